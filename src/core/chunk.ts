@@ -1,0 +1,60 @@
+/** The chunk file of SPEC §3: `GRITCHNK`, u16 LE version, codec name, CBOR array of event records. */
+import { decodeStrict, encodeCanonical } from './cbor.js';
+import { GritError, walError } from './errors.js';
+import { eventFromRecord, eventToRecord, type Event } from './event.js';
+import { blake2b256 } from './hash.js';
+import { bytesEqual, toHex } from './hex.js';
+
+const MAGIC = new TextEncoder().encode('GRITCHNK');
+const VERSION = 1;
+const CODEC = 'cbor-v1';
+const CODEC_BYTES = new TextEncoder().encode(CODEC);
+const HEADER_LEN = MAGIC.length + 2 + 1 + CODEC_BYTES.length;
+
+export interface EncodedChunk {
+  bytes: Uint8Array;
+  hash: Uint8Array;
+}
+
+export function encodeChunk(events: readonly Event[]): EncodedChunk {
+  const body = encodeCanonical(events.map(eventToRecord));
+  const bytes = new Uint8Array(HEADER_LEN + body.length);
+  bytes.set(MAGIC, 0);
+  bytes[8] = VERSION & 0xff;
+  bytes[9] = VERSION >> 8;
+  bytes[10] = CODEC_BYTES.length;
+  bytes.set(CODEC_BYTES, 11);
+  bytes.set(body, HEADER_LEN);
+  return { bytes, hash: blake2b256(bytes) };
+}
+
+/**
+ * Decodes a chunk and checks everything SPEC §3 asks a reader to check. Any failure throws a
+ * `wal_error` before a single event is returned, so a caller never applies part of a bad chunk.
+ */
+export function decodeChunk(bytes: Uint8Array, expectedHash?: Uint8Array): Event[] {
+  if (expectedHash && !bytesEqual(blake2b256(bytes), expectedHash)) {
+    throw walError('chunk hash does not match its content', { expected: toHex(expectedHash) });
+  }
+  if (bytes.length < MAGIC.length + 3 || !bytesEqual(bytes.subarray(0, MAGIC.length), MAGIC)) {
+    throw walError('chunk does not start with GRITCHNK');
+  }
+  const version = bytes[8] | (bytes[9] << 8);
+  if (version !== VERSION) throw walError(`unsupported chunk version ${version}`);
+  const codecLen = bytes[10];
+  const codec = new TextDecoder().decode(bytes.subarray(11, 11 + codecLen));
+  if (codec !== CODEC) throw walError(`unsupported chunk codec ${JSON.stringify(codec)}`);
+  let records: unknown;
+  try {
+    records = decodeStrict(bytes.subarray(11 + codecLen));
+  } catch (err) {
+    throw walError(`chunk body is not valid: ${(err as Error).message}`);
+  }
+  if (!Array.isArray(records)) throw walError('chunk body must be an array of event records');
+  try {
+    return records.map(eventFromRecord);
+  } catch (err) {
+    if (err instanceof GritError) throw walError(err.message, err.details);
+    throw err;
+  }
+}

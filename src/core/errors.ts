@@ -1,0 +1,74 @@
+/** Error codes and exit codes of SPEC §6. Every failure a user can see is a GritError. */
+export type ErrorCode =
+  | 'invalid_args'
+  | 'not_found'
+  | 'conflict'
+  | 'db_busy'
+  | 'io_error'
+  | 'git_error'
+  | 'wal_error'
+  | 'ipc_error'
+  | 'internal_error';
+
+const EXIT_CODES: Record<ErrorCode, number> = {
+  invalid_args: 2,
+  not_found: 3,
+  conflict: 4,
+  db_busy: 5,
+  io_error: 1,
+  git_error: 1,
+  wal_error: 1,
+  ipc_error: 1,
+  internal_error: 1,
+};
+
+export class GritError extends Error {
+  readonly code: ErrorCode;
+  readonly details: Record<string, unknown>;
+  /** One line telling a person what to try next. */
+  readonly suggestion?: string;
+  /** Overrides the code's exit status, e.g. "not a git repository" is an environment error (5). */
+  readonly exitCode: number;
+
+  constructor(
+    code: ErrorCode,
+    message: string,
+    opts: { details?: Record<string, unknown>; suggestion?: string; exitCode?: number } = {},
+  ) {
+    super(message);
+    this.name = 'GritError';
+    this.code = code;
+    this.details = opts.details ?? {};
+    this.suggestion = opts.suggestion;
+    this.exitCode = opts.exitCode ?? EXIT_CODES[code];
+  }
+
+  toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
+    const details = this.suggestion ? { ...this.details, suggestion: this.suggestion } : this.details;
+    return { code: this.code, message: this.message, details };
+  }
+}
+
+export const ENV_EXIT = 5;
+
+export function invalidArgs(message: string, details?: Record<string, unknown>, suggestion?: string): GritError {
+  return new GritError('invalid_args', message, { details, suggestion });
+}
+
+export function walError(message: string, details?: Record<string, unknown>): GritError {
+  return new GritError('wal_error', message, { details, suggestion: 'run `grit doctor` to inspect the WAL' });
+}
+
+/** Wraps anything thrown into a GritError without losing a GritError's own code. */
+export function toGritError(err: unknown): GritError {
+  if (err instanceof GritError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
+    const full = e.code === 'ENOSPC' || e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM';
+    return new GritError('io_error', e.message, {
+      details: { errno: e.code },
+      suggestion: full ? 'check free disk space and write permission on the repository' : undefined,
+    });
+  }
+  return new GritError('internal_error', e instanceof Error ? e.message : String(err));
+}

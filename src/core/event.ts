@@ -1,0 +1,192 @@
+import { encodeCanonical, type CborValue } from './cbor.js';
+import { GritError } from './errors.js';
+import { blake2b256 } from './hash.js';
+import { bytesEqual, compareBytes, toHex } from './hex.js';
+import {
+  DEP_TYPES,
+  KIND_BY_NAME,
+  KIND_BY_TAG,
+  type ContextSymbol,
+  type EventKind,
+  type FieldType,
+  type KindName,
+} from './kinds.js';
+
+export interface Event {
+  event_id: Uint8Array;
+  issue_id: Uint8Array;
+  actor: Uint8Array;
+  ts_unix_ms: number;
+  parent: Uint8Array | null;
+  kind: EventKind;
+  sig: Uint8Array | null;
+}
+
+export type UnsignedEvent = Omit<Event, 'event_id' | 'sig'>;
+
+const utf8 = new TextEncoder();
+function compareUtf8(a: string, b: string): number {
+  return compareBytes(utf8.encode(a), utf8.encode(b));
+}
+
+function encodeField(type: FieldType, value: unknown): CborValue {
+  switch (type) {
+    case 'texts':
+      return [...(value as string[])].sort(compareUtf8);
+    case 'symbols':
+      return [...(value as ContextSymbol[])]
+        .sort((a, b) => compareUtf8(a.name, b.name) || compareUtf8(a.kind, b.kind))
+        .map((s) => [s.name, s.kind, s.line_start, s.line_end]);
+    default:
+      return value as CborValue;
+  }
+}
+
+/** The payload array for hashing and for chunk records; set-like lists are sorted. */
+export function kindPayload(kind: EventKind): CborValue[] {
+  const spec = KIND_BY_NAME[kind.type];
+  const record = kind as unknown as Record<string, unknown>;
+  return spec.fields.map(([name, type]) => encodeField(type, record[name]));
+}
+
+export function kindTag(kind: EventKind): number {
+  return KIND_BY_NAME[kind.type].tag;
+}
+
+const isText = (v: unknown): v is string => typeof v === 'string';
+const isBytes = (v: unknown, n: number): v is Uint8Array => v instanceof Uint8Array && v.length === n;
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+function decodeField(type: FieldType, v: unknown): unknown {
+  const ok = (() => {
+    switch (type) {
+      case 'text':
+        return isText(v);
+      case 'text?':
+        return v === null || isText(v);
+      case 'texts':
+        return Array.isArray(v) && v.every(isText);
+      case 'id16':
+        return isBytes(v, 16);
+      case 'hash32':
+        return isBytes(v, 32);
+      case 'u64':
+        return isUint(v);
+      case 'state':
+        return v === 'open' || v === 'closed';
+      case 'dep_type':
+        return (DEP_TYPES as readonly unknown[]).includes(v);
+      case 'symbols':
+        return (
+          Array.isArray(v) &&
+          v.every(
+            (s) => Array.isArray(s) && s.length === 4 && isText(s[0]) && isText(s[1]) && isUint(s[2]) && isUint(s[3]),
+          )
+        );
+    }
+  })();
+  if (!ok) throw new GritError('wal_error', `payload field is not a valid ${type}`);
+  if (type === 'symbols') {
+    return (v as [string, string, number, number][]).map(([name, kind, line_start, line_end]) => ({
+      name,
+      kind,
+      line_start,
+      line_end,
+    }));
+  }
+  return v;
+}
+
+/** Rebuilds a kind from its tag and payload array, refusing anything that does not fit SPEC §1. */
+export function kindFromPayload(tag: unknown, payload: unknown): EventKind {
+  const spec = typeof tag === 'number' ? KIND_BY_TAG.get(tag) : undefined;
+  if (!spec) throw new GritError('wal_error', `unknown event kind tag ${String(tag)}`);
+  if (!Array.isArray(payload) || payload.length !== spec.fields.length) {
+    throw new GritError('wal_error', `${spec.name} payload must be an array of ${spec.fields.length}`);
+  }
+  const out: Record<string, unknown> = { type: spec.name };
+  spec.fields.forEach(([name, type], i) => {
+    out[name] = decodeField(type, payload[i]);
+  });
+  return out as unknown as EventKind;
+}
+
+export function preimage(e: UnsignedEvent): Uint8Array {
+  return encodeCanonical([1, e.issue_id, e.actor, e.ts_unix_ms, e.parent, kindTag(e.kind), kindPayload(e.kind)]);
+}
+
+export function computeEventId(e: UnsignedEvent): Uint8Array {
+  return blake2b256(preimage(e));
+}
+
+export function makeEvent(e: UnsignedEvent, sign?: (eventId: Uint8Array) => Uint8Array): Event {
+  const event_id = computeEventId(e);
+  return { ...e, event_id, sig: sign ? sign(event_id) : null };
+}
+
+export function eventIdMatches(e: Event): boolean {
+  return bytesEqual(computeEventId(e), e.event_id);
+}
+
+/** Event order of SPEC §2: (ts, actor, event_id). */
+export function compareEvents(a: Event, b: Event): number {
+  return a.ts_unix_ms - b.ts_unix_ms || compareBytes(a.actor, b.actor) || compareBytes(a.event_id, b.event_id);
+}
+
+function jsonValue(v: unknown): unknown {
+  if (v instanceof Uint8Array) return toHex(v);
+  if (Array.isArray(v)) return v.map(jsonValue);
+  return v;
+}
+
+export function kindToJson(kind: EventKind): Record<string, Record<string, unknown>> {
+  const { type, ...fields } = kind as unknown as { type: KindName } & Record<string, unknown>;
+  const out: Record<string, unknown> = {};
+  for (const [name] of KIND_BY_NAME[type].fields) out[name] = jsonValue(fields[name]);
+  return { [type]: out };
+}
+
+export interface EventJson {
+  event_id: string;
+  issue_id: string;
+  actor: string;
+  ts_unix_ms: number;
+  parent: string | null;
+  kind: Record<string, Record<string, unknown>>;
+  sig?: string | null;
+}
+
+export function eventToJson(e: Event): EventJson {
+  return {
+    event_id: toHex(e.event_id),
+    issue_id: toHex(e.issue_id),
+    actor: toHex(e.actor),
+    ts_unix_ms: e.ts_unix_ms,
+    parent: e.parent ? toHex(e.parent) : null,
+    kind: kindToJson(e.kind),
+    sig: e.sig ? toHex(e.sig) : null,
+  };
+}
+
+/** The chunk record of SPEC §3: [event_id, issue_id, actor, ts, parent, kind_tag, kind_payload, sig]. */
+export function eventToRecord(e: Event): CborValue[] {
+  return [e.event_id, e.issue_id, e.actor, e.ts_unix_ms, e.parent, kindTag(e.kind), kindPayload(e.kind), e.sig];
+}
+
+export function eventFromRecord(r: unknown): Event {
+  if (!Array.isArray(r) || r.length !== 8) throw new GritError('wal_error', 'event record must be an array of 8');
+  const [event_id, issue_id, actor, ts, parent, tag, payload, sig] = r;
+  if (!isBytes(event_id, 32)) throw new GritError('wal_error', 'event_id must be 32 bytes');
+  if (!isBytes(issue_id, 16)) throw new GritError('wal_error', 'issue_id must be 16 bytes');
+  if (!isBytes(actor, 16)) throw new GritError('wal_error', 'actor must be 16 bytes');
+  if (!isUint(ts)) throw new GritError('wal_error', 'ts_unix_ms must be an unsigned integer');
+  if (parent !== null && !isBytes(parent, 32)) throw new GritError('wal_error', 'parent must be null or 32 bytes');
+  if (sig !== null && !isBytes(sig, 64)) throw new GritError('wal_error', 'sig must be null or 64 bytes');
+  const event: Event = { event_id, issue_id, actor, ts_unix_ms: ts, parent, kind: kindFromPayload(tag, payload), sig };
+  if (!eventIdMatches(event)) {
+    throw new GritError('wal_error', `event ${toHex(event_id)} does not match its content`, {
+      details: { event_id: toHex(event_id) },
+    });
+  }
+  return event;
+}

@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { invalidArgs } from './errors.js';
+import { blake2b128 } from './hash.js';
+import { fromHex, isHexPrefix, toHex } from './hex.js';
+
+export function newIssueId(): Uint8Array {
+  return new Uint8Array(randomBytes(16));
+}
+
+export function newActorId(): Uint8Array {
+  return new Uint8Array(randomBytes(16));
+}
+
+/** The derived issue id under which a file's context events live (SPEC §1). */
+export function contextIssueId(path: string): Uint8Array {
+  return blake2b128(new TextEncoder().encode(`grit:context:file:${path}`));
+}
+
+/** The issue id of project key/value context: sixteen 0xFF bytes. */
+export const PROJECT_CONTEXT_ID = new Uint8Array(16).fill(0xff);
+
+export const MIN_PREFIX = 4;
+
+/**
+ * Resolves a user-typed id or prefix against the known ids (hex). An exact full id is
+ * accepted even when unknown so that callers can give a precise not_found.
+ */
+export function resolvePrefix(input: string, known: Iterable<string>, what = 'issue'): string | null {
+  const prefix = input.trim().toLowerCase();
+  if (prefix.length < MIN_PREFIX || prefix.length > 32 || !isHexPrefix(prefix)) {
+    throw invalidArgs(
+      `${what} id must be 4 to 32 hex characters, got ${JSON.stringify(input)}`,
+      { id: input },
+      `run \`grit ${what} list\` to see ids`,
+    );
+  }
+  const matches: string[] = [];
+  for (const id of known) if (id.startsWith(prefix)) matches.push(id);
+  if (matches.length > 1) {
+    throw invalidArgs(
+      `${what} id prefix ${prefix} is ambiguous`,
+      { candidates: matches.sort() },
+      'type more characters of the id',
+    );
+  }
+  return matches[0] ?? null;
+}
+
+export function parseId(hex: string, bytes: number, what: string): Uint8Array {
+  const v = fromHex(hex, bytes);
+  if (!v) throw invalidArgs(`${what} must be ${bytes * 2} hex characters`, { value: hex });
+  return v;
+}
+
+export { toHex };

@@ -1,0 +1,39 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { computeEventId, preimage, kindFromPayload } from '../../src/core/event.js';
+import { KIND_BY_TAG } from '../../src/core/kinds.js';
+import { fromHex, toHex } from '../../src/core/hex.js';
+import { fixture } from '../helpers/paths.js';
+
+interface Vector {
+  name: string;
+  fields: Record<string, string>;
+  preimage_hex: string;
+  event_id_hex: string;
+}
+
+const strip = (s: string) => s.replace(/^`|`$/g, '');
+const vectors: Vector[] = JSON.parse(readFileSync(fixture('hash-vectors.json'), 'utf8')).vectors;
+
+test('there are ten vectors', () => assert.equal(vectors.length, 10));
+
+for (const v of vectors) {
+  test(`hash vector ${v.name}`, () => {
+    const f = v.fields;
+    const tag = Number(f.kind_tag.split(' ')[0]);
+    const spec = KIND_BY_TAG.get(tag)!;
+    const raw = JSON.parse(strip(f.kind_payload).replace('<sha256>', JSON.stringify(strip(f.sha256 ?? '')))) as unknown[];
+    const payload = raw.map((value, i) => (spec.fields[i][1] === 'hash32' ? fromHex(value as string, 32) : value));
+    const parent = f.parent === 'null' ? null : fromHex(strip(f.parent), 32);
+    const e = {
+      issue_id: fromHex(strip(f.issue_id), 16)!,
+      actor: fromHex(strip(f.actor), 16)!,
+      ts_unix_ms: Number(f.ts_unix_ms),
+      parent,
+      kind: kindFromPayload(tag, payload),
+    };
+    assert.equal(toHex(preimage(e)), v.preimage_hex);
+    assert.equal(toHex(computeEventId(e)), v.event_id_hex);
+  });
+}
