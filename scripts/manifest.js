@@ -1,0 +1,14 @@
+#!/usr/bin/env node
+// Writes oclif.manifest.json from the compiled commands, so the CLI never scans its command
+// directory at start-up. Run by `npm run build`.
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Plugin } from '@oclif/core';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const plugin = new Plugin({ root, type: 'core', ignoreManifest: true, errorOnManifestCreate: true });
+await plugin.load();
+const manifest = { ...plugin.manifest };
+// The version is in package.json; keeping it out of the manifest keeps builds reproducible.
+writeFileSync(new URL('../oclif.manifest.json', import.meta.url), JSON.stringify(manifest, null, 2) + '\n');
+console.log(`oclif.manifest.json: ${Object.keys(manifest.commands).length} commands`);

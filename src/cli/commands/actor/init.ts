@@ -1,0 +1,11 @@
+import { Flags } from '@oclif/core';
+import { defineCommand } from '../../define.js';
+import { renderActor } from '../../render.js';
+
+export default defineCommand({
+  ipc: 'ActorInit',
+  description: 'Create a new actor (an identity that writes events) in this repository',
+  flags: { label: Flags.string({ description: 'a human label, e.g. "claude on laptop"' }) },
+  toArgs: ({ flags }) => ({ label: flags.label }),
+  render: renderActor,
+});

@@ -1,0 +1,64 @@
+/** Human renderings of command results. */
+import type { Issue, IssueSummary } from '../core/projection.js';
+import type { EventJson } from '../core/event.js';
+import type { ActorInfo } from '../commands/setup.js';
+import { bold, cyan, dim, green, relativeTime, short, table, yellow } from './format.js';
+
+export interface WriteData {
+  issue_id: string;
+  event_id: string;
+  wal_head: string;
+}
+
+export const renderWrite =
+  (verb: string) =>
+  (d: WriteData): string =>
+    `${verb} ${cyan(short(d.issue_id))}`;
+
+const stateLabel = (s: string): string => (s === 'open' ? green('open') : dim('closed'));
+
+export function renderIssueList(d: { issues: IssueSummary[]; total: number }): string {
+  if (d.total === 0) return dim('no issues (create one with `grit issue create --title "…"`)');
+  const rows = [['ID', 'STATE', 'TITLE', 'LABELS', 'UPDATED'].map((h) => bold(h))];
+  const sorted = [...d.issues].sort((a, b) => b.updated_ts - a.updated_ts);
+  for (const i of sorted) {
+    rows.push([cyan(short(i.issue_id)), stateLabel(i.state), i.title, i.labels.join(','), dim(relativeTime(i.updated_ts))]);
+  }
+  return `${table(rows)}\n${dim(`${d.total} issue${d.total === 1 ? '' : 's'}`)}`;
+}
+
+export function renderIssueShow(d: { issue: Issue; events: EventJson[] }): string {
+  const i = d.issue;
+  const lines = [
+    `${bold(i.title)} ${dim(`#${short(i.issue_id)}`)}`,
+    `${stateLabel(i.state)} · opened ${relativeTime(i.created_ts)} by ${short(i.created_by)} · updated ${relativeTime(i.updated_ts)}`,
+  ];
+  if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(l)).join(', ')}`);
+  if (i.assignees.length) lines.push(`assignees: ${i.assignees.join(', ')}`);
+  if (i.body.trim()) lines.push('', i.body.trimEnd());
+  for (const l of i.links) lines.push(`link: ${l.url}${l.note ? dim(` (${l.note})`) : ''}`);
+  for (const a of i.attachments) lines.push(`attachment: ${a.name} ${dim(`${a.mime} sha256:${a.sha256.slice(0, 12)}`)}`);
+  for (const dep of i.dependencies) lines.push(`${dep.dep_type.replace('_', ' ')}: ${cyan(short(dep.target))}`);
+  if (i.comments.length) {
+    lines.push('', bold(`${i.comments.length} comment${i.comments.length === 1 ? '' : 's'}`));
+    for (const c of i.comments) {
+      lines.push(`${dim(`── ${short(c.actor)} · ${relativeTime(c.ts_unix_ms)}`)}`, c.body.trimEnd());
+    }
+  }
+  return lines.join('\n');
+}
+
+export function renderActor(d: { actor: ActorInfo }): string {
+  const a = d.actor;
+  return table([
+    ['actor', `${cyan(a.actor_id)}${a.is_default ? dim(' (default)') : ''}`],
+    ['label', a.label || dim('-')],
+    ['data dir', a.data_dir],
+    ['signing key', a.public_key ? `ed25519 ${a.public_key.slice(0, 16)}…` : dim('none')],
+  ]);
+}
+
+export function renderActors(d: { actors: ActorInfo[] }): string {
+  if (d.actors.length === 0) return dim('no actors yet (run `grit init`)');
+  return table(d.actors.map((a) => [a.is_default ? '*' : ' ', cyan(a.actor_id), a.label || dim('-')]));
+}

@@ -1,0 +1,96 @@
+/** Actor directories under `.git/grit/actors/<id>/` and the choice of which one a command uses. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readActorConfig, readRepoConfig, writeToml, type ActorConfig, type RepoConfig } from '../core/config.js';
+import { GritError } from '../core/errors.js';
+import { newActorId, resolvePrefix } from '../core/ids.js';
+import { toHex } from '../core/hex.js';
+import type { RepoPaths } from '../git/repo.js';
+
+export interface ActorRef {
+  config: ActorConfig;
+  dir: string;
+}
+
+export function actorsDir(repo: RepoPaths): string {
+  return join(repo.gritDir, 'actors');
+}
+
+export function repoConfigPath(repo: RepoPaths): string {
+  return join(repo.gritDir, 'config.toml');
+}
+
+export function loadRepoConfig(repo: RepoPaths): RepoConfig {
+  return readRepoConfig(repoConfigPath(repo));
+}
+
+/** Rewrites only the keys given, keeping whatever else a person put in the file. */
+export function updateRepoConfig(repo: RepoPaths, patch: Partial<RepoConfig>): void {
+  const current = loadRepoConfig(repo);
+  writeToml(repoConfigPath(repo), { ...current, ...patch });
+}
+
+export function readActorDir(dir: string): ActorRef | null {
+  const config = readActorConfig(join(dir, 'config.toml'));
+  return config ? { config, dir } : null;
+}
+
+export function createActor(dir: string | null, repo: RepoPaths, label = ''): ActorRef {
+  const actor_id = toHex(newActorId());
+  const actorDir = dir ?? join(actorsDir(repo), actor_id);
+  const config: ActorConfig = { actor_id, label, created_ts: Date.now() };
+  writeToml(join(actorDir, 'config.toml'), config);
+  return { config, dir: actorDir };
+}
+
+export function listActors(repo: RepoPaths): ActorRef[] {
+  const base = actorsDir(repo);
+  if (!existsSync(base)) return [];
+  return readdirSync(base)
+    .sort()
+    .map((name) => readActorDir(join(base, name)))
+    .filter((a): a is ActorRef => a !== null);
+}
+
+export function findActor(repo: RepoPaths, idOrPrefix: string): ActorRef {
+  const actors = listActors(repo);
+  const id = resolvePrefix(
+    idOrPrefix,
+    actors.map((a) => a.config.actor_id),
+    'actor',
+  );
+  const found = actors.find((a) => a.config.actor_id === id);
+  if (!found) {
+    throw new GritError('not_found', `no actor ${idOrPrefix} in this repository`, {
+      suggestion: 'run `grit actor list`',
+    });
+  }
+  return found;
+}
+
+export interface ActorSelection {
+  dataDir?: string;
+  actor?: string;
+}
+
+/**
+ * SPEC §4 order: `--data-dir`/GRIT_HOME, then `--actor`, then the repo default, else a new
+ * actor is created and made the default.
+ */
+export function selectActor(repo: RepoPaths, sel: ActorSelection): ActorRef {
+  const dataDir = sel.dataDir ?? process.env.GRIT_HOME;
+  if (dataDir) {
+    const dir = resolve(dataDir);
+    return readActorDir(dir) ?? createActor(dir, repo);
+  }
+  if (sel.actor) return findActor(repo, sel.actor);
+  const cfg = loadRepoConfig(repo);
+  if (cfg.default_actor) {
+    const dir = join(actorsDir(repo), cfg.default_actor);
+    const found = readActorDir(dir);
+    if (found) return found;
+  }
+  const created = createActor(null, repo);
+  updateRepoConfig(repo, { default_actor: created.config.actor_id });
+  return created;
+}

@@ -1,0 +1,49 @@
+/**
+ * Argument checks shared by every command function. Arguments arrive from the CLI or, untrusted,
+ * from IPC requests, so each command validates what it reads through these.
+ */
+import { invalidArgs } from '../core/errors.js';
+
+export type Args = Record<string, unknown>;
+
+export function optText(args: Args, key: string): string | undefined {
+  const v = args[key];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw invalidArgs(`--${key} must be text`, { field: key });
+  return v;
+}
+
+export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {}): string {
+  const v = optText(args, key);
+  if (v === undefined) throw invalidArgs(`--${key} is required`, { field: key });
+  if (opts.nonEmpty && v.trim() === '') throw invalidArgs(`--${key} must not be empty`, { field: key });
+  return v;
+}
+
+export function textList(args: Args, key: string): string[] {
+  const v = args[key];
+  if (v === undefined || v === null) return [];
+  const list = Array.isArray(v) ? v : [v];
+  for (const item of list) {
+    if (typeof item !== 'string' || item.trim() === '') {
+      throw invalidArgs(`--${key} values must be non-empty text`, { field: key });
+    }
+  }
+  return [...new Set(list as string[])];
+}
+
+export function oneOf<T extends string>(args: Args, key: string, allowed: readonly T[]): T | undefined {
+  const v = optText(args, key);
+  if (v === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(v)) {
+    throw invalidArgs(`--${key} must be one of ${allowed.join(', ')}`, { field: key, value: v });
+  }
+  return v as T;
+}
+
+export function bool(args: Args, key: string): boolean {
+  const v = args[key];
+  if (v === undefined || v === null) return false;
+  if (typeof v !== 'boolean') throw invalidArgs(`--${key} must be true or false`, { field: key });
+  return v;
+}

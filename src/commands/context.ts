@@ -1,0 +1,134 @@
+/**
+ * What a command runs against: one repository, one actor, that actor's store and the WAL.
+ * The CLI builds one per invocation; a daemon worker keeps one open for its (repo, actor).
+ */
+import type { RepoConfig } from '../core/config.js';
+import { GritError } from '../core/errors.js';
+import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
+import { fromHex, toHex } from '../core/hex.js';
+import { resolvePrefix } from '../core/ids.js';
+import type { EventKind } from '../core/kinds.js';
+import type { Issue } from '../core/projection.js';
+import { Store } from '../core/store.js';
+import { findRepo, type RepoPaths } from '../git/repo.js';
+import { Wal } from '../git/wal.js';
+import { loadRepoConfig, selectActor, type ActorRef, type ActorSelection } from './actors.js';
+
+export interface ContextOptions extends ActorSelection {
+  cwd?: string;
+}
+
+/** What a command function receives besides its arguments; the context opens on first use. */
+export interface CommandEnv {
+  options: ContextOptions;
+  context(): RepoContext;
+}
+
+export interface WriteResult {
+  events: Event[];
+  wal_head: string;
+}
+
+export class RepoContext {
+  readonly repo: RepoPaths;
+  readonly actor: ActorRef;
+  readonly wal: Wal;
+  private storeHandle: Store | null = null;
+  private configCache: RepoConfig | null = null;
+
+  constructor(repo: RepoPaths, actor: ActorRef) {
+    this.repo = repo;
+    this.actor = actor;
+    this.wal = new Wal(repo.commonDir);
+  }
+
+  static open(opts: ContextOptions = {}): RepoContext {
+    const repo = findRepo(opts.cwd);
+    return new RepoContext(repo, selectActor(repo, opts));
+  }
+
+  get actorId(): string {
+    return this.actor.config.actor_id;
+  }
+
+  get config(): RepoConfig {
+    this.configCache ??= loadRepoConfig(this.repo);
+    return this.configCache;
+  }
+
+  get store(): Store {
+    this.storeHandle ??= Store.open(this.actor.dir);
+    return this.storeHandle;
+  }
+
+  /** Brings the store up to the WAL head, reading only the commits it has not applied. */
+  async refresh(): Promise<string | null> {
+    for (let attempt = 0; ; attempt++) {
+      const head = await this.wal.head();
+      const meta = this.store.getMeta();
+      if (meta.wal_head === head) return head;
+      if (head === null) {
+        this.store.clear();
+        continue;
+      }
+      const commits = await this.wal.readSince(meta.wal_head, head);
+      if (this.store.apply(commits.flatMap((c) => c.events), meta.wal_head, head)) return head;
+      if (attempt > 100) throw new GritError('db_busy', 'the store keeps moving under this command', {});
+    }
+  }
+
+  /** Drops the store's contents and replays the whole WAL. */
+  async rebuild(): Promise<string | null> {
+    this.store.clear();
+    return this.refresh();
+  }
+
+  /** Resolves an issue id or unique prefix to a known issue, refreshing first. */
+  async resolveIssue(input: string): Promise<Issue> {
+    await this.refresh();
+    const store = this.store;
+    const exact = input.length === 32 ? store.getIssue(input.toLowerCase()) : undefined;
+    const id = exact ? exact.issue_id : resolvePrefix(input, store.issueIds());
+    const issue = id ? store.getIssue(id) : undefined;
+    if (!issue) {
+      throw new GritError('not_found', `no issue ${input}`, {
+        details: { issue_id: input },
+        suggestion: 'run `grit issue list` to see issue ids',
+      });
+    }
+    return issue;
+  }
+
+  /**
+   * Appends events for issues to the WAL (one commit) and applies them. Each event's timestamp
+   * is kept above its issue's newest one so that an actor's own successive edits never tie.
+   */
+  async write(items: { issue_id: Uint8Array; kind: EventKind }[]): Promise<WriteResult> {
+    await this.refresh();
+    const actor = fromHex(this.actorId, 16)!;
+    const last = new Map<string, { ts: number; id: Uint8Array }>();
+    const events = items.map(({ issue_id, kind }) => {
+      const key = toHex(issue_id);
+      const prev = last.get(key) ?? this.latestEvent(key);
+      const ts = Math.max(Date.now(), prev ? prev.ts + 1 : 0);
+      const unsigned: UnsignedEvent = { issue_id, actor, ts_unix_ms: ts, parent: prev?.id ?? null, kind };
+      const event = makeEvent(unsigned);
+      last.set(key, { ts, id: event.event_id });
+      return event;
+    });
+    const { commit } = await this.wal.append(events, this.actorId);
+    await this.refresh();
+    return { events, wal_head: commit };
+  }
+
+  private latestEvent(issueHex: string): { ts: number; id: Uint8Array } | undefined {
+    const events = this.store.issueEventsOf(issueHex);
+    const e = events[events.length - 1];
+    return e ? { ts: e.ts_unix_ms, id: e.event_id } : undefined;
+  }
+
+  async close(): Promise<void> {
+    await this.storeHandle?.close();
+    this.storeHandle = null;
+  }
+}

@@ -1,0 +1,124 @@
+/** Issue commands (SPEC §5), shared by the CLI and the daemon's workers. */
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { GritError, invalidArgs } from '../core/errors.js';
+import { eventToJson, type EventJson } from '../core/event.js';
+import { fromHex, toHex } from '../core/hex.js';
+import { newIssueId } from '../core/ids.js';
+import type { EventKind, IssueState } from '../core/kinds.js';
+import type { Issue, IssueSummary } from '../core/projection.js';
+import { oneOf, optText, text, textList, type Args } from './args.js';
+import type { RepoContext } from './context.js';
+
+export interface WriteReply {
+  issue_id: string;
+  event_id: string;
+  wal_head: string;
+  [extra: string]: unknown;
+}
+
+async function writeOne(ctx: RepoContext, issueHex: string, kind: EventKind): Promise<WriteReply> {
+  const { events, wal_head } = await ctx.write([{ issue_id: fromHex(issueHex, 16)!, kind }]);
+  return { issue_id: issueHex, event_id: toHex(events[0].event_id), wal_head };
+}
+
+async function target(ctx: RepoContext, args: Args): Promise<Issue> {
+  return ctx.resolveIssue(text(args, 'issue_id', { nonEmpty: true }));
+}
+
+export async function issueCreate(ctx: RepoContext, args: Args): Promise<WriteReply> {
+  const title = text(args, 'title', { nonEmpty: true }).trim();
+  const body = optText(args, 'body') ?? '';
+  const labels = textList(args, 'labels');
+  const issueId = newIssueId();
+  return writeOne(ctx, toHex(issueId), { type: 'IssueCreated', title, body, labels });
+}
+
+export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteReply> {
+  const title = optText(args, 'title');
+  const body = optText(args, 'body');
+  if (title === undefined && body === undefined) {
+    throw invalidArgs('nothing to update: give --title or --body', {}, 'grit issue update <id> --title "…"');
+  }
+  if (title !== undefined && title.trim() === '') throw invalidArgs('--title must not be empty', { field: 'title' });
+  const issue = await target(ctx, args);
+  return writeOne(ctx, issue.issue_id, { type: 'IssueUpdated', title: title?.trim() ?? null, body: body ?? null });
+}
+
+export async function issueList(ctx: RepoContext, args: Args): Promise<{ issues: IssueSummary[]; total: number }> {
+  const state = oneOf<IssueState>(args, 'state', ['open', 'closed']);
+  const label = optText(args, 'label');
+  await ctx.refresh();
+  const issues = ctx.store.listIssues({ state, label }).sort((a, b) => (a.issue_id < b.issue_id ? -1 : 1));
+  return { issues, total: issues.length };
+}
+
+export async function issueShow(ctx: RepoContext, args: Args): Promise<{ issue: Issue; events: EventJson[] }> {
+  const issue = await target(ctx, args);
+  const events = ctx.store.issueEventsOf(issue.issue_id).map(eventToJson);
+  return { issue, events };
+}
+
+export async function issueComment(ctx: RepoContext, args: Args): Promise<WriteReply> {
+  const body = text(args, 'body', { nonEmpty: true });
+  const issue = await target(ctx, args);
+  return writeOne(ctx, issue.issue_id, { type: 'CommentAdded', body });
+}
+
+async function setState(ctx: RepoContext, args: Args, state: IssueState): Promise<WriteReply> {
+  const issue = await target(ctx, args);
+  return { ...(await writeOne(ctx, issue.issue_id, { type: 'StateChanged', state })), state };
+}
+
+export const issueClose = (ctx: RepoContext, args: Args) => setState(ctx, args, 'closed');
+export const issueReopen = (ctx: RepoContext, args: Args) => setState(ctx, args, 'open');
+
+function member(
+  field: 'label' | 'user',
+  make: (value: string) => EventKind,
+): (ctx: RepoContext, args: Args) => Promise<WriteReply> {
+  return async (ctx, args) => {
+    const value = text(args, field, { nonEmpty: true }).trim();
+    const issue = await target(ctx, args);
+    return writeOne(ctx, issue.issue_id, make(value));
+  };
+}
+
+export const issueLabelAdd = member('label', (label) => ({ type: 'LabelAdded', label }));
+export const issueLabelRemove = member('label', (label) => ({ type: 'LabelRemoved', label }));
+export const issueAssigneeAdd = member('user', (user) => ({ type: 'AssigneeAdded', user }));
+export const issueAssigneeRemove = member('user', (user) => ({ type: 'AssigneeRemoved', user }));
+
+export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
+  const url = text(args, 'url', { nonEmpty: true }).trim();
+  const note = optText(args, 'note') ?? null;
+  const issue = await target(ctx, args);
+  return writeOne(ctx, issue.issue_id, { type: 'LinkAdded', url, note });
+}
+
+const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
+
+/** Metadata only: a given file is hashed for the user, its bytes never enter the WAL. */
+export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
+  const file = optText(args, 'file');
+  let name = optText(args, 'name');
+  let sha = optText(args, 'sha256');
+  if (file !== undefined) {
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (err) {
+      throw new GritError('not_found', `cannot read ${file}: ${(err as Error).message}`, { details: { file } });
+    }
+    sha = createHash('sha256').update(bytes).digest('hex');
+    name ??= file.split('/').pop()!;
+  }
+  if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' });
+  if (!sha) throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' });
+  const sha256 = fromHex(sha, 32);
+  if (!sha256) throw invalidArgs('--sha256 must be 64 hex characters', { field: 'sha256', value: sha });
+  const mime = optText(args, 'mime') ?? 'application/octet-stream';
+  if (!MIME.test(mime)) throw invalidArgs('--mime must look like type/subtype', { field: 'mime', value: mime });
+  const issue = await target(ctx, args);
+  return writeOne(ctx, issue.issue_id, { type: 'AttachmentAdded', name, sha256, mime });
+}

@@ -1,0 +1,45 @@
+/**
+ * Every command by its IPC name (SPEC §7: the CLI path in PascalCase). The CLI and the daemon's
+ * workers both run commands through this table; each entry loads its module on first use so a
+ * CLI invocation pays only for the command it runs.
+ */
+import type { Args } from './args.js';
+import type { CommandEnv, RepoContext } from './context.js';
+
+export type CommandFn = (env: CommandEnv, args: Args) => Promise<unknown>;
+type Loader = () => Promise<CommandFn>;
+
+const withContext =
+  (fn: (ctx: RepoContext, args: Args) => Promise<unknown>): CommandFn =>
+  (env, args) =>
+    fn(env.context(), args);
+
+const issues = () => import('./issues.js');
+const setup = () => import('./setup.js');
+
+export const COMMANDS: Record<string, Loader> = {
+  Init: async () => (await setup()).init,
+  ActorInit: async () => (await setup()).actorInit,
+  ActorList: async () => (await setup()).actorList,
+  ActorShow: async () => (await setup()).actorShow,
+  ActorCurrent: async () => (await setup()).actorShow,
+  ActorUse: async () => (await setup()).actorUse,
+  Rebuild: async () => withContext((await setup()).rebuild),
+  IssueCreate: async () => withContext((await issues()).issueCreate),
+  IssueUpdate: async () => withContext((await issues()).issueUpdate),
+  IssueList: async () => withContext((await issues()).issueList),
+  IssueShow: async () => withContext((await issues()).issueShow),
+  IssueComment: async () => withContext((await issues()).issueComment),
+  IssueClose: async () => withContext((await issues()).issueClose),
+  IssueReopen: async () => withContext((await issues()).issueReopen),
+  IssueLabelAdd: async () => withContext((await issues()).issueLabelAdd),
+  IssueLabelRemove: async () => withContext((await issues()).issueLabelRemove),
+  IssueAssigneeAdd: async () => withContext((await issues()).issueAssigneeAdd),
+  IssueAssigneeRemove: async () => withContext((await issues()).issueAssigneeRemove),
+  IssueLinkAdd: async () => withContext((await issues()).issueLinkAdd),
+  IssueAttachmentAdd: async () => withContext((await issues()).issueAttachmentAdd),
+};
+
+export function isCommandName(name: string): boolean {
+  return Object.hasOwn(COMMANDS, name);
+}

@@ -1,0 +1,101 @@
+/** `init`, `actor …` and `rebuild`: setting a repository and its actors up. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { ActorConfig } from '../core/config.js';
+import { GritError } from '../core/errors.js';
+import { findRepo, type RepoPaths } from '../git/repo.js';
+import { bool, optText, text, type Args } from './args.js';
+import {
+  createActor,
+  findActor,
+  listActors,
+  loadRepoConfig,
+  repoConfigPath,
+  selectActor,
+  updateRepoConfig,
+} from './actors.js';
+import type { CommandEnv, RepoContext } from './context.js';
+
+const AGENTS_SECTION = `## Grit
+
+This repository tracks issues with [grit](https://www.npmjs.com/package/grit): an event log in git refs
+(\`refs/grit/*\`), never in the working tree. Use it instead of TODO files:
+
+- \`grit issue list --json\` — open work; \`grit issue show <id> --json\` — one issue with its history
+- \`grit issue create --title "…" --body "…" --label bug\` — record new work
+- \`grit issue comment <id> --body "…"\`, \`grit issue close <id>\` — report progress
+- \`grit sync\` — exchange events with the remote (plain git fetch/push of refs/grit/*)
+
+Every command takes \`--json\` and answers \`{"schema_version":1,"ok":…}\`; exit code 0 means success.
+`;
+
+export interface ActorInfo extends ActorConfig {
+  data_dir: string;
+  is_default: boolean;
+}
+
+function describe(repo: RepoPaths, a: { config: ActorConfig; dir: string }): ActorInfo {
+  const def = loadRepoConfig(repo).default_actor;
+  return { ...a.config, data_dir: a.dir, is_default: def === a.config.actor_id };
+}
+
+function writeAgentsMd(root: string): 'created' | 'appended' | 'unchanged' {
+  const path = join(root, 'AGENTS.md');
+  if (!existsSync(path)) {
+    writeFileSync(path, `# Agents\n\n${AGENTS_SECTION}`);
+    return 'created';
+  }
+  const current = readFileSync(path, 'utf8');
+  if (/^## Grit\s*$/m.test(current)) return 'unchanged';
+  writeFileSync(path, `${current}${current.endsWith('\n') ? '' : '\n'}\n${AGENTS_SECTION}`);
+  return 'appended';
+}
+
+export async function init(
+  env: CommandEnv,
+  args: Args,
+): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string }> {
+  const repo = findRepo(env.options.cwd);
+  const actor = selectActor(repo, env.options);
+  if (!loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  else if (!existsSync(repoConfigPath(repo))) updateRepoConfig(repo, {});
+  const agents = bool(args, 'no_agents_md') ? 'skipped' : writeAgentsMd(repo.root);
+  return { repo_root: repo.root, actor: describe(repo, actor), config_path: repoConfigPath(repo), agents_md: agents };
+}
+
+export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo }> {
+  const repo = findRepo(env.options.cwd);
+  const actor = createActor(null, repo, optText(args, 'label') ?? '');
+  if (!loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  return { actor: describe(repo, actor) };
+}
+
+export async function actorList(env: CommandEnv): Promise<{ actors: ActorInfo[] }> {
+  const repo = findRepo(env.options.cwd);
+  return { actors: listActors(repo).map((a) => describe(repo, a)) };
+}
+
+export async function actorShow(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo }> {
+  const repo = findRepo(env.options.cwd);
+  const id = optText(args, 'id');
+  const actor = id ? findActor(repo, id) : selectActor(repo, env.options);
+  return { actor: describe(repo, actor) };
+}
+
+export async function actorUse(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo }> {
+  const repo = findRepo(env.options.cwd);
+  const actor = findActor(repo, text(args, 'id', { nonEmpty: true }));
+  updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  return { actor: describe(repo, actor) };
+}
+
+export async function rebuild(
+  ctx: RepoContext,
+  args: Args,
+): Promise<{ wal_head: string | null; event_count: number; from_snapshot: boolean }> {
+  if (bool(args, 'from_snapshot')) {
+    throw new GritError('not_found', 'no snapshot support yet', { suggestion: 'run `grit rebuild` without --from-snapshot' });
+  }
+  const wal_head = await ctx.rebuild();
+  return { wal_head, event_count: ctx.store.getMeta().event_count, from_snapshot: false };
+}

@@ -1,0 +1,116 @@
+/** Repo and actor configuration files (TOML), validated into typed values. */
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { parse, stringify } from 'smol-toml';
+import { GritError, ENV_EXIT } from './errors.js';
+
+export type LockPolicy = 'off' | 'warn' | 'require';
+export type SignaturePolicy = 'off' | 'warn' | 'reject';
+
+export interface RepoConfig {
+  default_actor?: string;
+  lock_policy: LockPolicy;
+  signature_policy: SignaturePolicy;
+  snapshot: { max_events: number; max_age_days: number };
+}
+
+export interface ActorConfig {
+  actor_id: string;
+  label: string;
+  created_ts: number;
+  public_key?: string;
+  key_scheme?: 'ed25519';
+}
+
+export const DEFAULT_REPO_CONFIG: RepoConfig = {
+  lock_policy: 'warn',
+  signature_policy: 'warn',
+  snapshot: { max_events: 10_000, max_age_days: 7 },
+};
+
+function configError(path: string, message: string): GritError {
+  return new GritError('invalid_args', `${path}: ${message}`, {
+    details: { path },
+    suggestion: 'fix or delete the file (run `grit doctor` for a plan)',
+    exitCode: ENV_EXIT,
+  });
+}
+
+function readToml(path: string): Record<string, unknown> | null {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  try {
+    return parse(text) as Record<string, unknown>;
+  } catch (err) {
+    throw configError(path, `not valid TOML (${(err as Error).message.split('\n')[0]})`);
+  }
+}
+
+/** Writes through a temporary file and a rename so a crash never leaves half a config. */
+export function writeToml(path: string, value: object): void {
+  mkdirSync(dirname(path), { recursive: true });
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, stringify(value) + '\n');
+  renameSync(tmp, path);
+}
+
+function oneOf<T extends string>(path: string, key: string, v: unknown, allowed: readonly T[], def: T): T {
+  if (v === undefined) return def;
+  if (typeof v === 'string' && (allowed as readonly string[]).includes(v)) return v as T;
+  throw configError(path, `${key} must be one of ${allowed.join(', ')}`);
+}
+
+function positive(path: string, key: string, v: unknown, def: number): number {
+  if (v === undefined) return def;
+  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
+  if (typeof v === 'bigint' && v > 0n) return Number(v);
+  throw configError(path, `${key} must be a positive number`);
+}
+
+const ACTOR_HEX = /^[0-9a-f]{32}$/;
+
+export function readRepoConfig(path: string): RepoConfig {
+  const raw = readToml(path) ?? {};
+  const snap = (raw.snapshot ?? {}) as Record<string, unknown>;
+  if (typeof snap !== 'object' || Array.isArray(snap)) throw configError(path, '[snapshot] must be a table');
+  const def = raw.default_actor;
+  if (def !== undefined && (typeof def !== 'string' || !ACTOR_HEX.test(def))) {
+    throw configError(path, 'default_actor must be 32 lowercase hex characters');
+  }
+  return {
+    default_actor: def as string | undefined,
+    lock_policy: oneOf(path, 'lock_policy', raw.lock_policy, ['off', 'warn', 'require'], DEFAULT_REPO_CONFIG.lock_policy),
+    signature_policy: oneOf(
+      path,
+      'signature_policy',
+      raw.signature_policy,
+      ['off', 'warn', 'reject'],
+      DEFAULT_REPO_CONFIG.signature_policy,
+    ),
+    snapshot: {
+      max_events: positive(path, 'snapshot.max_events', snap.max_events, DEFAULT_REPO_CONFIG.snapshot.max_events),
+      max_age_days: positive(path, 'snapshot.max_age_days', snap.max_age_days, DEFAULT_REPO_CONFIG.snapshot.max_age_days),
+    },
+  };
+}
+
+export function readActorConfig(path: string): ActorConfig | null {
+  const raw = readToml(path);
+  if (!raw) return null;
+  if (typeof raw.actor_id !== 'string' || !ACTOR_HEX.test(raw.actor_id)) {
+    throw configError(path, 'actor_id must be 32 lowercase hex characters');
+  }
+  const created = raw.created_ts;
+  return {
+    actor_id: raw.actor_id,
+    label: typeof raw.label === 'string' ? raw.label : '',
+    created_ts: typeof created === 'number' ? created : typeof created === 'bigint' ? Number(created) : 0,
+    public_key: typeof raw.public_key === 'string' ? raw.public_key : undefined,
+    key_scheme: raw.key_scheme === 'ed25519' ? 'ed25519' : undefined,
+  };
+}

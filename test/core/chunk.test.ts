@@ -1,0 +1,99 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
+import { GritError } from '../../src/core/errors.js';
+import { makeEvent, type Event } from '../../src/core/event.js';
+import { blake2b256 } from '../../src/core/hash.js';
+import type { EventKind } from '../../src/core/kinds.js';
+
+const id16 = (n: number) => new Uint8Array(16).fill(n);
+const id32 = (n: number) => new Uint8Array(32).fill(n);
+
+export const EVERY_KIND: EventKind[] = [
+  { type: 'IssueCreated', title: 'T', body: 'B', labels: ['p0', 'bug'] },
+  { type: 'IssueUpdated', title: null, body: 'new body' },
+  { type: 'CommentAdded', body: 'hello ✓' },
+  { type: 'LabelAdded', label: 'bug' },
+  { type: 'LabelRemoved', label: 'bug' },
+  { type: 'StateChanged', state: 'closed' },
+  { type: 'LinkAdded', url: 'https://example.com', note: null },
+  { type: 'AssigneeAdded', user: 'alice' },
+  { type: 'AssigneeRemoved', user: 'alice' },
+  { type: 'AttachmentAdded', name: 'a.log', sha256: id32(7), mime: 'text/plain' },
+  { type: 'DependencyAdded', target: id16(9), dep_type: 'blocks' },
+  { type: 'DependencyRemoved', target: id16(9), dep_type: 'related_to' },
+  {
+    type: 'ContextUpdated',
+    path: 'src/a.ts',
+    language: 'typescript',
+    symbols: [
+      { name: 'b', kind: 'function', line_start: 3, line_end: 9 },
+      { name: 'a', kind: 'class', line_start: 1, line_end: 2 },
+    ],
+    summary: 's',
+    content_hash: id32(3),
+  },
+  { type: 'ProjectContextUpdated', key: 'k', value: 'v' },
+];
+
+function events(): Event[] {
+  return EVERY_KIND.map((kind, i) =>
+    makeEvent({ issue_id: id16(1), actor: id16(2), ts_unix_ms: 2 ** 40 + i, parent: i ? id32(i) : null, kind }),
+  );
+}
+
+function rejects(bytes: Uint8Array, hash?: Uint8Array) {
+  assert.throws(
+    () => decodeChunk(bytes, hash),
+    (e: unknown) => e instanceof GritError && e.code === 'wal_error',
+  );
+}
+
+test('a chunk round-trips every kind', () => {
+  const evs = events();
+  const { bytes, hash } = encodeChunk(evs);
+  assert.deepEqual(hash, blake2b256(bytes));
+  assert.equal(new TextDecoder().decode(bytes.subarray(0, 8)), 'GRITCHNK');
+  assert.deepEqual([...bytes.subarray(8, 11)], [1, 0, 7]);
+  const back = decodeChunk(bytes, hash);
+  assert.equal(back.length, evs.length);
+  for (let i = 0; i < evs.length; i++) {
+    assert.deepEqual(back[i].event_id, evs[i].event_id);
+    assert.equal(back[i].kind.type, evs[i].kind.type);
+  }
+  // Set-like lists are stored sorted, as they are hashed.
+  assert.deepEqual((back[0].kind as { labels: string[] }).labels, ['bug', 'p0']);
+});
+
+test('bad magic, version, codec and hash are refused', () => {
+  const { bytes } = encodeChunk(events());
+  const bad = (mutate: (b: Uint8Array) => void) => {
+    const copy = bytes.slice();
+    mutate(copy);
+    return copy;
+  };
+  rejects(bad((b) => (b[0] = 0x58)));
+  rejects(bad((b) => (b[8] = 2)));
+  rejects(bad((b) => (b[11] = 0x78)));
+  rejects(bytes, id32(0));
+});
+
+test('truncations at every length are refused', () => {
+  const { bytes } = encodeChunk(events().slice(0, 3));
+  for (let n = 0; n < bytes.length; n++) rejects(bytes.subarray(0, n));
+});
+
+test('an event whose id does not match its content is refused', () => {
+  const evs = events();
+  evs[2] = { ...evs[2], kind: { type: 'CommentAdded', body: 'tampered' } };
+  rejects(encodeChunk(evs).bytes);
+});
+
+test('a declared 100 MB string is refused without allocating it', () => {
+  const { bytes } = encodeChunk([]);
+  const huge = new Uint8Array(bytes.length + 9);
+  huge.set(bytes.subarray(0, bytes.length - 1));
+  // array(1) then text string with 4-byte length 100,000,000
+  huge.set([0x81, 0x7a, 0x05, 0xf5, 0xe1, 0x00], bytes.length - 1);
+  rejects(huge.subarray(0, bytes.length + 5));
+});

@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeEvent, type Event } from '../../src/core/event.js';
+import type { EventKind } from '../../src/core/kinds.js';
+import { foldIssue } from '../../src/core/projection.js';
+import { pick, rng, shuffle } from '../helpers/random.js';
+
+const issue = new Uint8Array(16).fill(1);
+const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x10 + n));
+
+function ev(kind: EventKind, ts: number, actor = actors[0]): Event {
+  return makeEvent({ issue_id: issue, actor, ts_unix_ms: ts, parent: null, kind });
+}
+
+function randomKind(rand: () => number): EventKind {
+  const labels = ['bug', 'p0', 'ui'];
+  const users = ['ann', 'bob'];
+  const target = new Uint8Array(16).fill(Math.floor(rand() * 3) + 5);
+  return pick<() => EventKind>(
+    [
+      () => ({ type: 'IssueUpdated', title: rand() < 0.7 ? `t${Math.floor(rand() * 100)}` : null, body: rand() < 0.5 ? 'b' : null }),
+      () => ({ type: 'CommentAdded', body: `c${Math.floor(rand() * 1000)}` }),
+      () => ({ type: 'LabelAdded', label: pick(labels, rand) }),
+      () => ({ type: 'LabelRemoved', label: pick(labels, rand) }),
+      () => ({ type: 'StateChanged', state: rand() < 0.5 ? 'open' : 'closed' }),
+      () => ({ type: 'AssigneeAdded', user: pick(users, rand) }),
+      () => ({ type: 'AssigneeRemoved', user: pick(users, rand) }),
+      () => ({ type: 'LinkAdded', url: `https://x/${Math.floor(rand() * 10)}`, note: null }),
+      () => ({ type: 'DependencyAdded', target, dep_type: 'blocks' }),
+      () => ({ type: 'DependencyRemoved', target, dep_type: 'blocks' }),
+    ],
+    rand,
+  )();
+}
+
+test('folding is the same in any order and with duplicates (200 seeds x 20 orders)', () => {
+  for (let seed = 1; seed <= 200; seed++) {
+    const rand = rng(seed);
+    const events = [ev({ type: 'IssueCreated', title: 'first', body: '', labels: ['bug'] }, 1000)];
+    const n = 5 + Math.floor(rand() * 40);
+    // Timestamps collide often on purpose: ties are where order-dependence hides.
+    for (let i = 0; i < n; i++) events.push(ev(randomKind(rand), 1000 + Math.floor(rand() * 10), pick(actors, rand)));
+    const expected = JSON.stringify(foldIssue(events));
+    for (let k = 0; k < 20; k++) {
+      const dupes = events.filter(() => rand() < 0.3);
+      assert.equal(JSON.stringify(foldIssue(shuffle([...events, ...dupes], rand))), expected, `seed ${seed}`);
+    }
+  }
+});
+
+test('title: the highest (ts, actor, event_id) wins', () => {
+  const created = ev({ type: 'IssueCreated', title: 'a', body: '', labels: [] }, 1);
+  const late = ev({ type: 'IssueUpdated', title: 'late', body: null }, 10, actors[0]);
+  const early = ev({ type: 'IssueUpdated', title: 'early', body: null }, 5, actors[2]);
+  const tieLow = ev({ type: 'IssueUpdated', title: 'tie-low', body: null }, 20, actors[0]);
+  const tieHigh = ev({ type: 'IssueUpdated', title: 'tie-high', body: null }, 20, actors[1]);
+  assert.equal(foldIssue([created, late, early])!.title, 'late');
+  assert.equal(foldIssue([tieHigh, created, tieLow])!.title, 'tie-high');
+});
+
+test('labels: a later remove wins, a concurrent add beats a remove', () => {
+  const created = ev({ type: 'IssueCreated', title: 'a', body: '', labels: ['bug'] }, 1);
+  const removed = ev({ type: 'LabelRemoved', label: 'bug' }, 5);
+  assert.deepEqual(foldIssue([created, removed])!.labels, []);
+  const concurrentAdd = ev({ type: 'LabelAdded', label: 'bug' }, 5, actors[1]);
+  assert.deepEqual(foldIssue([removed, created, concurrentAdd])!.labels, ['bug']);
+  const readd = ev({ type: 'LabelAdded', label: 'bug' }, 6);
+  assert.deepEqual(foldIssue([created, removed, readd])!.labels, ['bug']);
+});
+
+test('events before IssueCreated are kept and applied once it arrives', () => {
+  const comment = ev({ type: 'CommentAdded', body: 'early bird' }, 2);
+  assert.equal(foldIssue([comment]), null);
+  const created = ev({ type: 'IssueCreated', title: 'a', body: '', labels: [] }, 3);
+  const folded = foldIssue([comment, created])!;
+  assert.equal(folded.comment_count, 1);
+  assert.equal(folded.comments[0].body, 'early bird');
+});
+
+test('comments are ordered by (ts, actor, event_id) and labels come out sorted', () => {
+  const created = ev({ type: 'IssueCreated', title: 'a', body: '', labels: ['zeta', 'alpha'] }, 1);
+  const c2 = ev({ type: 'CommentAdded', body: 'second' }, 3);
+  const c1 = ev({ type: 'CommentAdded', body: 'first' }, 2);
+  const f = foldIssue([c2, created, c1])!;
+  assert.deepEqual(f.comments.map((c) => c.body), ['first', 'second']);
+  assert.deepEqual(f.labels, ['alpha', 'zeta']);
+});

@@ -1,0 +1,89 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { GRIT_BIN } from './paths.js';
+
+const dirs: string[] = [];
+process.on('exit', () => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+export function tempDir(prefix = 'grit-test-'): string {
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  dirs.push(d);
+  return d;
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** A fresh repository with an identity, so plain git commands work in it too. */
+export function tempRepo(): string {
+  const dir = tempDir();
+  git(dir, 'init', '-q', '-b', 'main');
+  git(dir, 'config', 'user.email', 'test@example.com');
+  git(dir, 'config', 'user.name', 'Test');
+  return dir;
+}
+
+export interface GritResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+const baseEnv = (): NodeJS.ProcessEnv => {
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1", GRIT_NO_DAEMON: "1" };
+  delete env.GRIT_HOME;
+  return env;
+};
+
+function result(code: number | null, stdout: string, stderr: string): GritResult {
+  let json: any = null;
+  try {
+    json = JSON.parse(stdout);
+  } catch {
+    /* human output */
+  }
+  return { code: code ?? -1, stdout, stderr, json };
+}
+
+export function grit(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): GritResult {
+  const r = spawnSync(process.execPath, [GRIT_BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...baseEnv(), ...opts.env },
+    input: opts.input,
+  });
+  return result(r.status, r.stdout, r.stderr);
+}
+
+export function gritAsync(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<GritResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [GRIT_BIN, ...args], { cwd, env: { ...baseEnv(), ...opts.env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve(result(code, stdout, stderr)));
+  });
+}
+
+/** Runs a command with --json and returns its data, failing loudly on an error envelope. */
+export function gritOk(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): any {
+  const r = grit(cwd, [...args, '--json'], opts);
+  if (r.code !== 0 || !r.json?.ok) {
+    throw new Error(`grit ${args.join(' ')} failed (${r.code}): ${r.stdout} ${r.stderr}`);
+  }
+  return r.json.data;
+}
+
+export function fsckClean(cwd: string): void {
+  git(cwd, 'fsck', '--full', '--no-progress');
+}
