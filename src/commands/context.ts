@@ -9,6 +9,7 @@ import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
+import { readSigningKey, signEventId } from '../core/signing.js';
 import { Store } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
@@ -35,6 +36,7 @@ export class RepoContext {
   readonly wal: Wal;
   private storeHandle: Store | null = null;
   private configCache: RepoConfig | null = null;
+  private signingKey: Uint8Array | null | undefined;
 
   constructor(repo: RepoPaths, actor: ActorRef) {
     this.repo = repo;
@@ -106,13 +108,16 @@ export class RepoContext {
   async write(items: { issue_id: Uint8Array; kind: EventKind }[]): Promise<WriteResult> {
     await this.refresh();
     const actor = fromHex(this.actorId, 16)!;
+    this.signingKey ??= readSigningKey(this.actor.dir);
+    const key = this.signingKey;
+    const sign = key ? (id: Uint8Array) => signEventId(id, key) : undefined;
     const last = new Map<string, { ts: number; id: Uint8Array }>();
     const events = items.map(({ issue_id, kind }) => {
       const key = toHex(issue_id);
       const prev = last.get(key) ?? this.latestEvent(key);
       const ts = Math.max(Date.now(), prev ? prev.ts + 1 : 0);
       const unsigned: UnsignedEvent = { issue_id, actor, ts_unix_ms: ts, parent: prev?.id ?? null, kind };
-      const event = makeEvent(unsigned);
+      const event = makeEvent(unsigned, sign);
       last.set(key, { ts, id: event.event_id });
       return event;
     });

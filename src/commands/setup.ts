@@ -65,7 +65,7 @@ export async function init(
 
 export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo }> {
   const repo = findRepo(env.options.cwd);
-  const actor = createActor(null, repo, optText(args, 'label') ?? '');
+  const actor = createActor(null, repo, optText(args, 'label') ?? '', bool(args, 'generate_key'));
   if (!loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
   return { actor: describe(repo, actor) };
 }

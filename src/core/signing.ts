@@ -1,0 +1,65 @@
+/**
+ * Ed25519 signatures over raw 32-byte event ids (SPEC §1). Keys live in the actor directory:
+ * `keys/signing.key` (hex secret, mode 0600) and `public_key` in the actor's config.toml.
+ */
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ed from '@noble/ed25519';
+import { sha512 } from '@noble/hashes/sha2.js';
+import { GritError } from './errors.js';
+import { fromHex, toHex } from './hex.js';
+
+ed.hashes.sha512 = sha512;
+
+export interface KeyPair {
+  secretKey: Uint8Array;
+  publicKey: Uint8Array;
+}
+
+export function generateKeyPair(): KeyPair {
+  const secretKey = ed.utils.randomSecretKey();
+  return { secretKey, publicKey: ed.getPublicKey(secretKey) };
+}
+
+export function signingKeyPath(actorDir: string): string {
+  return join(actorDir, 'keys', 'signing.key');
+}
+
+export function writeSigningKey(actorDir: string, secretKey: Uint8Array): void {
+  const dir = join(actorDir, 'keys');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const path = signingKeyPath(actorDir);
+  writeFileSync(path, toHex(secretKey) + '\n', { mode: 0o600 });
+  chmodSync(path, 0o600);
+}
+
+/** The actor's secret key, or null when it has none. */
+export function readSigningKey(actorDir: string): Uint8Array | null {
+  let text: string;
+  try {
+    text = readFileSync(signingKeyPath(actorDir), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  const key = fromHex(text.trim(), 32);
+  if (!key) {
+    throw new GritError('invalid_args', `${signingKeyPath(actorDir)} is not a 32-byte hex key`, {
+      suggestion: 'restore the key from a backup, or create a new actor with `grit actor init --generate-key`',
+      exitCode: 5,
+    });
+  }
+  return key;
+}
+
+export function signEventId(eventId: Uint8Array, secretKey: Uint8Array): Uint8Array {
+  return ed.sign(eventId, secretKey);
+}
+
+export function verifyEventId(sig: Uint8Array, eventId: Uint8Array, publicKey: Uint8Array): boolean {
+  try {
+    return ed.verify(sig, eventId, publicKey);
+  } catch {
+    return false;
+  }
+}

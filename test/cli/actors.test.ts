@@ -1,0 +1,54 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+
+test('actor init, list, show, current, use', () => {
+  const repo = tempRepo();
+  const first = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const second = gritOk(repo, ['actor', 'init', '--label', 'bot']).actor;
+  assert.equal(second.label, 'bot');
+  assert.equal(second.is_default, false);
+  const list = gritOk(repo, ['actor', 'list']).actors;
+  assert.deepEqual(list.map((a: any) => a.actor_id).sort(), [first.actor_id, second.actor_id].sort());
+  assert.equal(gritOk(repo, ['actor', 'current']).actor.actor_id, first.actor_id);
+  assert.equal(gritOk(repo, ['actor', 'show', second.actor_id.slice(0, 6)]).actor.label, 'bot');
+  gritOk(repo, ['actor', 'use', second.actor_id]);
+  assert.equal(gritOk(repo, ['actor', 'current']).actor.actor_id, second.actor_id);
+  const missing = grit(repo, ['actor', 'use', 'ffffffff', '--json']);
+  assert.equal(missing.code, 3);
+});
+
+test('selection order: --data-dir / GRIT_HOME, then --actor, then the default, else auto-init', () => {
+  const repo = tempRepo();
+  // No init: the first command creates an actor and makes it the default.
+  const auto = gritOk(repo, ['issue', 'create', '--title', 'x']);
+  const def = gritOk(repo, ['actor', 'current']).actor.actor_id;
+  assert.equal(gritOk(repo, ['issue', 'show', auto.issue_id]).events[0].actor, def);
+  const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  const viaFlag = gritOk(repo, ['issue', 'create', '--title', 'y', '--actor', other]);
+  assert.equal(gritOk(repo, ['issue', 'show', viaFlag.issue_id]).events[0].actor, other);
+  const home = join(tempDir(), 'actor');
+  const viaHome = gritOk(repo, ['issue', 'create', '--title', 'z', '--actor', other], { env: { GRIT_HOME: home } });
+  const homeActor = gritOk(repo, ['actor', 'current'], { env: { GRIT_HOME: home } }).actor.actor_id;
+  assert.notEqual(homeActor, other);
+  assert.equal(gritOk(repo, ['issue', 'show', viaHome.issue_id], { env: { GRIT_HOME: home } }).events[0].actor, homeActor);
+  const viaDataDir = gritOk(repo, ['actor', 'current', '--data-dir', home]).actor.actor_id;
+  assert.equal(viaDataDir, homeActor);
+  // Every actor sees every event: all views are folds of one WAL.
+  assert.equal(gritOk(repo, ['issue', 'list', '--actor', other]).total, 3);
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 3);
+});
+
+test('a linked worktree shares the main repository state', () => {
+  const repo = tempRepo();
+  git(repo, 'commit', '-q', '--allow-empty', '-m', 'root');
+  gritOk(repo, ['init', '--no-agents-md']);
+  const a = gritOk(repo, ['issue', 'create', '--title', 'from main']);
+  const wt = join(tempDir(), 'wt');
+  git(repo, 'worktree', 'add', '-q', wt);
+  assert.equal(gritOk(wt, ['issue', 'show', a.issue_id]).issue.title, 'from main');
+  const b = gritOk(wt, ['issue', 'create', '--title', 'from worktree']);
+  assert.equal(gritOk(repo, ['issue', 'show', b.issue_id]).issue.title, 'from worktree');
+  assert.equal(gritOk(wt, ['actor', 'current']).actor.actor_id, gritOk(repo, ['actor', 'current']).actor.actor_id);
+});

@@ -1,0 +1,201 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsckClean, git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+
+const walHead = (repo: string) => {
+  try {
+    return git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  } catch {
+    return null;
+  }
+};
+
+test('init writes config, a default actor and an AGENTS.md section once', () => {
+  const repo = tempRepo();
+  const d = gritOk(repo, ['init']);
+  assert.match(d.actor.actor_id, /^[0-9a-f]{32}$/);
+  assert.equal(d.actor.is_default, true);
+  assert.match(readFileSync(join(repo, '.git/grit/config.toml'), 'utf8'), new RegExp(`default_actor = "${d.actor.actor_id}"`));
+  assert.ok(existsSync(join(repo, '.git/grit/actors', d.actor.actor_id, 'config.toml')));
+  const agents = readFileSync(join(repo, 'AGENTS.md'), 'utf8');
+  assert.match(agents, /^## Grit$/m);
+  assert.equal(gritOk(repo, ['init']).agents_md, 'unchanged');
+  assert.equal(readFileSync(join(repo, 'AGENTS.md'), 'utf8'), agents);
+  // Nothing in the working tree but AGENTS.md.
+  assert.equal(git(repo, 'status', '--porcelain').trim(), '?? AGENTS.md');
+});
+
+test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the section appended', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  assert.equal(existsSync(join(repo, 'AGENTS.md')), false);
+  const other = tempRepo();
+  writeFileSync(join(other, 'AGENTS.md'), '# Rules\n\nBe nice.\n');
+  assert.equal(gritOk(other, ['init']).agents_md, 'appended');
+  assert.match(readFileSync(join(other, 'AGENTS.md'), 'utf8'), /Be nice\.\n\n## Grit/);
+});
+
+test('issue lifecycle: create, list, show, update, comment, label, assignee, link, attachment, close, reopen', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const c = gritOk(repo, ['issue', 'create', '--title', 'First', '--body', 'body text', '--label', 'bug', '--label', 'p0']);
+  assert.match(c.issue_id, /^[0-9a-f]{32}$/);
+  assert.match(c.event_id, /^[0-9a-f]{64}$/);
+  assert.equal(c.wal_head, walHead(repo));
+  const id = c.issue_id;
+  const p = id.slice(0, 6);
+
+  gritOk(repo, ['issue', 'update', p, '--title', 'First, renamed']);
+  gritOk(repo, ['issue', 'comment', p, '--body', 'a comment']);
+  gritOk(repo, ['issue', 'comment', p, '--body-file', '-'], { input: 'from stdin\n' });
+  gritOk(repo, ['issue', 'label', 'remove', p, '--label', 'p0']);
+  gritOk(repo, ['issue', 'label', 'add', p, '--label', 'ui']);
+  gritOk(repo, ['issue', 'assignee', 'add', p, '--user', 'alice']);
+  gritOk(repo, ['issue', 'assignee', 'add', p, '--user', 'bob']);
+  gritOk(repo, ['issue', 'assignee', 'remove', p, '--user', 'alice']);
+  gritOk(repo, ['issue', 'link', 'add', p, '--url', 'https://example.com/x', '--note', 'spec']);
+  writeFileSync(join(repo, 'crash.log'), 'boom\n');
+  const att = gritOk(repo, ['issue', 'attachment', 'add', p, 'crash.log', '--mime', 'text/plain']);
+  assert.equal(att.issue_id, id);
+  const closed = gritOk(repo, ['issue', 'close', p]);
+  assert.equal(closed.state, 'closed');
+
+  const show = gritOk(repo, ['issue', 'show', p]);
+  const i = show.issue;
+  assert.equal(i.title, 'First, renamed');
+  assert.equal(i.body, 'body text');
+  assert.equal(i.state, 'closed');
+  assert.deepEqual(i.labels, ['bug', 'ui']);
+  assert.deepEqual(i.assignees, ['bob']);
+  assert.deepEqual(i.comments.map((x: any) => x.body), ['a comment', 'from stdin\n']);
+  assert.equal(i.comment_count, 2);
+  assert.deepEqual(i.links.map((l: any) => [l.url, l.note]), [['https://example.com/x', 'spec']]);
+  assert.equal(i.attachments[0].name, 'crash.log');
+  assert.equal(i.attachments[0].sha256, '8d7a531d714c4bd7121bf7d639c6191ff6495a4f1132c9ae3cdd672be0168954');
+  assert.equal(show.events.length, 13);
+  assert.deepEqual(Object.keys(show.events[0].kind), ['IssueCreated']);
+  assert.deepEqual(show.events[0].kind.IssueCreated.labels, ['bug', 'p0']);
+  // Events are in (ts, actor, event_id) order, and each names its predecessor.
+  for (let k = 1; k < show.events.length; k++) {
+    assert.ok(show.events[k].ts_unix_ms > show.events[k - 1].ts_unix_ms);
+    assert.equal(show.events[k].parent, show.events[k - 1].event_id);
+  }
+
+  gritOk(repo, ['issue', 'create', '--title', 'Second']);
+  const all = gritOk(repo, ['issue', 'list']);
+  assert.equal(all.total, 2);
+  assert.deepEqual(Object.keys(all.issues[0]).sort(), ['assignees', 'comment_count', 'issue_id', 'labels', 'state', 'title', 'updated_ts']);
+  assert.deepEqual(all.issues.map((x: any) => x.issue_id), [...all.issues.map((x: any) => x.issue_id)].sort());
+  assert.equal(gritOk(repo, ['issue', 'list', '--state', 'open']).total, 1);
+  assert.equal(gritOk(repo, ['issue', 'list', '--state', 'closed']).issues[0].issue_id, id);
+  assert.equal(gritOk(repo, ['issue', 'list', '--label', 'ui']).issues[0].issue_id, id);
+  assert.equal(gritOk(repo, ['issue', 'list', '--label', 'p0']).total, 0);
+  assert.equal(gritOk(repo, ['issue', 'reopen', p]).state, 'open');
+
+  // One commit per write, linear, and git itself is happy.
+  assert.equal(git(repo, 'rev-list', '--count', 'refs/grit/wal').trim(), '15');
+  assert.equal(git(repo, 'rev-list', '--merges', 'refs/grit/wal').trim(), '');
+  fsckClean(repo);
+  assert.match(git(repo, 'log', '--oneline', 'refs/grit/wal'), /./);
+});
+
+test('errors: coded envelope, exit code, suggestion, and nothing written', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const a = gritOk(repo, ['issue', 'create', '--title', 'A']);
+  const head = walHead(repo);
+
+  const missing = grit(repo, ['issue', 'show', 'abcdabcd', '--json']);
+  assert.equal(missing.code, 3);
+  assert.deepEqual(Object.keys(missing.json), ['schema_version', 'ok', 'error']);
+  assert.equal(missing.json.ok, false);
+  assert.equal(missing.json.error.code, 'not_found');
+  const human = grit(repo, ['issue', 'show', 'abcdabcd']);
+  assert.equal(human.code, 3);
+  assert.match(human.stderr, /error: no issue abcdabcd\nhint: .*grit issue list/);
+  assert.equal(human.stdout, '');
+
+  const empty = grit(repo, ['issue', 'create', '--title', '  ', '--json']);
+  assert.equal(empty.code, 2);
+  assert.equal(empty.json.error.code, 'invalid_args');
+
+  const unknownFlag = grit(repo, ['issue', 'list', '--bogus', '--json']);
+  assert.equal(unknownFlag.code, 2);
+  assert.equal(unknownFlag.json.error.code, 'invalid_args');
+
+  const shortPrefix = grit(repo, ['issue', 'close', a.issue_id.slice(0, 3), '--json']);
+  assert.equal(shortPrefix.code, 2);
+  const notHex = grit(repo, ['issue', 'close', 'zzzzzz', '--json']);
+  assert.equal(notHex.code, 2);
+  const badState = grit(repo, ['issue', 'list', '--state', 'done', '--json']);
+  assert.equal(badState.code, 2);
+  const badSha = grit(repo, ['issue', 'attachment', 'add', a.issue_id, '--name', 'x', '--sha256', 'abc', '--json']);
+  assert.equal(badSha.code, 2);
+  const noChange = grit(repo, ['issue', 'update', a.issue_id, '--json']);
+  assert.equal(noChange.code, 2);
+
+  assert.equal(walHead(repo), head, 'no failed command wrote to the WAL');
+
+  const outside = grit(tempDir(), ['issue', 'list', '--json']);
+  assert.equal(outside.code, 5);
+  assert.match(outside.json.error.message, /not a git repository/);
+});
+
+test('an ambiguous prefix lists the candidates', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const ids: string[] = [];
+  // 17 issues guarantee two share a first hex digit.
+  for (let k = 0; k < 17; k++) ids.push(gritOk(repo, ['issue', 'create', '--title', `i${k}`]).issue_id);
+  const first = ids.map((x) => x[0]);
+  const dup = first.find((ch, k) => first.indexOf(ch) !== k)!;
+  const clash = ids.filter((x) => x[0] === dup).sort();
+  let common = 0;
+  while (clash.every((x) => x[common] === clash[0][common])) common++;
+  const prefix = clash[0].slice(0, Math.max(4, common));
+  const matching = ids.filter((x) => x.startsWith(prefix)).sort();
+  if (matching.length < 2) return; // the clash diverges before 4 chars: no ambiguous 4-char prefix exists
+  const r = grit(repo, ['issue', 'show', prefix, '--json']);
+  assert.equal(r.code, 2);
+  assert.deepEqual(r.json.error.details.candidates, matching);
+});
+
+test('deleting the store: the next command rebuilds the same state from the WAL', () => {
+  const repo = tempRepo();
+  const init = gritOk(repo, ['init', '--no-agents-md']);
+  const a = gritOk(repo, ['issue', 'create', '--title', 'A', '--label', 'x']);
+  gritOk(repo, ['issue', 'comment', a.issue_id, '--body', 'c']);
+  gritOk(repo, ['issue', 'create', '--title', 'B']);
+  const before = gritOk(repo, ['issue', 'show', a.issue_id]);
+  const listBefore = gritOk(repo, ['issue', 'list']);
+  const actorDir = join(repo, '.git/grit/actors', init.actor.actor_id);
+  rmSync(join(actorDir, 'store.mdb'), { force: true });
+  rmSync(join(actorDir, 'store.mdb-lock'), { force: true });
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), listBefore);
+  assert.deepEqual(gritOk(repo, ['issue', 'show', a.issue_id]), before);
+  const r = gritOk(repo, ['rebuild']);
+  assert.equal(r.event_count, 4);
+  assert.equal(r.wal_head, walHead(repo));
+  assert.deepEqual(gritOk(repo, ['issue', 'show', a.issue_id]), before);
+});
+
+test('human output: aligned list, short ids, no colour when piped', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const a = gritOk(repo, ['issue', 'create', '--title', 'Alpha', '--label', 'bug']);
+  gritOk(repo, ['issue', 'create', '--title', 'A much longer title']);
+  const list = grit(repo, ['issue', 'list']);
+  assert.equal(list.code, 0);
+  assert.doesNotMatch(list.stdout, /\u001b\[/);
+  const lines = list.stdout.trimEnd().split('\n');
+  assert.match(lines[0], /^ID\s+STATE\s+TITLE\s+LABELS\s+UPDATED$/);
+  assert.equal(lines.length, 4);
+  assert.equal(lines[1].indexOf('open'), lines[2].indexOf('open'));
+  assert.match(list.stdout, new RegExp(a.issue_id.slice(0, 8)));
+  assert.match(grit(repo, ['issue', 'show', a.issue_id.slice(0, 8)]).stdout, /^Alpha #/);
+  const q = grit(repo, ['issue', 'create', '--title', 'quiet', '--quiet']);
+  assert.equal(q.code, 0);
+  assert.equal(q.stdout, '');
+});
