@@ -4,6 +4,7 @@
  */
 import type { RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
+import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
@@ -122,6 +123,7 @@ export class RepoContext {
       return event;
     });
     const { commit } = await this.wal.append(events, this.actorId);
+    crashPoint('write:after-append');
     await this.refresh();
     return { events, wal_head: commit };
   }
