@@ -3,7 +3,6 @@
  * chunk and `meta.json`, parent = the previous head, the ref moved by compare-and-swap.
  */
 import * as fs from 'node:fs';
-import git from 'isomorphic-git';
 import { decodeChunk, encodeChunk } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
@@ -33,6 +32,13 @@ export interface AppendResult {
   parent: string | null;
 }
 
+/** isomorphic-git costs ~30 ms to load; a read whose store is current never needs it. */
+let gitModule: typeof import('isomorphic-git').default | undefined;
+async function loadGit(): Promise<typeof import('isomorphic-git').default> {
+  gitModule ??= (await import('isomorphic-git')).default;
+  return gitModule;
+}
+
 const utf8 = new TextEncoder();
 const pad = (n: number) => String(n).padStart(2, '0');
 const MAX_CAS_ATTEMPTS = 200;
@@ -51,6 +57,7 @@ export class Wal {
   }
 
   private async writeTree(entries: { path: string; oid: string; type: 'blob' | 'tree' }[]): Promise<string> {
+    const git = await loadGit();
     return git.writeTree({
       fs,
       gitdir: this.gitDir,
@@ -60,6 +67,7 @@ export class Wal {
 
   /** Writes the chunk, meta and trees; returns the root tree and the chunk hash. */
   private async writeChunkTree(events: readonly Event[], actorHex: string, parent: string | null) {
+    const git = await loadGit();
     const chunk = encodeChunk(events);
     const chunkHash = toHex(chunk.hash);
     const d = new Date(events[0]?.ts_unix_ms ?? Date.now());
@@ -85,6 +93,7 @@ export class Wal {
    */
   async append(events: readonly Event[], actorHex: string): Promise<AppendResult> {
     if (events.length === 0) throw new GritError('internal_error', 'nothing to append');
+    const git = await loadGit();
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const parent = await this.head();
       const { root, chunkHash } = await this.writeChunkTree(events, actorHex, parent);
@@ -113,6 +122,7 @@ export class Wal {
   /** Reads and fully validates one WAL commit. */
   async readCommit(oid: string): Promise<WalCommit & { parent: string | null }> {
     const where = { commit: oid };
+    const git = await loadGit();
     try {
       const { commit } = await git.readCommit({ fs, gitdir: this.gitDir, oid, cache: this.cache });
       const rootTree = await git.readTree({ fs, gitdir: this.gitDir, oid: commit.tree, cache: this.cache });

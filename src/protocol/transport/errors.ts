@@ -19,6 +19,10 @@ export type TransportErrorCode =
   | 'address_in_use'
   /** Refused for safety, e.g. the ipc socket's directory is world-writable. */
   | 'insecure'
+  /** ReqClient: too many requests already awaiting replies (maxPending). */
+  | 'busy'
+  /** ReqClient: the request's AbortSignal fired. */
+  | 'aborted'
   /** errno-style codes passed through from node:net, e.g. 'ECONNREFUSED'. */
   | (string & {});
 
