@@ -6,6 +6,7 @@ import { GritError } from '../core/errors.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { bool, optText, text, type Args } from './args.js';
 import {
+  actorsDir,
   createActor,
   findActor,
   listActors,
@@ -57,7 +58,9 @@ export async function init(
 ): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string }> {
   const repo = findRepo(env.options.cwd);
   const actor = selectActor(repo, env.options);
-  if (!loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  // An actor in an outside data dir (GRIT_HOME) cannot be the repo default: others would not find it.
+  const inRepo = actor.dir === join(actorsDir(repo), actor.config.actor_id);
+  if (inRepo && !loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
   else if (!existsSync(repoConfigPath(repo))) updateRepoConfig(repo, {});
   const agents = bool(args, 'no_agents_md') ? 'skipped' : writeAgentsMd(repo.root);
   return { repo_root: repo.root, actor: describe(repo, actor), config_path: repoConfigPath(repo), agents_md: agents };
