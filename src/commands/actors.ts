@@ -5,7 +5,7 @@ import { readActorConfig, readRepoConfig, writeToml, type ActorConfig, type Repo
 import { GritError } from '../core/errors.js';
 import { newActorId, resolvePrefix } from '../core/ids.js';
 import { toHex } from '../core/hex.js';
-import { generateKeyPair, writeSigningKey } from '../core/signing.js';
+import { writeSigningKey } from '../core/signing.js';
 import type { RepoPaths } from '../git/repo.js';
 
 export interface ActorRef {
@@ -36,18 +36,22 @@ export function readActorDir(dir: string): ActorRef | null {
   return config ? { config, dir } : null;
 }
 
-export function createActor(dir: string | null, repo: RepoPaths, label = '', withKey = false): ActorRef {
+export function createActor(dir: string | null, repo: RepoPaths, label = ''): ActorRef {
   const actor_id = toHex(newActorId());
   const actorDir = dir ?? join(actorsDir(repo), actor_id);
   const config: ActorConfig = { actor_id, label, created_ts: Date.now() };
-  if (withKey) {
-    const keys = generateKeyPair();
-    writeSigningKey(actorDir, keys.secretKey);
-    config.public_key = toHex(keys.publicKey);
-    config.key_scheme = 'ed25519';
-  }
   writeToml(join(actorDir, 'config.toml'), config);
   return { config, dir: actorDir };
+}
+
+/** Gives an actor an Ed25519 key: from then on every event it writes is signed. */
+export async function addSigningKey(actor: ActorRef): Promise<ActorRef> {
+  const { generateKeyPair } = await import('../core/ed25519.js');
+  const keys = generateKeyPair();
+  writeSigningKey(actor.dir, keys.secretKey);
+  const config: ActorConfig = { ...actor.config, public_key: toHex(keys.publicKey), key_scheme: 'ed25519' };
+  writeToml(join(actor.dir, 'config.toml'), config);
+  return { config, dir: actor.dir };
 }
 
 export function listActors(repo: RepoPaths): ActorRef[] {

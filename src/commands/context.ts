@@ -10,7 +10,7 @@ import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
-import { readSigningKey, signEventId } from '../core/signing.js';
+import { loadSigner, type Signer } from '../core/signing.js';
 import { Store } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
@@ -37,7 +37,7 @@ export class RepoContext {
   readonly wal: Wal;
   private storeHandle: Store | null = null;
   private configCache: RepoConfig | null = null;
-  private signingKey: Uint8Array | null | undefined;
+  private signer: Signer | null | undefined;
 
   constructor(repo: RepoPaths, actor: ActorRef) {
     this.repo = repo;
@@ -109,9 +109,8 @@ export class RepoContext {
   async write(items: { issue_id: Uint8Array; kind: EventKind }[]): Promise<WriteResult> {
     await this.refresh();
     const actor = fromHex(this.actorId, 16)!;
-    this.signingKey ??= readSigningKey(this.actor.dir);
-    const key = this.signingKey;
-    const sign = key ? (id: Uint8Array) => signEventId(id, key) : undefined;
+    if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir);
+    const sign = this.signer ?? undefined;
     const last = new Map<string, { ts: number; id: Uint8Array }>();
     const events = items.map(({ issue_id, kind }) => {
       const key = toHex(issue_id);
@@ -122,9 +121,10 @@ export class RepoContext {
       last.set(key, { ts, id: event.event_id });
       return event;
     });
-    const { commit } = await this.wal.append(events, this.actorId);
+    const { commit, parent } = await this.wal.append(events, this.actorId);
     crashPoint('write:after-append');
-    await this.refresh();
+    // Usually nobody else wrote in between: apply what we hold instead of reading it back.
+    if (!this.store.apply(events, parent, commit)) await this.refresh();
     return { events, wal_head: commit };
   }
 

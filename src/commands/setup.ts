@@ -7,6 +7,7 @@ import { findRepo, type RepoPaths } from '../git/repo.js';
 import { bool, optText, text, type Args } from './args.js';
 import {
   actorsDir,
+  addSigningKey,
   createActor,
   findActor,
   listActors,
@@ -68,7 +69,8 @@ export async function init(
 
 export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo }> {
   const repo = findRepo(env.options.cwd);
-  const actor = createActor(null, repo, optText(args, 'label') ?? '', bool(args, 'generate_key'));
+  const created = createActor(null, repo, optText(args, 'label') ?? '');
+  const actor = bool(args, 'generate_key') ? await addSigningKey(created) : created;
   if (!loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
   return { actor: describe(repo, actor) };
 }

@@ -4,22 +4,8 @@
  */
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import * as ed from '@noble/ed25519';
-import { sha512 } from '@noble/hashes/sha2.js';
 import { GritError } from './errors.js';
 import { fromHex, toHex } from './hex.js';
-
-ed.hashes.sha512 = sha512;
-
-export interface KeyPair {
-  secretKey: Uint8Array;
-  publicKey: Uint8Array;
-}
-
-export function generateKeyPair(): KeyPair {
-  const secretKey = ed.utils.randomSecretKey();
-  return { secretKey, publicKey: ed.getPublicKey(secretKey) };
-}
 
 export function signingKeyPath(actorDir: string): string {
   return join(actorDir, 'keys', 'signing.key');
@@ -52,14 +38,12 @@ export function readSigningKey(actorDir: string): Uint8Array | null {
   return key;
 }
 
-export function signEventId(eventId: Uint8Array, secretKey: Uint8Array): Uint8Array {
-  return ed.sign(eventId, secretKey);
-}
+export type Signer = (eventId: Uint8Array) => Uint8Array;
 
-export function verifyEventId(sig: Uint8Array, eventId: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    return ed.verify(sig, eventId, publicKey);
-  } catch {
-    return false;
-  }
+/** The actor's signer, or null without a key; the Ed25519 code loads only when there is a key. */
+export async function loadSigner(actorDir: string): Promise<Signer | null> {
+  const key = readSigningKey(actorDir);
+  if (!key) return null;
+  const { signEventId } = await import('./ed25519.js');
+  return (id) => signEventId(id, key);
 }
