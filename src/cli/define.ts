@@ -4,6 +4,7 @@ import { Args as OArgs, Flags } from '@oclif/core';
 import { GritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { GritCommand, type Parsed } from './base.js';
+import { renderWrite } from './render.js';
 
 export interface CommandSpec<D> {
   ipc: string;
@@ -58,4 +59,17 @@ async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `issue label add|remove` and `issue assignee add|remove`: one flag naming the set member. */
+export function memberCommand(ipc: string, set: 'label' | 'assignee', op: 'add' | 'remove'): typeof GritCommand {
+  const field = set === 'label' ? 'label' : 'user';
+  return defineCommand({
+    ipc,
+    description: op === 'add' ? `Add a ${set} to an issue` : `Remove a ${set} from an issue`,
+    args: issueArg,
+    flags: { [field]: Flags.string({ description: set, required: true }) },
+    toArgs: ({ args, flags }) => ({ issue_id: args.id, [field]: flags[field] }),
+    render: renderWrite(op === 'add' ? `added ${set} to` : `removed ${set} from`),
+  });
 }
