@@ -140,7 +140,12 @@ export function decodeStrict(input: Uint8Array): CborValue {
         if (n > input.length - pos) return fail('length runs past the end');
         const slice = input.subarray(pos, pos + n);
         pos += n;
-        if (major === 2) return slice.slice();
+        if (major === 2) {
+          // A copy, never a view: on a Buffer input `.slice()` would share memory with it.
+          const bytes = new Uint8Array(n);
+          bytes.set(slice);
+          return bytes;
+        }
         try {
           return textDecoder.decode(slice);
         } catch {

@@ -3,111 +3,219 @@
  * (`<ref>.lock`, created exclusively, renamed over the ref) so that grit and native git never
  * overwrite each other's updates.
  */
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fstatSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeSync,
+  type Stats,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
-import { spawnSync } from 'node:child_process';
 import { GritError } from '../core/errors.js';
 
 const OID = /^[0-9a-f]{40}$/;
 /** A lock this old was left by a dead process: holding one takes microseconds. */
 export const STALE_LOCK_MS = 10_000;
-const LOCK_WAIT_MS = 3_000;
+/** How long casRef waits for a lock held by someone else before giving up with db_busy. */
+export const LOCK_WAIT_MS = 3_000;
 
-async function readLoose(gitDir: string, ref: string): Promise<string | null | undefined> {
+export interface RefEntry {
+  ref: string;
+  oid: string;
+}
+
+/** Full ref names only (`refs/…` or a root ref like `HEAD`), never a path out of the git dir. */
+function checkRefName(ref: string): void {
+  const ok =
+    (ref.startsWith('refs/') || /^[A-Z][A-Z_]*$/.test(ref)) &&
+    !ref.split('/').some((part) => part === '' || part.startsWith('.') || part.endsWith('.lock')) &&
+    !/[\0\\\s~^:?*[]|\.\.|@\{/.test(ref);
+  if (!ok) throw new GritError('internal_error', `invalid ref name ${JSON.stringify(ref)}`, { details: { ref } });
+}
+
+function checkOid(oid: string): void {
+  if (!OID.test(oid)) throw new GritError('internal_error', `invalid object id ${JSON.stringify(oid)}`, { details: { oid } });
+}
+
+/**
+ * The loose ref's oid; undefined when there is no loose file. Follows symbolic refs.
+ * Synchronous on purpose: a 41-byte read costs microseconds, a thread-pool round trip far more.
+ */
+function readLoose(gitDir: string, ref: string, depth = 0): string | null | undefined {
+  let text: string;
   try {
-    const text = (await readFile(join(gitDir, ref), 'utf8')).trim();
-    if (text.startsWith('ref: ')) return readRef(gitDir, text.slice(5));
-    if (!OID.test(text)) throw new GritError('git_error', `ref ${ref} does not hold an object id`, { details: { ref } });
-    return text;
+    text = readFileSync(join(gitDir, ref), 'utf8').trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;
     throw err;
   }
+  if (text.startsWith('ref: ')) {
+    if (depth >= 5) throw new GritError('git_error', `symbolic ref ${ref} nests too deeply`, { details: { ref } });
+    const target = text.slice(5).trim();
+    const loose = readLoose(gitDir, target, depth + 1);
+    return loose !== undefined ? loose : (readPacked(gitDir).get(target) ?? null);
+  }
+  if (!OID.test(text)) throw new GritError('git_error', `ref ${ref} does not hold an object id`, { details: { ref } });
+  return text;
 }
 
-async function readPacked(gitDir: string): Promise<Map<string, string>> {
+function readPacked(gitDir: string): Map<string, string> {
   const refs = new Map<string, string>();
   let text: string;
   try {
-    text = await readFile(join(gitDir, 'packed-refs'), 'utf8');
-  } catch {
-    return refs;
+    text = readFileSync(join(gitDir, 'packed-refs'), 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return refs;
+    throw err;
   }
   for (const line of text.split('\n')) {
-    if (line.startsWith('#') || line.startsWith('^') || line.length < 42) continue;
-    refs.set(line.slice(41).trim(), line.slice(0, 40));
+    // `<oid> <ref>`; `# pack-refs with: …` header and `^<oid>` peeled-tag lines are skipped.
+    if (line.length > 41 && line[40] === ' ' && OID.test(line.slice(0, 40))) refs.set(line.slice(41).trimEnd(), line.slice(0, 40));
   }
   return refs;
 }
 
-/** The object id a full ref name points at, or null when the ref does not exist. */
+/** The object id a full ref name (e.g. `refs/grit/wal`) points at, or null when it does not exist. */
 export async function readRef(gitDir: string, ref: string): Promise<string | null> {
-  const loose = await readLoose(gitDir, ref);
+  checkRefName(ref);
+  const loose = readLoose(gitDir, ref);
   if (loose !== undefined) return loose;
-  return (await readPacked(gitDir)).get(ref) ?? null;
+  return readPacked(gitDir).get(ref) ?? null;
 }
 
-export async function listRefs(gitDir: string, prefix: string): Promise<{ ref: string; oid: string }[]> {
-  const found = await readPacked(gitDir);
-  for (const key of [...found.keys()]) if (!key.startsWith(prefix)) found.delete(key);
-  const { readdir } = await import('node:fs/promises');
-  const walk = async (rel: string): Promise<void> => {
+/**
+ * Refs under `prefix` (e.g. `refs/grit/locks/`), loose and packed, a loose ref winning over a
+ * packed one of the same name; sorted by name. Lock files and unreadable loose refs are skipped.
+ */
+export async function listRefs(gitDir: string, prefix: string): Promise<RefEntry[]> {
+  const found = new Map<string, string>();
+  for (const [ref, oid] of readPacked(gitDir)) if (ref.startsWith(prefix)) found.set(ref, oid);
+  // Walk the directory that holds the prefix, then filter by the full prefix.
+  const base = prefix.endsWith('/') ? prefix.slice(0, -1) : dirname(prefix);
+  const walk = (rel: string): void => {
     let entries;
     try {
-      entries = await readdir(join(gitDir, rel), { withFileTypes: true });
+      entries = readdirSync(join(gitDir, rel), { withFileTypes: true });
     } catch {
       return;
     }
     for (const e of entries) {
-      const child = `${rel}/${e.name}`;
-      if (e.isDirectory()) await walk(child);
-      else if (!e.name.endsWith('.lock')) {
-        const oid = await readLoose(gitDir, child);
-        if (oid) found.set(child, oid);
+      const child = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) {
+        walk(child);
+      } else if (e.isFile() && !e.name.endsWith('.lock') && child.startsWith(prefix)) {
+        try {
+          const oid = readLoose(gitDir, child);
+          if (oid) found.set(child, oid);
+        } catch {
+          /* a broken loose ref: git ignores it too (with a warning) */
+        }
       }
     }
   };
-  await walk(prefix.replace(/\/$/, ''));
-  return [...found.entries()].map(([ref, oid]) => ({ ref, oid })).sort((a, b) => (a.ref < b.ref ? -1 : 1));
+  if (base && base !== '.') walk(base);
+  return [...found.entries()].map(([ref, oid]) => ({ ref, oid })).sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function tryLock(lockPath: string): number | null {
+function statOrNull(path: string): Stats | null {
   try {
-    return openSync(lockPath, 'wx');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    try {
-      if (Date.now() - statSync(lockPath).mtimeMs > STALE_LOCK_MS) rmSync(lockPath, { force: true });
-    } catch {
-      /* the holder released it meanwhile */
-    }
+    return statSync(path);
+  } catch {
     return null;
   }
 }
 
+const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.dev === b.dev;
+
 /**
- * Compare-and-swap: moves `ref` from `expectedOld` (null: must not exist) to `newOid`.
- * Returns false, changing nothing, when the ref holds something else.
+ * Removes `lockPath` if it is older than STALE_LOCK_MS. It is first renamed aside and checked to
+ * be the very file that was judged stale, so two processes breaking the same stale lock at once
+ * never delete a fresh lock that one of them has just taken.
  */
-export async function casRef(gitDir: string, ref: string, expectedOld: string | null, newOid: string): Promise<boolean> {
+function breakStaleLock(lockPath: string): void {
+  const st = statOrNull(lockPath);
+  if (!st || Date.now() - st.mtimeMs <= STALE_LOCK_MS) return;
+  const aside = `${lockPath.slice(0, -'.lock'.length)}.stale-${process.pid}-${randomBytes(4).toString('hex')}.lock`;
+  try {
+    renameSync(lockPath, aside);
+  } catch {
+    return; // someone else removed or replaced it
+  }
+  const moved = statOrNull(aside);
+  if (moved && !(sameFile(moved, st) && moved.mtimeMs === st.mtimeMs)) {
+    // A fresh lock replaced the stale one in between: put it back for its holder.
+    try {
+      linkSync(aside, lockPath);
+    } catch {
+      /* the path was taken again; that holder notices it lost the lock before renaming */
+    }
+  }
+  rmSync(aside, { force: true });
+}
+
+function tryLock(lockPath: string): number | null {
+  try {
+    return openSync(lockPath, 'wx', 0o666);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    breakStaleLock(lockPath);
+    return null;
+  }
+}
+
+export interface CasOptions {
+  /** How long to wait for someone else's lock (default LOCK_WAIT_MS). */
+  timeoutMs?: number;
+}
+
+/**
+ * Compare-and-swap: moves `ref` from `expectedOld` (null: the ref must not exist) to `newOid`,
+ * under `<ref>.lock` exactly as git does. Returns false, changing nothing, when the ref holds
+ * something else. Waits (with backoff) while another process holds the lock; throws db_busy when
+ * it is still held after the timeout. A lock older than STALE_LOCK_MS is removed as abandoned.
+ */
+export async function casRef(
+  gitDir: string,
+  ref: string,
+  expectedOld: string | null,
+  newOid: string,
+  opts: CasOptions = {},
+): Promise<boolean> {
+  checkRefName(ref);
+  checkOid(newOid);
+  if (expectedOld !== null) checkOid(expectedOld);
   const refPath = join(gitDir, ref);
   const lockPath = `${refPath}.lock`;
   mkdirSync(dirname(refPath), { recursive: true });
-  const deadline = Date.now() + LOCK_WAIT_MS;
+  const deadline = Date.now() + (opts.timeoutMs ?? LOCK_WAIT_MS);
   let fd: number | null;
   for (let wait = 1; (fd = tryLock(lockPath)) === null; wait = Math.min(wait * 2, 50)) {
     if (Date.now() > deadline) {
       throw new GritError('db_busy', `${ref} is locked by another writer (${lockPath})`, {
-        details: { lock: lockPath },
-        suggestion: `if no git or grit process is running, remove ${lockPath}`,
+        details: { ref, lock: lockPath },
+        suggestion: `wait and retry; if no git or grit process is running, remove ${lockPath}`,
       });
     }
-    await sleep(wait + Math.random() * wait);
+    await sleep(wait / 2 + Math.random() * wait);
   }
+  const mine = fstatSync(fd);
+  const stillMine = () => {
+    const now = statOrNull(lockPath);
+    return now !== null && sameFile(now, mine);
+  };
   let renamed = false;
   try {
     if ((await readRef(gitDir, ref)) !== expectedOld) return false;
@@ -115,18 +223,34 @@ export async function casRef(gitDir: string, ref: string, expectedOld: string | 
     fsyncSync(fd);
     closeSync(fd);
     fd = null;
+    // Only a lock held past STALE_LOCK_MS (a stopped process) can have been taken from us.
+    if (!stillMine()) return false;
     renameSync(lockPath, refPath);
     renamed = true;
     return true;
   } finally {
     if (fd !== null) closeSync(fd);
-    if (!renamed) rmSync(lockPath, { force: true });
+    if (!renamed && stillMine()) rmSync(lockPath, { force: true });
   }
 }
 
-/** Deletes a ref (loose and packed) through git itself, which knows how to rewrite packed-refs. */
-export function deleteRef(gitDir: string, ref: string, expectedOld?: string): void {
+/**
+ * Deletes a ref, loose and packed, through `git update-ref -d` (git knows how to rewrite
+ * packed-refs under its lock). With `expectedOld`, deletes only if the ref still holds it and
+ * returns false otherwise. True when the ref is gone.
+ */
+export async function deleteRef(gitDir: string, ref: string, expectedOld?: string): Promise<boolean> {
+  checkRefName(ref);
+  if (expectedOld !== undefined) checkOid(expectedOld);
   const args = ['--git-dir', gitDir, 'update-ref', '-d', ref, ...(expectedOld ? [expectedOld] : [])];
-  const r = spawnSync('git', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new GritError('git_error', `git update-ref -d ${ref} failed: ${r.stderr.trim()}`);
+  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((res, rej) => {
+    const child = spawn('git', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+    child.on('error', (e) => rej(new GritError('git_error', `cannot run git: ${e.message}`, { suggestion: 'install git and make sure it is on PATH' })));
+    child.on('close', (c) => res({ code: c, stderr: err }));
+  });
+  if (code === 0) return true;
+  if (expectedOld !== undefined && (await readRef(gitDir, ref)) !== expectedOld) return false;
+  throw new GritError('git_error', `git update-ref -d ${ref} failed: ${stderr.trim()}`, { details: { ref } });
 }

@@ -1,13 +1,14 @@
 /**
  * The write-ahead log on `refs/grit/wal` (SPEC §3): one commit per append, holding only its own
  * chunk and `meta.json`, parent = the previous head, the ref moved by compare-and-swap.
+ * Objects are read and written by `ObjectStore` (plain files, zlib, SHA-1), refs by `refs.ts`.
  */
-import * as fs from 'node:fs';
 import { decodeChunk, encodeChunk } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
+import { isOid, ObjectStore, parseCommit, type ObjectStoreOptions, type TreeEntry } from './objects.js';
 import { casRef, readRef } from './refs.js';
 
 export const WAL_REF = 'refs/grit/wal';
@@ -29,160 +30,219 @@ export interface WalCommit {
 export interface AppendResult {
   commit: string;
   chunkHash: string;
+  /** The head this commit was built on (may differ from the head the caller last saw). */
   parent: string | null;
 }
 
-/** isomorphic-git costs ~30 ms to load; a read whose store is current never needs it. */
-let gitModule: typeof import('isomorphic-git').default | undefined;
-async function loadGit(): Promise<typeof import('isomorphic-git').default> {
-  gitModule ??= (await import('isomorphic-git')).default;
-  return gitModule;
+export interface AppendOptions {
+  /**
+   * Append only if the WAL head is exactly this (null: the WAL must be empty); otherwise throw
+   * a `conflict` GritError and write nothing to the ref. Without it, an append that loses a race
+   * is rebuilt on the new head and retried.
+   */
+  expectedHead?: string | null;
 }
 
 const utf8 = new TextEncoder();
 const pad = (n: number) => String(n).padStart(2, '0');
 const MAX_CAS_ATTEMPTS = 200;
+const ACTOR_HEX = /^[0-9a-f]{32}$/;
+const HASH_HEX = /^[0-9a-f]{64}$/;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** `meta.json` as written: compact, keys in the order of SPEC §3, newline-terminated. */
+export function encodeMeta(meta: WalMeta): Uint8Array {
+  const ordered: WalMeta = {
+    schema_version: meta.schema_version,
+    actor_id: meta.actor_id,
+    chunk_hash: meta.chunk_hash,
+    prev_wal: meta.prev_wal,
+  };
+  return utf8.encode(`${JSON.stringify(ordered)}\n`);
+}
+
+/** The chunk's path inside a WAL commit: `events/YYYY/MM/DD/<hash>.bin`, UTC date of `tsMs`. */
+export function chunkPath(tsMs: number, chunkHash: string): string {
+  const d = new Date(tsMs);
+  return `events/${String(d.getUTCFullYear()).padStart(4, '0')}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${chunkHash}.bin`;
+}
+
+function parseMeta(bytes: Uint8Array, oid: string): WalMeta {
+  let meta: Partial<WalMeta> | null;
+  try {
+    meta = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw walError(`WAL commit ${oid}: meta.json is not JSON`, { commit: oid });
+  }
+  if (meta === null || typeof meta !== 'object' || meta.schema_version !== 1) {
+    throw walError(`WAL commit ${oid}: meta.json has an unsupported schema_version`, {
+      commit: oid,
+      schema_version: (meta as { schema_version?: unknown } | null)?.schema_version ?? null,
+    });
+  }
+  if (
+    typeof meta.actor_id !== 'string' ||
+    !ACTOR_HEX.test(meta.actor_id) ||
+    typeof meta.chunk_hash !== 'string' ||
+    !HASH_HEX.test(meta.chunk_hash) ||
+    !(meta.prev_wal === null || isOid(meta.prev_wal))
+  ) {
+    throw walError(`WAL commit ${oid}: meta.json does not match schema_version 1`, { commit: oid });
+  }
+  return meta as WalMeta;
+}
+
+interface ReadCommit extends WalCommit {
+  parent: string | null;
+}
 
 export class Wal {
   readonly gitDir: string;
-  /** isomorphic-git's object cache, shared by every read of this instance (packfile indexes). */
-  private readonly cache: object = {};
+  /** Object reads and writes; holds pack indexes and a delta-base cache between reads. */
+  readonly objects: ObjectStore;
 
-  constructor(gitDir: string) {
+  constructor(gitDir: string, opts: ObjectStoreOptions = {}) {
     this.gitDir = gitDir;
+    this.objects = new ObjectStore(gitDir, opts);
   }
 
   head(): Promise<string | null> {
     return readRef(this.gitDir, WAL_REF);
   }
 
-  private async writeTree(entries: { path: string; oid: string; type: 'blob' | 'tree' }[]): Promise<string> {
-    const git = await loadGit();
-    return git.writeTree({
-      fs,
-      gitdir: this.gitDir,
-      tree: entries.map((e) => ({ ...e, mode: e.type === 'tree' ? '040000' : '100644' })),
-    });
-  }
-
-  /** Writes the chunk, meta and trees; returns the root tree and the chunk hash. */
-  private async writeChunkTree(events: readonly Event[], actorHex: string, parent: string | null) {
-    const git = await loadGit();
+  /**
+   * Appends events as one commit on the current head. When another writer moves the head first
+   * (the compare-and-swap fails), the commit is rebuilt on the new head and tried again, so
+   * racing writers never lose a commit. With `expectedHead`, a moved head is a `conflict` instead.
+   */
+  async append(events: readonly Event[], actorHex: string, opts: AppendOptions = {}): Promise<AppendResult> {
+    if (events.length === 0) throw new GritError('internal_error', 'nothing to append');
+    if (!ACTOR_HEX.test(actorHex)) throw new GritError('internal_error', `invalid actor id ${JSON.stringify(actorHex)}`);
+    const strict = opts.expectedHead !== undefined;
+    if (strict && opts.expectedHead !== null && !isOid(opts.expectedHead)) {
+      throw new GritError('internal_error', `invalid expected WAL head ${JSON.stringify(opts.expectedHead)}`);
+    }
+    if (!Number.isFinite(new Date(events[0].ts_unix_ms).getTime())) {
+      throw new GritError('invalid_args', `event timestamp ${events[0].ts_unix_ms} is out of range`);
+    }
+    const objects = this.objects;
+    // The chunk and its dated subtree do not depend on the parent: written once.
     const chunk = encodeChunk(events);
     const chunkHash = toHex(chunk.hash);
-    const d = new Date(events[0]?.ts_unix_ms ?? Date.now());
-    const meta: WalMeta = { schema_version: 1, actor_id: actorHex, chunk_hash: chunkHash, prev_wal: parent };
-    const [chunkOid, metaOid] = await Promise.all([
-      git.writeBlob({ fs, gitdir: this.gitDir, blob: chunk.bytes }),
-      git.writeBlob({ fs, gitdir: this.gitDir, blob: utf8.encode(JSON.stringify(meta, null, 2) + '\n') }),
-    ]);
-    let tree = await this.writeTree([{ path: `${chunkHash}.bin`, oid: chunkOid, type: 'blob' }]);
-    for (const part of [pad(d.getUTCDate()), pad(d.getUTCMonth() + 1), String(d.getUTCFullYear())]) {
-      tree = await this.writeTree([{ path: part, oid: tree, type: 'tree' }]);
-    }
-    const root = await this.writeTree([
-      { path: 'events', oid: tree, type: 'tree' },
-      { path: 'meta.json', oid: metaOid, type: 'blob' },
-    ]);
-    return { root, chunkHash };
-  }
+    const [, year, month, day, file] = chunkPath(events[0].ts_unix_ms, chunkHash).split('/');
+    let sub = objects.writeTree([{ mode: '100644', name: file, oid: objects.writeBlob(chunk.bytes) }]);
+    for (const part of [day, month, year]) sub = objects.writeTree([{ mode: '40000', name: part, oid: sub }]);
+    const eventsTree: TreeEntry = { mode: '40000', name: 'events', oid: sub };
+    const who = { name: 'grit', email: `${actorHex}@grit.invalid`, timestamp: 0, tzOffsetMinutes: 0 };
+    const message = `grit: ${events.length} event${events.length === 1 ? '' : 's'}\n`;
 
-  /**
-   * Appends events as one commit. When another writer moved the head first, the commit is
-   * rebuilt on the new head and tried again, so racing writers never lose a commit.
-   */
-  async append(events: readonly Event[], actorHex: string): Promise<AppendResult> {
-    if (events.length === 0) throw new GritError('internal_error', 'nothing to append');
-    const git = await loadGit();
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
-      const parent = await this.head();
-      const { root, chunkHash } = await this.writeChunkTree(events, actorHex, parent);
-      const now = Math.floor(Date.now() / 1000);
-      const who = { name: 'grit', email: `${actorHex}@grit.invalid`, timestamp: now, timezoneOffset: 0 };
-      const commit = await git.writeCommit({
-        fs,
-        gitdir: this.gitDir,
-        commit: {
-          message: `grit: ${events.length} event${events.length === 1 ? '' : 's'}\n`,
-          tree: root,
-          parent: parent ? [parent] : [],
-          author: who,
-          committer: who,
-        },
-      });
+      const parent = strict ? (opts.expectedHead as string | null) : await this.head();
+      const meta = objects.writeBlob(encodeMeta({ schema_version: 1, actor_id: actorHex, chunk_hash: chunkHash, prev_wal: parent }));
+      const tree = objects.writeTree([eventsTree, { mode: '100644', name: 'meta.json', oid: meta }]);
+      who.timestamp = Math.floor(Date.now() / 1000);
+      const commit = objects.writeCommit({ tree, parents: parent ? [parent] : [], author: who, committer: who, message });
       crashPoint('wal:after-objects');
       if (await casRef(this.gitDir, WAL_REF, parent, commit)) return { commit, chunkHash, parent };
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(50, 2 + attempt * 2)));
+      if (strict) {
+        const current = await this.head();
+        throw new GritError('conflict', 'the WAL head moved since it was read', {
+          details: { expected_head: parent, wal_head: current },
+          suggestion: 'refresh and retry the command',
+        });
+      }
+      await sleep(Math.random() * Math.min(50, 2 + attempt * 2));
     }
     throw new GritError('db_busy', 'the WAL head kept moving; gave up appending', {
       suggestion: 'retry the command',
     });
   }
 
-  /** Reads and fully validates one WAL commit. */
-  async readCommit(oid: string): Promise<WalCommit & { parent: string | null }> {
+  /** Reads and fully validates one WAL commit (synchronous: plain file reads). */
+  private readOne(oid: string): ReadCommit {
     const where = { commit: oid };
-    const git = await loadGit();
     try {
-      const { commit } = await git.readCommit({ fs, gitdir: this.gitDir, oid, cache: this.cache });
-      const rootTree = await git.readTree({ fs, gitdir: this.gitDir, oid: commit.tree, cache: this.cache });
-      const metaEntry = rootTree.tree.find((e) => e.path === 'meta.json' && e.type === 'blob');
-      if (!metaEntry) throw walError(`WAL commit ${oid} has no meta.json`, where);
-      const metaBlob = await git.readBlob({ fs, gitdir: this.gitDir, oid: metaEntry.oid, cache: this.cache });
-      const meta = parseMeta(metaBlob.blob, oid);
-      let treeOid = rootTree.tree.find((e) => e.path === 'events' && e.type === 'tree')?.oid;
-      const file = `${meta.chunk_hash}.bin`;
-      let chunkOid: string | undefined;
-      for (let depth = 0; treeOid && depth < 4 && !chunkOid; depth++) {
-        const t = await git.readTree({ fs, gitdir: this.gitDir, oid: treeOid, cache: this.cache });
-        if (depth === 3) chunkOid = t.tree.find((e) => e.path === file && e.type === 'blob')?.oid;
-        else treeOid = t.tree.length === 1 && t.tree[0].type === 'tree' ? t.tree[0].oid : undefined;
+      const obj = this.objects.read(oid);
+      if (obj.type !== 'commit') throw walError(`WAL entry ${oid} is a ${obj.type}, not a commit`, where);
+      const commit = parseCommit(obj.content);
+      if (commit.parents.length > 1) {
+        throw walError(`WAL commit ${oid} is a merge; the WAL must be linear`, where);
       }
-      if (!chunkOid) throw walError(`WAL commit ${oid} has no events/YYYY/MM/DD/${file}`, where);
-      const chunk = await git.readBlob({ fs, gitdir: this.gitDir, oid: chunkOid, cache: this.cache });
-      const events = decodeChunk(chunk.blob, fromHex(meta.chunk_hash, 32)!);
-      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events, parent: commit.parent[0] ?? null };
+      const root = this.objects.readTree(commit.tree);
+      const metaEntry = root.find((e) => e.name === 'meta.json');
+      if (!metaEntry || metaEntry.mode !== '100644') throw walError(`WAL commit ${oid} has no meta.json`, where);
+      const meta = parseMeta(this.objects.readBlob(metaEntry.oid), oid);
+      // events/YYYY/MM/DD/<chunk_hash>.bin, and nothing else under events/.
+      const file = `${meta.chunk_hash}.bin`;
+      let entry = root.find((e) => e.name === 'events');
+      const path = ['events'];
+      for (const shape of [/^\d{4,}$/, /^\d{2}$/, /^\d{2}$/]) {
+        if (!entry || entry.mode !== '40000') break;
+        const t = this.objects.readTree(entry.oid);
+        entry = t.length === 1 && t[0].mode === '40000' && shape.test(t[0].name) ? t[0] : undefined;
+        if (entry) path.push(entry.name);
+      }
+      let chunkOid: string | undefined;
+      if (entry && entry.mode === '40000') {
+        const t = this.objects.readTree(entry.oid);
+        if (t.length === 1 && t[0].name === file && t[0].mode === '100644') chunkOid = t[0].oid;
+      }
+      if (!chunkOid) throw walError(`WAL commit ${oid} has no events/YYYY/MM/DD/${file} (or other files beside it)`, where);
+      // A plain Uint8Array view, not a Buffer: decodeStrict copies byte strings with .slice(),
+      // which on a Buffer would hand out views into the whole chunk (and Buffer-typed ids).
+      const blob = this.objects.readBlob(chunkOid);
+      const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+      const events = decodeChunk(bytes, fromHex(meta.chunk_hash, 32)!);
+      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events, parent: commit.parents[0] ?? null };
     } catch (err) {
-      if (err instanceof GritError) {
-        if (err.code === 'wal_error' && !('commit' in err.details)) throw walError(`WAL commit ${oid}: ${err.message}`, where);
-        throw err;
+      if (err instanceof GritError && err.code === 'wal_error') {
+        if (err.details.commit === oid) throw err;
+        throw new GritError('wal_error', `WAL commit ${oid}: ${err.message}`, {
+          details: { ...err.details, commit: oid },
+          suggestion: err.suggestion,
+        });
       }
       throw walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, where);
     }
   }
 
   /**
-   * Every commit after `fromExclusive` up to `to` (default: the head), oldest first. When
-   * `fromExclusive` is not on the first-parent chain the whole history is returned; applying is
-   * idempotent. Everything is validated before anything is returned.
+   * Every commit after `fromExclusive` up to `to` (default: the head), oldest first, walking
+   * first parents. When `fromExclusive` is not on that chain the whole history is returned
+   * (applying is idempotent). Everything is validated before anything is returned: one bad commit
+   * makes the whole call throw `wal_error` naming it.
    */
   async readSince(fromExclusive: string | null, to?: string | null): Promise<WalCommit[]> {
     const out: WalCommit[] = [];
     let oid = to === undefined ? await this.head() : to;
-    while (oid && oid !== fromExclusive) {
-      const c = await this.readCommit(oid);
-      out.push({ oid: c.oid, actor: c.actor, chunkHash: c.chunkHash, events: c.events });
-      oid = c.parent;
+    try {
+      while (oid && oid !== fromExclusive) {
+        const c = this.readOne(oid);
+        out.push({ oid: c.oid, actor: c.actor, chunkHash: c.chunkHash, events: c.events });
+        oid = c.parent;
+        // Reads are synchronous; let a daemon's other work run now and then.
+        if (out.length % 256 === 0) await new Promise((r) => setImmediate(r));
+      }
+    } finally {
+      this.objects.close();
     }
     return out.reverse();
   }
-}
 
-function parseMeta(bytes: Uint8Array, oid: string): WalMeta {
-  let meta: Partial<WalMeta>;
-  try {
-    meta = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw walError(`WAL commit ${oid}: meta.json is not JSON`, { commit: oid });
+  /** True when `ancestor` is `descendant` or on its first-parent chain (null is everyone's). */
+  async isAncestor(ancestor: string | null, descendant: string | null): Promise<boolean> {
+    if (ancestor === null) return true;
+    try {
+      for (let oid: string | undefined = descendant ?? undefined, n = 0; oid; n++) {
+        if (oid === ancestor) return true;
+        oid = this.objects.readCommit(oid).parents[0];
+        if (n % 1024 === 1023) await new Promise((r) => setImmediate(r));
+      }
+      return false;
+    } catch (err) {
+      throw walError(`cannot walk the WAL: ${(err as Error).message}`, { ancestor, descendant });
+    } finally {
+      this.objects.close();
+    }
   }
-  if (
-    meta?.schema_version !== 1 ||
-    typeof meta.actor_id !== 'string' ||
-    !/^[0-9a-f]{32}$/.test(meta.actor_id) ||
-    typeof meta.chunk_hash !== 'string' ||
-    !/^[0-9a-f]{64}$/.test(meta.chunk_hash)
-  ) {
-    throw walError(`WAL commit ${oid}: meta.json does not match schema_version 1`, { commit: oid });
-  }
-  return meta as WalMeta;
 }

@@ -1,127 +1,231 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdirSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { encodeChunk } from '../../src/core/chunk.js';
 import { GritError } from '../../src/core/errors.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
-import { casRef, readRef } from '../../src/git/refs.js';
 import { Wal, WAL_REF } from '../../src/git/wal.js';
-import { fsckClean, git, tempRepo } from '../helpers/repo.js';
+import { ACTOR_HEX, bodies, comment, DAY, fsckClean, git, isGritError, tempRepo } from './_util.js';
 
-const actorHex = 'a1'.repeat(16);
-const actor = new Uint8Array(16).fill(0xa1);
+const isWalError = isGritError('wal_error');
 
-function comment(body: string, ts = Date.UTC(2026, 10, 25, 12)): Event {
-  return makeEvent({ issue_id: new Uint8Array(16).fill(1), actor, ts_unix_ms: ts, parent: null, kind: { type: 'CommentAdded', body } });
-}
-
-const isWalError = (e: unknown) => e instanceof GritError && e.code === 'wal_error';
-
-test('append writes one commit per call with meta.json and the dated chunk; git agrees', async () => {
-  const repo = tempRepo();
-  const gitDir = join(repo, '.git');
+test('append: one commit per call, meta.json and events/YYYY/MM/DD/<hash>.bin, exactly as git shows them', async () => {
+  const { dir, gitDir } = tempRepo();
   const wal = new Wal(gitDir);
-  const first = await wal.append([comment('a'), comment('b')], actorHex);
-  const second = await wal.append([comment('c', Date.UTC(2027, 0, 2))], actorHex);
+  assert.equal(await wal.head(), null);
+  const before = Math.floor(Date.now() / 1000);
+  const first = await wal.append([comment('one')], ACTOR_HEX);
+  // Many events in one chunk; the FIRST event's UTC date names the folder (23:59 on Jan 2 here).
+  const many = [comment('m0', Date.UTC(2027, 0, 2, 23, 59)), ...Array.from({ length: 49 }, (_, i) => comment(`m${i + 1}`, DAY))];
+  const second = await wal.append(many, ACTOR_HEX);
   assert.equal(first.parent, null);
   assert.equal(second.parent, first.commit);
   assert.equal(await wal.head(), second.commit);
-  assert.equal(git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n').join(' '), `${second.commit} ${first.commit}`);
-  const tree = git(repo, 'ls-tree', '-r', '--name-only', second.commit).trim().split('\n');
-  assert.deepEqual(tree, [`events/2027/01/02/${second.chunkHash}.bin`, 'meta.json']);
-  const meta = JSON.parse(git(repo, 'show', `${second.commit}:meta.json`));
-  assert.deepEqual(meta, { schema_version: 1, actor_id: actorHex, chunk_hash: second.chunkHash, prev_wal: first.commit });
-  const firstTree = git(repo, 'ls-tree', '-r', '--name-only', first.commit).trim();
-  assert.match(firstTree, /^events\/2026\/11\/25\/[0-9a-f]{64}\.bin$/m);
-  fsckClean(repo);
+  assert.equal(git(dir, ['rev-parse', WAL_REF]).trim(), second.commit);
+  assert.equal(git(dir, ['log', '--format=%H', WAL_REF]).trim(), `${second.commit}\n${first.commit}`);
+  assert.equal(first.chunkHash, toHex(encodeChunk([comment('one')]).hash));
+
+  // The commit object: root tree, parent, grit <actor@grit.invalid>, current time, UTC.
+  const commitText = git(dir, ['cat-file', '-p', second.commit]);
+  const [, tree] = /^tree ([0-9a-f]{40})$/m.exec(commitText)!;
+  assert.match(commitText, new RegExp(`^parent ${first.commit}$`, 'm'));
+  const author = new RegExp(`^author grit <${ACTOR_HEX}@grit\\.invalid> (\\d+) \\+0000$`, 'm').exec(commitText);
+  assert.ok(author, commitText);
+  assert.ok(Number(author[1]) >= before && Number(author[1]) <= Date.now() / 1000 + 1);
+  assert.match(commitText, new RegExp(`^committer grit <${ACTOR_HEX}@grit\\.invalid> \\d+ \\+0000$`, 'm'));
+
+  // Nested trees with git's modes, only this commit's own data.
+  const lsRoot = git(dir, ['cat-file', '-p', tree]).trim().split('\n');
+  assert.equal(lsRoot.length, 2);
+  assert.match(lsRoot[0], /^040000 tree [0-9a-f]{40}\tevents$/);
+  assert.match(lsRoot[1], /^100644 blob [0-9a-f]{40}\tmeta\.json$/);
+  assert.deepEqual(git(dir, ['ls-tree', '-r', '-t', '--name-only', second.commit]).trim().split('\n'), [
+    'events',
+    'events/2027',
+    'events/2027/01',
+    'events/2027/01/02',
+    `events/2027/01/02/${second.chunkHash}.bin`,
+    'meta.json',
+  ]);
+  assert.equal(git(dir, ['ls-tree', '-r', '--name-only', first.commit]).trim(), `events/2026/11/25/${first.chunkHash}.bin\nmeta.json`);
+
+  // meta.json, byte for byte; the chunk file is the encoded chunk.
+  assert.equal(
+    git(dir, ['cat-file', 'blob', `${second.commit}:meta.json`]),
+    `{"schema_version":1,"actor_id":"${ACTOR_HEX}","chunk_hash":"${second.chunkHash}","prev_wal":"${first.commit}"}\n`,
+  );
+  assert.equal(
+    git(dir, ['cat-file', 'blob', `${first.commit}:meta.json`]),
+    `{"schema_version":1,"actor_id":"${ACTOR_HEX}","chunk_hash":"${first.chunkHash}","prev_wal":null}\n`,
+  );
+  const chunkBytes = Buffer.from(encodeChunk(many).bytes);
+  assert.equal(git(dir, ['hash-object', '--stdin'], chunkBytes).trim(), git(dir, ['rev-parse', `${second.commit}:events/2027/01/02/${second.chunkHash}.bin`]).trim());
+
+  fsckClean(dir);
+  const back = await new Wal(gitDir).readSince(null);
+  assert.deepEqual(back.map((c) => c.oid), [first.commit, second.commit]);
+  assert.deepEqual(back[1].events.map((e) => toHex(e.event_id)), many.map((e) => toHex(e.event_id)));
+  assert.equal(back[1].actor, ACTOR_HEX);
+  assert.equal(back[1].chunkHash, second.chunkHash);
 });
 
-test('readSince is incremental and oldest first', async () => {
-  const repo = tempRepo();
-  const wal = new Wal(join(repo, '.git'));
-  const a = await wal.append([comment('1')], actorHex);
-  const b = await wal.append([comment('2'), comment('3')], actorHex);
-  const c = await wal.append([comment('4')], actorHex);
+test('readSince is incremental, oldest first; `to`, unknown starts and an empty WAL', async () => {
+  const { gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  assert.deepEqual(await wal.readSince(null), []);
+  const a = await wal.append([comment('1')], ACTOR_HEX);
+  const b = await wal.append([comment('2'), comment('3')], ACTOR_HEX);
+  const c = await wal.append([comment('4')], ACTOR_HEX);
   const all = await wal.readSince(null);
   assert.deepEqual(all.map((x) => x.oid), [a.commit, b.commit, c.commit]);
-  const bodies = (await wal.readSince(a.commit)).flatMap((x) => x.events.map((e) => (e.kind as { body: string }).body));
-  assert.deepEqual(bodies, ['2', '3', '4']);
+  assert.deepEqual(bodies((await wal.readSince(a.commit)).flatMap((x) => x.events)), ['2', '3', '4']);
+  assert.deepEqual(bodies((await wal.readSince(b.commit)).flatMap((x) => x.events)), ['4']);
   assert.deepEqual(await wal.readSince(c.commit), []);
-  // A head that is not an ancestor reads the whole chain (applying is idempotent).
+  assert.deepEqual((await wal.readSince(null, b.commit)).map((x) => x.oid), [a.commit, b.commit]);
+  assert.deepEqual((await wal.readSince(a.commit, b.commit)).map((x) => x.oid), [b.commit]);
+  // A start that is not on the chain (e.g. after a sync rebase) reads everything.
   assert.equal((await wal.readSince('0'.repeat(40))).length, 3);
+  assert.equal(await wal.isAncestor(a.commit, c.commit), true);
+  assert.equal(await wal.isAncestor(c.commit, a.commit), false);
+  assert.equal(await wal.isAncestor(null, a.commit), true);
 });
 
-test('a tampered chunk written with git plumbing is refused and nothing is returned', async () => {
-  const repo = tempRepo();
-  const gitDir = join(repo, '.git');
+test('append with expectedHead appends only on that head; without it a stale view is rebased', async () => {
+  const { dir, gitDir } = tempRepo();
+  const w1 = new Wal(gitDir);
+  const w2 = new Wal(gitDir);
+  const a = await w1.append([comment('a')], ACTOR_HEX, { expectedHead: null });
+  await assert.rejects(w2.append([comment('x')], ACTOR_HEX, { expectedHead: null }), (e: unknown) => {
+    assert.ok(isGritError('conflict')(e));
+    assert.deepEqual((e as GritError).details, { expected_head: null, wal_head: a.commit });
+    return true;
+  });
+  const b = await w2.append([comment('b')], ACTOR_HEX, { expectedHead: a.commit });
+  assert.equal(b.parent, a.commit);
+  await assert.rejects(w1.append([comment('y')], ACTOR_HEX, { expectedHead: a.commit }), isGritError('conflict'));
+  const c = await w1.append([comment('c')], ACTOR_HEX);
+  assert.equal(c.parent, b.commit, 'built on the real head');
+  assert.deepEqual(bodies((await w1.readSince(null)).flatMap((x) => x.events)), ['a', 'b', 'c']);
+  assert.equal(git(dir, ['rev-list', '--count', WAL_REF]).trim(), '3');
+  await assert.rejects(w1.append([], ACTOR_HEX), isGritError('internal_error'));
+  await assert.rejects(w1.append([comment('z')], 'not-hex'), isGritError('internal_error'));
+});
+
+/** Builds WAL-shaped commits with git plumbing, to forge bad ones. */
+function forge(dir: string) {
+  const blob = (data: string | Uint8Array) => git(dir, ['hash-object', '-w', '--stdin'], data).trim();
+  const mktree = (lines: string[]) => git(dir, ['mktree'], lines.map((l) => `${l}\n`).join('')).trim();
+  const dated = (inner: string, date = ['2026', '11', '25']) => {
+    let t = inner;
+    for (const part of [...date].reverse()) t = mktree([`040000 tree ${t}\t${part}`]);
+    return t;
+  };
+  const meta = (chunkHash: string, prev: string | null, extra: Record<string, unknown> = {}) =>
+    blob(JSON.stringify({ schema_version: 1, actor_id: ACTOR_HEX, chunk_hash: chunkHash, prev_wal: prev, ...extra }));
+  const commit = (tree: string, parents: string[]) =>
+    git(dir, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', 'forged']).trim();
+  /** A complete WAL commit from chunk bytes and the hash meta.json claims for them. */
+  const walCommit = (bytes: Uint8Array, claimed: string, parent: string, opts: { metaExtra?: Record<string, unknown>; fileName?: string } = {}) => {
+    const day = mktree([`100644 blob ${blob(bytes)}\t${opts.fileName ?? `${claimed}.bin`}`]);
+    const root = mktree([`040000 tree ${dated(day)}\tevents`, `100644 blob ${meta(claimed, parent, opts.metaExtra)}\tmeta.json`]);
+    return commit(root, [parent]);
+  };
+  return { blob, mktree, dated, meta, commit, walCommit };
+}
+
+test('bad WAL commits written with git plumbing are refused with wal_error naming them, and nothing is returned', async () => {
+  const { dir, gitDir } = tempRepo();
   const wal = new Wal(gitDir);
-  const good = await wal.append([comment('fine')], actorHex);
-  // Build a commit whose chunk does not hash to the name meta.json gives it.
-  const forged = encodeChunk([comment('forged')]);
-  const bytes = forged.bytes.slice();
-  bytes[bytes.length - 1] ^= 1;
-  const work = join(repo, 'forge');
-  mkdirSync(work);
-  writeFileSync(join(work, 'chunk.bin'), bytes);
-  writeFileSync(join(work, 'meta.json'), JSON.stringify({ schema_version: 1, actor_id: actorHex, chunk_hash: toHex(forged.hash), prev_wal: good.commit }));
-  const blob = (f: string) => git(repo, 'hash-object', '-w', join(work, f)).trim();
-  const mk = (entries: string) => spawnSync('git', ['mktree'], { cwd: repo, input: entries, encoding: 'utf8' }).stdout.trim();
-  let t = mk(`100644 blob ${blob('chunk.bin')}\t${toHex(forged.hash)}.bin\n`);
-  for (const part of ['25', '11', '2026']) t = mk(`040000 tree ${t}\t${part}\n`);
-  const root = mk(`040000 tree ${t}\tevents\n100644 blob ${blob('meta.json')}\tmeta.json\n`);
-  const bad = git(repo, 'commit-tree', root, '-p', good.commit, '-m', 'forged').trim();
-  git(repo, 'update-ref', WAL_REF, bad);
-  await assert.rejects(wal.readSince(null), isWalError);
-  await assert.rejects(wal.readSince(good.commit), isWalError);
-  // A ref pointing at something that is not a WAL commit is a wal_error too.
-  git(repo, 'update-ref', WAL_REF, root);
-  await assert.rejects(wal.readSince(null), isWalError);
+  const good = await wal.append([comment('fine')], ACTOR_HEX);
+  const f = forge(dir);
+  const okChunk = encodeChunk([comment('forged')]);
+  const okHash = toHex(okChunk.hash);
+  const flipped = okChunk.bytes.slice();
+  flipped[flipped.length - 1] ^= 1;
+  // A chunk whose hash is right but whose event id does not match the event's content.
+  const liar: Event = { ...comment('original'), kind: { type: 'CommentAdded', body: 'edited' } };
+  const liarChunk = encodeChunk([liar]);
+  const otherFile = f.blob('x');
+
+  const cases: Record<string, () => string> = {
+    'chunk bytes do not match the hash': () => f.walCommit(flipped, okHash, good.commit),
+    'event id does not match its content': () => f.walCommit(liarChunk.bytes, toHex(liarChunk.hash), good.commit),
+    'schema_version 2': () => f.walCommit(okChunk.bytes, okHash, good.commit, { metaExtra: { schema_version: 2 } }),
+    'chunk missing at its name': () => f.walCommit(okChunk.bytes, okHash, good.commit, { fileName: `${'0'.repeat(64)}.bin` }),
+    'meta.json missing': () => f.commit(f.mktree([`040000 tree ${f.dated(f.mktree([`100644 blob ${f.blob(okChunk.bytes)}\t${okHash}.bin`]))}\tevents`]), [good.commit]),
+    'meta.json not JSON': () => f.commit(f.mktree([`100644 blob ${f.blob('{')}\tmeta.json`]), [good.commit]),
+    'another file beside the chunk': () => {
+      const day = f.mktree([`100644 blob ${f.blob(okChunk.bytes)}\t${okHash}.bin`, `100644 blob ${otherFile}\tzz.bin`]);
+      return f.commit(f.mktree([`040000 tree ${f.dated(day)}\tevents`, `100644 blob ${f.meta(okHash, good.commit)}\tmeta.json`]), [good.commit]);
+    },
+    'head is a tree, not a commit': () => git(dir, ['rev-parse', `${good.commit}^{tree}`]).trim(),
+    'a merge': () => {
+      const side = f.walCommit(okChunk.bytes, okHash, good.commit);
+      const root = git(dir, ['rev-parse', `${side}^{tree}`]).trim();
+      return f.commit(root, [good.commit, side]);
+    },
+  };
+  for (const [name, make] of Object.entries(cases)) {
+    const bad = make();
+    git(dir, ['update-ref', WAL_REF, bad]);
+    // Valid commits on top of the bad one: still nothing is returned.
+    const after = await wal.append([comment('after')], ACTOR_HEX);
+    for (const from of [null, good.commit]) {
+      await assert.rejects(wal.readSince(from), (e: unknown) => {
+        assert.ok(isWalError(e), `${name}: ${String(e)}`);
+        assert.equal((e as GritError).details.commit, bad, name);
+        assert.match((e as GritError).message, new RegExp(bad), name);
+        return true;
+      });
+    }
+    // Reading only what comes after the bad commit is fine.
+    if (name !== 'head is a tree, not a commit') {
+      assert.deepEqual((await wal.readSince(bad)).map((c) => c.oid), [after.commit], name);
+    }
+    git(dir, ['update-ref', WAL_REF, good.commit]);
+  }
+  assert.deepEqual((await wal.readSince(null)).map((c) => c.oid), [good.commit]);
 });
 
-test('two processes appending 100 commits each at once: 200 commits, linear, none lost', async () => {
-  const repo = tempRepo();
-  const gitDir = join(repo, '.git');
-  const writer = fileURLToPath(new URL('../helpers/append-many.js', import.meta.url));
-  const run = (a: string) =>
-    new Promise<void>((res, rej) =>
-      execFile(process.execPath, [writer, gitDir, '100', a], (err, _o, stderr) => (err ? rej(new Error(stderr)) : res())),
-    );
-  await Promise.all([run('b1'.repeat(16)), run('c1'.repeat(16))]);
-  assert.equal(git(repo, 'rev-list', '--count', WAL_REF).trim(), '200');
-  assert.equal(git(repo, 'rev-list', '--merges', WAL_REF).trim(), '');
-  const events = (await new Wal(gitDir).readSince(null)).flatMap((c) => c.events);
-  assert.equal(new Set(events.map((e) => toHex(e.event_id))).size, 200);
-  fsckClean(repo);
-});
-
-test('compare-and-swap: a stale expectation fails; native git respects our lock and we respect its', async () => {
-  const repo = tempRepo();
-  const gitDir = join(repo, '.git');
+test('reads from packs after git gc (deltas), and appends on top of a packed ref', async (t) => {
+  const { dir, gitDir } = tempRepo();
   const wal = new Wal(gitDir);
-  const a = await wal.append([comment('a')], actorHex);
-  const b = await wal.append([comment('b')], actorHex);
-  assert.equal(await casRef(gitDir, WAL_REF, a.commit, a.commit), false, 'head is b, not a');
-  assert.equal(await readRef(gitDir, WAL_REF), b.commit);
-  // While the lock exists, native git refuses to move the ref.
-  const lock = join(gitDir, 'refs/grit/wal.lock');
-  writeFileSync(lock, '');
-  const r = spawnSync('git', ['update-ref', WAL_REF, a.commit, b.commit], { cwd: repo, encoding: 'utf8' });
-  assert.notEqual(r.status, 0);
-  assert.match(r.stderr, /lock/);
-  assert.equal(await readRef(gitDir, WAL_REF), b.commit);
-  // A lock left by a dead writer (older than the stale limit) is recovered.
-  const old = (Date.now() - 60_000) / 1000;
-  utimesSync(lock, old, old);
-  const c = await wal.append([comment('c')], actorHex);
-  assert.equal(c.parent, b.commit);
-  // After pack-refs the ref lives in packed-refs; reads and CAS still work.
-  git(repo, 'pack-refs', '--all');
-  assert.equal(await readRef(gitDir, WAL_REF), c.commit);
-  const d = await wal.append([comment('d')], actorHex);
-  assert.equal(d.parent, c.commit);
-  fsckClean(repo);
+  const n = 150;
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    const batch = Array.from({ length: 1 + (i % 3) }, (_, k) => comment(`c${i}.${k}`, DAY + i * 3_600_000));
+    await wal.append(batch, ACTOR_HEX);
+  }
+  const t1 = performance.now();
+  const loose = await new Wal(gitDir).readSince(null);
+  const t2 = performance.now();
+  git(dir, ['gc', '--aggressive', '--prune=now', '-q']);
+  const t3 = performance.now();
+  const packed = await new Wal(gitDir).readSince(null);
+  const t4 = performance.now();
+  t.diagnostic(`append ${n}: ${(t1 - t0).toFixed(0)} ms; read loose ${(t2 - t1).toFixed(0)} ms; read packed ${(t4 - t3).toFixed(0)} ms`);
+  assert.equal(loose.length, n);
+  assert.deepEqual(
+    packed.map((c) => [c.oid, c.chunkHash, c.events.map((e) => toHex(e.event_id))]),
+    loose.map((c) => [c.oid, c.chunkHash, c.events.map((e) => toHex(e.event_id))]),
+  );
+  assert.equal(git(dir, ['count-objects', '-v']).match(/^count: (\d+)$/m)![1], '0', 'nothing loose left');
+  const more = await wal.append([comment('after gc')], ACTOR_HEX);
+  assert.equal(more.parent, loose[n - 1].oid);
+  assert.deepEqual(bodies((await wal.readSince(loose[n - 1].oid)).flatMap((c) => c.events)), ['after gc']);
+  fsckClean(dir);
+});
+
+test('events of other actors and signatures survive the round trip', async () => {
+  const { gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  const other = new Uint8Array(16).fill(0xb2);
+  const signed = makeEvent(
+    { issue_id: new Uint8Array(16).fill(3), actor: other, ts_unix_ms: DAY, parent: null, kind: { type: 'LabelAdded', label: 'bug' } },
+    () => new Uint8Array(64).fill(7),
+  );
+  await wal.append([signed, comment('x')], toHex(other));
+  const [c] = await wal.readSince(null);
+  assert.equal(c.actor, toHex(other));
+  assert.deepEqual(c.events[0], signed);
 });

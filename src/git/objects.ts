@@ -1,0 +1,647 @@
+/**
+ * Git's object database read and written with plain file I/O and node's zlib/crypto: no git
+ * process, no isomorphic-git.
+ *
+ * - Writes are loose objects, written the way git writes them: deflate into a `tmp_obj_*` file in
+ *   the object's fan-out directory, fsync, rename into place. A crash never leaves a truncated
+ *   object under its final name (isomorphic-git writes straight to the final path and later
+ *   skips any path that exists, so a torn write would stay corrupt for good).
+ * - Reads look at loose objects first, then pack files (`.idx` v2 + `.pack`, OFS and REF deltas),
+ *   then the object directories named in `objects/info/alternates`. Packs are read with
+ *   positional reads (never loaded whole: a repository's main pack can be gigabytes); their
+ *   indexes, file handles and a small cache of delta bases live until `close()`. Every object
+ *   read is checked against its SHA-1.
+ * - SHA-1 repositories only; a SHA-256 repository (`extensions.objectformat = sha256`) is refused.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
+import { isAbsolute, join, resolve } from 'node:path';
+import { deflateSync, inflateSync } from 'node:zlib';
+import { GritError } from '../core/errors.js';
+
+export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
+
+export interface GitObject {
+  type: ObjectType;
+  content: Buffer;
+}
+
+export interface TreeEntry {
+  /** As git stores it: `100644`, `100755`, `120000`, `40000` (tree) or `160000` (gitlink). */
+  mode: string;
+  name: string;
+  oid: string;
+}
+
+export interface Signature {
+  name: string;
+  email: string;
+  /** Seconds since the epoch. */
+  timestamp: number;
+  /** Minutes east of UTC (git's `+0100` is 60). Default 0. */
+  tzOffsetMinutes?: number;
+}
+
+export interface CommitData {
+  tree: string;
+  parents: string[];
+  author: Signature;
+  committer: Signature;
+  message: string;
+}
+
+export interface ParsedCommit {
+  tree: string;
+  parents: string[];
+  /** The raw `author` and `committer` header values. */
+  author: string;
+  committer: string;
+  message: string;
+}
+
+const OID = /^[0-9a-f]{40}$/;
+const PACK_TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+
+export function isOid(s: unknown): s is string {
+  return typeof s === 'string' && OID.test(s);
+}
+
+function objectError(message: string, details: Record<string, unknown> = {}): GritError {
+  return new GritError('git_error', message, { details });
+}
+
+function sha1Hex(...parts: Uint8Array[]): string {
+  const h = createHash('sha1');
+  for (const p of parts) h.update(p);
+  return h.digest('hex');
+}
+
+function header(type: ObjectType, length: number): Buffer {
+  return Buffer.from(`${type} ${length}\0`, 'latin1');
+}
+
+/** The object id git gives `content` stored as `type`. */
+export function hashObject(type: ObjectType, content: Uint8Array): string {
+  return sha1Hex(header(type, content.length), content);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tree and commit encoding
+
+function checkName(name: string): void {
+  if (!name || name === '.' || name === '..' || name.includes('/') || name.includes('\0')) {
+    throw objectError(`invalid tree entry name ${JSON.stringify(name)}`);
+  }
+}
+
+/** Tree entries in git's order: by name bytes, a subtree's name compared as if it ended in `/`. */
+function sortKey(e: TreeEntry): Buffer {
+  return Buffer.from(e.mode === '40000' ? `${e.name}/` : e.name, 'utf8');
+}
+
+export function encodeTree(entries: readonly TreeEntry[]): Buffer {
+  const sorted = [...entries].sort((a, b) => Buffer.compare(sortKey(a), sortKey(b)));
+  const parts: Buffer[] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    const e = sorted[i];
+    checkName(e.name);
+    if (!/^(100644|100755|120000|40000|160000)$/.test(e.mode)) throw objectError(`invalid tree entry mode ${e.mode}`);
+    if (!isOid(e.oid)) throw objectError(`invalid object id ${JSON.stringify(e.oid)}`);
+    if (i > 0 && sorted[i - 1].name === e.name) throw objectError(`duplicate tree entry ${JSON.stringify(e.name)}`);
+    parts.push(Buffer.from(`${e.mode} ${e.name}\0`, 'utf8'), Buffer.from(e.oid, 'hex'));
+  }
+  return Buffer.concat(parts);
+}
+
+export function parseTree(content: Buffer): TreeEntry[] {
+  const out: TreeEntry[] = [];
+  let pos = 0;
+  while (pos < content.length) {
+    const space = content.indexOf(0x20, pos);
+    const nul = space < 0 ? -1 : content.indexOf(0, space + 1);
+    if (space < 0 || nul < 0 || nul + 21 > content.length) throw objectError('malformed tree object');
+    out.push({
+      mode: content.toString('latin1', pos, space),
+      name: content.toString('utf8', space + 1, nul),
+      oid: content.toString('hex', nul + 1, nul + 21),
+    });
+    pos = nul + 21;
+  }
+  return out;
+}
+
+function formatSignature(s: Signature): string {
+  if (/[<>\n]/.test(s.name) || /[<>\n]/.test(s.email)) throw objectError('invalid name or email in signature');
+  const tz = s.tzOffsetMinutes ?? 0;
+  const abs = Math.abs(tz);
+  const zone = `${tz < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}${String(abs % 60).padStart(2, '0')}`;
+  return `${s.name} <${s.email}> ${Math.floor(s.timestamp)} ${zone}`;
+}
+
+export function encodeCommit(c: CommitData): Buffer {
+  if (!isOid(c.tree) || !c.parents.every(isOid)) throw objectError('invalid object id in commit');
+  const lines = [`tree ${c.tree}`, ...c.parents.map((p) => `parent ${p}`)];
+  lines.push(`author ${formatSignature(c.author)}`, `committer ${formatSignature(c.committer)}`);
+  return Buffer.from(`${lines.join('\n')}\n\n${c.message}`, 'utf8');
+}
+
+export function parseCommit(content: Buffer): ParsedCommit {
+  const text = content.toString('utf8');
+  const end = text.indexOf('\n\n');
+  const head = end < 0 ? text : text.slice(0, end);
+  const out: ParsedCommit = { tree: '', parents: [], author: '', committer: '', message: end < 0 ? '' : text.slice(end + 2) };
+  for (const line of head.split('\n')) {
+    if (line.startsWith(' ')) continue; // continuation of a multi-line header (gpgsig, mergetag)
+    const sp = line.indexOf(' ');
+    const key = line.slice(0, sp);
+    const value = line.slice(sp + 1);
+    if (key === 'tree' && !out.tree) out.tree = value;
+    else if (key === 'parent') out.parents.push(value);
+    else if (key === 'author') out.author = value;
+    else if (key === 'committer') out.committer = value;
+  }
+  if (!isOid(out.tree) || !out.parents.every(isOid)) throw objectError('malformed commit object');
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Pack files
+
+/** A `.idx` (version 2) and its `.pack`, opened lazily. */
+class Pack {
+  private fd: number | null = null;
+  private readonly windows = new Map<number, Buffer>();
+  private readonly fanout: Uint32Array;
+  private readonly count: number;
+  private readonly oidsAt = 8 + 256 * 4;
+  private readonly offsetsAt: number;
+  private readonly largeAt: number;
+  readonly size: number;
+
+  constructor(
+    private readonly idx: Buffer,
+    readonly packPath: string,
+    packSize: number,
+  ) {
+    if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
+      throw objectError(`unsupported pack index ${packPath.replace(/pack$/, 'idx')} (only version 2 is read)`);
+    }
+    this.fanout = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) this.fanout[i] = idx.readUInt32BE(8 + i * 4);
+    this.count = this.fanout[255];
+    this.offsetsAt = this.oidsAt + this.count * 20 + this.count * 4;
+    this.largeAt = this.offsetsAt + this.count * 4;
+    this.size = packSize;
+  }
+
+  /** The offset of an object in the pack, or -1. */
+  find(oid: Buffer): number {
+    let lo = oid[0] === 0 ? 0 : this.fanout[oid[0] - 1];
+    let hi = this.fanout[oid[0]];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.oidsAt + mid * 20;
+      const c = oid.compare(this.idx, at, at + 20, 0, 20);
+      if (c === 0) {
+        const off = this.idx.readUInt32BE(this.offsetsAt + mid * 4);
+        if (off & 0x80000000) return Number(this.idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8));
+        return off;
+      }
+      if (c < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return -1;
+  }
+
+  /**
+   * Reads up to `length` bytes at `position` (never into the trailing checksum). Small reads are
+   * served from a few cached 64 KiB windows: objects read together tend to sit together.
+   */
+  read(position: number, length: number): Buffer {
+    const len = Math.max(0, Math.min(length, this.size - 20 - position));
+    const w = Math.floor(position / WINDOW);
+    if (len <= WINDOW && position + len <= (w + 1) * WINDOW) {
+      let win = this.windows.get(w);
+      if (win) {
+        this.windows.delete(w);
+      } else {
+        win = this.pread(w * WINDOW, Math.min(WINDOW, this.size - 20 - w * WINDOW), Buffer.allocUnsafe(WINDOW));
+        if (this.windows.size >= WINDOWS) this.windows.delete(this.windows.keys().next().value as number);
+      }
+      this.windows.set(w, win);
+      return win.subarray(position - w * WINDOW, position - w * WINDOW + len);
+    }
+    return this.pread(position, len, Buffer.allocUnsafe(len));
+  }
+
+  private pread(position: number, len: number, buf: Buffer): Buffer {
+    this.fd ??= openSync(this.packPath, 'r');
+    let got = 0;
+    while (got < len) {
+      const n = readSync(this.fd, buf, got, len - got, position + got);
+      if (n === 0) break;
+      got += n;
+    }
+    return buf.subarray(0, got);
+  }
+
+  close(): void {
+    if (this.fd !== null) closeSync(this.fd);
+    this.fd = null;
+    this.windows.clear();
+  }
+}
+
+function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  let pos = 0;
+  const varint = (): number => {
+    let n = 0;
+    let shift = 0;
+    let b: number;
+    do {
+      b = delta[pos++];
+      n += (b & 0x7f) * 2 ** shift;
+      shift += 7;
+    } while (b & 0x80);
+    return n;
+  };
+  const srcSize = varint();
+  const dstSize = varint();
+  if (srcSize !== base.length) throw objectError('pack delta does not fit its base');
+  const out = Buffer.allocUnsafe(dstSize);
+  let o = 0;
+  while (pos < delta.length) {
+    const op = delta[pos++];
+    if (op & 0x80) {
+      let off = 0;
+      let size = 0;
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) off += delta[pos++] * 2 ** (8 * i);
+      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) size += delta[pos++] << (8 * i);
+      if (size === 0) size = 0x10000;
+      if (off + size > base.length || o + size > dstSize) throw objectError('pack delta copies out of range');
+      base.copy(out, o, off, off + size);
+      o += size;
+    } else if (op > 0) {
+      if (o + op > dstSize || pos + op > delta.length) throw objectError('pack delta inserts out of range');
+      delta.copy(out, o, pos, pos + op);
+      pos += op;
+      o += op;
+    } else {
+      throw objectError('pack delta has a reserved opcode');
+    }
+  }
+  if (o !== dstSize) throw objectError('pack delta result has the wrong size');
+  return out;
+}
+
+const WINDOW = 64 << 10;
+const WINDOWS = 16;
+const BASE_CACHE_ENTRIES = 256;
+const BASE_CACHE_BYTES = 32 << 20;
+
+// ---------------------------------------------------------------------------------------------
+
+export interface ObjectStoreOptions {
+  /** fsync each object file before it is renamed into place (default true). */
+  fsync?: boolean;
+}
+
+export class ObjectStore {
+  readonly gitDir: string;
+  private readonly fsync: boolean;
+  private objectDirs: string[] | null = null;
+  private packs: Pack[] | null = null;
+  private readonly packByPath = new Map<string, Pack>();
+  private readonly baseCache = new Map<string, GitObject>();
+  private baseCacheBytes = 0;
+  private formatChecked = false;
+  /** Where the last object was found: objects of one commit tend to live together. */
+  private packedFirst = false;
+
+  constructor(gitDir: string, opts: ObjectStoreOptions = {}) {
+    this.gitDir = gitDir;
+    this.fsync = opts.fsync ?? true;
+  }
+
+  private checkFormat(): void {
+    if (this.formatChecked) return;
+    let config = '';
+    try {
+      config = readFileSync(join(this.gitDir, 'config'), 'utf8');
+    } catch {
+      /* no config: git's defaults */
+    }
+    if (/^\s*objectformat\s*=\s*sha256\s*$/im.test(config)) {
+      throw new GritError('git_error', 'grit does not support SHA-256 repositories yet', {
+        details: { git_dir: this.gitDir },
+        suggestion: 'use grit in a repository created with the default (SHA-1) object format',
+      });
+    }
+    this.formatChecked = true;
+  }
+
+  // --- writing ---
+
+  /** Writes a loose object (unless it is already there, loose) and returns its id. */
+  write(type: ObjectType, content: Uint8Array): string {
+    this.checkFormat();
+    const head = header(type, content.length);
+    const oid = sha1Hex(head, content);
+    const dir = join(this.gitDir, 'objects', oid.slice(0, 2));
+    const path = join(dir, oid.slice(2));
+    if (existsSync(path)) {
+      // Freshen it, as git does, so a concurrent `git prune` does not take it as old garbage.
+      try {
+        const now = new Date();
+        utimesSync(path, now, now);
+      } catch {
+        /* read-only object store: reading it still works */
+      }
+      return oid;
+    }
+    mkdirSync(dir, { recursive: true });
+    const tmp = join(dir, `tmp_obj_grit_${process.pid}_${randomBytes(6).toString('hex')}`);
+    const fd = openSync(tmp, 'wx', 0o444);
+    try {
+      try {
+        writeSync(fd, deflateSync(Buffer.concat([head, content])));
+        if (this.fsync) fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, path);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      // Another writer put the same object in place first (rename over a read-only file fails on Windows).
+      if (existsSync(path)) return oid;
+      throw err;
+    }
+    return oid;
+  }
+
+  writeBlob(content: Uint8Array): string {
+    return this.write('blob', content);
+  }
+
+  writeTree(entries: readonly TreeEntry[]): string {
+    return this.write('tree', encodeTree(entries));
+  }
+
+  writeCommit(commit: CommitData): string {
+    return this.write('commit', encodeCommit(commit));
+  }
+
+  // --- reading ---
+
+  private dirs(): string[] {
+    if (this.objectDirs) return this.objectDirs;
+    const main = join(this.gitDir, 'objects');
+    const dirs = [main];
+    const seen = new Set(dirs);
+    for (let i = 0; i < dirs.length && i < 8; i++) {
+      let text = '';
+      try {
+        text = readFileSync(join(dirs[i], 'info', 'alternates'), 'utf8');
+      } catch {
+        continue;
+      }
+      for (const line of text.split('\n').map((l) => l.trim())) {
+        if (!line || line.startsWith('#')) continue;
+        const dir = isAbsolute(line) ? line : resolve(dirs[i], line);
+        if (!seen.has(dir)) {
+          seen.add(dir);
+          dirs.push(dir);
+        }
+      }
+    }
+    this.objectDirs = dirs;
+    return dirs;
+  }
+
+  private loadPacks(): Pack[] {
+    const packs: Pack[] = [];
+    for (const dir of this.dirs()) {
+      const packDir = join(dir, 'pack');
+      let names: string[];
+      try {
+        names = readdirSync(packDir);
+      } catch {
+        continue;
+      }
+      for (const name of names.sort()) {
+        if (!name.endsWith('.idx')) continue;
+        const packPath = join(packDir, `${name.slice(0, -4)}.pack`);
+        let pack = this.packByPath.get(packPath);
+        if (!pack) {
+          let idx: Buffer;
+          let packSize: number;
+          try {
+            idx = readFileSync(join(packDir, name));
+            packSize = statSync(packPath).size;
+          } catch {
+            continue; // half-written or just deleted by a concurrent repack
+          }
+          pack = new Pack(idx, packPath, packSize);
+          this.packByPath.set(packPath, pack);
+        }
+        packs.push(pack);
+      }
+    }
+    this.packs = packs;
+    return packs;
+  }
+
+  private readLoose(oid: string): GitObject | null {
+    for (const dir of this.dirs()) {
+      let file: Buffer;
+      try {
+        file = readFileSync(join(dir, oid.slice(0, 2), oid.slice(2)));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
+      }
+      let raw: Buffer;
+      try {
+        raw = inflateSync(file);
+      } catch (err) {
+        throw objectError(`loose object ${oid} is corrupt: ${(err as Error).message}`, { oid });
+      }
+      const nul = raw.indexOf(0);
+      const m = nul > 0 ? /^(commit|tree|blob|tag) (\d+)$/.exec(raw.toString('latin1', 0, nul)) : null;
+      if (!m || Number(m[2]) !== raw.length - nul - 1) throw objectError(`loose object ${oid} has a bad header`, { oid });
+      if (sha1Hex(raw) !== oid) throw objectError(`loose object ${oid} does not match its id`, { oid });
+      return { type: m[1] as ObjectType, content: raw.subarray(nul + 1) };
+    }
+    return null;
+  }
+
+  private readPackedAt(pack: Pack, offset: number, depth = 0): GitObject {
+    const key = `${pack.packPath}:${offset}`;
+    const cached = this.baseCache.get(key);
+    if (cached) {
+      this.baseCache.delete(key);
+      this.baseCache.set(key, cached);
+      return cached;
+    }
+    if (depth > 10_000) throw objectError(`pack delta chain too deep in ${pack.packPath}`);
+    if (!Number.isSafeInteger(offset) || offset < 12 || offset >= pack.size - 20) {
+      throw objectError(`bad object offset ${offset} in ${pack.packPath}`);
+    }
+    // One read usually covers the entry header and all of a small object's compressed data.
+    const inWindow = WINDOW - (offset % WINDOW);
+    const head = pack.read(offset, inWindow >= 64 ? Math.min(4096, inWindow) : 4096);
+    let pos = 0;
+    let byte = head[pos++];
+    const typeNum = (byte >> 4) & 7;
+    let size = byte & 15;
+    let shift = 4;
+    while (byte & 0x80) {
+      byte = head[pos++];
+      size += (byte & 0x7f) * 2 ** shift;
+      shift += 7;
+    }
+    let baseOffset = -1;
+    let baseOid: string | null = null;
+    if (typeNum === OFS_DELTA) {
+      byte = head[pos++];
+      let back = byte & 0x7f;
+      while (byte & 0x80) {
+        byte = head[pos++];
+        back = (back + 1) * 128 + (byte & 0x7f);
+      }
+      baseOffset = offset - back;
+    } else if (typeNum === REF_DELTA) {
+      baseOid = head.toString('hex', pos, pos + 20);
+      pos += 20;
+    } else if (!PACK_TYPES[typeNum]) {
+      throw objectError(`bad object type ${typeNum} in ${pack.packPath} at ${offset}`);
+    }
+    // Compressed data is at most a little larger than the inflated size (stored blocks); zlib
+    // stops at the end of its stream, so reading a bit too much is harmless.
+    const bound = size + (size >> 10) + 64;
+    let data: Buffer;
+    try {
+      data = inflateSync(pos + bound <= head.length ? head.subarray(pos) : pack.read(offset + pos, bound));
+    } catch {
+      try {
+        data = inflateSync(pack.read(offset + pos, pack.size));
+      } catch (err) {
+        throw objectError(`corrupt object in ${pack.packPath} at ${offset}: ${(err as Error).message}`);
+      }
+    }
+    if (data.length !== size) throw objectError(`object in ${pack.packPath} at ${offset} has the wrong size`);
+    // The base is resolved only after this entry's data is inflated (keeps the recursion lean).
+    let base: GitObject | null = null;
+    if (baseOffset >= 0) base = this.readPackedAt(pack, baseOffset, depth + 1);
+    else if (baseOid) base = this.readObject(baseOid, depth + 1);
+    const obj: GitObject = base ? { type: base.type, content: applyDelta(base.content, data) } : { type: PACK_TYPES[typeNum], content: data };
+    // Kept for later reads: packs put delta bases near the objects that use them.
+    if (obj.content.length < 1 << 20) this.remember(key, obj);
+    return obj;
+  }
+
+  private remember(key: string, obj: GitObject): void {
+    this.baseCache.set(key, obj);
+    this.baseCacheBytes += obj.content.length;
+    while (this.baseCache.size > BASE_CACHE_ENTRIES || this.baseCacheBytes > BASE_CACHE_BYTES) {
+      const [oldKey, old] = this.baseCache.entries().next().value as [string, GitObject];
+      this.baseCache.delete(oldKey);
+      this.baseCacheBytes -= old.content.length;
+    }
+  }
+
+  private readPacked(oid: string, depth: number): GitObject | null {
+    const bin = Buffer.from(oid, 'hex');
+    for (const pack of this.packs ?? this.loadPacks()) {
+      const offset = pack.find(bin);
+      if (offset < 0) continue;
+      const obj = this.readPackedAt(pack, offset, depth);
+      if (hashObject(obj.type, obj.content) !== oid) {
+        throw objectError(`object ${oid} in ${pack.packPath} does not match its id`, { oid });
+      }
+      return obj;
+    }
+    return null;
+  }
+
+  private readObject(oid: string, depth: number): GitObject {
+    if (!isOid(oid)) throw objectError(`invalid object id ${JSON.stringify(oid)}`, { oid });
+    this.checkFormat();
+    // Loose first (fresh appends are loose, and no pack index needs loading for them) unless
+    // the previous object came from a pack: then a failed open() per object is wasted time.
+    let found: GitObject | null;
+    if (this.packedFirst) {
+      found = this.readPacked(oid, depth);
+      if (!found && (found = this.readLoose(oid))) this.packedFirst = false;
+    } else {
+      found = this.readLoose(oid);
+      if (!found && (found = this.readPacked(oid, depth))) this.packedFirst = true;
+    }
+    if (found) return found;
+    // A concurrent `git gc` may just have moved it from a loose file into a new pack.
+    this.loadPacks();
+    const again = this.readPacked(oid, depth) ?? this.readLoose(oid);
+    if (again) return again;
+    throw objectError(`object ${oid} not found`, { oid });
+  }
+
+  /** Reads any object; throws git_error when it is missing or corrupt. */
+  read(oid: string): GitObject {
+    return this.readObject(oid, 0);
+  }
+
+  /** Reads an object that must have the given type. */
+  readTyped(oid: string, type: ObjectType): Buffer {
+    const obj = this.read(oid);
+    if (obj.type !== type) throw objectError(`object ${oid} is a ${obj.type}, not a ${type}`, { oid, type: obj.type });
+    return obj.content;
+  }
+
+  readCommit(oid: string): ParsedCommit {
+    return parseCommit(this.readTyped(oid, 'commit'));
+  }
+
+  readTree(oid: string): TreeEntry[] {
+    return parseTree(this.readTyped(oid, 'tree'));
+  }
+
+  readBlob(oid: string): Buffer {
+    return this.readTyped(oid, 'blob');
+  }
+
+  /** True when the object exists (loose or packed); does not read it. */
+  has(oid: string): boolean {
+    if (!isOid(oid)) return false;
+    if (this.dirs().some((d) => existsSync(join(d, oid.slice(0, 2), oid.slice(2))))) return true;
+    const bin = Buffer.from(oid, 'hex');
+    if ((this.packs ?? this.loadPacks()).some((p) => p.find(bin) >= 0)) return true;
+    return this.loadPacks().some((p) => p.find(bin) >= 0);
+  }
+
+  /** Closes pack files and forgets indexes and caches; the store stays usable. */
+  close(): void {
+    for (const p of this.packByPath.values()) p.close();
+    this.packByPath.clear();
+    this.packs = null;
+    this.objectDirs = null;
+    this.baseCache.clear();
+    this.baseCacheBytes = 0;
+    this.packedFirst = false;
+  }
+}

@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { casRef, deleteRef, listRefs, readRef, STALE_LOCK_MS } from '../../src/git/refs.js';
+import { git, gitRun, isGritError, tempRepo } from './_util.js';
+
+/** Three commits made by git, to point refs at. */
+function commits(dir: string): [string, string, string] {
+  const tree = git(dir, ['mktree'], '').trim();
+  const a = git(dir, ['commit-tree', tree, '-m', 'a']).trim();
+  const b = git(dir, ['commit-tree', tree, '-p', a, '-m', 'b']).trim();
+  const c = git(dir, ['commit-tree', tree, '-p', b, '-m', 'c']).trim();
+  return [a, b, c];
+}
+
+test('readRef and listRefs: loose, packed, loose winning, symbolic, absent', async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a, b, c] = commits(dir);
+  git(dir, ['symbolic-ref', 'HEAD', 'refs/heads/main']);
+  assert.equal(await readRef(gitDir, 'refs/grit/wal'), null);
+  assert.equal(await readRef(gitDir, 'HEAD'), null, 'HEAD of a fresh repository is unborn');
+  git(dir, ['update-ref', 'refs/grit/wal', a]);
+  git(dir, ['update-ref', 'refs/grit/locks/11', a]);
+  git(dir, ['update-ref', 'refs/grit/locks/22', b]);
+  git(dir, ['update-ref', 'refs/heads/main', c]);
+  assert.equal(await readRef(gitDir, 'refs/grit/wal'), a);
+  assert.equal(await readRef(gitDir, 'HEAD'), c, 'HEAD -> refs/heads/main');
+  git(dir, ['pack-refs', '--all', '--prune']);
+  assert.equal(existsSync(join(gitDir, 'refs/grit/wal')), false, 'now only in packed-refs');
+  assert.equal(await readRef(gitDir, 'refs/grit/wal'), a);
+  assert.equal(await readRef(gitDir, 'HEAD'), c, 'symbolic ref to a packed ref');
+  git(dir, ['update-ref', 'refs/grit/locks/22', c]); // loose again, shadowing the packed value
+  git(dir, ['update-ref', 'refs/grit/locks/33', a]);
+  writeFileSync(join(gitDir, 'refs/grit/locks/44.lock'), `${a}\n`); // someone's lock: not a ref
+  assert.deepEqual(await listRefs(gitDir, 'refs/grit/locks/'), [
+    { ref: 'refs/grit/locks/11', oid: a },
+    { ref: 'refs/grit/locks/22', oid: c },
+    { ref: 'refs/grit/locks/33', oid: a },
+  ]);
+  assert.deepEqual(await listRefs(gitDir, 'refs/grit/snapshots/'), []);
+  assert.deepEqual((await listRefs(gitDir, 'refs/grit/')).map((r) => r.ref), [
+    'refs/grit/locks/11',
+    'refs/grit/locks/22',
+    'refs/grit/locks/33',
+    'refs/grit/wal',
+  ]);
+  // git agrees about every value.
+  for (const r of await listRefs(gitDir, 'refs/')) assert.equal(git(dir, ['rev-parse', r.ref]).trim(), r.oid);
+  await assert.rejects(readRef(gitDir, '../config'), isGritError('internal_error'));
+  await assert.rejects(readRef(gitDir, 'refs/grit/wal.lock'), isGritError('internal_error'));
+});
+
+test('casRef: create, move, refuse a stale expectation, work on a packed ref; git agrees', async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a, b, c] = commits(dir);
+  const ref = 'refs/grit/wal';
+  assert.equal(await casRef(gitDir, ref, null, a), true);
+  assert.equal(readFileSync(join(gitDir, ref), 'utf8'), `${a}\n`, 'git ref file format');
+  assert.equal(await casRef(gitDir, ref, null, b), false, 'must not exist');
+  assert.equal(await casRef(gitDir, ref, b, c), false, 'holds a, not b');
+  assert.equal(await casRef(gitDir, ref, a, b), true);
+  assert.equal(existsSync(join(gitDir, `${ref}.lock`)), false, 'no lock left behind');
+  git(dir, ['pack-refs', '--all', '--prune']);
+  assert.equal(await casRef(gitDir, ref, a, c), false);
+  assert.equal(await casRef(gitDir, ref, b, c), true, 'expected value read from packed-refs');
+  assert.equal(git(dir, ['rev-parse', ref]).trim(), c);
+  // git's own CAS sees grit's value.
+  assert.notEqual(gitRun(dir, ['update-ref', ref, a, b]).status, 0);
+  git(dir, ['update-ref', ref, a, c]);
+  assert.equal(await readRef(gitDir, ref), a);
+});
+
+test('casRef and native git honour each other\'s lock; a stale lock is recovered, a young one is not', async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a, b, c] = commits(dir);
+  const ref = 'refs/grit/wal';
+  const lock = join(gitDir, `${ref}.lock`);
+  git(dir, ['update-ref', ref, a]);
+
+  // A lock held (here: created the way casRef creates it) makes native git fail, not overwrite.
+  writeFileSync(lock, '', { flag: 'wx' });
+  const r = gitRun(dir, ['update-ref', ref, b, a]);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /lock/i);
+  assert.equal(await readRef(gitDir, ref), a);
+
+  // A lock git (or anyone) holds makes casRef wait, then give up with db_busy, leaving it alone.
+  const t0 = Date.now();
+  await assert.rejects(casRef(gitDir, ref, a, b, { timeoutMs: 200 }), (e: unknown) => {
+    assert.ok(isGritError('db_busy')(e));
+    assert.match((e as { suggestion?: string }).suggestion ?? '', /remove .*wal\.lock/);
+    return true;
+  });
+  assert.ok(Date.now() - t0 >= 200);
+  assert.equal(existsSync(lock), true, 'someone else\'s lock is not removed');
+  assert.equal(await readRef(gitDir, ref), a);
+
+  // Released while casRef waits: casRef goes ahead.
+  setTimeout(() => rmSync(lock), 150);
+  assert.equal(await casRef(gitDir, ref, a, b, { timeoutMs: 2000 }), true);
+  assert.equal(git(dir, ['rev-parse', ref]).trim(), b);
+
+  // A young lock (5 s) is respected; one older than STALE_LOCK_MS is taken as abandoned.
+  writeFileSync(lock, '', { flag: 'wx' });
+  const age = (ms: number) => utimesSync(lock, (Date.now() - ms) / 1000, (Date.now() - ms) / 1000);
+  age(5_000);
+  await assert.rejects(casRef(gitDir, ref, b, c, { timeoutMs: 100 }), isGritError('db_busy'));
+  age(STALE_LOCK_MS + 1_000);
+  assert.equal(await casRef(gitDir, ref, b, c, { timeoutMs: 100 }), true);
+  assert.equal(git(dir, ['rev-parse', ref]).trim(), c);
+  assert.equal(existsSync(lock), false);
+  assert.deepEqual(
+    git(dir, ['for-each-ref', '--format=%(refname)']).trim().split('\n').filter(Boolean),
+    [ref],
+    'no stray files that git would take for refs',
+  );
+});
+
+test('deleteRef removes loose and packed refs, and refuses a stale expectation', async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a, b] = commits(dir);
+  git(dir, ['update-ref', 'refs/grit/snapshots/1', a]);
+  git(dir, ['update-ref', 'refs/grit/snapshots/2', b]);
+  git(dir, ['pack-refs', '--all', '--prune']);
+  git(dir, ['update-ref', 'refs/grit/snapshots/3', b]);
+  assert.equal(await deleteRef(gitDir, 'refs/grit/snapshots/1', b), false, 'holds a');
+  assert.equal(await readRef(gitDir, 'refs/grit/snapshots/1'), a);
+  assert.equal(await deleteRef(gitDir, 'refs/grit/snapshots/1', a), true);
+  assert.equal(await deleteRef(gitDir, 'refs/grit/snapshots/2'), true);
+  assert.equal(await deleteRef(gitDir, 'refs/grit/snapshots/3'), true);
+  assert.deepEqual(await listRefs(gitDir, 'refs/grit/'), []);
+  assert.equal(git(dir, ['for-each-ref', 'refs/grit/']).trim(), '');
+});

@@ -1,0 +1,102 @@
+/** Racing writers in separate processes: grit against grit, and grit against native git. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { encodeChunk } from '../../src/core/chunk.js';
+import { toHex } from '../../src/core/hex.js';
+import { Wal, WAL_REF } from '../../src/git/wal.js';
+import { bodies, comment, fsckClean, git, gitEnv, tempRepo } from './_util.js';
+
+const MODULES = {
+  wal: new URL('../../src/git/wal.js', import.meta.url).href,
+  event: new URL('../../src/core/event.js', import.meta.url).href,
+};
+
+/** `node -e`: appends `count` one-event commits as actor `tag` repeated. */
+const WRITER = `
+const [gitDir, count, tag, walUrl, eventUrl] = process.argv.slice(1);
+const { Wal } = await import(walUrl);
+const { makeEvent } = await import(eventUrl);
+const actorHex = tag.repeat(16);
+const actor = Uint8Array.from(Buffer.from(actorHex, 'hex'));
+const wal = new Wal(gitDir);
+for (let k = 0; k < Number(count); k++) {
+  const e = makeEvent({ issue_id: new Uint8Array(16).fill(1), actor, ts_unix_ms: Date.now(), parent: null,
+    kind: { type: 'CommentAdded', body: tag + '-' + k } });
+  await wal.append([e], actorHex);
+}
+`;
+
+function run(file: string, args: string[], opts: { cwd?: string } = {}): Promise<{ stdout: string; stderr: string }> {
+  return new Promise((res, rej) =>
+    execFile(file, args, { ...opts, env: gitEnv(), maxBuffer: 1 << 24 }, (err, stdout, stderr) =>
+      err ? rej(new Error(`${file} failed: ${err.message}\n${stderr}`)) : res({ stdout, stderr }),
+    ),
+  );
+}
+
+const writer = (gitDir: string, count: number, tag: string) =>
+  run(process.execPath, ['--input-type=module', '-e', WRITER, gitDir, String(count), tag, MODULES.wal, MODULES.event]);
+
+test('two processes appending 100 commits each at once: 200 commits, linear, none lost', async () => {
+  const { dir, gitDir } = tempRepo();
+  await Promise.all([writer(gitDir, 100, 'b1'), writer(gitDir, 100, 'c1')]);
+  assert.equal(git(dir, ['rev-list', '--count', WAL_REF]).trim(), '200');
+  assert.equal(git(dir, ['rev-list', '--count', '--first-parent', WAL_REF]).trim(), '200');
+  assert.equal(git(dir, ['rev-list', '--merges', WAL_REF]).trim(), '');
+  const commits = await new Wal(gitDir).readSince(null);
+  const got = bodies(commits.flatMap((c) => c.events));
+  assert.equal(new Set(got).size, 200);
+  for (const tag of ['b1', 'c1']) {
+    // Each writer's own commits appear in the order it wrote them.
+    const mine = got.filter((b) => b.startsWith(`${tag}-`));
+    assert.deepEqual(mine, Array.from({ length: 100 }, (_, k) => `${tag}-${k}`));
+  }
+  // meta.json's prev_wal is each commit's parent.
+  for (let i = 1; i < commits.length; i += 37) {
+    const meta = JSON.parse(git(dir, ['cat-file', 'blob', `${commits[i].oid}:meta.json`]));
+    assert.equal(meta.prev_wal, commits[i - 1].oid);
+  }
+  fsckClean(dir);
+});
+
+test('native git update-ref racing with grit appends: neither overwrites the other', async (t) => {
+  const { dir, gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  const base = await wal.append([comment('base')], '00'.repeat(16));
+  // A valid WAL chunk tree for the native writer to reuse; its meta.json is built per commit.
+  const chunk = encodeChunk([comment('native')]);
+  const hash = toHex(chunk.hash);
+  const chunkBlob = git(dir, ['hash-object', '-w', '--stdin'], Buffer.from(chunk.bytes)).trim();
+  let events = git(dir, ['mktree'], `100644 blob ${chunkBlob}\t${hash}.bin\n`).trim();
+  for (const part of ['25', '11', '2026']) events = git(dir, ['mktree'], `040000 tree ${events}\t${part}\n`).trim();
+  const NATIVE = 25;
+  // Each round: read the head, build a commit on it, `git update-ref ref new old` (git's CAS);
+  // on failure (head moved, or grit holds the lock) try again. Counts the attempts that failed.
+  const script = `
+set -u
+ok=0; failed=0
+while [ $ok -lt ${NATIVE} ]; do
+  head=$(git rev-parse ${WAL_REF})
+  meta=$(printf '{"schema_version":1,"actor_id":"%s","chunk_hash":"${hash}","prev_wal":"%s"}\\n' ${'ee'.repeat(16)} "$head" | git hash-object -w --stdin)
+  root=$(printf '040000 tree ${events}\\tevents\\n100644 blob %s\\tmeta.json\\n' "$meta" | git mktree)
+  c=$(git commit-tree "$root" -p "$head" -m "native $ok")
+  if git update-ref ${WAL_REF} "$c" "$head" 2>/dev/null; then ok=$((ok+1)); echo "$c"; else failed=$((failed+1)); fi
+done
+echo "failed $failed" >&2
+`;
+  const [nativeOut] = await Promise.all([run('sh', ['-c', script], { cwd: dir }), writer(gitDir, 60, 'd1')]);
+  t.diagnostic(`native git: ${nativeOut.stderr.trim()} update-ref attempts (head moved or grit held the lock)`);
+  const nativeCommits = nativeOut.stdout.trim().split('\n');
+  assert.equal(nativeCommits.length, NATIVE);
+  const chain = git(dir, ['rev-list', '--first-parent', WAL_REF]).trim().split('\n');
+  assert.equal(chain.length, 1 + 60 + NATIVE, 'every successful update of either side is on the chain');
+  assert.equal(git(dir, ['rev-list', '--merges', WAL_REF]).trim(), '');
+  const onChain = new Set(chain);
+  for (const c of nativeCommits) assert.ok(onChain.has(c), `native commit ${c} kept`);
+  const commits = await wal.readSince(base.commit);
+  const got = bodies(commits.flatMap((c) => c.events));
+  assert.deepEqual(got.filter((b) => b.startsWith('d1-')), Array.from({ length: 60 }, (_, k) => `d1-${k}`));
+  assert.equal(got.filter((b) => b === 'native').length, NATIVE);
+  fsckClean(dir);
+});
