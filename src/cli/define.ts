@@ -1,10 +1,8 @@
 /** Builds a grit command class from a small description, so each command file is only what differs. */
-import { readFile } from 'node:fs/promises';
 import { Args as OArgs, Flags } from '@oclif/core';
-import { GritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { GritCommand, type Parsed } from './base.js';
-import { renderWrite } from './render.js';
+import { ACTIONS } from './actions.js';
 
 export interface CommandSpec<D> {
   ipc: string;
@@ -41,35 +39,14 @@ export const bodyFlags = {
   'body-file': Flags.string({ description: 'read the text from a file, or - for standard input' }),
 };
 
-/** `--body` or `--body-file` (with `-` for standard input). */
-export async function readBody(flags: Record<string, unknown>): Promise<string | undefined> {
-  const file = flags['body-file'] as string | undefined;
-  if (file === undefined) return flags.body as string | undefined;
-  if (flags.body !== undefined) {
-    throw new GritError('invalid_args', 'give --body or --body-file, not both');
-  }
-  try {
-    return file === '-' ? await readStdin() : await readFile(file, 'utf8');
-  } catch (err) {
-    throw new GritError('not_found', `cannot read ${file}: ${(err as Error).message}`, { details: { file } });
-  }
-}
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
 /** `issue label add|remove` and `issue assignee add|remove`: one flag naming the set member. */
-export function memberCommand(ipc: string, set: 'label' | 'assignee', op: 'add' | 'remove'): typeof GritCommand {
+export function memberCommand(set: 'label' | 'assignee', op: 'add' | 'remove'): typeof GritCommand {
   const field = set === 'label' ? 'label' : 'user';
   return defineCommand({
-    ipc,
+    ...ACTIONS[`issue:${set}:${op}`],
     description: op === 'add' ? `Add a ${set} to an issue` : `Remove a ${set} from an issue`,
     args: issueArg,
     flags: { [field]: Flags.string({ description: set, required: true }) },
-    toArgs: ({ args, flags }) => ({ issue_id: args.id, [field]: flags[field] }),
-    render: renderWrite(op === 'add' ? `added ${set} to` : `removed ${set} from`),
   });
 }
+export { readBody } from './input.js';

@@ -1,4 +1,4 @@
 import { defineCommand } from '../../define.js';
-import { renderActor } from '../../render.js';
+import { ACTIONS } from '../../actions.js';
 
-export default defineCommand({ ipc: 'ActorCurrent', description: 'Show the actor commands act as here', render: renderActor });
+export default defineCommand({ ...ACTIONS['actor:current'], description: 'Show the actor commands act as here' });

@@ -1,4 +1,4 @@
 import { defineCommand } from '../../define.js';
-import { renderActors } from '../../render.js';
+import { ACTIONS } from '../../actions.js';
 
-export default defineCommand({ ipc: 'ActorList', description: 'List the actors of this repository', render: renderActors });
+export default defineCommand({ ...ACTIONS['actor:list'], description: 'List the actors of this repository' });

@@ -1,10 +1,8 @@
 import { defineCommand, issueArg } from '../../define.js';
-import { renderWrite } from '../../render.js';
+import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
-  ipc: 'IssueClose',
+  ...ACTIONS['issue:close'],
   description: 'Close an issue',
   args: issueArg,
-  toArgs: ({ args }) => ({ issue_id: args.id }),
-  render: renderWrite('closed'),
 });

@@ -1,11 +1,9 @@
-import { bodyFlags, defineCommand, issueArg, readBody } from '../../define.js';
-import { renderWrite } from '../../render.js';
+import { bodyFlags, defineCommand, issueArg } from '../../define.js';
+import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
-  ipc: 'IssueComment',
+  ...ACTIONS['issue:comment'],
   description: 'Comment on an issue',
   args: issueArg,
   flags: bodyFlags,
-  toArgs: async ({ args, flags }) => ({ issue_id: args.id, body: await readBody(flags) }),
-  render: renderWrite('commented on'),
 });

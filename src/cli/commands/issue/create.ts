@@ -1,9 +1,9 @@
 import { Flags } from '@oclif/core';
-import { bodyFlags, defineCommand, readBody } from '../../define.js';
-import { renderWrite } from '../../render.js';
+import { bodyFlags, defineCommand } from '../../define.js';
+import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
-  ipc: 'IssueCreate',
+  ...ACTIONS['issue:create'],
   description: 'Create an issue',
   examples: ['<%= config.bin %> issue create --title "Crash on empty input" --label bug --body "Steps: …"'],
   flags: {
@@ -11,6 +11,4 @@ export default defineCommand({
     ...bodyFlags,
     label: Flags.string({ char: 'l', description: 'label (repeatable)', multiple: true }),
   },
-  toArgs: async ({ flags }) => ({ title: flags.title, body: await readBody(flags), labels: flags.label ?? [] }),
-  render: renderWrite('created'),
 });

@@ -1,10 +1,8 @@
 import { defineCommand, issueArg } from '../../define.js';
-import { renderWrite } from '../../render.js';
+import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
-  ipc: 'IssueReopen',
+  ...ACTIONS['issue:reopen'],
   description: 'Reopen a closed issue',
   args: issueArg,
-  toArgs: ({ args }) => ({ issue_id: args.id }),
-  render: renderWrite('reopened'),
 });

@@ -1,10 +1,8 @@
 import { defineCommand, issueArg } from '../../define.js';
-import { renderIssueShow } from '../../render.js';
+import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
-  ipc: 'IssueShow',
+  ...ACTIONS['issue:show'],
   description: 'Show an issue with its comments, links, attachments and events',
   args: issueArg,
-  toArgs: ({ args }) => ({ issue_id: args.id }),
-  render: renderIssueShow,
 });

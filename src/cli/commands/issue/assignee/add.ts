@@ -1,3 +1,3 @@
 import { memberCommand } from '../../../define.js';
 
-export default memberCommand('IssueAssigneeAdd', 'assignee', 'add');
+export default memberCommand('assignee', 'add');

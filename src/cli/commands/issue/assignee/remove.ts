@@ -1,3 +1,3 @@
 import { memberCommand } from '../../../define.js';
 
-export default memberCommand('IssueAssigneeRemove', 'assignee', 'remove');
+export default memberCommand('assignee', 'remove');

@@ -1,10 +1,9 @@
 import { Args, Flags } from '@oclif/core';
-import { resolve } from 'node:path';
 import { defineCommand, issueArg } from '../../../define.js';
-import { renderWrite } from '../../../render.js';
+import { ACTIONS } from '../../../actions.js';
 
 export default defineCommand({
-  ipc: 'IssueAttachmentAdd',
+  ...ACTIONS['issue:attachment:add'],
   description: "Record an attachment's metadata (name, SHA-256, MIME type); file bytes never enter the WAL",
   examples: ['<%= config.bin %> issue attachment add 1a2b ./crash.log --mime text/plain'],
   args: { ...issueArg, file: Args.string({ description: 'a file to hash (name and sha256 are taken from it)' }) },
@@ -13,12 +12,4 @@ export default defineCommand({
     sha256: Flags.string({ description: 'SHA-256 of the content, 64 hex characters' }),
     mime: Flags.string({ description: 'MIME type', default: 'application/octet-stream' }),
   },
-  toArgs: ({ args, flags }) => ({
-    issue_id: args.id,
-    file: args.file === undefined ? undefined : resolve(args.file as string),
-    name: flags.name,
-    sha256: flags.sha256,
-    mime: flags.mime,
-  }),
-  render: renderWrite('attached to'),
 });

@@ -1,3 +1,3 @@
 import { memberCommand } from '../../../define.js';
 
-export default memberCommand('IssueLabelAdd', 'label', 'add');
+export default memberCommand('label', 'add');

@@ -1,3 +1,3 @@
 import { memberCommand } from '../../../define.js';
 
-export default memberCommand('IssueLabelRemove', 'label', 'remove');
+export default memberCommand('label', 'remove');

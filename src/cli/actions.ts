@@ -1,0 +1,82 @@
+/**
+ * What each CLI command does with its parsed input, by oclif command id. Flags and help text live
+ * in the command classes (src/cli/commands); this table is free of oclif so that the fast path
+ * (src/cli/fast.ts) can run a command without loading it.
+ */
+import { resolve } from 'node:path';
+import { readBody } from './input.js';
+import type { CliAction } from './output.js';
+import { renderActor, renderActors, renderIssueList, renderIssueShow, renderWrite } from './render.js';
+
+const byId = (p: { args: Record<string, unknown> }) => ({ issue_id: p.args.id });
+
+function member(ipc: string, field: 'label' | 'user', verb: string): CliAction {
+  return { ipc, toArgs: ({ args, flags }) => ({ issue_id: args.id, [field]: flags[field] }), render: renderWrite(verb) };
+}
+
+export const ACTIONS: Record<string, CliAction> = {
+  init: {
+    ipc: 'Init',
+    toArgs: ({ flags }) => ({ no_agents_md: flags['no-agents-md'] }),
+    render: (d) =>
+      `initialized grit in ${d.repo_root}\n${renderActor(d)}${d.agents_md === 'skipped' ? '' : `\nAGENTS.md: ${d.agents_md}`}`,
+  },
+  rebuild: {
+    ipc: 'Rebuild',
+    toArgs: ({ flags }) => ({ from_snapshot: flags['from-snapshot'] }),
+    render: (d) => `rebuilt ${d.event_count} events up to ${d.wal_head ? d.wal_head.slice(0, 12) : 'an empty WAL'}`,
+  },
+  'actor:init': {
+    ipc: 'ActorInit',
+    toArgs: ({ flags }) => ({ label: flags.label, generate_key: flags['generate-key'] }),
+    render: renderActor,
+  },
+  'actor:list': { ipc: 'ActorList', toArgs: () => ({}), render: renderActors },
+  'actor:show': { ipc: 'ActorShow', toArgs: ({ args }) => ({ id: args.id }), render: renderActor },
+  'actor:current': { ipc: 'ActorCurrent', toArgs: () => ({}), render: renderActor },
+  'actor:use': { ipc: 'ActorUse', toArgs: ({ args }) => ({ id: args.id }), render: renderActor },
+  'issue:create': {
+    ipc: 'IssueCreate',
+    toArgs: async ({ flags }) => ({ title: flags.title, body: await readBody(flags), labels: flags.label ?? [] }),
+    render: renderWrite('created'),
+  },
+  'issue:update': {
+    ipc: 'IssueUpdate',
+    toArgs: async ({ args, flags }) => ({ issue_id: args.id, title: flags.title, body: await readBody(flags) }),
+    render: renderWrite('updated'),
+  },
+  'issue:list': {
+    ipc: 'IssueList',
+    toArgs: ({ flags }) => ({ state: flags.state, label: flags.label }),
+    render: renderIssueList,
+  },
+  'issue:show': { ipc: 'IssueShow', toArgs: byId, render: renderIssueShow },
+  'issue:comment': {
+    ipc: 'IssueComment',
+    toArgs: async ({ args, flags }) => ({ issue_id: args.id, body: await readBody(flags) }),
+    render: renderWrite('commented on'),
+  },
+  'issue:close': { ipc: 'IssueClose', toArgs: byId, render: renderWrite('closed') },
+  'issue:reopen': { ipc: 'IssueReopen', toArgs: byId, render: renderWrite('reopened') },
+  'issue:label:add': member('IssueLabelAdd', 'label', 'added label to'),
+  'issue:label:remove': member('IssueLabelRemove', 'label', 'removed label from'),
+  'issue:assignee:add': member('IssueAssigneeAdd', 'user', 'added assignee to'),
+  'issue:assignee:remove': member('IssueAssigneeRemove', 'user', 'removed assignee from'),
+  'issue:link:add': {
+    ipc: 'IssueLinkAdd',
+    toArgs: ({ args, flags }) => ({ issue_id: args.id, url: flags.url, note: flags.note }),
+    render: renderWrite('linked'),
+  },
+  'issue:attachment:add': {
+    ipc: 'IssueAttachmentAdd',
+    // A relative path is resolved here: the command may run in a daemon with another cwd.
+    toArgs: ({ args, flags }) => ({
+      issue_id: args.id,
+      file: args.file === undefined ? undefined : resolve(args.file as string),
+      name: flags.name,
+      sha256: flags.sha256,
+      mime: flags.mime,
+    }),
+    render: renderWrite('attached to'),
+  },
+};

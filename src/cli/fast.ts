@@ -1,0 +1,106 @@
+/**
+ * The fast path: a plain command line (`grit issue list --json`, …) is parsed against the committed
+ * oclif manifest and run without loading oclif, which is most of grit's start-up time. Anything
+ * this parser is not sure about (help, unknown flags, missing values, bad options) returns false
+ * and oclif takes over, so errors and help stay oclif's.
+ */
+import { readFileSync } from 'node:fs';
+import { ACTIONS } from './actions.js';
+import { runAction, type Parsed } from './output.js';
+
+interface ManifestFlag {
+  name: string;
+  type: 'boolean' | 'option';
+  char?: string;
+  multiple?: boolean;
+  required?: boolean;
+  options?: string[];
+  default?: unknown;
+}
+
+interface ManifestCommand {
+  flags: Record<string, ManifestFlag>;
+  args: Record<string, { required?: boolean; options?: string[] }>;
+}
+
+const BAIL = /^(--help|-h|--version|-v|help|version|--)$/;
+
+export function parseArgv(argv: string[], commands: Record<string, ManifestCommand>): (Parsed & { id: string }) | null {
+  let words = 0;
+  while (words < argv.length && !argv[words].startsWith('-')) words++;
+  let id = '';
+  let used = 0;
+  for (let n = words; n > 0; n--) {
+    const candidate = argv.slice(0, n).join(':');
+    if (commands[candidate] && ACTIONS[candidate]) {
+      id = candidate;
+      used = n;
+      break;
+    }
+  }
+  if (!id) return null;
+  const cmd = commands[id];
+  const byChar = new Map(Object.values(cmd.flags).filter((f) => f.char).map((f) => [f.char!, f]));
+  const flags: Record<string, unknown> = {};
+  const positional: string[] = [];
+  const rest = argv.slice(used);
+  for (let i = 0; i < rest.length; i++) {
+    const tok = rest[i];
+    if (BAIL.test(tok)) return null;
+    let flag: ManifestFlag | undefined;
+    let inline: string | undefined;
+    if (tok.startsWith('--')) {
+      const eq = tok.indexOf('=');
+      flag = cmd.flags[eq === -1 ? tok.slice(2) : tok.slice(2, eq)];
+      if (eq !== -1) inline = tok.slice(eq + 1);
+    } else if (tok.length === 2 && tok[0] === '-' && tok !== '--') {
+      flag = byChar.get(tok[1]);
+    } else if (tok.startsWith('-') && tok !== '-') {
+      return null;
+    } else {
+      positional.push(tok);
+      continue;
+    }
+    if (!flag) return null;
+    if (flag.type === 'boolean') {
+      if (inline !== undefined || flags[flag.name] !== undefined) return null;
+      flags[flag.name] = true;
+      continue;
+    }
+    const value = inline ?? rest[++i];
+    if (value === undefined || (inline === undefined && value.startsWith('-') && value !== '-')) return null;
+    if (flag.options && !flag.options.includes(value)) return null;
+    if (flag.multiple) flags[flag.name] = [...((flags[flag.name] as string[]) ?? []), value];
+    else if (flags[flag.name] !== undefined) return null;
+    else flags[flag.name] = value;
+  }
+  const argNames = Object.keys(cmd.args);
+  if (positional.length > argNames.length) return null;
+  const args: Record<string, unknown> = {};
+  for (const [k, name] of argNames.entries()) {
+    const spec = cmd.args[name];
+    if (positional[k] === undefined) {
+      if (spec.required) return null;
+    } else if (spec.options && !spec.options.includes(positional[k])) return null;
+    else args[name] = positional[k];
+  }
+  for (const f of Object.values(cmd.flags)) {
+    if (flags[f.name] === undefined && f.default !== undefined) flags[f.name] = f.default;
+    if (f.required && flags[f.name] === undefined) return null;
+  }
+  return { id, args, flags };
+}
+
+/** Runs the command line if it is a plain one; false means "let oclif handle it". */
+export async function runFast(argv: string[], manifestPath: string): Promise<boolean> {
+  let commands: Record<string, ManifestCommand>;
+  try {
+    commands = JSON.parse(readFileSync(manifestPath, 'utf8')).commands;
+  } catch {
+    return false;
+  }
+  const parsed = parseArgv(argv, commands);
+  if (!parsed) return false;
+  await runAction(ACTIONS[parsed.id], parsed, parsed.flags.json === true);
+  return true;
+}

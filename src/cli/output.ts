@@ -1,0 +1,51 @@
+/**
+ * Running a parsed command and printing its result: the `--json` envelope of SPEC §6, human
+ * output, errors with their exit codes. Shared by the oclif commands and the fast path, and free
+ * of oclif so the fast path never loads it.
+ */
+import { GritError, toGritError } from '../core/errors.js';
+import type { Args } from '../commands/args.js';
+import { dim, red } from './format.js';
+
+export interface Parsed {
+  args: Record<string, unknown>;
+  flags: Record<string, unknown>;
+}
+
+/** What a CLI command does once its input is parsed. */
+export interface CliAction<D = any> {
+  ipc: string;
+  toArgs: (p: Parsed) => Args | Promise<Args>;
+  render: (data: D) => string;
+}
+
+export async function runAction(action: CliAction, parsed: Parsed, json: boolean): Promise<void> {
+  try {
+    const args = await action.toArgs(parsed);
+    const { flags } = parsed;
+    const options = {
+      cwd: process.cwd(),
+      actor: flags.actor as string | undefined,
+      dataDir: flags['data-dir'] as string | undefined,
+    };
+    const { runLocal } = await import('../commands/run.js');
+    const data = await runLocal(action.ipc, args, options);
+    if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
+    else if (!flags.quiet) {
+      const text = action.render(data);
+      if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
+    }
+  } catch (err) {
+    printError(toGritError(err), json);
+  }
+}
+
+export function printError(err: GritError, json: boolean): void {
+  if (json) {
+    process.stdout.write(JSON.stringify({ schema_version: 1, ok: false, error: err.toJSON() }) + '\n');
+  } else {
+    process.stderr.write(`${red('error', process.stderr)}: ${err.message}\n`);
+    if (err.suggestion) process.stderr.write(`${dim('hint', process.stderr)}: ${err.suggestion}\n`);
+  }
+  process.exitCode = err.exitCode;
+}

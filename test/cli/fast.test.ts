@@ -1,0 +1,59 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgv } from '../../src/cli/fast.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { grit, tempRepo } from '../helpers/repo.js';
+
+const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
+const parse = (line: string[]) => parseArgv(line, commands);
+
+test('plain command lines parse like oclif would', () => {
+  assert.deepEqual(parse(['issue', 'create', '--title', 'T', '-l', 'a', '--label=b', '--json']), {
+    id: 'issue:create',
+    args: {},
+    flags: { title: 'T', label: ['a', 'b'], json: true },
+  });
+  assert.deepEqual(parse(['issue', 'show', 'abcd', '-q']), { id: 'issue:show', args: { id: 'abcd' }, flags: { quiet: true } });
+  assert.deepEqual(parse(['issue', 'attachment', 'add', 'abcd', 'f.log']), {
+    id: 'issue:attachment:add',
+    args: { id: 'abcd', file: 'f.log' },
+    flags: { mime: 'application/octet-stream' },
+  });
+  assert.deepEqual(parse(['issue', 'comment', 'abcd', '--body-file', '-']), {
+    id: 'issue:comment',
+    args: { id: 'abcd' },
+    flags: { 'body-file': '-' },
+  });
+});
+
+test('anything unusual is left to oclif', () => {
+  for (const line of [
+    ['issue', 'list', '--help'],
+    ['issue', 'list', '--bogus'],
+    ['issue', 'list', '--state', 'done'],
+    ['issue', 'show'],
+    ['issue', 'show', 'a', 'b'],
+    ['issue', 'create'],
+    ['issue', 'create', '--title'],
+    ['issue', 'create', '--title', 'a', '--title', 'b'],
+    ['issue', 'list', '--json=true'],
+    ['issue', 'list', '-xyz'],
+    ['issue'],
+    ['nope'],
+    ['--version'],
+  ]) {
+    assert.equal(parse(line), null, line.join(' '));
+  }
+});
+
+test('help and command-line errors still come from oclif', () => {
+  const repo = tempRepo();
+  const help = grit(repo, ['issue', 'create', '--help']);
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /USAGE\n\s+\$ grit issue create -t <value>/);
+  const missing = grit(repo, ['issue', 'create', '--json']);
+  assert.equal(missing.code, 2);
+  assert.equal(missing.json.error.code, 'invalid_args');
+});
