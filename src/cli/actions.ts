@@ -7,6 +7,8 @@ import { resolve } from 'node:path';
 import { readBody } from './input.js';
 import type { CliAction } from './output.js';
 import { renderActor, renderActors, renderIssueList, renderIssueShow, renderWrite } from './render.js';
+import { OPS_ACTIONS } from './ops-actions.js';
+import { SYNC_ACTIONS } from './sync-actions.js';
 
 const byId = (p: { args: Record<string, unknown> }) => ({ issue_id: p.args.id });
 
@@ -17,15 +19,12 @@ function member(ipc: string, field: 'label' | 'user', verb: string): CliAction {
 export const ACTIONS: Record<string, CliAction> = {
   init: {
     ipc: 'Init',
-    toArgs: ({ flags }) => ({ no_agents_md: flags['no-agents-md'] }),
+    toArgs: ({ flags }) => ({ no_agents_md: flags['no-agents-md'], generate_key: flags['generate-key'] }),
     render: (d) =>
       `initialized grit in ${d.repo_root}\n${renderActor(d)}${d.agents_md === 'skipped' ? '' : `\nAGENTS.md: ${d.agents_md}`}`,
   },
-  rebuild: {
-    ipc: 'Rebuild',
-    toArgs: ({ flags }) => ({ from_snapshot: flags['from-snapshot'] }),
-    render: (d) => `rebuilt ${d.event_count} events up to ${d.wal_head ? d.wal_head.slice(0, 12) : 'an empty WAL'}`,
-  },
+  ...OPS_ACTIONS, // rebuild, db, snapshot, doctor, export
+  ...SYNC_ACTIONS, // sync, lock …
   'actor:init': {
     ipc: 'ActorInit',
     toArgs: ({ flags }) => ({ label: flags.label, generate_key: flags['generate-key'] }),

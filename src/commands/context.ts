@@ -8,12 +8,14 @@ import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
+import { admitEvents, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
 import { Store } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
+import { checkLocks } from '../git/locks.js';
 import { loadRepoConfig, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 
 export interface ContextOptions extends ActorSelection {
@@ -75,9 +77,19 @@ export class RepoContext {
         continue;
       }
       const commits = await this.wal.readSince(meta.wal_head, head);
-      if (this.store.apply(commits.flatMap((c) => c.events), meta.wal_head, head)) return head;
+      // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
+      const admitted = this.admit(commits.flatMap((c) => c.events));
+      if (this.store.apply(admitted.events, meta.wal_head, head)) {
+        reportAdmitted(admitted);
+        return head;
+      }
       if (attempt > 100) throw new GritError('db_busy', 'the store keeps moving under this command', {});
     }
+  }
+
+  /** The signature policy applied to events read from the WAL (or a snapshot). */
+  admit(events: Event[]): AdmitResult {
+    return admitEvents(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor), events);
   }
 
   /** Drops the store's contents and replays the whole WAL. */
@@ -108,6 +120,7 @@ export class RepoContext {
    */
   async write(items: { issue_id: Uint8Array; kind: EventKind }[]): Promise<WriteResult> {
     await this.refresh();
+    await checkLocks(this, items); // lock_policy (docs/locks.md): one readdir when no lock refs exist
     const actor = fromHex(this.actorId, 16)!;
     if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir);
     const sign = this.signer ?? undefined;

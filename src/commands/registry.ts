@@ -16,6 +16,7 @@ const withContext =
 
 const issues = () => import('./issues.js');
 const setup = () => import('./setup.js');
+const maintenance = () => import('./maintenance.js');
 
 export const COMMANDS: Record<string, Loader> = {
   Init: async () => (await setup()).init,
@@ -24,7 +25,14 @@ export const COMMANDS: Record<string, Loader> = {
   ActorShow: async () => (await setup()).actorShow,
   ActorCurrent: async () => (await setup()).actorShow,
   ActorUse: async () => (await setup()).actorUse,
-  Rebuild: async () => withContext((await setup()).rebuild),
+  Rebuild: async () => withContext((await maintenance()).rebuild),
+  DbStats: async () => withContext((await maintenance()).dbStats),
+  DbCheck: async () => withContext((await maintenance()).dbCheck),
+  DbVerify: async () => withContext((await maintenance()).dbVerify),
+  Snapshot: async () => withContext((await maintenance()).snapshot),
+  SnapshotGc: async () => withContext((await maintenance()).snapshotGc),
+  Doctor: async () => (await import('./doctor.js')).doctor,
+  Export: async () => withContext((await import('./export.js')).exportCommand),
   IssueCreate: async () => withContext((await issues()).issueCreate),
   IssueUpdate: async () => withContext((await issues()).issueUpdate),
   IssueList: async () => withContext((await issues()).issueList),
@@ -38,6 +46,12 @@ export const COMMANDS: Record<string, Loader> = {
   IssueAssigneeRemove: async () => withContext((await issues()).issueAssigneeRemove),
   IssueLinkAdd: async () => withContext((await issues()).issueLinkAdd),
   IssueAttachmentAdd: async () => withContext((await issues()).issueAttachmentAdd),
+  Sync: async () => withContext((await import('./sync.js')).sync),
+  LockAcquire: async () => withContext((await import('./locks.js')).lockAcquire),
+  LockRenew: async () => withContext((await import('./locks.js')).lockRenew),
+  LockRelease: async () => withContext((await import('./locks.js')).lockRelease),
+  LockStatus: async () => withContext((await import('./locks.js')).lockStatus),
+  LockGc: async () => withContext((await import('./locks.js')).lockGc),
 };
 
 export function isCommandName(name: string): boolean {

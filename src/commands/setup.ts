@@ -2,7 +2,6 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ActorConfig } from '../core/config.js';
-import { GritError } from '../core/errors.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { bool, optText, text, type Args } from './args.js';
 import {
@@ -16,7 +15,7 @@ import {
   selectActor,
   updateRepoConfig,
 } from './actors.js';
-import type { CommandEnv, RepoContext } from './context.js';
+import type { CommandEnv } from './context.js';
 
 const AGENTS_SECTION = `## Grit
 
@@ -58,7 +57,9 @@ export async function init(
   args: Args,
 ): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string }> {
   const repo = findRepo(env.options.cwd);
-  const actor = selectActor(repo, env.options);
+  let actor = selectActor(repo, env.options);
+  // --generate-key gives the actor a signing key unless it already has one (docs/signing.md).
+  if (bool(args, 'generate_key') && !actor.config.public_key) actor = await addSigningKey(actor);
   // An actor in an outside data dir (GRIT_HOME) cannot be the repo default: others would not find it.
   const inRepo = actor.dir === join(actorsDir(repo), actor.config.actor_id);
   if (inRepo && !loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
@@ -92,15 +93,4 @@ export async function actorUse(env: CommandEnv, args: Args): Promise<{ actor: Ac
   const actor = findActor(repo, text(args, 'id', { nonEmpty: true }));
   updateRepoConfig(repo, { default_actor: actor.config.actor_id });
   return { actor: describe(repo, actor) };
-}
-
-export async function rebuild(
-  ctx: RepoContext,
-  args: Args,
-): Promise<{ wal_head: string | null; event_count: number; from_snapshot: boolean }> {
-  if (bool(args, 'from_snapshot')) {
-    throw new GritError('not_found', 'no snapshot support yet', { suggestion: 'run `grit rebuild` without --from-snapshot' });
-  }
-  const wal_head = await ctx.rebuild();
-  return { wal_head, event_count: ctx.store.getMeta().event_count, from_snapshot: false };
 }

@@ -100,6 +100,11 @@ export class Store {
     for (const { value } of this.events.getRange()) yield decodeStored(value);
   }
 
+  /** Stored event records as raw bytes, by key: for `db check`, which must survive a bad record. */
+  *rawEvents(): Iterable<{ key: Buffer; value: Buffer }> {
+    for (const { key, value } of this.events.getRange()) yield { key, value };
+  }
+
   hasEvent(eventId: Uint8Array): boolean {
     return this.events.doesExist(asBuffer(eventId));
   }
@@ -123,11 +128,14 @@ export class Store {
         added++;
       }
       for (const id of touched) this.refold(id);
+      // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
+      const fresh = fromHead === null && meta.event_count === 0;
       this.meta.putSync('state', {
         ...meta,
         wal_head: walHead,
         event_count: meta.event_count + added,
-        events_since_rebuild: meta.events_since_rebuild + added,
+        events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
+        last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
       });
       return true;
     });
@@ -143,6 +151,13 @@ export class Store {
     }
     this.issues.putSync(issueHex, after);
     for (const l of after.labels) this.labels.putSync(`${l}\u0000${issueHex}`, true);
+  }
+
+  /** Records that a rebuild has finished: the rebuild counters of `db stats` restart here. */
+  markRebuilt(): void {
+    this.root.transactionSync(() => {
+      this.meta.putSync('state', { ...this.getMeta(), last_rebuild_ts: Date.now(), events_since_rebuild: 0 });
+    });
   }
 
   /** Empties every table; the caller replays the WAL afterwards. */

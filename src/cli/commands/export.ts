@@ -1,0 +1,17 @@
+import { Flags } from '@oclif/core';
+import { defineCommand } from '../define.js';
+import { ACTIONS } from '../actions.js';
+
+export default defineCommand({
+  ...ACTIONS['export'],
+  description: 'Export issues and events as JSON, Markdown or CSV (default: into .grit/, never committed)',
+  examples: [
+    '<%= config.bin %> export --format md',
+    '<%= config.bin %> export --format json --since 1735689600000 --output /tmp/grit.json',
+  ],
+  flags: {
+    format: Flags.string({ description: 'output format', options: ['json', 'md', 'csv'], default: 'json' }),
+    since: Flags.string({ description: 'only events after this: a unix ms timestamp, an ISO date, or a 64-hex event id' }),
+    output: Flags.string({ char: 'o', description: 'file to write (default .grit/export.<ext>)' }),
+  },
+});

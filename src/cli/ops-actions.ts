@@ -1,0 +1,99 @@
+/** CLI actions (parsed input → command function → human output) of the operations commands. */
+import { resolve } from 'node:path';
+import { bold, cyan, dim, green, red, short, table, yellow } from './format.js';
+import type { CliAction } from './output.js';
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+function renderProblems(errors: { message: string; event_id?: string; issue_id?: string; problem?: string }[]): string[] {
+  const lines = errors.slice(0, 20).map((e) => {
+    const what = e.event_id ? `event ${short(e.event_id)}` : e.issue_id ? `issue ${short(e.issue_id)}` : '';
+    return `  ${red(e.problem ?? 'error')} ${what ? cyan(what) + ' ' : ''}${e.message}`;
+  });
+  if (errors.length > 20) lines.push(dim(`  … and ${errors.length - 20} more (use --json)`));
+  return lines;
+}
+
+const STATUS: Record<string, (s: string) => string> = {
+  ok: (s) => green(s),
+  warn: (s) => yellow(s),
+  error: (s) => red(s),
+};
+
+export const OPS_ACTIONS: Record<string, CliAction> = {
+  rebuild: {
+    ipc: 'Rebuild',
+    toArgs: ({ flags }) => ({ from_snapshot: flags['from-snapshot'] }),
+    render: (d) =>
+      `rebuilt ${d.event_count} events up to ${d.wal_head ? d.wal_head.slice(0, 12) : 'an empty WAL'}` +
+      (d.from_snapshot ? dim(` (from ${d.snapshot_ref})`) : ''),
+  },
+  'db:stats': {
+    ipc: 'DbStats',
+    toArgs: () => ({}),
+    render: (d) =>
+      table([
+        ['store', d.path],
+        ['size', `${(d.size_bytes / 1024).toFixed(0)} KiB`],
+        ['events', String(d.event_count)],
+        ['issues', String(d.issue_count)],
+        ['last rebuild', d.last_rebuild_ts ? `${new Date(d.last_rebuild_ts).toISOString()} (${d.days_since_rebuild} days ago)` : dim('never')],
+        ['events since', String(d.events_since_rebuild)],
+        ['rebuild', d.rebuild_recommended ? yellow('recommended (`grit rebuild --from-snapshot`)') : dim('not needed')],
+      ]),
+  },
+  'db:check': {
+    ipc: 'DbCheck',
+    toArgs: () => ({}),
+    render: (d) =>
+      [
+        `${plural(d.events_checked, 'event')} checked, ${d.events_valid} valid, ${d.corrupt_count} corrupt`,
+        ...renderProblems(d.errors),
+        ...(d.errors.length ? [dim('the store is a cache: `grit rebuild` restores it from the WAL')] : []),
+      ].join('\n'),
+  },
+  'db:verify': {
+    ipc: 'DbVerify',
+    toArgs: () => ({}),
+    render: (d) =>
+      [
+        `${plural(d.events_checked, 'event')} in the WAL: ${d.signatures_checked} signatures checked, ${d.signatures_valid} valid, ` +
+          `${d.unverified} unverifiable (unknown key), ${plural(d.error_count, 'error')} ${dim(`(policy ${d.policy}, ${plural(d.known_keys, 'known key')})`)}`,
+        ...renderProblems(d.errors),
+      ].join('\n'),
+  },
+  snapshot: {
+    ipc: 'Snapshot',
+    toArgs: () => ({}),
+    render: (d) =>
+      d.created
+        ? `wrote ${d.snapshot_ref}: ${plural(d.event_count, 'event')} up to ${d.wal_head.slice(0, 12)}`
+        : `${d.snapshot_ref} already covers the WAL head ${d.wal_head.slice(0, 12)}`,
+  },
+  'snapshot:gc': {
+    ipc: 'SnapshotGc',
+    toArgs: ({ flags }) => ({ keep: flags.keep === undefined ? undefined : Number(flags.keep) }),
+    render: (d) => `deleted ${plural(d.deleted.length, 'snapshot')}, kept ${d.kept.length}`,
+  },
+  doctor: {
+    ipc: 'Doctor',
+    toArgs: ({ flags }) => ({ fix: flags.fix }),
+    render: (d) => {
+      const rows = d.checks.map((c: any) => [STATUS[c.status](c.status), bold(c.id), c.message]);
+      const lines = [table(rows)];
+      for (const c of d.checks) if (c.plan && c.status !== 'ok') lines.push(`${dim(`${c.id}:`)} ${c.plan}`);
+      for (const a of d.applied) lines.push(`${green('fixed')} ${a}`);
+      return lines.join('\n');
+    },
+  },
+  export: {
+    ipc: 'Export',
+    toArgs: ({ flags }) => ({
+      format: flags.format,
+      since: flags.since,
+      // Resolved here: the command may run in a daemon with another cwd.
+      output: flags.output === undefined ? undefined : resolve(flags.output as string),
+    }),
+    render: (d) => `exported ${plural(d.event_count, 'event')} as ${d.format} to ${d.output_path}`,
+  },
+};

@@ -1,0 +1,62 @@
+/** CLI actions (parsed input → command function → human output) of `sync` and `lock …`. */
+import { cyan, dim, green, red, short, table, yellow } from './format.js';
+import type { CliAction } from './output.js';
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const until = (ms: number) => (ms === 0 ? 'released' : new Date(ms).toISOString());
+const where = (remote: string | null) => (remote ? dim(` (on ${remote})`) : dim(' (local only)'));
+
+function renderLock(verb: string) {
+  return (d: { lock: { resource: string; owner: string; expires_unix_ms: number }; remote: string | null }) =>
+    d.lock.expires_unix_ms === 0
+      ? `${verb} ${cyan(d.lock.resource)}${where(d.remote)}`
+      : `${verb} ${cyan(d.lock.resource)} until ${until(d.lock.expires_unix_ms)}${where(d.remote)}`;
+}
+
+export const SYNC_ACTIONS: Record<string, CliAction> = {
+  sync: {
+    ipc: 'Sync',
+    toArgs: ({ flags }) => ({ pull: flags.pull, push: flags.push, remote: flags.remote }),
+    render: (d) => {
+      const parts = [`pulled ${plural(d.pulled, 'event')}`, `rebased ${d.events_rebased}`, `pushed ${d.pushed}`];
+      const extra = [
+        d.snapshots_fetched ? plural(d.snapshots_fetched, 'snapshot') : '',
+        d.locks_updated ? `${plural(d.locks_updated, 'lock')} updated` : '',
+      ].filter(Boolean);
+      const head = d.wal_head ? dim(` · ${d.remote} wal ${short(d.wal_head)}`) : dim(` · ${d.remote}: no WAL yet`);
+      return `${parts.join(', ')}${extra.length ? `, ${extra.join(', ')}` : ''}${head}`;
+    },
+  },
+  'lock:acquire': {
+    ipc: 'LockAcquire',
+    toArgs: ({ flags }) => ({ resource: flags.resource, ttl: flags.ttl, remote: flags.remote, local: flags.local }),
+    render: renderLock('locked'),
+  },
+  'lock:renew': {
+    ipc: 'LockRenew',
+    toArgs: ({ flags }) => ({ resource: flags.resource, ttl: flags.ttl, remote: flags.remote, local: flags.local }),
+    render: renderLock('renewed'),
+  },
+  'lock:release': {
+    ipc: 'LockRelease',
+    toArgs: ({ flags }) => ({ resource: flags.resource, remote: flags.remote, local: flags.local }),
+    render: renderLock('released'),
+  },
+  'lock:status': {
+    ipc: 'LockStatus',
+    toArgs: () => ({}),
+    render: (d) => {
+      if (d.locks.length === 0) return dim(`no live locks${d.expired ? ` (${d.expired} expired: \`grit lock gc\`)` : ''}`);
+      const rows = d.locks.map((l: any) => [cyan(l.resource), l.mine ? green('you') : short(l.owner), until(l.expires_unix_ms)]);
+      const lines = [table(rows)];
+      for (const c of d.conflicts) lines.push(`${red('conflict')} ${c.resources[0]} (${short(c.owners[0])}) ↔ ${c.resources[1]} (${short(c.owners[1])})`);
+      if (d.expired) lines.push(dim(`${d.expired} expired (\`grit lock gc\`)`));
+      return lines.join('\n');
+    },
+  },
+  'lock:gc': {
+    ipc: 'LockGc',
+    toArgs: ({ flags }) => ({ remote: flags.remote, local: flags.local }),
+    render: (d) => `deleted ${plural(d.deleted.length, 'expired lock')}, ${d.kept} kept${d.deleted.length ? `: ${yellow(d.deleted.join(', '))}` : ''}${where(d.remote)}`,
+  },
+};

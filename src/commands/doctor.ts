@@ -1,0 +1,519 @@
+/**
+ * `doctor [--fix]` (SPEC §5, §6): `{checks:[{id, status, message, plan}], applied}`.
+ *
+ * Checks, in order: git_repo, wal_ref, actor_config, store_integrity, rebuild_threshold,
+ * dependency_cycles, signatures. Doctor never opens the store in its own process before a child
+ * process has read it without dying (a truncated LMDB file kills whoever maps it), and never
+ * creates an actor. `--fix` makes only safe local repairs: rebuild the store (a cache) from the
+ * WAL, remove lock files left by dead processes under `.git/refs/grit/` and the actor directory.
+ * It never touches refs, the WAL, snapshots, configs, keys or remotes; for those the `plan` says
+ * what a person should do. After fixing, the checks run again and report the repaired state.
+ */
+import { spawnSync } from 'node:child_process';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
+import type { Event } from '../core/event.js';
+import { loadKeyring, verifyEvents } from '../core/integrity.js';
+import { signingKeyPath } from '../core/signing.js';
+import type { StoreMeta } from '../core/store.js';
+import { STALE_LOCK_MS } from '../git/refs.js';
+import { findRepo, type RepoPaths } from '../git/repo.js';
+import { listSnapshots } from '../git/snapshot.js';
+import { Wal } from '../git/wal.js';
+import { actorsDir, findActor, loadRepoConfig, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
+import { bool, type Args } from './args.js';
+import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
+import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
+
+export type CheckStatus = 'ok' | 'warn' | 'error';
+
+export interface Check {
+  id: string;
+  status: CheckStatus;
+  message: string;
+  /** What `--fix` would do, or what a person should do; null when there is nothing to do. */
+  plan: string | null;
+}
+
+interface Fix {
+  /** Fixes with the same key run once (store_integrity and rebuild_threshold share "rebuild"). */
+  key: string;
+  run: () => Promise<string>;
+}
+
+interface Finding extends Check {
+  fixes?: Fix[];
+}
+
+export const CHECK_IDS = [
+  'git_repo',
+  'wal_ref',
+  'actor_config',
+  'store_integrity',
+  'rebuild_threshold',
+  'dependency_cycles',
+  'signatures',
+] as const;
+
+const ok = (id: string, message: string): Finding => ({ id, status: 'ok', message, plan: null });
+
+// --- lock files --------------------------------------------------------------------------------
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
+/** `.lock` files under a directory (recursively), with whether each is stale and why. */
+function findLocks(dir: string, recursive: boolean): { path: string; stale: boolean; why: string }[] {
+  const out: { path: string; stale: boolean; why: string }[] = [];
+  const walk = (d: string) => {
+    let entries;
+    try {
+      entries = readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = join(d, e.name);
+      if (e.isDirectory() && recursive) walk(p);
+      else if (e.isFile() && e.name.endsWith('.lock')) out.push({ path: p, ...judgeLock(p) });
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+/**
+ * A lock naming a pid (daemon.lock: `{pid, host_id, expires_ts, …}`) is stale when that process
+ * is dead on this host, or, for another host, when its lease has expired. A git-style ref lock
+ * (no content worth reading) is stale once older than STALE_LOCK_MS, the age at which grit's own
+ * compare-and-swap treats it as abandoned.
+ */
+function judgeLock(path: string): { stale: boolean; why: string } {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    return { stale: false, why: 'gone' };
+  }
+  let info: { pid?: unknown; host_id?: unknown; expires_ts?: unknown } | null = null;
+  try {
+    const text = readFileSync(path, 'utf8');
+    if (text.trimStart().startsWith('{')) info = JSON.parse(text);
+  } catch {
+    info = null;
+  }
+  if (info && typeof info.pid === 'number') {
+    const expired = typeof info.expires_ts === 'number' && info.expires_ts < Date.now();
+    const sameHost = info.host_id === undefined || info.host_id === hostname();
+    if (sameHost && !pidAlive(info.pid)) return { stale: true, why: `process ${info.pid} is not running` };
+    if (!sameHost && expired) return { stale: true, why: `its lease expired (host ${String(info.host_id)})` };
+    return { stale: false, why: `held by process ${info.pid}` };
+  }
+  const age = Date.now() - st.mtimeMs;
+  return age > STALE_LOCK_MS
+    ? { stale: true, why: `${Math.round(age / 1000)} s old` }
+    : { stale: false, why: 'held right now' };
+}
+
+function removeStaleLocks(paths: string[]): Fix {
+  return {
+    key: `locks:${paths.join(',')}`,
+    run: async () => {
+      const removed: string[] = [];
+      for (const p of paths) {
+        if (judgeLock(p).stale) {
+          rmSync(p, { force: true });
+          removed.push(p);
+        }
+      }
+      return `removed stale lock file${removed.length === 1 ? '' : 's'} ${removed.join(', ') || '(none left)'}`;
+    },
+  };
+}
+
+/** A daemon holding this actor's store right now (a live daemon.lock)? */
+function daemonHolds(actorDir: string): number | null {
+  const path = join(actorDir, 'daemon.lock');
+  if (!existsSync(path)) return null;
+  const j = judgeLock(path);
+  if (j.stale) return null;
+  try {
+    const pid = JSON.parse(readFileSync(path, 'utf8')).pid;
+    return typeof pid === 'number' ? pid : -1;
+  } catch {
+    return -1;
+  }
+}
+
+// --- the store probe -----------------------------------------------------------------------------
+
+interface ProbeResult {
+  meta?: StoreMeta;
+  check?: DbCheck;
+  issue_count?: number;
+  /** Why the store could not be read: a thrown error, or the probe dying by a signal. */
+  failure?: string;
+}
+
+function probeStore(actorDir: string): ProbeResult {
+  const script = fileURLToPath(new URL('./store-probe.js', import.meta.url));
+  const r = spawnSync(process.execPath, [script, actorDir], {
+    encoding: 'utf8',
+    timeout: 120_000,
+    env: { ...process.env, GRIT_NO_DAEMON: '1' },
+  });
+  if (r.signal) return { failure: `reading it killed the reader (${r.signal})` };
+  if (r.error) return { failure: r.error.message };
+  try {
+    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
+    if (out.error) return { failure: out.error };
+    return out;
+  } catch {
+    return { failure: `the reader exited with status ${r.status}: ${r.stderr.trim().split('\n')[0] ?? ''}` };
+  }
+}
+
+// --- checks ------------------------------------------------------------------------------------
+
+function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: ContextOptions): { actor: ActorRef | null; why: string } {
+  const dataDir = opts.dataDir ?? process.env.GRIT_HOME;
+  if (dataDir) {
+    const actor = readActorDir(resolve(dataDir));
+    return { actor, why: actor ? `data dir ${resolve(dataDir)}` : `no actor config in the data dir ${resolve(dataDir)}` };
+  }
+  if (opts.actor) return { actor: findActor(repo, opts.actor), why: '--actor' };
+  if (!config?.default_actor) return { actor: null, why: 'no default actor yet' };
+  const actor = readActorDir(join(actorsDir(repo), config.default_actor));
+  return { actor, why: actor ? 'the repo default' : `the default actor ${config.default_actor} has no config.toml` };
+}
+
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+function publicKeyOf(secret: Uint8Array): string {
+  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, secret]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+  return spki.subarray(spki.length - 32).toString('hex');
+}
+
+function checkActorKeys(actor: ActorRef): string[] {
+  const problems: string[] = [];
+  const keyPath = signingKeyPath(actor.dir);
+  const hasKeyFile = existsSync(keyPath);
+  if (actor.config.public_key && !hasKeyFile) {
+    problems.push(`it has a public_key but no ${keyPath}: it cannot sign, and its new events will be refused where signature_policy = reject`);
+  }
+  if (hasKeyFile) {
+    try {
+      const hex = readFileSync(keyPath, 'utf8').trim();
+      if (!/^[0-9a-fA-F]{64}$/.test(hex)) problems.push(`${keyPath} is not a 32-byte hex key`);
+      else if (!actor.config.public_key) problems.push(`${keyPath} exists but config.toml has no public_key: nobody can verify its signatures`);
+      else if (publicKeyOf(Buffer.from(hex, 'hex')) !== actor.config.public_key.toLowerCase()) {
+        problems.push(`${keyPath} does not match the public_key in config.toml`);
+      }
+      if ((statSync(keyPath).mode & 0o077) !== 0) problems.push(`${keyPath} is readable by other users (chmod 600 it)`);
+    } catch (err) {
+      problems.push(`cannot read ${keyPath}: ${(err as Error).message}`);
+    }
+  }
+  return problems;
+}
+
+interface State {
+  repo?: RepoPaths;
+  wal?: Wal;
+  walHead?: string | null;
+  walEvents?: Event[];
+  config?: RepoConfig;
+  actor?: ActorRef | null;
+  probe?: ProbeResult;
+}
+
+async function checkWal(s: State): Promise<Finding> {
+  const repo = s.repo!;
+  s.wal = new Wal(repo.commonDir);
+  const locks = findLocks(join(repo.commonDir, 'refs', 'grit'), true);
+  const stale = locks.filter((l) => l.stale);
+  let base: Finding;
+  try {
+    s.walHead = await s.wal.head();
+    if (s.walHead === null) {
+      s.walEvents = [];
+      base = ok('wal_ref', 'refs/grit/wal does not exist yet (no events)');
+    } else {
+      const commits = await s.wal.readSince(null, s.walHead);
+      s.walEvents = commits.flatMap((c) => c.events);
+      base = ok('wal_ref', `refs/grit/wal: ${commits.length} commits, ${s.walEvents.length} events, linear and valid`);
+    }
+  } catch (err) {
+    return {
+      id: 'wal_ref',
+      status: 'error',
+      message: (err as Error).message,
+      plan:
+        'the WAL is canonical and is never repaired automatically: inspect it with `git log refs/grit/wal`, and if a ' +
+        'remote has a good copy, fetch it to another ref (`git fetch <remote> refs/grit/wal:refs/grit/wal-remote`) and compare',
+      fixes: stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined,
+    };
+  }
+  if (stale.length) {
+    return {
+      id: 'wal_ref',
+      status: 'warn',
+      message: `${base.message}; stale lock file${stale.length === 1 ? '' : 's'}: ${stale.map((l) => `${l.path} (${l.why})`).join(', ')}`,
+      plan: `remove ${stale.map((l) => l.path).join(', ')} (left by a process that died; it blocks writes to the ref)`,
+      fixes: [removeStaleLocks(stale.map((l) => l.path))],
+    };
+  }
+  return base;
+}
+
+function checkActor(s: State, opts: ContextOptions): Finding {
+  const repo = s.repo!;
+  const problems: string[] = [];
+  let status: CheckStatus = 'ok';
+  const plans: string[] = [];
+  try {
+    s.config = loadRepoConfig(repo);
+  } catch (err) {
+    s.config = DEFAULT_REPO_CONFIG;
+    return {
+      id: 'actor_config',
+      status: 'error',
+      message: (err as Error).message,
+      plan: `fix or delete ${repoConfigPath(repo)} (without it the defaults apply and a new default actor is chosen)`,
+    };
+  }
+  let why: string;
+  try {
+    ({ actor: s.actor, why } = selectExistingActor(repo, s.config, opts));
+  } catch (err) {
+    s.actor = null;
+    return { id: 'actor_config', status: 'error', message: (err as Error).message, plan: 'run `grit actor list` and pick an existing actor' };
+  }
+  const actor = s.actor;
+  if (!actor) {
+    return { id: 'actor_config', status: 'warn', message: why, plan: 'run `grit init` to create the default actor' };
+  }
+  for (const p of checkActorKeys(actor)) problems.push(p);
+  if (problems.length) {
+    status = 'warn';
+    plans.push('fix the key files by hand (doctor never changes keys)');
+  }
+  const ring = loadKeyring(repo.gritDir, actor);
+  for (const u of ring.unusable) {
+    problems.push(`${u.path}: ${u.reason}`);
+    status = 'warn';
+  }
+  const fixes: Fix[] = [];
+  const stale = findLocks(actor.dir, false).filter((l) => l.stale);
+  if (stale.length) {
+    problems.push(`stale lock file${stale.length === 1 ? '' : 's'}: ${stale.map((l) => `${l.path} (${l.why})`).join(', ')}`);
+    plans.push(`remove ${stale.map((l) => l.path).join(', ')}`);
+    fixes.push(removeStaleLocks(stale.map((l) => l.path)));
+    status = 'warn';
+  }
+  const summary = `actor ${actor.config.actor_id} (${why}), ${actor.config.public_key ? 'with' : 'without'} a signing key; ` +
+    `signature_policy = ${s.config.signature_policy}, ${ring.size} known key${ring.size === 1 ? '' : 's'}`;
+  return {
+    id: 'actor_config',
+    status,
+    message: problems.length ? `${summary}; ${problems.join('; ')}` : summary,
+    plan: plans.length ? plans.join('; ') : null,
+    fixes: fixes.length ? fixes : undefined,
+  };
+}
+
+function rebuildFix(s: State, deleteFiles: boolean): Fix {
+  const repo = s.repo!;
+  const actor = s.actor!;
+  return {
+    key: 'rebuild',
+    run: async () => {
+      const pid = daemonHolds(actor.dir);
+      if (pid !== null) throw new Error(`a daemon (pid ${pid}) holds this store: stop it first (\`grit daemon stop\`)`);
+      if (deleteFiles) {
+        for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(actor.dir, f), { force: true });
+      }
+      const ctx = new RepoContext(repo, actor);
+      try {
+        const snapshots = await listSnapshots(repo.commonDir);
+        const r = await rebuildStore(ctx, snapshots.length > 0);
+        return `rebuilt the store of actor ${actor.config.actor_id} (${r.event_count} events${r.from_snapshot ? ` from ${r.snapshot_ref} and the WAL after it` : ' from the WAL'})`;
+      } finally {
+        await ctx.close();
+      }
+    },
+  };
+}
+
+async function checkStoreIntegrity(s: State): Promise<Finding> {
+  const actor = s.actor;
+  if (!actor) return ok('store_integrity', 'not checked: no actor');
+  const path = join(actor.dir, 'store.mdb');
+  if (!existsSync(path)) return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
+  const probe = probeStore(actor.dir);
+  s.probe = probe;
+  const plan = `rebuild the store from the WAL (it is a cache: delete ${path} and replay)`;
+  if (probe.failure) {
+    return { id: 'store_integrity', status: 'error', message: `the store at ${path} cannot be read: ${probe.failure}`, plan, fixes: [rebuildFix(s, true)] };
+  }
+  const check = probe.check!;
+  const meta = probe.meta!;
+  if (check.errors.length) {
+    const first = check.errors.slice(0, 3).map((e) => e.message).join('; ');
+    return {
+      id: 'store_integrity',
+      status: 'error',
+      message: `${check.corrupt_count} corrupt of ${check.events_checked} events, ${check.errors.length} problem${check.errors.length === 1 ? '' : 's'}: ${first}`,
+      plan,
+      fixes: [rebuildFix(s, true)],
+    };
+  }
+  let relation = 'up to date with the WAL';
+  if (meta.wal_head !== s.walHead) {
+    if (meta.wal_head === null) relation = 'empty; the next command catches up';
+    else if (s.walHead === null || s.walHead === undefined) {
+      return { id: 'store_integrity', status: 'warn', message: `the store holds WAL ${meta.wal_head} but refs/grit/wal is missing or unreadable`, plan: 'see wal_ref; the store is rebuilt once the WAL is back' };
+    } else {
+      let onChain = false;
+      try {
+        onChain = await s.wal!.isAncestor(meta.wal_head, s.walHead);
+      } catch {
+        onChain = false;
+      }
+      if (!onChain) {
+        return {
+          id: 'store_integrity',
+          status: 'error',
+          message: `the store was built from WAL commit ${meta.wal_head}, which is not in refs/grit/wal`,
+          plan,
+          fixes: [rebuildFix(s, true)],
+        };
+      }
+      relation = 'behind the WAL; the next command catches up';
+    }
+  }
+  return ok('store_integrity', `${check.events_checked} events and ${probe.issue_count} issues checked, all valid; ${relation}`);
+}
+
+function checkRebuildThreshold(s: State): Finding {
+  const meta = s.probe?.meta;
+  if (!s.actor || !meta || s.probe?.failure || s.probe?.check?.errors.length) {
+    return ok('rebuild_threshold', 'not checked: no readable store');
+  }
+  const advice = rebuildAdvice(meta, s.config ?? DEFAULT_REPO_CONFIG);
+  if (!advice.rebuild_recommended) return ok('rebuild_threshold', advice.reason);
+  return {
+    id: 'rebuild_threshold',
+    status: 'warn',
+    message: `rebuild recommended: ${advice.reason}`,
+    plan: 'rebuild the store (from the newest snapshot when there is one): `grit rebuild --from-snapshot`',
+    fixes: [rebuildFix(s, false)],
+  };
+}
+
+async function checkDependencyCycles(): Promise<Finding> {
+  // TODO(lead): src/core/deps.ts (the cycle finder) is not in the tree yet. Once it is, run it over
+  // the store's issues here: status 'warn' listing each blocks/depends_on cycle (they can only
+  // arise from concurrent sync, SPEC §2), plan "remove one edge with `grit issue dep remove`".
+  return ok('dependency_cycles', 'not checked');
+}
+
+function checkSignatures(s: State): Finding {
+  const policy = s.config?.signature_policy ?? DEFAULT_REPO_CONFIG.signature_policy;
+  if (policy === 'off') return ok('signatures', 'not checked: signature_policy = off');
+  if (!s.walEvents) return ok('signatures', 'not checked: the WAL cannot be read (see wal_ref)');
+  const keys = loadKeyring(s.repo!.gritDir, s.actor ?? undefined);
+  const r = verifyEvents(s.walEvents, keys);
+  const tail = `${r.signatures_valid} of ${r.signatures_checked} signatures valid, ${r.unverified} events from actors with unknown keys (${keys.size} known key${keys.size === 1 ? '' : 's'}, signature_policy = ${policy})`;
+  if (r.error_count === 0) return ok('signatures', tail);
+  const n = r.error_count;
+  return {
+    id: 'signatures',
+    status: 'error',
+    message: `${n} event${n === 1 ? '' : 's'} from known actors with a bad or missing signature, ${
+      policy === 'reject' ? 'refused by this store' : 'APPLIED to this store (signature_policy = warn)'
+    }; ${tail}`,
+    plan:
+      'list them with `grit db verify --json`: they claim to come from actors whose keys you know but were not signed with those keys. ' +
+      (policy === 'reject'
+        ? 'They stay in the WAL (it is append-only) and out of your store.'
+        : 'To drop them from your store set signature_policy = "reject" in .git/grit/config.toml and run `grit rebuild`.'),
+  };
+}
+
+async function diagnose(opts: ContextOptions): Promise<Finding[]> {
+  const s: State = {};
+  const out: Finding[] = [];
+  const guard = async (id: string, fn: () => Finding | Promise<Finding>) => {
+    try {
+      out.push(await fn());
+    } catch (err) {
+      out.push({ id, status: 'error', message: `the check itself failed: ${(err as Error).message}`, plan: null });
+    }
+  };
+  try {
+    s.repo = findRepo(opts.cwd);
+    if (!existsSync(join(s.repo.commonDir, 'objects')) || !existsSync(join(s.repo.commonDir, 'HEAD'))) {
+      throw new Error(`${s.repo.commonDir} is not a complete git directory (no objects/ or HEAD)`);
+    }
+  } catch (err) {
+    out.push({ id: 'git_repo', status: 'error', message: (err as Error).message, plan: 'run grit inside a git repository (`git init` creates one)' });
+    for (const id of CHECK_IDS.slice(1)) out.push({ id, status: 'warn', message: 'not checked: no git repository', plan: null });
+    return out;
+  }
+  const git = spawnSync('git', ['--version'], { encoding: 'utf8' });
+  out.push(
+    git.status === 0
+      ? ok('git_repo', `${s.repo.root} (git dir ${s.repo.commonDir}); ${git.stdout.trim()}`)
+      : { id: 'git_repo', status: 'warn', message: `${s.repo.root}: git is not on PATH (sync and snapshot gc need it)`, plan: 'install git' },
+  );
+  await guard('wal_ref', () => checkWal(s));
+  await guard('actor_config', () => checkActor(s, opts));
+  await guard('store_integrity', () => checkStoreIntegrity(s));
+  await guard('rebuild_threshold', () => checkRebuildThreshold(s));
+  await guard('dependency_cycles', () => checkDependencyCycles());
+  await guard('signatures', () => checkSignatures(s));
+  s.wal?.objects.close();
+  return out;
+}
+
+export interface DoctorResult {
+  checks: Check[];
+  applied: string[];
+  /** Fixes that were attempted and failed (empty unless --fix). */
+  failed: string[];
+}
+
+export async function doctor(env: CommandEnv, args: Args): Promise<DoctorResult> {
+  let findings = await diagnose(env.options);
+  const applied: string[] = [];
+  const failed: string[] = [];
+  if (bool(args, 'fix')) {
+    const done = new Set<string>();
+    for (const f of findings) {
+      for (const fix of f.fixes ?? []) {
+        if (done.has(fix.key)) continue;
+        done.add(fix.key);
+        try {
+          applied.push(await fix.run());
+        } catch (err) {
+          failed.push(`${f.id}: ${(err as Error).message}`);
+        }
+      }
+    }
+    if (done.size) findings = await diagnose(env.options);
+  }
+  const checks = findings.map(({ id, status, message, plan }) => ({ id, status, message, plan }));
+  return { checks, applied, failed };
+}

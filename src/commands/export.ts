@@ -1,0 +1,159 @@
+/**
+ * `export --format json|md|csv [--since ts|event_id] [--output path]` (SPEC §5, §6). Exports are
+ * derived views written outside git's canonical data: by default into `<repo>/.grit/`, which gets
+ * a `.gitignore` of `*` so they are never committed by accident.
+ *
+ * `--since` filters events: a timestamp (unix ms, or an ISO 8601 date) keeps events with a
+ * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
+ * Issues in the export are then those with at least one kept event, in their current state.
+ */
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { GritError, invalidArgs } from '../core/errors.js';
+import { compareEvents, eventToJson, type Event } from '../core/event.js';
+import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
+import type { Issue } from '../core/projection.js';
+import { oneOf, optText, type Args } from './args.js';
+import type { RepoContext } from './context.js';
+
+export type ExportFormat = 'json' | 'md' | 'csv';
+const EXT: Record<ExportFormat, string> = { json: 'json', md: 'md', csv: 'csv' };
+
+export interface ExportResult {
+  format: ExportFormat;
+  output_path: string;
+  wal_head: string | null;
+  event_count: number;
+  issue_count: number;
+}
+
+/** SPEC §2 output order for event lists: (issue_id, ts, actor, event_id). */
+function compareForOutput(a: Event, b: Event): number {
+  return compareBytes(a.issue_id, b.issue_id) || compareEvents(a, b);
+}
+
+type SinceFilter = (e: Event) => boolean;
+
+function parseSince(all: readonly Event[], raw: string | undefined): SinceFilter | null {
+  if (raw === undefined || raw.trim() === '') return null;
+  const s = raw.trim();
+  if (/^[0-9a-f]{64}$/i.test(s)) {
+    const id = fromHex(s, 32)!;
+    const anchor = all.find((e) => bytesEqual(e.event_id, id));
+    if (!anchor) {
+      throw new GritError('not_found', `no event ${s.toLowerCase()}`, {
+        details: { since: s },
+        suggestion: 'give an event id from `grit issue show <id> --json`, or a timestamp',
+      });
+    }
+    return (e) => compareEvents(e, anchor) > 0;
+  }
+  let ts: number;
+  if (/^\d{1,16}$/.test(s)) ts = Number(s);
+  else if (/^\d{4}-\d{2}-\d{2}/.test(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
+  else {
+    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s });
+  }
+  return (e) => e.ts_unix_ms > ts;
+}
+
+// --- formats ---------------------------------------------------------------------------------
+
+function toJson(meta: object, issues: Issue[], events: Event[]): string {
+  return JSON.stringify({ meta, issues, events: events.map(eventToJson) }, null, 2) + '\n';
+}
+
+const iso = (ts: number) => new Date(ts).toISOString();
+
+/** Text inside a Markdown list item or heading: no line breaks. */
+const inline = (s: string) => s.replace(/\s*\n\s*/g, ' ');
+
+function toMarkdown(meta: { generated_ts: number; wal_head: string | null; event_count: number }, issues: Issue[]): string {
+  const out: string[] = [
+    '# Issues',
+    '',
+    `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${issues.length} issue${issues.length === 1 ? '' : 's'}.`,
+    '',
+  ];
+  for (const i of issues) {
+    out.push(`## ${inline(i.title)}`, '');
+    out.push(`- **ID:** \`${i.issue_id}\``);
+    out.push(`- **State:** ${i.state}`);
+    out.push(`- **Labels:** ${i.labels.length ? i.labels.map((l) => `\`${inline(l)}\``).join(', ') : '—'}`);
+    out.push(`- **Assignees:** ${i.assignees.length ? i.assignees.map(inline).join(', ') : '—'}`);
+    out.push(`- **Created:** ${iso(i.created_ts)} by \`${i.created_by}\``);
+    out.push(`- **Updated:** ${iso(i.updated_ts)}`);
+    for (const d of i.dependencies) out.push(`- **${d.dep_type.replace('_', ' ')}:** \`${d.target}\``);
+    for (const l of i.links) out.push(`- **Link:** <${l.url}>${l.note ? ` — ${inline(l.note)}` : ''}`);
+    for (const a of i.attachments) out.push(`- **Attachment:** ${inline(a.name)} (${a.mime}, sha256 \`${a.sha256}\`)`);
+    out.push('');
+    if (i.body.trim()) out.push(i.body.trimEnd(), '');
+    if (i.comments.length) {
+      out.push(`### Comments (${i.comments.length})`, '');
+      for (const c of i.comments) out.push(`**\`${c.actor.slice(0, 8)}\`** at ${iso(c.ts_unix_ms)}:`, '', c.body.trimEnd(), '');
+    }
+  }
+  return out.join('\n');
+}
+
+/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF rows. */
+export function csvField(v: string | number): string {
+  const s = String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+const CSV_COLUMNS = ['issue_id', 'title', 'state', 'labels', 'assignees', 'created_ts', 'updated_ts', 'comment_count'] as const;
+
+function toCsv(issues: Issue[]): string {
+  const rows = [CSV_COLUMNS.join(',')];
+  for (const i of issues) {
+    rows.push(
+      [i.issue_id, i.title, i.state, i.labels.join(';'), i.assignees.join(';'), i.created_ts, i.updated_ts, i.comment_count]
+        .map(csvField)
+        .join(','),
+    );
+  }
+  return rows.join('\r\n') + '\r\n';
+}
+
+// --- the command -------------------------------------------------------------------------------
+
+function defaultOutput(ctx: RepoContext, format: ExportFormat): string {
+  const dir = join(ctx.repo.root, '.grit');
+  mkdirSync(dir, { recursive: true });
+  const ignore = join(dir, '.gitignore');
+  if (!existsSync(ignore)) writeFileSync(ignore, '# grit exports: derived data, never committed\n*\n');
+  return join(dir, `export.${EXT[format]}`);
+}
+
+export async function exportCommand(ctx: RepoContext, args: Args): Promise<ExportResult> {
+  const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
+  const since = optText(args, 'since');
+  const output = optText(args, 'output');
+  const wal_head = await ctx.refresh();
+  const store = ctx.store;
+  const all = [...store.allEvents()];
+  const keep = parseSince(all, since);
+  const events = (keep ? all.filter(keep) : all).sort(compareForOutput);
+  const touched = keep ? new Set(events.map((e) => toHex(e.issue_id))) : null;
+  const issues: Issue[] = [];
+  for (const id of store.issueIds()) {
+    if (touched && !touched.has(id)) continue;
+    const issue = store.getIssue(id);
+    if (issue) issues.push(issue);
+  }
+  issues.sort((a, b) => (a.issue_id < b.issue_id ? -1 : a.issue_id > b.issue_id ? 1 : 0));
+
+  const meta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };
+  const body = format === 'json' ? toJson(meta, issues, events) : format === 'md' ? toMarkdown(meta, issues) : toCsv(issues);
+  const path = output ? resolve(output) : defaultOutput(ctx, format);
+  try {
+    mkdirSync(dirname(path), { recursive: true });
+    const tmp = `${path}.${process.pid}.tmp`;
+    writeFileSync(tmp, body);
+    renameSync(tmp, path);
+  } catch (err) {
+    throw new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
+  }
+  return { format, output_path: path, wal_head, event_count: events.length, issue_count: issues.length };
+}

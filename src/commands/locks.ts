@@ -1,0 +1,92 @@
+/** `grit lock acquire|renew|release|status|gc` (SPEC §3, docs/locks.md). */
+import { GritError } from '../core/errors.js';
+import {
+  changeLock,
+  DEFAULT_TTL_MS,
+  findConflicts,
+  gcLocks,
+  isLive,
+  normalizeResource,
+  parseTtl,
+  readLocks,
+  type Lock,
+  type LockEnv,
+} from '../git/locks.js';
+import { checkRemote, remoteConfigured } from '../git/transport.js';
+import { bool, optText, text, type Args } from './args.js';
+import type { RepoContext } from './context.js';
+
+/**
+ * The remote locks are taken against: `--remote`, else `origin` when it is configured, else
+ * none (local-only locks). `--local` forces local-only.
+ */
+async function lockEnv(ctx: RepoContext, args: Args): Promise<LockEnv> {
+  let remote = optText(args, 'remote') ?? null;
+  if (bool(args, 'local')) remote = null;
+  else if (remote !== null) checkRemote(remote);
+  else if (await remoteConfigured(ctx.repo.commonDir, 'origin')) remote = 'origin';
+  return {
+    gitDir: ctx.repo.commonDir,
+    objects: ctx.wal.objects,
+    isAncestor: (a, b) => ctx.wal.isAncestor(a, b),
+    owner: ctx.actorId,
+    remote,
+  };
+}
+
+/** Normalizes the resource; an `issue:` prefix is resolved to the full id of a known issue. */
+async function resource(ctx: RepoContext, args: Args): Promise<string> {
+  const raw = text(args, 'resource', { nonEmpty: true }).trim();
+  const m = /^issue:([0-9a-fA-F]{4,31})$/.exec(raw);
+  if (m) return `issue:${(await ctx.resolveIssue(m[1])).issue_id}`;
+  return normalizeResource(raw);
+}
+
+function ttl(args: Args): number {
+  if (args.ttl_ms !== undefined && args.ttl_ms !== null) return parseTtl(args.ttl_ms);
+  return args.ttl === undefined || args.ttl === null ? DEFAULT_TTL_MS : parseTtl(args.ttl);
+}
+
+export interface LockReply {
+  lock: Lock;
+  remote: string | null;
+}
+
+export async function lockAcquire(ctx: RepoContext, args: Args): Promise<LockReply> {
+  const env = await lockEnv(ctx, args);
+  return { lock: await changeLock(env, 'acquire', await resource(ctx, args), ttl(args)), remote: env.remote };
+}
+
+export async function lockRenew(ctx: RepoContext, args: Args): Promise<LockReply> {
+  const env = await lockEnv(ctx, args);
+  return { lock: await changeLock(env, 'renew', await resource(ctx, args), ttl(args)), remote: env.remote };
+}
+
+export async function lockRelease(ctx: RepoContext, args: Args): Promise<LockReply> {
+  const env = await lockEnv(ctx, args);
+  return { lock: await changeLock(env, 'release', await resource(ctx, args)), remote: env.remote };
+}
+
+export interface LockStatusReply {
+  locks: (Lock & { mine: boolean })[];
+  conflicts: { resources: [string, string]; owners: [string, string] }[];
+  expired: number;
+}
+
+/** The local view of the locks (refreshed by `grit sync` and every lock command that uses a remote). */
+export async function lockStatus(ctx: RepoContext, args: Args): Promise<LockStatusReply> {
+  if (args.resource !== undefined && args.resource !== null) throw new GritError('invalid_args', 'lock status takes no --resource');
+  const now = Date.now();
+  const all = await readLocks(ctx.repo.commonDir, ctx.wal.objects);
+  const live = all.filter((l) => isLive(l, now)).sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
+  return {
+    locks: live.map((l) => ({ resource: l.resource, owner: l.owner, nonce: l.nonce, expires_unix_ms: l.expires_unix_ms, mine: l.owner === ctx.actorId })),
+    conflicts: findConflicts(live, now),
+    expired: all.length - live.length,
+  };
+}
+
+export async function lockGc(ctx: RepoContext, args: Args): Promise<{ deleted: string[]; kept: number; remote: string | null }> {
+  const env = await lockEnv(ctx, args);
+  return { ...(await gcLocks(env)), remote: env.remote };
+}

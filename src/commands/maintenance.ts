@@ -1,0 +1,437 @@
+/**
+ * Store and WAL maintenance (SPEC §3, §5): `rebuild [--from-snapshot]`, `db stats|check|verify`,
+ * `snapshot`, `snapshot gc`, and `maybeAutoSnapshot` for callers that want the snapshot policy
+ * applied (sync after a push). See docs/operations.md.
+ */
+import { statSync } from 'node:fs';
+import { decodeStrict } from '../core/cbor.js';
+import type { RepoConfig } from '../core/config.js';
+import { GritError, invalidArgs, walError } from '../core/errors.js';
+import { eventFromRecord, type Event } from '../core/event.js';
+import { bytesEqual, toHex } from '../core/hex.js';
+import { loadKeyring, reportAdmitted, verifyEvents, type VerifyReport } from '../core/integrity.js';
+import { progressBar } from '../core/progress.js';
+import { foldIssue } from '../core/projection.js';
+import type { StoreMeta } from '../core/store.js';
+import {
+  createSnapshot,
+  gcSnapshots,
+  listSnapshots,
+  readSnapshot,
+  readSnapshotMeta,
+  type SnapshotMeta,
+} from '../git/snapshot.js';
+import type { WalCommit } from '../git/wal.js';
+import { bool, type Args } from './args.js';
+import type { RepoContext } from './context.js';
+
+const DAY_MS = 86_400_000;
+/** WAL commits read per step of a walk (progress granularity). */
+const SEGMENT_COMMITS = 512;
+/**
+ * Events a replay applies per store transaction. Each transaction refolds every issue it
+ * touches from all of that issue's events, so fewer, larger transactions are much cheaper; the
+ * bound only caps memory on huge WALs.
+ */
+const APPLY_EVENTS = 50_000;
+
+// ---------------------------------------------------------------------------------------------
+// Reading the WAL in segments
+
+/**
+ * Walks the WAL commits after `fromExclusive` up to `head`, oldest first, handing them to `fn`
+ * a segment at a time (with the segment's first-exclusive and last commit), and drawing a
+ * progress bar on a terminal. When `fromExclusive` is not on the head's chain, the whole chain is
+ * walked. Returns false if `fn` asked to stop.
+ */
+async function walkWal(
+  ctx: RepoContext,
+  fromExclusive: string | null,
+  head: string,
+  label: string,
+  fn: (commits: WalCommit[], segFrom: string | null, segTo: string) => boolean | Promise<boolean>,
+): Promise<boolean> {
+  // First the chain of commit ids (commit objects only), so segments and progress have a total.
+  const chain: string[] = [];
+  try {
+    for (let oid: string | null = head; oid && oid !== fromExclusive; ) {
+      chain.push(oid);
+      oid = ctx.wal.objects.readCommit(oid).parents[0] ?? null;
+      if (chain.length % 4096 === 0) await new Promise((r) => setImmediate(r));
+    }
+  } catch (err) {
+    // A missing or broken commit: let readSince give the precise wal_error.
+    await ctx.wal.readSince(fromExclusive, head);
+    throw walError(`cannot walk the WAL: ${(err as Error).message}`, { wal_head: head });
+  } finally {
+    ctx.wal.objects.close();
+  }
+  chain.reverse();
+  const bar = progressBar(label, chain.length);
+  try {
+    let from = fromExclusive;
+    for (let i = 0; i < chain.length; i += SEGMENT_COMMITS) {
+      const to = chain[Math.min(chain.length, i + SEGMENT_COMMITS) - 1];
+      const commits = await ctx.wal.readSince(from, to);
+      if (!(await fn(commits, from, to))) return false;
+      from = to;
+      bar.update(Math.min(chain.length, i + SEGMENT_COMMITS));
+    }
+    return true;
+  } finally {
+    bar.done();
+  }
+}
+
+/**
+ * Brings the store up to the WAL head like `RepoContext.refresh`, with a progress bar while
+ * reading, and in bounded store transactions: used for rebuilds, where the tail can be long.
+ */
+export async function replayWal(ctx: RepoContext): Promise<string | null> {
+  const head = await ctx.wal.head();
+  let applied = ctx.store.getMeta().wal_head;
+  if (head !== null && applied !== head) {
+    let pending: Event[] = [];
+    const flush = (to: string): boolean => {
+      const admitted = ctx.admit(pending);
+      pending = [];
+      if (!ctx.store.apply(admitted.events, applied, to)) return false; // someone else moved the store
+      reportAdmitted(admitted);
+      applied = to;
+      return true;
+    };
+    const done = await walkWal(ctx, applied, head, 'replaying WAL', (commits, _from, to) => {
+      for (const c of commits) for (const e of c.events) pending.push(e);
+      return pending.length < APPLY_EVENTS || flush(to);
+    });
+    if (done && applied !== head) flush(head);
+  }
+  return ctx.refresh();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Snapshots
+
+export interface LoadedSnapshot {
+  ref: string;
+  oid: string;
+  meta: SnapshotMeta;
+  events: Event[];
+}
+
+/**
+ * The newest snapshot that can stand in for a prefix of the current WAL: readable, fully valid,
+ * and whose wal_head is on the chain of `head`. Unusable snapshots are skipped (and reported
+ * through `skipped`).
+ */
+export async function newestUsableSnapshot(
+  ctx: RepoContext,
+  head: string | null,
+  skipped: { ref: string; reason: string }[] = [],
+): Promise<LoadedSnapshot | null> {
+  if (head === null) return null;
+  const gitDir = ctx.repo.commonDir;
+  try {
+    for (const s of await listSnapshots(gitDir)) {
+      try {
+        const meta = readSnapshotMeta(ctx.wal.objects, s.oid);
+        if (!(await ctx.wal.isAncestor(meta.wal_head, head))) {
+          skipped.push({ ref: s.ref, reason: `its wal_head ${meta.wal_head} is not in this WAL` });
+          continue;
+        }
+        const full = readSnapshot(ctx.wal.objects, s.oid);
+        return { ref: s.ref, oid: s.oid, meta: full.meta, events: full.events };
+      } catch (err) {
+        skipped.push({ ref: s.ref, reason: (err as Error).message });
+      }
+    }
+    return null;
+  } finally {
+    ctx.wal.objects.close();
+  }
+}
+
+export interface SnapshotResult {
+  snapshot_ref: string;
+  wal_head: string;
+  event_count: number;
+  /** False when the newest snapshot already covered the WAL head (no new ref was written). */
+  created: boolean;
+}
+
+/**
+ * Writes a snapshot of the WAL up to its current head: the newest usable snapshot's events plus
+ * the WAL after it (or the whole WAL). Built from git, never from the local store, so events this
+ * actor refused under `signature_policy = reject` are still in it for others.
+ */
+export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
+  const head = await ctx.wal.head();
+  if (head === null) {
+    throw new GritError('not_found', 'nothing to snapshot: the WAL is empty', {
+      suggestion: 'create an issue first (`grit issue create --title "…"`)',
+    });
+  }
+  const base = await newestUsableSnapshot(ctx, head);
+  if (base && base.meta.wal_head === head) {
+    return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
+  }
+  const byId = new Map<string, Event>();
+  for (const e of base?.events ?? []) byId.set(toHex(e.event_id), e);
+  await walkWal(ctx, base?.meta.wal_head ?? null, head, 'reading WAL', (commits) => {
+    for (const c of commits) for (const e of c.events) byId.set(toHex(e.event_id), e);
+    return true;
+  });
+  const { ref, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...byId.values()], head, ctx.actorId);
+  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true };
+}
+
+/** Whether the snapshot policy (repo config `[snapshot]`) asks for a new snapshot now. */
+export async function snapshotDue(
+  ctx: RepoContext,
+  now = Date.now(),
+): Promise<{ due: boolean; reason: string; events_since: number }> {
+  const head = await ctx.refresh();
+  if (head === null) return { due: false, reason: 'the WAL is empty', events_since: 0 };
+  const { max_events, max_age_days } = ctx.config.snapshot;
+  const count = ctx.store.getMeta().event_count;
+  let newest: SnapshotMeta | null = null;
+  try {
+    const refs = await listSnapshots(ctx.repo.commonDir);
+    if (refs[0]) newest = readSnapshotMeta(ctx.wal.objects, refs[0].oid);
+  } catch {
+    newest = null; // an unreadable newest snapshot: as if there were none
+  } finally {
+    ctx.wal.objects.close();
+  }
+  if (!newest) {
+    return count > max_events
+      ? { due: true, reason: `${count} events and no snapshot (max_events = ${max_events})`, events_since: count }
+      : { due: false, reason: `${count} events, no snapshot needed yet`, events_since: count };
+  }
+  if (newest.wal_head === head) return { due: false, reason: 'the newest snapshot covers the WAL head', events_since: 0 };
+  // The store's count stands in for the WAL's (they differ only by events refused locally).
+  const since = Math.max(0, count - newest.event_count);
+  if (since > max_events) return { due: true, reason: `${since} events since the newest snapshot`, events_since: since };
+  const ageDays = (now - newest.created_ts) / DAY_MS;
+  if (ageDays > max_age_days) {
+    return { due: true, reason: `the newest snapshot is ${ageDays.toFixed(1)} days old`, events_since: since };
+  }
+  return { due: false, reason: 'within the snapshot policy', events_since: since };
+}
+
+/**
+ * Writes a snapshot when the policy says one is due (more than `snapshot.max_events` events
+ * since the newest snapshot, or the newest older than `snapshot.max_age_days` with new events
+ * since). Returns the new snapshot, or null when none was due. Meant to be called after
+ * `sync --push`; never throws for a policy check, only for a failed write.
+ */
+export async function maybeAutoSnapshot(ctx: RepoContext, now = Date.now()): Promise<SnapshotResult | null> {
+  const { due } = await snapshotDue(ctx, now);
+  return due ? writeSnapshot(ctx) : null;
+}
+
+export async function snapshot(ctx: RepoContext): Promise<SnapshotResult> {
+  return writeSnapshot(ctx);
+}
+
+export async function snapshotGc(ctx: RepoContext, args: Args): Promise<{ deleted: string[]; kept: string[] }> {
+  const raw = args.keep;
+  const keep = raw === undefined || raw === null ? 3 : Number(raw);
+  if (!Number.isSafeInteger(keep) || keep < 0) throw invalidArgs('--keep must be a whole number, 0 or more', { field: 'keep' });
+  return gcSnapshots(ctx.repo.commonDir, keep);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rebuild
+
+export interface RebuildResult {
+  wal_head: string | null;
+  event_count: number;
+  from_snapshot: boolean;
+  /** The snapshot the rebuild started from (null for a full replay). */
+  snapshot_ref: string | null;
+}
+
+/**
+ * Empties the store and replays the WAL. With `fromSnapshot`, first loads the newest usable
+ * snapshot and replays only the WAL after its wal_head; without a usable one this is a full replay
+ * (`from_snapshot: false` says so). Both give the same state.
+ */
+export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Promise<RebuildResult> {
+  const head = await ctx.wal.head();
+  const snap = fromSnapshot ? await newestUsableSnapshot(ctx, head) : null;
+  ctx.store.clear();
+  if (snap) {
+    const admitted = ctx.admit(snap.events);
+    if (ctx.store.apply(admitted.events, null, snap.meta.wal_head)) reportAdmitted(admitted);
+  }
+  const wal_head = await replayWal(ctx);
+  ctx.store.markRebuilt();
+  return { wal_head, event_count: ctx.store.getMeta().event_count, from_snapshot: snap !== null, snapshot_ref: snap?.ref ?? null };
+}
+
+export async function rebuild(ctx: RepoContext, args: Args): Promise<RebuildResult> {
+  return rebuildStore(ctx, bool(args, 'from_snapshot'));
+}
+
+// ---------------------------------------------------------------------------------------------
+// db stats | check | verify
+
+export interface DbStats {
+  path: string;
+  size_bytes: number;
+  event_count: number;
+  issue_count: number;
+  last_rebuild_ts: number | null;
+  events_since_rebuild: number;
+  days_since_rebuild: number | null;
+  rebuild_recommended: boolean;
+}
+
+/**
+ * A rebuild is recommended once the store has taken in more than `snapshot.max_events` events
+ * since its last rebuild, or was last rebuilt more than `snapshot.max_age_days` ago and has
+ * changed since (the same thresholds as snapshots, so a rebuild can start from a recent one).
+ */
+export function rebuildAdvice(
+  meta: StoreMeta,
+  config: RepoConfig,
+  now = Date.now(),
+): { days_since_rebuild: number | null; rebuild_recommended: boolean; reason: string } {
+  const days = meta.last_rebuild_ts === null ? null : Math.max(0, Math.round(((now - meta.last_rebuild_ts) / DAY_MS) * 100) / 100);
+  const { max_events, max_age_days } = config.snapshot;
+  if (meta.events_since_rebuild > max_events) {
+    return { days_since_rebuild: days, rebuild_recommended: true, reason: `${meta.events_since_rebuild} events since the last rebuild (max ${max_events})` };
+  }
+  if (days !== null && days > max_age_days && meta.events_since_rebuild > 0) {
+    return { days_since_rebuild: days, rebuild_recommended: true, reason: `last rebuilt ${days} days ago (max ${max_age_days})` };
+  }
+  return { days_since_rebuild: days, rebuild_recommended: false, reason: 'within the rebuild thresholds' };
+}
+
+export async function dbStats(ctx: RepoContext): Promise<DbStats> {
+  await ctx.refresh();
+  const store = ctx.store;
+  const meta = store.getMeta();
+  let issue_count = 0;
+  for (const _ of store.issueIds()) issue_count++;
+  let size_bytes = 0;
+  try {
+    size_bytes = statSync(store.path).size;
+  } catch {
+    /* not on disk yet */
+  }
+  const advice = rebuildAdvice(meta, ctx.config);
+  return {
+    path: store.path,
+    size_bytes,
+    event_count: meta.event_count,
+    issue_count,
+    last_rebuild_ts: meta.last_rebuild_ts,
+    events_since_rebuild: meta.events_since_rebuild,
+    days_since_rebuild: advice.days_since_rebuild,
+    rebuild_recommended: advice.rebuild_recommended,
+  };
+}
+
+export interface CheckError {
+  problem: 'corrupt' | 'key_mismatch' | 'count_mismatch' | 'projection_mismatch' | 'projection_missing';
+  message: string;
+  event_id?: string;
+  issue_id?: string;
+}
+
+export interface DbCheck {
+  events_checked: number;
+  events_valid: number;
+  corrupt_count: number;
+  errors: CheckError[];
+}
+
+/**
+ * Checks the store as it is (no refresh): every stored event decodes and its id is recomputed
+ * from its content; the event count matches the store's meta; every issue's stored projection
+ * equals the fold of its stored events.
+ */
+export function checkStore(store: RepoContext['store']): DbCheck {
+  const errors: CheckError[] = [];
+  let checked = 0;
+  let valid = 0;
+  const created = new Set<string>();
+  for (const { key, value } of store.rawEvents()) {
+    checked++;
+    const keyHex = Buffer.from(key).toString('hex');
+    let e: Event;
+    try {
+      e = eventFromRecord(decodeStrict(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)));
+    } catch (err) {
+      errors.push({ problem: 'corrupt', event_id: keyHex, message: (err as Error).message });
+      continue;
+    }
+    if (!bytesEqual(new Uint8Array(key), e.event_id)) {
+      errors.push({ problem: 'key_mismatch', event_id: keyHex, message: `stored under ${keyHex} but its id is ${toHex(e.event_id)}` });
+      continue;
+    }
+    valid++;
+    if (e.kind.type === 'IssueCreated') created.add(toHex(e.issue_id));
+  }
+  const corrupt_count = checked - valid;
+  const meta = store.getMeta();
+  if (meta.event_count !== checked) {
+    errors.push({ problem: 'count_mismatch', message: `the store's meta counts ${meta.event_count} events, it holds ${checked}` });
+  }
+  const known = new Set<string>();
+  for (const id of store.issueIds()) {
+    known.add(id);
+    try {
+      const folded = foldIssue(store.issueEventsOf(id));
+      if (JSON.stringify(folded) !== JSON.stringify(store.getIssue(id) ?? null)) {
+        errors.push({ problem: 'projection_mismatch', issue_id: id, message: `issue ${id} differs from the fold of its events` });
+      }
+    } catch {
+      /* one of its events is corrupt: reported above */
+    }
+  }
+  for (const id of created) {
+    if (!known.has(id)) errors.push({ problem: 'projection_missing', issue_id: id, message: `issue ${id} has events but no projection` });
+  }
+  return { events_checked: checked, events_valid: valid, corrupt_count, errors };
+}
+
+export async function dbCheck(ctx: RepoContext): Promise<DbCheck> {
+  return checkStore(ctx.store);
+}
+
+/** Reads every event of the WAL (the canonical log), or reports why it cannot. */
+export async function readAllWalEvents(ctx: RepoContext): Promise<{ events: Event[]; commits: number; error: string | null }> {
+  const head = await ctx.wal.head();
+  if (head === null) return { events: [], commits: 0, error: null };
+  const events: Event[] = [];
+  let commits = 0;
+  try {
+    await walkWal(ctx, null, head, 'reading WAL', (cs) => {
+      commits += cs.length;
+      for (const c of cs) for (const e of c.events) events.push(e);
+      return true;
+    });
+  } catch (err) {
+    return { events, commits, error: (err as Error).message };
+  }
+  return { events, commits, error: null };
+}
+
+/**
+ * Verifies every event of the WAL (not only the store: events refused under `reject` are not in
+ * the store) against the known public keys. Extra fields beyond SPEC §6: `policy`, `unverified`
+ * (events whose actor's key is unknown) and `known_keys`.
+ */
+export async function dbVerify(ctx: RepoContext): Promise<VerifyReport & { policy: string; known_keys: number }> {
+  const { events, error } = await readAllWalEvents(ctx);
+  const keys = loadKeyring(ctx.repo.gritDir, ctx.actor);
+  const report = verifyEvents(events, keys);
+  if (error) {
+    report.errors.unshift({ problem: 'wal_error', message: error });
+    report.error_count = report.errors.length;
+  }
+  return { ...report, policy: ctx.config.signature_policy, known_keys: keys.size };
+}

@@ -1,0 +1,26 @@
+/**
+ * `node store-probe.js <actorDir>`: opens an actor's store and checks it (`db check`), printing
+ * `{meta, check, issue_count}` as JSON. Doctor runs this in a child process because a truncated
+ * or corrupted LMDB file can kill the process that maps it (SIGBUS/SIGSEGV), and doctor must
+ * survive to report it.
+ */
+import { Store } from '../core/store.js';
+import { checkStore } from './maintenance.js';
+
+const dir = process.argv[2];
+if (!dir) {
+  process.stderr.write('usage: store-probe <actorDir>\n');
+  process.exit(2);
+}
+try {
+  const store = Store.open(dir);
+  const meta = store.getMeta();
+  const check = checkStore(store);
+  let issue_count = 0;
+  for (const _ of store.issueIds()) issue_count++;
+  await store.close();
+  process.stdout.write(JSON.stringify({ meta, check, issue_count }) + '\n');
+} catch (err) {
+  process.stdout.write(JSON.stringify({ error: (err as Error).message }) + '\n');
+  process.exitCode = 1;
+}

@@ -1,0 +1,421 @@
+/**
+ * Advisory locks (SPEC §3, docs/locks.md): `refs/grit/locks/<first 8 bytes of SHA-256(resource), hex>`,
+ * each a commit whose tree holds `lock.json` `{resource, owner, nonce, expires_unix_ms}` and whose
+ * parent is the lock's previous state, so every change is a fast-forward. With a remote, the
+ * remote's ref is the point of serialization: a lock is taken by a fast-forward-only push, and a
+ * rejected push means somebody else changed it first.
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { LockPolicy } from '../core/config.js';
+import { GritError, invalidArgs } from '../core/errors.js';
+import { toHex } from '../core/hex.js';
+import type { ObjectStore } from './objects.js';
+import { casRef, deleteRef, listRefs, readRef } from './refs.js';
+import { fetchGrit, pushRefs, trackingPrefix, updateRefs } from './transport.js';
+
+export const LOCK_PREFIX = 'refs/grit/locks/';
+export const DEFAULT_TTL_MS = 5 * 60_000;
+export const MAX_TTL_MS = 30 * 24 * 3600_000;
+
+export interface Lock {
+  resource: string;
+  owner: string;
+  nonce: string;
+  expires_unix_ms: number;
+}
+
+export interface LockRef extends Lock {
+  ref: string;
+  oid: string;
+}
+
+// --- resources and TTLs ---
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+
+/** `30s`, `15m`, `2h`, `1d`, `500ms`; a bare number is seconds; undefined is the default (5m). */
+export function parseTtl(input: unknown): number {
+  if (input === undefined || input === null) return DEFAULT_TTL_MS;
+  let ms: number;
+  if (typeof input === 'number') ms = input;
+  else if (typeof input === 'string') {
+    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(input);
+    if (!m) throw invalidArgs(`invalid TTL ${JSON.stringify(input)}: use e.g. 30s, 15m, 2h`, { field: 'ttl', value: input });
+    ms = Math.round(Number(m[1]) * UNITS[(m[2] ?? 's').toLowerCase()]);
+  } else throw invalidArgs('--ttl must be text such as 15m', { field: 'ttl' });
+  if (!Number.isFinite(ms) || ms < 1000 || ms > MAX_TTL_MS) {
+    throw invalidArgs('--ttl must be between 1s and 30d', { field: 'ttl', value: input });
+  }
+  return ms;
+}
+
+/**
+ * The canonical form of a resource: `repo:`, `path:<relative/path>` (no `.`/`..`/empty
+ * segments, no leading or trailing slash), or `issue:<32 lowercase hex>`.
+ */
+export function normalizeResource(input: string): string {
+  const raw = input.trim();
+  if (/[\0-\x1f\x7f]/.test(raw)) throw invalidArgs('a lock resource must not contain control characters', { resource: input });
+  const colon = raw.indexOf(':');
+  const ns = colon < 0 ? raw : raw.slice(0, colon);
+  const rest = colon < 0 ? '' : raw.slice(colon + 1);
+  if (ns === 'repo') return 'repo:';
+  if (ns === 'path') {
+    const parts = rest.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
+    if (parts.some((p) => p === '..')) throw invalidArgs('a path: lock must not contain `..`', { resource: input });
+    if (parts.length === 0) throw invalidArgs('path: needs a path (lock the whole repository with repo:)', { resource: input });
+    return `path:${parts.join('/')}`;
+  }
+  if (ns === 'issue') {
+    const id = rest.toLowerCase();
+    if (!/^[0-9a-f]{32}$/.test(id)) throw invalidArgs('issue: needs a full 32-character issue id', { resource: input });
+    return `issue:${id}`;
+  }
+  throw invalidArgs(`unknown lock resource ${JSON.stringify(input)}: use repo:, path:<path> or issue:<id>`, { resource: input });
+}
+
+export function lockRefName(resource: string): string {
+  return LOCK_PREFIX + createHash('sha256').update(resource, 'utf8').digest('hex').slice(0, 16);
+}
+
+/** Two resources conflict: `repo:` with anything, paths by segment prefix, issues when equal. */
+export function overlaps(a: string, b: string): boolean {
+  if (a === 'repo:' || b === 'repo:') return true;
+  if (a === b) return true;
+  if (a.startsWith('path:') && b.startsWith('path:')) {
+    const pa = a.slice(5);
+    const pb = b.slice(5);
+    return pa.startsWith(`${pb}/`) || pb.startsWith(`${pa}/`);
+  }
+  return false;
+}
+
+export const isLive = (l: Lock, now = Date.now()): boolean => l.expires_unix_ms > now;
+
+// --- lock objects ---
+
+const utf8 = new TextEncoder();
+
+export function encodeLock(l: Lock): Uint8Array {
+  const ordered: Lock = { resource: l.resource, owner: l.owner, nonce: l.nonce, expires_unix_ms: l.expires_unix_ms };
+  return utf8.encode(`${JSON.stringify(ordered)}\n`);
+}
+
+/** The lock a commit holds, or null when it is not a well-formed lock commit. */
+export function readLockCommit(objects: ObjectStore, oid: string): Lock | null {
+  try {
+    const tree = objects.readTree(objects.readCommit(oid).tree);
+    const entry = tree.find((e) => e.name === 'lock.json' && e.mode === '100644');
+    if (!entry) return null;
+    const v = JSON.parse(objects.readBlob(entry.oid).toString('utf8'));
+    if (
+      !v ||
+      typeof v.resource !== 'string' ||
+      typeof v.owner !== 'string' ||
+      !/^[0-9a-f]{32}$/.test(v.owner) ||
+      typeof v.nonce !== 'string' ||
+      !Number.isSafeInteger(v.expires_unix_ms)
+    ) {
+      return null;
+    }
+    return { resource: v.resource, owner: v.owner, nonce: v.nonce, expires_unix_ms: v.expires_unix_ms };
+  } catch {
+    return null;
+  }
+}
+
+export function writeLockCommit(objects: ObjectStore, lock: Lock, parent: string | null): string {
+  const blob = objects.writeBlob(encodeLock(lock));
+  const tree = objects.writeTree([{ mode: '100644', name: 'lock.json', oid: blob }]);
+  const who = { name: 'grit', email: `${lock.owner}@grit.invalid`, timestamp: Math.floor(Date.now() / 1000), tzOffsetMinutes: 0 };
+  const verb = lock.expires_unix_ms === 0 ? 'release' : 'lock';
+  return objects.writeCommit({ tree, parents: parent ? [parent] : [], author: who, committer: who, message: `grit ${verb}: ${lock.resource}\n` });
+}
+
+/**
+ * Every well-formed lock under `prefix` (default: the local `refs/grit/locks/`), live or not.
+ * A lock whose resource does not hash to its ref name is ignored (it cannot be found by name).
+ */
+export async function readLocks(gitDir: string, objects: ObjectStore, prefix = LOCK_PREFIX): Promise<LockRef[]> {
+  const out: LockRef[] = [];
+  for (const { ref, oid } of await listRefs(gitDir, prefix)) {
+    const lock = readLockCommit(objects, oid);
+    if (lock && lockRefName(lock.resource).slice(LOCK_PREFIX.length) === ref.slice(prefix.length)) out.push({ ...lock, ref, oid });
+  }
+  return out;
+}
+
+/** Cheap test for "are there any lock refs at all": one readdir, plus a scan of packed-refs if there is one. */
+export function hasLockRefs(gitDir: string): boolean {
+  try {
+    if (readdirSync(join(gitDir, LOCK_PREFIX)).length > 0) return true;
+  } catch {
+    /* no directory: no loose lock refs */
+  }
+  const packed = join(gitDir, 'packed-refs');
+  try {
+    if (statSync(packed).size === 0) return false;
+    return readFileSync(packed, 'utf8').includes(` ${LOCK_PREFIX}`);
+  } catch {
+    return false;
+  }
+}
+
+/** Pairs of live locks held by different owners whose resources overlap. */
+export function findConflicts(locks: readonly Lock[], now = Date.now()): { resources: [string, string]; owners: [string, string] }[] {
+  const live = locks.filter((l) => isLive(l, now));
+  const out: { resources: [string, string]; owners: [string, string] }[] = [];
+  for (let i = 0; i < live.length; i++) {
+    for (let j = i + 1; j < live.length; j++) {
+      const a = live[i];
+      const b = live[j];
+      if (a.owner !== b.owner && overlaps(a.resource, b.resource)) out.push({ resources: [a.resource, b.resource], owners: [a.owner, b.owner] });
+    }
+  }
+  return out;
+}
+
+function heldError(resource: string, holder: Lock): GritError {
+  return new GritError('conflict', `${resource} is locked by ${holder.owner} (${holder.resource}) until ${new Date(holder.expires_unix_ms).toISOString()}`, {
+    details: { resource, lock: { resource: holder.resource, owner: holder.owner, nonce: holder.nonce, expires_unix_ms: holder.expires_unix_ms } },
+    suggestion: 'wait for the lock to expire or be released (`grit lock status`)',
+  });
+}
+
+// --- merging the remote's locks into the local view ---
+
+/**
+ * After a fetch into `trackingPrefix(remote)`: makes the local lock refs follow the remote's.
+ * The remote is the authority: a remote lock replaces the local one unless the local one is
+ * strictly ahead (a descendant: a change made here and not pushed yet). A lock the remote
+ * deleted since the previous fetch (`before`) is deleted here too if it is unchanged locally.
+ * A lock missing locally is imported unless it is expired and unchanged since the previous fetch
+ * (so a local `lock gc` is not undone). Returns how many local refs changed.
+ */
+export async function mergeRemoteLocks(
+  gitDir: string,
+  objects: ObjectStore,
+  isAncestor: (a: string, b: string) => Promise<boolean>,
+  tracking: string,
+  before: ReadonlyMap<string, string>,
+): Promise<number> {
+  const remotePrefix = `${tracking}locks/`;
+  const now = Date.now();
+  const local = new Map((await listRefs(gitDir, LOCK_PREFIX)).map((r) => [r.ref.slice(LOCK_PREFIX.length), r.oid]));
+  const remote = new Map((await listRefs(gitDir, remotePrefix)).map((r) => [r.ref.slice(remotePrefix.length), r.oid]));
+  let changed = 0;
+  for (const [name, oid] of remote) {
+    const mine = local.get(name);
+    if (mine === oid) continue;
+    const ref = LOCK_PREFIX + name;
+    if (mine === undefined) {
+      const lock = readLockCommit(objects, oid);
+      if (before.get(remotePrefix + name) === oid && !(lock && isLive(lock, now))) continue;
+      if (await casRef(gitDir, ref, null, oid)) changed++;
+      continue;
+    }
+    if (await isAncestor(oid, mine)) continue; // local is ahead
+    if (await casRef(gitDir, ref, mine, oid)) changed++;
+  }
+  for (const [trackRef, oid] of before) {
+    if (!trackRef.startsWith(remotePrefix)) continue;
+    const name = trackRef.slice(remotePrefix.length);
+    if (!remote.has(name) && local.get(name) === oid && (await deleteRef(gitDir, LOCK_PREFIX + name, oid))) changed++;
+  }
+  return changed;
+}
+
+// --- operations ---
+
+export interface LockEnv {
+  gitDir: string;
+  objects: ObjectStore;
+  isAncestor: (a: string, b: string) => Promise<boolean>;
+  /** The acting owner (actor id). */
+  owner: string;
+  /** The remote to acquire against, or null for local-only locks. */
+  remote: string | null;
+}
+
+type LockOp = 'acquire' | 'renew' | 'release';
+
+/** Fetches the remote's locks into the tracking namespace and merges them into the local view. */
+export async function refreshRemoteLocks(env: LockEnv): Promise<string> {
+  const remote = env.remote!;
+  const prefix = trackingPrefix(remote);
+  const before = new Map((await listRefs(env.gitDir, `${prefix}locks/`)).map((r) => [r.ref, r.oid]));
+  await fetchGrit(env.gitDir, remote, 'locks/');
+  await mergeRemoteLocks(env.gitDir, env.objects, env.isAncestor, prefix, before);
+  return prefix;
+}
+
+/** What `op` writes on top of the current lock (null: none), or throws the error that refuses it. */
+function nextLock(op: LockOp, resource: string, current: Lock | null, all: readonly LockRef[], env: LockEnv, ttlMs: number): Lock {
+  const now = Date.now();
+  const ref = lockRefName(resource);
+  if (op === 'acquire') {
+    if (current && isLive(current, now) && current.owner !== env.owner) throw heldError(resource, current);
+    for (const other of all) {
+      if (other.ref !== ref && other.owner !== env.owner && isLive(other, now) && overlaps(other.resource, resource)) throw heldError(resource, other);
+    }
+    const keep = current && current.owner === env.owner && isLive(current, now);
+    return { resource, owner: env.owner, nonce: keep ? current.nonce : randomBytes(16).toString('hex'), expires_unix_ms: now + ttlMs };
+  }
+  if (!current) {
+    throw new GritError('not_found', `no lock on ${resource}`, { details: { resource }, suggestion: `take it with \`grit lock acquire --resource ${resource}\`` });
+  }
+  if (current.owner !== env.owner) {
+    throw new GritError('conflict', `${resource} is held by ${current.owner}, not by ${env.owner}: only the owner may ${op} it`, {
+      details: { resource, lock: current },
+      suggestion: 'run `grit lock status` to see who holds it',
+    });
+  }
+  if (op === 'renew') return { ...current, resource, expires_unix_ms: now + ttlMs };
+  return { ...current, resource, expires_unix_ms: 0 };
+}
+
+async function setLocalRef(gitDir: string, ref: string, oid: string): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const cur = await readRef(gitDir, ref);
+    if (cur === oid || (await casRef(gitDir, ref, cur, oid))) return;
+  }
+  throw new GritError('db_busy', `${ref} keeps moving`, { suggestion: 'retry the command' });
+}
+
+const MAX_LOCK_ATTEMPTS = 6;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * acquire / renew / release of one resource (already normalized). Against a remote: fetch the
+ * locks, decide, push the new lock commit fast-forward only; a rejected push means the lock
+ * moved under us, so the decision is made again on the new state (a few times at most). An
+ * acquire then fetches once more and backs off (releases, `conflict`) if an overlapping lock of
+ * another owner appeared meanwhile, so two overlapping acquires never both win.
+ */
+export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttlMs = DEFAULT_TTL_MS): Promise<Lock> {
+  const ref = lockRefName(resource);
+  for (let attempt = 0; attempt < MAX_LOCK_ATTEMPTS; attempt++) {
+    if (env.remote === null) {
+      const oid = await readRef(env.gitDir, ref);
+      const current = oid ? readLockCommit(env.objects, oid) : null;
+      const next = nextLock(op, resource, current, await readLocks(env.gitDir, env.objects), env, ttlMs);
+      const commit = writeLockCommit(env.objects, next, oid);
+      if (await casRef(env.gitDir, ref, oid, commit)) return next;
+      continue;
+    }
+    const prefix = await refreshRemoteLocks(env);
+    const trackRef = `${prefix}${ref.slice('refs/grit/'.length)}`;
+    const remoteOid = await readRef(env.gitDir, trackRef);
+    const current = remoteOid ? readLockCommit(env.objects, remoteOid) : null;
+    const next = nextLock(op, resource, current, await readLocks(env.gitDir, env.objects), env, ttlMs);
+    const commit = writeLockCommit(env.objects, next, remoteOid);
+    const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref }]);
+    if (!pushed.ok) {
+      await sleep(10 * 2 ** attempt * (0.5 + Math.random()));
+      continue;
+    }
+    await updateRefs(env.gitDir, [{ ref: trackRef, newOid: commit }]);
+    await setLocalRef(env.gitDir, ref, commit);
+    if (op === 'acquire') {
+      await refreshRemoteLocks(env);
+      const now = Date.now();
+      const rival = (await readLocks(env.gitDir, env.objects)).find(
+        (o) => o.ref !== ref && o.owner !== env.owner && isLive(o, now) && overlaps(o.resource, resource),
+      );
+      if (rival) {
+        // Both may back off; never both hold. Best effort: the lock expires anyway.
+        await changeLock(env, 'release', resource).catch(() => undefined);
+        throw heldError(resource, rival);
+      }
+    }
+    return next;
+  }
+  throw new GritError('conflict', `${resource}: the lock kept changing on the remote; gave up`, {
+    details: { resource, remote: env.remote },
+    suggestion: 'retry; run `grit lock status` to see who holds it',
+  });
+}
+
+/**
+ * Deletes expired (and malformed) lock refs; with a remote, on the remote too (each delete a
+ * compare-and-swap: a lock re-taken meanwhile is left alone). Returns the resources deleted.
+ */
+export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: number }> {
+  const prefix = env.remote === null ? null : await refreshRemoteLocks(env);
+  const now = Date.now();
+  const refs = await listRefs(env.gitDir, LOCK_PREFIX);
+  const dead = refs
+    .map((r) => ({ ...r, lock: readLockCommit(env.objects, r.oid) }))
+    .filter((r) => !r.lock || !isLive(r.lock, now));
+  const deleted: string[] = [];
+  let gone = new Set(dead.map((d) => d.ref));
+  if (prefix !== null && dead.length > 0) {
+    const remoteRefs = new Map((await listRefs(env.gitDir, `${prefix}locks/`)).map((r) => [LOCK_PREFIX + r.ref.slice(`${prefix}locks/`.length), r.oid]));
+    const onRemote = dead.filter((d) => remoteRefs.get(d.ref) === d.oid);
+    const out = await pushRefs(env.gitDir, env.remote!, onRemote.map((d) => ({ src: '', dst: d.ref, lease: d.oid })));
+    const refused = new Set(out.rejected.map((r) => r.dst));
+    gone = new Set(dead.filter((d) => !refused.has(d.ref)).map((d) => d.ref));
+    const tracking = onRemote.filter((d) => !refused.has(d.ref)).map((d) => ({ ref: `${prefix}${d.ref.slice('refs/grit/'.length)}`, newOid: null }));
+    await updateRefs(env.gitDir, tracking);
+  }
+  for (const d of dead) {
+    if (gone.has(d.ref) && (await deleteRef(env.gitDir, d.ref, d.oid))) deleted.push(d.lock?.resource ?? d.ref);
+  }
+  return { deleted: deleted.sort(), kept: refs.length - deleted.length };
+}
+
+// --- the write-time policy ---
+
+/** Where lock-policy warnings go (stderr by default); a daemon may point this at its log. */
+export const lockWarnings = {
+  sink: (message: string): void => {
+    process.stderr.write(`grit: warning: ${message}\n`);
+  },
+};
+
+export interface LockCheckContext {
+  repo: { commonDir: string };
+  actorId: string;
+  config: { lock_policy: LockPolicy };
+  wal: { objects: ObjectStore };
+}
+
+/**
+ * The lock policy for a write touching these issues (and, for file context, paths): a live lock
+ * of another owner on `repo:`, on `issue:<id>` or on an overlapping `path:` is a warning
+ * (`warn`) or a `conflict` (`require`). Costs one readdir when there are no lock refs.
+ */
+export async function checkLocks(
+  ctx: LockCheckContext,
+  items: readonly { issue_id: Uint8Array; kind: { type: string; path?: unknown } }[],
+): Promise<void> {
+  if (!hasLockRefs(ctx.repo.commonDir)) return;
+  const policy = ctx.config.lock_policy;
+  if (policy === 'off') return;
+  const now = Date.now();
+  const held = (await readLocks(ctx.repo.commonDir, ctx.wal.objects)).filter((l) => l.owner !== ctx.actorId && isLive(l, now));
+  if (held.length === 0) return;
+  const resources = new Set<string>();
+  for (const item of items) {
+    resources.add(`issue:${toHex(item.issue_id)}`);
+    if (item.kind.type === 'ContextUpdated' && typeof item.kind.path === 'string') {
+      try {
+        resources.add(normalizeResource(`path:${item.kind.path}`));
+      } catch {
+        /* a path that cannot be a lock resource cannot be locked either */
+      }
+    }
+  }
+  for (const lock of held) {
+    const hit = [...resources].find((r) => overlaps(lock.resource, r));
+    if (!hit) continue;
+    if (policy === 'require') {
+      const err = heldError(hit, lock);
+      throw new GritError('conflict', `${err.message} (lock_policy = require)`, { details: err.details, suggestion: err.suggestion });
+    }
+    lockWarnings.sink(`${hit} is locked by ${lock.owner} (${lock.resource}) until ${new Date(lock.expires_unix_ms).toISOString()}; writing anyway (lock_policy = warn)`);
+  }
+}
+

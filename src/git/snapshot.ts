@@ -1,0 +1,190 @@
+/**
+ * Snapshots (SPEC §3): `refs/grit/snapshots/<unix_ms>`, each a parentless commit whose tree is
+ *
+ *     snapshot.json     {schema_version, created_ts, wal_head, event_count, chunks:[{path, chunk_hash, event_count}]}
+ *     events/0000.bin   GRITCHNK chunks (the WAL's chunk format), SNAPSHOT_CHUNK_EVENTS events each
+ *     events/0001.bin   …
+ *
+ * holding every event of the WAL up to and including `wal_head`, in event order (ts, actor,
+ * event_id). Snapshots are written once and never rewritten; `gc` only deletes refs.
+ */
+import { decodeChunk, encodeChunk } from '../core/chunk.js';
+import { GritError, walError } from '../core/errors.js';
+import { compareEvents, type Event } from '../core/event.js';
+import { fromHex, toHex } from '../core/hex.js';
+import { isOid, type ObjectStore, type TreeEntry } from './objects.js';
+import { casRef, deleteRef, listRefs } from './refs.js';
+
+export const SNAPSHOT_PREFIX = 'refs/grit/snapshots/';
+export const SNAPSHOT_CHUNK_EVENTS = 1000;
+
+export interface SnapshotChunk {
+  path: string;
+  chunk_hash: string;
+  event_count: number;
+}
+
+export interface SnapshotMeta {
+  schema_version: 1;
+  created_ts: number;
+  wal_head: string;
+  event_count: number;
+  chunks: SnapshotChunk[];
+}
+
+export interface SnapshotRef {
+  ref: string;
+  oid: string;
+  /** The `<unix_ms>` of the ref name. */
+  ts: number;
+}
+
+/** Snapshot refs, newest first. Refs whose last component is not a number are ignored. */
+export async function listSnapshots(gitDir: string): Promise<SnapshotRef[]> {
+  const out: SnapshotRef[] = [];
+  for (const { ref, oid } of await listRefs(gitDir, SNAPSHOT_PREFIX)) {
+    const name = ref.slice(SNAPSHOT_PREFIX.length);
+    if (/^\d{1,16}$/.test(name)) out.push({ ref, oid, ts: Number(name) });
+  }
+  return out.sort((a, b) => b.ts - a.ts || (a.ref < b.ref ? 1 : -1));
+}
+
+const chunkName = (i: number, total: number) => `${String(i).padStart(Math.max(4, String(total - 1).length), '0')}.bin`;
+
+/** Writes the snapshot's objects and returns its commit id and meta (no ref is touched). */
+export function writeSnapshotObjects(
+  objects: ObjectStore,
+  events: readonly Event[],
+  walHead: string,
+  createdTs: number,
+  actorHex: string,
+): { commit: string; meta: SnapshotMeta } {
+  if (!isOid(walHead)) throw new GritError('internal_error', `invalid WAL head ${JSON.stringify(walHead)}`);
+  const sorted = [...events].sort(compareEvents);
+  const total = Math.max(1, Math.ceil(sorted.length / SNAPSHOT_CHUNK_EVENTS));
+  const entries: TreeEntry[] = [];
+  const chunks: SnapshotChunk[] = [];
+  for (let i = 0; i * SNAPSHOT_CHUNK_EVENTS < sorted.length; i++) {
+    const part = sorted.slice(i * SNAPSHOT_CHUNK_EVENTS, (i + 1) * SNAPSHOT_CHUNK_EVENTS);
+    const chunk = encodeChunk(part);
+    const name = chunkName(i, total);
+    entries.push({ mode: '100644', name, oid: objects.writeBlob(chunk.bytes) });
+    chunks.push({ path: `events/${name}`, chunk_hash: toHex(chunk.hash), event_count: part.length });
+  }
+  const meta: SnapshotMeta = { schema_version: 1, created_ts: createdTs, wal_head: walHead, event_count: sorted.length, chunks };
+  const root: TreeEntry[] = [
+    { mode: '100644', name: 'snapshot.json', oid: objects.writeBlob(Buffer.from(JSON.stringify(meta) + '\n')) },
+  ];
+  if (entries.length) root.push({ mode: '40000', name: 'events', oid: objects.writeTree(entries) });
+  const who = { name: 'grit', email: `${actorHex}@grit.invalid`, timestamp: Math.floor(createdTs / 1000), tzOffsetMinutes: 0 };
+  const commit = objects.writeCommit({
+    tree: objects.writeTree(root),
+    parents: [],
+    author: who,
+    committer: who,
+    message: `grit snapshot: ${sorted.length} event${sorted.length === 1 ? '' : 's'} up to ${walHead}\n`,
+  });
+  return { commit, meta };
+}
+
+/** Writes a snapshot and creates its ref (a new name, never moving an existing one). */
+export async function createSnapshot(
+  gitDir: string,
+  objects: ObjectStore,
+  events: readonly Event[],
+  walHead: string,
+  actorHex: string,
+): Promise<{ ref: string; commit: string; meta: SnapshotMeta }> {
+  const now = Date.now();
+  const { commit, meta } = writeSnapshotObjects(objects, events, walHead, now, actorHex);
+  // The ref is named by its creation time; on a clash (same millisecond) take the next one.
+  for (let ts = now; ts < now + 1000; ts++) {
+    const ref = `${SNAPSHOT_PREFIX}${ts}`;
+    if (await casRef(gitDir, ref, null, commit)) return { ref, commit, meta };
+  }
+  throw new GritError('db_busy', 'could not find a free snapshot ref name', { suggestion: 'retry `grit snapshot`' });
+}
+
+function parseMeta(bytes: Uint8Array, oid: string): SnapshotMeta {
+  let m: any;
+  try {
+    m = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw walError(`snapshot ${oid}: snapshot.json is not JSON`, { snapshot: oid });
+  }
+  const ok =
+    m &&
+    m.schema_version === 1 &&
+    Number.isSafeInteger(m.created_ts) &&
+    isOid(m.wal_head) &&
+    Number.isSafeInteger(m.event_count) &&
+    Array.isArray(m.chunks) &&
+    m.chunks.every(
+      (c: any) =>
+        c &&
+        typeof c.path === 'string' &&
+        /^events\/\d{4,}\.bin$/.test(c.path) &&
+        typeof c.chunk_hash === 'string' &&
+        /^[0-9a-f]{64}$/.test(c.chunk_hash) &&
+        Number.isSafeInteger(c.event_count),
+    );
+  if (!ok) throw walError(`snapshot ${oid}: snapshot.json does not match schema_version 1`, { snapshot: oid });
+  return m as SnapshotMeta;
+}
+
+/** Reads the meta of a snapshot commit without its events. */
+export function readSnapshotMeta(objects: ObjectStore, oid: string): SnapshotMeta {
+  try {
+    const root = objects.readTree(objects.readCommit(oid).tree);
+    const entry = root.find((e) => e.name === 'snapshot.json' && e.mode === '100644');
+    if (!entry) throw walError(`snapshot ${oid} has no snapshot.json`, { snapshot: oid });
+    return parseMeta(objects.readBlob(entry.oid), oid);
+  } catch (err) {
+    if (err instanceof GritError && err.code === 'wal_error') throw err;
+    throw walError(`cannot read snapshot ${oid}: ${(err as Error).message}`, { snapshot: oid });
+  }
+}
+
+/**
+ * Reads and fully validates a snapshot: every chunk's hash, format and event ids, and the
+ * counts in snapshot.json. Throws `wal_error` before returning anything on any mismatch.
+ */
+export function readSnapshot(objects: ObjectStore, oid: string): { meta: SnapshotMeta; events: Event[] } {
+  const meta = readSnapshotMeta(objects, oid);
+  try {
+    const root = objects.readTree(objects.readCommit(oid).tree);
+    const dir = root.find((e) => e.name === 'events' && e.mode === '40000');
+    const files = dir ? objects.readTree(dir.oid) : [];
+    const events: Event[] = [];
+    for (const c of meta.chunks) {
+      const name = c.path.slice('events/'.length);
+      const file = files.find((f) => f.name === name && f.mode === '100644');
+      if (!file) throw walError(`snapshot ${oid} has no ${c.path}`, { snapshot: oid });
+      const blob = objects.readBlob(file.oid);
+      const part = decodeChunk(new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), fromHex(c.chunk_hash, 32)!);
+      if (part.length !== c.event_count) throw walError(`snapshot ${oid}: ${c.path} holds ${part.length} events, not ${c.event_count}`);
+      for (const e of part) events.push(e);
+    }
+    if (events.length !== meta.event_count) {
+      throw walError(`snapshot ${oid} holds ${events.length} events, not ${meta.event_count}`, { snapshot: oid });
+    }
+    return { meta, events };
+  } catch (err) {
+    if (err instanceof GritError && err.code === 'wal_error') {
+      throw new GritError('wal_error', err.message.startsWith('snapshot ') ? err.message : `snapshot ${oid}: ${err.message}`, {
+        details: { ...err.details, snapshot: oid },
+        suggestion: 'delete the snapshot ref (`git update-ref -d <ref>`) and run `grit snapshot` again',
+      });
+    }
+    throw walError(`cannot read snapshot ${oid}: ${(err as Error).message}`, { snapshot: oid });
+  }
+}
+
+/** Deletes all but the newest `keep` snapshot refs (only refs; objects go with `git gc`). */
+export async function gcSnapshots(gitDir: string, keep: number): Promise<{ deleted: string[]; kept: string[] }> {
+  const all = await listSnapshots(gitDir);
+  const kept = all.slice(0, keep);
+  const deleted: string[] = [];
+  for (const s of all.slice(keep)) if (await deleteRef(gitDir, s.ref, s.oid)) deleted.push(s.ref);
+  return { deleted, kept: kept.map((s) => s.ref) };
+}

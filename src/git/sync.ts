@@ -1,0 +1,268 @@
+/**
+ * `grit sync` on the git level (SPEC §3, docs/sync.md): fetch `refs/grit/*` into
+ * `refs/grit-remote/<remote>/`, validate the remote's new WAL commits, then fast-forward the
+ * local WAL or re-append the local-only events on top of the remote head (auto-rebase), and push
+ * fast-forward only, retrying with backoff when the remote moves in between. The local WAL is
+ * only ever moved by compare-and-swap from the head this sync read, never forced.
+ */
+import { encodeChunk } from '../core/chunk.js';
+import { GritError } from '../core/errors.js';
+import type { Event } from '../core/event.js';
+import { toHex } from '../core/hex.js';
+import { mergeRemoteLocks } from './locks.js';
+import type { TreeEntry } from './objects.js';
+import { casRef, listRefs, readRef } from './refs.js';
+import { SNAPSHOT_PREFIX } from './snapshot.js';
+import { fetchGrit, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
+import { chunkPath, encodeMeta, WAL_REF, type Wal, type WalCommit } from './wal.js';
+
+export interface SyncOptions {
+  remote: string;
+  pull: boolean;
+  push: boolean;
+  /** Push attempts before giving up (default 10). */
+  maxAttempts?: number;
+  /**
+   * Called after this sync moved the local WAL from `from` to `to`; `events` are the events that
+   * came from the remote (the local ones were in `from` already, in the same or older commits).
+   */
+  onAdvance?: (from: string | null, to: string, events: Event[]) => Promise<void>;
+  /** Test hook: runs right before each push attempt. */
+  beforePush?: (attempt: number) => Promise<void> | void;
+}
+
+export interface SyncResult {
+  /** Events that came from the remote into the local WAL. */
+  pulled: number;
+  /** Events that this sync added to the remote WAL. */
+  pushed: number;
+  wal_head: string | null;
+  remote_wal_head: string | null;
+  /** Local-only events re-appended on top of the remote head. */
+  events_rebased: number;
+  remote: string;
+  /** Push attempts made (0 when nothing was pushed). */
+  push_attempts: number;
+  snapshots_fetched: number;
+  locks_updated: number;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const eventKey = (e: Event) => toHex(e.event_id);
+
+/** Bounded exponential backoff with full jitter: ~50 ms, 100, 200 … capped at 2 s. */
+export function backoffMs(attempt: number): number {
+  return Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random());
+}
+
+interface Integrated {
+  pulled: number;
+  rebased: number;
+}
+
+export class WalSync {
+  private readonly gitDir: string;
+  private readonly wal: Wal;
+  private readonly opts: SyncOptions;
+  private readonly prefix: string;
+  /** Validated remote commits by `<base>..<tip>`: a retry after a local append reuses them. */
+  private readonly validated = new Map<string, WalCommit[]>();
+
+  constructor(gitDir: string, wal: Wal, opts: SyncOptions) {
+    this.gitDir = gitDir;
+    this.wal = wal;
+    this.opts = opts;
+    this.prefix = trackingPrefix(opts.remote);
+  }
+
+  get remoteWalRef(): string {
+    return `${this.prefix}wal`;
+  }
+
+  async run(): Promise<SyncResult> {
+    const { pull, push, remote } = this.opts;
+    const result: SyncResult = {
+      pulled: 0,
+      pushed: 0,
+      wal_head: null,
+      remote_wal_head: null,
+      events_rebased: 0,
+      remote,
+      push_attempts: 0,
+      snapshots_fetched: 0,
+      locks_updated: 0,
+    };
+    const maxAttempts = this.opts.maxAttempts ?? 10;
+    for (let attempt = 0; ; attempt++) {
+      const remoteHead = await this.fetch(pull, result);
+      const got = await this.integrate(remoteHead, pull);
+      result.pulled += got.pulled;
+      result.events_rebased += got.rebased;
+      result.remote_wal_head = remoteHead;
+      const local = await this.wal.head();
+      result.wal_head = local;
+      if (!push || local === null || local === remoteHead) return result;
+      // Nothing to push when the local WAL is behind the remote (a push-only sync does not pull).
+      if (remoteHead !== null && (await mergeBase(this.gitDir, local, remoteHead)) === local) return result;
+      const outgoing = await this.wal.readSince(remoteHead, local);
+      await this.opts.beforePush?.(attempt);
+      result.push_attempts++;
+      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF }]);
+      if (out.ok) {
+        result.pushed += outgoing.reduce((n, c) => n + c.events.length, 0);
+        result.remote_wal_head = local;
+        await updateRefs(this.gitDir, [{ ref: this.remoteWalRef, newOid: local }]).catch(() => undefined);
+        return result;
+      }
+      if (attempt + 1 >= maxAttempts) {
+        throw new GritError('conflict', `the remote WAL kept moving; gave up pushing after ${attempt + 1} attempts`, {
+          details: { remote, attempts: attempt + 1, rejected: out.rejected },
+          suggestion: 'run `grit sync` again',
+        });
+      }
+      await sleep(backoffMs(attempt));
+    }
+  }
+
+  /**
+   * Fetches and returns the remote WAL head (null: the remote has none). With `pull`, imports
+   * new snapshots and merges locks, but only after the remote WAL validated.
+   */
+  private async fetch(pull: boolean, result: SyncResult): Promise<string | null> {
+    const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
+    await fetchGrit(this.gitDir, this.opts.remote);
+    const remoteHead = await readRef(this.gitDir, this.remoteWalRef);
+    try {
+      await this.validate(remoteHead);
+    } catch (err) {
+      await this.restoreTracking(before);
+      throw err;
+    }
+    if (pull) {
+      result.snapshots_fetched += await this.importSnapshots(before);
+      result.locks_updated += await mergeRemoteLocks(this.gitDir, this.wal.objects, (a, b) => this.wal.isAncestor(a, b), this.prefix, before);
+    }
+    return remoteHead;
+  }
+
+  /** Validates every remote WAL commit the local WAL does not have yet (readSince throws wal_error). */
+  private async validate(remoteHead: string | null): Promise<void> {
+    if (remoteHead === null) return;
+    const local = await this.wal.head();
+    if (local === remoteHead) return;
+    const base = local === null ? null : await mergeBase(this.gitDir, local, remoteHead);
+    await this.remoteCommits(base, remoteHead);
+  }
+
+  private async remoteCommits(base: string | null, remoteHead: string): Promise<WalCommit[]> {
+    const key = `${base}..${remoteHead}`;
+    let commits = this.validated.get(key);
+    if (!commits) {
+      commits = base === remoteHead ? [] : await this.wal.readSince(base, remoteHead);
+      this.validated.set(key, commits);
+    }
+    return commits;
+  }
+
+  /** Puts the tracking refs back as they were before a fetch whose WAL did not validate. */
+  private async restoreTracking(before: ReadonlyMap<string, string>): Promise<void> {
+    const now = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
+    const updates: { ref: string; newOid: string | null }[] = [];
+    for (const [ref, oid] of now) if (before.get(ref) !== oid) updates.push({ ref, newOid: before.get(ref) ?? null });
+    for (const [ref, oid] of before) if (!now.has(ref)) updates.push({ ref, newOid: oid });
+    await updateRefs(this.gitDir, updates);
+  }
+
+  /**
+   * Snapshot refs are never rewritten: a remote snapshot is imported when no local ref has its
+   * name and it is new since the previous fetch (a local `snapshot gc` is not undone).
+   */
+  private async importSnapshots(before: ReadonlyMap<string, string>): Promise<number> {
+    const remotePrefix = `${this.prefix}snapshots/`;
+    let n = 0;
+    for (const { ref, oid } of await listRefs(this.gitDir, remotePrefix)) {
+      if (before.get(ref) === oid) continue;
+      if (await casRef(this.gitDir, SNAPSHOT_PREFIX + ref.slice(remotePrefix.length), null, oid)) n++;
+    }
+    return n;
+  }
+
+  /**
+   * Brings the remote's events into the local WAL: fast-forward when the local WAL is behind,
+   * auto-rebase when both advanced (only when pulling, or when a push needs it). Retries when a
+   * local writer moves the head in between.
+   */
+  private async integrate(remoteHead: string | null, pull: boolean): Promise<Integrated> {
+    if (remoteHead === null) return { pulled: 0, rebased: 0 };
+    for (let attempt = 0; attempt < 200; attempt++) {
+      const local = await this.wal.head();
+      if (local === remoteHead) return { pulled: 0, rebased: 0 };
+      const base: string | null = local === null ? null : await mergeBase(this.gitDir, local, remoteHead);
+      if (base === remoteHead) return { pulled: 0, rebased: 0 }; // the remote is behind
+      const incoming = await this.remoteCommits(base, remoteHead);
+      const remoteEvents = incoming.flatMap((c) => c.events);
+      if (base === local) {
+        if (!pull) return { pulled: 0, rebased: 0 }; // behind, and only pushing: nothing to do
+        if (await casRef(this.gitDir, WAL_REF, local, remoteHead)) {
+          await this.opts.onAdvance?.(local, remoteHead, remoteEvents);
+          return { pulled: remoteEvents.length, rebased: 0 };
+        }
+        continue;
+      }
+      // Diverged: re-append the local-only commits on top of the remote head.
+      const outgoing = await this.wal.readSince(base, local!);
+      const remoteIds = new Set(remoteEvents.map(eventKey));
+      const localIds = new Set<string>();
+      let tip = remoteHead;
+      let rebased = 0;
+      for (const c of outgoing) {
+        for (const e of c.events) localIds.add(eventKey(e));
+        const events = c.events.filter((e) => !remoteIds.has(eventKey(e)));
+        if (events.length === 0) continue;
+        tip = this.reappend(c, events, tip);
+        rebased += events.length;
+      }
+      if (await casRef(this.gitDir, WAL_REF, local, tip)) {
+        const fresh = remoteEvents.filter((e) => !localIds.has(eventKey(e)));
+        await this.opts.onAdvance?.(local, tip, fresh);
+        return { pulled: fresh.length, rebased };
+      }
+    }
+    throw new GritError('db_busy', 'the local WAL kept moving during sync', { suggestion: 'retry `grit sync`' });
+  }
+
+  /**
+   * One new commit on `parent` holding `events` (the same chunk as `c` when nothing was dropped,
+   * so the same events subtree is reused), with `c`'s actor. Objects only; no ref moves.
+   */
+  private reappend(c: WalCommit, events: Event[], parent: string): string {
+    const objects = this.wal.objects;
+    let eventsEntry: TreeEntry | undefined;
+    let chunkHash = c.chunkHash;
+    if (events.length === c.events.length) {
+      eventsEntry = objects.readTree(objects.readCommit(c.oid).tree).find((e) => e.name === 'events' && e.mode === '40000');
+    }
+    if (!eventsEntry) {
+      const chunk = encodeChunk(events);
+      chunkHash = toHex(chunk.hash);
+      const [, year, month, day, file] = chunkPath(events[0].ts_unix_ms, chunkHash).split('/');
+      let sub = objects.writeTree([{ mode: '100644', name: file, oid: objects.writeBlob(chunk.bytes) }]);
+      for (const part of [day, month, year]) sub = objects.writeTree([{ mode: '40000', name: part, oid: sub }]);
+      eventsEntry = { mode: '40000', name: 'events', oid: sub };
+    }
+    const meta = objects.writeBlob(encodeMeta({ schema_version: 1, actor_id: c.actor, chunk_hash: chunkHash, prev_wal: parent }));
+    const tree = objects.writeTree([eventsEntry, { mode: '100644', name: 'meta.json', oid: meta }]);
+    const who = { name: 'grit', email: `${c.actor}@grit.invalid`, timestamp: Math.floor(Date.now() / 1000), tzOffsetMinutes: 0 };
+    return objects.writeCommit({
+      tree,
+      parents: [parent],
+      author: who,
+      committer: who,
+      message: `grit: ${events.length} event${events.length === 1 ? '' : 's'}\n`,
+    });
+  }
+}
+
+export function syncWal(gitDir: string, wal: Wal, opts: SyncOptions): Promise<SyncResult> {
+  return new WalSync(gitDir, wal, opts).run();
+}

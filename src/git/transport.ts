@@ -1,0 +1,175 @@
+/**
+ * Talking to a remote through the system `git` binary (spawned without a shell): fetch of
+ * `refs/grit/*` into a private namespace, fast-forward / compare-and-swap pushes, remote lookup.
+ * Used by sync (src/git/sync.ts) and locks (src/git/locks.ts).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { GritError } from '../core/errors.js';
+
+export interface GitRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment for spawned git: never prompt, and never let a caller's GIT_DIR & co. redirect it. */
+function gitEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_COMMON_DIR']) {
+    delete env[k];
+  }
+  return env;
+}
+
+/** Runs `git --git-dir <gitDir> …args`; resolves with its exit code and output (never throws on a non-zero exit). */
+export function runGit(gitDir: string, args: string[]): Promise<GitRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('git', ['--git-dir', gitDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: gitEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (e) =>
+      reject(new GritError('git_error', `cannot run git: ${e.message}`, { suggestion: 'install git and make sure it is on PATH' })),
+    );
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+/** A remote name, URL or path as given by a user; refused when git could take it for an option. */
+export function checkRemote(remote: string): void {
+  if (remote === '' || remote.startsWith('-') || /[\0\n\r]/.test(remote)) {
+    throw new GritError('invalid_args', `invalid remote ${JSON.stringify(remote)}`, {
+      details: { remote },
+      suggestion: 'give a remote name (`git remote -v`), a URL or a path',
+    });
+  }
+}
+
+const SIMPLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
+
+/**
+ * Where a remote's `refs/grit/*` are fetched to: `refs/grit-remote/<name>/`. A name that is not a
+ * plain ref component (a URL, a path) is replaced by `url-<first 8 bytes of its SHA-256>`.
+ */
+export function trackingPrefix(remote: string): string {
+  const ns =
+    SIMPLE_NAME.test(remote) && !remote.endsWith('.lock') && remote.length <= 100
+      ? remote
+      : `url-${createHash('sha256').update(remote).digest('hex').slice(0, 16)}`;
+  return `refs/grit-remote/${ns}/`;
+}
+
+/** True when `git config remote.<name>.url` is set. */
+export async function remoteConfigured(gitDir: string, name: string): Promise<boolean> {
+  if (!SIMPLE_NAME.test(name)) return false;
+  const r = await runGit(gitDir, ['config', '--get', `remote.${name}.url`]);
+  return r.code === 0 && r.stdout.trim() !== '';
+}
+
+function gitFailure(what: string, remote: string, r: GitRun): GritError {
+  const stderr = r.stderr.trim();
+  const first = stderr.split('\n').find((l) => /^(fatal|error):/.test(l)) ?? stderr.split('\n')[0] ?? '';
+  return new GritError('git_error', `${what} ${remote} failed: ${first || `git exited with ${r.code}`}`, {
+    details: { remote, exit_code: r.code, stderr },
+    suggestion: `check the remote (\`git remote -v\`, \`git ls-remote ${remote}\`) and your network or credentials`,
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * `git fetch --prune <remote> +refs/grit/<sub>*:refs/grit-remote/<ns>/<sub>*`: everything under
+ * `refs/grit/` (or only `refs/grit/locks/`) into the private namespace, force-updated and pruned
+ * there. Local `refs/grit/*` are never touched. A ref lock held by a concurrent fetch in the same
+ * repository is retried a few times; any other failure is a `git_error` carrying git's stderr.
+ */
+export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks/' = ''): Promise<string> {
+  checkRemote(remote);
+  const prefix = trackingPrefix(remote);
+  const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  for (let attempt = 0; ; attempt++) {
+    const r = await runGit(gitDir, args);
+    if (r.code === 0) return prefix;
+    if (attempt < 5 && /cannot lock ref|Unable to create .*\.lock|unable to update local ref/i.test(r.stderr)) {
+      await sleep(20 * 2 ** attempt * (0.5 + Math.random()));
+      continue;
+    }
+    throw gitFailure('git fetch', remote, r);
+  }
+}
+
+export interface PushUpdate {
+  /** The object to push, or '' to delete `dst`. */
+  src: string;
+  /** Full ref name on the remote. */
+  dst: string;
+  /** With a lease: the remote must hold exactly this (null: must not exist). Without: fast-forward only. */
+  lease?: string | null;
+}
+
+export interface PushOutcome {
+  /** Every update was applied (or already up to date). */
+  ok: boolean;
+  /** Updates the remote refused because it moved (non-fast-forward, stale lease, ref lock race). */
+  rejected: { dst: string; reason: string }[];
+}
+
+/**
+ * Pushes the updates (never forced: fast-forward only, or compare-and-swap with a lease). A
+ * rejection caused by the remote having moved is reported in `rejected`; anything else (remote
+ * unreachable, a hook declining) is a `git_error` with git's stderr.
+ */
+export async function pushRefs(gitDir: string, remote: string, updates: PushUpdate[], opts: { atomic?: boolean } = {}): Promise<PushOutcome> {
+  checkRemote(remote);
+  if (updates.length === 0) return { ok: true, rejected: [] };
+  const leases = updates.filter((u) => u.lease !== undefined).map((u) => `--force-with-lease=${u.dst}:${u.lease ?? ''}`);
+  const specs = updates.map((u) => `${u.src}:${u.dst}`);
+  const r = await runGit(gitDir, ['push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs]);
+  const rejected: { dst: string; reason: string }[] = [];
+  let other = false;
+  for (const line of r.stdout.split('\n')) {
+    const m = /^!\t[^\t]*:([^\t]+)\t(.*)$/.exec(line);
+    if (!m) continue;
+    const reason = m[2];
+    if (/\[rejected\]|fetch first|non-fast-forward|stale info|cannot lock|failed to update ref|failed to lock|but expected|reference already exists|atomic push failed|atomic transaction failed/i.test(reason)) {
+      rejected.push({ dst: m[1], reason });
+    } else {
+      rejected.push({ dst: m[1], reason });
+      other = true;
+    }
+  }
+  if (r.code === 0) return { ok: true, rejected: [] };
+  if (rejected.length > 0 && !other) return { ok: false, rejected };
+  throw gitFailure('git push to', remote, r);
+}
+
+/** `git merge-base a b`, or null when the two have no common ancestor. */
+export async function mergeBase(gitDir: string, a: string, b: string): Promise<string | null> {
+  const r = await runGit(gitDir, ['merge-base', a, b]);
+  if (r.code === 0) return r.stdout.trim();
+  if (r.code === 1 && r.stderr.trim() === '') return null;
+  throw new GritError('git_error', `git merge-base ${a} ${b} failed: ${r.stderr.trim()}`, { details: { stderr: r.stderr } });
+}
+
+/** Applies ref updates in one `git update-ref --stdin` transaction (null new value = delete). */
+export async function updateRefs(gitDir: string, updates: { ref: string; newOid: string | null; oldOid?: string | null }[]): Promise<void> {
+  if (updates.length === 0) return;
+  const lines = updates.map((u) =>
+    u.newOid === null
+      ? `delete ${u.ref}${u.oldOid ? ` ${u.oldOid}` : ''}`
+      : `update ${u.ref} ${u.newOid}${u.oldOid !== undefined ? ` ${u.oldOid ?? '0'.repeat(40)}` : ''}`,
+  );
+  const r = await new Promise<GitRun>((resolve, reject) => {
+    const child = spawn('git', ['--git-dir', gitDir, 'update-ref', '--stdin'], { stdio: ['pipe', 'pipe', 'pipe'], env: gitEnv() });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (e) => reject(new GritError('git_error', `cannot run git: ${e.message}`)));
+    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    child.stdin.end(lines.join('\n') + '\n');
+  });
+  if (r.code !== 0) throw new GritError('git_error', `git update-ref failed: ${r.stderr.trim()}`, { details: { stderr: r.stderr } });
+}

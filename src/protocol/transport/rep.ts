@@ -1,0 +1,282 @@
+/**
+ * REP (reply) side of the SP request/reply protocol ("rep0"), as a server
+ * that listens on one endpoint and accepts many REQ peers.
+ */
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { TransportError } from './errors.js';
+import type { Endpoint } from './endpoint.js';
+import { SpConnection, resolveLimits, type ConnectionLimits, type ResolvedLimits } from './connection.js';
+import { bindListener, closeListener, type BoundListener } from './listener.js';
+import { SP_PROTO } from './wire.js';
+
+export interface RepServerOptions extends ConnectionLimits {
+  /** Concurrent connections; further ones are closed on accept. Default 1024. */
+  maxConnections?: number;
+  /**
+   * Requests handed to the handler but not yet replied, per connection. When
+   * reached, the server stops reading that connection (TCP back-pressure)
+   * until replies go out. Default 128.
+   */
+  maxInFlightPerConnection?: number;
+  /** Max backtrace hops (32-bit words) in a request header; more → request dropped (nng's maxttl). Default 8. */
+  maxHops?: number;
+}
+
+export const REP_DEFAULTS = {
+  maxConnections: 1024,
+  maxInFlightPerConnection: 128,
+  maxHops: 8,
+} as const;
+
+/** Per-request information passed to the handler. */
+export interface RequestInfo {
+  /** Server-local id of the connection the request came on. */
+  readonly connectionId: number;
+  /** 'ipc' or 'address:port' of the peer. */
+  readonly remote: string;
+  /** The REQ peer's request id (last header word, high bit set). */
+  readonly requestId: number;
+  /** Aborted when the request's connection closes (the reply can no longer be delivered). */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Sends the reply for one request. Returns true if it was queued for sending;
+ * false if the request was already answered, its connection is gone, or the
+ * body exceeds maxMessageSize (never throws).
+ */
+export type ReplyFn = (body: Buffer | Uint8Array) => boolean;
+
+/**
+ * Called once per request. May reply synchronously or later, in any order
+ * relative to other requests. Exceptions/rejections are caught: the request is
+ * then dropped (the REQ side times out) and 'handlerError' is emitted.
+ */
+export type RepHandler = (body: Buffer, reply: ReplyFn, info: RequestInfo) => void | Promise<void>;
+
+interface ConnState {
+  conn: SpConnection;
+  inFlight: number;
+  queue: Buffer[];
+  abort: AbortController;
+}
+
+/**
+ * Events (none is 'error'; nothing is thrown out of the server):
+ * - 'connection' (id: number, remote: string)
+ * - 'disconnect' (id: number, err: TransportError | undefined)   — err says why (protocol, too_large, timeout...)
+ * - 'rejected' (reason: string)                                   — connection refused at accept (limit, closing)
+ * - 'droppedRequest' (reason: string, connectionId: number)       — malformed/over-TTL request
+ * - 'handlerError' (err: unknown, info: RequestInfo)
+ * - 'listenerError' (err: Error)                                  — accept-level errors from node:net
+ */
+export class RepServer extends EventEmitter {
+  private readonly conns = new Map<number, ConnState>();
+  private inFlightTotal = 0;
+  private closing = false;
+  private drainWaiters: Array<() => void> = [];
+  private readonly limits: ResolvedLimits;
+  private readonly maxConnections: number;
+  private readonly maxInFlight: number;
+  private readonly maxHops: number;
+  private bound!: BoundListener;
+
+  private constructor(
+    private readonly handler: RepHandler,
+    opts: RepServerOptions,
+  ) {
+    super();
+    this.limits = resolveLimits(opts);
+    this.maxConnections = opts.maxConnections ?? REP_DEFAULTS.maxConnections;
+    this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? REP_DEFAULTS.maxInFlightPerConnection);
+    this.maxHops = Math.max(1, opts.maxHops ?? REP_DEFAULTS.maxHops);
+  }
+
+  /**
+   * Listens on `url` (ipc:///abs/path or tcp://host:port; port 0 picks one).
+   * ipc: the parent directory must not be world-writable; the socket file is
+   * created with mode 0600; a stale socket file is replaced, a live one or a
+   * non-socket file makes this reject with code 'address_in_use'.
+   */
+  static async listen(url: string, handler: RepHandler, opts: RepServerOptions = {}): Promise<RepServer> {
+    const srv = new RepServer(handler, opts);
+    srv.bound = await bindListener(url, (s) => srv.accept(s));
+    srv.bound.server.on('error', (err) => srv.emit('listenerError', err));
+    return srv;
+  }
+
+  /** The bound URL (with the real port for tcp://host:0). */
+  get url(): string {
+    return this.bound.url;
+  }
+
+  get endpoint(): Endpoint {
+    return this.bound.endpoint;
+  }
+
+  get connectionCount(): number {
+    return this.conns.size;
+  }
+
+  /** Requests handed to the handler and not yet replied (over all connections). */
+  get inFlight(): number {
+    return this.inFlightTotal;
+  }
+
+  /**
+   * Resolves true once no request is in flight (immediately if none), or
+   * false if `timeoutMs` elapses first. Does not stop accepting requests.
+   */
+  drain(timeoutMs?: number): Promise<boolean> {
+    if (this.inFlightTotal === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        resolve(true);
+      };
+      this.drainWaiters.push(done);
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          this.drainWaiters = this.drainWaiters.filter((w) => w !== done);
+          resolve(false);
+        }, timeoutMs);
+      }
+    });
+  }
+
+  /**
+   * Stops listening (ipc: removes the socket file) and closes every connection.
+   * With `drain: true`, stops reading new requests first and waits (up to
+   * `drainTimeoutMs`, default 5000) for in-flight replies to be sent.
+   */
+  async close(opts: { drain?: boolean; drainTimeoutMs?: number } = {}): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    const stopped = closeListener(this.bound);
+    if (opts.drain) {
+      for (const st of this.conns.values()) {
+        st.queue.length = 0;
+        st.conn.pauseReading('closing');
+      }
+      await this.drain(opts.drainTimeoutMs ?? 5_000);
+      for (const st of this.conns.values()) st.conn.end();
+      // give flushed replies a moment to leave, bounded by SpConnection.end's own timeout
+      await Promise.race([stopped, new Promise((r) => setTimeout(r, 2_500))]);
+    }
+    for (const st of [...this.conns.values()]) st.conn.close(new TransportError('closed', 'server closed'));
+    await stopped;
+  }
+
+  private accept(socket: Socket): void {
+    if (this.closing || this.conns.size >= this.maxConnections) {
+      socket.on('error', () => {});
+      socket.destroy();
+      this.emit('rejected', this.closing ? 'closing' : 'max_connections');
+      return;
+    }
+    const conn = new SpConnection(socket, this.bound.endpoint.kind === 'ipc', SP_PROTO.REP, SP_PROTO.REQ, this.limits);
+    const st: ConnState = { conn, inFlight: 0, queue: [], abort: new AbortController() };
+    this.conns.set(conn.id, st);
+    conn.on('message', (m: Buffer) => this.onMessage(st, m));
+    conn.on('drain', () => conn.resumeReading('write'));
+    conn.once('close', (err?: TransportError) => {
+      this.conns.delete(conn.id);
+      st.queue.length = 0;
+      st.abort.abort(err ?? new TransportError('closed', 'connection closed'));
+      // In-flight requests of a dead connection no longer count.
+      this.finish(st.inFlight);
+      st.inFlight = 0;
+      this.emit('disconnect', conn.id, err);
+    });
+    conn.start();
+    this.emit('connection', conn.id, conn.remote);
+  }
+
+  private onMessage(st: ConnState, msg: Buffer): void {
+    if (st.inFlight >= this.maxInFlight || st.queue.length > 0) {
+      st.queue.push(msg);
+      st.conn.pauseReading('inflight');
+      return;
+    }
+    this.dispatch(st, msg);
+  }
+
+  private dispatch(st: ConnState, msg: Buffer): void {
+    const conn = st.conn;
+    // Backtrace: 32-bit words up to and including the first with the high bit set.
+    let off = 0;
+    let hops = 0;
+    for (;;) {
+      if (off + 4 > msg.length) {
+        conn.close(new TransportError('protocol', 'request without a valid SP backtrace header'));
+        return;
+      }
+      const w = msg.readUInt32BE(off);
+      off += 4;
+      hops++;
+      if (w & 0x80000000) break;
+      if (hops >= this.maxHops) {
+        this.emit('droppedRequest', 'ttl', conn.id);
+        return;
+      }
+    }
+    const header = Buffer.from(msg.subarray(0, off));
+    const body = msg.subarray(off);
+    const info: RequestInfo = {
+      connectionId: conn.id,
+      remote: conn.remote,
+      requestId: header.readUInt32BE(off - 4),
+      signal: st.abort.signal,
+    };
+    st.inFlight++;
+    this.inFlightTotal++;
+    let answered = false;
+    const settle = (): boolean => {
+      if (answered) return false;
+      answered = true;
+      if (conn.closed) return false; // already uncounted when the connection closed
+      st.inFlight--;
+      this.finish(1);
+      return true;
+    };
+    const reply: ReplyFn = (out) => {
+      if (answered || !(out instanceof Uint8Array)) return false;
+      if (header.length + out.length > this.limits.maxMessageSize) return false;
+      if (!settle()) return false;
+      const ok = conn.send([header, Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength)]);
+      if (conn.writeBacklogged) conn.pauseReading('write');
+      this.pump(st);
+      return ok;
+    };
+    const failed = (err: unknown) => {
+      this.emit('handlerError', err, info);
+      if (settle()) this.pump(st);
+    };
+    try {
+      const r = this.handler(body, reply, info);
+      if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
+
+  /** Dispatches queued requests while under the in-flight limit. */
+  private pump(st: ConnState): void {
+    while (st.queue.length > 0 && st.inFlight < this.maxInFlight && !st.conn.closed && !this.closing) {
+      this.dispatch(st, st.queue.shift()!);
+    }
+    if (st.queue.length === 0 && !this.closing) st.conn.resumeReading('inflight');
+  }
+
+  private finish(n: number): void {
+    if (n <= 0) return;
+    this.inFlightTotal -= n;
+    if (this.inFlightTotal === 0 && this.drainWaiters.length > 0) {
+      const ws = this.drainWaiters;
+      this.drainWaiters = [];
+      for (const w of ws) w();
+    }
+  }
+}

@@ -1,0 +1,160 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+
+const IDS = ['git_repo', 'wal_ref', 'actor_config', 'store_integrity', 'rebuild_threshold', 'dependency_cycles', 'signatures'];
+const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
+
+function populated() {
+  const repo = tempRepo();
+  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const ids: string[] = [];
+  for (let k = 0; k < 5; k++) ids.push(gritOk(repo, ['issue', 'create', '--title', `issue ${k}`, '--label', k % 2 ? 'odd' : 'even']).issue_id);
+  gritOk(repo, ['issue', 'comment', ids[1], '--body', 'hello']);
+  gritOk(repo, ['issue', 'close', ids[2]]);
+  return { repo, actor, ids };
+}
+
+test('doctor on a healthy repository: every check ok, in order, nothing applied', () => {
+  const { repo } = populated();
+  const d = gritOk(repo, ['doctor']);
+  assert.deepEqual(d.checks.map((c: any) => c.id), IDS);
+  for (const c of d.checks) {
+    assert.equal(c.status, 'ok', `${c.id}: ${c.message}`);
+    assert.equal(c.plan, null);
+    assert.equal(typeof c.message, 'string');
+  }
+  assert.equal(check(d, 'dependency_cycles').message, 'not checked');
+  assert.match(check(d, 'wal_ref').message, /7 commits, 7 events/);
+  assert.deepEqual(d.applied, []);
+  assert.deepEqual(gritOk(repo, ['doctor', '--fix']).applied, []);
+  // Human output.
+  const h = grit(repo, ['doctor']);
+  assert.equal(h.code, 0);
+  assert.match(h.stdout, /^ok\s+git_repo/m);
+});
+
+for (const [label, size] of [
+  ['to its two meta pages', () => 8192],
+  ['to half its size', (n: number) => Math.floor(n / 2)],
+] as const) {
+  test(`a truncated LMDB file (${label}): doctor survives and reports it, --fix rebuilds, issue list is as before`, () => {
+    const { repo, actor, ids } = populated();
+    const before = gritOk(repo, ['issue', 'list']);
+    const show = gritOk(repo, ['issue', 'show', ids[1]]);
+    const storePath = join(actor.data_dir, 'store.mdb');
+    truncateSync(storePath, size(statSync(storePath).size));
+
+    // A command that maps the truncated file can die by SIGBUS; doctor must not.
+    const r = grit(repo, ['doctor', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.ok, true);
+    const si = check(r.json.data, 'store_integrity');
+    assert.equal(si.status, 'error', si.message);
+    if (size(0) === 8192) assert.match(si.message, /cannot be read: reading it killed the reader \(SIG(BUS|SEGV)\)/);
+    assert.match(si.plan, /rebuild the store/);
+    assert.equal(check(r.json.data, 'rebuild_threshold').message, 'not checked: no readable store');
+    assert.equal(check(r.json.data, 'wal_ref').status, 'ok');
+
+    const fixed = gritOk(repo, ['doctor', '--fix']);
+    assert.equal(fixed.applied.length, 1);
+    assert.match(fixed.applied[0], /rebuilt the store .*7 events from the WAL/);
+    assert.deepEqual(fixed.failed, []);
+    assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
+    assert.deepEqual(gritOk(repo, ['issue', 'list']), before);
+    assert.deepEqual(gritOk(repo, ['issue', 'show', ids[1]]), show);
+  });
+}
+
+test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot; a live daemon blocks the fix', () => {
+  const { repo, actor, ids } = populated();
+  gritOk(repo, ['snapshot']);
+  gritOk(repo, ['issue', 'comment', ids[0], '--body', 'after the snapshot']);
+  const before = gritOk(repo, ['issue', 'list']);
+  const storePath = join(actor.data_dir, 'store.mdb');
+  const bytes = readFileSync(storePath);
+  for (let i = 0; i < bytes.length; i += 97) bytes[i] ^= 0xa5;
+  writeFileSync(storePath, bytes);
+
+  // A daemon (here: this live process) holding the store: doctor will not delete it under it.
+  const lock = join(actor.data_dir, 'daemon.lock');
+  writeFileSync(lock, JSON.stringify({ pid: process.pid, expires_ts: Date.now() + 60_000 }));
+  const blocked = gritOk(repo, ['doctor', '--fix']);
+  assert.equal(check(blocked, 'store_integrity').status, 'error');
+  assert.deepEqual(blocked.applied, []);
+  assert.match(blocked.failed[0], /daemon .* holds this store/);
+  assert.ok(existsSync(lock), 'a live lock is never removed');
+
+  writeFileSync(lock, JSON.stringify({ pid: deadPid(), expires_ts: Date.now() - 1 }));
+  const fixed = gritOk(repo, ['doctor', '--fix']);
+  assert.ok(fixed.applied.some((a: string) => /from refs\/grit\/snapshots\/\d+ and the WAL after it/.test(a)), fixed.applied.join('\n'));
+  assert.ok(fixed.applied.some((a: string) => a.includes('daemon.lock')));
+  assert.ok(!existsSync(lock));
+  assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), before);
+});
+
+function deadPid(): number {
+  const r = spawnSync(process.execPath, ['-e', '0']);
+  return r.pid!;
+}
+
+test('stale lock files: old ref locks and dead-process locks are removed by --fix, fresh ones are left alone', () => {
+  const { repo, actor } = populated();
+  const stale = join(repo, '.git/refs/grit/wal.lock');
+  writeFileSync(stale, '');
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(stale, old, old);
+  mkdirSync(join(repo, '.git/refs/grit/locks'), { recursive: true });
+  const fresh = join(repo, '.git/refs/grit/locks/abcd.lock');
+  writeFileSync(fresh, '');
+  const deadLock = join(actor.data_dir, 'daemon.lock');
+  writeFileSync(deadLock, JSON.stringify({ pid: deadPid(), started_ts: 0, expires_ts: Date.now() + 60_000 }));
+
+  const d = gritOk(repo, ['doctor']);
+  const w = check(d, 'wal_ref');
+  assert.equal(w.status, 'warn');
+  assert.ok(w.message.includes('wal.lock') && !w.message.includes('abcd.lock'), w.message);
+  assert.match(check(d, 'actor_config').message, /daemon\.lock .*not running/);
+  assert.equal(check(d, 'actor_config').status, 'warn');
+  assert.ok(existsSync(stale) && existsSync(deadLock), 'doctor without --fix changes nothing');
+
+  const fixed = gritOk(repo, ['doctor', '--fix']);
+  assert.equal(fixed.applied.length, 2);
+  assert.ok(!existsSync(stale) && !existsSync(deadLock));
+  assert.ok(existsSync(fresh));
+  assert.equal(check(fixed, 'wal_ref').status, 'ok');
+  assert.equal(check(fixed, 'actor_config').status, 'ok');
+  gritOk(repo, ['issue', 'create', '--title', 'writes work']);
+});
+
+test('doctor outside a git repository, with no actor, with a broken config, and over the rebuild threshold', () => {
+  const outside = grit(tempDir(), ['doctor', '--json']);
+  assert.equal(outside.code, 0);
+  assert.equal(check(outside.json.data, 'git_repo').status, 'error');
+  assert.deepEqual(outside.json.data.checks.map((c: any) => c.id), IDS);
+
+  const bare = tempRepo();
+  const d = gritOk(bare, ['doctor']);
+  assert.equal(check(d, 'actor_config').status, 'warn');
+  assert.match(check(d, 'actor_config').plan, /grit init/);
+  assert.ok(!existsSync(join(bare, '.git/grit/actors')), 'doctor never creates an actor');
+
+  const { repo } = populated();
+  const cfg = join(repo, '.git/grit/config.toml');
+  const good = readFileSync(cfg, 'utf8');
+  writeFileSync(cfg, good.replace('max_events = 10000', 'max_events = 3'));
+  const over = gritOk(repo, ['doctor']);
+  assert.equal(check(over, 'rebuild_threshold').status, 'warn');
+  const fixed = gritOk(repo, ['doctor', '--fix']);
+  assert.match(fixed.applied[0], /rebuilt the store/);
+  assert.equal(check(fixed, 'rebuild_threshold').status, 'ok');
+
+  writeFileSync(cfg, 'this is = = not toml');
+  const broken = gritOk(repo, ['doctor']);
+  assert.equal(check(broken, 'actor_config').status, 'error');
+  assert.match(check(broken, 'actor_config').plan, /config\.toml/);
+});

@@ -1,0 +1,109 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { csvField } from '../../src/commands/export.js';
+import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+
+function scene() {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const a = gritOk(repo, ['issue', 'create', '--title', 'Crash, "badly"\non start', '--body', 'Steps:\n1. run\n2. boom', '--label', 'bug', '--label', 'p0']).issue_id;
+  gritOk(repo, ['issue', 'comment', a, '--body', 'seen it too']);
+  gritOk(repo, ['issue', 'assignee', 'add', a, '--user', 'alice']);
+  gritOk(repo, ['issue', 'link', 'add', a, '--url', 'https://example.com/1', '--note', 'log']);
+  const b = gritOk(repo, ['issue', 'create', '--title', 'Plain']).issue_id;
+  const mark = gritOk(repo, ['issue', 'close', b]);
+  gritOk(repo, ['issue', 'comment', a, '--body', 'after the mark']);
+  return { repo, a, b, mark };
+}
+
+test('export --format json: meta, full issues sorted by id, events in (issue_id, ts, actor, event_id) order', () => {
+  const { repo, a, b } = scene();
+  const r = gritOk(repo, ['export', '--format', 'json']);
+  assert.deepEqual(Object.keys(r), ['format', 'output_path', 'wal_head', 'event_count', 'issue_count']);
+  assert.equal(r.format, 'json');
+  assert.equal(r.output_path, join(repo, '.grit', 'export.json'));
+  assert.equal(r.wal_head, git(repo, 'rev-parse', 'refs/grit/wal').trim());
+  assert.equal(r.event_count, 7);
+  const doc = JSON.parse(readFileSync(r.output_path, 'utf8'));
+  assert.deepEqual(Object.keys(doc), ['meta', 'issues', 'events']);
+  assert.deepEqual(Object.keys(doc.meta), ['schema_version', 'generated_ts', 'wal_head', 'event_count']);
+  assert.deepEqual([doc.meta.schema_version, doc.meta.wal_head, doc.meta.event_count], [1, r.wal_head, 7]);
+  assert.deepEqual(doc.issues.map((i: any) => i.issue_id), [a, b].sort());
+  const ia = doc.issues.find((i: any) => i.issue_id === a);
+  assert.deepEqual(ia, gritOk(repo, ['issue', 'show', a]).issue);
+  const key = (e: any) => [e.issue_id, String(e.ts_unix_ms).padStart(16, '0'), e.actor, e.event_id].join(' ');
+  const keys = doc.events.map(key);
+  assert.deepEqual(keys, [...keys].sort());
+  assert.deepEqual(Object.keys(doc.events[0].kind).length, 1);
+
+  // Exports live in .grit/, which ignores itself: the working tree stays clean.
+  assert.equal(readFileSync(join(repo, '.grit', '.gitignore'), 'utf8').trim().split('\n').pop(), '*');
+  assert.equal(git(repo, 'status', '--porcelain').trim(), '');
+});
+
+test('export --since: a timestamp keeps later events, an event id keeps the events after it', () => {
+  const { repo, a, b, mark } = scene();
+  const all = JSON.parse(readFileSync(gritOk(repo, ['export']).output_path, 'utf8'));
+  const markEvent = all.events.find((e: any) => e.event_id === mark.event_id);
+
+  const byId = gritOk(repo, ['export', '--since', mark.event_id, '--output', join(tempDir(), 'x.json')]);
+  const after = JSON.parse(readFileSync(byId.output_path, 'utf8'));
+  assert.deepEqual(after.events.map((e: any) => e.kind), [{ CommentAdded: { body: 'after the mark' } }]);
+  assert.equal(after.meta.event_count, 1);
+  assert.deepEqual(after.issues.map((i: any) => i.issue_id), [a], 'only issues with kept events');
+
+  const byTs = gritOk(repo, ['export', '--since', String(markEvent.ts_unix_ms - 1), '--output', join(tempDir(), 'y.json')]);
+  const later = JSON.parse(readFileSync(byTs.output_path, 'utf8'));
+  assert.deepEqual(later.events.map((e: any) => e.event_id).sort(), [mark.event_id, after.events[0].event_id].sort());
+  assert.deepEqual(later.issues.map((i: any) => i.issue_id), [a, b].sort());
+  assert.equal(gritOk(repo, ['export', '--since', '99999999999999']).event_count, 0);
+
+  const bad = grit(repo, ['export', '--since', 'yesterday', '--json']);
+  assert.equal(bad.code, 2);
+  assert.equal(bad.json.error.code, 'invalid_args');
+  const missing = grit(repo, ['export', '--since', 'ab'.repeat(32), '--json']);
+  assert.equal(missing.code, 3);
+  assert.equal(missing.json.error.code, 'not_found');
+});
+
+test('export --format md: one section per issue with state, labels, assignees, body and comments', () => {
+  const { repo, a } = scene();
+  const r = gritOk(repo, ['export', '--format', 'md']);
+  assert.equal(r.output_path, join(repo, '.grit', 'export.md'));
+  const md = readFileSync(r.output_path, 'utf8');
+  assert.equal(md.match(/^## /gm)!.length, 2);
+  const section = md.slice(md.indexOf('## Crash'), md.indexOf('## Plain') > md.indexOf('## Crash') ? md.indexOf('## Plain') : undefined);
+  assert.match(section, /^## Crash, "badly" on start$/m);
+  assert.match(section, new RegExp(`\\*\\*ID:\\*\\* \`${a}\``));
+  assert.match(section, /\*\*State:\*\* open/);
+  assert.match(section, /\*\*Labels:\*\* `bug`, `p0`/);
+  assert.match(section, /\*\*Assignees:\*\* alice/);
+  assert.match(section, /Steps:\n1\. run\n2\. boom/);
+  assert.match(section, /### Comments \(2\)/);
+  assert.match(section, /seen it too[\s\S]*after the mark/);
+  assert.match(section, /\*\*Link:\*\* <https:\/\/example.com\/1> — log/);
+  assert.match(md, /## Plain[\s\S]*\*\*State:\*\* closed/);
+});
+
+test('export --format csv: issue summaries with RFC 4180 quoting', () => {
+  const { repo, a, b } = scene();
+  const out = join(tempDir(), 'sub', 'issues.csv');
+  const r = gritOk(repo, ['export', '--format', 'csv', '--output', out]);
+  assert.equal(r.output_path, out);
+  assert.ok(!existsSync(join(repo, '.grit')), 'an explicit --output writes nothing into .grit/');
+  const text = readFileSync(out, 'utf8');
+  const lines = text.split('\r\n');
+  assert.equal(lines[0], 'issue_id,title,state,labels,assignees,created_ts,updated_ts,comment_count');
+  assert.equal(lines[lines.length - 1], '');
+  const rowA = text.slice(text.indexOf(a));
+  assert.ok(rowA.startsWith(`${a},"Crash, ""badly""\non start",open,bug;p0,alice,`), rowA);
+  assert.match(rowA, /,2\r\n/);
+  assert.match(text, new RegExp(`${b},Plain,closed,,,\\d+,\\d+,0\\r\\n`));
+  assert.equal(csvField('a,b'), '"a,b"');
+  assert.equal(csvField('say "hi"'), '"say ""hi"""');
+  assert.equal(csvField('two\nlines'), '"two\nlines"');
+  assert.equal(csvField('plain'), 'plain');
+  assert.equal(csvField(42), '42');
+});

@@ -1,0 +1,194 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runLocal } from '../../src/commands/run.js';
+import { decodeChunk } from '../../src/core/chunk.js';
+import { fsckClean, git, gritOk, tempRepo } from '../helpers/repo.js';
+import { generateWal } from '../helpers/gen-events.js';
+
+const ACTORS = [
+  { id: 'a1'.repeat(16) },
+  { id: 'b2'.repeat(16), secretKey: '5e'.repeat(32) },
+  { id: 'c3'.repeat(16) },
+];
+
+/** Every observable read: the list (plain and filtered) and `issue show` of every issue. */
+async function observe(repo: string): Promise<string> {
+  const opts = { cwd: repo };
+  const list = (await runLocal('IssueList', {}, opts)) as { issues: { issue_id: string }[] };
+  const out: unknown[] = [list];
+  out.push(await runLocal('IssueList', { state: 'closed' }, opts));
+  out.push(await runLocal('IssueList', { label: 'bug' }, opts));
+  for (const i of list.issues) out.push(await runLocal('IssueShow', { issue_id: i.issue_id }, opts));
+  return JSON.stringify(out);
+}
+
+test('rebuild --from-snapshot gives exactly the state of a full WAL replay (3000 events, every kind)', { timeout: 300_000 }, async (t) => {
+  const repo = tempRepo();
+  const opts = { cwd: repo };
+  await runLocal('Init', { no_agents_md: true }, opts);
+  const first = await generateWal(join(repo, '.git'), { seed: 1, events: 1800, actors: ACTORS });
+  const kinds = new Set(first.events.map((e) => e.kind.type));
+  assert.equal(kinds.size, 14, `every kind is generated: ${[...kinds].join(', ')}`);
+
+  const snap = (await runLocal('Snapshot', {}, opts)) as any;
+  assert.match(snap.snapshot_ref, /^refs\/grit\/snapshots\/\d+$/);
+  assert.equal(snap.event_count, 1800);
+  assert.equal(snap.wal_head, git(repo, 'rev-parse', 'refs/grit/wal').trim());
+  assert.equal(snap.created, true);
+  // The WAL goes on after the snapshot.
+  await generateWal(join(repo, '.git'), { seed: 2, events: 1200, actors: ACTORS, startTs: first.nextTs - 3000 });
+
+  let t0 = performance.now();
+  const full = (await runLocal('Rebuild', {}, opts)) as any;
+  const fullMs = performance.now() - t0;
+  assert.deepEqual([full.event_count, full.from_snapshot], [3000, false]);
+  const fromWal = await observe(repo);
+  const cliList = gritOk(repo, ['issue', 'list']);
+
+  t0 = performance.now();
+  const fast = (await runLocal('Rebuild', { from_snapshot: true }, opts)) as any;
+  const snapMs = performance.now() - t0;
+  assert.deepEqual([fast.event_count, fast.from_snapshot, fast.snapshot_ref, fast.wal_head], [3000, true, snap.snapshot_ref, full.wal_head]);
+  assert.equal(await observe(repo), fromWal);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), cliList);
+  const some = cliList.issues[7].issue_id;
+  // The CLI too, after a CLI rebuild from the snapshot.
+  const viaCli = gritOk(repo, ['rebuild', '--from-snapshot']);
+  assert.equal(viaCli.from_snapshot, true);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), cliList);
+  const show = gritOk(repo, ['issue', 'show', some]);
+  gritOk(repo, ['rebuild']);
+  assert.deepEqual(gritOk(repo, ['issue', 'show', some]), show);
+  t.diagnostic(`3000 events: full replay ${fullMs.toFixed(0)} ms, from snapshot ${snapMs.toFixed(0)} ms`);
+  fsckClean(repo);
+});
+
+test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format, never rewritten; gc keeps the newest', { timeout: 120_000 }, async () => {
+  const repo = tempRepo();
+  const opts = { cwd: repo };
+  await runLocal('Init', { no_agents_md: true }, opts);
+  const gen = await generateWal(join(repo, '.git'), { seed: 3, events: 2500, actors: ACTORS });
+  const s1 = gritOk(repo, ['snapshot']);
+  const meta = JSON.parse(git(repo, 'cat-file', '-p', `${s1.snapshot_ref}:snapshot.json`));
+  assert.deepEqual(Object.keys(meta), ['schema_version', 'created_ts', 'wal_head', 'event_count', 'chunks']);
+  assert.equal(meta.schema_version, 1);
+  assert.equal(meta.event_count, 2500);
+  assert.deepEqual(meta.chunks.map((c: any) => [c.path, c.event_count]), [
+    ['events/0000.bin', 1000],
+    ['events/0001.bin', 1000],
+    ['events/0002.bin', 500],
+  ]);
+  assert.equal(git(repo, 'ls-tree', '--name-only', s1.snapshot_ref).trim().split('\n').join(' '), 'events snapshot.json');
+  // Each chunk decodes with the WAL's chunk reader, hash checked.
+  const ids = new Set<string>();
+  for (const c of meta.chunks) {
+    const bytes = execBytes(repo, ['cat-file', 'blob', `${s1.snapshot_ref}:${c.path}`]);
+    for (const e of decodeChunk(bytes, Buffer.from(c.chunk_hash, 'hex'))) ids.add(Buffer.from(e.event_id).toString('hex'));
+  }
+  assert.equal(ids.size, 2500);
+  assert.deepEqual([...ids].sort(), gen.events.map((e) => Buffer.from(e.event_id).toString('hex')).sort());
+
+  // Nothing new: no new ref. Then new events: a new ref, the old one untouched.
+  const again = gritOk(repo, ['snapshot']);
+  assert.deepEqual([again.snapshot_ref, again.created], [s1.snapshot_ref, false]);
+  const oldOid = git(repo, 'rev-parse', s1.snapshot_ref).trim();
+  const refs = [s1.snapshot_ref];
+  for (let k = 0; k < 3; k++) {
+    gritOk(repo, ['issue', 'create', '--title', `more ${k}`]);
+    const s = gritOk(repo, ['snapshot']);
+    assert.equal(s.event_count, 2501 + k);
+    refs.push(s.snapshot_ref);
+  }
+  assert.equal(git(repo, 'rev-parse', s1.snapshot_ref).trim(), oldOid);
+  fsckClean(repo);
+
+  const gc = gritOk(repo, ['snapshot', 'gc', '--keep', '2']);
+  assert.deepEqual(gc.kept, refs.slice(2).reverse());
+  assert.deepEqual(gc.deleted.sort(), refs.slice(0, 2).sort());
+  assert.deepEqual(git(repo, 'for-each-ref', '--format=%(refname)', 'refs/grit/snapshots/').trim().split('\n'), refs.slice(2));
+  assert.deepEqual(gritOk(repo, ['snapshot', 'gc']).deleted, []); // default keep 3
+  const bad = gritOk(repo, ['snapshot', 'gc', '--keep', '0']);
+  assert.equal(bad.kept.length, 0);
+});
+
+function execBytes(cwd: string, args: string[]): Uint8Array {
+  const r = spawnSync('git', args, { cwd });
+  if (r.status !== 0) throw new Error(String(r.stderr));
+  return new Uint8Array(r.stdout);
+}
+
+/** A git plumbing command fed on stdin; returns its trimmed stdout. */
+function gitIn(cwd: string, args: string[], input: string | Buffer): string {
+  const r = spawnSync('git', args, { cwd, input });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.toString().trim();
+}
+
+test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a full replay', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  assert.deepEqual(gritOk(repo, ['rebuild', '--from-snapshot']), { wal_head: null, event_count: 0, from_snapshot: false, snapshot_ref: null });
+  const a = gritOk(repo, ['issue', 'create', '--title', 'a']).issue_id;
+  const r0 = gritOk(repo, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([r0.from_snapshot, r0.event_count], [false, 1]);
+  const good = gritOk(repo, ['snapshot']).snapshot_ref;
+  gritOk(repo, ['issue', 'comment', a, '--body', 'later']);
+
+  // A newer snapshot whose wal_head is not in this WAL (another repository's): skipped.
+  const foreign = tempRepo();
+  gritOk(foreign, ['issue', 'create', '--title', 'elsewhere']);
+  const fsnap = gritOk(foreign, ['snapshot']);
+  git(repo, 'fetch', '-q', foreign, `${fsnap.snapshot_ref}:refs/grit/snapshots/9999999999999`);
+  const r1 = gritOk(repo, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([r1.from_snapshot, r1.snapshot_ref, r1.event_count], [true, good, 2]);
+
+  // A corrupt snapshot (chunk bytes changed, hash no longer matches): skipped too.
+  const tree = git(repo, 'cat-file', '-p', `${good}^{tree}`);
+  const evTree = /040000 tree ([0-9a-f]{40})\tevents/.exec(tree)![1];
+  const bad = gitIn(repo, ['hash-object', '-w', '--stdin'], Buffer.from('GRITCHNK garbage'));
+  const newEv = gitIn(repo, ['mktree'], `100644 blob ${bad}\t0000.bin\n`);
+  assert.notEqual(newEv, evTree);
+  const metaBlob = /100644 blob ([0-9a-f]{40})\tsnapshot.json/.exec(tree)![1];
+  const root = gitIn(repo, ['mktree'], `040000 tree ${newEv}\tevents\n100644 blob ${metaBlob}\tsnapshot.json\n`);
+  const commit = git(repo, 'commit-tree', root, '-m', 'corrupt snapshot').trim();
+  git(repo, 'update-ref', 'refs/grit/snapshots/9999999999998', commit);
+  git(repo, 'update-ref', '-d', 'refs/grit/snapshots/9999999999999');
+  const r2 = gritOk(repo, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([r2.from_snapshot, r2.snapshot_ref, r2.event_count], [true, good, 2]);
+  git(repo, 'update-ref', '-d', good);
+  const r3 = gritOk(repo, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([r3.from_snapshot, r3.event_count], [false, 2]);
+  assert.equal(gritOk(repo, ['issue', 'show', a]).issue.comment_count, 1);
+});
+
+test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_days', async () => {
+  const { maybeAutoSnapshot } = await import('../../src/commands/maintenance.js');
+  const { RepoContext } = await import('../../src/commands/context.js');
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const cfgPath = join(repo, '.git/grit/config.toml');
+  writeFileSync(cfgPath, readFileSync(cfgPath, 'utf8').replace('max_events = 10000', 'max_events = 3'));
+  const auto = async (now?: number) => {
+    const ctx = RepoContext.open({ cwd: repo });
+    try {
+      return await maybeAutoSnapshot(ctx, now);
+    } finally {
+      await ctx.close();
+    }
+  };
+  assert.equal(await auto(), null); // empty WAL
+  for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `t${k}`]);
+  assert.equal(await auto(), null, '3 events, not more than 3');
+  gritOk(repo, ['issue', 'create', '--title', 't3']);
+  const s = await auto();
+  assert.ok(s && s.created && s.event_count === 4);
+  assert.equal(await auto(), null, 'the snapshot covers the head');
+  gritOk(repo, ['issue', 'create', '--title', 't4']);
+  assert.equal(await auto(), null, 'one new event, young snapshot');
+  const eightDays = Date.now() + 8 * 86_400_000;
+  const old = await auto(eightDays);
+  assert.ok(old && old.event_count === 5, 'an old snapshot with new events since');
+});

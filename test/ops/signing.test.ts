@@ -1,0 +1,202 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeChunk } from '../../src/core/chunk.js';
+import { makeEvent, type Event } from '../../src/core/event.js';
+import { fromHex, toHex } from '../../src/core/hex.js';
+import type { EventKind } from '../../src/core/kinds.js';
+import { fsckClean, git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+
+function gitIn(cwd: string, args: string[], input: string | Uint8Array): string {
+  const r = spawnSync('git', args, { cwd, input });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout.toString().trim();
+}
+
+/**
+ * Appends a WAL commit holding `events` with git plumbing only (hash-object, mktree,
+ * commit-tree, update-ref), exactly in the layout of SPEC §3: what a forger with push access
+ * could do without grit.
+ */
+function appendWithPlumbing(repo: string, events: Event[], actorHex: string): string {
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const chunk = encodeChunk(events);
+  const hash = toHex(chunk.hash);
+  const blob = gitIn(repo, ['hash-object', '-w', '--stdin'], chunk.bytes);
+  const meta = gitIn(
+    repo,
+    ['hash-object', '-w', '--stdin'],
+    `${JSON.stringify({ schema_version: 1, actor_id: actorHex, chunk_hash: hash, prev_wal: head })}\n`,
+  );
+  const d = new Date(events[0].ts_unix_ms);
+  const parts = [String(d.getUTCFullYear()), String(d.getUTCMonth() + 1).padStart(2, '0'), String(d.getUTCDate()).padStart(2, '0')];
+  let tree = gitIn(repo, ['mktree'], `100644 blob ${blob}\t${hash}.bin\n`);
+  for (const p of parts.reverse()) tree = gitIn(repo, ['mktree'], `040000 tree ${tree}\t${p}\n`);
+  const root = gitIn(repo, ['mktree'], `040000 tree ${tree}\tevents\n100644 blob ${meta}\tmeta.json\n`);
+  const commit = git(repo, 'commit-tree', root, '-p', head, '-m', `grit: ${events.length} events`).trim();
+  git(repo, 'update-ref', 'refs/grit/wal', commit, head);
+  return commit;
+}
+
+function setPolicy(repo: string, policy: 'off' | 'warn' | 'reject'): void {
+  const path = join(repo, '.git/grit/config.toml');
+  writeFileSync(path, readFileSync(path, 'utf8').replace(/^signature_policy = .*$/m, `signature_policy = "${policy}"`));
+}
+
+/** A keyed writer (the default actor), an issue it created, and two forgeries claiming to be it. */
+function forgeryScene() {
+  const repo = tempRepo();
+  const writer = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor;
+  const reader = gritOk(repo, ['actor', 'init', '--label', 'reader']).actor;
+  const id = gritOk(repo, ['issue', 'create', '--title', 'original', '--body', 'real']).issue_id;
+  const created = gritOk(repo, ['issue', 'show', id]).events[0];
+  assert.match(created.sig, /^[0-9a-f]{128}$/);
+  const base = { issue_id: fromHex(id, 16)!, actor: fromHex(writer.actor_id, 16)!, parent: fromHex(created.event_id, 32)! };
+  const forge = (kind: EventKind, ts: number) => makeEvent({ ...base, ts_unix_ms: ts, kind });
+  // 1: a signature copied from the real event (valid bytes, wrong message); 2: no signature at all.
+  const badSig = { ...forge({ type: 'IssueUpdated', title: 'forged', body: null }, created.ts_unix_ms + 10), sig: fromHex(created.sig, 64)! };
+  const unsigned = forge({ type: 'CommentAdded', body: 'forged comment' }, created.ts_unix_ms + 11);
+  return { repo, writer, reader, id, created, badSig, unsigned };
+}
+
+test('init --generate-key gives the default actor a key once; its events are signed and verify', () => {
+  const repo = tempRepo();
+  const a = gritOk(repo, ['init', '--no-agents-md']).actor;
+  assert.equal(a.public_key, undefined);
+  const keyed = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor;
+  assert.equal(keyed.actor_id, a.actor_id);
+  assert.match(keyed.public_key, /^[0-9a-f]{64}$/);
+  assert.equal(keyed.key_scheme, 'ed25519');
+  const keyFile = join(keyed.data_dir, 'keys', 'signing.key');
+  assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+  // Again: the same key is kept.
+  assert.equal(gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor.public_key, keyed.public_key);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'signed']).issue_id;
+  gritOk(repo, ['issue', 'comment', id, '--body', 'also signed']);
+  const v = gritOk(repo, ['db', 'verify']);
+  assert.deepEqual(
+    [v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count, v.errors, v.unverified],
+    [2, 2, 2, 0, [], 0],
+  );
+});
+
+test('policy reject: forged events (bad signature, missing signature) are refused and reported', () => {
+  const s = forgeryScene();
+  setPolicy(s.repo, 'reject');
+  appendWithPlumbing(s.repo, [s.badSig, s.unsigned], s.writer.actor_id);
+  fsckClean(s.repo);
+
+  const r = grit(s.repo, ['issue', 'show', s.id, '--json', '--actor', s.reader.actor_id]);
+  assert.equal(r.code, 0, r.stdout);
+  assert.equal(r.json.data.issue.title, 'original');
+  assert.equal(r.json.data.issue.comment_count, 0);
+  assert.equal(r.json.data.events.length, 1);
+  assert.match(r.stderr, /refused 2 events with a bad or missing signature/);
+  // The writer's own store refuses them too; nothing is reported twice.
+  const w = grit(s.repo, ['issue', 'show', s.id, '--json']);
+  assert.equal(w.json.data.issue.title, 'original');
+  assert.match(w.stderr, /refused 2 events/);
+  assert.doesNotMatch(grit(s.repo, ['issue', 'list', '--json']).stderr, /refused/);
+
+  const v = gritOk(s.repo, ['db', 'verify', '--actor', s.reader.actor_id]);
+  assert.deepEqual([v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count], [3, 2, 1, 2]);
+  assert.deepEqual(v.errors.map((e: any) => [e.problem, e.event_id]).sort(), [
+    ['invalid', toHex(s.badSig.event_id)],
+    ['missing', toHex(s.unsigned.event_id)],
+  ].sort());
+  assert.equal(v.policy, 'reject');
+
+  const doc = gritOk(s.repo, ['doctor', '--actor', s.reader.actor_id]);
+  const sig = doc.checks.find((c: any) => c.id === 'signatures');
+  assert.equal(sig.status, 'error');
+  assert.match(sig.message, /2 events .* refused by this store/);
+  // The store holds only what was admitted, and it is consistent.
+  assert.equal(doc.checks.find((c: any) => c.id === 'store_integrity').status, 'ok');
+
+  // A rebuild applies the same policy.
+  gritOk(s.repo, ['rebuild', '--actor', s.reader.actor_id]);
+  assert.equal(gritOk(s.repo, ['issue', 'show', s.id, '--actor', s.reader.actor_id]).issue.title, 'original');
+
+  // Actors whose key is unknown are not refused: their events are unverifiable, not forged.
+  gritOk(s.repo, ['issue', 'comment', s.id, '--body', 'from the reader', '--actor', s.reader.actor_id]);
+  assert.deepEqual(gritOk(s.repo, ['issue', 'show', s.id]).issue.comments.map((c: any) => c.body), ['from the reader']);
+  assert.equal(gritOk(s.repo, ['db', 'verify']).unverified, 1);
+});
+
+test('policy warn: forged events are kept, and reported by the command, db verify and doctor', () => {
+  const s = forgeryScene();
+  appendWithPlumbing(s.repo, [s.badSig, s.unsigned], s.writer.actor_id);
+  const r = grit(s.repo, ['issue', 'show', s.id, '--json', '--actor', s.reader.actor_id]);
+  assert.equal(r.json.data.issue.title, 'forged');
+  assert.deepEqual(r.json.data.issue.comments.map((c: any) => c.body), ['forged comment']);
+  assert.match(r.stderr, /applied 2 events with a bad or missing signature .*signature_policy = warn/);
+
+  const v = gritOk(s.repo, ['db', 'verify']);
+  assert.deepEqual([v.signatures_checked, v.signatures_valid, v.error_count, v.policy], [2, 1, 2, 'warn']);
+  const doc = gritOk(s.repo, ['doctor']);
+  const sig = doc.checks.find((c: any) => c.id === 'signatures');
+  assert.equal(sig.status, 'error');
+  assert.match(sig.message, /APPLIED to this store/);
+  assert.match(sig.plan, /signature_policy = "reject"/);
+  // doctor --fix never "repairs" signatures (the WAL is append-only); it reports them again.
+  assert.equal(gritOk(s.repo, ['doctor', '--fix']).checks.find((c: any) => c.id === 'signatures').status, 'error');
+
+  // Switching to reject and rebuilding drops them from the store.
+  setPolicy(s.repo, 'reject');
+  gritOk(s.repo, ['rebuild']);
+  assert.equal(gritOk(s.repo, ['issue', 'show', s.id]).issue.title, 'original');
+  // off: nothing is checked, everything applied.
+  setPolicy(s.repo, 'off');
+  gritOk(s.repo, ['rebuild']);
+  assert.equal(gritOk(s.repo, ['issue', 'show', s.id]).issue.title, 'forged');
+  assert.equal(gritOk(s.repo, ['doctor']).checks.find((c: any) => c.id === 'signatures').message, 'not checked: signature_policy = off');
+});
+
+test('sharing a key: a teammate config.toml copied into .git/grit/actors/ makes its events verifiable', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  setPolicy(repo, 'reject');
+  // A teammate whose actor lives outside this repo's actor dirs (another machine, here GRIT_HOME).
+  const home = join(tempDir(), 'mate');
+  const env = { GRIT_HOME: home };
+  const mate = gritOk(repo, ['init', '--no-agents-md', '--generate-key'], { env }).actor;
+  const id = gritOk(repo, ['issue', 'create', '--title', 'by mate'], { env }).issue_id;
+  let v = gritOk(repo, ['db', 'verify']);
+  assert.deepEqual([v.signatures_checked, v.unverified, v.error_count], [0, 1, 0]);
+
+  // Import the public half: config.toml only, never keys/.
+  mkdirSync(join(repo, '.git/grit/actors', mate.actor_id), { recursive: true });
+  copyFileSync(join(home, 'config.toml'), join(repo, '.git/grit/actors', mate.actor_id, 'config.toml'));
+  v = gritOk(repo, ['db', 'verify']);
+  assert.deepEqual([v.signatures_checked, v.signatures_valid, v.unverified, v.error_count], [1, 1, 0, 0]);
+
+  // Now an unsigned event claiming to be the teammate is refused.
+  const created = gritOk(repo, ['issue', 'show', id]).events[0];
+  const fake = makeEvent({
+    issue_id: fromHex(id, 16)!,
+    actor: fromHex(mate.actor_id, 16)!,
+    ts_unix_ms: created.ts_unix_ms + 5,
+    parent: null,
+    kind: { type: 'StateChanged', state: 'closed' },
+  });
+  appendWithPlumbing(repo, [fake], mate.actor_id);
+  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.state, 'open');
+  assert.equal(gritOk(repo, ['db', 'verify']).errors[0].problem, 'missing');
+});
+
+test('an actor that gets its key late: under reject its earlier unsigned events are refused on rebuild (documented)', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const early = gritOk(repo, ['issue', 'create', '--title', 'before the key']).issue_id;
+  gritOk(repo, ['init', '--no-agents-md', '--generate-key']);
+  const late = gritOk(repo, ['issue', 'create', '--title', 'after the key']).issue_id;
+  setPolicy(repo, 'reject');
+  const r = grit(repo, ['rebuild', '--json']);
+  assert.match(r.stderr, /refused 1 event/);
+  const ids = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id);
+  assert.deepEqual(ids, [late]);
+  assert.ok(!ids.includes(early));
+  assert.equal(gritOk(repo, ['db', 'verify']).errors[0].problem, 'missing');
+});

@@ -1,0 +1,73 @@
+/** Sync test helpers: a bare "remote" on disk and several clones of it, each with grit set up. */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Event } from '../../src/core/event.js';
+import { toHex } from '../../src/core/hex.js';
+import { Wal } from '../../src/git/wal.js';
+import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+
+export interface Network {
+  /** The bare repository every clone has as `origin`. */
+  remote: string;
+  clones: string[];
+}
+
+export function network(clones: number, opts: { init?: boolean } = {}): Network {
+  const remote = join(tempDir('grit-remote-'), 'remote.git');
+  git(tempDir(), 'init', '-q', '--bare', remote);
+  git(remote, 'config', 'gc.auto', '0');
+  const out: string[] = [];
+  for (let i = 0; i < clones; i++) {
+    const dir = tempRepo();
+    git(dir, 'config', 'gc.auto', '0');
+    git(dir, 'remote', 'add', 'origin', remote);
+    if (opts.init !== false) gritOk(dir, ['init', '--no-agents-md']);
+    out.push(dir);
+  }
+  return { remote, clones: out };
+}
+
+/** Plain git with binary stdin/stdout (for building objects with plumbing). */
+export function gitBytes(cwd: string, args: string[], input?: Uint8Array | string): Buffer {
+  const r = spawnSync('git', args, { cwd, input });
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed: ${r.stderr}`);
+  return r.stdout;
+}
+
+/** `git for-each-ref <prefix>` as {ref: oid}. */
+export function refs(dir: string, prefix = 'refs/'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of git(dir, 'for-each-ref', '--format=%(refname) %(objectname)', prefix).split('\n')) {
+    if (!line) continue;
+    const [ref, oid] = line.split(' ');
+    out[ref] = oid;
+  }
+  return out;
+}
+
+/** Every event of a repository's WAL (its git dir: a bare repo or `<clone>/.git`), in WAL order. */
+export async function walEvents(gitDir: string): Promise<Event[]> {
+  const commits = await new Wal(gitDir).readSince(null);
+  return commits.flatMap((c) => c.events);
+}
+
+export const eventIds = (events: readonly Event[]): string[] => events.map((e) => toHex(e.event_id));
+
+/** `issue show --json` of one issue: the issue and the set of its event ids. */
+export function shown(clone: string, id: string): { issue: unknown; eventIds: string[] } {
+  const d = gritOk(clone, ['issue', 'show', id]);
+  return { issue: d.issue, eventIds: d.events.map((e: any) => e.event_id).sort() };
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Sets `lock_policy` in a clone's `.git/grit/config.toml`. */
+export function setLockPolicy(clone: string, policy: 'off' | 'warn' | 'require'): void {
+  const path = join(clone, '.git', 'grit', 'config.toml');
+  const text = readFileSync(path, 'utf8');
+  const next = /^lock_policy\s*=.*$/m.test(text)
+    ? text.replace(/^lock_policy\s*=.*$/m, `lock_policy = "${policy}"`)
+    : `lock_policy = "${policy}"\n${text}`;
+  writeFileSync(path, next);
+}

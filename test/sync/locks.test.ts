@@ -1,0 +1,191 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { lockRefName, normalizeResource, overlaps, parseTtl } from '../../src/git/locks.js';
+import { git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
+import { network, refs, setLockPolicy, sleep } from './_helpers.js';
+
+test('resources, TTLs and overlap rules', () => {
+  assert.equal(parseTtl('30s'), 30_000);
+  assert.equal(parseTtl('15m'), 900_000);
+  assert.equal(parseTtl('2h'), 7_200_000);
+  assert.equal(parseTtl(undefined), 300_000);
+  assert.equal(parseTtl('90'), 90_000);
+  for (const bad of ['', 'abc', '15x', '0s', '-5m', '400d']) assert.throws(() => parseTtl(bad), /TTL|ttl/);
+  assert.equal(normalizeResource('path:./src//git/'), 'path:src/git');
+  assert.equal(normalizeResource('repo'), 'repo:');
+  assert.equal(normalizeResource('issue:ABCDEF0123456789abcdef0123456789'), 'issue:abcdef0123456789abcdef0123456789');
+  for (const bad of ['path:', 'path:../x', 'issue:12', 'thing:x', 'path:a\nb']) assert.throws(() => normalizeResource(bad));
+  assert.ok(overlaps('path:src', 'path:src/git/wal.ts'));
+  assert.ok(overlaps('path:src/git', 'path:src'));
+  assert.ok(!overlaps('path:src', 'path:srcx'));
+  assert.ok(!overlaps('path:src/a', 'path:src/b'));
+  assert.ok(overlaps('repo:', 'issue:00000000000000000000000000000000'));
+  assert.ok(overlaps('path:x', 'repo:'));
+  assert.ok(!overlaps('issue:00000000000000000000000000000000', 'path:x'));
+  // The ref name: first 8 bytes of SHA-256 of the (normalized) resource.
+  assert.equal(lockRefName('path:src'), `refs/grit/locks/${createHash('sha256').update('path:src').digest('hex').slice(0, 16)}`);
+});
+
+test('local locks: acquire, conflict, renew by the owner only, release, expiry, gc', { timeout: 60_000 }, async () => {
+  const repo = tempRepo();
+  const me = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  const asOther = (args: string[]) => grit(repo, [...args, '--actor', other, '--json']);
+
+  const got = gritOk(repo, ['lock', 'acquire', '--resource', 'path:src/git', '--ttl', '15m']);
+  assert.deepEqual(Object.keys(got.lock), ['resource', 'owner', 'nonce', 'expires_unix_ms']);
+  assert.equal(got.lock.resource, 'path:src/git');
+  assert.equal(got.lock.owner, me);
+  assert.ok(Math.abs(got.lock.expires_unix_ms - (Date.now() + 900_000)) < 10_000);
+  assert.equal(got.remote, null);
+  // The ref and its lock.json, readable with plain git.
+  const ref = lockRefName('path:src/git');
+  assert.deepEqual(JSON.parse(git(repo, 'cat-file', 'blob', `${ref}:lock.json`)), got.lock);
+
+  // Someone else: refused for the same resource and for an overlapping one, with exit 4.
+  for (const res of ['path:src/git', 'path:src', 'path:src/git/wal.ts', 'repo:']) {
+    const r = asOther(['lock', 'acquire', '--resource', res]);
+    assert.equal(r.code, 4, res);
+    assert.equal(r.json.error.code, 'conflict');
+    assert.equal(r.json.error.details.lock.owner, me);
+  }
+  assert.equal(asOther(['lock', 'acquire', '--resource', 'path:srcx']).code, 0);
+  // Only the owner renews or releases.
+  assert.equal(asOther(['lock', 'renew', '--resource', 'path:src/git']).json.error.code, 'conflict');
+  assert.equal(asOther(['lock', 'release', '--resource', 'path:src/git']).json.error.code, 'conflict');
+  const renewed = gritOk(repo, ['lock', 'renew', '--resource', 'path:src/git', '--ttl', '2h']);
+  assert.equal(renewed.lock.nonce, got.lock.nonce);
+  assert.ok(renewed.lock.expires_unix_ms > got.lock.expires_unix_ms);
+  // Acquiring again as the owner extends it too (same nonce).
+  assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:src/git']).lock.nonce, got.lock.nonce);
+  assert.equal(grit(repo, ['lock', 'renew', '--resource', 'path:nothing', '--json']).json.error.code, 'not_found');
+
+  const status = gritOk(repo, ['lock', 'status']);
+  assert.deepEqual(status.locks.map((l: any) => [l.resource, l.owner, l.mine]), [
+    ['path:src/git', me, true],
+    ['path:srcx', other, false],
+  ]);
+  assert.deepEqual(status.conflicts, []);
+
+  const released = gritOk(repo, ['lock', 'release', '--resource', 'path:src/git']);
+  assert.equal(released.lock.expires_unix_ms, 0);
+  assert.equal(asOther(['lock', 'acquire', '--resource', 'path:src']).code, 0);
+
+  // Expiry: a 1 s lock can be taken by someone else once it has run out.
+  gritOk(repo, ['lock', 'acquire', '--resource', 'issue:0123456789abcdef0123456789abcdef', '--ttl', '1s']);
+  assert.equal(asOther(['lock', 'acquire', '--resource', 'issue:0123456789abcdef0123456789abcdef']).code, 4);
+  await sleep(1100);
+  const taken = asOther(['lock', 'acquire', '--resource', 'issue:0123456789abcdef0123456789abcdef', '--ttl', '1s']);
+  assert.equal(taken.code, 0);
+  assert.equal(taken.json.data.lock.owner, other);
+  await sleep(1100);
+
+  // gc: deletes the expired and released refs, keeps the live ones.
+  const gc = gritOk(repo, ['lock', 'gc']);
+  assert.deepEqual(gc.deleted, ['issue:0123456789abcdef0123456789abcdef']);
+  assert.equal(gc.kept, 2);
+  assert.deepEqual(Object.keys(refs(repo, 'refs/grit/locks/')).sort(), [lockRefName('path:src'), lockRefName('path:srcx')].sort());
+  assert.equal(gritOk(repo, ['lock', 'status']).expired, 0);
+});
+
+test('remote locks: exactly one of two clones racing for the same resource wins', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  for (let round = 0; round < 4; round++) {
+    const resource = round === 3 ? 'repo:' : `path:race/${round}`;
+    const [ra, rb] = await Promise.all([
+      gritAsync(a, ['lock', 'acquire', '--resource', resource, '--json']),
+      gritAsync(b, ['lock', 'acquire', '--resource', resource, '--json']),
+    ]);
+    const codes = [ra.code, rb.code].sort();
+    assert.deepEqual(codes, [0, 4], `${resource}: ${ra.stdout} ${rb.stdout}`);
+    const winner = ra.code === 0 ? ra.json.data.lock : rb.json.data.lock;
+    const loser = ra.code === 0 ? rb : ra;
+    assert.equal(loser.json.error.code, 'conflict');
+    const onRemote = JSON.parse(git(remote, 'cat-file', 'blob', `${lockRefName(resource)}:lock.json`));
+    assert.deepEqual(onRemote, winner);
+    if (round === 3) break;
+    // Released by the winner, it can be taken by the other clone.
+    const [w, l] = ra.code === 0 ? [a, b] : [b, a];
+    gritOk(w, ['lock', 'release', '--resource', resource]);
+    assert.equal(gritOk(l, ['lock', 'acquire', '--resource', resource]).lock.resource, resource);
+  }
+});
+
+test('remote locks: overlap across clones, owner-only release, gc on the remote, sync brings locks along', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(3);
+  const [a, b, c] = clones;
+  const got = gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '1h']);
+  assert.equal(got.remote, 'origin');
+  assert.equal(grit(b, ['lock', 'acquire', '--resource', 'path:src/deep/file.ts']).code, 4);
+  assert.equal(grit(b, ['lock', 'release', '--resource', 'path:src', '--json']).json.error.code, 'conflict');
+  // C has not talked to the remote yet: its view is empty until a sync.
+  assert.deepEqual(gritOk(c, ['lock', 'status']).locks, []);
+  const s = gritOk(c, ['sync']);
+  assert.equal(s.locks_updated, 1);
+  assert.deepEqual(gritOk(c, ['lock', 'status']).locks.map((l: any) => l.resource), ['path:src']);
+  // A --local lock in C never reaches the remote; it shows up as a conflict in C's own view.
+  gritOk(c, ['lock', 'acquire', '--resource', 'path:docs', '--local']);
+  gritOk(b, ['lock', 'acquire', '--resource', 'path:docs/x.md', '--ttl', '1h']);
+  gritOk(c, ['sync']);
+  const status = gritOk(c, ['lock', 'status']);
+  assert.equal(status.conflicts.length, 1);
+  assert.deepEqual([...status.conflicts[0].resources].sort(), ['path:docs', 'path:docs/x.md']);
+  assert.equal(refs(remote, 'refs/grit/locks/')[lockRefName('path:docs')], undefined);
+
+  // Release + gc against the remote deletes the ref there; the other clones follow on sync.
+  gritOk(a, ['lock', 'release', '--resource', 'path:src']);
+  const gc = gritOk(a, ['lock', 'gc']);
+  assert.deepEqual(gc.deleted, ['path:src']);
+  assert.equal(refs(remote, 'refs/grit/locks/')[lockRefName('path:src')], undefined);
+  gritOk(c, ['sync']);
+  assert.equal(refs(c, 'refs/grit/locks/')[lockRefName('path:src')], undefined);
+  assert.equal(gritOk(b, ['lock', 'acquire', '--resource', 'path:src/deep/file.ts']).lock.owner.length, 32);
+});
+
+test('lock policy: warn prints and writes, require refuses with conflict, the owner is never blocked', { timeout: 90_000 }, async () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  const id = gritOk(a, ['issue', 'create', '--title', 'guarded']).issue_id;
+  const other = gritOk(b, ['issue', 'create', '--title', 'free']).issue_id;
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  gritOk(a, ['sync']);
+  // A prefix is resolved to the full issue id.
+  const got = gritOk(a, ['lock', 'acquire', '--resource', `issue:${id.slice(0, 8)}`, '--ttl', '1h']);
+  assert.equal(got.lock.resource, `issue:${id}`);
+  gritOk(b, ['sync']);
+
+  // warn (the default): the write happens, with a warning on stderr.
+  const warned = grit(b, ['issue', 'comment', id, '--body', 'despite the lock']);
+  assert.equal(warned.code, 0, warned.stderr);
+  assert.match(warned.stderr, new RegExp(`warning: issue:${id} is locked by ${got.lock.owner}.*lock_policy = warn`));
+  const quiet = grit(b, ['issue', 'comment', other, '--body', 'not locked']);
+  assert.equal(quiet.stderr, '');
+
+  setLockPolicy(b, 'require');
+  const refused = grit(b, ['issue', 'close', id, '--json']);
+  assert.equal(refused.code, 4);
+  assert.equal(refused.json.error.code, 'conflict');
+  assert.equal(refused.json.error.details.lock.owner, got.lock.owner);
+  assert.equal(gritOk(b, ['issue', 'show', id]).issue.state, 'open');
+  assert.equal(grit(b, ['issue', 'comment', other, '--body', 'still free']).code, 0);
+  // The owner writes freely under require.
+  setLockPolicy(a, 'require');
+  assert.equal(grit(a, ['issue', 'close', id]).code, 0);
+  // repo: blocks every write of everyone else.
+  gritOk(a, ['lock', 'acquire', '--resource', 'repo:']);
+  gritOk(b, ['sync']);
+  assert.equal(grit(b, ['issue', 'create', '--title', 'blocked', '--json']).code, 4);
+  setLockPolicy(b, 'off');
+  const off = grit(b, ['issue', 'create', '--title', 'policy off']);
+  assert.equal(off.code, 0);
+  assert.equal(off.stderr, '');
+  // Released: no more warnings after the next sync.
+  gritOk(a, ['lock', 'release', '--resource', 'repo:']);
+  gritOk(a, ['lock', 'release', '--resource', `issue:${id}`]);
+  setLockPolicy(b, 'require');
+  gritOk(b, ['sync']);
+  assert.equal(grit(b, ['issue', 'reopen', id]).code, 0);
+});

@@ -1,0 +1,253 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
+import { syncWith } from '../../src/commands/sync.js';
+import { RepoContext } from '../../src/commands/context.js';
+import { fsckClean, git, grit, gritAsync, gritOk } from '../helpers/repo.js';
+import { eventIds, gitBytes, network, refs, shown, walEvents } from './_helpers.js';
+
+/** Two clones that both know one issue, then edit it concurrently (nothing synced in between). */
+function concurrentEdits(): { a: string; b: string; remote: string; id: string } {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  const id = gritOk(a, ['issue', 'create', '--title', 'shared', '--label', 'base']).issue_id;
+  gritOk(a, ['sync']);
+  assert.equal(gritOk(b, ['sync']).pulled, 1);
+  // A: title, a label, a comment, close. B: labels (one the same as A's), comments, a removal.
+  gritOk(a, ['issue', 'update', id, '--title', 'renamed in A']);
+  gritOk(a, ['issue', 'label', 'add', id, '--label', 'from-a']);
+  gritOk(a, ['issue', 'comment', id, '--body', 'comment from A']);
+  gritOk(a, ['issue', 'close', id]);
+  gritOk(b, ['issue', 'label', 'add', id, '--label', 'from-b']);
+  gritOk(b, ['issue', 'label', 'add', id, '--label', 'from-a']);
+  gritOk(b, ['issue', 'comment', id, '--body', 'comment from B']);
+  gritOk(b, ['issue', 'label', 'remove', id, '--label', 'base']);
+  gritOk(b, ['issue', 'comment', id, '--body', 'second comment from B']);
+  return { a, b, remote, id };
+}
+
+function assertConverged(a: string, b: string, remote: string, id: string): void {
+  const sa = shown(a, id);
+  const sb = shown(b, id);
+  assert.deepEqual(sa.issue, sb.issue);
+  assert.deepEqual(sa.eventIds, sb.eventIds);
+  assert.equal(sa.eventIds.length, 10);
+  const issue = sa.issue as any;
+  assert.equal(issue.title, 'renamed in A');
+  assert.equal(issue.state, 'closed');
+  assert.deepEqual(issue.labels, ['from-a', 'from-b']);
+  assert.equal(issue.comments.length, 3);
+  // Full show output too (events in their canonical order), and the same WAL head everywhere.
+  assert.deepEqual(gritOk(a, ['issue', 'show', id]), gritOk(b, ['issue', 'show', id]));
+  const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+  assert.equal(git(a, 'rev-parse', 'refs/grit/wal').trim(), head);
+  assert.equal(git(b, 'rev-parse', 'refs/grit/wal').trim(), head);
+  assert.equal(git(remote, 'rev-list', '--merges', 'refs/grit/wal').trim(), '');
+  fsckClean(a);
+  fsckClean(b);
+  git(remote, 'fsck', '--full', '--no-progress');
+}
+
+test('concurrent edits of one issue in two clones converge: A syncs first', { timeout: 60_000 }, async () => {
+  const { a, b, remote, id } = concurrentEdits();
+  const sa = gritOk(a, ['sync']);
+  assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [0, 4, 0]);
+  const sb = gritOk(b, ['sync']);
+  // B's 5 local events are re-appended on top of A's 4.
+  assert.deepEqual([sb.pulled, sb.pushed, sb.events_rebased], [4, 5, 5]);
+  assert.equal(sb.wal_head, sb.remote_wal_head);
+  assert.equal(gritOk(a, ['sync']).pulled, 5);
+  assertConverged(a, b, remote, id);
+  const all = eventIds(await walEvents(remote));
+  assert.equal(new Set(all).size, all.length);
+  assert.equal(all.length, 10);
+});
+
+test('concurrent edits of one issue in two clones converge: B syncs first', { timeout: 60_000 }, async () => {
+  const { a, b, remote, id } = concurrentEdits();
+  assert.equal(gritOk(b, ['sync']).pushed, 5);
+  const sa = gritOk(a, ['sync']);
+  assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [5, 4, 4]);
+  gritOk(b, ['sync']);
+  assertConverged(a, b, remote, id);
+});
+
+test('concurrent edits, both clones syncing at the same moment, then once more', { timeout: 60_000 }, async () => {
+  const { a, b, remote, id } = concurrentEdits();
+  const both = await Promise.all([gritAsync(a, ['sync', '--json']), gritAsync(b, ['sync', '--json'])]);
+  for (const r of both) assert.equal(r.code, 0, r.stdout + r.stderr);
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  assertConverged(a, b, remote, id);
+  const all = eventIds(await walEvents(remote));
+  assert.equal(new Set(all).size, 10);
+  assert.equal(all.length, 10);
+});
+
+test('pull only, push only, human output, empty remote', { timeout: 60_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  // Nothing anywhere: a no-op.
+  assert.deepEqual(gritOk(a, ['sync']), {
+    pulled: 0,
+    pushed: 0,
+    wal_head: null,
+    remote_wal_head: null,
+    events_rebased: 0,
+    remote: 'origin',
+    push_attempts: 0,
+    snapshots_fetched: 0,
+    locks_updated: 0,
+  });
+  gritOk(a, ['issue', 'create', '--title', 'one']);
+  gritOk(a, ['issue', 'create', '--title', 'two']);
+  // --pull does not push.
+  assert.equal(gritOk(a, ['sync', '--pull']).pushed, 0);
+  assert.deepEqual(refs(remote), {});
+  const r = grit(a, ['sync', '--push']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.stdout.trim().split(' · ')[0], 'pulled 0 events, rebased 0, pushed 2');
+  gritOk(b, ['issue', 'create', '--title', 'three']);
+  // --push on a clone behind and ahead of the remote: rebases (it has to), pushes.
+  const pushed = gritOk(b, ['sync', '--push']);
+  assert.deepEqual([pushed.pulled, pushed.pushed, pushed.events_rebased], [2, 1, 1]);
+  // --push on a clone that is only behind: nothing to push, and nothing pulled either.
+  const behind = gritOk(a, ['sync', '--push']);
+  assert.deepEqual([behind.pulled, behind.pushed], [0, 0]);
+  assert.equal(gritOk(a, ['issue', 'list']).total, 2);
+  assert.equal(gritOk(a, ['sync', '--pull']).pulled, 1);
+  assert.equal(gritOk(a, ['issue', 'list']).total, 3);
+  // A remote given as a path works as well as a name.
+  assert.equal(gritOk(a, ['sync', '--remote', remote]).pulled, 0);
+});
+
+test('an unreachable or unknown remote is a git_error carrying git stderr', () => {
+  const { clones } = network(1);
+  const [a] = clones;
+  gritOk(a, ['issue', 'create', '--title', 'x']);
+  const r = grit(a, ['sync', '--remote', 'nosuch', '--json']);
+  assert.equal(r.code, 1);
+  assert.equal(r.json.error.code, 'git_error');
+  assert.match(r.json.error.details.stderr, /nosuch/);
+  git(a, 'remote', 'set-url', 'origin', join(a, 'does-not-exist.git'));
+  const r2 = grit(a, ['sync']);
+  assert.equal(r2.code, 1);
+  assert.match(r2.stderr, /git fetch origin failed: .*does-not-exist/);
+  const r3 = grit(a, ['sync', '--remote', '--upload-pack=touch /tmp/x', '--json']);
+  assert.notEqual(r3.code, 0);
+});
+
+test('the remote moves between fetch and push: rejected, refetched, rebased, retried', { timeout: 60_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  gritOk(b, ['issue', 'create', '--title', 'from b, early']);
+  gritOk(b, ['sync']);
+  gritOk(a, ['issue', 'create', '--title', 'from a']);
+  const ctx = RepoContext.open({ cwd: a });
+  let interfered = 0;
+  try {
+    const result = await syncWith(ctx, {
+      remote: 'origin',
+      pull: true,
+      push: true,
+      beforePush: (attempt) => {
+        if (attempt > 1) return;
+        // Another clone pushes right before each of our first two pushes.
+        gritOk(b, ['issue', 'create', '--title', `from b, during attempt ${attempt}`]);
+        gritOk(b, ['sync']);
+        interfered++;
+      },
+    });
+    assert.equal(interfered, 2);
+    assert.equal(result.push_attempts, 3);
+    assert.equal(result.pulled, 3);
+    assert.equal(result.pushed, 1);
+    assert.equal(result.events_rebased, 3); // rebased once per rejected push
+    assert.equal(result.wal_head, git(remote, 'rev-parse', 'refs/grit/wal').trim());
+    assert.equal(ctx.store.getMeta().wal_head, result.wal_head);
+    assert.equal(ctx.store.getMeta().event_count, 4);
+  } finally {
+    await ctx.close();
+  }
+  gritOk(b, ['sync']);
+  assert.deepEqual(gritOk(a, ['issue', 'list']), gritOk(b, ['issue', 'list']));
+  assert.equal(gritOk(a, ['issue', 'list']).total, 4);
+  assert.equal(git(remote, 'rev-list', '--count', 'refs/grit/wal').trim(), '4');
+});
+
+/** Puts a commit on the remote WAL whose chunk is `chunk` (named by `chunkHash`) with plumbing. */
+function pushForgedCommit(remote: string, chunk: Uint8Array, chunkHash: string, actor: string): string {
+  const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+  const blob = gitBytes(remote, ['hash-object', '-w', '--stdin'], chunk).toString().trim();
+  let tree = gitBytes(remote, ['mktree'], `100644 blob ${blob}\t${chunkHash}.bin\n`).toString().trim();
+  for (const part of ['01', '01', '2030']) tree = gitBytes(remote, ['mktree'], `040000 tree ${tree}\t${part}\n`).toString().trim();
+  const meta = gitBytes(
+    remote,
+    ['hash-object', '-w', '--stdin'],
+    `{"schema_version":1,"actor_id":"${actor}","chunk_hash":"${chunkHash}","prev_wal":"${head}"}\n`,
+  ).toString().trim();
+  const root = gitBytes(remote, ['mktree'], `040000 tree ${tree}\tevents\n100644 blob ${meta}\tmeta.json\n`).toString().trim();
+  const commit = gitBytes(remote, ['commit-tree', root, '-p', head, '-m', 'grit: 1 event']).toString().trim();
+  git(remote, 'update-ref', 'refs/grit/wal', commit, head);
+  return commit;
+}
+
+for (const variant of ['flipped byte', 'forged event'] as const) {
+  test(`tampered chunk on the remote (${variant}): wal_error, nothing applied, local refs unchanged`, { timeout: 60_000 }, async () => {
+    const { remote, clones } = network(2);
+    const [a, b] = clones;
+    const id = gritOk(a, ['issue', 'create', '--title', 'honest']).issue_id;
+    gritOk(a, ['sync']);
+    gritOk(b, ['sync']);
+    gritOk(b, ['issue', 'comment', id, '--body', 'local, not yet pushed']);
+    const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+    const tree = git(remote, 'ls-tree', '-r', head).trim();
+    const [, chunkOid, chunkHash] = /blob ([0-9a-f]{40})\tevents\/.*\/([0-9a-f]{64})\.bin/.exec(tree)!;
+    const original = new Uint8Array(gitBytes(remote, ['cat-file', 'blob', chunkOid]));
+    const actor = JSON.parse(git(remote, 'cat-file', 'blob', `${head}:meta.json`)).actor_id;
+    if (variant === 'flipped byte') {
+      const bad = Uint8Array.from(original);
+      bad[bad.length - 5] ^= 0x01;
+      pushForgedCommit(remote, bad, chunkHash, actor);
+    } else {
+      // A well-formed chunk with a correct hash whose event no longer matches its id.
+      const [event] = decodeChunk(original);
+      const forged = { ...event, kind: { type: 'IssueCreated', title: 'evil', body: '', labels: [] } } as typeof event;
+      const chunk = encodeChunk([forged]);
+      pushForgedCommit(remote, chunk.bytes, Buffer.from(chunk.hash).toString('hex'), actor);
+    }
+    const before = refs(b);
+    const listBefore = gritOk(b, ['issue', 'list']);
+    const r = grit(b, ['sync', '--json']);
+    assert.equal(r.code, 1, r.stdout);
+    assert.equal(r.json.error.code, 'wal_error');
+    assert.deepEqual(refs(b), before);
+    assert.deepEqual(gritOk(b, ['issue', 'list']), listBefore);
+    assert.equal(shown(b, id).eventIds.length, 2);
+    // A push-only sync refuses as well (it validates what it fetched before anything else).
+    assert.equal(grit(b, ['sync', '--push', '--json']).json.error.code, 'wal_error');
+    assert.deepEqual(refs(b), before);
+    // The remote is not touched by a failed sync.
+    assert.notEqual(git(remote, 'rev-parse', 'refs/grit/wal').trim(), before['refs/grit/wal']);
+  });
+}
+
+test('sync imports new snapshots and rebuild works from them in the other clone', { timeout: 60_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
+  const snap = gritOk(a, ['snapshot']);
+  gritOk(a, ['sync']);
+  git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
+  const s = gritOk(b, ['sync']);
+  assert.equal(s.snapshots_fetched, 1);
+  assert.equal(refs(b, 'refs/grit/snapshots/')[snap.snapshot_ref], refs(remote, 'refs/grit/snapshots/')[snap.snapshot_ref]);
+  const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
+  assert.equal(rebuilt.from_snapshot, true);
+  assert.equal(rebuilt.event_count, 3);
+  // A local `snapshot gc` is not undone by the next sync.
+  gritOk(b, ['snapshot', 'gc', '--keep', '0']);
+  assert.equal(gritOk(b, ['sync']).snapshots_fetched, 0);
+  assert.deepEqual(refs(b, 'refs/grit/snapshots/'), {});
+});

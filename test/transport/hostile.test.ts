@@ -1,0 +1,240 @@
+/**
+ * Hostile / malformed input against a RepServer: each bad connection is
+ * dropped, and the server keeps serving well-behaved clients.
+ */
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { RepServer, ReqClient, TransportError } from '../../src/protocol/transport/index.js';
+import { runDir, rawConnect, closedWithin, sleep, spHandshake, frame } from './_helpers.js';
+
+const REQ = 0x30;
+const PUB = 0x20;
+const MAX = 1024 * 1024;
+
+for (const kind of ['ipc', 'tcp'] as const) {
+  describe(`hostile input over ${kind}`, () => {
+    const rd = runDir();
+    const ipc = kind === 'ipc';
+    let srv: RepServer;
+    let url: string;
+    let steady: ReqClient; // a well-behaved client connected throughout
+    const drops: Array<TransportError | undefined> = [];
+    let rss0 = 0;
+
+    before(async () => {
+      srv = await RepServer.listen(
+        ipc ? `ipc://${join(rd.dir, 'h.sock')}` : 'tcp://127.0.0.1:0',
+        (body, reply) => {
+          reply(body.length > 1000 ? Buffer.from(`len:${body.length}`) : Buffer.concat([Buffer.from('re:'), body]));
+        },
+        { maxMessageSize: MAX, handshakeTimeoutMs: 800, frameTimeoutMs: 400 },
+      );
+      url = srv.url;
+      srv.on('disconnect', (_id: number, err?: TransportError) => drops.push(err));
+      steady = await ReqClient.connect(url);
+      if (global.gc) global.gc();
+      rss0 = process.memoryUsage().rss;
+    });
+    after(async () => {
+      steady.close();
+      await srv.close();
+      rd.cleanup();
+    });
+
+    /** A fresh client and the long-lived one both still get answers. */
+    async function assertServes(): Promise<void> {
+      const c = await ReqClient.connect(url, { connectTimeoutMs: 2_000 });
+      assert.equal((await c.request(Buffer.from('ping'), { timeoutMs: 2_000 })).toString(), 're:ping');
+      c.close();
+      assert.equal((await steady.request(Buffer.from('still'), { timeoutMs: 2_000 })).toString(), 're:still');
+    }
+
+    async function lastDropCode(): Promise<string | undefined> {
+      await sleep(10);
+      return drops.at(-1)?.code;
+    }
+
+    test('random bytes instead of a handshake: dropped at once', async () => {
+      const s = await rawConnect(url);
+      const junk = randomBytes(64);
+      junk[1] = 0x00; // never a valid 'S'
+      s.write(junk);
+      const ms = await closedWithin(s, 2_000);
+      assert.ok(ms >= 0 && ms < 400, `closed after ${ms} ms (handshake timeout is 800)`);
+      assert.equal(await lastDropCode(), 'protocol');
+      await assertServes();
+    });
+
+    test('a valid handshake from the wrong protocol (PUB) is refused', async () => {
+      const s = await rawConnect(url);
+      s.write(spHandshake(PUB));
+      const ms = await closedWithin(s, 2_000);
+      assert.ok(ms >= 0 && ms < 400, `closed after ${ms} ms`);
+      assert.equal(await lastDropCode(), 'protocol');
+      await assertServes();
+    });
+
+    test('half a handshake, then silence: dropped by the handshake timeout', async () => {
+      const s = await rawConnect(url);
+      s.write(spHandshake(REQ).subarray(0, 5));
+      const ms = await closedWithin(s, 3_000);
+      assert.ok(ms >= 600 && ms < 2_000, `closed after ${ms} ms, expected ~800`);
+      assert.equal(await lastDropCode(), 'timeout');
+      await assertServes();
+    });
+
+    test('a frame declaring 2^40 bytes is dropped without buffering', async () => {
+      const s = await rawConnect(url);
+      s.write(Buffer.concat([spHandshake(REQ), frame(Buffer.from([0x80, 0, 0, 1, 0x41]), ipc, 2n ** 40n)]));
+      const ms = await closedWithin(s, 2_000);
+      assert.ok(ms >= 0 && ms < 300, `closed after ${ms} ms`);
+      assert.equal(await lastDropCode(), 'too_large');
+      await assertServes();
+    });
+
+    test('a frame one byte over maxMessageSize is dropped; one at the limit is served', async () => {
+      const c = await ReqClient.connect(url, { maxMessageSize: 2 * MAX });
+      const atLimit = Buffer.alloc(MAX - 4, 7);
+      const r = await c.request(atLimit, { timeoutMs: 3_000 });
+      assert.equal(r.toString(), `len:${MAX - 4}`);
+      // the server drops the connection: 'closed', or ECONNRESET when our unread bytes make the kernel reset it
+      await assert.rejects(
+        c.request(Buffer.alloc(MAX - 3), { timeoutMs: 3_000 }),
+        (e: unknown) => e instanceof TransportError && ['closed', 'ECONNRESET', 'EPIPE'].includes(e.code),
+      );
+      assert.equal(await lastDropCode(), 'too_large');
+      await assertServes();
+    });
+
+    test('half a frame, then a stall: dropped by the frame timeout', async () => {
+      const s = await rawConnect(url);
+      const f = frame(Buffer.concat([Buffer.from([0x80, 0, 0, 9]), Buffer.alloc(96)]), ipc);
+      s.write(Buffer.concat([spHandshake(REQ), f.subarray(0, 20)]));
+      const ms = await closedWithin(s, 3_000);
+      assert.ok(ms >= 300 && ms < 1_500, `closed after ${ms} ms, expected ~400`);
+      assert.equal(await lastDropCode(), 'timeout');
+      await assertServes();
+    });
+
+    test('a frame trickled one byte at a time (slow loris) is dropped', async () => {
+      const s = await rawConnect(url);
+      s.write(spHandshake(REQ));
+      const f = frame(Buffer.concat([Buffer.from([0x80, 0, 0, 9]), Buffer.alloc(200)]), ipc);
+      let i = 0;
+      const iv = setInterval(() => {
+        if (!s.destroyed && i < f.length) s.write(f.subarray(i, ++i));
+      }, 50);
+      const ms = await closedWithin(s, 3_000);
+      clearInterval(iv);
+      assert.ok(ms >= 300 && ms < 1_500, `closed after ${ms} ms, expected ~400`);
+      assert.equal(await lastDropCode(), 'timeout');
+      await assertServes();
+    });
+
+    test('a request without a backtrace header is dropped; well-formed ones on other connections are not', async () => {
+      const s = await rawConnect(url);
+      s.write(Buffer.concat([spHandshake(REQ), frame(Buffer.from([1, 2]), ipc)]));
+      assert.ok((await closedWithin(s, 2_000)) >= 0);
+      assert.equal(await lastDropCode(), 'protocol');
+      if (ipc) {
+        const s2 = await rawConnect(url);
+        const bad = frame(Buffer.from([0x80, 0, 0, 1]), true);
+        bad[0] = 0x02; // unknown ipc message type
+        s2.write(Buffer.concat([spHandshake(REQ), bad]));
+        assert.ok((await closedWithin(s2, 2_000)) >= 0);
+        assert.equal(await lastDropCode(), 'protocol');
+      }
+      await assertServes();
+    });
+
+    test('a raw peer with a multi-hop backtrace gets the whole header back', async () => {
+      const s = await rawConnect(url);
+      const hdr = Buffer.from([0, 0, 0, 5, 0, 0, 0, 6, 0x80, 0, 0, 42]);
+      s.write(Buffer.concat([spHandshake(REQ), frame(Buffer.concat([hdr, Buffer.from('hop')]), ipc)]));
+      const want = Buffer.concat([spHandshake(0x31), frame(Buffer.concat([hdr, Buffer.from('re:hop')]), ipc)]);
+      const got = await readBytes(s, want.length);
+      assert.deepEqual(got, want);
+      s.destroy();
+    });
+
+    test('1,000 connections opened and dropped quickly; memory stays bounded', async () => {
+      const t0 = Date.now();
+      for (let batch = 0; batch < 20; batch++) {
+        await Promise.all(
+          Array.from({ length: 50 }, async (_, i) => {
+            let s: Socket;
+            for (let tries = 0; ; tries++) {
+              try {
+                s = await rawConnect(url);
+                break;
+              } catch (e) {
+                // a full unix-socket accept backlog answers EAGAIN: back off briefly
+                if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || tries > 50) throw e;
+                await sleep(5);
+              }
+            }
+            s.on('error', () => {});
+            const k = (batch * 50 + i) % 4;
+            if (k === 1) s.write(spHandshake(REQ).subarray(0, 3));
+            if (k === 2) s.write(Buffer.concat([spHandshake(REQ), frame(Buffer.alloc(0), ipc, BigInt(MAX))]).subarray(0, 30));
+            if (k === 3) s.write(randomBytes(32));
+            s.destroy();
+          }),
+        );
+      }
+      // every hostile connection is gone from the server's table
+      for (let i = 0; i < 100 && srv.connectionCount > 1; i++) await sleep(20);
+      assert.equal(srv.connectionCount, 1, 'only the steady client remains');
+      await assertServes();
+      if (global.gc) global.gc();
+      const grown = (process.memoryUsage().rss - rss0) / 1024 / 1024;
+      assert.ok(grown < 100, `rss grew by ${grown.toFixed(1)} MB`);
+      assert.ok(Date.now() - t0 < 8_000);
+    });
+  });
+}
+
+describe('connection limit', () => {
+  test('connections beyond maxConnections are closed on accept, then served again after others leave', async () => {
+    const rd = runDir();
+    const srv = await RepServer.listen(`ipc://${join(rd.dir, 'lim.sock')}`, (b, reply) => {
+      reply(b);
+    }, { maxConnections: 3 });
+    let rejected = 0;
+    srv.on('rejected', () => rejected++);
+    try {
+      const cs = await Promise.all([1, 2, 3].map(() => ReqClient.connect(srv.url)));
+      await assert.rejects(ReqClient.connect(srv.url, { connectTimeoutMs: 1_000 }), (e: unknown) => e instanceof TransportError);
+      assert.equal(rejected, 1);
+      for (const c of cs) assert.equal((await c.request(Buffer.from('a'))).toString(), 'a');
+      cs[0].close();
+      for (let i = 0; i < 50 && srv.connectionCount > 2; i++) await sleep(10);
+      const c4 = await ReqClient.connect(srv.url);
+      assert.equal((await c4.request(Buffer.from('b'))).toString(), 'b');
+      c4.close();
+      for (const c of cs) c.close();
+    } finally {
+      await srv.close();
+      rd.cleanup();
+    }
+  });
+});
+
+function readBytes(s: Socket, n: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let got = 0;
+    const t = setTimeout(() => reject(new Error(`only ${got}/${n} bytes arrived`)), 2_000);
+    s.on('data', (b: Buffer) => {
+      parts.push(b);
+      got += b.length;
+      if (got >= n) {
+        clearTimeout(t);
+        resolve(Buffer.concat(parts).subarray(0, n));
+      }
+    });
+  });
+}

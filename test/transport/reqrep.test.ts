@@ -1,0 +1,223 @@
+import { test, describe, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import {
+  RepServer,
+  ReqClient,
+  PubServer,
+  TransportError,
+  parseEndpoint,
+  type RequestInfo,
+} from '../../src/protocol/transport/index.js';
+import { runDir, freePort, sleep } from './_helpers.js';
+
+const rd = runDir();
+after(() => rd.cleanup());
+
+test('parseEndpoint accepts ipc and tcp, rejects everything else clearly', () => {
+  assert.deepEqual(parseEndpoint('ipc:///run/grit/d.sock'), { kind: 'ipc', path: '/run/grit/d.sock', url: 'ipc:///run/grit/d.sock' });
+  assert.deepEqual(parseEndpoint('tcp://127.0.0.1:5555'), { kind: 'tcp', host: '127.0.0.1', port: 5555, url: 'tcp://127.0.0.1:5555' });
+  assert.equal((parseEndpoint('tcp://[::1]:80') as { host: string }).host, '::1');
+  assert.equal((parseEndpoint('tcp://localhost:0') as { port: number }).port, 0);
+  for (const bad of ['ipc://relative/x', 'ipc://', 'tcp://host', 'tcp://h:99999', 'ws://h:1/', 'inproc://x', '', 'ipc:///' + 'a'.repeat(200)]) {
+    assert.throws(
+      () => parseEndpoint(bad),
+      (e: unknown) => e instanceof TransportError && e.code === 'invalid_url' && e.message.length > 10,
+      bad,
+    );
+  }
+});
+
+function echoJson(body: Buffer): Buffer {
+  const v = JSON.parse(body.toString()) as { i: number };
+  return Buffer.from(JSON.stringify({ i: v.i, r: `reply-${v.i}` }));
+}
+
+for (const kind of ['ipc', 'tcp'] as const) {
+  describe(`REQ <-> REP over ${kind}`, () => {
+    let url: string;
+    before(async () => {
+      url = kind === 'ipc' ? `ipc://${join(rd.dir, 'rr.sock')}` : `tcp://127.0.0.1:${await freePort()}`;
+    });
+
+    test('200 concurrent requests on one connection, replied in reverse order', async () => {
+      const held: Array<{ body: Buffer; reply: (b: Buffer) => boolean; info: RequestInfo }> = [];
+      const replyOrder: number[] = [];
+      const srv = await RepServer.listen(
+        url,
+        (body, reply, info) => {
+          held.push({ body, reply, info });
+          if (held.length === 200) {
+            for (const h of held.reverse()) {
+              replyOrder.push((JSON.parse(h.body.toString()) as { i: number }).i);
+              assert.equal(h.reply(echoJson(h.body)), true);
+            }
+          }
+        },
+        { maxInFlightPerConnection: 256 },
+      );
+      try {
+        assert.equal(srv.url, url);
+        const c = await ReqClient.connect(url);
+        const replies = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => c.request(Buffer.from(JSON.stringify({ i })), { timeoutMs: 5_000 })),
+        );
+        replies.forEach((r, i) => assert.deepEqual(JSON.parse(r.toString()), { i, r: `reply-${i}` }));
+        // replies really went out of order, and all came over one connection
+        assert.notDeepEqual(replyOrder, [...replyOrder].sort((a, b) => a - b));
+        assert.equal(new Set(held.map((h) => h.info.connectionId)).size, 1);
+        assert.equal(new Set(held.map((h) => h.info.requestId)).size, 200);
+        assert.ok(held.every((h) => (h.info.requestId & 0x80000000) !== 0));
+        assert.equal(srv.connectionCount, 1);
+        assert.equal(c.pending, 0);
+        c.close();
+      } finally {
+        await srv.close();
+      }
+    });
+
+    test('200 concurrent requests with random reply delays and a small in-flight limit', async () => {
+      let concurrent = 0;
+      let maxConcurrent = 0;
+      const srv = await RepServer.listen(
+        url,
+        (body, reply) => {
+          concurrent++;
+          maxConcurrent = Math.max(maxConcurrent, concurrent);
+          setTimeout(() => {
+            concurrent--;
+            reply(echoJson(body));
+          }, Math.floor(Math.random() * 15));
+        },
+        { maxInFlightPerConnection: 16 },
+      );
+      try {
+        const c = await ReqClient.connect(url);
+        const replies = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => c.request(Buffer.from(JSON.stringify({ i })), { timeoutMs: 10_000 })),
+        );
+        replies.forEach((r, i) => assert.deepEqual(JSON.parse(r.toString()), { i, r: `reply-${i}` }));
+        assert.ok(maxConcurrent <= 16, `in-flight limit exceeded: ${maxConcurrent}`);
+        assert.ok(maxConcurrent > 1, 'requests were not processed concurrently');
+        c.close();
+      } finally {
+        await srv.close();
+      }
+    });
+  });
+}
+
+describe('REQ/REP behaviour', () => {
+  const url = `ipc://${join(rd.dir, 'b.sock')}`;
+  let srv: RepServer;
+  const handlerErrors: unknown[] = [];
+  before(async () => {
+    srv = await RepServer.listen(url, async (body, reply) => {
+      const cmd = body.toString();
+      if (cmd === 'ignore') return;
+      if (cmd === 'throw') throw new Error('boom');
+      if (cmd.startsWith('slow:')) await sleep(Number(cmd.slice(5)));
+      if (cmd === 'big') {
+        assert.equal(reply(Buffer.alloc(5 * 1024 * 1024)), false); // over the 4 MiB default: refused, not sent
+        assert.equal(reply(Buffer.from('small')), true);
+        assert.equal(reply(Buffer.from('again')), false); // only one reply per request
+        return;
+      }
+      reply(Buffer.concat([Buffer.from('ok:'), body]));
+    });
+    srv.on('handlerError', (e) => handlerErrors.push(e));
+  });
+  after(() => srv.close());
+
+  test('empty and binary bodies round-trip', async () => {
+    const c = await ReqClient.connect(url);
+    assert.deepEqual(await c.request(Buffer.alloc(0)), Buffer.from('ok:'));
+    const bin = Buffer.from([0, 255, 0x80, 0, 0, 0, 1]);
+    assert.deepEqual(await c.request(bin), Buffer.concat([Buffer.from('ok:'), bin]));
+    c.close();
+  });
+
+  test('request timeout rejects with code timeout; the connection stays usable', async () => {
+    const c = await ReqClient.connect(url);
+    const t0 = Date.now();
+    await assert.rejects(c.request(Buffer.from('ignore'), { timeoutMs: 100 }), (e: unknown) => e instanceof TransportError && e.code === 'timeout');
+    assert.ok(Date.now() - t0 < 1_000);
+    // a late reply to a timed-out request must not be delivered to a later one
+    const late = c.request(Buffer.from('slow:200'), { timeoutMs: 50 });
+    await assert.rejects(late, (e: unknown) => e instanceof TransportError && e.code === 'timeout');
+    await sleep(250);
+    assert.deepEqual(await c.request(Buffer.from('x')), Buffer.from('ok:x'));
+    c.close();
+  });
+
+  test('a throwing handler does not break the server', async () => {
+    const c = await ReqClient.connect(url);
+    const n = handlerErrors.length;
+    await assert.rejects(c.request(Buffer.from('throw'), { timeoutMs: 100 }), (e: unknown) => e instanceof TransportError && e.code === 'timeout');
+    assert.equal(handlerErrors.length, n + 1);
+    assert.deepEqual(await c.request(Buffer.from('y')), Buffer.from('ok:y'));
+    c.close();
+  });
+
+  test('oversized replies are refused by reply(); oversized requests rejected locally', async () => {
+    const c = await ReqClient.connect(url);
+    assert.deepEqual(await c.request(Buffer.from('big')), Buffer.from('small'));
+    await assert.rejects(c.request(Buffer.alloc(4 * 1024 * 1024)), (e: unknown) => e instanceof TransportError && e.code === 'too_large');
+    c.close();
+  });
+
+  test('pending requests reject with a TransportError when the connection drops', async () => {
+    const c = await ReqClient.connect(url);
+    const p = c.request(Buffer.from('ignore'), { timeoutMs: 5_000 });
+    const p2 = c.request(Buffer.from('slow:300'), { timeoutMs: 5_000 });
+    await sleep(20);
+    c.close();
+    for (const x of [p, p2]) await assert.rejects(x, (e: unknown) => e instanceof TransportError && e.code === 'closed');
+    await assert.rejects(c.request(Buffer.from('z')), (e: unknown) => e instanceof TransportError && e.code === 'closed');
+    assert.equal(c.closed, true);
+  });
+
+  test('server-side close rejects the client pending requests', async () => {
+    const u2 = `ipc://${join(rd.dir, 'b2.sock')}`;
+    const s2 = await RepServer.listen(u2, () => {});
+    const c = await ReqClient.connect(u2);
+    const p = c.request(Buffer.from('never'), { timeoutMs: 5_000 });
+    await sleep(20);
+    await s2.close();
+    await assert.rejects(p, (e: unknown) => e instanceof TransportError && e.code === 'closed');
+  });
+
+  test('close({drain:true}) waits for in-flight replies', async () => {
+    const u3 = `tcp://127.0.0.1:0`;
+    const s3 = await RepServer.listen(u3, (b, reply) => {
+      setTimeout(() => reply(b), 150);
+    });
+    assert.match(s3.url, /^tcp:\/\/127\.0\.0\.1:\d+$/);
+    assert.notEqual(s3.url, u3);
+    const c = await ReqClient.connect(s3.url);
+    const p = c.request(Buffer.from('late'), { timeoutMs: 2_000 });
+    await sleep(30);
+    assert.equal(s3.inFlight, 1);
+    const drained = s3.drain(1_000);
+    await s3.close({ drain: true });
+    assert.equal(await drained, true);
+    assert.deepEqual(await p, Buffer.from('late'));
+    await assert.rejects(ReqClient.connect(s3.url, { connectTimeoutMs: 500 }), (e: unknown) => e instanceof TransportError && e.code === 'ECONNREFUSED');
+  });
+
+  test('connect errors are typed', async () => {
+    await assert.rejects(ReqClient.connect(`ipc://${join(rd.dir, 'nothing.sock')}`), (e: unknown) => e instanceof TransportError && e.code === 'ENOENT');
+    const port = await freePort();
+    await assert.rejects(ReqClient.connect(`tcp://127.0.0.1:${port}`), (e: unknown) => e instanceof TransportError && e.code === 'ECONNREFUSED');
+    await assert.rejects(ReqClient.connect('http://x'), (e: unknown) => e instanceof TransportError && e.code === 'invalid_url');
+  });
+
+  test('a REQ client refuses a peer that is not REP', async () => {
+    const pub = await PubServer.listen(`ipc://${join(rd.dir, 'pub.sock')}`);
+    try {
+      await assert.rejects(ReqClient.connect(pub.url), (e: unknown) => e instanceof TransportError && e.code === 'protocol');
+    } finally {
+      await pub.close();
+    }
+  });
+});
