@@ -83,7 +83,7 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
 
   // gc: deletes the expired and released refs, keeps the live ones.
   const gc = gritOk(repo, ['lock', 'gc']);
-  assert.deepEqual(gc.deleted, ['issue:0123456789abcdef0123456789abcdef']);
+  assert.deepEqual(gc.deleted, ['issue:0123456789abcdef0123456789abcdef', 'path:src/git']);
   assert.equal(gc.kept, 2);
   assert.deepEqual(Object.keys(refs(repo, 'refs/grit/locks/')).sort(), [lockRefName('path:src'), lockRefName('path:srcx')].sort());
   assert.equal(gritOk(repo, ['lock', 'status']).expired, 0);
@@ -110,6 +110,7 @@ test('remote locks: exactly one of two clones racing for the same resource wins'
     const [w, l] = ra.code === 0 ? [a, b] : [b, a];
     gritOk(w, ['lock', 'release', '--resource', resource]);
     assert.equal(gritOk(l, ['lock', 'acquire', '--resource', resource]).lock.resource, resource);
+    gritOk(l, ['lock', 'release', '--resource', resource]);
   }
 });
 
@@ -188,4 +189,22 @@ test('lock policy: warn prints and writes, require refuses with conflict, the ow
   setLockPolicy(b, 'require');
   gritOk(b, ['sync']);
   assert.equal(grit(b, ['issue', 'reopen', id]).code, 0);
+});
+
+test('remote locks: two clones racing for overlapping resources never both win', { timeout: 90_000 }, async () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  for (let round = 0; round < 4; round++) {
+    const [ra, rb] = await Promise.all([
+      gritAsync(a, ['lock', 'acquire', '--resource', `path:o${round}`, '--json']),
+      gritAsync(b, ['lock', 'acquire', '--resource', `path:o${round}/inner.ts`, '--json']),
+    ]);
+    for (const r of [ra, rb]) assert.ok(r.code === 0 || r.json?.error?.code === 'conflict', r.stdout + r.stderr);
+    assert.ok(ra.code !== 0 || rb.code !== 0, `round ${round}: both won`);
+    // The views agree after the race: at most one live lock on the overlapping pair.
+    gritOk(a, ['sync']);
+    const live = gritOk(a, ['lock', 'status']).locks.filter((l: any) => l.resource.startsWith(`path:o${round}`));
+    assert.ok(live.length <= 1, JSON.stringify(live));
+    assert.deepEqual(gritOk(a, ['lock', 'status']).conflicts, []);
+  }
 });
