@@ -348,7 +348,7 @@ export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: 
   const refs = await listRefs(env.gitDir, LOCK_PREFIX);
   const dead = refs
     .map((r) => ({ ...r, lock: readLockCommit(env.objects, r.oid) }))
-    .filter((r) => !r.lock || !isLive(r.lock, now));
+    .filter((r) => !r.lock || !isLive(r.lock, now) || lockRefName(r.lock.resource) !== r.ref);
   const deleted: string[] = [];
   let gone = new Set(dead.map((d) => d.ref));
   if (prefix !== null && dead.length > 0) {

@@ -10,7 +10,8 @@ import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { toHex } from '../core/hex.js';
 import { mergeRemoteLocks } from './locks.js';
-import type { TreeEntry } from './objects.js';
+import { encodeCommit, encodeTree, type TreeEntry } from './objects.js';
+import { PackBuilder } from './pack-write.js';
 import { casRef, listRefs, readRef } from './refs.js';
 import { SNAPSHOT_PREFIX } from './snapshot.js';
 import { fetchGrit, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
@@ -49,6 +50,8 @@ export interface SyncResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const eventKey = (e: Event) => toHex(e.event_id);
+/** A rebase writing at least this many objects writes them as one pack instead of loose files. */
+const PACK_MIN_OBJECTS = 64;
 
 /** Bounded exponential backoff with full jitter: ~50 ms, 100, 200 … capped at 2 s. */
 export function backoffMs(attempt: number): number {
@@ -67,6 +70,8 @@ export class WalSync {
   private readonly prefix: string;
   /** Validated remote commits by `<base>..<tip>`: a retry after a local append reuses them. */
   private readonly validated = new Map<string, WalCommit[]>();
+  /** Events per WAL commit, for commits this sync validated or wrote. */
+  private readonly eventCounts = new Map<string, number>();
 
   constructor(gitDir: string, wal: Wal, opts: SyncOptions) {
     this.gitDir = gitDir;
@@ -104,12 +109,12 @@ export class WalSync {
       if (!push || local === null || local === remoteHead) return result;
       // Nothing to push when the local WAL is behind the remote (a push-only sync does not pull).
       if (remoteHead !== null && (await mergeBase(this.gitDir, local, remoteHead)) === local) return result;
-      const outgoing = await this.wal.readSince(remoteHead, local);
+      const outgoing = await this.countEvents(remoteHead, local);
       await this.opts.beforePush?.(attempt);
       result.push_attempts++;
       const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF }]);
       if (out.ok) {
-        result.pushed += outgoing.reduce((n, c) => n + c.events.length, 0);
+        result.pushed += outgoing;
         result.remote_wal_head = local;
         await updateRefs(this.gitDir, [{ ref: this.remoteWalRef, newOid: local }]).catch(() => undefined);
         return result;
@@ -160,6 +165,7 @@ export class WalSync {
     if (!commits) {
       commits = base === remoteHead ? [] : await this.wal.readSince(base, remoteHead);
       this.validated.set(key, commits);
+      for (const c of commits) this.eventCounts.set(c.oid, c.events.length);
     }
     return commits;
   }
@@ -215,13 +221,18 @@ export class WalSync {
       const localIds = new Set<string>();
       let tip = remoteHead;
       let rebased = 0;
+      const pack = new PackBuilder();
       for (const c of outgoing) {
         for (const e of c.events) localIds.add(eventKey(e));
         const events = c.events.filter((e) => !remoteIds.has(eventKey(e)));
         if (events.length === 0) continue;
-        tip = this.reappend(c, events, tip);
+        tip = this.reappend(pack, c, events, tip);
+        this.eventCounts.set(tip, events.length);
         rebased += events.length;
       }
+      // Many objects go into one pack (two files); a few are written loose, as appends are.
+      if (pack.count >= PACK_MIN_OBJECTS) pack.write(this.gitDir);
+      else for (const o of pack.objects()) this.wal.objects.write(o.type, o.content);
       if (await casRef(this.gitDir, WAL_REF, local, tip)) {
         const fresh = remoteEvents.filter((e) => !localIds.has(eventKey(e)));
         await this.opts.onAdvance?.(local, tip, fresh);
@@ -235,7 +246,7 @@ export class WalSync {
    * One new commit on `parent` holding `events` (the same chunk as `c` when nothing was dropped,
    * so the same events subtree is reused), with `c`'s actor. Objects only; no ref moves.
    */
-  private reappend(c: WalCommit, events: Event[], parent: string): string {
+  private reappend(pack: PackBuilder, c: WalCommit, events: Event[], parent: string): string {
     const objects = this.wal.objects;
     let eventsEntry: TreeEntry | undefined;
     let chunkHash = c.chunkHash;
@@ -246,20 +257,39 @@ export class WalSync {
       const chunk = encodeChunk(events);
       chunkHash = toHex(chunk.hash);
       const [, year, month, day, file] = chunkPath(events[0].ts_unix_ms, chunkHash).split('/');
-      let sub = objects.writeTree([{ mode: '100644', name: file, oid: objects.writeBlob(chunk.bytes) }]);
-      for (const part of [day, month, year]) sub = objects.writeTree([{ mode: '40000', name: part, oid: sub }]);
+      let sub = pack.add('tree', encodeTree([{ mode: '100644', name: file, oid: pack.add('blob', chunk.bytes) }]));
+      for (const part of [day, month, year]) sub = pack.add('tree', encodeTree([{ mode: '40000', name: part, oid: sub }]));
       eventsEntry = { mode: '40000', name: 'events', oid: sub };
     }
-    const meta = objects.writeBlob(encodeMeta({ schema_version: 1, actor_id: c.actor, chunk_hash: chunkHash, prev_wal: parent }));
-    const tree = objects.writeTree([eventsEntry, { mode: '100644', name: 'meta.json', oid: meta }]);
+    const meta = pack.add('blob', encodeMeta({ schema_version: 1, actor_id: c.actor, chunk_hash: chunkHash, prev_wal: parent }));
+    const tree = pack.add('tree', encodeTree([eventsEntry, { mode: '100644', name: 'meta.json', oid: meta }]));
     const who = { name: 'grit', email: `${c.actor}@grit.invalid`, timestamp: Math.floor(Date.now() / 1000), tzOffsetMinutes: 0 };
-    return objects.writeCommit({
-      tree,
-      parents: [parent],
-      author: who,
-      committer: who,
-      message: `grit: ${events.length} event${events.length === 1 ? '' : 's'}\n`,
-    });
+    return pack.add(
+      'commit',
+      encodeCommit({ tree, parents: [parent], author: who, committer: who, message: `grit: ${events.length} event${events.length === 1 ? '' : 's'}\n` }),
+    );
+  }
+
+  /**
+   * Events in the commits after `from` up to `to` (first parents). Counts this sync knows (it
+   * validated or wrote those commits) are reused; other commits are counted by their message
+   * (`grit: N events`), and only a commit without one is decoded.
+   */
+  private async countEvents(from: string | null, to: string): Promise<number> {
+    let n = 0;
+    const objects = this.wal.objects;
+    for (let oid: string | null = to; oid && oid !== from; ) {
+      const commit = objects.readCommit(oid);
+      const parent = commit.parents[0] ?? null;
+      let count = this.eventCounts.get(oid);
+      if (count === undefined) {
+        const m = /^grit: (\d+) events?\n?$/.exec(commit.message);
+        count = m ? Number(m[1]) : (await this.wal.readSince(parent, oid)).reduce((k, c) => k + c.events.length, 0);
+      }
+      n += count;
+      oid = parent;
+    }
+    return n;
   }
 }
 

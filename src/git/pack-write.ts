@@ -1,0 +1,134 @@
+/**
+ * Writing many new objects at once as one pack (version 2, no deltas) with its `.idx` (version 2),
+ * instead of one loose file (open, write, fsync, rename) per object: a sync that re-appends a
+ * thousand WAL commits writes two files instead of three thousand. Git reads such packs like any
+ * other; `git gc` folds them into its own.
+ */
+import { randomBytes, createHash } from 'node:crypto';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
+import { GritError } from '../core/errors.js';
+import { hashObject, type ObjectType } from './objects.js';
+
+const TYPE_NUM: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
+
+interface Entry {
+  oid: string;
+  type: ObjectType;
+  content: Uint8Array;
+}
+
+export class PackBuilder {
+  private readonly entries: Entry[] = [];
+  private readonly seen = new Set<string>();
+
+  /** Adds an object (once) and returns its id. */
+  add(type: ObjectType, content: Uint8Array): string {
+    const oid = hashObject(type, content);
+    if (!this.seen.has(oid)) {
+      this.seen.add(oid);
+      this.entries.push({ oid, type, content });
+    }
+    return oid;
+  }
+
+  get count(): number {
+    return this.entries.length;
+  }
+
+  /** Every object added, in order (for writing them loose instead). */
+  objects(): readonly Entry[] {
+    return this.entries;
+  }
+
+  /**
+   * Writes `objects/pack/pack-<sha>.pack` and `.idx` (temporary names, fsynced, then renamed:
+   * the pack first, the index last, so git never sees an index without its pack). Returns the
+   * pack's name, or null when there is nothing to write.
+   */
+  write(gitDir: string, opts: { fsync?: boolean } = {}): string | null {
+    if (this.entries.length === 0) return null;
+    const parts: Buffer[] = [];
+    const head = Buffer.alloc(12);
+    head.write('PACK', 0, 'latin1');
+    head.writeUInt32BE(2, 4);
+    head.writeUInt32BE(this.entries.length, 8);
+    parts.push(head);
+    let offset = 12;
+    const index: { oid: Buffer; crc: number; offset: number }[] = [];
+    for (const e of this.entries) {
+      const hdr: number[] = [];
+      let size = e.content.length;
+      let byte = (TYPE_NUM[e.type] << 4) | (size & 0x0f);
+      size = Math.floor(size / 16);
+      while (size > 0) {
+        hdr.push(byte | 0x80);
+        byte = size & 0x7f;
+        size = Math.floor(size / 128);
+      }
+      hdr.push(byte);
+      const entry = Buffer.concat([Buffer.from(hdr), deflateSync(e.content)]);
+      if (offset > 0x7fffffff) throw new GritError('internal_error', 'pack too large for a small-offset index');
+      index.push({ oid: Buffer.from(e.oid, 'hex'), crc: crc32(entry), offset });
+      parts.push(entry);
+      offset += entry.length;
+    }
+    const packSha = createHash('sha1');
+    for (const p of parts) packSha.update(p);
+    const packChecksum = packSha.digest();
+    parts.push(packChecksum);
+
+    index.sort((a, b) => Buffer.compare(a.oid, b.oid));
+    const n = index.length;
+    const idx = Buffer.alloc(8 + 256 * 4 + n * (20 + 4 + 4) + 20 + 20);
+    idx.writeUInt32BE(0xff744f63, 0);
+    idx.writeUInt32BE(2, 4);
+    const fan = 8;
+    const names = fan + 256 * 4;
+    const crcs = names + n * 20;
+    const offs = crcs + n * 4;
+    let k = 0;
+    for (let b = 0; b < 256; b++) {
+      while (k < n && index[k].oid[0] <= b) k++;
+      idx.writeUInt32BE(k, fan + b * 4);
+    }
+    index.forEach((e, i) => {
+      e.oid.copy(idx, names + i * 20);
+      idx.writeUInt32BE(e.crc >>> 0, crcs + i * 4);
+      idx.writeUInt32BE(e.offset, offs + i * 4);
+    });
+    packChecksum.copy(idx, offs + n * 4);
+    createHash('sha1').update(idx.subarray(0, offs + n * 4 + 20)).digest().copy(idx, offs + n * 4 + 20);
+
+    const dir = join(gitDir, 'objects', 'pack');
+    mkdirSync(dir, { recursive: true });
+    const name = `pack-${packChecksum.toString('hex')}`;
+    const tag = `${process.pid}_${randomBytes(6).toString('hex')}`;
+    const tmpPack = join(dir, `tmp_pack_grit_${tag}`);
+    const tmpIdx = join(dir, `tmp_idx_grit_${tag}`);
+    try {
+      writeFile(tmpPack, parts, opts.fsync ?? true);
+      writeFile(tmpIdx, [idx], opts.fsync ?? true);
+      renameSync(tmpPack, join(dir, `${name}.pack`));
+      renameSync(tmpIdx, join(dir, `${name}.idx`));
+    } finally {
+      rmSync(tmpPack, { force: true });
+      rmSync(tmpIdx, { force: true });
+    }
+    return name;
+  }
+}
+
+function writeFile(path: string, parts: readonly Uint8Array[], sync: boolean): void {
+  const fd = openSync(path, 'wx', 0o444);
+  try {
+    for (const p of parts) {
+      let done = 0;
+      while (done < p.length) done += writeSync(fd, p, done, p.length - done);
+    }
+    if (sync) fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
