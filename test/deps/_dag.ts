@@ -1,6 +1,8 @@
 /** Random dependency DAGs for tests, and the checks every topological order must pass. */
 import assert from 'node:assert/strict';
+import { RepoContext } from '../../src/commands/context.js';
 import { orderingOf, type DepEdge } from '../../src/core/deps.js';
+import { fromHex } from '../../src/core/hex.js';
 import { pick, rng } from '../helpers/random.js';
 
 export interface RandomDag {
@@ -86,4 +88,42 @@ export function distance(pairs: readonly [string, string][], from: string, to: s
     }
   }
   return null;
+}
+
+/** Issue ids from a seed, so a failing run can be replayed. */
+export function seededIds(count: number, seed: number): string[] {
+  const rand = rng(seed);
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 16 }, () => Math.floor(rand() * 256).toString(16).padStart(2, '0')).join(''),
+  );
+}
+
+/**
+ * Creates `ids` as issues and records a random DAG over them, in two WAL commits through the
+ * write path the commands use (no CLI process per event). Every third issue gets label "third".
+ */
+export async function writeDag(cwd: string, ids: string[], seed: number): Promise<RandomDag> {
+  const ctx = RepoContext.open({ cwd });
+  try {
+    await ctx.write(
+      ids.map((id, k) => ({
+        issue_id: fromHex(id, 16)!,
+        kind: { type: 'IssueCreated' as const, title: `dag ${k}`, body: '', labels: k % 3 === 0 ? ['third'] : [] },
+      })),
+    );
+    const dag = randomDag(ids, seed);
+    await writeEdges(ctx, dag.edges);
+    return dag;
+  } finally {
+    await ctx.close();
+  }
+}
+
+export async function writeEdges(ctx: RepoContext, edges: readonly DepEdge[]): Promise<void> {
+  await ctx.write(
+    edges.map((e) => ({
+      issue_id: fromHex(e.issue_id, 16)!,
+      kind: { type: 'DependencyAdded' as const, target: fromHex(e.target, 16)!, dep_type: e.dep_type },
+    })),
+  );
 }
