@@ -34,6 +34,12 @@ export const issueArg = {
   id: OArgs.string({ required: true, description: 'issue id or a unique prefix of at least 4 hex characters' }),
 };
 
+/** `--state` and `--label`, the filters of `issue list` and `issue dep topo`. */
+export const issueFilterFlags = {
+  state: Flags.string({ char: 's', description: 'only issues in this state', options: ['open', 'closed'] }),
+  label: Flags.string({ char: 'l', description: 'only issues with this label' }),
+};
+
 export const bodyFlags = {
   body: Flags.string({ description: 'text (Markdown)' }),
   'body-file': Flags.string({ description: 'read the text from a file, or - for standard input' }),

@@ -1,13 +1,9 @@
-import { Flags } from '@oclif/core';
-import { defineCommand } from '../../../define.js';
+import { defineCommand, issueFilterFlags } from '../../../define.js';
 import { ACTIONS } from '../../../actions.js';
 
 export default defineCommand({
   ...ACTIONS['issue:dep:topo'],
   description: 'List issues in dependency order: prerequisites first, ties by issue id; cycles are reported',
   examples: ['<%= config.bin %> issue dep topo --state open', '<%= config.bin %> issue dep topo --label backend --json'],
-  flags: {
-    state: Flags.string({ char: 's', description: 'only issues in this state', options: ['open', 'closed'] }),
-    label: Flags.string({ char: 'l', description: 'only issues with this label' }),
-  },
+  flags: issueFilterFlags,
 });
