@@ -150,6 +150,25 @@ export class Store {
     return [...out];
   }
 
+  /** Where the dependency indexes disagree with the issues' projected dependencies (for `db check`). */
+  depIndexProblems(): string[] {
+    const expected = new Set<string>();
+    for (const { value } of this.issues.getRange()) {
+      for (const d of value.dependencies) expected.add(depKey(value.issue_id, d.target, d.dep_type));
+    }
+    const forward = new Set(this.deps.getKeys());
+    const reverse = new Set([...this.rdeps.getKeys()].map((k) => {
+      const e = edgeOfKey(k, true);
+      return depKey(e.issue_id, e.target, e.dep_type);
+    }));
+    const problems: string[] = [];
+    for (const [name, index] of [['forward', forward], ['reverse', reverse]] as const) {
+      for (const k of expected) if (!index.has(k)) problems.push(`the ${name} dependency index lacks ${k}`);
+      for (const k of index) if (!expected.has(k)) problems.push(`the ${name} dependency index holds ${k}, which no issue records`);
+    }
+    return problems;
+  }
+
   issueEventsOf(issueHex: string): Event[] {
     const out: Event[] = [];
     for (const { value } of this.issueEvents.getRange({ start: `${issueHex}:`, end: `${issueHex};` })) {
