@@ -84,6 +84,8 @@ test('every command gives the same output through the daemon as locally', async 
     () => ['issue', 'list', '--state', 'open', '--label', 'p1'],
     (id) => ['issue', 'show', id],
     (id) => ['issue', 'show', id.slice(0, 6)],
+    (id) => ['issue', 'dep', 'list', id],
+    (id) => ['issue', 'dep', 'add', id, '--target', id, '--type', 'blocks'],
     () => ['lock', 'acquire', '--resource', 'path:src/a', '--ttl', '60'],
     () => ['lock', 'status'],
     () => ['lock', 'release', '--resource', 'path:src/a'],
