@@ -24,10 +24,14 @@ import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 
 const OID = /^[0-9a-f]{40}$/;
-/** A lock this old was left by a dead process: holding one takes microseconds. */
-export const STALE_LOCK_MS = 10_000;
-/** How long casRef waits for a lock held by someone else before giving up with db_busy. */
-export const LOCK_WAIT_MS = 3_000;
+/** A lock this old was left by a dead process: holding one takes microseconds to milliseconds. */
+export const STALE_LOCK_MS = 5_000;
+/**
+ * How long casRef waits for a lock held by someone else before giving up with db_busy: longer
+ * than STALE_LOCK_MS, so that a writer killed while holding the lock delays the next one instead
+ * of failing it.
+ */
+export const LOCK_WAIT_MS = STALE_LOCK_MS + 3_000;
 
 export interface RefEntry {
   ref: string;

@@ -101,10 +101,10 @@ test('casRef and native git honour each other\'s lock; a stale lock is recovered
   assert.equal(await casRef(gitDir, ref, a, b, { timeoutMs: 2000 }), true);
   assert.equal(git(dir, ['rev-parse', ref]).trim(), b);
 
-  // A young lock (5 s) is respected; one older than STALE_LOCK_MS is taken as abandoned.
+  // A young lock is respected; one older than STALE_LOCK_MS is taken as abandoned.
   writeFileSync(lock, '', { flag: 'wx' });
   const age = (ms: number) => utimesSync(lock, (Date.now() - ms) / 1000, (Date.now() - ms) / 1000);
-  age(5_000);
+  age(STALE_LOCK_MS / 2);
   await assert.rejects(casRef(gitDir, ref, b, c, { timeoutMs: 100 }), isGritError('db_busy'));
   age(STALE_LOCK_MS + 1_000);
   assert.equal(await casRef(gitDir, ref, b, c, { timeoutMs: 100 }), true);
