@@ -45,7 +45,8 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
 
   it('ships the CLI, the compiled sources, the manifest and docs, and no tests', () => {
     for (const need of ['bin/grit.js', 'bin/grit-daemon.js', 'oclif.manifest.json', 'package.json', 'README.md',
-      'dist/src/cli/fast.js', 'dist/src/cli/commands/issue/list.js', 'dist/src/commands/registry.js']) {
+      'dist/src/cli/fast.js', 'dist/src/cli/commands/issue/list.js', 'dist/src/commands/registry.js',
+      'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/mcp/server.js']) {
       assert.ok(files.includes(need), `${need} is in the package`);
     }
     const strays = files.filter((f) => /^(test|dist\/test|src|scripts|bench)\//.test(f) || /\.test\.|\.ts$/.test(f.replace(/\.d\.ts$/, '')));
@@ -73,6 +74,14 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     const help = grit('--help');
     assert.equal(help.code, 0, help.stderr);
     assert.match(help.stdout, /issue\s+Create, change and read issues/);
+  });
+
+  it('loads its oclif plugins from the installed package', () => {
+    const home = tempDir('grit-oclif-');
+    const xdg = { ...env, XDG_DATA_HOME: join(home, 'data'), XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config') };
+    const core = run('grit', ['plugins', '--core'], { cwd: home, env: xdg, timeout: 60_000 });
+    assert.equal(core.code, 0, core.stderr);
+    for (const p of ['@oclif/plugin-help', '@oclif/plugin-plugins', '@oclif/plugin-autocomplete']) assert.match(core.stdout, new RegExp(p));
   });
 
   it('runs grit-daemon', () => {
