@@ -1,3 +1,5 @@
 #!/usr/bin/env node
-process.stderr.write('grit-daemon: not yet available; grit runs every command in-process\n');
-process.exit(1);
+import { main } from '../dist/src/supervisor/main.js';
+
+// Exit explicitly: worker threads and sockets are closed by then, and nothing else should linger.
+process.exit(await main(process.argv.slice(2)));

@@ -3,6 +3,8 @@
  * an actor and run any grit command function by its IPC name (SPEC §7), getting exactly the
  * `data` that `--json` prints. Commands run in this process through the same path as the CLI.
  *
+ * For long-running tools, `GritClient` talks to the user's daemon instead (SPEC §7).
+ *
  * An oclif plugin should use the API of the grit that runs it rather than a copy of its own:
  * `await import(pathToFileURL(join(this.config.root, this.config.pjson.main)).href)`, with
  * `import type … from 'grit'` for the types.
@@ -16,6 +18,7 @@ import type { Issue, IssueSummary } from './core/projection.js';
 import type { SyncResult } from './git/sync.js';
 
 export { GritError, type ErrorCode } from './core/errors.js';
+export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
 export type { Args, EventJson, Issue, IssueSummary, LockReply, LockStatusReply, SyncResult, WriteReply };
 
 type IssueRef = { issue_id: string };

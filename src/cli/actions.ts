@@ -10,6 +10,7 @@ import type { FormattedAction } from './output-format.js';
 import { renderActor, renderActors, renderIssueIds, renderIssueList, renderIssueShow, renderWrite } from './render.js';
 import { OPS_ACTIONS } from './ops-actions.js';
 import { SYNC_ACTIONS } from './sync-actions.js';
+import { DAEMON_ACTIONS } from './daemon-actions.js';
 
 const byId = (p: { args: Record<string, unknown> }) => ({ issue_id: p.args.id });
 
@@ -26,6 +27,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
   },
   ...OPS_ACTIONS, // rebuild, db, snapshot, doctor, export
   ...SYNC_ACTIONS, // sync, lock …
+  ...DAEMON_ACTIONS, // daemon start|status|stop
   'actor:init': {
     ipc: 'ActorInit',
     toArgs: ({ flags }) => ({ label: flags.label, generate_key: flags['generate-key'] }),

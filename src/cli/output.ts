@@ -28,8 +28,8 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
       actor: flags.actor as string | undefined,
       dataDir: flags['data-dir'] as string | undefined,
     };
-    const { runLocal } = await import('../commands/run.js');
-    const data = await runLocal(action.ipc, args, options);
+    const { execute } = await import('./dispatch.js');
+    const data = await execute(action.ipc, args, options, flags['no-daemon'] === true);
     if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
     else if (!flags.quiet) {
       const text = action.render(data);

@@ -16,6 +16,7 @@ import { Store } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks } from '../git/locks.js';
+import { WriteBatcher } from './write-batcher.js';
 import { loadRepoConfig, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 
 export interface ContextOptions extends ActorSelection {
@@ -26,6 +27,11 @@ export interface ContextOptions extends ActorSelection {
 export interface CommandEnv {
   options: ContextOptions;
   context(): RepoContext;
+}
+
+export interface WriteItem {
+  issue_id: Uint8Array;
+  kind: EventKind;
 }
 
 export interface WriteResult {
@@ -40,6 +46,7 @@ export class RepoContext {
   private storeHandle: Store | null = null;
   private configCache: RepoConfig | null = null;
   private signer: Signer | null | undefined;
+  private batcher: WriteBatcher | null = null;
 
   constructor(repo: RepoPaths, actor: ActorRef) {
     this.repo = repo;
@@ -117,28 +124,59 @@ export class RepoContext {
   /**
    * Appends events for issues to the WAL (one commit) and applies them. Each event's timestamp
    * is kept above its issue's newest one so that an actor's own successive edits never tie.
+   * With group commit on (a daemon worker), concurrent calls share one commit.
    */
-  async write(items: { issue_id: Uint8Array; kind: EventKind }[]): Promise<WriteResult> {
+  async write(items: WriteItem[]): Promise<WriteResult> {
+    if (this.batcher) return this.batcher.submit(items);
+    const [result] = await this.commitGroups([items]);
+    if (result instanceof Error) throw result;
+    return result;
+  }
+
+  /** Makes concurrent `write` calls share WAL commits (one chunk, many events). */
+  enableGroupCommit(): void {
+    this.batcher ??= new WriteBatcher((groups) => this.commitGroups(groups));
+  }
+
+  /**
+   * Writes several callers' events as one WAL commit. A group refused by the lock policy gets its
+   * error back without holding up the others.
+   */
+  private async commitGroups(groups: WriteItem[][]): Promise<Array<WriteResult | Error>> {
     await this.refresh();
-    await checkLocks(this, items); // lock_policy (docs/locks.md): one readdir when no lock refs exist
+    const results: Array<WriteResult | Error> = new Array(groups.length);
+    const accepted: number[] = [];
+    for (const [i, items] of groups.entries()) {
+      try {
+        await checkLocks(this, items); // lock_policy (docs/locks.md): one readdir when no lock refs exist
+        accepted.push(i);
+      } catch (err) {
+        results[i] = err as Error;
+      }
+    }
+    if (accepted.length === 0) return results;
     const actor = fromHex(this.actorId, 16)!;
     if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir);
     const sign = this.signer ?? undefined;
     const last = new Map<string, { ts: number; id: Uint8Array }>();
-    const events = items.map(({ issue_id, kind }) => {
-      const key = toHex(issue_id);
-      const prev = last.get(key) ?? this.latestEvent(key);
-      const ts = Math.max(Date.now(), prev ? prev.ts + 1 : 0);
-      const unsigned: UnsignedEvent = { issue_id, actor, ts_unix_ms: ts, parent: prev?.id ?? null, kind };
-      const event = makeEvent(unsigned, sign);
-      last.set(key, { ts, id: event.event_id });
-      return event;
-    });
+    const byGroup = accepted.map((i) =>
+      groups[i].map(({ issue_id, kind }) => {
+        const key = toHex(issue_id);
+        const prev = last.get(key) ?? this.latestEvent(key);
+        const ts = Math.max(Date.now(), prev ? prev.ts + 1 : 0);
+        const unsigned: UnsignedEvent = { issue_id, actor, ts_unix_ms: ts, parent: prev?.id ?? null, kind };
+        const event = makeEvent(unsigned, sign);
+        last.set(key, { ts, id: event.event_id });
+        return event;
+      }),
+    );
+    const events = byGroup.flat();
     const { commit, parent } = await this.wal.append(events, this.actorId);
     crashPoint('write:after-append');
     // Usually nobody else wrote in between: apply what we hold instead of reading it back.
     if (!this.store.apply(events, parent, commit)) await this.refresh();
-    return { events, wal_head: commit };
+    accepted.forEach((i, n) => (results[i] = { events: byGroup[n], wal_head: commit }));
+    return results;
   }
 
   private latestEvent(issueHex: string): { ts: number; id: Uint8Array } | undefined {

@@ -1,0 +1,12 @@
+import { Flags } from '@oclif/core';
+import { defineCommand } from '../../define.js';
+import { ACTIONS } from '../../actions.js';
+
+export default defineCommand({
+  ...ACTIONS['daemon:start'],
+  description: 'Start the per-user daemon (detached) that serves grit commands for every repository',
+  examples: ['<%= config.bin %> daemon start', '<%= config.bin %> daemon start --idle-timeout 0'],
+  flags: {
+    'idle-timeout': Flags.integer({ description: 'exit after this many idle seconds (0 = never)', default: 300, min: 0 }),
+  },
+});

@@ -1,0 +1,8 @@
+import { defineCommand } from '../../define.js';
+import { ACTIONS } from '../../actions.js';
+
+export default defineCommand({
+  ...ACTIONS['daemon:status'],
+  description: 'Show whether the daemon runs: pid, endpoint, uptime and its workers',
+  examples: ['<%= config.bin %> daemon status --json'],
+});

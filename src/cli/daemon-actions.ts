@@ -1,0 +1,42 @@
+/** CLI actions of `daemon start|status|stop`. */
+import { dim, green } from './format.js';
+import type { CliAction } from './output.js';
+
+interface StatusData {
+  running: boolean;
+  pid: number | null;
+  endpoint: string;
+  uptime_ms?: number;
+  requests?: number;
+  started?: boolean;
+  workers: Array<{ repo_root: string; actor_id: string; in_flight?: number }>;
+}
+
+function uptime(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+}
+
+function renderStatus(d: StatusData): string {
+  if (!d.running) return `no daemon running ${dim(`(${d.endpoint})`)}`;
+  const head = `${d.started === true ? 'started' : 'running'}: pid ${d.pid}, ${d.endpoint}`;
+  const up = d.uptime_ms === undefined ? '' : `, up ${uptime(d.uptime_ms)}, ${d.requests ?? 0} requests`;
+  const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${w.repo_root}`);
+  return [head + up, `${d.workers.length} worker${d.workers.length === 1 ? '' : 's'}`, ...workers].join('\n');
+}
+
+export const DAEMON_ACTIONS: Record<string, CliAction> = {
+  'daemon:start': {
+    ipc: 'DaemonStart',
+    toArgs: ({ flags }) => ({ idle_timeout: flags['idle-timeout'] }),
+    render: renderStatus,
+  },
+  'daemon:status': { ipc: 'DaemonStatus', toArgs: () => ({}), render: renderStatus },
+  'daemon:stop': {
+    ipc: 'DaemonStop',
+    toArgs: () => ({}),
+    render: (d: { stopped: boolean; pid: number | null }) => (d.stopped ? `stopped daemon pid ${d.pid}` : 'no daemon running'),
+  },
+};

@@ -1,0 +1,60 @@
+/**
+ * Where a CLI command runs: through the user's daemon when one can serve it (starting it if
+ * needed), otherwise in this process. Correctness never depends on the daemon: whenever it cannot
+ * be reached, or it cannot take the actor, the command runs locally with the same result.
+ */
+import { resolve } from 'node:path';
+import type { Args } from '../commands/args.js';
+import type { ContextOptions } from '../commands/context.js';
+import { runsInWorker } from '../commands/routing.js';
+import { GritError } from '../core/errors.js';
+
+export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean): Promise<unknown> {
+  if (!noDaemon && !daemonDisabled() && runsInWorker(name)) {
+    const served = await viaDaemon(name, args, options);
+    if (served) return served.data;
+  }
+  const { runLocal } = await import('../commands/run.js');
+  return runLocal(name, args, options);
+}
+
+function daemonDisabled(): boolean {
+  const v = process.env.GRIT_NO_DAEMON;
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+async function viaDaemon(name: string, args: Args, options: ContextOptions): Promise<{ data: unknown } | null> {
+  const { findRepo } = await import('../git/repo.js');
+  let repoRoot: string;
+  try {
+    repoRoot = findRepo(options.cwd).root;
+  } catch {
+    return null; // not a repository: the local run reports it
+  }
+  const { connectOrSpawn } = await import('../protocol/daemon-launch.js');
+  const client = await connectOrSpawn({ spawn: true, format: 'json' });
+  if (!client) return null;
+  const dataDir = options.dataDir ?? process.env.GRIT_HOME;
+  try {
+    const data = await client.request(name, args, {
+      repoRoot,
+      actorId: options.actor,
+      dataDir: dataDir ? resolve(dataDir) : undefined,
+      cwd: options.cwd ?? process.cwd(),
+    });
+    return { data };
+  } catch (err) {
+    if (err instanceof GritError && isDaemonUnavailable(err)) return null;
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Errors that say "this daemon cannot serve you" rather than "the command failed": another
+ * daemon holds the actor's lease, or this one is shutting down. The request did nothing.
+ */
+function isDaemonUnavailable(err: GritError): boolean {
+  return (err.code === 'db_busy' && 'owner_pid' in err.details) || err.details.fallback === true;
+}

@@ -1,0 +1,83 @@
+/**
+ * `daemon start|status|stop`: run in the CLI's own process and talk to the per-user daemon
+ * (SPEC §7). The supervisor answers DaemonStatus and DaemonStop itself.
+ */
+import { GritError, invalidArgs } from '../core/errors.js';
+import type { GritClient } from '../protocol/client.js';
+import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
+import { daemonEndpoint, daemonLogPath } from '../protocol/daemon-paths.js';
+import type { Args } from './args.js';
+import type { CommandEnv } from './context.js';
+
+export interface DaemonStatusData {
+  running: boolean;
+  pid: number | null;
+  endpoint: string;
+  workers: Array<{ repo_root: string; actor_id: string; data_dir: string }>;
+  [more: string]: unknown;
+}
+
+const STOP_WAIT_MS = 60_000;
+
+async function statusOf(client: GritClient): Promise<DaemonStatusData> {
+  return client.status() as Promise<DaemonStatusData>;
+}
+
+function notRunning(): DaemonStatusData {
+  return { running: false, pid: null, endpoint: daemonEndpoint(), workers: [] };
+}
+
+async function withDaemon<T>(spawn: boolean, daemonArgs: string[], fn: (c: GritClient) => Promise<T>): Promise<T | null> {
+  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json' });
+  if (!client) return null;
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
+  const idle = args.idle_timeout;
+  if (idle !== undefined && !(Number.isSafeInteger(idle) && (idle as number) >= 0)) {
+    throw invalidArgs('--idle-timeout must be a whole number of seconds (0 = never)', { field: 'idle_timeout' });
+  }
+  const already = await withDaemon(false, [], statusOf);
+  if (already) return { ...already, started: false };
+  const daemonArgs = idle === undefined ? [] : ['--idle-timeout', String(idle)];
+  const status = await withDaemon(true, daemonArgs, statusOf);
+  if (!status) {
+    throw new GritError('ipc_error', `the daemon did not answer within ${SPAWN_WAIT_MS / 1000} s`, {
+      details: { endpoint: daemonEndpoint(), log: daemonLogPath() },
+      suggestion: `look at ${daemonLogPath()}, or run \`grit-daemon\` in a terminal to see why`,
+    });
+  }
+  return { ...status, started: true };
+}
+
+export async function daemonStatus(): Promise<DaemonStatusData> {
+  return (await withDaemon(false, [], statusOf)) ?? notRunning();
+}
+
+export async function daemonStop(): Promise<{ stopped: boolean; pid: number | null }> {
+  const pid = await withDaemon(false, [], async (client) => {
+    const { pid } = (await statusOf(client)) as { pid: number };
+    await client.request('DaemonStop', {}, { repoRoot: '/' });
+    return pid;
+  });
+  if (pid === null) return { stopped: false, pid: null };
+  // Stopping drains in-flight requests first; wait until the process is gone.
+  const deadline = Date.now() + STOP_WAIT_MS;
+  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  if (alive(pid)) throw new GritError('ipc_error', `daemon pid ${pid} is still draining after ${STOP_WAIT_MS / 1000} s`);
+  return { stopped: true, pid };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

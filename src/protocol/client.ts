@@ -1,0 +1,150 @@
+/**
+ * `GritClient`: talks to a running grit daemon from scripts and from the CLI. Each request names
+ * the repository and actor it is for, so one client can drive many repositories.
+ *
+ *   const client = await GritClient.connect();
+ *   const { issue_id } = await client.issueCreate({ title: 'Flaky test' }, { repoRoot: '/src/app' });
+ */
+import { GritError } from '../core/errors.js';
+import type { Args } from '../commands/args.js';
+import { daemonEndpoint } from './daemon-paths.js';
+import {
+  IPC_SCHEMA_VERSION,
+  decodeReply,
+  encodeMessage,
+  errorOfReply,
+  type IpcRequest,
+  type WireFormat,
+} from './messages.js';
+import { ReqClient, TransportError } from './transport/index.js';
+
+/** Which repository and actor a request acts on (SPEC §7 request fields). */
+export interface RequestTarget {
+  repoRoot: string;
+  actorId?: string;
+  dataDir?: string;
+  /** Working directory for relative paths in arguments; defaults to repoRoot. */
+  cwd?: string;
+}
+
+export interface ClientOptions {
+  /** Defaults to this user's daemon socket (GRIT_RUN_DIR, $XDG_RUNTIME_DIR/grit or ~/.grit/run). */
+  endpoint?: string;
+  /** 'cbor' (default) or 'json'. */
+  format?: WireFormat;
+  /** Used when a call gives no target. */
+  target?: RequestTarget;
+  connectTimeoutMs?: number;
+  /** Per request; 0 (default) waits as long as the command runs (a rebuild or sync can take a while). */
+  requestTimeoutMs?: number;
+}
+
+export interface WriteData {
+  issue_id: string;
+  event_id: string;
+  wal_head: string;
+  [extra: string]: unknown;
+}
+
+export interface IssueSummaryData {
+  issue_id: string;
+  title: string;
+  state: 'open' | 'closed';
+  labels: string[];
+  assignees: string[];
+  updated_ts: number;
+  comment_count: number;
+}
+
+/** Replies may be large (an issue list of a big repository); the daemon is this user's own. */
+const MAX_REPLY_BYTES = 512 * 1024 * 1024;
+
+export class GritClient {
+  private nextId = 1;
+
+  private constructor(
+    private readonly req: ReqClient,
+    private readonly format: WireFormat,
+    private readonly defaultTarget: RequestTarget | undefined,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Connects, or throws `ipc_error` (details.transport_code tells why, e.g. ENOENT: no daemon). */
+  static async connect(opts: ClientOptions = {}): Promise<GritClient> {
+    const endpoint = opts.endpoint ?? daemonEndpoint();
+    try {
+      const req = await ReqClient.connect(endpoint, {
+        connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
+        requestTimeoutMs: 0,
+        maxMessageSize: MAX_REPLY_BYTES,
+      });
+      return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0);
+    } catch (err) {
+      throw transportFailure(err, `cannot reach the grit daemon at ${endpoint}`);
+    }
+  }
+
+  /** Runs one command by its IPC name; resolves to its `data`, or throws its GritError. */
+  async request<T = unknown>(name: string, args: Args = {}, target?: RequestTarget): Promise<T> {
+    const t = target ?? this.defaultTarget;
+    if (!t) throw new GritError('invalid_args', 'no repository given: pass a target with repoRoot');
+    const message: IpcRequest = {
+      ipc_schema_version: IPC_SCHEMA_VERSION,
+      request_id: this.nextId++,
+      repo_root: t.repoRoot,
+      actor_id: t.actorId ?? null,
+      data_dir: t.dataDir ?? null,
+      cwd: t.cwd ?? null,
+      command: { [name]: args },
+    };
+    let body: Buffer;
+    try {
+      body = await this.req.request(await encodeMessage(message, this.format), { timeoutMs: this.timeoutMs });
+    } catch (err) {
+      throw transportFailure(err, `the grit daemon did not answer ${name}`);
+    }
+    const reply = await decodeReply(body);
+    if (reply.ok) return reply.data as T;
+    throw errorOfReply(reply.error);
+  }
+
+  issueCreate(args: { title: string; body?: string; labels?: string[] }, target?: RequestTarget): Promise<WriteData> {
+    return this.request('IssueCreate', { labels: [], ...args }, target);
+  }
+
+  issueList(
+    args: { state?: 'open' | 'closed'; label?: string } = {},
+    target?: RequestTarget,
+  ): Promise<{ issues: IssueSummaryData[]; total: number }> {
+    return this.request('IssueList', args, target);
+  }
+
+  issueShow(issueId: string, target?: RequestTarget): Promise<{ issue: Record<string, unknown>; events: unknown[] }> {
+    return this.request('IssueShow', { issue_id: issueId }, target);
+  }
+
+  issueComment(issueId: string, body: string, target?: RequestTarget): Promise<WriteData> {
+    return this.request('IssueComment', { issue_id: issueId, body }, target);
+  }
+
+  issueClose(issueId: string, target?: RequestTarget): Promise<WriteData & { state: string }> {
+    return this.request('IssueClose', { issue_id: issueId }, target);
+  }
+
+  status(): Promise<Record<string, unknown>> {
+    return this.request('DaemonStatus', {}, this.defaultTarget ?? { repoRoot: '/' });
+  }
+
+  close(): void {
+    this.req.close();
+  }
+}
+
+function transportFailure(err: unknown, message: string): GritError {
+  if (err instanceof GritError) return err;
+  const code = err instanceof TransportError ? err.code : 'unknown';
+  return new GritError('ipc_error', `${message}: ${(err as Error).message}`, {
+    details: { transport_code: code },
+    suggestion: 'start it with `grit daemon start`, or run the command with --no-daemon',
+  });
+}

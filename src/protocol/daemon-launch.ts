@@ -1,0 +1,55 @@
+/**
+ * Finding the per-user daemon, and starting it detached when nobody answers (SPEC §7: the CLI
+ * auto-spawns it and waits up to 5 s). Two CLIs racing to start it are fine: the second daemon
+ * finds the socket taken and exits, and both CLIs connect to the first.
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { GritError } from '../core/errors.js';
+import { GritClient, type ClientOptions } from './client.js';
+import { daemonEndpoint } from './daemon-paths.js';
+
+export const SPAWN_WAIT_MS = 5_000;
+
+const DAEMON_BIN = fileURLToPath(new URL('../../../bin/grit-daemon.js', import.meta.url));
+
+/** Connection failures that mean "no daemon is listening" rather than "something is wrong". */
+function nobodyListening(err: unknown): boolean {
+  const code = err instanceof GritError ? err.details.transport_code : undefined;
+  return code === 'ENOENT' || code === 'ECONNREFUSED';
+}
+
+export function spawnDaemon(extraArgs: string[] = []): void {
+  const env = { ...process.env };
+  // The daemon picks actors per request; a caller's GRIT_HOME must not leak into all of them.
+  delete env.GRIT_HOME;
+  const child = spawn(process.execPath, [DAEMON_BIN, ...extraArgs], { detached: true, stdio: 'ignore', env });
+  child.unref();
+}
+
+/**
+ * Connects to the daemon; if none is listening and `spawn` is set, starts one and keeps trying
+ * for up to `waitMs`. Returns null when no daemon could be reached.
+ */
+export async function connectOrSpawn(
+  opts: ClientOptions & { spawn: boolean; waitMs?: number; daemonArgs?: string[] },
+): Promise<GritClient | null> {
+  const endpoint = opts.endpoint ?? daemonEndpoint();
+  const connect = () => GritClient.connect({ ...opts, endpoint, connectTimeoutMs: 1_000 });
+  try {
+    return await connect();
+  } catch (err) {
+    if (!opts.spawn || !nobodyListening(err)) return null;
+  }
+  spawnDaemon(opts.daemonArgs);
+  const deadline = Date.now() + (opts.waitMs ?? SPAWN_WAIT_MS);
+  for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
+    await new Promise((r) => setTimeout(r, delay));
+    try {
+      return await connect();
+    } catch (err) {
+      if (!nobodyListening(err)) return null;
+    }
+  }
+  return null;
+}

@@ -1,0 +1,35 @@
+/**
+ * Where the per-user daemon lives (SPEC §7): a run directory only this user can enter, holding
+ * the socket and the log. `GRIT_RUN_DIR` overrides it (tests run private daemons that way).
+ */
+import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { GritError, ENV_EXIT } from '../core/errors.js';
+
+export function runDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.GRIT_RUN_DIR) return env.GRIT_RUN_DIR;
+  if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'grit');
+  return join(homedir(), '.grit', 'run');
+}
+
+export function daemonEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  return `ipc://${join(runDir(env), 'daemon.sock')}`;
+}
+
+export function daemonLogPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(runDir(env), 'daemon.log');
+}
+
+/** Creates the run directory with mode 0700, and refuses one that others can enter. */
+export function ensureRunDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const st = statSync(dir);
+  if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
+    throw new GritError('ipc_error', `the daemon run directory ${dir} belongs to another user`, {
+      suggestion: 'set GRIT_RUN_DIR to a directory of your own',
+      exitCode: ENV_EXIT,
+    });
+  }
+  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+}

@@ -1,0 +1,168 @@
+/**
+ * The IPC envelopes of SPEC §7. A request is CBOR unless its first byte is `{`, in which case it
+ * is JSON and the reply is JSON too (so `nngcat` can script grit). Decoding never throws: a
+ * malformed request becomes an error reply, which the caller sends back like any other.
+ */
+import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
+import type { Args } from '../commands/args.js';
+
+export const IPC_SCHEMA_VERSION = 1;
+
+export type WireFormat = 'cbor' | 'json';
+
+/** A request as it travels: `command` holds exactly one `{Name: {args}}` entry. */
+export interface IpcRequest {
+  ipc_schema_version: number;
+  request_id: string | number;
+  repo_root: string;
+  actor_id?: string | null;
+  data_dir?: string | null;
+  /** grit's own addition: the caller's working directory, for commands that take relative paths. */
+  cwd?: string | null;
+  command: Record<string, Args>;
+}
+
+/** A request once checked: the command split into its name and arguments. */
+export interface CommandRequest {
+  request_id: string | number;
+  repo_root: string;
+  actor_id: string | null;
+  data_dir: string | null;
+  cwd: string | null;
+  name: string;
+  args: Args;
+}
+
+export interface IpcErrorBody {
+  code: ErrorCode;
+  message: string;
+  details: Record<string, unknown>;
+}
+
+export type IpcReply =
+  | { ipc_schema_version: number; request_id: string | number | null; ok: true; data: unknown }
+  | { ipc_schema_version: number; request_id: string | number | null; ok: false; error: IpcErrorBody };
+
+export type Decoded =
+  | { format: WireFormat; request: CommandRequest }
+  | { format: WireFormat; request_id: string | number | null; error: GritError };
+
+const BRACE = 0x7b;
+
+export function formatOf(body: Uint8Array): WireFormat {
+  return body[0] === BRACE ? 'json' : 'cbor';
+}
+
+/** Parses and validates one request body. */
+export async function decodeRequest(body: Uint8Array): Promise<Decoded> {
+  const format = formatOf(body);
+  let raw: unknown;
+  try {
+    raw = format === 'json' ? JSON.parse(Buffer.from(body).toString('utf8')) : (await cbor()).decode(body);
+  } catch (err) {
+    return { format, request_id: null, error: ipcError(`malformed ${format.toUpperCase()} request: ${messageOf(err)}`) };
+  }
+  const request_id = requestIdOf(raw);
+  try {
+    return { format, request: checkRequest(raw) };
+  } catch (err) {
+    return { format, request_id, error: toGritError(err) };
+  }
+}
+
+function checkRequest(raw: unknown): CommandRequest {
+  if (!isRecord(raw)) throw ipcError('a request must be a map');
+  if (raw.ipc_schema_version !== IPC_SCHEMA_VERSION) {
+    throw ipcError(`unsupported ipc_schema_version ${JSON.stringify(raw.ipc_schema_version)}; this daemon speaks 1`, {
+      supported: [IPC_SCHEMA_VERSION],
+    });
+  }
+  const request_id = raw.request_id;
+  if (!isRequestId(request_id)) throw ipcError('request_id must be a string or an integer');
+  const repo_root = raw.repo_root;
+  if (typeof repo_root !== 'string' || repo_root === '') throw ipcError('repo_root must be a non-empty string');
+  const command = raw.command;
+  if (!isRecord(command)) throw ipcError('command must be a map {Name: {args}}');
+  const names = Object.keys(command);
+  if (names.length !== 1) throw ipcError(`command must name exactly one command, got ${names.length}`);
+  const name = names[0];
+  const args = command[name] ?? {};
+  if (!isRecord(args)) throw new GritError('invalid_args', `arguments of ${name} must be a map`);
+  return {
+    request_id,
+    repo_root,
+    actor_id: optString(raw, 'actor_id'),
+    data_dir: optString(raw, 'data_dir'),
+    cwd: optString(raw, 'cwd'),
+    name,
+    args: args as Args,
+  };
+}
+
+export function replyOk(request_id: string | number | null, data: unknown): IpcReply {
+  return { ipc_schema_version: IPC_SCHEMA_VERSION, request_id, ok: true, data };
+}
+
+export function replyError(request_id: string | number | null, err: unknown): IpcReply {
+  return { ipc_schema_version: IPC_SCHEMA_VERSION, request_id, ok: false, error: toGritError(err).toJSON() };
+}
+
+export async function encodeMessage(message: IpcReply | IpcRequest, format: WireFormat): Promise<Uint8Array> {
+  return format === 'json' ? Buffer.from(JSON.stringify(message)) : (await cbor()).encode(message);
+}
+
+/** Decodes a reply (client side); a reply that is not one is an ipc_error. */
+export async function decodeReply(body: Uint8Array): Promise<IpcReply> {
+  const format = formatOf(body);
+  let raw: unknown;
+  try {
+    raw = format === 'json' ? JSON.parse(Buffer.from(body).toString('utf8')) : (await cbor()).decode(body);
+  } catch (err) {
+    throw ipcError(`malformed reply from the daemon: ${messageOf(err)}`);
+  }
+  if (!isRecord(raw) || typeof raw.ok !== 'boolean') throw ipcError('the daemon sent something that is not a reply');
+  if (raw.ok === false && !isRecord(raw.error)) throw ipcError('the daemon sent an error reply without an error');
+  return raw as unknown as IpcReply;
+}
+
+/** The GritError a failed reply stands for, with its code, message and details. */
+export function errorOfReply(error: IpcErrorBody): GritError {
+  const { suggestion, ...details } = error.details ?? {};
+  return new GritError(error.code, error.message, {
+    details,
+    suggestion: typeof suggestion === 'string' ? suggestion : undefined,
+  });
+}
+
+export function ipcError(message: string, details: Record<string, unknown> = {}): GritError {
+  return new GritError('ipc_error', message, { details });
+}
+
+// cbor-x costs ~15 ms to load: only CBOR callers pay for it (the CLI speaks JSON).
+let codec: Promise<typeof import('./cbor-codec.js')> | undefined;
+function cbor(): Promise<typeof import('./cbor-codec.js')> {
+  return (codec ??= import('./cbor-codec.js'));
+}
+
+function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Uint8Array);
+}
+
+function isRequestId(v: unknown): v is string | number {
+  return (typeof v === 'string' && v.length <= 256) || Number.isSafeInteger(v);
+}
+
+function requestIdOf(raw: unknown): string | number | null {
+  return isRecord(raw) && isRequestId(raw.request_id) ? raw.request_id : null;
+}
+
+function optString(raw: Record<string, unknown>, key: string): string | null {
+  const v = raw[key];
+  if (v === undefined || v === null) return null;
+  if (typeof v !== 'string') throw ipcError(`${key} must be a string or null`);
+  return v;
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

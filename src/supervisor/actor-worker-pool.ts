@@ -1,0 +1,70 @@
+/**
+ * One piscina pool of exactly one thread for one (repo, actor). Many tasks run concurrently in
+ * that thread (reads and queued writes interleave at their awaits); piscina replaces the thread
+ * if it dies, so the next request finds a fresh worker.
+ */
+import { Piscina } from 'piscina';
+import type { WorkerSetup, WorkerTask } from '../workers/actor-worker.js';
+
+const WORKER_FILE = new URL('../workers/actor-worker.js', import.meta.url).href;
+
+export interface WorkerInfo {
+  repo_root: string;
+  actor_id: string;
+  data_dir: string;
+  threads_started: number;
+  in_flight: number;
+}
+
+export class ActorWorkerPool {
+  private readonly pool: Piscina;
+  private threadsStarted = 0;
+  private inFlight = 0;
+
+  constructor(
+    readonly setup: WorkerSetup,
+    readonly actorId: string,
+    onError: (err: unknown) => void,
+  ) {
+    this.pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: 1,
+      maxThreads: 1,
+      concurrentTasksPerWorker: 512,
+      idleTimeout: Number.MAX_SAFE_INTEGER,
+      // 'sync' would park the thread in Atomics.wait between tasks and starve its lease heartbeat.
+      atomics: 'disabled',
+      workerData: setup,
+    });
+    this.pool.on('workerCreate', () => this.threadsStarted++);
+    this.pool.on('error', onError);
+  }
+
+  async run(task: WorkerTask): Promise<Uint8Array | null> {
+    this.inFlight++;
+    try {
+      return await this.pool.run(task);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  /** Releases the lease, closes the store and stops the thread (the supervisor drains requests first). */
+  async close(): Promise<void> {
+    try {
+      await this.run({ op: 'close' });
+    } finally {
+      await this.pool.destroy();
+    }
+  }
+
+  info(): WorkerInfo {
+    return {
+      repo_root: this.setup.repoRoot,
+      actor_id: this.actorId,
+      data_dir: this.setup.actorDir,
+      threads_started: this.threadsStarted,
+      in_flight: this.inFlight,
+    };
+  }
+}

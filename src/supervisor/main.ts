@@ -1,0 +1,84 @@
+/**
+ * `grit-daemon`: parses its command line, sets up the run directory and log, starts the
+ * supervisor and shuts it down cleanly on SIGTERM/SIGINT, idle timeout or DaemonStop.
+ */
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
+import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
+import { TransportError } from '../protocol/transport/index.js';
+import { Supervisor } from './supervisor.js';
+
+export const DEFAULT_IDLE_TIMEOUT_S = 300;
+
+const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--tcp <host:port>]
+
+Serves grit commands for this user's repositories over ${daemonEndpoint()}.
+  --idle-timeout <s>  exit after this many seconds without requests (default ${DEFAULT_IDLE_TIMEOUT_S}, 0 = never)
+  --tcp <host:port>   also listen on tcp://host:port (off by default; anyone who can reach it can act as you)
+Logs go to ${daemonLogPath()} (level from GRIT_LOG_LEVEL, default info).`;
+
+interface DaemonArgs {
+  idleTimeoutMs: number;
+  tcp: string | null;
+}
+
+function parse(argv: string[]): DaemonArgs | null {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      'idle-timeout': { type: 'string' },
+      tcp: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return null;
+  const idle = values['idle-timeout'] ?? String(DEFAULT_IDLE_TIMEOUT_S);
+  if (!/^\d+$/.test(idle)) throw new GritError('invalid_args', `--idle-timeout must be a whole number of seconds, got ${idle}`);
+  const tcp = values.tcp ?? null;
+  if (tcp !== null && !/^[\w.-]+:\d{1,5}$/.test(tcp)) throw new GritError('invalid_args', `--tcp must be host:port, got ${tcp}`);
+  return { idleTimeoutMs: Number(idle) * 1000, tcp };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let args: DaemonArgs | null;
+  try {
+    args = parse(argv);
+  } catch (err) {
+    const e = err instanceof GritError ? err : new GritError('invalid_args', (err as Error).message);
+    process.stderr.write(`grit-daemon: ${e.message}\n${USAGE}\n`);
+    return e.exitCode;
+  }
+  if (!args) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  // The daemon serves many users' shells of one user: actor selection comes from each request.
+  delete process.env.GRIT_HOME;
+  ensureRunDir(runDir());
+  const logger = pino(
+    { level: process.env.GRIT_LOG_LEVEL ?? 'info' },
+    pino.destination({ dest: daemonLogPath(), sync: false, mkdir: true, mode: 0o600 }),
+  );
+  const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
+  let supervisor: Supervisor;
+  try {
+    supervisor = await Supervisor.start({ endpoints, idleTimeoutMs: args.idleTimeoutMs, logger });
+  } catch (err) {
+    const inUse = err instanceof TransportError && err.code === 'address_in_use';
+    const message = inUse ? `a daemon is already listening on ${endpoints[0]}` : toGritError(err).message;
+    logger.warn({ err }, 'daemon did not start');
+    process.stderr.write(`grit-daemon: ${message}\n`);
+    await flush(logger);
+    return inUse ? 0 : ENV_EXIT;
+  }
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void supervisor.stop(signal));
+  await supervisor.stopped;
+  await flush(logger);
+  return 0;
+}
+
+function flush(logger: Logger): Promise<void> {
+  return new Promise((resolve) => logger.flush(() => resolve()));
+}

@@ -1,0 +1,190 @@
+/**
+ * The daemon's supervisor: binds the per-user socket, routes each request by (repo, actor) to
+ * that actor's worker thread (started on first use), answers DaemonStatus and DaemonStop itself,
+ * and exits after an idle timeout. Nothing a client sends can take it down: every failure
+ * becomes an error reply.
+ */
+import type { Logger } from 'pino';
+import { selectActor } from '../commands/actors.js';
+import { runsInWorker } from '../commands/routing.js';
+import { GritError } from '../core/errors.js';
+import { findRepo } from '../git/repo.js';
+import {
+  decodeRequest,
+  encodeMessage,
+  replyError,
+  replyOk,
+  type CommandRequest,
+  type WireFormat,
+} from '../protocol/messages.js';
+import { RepServer, type ReplyFn } from '../protocol/transport/index.js';
+import { ActorWorkerPool } from './actor-worker-pool.js';
+
+export interface SupervisorOptions {
+  endpoints: string[];
+  /** 0 = never. */
+  idleTimeoutMs: number;
+  logger: Logger;
+  /** Largest request accepted, in bytes. */
+  maxRequestBytes?: number;
+}
+
+export interface DaemonStatus {
+  running: true;
+  pid: number;
+  endpoint: string;
+  endpoints: string[];
+  started_ts: number;
+  uptime_ms: number;
+  requests: number;
+  workers: ReturnType<ActorWorkerPool['info']>[];
+}
+
+const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+
+export class Supervisor {
+  private servers: RepServer[] = [];
+  private readonly workers = new Map<string, ActorWorkerPool>();
+  private readonly startedTs = Date.now();
+  private lastActivity = Date.now();
+  private inFlight = 0;
+  private requests = 0;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private stopping: Promise<void> | null = null;
+  /** Resolves once the supervisor has shut down (idle, signal or DaemonStop). */
+  readonly stopped: Promise<void>;
+  private markStopped!: () => void;
+
+  private constructor(private readonly opts: SupervisorOptions) {
+    this.stopped = new Promise((r) => (this.markStopped = r));
+  }
+
+  static async start(opts: SupervisorOptions): Promise<Supervisor> {
+    const sup = new Supervisor(opts);
+    const limit = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
+    for (const url of opts.endpoints) {
+      const server = await RepServer.listen(url, (body, reply) => sup.onRequest(body, reply), {
+        maxMessageSize: limit,
+      });
+      server.on('handlerError', (err) => opts.logger.error({ err }, 'request handler failed'));
+      server.on('disconnect', (_id, err) => err && opts.logger.debug({ code: err.code }, 'connection dropped'));
+      sup.servers.push(server);
+    }
+    if (opts.idleTimeoutMs > 0) {
+      sup.idleTimer = setInterval(() => sup.checkIdle(), Math.min(opts.idleTimeoutMs, 1_000));
+      sup.idleTimer.unref();
+    }
+    opts.logger.info({ endpoints: opts.endpoints }, 'daemon listening');
+    return sup;
+  }
+
+  private async onRequest(body: Buffer, reply: ReplyFn): Promise<void> {
+    this.inFlight++;
+    this.requests++;
+    this.lastActivity = Date.now();
+    try {
+      const out = await this.dispatch(body);
+      if (!reply(out)) this.opts.logger.debug('reply not delivered (client gone or reply too large)');
+    } finally {
+      this.inFlight--;
+      this.lastActivity = Date.now();
+    }
+  }
+
+  private async dispatch(body: Buffer): Promise<Uint8Array> {
+    const decoded = await decodeRequest(body);
+    if ('error' in decoded) {
+      this.opts.logger.warn({ err: decoded.error.message }, 'bad request');
+      return encodeMessage(replyError(decoded.request_id, decoded.error), decoded.format);
+    }
+    const { request, format } = decoded;
+    try {
+      return await this.execute(request, format);
+    } catch (err) {
+      return encodeMessage(replyError(request.request_id, err), format);
+    }
+  }
+
+  private async execute(request: CommandRequest, format: WireFormat): Promise<Uint8Array> {
+    const { name, request_id } = request;
+    if (name === 'DaemonStatus') return encodeMessage(replyOk(request_id, this.status()), format);
+    if (name === 'DaemonStop') {
+      setImmediate(() => void this.stop('DaemonStop'));
+      return encodeMessage(replyOk(request_id, { stopping: true, pid: process.pid }), format);
+    }
+    if (!runsInWorker(name)) {
+      const { runLocal } = await import('../commands/run.js');
+      const data = await runLocal(name, request.args, {
+        cwd: request.cwd ?? request.repo_root,
+        actor: request.actor_id ?? undefined,
+        dataDir: request.data_dir ?? undefined,
+      });
+      return encodeMessage(replyOk(request_id, data), format);
+    }
+    const worker = this.workerFor(request);
+    try {
+      return (await worker.run({ op: 'run', request, format }))!;
+    } catch (err) {
+      this.opts.logger.error({ err, actor: worker.actorId }, 'worker thread failed');
+      throw new GritError('internal_error', `the worker for actor ${worker.actorId} stopped unexpectedly`, {
+        details: { actor_id: worker.actorId },
+        suggestion: 'retry: a fresh worker serves the next request',
+      });
+    }
+  }
+
+  /** The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4). */
+  private workerFor(request: CommandRequest): ActorWorkerPool {
+    if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
+    const repo = findRepo(request.repo_root);
+    const actor = selectActor(repo, {
+      actor: request.actor_id ?? undefined,
+      dataDir: request.data_dir ?? undefined,
+    });
+    let worker = this.workers.get(actor.dir);
+    if (!worker) {
+      worker = new ActorWorkerPool(
+        { repoRoot: repo.root, actorDir: actor.dir, endpoint: this.opts.endpoints[0] },
+        actor.config.actor_id,
+        (err) => this.opts.logger.error({ err, actor: actor.config.actor_id }, 'worker error'),
+      );
+      this.workers.set(actor.dir, worker);
+      this.opts.logger.info({ repo: repo.root, actor: actor.config.actor_id }, 'worker started');
+    }
+    return worker;
+  }
+
+  status(): DaemonStatus {
+    return {
+      running: true,
+      pid: process.pid,
+      endpoint: this.opts.endpoints[0],
+      endpoints: this.opts.endpoints,
+      started_ts: this.startedTs,
+      uptime_ms: Date.now() - this.startedTs,
+      requests: this.requests,
+      workers: [...this.workers.values()].map((w) => w.info()),
+    };
+  }
+
+  private checkIdle(): void {
+    const connected = this.servers.some((s) => s.connectionCount > 0);
+    if (this.inFlight === 0 && !connected && Date.now() - this.lastActivity >= this.opts.idleTimeoutMs) {
+      void this.stop('idle');
+    }
+  }
+
+  /** Stops taking requests, lets in-flight ones finish, then closes every worker (leases released). */
+  stop(reason: string): Promise<void> {
+    this.stopping ??= (async () => {
+      this.opts.logger.info({ reason }, 'daemon stopping');
+      if (this.idleTimer) clearInterval(this.idleTimer);
+      await Promise.all(this.servers.map((s) => s.close({ drain: true, drainTimeoutMs: 60_000 })));
+      await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
+      this.workers.clear();
+      this.opts.logger.info('daemon stopped');
+      this.markStopped();
+    })();
+    return this.stopping;
+  }
+}

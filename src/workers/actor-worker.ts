@@ -1,0 +1,81 @@
+/**
+ * The body of a daemon worker thread: one per (repo, actor), run by a piscina pool of exactly one
+ * thread. It keeps the actor's repository context (and so its LMDB store) open, holds the actor's
+ * `daemon.lock` lease, group-commits concurrent writes, and runs the same command functions the
+ * CLI runs. Replies are encoded here so the supervisor thread only passes bytes on.
+ */
+import { workerData } from 'node:worker_threads';
+import { RepoContext, type CommandEnv } from '../commands/context.js';
+import { readActorDir } from '../commands/actors.js';
+import { COMMANDS, isCommandName } from '../commands/registry.js';
+import { GritError, invalidArgs } from '../core/errors.js';
+import { findRepo } from '../git/repo.js';
+import { encodeMessage, replyError, replyOk, type CommandRequest, type WireFormat } from '../protocol/messages.js';
+import { Lease } from './lease.js';
+
+export interface WorkerSetup {
+  repoRoot: string;
+  actorDir: string;
+  endpoint: string;
+}
+
+export type WorkerTask = { op: 'run'; request: CommandRequest; format: WireFormat } | { op: 'close' };
+
+const setup = workerData as WorkerSetup;
+let ctx: RepoContext | null = null;
+let lease: Lease | null = null;
+
+function context(): RepoContext {
+  if (ctx) return ctx;
+  const actor = readActorDir(setup.actorDir);
+  if (!actor) throw new GritError('not_found', `no actor in ${setup.actorDir}`, { suggestion: 'run `grit actor list`' });
+  const opened = new RepoContext(findRepo(setup.repoRoot), actor);
+  opened.enableGroupCommit();
+  return (ctx = opened);
+}
+
+/** Takes the actor's lease on first use, and again after another daemon's lease lapsed. */
+function holdLease(): void {
+  if (lease) return;
+  const { actorId } = context();
+  lease = Lease.acquire(setup.actorDir, { repo_root: setup.repoRoot, actor_id: actorId, ipc_endpoint: setup.endpoint });
+}
+
+async function run(request: CommandRequest): Promise<unknown> {
+  faultOnRequest();
+  if (!isCommandName(request.name)) throw invalidArgs(`unknown command ${request.name}`, { command: request.name });
+  holdLease();
+  const fn = await COMMANDS[request.name]();
+  const env: CommandEnv = {
+    options: { cwd: request.cwd ?? setup.repoRoot, dataDir: setup.actorDir },
+    context,
+  };
+  return fn(env, request.args);
+}
+
+export default async function handle(task: WorkerTask): Promise<Uint8Array | null> {
+  if (task.op === 'close') {
+    lease?.release();
+    lease = null;
+    await ctx?.close();
+    ctx = null;
+    return null;
+  }
+  const { request, format } = task;
+  let reply;
+  try {
+    reply = replyOk(request.request_id, await run(request));
+  } catch (err) {
+    reply = replyError(request.request_id, err);
+  }
+  return encodeMessage(reply, format);
+}
+
+/**
+ * Test hook for "a worker thread dies": GRIT_FAULT=worker:exit:<actor_id> ends this thread (not
+ * the daemon) on every request for that actor.
+ */
+function faultOnRequest(): void {
+  const fault = process.env.GRIT_FAULT;
+  if (fault?.startsWith('worker:exit:') && context().actorId === fault.slice('worker:exit:'.length)) process.exit(70);
+}

@@ -1,0 +1,126 @@
+/**
+ * `daemon.lock` in an actor's directory (SPEC §4): the lease by which one daemon serves an actor.
+ * The worker that holds it renews it on a heartbeat; a lease whose holder is dead or whose expiry
+ * has passed may be taken over.
+ */
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { GritError } from '../core/errors.js';
+
+export interface DaemonLease {
+  pid: number;
+  started_ts: number;
+  repo_root: string;
+  actor_id: string;
+  host_id: string;
+  ipc_endpoint: string;
+  lease_ms: number;
+  last_heartbeat_ts: number;
+  expires_ts: number;
+}
+
+export const LEASE_MS = 15_000;
+
+export function leasePath(actorDir: string): string {
+  return join(actorDir, 'daemon.lock');
+}
+
+export function readLease(actorDir: string): DaemonLease | null {
+  try {
+    const raw = JSON.parse(readFileSync(leasePath(actorDir), 'utf8'));
+    return typeof raw?.pid === 'number' && typeof raw?.expires_ts === 'number' ? (raw as DaemonLease) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Whether a lease still binds others: not expired, and its holder alive if it is on this host. */
+export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
+  if (lease.expires_ts <= now) return false;
+  if (lease.host_id !== hostname()) return true;
+  try {
+    process.kill(lease.pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export class Lease {
+  private timer: NodeJS.Timeout | null = null;
+  private readonly record: DaemonLease;
+
+  private constructor(
+    private readonly actorDir: string,
+    record: DaemonLease,
+  ) {
+    this.record = record;
+  }
+
+  /**
+   * Takes the lease, or throws `db_busy` naming the daemon that holds it. Threads of one daemon
+   * share its pid, so a replacement worker takes over its crashed predecessor's lease.
+   */
+  static acquire(actorDir: string, info: { repo_root: string; actor_id: string; ipc_endpoint: string }): Lease {
+    const now = Date.now();
+    const record: DaemonLease = {
+      pid: process.pid,
+      started_ts: now,
+      ...info,
+      host_id: hostname(),
+      lease_ms: LEASE_MS,
+      last_heartbeat_ts: now,
+      expires_ts: now + LEASE_MS,
+    };
+    const path = leasePath(actorDir);
+    const tmp = `${path}.${process.pid}.${now}.tmp`;
+    writeFileSync(tmp, JSON.stringify(record));
+    try {
+      try {
+        linkSync(tmp, path); // exclusive: fails when a lease file exists
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        const held = readLease(actorDir);
+        const ours = held?.pid === process.pid && held.host_id === record.host_id;
+        if (held && !ours && leaseIsLive(held, now)) {
+          throw new GritError('db_busy', `actor ${info.actor_id} is served by daemon pid ${held.pid}`, {
+            details: { owner_pid: held.pid, ipc_endpoint: held.ipc_endpoint, expires_ts: held.expires_ts },
+            suggestion: 'use --no-daemon, or stop the other daemon with `grit daemon stop`',
+          });
+        }
+        renameSync(tmp, path);
+      }
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    const lease = new Lease(actorDir, record);
+    lease.timer = setInterval(() => lease.renew(), LEASE_MS / 3);
+    lease.timer.unref();
+    return lease;
+  }
+
+  private renew(): void {
+    const now = Date.now();
+    this.record.last_heartbeat_ts = now;
+    this.record.expires_ts = now + LEASE_MS;
+    const path = leasePath(this.actorDir);
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify(this.record));
+      renameSync(tmp, path);
+    } catch {
+      // A missed heartbeat only shortens the lease; the next one retries.
+    }
+  }
+
+  /** Removes `daemon.lock` if it is still ours. */
+  release(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    const held = readLease(this.actorDir);
+    if (held?.pid === process.pid && held.started_ts === this.record.started_ts) {
+      rmSync(leasePath(this.actorDir), { force: true });
+    }
+  }
+}

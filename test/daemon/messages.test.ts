@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encode } from '../../src/protocol/cbor-codec.js';
+import { decodeReply, decodeRequest, encodeMessage, replyError, replyOk } from '../../src/protocol/messages.js';
+import { GritError } from '../../src/core/errors.js';
+
+const valid = {
+  ipc_schema_version: 1,
+  request_id: 'r1',
+  repo_root: '/tmp/x',
+  actor_id: null,
+  data_dir: null,
+  command: { IssueShow: { issue_id: 'abcd' } },
+};
+
+test('a JSON request (first byte `{`) decodes as JSON, anything else as CBOR', async () => {
+  const json = await decodeRequest(Buffer.from(JSON.stringify(valid)));
+  assert.equal(json.format, 'json');
+  assert.ok('request' in json);
+  assert.deepEqual(json.request, { request_id: 'r1', repo_root: '/tmp/x', actor_id: null, data_dir: null, cwd: null, name: 'IssueShow', args: { issue_id: 'abcd' } });
+  const cbor = await decodeRequest(encode(valid));
+  assert.equal(cbor.format, 'cbor');
+  assert.ok('request' in cbor);
+  assert.deepEqual(cbor.request, json.request);
+});
+
+test('replies come back in the request format and round-trip', async () => {
+  for (const format of ['json', 'cbor'] as const) {
+    const ok = await decodeReply(await encodeMessage(replyOk(7, { n: 1, s: 'x', l: [1, 2] }), format));
+    assert.deepEqual(ok, { ipc_schema_version: 1, request_id: 7, ok: true, data: { n: 1, s: 'x', l: [1, 2] } });
+    const bad = await decodeReply(await encodeMessage(replyError(8, new GritError('not_found', 'no issue x')), format));
+    assert.equal(bad.ok, false);
+    assert.ok(!bad.ok && bad.error.code === 'not_found' && bad.error.message === 'no issue x');
+  }
+});
+
+test('malformed requests become ipc_error or invalid_args replies, keeping the request id when readable', async () => {
+  const cases: Array<[string, Uint8Array, string, unknown]> = [
+    ['broken JSON', Buffer.from('{"ipc_schema_version":1,'), 'ipc_error', null],
+    ['random bytes', Buffer.from([0xff, 0x00, 0x13, 0x99]), 'ipc_error', null],
+    ['truncated CBOR', encode(valid).subarray(0, 20), 'ipc_error', null],
+    ['empty', new Uint8Array(0), 'ipc_error', null],
+    ['an array', encode([1, 2, 3]), 'ipc_error', null],
+    ['unknown version', encode({ ...valid, ipc_schema_version: 2 }), 'ipc_error', 'r1'],
+    ['missing repo_root', encode({ ...valid, repo_root: undefined }), 'ipc_error', 'r1'],
+    ['two commands', encode({ ...valid, command: { IssueList: {}, IssueShow: {} } }), 'ipc_error', 'r1'],
+    ['args not a map', encode({ ...valid, command: { IssueList: [1] } }), 'invalid_args', 'r1'],
+    ['bad request id', encode({ ...valid, request_id: { a: 1 } }), 'ipc_error', null],
+    ['actor_id not text', encode({ ...valid, actor_id: 5 }), 'ipc_error', 'r1'],
+  ];
+  for (const [name, body, code, id] of cases) {
+    const d = await decodeRequest(body);
+    assert.ok('error' in d, `${name} must be refused`);
+    assert.equal(d.error.code, code, name);
+    assert.equal(d.request_id, id, name);
+  }
+});
+
+test('a reply that is not a reply is an ipc_error for the client', async () => {
+  await assert.rejects(decodeReply(Buffer.from('{"hello":1}')), (e: GritError) => e.code === 'ipc_error');
+  await assert.rejects(decodeReply(Buffer.from([0xff])), (e: GritError) => e.code === 'ipc_error');
+});

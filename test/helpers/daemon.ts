@@ -1,0 +1,58 @@
+/** A private grit daemon for a test: its own run directory, started and stopped by the test. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { GritClient } from '../../src/protocol/client.js';
+import { REPO_ROOT } from './paths.js';
+
+export const DAEMON_BIN = join(REPO_ROOT, 'bin', 'grit-daemon.js');
+
+export interface TestDaemon {
+  runDir: string;
+  endpoint: string;
+  /** Env for CLI calls that should go through this daemon. */
+  env: NodeJS.ProcessEnv;
+  child: ChildProcess | null;
+  exited: Promise<number | null>;
+  client(format?: 'cbor' | 'json'): Promise<GritClient>;
+  stop(): Promise<void>;
+}
+
+/** A short run dir: ipc socket paths are limited to 107 bytes. */
+export function testRunDir(): string {
+  const dir = mkdtempSync('/tmp/gd-');
+  chmodSync(dir, 0o700);
+  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export function daemonEnv(runDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return { GRIT_RUN_DIR: runDir, GRIT_NO_DAEMON: '', NO_COLOR: '1', ...extra };
+}
+
+export async function startDaemon(opts: { args?: string[]; env?: NodeJS.ProcessEnv; runDir?: string } = {}): Promise<TestDaemon> {
+  const runDir = opts.runDir ?? testRunDir();
+  const env: NodeJS.ProcessEnv = { ...process.env, ...daemonEnv(runDir), ...opts.env };
+  delete env.GRIT_HOME;
+  const child = spawn(process.execPath, [DAEMON_BIN, '--idle-timeout', '0', ...(opts.args ?? [])], {
+    env,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const sock = join(runDir, 'daemon.sock');
+  const endpoint = `ipc://${sock}`;
+  for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
+  if (!existsSync(sock)) throw new Error('test daemon did not start');
+  return {
+    runDir,
+    endpoint,
+    env: daemonEnv(runDir, opts.env),
+    child,
+    exited,
+    client: (format = 'cbor') => GritClient.connect({ endpoint, format }),
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
