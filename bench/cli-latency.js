@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// CLI latency in a repo with N issues, as ratios against bare `node -e 0` measured in the same run.
+// CLI latency in a repo with N issues, local (--no-daemon) and through a warm daemon, as ratios
+// against bare `node -e 0` measured in the same run.
 // Usage: node bench/cli-latency.js [issues=1000]
-import { GRIT, printTable, tempRepo, timeCommand } from './lib.js';
+import { GRIT, printTable, startDaemon, tempRepo, timeCommand } from './lib.js';
 import { runLocal } from '../dist/src/commands/run.js';
 
 const n = Number(process.argv[2] ?? 1000);
@@ -12,15 +13,25 @@ for (let i = 0; i < n; i++) await runLocal('IssueCreate', { title: `issue ${i}`,
 const { issues } = await runLocal('IssueList', {}, options);
 const id = issues[0].issue_id;
 
-const env = { GRIT_NO_DAEMON: '1' };
+const daemon = await startDaemon();
+const modes = [
+  ['local', { GRIT_NO_DAEMON: '1' }],
+  ['daemon', daemon.env],
+];
 const baseline = timeCommand(process.execPath, ['-e', '0']);
-const rows = [['node -e 0', baseline]];
-for (const [name, args] of [
+const rows = [{ command: 'node -e 0', mode: '', issues: n, median_ms: baseline.toFixed(1), ratio: '1.00' }];
+const commands = [
   ['grit --version', ['--version']],
   ['issue list --json', ['issue', 'list', '--json']],
   ['issue show --json', ['issue', 'show', id, '--json']],
   ['issue create --json', ['issue', 'create', '--title', 'bench', '--json']],
-]) {
-  rows.push([name, timeCommand(process.execPath, [GRIT, ...args], { cwd: repo, env })]);
+];
+for (const [name, args] of commands) {
+  for (const [mode, env] of modes) {
+    if (name === 'grit --version' && mode === 'daemon') continue;
+    const ms = timeCommand(process.execPath, [GRIT, ...args], { cwd: repo, env });
+    rows.push({ command: name, mode, issues: n, median_ms: ms.toFixed(1), ratio: (ms / baseline).toFixed(2) });
+  }
 }
-printTable(rows.map(([cmd, ms]) => ({ command: cmd, issues: n, median_ms: ms.toFixed(1), ratio: (ms / baseline).toFixed(2) })));
+await daemon.stop();
+printTable(rows);

@@ -1,6 +1,6 @@
 // Shared helpers for the benchmark scripts: temp repos, timing of whole commands, ratios.
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,4 +34,40 @@ export function printTable(rows) {
   const line = (vals) => vals.map((v, i) => String(v).padEnd(widths[i])).join('  ');
   console.log(line(Object.keys(rows[0])));
   for (const r of rows) console.log(line(Object.values(r)));
+}
+
+/** A private daemon (own run directory) for a benchmark; `env` routes CLI calls to it. */
+export async function startDaemon(args = ['--idle-timeout', '0']) {
+  const runDir = mkdtempSync('/tmp/gb-');
+  chmodSync(runDir, 0o700);
+  const env = { GRIT_RUN_DIR: runDir, GRIT_NO_DAEMON: '' };
+  const child = spawn(process.execPath, [join(ROOT, 'bin', 'grit-daemon.js'), ...args], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  const { GritClient } = await import('../dist/src/index.js');
+  const endpoint = `ipc://${join(runDir, 'daemon.sock')}`;
+  for (let i = 0; ; i++) {
+    try {
+      (await GritClient.connect({ endpoint })).close();
+      break;
+    } catch (err) {
+      if (i > 200) throw err;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
+  return {
+    env,
+    endpoint,
+    pid: child.pid,
+    client: (format = 'cbor') => GritClient.connect({ endpoint, format }),
+    stop: () =>
+      new Promise((resolve) => {
+        child.on('exit', () => {
+          rmSync(runDir, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill('SIGTERM');
+      }),
+  };
 }

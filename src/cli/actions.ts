@@ -11,6 +11,7 @@ import { renderActor, renderActors, renderIssueIds, renderIssueList, renderIssue
 import { OPS_ACTIONS } from './ops-actions.js';
 import { SYNC_ACTIONS } from './sync-actions.js';
 import { DAEMON_ACTIONS } from './daemon-actions.js';
+import { DEP_ACTIONS } from './dep-actions.js';
 
 const byId = (p: { args: Record<string, unknown> }) => ({ issue_id: p.args.id });
 
@@ -28,6 +29,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
   ...OPS_ACTIONS, // rebuild, db, snapshot, doctor, export
   ...SYNC_ACTIONS, // sync, lock …
   ...DAEMON_ACTIONS, // daemon start|status|stop
+  ...DEP_ACTIONS, // issue dep …
   'actor:init': {
     ipc: 'ActorInit',
     toArgs: ({ flags }) => ({ label: flags.label, generate_key: flags['generate-key'] }),

@@ -47,6 +47,12 @@ export const issueArg = {
   id: OArgs.string({ required: true, description: 'issue id or a unique prefix of at least 4 hex characters' }),
 };
 
+/** `--state` and `--label`, the filters of `issue list` and `issue dep topo`. */
+export const issueFilterFlags = {
+  state: Flags.string({ char: 's', description: 'only issues in this state', options: ['open', 'closed'] }),
+  label: Flags.string({ char: 'l', description: 'only issues with this label' }),
+};
+
 export const bodyFlags = {
   body: Flags.string({ description: 'text (Markdown)' }),
   'body-file': Flags.string({ description: 'read the text from a file, or - for standard input' }),
@@ -63,3 +69,20 @@ export function memberCommand(set: 'label' | 'assignee', op: 'add' | 'remove'): 
   });
 }
 export { readBody } from './input.js';
+
+/** `issue dep add|remove`: the issue, the other issue and the edge type. */
+export function depEdgeCommand(op: 'add' | 'remove'): typeof GritCommand {
+  return defineCommand({
+    ...ACTIONS[`issue:dep:${op}`],
+    description:
+      op === 'add'
+        ? 'Record a dependency: <id> blocks, depends_on or is related_to the target (cycles are refused)'
+        : 'Remove a dependency (either way round it was recorded)',
+    examples: [`<%= config.bin %> issue dep ${op} a1b2 --target c3d4 --type depends_on`],
+    args: issueArg,
+    flags: {
+      target: Flags.string({ description: 'the other issue: id or a unique prefix', required: true }),
+      type: Flags.string({ description: 'the relation of <id> to the target', options: ['blocks', 'depends_on', 'related_to'], required: true }),
+    },
+  });
+}

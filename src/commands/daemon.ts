@@ -38,7 +38,9 @@ async function withDaemon<T>(spawn: boolean, daemonArgs: string[], fn: (c: GritC
 }
 
 export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
-  const idle = args.idle_timeout;
+  const raw = args.idle_timeout;
+  // The CLI passes the flag's text; scripts may pass a number.
+  const idle = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : raw;
   if (idle !== undefined && !(Number.isSafeInteger(idle) && (idle as number) >= 0)) {
     throw invalidArgs('--idle-timeout must be a whole number of seconds (0 = never)', { field: 'idle_timeout' });
   }

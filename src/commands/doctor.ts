@@ -16,8 +16,9 @@ import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
+import { describeCycle, findCycles, graphOfEvents, removeCommand } from '../core/deps.js';
 import type { Event } from '../core/event.js';
-import { loadKeyring, verifyEvents } from '../core/integrity.js';
+import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';
 import { signingKeyPath } from '../core/signing.js';
 import type { StoreMeta } from '../core/store.js';
 import { STALE_LOCK_MS } from '../git/refs.js';
@@ -422,11 +423,34 @@ function checkRebuildThreshold(s: State): Finding {
   };
 }
 
-async function checkDependencyCycles(): Promise<Finding> {
-  // TODO(lead): src/core/deps.ts (the cycle finder) is not in the tree yet. Once it is, run it over
-  // the store's issues here: status 'warn' listing each blocks/depends_on cycle (they can only
-  // arise from concurrent sync, SPEC §2), plan "remove one edge with `grit issue dep remove`".
-  return ok('dependency_cycles', 'not checked');
+/**
+ * Cycles of blocks/depends_on edges can only arrive through sync (two clones each adding one
+ * half, SPEC §2): commands refuse to close one. They are folded from the WAL, not read from the
+ * store, so they are found whatever state the store is in; events the signature policy refuses
+ * are left out, as the store leaves them out.
+ */
+function checkDependencyCycles(s: State): Finding {
+  if (!s.walEvents) return ok('dependency_cycles', 'not checked: the WAL cannot be read (see wal_ref)');
+  const policy = s.config?.signature_policy ?? DEFAULT_REPO_CONFIG.signature_policy;
+  const { events } = admitEvents(policy, () => loadKeyring(s.repo!.gritDir, s.actor ?? undefined), s.walEvents);
+  const graph = graphOfEvents(events);
+  const edgeCount = graph.orderingEdges().length;
+  const cycles = findCycles(graph);
+  if (cycles.length === 0) {
+    return ok('dependency_cycles', `no cycles among ${edgeCount} blocks/depends_on edge${edgeCount === 1 ? '' : 's'}`);
+  }
+  const edges = cycles.map((c) => c.flatMap((id, i) => graph.edgesBetween(id, c[(i + 1) % c.length])));
+  return {
+    id: 'dependency_cycles',
+    status: 'warn',
+    message:
+      `${cycles.length} dependency cycle${cycles.length === 1 ? '' : 's'} (from concurrent edits merged by sync): ` +
+      cycles.map((c) => describeCycle(c)).join('; '),
+    plan:
+      'these issues cannot be ordered until each cycle loses one edge; decide which dependency is wrong and remove it, ' +
+      `e.g. ${edges.map((list) => `\`${removeCommand(list[0])}\``).join(' or ')} ` +
+      '(doctor --fix never does this: it would write to the WAL)',
+  };
 }
 
 function checkSignatures(s: State): Finding {
@@ -482,7 +506,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   await guard('actor_config', () => checkActor(s, opts));
   await guard('store_integrity', () => checkStoreIntegrity(s));
   await guard('rebuild_threshold', () => checkRebuildThreshold(s));
-  await guard('dependency_cycles', () => checkDependencyCycles());
+  await guard('dependency_cycles', () => checkDependencyCycles(s));
   await guard('signatures', () => checkSignatures(s));
   s.wal?.objects.close();
   return out;

@@ -335,7 +335,7 @@ export async function dbStats(ctx: RepoContext): Promise<DbStats> {
 }
 
 export interface CheckError {
-  problem: 'corrupt' | 'key_mismatch' | 'count_mismatch' | 'projection_mismatch' | 'projection_missing';
+  problem: 'corrupt' | 'key_mismatch' | 'count_mismatch' | 'projection_mismatch' | 'projection_missing' | 'index_mismatch';
   message: string;
   event_id?: string;
   issue_id?: string;
@@ -351,7 +351,7 @@ export interface DbCheck {
 /**
  * Checks the store as it is (no refresh): every stored event decodes and its id is recomputed
  * from its content; the event count matches the store's meta; every issue's stored projection
- * equals the fold of its stored events.
+ * equals the fold of its stored events; the dependency indexes match those projections.
  */
 export function checkStore(store: RepoContext['store']): DbCheck {
   const errors: CheckError[] = [];
@@ -395,6 +395,7 @@ export function checkStore(store: RepoContext['store']): DbCheck {
   for (const id of created) {
     if (!known.has(id)) errors.push({ problem: 'projection_missing', issue_id: id, message: `issue ${id} has events but no projection` });
   }
+  for (const message of store.depIndexProblems()) errors.push({ problem: 'index_mismatch', message });
   return { events_checked: checked, events_valid: valid, corrupt_count, errors };
 }
 

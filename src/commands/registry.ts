@@ -15,6 +15,7 @@ const withContext =
     fn(env.context(), args);
 
 const issues = () => import('./issues.js');
+const deps = () => import('./deps.js');
 const setup = () => import('./setup.js');
 const maintenance = () => import('./maintenance.js');
 
@@ -49,6 +50,11 @@ export const COMMANDS: Record<string, Loader> = {
   DaemonStart: async () => (await import('./daemon.js')).daemonStart,
   DaemonStatus: async () => (await import('./daemon.js')).daemonStatus,
   DaemonStop: async () => (await import('./daemon.js')).daemonStop,
+  IssueDepAdd: async () => withContext((await deps()).issueDepAdd),
+  IssueDepRemove: async () => withContext((await deps()).issueDepRemove),
+  IssueDepList: async () => withContext((await deps()).issueDepList),
+  IssueDepTopo: async () => withContext((await deps()).issueDepTopo),
+  IssueDepGraph: async () => withContext((await deps()).issueDepGraph),
   Sync: async () => withContext((await import('./sync.js')).sync),
   LockAcquire: async () => withContext((await import('./locks.js')).lockAcquire),
   LockRenew: async () => withContext((await import('./locks.js')).lockRenew),

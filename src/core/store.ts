@@ -7,9 +7,11 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { decodeStrict, encodeCanonical } from './cbor.js';
+import type { DepEdge } from './deps.js';
 import { GritError } from './errors.js';
 import { eventFromRecord, eventToRecord, type Event } from './event.js';
 import { toHex } from './hex.js';
+import type { DepType } from './kinds.js';
 import { foldIssue, summarize, type Issue, type IssueSummary } from './projection.js';
 
 export interface StoreMeta {
@@ -20,6 +22,22 @@ export interface StoreMeta {
 }
 
 const EMPTY_META: StoreMeta = { wal_head: null, event_count: 0, last_rebuild_ts: null, events_since_rebuild: 0 };
+
+/**
+ * Dependency index keys: `deps` holds `issue:target:type` (what an issue records), `rdeps` the
+ * same edge as `target:issue:type` (who points at an issue). Not NUL-separated: lmdb's key
+ * encoding reads a string with several NULs back as an array.
+ */
+const SEP = ':';
+const depKey = (from: string, to: string, type: DepType): string => `${from}${SEP}${to}${SEP}${type}`;
+const depRange = (id: string) => ({ start: `${id}:`, end: `${id};` });
+function edgeOfKey(key: string, reversed: boolean): DepEdge {
+  const [a, b, type] = key.split(SEP);
+  const dep_type = type as DepType;
+  return reversed ? { issue_id: b, target: a, dep_type } : { issue_id: a, target: b, dep_type };
+}
+/** Bumped when the dependency indexes change shape: an older store rebuilds them on open. */
+const DEP_INDEX_VERSION = 1;
 
 /** Keys of the issue→events index sort in SPEC §2 event order within an issue. */
 function eventIndexKey(e: Event): string {
@@ -33,6 +51,8 @@ export class Store {
   private readonly issueEvents: Database<Buffer, string>;
   private readonly issues: Database<Issue, string>;
   private readonly labels: Database<true, string>;
+  private readonly deps: Database<true, string>;
+  private readonly rdeps: Database<true, string>;
   private readonly meta: Database<unknown, string>;
 
   private constructor(path: string, root: RootDatabase) {
@@ -42,7 +62,21 @@ export class Store {
     this.issueEvents = root.openDB({ name: 'issue_events', encoding: 'binary' });
     this.issues = root.openDB({ name: 'issues' });
     this.labels = root.openDB({ name: 'labels' });
+    this.deps = root.openDB({ name: 'deps' });
+    this.rdeps = root.openDB({ name: 'rdeps' });
     this.meta = root.openDB({ name: 'meta' });
+    this.ensureDepIndex();
+  }
+
+  /** A store written before the dependency indexes existed gets them from its issues, once. */
+  private ensureDepIndex(): void {
+    if (this.meta.get('dep_index') === DEP_INDEX_VERSION) return;
+    this.root.transactionSync(() => {
+      this.deps.clearSync();
+      this.rdeps.clearSync();
+      for (const { value } of this.issues.getRange()) this.indexDeps(value.issue_id, value, true);
+      this.meta.putSync('dep_index', DEP_INDEX_VERSION);
+    });
   }
 
   static open(actorDir: string): Store {
@@ -85,6 +119,54 @@ export class Store {
       for (const { value } of this.issues.getRange()) consider(value);
     }
     return out;
+  }
+
+  /** The dependencies an issue records (its `dependencies`), in key order. */
+  dependenciesOf(issueHex: string): DepEdge[] {
+    return [...this.deps.getKeys(depRange(issueHex))].map((k) => edgeOfKey(k, false));
+  }
+
+  /** The dependencies other issues record pointing at this one. */
+  dependentsOf(issueHex: string): DepEdge[] {
+    return [...this.rdeps.getKeys(depRange(issueHex))].map((k) => edgeOfKey(k, true));
+  }
+
+  hasDependency(e: DepEdge): boolean {
+    return this.deps.doesExist(depKey(e.issue_id, e.target, e.dep_type));
+  }
+
+  *allDependencies(): Iterable<DepEdge> {
+    for (const k of this.deps.getKeys()) yield edgeOfKey(k, false);
+  }
+
+  /**
+   * Issues that must come right after this one: those it blocks and those that depend on it.
+   * Reads two index ranges, so a cycle check visits only the part of the graph it reaches.
+   */
+  orderingSuccessors(issueHex: string): string[] {
+    const out = new Set<string>();
+    for (const e of this.dependenciesOf(issueHex)) if (e.dep_type === 'blocks') out.add(e.target);
+    for (const e of this.dependentsOf(issueHex)) if (e.dep_type === 'depends_on') out.add(e.issue_id);
+    return [...out];
+  }
+
+  /** Where the dependency indexes disagree with the issues' projected dependencies (for `db check`). */
+  depIndexProblems(): string[] {
+    const expected = new Set<string>();
+    for (const { value } of this.issues.getRange()) {
+      for (const d of value.dependencies) expected.add(depKey(value.issue_id, d.target, d.dep_type));
+    }
+    const forward = new Set(this.deps.getKeys());
+    const reverse = new Set([...this.rdeps.getKeys()].map((k) => {
+      const e = edgeOfKey(k, true);
+      return depKey(e.issue_id, e.target, e.dep_type);
+    }));
+    const problems: string[] = [];
+    for (const [name, index] of [['forward', forward], ['reverse', reverse]] as const) {
+      for (const k of expected) if (!index.has(k)) problems.push(`the ${name} dependency index lacks ${k}`);
+      for (const k of index) if (!expected.has(k)) problems.push(`the ${name} dependency index holds ${k}, which no issue records`);
+    }
+    return problems;
   }
 
   issueEventsOf(issueHex: string): Event[] {
@@ -145,12 +227,29 @@ export class Store {
     const before = this.issues.get(issueHex);
     const after = foldIssue(this.issueEventsOf(issueHex));
     for (const l of before?.labels ?? []) this.labels.removeSync(`${l}\u0000${issueHex}`);
+    if (before) this.indexDeps(issueHex, before, false);
     if (!after) {
       if (before) this.issues.removeSync(issueHex);
       return;
     }
     this.issues.putSync(issueHex, after);
     for (const l of after.labels) this.labels.putSync(`${l}\u0000${issueHex}`, true);
+    this.indexDeps(issueHex, after, true);
+  }
+
+  /** Adds (or removes) an issue's projected dependencies to (from) both indexes. */
+  private indexDeps(issueHex: string, issue: Issue, present: boolean): void {
+    for (const d of issue.dependencies) {
+      const forward = depKey(issueHex, d.target, d.dep_type);
+      const reverse = depKey(d.target, issueHex, d.dep_type);
+      if (present) {
+        this.deps.putSync(forward, true);
+        this.rdeps.putSync(reverse, true);
+      } else {
+        this.deps.removeSync(forward);
+        this.rdeps.removeSync(reverse);
+      }
+    }
   }
 
   /** Records that a rebuild has finished: the rebuild counters of `db stats` restart here. */
@@ -163,7 +262,7 @@ export class Store {
   /** Empties every table; the caller replays the WAL afterwards. */
   clear(): void {
     this.root.transactionSync(() => {
-      for (const db of [this.events, this.issueEvents, this.issues, this.labels]) db.clearSync();
+      for (const db of [this.events, this.issueEvents, this.issues, this.labels, this.deps, this.rdeps]) db.clearSync();
       this.meta.putSync('state', { ...EMPTY_META, last_rebuild_ts: Date.now() });
     });
   }

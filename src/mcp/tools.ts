@@ -81,6 +81,12 @@ export const TOOLS: ToolSpec[] = [
   { name: 'label_add', ipc: 'IssueLabelAdd', description: 'Add a label to an issue.', input: onIssue({ label: str('label') }, ['label']) },
   { name: 'label_remove', ipc: 'IssueLabelRemove', description: 'Remove a label from an issue.', input: onIssue({ label: str('label') }, ['label']) },
   {
+    name: 'issue_dep_add',
+    ipc: 'IssueDepAdd',
+    description: 'Record that an issue blocks, depends_on or is related_to another (cycles are refused with conflict).',
+    input: onIssue({ target: str('the other issue: id or unique prefix'), dep_type: str('relation of issue_id to target', { enum: ['blocks', 'depends_on', 'related_to'] }) }, ['target', 'dep_type']),
+  },
+  {
     name: 'issue_dep_topo',
     ipc: 'IssueDepTopo',
     description: 'Issues in dependency order (what to work on first).',

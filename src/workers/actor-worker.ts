@@ -47,7 +47,12 @@ async function run(request: CommandRequest): Promise<unknown> {
   holdLease();
   const fn = await COMMANDS[request.name]();
   const env: CommandEnv = {
-    options: { cwd: request.cwd ?? setup.repoRoot, dataDir: setup.actorDir },
+    // As the caller gave them: commands that describe the selection (doctor) say the same as locally.
+    options: {
+      cwd: request.cwd ?? setup.repoRoot,
+      actor: request.actor_id ?? undefined,
+      dataDir: request.data_dir ?? undefined,
+    },
     context,
   };
   return fn(env, request.args);

@@ -1,6 +1,6 @@
 /** A private grit daemon for a test: its own run directory, started and stopped by the test. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GritClient } from '../../src/protocol/client.js';
 import { REPO_ROOT } from './paths.js';
@@ -41,8 +41,16 @@ export async function startDaemon(opts: { args?: string[]; env?: NodeJS.ProcessE
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const sock = join(runDir, 'daemon.sock');
   const endpoint = `ipc://${sock}`;
-  for (let i = 0; i < 200 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 25));
-  if (!existsSync(sock)) throw new Error('test daemon did not start');
+  // Ready when it answers, not merely when the socket file exists.
+  for (let i = 0; ; i++) {
+    try {
+      (await GritClient.connect({ endpoint, connectTimeoutMs: 1_000 })).close();
+      break;
+    } catch (err) {
+      if (i >= 400 || child.exitCode !== null) throw new Error(`test daemon did not start: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  }
   return {
     runDir,
     endpoint,

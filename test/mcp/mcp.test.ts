@@ -118,6 +118,17 @@ describe('grit mcp', () => {
     assert.equal((await ok(client, 'memory_query', { query: 'nothing like this' })).total, 0);
   });
 
+  it('orders issues by their dependencies', { skip: !isCommandName('IssueDepTopo') && 'no IssueDepTopo in this build' }, async () => {
+    const first = await ok(client, 'issue_create', { title: 'Lay the foundation', labels: ['house'] });
+    const second = await ok(client, 'issue_create', { title: 'Build the walls', labels: ['house'] });
+    await ok(client, 'issue_dep_add', { issue_id: second.issue_id, target: first.issue_id, dep_type: 'depends_on' });
+    const topo = await ok(client, 'issue_dep_topo', { label: 'house' });
+    assert.deepEqual(topo.order.map((i: any) => i.title), ['Lay the foundation', 'Build the walls']);
+    assert.deepEqual(topo, gritOk(repo, ['issue', 'dep', 'topo', '--label', 'house']));
+    const cycle = await fails(client, 'issue_dep_add', { issue_id: first.issue_id, target: second.issue_id, dep_type: 'depends_on' });
+    assert.equal(cycle.code, 'conflict');
+  });
+
   it('syncs with a remote, and reports a missing one as git_error', async () => {
     const missing = await fails(client, 'sync', {});
     assert.equal(missing.code, 'git_error');

@@ -27,7 +27,7 @@ test('doctor on a healthy repository: every check ok, in order, nothing applied'
     assert.equal(c.plan, null);
     assert.equal(typeof c.message, 'string');
   }
-  assert.equal(check(d, 'dependency_cycles').message, 'not checked');
+  assert.equal(check(d, 'dependency_cycles').message, 'no cycles among 0 blocks/depends_on edges');
   assert.match(check(d, 'wal_ref').message, /7 commits, 7 events/);
   assert.deepEqual(d.applied, []);
   assert.deepEqual(gritOk(repo, ['doctor', '--fix']).applied, []);

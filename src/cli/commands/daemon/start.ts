@@ -7,6 +7,6 @@ export default defineCommand({
   description: 'Start the per-user daemon (detached) that serves grit commands for every repository',
   examples: ['<%= config.bin %> daemon start', '<%= config.bin %> daemon start --idle-timeout 0'],
   flags: {
-    'idle-timeout': Flags.integer({ description: 'exit after this many idle seconds (0 = never)', default: 300, min: 0 }),
+    'idle-timeout': Flags.string({ description: 'exit after this many idle seconds (default 300, 0 = never)' }),
   },
 });

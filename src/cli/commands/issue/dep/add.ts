@@ -1,0 +1,3 @@
+import { depEdgeCommand } from '../../../define.js';
+
+export default depEdgeCommand('add');

@@ -1,0 +1,13 @@
+import { Flags } from '@oclif/core';
+import { defineCommand, issueArg } from '../../../define.js';
+import { ACTIONS } from '../../../actions.js';
+
+export default defineCommand({
+  ...ACTIONS['issue:dep:list'],
+  description: 'List the dependencies an issue records, or with --reverse those that point at it',
+  examples: ['<%= config.bin %> issue dep list a1b2', '<%= config.bin %> issue dep list a1b2 --reverse --json'],
+  args: issueArg,
+  flags: {
+    reverse: Flags.boolean({ description: 'list the dependencies other issues record on this one' }),
+  },
+});

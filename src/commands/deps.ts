@@ -1,0 +1,163 @@
+/**
+ * `issue dep add|remove|list|topo|graph` (SPEC §5, docs/deps.md), shared by the CLI and the
+ * daemon's workers. The graph logic is src/core/deps.ts; the store keeps the forward and reverse
+ * indexes these commands read.
+ */
+import { GritError, invalidArgs } from '../core/errors.js';
+import { GRAPH_FORMATS, renderGraph, type GraphFormat, type NodeInfo } from '../core/dep-formats.js';
+import { cycleClosedBy, DepGraph, describeCycle, mirrorOf, removeCommand, topoOrder, type DepEdge, type TopoEntry } from '../core/deps.js';
+import { fromHex, toHex } from '../core/hex.js';
+import { DEP_TYPES, type DepType, type IssueState } from '../core/kinds.js';
+import type { IssueSummary } from '../core/projection.js';
+import type { Store } from '../core/store.js';
+import { bool, oneOf, optText, text, type Args } from './args.js';
+import type { RepoContext } from './context.js';
+import type { WriteReply } from './issues.js';
+
+export interface DepWriteReply extends WriteReply {
+  target: string;
+  dep_type: DepType;
+  action: 'added' | 'removed';
+}
+
+/** The edge named by `{issue_id, target, dep_type}`, both ends resolved to known issues. */
+async function edgeFrom(ctx: RepoContext, args: Args): Promise<DepEdge> {
+  const dep_type = oneOf<DepType>(args, 'dep_type', DEP_TYPES);
+  if (dep_type === undefined) {
+    throw invalidArgs(`--type is required (one of ${DEP_TYPES.join(', ')})`, { field: 'dep_type' });
+  }
+  const issue = await ctx.resolveIssue(text(args, 'issue_id', { nonEmpty: true }));
+  const target = await ctx.resolveIssue(text(args, 'target', { nonEmpty: true }));
+  return { issue_id: issue.issue_id, target: target.issue_id, dep_type };
+}
+
+const phrase = (e: DepEdge): string => `${e.issue_id.slice(0, 8)} ${e.dep_type} ${e.target.slice(0, 8)}`;
+
+/** The recorded edges (either way round) that make `before` come right before `after`. */
+function recordedOrdering(store: Store, before: string, after: string): DepEdge[] {
+  const blocks: DepEdge = { issue_id: before, target: after, dep_type: 'blocks' };
+  return [blocks, mirrorOf(blocks)].filter((e) => store.hasDependency(e));
+}
+
+async function writeEdges(ctx: RepoContext, edges: DepEdge[], type: 'DependencyAdded' | 'DependencyRemoved') {
+  return ctx.write(
+    edges.map((e) => ({ issue_id: fromHex(e.issue_id, 16)!, kind: { type, target: fromHex(e.target, 16)!, dep_type: e.dep_type } })),
+  );
+}
+
+/**
+ * Records a dependency. A blocks/depends_on edge that would close a cycle is refused (conflict),
+ * naming the cycle and the recorded edges on it; related_to orders nothing and is never refused.
+ */
+export async function issueDepAdd(ctx: RepoContext, args: Args): Promise<DepWriteReply> {
+  const edge = await edgeFrom(ctx, args);
+  const store = ctx.store;
+  const cycle = cycleClosedBy(edge, (id) => store.orderingSuccessors(id));
+  if (cycle) {
+    const existing = cycle.slice(1).flatMap((id, i) => recordedOrdering(store, id, cycle[(i + 2) % cycle.length]));
+    throw new GritError('conflict', `${phrase(edge)} would close the dependency cycle ${describeCycle(cycle)}`, {
+      details: { ...edge, cycle, cycle_edges: existing },
+      suggestion: existing.length
+        ? `remove an edge of the cycle first (e.g. \`${removeCommand(existing[0])}\`), or use --type related_to`
+        : 'an issue cannot come before itself; use --type related_to',
+    });
+  }
+  const { events, wal_head } = await writeEdges(ctx, [edge], 'DependencyAdded');
+  return { issue_id: edge.issue_id, event_id: toHex(events[0].event_id), wal_head, target: edge.target, dep_type: edge.dep_type, action: 'added' };
+}
+
+/**
+ * Removes a dependency. "A depends_on B" and "B blocks A" are the same ordering, so removing
+ * either removes whichever of the two is recorded (both when both are), and related_to likewise
+ * in both directions. Removing an edge that is not there is not_found.
+ */
+export async function issueDepRemove(ctx: RepoContext, args: Args): Promise<DepWriteReply & { removed: DepEdge[] }> {
+  const edge = await edgeFrom(ctx, args);
+  const mirror = mirrorOf(edge);
+  const candidates = phrase(mirror) === phrase(edge) ? [edge] : [edge, mirror];
+  const present = candidates.filter((e) => ctx.store.hasDependency(e));
+  if (present.length === 0) {
+    throw new GritError('not_found', `no dependency ${phrase(edge)} (nor ${phrase(mirror)})`, {
+      details: { ...edge },
+      suggestion: `run \`grit issue dep list ${edge.issue_id.slice(0, 8)}\` to see its dependencies`,
+    });
+  }
+  const { events, wal_head } = await writeEdges(ctx, present, 'DependencyRemoved');
+  return {
+    issue_id: edge.issue_id,
+    event_id: toHex(events[0].event_id),
+    wal_head,
+    target: edge.target,
+    dep_type: edge.dep_type,
+    action: 'removed',
+    removed: present,
+  };
+}
+
+export interface DepListEntry extends DepEdge {
+  /** Title and state of the issue at the other end; null when it is not known here (yet). */
+  title: string | null;
+  state: IssueState | null;
+}
+
+/** What an issue records (or, with `reverse`, what other issues record pointing at it). */
+export async function issueDepList(
+  ctx: RepoContext,
+  args: Args,
+): Promise<{ issue_id: string; reverse: boolean; dependencies: DepListEntry[] }> {
+  const reverse = bool(args, 'reverse');
+  const issue = await ctx.resolveIssue(text(args, 'issue_id', { nonEmpty: true }));
+  const store = ctx.store;
+  const edges = reverse ? store.dependentsOf(issue.issue_id) : store.dependenciesOf(issue.issue_id);
+  const dependencies = edges.map((e) => {
+    const other = store.getIssue(reverse ? e.issue_id : e.target);
+    return { ...e, title: other?.title ?? null, state: other?.state ?? null };
+  });
+  return { issue_id: issue.issue_id, reverse, dependencies };
+}
+
+/** Every known issue, and the whole dependency graph over them. */
+async function wholeGraph(ctx: RepoContext): Promise<{ graph: DepGraph; issues: Map<string, IssueSummary> }> {
+  await ctx.refresh();
+  const issues = new Map(ctx.store.listIssues().map((i) => [i.issue_id, i]));
+  return { graph: DepGraph.from(ctx.store.allDependencies(), issues.keys()), issues };
+}
+
+export interface TopoItem extends TopoEntry {
+  title: string;
+  state: IssueState;
+  labels: string[];
+}
+
+/**
+ * Issues in dependency order. The order is computed over every issue and edge and then filtered,
+ * so a hidden issue between two listed ones still keeps them in order.
+ */
+export async function issueDepTopo(
+  ctx: RepoContext,
+  args: Args,
+): Promise<{ order: TopoItem[]; total: number; cycles: string[][] }> {
+  const state = oneOf<IssueState>(args, 'state', ['open', 'closed']);
+  const label = optText(args, 'label');
+  const { graph, issues } = await wholeGraph(ctx);
+  const { order, cycles } = topoOrder(graph);
+  const items: TopoItem[] = [];
+  for (const entry of order) {
+    const i = issues.get(entry.issue_id);
+    if (!i || (state && i.state !== state) || (label && !i.labels.includes(label))) continue;
+    items.push({ ...entry, title: i.title, state: i.state, labels: i.labels });
+  }
+  return { order: items, total: items.length, cycles };
+}
+
+/** The graph as Graphviz DOT (default) or Mermaid text. */
+export async function issueDepGraph(
+  ctx: RepoContext,
+  args: Args,
+): Promise<{ format: GraphFormat; graph: string; nodes: number; edges: number }> {
+  const format = oneOf<GraphFormat>(args, 'format', GRAPH_FORMATS) ?? 'dot';
+  const { graph, issues } = await wholeGraph(ctx);
+  const info = new Map<string, NodeInfo>([...issues].map(([id, i]) => [id, { title: i.title, state: i.state }]));
+  const { text: out, nodes, edges } = renderGraph(graph, info, format);
+  return { format, graph: out, nodes, edges };
+}

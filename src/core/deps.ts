@@ -1,0 +1,319 @@
+/**
+ * The dependency DAG (SPEC §2, docs/deps.md), as pure functions over recorded edges.
+ *
+ * An edge is recorded on one issue ("A depends_on B" lives in A's events). For ordering, the two
+ * directed types are normalised to one "before → after" edge: "A depends_on B" and "B blocks A"
+ * both mean B comes before A. `related_to` is recorded and listed but never orders anything.
+ * Orders and cycles are deterministic: every choice between equals goes to the smaller issue id.
+ */
+import type { Event } from './event.js';
+import { toHex } from './hex.js';
+import type { DepType } from './kinds.js';
+import { foldIssue } from './projection.js';
+
+/** A dependency as recorded: on `issue_id`, pointing at `target`. Ids are lowercase hex. */
+export interface DepEdge {
+  issue_id: string;
+  target: string;
+  dep_type: DepType;
+}
+
+/** The ordering a recorded edge imposes: `before` must come before `after`; null for related_to. */
+export function orderingOf(e: DepEdge): { before: string; after: string } | null {
+  if (e.dep_type === 'depends_on') return { before: e.target, after: e.issue_id };
+  if (e.dep_type === 'blocks') return { before: e.issue_id, after: e.target };
+  return null;
+}
+
+/** The same relation recorded on the other issue: A depends_on B ⇔ B blocks A; related_to is symmetric. */
+export function mirrorOf(e: DepEdge): DepEdge {
+  const flipped: Record<DepType, DepType> = { depends_on: 'blocks', blocks: 'depends_on', related_to: 'related_to' };
+  return { issue_id: e.target, target: e.issue_id, dep_type: flipped[e.dep_type] };
+}
+
+const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The ordering graph of a set of recorded edges (related_to edges are kept only for drawing). */
+export class DepGraph {
+  readonly nodes = new Set<string>();
+  private readonly succ = new Map<string, Map<string, DepEdge[]>>();
+  private readonly pred = new Map<string, Set<string>>();
+  readonly related: DepEdge[] = [];
+
+  static from(edges: Iterable<DepEdge>, nodes: Iterable<string> = []): DepGraph {
+    const g = new DepGraph();
+    for (const n of nodes) g.nodes.add(n);
+    for (const e of edges) g.add(e);
+    return g;
+  }
+
+  add(e: DepEdge): void {
+    this.nodes.add(e.issue_id);
+    this.nodes.add(e.target);
+    const o = orderingOf(e);
+    if (!o) {
+      this.related.push(e);
+      return;
+    }
+    let out = this.succ.get(o.before);
+    if (!out) this.succ.set(o.before, (out = new Map()));
+    const sources = out.get(o.after);
+    if (sources) sources.push(e);
+    else out.set(o.after, [e]);
+    let inn = this.pred.get(o.after);
+    if (!inn) this.pred.set(o.after, (inn = new Set()));
+    inn.add(o.before);
+  }
+
+  /** Issues that must come right after `id`, sorted. */
+  successors(id: string): string[] {
+    return [...(this.succ.get(id)?.keys() ?? [])].sort(byId);
+  }
+
+  /** Issues that must come right before `id` (its direct prerequisites), sorted. */
+  predecessors(id: string): string[] {
+    return [...(this.pred.get(id) ?? [])].sort(byId);
+  }
+
+  /** The recorded edges behind the ordering edge before → after (one, or two when both sides recorded it). */
+  edgesBetween(before: string, after: string): DepEdge[] {
+    return this.succ.get(before)?.get(after) ?? [];
+  }
+
+  /** Distinct ordering edges, as [before, after] pairs sorted by (before, after). */
+  orderingEdges(): [string, string][] {
+    const out: [string, string][] = [];
+    for (const before of [...this.succ.keys()].sort(byId)) {
+      for (const after of this.successors(before)) out.push([before, after]);
+    }
+    return out;
+  }
+}
+
+/**
+ * The shortest path from `from` to `to` following `next` (smaller ids explored first, so the path
+ * is deterministic), or null. `next` may read an index lazily: only the reached part is visited.
+ */
+export function findPath(from: string, to: string, next: (id: string) => Iterable<string>): string[] | null {
+  const parent = new Map<string, string | null>([[from, null]]);
+  let frontier = [from];
+  while (frontier.length) {
+    const following: string[] = [];
+    for (const id of frontier) {
+      for (const n of [...next(id)].sort(byId)) {
+        if (n === to) {
+          const path = [n];
+          for (let p: string | null = id; p !== null; p = parent.get(p)!) path.push(p);
+          return path.reverse();
+        }
+        if (parent.has(n)) continue;
+        parent.set(n, id);
+        following.push(n);
+      }
+    }
+    frontier = following;
+  }
+  return null;
+}
+
+/**
+ * The cycle that adding `edge` would close, or null: the new ordering edge u → v closes a cycle
+ * when v already reaches u. The cycle is listed from u, each issue before the next and the last
+ * before u again. related_to never closes a cycle.
+ */
+export function cycleClosedBy(edge: DepEdge, successors: (id: string) => Iterable<string>): string[] | null {
+  const o = orderingOf(edge);
+  if (!o) return null;
+  if (o.before === o.after) return [o.before];
+  const back = findPath(o.after, o.before, successors);
+  return back ? [o.before, ...back.slice(0, -1)] : null;
+}
+
+/** Strongly connected components (Tarjan, iterative so deep chains cannot overflow the stack). */
+function components(g: DepGraph): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const onStack = new Set<string>();
+  const stack: string[] = [];
+  const out: string[][] = [];
+  let counter = 0;
+  for (const root of [...g.nodes].sort(byId)) {
+    if (index.has(root)) continue;
+    const work: { id: string; next: string[]; i: number }[] = [];
+    const enter = (id: string) => {
+      index.set(id, counter);
+      low.set(id, counter++);
+      stack.push(id);
+      onStack.add(id);
+      work.push({ id, next: g.successors(id), i: 0 });
+    };
+    enter(root);
+    while (work.length) {
+      const top = work[work.length - 1];
+      if (top.i < top.next.length) {
+        const n = top.next[top.i++];
+        if (!index.has(n)) enter(n);
+        else if (onStack.has(n)) low.set(top.id, Math.min(low.get(top.id)!, index.get(n)!));
+        continue;
+      }
+      work.pop();
+      if (work.length) {
+        const parent = work[work.length - 1].id;
+        low.set(parent, Math.min(low.get(parent)!, low.get(top.id)!));
+      }
+      if (low.get(top.id) === index.get(top.id)) {
+        const comp: string[] = [];
+        let m: string;
+        do {
+          m = stack.pop()!;
+          onStack.delete(m);
+          comp.push(m);
+        } while (m !== top.id);
+        out.push(comp.sort(byId));
+      }
+    }
+  }
+  return out;
+}
+
+const isCyclic = (g: DepGraph, comp: string[]): boolean =>
+  comp.length > 1 || g.edgesBetween(comp[0], comp[0]).length > 0;
+
+/** One concrete cycle of a cyclic component: the shortest one through its smallest issue id. */
+function cycleOf(g: DepGraph, comp: string[]): string[] {
+  const members = new Set(comp);
+  const start = comp[0];
+  const path = findPath(start, start, (id) => g.successors(id).filter((n) => members.has(n)))!;
+  return path.slice(0, -1);
+}
+
+/**
+ * Every cycle of blocks/depends_on edges, one per strongly connected component, each listed from
+ * its smallest issue id (each issue before the next, the last before the first), sorted.
+ */
+export function findCycles(g: DepGraph): string[][] {
+  return cyclesAmong(g, components(g));
+}
+
+function cyclesAmong(g: DepGraph, comps: string[][]): string[][] {
+  return comps
+    .filter((c) => isCyclic(g, c))
+    .map((c) => cycleOf(g, c))
+    .sort((a, b) => byId(a[0], b[0]));
+}
+
+export interface TopoEntry {
+  issue_id: string;
+  /** Length of the longest chain of prerequisites before this issue (0: nothing before it). */
+  level: number;
+  /** Direct prerequisites (sorted). */
+  after: string[];
+  /** Part of a cycle: ordered only relative to issues outside it. */
+  in_cycle: boolean;
+}
+
+export interface TopoResult {
+  order: TopoEntry[];
+  cycles: string[][];
+}
+
+/** A binary min-heap of strings; ties in the topological order go to the smallest key. */
+class MinHeap {
+  private readonly items: { key: string; value: number }[] = [];
+
+  get size(): number {
+    return this.items.length;
+  }
+
+  push(key: string, value: number): void {
+    const a = this.items;
+    a.push({ key, value });
+    for (let i = a.length - 1; i > 0; ) {
+      const p = (i - 1) >> 1;
+      if (a[p].key <= a[i].key) break;
+      [a[p], a[i]] = [a[i], a[p]];
+      i = p;
+    }
+  }
+
+  pop(): number {
+    const a = this.items;
+    const top = a[0].value;
+    const last = a.pop()!;
+    if (a.length) {
+      a[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < a.length && a[l].key < a[m].key) m = l;
+        if (r < a.length && a[r].key < a[m].key) m = r;
+        if (m === i) break;
+        [a[m], a[i]] = [a[i], a[m]];
+        i = m;
+      }
+    }
+    return top;
+  }
+}
+
+/**
+ * A topological order of every node: prerequisites first, ties to the smallest issue id. A cycle
+ * cannot be ordered inside, so each is treated as one block (its members in id order, flagged
+ * `in_cycle`) that is ordered against everything else; the cycles are returned alongside.
+ */
+export function topoOrder(g: DepGraph): TopoResult {
+  const comps = components(g);
+  const compOf = new Map<string, number>();
+  comps.forEach((c, i) => c.forEach((id) => compOf.set(id, i)));
+  const indegree = new Array<number>(comps.length).fill(0);
+  const next = comps.map(() => new Set<number>());
+  for (const [before, after] of g.orderingEdges()) {
+    const a = compOf.get(before)!;
+    const b = compOf.get(after)!;
+    if (a !== b && !next[a].has(b)) {
+      next[a].add(b);
+      indegree[b]++;
+    }
+  }
+  const level = new Array<number>(comps.length).fill(0);
+  const heap = new MinHeap();
+  comps.forEach((c, i) => indegree[i] === 0 && heap.push(c[0], i));
+  const order: TopoEntry[] = [];
+  while (heap.size) {
+    const i = heap.pop();
+    const cyclic = isCyclic(g, comps[i]);
+    for (const id of comps[i]) order.push({ issue_id: id, level: level[i], after: g.predecessors(id), in_cycle: cyclic });
+    for (const j of next[i]) {
+      level[j] = Math.max(level[j], level[i] + 1);
+      if (--indegree[j] === 0) heap.push(comps[j][0], j);
+    }
+  }
+  return { order, cycles: cyclesAmong(g, comps) };
+}
+
+/** "a1b2c3d4 → e5f6a7b8 → a1b2c3d4": a cycle with short ids, closed back to its start. */
+export function describeCycle(cycle: readonly string[], idLength = 8): string {
+  return [...cycle, cycle[0]].map((id) => id.slice(0, idLength)).join(' → ');
+}
+
+/** The command line that removes a recorded edge (for hints). */
+export function removeCommand(e: DepEdge): string {
+  return `grit issue dep remove ${e.issue_id.slice(0, 8)} --target ${e.target.slice(0, 8)} --type ${e.dep_type}`;
+}
+
+/** The graph that a set of events folds to (SPEC §2 add/remove sets), without a store. */
+export function graphOfEvents(events: readonly Event[]): DepGraph {
+  const byIssue = new Map<string, Event[]>();
+  for (const e of events) {
+    const id = toHex(e.issue_id);
+    const list = byIssue.get(id);
+    if (list) list.push(e);
+    else byIssue.set(id, [e]);
+  }
+  const graph = new DepGraph();
+  for (const [issue_id, list] of byIssue) {
+    for (const d of foldIssue(list)?.dependencies ?? []) graph.add({ issue_id, ...d });
+  }
+  return graph;
+}

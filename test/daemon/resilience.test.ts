@@ -1,0 +1,229 @@
+/** The daemon under duress: kill -9, crashing workers, hostile bytes, slow work next door, shutdown. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { git, grit, gritOk, fsckClean, tempRepo } from '../helpers/repo.js';
+import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { generateWal } from '../helpers/gen-events.js';
+import { rng } from '../helpers/random.js';
+import { encode } from '../../src/protocol/cbor-codec.js';
+import { ReqClient } from '../../src/protocol/transport/index.js';
+import { GritError } from '../../src/core/errors.js';
+import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';
+
+function initRepo(): { dir: string; actor: string; actorDir: string } {
+  const dir = tempRepo();
+  gritOk(dir, ['init', '--no-agents-md']);
+  const { actor } = gritOk(dir, ['actor', 'current']);
+  return { dir, actor: actor.actor_id, actorDir: actor.data_dir };
+}
+
+test('kill -9 mid-load: every acknowledged write survives and the next CLI call takes over', async () => {
+  const daemon = await startDaemon();
+  const { dir, actorDir } = initRepo();
+  const acked: string[] = [];
+  const clients = await Promise.all(Array.from({ length: 8 }, () => daemon.client()));
+  const load = clients.map(async (c, i) => {
+    try {
+      for (let n = 0; ; n++) acked.push((await c.issueCreate({ title: `w${i}.${n}` }, { repoRoot: dir })).issue_id);
+    } catch (err) {
+      assert.equal((err as GritError).code, 'ipc_error', 'a dropped connection is reported as ipc_error');
+    }
+  });
+  while (acked.length < 150) await sleep(5);
+  daemon.child!.kill('SIGKILL');
+  await Promise.all(load);
+  await daemon.exited; // reaped: a zombie would still look alive to the lease check
+  const oldPid = daemon.child!.pid;
+  assert.equal(JSON.parse(readFileSync(join(actorDir, 'daemon.lock'), 'utf8')).pid, oldPid, 'the dead daemon left its lease');
+
+  // The next CLI call starts a fresh daemon (same run dir) which takes over the stale lease.
+  const listed = gritOk(dir, ['issue', 'list'], { env: daemon.env });
+  const ids = new Set(listed.issues.map((i: { issue_id: string }) => i.issue_id));
+  for (const id of acked) assert.ok(ids.has(id), `acknowledged ${id} present`);
+  assert.equal(git(dir, 'rev-list', '--merges', 'refs/grit/wal').trim(), '');
+  fsckClean(dir);
+  const lease = JSON.parse(readFileSync(join(actorDir, 'daemon.lock'), 'utf8'));
+  assert.notEqual(lease.pid, oldPid, 'lease taken over by the new daemon');
+  const local = gritOk(dir, ['issue', 'list', '--no-daemon']);
+  assert.equal(local.total, listed.total, 'daemon and local views agree');
+  const stop = gritOk(dir, ['daemon', 'stop'], { env: daemon.env });
+  assert.equal(stop.stopped, true);
+  assert.equal(existsSync(join(actorDir, 'daemon.lock')), false, 'a clean stop releases the lease');
+});
+
+test('a worker thread that dies is replaced; other actors never notice', async () => {
+  const a = initRepo();
+  const b = initRepo();
+  const daemon = await startDaemon({ env: { GRIT_FAULT: `worker:exit:${a.actor}` } });
+  try {
+    const client = await daemon.client();
+    for (let round = 0; round < 3; round++) {
+      await assert.rejects(client.issueList({}, { repoRoot: a.dir }), (e: GritError) => e.code === 'internal_error');
+      const listed = await client.issueList({}, { repoRoot: b.dir });
+      assert.equal(listed.total, 0);
+    }
+    const status = (await client.status()) as { workers: { actor_id: string; threads_started: number }[] };
+    const wa = status.workers.find((w) => w.actor_id === a.actor)!;
+    const wb = status.workers.find((w) => w.actor_id === b.actor)!;
+    assert.ok(wa.threads_started >= 3, `crashed worker restarted (${wa.threads_started} threads)`);
+    assert.equal(wb.threads_started, 1);
+    client.close();
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('hostile bytes on the socket: the daemon keeps answering valid requests', async () => {
+  const daemon = await startDaemon();
+  const { dir } = initRepo();
+  try {
+    const rand = rng(7);
+    const valid = { ipc_schema_version: 1, request_id: 1, repo_root: dir, command: { IssueList: {} } };
+    const validCbor = encode(valid);
+    const fuzz = await ReqClient.connect(daemon.endpoint, { requestTimeoutMs: 10_000 });
+    const good = await daemon.client();
+    let errors = 0;
+    const deadline = Date.now() + 3_000;
+    let cases = 0;
+    while (Date.now() < deadline) {
+      const kind = cases % 4;
+      const len = Math.floor(rand() * 200);
+      const body =
+        kind === 0
+          ? Buffer.from(Array.from({ length: len }, () => Math.floor(rand() * 256)))
+          : kind === 1
+            ? validCbor.subarray(0, Math.floor(rand() * validCbor.length))
+            : kind === 2
+              ? Buffer.from(JSON.stringify(valid).slice(0, Math.min(len, JSON.stringify(valid).length - 1)))
+              : encode({ ...valid, command: { [`Nope${cases}`]: { x: rand() } } });
+      const reply = JSON.parse(JSON.stringify(await decodeAny(await fuzz.request(body))));
+      if (reply.ok === false) errors++;
+      cases++;
+      if (cases % 50 === 0) assert.equal((await good.issueList({}, { repoRoot: dir })).total, 0);
+    }
+    assert.ok(cases > 200, `${cases} hostile requests sent`);
+    assert.equal(errors, cases, 'every hostile request got an error reply');
+    // Non-SP garbage and a frame far over the size limit only cost their own connections.
+    const raw = await rawConnect(daemon.endpoint);
+    raw.on('error', () => {});
+    raw.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
+    const big = await ReqClient.connect(daemon.endpoint, { maxMessageSize: 64 * 1024 * 1024 });
+    await assert.rejects(big.request(Buffer.alloc(20 * 1024 * 1024, 0x41), { timeoutMs: 10_000 }));
+    assert.equal((await good.issueList({}, { repoRoot: dir })).total, 0, 'still serving');
+    fuzz.close();
+    good.close();
+    raw.destroy();
+  } finally {
+    await daemon.stop();
+  }
+  assert.equal(await daemon.exited, 0, 'clean exit after all that');
+});
+
+async function decodeAny(body: Buffer): Promise<unknown> {
+  const { decodeReply } = await import('../../src/protocol/messages.js');
+  return decodeReply(body);
+}
+
+test('a long rebuild of one actor does not delay requests to another', async () => {
+  const slow = initRepo();
+  const fast = initRepo();
+  await generateWal(join(slow.dir, '.git'), { seed: 3, events: 12_000, actors: [{ id: slow.actor }], batchMax: 50 });
+  const daemon = await startDaemon();
+  try {
+    const client = await daemon.client();
+    await client.issueList({}, { repoRoot: slow.dir }); // worker warm, store current
+    await client.issueList({}, { repoRoot: fast.dir });
+    const t0 = Date.now();
+    let rebuildDone = 0;
+    const rebuild = client.request('Rebuild', {}, { repoRoot: slow.dir }).then(() => (rebuildDone = Date.now() - t0));
+    await sleep(50);
+    const latencies: number[] = [];
+    while (rebuildDone === 0 && latencies.length < 200) {
+      const s = performance.now();
+      await client.issueCreate({ title: 'meanwhile' }, { repoRoot: fast.dir });
+      latencies.push(performance.now() - s);
+    }
+    await rebuild;
+    latencies.sort((x, y) => x - y);
+    const p50 = latencies[Math.floor(latencies.length / 2)];
+    assert.ok(latencies.length >= 5, `${latencies.length} writes to the other actor during a ${rebuildDone} ms rebuild`);
+    assert.ok(p50 < rebuildDone / 5, `p50 ${p50.toFixed(1)} ms while the rebuild took ${rebuildDone} ms`);
+    client.close();
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('SIGTERM drains in-flight writes, releases leases and removes the socket', async () => {
+  const daemon = await startDaemon();
+  const { dir, actorDir } = initRepo();
+  const client = await daemon.client();
+  await client.issueList({}, { repoRoot: dir });
+  const writes = Array.from({ length: 40 }, (_, i) => client.issueCreate({ title: `t${i}` }, { repoRoot: dir }));
+  await sleep(5);
+  daemon.child!.kill('SIGTERM');
+  const results = await Promise.allSettled(writes);
+  assert.equal(await daemon.exited, 0);
+  const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ issue_id: string }>).value.issue_id);
+  assert.ok(ok.length > 0, 'requests read before the signal were answered');
+  const listed = gritOk(dir, ['issue', 'list']);
+  for (const id of ok) assert.ok(listed.issues.some((i: { issue_id: string }) => i.issue_id === id));
+  assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
+  assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
+});
+
+test('the idle timeout stops the daemon; the CLI auto-spawns one when none runs', async () => {
+  const runDir = testRunDir();
+  const { dir } = initRepo();
+  const env = daemonEnv(runDir);
+  const t0 = Date.now();
+  const created = gritOk(dir, ['issue', 'create', '--title', 'spawned'], { env });
+  const status = gritOk(dir, ['daemon', 'status'], { env });
+  assert.equal(status.running, true, `auto-spawned (first call ${Date.now() - t0} ms)`);
+  assert.deepEqual(status.workers.map((w: { repo_root: string }) => w.repo_root), [dir]);
+  assert.ok(gritOk(dir, ['issue', 'show', created.issue_id], { env }).issue);
+  gritOk(dir, ['daemon', 'stop'], { env });
+  assert.equal(gritOk(dir, ['daemon', 'status'], { env }).running, false);
+
+  const started = gritOk(dir, ['daemon', 'start', '--idle-timeout', '1'], { env });
+  assert.equal(started.started, true);
+  const again = gritOk(dir, ['daemon', 'start'], { env });
+  assert.equal(again.started, false, 'a second start finds the running daemon');
+  assert.equal(again.pid, started.pid);
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline && alive(started.pid)) await sleep(100);
+  assert.equal(alive(started.pid), false, 'idle daemon exited');
+  assert.equal(grit(dir, ['daemon', 'start', '--idle-timeout', 'x'], { env }).code, 2);
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('nngcat scripts the daemon with JSON', async (t) => {
+  if (!nngcatAvailable()) return t.skip('GRIT_SKIP_NNGCAT=1 and nngcat not installed');
+  const daemon = await startDaemon();
+  const { dir } = initRepo();
+  try {
+    const request = (command: object) =>
+      JSON.stringify({ ipc_schema_version: 1, request_id: 'n1', repo_root: dir, command });
+    const created = spawnNngcat(['--req', '--connect', daemon.endpoint, '--data', request({ IssueCreate: { title: 'from nngcat', labels: [] } }), '--ascii']);
+    const r = await created.done;
+    const reply = JSON.parse(r.stdout.toString('utf8'));
+    assert.equal(reply.ok, true, r.stdout.toString());
+    assert.equal(reply.request_id, 'n1');
+    const listed = spawnNngcat(['--req', '--connect', daemon.endpoint, '--data', request({ IssueList: {} }), '--ascii']);
+    const l = JSON.parse((await listed.done).stdout.toString('utf8'));
+    assert.equal(l.data.issues[0].title, 'from nngcat');
+    assert.equal(l.data.issues[0].issue_id, reply.data.issue_id);
+  } finally {
+    await daemon.stop();
+  }
+});

@@ -1,0 +1,141 @@
+/**
+ * The CLI through a daemon: every command gives the same output as when run locally. Two
+ * repositories run the same script, one through a private daemon and one with --no-daemon; their
+ * outputs must match byte for byte once ids and times (different by nature) are masked.
+ */
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { git, grit, gritOk, tempDir, tempRepo, type GritResult } from '../helpers/repo.js';
+import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+
+let daemon: TestDaemon;
+before(async () => {
+  daemon = await startDaemon();
+});
+after(async () => {
+  await daemon.stop();
+});
+
+/** Ids, hashes and times differ between two runs; everything else must not. */
+function mask(s: string): string {
+  return s
+    .replace(/\b[0-9a-f]{64}\b/g, '<hash64>')
+    .replace(/\b[0-9a-f]{40}\b/g, '<oid>')
+    .replace(/\b[0-9a-f]{32}\b/g, '<id32>')
+    .replace(/\b[0-9a-f]{12}\b/g, '<id12>')
+    .replace(/\b[0-9a-f]{8}\b/g, '<id8>')
+    .replace(/\b1\d{12}\b/g, '<ts>')
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<iso>')
+    .replace(/refs\/grit\/snapshots\/\d+/g, 'refs/grit/snapshots/<ms>')
+    .replace(/\/tmp\/grit-test-[^/\s"]+/g, '<tmp>')
+    .replace(/"duration_ms":\d+/g, '"duration_ms":<n>');
+}
+
+/** `issue list` orders by issue id, which differs between the two sides: compare as sets. */
+function unordered(out: string): string {
+  const masked = mask(out);
+  try {
+    const env = JSON.parse(masked.replace(/:<ts>/g, ':"<ts>"'));
+    env.data.issues = env.data.issues.map((i: unknown) => JSON.stringify(i)).sort();
+    return JSON.stringify(env);
+  } catch {
+    return masked.split('\n').sort().join('\n');
+  }
+}
+
+interface Side {
+  dir: string;
+  env: NodeJS.ProcessEnv;
+}
+
+function side(viaDaemon: boolean): Side {
+  const remote = join(tempDir('grit-remote-'), 'r.git');
+  git(tempDir(), 'init', '-q', '--bare', remote);
+  const dir = tempRepo();
+  git(dir, 'remote', 'add', 'origin', remote);
+  writeFileSync(join(dir, 'notes.txt'), 'attachment body\n');
+  gritOk(dir, ['init', '--no-agents-md']);
+  return { dir, env: viaDaemon ? daemon.env : {} };
+}
+
+const run = (s: Side, args: string[]): GritResult => grit(s.dir, args, { env: s.env });
+
+test('every command gives the same output through the daemon as locally', async () => {
+  const remote = side(true);
+  const local = side(false);
+  const requestsBefore = ((await (await daemon.client()).status()) as { requests: number }).requests;
+  const sides = [remote, local];
+  const ids = sides.map((s) => gritOk(s.dir, ['issue', 'create', '--title', 'first', '--label', 'bug'], { env: s.env }).issue_id);
+  const scripts: Array<(id: string) => string[]> = [
+    () => ['issue', 'create', '--title', 'second', '--body', 'a body', '--label', 'ui'],
+    (id) => ['issue', 'update', id, '--title', 'first, renamed'],
+    (id) => ['issue', 'comment', id, '--body', 'a comment'],
+    (id) => ['issue', 'label', 'add', id, '--label', 'p1'],
+    (id) => ['issue', 'label', 'remove', id, '--label', 'bug'],
+    (id) => ['issue', 'assignee', 'add', id, '--user', 'ana'],
+    (id) => ['issue', 'assignee', 'remove', id, '--user', 'ana'],
+    (id) => ['issue', 'link', 'add', id, '--url', 'https://example.com/x', '--note', 'spec'],
+    (id) => ['issue', 'attachment', 'add', id, 'notes.txt'],
+    (id) => ['issue', 'close', id],
+    (id) => ['issue', 'reopen', id],
+    () => ['issue', 'list'],
+    () => ['issue', 'list', '--state', 'open', '--label', 'p1'],
+    (id) => ['issue', 'show', id],
+    (id) => ['issue', 'show', id.slice(0, 6)],
+    (id) => ['issue', 'dep', 'list', id],
+    (id) => ['issue', 'dep', 'add', id, '--target', id, '--type', 'blocks'],
+    () => ['lock', 'acquire', '--resource', 'path:src/a', '--ttl', '60'],
+    () => ['lock', 'status'],
+    () => ['lock', 'release', '--resource', 'path:src/a'],
+    () => ['lock', 'gc'],
+    () => ['sync'],
+    () => ['snapshot'],
+    () => ['snapshot', 'gc'],
+    () => ['rebuild'],
+    () => ['rebuild', '--from-snapshot'],
+    () => ['db', 'stats'],
+    () => ['db', 'check'],
+    () => ['db', 'verify'],
+    () => ['export', '--format', 'md', '--output', 'out/export.md'],
+    () => ['doctor'],
+    // errors must match too: codes, messages, exit statuses
+    () => ['issue', 'show', 'ffffffff'],
+    () => ['issue', 'show', 'xyz!'],
+    (id) => ['issue', 'update', id],
+    () => ['issue', 'create', '--title', ' '],
+    () => ['lock', 'release', '--resource', 'bogus'],
+  ];
+  for (const script of scripts) {
+    for (const json of [true, false]) {
+      const [a, b] = sides.map((s, i) => {
+        const args = script(ids[i]);
+        return run(s, json ? [...args, '--json'] : args);
+      });
+      const what = `${script('<id>').join(' ')}${json ? ' --json' : ''}`;
+      assert.equal(a.code, b.code, `exit code of ${what}: ${a.stdout}${a.stderr} vs ${b.stdout}${b.stderr}`);
+      const canon = what.startsWith('issue list') ? unordered : mask;
+      assert.equal(canon(a.stdout), canon(b.stdout), `stdout of ${what}`);
+      assert.equal(mask(a.stderr), mask(b.stderr), `stderr of ${what}`);
+    }
+  }
+  const client = await daemon.client();
+  const status = (await client.status()) as { requests: number; workers: { repo_root: string }[] };
+  client.close();
+  // Every routed command of the daemon side reached it (a few commands run in the CLI itself).
+  assert.ok(status.requests - requestsBefore >= scripts.length * 2 - 4, `daemon served ${status.requests - requestsBefore}`);
+  assert.ok(status.workers.some((w) => w.repo_root === remote.dir));
+  assert.ok(!status.workers.some((w) => w.repo_root === local.dir), '--no-daemon side never reached the daemon');
+});
+
+test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', async () => {
+  const s = side(true);
+  const client = await daemon.client();
+  const before = ((await client.status()) as { requests: number }).requests;
+  grit(s.dir, ['issue', 'list', '--no-daemon'], { env: s.env });
+  grit(s.dir, ['issue', 'list'], { env: { ...s.env, GRIT_NO_DAEMON: '1' } });
+  const afterCount = ((await client.status()) as { requests: number }).requests;
+  client.close();
+  assert.equal(afterCount - before, 1, 'only the status request itself');
+});

@@ -1,0 +1,96 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RepoContext } from '../../src/commands/context.js';
+import { describeCycle, type DepEdge } from '../../src/core/deps.js';
+import { grit, gritOk } from '../helpers/repo.js';
+import { network } from '../sync/_helpers.js';
+import { assertTopo, randomDag, seededIds, writeDag, writeEdges } from './_dag.js';
+
+async function withContext<T>(cwd: string, fn: (ctx: RepoContext) => Promise<T>): Promise<T> {
+  const ctx = RepoContext.open({ cwd });
+  try {
+    return await fn(ctx);
+  } finally {
+    await ctx.close();
+  }
+}
+
+test('two clones edit one DAG concurrently; after sync both list the same topological order', { timeout: 120_000 }, async () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  const ids = seededIds(300, 5);
+  const base = await writeDag(a, ids, 5);
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  // Concurrently, each clone adds more edges that agree with the same hidden rank (so no cycle),
+  // and B also creates issues of its own that depend on A's.
+  const more = randomDag(ids, 6).edges;
+  const half = Math.floor(more.length / 2);
+  await withContext(a, (ctx) => writeEdges(ctx, more.slice(0, half)));
+  await withContext(b, (ctx) => writeEdges(ctx, more.slice(half)));
+  const extra: string[] = [];
+  for (let k = 0; k < 3; k++) {
+    const id = gritOk(b, ['issue', 'create', '--title', `from b ${k}`]).issue_id as string;
+    gritOk(b, ['issue', 'dep', 'add', id, '--target', ids[299 - k], '--type', 'depends_on']);
+    extra.push(id);
+  }
+  gritOk(a, ['sync']);
+  const sb = gritOk(b, ['sync']);
+  assert.ok(sb.events_rebased > 0, 'B re-appended its events on top of A');
+  gritOk(a, ['sync']);
+
+  const ta = gritOk(a, ['issue', 'dep', 'topo']);
+  const tb = gritOk(b, ['issue', 'dep', 'topo']);
+  assert.deepEqual(ta, tb);
+  assert.equal(ta.total, 303);
+  assert.deepEqual(ta.cycles, []);
+  const all: DepEdge[] = [
+    ...base.edges,
+    ...more,
+    ...extra.map((id, k) => ({ issue_id: id, target: ids[299 - k], dep_type: 'depends_on' as const })),
+  ];
+  assertTopo(ta.order, all);
+  assert.equal(gritOk(a, ['issue', 'dep', 'graph']).graph, gritOk(b, ['issue', 'dep', 'graph']).graph);
+});
+
+test('a cycle made of two halves added in two clones is accepted by sync and reported by doctor', { timeout: 120_000 }, () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  const x = gritOk(a, ['issue', 'create', '--title', 'X']).issue_id as string;
+  const y = gritOk(a, ['issue', 'create', '--title', 'Y']).issue_id as string;
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  const cycleCheck = (dir: string) => gritOk(dir, ['doctor']).checks.find((c: any) => c.id === 'dependency_cycles');
+  assert.equal(cycleCheck(a).status, 'ok');
+  // Each half is fine where it is written.
+  gritOk(a, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
+  gritOk(b, ['issue', 'dep', 'add', x, '--target', y, '--type', 'blocks']);
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  gritOk(a, ['sync']);
+
+  const expected = [x, y].sort();
+  for (const dir of [a, b]) {
+    const check = cycleCheck(dir);
+    assert.equal(check.status, 'warn');
+    assert.ok(check.message.includes(describeCycle(expected)), check.message);
+    assert.match(check.plan, /grit issue dep remove [0-9a-f]{8} --target [0-9a-f]{8} --type (blocks|depends_on)/);
+    const topo = gritOk(dir, ['issue', 'dep', 'topo']);
+    assert.deepEqual(topo.cycles, [expected]);
+    assert.deepEqual(topo.order.map((o: any) => [o.issue_id, o.in_cycle]), expected.map((id) => [id, true]));
+  }
+  const human = grit(a, ['doctor']);
+  assert.match(human.stdout, /warn\s+dependency_cycles\s+1 dependency cycle/);
+  // Other edges can still be added; one that would make a new cycle through them is still refused.
+  const z = gritOk(a, ['issue', 'create', '--title', 'Z']).issue_id as string;
+  gritOk(a, ['issue', 'dep', 'add', z, '--target', x, '--type', 'depends_on']);
+  assert.equal(grit(a, ['issue', 'dep', 'add', x, '--target', z, '--type', 'depends_on']).code, 4);
+  // Breaking the cycle on one side and syncing clears the report everywhere.
+  gritOk(b, ['issue', 'dep', 'remove', x, '--target', y, '--type', 'blocks']);
+  gritOk(b, ['sync']);
+  gritOk(a, ['sync']);
+  for (const dir of [a, b]) {
+    assert.equal(cycleCheck(dir).status, 'ok');
+    assert.deepEqual(gritOk(dir, ['issue', 'dep', 'topo']).cycles, []);
+  }
+});
