@@ -6,6 +6,9 @@ import { runFast } from '../dist/src/cli/fast.js';
 
 const manifest = fileURLToPath(new URL('../oclif.manifest.json', import.meta.url));
 if (!(await runFast(process.argv.slice(2), manifest))) {
-  const { execute } = await import('@oclif/core');
+  const { execute, settings } = await import('@oclif/core');
+  // Plugins run as compiled JavaScript (docs/plugins.md): never look for ts-node, not even for a
+  // linked plugin, which oclif would otherwise try and then warn about on every command.
+  settings.enableAutoTranspile = false;
   await execute({ dir: import.meta.url });
 }

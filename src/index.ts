@@ -1,3 +1,101 @@
-/** The package's public API: the daemon client for scripts. */
-export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
+/**
+ * grit's programmatic API, for oclif plugins and scripts (docs/plugins.md): open a repository as
+ * an actor and run any grit command function by its IPC name (SPEC §7), getting exactly the
+ * `data` that `--json` prints. Commands run in this process through the same path as the CLI.
+ *
+ * For long-running tools, `GritClient` talks to the user's daemon instead (SPEC §7).
+ *
+ * An oclif plugin should use the API of the grit that runs it rather than a copy of its own:
+ * `await import(pathToFileURL(join(this.config.root, this.config.pjson.main)).href)`, with
+ * `import type … from 'grit'` for the types.
+ */
+import type { Args } from './commands/args.js';
+import type { ContextOptions } from './commands/context.js';
+import type { WriteReply } from './commands/issues.js';
+import type { LockReply, LockStatusReply } from './commands/locks.js';
+import type { EventJson } from './core/event.js';
+import type { Issue, IssueSummary } from './core/projection.js';
+import type { SyncResult } from './git/sync.js';
+
 export { GritError, type ErrorCode } from './core/errors.js';
+export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
+export type { Args, EventJson, Issue, IssueSummary, LockReply, LockStatusReply, SyncResult, WriteReply };
+
+type IssueRef = { issue_id: string };
+type LockPlace = { remote?: string; local?: boolean };
+
+/** Arguments and results of the commands plugins use most; every other command is `Args → unknown`. */
+export interface CommandMap {
+  IssueCreate: { args: { title: string; body?: string; labels?: string[] }; result: WriteReply };
+  IssueUpdate: { args: IssueRef & { title?: string; body?: string }; result: WriteReply };
+  IssueList: { args: { state?: 'open' | 'closed'; label?: string }; result: { issues: IssueSummary[]; total: number } };
+  IssueShow: { args: IssueRef; result: { issue: Issue; events: EventJson[] } };
+  IssueComment: { args: IssueRef & { body: string }; result: WriteReply };
+  IssueClose: { args: IssueRef; result: WriteReply & { state: 'closed' } };
+  IssueReopen: { args: IssueRef; result: WriteReply & { state: 'open' } };
+  IssueLabelAdd: { args: IssueRef & { label: string }; result: WriteReply };
+  IssueLabelRemove: { args: IssueRef & { label: string }; result: WriteReply };
+  IssueAssigneeAdd: { args: IssueRef & { user: string }; result: WriteReply };
+  IssueAssigneeRemove: { args: IssueRef & { user: string }; result: WriteReply };
+  IssueLinkAdd: { args: IssueRef & { url: string; note?: string }; result: WriteReply };
+  LockAcquire: { args: LockPlace & { resource: string; ttl?: string }; result: LockReply };
+  LockRenew: { args: LockPlace & { resource: string; ttl?: string }; result: LockReply };
+  LockRelease: { args: LockPlace & { resource: string }; result: LockReply };
+  LockStatus: { args: Record<string, never>; result: LockStatusReply };
+  Sync: { args: { pull?: boolean; push?: boolean; remote?: string }; result: SyncResult };
+}
+
+export type CommandName = keyof CommandMap;
+export type ArgsOf<N extends string> = N extends CommandName ? CommandMap[N]['args'] : Args;
+export type ResultOf<N extends string> = N extends CommandName ? CommandMap[N]['result'] : unknown;
+
+export interface OpenOptions {
+  /** Any directory inside the repository (default: the current directory). */
+  cwd?: string;
+  /** Actor id or unique prefix (default: the repo's default actor, SPEC §4). */
+  actor?: string;
+  /** Actor data directory; overrides `actor` (default: GRIT_HOME). */
+  dataDir?: string;
+}
+
+export interface GritRepo {
+  /** The working tree root. */
+  readonly root: string;
+  /** The actor commands run as. */
+  readonly actorId: string;
+  /** Runs a command function by IPC name; rejects with a GritError (its `code` is SPEC §6's). */
+  run<N extends string>(name: N, args?: ArgsOf<N>): Promise<ResultOf<N>>;
+}
+
+/** Runs one command in the repository around `options.cwd`; the one-shot form of `openRepo(…).run`. */
+export async function runCommand<N extends string>(name: N, args?: ArgsOf<N>, options: OpenOptions = {}): Promise<ResultOf<N>> {
+  const { runLocal } = await import('./commands/run.js');
+  return (await runLocal(name, (args ?? {}) as Args, toContextOptions(options))) as ResultOf<N>;
+}
+
+/**
+ * Finds the repository and selects the actor now, so a wrong directory or actor fails here rather
+ * than on the first command. Each `run` reads the WAL afresh: other processes may write meanwhile.
+ */
+export async function openRepo(options: OpenOptions = {}): Promise<GritRepo> {
+  const ctxOptions = toContextOptions(options);
+  const { RepoContext } = await import('./commands/context.js');
+  const ctx = RepoContext.open(ctxOptions);
+  const pinned = { ...ctxOptions, dataDir: ctx.actor.dir };
+  await ctx.close();
+  return {
+    root: ctx.repo.root,
+    actorId: ctx.actorId,
+    run: (name, args) => runCommand(name, args, pinned),
+  };
+}
+
+/** The IPC names this build of grit knows (SPEC §7). */
+export async function commandNames(): Promise<string[]> {
+  const { COMMANDS } = await import('./commands/registry.js');
+  return Object.keys(COMMANDS);
+}
+
+function toContextOptions(o: OpenOptions): ContextOptions {
+  return { cwd: o.cwd ?? process.cwd(), actor: o.actor, dataDir: o.dataDir };
+}

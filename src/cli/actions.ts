@@ -6,7 +6,8 @@
 import { resolve } from 'node:path';
 import { readBody } from './input.js';
 import type { CliAction } from './output.js';
-import { renderActor, renderActors, renderIssueList, renderIssueShow, renderWrite } from './render.js';
+import type { FormattedAction } from './output-format.js';
+import { renderActor, renderActors, renderIssueIds, renderIssueList, renderIssueShow, renderWrite } from './render.js';
 import { OPS_ACTIONS } from './ops-actions.js';
 import { SYNC_ACTIONS } from './sync-actions.js';
 import { DAEMON_ACTIONS } from './daemon-actions.js';
@@ -18,7 +19,7 @@ function member(ipc: string, field: 'label' | 'user', verb: string): CliAction {
   return { ipc, toArgs: ({ args, flags }) => ({ issue_id: args.id, [field]: flags[field] }), render: renderWrite(verb) };
 }
 
-export const ACTIONS: Record<string, CliAction> = {
+export const ACTIONS: Record<string, FormattedAction> = {
   init: {
     ipc: 'Init',
     toArgs: ({ flags }) => ({ no_agents_md: flags['no-agents-md'], generate_key: flags['generate-key'] }),
@@ -52,6 +53,7 @@ export const ACTIONS: Record<string, CliAction> = {
     ipc: 'IssueList',
     toArgs: ({ flags }) => ({ state: flags.state, label: flags.label }),
     render: renderIssueList,
+    formats: { table: renderIssueList, json: 'json', ids: renderIssueIds },
   },
   'issue:show': { ipc: 'IssueShow', toArgs: byId, render: renderIssueShow },
   'issue:comment': {

@@ -6,6 +6,7 @@ import { Command, Flags } from '@oclif/core';
 import { GritError, toGritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { printError, runAction, type Parsed } from './output.js';
+import { argvWantsJson, chooseOutput, type OutputFormats } from './output-format.js';
 
 export type { Parsed };
 
@@ -27,16 +28,20 @@ export abstract class GritCommand extends Command {
   /** Human output for a successful result. */
   protected abstract render(data: any): string;
 
+  /** What `--format` offers, for commands that have it. */
+  protected readonly formats?: OutputFormats;
+
   async run(): Promise<void> {
-    const json = this.argv.includes('--json');
     let parsed: Parsed;
     try {
       parsed = (await this.parse()) as unknown as Parsed;
     } catch (err) {
-      printError(fromParseError(err), json);
+      printError(fromParseError(err), argvWantsJson(this.argv, this.formats));
       return;
     }
-    await runAction({ ipc: this.ipcName, toArgs: (p) => this.toArgs(p), render: (d) => this.render(d) }, parsed, json);
+    const own = { ipc: this.ipcName, toArgs: (p: Parsed) => this.toArgs(p), render: (d: unknown) => this.render(d), formats: this.formats };
+    const { action, json } = chooseOutput(own, parsed);
+    await runAction(action, parsed, json);
   }
 }
 

@@ -3,6 +3,7 @@ import { Args as OArgs, Flags } from '@oclif/core';
 import type { Args } from '../commands/args.js';
 import { GritCommand, type Parsed } from './base.js';
 import { ACTIONS } from './actions.js';
+import type { OutputFormats } from './output-format.js';
 
 export interface CommandSpec<D> {
   ipc: string;
@@ -12,6 +13,7 @@ export interface CommandSpec<D> {
   flags?: Record<string, any>;
   toArgs?: (p: Parsed) => Args | Promise<Args>;
   render: (data: D) => string;
+  formats?: OutputFormats;
 }
 
 export function defineCommand<D = any>(spec: CommandSpec<D>): typeof GritCommand {
@@ -19,8 +21,9 @@ export function defineCommand<D = any>(spec: CommandSpec<D>): typeof GritCommand
     static description = spec.description;
     static examples = spec.examples ?? [];
     static args = spec.args ?? {};
-    static flags = spec.flags ?? {};
+    static flags = spec.formats ? { ...spec.flags, format: formatFlag(spec.formats) } : (spec.flags ?? {});
     protected readonly ipcName = spec.ipc;
+    protected readonly formats = spec.formats;
     protected toArgs(p: Parsed): Args | Promise<Args> {
       return spec.toArgs ? spec.toArgs(p) : {};
     }
@@ -28,6 +31,16 @@ export function defineCommand<D = any>(spec: CommandSpec<D>): typeof GritCommand
       return spec.render(data);
     }
   } as unknown as typeof GritCommand;
+}
+
+function formatFlag(formats: OutputFormats) {
+  const names = Object.keys(formats);
+  return Flags.string({
+    description: `output format: ${names.map((n) => (formats[n] === 'json' ? `${n} (same as --json)` : n)).join(', ')}`,
+    options: names,
+    default: names[0],
+    helpGroup: 'OUTPUT',
+  });
 }
 
 export const issueArg = {

@@ -7,6 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ACTIONS } from './actions.js';
 import { runAction, type Parsed } from './output.js';
+import { chooseOutput } from './output-format.js';
 
 interface ManifestFlag {
   name: string;
@@ -101,6 +102,7 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
   }
   const parsed = parseArgv(argv, commands);
   if (!parsed) return false;
-  await runAction(ACTIONS[parsed.id], parsed, parsed.flags.json === true);
+  const { action, json } = chooseOutput(ACTIONS[parsed.id], parsed);
+  await runAction(action, parsed, json);
   return true;
 }

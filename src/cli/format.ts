@@ -1,14 +1,27 @@
-/** Human output helpers: colour only on a TTY (and never with NO_COLOR), aligned columns, short ids. */
-const useColor = (stream: NodeJS.WriteStream): boolean =>
-  Boolean(stream.isTTY) && process.env.NO_COLOR === undefined && process.env.TERM !== 'dumb';
+/**
+ * Human output helpers: colour only on a TTY (and never with NO_COLOR), aligned columns fitted to
+ * the terminal, short ids, relative times. Machine output (--json, --format ids) never uses them.
+ */
+
+/**
+ * NO_COLOR (no-color.org: set and not empty) always wins; FORCE_COLOR (set, not empty, not 0)
+ * colours a pipe, e.g. `FORCE_COLOR=1 grit issue list | less -R`; TERM=dumb has no colours.
+ */
+export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
+  const env = process.env;
+  if (env.NO_COLOR) return false;
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return true;
+  return Boolean(stream.isTTY) && env.TERM !== 'dumb';
+}
 
 const paint =
   (code: number) =>
   (s: string, stream: NodeJS.WriteStream = process.stdout): string =>
-    useColor(stream) ? `\u001b[${code}m${s}\u001b[0m` : s;
+    colorEnabled(stream) ? `\u001b[${code}m${s}\u001b[0m` : s;
 
 export const bold = paint(1);
 export const dim = paint(2);
+export const italic = paint(3);
 export const red = paint(31);
 export const green = paint(32);
 export const yellow = paint(33);
@@ -17,31 +30,61 @@ export const cyan = paint(36);
 export const SHORT_ID = 8;
 export const short = (id: string): string => id.slice(0, SHORT_ID);
 
+const UNITS: [number, string][] = [
+  [60, 'm'],
+  [3600, 'h'],
+  [86400, 'd'],
+  [86400 * 30, 'mo'],
+  [86400 * 365, 'y'],
+];
+
+/** "just now", "5m ago", "3h ago", "2mo ago"; a time ahead reads "in 5m" (lock expiries). */
 export function relativeTime(ts: number, now = Date.now()): string {
-  const s = Math.round((now - ts) / 1000);
+  const s = Math.round(Math.abs(now - ts) / 1000);
   if (s < 45) return 'just now';
-  const units: [number, string][] = [
-    [60, 'm'],
-    [3600, 'h'],
-    [86400, 'd'],
-    [86400 * 30, 'mo'],
-    [86400 * 365, 'y'],
-  ];
-  let label = `${Math.round(s / 60)}m`;
-  for (const [size, unit] of units) if (s >= size) label = `${Math.floor(s / size)}${unit}`;
-  return `${label} ago`;
+  let label = '1m';
+  for (const [size, unit] of UNITS) if (s >= size) label = `${Math.floor(s / size)}${unit}`;
+  return ts > now ? `in ${label}` : `${label} ago`;
 }
 
-const visibleLength = (s: string): number => s.replace(/\u001b\[[0-9;]*m/g, '').length;
+const ANSI = /\u001b\[[0-9;]*m/g;
+export const visibleLength = (s: string): number => s.replace(ANSI, '').length;
+
+/** The terminal's width when stdout is one; tables in pipes are never cut. */
+export function terminalWidth(stream: NodeJS.WriteStream = process.stdout): number | undefined {
+  return stream.isTTY && stream.columns ? stream.columns : undefined;
+}
+
+/** Cuts plain text to `width` characters, marking the cut with an ellipsis. */
+export function truncate(s: string, width: number): string {
+  return s.length <= width ? s : `${s.slice(0, Math.max(0, width - 1))}…`;
+}
+
+export interface TableOptions {
+  /** A column of plain text that gives way (is cut) when the rows are wider than `width`. */
+  shrink?: number;
+  width?: number;
+}
+
+const MIN_SHRUNK = 12;
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
-export function table(rows: string[][]): string {
+export function table(rows: string[][], opts: TableOptions = {}): string {
   if (rows.length === 0) return '';
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
+  const { shrink, width } = opts;
+  if (shrink !== undefined && width !== undefined) {
+    const total = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
+    if (total > width) {
+      const target = Math.max(MIN_SHRUNK, widths[shrink] - (total - width));
+      rows = rows.map((r) => r.map((cell, c) => (c === shrink && visibleLength(cell) > target ? truncate(cell, target) : cell)));
+      widths[shrink] = Math.min(widths[shrink], target);
+    }
+  }
   return rows
     .map((r) =>
       r
-        .map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat(widths[c] - visibleLength(cell))))
+        .map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat(Math.max(0, widths[c] - visibleLength(cell)))))
         .join('  ')
         .trimEnd(),
     )

@@ -2,7 +2,8 @@
 import type { Issue, IssueSummary } from '../core/projection.js';
 import type { EventJson } from '../core/event.js';
 import type { ActorInfo } from '../commands/setup.js';
-import { bold, cyan, dim, green, relativeTime, short, table, yellow } from './format.js';
+import { bold, cyan, dim, green, relativeTime, short, table, terminalWidth, yellow } from './format.js';
+import { renderMarkdown } from './markdown.js';
 
 export interface WriteData {
   issue_id: string;
@@ -24,7 +25,13 @@ export function renderIssueList(d: { issues: IssueSummary[]; total: number }): s
   for (const i of sorted) {
     rows.push([cyan(short(i.issue_id)), stateLabel(i.state), i.title, i.labels.join(','), dim(relativeTime(i.updated_ts))]);
   }
-  return `${table(rows)}\n${dim(`${d.total} issue${d.total === 1 ? '' : 's'}`)}`;
+  // On a terminal a long title is cut so that each issue stays on one line.
+  return `${table(rows, { shrink: 2, width: terminalWidth() })}\n${dim(`${d.total} issue${d.total === 1 ? '' : 's'}`)}`;
+}
+
+/** `issue list --format ids`: one full id a line, in the command's order, for `xargs` and loops. */
+export function renderIssueIds(d: { issues: IssueSummary[] }): string {
+  return d.issues.map((i) => i.issue_id).join('\n');
 }
 
 export function renderIssueShow(d: { issue: Issue; events: EventJson[] }): string {
@@ -35,14 +42,14 @@ export function renderIssueShow(d: { issue: Issue; events: EventJson[] }): strin
   ];
   if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(l)).join(', ')}`);
   if (i.assignees.length) lines.push(`assignees: ${i.assignees.join(', ')}`);
-  if (i.body.trim()) lines.push('', i.body.trimEnd());
+  if (i.body.trim()) lines.push('', renderMarkdown(i.body.trimEnd()));
   for (const l of i.links) lines.push(`link: ${l.url}${l.note ? dim(` (${l.note})`) : ''}`);
   for (const a of i.attachments) lines.push(`attachment: ${a.name} ${dim(`${a.mime} sha256:${a.sha256.slice(0, 12)}`)}`);
   for (const dep of i.dependencies) lines.push(`${dep.dep_type.replace('_', ' ')}: ${cyan(short(dep.target))}`);
   if (i.comments.length) {
     lines.push('', bold(`${i.comments.length} comment${i.comments.length === 1 ? '' : 's'}`));
     for (const c of i.comments) {
-      lines.push(`${dim(`── ${short(c.actor)} · ${relativeTime(c.ts_unix_ms)}`)}`, c.body.trimEnd());
+      lines.push(`${dim(`── ${short(c.actor)} · ${relativeTime(c.ts_unix_ms)}`)}`, renderMarkdown(c.body.trimEnd()));
     }
   }
   return lines.join('\n');

@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Writes docs/commands.md, the command reference, from oclif.manifest.json (the same description,
+// flags and examples `grit <cmd> --help` shows). Run by `npm run build`, after the manifest.
+//   --check            exit 1 (and write nothing) when docs/commands.md differs from what it would write
+//   --manifest <path>  read another manifest; --out <path> compare with or write another file
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const argv = process.argv.slice(2);
+const option = (name, fallback) => (argv.includes(name) ? argv[argv.indexOf(name) + 1] : fallback);
+const manifestPath = option('--manifest', `${root}oclif.manifest.json`);
+const outPath = option('--out', `${root}docs/commands.md`);
+
+const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
+const pkg = JSON.parse(readFileSync(`${root}package.json`, 'utf8'));
+const bin = pkg.oclif.bin;
+const topics = pkg.oclif.topics ?? {};
+
+const cell = (s) => String(s).replace(/\|/g, '\\|').replace(/\n+/g, ' ');
+const name = (id) => `${bin} ${id.split(':').join(' ')}`;
+const anchor = (id) => name(id).replace(/\s+/g, '-');
+const example = (e) => (typeof e === 'string' ? e : e.command).replace(/<%= config\.bin %>/g, bin).replace(/<%= command\.id %>/g, '');
+
+function flagValue(f) {
+  if (f.type === 'boolean') return '';
+  return f.options ? ` ${f.options.join('|')}` : ' <value>';
+}
+
+function flagName(f) {
+  const long = f.type === 'boolean' && f.allowNo ? `--[no-]${f.name}` : `--${f.name}`;
+  return `${f.char ? `-${f.char}, ` : ''}${long}${flagValue(f)}`;
+}
+
+function usage(id, cmd) {
+  const parts = [name(id)];
+  for (const [argName, a] of Object.entries(cmd.args ?? {})) parts.push(a.required ? `<${argName}>` : `[${argName}]`);
+  for (const f of Object.values(cmd.flags).filter((f) => !f.hidden && f.helpGroup !== 'GLOBAL')) {
+    const text = `--${f.name}${flagValue(f)}${f.multiple ? '…' : ''}`;
+    parts.push(f.required ? text : `[${text}]`);
+  }
+  return parts.join(' ');
+}
+
+function flagNotes(f) {
+  const notes = [];
+  if (f.required) notes.push('required');
+  if (f.multiple) notes.push('repeatable');
+  if (f.default !== undefined && f.default !== false) notes.push(`default: ${f.default}`);
+  return notes.length ? ` (${notes.join('; ')})` : '';
+}
+
+function section(id, cmd) {
+  const out = [`### ${name(id)}`, '', cmd.description ?? cmd.summary ?? '', '', '```', usage(id, cmd), '```', ''];
+  const args = Object.entries(cmd.args ?? {});
+  if (args.length) {
+    out.push('| argument | description |', '| --- | --- |');
+    for (const [argName, a] of args) out.push(`| \`${argName}\` | ${cell(a.description ?? '')}${a.required ? ' (required)' : ''} |`);
+    out.push('');
+  }
+  const flags = Object.values(cmd.flags).filter((f) => !f.hidden && f.helpGroup !== 'GLOBAL');
+  if (flags.length) {
+    out.push('| flag | description |', '| --- | --- |');
+    for (const f of flags) out.push(`| \`${cell(flagName(f))}\` | ${cell(f.description ?? '')}${cell(flagNotes(f))} |`);
+    out.push('');
+  }
+  const hasGlobal = Object.values(cmd.flags).some((f) => f.helpGroup === 'GLOBAL');
+  if (hasGlobal) out.push('Takes the [global flags](#global-flags).', '');
+  if (cmd.examples?.length) out.push('```sh', ...cmd.examples.map(example), '```', '');
+  return out;
+}
+
+function render() {
+  const ids = Object.keys(manifest.commands).filter((id) => !manifest.commands[id].hidden).sort();
+  const withGlobal = ids.map((id) => manifest.commands[id]).find((c) => Object.values(c.flags).some((f) => f.helpGroup === 'GLOBAL'));
+  const globals = withGlobal ? Object.values(withGlobal.flags).filter((f) => f.helpGroup === 'GLOBAL') : [];
+  const groups = new Map();
+  for (const id of ids) {
+    const topic = id.includes(':') ? id.split(':')[0] : '';
+    if (!groups.has(topic)) groups.set(topic, []);
+    groups.get(topic).push(id);
+  }
+  const order = [...groups.keys()].sort((a, b) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1));
+  const out = [
+    '# Command reference',
+    '',
+    '<!-- Generated from oclif.manifest.json by scripts/gen-command-docs.js (npm run build). Do not edit: a test fails when it is stale. -->',
+    '',
+    `Every command also answers \`${bin} <command> --help\`. The commands of grit's oclif plugins`,
+    `(\`${bin} help\`, \`${bin} plugins …\`, \`${bin} autocomplete\`) are described in [plugins.md](plugins.md).`,
+    '',
+    '## Global flags',
+    '',
+    'Every command that reads or writes a repository takes these:',
+    '',
+    '| flag | description |',
+    '| --- | --- |',
+    ...globals.map((f) => `| \`${cell(flagName(f))}\` | ${cell(f.description ?? '')} |`),
+    '',
+    '## Commands',
+    '',
+  ];
+  for (const topic of order) {
+    const label = topic === '' ? 'top level' : `\`${bin} ${topic}\`${topics[topic] ? `: ${topics[topic].description}` : ''}`;
+    out.push(`- ${label}: ${groups.get(topic).map((id) => `[${id.split(':').slice(topic ? 1 : 0).join(' ')}](#${anchor(id)})`).join(' · ')}`);
+  }
+  out.push('');
+  for (const topic of order) {
+    out.push(`## ${topic === '' ? 'Top-level commands' : `${bin} ${topic}`}`, '');
+    if (topics[topic]) out.push(topics[topic].description, '');
+    for (const id of groups.get(topic)) out.push(...section(id, manifest.commands[id]));
+  }
+  return out.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd() + '\n';
+}
+
+const text = render();
+if (argv.includes('--check')) {
+  let current = '';
+  try {
+    current = readFileSync(outPath, 'utf8');
+  } catch {
+    /* missing counts as stale */
+  }
+  if (current !== text) {
+    console.error(`${outPath} is stale: run \`npm run build\` (or node scripts/gen-command-docs.js) and commit it`);
+    process.exit(1);
+  }
+} else {
+  writeFileSync(outPath, text);
+  console.log(`${outPath.replace(root, '')}: ${Object.keys(manifest.commands).length} commands`);
+}

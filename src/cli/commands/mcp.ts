@@ -1,0 +1,27 @@
+import { Command, Flags } from '@oclif/core';
+import { resolve } from 'node:path';
+
+/** Not a GritCommand: it serves many commands over stdio instead of running one and printing it. */
+export default class Mcp extends Command {
+  static description =
+    'Serve the Model Context Protocol over stdio: issue, label, lock, sync and memory tools for AI agents';
+
+  static examples = [
+    '<%= config.bin %> mcp',
+    'claude mcp add grit -- <%= config.bin %> mcp',
+    '{"mcpServers": {"grit": {"command": "<%= config.bin %>", "args": ["mcp", "--repo", "/path/to/repo"]}}}',
+  ];
+
+  static flags = {
+    repo: Flags.string({ description: 'repository to serve (default: the current directory)' }),
+    actor: Flags.string({ description: 'actor id (or unique prefix) to act as' }),
+    'data-dir': Flags.string({ description: 'actor data directory (overrides --actor; env GRIT_HOME)' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Mcp);
+    const { serveMcp } = await import('../../mcp/server.js');
+    const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };
+    await serveMcp(options, this.config.version);
+  }
+}

@@ -1,0 +1,166 @@
+/**
+ * The MCP tools of `grit mcp`, as a table: each tool names the command function (IPC name, SPEC §7)
+ * it runs and the JSON Schema of its arguments, which are the command's own snake_case arguments.
+ * A tool whose command is not in the registry is simply not offered, so a tool for a command that
+ * is still being written is one line here and appears once the command lands.
+ *
+ * Free of the MCP SDK so that the table can be read by tests and docs without loading it.
+ */
+import { invalidArgs } from '../core/errors.js';
+import type { Args } from '../commands/args.js';
+
+export type JsonSchema = { type: string; description?: string; [k: string]: unknown };
+
+export interface ObjectSchema {
+  type: 'object';
+  properties: Record<string, JsonSchema>;
+  required?: string[];
+  additionalProperties: false;
+}
+
+/** Runs one command function by IPC name; the server decides where (in process, or a daemon). */
+export type Runner = (ipc: string, args: Args) => Promise<unknown>;
+
+export interface ToolSpec {
+  name: string;
+  /** The command the tool needs; the tool is listed only while the registry has it. */
+  ipc: string;
+  description: string;
+  input: ObjectSchema;
+  /** Defaults to running `ipc` with the tool's arguments unchanged. */
+  call?: (run: Runner, args: Args) => Promise<unknown>;
+}
+
+const str = (description: string, extra: Record<string, unknown> = {}): JsonSchema => ({ type: 'string', description, ...extra });
+const bool = (description: string): JsonSchema => ({ type: 'boolean', description });
+const strList = (description: string): JsonSchema => ({ type: 'array', items: { type: 'string' }, description });
+
+function args(properties: Record<string, JsonSchema>, required: string[] = []): ObjectSchema {
+  return { type: 'object', properties, ...(required.length ? { required } : {}), additionalProperties: false };
+}
+
+const issueId = str('issue id, or a unique prefix of at least 4 hex characters');
+const state = str('only issues in this state', { enum: ['open', 'closed'] });
+const onIssue = (properties: Record<string, JsonSchema> = {}, required: string[] = []) =>
+  args({ issue_id: issueId, ...properties }, ['issue_id', ...required]);
+const lockPlace = {
+  remote: str('remote to take the lock on (default: origin when configured)'),
+  local: bool('local-only lock, even when a remote is configured'),
+};
+
+export const MEMORY_LABEL = 'memory';
+
+export const TOOLS: ToolSpec[] = [
+  {
+    name: 'issue_create',
+    ipc: 'IssueCreate',
+    description: 'Create an issue. Returns {issue_id, event_id, wal_head}.',
+    input: args({ title: str('one-line title'), body: str('Markdown body'), labels: strList('labels to set') }, ['title']),
+  },
+  {
+    name: 'issue_list',
+    ipc: 'IssueList',
+    description: 'List issues (summaries without bodies). Returns {issues, total}.',
+    input: args({ state, label: str('only issues with this label') }),
+  },
+  {
+    name: 'issue_show',
+    ipc: 'IssueShow',
+    description: 'One issue with body, comments, links, attachments, dependencies and its events. Returns {issue, events}.',
+    input: onIssue(),
+  },
+  {
+    name: 'issue_update',
+    ipc: 'IssueUpdate',
+    description: 'Change the title and/or body of an issue.',
+    input: onIssue({ title: str('new title'), body: str('new Markdown body') }),
+  },
+  { name: 'issue_comment', ipc: 'IssueComment', description: 'Add a comment to an issue.', input: onIssue({ body: str('Markdown comment') }, ['body']) },
+  { name: 'issue_close', ipc: 'IssueClose', description: 'Close an issue.', input: onIssue() },
+  { name: 'issue_reopen', ipc: 'IssueReopen', description: 'Reopen a closed issue.', input: onIssue() },
+  { name: 'label_add', ipc: 'IssueLabelAdd', description: 'Add a label to an issue.', input: onIssue({ label: str('label') }, ['label']) },
+  { name: 'label_remove', ipc: 'IssueLabelRemove', description: 'Remove a label from an issue.', input: onIssue({ label: str('label') }, ['label']) },
+  {
+    name: 'issue_dep_add',
+    ipc: 'IssueDepAdd',
+    description: 'Record that an issue blocks, depends_on or is related_to another (cycles are refused with conflict).',
+    input: onIssue({ target: str('the other issue: id or unique prefix'), dep_type: str('relation of issue_id to target', { enum: ['blocks', 'depends_on', 'related_to'] }) }, ['target', 'dep_type']),
+  },
+  {
+    name: 'issue_dep_topo',
+    ipc: 'IssueDepTopo',
+    description: 'Issues in dependency order (what to work on first).',
+    input: args({ state, label: str('only issues with this label') }),
+  },
+  {
+    name: 'lock_acquire',
+    ipc: 'LockAcquire',
+    description: 'Take an advisory lock on repo:, path:<path> or issue:<id> for a TTL (e.g. "15m"). Fails with conflict when someone else holds it.',
+    input: args({ resource: str('repo:, path:<path> or issue:<id>'), ttl: str('time to live: 30s, 15m, 2h (default 5m)'), ...lockPlace }, ['resource']),
+  },
+  {
+    name: 'lock_release',
+    ipc: 'LockRelease',
+    description: 'Release a lock you hold.',
+    input: args({ resource: str('the locked resource'), ...lockPlace }, ['resource']),
+  },
+  { name: 'lock_status', ipc: 'LockStatus', description: 'Live locks and conflicts between them.', input: args({}) },
+  {
+    name: 'context_query',
+    ipc: 'ContextQuery',
+    description: 'Search the indexed project context.',
+    input: args({ query: str('what to look for') }, ['query']),
+  },
+  {
+    name: 'context_set',
+    ipc: 'ContextSet',
+    description: 'Set a project context key.',
+    input: args({ key: str('key'), value: str('value') }, ['key', 'value']),
+  },
+  {
+    name: 'sync',
+    ipc: 'Sync',
+    description: 'Exchange events with a remote (pull, rebase, push). Neither pull nor push means both.',
+    input: args({ pull: bool('pull'), push: bool('push'), remote: str('remote name, URL or path (default origin)') }),
+  },
+  {
+    name: 'memory_store',
+    ipc: 'IssueCreate',
+    description: `Remember something for later sessions: an issue labelled "${MEMORY_LABEL}". Returns {issue_id, event_id, wal_head}.`,
+    input: args({ title: str('what to remember, in one line'), body: str('details (Markdown)'), labels: strList('extra labels') }, ['title']),
+    call: (run, a) => run('IssueCreate', { ...a, labels: [MEMORY_LABEL, ...((a.labels as string[] | undefined) ?? [])] }),
+  },
+  {
+    name: 'memory_query',
+    ipc: 'IssueList',
+    description: `Recall memories: issues labelled "${MEMORY_LABEL}" whose title or body contains the text (case-insensitive; all when empty). Returns {memories, total}.`,
+    input: args({ query: str('text to look for'), state }),
+    call: memoryQuery,
+  },
+];
+
+export interface Memory {
+  issue_id: string;
+  title: string;
+  body: string;
+  labels: string[];
+  state: string;
+  updated_ts: number;
+}
+
+/** Summaries carry no body, so each memory is read whole; memories are few by nature. */
+async function memoryQuery(run: Runner, a: Args): Promise<{ memories: Memory[]; total: number }> {
+  const query = a.query === undefined || a.query === null ? '' : a.query;
+  if (typeof query !== 'string') throw invalidArgs('query must be text', { field: 'query' });
+  const needle = query.toLowerCase();
+  const { issues } = (await run('IssueList', { label: MEMORY_LABEL, state: a.state })) as { issues: { issue_id: string }[] };
+  const memories: Memory[] = [];
+  for (const summary of issues) {
+    const { issue } = (await run('IssueShow', { issue_id: summary.issue_id })) as { issue: Memory };
+    if (needle && !issue.title.toLowerCase().includes(needle) && !issue.body.toLowerCase().includes(needle)) continue;
+    const { issue_id, title, body, labels, state: s, updated_ts } = issue;
+    memories.push({ issue_id, title, body, labels, state: s, updated_ts });
+  }
+  memories.sort((x, y) => y.updated_ts - x.updated_ts);
+  return { memories, total: memories.length };
+}

@@ -1,0 +1,54 @@
+/** The package's programmatic API (src/index.ts), as plugins and scripts use it. */
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import * as api from '../../src/index.js';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+
+describe('plugin API', () => {
+  it('is the package entry', async () => {
+    const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+    const entry = await import(pathToFileURL(join(REPO_ROOT, pkg.main)).href);
+    assert.equal(entry.openRepo, api.openRepo);
+    assert.equal(entry.GritError, api.GritError);
+    assert.ok(pkg.types.endsWith('index.d.ts'));
+  });
+
+  it('opens a repository as an actor and runs commands by IPC name', async () => {
+    const dir = tempRepo();
+    const actor = gritOk(dir, ['init', '--no-agents-md']).actor.actor_id;
+    const repo = await api.openRepo({ cwd: dir });
+    assert.equal(repo.actorId, actor);
+    const created = await repo.run('IssueCreate', { title: 'from a plugin', labels: ['api'] });
+    assert.match(created.issue_id, /^[0-9a-f]{32}$/);
+    await repo.run('IssueComment', { issue_id: created.issue_id.slice(0, 6), body: 'hello' });
+    const { issues, total } = await repo.run('IssueList', { label: 'api' });
+    assert.equal(total, 1);
+    assert.equal(issues[0].comment_count, 1);
+    // The same data as the CLI's --json.
+    assert.deepEqual(await repo.run('IssueShow', { issue_id: created.issue_id }), gritOk(dir, ['issue', 'show', created.issue_id]));
+    // A write by another process is seen by the next run.
+    gritOk(dir, ['issue', 'create', '--title', 'from the CLI', '--label', 'api']);
+    assert.equal((await repo.run('IssueList', { label: 'api' })).total, 2);
+    // Any registered command, typed or not.
+    const stats = (await repo.run('DbStats')) as { issue_count: number };
+    assert.equal(stats.issue_count, 2);
+    assert.equal((await api.runCommand('IssueList', {}, { cwd: dir })).total, 2);
+  });
+
+  it('rejects with GritErrors carrying SPEC codes', async () => {
+    await assert.rejects(api.openRepo({ cwd: tempDir() }), (e: unknown) => e instanceof api.GritError && e.code === 'git_error');
+    const repo = await api.openRepo({ cwd: tempRepo() });
+    await assert.rejects(repo.run('IssueShow', { issue_id: 'abcdef' }), (e: any) => e instanceof api.GritError && e.code === 'not_found' && e.exitCode === 3);
+    await assert.rejects(repo.run('IssueCreate', { title: '' }), (e: any) => e.code === 'invalid_args');
+    await assert.rejects(repo.run('NoSuchCommand'), (e: any) => e.code === 'invalid_args');
+  });
+
+  it('names the commands it can run', async () => {
+    const names = await api.commandNames();
+    for (const n of ['IssueCreate', 'IssueList', 'LockAcquire', 'Sync']) assert.ok(names.includes(n), n);
+  });
+});

@@ -1,0 +1,186 @@
+/** Human output: relative times, `--format`, colours only on a TTY and never with NO_COLOR, Markdown bodies. */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { colorEnabled, relativeTime, table, truncate } from '../../src/cli/format.js';
+import { renderMarkdown } from '../../src/cli/markdown.js';
+import { parseArgv } from '../../src/cli/fast.js';
+import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
+import { grit, gritOk, tempRepo } from '../helpers/repo.js';
+
+const ANSI = /\u001b\[/;
+const MIN = 60_000;
+const HOUR = 60 * MIN;
+const DAY = 24 * HOUR;
+
+/** Runs grit on a real pseudo-terminal of the given width (util-linux `script`). */
+function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}): string {
+  const cmd = `stty cols ${cols}; exec ${[process.execPath, GRIT_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
+  const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env },
+    timeout: 30_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.replace(/\r/g, '');
+}
+const hasScript = spawnSync('script', ['--version']).status === 0;
+
+describe('format helpers', () => {
+  it('says how long ago, or how soon', () => {
+    const now = 1_700_000_000_000;
+    assert.equal(relativeTime(now - 10_000, now), 'just now');
+    assert.equal(relativeTime(now - 50_000, now), '1m ago');
+    assert.equal(relativeTime(now - 5 * MIN, now), '5m ago');
+    assert.equal(relativeTime(now - 3 * HOUR - 59 * MIN, now), '3h ago');
+    assert.equal(relativeTime(now - 2 * DAY, now), '2d ago');
+    assert.equal(relativeTime(now - 65 * DAY, now), '2mo ago');
+    assert.equal(relativeTime(now - 800 * DAY, now), '2y ago');
+    assert.equal(relativeTime(now + 15 * MIN, now), 'in 15m');
+  });
+
+  it('colours a TTY unless NO_COLOR; FORCE_COLOR colours a pipe', () => {
+    const saved = { NO_COLOR: process.env.NO_COLOR, FORCE_COLOR: process.env.FORCE_COLOR, TERM: process.env.TERM };
+    const tty = { isTTY: true } as NodeJS.WriteStream;
+    const pipe = { isTTY: false } as NodeJS.WriteStream;
+    const set = (env: Record<string, string | undefined>) => {
+      for (const k of Object.keys(saved)) delete process.env[k];
+      for (const [k, v] of Object.entries(env)) if (v !== undefined) process.env[k] = v;
+    };
+    try {
+      const cases: [Record<string, string | undefined>, boolean, boolean][] = [
+        [{ TERM: 'xterm' }, true, false],
+        [{ TERM: 'xterm', NO_COLOR: '1' }, false, false],
+        [{ TERM: 'xterm', NO_COLOR: '' }, true, false], // no-color.org: an empty NO_COLOR is unset
+        [{ TERM: 'dumb' }, false, false],
+        [{ TERM: 'xterm', FORCE_COLOR: '1' }, true, true],
+        [{ TERM: 'xterm', FORCE_COLOR: '0' }, true, false],
+        [{ TERM: 'xterm', FORCE_COLOR: '1', NO_COLOR: '1' }, false, false],
+      ];
+      for (const [env, onTty, onPipe] of cases) {
+        set(env);
+        assert.equal(colorEnabled(tty), onTty, `tty ${JSON.stringify(env)}`);
+        assert.equal(colorEnabled(pipe), onPipe, `pipe ${JSON.stringify(env)}`);
+      }
+    } finally {
+      set(saved);
+    }
+  });
+
+  it('cuts the shrinking column to the width, and only it', () => {
+    const rows = [['ID', 'TITLE', 'AGE'], ['abcd', 'a rather long title that will not fit', '3h ago']];
+    const wide = table(rows, { shrink: 1, width: 200 });
+    assert.equal(wide, table(rows));
+    const narrow = table(rows, { shrink: 1, width: 30 }).split('\n');
+    assert.ok(narrow.every((l) => l.length <= 30), narrow.join('\n'));
+    assert.equal(narrow[1], 'abcd  a rather long t…  3h ago');
+    assert.equal(truncate('abcdef', 4), 'abc…');
+    assert.equal(truncate('abc', 4), 'abc');
+  });
+
+  it('styles Markdown only when colouring, and keeps it as written otherwise', () => {
+    const md = '# Title\n\nSome `code` and **bold**, a [link](https://x.y/a_b_c), `**not bold**`.\n\n```\nraw *text*\n```\n- item\n> quoted';
+    const saved = process.env.FORCE_COLOR;
+    const savedNo = process.env.NO_COLOR;
+    try {
+      process.env.NO_COLOR = '1';
+      assert.equal(renderMarkdown(md), md);
+      delete process.env.NO_COLOR;
+      process.env.FORCE_COLOR = '1';
+      const out = renderMarkdown(md);
+      const plain = out.replace(/\u001b\[[0-9;]*m/g, '');
+      assert.equal(plain, 'TITLE\n\nSome code and bold, a link <https://x.y/a_b_c>, **not bold**.\n\n    raw *text*\n• item\n│ quoted');
+      assert.match(out, /\u001b\[36mcode\u001b\[0m/);
+    } finally {
+      if (saved === undefined) delete process.env.FORCE_COLOR;
+      else process.env.FORCE_COLOR = saved;
+      if (savedNo === undefined) delete process.env.NO_COLOR;
+      else process.env.NO_COLOR = savedNo;
+    }
+  });
+});
+
+describe('issue list and show for people', () => {
+  let repo: string;
+  let ids: string[];
+  let closed: string;
+
+  before(() => {
+    repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    ids = [
+      gritOk(repo, ['issue', 'create', '--title', 'A title long enough to be cut on a narrow terminal, surely', '--label', 'bug']).issue_id,
+      gritOk(repo, ['issue', 'create', '--title', 'Short', '--body', '## Steps\n\nRun `grit sync`.']).issue_id,
+    ];
+    closed = gritOk(repo, ['issue', 'create', '--title', 'Done']).issue_id;
+    gritOk(repo, ['issue', 'close', closed]);
+    ids.push(closed);
+  });
+
+  it('--format json is byte for byte --json; --format table is the default', () => {
+    const json = grit(repo, ['issue', 'list', '--json']);
+    assert.equal(grit(repo, ['issue', 'list', '--format', 'json']).stdout, json.stdout);
+    assert.equal(grit(repo, ['issue', 'list', '--format=json', '--state', 'open']).stdout, grit(repo, ['issue', 'list', '--state', 'open', '--json']).stdout);
+    assert.equal(grit(repo, ['issue', 'list', '--format', 'table']).stdout, grit(repo, ['issue', 'list']).stdout);
+    // --json wins over another --format.
+    assert.equal(grit(repo, ['issue', 'list', '--format', 'ids', '--json']).stdout, json.stdout);
+  });
+
+  it('--format ids prints one full id a line, as the JSON orders them', () => {
+    const out = grit(repo, ['issue', 'list', '--format', 'ids']);
+    assert.equal(out.code, 0);
+    const expected = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id);
+    assert.equal(out.stdout, expected.join('\n') + '\n');
+    assert.deepEqual([...expected].sort(), [...ids].sort());
+    assert.equal(grit(repo, ['issue', 'list', '--format', 'ids', '--state', 'closed']).stdout, `${closed}\n`);
+    assert.equal(grit(repo, ['issue', 'list', '--format', 'ids', '--label', 'nothing']).stdout, '');
+  });
+
+  it('rejects an unknown format as invalid_args, as JSON when --format json was meant', () => {
+    const bad = grit(repo, ['issue', 'list', '--format', 'xml']);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /error: Expected --format=xml to be one of: table, json, ids/);
+    const badJson = grit(repo, ['issue', 'list', '--format', 'json', '--bogus']);
+    assert.equal(badJson.code, 2);
+    assert.equal(badJson.json.error.code, 'invalid_args');
+    // export's --format is its file format, not an output format: no envelope there.
+    assert.equal(grit(repo, ['export', '--format', 'json', '--bogus']).json, null);
+  });
+
+  it('runs --format on the fast path', () => {
+    const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
+    assert.deepEqual(parseArgv(['issue', 'list', '--format', 'ids'], commands)?.flags.format, 'ids');
+    assert.equal(parseArgv(['issue', 'list'], commands)?.flags.format, 'table');
+    assert.equal(parseArgv(['issue', 'list', '--format', 'xml'], commands), null);
+  });
+
+  it('has relative times and no colour in a pipe', () => {
+    const list = grit(repo, ['issue', 'list'], { env: { NO_COLOR: undefined } });
+    assert.doesNotMatch(list.stdout, ANSI);
+    assert.match(list.stdout, /^ID +STATE +TITLE +LABELS +UPDATED$/m);
+    assert.match(list.stdout, /(just now|\d+m ago)$/m);
+    assert.match(list.stdout, /A title long enough to be cut on a narrow terminal, surely/);
+    const show = grit(repo, ['issue', 'show', ids[1]], { env: { NO_COLOR: undefined } });
+    assert.doesNotMatch(show.stdout, ANSI);
+    assert.match(show.stdout, /opened (just now|\d+m ago) by [0-9a-f]{8} · updated (just now|\d+m ago)/);
+    assert.match(show.stdout, /## Steps\n\nRun `grit sync`\./);
+    assert.match(grit(repo, ['issue', 'list'], { env: { NO_COLOR: undefined, FORCE_COLOR: '1' } }).stdout, ANSI);
+  });
+
+  it('colours and fits a terminal, unless NO_COLOR', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const list = onTty(repo, ['issue', 'list'], 70);
+    assert.match(list, ANSI);
+    const lines = list.replace(/\u001b\[[0-9;]*m/g, '').trimEnd().split('\n');
+    assert.ok(lines.every((l) => l.length <= 70), lines.join('\n'));
+    assert.match(lines.join('\n'), /A title long enough to be cut[^\n]*…/);
+    assert.doesNotMatch(lines.join('\n'), /surely/);
+    assert.doesNotMatch(onTty(repo, ['issue', 'list'], 70, { NO_COLOR: '1' }), ANSI);
+    const show = onTty(repo, ['issue', 'show', ids[1]], 100).replace(/\u001b\[[0-9;]*m/g, '');
+    assert.match(show, /^STEPS\n\nRun grit sync\.$/m);
+    // JSON never changes on a terminal.
+    assert.equal(onTty(repo, ['issue', 'list', '--json'], 70).trim(), grit(repo, ['issue', 'list', '--json']).stdout.trim());
+  });
+});

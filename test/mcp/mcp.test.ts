@@ -1,0 +1,178 @@
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
+import { isCommandName } from '../../src/commands/registry.js';
+import { TOOLS } from '../../src/mcp/tools.js';
+import { GRIT_BIN } from '../helpers/paths.js';
+import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+
+/** A result's envelope: the same JSON the CLI prints with --json. */
+function envelope(result: any): any {
+  assert.equal(result.content[0].type, 'text');
+  const parsed = JSON.parse(result.content[0].text);
+  assert.deepEqual(result.structuredContent, parsed);
+  return parsed;
+}
+
+async function ok(client: Client, name: string, args: Record<string, unknown> = {}): Promise<any> {
+  const result: any = await client.callTool({ name, arguments: args });
+  const env = envelope(result);
+  assert.equal(result.isError, false, `${name} failed: ${result.content[0].text}`);
+  assert.equal(env.ok, true);
+  return env.data;
+}
+
+async function fails(client: Client, name: string, args: Record<string, unknown>): Promise<any> {
+  const result: any = await client.callTool({ name, arguments: args });
+  assert.equal(result.isError, true, `${name} should fail: ${result.content[0].text}`);
+  const env = envelope(result);
+  assert.equal(env.ok, false);
+  return env.error;
+}
+
+describe('grit mcp', () => {
+  let repo: string;
+  let client: Client;
+  let stderr = '';
+
+  before(async () => {
+    repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    const env: Record<string, string> = { ...(process.env as Record<string, string>), NO_COLOR: '1', GRIT_NO_DAEMON: '1' };
+    delete env.GRIT_HOME;
+    const transport = new StdioClientTransport({ command: process.execPath, args: [GRIT_BIN, 'mcp'], cwd: repo, env, stderr: 'pipe' });
+    transport.stderr?.on('data', (d) => (stderr += d));
+    client = new Client({ name: 'grit-test', version: '1.0.0' });
+    await client.connect(transport);
+  });
+
+  after(async () => {
+    await client?.close();
+  });
+
+  it('lists the tools whose commands exist, with their argument schemas', async () => {
+    const { tools } = await client.listTools();
+    const names = tools.map((t) => t.name).sort();
+    const expected = TOOLS.filter((t) => isCommandName(t.ipc)).map((t) => t.name).sort();
+    assert.deepEqual(names, expected);
+    for (const must of ['issue_create', 'issue_list', 'issue_show', 'issue_update', 'issue_comment', 'issue_close',
+      'label_add', 'label_remove', 'lock_acquire', 'lock_release', 'lock_status', 'sync', 'memory_store', 'memory_query']) {
+      assert.ok(names.includes(must), `missing ${must}`);
+    }
+    for (const maybe of ['issue_dep_topo', 'context_query', 'context_set']) {
+      const ipc = TOOLS.find((t) => t.name === maybe)!.ipc;
+      assert.equal(names.includes(maybe), isCommandName(ipc), `${maybe} listed iff ${ipc} is registered`);
+    }
+    const create = tools.find((t) => t.name === 'issue_create')!;
+    assert.deepEqual(create.inputSchema.required, ['title']);
+    assert.equal((create.inputSchema.properties as any).labels.type, 'array');
+  });
+
+  it('creates, comments on and closes an issue, as the CLI sees it', async () => {
+    const created = await ok(client, 'issue_create', { title: 'Parser drops the last line', body: 'see input.txt', labels: ['bug'] });
+    assert.match(created.issue_id, /^[0-9a-f]{32}$/);
+    const prefix = created.issue_id.slice(0, 8);
+    await ok(client, 'issue_comment', { issue_id: prefix, body: 'reproduced on main' });
+    await ok(client, 'label_add', { issue_id: prefix, label: 'parser' });
+    const closed = await ok(client, 'issue_close', { issue_id: prefix });
+    assert.equal(closed.state, 'closed');
+
+    const shown = await ok(client, 'issue_show', { issue_id: created.issue_id });
+    assert.equal(shown.issue.state, 'closed');
+    assert.deepEqual(shown.issue.comments.map((c: any) => c.body), ['reproduced on main']);
+    assert.deepEqual([...shown.issue.labels].sort(), ['bug', 'parser']);
+
+    // The same data as the CLI's --json: one store, one set of command functions.
+    assert.deepEqual(gritOk(repo, ['issue', 'show', prefix]), shown);
+    const listed = await ok(client, 'issue_list', { state: 'closed' });
+    assert.deepEqual(listed, gritOk(repo, ['issue', 'list', '--state', 'closed']));
+    assert.equal(listed.total, 1);
+  });
+
+  it('answers failures as tool errors carrying the grit error code', async () => {
+    const missing = await fails(client, 'issue_show', { issue_id: 'ffffffff' });
+    assert.equal(missing.code, 'not_found');
+    assert.equal(missing.details.suggestion, 'run `grit issue list` to see issue ids');
+    assert.equal((await fails(client, 'issue_create', { title: '  ' })).code, 'invalid_args');
+    assert.equal((await fails(client, 'issue_create', { title: 'x', priority: 1 })).code, 'invalid_args');
+    assert.equal((await fails(client, 'issue_list', { state: 'done' })).code, 'invalid_args');
+    assert.equal((await fails(client, 'no_such_tool', {})).code, 'invalid_args');
+    // The server keeps serving after errors.
+    assert.equal(typeof (await ok(client, 'issue_list')).total, 'number');
+  });
+
+  it('stores and finds memories by a substring of title or body', async () => {
+    await ok(client, 'memory_store', { title: 'Tests need GRIT_NO_DAEMON', body: 'otherwise they race the daemon' });
+    await ok(client, 'memory_store', { title: 'Build before testing', body: 'npm run build writes the manifest', labels: ['howto'] });
+    await ok(client, 'issue_create', { title: 'Not a memory: the daemon is slow' });
+
+    const all = await ok(client, 'memory_query');
+    assert.equal(all.total, 2);
+    const hit = await ok(client, 'memory_query', { query: 'MANIFEST' });
+    assert.deepEqual(hit.memories.map((m: any) => m.title), ['Build before testing']);
+    assert.deepEqual([...hit.memories[0].labels].sort(), ['howto', 'memory']);
+    const daemon = await ok(client, 'memory_query', { query: 'daemon' });
+    assert.deepEqual(daemon.memories.map((m: any) => m.title), ['Tests need GRIT_NO_DAEMON']);
+    assert.equal((await ok(client, 'memory_query', { query: 'nothing like this' })).total, 0);
+  });
+
+  it('orders issues by their dependencies', { skip: !isCommandName('IssueDepTopo') && 'no IssueDepTopo in this build' }, async () => {
+    const first = await ok(client, 'issue_create', { title: 'Lay the foundation', labels: ['house'] });
+    const second = await ok(client, 'issue_create', { title: 'Build the walls', labels: ['house'] });
+    await ok(client, 'issue_dep_add', { issue_id: second.issue_id, target: first.issue_id, dep_type: 'depends_on' });
+    const topo = await ok(client, 'issue_dep_topo', { label: 'house' });
+    assert.deepEqual(topo.order.map((i: any) => i.title), ['Lay the foundation', 'Build the walls']);
+    assert.deepEqual(topo, gritOk(repo, ['issue', 'dep', 'topo', '--label', 'house']));
+    const cycle = await fails(client, 'issue_dep_add', { issue_id: first.issue_id, target: second.issue_id, dep_type: 'depends_on' });
+    assert.equal(cycle.code, 'conflict');
+  });
+
+  it('syncs with a remote, and reports a missing one as git_error', async () => {
+    const missing = await fails(client, 'sync', {});
+    assert.equal(missing.code, 'git_error');
+    const remote = tempDir();
+    git(remote, 'init', '-q', '--bare');
+    git(repo, 'remote', 'add', 'origin', remote);
+    const synced = await ok(client, 'sync', { push: true });
+    assert.ok(synced.pushed > 0, `pushed ${synced.pushed}`);
+    assert.equal(git(remote, 'rev-parse', 'refs/grit/wal').trim(), synced.wal_head);
+    git(repo, 'remote', 'remove', 'origin');
+  });
+
+  it('takes, shows and releases a lock', async () => {
+    const taken = await ok(client, 'lock_acquire', { resource: 'path:src/parser', ttl: '10m' });
+    assert.equal(taken.lock.resource, 'path:src/parser');
+    assert.equal(taken.remote, null);
+    const status = await ok(client, 'lock_status');
+    assert.deepEqual(status.locks.map((l: any) => [l.resource, l.mine]), [['path:src/parser', true]]);
+    await ok(client, 'lock_release', { resource: 'path:src/parser' });
+    assert.equal((await ok(client, 'lock_status')).locks.length, 0);
+    assert.equal(stderr, '', 'nothing on stderr');
+  });
+});
+
+describe('grit mcp with piped input', () => {
+  it('answers every request written before standard input closed, then exits', () => {
+    const repo = tempRepo();
+    const lines = [
+      { jsonrpc: '2.0', id: 1, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'pipe', version: '1' } } },
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'issue_create', arguments: { title: 'piped' } } },
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'issue_list', arguments: {} } },
+    ];
+    const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp'], {
+      cwd: repo,
+      input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
+      encoding: 'utf8',
+      env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 0, r.stderr);
+    const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(replies.map((m) => m.id), [1, 2, 3]);
+    const listed = JSON.parse(replies[2].result.content[0].text);
+    assert.deepEqual(listed.data.issues.map((i: any) => i.title), ['piped']);
+  });
+});

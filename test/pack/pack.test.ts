@@ -1,0 +1,94 @@
+/**
+ * The package as users get it: `npm pack`, then `npm install -g` of the tarball into a temp
+ * prefix, then the installed `grit` and `grit-daemon` run from a repository elsewhere. Needs the
+ * npm registry (or a warm npm cache) for the dependencies; GRIT_SKIP_PACK=1 skips it.
+ */
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { REPO_ROOT } from '../helpers/paths.js';
+import { tempDir, tempRepo } from '../helpers/repo.js';
+
+const skip = process.env.GRIT_SKIP_PACK === '1' ? 'GRIT_SKIP_PACK=1: not packing and installing the package' : false;
+const NPM = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+
+function run(cmd: string, args: string[], opts: SpawnSyncOptions & { timeout: number }) {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  if (r.error) throw r.error;
+  return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
+}
+
+describe('npm package', { skip, timeout: 600_000 }, () => {
+  let files: string[] = [];
+  let prefix = '';
+  let env: NodeJS.ProcessEnv = {};
+
+  before(() => {
+    const out = tempDir('grit-pack-');
+    // The suite runs on a fresh build, so packing skips `prepare` (which would build again).
+    const pack = run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', out], { cwd: REPO_ROOT, timeout: 120_000 });
+    assert.equal(pack.code, 0, pack.stderr);
+    const [info] = JSON.parse(pack.stdout);
+    files = info.files.map((f: { path: string }) => f.path);
+    prefix = join(out, 'prefix');
+    const install = run(
+      NPM,
+      ['install', '-g', '--prefix', prefix, join(out, info.filename), '--no-audit', '--no-fund', '--prefer-offline'],
+      { cwd: out, timeout: 480_000 },
+    );
+    assert.equal(install.code, 0, `npm install -g failed:\n${install.stderr}`);
+    env = { ...process.env, PATH: `${join(prefix, 'bin')}${delimiter}${process.env.PATH}`, GRIT_NO_DAEMON: '1', NO_COLOR: '1' };
+    delete env.GRIT_HOME;
+  });
+
+  it('ships the CLI, the compiled sources, the manifest and docs, and no tests', () => {
+    for (const need of ['bin/grit.js', 'bin/grit-daemon.js', 'oclif.manifest.json', 'package.json', 'README.md',
+      'dist/src/cli/fast.js', 'dist/src/cli/commands/issue/list.js', 'dist/src/commands/registry.js',
+      'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/mcp/server.js']) {
+      assert.ok(files.includes(need), `${need} is in the package`);
+    }
+    const strays = files.filter((f) => /^(test|dist\/test|src|scripts|bench)\//.test(f) || /\.test\.|\.ts$/.test(f.replace(/\.d\.ts$/, '')));
+    assert.deepEqual(strays, []);
+  });
+
+  it('installs grit and grit-daemon on the PATH', () => {
+    assert.ok(existsSync(join(prefix, 'bin', 'grit')));
+    assert.ok(existsSync(join(prefix, 'bin', 'grit-daemon')));
+    const which = run('sh', ['-c', 'command -v grit'], { env, timeout: 10_000 });
+    assert.equal(which.stdout.trim(), join(prefix, 'bin', 'grit'));
+  });
+
+  it('runs grit from a repository elsewhere', () => {
+    const repo = tempRepo();
+    const grit = (...args: string[]) => run('grit', args, { cwd: repo, env, timeout: 60_000 });
+    const version = grit('--version');
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^grit\/\d+\.\d+\.\d+ /);
+    assert.equal(grit('init', '--no-agents-md', '--json').code, 0);
+    const created = JSON.parse(grit('issue', 'create', '--title', 'installed', '--json').stdout);
+    assert.equal(created.ok, true);
+    const listed = JSON.parse(grit('issue', 'list', '--json').stdout);
+    assert.deepEqual(listed.data.issues.map((i: { title: string }) => i.title), ['installed']);
+    const help = grit('--help');
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /issue\s+Create, change and read issues/);
+  });
+
+  it('loads its oclif plugins from the installed package', () => {
+    const home = tempDir('grit-oclif-');
+    const xdg = { ...env, XDG_DATA_HOME: join(home, 'data'), XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config') };
+    const core = run('grit', ['plugins', '--core'], { cwd: home, env: xdg, timeout: 60_000 });
+    assert.equal(core.code, 0, core.stderr);
+    for (const p of ['@oclif/plugin-help', '@oclif/plugin-plugins', '@oclif/plugin-autocomplete']) assert.match(core.stdout, new RegExp(p));
+  });
+
+  it('runs grit-daemon', () => {
+    const daemon = run('grit-daemon', ['--help'], { cwd: tempDir(), env, timeout: 30_000 });
+    const out = daemon.stdout + daemon.stderr;
+    assert.doesNotMatch(out, /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
+    assert.equal(daemon.code, 0, out);
+    assert.match(out, /usage: grit-daemon/);
+  });
+});
