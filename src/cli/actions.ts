@@ -9,6 +9,7 @@ import type { CliAction } from './output.js';
 import { renderActor, renderActors, renderIssueList, renderIssueShow, renderWrite } from './render.js';
 import { OPS_ACTIONS } from './ops-actions.js';
 import { SYNC_ACTIONS } from './sync-actions.js';
+import { CONTEXT_ACTIONS } from './context-actions.js';
 
 const byId = (p: { args: Record<string, unknown> }) => ({ issue_id: p.args.id });
 
@@ -25,6 +26,7 @@ export const ACTIONS: Record<string, CliAction> = {
   },
   ...OPS_ACTIONS, // rebuild, db, snapshot, doctor, export
   ...SYNC_ACTIONS, // sync, lock …
+  ...CONTEXT_ACTIONS, // context index|query|show|project|set
   'actor:init': {
     ipc: 'ActorInit',
     toArgs: ({ flags }) => ({ label: flags.label, generate_key: flags['generate-key'] }),

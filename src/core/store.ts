@@ -7,6 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { decodeStrict, encodeCanonical } from './cbor.js';
+import { ContextTables } from './context-store.js';
 import { GritError } from './errors.js';
 import { eventFromRecord, eventToRecord, type Event } from './event.js';
 import { toHex } from './hex.js';
@@ -34,6 +35,8 @@ export class Store {
   private readonly issues: Database<Issue, string>;
   private readonly labels: Database<true, string>;
   private readonly meta: Database<unknown, string>;
+  /** File and project context (SPEC §2 last-writer-wins), kept apart from the issue tables. */
+  readonly context: ContextTables;
 
   private constructor(path: string, root: RootDatabase) {
     this.path = path;
@@ -43,6 +46,7 @@ export class Store {
     this.issues = root.openDB({ name: 'issues' });
     this.labels = root.openDB({ name: 'labels' });
     this.meta = root.openDB({ name: 'meta' });
+    this.context = new ContextTables(root);
   }
 
   static open(actorDir: string): Store {
@@ -96,6 +100,15 @@ export class Store {
     return out;
   }
 
+  /** The newest event of an issue in event order, without decoding the others. */
+  lastEventOf(issueHex: string): Event | undefined {
+    for (const { value } of this.issueEvents.getRange({ start: `${issueHex};`, end: `${issueHex}:`, reverse: true, limit: 1 })) {
+      const bytes = this.events.get(value);
+      if (bytes) return decodeStored(bytes);
+    }
+    return undefined;
+  }
+
   *allEvents(): Iterable<Event> {
     for (const { value } of this.events.getRange()) yield decodeStored(value);
   }
@@ -124,7 +137,9 @@ export class Store {
         if (this.events.doesExist(asBuffer(e.event_id))) continue;
         this.events.putSync(asBuffer(e.event_id), Buffer.from(encodeCanonical(eventToRecord(e))));
         this.issueEvents.putSync(eventIndexKey(e), Buffer.from(e.event_id));
-        touched.add(toHex(e.issue_id));
+        // Context events fold into their own tables; they never make an issue.
+        if (ContextTables.isContextEvent(e)) this.context.apply(e);
+        else touched.add(toHex(e.issue_id));
         added++;
       }
       for (const id of touched) this.refold(id);
@@ -164,6 +179,7 @@ export class Store {
   clear(): void {
     this.root.transactionSync(() => {
       for (const db of [this.events, this.issueEvents, this.issues, this.labels]) db.clearSync();
+      this.context.clear();
       this.meta.putSync('state', { ...EMPTY_META, last_rebuild_ts: Date.now() });
     });
   }
