@@ -148,7 +148,8 @@ function blockEnd(lines: string[], start: number, style: BlockStyle): number {
     return last;
   }
   if (style === 'end') {
-    if (/\bdo:|\bend\s*$/.test(lines[start]) && !/\bdo\s*$/.test(lines[start])) return start;
+    const opens = /^\s*(?:def\w*|class|module)\b/.test(lines[start]) || /\bdo\s*(?:\|[^|]*\|)?\s*$/.test(lines[start]);
+    if (!opens || (/\bdo:|\bend\s*$/.test(lines[start]) && !/\bdo\s*$/.test(lines[start]))) return start;
     const base = indentOf(lines[start]);
     for (let i = start + 1; i < lines.length; i++) {
       if (indentOf(lines[i]) === base && /^\s*end\b/.test(lines[i])) return i;
@@ -159,11 +160,15 @@ function blockEnd(lines: string[], start: number, style: BlockStyle): number {
   return braceEnd(lines, start);
 }
 
-/** Counts braces (outside strings and line comments) from the declaration's line; a `;` before any `{` ends it. */
+/**
+ * Counts braces (outside strings and line comments) from the declaration's line. Before the first
+ * `{`, a `;` ends the declaration, and a line ends it too unless the declaration visibly goes on
+ * (an open parameter list, a trailing comma, or a `{` alone on the next line).
+ */
 function braceEnd(lines: string[], start: number): number {
   let depth = 0;
   let opened = false;
-  for (let i = start; i < lines.length && (opened || i < start + 5); i++) {
+  for (let i = start; i < lines.length; i++) {
     const line = lines[i].replace(/"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|\/\/.*$/g, '');
     for (const ch of line) {
       if (ch === '{') {
@@ -174,6 +179,7 @@ function braceEnd(lines: string[], start: number): number {
         if (opened && depth === 0) return i;
       } else if (ch === ';' && !opened) return i;
     }
+    if (!opened && !/[(,]\s*$/.test(line) && !/^\s*\{/.test(lines[i + 1] ?? '')) return start;
   }
   return start;
 }
