@@ -3,7 +3,8 @@
  * in batches (one WAL commit per batch). Semantics and figures: docs/context.md.
  */
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { GritError } from '../core/errors.js';
 import { isRemoved, REMOVED_HASH } from '../core/context-store.js';
 import { fromHex } from '../core/hex.js';
@@ -108,7 +109,8 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
       bar.update(i);
       let bytes: Buffer;
       try {
-        bytes = await readFile(`${root}/${path}`);
+        // Synchronous: for thousands of small files it is several times faster than fs/promises.
+        bytes = readFileSync(`${root}/${path}`);
       } catch (err) {
         // Tracked but deleted in the worktree counts as gone; anything else is reported.
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
