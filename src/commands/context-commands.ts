@@ -43,6 +43,7 @@ export async function contextQuery(
 export async function contextShow(ctx: RepoContext, args: Args): Promise<{ file: FileContext }> {
   const raw = text(args, 'path', { nonEmpty: true });
   const cwd = optText(args, 'cwd');
+  if (cwd !== undefined && !isAbsolute(cwd)) throw invalidArgs('cwd must be an absolute path', { field: 'cwd', value: cwd });
   const root = ctx.repo.root;
   const within = (base?: string): string | null => {
     try {
