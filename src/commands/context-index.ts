@@ -62,7 +62,7 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   if (dir !== '') await stat(`${root}/${dir}`).catch(() => {
     throw new GritError('not_found', `no such path in the worktree: ${dir}`, { details: { path: dir }, suggestion: 'give a directory inside the repository' });
   });
-  await ctx.refresh();
+  const head = await ctx.refresh();
   const tracked = (await lsFiles(root, dir)).filter(match);
   const reply: IndexReply = {
     files: 0,
@@ -75,7 +75,7 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
     fallback_files: 0,
     events_written: 0,
     commits: 0,
-    wal_head: await ctx.wal.head(),
+    wal_head: head,
     warnings: [],
   };
   const files: { path: string; language: LanguageId }[] = [];
