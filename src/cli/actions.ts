@@ -12,6 +12,7 @@ import { OPS_ACTIONS } from './ops-actions.js';
 import { SYNC_ACTIONS } from './sync-actions.js';
 import { DAEMON_ACTIONS } from './daemon-actions.js';
 import { DEP_ACTIONS } from './dep-actions.js';
+import { CONTEXT_ACTIONS } from './context-actions.js';
 
 const byId = (p: { args: Record<string, unknown> }) => ({ issue_id: p.args.id });
 
@@ -30,6 +31,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
   ...SYNC_ACTIONS, // sync, lock …
   ...DAEMON_ACTIONS, // daemon start|status|stop
   ...DEP_ACTIONS, // issue dep …
+  ...CONTEXT_ACTIONS, // context index|query|show|project|set
   'actor:init': {
     ipc: 'ActorInit',
     toArgs: ({ flags }) => ({ label: flags.label, generate_key: flags['generate-key'] }),

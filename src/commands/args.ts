@@ -47,3 +47,14 @@ export function bool(args: Args, key: string): boolean {
   if (typeof v !== 'boolean') throw invalidArgs(`--${key} must be true or false`, { field: key });
   return v;
 }
+
+/** An integer in [min, max]; numeric text is accepted too (the CLI's fast path passes flags as text). */
+export function optInt(args: Args, key: string, range: { min: number; max: number }): number | undefined {
+  const v = args[key];
+  if (v === undefined || v === null) return undefined;
+  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < range.min || n > range.max) {
+    throw invalidArgs(`--${key} must be an integer from ${range.min} to ${range.max}`, { field: key, value: v });
+  }
+  return n;
+}

@@ -180,8 +180,7 @@ export class RepoContext {
   }
 
   private latestEvent(issueHex: string): { ts: number; id: Uint8Array } | undefined {
-    const events = this.store.issueEventsOf(issueHex);
-    const e = events[events.length - 1];
+    const e = this.store.lastEventOf(issueHex);
     return e ? { ts: e.ts_unix_ms, id: e.event_id } : undefined;
   }
 

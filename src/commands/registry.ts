@@ -18,6 +18,7 @@ const issues = () => import('./issues.js');
 const deps = () => import('./deps.js');
 const setup = () => import('./setup.js');
 const maintenance = () => import('./maintenance.js');
+const context = () => import('./context-commands.js');
 
 export const COMMANDS: Record<string, Loader> = {
   Init: async () => (await setup()).init,
@@ -61,6 +62,11 @@ export const COMMANDS: Record<string, Loader> = {
   LockRelease: async () => withContext((await import('./locks.js')).lockRelease),
   LockStatus: async () => withContext((await import('./locks.js')).lockStatus),
   LockGc: async () => withContext((await import('./locks.js')).lockGc),
+  ContextIndex: async () => withContext((await import('./context-index.js')).contextIndex),
+  ContextQuery: async () => withContext((await context()).contextQuery),
+  ContextShow: async () => withContext((await context()).contextShow),
+  ContextProject: async () => withContext((await context()).contextProject),
+  ContextSet: async () => withContext((await context()).contextSet),
 };
 
 export function isCommandName(name: string): boolean {

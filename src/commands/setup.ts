@@ -25,6 +25,8 @@ This repository tracks issues with [grit](https://www.npmjs.com/package/grit): a
 - \`grit issue list --json\` — open work; \`grit issue show <id> --json\` — one issue with its history
 - \`grit issue create --title "…" --body "…" --label bug\` — record new work
 - \`grit issue comment <id> --body "…"\`, \`grit issue close <id>\` — report progress
+- \`grit context index\`, then \`grit context query <name> --json\` — where a symbol is defined;
+  \`grit context project --json\` — shared project notes (\`grit context set <key> <value>\`)
 - \`grit sync\` — exchange events with the remote (plain git fetch/push of refs/grit/*)
 
 Every command takes \`--json\` and answers \`{"schema_version":1,"ok":…}\`; exit code 0 means success.

@@ -25,7 +25,10 @@ export interface Event {
 export type UnsignedEvent = Omit<Event, 'event_id' | 'sig'>;
 
 const utf8 = new TextEncoder();
+// Below U+D800, UTF-16 code units order like code points and so like UTF-8 bytes: no encoding needed.
+const BEYOND_BMP_START = /[\uD800-\uFFFF]/;
 function compareUtf8(a: string, b: string): number {
+  if (!BEYOND_BMP_START.test(a) && !BEYOND_BMP_START.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return compareBytes(utf8.encode(a), utf8.encode(b));
 }
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { decodeStrict, encodeCanonical } from './cbor.js';
 import type { DepEdge } from './deps.js';
+import { ContextTables } from './context-store.js';
 import { GritError } from './errors.js';
 import { eventFromRecord, eventToRecord, type Event } from './event.js';
 import { toHex } from './hex.js';
@@ -54,6 +55,8 @@ export class Store {
   private readonly deps: Database<true, string>;
   private readonly rdeps: Database<true, string>;
   private readonly meta: Database<unknown, string>;
+  /** File and project context (SPEC §2 last-writer-wins), kept apart from the issue tables. */
+  readonly context: ContextTables;
 
   private constructor(path: string, root: RootDatabase) {
     this.path = path;
@@ -65,6 +68,7 @@ export class Store {
     this.deps = root.openDB({ name: 'deps' });
     this.rdeps = root.openDB({ name: 'rdeps' });
     this.meta = root.openDB({ name: 'meta' });
+    this.context = new ContextTables(root);
     this.ensureDepIndex();
   }
 
@@ -178,6 +182,15 @@ export class Store {
     return out;
   }
 
+  /** The newest event of an issue in event order, without decoding the others. */
+  lastEventOf(issueHex: string): Event | undefined {
+    for (const { value } of this.issueEvents.getRange({ start: `${issueHex};`, end: `${issueHex}:`, reverse: true, limit: 1 })) {
+      const bytes = this.events.get(value);
+      if (bytes) return decodeStored(bytes);
+    }
+    return undefined;
+  }
+
   *allEvents(): Iterable<Event> {
     for (const { value } of this.events.getRange()) yield decodeStored(value);
   }
@@ -206,7 +219,9 @@ export class Store {
         if (this.events.doesExist(asBuffer(e.event_id))) continue;
         this.events.putSync(asBuffer(e.event_id), Buffer.from(encodeCanonical(eventToRecord(e))));
         this.issueEvents.putSync(eventIndexKey(e), Buffer.from(e.event_id));
-        touched.add(toHex(e.issue_id));
+        // Context events fold into their own tables; they never make an issue.
+        if (ContextTables.isContextEvent(e)) this.context.apply(e);
+        else touched.add(toHex(e.issue_id));
         added++;
       }
       for (const id of touched) this.refold(id);
@@ -263,6 +278,7 @@ export class Store {
   clear(): void {
     this.root.transactionSync(() => {
       for (const db of [this.events, this.issueEvents, this.issues, this.labels, this.deps, this.rdeps]) db.clearSync();
+      this.context.clear();
       this.meta.putSync('state', { ...EMPTY_META, last_rebuild_ts: Date.now() });
     });
   }

@@ -1,0 +1,85 @@
+/** CLI actions (parsed input → command function → human output) of `context …`. */
+import { resolve } from 'node:path';
+import { bold, cyan, dim, short, table, yellow } from './format.js';
+import type { CliAction } from './output.js';
+
+const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+const lines = (s: { line_start: number; line_end: number }) =>
+  s.line_start === s.line_end ? `${s.line_start}` : `${s.line_start}-${s.line_end}`;
+
+/** Extractor warnings go to stderr so that stdout stays the result. */
+function warn(warnings: { language: string; message: string }[]): void {
+  for (const w of warnings) process.stderr.write(`grit: warning: ${w.language}: ${w.message}\n`);
+}
+
+function renderIndex(d: any): string {
+  warn(d.warnings);
+  const skipped = Object.entries(d.skipped as Record<string, number>)
+    .filter(([, n]) => n > 0)
+    .map(([why, n]) => `${n} ${why.replace('_', ' ')}`);
+  const langs = Object.entries(d.languages as Record<string, number>)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([l, n]) => `${l} ${n}`);
+  const out = [
+    `indexed ${plural(d.indexed, 'file')} (${plural(d.symbols, 'symbol')}), ${d.unchanged} unchanged, ${d.removed} removed` +
+      dim(` · ${plural(d.events_written, 'event')} in ${plural(d.commits, 'commit')}`),
+  ];
+  if (langs.length) out.push(dim(`languages: ${langs.join(', ')}`));
+  if (skipped.length) out.push(dim(`skipped: ${skipped.join(', ')}`));
+  if (d.fallback_files) out.push(yellow(`${plural(d.fallback_files, 'file')} indexed by the regex fallback`));
+  return out.join('\n');
+}
+
+function renderQuery(d: any): string {
+  if (d.results.length === 0) return dim(`no symbol matches ${JSON.stringify(d.query)} (index with \`grit context index\`)`);
+  const rows = d.results.map((r: any) => [bold(r.symbol), dim(r.kind), `${cyan(r.path)}:${lines(r)}`]);
+  return `${table(rows)}${d.truncated ? `\n${dim('… more matches (raise --limit)')}` : ''}`;
+}
+
+function renderShow(d: any): string {
+  const f = d.file;
+  const out = [`${bold(f.path)} ${dim(`${f.language} · sha256:${f.content_hash.slice(0, 12)} · by ${short(f.actor)}`)}`];
+  if (f.summary) out.push(f.summary);
+  if (f.symbols.length === 0) out.push(dim('no symbols'));
+  else out.push('', table(f.symbols.map((s: any) => [dim(lines(s)), s.kind, bold(s.name)])));
+  return out.join('\n');
+}
+
+function renderProject(d: any): string {
+  if (d.entries === undefined) return d.value;
+  if (d.total === 0) return dim('no project context (add some with `grit context set <key> <value>`)');
+  return table(d.entries.map((e: any) => [cyan(e.key), e.value]));
+}
+
+export const CONTEXT_ACTIONS: Record<string, CliAction> = {
+  'context:index': {
+    ipc: 'ContextIndex',
+    // A relative --path is resolved here: the command may run in a daemon with another cwd.
+    toArgs: ({ flags }) => ({
+      path: flags.path === undefined ? undefined : resolve(flags.path as string),
+      pattern: flags.pattern,
+      force: flags.force === true,
+    }),
+    render: renderIndex,
+  },
+  'context:query': {
+    ipc: 'ContextQuery',
+    toArgs: ({ args, flags }) => ({ query: args.query, limit: flags.limit }),
+    render: renderQuery,
+  },
+  'context:show': {
+    ipc: 'ContextShow',
+    toArgs: ({ args }) => ({ path: args.path, cwd: process.cwd() }),
+    render: renderShow,
+  },
+  'context:project': {
+    ipc: 'ContextProject',
+    toArgs: ({ args }) => ({ key: args.key }),
+    render: renderProject,
+  },
+  'context:set': {
+    ipc: 'ContextSet',
+    toArgs: ({ args }) => ({ key: args.key, value: args.value }),
+    render: (d) => `set ${cyan(d.key)}`,
+  },
+};

@@ -1,0 +1,114 @@
+/** `context query|show|project|set` (SPEC §5): reads of the context projection and project keys. */
+import { isAbsolute } from 'node:path';
+import { GritError, invalidArgs } from '../core/errors.js';
+import { isRemoved, type FileContext, type MatchTier, type ProjectEntry } from '../core/context-store.js';
+import { toHex } from '../core/hex.js';
+import { PROJECT_CONTEXT_ID } from '../core/ids.js';
+import { repoRelative } from '../context/paths.js';
+import { optInt, optText, text, type Args } from './args.js';
+import type { RepoContext } from './context.js';
+
+export interface QueryResult {
+  path: string;
+  symbol: string;
+  kind: string;
+  line_start: number;
+  line_end: number;
+  match: MatchTier;
+}
+
+export async function contextQuery(
+  ctx: RepoContext,
+  args: Args,
+): Promise<{ query: string; results: QueryResult[]; truncated: boolean }> {
+  const query = text(args, 'query', { nonEmpty: true }).trim();
+  const limit = optInt(args, 'limit', { min: 1, max: 10_000 }) ?? 50;
+  await ctx.refresh();
+  const { hits, truncated } = ctx.store.context.query(query, limit);
+  const results = hits.map((h) => ({
+    path: h.path,
+    symbol: h.name,
+    kind: h.kind,
+    line_start: h.line_start,
+    line_end: h.line_end,
+    match: h.match,
+  }));
+  return { query, results, truncated };
+}
+
+/**
+ * `context show <path>`: the path as typed is tried relative to the caller's directory (`cwd`,
+ * sent by the CLI) first, then relative to the worktree root.
+ */
+export async function contextShow(ctx: RepoContext, args: Args): Promise<{ file: FileContext }> {
+  const raw = text(args, 'path', { nonEmpty: true });
+  const cwd = optText(args, 'cwd');
+  if (cwd !== undefined && !isAbsolute(cwd)) throw invalidArgs('cwd must be an absolute path', { field: 'cwd', value: cwd });
+  const root = ctx.repo.root;
+  const within = (base?: string): string | null => {
+    try {
+      return repoRelative(root, raw, base);
+    } catch {
+      return null;
+    }
+  };
+  const candidates = new Set<string>();
+  for (const c of [cwd === undefined ? null : within(cwd), isAbsolute(raw) ? null : within()]) if (c !== null) candidates.add(c);
+  if (candidates.size === 0) repoRelative(root, raw, cwd); // throws the outside-the-worktree error
+  await ctx.refresh();
+  for (const path of candidates) {
+    const file = ctx.store.context.file(path);
+    if (file && !isRemoved(file)) return { file };
+  }
+  const path = [...candidates][0] ?? raw;
+  throw new GritError('not_found', `no context for ${path}`, {
+    details: { path },
+    suggestion: 'run `grit context index` (only tracked files in a supported language are indexed)',
+  });
+}
+
+/** Keys are short identifiers (`build.command`, `owner`); values are free text. */
+const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$/;
+
+function projectKey(args: Args, required: true): string;
+function projectKey(args: Args, required: false): string | undefined;
+function projectKey(args: Args, required: boolean): string | undefined {
+  const key = required ? text(args, 'key', { nonEmpty: true }) : optText(args, 'key');
+  if (key !== undefined && !KEY.test(key)) {
+    throw invalidArgs(
+      `invalid key ${JSON.stringify(key)}: use letters, digits and _ . : / - (at most 128, not starting with a symbol)`,
+      { field: 'key', value: key },
+    );
+  }
+  return key;
+}
+
+export async function contextProject(
+  ctx: RepoContext,
+  args: Args,
+): Promise<{ entries: ProjectEntry[]; total: number } | ProjectEntry> {
+  const key = projectKey(args, false);
+  await ctx.refresh();
+  if (key === undefined) {
+    const entries = ctx.store.context.projectEntries();
+    return { entries, total: entries.length };
+  }
+  const entry = ctx.store.context.projectEntry(key);
+  if (!entry) {
+    throw new GritError('not_found', `no project context key ${key}`, {
+      details: { key },
+      suggestion: 'run `grit context project` to list the keys, `grit context set <key> <value>` to add one',
+    });
+  }
+  return entry;
+}
+
+export async function contextSet(
+  ctx: RepoContext,
+  args: Args,
+): Promise<{ issue_id: string; event_id: string; wal_head: string; key: string; value: string }> {
+  const key = projectKey(args, true);
+  const value = text(args, 'value');
+  const { events, wal_head } = await ctx.write([{ issue_id: PROJECT_CONTEXT_ID, kind: { type: 'ProjectContextUpdated', key, value } }]);
+  return { issue_id: toHex(PROJECT_CONTEXT_ID), event_id: toHex(events[0].event_id), wal_head, key, value };
+}

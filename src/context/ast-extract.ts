@@ -1,0 +1,178 @@
+/**
+ * Symbol extraction with tree-sitter (web-tree-sitter + the prebuilt grammars of
+ * `tree-sitter-wasms`). Imported only by `context index`, so no other command pays for loading
+ * wasm. A grammar that cannot be loaded turns into a warning and the regex extractor for that
+ * language; nothing here throws for a file it cannot parse.
+ */
+import { createRequire } from 'node:module';
+import { setFlagsFromString } from 'node:v8';
+import { dirname, join } from 'node:path';
+import type { Language as TsLanguage, Parser as TsParser, Tree } from 'web-tree-sitter';
+import { RULES, type Found, type LanguageRules, type Scope } from './ast-rules.js';
+import { grammarEnvVar, grammarFile, type CodeSymbol, type LanguageId } from './languages.js';
+import { extractWithRegex } from './regex-extract.js';
+
+export interface ExtractWarning {
+  language: LanguageId;
+  message: string;
+}
+
+export interface Extraction {
+  symbols: CodeSymbol[];
+  /** How the symbols were found: `ast` normally, `regex` when the grammar was unavailable. */
+  engine: 'ast' | 'regex';
+}
+
+type WebTreeSitter = typeof import('web-tree-sitter');
+
+/** Where a language's grammar wasm is: `GRIT_GRAMMAR_<LANG>` if set, else the bundled one. */
+export function grammarPath(id: LanguageId, env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[grammarEnvVar(id)];
+  if (override) return override;
+  const pkg = createRequire(import.meta.url).resolve('tree-sitter-wasms/package.json');
+  return join(dirname(pkg), 'out', grammarFile(id));
+}
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err)).split('\n')[0];
+
+export class Extractor {
+  readonly warnings: ExtractWarning[] = [];
+  private runtime: Promise<WebTreeSitter | null> | null = null;
+  private runtimeError = '';
+  private readonly parsers = new Map<LanguageId, Promise<TsParser | null>>();
+
+  /** Symbols of one file's text, sorted by line then name. */
+  async extract(language: LanguageId, text: string): Promise<Extraction> {
+    const parser = await this.parserFor(language);
+    if (parser) {
+      let tree: Tree | null = null;
+      try {
+        tree = parser.parse(text);
+        if (tree) return { symbols: sortSymbols(walkTree(tree, RULES[language])), engine: 'ast' };
+      } catch (err) {
+        this.warn(language, `tree-sitter failed on a file, used the regex extractor: ${message(err)}`);
+        parser.reset();
+      } finally {
+        tree?.delete();
+      }
+    }
+    return { symbols: sortSymbols(extractWithRegex(language, text)), engine: 'regex' };
+  }
+
+  /** Frees the wasm parsers. */
+  async dispose(): Promise<void> {
+    for (const p of this.parsers.values()) (await p)?.delete();
+    this.parsers.clear();
+  }
+
+  private warn(language: LanguageId, text: string): void {
+    if (!this.warnings.some((w) => w.language === language && w.message === text)) this.warnings.push({ language, message: text });
+  }
+
+  private loadRuntime(): Promise<WebTreeSitter | null> {
+    this.runtime ??= (async () => {
+      useBaselineWasmCompiler();
+      const ts = await import('web-tree-sitter');
+      await ts.Parser.init();
+      return ts;
+    })().catch((err) => {
+      this.runtimeError = message(err);
+      return null;
+    });
+    return this.runtime;
+  }
+
+  private parserFor(language: LanguageId): Promise<TsParser | null> {
+    let p = this.parsers.get(language);
+    if (!p) {
+      p = (async () => {
+        const ts = await this.loadRuntime();
+        if (!ts) {
+          this.warn(language, `web-tree-sitter did not load (${this.runtimeError}); symbols come from the regex extractor`);
+          return null;
+        }
+        const path = grammarPath(language);
+        let lang: TsLanguage;
+        try {
+          lang = await ts.Language.load(path);
+          const parser = new ts.Parser();
+          parser.setLanguage(lang);
+          return parser;
+        } catch (err) {
+          this.warn(language, `grammar ${path} did not load (${message(err)}); symbols come from the regex extractor`);
+          return null;
+        }
+      })();
+      this.parsers.set(language, p);
+    }
+    return p;
+  }
+}
+
+/**
+ * Grammars are large wasm modules (up to 4.6 MB) whose optimizing compile costs more than it saves
+ * over a whole index run: with V8's baseline compiler alone the eleven grammars load in ~0.2 s
+ * instead of ~5 s, and a cold index ran 1.9x (this repository) to 2.5x (2,000 files) faster
+ * (docs/context.md). The flag only concerns WebAssembly, which nothing else in grit uses.
+ */
+function useBaselineWasmCompiler(): void {
+  try {
+    setFlagsFromString('--liftoff-only');
+  } catch {
+    /* an engine without the flag compiles as it likes */
+  }
+}
+
+/** The walk: each node type with a rule may yield symbols, change the scope, or stop the descent. */
+export function walkTree(tree: Tree, rules: LanguageRules): CodeSymbol[] {
+  const out: CodeSymbol[] = [];
+  const cursor = tree.walk();
+  const visit = (scope: Scope): void => {
+    let inner = scope;
+    const rule = cursor.nodeIsNamed ? rules.nodes[cursor.nodeType] : undefined;
+    if (rule) {
+      const node = cursor.currentNode;
+      const v = rule(node, scope);
+      if (v) {
+        for (const found of v.symbols ?? []) out.push(toSymbol(found.node ? found : { ...found, node }, rules));
+        if (v.stop) return;
+        if (v.inner) inner = v.inner;
+      }
+    }
+    if (cursor.gotoFirstChild()) {
+      do visit(inner);
+      while (cursor.gotoNextSibling());
+      cursor.gotoParent();
+    }
+  };
+  try {
+    visit('top');
+  } finally {
+    cursor.delete();
+  }
+  return out;
+}
+
+function toSymbol(found: Found, rules: LanguageRules): CodeSymbol {
+  const node = found.node!;
+  const wrapper = rules.wrappers && node.parent && rules.wrappers.has(node.parent.type) ? node.parent : null;
+  const start = (wrapper ?? node).startPosition.row + 1;
+  const end = node.endPosition;
+  // A node that ends at column 0 ends with the previous line's newline.
+  const lineEnd = end.column === 0 && end.row + 1 > start ? end.row : end.row + 1;
+  return { name: found.name, kind: found.kind, line_start: start, line_end: lineEnd };
+}
+
+/** Line order, without duplicates: the order `context show` prints and the store keeps. */
+export function sortSymbols(symbols: CodeSymbol[]): CodeSymbol[] {
+  const seen = new Set<string>();
+  const out: CodeSymbol[] = [];
+  for (const s of symbols) {
+    const key = `${s.name}\u0000${s.kind}\u0000${s.line_start}\u0000${s.line_end}`;
+    if (!seen.has(key)) {
+      seen.add(key);
+      out.push(s);
+    }
+  }
+  return out.sort((a, b) => a.line_start - b.line_start || a.line_end - b.line_end || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}

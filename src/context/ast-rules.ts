@@ -1,0 +1,381 @@
+/**
+ * Which syntax nodes are symbols, per language: a table from node type to a rule, applied by a
+ * walk over the tree (src/context/ast-extract.ts). Node types are those of the grammars shipped in
+ * `tree-sitter-wasms` 0.1.13; test/context/extract.test.ts pins every language's output.
+ *
+ * Only declarations outside function bodies are indexed: a rule for a function-like node stops
+ * the walk there, so locals and closures never show up (and the walk skips most of the tree).
+ */
+import type { Node } from 'web-tree-sitter';
+import type { LanguageId, SymbolKind } from './languages.js';
+
+/** Where a declaration sits: directly in a type-like body (so a function there is a method) or not. */
+export type Scope = 'top' | 'class';
+
+export interface Found {
+  name: string;
+  kind: SymbolKind;
+  /** The node whose lines the symbol spans; the visited node when absent. */
+  node?: Node;
+}
+
+export interface Visit {
+  symbols?: Found[];
+  /** The scope the node's children are in; unchanged when absent. */
+  inner?: Scope;
+  /** Do not look inside the node. */
+  stop?: boolean;
+}
+
+export type Rule = (node: Node, scope: Scope) => Visit | null;
+
+export interface LanguageRules {
+  nodes: Record<string, Rule>;
+  /**
+   * Node types that wrap a definition and belong to it (Python decorators, C++ template headers):
+   * a symbol whose node sits in one starts at the wrapper's first line.
+   */
+  wrappers?: ReadonlySet<string>;
+}
+
+const field = (node: Node, name: string): string | null => node.childForFieldName(name)?.text ?? null;
+const one = (name: string | null | undefined, kind: SymbolKind, node?: Node): Found[] =>
+  name ? [{ name, kind, node }] : [];
+
+/** A declaration named by its `name` field; `stop` unless its body holds members worth indexing. */
+function named(kind: SymbolKind, opts: { inner?: Scope; nameField?: string } = {}): Rule {
+  return (node) => ({
+    symbols: one(field(node, opts.nameField ?? 'name'), kind),
+    ...(opts.inner ? { inner: opts.inner } : { stop: true }),
+  });
+}
+
+/** A function: a method when it sits directly in a type-like body. */
+const fn: Rule = (node, scope) => ({
+  symbols: one(field(node, 'name'), scope === 'class' ? 'method' : 'function'),
+  stop: true,
+});
+const method: Rule = (node) => ({ symbols: one(field(node, 'name'), 'method'), stop: true });
+const opaque: Rule = () => ({ stop: true });
+const into =
+  (inner: Scope): Rule =>
+  () => ({ inner });
+
+const UPPER_CASE = /^[A-Z][A-Z0-9_]*$/;
+
+// --- Rust ---
+
+const RUST: LanguageRules = {
+  nodes: {
+    function_item: fn,
+    function_signature_item: fn,
+    struct_item: named('struct'),
+    union_item: named('struct'),
+    enum_item: named('enum'),
+    trait_item: named('trait', { inner: 'class' }),
+    impl_item: into('class'),
+    mod_item: named('module', { inner: 'top' }),
+    const_item: named('constant'),
+    static_item: named('constant'),
+    type_item: named('type'),
+    macro_definition: opaque,
+  },
+};
+
+// --- Python ---
+
+const PYTHON: LanguageRules = {
+  wrappers: new Set(['decorated_definition']),
+  nodes: {
+    function_definition: fn,
+    class_definition: named('class', { inner: 'class' }),
+    expression_statement: (node) => {
+      const a = node.firstNamedChild;
+      const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+      return { symbols: left?.type === 'identifier' && UPPER_CASE.test(left.text) ? one(left.text, 'constant') : [], stop: true };
+    },
+    lambda: opaque,
+  },
+};
+
+// --- TypeScript, TSX, JavaScript ---
+
+const FUNCTION_VALUES = new Set(['arrow_function', 'function', 'function_expression', 'generator_function']);
+
+/** `const a = …, b = () => …`: functions (and classes) by their value, other top-level consts as constants. */
+const variables: Rule = (node, scope) => {
+  const isConst = node.firstChild?.type === 'const';
+  const symbols: Found[] = [];
+  for (const d of node.namedChildren) {
+    if (d?.type !== 'variable_declarator') continue;
+    const name = d.childForFieldName('name');
+    if (name?.type !== 'identifier') continue; // destructuring patterns declare no single symbol
+    const value = d.childForFieldName('value');
+    if (value && FUNCTION_VALUES.has(value.type)) symbols.push({ name: name.text, kind: 'function', node: d });
+    else if (value?.type === 'class') symbols.push({ name: name.text, kind: 'class', node: d });
+    else if (isConst && scope === 'top' && !isRequire(value)) symbols.push({ name: name.text, kind: 'constant', node: d });
+  }
+  return { symbols, stop: true };
+};
+
+const isRequire = (value: Node | null): boolean =>
+  value?.type === 'call_expression' && value.childForFieldName('function')?.text === 'require';
+
+/** A class field holding an arrow function (`onClick = () => …`) is a method in all but name. */
+const classField: Rule = (node) => {
+  const value = node.childForFieldName('value');
+  const name = field(node, 'name') ?? field(node, 'property');
+  return { symbols: value && FUNCTION_VALUES.has(value.type) ? one(name, 'method') : [], stop: true };
+};
+
+const JAVASCRIPT_NODES: Record<string, Rule> = {
+  function_declaration: fn,
+  generator_function_declaration: fn,
+  class_declaration: named('class', { inner: 'class' }),
+  method_definition: method,
+  lexical_declaration: variables,
+  variable_declaration: variables,
+  field_definition: classField,
+  arrow_function: opaque,
+  function: opaque,
+  function_expression: opaque,
+  generator_function: opaque,
+};
+
+const TYPESCRIPT: LanguageRules = {
+  nodes: {
+    ...JAVASCRIPT_NODES,
+    function_signature: fn,
+    abstract_class_declaration: named('class', { inner: 'class' }),
+    abstract_method_signature: method,
+    public_field_definition: classField,
+    interface_declaration: named('interface'),
+    type_alias_declaration: named('type'),
+    enum_declaration: named('enum'),
+    internal_module: named('module', { inner: 'top' }),
+    module: (node) => ({ symbols: one(field(node, 'name')?.replace(/^['"]|['"]$/g, ''), 'module'), inner: 'top' }),
+  },
+};
+
+// --- Go ---
+
+const GO: LanguageRules = {
+  nodes: {
+    function_declaration: fn,
+    method_declaration: method,
+    type_spec: (node) => {
+      const type = node.childForFieldName('type')?.type;
+      const kind: SymbolKind = type === 'struct_type' ? 'struct' : type === 'interface_type' ? 'interface' : 'type';
+      return { symbols: one(field(node, 'name'), kind), stop: true };
+    },
+    type_alias: named('type'),
+    const_spec: (node) => ({
+      symbols: node.childrenForFieldName('name').flatMap((n) => one(n?.text, 'constant')),
+      stop: true,
+    }),
+    var_declaration: opaque,
+    func_literal: opaque,
+  },
+};
+
+// --- Java ---
+
+const JAVA: LanguageRules = {
+  nodes: {
+    class_declaration: named('class', { inner: 'class' }),
+    record_declaration: named('class', { inner: 'class' }),
+    interface_declaration: named('interface', { inner: 'class' }),
+    annotation_type_declaration: named('interface'),
+    enum_declaration: named('enum', { inner: 'class' }),
+    method_declaration: method,
+    constructor_declaration: method,
+    field_declaration: (node) => {
+      const mods = node.namedChildren.find((c) => c?.type === 'modifiers')?.text ?? '';
+      const constant = /\bstatic\b/.test(mods) && /\bfinal\b/.test(mods);
+      return { symbols: constant ? declaratorNames(node, 'constant') : [], stop: true };
+    },
+    constant_declaration: (node) => ({ symbols: declaratorNames(node, 'constant'), stop: true }),
+    lambda_expression: opaque,
+  },
+};
+
+function declaratorNames(node: Node, kind: SymbolKind): Found[] {
+  return node.childrenForFieldName('declarator').flatMap((d) => one(d?.childForFieldName('name')?.text, kind));
+}
+
+// --- C and C++ ---
+
+/** The declared name inside a C declarator chain (`*f(int)`, `(*fp)[3]`, `Foo::bar`), and whether it was qualified. */
+function declaredName(node: Node | null): { name: string; qualified: boolean; isFunction: boolean } | null {
+  let isFunction = false;
+  let qualified = false;
+  for (let n = node; n; ) {
+    switch (n.type) {
+      case 'identifier':
+      case 'field_identifier':
+      case 'type_identifier':
+      case 'operator_name':
+      case 'destructor_name':
+        return { name: n.text, qualified, isFunction };
+      case 'qualified_identifier':
+        qualified = true;
+        n = n.childForFieldName('name');
+        break;
+      case 'template_function':
+        n = n.childForFieldName('name');
+        break;
+      case 'function_declarator':
+        isFunction = true;
+        n = n.childForFieldName('declarator');
+        break;
+      default:
+        n = n.childForFieldName('declarator');
+    }
+  }
+  return null;
+}
+
+const cFunction: Rule = (node, scope) => {
+  const d = declaredName(node.childForFieldName('declarator'));
+  return { symbols: one(d?.name, scope === 'class' || d?.qualified ? 'method' : 'function'), stop: true };
+};
+
+/** A struct, union, class or enum with a body (a bare `struct x` is only a reference). */
+function tagged(kind: SymbolKind, inner?: Scope): Rule {
+  return (node) => {
+    if (!node.childForFieldName('body')) return { stop: true };
+    return { symbols: one(field(node, 'name'), kind), ...(inner ? { inner } : { stop: true }) };
+  };
+}
+
+/** `typedef … name;`: the typedef names; the walk goes on into an inline `struct tag {…}`. */
+const typedef: Rule = (node) => ({
+  symbols: node.childrenForFieldName('declarator').flatMap((d) => one(declaredName(d)?.name, 'type')),
+});
+
+const hasConstQualifier = (node: Node): boolean =>
+  node.namedChildren.some((c) => c?.type === 'type_qualifier' && (c.text === 'const' || c.text === 'constexpr'));
+
+/**
+ * A declaration: in a C++ class body a member function declaration is a method; elsewhere a
+ * const-qualified variable is a constant. Function prototypes are not symbols: the definition is.
+ */
+const declaration: Rule = (node, scope) => {
+  const symbols: Found[] = [];
+  for (const d of node.childrenForFieldName('declarator')) {
+    const found = declaredName(d);
+    if (!found) continue;
+    if (found.isFunction) {
+      if (scope === 'class') symbols.push({ name: found.name, kind: 'method' });
+    } else if (scope === 'top' && hasConstQualifier(node)) symbols.push({ name: found.name, kind: 'constant' });
+  }
+  return { symbols, stop: true };
+};
+
+const C_NODES: Record<string, Rule> = {
+  function_definition: cFunction,
+  struct_specifier: tagged('struct'),
+  union_specifier: tagged('struct'),
+  enum_specifier: tagged('enum'),
+  type_definition: typedef,
+  preproc_def: named('constant'),
+  preproc_function_def: opaque,
+  declaration,
+};
+
+const C: LanguageRules = { nodes: C_NODES };
+
+const CPP: LanguageRules = {
+  wrappers: new Set(['template_declaration']),
+  nodes: {
+    ...C_NODES,
+    struct_specifier: tagged('struct', 'class'),
+    union_specifier: tagged('struct', 'class'),
+    class_specifier: tagged('class', 'class'),
+    namespace_definition: (node) => ({ symbols: one(field(node, 'name'), 'module'), inner: 'top' }),
+    field_declaration: declaration,
+    alias_declaration: named('type'),
+    lambda_expression: opaque,
+  },
+};
+
+// --- Ruby ---
+
+const RUBY: LanguageRules = {
+  nodes: {
+    method: fn,
+    singleton_method: method,
+    class: named('class', { inner: 'class' }),
+    module: named('module', { inner: 'class' }),
+    singleton_class: into('class'),
+    assignment: (node) => {
+      const left = node.childForFieldName('left');
+      return { symbols: left?.type === 'constant' ? one(left.text, 'constant') : [], stop: true };
+    },
+    lambda: opaque,
+  },
+};
+
+// --- Elixir: everything is a call; `def…` macros are told apart by their target ---
+
+const ELIXIR_FUNCTIONS = new Set(['def', 'defp', 'defmacro', 'defmacrop', 'defguard', 'defguardp', 'defdelegate', 'defn', 'defnp']);
+
+const callTarget = (node: Node | null): string | null =>
+  node?.type === 'call' ? (node.childForFieldName('target')?.type === 'identifier' ? node.childForFieldName('target')!.text : null) : null;
+
+const firstArgument = (node: Node): Node | null =>
+  node.namedChildren.find((c) => c?.type === 'arguments')?.firstNamedChild ?? null;
+
+/** `def name(args) when guard` → name; `def name, do: …` → name. */
+function headName(head: Node | null): string | null {
+  if (!head) return null;
+  if (head.type === 'binary_operator') return headName(head.childForFieldName('left'));
+  if (head.type === 'identifier') return head.text;
+  if (head.type === 'call') return field(head, 'target');
+  return null;
+}
+
+/** The name of the `defmodule` a node sits in, for `defstruct`. */
+function enclosingModule(node: Node): string | null {
+  for (let n = node.parent; n; n = n.parent) {
+    if (callTarget(n) === 'defmodule') return firstArgument(n)?.text ?? null;
+  }
+  return null;
+}
+
+const TYPE_ATTRIBUTES = new Set(['type', 'typep', 'opaque']);
+
+const ELIXIR: LanguageRules = {
+  nodes: {
+    call: (node) => {
+      const target = callTarget(node);
+      if (target === null) return null;
+      if (target === 'defmodule') return { symbols: one(firstArgument(node)?.text, 'module'), inner: 'class' };
+      if (target === 'defprotocol') return { symbols: one(firstArgument(node)?.text, 'interface'), inner: 'class' };
+      if (ELIXIR_FUNCTIONS.has(target)) return { symbols: one(headName(firstArgument(node)), 'function'), stop: true };
+      if (target === 'defstruct') return { symbols: one(enclosingModule(node), 'struct'), stop: true };
+      return null;
+    },
+    unary_operator: (node) => {
+      const operand = node.childForFieldName('operand');
+      const attr = callTarget(operand);
+      if (!operand || !attr || !TYPE_ATTRIBUTES.has(attr)) return { stop: true };
+      return { symbols: one(headName(firstArgument(operand)), 'type'), stop: true };
+    },
+    anonymous_function: opaque,
+  },
+};
+
+export const RULES: Record<LanguageId, LanguageRules> = {
+  rust: RUST,
+  python: PYTHON,
+  typescript: TYPESCRIPT,
+  tsx: TYPESCRIPT,
+  javascript: { nodes: JAVASCRIPT_NODES },
+  go: GO,
+  java: JAVA,
+  c: C,
+  cpp: CPP,
+  ruby: RUBY,
+  elixir: ELIXIR,
+};

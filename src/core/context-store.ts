@@ -1,0 +1,179 @@
+/**
+ * The context projection inside the store (SPEC §2: last writer wins per path and per key):
+ * `ctx_files` (path → the winning ContextUpdated), `ctx_symbols` (a name index for
+ * `context query`) and `ctx_project` (key → the winning ProjectContextUpdated). Writes happen
+ * inside the store's apply transaction; like the rest of the store it is rebuilt from the WAL.
+ */
+import type { Database, RootDatabase } from 'lmdb';
+import type { Event } from './event.js';
+import { bytesEqual, toHex } from './hex.js';
+import { contextIssueId, PROJECT_CONTEXT_ID } from './ids.js';
+import type { ContextSymbol } from './kinds.js';
+
+/** Who wrote the winning value: compared as (ts, actor, event_id), the event order of SPEC §2. */
+export interface Authorship {
+  updated_ts: number;
+  actor: string;
+  event_id: string;
+}
+
+export interface FileContext extends Authorship {
+  path: string;
+  language: string;
+  /** In line order. */
+  symbols: ContextSymbol[];
+  summary: string;
+  content_hash: string;
+}
+
+export interface ProjectEntry extends Authorship {
+  key: string;
+  value: string;
+}
+
+export interface SymbolHit {
+  path: string;
+  name: string;
+  kind: string;
+  line_start: number;
+  line_end: number;
+}
+
+export type MatchTier = 'exact' | 'prefix' | 'substring';
+
+/** A ContextUpdated with an all-zero content hash records that the file is gone. */
+export const REMOVED_HASH = '0'.repeat(64);
+export const isRemoved = (f: FileContext): boolean => f.content_hash === REMOVED_HASH;
+
+// LMDB keys are limited to 1978 bytes; a symbol with a longer key stays in `ctx_files` only.
+const MAX_KEY_BYTES = 1900;
+const SEP = '\u0000';
+
+function symbolKey(path: string, s: ContextSymbol): string | null {
+  const key = `${s.name.toLowerCase()}${SEP}${path}${SEP}${s.kind}${SEP}${s.line_start}${SEP}${s.name}`;
+  return Buffer.byteLength(key) > MAX_KEY_BYTES ? null : key;
+}
+
+function authorship(e: Event): Authorship {
+  return { updated_ts: e.ts_unix_ms, actor: toHex(e.actor), event_id: toHex(e.event_id) };
+}
+
+/** True when `e` comes after the current winner (hex strings of equal length compare like the bytes). */
+function wins(e: Authorship, current: Authorship | undefined): boolean {
+  if (!current) return true;
+  if (e.updated_ts !== current.updated_ts) return e.updated_ts > current.updated_ts;
+  if (e.actor !== current.actor) return e.actor > current.actor;
+  return e.event_id > current.event_id;
+}
+
+export class ContextTables {
+  private readonly files: Database<FileContext, string>;
+  private readonly symbols: Database<SymbolHit, string>;
+  private readonly project: Database<ProjectEntry, string>;
+
+  constructor(root: RootDatabase) {
+    this.files = root.openDB({ name: 'ctx_files' });
+    this.symbols = root.openDB({ name: 'ctx_symbols' });
+    this.project = root.openDB({ name: 'ctx_project' });
+  }
+
+  static isContextEvent(e: Event): boolean {
+    return e.kind.type === 'ContextUpdated' || e.kind.type === 'ProjectContextUpdated';
+  }
+
+  /**
+   * Folds one context event in (call inside a write transaction). Events filed under an issue id
+   * other than the one SPEC §1 derives for them are ignored: they cannot be the context they claim.
+   */
+  apply(e: Event): void {
+    const k = e.kind;
+    if (k.type === 'ProjectContextUpdated') {
+      if (!bytesEqual(e.issue_id, PROJECT_CONTEXT_ID)) return;
+      const next = { key: k.key, value: k.value, ...authorship(e) };
+      if (wins(next, this.project.get(k.key))) this.project.putSync(k.key, next);
+      return;
+    }
+    if (k.type !== 'ContextUpdated' || !bytesEqual(e.issue_id, contextIssueId(k.path))) return;
+    const before = this.files.get(k.path);
+    const next: FileContext = {
+      path: k.path,
+      language: k.language,
+      symbols: [...k.symbols].sort((a, b) => a.line_start - b.line_start || a.line_end - b.line_end),
+      summary: k.summary,
+      content_hash: toHex(k.content_hash),
+      ...authorship(e),
+    };
+    if (!wins(next, before)) return;
+    for (const s of before?.symbols ?? []) {
+      const key = symbolKey(k.path, s);
+      if (key) this.symbols.removeSync(key);
+    }
+    this.files.putSync(k.path, next);
+    for (const s of next.symbols) {
+      const key = symbolKey(k.path, s);
+      if (key) this.symbols.putSync(key, { path: k.path, name: s.name, kind: s.kind, line_start: s.line_start, line_end: s.line_end });
+    }
+  }
+
+  clear(): void {
+    for (const db of [this.files, this.symbols, this.project]) db.clearSync();
+  }
+
+  file(path: string): FileContext | undefined {
+    return this.files.get(path);
+  }
+
+  /** Every file record (removed ones included) whose path starts with `prefix`. */
+  *filesUnder(prefix = ''): Iterable<FileContext> {
+    for (const { key, value } of this.files.getRange(prefix ? { start: prefix } : {})) {
+      if (!key.startsWith(prefix)) break;
+      yield value;
+    }
+  }
+
+  projectEntry(key: string): ProjectEntry | undefined {
+    return this.project.get(key);
+  }
+
+  projectEntries(): ProjectEntry[] {
+    return [...this.project.getRange()].map(({ value }) => value);
+  }
+
+  /**
+   * Symbols by name, best first: exact (case-sensitive), then prefix, then substring (both
+   * case-insensitive); within a tier shorter names first, then name, path and line. Exact and
+   * prefix hits come from a range of the name index; the substring tier scans its keys, and only
+   * when the first two tiers leave room under `limit`.
+   */
+  query(q: string, limit: number): { hits: (SymbolHit & { match: MatchTier })[]; truncated: boolean } {
+    const lower = q.toLowerCase();
+    const hits: (SymbolHit & { match: MatchTier; tier: number })[] = [];
+    for (const { key, value } of this.symbols.getRange({ start: lower })) {
+      if (!key.startsWith(lower)) break;
+      const exact = value.name === q;
+      hits.push({ ...value, match: exact ? 'exact' : 'prefix', tier: exact ? 0 : 1 });
+    }
+    // Exact and prefix hits outrank every substring hit: with enough of them the scan is skipped.
+    const skipSubstrings = hits.length >= limit;
+    if (!skipSubstrings) {
+      for (const key of this.symbols.getKeys()) {
+        const name = key.slice(0, key.indexOf(SEP));
+        if (!name.startsWith(lower) && name.includes(lower)) {
+          const value = this.symbols.get(key);
+          if (value) hits.push({ ...value, match: 'substring', tier: 2 });
+        }
+      }
+    }
+    hits.sort(
+      (a, b) =>
+        a.tier - b.tier ||
+        a.name.length - b.name.length ||
+        cmp(a.name, b.name) ||
+        cmp(a.path, b.path) ||
+        a.line_start - b.line_start,
+    );
+    return { hits: hits.slice(0, limit).map(({ tier: _tier, ...h }) => h), truncated: hits.length > limit || skipSubstrings };
+  }
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);

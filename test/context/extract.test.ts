@@ -1,0 +1,134 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Extractor } from '../../src/context/ast-extract.js';
+import { languageOf, type LanguageId } from '../../src/context/languages.js';
+import { extractWithRegex } from '../../src/context/regex-extract.js';
+import { summarize } from '../../src/context/summary.js';
+import { fixture } from '../helpers/paths.js';
+import { EXPECTED, show } from './_expected.js';
+
+const SUMMARIES: Record<string, string> = {
+  'sample.rs': 'Geometry helpers for the fixture.',
+  'sample.py': 'Inventory model used by the fixture tests.',
+  'sample.ts': 'Task queue primitives for the fixture.',
+  'sample.tsx': 'Button component for the fixture.',
+  'sample.js': 'Event helpers for the fixture.',
+  'sample.go': "Package shapes holds the fixture's Go symbols.",
+  'Sample.java': 'Account types for the fixture.',
+  'sample.c': 'Ring buffer for the fixture.',
+  'sample.cpp': 'Matrix library for the fixture.',
+  'sample.rb': 'Billing module for the fixture.',
+  'sample.ex': 'Cart logic for the fixture.',
+};
+
+const read = (name: string) => readFileSync(fixture(`context/${name}`), 'utf8');
+
+test('the tree-sitter walk finds every fixture symbol with exact kinds and line ranges', async () => {
+  const extractor = new Extractor();
+  try {
+    for (const [name, expected] of Object.entries(EXPECTED)) {
+      const language = languageOf(name)!;
+      const { symbols, engine } = await extractor.extract(language, read(name));
+      assert.equal(engine, 'ast', name);
+      assert.deepEqual(show(symbols), expected, name);
+    }
+    assert.deepEqual(extractor.warnings, []);
+  } finally {
+    await extractor.dispose();
+  }
+});
+
+test('languages by extension: every supported language has a fixture; others are not indexed', () => {
+  const seen = new Set(Object.keys(EXPECTED).map((n) => languageOf(n)));
+  assert.equal(seen.size, 11);
+  assert.equal(languageOf('x/README.md'), null);
+  assert.equal(languageOf('Makefile'), null);
+  assert.equal(languageOf('a/b.H'), 'c');
+  assert.equal(languageOf('lib/x.mjs'), 'javascript');
+});
+
+test('summaries are the first sentence of the leading comment; licence headers and code are skipped', () => {
+  for (const [name, summary] of Object.entries(SUMMARIES)) assert.equal(summarize(read(name), languageOf(name)!), summary, name);
+  assert.equal(summarize('// Copyright 2024 Someone\n\n// Parses things. More text.\nfn x() {}\n', 'rust'), 'Parses things.');
+  assert.equal(summarize('#include <a.h>\nint x;\n', 'c'), '');
+  assert.equal(summarize('#!/usr/bin/env python\n# Tool entry point\nimport os\n', 'python'), 'Tool entry point');
+  assert.equal(summarize('/**\n * Multi-line\n * block. Second.\n */\n', 'typescript'), 'Multi-line block.');
+});
+
+test('a grammar that does not load: a warning, and the regex extractor for that language only', async () => {
+  const saved = process.env.GRIT_GRAMMAR_RUST;
+  process.env.GRIT_GRAMMAR_RUST = '/nonexistent/tree-sitter-rust.wasm';
+  const extractor = new Extractor();
+  try {
+    const rust = await extractor.extract('rust', read('sample.rs'));
+    assert.equal(rust.engine, 'regex');
+    assert.deepEqual(show(rust.symbols), show(extractWithRegex('rust', read('sample.rs'))));
+    assert.equal(extractor.warnings.length, 1);
+    assert.equal(extractor.warnings[0].language, 'rust');
+    assert.match(extractor.warnings[0].message, /nonexistent.*regex extractor/);
+    const go = await extractor.extract('go', read('sample.go'));
+    assert.equal(go.engine, 'ast');
+    // A second file of the failed language warns no more.
+    await extractor.extract('rust', 'fn x() {}\n');
+    assert.equal(extractor.warnings.length, 1);
+  } finally {
+    if (saved === undefined) delete process.env.GRIT_GRAMMAR_RUST;
+    else process.env.GRIT_GRAMMAR_RUST = saved;
+    await extractor.dispose();
+  }
+});
+
+/** The fallback is approximate (indented functions are methods, ranges are heuristics); its output is pinned too. */
+const REGEX_EXPECTED: Record<LanguageId, string[]> = {
+  rust: [
+    'constant MAX_POINTS 5-5', 'constant GREETING 6-6', 'type Coord 8-8', 'struct Point 11-14', 'enum Shape 16-19',
+    'trait Area 21-26', 'method area 22-22', 'method describe 23-25', 'method area 29-34', 'module util 37-41',
+    'method clamp 38-40', 'function main 43-45',
+  ],
+  python: [
+    'constant MAX_ITEMS 5-5', 'class Item 9-20', 'method __init__ 12-13', 'method label 16-17', 'class Meta 19-20',
+    'function load 24-27', 'method inner 25-26', 'function fetch_all 30-31',
+  ],
+  typescript: [
+    'constant MAX_RETRIES 4-4', 'type TaskId 7-7', 'interface Task 9-12', 'enum Priority 14-17', 'class Queue 19-27',
+    'method push 22-24', 'function createTask 29-31', 'function retry 33-35', 'module Internal 37-41', 'function helper 38-40',
+  ],
+  // The destructured parameter's braces close on the first line: the fallback's range ends there.
+  tsx: ['interface ButtonProps 4-6', 'function Button 8-8', 'function Badge 12-12', 'class Panel 14-18', 'method render 15-17'],
+  javascript: [
+    'constant DEFAULT_TIMEOUT 2-2', 'function debounce 4-10', 'class Emitter 12-24', 'method constructor 13-15',
+    'method on 17-19', 'method create 21-23', 'function once 26-29', 'function ids 31-33',
+  ],
+  go: [
+    'constant MaxSides 6-6', 'type Color 13-13', 'struct Polygon 15-18', 'interface Shape 20-22',
+    'function NewPolygon 24-26', 'method Area 28-30', 'method String 32-34',
+  ],
+  java: [
+    'class Sample 6-28', 'constant LIMIT 7-7', 'method Sample 10-12', 'method getCount 14-16', 'interface Visitor 18-20',
+    'enum Kind 22-25', 'class Pair 27-27',
+  ],
+  c: [
+    'constant RING_SIZE 4-4', 'type u32 6-6', 'struct ring 8-12', 'type point_t 16-16', 'enum color 18-21',
+    'function ring_full 23-25', 'function ring_alloc 27-30',
+  ],
+  cpp: [
+    'module linalg 4-39', 'constant kMaxDim 6-6', 'type Row 8-8', 'struct Dim 10-13', 'enum Order 15-15',
+    'class Matrix 17-26', 'function Matrix 28-28', 'method size 30-32', 'function identity 35-37',
+  ],
+  ruby: [
+    'module Billing 2-20', 'constant RATE 3-3', 'class Invoice 5-19', 'method initialize 8-10', 'method empty 12-14',
+    'method tax 16-18', 'function helper 22-24',
+  ],
+  elixir: [
+    'module Shop.Cart 2-22', 'type item 7-7', 'function new 9-9', 'function add 11-13', 'function sum 15-17',
+    'function debug 19-21', 'interface Shop.Priced 24-26', 'function price 25-25',
+  ],
+};
+
+test('the regex fallback finds the declarations of each fixture', () => {
+  for (const name of Object.keys(EXPECTED)) {
+    const language = languageOf(name)!;
+    assert.deepEqual(show(extractWithRegex(language, read(name))), REGEX_EXPECTED[language], name);
+  }
+});

@@ -1,0 +1,214 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
+import { EXPECTED, show } from './_expected.js';
+import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
+
+const index = (repo: string, ...args: string[]) => gritOk(repo, ['context', 'index', ...args]);
+const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
+
+test('cold index: one ContextUpdated per file in one commit; show gives each fixture exactly', async () => {
+  const repo = fixtureRepo();
+  const commitsBefore = walCommits(repo);
+  const d = index(repo);
+  assert.equal(d.files, FIXTURES.length);
+  assert.equal(d.indexed, FIXTURES.length);
+  assert.deepEqual([d.unchanged, d.removed, d.fallback_files], [0, 0, 0]);
+  assert.equal(d.events_written, FIXTURES.length);
+  assert.equal(d.commits, 1);
+  assert.equal(d.wal_head, walHead(repo));
+  assert.deepEqual(d.warnings, []);
+  assert.equal(d.symbols, Object.values(EXPECTED).flat().length);
+  assert.equal(walCommits(repo), commitsBefore + 1);
+  assert.deepEqual(await walKinds(repo), Array(FIXTURES.length).fill('ContextUpdated'));
+  for (const name of FIXTURES) {
+    const { file } = gritOk(repo, ['context', 'show', `src/${name}`]);
+    assert.equal(file.path, `src/${name}`);
+    assert.deepEqual(show(file.symbols), EXPECTED[name], name);
+    assert.match(file.content_hash, /^[0-9a-f]{64}$/);
+  }
+  assert.equal(gritOk(repo, ['context', 'show', 'src/sample.go']).file.language, 'go');
+  assert.equal(gritOk(repo, ['context', 'show', 'src/sample.tsx']).file.language, 'tsx');
+  fsckClean(repo);
+});
+
+test('incremental index writes events only for changed, new and removed files', async () => {
+  const repo = fixtureRepo();
+  index(repo);
+  const events = (await walKinds(repo)).length;
+  // Nothing changed: nothing written, the WAL head stays.
+  const head = walHead(repo);
+  const same = index(repo);
+  assert.deepEqual([same.indexed, same.unchanged, same.events_written, same.commits], [0, FIXTURES.length, 0, 0]);
+  assert.equal(walHead(repo), head);
+
+  writeFileSync(join(repo, 'src/sample.rs'), readFileSync(join(repo, 'src/sample.rs'), 'utf8') + '\nfn added() {}\n');
+  writeFileSync(join(repo, 'src/extra.py'), 'def extra():\n    pass\n');
+  git(repo, 'add', 'src/extra.py');
+  git(repo, 'rm', '-q', 'src/sample.go');
+  const d = index(repo);
+  assert.deepEqual(
+    [d.indexed, d.removed, d.unchanged, d.events_written, d.commits],
+    [2, 1, FIXTURES.length - 2, 3, 1],
+  );
+  assert.equal((await walKinds(repo)).length, events + 3);
+  assert.deepEqual(gritOk(repo, ['context', 'query', 'added']).results.map((r: any) => [r.path, r.line_start]), [['src/sample.rs', 47]]);
+  assert.equal(gritOk(repo, ['context', 'query', 'NewPolygon']).results.length, 0);
+  const gone = grit(repo, ['context', 'show', 'src/sample.go', '--json']);
+  assert.equal(gone.code, 3);
+  assert.equal(gone.json.error.code, 'not_found');
+  // A file deleted from the worktree but still tracked counts as removed too (and only once).
+  git(repo, 'rm', '-q', '--cached', 'src/extra.py');
+  assert.equal(index(repo).removed, 1);
+  assert.equal(index(repo).events_written, 0);
+});
+
+test('--force re-indexes unchanged files', () => {
+  const repo = fixtureRepo();
+  index(repo);
+  const d = index(repo, '--force');
+  assert.deepEqual([d.indexed, d.unchanged, d.events_written, d.commits], [FIXTURES.length, 0, FIXTURES.length, 1]);
+});
+
+test('--path and --pattern narrow the files; bad scopes are refused', () => {
+  const repo = fixtureRepo();
+  mkdirSync(join(repo, 'lib/deep'), { recursive: true });
+  writeFileSync(join(repo, 'lib/deep/tool.py'), 'def tool():\n    pass\n');
+  writeFileSync(join(repo, 'README.md'), '# readme\n');
+  git(repo, 'add', '-A');
+  let d = index(repo, '--path', 'src', '--pattern', '*.py');
+  assert.deepEqual([d.files, d.indexed], [1, 1]);
+  d = index(repo, '--pattern', 'lib/**/*.py');
+  assert.deepEqual([d.files, d.indexed], [1, 1]);
+  d = index(repo, '--pattern', '*.{rb,ex}');
+  assert.deepEqual([d.files, d.indexed], [2, 2]);
+  // Scoped runs never count files outside the scope as removed.
+  d = index(repo);
+  assert.deepEqual([d.indexed, d.unchanged, d.removed, d.skipped.unsupported], [FIXTURES.length - 3, 4, 0, 1]);
+  // --path is relative to the current directory (the CLI resolves it).
+  const sub = grit(join(repo, 'lib'), ['context', 'index', '--path', 'deep', '--force', '--json']);
+  assert.equal(sub.json.data.indexed, 1);
+
+  const outside = grit(repo, ['context', 'index', '--path', '/tmp', '--json']);
+  assert.deepEqual([outside.code, outside.json.error.code], [2, 'invalid_args']);
+  const missing = grit(repo, ['context', 'index', '--path', 'nope', '--json']);
+  assert.deepEqual([missing.code, missing.json.error.code], [3, 'not_found']);
+  const badGlob = grit(repo, ['context', 'index', '--pattern', '{a,b', '--json']);
+  assert.deepEqual([badGlob.code, badGlob.json.error.code], [2, 'invalid_args']);
+});
+
+test('large indexes are written in batches of 500 events per WAL commit', async () => {
+  const repo = fixtureRepo();
+  mkdirSync(join(repo, 'gen'));
+  for (let i = 0; i < 1001; i++) writeFileSync(join(repo, `gen/m${i}.py`), `def f${i}():\n    return ${i}\n`);
+  git(repo, 'add', '-A');
+  const before = walCommits(repo);
+  const d = index(repo, '--path', 'gen');
+  assert.deepEqual([d.indexed, d.events_written, d.commits], [1001, 1001, 3]);
+  assert.equal(walCommits(repo), before + 3);
+  assert.deepEqual(gritOk(repo, ['context', 'query', 'f1000']).results.map((r: any) => r.path), ['gen/m1000.py']);
+});
+
+test('query ranks exact, then prefix, then substring matches; --limit truncates', () => {
+  const repo = fixtureRepo();
+  writeFileSync(
+    join(repo, 'src/names.py'),
+    ['def xparsey():', 'def parse_args():', 'def reparse():', 'def Parse():', 'def parse():'].map((l) => `${l}\n    pass\n`).join(''),
+  );
+  git(repo, 'add', '-A');
+  index(repo);
+  const d = gritOk(repo, ['context', 'query', 'parse']);
+  assert.deepEqual(
+    d.results.map((r: any) => `${r.match} ${r.symbol} ${r.line_start}`),
+    ['exact parse 9', 'prefix Parse 7', 'prefix parse_args 3', 'substring reparse 5', 'substring xparsey 1'],
+  );
+  assert.deepEqual(d.results[0], { path: 'src/names.py', symbol: 'parse', kind: 'function', line_start: 9, line_end: 10, match: 'exact' });
+  assert.equal(d.truncated, false);
+  const limited = gritOk(repo, ['context', 'query', 'parse', '--limit', '2']);
+  assert.deepEqual([limited.results.length, limited.truncated], [2, true]);
+  assert.deepEqual(gritOk(repo, ['context', 'query', 'POINT']).results.map((r: any) => r.symbol), ['Point', 'point_t', 'MAX_POINTS']);
+  assert.equal(gritOk(repo, ['context', 'query', 'zzz_nothing']).results.length, 0);
+  const empty = grit(repo, ['context', 'query', ' ', '--json']);
+  assert.deepEqual([empty.code, empty.json.error.code], [2, 'invalid_args']);
+  assert.match(grit(repo, ['context', 'query', 'parse']).stdout, /parse\s+function\s+src\/names\.py:9-10/);
+});
+
+test('show takes paths relative to the current directory or the root, and refuses outside ones', () => {
+  const repo = fixtureRepo();
+  index(repo);
+  const src = join(repo, 'src');
+  assert.equal(gritOk(src, ['context', 'show', 'sample.py']).file.path, 'src/sample.py');
+  assert.equal(gritOk(src, ['context', 'show', 'src/sample.py']).file.path, 'src/sample.py');
+  assert.equal(gritOk(repo, ['context', 'show', join(repo, 'src/sample.py')]).file.path, 'src/sample.py');
+  const outside = grit(repo, ['context', 'show', '/etc/hosts', '--json']);
+  assert.deepEqual([outside.code, outside.json.error.code], [2, 'invalid_args']);
+  const unknown = grit(repo, ['context', 'show', 'nope.rs']);
+  assert.equal(unknown.code, 3);
+  assert.match(unknown.stderr, /no context for nope\.rs/);
+  assert.match(unknown.stderr, /hint: run `grit context index`/);
+  const human = grit(repo, ['context', 'show', 'src/sample.go']).stdout;
+  assert.match(human, /^src\/sample\.go go/);
+  assert.match(human, /Package shapes holds the fixture's Go symbols\./);
+  assert.match(human, /28-30\s+method\s+Area/);
+});
+
+test('a grammar that fails to load: a warning (stderr and JSON) and regex symbols for that language, no crash', () => {
+  const repo = fixtureRepo();
+  const env = { GRIT_GRAMMAR_RUST: join(repo, 'missing-rust.wasm') };
+  const r = grit(repo, ['context', 'index'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /warning: rust: grammar .*missing-rust\.wasm did not load/);
+  assert.match(r.stdout, /1 file indexed by the regex fallback/);
+  const d = gritOk(repo, ['context', 'index', '--force'], { env });
+  assert.equal(d.fallback_files, 1);
+  assert.deepEqual(d.warnings.map((w: any) => w.language), ['rust']);
+  const rust = gritOk(repo, ['context', 'show', 'src/sample.rs']).file;
+  assert.ok(rust.symbols.some((s: any) => s.name === 'clamp' && s.kind === 'method'), 'the regex fallback takes an indented fn for a method');
+  // Other languages still go through tree-sitter.
+  assert.deepEqual(show(gritOk(repo, ['context', 'show', 'src/sample.go']).file.symbols), EXPECTED['sample.go']);
+  // Content unchanged: the next normal run keeps the fallback result until --force.
+  assert.equal(index(repo).indexed, 0);
+  assert.deepEqual(show(gritOk(repo, ['context', 'show', 'src/sample.rs']).file.symbols), show(rust.symbols));
+  assert.deepEqual(show(index(repo, '--force', '--pattern', '*.rs') && gritOk(repo, ['context', 'show', 'src/sample.rs']).file.symbols), EXPECTED['sample.rs']);
+});
+
+test('project context: set, read one key or all, last write wins; bad keys are refused', () => {
+  const repo = fixtureRepo();
+  const first = gritOk(repo, ['context', 'set', 'build.command', 'make']);
+  assert.equal(first.issue_id, 'f'.repeat(32));
+  assert.match(first.event_id, /^[0-9a-f]{64}$/);
+  assert.equal(first.wal_head, walHead(repo));
+  gritOk(repo, ['context', 'set', 'build.command', 'npm run build']);
+  gritOk(repo, ['context', 'set', 'owner', '']);
+  const one = gritOk(repo, ['context', 'project', 'build.command']);
+  assert.equal(one.value, 'npm run build');
+  assert.equal(one.key, 'build.command');
+  const all = gritOk(repo, ['context', 'project']);
+  assert.deepEqual(all.entries.map((e: any) => [e.key, e.value]), [['build.command', 'npm run build'], ['owner', '']]);
+  assert.equal(all.total, 2);
+  assert.equal(grit(repo, ['context', 'project', 'build.command']).stdout, 'npm run build\n');
+  const missing = grit(repo, ['context', 'project', 'nope', '--json']);
+  assert.deepEqual([missing.code, missing.json.error.code], [3, 'not_found']);
+  const bad = grit(repo, ['context', 'set', 'has space', 'x', '--json']);
+  assert.deepEqual([bad.code, bad.json.error.code], [2, 'invalid_args']);
+});
+
+test('context never shows up as issues, and survives a rebuild from the WAL', () => {
+  const repo = fixtureRepo();
+  const issue = gritOk(repo, ['issue', 'create', '--title', 'real issue']).issue_id;
+  index(repo);
+  gritOk(repo, ['context', 'set', 'k', 'v']);
+  const list = gritOk(repo, ['issue', 'list']);
+  assert.deepEqual(list.issues.map((i: any) => i.issue_id), [issue]);
+  assert.equal(gritOk(repo, ['db', 'stats']).issue_count, 1);
+  const ctxId = 'f'.repeat(32);
+  assert.equal(grit(repo, ['issue', 'show', ctxId, '--json']).json.error.code, 'not_found');
+
+  const before = [gritOk(repo, ['context', 'query', 'a']), gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', 'src/sample.cpp'])];
+  gritOk(repo, ['rebuild']);
+  const after = [gritOk(repo, ['context', 'query', 'a']), gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', 'src/sample.cpp'])];
+  assert.deepEqual(after, before);
+  assert.ok(before[0].results.length > 5);
+});

@@ -1,0 +1,38 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { globMatcher } from '../../src/context/files.js';
+import { repoRelative } from '../../src/context/paths.js';
+
+test('globs: * and ? stay in a segment, ** spans them, no slash means any directory', () => {
+  const cases: [string, string, boolean][] = [
+    ['*.ts', 'a.ts', true],
+    ['*.ts', 'src/deep/a.ts', true],
+    ['*.ts', 'src/a.tsx', false],
+    ['src/*.ts', 'src/a.ts', true],
+    ['src/*.ts', 'src/x/a.ts', false],
+    ['src/**/*.ts', 'src/a.ts', true],
+    ['src/**/*.ts', 'src/x/y/a.ts', true],
+    ['src/**', 'src/x/y/a.ts', true],
+    ['/src/*.ts', 'src/a.ts', true],
+    ['m?.py', 'm1.py', true],
+    ['m?.py', 'm10.py', false],
+    ['*.{rb,ex}', 'lib/a.ex', true],
+    ['*.{rb,ex}', 'lib/a.exs', false],
+    ['[ab]*.go', 'b_test.go', true],
+    ['[!ab]*.go', 'b_test.go', false],
+    ['a+b.(c).js', 'a+b.(c).js', true],
+  ];
+  for (const [glob, path, want] of cases) assert.equal(globMatcher(glob)(path), want, `${glob} ~ ${path}`);
+  assert.throws(() => globMatcher('{a,b'), /unclosed/);
+  assert.throws(() => globMatcher(' '), /must not be empty/);
+});
+
+test('paths become repo-relative with / separators; outside paths are refused', () => {
+  assert.equal(repoRelative('/r', '/r/src/a.ts'), 'src/a.ts');
+  assert.equal(repoRelative('/r', 'src/./x/../a.ts'), 'src/a.ts');
+  assert.equal(repoRelative('/r', 'a.ts', '/r/src'), 'src/a.ts');
+  assert.equal(repoRelative('/r', '/r'), '');
+  assert.equal(repoRelative('/r', 'src/', '/r'), 'src');
+  assert.throws(() => repoRelative('/r', '/etc/passwd'), /outside the worktree/);
+  assert.throws(() => repoRelative('/r', '../x', '/r'), /outside the worktree/);
+});
