@@ -3,7 +3,9 @@
  * an actor and run any grit command function by its IPC name (SPEC §7), getting exactly the
  * `data` that `--json` prints. Commands run in this process through the same path as the CLI.
  *
- * For long-running tools, `GritClient` talks to the user's daemon instead (SPEC §7).
+ * For long-running tools, `GritClient` talks to the user's daemon instead (SPEC §7), and
+ * `GritClient.subscribe` delivers its notifications (EventApplied, WalSynced, LockChanged,
+ * SnapshotCreated).
  *
  * An oclif plugin should use the API of the grit that runs it rather than a copy of its own:
  * `await import(pathToFileURL(join(this.config.root, this.config.pjson.main)).href)`, with
@@ -19,6 +21,8 @@ import type { SyncResult } from './git/sync.js';
 
 export { GritError, type ErrorCode } from './core/errors.js';
 export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
+export { NOTIFICATION_KINDS, type Notification, type NotificationKind } from './protocol/notifications.js';
+export type { Watch, WatchOptions } from './protocol/watch.js';
 export type { Args, EventJson, Issue, IssueSummary, LockReply, LockStatusReply, SyncResult, WriteReply };
 
 type IssueRef = { issue_id: string };

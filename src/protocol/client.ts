@@ -16,7 +16,9 @@ import {
   type IpcRequest,
   type WireFormat,
 } from './messages.js';
+import type { Notification } from './notifications.js';
 import { ReqClient, TransportError } from './transport/index.js';
+import type { Watch, WatchOptions } from './watch.js';
 
 /** Which repository and actor a request acts on (SPEC §7 request fields). */
 export interface RequestTarget {
@@ -137,6 +139,12 @@ export class GritClient {
 
   close(): void {
     this.req.close();
+  }
+
+  /** Calls `onNotice` for each notification the daemon publishes until the watch is closed. */
+  static async subscribe(onNotice: (n: Notification) => void, opts: WatchOptions = {}): Promise<Watch> {
+    const { watchNotifications } = await import('./watch.js');
+    return watchNotifications(onNotice, opts);
   }
 }
 

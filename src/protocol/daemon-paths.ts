@@ -17,6 +17,11 @@ export function daemonEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   return `ipc://${join(runDir(env), 'daemon.sock')}`;
 }
 
+/** The daemon's PUB socket (notifications of writes, syncs, locks and snapshots). */
+export function notificationsEndpoint(env: NodeJS.ProcessEnv = process.env): string {
+  return `ipc://${join(runDir(env), 'events.sock')}`;
+}
+
 export function daemonLogPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(runDir(env), 'daemon.log');
 }

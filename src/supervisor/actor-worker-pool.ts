@@ -4,7 +4,7 @@
  * if it dies, so the next request finds a fresh worker.
  */
 import { Piscina } from 'piscina';
-import type { WorkerSetup, WorkerTask } from '../workers/actor-worker.js';
+import type { WorkerResult, WorkerSetup, WorkerTask } from '../workers/actor-worker.js';
 
 const WORKER_FILE = new URL('../workers/actor-worker.js', import.meta.url).href;
 
@@ -40,7 +40,7 @@ export class ActorWorkerPool {
     this.pool.on('error', onError);
   }
 
-  async run(task: WorkerTask): Promise<Uint8Array | null> {
+  async run(task: WorkerTask): Promise<WorkerResult | null> {
     this.inFlight++;
     try {
       return await this.pool.run(task);

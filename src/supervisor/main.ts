@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
-import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
+import { daemonEndpoint, daemonLogPath, ensureRunDir, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
 import { TransportError } from '../protocol/transport/index.js';
 import { Supervisor } from './supervisor.js';
 
@@ -64,7 +64,12 @@ export async function main(argv: string[]): Promise<number> {
   const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
   let supervisor: Supervisor;
   try {
-    supervisor = await Supervisor.start({ endpoints, idleTimeoutMs: args.idleTimeoutMs, logger });
+    supervisor = await Supervisor.start({
+      endpoints,
+      notifications: notificationsEndpoint(),
+      idleTimeoutMs: args.idleTimeoutMs,
+      logger,
+    });
   } catch (err) {
     const inUse = err instanceof TransportError && err.code === 'address_in_use';
     const message = inUse ? `a daemon is already listening on ${endpoints[0]}` : toGritError(err).message;

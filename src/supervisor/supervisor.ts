@@ -17,11 +17,14 @@ import {
   type CommandRequest,
   type WireFormat,
 } from '../protocol/messages.js';
-import { RepServer, type ReplyFn } from '../protocol/transport/index.js';
+import { encodeNotification } from '../protocol/notifications.js';
+import { PubServer, RepServer, type ReplyFn } from '../protocol/transport/index.js';
 import { ActorWorkerPool } from './actor-worker-pool.js';
 
 export interface SupervisorOptions {
   endpoints: string[];
+  /** Where notifications are published (PUB); none when absent. */
+  notifications?: string;
   /** 0 = never. */
   idleTimeoutMs: number;
   logger: Logger;
@@ -34,6 +37,7 @@ export interface DaemonStatus {
   pid: number;
   endpoint: string;
   endpoints: string[];
+  notifications: string | null;
   started_ts: number;
   uptime_ms: number;
   requests: number;
@@ -44,6 +48,7 @@ const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export class Supervisor {
   private servers: RepServer[] = [];
+  private pub: PubServer | null = null;
   private readonly workers = new Map<string, ActorWorkerPool>();
   private readonly startedTs = Date.now();
   private lastActivity = Date.now();
@@ -70,6 +75,7 @@ export class Supervisor {
       server.on('disconnect', (_id, err) => err && opts.logger.debug({ code: err.code }, 'connection dropped'));
       sup.servers.push(server);
     }
+    if (opts.notifications) sup.pub = await PubServer.listen(opts.notifications);
     if (opts.idleTimeoutMs > 0) {
       sup.idleTimer = setInterval(() => sup.checkIdle(), Math.min(opts.idleTimeoutMs, 1_000));
       sup.idleTimer.unref();
@@ -123,7 +129,9 @@ export class Supervisor {
     }
     const worker = this.workerFor(request);
     try {
-      return (await worker.run({ op: 'run', request, format }))!;
+      const { reply, notice } = (await worker.run({ op: 'run', request, format }))!;
+      if (notice) this.pub?.publish(encodeNotification(notice));
+      return reply;
     } catch (err) {
       this.opts.logger.error({ err, actor: worker.actorId }, 'worker thread failed');
       throw new GritError('internal_error', `the worker for actor ${worker.actorId} stopped unexpectedly`, {
@@ -160,6 +168,7 @@ export class Supervisor {
       pid: process.pid,
       endpoint: this.opts.endpoints[0],
       endpoints: this.opts.endpoints,
+      notifications: this.opts.notifications ?? null,
       started_ts: this.startedTs,
       uptime_ms: Date.now() - this.startedTs,
       requests: this.requests,
@@ -168,7 +177,8 @@ export class Supervisor {
   }
 
   private checkIdle(): void {
-    const connected = this.servers.some((s) => s.connectionCount > 0);
+    // A connected client or a watcher (`grit watch`) keeps the daemon up.
+    const connected = this.servers.some((s) => s.connectionCount > 0) || (this.pub?.subscriberCount ?? 0) > 0;
     if (this.inFlight === 0 && !connected && Date.now() - this.lastActivity >= this.opts.idleTimeoutMs) {
       void this.stop('idle');
     }
@@ -180,6 +190,7 @@ export class Supervisor {
       this.opts.logger.info({ reason }, 'daemon stopping');
       if (this.idleTimer) clearInterval(this.idleTimer);
       await Promise.all(this.servers.map((s) => s.close({ drain: true, drainTimeoutMs: 60_000 })));
+      await this.pub?.close();
       await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
       this.workers.clear();
       this.opts.logger.info('daemon stopped');

@@ -11,6 +11,7 @@ import { COMMANDS, isCommandName } from '../commands/registry.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { findRepo } from '../git/repo.js';
 import { encodeMessage, replyError, replyOk, type CommandRequest, type WireFormat } from '../protocol/messages.js';
+import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
 
 export interface WorkerSetup {
@@ -20,6 +21,12 @@ export interface WorkerSetup {
 }
 
 export type WorkerTask = { op: 'run'; request: CommandRequest; format: WireFormat } | { op: 'close' };
+
+/** An encoded reply, and what the supervisor should publish about it. */
+export interface WorkerResult {
+  reply: Uint8Array;
+  notice: Notification | null;
+}
 
 const setup = workerData as WorkerSetup;
 let ctx: RepoContext | null = null;
@@ -58,7 +65,7 @@ async function run(request: CommandRequest): Promise<unknown> {
   return fn(env, request.args);
 }
 
-export default async function handle(task: WorkerTask): Promise<Uint8Array | null> {
+export default async function handle(task: WorkerTask): Promise<WorkerResult | null> {
   if (task.op === 'close') {
     lease?.release();
     lease = null;
@@ -68,12 +75,15 @@ export default async function handle(task: WorkerTask): Promise<Uint8Array | nul
   }
   const { request, format } = task;
   let reply;
+  let notice: Notification | null = null;
   try {
-    reply = replyOk(request.request_id, await run(request));
+    const data = await run(request);
+    reply = replyOk(request.request_id, data);
+    notice = notificationFor(request.name, data, { repo_root: setup.repoRoot, actor_id: context().actorId });
   } catch (err) {
     reply = replyError(request.request_id, err);
   }
-  return encodeMessage(reply, format);
+  return { reply: await encodeMessage(reply, format), notice };
 }
 
 /**

@@ -1,0 +1,21 @@
+import { Command, Flags } from '@oclif/core';
+import { NOTIFICATION_KINDS } from '../../protocol/notifications.js';
+
+/** Not a GritCommand: it prints notifications as they come instead of one result. */
+export default class Watch extends Command {
+  static description =
+    "Print the daemon's notifications as they happen: events applied, syncs, lock changes, snapshots (starts the daemon if needed)";
+
+  static examples = ['<%= config.bin %> watch', '<%= config.bin %> watch --kind EventApplied --json'];
+
+  static flags = {
+    kind: Flags.string({ description: 'only this kind (repeatable)', options: [...NOTIFICATION_KINDS], multiple: true }),
+    json: Flags.boolean({ description: 'one JSON object per line' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Watch);
+    const { watch } = await import('../watch.js');
+    process.exitCode = await watch({ kinds: flags.kind, json: flags.json });
+  }
+}
