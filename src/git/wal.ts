@@ -167,6 +167,17 @@ export class Wal {
     });
   }
 
+  /** Throws wal_error unless `oid` names a commit (a WAL ref at a blob or tree is corrupt, not a git failure). */
+  assertCommit(oid: string): void {
+    let type: string;
+    try {
+      type = this.objects.read(oid, small).type;
+    } catch (err) {
+      throw walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, { commit: oid });
+    }
+    if (type !== 'commit') throw walError(`WAL entry ${oid} is a ${type}, not a commit`, { commit: oid });
+  }
+
   /** Reads and fully validates one WAL commit (synchronous: plain file reads). */
   private readOne(oid: string): ReadCommit {
     const where = { commit: oid };
