@@ -3,12 +3,12 @@
  * The CLI builds one per invocation; a daemon worker keeps one open for its (repo, actor).
  */
 import type { RepoConfig } from '../core/config.js';
-import { GritError } from '../core/errors.js';
+import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
-import { admitEvents, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
+import { admitEvents, integrityReports, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
@@ -136,8 +136,16 @@ export class RepoContext {
     });
     const { commit, parent } = await this.wal.append(events, this.actorId);
     crashPoint('write:after-append');
-    // Usually nobody else wrote in between: apply what we hold instead of reading it back.
-    if (!this.store.apply(events, parent, commit)) await this.refresh();
+    // The WAL ref is the commit point: from here the events are durable and acknowledged even if
+    // the store (a cache) cannot take them now (disk full); the next command catches it up.
+    try {
+      // Usually nobody else wrote in between: apply what we hold instead of reading it back.
+      if (!this.store.apply(events, parent, commit)) await this.refresh();
+    } catch (err) {
+      integrityReports.sink(
+        `written to the WAL (${commit}), but the store could not be updated (${toGritError(err).message}); the next command catches it up`,
+      );
+    }
     return { events, wal_head: commit };
   }
 

@@ -92,6 +92,14 @@ function sha1Hex(...parts: Uint8Array[]): string {
   return h.digest('hex');
 }
 
+/**
+ * Writes all of `bytes`: a single write(2) may store only part of them when the disk fills up or
+ * a file-size limit is hit, and says so only through its return value (the next one fails).
+ */
+export function writeFully(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
+}
+
 function header(type: ObjectType, length: number): Buffer {
   return Buffer.from(`${type} ${length}\0`, 'latin1');
 }
@@ -400,7 +408,7 @@ export class ObjectStore {
     const fd = openSync(tmp, 'wx', 0o444);
     try {
       try {
-        writeSync(fd, deflateSync(Buffer.concat([head, content])));
+        writeFully(fd, deflateSync(Buffer.concat([head, content])));
         if (this.fsync) fsyncSync(fd);
       } finally {
         closeSync(fd);

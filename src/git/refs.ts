@@ -17,11 +17,11 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeSync,
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { writeFully } from './objects.js';
 
 const OID = /^[0-9a-f]{40}$/;
 /** A lock this old was left by a dead process: holding one takes microseconds. */
@@ -219,7 +219,7 @@ export async function casRef(
   let renamed = false;
   try {
     if ((await readRef(gitDir, ref)) !== expectedOld) return false;
-    writeSync(fd, `${newOid}\n`);
+    writeFully(fd, Buffer.from(`${newOid}\n`));
     fsyncSync(fd);
     closeSync(fd);
     fd = null;
