@@ -17,6 +17,7 @@ import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks } from '../git/locks.js';
 import { loadRepoConfig, selectActor, type ActorRef, type ActorSelection } from './actors.js';
+import { daemonHolds } from './lockfile.js';
 
 export interface ContextOptions extends ActorSelection {
   cwd?: string;
@@ -31,6 +32,29 @@ export interface CommandEnv {
 export interface WriteResult {
   events: Event[];
   wal_head: string;
+}
+
+/**
+ * Opens the actor's store; a damaged one (a truncated file LMDB would crash on) is a cache, so it
+ * is deleted and rebuilt from the WAL by the next refresh, with a warning. Not while a live daemon
+ * holds it: that is an io_error whose plan says to stop the daemon and run `grit doctor --fix`.
+ */
+function openOrRepairStore(actorDir: string): Store {
+  try {
+    return Store.open(actorDir);
+  } catch (err) {
+    if (!(err instanceof GritError) || err.details.store_damaged !== true) throw err;
+    const holder = daemonHolds(actorDir);
+    if (holder !== null && holder !== process.pid) {
+      throw new GritError('io_error', err.message, {
+        details: { ...err.details, daemon_pid: holder },
+        suggestion: `a daemon (pid ${holder}) holds this store: stop it (\`grit daemon stop\`), then run \`grit doctor --fix\``,
+      });
+    }
+    Store.discard(actorDir);
+    integrityReports.sink(`${err.message}; it is a cache, so it was deleted and is rebuilt from the WAL now`);
+    return Store.open(actorDir);
+  }
 }
 
 export class RepoContext {
@@ -62,7 +86,7 @@ export class RepoContext {
   }
 
   get store(): Store {
-    this.storeHandle ??= Store.open(this.actor.dir);
+    this.storeHandle ??= openOrRepairStore(this.actor.dir);
     return this.storeHandle;
   }
 

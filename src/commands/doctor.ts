@@ -12,7 +12,6 @@
 import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
@@ -20,13 +19,13 @@ import type { Event } from '../core/event.js';
 import { loadKeyring, verifyEvents } from '../core/integrity.js';
 import { signingKeyPath } from '../core/signing.js';
 import type { StoreMeta } from '../core/store.js';
-import { STALE_LOCK_MS } from '../git/refs.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { listSnapshots } from '../git/snapshot.js';
 import { Wal } from '../git/wal.js';
 import { actorsDir, findActor, loadRepoConfig, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
+import { daemonHolds, judgeLock } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
@@ -63,15 +62,6 @@ const ok = (id: string, message: string): Finding => ({ id, status: 'ok', messag
 
 // --- lock files --------------------------------------------------------------------------------
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
 /** `.lock` files under a directory (recursively), with whether each is stale and why. */
 function findLocks(dir: string, recursive: boolean): { path: string; stale: boolean; why: string }[] {
   const out: { path: string; stale: boolean; why: string }[] = [];
@@ -92,39 +82,6 @@ function findLocks(dir: string, recursive: boolean): { path: string; stale: bool
   return out;
 }
 
-/**
- * A lock naming a pid (daemon.lock: `{pid, host_id, expires_ts, …}`) is stale when that process
- * is dead on this host, or, for another host, when its lease has expired. A git-style ref lock
- * (no content worth reading) is stale once older than STALE_LOCK_MS, the age at which grit's own
- * compare-and-swap treats it as abandoned.
- */
-function judgeLock(path: string): { stale: boolean; why: string } {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return { stale: false, why: 'gone' };
-  }
-  let info: { pid?: unknown; host_id?: unknown; expires_ts?: unknown } | null = null;
-  try {
-    const text = readFileSync(path, 'utf8');
-    if (text.trimStart().startsWith('{')) info = JSON.parse(text);
-  } catch {
-    info = null;
-  }
-  if (info && typeof info.pid === 'number') {
-    const expired = typeof info.expires_ts === 'number' && info.expires_ts < Date.now();
-    const sameHost = info.host_id === undefined || info.host_id === hostname();
-    if (sameHost && !pidAlive(info.pid)) return { stale: true, why: `process ${info.pid} is not running` };
-    if (!sameHost && expired) return { stale: true, why: `its lease expired (host ${String(info.host_id)})` };
-    return { stale: false, why: `held by process ${info.pid}` };
-  }
-  const age = Date.now() - st.mtimeMs;
-  return age > STALE_LOCK_MS
-    ? { stale: true, why: `${Math.round(age / 1000)} s old` }
-    : { stale: false, why: 'held right now' };
-}
-
 function removeStaleLocks(paths: string[]): Fix {
   return {
     key: `locks:${paths.join(',')}`,
@@ -139,20 +96,6 @@ function removeStaleLocks(paths: string[]): Fix {
       return `removed stale lock file${removed.length === 1 ? '' : 's'} ${removed.join(', ') || '(none left)'}`;
     },
   };
-}
-
-/** A daemon holding this actor's store right now (a live daemon.lock)? */
-function daemonHolds(actorDir: string): number | null {
-  const path = join(actorDir, 'daemon.lock');
-  if (!existsSync(path)) return null;
-  const j = judgeLock(path);
-  if (j.stale) return null;
-  try {
-    const pid = JSON.parse(readFileSync(path, 'utf8')).pid;
-    return typeof pid === 'number' ? pid : -1;
-  } catch {
-    return -1;
-  }
 }
 
 // --- the store probe -----------------------------------------------------------------------------
@@ -365,7 +308,8 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
   s.probe = probe;
   const plan = `rebuild the store from the WAL (it is a cache: delete ${path} and replay)`;
   if (probe.failure) {
-    return { id: 'store_integrity', status: 'error', message: `the store at ${path} cannot be read: ${probe.failure}`, plan, fixes: [rebuildFix(s, true)] };
+    const message = probe.failure.startsWith(`the store at ${path}`) ? probe.failure : `the store at ${path} cannot be read: ${probe.failure}`;
+    return { id: 'store_integrity', status: 'error', message, plan, fixes: [rebuildFix(s, true)] };
   }
   const check = probe.check!;
   const meta = probe.meta!;
