@@ -21,6 +21,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { crashPoint } from '../core/fault.js';
 import { writeFully } from './objects.js';
 
 const OID = /^[0-9a-f]{40}$/;
@@ -211,6 +212,7 @@ export async function casRef(
     }
     await sleep(wait / 2 + Math.random() * wait);
   }
+  crashPoint('ref:locked');
   const mine = fstatSync(fd);
   const stillMine = () => {
     const now = statOrNull(lockPath);
