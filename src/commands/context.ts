@@ -64,6 +64,12 @@ export class RepoContext {
   private storeHandle: Store | null = null;
   private configCache: RepoConfig | null = null;
   private signer: Signer | null | undefined;
+  /**
+   * Events with a bad or missing signature from a known actor that this context met while
+   * applying WAL events: refused (signature_policy = reject) or applied anyway (warn). Sync
+   * reports the ones a pull brought in.
+   */
+  readonly signatureProblems = { refused: 0, kept: 0 };
 
   constructor(repo: RepoPaths, actor: ActorRef) {
     this.repo = repo;
@@ -104,7 +110,7 @@ export class RepoContext {
       // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
       const admitted = this.admit(commits.flatMap((c) => c.events));
       if (this.store.apply(admitted.events, meta.wal_head, head)) {
-        reportAdmitted(admitted);
+        this.reportAdmitted(admitted);
         return head;
       }
       if (attempt > 100) throw new GritError('db_busy', 'the store keeps moving under this command', {});
@@ -114,6 +120,12 @@ export class RepoContext {
   /** The signature policy applied to events read from the WAL (or a snapshot). */
   admit(events: Event[]): AdmitResult {
     return admitEvents(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor), events);
+  }
+
+  /** Reports what the signature policy did to events that were just applied (stderr, and the tally). */
+  reportAdmitted(admitted: AdmitResult): void {
+    if (admitted.problems.length) this.signatureProblems[admitted.refused ? 'refused' : 'kept'] += admitted.problems.length;
+    reportAdmitted(admitted);
   }
 
   /** Drops the store's contents and replays the whole WAL. */

@@ -9,48 +9,15 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { encodeChunk, MAX_CHUNK_BYTES } from '../../src/core/chunk.js';
-import { blake2b256 } from '../../src/core/hash.js';
-import { toHex } from '../../src/core/hex.js';
+import { MAX_CHUNK_BYTES } from '../../src/core/chunk.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { GritError } from '../../src/core/errors.js';
 import { rng } from '../helpers/random.js';
 import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
-import { gitBytes, network, refs } from '../sync/_helpers.js';
-import { FAMILIES, hostile, sampleEvents } from './_hostile.js';
-
-const put = (remote: string, content: Uint8Array | string) => gitBytes(remote, ['hash-object', '-w', '--stdin'], content).toString().trim();
-const mktree = (remote: string, lines: string) => gitBytes(remote, ['mktree'], lines).toString().trim();
-
-interface Parts {
-  chunkBlob?: string;
-  chunkName?: string;
-  meta?: string | Uint8Array;
-  extraRoot?: string;
-  parents?: string[];
-}
-
-/** A WAL commit on the remote's head in SPEC §3 layout, with any part replaced. Moves the remote ref. */
-function remoteCommit(remote: string, actor: string, p: Parts): string {
-  const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
-  const chunk = p.chunkBlob ?? put(remote, encodeChunk(sampleEvents()).bytes);
-  const name = p.chunkName ?? `${'a'.repeat(64)}.bin`;
-  let tree = mktree(remote, `100644 blob ${chunk}\t${name}\n`);
-  for (const part of ['01', '01', '2030']) tree = mktree(remote, `040000 tree ${tree}\t${part}\n`);
-  const hash = name.slice(0, 64);
-  const meta = p.meta ?? `{"schema_version":1,"actor_id":"${actor}","chunk_hash":"${hash}","prev_wal":"${head}"}\n`;
-  const root = mktree(remote, `040000 tree ${tree}\tevents\n100644 blob ${put(remote, meta)}\tmeta.json\n${p.extraRoot ?? ''}`);
-  const parents = (p.parents ?? [head]).flatMap((x) => ['-p', x]);
-  const commit = gitBytes(remote, ['commit-tree', root, ...parents, '-m', 'grit: 1 event']).toString().trim();
-  git(remote, 'update-ref', 'refs/grit/wal', commit);
-  return commit;
-}
-
-/** A commit whose chunk is `bytes`, named and described by its true hash (so only the content is hostile). */
-function chunkCommit(remote: string, actor: string, bytes: Uint8Array): string {
-  return remoteCommit(remote, actor, { chunkBlob: put(remote, bytes), chunkName: `${toHex(blake2b256(bytes))}.bin` });
-}
+import { network, refs } from '../sync/_helpers.js';
+import { chunkCommit, mktree, put, remoteCommit } from './_remote.js';
+import { FAMILIES, hostile } from './_hostile.js';
 
 /**
  * A loose blob whose zlib stream is tiny but inflates to `size` zero bytes (a zlib bomb), written

@@ -99,6 +99,8 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
     push_attempts: 0,
     snapshots_fetched: 0,
     locks_updated: 0,
+    signature_problems: { refused: 0, kept: 0 },
+    snapshot: null,
   });
   gritOk(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['issue', 'create', '--title', 'two']);
