@@ -13,6 +13,7 @@
  *   read is checked against its SHA-1.
  * - SHA-1 repositories only; a SHA-256 repository (`extensions.objectformat = sha256`) is refused.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -507,7 +508,7 @@ export class ObjectStore {
       let raw: Buffer;
       try {
         // The header (`blob <size>\0`) takes at most 32 bytes.
-        raw = inflateSync(file, maxBytes < NO_LIMIT ? { maxOutputLength: maxBytes + 32 } : {});
+        raw = inflateSync(file, maxBytes < NO_LIMIT ? { maxOutputLength: Math.min(maxBytes + 32, bufferConstants.MAX_LENGTH) } : {});
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(oid, -1, maxBytes);
         throw objectError(`loose object ${oid} is corrupt: ${(err as Error).message}`, { oid });
