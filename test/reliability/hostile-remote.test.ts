@@ -15,7 +15,7 @@ import { syncWith } from '../../src/commands/sync.js';
 import { GritError } from '../../src/core/errors.js';
 import { rng } from '../helpers/random.js';
 import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
-import { network, refs } from '../sync/_helpers.js';
+import { pairWithLocalChange, refs } from '../sync/_helpers.js';
 import { chunkCommit, mktree, put, remoteCommit } from './_remote.js';
 import { FAMILIES, hostile } from './_hostile.js';
 
@@ -34,13 +34,7 @@ function zlibBomb(remote: string, size: number): string {
 }
 
 function scene() {
-  const { remote, clones } = network(2);
-  const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'honest']).issue_id;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
-  gritOk(b, ['issue', 'comment', id, '--body', 'local, not yet pushed']);
-  const honest = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+  const { remote, a, b, id, head: honest } = pairWithLocalChange();
   const actor = JSON.parse(git(remote, 'cat-file', 'blob', `${honest}:meta.json`)).actor_id as string;
   return { remote, a, b, id, honest, actor };
 }
