@@ -22,6 +22,9 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
       const extra = [
         d.snapshots_fetched ? plural(d.snapshots_fetched, 'snapshot') : '',
         d.locks_updated ? `${plural(d.locks_updated, 'lock')} updated` : '',
+        d.snapshot ? `snapshot ${d.snapshot.snapshot_ref}${d.snapshot.pushed ? ' (pushed)' : ''}` : '',
+        d.signature_problems?.refused ? red(`${plural(d.signature_problems.refused, 'event')} refused (bad signature)`) : '',
+        d.signature_problems?.kept ? yellow(`${plural(d.signature_problems.kept, 'event')} with a bad signature kept`) : '',
       ].filter(Boolean);
       const head = d.wal_head ? dim(` · ${d.remote} wal ${short(d.wal_head)}`) : dim(` · ${d.remote}: no WAL yet`);
       return `${parts.join(', ')}${extra.length ? `, ${extra.join(', ')}` : ''}${head}`;

@@ -3,12 +3,12 @@
  * The CLI builds one per invocation; a daemon worker keeps one open for its (repo, actor).
  */
 import type { RepoConfig } from '../core/config.js';
-import { GritError } from '../core/errors.js';
+import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
-import { admitEvents, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
+import { admitEvents, integrityReports, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
@@ -18,6 +18,7 @@ import { Wal } from '../git/wal.js';
 import { checkLocks } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
 import { loadRepoConfig, selectActor, type ActorRef, type ActorSelection } from './actors.js';
+import { daemonHolds } from './lockfile.js';
 
 export interface ContextOptions extends ActorSelection {
   cwd?: string;
@@ -39,6 +40,29 @@ export interface WriteResult {
   wal_head: string;
 }
 
+/**
+ * Opens the actor's store; a damaged one (a truncated file LMDB would crash on) is a cache, so it
+ * is deleted and rebuilt from the WAL by the next refresh, with a warning. Not while a live daemon
+ * holds it: that is an io_error whose plan says to stop the daemon and run `grit doctor --fix`.
+ */
+function openOrRepairStore(actorDir: string): Store {
+  try {
+    return Store.open(actorDir);
+  } catch (err) {
+    if (!(err instanceof GritError) || err.details.store_damaged !== true) throw err;
+    const holder = daemonHolds(actorDir);
+    if (holder !== null && holder !== process.pid) {
+      throw new GritError('io_error', err.message, {
+        details: { ...err.details, daemon_pid: holder },
+        suggestion: `a daemon (pid ${holder}) holds this store: stop it (\`grit daemon stop\`), then run \`grit doctor --fix\``,
+      });
+    }
+    Store.discard(actorDir);
+    integrityReports.sink(`${err.message}; it is a cache, so it was deleted and is rebuilt from the WAL now`);
+    return Store.open(actorDir);
+  }
+}
+
 export class RepoContext {
   readonly repo: RepoPaths;
   readonly actor: ActorRef;
@@ -47,6 +71,12 @@ export class RepoContext {
   private configCache: RepoConfig | null = null;
   private signer: Signer | null | undefined;
   private batcher: WriteBatcher | null = null;
+  /**
+   * Events with a bad or missing signature from a known actor that this context met while
+   * applying WAL events: refused (signature_policy = reject) or applied anyway (warn). Sync
+   * reports the ones a pull brought in.
+   */
+  readonly signatureProblems = { refused: 0, kept: 0 };
 
   constructor(repo: RepoPaths, actor: ActorRef) {
     this.repo = repo;
@@ -69,7 +99,7 @@ export class RepoContext {
   }
 
   get store(): Store {
-    this.storeHandle ??= Store.open(this.actor.dir);
+    this.storeHandle ??= openOrRepairStore(this.actor.dir);
     return this.storeHandle;
   }
 
@@ -87,7 +117,7 @@ export class RepoContext {
       // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
       const admitted = this.admit(commits.flatMap((c) => c.events));
       if (this.store.apply(admitted.events, meta.wal_head, head)) {
-        reportAdmitted(admitted);
+        this.reportAdmitted(admitted);
         return head;
       }
       if (attempt > 100) throw new GritError('db_busy', 'the store keeps moving under this command', {});
@@ -97,6 +127,12 @@ export class RepoContext {
   /** The signature policy applied to events read from the WAL (or a snapshot). */
   admit(events: Event[]): AdmitResult {
     return admitEvents(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor), events);
+  }
+
+  /** Reports what the signature policy did to events that were just applied (stderr, and the tally). */
+  reportAdmitted(admitted: AdmitResult): void {
+    if (admitted.problems.length) this.signatureProblems[admitted.refused ? 'refused' : 'kept'] += admitted.problems.length;
+    reportAdmitted(admitted);
   }
 
   /** Drops the store's contents and replays the whole WAL. */
@@ -173,8 +209,16 @@ export class RepoContext {
     const events = byGroup.flat();
     const { commit, parent } = await this.wal.append(events, this.actorId);
     crashPoint('write:after-append');
-    // Usually nobody else wrote in between: apply what we hold instead of reading it back.
-    if (!this.store.apply(events, parent, commit)) await this.refresh();
+    // The WAL ref is the commit point: from here the events are durable and acknowledged even if
+    // the store (a cache) cannot take them now (disk full); the next command catches it up.
+    try {
+      // Usually nobody else wrote in between: apply what we hold instead of reading it back.
+      if (!this.store.apply(events, parent, commit)) await this.refresh();
+    } catch (err) {
+      integrityReports.sink(
+        `written to the WAL (${commit}), but the store could not be updated (${toGritError(err).message}); the next command catches it up`,
+      );
+    }
     accepted.forEach((i, n) => (results[i] = { events: byGroup[n], wal_head: commit }));
     return results;
   }

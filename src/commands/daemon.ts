@@ -8,6 +8,7 @@ import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
 import { daemonEndpoint, daemonLogPath } from '../protocol/daemon-paths.js';
 import type { Args } from './args.js';
 import type { CommandEnv } from './context.js';
+import { pidAlive } from './lockfile.js';
 
 export interface DaemonStatusData {
   running: boolean;
@@ -70,16 +71,7 @@ export async function daemonStop(): Promise<{ stopped: boolean; pid: number | nu
   if (pid === null) return { stopped: false, pid: null };
   // Stopping drains in-flight requests first; wait until the process is gone.
   const deadline = Date.now() + STOP_WAIT_MS;
-  while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-  if (alive(pid)) throw new GritError('ipc_error', `daemon pid ${pid} is still draining after ${STOP_WAIT_MS / 1000} s`);
+  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
+  if (pidAlive(pid)) throw new GritError('ipc_error', `daemon pid ${pid} is still draining after ${STOP_WAIT_MS / 1000} s`);
   return { stopped: true, pid };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -10,24 +10,25 @@
  * what a person should do. After fixing, the checks run again and report the repaired state.
  */
 import { spawnSync } from 'node:child_process';
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
 import { describeCycle, findCycles, graphOfEvents, removeCommand } from '../core/deps.js';
+import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';
 import { signingKeyPath } from '../core/signing.js';
 import type { StoreMeta } from '../core/store.js';
-import { STALE_LOCK_MS } from '../git/refs.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
+import { listRefs } from '../git/refs.js';
 import { listSnapshots } from '../git/snapshot.js';
 import { Wal } from '../git/wal.js';
 import { actorsDir, findActor, loadRepoConfig, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
+import { actorConfigRepair, publicKeyOf, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
+import { daemonHolds, judgeLock } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
@@ -64,15 +65,6 @@ const ok = (id: string, message: string): Finding => ({ id, status: 'ok', messag
 
 // --- lock files --------------------------------------------------------------------------------
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
-  }
-}
-
 /** `.lock` files under a directory (recursively), with whether each is stale and why. */
 function findLocks(dir: string, recursive: boolean): { path: string; stale: boolean; why: string }[] {
   const out: { path: string; stale: boolean; why: string }[] = [];
@@ -93,39 +85,6 @@ function findLocks(dir: string, recursive: boolean): { path: string; stale: bool
   return out;
 }
 
-/**
- * A lock naming a pid (daemon.lock: `{pid, host_id, expires_ts, …}`) is stale when that process
- * is dead on this host, or, for another host, when its lease has expired. A git-style ref lock
- * (no content worth reading) is stale once older than STALE_LOCK_MS, the age at which grit's own
- * compare-and-swap treats it as abandoned.
- */
-function judgeLock(path: string): { stale: boolean; why: string } {
-  let st;
-  try {
-    st = statSync(path);
-  } catch {
-    return { stale: false, why: 'gone' };
-  }
-  let info: { pid?: unknown; host_id?: unknown; expires_ts?: unknown } | null = null;
-  try {
-    const text = readFileSync(path, 'utf8');
-    if (text.trimStart().startsWith('{')) info = JSON.parse(text);
-  } catch {
-    info = null;
-  }
-  if (info && typeof info.pid === 'number') {
-    const expired = typeof info.expires_ts === 'number' && info.expires_ts < Date.now();
-    const sameHost = info.host_id === undefined || info.host_id === hostname();
-    if (sameHost && !pidAlive(info.pid)) return { stale: true, why: `process ${info.pid} is not running` };
-    if (!sameHost && expired) return { stale: true, why: `its lease expired (host ${String(info.host_id)})` };
-    return { stale: false, why: `held by process ${info.pid}` };
-  }
-  const age = Date.now() - st.mtimeMs;
-  return age > STALE_LOCK_MS
-    ? { stale: true, why: `${Math.round(age / 1000)} s old` }
-    : { stale: false, why: 'held right now' };
-}
-
 function removeStaleLocks(paths: string[]): Fix {
   return {
     key: `locks:${paths.join(',')}`,
@@ -140,20 +99,6 @@ function removeStaleLocks(paths: string[]): Fix {
       return `removed stale lock file${removed.length === 1 ? '' : 's'} ${removed.join(', ') || '(none left)'}`;
     },
   };
-}
-
-/** A daemon holding this actor's store right now (a live daemon.lock)? */
-function daemonHolds(actorDir: string): number | null {
-  const path = join(actorDir, 'daemon.lock');
-  if (!existsSync(path)) return null;
-  const j = judgeLock(path);
-  if (j.stale) return null;
-  try {
-    const pid = JSON.parse(readFileSync(path, 'utf8')).pid;
-    return typeof pid === 'number' ? pid : -1;
-  } catch {
-    return -1;
-  }
 }
 
 // --- the store probe -----------------------------------------------------------------------------
@@ -196,14 +141,6 @@ function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: C
   if (!config?.default_actor) return { actor: null, why: 'no default actor yet' };
   const actor = readActorDir(join(actorsDir(repo), config.default_actor));
   return { actor, why: actor ? 'the repo default' : `the default actor ${config.default_actor} has no config.toml` };
-}
-
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
-
-function publicKeyOf(secret: Uint8Array): string {
-  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, secret]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  return spki.subarray(spki.length - 32).toString('hex');
 }
 
 function checkActorKeys(actor: ActorRef): string[] {
@@ -256,13 +193,17 @@ async function checkWal(s: State): Promise<Finding> {
       base = ok('wal_ref', `refs/grit/wal: ${commits.length} commits, ${s.walEvents.length} events, linear and valid`);
     }
   } catch (err) {
+    const candidates = await walCandidates(s.wal, repo.commonDir);
     return {
       id: 'wal_ref',
       status: 'error',
       message: (err as Error).message,
       plan:
-        'the WAL is canonical and is never repaired automatically: inspect it with `git log refs/grit/wal`, and if a ' +
-        'remote has a good copy, fetch it to another ref (`git fetch <remote> refs/grit/wal:refs/grit/wal-remote`) and compare',
+        'the WAL is canonical and doctor never moves it: inspect it with `git log refs/grit/wal`. ' +
+        (candidates.length
+          ? `Valid copies: ${candidates.join('; ')}; \`git update-ref refs/grit/wal <commit>\` restores one (events after it are lost unless a remote has them). `
+          : '') +
+        'If a remote has a good copy, fetch it to another ref (`git fetch <remote> refs/grit/wal:refs/grit/wal-remote`) and compare',
       fixes: stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined,
     };
   }
@@ -278,6 +219,27 @@ async function checkWal(s: State): Promise<Finding> {
   return base;
 }
 
+/** Remote-tracking WAL refs (`refs/grit-remote/<remote>/wal`) that read as a valid WAL, described. */
+async function walCandidates(wal: Wal, gitDir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const { ref, oid } of await listRefs(gitDir, 'refs/grit-remote/')) {
+    if (!ref.endsWith('/wal')) continue;
+    const described = await describeWal(wal, oid);
+    if (described) out.push(`${ref} (${described})`);
+  }
+  return out;
+}
+
+/** `commit <oid>, N events` when the WAL ending at `oid` reads and validates, else null. */
+async function describeWal(wal: Wal, oid: string): Promise<string | null> {
+  try {
+    const commits = await wal.readSince(null, oid);
+    return `commit ${oid}, ${commits.reduce((n, c) => n + c.events.length, 0)} events`;
+  } catch {
+    return null;
+  }
+}
+
 function checkActor(s: State, opts: ContextOptions): Finding {
   const repo = s.repo!;
   const problems: string[] = [];
@@ -287,19 +249,17 @@ function checkActor(s: State, opts: ContextOptions): Finding {
     s.config = loadRepoConfig(repo);
   } catch (err) {
     s.config = DEFAULT_REPO_CONFIG;
-    return {
-      id: 'actor_config',
-      status: 'error',
-      message: (err as Error).message,
-      plan: `fix or delete ${repoConfigPath(repo)} (without it the defaults apply and a new default actor is chosen)`,
-    };
+    const path = repoConfigPath(repo);
+    return configFinding(err, syntaxRepair(err, path, repoConfigRepair), `fix ${path} by hand (deleting it would reset the policies and the default actor)`);
   }
   let why: string;
   try {
     ({ actor: s.actor, why } = selectExistingActor(repo, s.config, opts));
   } catch (err) {
     s.actor = null;
-    return { id: 'actor_config', status: 'error', message: (err as Error).message, plan: 'run `grit actor list` and pick an existing actor' };
+    const path = err instanceof GritError && typeof err.details.path === 'string' ? err.details.path : null;
+    const repair = path ? syntaxRepair(err, path, actorConfigRepair) : null;
+    return configFinding(err, repair, path ? `fix ${path} by hand` : 'run `grit actor list` and pick an existing actor');
   }
   const actor = s.actor;
   if (!actor) {
@@ -334,12 +294,35 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   };
 }
 
+/** A config that is not valid TOML gets the conservative repair of config-repair.ts; other problems only a plan. */
+function syntaxRepair(err: unknown, path: string, repair: (path: string) => RepairPlan): RepairPlan | null {
+  if (!(err instanceof GritError) || !/not valid TOML/.test(err.message)) return null;
+  try {
+    return repair(path);
+  } catch {
+    return null; // unreadable: the message says why
+  }
+}
+
+function configFinding(err: unknown, repair: RepairPlan | null, fallbackPlan: string): Finding {
+  const fix = repair?.fix;
+  return {
+    id: 'actor_config',
+    status: 'error',
+    message: (err as Error).message,
+    plan: repair?.plan ?? fallbackPlan,
+    fixes: fix ? [{ key: `config:${(err as GritError).details.path}`, run: async () => fix() }] : undefined,
+  };
+}
+
 function rebuildFix(s: State, deleteFiles: boolean): Fix {
   const repo = s.repo!;
   const actor = s.actor!;
   return {
     key: 'rebuild',
     run: async () => {
+      // Rebuilding replays the WAL: with the WAL unreadable it would only empty the store.
+      if (s.walEvents === undefined) throw new Error('the WAL cannot be read (see wal_ref): the store is not rebuilt from it');
       const pid = daemonHolds(actor.dir);
       if (pid !== null) throw new Error(`a daemon (pid ${pid}) holds this store: stop it first (\`grit daemon stop\`)`);
       if (deleteFiles) {
@@ -364,9 +347,14 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
   if (!existsSync(path)) return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
   const probe = probeStore(actor.dir);
   s.probe = probe;
-  const plan = `rebuild the store from the WAL (it is a cache: delete ${path} and replay)`;
+  const walOk = s.walEvents !== undefined;
+  const plan = walOk
+    ? `rebuild the store from the WAL (it is a cache: delete ${path} and replay)`
+    : 'repair refs/grit/wal first (see wal_ref): the store can only be rebuilt from a readable WAL';
+  const rebuild = walOk ? [rebuildFix(s, true)] : undefined;
   if (probe.failure) {
-    return { id: 'store_integrity', status: 'error', message: `the store at ${path} cannot be read: ${probe.failure}`, plan, fixes: [rebuildFix(s, true)] };
+    const message = probe.failure.startsWith(`the store at ${path}`) ? probe.failure : `the store at ${path} cannot be read: ${probe.failure}`;
+    return { id: 'store_integrity', status: 'error', message, plan, fixes: rebuild };
   }
   const check = probe.check!;
   const meta = probe.meta!;
@@ -377,14 +365,23 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
       status: 'error',
       message: `${check.corrupt_count} corrupt of ${check.events_checked} events, ${check.errors.length} problem${check.errors.length === 1 ? '' : 's'}: ${first}`,
       plan,
-      fixes: [rebuildFix(s, true)],
+      fixes: rebuild,
     };
   }
   let relation = 'up to date with the WAL';
   if (meta.wal_head !== s.walHead) {
     if (meta.wal_head === null) relation = 'empty; the next command catches up';
-    else if (s.walHead === null || s.walHead === undefined) {
-      return { id: 'store_integrity', status: 'warn', message: `the store holds WAL ${meta.wal_head} but refs/grit/wal is missing or unreadable`, plan: 'see wal_ref; the store is rebuilt once the WAL is back' };
+    else if (s.walHead === null || s.walHead === undefined || !walOk) {
+      // The store may be the last readable copy of the events: never touched while the WAL is broken.
+      const described = await describeWal(s.wal!, meta.wal_head);
+      return {
+        id: 'store_integrity',
+        status: 'warn',
+        message: `the store holds the events up to WAL commit ${meta.wal_head}, but refs/grit/wal is ${s.walHead ? 'unreadable' : 'missing'}; doctor leaves the store alone`,
+        plan: described
+          ? `see wal_ref; that commit is a valid WAL (${described}): \`git update-ref refs/grit/wal ${meta.wal_head}\` brings back exactly what this store holds`
+          : 'see wal_ref; the store is rebuilt once the WAL is back',
+      };
     } else {
       let onChain = false;
       try {
@@ -419,7 +416,7 @@ function checkRebuildThreshold(s: State): Finding {
     status: 'warn',
     message: `rebuild recommended: ${advice.reason}`,
     plan: 'rebuild the store (from the newest snapshot when there is one): `grit rebuild --from-snapshot`',
-    fixes: [rebuildFix(s, false)],
+    fixes: s.walEvents !== undefined ? [rebuildFix(s, false)] : undefined,
   };
 }
 

@@ -9,7 +9,7 @@ import type { RepoConfig } from '../core/config.js';
 import { GritError, invalidArgs, walError } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
 import { bytesEqual, toHex } from '../core/hex.js';
-import { loadKeyring, reportAdmitted, verifyEvents, type VerifyReport } from '../core/integrity.js';
+import { loadKeyring, verifyEvents, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
 import { foldIssue } from '../core/projection.js';
 import type { StoreMeta } from '../core/store.js';
@@ -96,7 +96,7 @@ export async function replayWal(ctx: RepoContext): Promise<string | null> {
       const admitted = ctx.admit(pending);
       pending = [];
       if (!ctx.store.apply(admitted.events, applied, to)) return false; // someone else moved the store
-      reportAdmitted(admitted);
+      ctx.reportAdmitted(admitted);
       applied = to;
       return true;
     };
@@ -263,7 +263,7 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   ctx.store.clear();
   if (snap) {
     const admitted = ctx.admit(snap.events);
-    if (ctx.store.apply(admitted.events, null, snap.meta.wal_head)) reportAdmitted(admitted);
+    if (ctx.store.apply(admitted.events, null, snap.meta.wal_head)) ctx.reportAdmitted(admitted);
   }
   const wal_head = await replayWal(ctx);
   ctx.store.markRebuilt();

@@ -1,12 +1,29 @@
 /** `grit sync` (SPEC §3, docs/sync.md): exchange WAL events, snapshots and locks with a remote. */
-import { reportAdmitted } from '../core/integrity.js';
+import { toGritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
+import { integrityReports } from '../core/integrity.js';
 import { syncWal, type SyncOptions, type SyncResult } from '../git/sync.js';
-import { checkRemote } from '../git/transport.js';
+import { checkRemote, pushRefs } from '../git/transport.js';
 import { bool, optText, type Args } from './args.js';
 import type { RepoContext } from './context.js';
+import { maybeAutoSnapshot } from './maintenance.js';
 
-export type SyncReply = SyncResult;
+export interface AutoSnapshot {
+  snapshot_ref: string;
+  event_count: number;
+  /** Whether the new snapshot ref was pushed to the remote too (teammates import it on pull). */
+  pushed: boolean;
+}
+
+export interface SyncReply extends SyncResult {
+  /**
+   * Events this sync brought in whose signature is bad or missing although their actor's key is
+   * known (docs/signing.md): `refused` under signature_policy = reject, `kept` under warn.
+   */
+  signature_problems: { refused: number; kept: number };
+  /** The snapshot the policy asked for after a push (docs/operations.md), or null. */
+  snapshot: AutoSnapshot | null;
+}
 
 /**
  * Applies what a sync brought in. When the store was at `from` (the usual case) only the remote's
@@ -17,18 +34,41 @@ export async function applyAdvance(ctx: RepoContext, from: string | null, to: st
   if (meta.wal_head === from) {
     const admitted = ctx.admit(events);
     if (ctx.store.apply(admitted.events, from, to)) {
-      reportAdmitted(admitted);
+      ctx.reportAdmitted(admitted);
       return;
     }
   }
   await ctx.refresh();
 }
 
+/**
+ * After a push, writes the snapshot the policy asks for (`[snapshot]` thresholds) and offers it
+ * to the remote. The sync has succeeded by then, so a failure here is a warning, not an error.
+ */
+async function autoSnapshot(ctx: RepoContext, remote: string): Promise<AutoSnapshot | null> {
+  try {
+    const snap = await maybeAutoSnapshot(ctx);
+    if (!snap) return null;
+    // Create-only (lease: must not exist): snapshot refs are never rewritten.
+    const out = await pushRefs(ctx.repo.commonDir, remote, [{ src: snap.snapshot_ref, dst: snap.snapshot_ref, lease: null }]).catch(() => ({ ok: false }));
+    return { snapshot_ref: snap.snapshot_ref, event_count: snap.event_count, pushed: out.ok };
+  } catch (err) {
+    integrityReports.sink(`the sync succeeded, but the automatic snapshot failed: ${toGritError(err).message}`);
+    return null;
+  }
+}
+
 export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdvance'>): Promise<SyncReply> {
   await ctx.refresh();
+  const before = { ...ctx.signatureProblems };
   const result = await syncWal(ctx.repo.commonDir, ctx.wal, { ...opts, onAdvance: (from, to, events) => applyAdvance(ctx, from, to, events) });
   await ctx.refresh();
-  return result;
+  const signature_problems = {
+    refused: ctx.signatureProblems.refused - before.refused,
+    kept: ctx.signatureProblems.kept - before.kept,
+  };
+  const snapshot = opts.push ? await autoSnapshot(ctx, opts.remote) : null;
+  return { ...result, signature_problems, snapshot };
 }
 
 /** `Sync {pull, push, remote?}`: neither flag means both; the remote defaults to `origin`. */

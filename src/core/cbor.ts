@@ -93,15 +93,36 @@ export function encodeCanonical(v: CborValue): Uint8Array {
 const MAX_DEPTH = 16;
 
 /**
+ * Rough heap cost of decoded values, in bytes: a byte string is its own Uint8Array and
+ * ArrayBuffer (~200 bytes before its content), an array ~48 plus a slot per element. Measured on
+ * Node 20; what matters is the ratio to the input (see DECODE_BUDGET_RATIO).
+ */
+const COST = { bytes: 200, array: 48, slot: 8, text: 24 } as const;
+/**
+ * Decoding may cost at most this many heap bytes per input byte (plus a fixed allowance). A real
+ * event record costs 4-12x its encoded size; a hostile input of one-byte items (say 4 MB of empty
+ * byte strings, which would take 800 MB) is refused as soon as it crosses the budget, so memory
+ * stays proportional to the input. See docs/reliability.md.
+ */
+export const DECODE_BUDGET_RATIO = 16;
+const DECODE_BUDGET_BASE = 1 << 20;
+
+/**
  * Decodes the same restricted value space, refusing anything else (maps, tags, floats,
  * indefinite lengths, lengths that run past the input). Lengths are checked against the
- * bytes that remain before anything is allocated, so a hostile "100 MB string" costs nothing.
+ * bytes that remain before anything is allocated, so a hostile "100 MB string" costs nothing,
+ * and the heap the result takes is bounded by DECODE_BUDGET_RATIO times the input.
  */
 export function decodeStrict(input: Uint8Array): CborValue {
   const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
   let pos = 0;
+  let budget = DECODE_BUDGET_RATIO * input.length + DECODE_BUDGET_BASE;
   const fail = (msg: string): never => {
     throw new GritError('wal_error', `malformed CBOR at byte ${pos}: ${msg}`);
+  };
+  const spend = (cost: number): void => {
+    budget -= cost;
+    if (budget < 0) fail(`decoding would take more than ${DECODE_BUDGET_RATIO}x the input in memory`);
   };
 
   const readArg = (info: number): number => {
@@ -138,6 +159,7 @@ export function decodeStrict(input: Uint8Array): CborValue {
       case 3: {
         const n = readArg(info);
         if (n > input.length - pos) return fail('length runs past the end');
+        spend((major === 2 ? COST.bytes : COST.text) + n);
         const slice = input.subarray(pos, pos + n);
         pos += n;
         if (major === 2) {
@@ -156,6 +178,7 @@ export function decodeStrict(input: Uint8Array): CborValue {
         const n = readArg(info);
         // Every element takes at least one byte, which bounds the allocation.
         if (n > input.length - pos) return fail('array length runs past the end');
+        spend(COST.array + COST.slot * n);
         const out: CborValue[] = new Array(n);
         for (let i = 0; i < n; i++) out[i] = item(depth + 1);
         return out;

@@ -11,6 +11,13 @@ const CODEC = 'cbor-v1';
 const CODEC_BYTES = new TextEncoder().encode(CODEC);
 const HEADER_LEN = MAGIC.length + 2 + 1 + CODEC_BYTES.length;
 
+/**
+ * The largest chunk a WAL commit may hold. Readers refuse bigger ones before inflating them (a
+ * fetched WAL is untrusted input, and a few KB of zlib can declare gigabytes); writers refuse to
+ * write them, so nothing grit writes is ever unreadable. See docs/reliability.md.
+ */
+export const MAX_CHUNK_BYTES = 16 << 20;
+
 export interface EncodedChunk {
   bytes: Uint8Array;
   hash: Uint8Array;

@@ -31,7 +31,7 @@ export const DEFAULT_REPO_CONFIG: RepoConfig = {
 function configError(path: string, message: string): GritError {
   return new GritError('invalid_args', `${path}: ${message}`, {
     details: { path },
-    suggestion: 'fix or delete the file (run `grit doctor` for a plan)',
+    suggestion: 'fix the file by hand, or run `grit doctor` for a plan (`grit doctor --fix` repairs a TOML syntax error)',
     exitCode: ENV_EXIT,
   });
 }

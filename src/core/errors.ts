@@ -1,4 +1,6 @@
 /** Error codes and exit codes of SPEC §6. Every failure a user can see is a GritError. */
+import { constants as osConstants } from 'node:os';
+
 export type ErrorCode =
   | 'invalid_args'
   | 'not_found'
@@ -59,16 +61,40 @@ export function walError(message: string, details?: Record<string, unknown>): Gr
   return new GritError('wal_error', message, { details, suggestion: 'run `grit doctor` to inspect the WAL' });
 }
 
+/** LMDB's own failure codes (lmdb.h) that mean the store file is damaged or unusable. */
+const LMDB_DAMAGED: Record<number, string> = {
+  [-30796]: 'MDB_CORRUPTED',
+  [-30797]: 'MDB_PAGE_NOTFOUND',
+  [-30793]: 'MDB_INVALID',
+  [-30794]: 'MDB_VERSION_MISMATCH',
+  [-30795]: 'MDB_PANIC',
+  [-30792]: 'MDB_MAP_FULL',
+};
+
+/**
+ * The errno name of a failure: node's fs errors carry it as a string (`ENOSPC`); LMDB (lmdb-js)
+ * throws plain Errors whose `code` is the errno number (28) or an LMDB code.
+ */
+function errnoName(code: unknown): string | null {
+  if (typeof code === 'string') return /^E[A-Z0-9]+$/.test(code) ? code : null;
+  if (typeof code !== 'number' || !Number.isInteger(code)) return null;
+  if (LMDB_DAMAGED[code]) return LMDB_DAMAGED[code];
+  for (const [name, n] of Object.entries(osConstants.errno)) if (n === code) return name;
+  return null;
+}
+
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
+
 /** Wraps anything thrown into a GritError without losing a GritError's own code. */
 export function toGritError(err: unknown): GritError {
   if (err instanceof GritError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (e && typeof e.code === 'string' && /^E[A-Z]+$/.test(e.code)) {
-    const full = e.code === 'ENOSPC' || e.code === 'EROFS' || e.code === 'EACCES' || e.code === 'EPERM';
-    return new GritError('io_error', e.message, {
-      details: { errno: e.code },
-      suggestion: full ? 'check free disk space and write permission on the repository' : undefined,
-    });
+  const errno = e ? errnoName((e as { code?: unknown }).code) : null;
+  if (errno) {
+    let suggestion: string | undefined;
+    if (NO_SPACE.has(errno)) suggestion = 'check free disk space and write permission on the repository';
+    else if (errno.startsWith('MDB_')) suggestion = 'the store (a cache) is damaged: run `grit doctor --fix` to rebuild it from the WAL';
+    return new GritError('io_error', e.message, { details: { errno }, suggestion });
   }
   return new GritError('internal_error', e instanceof Error ? e.message : String(err));
 }

@@ -2,7 +2,13 @@
  * Crash points for the reliability tests: when GRIT_FAULT names a point, the process kills itself
  * there with SIGKILL, exactly as a power cut or `kill -9` would. Unset, this is one env lookup.
  */
-export type FaultPoint = 'wal:after-objects' | 'write:after-append';
+export type FaultPoint =
+  /** WAL commit objects written, the ref not yet moved. */
+  | 'wal:after-objects'
+  /** The WAL ref moved, the store not yet updated. */
+  | 'write:after-append'
+  /** Holding `<ref>.lock` (any ref grit moves), before the rename: leaves a stale lock behind. */
+  | 'ref:locked';
 
 export function crashPoint(point: FaultPoint): void {
   if (process.env.GRIT_FAULT === point) process.kill(process.pid, 'SIGKILL');

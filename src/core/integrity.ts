@@ -108,8 +108,9 @@ export function loadKeyring(gritDir: string, self?: { config: ActorConfig; dir: 
     try {
       const config = readActorConfig(path);
       if (config) ring.add(config, path);
-    } catch {
-      /* unreadable actor config: not a key we can use */
+    } catch (err) {
+      // Its events become unverifiable (accepted under every policy): doctor must say so.
+      ring.unusable.push({ actor_id: name, path, reason: `unreadable, so its key is unknown: ${(err as Error).message}` });
     }
   }
   if (self?.config.public_key && !ring.has(self.config.actor_id)) ring.add(self.config, join(self.dir, 'config.toml'));

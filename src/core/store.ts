@@ -3,7 +3,7 @@
  * the folded issue projections and the indexes that commands read. It is a cache of the
  * WAL: everything here can be rebuilt from `refs/grit/wal`.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { decodeStrict, encodeCanonical } from './cbor.js';
@@ -14,6 +14,7 @@ import { eventFromRecord, eventToRecord, type Event } from './event.js';
 import { toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssue, summarize, type Issue, type IssueSummary } from './projection.js';
+import { storeFileDamage } from './store-file.js';
 
 export interface StoreMeta {
   wal_head: string | null;
@@ -83,9 +84,21 @@ export class Store {
     });
   }
 
+  /**
+   * Opens (creating) the store in an actor directory. A data file that could not be mapped safely
+   * (truncated: see store-file.ts) is refused with an io_error whose details carry
+   * `store_damaged: true`, before LMDB touches it; callers may discard it and build a new one.
+   */
   static open(actorDir: string): Store {
     mkdirSync(actorDir, { recursive: true });
     const path = join(actorDir, 'store.mdb');
+    const damage = storeFileDamage(path);
+    if (damage) {
+      throw new GritError('io_error', `the store at ${path} is damaged: ${damage}`, {
+        details: { path, store_damaged: true, damage },
+        suggestion: 'the store is a cache: run `grit doctor --fix` to rebuild it from the WAL',
+      });
+    }
     try {
       return new Store(path, open({ path, maxDbs: 16, compression: false }));
     } catch (err) {
@@ -95,6 +108,11 @@ export class Store {
         exitCode: 5,
       });
     }
+  }
+
+  /** Deletes an actor's store files (the caller rebuilds from the WAL). Never while it is open. */
+  static discard(actorDir: string): void {
+    for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(actorDir, f), { force: true });
   }
 
   getMeta(): StoreMeta {

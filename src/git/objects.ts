@@ -13,6 +13,7 @@
  *   read is checked against its SHA-1.
  * - SHA-1 repositories only; a SHA-256 repository (`extensions.objectformat = sha256`) is refused.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { createHash, randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -90,6 +91,14 @@ function sha1Hex(...parts: Uint8Array[]): string {
   const h = createHash('sha1');
   for (const p of parts) h.update(p);
   return h.digest('hex');
+}
+
+/**
+ * Writes all of `bytes`: a single write(2) may store only part of them when the disk fills up or
+ * a file-size limit is hit, and says so only through its return value (the next one fails).
+ */
+export function writeFully(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done, bytes.length - done);
 }
 
 function header(type: ObjectType, length: number): Buffer {
@@ -268,7 +277,7 @@ class Pack {
   }
 }
 
-function applyDelta(base: Buffer, delta: Buffer): Buffer {
+function applyDelta(base: Buffer, delta: Buffer, maxBytes: number): Buffer {
   let pos = 0;
   const varint = (): number => {
     let n = 0;
@@ -284,6 +293,7 @@ function applyDelta(base: Buffer, delta: Buffer): Buffer {
   const srcSize = varint();
   const dstSize = varint();
   if (srcSize !== base.length) throw objectError('pack delta does not fit its base');
+  if (dstSize > maxBytes) throw tooLarge(null, dstSize, maxBytes);
   const out = Buffer.allocUnsafe(dstSize);
   let o = 0;
   while (pos < delta.length) {
@@ -316,6 +326,25 @@ const BASE_CACHE_ENTRIES = 256;
 const BASE_CACHE_BYTES = 32 << 20;
 
 // ---------------------------------------------------------------------------------------------
+
+/** Reads are unbounded unless the caller says otherwise (a pack's blobs can be huge and legitimate). */
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+function tooLarge(oid: string | null, size: number, maxBytes: number): GritError {
+  return objectError(`object${oid ? ` ${oid}` : ''} is ${size > maxBytes ? `${size} bytes, ` : ''}larger than the ${maxBytes} bytes allowed here`, {
+    oid,
+    size,
+    max_bytes: maxBytes,
+  });
+}
+
+export interface ReadOptions {
+  /**
+   * Refuse (git_error) an object whose content is larger than this, before inflating more than
+   * this much of it: a tiny compressed object can declare gigabytes (a zlib bomb).
+   */
+  maxBytes?: number;
+}
 
 export interface ObjectStoreOptions {
   /** fsync each object file before it is renamed into place (default true). */
@@ -380,7 +409,7 @@ export class ObjectStore {
     const fd = openSync(tmp, 'wx', 0o444);
     try {
       try {
-        writeSync(fd, deflateSync(Buffer.concat([head, content])));
+        writeFully(fd, deflateSync(Buffer.concat([head, content])));
         if (this.fsync) fsyncSync(fd);
       } finally {
         closeSync(fd);
@@ -467,7 +496,7 @@ export class ObjectStore {
     return packs;
   }
 
-  private readLoose(oid: string): GitObject | null {
+  private readLoose(oid: string, maxBytes: number): GitObject | null {
     for (const dir of this.dirs()) {
       let file: Buffer;
       try {
@@ -478,23 +507,27 @@ export class ObjectStore {
       }
       let raw: Buffer;
       try {
-        raw = inflateSync(file);
+        // The header (`blob <size>\0`) takes at most 32 bytes.
+        raw = inflateSync(file, maxBytes < NO_LIMIT ? { maxOutputLength: Math.min(maxBytes + 32, bufferConstants.MAX_LENGTH) } : {});
       } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(oid, -1, maxBytes);
         throw objectError(`loose object ${oid} is corrupt: ${(err as Error).message}`, { oid });
       }
       const nul = raw.indexOf(0);
       const m = nul > 0 ? /^(commit|tree|blob|tag) (\d+)$/.exec(raw.toString('latin1', 0, nul)) : null;
       if (!m || Number(m[2]) !== raw.length - nul - 1) throw objectError(`loose object ${oid} has a bad header`, { oid });
+      if (Number(m[2]) > maxBytes) throw tooLarge(oid, Number(m[2]), maxBytes);
       if (sha1Hex(raw) !== oid) throw objectError(`loose object ${oid} does not match its id`, { oid });
       return { type: m[1] as ObjectType, content: raw.subarray(nul + 1) };
     }
     return null;
   }
 
-  private readPackedAt(pack: Pack, offset: number, depth = 0): GitObject {
+  private readPackedAt(pack: Pack, offset: number, depth: number, maxBytes: number): GitObject {
     const key = `${pack.packPath}:${offset}`;
     const cached = this.baseCache.get(key);
     if (cached) {
+      if (cached.content.length > maxBytes) throw tooLarge(null, cached.content.length, maxBytes);
       this.baseCache.delete(key);
       this.baseCache.set(key, cached);
       return cached;
@@ -532,15 +565,18 @@ export class ObjectStore {
     } else if (!PACK_TYPES[typeNum]) {
       throw objectError(`bad object type ${typeNum} in ${pack.packPath} at ${offset}`);
     }
+    if (size > maxBytes) throw tooLarge(null, size, maxBytes);
     // Compressed data is at most a little larger than the inflated size (stored blocks); zlib
     // stops at the end of its stream, so reading a bit too much is harmless.
     const bound = size + (size >> 10) + 64;
+    // Never inflate more than the entry declares: a corrupt or hostile stream could expand far more.
+    const limit = { maxOutputLength: size + 1 };
     let data: Buffer;
     try {
-      data = inflateSync(pos + bound <= head.length ? head.subarray(pos) : pack.read(offset + pos, bound));
+      data = inflateSync(pos + bound <= head.length ? head.subarray(pos) : pack.read(offset + pos, bound), limit);
     } catch {
       try {
-        data = inflateSync(pack.read(offset + pos, pack.size));
+        data = inflateSync(pack.read(offset + pos, pack.size), limit);
       } catch (err) {
         throw objectError(`corrupt object in ${pack.packPath} at ${offset}: ${(err as Error).message}`);
       }
@@ -548,9 +584,9 @@ export class ObjectStore {
     if (data.length !== size) throw objectError(`object in ${pack.packPath} at ${offset} has the wrong size`);
     // The base is resolved only after this entry's data is inflated (keeps the recursion lean).
     let base: GitObject | null = null;
-    if (baseOffset >= 0) base = this.readPackedAt(pack, baseOffset, depth + 1);
-    else if (baseOid) base = this.readObject(baseOid, depth + 1);
-    const obj: GitObject = base ? { type: base.type, content: applyDelta(base.content, data) } : { type: PACK_TYPES[typeNum], content: data };
+    if (baseOffset >= 0) base = this.readPackedAt(pack, baseOffset, depth + 1, maxBytes);
+    else if (baseOid) base = this.readObject(baseOid, depth + 1, maxBytes);
+    const obj: GitObject = base ? { type: base.type, content: applyDelta(base.content, data, maxBytes) } : { type: PACK_TYPES[typeNum], content: data };
     // Kept for later reads: packs put delta bases near the objects that use them.
     if (obj.content.length < 1 << 20) this.remember(key, obj);
     return obj;
@@ -566,12 +602,12 @@ export class ObjectStore {
     }
   }
 
-  private readPacked(oid: string, depth: number): GitObject | null {
+  private readPacked(oid: string, depth: number, maxBytes: number): GitObject | null {
     const bin = Buffer.from(oid, 'hex');
     for (const pack of this.packs ?? this.loadPacks()) {
       const offset = pack.find(bin);
       if (offset < 0) continue;
-      const obj = this.readPackedAt(pack, offset, depth);
+      const obj = this.readPackedAt(pack, offset, depth, maxBytes);
       if (hashObject(obj.type, obj.content) !== oid) {
         throw objectError(`object ${oid} in ${pack.packPath} does not match its id`, { oid });
       }
@@ -580,49 +616,49 @@ export class ObjectStore {
     return null;
   }
 
-  private readObject(oid: string, depth: number): GitObject {
+  private readObject(oid: string, depth: number, maxBytes: number): GitObject {
     if (!isOid(oid)) throw objectError(`invalid object id ${JSON.stringify(oid)}`, { oid });
     this.checkFormat();
     // Loose first (fresh appends are loose, and no pack index needs loading for them) unless
     // the previous object came from a pack: then a failed open() per object is wasted time.
     let found: GitObject | null;
     if (this.packedFirst) {
-      found = this.readPacked(oid, depth);
-      if (!found && (found = this.readLoose(oid))) this.packedFirst = false;
+      found = this.readPacked(oid, depth, maxBytes);
+      if (!found && (found = this.readLoose(oid, maxBytes))) this.packedFirst = false;
     } else {
-      found = this.readLoose(oid);
-      if (!found && (found = this.readPacked(oid, depth))) this.packedFirst = true;
+      found = this.readLoose(oid, maxBytes);
+      if (!found && (found = this.readPacked(oid, depth, maxBytes))) this.packedFirst = true;
     }
     if (found) return found;
     // A concurrent `git gc` may just have moved it from a loose file into a new pack.
     this.loadPacks();
-    const again = this.readPacked(oid, depth) ?? this.readLoose(oid);
+    const again = this.readPacked(oid, depth, maxBytes) ?? this.readLoose(oid, maxBytes);
     if (again) return again;
     throw objectError(`object ${oid} not found`, { oid });
   }
 
   /** Reads any object; throws git_error when it is missing or corrupt. */
-  read(oid: string): GitObject {
-    return this.readObject(oid, 0);
+  read(oid: string, opts: ReadOptions = {}): GitObject {
+    return this.readObject(oid, 0, opts.maxBytes ?? NO_LIMIT);
   }
 
   /** Reads an object that must have the given type. */
-  readTyped(oid: string, type: ObjectType): Buffer {
-    const obj = this.read(oid);
+  readTyped(oid: string, type: ObjectType, opts: ReadOptions = {}): Buffer {
+    const obj = this.read(oid, opts);
     if (obj.type !== type) throw objectError(`object ${oid} is a ${obj.type}, not a ${type}`, { oid, type: obj.type });
     return obj.content;
   }
 
-  readCommit(oid: string): ParsedCommit {
-    return parseCommit(this.readTyped(oid, 'commit'));
+  readCommit(oid: string, opts: ReadOptions = {}): ParsedCommit {
+    return parseCommit(this.readTyped(oid, 'commit', opts));
   }
 
-  readTree(oid: string): TreeEntry[] {
-    return parseTree(this.readTyped(oid, 'tree'));
+  readTree(oid: string, opts: ReadOptions = {}): TreeEntry[] {
+    return parseTree(this.readTyped(oid, 'tree', opts));
   }
 
-  readBlob(oid: string): Buffer {
-    return this.readTyped(oid, 'blob');
+  readBlob(oid: string, opts: ReadOptions = {}): Buffer {
+    return this.readTyped(oid, 'blob', opts);
   }
 
   /** True when the object exists (loose or packed); does not read it. */

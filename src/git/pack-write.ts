@@ -5,11 +5,11 @@
  * other; `git gc` folds them into its own.
  */
 import { randomBytes, createHash } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
-import { hashObject, type ObjectType } from './objects.js';
+import { hashObject, writeFully, type ObjectType } from './objects.js';
 
 const TYPE_NUM: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 
@@ -123,10 +123,7 @@ export class PackBuilder {
 function writeFile(path: string, parts: readonly Uint8Array[], sync: boolean): void {
   const fd = openSync(path, 'wx', 0o444);
   try {
-    for (const p of parts) {
-      let done = 0;
-      while (done < p.length) done += writeSync(fd, p, done, p.length - done);
-    }
+    for (const p of parts) writeFully(fd, p);
     if (sync) fsyncSync(fd);
   } finally {
     closeSync(fd);

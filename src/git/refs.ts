@@ -17,11 +17,12 @@ import {
   renameSync,
   rmSync,
   statSync,
-  writeSync,
   type Stats,
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { crashPoint } from '../core/fault.js';
+import { writeFully } from './objects.js';
 
 const OID = /^[0-9a-f]{40}$/;
 /** A lock this old was left by a dead process: holding one takes microseconds to milliseconds. */
@@ -215,6 +216,7 @@ export async function casRef(
     }
     await sleep(wait / 2 + Math.random() * wait);
   }
+  crashPoint('ref:locked');
   const mine = fstatSync(fd);
   const stillMine = () => {
     const now = statOrNull(lockPath);
@@ -223,7 +225,7 @@ export async function casRef(
   let renamed = false;
   try {
     if ((await readRef(gitDir, ref)) !== expectedOld) return false;
-    writeSync(fd, `${newOid}\n`);
+    writeFully(fd, Buffer.from(`${newOid}\n`));
     fsyncSync(fd);
     closeSync(fd);
     fd = null;

@@ -155,6 +155,7 @@ export class WalSync {
     if (remoteHead === null) return;
     const local = await this.wal.head();
     if (local === remoteHead) return;
+    this.wal.assertCommit(remoteHead); // before git merge-base, which would fail with a git_error
     const base = local === null ? null : await mergeBase(this.gitDir, local, remoteHead);
     await this.remoteCommits(base, remoteHead);
   }

@@ -3,7 +3,7 @@
  * chunk and `meta.json`, parent = the previous head, the ref moved by compare-and-swap.
  * Objects are read and written by `ObjectStore` (plain files, zlib, SHA-1), refs by `refs.ts`.
  */
-import { decodeChunk, encodeChunk } from '../core/chunk.js';
+import { decodeChunk, encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
@@ -46,6 +46,9 @@ export interface AppendOptions {
 const utf8 = new TextEncoder();
 const pad = (n: number) => String(n).padStart(2, '0');
 const MAX_CAS_ATTEMPTS = 200;
+/** Commits, trees and meta.json of a WAL commit are a few hundred bytes; anything past this is hostile. */
+const MAX_WAL_OBJECT_BYTES = 64 << 10;
+const small = { maxBytes: MAX_WAL_OBJECT_BYTES };
 const ACTOR_HEX = /^[0-9a-f]{32}$/;
 const HASH_HEX = /^[0-9a-f]{64}$/;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -128,6 +131,12 @@ export class Wal {
     const objects = this.objects;
     // The chunk and its dated subtree do not depend on the parent: written once.
     const chunk = encodeChunk(events);
+    if (chunk.bytes.length > MAX_CHUNK_BYTES) {
+      throw new GritError('invalid_args', `the events take ${chunk.bytes.length} bytes, more than one WAL chunk may hold (${MAX_CHUNK_BYTES})`, {
+        details: { size: chunk.bytes.length, max_bytes: MAX_CHUNK_BYTES },
+        suggestion: 'shorten the text (attach large content as a file with `grit issue attachment add`)',
+      });
+    }
     const chunkHash = toHex(chunk.hash);
     const [, year, month, day, file] = chunkPath(events[0].ts_unix_ms, chunkHash).split('/');
     let sub = objects.writeTree([{ mode: '100644', name: file, oid: objects.writeBlob(chunk.bytes) }]);
@@ -158,39 +167,50 @@ export class Wal {
     });
   }
 
+  /** Throws wal_error unless `oid` names a commit (a WAL ref at a blob or tree is corrupt, not a git failure). */
+  assertCommit(oid: string): void {
+    let type: string;
+    try {
+      type = this.objects.read(oid, small).type;
+    } catch (err) {
+      throw walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, { commit: oid });
+    }
+    if (type !== 'commit') throw walError(`WAL entry ${oid} is a ${type}, not a commit`, { commit: oid });
+  }
+
   /** Reads and fully validates one WAL commit (synchronous: plain file reads). */
   private readOne(oid: string): ReadCommit {
     const where = { commit: oid };
     try {
-      const obj = this.objects.read(oid);
+      const obj = this.objects.read(oid, small);
       if (obj.type !== 'commit') throw walError(`WAL entry ${oid} is a ${obj.type}, not a commit`, where);
       const commit = parseCommit(obj.content);
       if (commit.parents.length > 1) {
         throw walError(`WAL commit ${oid} is a merge; the WAL must be linear`, where);
       }
-      const root = this.objects.readTree(commit.tree);
+      const root = this.objects.readTree(commit.tree, small);
       const metaEntry = root.find((e) => e.name === 'meta.json');
       if (!metaEntry || metaEntry.mode !== '100644') throw walError(`WAL commit ${oid} has no meta.json`, where);
-      const meta = parseMeta(this.objects.readBlob(metaEntry.oid), oid);
+      const meta = parseMeta(this.objects.readBlob(metaEntry.oid, small), oid);
       // events/YYYY/MM/DD/<chunk_hash>.bin, and nothing else under events/.
       const file = `${meta.chunk_hash}.bin`;
       let entry = root.find((e) => e.name === 'events');
       const path = ['events'];
       for (const shape of [/^\d{4,}$/, /^\d{2}$/, /^\d{2}$/]) {
         if (!entry || entry.mode !== '40000') break;
-        const t = this.objects.readTree(entry.oid);
+        const t = this.objects.readTree(entry.oid, small);
         entry = t.length === 1 && t[0].mode === '40000' && shape.test(t[0].name) ? t[0] : undefined;
         if (entry) path.push(entry.name);
       }
       let chunkOid: string | undefined;
       if (entry && entry.mode === '40000') {
-        const t = this.objects.readTree(entry.oid);
+        const t = this.objects.readTree(entry.oid, small);
         if (t.length === 1 && t[0].name === file && t[0].mode === '100644') chunkOid = t[0].oid;
       }
       if (!chunkOid) throw walError(`WAL commit ${oid} has no events/YYYY/MM/DD/${file} (or other files beside it)`, where);
       // A plain Uint8Array view, not a Buffer: decodeStrict copies byte strings with .slice(),
       // which on a Buffer would hand out views into the whole chunk (and Buffer-typed ids).
-      const blob = this.objects.readBlob(chunkOid);
+      const blob = this.objects.readBlob(chunkOid, { maxBytes: MAX_CHUNK_BYTES });
       const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
       const events = decodeChunk(bytes, fromHex(meta.chunk_hash, 32)!);
       return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events, parent: commit.parents[0] ?? null };

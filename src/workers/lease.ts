@@ -7,6 +7,7 @@ import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { pidAlive } from '../commands/lockfile.js';
 
 export interface DaemonLease {
   pid: number;
@@ -35,16 +36,13 @@ export function readLease(actorDir: string): DaemonLease | null {
   }
 }
 
-/** Whether a lease still binds others: not expired, and its holder alive if it is on this host. */
+/**
+ * Whether a lease still binds others: not expired, and its holder alive if it is on this host. A
+ * live holder that stopped renewing (hung) loses the lease at expiry, so it can be taken over.
+ */
 export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
   if (lease.expires_ts <= now) return false;
-  if (lease.host_id !== hostname()) return true;
-  try {
-    process.kill(lease.pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return lease.host_id !== hostname() || pidAlive(lease.pid);
 }
 
 export class Lease {

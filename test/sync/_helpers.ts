@@ -28,6 +28,20 @@ export function network(clones: number, opts: { init?: boolean } = {}): Network 
   return { remote, clones: out };
 }
 
+/**
+ * Two clones of one remote in sync on one issue ("honest"), the second holding a local comment it
+ * has not pushed yet: the scene for hostile-remote tests (what a bad remote must not disturb).
+ */
+export function pairWithLocalChange(): { remote: string; a: string; b: string; id: string; head: string } {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  const id = gritOk(a, ['issue', 'create', '--title', 'honest']).issue_id;
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  gritOk(b, ['issue', 'comment', id, '--body', 'local, not yet pushed']);
+  return { remote, a, b, id, head: git(remote, 'rev-parse', 'refs/grit/wal').trim() };
+}
+
 /** Plain git with binary stdin/stdout (for building objects with plumbing). */
 export function gitBytes(cwd: string, args: string[], input?: Uint8Array | string): Buffer {
   const r = spawnSync('git', args, { cwd, input });

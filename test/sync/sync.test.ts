@@ -5,7 +5,7 @@ import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { fsckClean, git, grit, gritAsync, gritOk } from '../helpers/repo.js';
-import { eventIds, gitBytes, network, refs, shown, walEvents } from './_helpers.js';
+import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, walEvents } from './_helpers.js';
 
 /** Two clones that both know one issue, then edit it concurrently (nothing synced in between). */
 function concurrentEdits(): { a: string; b: string; remote: string; id: string } {
@@ -99,6 +99,8 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
     push_attempts: 0,
     snapshots_fetched: 0,
     locks_updated: 0,
+    signature_problems: { refused: 0, kept: 0 },
+    snapshot: null,
   });
   gritOk(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['issue', 'create', '--title', 'two']);
@@ -195,13 +197,7 @@ function pushForgedCommit(remote: string, chunk: Uint8Array, chunkHash: string, 
 
 for (const variant of ['flipped byte', 'forged event'] as const) {
   test(`tampered chunk on the remote (${variant}): wal_error, nothing applied, local refs unchanged`, { timeout: 60_000 }, async () => {
-    const { remote, clones } = network(2);
-    const [a, b] = clones;
-    const id = gritOk(a, ['issue', 'create', '--title', 'honest']).issue_id;
-    gritOk(a, ['sync']);
-    gritOk(b, ['sync']);
-    gritOk(b, ['issue', 'comment', id, '--body', 'local, not yet pushed']);
-    const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+    const { remote, b, id, head } = pairWithLocalChange();
     const tree = git(remote, 'ls-tree', '-r', head).trim();
     const [, chunkOid, chunkHash] = /blob ([0-9a-f]{40})\tevents\/.*\/([0-9a-f]{64})\.bin/.exec(tree)!;
     const original = new Uint8Array(gitBytes(remote, ['cat-file', 'blob', chunkOid]));

@@ -1,0 +1,145 @@
+/**
+ * `doctor --fix` for config files that are not valid TOML any more (a bad merge, a stray paste, a
+ * half-written edit). Configs hold a person's intent, so the repair is conservative
+ * (docs/reliability.md):
+ *
+ * - Every line that still parses on its own is kept; lines that do not are dropped. If a dropped
+ *   line mentions a setting grit knows (`signature_policy = …` garbled, say), nothing is written:
+ *   guessing would silently change a policy, so the plan names the line for a person to fix.
+ * - The actor config is rebuilt around what identifies the actor: `actor_id` from its directory
+ *   name (`.git/grit/actors/<id>/`), `public_key` from its own `keys/signing.key` when it has one.
+ * - The broken file is kept beside the new one as `config.toml.broken-<unix_ms>`.
+ */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname } from 'node:path';
+import { parse } from 'smol-toml';
+import { readActorConfig, readRepoConfig, writeToml, type ActorConfig } from '../core/config.js';
+import { readSigningKey, signingKeyPath } from '../core/signing.js';
+
+export interface Salvage {
+  value: Record<string, unknown>;
+  dropped: { line: number; text: string }[];
+}
+
+const TABLE = /^\s*\[([A-Za-z0-9_-]+)\]\s*(#.*)?$/;
+
+/** Parses TOML one line at a time (grit writes one `key = value` per line), keeping what parses. */
+export function salvageToml(text: string): Salvage {
+  const value: Record<string, unknown> = {};
+  const dropped: Salvage['dropped'] = [];
+  let table: Record<string, unknown> = value;
+  text.split('\n').forEach((raw, i) => {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) return;
+    const header = TABLE.exec(line);
+    if (header) {
+      const existing = value[header[1]];
+      table = existing && typeof existing === 'object' && !Array.isArray(existing) ? (existing as Record<string, unknown>) : {};
+      value[header[1]] = table;
+      return;
+    }
+    try {
+      Object.assign(table, parse(line));
+    } catch {
+      dropped.push({ line: i + 1, text: raw.length > 80 ? `${raw.slice(0, 77)}...` : raw });
+    }
+  });
+  return { value, dropped };
+}
+
+/** Dropped lines that look like they held one of these settings: those are not guessed. */
+function droppedSettings(s: Salvage, keys: readonly string[]): Salvage['dropped'] {
+  return s.dropped.filter((d) => keys.some((k) => d.text.includes(k)));
+}
+
+const describe = (lines: Salvage['dropped']) => lines.map((d) => `line ${d.line} (${JSON.stringify(d.text)})`).join(', ');
+
+export interface RepairPlan {
+  /** What a person should do, or what the fix will do. */
+  plan: string;
+  /** Applies the repair; absent when doctor must not repair this file itself. */
+  fix?: () => string;
+}
+
+/** Writes `value` as the new config (after checking it with `validate`), keeping the broken one aside. */
+function replaceConfig(path: string, value: object, validate: (tmp: string) => void): string {
+  const tmp = `${path}.repair-${process.pid}`;
+  writeToml(tmp, value);
+  try {
+    validate(tmp);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+  const aside = `${path}.broken-${Date.now()}`;
+  renameSync(path, aside);
+  renameSync(tmp, path);
+  return aside;
+}
+
+const REPO_KEYS = ['default_actor', 'lock_policy', 'signature_policy', 'snapshot', 'max_events', 'max_age_days'] as const;
+
+/** The repair of a repo config (`.git/grit/config.toml`) that is not valid TOML. */
+export function repoConfigRepair(path: string): RepairPlan {
+  const salvage = salvageToml(readFileSync(path, 'utf8'));
+  const risky = droppedSettings(salvage, REPO_KEYS);
+  if (risky.length) {
+    return { plan: `fix ${describe(risky)} of ${path} by hand: doctor does not guess a setting (policies included)` };
+  }
+  return {
+    plan: `rewrite ${path} keeping every readable setting and dropping ${describe(salvage.dropped)} (the old file is kept as config.toml.broken-<ms>)`,
+    fix: () => {
+      const aside = replaceConfig(path, salvage.value, (tmp) => readRepoConfig(tmp));
+      return `rewrote ${path} without ${describe(salvage.dropped)}; the broken file is ${basename(aside)}`;
+    },
+  };
+}
+
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** The Ed25519 public key (hex) of a 32-byte secret. */
+export function publicKeyOf(secret: Uint8Array): string {
+  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, secret]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+  return spki.subarray(spki.length - 32).toString('hex');
+}
+
+const HEX32 = /^[0-9a-f]{32}$/;
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/**
+ * The repair of an actor's config.toml that is not valid TOML: its identity comes from its
+ * directory name (or a readable `actor_id` line), its public key from its own signing key.
+ */
+export function actorConfigRepair(path: string): RepairPlan {
+  const dir = dirname(path);
+  const salvage = salvageToml(readFileSync(path, 'utf8'));
+  const s = salvage.value;
+  const actorId = HEX32.test(basename(dir)) ? basename(dir) : typeof s.actor_id === 'string' && HEX32.test(s.actor_id) ? s.actor_id : null;
+  if (!actorId) {
+    return { plan: `fix ${path} by hand: its actor_id cannot be recovered (neither the directory name nor a readable actor_id line gives it)` };
+  }
+  let secret: Uint8Array | null = null;
+  try {
+    secret = existsSync(signingKeyPath(dir)) ? readSigningKey(dir) : null;
+  } catch {
+    secret = null;
+  }
+  const salvagedKey = typeof s.public_key === 'string' && HEX64.test(s.public_key) ? s.public_key : undefined;
+  const public_key = secret ? publicKeyOf(secret) : salvagedKey;
+  const config: ActorConfig = {
+    actor_id: actorId,
+    label: typeof s.label === 'string' ? s.label : '',
+    created_ts: typeof s.created_ts === 'number' ? s.created_ts : Math.floor(statSync(dir).mtimeMs),
+    ...(public_key ? { public_key, key_scheme: 'ed25519' as const } : {}),
+  };
+  const keyNote = secret ? ', public_key from its signing key' : public_key ? '' : ', no public_key (it has no signing key)';
+  return {
+    plan: `rewrite ${path} for actor ${actorId} (id from its directory${keyNote}; the old file is kept as config.toml.broken-<ms>)`,
+    fix: () => {
+      const aside = replaceConfig(path, config, (tmp) => readActorConfig(tmp));
+      return `rewrote ${path} for actor ${actorId}${keyNote}; the broken file is ${basename(aside)}`;
+    },
+  };
+}

@@ -1,0 +1,56 @@
+/**
+ * The snapshot policy applied by `sync --push` (issue 3): with `[snapshot] max_events = 3`, a push
+ * that leaves more than three events since the newest snapshot writes one and offers it to the
+ * remote; a pull-only sync never does; a snapshot already covering the WAL head is not repeated.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { grit, gritOk } from '../helpers/repo.js';
+import { network, refs } from '../sync/_helpers.js';
+
+function lowThreshold(clone: string): void {
+  const path = join(clone, '.git/grit/config.toml');
+  writeFileSync(path, readFileSync(path, 'utf8').replace(/max_events = \d+/, 'max_events = 3'));
+}
+
+test('sync --push writes and pushes a snapshot once the policy threshold is crossed', { timeout: 60_000 }, () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  lowThreshold(a);
+  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
+  assert.equal(gritOk(a, ['sync']).snapshot, null, '3 events: not more than max_events');
+  gritOk(a, ['issue', 'create', '--title', 'i3']);
+  // Pull-only never snapshots.
+  assert.equal(gritOk(a, ['sync', '--pull']).snapshot, null);
+  assert.deepEqual(refs(a, 'refs/grit/snapshots/'), {});
+
+  const pushed = grit(a, ['sync', '--push', '--json']);
+  assert.equal(pushed.code, 0, pushed.stdout + pushed.stderr);
+  const snap = pushed.json.data.snapshot;
+  assert.match(snap.snapshot_ref, /^refs\/grit\/snapshots\/\d+$/);
+  assert.equal(snap.event_count, 4);
+  assert.equal(snap.pushed, true);
+  assert.equal(refs(remote, 'refs/grit/snapshots/')[snap.snapshot_ref], refs(a, 'refs/grit/snapshots/')[snap.snapshot_ref]);
+  assert.match(grit(a, ['snapshot', '--json']).stdout, /"created":false/, 'the new snapshot covers the WAL head');
+
+  // Nothing new: no second snapshot. Two more events: still within the policy.
+  assert.equal(gritOk(a, ['sync']).snapshot, null);
+  gritOk(a, ['issue', 'create', '--title', 'i4']);
+  gritOk(a, ['issue', 'create', '--title', 'i5']);
+  assert.equal(gritOk(a, ['sync']).snapshot, null);
+  assert.equal(Object.keys(refs(a, 'refs/grit/snapshots/')).length, 1);
+
+  // The other clone imports it and can rebuild from it to the same state.
+  assert.equal(gritOk(b, ['sync']).snapshots_fetched, 1);
+  const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
+  assert.equal(rebuilt.from_snapshot, true);
+  assert.equal(rebuilt.snapshot_ref, snap.snapshot_ref);
+  assert.deepEqual(gritOk(b, ['issue', 'list']), gritOk(a, ['issue', 'list']));
+
+  // Human output names it.
+  gritOk(a, ['issue', 'create', '--title', 'i6']);
+  gritOk(a, ['issue', 'create', '--title', 'i7']);
+  assert.match(grit(a, ['sync']).stdout, /snapshot refs\/grit\/snapshots\/\d+ \(pushed\)/);
+});

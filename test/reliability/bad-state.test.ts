@@ -1,0 +1,162 @@
+/**
+ * Bad local state: garbage config files, a truncated store, a WAL ref at a non-commit, a missing
+ * object. Each gives a coded error with a plan (never a stack trace) from normal commands and from
+ * doctor, and `doctor --fix` repairs what is local: the store (a cache), a config that is not
+ * valid TOML (conservatively), never the WAL.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fsckClean, git, grit, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
+import { network } from '../sync/_helpers.js';
+
+const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
+
+function populated(opts: { key?: boolean } = {}) {
+  const repo = tempRepo();
+  const actor = gritOk(repo, ['init', '--no-agents-md', ...(opts.key ? ['--generate-key'] : [])]).actor;
+  const ids: string[] = [];
+  for (let k = 0; k < 4; k++) ids.push(gritOk(repo, ['issue', 'create', '--title', `issue ${k}`]).issue_id);
+  gritOk(repo, ['issue', 'comment', ids[0], '--body', 'hello']);
+  return { repo, actor, ids, list: gritOk(repo, ['issue', 'list']) };
+}
+
+/** A failure a person can act on: the code, exit status, a one-line suggestion, no stack trace. */
+function assertCoded(r: GritResult, code: string, exit: number, suggestion: RegExp): void {
+  assert.equal(r.code, exit, r.stdout + r.stderr);
+  assert.equal(r.json?.ok, false, r.stdout);
+  assert.equal(r.json.error.code, code, r.stdout);
+  assert.match(r.json.error.details.suggestion ?? '', suggestion);
+  assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at .*\.js:\d+/, 'a stack trace');
+}
+
+test('garbage in the repo config: coded error from commands; doctor --fix keeps every readable setting, or leaves a garbled policy to a person', () => {
+  const { repo, list } = populated();
+  const cfg = join(repo, '.git/grit/config.toml');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('signature_policy = "warn"', 'signature_policy = "reject"') + '<<<<<<< HEAD\n');
+  assertCoded(grit(repo, ['issue', 'list', '--json']), 'invalid_args', 5, /grit doctor/);
+  assertCoded(grit(repo, ['issue', 'create', '--title', 'x', '--json']), 'invalid_args', 5, /grit doctor/);
+  const human = grit(repo, ['issue', 'list']);
+  assert.match(human.stderr, /not valid TOML/);
+  assert.doesNotMatch(human.stderr, /\n\s+at /);
+
+  const d = gritOk(repo, ['doctor']);
+  assert.equal(check(d, 'actor_config').status, 'error');
+  assert.match(check(d, 'actor_config').plan, /dropping line 9 \("<<<<<<< HEAD"\)/);
+  const fixed = gritOk(repo, ['doctor', '--fix']);
+  assert.match(fixed.applied[0], /rewrote .*config\.toml without line 9/);
+  assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
+  assert.match(check(fixed, 'actor_config').message, /signature_policy = reject/, 'the policy survived the repair');
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list, 'same default actor, same store');
+  assert.ok(readdirSync(join(repo, '.git/grit')).some((f) => f.startsWith('config.toml.broken-')));
+
+  // A garbled policy line is not guessed.
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('signature_policy = "reject"', 'signature_policy = "rej'));
+  const refused = gritOk(repo, ['doctor', '--fix']);
+  assert.deepEqual(refused.applied, []);
+  assert.match(check(refused, 'actor_config').plan, /fix line \d+ \("signature_policy = \\"rej"\) .* by hand/);
+});
+
+test('garbage in the actor config: coded error; doctor --fix rebuilds it from the directory name and the signing key', () => {
+  const { repo, actor, ids, list } = populated({ key: true });
+  const path = join(actor.data_dir, 'config.toml');
+  writeFileSync(path, '\u0000\u0001 garbage [[[\n');
+  assertCoded(grit(repo, ['issue', 'list', '--json']), 'invalid_args', 5, /grit doctor/);
+  const d = gritOk(repo, ['doctor']);
+  assert.equal(check(d, 'actor_config').status, 'error');
+  assert.match(check(d, 'actor_config').plan, new RegExp(`rewrite .* for actor ${actor.actor_id} \\(id from its directory, public_key from its signing key`));
+  const fixed = gritOk(repo, ['doctor', '--fix']);
+  assert.equal(fixed.applied.length, 1, JSON.stringify(fixed));
+  assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
+  const again = gritOk(repo, ['actor', 'current']).actor;
+  assert.equal(again.actor_id, actor.actor_id);
+  assert.equal(again.public_key, actor.public_key);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  gritOk(repo, ['issue', 'comment', ids[1], '--body', 'still signing']);
+  assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
+});
+
+test("a teammate's unreadable config is reported by doctor: its key is unknown, so its events cannot be verified", () => {
+  const { repo } = populated();
+  const mate = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'mate']).actor;
+  writeFileSync(join(mate.data_dir, 'config.toml'), 'public_key = \n');
+  const c = check(gritOk(repo, ['doctor']), 'actor_config');
+  assert.equal(c.status, 'warn');
+  assert.match(c.message, /unreadable, so its key is unknown/);
+});
+
+for (const [label, size] of [
+  ['its two meta pages', () => 8192],
+  ['half its size', (n: number) => Math.floor(n / 2)],
+] as const) {
+  test(`a store truncated to ${label}: the next command rebuilds it from the WAL instead of dying by SIGBUS`, () => {
+    const { repo, actor, ids, list } = populated();
+    const storePath = join(actor.data_dir, 'store.mdb');
+    truncateSync(storePath, size(statSync(storePath).size));
+    const r = grit(repo, ['issue', 'list', '--json']);
+    assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+    assert.deepEqual(r.json.data, list);
+    assert.match(r.stderr, /store at .* is damaged: .*truncated; it is a cache, so it was deleted and is rebuilt from the WAL/);
+    gritOk(repo, ['issue', 'close', ids[0]]);
+    assert.ok(gritOk(repo, ['doctor']).checks.every((c: any) => c.status === 'ok'));
+  });
+}
+
+test('a truncated store held by a live daemon: io_error with a plan, the store is left alone', () => {
+  const { repo, actor } = populated();
+  const storePath = join(actor.data_dir, 'store.mdb');
+  truncateSync(storePath, 8192);
+  // A live daemon lease on this actor (this test process stands in for the daemon).
+  writeFileSync(join(actor.data_dir, 'daemon.lock'), JSON.stringify({ pid: process.pid, expires_ts: Date.now() + 60_000 }));
+  assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 1, /daemon .* stop it .*grit doctor --fix/);
+  assert.equal(statSync(storePath).size, 8192);
+});
+
+test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the last readable copy) and names the commit to restore', () => {
+  const { repo, actor, list } = populated();
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const blob = git(repo, 'hash-object', '-w', '--stdin').trim(); // the empty blob
+  writeFileSync(join(repo, '.git/refs/grit/wal'), `${blob}\n`);
+  for (const args of [['issue', 'list'], ['issue', 'create', '--title', 'x']]) {
+    const r = grit(repo, [...args, '--json']);
+    assertCoded(r, 'wal_error', 1, /grit doctor/);
+    assert.match(r.json.error.message, /is a blob, not a commit/);
+  }
+  const fixed = gritOk(repo, ['doctor', '--fix']);
+  assert.equal(check(fixed, 'wal_ref').status, 'error');
+  assert.match(check(fixed, 'wal_ref').plan, /doctor never moves it/);
+  const si = check(fixed, 'store_integrity');
+  assert.equal(si.status, 'warn');
+  assert.ok(si.plan.includes(`git update-ref refs/grit/wal ${head}`), si.plan);
+  assert.deepEqual(fixed.applied, []);
+  assert.ok(existsSync(join(actor.data_dir, 'store.mdb')));
+  // Following the plan restores everything.
+  git(repo, 'update-ref', 'refs/grit/wal', head);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+});
+
+test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; restoring the object restores everything', () => {
+  const { clones } = network(1);
+  const [repo] = clones;
+  for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `i${k}`]);
+  gritOk(repo, ['sync']);
+  const list = gritOk(repo, ['issue', 'list']);
+  const middle = git(repo, 'rev-parse', 'refs/grit/wal~1').trim();
+  const chunk = git(repo, 'ls-tree', '-r', middle).split('\n').find((l) => l.includes('events/'))!.split(/\s+/)[2];
+  const objPath = join(repo, '.git/objects', chunk.slice(0, 2), chunk.slice(2));
+  renameSync(objPath, `${objPath}.away`);
+  const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
+  for (const f of ['store.mdb', 'store.mdb-lock']) renameSync(join(actorDir, f), join(actorDir, `${f}.away`));
+
+  const r = grit(repo, ['issue', 'list', '--json']);
+  assertCoded(r, 'wal_error', 1, /grit doctor/);
+  assert.ok(r.json.error.message.includes(`object ${chunk} not found`), r.json.error.message);
+  const d = gritOk(repo, ['doctor', '--fix']);
+  assert.equal(check(d, 'wal_ref').status, 'error');
+  assert.deepEqual(d.applied, []);
+
+  renameSync(`${objPath}.away`, objPath);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  fsckClean(repo);
+});

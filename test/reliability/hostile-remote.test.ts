@@ -1,0 +1,102 @@
+/**
+ * Hostile WAL commits fetched from a remote: each is built with real git plumbing in a bare remote
+ * (what anyone with push access could do without grit), then `grit sync --pull` runs in a clone.
+ * Every one must be refused with wal_error, apply nothing, and leave the local refs as they were.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { deflateSync } from 'node:zlib';
+import { MAX_CHUNK_BYTES } from '../../src/core/chunk.js';
+import { RepoContext } from '../../src/commands/context.js';
+import { syncWith } from '../../src/commands/sync.js';
+import { GritError } from '../../src/core/errors.js';
+import { rng } from '../helpers/random.js';
+import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
+import { pairWithLocalChange, refs } from '../sync/_helpers.js';
+import { chunkCommit, mktree, put, remoteCommit } from './_remote.js';
+import { FAMILIES, hostile } from './_hostile.js';
+
+/**
+ * A loose blob whose zlib stream is tiny but inflates to `size` zero bytes (a zlib bomb), written
+ * straight into the remote's object directory.
+ */
+function zlibBomb(remote: string, size: number): string {
+  const header = Buffer.from(`blob ${size}\0`);
+  const zeros = Buffer.alloc(size);
+  const oid = createHash('sha1').update(header).update(zeros).digest('hex');
+  const dir = join(remote, 'objects', oid.slice(0, 2));
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, oid.slice(2)), deflateSync(Buffer.concat([header, zeros]), { level: 9 }));
+  return oid;
+}
+
+function scene() {
+  const { remote, a, b, id, head: honest } = pairWithLocalChange();
+  const actor = JSON.parse(git(remote, 'cat-file', 'blob', `${honest}:meta.json`)).actor_id as string;
+  return { remote, a, b, id, honest, actor };
+}
+
+test('hostile WAL commits from a remote: each refused with wal_error, nothing applied, local refs untouched', { timeout: 120_000 }, () => {
+  const s = scene();
+  const rand = rng(7);
+  const variants: [string, () => void][] = [
+    ...FAMILIES.filter((f) => f !== 'bit flips').map((f): [string, () => void] => [`chunk: ${f}`, () => chunkCommit(s.remote, s.actor, hostile(f, rand))]),
+    ['chunk hash in meta.json does not match the chunk', () => remoteCommit(s.remote, s.actor, { chunkName: `${'b'.repeat(64)}.bin` })],
+    ['meta.json is not JSON', () => remoteCommit(s.remote, s.actor, { meta: '{"schema_version":1,' })],
+    ['meta.json with schema_version 2', () => remoteCommit(s.remote, s.actor, { meta: '{"schema_version":2}\n' })],
+    ['meta.json of 100 KB', () => remoteCommit(s.remote, s.actor, { meta: `{"schema_version":1,"pad":"${'x'.repeat(100_000)}"}` })],
+    ['a merge commit on the WAL', () => {
+      const side = remoteCommit(s.remote, s.actor, {});
+      git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
+      remoteCommit(s.remote, s.actor, { parents: [s.honest, side] });
+    }],
+    ['an extra file beside meta.json', () => remoteCommit(s.remote, s.actor, { extraRoot: `100644 blob ${put(s.remote, 'x')}\tREADME\n` })],
+    ['the WAL ref points at a blob', () => git(s.remote, 'update-ref', 'refs/grit/wal', put(s.remote, 'not a commit'))],
+    ['the WAL ref points at a tree', () => git(s.remote, 'update-ref', 'refs/grit/wal', mktree(s.remote, `100644 blob ${put(s.remote, 'x')}\tx\n`))],
+  ];
+  const localRefs = refs(s.b);
+  const list = gritOk(s.b, ['issue', 'list']);
+  const shown = gritOk(s.b, ['issue', 'show', s.id]);
+  for (const [name, build] of variants) {
+    git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
+    build();
+    const r = grit(s.b, ['sync', '--pull', '--json']);
+    assert.equal(r.code, 1, `${name}: ${r.stdout} ${r.stderr}`);
+    assert.equal(r.json?.error?.code, 'wal_error', `${name}: ${r.stdout}`);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, `${name}: a stack trace`);
+    assert.deepEqual(refs(s.b), localRefs, `${name}: local refs changed`);
+  }
+  assert.deepEqual(gritOk(s.b, ['issue', 'list']), list);
+  assert.deepEqual(gritOk(s.b, ['issue', 'show', s.id]), shown);
+  fsckClean(s.b);
+  // The honest remote is still usable afterwards.
+  git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
+  assert.equal(gritOk(s.b, ['sync']).pushed, 1);
+});
+
+test('a zlib bomb as a remote chunk (40 MB of zeros in a few KB) is refused before it is inflated', { timeout: 60_000 }, async () => {
+  const s = scene();
+  const size = 40 << 20;
+  assert.ok(size > MAX_CHUNK_BYTES);
+  remoteCommit(s.remote, s.actor, { chunkBlob: zlibBomb(s.remote, size), chunkName: `${'c'.repeat(64)}.bin` });
+  const localRefs = refs(s.b);
+  const ctx = RepoContext.open({ cwd: s.b });
+  try {
+    await ctx.refresh();
+    const rss0 = process.memoryUsage().rss;
+    await assert.rejects(syncWith(ctx, { remote: 'origin', pull: true, push: false }), (e: unknown) => {
+      assert.ok(e instanceof GritError && e.code === 'wal_error', String(e));
+      assert.match(e.message, /larger than the \d+ bytes allowed/);
+      return true;
+    });
+    const growth = process.memoryUsage().rss - rss0;
+    assert.ok(growth < size / 2, `rss grew by ${(growth / 2 ** 20).toFixed(0)} MiB`);
+  } finally {
+    await ctx.close();
+  }
+  assert.deepEqual(refs(s.b), localRefs);
+  assert.equal(gritOk(s.b, ['issue', 'show', s.id]).issue.comment_count, 1);
+});

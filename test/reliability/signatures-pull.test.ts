@@ -1,0 +1,102 @@
+/**
+ * Forged events arriving by `grit sync --pull` (test/ops/signing.test.ts covers forgeries appended
+ * to the local WAL): events under a known actor's id with a valid event id but a copied, foreign
+ * or missing signature. Under `signature_policy = reject` the pull refuses to apply them and says
+ * so; under `warn` they are applied, and doctor and `db verify` report them.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { encodeChunk } from '../../src/core/chunk.js';
+import { generateKeyPair, signEventId } from '../../src/core/ed25519.js';
+import { makeEvent, type Event } from '../../src/core/event.js';
+import { fromHex, toHex } from '../../src/core/hex.js';
+import { grit, gritOk } from '../helpers/repo.js';
+import { network } from '../sync/_helpers.js';
+import { chunkCommit } from './_remote.js';
+
+function setPolicy(clone: string, policy: 'warn' | 'reject'): void {
+  const path = join(clone, '.git/grit/config.toml');
+  writeFileSync(path, readFileSync(path, 'utf8').replace(/^signature_policy = .*$/m, `signature_policy = "${policy}"`));
+}
+
+/** Makes `writer`'s public key known in `clone` the documented way: its config.toml, never keys/. */
+function importKey(clone: string, writerClone: string, actorId: string): void {
+  const dir = join(clone, '.git/grit/actors', actorId);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(writerClone, '.git/grit/actors', actorId, 'config.toml'), join(dir, 'config.toml'));
+}
+
+function scene() {
+  const { remote, clones } = network(3, { init: false });
+  const [writer, strict, lenient] = clones;
+  const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
+  const id = gritOk(writer, ['issue', 'create', '--title', 'original']).issue_id as string;
+  gritOk(writer, ['sync']);
+  const created = gritOk(writer, ['issue', 'show', id]).events[0];
+  for (const [clone, policy] of [[strict, 'reject'], [lenient, 'warn']] as const) {
+    gritOk(clone, ['init', '--no-agents-md']);
+    setPolicy(clone, policy);
+    importKey(clone, writer, actor);
+    gritOk(clone, ['sync']);
+  }
+  // Three forgeries under the writer's id, each with a correct event id.
+  const base = { issue_id: fromHex(id, 16)!, actor: fromHex(actor, 16)!, parent: fromHex(created.event_id, 32)! };
+  const at = (dt: number) => created.ts_unix_ms + dt;
+  const copied = makeEvent({ ...base, ts_unix_ms: at(10), kind: { type: 'IssueUpdated', title: 'forged title', body: null } });
+  copied.sig = fromHex(created.sig, 64)!; // a real signature of the writer, over another event
+  const stranger = generateKeyPair();
+  const foreign = makeEvent({ ...base, ts_unix_ms: at(11), kind: { type: 'StateChanged', state: 'closed' } }, (eid) => signEventId(eid, stranger.secretKey));
+  const unsigned = makeEvent({ ...base, ts_unix_ms: at(12), kind: { type: 'CommentAdded', body: 'forged comment' } });
+  const forged: Event[] = [copied, foreign, unsigned];
+  chunkCommit(remote, actor, encodeChunk(forged).bytes);
+  return { remote, writer, strict, lenient, actor, id, forgedIds: forged.map((e) => toHex(e.event_id)).sort() };
+}
+
+test('forged events pulled from a remote: refused under reject, kept and reported under warn, listed by db verify and doctor', { timeout: 60_000 }, () => {
+  const s = scene();
+
+  // reject: the pull succeeds (the WAL is append-only and shared) but the store refuses the three.
+  const r = grit(s.strict, ['sync', '--pull', '--json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.json.data.pulled, 3);
+  assert.deepEqual(r.json.data.signature_problems, { refused: 3, kept: 0 });
+  assert.match(r.stderr, /refused 3 events with a bad or missing signature .*signature_policy = reject/);
+  const strictShow = gritOk(s.strict, ['issue', 'show', s.id]);
+  assert.equal(strictShow.issue.title, 'original');
+  assert.equal(strictShow.issue.state, 'open');
+  assert.equal(strictShow.issue.comment_count, 0);
+  assert.equal(strictShow.events.length, 1);
+  const human = grit(s.strict, ['sync', '--pull']);
+  assert.equal(human.code, 0);
+  let v = gritOk(s.strict, ['db', 'verify']);
+  assert.deepEqual([v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count, v.policy], [4, 3, 1, 3, 'reject']);
+  assert.deepEqual(v.errors.map((e: any) => e.event_id).sort(), s.forgedIds);
+  assert.deepEqual(v.errors.map((e: any) => e.problem).sort(), ['invalid', 'invalid', 'missing']);
+  let sig = gritOk(s.strict, ['doctor']).checks.find((c: any) => c.id === 'signatures');
+  assert.equal(sig.status, 'error');
+  assert.match(sig.message, /3 events .*refused by this store/);
+
+  // warn: applied, and reported by the pull, db verify and doctor.
+  const w = grit(s.lenient, ['sync', '--pull', '--json']);
+  assert.equal(w.code, 0, w.stdout + w.stderr);
+  assert.deepEqual(w.json.data.signature_problems, { refused: 0, kept: 3 });
+  assert.match(w.stderr, /applied 3 events with a bad or missing signature/);
+  const lenientShow = gritOk(s.lenient, ['issue', 'show', s.id]);
+  assert.equal(lenientShow.issue.title, 'forged title');
+  assert.equal(lenientShow.issue.state, 'closed');
+  v = gritOk(s.lenient, ['db', 'verify']);
+  assert.deepEqual([v.error_count, v.policy], [3, 'warn']);
+  assert.deepEqual(v.errors.map((e: any) => e.event_id).sort(), s.forgedIds);
+  sig = gritOk(s.lenient, ['doctor']).checks.find((c: any) => c.id === 'signatures');
+  assert.equal(sig.status, 'error');
+  assert.match(sig.message, /3 events .*APPLIED to this store/);
+
+  // The honest writer's own later events still verify on both sides.
+  gritOk(s.writer, ['issue', 'comment', s.id, '--body', 'genuine']);
+  gritOk(s.writer, ['sync']);
+  const again = grit(s.strict, ['sync', '--pull', '--json']);
+  assert.deepEqual(again.json.data.signature_problems, { refused: 0, kept: 0 });
+  assert.deepEqual(gritOk(s.strict, ['issue', 'show', s.id]).issue.comments.map((c: any) => c.body), ['genuine']);
+});
