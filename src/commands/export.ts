@@ -9,6 +9,7 @@
  */
 import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { compareEvents, eventToJson, type Event } from '../core/event.js';
 import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
@@ -137,11 +138,15 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
   const events = (keep ? all.filter(keep) : all).sort(compareForOutput);
   const touched = keep ? new Set(events.map((e) => toHex(e.issue_id))) : null;
   const issues: Issue[] = [];
-  for (const id of store.issueIds()) {
+  const ids = [...store.issueIds()];
+  const bar = progressBar('exporting', ids.length);
+  for (const [n, id] of ids.entries()) {
+    bar.update(n + 1);
     if (touched && !touched.has(id)) continue;
     const issue = store.getIssue(id);
     if (issue) issues.push(issue);
   }
+  bar.done();
   issues.sort((a, b) => (a.issue_id < b.issue_id ? -1 : a.issue_id > b.issue_id ? 1 : 0));
 
   const meta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };

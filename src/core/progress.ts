@@ -10,8 +10,13 @@ export interface Progress {
 
 const NOOP: Progress = { update() {}, done() {} };
 
+/** Whether progress may be drawn on `stream`: a terminal, and not turned off by GRIT_NO_PROGRESS. */
+export function progressWanted(stream: NodeJS.WriteStream = process.stderr): boolean {
+  return stream.isTTY === true && !process.env.GRIT_NO_PROGRESS;
+}
+
 export function progressBar(label: string, total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
-  if (!stream.isTTY || total <= 0 || process.env.GRIT_NO_PROGRESS) return NOOP;
+  if (!progressWanted(stream) || total <= 0) return NOOP;
   const width = Math.max(10, Math.min(40, (stream.columns ?? 80) - label.length - 30));
   let last = 0;
   let drawn = false;

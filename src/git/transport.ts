@@ -4,6 +4,7 @@
  * Used by sync (src/git/sync.ts) and locks (src/git/locks.ts).
  */
 import { spawn } from 'node:child_process';
+import { progressWanted } from '../core/progress.js';
 import { createHash } from 'node:crypto';
 import { GritError } from '../core/errors.js';
 
@@ -22,14 +23,20 @@ export function gitEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs `git --git-dir <gitDir> …args`; resolves with its exit code and output (never throws on a non-zero exit). */
-export function runGit(gitDir: string, args: string[]): Promise<GitRun> {
+/**
+ * Runs `git --git-dir <gitDir> …args`; resolves with its exit code and output (never throws on a
+ * non-zero exit). With `echoStderr`, git's stderr (its progress meter) is also shown to the user.
+ */
+export function runGit(gitDir: string, args: string[], opts: { echoStderr?: boolean } = {}): Promise<GitRun> {
   return new Promise((resolve, reject) => {
     const child = spawn('git', ['--git-dir', gitDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: gitEnv() });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+      if (opts.echoStderr) process.stderr.write(d);
+    });
     child.on('error', (e) =>
       reject(new GritError('git_error', `cannot run git: ${e.message}`, { suggestion: 'install git and make sure it is on PATH' })),
     );
@@ -88,9 +95,11 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks/' = ''): Promise<string> {
   checkRemote(remote);
   const prefix = trackingPrefix(remote);
-  const args = ['fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  // On a terminal, git's own progress meter shows a large fetch moving.
+  const progress = progressWanted();
+  const args = ['fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
-    const r = await runGit(gitDir, args);
+    const r = await runGit(gitDir, args, { echoStderr: progress });
     if (r.code === 0) return prefix;
     if (attempt < 5 && /cannot lock ref|Unable to create .*\.lock|unable to update local ref/i.test(r.stderr)) {
       await sleep(20 * 2 ** attempt * (0.5 + Math.random()));

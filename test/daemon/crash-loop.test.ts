@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { git, gritOk, fsckClean, tempRepo } from '../helpers/repo.js';
 import { startDaemon, testRunDir } from '../helpers/daemon.js';
 import { rng } from '../helpers/random.js';
+import { STALE_LOCK_MS } from '../../src/git/refs.js';
 import { sleep } from '../transport/_helpers.js';
 
 const KILLS = 30;
@@ -62,9 +63,13 @@ test(`kill -9 the daemon ${KILLS} times mid-write: nothing acknowledged is lost`
   // The last daemon's stale lease does not get in the way of the next one.
   const daemon = await startDaemon({ runDir });
   const client = await daemon.client();
-  const t0 = Date.now();
-  await client.issueCreate({ title: 'after the storm' }, { repoRoot: repo });
-  assert.ok(Date.now() - t0 < 3_000, 'no stale lock held the write up');
-  client.close();
-  await daemon.stop();
+  try {
+    const t0 = Date.now();
+    await client.issueCreate({ title: 'after the storm' }, { repoRoot: repo });
+    // A ref lock left by the last kill delays it by at most its stale age, never fails it.
+    assert.ok(Date.now() - t0 < STALE_LOCK_MS + 2_000, `a stale lock held the write up ${Date.now() - t0} ms`);
+  } finally {
+    client.close();
+    await daemon.stop();
+  }
 });

@@ -82,11 +82,14 @@ export async function prepareIpcPath(path: string): Promise<void> {
   }
 }
 
+const LISTEN_BACKLOG = 4096;
+
 function listenOnce(server: Server, arg: { path: string } | { host: string; port: number }): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
     server.once('error', onError);
-    server.listen(arg, () => {
+    // A deep accept queue: a burst of connects (many CLIs at once) must not get EAGAIN.
+    server.listen({ ...arg, backlog: LISTEN_BACKLOG }, () => {
       server.off('error', onError);
       resolve();
     });
