@@ -56,6 +56,8 @@ function side(viaDaemon: boolean): Side {
   const dir = tempRepo();
   git(dir, 'remote', 'add', 'origin', remote);
   writeFileSync(join(dir, 'notes.txt'), 'attachment body\n');
+  writeFileSync(join(dir, 'lib.ts'), 'export function parseLine(s: string): string {\n  return s;\n}\n');
+  git(dir, 'add', 'lib.ts');
   gritOk(dir, ['init', '--no-agents-md']);
   return { dir, env: viaDaemon ? daemon.env : {} };
 }
@@ -86,6 +88,12 @@ test('every command gives the same output through the daemon as locally', async 
     (id) => ['issue', 'show', id.slice(0, 6)],
     (id) => ['issue', 'dep', 'list', id],
     (id) => ['issue', 'dep', 'add', id, '--target', id, '--type', 'blocks'],
+    () => ['context', 'index'],
+    () => ['context', 'query', 'parse'],
+    () => ['context', 'show', 'lib.ts'],
+    () => ['context', 'set', 'build', 'npm run build'],
+    () => ['context', 'project'],
+    () => ['context', 'project', 'build'],
     () => ['lock', 'acquire', '--resource', 'path:src/a', '--ttl', '60'],
     () => ['lock', 'status'],
     () => ['lock', 'release', '--resource', 'path:src/a'],
