@@ -2,6 +2,7 @@
  * What a command runs against: one repository, one actor, that actor's store and the WAL.
  * The CLI builds one per invocation; a daemon worker keeps one open for its (repo, actor).
  */
+import { statSync } from 'node:fs';
 import type { RepoConfig } from '../core/config.js';
 import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
@@ -11,13 +12,13 @@ import { resolvePrefix } from '../core/ids.js';
 import { admitEvents, integrityReports, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
-import { loadSigner, type Signer } from '../core/signing.js';
+import { loadSigner, signingKeyPath, type Signer } from '../core/signing.js';
 import { Store } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
-import { loadRepoConfig, selectActor, type ActorRef, type ActorSelection } from './actors.js';
+import { loadRepoConfig, repoConfigPath, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 import { daemonHolds } from './lockfile.js';
 
 export interface ContextOptions extends ActorSelection {
@@ -70,6 +71,7 @@ export class RepoContext {
   private storeHandle: Store | null = null;
   private configCache: RepoConfig | null = null;
   private signer: Signer | null | undefined;
+  private settingsStamp = '';
   private batcher: WriteBatcher | null = null;
   /**
    * Events with a bad or missing signature from a known actor that this context met while
@@ -91,6 +93,21 @@ export class RepoContext {
 
   get actorId(): string {
     return this.actor.config.actor_id;
+  }
+
+  /**
+   * For a context that lives long (a daemon worker): forgets the cached repo config and signing
+   * key when their files changed since they were read, so `config.toml` edits and a new key apply
+   * from the next command on. Two stat calls.
+   */
+  reloadSettingsIfChanged(): void {
+    const stamp = [repoConfigPath(this.repo), signingKeyPath(this.actor.dir)]
+      .map((p) => statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? 0)
+      .join();
+    if (stamp === this.settingsStamp) return;
+    this.settingsStamp = stamp;
+    this.configCache = null;
+    this.signer = undefined;
   }
 
   get config(): RepoConfig {

@@ -52,6 +52,7 @@ async function run(request: CommandRequest): Promise<unknown> {
   faultOnRequest();
   if (!isCommandName(request.name)) throw invalidArgs(`unknown command ${request.name}`, { command: request.name });
   holdLease();
+  context().reloadSettingsIfChanged();
   const fn = await COMMANDS[request.name]();
   const env: CommandEnv = {
     // As the caller gave them: commands that describe the selection (doctor) say the same as locally.

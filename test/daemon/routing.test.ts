@@ -5,7 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritOk, tempDir, tempRepo, type GritResult } from '../helpers/repo.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -146,4 +146,19 @@ test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', as
   const afterCount = ((await client.status()) as { requests: number }).requests;
   client.close();
   assert.equal(afterCount - before, 1, 'only the status request itself');
+});
+
+test('a long-lived worker sees config.toml edits from the next command on', async () => {
+  const s = side(true);
+  const other = gritOk(s.dir, ['actor', 'init', '--label', 'other']).actor.actor_id;
+  const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'contested'], { env: s.env });
+  gritOk(s.dir, ['lock', 'acquire', '--resource', `issue:${issue_id}`, '--actor', other, '--local'], { env: s.env });
+  gritOk(s.dir, ['issue', 'comment', issue_id, '--body', 'warned only'], { env: s.env });
+  const config = join(s.dir, '.git', 'grit', 'config.toml');
+  const text = readFileSync(config, 'utf8');
+  assert.match(text, /^lock_policy = "warn"$/m);
+  writeFileSync(config, text.replace(/^lock_policy.*$/m, 'lock_policy = "require"'));
+  const refused = run(s, ['issue', 'comment', issue_id, '--body', 'refused', '--json']);
+  assert.equal(refused.code, 4, refused.stdout);
+  assert.equal(refused.json.error.code, 'conflict');
 });
