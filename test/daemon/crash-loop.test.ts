@@ -13,6 +13,7 @@ import { STALE_LOCK_MS } from '../../src/git/refs.js';
 import { sleep } from '../transport/_helpers.js';
 
 const KILLS = 30;
+const MIN_ACKS_PER_ROUND = 4;
 
 test(`kill -9 the daemon ${KILLS} times mid-write: nothing acknowledged is lost`, { timeout: 240_000 }, async () => {
   const repo = tempRepo();
@@ -41,7 +42,13 @@ test(`kill -9 the daemon ${KILLS} times mid-write: nothing acknowledged is lost`
       }
     });
     if (!fault) {
-      await sleep(50 + Math.floor(rand() * 300));
+      // Kill only once writes are flowing in this round (a slow machine must not turn the test
+      // into kills of an idle daemon), then at a random moment after.
+      const before = acked.size;
+      const deadline = Date.now() + 10_000;
+      while (acked.size < before + MIN_ACKS_PER_ROUND && Date.now() < deadline) await sleep(5);
+      assert.ok(acked.size >= before + MIN_ACKS_PER_ROUND, `kill ${k}: no writes acknowledged within 10 s`);
+      await sleep(Math.floor(rand() * 300));
       daemon.child!.kill('SIGKILL');
     }
     await Promise.all(writers);
@@ -56,7 +63,6 @@ test(`kill -9 the daemon ${KILLS} times mid-write: nothing acknowledged is lost`
     for (const id of acked) assert.ok(ids.has(id), `kill ${k}: acknowledged ${id} missing`);
     assert.ok(total >= acked.size);
   }
-  assert.ok(appends >= 200, `${appends} appends attempted`);
   console.log(`# ${KILLS} kills, ${appends} appends attempted, ${acked.size} acknowledged, all present`);
   assert.equal(git(repo, 'rev-list', '--merges', 'refs/grit/wal').trim(), '');
   fsckClean(repo);
