@@ -72,6 +72,8 @@ export class WalSync {
   private readonly validated = new Map<string, WalCommit[]>();
   /** Events per WAL commit, for commits this sync validated or wrote. */
   private readonly eventCounts = new Map<string, number>();
+  /** `git merge-base` answers by `<a>:<b>`: validating and integrating the same heads ask twice. */
+  private readonly bases = new Map<string, string | null>();
 
   constructor(gitDir: string, wal: Wal, opts: SyncOptions) {
     this.gitDir = gitDir;
@@ -108,7 +110,7 @@ export class WalSync {
       result.wal_head = local;
       if (!push || local === null || local === remoteHead) return result;
       // Nothing to push when the local WAL is behind the remote (a push-only sync does not pull).
-      if (remoteHead !== null && (await mergeBase(this.gitDir, local, remoteHead)) === local) return result;
+      if (remoteHead !== null && (await this.mergeBase(local, remoteHead)) === local) return result;
       const outgoing = await this.countEvents(remoteHead, local);
       await this.opts.beforePush?.(attempt);
       result.push_attempts++;
@@ -156,8 +158,14 @@ export class WalSync {
     const local = await this.wal.head();
     if (local === remoteHead) return;
     this.wal.assertCommit(remoteHead); // before git merge-base, which would fail with a git_error
-    const base = local === null ? null : await mergeBase(this.gitDir, local, remoteHead);
+    const base = local === null ? null : await this.mergeBase(local, remoteHead);
     await this.remoteCommits(base, remoteHead);
+  }
+
+  private async mergeBase(a: string, b: string): Promise<string | null> {
+    const key = `${a}:${b}`;
+    if (!this.bases.has(key)) this.bases.set(key, await mergeBase(this.gitDir, a, b));
+    return this.bases.get(key)!;
   }
 
   private async remoteCommits(base: string | null, remoteHead: string): Promise<WalCommit[]> {
@@ -204,7 +212,7 @@ export class WalSync {
     for (let attempt = 0; attempt < 200; attempt++) {
       const local = await this.wal.head();
       if (local === remoteHead) return { pulled: 0, rebased: 0 };
-      const base: string | null = local === null ? null : await mergeBase(this.gitDir, local, remoteHead);
+      const base: string | null = local === null ? null : await this.mergeBase(local, remoteHead);
       if (base === remoteHead) return { pulled: 0, rebased: 0 }; // the remote is behind
       const incoming = await this.remoteCommits(base, remoteHead);
       const remoteEvents = incoming.flatMap((c) => c.events);
