@@ -58,10 +58,18 @@ async function autoSnapshot(ctx: RepoContext, remote: string): Promise<AutoSnaps
   }
 }
 
-export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdvance'>): Promise<SyncReply> {
-  await ctx.refresh();
-  const before = { ...ctx.signatureProblems };
-  const result = await syncWal(ctx.repo.commonDir, ctx.wal, { ...opts, onAdvance: (from, to, events) => applyAdvance(ctx, from, to, events) });
+export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdvance' | 'alongFetch'>): Promise<SyncReply> {
+  let before = { ...ctx.signatureProblems };
+  const result = await syncWal(ctx.repo.commonDir, ctx.wal, {
+    ...opts,
+    // The store catches up with the local WAL while git fetches, so that applying the pull is
+    // incremental; problems it meets there are not this sync's.
+    alongFetch: async () => {
+      await ctx.refresh();
+      before = { ...ctx.signatureProblems };
+    },
+    onAdvance: (from, to, events) => applyAdvance(ctx, from, to, events),
+  });
   await ctx.refresh();
   const signature_problems = {
     refused: ctx.signatureProblems.refused - before.refused,

@@ -28,6 +28,12 @@ export interface SyncOptions {
    * came from the remote (the local ones were in `from` already, in the same or older commits).
    */
   onAdvance?: (from: string | null, to: string, events: Event[]) => Promise<void>;
+  /**
+   * Runs while the first `git fetch` is in flight (the fetch is a child process, so the caller's
+   * own preparation, e.g. opening and refreshing its store, costs no wall time); the sync goes on
+   * once both are done. Nothing that this sync reads or moves may be touched by it.
+   */
+  alongFetch?: () => Promise<void>;
   /** Test hook: runs right before each push attempt. */
   beforePush?: (attempt: number) => Promise<void> | void;
 }
@@ -101,7 +107,7 @@ export class WalSync {
     };
     const maxAttempts = this.opts.maxAttempts ?? 10;
     for (let attempt = 0; ; attempt++) {
-      const remoteHead = await this.fetch(pull, result);
+      const remoteHead = await this.fetch(pull, result, attempt === 0 ? this.opts.alongFetch : undefined);
       const got = await this.integrate(remoteHead, pull);
       result.pulled += got.pulled;
       result.events_rebased += got.rebased;
@@ -133,11 +139,13 @@ export class WalSync {
 
   /**
    * Fetches and returns the remote WAL head (null: the remote has none). With `pull`, imports
-   * new snapshots and merges locks, but only after the remote WAL validated.
+   * new snapshots and merges locks, but only after the remote WAL validated. `along` runs while
+   * git fetches; both are waited for (neither is left running when the other fails).
    */
-  private async fetch(pull: boolean, result: SyncResult): Promise<string | null> {
+  private async fetch(pull: boolean, result: SyncResult, along?: () => Promise<void>): Promise<string | null> {
     const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
-    await fetchGrit(this.gitDir, this.opts.remote);
+    const [fetched, prepared] = await Promise.allSettled([fetchGrit(this.gitDir, this.opts.remote), along?.()]);
+    for (const r of [fetched, prepared]) if (r.status === 'rejected') throw r.reason;
     const remoteHead = await readRef(this.gitDir, this.remoteWalRef);
     try {
       await this.validate(remoteHead);
