@@ -1,6 +1,7 @@
 /** CLI actions (parsed input → command function → human output) of `issue dep …`. */
 import type { DepListEntry, TopoItem } from '../commands/deps.js';
-import { describeCycle, type DepEdge } from '../core/deps.js';
+import type { DepEdge } from '../core/deps.js';
+import { describeCycle } from '../core/dep-text.js';
 import { bold, cyan, dim, green, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
 

@@ -94,12 +94,18 @@ export function parseArgv(argv: string[], commands: Record<string, ManifestComma
 
 /** Runs the command line if it is a plain one; false means "let oclif handle it". */
 export async function runFast(argv: string[], manifestPath: string): Promise<boolean> {
-  let commands: Record<string, ManifestCommand>;
+  let manifest: { version: string; commands: Record<string, ManifestCommand> };
   try {
-    commands = JSON.parse(readFileSync(manifestPath, 'utf8')).commands;
+    manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch {
     return false;
   }
+  if (argv.length === 1 && argv[0] === '--version') {
+    // What oclif prints (its `config.userAgent`), which scripts may parse.
+    process.stdout.write(`grit/${manifest.version} ${process.platform}-${process.arch} node-${process.version}\n`);
+    return true;
+  }
+  const commands = manifest.commands;
   const parsed = parseArgv(argv, commands);
   if (!parsed) return false;
   const { action, json } = chooseOutput(ACTIONS[parsed.id], parsed);

@@ -5,7 +5,8 @@
  */
 import { GritError, invalidArgs } from '../core/errors.js';
 import { GRAPH_FORMATS, renderGraph, type GraphFormat, type NodeInfo } from '../core/dep-formats.js';
-import { cycleClosedBy, DepGraph, describeCycle, mirrorOf, removeCommand, topoOrder, type DepEdge, type TopoEntry } from '../core/deps.js';
+import { cycleClosedBy, DepGraph, mirrorOf, topoOrder, type DepEdge, type TopoEntry } from '../core/deps.js';
+import { describeCycle, removeCommand } from '../core/dep-text.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { DEP_TYPES, type DepType, type IssueState } from '../core/kinds.js';
 import type { IssueSummary } from '../core/projection.js';

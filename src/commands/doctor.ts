@@ -14,7 +14,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
-import { describeCycle, findCycles, graphOfEvents, removeCommand } from '../core/deps.js';
+import { findCycles, graphOfEvents } from '../core/deps.js';
+import { describeCycle, removeCommand } from '../core/dep-text.js';
 import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';

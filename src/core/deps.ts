@@ -292,16 +292,6 @@ export function topoOrder(g: DepGraph): TopoResult {
   return { order, cycles: cyclesAmong(g, comps) };
 }
 
-/** "a1b2c3d4 → e5f6a7b8 → a1b2c3d4": a cycle with short ids, closed back to its start. */
-export function describeCycle(cycle: readonly string[], idLength = 8): string {
-  return [...cycle, cycle[0]].map((id) => id.slice(0, idLength)).join(' → ');
-}
-
-/** The command line that removes a recorded edge (for hints). */
-export function removeCommand(e: DepEdge): string {
-  return `grit issue dep remove ${e.issue_id.slice(0, 8)} --target ${e.target.slice(0, 8)} --type ${e.dep_type}`;
-}
-
 /** The graph that a set of events folds to (SPEC §2 add/remove sets), without a store. */
 export function graphOfEvents(events: readonly Event[]): DepGraph {
   const byIssue = new Map<string, Event[]>();

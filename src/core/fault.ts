@@ -7,6 +7,8 @@ export type FaultPoint =
   | 'wal:after-objects'
   /** The WAL ref moved, the store not yet updated. */
   | 'write:after-append'
+  /** Small packs merged into one, the first old pack's index deleted, the rest not yet. */
+  | 'pack:merged'
   /** Holding `<ref>.lock` (any ref grit moves), before the rename: leaves a stale lock behind. */
   | 'ref:locked';
 

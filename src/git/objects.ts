@@ -2,8 +2,9 @@
  * Git's object database read and written with plain file I/O and node's zlib/crypto: no git
  * process, no isomorphic-git.
  *
- * - Writes are loose objects, written the way git writes them: deflate into a `tmp_obj_*` file in
- *   the object's fan-out directory, fsync, rename into place. A crash never leaves a truncated
+ * - WAL appends write each commit's objects as one small pack (pack-write.ts, rolled up by
+ *   pack-consolidate.ts). Other writes here are loose objects, written the way git writes them:
+ *   deflate into a `tmp_obj_*` file in the object's fan-out directory, fsync, rename into place. A crash never leaves a truncated
  *   object under its final name (isomorphic-git writes straight to the final path and later
  *   skips any path that exists, so a torn write would stay corrupt for good).
  * - Reads look at loose objects first, then pack files (`.idx` v2 + `.pack`, OFS and REF deltas),
@@ -205,7 +206,7 @@ class Pack {
   private fd: number | null = null;
   private readonly windows = new Map<number, Buffer>();
   private readonly fanout: Uint32Array;
-  private readonly count: number;
+  readonly count: number;
   private readonly oidsAt = 8 + 256 * 4;
   private readonly offsetsAt: number;
   private readonly largeAt: number;
@@ -225,6 +226,13 @@ class Pack {
     this.offsetsAt = this.oidsAt + this.count * 20 + this.count * 4;
     this.largeAt = this.offsetsAt + this.count * 4;
     this.size = packSize;
+  }
+
+  /** Every object id in the pack, in index order. */
+  oids(): string[] {
+    const out: string[] = new Array(this.count);
+    for (let i = 0; i < this.count; i++) out[i] = this.idx.toString('hex', this.oidsAt + i * 20, this.oidsAt + (i + 1) * 20);
+    return out;
   }
 
   /** The offset of an object in the pack, or -1. */
@@ -361,7 +369,8 @@ export interface ObjectStoreOptions {
 
 export class ObjectStore {
   readonly gitDir: string;
-  private readonly fsync: boolean;
+  /** Whether writes fsync (tests that generate large WALs turn it off). */
+  readonly fsync: boolean;
   private objectDirs: string[] | null = null;
   private packs: Pack[] | null = null;
   private readonly packByPath = new Map<string, Pack>();
@@ -500,8 +509,37 @@ export class ObjectStore {
         packs.push(pack);
       }
     }
+    // Packs deleted by a repack (ours or git's) since the last scan: release their files.
+    const live = new Set(packs);
+    for (const [path, pack] of this.packByPath) {
+      if (!live.has(pack)) {
+        pack.close();
+        this.packByPath.delete(path);
+      }
+    }
     this.packs = packs;
     return packs;
+  }
+
+  /** The packs of the repository's own object directory (not alternates), rescanned. */
+  localPacks(): { name: string; count: number; keep: boolean; oids(): string[] }[] {
+    const packDir = join(this.gitDir, 'objects', 'pack');
+    return this.loadPacks()
+      .filter((p) => p.packPath.startsWith(`${packDir}/`))
+      .map((p) => {
+        const name = p.packPath.slice(packDir.length + 1, -'.pack'.length);
+        return { name, count: p.count, keep: existsSync(join(packDir, `${name}.keep`)), oids: () => p.oids() };
+      });
+  }
+
+  /** Makes a pack this process just wrote readable at once, without rescanning the directory. */
+  adoptPack(name: string): void {
+    if (!this.packs) return; // the first read scans the directory and finds it
+    const packPath = join(this.gitDir, 'objects', 'pack', `${name}.pack`);
+    if (this.packByPath.has(packPath)) return;
+    const pack = new Pack(readFileSync(`${packPath.slice(0, -5)}.idx`), packPath, statSync(packPath).size);
+    this.packByPath.set(packPath, pack);
+    this.packs.push(pack);
   }
 
   private readLoose(oid: string, maxBytes: number): GitObject | null {
@@ -625,7 +663,14 @@ export class ObjectStore {
     for (const pack of this.packs ?? this.loadPacks()) {
       const offset = pack.find(bin);
       if (offset < 0) continue;
-      const obj = this.readPackedAt(pack, offset, depth, maxBytes);
+      let obj: GitObject;
+      try {
+        obj = this.readPackedAt(pack, offset, depth, maxBytes);
+      } catch (err) {
+        // Repacked away (its index was read, its pack not yet opened): the caller rescans.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        throw err;
+      }
       if (hashObject(obj.type, obj.content) !== oid) {
         throw objectError(`object ${oid} in ${pack.packPath} does not match its id`, { oid });
       }

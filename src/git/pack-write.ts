@@ -33,6 +33,14 @@ export class PackBuilder {
     return oid;
   }
 
+  /** A builder holding the same objects, to add more to without changing this one. */
+  clone(): PackBuilder {
+    const copy = new PackBuilder();
+    copy.entries.push(...this.entries);
+    for (const oid of this.seen) copy.seen.add(oid);
+    return copy;
+  }
+
   get count(): number {
     return this.entries.length;
   }

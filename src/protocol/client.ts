@@ -17,7 +17,8 @@ import {
   type WireFormat,
 } from './messages.js';
 import type { Notification } from './notifications.js';
-import { ReqClient, TransportError } from './transport/index.js';
+import { TransportError } from './transport/errors.js';
+import { ReqClient } from './transport/req.js';
 import type { Watch, WatchOptions } from './watch.js';
 
 /** Which repository and actor a request acts on (SPEC §7 request fields). */

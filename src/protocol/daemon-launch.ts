@@ -3,7 +3,6 @@
  * auto-spawns it and waits up to 5 s). Two CLIs racing to start it are fine: the second daemon
  * finds the socket taken and exits, and both CLIs connect to the first.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { GritError } from '../core/errors.js';
 import { GritClient, type ClientOptions } from './client.js';
@@ -19,7 +18,9 @@ function nobodyListening(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ECONNREFUSED';
 }
 
-export function spawnDaemon(extraArgs: string[] = []): void {
+/** Loads child_process only here: the CLI's usual path (a daemon already up) never needs it. */
+export async function spawnDaemon(extraArgs: string[] = []): Promise<void> {
+  const { spawn } = await import('node:child_process');
   const env = { ...process.env };
   // The daemon picks actors per request; a caller's GRIT_HOME must not leak into all of them.
   delete env.GRIT_HOME;
@@ -41,7 +42,7 @@ export async function connectOrSpawn(
   } catch (err) {
     if (!opts.spawn || !nobodyListening(err)) return null;
   }
-  spawnDaemon(opts.daemonArgs);
+  await spawnDaemon(opts.daemonArgs);
   const deadline = Date.now() + (opts.waitMs ?? SPAWN_WAIT_MS);
   for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
     await new Promise((r) => setTimeout(r, delay));

@@ -5,10 +5,8 @@
  * becomes an error reply.
  */
 import type { Logger } from 'pino';
-import { selectActor } from '../commands/actors.js';
 import { runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
-import { findRepo } from '../git/repo.js';
 import {
   decodeRequest,
   encodeMessage,
@@ -20,6 +18,7 @@ import {
 import { encodeNotification } from '../protocol/notifications.js';
 import { PubServer, RepServer, type ReplyFn } from '../protocol/transport/index.js';
 import { ActorWorkerPool } from './actor-worker-pool.js';
+import { RouteCache } from './routes.js';
 
 export interface SupervisorOptions {
   endpoints: string[];
@@ -50,6 +49,7 @@ export class Supervisor {
   private servers: RepServer[] = [];
   private pub: PubServer | null = null;
   private readonly workers = new Map<string, ActorWorkerPool>();
+  private readonly routes = new RouteCache();
   private readonly startedTs = Date.now();
   private lastActivity = Date.now();
   private inFlight = 0;
@@ -144,11 +144,7 @@ export class Supervisor {
   /** The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4). */
   private workerFor(request: CommandRequest): ActorWorkerPool {
     if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
-    const repo = findRepo(request.repo_root);
-    const actor = selectActor(repo, {
-      actor: request.actor_id ?? undefined,
-      dataDir: request.data_dir ?? undefined,
-    });
+    const { repo, actor } = this.routes.resolve(request);
     let worker = this.workers.get(actor.dir);
     if (!worker) {
       worker = new ActorWorkerPool(

@@ -57,3 +57,13 @@ test('help and command-line errors still come from oclif', () => {
   assert.equal(missing.code, 2);
   assert.equal(missing.json.error.code, 'invalid_args');
 });
+
+test('--version prints what oclif prints, without loading it', async () => {
+  const fast = grit(tempRepo(), ['--version']);
+  assert.equal(fast.code, 0);
+  const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+  assert.equal(fast.stdout, `grit/${version} ${process.platform}-${process.arch} node-${process.version}\n`);
+  const { Config } = await import('@oclif/core');
+  const config = await Config.load(REPO_ROOT);
+  assert.equal(fast.stdout, `${config.userAgent}\n`);
+});

@@ -162,3 +162,19 @@ test('a long-lived worker sees config.toml edits from the next command on', asyn
   assert.equal(refused.code, 4, refused.stdout);
   assert.equal(refused.json.error.code, 'conflict');
 });
+
+test('the daemon follows a change of default actor made behind its back', () => {
+  const s = side(true);
+  const authorOf = (title: string) => {
+    const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', title], { env: s.env });
+    return gritOk(s.dir, ['issue', 'show', issue_id], { env: s.env }).events[0].actor;
+  };
+  const first = gritOk(s.dir, ['actor', 'current']).actor.actor_id;
+  assert.equal(authorOf('by first'), first);
+  // Another actor becomes the default, written locally: the daemon's cached route must not stick.
+  const second = gritOk(s.dir, ['actor', 'init', '--label', 'second']).actor.actor_id;
+  gritOk(s.dir, ['actor', 'use', second]);
+  assert.equal(authorOf('by second'), second);
+  gritOk(s.dir, ['actor', 'use', first]);
+  assert.equal(authorOf('by first again'), first);
+});

@@ -1,7 +1,8 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runLocal } from '../../src/commands/run.js';
-import { describeCycle, type DepEdge } from '../../src/core/deps.js';
+import type { DepEdge } from '../../src/core/deps.js';
+import { describeCycle } from '../../src/core/dep-text.js';
 import { grit, gritOk, tempRepo } from '../helpers/repo.js';
 import { assertTopo, distance, orderingPairs, seededIds, writeDag, type RandomDag } from './_dag.js';
 

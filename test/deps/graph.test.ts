@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { renderGraph } from '../../src/core/dep-formats.js';
-import { cycleClosedBy, DepGraph, describeCycle, findCycles, mirrorOf, orderingOf, topoOrder, type DepEdge } from '../../src/core/deps.js';
+import { describeCycle } from '../../src/core/dep-text.js';
+import { cycleClosedBy, DepGraph, findCycles, mirrorOf, orderingOf, topoOrder, type DepEdge } from '../../src/core/deps.js';
 import { rng, shuffle } from '../helpers/random.js';
 import { assertTopo, distance, orderingPairs, randomDag } from './_dag.js';
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RepoContext } from '../../src/commands/context.js';
-import { describeCycle, type DepEdge } from '../../src/core/deps.js';
+import type { DepEdge } from '../../src/core/deps.js';
+import { describeCycle } from '../../src/core/dep-text.js';
 import { grit, gritOk } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { assertTopo, randomDag, seededIds, writeDag, writeEdges } from './_dag.js';

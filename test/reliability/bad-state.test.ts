@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
@@ -144,19 +145,29 @@ test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; r
   const list = gritOk(repo, ['issue', 'list']);
   const middle = git(repo, 'rev-parse', 'refs/grit/wal~1').trim();
   const chunk = git(repo, 'ls-tree', '-r', middle).split('\n').find((l) => l.includes('events/'))!.split(/\s+/)[2];
-  const objPath = join(repo, '.git/objects', chunk.slice(0, 2), chunk.slice(2));
-  renameSync(objPath, `${objPath}.away`);
+  // Each append writes its commit's objects as one pack: take away the one holding this chunk.
+  const packDir = join(repo, '.git/objects/pack');
+  const oidsIn = (idx: string) =>
+    spawnSync('git', ['show-index'], { input: readFileSync(join(packDir, idx)), encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map((l) => l.split(' ')[1]);
+  const idx = readdirSync(packDir).find((n) => n.endsWith('.idx') && oidsIn(n).includes(chunk))!;
+  const lost = oidsIn(idx);
+  const away = [idx, idx.replace(/\.idx$/, '.pack')].map((n) => join(packDir, n));
+  for (const f of away) renameSync(f, `${f}.away`);
   const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
   for (const f of ['store.mdb', 'store.mdb-lock']) renameSync(join(actorDir, f), join(actorDir, `${f}.away`));
 
   const r = grit(repo, ['issue', 'list', '--json']);
   assertCoded(r, 'wal_error', 1, /grit doctor/);
-  assert.ok(r.json.error.message.includes(`object ${chunk} not found`), r.json.error.message);
+  const named = /object ([0-9a-f]{40}) not found/.exec(r.json.error.message);
+  assert.ok(named && lost.includes(named[1]), r.json.error.message);
   const d = gritOk(repo, ['doctor', '--fix']);
   assert.equal(check(d, 'wal_ref').status, 'error');
   assert.deepEqual(d.applied, []);
 
-  renameSync(`${objPath}.away`, objPath);
+  for (const f of away) renameSync(`${f}.away`, f);
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
   fsckClean(repo);
 });

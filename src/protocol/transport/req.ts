@@ -3,7 +3,6 @@
  * connection, many concurrent (pipelined) requests matched to replies by id.
  */
 import { EventEmitter } from 'node:events';
-import { randomInt } from 'node:crypto';
 import { TransportError } from './errors.js';
 import { resolveLimits, type ConnectionLimits, type SpConnection } from './connection.js';
 import { dial } from './listener.js';
@@ -45,7 +44,8 @@ interface Pending {
  */
 export class ReqClient extends EventEmitter {
   private readonly pendingMap = new Map<number, Pending>();
-  private nextId = randomInt(0, 0x7fffffff);
+  // A random start, as nng does (ids need not be unpredictable: Math.random spares loading crypto).
+  private nextId = Math.floor(Math.random() * 0x7fffffff);
   private closeErr: TransportError | undefined;
 
   private constructor(

@@ -1,0 +1,96 @@
+/**
+ * WAL appends write each commit's objects as one small pack (two files and two fsyncs instead of
+ * eight loose objects: docs/performance.md). Left alone, those packs would pile up by the
+ * thousand and every object lookup would probe each index, so after an append the small packs
+ * are rolled up geometrically, as `git repack --geometric=2` does: the packs, sorted by size,
+ * must each hold at least twice as many objects as all smaller ones together; the smallest that
+ * break the progression are merged into one. That keeps a few dozen packs at most and rewrites
+ * each object O(log n) times in all. Packs git wrote (usually one large one), packs with a
+ * `.keep` file and packs beyond SMALL_PACK_OBJECTS are never touched.
+ *
+ * Safe against crashes and concurrent readers: the merged pack is complete (fsynced, renamed into
+ * place) before any old pack is deleted, so every object is always in some pack; a reader that
+ * loses a pack under it rescans the directory (ObjectStore.readPacked). A lock file keeps two
+ * processes from merging the same packs at once.
+ */
+import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import { judgeLock } from '../commands/lockfile.js';
+import { crashPoint } from '../core/fault.js';
+import type { ObjectStore } from './objects.js';
+import { PackBuilder } from './pack-write.js';
+
+/** Rolled up only once there are more small packs than this: most appends then merge nothing. */
+export const MAX_SMALL_PACKS = 16;
+/** Packs with more objects than this are someone else's (or already consolidated): left as they are. */
+export const SMALL_PACK_OBJECTS = 20_000;
+
+interface SizedPack {
+  name: string;
+  count: number;
+  oids(): string[];
+}
+
+/**
+ * The packs to merge, smallest first: with sizes sorted ascending, the largest prefix that breaks
+ * the doubling progression, extended while the next pack is smaller than twice the merged size.
+ */
+export function geometricRollup<T extends { count: number }>(packs: readonly T[], factor = 2): T[] {
+  const sorted = [...packs].sort((a, b) => a.count - b.count);
+  let split = sorted.length - 1;
+  while (split > 0 && sorted[split].count >= factor * sorted[split - 1].count) split--;
+  if (split === 0) return [];
+  let merged = sorted.slice(0, split + 1).reduce((n, p) => n + p.count, 0);
+  while (split + 1 < sorted.length && sorted[split + 1].count < factor * merged) merged += sorted[++split].count;
+  return sorted.slice(0, split + 1);
+}
+
+/** Merges small packs when there are too many; returns how many packs were merged (0 mostly). */
+export function consolidatePacks(objects: ObjectStore): number {
+  const packDir = join(objects.gitDir, 'objects', 'pack');
+  // One directory listing decides the usual case; pack indexes are read only when it may pay.
+  if (readdirSync(packDir).filter((n) => n.endsWith('.idx')).length <= MAX_SMALL_PACKS) return 0;
+  const small: SizedPack[] = objects.localPacks().filter((p) => !p.keep && p.count <= SMALL_PACK_OBJECTS);
+  if (small.length <= MAX_SMALL_PACKS) return 0;
+  const victims = geometricRollup(small);
+  if (victims.length < 2) return 0;
+  const lock = join(packDir, 'grit-consolidate.lock');
+  if (!takeLock(lock)) return 0;
+  try {
+    const pack = new PackBuilder();
+    for (const victim of victims) {
+      for (const oid of victim.oids()) {
+        const { type, content } = objects.read(oid);
+        pack.add(type, content);
+      }
+    }
+    const name = pack.write(objects.gitDir, { fsync: objects.fsync });
+    if (name) objects.adoptPack(name);
+    for (const victim of victims) {
+      if (victim.name === name) continue; // the same objects merged before, by someone else
+      // Index first: a pack without its index is invisible, an index without its pack is an error.
+      rmSync(join(packDir, `${victim.name}.idx`), { force: true });
+      rmSync(join(packDir, `${victim.name}.pack`), { force: true });
+      crashPoint('pack:merged');
+    }
+    objects.localPacks(); // forget the deleted packs, release their files
+    return victims.length;
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+/** A lock naming this process; one left by a dead process (kill -9 mid-merge) is taken over. */
+function takeLock(path: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, JSON.stringify({ pid: process.pid, host_id: hostname() }), { flag: 'wx' });
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !judgeLock(path).stale) return false;
+      rmSync(path, { force: true });
+    }
+  }
+  return false;
+}

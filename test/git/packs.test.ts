@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ObjectStore } from '../../src/git/objects.js';
+import { geometricRollup, MAX_SMALL_PACKS } from '../../src/git/pack-consolidate.js';
+import { Wal } from '../../src/git/wal.js';
+import * as cli from '../helpers/repo.js';
+import { ACTOR_HEX, comment, DAY, fsckClean, git, tempRepo } from './_util.js';
+
+const idxCount = (gitDir: string) => readdirSync(join(gitDir, 'objects', 'pack')).filter((n) => n.endsWith('.idx')).length;
+
+test('geometricRollup merges the packs that break the doubling progression', () => {
+  const packs = (...counts: number[]) => counts.map((count, i) => ({ count, i }));
+  const pick = (...counts: number[]) => geometricRollup(packs(...counts)).map((p) => p.count);
+  assert.deepEqual(pick(8, 16, 32, 64), []); // already a progression
+  assert.deepEqual(pick(8, 8, 32, 64), [8, 8]); // 16 < 2*16? no: 32 >= 2*16 stops it
+  assert.deepEqual(pick(8, 8, 16, 64), [8, 8, 16]);
+  assert.deepEqual(pick(...Array(17).fill(8)), Array(17).fill(8));
+  assert.deepEqual(pick(8, 8, 30, 1000), [8, 8, 30]); // 30 < 2*16 joins; 1000 is far larger
+  assert.deepEqual(pick(5), []);
+  assert.deepEqual(pick(), []);
+});
+
+test('each append is one pack; small packs are rolled up; git and readers see every object', async () => {
+  const { dir: repo, gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  const append = (i: number) => wal.append([comment(`n${i}`, DAY + i)], ACTOR_HEX);
+  // A reader in another "process": its pack list goes stale while the writer repacks.
+  const reader = new ObjectStore(gitDir);
+  const commits: string[] = [];
+  let maxPacks = 0;
+  for (let i = 0; i < 120; i++) {
+    const { commit } = await append(i);
+    commits.push(commit);
+    maxPacks = Math.max(maxPacks, idxCount(gitDir));
+    if (i === 5) reader.readCommit(commit); // loads the pack list as it is now
+  }
+  assert.equal(readdirSync(join(gitDir, 'objects')).filter((d) => /^[0-9a-f]{2}$/.test(d)).length, 0, 'no loose objects');
+  assert.ok(maxPacks <= MAX_SMALL_PACKS + 1, `at most ${MAX_SMALL_PACKS + 1} packs at any time, saw ${maxPacks}`);
+  assert.ok(idxCount(gitDir) <= MAX_SMALL_PACKS, `${idxCount(gitDir)} packs after 120 appends`);
+  fsckClean(repo);
+  assert.equal(git(repo, ['rev-list', '--count', 'refs/grit/wal']).trim(), '120');
+  // The stale reader finds objects whose packs were merged away.
+  for (const oid of [commits[0], commits[3], commits[119]]) assert.equal(reader.read(oid).type, 'commit');
+  const events = (await wal.readSince(null)).flatMap((c) => c.events);
+  assert.equal(events.length, 120);
+  // A pack with a .keep file is never merged away.
+  const [kept] = readdirSync(join(gitDir, 'objects', 'pack')).filter((n) => n.endsWith('.pack'));
+  writeFileSync(join(gitDir, 'objects', 'pack', kept.replace(/\.pack$/, '.keep')), '');
+  for (let i = 120; i < 160; i++) await append(i);
+  assert.ok(readdirSync(join(gitDir, 'objects', 'pack')).includes(kept));
+  fsckClean(repo);
+  const last = await wal.readSince(commits[119]);
+  assert.equal(last.length, 40);
+});
+
+test('kill -9 in the middle of a roll-up loses nothing; the next appends roll up again', { timeout: 120_000 }, () => {
+  const repo = cli.tempRepo();
+  cli.gritOk(repo, ['init', '--no-agents-md']);
+  const gitDir = join(repo, '.git');
+  const acked: string[] = [];
+  let killed = false;
+  for (let i = 0; i < 3 * MAX_SMALL_PACKS && !killed; i++) {
+    const r = cli.grit(repo, ['issue', 'create', '--title', `t${i}`, '--json'], { env: { GRIT_FAULT: 'pack:merged' } });
+    if (r.code === 0) acked.push(r.json.data.issue_id);
+    else killed = true;
+  }
+  assert.ok(killed, 'a roll-up ran and was killed half-way');
+  cli.fsckClean(repo);
+  for (let i = 0; i < 2 * MAX_SMALL_PACKS; i++) cli.gritOk(repo, ['issue', 'create', '--title', `after ${i}`]);
+  cli.fsckClean(repo);
+  assert.ok(idxCount(gitDir) <= MAX_SMALL_PACKS);
+  const ids = new Set(cli.gritOk(repo, ['issue', 'list']).issues.map((x: { issue_id: string }) => x.issue_id));
+  for (const id of acked) assert.ok(ids.has(id), `acknowledged ${id} missing`);
+  assert.equal(ids.size, acked.length + 1 + 2 * MAX_SMALL_PACKS, 'the killed command had moved the WAL ref: its issue is there too');
+});
