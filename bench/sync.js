@@ -11,8 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { GRIT, printTable, startDaemon, tempRepo } from './lib.js';
+import { GRIT, isMain, printTable, row, startDaemon, tempRepo } from './lib.js';
 import { runLocal } from '../dist/src/commands/run.js';
 import { generateWal } from '../dist/test/helpers/gen-events.js';
 
@@ -89,28 +88,16 @@ async function pullCase({ events, batchMax, rounds, label, target }, client) {
   }
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
   const base = median(times['git fetch']);
-  return MODES.map((mode) => {
-    const value = median(times[mode]);
-    return {
-      bench: 'sync',
-      case: `pull ${label} events (${mode})`,
-      value: Math.round(value),
-      unit: 'ms',
-      baseline: 'git fetch',
-      baseline_value: Math.round(base),
-      ratio: Number((value / base).toFixed(2)),
-      target,
-    };
-  });
+  return MODES.map((mode) => row('sync', `pull ${label} (${mode})`, median(times[mode]), 'ms', { baseline: 'git fetch', baselineValue: base, target }));
 }
 
 export async function run({ quick = false } = {}) {
   const cases = quick
-    ? [{ events: 200, batchMax: 1, rounds: 1, label: '200' }]
+    ? [{ events: 200, batchMax: 1, rounds: 1, label: '200 events, 1 per commit' }]
     : [
-        { events: 1000, batchMax: 1, rounds: 5, label: '1k', target: '<= 2x' },
+        { events: 1000, batchMax: 1, rounds: 5, label: '1k events, 1 per commit', target: '<= 2x' },
         // Realistic batching: 1 to 4 events per WAL commit (about 4,000 commits).
-        { events: 10000, batchMax: 4, rounds: 3, label: '10k (1-4 per commit)' },
+        { events: 10000, batchMax: 4, rounds: 3, label: '10k events, 1-4 per commit' },
       ];
   const daemon = await startDaemon();
   const client = await daemon.client();
@@ -124,7 +111,4 @@ export async function run({ quick = false } = {}) {
   }
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const rows = await run({ quick: process.argv.includes('--quick') });
-  printTable(rows.map((r) => ({ ...r, target: r.target ?? '' })));
-}
+if (isMain(import.meta.url)) printTable(await run({ quick: process.argv.includes('--quick') }));
