@@ -343,6 +343,13 @@ const BASE_CACHE_BYTES = 32 << 20;
 
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * zlib's output buffer for an object of about `size` bytes. zlib allocates one of these per call
+ * (16 KiB by default): for the few-hundred-byte commits, trees and meta.json blobs of the WAL
+ * that allocation and its garbage cost more than the inflating itself.
+ */
+const inflateChunk = (size: number): number => Math.min(Math.max(size + 1, 64), 1 << 16);
+
 /** Reads are unbounded unless the caller says otherwise (a pack's blobs can be huge and legitimate). */
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
@@ -627,9 +634,7 @@ export class ObjectStore {
     // stops at the end of its stream, so reading a bit too much is harmless.
     const bound = size + (size >> 10) + 64;
     // Never inflate more than the entry declares: a corrupt or hostile stream could expand far more.
-    // An output buffer of the declared size, not zlib's default 16 KiB per call: most WAL objects
-    // are a few hundred bytes, and thousands of 16 KiB allocations per sync were most of the GC work.
-    const limit = { maxOutputLength: size + 1, chunkSize: Math.max(64, Math.min(size + 1, 1 << 20)) };
+    const limit = { maxOutputLength: size + 1, chunkSize: inflateChunk(size) };
     let data: Buffer;
     try {
       data = inflateSync(pos + bound <= head.length ? head.subarray(pos) : pack.read(offset + pos, bound), limit);
