@@ -148,7 +148,7 @@ export class WalSync {
     for (const r of [fetched, prepared]) if (r.status === 'rejected') throw r.reason;
     const remoteHead = await readRef(this.gitDir, this.remoteWalRef);
     try {
-      await this.validate(remoteHead);
+      await this.validate(remoteHead, before.get(this.remoteWalRef) ?? null);
     } catch (err) {
       await this.restoreTracking(before);
       throw err;
@@ -160,14 +160,31 @@ export class WalSync {
     return remoteHead;
   }
 
-  /** Validates every remote WAL commit the local WAL does not have yet (readSince throws wal_error). */
-  private async validate(remoteHead: string | null): Promise<void> {
+  /**
+   * Validates every remote WAL commit the local WAL does not have yet (readSince throws
+   * wal_error). `previous` is where the remote WAL was at the previous fetch.
+   */
+  private async validate(remoteHead: string | null, previous: string | null): Promise<void> {
     if (remoteHead === null) return;
     const local = await this.wal.head();
     if (local === remoteHead) return;
     this.wal.assertCommit(remoteHead); // before git merge-base, which would fail with a git_error
+    if (local !== null && local === previous && (await this.fastForwards(local, remoteHead))) return;
     const base = local === null ? null : await this.mergeBase(local, remoteHead);
     await this.remoteCommits(base, remoteHead);
+  }
+
+  /**
+   * Whether `remoteHead` descends from `local`, found by validating the remote's new commits down
+   * to `local` (which a pull does anyway) instead of running `git merge-base` first. Tried only
+   * when the remote was at the local head at the previous fetch, so it has almost surely just
+   * moved ahead; if it was rewritten instead, the walk read its whole chain for nothing.
+   */
+  private async fastForwards(local: string, remoteHead: string): Promise<boolean> {
+    const commits = await this.remoteCommits(local, remoteHead);
+    if (this.wal.objects.readCommit(commits[0].oid).parents[0] !== local) return false;
+    this.bases.set(`${local}:${remoteHead}`, local);
+    return true;
   }
 
   private async mergeBase(a: string, b: string): Promise<string | null> {

@@ -247,3 +247,32 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
   assert.equal(gritOk(b, ['sync']).snapshots_fetched, 0);
   assert.deepEqual(refs(b, 'refs/grit/snapshots/'), {});
 });
+
+test('a pull where the remote was at the local head last time: fast-forward; a rewritten remote still rebases', { timeout: 60_000 }, async () => {
+  const { remote, clones } = network(3);
+  const [a, b, c] = clones;
+  gritOk(a, ['issue', 'create', '--title', 'one']);
+  gritOk(a, ['sync']);
+  assert.equal(gritOk(b, ['sync']).pulled, 1);
+  gritOk(a, ['issue', 'create', '--title', 'two']);
+  gritOk(a, ['issue', 'create', '--title', 'three']);
+  gritOk(a, ['sync']);
+  // b's WAL head is where the remote was at b's previous fetch: validated down to it, no merge-base.
+  const ff = gritOk(b, ['sync', '--pull']);
+  assert.deepEqual([ff.pulled, ff.events_rebased], [2, 0]);
+  const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+  assert.equal(git(b, 'rev-parse', 'refs/grit/wal').trim(), head);
+  // Someone rewrites the remote WAL: "three" replaced by "four" (force-pushed, shared prefix kept).
+  git(c, 'fetch', '-q', 'origin', 'refs/grit/wal:refs/grit/wal');
+  git(c, 'update-ref', 'refs/grit/wal', `${head}~1`);
+  gritOk(c, ['issue', 'create', '--title', 'four']);
+  git(c, 'push', '-q', '--force', 'origin', 'refs/grit/wal:refs/grit/wal');
+  // b's head is no longer on the remote's chain: found by the walk, then git merge-base, then a rebase.
+  const rebased = gritOk(b, ['sync']);
+  assert.deepEqual([rebased.pulled, rebased.events_rebased, rebased.pushed], [1, 1, 1]);
+  const titles = (dir: string) => gritOk(dir, ['issue', 'list']).issues.map((i: { title: string }) => i.title).sort();
+  assert.deepEqual(titles(b), ['four', 'one', 'three', 'two']);
+  assert.equal(gritOk(a, ['sync']).pulled, 1);
+  assert.deepEqual(titles(a), titles(b));
+  fsckClean(b);
+});
