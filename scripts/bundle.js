@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// Bundles the CLI's hot path (the fast-path parser, the action tables, and the thin client that
+// forwards a command to a warm daemon) into one file, dist/src/cli/fast.bundle.js, which
+// bin/grit.js loads. Node spends ~0.8 ms per ES module it loads at start-up; the ~30 modules of
+// that path cost ~25 ms unbundled and ~8 ms as one file (docs/performance.md). Run by `npm run build`.
+//
+// What stays outside the bundle, loaded from dist/ as before:
+// - everything the hot path imports lazily other than the daemon round trip itself (running a
+//   command locally, CBOR, watch, child_process): a daemon-served command never loads it;
+// - src/core/errors.js, so that GritError is one class whether thrown inside or outside the
+//   bundle (`instanceof` decides how an error is printed).
+// The bundle sits in dist/src/cli/, where every relative import it keeps resolves as it did.
+import { build } from 'esbuild';
+import { dirname, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const entry = resolve(root, 'dist/src/cli/fast.js');
+const outfile = resolve(root, 'dist/src/cli/fast.bundle.js');
+/** Lazily imported, yet part of every daemon-served command: bundled. */
+const HOT = ['dist/src/cli/dispatch.js', 'dist/src/git/repo.js', 'dist/src/protocol/daemon-launch.js'].map((p) => resolve(root, p));
+const SHARED = [resolve(root, 'dist/src/core/errors.js')];
+
+const keepOutside = {
+  name: 'keep-outside',
+  setup(b) {
+    b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      const target = resolve(args.resolveDir, args.path);
+      const outside = SHARED.includes(target) || (args.kind === 'dynamic-import' && !HOT.includes(target));
+      if (!outside) return undefined;
+      const path = relative(dirname(outfile), target);
+      return { path: path.startsWith('.') ? path : `./${path}`, external: true };
+    });
+  },
+};
+
+const result = await build({
+  entryPoints: [entry],
+  outfile,
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  plugins: [keepOutside],
+  metafile: true,
+  logLevel: 'warning',
+});
+const inputs = Object.keys(result.metafile.inputs).length;
+console.log(`${relative(root, outfile)}: ${inputs} modules`);
