@@ -78,7 +78,7 @@ export class WalSync {
   private readonly validated = new Map<string, WalCommit[]>();
   /** Events per WAL commit, for commits this sync validated or wrote. */
   private readonly eventCounts = new Map<string, number>();
-  /** `git merge-base` answers by `<a>:<b>`: validating and integrating the same heads ask twice. */
+  /** Merge bases by `<a>:<b>` (git's, or a fast-forward seen while validating): validate and integrate ask alike. */
   private readonly bases = new Map<string, string | null>();
 
   constructor(gitDir: string, wal: Wal, opts: SyncOptions) {
