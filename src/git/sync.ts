@@ -145,9 +145,12 @@ export class WalSync {
   private async fetch(pull: boolean, result: SyncResult, along?: () => Promise<void>): Promise<string | null> {
     const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
     const [fetched, prepared] = await Promise.allSettled([fetchGrit(this.gitDir, this.opts.remote), along?.()]);
-    for (const r of [fetched, prepared]) if (r.status === 'rejected') throw r.reason;
+    if (fetched.status === 'rejected') throw fetched.reason;
     const remoteHead = await readRef(this.gitDir, this.remoteWalRef);
     try {
+      // Failing after the fetch, the tracking refs go back too: the next sync must still see
+      // this fetch's snapshots and locks as new.
+      if (prepared.status === 'rejected') throw prepared.reason;
       await this.validate(remoteHead, before.get(this.remoteWalRef) ?? null);
     } catch (err) {
       await this.restoreTracking(before);

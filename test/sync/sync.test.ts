@@ -6,6 +6,7 @@ import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { fsckClean, git, grit, gritAsync, gritOk } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, walEvents } from './_helpers.js';
+import { remoteCommit } from '../reliability/_remote.js';
 
 /** Two clones that both know one issue, then edit it concurrently (nothing synced in between). */
 function concurrentEdits(): { a: string; b: string; remote: string; id: string } {
@@ -275,4 +276,25 @@ test('a pull where the remote was at the local head last time: fast-forward; a r
   assert.equal(gritOk(a, ['sync']).pulled, 1);
   assert.deepEqual(titles(a), titles(b));
   fsckClean(b);
+});
+
+test('the store fails to catch up while git fetches: the sync fails and the tracking refs are put back', { timeout: 60_000 }, async () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  gritOk(a, ['issue', 'create', '--title', 'one']);
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  // The remote gets an event and a snapshot; b's own WAL gets a commit its store cannot read.
+  gritOk(a, ['issue', 'create', '--title', 'two']);
+  const snap = gritOk(a, ['snapshot']);
+  gritOk(a, ['sync']);
+  git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
+  remoteCommit(b, 'bb'.repeat(16), { meta: '{"schema_version":2}\n' });
+  const tracking = refs(b, 'refs/grit-remote/');
+  const r = grit(b, ['sync', '--pull', '--json']);
+  assert.equal(r.json.error.code, 'wal_error');
+  assert.deepEqual(refs(b, 'refs/grit-remote/'), tracking);
+  // Once the local WAL is mended, the snapshot is still new to b.
+  git(b, 'update-ref', 'refs/grit/wal', 'refs/grit/wal~1');
+  assert.equal(gritOk(b, ['sync', '--pull']).snapshots_fetched, 1);
 });
