@@ -8,7 +8,16 @@ import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
-import { isOid, ObjectStore, parseCommit, type ObjectStoreOptions, type TreeEntry } from './objects.js';
+import {
+  encodeCommit,
+  encodeTree,
+  isOid,
+  ObjectStore,
+  parseCommit,
+  type ObjectStoreOptions,
+  type ObjectType,
+  type TreeEntry,
+} from './objects.js';
 import { casRef, readRef } from './refs.js';
 
 export const WAL_REF = 'refs/grit/wal';
@@ -95,6 +104,37 @@ function parseMeta(bytes: Uint8Array, oid: string): WalMeta {
   return meta as WalMeta;
 }
 
+/** Where a WAL commit's objects go: the object store (loose files) or a pack being built. */
+export interface ObjectSink {
+  write(type: ObjectType, content: Uint8Array): string;
+}
+
+/** Writes a chunk and its dated subtree (`events/YYYY/MM/DD/<hash>.bin`); returns the `events` entry. */
+export function writeEventsTree(sink: ObjectSink, chunkBytes: Uint8Array, chunkHash: string, tsMs: number): TreeEntry {
+  const [, year, month, day, file] = chunkPath(tsMs, chunkHash).split('/');
+  let sub = sink.write('tree', encodeTree([{ mode: '100644', name: file, oid: sink.write('blob', chunkBytes) }]));
+  for (const part of [day, month, year]) sub = sink.write('tree', encodeTree([{ mode: '40000', name: part, oid: sub }]));
+  return { mode: '40000', name: 'events', oid: sub };
+}
+
+export interface WalCommitFields {
+  actorHex: string;
+  chunkHash: string;
+  parent: string | null;
+  eventCount: number;
+  /** Commit time, ms since the epoch. */
+  timestamp: number;
+}
+
+/** Writes `meta.json`, the root tree and the commit on `parent`; returns the commit id. */
+export function writeWalCommit(sink: ObjectSink, eventsTree: TreeEntry, f: WalCommitFields): string {
+  const meta = sink.write('blob', encodeMeta({ schema_version: 1, actor_id: f.actorHex, chunk_hash: f.chunkHash, prev_wal: f.parent }));
+  const tree = sink.write('tree', encodeTree([eventsTree, { mode: '100644', name: 'meta.json', oid: meta }]));
+  const who = { name: 'grit', email: `${f.actorHex}@grit.invalid`, timestamp: Math.floor(f.timestamp / 1000), tzOffsetMinutes: 0 };
+  const message = `grit: ${f.eventCount} event${f.eventCount === 1 ? '' : 's'}\n`;
+  return sink.write('commit', encodeCommit({ tree, parents: f.parent ? [f.parent] : [], author: who, committer: who, message }));
+}
+
 interface ReadCommit extends WalCommit {
   parent: string | null;
 }
@@ -138,19 +178,11 @@ export class Wal {
       });
     }
     const chunkHash = toHex(chunk.hash);
-    const [, year, month, day, file] = chunkPath(events[0].ts_unix_ms, chunkHash).split('/');
-    let sub = objects.writeTree([{ mode: '100644', name: file, oid: objects.writeBlob(chunk.bytes) }]);
-    for (const part of [day, month, year]) sub = objects.writeTree([{ mode: '40000', name: part, oid: sub }]);
-    const eventsTree: TreeEntry = { mode: '40000', name: 'events', oid: sub };
-    const who = { name: 'grit', email: `${actorHex}@grit.invalid`, timestamp: 0, tzOffsetMinutes: 0 };
-    const message = `grit: ${events.length} event${events.length === 1 ? '' : 's'}\n`;
+    const eventsTree = writeEventsTree(objects, chunk.bytes, chunkHash, events[0].ts_unix_ms);
 
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const parent = strict ? (opts.expectedHead as string | null) : await this.head();
-      const meta = objects.writeBlob(encodeMeta({ schema_version: 1, actor_id: actorHex, chunk_hash: chunkHash, prev_wal: parent }));
-      const tree = objects.writeTree([eventsTree, { mode: '100644', name: 'meta.json', oid: meta }]);
-      who.timestamp = Math.floor(Date.now() / 1000);
-      const commit = objects.writeCommit({ tree, parents: parent ? [parent] : [], author: who, committer: who, message });
+      const commit = writeWalCommit(objects, eventsTree, { actorHex, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
       crashPoint('wal:after-objects');
       if (await casRef(this.gitDir, WAL_REF, parent, commit)) return { commit, chunkHash, parent };
       if (strict) {
