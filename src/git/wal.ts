@@ -135,8 +135,23 @@ export function writeWalCommit(sink: ObjectSink, eventsTree: TreeEntry, f: WalCo
   return sink.write('commit', encodeCommit({ tree, parents: f.parent ? [f.parent] : [], author: who, committer: who, message }));
 }
 
-interface ReadCommit extends WalCommit {
+/** A WAL commit as the chain walk sees it: its id, its root tree and its (only) parent. */
+export interface WalLink {
+  oid: string;
+  tree: string;
   parent: string | null;
+}
+
+/** Gives a wal_error that does not name `oid` the commit's name and id; anything else becomes one. */
+function inCommit(err: unknown, oid: string): GritError {
+  if (err instanceof GritError && err.code === 'wal_error') {
+    if (err.details.commit === oid) return err;
+    return new GritError('wal_error', `WAL commit ${oid}: ${err.message}`, {
+      details: { ...err.details, commit: oid },
+      suggestion: err.suggestion,
+    });
+  }
+  return walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, { commit: oid });
 }
 
 export class Wal {
@@ -210,29 +225,36 @@ export class Wal {
     if (type !== 'commit') throw walError(`WAL entry ${oid} is a ${type}, not a commit`, { commit: oid });
   }
 
-  /** Reads and fully validates one WAL commit (synchronous: plain file reads). */
-  private readOne(oid: string): ReadCommit {
+  /** Reads one WAL commit object: a commit with at most one parent. */
+  private readLink(oid: string): WalLink {
     const where = { commit: oid };
     try {
       const obj = this.objects.read(oid, small);
       if (obj.type !== 'commit') throw walError(`WAL entry ${oid} is a ${obj.type}, not a commit`, where);
       const commit = parseCommit(obj.content);
-      if (commit.parents.length > 1) {
-        throw walError(`WAL commit ${oid} is a merge; the WAL must be linear`, where);
-      }
-      const root = this.objects.readTree(commit.tree, small);
+      if (commit.parents.length > 1) throw walError(`WAL commit ${oid} is a merge; the WAL must be linear`, where);
+      return { oid, tree: commit.tree, parent: commit.parents[0] ?? null };
+    } catch (err) {
+      throw inCommit(err, oid);
+    }
+  }
+
+  /** Reads and fully validates the tree of a WAL commit: meta.json and its one chunk (synchronous). */
+  private readBody(link: WalLink): WalCommit {
+    const oid = link.oid;
+    const where = { commit: oid };
+    try {
+      const root = this.objects.readTree(link.tree, small);
       const metaEntry = root.find((e) => e.name === 'meta.json');
       if (!metaEntry || metaEntry.mode !== '100644') throw walError(`WAL commit ${oid} has no meta.json`, where);
       const meta = parseMeta(this.objects.readBlob(metaEntry.oid, small), oid);
       // events/YYYY/MM/DD/<chunk_hash>.bin, and nothing else under events/.
       const file = `${meta.chunk_hash}.bin`;
       let entry = root.find((e) => e.name === 'events');
-      const path = ['events'];
       for (const shape of [/^\d{4,}$/, /^\d{2}$/, /^\d{2}$/]) {
         if (!entry || entry.mode !== '40000') break;
         const t = this.objects.readTree(entry.oid, small);
         entry = t.length === 1 && t[0].mode === '40000' && shape.test(t[0].name) ? t[0] : undefined;
-        if (entry) path.push(entry.name);
       }
       let chunkOid: string | undefined;
       if (entry && entry.mode === '40000') {
@@ -245,17 +267,38 @@ export class Wal {
       const blob = this.objects.readBlob(chunkOid, { maxBytes: MAX_CHUNK_BYTES });
       const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
       const events = decodeChunk(bytes, fromHex(meta.chunk_hash, 32)!);
-      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events, parent: commit.parents[0] ?? null };
+      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events };
     } catch (err) {
-      if (err instanceof GritError && err.code === 'wal_error') {
-        if (err.details.commit === oid) throw err;
-        throw new GritError('wal_error', `WAL commit ${oid}: ${err.message}`, {
-          details: { ...err.details, commit: oid },
-          suggestion: err.suggestion,
-        });
-      }
-      throw walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, where);
+      throw inCommit(err, oid);
     }
+  }
+
+  /**
+   * The commits after `fromExclusive` up to `to`, oldest first, walking first parents and reading
+   * only the commit objects (the whole chain when `fromExclusive` is not on it). A commit that is
+   * missing, not a commit, or a merge throws `wal_error` naming it. Leaves the object store open
+   * (pack indexes loaded) for `readCommits`: the caller closes it.
+   */
+  async chain(fromExclusive: string | null, to: string): Promise<WalLink[]> {
+    const out: WalLink[] = [];
+    for (let oid: string | null = to; oid && oid !== fromExclusive; ) {
+      const link = this.readLink(oid);
+      out.push(link);
+      oid = link.parent;
+      // Reads are synchronous; let a daemon's other work run now and then.
+      if (out.length % 4096 === 0) await new Promise((r) => setImmediate(r));
+    }
+    return out.reverse();
+  }
+
+  /** Reads and validates the trees and chunks of `links` (from `chain`), in their order; the caller closes the object store. */
+  async readCommits(links: readonly WalLink[]): Promise<WalCommit[]> {
+    const out: WalCommit[] = [];
+    for (const link of links) {
+      out.push(this.readBody(link));
+      if (out.length % 256 === 0) await new Promise((r) => setImmediate(r));
+    }
+    return out;
   }
 
   /**
@@ -265,20 +308,12 @@ export class Wal {
    * makes the whole call throw `wal_error` naming it.
    */
   async readSince(fromExclusive: string | null, to?: string | null): Promise<WalCommit[]> {
-    const out: WalCommit[] = [];
-    let oid = to === undefined ? await this.head() : to;
+    const head = to === undefined ? await this.head() : to;
     try {
-      while (oid && oid !== fromExclusive) {
-        const c = this.readOne(oid);
-        out.push({ oid: c.oid, actor: c.actor, chunkHash: c.chunkHash, events: c.events });
-        oid = c.parent;
-        // Reads are synchronous; let a daemon's other work run now and then.
-        if (out.length % 256 === 0) await new Promise((r) => setImmediate(r));
-      }
+      return head ? await this.readCommits(await this.chain(fromExclusive, head)) : [];
     } finally {
       this.objects.close();
     }
-    return out.reverse();
   }
 
   /** True when `ancestor` is `descendant` or on its first-parent chain (null is everyone's). */
