@@ -235,13 +235,17 @@ export class Store {
       // Into an empty store (a rebuild's first batch) every event of an issue is among `events`:
       // issues fold from these, without reading their events back.
       const empty = meta.event_count === 0;
+      // Into an empty store keys go in in key order: LMDB then fills its pages instead of
+      // splitting them half empty (a store about a quarter smaller, written a little faster).
+      const order = empty ? [...events].sort((a, b) => Buffer.compare(a.event_id, b.event_id)) : events;
+      const index: [string, Buffer][] = [];
       const touched = new Map<string, Event[]>();
       let added = 0;
-      for (const e of events) {
+      for (const e of order) {
         const key = asBuffer(e.event_id);
         if (this.events.doesExist(key)) continue;
         this.events.putSync(key, asBuffer(recordBytes(e)));
-        this.issueEvents.putSync(eventIndexKey(e), key);
+        index.push([eventIndexKey(e), key]);
         added++;
         // Context events fold into their own tables; they never make an issue.
         if (ContextTables.isContextEvent(e)) {
@@ -253,6 +257,9 @@ export class Store {
         if (list) list.push(e);
         else touched.set(id, [e]);
       }
+      // Plain string order is the keys' byte order: they are ASCII.
+      if (empty) index.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      for (const [k, v] of index) this.issueEvents.putSync(k, v);
       for (const [id, fresh] of touched) this.refold(id, empty ? fresh : this.issueEventsOf(id));
       // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
       const fresh = fromHead === null && meta.event_count === 0;
