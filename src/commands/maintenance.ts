@@ -5,7 +5,6 @@
  */
 import { statSync } from 'node:fs';
 import { decodeStrict } from '../core/cbor.js';
-import { decodeVerifiedChunk } from '../core/chunk.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
@@ -16,19 +15,14 @@ import { foldIssue } from '../core/projection.js';
 import type { StoreMeta } from '../core/store.js';
 import {
   createSnapshot,
-  decodeSnapshotChunk,
   gcSnapshots,
   listSnapshots,
-  readSnapshotChunks,
+  readSnapshot,
   readSnapshotMeta,
-  snapshotError,
-  snapshotEvents,
-  type SnapshotChunkBytes,
   type SnapshotMeta,
 } from '../git/snapshot.js';
-import type { WalCommit, WalLink } from '../git/wal.js';
+import type { WalCommit } from '../git/wal.js';
 import { bool, type Args } from './args.js';
-import { READER_MIN_COMMITS, READER_MIN_EVENTS, Readers } from './readers.js';
 import type { RepoContext } from './context.js';
 
 const DAY_MS = 86_400_000;
@@ -58,23 +52,18 @@ async function walkWal(
   fn: (commits: WalCommit[], segFrom: string | null, segTo: string) => boolean | Promise<boolean>,
 ): Promise<boolean> {
   const wal = ctx.wal;
-  let readers: Readers | null = null;
   try {
     // First the chain of commits (commit objects only), so segments and progress have a total.
     const chain = await wal.chain(fromExclusive, head);
-    const segments: WalLink[][] = [];
-    for (let i = 0; i < chain.length; i += SEGMENT_COMMITS) segments.push(chain.slice(i, i + SEGMENT_COMMITS));
-    if (chain.length >= READER_MIN_COMMITS) readers = new Readers();
-    const read = readers ? readers.walSegments(wal.gitDir, segments) : readInline(wal, segments);
     const bar = progressBar(label, chain.length);
     try {
       let from = fromExclusive;
-      let done = 0;
-      for await (const commits of read) {
-        const to = commits[commits.length - 1].oid;
-        if (!(await fn(commits, from, to))) return false;
+      for (let i = 0; i < chain.length; i += SEGMENT_COMMITS) {
+        const segment = chain.slice(i, i + SEGMENT_COMMITS);
+        const to = segment[segment.length - 1].oid;
+        if (!(await fn(await wal.readCommits(segment), from, to))) return false;
         from = to;
-        bar.update((done += commits.length));
+        bar.update(i + segment.length);
       }
       return true;
     } finally {
@@ -82,12 +71,7 @@ async function walkWal(
     }
   } finally {
     wal.objects.close();
-    await readers?.close();
   }
-}
-
-async function* readInline(wal: RepoContext['wal'], segments: WalLink[][]): AsyncGenerator<WalCommit[]> {
-  for (const links of segments) yield await wal.readCommits(links);
 }
 
 /**
@@ -146,8 +130,8 @@ export async function newestUsableSnapshot(
           skipped.push({ ref: s.ref, reason: `its wal_head ${meta.wal_head} is not in this WAL` });
           continue;
         }
-        const { meta: full, chunks } = readSnapshotChunks(ctx.wal.objects, s.oid);
-        return { ref: s.ref, oid: s.oid, meta: full, events: await decodeSnapshot(s.oid, full, chunks) };
+        const full = readSnapshot(ctx.wal.objects, s.oid);
+        return { ref: s.ref, oid: s.oid, meta: full.meta, events: full.events };
       } catch (err) {
         skipped.push({ ref: s.ref, reason: (err as Error).message });
       }
@@ -155,37 +139,6 @@ export async function newestUsableSnapshot(
     return null;
   } finally {
     ctx.wal.objects.close();
-  }
-}
-
-/**
- * A snapshot's events, fully checked (`snapshotEvents`). A large one is verified by reader
- * threads while this thread decodes it; a failed check reports the first bad chunk in order,
- * as reading it here would.
- */
-async function decodeSnapshot(oid: string, meta: SnapshotMeta, chunks: SnapshotChunkBytes[]): Promise<Event[]> {
-  if (meta.event_count < READER_MIN_EVENTS) {
-    return snapshotEvents(oid, meta, chunks, decodeSnapshotChunk);
-  }
-  const readers = new Readers();
-  try {
-    const verified = readers.verifyChunks(chunks.map((c) => ({ bytes: c.bytes, hash: c.chunk_hash })));
-    let events: Event[] | null = null;
-    let failed: unknown = null;
-    try {
-      events = snapshotEvents(oid, meta, chunks, (c) => decodeVerifiedChunk(c.bytes));
-    } catch (err) {
-      failed = err;
-    }
-    try {
-      await verified;
-    } catch (err) {
-      throw snapshotError(oid, err);
-    }
-    if (failed) throw failed;
-    return events!;
-  } finally {
-    await readers.close();
   }
 }
 

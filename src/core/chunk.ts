@@ -40,18 +40,6 @@ export function encodeChunk(events: readonly Event[]): EncodedChunk {
  * `wal_error` before a single event is returned, so a caller never applies part of a bad chunk.
  */
 export function decodeChunk(bytes: Uint8Array, expectedHash?: Uint8Array): Event[] {
-  return decode(bytes, expectedHash, true);
-}
-
-/**
- * Decodes a chunk that `decodeChunk` has already accepted (a reader thread of a rebuild verified
- * it): the same events, without recomputing the chunk hash and every event id.
- */
-export function decodeVerifiedChunk(bytes: Uint8Array): Event[] {
-  return decode(bytes, undefined, false);
-}
-
-function decode(bytes: Uint8Array, expectedHash: Uint8Array | undefined, verifyIds: boolean): Event[] {
   if (expectedHash && !bytesEqual(blake2b256(bytes), expectedHash)) {
     throw walError('chunk hash does not match its content', { expected: toHex(expectedHash) });
   }
@@ -71,7 +59,7 @@ function decode(bytes: Uint8Array, expectedHash: Uint8Array | undefined, verifyI
   }
   let events: Event[];
   try {
-    events = records.items.map((r) => eventFromRecord(r, { verifyId: verifyIds }));
+    events = records.items.map((r) => eventFromRecord(r));
   } catch (err) {
     if (err instanceof GritError) throw walError(err.message, err.details);
     throw err;

@@ -145,71 +145,39 @@ export function readSnapshotMeta(objects: ObjectStore, oid: string): SnapshotMet
   }
 }
 
-export interface SnapshotChunkBytes extends SnapshotChunk {
-  bytes: Uint8Array;
-}
-
 /**
- * A snapshot's meta and the bytes of every chunk snapshot.json names (not yet decoded): throws
- * `wal_error` (see `snapshotError`) when one is missing.
+ * Reads and fully validates a snapshot: every chunk's hash, format and event ids, and the
+ * counts in snapshot.json. Throws `wal_error` before returning anything on any mismatch.
  */
-export function readSnapshotChunks(objects: ObjectStore, oid: string): { meta: SnapshotMeta; chunks: SnapshotChunkBytes[] } {
+export function readSnapshot(objects: ObjectStore, oid: string): { meta: SnapshotMeta; events: Event[] } {
   const meta = readSnapshotMeta(objects, oid);
   try {
     const root = objects.readTree(objects.readCommit(oid).tree);
     const dir = root.find((e) => e.name === 'events' && e.mode === '40000');
     const files = dir ? objects.readTree(dir.oid) : [];
-    const chunks = meta.chunks.map((c) => {
+    const events: Event[] = [];
+    for (const c of meta.chunks) {
       const name = c.path.slice('events/'.length);
       const file = files.find((f) => f.name === name && f.mode === '100644');
       if (!file) throw walError(`snapshot ${oid} has no ${c.path}`, { snapshot: oid });
       const blob = objects.readBlob(file.oid);
-      return { ...c, bytes: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength) };
-    });
-    return { meta, chunks };
-  } catch (err) {
-    throw snapshotError(oid, err);
-  }
-}
-
-/**
- * The events of a snapshot's chunks, each decoded by `decode` (`decodeSnapshotChunk`, or a decoder
- * of chunks verified elsewhere), with the counts of snapshot.json checked: every chunk's hash,
- * format and event ids and the counts are checked, and any mismatch throws `wal_error` before
- * anything is returned.
- */
-export function snapshotEvents(oid: string, meta: SnapshotMeta, chunks: readonly SnapshotChunkBytes[], decode: (c: SnapshotChunkBytes) => Event[]): Event[] {
-  try {
-    const events: Event[] = [];
-    for (const c of chunks) {
-      const part = decode(c);
+      const part = decodeChunk(new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), fromHex(c.chunk_hash, 32)!);
       if (part.length !== c.event_count) throw walError(`snapshot ${oid}: ${c.path} holds ${part.length} events, not ${c.event_count}`);
       for (const e of part) events.push(e);
     }
     if (events.length !== meta.event_count) {
       throw walError(`snapshot ${oid} holds ${events.length} events, not ${meta.event_count}`, { snapshot: oid });
     }
-    return events;
+    return { meta, events };
   } catch (err) {
-    throw snapshotError(oid, err);
+    if (err instanceof GritError && err.code === 'wal_error') {
+      throw new GritError('wal_error', err.message.startsWith('snapshot ') ? err.message : `snapshot ${oid}: ${err.message}`, {
+        details: { ...err.details, snapshot: oid },
+        suggestion: 'delete the snapshot ref (`git update-ref -d <ref>`) and run `grit snapshot` again',
+      });
+    }
+    throw walError(`cannot read snapshot ${oid}: ${(err as Error).message}`, { snapshot: oid });
   }
-}
-
-/** Any failure reading snapshot `oid` as the wal_error that names it and says what to do. */
-export function snapshotError(oid: string, err: unknown): GritError {
-  if (err instanceof GritError && err.code === 'wal_error') {
-    if (err.details.snapshot === oid && err.suggestion) return err;
-    return new GritError('wal_error', err.message.startsWith('snapshot ') ? err.message : `snapshot ${oid}: ${err.message}`, {
-      details: { ...err.details, snapshot: oid },
-      suggestion: 'delete the snapshot ref (`git update-ref -d <ref>`) and run `grit snapshot` again',
-    });
-  }
-  return walError(`cannot read snapshot ${oid}: ${(err as Error).message}`, { snapshot: oid });
-}
-
-/** Decodes one chunk of a snapshot, checking its hash, format and event ids (for `snapshotEvents`). */
-export function decodeSnapshotChunk(c: SnapshotChunkBytes): Event[] {
-  return decodeChunk(c.bytes, fromHex(c.chunk_hash, 32)!);
 }
 
 /** Deletes all but the newest `keep` snapshot refs (only refs; objects go with `git gc`). */

@@ -135,14 +135,6 @@ export function writeWalCommit(sink: ObjectSink, eventsTree: TreeEntry, f: WalCo
   return sink.write('commit', encodeCommit({ tree, parents: f.parent ? [f.parent] : [], author: who, committer: who, message }));
 }
 
-/** A WAL commit whose layout was checked, with its chunk's bytes. */
-export interface WalChunk {
-  oid: string;
-  actor: string;
-  chunkHash: string;
-  bytes: Uint8Array;
-}
-
 /** A WAL commit as the chain walk sees it: its id, its root tree and its (only) parent. */
 export interface WalLink {
   oid: string;
@@ -247,8 +239,8 @@ export class Wal {
     }
   }
 
-  /** Reads the tree of a WAL commit and checks its layout: meta.json and its one chunk, not yet decoded. */
-  private readChunk(link: WalLink): WalChunk {
+  /** Reads and fully validates the tree of a WAL commit: meta.json and its one chunk (synchronous). */
+  private readBody(link: WalLink): WalCommit {
     const oid = link.oid;
     const where = { commit: oid };
     try {
@@ -273,37 +265,12 @@ export class Wal {
       // A plain Uint8Array view, not a Buffer: decodeStrict copies byte strings with .slice(),
       // which on a Buffer would hand out views into the whole chunk (and Buffer-typed ids).
       const blob = this.objects.readBlob(chunkOid, { maxBytes: MAX_CHUNK_BYTES });
-      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, bytes: new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength) };
+      const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+      const events = decodeChunk(bytes, fromHex(meta.chunk_hash, 32)!);
+      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events };
     } catch (err) {
       throw inCommit(err, oid);
     }
-  }
-
-  /** Reads and fully validates a WAL commit's tree and chunk (synchronous: plain file reads). */
-  private readBody(link: WalLink): WalCommit {
-    const c = this.readChunk(link);
-    try {
-      return { oid: c.oid, actor: c.actor, chunkHash: c.chunkHash, events: decodeChunk(c.bytes, fromHex(c.chunkHash, 32)!) };
-    } catch (err) {
-      throw inCommit(err, c.oid);
-    }
-  }
-
-  /**
-   * Reads and fully validates `links` like `readCommits` (chunk hashes and event ids included), but
-   * hands back the chunks undecoded: for a reader thread, whose caller decodes them again with
-   * `decodeVerifiedChunk` (cheaper than receiving the events).
-   */
-  readVerifiedChunks(links: readonly WalLink[]): WalChunk[] {
-    return links.map((link) => {
-      const c = this.readChunk(link);
-      try {
-        decodeChunk(c.bytes, fromHex(c.chunkHash, 32)!);
-      } catch (err) {
-        throw inCommit(err, c.oid);
-      }
-      return c;
-    });
   }
 
   /**
