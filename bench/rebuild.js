@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `grit rebuild` (full WAL replay) and `grit rebuild --from-snapshot`, run as the CLI, against the
-// time native git takes to read the same objects (`git cat-file --batch` fed exactly the objects
+// time native git takes to read the same objects (`git cat-file --batch --buffer` fed exactly the objects
 // the rebuild reads), measured in the same run; and the store's size per issue against the WAL's
 // packed size per issue.
 //
@@ -35,10 +35,14 @@ function git(repo, args, input) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-/** Wall time of one `git cat-file --batch` reading `oids` (newline-separated), process start included. */
+/**
+ * Wall time of one `git cat-file --batch --buffer` reading `oids` (newline-separated), process
+ * start included. `--buffer`: without it git flushes after every object, and the baseline would
+ * time the pipe, not the reading.
+ */
 function catFile(repo, oids) {
   const t = performance.now();
-  git(repo, ['cat-file', '--batch'], oids);
+  git(repo, ['cat-file', '--batch', '--buffer'], oids);
   return performance.now() - t;
 }
 
@@ -122,7 +126,7 @@ const row = (name, value, base, target) => ({
   case: name,
   value: Math.round(value),
   unit: 'ms',
-  baseline: 'git cat-file --batch',
+  baseline: 'git cat-file --batch --buffer',
   baseline_value: Math.round(base),
   ratio: Math.round((value / base) * 100) / 100,
   target,
@@ -132,8 +136,8 @@ export async function run({ quick = false } = {}) {
   const cases = quick
     ? [{ events: 2000, batchMax: 4, label: '2k events', reps: 3, size: true }]
     : [
-        { events: 10_000, batchMax: 4, label: '10k events', reps: 5 },
-        { events: 10_000, batchMax: 1, label: '10k events, 1 per commit', reps: 5 },
+        { events: 10_000, batchMax: 4, label: '10k events', reps: 3 },
+        { events: 10_000, batchMax: 1, label: '10k events, 1 per commit', reps: 3 },
         { events: 10_000, batchMax: 4, label: '10k events, loose objects', reps: 3, loose: true },
         { events: 10_000, batchMax: 4, label: '10k events, signed, keys known', reps: 3, actors: SIGNING },
         { events: 100_000, batchMax: 4, label: '100k events', reps: 3, size: true, targets: true },
