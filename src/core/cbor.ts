@@ -9,7 +9,9 @@ import { GritError } from './errors.js';
 export type CborValue = number | bigint | Uint8Array | string | null | CborValue[];
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: by default a leading U+FEFF is dropped, and an event whose text starts with one
+// would re-encode to other bytes, so its id would no longer match when read back.
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Writer {
   private buf = new Uint8Array(256);
