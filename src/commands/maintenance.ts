@@ -8,6 +8,7 @@ import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
+import { loadFastHash } from '../core/hash.js';
 import { bytesEqual, toHex } from '../core/hex.js';
 import { loadKeyring, verifyEvents, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
@@ -130,6 +131,7 @@ export async function newestUsableSnapshot(
           skipped.push({ ref: s.ref, reason: `its wal_head ${meta.wal_head} is not in this WAL` });
           continue;
         }
+        await loadFastHash(); // a snapshot holds thousands of events to verify
         const full = readSnapshot(ctx.wal.objects, s.oid);
         return { ref: s.ref, oid: s.oid, meta: full.meta, events: full.events };
       } catch (err) {
@@ -391,6 +393,7 @@ export function checkStore(store: RepoContext['store']): DbCheck {
 }
 
 export async function dbCheck(ctx: RepoContext): Promise<DbCheck> {
+  await loadFastHash(); // every stored event id is recomputed
   return checkStore(ctx.store);
 }
 

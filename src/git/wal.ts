@@ -8,6 +8,7 @@ import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
+import { loadFastHash } from '../core/hash.js';
 import { consolidatePacks } from './pack-consolidate.js';
 import { PackBuilder } from './pack-write.js';
 import {
@@ -57,6 +58,8 @@ export interface AppendOptions {
 const utf8 = new TextEncoder();
 const pad = (n: number) => String(n).padStart(2, '0');
 const MAX_CAS_ATTEMPTS = 200;
+/** From this many commits on, loading the WebAssembly BLAKE2b (a few ms) pays for itself. */
+const FAST_HASH_FROM_COMMITS = 64;
 /** Commits, trees and meta.json of a WAL commit are a few hundred bytes; anything past this is hostile. */
 const MAX_WAL_OBJECT_BYTES = 64 << 10;
 const small = { maxBytes: MAX_WAL_OBJECT_BYTES };
@@ -313,6 +316,7 @@ export class Wal {
 
   /** Reads and validates the trees and chunks of `links` (from `chain`), in their order; the caller closes the object store. */
   async readCommits(links: readonly WalLink[]): Promise<WalCommit[]> {
+    if (links.length >= FAST_HASH_FROM_COMMITS) await loadFastHash();
     const out: WalCommit[] = [];
     for (const link of links) {
       out.push(this.readBody(link));
