@@ -6,8 +6,9 @@
 import { statSync } from 'node:fs';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
-import { GritError, invalidArgs, walError } from '../core/errors.js';
+import { GritError, invalidArgs } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
+import { loadFastHash } from '../core/hash.js';
 import { bytesEqual, toHex } from '../core/hex.js';
 import { loadKeyring, verifyEvents, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
@@ -51,35 +52,26 @@ async function walkWal(
   label: string,
   fn: (commits: WalCommit[], segFrom: string | null, segTo: string) => boolean | Promise<boolean>,
 ): Promise<boolean> {
-  // First the chain of commit ids (commit objects only), so segments and progress have a total.
-  const chain: string[] = [];
+  const wal = ctx.wal;
   try {
-    for (let oid: string | null = head; oid && oid !== fromExclusive; ) {
-      chain.push(oid);
-      oid = ctx.wal.objects.readCommit(oid).parents[0] ?? null;
-      if (chain.length % 4096 === 0) await new Promise((r) => setImmediate(r));
+    // First the chain of commits (commit objects only), so segments and progress have a total.
+    const chain = await wal.chain(fromExclusive, head);
+    const bar = progressBar(label, chain.length);
+    try {
+      let from = fromExclusive;
+      for (let i = 0; i < chain.length; i += SEGMENT_COMMITS) {
+        const segment = chain.slice(i, i + SEGMENT_COMMITS);
+        const to = segment[segment.length - 1].oid;
+        if (!(await fn(await wal.readCommits(segment), from, to))) return false;
+        from = to;
+        bar.update(i + segment.length);
+      }
+      return true;
+    } finally {
+      bar.done();
     }
-  } catch (err) {
-    // A missing or broken commit: let readSince give the precise wal_error.
-    await ctx.wal.readSince(fromExclusive, head);
-    throw walError(`cannot walk the WAL: ${(err as Error).message}`, { wal_head: head });
   } finally {
-    ctx.wal.objects.close();
-  }
-  chain.reverse();
-  const bar = progressBar(label, chain.length);
-  try {
-    let from = fromExclusive;
-    for (let i = 0; i < chain.length; i += SEGMENT_COMMITS) {
-      const to = chain[Math.min(chain.length, i + SEGMENT_COMMITS) - 1];
-      const commits = await ctx.wal.readSince(from, to);
-      if (!(await fn(commits, from, to))) return false;
-      from = to;
-      bar.update(Math.min(chain.length, i + SEGMENT_COMMITS));
-    }
-    return true;
-  } finally {
-    bar.done();
+    wal.objects.close();
   }
 }
 
@@ -139,6 +131,7 @@ export async function newestUsableSnapshot(
           skipped.push({ ref: s.ref, reason: `its wal_head ${meta.wal_head} is not in this WAL` });
           continue;
         }
+        await loadFastHash(); // a snapshot holds thousands of events to verify
         const full = readSnapshot(ctx.wal.objects, s.oid);
         return { ref: s.ref, oid: s.oid, meta: full.meta, events: full.events };
       } catch (err) {
@@ -400,6 +393,7 @@ export function checkStore(store: RepoContext['store']): DbCheck {
 }
 
 export async function dbCheck(ctx: RepoContext): Promise<DbCheck> {
+  await loadFastHash(); // every stored event id is recomputed
   return checkStore(ctx.store);
 }
 

@@ -9,7 +9,9 @@ import { GritError } from './errors.js';
 export type CborValue = number | bigint | Uint8Array | string | null | CborValue[];
 
 const textEncoder = new TextEncoder();
-const textDecoder = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: by default a leading U+FEFF is dropped, and an event whose text starts with one
+// would re-encode to other bytes, so its id would no longer match when read back.
+const textDecoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 class Writer {
   private buf = new Uint8Array(256);
@@ -37,18 +39,30 @@ class Writer {
 
   head(major: number, value: number | bigint): void {
     const m = major << 5;
+    // Lengths and event fields are plain numbers: BigInt only for what does not fit 32 bits.
+    if (typeof value === 'number' && value <= 0xffffffff) {
+      this.ensure(5);
+      const b = this.buf;
+      if (value < 24) b[this.len++] = m | value;
+      else if (value < 0x100) {
+        b[this.len++] = m | 24;
+        b[this.len++] = value;
+      } else if (value < 0x10000) {
+        b[this.len++] = m | 25;
+        b[this.len++] = value >>> 8;
+        b[this.len++] = value & 0xff;
+      } else {
+        b[this.len++] = m | 26;
+        b[this.len++] = value >>> 24;
+        b[this.len++] = (value >>> 16) & 0xff;
+        b[this.len++] = (value >>> 8) & 0xff;
+        b[this.len++] = value & 0xff;
+      }
+      return;
+    }
     const v = typeof value === 'bigint' ? value : BigInt(value);
-    if (v < 24n) this.byte(m | Number(v));
-    else if (v < 0x100n) {
-      this.byte(m | 24);
-      this.byte(Number(v));
-    } else if (v < 0x10000n) {
-      this.byte(m | 25);
-      this.byte(Number(v >> 8n));
-      this.byte(Number(v & 0xffn));
-    } else if (v < 0x100000000n) {
-      this.byte(m | 26);
-      for (let s = 24n; s >= 0n; s -= 8n) this.byte(Number((v >> s) & 0xffn));
+    if (v < 0x100000000n) {
+      this.head(major, Number(v));
     } else if (v < 0x10000000000000000n) {
       this.byte(m | 27);
       for (let s = 56n; s >= 0n; s -= 8n) this.byte(Number((v >> s) & 0xffn));
@@ -66,9 +80,8 @@ function write(w: Writer, v: CborValue): void {
     if (typeof v === 'number' && !Number.isSafeInteger(v)) {
       throw new GritError('invalid_args', `not an integer: ${v}`);
     }
-    const b = BigInt(v);
-    if (b >= 0n) w.head(0, b);
-    else w.head(1, -1n - b);
+    if (v >= 0) w.head(0, v);
+    else w.head(1, typeof v === 'number' ? -1 - v : -1n - v);
   } else if (typeof v === 'string') {
     const enc = textEncoder.encode(v);
     w.head(3, enc.length);
@@ -108,90 +121,131 @@ export const DECODE_BUDGET_RATIO = 16;
 const DECODE_BUDGET_BASE = 1 << 20;
 
 /**
- * Decodes the same restricted value space, refusing anything else (maps, tags, floats,
- * indefinite lengths, lengths that run past the input). Lengths are checked against the
- * bytes that remain before anything is allocated, so a hostile "100 MB string" costs nothing,
- * and the heap the result takes is bounded by DECODE_BUDGET_RATIO times the input.
+ * Decodes the restricted value space, refusing anything else (maps, tags, floats, indefinite
+ * lengths, lengths that run past the input). Lengths are checked against the bytes that remain
+ * before anything is allocated, so a hostile "100 MB string" costs nothing, and the heap the
+ * result takes is bounded by DECODE_BUDGET_RATIO times the input.
  */
-export function decodeStrict(input: Uint8Array): CborValue {
-  const view = new DataView(input.buffer, input.byteOffset, input.byteLength);
-  let pos = 0;
-  let budget = DECODE_BUDGET_RATIO * input.length + DECODE_BUDGET_BASE;
-  const fail = (msg: string): never => {
-    throw new GritError('wal_error', `malformed CBOR at byte ${pos}: ${msg}`);
-  };
-  const spend = (cost: number): void => {
-    budget -= cost;
-    if (budget < 0) fail(`decoding would take more than ${DECODE_BUDGET_RATIO}x the input in memory`);
-  };
+class StrictDecoder {
+  private readonly view: DataView;
+  pos = 0;
+  private budget: number;
 
-  const readArg = (info: number): number => {
+  constructor(private readonly input: Uint8Array) {
+    this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
+    this.budget = DECODE_BUDGET_RATIO * input.length + DECODE_BUDGET_BASE;
+  }
+
+  fail(msg: string): never {
+    throw new GritError('wal_error', `malformed CBOR at byte ${this.pos}: ${msg}`);
+  }
+
+  spend(cost: number): void {
+    this.budget -= cost;
+    if (this.budget < 0) this.fail(`decoding would take more than ${DECODE_BUDGET_RATIO}x the input in memory`);
+  }
+
+  private readArg(info: number): number {
     if (info < 24) return info;
-    const sizes: Record<number, number> = { 24: 1, 25: 2, 26: 4, 27: 8 };
-    const n = sizes[info];
-    if (n === undefined) return fail(`unsupported additional info ${info}`);
-    if (pos + n > input.length) return fail('truncated');
+    const n = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
+    if (n === 0) return this.fail(`unsupported additional info ${info}`);
+    if (this.pos + n > this.input.length) return this.fail('truncated');
     let v: number;
-    if (n === 1) v = view.getUint8(pos);
-    else if (n === 2) v = view.getUint16(pos);
-    else if (n === 4) v = view.getUint32(pos);
+    if (n === 1) v = this.input[this.pos];
+    else if (n === 2) v = this.view.getUint16(this.pos);
+    else if (n === 4) v = this.view.getUint32(this.pos);
     else {
-      const big = view.getBigUint64(pos);
-      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return fail('integer too large');
+      const big = this.view.getBigUint64(this.pos);
+      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail('integer too large');
       v = Number(big);
     }
-    pos += n;
+    this.pos += n;
     return v;
-  };
+  }
 
-  const item = (depth: number): CborValue => {
-    if (depth > MAX_DEPTH) return fail('nesting too deep');
-    if (pos >= input.length) return fail('truncated');
-    const initial = input[pos++];
+  /** The length of the array that starts here (its head only). */
+  arrayHead(): number {
+    if (this.pos >= this.input.length) return this.fail('truncated');
+    const initial = this.input[this.pos++];
+    if (initial >> 5 !== 4) return this.fail('expected an array');
+    const n = this.readArg(initial & 0x1f);
+    // Every element takes at least one byte, which bounds the allocation.
+    if (n > this.input.length - this.pos) return this.fail('array length runs past the end');
+    this.spend(COST.array + COST.slot * n);
+    return n;
+  }
+
+  item(depth: number): CborValue {
+    if (depth > MAX_DEPTH) return this.fail('nesting too deep');
+    const input = this.input;
+    if (this.pos >= input.length) return this.fail('truncated');
+    const initial = input[this.pos++];
     const major = initial >> 5;
     const info = initial & 0x1f;
     switch (major) {
       case 0:
-        return readArg(info);
+        return this.readArg(info);
       case 1:
-        return -1 - readArg(info);
+        return -1 - this.readArg(info);
       case 2:
       case 3: {
-        const n = readArg(info);
-        if (n > input.length - pos) return fail('length runs past the end');
-        spend((major === 2 ? COST.bytes : COST.text) + n);
-        const slice = input.subarray(pos, pos + n);
-        pos += n;
-        if (major === 2) {
-          // A copy, never a view: on a Buffer input `.slice()` would share memory with it.
-          const bytes = new Uint8Array(n);
-          bytes.set(slice);
-          return bytes;
-        }
+        const n = this.readArg(info);
+        if (n > input.length - this.pos) return this.fail('length runs past the end');
+        this.spend((major === 2 ? COST.bytes : COST.text) + n);
+        const start = this.pos;
+        this.pos += n;
+        // A copy, never a view: on a Buffer input `.slice()` would share memory with it.
+        if (major === 2) return input.slice(start, this.pos);
         try {
-          return textDecoder.decode(slice);
+          return textDecoder.decode(input.subarray(start, this.pos));
         } catch {
-          return fail('invalid UTF-8');
+          return this.fail('invalid UTF-8');
         }
       }
       case 4: {
-        const n = readArg(info);
-        // Every element takes at least one byte, which bounds the allocation.
-        if (n > input.length - pos) return fail('array length runs past the end');
-        spend(COST.array + COST.slot * n);
+        this.pos--;
+        const n = this.arrayHead();
         const out: CborValue[] = new Array(n);
-        for (let i = 0; i < n; i++) out[i] = item(depth + 1);
+        for (let i = 0; i < n; i++) out[i] = this.item(depth + 1);
         return out;
       }
       case 7:
         if (info === 22) return null;
-        return fail('only null is allowed among simple values');
+        return this.fail('only null is allowed among simple values');
       default:
-        return fail(`major type ${major} is not allowed`);
+        return this.fail(`major type ${major} is not allowed`);
     }
-  };
+  }
 
-  const value = item(0);
-  if (pos !== input.length) fail('trailing bytes');
+  end(): void {
+    if (this.pos !== this.input.length) this.fail('trailing bytes');
+  }
+}
+
+export function decodeStrict(input: Uint8Array): CborValue {
+  const d = new StrictDecoder(input);
+  const value = d.item(0);
+  d.end();
   return value;
+}
+
+/**
+ * Decodes an input that must be one array, and gives each element's own encoded bytes with it
+ * (views into `input`): a chunk's event records, stored as read instead of encoded again.
+ */
+export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; encoded: Uint8Array[] } {
+  const d = new StrictDecoder(input);
+  const n = d.arrayHead();
+  // The views cost heap too, like byte strings: the same budget bounds them.
+  d.spend(COST.slot * n);
+  const items: CborValue[] = new Array(n);
+  const encoded: Uint8Array[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const start = d.pos;
+    items[i] = d.item(1);
+    d.spend(COST.bytes);
+    encoded[i] = input.subarray(start, d.pos);
+  }
+  d.end();
+  return { items, encoded };
 }

@@ -1,5 +1,5 @@
 /** The chunk file of SPEC §3: `GRITCHNK`, u16 LE version, codec name, CBOR array of event records. */
-import { decodeStrict, encodeCanonical } from './cbor.js';
+import { decodeStrictArray, encodeCanonical, type CborValue } from './cbor.js';
 import { GritError, walError } from './errors.js';
 import { eventFromRecord, eventToRecord, type Event } from './event.js';
 import { blake2b256 } from './hash.js';
@@ -51,17 +51,31 @@ export function decodeChunk(bytes: Uint8Array, expectedHash?: Uint8Array): Event
   const codecLen = bytes[10];
   const codec = new TextDecoder().decode(bytes.subarray(11, 11 + codecLen));
   if (codec !== CODEC) throw walError(`unsupported chunk codec ${JSON.stringify(codec)}`);
-  let records: unknown;
+  let records: { items: CborValue[]; encoded: Uint8Array[] };
   try {
-    records = decodeStrict(bytes.subarray(11 + codecLen));
+    records = decodeStrictArray(bytes.subarray(11 + codecLen));
   } catch (err) {
     throw walError(`chunk body is not valid: ${(err as Error).message}`);
   }
-  if (!Array.isArray(records)) throw walError('chunk body must be an array of event records');
+  let events: Event[];
   try {
-    return records.map(eventFromRecord);
+    events = records.items.map((r) => eventFromRecord(r));
   } catch (err) {
     if (err instanceof GritError) throw walError(err.message, err.details);
     throw err;
   }
+  events.forEach((e, i) => decodedFrom.set(e, records.encoded[i]));
+  return events;
+}
+
+/** The record bytes each event decoded from a chunk was read from (views into the chunk). */
+const decodedFrom = new WeakMap<Event, Uint8Array>();
+
+/**
+ * An event's chunk record (SPEC §3): the bytes it was decoded from when it came from a chunk
+ * (decoding those gives the same event back), else its canonical encoding. Saves the store
+ * encoding every event of a rebuild again.
+ */
+export function recordBytes(e: Event): Uint8Array {
+  return decodedFrom.get(e) ?? encodeCanonical(eventToRecord(e));
 }

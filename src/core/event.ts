@@ -176,7 +176,12 @@ export function eventToRecord(e: Event): CborValue[] {
   return [e.event_id, e.issue_id, e.actor, e.ts_unix_ms, e.parent, kindTag(e.kind), kindPayload(e.kind), e.sig];
 }
 
-export function eventFromRecord(r: unknown): Event {
+/**
+ * Rebuilds an event from its chunk record, refusing anything that does not fit SPEC §1 and, unless
+ * `verifyId` is false (events the store verified when it took them in), an id that is not the
+ * hash of the content.
+ */
+export function eventFromRecord(r: unknown, { verifyId = true }: { verifyId?: boolean } = {}): Event {
   if (!Array.isArray(r) || r.length !== 8) throw new GritError('wal_error', 'event record must be an array of 8');
   const [event_id, issue_id, actor, ts, parent, tag, payload, sig] = r;
   if (!isBytes(event_id, 32)) throw new GritError('wal_error', 'event_id must be 32 bytes');
@@ -186,7 +191,7 @@ export function eventFromRecord(r: unknown): Event {
   if (parent !== null && !isBytes(parent, 32)) throw new GritError('wal_error', 'parent must be null or 32 bytes');
   if (sig !== null && !isBytes(sig, 64)) throw new GritError('wal_error', 'sig must be null or 64 bytes');
   const event: Event = { event_id, issue_id, actor, ts_unix_ms: ts, parent, kind: kindFromPayload(tag, payload), sig };
-  if (!eventIdMatches(event)) {
+  if (verifyId && !eventIdMatches(event)) {
     throw new GritError('wal_error', `event ${toHex(event_id)} does not match its content`, {
       details: { event_id: toHex(event_id) },
     });

@@ -6,11 +6,12 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { decodeStrict, encodeCanonical } from './cbor.js';
+import { decodeStrict } from './cbor.js';
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { GritError } from './errors.js';
-import { eventFromRecord, eventToRecord, type Event } from './event.js';
+import { recordBytes } from './chunk.js';
+import { eventFromRecord, type Event } from './event.js';
 import { toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssue, summarize, type Issue, type IssueSummary } from './projection.js';
@@ -234,18 +235,35 @@ export class Store {
     return this.root.transactionSync(() => {
       const meta = this.getMeta();
       if (meta.wal_head !== fromHead) return false;
-      const touched = new Set<string>();
+      // Into an empty store (a rebuild's first batch) every event of an issue is among `events`:
+      // issues fold from these, without reading their events back.
+      const empty = meta.event_count === 0;
+      // Into an empty store keys go in in key order: LMDB then fills its pages instead of
+      // splitting them half empty (a store about a quarter smaller, written a little faster).
+      const order = empty ? [...events].sort((a, b) => Buffer.compare(a.event_id, b.event_id)) : events;
+      const index: [string, Buffer][] = [];
+      const touched = new Map<string, Event[]>();
       let added = 0;
-      for (const e of events) {
-        if (this.events.doesExist(asBuffer(e.event_id))) continue;
-        this.events.putSync(asBuffer(e.event_id), Buffer.from(encodeCanonical(eventToRecord(e))));
-        this.issueEvents.putSync(eventIndexKey(e), Buffer.from(e.event_id));
-        // Context events fold into their own tables; they never make an issue.
-        if (ContextTables.isContextEvent(e)) this.context.apply(e);
-        else touched.add(toHex(e.issue_id));
+      for (const e of order) {
+        const key = asBuffer(e.event_id);
+        if (this.events.doesExist(key)) continue;
+        this.events.putSync(key, asBuffer(recordBytes(e)));
+        index.push([eventIndexKey(e), key]);
         added++;
+        // Context events fold into their own tables; they never make an issue.
+        if (ContextTables.isContextEvent(e)) {
+          this.context.apply(e);
+          continue;
+        }
+        const id = toHex(e.issue_id);
+        const list = touched.get(id);
+        if (list) list.push(e);
+        else touched.set(id, [e]);
       }
-      for (const id of touched) this.refold(id);
+      // Plain string order is the keys' byte order: they are ASCII.
+      if (empty) index.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+      for (const [k, v] of index) this.issueEvents.putSync(k, v);
+      for (const [id, fresh] of touched) this.refold(id, empty ? fresh : this.issueEventsOf(id));
       // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
       const fresh = fromHead === null && meta.event_count === 0;
       this.meta.putSync('state', {
@@ -259,9 +277,10 @@ export class Store {
     });
   }
 
-  private refold(issueHex: string): void {
+  /** Stores the fold of `events` (all of the issue's events) as the issue's projection and index entries. */
+  private refold(issueHex: string, events: readonly Event[]): void {
     const before = this.issues.get(issueHex);
-    const after = foldIssue(this.issueEventsOf(issueHex));
+    const after = foldIssue(events);
     for (const l of before?.labels ?? []) this.labels.removeSync(`${l}\u0000${issueHex}`);
     if (before) this.indexDeps(issueHex, before, false);
     if (!after) {
@@ -311,7 +330,10 @@ export class Store {
 
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-/** Stored events were verified when they were applied; decoding re-checks their shape. */
+/**
+ * Stored events were verified when they were applied: decoding re-checks their shape, not their
+ * ids (`db check` recomputes those).
+ */
 function decodeStored(bytes: Uint8Array): Event {
-  return eventFromRecord(decodeStrict(bytes));
+  return eventFromRecord(decodeStrict(bytes), { verifyId: false });
 }

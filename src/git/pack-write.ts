@@ -41,6 +41,11 @@ export class PackBuilder {
     return copy;
   }
 
+  /** This builder as a place to write objects to (see ObjectSink in wal.ts). */
+  sink(): { write(type: ObjectType, content: Uint8Array): string } {
+    return { write: (type, content) => this.add(type, content) };
+  }
+
   get count(): number {
     return this.entries.length;
   }

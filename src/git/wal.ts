@@ -8,9 +8,19 @@ import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
+import { loadFastHash } from '../core/hash.js';
 import { consolidatePacks } from './pack-consolidate.js';
 import { PackBuilder } from './pack-write.js';
-import { encodeCommit, encodeTree, isOid, ObjectStore, parseCommit, type ObjectStoreOptions, type TreeEntry } from './objects.js';
+import {
+  encodeCommit,
+  encodeTree,
+  isOid,
+  ObjectStore,
+  parseCommit,
+  type ObjectStoreOptions,
+  type ObjectType,
+  type TreeEntry,
+} from './objects.js';
 import { casRef, readRef } from './refs.js';
 
 export const WAL_REF = 'refs/grit/wal';
@@ -48,6 +58,8 @@ export interface AppendOptions {
 const utf8 = new TextEncoder();
 const pad = (n: number) => String(n).padStart(2, '0');
 const MAX_CAS_ATTEMPTS = 200;
+/** From this many commits on, loading the WebAssembly BLAKE2b (a few ms) pays for itself. */
+const FAST_HASH_FROM_COMMITS = 64;
 /** Commits, trees and meta.json of a WAL commit are a few hundred bytes; anything past this is hostile. */
 const MAX_WAL_OBJECT_BYTES = 64 << 10;
 const small = { maxBytes: MAX_WAL_OBJECT_BYTES };
@@ -97,8 +109,54 @@ function parseMeta(bytes: Uint8Array, oid: string): WalMeta {
   return meta as WalMeta;
 }
 
-interface ReadCommit extends WalCommit {
+/** Where a WAL commit's objects go: the object store (loose files) or a pack being built. */
+export interface ObjectSink {
+  write(type: ObjectType, content: Uint8Array): string;
+}
+
+/** Writes a chunk and its dated subtree (`events/YYYY/MM/DD/<hash>.bin`); returns the `events` entry. */
+export function writeEventsTree(sink: ObjectSink, chunkBytes: Uint8Array, chunkHash: string, tsMs: number): TreeEntry {
+  const [, year, month, day, file] = chunkPath(tsMs, chunkHash).split('/');
+  let sub = sink.write('tree', encodeTree([{ mode: '100644', name: file, oid: sink.write('blob', chunkBytes) }]));
+  for (const part of [day, month, year]) sub = sink.write('tree', encodeTree([{ mode: '40000', name: part, oid: sub }]));
+  return { mode: '40000', name: 'events', oid: sub };
+}
+
+export interface WalCommitFields {
+  actorHex: string;
+  chunkHash: string;
   parent: string | null;
+  eventCount: number;
+  /** Commit time, ms since the epoch. */
+  timestamp: number;
+}
+
+/** Writes `meta.json`, the root tree and the commit on `parent`; returns the commit id. */
+export function writeWalCommit(sink: ObjectSink, eventsTree: TreeEntry, f: WalCommitFields): string {
+  const meta = sink.write('blob', encodeMeta({ schema_version: 1, actor_id: f.actorHex, chunk_hash: f.chunkHash, prev_wal: f.parent }));
+  const tree = sink.write('tree', encodeTree([eventsTree, { mode: '100644', name: 'meta.json', oid: meta }]));
+  const who = { name: 'grit', email: `${f.actorHex}@grit.invalid`, timestamp: Math.floor(f.timestamp / 1000), tzOffsetMinutes: 0 };
+  const message = `grit: ${f.eventCount} event${f.eventCount === 1 ? '' : 's'}\n`;
+  return sink.write('commit', encodeCommit({ tree, parents: f.parent ? [f.parent] : [], author: who, committer: who, message }));
+}
+
+/** A WAL commit as the chain walk sees it: its id, its root tree and its (only) parent. */
+export interface WalLink {
+  oid: string;
+  tree: string;
+  parent: string | null;
+}
+
+/** Gives a wal_error that does not name `oid` the commit's name and id; anything else becomes one. */
+function inCommit(err: unknown, oid: string): GritError {
+  if (err instanceof GritError && err.code === 'wal_error') {
+    if (err.details.commit === oid) return err;
+    return new GritError('wal_error', `WAL commit ${oid}: ${err.message}`, {
+      details: { ...err.details, commit: oid },
+      suggestion: err.suggestion,
+    });
+  }
+  return walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, { commit: oid });
 }
 
 export class Wal {
@@ -130,8 +188,6 @@ export class Wal {
     if (!Number.isFinite(new Date(events[0].ts_unix_ms).getTime())) {
       throw new GritError('invalid_args', `event timestamp ${events[0].ts_unix_ms} is out of range`);
     }
-    // The chunk and its dated subtree do not depend on the parent: encoded once. All of a
-    // commit's objects go into one pack: two files to write and fsync instead of eight.
     const chunk = encodeChunk(events);
     if (chunk.bytes.length > MAX_CHUNK_BYTES) {
       throw new GritError('invalid_args', `the events take ${chunk.bytes.length} bytes, more than one WAL chunk may hold (${MAX_CHUNK_BYTES})`, {
@@ -140,21 +196,15 @@ export class Wal {
       });
     }
     const chunkHash = toHex(chunk.hash);
-    const [, year, month, day, file] = chunkPath(events[0].ts_unix_ms, chunkHash).split('/');
+    // All of a commit's objects go into one pack: two files to write and fsync instead of eight.
+    // The chunk and its dated subtree do not depend on the parent: built once.
     const fixed = new PackBuilder();
-    let sub = fixed.add('tree', encodeTree([{ mode: '100644', name: file, oid: fixed.add('blob', chunk.bytes) }]));
-    for (const part of [day, month, year]) sub = fixed.add('tree', encodeTree([{ mode: '40000', name: part, oid: sub }]));
-    const eventsTree: TreeEntry = { mode: '40000', name: 'events', oid: sub };
-    const who = { name: 'grit', email: `${actorHex}@grit.invalid`, timestamp: 0, tzOffsetMinutes: 0 };
-    const message = `grit: ${events.length} event${events.length === 1 ? '' : 's'}\n`;
+    const eventsTree = writeEventsTree(fixed.sink(), chunk.bytes, chunkHash, events[0].ts_unix_ms);
 
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const parent = strict ? (opts.expectedHead as string | null) : await this.head();
       const pack = fixed.clone();
-      const meta = pack.add('blob', encodeMeta({ schema_version: 1, actor_id: actorHex, chunk_hash: chunkHash, prev_wal: parent }));
-      const tree = pack.add('tree', encodeTree([eventsTree, { mode: '100644', name: 'meta.json', oid: meta }]));
-      who.timestamp = Math.floor(Date.now() / 1000);
-      const commit = pack.add('commit', encodeCommit({ tree, parents: parent ? [parent] : [], author: who, committer: who, message }));
+      const commit = writeWalCommit(pack.sink(), eventsTree, { actorHex, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
       this.objects.adoptPack(pack.write(this.gitDir, { fsync: this.objects.fsync })!);
       crashPoint('wal:after-objects');
       if (await casRef(this.gitDir, WAL_REF, parent, commit)) {
@@ -198,29 +248,36 @@ export class Wal {
     if (type !== 'commit') throw walError(`WAL entry ${oid} is a ${type}, not a commit`, { commit: oid });
   }
 
-  /** Reads and fully validates one WAL commit (synchronous: plain file reads). */
-  private readOne(oid: string): ReadCommit {
+  /** Reads one WAL commit object: a commit with at most one parent. */
+  private readLink(oid: string): WalLink {
     const where = { commit: oid };
     try {
       const obj = this.objects.read(oid, small);
       if (obj.type !== 'commit') throw walError(`WAL entry ${oid} is a ${obj.type}, not a commit`, where);
       const commit = parseCommit(obj.content);
-      if (commit.parents.length > 1) {
-        throw walError(`WAL commit ${oid} is a merge; the WAL must be linear`, where);
-      }
-      const root = this.objects.readTree(commit.tree, small);
+      if (commit.parents.length > 1) throw walError(`WAL commit ${oid} is a merge; the WAL must be linear`, where);
+      return { oid, tree: commit.tree, parent: commit.parents[0] ?? null };
+    } catch (err) {
+      throw inCommit(err, oid);
+    }
+  }
+
+  /** Reads and fully validates the tree of a WAL commit: meta.json and its one chunk (synchronous). */
+  private readBody(link: WalLink): WalCommit {
+    const oid = link.oid;
+    const where = { commit: oid };
+    try {
+      const root = this.objects.readTree(link.tree, small);
       const metaEntry = root.find((e) => e.name === 'meta.json');
       if (!metaEntry || metaEntry.mode !== '100644') throw walError(`WAL commit ${oid} has no meta.json`, where);
       const meta = parseMeta(this.objects.readBlob(metaEntry.oid, small), oid);
       // events/YYYY/MM/DD/<chunk_hash>.bin, and nothing else under events/.
       const file = `${meta.chunk_hash}.bin`;
       let entry = root.find((e) => e.name === 'events');
-      const path = ['events'];
       for (const shape of [/^\d{4,}$/, /^\d{2}$/, /^\d{2}$/]) {
         if (!entry || entry.mode !== '40000') break;
         const t = this.objects.readTree(entry.oid, small);
         entry = t.length === 1 && t[0].mode === '40000' && shape.test(t[0].name) ? t[0] : undefined;
-        if (entry) path.push(entry.name);
       }
       let chunkOid: string | undefined;
       if (entry && entry.mode === '40000') {
@@ -233,17 +290,39 @@ export class Wal {
       const blob = this.objects.readBlob(chunkOid, { maxBytes: MAX_CHUNK_BYTES });
       const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
       const events = decodeChunk(bytes, fromHex(meta.chunk_hash, 32)!);
-      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events, parent: commit.parents[0] ?? null };
+      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events };
     } catch (err) {
-      if (err instanceof GritError && err.code === 'wal_error') {
-        if (err.details.commit === oid) throw err;
-        throw new GritError('wal_error', `WAL commit ${oid}: ${err.message}`, {
-          details: { ...err.details, commit: oid },
-          suggestion: err.suggestion,
-        });
-      }
-      throw walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, where);
+      throw inCommit(err, oid);
     }
+  }
+
+  /**
+   * The commits after `fromExclusive` up to `to`, oldest first, walking first parents and reading
+   * only the commit objects (the whole chain when `fromExclusive` is not on it). A commit that is
+   * missing, not a commit, or a merge throws `wal_error` naming it. Leaves the object store open
+   * (pack indexes loaded) for `readCommits`: the caller closes it.
+   */
+  async chain(fromExclusive: string | null, to: string): Promise<WalLink[]> {
+    const out: WalLink[] = [];
+    for (let oid: string | null = to; oid && oid !== fromExclusive; ) {
+      const link = this.readLink(oid);
+      out.push(link);
+      oid = link.parent;
+      // Reads are synchronous; let a daemon's other work run now and then.
+      if (out.length % 4096 === 0) await new Promise((r) => setImmediate(r));
+    }
+    return out.reverse();
+  }
+
+  /** Reads and validates the trees and chunks of `links` (from `chain`), in their order; the caller closes the object store. */
+  async readCommits(links: readonly WalLink[]): Promise<WalCommit[]> {
+    if (links.length >= FAST_HASH_FROM_COMMITS) await loadFastHash();
+    const out: WalCommit[] = [];
+    for (const link of links) {
+      out.push(this.readBody(link));
+      if (out.length % 256 === 0) await new Promise((r) => setImmediate(r));
+    }
+    return out;
   }
 
   /**
@@ -253,20 +332,12 @@ export class Wal {
    * makes the whole call throw `wal_error` naming it.
    */
   async readSince(fromExclusive: string | null, to?: string | null): Promise<WalCommit[]> {
-    const out: WalCommit[] = [];
-    let oid = to === undefined ? await this.head() : to;
+    const head = to === undefined ? await this.head() : to;
     try {
-      while (oid && oid !== fromExclusive) {
-        const c = this.readOne(oid);
-        out.push({ oid: c.oid, actor: c.actor, chunkHash: c.chunkHash, events: c.events });
-        oid = c.parent;
-        // Reads are synchronous; let a daemon's other work run now and then.
-        if (out.length % 256 === 0) await new Promise((r) => setImmediate(r));
-      }
+      return head ? await this.readCommits(await this.chain(fromExclusive, head)) : [];
     } finally {
       this.objects.close();
     }
-    return out.reverse();
   }
 
   /** True when `ancestor` is `descendant` or on its first-parent chain (null is everyone's). */

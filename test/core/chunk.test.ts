@@ -97,3 +97,10 @@ test('a declared 100 MB string is refused without allocating it', () => {
   huge.set([0x81, 0x7a, 0x05, 0xf5, 0xe1, 0x00], bytes.length - 1);
   rejects(huge.subarray(0, bytes.length + 5));
 });
+
+test('text that starts with a byte order mark keeps it, so the event id still matches when read back', () => {
+  const e = makeEvent({ issue_id: id16(1), actor: id16(2), ts_unix_ms: 1, parent: null, kind: { type: 'CommentAdded', body: '\uFEFFhello' } });
+  const { bytes, hash } = encodeChunk([e]);
+  const [back] = decodeChunk(bytes, hash);
+  assert.deepEqual(back.kind, { type: 'CommentAdded', body: '\uFEFFhello' });
+});

@@ -5,6 +5,7 @@ import { computeEventId, preimage, kindFromPayload } from '../../src/core/event.
 import { KIND_BY_TAG } from '../../src/core/kinds.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { fixture } from '../helpers/paths.js';
+import { blake2b256, loadFastHash } from '../../src/core/hash.js';
 
 interface Vector {
   name: string;
@@ -18,8 +19,10 @@ const vectors: Vector[] = JSON.parse(readFileSync(fixture('hash-vectors.json'), 
 
 test('there are ten vectors', () => assert.equal(vectors.length, 10));
 
-for (const v of vectors) {
-  test(`hash vector ${v.name}`, () => {
+// Each vector twice: with the JS BLAKE2b (before the WebAssembly one loads) and with the WebAssembly one.
+for (const [impl, before] of [['JS', () => {}], ['WebAssembly', loadFastHash]] as const) for (const v of vectors) {
+  test(`hash vector ${v.name} (${impl} BLAKE2b)`, async () => {
+    await before();
     const f = v.fields;
     const tag = Number(f.kind_tag.split(' ')[0]);
     const spec = KIND_BY_TAG.get(tag)!;
@@ -37,3 +40,12 @@ for (const v of vectors) {
     assert.equal(toHex(computeEventId(e)), v.event_id_hex);
   });
 }
+
+test('the WebAssembly BLAKE2b-256 equals the JS one on inputs of every size class', async () => {
+  const { blake2b } = await import('@noble/hashes/blake2.js');
+  await loadFastHash();
+  for (const n of [0, 1, 127, 128, 129, 255, 256, 1000, 65_536, 1_000_003]) {
+    const data = new Uint8Array(n).map((_, i) => (i * 31 + n) & 255);
+    assert.equal(toHex(blake2b256(data)), toHex(blake2b(data, { dkLen: 32 })), `${n} bytes`);
+  }
+});

@@ -9,7 +9,10 @@ import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { contextIssueId, PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
 import type { EventKind } from '../../src/core/kinds.js';
-import { Wal } from '../../src/git/wal.js';
+import { encodeChunk } from '../../src/core/chunk.js';
+import { PackBuilder } from '../../src/git/pack-write.js';
+import { casRef } from '../../src/git/refs.js';
+import { Wal, WAL_REF, writeEventsTree, writeWalCommit } from '../../src/git/wal.js';
 import { pick, rng } from './random.js';
 
 export interface GenActor {
@@ -27,6 +30,11 @@ export interface GenOptions {
   batchMax?: number;
   /** First timestamp (default 1.7e12). */
   startTs?: number;
+  /**
+   * Write every commit into one pack and move the ref once, instead of appending loose objects
+   * commit by commit: the same commits, built in a fraction of the time (for 100k-event WALs).
+   */
+  packed?: boolean;
 }
 
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -129,6 +137,9 @@ export async function generateWal(gitDir: string, opts: GenOptions): Promise<Gen
     };
   }
 
+  const pack = opts.packed ? new PackBuilder() : null;
+  const startHead = await wal.head();
+  let head = startHead;
   let made = 0;
   const batchMax = opts.batchMax ?? 4;
   while (made < opts.events) {
@@ -146,10 +157,22 @@ export async function generateWal(gitDir: string, opts: GenOptions): Promise<Gen
       lastOf.set(key, e.event_id);
       batch.push(e);
     }
-    await wal.append(batch, toHex(batch[0].actor));
+    const actorHex = toHex(batch[0].actor);
+    if (pack) {
+      const chunk = encodeChunk(batch);
+      const chunkHash = toHex(chunk.hash);
+      const tree = writeEventsTree(pack.sink(), chunk.bytes, chunkHash, batch[0].ts_unix_ms);
+      head = writeWalCommit(pack.sink(), tree, { actorHex, chunkHash, parent: head, eventCount: n, timestamp: ts });
+    } else {
+      await wal.append(batch, actorHex);
+    }
     commits++;
     made += n;
     all.push(...batch);
+  }
+  if (pack && head !== null && head !== startHead) {
+    pack.write(gitDir, { fsync: false });
+    if (!(await casRef(gitDir, WAL_REF, startHead, head))) throw new Error('the WAL moved while a packed WAL was generated');
   }
   wal.objects.close();
   return { events: all, commits, issueIds: issues.map(toHex), nextTs: ts + 1 };
