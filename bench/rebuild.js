@@ -14,8 +14,7 @@ import { spawnSync } from 'node:child_process';
 import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { GRIT, printTable, tempRepo } from './lib.js';
+import { GRIT, isMain, printTable, row, tempRepo } from './lib.js';
 import { runLocal } from '../dist/src/commands/run.js';
 import { generateWal } from '../dist/test/helpers/gen-events.js';
 
@@ -121,16 +120,8 @@ async function storeSize(repo) {
   return { issues: stats.issue_count, store: statSync(stats.path).size / stats.issue_count, wal: walPack / stats.issue_count };
 }
 
-const row = (name, value, base, target) => ({
-  bench: 'rebuild',
-  case: name,
-  value: Math.round(value),
-  unit: 'ms',
-  baseline: 'git cat-file --batch --buffer',
-  baseline_value: Math.round(base),
-  ratio: Math.round((value / base) * 100) / 100,
-  target,
-});
+const CAT_FILE = 'git cat-file --batch --buffer';
+const rebuildRow = (name, value, base, target) => row('rebuild', name, value, 'ms', { baseline: CAT_FILE, baselineValue: base, target });
 
 export async function run({ quick = false } = {}) {
   const cases = quick
@@ -148,26 +139,15 @@ export async function run({ quick = false } = {}) {
     if (c.actors) trustKeys(r.repo, c.actors);
     const t = timeRebuilds(r, c.reps);
     const label = `${c.label} (${r.commits} commits)`;
-    rows.push(row(`from WAL, ${label}`, t.wal, t.walBase, c.targets ? '<= 3x' : undefined));
-    rows.push(row(`from snapshot, ${label}`, t.snap, t.snapBase, c.targets ? '<= 2000 ms' : undefined));
+    rows.push(rebuildRow(`from WAL, ${label}`, t.wal, t.walBase, c.targets ? '<= 3x' : undefined));
+    rows.push(rebuildRow(`from snapshot, ${label}`, t.snap, t.snapBase, c.targets ? '<= 2000 ms' : undefined));
     if (c.size) {
       const s = await storeSize(r.repo);
-      rows.push({
-        bench: 'rebuild',
-        case: `store size, ${c.label} (${s.issues} issues)`,
-        value: Math.round(s.store),
-        unit: 'bytes/issue',
-        baseline: 'WAL packed by git',
-        baseline_value: Math.round(s.wal),
-        ratio: Math.round((s.store / s.wal) * 100) / 100,
-        target: undefined,
-      });
+      rows.push(row('rebuild', `store size, ${c.label} (${s.issues} issues)`, s.store, 'bytes/issue', { baseline: 'WAL packed by git', baselineValue: s.wal }));
     }
     rmSync(r.repo, { recursive: true, force: true });
   }
   return rows;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  printTable((await run({ quick: process.argv.includes('--quick') })).map((r) => ({ ...r, target: r.target ?? '' })));
-}
+if (isMain(import.meta.url)) printTable(await run({ quick: process.argv.includes('--quick') }));

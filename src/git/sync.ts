@@ -10,12 +10,12 @@ import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { toHex } from '../core/hex.js';
 import { mergeRemoteLocks } from './locks.js';
-import { encodeCommit, encodeTree, type TreeEntry } from './objects.js';
+import type { TreeEntry } from './objects.js';
 import { PackBuilder } from './pack-write.js';
 import { casRef, listRefs, readRef } from './refs.js';
 import { SNAPSHOT_PREFIX } from './snapshot.js';
 import { fetchGrit, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
-import { chunkPath, encodeMeta, WAL_REF, type Wal, type WalCommit } from './wal.js';
+import { WAL_REF, writeEventsTree, writeWalCommit, type Wal, type WalCommit } from './wal.js';
 
 export interface SyncOptions {
   remote: string;
@@ -56,8 +56,6 @@ export interface SyncResult {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const eventKey = (e: Event) => toHex(e.event_id);
-/** A rebase writing at least this many objects writes them as one pack instead of loose files. */
-const PACK_MIN_OBJECTS = 64;
 
 /** Bounded exponential backoff with full jitter: ~50 ms, 100, 200 … capped at 2 s. */
 export function backoffMs(attempt: number): number {
@@ -267,9 +265,9 @@ export class WalSync {
         this.eventCounts.set(tip, events.length);
         rebased += events.length;
       }
-      // Many objects go into one pack (two files); a few are written loose, as appends are.
-      if (pack.count >= PACK_MIN_OBJECTS) pack.write(this.gitDir);
-      else for (const o of pack.objects()) this.wal.objects.write(o.type, o.content);
+      // All of them go into one pack (two files), as an append's do.
+      const name = pack.write(this.gitDir);
+      if (name) this.wal.objects.adoptPack(name);
       if (await casRef(this.gitDir, WAL_REF, local, tip)) {
         const fresh = remoteEvents.filter((e) => !localIds.has(eventKey(e)));
         await this.opts.onAdvance?.(local, tip, fresh);
@@ -293,18 +291,9 @@ export class WalSync {
     if (!eventsEntry) {
       const chunk = encodeChunk(events);
       chunkHash = toHex(chunk.hash);
-      const [, year, month, day, file] = chunkPath(events[0].ts_unix_ms, chunkHash).split('/');
-      let sub = pack.add('tree', encodeTree([{ mode: '100644', name: file, oid: pack.add('blob', chunk.bytes) }]));
-      for (const part of [day, month, year]) sub = pack.add('tree', encodeTree([{ mode: '40000', name: part, oid: sub }]));
-      eventsEntry = { mode: '40000', name: 'events', oid: sub };
+      eventsEntry = writeEventsTree(pack.sink(), chunk.bytes, chunkHash, events[0].ts_unix_ms);
     }
-    const meta = pack.add('blob', encodeMeta({ schema_version: 1, actor_id: c.actor, chunk_hash: chunkHash, prev_wal: parent }));
-    const tree = pack.add('tree', encodeTree([eventsEntry, { mode: '100644', name: 'meta.json', oid: meta }]));
-    const who = { name: 'grit', email: `${c.actor}@grit.invalid`, timestamp: Math.floor(Date.now() / 1000), tzOffsetMinutes: 0 };
-    return pack.add(
-      'commit',
-      encodeCommit({ tree, parents: [parent], author: who, committer: who, message: `grit: ${events.length} event${events.length === 1 ? '' : 's'}\n` }),
-    );
+    return writeWalCommit(pack.sink(), eventsEntry, { actorHex: c.actor, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
   }
 
   /**
