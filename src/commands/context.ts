@@ -16,7 +16,7 @@ import { loadSigner, signingKeyPath, type Signer } from '../core/signing.js';
 import { Store } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
-import { checkLocks } from '../git/locks.js';
+import { checkLocks, hasLockRefs } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
 import { loadRepoConfig, repoConfigPath, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 import { daemonHolds } from './lockfile.js';
@@ -199,9 +199,10 @@ export class RepoContext {
     await this.refresh();
     const results: Array<WriteResult | Error> = new Array(groups.length);
     const accepted: number[] = [];
+    const lockRefs = hasLockRefs(this.repo.commonDir); // one readdir for the batch, not per write
     for (const [i, items] of groups.entries()) {
       try {
-        await checkLocks(this, items); // lock_policy (docs/locks.md): one readdir when no lock refs exist
+        if (lockRefs) await checkLocks(this, items); // lock_policy (docs/locks.md)
         accepted.push(i);
       } catch (err) {
         results[i] = err as Error;

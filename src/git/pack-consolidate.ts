@@ -13,7 +13,7 @@
  * loses a pack under it rescans the directory (ObjectStore.readPacked). A lock file keeps two
  * processes from merging the same packs at once.
  */
-import { readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { judgeLock } from '../commands/lockfile.js';
@@ -77,7 +77,7 @@ export function consolidatePacks(objects: ObjectStore): number {
     objects.localPacks(); // forget the deleted packs, release their files
     return victims.length;
   } finally {
-    rmSync(lock, { force: true });
+    unlinkSync(lock);
   }
 }
 

@@ -81,7 +81,9 @@ export class PackBuilder {
         size = Math.floor(size / 128);
       }
       hdr.push(byte);
-      const entry = Buffer.concat([Buffer.from(hdr), deflateSync(e.content)]);
+      // zlib level 1: a pack is written on every WAL append, where time matters more than the few
+      // bytes level 6 would save on these small objects.
+      const entry = Buffer.concat([Buffer.from(hdr), deflateSync(e.content, { level: 1 })]);
       if (offset > 0x7fffffff) throw new GritError('internal_error', 'pack too large for a small-offset index');
       index.push({ oid: Buffer.from(e.oid, 'hex'), crc: crc32(entry), offset });
       parts.push(entry);

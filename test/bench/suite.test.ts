@@ -28,6 +28,10 @@ test('the benchmark suite runs in quick mode and writes results.json', { timeout
       assert.ok(Math.abs(row.ratio - row.value / row.baseline_value) <= 0.01 * row.ratio + 0.01, `${row.case}: ratio ${row.ratio}`);
     }
   }
+  // Peak RSS is the measured process's own (getrusage's maxrss would carry the parent's over exec).
+  for (const row of results.rows.filter((x: { bench: string }) => x.bench === 'memory')) {
+    assert.ok(row.baseline_value < 150, `node -e 0 peaks at ${row.baseline_value} MiB: the probe measured something else`);
+  }
   // The table on stdout names every figure.
   for (const row of results.rows) assert.ok(r.stdout.includes(row.case), `table lacks ${row.case}`);
 });
