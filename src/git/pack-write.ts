@@ -1,8 +1,8 @@
 /**
- * Writing many new objects at once as one pack (version 2, no deltas) with its `.idx` (version 2),
- * instead of one loose file (open, write, fsync, rename) per object: a sync that re-appends a
- * thousand WAL commits writes two files instead of three thousand. Git reads such packs like any
- * other; `git gc` folds them into its own.
+ * Writing new objects together as one pack (version 2, no deltas) with its `.idx` (version 2),
+ * instead of one loose file (open, write, fsync, rename) per object: a WAL append writes two files
+ * instead of eight, a sync that re-appends a thousand commits two instead of eight thousand. Git
+ * reads such packs like any other; `git gc` folds them into its own.
  */
 import { randomBytes, createHash } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
@@ -48,11 +48,6 @@ export class PackBuilder {
 
   get count(): number {
     return this.entries.length;
-  }
-
-  /** Every object added, in order (for writing them loose instead). */
-  objects(): readonly Entry[] {
-    return this.entries;
   }
 
   /**
