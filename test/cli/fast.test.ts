@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { parseArgv } from '../../src/cli/fast.js';
-import { REPO_ROOT } from '../helpers/paths.js';
+import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { grit, tempRepo } from '../helpers/repo.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
@@ -66,4 +67,21 @@ test('--version prints what oclif prints, without loading it', async () => {
   const { Config } = await import('@oclif/core');
   const config = await Config.load(REPO_ROOT);
   assert.equal(fast.stdout, `${config.userAgent}\n`);
+});
+
+test('a reader that closes the pipe early ends the output quietly, not with a stack trace', () => {
+  const repo = tempRepo();
+  assert.equal(grit(repo, ['init', '--json']).code, 0);
+  // A body bigger than a pipe's buffer, so the write is still going when the reader leaves.
+  const big = 'x'.repeat(1 << 20);
+  const created = grit(repo, ['issue', 'create', '--title', 'big', '--body-file', '-', '--json'], { input: big });
+  assert.equal(created.code, 0, created.stderr);
+  const r = spawnSync('bash', ['-o', 'pipefail', '-c', `"${process.execPath}" "${GRIT_BIN}" issue show ${created.json.data.issue_id} --json | head -c 10`], {
+    cwd: repo,
+    encoding: 'utf8',
+    env: { ...process.env, GRIT_NO_DAEMON: '1' },
+  });
+  assert.equal(r.stdout, '{"schema_v');
+  assert.equal(r.stderr, '');
+  assert.equal(r.status, 0);
 });
