@@ -50,8 +50,21 @@ function fromParseError(err: unknown): GritError {
   if (err instanceof GritError) return err;
   const name = (err as { constructor?: { name?: string } })?.constructor?.name ?? '';
   if (/Parse|Flag|Arg|Required|Nonexistent|Unexpected|Options|Validation/.test(name)) {
-    const message = ((err as Error).message ?? 'invalid arguments').split('\n')[0];
-    return new GritError('invalid_args', message, { suggestion: 'run the command with --help to see its flags' });
+    return new GritError('invalid_args', oneLine((err as Error).message ?? ''), { suggestion: 'run the command with --help to see its flags' });
   }
   return toGritError(err);
+}
+
+/**
+ * oclif's messages are several lines: a heading ("The following error occurred:", "Missing 1
+ * required arg:"), the detail, then "See more help with --help". The detail is what matters.
+ */
+function oneLine(message: string): string {
+  const lines = message
+    .replace(/\n\t/g, ': ')
+    .split('\n')
+    // "id  issue id or …": an argument's name and its description.
+    .map((l) => l.trim().replace(/^(\S+)\s{2,}(.+)$/, '$1 ($2)').replace(/\s+/g, ' '))
+    .filter((l) => l && l !== 'The following error occurred:' && !l.startsWith('See more help'));
+  return lines.reduce((out, l) => (!out ? l : out.endsWith(':') ? `${out} ${l}` : `${out}; ${l}`), '') || 'invalid arguments';
 }

@@ -143,6 +143,30 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   assert.match(outside.json.error.message, /not a git repository/);
 });
 
+test('command-line mistakes: one JSON object under --json, a one-line message that names the problem, a plan', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const cases: [string[], RegExp, RegExp][] = [
+    [['issue', 'create'], /^Missing required flag title$/, /--help/],
+    [['issue', 'show'], /^Missing 1 required arg: id \(issue id or a unique prefix/, /--help/],
+    [['issue', 'show', 'abcd', 'extra'], /^Unexpected argument: extra$/, /--help/],
+    [['bogus'], /^unknown command: grit bogus$/, /grit help/],
+    [['issue', 'lst'], /^unknown command: grit issue lst$/, /did you mean `grit issue list`/],
+    [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],
+  ];
+  for (const [line, message, plan] of cases) {
+    const r = grit(repo, [...line, '--json']);
+    assert.equal(r.code, 2, line.join(' '));
+    assert.equal(r.json?.error?.code, 'invalid_args', `${line.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.json.error.message, message);
+    assert.match(r.json.error.details.suggestion, plan);
+    const human = grit(repo, line);
+    assert.equal(human.code, 2);
+    assert.equal(human.stdout, '');
+    assert.match(human.stderr, /^error: .+\nhint: .+\n$/);
+  }
+});
+
 test('an ambiguous prefix lists the candidates', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

@@ -1,0 +1,67 @@
+/**
+ * oclif's `command_not_found` hook. Without it an unknown command prints oclif's plain error even
+ * under `--json`, where scripts and agents expect SPEC §6's one JSON object; with it the error is
+ * an `invalid_args` like every other bad command line, with a plan.
+ */
+import type { Hook } from '@oclif/core';
+import { GritError } from '../../core/errors.js';
+import { printError } from '../output.js';
+import { argvWantsJson } from '../output-format.js';
+
+const hook: Hook<'command_not_found'> = async function ({ id }) {
+  const known = this.config.commandIDs;
+  // oclif has joined every word before the first flag into `id` with ':' (its separator), so
+  // `grit lock acquire repo:x` arrives as "lock:acquire:repo:x": the words come from argv.
+  const argv = process.argv.slice(2);
+  const json = argvWantsJson(argv);
+  const firstFlag = argv.findIndex((a) => a.startsWith('-'));
+  const words = firstFlag === -1 ? argv : argv.slice(0, firstFlag);
+  for (let n = words.length - 1; n > 0; n--) {
+    const shown = words.slice(0, n).join(' ');
+    if (known.includes(words.slice(0, n).join(':'))) {
+      const extra = words.slice(n);
+      printError(
+        new GritError('invalid_args', `unexpected argument for \`grit ${shown}\`: ${extra.join(' ')}`, {
+          details: { command: shown, arguments: extra },
+          suggestion: `run \`grit ${shown} --help\` to see what it takes`,
+        }),
+        json,
+      );
+      return;
+    }
+  }
+  const shown = id.replaceAll(':', ' ');
+  const near = closest(id, known);
+  printError(
+    new GritError('invalid_args', `unknown command: grit ${shown}`, {
+      details: { command: shown },
+      suggestion: near ? `did you mean \`grit ${near.replaceAll(':', ' ')}\`?` : 'run `grit help` to see the commands',
+    }),
+    json,
+  );
+};
+
+export default hook;
+
+/** The known command nearest to `id` by edit distance, if it is near enough to be a typo. */
+function closest(id: string, known: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Math.max(2, Math.floor(id.length / 4)) + 1;
+  for (const k of known) {
+    const d = editDistance(id, k);
+    if (d < bestDistance) [best, bestDistance] = [k, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
+}
