@@ -3,7 +3,7 @@
  * `runAction` (src/cli/output.ts) that the fast path uses too.
  */
 import { Command, Flags } from '@oclif/core';
-import { GritError, toGritError } from '../core/errors.js';
+import { GritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { printError, runAction, type Parsed } from './output.js';
 import { argvWantsJson, chooseOutput, type OutputFormats } from './output-format.js';
@@ -45,14 +45,10 @@ export abstract class GritCommand extends Command {
   }
 }
 
-/** oclif's own parse failures (unknown flag, missing argument) become invalid_args. */
+/** Whatever oclif's parser refuses (unknown flag, missing argument, a value out of range) is invalid_args. */
 function fromParseError(err: unknown): GritError {
   if (err instanceof GritError) return err;
-  const name = (err as { constructor?: { name?: string } })?.constructor?.name ?? '';
-  if (/Parse|Flag|Arg|Required|Nonexistent|Unexpected|Options|Validation/.test(name)) {
-    return new GritError('invalid_args', oneLine((err as Error).message ?? ''), { suggestion: 'run the command with --help to see its flags' });
-  }
-  return toGritError(err);
+  return new GritError('invalid_args', oneLine((err as Error)?.message ?? ''), { suggestion: 'run the command with --help to see its flags' });
 }
 
 /**
@@ -61,7 +57,7 @@ function fromParseError(err: unknown): GritError {
  */
 function oneLine(message: string): string {
   const lines = message
-    .replace(/\n\t/g, ': ')
+    .replace(/\s*\n\t/g, ': ')
     .split('\n')
     // "id  issue id or …": an argument's name and its description.
     .map((l) => l.trim().replace(/^(\S+)\s{2,}(.+)$/, '$1 ($2)').replace(/\s+/g, ' '))

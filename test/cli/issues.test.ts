@@ -150,6 +150,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'create'], /^Missing required flag title$/, /--help/],
     [['issue', 'show'], /^Missing 1 required arg: id \(issue id or a unique prefix/, /--help/],
     [['issue', 'show', 'abcd', 'extra'], /^Unexpected argument: extra$/, /--help/],
+    [['snapshot', 'gc', '--keep', '-1'], /^Parsing --keep: Expected an integer greater than or equal to 0 but received: -1$/, /--help/],
     [['bogus'], /^unknown command: grit bogus$/, /grit help/],
     [['issue', 'lst'], /^unknown command: grit issue lst$/, /did you mean `grit issue list`/],
     [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],

@@ -37,6 +37,16 @@ test('doctor on a healthy repository: every check ok, in order, nothing applied'
   assert.match(h.stdout, /^ok\s+git_repo/m);
 });
 
+test('doctor counts in words that agree with the number', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'one']);
+  const d = gritOk(repo, ['doctor']);
+  assert.match(check(d, 'wal_ref').message, /^refs\/grit\/wal: 1 commit, 1 event, linear/);
+  assert.match(check(d, 'store_integrity').message, /^1 event and 1 issue checked/);
+  assert.match(check(d, 'signatures').message, /1 event from actors with unknown keys \(0 known keys/);
+});
+
 for (const [label, size] of [
   ['to its two meta pages', () => 8192],
   ['to half its size', (n: number) => Math.floor(n / 2)],
