@@ -59,8 +59,8 @@ function oneLine(message: string): string {
   const lines = message
     .replace(/\s*\n\t/g, ': ')
     .split('\n')
-    // "id  issue id or …": an argument's name and its description.
-    .map((l) => l.trim().replace(/^(\S+)\s{2,}(.+)$/, '$1 ($2)').replace(/\s+/g, ' '))
+    // "id  issue id or …": an argument's name and its description; --help has the description.
+    .map((l) => l.trim().replace(/^(\S+)\s{2,}.+$/, '$1').replace(/\s+/g, ' '))
     .filter((l) => l && l !== 'The following error occurred:' && !l.startsWith('See more help'));
   return lines.reduce((out, l) => (!out ? l : out.endsWith(':') ? `${out} ${l}` : `${out}; ${l}`), '') || 'invalid arguments';
 }

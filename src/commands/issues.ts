@@ -29,7 +29,7 @@ async function target(ctx: RepoContext, args: Args): Promise<Issue> {
 export async function issueCreate(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const title = text(args, 'title', { nonEmpty: true }).trim();
   const body = optText(args, 'body') ?? '';
-  const labels = textList(args, 'labels');
+  const labels = textList(args, 'labels', 'label');
   const issueId = newIssueId();
   return writeOne(ctx, toHex(issueId), { type: 'IssueCreated', title, body, labels });
 }

@@ -120,6 +120,9 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   const empty = grit(repo, ['issue', 'create', '--title', '  ', '--json']);
   assert.equal(empty.code, 2);
   assert.equal(empty.json.error.code, 'invalid_args');
+  const emptyLabel = grit(repo, ['issue', 'create', '--title', 'x', '--label', '', '--json']);
+  assert.equal(emptyLabel.code, 2);
+  assert.equal(emptyLabel.json.error.message, '--label values must be non-empty text', 'the flag as typed, not the IPC key');
 
   const unknownFlag = grit(repo, ['issue', 'list', '--bogus', '--json']);
   assert.equal(unknownFlag.code, 2);
@@ -148,7 +151,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
   gritOk(repo, ['init', '--no-agents-md']);
   const cases: [string[], RegExp, RegExp][] = [
     [['issue', 'create'], /^Missing required flag title$/, /--help/],
-    [['issue', 'show'], /^Missing 1 required arg: id \(issue id or a unique prefix/, /--help/],
+    [['issue', 'show'], /^Missing 1 required arg: id$/, /--help/],
     [['issue', 'show', 'abcd', 'extra'], /^Unexpected argument: extra$/, /--help/],
     [['snapshot', 'gc', '--keep', '-1'], /^Parsing --keep: Expected an integer greater than or equal to 0 but received: -1$/, /--help/],
     [['bogus'], /^unknown command: grit bogus$/, /grit help/],
