@@ -30,7 +30,7 @@ function renderStatus(d: StatusData): string {
 export const DAEMON_ACTIONS: Record<string, CliAction> = {
   'daemon:start': {
     ipc: 'DaemonStart',
-    toArgs: ({ flags }) => ({ idle_timeout: flags['idle-timeout'] }),
+    toArgs: ({ flags }) => ({ idle_timeout: flags['idle-timeout'], worker_idle_timeout: flags['worker-idle-timeout'] }),
     render: renderStatus,
   },
   'daemon:status': { ipc: 'DaemonStatus', toArgs: () => ({}), render: renderStatus },

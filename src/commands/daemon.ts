@@ -39,15 +39,9 @@ async function withDaemon<T>(spawn: boolean, daemonArgs: string[], fn: (c: GritC
 }
 
 export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
-  const raw = args.idle_timeout;
-  // The CLI passes the flag's text; scripts may pass a number.
-  const idle = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : raw;
-  if (idle !== undefined && !(Number.isSafeInteger(idle) && (idle as number) >= 0)) {
-    throw invalidArgs('--idle-timeout must be a whole number of seconds (0 = never)', { field: 'idle_timeout' });
-  }
+  const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
   const already = await withDaemon(false, [], statusOf);
   if (already) return { ...already, started: false };
-  const daemonArgs = idle === undefined ? [] : ['--idle-timeout', String(idle)];
   const status = await withDaemon(true, daemonArgs, statusOf);
   if (!status) {
     throw new GritError('ipc_error', `the daemon did not answer within ${SPAWN_WAIT_MS / 1000} s`, {
@@ -56,6 +50,19 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
     });
   }
   return { ...status, started: true };
+}
+
+/** `grit-daemon`'s flag for a number of seconds in `args[key]`, if given. */
+function secondsFlag(args: Args, key: string): string[] {
+  const raw = args[key];
+  if (raw === undefined || raw === null) return [];
+  // The CLI passes the flag's text; scripts may pass a number.
+  const n = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : raw;
+  const flag = `--${key.replaceAll('_', '-')}`;
+  if (!(typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) {
+    throw invalidArgs(`${flag} must be a whole number of seconds (0 = never)`, { field: key });
+  }
+  return [flag, String(n)];
 }
 
 export async function daemonStatus(): Promise<DaemonStatusData> {

@@ -20,6 +20,7 @@ export class ActorWorkerPool {
   private readonly pool: Piscina;
   private threadsStarted = 0;
   private inFlight = 0;
+  private lastUsed = Date.now();
 
   constructor(
     readonly setup: WorkerSetup,
@@ -46,7 +47,13 @@ export class ActorWorkerPool {
       return await this.pool.run(task);
     } finally {
       this.inFlight--;
+      this.lastUsed = Date.now();
     }
+  }
+
+  /** Nothing in flight for at least `ms`. */
+  idleFor(ms: number, now = Date.now()): boolean {
+    return this.inFlight === 0 && now - this.lastUsed >= ms;
   }
 
   /** Releases the lease, closes the store and stops the thread (the supervisor drains requests first). */

@@ -10,16 +10,21 @@ import { TransportError } from '../protocol/transport/index.js';
 import { Supervisor } from './supervisor.js';
 
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
+export const DEFAULT_WORKER_IDLE_TIMEOUT_S = 120;
 
-const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--tcp <host:port>]
+const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--tcp <host:port>]
 
 Serves grit commands for this user's repositories over ${daemonEndpoint()}.
   --idle-timeout <s>  exit after this many seconds without requests (default ${DEFAULT_IDLE_TIMEOUT_S}, 0 = never)
+  --worker-idle-timeout <s>
+                      stop an actor's worker thread (closing its store, releasing its lease) after
+                      this many seconds without requests for it (default ${DEFAULT_WORKER_IDLE_TIMEOUT_S}, 0 = never)
   --tcp <host:port>   also listen on tcp://host:port (off by default; anyone who can reach it can act as you)
 Logs go to ${daemonLogPath()} (level from GRIT_LOG_LEVEL, default info).`;
 
 interface DaemonArgs {
   idleTimeoutMs: number;
+  workerIdleTimeoutMs: number;
   tcp: string | null;
 }
 
@@ -28,17 +33,25 @@ function parse(argv: string[]): DaemonArgs | null {
     args: argv,
     options: {
       'idle-timeout': { type: 'string' },
+      'worker-idle-timeout': { type: 'string' },
       tcp: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
   if (values.help) return null;
-  const idle = values['idle-timeout'] ?? String(DEFAULT_IDLE_TIMEOUT_S);
-  if (!/^\d+$/.test(idle)) throw new GritError('invalid_args', `--idle-timeout must be a whole number of seconds, got ${idle}`);
+  const seconds = (flag: 'idle-timeout' | 'worker-idle-timeout', fallback: number): number => {
+    const v = values[flag] ?? String(fallback);
+    if (!/^\d{1,9}$/.test(v)) throw new GritError('invalid_args', `--${flag} must be a whole number of seconds, got ${v}`);
+    return Number(v) * 1000;
+  };
   const tcp = values.tcp ?? null;
   if (tcp !== null && !/^[\w.-]+:\d{1,5}$/.test(tcp)) throw new GritError('invalid_args', `--tcp must be host:port, got ${tcp}`);
-  return { idleTimeoutMs: Number(idle) * 1000, tcp };
+  return {
+    idleTimeoutMs: seconds('idle-timeout', DEFAULT_IDLE_TIMEOUT_S),
+    workerIdleTimeoutMs: seconds('worker-idle-timeout', DEFAULT_WORKER_IDLE_TIMEOUT_S),
+    tcp,
+  };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -68,6 +81,7 @@ export async function main(argv: string[]): Promise<number> {
       endpoints,
       notifications: notificationsEndpoint(),
       idleTimeoutMs: args.idleTimeoutMs,
+      workerIdleTimeoutMs: args.workerIdleTimeoutMs,
       logger,
     });
   } catch (err) {

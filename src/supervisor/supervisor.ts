@@ -26,6 +26,8 @@ export interface SupervisorOptions {
   notifications?: string;
   /** 0 = never. */
   idleTimeoutMs: number;
+  /** A worker thread unused this long is stopped (its store closed, its lease released); 0 = never. */
+  workerIdleTimeoutMs?: number;
   logger: Logger;
   /** Largest request accepted, in bytes. */
   maxRequestBytes?: number;
@@ -49,12 +51,14 @@ export class Supervisor {
   private servers: RepServer[] = [];
   private pub: PubServer | null = null;
   private readonly workers = new Map<string, ActorWorkerPool>();
+  /** Workers being stopped for idleness, by actor dir: a new one for the actor waits for this. */
+  private readonly retiring = new Map<string, Promise<void>>();
   private readonly routes = new RouteCache();
   private readonly startedTs = Date.now();
   private lastActivity = Date.now();
   private inFlight = 0;
   private requests = 0;
-  private idleTimer: NodeJS.Timeout | null = null;
+  private sweepTimer: NodeJS.Timeout | null = null;
   private stopping: Promise<void> | null = null;
   /** Resolves once the supervisor has shut down (idle, signal or DaemonStop). */
   readonly stopped: Promise<void>;
@@ -76,9 +80,10 @@ export class Supervisor {
       sup.servers.push(server);
     }
     if (opts.notifications) sup.pub = await PubServer.listen(opts.notifications);
-    if (opts.idleTimeoutMs > 0) {
-      sup.idleTimer = setInterval(() => sup.checkIdle(), Math.min(opts.idleTimeoutMs, 1_000));
-      sup.idleTimer.unref();
+    const periods = [opts.idleTimeoutMs, opts.workerIdleTimeoutMs ?? 0].filter((ms) => ms > 0);
+    if (periods.length > 0) {
+      sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
+      sup.sweepTimer.unref();
     }
     opts.logger.info({ endpoints: opts.endpoints }, 'daemon listening');
     return sup;
@@ -127,7 +132,7 @@ export class Supervisor {
       });
       return encodeMessage(replyOk(request_id, data), format);
     }
-    const worker = this.workerFor(request);
+    const worker = await this.workerFor(request);
     try {
       const { reply, notice } = (await worker.run({ op: 'run', request, format }))!;
       if (notice) this.pub?.publish(encodeNotification(notice));
@@ -142,10 +147,16 @@ export class Supervisor {
   }
 
   /** The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4). */
-  private workerFor(request: CommandRequest): ActorWorkerPool {
+  private async workerFor(request: CommandRequest): Promise<ActorWorkerPool> {
     if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
     const { repo, actor } = this.routes.resolve(request);
     let worker = this.workers.get(actor.dir);
+    // A retiring worker still holds the actor's lease and store until it has closed.
+    const retiring = worker ? undefined : this.retiring.get(actor.dir);
+    if (retiring) {
+      await retiring;
+      return this.workerFor(request);
+    }
     if (!worker) {
       worker = new ActorWorkerPool(
         { repoRoot: repo.root, actorDir: actor.dir, endpoint: this.opts.endpoints[0] },
@@ -172,22 +183,38 @@ export class Supervisor {
     };
   }
 
-  private checkIdle(): void {
+  private sweep(): void {
+    if (this.stopping) return;
+    const idleMs = this.opts.idleTimeoutMs;
     // A connected client or a watcher (`grit watch`) keeps the daemon up.
     const connected = this.servers.some((s) => s.connectionCount > 0) || (this.pub?.subscriberCount ?? 0) > 0;
-    if (this.inFlight === 0 && !connected && Date.now() - this.lastActivity >= this.opts.idleTimeoutMs) {
+    if (idleMs > 0 && this.inFlight === 0 && !connected && Date.now() - this.lastActivity >= idleMs) {
       void this.stop('idle');
+      return;
     }
+    const workerIdleMs = this.opts.workerIdleTimeoutMs ?? 0;
+    if (workerIdleMs > 0) for (const [dir, worker] of this.workers) if (worker.idleFor(workerIdleMs)) this.retire(dir, worker);
+  }
+
+  /** Stops an idle worker: a thread and an open store per actor add up for someone with many repositories. */
+  private retire(dir: string, worker: ActorWorkerPool): void {
+    this.workers.delete(dir);
+    this.opts.logger.info({ actor: worker.actorId, repo: worker.setup.repoRoot }, 'worker retired (idle)');
+    const closing = worker
+      .close()
+      .catch((err) => this.opts.logger.error({ err, actor: worker.actorId }, 'retiring worker failed to close'))
+      .finally(() => this.retiring.delete(dir));
+    this.retiring.set(dir, closing);
   }
 
   /** Stops taking requests, lets in-flight ones finish, then closes every worker (leases released). */
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.opts.logger.info({ reason }, 'daemon stopping');
-      if (this.idleTimer) clearInterval(this.idleTimer);
+      if (this.sweepTimer) clearInterval(this.sweepTimer);
       await Promise.all(this.servers.map((s) => s.close({ drain: true, drainTimeoutMs: 60_000 })));
       await this.pub?.close();
-      await Promise.allSettled([...this.workers.values()].map((w) => w.close()));
+      await Promise.allSettled([...this.workers.values()].map((w) => w.close()).concat([...this.retiring.values()]));
       this.workers.clear();
       this.opts.logger.info('daemon stopped');
       this.markStopped();
