@@ -92,8 +92,13 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
       format: flags.format,
       since: flags.since,
       // Resolved here: the command may run in a daemon with another cwd.
-      output: flags.output === undefined ? undefined : resolve(flags.output as string),
+      output: flags.output === undefined || flags.output === '-' ? flags.output : resolve(flags.output as string),
     }),
-    render: (d) => `exported ${plural(d.event_count, 'event')} as ${d.format} to ${d.output_path}`,
+    render: (d) => {
+      if (d.content !== undefined) return d.content;
+      // Markdown and CSV hold the issues; JSON holds the events as well.
+      const what = d.format === 'json' ? `${plural(d.issue_count, 'issue')} and ${plural(d.event_count, 'event')}` : plural(d.issue_count, 'issue');
+      return `exported ${what} as ${d.format} to ${d.output_path}`;
+    },
   },
 };

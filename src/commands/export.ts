@@ -26,7 +26,12 @@ export interface ExportResult {
   wal_head: string | null;
   event_count: number;
   issue_count: number;
+  /** The export itself, when it was asked for on standard output (`--output -`). */
+  content?: string;
 }
+
+/** `--output -`: the export goes to standard output, through the reply (a daemon has no terminal). */
+export const STDOUT = '-';
 
 /** SPEC §2 output order for event lists: (issue_id, ts, actor, event_id). */
 function compareForOutput(a: Event, b: Event): number {
@@ -151,6 +156,8 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
 
   const meta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };
   const body = format === 'json' ? toJson(meta, issues, events) : format === 'md' ? toMarkdown(meta, issues) : toCsv(issues);
+  const result = (output_path: string) => ({ format, output_path, wal_head, event_count: events.length, issue_count: issues.length });
+  if (output === STDOUT) return { ...result(STDOUT), content: body };
   const path = output ? resolve(output) : defaultOutput(ctx, format);
   try {
     mkdirSync(dirname(path), { recursive: true });
@@ -160,5 +167,5 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
   } catch (err) {
     throw new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
   }
-  return { format, output_path: path, wal_head, event_count: events.length, issue_count: issues.length };
+  return result(path);
 }

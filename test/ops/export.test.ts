@@ -106,4 +106,13 @@ test('export --format csv: issue summaries with RFC 4180 quoting', () => {
   assert.equal(csvField('two\nlines'), '"two\nlines"');
   assert.equal(csvField('plain'), 'plain');
   assert.equal(csvField(42), '42');
+
+  // `--output -`: the same bytes on standard output, and no file anywhere.
+  const piped = grit(repo, ['export', '--format', 'csv', '--output', '-']);
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(piped.stdout, text);
+  const json = gritOk(repo, ['export', '--format', 'csv', '-o', '-']);
+  assert.equal(json.output_path, '-');
+  assert.equal(json.content, text);
+  assert.ok(!existsSync(join(repo, '-')) && !existsSync(join(repo, '.grit')), 'nothing written for --output -');
 });

@@ -12,6 +12,6 @@ export default defineCommand({
   flags: {
     format: Flags.string({ description: 'output format', options: ['json', 'md', 'csv'], default: 'json' }),
     since: Flags.string({ description: 'only events after this: a unix ms timestamp, an ISO date, or a 64-hex event id' }),
-    output: Flags.string({ char: 'o', description: 'file to write (default .grit/export.<ext>)' }),
+    output: Flags.string({ char: 'o', description: 'file to write, or - for standard output (default .grit/export.<ext>)' }),
   },
 });
