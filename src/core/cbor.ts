@@ -104,6 +104,8 @@ export function encodeCanonical(v: CborValue): Uint8Array {
 }
 
 const MAX_DEPTH = 16;
+/** A head with an n-byte argument is in its shortest form only for values from this one up. */
+const SHORTEST_BELOW: Record<number, number> = { 1: 24, 2: 0x100, 4: 0x10000, 8: 0x100000000 };
 
 /**
  * Rough heap cost of decoded values, in bytes: a byte string is its own Uint8Array and
@@ -130,6 +132,8 @@ class StrictDecoder {
   private readonly view: DataView;
   pos = 0;
   private budget: number;
+  /** False once a head was not in its shortest form (the only non-canonical encoding accepted here). */
+  canonical = true;
 
   constructor(private readonly input: Uint8Array) {
     this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
@@ -160,6 +164,7 @@ class StrictDecoder {
       v = Number(big);
     }
     this.pos += n;
+    if (v < SHORTEST_BELOW[n]) this.canonical = false;
     return v;
   }
 
@@ -232,8 +237,11 @@ export function decodeStrict(input: Uint8Array): CborValue {
 /**
  * Decodes an input that must be one array, and gives each element's own encoded bytes with it
  * (views into `input`): a chunk's event records, stored as read instead of encoded again.
+ * `canonical` says whether those bytes are the canonical encoding of what they decode to: text is
+ * strict UTF-8 and nothing else has a second form here, so that is true unless a head was longer
+ * than it had to be.
  */
-export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; encoded: Uint8Array[] } {
+export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; encoded: Uint8Array[]; canonical: boolean } {
   const d = new StrictDecoder(input);
   const n = d.arrayHead();
   // The views cost heap too, like byte strings: the same budget bounds them.
@@ -247,5 +255,5 @@ export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; enco
     encoded[i] = input.subarray(start, d.pos);
   }
   d.end();
-  return { items, encoded };
+  return { items, encoded, canonical: d.canonical };
 }
