@@ -135,7 +135,10 @@ class StrictDecoder {
   /** False once a head was not in its shortest form (the only non-canonical encoding accepted here). */
   canonical = true;
 
-  constructor(private readonly input: Uint8Array) {
+  constructor(
+    private readonly input: Uint8Array,
+    private readonly views = false,
+  ) {
     this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
     this.budget = DECODE_BUDGET_RATIO * input.length + DECODE_BUDGET_BASE;
   }
@@ -199,8 +202,9 @@ class StrictDecoder {
         this.spend((major === 2 ? COST.bytes : COST.text) + n);
         const start = this.pos;
         this.pos += n;
-        // A copy, never a view: on a Buffer input `.slice()` would share memory with it.
-        if (major === 2) return input.slice(start, this.pos);
+        // A copy, never a view, unless the caller keeps the input alive anyway (decodeStrictArray).
+        // On a Buffer input `.slice()` would share memory with it.
+        if (major === 2) return this.views ? input.subarray(start, this.pos) : input.slice(start, this.pos);
         try {
           return textDecoder.decode(input.subarray(start, this.pos));
         } catch {
@@ -242,7 +246,9 @@ export function decodeStrict(input: Uint8Array): CborValue {
  * than it had to be.
  */
 export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; encoded: Uint8Array[]; canonical: boolean } {
-  const d = new StrictDecoder(input);
+  // Byte strings as views: the element views keep `input` alive anyway, and a copy would give
+  // each id its own ArrayBuffer, which costs the garbage collector far more than a view.
+  const d = new StrictDecoder(input, true);
   const n = d.arrayHead();
   // The views cost heap too, like byte strings: the same budget bounds them.
   d.spend(COST.slot * n);
