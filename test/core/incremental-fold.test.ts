@@ -6,32 +6,12 @@ import type { EventKind } from '../../src/core/kinds.js';
 import { foldIssue, foldIssueState, foldMore, type Folded } from '../../src/core/projection.js';
 import { Store } from '../../src/core/store.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
+import { randomKind } from '../helpers/random-kinds.js';
 import { tempDir } from '../helpers/repo.js';
 
 const issues = [1, 2, 3].map((n) => new Uint8Array(16).fill(n));
 const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x10 + n));
 
-function randomKind(rand: () => number): EventKind {
-  const labels = ['bug', 'p0', 'ui'];
-  const users = ['ann', 'bob'];
-  const target = pick(issues, rand);
-  return pick<() => EventKind>(
-    [
-      () => ({ type: 'IssueCreated', title: `created${Math.floor(rand() * 10)}`, body: 'b', labels: rand() < 0.5 ? ['bug'] : [] }),
-      () => ({ type: 'IssueUpdated', title: rand() < 0.7 ? `t${Math.floor(rand() * 100)}` : null, body: rand() < 0.5 ? 'b' : null }),
-      () => ({ type: 'CommentAdded', body: `c${Math.floor(rand() * 1000)}` }),
-      () => ({ type: 'LabelAdded', label: pick(labels, rand) }),
-      () => ({ type: 'LabelRemoved', label: pick(labels, rand) }),
-      () => ({ type: 'StateChanged', state: rand() < 0.5 ? 'open' : 'closed' }),
-      () => ({ type: 'AssigneeAdded', user: pick(users, rand) }),
-      () => ({ type: 'AssigneeRemoved', user: pick(users, rand) }),
-      () => ({ type: 'LinkAdded', url: `https://x/${Math.floor(rand() * 10)}`, note: null }),
-      () => ({ type: 'DependencyAdded', target, dep_type: pick(['blocks', 'related_to'] as const, rand) }),
-      () => ({ type: 'DependencyRemoved', target, dep_type: pick(['blocks', 'related_to'] as const, rand) }),
-    ],
-    rand,
-  )();
-}
 
 /**
  * Random events for `issue`, mostly in timestamp order (as an actor writes them) with colliding
@@ -44,7 +24,7 @@ function randomEvents(rand: () => number, issue: Uint8Array): Event[] {
   for (let i = 0; i < n; i++) {
     ts += Math.floor(rand() * 3);
     const at = rand() < 0.15 ? ts - Math.floor(rand() * 10) : ts;
-    const kind: EventKind = i === 0 && rand() < 0.8 ? { type: 'IssueCreated', title: 'first', body: '', labels: ['bug'] } : randomKind(rand);
+    const kind: EventKind = i === 0 && rand() < 0.8 ? { type: 'IssueCreated', title: 'first', body: '', labels: ['bug'] } : randomKind(rand, { targets: issues, creates: true });
     out.push(makeEvent({ issue_id: issue, actor: pick(actors, rand), ts_unix_ms: at, parent: null, kind }));
   }
   return [...out, ...out.filter(() => rand() < 0.1)];
