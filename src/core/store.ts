@@ -39,6 +39,11 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
   const dep_type = type as DepType;
   return reversed ? { issue_id: b, target: a, dep_type } : { issue_id: a, target: b, dep_type };
 }
+/**
+ * Issues with fewer events keep no fold state: reading their few events back costs less than
+ * writing the state on every change, and most issues a daemon creates stay that small for a while.
+ */
+const FOLD_STATE_MIN_EVENTS = 4;
 /** Bumped when the dependency indexes change shape: an older store rebuilds them on open. */
 const DEP_INDEX_VERSION = 1;
 
@@ -309,12 +314,12 @@ export class Store {
     this.indexDeps(issueHex, without(depsBefore, after?.dependencies ?? []), false);
     this.indexDeps(issueHex, without(after?.dependencies ?? [], depsBefore), true);
     if (!folded) {
-      this.issues.removeSync(issueHex);
-      this.foldStates.removeSync(issueHex);
+      if (before) this.issues.removeSync(issueHex);
       return;
     }
     this.issues.putSync(issueHex, folded.issue);
-    this.foldStates.putSync(issueHex, folded.state);
+    // Event counts only grow: once kept, a state stays and is kept current.
+    if (folded.issue.event_count >= FOLD_STATE_MIN_EVENTS) this.foldStates.putSync(issueHex, folded.state);
   }
 
   /** Adds (or removes) dependencies of an issue to (from) both indexes. */
