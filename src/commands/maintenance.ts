@@ -30,9 +30,10 @@ const DAY_MS = 86_400_000;
 /** WAL commits read per step of a walk (progress granularity). */
 const SEGMENT_COMMITS = 512;
 /**
- * Events a replay applies per store transaction. Each transaction refolds every issue it
- * touches from all of that issue's events, so fewer, larger transactions are much cheaper; the
- * bound only caps memory on huge WALs.
+ * Events a replay applies per store transaction. Into an empty store the first transaction folds
+ * issues from the batch alone, and later ones mostly fold onto the stored fold states, but each
+ * transaction still has its own fixed costs: fewer, larger ones are cheaper; the bound only caps
+ * memory on huge WALs.
  */
 const APPLY_EVENTS = 50_000;
 

@@ -104,6 +104,8 @@ export function encodeCanonical(v: CborValue): Uint8Array {
 }
 
 const MAX_DEPTH = 16;
+/** A head with an n-byte argument is in its shortest form only for values from this one up. */
+const SHORTEST_BELOW: Record<number, number> = { 1: 24, 2: 0x100, 4: 0x10000, 8: 0x100000000 };
 
 /**
  * Rough heap cost of decoded values, in bytes: a byte string is its own Uint8Array and
@@ -130,8 +132,13 @@ class StrictDecoder {
   private readonly view: DataView;
   pos = 0;
   private budget: number;
+  /** False once a head was not in its shortest form (the only non-canonical encoding accepted here). */
+  canonical = true;
 
-  constructor(private readonly input: Uint8Array) {
+  constructor(
+    private readonly input: Uint8Array,
+    private readonly views = false,
+  ) {
     this.view = new DataView(input.buffer, input.byteOffset, input.byteLength);
     this.budget = DECODE_BUDGET_RATIO * input.length + DECODE_BUDGET_BASE;
   }
@@ -160,6 +167,7 @@ class StrictDecoder {
       v = Number(big);
     }
     this.pos += n;
+    if (v < SHORTEST_BELOW[n]) this.canonical = false;
     return v;
   }
 
@@ -194,8 +202,9 @@ class StrictDecoder {
         this.spend((major === 2 ? COST.bytes : COST.text) + n);
         const start = this.pos;
         this.pos += n;
-        // A copy, never a view: on a Buffer input `.slice()` would share memory with it.
-        if (major === 2) return input.slice(start, this.pos);
+        // A copy, never a view, unless the caller keeps the input alive anyway (decodeStrictArray).
+        // On a Buffer input `.slice()` would share memory with it.
+        if (major === 2) return this.views ? input.subarray(start, this.pos) : input.slice(start, this.pos);
         try {
           return textDecoder.decode(input.subarray(start, this.pos));
         } catch {
@@ -232,9 +241,14 @@ export function decodeStrict(input: Uint8Array): CborValue {
 /**
  * Decodes an input that must be one array, and gives each element's own encoded bytes with it
  * (views into `input`): a chunk's event records, stored as read instead of encoded again.
+ * `canonical` says whether those bytes are the canonical encoding of what they decode to: text is
+ * strict UTF-8 and nothing else has a second form here, so that is true unless a head was longer
+ * than it had to be.
  */
-export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; encoded: Uint8Array[] } {
-  const d = new StrictDecoder(input);
+export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; encoded: Uint8Array[]; canonical: boolean } {
+  // Byte strings as views: the element views keep `input` alive anyway, and a copy would give
+  // each id its own ArrayBuffer, which costs the garbage collector far more than a view.
+  const d = new StrictDecoder(input, true);
   const n = d.arrayHead();
   // The views cost heap too, like byte strings: the same budget bounds them.
   d.spend(COST.slot * n);
@@ -247,5 +261,5 @@ export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; enco
     encoded[i] = input.subarray(start, d.pos);
   }
   d.end();
-  return { items, encoded };
+  return { items, encoded, canonical: d.canonical };
 }

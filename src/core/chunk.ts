@@ -51,7 +51,7 @@ export function decodeChunk(bytes: Uint8Array, expectedHash?: Uint8Array): Event
   const codecLen = bytes[10];
   const codec = new TextDecoder().decode(bytes.subarray(11, 11 + codecLen));
   if (codec !== CODEC) throw walError(`unsupported chunk codec ${JSON.stringify(codec)}`);
-  let records: { items: CborValue[]; encoded: Uint8Array[] };
+  let records: { items: CborValue[]; encoded: Uint8Array[]; canonical: boolean };
   try {
     records = decodeStrictArray(bytes.subarray(11 + codecLen));
   } catch (err) {
@@ -59,7 +59,8 @@ export function decodeChunk(bytes: Uint8Array, expectedHash?: Uint8Array): Event
   }
   let events: Event[];
   try {
-    events = records.items.map((r) => eventFromRecord(r));
+    const { encoded, canonical } = records;
+    events = records.items.map((r, i) => eventFromRecord(r, { canonical: canonical ? encoded[i] : undefined }));
   } catch (err) {
     if (err instanceof GritError) throw walError(err.message, err.details);
     throw err;

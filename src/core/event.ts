@@ -127,8 +127,27 @@ export function makeEvent(e: UnsignedEvent, sign?: (eventId: Uint8Array) => Uint
   return { ...e, event_id, sig: sign ? sign(event_id) : null };
 }
 
-export function eventIdMatches(e: Event): boolean {
-  return bytesEqual(computeEventId(e), e.event_id);
+/**
+ * True when the event's id is the hash of its content. `record`, the canonical encoding of its
+ * chunk record when the caller has it, saves encoding the preimage again: between the id and the
+ * signature the record holds the preimage's fields in the same encoding.
+ */
+export function eventIdMatches(e: Event, record?: Uint8Array): boolean {
+  return bytesEqual(record ? blake2b256(preimageFromRecord(record, e)) : computeEventId(e), e.event_id);
+}
+
+/** The record's array head and its 32-byte event id (head and bytes). */
+const RECORD_ID_BYTES = 1 + 2 + 32;
+/** The preimage's array head (7 items) and its version, 1. */
+const PREIMAGE_HEAD = [0x87, 0x01];
+
+function preimageFromRecord(record: Uint8Array, e: Event): Uint8Array {
+  const sigBytes = e.sig ? 2 + 64 : 1;
+  const fields = record.subarray(RECORD_ID_BYTES, record.length - sigBytes);
+  const out = new Uint8Array(PREIMAGE_HEAD.length + fields.length);
+  out.set(PREIMAGE_HEAD);
+  out.set(fields, PREIMAGE_HEAD.length);
+  return out;
 }
 
 /** Event order of SPEC §2: (ts, actor, event_id). */
@@ -179,9 +198,13 @@ export function eventToRecord(e: Event): CborValue[] {
 /**
  * Rebuilds an event from its chunk record, refusing anything that does not fit SPEC §1 and, unless
  * `verifyId` is false (events the store verified when it took them in), an id that is not the
- * hash of the content.
+ * hash of the content. `canonical` is the record's encoding when it was decoded from a canonical
+ * one (see `eventIdMatches`).
  */
-export function eventFromRecord(r: unknown, { verifyId = true }: { verifyId?: boolean } = {}): Event {
+export function eventFromRecord(
+  r: unknown,
+  { verifyId = true, canonical }: { verifyId?: boolean; canonical?: Uint8Array } = {},
+): Event {
   if (!Array.isArray(r) || r.length !== 8) throw new GritError('wal_error', 'event record must be an array of 8');
   const [event_id, issue_id, actor, ts, parent, tag, payload, sig] = r;
   if (!isBytes(event_id, 32)) throw new GritError('wal_error', 'event_id must be 32 bytes');
@@ -191,7 +214,7 @@ export function eventFromRecord(r: unknown, { verifyId = true }: { verifyId?: bo
   if (parent !== null && !isBytes(parent, 32)) throw new GritError('wal_error', 'parent must be null or 32 bytes');
   if (sig !== null && !isBytes(sig, 64)) throw new GritError('wal_error', 'sig must be null or 64 bytes');
   const event: Event = { event_id, issue_id, actor, ts_unix_ms: ts, parent, kind: kindFromPayload(tag, payload), sig };
-  if (verifyId && !eventIdMatches(event)) {
+  if (verifyId && !eventIdMatches(event, canonical)) {
     throw new GritError('wal_error', `event ${toHex(event_id)} does not match its content`, {
       details: { event_id: toHex(event_id) },
     });

@@ -7,6 +7,7 @@ interface Hasher {
 }
 
 let wasm256: Hasher | null = null;
+let wasm128: Hasher | null = null;
 let loading: Promise<void> | null = null;
 
 /**
@@ -18,10 +19,11 @@ let loading: Promise<void> | null = null;
  */
 export function loadFastHash(): Promise<void> {
   loading ??= import('hash-wasm')
-    .then(({ createBLAKE2b }) => createBLAKE2b(256))
+    .then(({ createBLAKE2b }) => Promise.all([createBLAKE2b(256), createBLAKE2b(128)]))
     .then(
-      (h) => {
-        wasm256 = h as unknown as Hasher;
+      ([h256, h128]) => {
+        wasm256 = h256 as unknown as Hasher;
+        wasm128 = h128 as unknown as Hasher;
       },
       () => {
         /* no WebAssembly: the JS implementation serves */
@@ -36,6 +38,8 @@ export function blake2b256(data: Uint8Array): Uint8Array {
   return blake2b(data, { dkLen: 32 });
 }
 
+/** The derivation of context issue ids, checked for every ContextUpdated a rebuild applies. */
 export function blake2b128(data: Uint8Array): Uint8Array {
+  if (wasm128) return wasm128.init().update(data).digest('binary');
   return blake2b(data, { dkLen: 16 });
 }

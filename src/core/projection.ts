@@ -53,40 +53,87 @@ export interface Issue extends IssueSummary {
   event_count: number;
 }
 
+/** Per member, the newest add and the newest remove timestamp (-1: none), as the store keeps them. */
+export type Timestamps = [member: string, added: number, removed: number][];
+
 class AddRemoveSet {
-  private readonly added = new Map<string, number>();
-  private readonly removed = new Map<string, number>();
+  private readonly ts = new Map<string, [added: number, removed: number]>();
+
+  constructor(stored: Timestamps = []) {
+    for (const [m, added, removed] of stored) this.ts.set(m, [added, removed]);
+  }
 
   add(member: string, ts: number): void {
-    this.added.set(member, Math.max(ts, this.added.get(member) ?? -1));
+    const t = this.entry(member);
+    t[0] = Math.max(ts, t[0]);
   }
 
   remove(member: string, ts: number): void {
-    this.removed.set(member, Math.max(ts, this.removed.get(member) ?? -1));
+    const t = this.entry(member);
+    t[1] = Math.max(ts, t[1]);
+  }
+
+  private entry(member: string): [number, number] {
+    let t = this.ts.get(member);
+    if (!t) this.ts.set(member, (t = [-1, -1]));
+    return t;
   }
 
   members(): string[] {
     const out: string[] = [];
-    for (const [m, ts] of this.added) if (ts >= (this.removed.get(m) ?? -1)) out.push(m);
+    for (const [m, [added, removed]] of this.ts) if (added >= 0 && added >= removed) out.push(m);
     return out.sort();
+  }
+
+  timestamps(): Timestamps {
+    return [...this.ts].map(([m, [added, removed]]) => [m, added, removed]);
   }
 }
 
-function dedupeSorted(events: readonly Event[]): Event[] {
-  const byId = new Map<string, Event>();
-  for (const e of events) byId.set(toHex(e.event_id), e);
-  return [...byId.values()].sort(compareEvents);
+/**
+ * What folding more events onto an issue needs besides its projection: the add/remove sets'
+ * timestamps (a removed member is not in the projection, but its remove still beats an older
+ * add) and the newest folded event, in event order. The store keeps it beside each issue.
+ */
+export interface FoldState {
+  labels: Timestamps;
+  assignees: Timestamps;
+  dependencies: Timestamps;
+  /** The newest folded event: ts, actor hex, event id hex (hex of equal length sorts like the bytes). */
+  last: [ts: number, actor: string, event_id: string];
+  /** How many events were folded: a state that disagrees with its issue is not used. */
+  event_count: number;
+}
+
+export interface Folded {
+  issue: Issue;
+  state: FoldState;
+}
+
+/** Event order (SPEC §2), duplicates (same event id, hence same sort key) dropped. */
+function sortedUnique(events: readonly Event[]): Event[] {
+  const sorted = [...events].sort(compareEvents);
+  return sorted.filter((e, i) => i === 0 || compareEvents(sorted[i - 1], e) !== 0);
+}
+
+/** True when `e` sorts after the newest event folded into `state`. */
+function isAfter(e: Event, last: FoldState['last']): boolean {
+  if (e.ts_unix_ms !== last[0]) return e.ts_unix_ms > last[0];
+  const actor = toHex(e.actor);
+  if (actor !== last[1]) return actor > last[1];
+  return toHex(e.event_id) > last[2];
 }
 
 /** Folds one issue's events; null until its IssueCreated has arrived. */
 export function foldIssue(events: readonly Event[]): Issue | null {
-  const sorted = dedupeSorted(events);
+  return foldIssueState(events)?.issue ?? null;
+}
+
+/** `foldIssue`, with the state that `foldMore` continues from. */
+export function foldIssueState(events: readonly Event[]): Folded | null {
+  const sorted = sortedUnique(events);
   const created = sorted.find((e) => e.kind.type === 'IssueCreated');
   if (!created) return null;
-
-  const labels = new AddRemoveSet();
-  const assignees = new AddRemoveSet();
-  const deps = new AddRemoveSet();
   const issue: Issue = {
     issue_id: toHex(created.issue_id),
     title: '',
@@ -102,19 +149,79 @@ export function foldIssue(events: readonly Event[]): Issue | null {
     links: [],
     attachments: [],
     dependencies: [],
-    event_count: sorted.length,
+    event_count: 0,
   };
+  return new Folder(issue, { labels: [], assignees: [], dependencies: [], last: [-1, '', ''], event_count: 0 }).fold(sorted);
+}
 
-  for (const e of sorted) {
-    const meta = { event_id: toHex(e.event_id), actor: toHex(e.actor), ts_unix_ms: e.ts_unix_ms };
+/**
+ * Folds `events` (new to the issue: none of them folded before) onto a stored fold, giving what
+ * `foldIssueState` gives for all of the issue's events; null when that needs the full fold
+ * because some event sorts before the newest folded one.
+ */
+export function foldMore(folded: Folded, events: readonly Event[]): Folded | null {
+  // A state written by a store that has since been changed without it no longer describes the issue.
+  const { issue, state } = folded;
+  if (state.event_count !== issue.event_count || state.last[0] !== issue.updated_ts) return null;
+  const sorted = sortedUnique(events);
+  if (sorted.length > 0 && !isAfter(sorted[0], folded.state.last)) return null;
+  return new Folder(folded.issue, folded.state).fold(sorted);
+}
+
+/** The fold of SPEC §2, one event at a time in event order, onto an issue and its state. */
+class Folder {
+  private readonly labels: AddRemoveSet;
+  private readonly assignees: AddRemoveSet;
+  private readonly deps: AddRemoveSet;
+  private last: FoldState['last'];
+
+  constructor(
+    private readonly issue: Issue,
+    state: FoldState,
+  ) {
+    this.labels = new AddRemoveSet(state.labels);
+    this.assignees = new AddRemoveSet(state.assignees);
+    this.deps = new AddRemoveSet(state.dependencies);
+    this.last = state.last;
+  }
+
+  fold(sorted: readonly Event[]): Folded {
+    for (const e of sorted) this.event(e);
+    const issue = this.issue;
+    if (sorted.length > 0) {
+      const newest = sorted[sorted.length - 1];
+      this.last = [newest.ts_unix_ms, toHex(newest.actor), toHex(newest.event_id)];
+    }
+    issue.event_count += sorted.length;
+    issue.labels = this.labels.members();
+    issue.assignees = this.assignees.members();
+    issue.dependencies = this.deps.members().map((m) => {
+      const [target, dep_type] = m.split(' ');
+      return { target, dep_type: dep_type as DepType };
+    });
+    issue.comment_count = issue.comments.length;
+    const state = {
+      labels: this.labels.timestamps(),
+      assignees: this.assignees.timestamps(),
+      dependencies: this.deps.timestamps(),
+      last: this.last,
+      event_count: issue.event_count,
+    };
+    return { issue, state };
+  }
+
+  private event(e: Event): void {
+    const issue = this.issue;
     const k = e.kind;
+    // Only comments, links and attachments record who wrote them: hex only for those.
+    const meta = () => ({ event_id: toHex(e.event_id), actor: toHex(e.actor), ts_unix_ms: e.ts_unix_ms });
     issue.updated_ts = Math.max(issue.updated_ts, e.ts_unix_ms);
     switch (k.type) {
       case 'IssueCreated':
-        // Sorted order makes the last writer the winner, for a (theoretical) second create too.
+        // Event order makes the last writer the winner, for a (theoretical) second create too.
         issue.title = k.title;
         issue.body = k.body;
-        for (const l of k.labels) labels.add(l, e.ts_unix_ms);
+        for (const l of k.labels) this.labels.add(l, e.ts_unix_ms);
         break;
       case 'IssueUpdated':
         if (k.title !== null) issue.title = k.title;
@@ -124,45 +231,37 @@ export function foldIssue(events: readonly Event[]): Issue | null {
         issue.state = k.state;
         break;
       case 'CommentAdded':
-        issue.comments.push({ ...meta, body: k.body });
+        issue.comments.push({ ...meta(), body: k.body });
         break;
       case 'LinkAdded':
-        issue.links.push({ ...meta, url: k.url, note: k.note });
+        issue.links.push({ ...meta(), url: k.url, note: k.note });
         break;
       case 'AttachmentAdded':
-        issue.attachments.push({ ...meta, name: k.name, sha256: toHex(k.sha256), mime: k.mime });
+        issue.attachments.push({ ...meta(), name: k.name, sha256: toHex(k.sha256), mime: k.mime });
         break;
       case 'LabelAdded':
-        labels.add(k.label, e.ts_unix_ms);
+        this.labels.add(k.label, e.ts_unix_ms);
         break;
       case 'LabelRemoved':
-        labels.remove(k.label, e.ts_unix_ms);
+        this.labels.remove(k.label, e.ts_unix_ms);
         break;
       case 'AssigneeAdded':
-        assignees.add(k.user, e.ts_unix_ms);
+        this.assignees.add(k.user, e.ts_unix_ms);
         break;
       case 'AssigneeRemoved':
-        assignees.remove(k.user, e.ts_unix_ms);
+        this.assignees.remove(k.user, e.ts_unix_ms);
         break;
       case 'DependencyAdded':
-        deps.add(`${toHex(k.target)} ${k.dep_type}`, e.ts_unix_ms);
+        this.deps.add(`${toHex(k.target)} ${k.dep_type}`, e.ts_unix_ms);
         break;
       case 'DependencyRemoved':
-        deps.remove(`${toHex(k.target)} ${k.dep_type}`, e.ts_unix_ms);
+        this.deps.remove(`${toHex(k.target)} ${k.dep_type}`, e.ts_unix_ms);
         break;
       case 'ContextUpdated':
       case 'ProjectContextUpdated':
         break;
     }
   }
-  issue.labels = labels.members();
-  issue.assignees = assignees.members();
-  issue.dependencies = deps.members().map((m) => {
-    const [target, dep_type] = m.split(' ');
-    return { target, dep_type: dep_type as DepType };
-  });
-  issue.comment_count = issue.comments.length;
-  return issue;
 }
 
 export function summarize(i: Issue): IssueSummary {

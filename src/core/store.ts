@@ -11,10 +11,10 @@ import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { GritError } from './errors.js';
 import { recordBytes } from './chunk.js';
-import { eventFromRecord, type Event } from './event.js';
-import { toHex } from './hex.js';
+import { compareEvents, eventFromRecord, type Event } from './event.js';
+import { bytesEqual, compareBytes, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
-import { foldIssue, summarize, type Issue, type IssueSummary } from './projection.js';
+import { foldIssueState, foldMore, summarize, type Dependency, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import { storeFileDamage } from './store-file.js';
 
 export interface StoreMeta {
@@ -39,12 +39,17 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
   const dep_type = type as DepType;
   return reversed ? { issue_id: b, target: a, dep_type } : { issue_id: a, target: b, dep_type };
 }
+/**
+ * Issues with fewer events keep no fold state: reading their few events back costs less than
+ * writing the state on every change, and most issues a daemon creates stay that small for a while.
+ */
+const FOLD_STATE_MIN_EVENTS = 4;
 /** Bumped when the dependency indexes change shape: an older store rebuilds them on open. */
 const DEP_INDEX_VERSION = 1;
 
 /** Keys of the issue→events index sort in SPEC §2 event order within an issue. */
-function eventIndexKey(e: Event): string {
-  return `${toHex(e.issue_id)}:${e.ts_unix_ms.toString().padStart(16, '0')}:${toHex(e.actor)}:${toHex(e.event_id)}`;
+function eventIndexKey(issueHex: string, e: Event): string {
+  return `${issueHex}:${e.ts_unix_ms.toString().padStart(16, '0')}:${toHex(e.actor)}:${toHex(e.event_id)}`;
 }
 
 export class Store {
@@ -53,6 +58,8 @@ export class Store {
   private readonly events: Database<Buffer, Buffer>;
   private readonly issueEvents: Database<Buffer, string>;
   private readonly issues: Database<Issue, string>;
+  /** Per issue, what folding newer events onto its stored projection needs (see `refold`). */
+  private readonly foldStates: Database<FoldState, string>;
   private readonly labels: Database<true, string>;
   private readonly deps: Database<true, string>;
   private readonly rdeps: Database<true, string>;
@@ -66,6 +73,7 @@ export class Store {
     this.events = root.openDB({ name: 'events', keyEncoding: 'binary', encoding: 'binary' });
     this.issueEvents = root.openDB({ name: 'issue_events', encoding: 'binary' });
     this.issues = root.openDB({ name: 'issues' });
+    this.foldStates = root.openDB({ name: 'fold_states' });
     this.labels = root.openDB({ name: 'labels' });
     this.deps = root.openDB({ name: 'deps' });
     this.rdeps = root.openDB({ name: 'rdeps' });
@@ -80,7 +88,7 @@ export class Store {
     this.root.transactionSync(() => {
       this.deps.clearSync();
       this.rdeps.clearSync();
-      for (const { value } of this.issues.getRange()) this.indexDeps(value.issue_id, value, true);
+      for (const { value } of this.issues.getRange()) this.indexDeps(value.issue_id, value.dependencies, true);
       this.meta.putSync('dep_index', DEP_INDEX_VERSION);
     });
   }
@@ -235,35 +243,17 @@ export class Store {
     return this.root.transactionSync(() => {
       const meta = this.getMeta();
       if (meta.wal_head !== fromHead) return false;
-      // Into an empty store (a rebuild's first batch) every event of an issue is among `events`:
-      // issues fold from these, without reading their events back.
+      // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
       const empty = meta.event_count === 0;
-      // Into an empty store keys go in in key order: LMDB then fills its pages instead of
-      // splitting them half empty (a store about a quarter smaller, written a little faster).
-      const order = empty ? [...events].sort((a, b) => Buffer.compare(a.event_id, b.event_id)) : events;
-      const index: [string, Buffer][] = [];
-      const touched = new Map<string, Event[]>();
-      let added = 0;
-      for (const e of order) {
-        const key = asBuffer(e.event_id);
-        if (this.events.doesExist(key)) continue;
-        this.events.putSync(key, asBuffer(recordBytes(e)));
-        index.push([eventIndexKey(e), key]);
-        added++;
-        // Context events fold into their own tables; they never make an issue.
-        if (ContextTables.isContextEvent(e)) {
-          this.context.apply(e);
-          continue;
-        }
-        const id = toHex(e.issue_id);
-        const list = touched.get(id);
-        if (list) list.push(e);
-        else touched.set(id, [e]);
+      const { byIssue, added } = this.putNewEvents(events, empty);
+      // Issues in id order and each issue's events in event order: the index keys in key order.
+      for (const id of [...byIssue.keys()].sort()) {
+        const fresh = byIssue.get(id)!.sort(compareEvents);
+        for (const e of fresh) this.issueEvents.putSync(eventIndexKey(id, e), asBuffer(e.event_id));
+        // Context events fold into their own tables (putNewEvents); they never make an issue.
+        const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
+        if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
       }
-      // Plain string order is the keys' byte order: they are ASCII.
-      if (empty) index.sort((a, b) => (a[0] < b[0] ? -1 : 1));
-      for (const [k, v] of index) this.issueEvents.putSync(k, v);
-      for (const [id, fresh] of touched) this.refold(id, empty ? fresh : this.issueEventsOf(id));
       // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
       const fresh = fromHead === null && meta.event_count === 0;
       this.meta.putSync('state', {
@@ -277,24 +267,64 @@ export class Store {
     });
   }
 
-  /** Stores the fold of `events` (all of the issue's events) as the issue's projection and index entries. */
-  private refold(issueHex: string, events: readonly Event[]): void {
-    const before = this.issues.get(issueHex);
-    const after = foldIssue(events);
-    for (const l of before?.labels ?? []) this.labels.removeSync(`${l}\u0000${issueHex}`);
-    if (before) this.indexDeps(issueHex, before, false);
-    if (!after) {
+  /**
+   * Stores the events the store does not hold yet (folding context events into their tables) and
+   * groups them by issue. Into an empty store they go in in key order: LMDB then fills its pages
+   * instead of splitting them half empty (a store about a quarter smaller, written faster), and a
+   * duplicate is the event just before it.
+   */
+  private putNewEvents(events: readonly Event[], empty: boolean): { byIssue: Map<string, Event[]>; added: number } {
+    const order = empty ? sortedById(events) : events;
+    const byIssue = new Map<string, Event[]>();
+    let added = 0;
+    let previous: Event | undefined;
+    for (const e of order) {
+      const key = asBuffer(e.event_id);
+      const known = empty ? previous !== undefined && bytesEqual(previous.event_id, e.event_id) : this.events.doesExist(key);
+      previous = e;
+      if (known) continue;
+      this.events.putSync(key, asBuffer(recordBytes(e)));
+      added++;
+      if (ContextTables.isContextEvent(e)) this.context.apply(e);
+      const id = toHex(e.issue_id);
+      const list = byIssue.get(id);
+      if (list) list.push(e);
+      else byIssue.set(id, [e]);
+    }
+    return { byIssue, added };
+  }
+
+  /**
+   * Folds an issue's new events (in event order) into its projection and index entries: onto its
+   * stored fold when they all sort after the events folded so far, else from all its events
+   * (read back, unless the store was empty and `fresh` is all of them).
+   */
+  private refold(issueHex: string, fresh: readonly Event[], empty: boolean): void {
+    const before = empty ? undefined : this.issues.get(issueHex);
+    const state = before && this.foldStates.get(issueHex);
+    // The index entries to replace, taken before `foldMore` updates the stored issue in place.
+    const labelsBefore = before?.labels ?? [];
+    const depsBefore = before?.dependencies ?? [];
+    const folded =
+      (state && before && foldMore({ issue: before, state }, fresh)) ??
+      foldIssueState(empty ? fresh : this.issueEventsOf(issueHex));
+    const after = folded?.issue;
+    for (const l of labelsBefore) if (!after?.labels.includes(l)) this.labels.removeSync(`${l}\u0000${issueHex}`);
+    for (const l of after?.labels ?? []) if (!labelsBefore.includes(l)) this.labels.putSync(`${l}\u0000${issueHex}`, true);
+    this.indexDeps(issueHex, without(depsBefore, after?.dependencies ?? []), false);
+    this.indexDeps(issueHex, without(after?.dependencies ?? [], depsBefore), true);
+    if (!folded) {
       if (before) this.issues.removeSync(issueHex);
       return;
     }
-    this.issues.putSync(issueHex, after);
-    for (const l of after.labels) this.labels.putSync(`${l}\u0000${issueHex}`, true);
-    this.indexDeps(issueHex, after, true);
+    this.issues.putSync(issueHex, folded.issue);
+    // Event counts only grow: once kept, a state stays and is kept current.
+    if (folded.issue.event_count >= FOLD_STATE_MIN_EVENTS) this.foldStates.putSync(issueHex, folded.state);
   }
 
-  /** Adds (or removes) an issue's projected dependencies to (from) both indexes. */
-  private indexDeps(issueHex: string, issue: Issue, present: boolean): void {
-    for (const d of issue.dependencies) {
+  /** Adds (or removes) dependencies of an issue to (from) both indexes. */
+  private indexDeps(issueHex: string, dependencies: readonly Dependency[], present: boolean): void {
+    for (const d of dependencies) {
       const forward = depKey(issueHex, d.target, d.dep_type);
       const reverse = depKey(d.target, issueHex, d.dep_type);
       if (present) {
@@ -317,7 +347,7 @@ export class Store {
   /** Empties every table; the caller replays the WAL afterwards. */
   clear(): void {
     this.root.transactionSync(() => {
-      for (const db of [this.events, this.issueEvents, this.issues, this.labels, this.deps, this.rdeps]) db.clearSync();
+      for (const db of [this.events, this.issueEvents, this.issues, this.foldStates, this.labels, this.deps, this.rdeps]) db.clearSync();
       this.context.clear();
       this.meta.putSync('state', { ...EMPTY_META, last_rebuild_ts: Date.now() });
     });
@@ -329,6 +359,22 @@ export class Store {
 }
 
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+
+/** Events in event id order (the events table's key order). */
+function sortedById(events: readonly Event[]): Event[] {
+  // Comparing the first four bytes as a number settles almost every pair without a byte loop.
+  const keyed = events.map((e) => {
+    const id = e.event_id;
+    return { e, head: ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0 };
+  });
+  keyed.sort((a, b) => a.head - b.head || compareBytes(a.e.event_id, b.e.event_id));
+  return keyed.map((k) => k.e);
+}
+
+/** The dependencies of `a` that are not in `b`. */
+function without(a: readonly Dependency[], b: readonly Dependency[]): Dependency[] {
+  return a.filter((d) => !b.some((o) => o.target === d.target && o.dep_type === d.dep_type));
+}
 
 /**
  * Stored events were verified when they were applied: decoding re-checks their shape, not their

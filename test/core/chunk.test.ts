@@ -104,3 +104,25 @@ test('text that starts with a byte order mark keeps it, so the event id still ma
   const [back] = decodeChunk(bytes, hash);
   assert.deepEqual(back.kind, { type: 'CommentAdded', body: '\uFEFFhello' });
 });
+
+test('ids are checked from the record bytes for signed and unsigned events alike', () => {
+  const signed = makeEvent({ issue_id: id16(1), actor: id16(2), ts_unix_ms: 7, parent: id32(4), kind: EVERY_KIND[0] }, () => new Uint8Array(64).fill(9));
+  const { bytes, hash } = encodeChunk([...events(), signed]);
+  const back = decodeChunk(bytes, hash);
+  assert.deepEqual(back[back.length - 1].sig, signed.sig);
+  assert.deepEqual(back.map((e) => e.event_id), [...events(), signed].map((e) => e.event_id));
+});
+
+test('a record whose heads are longer than needed still decodes when its id matches its content', () => {
+  const e = makeEvent({ issue_id: id16(1), actor: id16(2), ts_unix_ms: 5, parent: null, kind: { type: 'LabelAdded', label: 'x' } });
+  const { bytes } = encodeChunk([e]);
+  // The ts, 5, is the byte after the actor (head 0x50 and 16 bytes): write it as 0x18 0x05.
+  const actorAt = bytes.findIndex((b, i) => b === 0x50 && bytes[i + 1] === 2 && bytes[i + 17] === 5);
+  const ts = actorAt + 17;
+  const loose = new Uint8Array(bytes.length + 1);
+  loose.set(bytes.subarray(0, ts));
+  loose.set([0x18, 0x05], ts);
+  loose.set(bytes.subarray(ts + 1), ts + 2);
+  const [back] = decodeChunk(loose);
+  assert.deepEqual(back.event_id, e.event_id);
+});

@@ -5,7 +5,7 @@ import { computeEventId, preimage, kindFromPayload } from '../../src/core/event.
 import { KIND_BY_TAG } from '../../src/core/kinds.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { fixture } from '../helpers/paths.js';
-import { blake2b256, loadFastHash } from '../../src/core/hash.js';
+import { blake2b128, blake2b256, loadFastHash } from '../../src/core/hash.js';
 
 interface Vector {
   name: string;
@@ -47,5 +47,7 @@ test('the WebAssembly BLAKE2b-256 equals the JS one on inputs of every size clas
   for (const n of [0, 1, 127, 128, 129, 255, 256, 1000, 65_536, 1_000_003]) {
     const data = new Uint8Array(n).map((_, i) => (i * 31 + n) & 255);
     assert.equal(toHex(blake2b256(data)), toHex(blake2b(data, { dkLen: 32 })), `${n} bytes`);
+    // BLAKE2b-128 (context issue ids) is its own hash, not a truncated BLAKE2b-256.
+    assert.equal(toHex(blake2b128(data)), toHex(blake2b(data, { dkLen: 16 })), `${n} bytes, 128 bits`);
   }
 });

@@ -1,0 +1,103 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { makeEvent, type Event } from '../../src/core/event.js';
+import { toHex } from '../../src/core/hex.js';
+import type { EventKind } from '../../src/core/kinds.js';
+import { foldIssue, foldIssueState, foldMore, type Folded } from '../../src/core/projection.js';
+import { Store } from '../../src/core/store.js';
+import { pick, rng, shuffle } from '../helpers/random.js';
+import { randomKind } from '../helpers/random-kinds.js';
+import { tempDir } from '../helpers/repo.js';
+
+const issues = [1, 2, 3].map((n) => new Uint8Array(16).fill(n));
+const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x10 + n));
+
+
+/**
+ * Random events for `issue`, mostly in timestamp order (as an actor writes them) with colliding
+ * timestamps and stragglers from the past (as a sync brings them), and duplicates.
+ */
+function randomEvents(rand: () => number, issue: Uint8Array): Event[] {
+  const out: Event[] = [];
+  let ts = 1000;
+  const n = 2 + Math.floor(rand() * 30);
+  for (let i = 0; i < n; i++) {
+    ts += Math.floor(rand() * 3);
+    const at = rand() < 0.15 ? ts - Math.floor(rand() * 10) : ts;
+    const kind: EventKind = i === 0 && rand() < 0.8 ? { type: 'IssueCreated', title: 'first', body: '', labels: ['bug'] } : randomKind(rand, { targets: issues, creates: true });
+    out.push(makeEvent({ issue_id: issue, actor: pick(actors, rand), ts_unix_ms: at, parent: null, kind }));
+  }
+  return [...out, ...out.filter(() => rand() < 0.1)];
+}
+
+/** Splits `events` into 1-6 batches, in their order or shuffled. */
+function batches(rand: () => number, events: Event[]): Event[][] {
+  const order = rand() < 0.5 ? events : shuffle(events, rand);
+  const out: Event[][] = [];
+  for (let i = 0; i < order.length; ) {
+    const n = 1 + Math.floor(rand() * 6);
+    out.push(order.slice(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+test('folding new events onto a stored fold gives the full fold (500 seeds)', () => {
+  let incremental = 0;
+  for (let seed = 1; seed <= 500; seed++) {
+    const rand = rng(seed);
+    const seen = new Map<string, Event>();
+    let stored: Folded | null = null;
+    for (const batch of batches(rand, randomEvents(rand, issues[0]))) {
+      // As the store does: only events it does not hold yet, and the stored fold as decoded (a copy).
+      const fresh = [...new Map(batch.filter((e) => !seen.has(toHex(e.event_id))).map((e) => [toHex(e.event_id), e])).values()];
+      for (const e of fresh) seen.set(toHex(e.event_id), e);
+      if (fresh.length === 0) continue;
+      const more: Folded | null = stored && foldMore(structuredClone(stored), fresh);
+      if (more) incremental++;
+      stored = more ?? foldIssueState([...seen.values()]);
+      assert.equal(JSON.stringify(stored?.issue ?? null), JSON.stringify(foldIssue([...seen.values()])), `seed ${seed}`);
+    }
+  }
+  // The property means something only if the incremental path runs often.
+  assert.ok(incremental > 400, `only ${incremental} incremental folds`);
+});
+
+test('a fold state that disagrees with its issue is not used', () => {
+  const e = (ts: number, kind: EventKind) => makeEvent({ issue_id: issues[0], actor: actors[0], ts_unix_ms: ts, parent: null, kind });
+  const folded = foldIssueState([e(1, { type: 'IssueCreated', title: 'a', body: '', labels: [] })])!;
+  const later = [e(2, { type: 'LabelAdded', label: 'x' })];
+  assert.ok(foldMore(structuredClone(folded), later));
+  // Another writer folded an event into the issue without updating the state.
+  const stale = structuredClone(folded);
+  stale.issue.event_count++;
+  assert.equal(foldMore(stale, later), null);
+});
+
+test('the store applied in random batches holds the full fold of every issue, and matching indexes (50 seeds)', async () => {
+  for (let seed = 1; seed <= 50; seed++) {
+    const rand = rng(seed);
+    const store = Store.open(tempDir());
+    try {
+      const all = issues.flatMap((issue) => randomEvents(rand, issue));
+      let head: string | null = null;
+      const applied: Event[] = [];
+      for (const [n, batch] of batches(rand, all).entries()) {
+        assert.ok(store.apply(batch, head, (head = `h${n}`)));
+        applied.push(...batch);
+        for (const issue of issues) {
+          const id = toHex(issue);
+          const expected = foldIssue(applied.filter((e) => toHex(e.issue_id) === id));
+          assert.equal(JSON.stringify(store.getIssue(id) ?? null), JSON.stringify(expected), `seed ${seed}, batch ${n}`);
+          for (const label of ['bug', 'p0', 'ui']) {
+            const listed = store.listIssues({ label }).some((s) => s.issue_id === id);
+            assert.equal(listed, expected?.labels.includes(label) ?? false, `seed ${seed}, label ${label}`);
+          }
+        }
+        assert.deepEqual(store.depIndexProblems(), [], `seed ${seed}`);
+      }
+    } finally {
+      await store.close();
+    }
+  }
+});
