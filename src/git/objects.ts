@@ -8,7 +8,8 @@
  *   object under its final name (isomorphic-git writes straight to the final path and later
  *   skips any path that exists, so a torn write would stay corrupt for good).
  * - Reads look at loose objects first, then pack files (`.idx` v2 + `.pack`, OFS and REF deltas),
- *   then the object directories named in `objects/info/alternates`. Packs are read with
+ *   then the object directories named in `objects/info/alternates`. Small packed objects are
+ *   inflated by inflate.ts, the rest by zlib. Packs are read with
  *   positional reads (never loaded whole: a repository's main pack can be gigabytes); their
  *   indexes, file handles and a small cache of delta bases live until `close()`. Every object
  *   read is checked against its SHA-1.
@@ -34,6 +35,7 @@ import {
 import { isAbsolute, join, resolve } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
+import { inflateInto } from './inflate.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -354,6 +356,19 @@ const BASE_CACHE_BYTES = 32 << 20;
  */
 const inflateChunk = (size: number): number => Math.min(Math.max(size + 1, 64), 1 << 16);
 
+/**
+ * Objects up to this size are inflated by inflate.ts: no zlib stream set up per object, and no
+ * garbage. zlib is faster per byte, so larger ones go to it (docs/performance.md, Rebuild).
+ */
+const SMALL_OBJECT_BYTES = 2048;
+
+/** A packed object's data inflated by inflate.ts, or null to let zlib do it (and judge it). */
+function inflateSmall(stream: Buffer, size: number): Buffer | null {
+  if (size > SMALL_OBJECT_BYTES) return null;
+  const out = Buffer.allocUnsafe(size);
+  return inflateInto(stream, out, 0) ? out : null;
+}
+
 /** Reads are unbounded unless the caller says otherwise (a pack's blobs can be huge and legitimate). */
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
@@ -639,16 +654,19 @@ export class ObjectStore {
     // Compressed data is at most a little larger than the inflated size (stored blocks); zlib
     // stops at the end of its stream, so reading a bit too much is harmless.
     const bound = size + (size >> 10) + 64;
-    // Never inflate more than the entry declares: a corrupt or hostile stream could expand far more.
-    const limit = { maxOutputLength: size + 1, chunkSize: inflateChunk(size) };
-    let data: Buffer;
-    try {
-      data = inflateSync(pos + bound <= head.length ? head.subarray(pos) : pack.read(offset + pos, bound), limit);
-    } catch {
+    const stream = pos + bound <= head.length ? head.subarray(pos) : pack.read(offset + pos, bound);
+    let data = inflateSmall(stream, size);
+    if (!data) {
+      // Never inflate more than the entry declares: a corrupt or hostile stream could expand far more.
+      const limit = { maxOutputLength: size + 1, chunkSize: inflateChunk(size) };
       try {
-        data = inflateSync(pack.read(offset + pos, pack.size), limit);
-      } catch (err) {
-        throw objectError(`corrupt object in ${pack.packPath} at ${offset}: ${(err as Error).message}`);
+        data = inflateSync(stream, limit);
+      } catch {
+        try {
+          data = inflateSync(pack.read(offset + pos, pack.size), limit);
+        } catch (err) {
+          throw objectError(`corrupt object in ${pack.packPath} at ${offset}: ${(err as Error).message}`);
+        }
       }
     }
     if (data.length !== size) throw objectError(`object in ${pack.packPath} at ${offset} has the wrong size`);
