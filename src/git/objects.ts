@@ -239,19 +239,20 @@ class Pack {
 
   /** The offset of an object in the pack, or -1. */
   find(oid: Buffer): number {
+    const idx = this.idx;
     let lo = oid[0] === 0 ? 0 : this.fanout[oid[0] - 1];
     let hi = this.fanout[oid[0]];
-    // Most steps are decided by the first four bytes: compared as one number, without the
-    // argument checks of Buffer#compare.
-    const head = oid.readUInt32BE(0);
+    // The fan-out bucket shares the first byte; most steps are decided by the next three,
+    // compared as one number (plain byte reads: cheaper than readUInt32BE's checks or Buffer#compare).
+    const head = (oid[1] << 16) | (oid[2] << 8) | oid[3];
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.oidsAt + mid * 20;
-      const first = this.idx.readUInt32BE(at);
-      const c = first !== head ? (head < first ? -1 : 1) : oid.compare(this.idx, at, at + 20, 0, 20);
+      const first = (idx[at + 1] << 16) | (idx[at + 2] << 8) | idx[at + 3];
+      const c = first !== head ? (head < first ? -1 : 1) : oid.compare(idx, at, at + 20, 0, 20);
       if (c === 0) {
-        const off = this.idx.readUInt32BE(this.offsetsAt + mid * 4);
-        if (off & 0x80000000) return Number(this.idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8));
+        const off = idx.readUInt32BE(this.offsetsAt + mid * 4);
+        if (off & 0x80000000) return Number(idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8));
         return off;
       }
       if (c < 0) hi = mid;
