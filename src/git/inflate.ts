@@ -55,6 +55,7 @@ for (let i = 0; i < REVERSED.length; i++) {
   for (let b = 0; b < FAST_BITS; b++) if (i & (1 << b)) REVERSED[i] |= 1 << (FAST_BITS - 1 - b);
 }
 
+const nextCode = new Uint16Array(MAX_BITS + 1);
 const offsets = new Uint16Array(MAX_BITS + 2);
 
 /**
@@ -64,7 +65,17 @@ const offsets = new Uint16Array(MAX_BITS + 2);
 function build(h: Huffman, lengths: Uint8Array, from: number, n: number): number {
   const { count, symbol, fast } = h;
   count.fill(0);
-  for (let s = 0; s < n; s++) count[lengths[from + s]]++;
+  // Unused symbols come in long runs; counting them one by one would make each increment wait
+  // for the previous one (the same counter), so they are counted as what is left.
+  let used = 0;
+  for (let s = from; s < from + n; s++) {
+    const len = lengths[s];
+    if (len !== 0) {
+      count[len]++;
+      used++;
+    }
+  }
+  count[0] = n - used;
   let longest = MAX_BITS;
   while (longest > 0 && count[longest] === 0) longest--;
   const bits = (h.fastBits = Math.min(longest, FAST_BITS));
@@ -76,17 +87,22 @@ function build(h: Huffman, lengths: Uint8Array, from: number, n: number): number
     left = (left << 1) - count[len];
     if (left < 0) return left;
   }
-  offsets[1] = 0;
-  for (let len = 1; len < MAX_BITS; len++) offsets[len + 1] = offsets[len] + count[len];
-  for (let s = 0; s < n; s++) if (lengths[from + s]) symbol[offsets[lengths[from + s]]++] = s;
   // Canonical codes are consecutive within a length, in symbol order (RFC 1951 §3.2.2).
-  let code = 0;
-  let index = 0;
-  for (let len = 1; len <= bits; len++, code <<= 1) {
-    for (let k = 0; k < count[len]; k++, code++) {
-      const entry = (symbol[index++] << 4) | len;
-      for (let i = REVERSED[code << (FAST_BITS - len)]; i < size; i += 1 << len) fast[i] = entry;
-    }
+  for (let len = 1, code = 0; len <= MAX_BITS; len++) {
+    nextCode[len] = code;
+    code = (code + count[len]) << 1;
+  }
+  for (let s = 0; s < n; s++) {
+    const len = lengths[from + s];
+    if (len === 0 || len > bits) continue;
+    const entry = (s << 4) | len;
+    for (let i = REVERSED[nextCode[len]++ << (FAST_BITS - len)]; i < size; i += 1 << len) fast[i] = entry;
+  }
+  if (longest > FAST_BITS) {
+    // Codes too long for the table: `decode` walks them in code order.
+    offsets[1] = 0;
+    for (let len = 1; len < MAX_BITS; len++) offsets[len + 1] = offsets[len] + count[len];
+    for (let s = 0; s < n; s++) if (lengths[from + s]) symbol[offsets[lengths[from + s]]++] = s;
   }
   return left;
 }
