@@ -51,9 +51,7 @@ const huffman = (symbols: number): Huffman => ({
 
 /** FAST_BITS-bit values with their bits reversed: deflate sends Huffman codes first bit first. */
 const REVERSED = new Uint16Array(1 << FAST_BITS);
-for (let i = 0; i < REVERSED.length; i++) {
-  for (let b = 0; b < FAST_BITS; b++) if (i & (1 << b)) REVERSED[i] |= 1 << (FAST_BITS - 1 - b);
-}
+for (let i = 1; i < REVERSED.length; i++) REVERSED[i] = (REVERSED[i >> 1] >> 1) | ((i & 1) << (FAST_BITS - 1));
 
 const nextCode = new Uint16Array(MAX_BITS + 1);
 const offsets = new Uint16Array(MAX_BITS + 2);
@@ -113,11 +111,15 @@ const LIT = huffman(LIT_SYMBOLS);
 const DIST = huffman(DIST_SYMBOLS);
 const CODE_LENGTHS = huffman(19);
 const lengths = new Uint8Array(LIT_SYMBOLS + DIST_SYMBOLS);
-{
+let fixedBuilt = false;
+
+/** Builds the fixed codes (RFC 1951 §3.2.6) on first use, not at start-up: most commands inflate nothing. */
+function buildFixed(): void {
   lengths.fill(8, 0, 144).fill(9, 144, 256).fill(7, 256, 280).fill(8, 280, LIT_SYMBOLS);
   build(FIXED_LIT, lengths, 0, LIT_SYMBOLS);
   lengths.fill(5, 0, DIST_SYMBOLS);
   build(FIXED_DIST, lengths, 0, DIST_SYMBOLS); // incomplete: codes 30 and 31 are invalid
+  fixedBuilt = true;
 }
 
 /** Thrown inside the decoder for any flaw; `inflateInto` turns it into `false`. */
@@ -368,7 +370,10 @@ export function inflateInto(stream: Uint8Array, out: Uint8Array, start: number):
       last = bits(1);
       const type = bits(2);
       if (type === 0) o = stored(out, o);
-      else if (type === 1) o = codes(out, start, o, FIXED_LIT, FIXED_DIST);
+      else if (type === 1) {
+        if (!fixedBuilt) buildFixed();
+        o = codes(out, start, o, FIXED_LIT, FIXED_DIST);
+      }
       else if (type === 2) {
         dynamic();
         o = codes(out, start, o, LIT, DIST);
