@@ -250,7 +250,7 @@ function match(out: Uint8Array, start: number, o: number, len: number, dist: Huf
 }
 
 /** One symbol of a Huffman-coded block, the careful way; returns the new output position, or -1 at the block's end. */
-function symbol(out: Uint8Array, start: number, o: number, lit: Huffman, dist: Huffman): number {
+function oneSymbol(out: Uint8Array, start: number, o: number, lit: Huffman, dist: Huffman): number {
   let sym = decode(lit);
   if (sym < 256) {
     if (o >= out.length) throw BAD;
@@ -266,7 +266,7 @@ function symbol(out: Uint8Array, start: number, o: number, lit: Huffman, dist: H
 /**
  * A Huffman-coded block into `out` from `o` (the stream's output starts at `start`). Symbols
  * whose codes are in the fast tables are decoded with the bit buffer in local variables while
- * enough input is left; the others, and the last few bytes, go through `symbol`.
+ * enough input is left; the others, and the last few bytes, go through `oneSymbol`.
  */
 function codes(out: Uint8Array, start: number, o: number, lit: Huffman, dist: Huffman): number {
   const litFast = lit.fast;
@@ -327,7 +327,7 @@ function codes(out: Uint8Array, start: number, o: number, lit: Huffman, dist: Hu
     bitBuf = buf;
     bitCnt = cnt;
     inPos = pos;
-    const next = symbol(out, start, o, lit, dist);
+    const next = oneSymbol(out, start, o, lit, dist);
     if (next < 0) return o;
     o = next;
   }
