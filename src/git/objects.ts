@@ -8,7 +8,8 @@
  *   object under its final name (isomorphic-git writes straight to the final path and later
  *   skips any path that exists, so a torn write would stay corrupt for good).
  * - Reads look at loose objects first, then pack files (`.idx` v2 + `.pack`, OFS and REF deltas),
- *   then the object directories named in `objects/info/alternates`. Packs are read with
+ *   then the object directories named in `objects/info/alternates`. Small packed objects are
+ *   inflated by inflate.ts, the rest by zlib. Packs are read with
  *   positional reads (never loaded whole: a repository's main pack can be gigabytes); their
  *   indexes, file handles and a small cache of delta bases live until `close()`. Every object
  *   read is checked against its SHA-1.
@@ -34,6 +35,7 @@ import {
 import { isAbsolute, join, resolve } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
+import { inflateInto } from './inflate.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -237,19 +239,20 @@ class Pack {
 
   /** The offset of an object in the pack, or -1. */
   find(oid: Buffer): number {
+    const idx = this.idx;
     let lo = oid[0] === 0 ? 0 : this.fanout[oid[0] - 1];
     let hi = this.fanout[oid[0]];
-    // Most steps are decided by the first four bytes: compared as one number, without the
-    // argument checks of Buffer#compare.
-    const head = oid.readUInt32BE(0);
+    // The fan-out bucket shares the first byte; most steps are decided by the next three,
+    // compared as one number (plain byte reads: cheaper than readUInt32BE's checks or Buffer#compare).
+    const head = (oid[1] << 16) | (oid[2] << 8) | oid[3];
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.oidsAt + mid * 20;
-      const first = this.idx.readUInt32BE(at);
-      const c = first !== head ? (head < first ? -1 : 1) : oid.compare(this.idx, at, at + 20, 0, 20);
+      const first = (idx[at + 1] << 16) | (idx[at + 2] << 8) | idx[at + 3];
+      const c = first !== head ? (head < first ? -1 : 1) : oid.compare(idx, at, at + 20, 0, 20);
       if (c === 0) {
-        const off = this.idx.readUInt32BE(this.offsetsAt + mid * 4);
-        if (off & 0x80000000) return Number(this.idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8));
+        const off = idx.readUInt32BE(this.offsetsAt + mid * 4);
+        if (off & 0x80000000) return Number(idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8));
         return off;
       }
       if (c < 0) hi = mid;
@@ -353,6 +356,19 @@ const BASE_CACHE_BYTES = 32 << 20;
  * that allocation and its garbage cost more than the inflating itself.
  */
 const inflateChunk = (size: number): number => Math.min(Math.max(size + 1, 64), 1 << 16);
+
+/**
+ * Objects up to this size are inflated by inflate.ts: no zlib stream set up per object, and no
+ * garbage. zlib is faster per byte, so larger ones go to it (docs/performance.md, Rebuild).
+ */
+const SMALL_OBJECT_BYTES = 2048;
+
+/** A packed object's data inflated by inflate.ts, or null to let zlib do it (and judge it). */
+function inflateSmall(stream: Buffer, size: number): Buffer | null {
+  if (size > SMALL_OBJECT_BYTES) return null;
+  const out = Buffer.allocUnsafe(size);
+  return inflateInto(stream, out, 0) ? out : null;
+}
 
 /** Reads are unbounded unless the caller says otherwise (a pack's blobs can be huge and legitimate). */
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -639,16 +655,19 @@ export class ObjectStore {
     // Compressed data is at most a little larger than the inflated size (stored blocks); zlib
     // stops at the end of its stream, so reading a bit too much is harmless.
     const bound = size + (size >> 10) + 64;
-    // Never inflate more than the entry declares: a corrupt or hostile stream could expand far more.
-    const limit = { maxOutputLength: size + 1, chunkSize: inflateChunk(size) };
-    let data: Buffer;
-    try {
-      data = inflateSync(pos + bound <= head.length ? head.subarray(pos) : pack.read(offset + pos, bound), limit);
-    } catch {
+    const stream = pos + bound <= head.length ? head.subarray(pos) : pack.read(offset + pos, bound);
+    let data = inflateSmall(stream, size);
+    if (!data) {
+      // Never inflate more than the entry declares: a corrupt or hostile stream could expand far more.
+      const limit = { maxOutputLength: size + 1, chunkSize: inflateChunk(size) };
       try {
-        data = inflateSync(pack.read(offset + pos, pack.size), limit);
-      } catch (err) {
-        throw objectError(`corrupt object in ${pack.packPath} at ${offset}: ${(err as Error).message}`);
+        data = inflateSync(stream, limit);
+      } catch {
+        try {
+          data = inflateSync(pack.read(offset + pos, pack.size), limit);
+        } catch (err) {
+          throw objectError(`corrupt object in ${pack.packPath} at ${offset}: ${(err as Error).message}`);
+        }
       }
     }
     if (data.length !== size) throw objectError(`object in ${pack.packPath} at ${offset} has the wrong size`);
@@ -685,9 +704,24 @@ export class ObjectStore {
       if (hashObject(obj.type, obj.content) !== oid) {
         throw objectError(`object ${oid} in ${pack.packPath} does not match its id`, { oid });
       }
+      this.firstLookIn(pack);
       return obj;
     }
     return null;
+  }
+
+  /**
+   * Puts `pack` first in the look-up order, as git does: objects read together tend to live in
+   * one pack (a commit's objects, the commits of one fetch), and each pack tried before the right
+   * one costs a failed search (a clone that fetched eight times holds nine packs).
+   */
+  private firstLookIn(pack: Pack): void {
+    const packs = this.packs;
+    const at = packs ? packs.indexOf(pack) : -1;
+    if (at > 0) {
+      packs!.splice(at, 1);
+      packs!.unshift(pack);
+    }
   }
 
   private readObject(oid: string, depth: number, maxBytes: number): GitObject {
