@@ -63,7 +63,7 @@ export function memberCommand(set: 'label' | 'assignee', op: 'add' | 'remove'): 
   const field = set === 'label' ? 'label' : 'user';
   return defineCommand({
     ...ACTIONS[`issue:${set}:${op}`],
-    description: op === 'add' ? `Add a ${set} to an issue` : `Remove a ${set} from an issue`,
+    description: op === 'add' ? `Add ${set === 'label' ? 'a label' : 'an assignee'} to an issue` : `Remove ${set === 'label' ? 'a label' : 'an assignee'} from an issue`,
     args: issueArg,
     flags: { [field]: Flags.string({ description: set, required: true }) },
   });

@@ -156,6 +156,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['snapshot', 'gc', '--keep', '-1'], /^Parsing --keep: Expected an integer greater than or equal to 0 but received: -1$/, /--help/],
     [['bogus'], /^unknown command: grit bogus$/, /grit help/],
     [['issue', 'lst'], /^unknown command: grit issue lst$/, /did you mean `grit issue list`/],
+    [['issue', 'assign'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add` or `grit issue assignee remove`\?$/],
     [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],
   ];
   for (const [line, message, plan] of cases) {

@@ -31,17 +31,24 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
     }
   }
   const shown = id.replaceAll(':', ' ');
-  const near = closest(id, known);
+  const near = startingWith(id, known) ?? closest(id, known);
   printError(
     new GritError('invalid_args', `unknown command: grit ${shown}`, {
       details: { command: shown },
-      suggestion: near ? `did you mean \`grit ${near.replaceAll(':', ' ')}\`?` : 'run `grit help` to see the commands',
+      suggestion: near ? `did you mean ${near}?` : 'run `grit help` to see the commands',
     }),
     json,
   );
 };
 
 export default hook;
+
+/** Up to three commands that `id` is the start of (`issue assign` → `issue assignee add`, …). */
+function startingWith(id: string, known: readonly string[]): string | undefined {
+  const hits = known.filter((k) => k.startsWith(id) && !k.startsWith('plugins:')).sort();
+  if (hits.length === 0) return undefined;
+  return hits.slice(0, 3).map((k) => `\`grit ${k.replaceAll(':', ' ')}\``).join(' or ');
+}
 
 /** The known command nearest to `id` by edit distance, if it is near enough to be a typo. */
 function closest(id: string, known: readonly string[]): string | undefined {
@@ -51,7 +58,7 @@ function closest(id: string, known: readonly string[]): string | undefined {
     const d = editDistance(id, k);
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return best;
+  return best && `\`grit ${best.replaceAll(':', ' ')}\``;
 }
 
 function editDistance(a: string, b: string): number {
