@@ -157,6 +157,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['bogus'], /^unknown command: grit bogus$/, /grit help/],
     [['issue', 'lst'], /^unknown command: grit issue lst$/, /did you mean `grit issue list`/],
     [['issue', 'assign'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add` or `grit issue assignee remove`\?$/],
+    [['issue', 'assign', '--help'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add`/],
     [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],
   ];
   for (const [line, message, plan] of cases) {

@@ -30,6 +30,13 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
       return;
     }
   }
+  reportUnknownCommand(id, known, json);
+};
+
+export default hook;
+
+/** `invalid_args` for a command id that names no command, with the nearest ones as the plan. */
+export function reportUnknownCommand(id: string, known: readonly string[], json: boolean): void {
   const shown = id.replaceAll(':', ' ');
   const near = startingWith(id, known) ?? closest(id, known);
   printError(
@@ -39,9 +46,7 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
     }),
     json,
   );
-};
-
-export default hook;
+}
 
 /** Up to three commands that `id` is the start of (`issue assign` → `issue assignee add`, …). */
 function startingWith(id: string, known: readonly string[]): string | undefined {
