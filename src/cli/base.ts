@@ -32,16 +32,24 @@ export abstract class GritCommand extends Command {
   protected readonly formats?: OutputFormats;
 
   async run(): Promise<void> {
-    let parsed: Parsed;
-    try {
-      parsed = (await this.parse()) as unknown as Parsed;
-    } catch (err) {
-      printError(fromParseError(err), argvWantsJson(this.argv, this.formats));
-      return;
-    }
+    const parsed = await parseOrReport(async () => (await this.parse()) as unknown as Parsed, this.argv, this.formats);
+    if (!parsed) return;
     const own = { ipc: this.ipcName, toArgs: (p: Parsed) => this.toArgs(p), render: (d: unknown) => this.render(d), formats: this.formats };
     const { action, json } = chooseOutput(own, parsed);
     await runAction(action, parsed, json);
+  }
+}
+
+/**
+ * Runs oclif's parse; a command line it refuses is printed as an `invalid_args` error (one JSON
+ * object under `--json`) and gives null. For the commands that are not GritCommands too.
+ */
+export async function parseOrReport<T>(parse: () => Promise<T>, argv: string[], formats?: OutputFormats): Promise<T | null> {
+  try {
+    return await parse();
+  } catch (err) {
+    printError(fromParseError(err), argvWantsJson(argv, formats));
+    return null;
   }
 }
 

@@ -6,8 +6,11 @@ import { invalidArgs } from '../core/errors.js';
 
 export type Args = Record<string, unknown>;
 
+/** IPC keys that the CLI takes as positional arguments, named as its usage lines name them. */
+const POSITIONAL: Record<string, string> = { issue_id: '<id>', query: '<query>', key: '<key>', value: '<value>', path: '<path>' };
+
 /** How a person typed the argument: IPC keys are snake_case, CLI flags kebab-case. */
-const flag = (key: string): string => `--${key.replaceAll('_', '-')}`;
+const flag = (key: string): string => POSITIONAL[key] ?? `--${key.replaceAll('_', '-')}`;
 
 export function optText(args: Args, key: string): string | undefined {
   const v = args[key];

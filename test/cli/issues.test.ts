@@ -158,6 +158,8 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'lst'], /^unknown command: grit issue lst$/, /did you mean `grit issue list`/],
     [['issue', 'assign'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add` or `grit issue assignee remove`\?$/],
     [['issue', 'assign', '--help'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add`/],
+    [['watch', '--kinds', 'x'], /^Nonexistent flag: --kinds$/, /--help/],
+    [['mcp', '--repo'], /^Flag --repo expects a value$/, /--help/],
     [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],
   ];
   for (const [line, message, plan] of cases) {
@@ -170,6 +172,20 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     assert.equal(human.code, 2);
     assert.equal(human.stdout, '');
     assert.match(human.stderr, /^error: .+\nhint: .+\n$/);
+  }
+});
+
+test('an empty positional argument is named as the usage line names it', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  for (const [line, name] of [
+    [['issue', 'show', ''], '<id>'],
+    [['context', 'query', ' '], '<query>'],
+  ] as const) {
+    const r = grit(repo, [...line, '--json']);
+    assert.equal(r.code, 2);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, `${name} must not be empty`);
   }
 });
 

@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core';
+import { parseOrReport } from '../base.js';
 import { resolve } from 'node:path';
 
 /** Not a GritCommand: it serves many commands over stdio instead of running one and printing it. */
@@ -19,7 +20,9 @@ export default class Mcp extends Command {
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Mcp);
+    const parsed = await parseOrReport(() => this.parse(Mcp), this.argv);
+    if (!parsed) return;
+    const { flags } = parsed;
     const { serveMcp } = await import('../../mcp/server.js');
     const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };
     await serveMcp(options, this.config.version);

@@ -1,4 +1,5 @@
 import { Command, Flags } from '@oclif/core';
+import { parseOrReport } from '../base.js';
 import { NOTIFICATION_KINDS } from '../../protocol/notifications.js';
 
 /** Not a GritCommand: it prints notifications as they come instead of one result. */
@@ -14,7 +15,9 @@ export default class Watch extends Command {
   };
 
   async run(): Promise<void> {
-    const { flags } = await this.parse(Watch);
+    const parsed = await parseOrReport(() => this.parse(Watch), this.argv);
+    if (!parsed) return;
+    const { flags } = parsed;
     const { watch } = await import('../watch.js');
     process.exitCode = await watch({ kinds: flags.kind, json: flags.json });
   }
