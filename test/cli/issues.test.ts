@@ -159,7 +159,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'assign'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add` or `grit issue assignee remove`\?$/],
     [['issue', 'assign', '--help'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add`/],
     [['watch', '--kinds', 'x'], /^Nonexistent flag: --kinds$/, /--help/],
-    [['mcp', '--repo'], /^Flag --repo expects a value$/, /--help/],
+    [['mcp', '--bogus'], /^Nonexistent flags?: --bogus/, /--help/],
     [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],
   ];
   for (const [line, message, plan] of cases) {
