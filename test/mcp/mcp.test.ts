@@ -176,3 +176,17 @@ describe('grit mcp with piped input', () => {
     assert.deepEqual(listed.data.issues.map((i: any) => i.title), ['piped']);
   });
 });
+
+describe('grit mcp outside a repository', () => {
+  it('refuses to start with a coded error instead of serving tools that all fail', () => {
+    const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp', '--repo', '/nonexistent/grit-repo'], {
+      input: '',
+      encoding: 'utf8',
+      env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
+      timeout: 20_000,
+    });
+    assert.equal(r.status, 5, r.stderr);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, /^error: not a git repository: \/nonexistent\/grit-repo\n/);
+  });
+});

@@ -1,5 +1,8 @@
 import { Command, Flags } from '@oclif/core';
+import { toGritError } from '../../core/errors.js';
+import { findRepo } from '../../git/repo.js';
 import { parseOrReport } from '../base.js';
+import { printError } from '../output.js';
 import { resolve } from 'node:path';
 
 /** Not a GritCommand: it serves many commands over stdio instead of running one and printing it. */
@@ -23,8 +26,15 @@ export default class Mcp extends Command {
     const parsed = await parseOrReport(() => this.parse(Mcp), this.argv);
     if (!parsed) return;
     const { flags } = parsed;
-    const { serveMcp } = await import('../../mcp/server.js');
     const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };
+    // A wrong --repo is the person's mistake at start-up, not an error in every later tool call.
+    try {
+      findRepo(options.cwd);
+    } catch (err) {
+      printError(toGritError(err), false);
+      return;
+    }
+    const { serveMcp } = await import('../../mcp/server.js');
     await serveMcp(options, this.config.version);
   }
 }
