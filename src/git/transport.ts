@@ -78,9 +78,14 @@ export async function remoteConfigured(gitDir: string, name: string): Promise<bo
 function gitFailure(what: string, remote: string, r: GitRun): GritError {
   const stderr = r.stderr.trim();
   const first = stderr.split('\n').find((l) => /^(fatal|error):/.test(l)) ?? stderr.split('\n')[0] ?? '';
+  // The first sync of a repository without a remote ends here: say how to add one.
+  // (git names the URL when the remote is configured, and the bare name when it is not).
+  const unknownName = SIMPLE_NAME.test(remote) && stderr.includes(`'${remote}' does not appear to be a git repository`);
   return new GritError('git_error', `${what} ${remote} failed: ${first || `git exited with ${r.code}`}`, {
     details: { remote, exit_code: r.code, stderr },
-    suggestion: `check the remote (\`git remote -v\`, \`git ls-remote ${remote}\`) and your network or credentials`,
+    suggestion: unknownName
+      ? `no remote named ${remote}: add one (\`git remote add ${remote} <url>\`) or pass --remote <name, URL or path>`
+      : `check the remote (\`git remote -v\`, \`git ls-remote ${remote}\`) and your network or credentials`,
   });
 }
 

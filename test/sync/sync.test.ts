@@ -133,10 +133,12 @@ test('an unreachable or unknown remote is a git_error carrying git stderr', () =
   assert.equal(r.code, 1);
   assert.equal(r.json.error.code, 'git_error');
   assert.match(r.json.error.details.stderr, /nosuch/);
+  assert.match(r.json.error.details.suggestion, /^no remote named nosuch: add one \(`git remote add nosuch <url>`\)/);
   git(a, 'remote', 'set-url', 'origin', join(a, 'does-not-exist.git'));
   const r2 = grit(a, ['sync']);
   assert.equal(r2.code, 1);
   assert.match(r2.stderr, /git fetch origin failed: .*does-not-exist/);
+  assert.match(r2.stderr, /hint: check the remote/, 'a configured remote with a bad URL is not called missing');
   const r3 = grit(a, ['sync', '--remote', '--upload-pack=touch /tmp/x', '--json']);
   assert.notEqual(r3.code, 0);
 });
