@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
-export const GRIT = join(ROOT, 'bin', 'grit.js');
+export const GRIT = join(ROOT, 'bin', 'grit.cjs');
 
 export function tempRepo() {
   const dir = mkdtempSync(join(tmpdir(), 'grit-bench-'));

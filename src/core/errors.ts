@@ -24,7 +24,18 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   internal_error: 1,
 };
 
+/**
+ * Marks a GritError whichever copy of this module made it: the CLI's start-up bundle
+ * (scripts/bundle.js, CommonJS) carries its own copy, and errors thrown by the ES modules it loads
+ * later must still be told apart from crashes. `instanceof GritError` checks the mark.
+ */
+const BRAND = Symbol.for('grit.GritError');
+
 export class GritError extends Error {
+  static [Symbol.hasInstance](value: unknown): boolean {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
   readonly code: ErrorCode;
   readonly details: Record<string, unknown>;
   /** One line telling a person what to try next. */
@@ -50,6 +61,8 @@ export class GritError extends Error {
     return { code: this.code, message: this.message, details };
   }
 }
+
+Object.defineProperty(GritError.prototype, BRAND, { value: true });
 
 export const ENV_EXIT = 5;
 

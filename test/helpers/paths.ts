@@ -8,4 +8,4 @@ export function fixture(name: string): string {
   return join(REPO_ROOT, 'test', 'fixtures', name);
 }
 
-export const GRIT_BIN = join(REPO_ROOT, 'bin', 'grit.js');
+export const GRIT_BIN = join(REPO_ROOT, 'bin', 'grit.cjs');

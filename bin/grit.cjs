@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Plain command lines run through the fast path (one bundled file: scripts/bundle.js) without
 // loading oclif; everything else (help, errors in the command line, plugins) goes to oclif.
-import { fileURLToPath } from 'node:url';
-import { runFast } from '../dist/src/cli/fast.bundle.js';
+// CommonJS, like the bundle: a command served by the daemon never starts node's ES module loader.
+'use strict';
+const { join } = require('node:path');
+const { pathToFileURL } = require('node:url');
+const { runFast } = require('../dist/src/cli/fast.bundle.cjs');
 
 // A reader that stops early (`grit issue list --json | head`) closes the pipe: that ends the
 // output, not the command, which has already done its work. Stop quietly, as a pipe's writer should.
@@ -11,11 +14,11 @@ process.stdout.on('error', (err) => {
   process.exit(process.exitCode ?? 0);
 });
 
-const manifest = fileURLToPath(new URL('../oclif.manifest.json', import.meta.url));
-if (!(await runFast(process.argv.slice(2), manifest))) {
-  const { execute, settings } = await import('@oclif/core');
+runFast(process.argv.slice(2), join(__dirname, '..', 'oclif.manifest.json')).then(async (done) => {
+  if (done) return;
+  const { execute, settings } = require('@oclif/core');
   // Plugins run as compiled JavaScript (docs/plugins.md): never look for ts-node, not even for a
   // linked plugin, which oclif would otherwise try and then warn about on every command.
   settings.enableAutoTranspile = false;
-  await execute({ dir: import.meta.url });
-}
+  await execute({ dir: pathToFileURL(__filename).href });
+});
