@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 // CLI latency in a repo with 1k and 10k issues: `issue list --json`, `issue show --json`, `issue
 // create --json` and `--version`, local (--no-daemon) and through a warm daemon, as ratios against
-// bare `node -e 0` measured in the same run.
+// bare `node -e 0` measured in the same run, interleaved with each command's own runs.
 // Usage: node bench/cli-latency.js [--quick]
-import { GRIT, isMain, printTable, row, seedIssues, startDaemon, tempRepo, timeCommand } from './lib.js';
+import { GRIT, isMain, printTable, row, seedIssues, startDaemon, tempRepo, timeVsNode } from './lib.js';
 import { runLocal } from '../dist/src/commands/run.js';
 
 export async function run({ quick = false } = {}) {
@@ -12,9 +12,8 @@ export async function run({ quick = false } = {}) {
   const daemon = await startDaemon();
   const rows = [];
   try {
-    const baseline = timeCommand(process.execPath, ['-e', '0'], { runs });
-    const vsNode = (name, ms, target) => row('cli', name, ms, 'ms', { baseline: 'node -e 0', baselineValue: baseline, target });
-    rows.push(vsNode('grit --version', timeCommand(process.execPath, [GRIT, '--version'], { runs })));
+    const vsNode = (name, { ms, node }, target) => row('cli', name, ms, 'ms', { baseline: 'node -e 0', baselineValue: node, target });
+    rows.push(vsNode('grit --version', timeVsNode([GRIT, '--version'], { runs })));
     for (const n of sizes) {
       const repo = tempRepo();
       await runLocal('Init', { no_agents_md: true }, { cwd: repo });
@@ -27,9 +26,9 @@ export async function run({ quick = false } = {}) {
       ];
       for (const [name, args, targets] of commands) {
         for (const [mode, env] of [['local', { GRIT_NO_DAEMON: '1' }], ['daemon', daemon.env]]) {
-          const ms = timeCommand(process.execPath, [GRIT, ...args], { cwd: repo, env, runs });
+          const times = timeVsNode([GRIT, ...args], { cwd: repo, env, runs });
           // Targets are set for 1k issues (issue 9); 10k is reported for scale.
-          rows.push(vsNode(`${name}, ${mode}`, ms, n === 1000 ? targets[mode] : undefined));
+          rows.push(vsNode(`${name}, ${mode}`, times, n === 1000 ? targets[mode] : undefined));
         }
       }
     }

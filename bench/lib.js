@@ -14,19 +14,38 @@ export function tempRepo() {
   return dir;
 }
 
-/** Median wall time in ms of running `cmd args` `runs` times (after one warm-up). */
-export function timeCommand(cmd, args, { cwd, env, runs = 15 } = {}) {
+/**
+ * Median wall times of `node args…` (in `cwd`, with `env`) and of bare `node -e 0`, their runs
+ * interleaved so that the machine's drift during a measurement hits the command and its baseline
+ * alike (measured once up front, the baseline drifted by a third on a noisy host).
+ */
+export function timeVsNode(args, { cwd, env, runs = 15 } = {}) {
+  const base = { stdio: 'ignore' };
   const opts = { cwd, env: { ...process.env, ...env }, stdio: 'ignore' };
-  spawnSync(cmd, args, opts);
-  const times = [];
+  spawnSync(process.execPath, ['-e', '0'], base);
+  spawnSync(process.execPath, args, opts);
+  const times = { ms: [], node: [] };
   for (let i = 0; i < runs; i++) {
-    const t = process.hrtime.bigint();
-    const r = spawnSync(cmd, args, opts);
-    times.push(Number(process.hrtime.bigint() - t) / 1e6);
-    if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.status}`);
+    times.node.push(wall(() => spawnSync(process.execPath, ['-e', '0'], base)));
+    times.ms.push(
+      wall(() => {
+        const r = spawnSync(process.execPath, args, opts);
+        if (r.status !== 0) throw new Error(`node ${args.join(' ')} exited ${r.status}`);
+      }),
+    );
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)];
+  return { ms: median(times.ms), node: median(times.node) };
+}
+
+function wall(fn) {
+  const t = process.hrtime.bigint();
+  fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
 }
 
 /** True when the module at `url` is the script node was started with (not imported by run.js). */
