@@ -69,6 +69,7 @@ export class RepoContext {
   readonly actor: ActorRef;
   readonly wal: Wal;
   private storeHandle: Store | null = null;
+  private readonly remembered = new WeakMap<Store, { stamp: string; values: Map<string, unknown> }>();
   private configCache: RepoConfig | null = null;
   private signer: Signer | null | undefined;
   private settingsStamp = '';
@@ -118,6 +119,23 @@ export class RepoContext {
   get store(): Store {
     this.storeHandle ??= openOrRepairStore(this.actor.dir);
     return this.storeHandle;
+  }
+
+  /**
+   * A read's result, kept while the store is unchanged, for long-lived contexts (a daemon worker,
+   * the MCP server) that answer the same read many times. Every change to the store moves its meta
+   * (WAL head, event count, rebuild time), and a reopened store starts afresh. The result is frozen
+   * so that no caller can change what the next one gets.
+   */
+  remember<T extends object>(key: string, read: () => T): T {
+    const store = this.store;
+    const m = store.getMeta();
+    const stamp = `${m.wal_head}:${m.event_count}:${m.last_rebuild_ts}`;
+    let kept = this.remembered.get(store);
+    if (!kept || kept.stamp !== stamp) this.remembered.set(store, (kept = { stamp, values: new Map() }));
+    let value = kept.values.get(key) as T | undefined;
+    if (value === undefined) kept.values.set(key, (value = deepFreeze(read())));
+    return value;
   }
 
   /** Brings the store up to the WAL head, reading only the commits it has not applied. */
@@ -250,4 +268,12 @@ export class RepoContext {
     await this.storeHandle?.close();
     this.storeHandle = null;
   }
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    for (const v of Object.values(value)) deepFreeze(v);
+    Object.freeze(value);
+  }
+  return value;
 }

@@ -49,8 +49,10 @@ export async function issueList(ctx: RepoContext, args: Args): Promise<{ issues:
   const state = oneOf<IssueState>(args, 'state', ['open', 'closed']);
   const label = optText(args, 'label');
   await ctx.refresh();
-  const issues = ctx.store.listIssues({ state, label }).sort((a, b) => (a.issue_id < b.issue_id ? -1 : 1));
-  return { issues, total: issues.length };
+  return ctx.remember(`IssueList\u0000${state ?? ''}\u0000${label ?? ''}`, () => {
+    const issues = ctx.store.listIssues({ state, label }).sort((a, b) => (a.issue_id < b.issue_id ? -1 : 1));
+    return { issues, total: issues.length };
+  });
 }
 
 export async function issueShow(ctx: RepoContext, args: Args): Promise<{ issue: Issue; events: EventJson[] }> {
