@@ -69,6 +69,8 @@ export class RepoContext {
   readonly actor: ActorRef;
   readonly wal: Wal;
   private storeHandle: Store | null = null;
+  /** Set by the owner of a context that outlives one command (a daemon worker): see `remember`. */
+  keepsReads = false;
   private readonly remembered = new WeakMap<Store, { stamp: string; values: Map<string, unknown> }>();
   private configCache: RepoConfig | null = null;
   private signer: Signer | null | undefined;
@@ -122,12 +124,13 @@ export class RepoContext {
   }
 
   /**
-   * A read's result, kept while the store is unchanged, for long-lived contexts (a daemon worker,
-   * the MCP server) that answer the same read many times. Every change to the store moves its meta
-   * (WAL head, event count, rebuild time), and a reopened store starts afresh. The result is frozen
-   * so that no caller can change what the next one gets.
+   * A read's result, kept while the store is unchanged, when this context answers many commands
+   * (`keepsReads`: a daemon worker's). Every change to the store moves its meta (WAL head, event
+   * count, rebuild time), and a reopened store starts afresh. The result is frozen so that no
+   * caller can change what the next one gets. A one-command context just reads.
    */
   remember<T extends object>(key: string, read: () => T): T {
+    if (!this.keepsReads) return read();
     const store = this.store;
     const m = store.getMeta();
     const stamp = `${m.wal_head}:${m.event_count}:${m.last_rebuild_ts}`;

@@ -38,6 +38,7 @@ function context(): RepoContext {
   if (!actor) throw new GritError('not_found', `no actor in ${setup.actorDir}`, { suggestion: 'run `grit actor list`' });
   const opened = new RepoContext(findRepo(setup.repoRoot), actor);
   opened.enableGroupCommit();
+  opened.keepsReads = true;
   return (ctx = opened);
 }
 

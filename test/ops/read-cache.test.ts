@@ -1,5 +1,5 @@
 /**
- * A long-lived context (a daemon worker, the MCP server) remembers `issue list` results while the
+ * A long-lived context (a daemon worker's) remembers `issue list` results while the
  * store is unchanged. Every way the store changes must show in the next list: a write through the
  * context, a write by another process, a sync-like catch-up from the WAL, a rebuild.
  */
@@ -9,11 +9,13 @@ import { RepoContext } from '../../src/commands/context.js';
 import { issueCreate, issueList, issueClose } from '../../src/commands/issues.js';
 import { rebuild } from '../../src/commands/maintenance.js';
 import { gritOk, tempRepo } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 test('issue list is remembered while the store is unchanged, and never after it changed', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const ctx = RepoContext.open({ cwd: repo });
+  ctx.keepsReads = true;
   try {
     const titles = async (args = {}) => (await issueList(ctx, args)).issues.map((i) => i.title).sort();
     await issueCreate(ctx, { title: 'one' });
@@ -41,5 +43,37 @@ test('issue list is remembered while the store is unchanged, and never after it 
     assert.deepEqual(afterRebuild, beforeRebuild);
   } finally {
     await ctx.close();
+  }
+});
+
+test('a one-command context reads every time', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const ctx = RepoContext.open({ cwd: repo });
+  try {
+    await issueCreate(ctx, { title: 'one' });
+    const first = await issueList(ctx, {});
+    assert.notEqual(await issueList(ctx, {}), first);
+    assert.equal(Object.isFrozen(first.issues), false);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('through a daemon: a write by another process shows in the next list', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const daemon = await startDaemon();
+  try {
+    const client = await daemon.client();
+    const titles = async () => (await client.issueList({}, { repoRoot: repo })).issues.map((i) => i.title).sort();
+    await client.issueCreate({ title: 'one' }, { repoRoot: repo });
+    assert.deepEqual(await titles(), ['one']);
+    assert.deepEqual(await titles(), ['one']);
+    gritOk(repo, ['issue', 'create', '--title', 'two']); // GRIT_NO_DAEMON=1: another process
+    assert.deepEqual(await titles(), ['one', 'two']);
+    client.close();
+  } finally {
+    await daemon.stop();
   }
 });
