@@ -61,9 +61,10 @@ export const bodyFlags = {
 /** `issue label add|remove` and `issue assignee add|remove`: one flag naming the set member. */
 export function memberCommand(set: 'label' | 'assignee', op: 'add' | 'remove'): typeof GritCommand {
   const field = set === 'label' ? 'label' : 'user';
+  const member = set === 'label' ? 'a label' : 'an assignee';
   return defineCommand({
     ...ACTIONS[`issue:${set}:${op}`],
-    description: op === 'add' ? `Add ${set === 'label' ? 'a label' : 'an assignee'} to an issue` : `Remove ${set === 'label' ? 'a label' : 'an assignee'} from an issue`,
+    description: op === 'add' ? `Add ${member} to an issue` : `Remove ${member} from an issue`,
     args: issueArg,
     flags: { [field]: Flags.string({ description: set, required: true }) },
   });
