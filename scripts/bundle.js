@@ -11,6 +11,7 @@
 // too: GritError recognises its instances from either copy (src/core/errors.ts).
 // The bundle sits in dist/src/cli/, where every relative import it keeps resolves as it did.
 import { build } from 'esbuild';
+import { readdirSync, rmSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -19,6 +20,9 @@ const entry = resolve(root, 'dist/src/cli/fast.js');
 const outfile = resolve(root, 'dist/src/cli/fast.bundle.cjs');
 /** Lazily imported, yet part of every daemon-served command: bundled. */
 const HOT = ['dist/src/cli/dispatch.js', 'dist/src/git/repo.js', 'dist/src/protocol/daemon-launch.js'].map((p) => resolve(root, p));
+/** Running a command in this process: the local bundle below stands in for run.js. */
+const RUN = resolve(root, 'dist/src/commands/run.js');
+const RUN_BUNDLE = resolve(root, 'dist/src/commands/run.bundle.js');
 
 const keepOutside = {
   name: 'keep-outside',
@@ -26,7 +30,7 @@ const keepOutside = {
     b.onResolve({ filter: /^\.\.?\// }, (args) => {
       const target = resolve(args.resolveDir, args.path);
       if (args.kind !== 'dynamic-import' || HOT.includes(target)) return undefined;
-      const path = relative(dirname(outfile), target);
+      const path = relative(dirname(outfile), target === RUN ? RUN_BUNDLE : target);
       return { path: path.startsWith('.') ? path : `./${path}`, external: true };
     });
   },
@@ -49,3 +53,27 @@ const result = await build({
 });
 const inputs = Object.keys(result.metafile.inputs).length;
 console.log(`${relative(root, outfile)}: ${inputs} modules`);
+
+// The local path: what a command run in this process loads (the command functions, the store, the
+// WAL), one ES module graph split at its dynamic imports, so that a local command loads a handful
+// of files instead of ~45 modules. Its files sit beside run.js in dist/src/commands/, at the depth
+// of every module they hold, so paths resolved from import.meta.url (the daemon binary, the worker
+// file, doctor's store probe) stay right. Packages stay external.
+for (const f of readdirSync(dirname(RUN_BUNDLE))) {
+  if (f.startsWith('run.chunk-')) rmSync(resolve(dirname(RUN_BUNDLE), f)); // a previous build's
+}
+const local = await build({
+  entryPoints: { 'run.bundle': RUN },
+  outdir: dirname(RUN_BUNDLE),
+  chunkNames: 'run.chunk-[hash]',
+  bundle: true,
+  splitting: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  packages: 'external',
+  metafile: true,
+  logLevel: 'warning',
+});
+const chunks = Object.keys(local.metafile.outputs).filter((f) => f.endsWith('.js')).length;
+console.log(`${relative(root, RUN_BUNDLE)}: ${Object.keys(local.metafile.inputs).length} modules in ${chunks} files`);
