@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { bold, cyan, dim, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
+import { plural } from '../core/plural.js';
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const lines = (s: { line_start: number; line_end: number }) =>
   s.line_start === s.line_end ? `${s.line_start}` : `${s.line_start}-${s.line_end}`;
 

@@ -2,8 +2,8 @@
 import { resolve } from 'node:path';
 import { bold, cyan, dim, green, red, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
+import { plural } from '../core/plural.js';
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function renderProblems(errors: { message: string; event_id?: string; issue_id?: string; problem?: string }[]): string[] {
   const lines = errors.slice(0, 20).map((e) => {
@@ -25,8 +25,9 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     ipc: 'Rebuild',
     toArgs: ({ flags }) => ({ from_snapshot: flags['from-snapshot'] }),
     render: (d) =>
-      `rebuilt ${d.event_count} events up to ${d.wal_head ? d.wal_head.slice(0, 12) : 'an empty WAL'}` +
-      (d.from_snapshot ? dim(` (from ${d.snapshot_ref})`) : ''),
+      `rebuilt ${plural(d.event_count, 'event')} up to ${d.wal_head ? d.wal_head.slice(0, 12) : 'an empty WAL'}` +
+      // Says where it came from: `--from-snapshot` with no snapshot to use replays the WAL.
+      dim(d.from_snapshot ? ` (from ${d.snapshot_ref})` : ' (from the WAL)'),
   },
   'db:stats': {
     ipc: 'DbStats',

@@ -1,8 +1,8 @@
 /** CLI actions (parsed input → command function → human output) of `sync` and `lock …`. */
 import { cyan, dim, green, red, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
+import { plural } from '../core/plural.js';
 
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const until = (ms: number) => (ms === 0 ? 'released' : new Date(ms).toISOString());
 const where = (remote: string | null) => (remote ? dim(` (on ${remote})`) : dim(' (local only)'));
 

@@ -3,6 +3,7 @@ import { toGritError } from '../core/errors.js';
 import type { Notification, NotificationKind } from '../protocol/notifications.js';
 import { cyan, dim } from './format.js';
 import { printError } from './output.js';
+import { plural } from '../core/plural.js';
 
 function describe(n: Notification): string {
   const who = dim(`${n.actor_id.slice(0, 8)} ${n.repo_root}`);
@@ -15,7 +16,7 @@ function describe(n: Notification): string {
         ? `pulled ${n.pulled}, pushed ${n.pushed}, rebased ${n.events_rebased}`
         : n.kind === 'LockChanged'
           ? `${n.command} ${(n.lock as { resource?: string } | null)?.resource ?? ''}`
-          : `${n.snapshot_ref} (${n.event_count} events)`;
+          : `${n.snapshot_ref} (${plural(Number(n.event_count), 'event')})`;
   return `${time} ${cyan(n.kind)} ${what}  ${who}`;
 }
 

@@ -31,6 +31,7 @@ import { actorConfigRepair, publicKeyOf, repoConfigRepair, type RepairPlan } fro
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
 import { daemonHolds, judgeLock } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
+import { plural } from '../core/plural.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 
@@ -191,7 +192,7 @@ async function checkWal(s: State): Promise<Finding> {
     } else {
       const commits = await s.wal.readSince(null, s.walHead);
       s.walEvents = commits.flatMap((c) => c.events);
-      base = ok('wal_ref', `refs/grit/wal: ${count(commits.length, 'commit')}, ${count(s.walEvents.length, 'event')}, linear and valid`);
+      base = ok('wal_ref', `refs/grit/wal: ${plural(commits.length, 'commit')}, ${plural(s.walEvents.length, 'event')}, linear and valid`);
     }
   } catch (err) {
     const candidates = await walCandidates(s.wal, repo.commonDir);
@@ -235,7 +236,7 @@ async function walCandidates(wal: Wal, gitDir: string): Promise<string[]> {
 async function describeWal(wal: Wal, oid: string): Promise<string | null> {
   try {
     const commits = await wal.readSince(null, oid);
-    return `commit ${oid}, ${commits.reduce((n, c) => n + c.events.length, 0)} events`;
+    return `commit ${oid}, ${plural(commits.reduce((n, c) => n + c.events.length, 0), 'event')}`;
   } catch {
     return null;
   }
@@ -285,7 +286,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
     status = 'warn';
   }
   const summary = `actor ${actor.config.actor_id} (${why}), ${actor.config.public_key ? 'with' : 'without'} a signing key; ` +
-    `signature_policy = ${s.config.signature_policy}, ${count(ring.size, 'known key')}`;
+    `signature_policy = ${s.config.signature_policy}, ${plural(ring.size, 'known key')}`;
   return {
     id: 'actor_config',
     status,
@@ -333,7 +334,7 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
       try {
         const snapshots = await listSnapshots(repo.commonDir);
         const r = await rebuildStore(ctx, snapshots.length > 0);
-        return `rebuilt the store of actor ${actor.config.actor_id} (${count(r.event_count, 'event')}${r.from_snapshot ? ` from ${r.snapshot_ref} and the WAL after it` : ' from the WAL'})`;
+        return `rebuilt the store of actor ${actor.config.actor_id} (${plural(r.event_count, 'event')}${r.from_snapshot ? ` from ${r.snapshot_ref} and the WAL after it` : ' from the WAL'})`;
       } finally {
         await ctx.close();
       }
@@ -364,7 +365,7 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
     return {
       id: 'store_integrity',
       status: 'error',
-      message: `${check.corrupt_count} corrupt of ${count(check.events_checked, 'event')}, ${count(check.errors.length, 'problem')}: ${first}`,
+      message: `${check.corrupt_count} corrupt of ${plural(check.events_checked, 'event')}, ${plural(check.errors.length, 'problem')}: ${first}`,
       plan,
       fixes: rebuild,
     };
@@ -402,7 +403,7 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
       relation = 'behind the WAL; the next command catches up';
     }
   }
-  return ok('store_integrity', `${count(check.events_checked, 'event')} and ${count(probe.issue_count ?? 0, 'issue')} checked, all valid; ${relation}`);
+  return ok('store_integrity', `${plural(check.events_checked, 'event')} and ${plural(probe.issue_count ?? 0, 'issue')} checked, all valid; ${relation}`);
 }
 
 function checkRebuildThreshold(s: State): Finding {
@@ -435,14 +436,14 @@ function checkDependencyCycles(s: State): Finding {
   const edgeCount = graph.orderingEdges().length;
   const cycles = findCycles(graph);
   if (cycles.length === 0) {
-    return ok('dependency_cycles', `no cycles among ${count(edgeCount, 'blocks/depends_on edge')}`);
+    return ok('dependency_cycles', `no cycles among ${plural(edgeCount, 'blocks/depends_on edge')}`);
   }
   const edges = cycles.map((c) => c.flatMap((id, i) => graph.edgesBetween(id, c[(i + 1) % c.length])));
   return {
     id: 'dependency_cycles',
     status: 'warn',
     message:
-      `${count(cycles.length, 'dependency cycle')} (from concurrent edits merged by sync): ` +
+      `${plural(cycles.length, 'dependency cycle')} (from concurrent edits merged by sync): ` +
       cycles.map((c) => describeCycle(c)).join('; '),
     plan:
       'these issues cannot be ordered until each cycle loses one edge; decide which dependency is wrong and remove it, ' +
@@ -457,13 +458,13 @@ function checkSignatures(s: State): Finding {
   if (!s.walEvents) return ok('signatures', 'not checked: the WAL cannot be read (see wal_ref)');
   const keys = loadKeyring(s.repo!.gritDir, s.actor ?? undefined);
   const r = verifyEvents(s.walEvents, keys);
-  const tail = `${r.signatures_valid} of ${r.signatures_checked} signatures valid, ${count(r.unverified, 'event')} from actors with unknown keys (${count(keys.size, 'known key')}, signature_policy = ${policy})`;
+  const tail = `${r.signatures_valid} of ${r.signatures_checked} signatures valid, ${plural(r.unverified, 'event')} from actors with unknown keys (${plural(keys.size, 'known key')}, signature_policy = ${policy})`;
   if (r.error_count === 0) return ok('signatures', tail);
   const n = r.error_count;
   return {
     id: 'signatures',
     status: 'error',
-    message: `${count(n, 'event')} from known actors with a bad or missing signature, ${
+    message: `${plural(n, 'event')} from known actors with a bad or missing signature, ${
       policy === 'reject' ? 'refused by this store' : 'APPLIED to this store (signature_policy = warn)'
     }; ${tail}`,
     plan:
@@ -540,4 +541,3 @@ export async function doctor(env: CommandEnv, args: Args): Promise<DoctorResult>
   return { checks, applied, failed };
 }
 
-const count = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;

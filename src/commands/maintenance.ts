@@ -25,6 +25,7 @@ import {
 import type { WalCommit } from '../git/wal.js';
 import { bool, type Args } from './args.js';
 import type { RepoContext } from './context.js';
+import { plural } from '../core/plural.js';
 
 const DAY_MS = 86_400_000;
 /** WAL commits read per step of a walk (progress granularity). */
@@ -199,13 +200,13 @@ export async function snapshotDue(
   }
   if (!newest) {
     return count > max_events
-      ? { due: true, reason: `${count} events and no snapshot (max_events = ${max_events})`, events_since: count }
-      : { due: false, reason: `${count} events, no snapshot needed yet`, events_since: count };
+      ? { due: true, reason: `${plural(count, 'event')} and no snapshot (max_events = ${max_events})`, events_since: count }
+      : { due: false, reason: `${plural(count, 'event')}, no snapshot needed yet`, events_since: count };
   }
   if (newest.wal_head === head) return { due: false, reason: 'the newest snapshot covers the WAL head', events_since: 0 };
   // The store's count stands in for the WAL's (they differ only by events refused locally).
   const since = Math.max(0, count - newest.event_count);
-  if (since > max_events) return { due: true, reason: `${since} events since the newest snapshot`, events_since: since };
+  if (since > max_events) return { due: true, reason: `${plural(since, 'event')} since the newest snapshot`, events_since: since };
   const ageDays = (now - newest.created_ts) / DAY_MS;
   if (ageDays > max_age_days) {
     return { due: true, reason: `the newest snapshot is ${ageDays.toFixed(1)} days old`, events_since: since };
@@ -295,7 +296,7 @@ export function rebuildAdvice(
   const days = meta.last_rebuild_ts === null ? null : Math.max(0, Math.round(((now - meta.last_rebuild_ts) / DAY_MS) * 100) / 100);
   const { max_events, max_age_days } = config.snapshot;
   if (meta.events_since_rebuild > max_events) {
-    return { days_since_rebuild: days, rebuild_recommended: true, reason: `${meta.events_since_rebuild} events since the last rebuild (max ${max_events})` };
+    return { days_since_rebuild: days, rebuild_recommended: true, reason: `${plural(meta.events_since_rebuild, 'event')} since the last rebuild (max ${max_events})` };
   }
   if (days !== null && days > max_age_days && meta.events_since_rebuild > 0) {
     return { days_since_rebuild: days, rebuild_recommended: true, reason: `last rebuilt ${days} days ago (max ${max_age_days})` };
@@ -372,7 +373,7 @@ export function checkStore(store: RepoContext['store']): DbCheck {
   const corrupt_count = checked - valid;
   const meta = store.getMeta();
   if (meta.event_count !== checked) {
-    errors.push({ problem: 'count_mismatch', message: `the store's meta counts ${meta.event_count} events, it holds ${checked}` });
+    errors.push({ problem: 'count_mismatch', message: `the store's meta counts ${plural(meta.event_count, 'event')}, it holds ${checked}` });
   }
   const known = new Set<string>();
   for (const id of store.issueIds()) {

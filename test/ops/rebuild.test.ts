@@ -5,7 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
-import { fsckClean, git, gritOk, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
 import { generateWal } from '../helpers/gen-events.js';
 
 const ACTORS = [
@@ -134,6 +134,7 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
   const a = gritOk(repo, ['issue', 'create', '--title', 'a']).issue_id;
   const r0 = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r0.from_snapshot, r0.event_count], [false, 1]);
+  assert.match(grit(repo, ['rebuild', '--from-snapshot']).stdout, /^rebuilt 1 event up to [0-9a-f]{12} \(from the WAL\)\n$/);
   const good = gritOk(repo, ['snapshot']).snapshot_ref;
   gritOk(repo, ['issue', 'comment', a, '--body', 'later']);
 
@@ -144,6 +145,7 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
   git(repo, 'fetch', '-q', foreign, `${fsnap.snapshot_ref}:refs/grit/snapshots/9999999999999`);
   const r1 = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r1.from_snapshot, r1.snapshot_ref, r1.event_count], [true, good, 2]);
+  assert.equal(grit(repo, ['rebuild', '--from-snapshot']).stdout, `rebuilt 2 events up to ${r1.wal_head.slice(0, 12)} (from ${good})\n`);
 
   // A corrupt snapshot (chunk bytes changed, hash no longer matches): skipped too.
   const tree = git(repo, 'cat-file', '-p', `${good}^{tree}`);
