@@ -1,6 +1,7 @@
 /** CLI actions of `daemon start|status|stop`. */
 import { dim, green } from './format.js';
 import type { CliAction } from './output.js';
+import { plural } from '../core/plural.js';
 
 interface StatusData {
   running: boolean;
@@ -24,7 +25,7 @@ function renderStatus(d: StatusData): string {
   const head = `${d.started === true ? 'started' : 'running'}: pid ${d.pid}, ${d.endpoint}`;
   const up = d.uptime_ms === undefined ? '' : `, up ${uptime(d.uptime_ms)}, ${d.requests ?? 0} requests`;
   const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${w.repo_root}`);
-  return [head + up, `${d.workers.length} worker${d.workers.length === 1 ? '' : 's'}`, ...workers].join('\n');
+  return [head + up, plural(d.workers.length, 'worker'), ...workers].join('\n');
 }
 
 export const DAEMON_ACTIONS: Record<string, CliAction> = {

@@ -4,6 +4,7 @@ import type { EventJson } from '../core/event.js';
 import type { ActorInfo } from '../commands/setup.js';
 import { bold, cyan, dim, green, relativeTime, short, table, terminalWidth, yellow } from './format.js';
 import { renderMarkdown } from './markdown.js';
+import { plural } from '../core/plural.js';
 
 export interface WriteData {
   issue_id: string;
@@ -26,7 +27,7 @@ export function renderIssueList(d: { issues: IssueSummary[]; total: number }): s
     rows.push([cyan(short(i.issue_id)), stateLabel(i.state), i.title, i.labels.join(','), dim(relativeTime(i.updated_ts))]);
   }
   // On a terminal a long title is cut so that each issue stays on one line.
-  return `${table(rows, { shrink: 2, width: terminalWidth() })}\n${dim(`${d.total} issue${d.total === 1 ? '' : 's'}`)}`;
+  return `${table(rows, { shrink: 2, width: terminalWidth() })}\n${dim(plural(d.total, 'issue'))}`;
 }
 
 /** `issue list --format ids`: one full id a line, in the command's order, for `xargs` and loops. */
@@ -47,7 +48,7 @@ export function renderIssueShow(d: { issue: Issue; events: EventJson[] }): strin
   for (const a of i.attachments) lines.push(`attachment: ${a.name} ${dim(`${a.mime} sha256:${a.sha256.slice(0, 12)}`)}`);
   for (const dep of i.dependencies) lines.push(`${dep.dep_type.replace('_', ' ')}: ${cyan(short(dep.target))}`);
   if (i.comments.length) {
-    lines.push('', bold(`${i.comments.length} comment${i.comments.length === 1 ? '' : 's'}`));
+    lines.push('', bold(plural(i.comments.length, 'comment')));
     for (const c of i.comments) {
       lines.push(`${dim(`── ${short(c.actor)} · ${relativeTime(c.ts_unix_ms)}`)}`, renderMarkdown(c.body.trimEnd()));
     }

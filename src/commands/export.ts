@@ -16,6 +16,7 @@ import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
 import type { Issue } from '../core/projection.js';
 import { oneOf, optText, type Args } from './args.js';
 import type { RepoContext } from './context.js';
+import { plural } from '../core/plural.js';
 
 export type ExportFormat = 'json' | 'md' | 'csv';
 const EXT: Record<ExportFormat, string> = { json: 'json', md: 'md', csv: 'csv' };
@@ -78,7 +79,7 @@ function toMarkdown(meta: { generated_ts: number; wal_head: string | null; event
   const out: string[] = [
     '# Issues',
     '',
-    `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${issues.length} issue${issues.length === 1 ? '' : 's'}.`,
+    `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${plural(issues.length, 'issue')}.`,
     '',
   ];
   for (const i of issues) {

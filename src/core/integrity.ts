@@ -24,6 +24,7 @@ import { join } from 'node:path';
 import { readActorConfig, type ActorConfig, type SignaturePolicy } from './config.js';
 import type { Event } from './event.js';
 import { fromHex, toHex } from './hex.js';
+import { plural } from './plural.js';
 
 /** `valid`/`invalid`/`missing`: the actor's key is known. `unsigned`/`unknown_key`: it is not. */
 export type SignatureStatus = 'valid' | 'invalid' | 'missing' | 'unsigned' | 'unknown_key';
@@ -174,7 +175,7 @@ export const integrityReports = {
 export function reportAdmitted(r: AdmitResult): void {
   if (r.problems.length === 0) return;
   const n = r.problems.length;
-  const what = `${n} event${n === 1 ? '' : 's'} with a bad or missing signature from a known actor`;
+  const what = `${plural(n, 'event')} with a bad or missing signature from a known actor`;
   integrityReports.sink(
     r.refused
       ? `refused ${what} (signature_policy = reject); run \`grit db verify\` for details`

@@ -14,6 +14,7 @@ import { compareEvents, type Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { isOid, type ObjectStore, type TreeEntry } from './objects.js';
 import { casRef, deleteRef, listRefs } from './refs.js';
+import { plural } from '../core/plural.js';
 
 export const SNAPSHOT_PREFIX = 'refs/grit/snapshots/';
 export const SNAPSHOT_CHUNK_EVENTS = 1000;
@@ -82,7 +83,7 @@ export function writeSnapshotObjects(
     parents: [],
     author: who,
     committer: who,
-    message: `grit snapshot: ${sorted.length} event${sorted.length === 1 ? '' : 's'} up to ${walHead}\n`,
+    message: `grit snapshot: ${plural(sorted.length, 'event')} up to ${walHead}\n`,
   });
   return { commit, meta };
 }

@@ -22,6 +22,7 @@ import {
   type TreeEntry,
 } from './objects.js';
 import { casRef, readRef } from './refs.js';
+import { plural } from '../core/plural.js';
 
 export const WAL_REF = 'refs/grit/wal';
 
@@ -136,7 +137,7 @@ export function writeWalCommit(sink: ObjectSink, eventsTree: TreeEntry, f: WalCo
   const meta = sink.write('blob', encodeMeta({ schema_version: 1, actor_id: f.actorHex, chunk_hash: f.chunkHash, prev_wal: f.parent }));
   const tree = sink.write('tree', encodeTree([eventsTree, { mode: '100644', name: 'meta.json', oid: meta }]));
   const who = { name: 'grit', email: `${f.actorHex}@grit.invalid`, timestamp: Math.floor(f.timestamp / 1000), tzOffsetMinutes: 0 };
-  const message = `grit: ${f.eventCount} event${f.eventCount === 1 ? '' : 's'}\n`;
+  const message = `grit: ${plural(f.eventCount, 'event')}\n`;
   return sink.write('commit', encodeCommit({ tree, parents: f.parent ? [f.parent] : [], author: who, committer: who, message }));
 }
 
