@@ -23,6 +23,7 @@ import {
   type SnapshotMeta,
 } from '../git/snapshot.js';
 import type { WalCommit } from '../git/wal.js';
+import { readWal } from '../git/wal-read-ahead.js';
 import { bool, type Args } from './args.js';
 import type { RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
@@ -57,16 +58,17 @@ async function walkWal(
   const wal = ctx.wal;
   try {
     // First the chain of commits (commit objects only), so segments and progress have a total.
-    const chain = await wal.chain(fromExclusive, head);
-    const bar = progressBar(label, chain.length);
+    const { total, segments } = await readWal(wal, fromExclusive, head, SEGMENT_COMMITS);
+    const bar = progressBar(label, total);
     try {
       let from = fromExclusive;
-      for (let i = 0; i < chain.length; i += SEGMENT_COMMITS) {
-        const segment = chain.slice(i, i + SEGMENT_COMMITS);
+      let done = 0;
+      for await (const segment of segments) {
         const to = segment[segment.length - 1].oid;
-        if (!(await fn(await wal.readCommits(segment), from, to))) return false;
+        if (!(await fn(segment, from, to))) return false;
         from = to;
-        bar.update(i + segment.length);
+        done += segment.length;
+        bar.update(done);
       }
       return true;
     } finally {

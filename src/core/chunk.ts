@@ -35,14 +35,19 @@ export function encodeChunk(events: readonly Event[]): EncodedChunk {
   return { bytes, hash: blake2b256(bytes) };
 }
 
+/** Throws `wal_error` unless the chunk's BLAKE2b-256 is `expected` (its name in the WAL). */
+export function checkChunkHash(bytes: Uint8Array, expected: Uint8Array): void {
+  if (!bytesEqual(blake2b256(bytes), expected)) {
+    throw walError('chunk hash does not match its content', { expected: toHex(expected) });
+  }
+}
+
 /**
  * Decodes a chunk and checks everything SPEC §3 asks a reader to check. Any failure throws a
  * `wal_error` before a single event is returned, so a caller never applies part of a bad chunk.
  */
 export function decodeChunk(bytes: Uint8Array, expectedHash?: Uint8Array): Event[] {
-  if (expectedHash && !bytesEqual(blake2b256(bytes), expectedHash)) {
-    throw walError('chunk hash does not match its content', { expected: toHex(expectedHash) });
-  }
+  if (expectedHash) checkChunkHash(bytes, expectedHash);
   if (bytes.length < MAGIC.length + 3 || !bytesEqual(bytes.subarray(0, MAGIC.length), MAGIC)) {
     throw walError('chunk does not start with GRITCHNK');
   }

@@ -60,6 +60,12 @@ export class GritError extends Error {
     const details = this.suggestion ? { ...this.details, suggestion: this.suggestion } : this.details;
     return { code: this.code, message: this.message, details };
   }
+
+  /** The error `toJSON` gave, back again (from a daemon's reply or another thread). */
+  static fromJSON(json: { code: ErrorCode; message: string; details?: Record<string, unknown> }): GritError {
+    const { suggestion, ...details } = json.details ?? {};
+    return new GritError(json.code, json.message, { details, suggestion: typeof suggestion === 'string' ? suggestion : undefined });
+  }
 }
 
 Object.defineProperty(GritError.prototype, BRAND, { value: true });

@@ -3,7 +3,7 @@
  * chunk and `meta.json`, parent = the previous head, the ref moved by compare-and-swap.
  * Objects are read and written by `ObjectStore` (plain files, zlib, SHA-1), refs by `refs.ts`.
  */
-import { decodeChunk, encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
+import { checkChunkHash, decodeChunk, encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
@@ -148,6 +148,23 @@ export interface WalLink {
   parent: string | null;
 }
 
+/** A WAL commit read and checked down to its chunk's bytes (`Wal.readChunk`), events not yet decoded. */
+export interface WalChunk {
+  oid: string;
+  actor: string;
+  chunkHash: string;
+  bytes: Uint8Array;
+}
+
+/** The events of a chunk from `Wal.readChunk` (whose hash that checked), decoded and checked. */
+export function decodeWalChunk(chunk: WalChunk): WalCommit {
+  try {
+    return { oid: chunk.oid, actor: chunk.actor, chunkHash: chunk.chunkHash, events: decodeChunk(chunk.bytes) };
+  } catch (err) {
+    throw inCommit(err, chunk.oid);
+  }
+}
+
 /** Gives a wal_error that does not name `oid` the commit's name and id; anything else becomes one. */
 function inCommit(err: unknown, oid: string): GritError {
   if (err instanceof GritError && err.code === 'wal_error') {
@@ -265,6 +282,14 @@ export class Wal {
 
   /** Reads and fully validates the tree of a WAL commit: meta.json and its one chunk (synchronous). */
   private readBody(link: WalLink): WalCommit {
+    return decodeWalChunk(this.readChunk(link));
+  }
+
+  /**
+   * Reads a WAL commit's tree down to its chunk and checks all but the events: the layout,
+   * meta.json, the chunk's size and hash (synchronous). `decodeWalChunk` does the rest.
+   */
+  readChunk(link: WalLink): WalChunk {
     const oid = link.oid;
     const where = { commit: oid };
     try {
@@ -290,8 +315,8 @@ export class Wal {
       // which on a Buffer would hand out views into the whole chunk (and Buffer-typed ids).
       const blob = this.objects.readBlob(chunkOid, { maxBytes: MAX_CHUNK_BYTES });
       const bytes = new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
-      const events = decodeChunk(bytes, fromHex(meta.chunk_hash, 32)!);
-      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, events };
+      checkChunkHash(bytes, fromHex(meta.chunk_hash, 32)!);
+      return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, bytes };
     } catch (err) {
       throw inCommit(err, oid);
     }
@@ -301,16 +326,20 @@ export class Wal {
    * The commits after `fromExclusive` up to `to`, oldest first, walking first parents and reading
    * only the commit objects (the whole chain when `fromExclusive` is not on it). A commit that is
    * missing, not a commit, or a merge throws `wal_error` naming it. Leaves the object store open
-   * (pack indexes loaded) for `readCommits`: the caller closes it.
+   * (pack indexes loaded) for `readCommits`: the caller closes it. `onWalked` hears how far the
+   * walk has come every 4,096 commits.
    */
-  async chain(fromExclusive: string | null, to: string): Promise<WalLink[]> {
+  async chain(fromExclusive: string | null, to: string, onWalked?: (commits: number) => void): Promise<WalLink[]> {
     const out: WalLink[] = [];
     for (let oid: string | null = to; oid && oid !== fromExclusive; ) {
       const link = this.readLink(oid);
       out.push(link);
       oid = link.parent;
       // Reads are synchronous; let a daemon's other work run now and then.
-      if (out.length % 4096 === 0) await new Promise((r) => setImmediate(r));
+      if (out.length % 4096 === 0) {
+        onWalked?.(out.length);
+        await new Promise((r) => setImmediate(r));
+      }
     }
     return out.reverse();
   }

@@ -12,7 +12,6 @@ import {
   IPC_SCHEMA_VERSION,
   decodeReply,
   encodeMessage,
-  errorOfReply,
   type IpcRequest,
   type WireFormat,
 } from './messages.js';
@@ -108,7 +107,7 @@ export class GritClient {
     }
     const reply = await decodeReply(body);
     if (reply.ok) return reply.data as T;
-    throw errorOfReply(reply.error);
+    throw GritError.fromJSON(reply.error);
   }
 
   issueCreate(args: { title: string; body?: string; labels?: string[] }, target?: RequestTarget): Promise<WriteData> {

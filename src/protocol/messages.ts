@@ -125,15 +125,6 @@ export async function decodeReply(body: Uint8Array): Promise<IpcReply> {
   return raw as unknown as IpcReply;
 }
 
-/** The GritError a failed reply stands for, with its code, message and details. */
-export function errorOfReply(error: IpcErrorBody): GritError {
-  const { suggestion, ...details } = error.details ?? {};
-  return new GritError(error.code, error.message, {
-    details,
-    suggestion: typeof suggestion === 'string' ? suggestion : undefined,
-  });
-}
-
 export function ipcError(message: string, details: Record<string, unknown> = {}): GritError {
   return new GritError('ipc_error', message, { details });
 }

@@ -5,7 +5,7 @@ import { GritError } from '../../src/core/errors.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import { Wal, WAL_REF } from '../../src/git/wal.js';
-import { ACTOR_HEX, bodies, comment, DAY, fsckClean, git, isGritError, tempRepo } from './_util.js';
+import { ACTOR_HEX, bodies, comment, DAY, forge, fsckClean, git, isGritError, tempRepo } from './_util.js';
 
 const isWalError = isGritError('wal_error');
 
@@ -110,28 +110,6 @@ test('append with expectedHead appends only on that head; without it a stale vie
   await assert.rejects(w1.append([], ACTOR_HEX), isGritError('internal_error'));
   await assert.rejects(w1.append([comment('z')], 'not-hex'), isGritError('internal_error'));
 });
-
-/** Builds WAL-shaped commits with git plumbing, to forge bad ones. */
-function forge(dir: string) {
-  const blob = (data: string | Uint8Array) => git(dir, ['hash-object', '-w', '--stdin'], data).trim();
-  const mktree = (lines: string[]) => git(dir, ['mktree'], lines.map((l) => `${l}\n`).join('')).trim();
-  const dated = (inner: string, date = ['2026', '11', '25']) => {
-    let t = inner;
-    for (const part of [...date].reverse()) t = mktree([`040000 tree ${t}\t${part}`]);
-    return t;
-  };
-  const meta = (chunkHash: string, prev: string | null, extra: Record<string, unknown> = {}) =>
-    blob(JSON.stringify({ schema_version: 1, actor_id: ACTOR_HEX, chunk_hash: chunkHash, prev_wal: prev, ...extra }));
-  const commit = (tree: string, parents: string[]) =>
-    git(dir, ['commit-tree', tree, ...parents.flatMap((p) => ['-p', p]), '-m', 'forged']).trim();
-  /** A complete WAL commit from chunk bytes and the hash meta.json claims for them. */
-  const walCommit = (bytes: Uint8Array, claimed: string, parent: string, opts: { metaExtra?: Record<string, unknown>; fileName?: string } = {}) => {
-    const day = mktree([`100644 blob ${blob(bytes)}\t${opts.fileName ?? `${claimed}.bin`}`]);
-    const root = mktree([`040000 tree ${dated(day)}\tevents`, `100644 blob ${meta(claimed, parent, opts.metaExtra)}\tmeta.json`]);
-    return commit(root, [parent]);
-  };
-  return { blob, mktree, dated, meta, commit, walCommit };
-}
 
 test('bad WAL commits written with git plumbing are refused with wal_error naming them, and nothing is returned', async () => {
   const { dir, gitDir } = tempRepo();

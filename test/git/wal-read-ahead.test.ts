@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { encodeChunk } from '../../src/core/chunk.js';
+import type { GritError } from '../../src/core/errors.js';
+import { toHex } from '../../src/core/hex.js';
+import { readWal, type ReadWalOptions } from '../../src/git/wal-read-ahead.js';
+import { Wal, WAL_REF, type WalCommit } from '../../src/git/wal.js';
+import { generateWal } from '../helpers/gen-events.js';
+import { ACTOR_HEX, comment, forge, git, isGritError, tempRepo } from './_util.js';
+
+const INLINE: ReadWalOptions = { readAheadFrom: Infinity };
+const THREAD: ReadWalOptions = { readAheadFrom: 1 };
+
+async function readAll(wal: Wal, from: string | null, head: string, opts: ReadWalOptions, size = 64): Promise<WalCommit[]> {
+  const { total, segments } = await readWal(wal, from, head, size, opts);
+  const out: WalCommit[] = [];
+  for await (const segment of segments) {
+    assert.ok(segment.length > 0 && segment.length <= size);
+    out.push(...segment);
+  }
+  assert.equal(out.length, total);
+  return out;
+}
+
+/** What a reader hands on, comparable across threads: commit, actor, chunk and every event. */
+const summary = (commits: WalCommit[]) =>
+  commits.map((c) => ({ oid: c.oid, actor: c.actor, chunk: c.chunkHash, events: c.events.map((e) => ({ id: toHex(e.event_id), kind: e.kind, sig: e.sig && toHex(e.sig) })) }));
+
+test('a reader thread hands on exactly what reading inline does, in order, from the start and from the middle', { timeout: 60_000 }, async () => {
+  const { dir, gitDir } = tempRepo();
+  await generateWal(gitDir, { seed: 3, events: 1500, actors: [{ id: '11'.repeat(16) }, { id: '22'.repeat(16), secretKey: '5e'.repeat(32) }], batchMax: 3, packed: true });
+  git(dir, ['repack', '-a', '-d', '-q']); // deltas, as after gc or a clone
+  const wal = new Wal(gitDir);
+  const head = (await wal.head())!;
+  const inline = await readAll(wal, null, head, INLINE);
+  assert.ok(inline.length > 500, `${inline.length} commits`);
+  assert.deepEqual(summary(await readAll(wal, null, head, THREAD)), summary(inline));
+  const middle = inline[inline.length >> 1].oid;
+  assert.deepEqual(summary(await readAll(wal, middle, head, THREAD, 100)), summary(inline.slice((inline.length >> 1) + 1)));
+  wal.objects.close();
+});
+
+test('a bad commit read by the thread fails the walk with wal_error naming it; stopping early stops the thread', { timeout: 60_000 }, async () => {
+  const { dir, gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  let head = '';
+  for (let i = 0; i < 300; i++) head = (await wal.append([comment(`c${i}`)], ACTOR_HEX)).commit;
+  const chunk = encodeChunk([comment('forged')]);
+  const flipped = chunk.bytes.slice();
+  flipped[flipped.length - 1] ^= 1;
+  const bad = forge(dir).walCommit(flipped, toHex(chunk.hash), head);
+  git(dir, ['update-ref', WAL_REF, bad]);
+  for (let i = 0; i < 300; i++) head = (await wal.append([comment(`d${i}`)], ACTOR_HEX)).commit;
+
+  for (const opts of [INLINE, THREAD]) {
+    await assert.rejects(readAll(wal, null, head, opts), (e: unknown) => {
+      assert.ok(isGritError('wal_error')(e), String(e));
+      assert.equal((e as GritError).details.commit, bad);
+      assert.match((e as GritError).message, /chunk hash does not match/);
+      return true;
+    });
+  }
+  // Stopping after the first segment stops the thread: a thread left running would keep this
+  // process alive, so the stop is checked in a process of its own, which must end by itself.
+  const script = `
+    const { readWal } = await import(${JSON.stringify(new URL('../../src/git/wal-read-ahead.js', import.meta.url).href)});
+    const { Wal } = await import(${JSON.stringify(new URL('../../src/git/wal.js', import.meta.url).href)});
+    const wal = new Wal(${JSON.stringify(gitDir)});
+    const { segments } = await readWal(wal, null, ${JSON.stringify(head)}, 64, { readAheadFrom: 1 });
+    for await (const segment of segments) { console.log(segment.length); break; }
+    wal.objects.close();`;
+  const file = join(dir, 'stop-early.mjs');
+  writeFileSync(file, script);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, null, `the process did not end by itself: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), '64');
+  wal.objects.close();
+});
