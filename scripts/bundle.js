@@ -5,13 +5,12 @@
 // that path cost ~25 ms unbundled and ~8 ms as one file, and a CommonJS entry and bundle skip
 // starting node's ES module loader, another ~10 ms (docs/performance.md). Run by `npm run build`.
 //
-// What stays outside the bundle, loaded from dist/ as ES modules when needed: everything the hot
-// path imports lazily other than the daemon round trip itself (running a command locally, CBOR,
-// watch, child_process), so a daemon-served command never loads it. src/core/errors.js is bundled
+// What stays outside the bundle, loaded from dist/ when needed: everything the hot path imports
+// lazily other than the daemon round trip itself (running a command locally, CBOR, watch,
+// child_process), so a daemon-served command never loads it. src/core/errors.js is bundled
 // too: GritError recognises its instances from either copy (src/core/errors.ts).
 // The bundle sits in dist/src/cli/, where every relative import it keeps resolves as it did.
 import { build } from 'esbuild';
-import { readdirSync, rmSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -22,18 +21,32 @@ const outfile = resolve(root, 'dist/src/cli/fast.bundle.cjs');
 const HOT = ['dist/src/cli/dispatch.js', 'dist/src/git/repo.js', 'dist/src/protocol/daemon-launch.js'].map((p) => resolve(root, p));
 /** Running a command in this process: the local bundle below stands in for run.js. */
 const RUN = resolve(root, 'dist/src/commands/run.js');
-const RUN_BUNDLE = resolve(root, 'dist/src/commands/run.bundle.js');
+const RUN_BUNDLE = resolve(root, 'dist/src/commands/run.bundle.cjs');
+const fromBundle = (target) => {
+  const path = relative(dirname(outfile), target);
+  return path.startsWith('.') ? path : `./${path}`;
+};
 
 const keepOutside = {
   name: 'keep-outside',
   setup(b) {
     b.onResolve({ filter: /^\.\.?\// }, (args) => {
+      if (args.namespace === 'run-local') return { path: args.path, external: true };
       const target = resolve(args.resolveDir, args.path);
       if (args.kind !== 'dynamic-import' || HOT.includes(target)) return undefined;
-      const path = relative(dirname(outfile), target === RUN ? RUN_BUNDLE : target);
-      return { path: path.startsWith('.') ? path : `./${path}`, external: true };
+      // The local bundle is CommonJS and is required, not imported: import() would start node's
+      // ES module loader, which is what the CommonJS bundles are there to avoid.
+      if (target === RUN) return { path: 'run', namespace: 'run-local' };
+      return { path: fromBundle(target), external: true };
     });
+    b.onLoad({ filter: /.*/, namespace: 'run-local' }, () => ({ contents: `module.exports = require(${JSON.stringify(fromBundle(RUN_BUNDLE))});`, loader: 'js' }));
   },
+};
+
+/** CommonJS has no import.meta: the bundle's own URL stands in (paths are resolved from it). */
+const bundleUrl = {
+  define: { 'import.meta.url': '__bundleUrl' },
+  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
 const result = await build({
@@ -44,9 +57,7 @@ const result = await build({
   format: 'cjs',
   target: 'node20',
   packages: 'external',
-  // CommonJS has no import.meta: the bundle's own URL stands in (paths are resolved from it).
-  define: { 'import.meta.url': '__bundleUrl' },
-  banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
+  ...bundleUrl,
   plugins: [keepOutside],
   metafile: true,
   logLevel: 'warning',
@@ -55,25 +66,22 @@ const inputs = Object.keys(result.metafile.inputs).length;
 console.log(`${relative(root, outfile)}: ${inputs} modules`);
 
 // The local path: what a command run in this process loads (the command functions, the store, the
-// WAL), one ES module graph split at its dynamic imports, so that a local command loads a handful
-// of files instead of ~45 modules. Its files sit beside run.js in dist/src/commands/, at the depth
-// of every module they hold, so paths resolved from import.meta.url (the daemon binary, the worker
-// file, doctor's store probe) stay right. Packages stay external.
-for (const f of readdirSync(dirname(RUN_BUNDLE))) {
-  if (f.startsWith('run.chunk-')) rmSync(resolve(dirname(RUN_BUNDLE), f)); // a previous build's
-}
+// WAL) as one CommonJS file beside run.js, at the depth of every module it holds, so that paths
+// resolved from import.meta.url (the daemon binary, the worker files, doctor's store probe) stay
+// right. Its dynamic imports become lazy requires within the file (a module still runs only when
+// first used); packages stay external and load through require (lmdb, msgpackr and cbor-x as
+// their own one-file CommonJS builds). A local command thus starts no ES module loader: ~30 ms
+// less than the same code as ES modules (docs/performance.md).
 const local = await build({
-  entryPoints: { 'run.bundle': RUN },
-  outdir: dirname(RUN_BUNDLE),
-  chunkNames: 'run.chunk-[hash]',
+  entryPoints: [RUN],
+  outfile: RUN_BUNDLE,
   bundle: true,
-  splitting: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   packages: 'external',
+  ...bundleUrl,
   metafile: true,
   logLevel: 'warning',
 });
-const chunks = Object.keys(local.metafile.outputs).filter((f) => f.endsWith('.js')).length;
-console.log(`${relative(root, RUN_BUNDLE)}: ${Object.keys(local.metafile.inputs).length} modules in ${chunks} files`);
+console.log(`${relative(root, RUN_BUNDLE)}: ${Object.keys(local.metafile.inputs).length} modules`);
