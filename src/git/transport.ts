@@ -102,7 +102,9 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   const prefix = trackingPrefix(remote);
   // On a terminal, git's own progress meter shows a large fetch moving.
   const progress = progressWanted();
-  const args = ['fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  // --no-show-forced-updates: git would walk history to tell which updates were forced, for
+  // output nobody reads here (the tracking refs are forced by design).
+  const args = ['fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
     const r = await runGit(gitDir, args, { echoStderr: progress });
     if (r.code === 0) return prefix;
