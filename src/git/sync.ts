@@ -8,6 +8,7 @@
 import { encodeChunk } from '../core/chunk.js';
 import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
+import { loadFastHash } from '../core/hash.js';
 import { toHex } from '../core/hex.js';
 import { mergeRemoteLocks } from './locks.js';
 import type { TreeEntry } from './objects.js';
@@ -142,7 +143,12 @@ export class WalSync {
    */
   private async fetch(pull: boolean, result: SyncResult, along?: () => Promise<void>): Promise<string | null> {
     const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
-    const [fetched, prepared] = await Promise.allSettled([fetchGrit(this.gitDir, this.opts.remote), along?.()]);
+    const [fetched, prepared] = await Promise.allSettled([
+      fetchGrit(this.gitDir, this.opts.remote),
+      along?.(),
+      // Validating what a pull brings hashes every event: load the fast hasher while git works.
+      pull ? loadFastHash() : undefined,
+    ]);
     if (fetched.status === 'rejected') throw fetched.reason;
     const remoteHead = await readRef(this.gitDir, this.remoteWalRef);
     try {
