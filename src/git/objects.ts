@@ -203,6 +203,20 @@ export function parseCommit(content: Buffer): ParsedCommit {
 // ---------------------------------------------------------------------------------------------
 // Pack files
 
+/** A pack entry as stored: see Pack.storedEntries. */
+export interface StoredEntry {
+  oid: string;
+  crc: number;
+  bytes: Buffer | null;
+}
+
+export interface LocalPack {
+  name: string;
+  count: number;
+  keep: boolean;
+  storedEntries(): StoredEntry[];
+}
+
 /** A `.idx` (version 2) and its `.pack`, opened lazily. */
 class Pack {
   private fd: number | null = null;
@@ -230,11 +244,31 @@ class Pack {
     this.size = packSize;
   }
 
-  /** Every object id in the pack, in index order. */
-  oids(): string[] {
-    const out: string[] = new Array(this.count);
-    for (let i = 0; i < this.count; i++) out[i] = this.idx.toString('hex', this.oidsAt + i * 20, this.oidsAt + (i + 1) * 20);
-    return out;
+  /**
+   * Every entry as stored (header and compressed data), in pack order, with the CRC-32 the index
+   * keeps for it: what a repack copies without inflating and deflating again. `bytes` is null for
+   * a delta, whose base offset would not survive the copy.
+   */
+  storedEntries(): StoredEntry[] {
+    const crcsAt = this.oidsAt + this.count * 20;
+    const at: { index: number; offset: number }[] = [];
+    for (let i = 0; i < this.count; i++) at.push({ index: i, offset: this.offsetAt(i) });
+    at.sort((a, b) => a.offset - b.offset);
+    return at.map(({ index, offset }, i) => {
+      const end = i + 1 < at.length ? at[i + 1].offset : this.size - 20;
+      const bytes = this.read(offset, end - offset);
+      const typeNum = (bytes[0] >> 4) & 7;
+      return {
+        oid: this.idx.toString('hex', this.oidsAt + index * 20, this.oidsAt + (index + 1) * 20),
+        crc: this.idx.readUInt32BE(crcsAt + index * 4),
+        bytes: typeNum === OFS_DELTA || typeNum === REF_DELTA || bytes.length !== end - offset ? null : bytes,
+      };
+    });
+  }
+
+  private offsetAt(index: number): number {
+    const off = this.idx.readUInt32BE(this.offsetsAt + index * 4);
+    return off & 0x80000000 ? Number(this.idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8)) : off;
   }
 
   /** The offset of an object in the pack, or -1. */
@@ -250,11 +284,7 @@ class Pack {
       const at = this.oidsAt + mid * 20;
       const first = (idx[at + 1] << 16) | (idx[at + 2] << 8) | idx[at + 3];
       const c = first !== head ? (head < first ? -1 : 1) : oid.compare(idx, at, at + 20, 0, 20);
-      if (c === 0) {
-        const off = idx.readUInt32BE(this.offsetsAt + mid * 4);
-        if (off & 0x80000000) return Number(idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8));
-        return off;
-      }
+      if (c === 0) return this.offsetAt(mid);
       if (c < 0) hi = mid;
       else lo = mid + 1;
     }
@@ -549,13 +579,13 @@ export class ObjectStore {
   }
 
   /** The packs of the repository's own object directory (not alternates), rescanned. */
-  localPacks(): { name: string; count: number; keep: boolean; oids(): string[] }[] {
+  localPacks(): LocalPack[] {
     const packDir = join(this.gitDir, 'objects', 'pack');
     return this.loadPacks()
       .filter((p) => p.packPath.startsWith(`${packDir}/`))
       .map((p) => {
         const name = p.packPath.slice(packDir.length + 1, -'.pack'.length);
-        return { name, count: p.count, keep: existsSync(join(packDir, `${name}.keep`)), oids: () => p.oids() };
+        return { name, count: p.count, keep: existsSync(join(packDir, `${name}.keep`)), storedEntries: () => p.storedEntries() };
       });
   }
 

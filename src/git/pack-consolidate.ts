@@ -16,6 +16,7 @@
 import { readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { judgeLock } from '../commands/lockfile.js';
 import { crashPoint } from '../core/fault.js';
 import type { ObjectStore } from './objects.js';
@@ -25,12 +26,6 @@ import { PackBuilder } from './pack-write.js';
 export const MAX_SMALL_PACKS = 16;
 /** Packs with more objects than this are someone else's (or already consolidated): left as they are. */
 export const SMALL_PACK_OBJECTS = 20_000;
-
-interface SizedPack {
-  name: string;
-  count: number;
-  oids(): string[];
-}
 
 /**
  * The packs to merge, smallest first: with sizes sorted ascending, the largest prefix that breaks
@@ -51,7 +46,7 @@ export function consolidatePacks(objects: ObjectStore): number {
   const packDir = join(objects.gitDir, 'objects', 'pack');
   // One directory listing decides the usual case; pack indexes are read only when it may pay.
   if (readdirSync(packDir).filter((n) => n.endsWith('.idx')).length <= MAX_SMALL_PACKS) return 0;
-  const small: SizedPack[] = objects.localPacks().filter((p) => !p.keep && p.count <= SMALL_PACK_OBJECTS);
+  const small = objects.localPacks().filter((p) => !p.keep && p.count <= SMALL_PACK_OBJECTS);
   if (small.length <= MAX_SMALL_PACKS) return 0;
   const victims = geometricRollup(small);
   if (victims.length < 2) return 0;
@@ -60,9 +55,16 @@ export function consolidatePacks(objects: ObjectStore): number {
   try {
     const pack = new PackBuilder();
     for (const victim of victims) {
-      for (const oid of victim.oids()) {
-        const { type, content } = objects.read(oid);
-        pack.add(type, content);
+      for (const entry of victim.storedEntries()) {
+        // Whole objects are copied as stored, checked against their index's CRC-32 (no inflating
+        // and deflating again); deltas and anything that fails the check are read and rewritten,
+        // and a corrupt object fails the merge there.
+        if (entry.bytes && crc32(entry.bytes) === entry.crc) {
+          pack.addStored(entry.oid, entry.bytes, entry.crc);
+        } else {
+          const { type, content } = objects.read(entry.oid);
+          pack.add(type, content);
+        }
       }
     }
     const name = pack.write(objects.gitDir, { fsync: objects.fsync });

@@ -13,11 +13,7 @@ import { hashObject, writeFully, type ObjectType } from './objects.js';
 
 const TYPE_NUM: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 
-interface Entry {
-  oid: string;
-  type: ObjectType;
-  content: Uint8Array;
-}
+type Entry = { oid: string; type: ObjectType; content: Uint8Array } | { oid: string; stored: { bytes: Buffer; crc: number } };
 
 export class PackBuilder {
   private readonly entries: Entry[] = [];
@@ -31,6 +27,16 @@ export class PackBuilder {
       this.entries.push({ oid, type, content });
     }
     return oid;
+  }
+
+  /**
+   * Adds an entry copied as stored from another pack (Pack.storedEntries: a whole object, not a
+   * delta), with its CRC-32 as that pack's index records it, checked by the caller.
+   */
+  addStored(oid: string, bytes: Buffer, crc: number): void {
+    if (this.seen.has(oid)) return;
+    this.seen.add(oid);
+    this.entries.push({ oid, stored: { bytes, crc } });
   }
 
   /** A builder holding the same objects, to add more to without changing this one. */
@@ -66,21 +72,9 @@ export class PackBuilder {
     let offset = 12;
     const index: { oid: Buffer; crc: number; offset: number }[] = [];
     for (const e of this.entries) {
-      const hdr: number[] = [];
-      let size = e.content.length;
-      let byte = (TYPE_NUM[e.type] << 4) | (size & 0x0f);
-      size = Math.floor(size / 16);
-      while (size > 0) {
-        hdr.push(byte | 0x80);
-        byte = size & 0x7f;
-        size = Math.floor(size / 128);
-      }
-      hdr.push(byte);
-      // zlib level 1: a pack is written on every WAL append, where time matters more than the few
-      // bytes level 6 would save on these small objects.
-      const entry = Buffer.concat([Buffer.from(hdr), deflateSync(e.content, { level: 1 })]);
+      const { bytes: entry, crc } = 'stored' in e ? e.stored : packEntry(e.type, e.content);
       if (offset > 0x7fffffff) throw new GritError('internal_error', 'pack too large for a small-offset index');
-      index.push({ oid: Buffer.from(e.oid, 'hex'), crc: crc32(entry), offset });
+      index.push({ oid: Buffer.from(e.oid, 'hex'), crc, offset });
       parts.push(entry);
       offset += entry.length;
     }
@@ -128,6 +122,24 @@ export class PackBuilder {
     }
     return name;
   }
+}
+
+/** An object as a pack entry: its type-and-size header, then its content deflated. */
+function packEntry(type: ObjectType, content: Uint8Array): { bytes: Buffer; crc: number } {
+  const hdr: number[] = [];
+  let size = content.length;
+  let byte = (TYPE_NUM[type] << 4) | (size & 0x0f);
+  size = Math.floor(size / 16);
+  while (size > 0) {
+    hdr.push(byte | 0x80);
+    byte = size & 0x7f;
+    size = Math.floor(size / 128);
+  }
+  hdr.push(byte);
+  // zlib level 1: a pack is written on every WAL append, where time matters more than the few
+  // bytes level 6 would save on these small objects.
+  const bytes = Buffer.concat([Buffer.from(hdr), deflateSync(content, { level: 1 })]);
+  return { bytes, crc: crc32(bytes) };
 }
 
 function writeFile(path: string, parts: readonly Uint8Array[], sync: boolean): void {

@@ -1,9 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ObjectStore } from '../../src/git/objects.js';
-import { geometricRollup, MAX_SMALL_PACKS } from '../../src/git/pack-consolidate.js';
+import { consolidatePacks, geometricRollup, MAX_SMALL_PACKS } from '../../src/git/pack-consolidate.js';
+import { PackBuilder } from '../../src/git/pack-write.js';
+import type { GritError } from '../../src/core/errors.js';
 import { Wal } from '../../src/git/wal.js';
 import * as cli from '../helpers/repo.js';
 import { ACTOR_HEX, comment, DAY, fsckClean, git, tempRepo } from './_util.js';
@@ -74,4 +76,48 @@ test('kill -9 in the middle of a roll-up loses nothing; the next appends roll up
   const ids = new Set(cli.gritOk(repo, ['issue', 'list']).issues.map((x: { issue_id: string }) => x.issue_id));
   for (const id of acked) assert.ok(ids.has(id), `acknowledged ${id} missing`);
   assert.equal(ids.size, acked.length + 1 + 2 * MAX_SMALL_PACKS, 'the killed command had moved the WAL ref: its issue is there too');
+});
+
+test('a roll-up copies whole objects as stored and rewrites deltas in full', async () => {
+  const { dir: repo, gitDir } = tempRepo();
+  const packDir = join(gitDir, 'objects', 'pack');
+  // A small pack of git's own with deltas in it: similar blobs, packed by git pack-objects.
+  const base = Array.from({ length: 200 }, (_, i) => `line ${i}\n`).join('');
+  const blobs = Array.from({ length: 12 }, (_, i) => git(repo, ['hash-object', '-w', '--stdin'], `${base}edit ${i}\n`).trim());
+  const gitPack = git(repo, ['pack-objects', '-q', join(packDir, 'pack')], `${blobs.join('\n')}\n`).trim();
+  git(repo, ['prune-packed']);
+  assert.match(git(repo, ['verify-pack', '-v', join(packDir, `pack-${gitPack}.idx`)]), /chain length = 1/, 'git stored deltas');
+  const wal = new Wal(gitDir);
+  for (let i = 0; i < MAX_SMALL_PACKS + 1; i++) await wal.append([comment(`n${i}`, DAY + i)], ACTOR_HEX);
+  assert.ok(!readdirSync(packDir).includes(`pack-${gitPack}.pack`), "git's small pack was merged");
+  const merged = readdirSync(packDir).filter((n) => n.endsWith('.idx'));
+  for (const idx of merged) assert.doesNotMatch(git(repo, ['verify-pack', '-v', join(packDir, idx)]), /chain length/, 'no deltas left');
+  fsckClean(repo);
+  const reader = new ObjectStore(gitDir);
+  for (const [i, oid] of blobs.entries()) assert.equal(reader.readBlob(oid).toString(), `${base}edit ${i}\n`);
+  assert.equal((await wal.readSince(null)).length, MAX_SMALL_PACKS + 1);
+
+});
+
+test('a roll-up refuses a damaged entry: nothing is deleted and every other object stays readable', () => {
+  const { gitDir } = tempRepo();
+  const packDir = join(gitDir, 'objects', 'pack');
+  const text = (i: number) => `blob number ${i}, long enough to be deflated into a few bytes\n`;
+  const oids: string[] = [];
+  const names = Array.from({ length: MAX_SMALL_PACKS + 2 }, (_, i) => {
+    const pack = new PackBuilder();
+    oids.push(pack.add('blob', Buffer.from(text(i))));
+    return pack.write(gitDir, { fsync: false })!;
+  });
+  // One flipped byte in the first entry's compressed data: its CRC-32 no longer matches.
+  const damaged = join(packDir, `${names[0]}.pack`);
+  chmodSync(damaged, 0o644);
+  const bytes = readFileSync(damaged);
+  bytes[16] ^= 0xff;
+  writeFileSync(damaged, bytes);
+  const before = readdirSync(packDir).sort();
+  assert.throws(() => consolidatePacks(new ObjectStore(gitDir)), (err: GritError) => err.code === 'git_error');
+  assert.deepEqual(readdirSync(packDir).sort(), before, 'no pack written or deleted');
+  const reader = new ObjectStore(gitDir);
+  for (let i = 1; i < names.length; i++) assert.equal(reader.readBlob(oids[i]).toString(), text(i));
 });
