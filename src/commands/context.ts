@@ -2,7 +2,6 @@
  * What a command runs against: one repository, one actor, that actor's store and the WAL.
  * The CLI builds one per invocation; a daemon worker keeps one open for its (repo, actor).
  */
-import { statSync } from 'node:fs';
 import type { RepoConfig } from '../core/config.js';
 import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
@@ -12,13 +11,13 @@ import { resolvePrefix } from '../core/ids.js';
 import { admitEvents, integrityReports, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
-import { loadSigner, signingKeyPath, type Signer } from '../core/signing.js';
+import { loadSigner, type Signer } from '../core/signing.js';
 import { Store } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
-import { loadRepoConfig, repoConfigPath, selectActor, type ActorRef, type ActorSelection } from './actors.js';
+import { loadRepoConfig, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 import { daemonHolds } from './lockfile.js';
 
 export interface ContextOptions extends ActorSelection {
@@ -100,13 +99,11 @@ export class RepoContext {
 
   /**
    * For a context that lives long (a daemon worker): forgets the cached repo config and signing
-   * key when their files changed since they were read, so `config.toml` edits and a new key apply
-   * from the next command on. Two stat calls.
+   * key when `stamp` changed, so `config.toml` edits and a new key apply from the next command on.
+   * The stamp covers the files they are read from (the repo's config.toml, the actor's key): the
+   * daemon's supervisor takes it with the stat calls it makes to route the request anyway.
    */
-  reloadSettingsIfChanged(): void {
-    const stamp = [repoConfigPath(this.repo), signingKeyPath(this.actor.dir)]
-      .map((p) => statSync(p, { throwIfNoEntry: false })?.mtimeMs ?? 0)
-      .join();
+  reloadSettingsIfChanged(stamp: string): void {
     if (stamp === this.settingsStamp) return;
     this.settingsStamp = stamp;
     this.configCache = null;

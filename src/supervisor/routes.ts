@@ -3,12 +3,14 @@
  * read the repo config for the default actor, read the actor's config), then remembered while the
  * files it was read from stay unchanged. Resolving from scratch reads and parses two TOML files per
  * request; under load that was a fifth of the supervisor's time. Checking the cached answer costs
- * three stat calls, and any change (`grit actor use`, a new actor that makes a prefix ambiguous, a
- * deleted repository) is seen by the very next request.
+ * four stat calls (the fourth, the actor's signing key, is for the worker: see Route.stamp), and
+ * any change (`grit actor use`, a new actor that makes a prefix ambiguous, a deleted repository)
+ * is seen by the very next request.
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../commands/actors.js';
+import { signingKeyPath } from '../core/signing.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import type { CommandRequest } from '../protocol/messages.js';
 
@@ -16,6 +18,11 @@ interface Route {
   repo: RepoPaths;
   actor: ActorRef;
   watched: string[];
+  /**
+   * The watched files' identities and times, which the worker also goes by to reload the repo
+   * config and the signing key (`RepoContext.reloadSettingsIfChanged`): one set of stat calls
+   * per request for both.
+   */
   stamp: string;
 }
 
@@ -34,7 +41,7 @@ function stampOf(paths: readonly string[]): string {
 export class RouteCache {
   private readonly routes = new Map<string, Route>();
 
-  resolve(request: Pick<CommandRequest, 'repo_root' | 'actor_id' | 'data_dir'>): { repo: RepoPaths; actor: ActorRef } {
+  resolve(request: Pick<CommandRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'actor' | 'stamp'> {
     const key = `${request.repo_root}\0${request.actor_id ?? ''}\0${request.data_dir ?? ''}`;
     const cached = this.routes.get(key);
     if (cached && stampOf(cached.watched) === cached.stamp) return cached;
@@ -43,9 +50,10 @@ export class RouteCache {
     const watched = [repoConfigPath(repo), actorsDir(repo)];
     const before = stampOf(watched);
     const actor = selectActor(repo, { actor: request.actor_id ?? undefined, dataDir: request.data_dir ?? undefined });
-    watched.push(join(actor.dir, 'config.toml'));
+    watched.push(join(actor.dir, 'config.toml'), signingKeyPath(actor.dir));
     if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-    this.routes.set(key, { repo, actor, watched, stamp: `${before}|${stampOf(watched.slice(2))}` });
-    return { repo, actor };
+    const route = { repo, actor, watched, stamp: `${before}|${stampOf(watched.slice(2))}` };
+    this.routes.set(key, route);
+    return route;
   }
 }

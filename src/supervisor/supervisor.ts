@@ -132,9 +132,9 @@ export class Supervisor {
       });
       return encodeMessage(replyOk(request_id, data), format);
     }
-    const worker = await this.workerFor(request);
+    const { worker, settings } = await this.workerFor(request);
     try {
-      const { reply, notice } = (await worker.run({ op: 'run', request, format }))!;
+      const { reply, notice } = (await worker.run({ op: 'run', request, format, settings }))!;
       if (notice) this.pub?.publish(encodeNotification(notice));
       return reply;
     } catch (err) {
@@ -146,10 +146,13 @@ export class Supervisor {
     }
   }
 
-  /** The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4). */
-  private async workerFor(request: CommandRequest): Promise<ActorWorkerPool> {
+  /**
+   * The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4), and the stamp
+   * of the files its settings come from.
+   */
+  private async workerFor(request: CommandRequest): Promise<{ worker: ActorWorkerPool; settings: string }> {
     if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
-    const { repo, actor } = this.routes.resolve(request);
+    const { repo, actor, stamp } = this.routes.resolve(request);
     let worker = this.workers.get(actor.dir);
     // A retiring worker still holds the actor's lease and store until it has closed.
     const retiring = worker ? undefined : this.retiring.get(actor.dir);
@@ -166,7 +169,7 @@ export class Supervisor {
       this.workers.set(actor.dir, worker);
       this.opts.logger.info({ repo: repo.root, actor: actor.config.actor_id }, 'worker started');
     }
-    return worker;
+    return { worker, settings: stamp };
   }
 
   status(): DaemonStatus {

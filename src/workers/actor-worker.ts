@@ -20,7 +20,15 @@ export interface WorkerSetup {
   endpoint: string;
 }
 
-export type WorkerTask = { op: 'run'; request: CommandRequest; format: WireFormat } | { op: 'close' };
+export type WorkerTask =
+  | {
+      op: 'run';
+      request: CommandRequest;
+      format: WireFormat;
+      /** The supervisor's stamp of the files the actor's settings come from (RepoContext.reloadSettingsIfChanged). */
+      settings: string;
+    }
+  | { op: 'close' };
 
 /** An encoded reply, and what the supervisor should publish about it. */
 export interface WorkerResult {
@@ -49,11 +57,11 @@ function holdLease(): void {
   lease = Lease.acquire(setup.actorDir, { repo_root: setup.repoRoot, actor_id: actorId, ipc_endpoint: setup.endpoint });
 }
 
-async function run(request: CommandRequest): Promise<unknown> {
+async function run(request: CommandRequest, settings: string): Promise<unknown> {
   faultOnRequest();
   if (!isCommandName(request.name)) throw invalidArgs(`unknown command ${request.name}`, { command: request.name });
   holdLease();
-  context().reloadSettingsIfChanged();
+  context().reloadSettingsIfChanged(settings);
   const fn = await COMMANDS[request.name]();
   const env: CommandEnv = {
     // As the caller gave them: commands that describe the selection (doctor) say the same as locally.
@@ -75,11 +83,11 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     ctx = null;
     return null;
   }
-  const { request, format } = task;
+  const { request, format, settings } = task;
   let reply;
   let notice: Notification | null = null;
   try {
-    const data = await run(request);
+    const data = await run(request, settings);
     reply = replyOk(request.request_id, data);
     notice = notificationFor(request.name, data, { repo_root: setup.repoRoot, actor_id: context().actorId });
   } catch (err) {

@@ -5,6 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { generateKeyPairSync, verify } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritOk, tempDir, tempRepo, type GritResult } from '../helpers/repo.js';
@@ -165,6 +166,22 @@ test('a long-lived worker sees config.toml edits from the next command on', asyn
   const refused = run(s, ['issue', 'comment', issue_id, '--body', 'refused', '--json']);
   assert.equal(refused.code, 4, refused.stdout);
   assert.equal(refused.json.error.code, 'conflict');
+});
+
+test('a long-lived worker signs with a key replaced behind its back from the next command on', () => {
+  const s = side(true);
+  gritOk(s.dir, ['init', '--generate-key']);
+  const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'first key'], { env: s.env });
+  // A key restored from a backup: only the key file changes (the actor's config is as it was).
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
+  const actorId = gritOk(s.dir, ['actor', 'current']).actor.actor_id as string;
+  writeFileSync(join(s.dir, '.git', 'grit', 'actors', actorId, 'keys', 'signing.key'), `${seed.toString('hex')}\n`, { mode: 0o600 });
+  gritOk(s.dir, ['issue', 'comment', issue_id, '--body', 'second key'], { env: s.env });
+  const events = gritOk(s.dir, ['issue', 'show', issue_id], { env: s.env }).events as { event_id: string; sig: string }[];
+  const signedBy = (e: { event_id: string; sig: string }) => verify(null, Buffer.from(e.event_id, 'hex'), publicKey, Buffer.from(e.sig, 'hex'));
+  assert.equal(signedBy(events[0]), false, 'the first event has the first key');
+  assert.equal(signedBy(events[1]), true, 'the next command signs with the new key');
 });
 
 test('the daemon follows a change of default actor made behind its back', () => {
