@@ -72,3 +72,16 @@ export const COMMANDS: Record<string, Loader> = {
 export function isCommandName(name: string): boolean {
   return Object.hasOwn(COMMANDS, name);
 }
+
+const loaded = new Map<string, CommandFn>();
+
+/**
+ * The function of a command (`isCommandName`), its module loaded on first use and the function
+ * kept: a daemon worker runs thousands of commands a second, and an `import()` of a loaded module
+ * still goes through the module loader each time.
+ */
+export async function commandFn(name: string): Promise<CommandFn> {
+  let fn = loaded.get(name);
+  if (!fn) loaded.set(name, (fn = await COMMANDS[name]()));
+  return fn;
+}

@@ -7,7 +7,7 @@
 import { workerData } from 'node:worker_threads';
 import { RepoContext, type CommandEnv } from '../commands/context.js';
 import { readActorDir } from '../commands/actors.js';
-import { COMMANDS, isCommandName } from '../commands/registry.js';
+import { commandFn, isCommandName } from '../commands/registry.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { findRepo } from '../git/repo.js';
 import { encodeMessage, replyError, replyOk, type CommandRequest, type WireFormat } from '../protocol/messages.js';
@@ -62,7 +62,7 @@ async function run(request: CommandRequest, settings: string): Promise<unknown> 
   if (!isCommandName(request.name)) throw invalidArgs(`unknown command ${request.name}`, { command: request.name });
   holdLease();
   context().reloadSettingsIfChanged(settings);
-  const fn = await COMMANDS[request.name]();
+  const fn = await commandFn(request.name);
   const env: CommandEnv = {
     // As the caller gave them: commands that describe the selection (doctor) say the same as locally.
     options: {
