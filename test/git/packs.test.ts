@@ -96,7 +96,6 @@ test('a roll-up copies whole objects as stored and rewrites deltas in full', asy
   const reader = new ObjectStore(gitDir);
   for (const [i, oid] of blobs.entries()) assert.equal(reader.readBlob(oid).toString(), `${base}edit ${i}\n`);
   assert.equal((await wal.readSince(null)).length, MAX_SMALL_PACKS + 1);
-
 });
 
 test('a roll-up refuses a damaged entry: nothing is deleted and every other object stays readable', () => {

@@ -87,7 +87,7 @@ test('a zlib bomb as a remote chunk (40 MB of zeros in a few KB) is refused befo
   const ctx = RepoContext.open({ cwd: s.b });
   try {
     await ctx.refresh();
-    // A pull loads the WebAssembly hasher (a few MiB, once per process): not what is measured here.
+    // A pull loads the WebAssembly hasher (~15 MiB, once per process): not what is measured here.
     await loadFastHash();
     const rss0 = process.memoryUsage().rss;
     await assert.rejects(syncWith(ctx, { remote: 'origin', pull: true, push: false }), (e: unknown) => {
