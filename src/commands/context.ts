@@ -41,15 +41,16 @@ export interface WriteResult {
 }
 
 /**
- * Opens the actor's store; a damaged one (a truncated file LMDB would crash on) is a cache, so it
- * is deleted and rebuilt from the WAL by the next refresh, with a warning. Not while a live daemon
- * holds it: that is an io_error whose plan says to stop the daemon and run `grit doctor --fix`.
+ * Opens the actor's store; a damaged one (a truncated file LMDB would crash on) or one of an older
+ * layout is a cache, so it is deleted and rebuilt from the WAL by the next refresh, with a warning.
+ * Not while a live daemon holds it (an older grit's, say): that is an io_error whose plan says to
+ * stop the daemon and run `grit doctor --fix`.
  */
 function openOrRepairStore(actorDir: string): Store {
   try {
     return Store.open(actorDir);
   } catch (err) {
-    if (!(err instanceof GritError) || err.details.store_damaged !== true) throw err;
+    if (!(err instanceof GritError) || (err.details.store_damaged !== true && err.details.store_outdated !== true)) throw err;
     const holder = daemonHolds(actorDir);
     if (holder !== null && holder !== process.pid) {
       throw new GritError('io_error', err.message, {

@@ -9,11 +9,11 @@ import type { RepoConfig } from '../core/config.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
-import { bytesEqual, toHex } from '../core/hex.js';
+import { toHex } from '../core/hex.js';
 import { loadKeyring, verifyEvents, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
 import { foldIssue } from '../core/projection.js';
-import type { StoreMeta } from '../core/store.js';
+import { eventIdOfKey, keyMatches, type StoreMeta } from '../core/store.js';
 import {
   createSnapshot,
   gcSnapshots,
@@ -357,16 +357,17 @@ export function checkStore(store: RepoContext['store']): DbCheck {
   const created = new Set<string>();
   for (const { key, value } of store.rawEvents()) {
     checked++;
-    const keyHex = Buffer.from(key).toString('hex');
+    const keyId = eventIdOfKey(key);
     let e: Event;
     try {
       e = eventFromRecord(decodeStrict(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)));
     } catch (err) {
-      errors.push({ problem: 'corrupt', event_id: keyHex, message: (err as Error).message });
+      errors.push({ problem: 'corrupt', event_id: keyId, message: (err as Error).message });
       continue;
     }
-    if (!bytesEqual(new Uint8Array(key), e.event_id)) {
-      errors.push({ problem: 'key_mismatch', event_id: keyHex, message: `stored under ${keyHex} but its id is ${toHex(e.event_id)}` });
+    if (!keyMatches(key, e)) {
+      const message = `stored under ${Buffer.from(key).toString('hex')}, not under the key of event ${toHex(e.event_id)}`;
+      errors.push({ problem: 'key_mismatch', event_id: keyId, message });
       continue;
     }
     valid++;

@@ -11,8 +11,8 @@ import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { GritError } from './errors.js';
 import { recordBytes } from './chunk.js';
-import { compareEvents, eventFromRecord, type Event } from './event.js';
-import { bytesEqual, compareBytes, toHex } from './hex.js';
+import { eventFromRecord, type Event } from './event.js';
+import { bytesEqual, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import { storeFileDamage } from './store-file.js';
@@ -44,19 +44,48 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * writing the state on every change, and most issues a daemon creates stay that small for a while.
  */
 const FOLD_STATE_MIN_EVENTS = 4;
-/** Bumped when the dependency indexes change shape: an older store rebuilds them on open. */
-const DEP_INDEX_VERSION = 1;
+/**
+ * The shape of the tables. A store of another layout is not read: `open` refuses it with
+ * `store_outdated`, and the caller replaces it (it is a cache) with one built from the WAL.
+ * 2: one `issue_log` table (binary keys, event records as values) instead of an event table
+ * keyed by id plus a string-keyed index into it (docs/decisions.md, "Store layout").
+ */
+const LAYOUT_VERSION = 2;
 
-/** Keys of the issue→events index sort in SPEC §2 event order within an issue. */
-function eventIndexKey(issueHex: string, e: Event): string {
-  return `${issueHex}:${e.ts_unix_ms.toString().padStart(16, '0')}:${toHex(e.actor)}:${toHex(e.event_id)}`;
+/**
+ * Keys of the issue log: issue id (16 bytes), timestamp (8 bytes, big-endian), actor (16), event
+ * id (32). Byte order is SPEC §2 event order within an issue, and an issue's events are one range.
+ */
+const LOG_KEY_BYTES = 72;
+const ISSUE_BYTES = 16;
+function logKey(e: Event): Buffer {
+  const key = Buffer.allocUnsafe(LOG_KEY_BYTES);
+  key.set(e.issue_id, 0);
+  key.writeUInt32BE(Math.floor(e.ts_unix_ms / 2 ** 32), 16);
+  key.writeUInt32BE(e.ts_unix_ms >>> 0, 20);
+  key.set(e.actor, 24);
+  key.set(e.event_id, 40);
+  return key;
+}
+/** The key range of an issue's events (the end sorts after every 72-byte key of the issue). */
+function issueRange(issueHex: string): { start: Buffer; end: Buffer } {
+  const id = Buffer.from(issueHex, 'hex');
+  return { start: id, end: Buffer.concat([id, Buffer.alloc(LOG_KEY_BYTES - ISSUE_BYTES + 1, 0xff)]) };
+}
+/** The event id within a log key (for reports about a record that does not decode). */
+export function eventIdOfKey(key: Uint8Array): string {
+  return Buffer.from(key.length === LOG_KEY_BYTES ? key.subarray(LOG_KEY_BYTES - 32) : key).toString('hex');
+}
+/** Whether a stored record sits under the key its content gives. */
+export function keyMatches(key: Uint8Array, e: Event): boolean {
+  return bytesEqual(key, logKey(e));
 }
 
 export class Store {
   readonly path: string;
   private readonly root: RootDatabase;
-  private readonly events: Database<Buffer, Buffer>;
-  private readonly issueEvents: Database<Buffer, string>;
+  /** Every applied event's record, under its `logKey`. */
+  private readonly log: Database<Buffer, Buffer>;
   private readonly issues: Database<Issue, string>;
   /** Per issue, what folding newer events onto its stored projection needs (see `refold`). */
   private readonly foldStates: Database<FoldState, string>;
@@ -70,8 +99,7 @@ export class Store {
   private constructor(path: string, root: RootDatabase) {
     this.path = path;
     this.root = root;
-    this.events = root.openDB({ name: 'events', keyEncoding: 'binary', encoding: 'binary' });
-    this.issueEvents = root.openDB({ name: 'issue_events', encoding: 'binary' });
+    this.log = root.openDB({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
     this.issues = root.openDB({ name: 'issues' });
     this.foldStates = root.openDB({ name: 'fold_states' });
     this.labels = root.openDB({ name: 'labels' });
@@ -79,24 +107,25 @@ export class Store {
     this.rdeps = root.openDB({ name: 'rdeps' });
     this.meta = root.openDB({ name: 'meta' });
     this.context = new ContextTables(root);
-    this.ensureDepIndex();
   }
 
-  /** A store written before the dependency indexes existed gets them from its issues, once. */
-  private ensureDepIndex(): void {
-    if (this.meta.get('dep_index') === DEP_INDEX_VERSION) return;
-    this.root.transactionSync(() => {
-      this.deps.clearSync();
-      this.rdeps.clearSync();
-      for (const { value } of this.issues.getRange()) this.indexDeps(value.issue_id, value.dependencies, true);
-      this.meta.putSync('dep_index', DEP_INDEX_VERSION);
-    });
+  /**
+   * Marks a new store with the current layout; false for a store of another layout (one that an
+   * older grit wrote: it has a meta table without this layout's mark).
+   */
+  private claimLayout(): boolean {
+    const layout = this.meta.get('layout');
+    if (layout === LAYOUT_VERSION) return true;
+    if (layout !== undefined || this.meta.getKeysCount() > 0) return false;
+    this.meta.putSync('layout', LAYOUT_VERSION);
+    return true;
   }
 
   /**
    * Opens (creating) the store in an actor directory. A data file that could not be mapped safely
    * (truncated: see store-file.ts) is refused with an io_error whose details carry
-   * `store_damaged: true`, before LMDB touches it; callers may discard it and build a new one.
+   * `store_damaged: true`, before LMDB touches it; a store of another layout with one carrying
+   * `store_outdated: true`. Callers may discard either and build a new one from the WAL.
    */
   static open(actorDir: string): Store {
     mkdirSync(actorDir, { recursive: true });
@@ -108,11 +137,12 @@ export class Store {
         suggestion: 'the store is a cache: run `grit doctor --fix` to rebuild it from the WAL',
       });
     }
+    let store: Store;
     try {
       // noMetaSync: one fsync per commit instead of two. After a power cut the store may lack its
       // last transactions but is never corrupt (LMDB keeps ACI), and it records the WAL head it
       // reflects, so the next command replays what is missing from the WAL (docs/decisions.md).
-      return new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true }));
+      store = new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true }));
     } catch (err) {
       throw new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
@@ -120,6 +150,15 @@ export class Store {
         exitCode: 5,
       });
     }
+    if (!store.claimLayout()) {
+      // Nothing written and no reader left open: closing is immediate, and the file may go.
+      void store.close();
+      throw new GritError('io_error', `the store at ${path} has an older layout`, {
+        details: { path, store_outdated: true },
+        suggestion: 'the store is a cache: the next command replaces it with one built from the WAL',
+      });
+    }
+    return store;
   }
 
   /** Deletes an actor's store files (the caller rebuilds from the WAL). Never while it is open. */
@@ -203,35 +242,27 @@ export class Store {
     return problems;
   }
 
+  /** An issue's events, in event order. */
   issueEventsOf(issueHex: string): Event[] {
     const out: Event[] = [];
-    for (const { value } of this.issueEvents.getRange({ start: `${issueHex}:`, end: `${issueHex};` })) {
-      const bytes = this.events.get(value);
-      if (bytes) out.push(decodeStored(bytes));
-    }
+    for (const { value } of this.log.getRange(issueRange(issueHex))) out.push(decodeStored(value));
     return out;
   }
 
   /** The newest event of an issue in event order, without decoding the others. */
   lastEventOf(issueHex: string): Event | undefined {
-    for (const { value } of this.issueEvents.getRange({ start: `${issueHex};`, end: `${issueHex}:`, reverse: true, limit: 1 })) {
-      const bytes = this.events.get(value);
-      if (bytes) return decodeStored(bytes);
-    }
+    const { start, end } = issueRange(issueHex);
+    for (const { value } of this.log.getRange({ start: end, end: start, reverse: true, limit: 1 })) return decodeStored(value);
     return undefined;
   }
 
   *allEvents(): Iterable<Event> {
-    for (const { value } of this.events.getRange()) yield decodeStored(value);
+    for (const { value } of this.log.getRange()) yield decodeStored(value);
   }
 
   /** Stored event records as raw bytes, by key: for `db check`, which must survive a bad record. */
   *rawEvents(): Iterable<{ key: Buffer; value: Buffer }> {
-    for (const { key, value } of this.events.getRange()) yield { key, value };
-  }
-
-  hasEvent(eventId: Uint8Array): boolean {
-    return this.events.doesExist(asBuffer(eventId));
+    for (const { key, value } of this.log.getRange()) yield { key, value };
   }
 
   /**
@@ -240,58 +271,55 @@ export class Store {
    * nothing is written and false is returned so the caller can read again.
    */
   apply(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
-    return this.root.transactionSync(() => {
-      const meta = this.getMeta();
-      if (meta.wal_head !== fromHead) return false;
-      // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
-      const empty = meta.event_count === 0;
-      const { byIssue, added } = this.putNewEvents(events, empty);
-      // Issues in id order and each issue's events in event order: the index keys in key order.
-      for (const id of [...byIssue.keys()].sort()) {
-        const fresh = byIssue.get(id)!.sort(compareEvents);
-        for (const e of fresh) this.issueEvents.putSync(eventIndexKey(id, e), asBuffer(e.event_id));
-        // Context events fold into their own tables (putNewEvents); they never make an issue.
-        const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
-        if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
-      }
-      // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
-      const fresh = fromHead === null && meta.event_count === 0;
-      this.meta.putSync('state', {
-        ...meta,
-        wal_head: walHead,
-        event_count: meta.event_count + added,
-        events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
-        last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
-      });
-      return true;
+    return this.root.transactionSync(() => this.applyInTransaction(events, fromHead, walHead));
+  }
+
+  private applyInTransaction(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
+    const meta = this.getMeta();
+    if (meta.wal_head !== fromHead) return false;
+    // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
+    const empty = meta.event_count === 0;
+    let added = 0;
+    for (const [id, fresh] of this.putNewEvents(events, empty)) {
+      added += fresh.length;
+      // Context events fold into their own tables (putNewEvents); they never make an issue.
+      const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
+      if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
+    }
+    // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
+    const fresh = fromHead === null && meta.event_count === 0;
+    this.meta.putSync('state', {
+      ...meta,
+      wal_head: walHead,
+      event_count: meta.event_count + added,
+      events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
+      last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
     });
+    return true;
   }
 
   /**
-   * Stores the events the store does not hold yet (folding context events into their tables) and
-   * groups them by issue. Into an empty store they go in in key order: LMDB then fills its pages
-   * instead of splitting them half empty (a store about a quarter smaller, written faster), and a
-   * duplicate is the event just before it.
+   * Stores the events the store does not hold yet (folding context events into their tables), in
+   * key order: LMDB then fills its pages instead of splitting them half empty, and a duplicate
+   * within `events` is the event just before it. Returns them by issue, issues in id order and
+   * each issue's events in event order.
    */
-  private putNewEvents(events: readonly Event[], empty: boolean): { byIssue: Map<string, Event[]>; added: number } {
-    const order = empty ? sortedById(events) : events;
+  private putNewEvents(events: readonly Event[], empty: boolean): Map<string, Event[]> {
     const byIssue = new Map<string, Event[]>();
-    let added = 0;
-    let previous: Event | undefined;
-    for (const e of order) {
-      const key = asBuffer(e.event_id);
-      const known = empty ? previous !== undefined && bytesEqual(previous.event_id, e.event_id) : this.events.doesExist(key);
-      previous = e;
+    let previous: Buffer | undefined;
+    let added: Buffer | undefined;
+    let list: Event[] = [];
+    for (const { e, key } of sortedByKey(events)) {
+      const known = (previous !== undefined && previous.equals(key)) || (!empty && this.log.doesExist(key));
+      previous = key;
       if (known) continue;
-      this.events.putSync(key, asBuffer(recordBytes(e)));
-      added++;
+      this.log.putSync(key, asBuffer(recordBytes(e)));
       if (ContextTables.isContextEvent(e)) this.context.apply(e);
-      const id = toHex(e.issue_id);
-      const list = byIssue.get(id);
-      if (list) list.push(e);
-      else byIssue.set(id, [e]);
+      if (added === undefined || added.compare(key, 0, ISSUE_BYTES, 0, ISSUE_BYTES) !== 0) byIssue.set(toHex(e.issue_id), (list = []));
+      added = key;
+      list.push(e);
     }
-    return { byIssue, added };
+    return byIssue;
   }
 
   /**
@@ -347,7 +375,7 @@ export class Store {
   /** Empties every table; the caller replays the WAL afterwards. */
   clear(): void {
     this.root.transactionSync(() => {
-      for (const db of [this.events, this.issueEvents, this.issues, this.foldStates, this.labels, this.deps, this.rdeps]) db.clearSync();
+      for (const db of [this.log, this.issues, this.foldStates, this.labels, this.deps, this.rdeps]) db.clearSync();
       this.context.clear();
       this.meta.putSync('state', { ...EMPTY_META, last_rebuild_ts: Date.now() });
     });
@@ -360,15 +388,16 @@ export class Store {
 
 const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
-/** Events in event id order (the events table's key order). */
-function sortedById(events: readonly Event[]): Event[] {
-  // Comparing the first four bytes as a number settles almost every pair without a byte loop.
+/** Events with their log keys, in key order. */
+function sortedByKey(events: readonly Event[]): { e: Event; key: Buffer; head: number }[] {
+  // Comparing the first four bytes (of the issue id) as a number settles most pairs of issues
+  // without a byte loop; the timestamp, most pairs within one.
   const keyed = events.map((e) => {
-    const id = e.event_id;
-    return { e, head: ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0 };
+    const id = e.issue_id;
+    return { e, key: logKey(e), head: ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0 };
   });
-  keyed.sort((a, b) => a.head - b.head || compareBytes(a.e.event_id, b.e.event_id));
-  return keyed.map((k) => k.e);
+  keyed.sort((a, b) => a.head - b.head || Buffer.compare(a.key, b.key));
+  return keyed;
 }
 
 /** The dependencies of `a` that are not in `b`. */

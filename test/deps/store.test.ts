@@ -95,28 +95,6 @@ test('edges recorded before their issue is created are indexed once it is', asyn
   }
 });
 
-test('a store written before the dependency indexes existed gets them on open', async () => {
-  const dir = tempDir();
-  let store = Store.open(dir);
-  applyAll(store, [created(A, 'a'), created(B, 'b'), add(A, B, 'depends_on', 2000)]);
-  await store.close();
-  // What an older grit left behind: issues with dependencies, no index tables, no marker.
-  const root = open({ path: join(dir, 'store.mdb'), maxDbs: 16, compression: false });
-  root.transactionSync(() => {
-    root.openDB({ name: 'deps' }).clearSync();
-    root.openDB({ name: 'rdeps' }).clearSync();
-    root.openDB({ name: 'meta' }).removeSync('dep_index');
-  });
-  await root.close();
-  store = Store.open(dir);
-  try {
-    assert.deepEqual(store.dependentsOf(b), [{ issue_id: a, target: b, dep_type: 'depends_on' }]);
-    assert.deepEqual(store.dependenciesOf(a), [{ issue_id: a, target: b, dep_type: 'depends_on' }]);
-  } finally {
-    await store.close();
-  }
-});
-
 test('db check compares the dependency indexes with the projections; rebuild repairs them', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

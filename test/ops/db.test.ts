@@ -13,7 +13,7 @@ function setConfig(repo: string, from: RegExp, to: string): void {
 /** Changes one byte inside the first stored event record that contains `needle`, behind grit's back. */
 async function tamperStoredEvent(storePath: string, needle: string): Promise<string> {
   const env = open({ path: storePath, maxDbs: 16, compression: false });
-  const events = env.openDB<Buffer, Buffer>({ name: 'events', keyEncoding: 'binary', encoding: 'binary' });
+  const events = env.openDB<Buffer, Buffer>({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
   let hit: string | null = null;
   for (const { key, value } of events.getRange()) {
     const at = Buffer.from(value).indexOf(needle);
@@ -21,7 +21,7 @@ async function tamperStoredEvent(storePath: string, needle: string): Promise<str
     const copy = Buffer.from(value);
     copy[at] ^= 0x20; // 't' -> 'T': still valid CBOR text, no longer the content the id hashes
     await events.put(key, copy);
-    hit = Buffer.from(key).toString('hex');
+    hit = Buffer.from(key).subarray(-32).toString('hex'); // the key ends with the event id
     break;
   }
   await env.close();

@@ -7,7 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { open } from 'lmdb';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
@@ -112,6 +113,31 @@ test('a truncated store held by a live daemon: io_error with a plan, the store i
   writeFileSync(join(actor.data_dir, 'daemon.lock'), JSON.stringify({ pid: process.pid, expires_ts: Date.now() + 60_000 }));
   assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 1, /daemon .* stop it .*grit doctor --fix/);
   assert.equal(statSync(storePath).size, 8192);
+});
+
+test('a store of an older layout: the next command replaces it from the WAL; held by a live daemon it is left alone', async () => {
+  const { repo, actor, ids, list } = populated();
+  const storePath = join(actor.data_dir, 'store.mdb');
+  const markLayout = async (layout: number) => {
+    const env = open({ path: storePath, maxDbs: 16, compression: false });
+    await env.openDB({ name: 'meta' }).put('layout', layout);
+    await env.close();
+  };
+  await markLayout(1);
+  writeFileSync(join(actor.data_dir, 'daemon.lock'), JSON.stringify({ pid: process.pid, expires_ts: Date.now() + 60_000 }));
+  assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 1, /daemon .* stop it .*grit doctor --fix/);
+  const env = open({ path: storePath, maxDbs: 16, compression: false, readOnly: true });
+  assert.equal(env.openDB({ name: 'meta' }).get('layout'), 1, 'the held store was changed');
+  await env.close();
+
+  rmSync(join(actor.data_dir, 'daemon.lock'));
+  const r = grit(repo, ['issue', 'list', '--json']);
+  assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
+  assert.deepEqual(r.json.data, list);
+  assert.match(r.stderr, /store at .* has an older layout; it is a cache, so it was deleted and is rebuilt from the WAL/);
+  gritOk(repo, ['issue', 'close', ids[0]]);
+  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  assert.equal(grit(repo, ['issue', 'list', '--json']).stderr, '', 'replaced once');
 });
 
 test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the last readable copy) and names the commit to restore', () => {
