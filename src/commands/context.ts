@@ -12,7 +12,7 @@ import { admitEvents, integrityReports, loadKeyring, reportAdmitted, type AdmitR
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
-import { Store } from '../core/store.js';
+import { Store, type StoreOptions } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
@@ -46,9 +46,9 @@ export interface WriteResult {
  * Not while a live daemon holds it (an older grit's, say): that is an io_error whose plan says to
  * stop the daemon and run `grit doctor --fix`.
  */
-function openOrRepairStore(actorDir: string): Store {
+function openOrRepairStore(actorDir: string, opts: StoreOptions): Store {
   try {
-    return Store.open(actorDir);
+    return Store.open(actorDir, opts);
   } catch (err) {
     if (!(err instanceof GritError) || (err.details.store_damaged !== true && err.details.store_outdated !== true)) throw err;
     const holder = daemonHolds(actorDir);
@@ -60,7 +60,7 @@ function openOrRepairStore(actorDir: string): Store {
     }
     Store.discard(actorDir);
     integrityReports.sink(`${err.message}; it is a cache, so it was deleted and is rebuilt from the WAL now`);
-    return Store.open(actorDir);
+    return Store.open(actorDir, opts);
   }
 }
 
@@ -71,6 +71,8 @@ export class RepoContext {
   private storeHandle: Store | null = null;
   /** Set by the owner of a context that outlives one command (a daemon worker): see `remember`. */
   keepsReads = false;
+  /** Set by a daemon worker: its store commits without fsync (store-unsynced.ts). */
+  unsyncedStore = false;
   private readonly remembered = new WeakMap<Store, { stamp: string; values: Map<string, unknown> }>();
   private configCache: RepoConfig | null = null;
   private signer: Signer | null | undefined;
@@ -117,7 +119,7 @@ export class RepoContext {
   }
 
   get store(): Store {
-    this.storeHandle ??= openOrRepairStore(this.actor.dir);
+    this.storeHandle ??= openOrRepairStore(this.actor.dir, { unsynced: this.unsyncedStore });
     return this.storeHandle;
   }
 

@@ -20,7 +20,7 @@ import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';
 import { signingKeyPath } from '../core/signing.js';
-import type { StoreMeta } from '../core/store.js';
+import { Store, type StoreMeta } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots } from '../git/snapshot.js';
@@ -328,7 +328,7 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
       const pid = daemonHolds(actor.dir);
       if (pid !== null) throw new Error(`a daemon (pid ${pid}) holds this store: stop it first (\`grit daemon stop\`)`);
       if (deleteFiles) {
-        for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(actor.dir, f), { force: true });
+        Store.discard(actor.dir);
       }
       const ctx = new RepoContext(repo, actor);
       try {

@@ -16,6 +16,7 @@ import { bytesEqual, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import { storeFileDamage } from './store-file.js';
+import { flushAndUnmark, markUnsynced, unflushedSinceReboot, UNSYNCED_MARKER } from './store-unsynced.js';
 
 export interface StoreMeta {
   wal_head: string | null;
@@ -81,9 +82,19 @@ export function keyMatches(key: Uint8Array, e: Event): boolean {
   return bytesEqual(key, logKey(e));
 }
 
+export interface StoreOptions {
+  /**
+   * Commit without fsync (a daemon's store, store-unsynced.ts): after a crash of the machine the
+   * store is rebuilt from the WAL instead. Ignored where the machine's boot cannot be told.
+   */
+  unsynced?: boolean;
+}
+
 export class Store {
   readonly path: string;
   private readonly root: RootDatabase;
+  /** The actor directory, when this store commits unsynced (flushed and unmarked on close). */
+  private unsyncedIn: string | null = null;
   /** Every applied event's record, under its `logKey`. */
   private readonly log: Database<Buffer, Buffer>;
   private readonly issues: Database<Issue, string>;
@@ -123,26 +134,31 @@ export class Store {
 
   /**
    * Opens (creating) the store in an actor directory. A data file that could not be mapped safely
-   * (truncated: see store-file.ts) is refused with an io_error whose details carry
-   * `store_damaged: true`, before LMDB touches it; a store of another layout with one carrying
+   * (truncated: see store-file.ts), or that took unsynced commits before the machine restarted
+   * (store-unsynced.ts), is refused with an io_error whose details carry `store_damaged: true`,
+   * before LMDB touches it; a store of another layout with one carrying
    * `store_outdated: true`. Callers may discard either and build a new one from the WAL.
    */
-  static open(actorDir: string): Store {
+  static open(actorDir: string, opts: StoreOptions = {}): Store {
     mkdirSync(actorDir, { recursive: true });
     const path = join(actorDir, 'store.mdb');
     const damage = storeFileDamage(path);
-    if (damage) {
-      throw new GritError('io_error', `the store at ${path} is damaged: ${damage}`, {
-        details: { path, store_damaged: true, damage },
+    const unflushed = !damage && unflushedSinceReboot(actorDir);
+    if (damage || unflushed) {
+      const why = damage ? `is damaged: ${damage}` : 'may be incomplete: it committed without fsync, and the machine restarted since';
+      throw new GritError('io_error', `the store at ${path} ${why}`, {
+        details: { path, store_damaged: true, damage: damage ?? 'unflushed before a restart' },
         suggestion: 'the store is a cache: run `grit doctor --fix` to rebuild it from the WAL',
       });
     }
+    const unsynced = opts.unsynced === true && markUnsynced(actorDir);
     let store: Store;
     try {
       // noMetaSync: one fsync per commit instead of two. After a power cut the store may lack its
       // last transactions but is never corrupt (LMDB keeps ACI), and it records the WAL head it
       // reflects, so the next command replays what is missing from the WAL (docs/decisions.md).
-      store = new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true }));
+      store = new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced }));
+      if (unsynced) store.unsyncedIn = actorDir;
     } catch (err) {
       throw new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
@@ -163,7 +179,7 @@ export class Store {
 
   /** Deletes an actor's store files (the caller rebuilds from the WAL). Never while it is open. */
   static discard(actorDir: string): void {
-    for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(actorDir, f), { force: true });
+    for (const f of ['store.mdb', 'store.mdb-lock', UNSYNCED_MARKER]) rmSync(join(actorDir, f), { force: true });
   }
 
   getMeta(): StoreMeta {
@@ -383,6 +399,7 @@ export class Store {
 
   async close(): Promise<void> {
     await this.root.close();
+    if (this.unsyncedIn) flushAndUnmark(this.unsyncedIn, this.path);
   }
 }
 

@@ -47,6 +47,7 @@ function context(): RepoContext {
   const opened = new RepoContext(findRepo(setup.repoRoot), actor);
   opened.enableGroupCommit();
   opened.keepsReads = true;
+  opened.unsyncedStore = true;
   return (ctx = opened);
 }
 

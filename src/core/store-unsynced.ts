@@ -1,0 +1,87 @@
+/**
+ * A daemon's store commits without fsync (docs/decisions.md, "The daemon's store commits without
+ * fsync"). LMDB stays consistent through a crash of the process, whose writes are all in the page
+ * cache, but not through a crash of the machine. So before its first unsynced commit the daemon
+ * records durably which boot of the machine it writes in (`store.unsynced` beside the store); a
+ * clean close flushes the store and removes the record. A record from another boot means the
+ * machine went down with commits perhaps never written out: the store may be incomplete or
+ * corrupt, and is rebuilt from the WAL, which is always fsynced.
+ */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+export const UNSYNCED_MARKER = 'store.unsynced';
+const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
+
+let boot: string | null | undefined;
+
+/** This boot of the machine (Linux's boot id); null where there is none to read. */
+function currentBoot(): string | null {
+  if (boot === undefined) {
+    try {
+      boot = readFileSync(BOOT_ID_FILE, 'utf8').trim() || null;
+    } catch {
+      boot = null;
+    }
+  }
+  return boot;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The boot a store's record names: undefined without a record, null for one that cannot be read. */
+function markedBoot(actorDir: string): string | null | undefined {
+  let text: string;
+  try {
+    text = readFileSync(join(actorDir, UNSYNCED_MARKER), 'utf8');
+  } catch {
+    return undefined;
+  }
+  try {
+    const bootId = (JSON.parse(text) as { boot_id?: unknown }).boot_id;
+    return typeof bootId === 'string' ? bootId : null;
+  } catch {
+    return null; // a record cut short by the crash it is there for
+  }
+}
+
+/** Whether the store in `actorDir` took unsynced commits in an earlier boot and was never flushed. */
+export function unflushedSinceReboot(actorDir: string): boolean {
+  const marked = markedBoot(actorDir);
+  return marked !== undefined && (marked === null || marked !== currentBoot());
+}
+
+/**
+ * Records, durably, that the store in `actorDir` takes unsynced commits in this boot. False where
+ * the boot cannot be told (not Linux) or the record cannot be written: the store then stays synced.
+ */
+export function markUnsynced(actorDir: string): boolean {
+  const bootId = currentBoot();
+  if (bootId === null) return false;
+  if (markedBoot(actorDir) === bootId) return true;
+  const path = join(actorDir, UNSYNCED_MARKER);
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, JSON.stringify({ boot_id: bootId, pid: process.pid, since_ts: Date.now() }) + '\n');
+    fsyncPath(tmp);
+    renameSync(tmp, path);
+    fsyncPath(actorDir);
+    return true;
+  } catch {
+    rmSync(tmp, { force: true });
+    return false;
+  }
+}
+
+/** After a clean close: writes the store file out and drops the record. */
+export function flushAndUnmark(actorDir: string, dataPath: string): void {
+  fsyncPath(dataPath);
+  rmSync(join(actorDir, UNSYNCED_MARKER), { force: true });
+}
