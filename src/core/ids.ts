@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes } from './random.js';
 import { invalidArgs } from './errors.js';
 import { blake2b128 } from './hash.js';
 import { fromHex, isHexPrefix, toHex } from './hex.js';

@@ -4,7 +4,8 @@
  * instead of eight, a sync that re-appends a thousand commits two instead of eight thousand. Git
  * reads such packs like any other; `git gc` folds them into its own.
  */
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { randomBytes } from '../core/random.js';
 import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
