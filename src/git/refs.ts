@@ -14,6 +14,7 @@ import {
   openSync,
   readFileSync,
   readdirSync,
+  readSync,
   renameSync,
   rmSync,
   statSync,
@@ -52,6 +53,23 @@ function checkOid(oid: string): void {
   if (!OID.test(oid)) throw new GritError('internal_error', `invalid object id ${JSON.stringify(oid)}`, { details: { oid } });
 }
 
+const refBytes = Buffer.allocUnsafe(256);
+
+/**
+ * A loose ref file's text: open, one read, close. `readFileSync` adds a stat and its options
+ * handling, which cost as much again (~10 µs against ~7.5 µs), on every command a daemon serves.
+ */
+function readRefFile(path: string): string {
+  const fd = openSync(path, 'r');
+  try {
+    const n = readSync(fd, refBytes, 0, refBytes.length, 0);
+    if (n < refBytes.length) return refBytes.toString('utf8', 0, n);
+  } finally {
+    closeSync(fd);
+  }
+  return readFileSync(path, 'utf8'); // longer than any ref git writes: read all of it
+}
+
 /**
  * The loose ref's oid; undefined when there is no loose file. Follows symbolic refs.
  * Synchronous on purpose: a 41-byte read costs microseconds, a thread-pool round trip far more.
@@ -59,7 +77,7 @@ function checkOid(oid: string): void {
 function readLoose(gitDir: string, ref: string, depth = 0): string | null | undefined {
   let text: string;
   try {
-    text = readFileSync(join(gitDir, ref), 'utf8').trim();
+    text = readRefFile(join(gitDir, ref)).trim();
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'EISDIR') return undefined;

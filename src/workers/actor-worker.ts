@@ -97,11 +97,12 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
   return { reply: await encodeMessage(reply, format), notice };
 }
 
+const fault = process.env.GRIT_FAULT; // set when the daemon starts, read once: this runs per request
+
 /**
  * Test hook for "a worker thread dies": GRIT_FAULT=worker:exit:<actor_id> ends this thread (not
  * the daemon) on every request for that actor.
  */
 function faultOnRequest(): void {
-  const fault = process.env.GRIT_FAULT;
   if (fault?.startsWith('worker:exit:') && context().actorId === fault.slice('worker:exit:'.length)) process.exit(70);
 }
