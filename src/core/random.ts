@@ -1,6 +1,6 @@
 /**
  * Random bytes for ids and temporary names, served from a pooled buffer: one call into the system's
- * CSPRNG per 4 KiB instead of one per id. Each call costs about 10 µs, which a daemon's group
+ * CSPRNG per 4 KiB instead of one per id. Each call costs about 5 µs, which a daemon's group
  * commit paid for every issue it created and every pack it wrote.
  */
 import { randomFillSync } from 'node:crypto';

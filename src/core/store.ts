@@ -12,7 +12,7 @@ import { ContextTables } from './context-store.js';
 import { GritError } from './errors.js';
 import { recordBytes } from './chunk.js';
 import { eventFromRecord, type Event } from './event.js';
-import { bytesEqual, toHex } from './hex.js';
+import { bytesEqual, fromHex, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import { storeFileDamage } from './store-file.js';
@@ -68,10 +68,14 @@ function logKey(e: Event): Buffer {
   key.set(e.event_id, 40);
   return key;
 }
-/** The key range of an issue's events (the end sorts after every 72-byte key of the issue). */
+/**
+ * The key range of an issue's events (the end sorts after every 72-byte key of the issue); an
+ * empty one for a string that is not an issue id.
+ */
 function issueRange(issueHex: string): { start: Buffer; end: Buffer } {
-  const id = Buffer.from(issueHex, 'hex');
-  return { start: id, end: Buffer.concat([id, Buffer.alloc(LOG_KEY_BYTES - ISSUE_BYTES + 1, 0xff)]) };
+  const id = fromHex(issueHex, ISSUE_BYTES);
+  if (!id) return { start: Buffer.alloc(0), end: Buffer.alloc(0) };
+  return { start: Buffer.from(id), end: Buffer.concat([id, Buffer.alloc(LOG_KEY_BYTES - ISSUE_BYTES + 1, 0xff)]) };
 }
 /** The event id within a log key (for reports about a record that does not decode). */
 export function eventIdOfKey(key: Uint8Array): string {
@@ -287,31 +291,29 @@ export class Store {
    * nothing is written and false is returned so the caller can read again.
    */
   apply(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
-    return this.root.transactionSync(() => this.applyInTransaction(events, fromHead, walHead));
-  }
-
-  private applyInTransaction(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
-    const meta = this.getMeta();
-    if (meta.wal_head !== fromHead) return false;
-    // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
-    const empty = meta.event_count === 0;
-    let added = 0;
-    for (const [id, fresh] of this.putNewEvents(events, empty)) {
-      added += fresh.length;
-      // Context events fold into their own tables (putNewEvents); they never make an issue.
-      const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
-      if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
-    }
-    // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
-    const fresh = fromHead === null && meta.event_count === 0;
-    this.meta.putSync('state', {
-      ...meta,
-      wal_head: walHead,
-      event_count: meta.event_count + added,
-      events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
-      last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
+    return this.root.transactionSync(() => {
+      const meta = this.getMeta();
+      if (meta.wal_head !== fromHead) return false;
+      // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
+      const empty = meta.event_count === 0;
+      let added = 0;
+      for (const [id, fresh] of this.putNewEvents(events, empty)) {
+        added += fresh.length;
+        // Context events fold into their own tables (putNewEvents); they never make an issue.
+        const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
+        if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
+      }
+      // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
+      const fresh = fromHead === null && meta.event_count === 0;
+      this.meta.putSync('state', {
+        ...meta,
+        wal_head: walHead,
+        event_count: meta.event_count + added,
+        events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
+        last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
+      });
+      return true;
     });
-    return true;
   }
 
   /**
@@ -323,7 +325,7 @@ export class Store {
   private putNewEvents(events: readonly Event[], empty: boolean): Map<string, Event[]> {
     const byIssue = new Map<string, Event[]>();
     let previous: Buffer | undefined;
-    let added: Buffer | undefined;
+    let lastAdded: Buffer | undefined;
     let list: Event[] = [];
     for (const { e, key } of sortedByKey(events)) {
       const known = (previous !== undefined && previous.equals(key)) || (!empty && this.log.doesExist(key));
@@ -331,8 +333,8 @@ export class Store {
       if (known) continue;
       this.log.putSync(key, asBuffer(recordBytes(e)));
       if (ContextTables.isContextEvent(e)) this.context.apply(e);
-      if (added === undefined || added.compare(key, 0, ISSUE_BYTES, 0, ISSUE_BYTES) !== 0) byIssue.set(toHex(e.issue_id), (list = []));
-      added = key;
+      if (lastAdded === undefined || lastAdded.compare(key, 0, ISSUE_BYTES, 0, ISSUE_BYTES) !== 0) byIssue.set(toHex(e.issue_id), (list = []));
+      lastAdded = key;
       list.push(e);
     }
     return byIssue;
@@ -399,7 +401,11 @@ export class Store {
 
   async close(): Promise<void> {
     await this.root.close();
-    if (this.unsyncedIn) flushAndUnmark(this.unsyncedIn, this.path);
+    try {
+      if (this.unsyncedIn) flushAndUnmark(this.unsyncedIn, this.path);
+    } catch {
+      // The record stays: opened after a restart, the store is rebuilt, which is the safe side.
+    }
   }
 }
 
@@ -407,8 +413,8 @@ const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, 
 
 /** Events with their log keys, in key order. */
 function sortedByKey(events: readonly Event[]): { e: Event; key: Buffer; head: number }[] {
-  // Comparing the first four bytes (of the issue id) as a number settles most pairs of issues
-  // without a byte loop; the timestamp, most pairs within one.
+  // Comparing the first four bytes (of the issue id) as a number settles most pairs of events of
+  // different issues without a byte loop.
   const keyed = events.map((e) => {
     const id = e.issue_id;
     return { e, key: logKey(e), head: ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0 };
