@@ -14,6 +14,11 @@ const files = [];
     else if (name.endsWith('.test.js') && (filter.length === 0 || filter.some((f) => p.includes(f)))) files.push(p);
   }
 })(root);
+// With no files node's runner would go looking for tests on its own, everywhere under the cwd.
+if (files.length === 0) {
+  console.error(`no compiled test file matches ${filter.join(' or ')} (under dist/test/: run \`npm run build\` first?)`);
+  process.exit(1);
+}
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...files], {
   stdio: 'inherit',
 });

@@ -57,7 +57,7 @@ const refBytes = Buffer.allocUnsafe(256);
 
 /**
  * A loose ref file's text: open, one read, close. `readFileSync` adds a stat and its options
- * handling, which cost as much again (~10 µs against ~7.5 µs), on every command a daemon serves.
+ * handling, about a third more (~10 µs against ~7.5 µs), on every command a daemon serves.
  */
 function readRefFile(path: string): string {
   const fd = openSync(path, 'r');

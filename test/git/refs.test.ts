@@ -51,6 +51,17 @@ test('readRef and listRefs: loose, packed, loose winning, symbolic, absent', asy
   await assert.rejects(readRef(gitDir, 'refs/grit/wal.lock'), isGritError('internal_error'));
 });
 
+test('readRef: a loose ref file longer than its read buffer is read whole; one that holds no object id is a git_error', async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a] = commits(dir);
+  const long = `refs/heads/${Array.from({ length: 4 }, (_, i) => String(i).repeat(80)).join('/')}`; // 300+ bytes
+  git(dir, ['update-ref', long, a]);
+  git(dir, ['symbolic-ref', 'refs/grit/pointer', long]);
+  assert.equal(await readRef(gitDir, 'refs/grit/pointer'), a);
+  writeFileSync(join(gitDir, 'refs/grit/wal'), `${a}\n${'#'.repeat(400)}\n`);
+  await assert.rejects(readRef(gitDir, 'refs/grit/wal'), isGritError('git_error'));
+});
+
 test('casRef: create, move, refuse a stale expectation, work on a packed ref; git agrees', async () => {
   const { dir, gitDir } = tempRepo();
   const [a, b, c] = commits(dir);
