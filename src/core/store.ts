@@ -129,11 +129,15 @@ export class Store {
    * older grit wrote: it has a meta table without this layout's mark).
    */
   private claimLayout(): boolean {
-    const layout = this.meta.get('layout');
-    if (layout === LAYOUT_VERSION) return true;
-    if (layout !== undefined || this.meta.getKeysCount() > 0) return false;
-    this.meta.putSync('layout', LAYOUT_VERSION);
-    return true;
+    if (this.meta.get('layout') === LAYOUT_VERSION) return true;
+    // Checked again and marked in one write transaction: another process may be creating the
+    // same store right now, and a store it marked a moment ago is not an older one.
+    return this.root.transactionSync(() => {
+      const layout = this.meta.get('layout');
+      if (layout !== undefined || this.meta.getKeysCount() > 0) return layout === LAYOUT_VERSION;
+      this.meta.putSync('layout', LAYOUT_VERSION);
+      return true;
+    });
   }
 
   /**

@@ -1,11 +1,23 @@
 /**
  * A writer process for concurrency tests: `node create-many.js <repo> <count> <tag> [actor]`
- * creates issues through the command functions and prints their ids, one per line.
+ * creates issues through the command functions and prints their ids, one per line. It keeps one
+ * repository context (one open store) for all its writes, as a daemon worker does: reopening an
+ * LMDB environment in a process while another process writes the same file can leave lmdb-js
+ * refusing every later open in that process ("No transaction to renew"; see issue 9's note).
  */
-import { runLocal } from '../../src/commands/run.js';
+import { RepoContext, type CommandEnv } from '../../src/commands/context.js';
+import { commandFn } from '../../src/commands/registry.js';
 
 const [repo, count, tag, actor] = process.argv.slice(2);
-for (let k = 0; k < Number(count); k++) {
-  const r = (await runLocal('IssueCreate', { title: `${tag}-${k}` }, { cwd: repo, actor })) as { issue_id: string };
-  process.stdout.write(`${r.issue_id}\n`);
+const options = { cwd: repo, actor };
+const ctx = RepoContext.open(options);
+const env: CommandEnv = { options, context: () => ctx };
+const create = await commandFn('IssueCreate');
+try {
+  for (let k = 0; k < Number(count); k++) {
+    const r = (await create(env, { title: `${tag}-${k}` })) as { issue_id: string };
+    process.stdout.write(`${r.issue_id}\n`);
+  }
+} finally {
+  await ctx.close();
 }
