@@ -69,13 +69,12 @@ function logKey(e: Event): Buffer {
   return key;
 }
 /**
- * The key range of an issue's events (the end sorts after every 72-byte key of the issue); an
- * empty one for a string that is not an issue id.
+ * The key range of an issue's events (the end sorts after every 72-byte key of the issue); null
+ * for a string that is not an issue id (an empty key would leave the range unbounded in lmdb).
  */
-function issueRange(issueHex: string): { start: Buffer; end: Buffer } {
+function issueRange(issueHex: string): { start: Buffer; end: Buffer } | null {
   const id = fromHex(issueHex, ISSUE_BYTES);
-  if (!id) return { start: Buffer.alloc(0), end: Buffer.alloc(0) };
-  return { start: Buffer.from(id), end: Buffer.concat([id, Buffer.alloc(LOG_KEY_BYTES - ISSUE_BYTES + 1, 0xff)]) };
+  return id && { start: Buffer.from(id), end: Buffer.concat([id, Buffer.alloc(LOG_KEY_BYTES - ISSUE_BYTES + 1, 0xff)]) };
 }
 /** The event id within a log key (for reports about a record that does not decode). */
 export function eventIdOfKey(key: Uint8Array): string {
@@ -268,15 +267,17 @@ export class Store {
 
   /** An issue's events, in event order. */
   issueEventsOf(issueHex: string): Event[] {
+    const range = issueRange(issueHex);
     const out: Event[] = [];
-    for (const { value } of this.log.getRange(issueRange(issueHex))) out.push(decodeStored(value));
+    if (range) for (const { value } of this.log.getRange(range)) out.push(decodeStored(value));
     return out;
   }
 
   /** The newest event of an issue in event order, without decoding the others. */
   lastEventOf(issueHex: string): Event | undefined {
-    const { start, end } = issueRange(issueHex);
-    for (const { value } of this.log.getRange({ start: end, end: start, reverse: true, limit: 1 })) return decodeStored(value);
+    const range = issueRange(issueHex);
+    if (!range) return undefined;
+    for (const { value } of this.log.getRange({ start: range.end, end: range.start, reverse: true, limit: 1 })) return decodeStored(value);
     return undefined;
   }
 

@@ -95,6 +95,22 @@ test('edges recorded before their issue is created are indexed once it is', asyn
   }
 });
 
+test("an issue's events are its own range of the log; a string that is not an issue id has none", async () => {
+  const store = Store.open(tempDir());
+  try {
+    applyAll(store, [created(A, 'a'), created(B, 'b'), add(A, B, 'depends_on', 2000)]);
+    assert.deepEqual(store.issueEventsOf(a).map((e) => e.kind.type), ['IssueCreated', 'DependencyAdded']);
+    assert.equal(store.lastEventOf(a)?.kind.type, 'DependencyAdded');
+    assert.deepEqual(store.issueEventsOf(b).map((e) => e.kind.type), ['IssueCreated']);
+    for (const bad of ['zz', a.slice(0, 8), '']) {
+      assert.deepEqual(store.issueEventsOf(bad), [], bad);
+      assert.equal(store.lastEventOf(bad), undefined, bad);
+    }
+  } finally {
+    await store.close();
+  }
+});
+
 test('db check compares the dependency indexes with the projections; rebuild repairs them', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
