@@ -226,6 +226,27 @@ class StrictDecoder {
     }
   }
 
+  /** Moves past the item here, checked as `item` checks it (but for UTF-8), building nothing. */
+  skip(depth: number): void {
+    if (depth > MAX_DEPTH) this.fail('nesting too deep');
+    if (this.pos >= this.input.length) this.fail('truncated');
+    const initial = this.input[this.pos];
+    const major = initial >> 5;
+    if (major === 4) {
+      for (let n = this.arrayHead(); n > 0; n--) this.skip(depth + 1);
+    } else if (major === 7) {
+      if (this.input[this.pos++] !== 0xf6) this.fail('only null is allowed among simple values');
+    } else if (major <= 3) {
+      this.pos++;
+      const n = this.readArg(initial & 0x1f);
+      if (major < 2) return;
+      if (n > this.input.length - this.pos) this.fail('length runs past the end');
+      this.pos += n;
+    } else {
+      this.fail(`major type ${major} is not allowed`);
+    }
+  }
+
   end(): void {
     if (this.pos !== this.input.length) this.fail('trailing bytes');
   }
@@ -262,4 +283,28 @@ export function decodeStrictArray(input: Uint8Array): { items: CborValue[]; enco
   }
   d.end();
   return { items, encoded, canonical: d.canonical };
+}
+
+/**
+ * Where the elements of an input that must be one array of arrays (a chunk's records) start and
+ * end, and where each one's last item starts: checked as `decodeStrictArray` checks (but for
+ * UTF-8, which decoding checks) without building anything. `canonical` as there.
+ */
+export function scanArrayOfArrays(input: Uint8Array): { starts: number[]; lasts: number[]; ends: number[]; canonical: boolean } {
+  const d = new StrictDecoder(input, true);
+  const starts: number[] = [];
+  const lasts: number[] = [];
+  const ends: number[] = [];
+  for (let n = d.arrayHead(); n > 0; n--) {
+    starts.push(d.pos);
+    let last = d.pos;
+    for (let m = d.arrayHead(); m > 0; m--) {
+      last = d.pos;
+      d.skip(2);
+    }
+    lasts.push(last);
+    ends.push(d.pos);
+  }
+  d.end();
+  return { starts, lasts, ends, canonical: d.canonical };
 }

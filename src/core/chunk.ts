@@ -1,7 +1,7 @@
 /** The chunk file of SPEC §3: `GRITCHNK`, u16 LE version, codec name, CBOR array of event records. */
-import { decodeStrictArray, encodeCanonical, type CborValue } from './cbor.js';
+import { decodeStrictArray, encodeCanonical, scanArrayOfArrays, type CborValue } from './cbor.js';
 import { GritError, walError } from './errors.js';
-import { eventFromRecord, eventToRecord, type Event } from './event.js';
+import { eventFromRecord, eventToRecord, recordIdMatches, type Event } from './event.js';
 import { blake2b256 } from './hash.js';
 import { bytesEqual, toHex } from './hex.js';
 
@@ -48,6 +48,45 @@ export function checkChunkHash(bytes: Uint8Array, expected: Uint8Array): void {
  */
 export function decodeChunk(bytes: Uint8Array, expectedHash?: Uint8Array): Event[] {
   if (expectedHash) checkChunkHash(bytes, expectedHash);
+  return eventsOf(chunkRecords(bytes), true);
+}
+
+/**
+ * Checks what `decodeChunk` checks that needs the chunk's hash and its events' ids, without
+ * building the events: a reader thread does this while the main thread decodes the chunk before
+ * with `decodeVerifiedChunk` (src/git/wal-read-ahead.ts).
+ */
+export function verifyChunk(bytes: Uint8Array, expectedHash: Uint8Array): void {
+  checkChunkHash(bytes, expectedHash);
+  const body = chunkBody(bytes);
+  let records: ReturnType<typeof scanArrayOfArrays>;
+  try {
+    records = scanArrayOfArrays(body);
+  } catch (err) {
+    throw walError(`chunk body is not valid: ${(err as Error).message}`);
+  }
+  const { starts, lasts, ends, canonical } = records;
+  if (canonical && starts.every((s, i) => recordIdMatches(body.subarray(s, ends[i]), lasts[i] - s))) return;
+  eventsOf(chunkRecords(bytes), true); // says what is wrong, or accepts what the shortcut cannot
+}
+
+/** `decodeChunk` for bytes that `verifyChunk` accepted: everything but the hash and the ids is checked. */
+export function decodeVerifiedChunk(bytes: Uint8Array): Event[] {
+  return eventsOf(chunkRecords(bytes), false);
+}
+
+/** The records of a chunk, after its header is checked. */
+function chunkRecords(bytes: Uint8Array): { items: CborValue[]; encoded: Uint8Array[]; canonical: boolean } {
+  const body = chunkBody(bytes);
+  try {
+    return decodeStrictArray(body);
+  } catch (err) {
+    throw walError(`chunk body is not valid: ${(err as Error).message}`);
+  }
+}
+
+/** A chunk's body (its CBOR array of records), after its header is checked. */
+function chunkBody(bytes: Uint8Array): Uint8Array {
   if (bytes.length < MAGIC.length + 3 || !bytesEqual(bytes.subarray(0, MAGIC.length), MAGIC)) {
     throw walError('chunk does not start with GRITCHNK');
   }
@@ -56,22 +95,23 @@ export function decodeChunk(bytes: Uint8Array, expectedHash?: Uint8Array): Event
   const codecLen = bytes[10];
   const codec = new TextDecoder().decode(bytes.subarray(11, 11 + codecLen));
   if (codec !== CODEC) throw walError(`unsupported chunk codec ${JSON.stringify(codec)}`);
-  let records: { items: CborValue[]; encoded: Uint8Array[]; canonical: boolean };
-  try {
-    records = decodeStrictArray(bytes.subarray(11 + codecLen));
-  } catch (err) {
-    throw walError(`chunk body is not valid: ${(err as Error).message}`);
-  }
+  return bytes.subarray(11 + codecLen);
+}
+
+function eventsOf(records: { items: CborValue[]; encoded: Uint8Array[]; canonical: boolean }, verifyId: boolean): Event[] {
   let events: Event[];
   try {
     const { encoded, canonical } = records;
-    events = records.items.map((r, i) => eventFromRecord(r, { canonical: canonical ? encoded[i] : undefined }));
+    events = records.items.map((r, i) => eventFromRecord(r, { verifyId, canonical: canonical ? encoded[i] : undefined }));
   } catch (err) {
-    if (err instanceof GritError) throw walError(err.message, err.details);
-    throw err;
+    throw asWalError(err);
   }
   events.forEach((e, i) => decodedFrom.set(e, records.encoded[i]));
   return events;
+}
+
+function asWalError(err: unknown): unknown {
+  return err instanceof GritError ? walError(err.message, err.details) : err;
 }
 
 /** The record bytes each event decoded from a chunk was read from (views into the chunk). */

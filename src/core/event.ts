@@ -1,6 +1,6 @@
 import { encodeCanonical, type CborValue } from './cbor.js';
 import { GritError } from './errors.js';
-import { blake2b256 } from './hash.js';
+import { blake2b256, blake2b256Of } from './hash.js';
 import { bytesEqual, compareBytes, toHex } from './hex.js';
 import {
   DEP_TYPES,
@@ -133,21 +133,29 @@ export function makeEvent(e: UnsignedEvent, sign?: (eventId: Uint8Array) => Uint
  * signature the record holds the preimage's fields in the same encoding.
  */
 export function eventIdMatches(e: Event, record?: Uint8Array): boolean {
-  return bytesEqual(record ? blake2b256(preimageFromRecord(record, e)) : computeEventId(e), e.event_id);
+  return record ? bytesEqual(fieldsHash(record, record.length - (e.sig ? 66 : 1)), e.event_id) : bytesEqual(computeEventId(e), e.event_id);
+}
+
+/**
+ * Whether a canonical chunk record, whose last item starts at `last`, has an id the hash of its
+ * content, read off its bytes: true only for a record shaped as one with a 32-byte id and a null or
+ * 64-byte signature. False says no more than that; `eventFromRecord` tells what is wrong.
+ */
+export function recordIdMatches(record: Uint8Array, last: number): boolean {
+  if (record[0] !== 0x88 || record[1] !== 0x58 || record[2] !== 32) return false;
+  const sig = record.length - last;
+  if (!(sig === 1 && record[last] === 0xf6) && !(sig === 66 && record[last] === 0x58 && record[last + 1] === 64)) return false;
+  return bytesEqual(fieldsHash(record, last), record.subarray(3, RECORD_ID_BYTES));
 }
 
 /** The record's array head and its 32-byte event id (head and bytes). */
 const RECORD_ID_BYTES = 1 + 2 + 32;
 /** The preimage's array head (7 items) and its version, 1. */
-const PREIMAGE_HEAD = [0x87, 0x01];
+const PREIMAGE_HEAD = new Uint8Array([0x87, 0x01]);
 
-function preimageFromRecord(record: Uint8Array, e: Event): Uint8Array {
-  const sigBytes = e.sig ? 2 + 64 : 1;
-  const fields = record.subarray(RECORD_ID_BYTES, record.length - sigBytes);
-  const out = new Uint8Array(PREIMAGE_HEAD.length + fields.length);
-  out.set(PREIMAGE_HEAD);
-  out.set(fields, PREIMAGE_HEAD.length);
-  return out;
+/** The hash of the preimage whose fields are a canonical record's bytes after its id, up to `end` (its signature). */
+function fieldsHash(record: Uint8Array, end: number): Uint8Array {
+  return blake2b256Of(PREIMAGE_HEAD, record.subarray(RECORD_ID_BYTES, end));
 }
 
 /** Event order of SPEC §2: (ts, actor, event_id). */

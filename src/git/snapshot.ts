@@ -8,13 +8,14 @@
  * holding every event of the WAL up to and including `wal_head`, in event order (ts, actor,
  * event_id). Snapshots are written once and never rewritten; `gc` only deletes refs.
  */
-import { decodeChunk, encodeChunk } from '../core/chunk.js';
+import { decodeChunk, decodeVerifiedChunk, encodeChunk } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import { compareEvents, type Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { isOid, type ObjectStore, type TreeEntry } from './objects.js';
 import { casRef, deleteRef, listRefs } from './refs.js';
 import { plural } from '../core/plural.js';
+import { readSnapshotChunks, type ReadSnapshotOptions } from './wal-read-ahead.js';
 
 export const SNAPSHOT_PREFIX = 'refs/grit/snapshots/';
 export const SNAPSHOT_CHUNK_EVENTS = 1000;
@@ -148,24 +149,33 @@ export function readSnapshotMeta(objects: ObjectStore, oid: string): SnapshotMet
 
 /**
  * Reads and fully validates a snapshot: every chunk's hash, format and event ids, and the
- * counts in snapshot.json. Throws `wal_error` before returning anything on any mismatch.
+ * counts in snapshot.json. Throws `wal_error` before returning anything on any mismatch. With a
+ * core to spare, a reader thread checks part of the chunks (`readSnapshotChunks`).
  */
-export function readSnapshot(objects: ObjectStore, oid: string): { meta: SnapshotMeta; events: Event[] } {
+export function readSnapshot(objects: ObjectStore, oid: string, opts: ReadSnapshotOptions = {}): { meta: SnapshotMeta; events: Event[] } {
   const meta = readSnapshotMeta(objects, oid);
   try {
     const root = objects.readTree(objects.readCommit(oid).tree);
     const dir = root.find((e) => e.name === 'events' && e.mode === '40000');
     const files = dir ? objects.readTree(dir.oid) : [];
-    const events: Event[] = [];
-    for (const c of meta.chunks) {
+    const refs = meta.chunks.map((c) => {
       const name = c.path.slice('events/'.length);
       const file = files.find((f) => f.name === name && f.mode === '100644');
       if (!file) throw walError(`snapshot ${oid} has no ${c.path}`, { snapshot: oid });
-      const blob = objects.readBlob(file.oid);
-      const part = decodeChunk(new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), fromHex(c.chunk_hash, 32)!);
+      return { oid: file.oid, chunkHash: c.chunk_hash };
+    });
+    const counted = (i: number, part: Event[]): Event[] => {
+      const c = meta.chunks[i];
       if (part.length !== c.event_count) throw walError(`snapshot ${oid}: ${c.path} holds ${part.length} events, not ${c.event_count}`);
-      for (const e of part) events.push(e);
-    }
+      return part;
+    };
+    const inline = (i: number) => {
+      const blob = objects.readBlob(refs[i].oid);
+      return counted(i, decodeChunk(new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), fromHex(refs[i].chunkHash, 32)!));
+    };
+    const verified = (i: number, bytes: Uint8Array) => counted(i, decodeVerifiedChunk(bytes));
+    const events: Event[] = [];
+    for (const part of readSnapshotChunks(objects.gitDir, oid, refs, inline, verified, opts)) for (const e of part) events.push(e);
     if (events.length !== meta.event_count) {
       throw walError(`snapshot ${oid} holds ${events.length} events, not ${meta.event_count}`, { snapshot: oid });
     }

@@ -3,14 +3,14 @@
  * thread (src/workers/wal-reader.ts) reads and checks the git objects of the next segments while
  * this thread decodes and applies the current one. The thread is started once the walk of the
  * commit chain has shown the stretch to be long, so that its start-up overlaps the rest of that
- * walk; short stretches, and machines with one core, are read inline. See docs/performance.md
- * (Rebuild).
+ * walk; short stretches, and machines with one core, are read inline. A large snapshot is read by
+ * both threads at once (`readSnapshotChunks`). See docs/performance.md (Rebuild).
  */
 import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
-import type { ReadChunks, ReadResult, ReadTask, ReaderSetup } from '../workers/wal-reader.js';
+import type { ReadChunks, ReadResult, ReadTask, ReaderSetup, SnapshotChunkRef } from '../workers/wal-reader.js';
 import { decodeWalChunk, type Wal, type WalCommit, type WalLink } from './wal.js';
 
 const READER_URL = new URL('../workers/wal-reader.js', import.meta.url);
@@ -40,7 +40,7 @@ export interface ReadWalOptions {
 export async function readWal(wal: Wal, fromExclusive: string | null, head: string, size: number, opts: ReadWalOptions = {}): Promise<WalStretch> {
   const from = availableParallelism() > 1 ? (opts.readAheadFrom ?? READ_AHEAD_FROM_COMMITS) : Infinity;
   let reader: ReaderThread | null = null;
-  const start = () => (reader ??= new ReaderThread({ gitDir: wal.gitDir, head }));
+  const start = () => (reader ??= new ReaderThread({ gitDir: wal.gitDir, warmUp: head }));
   try {
     const chain = await wal.chain(fromExclusive, head, (walked) => {
       if (walked >= from) start();
@@ -116,11 +116,67 @@ class ReaderThread {
   }
 }
 
-function decodeChunks({ commits, bytes }: ReadChunks): WalCommit[] {
-  let start = 0;
-  return commits.map(({ oid, actor, chunkHash, end }) => {
-    const chunk = new Uint8Array(bytes, start, end - start);
-    start = end;
-    return decodeWalChunk({ oid, actor, chunkHash, bytes: chunk });
+function decodeChunks({ commits, ends, bytes }: ReadChunks): WalCommit[] {
+  return commits.map(({ oid, actor, chunkHash }, i) => {
+    const start = i === 0 ? 0 : ends[i - 1];
+    return decodeWalChunk({ oid, actor, chunkHash, bytes: new Uint8Array(bytes, start, ends[i] - start) });
   });
+}
+
+export interface ReadSnapshotOptions {
+  /** A snapshot of this many chunks or more gets a reader thread (default 16; tests lower it). */
+  threadFrom?: number;
+}
+
+/** Fewer chunks (of 1,000 events) are read here before the thread's start-up is over. */
+const SNAPSHOT_THREAD_FROM_CHUNKS = 16;
+
+/**
+ * A snapshot's chunks, `parts[i]` made from chunk i: a reader thread reads and checks them (hashes
+ * and event ids: `verifyChunk`) from the last one down, and this thread makes `verified(i, bytes)`
+ * of each it answers, while it takes `inline(i)` (which must read and check chunk i itself) from
+ * the first one up until the two meet. So this thread never waits for the other (whose start-up
+ * is ~130 ms), gains as much as the other thread gets done, and does it all itself on one core or
+ * if the thread fails or finds a chunk bad: the thread only ever saves time, and every error is
+ * one this thread found.
+ */
+export function readSnapshotChunks<T>(
+  gitDir: string,
+  snapshot: string,
+  refs: readonly SnapshotChunkRef[],
+  inline: (i: number) => T,
+  verified: (i: number, bytes: Uint8Array) => T,
+  opts: ReadSnapshotOptions = {},
+): T[] {
+  const parts: T[] = new Array(refs.length);
+  if (availableParallelism() < 2 || refs.length < (opts.threadFrom ?? SNAPSHOT_THREAD_FROM_CHUNKS)) {
+    for (let i = 0; i < refs.length; i++) parts[i] = inline(i);
+    return parts;
+  }
+  const { port1: answers, port2 } = new MessageChannel();
+  const setup: ReaderSetup = { gitDir, warmUp: snapshot, answers: port2 };
+  const worker = new Worker(READER_URL, { workerData: setup, transferList: [port2] });
+  worker.on('error', () => undefined); // what it did not answer is read here
+  worker.unref();
+  try {
+    for (let j = refs.length - 1; j >= 0; j--) worker.postMessage({ snapshotChunks: [refs[j]] } satisfies ReadTask);
+    let low = refs.length; // parts from here up are made, from the thread's answers
+    let answered = refs.length - 1; // the chunk the next answer is about
+    let listening = true;
+    for (let i = 0; i < low; ) {
+      const answer = listening ? (receiveMessageOnPort(answers)?.message as ReadResult | undefined) : undefined;
+      if (answer?.ok) {
+        parts[answered] = verified(answered, new Uint8Array(answer.chunks.bytes));
+        low = answered--;
+      } else {
+        // A chunk the thread found bad is read here too, and the error is this thread's own.
+        if (answer) listening = false;
+        parts[i] = inline(i++);
+      }
+    }
+    return parts;
+  } finally {
+    answers.close();
+    void worker.terminate();
+  }
 }

@@ -9,6 +9,7 @@ import { RepoContext, type CommandEnv } from '../commands/context.js';
 import { readActorDir } from '../commands/actors.js';
 import { commandFn, isCommandName } from '../commands/registry.js';
 import { GritError, invalidArgs } from '../core/errors.js';
+import { loadFastHash } from '../core/hash.js';
 import { findRepo } from '../git/repo.js';
 import { encodeMessage, replyError, replyOk, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
@@ -37,6 +38,8 @@ export interface WorkerResult {
 }
 
 const setup = workerData as WorkerSetup;
+// A worker lives long and hashes every event it writes (its id, its chunk): WebAssembly from the start.
+void loadFastHash();
 let ctx: RepoContext | null = null;
 let lease: Lease | null = null;
 

@@ -1,28 +1,41 @@
 /**
- * The reader thread of a long WAL replay (src/git/wal-read-ahead.ts): reads segments of WAL
- * commits down to their chunks and checks everything but the events (layout, meta.json, object
- * and chunk hashes), while the main thread decodes and applies the segment before. Each segment's
- * chunks go back in one transferred buffer: no copy per commit, nothing decoded twice. Segments are
- * answered in the order they were asked for (one port, one at a time).
+ * The reader thread of a long WAL replay or snapshot read (src/git/wal-read-ahead.ts), while the
+ * main thread decodes and applies what it read before:
+ * - a segment of WAL commits is read down to its chunks, and everything but the events is checked
+ *   (layout, meta.json, object and chunk hashes);
+ * - a snapshot's chunks are read and checked but for the events' shapes: chunk hashes and event
+ *   ids (`verifyChunk`), the larger part of reading a snapshot.
+ * The chunks of a task go back in one transferred buffer: no copy per chunk. Tasks are answered
+ * in the order they were asked for (one port, one at a time).
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { verifyChunk } from '../core/chunk.js';
 import { toGritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
+import { fromHex } from '../core/hex.js';
 import { Wal, type WalLink } from '../git/wal.js';
 
 export interface ReaderSetup {
   gitDir: string;
-  /** The WAL head being walked: read first, which loads its pack's index while the walk goes on. */
-  head: string;
+  /** An object read first (the WAL head, the snapshot): that loads its pack's index meanwhile. */
+  warmUp: string;
+  /** Where answers go, if not to the parent (which reads them off this port without waiting). */
+  answers?: MessagePort;
 }
 
-export interface ReadTask {
-  links: WalLink[];
+/** A snapshot chunk to read: its blob and the hash snapshot.json gives it. */
+export interface SnapshotChunkRef {
+  oid: string;
+  chunkHash: string;
 }
+
+export type ReadTask = { links: WalLink[] } | { snapshotChunks: SnapshotChunkRef[] };
 
 export interface ReadChunks {
-  /** Per commit, its chunk is `bytes` from the previous commit's `end` (0 for the first) to its own. */
-  commits: { oid: string; actor: string; chunkHash: string; end: number }[];
+  /** Per chunk, in the order asked: it is `bytes` from the previous chunk's end (0 for the first) to its own. */
+  ends: number[];
+  /** For a WAL segment, the commit each chunk is from. */
+  commits: { oid: string; actor: string; chunkHash: string }[];
   bytes: ArrayBuffer;
 }
 
@@ -32,31 +45,43 @@ const setup = workerData as ReaderSetup;
 /** Its pack indexes stay loaded from one segment to the next. */
 const wal = new Wal(setup.gitDir);
 
-function readSegment(task: ReadTask): ReadResult {
+function read(task: ReadTask): ReadResult {
   try {
-    const read = task.links.map((link) => wal.readChunk(link));
-    const bytes = new Uint8Array(read.reduce((n, c) => n + c.bytes.length, 0));
-    const commits: ReadChunks['commits'] = [];
-    let end = 0;
-    for (const c of read) {
-      bytes.set(c.bytes, end);
-      end += c.bytes.length;
-      commits.push({ oid: c.oid, actor: c.actor, chunkHash: c.chunkHash, end });
+    if ('links' in task) {
+      const read = task.links.map((link) => wal.readChunk(link));
+      return { ok: true, chunks: joined(read.map((c) => c.bytes), read.map(({ oid, actor, chunkHash }) => ({ oid, actor, chunkHash }))) };
     }
-    return { ok: true, chunks: { commits, bytes: bytes.buffer } };
+    const chunks = task.snapshotChunks.map(({ oid, chunkHash }) => {
+      const blob = wal.objects.readBlob(oid);
+      verifyChunk(blob, fromHex(chunkHash, 32)!); // snapshot.json's hashes are checked hex
+      return blob;
+    });
+    return { ok: true, chunks: joined(chunks, []) };
   } catch (err) {
     return { ok: false, error: toGritError(err).toJSON() };
   }
 }
 
-await loadFastHash(); // the chunk hashes
-try {
-  wal.objects.readCommit(setup.head);
-} catch {
-  /* the main thread's walk reports it */
+function joined(chunks: Uint8Array[], commits: ReadChunks['commits']): ReadChunks {
+  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  const ends: number[] = [];
+  let end = 0;
+  for (const c of chunks) {
+    bytes.set(c, end);
+    ends.push((end += c.length));
+  }
+  return { ends, commits, bytes: bytes.buffer };
 }
+
+await loadFastHash(); // the chunk hashes and event ids
+try {
+  wal.objects.read(setup.warmUp);
+} catch {
+  /* the main thread's own reads report it */
+}
+const answers = setup.answers ?? parentPort!;
 parentPort!.on('message', (task: ReadTask) => {
-  const result = readSegment(task);
+  const result = read(task);
   // The buffer moves to the main thread instead of being copied.
-  parentPort!.postMessage(result, result.ok ? [result.chunks.bytes] : []);
+  answers.postMessage(result, result.ok ? [result.chunks.bytes] : []);
 });

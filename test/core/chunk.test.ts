@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
+import { decodeChunk, decodeVerifiedChunk, encodeChunk, verifyChunk } from '../../src/core/chunk.js';
 import { GritError } from '../../src/core/errors.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
-import { blake2b256 } from '../../src/core/hash.js';
+import { blake2b256, loadFastHash } from '../../src/core/hash.js';
 import type { EventKind } from '../../src/core/kinds.js';
 
 const id16 = (n: number) => new Uint8Array(16).fill(n);
@@ -42,11 +42,30 @@ function events(): Event[] {
   );
 }
 
+const walError = (e: unknown) => e instanceof GritError && e.code === 'wal_error';
+
+/** Refused by a plain decode and by the reader thread's check (given a hash that matches, unless `hash`). */
 function rejects(bytes: Uint8Array, hash?: Uint8Array) {
-  assert.throws(
-    () => decodeChunk(bytes, hash),
-    (e: unknown) => e instanceof GritError && e.code === 'wal_error',
-  );
+  assert.throws(() => decodeChunk(bytes, hash), walError);
+  assert.throws(() => verifyChunk(bytes, hash ?? blake2b256(bytes)), walError);
+}
+
+/** Accepted by both, and the two decodes agree. */
+function accepts(bytes: Uint8Array): Event[] {
+  const plain = decodeChunk(bytes, blake2b256(bytes));
+  verifyChunk(bytes, blake2b256(bytes));
+  assert.deepEqual(decodeVerifiedChunk(bytes), plain);
+  return plain;
+}
+
+for (const hashing of ['JS', 'WebAssembly']) {
+  test(`the reader thread's check accepts what decoding accepts, signed or not (${hashing} hashing)`, async () => {
+    if (hashing === 'WebAssembly') await loadFastHash();
+    const signed = makeEvent({ issue_id: id16(1), actor: id16(2), ts_unix_ms: 7, parent: id32(4), kind: EVERY_KIND[0] }, () => new Uint8Array(64).fill(9));
+    const back = accepts(encodeChunk([...events(), signed]).bytes);
+    assert.deepEqual(back.map((e) => e.event_id), [...events(), signed].map((e) => e.event_id));
+    assert.deepEqual(accepts(encodeChunk([]).bytes), []);
+  });
 }
 
 test('a chunk round-trips every kind', () => {
@@ -113,16 +132,32 @@ test('ids are checked from the record bytes for signed and unsigned events alike
   assert.deepEqual(back.map((e) => e.event_id), [...events(), signed].map((e) => e.event_id));
 });
 
-test('a record whose heads are longer than needed still decodes when its id matches its content', () => {
+/** A chunk of one event whose ts, 5, is written with a longer head than needed (0x18 0x05). */
+function looseChunk(): { e: Event; loose: Uint8Array } {
   const e = makeEvent({ issue_id: id16(1), actor: id16(2), ts_unix_ms: 5, parent: null, kind: { type: 'LabelAdded', label: 'x' } });
   const { bytes } = encodeChunk([e]);
-  // The ts, 5, is the byte after the actor (head 0x50 and 16 bytes): write it as 0x18 0x05.
-  const actorAt = bytes.findIndex((b, i) => b === 0x50 && bytes[i + 1] === 2 && bytes[i + 17] === 5);
-  const ts = actorAt + 17;
+  // The ts is the byte after the actor (head 0x50 and 16 bytes).
+  const ts = bytes.findIndex((b, i) => b === 0x50 && bytes[i + 1] === 2 && bytes[i + 17] === 5) + 17;
   const loose = new Uint8Array(bytes.length + 1);
   loose.set(bytes.subarray(0, ts));
   loose.set([0x18, 0x05], ts);
   loose.set(bytes.subarray(ts + 1), ts + 2);
-  const [back] = decodeChunk(loose);
+  return { e, loose };
+}
+
+test('a record whose heads are longer than needed still decodes when its id matches its content', () => {
+  const { e, loose } = looseChunk();
+  const [back] = accepts(loose);
   assert.deepEqual(back.event_id, e.event_id);
+});
+
+test('an id that hashes the bytes of a record whose heads are longer than needed is refused', () => {
+  const { loose } = looseChunk();
+  // The record starts after the header (18 bytes) and the array head (1): its id is bytes 3-35 of
+  // it, its fields run from there to the null signature. An id over those very bytes is not the
+  // id of the event they decode to (that hashes their canonical form).
+  const record = loose.subarray(19);
+  assert.deepEqual([...record.subarray(0, 3)], [0x88, 0x58, 32]);
+  record.set(blake2b256(new Uint8Array([0x87, 0x01, ...record.subarray(35, record.length - 1)])), 3);
+  rejects(loose);
 });
