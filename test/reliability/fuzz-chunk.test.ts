@@ -1,12 +1,15 @@
 /**
  * Seeded fuzz of the chunk decoder (src/core/chunk.ts over cbor.ts): every hostile input is refused
  * with a wal_error (never another exception, never a crash), and memory stays bounded while
- * thousands of them go through. Rerun a failure with the seed and case number it prints.
+ * thousands of them go through. The check a snapshot's reader thread makes, followed by the decode
+ * of what it passed (src/git/wal-read-ahead.ts), reaches the same verdict on every input. Rerun a
+ * failure with the seed and case number it prints.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
+import { decodeChunk, decodeVerifiedChunk, encodeChunk, verifyChunk } from '../../src/core/chunk.js';
 import { GritError } from '../../src/core/errors.js';
+import { blake2b256 } from '../../src/core/hash.js';
 import { bytesEqual, toHex } from '../../src/core/hex.js';
 import { rng } from '../helpers/random.js';
 import { cborHead, FAMILIES, hostile, sampleEvents, withHeader, type Family } from './_hostile.js';
@@ -36,6 +39,17 @@ function sameEventsApartFromSig(events: ReturnType<typeof decodeChunk>): boolean
   });
 }
 
+/** What the two-thread path makes of a chunk whose hash is right: the verdict a plain decode gives. */
+function twoThreadVerdict(input: Uint8Array): string {
+  try {
+    verifyChunk(input, blake2b256(input));
+    return sameEventsApartFromSig(decodeVerifiedChunk(input)) ? 'decoded to the original events' : 'accepted something else';
+  } catch (err) {
+    if (err instanceof GritError && err.code === 'wal_error') return 'wal_error';
+    throw err;
+  }
+}
+
 test(`chunk decoder fuzz: ${Object.values(PER_FAMILY).reduce((a, b) => a + b, 0)} seeded hostile inputs, all refused with wal_error, memory bounded`, () => {
   const rand = rng(SEED);
   const rss0 = process.memoryUsage().rss;
@@ -57,6 +71,7 @@ test(`chunk decoder fuzz: ${Object.values(PER_FAMILY).reduce((a, b) => a + b, 0)
         assert.equal(err.code, 'wal_error', `${family} #${i}: ${err.message}`);
         outcome = 'wal_error';
       }
+      assert.equal(twoThreadVerdict(input), outcome, `${family} #${i} (seed ${SEED}): the reader thread's check disagrees`);
       outcomes[`${family}: ${outcome}`] = (outcomes[`${family}: ${outcome}`] ?? 0) + 1;
       if (cases % 250 === 0) peak = Math.max(peak, process.memoryUsage().rss - rss0);
     }
