@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeChunk, decodeVerifiedChunk, encodeChunk, verifyChunk } from '../../src/core/chunk.js';
+import { decodeChunk, decodeVerifiedChunk, encodeChunk, recordBytes, verifyChunk } from '../../src/core/chunk.js';
 import { GritError } from '../../src/core/errors.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { blake2b256, loadFastHash } from '../../src/core/hash.js';
@@ -82,6 +82,18 @@ test('a chunk round-trips every kind', () => {
   }
   // Set-like lists are stored sorted, as they are hashed.
   assert.deepEqual((back[0].kind as { labels: string[] }).labels, ['bug', 'p0']);
+});
+
+test('a decoded event keeps the record it was read from out of sight: the store takes it instead of encoding again', () => {
+  const made = makeEvent({ issue_id: id16(1), actor: id16(2), ts_unix_ms: 3, parent: null, kind: { type: 'CommentAdded', body: 'x' } });
+  const { bytes, hash } = encodeChunk([made]);
+  const [back] = decodeChunk(bytes, hash);
+  assert.deepStrictEqual(back, made);
+  assert.deepEqual(Object.keys(back).sort(), Object.keys(made).sort());
+  const record = recordBytes(back);
+  assert.equal(record.buffer, bytes.buffer, 'a view into the chunk');
+  assert.deepEqual(record, recordBytes(made), 'the same bytes as encoding it');
+  assert.notEqual(recordBytes({ ...back }).buffer, bytes.buffer, 'a copy is encoded again');
 });
 
 test('bad magic, version, codec and hash are refused', () => {
