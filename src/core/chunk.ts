@@ -117,8 +117,9 @@ function asWalError(err: unknown): unknown {
 /**
  * The record bytes an event decoded from a chunk was read from (a view into the chunk), kept on
  * the event as a hidden property: not enumerable, so comparisons, JSON and copies never see it (a
- * copy is encoded again). A WeakMap held them before: with a rebuild's 100k events in it, every
- * young-generation collection had to work through its entries (~0.1 s of a snapshot rebuild).
+ * copy is encoded again). A WeakMap held them before: its 100k insertions were ~80 ms of a
+ * snapshot rebuild's profile (wall time 2,595 → 2,552 ms, medians of 7 interleaved runs; the
+ * garbage collector's share did not change).
  */
 const DECODED_FROM = Symbol('decodedFrom');
 
