@@ -105,7 +105,7 @@ export class Store {
   /** The actor directory, when this store commits unsynced (flushed and unmarked on close). */
   private unsyncedIn: string | null = null;
   /** Every applied event's record, under its `logKey`. */
-  private readonly log: Database<Buffer, Buffer>;
+  private readonly log: Database<Uint8Array, Buffer>;
   private readonly issues: Database<Issue, string>;
   /** Per issue, what folding newer events onto its stored projection needs (see `refold`). */
   private readonly foldStates: Database<FoldState, string>;
@@ -300,7 +300,7 @@ export class Store {
   }
 
   /** Stored event records as raw bytes, by key: for `db check`, which must survive a bad record. */
-  *rawEvents(): Iterable<{ key: Buffer; value: Buffer }> {
+  *rawEvents(): Iterable<{ key: Buffer; value: Uint8Array }> {
     for (const { key, value } of this.log.getRange()) yield { key, value };
   }
 
@@ -350,7 +350,7 @@ export class Store {
       const known = (previous !== undefined && previous.equals(key)) || (!empty && this.log.doesExist(key));
       previous = key;
       if (known) continue;
-      this.log.putSync(key, asBuffer(recordBytes(e)));
+      this.log.putSync(key, recordBytes(e)); // a binary table takes any Uint8Array: no Buffer made per event
       if (ContextTables.isContextEvent(e)) this.context.apply(e);
       if (lastAdded === undefined || lastAdded.compare(key, 0, ISSUE_BYTES, 0, ISSUE_BYTES) !== 0) byIssue.set(toHex(e.issue_id), (list = []));
       lastAdded = key;
@@ -427,8 +427,6 @@ export class Store {
     }
   }
 }
-
-const asBuffer = (b: Uint8Array): Buffer => Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 
 /** Events with their log keys, in key order. */
 function sortedByKey(events: readonly Event[]): { e: Event; key: Buffer }[] {
