@@ -84,13 +84,6 @@ export function keyMatches(key: Uint8Array, e: Event): boolean {
   return bytesEqual(key, logKey(e));
 }
 
-/**
- * Opening a store that other processes are creating at the same moment can fail inside LMDB
- * (seen: MDB_PROBLEM "mdb_page_touch no parent", in about 1 of 100 three-way races on a new
- * store); a moment later it opens. Tried this many times, a few milliseconds apart.
- */
-const OPEN_ATTEMPTS = 4;
-
 export interface StoreOptions {
   /**
    * Commit without fsync (a daemon's store, store-unsynced.ts): after a crash of the machine the
@@ -165,26 +158,18 @@ export class Store {
       });
     }
     const unsynced = opts.unsynced === true && markUnsynced(actorDir);
-    let store: Store | undefined;
-    for (let attempt = 1; !store; attempt++) {
-      let root: RootDatabase | undefined;
-      try {
-        // noMetaSync: one fsync per commit instead of two. After a power cut the store may lack its
-        // last transactions but is never corrupt (LMDB keeps ACI), and it records the WAL head it
-        // reflects, so the next command replays what is missing from the WAL (docs/decisions.md).
-        root = open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced });
-        store = new Store(path, root);
-      } catch (err) {
-        void root?.close().catch(() => undefined);
-        if (attempt >= OPEN_ATTEMPTS) {
-          throw new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
-            details: { path },
-            suggestion: 'run `grit doctor --fix` to rebuild the store from the WAL',
-            exitCode: 5,
-          });
-        }
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, attempt * 10 + Math.random() * 20);
-      }
+    let store: Store;
+    try {
+      // noMetaSync: one fsync per commit instead of two. After a power cut the store may lack its
+      // last transactions but is never corrupt (LMDB keeps ACI), and it records the WAL head it
+      // reflects, so the next command replays what is missing from the WAL (docs/decisions.md).
+      store = new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced }));
+    } catch (err) {
+      throw new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
+        details: { path },
+        suggestion: 'run `grit doctor --fix` to rebuild the store from the WAL',
+        exitCode: 5,
+      });
     }
     if (unsynced) store.unsyncedIn = actorDir;
     if (!store.claimLayout()) {
