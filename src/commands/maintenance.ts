@@ -10,17 +10,19 @@ import { GritError, invalidArgs } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { toHex } from '../core/hex.js';
-import { loadKeyring, verifyEvents, type VerifyReport } from '../core/integrity.js';
+import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
 import { foldIssue } from '../core/projection.js';
 import { eventIdOfKey, keyMatches, type StoreMeta } from '../core/store.js';
+import { StoreFill } from '../core/store-fill.js';
 import {
   createSnapshot,
   gcSnapshots,
   listSnapshots,
-  readSnapshot,
+  readSnapshotInto,
   readSnapshotMeta,
   type SnapshotMeta,
+  type SnapshotSink,
 } from '../git/snapshot.js';
 import type { WalCommit } from '../git/wal.js';
 import { readWal } from '../git/wal-read-ahead.js';
@@ -108,25 +110,27 @@ export async function replayWal(ctx: RepoContext): Promise<string | null> {
 // ---------------------------------------------------------------------------------------------
 // Snapshots
 
-export interface LoadedSnapshot {
+export interface LoadedSnapshot<S extends SnapshotSink> {
   ref: string;
   oid: string;
   meta: SnapshotMeta;
-  events: Event[];
+  /** What took the snapshot's events. */
+  sink: S;
 }
 
 /**
  * The newest snapshot that can stand in for a prefix of the current WAL: readable, fully valid,
- * and whose wal_head is on the chain of `head`. Unusable snapshots are skipped (and reported
- * through `skipped`). Leaves `ctx.wal.objects` open for the caller to close: a rebuild goes on to
- * read the WAL after the snapshot with the pack indexes loaded here (a 100k-event WAL's take ~30 ms
- * to load again).
+ * and whose wal_head is on the chain of `head`, its events given to a sink from `newSink` (a new
+ * one for each snapshot tried, given its meta). Unusable snapshots are skipped (and reported through `skipped`).
+ * Leaves `ctx.wal.objects` open for the caller to close: a rebuild goes on to read the WAL after
+ * the snapshot with the pack indexes loaded here (a 100k-event WAL's take ~30 ms to load again).
  */
-export async function newestUsableSnapshot(
+export async function newestUsableSnapshot<S extends SnapshotSink>(
   ctx: RepoContext,
   head: string | null,
+  newSink: (meta: SnapshotMeta) => S,
   skipped: { ref: string; reason: string }[] = [],
-): Promise<LoadedSnapshot | null> {
+): Promise<LoadedSnapshot<S> | null> {
   if (head === null) return null;
   for (const s of await listSnapshots(ctx.repo.commonDir)) {
     try {
@@ -136,13 +140,44 @@ export async function newestUsableSnapshot(
         continue;
       }
       await loadFastHash(); // a snapshot holds thousands of events to verify
-      const full = readSnapshot(ctx.wal.objects, s.oid);
-      return { ref: s.ref, oid: s.oid, meta: full.meta, events: full.events };
+      const sink = newSink(meta);
+      readSnapshotInto(ctx.wal.objects, s.oid, sink);
+      return { ref: s.ref, oid: s.oid, meta, sink };
     } catch (err) {
       skipped.push({ ref: s.ref, reason: (err as Error).message });
     }
   }
   return null;
+}
+
+/** Events by id (hex): a snapshot's, and then the WAL's after it. */
+class EventsById implements SnapshotSink {
+  readonly byId = new Map<string, Event>();
+  take(events: Event[]): void {
+    for (const e of events) this.byId.set(toHex(e.event_id), e);
+  }
+}
+
+/**
+ * Fills a `StoreFill` with a snapshot's events that the signature policy admits; the policy's
+ * findings are reported once the whole snapshot was read.
+ */
+class AdmittedFill implements SnapshotSink {
+  readonly problems: AdmitResult['problems'] = [];
+  private refused = false;
+  constructor(
+    private readonly ctx: RepoContext,
+    readonly fill: StoreFill,
+  ) {}
+  take(events: Event[]): void {
+    const admitted = this.ctx.admit(events);
+    for (const p of admitted.problems) this.problems.push(p);
+    this.refused ||= admitted.refused;
+    this.fill.add(admitted.events);
+  }
+  report(): void {
+    this.ctx.reportAdmitted({ events: [], problems: this.problems, refused: this.refused });
+  }
 }
 
 export interface SnapshotResult {
@@ -165,17 +200,16 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
       suggestion: 'create an issue first (`grit issue create --title "…"`)',
     });
   }
-  let base: LoadedSnapshot | null;
+  let base: LoadedSnapshot<EventsById> | null;
   try {
-    base = await newestUsableSnapshot(ctx, head);
+    base = await newestUsableSnapshot(ctx, head, () => new EventsById());
   } finally {
     ctx.wal.objects.close();
   }
   if (base && base.meta.wal_head === head) {
     return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
   }
-  const byId = new Map<string, Event>();
-  for (const e of base?.events ?? []) byId.set(toHex(e.event_id), e);
+  const byId = base?.sink.byId ?? new Map<string, Event>();
   await walkWal(ctx, base?.meta.wal_head ?? null, head, 'reading WAL', (commits) => {
     for (const c of commits) for (const e of c.events) byId.set(toHex(e.event_id), e);
     return true;
@@ -258,15 +292,12 @@ export interface RebuildResult {
  */
 export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Promise<RebuildResult> {
   const head = await ctx.wal.head();
-  let snap: LoadedSnapshot | null = null;
+  let snap: LoadedSnapshot<AdmittedFill> | null = null;
   let wal_head: string | null;
   try {
-    snap = fromSnapshot ? await newestUsableSnapshot(ctx, head) : null;
+    snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, (meta) => new AdmittedFill(ctx, new StoreFill(meta.event_count))) : null;
     ctx.store.clear();
-    if (snap) {
-      const admitted = ctx.admit(snap.events);
-      if (ctx.store.apply(admitted.events, null, snap.meta.wal_head)) ctx.reportAdmitted(admitted);
-    }
+    if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
     wal_head = await replayWal(ctx);
   } finally {
     ctx.wal.objects.close();

@@ -12,9 +12,11 @@ import { ContextTables } from './context-store.js';
 import { GritError } from './errors.js';
 import { recordBytes } from './chunk.js';
 import { eventFromRecord, type Event } from './event.js';
+import { ISSUE_BYTES, LOG_KEY_BYTES, logKey } from './log-key.js';
 import { bytesEqual, fromHex, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
-import { foldIssueState, foldMore, summarize, type Dependency, type FoldState, type Issue, type IssueSummary } from './projection.js';
+import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
+import type { StoreFill } from './store-fill.js';
 import { storeFileDamage } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedSinceReboot, UNSYNCED_MARKER } from './store-unsynced.js';
 
@@ -53,21 +55,8 @@ const FOLD_STATE_MIN_EVENTS = 4;
  */
 const LAYOUT_VERSION = 2;
 
-/**
- * Keys of the issue log: issue id (16 bytes), timestamp (8 bytes, big-endian), actor (16), event
- * id (32). Byte order is SPEC §2 event order within an issue, and an issue's events are one range.
- */
-const LOG_KEY_BYTES = 72;
-const ISSUE_BYTES = 16;
-function logKey(e: Event): Buffer {
-  const key = Buffer.allocUnsafe(LOG_KEY_BYTES);
-  key.set(e.issue_id, 0);
-  key.writeUInt32BE(Math.floor(e.ts_unix_ms / 2 ** 32), 16);
-  key.writeUInt32BE(e.ts_unix_ms >>> 0, 20);
-  key.set(e.actor, 24);
-  key.set(e.event_id, 40);
-  return key;
-}
+const APPEND = { append: true } as const;
+
 /**
  * The key range of an issue's events (the end sorts after every 72-byte key of the issue); null
  * for a string that is not an issue id (an empty key would leave the range unbounded in lmdb).
@@ -322,6 +311,32 @@ export class Store {
   }
 
   /**
+   * Writes what `fill` gathered (a snapshot's events) into an empty store, in one write
+   * transaction, as `apply` of the same events would: the log in key order (appended, as LMDB
+   * needs no search for keys that come in order), then each issue's fold and index entries.
+   * False, and nothing written, when the store is not empty.
+   */
+  fill(fill: StoreFill, walHead: string | null): boolean {
+    return this.root.transactionSync(() => {
+      const meta = this.getMeta();
+      if (meta.wal_head !== null || meta.event_count !== 0) return false;
+      let added = 0;
+      for (const issueHex of [...fill.issues.keys()].sort()) {
+        const { entries, fold } = fill.issues.get(issueHex)!;
+        // An issue whose events came out of order (or twice) is sorted here and folded from its records.
+        const ordered = fold !== null ? entries : uniqueByKey(entries, fill);
+        for (const n of ordered) this.log.putSync(fill.key(n), fill.record(n), APPEND);
+        added += ordered.length;
+        const folded = fold !== null ? fold.finish() : foldIssueState(ordered.map((n) => decodeStored(fill.record(n))).filter((e) => !ContextTables.isContextEvent(e)));
+        this.writeFolded(issueHex, false, [], [], folded);
+      }
+      for (const e of fill.context) this.context.apply(e);
+      this.meta.putSync('state', { ...meta, wal_head: walHead, event_count: added, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
+      return true;
+    });
+  }
+
+  /**
    * Stores the events the store does not hold yet (folding context events into their tables), in
    * key order: LMDB then fills its pages instead of splitting them half empty, and a duplicate
    * within `events` is the event just before it. Returns them by issue, issues in id order and
@@ -359,13 +374,24 @@ export class Store {
     const folded =
       (state && before && foldMore({ issue: before, state }, fresh)) ??
       foldIssueState(empty ? fresh : this.issueEventsOf(issueHex));
+    this.writeFolded(issueHex, before !== undefined, labelsBefore, depsBefore, folded);
+  }
+
+  /** Writes an issue's new fold (null: it has no IssueCreated) and its index entries. */
+  private writeFolded(
+    issueHex: string,
+    existed: boolean,
+    labelsBefore: readonly string[],
+    depsBefore: readonly Dependency[],
+    folded: Folded | null,
+  ): void {
     const after = folded?.issue;
     for (const l of labelsBefore) if (!after?.labels.includes(l)) this.labels.removeSync(`${l}\u0000${issueHex}`);
     for (const l of after?.labels ?? []) if (!labelsBefore.includes(l)) this.labels.putSync(`${l}\u0000${issueHex}`, true);
     this.indexDeps(issueHex, without(depsBefore, after?.dependencies ?? []), false);
     this.indexDeps(issueHex, without(after?.dependencies ?? [], depsBefore), true);
     if (!folded) {
-      if (before) this.issues.removeSync(issueHex);
+      if (existed) this.issues.removeSync(issueHex);
       return;
     }
     this.issues.putSync(issueHex, folded.issue);
@@ -424,6 +450,12 @@ function sortedByKey(events: readonly Event[]): { e: Event; key: Buffer; head: n
   });
   keyed.sort((a, b) => a.head - b.head || Buffer.compare(a.key, b.key));
   return keyed;
+}
+
+/** Event numbers of a fill in the order of their keys, each key once. */
+function uniqueByKey(entries: readonly number[], fill: StoreFill): number[] {
+  const sorted = [...entries].sort((a, b) => Buffer.compare(fill.key(a), fill.key(b)));
+  return sorted.filter((n, i) => i === 0 || !fill.key(sorted[i - 1]).equals(fill.key(n)));
 }
 
 /** The dependencies of `a` that are not in `b`. */

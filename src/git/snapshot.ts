@@ -147,12 +147,19 @@ export function readSnapshotMeta(objects: ObjectStore, oid: string): SnapshotMet
   }
 }
 
+/** Where a snapshot's events go as they are read, chunk by chunk in order. */
+export interface SnapshotSink {
+  take(events: Event[]): void;
+}
+
 /**
- * Reads and fully validates a snapshot: every chunk's hash, format and event ids, and the
- * counts in snapshot.json. Throws `wal_error` before returning anything on any mismatch. With a
- * core to spare, a reader thread checks part of the chunks (`readSnapshotChunks`).
+ * Reads and fully validates a snapshot: every chunk's hash, format and event ids, and the counts
+ * in snapshot.json, handing each chunk's events to `sink` in order. Throws `wal_error` on any
+ * mismatch, which may come after `sink` took earlier chunks: a caller that must not act on part
+ * of a bad snapshot acts once this returns. With a core to spare, a reader thread checks part of
+ * the chunks (`readSnapshotChunks`).
  */
-export function readSnapshot(objects: ObjectStore, oid: string, opts: ReadSnapshotOptions = {}): { meta: SnapshotMeta; events: Event[] } {
+export function readSnapshotInto(objects: ObjectStore, oid: string, sink: SnapshotSink, opts: ReadSnapshotOptions = {}): SnapshotMeta {
   const meta = readSnapshotMeta(objects, oid);
   try {
     const root = objects.readTree(objects.readCommit(oid).tree);
@@ -174,12 +181,15 @@ export function readSnapshot(objects: ObjectStore, oid: string, opts: ReadSnapsh
       return counted(i, decodeChunk(new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), fromHex(refs[i].chunkHash, 32)!));
     };
     const verified = (i: number, bytes: Uint8Array) => counted(i, decodeVerifiedChunk(bytes));
-    const events: Event[] = [];
-    for (const part of readSnapshotChunks(objects.gitDir, oid, refs, inline, verified, opts)) for (const e of part) events.push(e);
-    if (events.length !== meta.event_count) {
-      throw walError(`snapshot ${oid} holds ${events.length} events, not ${meta.event_count}`, { snapshot: oid });
+    let total = 0;
+    for (const part of readSnapshotChunks(objects.gitDir, oid, refs, inline, verified, opts)) {
+      total += part.length;
+      sink.take(part);
     }
-    return { meta, events };
+    if (total !== meta.event_count) {
+      throw walError(`snapshot ${oid} holds ${total} events, not ${meta.event_count}`, { snapshot: oid });
+    }
+    return meta;
   } catch (err) {
     if (err instanceof GritError && err.code === 'wal_error') {
       throw new GritError('wal_error', err.message.startsWith('snapshot ') ? err.message : `snapshot ${oid}: ${err.message}`, {
@@ -189,6 +199,13 @@ export function readSnapshot(objects: ObjectStore, oid: string, opts: ReadSnapsh
     }
     throw walError(`cannot read snapshot ${oid}: ${(err as Error).message}`, { snapshot: oid });
   }
+}
+
+/** `readSnapshotInto`, keeping every event: returns nothing on any mismatch. */
+export function readSnapshot(objects: ObjectStore, oid: string, opts: ReadSnapshotOptions = {}): { meta: SnapshotMeta; events: Event[] } {
+  const events: Event[] = [];
+  const meta = readSnapshotInto(objects, oid, { take: (part) => { for (const e of part) events.push(e); } }, opts);
+  return { meta, events };
 }
 
 /** Deletes all but the newest `keep` snapshot refs (only refs; objects go with `git gc`). */

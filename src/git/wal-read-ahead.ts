@@ -132,51 +132,49 @@ export interface ReadSnapshotOptions {
 const SNAPSHOT_THREAD_FROM_CHUNKS = 16;
 
 /**
- * A snapshot's chunks, `parts[i]` made from chunk i: a reader thread reads and checks them (hashes
- * and event ids: `verifyChunk`) from the last one down, and this thread makes `verified(i, bytes)`
- * of each it answers, while it takes `inline(i)` (which must read and check chunk i itself) from
- * the first one up until the two meet. So this thread never waits for the other (whose start-up
- * is ~130 ms), gains as much as the other thread gets done, and does it all itself on one core or
- * if the thread fails or finds a chunk bad: the thread only ever saves time, and every error is
- * one this thread found.
+ * A snapshot's chunks, made into parts in order (the i-th from chunk i): a reader thread reads and
+ * checks them (hashes and event ids: `verifyChunk`) from the last one down while this thread takes
+ * `inline(i)` (which must read and check chunk i itself) from the first one up until the two meet;
+ * then this thread makes `verified(i, bytes)` of each the other checked. So this thread never waits
+ * for the other (whose start-up is ~130 ms), gains as much as the other thread gets done, and does
+ * it all itself on one core or if the thread fails or finds a chunk bad: the thread only ever saves
+ * time, and every error is one this thread found.
  */
-export function readSnapshotChunks<T>(
+export function* readSnapshotChunks<T>(
   gitDir: string,
   snapshot: string,
   refs: readonly SnapshotChunkRef[],
   inline: (i: number) => T,
   verified: (i: number, bytes: Uint8Array) => T,
   opts: ReadSnapshotOptions = {},
-): T[] {
-  const parts: T[] = new Array(refs.length);
+): Generator<T> {
   if (availableParallelism() < 2 || refs.length < (opts.threadFrom ?? SNAPSHOT_THREAD_FROM_CHUNKS)) {
-    for (let i = 0; i < refs.length; i++) parts[i] = inline(i);
-    return parts;
+    for (let i = 0; i < refs.length; i++) yield inline(i);
+    return;
   }
   const { port1: answers, port2 } = new MessageChannel();
   const setup: ReaderSetup = { gitDir, warmUp: snapshot, answers: port2 };
   const worker = new Worker(READER_URL, { workerData: setup, transferList: [port2] });
   worker.on('error', () => undefined); // what it did not answer is read here
   worker.unref();
+  const checked: Uint8Array[] = new Array(refs.length);
+  let low = refs.length; // chunks from here up were checked by the thread
   try {
     for (let j = refs.length - 1; j >= 0; j--) worker.postMessage({ snapshotChunks: [refs[j]] } satisfies ReadTask);
-    let low = refs.length; // parts from here up are made, from the thread's answers
-    let answered = refs.length - 1; // the chunk the next answer is about
     let listening = true;
     for (let i = 0; i < low; ) {
       const answer = listening ? (receiveMessageOnPort(answers)?.message as ReadResult | undefined) : undefined;
       if (answer?.ok) {
-        parts[answered] = verified(answered, new Uint8Array(answer.chunks.bytes));
-        low = answered--;
+        checked[--low] = new Uint8Array(answer.chunks.bytes);
       } else {
         // A chunk the thread found bad is read here too, and the error is this thread's own.
         if (answer) listening = false;
-        parts[i] = inline(i++);
+        yield inline(i++);
       }
     }
-    return parts;
   } finally {
     answers.close();
     void worker.terminate();
   }
+  for (let i = low; i < refs.length; i++) yield verified(i, checked[i]);
 }

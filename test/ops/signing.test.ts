@@ -118,6 +118,12 @@ test('policy reject: forged events (bad signature, missing signature) are refuse
   // A rebuild applies the same policy.
   gritOk(s.repo, ['rebuild', '--actor', s.reader.actor_id]);
   assert.equal(gritOk(s.repo, ['issue', 'show', s.id, '--actor', s.reader.actor_id]).issue.title, 'original');
+  // So does one from a snapshot (which holds every event), reporting what it refused once.
+  gritOk(s.repo, ['snapshot']);
+  const fromSnapshot = grit(s.repo, ['rebuild', '--from-snapshot', '--json', '--actor', s.reader.actor_id]);
+  assert.equal(fromSnapshot.json.data.from_snapshot, true, fromSnapshot.stdout);
+  assert.equal(fromSnapshot.stderr.match(/refused 2 events with a bad or missing signature/g)?.length, 1, fromSnapshot.stderr);
+  assert.equal(gritOk(s.repo, ['issue', 'show', s.id, '--actor', s.reader.actor_id]).issue.title, 'original');
 
   // Actors whose key is unknown are not refused: their events are unverifiable, not forged.
   gritOk(s.repo, ['issue', 'comment', s.id, '--body', 'from the reader', '--actor', s.reader.actor_id]);

@@ -1,0 +1,101 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { compareEvents, makeEvent, type Event } from '../../src/core/event.js';
+import { toHex } from '../../src/core/hex.js';
+import { PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
+import type { EventKind } from '../../src/core/kinds.js';
+import { Store } from '../../src/core/store.js';
+import { StoreFill } from '../../src/core/store-fill.js';
+import { pick, rng, shuffle } from '../helpers/random.js';
+import { randomKind } from '../helpers/random-kinds.js';
+import { tempDir } from '../helpers/repo.js';
+
+const issues = [1, 2, 3, 4].map((n) => new Uint8Array(16).fill(n));
+const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x10 + n));
+
+/**
+ * Random events of several issues, some before their IssueCreated, with colliding timestamps,
+ * project context entries, and (with `repeats`) duplicates.
+ */
+function randomEvents(rand: () => number, repeats: boolean): Event[] {
+  const out: Event[] = [];
+  for (const issue of issues) {
+    let ts = 1000;
+    const n = 1 + Math.floor(rand() * 25);
+    const createdAt = rand() < 0.2 ? Math.floor(rand() * n) : 0; // a few issues get events before their create
+    for (let i = 0; i < n; i++) {
+      ts += Math.floor(rand() * 3);
+      const kind: EventKind =
+        i === createdAt && rand() < 0.9 ? { type: 'IssueCreated', title: `t${i}`, body: '', labels: ['bug'] } : randomKind(rand, { targets: issues, creates: true });
+      out.push(makeEvent({ issue_id: issue, actor: pick(actors, rand), ts_unix_ms: ts, parent: null, kind }));
+    }
+  }
+  for (let i = 0; i < 3; i++) {
+    const kind: EventKind = { type: 'ProjectContextUpdated', key: pick(['lang', 'build'], rand), value: `v${i}` };
+    out.push(makeEvent({ issue_id: PROJECT_CONTEXT_ID, actor: pick(actors, rand), ts_unix_ms: 1000 + Math.floor(rand() * 40), parent: null, kind }));
+  }
+  return repeats ? [...out, ...out.filter(() => rand() < 0.1)] : out;
+}
+
+/** Everything a command can read from a store. */
+function contents(store: Store) {
+  return {
+    meta: { ...store.getMeta(), last_rebuild_ts: null },
+    events: [...store.allEvents()].map((e) => toHex(e.event_id)),
+    issues: [...store.issueIds()].map((id) => store.getIssue(id)),
+    labels: ['bug', 'p0', 'ui'].map((label) => store.listIssues({ label }).map((s) => s.issue_id)),
+    deps: [...store.allDependencies()],
+    rdeps: issues.map((i) => store.dependentsOf(toHex(i))),
+    project: store.context.projectEntries(),
+  };
+}
+
+/** Fills a new store with `events` given in chunks of up to `size`. */
+async function filled(events: readonly Event[], size: number) {
+  const fill = new StoreFill(8);
+  for (let i = 0; i < events.length; i += size) fill.add(events.slice(i, i + size));
+  const store = Store.open(tempDir());
+  try {
+    assert.ok(store.fill(fill, 'h'));
+    return contents(store);
+  } finally {
+    await store.close();
+  }
+}
+
+async function applied(events: readonly Event[]) {
+  const store = Store.open(tempDir());
+  try {
+    assert.ok(store.apply(events, null, 'h'));
+    return contents(store);
+  } finally {
+    await store.close();
+  }
+}
+
+for (const [order, repeats] of [['event order', false], ['any order', false], ['any order, with repeats', true]] as const) {
+  test(`a store filled from events in ${order} holds what applying them gives (100 seeds)`, async () => {
+    for (let seed = 1; seed <= 100; seed++) {
+      const rand = rng(seed);
+      const all = randomEvents(rand, repeats);
+      const events = order === 'event order' ? [...all].sort(compareEvents) : shuffle(all, rand);
+      const size = 1 + Math.floor(rand() * 20);
+      assert.deepEqual(await filled(events, size), await applied(events), `seed ${seed}`);
+    }
+  });
+}
+
+test('a store that is not empty is not filled', async () => {
+  const events = randomEvents(rng(3), false).sort(compareEvents);
+  const store = Store.open(tempDir());
+  try {
+    assert.ok(store.apply(events.slice(0, 1), null, 'h0'));
+    const fill = new StoreFill();
+    fill.add(events);
+    assert.equal(store.fill(fill, 'h1'), false);
+    assert.equal(store.getMeta().wal_head, 'h0');
+    assert.equal([...store.allEvents()].length, 1);
+  } finally {
+    await store.close();
+  }
+});
