@@ -9,8 +9,7 @@
 import { recordBytes } from './chunk.js';
 import { ContextTables } from './context-store.js';
 import { compareEvents, type Event } from './event.js';
-import { toHex } from './hex.js';
-import { LOG_KEY_BYTES, writeLogKey } from './log-key.js';
+import { ISSUE_BYTES, LOG_KEY_BYTES, writeLogKey } from './log-key.js';
 import { IssueFold } from './projection.js';
 
 /** One issue's share of a fill. */
@@ -23,7 +22,8 @@ export interface FillIssue {
 }
 
 export class StoreFill {
-  readonly issues = new Map<string, FillIssue>();
+  /** By issue id as a latin1 string of its bytes (no hex per event: taken from the key just written). */
+  private readonly issues = new Map<string, FillIssue>();
   /** Context events, applied to their tables once everything else is written. */
   readonly context: Event[] = [];
   private count = 0;
@@ -43,6 +43,11 @@ export class StoreFill {
     for (const e of events) this.addOne(e);
   }
 
+  /** The issues by id (hex), in id order. */
+  *byIssue(): Generator<[string, FillIssue]> {
+    for (const id of [...this.issues.keys()].sort()) yield [Buffer.from(id, 'latin1').toString('hex'), this.issues.get(id)!];
+  }
+
   /** The log key of event `n`. */
   key(n: number): Buffer {
     return this.keys.subarray(n * LOG_KEY_BYTES, (n + 1) * LOG_KEY_BYTES);
@@ -57,7 +62,8 @@ export class StoreFill {
   private addOne(e: Event): void {
     const n = this.count++;
     if (n * LOG_KEY_BYTES === this.keys.length) this.grow();
-    writeLogKey(this.keys, n * LOG_KEY_BYTES, e);
+    const at = n * LOG_KEY_BYTES;
+    writeLogKey(this.keys, at, e);
     const record = recordBytes(e);
     if (this.buffers[this.buffers.length - 1] !== record.buffer) this.buffers.push(record.buffer);
     const spans = this.spans;
@@ -66,7 +72,7 @@ export class StoreFill {
     spans[3 * n + 2] = record.byteLength;
     const context = ContextTables.isContextEvent(e);
     if (context) this.context.push(e);
-    const id = toHex(e.issue_id);
+    const id = this.keys.toString('latin1', at, at + ISSUE_BYTES);
     let issue = this.issues.get(id);
     if (issue === undefined) {
       issue = { entries: [], fold: new IssueFold(), previous: e };

@@ -321,8 +321,7 @@ export class Store {
       const meta = this.getMeta();
       if (meta.wal_head !== null || meta.event_count !== 0) return false;
       let added = 0;
-      for (const issueHex of [...fill.issues.keys()].sort()) {
-        const { entries, fold } = fill.issues.get(issueHex)!;
+      for (const [issueHex, { entries, fold }] of fill.byIssue()) {
         // An issue whose events came out of order (or twice) is sorted here and folded from its records.
         const ordered = fold !== null ? entries : uniqueByKey(entries, fill);
         for (const n of ordered) this.log.putSync(fill.key(n), fill.record(n), APPEND);
