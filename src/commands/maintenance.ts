@@ -40,6 +40,12 @@ const SEGMENT_COMMITS = 512;
  * memory on huge WALs.
  */
 const APPLY_EVENTS = 50_000;
+/**
+ * Events a replay into an empty store folds while reading them before its first transaction:
+ * bounds what a huge WAL holds in memory (log keys and record spans, ~85 bytes an event, and the
+ * chunks' bytes).
+ */
+const FILL_EVENTS = 250_000;
 
 // ---------------------------------------------------------------------------------------------
 // Reading the WAL in segments
@@ -83,24 +89,39 @@ async function walkWal(
 
 /**
  * Brings the store up to the WAL head like `RepoContext.refresh`, with a progress bar while
- * reading, and in bounded store transactions: used for rebuilds, where the tail can be long.
+ * reading, and in bounded store transactions: used for rebuilds, where the tail can be long. Into
+ * an empty store the first `fillEvents` (default `FILL_EVENTS`; tests lower it) events are folded
+ * as they are read and written at once, as a snapshot's are (`StoreFill`); the rest go in batches
+ * of `APPLY_EVENTS`.
  */
-export async function replayWal(ctx: RepoContext): Promise<string | null> {
+export async function replayWal(ctx: RepoContext, { fillEvents = FILL_EVENTS } = {}): Promise<string | null> {
   const head = await ctx.wal.head();
-  let applied = ctx.store.getMeta().wal_head;
+  const meta = ctx.store.getMeta();
+  let applied = meta.wal_head;
   if (head !== null && applied !== head) {
+    let fill = applied === null && meta.event_count === 0 ? new AdmittedFill(ctx, new StoreFill()) : null;
     let pending: Event[] = [];
     const flush = (to: string): boolean => {
-      const admitted = ctx.admit(pending);
-      pending = [];
-      if (!ctx.store.apply(admitted.events, applied, to)) return false; // someone else moved the store
-      ctx.reportAdmitted(admitted);
+      if (fill) {
+        const filled = ctx.store.fill(fill.fill, to);
+        if (filled) fill.report();
+        fill = null;
+        if (!filled) return false; // someone else moved the store
+      } else {
+        const admitted = ctx.admit(pending);
+        pending = [];
+        if (!ctx.store.apply(admitted.events, applied, to)) return false;
+        ctx.reportAdmitted(admitted);
+      }
       applied = to;
       return true;
     };
     const done = await walkWal(ctx, applied, head, 'replaying WAL', (commits, _from, to) => {
-      for (const c of commits) for (const e of c.events) pending.push(e);
-      return pending.length < APPLY_EVENTS || flush(to);
+      const batch = fill ? [] : pending;
+      for (const c of commits) for (const e of c.events) batch.push(e);
+      if (!fill) return pending.length < APPLY_EVENTS || flush(to);
+      fill.take(batch);
+      return fill.fill.size < fillEvents || flush(to);
     });
     if (done && applied !== head) flush(head);
   }

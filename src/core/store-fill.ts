@@ -39,6 +39,11 @@ export class StoreFill {
     this.spans = new Uint32Array(n * 3);
   }
 
+  /** How many events were added. */
+  get size(): number {
+    return this.count;
+  }
+
   add(events: readonly Event[]): void {
     for (const e of events) this.addOne(e);
   }

@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RepoContext } from '../../src/commands/context.js';
+import { replayWal } from '../../src/commands/maintenance.js';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
 import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
@@ -64,6 +66,27 @@ test('rebuild --from-snapshot gives exactly the state of a full WAL replay (3000
   assert.deepEqual(gritOk(repo, ['issue', 'show', some]), show);
   t.diagnostic(`3000 events: full replay ${fullMs.toFixed(0)} ms, from snapshot ${snapMs.toFixed(0)} ms`);
   fsckClean(repo);
+});
+
+test('a replay into an empty store, folded as it is read and then applied in batches, gives what applying it all gives', { timeout: 120_000 }, async () => {
+  const repo = tempRepo();
+  const opts = { cwd: repo };
+  await runLocal('Init', { no_agents_md: true }, opts);
+  await generateWal(join(repo, '.git'), { seed: 4, events: 1500, actors: ACTORS, batchMax: 4 });
+  const applied = await observe(repo); // the first command applies the whole WAL in one batch
+  for (const fillEvents of [Infinity, 0]) { // all folded as read; only the first segment (512 commits)
+    const ctx = RepoContext.open(opts);
+    try {
+      ctx.store.clear();
+      await replayWal(ctx, { fillEvents });
+      assert.equal(ctx.store.getMeta().event_count, 1500);
+    } finally {
+      ctx.wal.objects.close();
+      await ctx.close();
+    }
+    assert.equal(await observe(repo), applied, `fillEvents ${fillEvents}`);
+    assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  }
 });
 
 test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format, never rewritten; gc keeps the newest', { timeout: 120_000 }, async () => {
