@@ -131,41 +131,10 @@ export function foldIssue(events: readonly Event[]): Issue | null {
 
 /** `foldIssue`, with the state that `foldMore` continues from. */
 export function foldIssueState(events: readonly Event[]): Folded | null {
-  const fold = new IssueFold();
-  for (const e of sortedUnique(events)) fold.add(e);
-  return fold.finish();
-}
-
-/**
- * `foldIssueState` for an issue's events given one at a time in event order, each after the one
- * before (as a snapshot holds them: the caller checks), without keeping them: only events that
- * come before the issue's IssueCreated wait for it.
- */
-export class IssueFold {
-  private folder: Folder | null = null;
-  private waiting: Event[] = [];
-
-  add(e: Event): void {
-    if (this.folder === null) {
-      if (e.kind.type !== 'IssueCreated') {
-        this.waiting.push(e);
-        return;
-      }
-      this.folder = new Folder(newIssue(e), { labels: [], assignees: [], dependencies: [], last: [-1, '', ''], event_count: 0 });
-      for (const w of this.waiting) this.folder.add(w);
-      this.waiting = [];
-    }
-    this.folder.add(e);
-  }
-
-  /** The fold so far; null until an IssueCreated has come. */
-  finish(): Folded | null {
-    return this.folder?.finish() ?? null;
-  }
-}
-
-function newIssue(created: Event): Issue {
-  return {
+  const sorted = sortedUnique(events);
+  const created = sorted.find((e) => e.kind.type === 'IssueCreated');
+  if (!created) return null;
+  const issue: Issue = {
     issue_id: toHex(created.issue_id),
     title: '',
     body: '',
@@ -182,6 +151,7 @@ function newIssue(created: Event): Issue {
     dependencies: [],
     event_count: 0,
   };
+  return new Folder(issue, { labels: [], assignees: [], dependencies: [], last: [-1, '', ''], event_count: 0 }).fold(sorted);
 }
 
 /**
@@ -195,9 +165,7 @@ export function foldMore(folded: Folded, events: readonly Event[]): Folded | nul
   if (state.event_count !== issue.event_count || state.last[0] !== issue.updated_ts) return null;
   const sorted = sortedUnique(events);
   if (sorted.length > 0 && !isAfter(sorted[0], folded.state.last)) return null;
-  const folder = new Folder(folded.issue, folded.state);
-  for (const e of sorted) folder.add(e);
-  return folder.finish();
+  return new Folder(folded.issue, folded.state).fold(sorted);
 }
 
 /** The fold of SPEC §2, one event at a time in event order, onto an issue and its state. */
@@ -206,8 +174,6 @@ class Folder {
   private readonly assignees: AddRemoveSet;
   private readonly deps: AddRemoveSet;
   private last: FoldState['last'];
-  private newest: Event | null = null;
-  private added = 0;
 
   constructor(
     private readonly issue: Issue,
@@ -219,19 +185,14 @@ class Folder {
     this.last = state.last;
   }
 
-  /** Folds the next event: each sorts after the ones before it (and after the state's `last`). */
-  add(e: Event): void {
-    this.event(e);
-    this.newest = e;
-    this.added++;
-  }
-
-  finish(): Folded {
+  fold(sorted: readonly Event[]): Folded {
+    for (const e of sorted) this.event(e);
     const issue = this.issue;
-    const newest = this.newest;
-    if (newest !== null) this.last = [newest.ts_unix_ms, toHex(newest.actor), toHex(newest.event_id)];
-    issue.event_count += this.added;
-    this.added = 0;
+    if (sorted.length > 0) {
+      const newest = sorted[sorted.length - 1];
+      this.last = [newest.ts_unix_ms, toHex(newest.actor), toHex(newest.event_id)];
+    }
+    issue.event_count += sorted.length;
     issue.labels = this.labels.members();
     issue.assignees = this.assignees.members();
     issue.dependencies = this.deps.members().map((m) => {

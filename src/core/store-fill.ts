@@ -1,24 +1,23 @@
 /**
- * What `Store.fill` writes into an empty store, gathered chunk by chunk from a snapshot. Each
- * issue is folded as its events come (a snapshot holds them in event order), so the events
- * themselves are dropped at once: per event only its log key and where its record lies in its
- * chunk stay, in typed arrays. Whatever stays alive while a 100k-event snapshot is read is copied
- * by every scavenge on its way to the old generation: that copying was the largest single cost of
- * the rebuild (docs/performance.md, "Folding a snapshot as it is read").
+ * What `Store.fill` writes into an empty store, gathered chunk by chunk from a snapshot or a
+ * replay: per event only its log key and where its record lies in its chunk, in typed arrays, and
+ * per issue the numbers of its events. The decoded events are dropped at once; the store decodes
+ * each issue's records again when it folds the issue. Whatever stays alive while 100k events are
+ * read is copied by every scavenge on its way to the old generation: holding the events (or
+ * folding issues as they were read, which kept the folds growing in the young generation) cost
+ * more than decoding twice (docs/performance.md, "Folding a snapshot as it is read").
  */
 import { recordBytes } from './chunk.js';
 import { ContextTables } from './context-store.js';
-import { compareEvents, type Event } from './event.js';
+import type { Event } from './event.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, writeLogKey } from './log-key.js';
-import { IssueFold } from './projection.js';
 
 /** One issue's share of a fill. */
 export interface FillIssue {
   /** Its events' numbers (`StoreFill.key`, `StoreFill.record`), in the order they came. */
   entries: number[];
-  /** Its fold so far; null once an event came out of event order (it is then folded from its records). */
-  fold: IssueFold | null;
-  previous: Event;
+  /** Whether each of its events sorted after the one before it (as a snapshot holds them). */
+  ordered: boolean;
 }
 
 export class StoreFill {
@@ -32,8 +31,8 @@ export class StoreFill {
   private spans: Uint32Array;
   private readonly buffers: ArrayBufferLike[] = [];
 
-  /** `expected`: how many events will come (the buffers are sized for them). */
-  constructor(expected = 1024) {
+  /** `expected`: how many events will come (the buffers are sized for them, and grow). */
+  constructor(expected = 1 << 16) {
     const n = Math.max(1, expected);
     this.keys = Buffer.allocUnsafe(n * LOG_KEY_BYTES);
     this.spans = new Uint32Array(n * 3);
@@ -75,19 +74,21 @@ export class StoreFill {
     spans[3 * n] = this.buffers.length - 1;
     spans[3 * n + 1] = record.byteOffset;
     spans[3 * n + 2] = record.byteLength;
-    const context = ContextTables.isContextEvent(e);
-    if (context) this.context.push(e);
+    if (ContextTables.isContextEvent(e)) this.context.push(e);
     const id = this.keys.toString('latin1', at, at + ISSUE_BYTES);
-    let issue = this.issues.get(id);
+    const issue = this.issues.get(id);
     if (issue === undefined) {
-      issue = { entries: [], fold: new IssueFold(), previous: e };
-      this.issues.set(id, issue);
-    } else if (issue.fold !== null && compareEvents(issue.previous, e) >= 0) {
-      issue.fold = null;
+      this.issues.set(id, { entries: [n], ordered: true });
+      return;
     }
+    if (issue.ordered && !this.sortsAfter(n, issue.entries[issue.entries.length - 1])) issue.ordered = false;
     issue.entries.push(n);
-    issue.previous = e;
-    if (!context) issue.fold?.add(e);
+  }
+
+  /** Whether event `n` sorts after event `m` of the same issue (their keys after the issue id). */
+  private sortsAfter(n: number, m: number): boolean {
+    const keys = this.keys;
+    return keys.compare(keys, m * LOG_KEY_BYTES + ISSUE_BYTES, (m + 1) * LOG_KEY_BYTES, n * LOG_KEY_BYTES + ISSUE_BYTES, (n + 1) * LOG_KEY_BYTES) > 0;
   }
 
   private grow(): void {

@@ -55,7 +55,15 @@ const FOLD_STATE_MIN_EVENTS = 4;
  */
 const LAYOUT_VERSION = 2;
 
-const APPEND = { append: true } as const;
+/**
+ * Puts a key that sorts after every key of `db` (MDB_APPEND: no tree search). lmdb's types give
+ * this overload no result; it returns whether the write was made, which appending a key out of
+ * order is not.
+ */
+function appendSync(db: Database<Uint8Array, Buffer>, key: Buffer, value: Uint8Array): boolean {
+  const putSync = db.putSync as unknown as (this: typeof db, k: Buffer, v: Uint8Array, o: { append: true }) => boolean;
+  return putSync.call(db, key, value, { append: true });
+}
 
 /**
  * The key range of an issue's events (the end sorts after every 72-byte key of the issue); null
@@ -311,23 +319,30 @@ export class Store {
   }
 
   /**
-   * Writes what `fill` gathered (a snapshot's events) into an empty store, in one write
-   * transaction, as `apply` of the same events would: the log in key order (appended, as LMDB
-   * needs no search for keys that come in order), then each issue's fold and index entries.
-   * False, and nothing written, when the store is not empty.
+   * Writes what `fill` gathered (a snapshot's events, or a replay's) into an empty store, in one
+   * write transaction, as `apply` of the same events would: per issue its log entries in key order
+   * (appended, as LMDB needs no search for keys that come in order), then its fold, from its
+   * records decoded again, and index entries. False, and nothing written, when the store is not
+   * empty.
    */
   fill(fill: StoreFill, walHead: string | null): boolean {
     return this.root.transactionSync(() => {
       const meta = this.getMeta();
       if (meta.wal_head !== null || meta.event_count !== 0) return false;
       let added = 0;
-      for (const [issueHex, { entries, fold }] of fill.byIssue()) {
-        // An issue whose events came out of order (or twice) is sorted here and folded from its records.
-        const ordered = fold !== null ? entries : uniqueByKey(entries, fill);
-        for (const n of ordered) this.log.putSync(fill.key(n), fill.record(n), APPEND);
-        added += ordered.length;
-        const folded = fold !== null ? fold.finish() : foldIssueState(ordered.map((n) => decodeStored(fill.record(n))).filter((e) => !ContextTables.isContextEvent(e)));
-        this.writeFolded(issueHex, false, [], [], folded);
+      for (const [issueHex, { entries, ordered }] of fill.byIssue()) {
+        // An issue whose events came out of order (or twice) is sorted here.
+        const inOrder = ordered ? entries : uniqueByKey(entries, fill);
+        const events: Event[] = [];
+        for (const n of inOrder) {
+          const record = fill.record(n);
+          // Appending a key that does not sort last fails: never let that pass silently.
+          if (!appendSync(this.log, fill.key(n), record)) throw new GritError('internal_error', `the store refused event ${eventIdOfKey(fill.key(n))} out of order`);
+          const e = decodeStored(record);
+          if (!ContextTables.isContextEvent(e)) events.push(e);
+        }
+        added += inOrder.length;
+        if (events.length > 0) this.writeFolded(issueHex, false, [], [], foldIssueState(events));
       }
       for (const e of fill.context) this.context.apply(e);
       this.meta.putSync('state', { ...meta, wal_head: walHead, event_count: added, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
