@@ -41,9 +41,9 @@ const SEGMENT_COMMITS = 512;
  */
 const APPLY_EVENTS = 50_000;
 /**
- * Events a replay into an empty store folds while reading them before its first transaction:
- * bounds what a huge WAL holds in memory (log keys and record spans, ~85 bytes an event, and the
- * chunks' bytes).
+ * Events a replay into an empty store gathers while reading them before its first transaction
+ * (`StoreFill`): bounds what a huge WAL holds in memory (log keys and record spans, ~85 bytes an
+ * event, and the chunks' bytes).
  */
 const FILL_EVENTS = 250_000;
 
@@ -90,7 +90,7 @@ async function walkWal(
 /**
  * Brings the store up to the WAL head like `RepoContext.refresh`, with a progress bar while
  * reading, and in bounded store transactions: used for rebuilds, where the tail can be long. Into
- * an empty store the first `fillEvents` (default `FILL_EVENTS`; tests lower it) events are folded
+ * an empty store the first `fillEvents` (default `FILL_EVENTS`; tests lower it) events are gathered
  * as they are read and written at once, as a snapshot's are (`StoreFill`); the rest go in batches
  * of `APPLY_EVENTS`.
  */
@@ -142,9 +142,10 @@ export interface LoadedSnapshot<S extends SnapshotSink> {
 /**
  * The newest snapshot that can stand in for a prefix of the current WAL: readable, fully valid,
  * and whose wal_head is on the chain of `head`, its events given to a sink from `newSink` (a new
- * one for each snapshot tried, given its meta). Unusable snapshots are skipped (and reported through `skipped`).
- * Leaves `ctx.wal.objects` open for the caller to close: a rebuild goes on to read the WAL after
- * the snapshot with the pack indexes loaded here (a 100k-event WAL's take ~30 ms to load again).
+ * one for each snapshot tried, given its meta). Unusable snapshots are skipped (and reported
+ * through `skipped`). Leaves `ctx.wal.objects` open for the caller to close: a rebuild goes on to
+ * read the WAL after the snapshot with the pack indexes loaded here (a 100k-event WAL's take ~30 ms
+ * to load again).
  */
 export async function newestUsableSnapshot<S extends SnapshotSink>(
   ctx: RepoContext,
@@ -180,8 +181,8 @@ class EventsById implements SnapshotSink {
 }
 
 /**
- * Fills a `StoreFill` with a snapshot's events that the signature policy admits; the policy's
- * findings are reported once the whole snapshot was read.
+ * Fills a `StoreFill` with the events (a snapshot's, or a replay's) that the signature policy
+ * admits; the policy's findings are reported once, after the store was filled.
  */
 class AdmittedFill implements SnapshotSink {
   readonly problems: AdmitResult['problems'] = [];

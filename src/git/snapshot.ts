@@ -201,13 +201,6 @@ export function readSnapshotInto(objects: ObjectStore, oid: string, sink: Snapsh
   }
 }
 
-/** `readSnapshotInto`, keeping every event: returns nothing on any mismatch. */
-export function readSnapshot(objects: ObjectStore, oid: string, opts: ReadSnapshotOptions = {}): { meta: SnapshotMeta; events: Event[] } {
-  const events: Event[] = [];
-  const meta = readSnapshotInto(objects, oid, { take: (part) => { for (const e of part) events.push(e); } }, opts);
-  return { meta, events };
-}
-
 /** Deletes all but the newest `keep` snapshot refs (only refs; objects go with `git gc`). */
 export async function gcSnapshots(gitDir: string, keep: number): Promise<{ deleted: string[]; kept: string[] }> {
   const all = await listSnapshots(gitDir);

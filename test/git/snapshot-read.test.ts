@@ -6,7 +6,7 @@ import type { GritError } from '../../src/core/errors.js';
 import { compareEvents, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { ObjectStore } from '../../src/git/objects.js';
-import { readSnapshot, readSnapshotMeta, writeSnapshotObjects } from '../../src/git/snapshot.js';
+import { readSnapshotInto, readSnapshotMeta, writeSnapshotObjects } from '../../src/git/snapshot.js';
 import { readSnapshotChunks } from '../../src/git/wal-read-ahead.js';
 import { Wal } from '../../src/git/wal.js';
 import { generateWal } from '../helpers/gen-events.js';
@@ -26,7 +26,7 @@ async function snapshotRepo(events: number, tamper?: (sorted: Event[]) => void) 
   return { gitDir, objects, commit, all };
 }
 
-/** The chunk refs of a snapshot, as readSnapshot hands them to the reader thread. */
+/** The chunk refs of a snapshot, as readSnapshotInto hands them to the reader thread. */
 function chunkRefs(objects: ObjectStore, commit: string) {
   const meta = readSnapshotMeta(objects, commit);
   const events = objects.readTree(objects.readTree(objects.readCommit(commit).tree).find((e) => e.name === 'events')!.oid);
@@ -44,6 +44,13 @@ function slowInline(objects: ObjectStore, refs: ReturnType<typeof chunkRefs>, ma
 }
 
 const ids = (events: Event[]) => events.map((e) => toHex(e.event_id));
+
+/** A snapshot's events, read with `readSnapshotInto`. */
+function readSnapshot(objects: ObjectStore, commit: string, opts: { threadFrom: number }): { events: Event[] } {
+  const events: Event[] = [];
+  readSnapshotInto(objects, commit, { take: (part) => events.push(...part) }, opts);
+  return { events };
+}
 
 /** `readSnapshotChunks` with a slow `inline`, the thread told `told` (default: the true refs); which chunks each made. */
 function readShared(objects: ObjectStore, commit: string, refs: ReturnType<typeof chunkRefs>, told = refs) {
