@@ -151,6 +151,11 @@ export class RepoContext {
         this.store.clear();
         continue;
       }
+      if (meta.wal_head === null && meta.event_count === 0) {
+        // An empty store (a new clone or actor, a discarded cache) is built as a rebuild builds
+        // it: the WAL read ahead on a second thread and gathered, not held (docs/performance.md).
+        return (await import('./maintenance.js')).replayWal(this);
+      }
       const commits = await this.wal.readSince(meta.wal_head, head);
       // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
       const admitted = this.admit(commits.flatMap((c) => c.events));

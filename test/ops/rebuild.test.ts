@@ -68,25 +68,34 @@ test('rebuild --from-snapshot gives exactly the state of a full WAL replay (3000
   fsckClean(repo);
 });
 
-test('a replay into an empty store, folded as it is read and then applied in batches, gives what applying it all gives', { timeout: 120_000 }, async () => {
+test('a replay into an empty store, gathered as it is read and then applied in batches, gives what applying it all gives', { timeout: 120_000 }, async () => {
   const repo = tempRepo();
   const opts = { cwd: repo };
   await runLocal('Init', { no_agents_md: true }, opts);
   await generateWal(join(repo, '.git'), { seed: 4, events: 1500, actors: ACTORS, batchMax: 4 });
-  const applied = await observe(repo); // the first command applies the whole WAL in one batch
-  for (const fillEvents of [Infinity, 0]) { // all folded as read; only the first segment (512 commits)
+  /** The store emptied, then built by `build`; what the commands read from it. */
+  const builtBy = async (build: (ctx: RepoContext) => Promise<unknown>) => {
     const ctx = RepoContext.open(opts);
     try {
       ctx.store.clear();
-      await replayWal(ctx, { fillEvents });
-      assert.equal(ctx.store.getMeta().event_count, 1500);
+      await build(ctx);
     } finally {
       ctx.wal.objects.close();
       await ctx.close();
     }
-    assert.equal(await observe(repo), applied, `fillEvents ${fillEvents}`);
-    assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
-  }
+    const seen = await observe(repo);
+    const check = gritOk(repo, ['db', 'check']);
+    assert.deepEqual([check.events_checked, check.errors], [1500, []]);
+    return seen;
+  };
+  const applied = await builtBy(async (ctx) => {
+    const head = await ctx.wal.head();
+    assert.ok(ctx.store.apply((await ctx.wal.readSince(null, head)).flatMap((c) => c.events), null, head));
+  });
+  // All of it gathered; only the first segment (512 commits) gathered, the rest applied.
+  for (const fillEvents of [Infinity, 0]) assert.equal(await builtBy((ctx) => replayWal(ctx, { fillEvents })), applied, `fillEvents ${fillEvents}`);
+  // The first command on an empty store builds it the same way.
+  assert.equal(await builtBy(async () => undefined), applied);
 });
 
 test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format, never rewritten; gc keeps the newest', { timeout: 120_000 }, async () => {
