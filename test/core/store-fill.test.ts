@@ -5,7 +5,8 @@ import { toHex } from '../../src/core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
 import type { EventKind } from '../../src/core/kinds.js';
 import { Store } from '../../src/core/store.js';
-import { StoreFill } from '../../src/core/store-fill.js';
+import { StoreFill, type FillIssue } from '../../src/core/store-fill.js';
+import { GritError } from '../../src/core/errors.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
 import { randomKind } from '../helpers/random-kinds.js';
 import { tempDir } from '../helpers/repo.js';
@@ -95,6 +96,27 @@ test('a store that is not empty is not filled', async () => {
     assert.equal(store.fill(fill, 'h1'), false);
     assert.equal(store.getMeta().wal_head, 'h0');
     assert.equal([...store.allEvents()].length, 1);
+  } finally {
+    await store.close();
+  }
+});
+
+test('an append LMDB refuses (a key out of order) fails the fill with internal_error, and nothing is written', async () => {
+  /** A fill that claims each issue's events are in order while handing them over newest first. */
+  class Misordered extends StoreFill {
+    override *byIssue(): Generator<[string, FillIssue]> {
+      for (const [id, issue] of super.byIssue()) yield [id, { entries: [...issue.entries].reverse(), ordered: true }];
+    }
+  }
+  const fill = new Misordered();
+  fill.add(randomEvents(rng(5), false).sort(compareEvents));
+  const store = Store.open(tempDir());
+  try {
+    assert.throws(
+      () => store.fill(fill, 'h'),
+      (err: unknown) => err instanceof GritError && err.code === 'internal_error' && /out of order/.test(err.message),
+    );
+    assert.deepEqual([store.getMeta().wal_head, [...store.allEvents()].length, [...store.issueIds()].length], [null, 0, 0]);
   } finally {
     await store.close();
   }
