@@ -5,7 +5,7 @@
  * each issue's records again when it folds the issue. Whatever stays alive while 100k events are
  * read is copied by every scavenge on its way to the old generation: holding the events (or
  * folding issues as they were read, which kept the folds growing in the young generation) cost
- * more than decoding twice (docs/performance.md, "Folding a snapshot as it is read").
+ * more than decoding twice (docs/performance.md, "A rebuild gathers keys while reading and folds when writing").
  */
 import { recordBytes } from './chunk.js';
 import { ContextTables } from './context-store.js';
