@@ -117,11 +117,13 @@ export async function replayWal(ctx: RepoContext, { fillEvents = FILL_EVENTS } =
       return true;
     };
     const done = await walkWal(ctx, applied, head, 'replaying WAL', (commits, _from, to) => {
-      const batch = fill ? [] : pending;
-      for (const c of commits) for (const e of c.events) batch.push(e);
-      if (!fill) return pending.length < APPLY_EVENTS || flush(to);
-      fill.take(batch);
-      return fill.fill.size < fillEvents || flush(to);
+      const events = commits.flatMap((c) => c.events);
+      if (fill) {
+        fill.take(events);
+        return fill.fill.size < fillEvents || flush(to);
+      }
+      for (const e of events) pending.push(e);
+      return pending.length < APPLY_EVENTS || flush(to);
     });
     if (done && applied !== head) flush(head);
   }

@@ -8,7 +8,6 @@
  * more than decoding twice (docs/performance.md, "A rebuild gathers keys while reading and folds when writing").
  */
 import { recordBytes } from './chunk.js';
-import { ContextTables } from './context-store.js';
 import type { Event } from './event.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, writeLogKey } from './log-key.js';
 
@@ -23,8 +22,6 @@ export interface FillIssue {
 export class StoreFill {
   /** By issue id as a latin1 string of its bytes (no hex per event: taken from the key just written). */
   private readonly issues = new Map<string, FillIssue>();
-  /** Context events, applied to their tables once everything else is written. */
-  readonly context: Event[] = [];
   private count = 0;
   private keys: Buffer;
   /** Per event: which of `buffers` holds its record, at which offset, how many bytes. */
@@ -74,7 +71,6 @@ export class StoreFill {
     spans[3 * n] = this.buffers.length - 1;
     spans[3 * n + 1] = record.byteOffset;
     spans[3 * n + 2] = record.byteLength;
-    if (ContextTables.isContextEvent(e)) this.context.push(e);
     const id = this.keys.toString('latin1', at, at + ISSUE_BYTES);
     const issue = this.issues.get(id);
     if (issue === undefined) {

@@ -339,12 +339,13 @@ export class Store {
           // Appending a key that does not sort last fails: never let that pass silently.
           if (!appendSync(this.log, fill.key(n), record)) throw new GritError('internal_error', `the store refused event ${eventIdOfKey(fill.key(n))} out of order`);
           const e = decodeStored(record);
-          if (!ContextTables.isContextEvent(e)) events.push(e);
+          // Context events fold into their own tables (as in `putNewEvents`); they never make an issue.
+          if (ContextTables.isContextEvent(e)) this.context.apply(e);
+          else events.push(e);
         }
         added += inOrder.length;
         if (events.length > 0) this.writeFolded(issueHex, false, [], [], foldIssueState(events));
       }
-      for (const e of fill.context) this.context.apply(e);
       this.meta.putSync('state', { ...meta, wal_head: walHead, event_count: added, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
       return true;
     });
