@@ -25,7 +25,7 @@ import {
   type SnapshotSink,
 } from '../git/snapshot.js';
 import type { WalCommit } from '../git/wal.js';
-import { readWal } from '../git/wal-read-ahead.js';
+import { readWal, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, type Args } from './args.js';
 import type { RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
@@ -51,30 +51,29 @@ const FILL_EVENTS = 250_000;
 // Reading the WAL in segments
 
 /**
- * Walks the WAL commits after `fromExclusive` up to `head`, oldest first, handing them to `fn`
- * a segment at a time (with the segment's first-exclusive and last commit), and drawing a
- * progress bar on a terminal. When `fromExclusive` is not on the head's chain, the whole chain is
- * walked. Returns false if `fn` asked to stop.
+ * Walks the WAL commits after `fromExclusive` up to `head`, handing them to `fn` a segment at a
+ * time and drawing a progress bar on a terminal. Segments come oldest first, `fn` given the last
+ * commit of each (all up to it was handed over), unless `opts.newestFirstUpTo` let them come
+ * newest first (`ReadWalOptions`): then it is given null. When `fromExclusive` is not on the
+ * head's chain, the whole chain is walked. Returns false if `fn` asked to stop.
  */
 async function walkWal(
   ctx: RepoContext,
   fromExclusive: string | null,
   head: string,
   label: string,
-  fn: (commits: WalCommit[], segFrom: string | null, segTo: string) => boolean | Promise<boolean>,
+  fn: (commits: WalCommit[], upTo: string | null) => boolean | Promise<boolean>,
+  opts: ReadWalOptions = {},
 ): Promise<boolean> {
   const wal = ctx.wal;
   try {
     // First the chain of commits (commit objects only), so segments and progress have a total.
-    const { total, segments } = await readWal(wal, fromExclusive, head, SEGMENT_COMMITS);
+    const { total, inOrder, segments } = await readWal(wal, fromExclusive, head, SEGMENT_COMMITS, opts);
     const bar = progressBar(label, total);
     try {
-      let from = fromExclusive;
       let done = 0;
       for await (const segment of segments) {
-        const to = segment[segment.length - 1].oid;
-        if (!(await fn(segment, from, to))) return false;
-        from = to;
+        if (!(await fn(segment, inOrder ? segment[segment.length - 1].oid : null))) return false;
         done += segment.length;
         bar.update(done);
       }
@@ -90,44 +89,68 @@ async function walkWal(
 /**
  * Brings the store up to the WAL head like `RepoContext.refresh`, with a progress bar while
  * reading, and in bounded store transactions: used for rebuilds, where the tail can be long. Into
- * an empty store the first `fillEvents` (default `FILL_EVENTS`; tests lower it) events are gathered
- * as they are read and written at once, as a snapshot's are (`StoreFill`); the rest go in batches
- * of `APPLY_EVENTS`.
+ * an empty store the first `fillEvents` events are gathered as they are read and written at once,
+ * as a snapshot's are (`StoreFill`); the rest go in batches of `APPLY_EVENTS`.
  */
-export async function replayWal(ctx: RepoContext, { fillEvents = FILL_EVENTS } = {}): Promise<string | null> {
+export async function replayWal(ctx: RepoContext, opts: ReplayOptions = {}): Promise<string | null> {
   const head = await ctx.wal.head();
+  if (head !== null && !(await replayTo(ctx, head, opts, true))) await replayTo(ctx, head, opts, false);
+  return ctx.refresh();
+}
+
+export interface ReplayOptions {
+  /** Events a fill may gather (default `FILL_EVENTS`; tests lower it). */
+  fillEvents?: number;
+  /** See `ReadWalOptions` (tests lower it). */
+  readAheadFrom?: number;
+}
+
+/**
+ * `replayWal`'s work. With `newestFirst`, a fill of the whole WAL (its commits state at most
+ * `fillEvents` events) is read newest first, its reading started while the chain is walked;
+ * returns false, having written nothing, when the commits hold more events than they state.
+ */
+async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
   const meta = ctx.store.getMeta();
   let applied = meta.wal_head;
-  if (head !== null && applied !== head) {
-    let fill = applied === null && meta.event_count === 0 ? new AdmittedFill(ctx, new StoreFill()) : null;
-    let pending: Event[] = [];
-    const flush = (to: string): boolean => {
-      if (fill) {
-        const filled = ctx.store.fill(fill.fill, to);
-        if (filled) fill.report();
-        fill = null;
-        if (!filled) return false; // someone else moved the store
-      } else {
-        const admitted = ctx.admit(pending);
-        pending = [];
-        if (!ctx.store.apply(admitted.events, applied, to)) return false;
-        ctx.reportAdmitted(admitted);
+  if (applied === head) return true;
+  let fill = applied === null && meta.event_count === 0 ? new AdmittedFill(ctx, new StoreFill()) : null;
+  let pending: Event[] = [];
+  const flush = (to: string): boolean => {
+    if (fill) {
+      const filled = ctx.store.fill(fill.fill, to);
+      if (filled) fill.report();
+      fill = null;
+      if (!filled) return false; // someone else moved the store
+    } else {
+      const admitted = ctx.admit(pending);
+      pending = [];
+      if (!ctx.store.apply(admitted.events, applied, to)) return false;
+      ctx.reportAdmitted(admitted);
+    }
+    applied = to;
+    return true;
+  };
+  let understated = false;
+  const read = (commits: WalCommit[], upTo: string | null): boolean => {
+    const events = commits.flatMap((c) => c.events);
+    if (fill) {
+      fill.take(events);
+      if (upTo === null) {
+        // Read newest first on the word of the commits' messages: holding more events than
+        // they state, the WAL is read again, in order.
+        understated = fill.fill.size > fillEvents;
+        return !understated;
       }
-      applied = to;
-      return true;
-    };
-    const done = await walkWal(ctx, applied, head, 'replaying WAL', (commits, _from, to) => {
-      const events = commits.flatMap((c) => c.events);
-      if (fill) {
-        fill.take(events);
-        return fill.fill.size < fillEvents || flush(to);
-      }
-      for (const e of events) pending.push(e);
-      return pending.length < APPLY_EVENTS || flush(to);
-    });
-    if (done && applied !== head) flush(head);
-  }
-  return ctx.refresh();
+      return fill.fill.size < fillEvents || flush(upTo);
+    }
+    for (const e of events) pending.push(e);
+    return pending.length < APPLY_EVENTS || flush(upTo!);
+  };
+  const done = await walkWal(ctx, applied, head, 'replaying WAL', read, { readAheadFrom, newestFirstUpTo: fill && newestFirst ? fillEvents : 0 });
+  if (understated) return false;
+  if (done && applied !== head) flush(head);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

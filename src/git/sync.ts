@@ -16,7 +16,7 @@ import { PackBuilder } from './pack-write.js';
 import { casRef, listRefs, readRef } from './refs.js';
 import { SNAPSHOT_PREFIX } from './snapshot.js';
 import { fetchGrit, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
-import { WAL_REF, writeEventsTree, writeWalCommit, type Wal, type WalCommit } from './wal.js';
+import { statedEventCount, WAL_REF, writeEventsTree, writeWalCommit, type Wal, type WalCommit } from './wal.js';
 
 export interface SyncOptions {
   remote: string;
@@ -315,8 +315,7 @@ export class WalSync {
       const parent = commit.parents[0] ?? null;
       let count = this.eventCounts.get(oid);
       if (count === undefined) {
-        const m = /^grit: (\d+) events?\n?$/.exec(commit.message);
-        count = m ? Number(m[1]) : (await this.wal.readSince(parent, oid)).reduce((k, c) => k + c.events.length, 0);
+        count = statedEventCount(commit.message) ?? (await this.wal.readSince(parent, oid)).reduce((k, c) => k + c.events.length, 0);
       }
       n += count;
       oid = parent;

@@ -27,30 +27,86 @@ const AHEAD_BYTES = 64 << 20;
 export interface WalStretch {
   /** Commits in the stretch. */
   total: number;
-  /** Its commits, read, checked and decoded, a segment at a time, oldest first. */
+  /**
+   * Whether `segments` come oldest first, each following the one before (else newest first: see
+   * `ReadWalOptions.newestFirstUpTo`).
+   */
+  inOrder: boolean;
+  /** Its commits, read, checked and decoded, a segment at a time, each segment oldest first. */
   segments: AsyncGenerator<WalCommit[]>;
 }
 
 export interface ReadWalOptions {
   /** A chain this long gets a reader thread (default 8,192; tests lower it). */
   readAheadFrom?: number;
+  /**
+   * With a reader thread, start reading while the chain is walked (newest first) as long as the
+   * commits walked state (`WalLink.statedEvents`) at most this many events; when they all do,
+   * the segments come newest first (`inOrder` false). For a caller that holds all the events
+   * anyway (a fill) and wants them sooner: the walk is serial, and the reading no longer waits
+   * for it. Default 0: oldest first.
+   */
+  newestFirstUpTo?: number;
 }
 
 /** The commits after `fromExclusive` up to `head` (see `Wal.chain`), to be read `size` at a time. */
 export async function readWal(wal: Wal, fromExclusive: string | null, head: string, size: number, opts: ReadWalOptions = {}): Promise<WalStretch> {
   const from = availableParallelism() > 1 ? (opts.readAheadFrom ?? READ_AHEAD_FROM_COMMITS) : Infinity;
   let reader: ReaderThread | null = null;
-  const start = () => (reader ??= new ReaderThread({ gitDir: wal.gitDir, warmUp: head }));
+  let early: EarlyReads | null = null;
   try {
-    const chain = await wal.chain(fromExclusive, head, (walked) => {
-      if (walked >= from) start();
+    const chain = await wal.chain(fromExclusive, head, (walked, done) => {
+      if (walked.length < from) return;
+      reader ??= new ReaderThread({ gitDir: wal.gitDir, warmUp: head });
+      if (opts.newestFirstUpTo) (early ??= new EarlyReads(reader, size, opts.newestFirstUpTo)).post(walked, done);
     });
-    if (chain.length >= from) start();
     const r = reader as ReaderThread | null;
-    return { total: chain.length, segments: r ? r.segments(chain, size) : inline(wal, chain, size) };
+    const e = early as EarlyReads | null;
+    if (r && e?.whole) return { total: chain.length, inOrder: false, segments: r.shared(wal, e.tasks, e.pending) };
+    return { total: chain.length, inOrder: true, segments: r ? r.segments(chain, size) : inline(wal, chain, size) };
   } catch (err) {
     await (reader as ReaderThread | null)?.close();
     throw err;
+  }
+}
+
+/**
+ * Reads asked for while the chain is still walked, newest first, `size` commits at a time, until
+ * the commits asked for state more than `upTo` events. Those asked for then are not used
+ * (the stretch is read again in order): their answers are dropped as they come.
+ */
+class EarlyReads {
+  /** The segments asked for, and their answers. */
+  readonly tasks: WalLink[][] = [];
+  readonly pending: Promise<ReadResult>[] = [];
+  private asked = 0;
+  private stated = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly reader: ReaderThread,
+    private readonly size: number,
+    private readonly upTo: number,
+  ) {}
+
+  /** Whether every commit walked was asked for. */
+  get whole(): boolean {
+    return !this.stopped;
+  }
+
+  post(walked: readonly WalLink[], done: boolean): void {
+    while (!this.stopped && (walked.length - this.asked >= this.size || (done && this.asked < walked.length))) {
+      const links = walked.slice(this.asked, this.asked + this.size).reverse(); // each segment oldest first
+      for (const l of links) this.stated += l.statedEvents ?? Infinity;
+      if (this.stated > this.upTo) {
+        this.stopped = true;
+        for (const p of this.pending.splice(0)) p.catch(() => undefined);
+        return;
+      }
+      this.tasks.push(links);
+      this.pending.push(this.reader.read(links));
+      this.asked += links.length;
+    }
   }
 }
 
@@ -61,21 +117,21 @@ async function* inline(wal: Wal, chain: readonly WalLink[], size: number): Async
 class ReaderThread {
   private readonly worker: Worker;
   /** One per segment asked for, in order: the thread answers in the order it was asked. */
-  private readonly answers: { resolve: (r: ReadResult) => void; reject: (e: unknown) => void }[] = [];
+  private readonly waiting: { resolve: (r: ReadResult) => void; reject: (e: unknown) => void }[] = [];
 
   constructor(setup: ReaderSetup) {
     this.worker = new Worker(READER_URL, { workerData: setup });
-    this.worker.on('message', (r: ReadResult) => this.answers.shift()?.resolve(r));
+    this.worker.on('message', (r: ReadResult) => this.waiting.shift()?.resolve(r));
     this.worker.on('error', (err) => this.failAll(err));
     this.worker.on('exit', (code) => this.failAll(new GritError('internal_error', `the WAL reader thread stopped (exit code ${code})`)));
   }
 
   private failAll(err: unknown): void {
-    for (const a of this.answers.splice(0)) a.reject(err);
+    for (const a of this.waiting.splice(0)) a.reject(err);
   }
 
-  private read(links: WalLink[]): Promise<ReadResult> {
-    const answer = new Promise<ReadResult>((resolve, reject) => this.answers.push({ resolve, reject }));
+  read(links: WalLink[]): Promise<ReadResult> {
+    const answer = new Promise<ReadResult>((resolve, reject) => this.waiting.push({ resolve, reject }));
     this.worker.postMessage({ links } satisfies ReadTask);
     return answer;
   }
@@ -83,6 +139,33 @@ class ReaderThread {
   async close(): Promise<void> {
     this.worker.removeAllListeners('exit');
     await this.worker.terminate();
+  }
+
+  /**
+   * `tasks`, decoded, in any order, `pending` being the thread's answers to them: this thread takes
+   * the answers as they come and, whenever none is there, reads a task from the other end itself,
+   * until the two meet. After walking the chain, this thread would otherwise wait for the reader
+   * (docs/performance.md, Rebuild). Closes the reader thread after.
+   */
+  async *shared(wal: Wal, tasks: readonly WalLink[][], pending: readonly Promise<ReadResult>[]): AsyncGenerator<WalCommit[]> {
+    const answered: (ReadResult | undefined)[] = [];
+    pending.forEach((p, i) => p.then((r) => (answered[i] = r)).catch(() => undefined)); // a failed thread leaves it all to this one
+    try {
+      await loadFastHash(); // for the event ids this thread checks
+      for (let next = 0, end = tasks.length; next < end; ) {
+        const result = answered[next];
+        if (result) {
+          answered[next++] = undefined;
+          if (!result.ok) throw GritError.fromJSON(result.error);
+          yield decodeChunks(result.chunks);
+        } else {
+          yield await wal.readCommits(tasks[--end]);
+          await new Promise((r) => setImmediate(r)); // lets the thread's answers in
+        }
+      }
+    } finally {
+      await this.close();
+    }
   }
 
   async *segments(chain: readonly WalLink[], size: number): AsyncGenerator<WalCommit[]> {

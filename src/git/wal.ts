@@ -137,15 +137,26 @@ export function writeWalCommit(sink: ObjectSink, eventsTree: TreeEntry, f: WalCo
   const meta = sink.write('blob', encodeMeta({ schema_version: 1, actor_id: f.actorHex, chunk_hash: f.chunkHash, prev_wal: f.parent }));
   const tree = sink.write('tree', encodeTree([eventsTree, { mode: '100644', name: 'meta.json', oid: meta }]));
   const who = { name: 'grit', email: `${f.actorHex}@grit.invalid`, timestamp: Math.floor(f.timestamp / 1000), tzOffsetMinutes: 0 };
-  const message = `grit: ${plural(f.eventCount, 'event')}\n`;
+  const message = `grit: ${plural(f.eventCount, 'event')}\n`; // read back by `statedEventCount`
   return sink.write('commit', encodeCommit({ tree, parents: f.parent ? [f.parent] : [], author: who, committer: who, message }));
 }
 
-/** A WAL commit as the chain walk sees it: its id, its root tree and its (only) parent. */
+/**
+ * The event count a WAL commit's message states (`grit: 3 events`), or null when it states none.
+ * A hint for planning reads, never trusted: the chunk is what counts.
+ */
+export function statedEventCount(message: string): number | null {
+  const m = /^grit: (\d+) events?\n?$/.exec(message);
+  return m ? Number(m[1]) : null;
+}
+
+/** A WAL commit as the chain walk sees it: its id, its root tree, its (only) parent and its message's event count. */
 export interface WalLink {
   oid: string;
   tree: string;
   parent: string | null;
+  /** `statedEventCount` of its message. */
+  statedEvents: number | null;
 }
 
 /** A WAL commit read and checked down to its chunk's bytes (`Wal.readChunk`), events not yet decoded. */
@@ -274,7 +285,7 @@ export class Wal {
       if (obj.type !== 'commit') throw walError(`WAL entry ${oid} is a ${obj.type}, not a commit`, where);
       const commit = parseCommit(obj.content);
       if (commit.parents.length > 1) throw walError(`WAL commit ${oid} is a merge; the WAL must be linear`, where);
-      return { oid, tree: commit.tree, parent: commit.parents[0] ?? null };
+      return { oid, tree: commit.tree, parent: commit.parents[0] ?? null, statedEvents: statedEventCount(commit.message) };
     } catch (err) {
       throw inCommit(err, oid);
     }
@@ -326,10 +337,11 @@ export class Wal {
    * The commits after `fromExclusive` up to `to`, oldest first, walking first parents and reading
    * only the commit objects (the whole chain when `fromExclusive` is not on it). A commit that is
    * missing, not a commit, or a merge throws `wal_error` naming it. Leaves the object store open
-   * (pack indexes loaded) for `readCommits`: the caller closes it. `onWalked` hears how far the
-   * walk has come every 4,096 commits.
+   * (pack indexes loaded) for `readCommits`: the caller closes it. `onWalked` is given the commits
+   * walked so far, newest first, every 4,096 commits and once more at the end (`done`), so that
+   * reading them can start before the walk is over.
    */
-  async chain(fromExclusive: string | null, to: string, onWalked?: (commits: number) => void): Promise<WalLink[]> {
+  async chain(fromExclusive: string | null, to: string, onWalked?: (walked: readonly WalLink[], done: boolean) => void): Promise<WalLink[]> {
     const out: WalLink[] = [];
     for (let oid: string | null = to; oid && oid !== fromExclusive; ) {
       const link = this.readLink(oid);
@@ -337,10 +349,11 @@ export class Wal {
       oid = link.parent;
       // Reads are synchronous; let a daemon's other work run now and then.
       if (out.length % 4096 === 0) {
-        onWalked?.(out.length);
+        onWalked?.(out, false);
         await new Promise((r) => setImmediate(r));
       }
     }
+    onWalked?.(out, true);
     return out.reverse();
   }
 

@@ -7,7 +7,7 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import type { GritError } from '../../src/core/errors.js';
 import { toHex } from '../../src/core/hex.js';
 import { readWal, type ReadWalOptions } from '../../src/git/wal-read-ahead.js';
-import { Wal, WAL_REF, type WalCommit } from '../../src/git/wal.js';
+import { statedEventCount, Wal, WAL_REF, type WalCommit } from '../../src/git/wal.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { ACTOR_HEX, comment, forge, git, isGritError, tempRepo } from './_util.js';
 
@@ -43,6 +43,45 @@ test('a reader thread hands on exactly what reading inline does, in order, from 
   wal.objects.close();
 });
 
+test('read newest first as the chain is walked, and shared with this thread, the commits are those read inline; stated counts decide', { timeout: 60_000 }, async () => {
+  const { dir, gitDir } = tempRepo();
+  const gen = await generateWal(gitDir, { seed: 4, events: 1200, actors: [{ id: '11'.repeat(16) }], batchMax: 3, packed: true });
+  git(dir, ['repack', '-a', '-d', '-q']);
+  const wal = new Wal(gitDir);
+  const head = (await wal.head())!;
+  const inline = await readAll(wal, null, head, INLINE);
+  const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
+  for (const upTo of [1200, Infinity]) {
+    const { total, inOrder, segments } = await readWal(wal, null, head, 16, { ...THREAD, newestFirstUpTo: upTo });
+    assert.equal(inOrder, false);
+    const got: WalCommit[] = [];
+    for await (const segment of segments) {
+      // Each segment is a stretch of the chain, oldest first.
+      for (let i = 1; i < segment.length; i++) assert.equal(inline.findIndex((c) => c.oid === segment[i].oid), inline.findIndex((c) => c.oid === segment[i - 1].oid) + 1);
+      got.push(...segment);
+      // A slow consumer at first: the thread's answers are taken too, not only this thread's own reads.
+      if (got.length === segment.length) await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.equal(got.length, total);
+    assert.deepEqual(byOid(got), byOid(inline));
+  }
+  // Commits stating more events than allowed (or none) are read in order: the early reads are dropped.
+  assert.equal(gen.commits, inline.length);
+  const stretch = await readWal(wal, null, head, 16, { ...THREAD, newestFirstUpTo: 1199 });
+  assert.equal(stretch.inOrder, true);
+  const got: WalCommit[] = [];
+  for await (const segment of stretch.segments) got.push(...segment);
+  assert.deepEqual(summary(got), summary(inline));
+  wal.objects.close();
+});
+
+test('statedEventCount reads what writeWalCommit writes, and nothing else', () => {
+  assert.equal(statedEventCount('grit: 1 event\n'), 1);
+  assert.equal(statedEventCount('grit: 250 events\n'), 250);
+  assert.equal(statedEventCount('grit: 3 events'), 3);
+  for (const m of ['forged', 'grit: many events\n', 'grit: 3 events\nmore', '']) assert.equal(statedEventCount(m), null, m);
+});
+
 test('a bad commit read by the thread fails the walk with wal_error naming it; stopping early stops the thread', { timeout: 60_000 }, async () => {
   const { dir, gitDir } = tempRepo();
   const wal = new Wal(gitDir);
@@ -55,7 +94,7 @@ test('a bad commit read by the thread fails the walk with wal_error naming it; s
   git(dir, ['update-ref', WAL_REF, bad]);
   for (let i = 0; i < 300; i++) head = (await wal.append([comment(`d${i}`)], ACTOR_HEX)).commit;
 
-  for (const opts of [INLINE, THREAD]) {
+  for (const opts of [INLINE, THREAD, { ...THREAD, newestFirstUpTo: Infinity }]) {
     await assert.rejects(readAll(wal, null, head, opts), (e: unknown) => {
       assert.ok(isGritError('wal_error')(e), String(e));
       assert.equal((e as GritError).details.commit, bad);

@@ -35,6 +35,8 @@ export interface GenOptions {
    * commit by commit: the same commits, built in a fraction of the time (for 100k-event WALs).
    */
   packed?: boolean;
+  /** With `packed`: the event count each commit's message states, given the count it holds (default: that). */
+  statedEvents?: (held: number) => number;
 }
 
 const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
@@ -162,7 +164,7 @@ export async function generateWal(gitDir: string, opts: GenOptions): Promise<Gen
       const chunk = encodeChunk(batch);
       const chunkHash = toHex(chunk.hash);
       const tree = writeEventsTree(pack.sink(), chunk.bytes, chunkHash, batch[0].ts_unix_ms);
-      head = writeWalCommit(pack.sink(), tree, { actorHex, chunkHash, parent: head, eventCount: n, timestamp: ts });
+      head = writeWalCommit(pack.sink(), tree, { actorHex, chunkHash, parent: head, eventCount: opts.statedEvents?.(n) ?? n, timestamp: ts });
     } else {
       await wal.append(batch, actorHex);
     }
