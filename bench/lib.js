@@ -8,8 +8,15 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const GRIT = join(ROOT, 'bin', 'grit.cjs');
 
+/** Every repository `tempRepo` made, removed when the process exits (a run must not fill /tmp). */
+const made = [];
+process.on('exit', () => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempRepo() {
   const dir = mkdtempSync(join(tmpdir(), 'grit-bench-'));
+  made.push(dir);
   spawnSync('git', ['init', '-q', dir]);
   return dir;
 }
