@@ -3,8 +3,10 @@
  * thread (src/workers/wal-reader.ts) reads and checks the git objects of the next segments while
  * this thread decodes and applies the current one. The thread is started once the walk of the
  * commit chain has shown the stretch to be long, so that its start-up overlaps the rest of that
- * walk; short stretches, and machines with one core, are read inline. A large snapshot is read by
- * both threads at once (`readSnapshotChunks`). See docs/performance.md (Rebuild).
+ * walk; short stretches, and machines with one core, are read inline. A caller that takes the
+ * commits in any order has them read newest first as the walk goes, by both threads
+ * (`newestFirstUpTo`); a large snapshot is read by both threads at once (`readSnapshotChunks`).
+ * See docs/performance.md (Rebuild).
  */
 import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
