@@ -81,6 +81,8 @@ const OID = /^[0-9a-f]{40}$/;
 const PACK_TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
+/** Packs with this many objects get a two-byte fan-out table (256 KiB) on their first look-up. */
+const FANOUT16_FROM = 1 << 14;
 
 export function isOid(s: unknown): s is string {
   return typeof s === 'string' && OID.test(s);
@@ -221,6 +223,8 @@ export interface LocalPack {
 class Pack {
   private fd: number | null = null;
   private readonly windows = new Map<number, Buffer>();
+  private lastWindow = -1;
+  private lastWin: Buffer | null = null;
   private readonly fanout: Uint32Array;
   readonly count: number;
   private readonly oidsAt = 8 + 256 * 4;
@@ -267,23 +271,54 @@ class Pack {
   }
 
   private offsetAt(index: number): number {
-    const off = this.idx.readUInt32BE(this.offsetsAt + index * 4);
+    const idx = this.idx;
+    const at = this.offsetsAt + index * 4;
+    const off = ((idx[at] << 24) | (idx[at + 1] << 16) | (idx[at + 2] << 8) | idx[at + 3]) >>> 0;
     return off & 0x80000000 ? Number(this.idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8)) : off;
+  }
+
+  /**
+   * Where the ids starting with each two bytes begin (`[p]`) and end (`[p + 1]`): git's fan-out
+   * table narrowed by one more byte, built on the first look-up in a large pack. A rebuild looks
+   * up hundreds of thousands of objects in one pack; this saves eight of a search's ~18 steps.
+   */
+  private fanout16: Uint32Array | null = null;
+
+  private buildFanout16(): Uint32Array {
+    const table = new Uint32Array(65537);
+    const idx = this.idx;
+    let p = 0;
+    for (let i = 0; i < this.count; i++) {
+      const at = this.oidsAt + i * 20;
+      const prefix = (idx[at] << 8) | idx[at + 1];
+      while (p <= prefix) table[p++] = i;
+    }
+    while (p <= 65536) table[p++] = this.count;
+    return table;
   }
 
   /** The offset of an object in the pack, or -1. */
   find(oid: Buffer): number {
     const idx = this.idx;
-    let lo = oid[0] === 0 ? 0 : this.fanout[oid[0] - 1];
-    let hi = this.fanout[oid[0]];
-    // The fan-out bucket shares the first byte; most steps are decided by the next three,
-    // compared as one number (plain byte reads: cheaper than readUInt32BE's checks or Buffer#compare).
+    let lo: number;
+    let hi: number;
+    if (this.count >= FANOUT16_FROM) {
+      const table = (this.fanout16 ??= this.buildFanout16());
+      const prefix = (oid[0] << 8) | oid[1];
+      lo = table[prefix];
+      hi = table[prefix + 1];
+    } else {
+      lo = oid[0] === 0 ? 0 : this.fanout[oid[0] - 1];
+      hi = this.fanout[oid[0]];
+    }
+    // Most steps are decided by bytes 1-3, compared as one number (plain byte reads: cheaper than
+    // readUInt32BE's checks or Buffer#compare).
     const head = (oid[1] << 16) | (oid[2] << 8) | oid[3];
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.oidsAt + mid * 20;
       const first = (idx[at + 1] << 16) | (idx[at + 2] << 8) | idx[at + 3];
-      const c = first !== head ? (head < first ? -1 : 1) : oid.compare(idx, at, at + 20, 0, 20);
+      const c = first !== head ? (head < first ? -1 : 1) : compareTail(oid, idx, at);
       if (c === 0) return this.offsetAt(mid);
       if (c < 0) hi = mid;
       else lo = mid + 1;
@@ -299,6 +334,8 @@ class Pack {
     const len = Math.max(0, Math.min(length, this.size - 20 - position));
     const w = Math.floor(position / WINDOW);
     if (len <= WINDOW && position + len <= (w + 1) * WINDOW) {
+      // The window read last is the most recent already: most reads of a commit's objects land there.
+      if (w === this.lastWindow) return this.lastWin!.subarray(position - w * WINDOW, position - w * WINDOW + len);
       let win = this.windows.get(w);
       if (win) {
         this.windows.delete(w);
@@ -307,6 +344,8 @@ class Pack {
         if (this.windows.size >= WINDOWS) this.windows.delete(this.windows.keys().next().value as number);
       }
       this.windows.set(w, win);
+      this.lastWindow = w;
+      this.lastWin = win;
       return win.subarray(position - w * WINDOW, position - w * WINDOW + len);
     }
     return this.pread(position, len, Buffer.allocUnsafe(len));
@@ -327,7 +366,18 @@ class Pack {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
     this.windows.clear();
+    this.lastWindow = -1;
+    this.lastWin = null;
   }
+}
+
+/** Compares an id with the one at `at` in a pack index whose first four bytes are equal (byte reads: cheaper than a native compare). */
+function compareTail(oid: Buffer, idx: Buffer, at: number): number {
+  for (let i = 4; i < 20; i++) {
+    const d = oid[i] - idx[at + i];
+    if (d !== 0) return d;
+  }
+  return 0;
 }
 
 function applyDelta(base: Buffer, delta: Buffer, maxBytes: number): Buffer {

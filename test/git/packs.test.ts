@@ -120,3 +120,28 @@ test('a roll-up refuses a damaged entry: nothing is deleted and every other obje
   const reader = new ObjectStore(gitDir);
   for (let i = 1; i < names.length; i++) assert.equal(reader.readBlob(oids[i]).toString(), text(i));
 });
+
+test('a pack of 20,000 objects (searched through a two-byte fan-out): every object is found, no other', () => {
+  const { dir, gitDir } = tempRepo();
+  const pack = new PackBuilder();
+  const sink = pack.sink();
+  const contents = new Map<string, string>();
+  for (let i = 0; i < 20_000; i++) {
+    const text = `object ${i}\n`;
+    contents.set(sink.write('blob', Buffer.from(text)), text);
+  }
+  pack.write(gitDir, { fsync: false });
+  const oids = [...contents.keys()].sort();
+  // git agrees that the pack holds them all.
+  const checked = git(dir, ['cat-file', '--batch-check=%(objectname)'], `${oids.join('\n')}\n`).trim().split('\n');
+  assert.deepEqual(checked, oids);
+  const store = new ObjectStore(gitDir);
+  for (const oid of oids) assert.equal(store.readBlob(oid).toString(), contents.get(oid), oid);
+  // Absent ids: at both ends of the id space, and next to present ones (last byte, and bytes 2-3,
+  // which the fan-out table and the search look at first).
+  const near = (oid: string, at: number) => oid.slice(0, at) + ((parseInt(oid.slice(at, at + 2), 16) + 1) % 256).toString(16).padStart(2, '0') + oid.slice(at + 2);
+  const absent = ['0'.repeat(40), 'f'.repeat(40), ...oids.slice(0, 200).flatMap((o) => [near(o, 38), near(o, 4), near(o, 2)])].filter((o) => !contents.has(o));
+  assert.ok(absent.length > 500);
+  for (const oid of absent) assert.equal(store.has(oid), false, oid);
+  store.close();
+});
