@@ -280,7 +280,8 @@ class Pack {
   /**
    * Where the ids starting with each two bytes begin (`[p]`) and end (`[p + 1]`): git's fan-out
    * table narrowed by one more byte, built on the first look-up in a large pack. A rebuild looks
-   * up hundreds of thousands of objects in one pack; this saves eight of a search's ~18 steps.
+   * up hundreds of thousands of objects in one pack: in a pack of 320k objects, a search of ~10
+   * steps within a one-byte bucket becomes one of 2-3.
    */
   private fanout16: Uint32Array | null = null;
 
