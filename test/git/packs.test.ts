@@ -137,7 +137,7 @@ test('a pack of 20,000 objects (searched through a two-byte fan-out): every obje
   assert.deepEqual(checked, oids);
   const store = new ObjectStore(gitDir);
   for (const oid of oids) assert.equal(store.readBlob(oid).toString(), contents.get(oid), oid);
-  // Absent ids: at both ends of the id space, and next to present ones (last byte, and bytes 2-3,
+  // Absent ids: at both ends of the id space, and next to present ones (the last byte, and the second and third,
   // which the fan-out table and the search look at first).
   const near = (oid: string, at: number) => oid.slice(0, at) + ((parseInt(oid.slice(at, at + 2), 16) + 1) % 256).toString(16).padStart(2, '0') + oid.slice(at + 2);
   const absent = ['0'.repeat(40), 'f'.repeat(40), ...oids.slice(0, 200).flatMap((o) => [near(o, 38), near(o, 4), near(o, 2)])].filter((o) => !contents.has(o));
