@@ -81,8 +81,12 @@ const OID = /^[0-9a-f]{40}$/;
 const PACK_TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
-/** Packs with this many objects get a two-byte fan-out table (256 KiB) on their first look-up. */
-const FANOUT16_FROM = 1 << 14;
+/**
+ * Packs with this many objects get a two-byte fan-out table (256 KiB) once they have served this
+ * many look-ups: building it (~20 ms cold for 320k objects) pays off only over a long walk.
+ */
+const FANOUT16_OBJECTS = 1 << 14;
+const FANOUT16_AFTER_LOOKUPS = 4096;
 
 export function isOid(s: unknown): s is string {
   return typeof s === 'string' && OID.test(s);
@@ -279,11 +283,12 @@ class Pack {
 
   /**
    * Where the ids starting with each two bytes begin (`[p]`) and end (`[p + 1]`): git's fan-out
-   * table narrowed by one more byte, built on the first look-up in a large pack. A rebuild looks
-   * up hundreds of thousands of objects in one pack: in a pack of 320k objects, a search of ~10
-   * steps within a one-byte bucket becomes one of 2-3.
+   * table narrowed by one more byte, built once a large pack has served many look-ups. A rebuild
+   * looks up hundreds of thousands of objects in one pack: in a pack of 320k objects, a search of
+   * ~10 steps within a one-byte bucket becomes one of 2-3.
    */
   private fanout16: Uint32Array | null = null;
+  private lookups = 0;
 
   private buildFanout16(): Uint32Array {
     const table = new Uint32Array(65537);
@@ -303,8 +308,9 @@ class Pack {
     const idx = this.idx;
     let lo: number;
     let hi: number;
-    if (this.count >= FANOUT16_FROM) {
-      const table = (this.fanout16 ??= this.buildFanout16());
+    if (this.fanout16 === null && this.count >= FANOUT16_OBJECTS && ++this.lookups > FANOUT16_AFTER_LOOKUPS) this.fanout16 = this.buildFanout16();
+    const table = this.fanout16;
+    if (table !== null) {
       const prefix = (oid[0] << 8) | oid[1];
       lo = table[prefix];
       hi = table[prefix + 1];
