@@ -68,62 +68,51 @@ test('rebuild --from-snapshot gives exactly the state of a full WAL replay (3000
   fsckClean(repo);
 });
 
+/** `repo`'s store emptied, then built by `build`, and checked whole (1,500 events); what the commands read from it. */
+async function rebuiltBy(repo: string, build: (ctx: RepoContext) => Promise<unknown>): Promise<string> {
+  const ctx = RepoContext.open({ cwd: repo });
+  try {
+    ctx.store.clear();
+    await build(ctx);
+  } finally {
+    ctx.wal.objects.close();
+    await ctx.close();
+  }
+  // Commands first: on a store left empty, the first one builds it.
+  const seen = await observe(repo);
+  const check = gritOk(repo, ['db', 'check']);
+  assert.deepEqual([check.events_checked, check.errors], [1500, []]);
+  return seen;
+}
+
+/** The whole WAL applied in one batch: what every other way of building the store must match. */
+async function applyAll(ctx: RepoContext): Promise<void> {
+  const head = await ctx.wal.head();
+  assert.ok(ctx.store.apply((await ctx.wal.readSince(null, head)).flatMap((c) => c.events), null, head));
+}
+
 test('a replay into an empty store, gathered as it is read and then applied in batches, gives what applying it all gives', { timeout: 120_000 }, async () => {
   const repo = tempRepo();
-  const opts = { cwd: repo };
-  await runLocal('Init', { no_agents_md: true }, opts);
+  await runLocal('Init', { no_agents_md: true }, { cwd: repo });
   await generateWal(join(repo, '.git'), { seed: 4, events: 1500, actors: ACTORS, batchMax: 4 });
-  /** The store emptied, then built by `build`; what the commands read from it. */
-  const builtBy = async (build: (ctx: RepoContext) => Promise<unknown>) => {
-    const ctx = RepoContext.open(opts);
-    try {
-      ctx.store.clear();
-      await build(ctx);
-    } finally {
-      ctx.wal.objects.close();
-      await ctx.close();
-    }
-    const seen = await observe(repo);
-    const check = gritOk(repo, ['db', 'check']);
-    assert.deepEqual([check.events_checked, check.errors], [1500, []]);
-    return seen;
-  };
-  const applied = await builtBy(async (ctx) => {
-    const head = await ctx.wal.head();
-    assert.ok(ctx.store.apply((await ctx.wal.readSince(null, head)).flatMap((c) => c.events), null, head));
-  });
+  const applied = await rebuiltBy(repo, applyAll);
   // All of it gathered; only the first segment (512 commits) gathered, the rest applied; with a
   // reader thread, all of it gathered newest first (its commits state 1,500 events), or in order
   // (they state more than the 1,499 a fill may gather here).
   const cases = [{ fillEvents: Infinity }, { fillEvents: 0 }, { fillEvents: 1500, readAheadFrom: 1 }, { fillEvents: 1499, readAheadFrom: 1 }];
-  for (const o of cases) assert.equal(await builtBy((ctx) => replayWal(ctx, o)), applied, JSON.stringify(o));
+  for (const o of cases) assert.equal(await rebuiltBy(repo, (ctx) => replayWal(ctx, o)), applied, JSON.stringify(o));
   // The first command on an empty store builds it the same way.
-  assert.equal(await builtBy(async () => undefined), applied);
+  assert.equal(await rebuiltBy(repo, async () => undefined), applied);
 });
 
 test('a replay read newest first on the word of commit messages that understate their events starts over in order', { timeout: 120_000 }, async () => {
   const repo = tempRepo();
-  const opts = { cwd: repo };
-  await runLocal('Init', { no_agents_md: true }, opts);
+  await runLocal('Init', { no_agents_md: true }, { cwd: repo });
   // Each commit holds 1-4 events and states 1: the WAL states ~600 events and holds 1,500.
   await generateWal(join(repo, '.git'), { seed: 5, events: 1500, actors: ACTORS, batchMax: 4, packed: true, statedEvents: () => 1 });
-  const build = async (replay: (ctx: RepoContext) => Promise<unknown>) => {
-    const ctx = RepoContext.open(opts);
-    try {
-      ctx.store.clear();
-      await replay(ctx);
-    } finally {
-      ctx.wal.objects.close();
-      await ctx.close();
-    }
-    return observe(repo);
-  };
-  const applied = await build(async (ctx) => {
-    const head = await ctx.wal.head();
-    assert.ok(ctx.store.apply((await ctx.wal.readSince(null, head)).flatMap((c) => c.events), null, head));
-  });
+  const applied = await rebuiltBy(repo, applyAll);
   const filled: number[] = [];
-  const replayed = await build((ctx) => {
+  const replayed = await rebuiltBy(repo, (ctx) => {
     const fill = ctx.store.fill.bind(ctx.store);
     ctx.store.fill = (f, walHead) => (filled.push(f.size), fill(f, walHead));
     return replayWal(ctx, { fillEvents: 1000, readAheadFrom: 1 });
@@ -132,8 +121,6 @@ test('a replay read newest first on the word of commit messages that understate 
   // One fill, of the first segment read in order (512 commits), not of everything read newest first.
   assert.equal(filled.length, 1);
   assert.ok(filled[0] >= 1000 && filled[0] < 1500, `filled ${filled[0]}`);
-  const check = gritOk(repo, ['db', 'check']);
-  assert.deepEqual([check.events_checked, check.errors], [1500, []]);
 });
 
 test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format, never rewritten; gc keeps the newest', { timeout: 120_000 }, async () => {
