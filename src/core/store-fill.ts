@@ -81,10 +81,15 @@ export class StoreFill {
     issue.entries.push(n);
   }
 
-  /** Whether event `n` sorts after event `m` of the same issue (their keys after the issue id). */
-  private sortsAfter(n: number, m: number): boolean {
+  /** How the log keys of events `n` and `m` compare (negative: `n`'s sorts first), without a view of either. */
+  compareKeys(n: number, m: number): number {
     const keys = this.keys;
-    return keys.compare(keys, m * LOG_KEY_BYTES + ISSUE_BYTES, (m + 1) * LOG_KEY_BYTES, n * LOG_KEY_BYTES + ISSUE_BYTES, (n + 1) * LOG_KEY_BYTES) > 0;
+    return keys.compare(keys, m * LOG_KEY_BYTES, (m + 1) * LOG_KEY_BYTES, n * LOG_KEY_BYTES, (n + 1) * LOG_KEY_BYTES);
+  }
+
+  /** Whether event `n` sorts after event `m` of the same issue. */
+  private sortsAfter(n: number, m: number): boolean {
+    return this.compareKeys(n, m) > 0;
   }
 
   private grow(): void {

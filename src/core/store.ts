@@ -469,8 +469,8 @@ function sortedByKey(events: readonly Event[]): { e: Event; key: Buffer; head: n
 
 /** Event numbers of a fill in the order of their keys, each key once. */
 function uniqueByKey(entries: readonly number[], fill: StoreFill): number[] {
-  const sorted = [...entries].sort((a, b) => Buffer.compare(fill.key(a), fill.key(b)));
-  return sorted.filter((n, i) => i === 0 || !fill.key(sorted[i - 1]).equals(fill.key(n)));
+  const sorted = [...entries].sort((a, b) => fill.compareKeys(a, b));
+  return sorted.filter((n, i) => i === 0 || fill.compareKeys(sorted[i - 1], n) !== 0);
 }
 
 /** The dependencies of `a` that are not in `b`. */
