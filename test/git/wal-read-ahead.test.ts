@@ -66,7 +66,7 @@ test('read newest first as the chain is walked, and shared with this thread, the
     assert.equal(got.length, total);
     assert.deepEqual(byOid(got), byOid(inline));
   }
-  // Commits stating more events than allowed (or none) are read in order: the early reads are dropped.
+  // Commits stating more events than allowed are read in order: the early reads are dropped.
   assert.equal(gen.commits, inline.length);
   const stretch = await readWal(wal, null, head, 16, { ...THREAD, newestFirstUpTo: 1199 });
   assert.equal(stretch.inOrder, true);
