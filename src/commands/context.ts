@@ -12,7 +12,7 @@ import { admitEvents, integrityReports, loadKeyring, reportAdmitted, type AdmitR
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
-import { Store, type StoreOptions } from '../core/store.js';
+import { isEmptyStore, Store, type StoreOptions } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
@@ -151,7 +151,7 @@ export class RepoContext {
         this.store.clear();
         continue;
       }
-      if (meta.wal_head === null && meta.event_count === 0) {
+      if (isEmptyStore(meta)) {
         // An empty store (a new clone or actor, a discarded cache) is built as a rebuild builds
         // it: the WAL read ahead on a second thread and gathered, not held (docs/performance.md).
         return (await import('./maintenance.js')).replayWal(this);

@@ -13,7 +13,7 @@ import { toHex } from '../core/hex.js';
 import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
 import { foldIssue } from '../core/projection.js';
-import { eventIdOfKey, keyMatches, type StoreMeta } from '../core/store.js';
+import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
 import { StoreFill } from '../core/store-fill.js';
 import {
   createSnapshot,
@@ -114,7 +114,7 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
   const meta = ctx.store.getMeta();
   let applied = meta.wal_head;
   if (applied === head) return true;
-  let fill = applied === null && meta.event_count === 0 ? new AdmittedFill(ctx, new StoreFill()) : null;
+  let fill = isEmptyStore(meta) ? new AdmittedFill(ctx, new StoreFill()) : null;
   let pending: Event[] = [];
   const flush = (to: string): boolean => {
     if (fill) {

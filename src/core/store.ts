@@ -29,6 +29,11 @@ export interface StoreMeta {
 
 const EMPTY_META: StoreMeta = { wal_head: null, event_count: 0, last_rebuild_ts: null, events_since_rebuild: 0 };
 
+/** Whether a store with this meta holds nothing yet (a new clone or actor, a cleared cache): `Store.fill` takes only such a store. */
+export function isEmptyStore(meta: StoreMeta): boolean {
+  return meta.wal_head === null && meta.event_count === 0;
+}
+
 /**
  * Dependency index keys: `deps` holds `issue:target:type` (what an issue records), `rdeps` the
  * same edge as `target:issue:type` (who points at an issue). Not NUL-separated: lmdb's key
@@ -306,7 +311,7 @@ export class Store {
         if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
       }
       // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
-      const fresh = fromHead === null && meta.event_count === 0;
+      const fresh = isEmptyStore(meta);
       this.meta.putSync('state', {
         ...meta,
         wal_head: walHead,
@@ -328,7 +333,7 @@ export class Store {
   fill(fill: StoreFill, walHead: string | null): boolean {
     return this.root.transactionSync(() => {
       const meta = this.getMeta();
-      if (meta.wal_head !== null || meta.event_count !== 0) return false;
+      if (!isEmptyStore(meta)) return false;
       let added = 0;
       for (const [issueHex, { entries, ordered }] of fill.byIssue()) {
         // An issue whose events came out of order (or twice) is sorted here.
