@@ -291,11 +291,6 @@ export class Wal {
     }
   }
 
-  /** Reads and fully validates the tree of a WAL commit: meta.json and its one chunk (synchronous). */
-  private readBody(link: WalLink): WalCommit {
-    return decodeWalChunk(this.readChunk(link));
-  }
-
   /**
    * Reads a WAL commit's tree down to its chunk and checks all but the events: the layout,
    * meta.json, the chunk's size and hash (synchronous). `decodeWalChunk` does the rest.
@@ -360,12 +355,15 @@ export class Wal {
   /** Reads and validates the trees and chunks of `links` (from `chain`), in their order; the caller closes the object store. */
   async readCommits(links: readonly WalLink[]): Promise<WalCommit[]> {
     if (links.length >= FAST_HASH_FROM_COMMITS) await loadFastHash();
-    const out: WalCommit[] = [];
+    // All chunks read first, then decoded: events decoded as the reading goes would live through
+    // the scavenges the reading's garbage brings and be copied into the old generation, where
+    // only a full collection frees them (docs/performance.md, "Events decoded after reading").
+    const chunks: WalChunk[] = [];
     for (const link of links) {
-      out.push(this.readBody(link));
-      if (out.length % 256 === 0) await new Promise((r) => setImmediate(r));
+      chunks.push(this.readChunk(link));
+      if (chunks.length % 256 === 0) await new Promise((r) => setImmediate(r));
     }
-    return out;
+    return chunks.map(decodeWalChunk);
   }
 
   /**

@@ -45,6 +45,33 @@ test('objects written by grit are what git writes: ids, content, tree order, fsc
   assert.equal(store.writeBlob(Buffer.from('hello\n')), blob);
 });
 
+test('reads commits git wrote: parents, multi-line headers, names and messages beyond ASCII', () => {
+  const { dir, gitDir } = tempRepo();
+  const tree = git(dir, ['mktree'], '').trim();
+  const a = git(dir, ['commit-tree', tree, '-m', 'a']).trim();
+  const b = git(dir, ['commit-tree', tree, '-m', 'b']).trim();
+  // A signature-like header whose continuation lines hold "tree" and "parent" lines of their own,
+  // which are not the commit's; then a message with blank lines and no final newline.
+  const raw =
+    `tree ${tree}\nparent ${a}\nparent ${b}\n` +
+    'author Zoë Ünal <z@example.org> 1700000000 +0100\ncommitter Ça Va <c@example.org> 1700000001 -0130\n' +
+    `gpgsig -----BEGIN PGP SIGNATURE-----\n tree ${'f'.repeat(40)}\n parent ${'e'.repeat(40)}\n -----END PGP SIGNATURE-----\n` +
+    '\nsubject ü\n\nbody\n\nend';
+  const merge = git(dir, ['hash-object', '-t', 'commit', '-w', '--stdin'], raw).trim();
+  const parsed = new ObjectStore(gitDir).readCommit(merge);
+  assert.deepEqual(parsed, {
+    tree,
+    parents: [a, b],
+    author: 'Zoë Ünal <z@example.org> 1700000000 +0100',
+    committer: 'Ça Va <c@example.org> 1700000001 -0130',
+    message: 'subject ü\n\nbody\n\nend',
+  });
+  const bare = git(dir, ['hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], `tree ${tree}\nauthor x <x> 1 +0000\ncommitter x <x> 1 +0000`).trim();
+  assert.deepEqual(new ObjectStore(gitDir).readCommit(bare), { tree, parents: [], author: 'x <x> 1 +0000', committer: 'x <x> 1 +0000', message: '' });
+  const treeless = git(dir, ['hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], `parent ${a}\nauthor x <x> 1 +0000\n\nm`).trim();
+  assert.throws(() => new ObjectStore(gitDir).readCommit(treeless), (err) => isGritError(err, 'git_error') && /malformed commit/.test((err as Error).message));
+});
+
 test('reads objects git wrote, loose and packed (OFS and REF deltas), and refuses corrupt ones', () => {
   const { dir, gitDir } = tempRepo();
   // A file growing line by line over 40 commits gives git plenty of deltas to make.
