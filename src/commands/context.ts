@@ -172,6 +172,11 @@ export class RepoContext {
     return admitEvents(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor), events);
   }
 
+  /** Whether `admit` may refuse or report events: a signature policy, and keys to check against. */
+  checksSignatures(): boolean {
+    return this.config.signature_policy !== 'off' && loadKeyring(this.repo.gritDir, this.actor).size > 0;
+  }
+
   /** Reports what the signature policy did to events that were just applied (stderr, and the tally). */
   reportAdmitted(admitted: AdmitResult): void {
     if (admitted.problems.length) this.signatureProblems[admitted.refused ? 'refused' : 'kept'] += admitted.problems.length;

@@ -15,6 +15,7 @@ import { progressBar } from '../core/progress.js';
 import { foldIssue } from '../core/projection.js';
 import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
 import { StoreFill } from '../core/store-fill.js';
+import { scanChunkRecords } from '../core/chunk.js';
 import {
   createSnapshot,
   gcSnapshots,
@@ -24,7 +25,7 @@ import {
   type SnapshotMeta,
   type SnapshotSink,
 } from '../git/snapshot.js';
-import type { WalCommit } from '../git/wal.js';
+import { decodeWalChunk, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, type Args } from './args.js';
 import type { RepoContext } from './context.js';
@@ -62,7 +63,7 @@ async function walkWal(
   fromExclusive: string | null,
   head: string,
   label: string,
-  fn: (commits: WalCommit[], upTo: string | null) => boolean | Promise<boolean>,
+  fn: (chunks: WalChunk[], upTo: string | null) => boolean | Promise<boolean>,
   opts: ReadWalOptions = {},
 ): Promise<boolean> {
   const wal = ctx.wal;
@@ -115,10 +116,21 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
   let applied = meta.wal_head;
   if (applied === head) return true;
   let fill = isEmptyStore(meta) ? new AdmittedFill(ctx, new StoreFill()) : null;
+  // Read newest first, a fill takes records undecoded where no signature is checked; the store
+  // decodes them as it writes them, and one that does not decode makes the replay start over in
+  // order, reading every event decoded, which reports it as the WAL commit it is in.
+  const undecoded = newestFirst && fill !== null && !ctx.checksSignatures();
   let pending: Event[] = [];
   const flush = (to: string): boolean => {
     if (fill) {
-      const filled = ctx.store.fill(fill.fill, to);
+      let filled: boolean;
+      try {
+        filled = ctx.store.fill(fill.fill, to);
+      } catch (err) {
+        if (!undecoded || !(err instanceof GritError) || err.code !== 'wal_error') throw err;
+        startOver = true;
+        return false;
+      }
       if (filled) fill.report();
       fill = null;
       if (!filled) return false; // someone else moved the store
@@ -131,26 +143,24 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
     applied = to;
     return true;
   };
-  let understated = false;
-  const read = (commits: WalCommit[], upTo: string | null): boolean => {
-    const events = commits.flatMap((c) => c.events);
+  let startOver = false;
+  const read = (chunks: WalChunk[], upTo: string | null): boolean => {
     if (fill) {
-      fill.take(events);
+      for (const c of chunks) fill.takeChunk(c, undecoded);
       if (upTo === null) {
         // Read newest first on the word of the commits' messages: holding more events than
         // they state, the WAL is read again, in order.
-        understated = fill.fill.size > fillEvents;
-        return !understated;
+        startOver = fill.fill.size > fillEvents;
+        return !startOver;
       }
       return fill.fill.size < fillEvents || flush(upTo);
     }
-    for (const e of events) pending.push(e);
+    for (const c of chunks) for (const e of decodeWalChunk(c).events) pending.push(e);
     return pending.length < APPLY_EVENTS || flush(upTo!);
   };
   const done = await walkWal(ctx, applied, head, 'replaying WAL', read, { readAheadFrom, newestFirstUpTo: fill && newestFirst ? fillEvents : 0 });
-  if (understated) return false;
-  if (done && applied !== head) flush(head);
-  return true;
+  if (!startOver && done && applied !== head) flush(head);
+  return !startOver;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -222,6 +232,12 @@ class AdmittedFill implements SnapshotSink {
     this.refused ||= admitted.refused;
     this.fill.add(admitted.events);
   }
+  /** A WAL chunk's events; `undecoded`: as records, where `scanChunkRecords` vouches for them (no signature is checked). */
+  takeChunk(chunk: WalChunk, undecoded: boolean): void {
+    const records = undecoded ? scanChunkRecords(chunk.bytes) : null;
+    if (records) this.fill.addRecords(records);
+    else this.take(decodeWalChunk(chunk).events);
+  }
   report(): void {
     this.ctx.reportAdmitted({ events: [], problems: this.problems, refused: this.refused });
   }
@@ -257,8 +273,8 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
     return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
   }
   const byId = base?.sink.byId ?? new Map<string, Event>();
-  await walkWal(ctx, base?.meta.wal_head ?? null, head, 'reading WAL', (commits) => {
-    for (const c of commits) for (const e of c.events) byId.set(toHex(e.event_id), e);
+  await walkWal(ctx, base?.meta.wal_head ?? null, head, 'reading WAL', (chunks) => {
+    for (const c of chunks) for (const e of decodeWalChunk(c).events) byId.set(toHex(e.event_id), e);
     return true;
   });
   const { ref, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...byId.values()], head, ctx.actorId);
@@ -495,9 +511,9 @@ export async function readAllWalEvents(ctx: RepoContext): Promise<{ events: Even
   const events: Event[] = [];
   let commits = 0;
   try {
-    await walkWal(ctx, null, head, 'reading WAL', (cs) => {
-      commits += cs.length;
-      for (const c of cs) for (const e of c.events) events.push(e);
+    await walkWal(ctx, null, head, 'reading WAL', (chunks) => {
+      commits += chunks.length;
+      for (const c of chunks) for (const e of decodeWalChunk(c).events) events.push(e);
       return true;
     });
   } catch (err) {

@@ -4,6 +4,7 @@ import { GritError, walError } from './errors.js';
 import { eventFromRecord, eventToRecord, recordIdMatches, type Event } from './event.js';
 import { blake2b256 } from './hash.js';
 import { bytesEqual, toHex } from './hex.js';
+import { hasLogKeyLayout } from './log-key.js';
 
 const MAGIC = new TextEncoder().encode('GRITCHNK');
 const VERSION = 1;
@@ -68,6 +69,34 @@ export function verifyChunk(bytes: Uint8Array, expectedHash: Uint8Array): void {
   const { starts, lasts, ends, canonical } = records;
   if (canonical && starts.every((s, i) => recordIdMatches(body.subarray(s, ends[i]), lasts[i] - s))) return;
   eventsOf(chunkRecords(bytes), true); // says what is wrong, or accepts what the shortcut cannot
+}
+
+/**
+ * The records of a chunk whose hash was checked, as views into it, without decoding them: when
+ * the chunk is canonical, each record's id is the hash of its content read off its bytes (as
+ * `verifyChunk` checks it), and each record's log-key fields lie where a canonical record's do.
+ * Null when that shortcut cannot vouch for the chunk: `decodeChunk` then tells what is wrong with
+ * it, or accepts it. What the shortcut leaves unchecked (kinds, payloads, text) is checked when the
+ * records are decoded (`Store.fill`).
+ */
+export function scanChunkRecords(bytes: Uint8Array): Uint8Array[] | null {
+  let body: Uint8Array;
+  let scan: ReturnType<typeof scanArrayOfArrays>;
+  try {
+    body = chunkBody(bytes);
+    scan = scanArrayOfArrays(body);
+  } catch {
+    return null;
+  }
+  const { starts, lasts, ends, canonical } = scan;
+  if (!canonical || starts.length === 0) return null;
+  const records: Uint8Array[] = new Array(starts.length);
+  for (let i = 0; i < starts.length; i++) {
+    const record = body.subarray(starts[i], ends[i]);
+    if (!hasLogKeyLayout(record) || !recordIdMatches(record, lasts[i] - starts[i])) return null;
+    records[i] = record;
+  }
+  return records;
 }
 
 /** `decodeChunk` for bytes that `verifyChunk` accepted: everything but the hash and the ids is checked. */

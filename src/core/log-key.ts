@@ -22,3 +22,50 @@ export function logKey(e: Event): Buffer {
   writeLogKey(key, 0, e);
   return key;
 }
+
+/**
+ * Where a canonical chunk record (SPEC §3: `[event_id, issue_id, actor, ts, ...]`) holds the
+ * fields of its log key: after the array head, the 32-byte event id, then the 16-byte issue id
+ * and actor (each after its one-byte head), then the timestamp's head.
+ */
+const RECORD_EVENT_ID = 3;
+const RECORD_ISSUE = 36;
+const RECORD_ACTOR = 53;
+const RECORD_TS = 69;
+/** A 16-byte string's CBOR head. */
+const BYTES16 = 0x50;
+
+/**
+ * The timestamp of a canonical chunk record as its high and low 32 bits, or null when the record
+ * does not start as one (a 32-byte id, a 16-byte issue id and actor, an unsigned timestamp of at
+ * most 2^53 - 1): such a record is left for the decoder to judge.
+ */
+function recordTs(r: Uint8Array): [number, number] | null {
+  if (r.length <= RECORD_TS || r[0] !== 0x88 || r[1] !== 0x58 || r[2] !== 32 || r[RECORD_ISSUE - 1] !== BYTES16 || r[RECORD_ACTOR - 1] !== BYTES16) return null;
+  const at = RECORD_TS + 1;
+  const head = r[RECORD_TS];
+  const u32 = (i: number) => ((r[i] << 24) | (r[i + 1] << 16) | (r[i + 2] << 8) | r[i + 3]) >>> 0;
+  if (head < 0x18) return [0, head];
+  if (r.length < at + (head === 0x18 ? 1 : head === 0x19 ? 2 : head === 0x1a ? 4 : 8)) return null;
+  if (head === 0x18) return [0, r[at]];
+  if (head === 0x19) return [0, (r[at] << 8) | r[at + 1]];
+  if (head === 0x1a) return [0, u32(at)];
+  if (head === 0x1b && u32(at) < 2 ** 21) return [u32(at), u32(at + 4)];
+  return null;
+}
+
+/** Whether `writeRecordLogKey` can read a log key off this chunk record. */
+export function hasLogKeyLayout(record: Uint8Array): boolean {
+  return recordTs(record) !== null;
+}
+
+/** Writes the log key of a chunk record that `hasLogKeyLayout` accepted, read off its bytes. */
+export function writeRecordLogKey(to: Buffer, at: number, record: Uint8Array): void {
+  const ts = recordTs(record);
+  if (ts === null) throw new Error('not a canonical chunk record');
+  to.set(record.subarray(RECORD_ISSUE, RECORD_ISSUE + 16), at);
+  to.writeUInt32BE(ts[0], at + 16);
+  to.writeUInt32BE(ts[1], at + 20);
+  to.set(record.subarray(RECORD_ACTOR, RECORD_ACTOR + 16), at + 24);
+  to.set(record.subarray(RECORD_EVENT_ID, RECORD_EVENT_ID + 32), at + 40);
+}

@@ -1,15 +1,16 @@
 /**
  * What `Store.fill` writes into an empty store, gathered chunk by chunk from a snapshot or a
  * replay: per event only its log key and where its record lies in its chunk, in typed arrays, and
- * per issue the numbers of its events. The decoded events are dropped at once; the store decodes
- * each issue's records again when it folds the issue. Whatever stays alive while 100k events are
+ * per issue the numbers of its events. The decoded events are dropped at once (a replay's records
+ * are mostly not decoded at all: `addRecords`); the store decodes each issue's records when it
+ * folds the issue. Whatever stays alive while 100k events are
  * read is copied by every scavenge on its way to the old generation: holding the events (or
  * folding issues as they were read, which kept the folds growing in the young generation) cost
  * more than decoding twice (docs/performance.md, "A rebuild gathers keys while reading and folds when writing").
  */
 import { recordBytes } from './chunk.js';
 import type { Event } from './event.js';
-import { ISSUE_BYTES, LOG_KEY_BYTES, writeLogKey } from './log-key.js';
+import { ISSUE_BYTES, LOG_KEY_BYTES, writeLogKey, writeRecordLogKey } from './log-key.js';
 
 /** One issue's share of a fill. */
 export interface FillIssue {
@@ -41,7 +42,23 @@ export class StoreFill {
   }
 
   add(events: readonly Event[]): void {
-    for (const e of events) this.addOne(e);
+    for (const e of events) {
+      const n = this.next();
+      writeLogKey(this.keys, n * LOG_KEY_BYTES, e);
+      this.place(n, recordBytes(e));
+    }
+  }
+
+  /**
+   * Adds chunk records that `scanChunkRecords` vouched for, not decoded: their log keys are read
+   * off their bytes. The store decodes them when it folds their issues (`Store.fill`).
+   */
+  addRecords(records: readonly Uint8Array[]): void {
+    for (const record of records) {
+      const n = this.next();
+      writeRecordLogKey(this.keys, n * LOG_KEY_BYTES, record);
+      this.place(n, record);
+    }
   }
 
   /** The issues by id (hex), in id order. */
@@ -60,17 +77,21 @@ export class StoreFill {
     return new Uint8Array(this.buffers[s[3 * n]], s[3 * n + 1], s[3 * n + 2]);
   }
 
-  private addOne(e: Event): void {
+  /** The number of the next event, its key's room made. */
+  private next(): number {
     const n = this.count++;
     if (n * LOG_KEY_BYTES === this.keys.length) this.grow();
-    const at = n * LOG_KEY_BYTES;
-    writeLogKey(this.keys, at, e);
-    const record = recordBytes(e);
+    return n;
+  }
+
+  /** Records where event `n`'s record lies, and files it under its issue (its key is written). */
+  private place(n: number, record: Uint8Array): void {
     if (this.buffers[this.buffers.length - 1] !== record.buffer) this.buffers.push(record.buffer);
     const spans = this.spans;
     spans[3 * n] = this.buffers.length - 1;
     spans[3 * n + 1] = record.byteOffset;
     spans[3 * n + 2] = record.byteLength;
+    const at = n * LOG_KEY_BYTES;
     const id = this.keys.toString('latin1', at, at + ISSUE_BYTES);
     const issue = this.issues.get(id);
     if (issue === undefined) {

@@ -9,7 +9,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { decodeStrict } from './cbor.js';
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
-import { GritError } from './errors.js';
+import { GritError, walError } from './errors.js';
 import { recordBytes } from './chunk.js';
 import { eventFromRecord, type Event } from './event.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, logKey } from './log-key.js';
@@ -343,7 +343,7 @@ export class Store {
           const record = fill.record(n);
           // Appending a key that does not sort last fails: never let that pass silently.
           if (!appendSync(this.log, fill.key(n), record)) throw new GritError('internal_error', `the store refused event ${eventIdOfKey(fill.key(n))} out of order`);
-          const e = decodeStored(record);
+          const e = decodeFilled(record, fill.key(n));
           // Context events fold into their own tables (as in `putNewEvents`); they never make an issue.
           if (ContextTables.isContextEvent(e)) this.context.apply(e);
           else events.push(e);
@@ -489,4 +489,16 @@ function without(a: readonly Dependency[], b: readonly Dependency[]): Dependency
  */
 function decodeStored(bytes: Uint8Array): Event {
   return eventFromRecord(decodeStrict(bytes), { verifyId: false });
+}
+
+/**
+ * A record of a fill decoded, its id trusted: a replay's records were not decoded before
+ * (`StoreFill.addRecords`), so what is wrong with one is a wal_error, which aborts the fill.
+ */
+function decodeFilled(record: Uint8Array, key: Buffer): Event {
+  try {
+    return decodeStored(record);
+  } catch (err) {
+    throw walError(`event ${eventIdOfKey(key)} in the WAL is not valid: ${(err as Error).message}`, { event_id: eventIdOfKey(key) });
+  }
 }

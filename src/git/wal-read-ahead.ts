@@ -13,7 +13,7 @@ import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_thread
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import type { ReadChunks, ReadResult, ReadTask, ReaderSetup, SnapshotChunkRef } from '../workers/wal-reader.js';
-import { decodeWalChunk, type Wal, type WalCommit, type WalLink } from './wal.js';
+import type { Wal, WalChunk, WalLink } from './wal.js';
 
 const READER_URL = new URL('../workers/wal-reader.js', import.meta.url);
 /** Below this many commits a reader thread costs more to start than it saves (docs/performance.md). */
@@ -34,8 +34,11 @@ export interface WalStretch {
    * `ReadWalOptions.newestFirstUpTo`).
    */
   inOrder: boolean;
-  /** Its commits, read, checked and decoded, a segment at a time, each segment oldest first. */
-  segments: AsyncGenerator<WalCommit[]>;
+  /**
+   * Its commits, read and checked down to their chunks, a segment at a time, each segment oldest
+   * first; the events are not decoded yet (`decodeWalChunk`).
+   */
+  segments: AsyncGenerator<WalChunk[]>;
 }
 
 export interface ReadWalOptions {
@@ -112,8 +115,8 @@ class EarlyReads {
   }
 }
 
-async function* inline(wal: Wal, chain: readonly WalLink[], size: number): AsyncGenerator<WalCommit[]> {
-  for (let i = 0; i < chain.length; i += size) yield await wal.readCommits(chain.slice(i, i + size));
+async function* inline(wal: Wal, chain: readonly WalLink[], size: number): AsyncGenerator<WalChunk[]> {
+  for (let i = 0; i < chain.length; i += size) yield await wal.readChunks(chain.slice(i, i + size));
 }
 
 class ReaderThread {
@@ -144,12 +147,12 @@ class ReaderThread {
   }
 
   /**
-   * `tasks`, decoded, in any order, `pending` being the thread's answers to them: this thread takes
+   * `tasks`, read, in any order, `pending` being the thread's answers to them: this thread takes
    * the answers as they come and, whenever none is there, reads a task from the other end itself,
    * until the two meet. After walking the chain, this thread would otherwise wait for the reader
    * (docs/performance.md, Rebuild). Closes the reader thread after.
    */
-  async *shared(wal: Wal, tasks: readonly WalLink[][], pending: readonly Promise<ReadResult>[]): AsyncGenerator<WalCommit[]> {
+  async *shared(wal: Wal, tasks: readonly WalLink[][], pending: readonly Promise<ReadResult>[]): AsyncGenerator<WalChunk[]> {
     const answered: (ReadResult | undefined)[] = [];
     pending.forEach((p, i) => p.then((r) => (answered[i] = r)).catch(() => undefined)); // a failed thread leaves it all to this one
     try {
@@ -159,9 +162,9 @@ class ReaderThread {
         if (result) {
           answered[next++] = undefined;
           if (!result.ok) throw GritError.fromJSON(result.error);
-          yield decodeChunks(result.chunks);
+          yield chunksOf(result.chunks);
         } else {
-          yield await wal.readCommits(tasks[--end]);
+          yield await wal.readChunks(tasks[--end]);
           await new Promise((r) => setImmediate(r)); // lets the thread's answers in
         }
       }
@@ -170,7 +173,7 @@ class ReaderThread {
     }
   }
 
-  async *segments(chain: readonly WalLink[], size: number): AsyncGenerator<WalCommit[]> {
+  async *segments(chain: readonly WalLink[], size: number): AsyncGenerator<WalChunk[]> {
     const pending: Promise<ReadResult>[] = [];
     let next = 0;
     let ahead = 0; // chunk bytes read and not yet decoded
@@ -193,7 +196,7 @@ class ReaderThread {
         if (!result.ok) throw GritError.fromJSON(result.error);
         ahead -= result.chunks.bytes.byteLength;
         readAhead();
-        yield decodeChunks(result.chunks);
+        yield chunksOf(result.chunks);
       }
     } finally {
       await this.close();
@@ -201,10 +204,11 @@ class ReaderThread {
   }
 }
 
-function decodeChunks({ commits, ends, bytes }: ReadChunks): WalCommit[] {
+/** The chunks of a reader thread's answer, as views into its one buffer. */
+function chunksOf({ commits, ends, bytes }: ReadChunks): WalChunk[] {
   return commits.map(({ oid, actor, chunkHash }, i) => {
     const start = i === 0 ? 0 : ends[i - 1];
-    return decodeWalChunk({ oid, actor, chunkHash, bytes: new Uint8Array(bytes, start, ends[i] - start) });
+    return { oid, actor, chunkHash, bytes: new Uint8Array(bytes, start, ends[i] - start) };
   });
 }
 

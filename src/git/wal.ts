@@ -354,16 +354,20 @@ export class Wal {
 
   /** Reads and validates the trees and chunks of `links` (from `chain`), in their order; the caller closes the object store. */
   async readCommits(links: readonly WalLink[]): Promise<WalCommit[]> {
-    if (links.length >= FAST_HASH_FROM_COMMITS) await loadFastHash();
     // All chunks read first, then decoded: events decoded as the reading goes would live through
-    // the scavenges the reading's garbage brings and be copied into the old generation, where
-    // only a full collection frees them (docs/performance.md, "Events decoded after reading").
+    // the scavenges the reading's garbage brings, and be copied on into the old generation.
+    return (await this.readChunks(links)).map(decodeWalChunk);
+  }
+
+  /** `readChunk` of each of `links`, in their order (events not decoded); the caller closes the object store. */
+  async readChunks(links: readonly WalLink[]): Promise<WalChunk[]> {
+    if (links.length >= FAST_HASH_FROM_COMMITS) await loadFastHash();
     const chunks: WalChunk[] = [];
     for (const link of links) {
       chunks.push(this.readChunk(link));
       if (chunks.length % 256 === 0) await new Promise((r) => setImmediate(r));
     }
-    return chunks.map(decodeWalChunk);
+    return chunks;
   }
 
   /**

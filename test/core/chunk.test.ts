@@ -173,3 +173,38 @@ test('an id that hashes the bytes of a record whose heads are longer than needed
   record.set(blake2b256(new Uint8Array([0x87, 0x01, ...record.subarray(35, record.length - 1)])), 3);
   rejects(loose);
 });
+
+test('records are taken undecoded from a canonical chunk whose ids match: their bytes and log keys are what decoding gives', async () => {
+  const { scanChunkRecords } = await import('../../src/core/chunk.js');
+  const { LOG_KEY_BYTES, logKey, writeRecordLogKey } = await import('../../src/core/log-key.js');
+  // Timestamps at every length of a CBOR unsigned integer's head, up to the largest safe integer.
+  const stamps = [0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
+  const sign = () => new Uint8Array(64).fill(9);
+  const all = stamps.flatMap((ts, i) => [
+    makeEvent({ issue_id: id16(i), actor: id16(2), ts_unix_ms: ts, parent: null, kind: EVERY_KIND[i % EVERY_KIND.length] }),
+    makeEvent({ issue_id: id16(i), actor: id16(3), ts_unix_ms: ts, parent: id32(i), kind: EVERY_KIND[(i + 5) % EVERY_KIND.length] }, sign),
+  ]);
+  const { bytes } = encodeChunk(all);
+  const records = scanChunkRecords(bytes);
+  assert.ok(records);
+  const decoded = decodeChunk(bytes);
+  assert.deepEqual(records.map((r) => Buffer.from(r)), decoded.map((e) => Buffer.from(recordBytes(e))));
+  const keys = Buffer.alloc(records.length * LOG_KEY_BYTES);
+  records.forEach((r, i) => writeRecordLogKey(keys, i * LOG_KEY_BYTES, r));
+  assert.deepEqual(keys, Buffer.concat(decoded.map(logKey)));
+
+  // Nothing is vouched for that the shortcut cannot check: not canonical, an id over the wrong
+  // bytes, a bad header, no records. Decoding says what is wrong (or accepts the first).
+  assert.equal(scanChunkRecords(looseChunk().loose), null);
+  const flipped = bytes.slice();
+  flipped[18 + 1 + 3] ^= 1; // after the header and the array's head, the first record's id
+  assert.equal(scanChunkRecords(flipped), null);
+  assert.equal(scanChunkRecords(bytes.subarray(1)), null);
+  assert.equal(scanChunkRecords(bytes.subarray(0, bytes.length - 1)), null);
+  assert.equal(scanChunkRecords(encodeChunk([]).bytes), null);
+  // What it leaves to decoding: a record of a kind no grit knows, its id right.
+  const { chunkOfRecords, unknownKindRecord } = await import('../helpers/bad-records.js');
+  const unknown = chunkOfRecords([unknownKindRecord(id16(1), id16(2), 5)]);
+  assert.equal(scanChunkRecords(unknown)?.length, 1);
+  assert.throws(() => decodeChunk(unknown), walError);
+});

@@ -120,3 +120,30 @@ test('an append LMDB refuses (a key out of order) fails the fill with internal_e
     await store.close();
   }
 });
+
+test('a store filled from records taken undecoded holds what applying their events gives; one that does not decode fails the fill with wal_error, and nothing is written', async () => {
+  const { encodeChunk, scanChunkRecords } = await import('../../src/core/chunk.js');
+  for (let seed = 1; seed <= 20; seed++) {
+    const rand = rng(seed);
+    const events = shuffle(randomEvents(rand, true), rand);
+    const fill = new StoreFill(8);
+    for (let i = 0; i < events.length; i += 7) fill.addRecords(scanChunkRecords(encodeChunk(events.slice(i, i + 7)).bytes)!);
+    const viaRecords = await built((store) => store.fill(fill, 'h'), []);
+    const viaApply = await built((store) => store.apply(events, null, 'h'), []);
+    assert.deepEqual(viaRecords, viaApply, `seed ${seed}`);
+  }
+  const { chunkOfRecords, unknownKindRecord } = await import('../helpers/bad-records.js');
+  const fill = new StoreFill();
+  fill.addRecords(scanChunkRecords(encodeChunk(randomEvents(rng(7), false)).bytes)!);
+  fill.addRecords(scanChunkRecords(chunkOfRecords([unknownKindRecord(issues[2], actors[0], 1001)]))!);
+  const store = Store.open(tempDir());
+  try {
+    assert.throws(
+      () => store.fill(fill, 'h'),
+      (err: unknown) => err instanceof GritError && err.code === 'wal_error' && /^event [0-9a-f]{64} in the WAL is not valid/.test(err.message),
+    );
+    assert.deepEqual([store.getMeta().wal_head, [...store.allEvents()].length, [...store.issueIds()].length], [null, 0, 0]);
+  } finally {
+    await store.close();
+  }
+});

@@ -69,7 +69,7 @@ test('reads commits git wrote: parents, multi-line headers, names and messages b
   const bare = git(dir, ['hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], `tree ${tree}\nauthor x <x> 1 +0000\ncommitter x <x> 1 +0000`).trim();
   assert.deepEqual(new ObjectStore(gitDir).readCommit(bare), { tree, parents: [], author: 'x <x> 1 +0000', committer: 'x <x> 1 +0000', message: '' });
   const treeless = git(dir, ['hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], `parent ${a}\nauthor x <x> 1 +0000\n\nm`).trim();
-  assert.throws(() => new ObjectStore(gitDir).readCommit(treeless), (err) => isGritError(err, 'git_error') && /malformed commit/.test((err as Error).message));
+  assert.throws(() => new ObjectStore(gitDir).readCommit(treeless), (err) => isGritError('git_error')(err) && /malformed commit/.test((err as Error).message));
 });
 
 test('reads objects git wrote, loose and packed (OFS and REF deltas), and refuses corrupt ones', () => {

@@ -8,7 +8,7 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import type { GritError } from '../../src/core/errors.js';
 import { toHex } from '../../src/core/hex.js';
 import { readWal, type ReadWalOptions } from '../../src/git/wal-read-ahead.js';
-import { statedEventCount, Wal, WAL_REF, type WalCommit } from '../../src/git/wal.js';
+import { decodeWalChunk, statedEventCount, Wal, WAL_REF, type WalCommit } from '../../src/git/wal.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { ACTOR_HEX, comment, forge, git, isGritError, tempRepo } from './_util.js';
 
@@ -20,7 +20,7 @@ async function readAll(wal: Wal, from: string | null, head: string, opts: ReadWa
   const out: WalCommit[] = [];
   for await (const segment of segments) {
     assert.ok(segment.length > 0 && segment.length <= size);
-    out.push(...segment);
+    out.push(...segment.map(decodeWalChunk));
   }
   assert.equal(out.length, total);
   return out;
@@ -59,7 +59,7 @@ test('read newest first as the chain is walked, and shared with this thread, the
     for await (const segment of segments) {
       // Each segment is a stretch of the chain, oldest first.
       for (let i = 1; i < segment.length; i++) assert.equal(inline.findIndex((c) => c.oid === segment[i].oid), inline.findIndex((c) => c.oid === segment[i - 1].oid) + 1);
-      got.push(...segment);
+      got.push(...segment.map(decodeWalChunk));
       // A slow consumer at first: the thread's answers are taken too, not only this thread's own reads.
       if (got.length === segment.length) await new Promise((r) => setTimeout(r, 200));
     }
@@ -71,7 +71,7 @@ test('read newest first as the chain is walked, and shared with this thread, the
   const stretch = await readWal(wal, null, head, 16, { ...THREAD, newestFirstUpTo: 1199 });
   assert.equal(stretch.inOrder, true);
   const got: WalCommit[] = [];
-  for await (const segment of stretch.segments) got.push(...segment);
+  for await (const segment of stretch.segments) got.push(...segment.map(decodeWalChunk));
   assert.deepEqual(summary(got), summary(inline));
   wal.objects.close();
 });

@@ -9,6 +9,13 @@ import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
 import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
 import { generateWal } from '../helpers/gen-events.js';
+import { chunkOfRecords, unknownKindRecord } from '../helpers/bad-records.js';
+import { ACTOR_HEX, comment, forge } from '../git/_util.js';
+import { GritError } from '../../src/core/errors.js';
+import { blake2b256 } from '../../src/core/hash.js';
+import { fromHex, toHex } from '../../src/core/hex.js';
+import { StoreFill } from '../../src/core/store-fill.js';
+import { Wal, WAL_REF } from '../../src/git/wal.js';
 
 const ACTORS = [
   { id: 'a1'.repeat(16) },
@@ -121,6 +128,45 @@ test('a replay read newest first on the word of commit messages that understate 
   // One fill, of the first segment read in order (512 commits), not of everything read newest first.
   assert.equal(filled.length, 1);
   assert.ok(filled[0] >= 1000 && filled[0] < 1500, `filled ${filled[0]}`);
+});
+
+test('a replay gathered newest first takes records undecoded; one whose id is right but which does not decode makes it start over in order, which names its commit', { timeout: 120_000 }, async () => {
+  const repo = tempRepo();
+  await runLocal('Init', { no_agents_md: true }, { cwd: repo });
+  await generateWal(join(repo, '.git'), { seed: 6, events: 1500, actors: ACTORS, batchMax: 4 });
+  const applied = await rebuiltBy(repo, applyAll);
+  const taken: number[] = [];
+  const addRecords = StoreFill.prototype.addRecords;
+  StoreFill.prototype.addRecords = function (records) {
+    taken.push(records.length);
+    return addRecords.call(this, records);
+  };
+  try {
+    assert.equal(await rebuiltBy(repo, (ctx) => replayWal(ctx, { readAheadFrom: 1 })), applied);
+  } finally {
+    StoreFill.prototype.addRecords = addRecords;
+  }
+  assert.equal(taken.reduce((a, b) => a + b, 0), 1500, 'every record taken undecoded');
+
+  const wal = new Wal(join(repo, '.git'));
+  const chunk = chunkOfRecords([unknownKindRecord(new Uint8Array(16).fill(1), fromHex(ACTORS[0].id, 16)!, 5)]);
+  const bad = forge(repo).walCommit(chunk, toHex(blake2b256(chunk)), (await wal.head())!);
+  git(repo, 'update-ref', WAL_REF, bad);
+  for (let i = 0; i < 100; i++) await wal.append([comment(`after ${i}`)], ACTOR_HEX);
+  wal.objects.close();
+  const ctx = RepoContext.open({ cwd: repo });
+  try {
+    ctx.store.clear();
+    await assert.rejects(replayWal(ctx, { readAheadFrom: 1 }), (err: unknown) => {
+      assert.ok(err instanceof GritError && err.code === 'wal_error', String(err));
+      assert.equal(err.details.commit, bad);
+      return true;
+    });
+    assert.deepEqual([ctx.store.getMeta().wal_head, ctx.store.getMeta().event_count], [null, 0]);
+  } finally {
+    ctx.wal.objects.close();
+    await ctx.close();
+  }
 });
 
 test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format, never rewritten; gc keeps the newest', { timeout: 120_000 }, async () => {

@@ -1,0 +1,16 @@
+/** Chunk records that only decoding finds bad: their ids are right. */
+import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
+import { blake2b256 } from '../../src/core/hash.js';
+
+/** A canonical chunk record, its id the hash of its content, of a kind tag (99) that no grit knows. */
+export function unknownKindRecord(issue: Uint8Array, actor: Uint8Array, ts: number): Uint8Array {
+  const fields: CborValue[] = [issue, actor, ts, null, 99, ['x']];
+  return encodeCanonical([blake2b256(encodeCanonical([1, ...fields])), ...fields, null]);
+}
+
+/** Chunk bytes (SPEC §3) holding these records as they are. */
+export function chunkOfRecords(records: readonly Uint8Array[]): Uint8Array {
+  const n = records.length;
+  const head = n < 24 ? [0x80 | n] : n < 256 ? [0x98, n] : [0x99, n >> 8, n & 0xff];
+  return Buffer.concat([Buffer.from('GRITCHNK'), Buffer.from([1, 0, 7]), Buffer.from('cbor-v1'), Buffer.from(head), ...records]);
+}
