@@ -63,9 +63,9 @@ export function hasLogKeyLayout(record: Uint8Array): boolean {
 export function writeRecordLogKey(to: Buffer, at: number, record: Uint8Array): void {
   const ts = recordTs(record);
   if (ts === null) throw new Error('not a canonical chunk record');
-  to.set(record.subarray(RECORD_ISSUE, RECORD_ISSUE + 16), at);
-  to.writeUInt32BE(ts[0], at + 16);
-  to.writeUInt32BE(ts[1], at + 20);
-  to.set(record.subarray(RECORD_ACTOR, RECORD_ACTOR + 16), at + 24);
-  to.set(record.subarray(RECORD_EVENT_ID, RECORD_EVENT_ID + 32), at + 40);
+  // Byte copies: a view per field and `set` cost more than these 64 bytes (100k records a rebuild).
+  for (let i = 0; i < 16; i++) to[at + i] = record[RECORD_ISSUE + i];
+  for (let i = 0; i < 8; i++) to[at + 16 + i] = ts[i >> 2] >>> (24 - 8 * (i & 3));
+  for (let i = 0; i < 16; i++) to[at + 24 + i] = record[RECORD_ACTOR + i];
+  for (let i = 0; i < 32; i++) to[at + 40 + i] = record[RECORD_EVENT_ID + i];
 }

@@ -28,6 +28,8 @@ export class StoreFill {
   /** Per event: which of `buffers` holds its record, at which offset, how many bytes. */
   private spans: Uint32Array;
   private readonly buffers: ArrayBufferLike[] = [];
+  /** The issue of the event added last. */
+  private lastIssue: FillIssue | undefined;
 
   /** `expected`: how many events will come (the buffers are sized for them, and grow). */
   constructor(expected = 1 << 16) {
@@ -91,21 +93,42 @@ export class StoreFill {
     spans[3 * n] = this.buffers.length - 1;
     spans[3 * n + 1] = record.byteOffset;
     spans[3 * n + 2] = record.byteLength;
+    // Events of one issue often come one after another (a commit's few events): the issue found
+    // for the previous event is tried before a look-up, which makes a string of the id.
+    const last = this.lastIssue;
+    const issue = last !== undefined && this.sameIssue(n, n - 1) ? last : this.issueOf(n);
+    this.lastIssue = issue;
+    if (issue.entries.length > 0 && issue.ordered && !this.sortsAfter(n, issue.entries[issue.entries.length - 1])) issue.ordered = false;
+    issue.entries.push(n);
+  }
+
+  /** The issue of event `n` (a new one, without entries, if it is the first of its issue). */
+  private issueOf(n: number): FillIssue {
     const at = n * LOG_KEY_BYTES;
     const id = this.keys.toString('latin1', at, at + ISSUE_BYTES);
-    const issue = this.issues.get(id);
-    if (issue === undefined) {
-      this.issues.set(id, { entries: [n], ordered: true });
-      return;
-    }
-    if (issue.ordered && !this.sortsAfter(n, issue.entries[issue.entries.length - 1])) issue.ordered = false;
-    issue.entries.push(n);
+    let issue = this.issues.get(id);
+    if (issue === undefined) this.issues.set(id, (issue = { entries: [], ordered: true }));
+    return issue;
+  }
+
+  /** Whether events `n` and `m` are of one issue. */
+  private sameIssue(n: number, m: number): boolean {
+    const keys = this.keys;
+    const a = n * LOG_KEY_BYTES;
+    const b = m * LOG_KEY_BYTES;
+    for (let i = 0; i < ISSUE_BYTES; i++) if (keys[a + i] !== keys[b + i]) return false;
+    return true;
   }
 
   /** How the log keys of events `n` and `m` compare (negative: `n`'s sorts first), without a view of either. */
   compareKeys(n: number, m: number): number {
+    // A byte loop: keys compared here share their issue, and mostly differ in the timestamp that
+    // follows; a call into Buffer#compare costs more than those ~20 steps.
     const keys = this.keys;
-    return keys.compare(keys, m * LOG_KEY_BYTES, (m + 1) * LOG_KEY_BYTES, n * LOG_KEY_BYTES, (n + 1) * LOG_KEY_BYTES);
+    const a = n * LOG_KEY_BYTES;
+    const b = m * LOG_KEY_BYTES;
+    for (let i = 0; i < LOG_KEY_BYTES; i++) if (keys[a + i] !== keys[b + i]) return keys[a + i] - keys[b + i];
+    return 0;
   }
 
   /** Whether event `n` sorts after event `m` of the same issue. */
