@@ -3,6 +3,7 @@
  * (16), event id (32). Byte order is SPEC §2 event order within an issue, and an issue's events
  * are one range.
  */
+import { GritError } from './errors.js';
 import type { Event } from './event.js';
 
 export const LOG_KEY_BYTES = 72;
@@ -62,7 +63,7 @@ export function hasLogKeyLayout(record: Uint8Array): boolean {
 /** Writes the log key of a chunk record that `hasLogKeyLayout` accepted, read off its bytes. */
 export function writeRecordLogKey(to: Buffer, at: number, record: Uint8Array): void {
   const ts = recordTs(record);
-  if (ts === null) throw new Error('not a canonical chunk record');
+  if (ts === null) throw new GritError('internal_error', 'a log key asked of a record that is not laid out as a canonical one');
   // Byte copies: a view per field and `set` cost more than these 64 bytes (100k records a rebuild).
   for (let i = 0; i < 16; i++) to[at + i] = record[RECORD_ISSUE + i];
   for (let i = 0; i < 8; i++) to[at + 16 + i] = ts[i >> 2] >>> (24 - 8 * (i & 3));

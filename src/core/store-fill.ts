@@ -1,12 +1,12 @@
 /**
  * What `Store.fill` writes into an empty store, gathered chunk by chunk from a snapshot or a
  * replay: per event only its log key and where its record lies in its chunk, in typed arrays, and
- * per issue the numbers of its events. The decoded events are dropped at once (a replay's records
- * are mostly not decoded at all: `addRecords`); the store decodes each issue's records when it
- * folds the issue. Whatever stays alive while 100k events are
- * read is copied by every scavenge on its way to the old generation: holding the events (or
- * folding issues as they were read, which kept the folds growing in the young generation) cost
- * more than decoding twice (docs/performance.md, "A rebuild gathers keys while reading and folds when writing").
+ * per issue the numbers of its events. Decoded events are dropped at once (most of a replay's
+ * records are not decoded at all: `addRecords`); the store decodes each issue's records when it
+ * folds the issue. Whatever stays alive while 100k events are read is copied by every scavenge on
+ * its way to the old generation: holding the events (or folding issues as they were read, which
+ * kept the folds growing in the young generation) cost more than decoding twice
+ * (docs/performance.md, "A rebuild gathers keys while reading and folds when writing").
  */
 import { recordBytes } from './chunk.js';
 import type { Event } from './event.js';
