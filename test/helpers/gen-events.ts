@@ -4,7 +4,9 @@
  * IssueCreated, same-millisecond ties, add/remove races on sets, context and project events,
  * and commits holding several events. Deterministic for a seed.
  */
-import { createPrivateKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { contextIssueId, PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
@@ -44,6 +46,15 @@ const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
 function signer(secretHex: string): (id: Uint8Array) => Uint8Array {
   const key: KeyObject = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, Buffer.from(secretHex, 'hex')]), format: 'der', type: 'pkcs8' });
   return (id) => new Uint8Array(cryptoSign(null, id, key));
+}
+
+/** Makes a signing actor's public key known to the repository, as an imported teammate's key would be. */
+export function trustKey(gitDir: string, actor: GenActor & { secretKey: string }): void {
+  const secret = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, Buffer.from(actor.secretKey, 'hex')]), format: 'der', type: 'pkcs8' });
+  const pub = createPublicKey(secret).export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
+  const dir = join(gitDir, 'grit', 'actors', actor.id);
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.toml'), `actor_id = "${actor.id}"\nlabel = ""\ncreated_ts = 0\npublic_key = "${pub}"\nkey_scheme = "ed25519"\n`);
 }
 
 const LABELS = ['bug', 'feature', 'p0', 'p1', 'ui', 'docs'];

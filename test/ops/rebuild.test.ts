@@ -8,7 +8,7 @@ import { replayWal } from '../../src/commands/maintenance.js';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
 import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
-import { generateWal } from '../helpers/gen-events.js';
+import { generateWal, trustKey } from '../helpers/gen-events.js';
 import { chunkOfRecords, unknownKindRecord } from '../helpers/bad-records.js';
 import { ACTOR_HEX, comment, forge } from '../git/_util.js';
 import { GritError } from '../../src/core/errors.js';
@@ -167,6 +167,25 @@ test('a replay gathered newest first takes records undecoded; one whose id is ri
     ctx.wal.objects.close();
     await ctx.close();
   }
+});
+
+test('a replay of signed events whose keys are known checks them a segment at a time, and gives what applying it all gives', { timeout: 120_000 }, async () => {
+  const repo = tempRepo();
+  await runLocal('Init', { no_agents_md: true }, { cwd: repo });
+  const signing = { id: 'd4'.repeat(16), secretKey: '6f'.repeat(32) };
+  const gen = await generateWal(join(repo, '.git'), { seed: 7, events: 1500, actors: [signing, ACTORS[0]], batchMax: 4 });
+  trustKey(join(repo, '.git'), signing);
+  const applied = await rebuiltBy(repo, applyAll);
+  let admits = 0;
+  const replayed = await rebuiltBy(repo, (ctx) => {
+    assert.equal(ctx.checksSignatures(), true);
+    const admit = ctx.admit.bind(ctx);
+    ctx.admit = (events) => (admits++, admit(events));
+    return replayWal(ctx, { readAheadFrom: 1 });
+  });
+  assert.equal(replayed, applied);
+  // Admitting loads the keyring: once per segment of 512 commits, not once per commit.
+  assert.ok(admits > 0 && admits <= Math.ceil(gen.commits / 512), `${admits} admits for ${gen.commits} commits`);
 });
 
 test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format, never rewritten; gc keeps the newest', { timeout: 120_000 }, async () => {
