@@ -661,7 +661,15 @@ export class ObjectStore {
     if (!this.packs) return; // the first read scans the directory and finds it
     const packPath = join(this.gitDir, 'objects', 'pack', `${name}.pack`);
     if (this.packByPath.has(packPath)) return;
-    const pack = new Pack(readFileSync(`${packPath.slice(0, -5)}.idx`), packPath, statSync(packPath).size);
+    let pack: Pack;
+    try {
+      pack = new Pack(readFileSync(`${packPath.slice(0, -5)}.idx`), packPath, statSync(packPath).size);
+    } catch (err) {
+      // Rolled up already by another process's append (pack-consolidate.ts): its objects are in the
+      // merged pack, which the next read that misses finds by scanning the directory again.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
     this.packByPath.set(packPath, pack);
     this.packs.push(pack);
   }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ObjectStore } from '../../src/git/objects.js';
 import { consolidatePacks, geometricRollup, MAX_SMALL_PACKS } from '../../src/git/pack-consolidate.js';
@@ -55,6 +55,28 @@ test('each append is one pack; small packs are rolled up; git and readers see ev
   fsckClean(repo);
   const last = await wal.readSince(commits[119]);
   assert.equal(last.length, 40);
+});
+
+test('a pack rolled up by another process before this one adopts it: no error, its objects are read from the merged pack', () => {
+  const { dir: repo, gitDir } = tempRepo();
+  const store = new ObjectStore(gitDir);
+  const first = new PackBuilder();
+  const blob = first.add('blob', Buffer.from('one\n'));
+  const name = first.write(gitDir, { fsync: false })!;
+  store.read(blob); // the pack list is loaded, with this pack in it
+  const next = new PackBuilder();
+  const other = next.add('blob', Buffer.from('two\n'));
+  const written = next.write(gitDir, { fsync: false })!;
+  // Another process merges the second pack (here: with the first) and deletes it, before this one adopts it.
+  const merged = new PackBuilder();
+  merged.add('blob', Buffer.from('one\n'));
+  merged.add('blob', Buffer.from('two\n'));
+  merged.write(gitDir, { fsync: false });
+  for (const ext of ['idx', 'pack']) rmSync(join(gitDir, 'objects', 'pack', `${written}.${ext}`));
+  assert.doesNotThrow(() => store.adoptPack(written));
+  assert.equal(store.read(other).content.toString(), 'two\n');
+  assert.notEqual(name, written);
+  fsckClean(repo);
 });
 
 test('kill -9 in the middle of a roll-up loses nothing; the next appends roll up again', { timeout: 120_000 }, () => {
