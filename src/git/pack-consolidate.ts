@@ -10,8 +10,9 @@
  *
  * Safe against crashes and concurrent readers: the merged pack is complete (fsynced, renamed into
  * place) before any old pack is deleted, so every object is always in some pack; a reader that
- * loses a pack under it rescans the directory (ObjectStore.readPacked). A lock file keeps two
- * processes from merging the same packs at once.
+ * loses a pack under it rescans the directory (ObjectStore.readPacked), and a writer whose new pack
+ * was merged before it adopted it leaves that to its next read (ObjectStore.adoptPack). A lock
+ * file keeps two processes from merging the same packs at once.
  */
 import { readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
