@@ -8,7 +8,7 @@ import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
-import { admitEvents, integrityReports, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
+import { admitEvents, checkingKeys, integrityReports, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
@@ -174,7 +174,7 @@ export class RepoContext {
 
   /** Whether `admit` may refuse or report events: a signature policy, and keys to check against. */
   checksSignatures(): boolean {
-    return this.config.signature_policy !== 'off' && loadKeyring(this.repo.gritDir, this.actor).size > 0;
+    return checkingKeys(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor)) !== null;
   }
 
   /** Reports what the signature policy did to events that were just applied (stderr, and the tally). */

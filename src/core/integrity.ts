@@ -144,14 +144,20 @@ export interface AdmitResult {
   refused: boolean;
 }
 
+/** The keys `admitEvents` checks signatures against; null when it checks none (`off`, or no keys known). */
+export function checkingKeys(policy: SignaturePolicy, ring: () => Keyring): Keyring | null {
+  if (policy === 'off') return null;
+  const keys = ring();
+  return keys.size > 0 ? keys : null;
+}
+
 /**
  * Applies the signature policy to events read from the WAL. `off`, or no known keys at all,
  * returns them untouched without verifying anything.
  */
 export function admitEvents(policy: SignaturePolicy, ring: () => Keyring, events: Event[]): AdmitResult {
-  if (policy === 'off' || events.length === 0) return { events, problems: [], refused: false };
-  const keys = ring();
-  if (keys.size === 0) return { events, problems: [], refused: false };
+  const keys = events.length === 0 ? null : checkingKeys(policy, ring);
+  if (keys === null) return { events, problems: [], refused: false };
   const problems: SignatureProblem[] = [];
   const kept: Event[] = [];
   for (const e of events) {
