@@ -3,16 +3,13 @@
  * `refs/grit/*` into a private namespace, fast-forward / compare-and-swap pushes, remote lookup.
  * Used by sync (src/git/sync.ts) and locks (src/git/locks.ts).
  */
-import { spawn } from 'node:child_process';
 import { progressWanted } from '../core/progress.js';
 import { createHash } from 'node:crypto';
 import { GritError } from '../core/errors.js';
+import { spawnGit, type GitCall, type GitRun } from './git-process.js';
+import { viaSpawnHelper } from './spawn-helper.js';
 
-export interface GitRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type { GitRun } from './git-process.js';
 
 /** Environment for spawned git: never prompt, and never let a caller's GIT_DIR & co. redirect it. */
 export function gitEnv(): NodeJS.ProcessEnv {
@@ -28,20 +25,12 @@ export function gitEnv(): NodeJS.ProcessEnv {
  * non-zero exit). With `echoStderr`, git's stderr (its progress meter) is also shown to the user.
  */
 export function runGit(gitDir: string, args: string[], opts: { echoStderr?: boolean } = {}): Promise<GitRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', ['--git-dir', gitDir, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: gitEnv() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (opts.echoStderr) process.stderr.write(d);
-    });
-    child.on('error', (e) =>
-      reject(new GritError('git_error', `cannot run git: ${e.message}`, { suggestion: 'install git and make sure it is on PATH' })),
-    );
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv() }, opts.echoStderr);
+}
+
+/** Through the daemon's spawn helper when there is one (never when git's stderr is to be shown: the helper has no terminal). */
+function run(call: GitCall, echoStderr = false): Promise<GitRun> {
+  return (!echoStderr && viaSpawnHelper(call)) || spawnGit(call, echoStderr ? (d) => process.stderr.write(d) : undefined);
 }
 
 /** A remote name, URL or path as given by a user; refused when git could take it for an option. */
@@ -177,15 +166,6 @@ export async function updateRefs(gitDir: string, updates: { ref: string; newOid:
       ? `delete ${u.ref}${u.oldOid ? ` ${u.oldOid}` : ''}`
       : `update ${u.ref} ${u.newOid}${u.oldOid !== undefined ? ` ${u.oldOid ?? '0'.repeat(40)}` : ''}`,
   );
-  const r = await new Promise<GitRun>((resolve, reject) => {
-    const child = spawn('git', ['--git-dir', gitDir, 'update-ref', '--stdin'], { stdio: ['pipe', 'pipe', 'pipe'], env: gitEnv() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (e) => reject(new GritError('git_error', `cannot run git: ${e.message}`)));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
-    child.stdin.end(lines.join('\n') + '\n');
-  });
+  const r = await run({ args: ['--git-dir', gitDir, 'update-ref', '--stdin'], env: gitEnv(), input: lines.join('\n') + '\n' });
   if (r.code !== 0) throw new GritError('git_error', `git update-ref failed: ${r.stderr.trim()}`, { details: { stderr: r.stderr } });
 }

@@ -22,6 +22,11 @@ export function notificationsEndpoint(env: NodeJS.ProcessEnv = process.env): str
   return `ipc://${join(runDir(env), 'events.sock')}`;
 }
 
+/** Where the daemon's spawn helper listens (src/git/spawn-helper.ts). */
+export function gitSpawnerPath(env: NodeJS.ProcessEnv = process.env): string {
+  return join(runDir(env), 'git.sock');
+}
+
 export function daemonLogPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(runDir(env), 'daemon.log');
 }

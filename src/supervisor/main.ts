@@ -5,7 +5,7 @@
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
-import { daemonEndpoint, daemonLogPath, ensureRunDir, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
+import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
 import { TransportError } from '../protocol/transport/index.js';
 import { Supervisor } from './supervisor.js';
 
@@ -83,6 +83,7 @@ export async function main(argv: string[]): Promise<number> {
       idleTimeoutMs: args.idleTimeoutMs,
       workerIdleTimeoutMs: args.workerIdleTimeoutMs,
       logger,
+      gitSpawner: gitSpawnerPath(),
     });
   } catch (err) {
     const inUse = err instanceof TransportError && err.code === 'address_in_use';

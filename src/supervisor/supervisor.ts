@@ -7,6 +7,7 @@
 import type { Logger } from 'pino';
 import { runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
+import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
   decodeRequest,
   encodeMessage,
@@ -31,6 +32,8 @@ export interface SupervisorOptions {
   logger: Logger;
   /** Largest request accepted, in bytes. */
   maxRequestBytes?: number;
+  /** Where the daemon's spawn helper listens (src/git/spawn-helper.ts); without it, workers spawn git themselves. */
+  gitSpawner?: string;
 }
 
 export interface DaemonStatus {
@@ -59,6 +62,7 @@ export class Supervisor {
   private inFlight = 0;
   private requests = 0;
   private sweepTimer: NodeJS.Timeout | null = null;
+  private spawnHelper: { stop(): void } | null = null;
   private stopping: Promise<void> | null = null;
   /** Resolves once the supervisor has shut down (idle, signal or DaemonStop). */
   readonly stopped: Promise<void>;
@@ -70,6 +74,8 @@ export class Supervisor {
 
   static async start(opts: SupervisorOptions): Promise<Supervisor> {
     const sup = new Supervisor(opts);
+    // Started while this process is small: forking it is cheap now, and not later.
+    if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
     const limit = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
     for (const url of opts.endpoints) {
       const server = await RepServer.listen(url, (body, reply) => sup.onRequest(body, reply), {
@@ -162,7 +168,7 @@ export class Supervisor {
     }
     if (!worker) {
       worker = new ActorWorkerPool(
-        { repoRoot: repo.root, actorDir: actor.dir, endpoint: this.opts.endpoints[0] },
+        { repoRoot: repo.root, actorDir: actor.dir, endpoint: this.opts.endpoints[0], gitSpawner: this.opts.gitSpawner },
         actor.config.actor_id,
         (err) => this.opts.logger.error({ err, actor: actor.config.actor_id }, 'worker error'),
       );
@@ -219,6 +225,7 @@ export class Supervisor {
       await this.pub?.close();
       await Promise.allSettled([...this.workers.values()].map((w) => w.close()).concat([...this.retiring.values()]));
       this.workers.clear();
+      this.spawnHelper?.stop();
       this.opts.logger.info('daemon stopped');
       this.markStopped();
     })();

@@ -11,6 +11,7 @@ import { commandFn, isCommandName } from '../commands/registry.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { findRepo } from '../git/repo.js';
+import { useSpawnHelper } from '../git/spawn-helper.js';
 import { encodeMessage, replyError, replyOk, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
@@ -19,6 +20,8 @@ export interface WorkerSetup {
   repoRoot: string;
   actorDir: string;
   endpoint: string;
+  /** The daemon's spawn helper (src/git/spawn-helper.ts), if it has one. */
+  gitSpawner?: string;
 }
 
 export type WorkerTask =
@@ -40,6 +43,7 @@ export interface WorkerResult {
 const setup = workerData as WorkerSetup;
 // A worker lives long and hashes every event it writes (its id, its chunk): WebAssembly from the start.
 void loadFastHash();
+useSpawnHelper(setup.gitSpawner ?? null);
 let ctx: RepoContext | null = null;
 let lease: Lease | null = null;
 

@@ -1,0 +1,118 @@
+/**
+ * A daemon's spawn helper: a small process, started with the daemon, that runs git for its
+ * workers (src/git/spawn-helper-child.ts). Spawning a process forks the one that spawns it, and
+ * forking copies its page tables: from a daemon holding hundreds of megabytes that took ~20 ms of
+ * a `git fetch` that itself takes ~130 ms, and held up the daemon's other threads meanwhile
+ * (docs/performance.md, Sync). Forked from the small helper it takes a few.
+ *
+ * Workers reach the helper on a Unix socket in the daemon's run directory, one JSON line per
+ * request and per answer. Nothing depends on it: a worker that cannot reach it (not started yet,
+ * gone) spawns git itself, as the CLI always does. Only a request the helper was given and did
+ * not answer (it was killed meanwhile) fails, with `git_error`: git may have run.
+ */
+import { spawn } from 'node:child_process';
+import { createConnection, type Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { GritError } from '../core/errors.js';
+import { spawnGit, type GitCall, type GitRun } from './git-process.js';
+
+/** What the helper answers: `id` is the request's. */
+export type HelperAnswer = { id: number } & ({ run: GitRun } | { error: string });
+
+const CHILD = fileURLToPath(new URL('./spawn-helper-child.js', import.meta.url));
+
+/** Starts a spawn helper listening on `socketPath`; it ends when this process does (its stdin closes). */
+export function startSpawnHelper(socketPath: string): { stop(): void } {
+  const child = spawn(process.execPath, [CHILD, socketPath], { stdio: ['pipe', 'ignore', 'ignore'] });
+  child.on('error', () => undefined); // workers then spawn git themselves
+  child.unref();
+  return { stop: () => child.stdin!.end() };
+}
+
+let helperPath: string | null = null;
+let connection: HelperConnection | null = null;
+
+/** From now on this thread runs git through the helper at `socketPath` (null: spawns it itself). */
+export function useSpawnHelper(socketPath: string | null): void {
+  helperPath = socketPath;
+  connection?.close();
+  connection = null;
+}
+
+/** `call` run by the helper, or null when this thread has none to use (the caller spawns git itself). */
+export function viaSpawnHelper(call: GitCall): Promise<GitRun> | null {
+  if (helperPath === null) return null;
+  if (connection === null || connection.closed) connection = new HelperConnection(helperPath);
+  return connection.run(call);
+}
+
+interface Waiting {
+  call: GitCall;
+  resolve: (r: GitRun) => void;
+  reject: (e: unknown) => void;
+}
+
+class HelperConnection {
+  private readonly socket: Socket;
+  private readonly waiting = new Map<number, Waiting>();
+  private nextId = 1;
+  private connected = false;
+  private buffered = '';
+  closed = false;
+
+  constructor(path: string) {
+    this.socket = createConnection(path);
+    this.socket.setEncoding('utf8');
+    this.socket.unref(); // only a request in flight keeps this thread alive (`run`)
+    this.socket.on('connect', () => (this.connected = true));
+    this.socket.on('data', (d: string) => this.receive(d));
+    this.socket.on('error', () => undefined); // 'close' follows
+    this.socket.on('close', () => this.fail());
+  }
+
+  run(call: GitCall): Promise<GitRun> {
+    const id = this.nextId++;
+    const answer = new Promise<GitRun>((resolve, reject) => this.waiting.set(id, { call, resolve, reject }));
+    this.socket.ref();
+    this.socket.write(JSON.stringify({ id, call }) + '\n');
+    return answer;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket.destroy();
+  }
+
+  private receive(data: string): void {
+    this.buffered += data;
+    for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
+      let answer: HelperAnswer;
+      try {
+        answer = JSON.parse(this.buffered.slice(0, nl)) as HelperAnswer;
+      } catch {
+        this.socket.destroy(); // not the helper talking: what was asked of it fails ('close')
+        return;
+      }
+      this.buffered = this.buffered.slice(nl + 1);
+      const w = this.waiting.get(answer.id);
+      if (!w) continue;
+      this.waiting.delete(answer.id);
+      if ('run' in answer) w.resolve(answer.run);
+      else w.reject(new GritError('git_error', `cannot run git: ${answer.error}`, { suggestion: 'install git and make sure it is on PATH' }));
+    }
+    if (this.waiting.size === 0) this.socket.unref();
+  }
+
+  /**
+   * The helper is gone (or never was). Requests it cannot have received (never connected) are run
+   * here instead; those it may have run fail, since running them again could run them twice.
+   */
+  private fail(): void {
+    this.closed = true;
+    for (const [id, w] of this.waiting) {
+      this.waiting.delete(id);
+      if (this.connected) w.reject(new GritError('git_error', "the daemon's git helper stopped while running git", { suggestion: 'run the command again' }));
+      else spawnGit(w.call).then(w.resolve, w.reject);
+    }
+  }
+}
