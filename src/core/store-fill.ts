@@ -120,20 +120,23 @@ export class StoreFill {
     return true;
   }
 
-  /** How the log keys of events `n` and `m` compare (negative: `n`'s sorts first), without a view of either. */
-  compareKeys(n: number, m: number): number {
-    // A byte loop: keys compared here share their issue, and mostly differ in the timestamp that
-    // follows; a call into Buffer#compare costs more than those ~20 steps.
+  /**
+   * How the log keys of events `n` and `m` of one issue compare (negative: `n`'s sorts first),
+   * without a view of either: from the timestamp on, as their first bytes, the issue id, are equal.
+   */
+  compareInIssue(n: number, m: number): number {
+    // A byte loop: the keys mostly differ in the timestamp; a call into Buffer#compare costs more
+    // than those few steps.
     const keys = this.keys;
     const a = n * LOG_KEY_BYTES;
     const b = m * LOG_KEY_BYTES;
-    for (let i = 0; i < LOG_KEY_BYTES; i++) if (keys[a + i] !== keys[b + i]) return keys[a + i] - keys[b + i];
+    for (let i = ISSUE_BYTES; i < LOG_KEY_BYTES; i++) if (keys[a + i] !== keys[b + i]) return keys[a + i] - keys[b + i];
     return 0;
   }
 
   /** Whether event `n` sorts after event `m` of the same issue. */
   private sortsAfter(n: number, m: number): boolean {
-    return this.compareKeys(n, m) > 0;
+    return this.compareInIssue(n, m) > 0;
   }
 
   private grow(): void {

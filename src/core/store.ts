@@ -472,10 +472,10 @@ function sortedByKey(events: readonly Event[]): { e: Event; key: Buffer; head: n
   return keyed;
 }
 
-/** Event numbers of a fill in the order of their keys, each key once. */
+/** Event numbers of one issue in a fill in the order of their keys, each key once. */
 function uniqueByKey(entries: readonly number[], fill: StoreFill): number[] {
-  const sorted = [...entries].sort((a, b) => fill.compareKeys(a, b));
-  return sorted.filter((n, i) => i === 0 || fill.compareKeys(sorted[i - 1], n) !== 0);
+  const sorted = [...entries].sort((a, b) => fill.compareInIssue(a, b));
+  return sorted.filter((n, i) => i === 0 || fill.compareInIssue(sorted[i - 1], n) !== 0);
 }
 
 /** The dependencies of `a` that are not in `b`. */
