@@ -20,16 +20,24 @@ export interface FillIssue {
   ordered: boolean;
 }
 
+/** An issue in `StoreFill`'s table, with the next one whose id begins with the same bytes. */
+interface Filed extends FillIssue {
+  next: Filed | undefined;
+}
+
 export class StoreFill {
-  /** By issue id as a latin1 string of its bytes (no hex per event: taken from the key just written). */
-  private readonly issues = new Map<string, FillIssue>();
+  /**
+   * The issues by the first 30 bits of their ids, a small integer (no string made per event),
+   * issues that share them chained. Issue ids are random: chains are almost always of one.
+   */
+  private readonly issues = new Map<number, Filed>();
   private count = 0;
   private keys: Buffer;
   /** Per event: which of `buffers` holds its record, at which offset, how many bytes. */
   private spans: Uint32Array;
   private readonly buffers: ArrayBufferLike[] = [];
   /** The issue of the event added last. */
-  private lastIssue: FillIssue | undefined;
+  private lastIssue: Filed | undefined;
 
   /** `expected`: how many events will come (the buffers are sized for them, and grow). */
   constructor(expected = 1 << 16) {
@@ -65,7 +73,14 @@ export class StoreFill {
 
   /** The issues by id (hex), in id order. */
   *byIssue(): Generator<[string, FillIssue]> {
-    for (const id of [...this.issues.keys()].sort()) yield [Buffer.from(id, 'latin1').toString('hex'), this.issues.get(id)!];
+    const all: [string, FillIssue][] = [];
+    for (const chain of this.issues.values()) {
+      for (let issue: Filed | undefined = chain; issue; issue = issue.next) {
+        const at = issue.entries[0] * LOG_KEY_BYTES;
+        all.push([this.keys.toString('hex', at, at + ISSUE_BYTES), issue]);
+      }
+    }
+    yield* all.sort((a, b) => (a[0] < b[0] ? -1 : 1));
   }
 
   /** The log key of event `n`. */
@@ -103,11 +118,14 @@ export class StoreFill {
   }
 
   /** The issue of event `n` (a new one, without entries, if it is the first of its issue). */
-  private issueOf(n: number): FillIssue {
+  private issueOf(n: number): Filed {
+    const k = this.keys;
     const at = n * LOG_KEY_BYTES;
-    const id = this.keys.toString('latin1', at, at + ISSUE_BYTES);
-    let issue = this.issues.get(id);
-    if (issue === undefined) this.issues.set(id, (issue = { entries: [], ordered: true }));
+    const head = (k[at] << 22) | (k[at + 1] << 14) | (k[at + 2] << 6) | (k[at + 3] >> 2);
+    const first = this.issues.get(head);
+    for (let issue = first; issue; issue = issue.next) if (this.sameIssue(n, issue.entries[0])) return issue;
+    const issue: Filed = { entries: [], ordered: true, next: first };
+    this.issues.set(head, issue);
     return issue;
   }
 

@@ -147,3 +147,22 @@ test('a store filled from records taken undecoded holds what applying their even
     await store.close();
   }
 });
+
+test('issues whose ids begin alike are kept apart (a fill files issues by the first bytes of their ids)', async () => {
+  const twins = [1, 2, 3].map((last) => Uint8Array.from([7, 7, 7, 7, ...new Array(11).fill(0), last]));
+  const rand = rng(11);
+  const events = shuffle(
+    twins.flatMap((issue, i) => [
+      makeEvent({ issue_id: issue, actor: actors[0], ts_unix_ms: 1000 + i, parent: null, kind: { type: 'IssueCreated', title: `twin ${i}`, body: '', labels: [] } }),
+      ...[1, 2, 3].map((k) => makeEvent({ issue_id: issue, actor: actors[k - 1], ts_unix_ms: 2000 + k, parent: null, kind: { type: 'CommentAdded', body: `c${i}.${k}` } })),
+    ]),
+    rand,
+  );
+  const fill = new StoreFill();
+  fill.add(events);
+  const [viaFill] = await built((store) => store.fill(fill, 'h'), []);
+  const [viaApply] = await built((store) => store.apply(events, null, 'h'), []);
+  assert.deepEqual(viaFill, viaApply);
+  assert.deepEqual(viaFill.issues.map((i) => i?.title), ['twin 0', 'twin 1', 'twin 2']);
+  assert.deepEqual(viaFill.issues.map((i) => i?.comments.length), [3, 3, 3]);
+});
