@@ -19,7 +19,8 @@ import { spawnGit, type GitCall, type GitRun } from './git-process.js';
 /** What the helper answers: `id` is the request's. */
 export type HelperAnswer = { id: number } & ({ run: GitRun } | { error: string });
 
-const CHILD = fileURLToPath(new URL('./spawn-helper-child.js', import.meta.url));
+// '../git/': right from this module and from the bundle in dist/src/commands/ alike.
+const CHILD = fileURLToPath(new URL('../git/spawn-helper-child.js', import.meta.url));
 
 /** Starts a spawn helper listening on `socketPath`; it ends when this process does (its stdin closes). */
 export function startSpawnHelper(socketPath: string): { stop(): void } {
