@@ -99,7 +99,7 @@ class HelperConnection {
       if (!w) continue;
       this.waiting.delete(answer.id);
       if ('run' in answer) w.resolve(answer.run);
-      else w.reject(new GritError('git_error', `cannot run git: ${answer.error}`, { suggestion: 'install git and make sure it is on PATH' }));
+      else w.reject(new GritError('git_error', answer.error, { suggestion: 'install git and make sure it is on PATH' })); // the helper's spawnGit said why
     }
     if (this.waiting.size === 0) this.socket.unref();
   }

@@ -55,6 +55,23 @@ test('a spawn helper runs git for this thread, with the same results; without on
     assert.equal(git(repo, 'rev-parse', 'refs/grit/through-helper').trim(), head);
     await assert.rejects(updateRefs(gitDir, [{ ref: 'refs/grit/through-helper', newOid: head, oldOid: '1'.repeat(40) }]), (err: unknown) => err instanceof GritError && err.code === 'git_error');
 
+    // git that cannot be spawned (no PATH to it) is the same git_error either way.
+    const path = process.env.PATH;
+    const failures: unknown[] = [];
+    try {
+      process.env.PATH = '/nowhere';
+      for (const helperOn of [true, false]) {
+        useSpawnHelper(helperOn ? socket : null);
+        failures.push(await runGit(gitDir, ['--version']).catch((err: unknown) => err));
+      }
+    } finally {
+      process.env.PATH = path;
+      useSpawnHelper(socket);
+    }
+    for (const err of failures) assert.ok(err instanceof GritError && err.code === 'git_error', String(err));
+    assert.equal((failures[0] as GritError).message, (failures[1] as GritError).message);
+    assert.match((failures[0] as GritError).message, /^cannot run git: .*ENOENT/);
+
     // A request the helper was running when it stopped fails; it is not run a second time here.
     const slow = runGit(gitDir, ['-c', 'alias.slow=!sleep 0.5', 'slow']);
     await new Promise((r) => setTimeout(r, 100));
