@@ -5,33 +5,20 @@
  */
 import { rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
-import { spawnGit, type GitCall } from './git-process.js';
-import type { HelperAnswer } from './spawn-helper.js';
+import { spawnGit } from './git-process.js';
+import { readJsonLines, type HelperAnswer, type HelperRequest } from './spawn-helper.js';
 
 const socketPath = process.argv[2];
 
 function serve(socket: Socket): void {
-  let buffered = '';
-  socket.setEncoding('utf8');
   socket.on('error', () => undefined);
-  socket.on('data', (data: string) => {
-    buffered += data;
-    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      let request: { id: number; call: GitCall };
-      try {
-        request = JSON.parse(line) as { id: number; call: GitCall };
-      } catch {
-        socket.destroy(); // not a worker talking
-        return;
-      }
-      const answer = (a: HelperAnswer) => socket.writable && socket.write(JSON.stringify(a) + '\n');
-      spawnGit(request.call).then(
-        (run) => answer({ id: request.id, run }),
-        (err: Error) => answer({ id: request.id, error: err.message }),
-      );
-    }
+  const answer = (a: HelperAnswer) => socket.writable && socket.write(JSON.stringify(a) + '\n');
+  readJsonLines(socket, (value) => {
+    const { id, call } = value as HelperRequest;
+    spawnGit(call).then(
+      (run) => answer({ id, run }),
+      (err: Error) => answer({ id, error: err.message }),
+    );
   });
 }
 

@@ -19,6 +19,35 @@ import { spawnGit, type GitCall, type GitRun } from './git-process.js';
 /** What the helper answers: `id` is the request's. */
 export type HelperAnswer = { id: number } & ({ run: GitRun } | { error: string });
 
+/** What a worker asks of the helper. */
+export interface HelperRequest {
+  id: number;
+  call: GitCall;
+}
+
+/**
+ * Hands each JSON line read off `socket` to `take`, in order (both ends of the helper's socket
+ * talk this way). A line that is not JSON is not the other end talking: the connection is ended.
+ */
+export function readJsonLines(socket: Socket, take: (value: unknown) => void): void {
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (data: string) => {
+    buffered += data;
+    for (let nl = buffered.indexOf('\n'); nl >= 0; nl = buffered.indexOf('\n')) {
+      let value: unknown;
+      try {
+        value = JSON.parse(buffered.slice(0, nl));
+      } catch {
+        socket.destroy();
+        return;
+      }
+      buffered = buffered.slice(nl + 1);
+      take(value);
+    }
+  });
+}
+
 // '../git/': right from this module and from the bundle in dist/src/commands/ alike.
 const CHILD = fileURLToPath(new URL('../git/spawn-helper-child.js', import.meta.url));
 
@@ -58,15 +87,13 @@ class HelperConnection {
   private readonly waiting = new Map<number, Waiting>();
   private nextId = 1;
   private connected = false;
-  private buffered = '';
   closed = false;
 
   constructor(path: string) {
     this.socket = createConnection(path);
-    this.socket.setEncoding('utf8');
     this.socket.unref(); // only a request in flight keeps this thread alive (`run`)
     this.socket.on('connect', () => (this.connected = true));
-    this.socket.on('data', (d: string) => this.receive(d));
+    readJsonLines(this.socket, (answer) => this.receive(answer as HelperAnswer)); // a garbled answer fails what was asked ('close')
     this.socket.on('error', () => undefined); // 'close' follows
     this.socket.on('close', () => this.fail());
   }
@@ -75,7 +102,7 @@ class HelperConnection {
     const id = this.nextId++;
     const answer = new Promise<GitRun>((resolve, reject) => this.waiting.set(id, { call, resolve, reject }));
     this.socket.ref();
-    this.socket.write(JSON.stringify({ id, call }) + '\n');
+    this.socket.write(JSON.stringify({ id, call } satisfies HelperRequest) + '\n');
     return answer;
   }
 
@@ -84,23 +111,12 @@ class HelperConnection {
     this.socket.destroy();
   }
 
-  private receive(data: string): void {
-    this.buffered += data;
-    for (let nl = this.buffered.indexOf('\n'); nl >= 0; nl = this.buffered.indexOf('\n')) {
-      let answer: HelperAnswer;
-      try {
-        answer = JSON.parse(this.buffered.slice(0, nl)) as HelperAnswer;
-      } catch {
-        this.socket.destroy(); // not the helper talking: what was asked of it fails ('close')
-        return;
-      }
-      this.buffered = this.buffered.slice(nl + 1);
-      const w = this.waiting.get(answer.id);
-      if (!w) continue;
-      this.waiting.delete(answer.id);
-      if ('run' in answer) w.resolve(answer.run);
-      else w.reject(new GritError('git_error', answer.error, { suggestion: 'install git and make sure it is on PATH' })); // the helper's spawnGit said why
-    }
+  private receive(answer: HelperAnswer): void {
+    const w = this.waiting.get(answer.id);
+    if (!w) return;
+    this.waiting.delete(answer.id);
+    if ('run' in answer) w.resolve(answer.run);
+    else w.reject(new GritError('git_error', answer.error, { suggestion: 'install git and make sure it is on PATH' })); // the helper's spawnGit said why
     if (this.waiting.size === 0) this.socket.unref();
   }
 
