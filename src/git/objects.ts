@@ -114,17 +114,23 @@ function header(type: ObjectType, length: number): Buffer {
   return Buffer.from(`${type} ${length}\0`, 'latin1');
 }
 
+/** Where `hashObject` joins the header and content of an object that fits. */
+const joined = Buffer.allocUnsafe(1 << 16);
+
 /**
- * The object id git gives `content` stored as `type`. Header and content are copied into one
- * buffer for the one-shot `crypto.hash`: for the small objects a WAL is made of, that is about
- * twice as fast as a streaming Hash object (reads check every object they return).
+ * The object id git gives `content` stored as `type`. For the small objects a WAL is made of,
+ * header and content are copied into one buffer for the one-shot `crypto.hash`: about twice as
+ * fast as a streaming Hash object (reads check every object they return). That buffer is reused:
+ * one per object was ~2,000 fresh pages in a 100k-event rebuild, each a page fault
+ * (docs/performance.md, "Fewer fresh pages").
  */
 export function hashObject(type: ObjectType, content: Uint8Array): string {
   const head = `${type} ${content.length}\0`;
-  const buf = Buffer.allocUnsafe(head.length + content.length);
-  buf.write(head, 0, 'latin1');
-  buf.set(content, head.length);
-  return hash('sha1', buf, 'hex');
+  const length = head.length + content.length;
+  if (length > joined.length) return sha1Hex(Buffer.from(head, 'latin1'), content);
+  joined.write(head, 0, 'latin1');
+  joined.set(content, head.length);
+  return hash('sha1', joined.subarray(0, length), 'hex');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -233,10 +239,16 @@ export interface LocalPack {
   storedEntries(): StoredEntry[];
 }
 
+/** A window of a pack (`Pack.read`): its memory, and the bytes read into it. */
+interface Window {
+  memory: Buffer;
+  bytes: Buffer;
+}
+
 /** A `.idx` (version 2) and its `.pack`, opened lazily. */
 class Pack {
   private fd: number | null = null;
-  private readonly windows = new Map<number, Buffer>();
+  private readonly windows = new Map<number, Window>();
   private lastWindow = -1;
   private lastWin: Buffer | null = null;
   private readonly fanout: Uint32Array;
@@ -274,7 +286,7 @@ class Pack {
     at.sort((a, b) => a.offset - b.offset);
     return at.map(({ index, offset }, i) => {
       const end = i + 1 < at.length ? at[i + 1].offset : this.size - 20;
-      const bytes = this.read(offset, end - offset);
+      const bytes = this.readOwn(offset, end - offset);
       const typeNum = (bytes[0] >> 4) & 7;
       return {
         oid: this.idx.toString('hex', this.oidsAt + index * 20, this.oidsAt + (index + 1) * 20),
@@ -345,7 +357,11 @@ class Pack {
 
   /**
    * Reads up to `length` bytes at `position` (never into the trailing checksum). Small reads are
-   * served from a few cached 64 KiB windows: objects read together tend to sit together.
+   * served from a few cached 64 KiB windows: objects read together tend to sit together. What it
+   * returns may be a view into a window, valid only until a later read reuses that window's
+   * memory (a window read anew takes the buffer of the one it evicts: a new one each time was
+   * ~4,000 fresh pages per thread in a 100k-event rebuild, each a page fault). Callers take what
+   * they need before reading again; `readOwn` gives bytes to keep.
    */
   read(position: number, length: number): Buffer {
     const len = Math.max(0, Math.min(length, this.size - 20 - position));
@@ -357,14 +373,26 @@ class Pack {
       if (win) {
         this.windows.delete(w);
       } else {
-        win = this.pread(w * WINDOW, Math.min(WINDOW, this.size - 20 - w * WINDOW), Buffer.allocUnsafe(WINDOW));
-        if (this.windows.size >= WINDOWS) this.windows.delete(this.windows.keys().next().value as number);
+        let memory: Buffer | undefined;
+        if (this.windows.size >= WINDOWS) {
+          const [evicted, old] = this.windows.entries().next().value as [number, Window];
+          this.windows.delete(evicted);
+          memory = old.memory;
+        }
+        memory ??= Buffer.allocUnsafe(WINDOW);
+        win = { memory, bytes: this.pread(w * WINDOW, Math.min(WINDOW, this.size - 20 - w * WINDOW), memory) };
       }
       this.windows.set(w, win);
       this.lastWindow = w;
-      this.lastWin = win;
-      return win.subarray(position - w * WINDOW, position - w * WINDOW + len);
+      this.lastWin = win.bytes;
+      return win.bytes.subarray(position - w * WINDOW, position - w * WINDOW + len);
     }
+    return this.readOwn(position, len);
+  }
+
+  /** Up to `length` bytes at `position` in a buffer of their own. */
+  readOwn(position: number, length: number): Buffer {
+    const len = Math.max(0, Math.min(length, this.size - 20 - position));
     return this.pread(position, len, Buffer.allocUnsafe(len));
   }
 

@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32 } from 'node:zlib';
 import { ObjectStore } from '../../src/git/objects.js';
 import { consolidatePacks, geometricRollup, MAX_SMALL_PACKS } from '../../src/git/pack-consolidate.js';
 import { PackBuilder } from '../../src/git/pack-write.js';
@@ -166,4 +168,20 @@ test('a pack of 20,000 objects (searched through a two-byte fan-out after its fi
   assert.ok(absent.length > 500);
   for (const oid of absent) assert.equal(store.has(oid), false, oid);
   store.close();
+});
+
+test('a pack spanning many read windows: objects read in any order, and entries kept after reading on, are intact', () => {
+  const { gitDir } = tempRepo();
+  // 3 MiB of incompressible blobs: ~48 of the reader's 64 KiB windows, of which it caches 16 and reuses their memory.
+  const blobs = Array.from({ length: 3000 }, () => randomBytes(1024));
+  const pack = new PackBuilder();
+  const oids = blobs.map((b) => pack.add('blob', b));
+  pack.write(gitDir, { fsync: false });
+  const store = new ObjectStore(gitDir);
+  const order = oids.map((_, i) => (i * 1237) % oids.length); // jumps across the pack, back and forth
+  for (const i of order) assert.deepEqual(store.readBlob(oids[i]), blobs[i], oids[i]);
+  const [local] = store.localPacks();
+  const entries = local.storedEntries();
+  assert.equal(entries.length, blobs.length);
+  for (const e of entries) assert.equal(crc32(e.bytes!), e.crc, `entry ${e.oid} as stored`);
 });
