@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
-import type { ReadChunks, ReadResult, ReadTask, ReaderSetup, SnapshotChunkRef } from '../workers/wal-reader.js';
+import { chunksOf, linksTask, type ReadResult, type ReadTask, type ReaderSetup, type SnapshotChunkRef } from '../workers/wal-reader-messages.js';
 import type { Wal, WalChunk, WalLink } from './wal.js';
 
 const READER_URL = new URL('../workers/wal-reader.js', import.meta.url);
@@ -137,7 +137,7 @@ class ReaderThread {
 
   read(links: WalLink[]): Promise<ReadResult> {
     const answer = new Promise<ReadResult>((resolve, reject) => this.waiting.push({ resolve, reject }));
-    this.worker.postMessage({ links } satisfies ReadTask);
+    this.worker.postMessage(linksTask(links));
     return answer;
   }
 
@@ -202,14 +202,6 @@ class ReaderThread {
       await this.close();
     }
   }
-}
-
-/** The chunks of a reader thread's answer, as views into its one buffer. */
-function chunksOf({ commits, ends, bytes }: ReadChunks): WalChunk[] {
-  return commits.map(({ oid, actor, chunkHash }, i) => {
-    const start = i === 0 ? 0 : ends[i - 1];
-    return { oid, actor, chunkHash, bytes: new Uint8Array(bytes, start, ends[i] - start) };
-  });
 }
 
 export interface ReadSnapshotOptions {

@@ -8,38 +8,13 @@
  * The chunks of a task go back in one transferred buffer: no copy per chunk. Tasks are answered
  * in the order they were asked for (one port, one at a time).
  */
-import { parentPort, workerData, type MessagePort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { verifyChunk } from '../core/chunk.js';
 import { toGritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex } from '../core/hex.js';
-import { Wal, type WalLink } from '../git/wal.js';
-
-export interface ReaderSetup {
-  gitDir: string;
-  /** An object read first (the WAL head, the snapshot): that loads its pack's index meanwhile. */
-  warmUp: string;
-  /** Where answers go, if not to the parent (which reads them off this port without waiting). */
-  answers?: MessagePort;
-}
-
-/** A snapshot chunk to read: its blob and the hash snapshot.json gives it. */
-export interface SnapshotChunkRef {
-  oid: string;
-  chunkHash: string;
-}
-
-export type ReadTask = { links: WalLink[] } | { snapshotChunks: SnapshotChunkRef[] };
-
-export interface ReadChunks {
-  /** Per chunk, in the order asked: it is `bytes` from the previous chunk's end (0 for the first) to its own. */
-  ends: number[];
-  /** For a WAL segment, the commit each chunk is from. */
-  commits: { oid: string; actor: string; chunkHash: string }[];
-  bytes: ArrayBuffer;
-}
-
-export type ReadResult = { ok: true; chunks: ReadChunks } | { ok: false; error: ReturnType<ReturnType<typeof toGritError>['toJSON']> };
+import { Wal } from '../git/wal.js';
+import { commitsText, linksOf, type ReadChunks, type ReaderSetup, type ReadResult, type ReadTask } from './wal-reader-messages.js';
 
 const setup = workerData as ReaderSetup;
 /** Its pack indexes stay loaded from one segment to the next. */
@@ -48,15 +23,15 @@ const wal = new Wal(setup.gitDir);
 function read(task: ReadTask): ReadResult {
   try {
     if ('links' in task) {
-      const read = task.links.map((link) => wal.readChunk(link));
-      return { ok: true, chunks: joined(read.map((c) => c.bytes), read.map(({ oid, actor, chunkHash }) => ({ oid, actor, chunkHash }))) };
+      const read = linksOf(task.links).map((link) => wal.readChunk(link));
+      return { ok: true, chunks: joined(read.map((c) => c.bytes), commitsText(read)) };
     }
     const chunks = task.snapshotChunks.map(({ oid, chunkHash }) => {
       const blob = wal.objects.readBlob(oid);
       verifyChunk(blob, fromHex(chunkHash, 32)!); // snapshot.json's hashes are checked hex
       return blob;
     });
-    return { ok: true, chunks: joined(chunks, []) };
+    return { ok: true, chunks: joined(chunks, '') };
   } catch (err) {
     return { ok: false, error: toGritError(err).toJSON() };
   }

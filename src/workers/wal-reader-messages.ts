@@ -1,0 +1,69 @@
+/**
+ * What the main thread and a WAL reader thread (src/workers/wal-reader.ts) say to each other. A
+ * segment's commits go as one string, each commit's id and root tree, and come back as one string
+ * too, with the actor and chunk hash meta.json gave each: an object per commit each way cost both
+ * threads several times as much to copy through the port (docs/performance.md, "Fewer fresh
+ * pages"). The chunks' bytes come back in one transferred buffer.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { GritError } from '../core/errors.js';
+import type { WalChunk, WalLink } from '../git/wal.js';
+
+export interface ReaderSetup {
+  gitDir: string;
+  /** An object read first (the WAL head, the snapshot): that loads its pack's index meanwhile. */
+  warmUp: string;
+  /** Where answers go, if not to the parent (which reads them off this port without waiting). */
+  answers?: MessagePort;
+}
+
+/** A snapshot chunk to read: its blob and the hash snapshot.json gives it. */
+export interface SnapshotChunkRef {
+  oid: string;
+  chunkHash: string;
+}
+
+/** A WAL segment (`linksTask`) or snapshot chunks to read. */
+export type ReadTask = { links: string } | { snapshotChunks: SnapshotChunkRef[] };
+
+export interface ReadChunks {
+  /** Per chunk, in the order asked: it is `bytes` from the previous chunk's end (0 for the first) to its own. */
+  ends: number[];
+  /** For a WAL segment, the commit each chunk is from (`commitsText`); empty for a snapshot. */
+  commits: string;
+  bytes: ArrayBuffer;
+}
+
+export type ReadResult = { ok: true; chunks: ReadChunks } | { ok: false; error: ReturnType<GritError['toJSON']> };
+
+/** Hex digits per commit in a task: its id (40) and root tree (40). */
+const LINK_CHARS = 80;
+/** Hex digits per commit in an answer: its id (40), and meta.json's actor_id (32) and chunk_hash (64), checked by the reader. */
+const COMMIT_CHARS = 136;
+
+export const linksTask = (links: readonly WalLink[]): ReadTask => ({ links: links.map((l) => l.oid + l.tree).join('') });
+
+/** The commits of a `linksTask`, as much of each as reading its chunk needs. */
+export function linksOf(links: string): WalLink[] {
+  const out: WalLink[] = [];
+  for (let at = 0; at < links.length; at += LINK_CHARS) {
+    out.push({ oid: links.slice(at, at + 40), tree: links.slice(at + 40, at + LINK_CHARS), parent: null, statedEvents: null });
+  }
+  return out;
+}
+
+export const commitsText = (chunks: readonly WalChunk[]): string => chunks.map((c) => c.oid + c.actor + c.chunkHash).join('');
+
+/** The chunks of a reader thread's answer to a `linksTask`, as views into its one buffer. */
+export function chunksOf({ commits, ends, bytes }: ReadChunks): WalChunk[] {
+  return ends.map((end, i) => {
+    const start = i === 0 ? 0 : ends[i - 1];
+    const at = i * COMMIT_CHARS;
+    return {
+      oid: commits.slice(at, at + 40),
+      actor: commits.slice(at + 40, at + 72),
+      chunkHash: commits.slice(at + 72, at + COMMIT_CHARS),
+      bytes: new Uint8Array(bytes, start, end - start),
+    };
+  });
+}
