@@ -114,6 +114,9 @@ function header(type: ObjectType, length: number): Buffer {
   return Buffer.from(`${type} ${length}\0`, 'latin1');
 }
 
+/** `ObjectStore.readPacked`'s look-up id. */
+const oidBytes = Buffer.alloc(20);
+
 /** Where `hashObject` joins the header and content of an object that fits. */
 const joined = Buffer.allocUnsafe(1 << 16);
 
@@ -822,7 +825,10 @@ export class ObjectStore {
   }
 
   private readPacked(oid: string, depth: number, maxBytes: number): GitObject | null {
-    const bin = Buffer.from(oid, 'hex');
+    // The id as bytes, in memory reused by every look-up (a Buffer per object read was a few
+    // percent of a rebuild's reading): only `find` reads it, before anything reads another object.
+    const bin = oidBytes;
+    bin.write(oid, 'hex');
     for (const pack of this.packs ?? this.loadPacks()) {
       const offset = pack.find(bin);
       if (offset < 0) continue;
