@@ -115,8 +115,9 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
   const meta = ctx.store.getMeta();
   let applied = meta.wal_head;
   if (applied === head) return true;
-  // Sized for all it may gather: memory never written to costs nothing, and growing copies.
-  let fill = isEmptyStore(meta) ? new AdmittedFill(ctx, new StoreFill(fillEvents)) : null;
+  // Sized for all it may gather (up to FILL_EVENTS: a test may lift the bound): memory never
+  // written to costs nothing, and growing copies.
+  let fill = isEmptyStore(meta) ? new AdmittedFill(ctx, new StoreFill(Math.min(fillEvents, FILL_EVENTS))) : null;
   // Read newest first, a fill takes records undecoded where no signature is checked; the store
   // decodes them as it writes them, and one that does not decode makes the replay start over in
   // order, reading every event decoded, which reports it as the WAL commit it is in.
