@@ -147,6 +147,14 @@ class ReaderThread {
   }
 
   /**
+   * Stops the thread without waiting for it to be gone: its isolate takes ~25 ms to tear down,
+   * which the caller's next step (a fill) need not wait for.
+   */
+  stop(): void {
+    void this.close();
+  }
+
+  /**
    * `tasks`, read, in any order, `pending` being the thread's answers to them: this thread takes
    * the answers as they come and, whenever none is there, reads a task from the other end itself,
    * until the two meet. After walking the chain, this thread would otherwise wait for the reader
@@ -169,7 +177,7 @@ class ReaderThread {
         }
       }
     } finally {
-      await this.close();
+      this.stop();
     }
   }
 
@@ -199,7 +207,7 @@ class ReaderThread {
         yield chunksOf(result.chunks);
       }
     } finally {
-      await this.close();
+      this.stop();
     }
   }
 }
