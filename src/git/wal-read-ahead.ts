@@ -15,7 +15,8 @@ import { loadFastHash } from '../core/hash.js';
 import { chunksOf, linksTask, type ReadResult, type ReadTask, type ReaderSetup, type SnapshotChunkRef } from '../workers/wal-reader-messages.js';
 import type { Wal, WalChunk, WalLink } from './wal.js';
 
-const READER_URL = new URL('../workers/wal-reader.js', import.meta.url);
+/** The reader as one CommonJS file (scripts/bundle.js): it starts sooner than the ES module would. */
+const READER_URL = new URL('../workers/wal-reader.bundle.cjs', import.meta.url);
 /** Below this many commits a reader thread costs more to start than it saves (docs/performance.md). */
 const READ_AHEAD_FROM_COMMITS = 8192;
 /**

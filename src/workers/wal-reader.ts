@@ -48,15 +48,20 @@ function joined(chunks: Uint8Array[], commits: ReadChunks['commits']): ReadChunk
   return { ends, commits, bytes: bytes.buffer };
 }
 
-await loadFastHash(); // the chunk hashes and event ids
+// The pack index loads (the warm-up read) while BLAKE2b's WebAssembly compiles. No top-level
+// await: the thread runs as a CommonJS bundle (scripts/bundle.js); tasks posted meanwhile wait in
+// the port until it listens.
+const hashing = loadFastHash(); // the chunk hashes and event ids
 try {
   wal.objects.read(setup.warmUp);
 } catch {
   /* the main thread's own reads report it */
 }
-const answers = setup.answers ?? parentPort!;
-parentPort!.on('message', (task: ReadTask) => {
-  const result = read(task);
-  // The buffer moves to the main thread instead of being copied.
-  answers.postMessage(result, result.ok ? [result.chunks.bytes] : []);
+void hashing.then(() => {
+  const answers = setup.answers ?? parentPort!;
+  parentPort!.on('message', (task: ReadTask) => {
+    const result = read(task);
+    // The buffer moves to the main thread instead of being copied.
+    answers.postMessage(result, result.ok ? [result.chunks.bytes] : []);
+  });
 });
