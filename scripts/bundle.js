@@ -52,21 +52,7 @@ const bundleUrl = {
   banner: { js: "const __bundleUrl = require('node:url').pathToFileURL(__filename).href;" },
 };
 
-const result = await build({
-  entryPoints: [entry],
-  outfile,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  packages: 'external',
-  ...bundleUrl,
-  plugins: [keepOutside],
-  metafile: true,
-  logLevel: 'warning',
-});
-const inputs = Object.keys(result.metafile.inputs).length;
-console.log(`${relative(root, outfile)}: ${inputs} modules`);
+await bundleAsCommonJS(entry, outfile, { plugins: [keepOutside] });
 
 // The local path: what a command run in this process loads (the command functions, the store, the
 // WAL) as one CommonJS file beside run.js, at the depth of every module it holds, so that paths
@@ -75,35 +61,27 @@ console.log(`${relative(root, outfile)}: ${inputs} modules`);
 // first used); packages stay external and load through require (lmdb, msgpackr and cbor-x as
 // their own one-file CommonJS builds). A local command thus starts no ES module loader: ~30 ms
 // less than the same code as ES modules (docs/performance.md).
-const local = await build({
-  entryPoints: [RUN],
-  outfile: RUN_BUNDLE,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  packages: 'external',
-  ...bundleUrl,
-  metafile: true,
-  logLevel: 'warning',
-});
-console.log(`${relative(root, RUN_BUNDLE)}: ${Object.keys(local.metafile.inputs).length} modules`);
+await bundleAsCommonJS(RUN, RUN_BUNDLE);
 
 // The WAL reader thread (src/workers/wal-reader.ts) as one CommonJS file beside its module: a
-// thread started as an ES module first starts node's ES module loader and loads its ~10 modules
+// thread started as an ES module first starts node's ES module loader and loads its ~20 modules
 // one by one, ~20 ms more before it reads anything, while the main thread waits on it.
-const READER = resolve(root, 'dist/src/workers/wal-reader.js');
-const READER_BUNDLE = resolve(root, 'dist/src/workers/wal-reader.bundle.cjs');
-const reader = await build({
-  entryPoints: [READER],
-  outfile: READER_BUNDLE,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  packages: 'external',
-  ...bundleUrl,
-  metafile: true,
-  logLevel: 'warning',
-});
-console.log(`${relative(root, READER_BUNDLE)}: ${Object.keys(reader.metafile.inputs).length} modules`);
+await bundleAsCommonJS(resolve(root, 'dist/src/workers/wal-reader.js'), resolve(root, 'dist/src/workers/wal-reader.bundle.cjs'));
+
+/** `entry` and what it imports from dist/ as one CommonJS file; packages stay outside. */
+async function bundleAsCommonJS(entry, out, options = {}) {
+  const r = await build({
+    entryPoints: [entry],
+    outfile: out,
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    ...bundleUrl,
+    metafile: true,
+    logLevel: 'warning',
+    ...options,
+  });
+  console.log(`${relative(root, out)}: ${Object.keys(r.metafile.inputs).length} modules`);
+}
