@@ -2,8 +2,8 @@
  * The files `context index` looks at: what `git ls-files` lists in the current worktree (tracked
  * files, so build output and ignored files never count), narrowed by `--path` and `--pattern`.
  */
-import { spawn } from 'node:child_process';
 import { GritError, invalidArgs } from '../core/errors.js';
+import { spawnGit } from '../git/git-process.js';
 import { gitEnv } from '../git/transport.js';
 
 const SYMLINK = '120000';
@@ -13,33 +13,19 @@ const GITLINK = '160000';
  * Tracked regular files under `dir` (repo-relative, '' for the whole worktree), as repo-relative
  * paths with '/' separators. Symlinks and submodules are left out: they have no content of their own.
  */
-export function lsFiles(root: string, dir: string): Promise<string[]> {
+export async function lsFiles(root: string, dir: string): Promise<string[]> {
   const args = ['ls-files', '-z', '--stage', '--full-name', '--', dir === '' ? '.' : dir];
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: gitEnv() });
-    const chunks: Buffer[] = [];
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => chunks.push(d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', (e) =>
-      reject(new GritError('git_error', `cannot run git: ${e.message}`, { suggestion: 'install git and make sure it is on PATH' })),
-    );
-    child.on('close', (code) => {
-      if (code !== 0) {
-        reject(new GritError('git_error', `git ls-files failed: ${stderr.trim().split('\n')[0]}`, { details: { root } }));
-        return;
-      }
-      const paths = new Set<string>();
-      // `--stage` lists "<mode> <oid> <stage>\t<path>"; a conflicted file appears once per stage.
-      for (const entry of Buffer.concat(chunks).toString('utf8').split('\0')) {
-        const tab = entry.indexOf('\t');
-        if (tab === -1) continue;
-        const mode = entry.slice(0, 6);
-        if (mode !== SYMLINK && mode !== GITLINK) paths.add(entry.slice(tab + 1));
-      }
-      resolve([...paths].sort());
-    });
-  });
+  const { code, stdout, stderr } = await spawnGit({ args, env: gitEnv(), cwd: root });
+  if (code !== 0) throw new GritError('git_error', `git ls-files failed: ${stderr.trim().split('\n')[0]}`, { details: { root } });
+  const paths = new Set<string>();
+  // `--stage` lists "<mode> <oid> <stage>\t<path>"; a conflicted file appears once per stage.
+  for (const entry of stdout.split('\0')) {
+    const tab = entry.indexOf('\t');
+    if (tab === -1) continue;
+    const mode = entry.slice(0, 6);
+    if (mode !== SYMLINK && mode !== GITLINK) paths.add(entry.slice(tab + 1));
+  }
+  return [...paths].sort();
 }
 
 /**

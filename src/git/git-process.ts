@@ -15,14 +15,19 @@ export interface GitRun {
 export interface GitCall {
   args: string[];
   env: NodeJS.ProcessEnv;
+  /** Where git runs (default: this process's working directory). */
+  cwd?: string;
   /** Written to git's stdin (else stdin is closed). */
   input?: string;
 }
 
+/** The error for a git that could not be started (`message` says why). */
+export const gitUnavailable = (message: string): GritError => new GritError('git_error', message, { suggestion: 'install git and make sure it is on PATH' });
+
 /** Runs `git …call.args`; resolves with its exit code and output (never rejects on a non-zero exit). `echo` also gets git's stderr as it comes. */
-export function spawnGit({ args, env, input }: GitCall, echo?: (stderr: string) => void): Promise<GitRun> {
+export function spawnGit({ args, env, cwd, input }: GitCall, echo?: (stderr: string) => void): Promise<GitRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env });
+    const child = spawn('git', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env, cwd });
     let stdout = '';
     let stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
@@ -30,7 +35,7 @@ export function spawnGit({ args, env, input }: GitCall, echo?: (stderr: string) 
       stderr += d;
       echo?.(d);
     });
-    child.on('error', (e) => reject(new GritError('git_error', `cannot run git: ${e.message}`, { suggestion: 'install git and make sure it is on PATH' })));
+    child.on('error', (e) => reject(gitUnavailable(`cannot run git: ${e.message}`)));
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
     if (input !== undefined) child.stdin!.end(input);
   });

@@ -130,7 +130,7 @@ const joined = Buffer.allocUnsafe(1 << 16);
 export function hashObject(type: ObjectType, content: Uint8Array): string {
   const head = `${type} ${content.length}\0`;
   const length = head.length + content.length;
-  if (length > joined.length) return sha1Hex(Buffer.from(head, 'latin1'), content);
+  if (length > joined.length) return sha1Hex(header(type, content.length), content);
   joined.write(head, 0, 'latin1');
   joined.set(content, head.length);
   return hash('sha1', joined.subarray(0, length), 'hex');

@@ -3,7 +3,6 @@
  * (`<ref>.lock`, created exclusively, renamed over the ref) so that grit and native git never
  * overwrite each other's updates.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   closeSync,
@@ -23,6 +22,7 @@ import {
 import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
+import { spawnGit } from './git-process.js';
 import { writeFully } from './objects.js';
 
 const OID = /^[0-9a-f]{40}$/;
@@ -267,13 +267,7 @@ export async function deleteRef(gitDir: string, ref: string, expectedOld?: strin
   checkRefName(ref);
   if (expectedOld !== undefined) checkOid(expectedOld);
   const args = ['--git-dir', gitDir, 'update-ref', '-d', ref, ...(expectedOld ? [expectedOld] : [])];
-  const { code, stderr } = await new Promise<{ code: number | null; stderr: string }>((res, rej) => {
-    const child = spawn('git', args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    let err = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', (e) => rej(new GritError('git_error', `cannot run git: ${e.message}`, { suggestion: 'install git and make sure it is on PATH' })));
-    child.on('close', (c) => res({ code: c, stderr: err }));
-  });
+  const { code, stderr } = await spawnGit({ args, env: process.env });
   if (code === 0) return true;
   if (expectedOld !== undefined && (await readRef(gitDir, ref)) !== expectedOld) return false;
   throw new GritError('git_error', `git update-ref -d ${ref} failed: ${stderr.trim()}`, { details: { ref } });

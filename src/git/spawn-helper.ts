@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { createConnection, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { GritError } from '../core/errors.js';
-import { spawnGit, type GitCall, type GitRun } from './git-process.js';
+import { gitUnavailable, spawnGit, type GitCall, type GitRun } from './git-process.js';
 
 /** What the helper answers: `id` is the request's. */
 export type HelperAnswer = { id: number } & ({ run: GitRun } | { error: string });
@@ -116,7 +116,7 @@ class HelperConnection {
     if (!w) return;
     this.waiting.delete(answer.id);
     if ('run' in answer) w.resolve(answer.run);
-    else w.reject(new GritError('git_error', answer.error, { suggestion: 'install git and make sure it is on PATH' })); // the helper's spawnGit said why
+    else w.reject(gitUnavailable(answer.error)); // the helper's spawnGit said why
     if (this.waiting.size === 0) this.socket.unref();
   }
 
