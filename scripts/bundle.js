@@ -67,6 +67,9 @@ await bundleAsCommonJS(RUN, RUN_BUNDLE);
 // thread started as an ES module first starts node's ES module loader and loads its ~20 modules
 // one by one, ~20 ms more before it reads anything, while the main thread waits on it.
 await bundleAsCommonJS(resolve(root, 'dist/src/workers/wal-reader.js'), resolve(root, 'dist/src/workers/wal-reader.bundle.cjs'));
+// A long fill's helper thread (src/workers/fold-thread.ts), for the same reason: it starts as the
+// store transaction does and should be folding before the log is written.
+await bundleAsCommonJS(resolve(root, 'dist/src/workers/fold-thread.js'), resolve(root, 'dist/src/workers/fold-thread.bundle.cjs'));
 
 /** `entry` and what it imports from dist/ as one CommonJS file; packages stay outside. */
 async function bundleAsCommonJS(entry, out, options = {}) {

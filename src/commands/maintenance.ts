@@ -104,6 +104,8 @@ export interface ReplayOptions {
   fillEvents?: number;
   /** See `ReadWalOptions` (tests lower it). */
   readAheadFrom?: number;
+  /** See `FillOptions` (tests lower it). */
+  foldThreadFrom?: number;
 }
 
 /**
@@ -111,7 +113,7 @@ export interface ReplayOptions {
  * `fillEvents` events) is read newest first, its reading started while the chain is walked;
  * returns false, having written nothing, when the commits hold more events than they state.
  */
-async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
+async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom, foldThreadFrom }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
   const meta = ctx.store.getMeta();
   let applied = meta.wal_head;
   if (applied === head) return true;
@@ -127,7 +129,7 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
     if (fill) {
       let filled: boolean;
       try {
-        filled = ctx.store.fill(fill.fill, to);
+        filled = ctx.store.fill(fill.fill, to, { foldThreadFrom });
       } catch (err) {
         if (!undecoded || !(err instanceof GritError) || err.code !== 'wal_error') throw err;
         startOver = true;

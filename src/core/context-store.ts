@@ -58,6 +58,17 @@ function authorship(e: Event): Authorship {
   return { updated_ts: e.ts_unix_ms, actor: toHex(e.actor), event_id: toHex(e.event_id) };
 }
 
+/**
+ * What a context event stands to replace: its path's file record or its project key; null for an
+ * event `apply` ignores (not a context event, or filed under an issue id that is not its own).
+ */
+function targetOf(e: Event): string | null {
+  const k = e.kind;
+  if (k.type === 'ProjectContextUpdated') return bytesEqual(e.issue_id, PROJECT_CONTEXT_ID) ? `key:${k.key}` : null;
+  if (k.type === 'ContextUpdated') return bytesEqual(e.issue_id, contextIssueId(k.path)) ? `path:${k.path}` : null;
+  return null;
+}
+
 /** True when `e` comes after the current winner (hex strings of equal length compare like the bytes). */
 function wins(e: Authorship, current: Authorship | undefined): boolean {
   if (!current) return true;
@@ -82,18 +93,34 @@ export class ContextTables {
   }
 
   /**
+   * Folds context events in (inside a write transaction), as `apply` of each in turn would in any
+   * order: per path and per project key the newest event is the one left standing, so only it is
+   * applied (a fill brings thousands of updates of a few paths; each applied was a read and a few
+   * writes).
+   */
+  applyAll(events: readonly Event[]): void {
+    const newest = new Map<string, Event>();
+    for (const e of events) {
+      const target = targetOf(e);
+      const held = target === null ? undefined : newest.get(target);
+      if (target !== null && (!held || wins(authorship(e), authorship(held)))) newest.set(target, e);
+    }
+    for (const e of newest.values()) this.apply(e);
+  }
+
+  /**
    * Folds one context event in (call inside a write transaction). Events filed under an issue id
    * other than the one SPEC §1 derives for them are ignored: they cannot be the context they claim.
    */
   apply(e: Event): void {
     const k = e.kind;
+    if (targetOf(e) === null) return;
     if (k.type === 'ProjectContextUpdated') {
-      if (!bytesEqual(e.issue_id, PROJECT_CONTEXT_ID)) return;
       const next = { key: k.key, value: k.value, ...authorship(e) };
       if (wins(next, this.project.get(k.key))) this.project.putSync(k.key, next);
       return;
     }
-    if (k.type !== 'ContextUpdated' || !bytesEqual(e.issue_id, contextIssueId(k.path))) return;
+    if (k.type !== 'ContextUpdated') return;
     const before = this.files.get(k.path);
     const next: FileContext = {
       path: k.path,

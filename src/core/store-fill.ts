@@ -12,18 +12,39 @@ import { recordBytes } from './chunk.js';
 import type { Event } from './event.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, writeLogKey, writeRecordLogKey } from './log-key.js';
 
-/** One issue's share of a fill. */
-export interface FillIssue {
+/** An issue in `StoreFill`'s table, with the next one whose id begins with the same bytes. */
+interface Filed {
   /** Its events' numbers (`StoreFill.key`, `StoreFill.record`), in the order they came. */
   entries: number[];
   /** Whether each of its events sorted after the one before it (as a snapshot holds them). */
   ordered: boolean;
-}
-
-/** An issue in `StoreFill`'s table, with the next one whose id begins with the same bytes. */
-interface Filed extends FillIssue {
   next: Filed | undefined;
 }
+
+/** `StoreFill.plan`: what a fill writes, in order. */
+export interface FillPlan {
+  /** The issues, by id (hex), in id order. */
+  ids: string[];
+  /** Event numbers, issue by issue, each issue's in key order. */
+  order: Int32Array;
+  /** Where each issue's events begin in `order`, and after the last, where they end. */
+  starts: Int32Array;
+}
+
+/** Where the records of a fill lie (`StoreFill.recordSpans`). */
+export interface RecordSpans {
+  buffers: readonly ArrayBufferLike[];
+  /** Per event: which of `buffers` holds its record, at which offset, how many bytes. */
+  spans: Uint32Array;
+}
+
+/** The record of event `n`. */
+export function recordOf({ buffers, spans }: RecordSpans, n: number): Uint8Array {
+  return new Uint8Array(buffers[spans[3 * n]], spans[3 * n + 1], spans[3 * n + 2]);
+}
+
+/** Span room for `events` events, in shared memory: a helper thread folding the fill reads it as is (src/core/fill-folds.ts). */
+const sharedSpans = (events: number) => new Uint32Array(new SharedArrayBuffer(events * 3 * Uint32Array.BYTES_PER_ELEMENT));
 
 export class StoreFill {
   /**
@@ -43,7 +64,7 @@ export class StoreFill {
   constructor(expected = 1 << 16) {
     const n = Math.max(1, expected);
     this.keys = Buffer.allocUnsafe(n * LOG_KEY_BYTES);
-    this.spans = new Uint32Array(n * 3);
+    this.spans = sharedSpans(n);
   }
 
   /** How many events were added. */
@@ -71,16 +92,33 @@ export class StoreFill {
     }
   }
 
-  /** The issues by id (hex), in id order. */
-  *byIssue(): Generator<[string, FillIssue]> {
-    const all: [string, FillIssue][] = [];
+  /**
+   * What the store writes, in the order it writes it: the issues in id order, each issue's events
+   * in key order, each key once (an issue whose events came out of order, or twice, is sorted).
+   */
+  plan(): FillPlan {
+    const all: [string, Filed][] = [];
     for (const chain of this.issues.values()) {
       for (let issue: Filed | undefined = chain; issue; issue = issue.next) {
         const at = issue.entries[0] * LOG_KEY_BYTES;
         all.push([this.keys.toString('hex', at, at + ISSUE_BYTES), issue]);
       }
     }
-    yield* all.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    all.sort((a, b) => (a[0] < b[0] ? -1 : 1));
+    const order = new Int32Array(this.count);
+    const starts = new Int32Array(all.length + 1);
+    let end = 0;
+    all.forEach(([, { entries, ordered }], i) => {
+      starts[i] = end;
+      for (const n of ordered ? entries : this.uniqueByKey(entries)) order[end++] = n;
+    });
+    starts[all.length] = end;
+    return { ids: all.map(([id]) => id), order: order.subarray(0, end), starts };
+  }
+
+  /** Where the records lie. */
+  get recordSpans(): RecordSpans {
+    return { buffers: this.buffers, spans: this.spans.subarray(0, 3 * this.count) };
   }
 
   /** The log key of event `n`. */
@@ -90,8 +128,7 @@ export class StoreFill {
 
   /** The chunk record of event `n`. */
   record(n: number): Uint8Array {
-    const s = this.spans;
-    return new Uint8Array(this.buffers[s[3 * n]], s[3 * n + 1], s[3 * n + 2]);
+    return recordOf(this.recordSpans, n);
   }
 
   /** The number of the next event, its key's room made. */
@@ -142,7 +179,7 @@ export class StoreFill {
    * How the log keys of events `n` and `m` of one issue compare (negative: `n`'s sorts first),
    * without a view of either: from the timestamp on, as their first bytes, the issue id, are equal.
    */
-  compareInIssue(n: number, m: number): number {
+  private compareInIssue(n: number, m: number): number {
     // A byte loop: the keys mostly differ in the timestamp; a call into Buffer#compare costs more
     // than those few steps.
     const keys = this.keys;
@@ -150,6 +187,12 @@ export class StoreFill {
     const b = m * LOG_KEY_BYTES;
     for (let i = ISSUE_BYTES; i < LOG_KEY_BYTES; i++) if (keys[a + i] !== keys[b + i]) return keys[a + i] - keys[b + i];
     return 0;
+  }
+
+  /** Event numbers of one issue in the order of their keys, each key once. */
+  private uniqueByKey(entries: readonly number[]): number[] {
+    const sorted = [...entries].sort((a, b) => this.compareInIssue(a, b));
+    return sorted.filter((n, i) => i === 0 || this.compareInIssue(sorted[i - 1], n) !== 0);
   }
 
   /** Whether event `n` sorts after event `m` of the same issue. */
@@ -161,7 +204,7 @@ export class StoreFill {
     const keys = Buffer.allocUnsafe(this.keys.length * 2);
     this.keys.copy(keys);
     this.keys = keys;
-    const spans = new Uint32Array(this.spans.length * 2);
+    const spans = sharedSpans((this.spans.length / 3) * 2);
     spans.set(this.spans);
     this.spans = spans;
   }

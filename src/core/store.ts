@@ -6,17 +6,19 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { decodeStrict } from './cbor.js';
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
+import { FillFolds } from './fill-folds.js';
+import { decodeStored, DEP_SEP, depKey, FOLD_BATCH_ISSUES, INLINE, labelKey, rowsOf, type FoldedBatch } from './issue-rows.js';
+import { decode as decodeRow } from './plain-cbor.js';
 import { GritError, walError } from './errors.js';
 import { recordBytes } from './chunk.js';
-import { eventFromRecord, type Event } from './event.js';
+import type { Event } from './event.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, logKey } from './log-key.js';
 import { bytesEqual, fromHex, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
-import type { StoreFill } from './store-fill.js';
+import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFileDamage } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedSinceReboot, UNSYNCED_MARKER } from './store-unsynced.js';
 
@@ -34,31 +36,21 @@ export function isEmptyStore(meta: StoreMeta): boolean {
   return meta.wal_head === null && meta.event_count === 0;
 }
 
-/**
- * Dependency index keys: `deps` holds `issue:target:type` (what an issue records), `rdeps` the
- * same edge as `target:issue:type` (who points at an issue). Not NUL-separated: lmdb's key
- * encoding reads a string with several NULs back as an array.
- */
-const SEP = ':';
-const depKey = (from: string, to: string, type: DepType): string => `${from}${SEP}${to}${SEP}${type}`;
-const depRange = (id: string) => ({ start: `${id}:`, end: `${id};` });
+const depRange = (id: string) => ({ start: `${id}${DEP_SEP}`, end: `${id};` });
 function edgeOfKey(key: string, reversed: boolean): DepEdge {
-  const [a, b, type] = key.split(SEP);
+  const [a, b, type] = key.split(DEP_SEP);
   const dep_type = type as DepType;
   return reversed ? { issue_id: b, target: a, dep_type } : { issue_id: a, target: b, dep_type };
 }
-/**
- * Issues with fewer events keep no fold state: reading their few events back costs less than
- * writing the state on every change, and most issues a daemon creates stay that small for a while.
- */
-const FOLD_STATE_MIN_EVENTS = 4;
 /**
  * The shape of the tables. A store of another layout is not read: `open` refuses it with
  * `store_outdated`, and the caller replaces it (it is a cache) with one built from the WAL.
  * 2: one `issue_log` table (binary keys, event records as values) instead of an event table
  * keyed by id plus a string-keyed index into it (docs/decisions.md, "Store layout").
+ * 3: issues and fold states as plain CBOR (src/core/plain-cbor.ts) instead of lmdb's MessagePack
+ * with shared structures, which only the thread holding the store could encode.
  */
-const LAYOUT_VERSION = 2;
+const LAYOUT_VERSION = 3;
 
 /**
  * Puts a key that sorts after every key of `db` (MDB_APPEND: no tree search). lmdb's types give
@@ -69,6 +61,23 @@ function appendSync(db: Database<Uint8Array, Buffer>, key: Buffer, value: Uint8A
   const putSync = db.putSync as unknown as (this: typeof db, k: Buffer, v: Uint8Array, o: { append: true }) => boolean;
   return putSync.call(db, key, value, { append: true });
 }
+
+/**
+ * lmdb takes a value by the address of its memory, which it cannot get of shared memory (the
+ * process crashes): a record in shared memory (what a WAL reader thread read: see
+ * src/workers/wal-reader-messages.ts) is copied into this first. lmdb copies a value as it is
+ * put, so one buffer serves every record.
+ */
+let staging = Buffer.allocUnsafe(1 << 16);
+function unshared(bytes: Uint8Array): Uint8Array {
+  if (!(bytes.buffer instanceof SharedArrayBuffer)) return bytes;
+  if (bytes.length > staging.length) staging = Buffer.allocUnsafe(bytes.length);
+  staging.set(bytes);
+  return staging.subarray(0, bytes.length);
+}
+
+/** A long fill writes what its helper thread folded (src/core/fill-folds.ts) every this many events it appends. */
+const POLL_EVENTS = 1024;
 
 /**
  * The key range of an issue's events (the end sorts after every 72-byte key of the issue); null
@@ -95,6 +104,11 @@ export interface StoreOptions {
   unsynced?: boolean;
 }
 
+export interface FillOptions {
+  /** A fill of this many events or more folds on a helper thread too (src/core/fill-folds.ts; tests lower it). */
+  foldThreadFrom?: number;
+}
+
 export class Store {
   readonly path: string;
   private readonly root: RootDatabase;
@@ -102,9 +116,10 @@ export class Store {
   private unsyncedIn: string | null = null;
   /** Every applied event's record, under its `logKey`. */
   private readonly log: Database<Uint8Array, Buffer>;
-  private readonly issues: Database<Issue, string>;
-  /** Per issue, what folding newer events onto its stored projection needs (see `refold`). */
-  private readonly foldStates: Database<FoldState, string>;
+  /** Per issue its projection (`Issue`), as plain CBOR. */
+  private readonly issues: Database<Uint8Array, string>;
+  /** Per issue, what folding newer events onto its stored projection needs (see `refold`), as plain CBOR. */
+  private readonly foldStates: Database<Uint8Array, string>;
   private readonly labels: Database<true, string>;
   private readonly deps: Database<true, string>;
   private readonly rdeps: Database<true, string>;
@@ -116,8 +131,8 @@ export class Store {
     this.path = path;
     this.root = root;
     this.log = root.openDB({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
-    this.issues = root.openDB({ name: 'issues' });
-    this.foldStates = root.openDB({ name: 'fold_states' });
+    this.issues = root.openDB({ name: 'issues', encoding: 'binary' });
+    this.foldStates = root.openDB({ name: 'fold_states', encoding: 'binary' });
     this.labels = root.openDB({ name: 'labels' });
     this.deps = root.openDB({ name: 'deps' });
     this.rdeps = root.openDB({ name: 'rdeps' });
@@ -196,7 +211,13 @@ export class Store {
   }
 
   getIssue(issueHex: string): Issue | undefined {
-    return this.issues.get(issueHex);
+    const row = this.issues.get(issueHex);
+    return row && (decodeRow(row) as Issue);
+  }
+
+  /** Every issue, in id order. */
+  private *allIssues(): Iterable<Issue> {
+    for (const { value } of this.issues.getRange()) yield decodeRow(value) as Issue;
   }
 
   *issueIds(): Iterable<string> {
@@ -209,12 +230,12 @@ export class Store {
       if (issue && (!filter.state || issue.state === filter.state)) out.push(summarize(issue));
     };
     if (filter.label) {
-      const prefix = `${filter.label}\u0000`;
+      const prefix = labelKey(filter.label, '');
       for (const key of this.labels.getKeys({ start: prefix, end: `${filter.label}\u0001` })) {
-        consider(this.issues.get(key.slice(prefix.length)));
+        consider(this.getIssue(key.slice(prefix.length)));
       }
     } else {
-      for (const { value } of this.issues.getRange()) consider(value);
+      for (const issue of this.allIssues()) consider(issue);
     }
     return out;
   }
@@ -251,8 +272,8 @@ export class Store {
   /** Where the dependency indexes disagree with the issues' projected dependencies (for `db check`). */
   depIndexProblems(): string[] {
     const expected = new Set<string>();
-    for (const { value } of this.issues.getRange()) {
-      for (const d of value.dependencies) expected.add(depKey(value.issue_id, d.target, d.dep_type));
+    for (const issue of this.allIssues()) {
+      for (const d of issue.dependencies) expected.add(depKey(issue.issue_id, d.target, d.dep_type));
     }
     const forward = new Set(this.deps.getKeys());
     const reverse = new Set([...this.rdeps.getKeys()].map((k) => {
@@ -330,30 +351,62 @@ export class Store {
    * records decoded again, and index entries. False, and nothing written, when the store is not
    * empty.
    */
-  fill(fill: StoreFill, walHead: string | null): boolean {
-    return this.root.transactionSync(() => {
-      const meta = this.getMeta();
-      if (!isEmptyStore(meta)) return false;
-      let added = 0;
-      for (const [issueHex, { entries, ordered }] of fill.byIssue()) {
-        // An issue whose events came out of order (or twice) is sorted here.
-        const inOrder = ordered ? entries : uniqueByKey(entries, fill);
-        const events: Event[] = [];
-        for (const n of inOrder) {
-          const record = fill.record(n);
+  fill(fill: StoreFill, walHead: string | null, { foldThreadFrom }: FillOptions = {}): boolean {
+    const folds = new FillFolds(fill.size, fill.recordSpans.buffers, foldThreadFrom);
+    try {
+      const plan = fill.plan();
+      folds.begin({ plan, ...fill.recordSpans });
+      const write = (batch: FoldedBatch) => this.writeBatch(fill, plan, batch);
+      return this.root.transactionSync(() => {
+        const meta = this.getMeta();
+        if (!isEmptyStore(meta)) return false;
+        plan.order.forEach((n, k) => {
           // Appending a key that does not sort last fails: never let that pass silently.
-          if (!appendSync(this.log, fill.key(n), record)) throw new GritError('internal_error', `the store refused event ${eventIdOfKey(fill.key(n))} out of order`);
-          const e = decodeFilled(record, fill.key(n));
-          // Context events fold into their own tables (as in `putNewEvents`); they never make an issue.
-          if (ContextTables.isContextEvent(e)) this.context.apply(e);
-          else events.push(e);
-        }
-        added += inOrder.length;
-        if (events.length > 0) this.writeFolded(issueHex, false, [], [], foldIssueState(events));
-      }
-      this.meta.putSync('state', { ...meta, wal_head: walHead, event_count: added, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
-      return true;
-    });
+          if (!appendSync(this.log, fill.key(n), unshared(fill.record(n)))) throw new GritError('internal_error', `the store refused event ${eventIdOfKey(fill.key(n))} out of order`);
+          if (k % POLL_EVENTS === 0) folds.poll(write);
+        });
+        folds.finish(write);
+        this.meta.putSync('state', { ...meta, wal_head: walHead, event_count: plan.order.length, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
+        return true;
+      });
+    } finally {
+      folds.stop();
+    }
+  }
+
+  /** Writes a batch of a fill's issues, folded (`foldBatch`). */
+  private writeBatch(fill: StoreFill, plan: FillPlan, { batch, rows, bounds, labelKeys, depKeys, rdepKeys }: FoldedBatch): void {
+    let at = 0;
+    for (let j = 0; j < bounds.length; j += 2) {
+      const i = batch * FOLD_BATCH_ISSUES + j / 2;
+      const [issueEnd, stateEnd] = [bounds[j], bounds[j + 1]];
+      if (issueEnd === INLINE) this.fillIssue(fill, plan, i);
+      if (issueEnd < 0) continue;
+      this.issues.putSync(plan.ids[i], rows.subarray(at, issueEnd));
+      if (stateEnd > issueEnd) this.foldStates.putSync(plan.ids[i], rows.subarray(issueEnd, stateEnd));
+      at = stateEnd;
+    }
+    for (const k of labelKeys) this.labels.putSync(k, true);
+    for (const k of depKeys) this.deps.putSync(k, true);
+    for (const k of rdepKeys) this.rdeps.putSync(k, true);
+  }
+
+  /**
+   * Writes issue `i` of a fill the way `foldBatch` leaves to this thread: its context events
+   * applied to their tables, and a record that does not decode reported (a wal_error, which
+   * aborts the fill).
+   */
+  private fillIssue(fill: StoreFill, plan: FillPlan, i: number): void {
+    const events: Event[] = [];
+    const context: Event[] = [];
+    for (let k = plan.starts[i]; k < plan.starts[i + 1]; k++) {
+      const n = plan.order[k];
+      const e = decodeFilled(fill.record(n), fill.key(n));
+      // Context events fold into their own tables (as in `putNewEvents`); they never make an issue.
+      (ContextTables.isContextEvent(e) ? context : events).push(e);
+    }
+    this.context.applyAll(context);
+    if (events.length > 0) this.writeFolded(plan.ids[i], false, [], [], foldIssueState(events));
   }
 
   /**
@@ -367,16 +420,18 @@ export class Store {
     let previous: Buffer | undefined;
     let lastAdded: Buffer | undefined;
     let list: Event[] = [];
+    const context: Event[] = [];
     for (const { e, key } of sortedByKey(events)) {
       const known = (previous !== undefined && previous.equals(key)) || (!empty && this.log.doesExist(key));
       previous = key;
       if (known) continue;
-      this.log.putSync(key, recordBytes(e)); // a binary table takes any Uint8Array: no Buffer made per event
-      if (ContextTables.isContextEvent(e)) this.context.apply(e);
+      this.log.putSync(key, unshared(recordBytes(e))); // a binary table takes any Uint8Array: no Buffer made per event
+      if (ContextTables.isContextEvent(e)) context.push(e);
       if (lastAdded === undefined || lastAdded.compare(key, 0, ISSUE_BYTES, 0, ISSUE_BYTES) !== 0) byIssue.set(toHex(e.issue_id), (list = []));
       lastAdded = key;
       list.push(e);
     }
+    this.context.applyAll(context);
     return byIssue;
   }
 
@@ -386,8 +441,9 @@ export class Store {
    * (read back, unless the store was empty and `fresh` is all of them).
    */
   private refold(issueHex: string, fresh: readonly Event[], empty: boolean): void {
-    const before = empty ? undefined : this.issues.get(issueHex);
-    const state = before && this.foldStates.get(issueHex);
+    const before = empty ? undefined : this.getIssue(issueHex);
+    const stateRow = before && this.foldStates.get(issueHex);
+    const state = stateRow && (decodeRow(stateRow) as FoldState);
     // The index entries to replace, taken before `foldMore` updates the stored issue in place.
     const labelsBefore = before?.labels ?? [];
     const depsBefore = before?.dependencies ?? [];
@@ -406,17 +462,18 @@ export class Store {
     folded: Folded | null,
   ): void {
     const after = folded?.issue;
-    for (const l of labelsBefore) if (!after?.labels.includes(l)) this.labels.removeSync(`${l}\u0000${issueHex}`);
-    for (const l of after?.labels ?? []) if (!labelsBefore.includes(l)) this.labels.putSync(`${l}\u0000${issueHex}`, true);
+    for (const l of labelsBefore) if (!after?.labels.includes(l)) this.labels.removeSync(labelKey(l, issueHex));
+    for (const l of after?.labels ?? []) if (!labelsBefore.includes(l)) this.labels.putSync(labelKey(l, issueHex), true);
     this.indexDeps(issueHex, without(depsBefore, after?.dependencies ?? []), false);
     this.indexDeps(issueHex, without(after?.dependencies ?? [], depsBefore), true);
     if (!folded) {
       if (existed) this.issues.removeSync(issueHex);
       return;
     }
-    this.issues.putSync(issueHex, folded.issue);
+    const rows = rowsOf(folded);
+    this.issues.putSync(issueHex, rows.issue);
     // Event counts only grow: once kept, a state stays and is kept current.
-    if (folded.issue.event_count >= FOLD_STATE_MIN_EVENTS) this.foldStates.putSync(issueHex, folded.state);
+    if (rows.state) this.foldStates.putSync(issueHex, rows.state);
   }
 
   /** Adds (or removes) dependencies of an issue to (from) both indexes. */
@@ -472,23 +529,9 @@ function sortedByKey(events: readonly Event[]): { e: Event; key: Buffer; head: n
   return keyed;
 }
 
-/** Event numbers of one issue in a fill in the order of their keys, each key once. */
-function uniqueByKey(entries: readonly number[], fill: StoreFill): number[] {
-  const sorted = [...entries].sort((a, b) => fill.compareInIssue(a, b));
-  return sorted.filter((n, i) => i === 0 || fill.compareInIssue(sorted[i - 1], n) !== 0);
-}
-
 /** The dependencies of `a` that are not in `b`. */
 function without(a: readonly Dependency[], b: readonly Dependency[]): Dependency[] {
   return a.filter((d) => !b.some((o) => o.target === d.target && o.dep_type === d.dep_type));
-}
-
-/**
- * Stored events were verified when they were applied: decoding re-checks their shape, not their
- * ids (`db check` recomputes those).
- */
-function decodeStored(bytes: Uint8Array): Event {
-  return eventFromRecord(decodeStrict(bytes), { verifyId: false });
 }
 
 /**

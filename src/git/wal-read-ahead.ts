@@ -12,7 +12,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
-import { chunksOf, linksTask, type ReadResult, type ReadTask, type ReaderSetup, type SnapshotChunkRef } from '../workers/wal-reader-messages.js';
+import { chunksOf, inSharedMemory, linksTask, type ReadResult, type ReadTask, type ReaderSetup, type SnapshotChunkRef } from '../workers/wal-reader-messages.js';
 import type { Wal, WalChunk, WalLink } from './wal.js';
 
 /** The reader as one CommonJS file (scripts/bundle.js): it starts sooner than the ES module would. */
@@ -173,7 +173,8 @@ class ReaderThread {
           if (!result.ok) throw GritError.fromJSON(result.error);
           yield chunksOf(result.chunks);
         } else {
-          yield await wal.readChunks(tasks[--end]);
+          // In shared memory as the thread's are: a fill's helper thread reads them there.
+          yield inSharedMemory(await wal.readChunks(tasks[--end]));
           await new Promise((r) => setImmediate(r)); // lets the thread's answers in
         }
       }

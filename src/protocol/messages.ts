@@ -130,9 +130,9 @@ export function ipcError(message: string, details: Record<string, unknown> = {})
 }
 
 // cbor-x costs ~15 ms to load: only CBOR callers pay for it (the CLI speaks JSON).
-let codec: Promise<typeof import('./cbor-codec.js')> | undefined;
-function cbor(): Promise<typeof import('./cbor-codec.js')> {
-  return (codec ??= import('./cbor-codec.js'));
+let codec: Promise<typeof import('../core/plain-cbor.js')> | undefined;
+function cbor(): Promise<typeof import('../core/plain-cbor.js')> {
+  return (codec ??= import('../core/plain-cbor.js'));
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

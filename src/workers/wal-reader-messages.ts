@@ -3,7 +3,7 @@
  * segment's commits go as one string, each commit's id and root tree, and come back as one string
  * too, with the actor and chunk hash meta.json gave each: an object per commit each way cost both
  * threads several times as much to copy through the port (docs/performance.md, "Fewer fresh
- * pages"). The chunks' bytes come back in one transferred buffer.
+ * pages"). The chunks' bytes come back in one buffer of shared memory (`joinChunks`).
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { GritError } from '../core/errors.js';
@@ -31,7 +31,7 @@ export interface ReadChunks {
   ends: number[];
   /** For a WAL segment, the commit each chunk is from (`commitsText`); empty for a snapshot. */
   commits: string;
-  bytes: ArrayBuffer;
+  bytes: SharedArrayBuffer;
 }
 
 export type ReadResult = { ok: true; chunks: ReadChunks } | { ok: false; error: ReturnType<GritError['toJSON']> };
@@ -66,4 +66,26 @@ export function chunksOf({ commits, ends, bytes }: ReadChunks): WalChunk[] {
       bytes: new Uint8Array(bytes, start, end - start),
     };
   });
+}
+
+/**
+ * `chunks` copied into one buffer of shared memory, one after the other: a reader thread's answer
+ * (shared, it is not copied again on its way), and what a fill's helper thread reads the records
+ * in (src/core/fill-folds.ts).
+ */
+export function joinChunks(chunks: readonly Uint8Array[], commits: ReadChunks['commits']): ReadChunks {
+  const bytes = new Uint8Array(new SharedArrayBuffer(chunks.reduce((n, c) => n + c.length, 0)));
+  const ends: number[] = [];
+  let end = 0;
+  for (const c of chunks) {
+    bytes.set(c, end);
+    ends.push((end += c.length));
+  }
+  return { ends, commits, bytes: bytes.buffer as SharedArrayBuffer };
+}
+
+/** The chunks of a segment read on this thread, their bytes moved into shared memory as a reader thread's are. */
+export function inSharedMemory(chunks: readonly WalChunk[]): WalChunk[] {
+  const { bytes, ends } = joinChunks(chunks.map((c) => c.bytes), '');
+  return chunks.map((c, i) => ({ ...c, bytes: new Uint8Array(bytes, i === 0 ? 0 : ends[i - 1], c.bytes.length) }));
 }

@@ -5,7 +5,8 @@
  *   (layout, meta.json, object and chunk hashes);
  * - a snapshot's chunks are read and checked but for the events' shapes: chunk hashes and event
  *   ids (`verifyChunk`), the larger part of reading a snapshot.
- * The chunks of a task go back in one transferred buffer: no copy per chunk. Tasks are answered
+ * The chunks of a task go back in one buffer of shared memory: no copy per chunk, and a fill's
+ * helper thread reads them there too (src/core/fill-folds.ts). Tasks are answered
  * in the order they were asked for (one port, one at a time).
  */
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,7 +15,7 @@ import { toGritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex } from '../core/hex.js';
 import { Wal } from '../git/wal.js';
-import { commitsText, linksOf, type ReadChunks, type ReaderSetup, type ReadResult, type ReadTask } from './wal-reader-messages.js';
+import { commitsText, joinChunks, linksOf, type ReaderSetup, type ReadResult, type ReadTask } from './wal-reader-messages.js';
 
 const setup = workerData as ReaderSetup;
 /** Its pack indexes stay loaded from one segment to the next. */
@@ -24,28 +25,17 @@ function read(task: ReadTask): ReadResult {
   try {
     if ('links' in task) {
       const read = linksOf(task.links).map((link) => wal.readChunk(link));
-      return { ok: true, chunks: joined(read.map((c) => c.bytes), commitsText(read)) };
+      return { ok: true, chunks: joinChunks(read.map((c) => c.bytes), commitsText(read)) };
     }
     const chunks = task.snapshotChunks.map(({ oid, chunkHash }) => {
       const blob = wal.objects.readBlob(oid);
       verifyChunk(blob, fromHex(chunkHash, 32)!); // snapshot.json's hashes are checked hex
       return blob;
     });
-    return { ok: true, chunks: joined(chunks, '') };
+    return { ok: true, chunks: joinChunks(chunks, '') };
   } catch (err) {
     return { ok: false, error: toGritError(err).toJSON() };
   }
-}
-
-function joined(chunks: Uint8Array[], commits: ReadChunks['commits']): ReadChunks {
-  const bytes = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  const ends: number[] = [];
-  let end = 0;
-  for (const c of chunks) {
-    bytes.set(c, end);
-    ends.push((end += c.length));
-  }
-  return { ends, commits, bytes: bytes.buffer };
 }
 
 // The pack index loads (the warm-up read) while BLAKE2b's WebAssembly compiles. No top-level
@@ -60,8 +50,6 @@ try {
 void hashing.then(() => {
   const answers = setup.answers ?? parentPort!;
   parentPort!.on('message', (task: ReadTask) => {
-    const result = read(task);
-    // The buffer moves to the main thread instead of being copied.
-    answers.postMessage(result, result.ok ? [result.chunks.bytes] : []);
+    answers.postMessage(read(task));
   });
 });

@@ -5,7 +5,7 @@ import { toHex } from '../../src/core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
 import type { EventKind } from '../../src/core/kinds.js';
 import { Store } from '../../src/core/store.js';
-import { StoreFill, type FillIssue } from '../../src/core/store-fill.js';
+import { StoreFill, type FillPlan } from '../../src/core/store-fill.js';
 import { GritError } from '../../src/core/errors.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
 import { randomKind } from '../helpers/random-kinds.js';
@@ -103,8 +103,11 @@ test('a store that is not empty is not filled', async () => {
 test('an append LMDB refuses (a key out of order) fails the fill with internal_error, and nothing is written', async () => {
   /** A fill that claims each issue's events are in order while handing them over newest first. */
   class Misordered extends StoreFill {
-    override *byIssue(): Generator<[string, FillIssue]> {
-      for (const [id, issue] of super.byIssue()) yield [id, { entries: [...issue.entries].reverse(), ordered: true }];
+    override plan(): FillPlan {
+      const plan = super.plan();
+      const order = plan.order.slice();
+      for (let i = 0; i + 1 < plan.starts.length; i++) order.subarray(plan.starts[i], plan.starts[i + 1]).reverse();
+      return { ...plan, order };
     }
   }
   const fill = new Misordered();

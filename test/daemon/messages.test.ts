@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encode } from '../../src/protocol/cbor-codec.js';
+import { encode } from '../../src/core/plain-cbor.js';
 import { decodeReply, decodeRequest, encodeMessage, replyError, replyOk } from '../../src/protocol/messages.js';
 import { GritError } from '../../src/core/errors.js';
 

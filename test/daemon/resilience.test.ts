@@ -7,7 +7,7 @@ import { git, grit, gritOk, fsckClean, tempRepo } from '../helpers/repo.js';
 import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
-import { encode } from '../../src/protocol/cbor-codec.js';
+import { encode } from '../../src/core/plain-cbor.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { GritError } from '../../src/core/errors.js';
 import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';

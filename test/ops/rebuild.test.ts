@@ -105,8 +105,15 @@ test('a replay into an empty store, gathered as it is read and then applied in b
   const applied = await rebuiltBy(repo, applyAll);
   // All of it gathered; only the first segment (512 commits) gathered, the rest applied; with a
   // reader thread, all of it gathered newest first (its commits state 1,500 events), or in order
-  // (they state more than the 1,499 a fill may gather here).
-  const cases = [{ fillEvents: Infinity }, { fillEvents: 0 }, { fillEvents: 1500, readAheadFrom: 1 }, { fillEvents: 1499, readAheadFrom: 1 }];
+  // (they state more than the 1,499 a fill may gather here); gathered newest first and folded on
+  // two threads (the records in shared memory: lmdb must never be handed them).
+  const cases = [
+    { fillEvents: Infinity },
+    { fillEvents: 0 },
+    { fillEvents: 1500, readAheadFrom: 1 },
+    { fillEvents: 1499, readAheadFrom: 1 },
+    { fillEvents: 1500, readAheadFrom: 1, foldThreadFrom: 1 },
+  ];
   for (const o of cases) assert.equal(await rebuiltBy(repo, (ctx) => replayWal(ctx, o)), applied, JSON.stringify(o));
   // The first command on an empty store builds it the same way.
   assert.equal(await rebuiltBy(repo, async () => undefined), applied);
@@ -157,7 +164,7 @@ test('a replay gathered newest first takes records undecoded; one whose id is ri
   const ctx = RepoContext.open({ cwd: repo });
   try {
     ctx.store.clear();
-    await assert.rejects(replayWal(ctx, { readAheadFrom: 1 }), (err: unknown) => {
+    await assert.rejects(replayWal(ctx, { readAheadFrom: 1, foldThreadFrom: 1 }), (err: unknown) => {
       assert.ok(err instanceof GritError && err.code === 'wal_error', String(err));
       assert.equal(err.details.commit, bad);
       return true;

@@ -1,6 +1,8 @@
 /**
- * CBOR for IPC messages (cbor-x): plain maps with text keys, no record extension, so any CBOR
- * library on the other end reads what we send.
+ * Plain CBOR (cbor-x): maps with text keys, no record extension and no shared structures, so what
+ * one side encodes any CBOR reader decodes without state shared with the encoder: another
+ * process (IPC messages) or another thread (the store's issue rows, folded on a helper thread
+ * during a rebuild: src/core/fill-folds.ts).
  */
 import { Decoder, Encoder } from 'cbor-x';
 

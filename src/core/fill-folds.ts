@@ -1,0 +1,127 @@
+/**
+ * The issue side of a long fill on two threads. Folding a fill's issues (decoding their records,
+ * folding them, encoding the rows: `foldBatch`) is about half of the store transaction, and the
+ * transaction runs on one thread, the rebuild's reading done, with the other core idle. Here a
+ * helper thread (src/workers/fold-thread.ts), started before the fill is planned, takes batches
+ * while this thread appends the log and writes the batches answered so far; then both take
+ * batches from one shared counter until none is left. This thread folds only what is left when
+ * its own writing is done: folding here too would make this thread's JIT compile the fold again,
+ * on the core the two threads share with it. The records stay where the reading put
+ * them: in shared memory, which both threads read (docs/performance.md, "Folding on two threads").
+ *
+ * The helper only ever saves time: what it does not answer (it failed, or is gone) this thread
+ * folds itself, and an issue the helper cannot fold (a context event, a record that does not
+ * decode) comes back marked for this thread, whose own path applies or reports it.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import { batchCount, foldBatch, type FoldedBatch, type FoldJob } from './issue-rows.js';
+
+/** The helper as one CommonJS file (scripts/bundle.js): it starts sooner than the ES module would. */
+const THREAD_URL = new URL('../workers/fold-thread.bundle.cjs', import.meta.url);
+/** Fills of fewer events are folded here: the helper's start-up (~100 ms) would be most of it. */
+const THREAD_FROM_EVENTS = 10_000;
+/** With no answer for this long the helper is taken to be gone, and what it took is folded here. */
+const HELPER_SILENCE_MS = 10_000;
+
+/** `claims`, shared with the helper: the next batch to take, whether the helper stopped, how many batches it answered. */
+const NEXT = 0;
+const STOPPED = 1;
+const ANSWERED = 2;
+
+export interface FoldThreadSetup {
+  claims: Int32Array;
+  answers: MessagePort;
+}
+
+/** Takes the next batch off `claims`. */
+export const claimBatch = (claims: Int32Array): number => Atomics.add(claims, NEXT, 1);
+
+/** Tells this thread the helper answered a batch, or (`stopped`) will answer no more. */
+export function helperDid(claims: Int32Array, stopped: boolean): void {
+  if (stopped) Atomics.store(claims, STOPPED, 1);
+  else Atomics.add(claims, ANSWERED, 1);
+  Atomics.notify(claims, ANSWERED);
+}
+
+export class FillFolds {
+  private readonly claims = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+  private helper: { worker: Worker; answers: MessagePort } | null = null;
+  private job: FoldJob | null = null;
+  /** Per batch, whether it was written. */
+  private written = new Uint8Array(0);
+  /** Batches the helper folded. */
+  helped = 0;
+
+  /**
+   * Starts the helper for a fill of `events` events whose records are in shared memory (`buffers`),
+   * when it has `threadFrom` events or more: it boots while the fill is planned (`begin`).
+   */
+  constructor(events: number, buffers: readonly ArrayBufferLike[], threadFrom = THREAD_FROM_EVENTS) {
+    const shared = buffers.every((b) => b instanceof SharedArrayBuffer);
+    if (shared && events >= threadFrom && availableParallelism() > 1) {
+      const { port1: answers, port2 } = new MessageChannel();
+      const setup: FoldThreadSetup = { claims: this.claims, answers: port2 };
+      const worker = new Worker(THREAD_URL, { workerData: setup, transferList: [port2] });
+      worker.on('error', () => undefined); // what it did not answer is folded here
+      worker.unref();
+      this.helper = { worker, answers };
+    }
+  }
+
+  /** Gives the helper the fill's issue side. */
+  begin(job: FoldJob): void {
+    this.job = job;
+    this.written = new Uint8Array(batchCount(job.plan));
+    this.helper?.worker.postMessage(job);
+  }
+
+  /** Gives `write` the batches the helper answered so far. */
+  poll(write: (batch: FoldedBatch) => void): void {
+    const answers = this.helper?.answers;
+    if (!answers) return;
+    for (let m = receiveMessageOnPort(answers); m; m = receiveMessageOnPort(answers)) {
+      this.helped++;
+      this.take(m.message as FoldedBatch, write);
+    }
+  }
+
+  /** Folds what the helper has not taken here and gives `write` every batch not written yet. */
+  finish(write: (batch: FoldedBatch) => void): void {
+    const job = this.job!;
+    const batches = this.written.length;
+    for (let b = claimBatch(this.claims); b < batches; b = claimBatch(this.claims)) {
+      this.poll(write);
+      this.take(foldBatch(job, b), write);
+    }
+    if (this.helper) this.awaitHelper(write);
+    // Whatever the helper took and never answered.
+    this.written.forEach((done, b) => done || this.take(foldBatch(job, b), write));
+  }
+
+  private take(batch: FoldedBatch, write: (batch: FoldedBatch) => void): void {
+    if (this.written[batch.batch]) return;
+    this.written[batch.batch] = 1;
+    write(batch);
+  }
+
+  /** Waits until every batch is written, the helper stopped, or it was silent too long. */
+  private awaitHelper(write: (batch: FoldedBatch) => void): void {
+    const all = () => this.written.every((w) => w === 1);
+    let silentSince = performance.now();
+    for (;;) {
+      const seen = Atomics.load(this.claims, ANSWERED);
+      const stopped = Atomics.load(this.claims, STOPPED) === 1;
+      this.poll(write);
+      if (all() || stopped || performance.now() - silentSince > HELPER_SILENCE_MS) return;
+      if (Atomics.wait(this.claims, ANSWERED, seen, 100) !== 'timed-out') silentSince = performance.now();
+    }
+  }
+
+  stop(): void {
+    if (!this.helper) return;
+    this.helper.answers.close();
+    void this.helper.worker.terminate();
+    this.helper = null;
+  }
+}
