@@ -26,7 +26,7 @@ import {
   type SnapshotSink,
 } from '../git/snapshot.js';
 import { decodeWalChunk, type WalChunk } from '../git/wal.js';
-import { readWal, type ReadWalOptions } from '../git/wal-read-ahead.js';
+import { readWal, type ReadSnapshotOptions, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, type Args } from './args.js';
 import type { RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
@@ -191,6 +191,7 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
   head: string | null,
   newSink: (meta: SnapshotMeta) => S,
   skipped: { ref: string; reason: string }[] = [],
+  read: ReadSnapshotOptions = {},
 ): Promise<LoadedSnapshot<S> | null> {
   if (head === null) return null;
   for (const s of await listSnapshots(ctx.repo.commonDir)) {
@@ -202,7 +203,7 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
       }
       await loadFastHash(); // a snapshot holds thousands of events to verify
       const sink = newSink(meta);
-      readSnapshotInto(ctx.wal.objects, s.oid, sink);
+      readSnapshotInto(ctx.wal.objects, s.oid, sink, read);
       return { ref: s.ref, oid: s.oid, meta, sink };
     } catch (err) {
       skipped.push({ ref: s.ref, reason: (err as Error).message });
@@ -370,7 +371,9 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   let snap: LoadedSnapshot<AdmittedFill> | null = null;
   let wal_head: string | null;
   try {
-    snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, (meta) => new AdmittedFill(ctx, new StoreFill(meta.event_count))) : null;
+    // In shared memory: the fill folds on a helper thread too (src/core/fill-folds.ts).
+    const newFill = (meta: SnapshotMeta) => new AdmittedFill(ctx, new StoreFill(meta.event_count));
+    snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, [], { sharedMemory: true }) : null;
     ctx.store.clear();
     if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
     wal_head = await replayWal(ctx);

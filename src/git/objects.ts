@@ -77,7 +77,9 @@ export interface ParsedCommit {
   message: string;
 }
 
-const OID = /^[0-9a-f]{40}$/;
+/** The characters of an object id: lower-case hex digits. */
+const HEX_DIGIT = new Uint8Array(128);
+for (const c of '0123456789abcdef') HEX_DIGIT[c.charCodeAt(0)] = 1;
 const PACK_TYPES: Record<number, ObjectType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
@@ -88,8 +90,15 @@ const REF_DELTA = 7;
 const FANOUT16_OBJECTS = 1 << 14;
 const FANOUT16_AFTER_LOOKUPS = 4096;
 
+/**
+ * Whether `s` is an object id (40 lower-case hex digits). Every object read checks its id: a
+ * table look-up per character costs less than half of what `/^[0-9a-f]{40}$/` did (~100 ms of CPU
+ * in a 100k-event rebuild).
+ */
 export function isOid(s: unknown): s is string {
-  return typeof s === 'string' && OID.test(s);
+  if (typeof s !== 'string' || s.length !== 40) return false;
+  for (let i = 0; i < 40; i++) if (HEX_DIGIT[s.charCodeAt(i)] !== 1) return false;
+  return true;
 }
 
 function objectError(message: string, details: Record<string, unknown> = {}): GritError {

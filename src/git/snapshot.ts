@@ -159,6 +159,13 @@ export interface SnapshotSink {
  * of a bad snapshot acts once this returns. With a core to spare, a reader thread checks part of
  * the chunks (`readSnapshotChunks`).
  */
+/** `bytes` copied into shared memory. */
+function sharedCopy(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(new SharedArrayBuffer(bytes.length));
+  copy.set(bytes);
+  return copy;
+}
+
 export function readSnapshotInto(objects: ObjectStore, oid: string, sink: SnapshotSink, opts: ReadSnapshotOptions = {}): SnapshotMeta {
   const meta = readSnapshotMeta(objects, oid);
   try {
@@ -178,7 +185,8 @@ export function readSnapshotInto(objects: ObjectStore, oid: string, sink: Snapsh
     };
     const inline = (i: number) => {
       const blob = objects.readBlob(refs[i].oid);
-      return counted(i, decodeChunk(new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), fromHex(refs[i].chunkHash, 32)!));
+      const bytes = opts.sharedMemory ? sharedCopy(blob) : new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+      return counted(i, decodeChunk(bytes, fromHex(refs[i].chunkHash, 32)!));
     };
     const verified = (i: number, bytes: Uint8Array) => counted(i, decodeVerifiedChunk(bytes));
     let total = 0;

@@ -217,6 +217,11 @@ class ReaderThread {
 export interface ReadSnapshotOptions {
   /** A snapshot of this many chunks or more gets a reader thread (default 16; tests lower it). */
   threadFrom?: number;
+  /**
+   * The chunks in shared memory, as the reader thread's are, those read on this thread too: for a
+   * fill, whose helper thread reads the records there (src/core/fill-folds.ts).
+   */
+  sharedMemory?: boolean;
 }
 
 /** Fewer chunks (of 1,000 events) are read here before the thread's start-up is over. */
