@@ -48,7 +48,8 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * 2: one `issue_log` table (binary keys, event records as values) instead of an event table
  * keyed by id plus a string-keyed index into it (docs/decisions.md, "Store layout").
  * 3: issues and fold states as plain CBOR (src/core/plain-cbor.ts) instead of lmdb's MessagePack
- * with shared structures, which only the thread holding the store could encode.
+ * with shared structures, which only the thread holding the store could encode; index entries
+ * as one raw byte instead of MessagePack `true`, encoded anew for each of them.
  */
 const LAYOUT_VERSION = 3;
 
@@ -68,13 +69,16 @@ function appendSync(db: Database<Uint8Array, Buffer>, key: Buffer, value: Uint8A
  * src/workers/wal-reader-messages.ts) is copied into this first. lmdb copies a value as it is
  * put, so one buffer serves every record.
  */
-let staging = Buffer.allocUnsafe(1 << 16);
+let staging = new Uint8Array(1 << 16);
 function unshared(bytes: Uint8Array): Uint8Array {
   if (!(bytes.buffer instanceof SharedArrayBuffer)) return bytes;
-  if (bytes.length > staging.length) staging = Buffer.allocUnsafe(bytes.length);
+  if (bytes.length > staging.length) staging = new Uint8Array(bytes.length);
   staging.set(bytes);
-  return staging.subarray(0, bytes.length);
+  return new Uint8Array(staging.buffer, 0, bytes.length);
 }
+
+/** The value of every index entry (its key is what it says). */
+const PRESENT = new Uint8Array([1]);
 
 /** A long fill writes what its helper thread folded (src/core/fill-folds.ts) every this many events it appends. */
 const POLL_EVENTS = 1024;
@@ -120,9 +124,10 @@ export class Store {
   private readonly issues: Database<Uint8Array, string>;
   /** Per issue, what folding newer events onto its stored projection needs (see `refold`), as plain CBOR. */
   private readonly foldStates: Database<Uint8Array, string>;
-  private readonly labels: Database<true, string>;
-  private readonly deps: Database<true, string>;
-  private readonly rdeps: Database<true, string>;
+  /** Index tables: what they hold is their keys (`labelKey`, `depKey`), each under `PRESENT`. */
+  private readonly labels: Database<Uint8Array, string>;
+  private readonly deps: Database<Uint8Array, string>;
+  private readonly rdeps: Database<Uint8Array, string>;
   private readonly meta: Database<unknown, string>;
   /** File and project context (SPEC §2 last-writer-wins), kept apart from the issue tables. */
   readonly context: ContextTables;
@@ -133,9 +138,9 @@ export class Store {
     this.log = root.openDB({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
     this.issues = root.openDB({ name: 'issues', encoding: 'binary' });
     this.foldStates = root.openDB({ name: 'fold_states', encoding: 'binary' });
-    this.labels = root.openDB({ name: 'labels' });
-    this.deps = root.openDB({ name: 'deps' });
-    this.rdeps = root.openDB({ name: 'rdeps' });
+    this.labels = root.openDB({ name: 'labels', encoding: 'binary' });
+    this.deps = root.openDB({ name: 'deps', encoding: 'binary' });
+    this.rdeps = root.openDB({ name: 'rdeps', encoding: 'binary' });
     this.meta = root.openDB({ name: 'meta' });
     this.context = new ContextTables(root);
   }
@@ -386,9 +391,9 @@ export class Store {
       if (stateEnd > issueEnd) this.foldStates.putSync(plan.ids[i], rows.subarray(issueEnd, stateEnd));
       at = stateEnd;
     }
-    for (const k of labelKeys) this.labels.putSync(k, true);
-    for (const k of depKeys) this.deps.putSync(k, true);
-    for (const k of rdepKeys) this.rdeps.putSync(k, true);
+    for (const k of labelKeys) this.labels.putSync(k, PRESENT);
+    for (const k of depKeys) this.deps.putSync(k, PRESENT);
+    for (const k of rdepKeys) this.rdeps.putSync(k, PRESENT);
   }
 
   /**
@@ -463,7 +468,7 @@ export class Store {
   ): void {
     const after = folded?.issue;
     for (const l of labelsBefore) if (!after?.labels.includes(l)) this.labels.removeSync(labelKey(l, issueHex));
-    for (const l of after?.labels ?? []) if (!labelsBefore.includes(l)) this.labels.putSync(labelKey(l, issueHex), true);
+    for (const l of after?.labels ?? []) if (!labelsBefore.includes(l)) this.labels.putSync(labelKey(l, issueHex), PRESENT);
     this.indexDeps(issueHex, without(depsBefore, after?.dependencies ?? []), false);
     this.indexDeps(issueHex, without(after?.dependencies ?? [], depsBefore), true);
     if (!folded) {
@@ -482,8 +487,8 @@ export class Store {
       const forward = depKey(issueHex, d.target, d.dep_type);
       const reverse = depKey(d.target, issueHex, d.dep_type);
       if (present) {
-        this.deps.putSync(forward, true);
-        this.rdeps.putSync(reverse, true);
+        this.deps.putSync(forward, PRESENT);
+        this.rdeps.putSync(reverse, PRESENT);
       } else {
         this.deps.removeSync(forward);
         this.rdeps.removeSync(reverse);
