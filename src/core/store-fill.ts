@@ -14,10 +14,8 @@ import { ISSUE_BYTES, LOG_KEY_BYTES, writeLogKey, writeRecordLogKey } from './lo
 
 /** An issue in `StoreFill`'s table, with the next one whose id begins with the same bytes. */
 interface Filed {
-  /** Its events' numbers (`StoreFill.key`, `StoreFill.record`), in the order they came. */
+  /** Its events' numbers (`StoreFill.key`, `StoreFill.record`), in key order, each key once. */
   entries: number[];
-  /** Whether each of its events sorted after the one before it (as a snapshot holds them). */
-  ordered: boolean;
   next: Filed | undefined;
 }
 
@@ -92,10 +90,7 @@ export class StoreFill {
     }
   }
 
-  /**
-   * What the store writes, in the order it writes it: the issues in id order, each issue's events
-   * in key order, each key once (an issue whose events came out of order, or twice, is sorted).
-   */
+  /** What the store writes, in the order it writes it: the issues in id order, each issue's events in key order, each key once. */
   plan(): FillPlan {
     const all: [string, Filed][] = [];
     for (const chain of this.issues.values()) {
@@ -108,9 +103,9 @@ export class StoreFill {
     const order = new Int32Array(this.count);
     const starts = new Int32Array(all.length + 1);
     let end = 0;
-    all.forEach(([, { entries, ordered }], i) => {
+    all.forEach(([, { entries }], i) => {
       starts[i] = end;
-      for (const n of ordered ? entries : this.uniqueByKey(entries)) order[end++] = n;
+      for (const n of entries) order[end++] = n;
     });
     starts[all.length] = end;
     return { ids: all.map(([id]) => id), order: order.subarray(0, end), starts };
@@ -150,8 +145,7 @@ export class StoreFill {
     const last = this.lastIssue;
     const issue = last !== undefined && this.sameIssue(n, n - 1) ? last : this.issueOf(n);
     this.lastIssue = issue;
-    if (issue.entries.length > 0 && issue.ordered && !this.sortsAfter(n, issue.entries[issue.entries.length - 1])) issue.ordered = false;
-    issue.entries.push(n);
+    this.file(issue.entries, n);
   }
 
   /** The issue of event `n` (a new one, without entries, if it is the first of its issue). */
@@ -161,7 +155,7 @@ export class StoreFill {
     const head = (k[at] << 22) | (k[at + 1] << 14) | (k[at + 2] << 6) | (k[at + 3] >> 2);
     const first = this.issues.get(head);
     for (let issue = first; issue; issue = issue.next) if (this.sameIssue(n, issue.entries[0])) return issue;
-    const issue: Filed = { entries: [], ordered: true, next: first };
+    const issue: Filed = { entries: [], next: first };
     this.issues.set(head, issue);
     return issue;
   }
@@ -189,15 +183,29 @@ export class StoreFill {
     return 0;
   }
 
-  /** Event numbers of one issue in the order of their keys, each key once. */
-  private uniqueByKey(entries: readonly number[]): number[] {
-    const sorted = [...entries].sort((a, b) => this.compareInIssue(a, b));
-    return sorted.filter((n, i) => i === 0 || this.compareInIssue(sorted[i - 1], n) !== 0);
-  }
-
-  /** Whether event `n` sorts after event `m` of the same issue. */
-  private sortsAfter(n: number, m: number): boolean {
-    return this.compareInIssue(n, m) > 0;
+  /**
+   * Files event `n` among its issue's `entries` in key order, unless its key is there already (the
+   * same event twice). Kept in order as they come, the events need no sorting when the fill is
+   * written, on its one thread: a replay read newest first brings most issues' events out of order,
+   * and sorting them there was most of planning the fill. Most events come after the last one
+   * filed (in order) or before the first (newest first).
+   */
+  private file(entries: number[], n: number): void {
+    let hi = entries.length;
+    if (hi === 0 || this.compareInIssue(n, entries[hi - 1]) > 0) {
+      entries.push(n);
+      return;
+    }
+    let lo = 0;
+    if (this.compareInIssue(n, entries[0]) < 0) hi = 0;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.compareInIssue(n, entries[mid]);
+      if (c === 0) return;
+      if (c < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    entries.splice(lo, 0, n);
   }
 
   private grow(): void {
