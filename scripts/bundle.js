@@ -21,7 +21,7 @@ const outfile = resolve(root, 'dist/src/cli/fast.bundle.cjs');
  * Lazily imported, yet part of every daemon-served command (or, the last, small and part of every
  * local one): bundled, as an import() of a file outside would start node's ES module loader.
  */
-const HOT = ['dist/src/cli/dispatch.js', 'dist/src/git/repo.js', 'dist/src/protocol/daemon-launch.js', 'dist/src/cli/one-command-heap.js'].map((p) => resolve(root, p));
+const HOT = ['dist/src/cli/dispatch.js', 'dist/src/git/repo.js', 'dist/src/protocol/daemon-launch.js', 'dist/src/cli/one-command-v8.js'].map((p) => resolve(root, p));
 /** Running a command in this process: the local bundle below stands in for run.js. */
 const RUN = resolve(root, 'dist/src/commands/run.js');
 const RUN_BUNDLE = resolve(root, 'dist/src/commands/run.bundle.cjs');

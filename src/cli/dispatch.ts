@@ -16,7 +16,7 @@ export async function execute(name: string, args: Args, options: ContextOptions,
   }
   const { runLocal } = await import('../commands/run.js');
   // After run.js: node:v8 then costs ~0.5 ms instead of ~3 (its dependencies are loaded).
-  (await import('./one-command-heap.js')).tuneHeapForOneCommand();
+  (await import('./one-command-v8.js')).tuneV8ForOneCommand();
   return runLocal(name, args, options);
 }
 

@@ -15,6 +15,7 @@ import { progressBar } from '../core/progress.js';
 import { foldIssue } from '../core/projection.js';
 import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
 import { StoreFill } from '../core/store-fill.js';
+import { foldsOnHelper } from '../core/fill-folds.js';
 import { scanChunkRecords } from '../core/chunk.js';
 import {
   createSnapshot,
@@ -191,7 +192,7 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
   head: string | null,
   newSink: (meta: SnapshotMeta) => S,
   skipped: { ref: string; reason: string }[] = [],
-  read: ReadSnapshotOptions = {},
+  read: (meta: SnapshotMeta) => ReadSnapshotOptions = () => ({}),
 ): Promise<LoadedSnapshot<S> | null> {
   if (head === null) return null;
   for (const s of await listSnapshots(ctx.repo.commonDir)) {
@@ -203,7 +204,7 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
       }
       await loadFastHash(); // a snapshot holds thousands of events to verify
       const sink = newSink(meta);
-      readSnapshotInto(ctx.wal.objects, s.oid, sink, read);
+      readSnapshotInto(ctx.wal.objects, s.oid, sink, read(meta));
       return { ref: s.ref, oid: s.oid, meta, sink };
     } catch (err) {
       skipped.push({ ref: s.ref, reason: (err as Error).message });
@@ -371,9 +372,10 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   let snap: LoadedSnapshot<AdmittedFill> | null = null;
   let wal_head: string | null;
   try {
-    // In shared memory: the fill folds on a helper thread too (src/core/fill-folds.ts).
     const newFill = (meta: SnapshotMeta) => new AdmittedFill(ctx, new StoreFill(meta.event_count));
-    snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, [], { sharedMemory: true }) : null;
+    // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
+    const read = (meta: SnapshotMeta) => ({ sharedMemory: foldsOnHelper(meta.event_count) });
+    snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, [], read) : null;
     ctx.store.clear();
     if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
     wal_head = await replayWal(ctx);

@@ -19,8 +19,13 @@ import { batchCount, foldBatch, type FoldedBatch, type FoldJob } from './issue-r
 
 /** The helper as one CommonJS file (scripts/bundle.js): it starts sooner than the ES module would. */
 const THREAD_URL = new URL('../workers/fold-thread.bundle.cjs', import.meta.url);
-/** Fills of fewer events are folded here: the helper's start-up (~100 ms) would be most of it. */
-const THREAD_FROM_EVENTS = 10_000;
+/**
+ * Fills of fewer events are folded here alone. Paired CLI rebuilds on 2 cores, helper against
+ * none: 40k events +50 ms, 70k +11 ms, 100k -41 to -73 ms (from a snapshot -72 ms). A second
+ * isolate's start, its JIT and its collections cost the store's thread more than a small fill's
+ * folds (docs/performance.md, "Folding on two threads").
+ */
+const THREAD_FROM_EVENTS = 80_000;
 /** With no answer for this long the helper is taken to be gone, and what it took is folded here. */
 const HELPER_SILENCE_MS = 10_000;
 
@@ -32,6 +37,11 @@ const ANSWERED = 2;
 export interface FoldThreadSetup {
   claims: Int32Array;
   answers: MessagePort;
+}
+
+/** Whether a fill of `events` events folds on a helper thread too (when its records are in shared memory). */
+export function foldsOnHelper(events: number, threadFrom = THREAD_FROM_EVENTS): boolean {
+  return events >= threadFrom && availableParallelism() > 1;
 }
 
 /** Takes the next batch off `claims`. */
@@ -58,8 +68,7 @@ export class FillFolds {
    * when it has `threadFrom` events or more: it boots while the fill is planned (`begin`).
    */
   constructor(events: number, buffers: readonly ArrayBufferLike[], threadFrom = THREAD_FROM_EVENTS) {
-    const shared = buffers.every((b) => b instanceof SharedArrayBuffer);
-    if (shared && events >= threadFrom && availableParallelism() > 1) {
+    if (foldsOnHelper(events, threadFrom) && buffers.every((b) => b instanceof SharedArrayBuffer)) {
       const { port1: answers, port2 } = new MessageChannel();
       const setup: FoldThreadSetup = { claims: this.claims, answers: port2 };
       const worker = new Worker(THREAD_URL, { workerData: setup, transferList: [port2] });
