@@ -351,10 +351,11 @@ export class Store {
 
   /**
    * Writes what `fill` gathered (a snapshot's events, or a replay's) into an empty store, in one
-   * write transaction, as `apply` of the same events would: per issue its log entries in key order
-   * (appended, as LMDB needs no search for keys that come in order), then its fold, from its
-   * records decoded again, and index entries. False, and nothing written, when the store is not
-   * empty.
+   * write transaction, as `apply` of the same events would: the log in key order (appended, as
+   * LMDB needs no search for keys that come in order), then each issue's fold, from its records
+   * decoded again, and index entries, batch by batch (src/core/fill-folds.ts: for a long fill a
+   * helper thread folds while the log is written). False, and nothing written, when the store is
+   * not empty.
    */
   fill(fill: StoreFill, walHead: string | null, { foldThreadFrom }: FillOptions = {}): boolean {
     const folds = new FillFolds(fill.size, fill.recordSpans.buffers, foldThreadFrom);
