@@ -80,11 +80,11 @@ export interface FoldedBatch {
 export const batchCount = (plan: FillPlan): number => Math.ceil(plan.ids.length / FOLD_BATCH_ISSUES);
 
 /** The events of issue `i` of a fill, decoded; null when one does not decode or is a context event. */
-function issueEvents({ plan, ...spans }: FoldJob, i: number): Event[] | null {
+function issueEvents({ plan, buffers, spans }: FoldJob, i: number): Event[] | null {
   const events: Event[] = [];
   try {
     for (let k = plan.starts[i]; k < plan.starts[i + 1]; k++) {
-      const e = decodeStored(recordOf(spans, plan.order[k]));
+      const e = decodeStored(recordOf(buffers, spans, plan.order[k]));
       if (ContextTables.isContextEvent(e)) return null;
       events.push(e);
     }

@@ -36,8 +36,8 @@ export interface RecordSpans {
   spans: Uint32Array;
 }
 
-/** The record of event `n`. */
-export function recordOf({ buffers, spans }: RecordSpans, n: number): Uint8Array {
+/** The record of event `n` (`RecordSpans`). */
+export function recordOf(buffers: RecordSpans['buffers'], spans: Uint32Array, n: number): Uint8Array {
   return new Uint8Array(buffers[spans[3 * n]], spans[3 * n + 1], spans[3 * n + 2]);
 }
 
@@ -123,7 +123,7 @@ export class StoreFill {
 
   /** The chunk record of event `n`. */
   record(n: number): Uint8Array {
-    return recordOf(this.recordSpans, n);
+    return recordOf(this.buffers, this.spans, n);
   }
 
   /** The number of the next event, its key's room made. */

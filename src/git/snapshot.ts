@@ -152,13 +152,6 @@ export interface SnapshotSink {
   take(events: Event[]): void;
 }
 
-/**
- * Reads and fully validates a snapshot: every chunk's hash, format and event ids, and the counts
- * in snapshot.json, handing each chunk's events to `sink` in order. Throws `wal_error` on any
- * mismatch, which may come after `sink` took earlier chunks: a caller that must not act on part
- * of a bad snapshot acts once this returns. With a core to spare, a reader thread checks part of
- * the chunks (`readSnapshotChunks`).
- */
 /** `bytes` copied into shared memory. */
 function sharedCopy(bytes: Uint8Array): Uint8Array {
   const copy = new Uint8Array(new SharedArrayBuffer(bytes.length));
@@ -166,6 +159,13 @@ function sharedCopy(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
+/**
+ * Reads and fully validates a snapshot: every chunk's hash, format and event ids, and the counts
+ * in snapshot.json, handing each chunk's events to `sink` in order. Throws `wal_error` on any
+ * mismatch, which may come after `sink` took earlier chunks: a caller that must not act on part
+ * of a bad snapshot acts once this returns. With a core to spare, a reader thread checks part of
+ * the chunks (`readSnapshotChunks`).
+ */
 export function readSnapshotInto(objects: ObjectStore, oid: string, sink: SnapshotSink, opts: ReadSnapshotOptions = {}): SnapshotMeta {
   const meta = readSnapshotMeta(objects, oid);
   try {
