@@ -66,12 +66,32 @@ await bundleAsCommonJS(RUN, RUN_BUNDLE);
 // The WAL reader thread (src/workers/wal-reader.ts) as one CommonJS file beside its module: a
 // thread started as an ES module first starts node's ES module loader and loads its ~20 modules
 // one by one, ~20 ms more before it reads anything, while the main thread waits on it.
-await bundleAsCommonJS(resolve(root, 'dist/src/workers/wal-reader.js'), resolve(root, 'dist/src/workers/wal-reader.bundle.cjs'));
-// A long fill's helper thread (src/workers/fold-thread.ts), for the same reason: it starts as the
-// store transaction does and should be folding before the log is written.
-await bundleAsCommonJS(resolve(root, 'dist/src/workers/fold-thread.js'), resolve(root, 'dist/src/workers/fold-thread.bundle.cjs'));
+// @noble/hashes goes inside: it is an ES module, and a thread stopped (terminated) while
+// node 20 was `require`-ing one took the whole process down ("FATAL ERROR:
+// v8::Module::IsGraphAsync must be used on an instantiated module"; seen once in test/ops/rebuild,
+// whose replays stop a reader that may still be starting).
+const threadBundle = { plugins: [externalExcept(['@noble/hashes'])], packages: undefined };
+await bundleAsCommonJS(resolve(root, 'dist/src/workers/wal-reader.js'), resolve(root, 'dist/src/workers/wal-reader.bundle.cjs'), threadBundle);
+// A long fill's helper thread (src/workers/fold-thread.ts), for the same reasons: it starts as the
+// store transaction does and should be folding before the log is written, and it is stopped when
+// the fill is done, whether or not it got going.
+await bundleAsCommonJS(resolve(root, 'dist/src/workers/fold-thread.js'), resolve(root, 'dist/src/workers/fold-thread.bundle.cjs'), threadBundle);
 
-/** `entry` and what it imports from dist/ as one CommonJS file; packages stay outside. */
+/** Every package stays outside the bundle (loaded by require), but `inside`. */
+function externalExcept(inside) {
+  return {
+    name: 'external-except',
+    setup(b) {
+      // node's own modules are left to esbuild, which knows which of them it may drop unused.
+      b.onResolve({ filter: /^[^./]/ }, (args) => {
+        const kept = args.path.startsWith('node:') || inside.some((p) => args.path === p || args.path.startsWith(`${p}/`));
+        return kept ? undefined : { path: args.path, external: true };
+      });
+    },
+  };
+}
+
+/** `entry` and what it imports from dist/ as one CommonJS file; packages stay outside (unless `options` take some in). */
 async function bundleAsCommonJS(entry, out, options = {}) {
   const r = await build({
     entryPoints: [entry],
