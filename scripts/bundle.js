@@ -66,10 +66,10 @@ await bundleAsCommonJS(RUN, RUN_BUNDLE);
 // The WAL reader thread (src/workers/wal-reader.ts) as one CommonJS file beside its module: a
 // thread started as an ES module first starts node's ES module loader and loads its ~20 modules
 // one by one, ~20 ms more before it reads anything, while the main thread waits on it.
-// @noble/hashes goes inside: it is an ES module, and a thread stopped (terminated) while
-// node 20 was `require`-ing one took the whole process down ("FATAL ERROR:
-// v8::Module::IsGraphAsync must be used on an instantiated module"; seen once in test/ops/rebuild,
-// whose replays stop a reader that may still be starting).
+// @noble/hashes goes inside: it is an ES module, and node 20's `require` of one aborted the whole
+// process once in test/ops/rebuild ("FATAL ERROR: v8::Module::IsGraphAsync must be used on an
+// instantiated module", from the reader's `require` at start-up), most likely because the thread
+// was stopped while it still loaded: those replays stop a reader that may still be starting.
 const threadBundle = { plugins: [externalExcept(['@noble/hashes'])], packages: undefined };
 await bundleAsCommonJS(resolve(root, 'dist/src/workers/wal-reader.js'), resolve(root, 'dist/src/workers/wal-reader.bundle.cjs'), threadBundle);
 // A long fill's helper thread (src/workers/fold-thread.ts), for the same reasons: it starts as the
