@@ -23,9 +23,8 @@ import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { spawnGit } from './git-process.js';
-import { writeFully } from './objects.js';
+import { isOid, writeFully } from './objects.js';
 
-const OID = /^[0-9a-f]{40}$/;
 /** A lock this old was left by a dead process: holding one takes microseconds to milliseconds. */
 export const STALE_LOCK_MS = 5_000;
 /**
@@ -50,7 +49,7 @@ function checkRefName(ref: string): void {
 }
 
 function checkOid(oid: string): void {
-  if (!OID.test(oid)) throw new GritError('internal_error', `invalid object id ${JSON.stringify(oid)}`, { details: { oid } });
+  if (!isOid(oid)) throw new GritError('internal_error', `invalid object id ${JSON.stringify(oid)}`, { details: { oid } });
 }
 
 const refBytes = Buffer.allocUnsafe(256);
@@ -89,7 +88,7 @@ function readLoose(gitDir: string, ref: string, depth = 0): string | null | unde
     const loose = readLoose(gitDir, target, depth + 1);
     return loose !== undefined ? loose : (readPacked(gitDir).get(target) ?? null);
   }
-  if (!OID.test(text)) throw new GritError('git_error', `ref ${ref} does not hold an object id`, { details: { ref } });
+  if (!isOid(text)) throw new GritError('git_error', `ref ${ref} does not hold an object id`, { details: { ref } });
   return text;
 }
 
@@ -104,7 +103,7 @@ function readPacked(gitDir: string): Map<string, string> {
   }
   for (const line of text.split('\n')) {
     // `<oid> <ref>`; `# pack-refs with: …` header and `^<oid>` peeled-tag lines are skipped.
-    if (line.length > 41 && line[40] === ' ' && OID.test(line.slice(0, 40))) refs.set(line.slice(41).trimEnd(), line.slice(0, 40));
+    if (line.length > 41 && line[40] === ' ' && isOid(line.slice(0, 40))) refs.set(line.slice(41).trimEnd(), line.slice(0, 40));
   }
   return refs;
 }
