@@ -163,7 +163,12 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
     for (const c of chunks) for (const e of decodeWalChunk(c).events) pending.push(e);
     return pending.length < APPLY_EVENTS || flush(upTo!);
   };
-  const done = await walkWal(ctx, applied, head, 'replaying WAL', read, { readAheadFrom, newestFirstUpTo: fill && newestFirst ? fillEvents : 0 });
+  const done = await walkWal(ctx, applied, head, 'replaying WAL', read, {
+    readAheadFrom,
+    newestFirstUpTo: fill && newestFirst ? fillEvents : 0,
+    // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
+    sharedMemory: (events) => foldsOnHelper(events, foldThreadFrom),
+  });
   if (!startOver && done && applied !== head) flush(head);
   return !startOver;
 }

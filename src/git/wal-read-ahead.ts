@@ -53,6 +53,12 @@ export interface ReadWalOptions {
    * for it. Default 0: oldest first.
    */
   newestFirstUpTo?: number;
+  /**
+   * Read newest first, whether the segments this thread reads go into shared memory as the
+   * reader thread's do, given the events the commits state: for a fill whose helper thread will
+   * read the records there (src/core/fill-folds.ts). Default: no.
+   */
+  sharedMemory?: (statedEvents: number) => boolean;
 }
 
 /** The commits after `fromExclusive` up to `head` (see `Wal.chain`), to be read `size` at a time. */
@@ -68,7 +74,7 @@ export async function readWal(wal: Wal, fromExclusive: string | null, head: stri
     });
     const r = reader as ReaderThread | null;
     const e = early as EarlyReads | null;
-    if (r && e?.whole) return { total: chain.length, inOrder: false, segments: r.shared(wal, e.tasks, e.pending) };
+    if (r && e?.whole) return { total: chain.length, inOrder: false, segments: r.shared(wal, e.tasks, e.pending, opts.sharedMemory?.(e.statedEvents) ?? false) };
     return { total: chain.length, inOrder: true, segments: r ? r.segments(chain, size) : inline(wal, chain, size) };
   } catch (err) {
     await (reader as ReaderThread | null)?.close();
@@ -94,6 +100,11 @@ class EarlyReads {
     private readonly size: number,
     private readonly upTo: number,
   ) {}
+
+  /** The events the commits asked for state. */
+  get statedEvents(): number {
+    return this.stated;
+  }
 
   /** Whether every commit walked was asked for. */
   get whole(): boolean {
@@ -159,9 +170,10 @@ class ReaderThread {
    * `tasks`, read, in any order, `pending` being the thread's answers to them: this thread takes
    * the answers as they come and, whenever none is there, reads a task from the other end itself,
    * until the two meet. After walking the chain, this thread would otherwise wait for the reader
-   * (docs/performance.md, Rebuild). Closes the reader thread after.
+   * (docs/performance.md, Rebuild). What this thread reads goes into shared memory as the thread's
+   * answers are in with `sharedMemory` (`ReadWalOptions.sharedMemory`). Closes the reader thread after.
    */
-  async *shared(wal: Wal, tasks: readonly WalLink[][], pending: readonly Promise<ReadResult>[]): AsyncGenerator<WalChunk[]> {
+  async *shared(wal: Wal, tasks: readonly WalLink[][], pending: readonly Promise<ReadResult>[], sharedMemory: boolean): AsyncGenerator<WalChunk[]> {
     const answered: (ReadResult | undefined)[] = [];
     pending.forEach((p, i) => p.then((r) => (answered[i] = r)).catch(() => undefined)); // a failed thread leaves it all to this one
     try {
@@ -173,8 +185,8 @@ class ReaderThread {
           if (!result.ok) throw GritError.fromJSON(result.error);
           yield chunksOf(result.chunks);
         } else {
-          // In shared memory as the thread's are: a fill's helper thread reads them there.
-          yield inSharedMemory(await wal.readChunks(tasks[--end]));
+          const chunks = await wal.readChunks(tasks[--end]);
+          yield sharedMemory ? inSharedMemory(chunks) : chunks;
           await new Promise((r) => setImmediate(r)); // lets the thread's answers in
         }
       }
