@@ -48,6 +48,13 @@ const APPLY_EVENTS = 50_000;
  * event, and the chunks' bytes).
  */
 const FILL_EVENTS = 250_000;
+/**
+ * A rebuild of a store that held this many events starts the WAL reader thread with the walk
+ * (`ReadWalOptions.expectLong`). That many events are at least the reader's 8,192 commits unless
+ * the commits hold four events or more on average; a wrong guess costs the thread's start on the
+ * other core, ~20 ms (docs/performance.md, Rebuild).
+ */
+const LONG_REPLAY_EVENTS = 32_768;
 
 // ---------------------------------------------------------------------------------------------
 // Reading the WAL in segments
@@ -105,6 +112,8 @@ export interface ReplayOptions {
   fillEvents?: number;
   /** See `ReadWalOptions` (tests lower it). */
   readAheadFrom?: number;
+  /** See `ReadWalOptions`. */
+  expectLong?: boolean;
   /** See `FillOptions` (tests lower it). */
   foldThreadFrom?: number;
 }
@@ -114,7 +123,7 @@ export interface ReplayOptions {
  * `fillEvents` events) is read newest first, its reading started while the chain is walked;
  * returns false, having written nothing, when the commits hold more events than they state.
  */
-async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom, foldThreadFrom }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
+async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom, expectLong, foldThreadFrom }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
   const meta = ctx.store.getMeta();
   let applied = meta.wal_head;
   if (applied === head) return true;
@@ -165,6 +174,7 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
   };
   const done = await walkWal(ctx, applied, head, 'replaying WAL', read, {
     readAheadFrom,
+    expectLong,
     newestFirstUpTo: fill && newestFirst ? fillEvents : 0,
     // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
     sharedMemory: (events) => foldsOnHelper(events, foldThreadFrom),
@@ -381,9 +391,11 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
     // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
     const read = (meta: SnapshotMeta) => ({ sharedMemory: foldsOnHelper(meta.event_count) });
     snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, [], read) : null;
+    const held = ctx.store.getMeta().event_count;
     ctx.store.clear();
     if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
-    wal_head = await replayWal(ctx);
+    // The store held about what the WAL holds: a long replay is known before the walk shows it.
+    wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS });
   } finally {
     ctx.wal.objects.close();
   }

@@ -46,6 +46,13 @@ export interface ReadWalOptions {
   /** A chain this long gets a reader thread (default 8,192; tests lower it). */
   readAheadFrom?: number;
   /**
+   * The caller expects a chain that long (a rebuild of a store that held many events): the
+   * reader thread starts with the walk instead of once the walk has shown the chain long, so its
+   * start-up (~0.1 s) is over when the first commits are there to read. A chain that turns out
+   * short stops it unused.
+   */
+  expectLong?: boolean;
+  /**
    * With a reader thread, start reading while the chain is walked (newest first) as long as the
    * commits walked state (`WalLink.statedEvents`) at most this many events; when they all do,
    * the segments come newest first (`inOrder` false). For a caller that holds all the events
@@ -64,14 +71,19 @@ export interface ReadWalOptions {
 /** The commits after `fromExclusive` up to `head` (see `Wal.chain`), to be read `size` at a time. */
 export async function readWal(wal: Wal, fromExclusive: string | null, head: string, size: number, opts: ReadWalOptions = {}): Promise<WalStretch> {
   const from = availableParallelism() > 1 ? (opts.readAheadFrom ?? READ_AHEAD_FROM_COMMITS) : Infinity;
-  let reader: ReaderThread | null = null;
+  const start = () => new ReaderThread({ gitDir: wal.gitDir, warmUp: head });
+  let reader: ReaderThread | null = opts.expectLong && from < Infinity ? start() : null;
   let early: EarlyReads | null = null;
   try {
     const chain = await wal.chain(fromExclusive, head, (walked, done) => {
       if (walked.length < from) return;
-      reader ??= new ReaderThread({ gitDir: wal.gitDir, warmUp: head });
+      reader ??= start();
       if (opts.newestFirstUpTo) (early ??= new EarlyReads(reader, size, opts.newestFirstUpTo)).post(walked, done);
     });
+    if (chain.length < from) {
+      (reader as ReaderThread | null)?.stop(); // started on a wrong guess (`expectLong`)
+      reader = null;
+    }
     const r = reader as ReaderThread | null;
     const e = early as EarlyReads | null;
     if (r && e?.whole) return { total: chain.length, inOrder: false, segments: r.shared(wal, e.tasks, e.pending, opts.sharedMemory?.(e.statedEvents) ?? false) };
