@@ -524,6 +524,12 @@ export interface ReadOptions {
    * this much of it: a tiny compressed object can declare gigabytes (a zlib bomb).
    */
   maxBytes?: number;
+  /**
+   * Whether the content is checked against the id (SHA-1; default true). Only for a caller that
+   * checks the content itself in a way another object's would not pass: the WAL's chunks and
+   * the objects on the way to them (`Wal.readChunk`).
+   */
+  checkId?: boolean;
 }
 
 export interface ObjectStoreOptions {
@@ -714,7 +720,7 @@ export class ObjectStore {
     this.packs.push(pack);
   }
 
-  private readLoose(oid: string, maxBytes: number): GitObject | null {
+  private readLoose(oid: string, maxBytes: number, checkId: boolean): GitObject | null {
     for (const dir of this.dirs()) {
       let file: Buffer;
       try {
@@ -737,7 +743,7 @@ export class ObjectStore {
       const m = nul > 0 ? /^(commit|tree|blob|tag) (\d+)$/.exec(raw.toString('latin1', 0, nul)) : null;
       if (!m || Number(m[2]) !== raw.length - nul - 1) throw objectError(`loose object ${oid} has a bad header`, { oid });
       if (Number(m[2]) > maxBytes) throw tooLarge(oid, Number(m[2]), maxBytes);
-      if (hash('sha1', raw, 'hex') !== oid) throw objectError(`loose object ${oid} does not match its id`, { oid });
+      if (checkId && hash('sha1', raw, 'hex') !== oid) throw objectError(`loose object ${oid} does not match its id`, { oid });
       return { type: m[1] as ObjectType, content: raw.subarray(nul + 1) };
     }
     return null;
@@ -819,7 +825,7 @@ export class ObjectStore {
     // The base is resolved only after this entry's data is inflated (keeps the recursion lean).
     let base: GitObject | null = null;
     if (baseOffset >= 0) base = this.readBaseAt(pack, baseOffset, depth + 1, maxBytes);
-    else if (baseOid) base = this.readObject(baseOid, depth + 1, maxBytes);
+    else if (baseOid) base = this.readObject(baseOid, depth + 1, maxBytes, true);
     return base ? { type: base.type, content: applyDelta(base.content, data, maxBytes) } : { type: PACK_TYPES[typeNum], content: data };
   }
 
@@ -833,7 +839,7 @@ export class ObjectStore {
     }
   }
 
-  private readPacked(oid: string, depth: number, maxBytes: number): GitObject | null {
+  private readPacked(oid: string, depth: number, maxBytes: number, checkId: boolean): GitObject | null {
     // The id as bytes, in memory reused by every look-up (a Buffer per object read was a few
     // percent of a rebuild's reading): only `find` reads it, before anything reads another object.
     const bin = oidBytes;
@@ -849,7 +855,7 @@ export class ObjectStore {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
       }
-      if (hashObject(obj.type, obj.content) !== oid) {
+      if (checkId && hashObject(obj.type, obj.content) !== oid) {
         throw objectError(`object ${oid} in ${pack.packPath} does not match its id`, { oid });
       }
       this.firstLookIn(pack);
@@ -872,30 +878,30 @@ export class ObjectStore {
     }
   }
 
-  private readObject(oid: string, depth: number, maxBytes: number): GitObject {
+  private readObject(oid: string, depth: number, maxBytes: number, checkId: boolean): GitObject {
     if (!isOid(oid)) throw objectError(`invalid object id ${JSON.stringify(oid)}`, { oid });
     this.checkFormat();
     // Loose first (fresh appends are loose, and no pack index needs loading for them) unless
     // the previous object came from a pack: then a failed open() per object is wasted time.
     let found: GitObject | null;
     if (this.packedFirst) {
-      found = this.readPacked(oid, depth, maxBytes);
-      if (!found && (found = this.readLoose(oid, maxBytes))) this.packedFirst = false;
+      found = this.readPacked(oid, depth, maxBytes, checkId);
+      if (!found && (found = this.readLoose(oid, maxBytes, checkId))) this.packedFirst = false;
     } else {
-      found = this.readLoose(oid, maxBytes);
-      if (!found && (found = this.readPacked(oid, depth, maxBytes))) this.packedFirst = true;
+      found = this.readLoose(oid, maxBytes, checkId);
+      if (!found && (found = this.readPacked(oid, depth, maxBytes, checkId))) this.packedFirst = true;
     }
     if (found) return found;
     // A concurrent `git gc` may just have moved it from a loose file into a new pack.
     this.loadPacks();
-    const again = this.readPacked(oid, depth, maxBytes) ?? this.readLoose(oid, maxBytes);
+    const again = this.readPacked(oid, depth, maxBytes, checkId) ?? this.readLoose(oid, maxBytes, checkId);
     if (again) return again;
     throw objectError(`object ${oid} not found`, { oid });
   }
 
   /** Reads any object; throws git_error when it is missing or corrupt. */
   read(oid: string, opts: ReadOptions = {}): GitObject {
-    return this.readObject(oid, 0, opts.maxBytes ?? NO_LIMIT);
+    return this.readObject(oid, 0, opts.maxBytes ?? NO_LIMIT, opts.checkId ?? true);
   }
 
   /** Reads an object that must have the given type. */

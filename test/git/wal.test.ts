@@ -1,5 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeChunk } from '../../src/core/chunk.js';
 import { GritError } from '../../src/core/errors.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
@@ -206,4 +208,43 @@ test('events of other actors and signatures survive the round trip', async () =>
   const [c] = await wal.readSince(null);
   assert.equal(c.actor, toHex(other));
   assert.deepEqual(c.events[0], signed);
+});
+
+test('an object under a WAL commit in place of another commit\'s is refused, though only the commit and root tree are checked against their SHA-1', async () => {
+  const { dir, gitDir } = tempRepo();
+  const seed = new Wal(gitDir);
+  const a = await seed.append([comment('a', DAY)], ACTOR_HEX);
+  const b = await seed.append([comment('b', DAY)], ACTOR_HEX);
+  // Every object loose, so that one can be swapped for another.
+  const packDir = join(gitDir, 'objects', 'pack');
+  for (const name of readdirSync(packDir).filter((n) => n.endsWith('.pack'))) {
+    const pack = readFileSync(join(packDir, name));
+    for (const ext of ['.pack', '.idx', '.rev']) rmSync(join(packDir, name.replace(/\.pack$/, ext)), { force: true });
+    git(dir, ['unpack-objects', '-q'], pack);
+  }
+  const dayPath = (c: { chunkHash: string }) => `events/2026/11/25/${c.chunkHash}.bin`;
+  const cases: [string, (c: typeof a) => string][] = [
+    ['the chunk', (c) => dayPath(c)],
+    ['meta.json', () => 'meta.json'],
+    ['the day tree', () => 'events/2026/11/25'],
+    ['the events tree', () => 'events'],
+    ['the root tree', () => ''],
+  ];
+  for (const [what, path] of cases) {
+    const target = git(dir, ['rev-parse', `${a.commit}:${path(a)}`]).trim();
+    const other = git(dir, ['rev-parse', `${b.commit}:${path(b)}`]).trim();
+    const file = join(gitDir, 'objects', target.slice(0, 2), target.slice(2));
+    const original = readFileSync(file);
+    // The loose file of `target` now holds `other`: what a damaged object store would hand out.
+    rmSync(file);
+    writeFileSync(file, readFileSync(join(gitDir, 'objects', other.slice(0, 2), other.slice(2))));
+    await assert.rejects(new Wal(gitDir).readSince(null), (e: unknown) => {
+      assert.ok(isWalError(e), `${what}: ${String(e)}`);
+      assert.equal((e as GritError).details.commit, a.commit, what);
+      return true;
+    });
+    rmSync(file);
+    writeFileSync(file, original);
+    assert.equal((await new Wal(gitDir).readSince(null)).length, 2, `${what} put back`);
+  }
 });
