@@ -120,3 +120,36 @@ test('a bad commit read by the thread fails the walk with wal_error naming it; s
   assert.equal(r.stdout.trim(), '64');
   wal.objects.close();
 });
+
+test('a reader started on the caller\'s guess (expectLong) reads what inline does, and a chain that turns out short stops it unused', { timeout: 60_000 }, async () => {
+  const { dir, gitDir } = tempRepo();
+  await generateWal(gitDir, { seed: 5, events: 600, actors: [{ id: '11'.repeat(16) }], batchMax: 3, packed: true });
+  const wal = new Wal(gitDir);
+  const head = (await wal.head())!;
+  const inline = await readAll(wal, null, head, INLINE);
+  const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
+  // Long enough for the thread: newest first, as without the guess.
+  const long = await readWal(wal, null, head, 16, { ...THREAD, expectLong: true, newestFirstUpTo: Infinity });
+  assert.equal(long.inOrder, availableParallelism() < 2);
+  const got: WalCommit[] = [];
+  for await (const segment of long.segments) got.push(...segment.map(decodeWalChunk));
+  assert.deepEqual(byOid(got), byOid(inline));
+  wal.objects.close();
+  // Too short for the thread: read inline, in order, and the thread started on the guess is
+  // stopped (left running, it would keep the process alive: checked in a process of its own).
+  const script = `
+    const { readWal } = await import(${JSON.stringify(new URL('../../src/git/wal-read-ahead.js', import.meta.url).href)});
+    const { Wal } = await import(${JSON.stringify(new URL('../../src/git/wal.js', import.meta.url).href)});
+    const wal = new Wal(${JSON.stringify(gitDir)});
+    const { inOrder, segments } = await readWal(wal, null, ${JSON.stringify(head)}, 64, { readAheadFrom: 1e9, expectLong: true, newestFirstUpTo: Infinity });
+    let n = 0;
+    for await (const segment of segments) n += segment.length;
+    console.log(inOrder, n);
+    wal.objects.close();`;
+  const file = join(dir, 'short-guess.mjs');
+  writeFileSync(file, script);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, null, `the process did not end by itself: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim(), `true ${inline.length}`);
+});
