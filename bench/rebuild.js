@@ -133,7 +133,7 @@ export async function run({ quick = false } = {}) {
         { events: 10_000, batchMax: 1, label: '10k events, 1 per commit', reps: 3 },
         { events: 10_000, batchMax: 4, label: '10k events, loose objects', reps: 3, loose: true },
         { events: 10_000, batchMax: 4, label: '10k events, signed, keys known', reps: 3, actors: SIGNING },
-        { events: 100_000, batchMax: 4, label: '100k events', reps: 3, size: true, targets: true },
+        { events: 100_000, batchMax: 4, label: '100k events', reps: 5, size: true, targets: true },
       ];
   const rows = [];
   for (const c of cases) {
