@@ -3,9 +3,12 @@
  * read the repo config for the default actor, read the actor's config), then remembered while the
  * files it was read from stay unchanged. Resolving from scratch reads and parses two TOML files per
  * request; under load that was a fifth of the supervisor's time. Checking the cached answer costs
- * four stat calls (the fourth, the actor's signing key, is for the worker: see Route.stamp), and
- * any change (`grit actor use`, a new actor that makes a prefix ambiguous, a deleted repository)
- * is seen by the very next request.
+ * four stat calls (the fourth, the actor's signing key, is for the worker: see Route.stamp), made
+ * once per turn of the event loop: the requests one turn handles came from sockets found readable
+ * before its first check, so any change (`grit actor use`, a new actor that makes a prefix
+ * ambiguous, a deleted repository) finished before a client sent its request is seen by it. (libuv
+ * polls again within a turn only after a poll that found 1,024 sockets ready at once.) The stat
+ * calls, ~3 µs each here, were 10-15 % of the reads a daemon served under load (docs/performance.md).
  */
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -40,11 +43,16 @@ function stampOf(paths: readonly string[]): string {
 
 export class RouteCache {
   private readonly routes = new Map<string, Route>();
+  /** Routes whose files were checked in this turn of the event loop. */
+  private readonly checkedThisTurn = new Set<string>();
 
   resolve(request: Pick<CommandRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'actor' | 'stamp'> {
     const key = `${request.repo_root}\0${request.actor_id ?? ''}\0${request.data_dir ?? ''}`;
     const cached = this.routes.get(key);
-    if (cached && stampOf(cached.watched) === cached.stamp) return cached;
+    if (cached && (this.checkedThisTurn.has(key) || stampOf(cached.watched) === cached.stamp)) {
+      this.checked(key);
+      return cached;
+    }
     const repo = findRepo(request.repo_root);
     // Stamped before reading: a change made while we read shows up as a stale stamp next time.
     const watched = [repoConfigPath(repo), actorsDir(repo)];
@@ -54,6 +62,12 @@ export class RouteCache {
     if (this.routes.size >= MAX_ROUTES) this.routes.clear();
     const route = { repo, actor, watched, stamp: `${before}|${stampOf(watched.slice(2))}` };
     this.routes.set(key, route);
+    this.checked(key);
     return route;
+  }
+
+  private checked(key: string): void {
+    if (this.checkedThisTurn.size === 0) setImmediate(() => this.checkedThisTurn.clear());
+    this.checkedThisTurn.add(key);
   }
 }
