@@ -58,8 +58,11 @@ export class FillFolds {
   private readonly claims = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
   private helper: { worker: Worker; answers: MessagePort } | null = null;
   private job: FoldJob | null = null;
-  /** Per batch, whether it was written. */
-  private written = new Uint8Array(0);
+  /** Per batch, whether it was folded (here or by the helper). */
+  private folded = new Uint8Array(0);
+  /** Batches folded ahead of one not folded yet: `write` takes them in order. */
+  private readonly waiting = new Map<number, FoldedBatch>();
+  private nextToWrite = 0;
   /** Batches the helper folded. */
   helped = 0;
 
@@ -81,11 +84,11 @@ export class FillFolds {
   /** Gives the helper the fill's issue side. */
   begin(job: FoldJob): void {
     this.job = job;
-    this.written = new Uint8Array(batchCount(job.plan));
+    this.folded = new Uint8Array(batchCount(job.plan));
     this.helper?.worker.postMessage(job);
   }
 
-  /** Gives `write` the batches the helper answered so far. */
+  /** Gives `write` the batches the helper answered so far, as far as they follow in order. */
   poll(write: (batch: FoldedBatch) => void): void {
     const answers = this.helper?.answers;
     if (!answers) return;
@@ -95,28 +98,32 @@ export class FillFolds {
     }
   }
 
-  /** Folds what the helper has not taken here and gives `write` every batch not written yet. */
+  /** Folds what the helper has not taken here and gives `write` every batch not written yet, in order. */
   finish(write: (batch: FoldedBatch) => void): void {
     const job = this.job!;
-    const batches = this.written.length;
+    const batches = this.folded.length;
     for (let b = claimBatch(this.claims); b < batches; b = claimBatch(this.claims)) {
       this.poll(write);
       this.take(foldBatch(job, b), write);
     }
     if (this.helper) this.awaitHelper(write);
     // Whatever the helper took and never answered.
-    this.written.forEach((done, b) => done || this.take(foldBatch(job, b), write));
+    this.folded.forEach((done, b) => done || this.take(foldBatch(job, b), write));
   }
 
   private take(batch: FoldedBatch, write: (batch: FoldedBatch) => void): void {
-    if (this.written[batch.batch]) return;
-    this.written[batch.batch] = 1;
-    write(batch);
+    if (this.folded[batch.batch]) return;
+    this.folded[batch.batch] = 1;
+    this.waiting.set(batch.batch, batch);
+    for (let next = this.waiting.get(this.nextToWrite); next; next = this.waiting.get(this.nextToWrite)) {
+      this.waiting.delete(this.nextToWrite++);
+      write(next);
+    }
   }
 
-  /** Waits until every batch is written, the helper stopped, or it was silent too long. */
+  /** Waits until every batch is folded, the helper stopped, or it was silent too long. */
   private awaitHelper(write: (batch: FoldedBatch) => void): void {
-    const all = () => this.written.every((w) => w === 1);
+    const all = () => this.folded.every((w) => w === 1);
     let silentSince = performance.now();
     for (;;) {
       const seen = Atomics.load(this.claims, ANSWERED);

@@ -58,8 +58,8 @@ const LAYOUT_VERSION = 3;
  * this overload no result; it returns whether the write was made, which appending a key out of
  * order is not.
  */
-function appendSync(db: Database<Uint8Array, Buffer>, key: Buffer, value: Uint8Array): boolean {
-  const putSync = db.putSync as unknown as (this: typeof db, k: Buffer, v: Uint8Array, o: { append: true }) => boolean;
+function appendSync<K extends Buffer | string>(db: Database<Uint8Array, K>, key: K, value: Uint8Array): boolean {
+  const putSync = db.putSync as unknown as (this: typeof db, k: K, v: Uint8Array, o: { append: true }) => boolean;
   return putSync.call(db, key, value, { append: true });
 }
 
@@ -380,7 +380,10 @@ export class Store {
     }
   }
 
-  /** Writes a batch of a fill's issues, folded (`foldBatch`). */
+  /**
+   * Writes a batch of a fill's issues, folded (`foldBatch`). Batches come in order (`FillFolds`)
+   * and the plan's issues are in id order, so their rows are appended, as the log's are.
+   */
   private writeBatch(fill: StoreFill, plan: FillPlan, { batch, rows, bounds, labelKeys, depKeys, rdepKeys }: FoldedBatch): void {
     let at = 0;
     for (let j = 0; j < bounds.length; j += 2) {
@@ -388,8 +391,10 @@ export class Store {
       const [issueEnd, stateEnd] = [bounds[j], bounds[j + 1]];
       if (issueEnd === INLINE) this.fillIssue(fill, plan, i);
       if (issueEnd < 0) continue;
-      this.issues.putSync(plan.ids[i], rows.subarray(at, issueEnd));
-      if (stateEnd > issueEnd) this.foldStates.putSync(plan.ids[i], rows.subarray(issueEnd, stateEnd));
+      const id = plan.ids[i];
+      let appended = appendSync(this.issues, id, rows.subarray(at, issueEnd));
+      if (stateEnd > issueEnd) appended &&= appendSync(this.foldStates, id, rows.subarray(issueEnd, stateEnd));
+      if (!appended) throw new GritError('internal_error', `the store refused issue ${id} out of order`);
       at = stateEnd;
     }
     for (const k of labelKeys) this.labels.putSync(k, PRESENT);
