@@ -26,6 +26,26 @@ async function readAll(wal: Wal, from: string | null, head: string, opts: ReadWa
   return out;
 }
 
+/**
+ * Runs `body` (with `readWal` and a `wal` of `gitDir` in scope) in a node process of its own and
+ * returns what it printed. The process must end by itself: a reader thread left running would
+ * keep it alive.
+ */
+function inOwnProcess(dir: string, gitDir: string, body: string): string {
+  const script = `
+    const { readWal } = await import(${JSON.stringify(new URL('../../src/git/wal-read-ahead.js', import.meta.url).href)});
+    const { Wal } = await import(${JSON.stringify(new URL('../../src/git/wal.js', import.meta.url).href)});
+    const wal = new Wal(${JSON.stringify(gitDir)});
+    ${body}
+    wal.objects.close();`;
+  const file = join(dir, 'own-process.mjs');
+  writeFileSync(file, script);
+  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
+  assert.equal(r.signal, null, `the process did not end by itself: ${r.stderr}`);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
 /** What a reader hands on, comparable across threads: commit, actor, chunk and every event. */
 const summary = (commits: WalCommit[]) =>
   commits.map((c) => ({ oid: c.oid, actor: c.actor, chunk: c.chunkHash, events: c.events.map((e) => ({ id: toHex(e.event_id), kind: e.kind, sig: e.sig && toHex(e.sig) })) }));
@@ -103,21 +123,14 @@ test('a bad commit read by the thread fails the walk with wal_error naming it; s
       return true;
     });
   }
-  // Stopping after the first segment stops the thread: a thread left running would keep this
-  // process alive, so the stop is checked in a process of its own, which must end by itself.
-  const script = `
-    const { readWal } = await import(${JSON.stringify(new URL('../../src/git/wal-read-ahead.js', import.meta.url).href)});
-    const { Wal } = await import(${JSON.stringify(new URL('../../src/git/wal.js', import.meta.url).href)});
-    const wal = new Wal(${JSON.stringify(gitDir)});
-    const { segments } = await readWal(wal, null, ${JSON.stringify(head)}, 64, { readAheadFrom: 1 });
-    for await (const segment of segments) { console.log(segment.length); break; }
-    wal.objects.close();`;
-  const file = join(dir, 'stop-early.mjs');
-  writeFileSync(file, script);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(r.signal, null, `the process did not end by itself: ${r.stderr}`);
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), '64');
+  // Stopping after the first segment stops the thread.
+  const stopped = inOwnProcess(
+    dir,
+    gitDir,
+    `const { segments } = await readWal(wal, null, ${JSON.stringify(head)}, 64, { readAheadFrom: 1 });
+    for await (const segment of segments) { console.log(segment.length); break; }`,
+  );
+  assert.equal(stopped, '64');
   wal.objects.close();
 });
 
@@ -135,21 +148,14 @@ test('a reader started on the caller\'s guess (expectLong) reads what inline doe
   for await (const segment of long.segments) got.push(...segment.map(decodeWalChunk));
   assert.deepEqual(byOid(got), byOid(inline));
   wal.objects.close();
-  // Too short for the thread: read inline, in order, and the thread started on the guess is
-  // stopped (left running, it would keep the process alive: checked in a process of its own).
-  const script = `
-    const { readWal } = await import(${JSON.stringify(new URL('../../src/git/wal-read-ahead.js', import.meta.url).href)});
-    const { Wal } = await import(${JSON.stringify(new URL('../../src/git/wal.js', import.meta.url).href)});
-    const wal = new Wal(${JSON.stringify(gitDir)});
-    const { inOrder, segments } = await readWal(wal, null, ${JSON.stringify(head)}, 64, { readAheadFrom: 1e9, expectLong: true, newestFirstUpTo: Infinity });
+  // Too short for the thread: read inline, in order, and the thread started on the guess is stopped.
+  const short = inOwnProcess(
+    dir,
+    gitDir,
+    `const { inOrder, segments } = await readWal(wal, null, ${JSON.stringify(head)}, 64, { readAheadFrom: 1e9, expectLong: true, newestFirstUpTo: Infinity });
     let n = 0;
     for await (const segment of segments) n += segment.length;
-    console.log(inOrder, n);
-    wal.objects.close();`;
-  const file = join(dir, 'short-guess.mjs');
-  writeFileSync(file, script);
-  const r = spawnSync(process.execPath, [file], { encoding: 'utf8', timeout: 20_000 });
-  assert.equal(r.signal, null, `the process did not end by itself: ${r.stderr}`);
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal(r.stdout.trim(), `true ${inline.length}`);
+    console.log(inOrder, n);`,
+  );
+  assert.equal(short, `true ${inline.length}`);
 });
