@@ -20,6 +20,7 @@ import { createHash, hash, randomBytes } from 'node:crypto';
 import {
   closeSync,
   existsSync,
+  fstatSync,
   fsyncSync,
   mkdirSync,
   openSync,
@@ -89,6 +90,15 @@ const REF_DELTA = 7;
  */
 const FANOUT16_OBJECTS = 1 << 14;
 const FANOUT16_AFTER_LOOKUPS = 4096;
+/**
+ * A pack index larger than this is searched with small reads until its pack has served
+ * `INDEX_WHOLE_AFTER_LOOKUPS` look-ups, and only then read whole. The WAL's own packs are small;
+ * a large index is usually a code repository's, in which grit looks up a few objects or none, and
+ * reading it whole each time grit caught up (a 42 MB index: +135 ms a command) cost more than
+ * everything else the command did (docs/performance.md, "Large repositories").
+ */
+const WHOLE_INDEX_BYTES = 1 << 20;
+const INDEX_WHOLE_AFTER_LOOKUPS = 64;
 
 /**
  * Whether `s` is an object id (40 lower-case hex digits). Every object read checks its id: a
@@ -251,13 +261,22 @@ export interface LocalPack {
   storedEntries(): StoredEntry[];
 }
 
+/** Fills `buf` from `fd` at `position`; throws when the file ends first. */
+function preadFully(fd: number, buf: Buffer, position: number): void {
+  for (let got = 0; got < buf.length; ) {
+    const n = readSync(fd, buf, got, buf.length - got, position + got);
+    if (n === 0) throw objectError('unexpected end of file');
+    got += n;
+  }
+}
+
 /** A window of a pack (`Pack.read`): its memory, and the bytes read into it. */
 interface Window {
   memory: Buffer;
   bytes: Buffer;
 }
 
-/** A `.idx` (version 2) and its `.pack`, opened lazily. */
+/** A `.idx` (version 2) and its `.pack`, opened lazily; the index is read whole only when it pays (`find`). */
 class Pack {
   private fd: number | null = null;
   private readonly windows = new Map<number, Window>();
@@ -269,21 +288,60 @@ class Pack {
   private readonly offsetsAt: number;
   private readonly largeAt: number;
   readonly size: number;
+  private readonly idxPath: string;
+  private readonly idxSize: number;
+  /** The whole index, once read (`index`). */
+  private whole: Buffer | null = null;
+  /** The index file, while it is searched with small reads. */
+  private idxFd: number | null = null;
+  private readonly entry = Buffer.alloc(20);
 
+  /** Opens `packPath`'s index, reading its header and fan-out table; throws ENOENT when it is gone. */
   constructor(
-    private readonly idx: Buffer,
     readonly packPath: string,
     packSize: number,
   ) {
-    if (idx.readUInt32BE(0) !== 0xff744f63 || idx.readUInt32BE(4) !== 2) {
-      throw objectError(`unsupported pack index ${packPath.replace(/pack$/, 'idx')} (only version 2 is read)`);
+    this.idxPath = `${packPath.slice(0, -'.pack'.length)}.idx`;
+    const fd = openSync(this.idxPath, 'r');
+    let idxSize: number;
+    const head = Buffer.alloc(8 + 256 * 4);
+    try {
+      idxSize = fstatSync(fd).size;
+      preadFully(fd, head, 0);
+    } finally {
+      closeSync(fd);
+    }
+    if (head.readUInt32BE(0) !== 0xff744f63 || head.readUInt32BE(4) !== 2) {
+      throw objectError(`unsupported pack index ${this.idxPath} (only version 2 is read)`);
     }
     this.fanout = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) this.fanout[i] = idx.readUInt32BE(8 + i * 4);
+    for (let i = 0; i < 256; i++) this.fanout[i] = head.readUInt32BE(8 + i * 4);
     this.count = this.fanout[255];
     this.offsetsAt = this.oidsAt + this.count * 20 + this.count * 4;
     this.largeAt = this.offsetsAt + this.count * 4;
+    // Ids, CRCs, offsets and the two trailing checksums at least (large offsets may follow).
+    if (idxSize < this.largeAt + 40) throw objectError(`pack index ${this.idxPath} is truncated`);
+    this.idxSize = idxSize;
     this.size = packSize;
+  }
+
+  /** The whole index (read on first use). */
+  private index(): Buffer {
+    if (this.whole) return this.whole;
+    const whole = readFileSync(this.idxPath);
+    if (whole.length !== this.idxSize) throw objectError(`pack index ${this.idxPath} changed while it was read`);
+    if (this.idxFd !== null) closeSync(this.idxFd);
+    this.idxFd = null;
+    return (this.whole = whole);
+  }
+
+  /** `length` (≤ 20) bytes of the index at `at`: from the whole index when read, else by a read of the file. */
+  private idxBytes(at: number, length: number): Buffer {
+    if (this.whole) return this.whole.subarray(at, at + length);
+    this.idxFd ??= openSync(this.idxPath, 'r');
+    const got = this.entry.subarray(0, length);
+    if (readSync(this.idxFd, got, 0, length, at) !== length) throw objectError(`pack index ${this.idxPath} is truncated`);
+    return got;
   }
 
   /**
@@ -292,6 +350,7 @@ class Pack {
    * a delta, whose base offset would not survive the copy.
    */
   storedEntries(): StoredEntry[] {
+    const idx = this.index();
     const crcsAt = this.oidsAt + this.count * 20;
     const at: { index: number; offset: number }[] = [];
     for (let i = 0; i < this.count; i++) at.push({ index: i, offset: this.offsetAt(i) });
@@ -301,18 +360,23 @@ class Pack {
       const bytes = this.readOwn(offset, end - offset);
       const typeNum = (bytes[0] >> 4) & 7;
       return {
-        oid: this.idx.toString('hex', this.oidsAt + index * 20, this.oidsAt + (index + 1) * 20),
-        crc: this.idx.readUInt32BE(crcsAt + index * 4),
+        oid: idx.toString('hex', this.oidsAt + index * 20, this.oidsAt + (index + 1) * 20),
+        crc: idx.readUInt32BE(crcsAt + index * 4),
         bytes: typeNum === OFS_DELTA || typeNum === REF_DELTA || bytes.length !== end - offset ? null : bytes,
       };
     });
   }
 
   private offsetAt(index: number): number {
-    const idx = this.idx;
-    const at = this.offsetsAt + index * 4;
-    const off = ((idx[at] << 24) | (idx[at + 1] << 16) | (idx[at + 2] << 8) | idx[at + 3]) >>> 0;
-    return off & 0x80000000 ? Number(this.idx.readBigUInt64BE(this.largeAt + (off & 0x7fffffff) * 8)) : off;
+    const whole = this.whole;
+    let off: number;
+    if (whole) {
+      const at = this.offsetsAt + index * 4;
+      off = ((whole[at] << 24) | (whole[at + 1] << 16) | (whole[at + 2] << 8) | whole[at + 3]) >>> 0;
+    } else {
+      off = this.idxBytes(this.offsetsAt + index * 4, 4).readUInt32BE(0);
+    }
+    return off & 0x80000000 ? Number(this.idxBytes(this.largeAt + (off & 0x7fffffff) * 8, 8).readBigUInt64BE(0)) : off;
   }
 
   /**
@@ -326,7 +390,7 @@ class Pack {
 
   private buildFanout16(): Uint32Array {
     const table = new Uint32Array(65537);
-    const idx = this.idx;
+    const idx = this.index();
     let p = 0;
     for (let i = 0; i < this.count; i++) {
       const at = this.oidsAt + i * 20;
@@ -339,7 +403,11 @@ class Pack {
 
   /** The offset of an object in the pack, or -1. */
   find(oid: Buffer): number {
-    const idx = this.idx;
+    if (this.whole === null && this.idxSize > WHOLE_INDEX_BYTES && this.lookups < INDEX_WHOLE_AFTER_LOOKUPS) {
+      this.lookups++;
+      return this.findByReads(oid);
+    }
+    const idx = this.index();
     let lo: number;
     let hi: number;
     if (this.fanout16 === null && this.count >= FANOUT16_OBJECTS && ++this.lookups > FANOUT16_AFTER_LOOKUPS) this.fanout16 = this.buildFanout16();
@@ -360,6 +428,20 @@ class Pack {
       const at = this.oidsAt + mid * 20;
       const first = (idx[at + 1] << 16) | (idx[at + 2] << 8) | idx[at + 3];
       const c = first !== head ? (head < first ? -1 : 1) : compareTail(oid, idx, at);
+      if (c === 0) return this.offsetAt(mid);
+      if (c < 0) hi = mid;
+      else lo = mid + 1;
+    }
+    return -1;
+  }
+
+  /** `find` in an index not read whole: a binary search within the id's fan-out bucket, an entry read at a time. */
+  private findByReads(oid: Buffer): number {
+    let lo = oid[0] === 0 ? 0 : this.fanout[oid[0] - 1];
+    let hi = this.fanout[oid[0]];
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = oid.compare(this.idxBytes(this.oidsAt + mid * 20, 20));
       if (c === 0) return this.offsetAt(mid);
       if (c < 0) hi = mid;
       else lo = mid + 1;
@@ -422,6 +504,8 @@ class Pack {
   close(): void {
     if (this.fd !== null) closeSync(this.fd);
     this.fd = null;
+    if (this.idxFd !== null) closeSync(this.idxFd);
+    this.idxFd = null;
     this.windows.clear();
     this.lastWindow = -1;
     this.lastWin = null;
@@ -665,15 +749,12 @@ export class ObjectStore {
         const packPath = join(packDir, `${name.slice(0, -4)}.pack`);
         let pack = this.packByPath.get(packPath);
         if (!pack) {
-          let idx: Buffer;
-          let packSize: number;
           try {
-            idx = readFileSync(join(packDir, name));
-            packSize = statSync(packPath).size;
-          } catch {
+            pack = new Pack(packPath, statSync(packPath).size);
+          } catch (err) {
+            if (err instanceof GritError) throw err;
             continue; // half-written or just deleted by a concurrent repack
           }
-          pack = new Pack(idx, packPath, packSize);
           this.packByPath.set(packPath, pack);
         }
         packs.push(pack);
@@ -709,7 +790,7 @@ export class ObjectStore {
     if (this.packByPath.has(packPath)) return;
     let pack: Pack;
     try {
-      pack = new Pack(readFileSync(`${packPath.slice(0, -5)}.idx`), packPath, statSync(packPath).size);
+      pack = new Pack(packPath, statSync(packPath).size);
     } catch (err) {
       // Rolled up already by another process's append (pack-consolidate.ts): its objects are in the
       // merged pack, which the next read that misses finds by scanning the directory again.
@@ -845,13 +926,13 @@ export class ObjectStore {
     const bin = oidBytes;
     bin.write(oid, 'hex');
     for (const pack of this.packs ?? this.loadPacks()) {
-      const offset = pack.find(bin);
-      if (offset < 0) continue;
       let obj: GitObject;
       try {
+        const offset = pack.find(bin);
+        if (offset < 0) continue;
         obj = this.readPackedAt(pack, offset, depth, maxBytes);
       } catch (err) {
-        // Repacked away (its index was read, its pack not yet opened): the caller rescans.
+        // Repacked away (its index's header was read, the rest or its pack not yet): the caller rescans.
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
         throw err;
       }
@@ -928,8 +1009,17 @@ export class ObjectStore {
     if (!isOid(oid)) return false;
     if (this.dirs().some((d) => existsSync(join(d, oid.slice(0, 2), oid.slice(2))))) return true;
     const bin = Buffer.from(oid, 'hex');
-    if ((this.packs ?? this.loadPacks()).some((p) => p.find(bin) >= 0)) return true;
-    return this.loadPacks().some((p) => p.find(bin) >= 0);
+    // A pack repacked away since the scan holds nothing: the rescan finds where it went.
+    const inPack = (p: Pack): boolean => {
+      try {
+        return p.find(bin) >= 0;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+        throw err;
+      }
+    };
+    if ((this.packs ?? this.loadPacks()).some(inPack)) return true;
+    return this.loadPacks().some(inPack);
   }
 
   /** Closes pack files and forgets indexes and caches; the store stays usable. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ObjectStore } from '../../src/git/objects.js';
@@ -166,6 +166,35 @@ test('a pack of 20,000 objects (searched through a two-byte fan-out after its fi
   const near = (oid: string, at: number) => oid.slice(0, at) + ((parseInt(oid.slice(at, at + 2), 16) + 1) % 256).toString(16).padStart(2, '0') + oid.slice(at + 2);
   const absent = ['0'.repeat(40), 'f'.repeat(40), ...oids.slice(0, 200).flatMap((o) => [near(o, 38), near(o, 4), near(o, 2)])].filter((o) => !contents.has(o));
   assert.ok(absent.length > 500);
+  for (const oid of absent) assert.equal(store.has(oid), false, oid);
+  store.close();
+});
+
+test('a pack index over 1 MiB is searched with small reads for its first 64 look-ups, then read whole: every object found, no other', () => {
+  const { gitDir } = tempRepo();
+  const pack = new PackBuilder();
+  const sink = pack.sink();
+  const contents = new Map<string, string>();
+  for (let i = 0; i < 40_000; i++) {
+    const text = `blob ${i}\n`;
+    contents.set(sink.write('blob', Buffer.from(text)), text);
+  }
+  const name = pack.write(gitDir, { fsync: false })!;
+  const idxBytes = statSync(join(gitDir, 'objects', 'pack', `${name}.idx`)).size;
+  assert.ok(idxBytes > 1 << 20, `${idxBytes} bytes`);
+  const oids = [...contents.keys()].sort();
+  const absent = ['0'.repeat(40), 'f'.repeat(40), ...oids.slice(0, 20).map((o) => o.slice(0, 38) + (o.endsWith('00') ? '01' : '00'))].filter((o) => !contents.has(o));
+  // Bytes this process has read (Linux): a look-up by reads reads a few entries, not the index.
+  // (`has` looks up without reading the object, whose 64 KiB window of the pack would count.)
+  const readSoFar = () => Number(/^rchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+  const store = new ObjectStore(gitDir);
+  const before = readSoFar();
+  for (const oid of oids.filter((_, i) => i % 1300 === 0)) assert.equal(store.has(oid), true, oid); // 31
+  for (const oid of absent.slice(0, 10)) assert.equal(store.has(oid), false, oid); // twice each: \`has\` scans again
+  assert.ok(readSoFar() - before < idxBytes / 8, `read ${readSoFar() - before} bytes for 51 look-ups in a ${idxBytes}-byte index`);
+  assert.equal(store.readBlob(oids[7]).toString(), contents.get(oids[7]), 'read by small reads');
+  // Past 64 look-ups the index is read whole; the answers stay the same.
+  for (const oid of oids) assert.equal(store.readBlob(oid).toString(), contents.get(oid), oid);
   for (const oid of absent) assert.equal(store.has(oid), false, oid);
   store.close();
 });
