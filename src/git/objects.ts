@@ -261,11 +261,11 @@ export interface LocalPack {
   storedEntries(): StoredEntry[];
 }
 
-/** Fills `buf` from `fd` at `position`; throws when the file ends first. */
-function preadFully(fd: number, buf: Buffer, position: number): void {
+/** Fills `buf` from `fd` (the file at `path`) at `position`; throws when the file ends first. */
+function preadFully(fd: number, buf: Buffer, position: number, path: string): void {
   for (let got = 0; got < buf.length; ) {
     const n = readSync(fd, buf, got, buf.length - got, position + got);
-    if (n === 0) throw objectError('unexpected end of file');
+    if (n === 0) throw objectError(`${path} is truncated`);
     got += n;
   }
 }
@@ -292,8 +292,12 @@ class Pack {
   private readonly idxSize: number;
   /** The whole index, once read (`index`). */
   private whole: Buffer | null = null;
-  /** The index file, while it is searched with small reads. */
-  private idxFd: number | null = null;
+  /**
+   * The index file, open from the scan until it is read whole: a pack rolled up by another
+   * process after the scan is still searched as it was (its objects are then in the merged pack,
+   * which the next scan finds).
+   */
+  private idxFd: number | null;
   private readonly entry = Buffer.alloc(20);
 
   /** Opens `packPath`'s index, reading its header and fan-out table; throws ENOENT when it is gone. */
@@ -302,16 +306,18 @@ class Pack {
     packSize: number,
   ) {
     this.idxPath = `${packPath.slice(0, -'.pack'.length)}.idx`;
-    const fd = openSync(this.idxPath, 'r');
+    const fd = (this.idxFd = openSync(this.idxPath, 'r'));
     let idxSize: number;
     const head = Buffer.alloc(8 + 256 * 4);
     try {
       idxSize = fstatSync(fd).size;
-      preadFully(fd, head, 0);
-    } finally {
+      preadFully(fd, head, 0, this.idxPath);
+    } catch (err) {
       closeSync(fd);
+      throw err;
     }
     if (head.readUInt32BE(0) !== 0xff744f63 || head.readUInt32BE(4) !== 2) {
+      closeSync(fd);
       throw objectError(`unsupported pack index ${this.idxPath} (only version 2 is read)`);
     }
     this.fanout = new Uint32Array(256);
@@ -320,7 +326,10 @@ class Pack {
     this.offsetsAt = this.oidsAt + this.count * 20 + this.count * 4;
     this.largeAt = this.offsetsAt + this.count * 4;
     // Ids, CRCs, offsets and the two trailing checksums at least (large offsets may follow).
-    if (idxSize < this.largeAt + 40) throw objectError(`pack index ${this.idxPath} is truncated`);
+    if (idxSize < this.largeAt + 40) {
+      closeSync(fd);
+      throw objectError(`pack index ${this.idxPath} is truncated`);
+    }
     this.idxSize = idxSize;
     this.size = packSize;
   }
@@ -328,9 +337,10 @@ class Pack {
   /** The whole index (read on first use). */
   private index(): Buffer {
     if (this.whole) return this.whole;
-    const whole = readFileSync(this.idxPath);
-    if (whole.length !== this.idxSize) throw objectError(`pack index ${this.idxPath} changed while it was read`);
-    if (this.idxFd !== null) closeSync(this.idxFd);
+    const fd = (this.idxFd ??= openSync(this.idxPath, 'r')); // reopened only after `close`
+    const whole = Buffer.allocUnsafe(this.idxSize);
+    preadFully(fd, whole, 0, this.idxPath);
+    closeSync(fd);
     this.idxFd = null;
     return (this.whole = whole);
   }
@@ -338,7 +348,7 @@ class Pack {
   /** `length` (≤ 20) bytes of the index at `at`: from the whole index when read, else by a read of the file. */
   private idxBytes(at: number, length: number): Buffer {
     if (this.whole) return this.whole.subarray(at, at + length);
-    this.idxFd ??= openSync(this.idxPath, 'r');
+    this.idxFd ??= openSync(this.idxPath, 'r'); // reopened only after `close`
     const got = this.entry.subarray(0, length);
     if (readSync(this.idxFd, got, 0, length, at) !== length) throw objectError(`pack index ${this.idxPath} is truncated`);
     return got;
