@@ -4,6 +4,7 @@
 // then four clones that were all at the previous round's state take them in, one per mode:
 //   git fetch    `git fetch origin +refs/grit/*:refs/grit-remote/origin/*` (the transport floor)
 //   CLI          `grit sync --pull --json` (GRIT_NO_DAEMON=1: node and oclif start-up included)
+//   CLI, daemon  the same command as users run it by default: forwarded to the warm daemon
 //   in-process   runLocal('Sync', {pull: true}) in this process
 //   daemon       GritClient.request('Sync', …) to a warm private daemon
 // Round 0 is a warm-up (small, untimed). Values are medians over the timed rounds.
@@ -15,7 +16,7 @@ import { GRIT, isMain, printTable, row, startDaemon, tempRepo } from './lib.js';
 import { runLocal } from '../dist/src/commands/run.js';
 import { generateWal } from '../dist/test/helpers/gen-events.js';
 
-const MODES = ['CLI', 'in-process', 'daemon'];
+const MODES = ['CLI', 'CLI, daemon', 'in-process', 'daemon'];
 
 function git(cwd, ...args) {
   const r = spawnSync('git', args, { cwd, encoding: 'utf8' });
@@ -38,7 +39,7 @@ function median(xs) {
  * One case: `rounds` timed rounds of `events` new events each (`batchMax` events per WAL commit
  * at most, 1 = one commit per event, the worst case).
  */
-async function pullCase({ events, batchMax, rounds, label, target }, client) {
+async function pullCase({ events, batchMax, rounds, label, target }, daemon, client) {
   const dirs = [];
   const repo = () => {
     const d = tempRepo();
@@ -56,16 +57,14 @@ async function pullCase({ events, batchMax, rounds, label, target }, client) {
     git(clones[mode], 'remote', 'add', 'origin', remote);
     await runLocal('Init', { no_agents_md: true }, { cwd: clones[mode] });
   }
+  const cli = (env) => (cwd) => {
+    const r = spawnSync(process.execPath, [GRIT, 'sync', '--pull', '--json'], { cwd, encoding: 'utf8', env: { ...process.env, GRIT_NO_PROGRESS: '1', ...env } });
+    if (r.status !== 0) throw new Error(`grit sync: ${r.stdout}${r.stderr}`);
+  };
   const pull = {
     'git fetch': (cwd) => git(cwd, 'fetch', '-q', '--no-tags', 'origin', '+refs/grit/*:refs/grit-remote/origin/*'),
-    CLI: (cwd) => {
-      const r = spawnSync(process.execPath, [GRIT, 'sync', '--pull', '--json'], {
-        cwd,
-        encoding: 'utf8',
-        env: { ...process.env, GRIT_NO_DAEMON: '1', GRIT_NO_PROGRESS: '1' },
-      });
-      if (r.status !== 0) throw new Error(`grit sync: ${r.stdout}${r.stderr}`);
-    },
+    CLI: cli({ GRIT_NO_DAEMON: '1' }),
+    'CLI, daemon': cli(daemon.env),
     'in-process': (cwd) => runLocal('Sync', { pull: true }, { cwd }),
     daemon: (cwd) => client.request('Sync', { pull: true }, { repoRoot: cwd }),
   };
@@ -103,7 +102,7 @@ export async function run({ quick = false } = {}) {
   const client = await daemon.client();
   try {
     const rows = [];
-    for (const c of cases) rows.push(...(await pullCase(c, client)));
+    for (const c of cases) rows.push(...(await pullCase(c, daemon, client)));
     return rows;
   } finally {
     client.close();
