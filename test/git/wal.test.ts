@@ -227,6 +227,8 @@ test('an object under a WAL commit in place of another commit\'s is refused, tho
     ['the chunk', (c) => dayPath(c)],
     ['meta.json', () => 'meta.json'],
     ['the day tree', () => 'events/2026/11/25'],
+    ['the month tree', () => 'events/2026/11'],
+    ['the year tree', () => 'events/2026'],
     ['the events tree', () => 'events'],
     ['the root tree', () => ''],
   ];
