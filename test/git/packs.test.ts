@@ -14,6 +14,18 @@ import { ACTOR_HEX, comment, DAY, fsckClean, git, tempRepo } from './_util.js';
 
 const idxCount = (gitDir: string) => readdirSync(join(gitDir, 'objects', 'pack')).filter((n) => n.endsWith('.idx')).length;
 
+/** Writes one pack of `n` small distinct blobs; returns its name and each blob's text by id. */
+function packOfBlobs(gitDir: string, n: number): { name: string; contents: Map<string, string> } {
+  const pack = new PackBuilder();
+  const sink = pack.sink();
+  const contents = new Map<string, string>();
+  for (let i = 0; i < n; i++) {
+    const text = `object ${i}\n`;
+    contents.set(sink.write('blob', Buffer.from(text)), text);
+  }
+  return { name: pack.write(gitDir, { fsync: false })!, contents };
+}
+
 test('geometricRollup merges the packs that break the doubling progression', () => {
   const packs = (...counts: number[]) => counts.map((count, i) => ({ count, i }));
   const pick = (...counts: number[]) => geometricRollup(packs(...counts)).map((p) => p.count);
@@ -147,14 +159,7 @@ test('a roll-up refuses a damaged entry: nothing is deleted and every other obje
 
 test('a pack of 20,000 objects (searched through a two-byte fan-out after its first 4,096 look-ups): every object is found, no other', () => {
   const { dir, gitDir } = tempRepo();
-  const pack = new PackBuilder();
-  const sink = pack.sink();
-  const contents = new Map<string, string>();
-  for (let i = 0; i < 20_000; i++) {
-    const text = `object ${i}\n`;
-    contents.set(sink.write('blob', Buffer.from(text)), text);
-  }
-  pack.write(gitDir, { fsync: false });
+  const { contents } = packOfBlobs(gitDir, 20_000);
   const oids = [...contents.keys()].sort();
   // git agrees that the pack holds them all.
   const checked = git(dir, ['cat-file', '--batch-check=%(objectname)'], `${oids.join('\n')}\n`).trim().split('\n');
@@ -172,14 +177,7 @@ test('a pack of 20,000 objects (searched through a two-byte fan-out after its fi
 
 test('a pack index over 1 MiB is searched with small reads for its first 64 look-ups, then read whole: every object found, no other', () => {
   const { gitDir } = tempRepo();
-  const pack = new PackBuilder();
-  const sink = pack.sink();
-  const contents = new Map<string, string>();
-  for (let i = 0; i < 40_000; i++) {
-    const text = `blob ${i}\n`;
-    contents.set(sink.write('blob', Buffer.from(text)), text);
-  }
-  const name = pack.write(gitDir, { fsync: false })!;
+  const { name, contents } = packOfBlobs(gitDir, 40_000);
   const idxBytes = statSync(join(gitDir, 'objects', 'pack', `${name}.idx`)).size;
   assert.ok(idxBytes > 1 << 20, `${idxBytes} bytes`);
   const oids = [...contents.keys()].sort();
