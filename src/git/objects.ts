@@ -293,14 +293,14 @@ class Pack {
   /** The whole index, once read (`index`). */
   private whole: Buffer | null = null;
   /**
-   * The index file, open from the scan until it is read whole: a pack rolled up by another
+   * A large index's file, open from the scan until it is read whole: a pack rolled up by another
    * process after the scan is still searched as it was (its objects are then in the merged pack,
-   * which the next scan finds).
+   * which the next scan finds), as a small index, read whole at the scan, is.
    */
   private idxFd: number | null;
   private readonly entry = Buffer.alloc(20);
 
-  /** Opens `packPath`'s index, reading its header and fan-out table; throws ENOENT when it is gone. */
+  /** Opens `packPath`'s index, reading its header and fan-out table (a small index whole); throws ENOENT when it is gone. */
   constructor(
     readonly packPath: string,
     packSize: number,
@@ -332,6 +332,7 @@ class Pack {
     }
     this.idxSize = idxSize;
     this.size = packSize;
+    if (idxSize <= WHOLE_INDEX_BYTES) this.index();
   }
 
   /** The whole index (read on first use). */
@@ -339,9 +340,12 @@ class Pack {
     if (this.whole) return this.whole;
     const fd = (this.idxFd ??= openSync(this.idxPath, 'r')); // reopened only after `close`
     const whole = Buffer.allocUnsafe(this.idxSize);
-    preadFully(fd, whole, 0, this.idxPath);
-    closeSync(fd);
-    this.idxFd = null;
+    try {
+      preadFully(fd, whole, 0, this.idxPath);
+    } finally {
+      closeSync(fd);
+      this.idxFd = null;
+    }
     return (this.whole = whole);
   }
 
@@ -413,7 +417,7 @@ class Pack {
 
   /** The offset of an object in the pack, or -1. */
   find(oid: Buffer): number {
-    if (this.whole === null && this.idxSize > WHOLE_INDEX_BYTES && this.lookups < INDEX_WHOLE_AFTER_LOOKUPS) {
+    if (this.whole === null && this.lookups < INDEX_WHOLE_AFTER_LOOKUPS) {
       this.lookups++;
       return this.findByReads(oid);
     }
