@@ -354,7 +354,7 @@ class Pack {
     if (this.whole) return this.whole.subarray(at, at + length);
     this.idxFd ??= openSync(this.idxPath, 'r'); // reopened only after `close`
     const got = this.entry.subarray(0, length);
-    if (readSync(this.idxFd, got, 0, length, at) !== length) throw objectError(`pack index ${this.idxPath} is truncated`);
+    preadFully(this.idxFd, got, at, this.idxPath);
     return got;
   }
 

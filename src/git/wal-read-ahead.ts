@@ -4,9 +4,9 @@
  * this thread decodes and applies the current one. The thread is started once the walk of the
  * commit chain has shown the stretch to be long, so that its start-up overlaps the rest of that
  * walk, or with the walk when the caller expects it long (`expectLong`); short stretches, and
- * machines with one core, are read inline. A caller that takes the
- * commits in any order has them read newest first as the walk goes, by both threads
- * (`newestFirstUpTo`); a large snapshot is read by both threads at once (`readSnapshotChunks`).
+ * machines with one core, are read inline. A caller that takes the commits in any order has them
+ * read newest first as the walk goes, by both threads (`newestFirstUpTo`); a large snapshot is
+ * read by both threads at once (`readSnapshotChunks`).
  * See docs/performance.md (Rebuild).
  */
 import { availableParallelism } from 'node:os';
