@@ -92,8 +92,9 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   // On a terminal, git's own progress meter shows a large fetch moving.
   const progress = progressWanted();
   // --no-show-forced-updates: git would walk history to tell which updates were forced, for
-  // output nobody reads here (the tracking refs are forced by design).
-  const args = ['fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  // output nobody reads here (the tracking refs are forced by design). git then warns about that
+  // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
+  const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
     const r = await runGit(gitDir, args, { echoStderr: progress });
     if (r.code === 0) return prefix;

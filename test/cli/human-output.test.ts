@@ -8,7 +8,7 @@ import { colorEnabled, relativeTime, table, truncate } from '../../src/cli/forma
 import { renderMarkdown } from '../../src/cli/markdown.js';
 import { parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 
 const ANSI = /\u001b\[/;
 const MIN = 60_000;
@@ -182,5 +182,17 @@ describe('issue list and show for people', () => {
     assert.match(show, /^STEPS\n\nRun grit sync\.$/m);
     // JSON never changes on a terminal.
     assert.equal(onTty(repo, ['issue', 'list', '--json'], 70).trim(), grit(repo, ['issue', 'list', '--json']).stdout.trim());
+  });
+
+  it('shows a sync on a terminal without git\'s advice', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const remote = join(tempDir('grit-remote-'), 'remote.git');
+    git(tempDir(), 'init', '-q', '--bare', remote);
+    git(repo, 'remote', 'add', 'origin', remote);
+    // The first sync pushes, the second fetches what the first pushed (git's stderr is shown on a terminal).
+    for (const round of [1, 2]) {
+      const out = onTty(repo, ['sync'], 100, { NO_COLOR: '1' });
+      assert.match(out, /^pulled 0 events, rebased 0, pushed \d+/m, `round ${round}: ${out}`);
+      assert.doesNotMatch(out, /warning:|hint:/, `round ${round}: ${out}`);
+    }
   });
 });
