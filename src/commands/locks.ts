@@ -12,18 +12,18 @@ import {
   type Lock,
   type LockEnv,
 } from '../git/locks.js';
-import { checkRemote, remoteConfigured } from '../git/transport.js';
+import { remoteConfigured, resolveRemote } from '../git/transport.js';
 import { bool, optText, text, type Args } from './args.js';
-import type { RepoContext } from './context.js';
+import type { ContextOptions, RepoContext } from './context.js';
 
 /**
  * The remote locks are taken against: `--remote`, else `origin` when it is configured, else
  * none (local-only locks). `--local` forces local-only.
  */
-async function lockEnv(ctx: RepoContext, args: Args): Promise<LockEnv> {
+async function lockEnv(ctx: RepoContext, args: Args, options: ContextOptions): Promise<LockEnv> {
   let remote = optText(args, 'remote') ?? null;
   if (bool(args, 'local')) remote = null;
-  else if (remote !== null) checkRemote(remote);
+  else if (remote !== null) remote = await resolveRemote(ctx.repo.commonDir, remote, options.cwd ?? process.cwd());
   else if (await remoteConfigured(ctx.repo.commonDir, 'origin')) remote = 'origin';
   return {
     gitDir: ctx.repo.commonDir,
@@ -52,18 +52,18 @@ export interface LockReply {
   remote: string | null;
 }
 
-export async function lockAcquire(ctx: RepoContext, args: Args): Promise<LockReply> {
-  const env = await lockEnv(ctx, args);
+export async function lockAcquire(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
+  const env = await lockEnv(ctx, args, options);
   return { lock: await changeLock(env, 'acquire', await resource(ctx, args), ttl(args)), remote: env.remote };
 }
 
-export async function lockRenew(ctx: RepoContext, args: Args): Promise<LockReply> {
-  const env = await lockEnv(ctx, args);
+export async function lockRenew(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
+  const env = await lockEnv(ctx, args, options);
   return { lock: await changeLock(env, 'renew', await resource(ctx, args), ttl(args)), remote: env.remote };
 }
 
-export async function lockRelease(ctx: RepoContext, args: Args): Promise<LockReply> {
-  const env = await lockEnv(ctx, args);
+export async function lockRelease(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
+  const env = await lockEnv(ctx, args, options);
   return { lock: await changeLock(env, 'release', await resource(ctx, args)), remote: env.remote };
 }
 
@@ -86,7 +86,7 @@ export async function lockStatus(ctx: RepoContext, args: Args): Promise<LockStat
   };
 }
 
-export async function lockGc(ctx: RepoContext, args: Args): Promise<{ deleted: string[]; kept: number; remote: string | null }> {
-  const env = await lockEnv(ctx, args);
+export async function lockGc(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<{ deleted: string[]; kept: number; remote: string | null }> {
+  const env = await lockEnv(ctx, args, options);
   return { ...(await gcLocks(env)), remote: env.remote };
 }

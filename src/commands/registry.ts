@@ -4,15 +4,15 @@
  * CLI invocation pays only for the command it runs.
  */
 import type { Args } from './args.js';
-import type { CommandEnv, RepoContext } from './context.js';
+import type { CommandEnv, ContextOptions, RepoContext } from './context.js';
 
 export type CommandFn = (env: CommandEnv, args: Args) => Promise<unknown>;
 type Loader = () => Promise<CommandFn>;
 
 const withContext =
-  (fn: (ctx: RepoContext, args: Args) => Promise<unknown>): CommandFn =>
+  (fn: (ctx: RepoContext, args: Args, options: ContextOptions) => Promise<unknown>): CommandFn =>
   (env, args) =>
-    fn(env.context(), args);
+    fn(env.context(), args, env.options);
 
 const issues = () => import('./issues.js');
 const deps = () => import('./deps.js');

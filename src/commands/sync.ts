@@ -3,9 +3,9 @@ import { toGritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { integrityReports } from '../core/integrity.js';
 import { syncWal, type SyncOptions, type SyncResult } from '../git/sync.js';
-import { checkRemote, pushRefs } from '../git/transport.js';
+import { pushRefs, resolveRemote } from '../git/transport.js';
 import { bool, optText, type Args } from './args.js';
-import type { RepoContext } from './context.js';
+import type { ContextOptions, RepoContext } from './context.js';
 import { maybeAutoSnapshot } from './maintenance.js';
 
 export interface AutoSnapshot {
@@ -80,11 +80,10 @@ export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdva
 }
 
 /** `Sync {pull, push, remote?}`: neither flag means both; the remote defaults to `origin`. */
-export async function sync(ctx: RepoContext, args: Args): Promise<SyncReply> {
+export async function sync(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<SyncReply> {
   let pull = bool(args, 'pull');
   let push = bool(args, 'push');
   if (!pull && !push) pull = push = true;
-  const remote = optText(args, 'remote') ?? 'origin';
-  checkRemote(remote);
+  const remote = await resolveRemote(ctx.repo.commonDir, optText(args, 'remote') ?? 'origin', options.cwd ?? process.cwd());
   return syncWith(ctx, { remote, pull, push });
 }

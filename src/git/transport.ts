@@ -5,6 +5,8 @@
  */
 import { progressWanted } from '../core/progress.js';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { spawnGit, type GitCall, type GitRun } from './git-process.js';
 import { viaSpawnHelper } from './spawn-helper.js';
@@ -21,11 +23,21 @@ export function gitEnv(): NodeJS.ProcessEnv {
 }
 
 /**
- * Runs `git --git-dir <gitDir> …args`; resolves with its exit code and output (never throws on a
- * non-zero exit). With `echoStderr`, git's stderr (its progress meter) is also shown to the user.
+ * Where git runs for a repository: its top level (the git dir's parent when the git dir is
+ * `.git`), else the git dir itself (a bare repository), as git itself does. A remote whose
+ * configured URL is a relative path then means what it means to git, whatever the working
+ * directory of this process (a daemon's is wherever it was started).
+ */
+function repoDir(gitDir: string): string {
+  return basename(gitDir) === '.git' ? dirname(gitDir) : gitDir;
+}
+
+/**
+ * Runs `git --git-dir <gitDir> …args` in the repository; resolves with its exit code and output
+ * (never throws on a non-zero exit). With `echoStderr`, git's progress meter is also shown to the user.
  */
 export function runGit(gitDir: string, args: string[], opts: { echoStderr?: boolean } = {}): Promise<GitRun> {
-  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv() }, opts.echoStderr);
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(), cwd: repoDir(gitDir) }, opts.echoStderr);
 }
 
 /** Through the daemon's spawn helper when there is one (never when git's stderr is to be shown: the helper has no terminal). */
@@ -43,6 +55,24 @@ export function checkRemote(remote: string): void {
   }
 }
 
+/** A URL (`scheme://…`) or scp-like `[user@]host:path`: never a local path. */
+const URL_LIKE = /^([A-Za-z][A-Za-z0-9+.-]*:\/\/|[^/]*:)/;
+
+/**
+ * The remote a caller named, for git: a relative path is made absolute against `cwd`, the
+ * caller's working directory (git runs elsewhere: in the repository, or in a daemon started from
+ * anywhere). `./x` and `../x` are paths (no remote name starts with a dot); a bare word is a path
+ * only when it is one under `cwd` and no remote of that name is configured, as git decides. Names,
+ * URLs and absolute paths are kept as given.
+ */
+export async function resolveRemote(gitDir: string, remote: string, cwd: string): Promise<string> {
+  checkRemote(remote);
+  if (isAbsolute(remote) || URL_LIKE.test(remote)) return remote;
+  const path = resolve(cwd, remote);
+  if (remote === '.' || remote === '..' || remote.startsWith('./') || remote.startsWith('../')) return path;
+  return existsSync(path) && !(await remoteConfigured(gitDir, remote)) ? path : remote;
+}
+
 const SIMPLE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)*$/;
 
 /**
@@ -57,9 +87,12 @@ export function trackingPrefix(remote: string): string {
   return `refs/grit-remote/${ns}/`;
 }
 
+/** Remote names as git takes them (`team/up`, `origin.bk`): ref name components. */
+const REMOTE_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*([./][A-Za-z0-9_-]+)*$/;
+
 /** True when `git config remote.<name>.url` is set. */
 export async function remoteConfigured(gitDir: string, name: string): Promise<boolean> {
-  if (!SIMPLE_NAME.test(name)) return false;
+  if (!REMOTE_NAME.test(name)) return false;
   const r = await runGit(gitDir, ['config', '--get', `remote.${name}.url`]);
   return r.code === 0 && r.stdout.trim() !== '';
 }
@@ -167,6 +200,6 @@ export async function updateRefs(gitDir: string, updates: { ref: string; newOid:
       ? `delete ${u.ref}${u.oldOid ? ` ${u.oldOid}` : ''}`
       : `update ${u.ref} ${u.newOid}${u.oldOid !== undefined ? ` ${u.oldOid ?? '0'.repeat(40)}` : ''}`,
   );
-  const r = await run({ args: ['--git-dir', gitDir, 'update-ref', '--stdin'], env: gitEnv(), input: lines.join('\n') + '\n' });
+  const r = await run({ args: ['--git-dir', gitDir, 'update-ref', '--stdin'], env: gitEnv(), cwd: repoDir(gitDir), input: lines.join('\n') + '\n' });
   if (r.code !== 0) throw new GritError('git_error', `git update-ref failed: ${r.stderr.trim()}`, { details: { stderr: r.stderr } });
 }

@@ -30,12 +30,14 @@ export function daemonEnv(runDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS
   return { GRIT_RUN_DIR: runDir, GRIT_NO_DAEMON: '', NO_COLOR: '1', ...extra };
 }
 
-export async function startDaemon(opts: { args?: string[]; env?: NodeJS.ProcessEnv; runDir?: string } = {}): Promise<TestDaemon> {
+/** `cwd`: where the daemon runs (a daemon the CLI spawns runs wherever that command ran). */
+export async function startDaemon(opts: { args?: string[]; env?: NodeJS.ProcessEnv; runDir?: string; cwd?: string } = {}): Promise<TestDaemon> {
   const runDir = opts.runDir ?? testRunDir();
   const env: NodeJS.ProcessEnv = { ...process.env, ...daemonEnv(runDir), ...opts.env };
   delete env.GRIT_HOME;
   const child = spawn(process.execPath, [DAEMON_BIN, '--idle-timeout', '0', ...(opts.args ?? [])], {
     env,
+    cwd: opts.cwd,
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
