@@ -34,15 +34,34 @@ function repoDir(gitDir: string): string {
 
 /**
  * Runs `git --git-dir <gitDir> …args` in the repository; resolves with its exit code and output
- * (never throws on a non-zero exit). With `echoStderr`, git's progress meter is also shown to the user.
+ * (never throws on a non-zero exit). With `showProgress`, git's progress meter is also shown to the user.
  */
-export function runGit(gitDir: string, args: string[], opts: { echoStderr?: boolean } = {}): Promise<GitRun> {
-  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(), cwd: repoDir(gitDir) }, opts.echoStderr);
+export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean } = {}): Promise<GitRun> {
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(), cwd: repoDir(gitDir) }, opts.showProgress);
 }
 
-/** Through the daemon's spawn helper when there is one (never when git's stderr is to be shown: the helper has no terminal). */
-function run(call: GitCall, echoStderr = false): Promise<GitRun> {
-  return (!echoStderr && viaSpawnHelper(call)) || spawnGit(call, echoStderr ? (d) => process.stderr.write(d) : undefined);
+/** Through the daemon's spawn helper when there is one (never when git's progress is to be shown: the helper has no terminal). */
+function run(call: GitCall, showProgress = false): Promise<GitRun> {
+  return (!showProgress && viaSpawnHelper(call)) || spawnGit(call, showProgress ? progressOnly((line) => process.stderr.write(line)) : undefined);
+}
+
+/** git's progress lines, its own and the remote's (`remote: Counting objects: 12% …`). */
+const PROGRESS_LINE = /^(remote: )?(Enumerating|Counting|Compressing|Total|Receiving|Resolving|Unpacking)\b/;
+
+/**
+ * Passes on the progress lines of git's stderr as they come (each with its `\r` or `\n`) and drops
+ * the rest: the ref updates, which name grit's private refs, and errors, which grit reports itself.
+ */
+function progressOnly(write: (line: string) => void): (chunk: string) => void {
+  let pending = '';
+  return (chunk) => {
+    pending += chunk;
+    for (let end = pending.search(/[\r\n]/); end !== -1; end = pending.search(/[\r\n]/)) {
+      const line = pending.slice(0, end + 1);
+      pending = pending.slice(end + 1);
+      if (PROGRESS_LINE.test(line)) write(line);
+    }
+  };
 }
 
 /** A remote name, URL or path as given by a user; refused when git could take it for an option. */
@@ -99,15 +118,22 @@ export async function remoteConfigured(gitDir: string, name: string): Promise<bo
 
 function gitFailure(what: string, remote: string, r: GitRun): GritError {
   const stderr = r.stderr.trim();
-  const first = stderr.split('\n').find((l) => /^(fatal|error):/.test(l)) ?? stderr.split('\n')[0] ?? '';
+  const lines = stderr.split('\n');
+  const first = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? '';
+  // What the remote itself said (a hook declining, say), which git's own error line does not repeat.
+  const said = lines.filter((l) => l.startsWith('remote: ') && !PROGRESS_LINE.test(l)).map((l) => l.slice(8).trim()).filter(Boolean);
+  const refused = said.length > 0 || /\[remote rejected\]/.test(r.stdout);
   // The first sync of a repository without a remote ends here: say how to add one.
   // (git names the URL when the remote is configured, and the bare name when it is not).
   const unknownName = SIMPLE_NAME.test(remote) && stderr.includes(`'${remote}' does not appear to be a git repository`);
-  return new GritError('git_error', `${what} ${remote} failed: ${first || `git exited with ${r.code}`}`, {
+  const message = `${what} ${remote} failed: ${first || `git exited with ${r.code}`}${said.length ? `; the remote said: ${said.join(' / ')}` : ''}`;
+  return new GritError('git_error', message, {
     details: { remote, exit_code: r.code, stderr },
     suggestion: unknownName
       ? `no remote named ${remote}: add one (\`git remote add ${remote} <url>\`) or pass --remote <name, URL or path>`
-      : `check the remote (\`git remote -v\`, \`git ls-remote ${remote}\`) and your network or credentials`,
+      : refused
+        ? 'the remote refused the update (a hook or its permissions there): see what it said, or ask whoever runs it'
+        : `check the remote (\`git remote -v\`, \`git ls-remote ${remote}\`) and your network or credentials`,
   });
 }
 
@@ -129,7 +155,7 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
   const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
-    const r = await runGit(gitDir, args, { echoStderr: progress });
+    const r = await runGit(gitDir, args, { showProgress: progress });
     if (r.code === 0) return prefix;
     if (attempt < 5 && /cannot lock ref|Unable to create .*\.lock|unable to update local ref/i.test(r.stderr)) {
       await sleep(20 * 2 ** attempt * (0.5 + Math.random()));

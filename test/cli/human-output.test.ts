@@ -2,7 +2,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { colorEnabled, relativeTime, table, truncate } from '../../src/cli/format.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
@@ -16,7 +16,7 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
 /** Runs grit on a real pseudo-terminal of the given width (util-linux `script`). */
-function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}): string {
+function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}, code = 0): string {
   const cmd = `stty cols ${cols}; exec ${[process.execPath, GRIT_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
     cwd,
@@ -24,7 +24,7 @@ function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv
     env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env },
     timeout: 30_000,
   });
-  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.status, code, r.stdout + r.stderr);
   return r.stdout.replace(/\r/g, '');
 }
 const hasScript = spawnSync('script', ['--version']).status === 0;
@@ -184,15 +184,35 @@ describe('issue list and show for people', () => {
     assert.equal(onTty(repo, ['issue', 'list', '--json'], 70).trim(), grit(repo, ['issue', 'list', '--json']).stdout.trim());
   });
 
-  it('shows a sync on a terminal without git\'s advice', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+  it('shows a sync on a terminal with git\'s progress at most: no advice, ref names or raw errors', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
     const remote = join(tempDir('grit-remote-'), 'remote.git');
     git(tempDir(), 'init', '-q', '--bare', remote);
     git(repo, 'remote', 'add', 'origin', remote);
-    // The first sync pushes, the second fetches what the first pushed (git's stderr is shown on a terminal).
+    const other = tempRepo();
+    git(other, 'remote', 'add', 'origin', remote);
+    gritOk(other, ['init', '--no-agents-md']);
+    // First a push into an empty remote, then a pull of another clone's event.
     for (const round of [1, 2]) {
       const out = onTty(repo, ['sync'], 100, { NO_COLOR: '1' });
-      assert.match(out, /^pulled 0 events, rebased 0, pushed \d+/m, `round ${round}: ${out}`);
-      assert.doesNotMatch(out, /warning:|hint:/, `round ${round}: ${out}`);
+      assert.match(out, round === 1 ? /^pulled 0 events, rebased 0, pushed \d+/m : /^pulled 1 event, rebased 0, pushed 0/m, `round ${round}: ${out}`);
+      assert.doesNotMatch(out, /warning:|hint:|refs\/grit|^From /m, `round ${round}: ${out}`);
+      gritOk(other, ['issue', 'create', '--title', 'from the other clone']);
+      gritOk(other, ['sync']);
     }
+    // git's own error text is not printed ahead of grit's.
+    const failed = onTty(repo, ['sync', '--remote', 'nosuch'], 100, { NO_COLOR: '1' }, 1);
+    assert.match(failed, /^error: git fetch nosuch failed: fatal: 'nosuch' does not appear to be a git repository\n/, failed);
+    assert.doesNotMatch(failed, /access rights/, failed);
+  });
+
+  it('says what the remote said when it refuses a push', () => {
+    const remote = join(tempDir('grit-remote-'), 'remote.git');
+    git(tempDir(), 'init', '-q', '--bare', remote);
+    writeFileSync(join(remote, 'hooks', 'pre-receive'), '#!/bin/sh\necho "policy: no grit refs here" >&2\nexit 1\n', { mode: 0o755 });
+    const r = grit(repo, ['sync', '--remote', remote, '--json']);
+    assert.equal(r.code, 1, r.stdout);
+    assert.equal(r.json.error.code, 'git_error');
+    assert.match(r.json.error.message, /^git push to .* failed: error: failed to push some refs to .*; the remote said: policy: no grit refs here/);
+    assert.match(r.json.error.details.suggestion, /the remote refused the update/);
   });
 });
