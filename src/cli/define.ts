@@ -64,7 +64,7 @@ export function memberCommand(set: 'label' | 'assignee', op: 'add' | 'remove'): 
   const member = set === 'label' ? 'a label' : 'an assignee';
   return defineCommand({
     ...ACTIONS[`issue:${set}:${op}`],
-    description: op === 'add' ? `Add ${member} to an issue` : `Remove ${member} from an issue`,
+    description: op === 'add' ? `Add ${member} to an issue` : `Remove ${member} from an issue (one it does not have is not_found)`,
     args: issueArg,
     flags: { [field]: Flags.string({ description: set, required: true }) },
   });

@@ -75,21 +75,33 @@ async function setState(ctx: RepoContext, args: Args, state: IssueState): Promis
 export const issueClose = (ctx: RepoContext, args: Args) => setState(ctx, args, 'closed');
 export const issueReopen = (ctx: RepoContext, args: Args) => setState(ctx, args, 'open');
 
+/**
+ * Adds or removes a label or assignee. Removing one the issue does not have here is not_found, as
+ * for a dependency: the remove would otherwise be written anyway and, being newer, win over an
+ * add of it made meanwhile in another clone, one its writer never saw (docs/crdt.md).
+ */
 function member(
   field: 'label' | 'user',
   make: (value: string) => EventKind,
+  removes?: { members: (issue: Issue) => string[]; list: string },
 ): (ctx: RepoContext, args: Args) => Promise<WriteReply> {
   return async (ctx, args) => {
     const value = text(args, field, { nonEmpty: true }).trim();
     const issue = await target(ctx, args);
+    if (removes && !removes.members(issue).includes(value)) {
+      throw new GritError('not_found', `issue ${issue.issue_id.slice(0, 8)} has no ${field === 'user' ? 'assignee' : 'label'} ${JSON.stringify(value)}`, {
+        details: { issue_id: issue.issue_id, [field]: value, [removes.list]: removes.members(issue) },
+        suggestion: `run \`grit issue show ${issue.issue_id.slice(0, 8)}\` to see its ${removes.list}`,
+      });
+    }
     return writeOne(ctx, issue.issue_id, make(value));
   };
 }
 
 export const issueLabelAdd = member('label', (label) => ({ type: 'LabelAdded', label }));
-export const issueLabelRemove = member('label', (label) => ({ type: 'LabelRemoved', label }));
+export const issueLabelRemove = member('label', (label) => ({ type: 'LabelRemoved', label }), { members: (i) => i.labels, list: 'labels' });
 export const issueAssigneeAdd = member('user', (user) => ({ type: 'AssigneeAdded', user }));
-export const issueAssigneeRemove = member('user', (user) => ({ type: 'AssigneeRemoved', user }));
+export const issueAssigneeRemove = member('user', (user) => ({ type: 'AssigneeRemoved', user }), { members: (i) => i.assignees, list: 'assignees' });
 
 export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const url = text(args, 'url', { nonEmpty: true }).trim();

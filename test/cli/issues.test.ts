@@ -55,6 +55,15 @@ test('issue lifecycle: create, list, show, update, comment, label, assignee, lin
   gritOk(repo, ['issue', 'assignee', 'add', p, '--user', 'alice']);
   gritOk(repo, ['issue', 'assignee', 'add', p, '--user', 'bob']);
   gritOk(repo, ['issue', 'assignee', 'remove', p, '--user', 'alice']);
+  // Removing what the issue does not have is not_found, and writes nothing.
+  const headBefore = walHead(repo);
+  for (const [set, flag, value] of [['label', '--label', 'p0'], ['label', '--label', 'never'], ['assignee', '--user', 'alice']]) {
+    const r = grit(repo, ['issue', set, 'remove', p, flag, value, '--json']);
+    assert.equal(r.code, 3, r.stdout);
+    assert.equal(r.json.error.code, 'not_found');
+    assert.match(r.json.error.message, new RegExp(`has no ${set} "${value}"`));
+  }
+  assert.equal(walHead(repo), headBefore);
   gritOk(repo, ['issue', 'link', 'add', p, '--url', 'https://example.com/x', '--note', 'spec']);
   writeFileSync(join(repo, 'crash.log'), 'boom\n');
   const att = gritOk(repo, ['issue', 'attachment', 'add', p, 'crash.log', '--mime', 'text/plain']);

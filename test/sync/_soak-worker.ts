@@ -36,17 +36,18 @@ async function sync(): Promise<void> {
 }
 
 for (let i = 0; i < edits; i++) {
-  const { issues } = (await runLocal('IssueList', {}, opts)) as { issues: { issue_id: string }[] };
+  const { issues } = (await runLocal('IssueList', {}, opts)) as { issues: { issue_id: string; labels: string[] }[] };
   const r = rand();
   if (issues.length === 0 || r < 0.15) {
     await runLocal('IssueCreate', { title: `issue ${seedText}.${i}`, body: `by ${seedText}`, labels: [pick(LABELS, rand)] }, opts);
   } else {
-    const issue_id = pick(issues, rand).issue_id;
-    const op = Math.floor(rand() * 8);
+    const { issue_id, labels } = pick(issues, rand);
+    let op = Math.floor(rand() * 8);
+    if (op === 3 && labels.length === 0) op = 2; // only a label it has can be removed
     if (op === 0) await runLocal('IssueUpdate', { issue_id, title: `title ${seedText}.${i}` }, opts);
     else if (op === 1) await runLocal('IssueComment', { issue_id, body: `comment ${seedText}.${i}` }, opts);
     else if (op === 2) await runLocal('IssueLabelAdd', { issue_id, label: pick(LABELS, rand) }, opts);
-    else if (op === 3) await runLocal('IssueLabelRemove', { issue_id, label: pick(LABELS, rand) }, opts);
+    else if (op === 3) await runLocal('IssueLabelRemove', { issue_id, label: pick(labels, rand) }, opts);
     else if (op === 4) await runLocal('IssueClose', { issue_id }, opts);
     else if (op === 5) await runLocal('IssueReopen', { issue_id }, opts);
     else if (op === 6) await runLocal('IssueAssigneeAdd', { issue_id, user: pick(USERS, rand) }, opts);

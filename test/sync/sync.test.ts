@@ -300,3 +300,16 @@ test('the store fails to catch up while git fetches: the sync fails and the trac
   git(b, 'update-ref', 'refs/grit/wal', 'refs/grit/wal~1');
   assert.equal(gritOk(b, ['sync', '--pull']).snapshots_fetched, 1);
 });
+
+test('a remove of a label a clone has not seen is refused there, so it cannot undo the other clone\'s add', () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  gritOk(a, ['issue', 'label', 'add', id, '--label', 'M']);
+  const refused = grit(b, ['issue', 'label', 'remove', id, '--label', 'M', '--json']);
+  assert.equal(refused.json.error.code, 'not_found');
+  for (const c of [a, b, a]) gritOk(c, ['sync']);
+  for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, ['M']);
+});
