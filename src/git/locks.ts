@@ -251,15 +251,29 @@ export async function refreshRemoteLocks(env: LockEnv): Promise<string> {
   return prefix;
 }
 
+/** A live lock of another owner on a resource overlapping `resource` (its own ref aside). */
+function rivalOf(resource: string, all: readonly LockRef[], owner: string, now: number): LockRef | undefined {
+  const ref = lockRefName(resource);
+  return all.find((o) => o.ref !== ref && o.owner !== owner && isLive(o, now) && overlaps(o.resource, resource));
+}
+
+/**
+ * Whether `op` takes the resource anew: an acquire, or a renew of a lock that has expired (another
+ * owner may have taken an overlapping resource since, which must refuse it as it refuses an acquire).
+ */
+function takesAnew(op: LockOp, current: Lock | null): boolean {
+  return op === 'acquire' || (op === 'renew' && current !== null && !isLive(current, Date.now()));
+}
+
 /** What `op` writes on top of the current lock (null: none), or throws the error that refuses it. */
 function nextLock(op: LockOp, resource: string, current: Lock | null, all: readonly LockRef[], env: LockEnv, ttlMs: number): Lock {
   const now = Date.now();
-  const ref = lockRefName(resource);
-  if (op === 'acquire') {
+  if (takesAnew(op, current)) {
     if (current && isLive(current, now) && current.owner !== env.owner) throw heldError(resource, current);
-    for (const other of all) {
-      if (other.ref !== ref && other.owner !== env.owner && isLive(other, now) && overlaps(other.resource, resource)) throw heldError(resource, other);
-    }
+    const rival = rivalOf(resource, all, env.owner, now);
+    if (rival) throw heldError(resource, rival);
+  }
+  if (op === 'acquire') {
     const keep = current && current.owner === env.owner && isLive(current, now);
     return { resource, owner: env.owner, nonce: keep ? current.nonce : randomBytes(16).toString('hex'), expires_unix_ms: now + ttlMs };
   }
@@ -291,8 +305,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * acquire / renew / release of one resource (already normalized). Against a remote: fetch the
  * locks, decide, push the new lock commit fast-forward only; a rejected push means the lock
  * moved under us, so the decision is made again on the new state (a few times at most). An
- * acquire then fetches once more and backs off (releases, `conflict`) if an overlapping lock of
- * another owner appeared meanwhile, so two overlapping acquires never both win.
+ * acquire (or the renew of an expired lock) then fetches once more and backs off (releases,
+ * `conflict`) if an overlapping lock of another owner appeared meanwhile, so two overlapping
+ * acquires never both win.
  */
 export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttlMs = DEFAULT_TTL_MS): Promise<Lock> {
   const ref = lockRefName(resource);
@@ -318,12 +333,9 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     }
     await updateRefs(env.gitDir, [{ ref: trackRef, newOid: commit }]);
     await setLocalRef(env.gitDir, ref, commit);
-    if (op === 'acquire') {
+    if (takesAnew(op, current)) {
       await refreshRemoteLocks(env);
-      const now = Date.now();
-      const rival = (await readLocks(env.gitDir, env.objects)).find(
-        (o) => o.ref !== ref && o.owner !== env.owner && isLive(o, now) && overlaps(o.resource, resource),
-      );
+      const rival = rivalOf(resource, await readLocks(env.gitDir, env.objects), env.owner, Date.now());
       if (rival) {
         // Both may back off; never both hold. Best effort: the lock expires anyway.
         await changeLock(env, 'release', resource).catch(() => undefined);

@@ -89,6 +89,31 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
   assert.equal(gritOk(repo, ['lock', 'status']).expired, 0);
 });
 
+test('renewing an expired lock takes it anew: refused once another owner holds an overlapping resource', { timeout: 60_000 }, async () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  // Against the remote (a and b are two clones) and local-only (two actors of clone a).
+  const other = gritOk(a, ['actor', 'init']).actor.actor_id;
+  const cases = [
+    { renew: (args: string[]) => grit(a, [...args, '--json']), take: (args: string[]) => gritOk(b, args), resource: 'path:src' },
+    { renew: (args: string[]) => grit(a, [...args, '--local', '--json']), take: (args: string[]) => gritOk(a, [...args, '--local', '--actor', other]), resource: 'path:lib' },
+  ];
+  for (const c of cases) {
+    assert.equal(c.renew(['lock', 'acquire', '--resource', c.resource, '--ttl', '1s']).code, 0);
+    assert.equal(c.renew(['lock', 'renew', '--resource', c.resource, '--ttl', '1s']).code, 0, 'a live lock renews');
+  }
+  await sleep(1100);
+  for (const c of cases) {
+    c.take(['lock', 'acquire', '--resource', `${c.resource}/x`, '--ttl', '10m']);
+    const r = c.renew(['lock', 'renew', '--resource', c.resource, '--ttl', '10m']);
+    assert.equal(r.code, 4, r.stdout);
+    assert.equal(r.json.error.code, 'conflict');
+    assert.equal(r.json.error.details.lock.resource, `${c.resource}/x`);
+  }
+  gritOk(a, ['sync']);
+  assert.deepEqual(gritOk(a, ['lock', 'status']).conflicts, []);
+});
+
 test('remote locks: exactly one of two clones racing for the same resource wins', { timeout: 90_000 }, async () => {
   const { remote, clones } = network(2);
   const [a, b] = clones;
