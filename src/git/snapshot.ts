@@ -41,12 +41,15 @@ export interface SnapshotRef {
   ts: number;
 }
 
+/** The name of a snapshot ref below its prefix: its `<unix_ms>`. */
+export const SNAPSHOT_NAME = /^\d{1,16}$/;
+
 /** Snapshot refs, newest first. Refs whose last component is not a number are ignored. */
 export async function listSnapshots(gitDir: string): Promise<SnapshotRef[]> {
   const out: SnapshotRef[] = [];
   for (const { ref, oid } of await listRefs(gitDir, SNAPSHOT_PREFIX)) {
     const name = ref.slice(SNAPSHOT_PREFIX.length);
-    if (/^\d{1,16}$/.test(name)) out.push({ ref, oid, ts: Number(name) });
+    if (SNAPSHOT_NAME.test(name)) out.push({ ref, oid, ts: Number(name) });
   }
   return out.sort((a, b) => b.ts - a.ts || (a.ref < b.ref ? 1 : -1));
 }

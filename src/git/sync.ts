@@ -14,7 +14,7 @@ import { mergeRemoteLocks } from './locks.js';
 import type { TreeEntry } from './objects.js';
 import { PackBuilder } from './pack-write.js';
 import { casRef, listRefs, readRef } from './refs.js';
-import { SNAPSHOT_PREFIX } from './snapshot.js';
+import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js';
 import { fetchGrit, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
 import { statedEventCount, WAL_REF, writeEventsTree, writeWalCommit, type Wal, type WalCommit } from './wal.js';
 
@@ -222,16 +222,28 @@ export class WalSync {
 
   /**
    * Snapshot refs are never rewritten: a remote snapshot is imported when no local ref has its
-   * name and it is new since the previous fetch (a local `snapshot gc` is not undone).
+   * name and it is new since the previous fetch (a local `snapshot gc` is not undone). Only a
+   * snapshot: a ref of another name, or a commit without a valid snapshot.json, stays out (no
+   * local command would ever list, use or delete it).
    */
   private async importSnapshots(before: ReadonlyMap<string, string>): Promise<number> {
     const remotePrefix = `${this.prefix}snapshots/`;
     let n = 0;
     for (const { ref, oid } of await listRefs(this.gitDir, remotePrefix)) {
-      if (before.get(ref) === oid) continue;
-      if (await casRef(this.gitDir, SNAPSHOT_PREFIX + ref.slice(remotePrefix.length), null, oid)) n++;
+      const name = ref.slice(remotePrefix.length);
+      if (before.get(ref) === oid || !SNAPSHOT_NAME.test(name) || !this.isSnapshot(oid)) continue;
+      if (await casRef(this.gitDir, SNAPSHOT_PREFIX + name, null, oid)) n++;
     }
     return n;
+  }
+
+  private isSnapshot(oid: string): boolean {
+    try {
+      readSnapshotMeta(this.wal.objects, oid);
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   /**

@@ -239,8 +239,13 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
   const snap = gritOk(a, ['snapshot']);
   gritOk(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
+  // Not snapshots: a ref of another name, and a commit that is no snapshot under a snapshot's name.
+  const walHead = git(a, 'rev-parse', 'refs/grit/wal').trim();
+  git(remote, 'update-ref', 'refs/grit/snapshots/notanumber', snap.snapshot_oid ?? git(a, 'rev-parse', snap.snapshot_ref).trim());
+  git(remote, 'update-ref', 'refs/grit/snapshots/123', walHead);
   const s = gritOk(b, ['sync']);
   assert.equal(s.snapshots_fetched, 1);
+  assert.deepEqual(Object.keys(refs(b, 'refs/grit/snapshots/')), [snap.snapshot_ref]);
   assert.equal(refs(b, 'refs/grit/snapshots/')[snap.snapshot_ref], refs(remote, 'refs/grit/snapshots/')[snap.snapshot_ref]);
   const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
   assert.equal(rebuilt.from_snapshot, true);
