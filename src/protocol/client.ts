@@ -9,7 +9,10 @@ import { GritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { daemonEndpoint } from './daemon-paths.js';
 import {
+  HEADER_ROOM,
   IPC_SCHEMA_VERSION,
+  MAX_REPLY_BYTES,
+  MAX_REQUEST_BYTES,
   decodeReply,
   encodeMessage,
   type IpcRequest,
@@ -58,9 +61,6 @@ export interface IssueSummaryData {
   comment_count: number;
 }
 
-/** Replies may be large (an issue list of a big repository); the daemon is this user's own. */
-const MAX_REPLY_BYTES = 512 * 1024 * 1024;
-
 export class GritClient {
   private nextId = 1;
 
@@ -78,7 +78,7 @@ export class GritClient {
       const req = await ReqClient.connect(endpoint, {
         connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
         requestTimeoutMs: 0,
-        maxMessageSize: MAX_REPLY_BYTES,
+        maxMessageSize: MAX_REPLY_BYTES + HEADER_ROOM,
       });
       return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0);
     } catch (err) {
@@ -99,9 +99,17 @@ export class GritClient {
       cwd: t.cwd ?? null,
       command: { [name]: args },
     };
+    const encoded = await encodeMessage(message, this.format);
+    if (encoded.length > MAX_REQUEST_BYTES - HEADER_ROOM) {
+      // The daemon would drop the connection on reading it: say so, and let the CLI run it in-process.
+      throw new GritError('ipc_error', `${name} takes ${encoded.length} bytes, more than the daemon reads (${MAX_REQUEST_BYTES})`, {
+        details: { request_bytes: encoded.length, limit: MAX_REQUEST_BYTES, fallback: true },
+        suggestion: 'run the command with --no-daemon',
+      });
+    }
     let body: Buffer;
     try {
-      body = await this.req.request(await encodeMessage(message, this.format), { timeoutMs: this.timeoutMs });
+      body = await this.req.request(encoded, { timeoutMs: this.timeoutMs });
     } catch (err) {
       throw transportFailure(err, `the grit daemon did not answer ${name}`);
     }

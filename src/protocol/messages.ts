@@ -8,6 +8,16 @@ import type { Args } from '../commands/args.js';
 
 export const IPC_SCHEMA_VERSION = 1;
 
+/** The largest request the daemon reads (the CLI runs a larger one in-process instead). */
+export const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
+/**
+ * The largest reply the daemon sends (an issue with a huge body, an export to stdout). A larger
+ * one is refused with an error that makes the CLI run the command in-process.
+ */
+export const MAX_REPLY_BYTES = 256 * 1024 * 1024;
+/** Room for a message's routing header (nng's backtrace words) beside its body. */
+export const HEADER_ROOM = 4096;
+
 export type WireFormat = 'cbor' | 'json';
 
 /** A request as it travels: `command` holds exactly one `{Name: {args}}` entry. */

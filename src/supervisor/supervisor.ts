@@ -11,6 +11,9 @@ import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
   decodeRequest,
   encodeMessage,
+  HEADER_ROOM,
+  MAX_REPLY_BYTES,
+  MAX_REQUEST_BYTES,
   replyError,
   replyOk,
   type CommandRequest,
@@ -30,8 +33,8 @@ export interface SupervisorOptions {
   /** A worker thread unused this long is stopped (its store closed, its lease released); 0 = never. */
   workerIdleTimeoutMs?: number;
   logger: Logger;
-  /** Largest request accepted, in bytes. */
-  maxRequestBytes?: number;
+  /** Largest reply sent, in bytes (default MAX_REPLY_BYTES); a larger one is an ipc_error that sends the CLI local. */
+  maxReplyBytes?: number;
   /** Where the daemon's spawn helper listens (src/git/spawn-helper.ts); without it, workers spawn git themselves. */
   gitSpawner?: string;
 }
@@ -47,8 +50,6 @@ export interface DaemonStatus {
   requests: number;
   workers: ReturnType<ActorWorkerPool['info']>[];
 }
-
-const MAX_REQUEST_BYTES = 16 * 1024 * 1024;
 
 export class Supervisor {
   private servers: RepServer[] = [];
@@ -76,10 +77,10 @@ export class Supervisor {
     const sup = new Supervisor(opts);
     // Started while this process is small: forking it is cheap now, and not later.
     if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
-    const limit = opts.maxRequestBytes ?? MAX_REQUEST_BYTES;
     for (const url of opts.endpoints) {
       const server = await RepServer.listen(url, (body, reply) => sup.onRequest(body, reply), {
-        maxMessageSize: limit,
+        maxMessageSize: MAX_REQUEST_BYTES,
+        maxReplySize: (opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
       });
       server.on('handlerError', (err) => opts.logger.error({ err }, 'request handler failed'));
       server.on('disconnect', (_id, err) => err && opts.logger.debug({ code: err.code }, 'connection dropped'));
@@ -116,7 +117,13 @@ export class Supervisor {
     }
     const { request, format } = decoded;
     try {
-      return await this.execute(request, format);
+      const out = await this.execute(request, format);
+      const limit = this.opts.maxReplyBytes ?? MAX_REPLY_BYTES;
+      if (out.length <= limit) return out;
+      throw new GritError('ipc_error', `the reply to ${request.name} takes ${out.length} bytes, more than the daemon sends (${limit})`, {
+        details: { reply_bytes: out.length, limit, fallback: true },
+        suggestion: 'run the command with --no-daemon',
+      });
     } catch (err) {
       return encodeMessage(replyError(request.request_id, err), format);
     }

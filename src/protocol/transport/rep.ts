@@ -21,6 +21,8 @@ export interface RepServerOptions extends ConnectionLimits {
   maxInFlightPerConnection?: number;
   /** Max backtrace hops (32-bit words) in a request header; more → request dropped (nng's maxttl). Default 8. */
   maxHops?: number;
+  /** Largest reply sent, header included (a larger one is not sent: `ReplyFn` returns false). Default maxMessageSize. */
+  maxReplySize?: number;
 }
 
 export const REP_DEFAULTS = {
@@ -44,7 +46,7 @@ export interface RequestInfo {
 /**
  * Sends the reply for one request. Returns true if it was queued for sending;
  * false if the request was already answered, its connection is gone, or the
- * body exceeds maxMessageSize (never throws).
+ * reply exceeds maxReplySize (never throws).
  */
 export type ReplyFn = (body: Buffer | Uint8Array) => boolean;
 
@@ -80,6 +82,7 @@ export class RepServer extends EventEmitter {
   private readonly maxConnections: number;
   private readonly maxInFlight: number;
   private readonly maxHops: number;
+  private readonly maxReplySize: number;
   private bound!: BoundListener;
 
   private constructor(
@@ -91,6 +94,7 @@ export class RepServer extends EventEmitter {
     this.maxConnections = opts.maxConnections ?? REP_DEFAULTS.maxConnections;
     this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? REP_DEFAULTS.maxInFlightPerConnection);
     this.maxHops = Math.max(1, opts.maxHops ?? REP_DEFAULTS.maxHops);
+    this.maxReplySize = opts.maxReplySize ?? this.limits.maxMessageSize;
   }
 
   /**
@@ -243,7 +247,7 @@ export class RepServer extends EventEmitter {
     };
     const reply: ReplyFn = (out) => {
       if (answered || !(out instanceof Uint8Array)) return false;
-      if (header.length + out.length > this.limits.maxMessageSize) return false;
+      if (header.length + out.length > this.maxReplySize) return false;
       if (!settle()) return false;
       const ok = conn.send([header, Buffer.isBuffer(out) ? out : Buffer.from(out.buffer, out.byteOffset, out.byteLength)]);
       if (conn.writeBacklogged) conn.pauseReading('write');

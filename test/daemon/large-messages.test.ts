@@ -1,0 +1,104 @@
+/**
+ * Large messages through the daemon: a reply larger than any request (an issue with a body of
+ * megabytes, shown) comes back whole; a request the daemon would not read, and a reply larger
+ * than it sends, make the CLI run the command in-process, with the local result. Never a hang.
+ */
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import pino from 'pino';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { GritClient } from '../../src/protocol/client.js';
+import { daemonEnv, startDaemon, testRunDir, type TestDaemon } from '../helpers/daemon.js';
+import { GRIT_BIN } from '../helpers/paths.js';
+import { grit, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
+
+const MB = 1024 * 1024;
+
+/** grit with a deadline: a client left waiting for a reply that never comes fails the test, not the suite. */
+function gritWithin(cwd: string, args: string[], env: NodeJS.ProcessEnv): GritResult & { timedOut: boolean } {
+  const r = spawnSync(process.execPath, [GRIT_BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env, GRIT_HOME: undefined }, timeout: 60_000, maxBuffer: 256 * MB });
+  let json: any = null;
+  try {
+    json = JSON.parse(r.stdout);
+  } catch {
+    /* not JSON */
+  }
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json, timedOut: r.error !== undefined };
+}
+
+describe('large messages through the daemon', () => {
+  const repo = tempRepo();
+  let id = '';
+  let daemon: TestDaemon;
+
+  before(async () => {
+    gritOk(repo, ['init', '--no-agents-md']);
+    // 9 MiB of body: an `issue show` reply holds it twice (the issue and its first event), over 16 MiB.
+    writeFileSync(join(repo, 'body.txt'), 'large body line\n'.repeat((9 * MB) / 16));
+    id = gritOk(repo, ['issue', 'create', '--title', 'large', '--body-file', 'body.txt']).issue_id;
+    daemon = await startDaemon();
+  });
+  after(() => daemon?.stop());
+
+  it('a reply over 16 MiB comes back whole', () => {
+    const local = gritWithin(repo, ['issue', 'show', id, '--json'], { GRIT_NO_DAEMON: '1' });
+    const viaDaemon = gritWithin(repo, ['issue', 'show', id, '--json'], daemon.env);
+    assert.equal(viaDaemon.timedOut, false, 'the CLI waited for a reply that never came');
+    assert.equal(viaDaemon.code, 0, viaDaemon.stderr);
+    assert.ok(viaDaemon.stdout.length > 16 * MB);
+    assert.equal(viaDaemon.stdout, local.stdout);
+  });
+
+  it('a request over 16 MiB runs in-process: the same error as --no-daemon, the daemon unharmed', async () => {
+    writeFileSync(join(repo, 'huge.txt'), 'x'.repeat(17 * MB));
+    const args = ['issue', 'create', '--title', 'too large', '--body-file', 'huge.txt', '--json'];
+    const local = grit(repo, args);
+    const viaDaemon = gritWithin(repo, args, daemon.env);
+    assert.equal(local.code, 2);
+    assert.equal(viaDaemon.code, local.code, viaDaemon.stdout);
+    assert.equal(viaDaemon.json.error.code, 'invalid_args');
+    assert.equal(viaDaemon.json.error.message, local.json.error.message);
+    const client = await daemon.client();
+    try {
+      assert.equal(((await client.status()) as { running: boolean }).running, true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a reply over what the daemon sends is an ipc_error that sends the CLI local', async () => {
+    // Another repository: the daemon above holds this one's actor.
+    const other = tempRepo();
+    gritOk(other, ['init', '--no-agents-md']);
+    const otherId = gritOk(other, ['issue', 'create', '--title', 'over 64 KiB', '--body', 'y'.repeat(100_000)]).issue_id;
+    const runDir = testRunDir();
+    const supervisor = await Supervisor.start({
+      endpoints: [`ipc://${join(runDir, 'daemon.sock')}`],
+      idleTimeoutMs: 0,
+      logger: pino({ level: 'silent' }),
+      maxReplyBytes: 64 * 1024,
+    });
+    try {
+      const client = await GritClient.connect({ endpoint: `ipc://${join(runDir, 'daemon.sock')}` });
+      try {
+        await assert.rejects(client.request('IssueShow', { issue_id: otherId }, { repoRoot: other }), (err: any) => {
+          assert.equal(err.code, 'ipc_error');
+          assert.equal(err.details.fallback, true);
+          return true;
+        });
+        // Small replies still come from the daemon.
+        assert.equal(((await client.request('IssueList', {}, { repoRoot: other })) as { total: number }).total, 1);
+      } finally {
+        client.close();
+      }
+      const viaDaemon = gritWithin(other, ['issue', 'show', otherId, '--json'], daemonEnv(runDir));
+      assert.equal(viaDaemon.code, 0, viaDaemon.stderr);
+      assert.equal(viaDaemon.stdout, grit(other, ['issue', 'show', otherId, '--json']).stdout);
+    } finally {
+      await supervisor.stop('test over');
+    }
+  });
+});
