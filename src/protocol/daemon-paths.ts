@@ -4,11 +4,11 @@
  */
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { GritError, ENV_EXIT } from '../core/errors.js';
 
 export function runDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.GRIT_RUN_DIR) return env.GRIT_RUN_DIR;
+  if (env.GRIT_RUN_DIR) return resolve(env.GRIT_RUN_DIR);
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'grit');
   return join(homedir(), '.grit', 'run');
 }

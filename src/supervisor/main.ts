@@ -10,6 +10,7 @@ import { TransportError } from '../protocol/transport/index.js';
 import { Supervisor } from './supervisor.js';
 
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 export const DEFAULT_WORKER_IDLE_TIMEOUT_S = 120;
 
 const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--tcp <host:port>]
@@ -69,11 +70,24 @@ export async function main(argv: string[]): Promise<number> {
   }
   // The daemon serves many users' shells of one user: actor selection comes from each request.
   delete process.env.GRIT_HOME;
-  ensureRunDir(runDir());
+  // It outlives the shell that started it, whose directory may go (a temporary checkout): a
+  // worker thread started after that would fail on process.cwd(). Nothing here depends on it:
+  // each request's paths are absolute or taken relative to the request's own cwd.
+  if (process.env.GRIT_RUN_DIR) process.env.GRIT_RUN_DIR = runDir();
+  process.chdir('/');
+  try {
+    ensureRunDir(runDir());
+  } catch (err) {
+    process.stderr.write(`grit-daemon: ${toGritError(err).message}\n`);
+    return ENV_EXIT;
+  }
+  const level = process.env.GRIT_LOG_LEVEL || 'info';
+  const knownLevel = LOG_LEVELS.includes(level);
   const logger = pino(
-    { level: process.env.GRIT_LOG_LEVEL ?? 'info' },
+    { level: knownLevel ? level : 'info' },
     pino.destination({ dest: daemonLogPath(), sync: false, mkdir: true, mode: 0o600 }),
   );
+  if (!knownLevel) logger.warn({ GRIT_LOG_LEVEL: level, levels: LOG_LEVELS }, 'unknown log level; logging at info');
   const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
   let supervisor: Supervisor;
   try {

@@ -1,9 +1,9 @@
 /** The daemon under duress: kill -9, crashing workers, hostile bytes, slow work next door, shutdown. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, grit, gritOk, fsckClean, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritOk, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
 import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
@@ -70,6 +70,24 @@ test('a worker thread that dies is replaced; other actors never notice', async (
     assert.ok(wa.threads_started >= 3, `crashed worker restarted (${wa.threads_started} threads)`);
     assert.equal(wb.threads_started, 1);
     client.close();
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('the directory the daemon was started in may go: it serves on, with a bad GRIT_LOG_LEVEL too', async () => {
+  const started = tempDir('grit-gone-');
+  const daemon = await startDaemon({ cwd: started, env: { GRIT_LOG_LEVEL: 'loud' } });
+  try {
+    rmSync(started, { recursive: true, force: true });
+    // Two repositories: each needs a new worker thread, started after the directory went.
+    for (const { dir } of [initRepo(), initRepo()]) {
+      gritOk(dir, ['issue', 'create', '--title', 'after the cwd went'], { env: daemon.env });
+      assert.equal(gritOk(dir, ['issue', 'list'], { env: daemon.env }).total, 1);
+    }
+    const status = (await (await daemon.client()).status()) as { workers: unknown[] };
+    assert.equal(status.workers.length, 2, 'both served by the daemon, not in-process');
+    assert.match(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8'), /unknown log level/);
   } finally {
     await daemon.stop();
   }
