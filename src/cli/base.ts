@@ -2,6 +2,7 @@
  * The one base class of every grit command: shared flags, parsing by oclif, then the shared
  * `runAction` (src/cli/output.ts) that the fast path uses too.
  */
+import { stripVTControlCharacters } from 'node:util';
 import { Command, Flags } from '@oclif/core';
 import { GritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
@@ -62,9 +63,10 @@ function fromParseError(err: unknown): GritError {
 /**
  * oclif's messages are several lines: a heading ("The following error occurred:", "Missing 1
  * required arg:"), the detail, then "See more help with --help". The detail is what matters.
+ * On a terminal oclif styles them too; an error is data (a JSON message, or grit's own styling).
  */
 function oneLine(message: string): string {
-  const lines = message
+  const lines = stripVTControlCharacters(message)
     .replace(/\s*\n\t/g, ': ')
     .split('\n')
     // "id  issue id or …": an argument's name and its description; --help has the description.

@@ -71,6 +71,8 @@ const MIN_SHRUNK = 12;
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(rows: string[][], opts: TableOptions = {}): string {
   if (rows.length === 0) return '';
+  // A cell is one line: a title with a newline in it would split its row.
+  rows = rows.map((r) => r.map((cell) => cell.replace(/\n/g, ' ')));
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
   const { shrink, width } = opts;
   if (shrink !== undefined && width !== undefined) {

@@ -6,6 +6,7 @@
 import { GritError, toGritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { dim, red } from './format.js';
+import { visible, visibleDeep } from './terminal-safe.js';
 
 export interface Parsed {
   args: Record<string, unknown>;
@@ -16,7 +17,10 @@ export interface Parsed {
 export interface CliAction<D = any> {
   ipc: string;
   toArgs: (p: Parsed) => Args | Promise<Args>;
+  /** Human output, from the data with its text made terminal-safe (terminal-safe.ts). */
   render: (data: D) => string;
+  /** Output that is itself data (an export to stdout), printed exactly as it is when given. */
+  verbatim?: (data: D) => string | undefined;
 }
 
 export async function runAction(action: CliAction, parsed: Parsed, json: boolean): Promise<void> {
@@ -32,7 +36,7 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
     const data = await execute(action.ipc, args, options, flags['no-daemon'] === true);
     if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
     else if (!flags.quiet) {
-      const text = action.render(data);
+      const text = action.verbatim?.(data) ?? action.render(visibleDeep(data));
       if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     }
   } catch (err) {
@@ -44,8 +48,8 @@ export function printError(err: GritError, json: boolean): void {
   if (json) {
     process.stdout.write(JSON.stringify({ schema_version: 1, ok: false, error: err.toJSON() }) + '\n');
   } else {
-    process.stderr.write(`${red('error', process.stderr)}: ${err.message}\n`);
-    if (err.suggestion) process.stderr.write(`${dim('hint', process.stderr)}: ${err.suggestion}\n`);
+    process.stderr.write(`${red('error', process.stderr)}: ${visible(err.message)}\n`);
+    if (err.suggestion) process.stderr.write(`${dim('hint', process.stderr)}: ${visible(err.suggestion)}\n`);
   }
   process.exitCode = err.exitCode;
 }

@@ -205,6 +205,26 @@ describe('issue list and show for people', () => {
     assert.doesNotMatch(failed, /access rights/, failed);
   });
 
+  it('shows control characters in synced text instead of sending them to the terminal; JSON and exports keep them', () => {
+    const title = 'bell\x07 esc\x1b[31mRED\x1b[0m\nsecond line \u202eevil';
+    const body = 'para\n\x1b]0;PWNED\x07\x1b[2J cleared\ttab';
+    const id = gritOk(repo, ['issue', 'create', '--title', title, '--body', body, '--label', 'l\x1b[1m']).issue_id;
+    const list = grit(repo, ['issue', 'list']).stdout;
+    const show = grit(repo, ['issue', 'show', id]).stdout;
+    for (const out of [list, show]) assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, out);
+    assert.match(list, /bell\\x07 esc\\x1b\[31mRED\\x1b\[0m second line \\u202eevil/, 'one row, escapes shown');
+    assert.match(show, /para\n\\x1b\]0;PWNED\\x07\\x1b\[2J cleared\ttab/, 'newlines and tabs kept');
+    assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, title);
+    assert.ok(grit(repo, ['export', '--format', 'md', '--output', '-']).stdout.includes(body), 'an export is data');
+    gritOk(repo, ['issue', 'close', id]);
+  });
+
+  it('keeps oclif\'s styling out of error messages on a terminal', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const out = onTty(repo, ['issue', 'create', '--json'], 100, {}, 2);
+    assert.equal(JSON.parse(out).error.message, grit(repo, ['issue', 'create', '--json']).json.error.message);
+    assert.doesNotMatch(out, /\\u001b|\x1b/);
+  });
+
   it('says what the remote said when it refuses a push', () => {
     const remote = join(tempDir('grit-remote-'), 'remote.git');
     git(tempDir(), 'init', '-q', '--bare', remote);

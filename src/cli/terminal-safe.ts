@@ -1,0 +1,25 @@
+/**
+ * Text that reaches a terminal from the WAL (titles, bodies, labels, comments: anyone's who
+ * syncs with you) has its control characters shown, not obeyed: an escape sequence could clear
+ * the screen, retitle the window, forge output or hide a link. Tabs and newlines stay, as do
+ * grit's own colours (added after this, by the renderers); bidirectional overrides are shown too,
+ * so that text reads in the order it is stored.
+ */
+const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+
+export function visible(text: string): string {
+  return text.replace(UNSAFE, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
+  });
+}
+
+/** `value` with every string in it made `visible` (the data a command's renderer gets). */
+export function visibleDeep<T>(value: T): T {
+  if (typeof value === 'string') return visible(value) as T;
+  if (Array.isArray(value)) return value.map(visibleDeep) as T;
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visibleDeep(v)])) as T;
+  }
+  return value;
+}
