@@ -56,15 +56,25 @@ export class GritError extends Error {
     this.exitCode = opts.exitCode ?? EXIT_CODES[code];
   }
 
+  /**
+   * The envelope's error. An exit code other than the code's own (a broken config file is
+   * invalid_args, yet exit 5: the environment) travels as `details.exit_code`, so that a reply
+   * from the daemon exits as the same command run in-process would.
+   */
   toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
-    const details = this.suggestion ? { ...this.details, suggestion: this.suggestion } : this.details;
+    let details = this.suggestion ? { ...this.details, suggestion: this.suggestion } : this.details;
+    if (this.exitCode !== EXIT_CODES[this.code]) details = { ...details, exit_code: this.exitCode };
     return { code: this.code, message: this.message, details };
   }
 
   /** The error `toJSON` gave, back again (from a daemon's reply or another thread). */
   static fromJSON(json: { code: ErrorCode; message: string; details?: Record<string, unknown> }): GritError {
-    const { suggestion, ...details } = json.details ?? {};
-    return new GritError(json.code, json.message, { details, suggestion: typeof suggestion === 'string' ? suggestion : undefined });
+    const { suggestion, exit_code, ...details } = json.details ?? {};
+    return new GritError(json.code, json.message, {
+      details,
+      suggestion: typeof suggestion === 'string' ? suggestion : undefined,
+      exitCode: Number.isInteger(exit_code) ? (exit_code as number) : undefined,
+    });
   }
 }
 

@@ -168,6 +168,16 @@ test('a long-lived worker sees config.toml edits from the next command on', asyn
   assert.equal(refused.json.error.code, 'conflict');
 });
 
+test('a broken config.toml: the same error and exit code through the daemon as locally', () => {
+  const outputs = [side(true), side(false)].map((s) => {
+    writeFileSync(join(s.dir, '.git', 'grit', 'config.toml'), 'this is [ not toml\n');
+    const r = run(s, ['issue', 'list', '--json']);
+    return { code: r.code, error: mask(JSON.stringify(r.json.error)) };
+  });
+  assert.equal(outputs[0].code, 5);
+  assert.deepEqual(outputs[0], outputs[1]);
+});
+
 test('a long-lived worker signs with a key replaced behind its back from the next command on', () => {
   const s = side(true);
   gritOk(s.dir, ['init', '--generate-key']);
