@@ -34,6 +34,8 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
     };
     const { execute } = await import('./dispatch.js');
     const data = await execute(action.ipc, args, options, flags['no-daemon'] === true);
+    // The lock policy's warnings (in the data for --json too): on stderr, wherever the command ran.
+    for (const w of (data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []) process.stderr.write(`grit: warning: ${visible(w)}\n`);
     if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
     else if (!flags.quiet) {
       const text = action.verbatim?.(data) ?? action.render(visibleDeep(data));

@@ -6,7 +6,7 @@ import { toHex } from '../core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../core/ids.js';
 import { repoRelative } from '../context/paths.js';
 import { optInt, optText, text, type Args } from './args.js';
-import type { RepoContext } from './context.js';
+import { withLockWarnings, type RepoContext } from './context.js';
 
 export interface QueryResult {
   path: string;
@@ -109,6 +109,6 @@ export async function contextSet(
 ): Promise<{ issue_id: string; event_id: string; wal_head: string; key: string; value: string }> {
   const key = projectKey(args, true);
   const value = text(args, 'value');
-  const { events, wal_head } = await ctx.write([{ issue_id: PROJECT_CONTEXT_ID, kind: { type: 'ProjectContextUpdated', key, value } }]);
-  return { issue_id: toHex(PROJECT_CONTEXT_ID), event_id: toHex(events[0].event_id), wal_head, key, value };
+  const written = await ctx.write([{ issue_id: PROJECT_CONTEXT_ID, kind: { type: 'ProjectContextUpdated', key, value } }]);
+  return withLockWarnings({ issue_id: toHex(PROJECT_CONTEXT_ID), event_id: toHex(written.events[0].event_id), wal_head: written.wal_head, key, value }, written.warnings);
 }

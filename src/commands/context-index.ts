@@ -17,7 +17,7 @@ import { languageOf, type LanguageId } from '../context/languages.js';
 import { repoRelative } from '../context/paths.js';
 import { summarize } from '../context/summary.js';
 import { bool, optText, type Args } from './args.js';
-import type { RepoContext } from './context.js';
+import { withLockWarnings, type RepoContext } from './context.js';
 
 /** Events per WAL commit: large enough that a cold index of a big tree is a few commits. */
 export const INDEX_BATCH = 500;
@@ -87,12 +87,14 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   reply.files = files.length;
 
   let pending: Item[] = [];
+  const lockWarnings: string[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
-    const { wal_head } = await ctx.write(pending);
+    const written = await ctx.write(pending);
     reply.events_written += pending.length;
     reply.commits++;
-    reply.wal_head = wal_head;
+    reply.wal_head = written.wal_head;
+    lockWarnings.push(...written.warnings);
     pending = [];
   };
   const push = async (item: Item) => {
@@ -155,7 +157,7 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
     await extractor.dispose();
   }
   reply.warnings = extractor.warnings;
-  return reply;
+  return withLockWarnings(reply, lockWarnings);
 }
 
 /** Files with live context in scope that the worktree no longer has. */

@@ -38,6 +38,16 @@ export interface WriteItem {
 export interface WriteResult {
   events: Event[];
   wal_head: string;
+  /** What the lock policy warned about (`lock_policy = warn`); the command's reply carries them. */
+  warnings: string[];
+}
+
+/**
+ * A write command's reply with the lock policy's warnings as `lock_warnings`, when there are
+ * any: in the reply, they reach the user through the daemon as well (the CLI prints them).
+ */
+export function withLockWarnings<T extends object>(reply: T, warnings: string[]): T & { lock_warnings?: string[] } {
+  return warnings.length ? { ...reply, lock_warnings: warnings } : reply;
 }
 
 /**
@@ -230,10 +240,11 @@ export class RepoContext {
     await this.refresh();
     const results: Array<WriteResult | Error> = new Array(groups.length);
     const accepted: number[] = [];
+    const warnings: string[][] = groups.map(() => []);
     const lockRefs = hasLockRefs(this.repo.commonDir); // one readdir for the batch, not per write
     for (const [i, items] of groups.entries()) {
       try {
-        if (lockRefs) await checkLocks(this, items); // lock_policy (docs/locks.md)
+        if (lockRefs) warnings[i] = await checkLocks(this, items); // lock_policy (docs/locks.md)
         accepted.push(i);
       } catch (err) {
         results[i] = err as Error;
@@ -268,7 +279,7 @@ export class RepoContext {
         `written to the WAL (${commit}), but the store could not be updated (${toGritError(err).message}); the next command catches it up`,
       );
     }
-    accepted.forEach((i, n) => (results[i] = { events: byGroup[n], wal_head: commit }));
+    accepted.forEach((i, n) => (results[i] = { events: byGroup[n], wal_head: commit, warnings: warnings[i] }));
     return results;
   }
 

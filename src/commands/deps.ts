@@ -12,7 +12,7 @@ import { DEP_TYPES, type DepType, type IssueState } from '../core/kinds.js';
 import type { IssueSummary } from '../core/projection.js';
 import type { Store } from '../core/store.js';
 import { bool, oneOf, optText, text, type Args } from './args.js';
-import type { RepoContext } from './context.js';
+import { withLockWarnings, type RepoContext } from './context.js';
 import type { WriteReply } from './issues.js';
 
 export interface DepWriteReply extends WriteReply {
@@ -63,8 +63,9 @@ export async function issueDepAdd(ctx: RepoContext, args: Args): Promise<DepWrit
         : 'an issue cannot come before itself; use --type related_to',
     });
   }
-  const { events, wal_head } = await writeEdges(ctx, [edge], 'DependencyAdded');
-  return { issue_id: edge.issue_id, event_id: toHex(events[0].event_id), wal_head, target: edge.target, dep_type: edge.dep_type, action: 'added' };
+  const written = await writeEdges(ctx, [edge], 'DependencyAdded');
+  const reply = { issue_id: edge.issue_id, event_id: toHex(written.events[0].event_id), wal_head: written.wal_head, target: edge.target, dep_type: edge.dep_type };
+  return withLockWarnings({ ...reply, action: 'added' as const }, written.warnings);
 }
 
 /**
@@ -83,16 +84,9 @@ export async function issueDepRemove(ctx: RepoContext, args: Args): Promise<DepW
       suggestion: `run \`grit issue dep list ${edge.issue_id.slice(0, 8)}\` to see its dependencies`,
     });
   }
-  const { events, wal_head } = await writeEdges(ctx, present, 'DependencyRemoved');
-  return {
-    issue_id: edge.issue_id,
-    event_id: toHex(events[0].event_id),
-    wal_head,
-    target: edge.target,
-    dep_type: edge.dep_type,
-    action: 'removed',
-    removed: present,
-  };
+  const written = await writeEdges(ctx, present, 'DependencyRemoved');
+  const reply = { issue_id: edge.issue_id, event_id: toHex(written.events[0].event_id), wal_head: written.wal_head, target: edge.target, dep_type: edge.dep_type };
+  return withLockWarnings({ ...reply, action: 'removed' as const, removed: present }, written.warnings);
 }
 
 export interface DepListEntry extends DepEdge {

@@ -8,7 +8,7 @@ import { newIssueId } from '../core/ids.js';
 import type { EventKind, IssueState } from '../core/kinds.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
 import { oneOf, optText, text, textList, type Args } from './args.js';
-import type { RepoContext } from './context.js';
+import { withLockWarnings, type RepoContext } from './context.js';
 
 export interface WriteReply {
   issue_id: string;
@@ -18,8 +18,8 @@ export interface WriteReply {
 }
 
 async function writeOne(ctx: RepoContext, issueHex: string, kind: EventKind): Promise<WriteReply> {
-  const { events, wal_head } = await ctx.write([{ issue_id: fromHex(issueHex, 16)!, kind }]);
-  return { issue_id: issueHex, event_id: toHex(events[0].event_id), wal_head };
+  const written = await ctx.write([{ issue_id: fromHex(issueHex, 16)!, kind }]);
+  return withLockWarnings({ issue_id: issueHex, event_id: toHex(written.events[0].event_id), wal_head: written.wal_head }, written.warnings);
 }
 
 async function target(ctx: RepoContext, args: Args): Promise<Issue> {

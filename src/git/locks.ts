@@ -380,13 +380,6 @@ export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: 
 
 // --- the write-time policy ---
 
-/** Where lock-policy warnings go (stderr by default); a daemon may point this at its log. */
-export const lockWarnings = {
-  sink: (message: string): void => {
-    process.stderr.write(`grit: warning: ${message}\n`);
-  },
-};
-
 export interface LockCheckContext {
   repo: { commonDir: string };
   actorId: string;
@@ -397,18 +390,19 @@ export interface LockCheckContext {
 /**
  * The lock policy for a write touching these issues (and, for file context, paths): a live lock
  * of another owner on `repo:`, on `issue:<id>` or on an overlapping `path:` is a warning
- * (`warn`) or a `conflict` (`require`). Costs one readdir when there are no lock refs.
+ * (`warn`: returned, for the write's reply) or a `conflict` (`require`). Costs one readdir when
+ * there are no lock refs.
  */
 export async function checkLocks(
   ctx: LockCheckContext,
   items: readonly { issue_id: Uint8Array; kind: { type: string; path?: unknown } }[],
-): Promise<void> {
-  if (!hasLockRefs(ctx.repo.commonDir)) return;
+): Promise<string[]> {
+  const warnings: string[] = [];
+  if (!hasLockRefs(ctx.repo.commonDir)) return warnings;
   const policy = ctx.config.lock_policy;
-  if (policy === 'off') return;
+  if (policy === 'off') return warnings;
   const now = Date.now();
   const held = (await readLocks(ctx.repo.commonDir, ctx.wal.objects)).filter((l) => l.owner !== ctx.actorId && isLive(l, now));
-  if (held.length === 0) return;
   const resources = new Set<string>();
   for (const item of items) {
     resources.add(`issue:${toHex(item.issue_id)}`);
@@ -427,7 +421,8 @@ export async function checkLocks(
       const err = heldError(hit, lock);
       throw new GritError('conflict', `${err.message} (lock_policy = require)`, { details: err.details, suggestion: err.suggestion });
     }
-    lockWarnings.sink(`${hit} is locked by ${lock.owner} (${lock.resource}) until ${new Date(lock.expires_unix_ms).toISOString()}; writing anyway (lock_policy = warn)`);
+    warnings.push(`${hit} is locked by ${lock.owner} (${lock.resource}) until ${new Date(lock.expires_unix_ms).toISOString()}; writing anyway (lock_policy = warn)`);
   }
+  return warnings;
 }
 

@@ -158,7 +158,13 @@ test('a long-lived worker sees config.toml edits from the next command on', asyn
   const other = gritOk(s.dir, ['actor', 'init', '--label', 'other']).actor.actor_id;
   const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'contested'], { env: s.env });
   gritOk(s.dir, ['lock', 'acquire', '--resource', `issue:${issue_id}`, '--actor', other, '--local'], { env: s.env });
-  gritOk(s.dir, ['issue', 'comment', issue_id, '--body', 'warned only'], { env: s.env });
+  // warn: the daemon's reply carries the warning, which the CLI prints (and --json holds).
+  const warned = run(s, ['issue', 'comment', issue_id, '--body', 'warned only']);
+  assert.equal(warned.code, 0);
+  assert.match(warned.stderr, new RegExp(`^grit: warning: issue:${issue_id} is locked by ${other}.*lock_policy = warn`));
+  const warnedJson = run(s, ['issue', 'comment', issue_id, '--body', 'warned again', '--json']);
+  assert.match(warnedJson.json.data.lock_warnings[0], new RegExp(`^issue:${issue_id} is locked by ${other}`));
+  assert.equal(gritOk(s.dir, ['daemon', 'status'], { env: s.env }).workers.length > 0, true, 'served by the daemon');
   const config = join(s.dir, '.git', 'grit', 'config.toml');
   const text = readFileSync(config, 'utf8');
   assert.match(text, /^lock_policy = "warn"$/m);
