@@ -15,6 +15,10 @@
  * half a page. LMDB uses the one with the highest txnid.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** The actor's LMDB data file. */
+export const storeFile = (actorDir: string): string => join(actorDir, 'store.mdb');
 
 const PAGE_HEADER = 24;
 const P_BRANCH = 0x01;

@@ -19,7 +19,7 @@ import { bytesEqual, fromHex, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import type { FillPlan, StoreFill } from './store-fill.js';
-import { storeFileDamage } from './store-file.js';
+import { storeFile, storeFileDamage } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedSinceReboot, UNSYNCED_MARKER } from './store-unsynced.js';
 
 export interface StoreMeta {
@@ -170,7 +170,7 @@ export class Store {
    */
   static open(actorDir: string, opts: StoreOptions = {}): Store {
     mkdirSync(actorDir, { recursive: true });
-    const path = join(actorDir, 'store.mdb');
+    const path = storeFile(actorDir);
     const damage = storeFileDamage(path);
     const unflushed = !damage && unflushedSinceReboot(actorDir);
     if (damage || unflushed) {

@@ -21,6 +21,12 @@ export class ActorWorkerPool {
   private threadsStarted = 0;
   private inFlight = 0;
   private lastUsed = Date.now();
+  /**
+   * The identity of the actor's store file this thread has open (RouteCache's `store`), learned
+   * once the file exists: another file there later means the store was deleted or replaced
+   * behind the thread's back (a repository restored from a backup), and the thread must go.
+   */
+  storeId: string | null = null;
 
   constructor(
     readonly setup: WorkerSetup,

@@ -15,6 +15,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../commands/actors.js';
 import { signingKeyPath } from '../core/signing.js';
+import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import type { CommandRequest } from '../protocol/messages.js';
 
@@ -28,10 +29,18 @@ interface Route {
    * per request for both.
    */
   stamp: string;
+  /** The actor's store file: its device and inode (null: none yet), as of the latest check. */
+  store: string | null;
 }
 
 /** Distinct (repo, actor, data dir) selections remembered; beyond this the cache starts over. */
 const MAX_ROUTES = 1024;
+
+/** Which file `path` is (device and inode; its contents change with every write), or null. */
+export function fileIdentity(path: string): string | null {
+  const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+  return st ? `${st.dev}:${st.ino}` : null;
+}
 
 function stampOf(paths: readonly string[]): string {
   return paths
@@ -47,10 +56,12 @@ export class RouteCache {
   /** Routes whose files were checked in this turn of the event loop. */
   private readonly checkedThisTurn = new Set<string>();
 
-  resolve(request: Pick<CommandRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'actor' | 'stamp'> {
+  resolve(request: Pick<CommandRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'actor' | 'stamp' | 'store'> {
     const key = `${request.repo_root}\0${request.actor_id ?? ''}\0${request.data_dir ?? ''}`;
     const cached = this.routes.get(key);
-    if (cached && (this.checkedThisTurn.has(key) || stampOf(cached.watched) === cached.stamp)) {
+    if (cached && this.checkedThisTurn.has(key)) return cached;
+    if (cached && stampOf(cached.watched) === cached.stamp) {
+      cached.store = fileIdentity(storeFile(cached.actor.dir));
       this.checked(key);
       return cached;
     }
@@ -61,7 +72,7 @@ export class RouteCache {
     const actor = selectActor(repo, { actor: request.actor_id ?? undefined, dataDir: request.data_dir ?? undefined });
     watched.push(join(actor.dir, 'config.toml'), signingKeyPath(actor.dir));
     if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-    const route = { repo, actor, watched, stamp: `${before}|${stampOf(watched.slice(2))}` };
+    const route = { repo, actor, watched, stamp: `${before}|${stampOf(watched.slice(2))}`, store: fileIdentity(storeFile(actor.dir)) };
     this.routes.set(key, route);
     this.checked(key);
     return route;

@@ -22,7 +22,8 @@ import {
 import { encodeNotification } from '../protocol/notifications.js';
 import { PubServer, RepServer, type ReplyFn } from '../protocol/transport/index.js';
 import { ActorWorkerPool } from './actor-worker-pool.js';
-import { RouteCache } from './routes.js';
+import { fileIdentity, RouteCache } from './routes.js';
+import { storeFile } from '../core/store-file.js';
 
 export interface SupervisorOptions {
   endpoints: string[];
@@ -148,6 +149,8 @@ export class Supervisor {
     const { worker, settings } = await this.workerFor(request);
     try {
       const { reply, notice } = (await worker.run({ op: 'run', request, format, settings }))!;
+      // The thread has its store open from its first command on: which file that is.
+      worker.storeId ??= fileIdentity(storeFile(worker.setup.actorDir));
       if (notice) this.pub?.publish(encodeNotification(notice));
       return reply;
     } catch (err) {
@@ -165,8 +168,16 @@ export class Supervisor {
    */
   private async workerFor(request: CommandRequest): Promise<{ worker: ActorWorkerPool; settings: string }> {
     if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
-    const { repo, actor, stamp } = this.routes.resolve(request);
+    const { repo, actor, stamp, store } = this.routes.resolve(request);
     let worker = this.workers.get(actor.dir);
+    if (worker && worker.storeId !== null && worker.storeId !== store) {
+      // Its open store is no longer the file there (deleted, or a backup restored): a new thread
+      // opens what is there now, once this one has finished its work and closed.
+      this.opts.logger.warn({ repo: repo.root, actor: actor.config.actor_id }, 'store file replaced; restarting its worker');
+      this.retire(actor.dir, worker);
+      worker = undefined;
+    }
+
     // A retiring worker still holds the actor's lease and store until it has closed.
     const retiring = worker ? undefined : this.retiring.get(actor.dir);
     if (retiring) {

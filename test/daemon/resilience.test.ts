@@ -1,7 +1,7 @@
 /** The daemon under duress: kill -9, crashing workers, hostile bytes, slow work next door, shutdown. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritOk, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
 import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
@@ -88,6 +88,32 @@ test('the directory the daemon was started in may go: it serves on, with a bad G
     const status = (await (await daemon.client()).status()) as { workers: unknown[] };
     assert.equal(status.workers.length, 2, 'both served by the daemon, not in-process');
     assert.match(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8'), /unknown log level/);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a store deleted or replaced behind the daemon (a backup restored) is reopened, not served from memory', async () => {
+  const daemon = await startDaemon();
+  try {
+    const env = daemon.env;
+    const { dir, actorDir } = initRepo();
+    const titles = () => gritOk(dir, ['issue', 'list'], { env }).issues.map((i: { title: string }) => i.title).sort();
+    gritOk(dir, ['issue', 'create', '--title', 'before the backup'], { env });
+    const backup = tempDir('grit-backup-');
+    cpSync(dir, backup, { recursive: true });
+    gritOk(dir, ['issue', 'create', '--title', 'after the backup'], { env });
+    assert.deepEqual(titles(), ['after the backup', 'before the backup']);
+    rmSync(dir, { recursive: true, force: true });
+    cpSync(backup, dir, { recursive: true });
+    assert.deepEqual(titles(), ['before the backup']);
+    assert.deepEqual(gritOk(dir, ['issue', 'list']).issues.map((i: { title: string }) => i.title), ['before the backup']);
+    // Deleted, then rebuilt through the daemon: into a file that is there afterwards.
+    rmSync(join(actorDir, 'store.mdb'));
+    assert.equal(gritOk(dir, ['rebuild'], { env }).event_count, 1);
+    assert.ok(existsSync(join(actorDir, 'store.mdb')));
+    assert.ok(gritOk(dir, ['db', 'stats'], { env }).size_bytes > 0);
+    assert.deepEqual(titles(), ['before the backup']);
   } finally {
     await daemon.stop();
   }
