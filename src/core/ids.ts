@@ -37,11 +37,10 @@ export function resolvePrefix(input: string, known: Iterable<string>, what = 'is
   const matches: string[] = [];
   for (const id of known) if (id.startsWith(prefix)) matches.push(id);
   if (matches.length > 1) {
-    throw invalidArgs(
-      `${what} id prefix ${prefix} is ambiguous`,
-      { candidates: matches.sort() },
-      'type more characters of the id',
-    );
+    matches.sort();
+    // The message names them too (a few): a person at a terminal does not see details.
+    const shown = matches.slice(0, 5).join(', ') + (matches.length > 5 ? `, … (${matches.length} in all)` : '');
+    throw invalidArgs(`${what} id prefix ${prefix} is ambiguous: ${shown}`, { candidates: matches }, 'type more characters of the id');
   }
   return matches[0] ?? null;
 }

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { resolvePrefix } from '../../src/core/ids.js';
 
 const walHead = (repo: string) => {
   try {
@@ -198,23 +199,22 @@ test('an empty positional argument is named as the usage line names it', () => {
   }
 });
 
-test('an ambiguous prefix lists the candidates', () => {
-  const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
-  const ids: string[] = [];
-  // 17 issues guarantee two share a first hex digit.
-  for (let k = 0; k < 17; k++) ids.push(gritOk(repo, ['issue', 'create', '--title', `i${k}`]).issue_id);
-  const first = ids.map((x) => x[0]);
-  const dup = first.find((ch, k) => first.indexOf(ch) !== k)!;
-  const clash = ids.filter((x) => x[0] === dup).sort();
-  let common = 0;
-  while (clash.every((x) => x[common] === clash[0][common])) common++;
-  const prefix = clash[0].slice(0, Math.max(4, common));
-  const matching = ids.filter((x) => x.startsWith(prefix)).sort();
-  if (matching.length < 2) return; // the clash diverges before 4 chars: no ambiguous 4-char prefix exists
-  const r = grit(repo, ['issue', 'show', prefix, '--json']);
-  assert.equal(r.code, 2);
-  assert.deepEqual(r.json.error.details.candidates, matching);
+test('an ambiguous prefix lists the candidates, in the message too', () => {
+  // Issue ids are random, so the clash is made here: the resolver every command uses.
+  const ids = ['abcd' + '1'.repeat(28), 'abcd' + '2'.repeat(28), 'abce' + '3'.repeat(28)];
+  assert.throws(
+    () => resolvePrefix('ABCD', ids),
+    (err: any) => {
+      assert.equal(err.code, 'invalid_args');
+      assert.equal(err.exitCode, 2);
+      assert.deepEqual(err.details.candidates, ids.slice(0, 2));
+      assert.equal(err.message, `issue id prefix abcd is ambiguous: ${ids[0]}, ${ids[1]}`);
+      return true;
+    },
+  );
+  const many = Array.from({ length: 7 }, (_, k) => `abcd${String(k).repeat(28)}`);
+  assert.throws(() => resolvePrefix('abcd', many), /ambiguous: abcd0{28}, .*abcd4{28}, … \(7 in all\)$/);
+  assert.equal(resolvePrefix('abce', ids), ids[2]);
 });
 
 test('deleting the store: the next command rebuilds the same state from the WAL', () => {
