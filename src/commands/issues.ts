@@ -1,7 +1,7 @@
 /** Issue commands (SPEC §5), shared by the CLI and the daemon's workers. */
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { GritError, inputFileError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type EventJson } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
@@ -122,7 +122,7 @@ export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<
     try {
       bytes = await readFile(file);
     } catch (err) {
-      throw new GritError('not_found', `cannot read ${file}: ${(err as Error).message}`, { details: { file } });
+      throw inputFileError(file, err);
     }
     sha = createHash('sha256').update(bytes).digest('hex');
     name ??= file.split('/').pop()!;

@@ -86,6 +86,16 @@ export function invalidArgs(message: string, details?: Record<string, unknown>, 
   return new GritError('invalid_args', message, { details, suggestion });
 }
 
+/** A file named on the command line (`--body-file`, an attachment) that could not be read. */
+export function inputFileError(file: string, err: unknown): GritError {
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const details = { file, errno: code ?? null };
+  if (code === 'ENOENT') return new GritError('not_found', `no file ${file}`, { details, suggestion: 'check the path (relative paths are taken from the current directory)' });
+  if (code === 'EISDIR') return invalidArgs(`${file} is a directory, not a file`, details, 'give the path of a file');
+  if (code === 'EACCES' || code === 'EPERM') return new GritError('io_error', `cannot read ${file}: permission denied`, { details, suggestion: `check the permissions of ${file}` });
+  return new GritError('io_error', `cannot read ${file}${code ? ` (${code})` : ''}`, { details });
+}
+
 export function walError(message: string, details?: Record<string, unknown>): GritError {
   return new GritError('wal_error', message, { details, suggestion: 'run `grit doctor` to inspect the WAL' });
 }

@@ -254,3 +254,22 @@ test('human output: aligned list, short ids, no colour when piped', () => {
   assert.equal(q.code, 0);
   assert.equal(q.stdout, '');
 });
+
+test('a file named on the command line that cannot be read: a clear error by what is wrong with it', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const cases: [string[], number, string, RegExp][] = [
+    [['issue', 'create', '--title', 'y', '--body-file', 'missing.md'], 3, 'not_found', /^no file missing\.md$/],
+    [['issue', 'create', '--title', 'y', '--body-file', '.git'], 2, 'invalid_args', /^\.git is a directory, not a file$/],
+    [['issue', 'attachment', 'add', id, '.git'], 2, 'invalid_args', /\.git is a directory, not a file$/],
+  ];
+  for (const [args, code, errCode, message] of cases) {
+    const r = grit(repo, [...args, '--json']);
+    assert.equal(r.code, code, r.stdout);
+    assert.equal(r.json.error.code, errCode);
+    assert.match(r.json.error.message, message);
+    assert.ok(r.json.error.details.suggestion, 'with a hint');
+  }
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
+});
