@@ -20,9 +20,26 @@ function readGitFile(path: string): string | null {
   return m ? m[1].trim() : null;
 }
 
+/** A bare repository's own directory (its config says so: a `.git` directory's says `bare = false`). */
+function isBareRepo(dir: string): boolean {
+  if (!existsSync(join(dir, 'HEAD')) || !existsSync(join(dir, 'objects'))) return false;
+  try {
+    return /^\s*bare\s*=\s*true\s*$/im.test(readFileSync(join(dir, 'config'), 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export function findRepo(cwd: string = process.cwd()): RepoPaths {
   let dir = resolve(cwd);
   for (;;) {
+    if (isBareRepo(dir)) {
+      throw new GritError('git_error', `${dir} is a bare repository: grit works in a clone with a working tree`, {
+        details: { path: dir },
+        suggestion: `run grit in a clone (\`git clone ${dir}\`); it syncs with this repository as its remote`,
+        exitCode: ENV_EXIT,
+      });
+    }
     const dotGit = join(dir, '.git');
     if (existsSync(dotGit)) {
       let gitDir = dotGit;

@@ -154,6 +154,13 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   const outside = grit(tempDir(), ['issue', 'list', '--json']);
   assert.equal(outside.code, 5);
   assert.match(outside.json.error.message, /not a git repository/);
+  const bare = join(tempDir(), 'bare.git');
+  git(tempDir(), 'init', '-q', '--bare', bare);
+  const inBare = grit(bare, ['issue', 'list', '--json']);
+  assert.equal(inBare.code, 5);
+  assert.match(inBare.json.error.message, /is a bare repository: grit works in a clone/);
+  // Inside a clone's own .git directory, the clone is found as before.
+  assert.equal(gritOk(join(repo, '.git'), ['issue', 'list']).total, gritOk(repo, ['issue', 'list']).total);
 });
 
 test('command-line mistakes: one JSON object under --json, a one-line message that names the problem, a plan', () => {
