@@ -45,7 +45,8 @@ function usage(id, cmd) {
 function flagNotes(f) {
   const notes = [];
   if (f.required) notes.push('required');
-  if (f.multiple) notes.push('repeatable');
+  // A description written for --help may say so already (oclif's help does not).
+  if (f.multiple && !/\(repeatable\)/.test(f.description ?? '')) notes.push('repeatable');
   if (f.default !== undefined && f.default !== false) notes.push(`default: ${f.default}`);
   return notes.length ? ` (${notes.join('; ')})` : '';
 }

@@ -5,9 +5,8 @@
 import { stripVTControlCharacters } from 'node:util';
 import { Command, Flags } from '@oclif/core';
 import { GritError } from '../core/errors.js';
-import type { Args } from '../commands/args.js';
 import { printError, runAction, type Parsed } from './output.js';
-import { argvWantsJson, chooseOutput, type OutputFormats } from './output-format.js';
+import { argvWantsJson, chooseOutput, type FormattedAction, type OutputFormats } from './output-format.js';
 
 export type { Parsed };
 
@@ -20,23 +19,13 @@ export abstract class GritCommand extends Command {
     'data-dir': Flags.string({ description: 'actor data directory (overrides --actor; env GRIT_HOME)', helpGroup: 'GLOBAL' }),
   };
 
-  /** The IPC name of the command function this runs (SPEC §7). */
-  protected abstract readonly ipcName: string;
-
-  /** Turns parsed flags and arguments into the command function's snake_case arguments. */
-  protected abstract toArgs(parsed: Parsed): Args | Promise<Args>;
-
-  /** Human output for a successful result. */
-  protected abstract render(data: any): string;
-
-  /** What `--format` offers, for commands that have it. */
-  protected readonly formats?: OutputFormats;
+  /** What the command runs (the IPC command function, SPEC §7), and how its result is shown. */
+  protected abstract readonly action: FormattedAction;
 
   async run(): Promise<void> {
-    const parsed = await parseOrReport(async () => (await this.parse()) as unknown as Parsed, this.argv, this.formats);
+    const parsed = await parseOrReport(async () => (await this.parse()) as unknown as Parsed, this.argv, this.action.formats);
     if (!parsed) return;
-    const own = { ipc: this.ipcName, toArgs: (p: Parsed) => this.toArgs(p), render: (d: unknown) => this.render(d), formats: this.formats };
-    const { action, json } = chooseOutput(own, parsed);
+    const { action, json } = chooseOutput(this.action, parsed);
     await runAction(action, parsed, json);
   }
 }

@@ -2,6 +2,7 @@
 import { Args as OArgs, Flags } from '@oclif/core';
 import type { Args } from '../commands/args.js';
 import { GritCommand, type Parsed } from './base.js';
+import type { CliAction } from './output.js';
 import { ACTIONS } from './actions.js';
 import type { OutputFormats } from './output-format.js';
 
@@ -12,7 +13,8 @@ export interface CommandSpec<D> {
   args?: Record<string, any>;
   flags?: Record<string, any>;
   toArgs?: (p: Parsed) => Args | Promise<Args>;
-  render: (data: D) => string;
+  render: CliAction<D>['render'];
+  verbatim?: CliAction<D>['verbatim'];
   formats?: OutputFormats;
 }
 
@@ -22,14 +24,7 @@ export function defineCommand<D = any>(spec: CommandSpec<D>): typeof GritCommand
     static examples = spec.examples ?? [];
     static args = spec.args ?? {};
     static flags = spec.formats ? { ...spec.flags, format: formatFlag(spec.formats) } : (spec.flags ?? {});
-    protected readonly ipcName = spec.ipc;
-    protected readonly formats = spec.formats;
-    protected toArgs(p: Parsed): Args | Promise<Args> {
-      return spec.toArgs ? spec.toArgs(p) : {};
-    }
-    protected render(data: D): string {
-      return spec.render(data);
-    }
+    protected readonly action = { ...spec, toArgs: spec.toArgs ?? (() => ({})) };
   } as unknown as typeof GritCommand;
 }
 

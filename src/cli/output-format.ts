@@ -5,7 +5,7 @@
  */
 import type { CliAction, Parsed } from './output.js';
 
-export type OutputFormats = Record<string, ((data: any) => string) | 'json'>;
+export type OutputFormats = Record<string, CliAction['render'] | 'json'>;
 
 /** A CLI action that may offer `--format`; the first format is the default. */
 export interface FormattedAction extends CliAction {

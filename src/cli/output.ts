@@ -18,7 +18,7 @@ export interface CliAction<D = any> {
   ipc: string;
   toArgs: (p: Parsed) => Args | Promise<Args>;
   /** Human output, from the data with its text made terminal-safe (terminal-safe.ts). */
-  render: (data: D) => string;
+  render: (data: D, parsed: Parsed) => string;
   /** Output that is itself data (an export to stdout), printed exactly as it is when given. */
   verbatim?: (data: D) => string | undefined;
 }
@@ -38,7 +38,7 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
     for (const w of (data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []) process.stderr.write(`grit: warning: ${visible(w)}\n`);
     if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
     else if (!flags.quiet) {
-      const text = action.verbatim?.(data) ?? action.render(visibleDeep(data));
+      const text = action.verbatim?.(data) ?? action.render(visibleDeep(data), parsed);
       if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     }
   } catch (err) {

@@ -5,6 +5,7 @@ import type { ActorInfo } from '../commands/setup.js';
 import { bold, cyan, dim, green, relativeTime, short, table, terminalWidth, yellow } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import { plural } from '../core/plural.js';
+import type { Parsed } from './output.js';
 
 export interface WriteData {
   issue_id: string;
@@ -19,8 +20,11 @@ export const renderWrite =
 
 const stateLabel = (s: string): string => (s === 'open' ? green('open') : dim('closed'));
 
-export function renderIssueList(d: { issues: IssueSummary[]; total: number }): string {
-  if (d.total === 0) return dim('no issues (create one with `grit issue create --title "…"`)');
+export function renderIssueList(d: { issues: IssueSummary[]; total: number }, parsed?: Parsed): string {
+  if (d.total === 0) {
+    const filtered = parsed?.flags.state !== undefined || parsed?.flags.label !== undefined;
+    return dim(filtered ? 'no issues match' : 'no issues (create one with `grit issue create --title "…"`)');
+  }
   const rows = [['ID', 'STATE', 'TITLE', 'LABELS', 'UPDATED'].map((h) => bold(h))];
   const sorted = [...d.issues].sort((a, b) => b.updated_ts - a.updated_ts);
   for (const i of sorted) {

@@ -4,6 +4,6 @@ import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
   ...ACTIONS['snapshot:gc'],
-  description: 'Delete all but the newest snapshot refs',
+  description: 'Delete snapshot refs, all but the newest --keep (default 3; 0 deletes them all)',
   flags: { keep: Flags.integer({ description: 'how many of the newest snapshots to keep', default: 3, min: 0 }) },
 });
