@@ -3,6 +3,7 @@
  * is JSON and the reply is JSON too (so `nngcat` can script grit). Decoding never throws: a
  * malformed request becomes an error reply, which the caller sends back like any other.
  */
+import { isAbsolute, resolve } from 'node:path';
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 
@@ -98,15 +99,25 @@ function checkRequest(raw: unknown): CommandRequest {
   const name = names[0];
   const args = command[name] ?? {};
   if (!isRecord(args)) throw new GritError('invalid_args', `arguments of ${name} must be a map`);
+  const cwd = optString(raw, 'cwd');
+  if (cwd !== null && !isAbsolute(cwd)) throw ipcError('cwd must be an absolute path');
+  const data_dir = optString(raw, 'data_dir');
   return {
     request_id,
-    repo_root,
+    repo_root: absolute(repo_root, cwd, 'repo_root'),
     actor_id: optString(raw, 'actor_id'),
-    data_dir: optString(raw, 'data_dir'),
-    cwd: optString(raw, 'cwd'),
+    data_dir: data_dir === null ? null : absolute(data_dir, cwd, 'data_dir'),
+    cwd,
     name,
     args: args as Args,
   };
+}
+
+/** A path of a request: relative ones are taken from its cwd, never from the daemon's. */
+function absolute(path: string, cwd: string | null, field: string): string {
+  if (isAbsolute(path)) return path;
+  if (cwd === null) throw ipcError(`${field} must be an absolute path (or give cwd, which a relative one is taken from)`, { [field]: path });
+  return resolve(cwd, path);
 }
 
 export function replyOk(request_id: string | number | null, data: unknown): IpcReply {

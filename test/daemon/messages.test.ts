@@ -47,6 +47,9 @@ test('malformed requests become ipc_error or invalid_args replies, keeping the r
     ['args not a map', encode({ ...valid, command: { IssueList: [1] } }), 'invalid_args', 'r1'],
     ['bad request id', encode({ ...valid, request_id: { a: 1 } }), 'ipc_error', null],
     ['actor_id not text', encode({ ...valid, actor_id: 5 }), 'ipc_error', 'r1'],
+    ['a relative repo_root, no cwd', encode({ ...valid, repo_root: 'x' }), 'ipc_error', 'r1'],
+    ['a relative data_dir, no cwd', encode({ ...valid, data_dir: 'd' }), 'ipc_error', 'r1'],
+    ['a relative cwd', encode({ ...valid, repo_root: 'x', cwd: 'y' }), 'ipc_error', 'r1'],
   ];
   for (const [name, body, code, id] of cases) {
     const d = await decodeRequest(body);
@@ -54,6 +57,13 @@ test('malformed requests become ipc_error or invalid_args replies, keeping the r
     assert.equal(d.error.code, code, name);
     assert.equal(d.request_id, id, name);
   }
+});
+
+test('relative paths of a request are taken from its cwd, never from the daemon\'s', async () => {
+  const d = await decodeRequest(encode({ ...valid, repo_root: '../r', data_dir: 'actors/a', cwd: '/home/u/w' }));
+  assert.ok('request' in d);
+  assert.equal(d.request.repo_root, '/home/u/r');
+  assert.equal(d.request.data_dir, '/home/u/w/actors/a');
 });
 
 test('a reply that is not a reply is an ipc_error for the client', async () => {
