@@ -86,9 +86,9 @@ export interface ActorSelection {
 
 /**
  * SPEC §4 order: `--data-dir`/GRIT_HOME, then `--actor`, then the repo default, else a new
- * actor is created and made the default.
+ * actor is created and made the default. A default whose directory is gone is not_found.
  */
-export function selectActor(repo: RepoPaths, sel: ActorSelection): ActorRef {
+export function selectActor(repo: RepoPaths, sel: ActorSelection, opts: { replaceMissingDefault?: boolean } = {}): ActorRef {
   const dataDir = sel.dataDir ?? process.env.GRIT_HOME;
   if (dataDir) {
     const dir = resolve(dataDir);
@@ -100,6 +100,14 @@ export function selectActor(repo: RepoPaths, sel: ActorSelection): ActorRef {
     const dir = join(actorsDir(repo), cfg.default_actor);
     const found = readActorDir(dir);
     if (found) return found;
+    // Its events, store and key are that identity's: acting as a new one instead, unasked, would
+    // hide the loss. Only `grit init` (asked to set this repository up) makes a new default.
+    if (!opts.replaceMissingDefault) {
+      throw new GritError('not_found', `the default actor ${cfg.default_actor} (${repoConfigPath(repo)}) has no directory in ${actorsDir(repo)}`, {
+        details: { actor_id: cfg.default_actor, path: dir },
+        suggestion: 'pick an actor with `grit actor use <id>` (`grit actor list`), or run `grit init` to make a new default',
+      });
+    }
   }
   const created = createActor(null, repo);
   updateRepoConfig(repo, { default_actor: created.config.actor_id });

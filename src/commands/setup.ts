@@ -59,7 +59,7 @@ export async function init(
   args: Args,
 ): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string }> {
   const repo = findRepo(env.options.cwd);
-  let actor = selectActor(repo, env.options);
+  let actor = selectActor(repo, env.options, { replaceMissingDefault: true });
   // --generate-key gives the actor a signing key unless it already has one (docs/signing.md).
   if (bool(args, 'generate_key') && !actor.config.public_key) actor = await addSigningKey(actor);
   // An actor in an outside data dir (GRIT_HOME) cannot be the repo default: others would not find it.

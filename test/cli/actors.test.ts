@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { readFileSync, rmSync } from 'node:fs';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 
 test('actor init, list, show, current, use', () => {
@@ -51,4 +52,20 @@ test('a linked worktree shares the main repository state', () => {
   const b = gritOk(wt, ['issue', 'create', '--title', 'from worktree']);
   assert.equal(gritOk(repo, ['issue', 'show', b.issue_id]).issue.title, 'from worktree');
   assert.equal(gritOk(wt, ['actor', 'current']).actor.actor_id, gritOk(repo, ['actor', 'current']).actor.actor_id);
+});
+
+test('a default actor whose directory is gone is not_found, not silently replaced; init makes a new default', () => {
+  const repo = tempRepo();
+  const first = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  gritOk(repo, ['issue', 'create', '--title', 'by the first actor']);
+  rmSync(join(repo, '.git', 'grit', 'actors', first), { recursive: true });
+  const r = grit(repo, ['issue', 'list', '--json']);
+  assert.equal(r.code, 3, r.stdout);
+  assert.equal(r.json.error.code, 'not_found');
+  assert.match(r.json.error.message, new RegExp(`default actor ${first}`));
+  assert.match(r.json.error.details.suggestion, /grit actor use/);
+  assert.match(readFileSync(join(repo, '.git', 'grit', 'config.toml'), 'utf8'), new RegExp(`default_actor = "${first}"`), 'the config is left alone');
+  const second = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  assert.notEqual(second, first);
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'the WAL is all there');
 });
