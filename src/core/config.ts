@@ -28,9 +28,9 @@ export const DEFAULT_REPO_CONFIG: RepoConfig = {
   snapshot: { max_events: 10_000, max_age_days: 7 },
 };
 
-function configError(path: string, message: string): GritError {
+function configError(path: string, message: string, details: Record<string, unknown> = {}): GritError {
   return new GritError('invalid_args', `${path}: ${message}`, {
-    details: { path },
+    details: { path, ...details },
     suggestion: 'fix the file by hand, or run `grit doctor` for a plan (`grit doctor --fix` repairs a TOML syntax error)',
     exitCode: ENV_EXIT,
   });
@@ -74,10 +74,27 @@ function positive(path: string, key: string, v: unknown, def: number): number {
 
 const ACTOR_HEX = /^[0-9a-f]{32}$/;
 
+/** The settings a repo config may hold: any other key is a typo (or in the wrong table). */
+const REPO_KEYS = ['default_actor', 'lock_policy', 'signature_policy', 'snapshot'];
+const SNAPSHOT_KEYS = ['max_events', 'max_age_days'];
+
+/**
+ * Refuses a key grit does not know: ignored, a misspelt `lock_policy` (or one that fell under
+ * `[snapshot]`) would quietly leave the policy at its default.
+ */
+function checkKeys(path: string, table: Record<string, unknown>, known: readonly string[], where: string): void {
+  const unknown = Object.keys(table).filter((k) => !known.includes(k));
+  if (unknown.length === 0) return;
+  const names = unknown.map((k) => where + k);
+  throw configError(path, `unknown setting ${names.join(', ')} (known${where ? ` in [${where.slice(0, -1)}]` : ''}: ${known.join(', ')})`, { unknown: names });
+}
+
 export function readRepoConfig(path: string): RepoConfig {
   const raw = readToml(path) ?? {};
   const snap = (raw.snapshot ?? {}) as Record<string, unknown>;
   if (typeof snap !== 'object' || Array.isArray(snap)) throw configError(path, '[snapshot] must be a table');
+  checkKeys(path, raw, REPO_KEYS, '');
+  checkKeys(path, snap, SNAPSHOT_KEYS, 'snapshot.');
   const def = raw.default_actor;
   if (def !== undefined && (typeof def !== 'string' || !ACTOR_HEX.test(def))) {
     throw configError(path, 'default_actor must be 32 lowercase hex characters');

@@ -280,3 +280,24 @@ test('a file named on the command line that cannot be read: a clear error by wha
   }
   assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
 });
+
+test('a setting grit does not know in config.toml is refused, not ignored (a misspelt lock_policy would leave it at warn)', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const path = join(repo, '.git', 'grit', 'config.toml');
+  const good = readFileSync(path, 'utf8');
+  // A typo at the top; the right key appended at the end, where it falls into the [snapshot] table.
+  for (const [text, name] of [[`lock_polcy = "require"\n${good}`, 'lock_polcy'], [`${good}lock_policy = "require"\n`, 'snapshot.lock_policy']]) {
+    assert.match(good, /\[snapshot\]/);
+    writeFileSync(path, text);
+    const r = grit(repo, ['issue', 'list', '--json']);
+    assert.equal(r.code, 5, r.stdout);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.match(r.json.error.message, new RegExp(`unknown setting ${name.replace('.', '\\.')} \\(known`));
+    assert.deepEqual(r.json.error.details.unknown, [name]);
+    const doctor = gritOk(repo, ['doctor']);
+    assert.equal(doctor.checks.find((c: any) => c.id === 'actor_config').status, 'error');
+  }
+  writeFileSync(path, good);
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+});
