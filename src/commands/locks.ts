@@ -1,5 +1,4 @@
 /** `grit lock acquire|renew|release|status|gc` (SPEC §3, docs/locks.md). */
-import { GritError } from '../core/errors.js';
 import {
   changeLock,
   DEFAULT_TTL_MS,
@@ -74,8 +73,7 @@ export interface LockStatusReply {
 }
 
 /** The local view of the locks (refreshed by `grit sync` and every lock command that uses a remote). */
-export async function lockStatus(ctx: RepoContext, args: Args): Promise<LockStatusReply> {
-  if (args.resource !== undefined && args.resource !== null) throw new GritError('invalid_args', 'lock status takes no --resource');
+export async function lockStatus(ctx: RepoContext): Promise<LockStatusReply> {
   const now = Date.now();
   const all = await readLocks(ctx.repo.commonDir, ctx.wal.objects);
   const live = all.filter((l) => isLive(l, now)).sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));

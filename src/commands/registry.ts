@@ -3,11 +3,21 @@
  * workers both run commands through this table; each entry loads its module on first use so a
  * CLI invocation pays only for the command it runs.
  */
+import { invalidArgs } from '../core/errors.js';
 import type { Args } from './args.js';
 import type { CommandEnv, ContextOptions, RepoContext } from './context.js';
 
 export type CommandFn = (env: CommandEnv, args: Args) => Promise<unknown>;
-type Loader = () => Promise<CommandFn>;
+
+interface CommandEntry {
+  /**
+   * Every argument the command reads (snake_case, as the CLI and the MCP tools send them). Any
+   * other is refused: a misspelled one (`lables`) would otherwise be ignored and the command run
+   * without it.
+   */
+  args: readonly string[];
+  load: () => Promise<CommandFn>;
+}
 
 const withContext =
   (fn: (ctx: RepoContext, args: Args, options: ContextOptions) => Promise<unknown>): CommandFn =>
@@ -19,69 +29,101 @@ const deps = () => import('./deps.js');
 const setup = () => import('./setup.js');
 const maintenance = () => import('./maintenance.js');
 const context = () => import('./context-commands.js');
+const locks = () => import('./locks.js');
 
-export const COMMANDS: Record<string, Loader> = {
-  Init: async () => (await setup()).init,
-  ActorInit: async () => (await setup()).actorInit,
-  ActorList: async () => (await setup()).actorList,
-  ActorShow: async () => (await setup()).actorShow,
-  ActorCurrent: async () => (await setup()).actorShow,
-  ActorUse: async () => (await setup()).actorUse,
-  Rebuild: async () => withContext((await maintenance()).rebuild),
-  DbStats: async () => withContext((await maintenance()).dbStats),
-  DbCheck: async () => withContext((await maintenance()).dbCheck),
-  DbVerify: async () => withContext((await maintenance()).dbVerify),
-  Snapshot: async () => withContext((await maintenance()).snapshot),
-  SnapshotGc: async () => withContext((await maintenance()).snapshotGc),
-  Doctor: async () => (await import('./doctor.js')).doctor,
-  Export: async () => withContext((await import('./export.js')).exportCommand),
-  IssueCreate: async () => withContext((await issues()).issueCreate),
-  IssueUpdate: async () => withContext((await issues()).issueUpdate),
-  IssueList: async () => withContext((await issues()).issueList),
-  IssueShow: async () => withContext((await issues()).issueShow),
-  IssueComment: async () => withContext((await issues()).issueComment),
-  IssueClose: async () => withContext((await issues()).issueClose),
-  IssueReopen: async () => withContext((await issues()).issueReopen),
-  IssueLabelAdd: async () => withContext((await issues()).issueLabelAdd),
-  IssueLabelRemove: async () => withContext((await issues()).issueLabelRemove),
-  IssueAssigneeAdd: async () => withContext((await issues()).issueAssigneeAdd),
-  IssueAssigneeRemove: async () => withContext((await issues()).issueAssigneeRemove),
-  IssueLinkAdd: async () => withContext((await issues()).issueLinkAdd),
-  IssueAttachmentAdd: async () => withContext((await issues()).issueAttachmentAdd),
-  DaemonStart: async () => (await import('./daemon.js')).daemonStart,
-  DaemonStatus: async () => (await import('./daemon.js')).daemonStatus,
-  DaemonStop: async () => (await import('./daemon.js')).daemonStop,
-  IssueDepAdd: async () => withContext((await deps()).issueDepAdd),
-  IssueDepRemove: async () => withContext((await deps()).issueDepRemove),
-  IssueDepList: async () => withContext((await deps()).issueDepList),
-  IssueDepTopo: async () => withContext((await deps()).issueDepTopo),
-  IssueDepGraph: async () => withContext((await deps()).issueDepGraph),
-  Sync: async () => withContext((await import('./sync.js')).sync),
-  LockAcquire: async () => withContext((await import('./locks.js')).lockAcquire),
-  LockRenew: async () => withContext((await import('./locks.js')).lockRenew),
-  LockRelease: async () => withContext((await import('./locks.js')).lockRelease),
-  LockStatus: async () => withContext((await import('./locks.js')).lockStatus),
-  LockGc: async () => withContext((await import('./locks.js')).lockGc),
-  ContextIndex: async () => withContext((await import('./context-index.js')).contextIndex),
-  ContextQuery: async () => withContext((await context()).contextQuery),
-  ContextShow: async () => withContext((await context()).contextShow),
-  ContextProject: async () => withContext((await context()).contextProject),
-  ContextSet: async () => withContext((await context()).contextSet),
+const LOCK_PLACE = ['remote', 'local'];
+
+export const COMMANDS: Record<string, CommandEntry> = {
+  Init: { args: ['no_agents_md', 'generate_key'], load: async () => (await setup()).init },
+  ActorInit: { args: ['label', 'generate_key'], load: async () => (await setup()).actorInit },
+  ActorList: { args: [], load: async () => (await setup()).actorList },
+  ActorShow: { args: ['id'], load: async () => (await setup()).actorShow },
+  // The selected actor: an `id` would make it ActorShow.
+  ActorCurrent: { args: [], load: async () => (await setup()).actorShow },
+  ActorUse: { args: ['id'], load: async () => (await setup()).actorUse },
+  Rebuild: { args: ['from_snapshot'], load: async () => withContext((await maintenance()).rebuild) },
+  DbStats: { args: [], load: async () => withContext((await maintenance()).dbStats) },
+  DbCheck: { args: [], load: async () => withContext((await maintenance()).dbCheck) },
+  DbVerify: { args: [], load: async () => withContext((await maintenance()).dbVerify) },
+  Snapshot: { args: [], load: async () => withContext((await maintenance()).snapshot) },
+  SnapshotGc: { args: ['keep'], load: async () => withContext((await maintenance()).snapshotGc) },
+  Doctor: { args: ['fix'], load: async () => (await import('./doctor.js')).doctor },
+  Export: { args: ['format', 'since', 'output'], load: async () => withContext((await import('./export.js')).exportCommand) },
+  IssueCreate: { args: ['title', 'body', 'labels'], load: async () => withContext((await issues()).issueCreate) },
+  IssueUpdate: { args: ['issue_id', 'title', 'body'], load: async () => withContext((await issues()).issueUpdate) },
+  IssueList: { args: ['state', 'label'], load: async () => withContext((await issues()).issueList) },
+  IssueShow: { args: ['issue_id'], load: async () => withContext((await issues()).issueShow) },
+  IssueComment: { args: ['issue_id', 'body'], load: async () => withContext((await issues()).issueComment) },
+  IssueClose: { args: ['issue_id'], load: async () => withContext((await issues()).issueClose) },
+  IssueReopen: { args: ['issue_id'], load: async () => withContext((await issues()).issueReopen) },
+  IssueLabelAdd: { args: ['issue_id', 'label'], load: async () => withContext((await issues()).issueLabelAdd) },
+  IssueLabelRemove: { args: ['issue_id', 'label'], load: async () => withContext((await issues()).issueLabelRemove) },
+  IssueAssigneeAdd: { args: ['issue_id', 'user'], load: async () => withContext((await issues()).issueAssigneeAdd) },
+  IssueAssigneeRemove: { args: ['issue_id', 'user'], load: async () => withContext((await issues()).issueAssigneeRemove) },
+  IssueLinkAdd: { args: ['issue_id', 'url', 'note'], load: async () => withContext((await issues()).issueLinkAdd) },
+  IssueAttachmentAdd: {
+    args: ['issue_id', 'file', 'name', 'sha256', 'mime'],
+    load: async () => withContext((await issues()).issueAttachmentAdd),
+  },
+  DaemonStart: { args: ['idle_timeout', 'worker_idle_timeout'], load: async () => (await import('./daemon.js')).daemonStart },
+  DaemonStatus: { args: [], load: async () => (await import('./daemon.js')).daemonStatus },
+  DaemonStop: { args: [], load: async () => (await import('./daemon.js')).daemonStop },
+  IssueDepAdd: { args: ['issue_id', 'target', 'dep_type'], load: async () => withContext((await deps()).issueDepAdd) },
+  IssueDepRemove: { args: ['issue_id', 'target', 'dep_type'], load: async () => withContext((await deps()).issueDepRemove) },
+  IssueDepList: { args: ['issue_id', 'reverse'], load: async () => withContext((await deps()).issueDepList) },
+  IssueDepTopo: { args: ['state', 'label'], load: async () => withContext((await deps()).issueDepTopo) },
+  IssueDepGraph: { args: ['format'], load: async () => withContext((await deps()).issueDepGraph) },
+  Sync: { args: ['pull', 'push', 'remote'], load: async () => withContext((await import('./sync.js')).sync) },
+  LockAcquire: { args: ['resource', 'ttl', 'ttl_ms', ...LOCK_PLACE], load: async () => withContext((await locks()).lockAcquire) },
+  LockRenew: { args: ['resource', 'ttl', 'ttl_ms', ...LOCK_PLACE], load: async () => withContext((await locks()).lockRenew) },
+  LockRelease: { args: ['resource', ...LOCK_PLACE], load: async () => withContext((await locks()).lockRelease) },
+  LockStatus: { args: [], load: async () => withContext((await locks()).lockStatus) },
+  LockGc: { args: LOCK_PLACE, load: async () => withContext((await locks()).lockGc) },
+  ContextIndex: { args: ['path', 'pattern', 'force'], load: async () => withContext((await import('./context-index.js')).contextIndex) },
+  ContextQuery: { args: ['query', 'limit'], load: async () => withContext((await context()).contextQuery) },
+  ContextShow: { args: ['path', 'cwd'], load: async () => withContext((await context()).contextShow) },
+  ContextProject: { args: ['key'], load: async () => withContext((await context()).contextProject) },
+  ContextSet: { args: ['key', 'value'], load: async () => withContext((await context()).contextSet) },
 };
 
 export function isCommandName(name: string): boolean {
   return Object.hasOwn(COMMANDS, name);
 }
 
+/**
+ * Refuses arguments the command does not read, before it runs. The daemon's supervisor calls
+ * this itself for the commands it answers without a command function (DaemonStatus, DaemonStop).
+ */
+export function checkArgs(name: string, args: Args): void {
+  const allowed = COMMANDS[name].args;
+  const unknown = Object.keys(args).filter((k) => !allowed.includes(k));
+  if (unknown.length === 0) return;
+  throw invalidArgs(
+    `unknown argument${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} for ${name}`,
+    { command: name, unknown, allowed: [...allowed] },
+    allowed.length ? `${name} takes ${allowed.join(', ')}` : `${name} takes no arguments`,
+  );
+}
+
 const loaded = new Map<string, CommandFn>();
 
 /**
- * The function of a command (`isCommandName`), its module loaded on first use and the function
- * kept: a daemon worker runs thousands of commands a second, and an `import()` of a loaded module
- * still goes through the module loader each time.
+ * The function of a command, which checks its arguments (`checkArgs`) on every call: the CLI, the
+ * MCP server, the API and the daemon's workers all get commands here, so none can skip the check.
+ * Its module is loaded on first use and the function kept: a daemon worker runs thousands of
+ * commands a second, and an `import()` of a loaded module still goes through the module loader
+ * each time.
  */
 export async function commandFn(name: string): Promise<CommandFn> {
+  if (!isCommandName(name)) throw invalidArgs(`unknown command ${name}`, { command: name });
   let fn = loaded.get(name);
-  if (!fn) loaded.set(name, (fn = await COMMANDS[name]()));
+  if (!fn) {
+    const run = await COMMANDS[name].load();
+    fn = async (env, args) => {
+      checkArgs(name, args);
+      return run(env, args);
+    };
+    loaded.set(name, fn);
+  }
   return fn;
 }

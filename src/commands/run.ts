@@ -1,11 +1,9 @@
-import { invalidArgs } from '../core/errors.js';
 import type { Args } from './args.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
-import { commandFn, isCommandName } from './registry.js';
+import { commandFn } from './registry.js';
 
 /** Runs one command in this process, opening (and closing) its repository context on demand. */
 export async function runLocal(name: string, args: Args, options: ContextOptions): Promise<unknown> {
-  if (!isCommandName(name)) throw invalidArgs(`unknown command ${name}`, { command: name });
   const fn = await commandFn(name);
   let ctx: RepoContext | null = null;
   const env: CommandEnv = { options, context: () => (ctx ??= RepoContext.open(options)) };

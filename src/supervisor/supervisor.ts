@@ -5,6 +5,7 @@
  * becomes an error reply.
  */
 import type { Logger } from 'pino';
+import { checkArgs } from '../commands/registry.js';
 import { runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
@@ -132,6 +133,8 @@ export class Supervisor {
 
   private async execute(request: CommandRequest, format: WireFormat): Promise<Uint8Array> {
     const { name, request_id } = request;
+    // Answered here, not by their command functions, so not checked by them.
+    if (name === 'DaemonStatus' || name === 'DaemonStop') checkArgs(name, request.args);
     if (name === 'DaemonStatus') return encodeMessage(replyOk(request_id, this.status()), format);
     if (name === 'DaemonStop') {
       setImmediate(() => void this.stop('DaemonStop'));

@@ -7,8 +7,8 @@
 import { workerData } from 'node:worker_threads';
 import { RepoContext, type CommandEnv } from '../commands/context.js';
 import { readActorDir } from '../commands/actors.js';
-import { commandFn, isCommandName } from '../commands/registry.js';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { commandFn } from '../commands/registry.js';
+import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { findRepo } from '../git/repo.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
@@ -67,10 +67,9 @@ function holdLease(): void {
 
 async function run(request: CommandRequest, settings: string): Promise<unknown> {
   faultOnRequest();
-  if (!isCommandName(request.name)) throw invalidArgs(`unknown command ${request.name}`, { command: request.name });
+  const fn = await commandFn(request.name);
   holdLease();
   context().reloadSettingsIfChanged(settings);
-  const fn = await commandFn(request.name);
   const env: CommandEnv = {
     // As the caller gave them: commands that describe the selection (doctor) say the same as locally.
     options: {

@@ -1,0 +1,86 @@
+/**
+ * Arguments a command does not read are refused before it runs, through the daemon and in
+ * process alike, and the table of what each command reads keeps up with what the CLI and the MCP
+ * tools send.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { Args } from '../../src/commands/args.js';
+import { COMMANDS, isCommandName } from '../../src/commands/registry.js';
+import { runLocal } from '../../src/commands/run.js';
+import { ACTIONS } from '../../src/cli/actions.js';
+import { TOOLS, type JsonSchema } from '../../src/mcp/tools.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { gritOk, tempRepo } from '../helpers/repo.js';
+
+const misspelt = { title: 'x', lables: ['bug'] };
+
+function refusesLables(err: any): boolean {
+  assert.equal(err.code, 'invalid_args');
+  assert.deepEqual(err.details.unknown, ['lables']);
+  assert.equal(err.details.command, 'IssueCreate');
+  assert.deepEqual(err.details.allowed, ['title', 'body', 'labels']);
+  assert.match(err.suggestion, /IssueCreate takes title, body, labels/);
+  return true;
+}
+
+test('through the daemon, an unknown argument is invalid_args and nothing is written', async () => {
+  const daemon = await startDaemon();
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  try {
+    const client = await daemon.client('json');
+    const target = { repoRoot: repo };
+    try {
+      await assert.rejects(client.request('IssueCreate', misspelt, target), refusesLables);
+      assert.equal((await client.issueList({}, target)).total, 0);
+      // Commands the supervisor runs itself, or in place rather than in a worker, are checked too.
+      for (const name of ['DaemonStatus', 'DaemonStop', 'ActorList']) {
+        await assert.rejects(client.request(name, { verbose: true }, target), (e: any) => e.code === 'invalid_args' && e.details.unknown[0] === 'verbose');
+      }
+      await client.issueCreate({ title: 'spelt right', labels: ['bug'] }, target);
+      assert.equal((await client.issueList({ label: 'bug' }, target)).total, 1);
+    } finally {
+      client.close();
+    }
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('in process (runLocal), an unknown argument is invalid_args and nothing is written', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  await assert.rejects(runLocal('IssueCreate', misspelt, { cwd: repo }), refusesLables);
+  assert.equal(((await runLocal('IssueList', {}, { cwd: repo })) as { total: number }).total, 0);
+  // Allowed arguments may still be null or undefined.
+  await runLocal('IssueCreate', { title: 'x', body: null, labels: undefined }, { cwd: repo });
+  assert.equal(((await runLocal('IssueList', { state: null }, { cwd: repo })) as { total: number }).total, 1);
+});
+
+function allows(ipc: string, args: Args, by: string): void {
+  assert.ok(isCommandName(ipc), `${by}: no command ${ipc}`);
+  for (const key of Object.keys(args)) assert.ok(COMMANDS[ipc].args.includes(key), `${by} sends ${key}, which ${ipc} does not allow`);
+}
+
+test('every argument a CLI action sends is allowed for its command', async () => {
+  // toArgs builds its object literally, so its keys are there even when the flags are not given.
+  for (const [id, action] of Object.entries(ACTIONS)) allows(action.ipc, await action.toArgs({ args: {}, flags: {} }), `CLI ${id}`);
+});
+
+test('every argument an MCP tool sends is allowed for its command', async () => {
+  const sample = (s: JsonSchema): unknown => (s.type === 'boolean' ? true : s.type === 'array' ? ['x'] : ((s.enum as string[] | undefined)?.[0] ?? 'x'));
+  // Enough of a reply for the tools that run several commands (memory_query lists, then shows).
+  const reply = { issues: [{ issue_id: 'ab'.repeat(16) }], issue: { title: 'x', body: 'x', labels: [], state: 'open', updated_ts: 0 } };
+  for (const tool of TOOLS) {
+    const given = Object.fromEntries(Object.entries(tool.input.properties).map(([k, s]) => [k, sample(s)]));
+    const sent: Array<[string, Args]> = [];
+    const run = async (ipc: string, args: Args) => {
+      sent.push([ipc, args]);
+      return reply;
+    };
+    await (tool.call ? tool.call(run, given) : run(tool.ipc, given));
+    assert.ok(sent.length > 0, `${tool.name} ran nothing`);
+    for (const [ipc, args] of sent) allows(ipc, args, `MCP ${tool.name}`);
+  }
+});
