@@ -7,10 +7,30 @@
 import { Decoder, Encoder } from 'cbor-x';
 
 const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
-const decoder = new Decoder({ useRecords: false, mapsAsObjects: true });
+// A 64-bit integer (what `encodeForPeers` writes for a timestamp) decodes as a number, as it went in.
+// (cbor-x reads the option; its typings do not list it.)
+const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
 
 export function encode(value: unknown): Uint8Array {
   return encoder.encode(value);
+}
+
+/**
+ * For another program (IPC messages): cbor-x writes a number beyond 32 bits, such as a ms
+ * timestamp, as a float64, which a client in a typed language reading a u64 refuses; as a
+ * BigInt it writes a CBOR integer. (Rows only this program reads skip the extra pass.)
+ */
+export function encodeForPeers(value: unknown): Uint8Array {
+  return encoder.encode(wideIntegersAsBigInt(value));
+}
+
+function wideIntegersAsBigInt(v: unknown): unknown {
+  if (typeof v === 'number') return Number.isSafeInteger(v) && (v > 0xffffffff || v < -0x100000000) ? BigInt(v) : v;
+  if (Array.isArray(v)) return v.map(wideIntegersAsBigInt);
+  if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = wideIntegersAsBigInt(x);
+  return out;
 }
 
 export function decode(body: Uint8Array): unknown {

@@ -129,7 +129,7 @@ export function replyError(request_id: string | number | null, err: unknown): Ip
 }
 
 export async function encodeMessage(message: IpcReply | IpcRequest, format: WireFormat): Promise<Uint8Array> {
-  return format === 'json' ? Buffer.from(JSON.stringify(message)) : (await cbor()).encode(message);
+  return format === 'json' ? Buffer.from(JSON.stringify(message)) : (await cbor()).encodeForPeers(message);
 }
 
 /** Decodes a reply (client side); a reply that is not one is an ipc_error. */

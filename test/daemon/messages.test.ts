@@ -24,6 +24,20 @@ test('a JSON request (first byte `{`) decodes as JSON, anything else as CBOR', a
   assert.deepEqual(cbor.request, json.request);
 });
 
+test('a CBOR reply writes a ms timestamp as a CBOR integer (a typed client reads it as u64), and reads it back as a number', async () => {
+  const ts = 1_796_364_146_540;
+  const body = await encodeMessage(replyOk(1, { updated_ts: ts, small: 7, negative: -5_000_000_000, fraction: 0.5, bytes: new Uint8Array([1]) }), 'cbor');
+  const hex = Buffer.from(body).toString('hex');
+  assert.ok(hex.includes('1b' + ts.toString(16).padStart(16, '0')), `major type 0, 8-byte argument: ${hex}`);
+  assert.ok(hex.includes('3b' + (5_000_000_000 - 1).toString(16).padStart(16, '0')), `major type 1: ${hex}`);
+  assert.ok(!hex.includes('fb' + Buffer.from(new Float64Array([ts]).buffer).reverse().toString('hex')), 'no float64 timestamp');
+  const back = await decodeReply(body);
+  assert.ok(back.ok);
+  const { bytes, ...numbers } = back.data as Record<string, unknown>;
+  assert.deepEqual(numbers, { updated_ts: ts, small: 7, negative: -5_000_000_000, fraction: 0.5 });
+  assert.deepEqual([...(bytes as Uint8Array)], [1]);
+});
+
 test('replies come back in the request format and round-trip', async () => {
   for (const format of ['json', 'cbor'] as const) {
     const ok = await decodeReply(await encodeMessage(replyOk(7, { n: 1, s: 'x', l: [1, 2] }), format));
