@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { ACTIONS } from './actions.js';
-import { runAction, type Parsed } from './output.js';
+import { GritError } from '../core/errors.js';
+import { printError, runAction, type Parsed } from './output.js';
 import { chooseOutput } from './output-format.js';
 
 interface ManifestFlag {
@@ -92,6 +93,29 @@ export function parseArgv(argv: string[], commands: Record<string, ManifestComma
   return { id, args, flags };
 }
 
+/**
+ * `grit db --json`, `grit --json`: a topic (or nothing) where a command belongs. oclif would print
+ * its help, which a script that asked for JSON cannot read; this is the invalid_args it gets
+ * instead, naming the commands there. (On a terminal without --json, oclif's help is the answer.)
+ */
+function reportMissingCommand(argv: string[], ids: string[]): boolean {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  if (words.length !== argv.length - 1) return false; // other flags: oclif says what is wrong with them
+  const topic = words.join(':');
+  const under = ids.filter((id) => topic === '' || id.startsWith(`${topic}:`));
+  if (under.length === 0 || ids.includes(topic)) return false;
+  const next = [...new Set(under.map((id) => id.split(':')[words.length]))].sort();
+  const shown = ['grit', ...words].join(' ');
+  printError(
+    new GritError('invalid_args', `${shown} needs a command: ${next.join(', ')}`, {
+      details: { commands: next.map((c) => `${shown} ${c}`) },
+      suggestion: `run \`${shown} --help\` to see what each does`,
+    }),
+    true,
+  );
+  return true;
+}
+
 /** Runs the command line if it is a plain one; false means "let oclif handle it". */
 export async function runFast(argv: string[], manifestPath: string): Promise<boolean> {
   let manifest: { version: string; commands: Record<string, ManifestCommand> };
@@ -107,7 +131,7 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
   }
   const commands = manifest.commands;
   const parsed = parseArgv(argv, commands);
-  if (!parsed) return false;
+  if (!parsed) return argv.includes('--json') && reportMissingCommand(argv, Object.keys(commands));
   const { action, json } = chooseOutput(ACTIONS[parsed.id], parsed);
   await runAction(action, parsed, json);
   return true;

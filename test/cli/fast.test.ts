@@ -85,3 +85,21 @@ test('a reader that closes the pipe early ends the output quietly, not with a st
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
 });
+
+test('a topic without its command, under --json: one invalid_args object naming the commands, not help text', () => {
+  const repo = tempRepo();
+  for (const [argv, message] of [
+    [['db', '--json'], 'grit db needs a command: check, stats, verify'],
+    [['issue', 'dep', '--json'], 'grit issue dep needs a command: add, graph, list, remove, topo'],
+  ] as const) {
+    const r = grit(repo, [...argv]);
+    assert.equal(r.code, 2, r.stdout);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, message);
+  }
+  const bare = grit(repo, ['--json']);
+  assert.equal(bare.code, 2);
+  assert.match(bare.json.error.message, /^grit needs a command: actor, .*issue, /);
+  // Without --json, oclif's help is the answer.
+  assert.match(grit(repo, ['db']).stdout, /^Inspect and check the local store/);
+});
