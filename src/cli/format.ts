@@ -48,16 +48,42 @@ export function relativeTime(ts: number, now = Date.now()): string {
 }
 
 const ANSI = /\u001b\[[0-9;]*m/g;
-export const visibleLength = (s: string): number => s.replace(ANSI, '').length;
+/** Characters a terminal draws two cells wide (East Asian wide and fullwidth, most emoji). */
+const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
+/** Characters drawn in no cell of their own (combining marks, zero-width joiners and selectors). */
+const ZERO_WIDTH = /[\p{M}\u200b-\u200f\ufe00-\ufe0f]/u;
+
+const charWidth = (c: string): number => (ZERO_WIDTH.test(c) ? 0 : WIDE.test(c) ? 2 : 1);
+
+/** Below U+0300 every character takes one cell: most text is measured by its length. */
+const ONE_CELL_EACH = /^[\u0000-\u02ff]*$/;
+
+/** The cells `s` takes on a terminal (colour codes take none). */
+export function visibleLength(s: string): number {
+  const plain = s.replace(ANSI, '');
+  if (ONE_CELL_EACH.test(plain)) return plain.length;
+  let n = 0;
+  for (const c of plain) n += charWidth(c);
+  return n;
+}
 
 /** The terminal's width when stdout is one; tables in pipes are never cut. */
 export function terminalWidth(stream: NodeJS.WriteStream = process.stdout): number | undefined {
   return stream.isTTY && stream.columns ? stream.columns : undefined;
 }
 
-/** Cuts plain text to `width` characters, marking the cut with an ellipsis. */
+/** Cuts plain text to `width` cells, marking the cut with an ellipsis. */
 export function truncate(s: string, width: number): string {
-  return s.length <= width ? s : `${s.slice(0, Math.max(0, width - 1))}…`;
+  if (visibleLength(s) <= width) return s;
+  let out = '';
+  let used = 0;
+  for (const c of s) {
+    const w = charWidth(c);
+    if (used + w > width - 1) break;
+    out += c;
+    used += w;
+  }
+  return `${out}…`;
 }
 
 export interface TableOptions {

@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { colorEnabled, relativeTime, table, truncate } from '../../src/cli/format.js';
+import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
 import { parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
@@ -79,6 +79,11 @@ describe('format helpers', () => {
     assert.equal(narrow[1], 'abcd  a rather long t…  3h ago');
     assert.equal(truncate('abcdef', 4), 'abc…');
     assert.equal(truncate('abc', 4), 'abc');
+    // Cells, not characters: wide characters take two, combining marks none.
+    assert.equal(visibleLength('日本語'), 6);
+    assert.equal(visibleLength('e\u0301 🎉'), 4);
+    assert.equal(truncate('日本語のタイトル', 7), '日本語…');
+    assert.equal(table([['日本', 'x'], ['ab', 'y']]), '日本  x\nab    y');
   });
 
   it('styles Markdown only when colouring, and keeps it as written otherwise', () => {
