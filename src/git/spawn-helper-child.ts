@@ -25,5 +25,8 @@ function serve(socket: Socket): void {
 rmSync(socketPath, { force: true }); // a helper of a daemon that died left it
 const server = createServer(serve).listen(socketPath);
 server.on('error', () => process.exit(1)); // workers then spawn git themselves
-process.stdin.on('close', () => process.exit(0));
+process.stdin.on('close', () => {
+  rmSync(socketPath, { force: true }); // nothing listens there any more
+  process.exit(0);
+});
 process.stdin.resume();

@@ -216,6 +216,9 @@ test('SIGTERM drains in-flight writes, releases leases and removes the socket', 
   for (const id of ok) assert.ok(listed.issues.some((i: { issue_id: string }) => i.issue_id === id));
   assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
   assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
+  // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
+  for (let i = 0; i < 100 && existsSync(join(daemon.runDir, 'git.sock')); i++) await sleep(20);
+  assert.equal(existsSync(join(daemon.runDir, 'git.sock')), false);
 });
 
 test('the idle timeout stops the daemon; the CLI auto-spawns one when none runs', async () => {
