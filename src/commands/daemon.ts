@@ -28,8 +28,13 @@ function notRunning(): DaemonStatusData {
   return { running: false, pid: null, endpoint: daemonEndpoint(), workers: [] };
 }
 
-async function withDaemon<T>(spawn: boolean, daemonArgs: string[], fn: (c: GritClient) => Promise<T>): Promise<T | null> {
-  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json' });
+async function withDaemon<T>(
+  spawn: boolean,
+  daemonArgs: string[],
+  fn: (c: GritClient) => Promise<T>,
+  onSpawn?: (pid: number | undefined) => void,
+): Promise<T | null> {
+  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn });
   if (!client) return null;
   try {
     return await fn(client);
@@ -42,14 +47,17 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
   const already = await withDaemon(false, [], statusOf);
   if (already) return { ...already, started: false };
-  const status = await withDaemon(true, daemonArgs, statusOf);
+  let spawned: number | undefined;
+  const status = await withDaemon(true, daemonArgs, statusOf, (pid) => (spawned = pid));
   if (!status) {
     throw new GritError('ipc_error', `the daemon did not answer within ${SPAWN_WAIT_MS / 1000} s`, {
       details: { endpoint: daemonEndpoint(), log: daemonLogPath() },
       suggestion: `look at ${daemonLogPath()}, or run \`grit-daemon\` in a terminal to see why`,
     });
   }
-  return { ...status, started: true };
+  // Started by this call only if the daemon answering is the one it spawned: of several starts at
+  // once, one daemon wins the socket and the others' exit.
+  return { ...status, started: status.pid === spawned };
 }
 
 /** `grit-daemon`'s flag for a number of seconds in `args[key]`, if given. */

@@ -19,21 +19,22 @@ function nobodyListening(err: unknown): boolean {
 }
 
 /** Loads child_process only here: the CLI's usual path (a daemon already up) never needs it. */
-export async function spawnDaemon(extraArgs: string[] = []): Promise<void> {
+export async function spawnDaemon(extraArgs: string[] = []): Promise<number | undefined> {
   const { spawn } = await import('node:child_process');
   const env = { ...process.env };
   // The daemon picks actors per request; a caller's GRIT_HOME must not leak into all of them.
   delete env.GRIT_HOME;
   const child = spawn(process.execPath, [DAEMON_BIN, ...extraArgs], { detached: true, stdio: 'ignore', env });
   child.unref();
+  return child.pid;
 }
 
 /**
- * Connects to the daemon; if none is listening and `spawn` is set, starts one and keeps trying
- * for up to `waitMs`. Returns null when no daemon could be reached.
+ * Connects to the daemon; if none is listening and `spawn` is set, starts one (`onSpawn` gets its
+ * pid) and keeps trying for up to `waitMs`. Returns null when no daemon could be reached.
  */
 export async function connectOrSpawn(
-  opts: ClientOptions & { spawn: boolean; waitMs?: number; daemonArgs?: string[] },
+  opts: ClientOptions & { spawn: boolean; waitMs?: number; daemonArgs?: string[]; onSpawn?: (pid: number | undefined) => void },
 ): Promise<GritClient | null> {
   const endpoint = opts.endpoint ?? daemonEndpoint();
   const connect = () => GritClient.connect({ ...opts, endpoint, connectTimeoutMs: 1_000 });
@@ -42,7 +43,8 @@ export async function connectOrSpawn(
   } catch (err) {
     if (!opts.spawn || !nobodyListening(err)) return null;
   }
-  await spawnDaemon(opts.daemonArgs);
+  const pid = await spawnDaemon(opts.daemonArgs); // (not inside `onSpawn?.(…)`: that skips its argument without one)
+  opts.onSpawn?.(pid);
   const deadline = Date.now() + (opts.waitMs ?? SPAWN_WAIT_MS);
   for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
     await new Promise((r) => setTimeout(r, delay));

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, grit, gritOk, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritOk, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
 import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
@@ -219,6 +219,21 @@ test('SIGTERM drains in-flight writes, releases leases and removes the socket', 
   // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
   for (let i = 0; i < 100 && existsSync(join(daemon.runDir, 'git.sock')); i++) await sleep(20);
   assert.equal(existsSync(join(daemon.runDir, 'git.sock')), false);
+});
+
+test('four `daemon start` at once: one daemon, and only the call that started it says so', async () => {
+  const runDir = testRunDir();
+  const env = daemonEnv(runDir);
+  const dir = tempRepo();
+  const starts = await Promise.all(Array.from({ length: 4 }, () => gritAsync(dir, ['daemon', 'start', '--json'], { env })));
+  try {
+    for (const s of starts) assert.equal(s.code, 0, s.stdout + s.stderr);
+    const replies = starts.map((s) => s.json.data as { pid: number; started: boolean });
+    assert.equal(new Set(replies.map((r) => r.pid)).size, 1, 'one daemon');
+    assert.equal(replies.filter((r) => r.started).length, 1, JSON.stringify(replies));
+  } finally {
+    gritOk(dir, ['daemon', 'stop'], { env });
+  }
 });
 
 test('the idle timeout stops the daemon; the CLI auto-spawns one when none runs', async () => {
