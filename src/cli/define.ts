@@ -61,7 +61,8 @@ export function memberCommand(set: 'label' | 'assignee', op: 'add' | 'remove'): 
     ...ACTIONS[`issue:${set}:${op}`],
     description: op === 'add' ? `Add ${member} to an issue` : `Remove ${member} from an issue (one it does not have is not_found)`,
     args: issueArg,
-    flags: { [field]: Flags.string({ description: set, required: true }) },
+    // -l as on `issue create` and `issue list`.
+    flags: { [field]: Flags.string({ description: set, required: true, ...(set === 'label' ? { char: 'l' as const } : {}) }) },
   });
 }
 export { readBody } from './input.js';

@@ -52,6 +52,9 @@ async function writeEdges(ctx: RepoContext, edges: DepEdge[], type: 'DependencyA
  */
 export async function issueDepAdd(ctx: RepoContext, args: Args): Promise<DepWriteReply> {
   const edge = await edgeFrom(ctx, args);
+  if (edge.dep_type === 'related_to' && edge.target === edge.issue_id) {
+    throw invalidArgs('an issue is not related_to itself', { ...edge }, 'give another issue as --target');
+  }
   const store = ctx.store;
   const cycle = cycleClosedBy(edge, (id) => store.orderingSuccessors(id));
   if (cycle) {
@@ -60,7 +63,7 @@ export async function issueDepAdd(ctx: RepoContext, args: Args): Promise<DepWrit
       details: { ...edge, cycle, cycle_edges: existing },
       suggestion: existing.length
         ? `remove an edge of the cycle first (e.g. \`${removeCommand(existing[0])}\`), or use --type related_to`
-        : 'an issue cannot come before itself; use --type related_to',
+        : 'an issue cannot come before itself: give another issue as --target',
     });
   }
   const written = await writeEdges(ctx, [edge], 'DependencyAdded');

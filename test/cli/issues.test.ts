@@ -301,3 +301,21 @@ test('a setting grit does not know in config.toml is refused, not ignored (a mis
   writeFileSync(path, good);
   assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
 });
+
+test('short flags as elsewhere: -h is help, -l a label on label add|remove; an issue is not related_to itself', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const help = grit(repo, ['issue', 'list', '-h']);
+  assert.equal(help.code, 0, help.stderr);
+  assert.match(help.stdout, /^List issues/);
+  gritOk(repo, ['issue', 'label', 'add', id, '-l', 'bug']);
+  gritOk(repo, ['issue', 'label', 'remove', id, '-l', 'bug']);
+  assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, []);
+  const self = grit(repo, ['issue', 'dep', 'add', id, '--target', id, '--type', 'related_to', '--json']);
+  assert.equal(self.code, 2, self.stdout);
+  assert.equal(self.json.error.code, 'invalid_args');
+  const selfBlock = grit(repo, ['issue', 'dep', 'add', id, '--target', id, '--type', 'blocks', '--json']);
+  assert.equal(selfBlock.json.error.code, 'conflict');
+  assert.doesNotMatch(selfBlock.json.error.details.suggestion, /related_to/);
+});
