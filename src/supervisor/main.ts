@@ -10,8 +10,9 @@ import { TransportError } from '../protocol/transport/index.js';
 import { Supervisor } from './supervisor.js';
 
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 export const DEFAULT_WORKER_IDLE_TIMEOUT_S = 120;
+/** pino's levels: GRIT_LOG_LEVEL names one. */
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--tcp <host:port>]
 

@@ -3,8 +3,9 @@
  * read the repo config for the default actor, read the actor's config), then remembered while the
  * files it was read from stay unchanged. Resolving from scratch reads and parses two TOML files per
  * request; under load that was a fifth of the supervisor's time. Checking the cached answer costs
- * four stat calls (the fourth, the actor's signing key, is for the worker: see Route.stamp), made
- * once per turn of the event loop: the requests one turn handles came from sockets found readable
+ * five stat calls (the fourth, the actor's signing key, is for the worker: see Route.stamp; the
+ * fifth, its store file, tells a store replaced behind the worker: Route.store), made once per
+ * turn of the event loop: the requests one turn handles came from sockets found readable
  * before its first check, so any change (`grit actor use`, a new actor that makes a prefix
  * ambiguous, a deleted repository) finished before a client sent its request is seen by it. (libuv
  * polls again within a turn only after a poll that found 1,024 sockets ready at once.) At ~3 µs a
