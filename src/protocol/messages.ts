@@ -81,6 +81,19 @@ export async function decodeRequest(body: Uint8Array): Promise<Decoded> {
   }
 }
 
+/**
+ * No command takes arguments nested more than a level or two; a hostile request nested thousands
+ * deep would overflow the stack of whatever copies it next (the hand-over to a worker thread).
+ */
+const MAX_ARG_DEPTH = 16;
+
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false;
+  if (limit === 0) return true;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (nestedDeeperThan(x, limit - 1)) return true;
+  return false;
+}
+
 function checkRequest(raw: unknown): CommandRequest {
   if (!isRecord(raw)) throw ipcError('a request must be a map');
   if (raw.ipc_schema_version !== IPC_SCHEMA_VERSION) {
@@ -99,6 +112,9 @@ function checkRequest(raw: unknown): CommandRequest {
   const name = names[0];
   const args = command[name] ?? {};
   if (!isRecord(args)) throw new GritError('invalid_args', `arguments of ${name} must be a map`);
+  if (nestedDeeperThan(args, MAX_ARG_DEPTH)) {
+    throw new GritError('invalid_args', `arguments of ${name} are nested more than ${MAX_ARG_DEPTH} deep`, { details: { limit: MAX_ARG_DEPTH } });
+  }
   const cwd = optString(raw, 'cwd');
   if (cwd !== null && !isAbsolute(cwd)) throw ipcError('cwd must be an absolute path');
   const data_dir = optString(raw, 'data_dir');

@@ -64,6 +64,7 @@ test('malformed requests become ipc_error or invalid_args replies, keeping the r
     ['a relative repo_root, no cwd', encode({ ...valid, repo_root: 'x' }), 'ipc_error', 'r1'],
     ['a relative data_dir, no cwd', encode({ ...valid, data_dir: 'd' }), 'ipc_error', 'r1'],
     ['a relative cwd', encode({ ...valid, repo_root: 'x', cwd: 'y' }), 'ipc_error', 'r1'],
+    ['args nested 5,000 deep', Buffer.from(JSON.stringify({ ...valid, command: { IssueList: { label: 'DEEP' } } }).replace('"DEEP"', '['.repeat(5000) + ']'.repeat(5000))), 'invalid_args', 'r1'],
   ];
   for (const [name, body, code, id] of cases) {
     const d = await decodeRequest(body);
