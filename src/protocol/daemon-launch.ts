@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import { GritError } from '../core/errors.js';
 import { GritClient, type ClientOptions } from './client.js';
-import { daemonEndpoint } from './daemon-paths.js';
+import { daemonEndpoint, ensureRunDir, runDir } from './daemon-paths.js';
 
 export const SPAWN_WAIT_MS = 5_000;
 
@@ -16,6 +16,15 @@ const DAEMON_BIN = fileURLToPath(new URL('../../../bin/grit-daemon.js', import.m
 function nobodyListening(err: unknown): boolean {
   const code = err instanceof GritError ? err.details.transport_code : undefined;
   return code === 'ENOENT' || code === 'ECONNREFUSED';
+}
+
+function usableRunDir(): boolean {
+  try {
+    ensureRunDir(runDir());
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Loads child_process only here: the CLI's usual path (a daemon already up) never needs it. */
@@ -43,6 +52,9 @@ export async function connectOrSpawn(
   } catch (err) {
     if (!opts.spawn || !nobodyListening(err)) return null;
   }
+  // A run directory the daemon could not use (GRIT_RUN_DIR names a file, another user's
+  // directory…) would only be found out after the whole wait: the command runs here at once.
+  if (!opts.endpoint && !usableRunDir()) return null;
   const pid = await spawnDaemon(opts.daemonArgs); // (not inside `onSpawn?.(…)`: that skips its argument without one)
   opts.onSpawn?.(pid);
   const deadline = Date.now() + (opts.waitMs ?? SPAWN_WAIT_MS);

@@ -1,7 +1,7 @@
 /** The daemon under duress: kill -9, crashing workers, hostile bytes, slow work next door, shutdown. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritAsync, gritOk, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
 import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
@@ -219,6 +219,18 @@ test('SIGTERM drains in-flight writes, releases leases and removes the socket', 
   // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
   for (let i = 0; i < 100 && existsSync(join(daemon.runDir, 'git.sock')); i++) await sleep(20);
   assert.equal(existsSync(join(daemon.runDir, 'git.sock')), false);
+});
+
+test('a run directory the daemon cannot use: the command runs in-process at once, not after the spawn wait', () => {
+  const { dir } = initRepo();
+  const notADir = join(tempDir(), 'a-file');
+  writeFileSync(notADir, '');
+  const t0 = performance.now();
+  const r = grit(dir, ['issue', 'list', '--json'], { env: daemonEnv(notADir) });
+  const ms = performance.now() - t0;
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.json.data.total, 0);
+  assert.ok(ms < 3_000, `took ${ms.toFixed(0)} ms: it waited for a daemon that could not start`);
 });
 
 test('four `daemon start` at once: one daemon, and only the call that started it says so', async () => {
