@@ -176,8 +176,7 @@ export class Supervisor {
     if (worker && worker.storeId !== null && worker.storeId !== store) {
       // Its open store is no longer the file there (deleted, or a backup restored): a new thread
       // opens what is there now, once this one has finished its work and closed.
-      this.opts.logger.warn({ repo: repo.root, actor: actor.config.actor_id }, 'store file replaced; restarting its worker');
-      this.retire(actor.dir, worker);
+      this.retire(actor.dir, worker, 'its store file was replaced');
       worker = undefined;
     }
 
@@ -223,13 +222,16 @@ export class Supervisor {
       return;
     }
     const workerIdleMs = this.opts.workerIdleTimeoutMs ?? 0;
-    if (workerIdleMs > 0) for (const [dir, worker] of this.workers) if (worker.idleFor(workerIdleMs)) this.retire(dir, worker);
+    if (workerIdleMs > 0) for (const [dir, worker] of this.workers) if (worker.idleFor(workerIdleMs)) this.retire(dir, worker, 'idle');
   }
 
-  /** Stops an idle worker: a thread and an open store per actor add up for someone with many repositories. */
-  private retire(dir: string, worker: ActorWorkerPool): void {
+  /**
+   * Stops a worker once its work is done: an idle one (a thread and an open store per actor add up
+   * for someone with many repositories), or one whose store file was replaced behind it.
+   */
+  private retire(dir: string, worker: ActorWorkerPool, why: string): void {
     this.workers.delete(dir);
-    this.opts.logger.info({ actor: worker.actorId, repo: worker.setup.repoRoot }, 'worker retired (idle)');
+    this.opts.logger.info({ actor: worker.actorId, repo: worker.setup.repoRoot }, `worker retired (${why})`);
     const closing = worker
       .close()
       .catch((err) => this.opts.logger.error({ err, actor: worker.actorId }, 'retiring worker failed to close'))
