@@ -1,6 +1,5 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
@@ -44,7 +43,8 @@ test('a spawn helper runs git for this thread, with the same results; without on
 
   const helper = startSpawnHelper(socket);
   try {
-    await until(() => existsSync(socket));
+    // Listening, not merely bound: between the two a connection is refused, and git is spawned here.
+    await until(() => listening(socket));
     useSpawnHelper(socket);
     const parent = await gitParent(gitDir);
     assert.ok(parent > 0 && parent !== process.pid, `git was spawned by ${parent}, not by the helper`);
