@@ -261,14 +261,13 @@ function rivalOf(resource: string, all: readonly LockRef[], owner: string, now: 
  * Whether `op` takes the resource anew: an acquire, or a renew of a lock that has expired (another
  * owner may have taken an overlapping resource since, which must refuse it as it refuses an acquire).
  */
-function takesAnew(op: LockOp, current: Lock | null): boolean {
-  return op === 'acquire' || (op === 'renew' && current !== null && !isLive(current, Date.now()));
+function takesAnew(op: LockOp, current: Lock | null, now: number): boolean {
+  return op === 'acquire' || (op === 'renew' && current !== null && !isLive(current, now));
 }
 
 /** What `op` writes on top of the current lock (null: none), or throws the error that refuses it. */
-function nextLock(op: LockOp, resource: string, current: Lock | null, all: readonly LockRef[], env: LockEnv, ttlMs: number): Lock {
-  const now = Date.now();
-  if (takesAnew(op, current)) {
+function nextLock(op: LockOp, resource: string, current: Lock | null, all: readonly LockRef[], env: LockEnv, ttlMs: number, now: number): Lock {
+  if (takesAnew(op, current, now)) {
     if (current && isLive(current, now) && current.owner !== env.owner) throw heldError(resource, current);
     const rival = rivalOf(resource, all, env.owner, now);
     if (rival) throw heldError(resource, rival);
@@ -315,7 +314,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     if (env.remote === null) {
       const oid = await readRef(env.gitDir, ref);
       const current = oid ? readLockCommit(env.objects, oid) : null;
-      const next = nextLock(op, resource, current, await readLocks(env.gitDir, env.objects), env, ttlMs);
+      const next = nextLock(op, resource, current, await readLocks(env.gitDir, env.objects), env, ttlMs, Date.now());
       const commit = writeLockCommit(env.objects, next, oid);
       if (await casRef(env.gitDir, ref, oid, commit)) return next;
       continue;
@@ -324,7 +323,9 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const trackRef = `${prefix}${ref.slice('refs/grit/'.length)}`;
     const remoteOid = await readRef(env.gitDir, trackRef);
     const current = remoteOid ? readLockCommit(env.objects, remoteOid) : null;
-    const next = nextLock(op, resource, current, await readLocks(env.gitDir, env.objects), env, ttlMs);
+    const all = await readLocks(env.gitDir, env.objects);
+    const decidedAt = Date.now();
+    const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
     const commit = writeLockCommit(env.objects, next, remoteOid);
     const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref }]);
     if (!pushed.ok) {
@@ -333,7 +334,8 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     }
     await updateRefs(env.gitDir, [{ ref: trackRef, newOid: commit }]);
     await setLocalRef(env.gitDir, ref, commit);
-    if (takesAnew(op, current)) {
+    // As decided: a renewal of a lock that was live then is no taking anew, however long the push took.
+    if (takesAnew(op, current, decidedAt)) {
       await refreshRemoteLocks(env);
       const rival = rivalOf(resource, await readLocks(env.gitDir, env.objects), env.owner, Date.now());
       if (rival) {
@@ -403,6 +405,7 @@ export async function checkLocks(
   if (policy === 'off') return warnings;
   const now = Date.now();
   const held = (await readLocks(ctx.repo.commonDir, ctx.wal.objects)).filter((l) => l.owner !== ctx.actorId && isLive(l, now));
+  if (held.length === 0) return warnings;
   const resources = new Set<string>();
   for (const item of items) {
     resources.add(`issue:${toHex(item.issue_id)}`);
