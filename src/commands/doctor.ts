@@ -21,6 +21,7 @@ import type { Event } from '../core/event.js';
 import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';
 import { signingKeyPath } from '../core/signing.js';
 import { Store, type StoreMeta } from '../core/store.js';
+import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots } from '../git/snapshot.js';
@@ -345,7 +346,7 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
 async function checkStoreIntegrity(s: State): Promise<Finding> {
   const actor = s.actor;
   if (!actor) return ok('store_integrity', 'not checked: no actor');
-  const path = join(actor.dir, 'store.mdb');
+  const path = storeFile(actor.dir);
   if (!existsSync(path)) return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
   const probe = probeStore(actor.dir);
   s.probe = probe;

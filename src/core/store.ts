@@ -208,7 +208,8 @@ export class Store {
 
   /** Deletes an actor's store files (the caller rebuilds from the WAL). Never while it is open. */
   static discard(actorDir: string): void {
-    for (const f of ['store.mdb', 'store.mdb-lock', UNSYNCED_MARKER]) rmSync(join(actorDir, f), { force: true });
+    const file = storeFile(actorDir);
+    for (const path of [file, `${file}-lock`, join(actorDir, UNSYNCED_MARKER)]) rmSync(path, { force: true });
   }
 
   getMeta(): StoreMeta {
