@@ -6,6 +6,9 @@
 import { Piscina } from 'piscina';
 import type { WorkerResult, WorkerSetup, WorkerTask } from '../workers/actor-worker.js';
 
+/** How long a closing worker waits for its requests in flight (the daemon's own drain limit). */
+const DRAIN_LIMIT_MS = 60_000;
+
 const WORKER_FILE = new URL('../workers/actor-worker.js', import.meta.url).href;
 
 export interface WorkerInfo {
@@ -21,6 +24,7 @@ export class ActorWorkerPool {
   private threadsStarted = 0;
   private inFlight = 0;
   private lastUsed = Date.now();
+  private drainWaiters: (() => void)[] = [];
   /**
    * The identity of the actor's store file this thread has open (RouteCache's `store`), learned
    * once the file exists: another file there later means the store was deleted or replaced
@@ -54,7 +58,17 @@ export class ActorWorkerPool {
     } finally {
       this.inFlight--;
       this.lastUsed = Date.now();
+      if (this.inFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
     }
+  }
+
+  /** Resolves once nothing is in flight, or after `limitMs` (a request stuck on a remote must not hold a shutdown forever). */
+  private drained(limitMs: number): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((r) => {
+      this.drainWaiters.push(r);
+      setTimeout(r, limitMs).unref();
+    });
   }
 
   /** Nothing in flight for at least `ms`. */
@@ -62,8 +76,9 @@ export class ActorWorkerPool {
     return this.inFlight === 0 && now - this.lastUsed >= ms;
   }
 
-  /** Releases the lease, closes the store and stops the thread (the supervisor drains requests first). */
+  /** Lets the requests in flight finish, then releases the lease, closes the store and stops the thread. */
   async close(): Promise<void> {
+    await this.drained(DRAIN_LIMIT_MS);
     try {
       await this.run({ op: 'close' });
     } finally {

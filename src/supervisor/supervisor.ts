@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import { checkArgs } from '../commands/registry.js';
-import { runsInWorker } from '../commands/routing.js';
+import { repairsStore, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
@@ -59,6 +59,8 @@ export class Supervisor {
   private readonly workers = new Map<string, ActorWorkerPool>();
   /** Workers being stopped for idleness, by actor dir: a new one for the actor waits for this. */
   private readonly retiring = new Map<string, Promise<void>>();
+  /** Actors whose store `doctor --fix` is repairing (routing.ts `repairsStore`), by actor dir: their other requests wait for it. */
+  private readonly repairs = new Map<string, Promise<void>>();
   private readonly routes = new RouteCache();
   private readonly startedTs = Date.now();
   private lastActivity = Date.now();
@@ -149,7 +151,7 @@ export class Supervisor {
       });
       return encodeMessage(replyOk(request_id, data), format);
     }
-    const { worker, settings } = await this.workerFor(request);
+    const { worker, settings, release } = repairsStore(name, request.args) ? await this.repairWorker(request) : await this.workerFor(request);
     try {
       const { reply, notice } = (await worker.run({ op: 'run', request, format, settings }))!;
       // The thread has its store open from its first command on: which file that is.
@@ -162,6 +164,8 @@ export class Supervisor {
         details: { actor_id: worker.actorId },
         suggestion: 'retry: a fresh worker serves the next request',
       });
+    } finally {
+      release?.();
     }
   }
 
@@ -169,9 +173,14 @@ export class Supervisor {
    * The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4), and the stamp
    * of the files its settings come from.
    */
-  private async workerFor(request: CommandRequest): Promise<{ worker: ActorWorkerPool; settings: string }> {
+  private async workerFor(request: CommandRequest, forRepair = false): Promise<{ worker: ActorWorkerPool; settings: string; release?: () => void }> {
     if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
     const { repo, actor, stamp, store } = this.routes.resolve(request);
+    const repair = forRepair ? undefined : this.repairs.get(actor.dir);
+    if (repair) {
+      await repair;
+      return this.workerFor(request);
+    }
     let worker = this.workers.get(actor.dir);
     if (worker && worker.storeId !== null && worker.storeId !== store) {
       // Its open store is no longer the file there (deleted, or a backup restored): a new thread
@@ -184,7 +193,7 @@ export class Supervisor {
     const retiring = worker ? undefined : this.retiring.get(actor.dir);
     if (retiring) {
       await retiring;
-      return this.workerFor(request);
+      return this.workerFor(request, forRepair);
     }
     if (!worker) {
       worker = new ActorWorkerPool(
@@ -196,6 +205,26 @@ export class Supervisor {
       this.opts.logger.info({ repo: repo.root, actor: actor.config.actor_id }, 'worker started');
     }
     return { worker, settings: stamp };
+  }
+
+  /**
+   * The worker for a store repair (`doctor --fix`): the actor's worker, if it has one, is retired
+   * (its requests finish, its store closes, its lease goes), a fresh one runs the repair, and the
+   * actor's other requests wait until `release`.
+   */
+  private async repairWorker(request: CommandRequest): Promise<{ worker: ActorWorkerPool; settings: string; release: () => void }> {
+    const { actor } = this.routes.resolve(request);
+    for (let busy = this.repairs.get(actor.dir); busy; busy = this.repairs.get(actor.dir)) await busy;
+    let release!: () => void;
+    this.repairs.set(actor.dir, new Promise<void>((r) => (release = () => (this.repairs.delete(actor.dir), r()))));
+    try {
+      const worker = this.workers.get(actor.dir);
+      if (worker) this.retire(actor.dir, worker, 'doctor --fix repairs its store');
+      return { ...(await this.workerFor(request, true)), release };
+    } catch (err) {
+      release();
+      throw err;
+    }
   }
 
   status(): DaemonStatus {

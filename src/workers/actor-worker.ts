@@ -8,6 +8,7 @@ import { workerData } from 'node:worker_threads';
 import { RepoContext, type CommandEnv } from '../commands/context.js';
 import { readActorDir } from '../commands/actors.js';
 import { commandFn } from '../commands/registry.js';
+import { repairsStore } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { findRepo } from '../git/repo.js';
@@ -68,7 +69,7 @@ function holdLease(): void {
 async function run(request: CommandRequest, settings: string): Promise<unknown> {
   faultOnRequest();
   const fn = await commandFn(request.name);
-  holdLease();
+  if (!repairsStore(request.name, request.args)) holdLease();
   context().reloadSettingsIfChanged(settings);
   const env: CommandEnv = {
     // As the caller gave them: commands that describe the selection (doctor) say the same as locally.

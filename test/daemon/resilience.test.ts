@@ -119,6 +119,40 @@ test('a store deleted or replaced behind the daemon (a backup restored) is reope
   }
 });
 
+test('doctor --fix through the daemon repairs a store its worker holds, while the actor\'s writes wait', async () => {
+  const daemon = await startDaemon();
+  try {
+    const env = daemon.env;
+    const { dir, actorDir } = initRepo();
+    gritOk(dir, ['issue', 'create', '--title', 'one'], { env });
+    const store = join(actorDir, 'store.mdb');
+    // Damaged behind the worker's back, as a disk that filled up would leave it.
+    writeFileSync(store, readFileSync(store).subarray(0, 4096));
+    const damaged = gritOk(dir, ['doctor'], { env });
+    assert.equal(damaged.checks.find((c: { id: string }) => c.id === 'store_integrity').status, 'error');
+    const client = await daemon.client();
+    try {
+      // A write sent right behind the repair waits for it and lands in the repaired store (sent
+      // before it, it would meet the truncated file in the old worker's memory map).
+      const [fixed, created] = await Promise.all([
+        client.request('Doctor', { fix: true }, { repoRoot: dir }) as Promise<{ checks: { status: string }[]; applied: string[]; failed: string[] }>,
+        client.issueCreate({ title: 'two' }, { repoRoot: dir }),
+      ]);
+      assert.deepEqual(fixed.failed, [], 'the daemon holding the store does not stop its own repair');
+      assert.match(fixed.applied.join('\n'), /rebuilt the store/);
+      assert.ok(fixed.checks.every((c) => c.status === 'ok'), JSON.stringify(fixed.checks));
+      assert.ok(created.issue_id);
+    } finally {
+      client.close();
+    }
+    const titles = gritOk(dir, ['issue', 'list'], { env }).issues.map((i: { title: string }) => i.title).sort();
+    assert.deepEqual(titles, ['one', 'two']);
+    assert.equal(gritOk(dir, ['daemon', 'status'], { env }).pid, daemon.child!.pid, 'the same daemon serves on');
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('hostile bytes on the socket: the daemon keeps answering valid requests', async () => {
   const daemon = await startDaemon();
   const { dir } = initRepo();
