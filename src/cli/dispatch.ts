@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import type { Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
-import { runsInWorker } from '../commands/routing.js';
+import { onlyReads, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 
 export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean): Promise<unknown> {
@@ -46,7 +46,7 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     });
     return { data };
   } catch (err) {
-    if (err instanceof GritError && isDaemonUnavailable(err)) return null;
+    if (err instanceof GritError && (isDaemonUnavailable(err) || (droppedMidway(err) && onlyReads(name, args)))) return null;
     throw err;
   } finally {
     client.close();
@@ -59,4 +59,9 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
  */
 function isDaemonUnavailable(err: GritError): boolean {
   return (err.code === 'db_busy' && 'owner_pid' in err.details) || err.details.fallback === true;
+}
+
+/** The daemon took the request and the connection then closed without a reply: it died. */
+function droppedMidway(err: GritError): boolean {
+  return err.code === 'ipc_error' && err.details.transport_code === 'closed';
 }

@@ -21,6 +21,16 @@ export function runsInWorker(name: string): boolean {
 }
 
 /**
+ * Commands that only read: one the daemon dropped mid-way (it died) can run again in process. A
+ * write cannot, since the daemon may have written it before it died.
+ */
+const READS = new Set(['IssueList', 'IssueShow', 'IssueDepList', 'IssueDepTopo', 'IssueDepGraph', 'Export', 'ContextQuery', 'ContextShow', 'ContextProject', 'DbStats', 'DbCheck', 'DbVerify', 'LockStatus']);
+
+export function onlyReads(name: string, args: Args): boolean {
+  return READS.has(name) || (name === 'Doctor' && args.fix !== true);
+}
+
+/**
  * `doctor --fix`, which may delete and rebuild the actor's store: a daemon runs it in a fresh
  * worker that has not opened the store and does not hold the actor's lease (the repair would
  * otherwise refuse to pull the store out from under a live daemon: its own), while the actor's

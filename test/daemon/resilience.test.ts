@@ -153,6 +153,39 @@ test('doctor --fix through the daemon repairs a store its worker holds, while th
   }
 });
 
+test('a read whose daemon dies under it runs again in process; a write is reported, not repeated', async () => {
+  const daemon = await startDaemon();
+  try {
+    const env = daemon.env;
+    const { dir, actorDir } = initRepo();
+    gritOk(dir, ['issue', 'create', '--title', 'kept'], { env });
+    const store = join(actorDir, 'store.mdb');
+    // Cut below its meta pages: the worker's next read of its memory map is a SIGBUS, which takes
+    // the whole daemon down mid-request (and leaves it a zombie until this process reaps it).
+    writeFileSync(store, readFileSync(store).subarray(0, 4096));
+    const listed = grit(dir, ['issue', 'list', '--json'], { env });
+    assert.equal(listed.code, 0, listed.stdout);
+    assert.deepEqual(JSON.parse(listed.stdout).data.issues.map((i: { title: string }) => i.title), ['kept']);
+    assert.match(listed.stderr, /damaged.*rebuilt from the WAL/);
+    await daemon.exited;
+  } finally {
+    await daemon.stop();
+  }
+  const again = await startDaemon();
+  try {
+    const { dir, actorDir } = initRepo();
+    gritOk(dir, ['issue', 'create', '--title', 'one'], { env: again.env });
+    const store = join(actorDir, 'store.mdb');
+    writeFileSync(store, readFileSync(store).subarray(0, 4096));
+    const created = grit(dir, ['issue', 'create', '--title', 'two', '--json'], { env: again.env });
+    assert.equal(JSON.parse(created.stdout).error.code, 'ipc_error', 'the daemon may have written it: not run twice');
+    await again.exited;
+    assert.ok(gritOk(dir, ['issue', 'list', '--no-daemon']).total <= 2);
+  } finally {
+    await again.stop();
+  }
+});
+
 test('hostile bytes on the socket: the daemon keeps answering valid requests', async () => {
   const daemon = await startDaemon();
   const { dir } = initRepo();
