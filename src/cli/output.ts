@@ -3,7 +3,7 @@
  * output, errors with their exit codes. Shared by the oclif commands and the fast path, and free
  * of oclif so the fast path never loads it.
  */
-import { GritError, toGritError } from '../core/errors.js';
+import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { dim, red } from './format.js';
 import { visible, visibleDeep } from './terminal-safe.js';
@@ -46,12 +46,25 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
   }
 }
 
+/** A person's next step when the error names none itself (SPEC §6: every human error carries one). */
+const FALLBACK_HINTS: Record<ErrorCode, string> = {
+  invalid_args: 'run the command with --help to see what it takes',
+  not_found: 'check the name or id (`grit issue list` lists the issues)',
+  conflict: 'see what it conflicts with above, then try again',
+  db_busy: 'another process holds it: try again in a moment',
+  io_error: 'check the path and its permissions; `grit doctor` checks the local state',
+  git_error: 'check the repository (`git status`); `grit doctor` checks what grit keeps in it',
+  wal_error: 'run `grit doctor` to see what is wrong with refs/grit/wal',
+  ipc_error: 'run the command with --no-daemon',
+  internal_error: 'a bug in grit: please report it with the command and the output of `grit doctor --json`',
+};
+
 export function printError(err: GritError, json: boolean): void {
   if (json) {
     process.stdout.write(JSON.stringify({ schema_version: 1, ok: false, error: err.toJSON() }) + '\n');
   } else {
     process.stderr.write(`${red('error', process.stderr)}: ${visible(err.message)}\n`);
-    if (err.suggestion) process.stderr.write(`${dim('hint', process.stderr)}: ${visible(err.suggestion)}\n`);
+    process.stderr.write(`${dim('hint', process.stderr)}: ${visible(err.suggestion ?? FALLBACK_HINTS[err.code])}\n`);
   }
   process.exitCode = err.exitCode;
 }

@@ -241,3 +241,24 @@ describe('issue list and show for people', () => {
     assert.match(r.json.error.details.suggestion, /the remote refused the update/);
   });
 });
+
+describe('human errors', () => {
+  it('always end with a one-line hint, the error\'s own or one for its code', () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    const id = gritOk(repo, ['issue', 'create', '--title', 't']).issue_id;
+    const cases: [string[], number, RegExp][] = [
+      [['lock', 'acquire', '--resource', 'nope:x'], 2, /^hint: run the command with --help/m],
+      [['issue', 'update', id, '--title', ''], 2, /^hint: run the command with --help/m],
+      [['issue', 'show', 'ffffffff'], 3, /^hint: .*grit issue list/m],
+    ];
+    for (const [args, code, hint] of cases) {
+      const r = grit(repo, args);
+      assert.equal(r.code, code, r.stderr);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.match(lines[0], /^error: /, r.stderr);
+      assert.match(r.stderr, hint);
+      assert.equal(lines.length, 2, r.stderr);
+    }
+  });
+});
