@@ -8,6 +8,7 @@ import type { Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
 import { onlyReads, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
+import { visible } from './terminal-safe.js';
 
 export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean): Promise<unknown> {
   if (!noDaemon && !daemonDisabled() && runsInWorker(name)) {
@@ -34,7 +35,8 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     return null; // not a repository: the local run reports it
   }
   const { connectOrSpawn } = await import('../protocol/daemon-launch.js');
-  const client = await connectOrSpawn({ spawn: true, format: 'json' });
+  // Printed as they would be had the command run here.
+  const client = await connectOrSpawn({ spawn: true, format: 'json', onWarning: (w) => process.stderr.write(`grit: warning: ${visible(w)}\n`) });
   if (!client) return null;
   const dataDir = options.dataDir ?? process.env.GRIT_HOME;
   try {

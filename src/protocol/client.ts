@@ -42,6 +42,8 @@ export interface ClientOptions {
   connectTimeoutMs?: number;
   /** Per request; 0 (default) waits as long as the command runs (a rebuild or sync can take a while). */
   requestTimeoutMs?: number;
+  /** Gets each warning a reply carries (what the command would have printed on stderr in process). */
+  onWarning?: (message: string) => void;
 }
 
 export interface WriteData {
@@ -69,6 +71,7 @@ export class GritClient {
     private readonly format: WireFormat,
     private readonly defaultTarget: RequestTarget | undefined,
     private readonly timeoutMs: number,
+    private readonly onWarning: ((message: string) => void) | undefined,
   ) {}
 
   /** Connects, or throws `ipc_error` (details.transport_code tells why, e.g. ENOENT: no daemon). */
@@ -80,7 +83,7 @@ export class GritClient {
         requestTimeoutMs: 0,
         maxMessageSize: MAX_REPLY_BYTES + HEADER_ROOM,
       });
-      return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0);
+      return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0, opts.onWarning);
     } catch (err) {
       throw transportFailure(err, `cannot reach the grit daemon at ${endpoint}`);
     }
@@ -114,6 +117,7 @@ export class GritClient {
       throw transportFailure(err, `the grit daemon did not answer ${name}`);
     }
     const reply = await decodeReply(body);
+    if (this.onWarning && Array.isArray(reply.warnings)) for (const w of reply.warnings) if (typeof w === 'string') this.onWarning(w);
     if (reply.ok) return reply.data as T;
     throw GritError.fromJSON(reply.error);
   }

@@ -50,9 +50,15 @@ export interface IpcErrorBody {
   details: Record<string, unknown>;
 }
 
-export type IpcReply =
+/**
+ * `warnings`, grit's addition to SPEC §7's reply: what the command said on stderr had it run in
+ * the client's process (a signature policy applying events with bad signatures, a damaged store
+ * rebuilt). Present only when there are some; clients that do not know it ignore it.
+ */
+export type IpcReply = (
   | { ipc_schema_version: number; request_id: string | number | null; ok: true; data: unknown }
-  | { ipc_schema_version: number; request_id: string | number | null; ok: false; error: IpcErrorBody };
+  | { ipc_schema_version: number; request_id: string | number | null; ok: false; error: IpcErrorBody }
+) & { warnings?: string[] };
 
 export type Decoded =
   | { format: WireFormat; request: CommandRequest }
@@ -142,6 +148,10 @@ export function replyOk(request_id: string | number | null, data: unknown): IpcR
 
 export function replyError(request_id: string | number | null, err: unknown): IpcReply {
   return { ipc_schema_version: IPC_SCHEMA_VERSION, request_id, ok: false, error: toGritError(err).toJSON() };
+}
+
+export function withWarnings(reply: IpcReply, warnings: string[]): IpcReply {
+  return warnings.length ? { ...reply, warnings } : reply;
 }
 
 export async function encodeMessage(message: IpcReply | IpcRequest, format: WireFormat): Promise<Uint8Array> {

@@ -4,6 +4,7 @@
  * `daemon.lock` lease, group-commits concurrent writes, and runs the same command functions the
  * CLI runs. Replies are encoded here so the supervisor thread only passes bytes on.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { workerData } from 'node:worker_threads';
 import { RepoContext, type CommandEnv } from '../commands/context.js';
 import { readActorDir } from '../commands/actors.js';
@@ -11,9 +12,10 @@ import { commandFn } from '../commands/registry.js';
 import { repairsStore } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
+import { integrityReports } from '../core/integrity.js';
 import { findRepo } from '../git/repo.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
-import { encodeMessage, replyError, replyOk, type CommandRequest, type WireFormat } from '../protocol/messages.js';
+import { encodeMessage, replyError, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
 
@@ -47,6 +49,18 @@ void loadFastHash();
 useSpawnHelper(setup.gitSpawner ?? null);
 let ctx: RepoContext | null = null;
 let lease: Lease | null = null;
+
+/**
+ * The warnings of the request being served, which its reply carries to the client: this thread's
+ * stderr reaches nobody. A refresh that several requests wait for warns the one that started it.
+ */
+const requestWarnings = new AsyncLocalStorage<string[]>();
+const printWarning = integrityReports.sink;
+integrityReports.sink = (message) => {
+  const warnings = requestWarnings.getStore();
+  if (warnings) warnings.push(message);
+  else printWarning(message);
+};
 
 function context(): RepoContext {
   if (ctx) return ctx;
@@ -92,16 +106,17 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     return null;
   }
   const { request, format, settings } = task;
+  const warnings: string[] = [];
   let reply;
   let notice: Notification | null = null;
   try {
-    const data = await run(request, settings);
+    const data = await requestWarnings.run(warnings, () => run(request, settings));
     reply = replyOk(request.request_id, data);
     notice = notificationFor(request.name, data, { repo_root: setup.repoRoot, actor_id: context().actorId });
   } catch (err) {
     reply = replyError(request.request_id, err);
   }
-  return { reply: await encodeMessage(reply, format), notice };
+  return { reply: await encodeMessage(withWarnings(reply, warnings), format), notice };
 }
 
 const fault = process.env.GRIT_FAULT; // set when the daemon starts, read once: this runs per request

@@ -8,6 +8,8 @@ import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import type { EventKind } from '../../src/core/kinds.js';
 import { fsckClean, git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { GritClient } from '../../src/protocol/client.js';
 
 function gitIn(cwd: string, args: string[], input: string | Uint8Array): string {
   const r = spawnSync('git', args, { cwd, input });
@@ -158,6 +160,33 @@ test('policy warn: forged events are kept, and reported by the command, db verif
   gritOk(s.repo, ['rebuild']);
   assert.equal(gritOk(s.repo, ['issue', 'show', s.id]).issue.title, 'forged');
   assert.equal(gritOk(s.repo, ['doctor']).checks.find((c: any) => c.id === 'signatures').message, 'not checked: signature_policy = off');
+});
+
+test('through the daemon, the signature warnings reach the command that read the events, as in process', async () => {
+  const daemon = await startDaemon();
+  try {
+    const env = daemon.env;
+    const s = forgeryScene();
+    gritOk(s.repo, ['issue', 'list', '--actor', s.reader.actor_id], { env }); // the reader's worker is up
+    appendWithPlumbing(s.repo, [s.badSig, s.unsigned], s.writer.actor_id);
+    const r = grit(s.repo, ['issue', 'show', s.id, '--json', '--actor', s.reader.actor_id], { env });
+    assert.equal(r.json.data.issue.title, 'forged');
+    assert.match(r.stderr, /^grit: warning: applied 2 events with a bad or missing signature .*signature_policy = warn/m);
+    assert.equal(grit(s.repo, ['issue', 'show', s.id, '--json', '--actor', s.reader.actor_id], { env }).stderr, '', 'said once');
+    // Library callers opt in; the JSON reply carries them beside `data` either way.
+    setPolicy(s.repo, 'reject');
+    const heard: string[] = [];
+    const client = await GritClient.connect({ endpoint: daemon.endpoint, onWarning: (w) => heard.push(w) });
+    try {
+      await client.request('Rebuild', {}, { repoRoot: s.repo, actorId: s.reader.actor_id });
+    } finally {
+      client.close();
+    }
+    assert.equal(heard.length, 1, heard.join('\n'));
+    assert.match(heard[0], /^refused 2 events with a bad or missing signature .*signature_policy = reject/);
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test('sharing a key: a teammate config.toml copied into .git/grit/actors/ makes its events verifiable', () => {
