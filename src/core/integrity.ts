@@ -178,6 +178,17 @@ export const integrityReports = {
   },
 };
 
+/** Runs `fn`, which must be synchronous, with its reports gathered into `into` instead of sent on. */
+export function gatherReports<T>(into: string[], fn: () => T): T {
+  const sink = integrityReports.sink;
+  integrityReports.sink = (message) => into.push(message);
+  try {
+    return fn();
+  } finally {
+    integrityReports.sink = sink;
+  }
+}
+
 export function reportAdmitted(r: AdmitResult): void {
   if (r.problems.length === 0) return;
   const n = r.problems.length;

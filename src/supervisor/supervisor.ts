@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import { checkArgs } from '../commands/registry.js';
 import { repairsStore, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
+import { gatherReports } from '../core/integrity.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
   decodeRequest,
@@ -151,9 +152,12 @@ export class Supervisor {
       });
       return encodeMessage(replyOk(request_id, data), format);
     }
+    // Selecting the actor may create one (a new --data-dir): the reply says so, as the CLI would.
+    const warnings: string[] = [];
+    gatherReports(warnings, () => this.routes.resolve(request));
     const { worker, settings, release } = repairsStore(name, request.args) ? await this.repairWorker(request) : await this.workerFor(request);
     try {
-      const { reply, notice } = (await worker.run({ op: 'run', request, format, settings }))!;
+      const { reply, notice } = (await worker.run({ op: 'run', request, format, settings, warnings }))!;
       // The thread has its store open from its first command on: which file that is.
       worker.storeId ??= fileIdentity(storeFile(worker.setup.actorDir));
       if (notice) this.pub?.publish(encodeNotification(notice));

@@ -34,6 +34,8 @@ export type WorkerTask =
       format: WireFormat;
       /** The supervisor's stamp of the files the actor's settings come from (RepoContext.reloadSettingsIfChanged). */
       settings: string;
+      /** What the supervisor had to say while routing the request (an actor created): the reply's first warnings. */
+      warnings: string[];
     }
   | { op: 'close' };
 
@@ -106,7 +108,7 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     return null;
   }
   const { request, format, settings } = task;
-  const warnings: string[] = [];
+  const warnings = [...task.warnings];
   let reply;
   let notice: Notification | null = null;
   try {

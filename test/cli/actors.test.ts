@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { readFileSync, rmSync } from 'node:fs';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 test('actor init, list, show, current, use', () => {
   const repo = tempRepo();
@@ -39,6 +40,26 @@ test('selection order: --data-dir / GRIT_HOME, then --actor, then the default, e
   // Every actor sees every event: all views are folds of one WAL.
   assert.equal(gritOk(repo, ['issue', 'list', '--actor', other]).total, 3);
   assert.equal(gritOk(repo, ['issue', 'list']).total, 3);
+});
+
+test('a --data-dir or GRIT_HOME that names no actor yet gets one, and the command says so, locally and through the daemon', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const daemon = await startDaemon();
+  try {
+    for (const [how, env] of [['local', {}], ['daemon', daemon.env]] as const) {
+      const dir = join(tempDir(), 'typo');
+      const first = grit(repo, ['issue', 'list', '--json', '--data-dir', dir], { env });
+      assert.equal(first.code, 0, first.stdout);
+      const id = gritOk(repo, ['actor', 'current', '--data-dir', dir]).actor.actor_id;
+      assert.equal(first.stderr, `grit: warning: created a new actor ${id} in ${dir}: the data dir (--data-dir or GRIT_HOME) held none yet\n`, how);
+      assert.equal(grit(repo, ['issue', 'list', '--json', '--data-dir', dir], { env }).stderr, '', `${how}: once`);
+      const home = join(tempDir(), 'home');
+      assert.match(grit(repo, ['issue', 'list', '--json'], { env: { ...env, GRIT_HOME: home } }).stderr, /created a new actor \w+ in .*home: the data dir/, how);
+    }
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test('a linked worktree shares the main repository state', () => {
