@@ -8,6 +8,7 @@ import type { Database, RootDatabase } from 'lmdb';
 import type { Event } from './event.js';
 import { bytesEqual, toHex } from './hex.js';
 import { contextIssueId, PROJECT_CONTEXT_ID } from './ids.js';
+import { HASHED_KEYS, joinedKey, startsWith, textKey } from './index-key.js';
 import type { ContextSymbol } from './kinds.js';
 
 /** Who wrote the winning value: compared as (ts, actor, event_id), the event order of SPEC §2. */
@@ -47,12 +48,18 @@ export const isRemoved = (f: FileContext): boolean => f.content_hash === REMOVED
 
 // LMDB keys are limited to 1978 bytes; a symbol with a longer key stays in `ctx_files` only.
 const MAX_KEY_BYTES = 1900;
-const SEP = '\u0000';
 
-function symbolKey(path: string, s: ContextSymbol): string | null {
-  const key = `${s.name.toLowerCase()}${SEP}${path}${SEP}${s.kind}${SEP}${s.line_start}${SEP}${s.name}`;
-  return Buffer.byteLength(key) > MAX_KEY_BYTES ? null : key;
+/**
+ * A symbol's key in the name index (bytes, NUL-separated: src/core/index-key.ts), its lower-case
+ * name first; null (not indexed: found through its file only) when too long or holding a NUL.
+ */
+function symbolKey(path: string, s: ContextSymbol): Buffer | null {
+  const key = joinedKey([s.name.toLowerCase(), path, s.kind, String(s.line_start), s.name]);
+  return key && key.length <= MAX_KEY_BYTES ? key : null;
 }
+
+/** The lower-case name a symbol key begins with. */
+const nameOfKey = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.indexOf(0)).toString('utf8');
 
 function authorship(e: Event): Authorship {
   return { updated_ts: e.ts_unix_ms, actor: toHex(e.actor), event_id: toHex(e.event_id) };
@@ -78,14 +85,17 @@ function wins(e: Authorship, current: Authorship | undefined): boolean {
 }
 
 export class ContextTables {
-  private readonly files: Database<FileContext, string>;
-  private readonly symbols: Database<SymbolHit, string>;
-  private readonly project: Database<ProjectEntry, string>;
+  /** By path (`textKey`). */
+  private readonly files: Database<FileContext, Uint8Array>;
+  /** By `symbolKey`. */
+  private readonly symbols: Database<SymbolHit, Uint8Array>;
+  /** By key (`textKey`). */
+  private readonly project: Database<ProjectEntry, Uint8Array>;
 
   constructor(root: RootDatabase) {
-    this.files = root.openDB({ name: 'ctx_files' });
-    this.symbols = root.openDB({ name: 'ctx_symbols' });
-    this.project = root.openDB({ name: 'ctx_project' });
+    this.files = root.openDB({ name: 'ctx_files', keyEncoding: 'binary' });
+    this.symbols = root.openDB({ name: 'ctx_symbols', keyEncoding: 'binary' });
+    this.project = root.openDB({ name: 'ctx_project', keyEncoding: 'binary' });
   }
 
   static isContextEvent(e: Event): boolean {
@@ -117,11 +127,13 @@ export class ContextTables {
     if (targetOf(e) === null) return;
     if (k.type === 'ProjectContextUpdated') {
       const next = { key: k.key, value: k.value, ...authorship(e) };
-      if (wins(next, this.project.get(k.key))) this.project.putSync(k.key, next);
+      const key = textKey(k.key);
+      if (wins(next, this.project.get(key))) this.project.putSync(key, next);
       return;
     }
     if (k.type !== 'ContextUpdated') return;
-    const before = this.files.get(k.path);
+    const fileKey = textKey(k.path);
+    const before = this.files.get(fileKey);
     const next: FileContext = {
       path: k.path,
       language: k.language,
@@ -135,7 +147,7 @@ export class ContextTables {
       const key = symbolKey(k.path, s);
       if (key) this.symbols.removeSync(key);
     }
-    this.files.putSync(k.path, next);
+    this.files.putSync(fileKey, next);
     for (const s of next.symbols) {
       const key = symbolKey(k.path, s);
       if (key) this.symbols.putSync(key, { path: k.path, name: s.name, kind: s.kind, line_start: s.line_start, line_end: s.line_end });
@@ -147,19 +159,22 @@ export class ContextTables {
   }
 
   file(path: string): FileContext | undefined {
-    return this.files.get(path);
+    return this.files.get(textKey(path));
   }
 
   /** Every file record (removed ones included) whose path starts with `prefix`. */
   *filesUnder(prefix = ''): Iterable<FileContext> {
-    for (const { key, value } of this.files.getRange(prefix ? { start: prefix } : {})) {
-      if (!key.startsWith(prefix)) break;
+    const start = Buffer.from(prefix, 'utf8');
+    for (const { key, value } of this.files.getRange(prefix ? { start } : {})) {
+      if (!startsWith(key, start)) break;
       yield value;
     }
+    // Paths kept by their hash (src/core/index-key.ts) sort after every path kept as itself.
+    if (prefix) for (const { value } of this.files.getRange({ start: HASHED_KEYS })) if (value.path.startsWith(prefix)) yield value;
   }
 
   projectEntry(key: string): ProjectEntry | undefined {
-    return this.project.get(key);
+    return this.project.get(textKey(key));
   }
 
   projectEntries(): ProjectEntry[] {
@@ -174,9 +189,10 @@ export class ContextTables {
    */
   query(q: string, limit: number): { hits: (SymbolHit & { match: MatchTier })[]; truncated: boolean } {
     const lower = q.toLowerCase();
+    const start = Buffer.from(lower, 'utf8');
     const hits: (SymbolHit & { match: MatchTier; tier: number })[] = [];
-    for (const { key, value } of this.symbols.getRange({ start: lower })) {
-      if (!key.startsWith(lower)) break;
+    for (const { key, value } of this.symbols.getRange({ start })) {
+      if (!startsWith(key, start)) break;
       const exact = value.name === q;
       hits.push({ ...value, match: exact ? 'exact' : 'prefix', tier: exact ? 0 : 1 });
     }
@@ -184,7 +200,7 @@ export class ContextTables {
     const skipSubstrings = hits.length >= limit;
     if (!skipSubstrings) {
       for (const key of this.symbols.getKeys()) {
-        const name = key.slice(0, key.indexOf(SEP));
+        const name = nameOfKey(key);
         if (!name.startsWith(lower) && name.includes(lower)) {
           const value = this.symbols.get(key);
           if (value) hits.push({ ...value, match: 'substring', tier: 2 });

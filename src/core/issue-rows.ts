@@ -12,6 +12,7 @@ import type { DepType } from './kinds.js';
 import { foldIssueState, type Folded } from './projection.js';
 import { encode as encodeRow } from './plain-cbor.js';
 import { recordOf, type FillPlan, type RecordSpans } from './store-fill.js';
+import { textKey } from './index-key.js';
 
 /**
  * Issues with fewer events keep no fold state: reading their few events back costs less than
@@ -26,8 +27,17 @@ const FOLD_STATE_MIN_EVENTS = 4;
  */
 export const DEP_SEP = ':';
 export const depKey = (from: string, to: string, type: DepType): string => `${from}${DEP_SEP}${to}${DEP_SEP}${type}`;
-/** The label index key of an issue's label: the issues of a label are one range. */
-export const labelKey = (label: string, issueHex: string): string => `${label}\u0000${issueHex}`;
+const NUL = Buffer.from([0]);
+const ONE = Buffer.from([1]);
+
+/** The label index key of an issue's label (binary): the keys of a label are one range, `labelRange`. */
+export const labelKey = (label: string, issueHex: string): Buffer => Buffer.concat([textKey(label), NUL, Buffer.from(issueHex, 'latin1')]);
+
+/** The range of a label's index keys; each is `start` and the issue's id in hex. */
+export function labelRange(label: string): { start: Buffer; end: Buffer } {
+  const part = textKey(label);
+  return { start: Buffer.concat([part, NUL]), end: Buffer.concat([part, ONE]) };
+}
 
 /** What the store writes for an issue's fold. */
 export interface IssueRows {
@@ -72,7 +82,7 @@ export interface FoldedBatch {
    * it up itself, which applies the one and reports the other) and 0.
    */
   bounds: Int32Array;
-  labelKeys: string[];
+  labelKeys: Uint8Array[];
   depKeys: string[];
   rdepKeys: string[];
 }

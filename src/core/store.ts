@@ -9,7 +9,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { FillFolds } from './fill-folds.js';
-import { decodeStored, DEP_SEP, depKey, FOLD_BATCH_ISSUES, INLINE, labelKey, rowsOf, type FoldedBatch } from './issue-rows.js';
+import { decodeStored, DEP_SEP, depKey, FOLD_BATCH_ISSUES, INLINE, labelKey, labelRange, rowsOf, type FoldedBatch } from './issue-rows.js';
 import { decode as decodeRow } from './plain-cbor.js';
 import { GritError, walError } from './errors.js';
 import { recordBytes } from './chunk.js';
@@ -50,8 +50,10 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * 3: issues and fold states as plain CBOR (src/core/plain-cbor.ts) instead of lmdb's MessagePack
  * with shared structures, which only the thread holding the store could encode; index entries
  * as one raw byte instead of MessagePack `true`, encoded anew for each of them.
+ * 4: the label and context tables keyed by bytes (src/core/index-key.ts): with lmdb's string keys,
+ * a label of 31 characters or more was not found, and one of about 2,000 failed every command.
  */
-const LAYOUT_VERSION = 3;
+const LAYOUT_VERSION = 4;
 
 /**
  * Puts a key that sorts after every key of `db` (MDB_APPEND: no tree search). lmdb's types give
@@ -125,7 +127,7 @@ export class Store {
   /** Per issue, what folding newer events onto its stored projection needs (see `refold`), as plain CBOR. */
   private readonly foldStates: Database<Uint8Array, string>;
   /** Index tables: what they hold is their keys (`labelKey`, `depKey`), each under `PRESENT`. */
-  private readonly labels: Database<Uint8Array, string>;
+  private readonly labels: Database<Uint8Array, Uint8Array>;
   private readonly deps: Database<Uint8Array, string>;
   private readonly rdeps: Database<Uint8Array, string>;
   private readonly meta: Database<unknown, string>;
@@ -138,7 +140,7 @@ export class Store {
     this.log = root.openDB({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
     this.issues = root.openDB({ name: 'issues', encoding: 'binary' });
     this.foldStates = root.openDB({ name: 'fold_states', encoding: 'binary' });
-    this.labels = root.openDB({ name: 'labels', encoding: 'binary' });
+    this.labels = root.openDB({ name: 'labels', keyEncoding: 'binary', encoding: 'binary' });
     this.deps = root.openDB({ name: 'deps', encoding: 'binary' });
     this.rdeps = root.openDB({ name: 'rdeps', encoding: 'binary' });
     this.meta = root.openDB({ name: 'meta' });
@@ -236,9 +238,10 @@ export class Store {
       if (issue && (!filter.state || issue.state === filter.state)) out.push(summarize(issue));
     };
     if (filter.label) {
-      const prefix = labelKey(filter.label, '');
-      for (const key of this.labels.getKeys({ start: prefix, end: `${filter.label}\u0001` })) {
-        consider(this.getIssue(key.slice(prefix.length)));
+      const range = labelRange(filter.label);
+      for (const key of this.labels.getKeys(range)) {
+        // (A label kept by its hash shares its range only with one of the same hash: the same label.)
+        if (key.length === range.start.length + 32) consider(this.getIssue(Buffer.from(key.subarray(range.start.length)).toString('latin1')));
       }
     } else {
       for (const issue of this.allIssues()) consider(issue);
