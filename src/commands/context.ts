@@ -2,6 +2,8 @@
  * What a command runs against: one repository, one actor, that actor's store and the WAL.
  * The CLI builds one per invocation; a daemon worker keeps one open for its (repo, actor).
  */
+import { renameSync } from 'node:fs';
+import { storeFile } from '../core/store-file.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
@@ -291,6 +293,12 @@ export class RepoContext {
   async close(): Promise<void> {
     await this.storeHandle?.close();
     this.storeHandle = null;
+  }
+
+  /** Puts `copy` (made by `Store.copyTo`) back as the actor's store, closing the open one first. */
+  async restoreStore(copy: string): Promise<void> {
+    await this.close();
+    renameSync(copy, storeFile(this.actor.dir));
   }
 }
 

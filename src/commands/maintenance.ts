@@ -3,7 +3,8 @@
  * `snapshot`, `snapshot gc`, and `maybeAutoSnapshot` for callers that want the snapshot policy
  * applied (sync after a push). See docs/operations.md.
  */
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
+import { storeFile } from '../core/store-file.js';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError, invalidArgs } from '../core/errors.js';
@@ -392,10 +393,21 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
     const read = (meta: SnapshotMeta) => ({ sharedMemory: foldsOnHelper(meta.event_count) });
     snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, [], read) : null;
     const held = ctx.store.getMeta().event_count;
-    ctx.store.clear();
-    if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
-    // The store held about what the WAL holds: a long replay is known before the walk shows it.
-    wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS });
+    // The replay may find the WAL unreadable (objects lost) only once the store is empty, and the
+    // store may then be the last readable copy of those events: a copy of it goes back if so.
+    const copy = held > 0 ? `${storeFile(ctx.actor.dir)}.before-rebuild` : null;
+    if (copy) await ctx.store.copyTo(copy);
+    try {
+      ctx.store.clear();
+      if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
+      // The store held about what the WAL holds: a long replay is known before the walk shows it.
+      wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS });
+    } catch (err) {
+      if (copy) await ctx.restoreStore(copy);
+      throw err;
+    } finally {
+      if (copy) rmSync(copy, { force: true });
+    }
   } finally {
     ctx.wal.objects.close();
   }

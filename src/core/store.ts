@@ -522,6 +522,12 @@ export class Store {
     });
   }
 
+  /** Copies the store as it is now into the file `path` (one there is replaced). */
+  async copyTo(path: string): Promise<void> {
+    rmSync(path, { force: true });
+    await this.root.backup(path, false);
+  }
+
   async close(): Promise<void> {
     await this.root.close();
     try {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoContext } from '../../src/commands/context.js';
 import { replayWal } from '../../src/commands/maintenance.js';
@@ -322,4 +322,36 @@ test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_da
   const eightDays = Date.now() + 8 * 86_400_000;
   const old = await auto(eightDays);
   assert.ok(old && old.event_count === 5, 'an old snapshot with new events since');
+});
+
+test('a rebuild that finds the WAL unreadable leaves the store as it was (it may be the last readable copy)', async () => {
+  const { startDaemon } = await import('../helpers/daemon.js');
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      const repo = tempRepo();
+      gritOk(repo, ['init', '--no-agents-md']);
+      const titles = ['m1', 'm2', 'm3'];
+      for (const title of titles) gritOk(repo, ['issue', 'create', '--title', title], { env });
+      // Every object loose, then the middle WAL commit's gone (a broken gc, a partial copy).
+      git(repo, 'repack', '-adq');
+      const packDir = join(repo, '.git', 'objects', 'pack');
+      const pack = readdirSync(packDir).find((f) => f.endsWith('.pack'))!;
+      const bytes = readFileSync(join(packDir, pack));
+      for (const f of readdirSync(packDir)) rmSync(join(packDir, f));
+      const r = spawnSync('git', ['unpack-objects', '-q'], { cwd: repo, input: bytes });
+      assert.equal(r.status, 0, String(r.stderr));
+      const middle = git(repo, 'rev-parse', 'refs/grit/wal~1').trim();
+      rmSync(join(repo, '.git', 'objects', middle.slice(0, 2), middle.slice(2)));
+
+      const failed = grit(repo, ['rebuild', '--json'], { env });
+      assert.equal(failed.json.error.code, 'wal_error', failed.stdout);
+      const listed = gritOk(repo, ['issue', 'list'], { env });
+      assert.deepEqual(listed.issues.map((i: { title: string }) => i.title).sort(), titles, 'the store still serves every issue');
+      const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
+      assert.deepEqual(readdirSync(actorDir).filter((f) => f.includes('before-rebuild')), [], 'the copy is gone');
+    }
+  } finally {
+    await daemon.stop();
+  }
 });
