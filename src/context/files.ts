@@ -37,7 +37,13 @@ export function globMatcher(pattern: string): (path: string) => boolean {
   if (pattern.trim() === '') throw invalidArgs('--pattern must not be empty', { field: 'pattern' });
   const anchored = pattern.includes('/');
   const source = globToRegExp(pattern.replace(/^\//, ''));
-  const re = new RegExp(`^${source}$`);
+  let re: RegExp;
+  try {
+    re = new RegExp(`^${source}$`);
+  } catch (err) {
+    // A class the regular expression refuses, such as `[z-a]`.
+    throw invalidArgs(`--pattern is not a valid glob: ${pattern} (${(err as Error).message.replace(/^Invalid regular expression: \/.*\/: /, '')})`, { field: 'pattern', value: pattern }, 'see `grit context index --help` for the glob syntax');
+  }
   return anchored ? (path) => re.test(path) : (path) => re.test(path.slice(path.lastIndexOf('/') + 1));
 }
 

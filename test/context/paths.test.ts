@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { globMatcher } from '../../src/context/files.js';
 import { repoRelative } from '../../src/context/paths.js';
+import { GritError } from '../../src/core/errors.js';
 
 test('globs: * and ? stay in a segment, ** spans them, no slash means any directory', () => {
   const cases: [string, string, boolean][] = [
@@ -25,6 +26,11 @@ test('globs: * and ? stay in a segment, ** spans them, no slash means any direct
   for (const [glob, path, want] of cases) assert.equal(globMatcher(glob)(path), want, `${glob} ~ ${path}`);
   assert.throws(() => globMatcher('{a,b'), /unclosed/);
   assert.throws(() => globMatcher(' '), /must not be empty/);
+  assert.throws(
+    () => globMatcher('[z-a]*.ts'),
+    (err: GritError) => err.code === 'invalid_args' && /^--pattern is not a valid glob: \[z-a\]\*\.ts \(Range out of order/.test(err.message),
+  );
+  assert.equal(globMatcher('[')('['), true, 'an unclosed [ is itself, as in shells');
 });
 
 test('paths become repo-relative with / separators; outside paths are refused', () => {
