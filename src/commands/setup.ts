@@ -49,7 +49,8 @@ function writeAgentsMd(root: string): 'created' | 'appended' | 'unchanged' {
     return 'created';
   }
   const current = readFileSync(path, 'utf8');
-  if (/^## Grit\s*$/m.test(current)) return 'unchanged';
+  // Whatever its level, case or spacing: a section someone wrote by hand is theirs to keep.
+  if (/^#{1,6}[ \t]+grit[ \t]*#*[ \t]*$/im.test(current)) return 'unchanged';
   writeFileSync(path, `${current}${current.endsWith('\n') ? '' : '\n'}\n${AGENTS_SECTION}`);
   return 'appended';
 }

@@ -36,6 +36,13 @@ test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the sect
   writeFileSync(join(other, 'AGENTS.md'), '# Rules\n\nBe nice.\n');
   assert.equal(gritOk(other, ['init']).agents_md, 'appended');
   assert.match(readFileSync(join(other, 'AGENTS.md'), 'utf8'), /Be nice\.\n\n## Grit/);
+  for (const heading of ['## grit', '##  Grit ', '### GRIT', '## Grit ##']) {
+    const own = tempRepo();
+    const text = `# Rules\n\n${heading}\n\nours\n`;
+    writeFileSync(join(own, 'AGENTS.md'), text);
+    assert.equal(gritOk(own, ['init']).agents_md, 'unchanged', heading);
+    assert.equal(readFileSync(join(own, 'AGENTS.md'), 'utf8'), text);
+  }
 });
 
 test('issue lifecycle: create, list, show, update, comment, label, assignee, link, attachment, close, reopen', () => {
