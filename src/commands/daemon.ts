@@ -5,7 +5,7 @@
 import { GritError, invalidArgs } from '../core/errors.js';
 import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
-import { daemonEndpoint, daemonLogPath } from '../protocol/daemon-paths.js';
+import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
 import type { Args } from './args.js';
 import type { CommandEnv } from './context.js';
 import { pidAlive } from './lockfile.js';
@@ -47,6 +47,8 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
   const already = await withDaemon(false, [], statusOf);
   if (already) return { ...already, started: false };
+  // A run directory the daemon cannot use: say why now, not after the spawn wait.
+  ensureRunDir(runDir());
   let spawned: number | undefined;
   const status = await withDaemon(true, daemonArgs, statusOf, (pid) => (spawned = pid));
   if (!status) {

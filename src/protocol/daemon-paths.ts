@@ -33,8 +33,19 @@ export function daemonLogPath(env: NodeJS.ProcessEnv = process.env): string {
 
 /** Creates the run directory with mode 0700, and refuses one that others can enter. */
 export function ensureRunDir(dir: string): void {
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
+  let st;
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    st = statSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'EEXIST' || code === 'ENOTDIR' ? 'is not a directory' : `cannot be made (${code ?? (err as Error).message})`;
+    throw new GritError('io_error', `the daemon run directory ${dir} ${why}`, {
+      details: { path: dir, errno: code ?? null },
+      suggestion: 'set GRIT_RUN_DIR to a directory of your own',
+      exitCode: ENV_EXIT,
+    });
+  }
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new GritError('ipc_error', `the daemon run directory ${dir} belongs to another user`, {
       suggestion: 'set GRIT_RUN_DIR to a directory of your own',

@@ -298,6 +298,10 @@ test('a run directory the daemon cannot use: the command runs in-process at once
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(r.json.data.total, 0);
   assert.ok(ms < 3_000, `took ${ms.toFixed(0)} ms: it waited for a daemon that could not start`);
+  // `daemon start` says why it cannot, rather than "did not answer within 5 s".
+  const start = grit(dir, ['daemon', 'start', '--json'], { env: daemonEnv(notADir) });
+  assert.equal(start.code, 5, start.stdout);
+  assert.equal(start.json.error.message, `the daemon run directory ${notADir} is not a directory`);
 });
 
 test('four `daemon start` at once: one daemon, and only the call that started it says so', async () => {
