@@ -84,6 +84,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
       const lines = [table(rows)];
       for (const c of d.checks) if (c.plan && c.status !== 'ok') lines.push(`${dim(`${c.id}:`)} ${c.plan}`);
       for (const a of d.applied) lines.push(`${green('fixed')} ${a}`);
+      for (const f of d.failed ?? []) lines.push(`${red('fix failed')} ${f}`);
       return lines.join('\n');
     },
   },

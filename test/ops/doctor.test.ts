@@ -169,3 +169,14 @@ test('doctor outside a git repository, with no actor, with a broken config, and 
   assert.equal(check(broken, 'actor_config').status, 'error');
   assert.match(check(broken, 'actor_config').plan, /config\.toml/);
 });
+
+test('a fix that fails is said in the human output too, not only in --json', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  // The repair keeps `foo` (it parses) and then cannot write a config with an unknown setting.
+  writeFileSync(join(repo, '.git/grit/config.toml'), `${readFileSync(join(repo, '.git/grit/config.toml'), 'utf8')}foo = 1\n[[[garbage\n`);
+  const json = gritOk(repo, ['doctor', '--fix']);
+  assert.equal(json.failed.length, 1);
+  const human = grit(repo, ['doctor', '--fix']);
+  assert.match(human.stdout, /^fix failed actor_config: .*unknown setting snapshot\.foo/m, human.stdout);
+});
