@@ -9,6 +9,7 @@ type CommitGroups = (groups: WriteItem[][]) => Promise<Array<WriteResult | Error
 
 interface Pending {
   items: WriteItem[];
+  bytes: number;
   resolve(r: WriteResult): void;
   reject(e: unknown): void;
 }
@@ -18,6 +19,24 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 /** Events per commit at most, so one chunk stays a reasonable size. */
 const MAX_BATCH_EVENTS = 2000;
 
+/**
+ * Bytes of text and binary fields per commit at most, so that writes which each fit in a chunk
+ * (MAX_CHUNK_BYTES, 16 MiB) are not refused together: a burst of 3 MB bodies would otherwise make
+ * one chunk too large and fail every write in it.
+ */
+const MAX_BATCH_BYTES = 8 << 20;
+
+/** About how many bytes a value adds to a chunk (its text and binary fields; a little for the rest). */
+function sizeOf(value: unknown): number {
+  if (typeof value === 'string') return value.length < 1024 ? value.length * 3 : Buffer.byteLength(value);
+  if (value instanceof Uint8Array) return value.length;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + sizeOf(v), 1);
+  if (typeof value === 'object' && value !== null) return Object.values(value).reduce((n: number, v) => n + sizeOf(v), 1);
+  return 9;
+}
+
+const itemsSize = (items: WriteItem[]): number => items.reduce((n, item) => n + 128 + sizeOf(item.kind), 0);
+
 export class WriteBatcher {
   private queue: Pending[] = [];
   private running = false;
@@ -26,7 +45,7 @@ export class WriteBatcher {
 
   submit(items: WriteItem[]): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ items, resolve, reject });
+      this.queue.push({ items, bytes: itemsSize(items), resolve, reject });
       if (!this.running) void this.drain();
     });
   }
@@ -58,10 +77,13 @@ export class WriteBatcher {
 
   private take(): Pending[] {
     let events = 0;
+    let bytes = 0;
     let n = 0;
-    while (n < this.queue.length && (n === 0 || events + this.queue[n].items.length <= MAX_BATCH_EVENTS)) {
-      events += this.queue[n].items.length;
-      n++;
+    for (; n < this.queue.length; n++) {
+      const next = this.queue[n];
+      if (n > 0 && (events + next.items.length > MAX_BATCH_EVENTS || bytes + next.bytes > MAX_BATCH_BYTES)) break;
+      events += next.items.length;
+      bytes += next.bytes;
     }
     return this.queue.splice(0, n);
   }

@@ -69,6 +69,20 @@ describe('large messages through the daemon', () => {
     }
   });
 
+  it('concurrent writes that each fit in a chunk, but not together, are committed in several', async () => {
+    const client = await daemon.client();
+    try {
+      const body = 'z'.repeat(3 * MB);
+      const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => client.issueCreate({ title: `big ${i}`, body }, { repoRoot: repo })));
+      const failed = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason));
+      assert.deepEqual(failed, []);
+      const heads = new Set(results.map((r) => (r as PromiseFulfilledResult<{ wal_head: string }>).value.wal_head));
+      assert.ok(heads.size >= 4, `${heads.size} commits for 30 MB`);
+    } finally {
+      client.close();
+    }
+  });
+
   it('a reply over what the daemon sends is an ipc_error that sends the CLI local', async () => {
     // Another repository: the daemon above holds this one's actor.
     const other = tempRepo();
