@@ -297,6 +297,19 @@ async function setLocalRef(gitDir: string, ref: string, oid: string): Promise<vo
   throw new GritError('db_busy', `${ref} keeps moving`, { suggestion: 'retry the command' });
 }
 
+/**
+ * Just after taking `resource`: if a live overlapping lock of another owner is there now (taken
+ * while we decided), releases ours and throws `conflict`. Each of two racing takers writes its own
+ * ref before it looks, so at least the later one sees the other: both may back off, never both hold.
+ */
+async function backOffFromRival(env: LockEnv, resource: string): Promise<void> {
+  const rival = rivalOf(resource, await readLocks(env.gitDir, env.objects), env.owner, Date.now());
+  if (!rival) return;
+  // Best effort: the lock expires anyway.
+  await changeLock(env, 'release', resource).catch(() => undefined);
+  throw heldError(resource, rival);
+}
+
 const MAX_LOCK_ATTEMPTS = 6;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -314,10 +327,13 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     if (env.remote === null) {
       const oid = await readRef(env.gitDir, ref);
       const current = oid ? readLockCommit(env.objects, oid) : null;
-      const next = nextLock(op, resource, current, await readLocks(env.gitDir, env.objects), env, ttlMs, Date.now());
+      const decidedAt = Date.now();
+      const next = nextLock(op, resource, current, await readLocks(env.gitDir, env.objects), env, ttlMs, decidedAt);
       const commit = writeLockCommit(env.objects, next, oid);
-      if (await casRef(env.gitDir, ref, oid, commit)) return next;
-      continue;
+      if (!(await casRef(env.gitDir, ref, oid, commit))) continue;
+      // Overlapping resources are other refs, which the compare-and-swap does not serialize.
+      if (takesAnew(op, current, decidedAt)) await backOffFromRival(env, resource);
+      return next;
     }
     const prefix = await refreshRemoteLocks(env);
     const trackRef = `${prefix}${ref.slice('refs/grit/'.length)}`;
@@ -337,12 +353,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     // As decided: a renewal of a lock that was live then is no taking anew, however long the push took.
     if (takesAnew(op, current, decidedAt)) {
       await refreshRemoteLocks(env);
-      const rival = rivalOf(resource, await readLocks(env.gitDir, env.objects), env.owner, Date.now());
-      if (rival) {
-        // Both may back off; never both hold. Best effort: the lock expires anyway.
-        await changeLock(env, 'release', resource).catch(() => undefined);
-        throw heldError(resource, rival);
-      }
+      await backOffFromRival(env, resource);
     }
     return next;
   }

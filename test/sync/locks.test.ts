@@ -233,3 +233,22 @@ test('remote locks: two clones racing for overlapping resources never both win',
     assert.deepEqual(gritOk(a, ['lock', 'status']).conflicts, []);
   }
 });
+
+test('local locks: two actors racing for overlapping resources never both win', { timeout: 90_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const one = gritOk(repo, ['actor', 'init', '--label', 'one']).actor.actor_id;
+  const two = gritOk(repo, ['actor', 'init', '--label', 'two']).actor.actor_id;
+  let contested = 0;
+  for (let round = 0; round < 12; round++) {
+    const [r1, r2] = await Promise.all([
+      gritAsync(repo, ['lock', 'acquire', '--local', '--resource', `path:s${round}`, '--actor', one, '--json']),
+      gritAsync(repo, ['lock', 'acquire', '--local', '--resource', `path:s${round}/a.ts`, '--actor', two, '--json']),
+    ]);
+    for (const r of [r1, r2]) assert.ok(r.code === 0 || r.json?.error?.code === 'conflict', r.stdout + r.stderr);
+    assert.ok(r1.code !== 0 || r2.code !== 0, `round ${round}: both won`);
+    if (r1.code !== 0 && r2.code !== 0) contested++;
+    assert.deepEqual(gritOk(repo, ['lock', 'status']).conflicts, [], `round ${round}`);
+  }
+  assert.ok(contested < 12, 'someone wins most rounds');
+});
