@@ -49,6 +49,12 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     return { data };
   } catch (err) {
     if (err instanceof GritError && (isDaemonUnavailable(err) || (droppedMidway(err) && onlyReads(name, args)))) return null;
+    if (err instanceof GritError && droppedMidway(err)) {
+      throw new GritError('ipc_error', `the grit daemon stopped while running ${name}: it may have been written or not`, {
+        details: { ...err.details, may_have_run: true },
+        suggestion: 'look before running it again (`grit issue list`, `grit issue show <id>`): a second run may write it twice',
+      });
+    }
     throw err;
   } finally {
     client.close();

@@ -178,7 +178,10 @@ test('a read whose daemon dies under it runs again in process; a write is report
     const store = join(actorDir, 'store.mdb');
     writeFileSync(store, readFileSync(store).subarray(0, 4096));
     const created = grit(dir, ['issue', 'create', '--title', 'two', '--json'], { env: again.env });
-    assert.equal(JSON.parse(created.stdout).error.code, 'ipc_error', 'the daemon may have written it: not run twice');
+    const error = JSON.parse(created.stdout).error;
+    assert.equal(error.code, 'ipc_error', 'the daemon may have written it: not run twice');
+    assert.equal(error.details.may_have_run, true);
+    assert.match(error.details.suggestion, /look before running it again/);
     await again.exited;
     assert.ok(gritOk(dir, ['issue', 'list', '--no-daemon']).total <= 2);
   } finally {
