@@ -3,7 +3,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readActorConfig, readRepoConfig, writeToml, type ActorConfig, type RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
-import { integrityReports } from '../core/integrity.js';
+import { warnings } from '../core/warnings.js';
 import { newActorId, resolvePrefix } from '../core/ids.js';
 import { toHex } from '../core/hex.js';
 import { writeSigningKey } from '../core/signing.js';
@@ -97,7 +97,7 @@ export function selectActor(repo: RepoPaths, sel: ActorSelection, opts: { replac
     if (found) return found;
     const created = createActor(dir, repo);
     // A mistyped --data-dir would otherwise act, silently, as a stranger with an empty store.
-    integrityReports.sink(`created a new actor ${created.config.actor_id} in ${dir}: the data dir (--data-dir or GRIT_HOME) held none yet`);
+    warnings.send(`created a new actor ${created.config.actor_id} in ${dir}: the data dir (--data-dir or GRIT_HOME) held none yet`);
     return created;
   }
   if (sel.actor) return findActor(repo, sel.actor);

@@ -10,7 +10,8 @@ import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
-import { admitEvents, checkingKeys, integrityReports, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
+import { admitEvents, checkingKeys, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
+import { warnings as stderrWarnings } from '../core/warnings.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
@@ -71,7 +72,7 @@ function openOrRepairStore(actorDir: string, opts: StoreOptions): Store {
       });
     }
     Store.discard(actorDir);
-    integrityReports.sink(`${err.message}; it is a cache, so it was deleted and is rebuilt from the WAL now`);
+    stderrWarnings.send(`${err.message}; it is a cache, so it was deleted and is rebuilt from the WAL now`);
     return Store.open(actorDir, opts);
   }
 }
@@ -277,7 +278,7 @@ export class RepoContext {
       // Usually nobody else wrote in between: apply what we hold instead of reading it back.
       if (!this.store.apply(events, parent, commit)) await this.refresh();
     } catch (err) {
-      integrityReports.sink(
+      stderrWarnings.send(
         `written to the WAL (${commit}), but the store could not be updated (${toGritError(err).message}); the next command catches it up`,
       );
     }

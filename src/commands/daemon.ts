@@ -3,6 +3,7 @@
  * (SPEC §7). The supervisor answers DaemonStatus and DaemonStop itself.
  */
 import { GritError, invalidArgs } from '../core/errors.js';
+import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
@@ -46,7 +47,10 @@ async function withDaemon<T>(
 export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
   const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
   const already = await withDaemon(false, [], statusOf);
-  if (already) return { ...already, started: false };
+  if (already) {
+    warnIfOtherwiseSet(already, args);
+    return { ...already, started: false };
+  }
   // A run directory the daemon cannot use: say why now, not after the spawn wait.
   ensureRunDir(runDir());
   let spawned: number | undefined;
@@ -63,6 +67,17 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
 }
 
 /** `grit-daemon`'s flag for a number of seconds in `args[key]`, if given. */
+/** A running daemon keeps its timeouts: asking for others is said to have had no effect. */
+function warnIfOtherwiseSet(running: DaemonStatusData, args: Args): void {
+  for (const key of ['idle_timeout', 'worker_idle_timeout'] as const) {
+    const asked = secondsFlag(args, key)[1];
+    const has = running[`${key}_s`];
+    if (asked !== undefined && typeof has === 'number' && Number(asked) !== has) {
+      warnings.send(`a daemon already runs (pid ${running.pid}) with --${key.replaceAll('_', '-')} ${has}: it keeps it; \`grit daemon stop\` first to start one with ${asked}`);
+    }
+  }
+}
+
 function secondsFlag(args: Args, key: string): string[] {
   const raw = args[key];
   if (raw === undefined || raw === null) return [];

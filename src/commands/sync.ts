@@ -1,7 +1,7 @@
 /** `grit sync` (SPEC §3, docs/sync.md): exchange WAL events, snapshots and locks with a remote. */
 import { toGritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
-import { integrityReports } from '../core/integrity.js';
+import { warnings } from '../core/warnings.js';
 import { syncWal, type SyncOptions, type SyncResult } from '../git/sync.js';
 import { pushRefs, resolveRemote } from '../git/transport.js';
 import { bool, optText, type Args } from './args.js';
@@ -53,7 +53,7 @@ async function autoSnapshot(ctx: RepoContext, remote: string): Promise<AutoSnaps
     const out = await pushRefs(ctx.repo.commonDir, remote, [{ src: snap.snapshot_ref, dst: snap.snapshot_ref, lease: null }]).catch(() => ({ ok: false }));
     return { snapshot_ref: snap.snapshot_ref, event_count: snap.event_count, pushed: out.ok };
   } catch (err) {
-    integrityReports.sink(`the sync succeeded, but the automatic snapshot failed: ${toGritError(err).message}`);
+    warnings.send(`the sync succeeded, but the automatic snapshot failed: ${toGritError(err).message}`);
     return null;
   }
 }

@@ -25,6 +25,7 @@ import { readActorConfig, type ActorConfig, type SignaturePolicy } from './confi
 import type { Event } from './event.js';
 import { fromHex, toHex } from './hex.js';
 import { plural } from './plural.js';
+import { warnings } from './warnings.js';
 
 /** `valid`/`invalid`/`missing`: the actor's key is known. `unsigned`/`unknown_key`: it is not. */
 export type SignatureStatus = 'valid' | 'invalid' | 'missing' | 'unsigned' | 'unknown_key';
@@ -171,29 +172,11 @@ export function admitEvents(policy: SignaturePolicy, ring: () => Keyring, events
   return { events: policy === 'reject' ? kept : events, problems, refused: policy === 'reject' };
 }
 
-/** Where refresh-time reports go; a daemon may point this at its log. */
-export const integrityReports = {
-  sink: (message: string): void => {
-    process.stderr.write(`grit: warning: ${message}\n`);
-  },
-};
-
-/** Runs `fn`, which must be synchronous, with its reports gathered into `into` instead of sent on. */
-export function gatherReports<T>(into: string[], fn: () => T): T {
-  const sink = integrityReports.sink;
-  integrityReports.sink = (message) => into.push(message);
-  try {
-    return fn();
-  } finally {
-    integrityReports.sink = sink;
-  }
-}
-
 export function reportAdmitted(r: AdmitResult): void {
   if (r.problems.length === 0) return;
   const n = r.problems.length;
   const what = `${plural(n, 'event')} with a bad or missing signature from a known actor`;
-  integrityReports.sink(
+  warnings.send(
     r.refused
       ? `refused ${what} (signature_policy = reject); run \`grit db verify\` for details`
       : `applied ${what} (signature_policy = warn); run \`grit db verify\` for details`,

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { checkArgs } from '../commands/registry.js';
 import { repairsStore, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
-import { gatherReports } from '../core/integrity.js';
+import { gatherWarnings } from '../core/warnings.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
   decodeRequest,
@@ -51,6 +51,9 @@ export interface DaemonStatus {
   started_ts: number;
   uptime_ms: number;
   requests: number;
+  /** 0 = never. */
+  idle_timeout_s: number;
+  worker_idle_timeout_s: number;
   workers: ReturnType<ActorWorkerPool['info']>[];
 }
 
@@ -154,7 +157,7 @@ export class Supervisor {
     }
     // Selecting the actor may create one (a new --data-dir): the reply says so, as the CLI would.
     const warnings: string[] = [];
-    gatherReports(warnings, () => this.routes.resolve(request));
+    gatherWarnings(warnings, () => this.routes.resolve(request));
     const { worker, settings, release } = repairsStore(name, request.args) ? await this.repairWorker(request) : await this.workerFor(request);
     try {
       const { reply, notice } = (await worker.run({ op: 'run', request, format, settings, warnings }))!;
@@ -241,6 +244,8 @@ export class Supervisor {
       started_ts: this.startedTs,
       uptime_ms: Date.now() - this.startedTs,
       requests: this.requests,
+      idle_timeout_s: this.opts.idleTimeoutMs / 1000,
+      worker_idle_timeout_s: (this.opts.workerIdleTimeoutMs ?? 0) / 1000,
       workers: [...this.workers.values()].map((w) => w.info()),
     };
   }

@@ -12,7 +12,7 @@ import { commandFn } from '../commands/registry.js';
 import { repairsStore } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
-import { integrityReports } from '../core/integrity.js';
+import { warnings } from '../core/warnings.js';
 import { findRepo } from '../git/repo.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
 import { encodeMessage, replyError, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
@@ -57,10 +57,10 @@ let lease: Lease | null = null;
  * stderr reaches nobody. A refresh that several requests wait for warns the one that started it.
  */
 const requestWarnings = new AsyncLocalStorage<string[]>();
-const printWarning = integrityReports.sink;
-integrityReports.sink = (message) => {
-  const warnings = requestWarnings.getStore();
-  if (warnings) warnings.push(message);
+const printWarning = warnings.send;
+warnings.send = (message) => {
+  const gathered = requestWarnings.getStore();
+  if (gathered) gathered.push(message);
   else printWarning(message);
 };
 
@@ -108,17 +108,17 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     return null;
   }
   const { request, format, settings } = task;
-  const warnings = [...task.warnings];
+  const said = [...task.warnings];
   let reply;
   let notice: Notification | null = null;
   try {
-    const data = await requestWarnings.run(warnings, () => run(request, settings));
+    const data = await requestWarnings.run(said, () => run(request, settings));
     reply = replyOk(request.request_id, data);
     notice = notificationFor(request.name, data, { repo_root: setup.repoRoot, actor_id: context().actorId });
   } catch (err) {
     reply = replyError(request.request_id, err);
   }
-  return { reply: await encodeMessage(withWarnings(reply, warnings), format), notice };
+  return { reply: await encodeMessage(withWarnings(reply, said), format), notice };
 }
 
 const fault = process.env.GRIT_FAULT; // set when the daemon starts, read once: this runs per request

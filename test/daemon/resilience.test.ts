@@ -317,6 +317,13 @@ test('four `daemon start` at once: one daemon, and only the call that started it
     const replies = starts.map((s) => s.json.data as { pid: number; started: boolean });
     assert.equal(new Set(replies.map((r) => r.pid)).size, 1, 'one daemon');
     assert.equal(replies.filter((r) => r.started).length, 1, JSON.stringify(replies));
+    // The running daemon keeps its timeouts; a start that asks for others is told so.
+    const status = gritOk(dir, ['daemon', 'status'], { env });
+    assert.equal(status.idle_timeout_s, 300);
+    const again = grit(dir, ['daemon', 'start', '--idle-timeout', '0', '--json'], { env });
+    assert.equal(again.json.data.started, false);
+    assert.match(again.stderr, /^grit: warning: a daemon already runs \(pid \d+\) with --idle-timeout 300: it keeps it; `grit daemon stop` first/);
+    assert.equal(grit(dir, ['daemon', 'start', '--idle-timeout', '300', '--json'], { env }).stderr, '');
   } finally {
     gritOk(dir, ['daemon', 'stop'], { env });
   }
