@@ -70,7 +70,7 @@ export function normalizeResource(input: string): string {
   }
   if (ns === 'issue') {
     const id = rest.toLowerCase();
-    if (!/^[0-9a-f]{32}$/.test(id)) throw invalidArgs('issue: needs a full 32-character issue id', { resource: input });
+    if (!/^[0-9a-f]{32}$/.test(id)) throw invalidArgs('issue: needs an issue id (32 hex characters, or a unique prefix of 4 or more)', { resource: input });
     return `issue:${id}`;
   }
   throw invalidArgs(`unknown lock resource ${JSON.stringify(input)}: use repo:, path:<path> or issue:<id>`, { resource: input });

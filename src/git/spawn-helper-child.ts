@@ -3,7 +3,7 @@
  * argument and runs git for each JSON line it receives, answering with one JSON line; ends when
  * its stdin closes (the daemon that started it has stopped or died).
  */
-import { rmSync } from 'node:fs';
+import { chmodSync, rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { spawnGit } from './git-process.js';
 import { readJsonLines, type HelperAnswer, type HelperRequest } from './spawn-helper.js';
@@ -23,7 +23,8 @@ function serve(socket: Socket): void {
 }
 
 rmSync(socketPath, { force: true }); // a helper of a daemon that died left it
-const server = createServer(serve).listen(socketPath);
+// 0600 like the daemon's own sockets (the run directory, 0700, already keeps others out).
+const server = createServer(serve).listen(socketPath, () => chmodSync(socketPath, 0o600));
 server.on('error', () => process.exit(1)); // workers then spawn git themselves
 process.stdin.on('close', () => {
   rmSync(socketPath, { force: true }); // nothing listens there any more

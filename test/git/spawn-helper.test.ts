@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { statSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
@@ -45,6 +46,7 @@ test('a spawn helper runs git for this thread, with the same results; without on
   try {
     // Listening, not merely bound: between the two a connection is refused, and git is spawned here.
     await until(() => listening(socket));
+    await until(async () => (statSync(socket).mode & 0o777) === 0o600); // as the daemon's own sockets
     useSpawnHelper(socket);
     const parent = await gitParent(gitDir);
     assert.ok(parent > 0 && parent !== process.pid, `git was spawned by ${parent}, not by the helper`);
