@@ -30,6 +30,11 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
       return;
     }
   }
+  // A typo followed by arguments (`grit issue shwo 1d16`): named by the words a command is near.
+  for (let n = words.length; n > 0; n--) {
+    const candidate = words.slice(0, n).join(':');
+    if (nearest(candidate, known)) return reportUnknownCommand(candidate, known, json);
+  }
   reportUnknownCommand(id, known, json);
 };
 
@@ -38,7 +43,7 @@ export default hook;
 /** `invalid_args` for a command id that names no command, with the nearest ones as the plan. */
 export function reportUnknownCommand(id: string, known: readonly string[], json: boolean): void {
   const shown = id.replaceAll(':', ' ');
-  const near = startingWith(id, known) ?? closest(id, known);
+  const near = nearest(id, known);
   printError(
     new GritError('invalid_args', `unknown command: grit ${shown}`, {
       details: { command: shown },
@@ -47,6 +52,8 @@ export function reportUnknownCommand(id: string, known: readonly string[], json:
     json,
   );
 }
+
+const nearest = (id: string, known: readonly string[]): string | undefined => startingWith(id, known) ?? closest(id, known);
 
 /** Up to three commands that `id` is the start of (`issue assign` → `issue assignee add`, …). */
 function startingWith(id: string, known: readonly string[]): string | undefined {
