@@ -27,11 +27,15 @@ export function availableTools(): ToolSpec[] {
   return TOOLS.filter((t) => isCommandName(t.ipc));
 }
 
-/** Tool calls run one at a time: each opens the actor's store, and agents call tools in sequence anyway. */
-function serialized(run: Runner): Runner {
+/**
+ * Tool calls run one at a time, in the order they arrive, each whole (memory_query's several
+ * commands too, so no call runs between them): each opens the actor's store, and agents call
+ * tools in sequence anyway.
+ */
+function oneAtATime(): <T>(task: () => Promise<T>) => Promise<T> {
   let tail: Promise<unknown> = Promise.resolve();
-  return (ipc, args) => {
-    const result = tail.then(() => run(ipc, args));
+  return (task) => {
+    const result = tail.then(task);
     tail = result.catch(() => undefined);
     return result;
   };
@@ -68,14 +72,15 @@ export async function callTool(run: Runner, name: string, rawArgs: unknown): Pro
 }
 
 export function createServer(options: ContextOptions, version: string): { server: Server; idle: () => Promise<void> } {
-  const run = serialized((ipc, args) => runLocal(ipc, args, options));
+  const run: Runner = (ipc, args) => runLocal(ipc, args, options);
+  const inTurn = oneAtATime();
   const inFlight = new Set<Promise<unknown>>();
   const server = new Server({ name: 'grit', version }, { capabilities: { tools: {} }, instructions: INSTRUCTIONS });
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: availableTools().map((t) => ({ name: t.name, description: t.description, inputSchema: t.input })),
   }));
   server.setRequestHandler(CallToolRequestSchema, (req) => {
-    const call = callTool(run, req.params.name, req.params.arguments);
+    const call = inTurn(() => callTool(run, req.params.name, req.params.arguments));
     inFlight.add(call);
     void call.finally(() => inFlight.delete(call));
     return call;

@@ -161,6 +161,12 @@ describe('grit mcp with piped input', () => {
       { jsonrpc: '2.0', method: 'notifications/initialized' },
       { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'issue_create', arguments: { title: 'piped' } } },
       { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'issue_list', arguments: {} } },
+      // A call of several commands, then one that would overtake it if calls ran by command.
+      { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'memory_store', arguments: { title: 'm1' } } },
+      { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'memory_store', arguments: { title: 'm2' } } },
+      { jsonrpc: '2.0', id: 6, method: 'tools/call', params: { name: 'memory_query', arguments: {} } },
+      { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'issue_list', arguments: {} } },
+      { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'issue_list', arguments: { bogus: 1 } } },
     ];
     const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp'], {
       cwd: repo,
@@ -171,7 +177,7 @@ describe('grit mcp with piped input', () => {
     });
     assert.equal(r.status, 0, r.stderr);
     const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(replies.map((m) => m.id), [1, 2, 3]);
+    assert.deepEqual(replies.map((m) => m.id), [1, 2, 3, 4, 5, 6, 7, 8], 'one call at a time, in the order they came');
     const listed = JSON.parse(replies[2].result.content[0].text);
     assert.deepEqual(listed.data.issues.map((i: any) => i.title), ['piped']);
   });
