@@ -124,9 +124,11 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
   } catch {
     return false;
   }
-  if (argv.length === 1 && argv[0] === '--version') {
-    // What oclif prints (its `config.userAgent`), which scripts may parse.
-    process.stdout.write(`grit/${manifest.version} ${process.platform}-${process.arch} node-${process.version}\n`);
+  if (argv[0] === '--version' && (argv.length === 1 || (argv.length === 2 && argv[1] === '--json'))) {
+    // What oclif prints (its `config.userAgent`), which scripts may parse; under --json, the envelope.
+    const userAgent = `grit/${manifest.version} ${process.platform}-${process.arch} node-${process.version}`;
+    const data = { version: manifest.version, user_agent: userAgent };
+    process.stdout.write(argv.length === 2 ? `${JSON.stringify({ schema_version: 1, ok: true, data })}\n` : `${userAgent}\n`);
     return true;
   }
   const commands = manifest.commands;

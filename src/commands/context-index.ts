@@ -109,6 +109,12 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   try {
     for (const [i, { path, language }] of files.entries()) {
       bar.update(i);
+      // A name that is not UTF-8 reaches us with U+FFFD in it: it names no file, and an event's
+      // path is UTF-8 text, so the file cannot be indexed (and must not count as deleted).
+      if (path.includes('\uFFFD')) {
+        reply.skipped.unreadable++;
+        continue;
+      }
       let bytes: Buffer;
       try {
         // Synchronous: for thousands of small files it is several times faster than fs/promises.

@@ -67,6 +67,9 @@ test('--version prints what oclif prints, without loading it', async () => {
   const { Config } = await import('@oclif/core');
   const config = await Config.load(REPO_ROOT);
   assert.equal(fast.stdout, `${config.userAgent}\n`);
+  // An agent told to pass --json everywhere gets the envelope.
+  const json = grit(tempRepo(), ['--version', '--json']);
+  assert.deepEqual(JSON.parse(json.stdout), { schema_version: 1, ok: true, data: { version, user_agent: config.userAgent } });
 });
 
 test('a reader that closes the pipe early ends the output quietly, not with a stack trace', () => {

@@ -72,6 +72,17 @@ test('--force re-indexes unchanged files', () => {
   assert.deepEqual([d.indexed, d.unchanged, d.events_written, d.commits], [FIXTURES.length, 0, FIXTURES.length, 1]);
 });
 
+test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost track of', () => {
+  const repo = fixtureRepo();
+  mkdirSync(join(repo, 'weird'));
+  writeFileSync(Buffer.concat([Buffer.from(join(repo, 'weird/na')), Buffer.from([0xef]), Buffer.from('ve.py')]), 'def ok():\n    pass\n');
+  writeFileSync(join(repo, 'weird/fine.py'), 'def fine():\n    pass\n');
+  git(repo, 'add', '-A');
+  const d = index(repo, '--pattern', 'weird/*');
+  assert.deepEqual([d.files, d.indexed, d.skipped.unreadable, d.removed], [2, 1, 1, 0]);
+  assert.equal(index(repo, '--pattern', 'weird/*').removed, 0, 'and never taken for deleted');
+});
+
 test('--path and --pattern narrow the files; bad scopes are refused', () => {
   const repo = fixtureRepo();
   mkdirSync(join(repo, 'lib/deep'), { recursive: true });
