@@ -391,21 +391,26 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
     const newFill = (meta: SnapshotMeta) => new AdmittedFill(ctx, new StoreFill(meta.event_count));
     // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
     const read = (meta: SnapshotMeta) => ({ sharedMemory: foldsOnHelper(meta.event_count) });
-    snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, [], read) : null;
     const held = ctx.store.getMeta().event_count;
     // The replay may find the WAL unreadable (objects lost) only once the store is empty, and the
     // store may then be the last readable copy of those events: a copy of it goes back if so.
+    // LMDB makes it on a thread of its own while the snapshot is read here.
     const copy = held > 0 ? `${storeFile(ctx.actor.dir)}.before-rebuild` : null;
-    if (copy) await ctx.store.copyTo(copy);
+    const copied = copy ? ctx.store.copyTo(copy) : null;
     try {
-      ctx.store.clear();
-      if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
-      // The store held about what the WAL holds: a long replay is known before the walk shows it.
-      wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS });
-    } catch (err) {
-      if (copy) await ctx.restoreStore(copy);
-      throw err;
+      snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, [], read) : null;
+      await copied;
+      try {
+        ctx.store.clear();
+        if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
+        // The store held about what the WAL holds: a long replay is known before the walk shows it.
+        wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS });
+      } catch (err) {
+        if (copy) await ctx.restoreStore(copy);
+        throw err;
+      }
     } finally {
+      await copied?.catch(() => undefined);
       if (copy) rmSync(copy, { force: true });
     }
   } finally {

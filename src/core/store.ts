@@ -525,7 +525,14 @@ export class Store {
   /** Copies the store as it is now into the file `path` (one there is replaced). */
   async copyTo(path: string): Promise<void> {
     rmSync(path, { force: true });
-    await this.root.backup(path, false);
+    try {
+      await this.root.backup(path, false);
+    } catch (err) {
+      throw new GritError('io_error', `cannot copy the store to ${path}: ${(err as Error).message}`, {
+        details: { path },
+        suggestion: 'check the free space and permissions of the actor directory',
+      });
+    }
   }
 
   async close(): Promise<void> {
