@@ -66,7 +66,6 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   return { ...status, started: status.pid === spawned };
 }
 
-/** `grit-daemon`'s flag for a number of seconds in `args[key]`, if given. */
 /** A running daemon keeps its timeouts: asking for others is said to have had no effect. */
 function warnIfOtherwiseSet(running: DaemonStatusData, args: Args): void {
   for (const key of ['idle_timeout', 'worker_idle_timeout'] as const) {
@@ -78,6 +77,7 @@ function warnIfOtherwiseSet(running: DaemonStatusData, args: Args): void {
   }
 }
 
+/** `grit-daemon`'s flag for a number of seconds in `args[key]`, if given. */
 function secondsFlag(args: Args, key: string): string[] {
   const raw = args[key];
   if (raw === undefined || raw === null) return [];
