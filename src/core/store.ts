@@ -240,7 +240,7 @@ export class Store {
     if (filter.label) {
       const range = labelRange(filter.label);
       for (const key of this.labels.getKeys(range)) {
-        // (A label kept by its hash shares its range only with one of the same hash: the same label.)
+        // Each key there is `start` and a 32-character id (a label holding NUL is keyed by its hash); the length check guards the slice.
         if (key.length === range.start.length + 32) consider(this.getIssue(Buffer.from(key.subarray(range.start.length)).toString('latin1')));
       }
     } else {
