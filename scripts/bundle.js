@@ -11,6 +11,8 @@
 // too: GritError recognises its instances from either copy (src/core/errors.ts).
 // The bundle sits in dist/src/cli/, where every relative import it keeps resolves as it did.
 import { build } from 'esbuild';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -76,6 +78,24 @@ await bundleAsCommonJS(resolve(root, 'dist/src/workers/wal-reader.js'), resolve(
 // store transaction does and should be folding before the log is written, and it is stopped when
 // the fill is done, whether or not it got going.
 await bundleAsCommonJS(resolve(root, 'dist/src/workers/fold-thread.js'), resolve(root, 'dist/src/workers/fold-thread.bundle.cjs'), threadBundle);
+
+// Which build this is (src/core/build-info.ts): a daemon left running across an upgrade or a
+// rebuild compares it with its clients' and steps aside. Written last, over everything compiled.
+writeBuildInfo();
+
+/** dist/src/build-info.json: the package version and a digest of every compiled module. */
+function writeBuildInfo() {
+  const dist = resolve(root, 'dist/src');
+  const out = resolve(dist, 'build-info.json');
+  const files = readdirSync(dist, { recursive: true })
+    .filter((f) => /\.c?js$/.test(f))
+    .sort();
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(f).update('\0').update(readFileSync(resolve(dist, f)));
+  const { version } = JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8'));
+  writeFileSync(out, `${JSON.stringify({ version, build: hash.digest('hex').slice(0, 16) })}\n`);
+  console.log(`${relative(root, out)}: ${files.length} files`);
+}
 
 /** Every package stays outside the bundle (loaded by require), but `inside`. */
 function externalExcept(inside) {

@@ -10,6 +10,7 @@ interface StatusData {
   uptime_ms?: number;
   requests?: number;
   started?: boolean;
+  version?: string | null;
   workers: Array<{ repo_root: string; actor_id: string; in_flight?: number }>;
 }
 
@@ -22,7 +23,8 @@ function uptime(ms: number): string {
 
 function renderStatus(d: StatusData): string {
   if (!d.running) return `no daemon running ${dim(`(${d.endpoint})`)}`;
-  const head = `${d.started === true ? 'started' : 'running'}: pid ${d.pid}, ${d.endpoint}`;
+  const version = d.version ? ` (grit ${d.version})` : '';
+  const head = `${d.started === true ? 'started' : 'running'}${version}: pid ${d.pid}, ${d.endpoint}`;
   const up = d.uptime_ms === undefined ? '' : `, up ${uptime(d.uptime_ms)}, ${d.requests ?? 0} requests`;
   const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${w.repo_root}`);
   return [head + up, plural(d.workers.length, 'worker'), ...workers].join('\n');

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import type { Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
 import { onlyReads, runsInWorker } from '../commands/routing.js';
+import { buildInfo } from '../core/build-info.js';
 import { GritError } from '../core/errors.js';
 import { visible } from './terminal-safe.js';
 
@@ -36,7 +37,7 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
   }
   const { connectOrSpawn } = await import('../protocol/daemon-launch.js');
   // Printed as they would be had the command run here.
-  const client = await connectOrSpawn({ spawn: true, format: 'json', onWarning: (w) => process.stderr.write(`grit: warning: ${visible(w)}\n`) });
+  const client = await connectOrSpawn({ spawn: true, format: 'json', clientBuild: buildInfo()?.build, onWarning: (w) => process.stderr.write(`grit: warning: ${visible(w)}\n`) });
   if (!client) return null;
   const dataDir = options.dataDir ?? process.env.GRIT_HOME;
   try {

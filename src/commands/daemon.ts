@@ -2,6 +2,7 @@
  * `daemon start|status|stop`: run in the CLI's own process and talk to the per-user daemon
  * (SPEC §7). The supervisor answers DaemonStatus and DaemonStop itself.
  */
+import { buildInfo } from '../core/build-info.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
@@ -47,9 +48,13 @@ async function withDaemon<T>(
 export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
   const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
   const already = await withDaemon(false, [], statusOf);
-  if (already) {
+  if (already && !otherBuild(already)) {
     warnIfOtherwiseSet(already, args);
     return { ...already, started: false };
+  }
+  if (already) {
+    await daemonStop();
+    warnings.send(`stopped the running daemon (pid ${already.pid}): it was ${buildName(already)}, not this grit's build`);
   }
   // A run directory the daemon cannot use: say why now, not after the spawn wait.
   ensureRunDir(runDir());
@@ -91,7 +96,21 @@ function secondsFlag(args: Args, key: string): string[] {
 }
 
 export async function daemonStatus(): Promise<DaemonStatusData> {
-  return (await withDaemon(false, [], statusOf)) ?? notRunning();
+  const status = await withDaemon(false, [], statusOf);
+  if (status && otherBuild(status)) {
+    warnings.send(`the running daemon is ${buildName(status)}, not this grit's build: it stops at this grit's next command (or \`grit daemon stop\` now)`);
+  }
+  return status ?? notRunning();
+}
+
+/** A daemon of another build of grit than this one (src/core/build-info.ts); one too old to say is taken as the same. */
+function otherBuild(status: DaemonStatusData): boolean {
+  const own = buildInfo()?.build;
+  return typeof status.build === 'string' && own !== undefined && status.build !== own;
+}
+
+function buildName(status: DaemonStatusData): string {
+  return `grit ${String(status.version)} (build ${String(status.build)})`;
 }
 
 export async function daemonStop(): Promise<{ stopped: boolean; pid: number | null }> {

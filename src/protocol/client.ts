@@ -44,6 +44,12 @@ export interface ClientOptions {
   requestTimeoutMs?: number;
   /** Gets each warning a reply carries (what the command would have printed on stderr in process). */
   onWarning?: (message: string) => void;
+  /**
+   * The build of grit the caller runs (src/core/build-info.ts), sent with each request: a daemon of
+   * another build then declines (an ipc_error with `details.fallback` and `daemon_outdated`) and
+   * stops. The CLI sets it; scripts need not.
+   */
+  clientBuild?: string;
 }
 
 export interface WriteData {
@@ -72,6 +78,7 @@ export class GritClient {
     private readonly defaultTarget: RequestTarget | undefined,
     private readonly timeoutMs: number,
     private readonly onWarning: ((message: string) => void) | undefined,
+    private readonly clientBuild: string | undefined,
   ) {}
 
   /** Connects, or throws `ipc_error` (details.transport_code tells why, e.g. ENOENT: no daemon). */
@@ -83,7 +90,7 @@ export class GritClient {
         requestTimeoutMs: 0,
         maxMessageSize: MAX_REPLY_BYTES + HEADER_ROOM,
       });
-      return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0, opts.onWarning);
+      return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0, opts.onWarning, opts.clientBuild);
     } catch (err) {
       throw transportFailure(err, `cannot reach the grit daemon at ${endpoint}`);
     }
@@ -100,6 +107,7 @@ export class GritClient {
       actor_id: t.actorId ?? null,
       data_dir: t.dataDir ?? null,
       cwd: t.cwd ?? null,
+      ...(this.clientBuild ? { client_build: this.clientBuild } : {}),
       command: { [name]: args },
     };
     const encoded = await encodeMessage(message, this.format);

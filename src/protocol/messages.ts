@@ -30,6 +30,11 @@ export interface IpcRequest {
   data_dir?: string | null;
   /** grit's own addition: the caller's working directory, for commands that take relative paths. */
   cwd?: string | null;
+  /**
+   * grit's own addition: the build of grit that sends it (src/core/build-info.ts). A daemon of
+   * another build declines the request and stops, so the caller's own build takes over.
+   */
+  client_build?: string | null;
   command: Record<string, Args>;
 }
 
@@ -40,6 +45,7 @@ export interface CommandRequest {
   actor_id: string | null;
   data_dir: string | null;
   cwd: string | null;
+  client_build: string | null;
   name: string;
   args: Args;
 }
@@ -130,6 +136,7 @@ function checkRequest(raw: unknown): CommandRequest {
     actor_id: optString(raw, 'actor_id'),
     data_dir: data_dir === null ? null : absolute(data_dir, cwd, 'data_dir'),
     cwd,
+    client_build: optString(raw, 'client_build'),
     name,
     args: args as Args,
   };

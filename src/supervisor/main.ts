@@ -4,6 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
+import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
 import { TransportError } from '../protocol/transport/index.js';
@@ -14,7 +15,7 @@ export const DEFAULT_WORKER_IDLE_TIMEOUT_S = 120;
 /** pino's levels: GRIT_LOG_LEVEL names one. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--tcp <host:port>]
+const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--tcp <host:port>] [--version]
 
 Serves grit commands for this user's repositories over ${daemonEndpoint()}.
   --idle-timeout <s>  exit after this many seconds without requests (default ${DEFAULT_IDLE_TIMEOUT_S}, 0 = never)
@@ -30,7 +31,7 @@ interface DaemonArgs {
   tcp: string | null;
 }
 
-function parse(argv: string[]): DaemonArgs | null {
+function parse(argv: string[]): DaemonArgs | 'version' | null {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -38,10 +39,12 @@ function parse(argv: string[]): DaemonArgs | null {
       'worker-idle-timeout': { type: 'string' },
       tcp: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
     },
     strict: true,
   });
   if (values.help) return null;
+  if (values.version) return 'version';
   const seconds = (flag: 'idle-timeout' | 'worker-idle-timeout', fallback: number): number => {
     const v = values[flag] ?? String(fallback);
     if (!/^\d{1,9}$/.test(v)) throw new GritError('invalid_args', `--${flag} must be a whole number of seconds, got ${v}`);
@@ -57,7 +60,7 @@ function parse(argv: string[]): DaemonArgs | null {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let args: DaemonArgs | null;
+  let args: DaemonArgs | 'version' | null;
   try {
     args = parse(argv);
   } catch (err) {
@@ -67,6 +70,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   if (!args) {
     process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (args === 'version') {
+    const info = buildInfo();
+    process.stdout.write(`grit-daemon ${info ? `${info.version} (build ${info.build})` : '(unknown build)'} node-${process.version}\n`);
     return 0;
   }
   // The daemon serves many users' shells of one user: actor selection comes from each request.
@@ -99,6 +107,7 @@ export async function main(argv: string[]): Promise<number> {
       workerIdleTimeoutMs: args.workerIdleTimeoutMs,
       logger,
       gitSpawner: gitSpawnerPath(),
+      build: buildInfo(),
     });
   } catch (err) {
     const inUse = err instanceof TransportError && err.code === 'address_in_use';

@@ -26,6 +26,7 @@ import { PubServer, RepServer, type ReplyFn } from '../protocol/transport/index.
 import { ActorWorkerPool } from './actor-worker-pool.js';
 import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
+import type { BuildInfo } from '../core/build-info.js';
 
 export interface SupervisorOptions {
   endpoints: string[];
@@ -40,6 +41,8 @@ export interface SupervisorOptions {
   maxReplyBytes?: number;
   /** Where the daemon's spawn helper listens (src/git/spawn-helper.ts); without it, workers spawn git themselves. */
   gitSpawner?: string;
+  /** This daemon's build (src/core/build-info.ts): a request from another build makes it step aside. */
+  build?: BuildInfo | null;
 }
 
 export interface DaemonStatus {
@@ -54,6 +57,9 @@ export interface DaemonStatus {
   /** 0 = never. */
   idle_timeout_s: number;
   worker_idle_timeout_s: number;
+  /** grit's package version and build digest; null when built without them. */
+  version: string | null;
+  build: string | null;
   workers: ReturnType<ActorWorkerPool['info']>[];
 }
 
@@ -146,6 +152,7 @@ export class Supervisor {
       setImmediate(() => void this.stop('DaemonStop'));
       return encodeMessage(replyOk(request_id, { stopping: true, pid: process.pid }), format);
     }
+    this.stepAsideFor(request);
     if (!runsInWorker(name)) {
       const { runLocal } = await import('../commands/run.js');
       const data = await runLocal(name, request.args, {
@@ -174,6 +181,24 @@ export class Supervisor {
     } finally {
       release?.();
     }
+  }
+
+  /**
+   * A CLI of another build (grit upgraded or rebuilt under a running daemon) must not be served
+   * this build's code: its command runs in its own process, and this daemon stops, finishing what
+   * it has in flight, so that the CLI's next command starts a daemon of its own build. Two builds
+   * used by turns thus restart the daemon at each turn: slower, never wrong.
+   */
+  private stepAsideFor(request: CommandRequest): void {
+    const own = this.opts.build?.build;
+    const theirs = request.client_build;
+    if (!own || !theirs || own === theirs) return;
+    this.opts.logger.info({ build: own, client_build: theirs }, 'a client of another build: stepping aside');
+    setImmediate(() => void this.stop('another build'));
+    throw new GritError('ipc_error', `the running grit daemon is another build (${this.opts.build?.version} ${own}) than this client (${theirs}); it stops`, {
+      details: { fallback: true, daemon_outdated: true, daemon_build: own, client_build: theirs },
+      suggestion: 'run the command again: it starts a daemon of this build (or runs here)',
+    });
   }
 
   /**
@@ -246,6 +271,8 @@ export class Supervisor {
       requests: this.requests,
       idle_timeout_s: this.opts.idleTimeoutMs / 1000,
       worker_idle_timeout_s: (this.opts.workerIdleTimeoutMs ?? 0) / 1000,
+      version: this.opts.build?.version ?? null,
+      build: this.opts.build?.build ?? null,
       workers: [...this.workers.values()].map((w) => w.info()),
     };
   }

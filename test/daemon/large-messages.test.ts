@@ -13,7 +13,7 @@ import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { GritClient } from '../../src/protocol/client.js';
 import { daemonEnv, startDaemon, testRunDir, type TestDaemon } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { grit, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
+import { grit, gritAsync, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
 
 const MB = 1024 * 1024;
 
@@ -108,7 +108,8 @@ describe('large messages through the daemon', () => {
       } finally {
         client.close();
       }
-      const viaDaemon = gritWithin(other, ['issue', 'show', otherId, '--json'], daemonEnv(runDir));
+      // Not spawnSync: the daemon runs in this process, and must answer while the CLI waits.
+      const viaDaemon = await gritAsync(other, ['issue', 'show', otherId, '--json'], { env: daemonEnv(runDir) });
       assert.equal(viaDaemon.code, 0, viaDaemon.stderr);
       assert.equal(viaDaemon.stdout, grit(other, ['issue', 'show', otherId, '--json']).stdout);
     } finally {

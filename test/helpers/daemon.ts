@@ -30,12 +30,15 @@ export function daemonEnv(runDir: string, extra: NodeJS.ProcessEnv = {}): NodeJS
   return { GRIT_RUN_DIR: runDir, GRIT_NO_DAEMON: '', NO_COLOR: '1', ...extra };
 }
 
-/** `cwd`: where the daemon runs (a daemon the CLI spawns runs wherever that command ran). */
-export async function startDaemon(opts: { args?: string[]; env?: NodeJS.ProcessEnv; runDir?: string; cwd?: string } = {}): Promise<TestDaemon> {
+/**
+ * `cwd`: where the daemon runs (a daemon the CLI spawns runs wherever that command ran); `bin`:
+ * another install's grit-daemon (default: this one's).
+ */
+export async function startDaemon(opts: { args?: string[]; env?: NodeJS.ProcessEnv; runDir?: string; cwd?: string; bin?: string } = {}): Promise<TestDaemon> {
   const runDir = opts.runDir ?? testRunDir();
   const env: NodeJS.ProcessEnv = { ...process.env, ...daemonEnv(runDir), ...opts.env };
   delete env.GRIT_HOME;
-  const child = spawn(process.execPath, [DAEMON_BIN, '--idle-timeout', '0', ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [opts.bin ?? DAEMON_BIN, '--idle-timeout', '0', ...(opts.args ?? [])], {
     env,
     cwd: opts.cwd,
     stdio: ['ignore', 'ignore', 'inherit'],
