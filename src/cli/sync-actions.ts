@@ -1,9 +1,16 @@
 /** CLI actions (parsed input → command function → human output) of `sync` and `lock …`. */
-import { cyan, dim, green, red, short, table, yellow } from './format.js';
+import { cyan, dim, green, red, relativeTime, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
 import { plural } from '../core/plural.js';
 
-const until = (ms: number) => (ms === 0 ? 'released' : new Date(ms).toISOString());
+/** When a lock expires: the moment (UTC, to the second) and how far ahead it is. */
+const until = (ms: number) => (ms === 0 ? 'released' : `${new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')} ${dim(`(${expiresIn(ms)})`)}`);
+
+function expiresIn(ms: number, now = Date.now()): string {
+  const s = Math.ceil((ms - now) / 1000);
+  if (s <= 0) return 'expired';
+  return s < 60 ? `in ${s}s` : relativeTime(ms, now);
+}
 const where = (remote: string | null) => (remote ? dim(` (on ${remote})`) : dim(' (local only)'));
 
 function renderLock(verb: string) {

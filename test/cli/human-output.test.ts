@@ -210,6 +210,16 @@ describe('issue list and show for people', () => {
     assert.doesNotMatch(failed, /access rights/, failed);
   });
 
+  it('says when a lock expires, to the second and how soon', () => {
+    const locked = grit(repo, ['lock', 'acquire', '--resource', 'path:docs', '--ttl', '10m']);
+    assert.match(locked.stdout, /^locked path:docs until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in (10|9)m\) \((on origin|local only)\)$/m);
+    grit(repo, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '30s']);
+    const status = grit(repo, ['lock', 'status']).stdout;
+    assert.match(status, /^path:src +you +\S+Z \(in [1-3]\ds\)$/m);
+    assert.match(status, /^path:docs +you +\S+Z \(in (10|9)m\)$/m);
+    for (const resource of ['path:docs', 'path:src']) grit(repo, ['lock', 'release', '--resource', resource]);
+  });
+
   it('shows control characters in synced text instead of sending them to the terminal; JSON and exports keep them', () => {
     const title = 'bell\x07 esc\x1b[31mRED\x1b[0m\nsecond line \u202eevil';
     const body = 'para\n\x1b]0;PWNED\x07\x1b[2J cleared\ttab';
