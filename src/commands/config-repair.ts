@@ -14,7 +14,7 @@ import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { parse } from 'smol-toml';
-import { readActorConfig, readRepoConfig, writeToml, type ActorConfig } from '../core/config.js';
+import { readActorConfig, readRepoConfig, repoConfigFrom, writeToml, type ActorConfig } from '../core/config.js';
 import { readSigningKey, signingKeyPath } from '../core/signing.js';
 
 export interface Salvage {
@@ -86,6 +86,13 @@ export function repoConfigRepair(path: string): RepairPlan {
   const risky = droppedSettings(salvage, REPO_KEYS);
   if (risky.length) {
     return { plan: `fix ${describe(risky)} of ${path} by hand: doctor does not guess a setting (policies included)` };
+  }
+  // What is left must be a config grit takes (no unknown or misspelt key): one it would refuse
+  // again is not written, and the person is told what to fix.
+  try {
+    repoConfigFrom(salvage.value, path);
+  } catch (err) {
+    return { plan: `fix ${path} by hand: without ${describe(salvage.dropped)} it still fails: ${(err as Error).message.replace(`${path}: `, '')}` };
   }
   return {
     plan: `rewrite ${path} keeping every readable setting and dropping ${describe(salvage.dropped)} (the old file is kept as config.toml.broken-<ms>)`,

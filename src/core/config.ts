@@ -90,7 +90,11 @@ function checkKeys(path: string, table: Record<string, unknown>, known: readonly
 }
 
 export function readRepoConfig(path: string): RepoConfig {
-  const raw = readToml(path) ?? {};
+  return repoConfigFrom(readToml(path) ?? {}, path);
+}
+
+/** Checks a repo config's parsed TOML (read from `path`, named in errors) and fills in defaults. */
+export function repoConfigFrom(raw: Record<string, unknown>, path: string): RepoConfig {
   const snap = (raw.snapshot ?? {}) as Record<string, unknown>;
   if (typeof snap !== 'object' || Array.isArray(snap)) throw configError(path, '[snapshot] must be a table');
   checkKeys(path, raw, REPO_KEYS, '');

@@ -170,13 +170,27 @@ test('doctor outside a git repository, with no actor, with a broken config, and 
   assert.match(check(broken, 'actor_config').plan, /config\.toml/);
 });
 
-test('a fix that fails is said in the human output too, not only in --json', () => {
+test('a broken repo config that would still be refused once repaired gets a plan for a person, and --fix leaves it', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
-  // The repair keeps `foo` (it parses) and then cannot write a config with an unknown setting.
-  writeFileSync(join(repo, '.git/grit/config.toml'), `${readFileSync(join(repo, '.git/grit/config.toml'), 'utf8')}foo = 1\n[[[garbage\n`);
-  const json = gritOk(repo, ['doctor', '--fix']);
-  assert.equal(json.failed.length, 1);
-  const human = grit(repo, ['doctor', '--fix']);
-  assert.match(human.stdout, /^fix failed actor_config: .*unknown setting snapshot\.foo/m, human.stdout);
+  const cfg = join(repo, '.git/grit/config.toml');
+  // `foo` parses, so a repair would keep it, and grit refuses a config with an unknown setting.
+  const broken = `${readFileSync(cfg, 'utf8')}foo = 1\n[[[garbage\n`;
+  writeFileSync(cfg, broken);
+  const planned = check(gritOk(repo, ['doctor']), 'actor_config');
+  assert.equal(planned.status, 'error');
+  assert.match(planned.plan, /by hand: without line \d+ \("\[\[\[garbage"\) it still fails: unknown setting snapshot\.foo/);
+  const fixed = gritOk(repo, ['doctor', '--fix']);
+  assert.deepEqual([fixed.applied, fixed.failed], [[], []]);
+  assert.equal(readFileSync(cfg, 'utf8'), broken);
+});
+
+test('a fix that fails is said in the human output too, not only in --json', async () => {
+  const { OPS_ACTIONS } = await import('../../src/cli/ops-actions.js');
+  const out = OPS_ACTIONS.doctor.render({
+    checks: [{ id: 'store_integrity', status: 'error', message: 'the store cannot be read', plan: 'rebuild it from the WAL' }],
+    applied: [],
+    failed: ['store_integrity: ENOSPC: no space left on device'],
+  }, { args: {}, flags: {} } as never);
+  assert.match(out, /^fix failed store_integrity: ENOSPC/m);
 });
