@@ -1,5 +1,5 @@
 /** Finds the repository around a directory without spawning git (start-up matters). */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GritError, ENV_EXIT } from '../core/errors.js';
 
@@ -30,7 +30,42 @@ function isBareRepo(dir: string): boolean {
   }
 }
 
-export function findRepo(cwd: string = process.cwd()): RepoPaths {
+/**
+ * The repository around `cwd`. grit finds it from the working directory, as the daemon does from a
+ * request's: a GIT_DIR or GIT_WORK_TREE in the environment that names another repository is
+ * refused rather than quietly ignored (docs/decisions.md, "GIT_DIR"). Git's hooks set GIT_DIR to
+ * the repository they run in, which agrees.
+ */
+export function findRepo(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): RepoPaths {
+  const found = discoverRepo(cwd, env);
+  checkGitEnv(found, cwd, env);
+  return found;
+}
+
+function checkGitEnv(found: RepoPaths, cwd: string, env: NodeJS.ProcessEnv): void {
+  const named: [string, string, string[]][] = [];
+  // A linked worktree's own git dir, or its repository's common one.
+  if (env.GIT_DIR) named.push(['GIT_DIR', env.GIT_DIR, [found.gitDir, found.commonDir]]);
+  if (env.GIT_WORK_TREE) named.push(['GIT_WORK_TREE', env.GIT_WORK_TREE, [found.root]]);
+  for (const [name, value, accepted] of named) {
+    if (accepted.some((path) => samePath(resolve(cwd, value), path))) continue;
+    throw new GritError('invalid_args', `${name} names ${value}, but grit works on the repository of the working directory (${found.root})`, {
+      details: { [name.toLowerCase()]: value, repo_root: found.root },
+      suggestion: `run grit from inside the repository ${name} names, without ${name} set`,
+      exitCode: ENV_EXIT,
+    });
+  }
+}
+
+function samePath(a: string, b: string): boolean {
+  try {
+    return a === b || realpathSync(a) === realpathSync(b);
+  } catch {
+    return false;
+  }
+}
+
+function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): RepoPaths {
   let dir = resolve(cwd);
   for (;;) {
     if (isBareRepo(dir)) {
@@ -57,8 +92,9 @@ export function findRepo(cwd: string = process.cwd()): RepoPaths {
     if (parent === dir) break;
     dir = parent;
   }
-  throw new GritError('git_error', `not a git repository: ${resolve(cwd)}`, {
-    suggestion: 'run grit inside a git repository (`git init` creates one)',
+  const hint = env.GIT_DIR ? `; grit finds the repository from the working directory, not from GIT_DIR (${env.GIT_DIR})` : '';
+  throw new GritError('git_error', `not a git repository: ${resolve(cwd)}${hint}`, {
+    suggestion: env.GIT_DIR ? 'run grit from inside the repository\'s working tree' : 'run grit inside a git repository (`git init` creates one)',
     exitCode: ENV_EXIT,
   });
 }

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { resolvePrefix } from '../../src/core/ids.js';
@@ -168,6 +168,28 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   assert.match(inBare.json.error.message, /is a bare repository: grit works in a clone/);
   // Inside a clone's own .git directory, the clone is found as before.
   assert.equal(gritOk(join(repo, '.git'), ['issue', 'list']).total, gritOk(repo, ['issue', 'list']).total);
+});
+
+test("GIT_DIR or GIT_WORK_TREE naming another repository is refused; a git hook's, naming this one, is fine", () => {
+  const here = tempRepo();
+  const other = tempRepo();
+  gritOk(here, ['init', '--no-agents-md']);
+  const title = 'lives here';
+  gritOk(here, ['issue', 'create', '--title', title]);
+  mkdirSync(join(here, 'sub'), { recursive: true });
+  // As git sets it for a hook: relative, or absolute.
+  for (const [cwd, gitDir] of [[here, '.git'], [join(here, 'sub'), join(here, '.git')]]) {
+    assert.equal(gritOk(cwd, ['issue', 'list'], { env: { GIT_DIR: gitDir } }).issues[0].title, title);
+  }
+  for (const env of [{ GIT_DIR: join(other, '.git') }, { GIT_WORK_TREE: other }]) {
+    const refused = grit(here, ['issue', 'list', '--json'], { env });
+    assert.equal(refused.code, 5, refused.stdout);
+    assert.equal(refused.json.error.code, 'invalid_args');
+    assert.match(refused.json.error.message, /^GIT_(DIR|WORK_TREE) names .*, but grit works on the repository of the working directory/);
+  }
+  const outside = grit(tempDir(), ['issue', 'list', '--json'], { env: { GIT_DIR: join(here, '.git') } });
+  assert.equal(outside.code, 5);
+  assert.match(outside.json.error.message, /not a git repository: .*not from GIT_DIR/);
 });
 
 test('command-line mistakes: one JSON object under --json, a one-line message that names the problem, a plan', () => {
