@@ -4,8 +4,8 @@ import { join, resolve } from 'node:path';
 import { readActorConfig, readRepoConfig, writeToml, type ActorConfig, type RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
-import { newActorId, resolvePrefix } from '../core/ids.js';
-import { toHex } from '../core/hex.js';
+import { MIN_PREFIX, newActorId, resolvePrefix } from '../core/ids.js';
+import { isHexPrefix, toHex } from '../core/hex.js';
 import { writeSigningKey } from '../core/signing.js';
 import type { RepoPaths } from '../git/repo.js';
 
@@ -45,8 +45,24 @@ export function createActor(dir: string | null, repo: RepoPaths, label = ''): Ac
   return { config, dir: actorDir };
 }
 
+/**
+ * Gives an actor that has none an Ed25519 key. `isNew`: the actor was made by this command; an
+ * older one may have written events already, which stay unsigned under a key that is now known,
+ * and readers who `reject` refuse them: it is said (docs/signing.md).
+ */
+export async function ensureSigningKey(actor: ActorRef, isNew: boolean): Promise<ActorRef> {
+  if (actor.config.public_key) return actor;
+  const keyed = await addSigningKey(actor);
+  if (!isNew) {
+    warnings.send(
+      `actor ${actor.config.actor_id} had no key until now: any events it wrote before are unsigned, and readers whose signature_policy is reject refuse them (docs/signing.md)`,
+    );
+  }
+  return keyed;
+}
+
 /** Gives an actor an Ed25519 key: from then on every event it writes is signed. */
-export async function addSigningKey(actor: ActorRef): Promise<ActorRef> {
+async function addSigningKey(actor: ActorRef): Promise<ActorRef> {
   const { generateKeyPair } = await import('../core/ed25519.js');
   const keys = generateKeyPair();
   writeSigningKey(actor.dir, keys.secretKey);
@@ -64,20 +80,35 @@ export function listActors(repo: RepoPaths): ActorRef[] {
     .filter((a): a is ActorRef => a !== null);
 }
 
-export function findActor(repo: RepoPaths, idOrPrefix: string): ActorRef {
+/**
+ * An actor by id, id prefix, or label (`--actor agent-7`): an id prefix that matches comes first,
+ * then a label that exactly one actor has.
+ */
+export function findActor(repo: RepoPaths, idOrLabel: string): ActorRef {
   const actors = listActors(repo);
-  const id = resolvePrefix(
-    idOrPrefix,
-    actors.map((a) => a.config.actor_id),
-    'actor',
-  );
-  const found = actors.find((a) => a.config.actor_id === id);
+  const text = idOrLabel.trim();
+  const asId = text.length >= MIN_PREFIX && isHexPrefix(text.toLowerCase()) ? resolvePrefix(text, actors.map((a) => a.config.actor_id), 'actor') : null;
+  const found = asId ? actors.find((a) => a.config.actor_id === asId) : actorLabelled(actors, idOrLabel);
   if (!found) {
-    throw new GritError('not_found', `no actor ${idOrPrefix} in this repository`, {
+    throw new GritError('not_found', `no actor ${idOrLabel} in this repository (neither an id nor a label)`, {
+      details: { actor: idOrLabel },
       suggestion: 'run `grit actor list`',
     });
   }
   return found;
+}
+
+/** The one actor with this label, if any; several are an error (name one by id). */
+export function actorLabelled(actors: ActorRef[], label: string): ActorRef | null {
+  const labelled = label === '' ? [] : actors.filter((a) => a.config.label === label);
+  if (labelled.length > 1) {
+    const ids = labelled.map((a) => a.config.actor_id);
+    throw new GritError('invalid_args', `${ids.length} actors have the label ${JSON.stringify(label)}: ${ids.join(', ')}`, {
+      details: { label, candidates: ids },
+      suggestion: 'name the actor by its id (`grit actor list`)',
+    });
+  }
+  return labelled[0] ?? null;
 }
 
 export interface ActorSelection {

@@ -5,9 +5,10 @@ import type { ActorConfig } from '../core/config.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { bool, optText, text, type Args } from './args.js';
 import {
+  actorLabelled,
   actorsDir,
-  addSigningKey,
   createActor,
+  ensureSigningKey,
   findActor,
   listActors,
   loadRepoConfig,
@@ -60,9 +61,10 @@ export async function init(
   args: Args,
 ): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string }> {
   const repo = findRepo(env.options.cwd);
+  const started = Date.now();
   let actor = selectActor(repo, env.options, { replaceMissingDefault: true });
   // --generate-key gives the actor a signing key unless it already has one (docs/signing.md).
-  if (bool(args, 'generate_key') && !actor.config.public_key) actor = await addSigningKey(actor);
+  if (bool(args, 'generate_key')) actor = await ensureSigningKey(actor, actor.config.created_ts >= started);
   // An actor in an outside data dir (GRIT_HOME) cannot be the repo default: others would not find it.
   const inRepo = actor.dir === join(actorsDir(repo), actor.config.actor_id);
   if (inRepo && !loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
@@ -71,12 +73,18 @@ export async function init(
   return { repo_root: repo.root, actor: describe(repo, actor), config_path: repoConfigPath(repo), agents_md: agents };
 }
 
-export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo }> {
+/**
+ * A new actor; with a label that an actor here already has, that actor (`created: false`), so
+ * that an agent's set-up may run every session without making itself a new identity each time.
+ */
+export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo; created: boolean }> {
   const repo = findRepo(env.options.cwd);
-  const created = createActor(null, repo, optText(args, 'label') ?? '');
-  const actor = bool(args, 'generate_key') ? await addSigningKey(created) : created;
+  const label = optText(args, 'label') ?? '';
+  const found = actorLabelled(listActors(repo), label);
+  const base = found ?? createActor(null, repo, label);
+  const actor = bool(args, 'generate_key') ? await ensureSigningKey(base, found === null) : base;
   if (!loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
-  return { actor: describe(repo, actor) };
+  return { actor: describe(repo, actor), created: found === null };
 }
 
 export async function actorList(env: CommandEnv): Promise<{ actors: ActorInfo[] }> {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
@@ -19,6 +19,40 @@ test('actor init, list, show, current, use', () => {
   assert.equal(gritOk(repo, ['actor', 'current']).actor.actor_id, second.actor_id);
   const missing = grit(repo, ['actor', 'use', 'ffffffff', '--json']);
   assert.equal(missing.code, 3);
+});
+
+test('actor init with a label an actor has answers with that actor; --actor takes a label', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const first = gritOk(repo, ['actor', 'init', '--label', 'agent-7']);
+  assert.equal(first.created, true);
+  const again = gritOk(repo, ['actor', 'init', '--label', 'agent-7']);
+  assert.deepEqual([again.created, again.actor.actor_id], [false, first.actor.actor_id]);
+  assert.equal(gritOk(repo, ['actor', 'list']).actors.filter((a: any) => a.label === 'agent-7').length, 1);
+  // Unlabelled actors are each new.
+  assert.notEqual(gritOk(repo, ['actor', 'init']).actor.actor_id, gritOk(repo, ['actor', 'init']).actor.actor_id);
+  const made = gritOk(repo, ['issue', 'create', '--title', 'by label', '--actor', 'agent-7']);
+  assert.equal(gritOk(repo, ['issue', 'show', made.issue_id]).events[0].actor, first.actor.actor_id);
+  assert.equal(gritOk(repo, ['actor', 'show', 'agent-7']).actor.actor_id, first.actor.actor_id);
+  const unknown = grit(repo, ['issue', 'list', '--actor', 'agent-8', '--json']);
+  assert.equal(unknown.code, 3);
+  assert.match(unknown.json.error.message, /no actor agent-8 .*neither an id nor a label/);
+
+  // A key given to an actor that existed before is said to leave its earlier events unsigned; a new one's is not.
+  const keyed = grit(repo, ['actor', 'init', '--label', 'agent-7', '--generate-key', '--json']);
+  assert.equal(keyed.json.data.actor.key_scheme, 'ed25519');
+  assert.match(keyed.stderr, new RegExp(`actor ${first.actor.actor_id} had no key until now`));
+  const fresh = grit(repo, ['actor', 'init', '--label', 'agent-9', '--generate-key', '--json']);
+  assert.equal(fresh.json.data.created, true);
+  assert.doesNotMatch(fresh.stderr, /had no key/);
+
+  // Two actors with one label (made by hand, or by an older grit): the label names neither.
+  const twin = join(repo, '.git/grit/actors', 'ab'.repeat(16));
+  mkdirSync(twin, { recursive: true });
+  writeFileSync(join(twin, 'config.toml'), `actor_id = "${'ab'.repeat(16)}"\nlabel = "agent-7"\ncreated_ts = 1\n`);
+  const ambiguous = grit(repo, ['issue', 'list', '--actor', 'agent-7', '--json']);
+  assert.equal(ambiguous.code, 2);
+  assert.match(ambiguous.json.error.message, /2 actors have the label "agent-7"/);
 });
 
 test('selection order: --data-dir / GRIT_HOME, then --actor, then the default, else auto-init', () => {

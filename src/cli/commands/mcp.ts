@@ -18,7 +18,7 @@ export default class Mcp extends Command {
 
   static flags = {
     repo: Flags.string({ description: 'repository to serve (default: the current directory)' }),
-    actor: Flags.string({ description: 'actor id (or unique prefix) to act as' }),
+    actor: Flags.string({ description: 'actor to act as: its id, a unique prefix, or its label' }),
     'data-dir': Flags.string({ description: 'actor data directory (overrides --actor; env GRIT_HOME)' }),
   };
 

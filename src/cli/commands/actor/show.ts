@@ -5,5 +5,5 @@ import { ACTIONS } from '../../actions.js';
 export default defineCommand({
   ...ACTIONS['actor:show'],
   description: 'Show an actor (the current one when no id is given)',
-  args: { id: Args.string({ description: 'actor id or unique prefix' }) },
+  args: { id: Args.string({ description: 'actor id, unique prefix, or label' }) },
 });
