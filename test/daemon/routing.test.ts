@@ -29,6 +29,8 @@ function mask(s: string): string {
     .replace(/\b[0-9a-f]{8}\b/g, '<id8>')
     .replace(/\b1\d{12}\b/g, '<ts>')
     .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<iso>')
+    // How soon a lock expires, said a second or so apart.
+    .replace(/\(in \d+(s|m)\)/g, '(in <n>)')
     .replace(/refs\/grit\/snapshots\/\d+/g, 'refs/grit/snapshots/<ms>')
     .replace(/\/tmp\/grit-test-[^/\s"]+/g, '<tmp>')
     .replace(/"duration_ms":\d+/g, '"duration_ms":<n>')
