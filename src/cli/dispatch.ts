@@ -49,13 +49,9 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     });
     return { data };
   } catch (err) {
-    if (err instanceof GritError && (isDaemonUnavailable(err) || (droppedMidway(err) && onlyReads(name, args)))) return null;
-    if (err instanceof GritError && droppedMidway(err)) {
-      throw new GritError('ipc_error', `the grit daemon stopped while running ${name}: it may have been written or not`, {
-        details: { ...err.details, may_have_run: true },
-        suggestion: 'look before running it again (`grit issue list`, `grit issue show <id>`): a second run may write it twice',
-      });
-    }
+    // A read the daemon took and did not answer (it died) runs again here; a write it may have
+    // written is reported as such (GritClient says `may_have_run`), never run twice.
+    if (err instanceof GritError && (isDaemonUnavailable(err) || (err.details.may_have_run === true && onlyReads(name, args)))) return null;
     throw err;
   } finally {
     client.close();
@@ -64,13 +60,9 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
 
 /**
  * Errors that say "this daemon cannot serve you" rather than "the command failed": another
- * daemon holds the actor's lease, or this one is shutting down. The request did nothing.
+ * daemon holds the actor's lease, this one is shutting down, or it never got the request (its
+ * connection failed before the request was sent whole). The request did nothing.
  */
 function isDaemonUnavailable(err: GritError): boolean {
   return (err.code === 'db_busy' && 'owner_pid' in err.details) || err.details.fallback === true;
-}
-
-/** The daemon took the request and the connection then closed without a reply: it died. */
-function droppedMidway(err: GritError): boolean {
-  return err.code === 'ipc_error' && err.details.transport_code === 'closed';
 }

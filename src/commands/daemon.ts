@@ -2,6 +2,7 @@
  * `daemon start|status|stop`: run in the CLI's own process and talk to the per-user daemon
  * (SPEC §7). The supervisor answers DaemonStatus and DaemonStop itself.
  */
+import { existsSync } from 'node:fs';
 import { buildInfo } from '../core/build-info.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
@@ -59,11 +60,16 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   // A run directory the daemon cannot use: say why now, not after the spawn wait.
   ensureRunDir(runDir());
   let spawned: number | undefined;
+  const t0 = Date.now();
   const status = await withDaemon(true, daemonArgs, statusOf, (pid) => (spawned = pid));
   if (!status) {
-    throw new GritError('ipc_error', `the daemon did not answer within ${SPAWN_WAIT_MS / 1000} s`, {
-      details: { endpoint: daemonEndpoint(), log: daemonLogPath() },
-      suggestion: `look at ${daemonLogPath()}, or run \`grit-daemon\` in a terminal to see why`,
+    // Said as it happened: the wait may have ended early (the daemon's socket refused us), and a
+    // daemon that failed before opening its log has none to point at.
+    const waited = ((Date.now() - t0) / 1000).toFixed(1);
+    const log = existsSync(daemonLogPath()) ? daemonLogPath() : null;
+    throw new GritError('ipc_error', `the daemon did not answer (waited ${waited} s of at most ${SPAWN_WAIT_MS / 1000} s)`, {
+      details: { endpoint: daemonEndpoint(), log },
+      suggestion: `${log ? `look at ${log}, or ` : ''}run \`grit-daemon\` in a terminal to see why`,
     });
   }
   // Started by this call only if the daemon answering is the one it spawned: of several starts at

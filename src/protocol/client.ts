@@ -7,6 +7,7 @@
  */
 import { GritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
+import { onlyReads } from '../commands/routing.js';
 import { daemonEndpoint } from './daemon-paths.js';
 import {
   HEADER_ROOM,
@@ -50,6 +51,14 @@ export interface ClientOptions {
    * stops. The CLI sets it; scripts need not.
    */
   clientBuild?: string;
+}
+
+/** Per call: how long to wait, and a way to stop waiting. */
+export interface CallOptions {
+  /** Overrides the client's requestTimeoutMs for this call (0 = wait as long as it runs). */
+  timeoutMs?: number;
+  /** Stops waiting for the reply (it throws, as a timeout does; see `request`). */
+  signal?: AbortSignal;
 }
 
 export interface WriteData {
@@ -96,8 +105,14 @@ export class GritClient {
     }
   }
 
-  /** Runs one command by its IPC name; resolves to its `data`, or throws its GritError. */
-  async request<T = unknown>(name: string, args: Args = {}, target?: RequestTarget): Promise<T> {
+  /**
+   * Runs one command by its IPC name; resolves to its `data`, or throws its GritError. A request
+   * the daemon never got (its connection failed first) throws `ipc_error` with
+   * `details.fallback: true`: running it again is safe. One it got and did not answer (the daemon
+   * died, the timeout passed, the signal fired, the client was closed) throws `ipc_error` with
+   * `details.may_have_run: true`: a write may have been written, so look before running it again.
+   */
+  async request<T = unknown>(name: string, args: Args = {}, target?: RequestTarget, options: CallOptions = {}): Promise<T> {
     const t = target ?? this.defaultTarget;
     if (!t) throw new GritError('invalid_args', 'no repository given: pass a target with repoRoot');
     const message: IpcRequest = {
@@ -120,9 +135,9 @@ export class GritClient {
     }
     let body: Buffer;
     try {
-      body = await this.req.request(encoded, { timeoutMs: this.timeoutMs });
+      body = await this.req.request(encoded, { timeoutMs: options.timeoutMs ?? this.timeoutMs, signal: options.signal });
     } catch (err) {
-      throw transportFailure(err, `the grit daemon did not answer ${name}`);
+      throw requestFailure(err, name, args);
     }
     const reply = await decodeReply(body);
     if (this.onWarning && Array.isArray(reply.warnings)) for (const w of reply.warnings) if (typeof w === 'string') this.onWarning(w);
@@ -168,11 +183,29 @@ export class GritClient {
   }
 }
 
-function transportFailure(err: unknown, message: string): GritError {
+/**
+ * Whether the daemon may have run a request it did not answer decides what the caller may do:
+ * one it never got can run anywhere (the CLI runs it in-process); one it got may have written,
+ * and running a write again could write it twice. (The CLI still runs a read again itself.)
+ */
+function requestFailure(err: unknown, name: string, args: Args): GritError {
+  if (err instanceof TransportError && err.written === false) {
+    return transportFailure(err, `the grit daemon did not get ${name}`, { fallback: true });
+  }
+  const code = err instanceof TransportError ? err.code : 'unknown';
+  return new GritError('ipc_error', `the grit daemon did not answer ${name} (${(err as Error).message}): it may have run or not`, {
+    details: { transport_code: code, may_have_run: true },
+    suggestion: onlyReads(name, args)
+      ? 'run it again'
+      : 'look before running it again (`grit issue list`, `grit issue show <id>`): a second run may write it twice',
+  });
+}
+
+function transportFailure(err: unknown, message: string, details: Record<string, unknown> = {}): GritError {
   if (err instanceof GritError) return err;
   const code = err instanceof TransportError ? err.code : 'unknown';
   return new GritError('ipc_error', `${message}: ${(err as Error).message}`, {
-    details: { transport_code: code },
+    details: { transport_code: code, ...details },
     suggestion: 'start it with `grit daemon start`, or run the command with --no-daemon',
   });
 }

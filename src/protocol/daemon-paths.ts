@@ -4,11 +4,21 @@
  */
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, resolve } from 'node:path';
 import { GritError, ENV_EXIT } from '../core/errors.js';
+import { MAX_IPC_PATH_BYTES } from './transport/endpoint.js';
 
+/** The sockets the daemon listens on in its run directory; the longest decides how long it may be. */
+const SOCKET_NAMES = ['daemon.sock', 'events.sock', 'git.sock'];
+
+/**
+ * The run directory. A relative GRIT_RUN_DIR is returned as it is, not resolved: against each
+ * command's working directory it would give one daemon per directory, with sockets in the work
+ * tree. ensureRunDir refuses it, so commands run in-process and `daemon start` says why.
+ */
 export function runDir(env: NodeJS.ProcessEnv = process.env): string {
-  if (env.GRIT_RUN_DIR) return resolve(env.GRIT_RUN_DIR);
+  const given = env.GRIT_RUN_DIR;
+  if (given) return isAbsolute(given) ? resolve(given) : given;
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'grit');
   return join(homedir(), '.grit', 'run');
 }
@@ -31,8 +41,27 @@ export function daemonLogPath(env: NodeJS.ProcessEnv = process.env): string {
   return join(runDir(env), 'daemon.log');
 }
 
-/** Creates the run directory with mode 0700, and refuses one that others can enter. */
+/**
+ * Creates the run directory with mode 0700, and refuses one the daemon cannot use: a relative
+ * path, one too long for its socket paths, one that is not a directory, or one others can enter.
+ */
 export function ensureRunDir(dir: string): void {
+  if (!isAbsolute(dir)) {
+    throw new GritError('io_error', `the daemon run directory ${dir} is not an absolute path (GRIT_RUN_DIR must be one)`, {
+      details: { path: dir },
+      suggestion: 'set GRIT_RUN_DIR to an absolute path, or unset it',
+      exitCode: ENV_EXIT,
+    });
+  }
+  const socket = join(dir, SOCKET_NAMES.reduce((a, b) => (a.length >= b.length ? a : b)));
+  const bytes = Buffer.byteLength(socket);
+  if (bytes > MAX_IPC_PATH_BYTES) {
+    throw new GritError('io_error', `the daemon run directory ${dir} is too long: its socket path ${socket} takes ${bytes} bytes, more than the ${MAX_IPC_PATH_BYTES} a Unix socket path may have`, {
+      details: { path: dir, socket_path_bytes: bytes, limit: MAX_IPC_PATH_BYTES },
+      suggestion: 'set GRIT_RUN_DIR to a shorter directory',
+      exitCode: ENV_EXIT,
+    });
+  }
   let st;
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });

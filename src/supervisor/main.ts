@@ -2,6 +2,7 @@
  * `grit-daemon`: parses its command line, sets up the run directory and log, starts the
  * supervisor and shuts it down cleanly on SIGTERM/SIGINT, idle timeout or DaemonStop.
  */
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { buildInfo } from '../core/build-info.js';
@@ -85,7 +86,6 @@ export async function main(argv: string[]): Promise<number> {
   // It outlives the shell that started it, whose directory may go (a temporary checkout): a
   // worker thread started after that would fail on process.cwd(). Nothing here depends on it:
   // each request's paths are absolute or taken relative to the request's own cwd.
-  if (process.env.GRIT_RUN_DIR) process.env.GRIT_RUN_DIR = runDir();
   process.chdir('/');
   try {
     ensureRunDir(runDir());
@@ -95,10 +95,14 @@ export async function main(argv: string[]): Promise<number> {
   }
   const level = process.env.GRIT_LOG_LEVEL || 'info';
   const knownLevel = LOG_LEVELS.includes(level);
-  const logger = pino(
-    { level: knownLevel ? level : 'info' },
-    pino.destination({ dest: daemonLogPath(), sync: false, mkdir: true, mode: 0o600 }),
+  const destination = pino.destination({ dest: daemonLogPath(), sync: false, mkdir: true, mode: 0o600 });
+  // The log file opens asynchronously, and pino flushes it synchronously on exit, which throws
+  // if it is not open yet (a start that fails at once): flush() waits for it.
+  const opened = once(destination, 'ready').then(
+    () => {},
+    () => {},
   );
+  const logger = pino({ level: knownLevel ? level : 'info' }, destination);
   if (!knownLevel) logger.warn({ GRIT_LOG_LEVEL: level, levels: LOG_LEVELS }, 'unknown log level; logging at info');
   const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
   let supervisor: Supervisor;
@@ -117,15 +121,16 @@ export async function main(argv: string[]): Promise<number> {
     const message = inUse ? `a daemon is already listening on ${endpoints[0]}` : toGritError(err).message;
     logger.warn({ err }, 'daemon did not start');
     process.stderr.write(`grit-daemon: ${message}\n`);
-    await flush(logger);
+    await flush(logger, opened);
     return inUse ? 0 : ENV_EXIT;
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void supervisor.stop(signal));
   await supervisor.stopped;
-  await flush(logger);
+  await flush(logger, opened);
   return 0;
 }
 
-function flush(logger: Logger): Promise<void> {
+async function flush(logger: Logger, opened: Promise<void>): Promise<void> {
+  await opened;
   return new Promise((resolve) => logger.flush(() => resolve()));
 }

@@ -98,15 +98,25 @@ export class SpConnection extends EventEmitter {
     s.write(encodeHandshake(this.localProto));
   }
 
-  /** Sends one message made of the concatenation of `parts`. Returns false if closed. */
-  send(parts: readonly Buffer[]): boolean {
+  /**
+   * Sends one message made of the concatenation of `parts`. Returns false if closed.
+   * `onWritten` runs once the whole message has been handed to the operating system (never if
+   * its write fails): from then on the peer may read it, even if the connection fails next.
+   */
+  send(parts: readonly Buffer[], onWritten?: () => void): boolean {
     if (this.closed || !this.ready) return false;
     let len = 0;
     for (const p of parts) len += p.length;
     const s = this.socket;
     s.cork();
-    s.write(encodeFrameHeader(len, this.ipc));
-    for (const p of parts) if (p.length > 0) s.write(p);
+    let last = encodeFrameHeader(len, this.ipc);
+    for (const p of parts) {
+      if (p.length === 0) continue;
+      s.write(last);
+      last = p;
+    }
+    // Chunks go out in order: the last one's callback says that the whole message has.
+    s.write(last, onWritten && ((err) => !err && onWritten()));
     s.uncork();
     return true;
   }

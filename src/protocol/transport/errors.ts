@@ -28,11 +28,19 @@ export type TransportErrorCode =
 
 export class TransportError extends Error {
   readonly code: TransportErrorCode;
+  /**
+   * Set on a failed request (ReqClient): true when all of it had been handed to the operating
+   * system, so the peer may have read it and acted on it, whatever the failure (a reset, a
+   * timeout, an abort); false when it cannot have been read whole (not sent yet, or its write
+   * failed), so the peer never saw it.
+   */
+  readonly written: boolean | undefined;
 
-  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(code: TransportErrorCode, message: string, options?: { cause?: unknown; written?: boolean }) {
     super(message, options);
     this.name = 'TransportError';
     this.code = code;
+    this.written = options?.written;
   }
 
   /** Wraps any error (typically a node:net errno error) into a TransportError. */

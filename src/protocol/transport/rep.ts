@@ -19,6 +19,12 @@ export interface RepServerOptions extends ConnectionLimits {
    * until replies go out. Default 128.
    */
   maxInFlightPerConnection?: number;
+  /**
+   * Reply bytes a connection may have waiting to be sent (its peer does not read them). Beyond
+   * it, the server starts none of that connection's further requests, and stops reading it, until
+   * its peer has read them all; other connections are served as before. Default 64 MiB.
+   */
+  maxUnsentReplyBytes?: number;
   /** Max backtrace hops (32-bit words) in a request header; more → request dropped (nng's maxttl). Default 8. */
   maxHops?: number;
   /** Largest reply sent, header included (a larger one is not sent: `ReplyFn` returns false). Default maxMessageSize. */
@@ -28,6 +34,7 @@ export interface RepServerOptions extends ConnectionLimits {
 export const REP_DEFAULTS = {
   maxConnections: 1024,
   maxInFlightPerConnection: 128,
+  maxUnsentReplyBytes: 64 * 1024 * 1024,
   maxHops: 8,
 } as const;
 
@@ -81,6 +88,7 @@ export class RepServer extends EventEmitter {
   private readonly limits: ResolvedLimits;
   private readonly maxConnections: number;
   private readonly maxInFlight: number;
+  private readonly maxUnsentReplyBytes: number;
   private readonly maxHops: number;
   private readonly maxReplySize: number;
   private bound!: BoundListener;
@@ -93,6 +101,7 @@ export class RepServer extends EventEmitter {
     this.limits = resolveLimits(opts);
     this.maxConnections = opts.maxConnections ?? REP_DEFAULTS.maxConnections;
     this.maxInFlight = Math.max(1, opts.maxInFlightPerConnection ?? REP_DEFAULTS.maxInFlightPerConnection);
+    this.maxUnsentReplyBytes = opts.maxUnsentReplyBytes ?? REP_DEFAULTS.maxUnsentReplyBytes;
     this.maxHops = Math.max(1, opts.maxHops ?? REP_DEFAULTS.maxHops);
     this.maxReplySize = opts.maxReplySize ?? this.limits.maxMessageSize;
   }
@@ -184,7 +193,10 @@ export class RepServer extends EventEmitter {
     const st: ConnState = { conn, inFlight: 0, queue: [], abort: new AbortController() };
     this.conns.set(conn.id, st);
     conn.on('message', (m: Buffer) => this.onMessage(st, m));
-    conn.on('drain', () => conn.resumeReading('write'));
+    conn.on('drain', () => {
+      conn.resumeReading('write');
+      this.pump(st);
+    });
     conn.once('close', (err?: TransportError) => {
       this.conns.delete(conn.id);
       st.queue.length = 0;
@@ -199,7 +211,7 @@ export class RepServer extends EventEmitter {
   }
 
   private onMessage(st: ConnState, msg: Buffer): void {
-    if (st.inFlight >= this.maxInFlight || st.queue.length > 0) {
+    if (st.inFlight >= this.maxInFlight || st.queue.length > 0 || this.repliesPiledUp(st)) {
       st.queue.push(msg);
       st.conn.pauseReading('inflight');
       return;
@@ -266,9 +278,17 @@ export class RepServer extends EventEmitter {
     }
   }
 
-  /** Dispatches queued requests while under the in-flight limit. */
+  /**
+   * The connection's peer has not read this much of its replies: starting more of its requests
+   * would only pile up more of them in this process ('drain' resumes it).
+   */
+  private repliesPiledUp(st: ConnState): boolean {
+    return st.conn.writeBufferBytes >= this.maxUnsentReplyBytes;
+  }
+
+  /** Dispatches queued requests while under the in-flight limit and the unsent-replies limit. */
   private pump(st: ConnState): void {
-    while (st.queue.length > 0 && st.inFlight < this.maxInFlight && !st.conn.closed && !this.closing) {
+    while (st.queue.length > 0 && st.inFlight < this.maxInFlight && !this.repliesPiledUp(st) && !st.conn.closed && !this.closing) {
       this.dispatch(st, st.queue.shift()!);
     }
     if (st.queue.length === 0 && !this.closing) st.conn.resumeReading('inflight');

@@ -34,7 +34,19 @@ interface Pending {
   resolve(b: Buffer): void;
   reject(e: TransportError): void;
   timer: NodeJS.Timeout | undefined;
+  /** All of the request has been handed to the operating system: the peer may have run it. */
+  written: boolean;
   cleanup(): void;
+}
+
+/**
+ * Rejects a pending request, saying whether the peer may have seen it. Deferred by a tick: a
+ * request written at once has its write callback queued with process.nextTick, and a failure in
+ * the same tick (a close() right after the request) must still find it written.
+ */
+function fail(p: Pending, code: TransportError['code'], message: string, cause?: unknown): void {
+  p.cleanup();
+  process.nextTick(() => p.reject(new TransportError(code, message, { cause, written: p.written })));
 }
 
 /**
@@ -61,10 +73,7 @@ export class ReqClient extends EventEmitter {
       this.closeErr = e;
       const all = [...this.pendingMap.values()];
       this.pendingMap.clear();
-      for (const p of all) {
-        p.cleanup();
-        p.reject(new TransportError(e.code, `request failed: ${e.message}`, { cause: e }));
-      }
+      for (const p of all) fail(p, e.code, `request failed: ${e.message}`, e);
       this.emit('close', err);
     });
   }
@@ -94,19 +103,20 @@ export class ReqClient extends EventEmitter {
    * TransportError: 'timeout', 'closed' (or the code that dropped the
    * connection: 'protocol', 'too_large', errno), 'too_large' if the request
    * exceeds maxMessageSize, 'busy' if maxPending requests are outstanding,
-   * 'aborted' if `signal` fires.
+   * 'aborted' if `signal` fires. The error's `written` says whether the peer may have got the
+   * request (false for those refused before sending).
    */
   request(body: Buffer | Uint8Array, opts: RequestOptions = {}): Promise<Buffer> {
     if (this.closeErr) {
-      return Promise.reject(new TransportError(this.closeErr.code, `client is closed: ${this.closeErr.message}`));
+      return Promise.reject(new TransportError(this.closeErr.code, `client is closed: ${this.closeErr.message}`, { written: false }));
     }
     if (body.length + 4 > this.conn.limits.maxMessageSize) {
-      return Promise.reject(new TransportError('too_large', `request of ${body.length} bytes exceeds maxMessageSize`));
+      return Promise.reject(new TransportError('too_large', `request of ${body.length} bytes exceeds maxMessageSize`, { written: false }));
     }
     if (this.pendingMap.size >= this.maxPending) {
-      return Promise.reject(new TransportError('busy', `${this.maxPending} requests already pending`));
+      return Promise.reject(new TransportError('busy', `${this.maxPending} requests already pending`, { written: false }));
     }
-    if (opts.signal?.aborted) return Promise.reject(new TransportError('aborted', 'request aborted'));
+    if (opts.signal?.aborted) return Promise.reject(new TransportError('aborted', 'request aborted', { written: false }));
     let id: number;
     do {
       id = (this.nextId | 0x80000000) >>> 0;
@@ -118,13 +128,13 @@ export class ReqClient extends EventEmitter {
       const onAbort = () => {
         if (this.pendingMap.get(id) !== p) return;
         this.pendingMap.delete(id);
-        p.cleanup();
-        reject(new TransportError('aborted', 'request aborted'));
+        fail(p, 'aborted', 'request aborted');
       };
       const p: Pending = {
         resolve,
         reject,
         timer: undefined,
+        written: false,
         cleanup: () => {
           if (p.timer) clearTimeout(p.timer);
           signal?.removeEventListener('abort', onAbort);
@@ -134,8 +144,7 @@ export class ReqClient extends EventEmitter {
         p.timer = setTimeout(() => {
           if (this.pendingMap.get(id) !== p) return;
           this.pendingMap.delete(id);
-          p.cleanup();
-          reject(new TransportError('timeout', `no reply within ${timeoutMs} ms`));
+          fail(p, 'timeout', `no reply within ${timeoutMs} ms`);
         }, timeoutMs);
       }
       signal?.addEventListener('abort', onAbort, { once: true });
@@ -143,7 +152,7 @@ export class ReqClient extends EventEmitter {
       const hdr = Buffer.allocUnsafe(4);
       hdr.writeUInt32BE(id, 0);
       const b = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-      this.conn.send([hdr, b]);
+      this.conn.send([hdr, b], () => (p.written = true));
     });
   }
 

@@ -1,0 +1,136 @@
+/**
+ * Requests the daemon did not answer: whether it may have run them decides what the caller may
+ * do. And run directories the daemon cannot use (relative, too long for a socket path).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { GritError } from '../../src/core/errors.js';
+import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { DAEMON_BIN, daemonEnv, startDaemon } from '../helpers/daemon.js';
+import { sleep } from '../transport/_helpers.js';
+
+function initRepo(): string {
+  const dir = tempRepo();
+  gritOk(dir, ['init', '--no-agents-md']);
+  return dir;
+}
+
+function failure(p: Promise<unknown>): Promise<GritError> {
+  return p.then(
+    () => assert.fail('the request should have failed'),
+    (e: unknown) => {
+      assert.ok(e instanceof GritError, String(e));
+      return e;
+    },
+  );
+}
+
+test('a daemon killed with requests unread (ECONNRESET): they may have run; a write says to look first', async () => {
+  const daemon = await startDaemon();
+  const dir = initRepo();
+  const target = { repoRoot: dir };
+  const client = await daemon.client();
+  try {
+    await client.issueList({}, target); // its worker is up
+    // Stopped, it reads nothing: the requests wait in its socket's queue when it is killed.
+    daemon.child!.kill('SIGSTOP');
+    const read = failure(client.issueList({}, target));
+    const write = failure(client.issueCreate({ title: 'maybe' }, target));
+    await sleep(100);
+    daemon.child!.kill('SIGKILL');
+    await daemon.exited;
+    for (const e of [await read, await write]) {
+      assert.equal(e.code, 'ipc_error');
+      assert.equal(e.details.transport_code, 'ECONNRESET');
+      assert.equal(e.details.may_have_run, true, e.message);
+      assert.equal(e.details.fallback, undefined);
+    }
+    assert.match((await write).suggestion!, /^look before running it again/);
+    assert.equal((await read).suggestion, 'run it again');
+  } finally {
+    client.close();
+    await daemon.stop();
+  }
+});
+
+test('GritClient: a write cut off by its timeout, its signal or close() may have run; one never sent did not', async () => {
+  const daemon = await startDaemon();
+  const dir = initRepo();
+  const target = { repoRoot: dir };
+  const { GritClient } = await import('../../src/protocol/client.js');
+  const impatient = await GritClient.connect({ endpoint: daemon.endpoint, requestTimeoutMs: 50, target });
+  const client = await daemon.client();
+  try {
+    const { issue_id } = await client.issueCreate({ title: 'target' }, target);
+    daemon.child!.kill('SIGSTOP'); // it cannot answer in time, but will run what it was sent
+    const timedOut = await failure(impatient.issueComment(issue_id, 'once'));
+    assert.equal(timedOut.details.transport_code, 'timeout');
+    assert.equal(timedOut.details.may_have_run, true);
+    assert.match(timedOut.suggestion!, /^look before running it again/);
+    const ac = new AbortController();
+    const aborted = failure(client.request('IssueComment', { issue_id, body: 'twice' }, target, { signal: ac.signal }));
+    await sleep(20);
+    ac.abort();
+    assert.deepEqual([(await aborted).details.transport_code, (await aborted).details.may_have_run], ['aborted', true]);
+    const closed = failure(impatient.issueComment(issue_id, 'thrice'));
+    await sleep(20);
+    impatient.close();
+    assert.deepEqual([(await closed).details.transport_code, (await closed).details.may_have_run], ['closed', true]);
+    // Never sent: safe to run anywhere, which the CLI does.
+    const unsent = await failure(impatient.issueComment(issue_id, 'never'));
+    assert.equal(unsent.details.fallback, true);
+    assert.equal(unsent.details.may_have_run, undefined);
+
+    daemon.child!.kill('SIGCONT');
+    // What "may have run" means: all three get written although none was answered. (Polled: a
+    // read is not held back behind writes still being committed.)
+    let bodies: string[] = [];
+    for (let i = 0; i < 100 && bodies.length < 3; i++, await sleep(50)) {
+      const shown = await client.issueShow(issue_id, target);
+      bodies = (shown.issue.comments as Array<{ body: string }>).map((c) => c.body).sort();
+    }
+    assert.deepEqual(bodies, ['once', 'thrice', 'twice']);
+  } finally {
+    daemon.child!.kill('SIGCONT');
+    impatient.close();
+    client.close();
+    await daemon.stop();
+  }
+});
+
+test('a relative GRIT_RUN_DIR is refused: commands run in-process, nothing is made in the work tree', () => {
+  const dir = initRepo();
+  const before = readdirSync(dir).sort();
+  const env = daemonEnv('rel-run');
+  const listed = grit(dir, ['issue', 'list', '--json'], { env });
+  assert.equal(listed.code, 0, listed.stdout + listed.stderr);
+  assert.equal(listed.json.data.total, 0);
+  const start = grit(dir, ['daemon', 'start', '--json'], { env });
+  assert.equal(start.code, 5, start.stdout);
+  assert.equal(start.json.error.message, 'the daemon run directory rel-run is not an absolute path (GRIT_RUN_DIR must be one)');
+  const direct = spawnSync(process.execPath, [DAEMON_BIN], { cwd: dir, env: { ...process.env, ...env }, encoding: 'utf8' });
+  assert.equal(direct.status, 5);
+  assert.equal(direct.stderr, 'grit-daemon: the daemon run directory rel-run is not an absolute path (GRIT_RUN_DIR must be one)\n');
+  assert.deepEqual(readdirSync(dir).sort(), before, 'no run directory made in the work tree');
+});
+
+test('a run directory too long for its socket paths: one clear line and exit 5, from grit-daemon and `daemon start`', () => {
+  const dir = initRepo();
+  const long = join(tempDir(), 'x'.repeat(110));
+  mkdirSync(long, { mode: 0o700 });
+  const env = daemonEnv(long);
+  const direct = spawnSync(process.execPath, [DAEMON_BIN], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  assert.equal(direct.status, 5);
+  assert.match(direct.stderr, /^grit-daemon: the daemon run directory \S+ is too long: its socket path \S+ takes \d+ bytes, more than the 107 a Unix socket path may have\n$/);
+  const t0 = performance.now();
+  const start = grit(dir, ['daemon', 'start'], { env });
+  assert.equal(start.code, 5, start.stdout + start.stderr);
+  assert.match(start.stderr, /too long: its socket path/);
+  assert.match(start.stderr, /set GRIT_RUN_DIR to a shorter directory/);
+  assert.ok(performance.now() - t0 < 3_000, 'said at once, not after the spawn wait');
+  assert.equal(grit(dir, ['issue', 'list', '--json'], { env }).code, 0, 'commands run in-process');
+  assert.equal(existsSync(join(long, 'daemon.log')), false);
+});
