@@ -139,7 +139,7 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   assert.equal(empty.json.error.code, 'invalid_args');
   const emptyLabel = grit(repo, ['issue', 'create', '--title', 'x', '--label', '', '--json']);
   assert.equal(emptyLabel.code, 2);
-  assert.equal(emptyLabel.json.error.message, '--label values must be non-empty text', 'the flag as typed, not the IPC key');
+  assert.equal(emptyLabel.json.error.message, '--label must be non-empty text', 'the flag as typed, not the IPC key');
 
   const unknownFlag = grit(repo, ['issue', 'list', '--bogus', '--json']);
   assert.equal(unknownFlag.code, 2);
