@@ -92,7 +92,7 @@ function render() {
     '',
     '## Global flags',
     '',
-    'Every command that reads or writes a repository takes these:',
+    'Every command that reads or writes a repository takes these, after the command or before it (`grit --json issue list` is `grit issue list --json`):',
     '',
     '| flag | description |',
     '| --- | --- |',

@@ -42,12 +42,18 @@ export interface CommandMap {
   IssueAssigneeAdd: { args: IssueRef & { user: string }; result: WriteReply };
   IssueAssigneeRemove: { args: IssueRef & { user: string }; result: WriteReply };
   IssueLinkAdd: { args: IssueRef & { url: string; note?: string }; result: WriteReply };
-  LockAcquire: { args: LockPlace & { resource: string; ttl?: string }; result: LockReply };
-  LockRenew: { args: LockPlace & { resource: string; ttl?: string }; result: LockReply };
+  LockAcquire: { args: LockPlace & { resource: string } & LockTtl; result: LockReply };
+  LockRenew: { args: LockPlace & { resource: string } & LockTtl; result: LockReply };
   LockRelease: { args: LockPlace & { resource: string }; result: LockReply };
   LockStatus: { args: Record<string, never>; result: LockStatusReply };
   Sync: { args: { pull?: boolean; push?: boolean; remote?: string }; result: SyncResult };
 }
+
+/**
+ * A lock's time to live: `ttl` as a duration (`"15m"`) or a number of seconds, or `ttl_ms` in
+ * milliseconds; not both (docs/locks.md).
+ */
+export type LockTtl = { ttl?: string | number; ttl_ms?: never } | { ttl?: never; ttl_ms?: number };
 
 export type CommandName = keyof CommandMap;
 export type ArgsOf<N extends string> = N extends CommandName ? CommandMap[N]['args'] : Args;

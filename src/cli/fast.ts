@@ -18,6 +18,7 @@ interface ManifestFlag {
   required?: boolean;
   options?: string[];
   default?: unknown;
+  helpGroup?: string;
 }
 
 interface ManifestCommand {
@@ -94,6 +95,36 @@ export function parseArgv(argv: string[], commands: Record<string, ManifestComma
 }
 
 /**
+ * `grit --json issue list`: the global flags (helpGroup GLOBAL: --json, -q, --no-daemon, --actor,
+ * --data-dir) may come before the command, as `git -C` or `gh --repo` take theirs; they are moved
+ * after the command's words, where this parser and oclif read them. Anything else first is left
+ * as it is, for the command-not-found hook to explain. The same array when nothing moves.
+ */
+export function hoistGlobalFlags(argv: string[], commands: Record<string, ManifestCommand>): string[] {
+  if (!argv[0]?.startsWith('-')) return argv;
+  const globals = new Map<string, ManifestFlag>();
+  for (const cmd of Object.values(commands)) {
+    for (const f of Object.values(cmd.flags)) {
+      if (f.helpGroup !== 'GLOBAL') continue;
+      globals.set(`--${f.name}`, f);
+      if (f.char) globals.set(`-${f.char}`, f);
+    }
+  }
+  let n = 0;
+  while (n < argv.length) {
+    const eq = argv[n].startsWith('--') ? argv[n].indexOf('=') : -1;
+    const flag = globals.get(eq === -1 ? argv[n] : argv[n].slice(0, eq));
+    if (!flag) break;
+    n += flag.type === 'option' && eq === -1 ? 2 : 1;
+  }
+  // No command after them (`grit --json`, `grit --json --version`): nothing to put them after.
+  if (n === 0 || n >= argv.length || argv[n].startsWith('-')) return argv;
+  const rest = argv.slice(n);
+  const end = rest.includes('--') ? rest.indexOf('--') : rest.length;
+  return [...rest.slice(0, end), ...argv.slice(0, n), ...rest.slice(end)];
+}
+
+/**
  * `grit db --json`, `grit --json`: a topic (or nothing) where a command belongs. oclif would print
  * its help, which a script that asked for JSON cannot read; this is the invalid_args it gets
  * instead, naming the commands there. (On a terminal without --json, oclif's help is the answer.)
@@ -132,8 +163,11 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
     return true;
   }
   const commands = manifest.commands;
-  const parsed = parseArgv(argv, commands);
-  if (!parsed) return argv.includes('--json') && reportMissingCommand(argv, Object.keys(commands));
+  const line = hoistGlobalFlags(argv, commands);
+  // oclif, its hooks and its help read process.argv: they see the command line in the same order.
+  if (line !== argv) process.argv.splice(2, Infinity, ...line);
+  const parsed = parseArgv(line, commands);
+  if (!parsed) return line.includes('--json') && reportMissingCommand(line, Object.keys(commands));
   const { action, json } = chooseOutput(ACTIONS[parsed.id], parsed);
   await runAction(action, parsed, json);
   return true;

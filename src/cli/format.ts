@@ -5,12 +5,13 @@
 
 /**
  * NO_COLOR (no-color.org: set and not empty) always wins; FORCE_COLOR (set, not empty, not 0)
- * colours a pipe, e.g. `FORCE_COLOR=1 grit issue list | less -R`; TERM=dumb has no colours.
+ * colours a pipe, e.g. `FORCE_COLOR=1 grit issue list | less -R`, and FORCE_COLOR=0 turns colour
+ * off on a terminal too, as Node and chalk read it; TERM=dumb has no colours.
  */
 export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boolean {
   const env = process.env;
-  if (env.NO_COLOR) return false;
-  if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return true;
+  if (env.NO_COLOR || env.FORCE_COLOR === '0') return false;
+  if (env.FORCE_COLOR) return true;
   return Boolean(stream.isTTY) && env.TERM !== 'dumb';
 }
 
@@ -87,8 +88,11 @@ export function truncate(s: string, width: number): string {
 }
 
 export interface TableOptions {
-  /** A column of plain text that gives way (is cut) when the rows are wider than `width`. */
-  shrink?: number;
+  /**
+   * Columns of plain (uncoloured) text that give way, are cut, when the rows are wider than
+   * `width`: the first as far as it can go before the next.
+   */
+  shrink?: number[];
   width?: number;
 }
 
@@ -97,17 +101,19 @@ const MIN_SHRUNK = 12;
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(rows: string[][], opts: TableOptions = {}): string {
   if (rows.length === 0) return '';
-  // A cell is one line: a title with a newline in it would split its row.
-  rows = rows.map((r) => r.map((cell) => cell.replace(/\n/g, ' ')));
+  // A cell is one line of known width: a newline would split its row, and a tab's width
+  // depends on where it falls, so a title with either would push its row out of line.
+  rows = rows.map((r) => r.map((cell) => cell.replace(/[\t\n]/g, ' ')));
   const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
-  const { shrink, width } = opts;
-  if (shrink !== undefined && width !== undefined) {
-    const total = widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1);
-    if (total > width) {
-      const target = Math.max(MIN_SHRUNK, widths[shrink] - (total - width));
-      rows = rows.map((r) => r.map((cell, c) => (c === shrink && visibleLength(cell) > target ? truncate(cell, target) : cell)));
-      widths[shrink] = Math.min(widths[shrink], target);
-    }
+  const { shrink = [], width } = opts;
+  let excess = width === undefined ? 0 : widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - width;
+  for (const col of shrink) {
+    if (excess <= 0) break;
+    const target = Math.max(MIN_SHRUNK, widths[col] - excess);
+    if (target >= widths[col]) continue;
+    rows = rows.map((r) => r.map((cell, c) => (c === col && visibleLength(cell) > target ? truncate(cell, target) : cell)));
+    excess -= widths[col] - target;
+    widths[col] = target;
   }
   return rows
     .map((r) =>

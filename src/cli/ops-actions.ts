@@ -73,7 +73,8 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
   },
   'snapshot:gc': {
     ipc: 'SnapshotGc',
-    toArgs: ({ flags }) => ({ keep: flags.keep === undefined ? undefined : Number(flags.keep) }),
+    // As typed: the command reads it (src/commands/args.ts optInt), the same way for every caller.
+    toArgs: ({ flags }) => ({ keep: flags.keep }),
     render: (d) => `deleted ${plural(d.deleted.length, 'snapshot')}, kept ${d.kept.length}`,
   },
   doctor: {

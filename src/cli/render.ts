@@ -30,8 +30,8 @@ export function renderIssueList(d: { issues: IssueSummary[]; total: number }, pa
   for (const i of sorted) {
     rows.push([cyan(short(i.issue_id)), stateLabel(i.state), i.title, i.labels.join(','), dim(relativeTime(i.updated_ts))]);
   }
-  // On a terminal a long title is cut so that each issue stays on one line.
-  return `${table(rows, { shrink: 2, width: terminalWidth() })}\n${dim(plural(d.total, 'issue'))}`;
+  // On a terminal a long title, then long labels, are cut so that each issue stays on one line.
+  return `${table(rows, { shrink: [2, 3], width: terminalWidth() })}\n${dim(plural(d.total, 'issue'))}`;
 }
 
 /** `issue list --format ids`: one full id a line, in the command's order, for `xargs` and loops. */

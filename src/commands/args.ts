@@ -7,7 +7,7 @@ import { invalidArgs } from '../core/errors.js';
 export type Args = Record<string, unknown>;
 
 /** IPC keys that the CLI takes as positional arguments, named as its usage lines name them. */
-const POSITIONAL: Record<string, string> = { issue_id: '<id>', query: '<query>', key: '<key>', value: '<value>', path: '<path>' };
+const POSITIONAL: Record<string, string> = { issue_id: '<id>', id: '<id>', query: '<query>', key: '<key>', value: '<value>', path: '<path>' };
 
 /** How a person typed the argument: IPC keys are snake_case, CLI flags kebab-case. */
 const flag = (key: string): string => POSITIONAL[key] ?? `--${key.replaceAll('_', '-')}`;
@@ -26,17 +26,36 @@ export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {})
   return v;
 }
 
-/** `flag` names the CLI flag when it is not the key's own (one `--label` per item of `labels`). */
-export function textList(args: Args, key: string, flagName = key): string[] {
+/**
+ * A label as grit stores it: without surrounding whitespace, not empty, one line of printable
+ * text. Every way a label comes in (create's `labels`, label add/remove, the `label` filters) reads
+ * it through here, so a label typed as `" urgent"` is `urgent` everywhere and can be taken off
+ * again with the text it was put on with. `flagName` names the CLI flag (`--label` for `labels`).
+ */
+function labelOf(v: unknown, key: string, flagName: string): string {
+  const label = typeof v === 'string' ? v.trim() : '';
+  if (label === '') throw invalidArgs(`${flag(flagName)} must be non-empty text`, { field: key, value: v });
+  // A control character (a newline, an escape) would break `issue show` and the tables' one line per label.
+  if (/[\u0000-\u001f\u007f-\u009f]/.test(label)) {
+    throw invalidArgs(`${flag(flagName)} must be one line without control characters`, { field: key, value: v });
+  }
+  return label;
+}
+
+export const labelArg = (args: Args, key = 'label'): string => {
+  if (args[key] === undefined || args[key] === null) throw invalidArgs(`${flag(key)} is required`, { field: key });
+  return labelOf(args[key], key, key);
+};
+
+/** A label filter: absent is no filter, but an empty one is refused (`--label "$UNSET"` is not "all"). */
+export const optLabel = (args: Args, key = 'label'): string | undefined =>
+  args[key] === undefined || args[key] === null ? undefined : labelOf(args[key], key, key);
+
+/** A list of labels, one `--label` per item on the CLI; a single text is a list of one. */
+export function labelList(args: Args, key = 'labels', flagName = 'label'): string[] {
   const v = args[key];
   if (v === undefined || v === null) return [];
-  const list = Array.isArray(v) ? v : [v];
-  for (const item of list) {
-    if (typeof item !== 'string' || item.trim() === '') {
-      throw invalidArgs(`${flag(flagName)} values must be non-empty text`, { field: key });
-    }
-  }
-  return [...new Set(list as string[])];
+  return [...new Set((Array.isArray(v) ? v : [v]).map((item) => labelOf(item, key, flagName)))];
 }
 
 export function oneOf<T extends string>(args: Args, key: string, allowed: readonly T[]): T | undefined {
@@ -55,13 +74,19 @@ export function bool(args: Args, key: string): boolean {
   return v;
 }
 
-/** An integer in [min, max]; numeric text is accepted too (the CLI's fast path passes flags as text). */
-export function optInt(args: Args, key: string, range: { min: number; max: number }): number | undefined {
+/**
+ * An integer in [min, max] (no max: any size); numeric text is accepted too (the CLI's fast path
+ * passes flags as text). Only digits count as numeric text: `""`, `1e2` or `0x2` are refused here
+ * rather than becoming 0, 100 or 2 on the way, so every entry point reads a value the same way.
+ */
+export function optInt(args: Args, key: string, range: { min: number; max?: number }): number | undefined {
   const v = args[key];
   if (v === undefined || v === null) return undefined;
   const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < range.min || n > range.max) {
-    throw invalidArgs(`${flag(key)} must be an integer from ${range.min} to ${range.max}`, { field: key, value: v });
+  const max = range.max ?? Number.MAX_SAFE_INTEGER;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < range.min || n > max) {
+    const what = range.max === undefined ? `a whole number, ${range.min} or more` : `an integer from ${range.min} to ${range.max}`;
+    throw invalidArgs(`${flag(key)} must be ${what}`, { field: key, value: v });
   }
   return n;
 }

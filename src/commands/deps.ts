@@ -11,7 +11,7 @@ import { fromHex, toHex } from '../core/hex.js';
 import { DEP_TYPES, type DepType, type IssueState } from '../core/kinds.js';
 import type { IssueSummary } from '../core/projection.js';
 import type { Store } from '../core/store.js';
-import { bool, oneOf, optText, text, type Args } from './args.js';
+import { bool, oneOf, optLabel, text, type Args } from './args.js';
 import { withLockWarnings, type RepoContext } from './context.js';
 import type { WriteReply } from './issues.js';
 
@@ -136,7 +136,7 @@ export async function issueDepTopo(
   args: Args,
 ): Promise<{ order: TopoItem[]; total: number; cycles: string[][] }> {
   const state = oneOf<IssueState>(args, 'state', ['open', 'closed']);
-  const label = optText(args, 'label');
+  const label = optLabel(args);
   const { graph, issues } = await wholeGraph(ctx);
   const { order, cycles } = topoOrder(graph);
   const items: TopoItem[] = [];

@@ -7,7 +7,7 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
@@ -42,7 +42,8 @@ function compareForOutput(a: Event, b: Event): number {
 type SinceFilter = (e: Event) => boolean;
 
 function parseSince(all: readonly Event[], raw: string | undefined): SinceFilter | null {
-  if (raw === undefined || raw.trim() === '') return null;
+  // An empty --since is refused below, not taken as none: `--since "$LAST"` unset is not "all".
+  if (raw === undefined) return null;
   const s = raw.trim();
   if (/^[0-9a-f]{64}$/i.test(s)) {
     const id = fromHex(s, 32)!;
@@ -160,13 +161,25 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count: events.length, issue_count: issues.length });
   if (output === STDOUT) return { ...result(STDOUT), content: body };
   const path = output ? resolve(output) : defaultOutput(ctx, format);
+  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    mkdirSync(dirname(path), { recursive: true });
-    const tmp = `${path}.${process.pid}.tmp`;
+    makeParents(dirname(path));
     writeFileSync(tmp, body);
     renameSync(tmp, path);
   } catch (err) {
+    rmSync(tmp, { force: true });
     throw new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
   }
   return result(path);
+}
+
+/**
+ * `mkdir -p` one level at a time from the nearest directory that exists. Not node's recursive
+ * mkdir: on Node 20 it loops forever under /proc (`/proc/self/x/y`), which would hang the command
+ * and, in a daemon, every later request of its actor; a plain mkdir there fails with ENOENT.
+ */
+function makeParents(dir: string): void {
+  const missing: string[] = [];
+  for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) mkdirSync(d);
 }

@@ -7,7 +7,7 @@ import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
 import type { EventKind, IssueState } from '../core/kinds.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
-import { oneOf, optText, text, textList, type Args } from './args.js';
+import { labelArg, labelList, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type RepoContext } from './context.js';
 
 export interface WriteReply {
@@ -29,7 +29,7 @@ async function target(ctx: RepoContext, args: Args): Promise<Issue> {
 export async function issueCreate(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const title = text(args, 'title', { nonEmpty: true }).trim();
   const body = optText(args, 'body') ?? '';
-  const labels = textList(args, 'labels', 'label');
+  const labels = labelList(args);
   const issueId = newIssueId();
   return writeOne(ctx, toHex(issueId), { type: 'IssueCreated', title, body, labels });
 }
@@ -47,10 +47,10 @@ export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteRe
 
 export async function issueList(ctx: RepoContext, args: Args): Promise<{ issues: IssueSummary[]; total: number }> {
   const state = oneOf<IssueState>(args, 'state', ['open', 'closed']);
-  const label = optText(args, 'label');
+  const only = optLabel(args);
   await ctx.refresh();
-  return ctx.remember(`IssueList\u0000${state ?? ''}\u0000${label ?? ''}`, () => {
-    const issues = ctx.store.listIssues({ state, label }).sort((a, b) => (a.issue_id < b.issue_id ? -1 : 1));
+  return ctx.remember(`IssueList\u0000${state ?? ''}\u0000${only ?? ''}`, () => {
+    const issues = ctx.store.listIssues({ state, label: only }).sort((a, b) => (a.issue_id < b.issue_id ? -1 : 1));
     return { issues, total: issues.length };
   });
 }
@@ -86,11 +86,14 @@ function member(
   removes?: { members: (issue: Issue) => string[]; list: string },
 ): (ctx: RepoContext, args: Args) => Promise<WriteReply> {
   return async (ctx, args) => {
-    const value = text(args, field, { nonEmpty: true }).trim();
+    let value = field === 'label' ? labelArg(args) : text(args, field, { nonEmpty: true }).trim();
     const issue = await target(ctx, args);
-    if (removes && !removes.members(issue).includes(value)) {
+    const has = removes?.members(issue);
+    // A label stored with its spaces by an older grit is still removed by its exact text.
+    if (has && !has.includes(value) && has.includes(args[field] as string)) value = args[field] as string;
+    if (removes && has && !has.includes(value)) {
       throw new GritError('not_found', `issue ${issue.issue_id.slice(0, 8)} has no ${field === 'user' ? 'assignee' : 'label'} ${JSON.stringify(value)}`, {
-        details: { issue_id: issue.issue_id, [field]: value, [removes.list]: removes.members(issue) },
+        details: { issue_id: issue.issue_id, [field]: value, [removes.list]: has },
         suggestion: `run \`grit issue show ${issue.issue_id.slice(0, 8)}\` to see its ${removes.list}`,
       });
     }

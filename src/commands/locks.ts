@@ -1,7 +1,7 @@
 /** `grit lock acquire|renew|release|status|gc` (SPEC §3, docs/locks.md). */
 import {
   changeLock,
-  DEFAULT_TTL_MS,
+  MAX_TTL_MS,
   findConflicts,
   gcLocks,
   isLive,
@@ -12,7 +12,8 @@ import {
   type LockEnv,
 } from '../git/locks.js';
 import { remoteConfigured, resolveRemote } from '../git/transport.js';
-import { bool, optText, text, type Args } from './args.js';
+import { invalidArgs } from '../core/errors.js';
+import { bool, optInt, optText, text, type Args } from './args.js';
 import type { ContextOptions, RepoContext } from './context.js';
 
 /**
@@ -41,9 +42,16 @@ async function resource(ctx: RepoContext, args: Args): Promise<string> {
   return normalizeResource(raw);
 }
 
+/**
+ * The lock's time to live in ms, from `ttl` (a duration such as `15m`, or seconds) or `ttl_ms` (SPEC
+ * §7's IPC argument: a whole number of milliseconds, nothing else). Both at once is refused rather
+ * than one silently winning.
+ */
 function ttl(args: Args): number {
-  if (args.ttl_ms !== undefined && args.ttl_ms !== null) return parseTtl(args.ttl_ms);
-  return args.ttl === undefined || args.ttl === null ? DEFAULT_TTL_MS : parseTtl(args.ttl);
+  const ms = optInt(args, 'ttl_ms', { min: 1000, max: MAX_TTL_MS });
+  if (ms === undefined) return parseTtl(args.ttl);
+  if (args.ttl !== undefined && args.ttl !== null) throw invalidArgs('give ttl or ttl_ms, not both', { field: 'ttl' });
+  return ms;
 }
 
 export interface LockReply {

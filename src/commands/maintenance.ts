@@ -7,7 +7,7 @@ import { rmSync, statSync } from 'node:fs';
 import { storeFile } from '../core/store-file.js';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { GritError } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { toHex } from '../core/hex.js';
@@ -29,7 +29,7 @@ import {
 } from '../git/snapshot.js';
 import { decodeWalChunk, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadSnapshotOptions, type ReadWalOptions } from '../git/wal-read-ahead.js';
-import { bool, type Args } from './args.js';
+import { bool, optInt, type Args } from './args.js';
 import type { RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
 
@@ -361,10 +361,7 @@ export async function snapshot(ctx: RepoContext): Promise<SnapshotResult> {
 }
 
 export async function snapshotGc(ctx: RepoContext, args: Args): Promise<{ deleted: string[]; kept: string[] }> {
-  const raw = args.keep;
-  const keep = raw === undefined || raw === null ? 3 : Number(raw);
-  if (!Number.isSafeInteger(keep) || keep < 0) throw invalidArgs('--keep must be a whole number, 0 or more', { field: 'keep' });
-  return gcSnapshots(ctx.repo.commonDir, keep);
+  return gcSnapshots(ctx.repo.commonDir, optInt(args, 'keep', { min: 0 }) ?? 3);
 }
 
 // ---------------------------------------------------------------------------------------------

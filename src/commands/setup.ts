@@ -94,8 +94,9 @@ export async function actorList(env: CommandEnv): Promise<{ actors: ActorInfo[] 
 
 export async function actorShow(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo }> {
   const repo = findRepo(env.options.cwd);
-  const id = optText(args, 'id');
-  const actor = id ? findActor(repo, id) : selectActor(repo, env.options);
+  // An empty id is refused, not taken as none: `actor show "$ID"` unset is not the current actor.
+  const given = optText(args, 'id') !== undefined;
+  const actor = given ? findActor(repo, text(args, 'id', { nonEmpty: true })) : selectActor(repo, env.options);
   return { actor: describe(repo, actor) };
 }
 

@@ -35,16 +35,20 @@ export interface LockRef extends Lock {
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
 
-/** `30s`, `15m`, `2h`, `1d`, `500ms`; a bare number is seconds; undefined is the default (5m). */
+/**
+ * `30s`, `15m`, `2h`, `1d`, `500ms`; a bare number is seconds, as text (`--ttl 3600`) or as a JSON
+ * number (MCP, the API): one unit for every caller, so `3600` is never 3.6 s. Undefined is the
+ * default (5m). Milliseconds come only as the IPC's `ttl_ms`, which names its unit.
+ */
 export function parseTtl(input: unknown): number {
   if (input === undefined || input === null) return DEFAULT_TTL_MS;
   let ms: number;
-  if (typeof input === 'number') ms = input;
+  if (typeof input === 'number') ms = Math.round(input * 1000);
   else if (typeof input === 'string') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(input);
     if (!m) throw invalidArgs(`invalid TTL ${JSON.stringify(input)}: use e.g. 30s, 15m, 2h`, { field: 'ttl', value: input });
     ms = Math.round(Number(m[1]) * UNITS[(m[2] ?? 's').toLowerCase()]);
-  } else throw invalidArgs('--ttl must be text such as 15m', { field: 'ttl' });
+  } else throw invalidArgs('--ttl must be a duration such as 15m or a number of seconds', { field: 'ttl' });
   if (!Number.isFinite(ms) || ms < 1000 || ms > MAX_TTL_MS) {
     throw invalidArgs('--ttl must be between 1s and 30d', { field: 'ttl', value: input });
   }

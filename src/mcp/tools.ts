@@ -9,7 +9,7 @@
 import { invalidArgs } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 
-export type JsonSchema = { type: string; description?: string; [k: string]: unknown };
+export type JsonSchema = { type: string | string[]; description?: string; [k: string]: unknown };
 
 export interface ObjectSchema {
   type: 'object';
@@ -46,6 +46,12 @@ const onIssue = (properties: Record<string, JsonSchema> = {}, required: string[]
 const lockPlace = {
   remote: str('remote to take the lock on (default: origin when configured)'),
   local: bool('local-only lock, even when a remote is configured'),
+};
+
+/** A JSON number is seconds, as on the CLI: a client that sends 3600 for an hour gets an hour. */
+const ttl: JsonSchema = {
+  type: ['string', 'number'],
+  description: 'time to live: a duration such as "30s", "15m", "2h", or a number of seconds (default 5m, at most 30d)',
 };
 
 export const MEMORY_LABEL = 'memory';
@@ -96,7 +102,13 @@ export const TOOLS: ToolSpec[] = [
     name: 'lock_acquire',
     ipc: 'LockAcquire',
     description: 'Take an advisory lock on repo:, path:<path> or issue:<id> for a TTL (e.g. "15m"). Fails with conflict when someone else holds it.',
-    input: args({ resource: str('repo:, path:<path> or issue:<id>'), ttl: str('time to live: 30s, 15m, 2h (default 5m)'), ...lockPlace }, ['resource']),
+    input: args({ resource: str('repo:, path:<path> or issue:<id>'), ttl, ...lockPlace }, ['resource']),
+  },
+  {
+    name: 'lock_renew',
+    ipc: 'LockRenew',
+    description: 'Extend a lock you hold by a new TTL from now (long work: renew before it expires).',
+    input: args({ resource: str('the locked resource'), ttl, ...lockPlace }, ['resource']),
   },
   {
     name: 'lock_release',
@@ -110,6 +122,12 @@ export const TOOLS: ToolSpec[] = [
     ipc: 'ContextQuery',
     description: 'Search the indexed project context.',
     input: args({ query: str('what to look for') }, ['query']),
+  },
+  {
+    name: 'context_project',
+    ipc: 'ContextProject',
+    description: 'Read the project context: every key and value, or the one key given (not_found when it is not set).',
+    input: args({ key: str('one key to read (default: all)') }),
   },
   {
     name: 'context_set',

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { parseArgv } from '../../src/cli/fast.js';
+import { hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { grit, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempRepo } from '../helpers/repo.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
 const parse = (line: string[]) => parseArgv(line, commands);
@@ -105,4 +105,26 @@ test('a topic without its command, under --json: one invalid_args object naming 
   assert.match(bare.json.error.message, /^grit needs a command: actor, .*issue, /);
   // Without --json, oclif's help is the answer.
   assert.match(grit(repo, ['db']).stdout, /^Inspect and check the local store/);
+});
+
+test('global flags before the command are taken as if after it, on the fast path and by oclif', () => {
+  const hoist = (line: string[]) => hoistGlobalFlags(line, commands);
+  assert.deepEqual(hoist(['--json', 'issue', 'list']), ['issue', 'list', '--json']);
+  assert.deepEqual(hoist(['--actor', 'ab12', '-q', '--data-dir=/d', 'issue', 'create', '--title', 't', '--', '-x']),
+    ['issue', 'create', '--title', 't', '--actor', 'ab12', '-q', '--data-dir=/d', '--', '-x']);
+  // Nothing to put them after, or not a global flag: left for the parser and the hook to explain.
+  for (const line of [['--json'], ['--json', '--version'], ['--actor'], ['--frob', 'issue', 'list'], ['issue', 'list', '--json']]) {
+    assert.equal(hoist(line), line);
+  }
+
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const created = grit(repo, ['--no-daemon', '-q', '--json', 'issue', 'create', '--title', 'first']);
+  assert.equal(created.code, 0, created.stderr);
+  assert.equal(created.json.data.issue_id.length, 32);
+  const listed = grit(repo, ['--json', 'issue', 'list']);
+  assert.equal(listed.json.data.total, 1);
+  // oclif's path (a missing argument) and the hook (an unknown command) see --json too.
+  assert.equal(grit(repo, ['--json', 'issue', 'show']).json.error.code, 'invalid_args');
+  assert.match(grit(repo, ['--json', 'issue', 'bogus']).json.error.message, /^unknown command: grit issue bogus$/);
 });

@@ -6,6 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
+import { RepoContext } from '../../src/commands/context.js';
+import { fromHex } from '../../src/core/hex.js';
 import { parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
@@ -57,7 +59,7 @@ describe('format helpers', () => {
         [{ TERM: 'xterm', NO_COLOR: '' }, true, false], // no-color.org: an empty NO_COLOR is unset
         [{ TERM: 'dumb' }, false, false],
         [{ TERM: 'xterm', FORCE_COLOR: '1' }, true, true],
-        [{ TERM: 'xterm', FORCE_COLOR: '0' }, true, false],
+        [{ TERM: 'xterm', FORCE_COLOR: '0' }, false, false], // as Node and chalk read it
         [{ TERM: 'xterm', FORCE_COLOR: '1', NO_COLOR: '1' }, false, false],
       ];
       for (const [env, onTty, onPipe] of cases) {
@@ -72,11 +74,17 @@ describe('format helpers', () => {
 
   it('cuts the shrinking column to the width, and only it', () => {
     const rows = [['ID', 'TITLE', 'AGE'], ['abcd', 'a rather long title that will not fit', '3h ago']];
-    const wide = table(rows, { shrink: 1, width: 200 });
+    const wide = table(rows, { shrink: [1], width: 200 });
     assert.equal(wide, table(rows));
-    const narrow = table(rows, { shrink: 1, width: 30 }).split('\n');
+    const narrow = table(rows, { shrink: [1], width: 30 }).split('\n');
     assert.ok(narrow.every((l) => l.length <= 30), narrow.join('\n'));
     assert.equal(narrow[1], 'abcd  a rather long t…  3h ago');
+    // Several: the first gives way down to its minimum (12 cells), then the next.
+    const labelled = [['ID', 'TITLE', 'LABELS', 'AGE'], ['abcd', 'a rather long title that will not fit', 'needs-triage,backend-team', '3h']];
+    const both = table(labelled, { shrink: [1, 2], width: 40 }).split('\n');
+    assert.deepEqual(both, ['ID    TITLE         LABELS           AGE', 'abcd  a rather lo…  needs-triage,b…  3h']);
+    // A tab is a space in a table: its width depends on where it falls.
+    assert.equal(table([['a\tb', 'x'], ['abc', 'y']]), 'a b  x\nabc  y');
     assert.equal(truncate('abcdef', 4), 'abc…');
     assert.equal(truncate('abc', 4), 'abc');
     // Cells, not characters: wide characters take two, combining marks none.
@@ -189,6 +197,13 @@ describe('issue list and show for people', () => {
     assert.equal(onTty(repo, ['issue', 'list', '--json'], 70).trim(), grit(repo, ['issue', 'list', '--json']).stdout.trim());
   });
 
+  it('fits `issue dep topo` to the terminal too; FORCE_COLOR=0 means no colour', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const topo = onTty(repo, ['issue', 'dep', 'topo'], 50, { NO_COLOR: '1' }).trimEnd().split('\n');
+    assert.ok(topo.length >= 3 && topo.every((l) => l.length <= 50), topo.join('\n'));
+    assert.match(topo.join('\n'), /A title long[^\n]*…/);
+    assert.doesNotMatch(onTty(repo, ['issue', 'list'], 70, { FORCE_COLOR: '0' }), ANSI);
+  });
+
   it('shows a sync on a terminal with git\'s progress at most: no advice, ref names or raw errors', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
     const remote = join(tempDir('grit-remote-'), 'remote.git');
     git(tempDir(), 'init', '-q', '--bare', remote);
@@ -220,10 +235,18 @@ describe('issue list and show for people', () => {
     for (const resource of ['path:docs', 'path:src']) grit(repo, ['lock', 'release', '--resource', resource]);
   });
 
-  it('shows control characters in synced text instead of sending them to the terminal; JSON and exports keep them', () => {
+  it('shows control characters in synced text instead of sending them to the terminal; JSON and exports keep them', async () => {
     const title = 'bell\x07 esc\x1b[31mRED\x1b[0m\nsecond line \u202eevil';
     const body = 'para\n\x1b]0;PWNED\x07\x1b[2J cleared\ttab';
-    const id = gritOk(repo, ['issue', 'create', '--title', title, '--body', body, '--label', 'l\x1b[1m']).issue_id;
+    const id = gritOk(repo, ['issue', 'create', '--title', title, '--body', body]).issue_id;
+    // grit refuses such a label; another writer's, arriving by sync, is written as it came.
+    const ctx = RepoContext.open({ cwd: repo });
+    try {
+      await ctx.write([{ issue_id: fromHex(id, 16)!, kind: { type: 'LabelAdded', label: 'l\x1b[1m' } }]);
+    } finally {
+      ctx.wal.objects.close();
+      await ctx.close();
+    }
     const list = grit(repo, ['issue', 'list']).stdout;
     const show = grit(repo, ['issue', 'show', id]).stdout;
     for (const out of [list, show]) assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, out);

@@ -139,7 +139,7 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   assert.equal(empty.json.error.code, 'invalid_args');
   const emptyLabel = grit(repo, ['issue', 'create', '--title', 'x', '--label', '', '--json']);
   assert.equal(emptyLabel.code, 2);
-  assert.equal(emptyLabel.json.error.message, '--label values must be non-empty text', 'the flag as typed, not the IPC key');
+  assert.equal(emptyLabel.json.error.message, '--label must be non-empty text', 'the flag as typed, not the IPC key');
 
   const unknownFlag = grit(repo, ['issue', 'list', '--bogus', '--json']);
   assert.equal(unknownFlag.code, 2);
@@ -206,7 +206,13 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'assign', '--help'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add`/],
     [['issue', 'shwo', 'abcd'], /^unknown command: grit issue shwo$/, /did you mean `grit issue show`\?$/],
     [['issue', 'comentt', 'abcd', '--body', 'x'], /^unknown command: grit issue comentt$/, /did you mean `grit issue comment`\?$/],
-    [['bogus', 'abcd'], /^unknown command: grit bogus abcd$/, /grit help/],
+    [['bogus', 'abcd'], /^unknown command: grit bogus$/, /grit help/],
+    // Not near any command: the word typed is named, and the topic's own commands are the plan.
+    [['issue', 'frobnicate', 'abcd'], /^unknown command: grit issue frobnicate$/, /^`grit issue` has: assignee, attachment, close, .*, update \(`grit issue --help`/],
+    [['issue', 'dep', 'frob'], /^unknown command: grit issue dep frob$/, /^`grit issue dep` has: add, graph, list, remove, topo /],
+    [['issue', 'delete', 'abcd'], /^unknown command: grit issue delete$/, /did you mean `grit issue close`\?$/],
+    [['issue', 'edit', 'abcd', '--title', 'x'], /^unknown command: grit issue edit$/, /did you mean `grit issue update`\?$/],
+    [['--frob', 'issue', 'list'], /^unknown flag before the command: --frob$/, /after it/],
     [['watch', '--kinds', 'x'], /^Nonexistent flag: --kinds$/, /--help/],
     [['mcp', '--bogus'], /^Nonexistent flags?: --bogus/, /--help/],
     [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],

@@ -53,12 +53,14 @@ function result(code: number | null, stdout: string, stderr: string): GritResult
   return { code: code ?? -1, stdout, stderr, json };
 }
 
-export function grit(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): GritResult {
+/** `timeout` (ms): for a command that might hang, killed then (code -1) so the test fails rather than waits. */
+export function grit(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {}): GritResult {
   const r = spawnSync(process.execPath, [GRIT_BIN, ...args], {
     cwd,
     encoding: 'utf8',
     env: { ...baseEnv(), ...opts.env },
     input: opts.input,
+    timeout: opts.timeout,
   });
   return result(r.status, r.stdout, r.stderr);
 }

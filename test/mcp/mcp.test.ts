@@ -151,6 +151,27 @@ describe('grit mcp', () => {
     assert.equal((await ok(client, 'lock_status')).locks.length, 0);
     assert.equal(stderr, '', 'nothing on stderr');
   });
+
+  it('reads a JSON number ttl as seconds, as the CLI does, for acquire and renew', async () => {
+    const before = Date.now();
+    const taken = await ok(client, 'lock_acquire', { resource: 'path:docs', ttl: 3600 });
+    const inHour = (ms: number) => ms >= before + 3600_000 && ms <= Date.now() + 3600_000;
+    assert.ok(inHour(taken.lock.expires_unix_ms), `an hour, not 3.6 s: ${taken.lock.expires_unix_ms - before} ms`);
+    const renewed = await ok(client, 'lock_renew', { resource: 'path:docs', ttl: 7200 });
+    assert.ok(renewed.lock.expires_unix_ms >= before + 7200_000);
+    const schema = (await client.listTools()).tools.find((t) => t.name === 'lock_acquire')!.inputSchema as any;
+    assert.match(schema.properties.ttl.description, /number of seconds/);
+    assert.equal((await fails(client, 'lock_acquire', { resource: 'path:x', ttl: 0.5 })).code, 'invalid_args');
+    await ok(client, 'lock_release', { resource: 'path:docs' });
+  });
+
+  it('reads back what context_set stored with context_project', async () => {
+    await ok(client, 'context_set', { key: 'build.command', value: 'npm run build' });
+    assert.equal((await ok(client, 'context_project', { key: 'build.command' })).value, 'npm run build');
+    const all = await ok(client, 'context_project');
+    assert.ok(all.entries.some((e: any) => e.key === 'build.command' && e.value === 'npm run build'));
+    assert.equal((await fails(client, 'context_project', { key: 'no.such.key' })).code, 'not_found');
+  });
 });
 
 describe('grit mcp with piped input', () => {

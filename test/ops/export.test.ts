@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvField } from '../../src/commands/export.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
@@ -115,4 +115,35 @@ test('export --format csv: issue summaries with RFC 4180 quoting', () => {
   assert.equal(json.output_path, '-');
   assert.equal(json.content, text);
   assert.ok(!existsSync(join(repo, '-')) && !existsSync(join(repo, '.grit')), 'nothing written for --output -');
+});
+
+test('export --output: a path it cannot write is io_error, returns, and leaves no temp file', { timeout: 30_000 }, () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  // Node 20's recursive mkdir never returns for a missing directory under /proc.
+  const proc = grit(repo, ['export', '--output', '/proc/self/nope/x.json', '--json'], { timeout: 15_000 });
+  assert.equal(proc.code, 1, proc.stderr);
+  assert.equal(proc.json.error.code, 'io_error');
+
+  // A directory as the output: the temp file beside it is removed again.
+  const dir = tempDir();
+  const target = join(dir, 'taken');
+  mkdirSync(target);
+  const taken = grit(repo, ['export', '--output', target, '--json']);
+  assert.equal(taken.json.error.code, 'io_error');
+  assert.deepEqual(readdirSync(dir), ['taken']);
+
+  // Missing parents are still made.
+  const deep = join(dir, 'a', 'b', 'c.json');
+  assert.equal(gritOk(repo, ['export', '--output', deep]).output_path, deep);
+  assert.ok(existsSync(deep));
+});
+
+test('export --since "": refused, not taken as no filter', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const r = grit(repo, ['export', '--since', '', '-o', '-', '--json']);
+  assert.equal(r.code, 2);
+  assert.equal(r.json.error.code, 'invalid_args');
 });

@@ -11,6 +11,9 @@ test('resources, TTLs and overlap rules', () => {
   assert.equal(parseTtl('2h'), 7_200_000);
   assert.equal(parseTtl(undefined), 300_000);
   assert.equal(parseTtl('90'), 90_000);
+  // A JSON number is seconds too (MCP, the API): 3600 is an hour, never 3.6 s.
+  assert.equal(parseTtl(3600), 3_600_000);
+  assert.throws(() => parseTtl(0.5), /between 1s and 30d/);
   for (const bad of ['', 'abc', '15x', '0s', '-5m', '400d']) assert.throws(() => parseTtl(bad), /TTL|ttl/);
   assert.equal(normalizeResource('path:./src//git/'), 'path:src/git');
   assert.equal(normalizeResource('repo'), 'repo:');

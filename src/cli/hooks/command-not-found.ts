@@ -30,24 +30,72 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
       return;
     }
   }
+  if (words.length === 0 && argv[0]?.startsWith('-')) return reportFlagFirst(argv[0], json);
   // A typo followed by arguments (`grit issue shwo 1d16`): named by the words a command is near.
+  // A whole topic is near every command in it, which says nothing: `issue` is not a typo.
   for (let n = words.length; n > 0; n--) {
     const candidate = words.slice(0, n).join(':');
-    if (nearest(candidate, known)) return reportUnknownCommand(candidate, known, json);
+    if (!isTopic(candidate, known) && nearest(candidate, known)) return reportUnknownCommand(candidate, known, json);
   }
-  reportUnknownCommand(id, known, json);
+  // Nothing near: what is unknown is the topics typed and the first word after them
+  // (`grit issue delete 70f9` → `issue delete`); the rest are its arguments.
+  let topics = 0;
+  while (topics < words.length && isTopic(words.slice(0, topics + 1).join(':'), known)) topics++;
+  reportUnknownCommand(words.length ? words.slice(0, topics + 1).join(':') : id, known, json);
 };
 
 export default hook;
 
+/** Words a person or an agent reaches for that grit spells otherwise (`issue edit` is `issue update`). */
+const SYNONYMS = new Map([
+  ['edit', 'update'],
+  ['delete', 'close'],
+  ['rm', 'close'],
+  ['new', 'create'],
+  ['add', 'create'],
+  ['ls', 'list'],
+  ['view', 'show'],
+  ['get', 'show'],
+]);
+
+const isTopic = (id: string, known: readonly string[]): boolean => known.some((k) => k.startsWith(`${id}:`));
+
+const command = (id: string): string => `\`grit ${id.replaceAll(':', ' ')}\``;
+
+/** The commands one level under `topic` (`issue` → assignee, attachment, close, …). */
+function subcommands(topic: string, known: readonly string[]): string[] {
+  const under = known.filter((k) => k.startsWith(`${topic}:`) && !k.startsWith('plugins:'));
+  return [...new Set(under.map((k) => k.slice(topic.length + 1).split(':')[0]))].sort();
+}
+
 /** `invalid_args` for a command id that names no command, with the nearest ones as the plan. */
 export function reportUnknownCommand(id: string, known: readonly string[], json: boolean): void {
-  const shown = id.replaceAll(':', ' ');
-  const near = nearest(id, known);
+  const cut = id.lastIndexOf(':');
+  const topic = cut === -1 ? '' : id.slice(0, cut);
+  const alias = SYNONYMS.get(id.slice(cut + 1));
+  const synonym = alias && (topic ? `${topic}:${alias}` : alias);
+  const near = nearest(id, known) ?? (synonym && known.includes(synonym) ? command(synonym) : undefined);
+  const under = topic ? subcommands(topic, known) : [];
+  const inTopic = `grit ${topic.replaceAll(':', ' ')}`;
   printError(
-    new GritError('invalid_args', `unknown command: grit ${shown}`, {
-      details: { command: shown },
-      suggestion: near ? `did you mean ${near}?` : 'run `grit help` to see the commands',
+    new GritError('invalid_args', `unknown command: grit ${id.replaceAll(':', ' ')}`, {
+      details: { command: id.replaceAll(':', ' '), ...(under.length ? { commands: under.map((c) => `${inTopic} ${c}`) } : {}) },
+      suggestion: near
+        ? `did you mean ${near}?`
+        : under.length
+          ? `\`${inTopic}\` has: ${under.join(', ')} (\`${inTopic} --help\` says what each does)`
+          : 'run `grit help` to see the commands',
+    }),
+    json,
+  );
+}
+
+/** A flag before the command that is not a global one (those are accepted there: src/cli/fast.ts). */
+function reportFlagFirst(flag: string, json: boolean): void {
+  printError(
+    new GritError('invalid_args', `unknown flag before the command: ${flag}`, {
+      details: { flag },
+      suggestion: 'put a command\'s own flags after it, e.g. `grit issue list --state open`',
     }),
     json,
   );
@@ -59,7 +107,7 @@ const nearest = (id: string, known: readonly string[]): string | undefined => st
 function startingWith(id: string, known: readonly string[]): string | undefined {
   const hits = known.filter((k) => k.startsWith(id) && !k.startsWith('plugins:')).sort();
   if (hits.length === 0) return undefined;
-  return hits.slice(0, 3).map((k) => `\`grit ${k.replaceAll(':', ' ')}\``).join(' or ');
+  return hits.slice(0, 3).map(command).join(' or ');
 }
 
 /** The known command nearest to `id` by edit distance, if it is near enough to be a typo. */
@@ -70,7 +118,7 @@ function closest(id: string, known: readonly string[]): string | undefined {
     const d = editDistance(id, k);
     if (d < bestDistance) [best, bestDistance] = [k, d];
   }
-  return best && `\`grit ${best.replaceAll(':', ' ')}\``;
+  return best && command(best);
 }
 
 function editDistance(a: string, b: string): number {

@@ -1,0 +1,118 @@
+/**
+ * Input is read once, by the command function, so the CLI (fast path and oclif), the daemon, the
+ * API and MCP read the same text the same way: numbers, TTLs, labels and empty filters.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { RepoContext } from '../../src/commands/context.js';
+import { runLocal } from '../../src/commands/run.js';
+import { fromHex } from '../../src/core/hex.js';
+import { openRepo } from '../../src/index.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { git, grit, gritOk, tempRepo } from '../helpers/repo.js';
+
+const snapshots = (repo: string) => git(repo, 'for-each-ref', '--format=%(refname)', 'refs/grit/snapshots/').trim().split('\n').filter(Boolean);
+
+test('snapshot gc --keep: anything but a whole number is invalid_args, with or without the daemon, and deletes nothing', { timeout: 120_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  for (const t of ['one', 'two']) {
+    gritOk(repo, ['issue', 'create', '--title', t]);
+    gritOk(repo, ['snapshot']);
+  }
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      // "" was 0 (delete all), "1e1" 10, "0x2" 2, and "nope" the default through the daemon.
+      for (const keep of ['', ' ', 'nope', '1e1', '0x2', '1.5', '-1']) {
+        const r = grit(repo, ['snapshot', 'gc', '--keep', keep, '--json'], { env });
+        assert.equal(r.code, 2, `--keep ${JSON.stringify(keep)}: ${r.stdout}${r.stderr}`);
+        assert.equal(r.json.error.code, 'invalid_args');
+        assert.equal(snapshots(repo).length, 2, `--keep ${JSON.stringify(keep)} deleted nothing`);
+      }
+    }
+    assert.deepEqual(gritOk(repo, ['snapshot', 'gc', '--keep', '1'], { env: daemon.env }).kept.length, 1);
+  } finally {
+    await daemon.stop();
+  }
+  await assert.rejects(runLocal('SnapshotGc', { keep: 1.5 }, { cwd: repo }), /whole number/);
+  assert.equal(snapshots(repo).length, 1);
+});
+
+test('lock TTL: a number is seconds for every caller; ttl_ms is milliseconds and nothing else', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const expiresIn = (reply: any, started: number) => reply.lock.expires_unix_ms - started;
+  const api = await openRepo({ cwd: repo });
+  let t0 = Date.now();
+  const fromApi = await api.run('LockAcquire', { resource: 'path:docs', ttl: 900 });
+  assert.ok(Math.abs(expiresIn(fromApi, t0) - 900_000) < 10_000, `900 s, not 900 ms: ${expiresIn(fromApi, t0)}`);
+  t0 = Date.now();
+  const inMs = await runLocal('LockRenew', { resource: 'path:docs', ttl_ms: 90_000 }, { cwd: repo });
+  assert.ok(Math.abs(expiresIn(inMs, t0) - 90_000) < 10_000);
+  for (const args of [{ ttl_ms: '15m' }, { ttl_ms: 500 }, { ttl_ms: 1.5e3 + 0.5 }, { ttl: '15m', ttl_ms: 90_000 }, { ttl: true }]) {
+    await assert.rejects(runLocal('LockRenew', { resource: 'path:docs', ...args }, { cwd: repo }), (e: any) => e.code === 'invalid_args');
+  }
+  const cli = gritOk(repo, ['lock', 'renew', '--resource', 'path:docs', '--ttl', '3600']);
+  assert.ok(cli.lock.expires_unix_ms - Date.now() > 3_590_000);
+});
+
+test('labels: trimmed at every entry point, so a label put on with spaces comes off with them', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'lbl', '--label', ' urgent', '--label', 'urgent ', '--label', 'p1']).issue_id;
+  const labels = () => gritOk(repo, ['issue', 'show', id]).issue.labels;
+  assert.deepEqual(labels(), ['p1', 'urgent']);
+  assert.deepEqual(gritOk(repo, ['issue', 'list', '--label', ' urgent']).issues.map((i: any) => i.issue_id), [id]);
+  assert.equal(gritOk(repo, ['issue', 'dep', 'topo', '--label', 'urgent ']).total, 1);
+  gritOk(repo, ['issue', 'label', 'remove', id, '--label', ' urgent']);
+  gritOk(repo, ['issue', 'label', 'add', id, '--label', '  bug']);
+  assert.deepEqual(labels(), ['bug', 'p1']);
+  await runLocal('IssueLabelRemove', { issue_id: id, label: 'bug\t' }, { cwd: repo });
+  assert.deepEqual(labels(), ['p1']);
+
+  // Empty after trimming, or more than one line: refused everywhere, nothing written.
+  const bad: string[][] = [
+    ['issue', 'create', '--title', 'x', '--label', '  '],
+    ['issue', 'create', '--title', 'x', '--label', 'multi\nline'],
+    ['issue', 'label', 'add', id, '--label', ' '],
+    ['issue', 'label', 'add', id, '--label', 'esc\u001b[31m'],
+    ['issue', 'label', 'remove', id, '--label', ''],
+    // An empty filter is not "no filter": `--label "$UNSET"` would list everything.
+    ['issue', 'list', '--label', ''],
+    ['issue', 'dep', 'topo', '--label', ' '],
+  ];
+  for (const args of bad) {
+    const r = grit(repo, [...args, '--json']);
+    assert.equal(r.json?.error?.code, 'invalid_args', `${JSON.stringify(args)}: ${r.stdout}${r.stderr}`);
+  }
+  await assert.rejects(runLocal('IssueList', { label: '' }, { cwd: repo }), /--label must be non-empty/);
+  await assert.rejects(runLocal('IssueCreate', { title: 'x', labels: ['a', 7] }, { cwd: repo }), (e: any) => e.code === 'invalid_args');
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1);
+});
+
+test('labels: one stored with its spaces (by an older grit) is removed by its exact text', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'old']).issue_id;
+  const ctx = RepoContext.open({ cwd: repo });
+  try {
+    await ctx.write([{ issue_id: fromHex(id, 16)!, kind: { type: 'LabelAdded', label: ' legacy' } }]);
+  } finally {
+    ctx.wal.objects.close();
+    await ctx.close();
+  }
+  assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, [' legacy']);
+  gritOk(repo, ['issue', 'label', 'remove', id, '--label', ' legacy']);
+  assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, []);
+});
+
+test('an empty actor id is refused, not taken as the current actor', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  for (const cmd of ['show', 'use']) {
+    const r = grit(repo, ['actor', cmd, '', '--json']);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, '<id> must not be empty');
+  }
+});
