@@ -196,6 +196,10 @@ async function checkWal(s: State): Promise<Finding> {
       base = ok('wal_ref', `refs/grit/wal: ${plural(commits.length, 'commit')}, ${plural(s.walEvents.length, 'event')}, linear and valid`);
     }
   } catch (err) {
+    if (err instanceof GritError && err.details.shallow_boundary) {
+      // Nothing is damaged: git was asked for part of the WAL only.
+      return { id: 'wal_ref', status: 'error', message: err.message, plan: err.suggestion ?? null, fixes: stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined };
+    }
     const candidates = await walCandidates(s.wal, repo.commonDir);
     return {
       id: 'wal_ref',

@@ -3,6 +3,8 @@
  * chunk and `meta.json`, parent = the previous head, the ref moved by compare-and-swap.
  * Objects are read and written by `ObjectStore` (plain files, zlib, SHA-1), refs by `refs.ts`.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkChunkHash, decodeChunk, encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
@@ -190,6 +192,26 @@ function inCommit(err: unknown, oid: string): GritError {
   return walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, { commit: oid });
 }
 
+/**
+ * Whether git lists `oid` in `<gitDir>/shallow`: a commit whose parents a fetch with `--depth`
+ * left out. Read only once a walk has failed, so a WAL that is whole never pays for it.
+ */
+function isShallowBoundary(gitDir: string, oid: string): boolean {
+  try {
+    return readFileSync(join(gitDir, 'shallow'), 'utf8').split('\n').includes(oid);
+  } catch {
+    return false;
+  }
+}
+
+/** The error for a walk that met the boundary of a shallow fetch: a bare "object not found" would not say what to do. */
+function shallowWal(boundary: string, missing: string): GritError {
+  return new GritError('wal_error', `refs/grit/wal is shallow (fetched with --depth): WAL commit ${boundary} is a shallow boundary, its parent ${missing} was never fetched`, {
+    details: { commit: missing, shallow_boundary: boundary },
+    suggestion: 'fetch the whole WAL: `git fetch --unshallow <remote> refs/grit/wal`',
+  });
+}
+
 export class Wal {
   readonly gitDir: string;
   /** Object reads and writes; holds pack indexes and a delta-base cache between reads. */
@@ -347,7 +369,13 @@ export class Wal {
   async chain(fromExclusive: string | null, to: string, onWalked?: (walked: readonly WalLink[], done: boolean) => void): Promise<WalLink[]> {
     const out: WalLink[] = [];
     for (let oid: string | null = to; oid && oid !== fromExclusive; ) {
-      const link = this.readLink(oid);
+      let link: WalLink;
+      try {
+        link = this.readLink(oid);
+      } catch (err) {
+        const child = out[out.length - 1]?.oid;
+        throw child !== undefined && isShallowBoundary(this.gitDir, child) ? shallowWal(child, oid) : err;
+      }
       out.push(link);
       oid = link.parent;
       // Reads are synchronous; let a daemon's other work run now and then.
