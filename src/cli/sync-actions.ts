@@ -28,6 +28,7 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
       const parts = [`pulled ${plural(d.pulled, 'event')}`, `rebased ${d.events_rebased}`, `pushed ${d.pushed}`];
       const extra = [
         d.snapshots_fetched ? plural(d.snapshots_fetched, 'snapshot') : '',
+        d.snapshots_refused?.length ? red(`${plural(d.snapshots_refused.length, 'snapshot')} refused (not the WAL's events)`) : '',
         d.locks_updated ? `${plural(d.locks_updated, 'lock')} updated` : '',
         d.snapshot ? `snapshot ${d.snapshot.snapshot_ref}${d.snapshot.pushed ? ' (pushed)' : ''}` : '',
         d.signature_problems?.refused ? red(`${plural(d.signature_problems.refused, 'event')} refused (bad signature)`) : '',

@@ -157,6 +157,7 @@ export class RepoContext {
   /** Brings the store up to the WAL head, reading only the commits it has not applied. */
   async refresh(): Promise<string | null> {
     for (let attempt = 0; ; attempt++) {
+      if (attempt > 100) throw new GritError('db_busy', 'the store keeps moving under this command', {});
       const head = await this.wal.head();
       const meta = this.store.getMeta();
       if (meta.wal_head === head) return head;
@@ -169,14 +170,23 @@ export class RepoContext {
         // it: the WAL read ahead on a second thread and gathered, not held (docs/performance.md).
         return (await import('./maintenance.js')).replayWal(this);
       }
-      const commits = await this.wal.readSince(meta.wal_head, head);
-      // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
-      const admitted = this.admit(commits.flatMap((c) => c.events));
-      if (this.store.apply(admitted.events, meta.wal_head, head)) {
-        this.reportAdmitted(admitted);
-        return head;
+      const { commits, found } = await this.wal.readAfter(meta.wal_head, head);
+      const events = commits.flatMap((c) => c.events);
+      let to = head;
+      if (!found) {
+        // The store's head is off the WAL's chain (commits is the whole WAL): sync rebased it, or
+        // plain git overwrote the WAL, and then what only the store still has goes back into it.
+        const restored = await (await import('./lost-events.js')).restoreLostEvents(this, meta.wal_head!, head, commits);
+        if (restored === null) continue;
+        to = restored.head;
+        for (const e of restored.events) events.push(e);
       }
-      if (attempt > 100) throw new GritError('db_busy', 'the store keeps moving under this command', {});
+      // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
+      const admitted = this.admit(events);
+      if (this.store.apply(admitted.events, meta.wal_head, to)) {
+        this.reportAdmitted(admitted);
+        return to;
+      }
     }
   }
 

@@ -5,9 +5,10 @@
  * dependency_cycles, signatures. Doctor never opens the store in its own process before a child
  * process has read it without dying (a truncated LMDB file kills whoever maps it), and never
  * creates an actor. `--fix` makes only safe local repairs: rebuild the store (a cache) from the
- * WAL, remove lock files left by dead processes under `.git/refs/grit/` and the actor directory.
- * It never touches refs, the WAL, snapshots, configs, keys or remotes; for those the `plan` says
- * what a person should do. After fixing, the checks run again and report the repaired state.
+ * WAL, remove lock files left by dead processes under `.git/refs/grit/` and the actor directory,
+ * and append again to the WAL the events of a store that plain git overwrote the WAL under (what
+ * the next command would do: lost-events.ts). Beyond that it never touches refs, the WAL,
+ * snapshots, configs, keys or remotes; for those the `plan` says what a person should do. After fixing, the checks run again and report the repaired state.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -25,7 +26,9 @@ import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots } from '../git/snapshot.js';
-import { Wal } from '../git/wal.js';
+import { Wal, type WalCommit } from '../git/wal.js';
+import { toHex } from '../core/hex.js';
+import { findLostEvents } from './lost-events.js';
 import { actorsDir, findActor, loadRepoConfig, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
 import { actorConfigRepair, publicKeyOf, repoConfigRepair, type RepairPlan } from './config-repair.js';
@@ -173,6 +176,7 @@ interface State {
   repo?: RepoPaths;
   wal?: Wal;
   walHead?: string | null;
+  walCommits?: WalCommit[];
   walEvents?: Event[];
   config?: RepoConfig;
   actor?: ActorRef | null;
@@ -192,10 +196,15 @@ async function checkWal(s: State): Promise<Finding> {
       base = ok('wal_ref', 'refs/grit/wal does not exist yet (no events)');
     } else {
       const commits = await s.wal.readSince(null, s.walHead);
+      s.walCommits = commits;
       s.walEvents = commits.flatMap((c) => c.events);
       base = ok('wal_ref', `refs/grit/wal: ${plural(commits.length, 'commit')}, ${plural(s.walEvents.length, 'event')}, linear and valid`);
     }
   } catch (err) {
+    if (err instanceof GritError && err.details.shallow_boundary) {
+      // Nothing is damaged: git was asked for part of the WAL only.
+      return { id: 'wal_ref', status: 'error', message: err.message, plan: err.suggestion ?? null, fixes: stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined };
+    }
     const candidates = await walCandidates(s.wal, repo.commonDir);
     return {
       id: 'wal_ref',
@@ -392,19 +401,55 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
       } catch {
         onChain = false;
       }
-      if (!onChain) {
-        return {
-          id: 'store_integrity',
-          status: 'error',
-          message: `the store was built from WAL commit ${meta.wal_head}, which is not in refs/grit/wal`,
-          plan,
-          fixes: [rebuildFix(s, true)],
-        };
-      }
+      if (!onChain) return offChain(s, actor, meta.wal_head, check.events_checked, probe.issue_count ?? 0);
       relation = 'behind the WAL; the next command catches up';
     }
   }
   return ok('store_integrity', `${plural(check.events_checked, 'event')} and ${plural(probe.issue_count ?? 0, 'issue')} checked, all valid; ${relation}`);
+}
+
+/**
+ * The store was built from a WAL commit that refs/grit/wal no longer holds: sync rebased it (every
+ * event is still in the WAL), or plain git overwrote the WAL (lost-events.ts). Rebuilding would
+ * drop what only the store still has; catching it up (what the next command does anyway) appends
+ * that to the WAL again first.
+ */
+async function offChain(s: State, actor: ActorRef, storeHead: string, events: number, issues: number): Promise<Finding> {
+  let store: Store | null = null;
+  let lost;
+  try {
+    lost = await findLostEvents(s.wal!, storeHead, s.walCommits!, () => (store = Store.open(actor.dir)).allEvents());
+  } finally {
+    await (store as Store | null)?.close();
+  }
+  const checked = `${plural(events, 'event')} and ${plural(issues, 'issue')} checked, all valid`;
+  if (lost.count === 0) {
+    return ok('store_integrity', `${checked}; built from WAL commit ${storeHead}, since rewritten (every event of it is in the WAL); the next command catches up`);
+  }
+  const ids = lost.sources.flatMap((x) => x.events).map((e) => toHex(e.event_id));
+  const n = plural(lost.count, 'event');
+  return {
+    id: 'store_integrity',
+    status: 'warn',
+    message:
+      `${checked}; built from WAL commit ${storeHead}, which refs/grit/wal no longer holds (plain git overwrote it, e.g. ` +
+      `\`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${n} (in ${lost.from}) are not in the WAL: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
+    plan: `append the ${n} to the WAL again and catch the store up (the next grit command does it too), then \`grit sync\` to publish them; never \`grit rebuild\` before that (it would drop them)`,
+    fixes: [
+      {
+        key: 'restore-lost-events',
+        run: async () => {
+          const ctx = new RepoContext(s.repo!, actor);
+          try {
+            await ctx.refresh();
+          } finally {
+            await ctx.close();
+          }
+          return `appended ${n} that only the store still had to the WAL again (\`grit sync\` publishes them)`;
+        },
+      },
+    ],
+  };
 }
 
 function checkRebuildThreshold(s: State): Finding {

@@ -27,6 +27,7 @@ import {
   type SnapshotMeta,
   type SnapshotSink,
 } from '../git/snapshot.js';
+import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict } from '../git/snapshot-trust.js';
 import { decodeWalChunk, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadSnapshotOptions, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, optInt, type Args } from './args.js';
@@ -197,11 +198,12 @@ export interface LoadedSnapshot<S extends SnapshotSink> {
 
 /**
  * The newest snapshot that can stand in for a prefix of the current WAL: readable, fully valid,
- * and whose wal_head is on the chain of `head`, its events given to a sink from `newSink` (a new
- * one for each snapshot tried, given its meta). Unusable snapshots are skipped (and reported
- * through `skipped`). Leaves `ctx.wal.objects` open for the caller to close: a rebuild goes on to
- * read the WAL after the snapshot with the pack indexes loaded here (a 100k-event WAL's take ~30 ms
- * to load again).
+ * whose wal_head is on the chain of `head`, and trusted (src/git/snapshot-trust.ts: made here, or
+ * checked against the WAL, which for a snapshot from elsewhere with no verdict yet happens here,
+ * once), its events given to a sink from `newSink` (a new one for each snapshot tried, given its
+ * meta). Unusable snapshots are skipped (and reported through `skipped`). Leaves
+ * `ctx.wal.objects` open for the caller to close: a rebuild goes on to read the WAL after the
+ * snapshot with the pack indexes loaded here (a 100k-event WAL's take ~30 ms to load again).
  */
 export async function newestUsableSnapshot<S extends SnapshotSink>(
   ctx: RepoContext,
@@ -211,6 +213,7 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
   read: (meta: SnapshotMeta) => ReadSnapshotOptions = () => ({}),
 ): Promise<LoadedSnapshot<S> | null> {
   if (head === null) return null;
+  const verdicts = readVerdicts(ctx.repo.commonDir);
   for (const s of await listSnapshots(ctx.repo.commonDir)) {
     try {
       const meta = readSnapshotMeta(ctx.wal.objects, s.oid);
@@ -219,6 +222,11 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
         continue;
       }
       await loadFastHash(); // a snapshot holds thousands of events to verify
+      const judged = await judgeSnapshot(ctx.wal, s.oid, verdicts);
+      if (!isTrusted(judged)) {
+        skipped.push({ ref: s.ref, reason: `it does not match the WAL: ${judged.reason}` });
+        continue;
+      }
       const sink = newSink(meta);
       readSnapshotInto(ctx.wal.objects, s.oid, sink, read(meta));
       return { ref: s.ref, oid: s.oid, meta, sink };
@@ -307,7 +315,9 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
     for (const c of chunks) for (const e of decodeWalChunk(c).events) byId.set(toHex(e.event_id), e);
     return true;
   });
-  const { ref, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...byId.values()], head, ctx.actorId);
+  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...byId.values()], head, ctx.actorId);
+  // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
+  recordVerdict(ctx.repo.commonDir, commit, 'made');
   return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true };
 }
 
@@ -322,8 +332,10 @@ export async function snapshotDue(
   const count = ctx.store.getMeta().event_count;
   let newest: SnapshotMeta | null = null;
   try {
-    const refs = await listSnapshots(ctx.repo.commonDir);
-    if (refs[0]) newest = readSnapshotMeta(ctx.wal.objects, refs[0].oid);
+    // Only a trusted snapshot counts: one from elsewhere, unchecked or refused, may claim anything.
+    const verdicts = readVerdicts(ctx.repo.commonDir);
+    const trusted = (await listSnapshots(ctx.repo.commonDir)).find((s) => isTrusted(verdicts.get(s.oid)));
+    if (trusted) newest = readSnapshotMeta(ctx.wal.objects, trusted.oid);
   } catch {
     newest = null; // an unreadable newest snapshot: as if there were none
   } finally {
@@ -381,6 +393,7 @@ export interface RebuildResult {
  * (`from_snapshot: false` says so). Both give the same state.
  */
 export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Promise<RebuildResult> {
+  await restoreLostFirst(ctx);
   const head = await ctx.wal.head();
   let snap: LoadedSnapshot<AdmittedFill> | null = null;
   let wal_head: string | null;
@@ -415,6 +428,24 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   }
   ctx.store.markRebuilt();
   return { wal_head, event_count: ctx.store.getMeta().event_count, from_snapshot: snap !== null, snapshot_ref: snap?.ref ?? null };
+}
+
+/**
+ * A rebuild reads only the WAL: a store built from a head that plain git since overwrote is
+ * caught up first, which appends the events only it still has to the WAL again (lost-events.ts).
+ * A store too damaged to say its head is not asked (it is what the rebuild replaces); a store at
+ * or behind the WAL head, the usual case, costs a walk of the commits it is behind by.
+ */
+async function restoreLostFirst(ctx: RepoContext): Promise<void> {
+  let offChain: boolean;
+  try {
+    const storeHead = ctx.store.getMeta().wal_head;
+    const head = await ctx.wal.head();
+    offChain = storeHead !== null && head !== null && !(await ctx.wal.isAncestor(storeHead, head));
+  } catch {
+    return;
+  }
+  if (offChain) await ctx.refresh();
 }
 
 export async function rebuild(ctx: RepoContext, args: Args): Promise<RebuildResult> {

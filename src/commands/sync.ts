@@ -71,6 +71,7 @@ export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdva
     onAdvance: (from, to, events) => applyAdvance(ctx, from, to, events),
   });
   await ctx.refresh();
+  for (const r of result.snapshots_refused) warnings.send(`snapshot ${r.ref} from ${opts.remote} was not imported: ${r.reason}`);
   const signature_problems = {
     refused: ctx.signatureProblems.refused - before.refused,
     kept: ctx.signatureProblems.kept - before.kept,

@@ -5,18 +5,17 @@
  * fast-forward only, retrying with backoff when the remote moves in between. The local WAL is
  * only ever moved by compare-and-swap from the head this sync read, never forced.
  */
-import { encodeChunk } from '../core/chunk.js';
 import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { toHex } from '../core/hex.js';
 import { mergeRemoteLocks } from './locks.js';
-import type { TreeEntry } from './objects.js';
 import { PackBuilder } from './pack-write.js';
 import { casRef, listRefs, readRef } from './refs.js';
 import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js';
+import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './snapshot-trust.js';
 import { fetchGrit, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
-import { statedEventCount, WAL_REF, writeEventsTree, writeWalCommit, type Wal, type WalCommit } from './wal.js';
+import { reappendCommit, statedEventCount, WAL_REF, type Wal, type WalCommit } from './wal.js';
 
 export interface SyncOptions {
   remote: string;
@@ -52,6 +51,11 @@ export interface SyncResult {
   /** Push attempts made (0 when nothing was pushed). */
   push_attempts: number;
   snapshots_fetched: number;
+  /**
+   * New remote snapshots left out because they are not exactly the WAL's events up to their
+   * wal_head (or that cannot be checked against it): src/git/snapshot-trust.ts.
+   */
+  snapshots_refused: { ref: string; reason: string }[];
   locks_updated: number;
 }
 
@@ -102,6 +106,7 @@ export class WalSync {
       remote,
       push_attempts: 0,
       snapshots_fetched: 0,
+      snapshots_refused: [],
       locks_updated: 0,
     };
     const maxAttempts = this.opts.maxAttempts ?? 10;
@@ -161,7 +166,7 @@ export class WalSync {
       throw err;
     }
     if (pull) {
-      result.snapshots_fetched += await this.importSnapshots(before);
+      result.snapshots_fetched += await this.importSnapshots(before, result.snapshots_refused);
       result.locks_updated += await mergeRemoteLocks(this.gitDir, this.wal.objects, (a, b) => this.wal.isAncestor(a, b), this.prefix, before);
     }
     return remoteHead;
@@ -224,15 +229,26 @@ export class WalSync {
    * Snapshot refs are never rewritten: a remote snapshot is imported when no local ref has its
    * name and it is new since the previous fetch (a local `snapshot gc` is not undone). Only a
    * snapshot: a ref of another name, or a commit without a valid snapshot.json, stays out (no
-   * local command would ever list, use or delete it).
+   * local command would ever list, use or delete it). One that is not exactly the WAL's events
+   * up to its wal_head stays out too, and is reported in `refused` (checked once, against the
+   * remote WAL just validated: src/git/snapshot-trust.ts).
    */
-  private async importSnapshots(before: ReadonlyMap<string, string>): Promise<number> {
+  private async importSnapshots(before: ReadonlyMap<string, string>, refused: SyncResult['snapshots_refused']): Promise<number> {
     const remotePrefix = `${this.prefix}snapshots/`;
+    const verdicts = readVerdicts(this.gitDir);
     let n = 0;
     for (const { ref, oid } of await listRefs(this.gitDir, remotePrefix)) {
       const name = ref.slice(remotePrefix.length);
-      if (before.get(ref) === oid || !SNAPSHOT_NAME.test(name) || !this.isSnapshot(oid)) continue;
-      if (await casRef(this.gitDir, SNAPSHOT_PREFIX + name, null, oid)) n++;
+      const local = SNAPSHOT_PREFIX + name;
+      if (before.get(ref) === oid || !SNAPSHOT_NAME.test(name) || !this.isSnapshot(oid) || (await readRef(this.gitDir, local)) !== null) continue;
+      let judged: VerdictRecord;
+      try {
+        judged = await judgeSnapshot(this.wal, oid, verdicts);
+      } catch (err) {
+        judged = { verdict: 'refused', reason: `it cannot be checked against the WAL: ${(err as Error).message}` };
+      }
+      if (!isTrusted(judged)) refused.push({ ref: local, reason: judged.reason ?? 'refused' });
+      else if (await casRef(this.gitDir, local, null, oid)) n++;
     }
     return n;
   }
@@ -279,7 +295,7 @@ export class WalSync {
         for (const e of c.events) localIds.add(eventKey(e));
         const events = c.events.filter((e) => !remoteIds.has(eventKey(e)));
         if (events.length === 0) continue;
-        tip = this.reappend(pack, c, events, tip);
+        tip = reappendCommit(this.wal.objects, pack.sink(), { actor: c.actor, events, commit: c }, tip);
         this.eventCounts.set(tip, events.length);
         rebased += events.length;
       }
@@ -293,25 +309,6 @@ export class WalSync {
       }
     }
     throw new GritError('db_busy', 'the local WAL kept moving during sync', { suggestion: 'retry `grit sync`' });
-  }
-
-  /**
-   * One new commit on `parent` holding `events` (the same chunk as `c` when nothing was dropped,
-   * so the same events subtree is reused), with `c`'s actor. Objects only; no ref moves.
-   */
-  private reappend(pack: PackBuilder, c: WalCommit, events: Event[], parent: string): string {
-    const objects = this.wal.objects;
-    let eventsEntry: TreeEntry | undefined;
-    let chunkHash = c.chunkHash;
-    if (events.length === c.events.length) {
-      eventsEntry = objects.readTree(objects.readCommit(c.oid).tree).find((e) => e.name === 'events' && e.mode === '40000');
-    }
-    if (!eventsEntry) {
-      const chunk = encodeChunk(events);
-      chunkHash = toHex(chunk.hash);
-      eventsEntry = writeEventsTree(pack.sink(), chunk.bytes, chunkHash, events[0].ts_unix_ms);
-    }
-    return writeWalCommit(pack.sink(), eventsEntry, { actorHex: c.actor, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
   }
 
   /**

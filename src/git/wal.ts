@@ -3,6 +3,8 @@
  * chunk and `meta.json`, parent = the previous head, the ref moved by compare-and-swap.
  * Objects are read and written by `ObjectStore` (plain files, zlib, SHA-1), refs by `refs.ts`.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { checkChunkHash, decodeChunk, encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
@@ -143,6 +145,34 @@ export function writeWalCommit(sink: ObjectSink, eventsTree: TreeEntry, f: WalCo
   return sink.write('commit', encodeCommit({ tree, parents: f.parent ? [f.parent] : [], author: who, committer: who, message }));
 }
 
+/** Events to append again on a new parent (a rebase), and the commit they were in. */
+export interface ReappendSource {
+  actor: string;
+  events: Event[];
+  /** The commit they come from: when they are all of its events, its events subtree is reused. */
+  commit?: WalCommit;
+}
+
+/**
+ * Writes one new commit on `parent` holding `source.events` (the same chunk as its commit's when
+ * nothing was dropped), with its actor, through `sink` (objects only; no ref moves). Used by
+ * sync's auto-rebase and by a store that outlived an overwritten WAL (src/commands/lost-events.ts).
+ */
+export function reappendCommit(objects: ObjectStore, sink: ObjectSink, source: ReappendSource, parent: string | null): string {
+  const { actor, events, commit } = source;
+  let eventsEntry: TreeEntry | undefined;
+  let chunkHash = commit?.chunkHash;
+  if (commit && events.length === commit.events.length) {
+    eventsEntry = objects.readTree(objects.readCommit(commit.oid).tree).find((e) => e.name === 'events' && e.mode === '40000');
+  }
+  if (!eventsEntry || !chunkHash) {
+    const chunk = encodeChunk(events);
+    chunkHash = toHex(chunk.hash);
+    eventsEntry = writeEventsTree(sink, chunk.bytes, chunkHash, events[0].ts_unix_ms);
+  }
+  return writeWalCommit(sink, eventsEntry, { actorHex: actor, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
+}
+
 /**
  * The event count a WAL commit's message states (`grit: 3 events`), or null when it states none.
  * A hint for planning reads, never trusted: the chunk is what counts.
@@ -188,6 +218,26 @@ function inCommit(err: unknown, oid: string): GritError {
     });
   }
   return walError(`cannot read WAL commit ${oid}: ${(err as Error).message}`, { commit: oid });
+}
+
+/**
+ * Whether git lists `oid` in `<gitDir>/shallow`: a commit whose parents a fetch with `--depth`
+ * left out. Read only once a walk has failed, so a WAL that is whole never pays for it.
+ */
+function isShallowBoundary(gitDir: string, oid: string): boolean {
+  try {
+    return readFileSync(join(gitDir, 'shallow'), 'utf8').split('\n').includes(oid);
+  } catch {
+    return false;
+  }
+}
+
+/** The error for a walk that met the boundary of a shallow fetch: a bare "object not found" would not say what to do. */
+function shallowWal(boundary: string, missing: string): GritError {
+  return new GritError('wal_error', `refs/grit/wal is shallow (fetched with --depth): WAL commit ${boundary} is a shallow boundary, its parent ${missing} was never fetched`, {
+    details: { commit: missing, shallow_boundary: boundary },
+    suggestion: 'fetch the whole WAL: `git fetch --unshallow <remote> refs/grit/wal`',
+  });
 }
 
 export class Wal {
@@ -254,6 +304,24 @@ export class Wal {
     throw new GritError('db_busy', 'the WAL head kept moving; gave up appending', {
       suggestion: 'retry the command',
     });
+  }
+
+  /**
+   * Appends `sources` again as new commits on `head` (`reappendCommit`, all in one pack), moving
+   * the ref by compare-and-swap from `head`: returns the new head, or null when the WAL had moved
+   * (the ref is left alone).
+   */
+  async reappend(sources: readonly ReappendSource[], head: string | null): Promise<string | null> {
+    let tip = head;
+    const pack = new PackBuilder();
+    try {
+      for (const s of sources) tip = reappendCommit(this.objects, pack.sink(), s, tip);
+    } finally {
+      this.objects.close();
+    }
+    const name = pack.write(this.gitDir, { fsync: this.objects.fsync });
+    if (name) this.objects.adoptPack(name);
+    return tip !== null && (await casRef(this.gitDir, WAL_REF, head, tip)) ? tip : null;
   }
 
   /**
@@ -357,7 +425,13 @@ export class Wal {
   async chain(fromExclusive: string | null, to: string, onWalked?: (walked: readonly WalLink[], done: boolean) => void): Promise<WalLink[]> {
     const out: WalLink[] = [];
     for (let oid: string | null = to; oid && oid !== fromExclusive; ) {
-      const link = this.readLink(oid);
+      let link: WalLink;
+      try {
+        link = this.readLink(oid);
+      } catch (err) {
+        const child = out[out.length - 1]?.oid;
+        throw child !== undefined && isShallowBoundary(this.gitDir, child) ? shallowWal(child, oid) : err;
+      }
       out.push(link);
       oid = link.parent;
       // Reads are synchronous; let a daemon's other work run now and then.
@@ -395,9 +469,19 @@ export class Wal {
    * makes the whole call throw `wal_error` naming it.
    */
   async readSince(fromExclusive: string | null, to?: string | null): Promise<WalCommit[]> {
-    const head = to === undefined ? await this.head() : to;
+    return (await this.readAfter(fromExclusive, to === undefined ? await this.head() : to)).commits;
+  }
+
+  /**
+   * `readSince`, saying whether `fromExclusive` was on the chain of `to` (`found`); when it was
+   * not, `commits` is the whole history.
+   */
+  async readAfter(fromExclusive: string | null, to: string | null): Promise<{ commits: WalCommit[]; found: boolean }> {
+    if (!to) return { commits: [], found: fromExclusive === null };
     try {
-      return head ? await this.readCommits(await this.chain(fromExclusive, head)) : [];
+      const links = await this.chain(fromExclusive, to);
+      const found = fromExclusive === null || (links.length === 0 ? to === fromExclusive : links[0].parent === fromExclusive);
+      return { commits: await this.readCommits(links), found };
     } finally {
       this.objects.close();
     }

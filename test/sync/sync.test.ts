@@ -99,6 +99,7 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
     remote: 'origin',
     push_attempts: 0,
     snapshots_fetched: 0,
+    snapshots_refused: [],
     locks_updated: 0,
     signature_problems: { refused: 0, kept: 0 },
     snapshot: null,

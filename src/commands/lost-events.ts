@@ -1,0 +1,112 @@
+/**
+ * A store that outlived its WAL (docs/sync.md, "Plain git and refs/grit/*"): plain git overwrote
+ * `refs/grit/wal` (`git fetch <remote> +refs/grit/*:refs/grit/*` replaces local-only commits with
+ * the remote's), so the head the store recorded is no longer on the WAL's chain. Its events that
+ * the WAL lacks would go with the next rebuild and never reach a remote; they are appended to the
+ * WAL again, as sync's auto-rebase re-appends local-only events. They are taken from the old
+ * commits while git still has them (each commit's actor and chunk kept, events the signature
+ * policy keeps out of the store included), else from the store's own copies.
+ */
+import { encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
+import { compareEvents, type Event } from '../core/event.js';
+import { toHex } from '../core/hex.js';
+import { warnings } from '../core/warnings.js';
+import { plural } from '../core/plural.js';
+import type { Wal, ReappendSource, WalCommit } from '../git/wal.js';
+import type { RepoContext } from './context.js';
+
+/** Events a store-made commit holds at most (a commit written by one command holds far fewer). */
+const COMMIT_EVENTS = 1000;
+
+export interface LostEvents {
+  /** Commits to append again, oldest first: none when the WAL holds every event of the store. */
+  sources: ReappendSource[];
+  /** Where they were found. */
+  from: 'old WAL commits' | "the store's copies";
+  count: number;
+}
+
+const idOf = (e: Event) => toHex(e.event_id);
+
+/**
+ * The events of the store (built up to `storeHead`) that the WAL whose commits are `walCommits`
+ * (its whole history, oldest first) lacks. `storeEvents` is read only when the old commits are
+ * gone (`git gc` pruned them) or unreadable.
+ */
+export async function findLostEvents(wal: Wal, storeHead: string, walCommits: readonly WalCommit[], storeEvents: () => Iterable<Event>): Promise<LostEvents> {
+  const inWal = new Set<string>();
+  for (const c of walCommits) for (const e of c.events) inWal.add(idOf(e));
+  let sources: ReappendSource[];
+  let from: LostEvents['from'] = 'old WAL commits';
+  try {
+    sources = await fromOldCommits(wal, storeHead, walCommits, inWal);
+  } catch {
+    from = "the store's copies";
+    sources = fromStore(storeEvents, inWal);
+  }
+  return { sources, from, count: sources.reduce((n, s) => n + s.events.length, 0) };
+}
+
+/** The old commits after the last one the WAL still has, less the events the WAL holds elsewhere. */
+async function fromOldCommits(wal: Wal, storeHead: string, walCommits: readonly WalCommit[], inWal: ReadonlySet<string>): Promise<ReappendSource[]> {
+  const onChain = new Set(walCommits.map((c) => c.oid));
+  let base: string | null = storeHead;
+  try {
+    while (base !== null && !onChain.has(base)) base = wal.objects.readCommit(base).parents[0] ?? null;
+  } finally {
+    wal.objects.close();
+  }
+  const out: ReappendSource[] = [];
+  for (const c of await wal.readSince(base, storeHead)) {
+    const events = c.events.filter((e) => !inWal.has(idOf(e)));
+    if (events.length) out.push({ actor: c.actor, events, commit: c });
+  }
+  return out;
+}
+
+/** The store's events that the WAL lacks, in event order, a commit per actor and up to COMMIT_EVENTS. */
+function fromStore(storeEvents: () => Iterable<Event>, inWal: ReadonlySet<string>): ReappendSource[] {
+  const byActor = new Map<string, Event[]>();
+  for (const e of storeEvents()) {
+    if (inWal.has(idOf(e))) continue;
+    const actor = toHex(e.actor);
+    let list = byActor.get(actor);
+    if (!list) byActor.set(actor, (list = []));
+    list.push(e);
+  }
+  const out: ReappendSource[] = [];
+  for (const [actor, events] of byActor) {
+    events.sort(compareEvents);
+    for (let i = 0; i < events.length; i += COMMIT_EVENTS) {
+      for (const part of fitting(events.slice(i, i + COMMIT_EVENTS))) out.push({ actor, events: part });
+    }
+  }
+  return out;
+}
+
+/** `events` in parts that each fit one chunk (every event fitted one when it was first appended). */
+function fitting(events: Event[]): Event[][] {
+  if (events.length <= 1 || encodeChunk(events).bytes.length <= MAX_CHUNK_BYTES) return [events];
+  const mid = events.length >> 1;
+  return [...fitting(events.slice(0, mid)), ...fitting(events.slice(mid))];
+}
+
+/**
+ * For `RepoContext.refresh`, which found the store's head `storeHead` off the chain of the WAL head
+ * `head` (whose whole history is `walCommits`): appends the store's lost events to the WAL again,
+ * with a warning. Returns the WAL head to catch the store up to and the events appended (none
+ * when the WAL lacks nothing: e.g. sync rebased the commits the store was built from), or null
+ * when the WAL moved meanwhile (the caller reads it again).
+ */
+export async function restoreLostEvents(ctx: RepoContext, storeHead: string, head: string, walCommits: readonly WalCommit[]): Promise<{ head: string; events: Event[] } | null> {
+  const lost = await findLostEvents(ctx.wal, storeHead, walCommits, () => ctx.store.allEvents());
+  if (lost.count === 0) return { head, events: [] };
+  const tip = await ctx.wal.reappend(lost.sources, head);
+  if (tip === null) return null;
+  warnings.send(
+    `refs/grit/wal no longer held WAL commit ${storeHead}, which this store was built from (plain git overwrote it, ` +
+      `e.g. \`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${plural(lost.count, 'event')} that only it had ` +
+      `(found in ${lost.from}) went back into the WAL; \`grit sync\` publishes them`,
+  );
+  return { head: tip, events: lost.sources.flatMap((s) => s.events) };
+}

@@ -1,0 +1,122 @@
+/**
+ * grit after plain git commands changed `refs/grit/*` behind its back: a WAL fetched with
+ * `--depth`, and a local WAL overwritten by a forced fetch (docs/sync.md).
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
+import { eventIds, network, walEvents } from './_helpers.js';
+
+test('a shallow WAL (fetched with --depth) is a wal_error that says so and names the fix; --unshallow mends it', { timeout: 60_000 }, () => {
+  const { remote, clones } = network(2);
+  const [a, s] = clones;
+  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
+  gritOk(a, ['sync']);
+  // A shallow fetch needs a transport that does not hard-link objects: file:// does.
+  git(s, 'fetch', '-q', '--depth', '1', `file://${remote}`, 'refs/grit/wal:refs/grit/wal');
+  const boundary = git(s, 'rev-parse', 'refs/grit/wal').trim();
+  for (const args of [['issue', 'list'], ['sync']]) {
+    const r = grit(s, [...args, '--json']);
+    assert.equal(r.json.error.code, 'wal_error', r.stdout);
+    assert.match(r.json.error.message, new RegExp(`refs/grit/wal is shallow .*${boundary} is a shallow boundary`));
+    assert.equal(r.json.error.details.shallow_boundary, boundary);
+    assert.match(r.json.error.details.suggestion, /git fetch --unshallow <remote> refs\/grit\/wal/);
+  }
+  assert.match(grit(s, ['issue', 'list']).stderr, /--unshallow/);
+  const walRef = gritOk(s, ['doctor']).checks.find((c: { id: string }) => c.id === 'wal_ref');
+  assert.equal(walRef.status, 'error');
+  assert.match(walRef.message, /shallow/);
+  assert.match(walRef.plan, /git fetch --unshallow <remote> refs\/grit\/wal/);
+  git(s, 'fetch', '-q', '--unshallow', `file://${remote}`, 'refs/grit/wal');
+  assert.equal(gritOk(s, ['issue', 'list']).issues.length, 3);
+});
+
+/**
+ * QA's scene: a has one event synced and one local only; b syncs one of its own; then a's WAL is
+ * overwritten by a forced fetch of the remote's (local-only commit gone from refs/grit/wal).
+ */
+function overwrittenWal() {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  gritOk(a, ['issue', 'create', '--title', 'a-synced']);
+  gritOk(a, ['sync']);
+  const local = gritOk(a, ['issue', 'create', '--title', 'a-local-only']);
+  gritOk(b, ['issue', 'create', '--title', 'b1']);
+  gritOk(b, ['sync']);
+  const oldHead = git(a, 'rev-parse', 'refs/grit/wal').trim();
+  git(a, 'fetch', '-q', 'origin', '+refs/grit/*:refs/grit/*');
+  assert.equal(git(a, 'rev-list', '--count', 'refs/grit/wal').trim(), '2');
+  return { remote, a, b, oldHead, localEvent: local.event_id as string };
+}
+
+const titles = (clone: string, extra: string[] = []) => gritOk(clone, ['issue', 'list', ...extra]).issues.map((i: { title: string }) => i.title).sort();
+const walEventIds = async (clone: string) => eventIds(await walEvents(join(clone, '.git')));
+
+test('a WAL overwritten by plain git under the store: doctor warns with the lost events, --fix appends them again, sync publishes them', { timeout: 60_000 }, async () => {
+  const { a, b, oldHead, localEvent } = overwrittenWal();
+  const before = gritOk(a, ['doctor']);
+  const integrity = before.checks.find((c: { id: string }) => c.id === 'store_integrity');
+  assert.equal(integrity.status, 'warn', integrity.message);
+  assert.match(integrity.message, new RegExp(`built from WAL commit ${oldHead}, which refs/grit/wal no longer holds .*1 event \\(in old WAL commits\\) .*${localEvent}`));
+  assert.match(integrity.plan, /never `grit rebuild` before that/);
+  const fixed = gritOk(a, ['doctor', '--fix']);
+  assert.deepEqual(fixed.applied, ['appended 1 event that only the store still had to the WAL again (`grit sync` publishes them)']);
+  assert.equal(fixed.checks.find((c: { id: string }) => c.id === 'store_integrity').status, 'ok');
+  const ids = await walEventIds(a);
+  assert.equal(ids.length, 3);
+  assert.ok(ids.includes(localEvent));
+  assert.equal(gritOk(a, ['sync']).pushed, 1);
+  gritOk(b, ['sync']);
+  assert.deepEqual(titles(b), ['a-local-only', 'a-synced', 'b1']);
+  gritOk(a, ['rebuild']);
+  assert.deepEqual(titles(a), ['a-local-only', 'a-synced', 'b1']);
+});
+
+test('the next command appends the lost events again, from the old commits or, once git pruned them, from the store', { timeout: 60_000 }, async () => {
+  for (const pruned of [false, true]) {
+    const { a, localEvent } = overwrittenWal();
+    if (pruned) git(a, 'gc', '-q', '--prune=now');
+    const r = grit(a, ['issue', 'list', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.json.data.issues.map((i: { title: string }) => i.title).sort(), ['a-local-only', 'a-synced', 'b1']);
+    const source = pruned ? "the store's copies" : 'old WAL commits';
+    assert.match(r.stderr, new RegExp(`no longer held WAL commit .*1 event that only it had \\(found in ${source}\\) went back into the WAL`));
+    const ids = await walEventIds(a);
+    assert.deepEqual([ids.length, new Set(ids).size, ids[2]], [3, 3, localEvent]);
+    // Once is enough: the store is at the new head, nothing more is appended.
+    assert.equal(grit(a, ['issue', 'list']).stderr, '');
+    assert.equal((await walEventIds(a)).length, 3);
+    gritOk(a, ['rebuild']);
+    assert.deepEqual(titles(a), ['a-local-only', 'a-synced', 'b1']);
+    fsckClean(a);
+  }
+});
+
+test('a second actor\'s store built from commits sync rebased loses nothing and appends nothing, whether git still has them or not', { timeout: 60_000 }, async () => {
+  for (const pruned of [false, true]) {
+    const { clones } = network(2);
+    const [a, b] = clones;
+    const reader = gritOk(a, ['actor', 'init', '--label', 'reader']).actor.actor_id;
+    gritOk(a, ['issue', 'create', '--title', 'a1']);
+    assert.deepEqual(titles(a, ['--actor', reader]), ['a1']); // the reader's store is at a1's commit
+    gritOk(b, ['issue', 'create', '--title', 'b1']);
+    gritOk(b, ['sync']);
+    assert.equal(gritOk(a, ['sync']).events_rebased, 1);
+    if (pruned) git(a, 'gc', '-q', '--prune=now');
+    const r = grit(a, ['issue', 'list', '--json', '--actor', reader]);
+    assert.equal(r.stderr, '');
+    assert.deepEqual(r.json.data.issues.map((i: { title: string }) => i.title).sort(), ['a1', 'b1']);
+    assert.equal((await walEventIds(a)).length, 2);
+  }
+});
+
+test('`grit rebuild` as the first command after the overwrite keeps the lost events (a rebuild reads only the WAL)', { timeout: 60_000 }, async () => {
+  const { a, localEvent } = overwrittenWal();
+  const r = grit(a, ['rebuild', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /1 event that only it had \(found in old WAL commits\) went back into the WAL/);
+  assert.equal(r.json.data.event_count, 3);
+  assert.deepEqual(titles(a), ['a-local-only', 'a-synced', 'b1']);
+  assert.ok((await walEventIds(a)).includes(localEvent));
+});
