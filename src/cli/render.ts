@@ -13,10 +13,11 @@ export interface WriteData {
   wal_head: string;
 }
 
+/** "closed 1a2b3c4d", and " (already so)" when the write changed nothing here (`changed: false`). */
 export const renderWrite =
   (verb: string) =>
-  (d: WriteData): string =>
-    `${verb} ${cyan(short(d.issue_id))}`;
+  (d: WriteData & { changed?: boolean }): string =>
+    `${verb} ${cyan(short(d.issue_id))}${d.changed === false ? dim(' (already so)') : ''}`;
 
 const stateLabel = (s: string): string => (s === 'open' ? green('open') : dim('closed'));
 

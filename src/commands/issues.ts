@@ -67,9 +67,15 @@ export async function issueComment(ctx: RepoContext, args: Args): Promise<WriteR
   return writeOne(ctx, issue.issue_id, { type: 'CommentAdded', body });
 }
 
+/**
+ * Closes or reopens. The event is written even when the issue already is in that state here (a
+ * concurrent reopen elsewhere must lose to it); `previous_state` and `changed` tell an agent that
+ * raced another to it that the other got there first.
+ */
 async function setState(ctx: RepoContext, args: Args, state: IssueState): Promise<WriteReply> {
   const issue = await target(ctx, args);
-  return { ...(await writeOne(ctx, issue.issue_id, { type: 'StateChanged', state })), state };
+  const written = await writeOne(ctx, issue.issue_id, { type: 'StateChanged', state });
+  return { ...written, state, previous_state: issue.state, changed: issue.state !== state };
 }
 
 export const issueClose = (ctx: RepoContext, args: Args) => setState(ctx, args, 'closed');
@@ -78,33 +84,38 @@ export const issueReopen = (ctx: RepoContext, args: Args) => setState(ctx, args,
 /**
  * Adds or removes a label or assignee. Removing one the issue does not have here is not_found, as
  * for a dependency: the remove would otherwise be written anyway and, being newer, win over an
- * add of it made meanwhile in another clone, one its writer never saw (docs/crdt.md).
+ * add of it made meanwhile in another clone, one its writer never saw (docs/crdt.md). An add of a
+ * member it has is written (it refreshes the add against a concurrent remove) and says
+ * `changed: false`.
  */
 function member(
   field: 'label' | 'user',
   make: (value: string) => EventKind,
-  removes?: { members: (issue: Issue) => string[]; list: string },
+  members: (issue: Issue) => string[],
+  removes?: { list: string },
 ): (ctx: RepoContext, args: Args) => Promise<WriteReply> {
   return async (ctx, args) => {
     let value = field === 'label' ? labelArg(args) : text(args, field, { nonEmpty: true }).trim();
     const issue = await target(ctx, args);
-    const has = removes?.members(issue);
+    const has = members(issue);
     // A label stored with its spaces by an older grit is still removed by its exact text.
-    if (has && !has.includes(value) && has.includes(args[field] as string)) value = args[field] as string;
-    if (removes && has && !has.includes(value)) {
+    if (removes && !has.includes(value) && has.includes(args[field] as string)) value = args[field] as string;
+    if (removes && !has.includes(value)) {
       throw new GritError('not_found', `issue ${issue.issue_id.slice(0, 8)} has no ${field === 'user' ? 'assignee' : 'label'} ${JSON.stringify(value)}`, {
         details: { issue_id: issue.issue_id, [field]: value, [removes.list]: has },
         suggestion: `run \`grit issue show ${issue.issue_id.slice(0, 8)}\` to see its ${removes.list}`,
       });
     }
-    return writeOne(ctx, issue.issue_id, make(value));
+    return { ...(await writeOne(ctx, issue.issue_id, make(value))), changed: removes !== undefined || !has.includes(value) };
   };
 }
 
-export const issueLabelAdd = member('label', (label) => ({ type: 'LabelAdded', label }));
-export const issueLabelRemove = member('label', (label) => ({ type: 'LabelRemoved', label }), { members: (i) => i.labels, list: 'labels' });
-export const issueAssigneeAdd = member('user', (user) => ({ type: 'AssigneeAdded', user }));
-export const issueAssigneeRemove = member('user', (user) => ({ type: 'AssigneeRemoved', user }), { members: (i) => i.assignees, list: 'assignees' });
+const labels = (i: Issue) => i.labels;
+const assignees = (i: Issue) => i.assignees;
+export const issueLabelAdd = member('label', (label) => ({ type: 'LabelAdded', label }), labels);
+export const issueLabelRemove = member('label', (label) => ({ type: 'LabelRemoved', label }), labels, { list: 'labels' });
+export const issueAssigneeAdd = member('user', (user) => ({ type: 'AssigneeAdded', user }), assignees);
+export const issueAssigneeRemove = member('user', (user) => ({ type: 'AssigneeRemoved', user }), assignees, { list: 'assignees' });
 
 export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const url = text(args, 'url', { nonEmpty: true }).trim();

@@ -118,6 +118,23 @@ test('issue lifecycle: create, list, show, update, comment, label, assignee, lin
   assert.match(git(repo, 'log', '--oneline', 'refs/grit/wal'), /./);
 });
 
+test('a write that finds its change already made says so (changed, previous_state), and is still written', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'raced', '--label', 'bug']);
+  const first = gritOk(repo, ['issue', 'close', id]);
+  assert.deepEqual([first.state, first.previous_state, first.changed], ['closed', 'open', true]);
+  const second = gritOk(repo, ['issue', 'close', id]);
+  assert.deepEqual([second.state, second.previous_state, second.changed], ['closed', 'closed', false]);
+  assert.notEqual(second.event_id, first.event_id);
+  assert.equal(gritOk(repo, ['issue', 'reopen', id]).changed, true);
+  assert.equal(gritOk(repo, ['issue', 'label', 'add', id, '--label', 'bug']).changed, false);
+  assert.equal(gritOk(repo, ['issue', 'label', 'add', id, '--label', 'ui']).changed, true);
+  assert.equal(gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'ann']).changed, true);
+  assert.equal(gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'ann']).changed, false);
+  assert.equal(gritOk(repo, ['issue', 'assignee', 'remove', id, '--user', 'ann']).changed, true);
+});
+
 test('errors: coded envelope, exit code, suggestion, and nothing written', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
