@@ -8,7 +8,7 @@ import { runLocal } from '../dist/src/commands/run.js';
 
 export async function run({ quick = false } = {}) {
   const sizes = quick ? [200] : [1000, 10_000];
-  const runs = quick ? 3 : 15;
+  const runs = quick ? 1 : 15;
   const daemon = await startDaemon();
   const rows = [];
   try {

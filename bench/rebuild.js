@@ -127,7 +127,7 @@ const rebuildRow = (name, value, base, target) => row('rebuild', name, value, 'm
 
 export async function run({ quick = false } = {}) {
   const cases = quick
-    ? [{ events: 2000, batchMax: 4, label: '2k events', reps: 1, size: true }]
+    ? [{ events: 1000, batchMax: 4, label: '1k events', reps: 1, size: true }]
     : [
         { events: 10_000, batchMax: 4, label: '10k events', reps: 3 },
         { events: 10_000, batchMax: 1, label: '10k events, 1 per commit', reps: 3 },

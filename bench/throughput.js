@@ -11,7 +11,7 @@ import { runLocal } from '../dist/src/commands/run.js';
 const TARGETS = { read: '>= 10000 /s', write: '>= 5000 /s' };
 
 export async function run({ quick = false } = {}) {
-  const seconds = quick ? 0.5 : 3;
+  const seconds = quick ? 0.25 : 3;
   const repo = tempRepo();
   await runLocal('Init', { no_agents_md: true }, { cwd: repo });
   const { issue_id: readMe } = await runLocal('IssueCreate', { title: 'read me' }, { cwd: repo });
