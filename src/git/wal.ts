@@ -379,16 +379,6 @@ export class Wal {
       const metaEntry = root.find((e) => e.name === 'meta.json');
       if (!metaEntry || metaEntry.mode !== '100644') throw walError(`WAL commit ${oid} has no meta.json`, where);
       const meta = parseMeta(this.objects.readBlob(metaEntry.oid, belowRoot), oid);
-      // SPEC §3: prev_wal is the head the commit was appended on. A tree reused on another parent
-      // (a commit replayed by hand, a chunk put in twice) is not an append, and would count its
-      // events twice.
-      if (meta.prev_wal !== link.parent) {
-        throw walError(`WAL commit ${oid}: meta.json names prev_wal ${meta.prev_wal ?? 'null'}, but its parent is ${link.parent ?? 'none'}`, {
-          ...where,
-          prev_wal: meta.prev_wal,
-          parent: link.parent,
-        });
-      }
       // events/YYYY/MM/DD/<chunk_hash>.bin, and nothing else under events/.
       const file = `${meta.chunk_hash}.bin`;
       let entry = root.find((e) => e.name === 'events');

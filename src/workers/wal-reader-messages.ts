@@ -36,20 +36,18 @@ export interface ReadChunks {
 
 export type ReadResult = { ok: true; chunks: ReadChunks } | { ok: false; error: ReturnType<GritError['toJSON']> };
 
-/** Hex digits per commit in a task: its id (40), root tree (40) and parent (40; zeros for none, which meta.json's prev_wal is checked against). */
-const LINK_CHARS = 120;
-const NO_PARENT = '0'.repeat(40);
+/** Hex digits per commit in a task: its id (40) and root tree (40). */
+const LINK_CHARS = 80;
 /** Hex digits per commit in an answer: its id (40), and meta.json's actor_id (32) and chunk_hash (64), checked by the reader. */
 const COMMIT_CHARS = 136;
 
-export const linksTask = (links: readonly WalLink[]): ReadTask => ({ links: links.map((l) => l.oid + l.tree + (l.parent ?? NO_PARENT)).join('') });
+export const linksTask = (links: readonly WalLink[]): ReadTask => ({ links: links.map((l) => l.oid + l.tree).join('') });
 
 /** The commits of a `linksTask`, as much of each as reading its chunk needs. */
 export function linksOf(links: string): WalLink[] {
   const out: WalLink[] = [];
   for (let at = 0; at < links.length; at += LINK_CHARS) {
-    const parent = links.slice(at + 80, at + LINK_CHARS);
-    out.push({ oid: links.slice(at, at + 40), tree: links.slice(at + 40, at + 80), parent: parent === NO_PARENT ? null : parent, statedEvents: null });
+    out.push({ oid: links.slice(at, at + 40), tree: links.slice(at + 40, at + LINK_CHARS), parent: null, statedEvents: null });
   }
   return out;
 }

@@ -54,11 +54,6 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
       git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
       remoteCommit(s.remote, s.actor, { parents: [s.honest, side] });
     }],
-    // Its meta.json names the honest commit's parent: the same chunk a second time.
-    ['a commit replayed on another parent (its tree reused)', () => {
-      const replay = git(s.remote, 'commit-tree', `${s.honest}^{tree}`, '-p', s.honest, '-m', 'grit: 1 event').trim();
-      git(s.remote, 'update-ref', 'refs/grit/wal', replay);
-    }],
     ['an extra file beside meta.json', () => remoteCommit(s.remote, s.actor, { extraRoot: `100644 blob ${put(s.remote, 'x')}\tREADME\n` })],
     ['the WAL ref points at a blob', () => git(s.remote, 'update-ref', 'refs/grit/wal', put(s.remote, 'not a commit'))],
     ['the WAL ref points at a tree', () => git(s.remote, 'update-ref', 'refs/grit/wal', mktree(s.remote, `100644 blob ${put(s.remote, 'x')}\tx\n`))],
