@@ -199,6 +199,16 @@ async function checkWal(s: State): Promise<Finding> {
       s.walCommits = commits;
       s.walEvents = commits.flatMap((c) => c.events);
       base = ok('wal_ref', `refs/grit/wal: ${plural(commits.length, 'commit')}, ${plural(s.walEvents.length, 'event')}, linear and valid`);
+      const copies = s.walEvents.length - new Set(s.walEvents.map((e) => toHex(e.event_id))).size;
+      if (copies > 0) {
+        // Harmless (the store keeps each event once), but not what grit writes: say where it came from.
+        base = {
+          id: 'wal_ref',
+          status: 'warn',
+          message: `${base.message}, but ${plural(copies, 'event')} of them ${copies === 1 ? 'is a copy' : 'are copies'} of one before (a commit copied or re-parented by a tool other than grit)`,
+          plan: 'nothing to repair: each event counts once in the store and in sync; the WAL is append-only, so the copies stay',
+        };
+      }
     }
   } catch (err) {
     if (err instanceof GritError && err.details.shallow_boundary) {

@@ -280,7 +280,7 @@ export class WalSync {
         if (!pull) return { pulled: 0, rebased: 0 }; // behind, and only pushing: nothing to do
         if (await casRef(this.gitDir, WAL_REF, local, remoteHead)) {
           await this.opts.onAdvance?.(local, remoteHead, remoteEvents);
-          return { pulled: remoteEvents.length, rebased: 0 };
+          return { pulled: distinct(remoteEvents), rebased: 0 };
         }
         continue;
       }
@@ -305,7 +305,7 @@ export class WalSync {
       if (await casRef(this.gitDir, WAL_REF, local, tip)) {
         const fresh = remoteEvents.filter((e) => !localIds.has(eventKey(e)));
         await this.opts.onAdvance?.(local, tip, fresh);
-        return { pulled: fresh.length, rebased };
+        return { pulled: distinct(fresh), rebased };
       }
     }
     throw new GritError('db_busy', 'the local WAL kept moving during sync', { suggestion: 'retry `grit sync`' });
@@ -335,4 +335,12 @@ export class WalSync {
 
 export function syncWal(gitDir: string, wal: Wal, opts: SyncOptions): Promise<SyncResult> {
   return new WalSync(gitDir, wal, opts).run();
+}
+
+/**
+ * How many different events: a WAL may hold one twice (a tool that copied or re-parented a
+ * commit; docs/wal.md), and `pulled` counts events, not copies. The store keeps one of each.
+ */
+function distinct(events: readonly Event[]): number {
+  return new Set(events.map(eventKey)).size;
 }

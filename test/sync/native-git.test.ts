@@ -1,6 +1,7 @@
 /**
  * grit after plain git commands changed `refs/grit/*` behind its back: a WAL fetched with
- * `--depth`, and a local WAL overwritten by a forced fetch (docs/sync.md).
+ * `--depth`, a local WAL overwritten by a forced fetch (docs/sync.md), a commit copied onto
+ * another parent (docs/wal.md).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -119,4 +120,20 @@ test('`grit rebuild` as the first command after the overwrite keeps the lost eve
   assert.equal(r.json.data.event_count, 3);
   assert.deepEqual(titles(a), ['a-local-only', 'a-synced', 'b1']);
   assert.ok((await walEventIds(a)).includes(localEvent));
+});
+
+test('a remote WAL holding a commit copied onto another parent: pulled counts each event once, doctor warns of the copy', { timeout: 60_000 }, () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  const { issue_id: id } = gritOk(a, ['issue', 'create', '--title', 'one']);
+  gritOk(a, ['issue', 'comment', id, '--body', 'c1']);
+  gritOk(a, ['sync']);
+  const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+  const copy = git(remote, 'commit-tree', `${head}^{tree}`, '-p', head, '-m', 'grit: 1 event').trim();
+  git(remote, 'update-ref', 'refs/grit/wal', copy);
+  assert.equal(gritOk(b, ['sync']).pulled, 2);
+  assert.equal(gritOk(b, ['issue', 'show', id]).issue.comment_count, 1);
+  const walRef = gritOk(b, ['doctor']).checks.find((c: { id: string }) => c.id === 'wal_ref');
+  assert.equal(walRef.status, 'warn');
+  assert.match(walRef.message, /3 events, linear and valid, but 1 event of them is a copy of one before/);
 });
