@@ -104,9 +104,14 @@ function toMarkdown(meta: { generated_ts: number; wal_head: string | null; event
   return out.join('\n');
 }
 
-/** RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF rows. */
+/**
+ * RFC 4180: fields with a comma, quote or line break are quoted, quotes doubled; CRLF rows. Text
+ * that a spreadsheet would take for a formula (`=`, `+`, `-`, `@`, a tab or CR first: OWASP's CSV
+ * injection list) gets a `'` before it: titles come from every actor through sync, and opening
+ * the export must not run one. Numbers are written as they are.
+ */
 export function csvField(v: string | number): string {
-  const s = String(v);
+  const s = typeof v === 'string' && /^[=+\-@\t\r]/.test(v) ? `'${v}` : String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

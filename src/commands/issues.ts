@@ -117,8 +117,18 @@ export const issueLabelRemove = member('label', (label) => ({ type: 'LabelRemove
 export const issueAssigneeAdd = member('user', (user) => ({ type: 'AssigneeAdded', user }), assignees);
 export const issueAssigneeRemove = member('user', (user) => ({ type: 'AssigneeRemoved', user }), assignees, { list: 'assignees' });
 
+/**
+ * Schemes that run code where a link is followed (a Markdown export opened in a browser): such a
+ * link reaches every clone through sync, so it is refused here. Browsers ignore whitespace and
+ * control characters inside a scheme, and so does this check.
+ */
+const SCRIPT_SCHEME = /^(javascript|vbscript|data):/i;
+
 export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const url = text(args, 'url', { nonEmpty: true }).trim();
+  if (SCRIPT_SCHEME.test(url.replace(/[\s\u0000-\u001f]/g, ''))) {
+    throw invalidArgs(`--url must not be a ${url.split(':')[0].trim().toLowerCase()}: link (it would run code where the link is followed)`, { field: 'url' });
+  }
   const note = optText(args, 'note') ?? null;
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'LinkAdded', url, note });

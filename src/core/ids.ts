@@ -26,7 +26,8 @@ export const MIN_PREFIX = 4;
  * accepted even when unknown so that callers can give a precise not_found.
  */
 export function resolvePrefix(input: string, known: Iterable<string>, what = 'issue'): string | null {
-  const prefix = input.trim().toLowerCase();
+  // `issue show` prints an id as `#70f9b8c8`: pasted back with its `#`, it is that id.
+  const prefix = input.trim().replace(/^#/, '').toLowerCase();
   if (prefix.length < MIN_PREFIX || prefix.length > 32 || !isHexPrefix(prefix)) {
     throw invalidArgs(
       `${what} id must be 4 to 32 hex characters, got ${JSON.stringify(input)}`,

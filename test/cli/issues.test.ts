@@ -135,6 +135,19 @@ test('a write that finds its change already made says so (changed, previous_stat
   assert.equal(gritOk(repo, ['issue', 'assignee', 'remove', id, '--user', 'ann']).changed, true);
 });
 
+test('a link that would run code where it is followed is refused; an id pasted with its # is taken', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'links']);
+  for (const url of ['javascript:alert(1)', ' JavaScript:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<script>x</script>']) {
+    const r = grit(repo, ['issue', 'link', 'add', `#${id.slice(0, 8)}`, '--url', url, '--json']);
+    assert.equal(r.code, 2, url);
+    assert.match(r.json.error.message, /^--url must not be a .*: link/);
+  }
+  gritOk(repo, ['issue', 'link', 'add', `#${id.slice(0, 8)}`, '--url', 'https://example.com/a?b=javascript:x']);
+  assert.equal(gritOk(repo, ['issue', 'show', `#${id.slice(0, 8)}`]).issue.links.length, 1);
+});
+
 test('errors: coded envelope, exit code, suggestion, and nothing written', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
@@ -277,6 +290,8 @@ test('an ambiguous prefix lists the candidates, in the message too', () => {
   const many = Array.from({ length: 7 }, (_, k) => `abcd${String(k).repeat(28)}`);
   assert.throws(() => resolvePrefix('abcd', many), /ambiguous: abcd0{28}, .*abcd4{28}, … \(7 in all\)$/);
   assert.equal(resolvePrefix('abce', ids), ids[2]);
+  // As `issue show` prints it.
+  assert.equal(resolvePrefix('#abce', ids), ids[2]);
 });
 
 test('deleting the store: the next command rebuilds the same state from the WAL', () => {

@@ -106,6 +106,10 @@ test('export --format csv: issue summaries with RFC 4180 quoting', () => {
   assert.equal(csvField('two\nlines'), '"two\nlines"');
   assert.equal(csvField('plain'), 'plain');
   assert.equal(csvField(42), '42');
+  // A title a spreadsheet would run as a formula is written as text.
+  assert.equal(csvField('=HYPERLINK("http://x","y")'), '"\'=HYPERLINK(""http://x"",""y"")"');
+  for (const lead of ['+1', '-1+2', '@SUM(A1)', '\tx']) assert.equal(csvField(lead), `'${lead}`);
+  assert.equal(csvField(-5), '-5');
 
   // `--output -`: the same bytes on standard output, and no file anywhere.
   const piped = grit(repo, ['export', '--format', 'csv', '--output', '-']);
