@@ -1,5 +1,5 @@
 /**
- * kill -9 of the daemon at random moments while clients write, 20 times over, plus kills at the
+ * kill -9 of the daemon at random moments while clients write, 15 times over, plus kills at the
  * two crash points inside a write (objects written / ref not moved; ref moved / store not
  * updated). After every kill: each acknowledged write is in the WAL and the store, the WAL is
  * linear, and the next daemon takes the actor over at once.
@@ -12,7 +12,7 @@ import { rng } from '../helpers/random.js';
 import { STALE_LOCK_MS } from '../../src/git/refs.js';
 import { sleep } from '../transport/_helpers.js';
 
-const KILLS = 20;
+const KILLS = 15;
 const MIN_ACKS_PER_ROUND = 4;
 
 test(`kill -9 the daemon ${KILLS} times mid-write: nothing acknowledged is lost`, { timeout: 240_000 }, async () => {

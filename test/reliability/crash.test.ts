@@ -1,5 +1,5 @@
 /**
- * kill -9 a CLI writer at randomized moments across 120 appends (seeded): after every kill, each
+ * kill -9 a CLI writer at randomized moments across 90 appends (seeded): after every kill, each
  * acknowledged event (the command printed its id) is in the WAL, the WAL only grew (linear, never
  * rewritten), `git fsck --full` is clean, and the next command is not blocked by anything the dead
  * process left behind; after every completed command the acknowledged events are in the store.
@@ -21,8 +21,8 @@ import { pick, rng, shuffle } from '../helpers/random.js';
 import { fsckClean, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
 
 const SEED = Number(process.env.GRIT_CRASH_SEED ?? 424242);
-const APPENDS = 120;
-const RANDOM_KILLS = 36;
+const APPENDS = 90;
+const RANDOM_KILLS = 28;
 const FAULT_KILLS = { 'wal:after-objects': 6, 'write:after-append': 6, 'ref:locked': 2 } as const;
 
 interface Run {

@@ -9,7 +9,7 @@ import { eventIds, network, walEvents } from './_helpers.js';
 
 const WORKER = fileURLToPath(new URL('./_soak-worker.js', import.meta.url));
 const CLONES = 6;
-const EDITS = 20;
+const EDITS = 15;
 
 interface WorkerReport {
   events_written: number;
