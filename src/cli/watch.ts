@@ -20,16 +20,46 @@ function describe(n: Notification): string {
   return `${time} ${cyan(n.kind)} ${what}  ${who}`;
 }
 
-export async function watch(opts: { kinds?: string[]; json?: boolean }): Promise<number> {
+/**
+ * Which notifications to show: the daemon serves all of this user's repositories, and a watch
+ * started inside one is about that one (any of its worktrees), unless `all` (or started outside
+ * every repository). Null: show everything.
+ */
+async function repoFilter(all: boolean): Promise<((n: Notification) => boolean) | null> {
+  if (all) return null;
+  const { findRepo } = await import('../git/repo.js');
+  const commonDirOf = (dir: string): string | null => {
+    try {
+      return findRepo(dir).commonDir;
+    } catch {
+      return null;
+    }
+  };
+  const here = commonDirOf(process.cwd());
+  if (here === null) return null;
+  const seen = new Map<string, boolean>();
+  return (n) => {
+    let ours = seen.get(n.repo_root);
+    if (ours === undefined) seen.set(n.repo_root, (ours = commonDirOf(n.repo_root) === here));
+    return ours;
+  };
+}
+
+export async function watch(opts: { kinds?: string[]; json?: boolean; all?: boolean }): Promise<number> {
   try {
     const { connectOrSpawn } = await import('../protocol/daemon-launch.js');
     (await connectOrSpawn({ spawn: true, format: 'json' }))?.close();
     const { watchNotifications } = await import('../protocol/watch.js');
+    const shown = await repoFilter(opts.all === true);
     const w = await watchNotifications(
-      (n) => process.stdout.write((opts.json ? JSON.stringify(n) : describe(n)) + '\n'),
+      (n) => {
+        if (shown && !shown(n)) return;
+        process.stdout.write((opts.json ? JSON.stringify(n) : describe(n)) + '\n');
+      },
       { kinds: opts.kinds as NotificationKind[] | undefined },
     );
-    process.stderr.write(dim('watching grit notifications (Ctrl-C to stop)', process.stderr) + '\n');
+    const what = shown ? "this repository's grit notifications" : 'grit notifications of every repository';
+    process.stderr.write(dim(`watching ${what} (Ctrl-C to stop)`, process.stderr) + '\n');
     const stop = () => w.close();
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);

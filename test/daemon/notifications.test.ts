@@ -28,26 +28,32 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
     const locks: Notification[] = [];
     const w1 = await GritClient.subscribe((n) => all.push(n), { endpoint });
     const w2 = await GritClient.subscribe((n) => locks.push(n), { endpoint, kinds: ['LockChanged'] });
-    const watcher = spawn(process.execPath, [GRIT_BIN, 'watch', '--json'], {
-      cwd: repo,
-      env: { ...process.env, ...daemon.env },
+    // In the repository: its notifications only; with --all, every repository's.
+    const watchers = [['watch', '--json'], ['watch', '--json', '--all']].map((args) => {
+      const child = spawn(process.execPath, [GRIT_BIN, ...args], { cwd: repo, env: { ...process.env, ...daemon.env } });
+      const w = { child, out: '', ready: false };
+      child.stdout.on('data', (d) => (w.out += d));
+      child.stderr.on('data', () => (w.ready = true));
+      return w;
     });
-    let watched = '';
-    watcher.stdout.on('data', (d) => (watched += d));
-    let ready = false;
-    watcher.stderr.on('data', () => (ready = true));
-    await until(() => ready);
-    assert.ok(ready, '`grit watch` subscribed');
+    const [watcher, everything] = watchers.map((w) => w.child);
+    await until(() => watchers.every((w) => w.ready));
+    assert.ok(watchers.every((w) => w.ready), '`grit watch` subscribed');
 
     const client = await daemon.client();
+    const other = tempRepo();
+    gritOk(other, ['init', '--no-agents-md']);
+    await client.issueCreate({ title: 'elsewhere' }, { repoRoot: other });
     const target = { repoRoot: repo };
     const created = await client.issueCreate({ title: 'watched' }, target);
     await client.request('LockAcquire', { resource: 'path:src', local: true }, target);
     await client.request('Sync', {}, target);
     await client.request('Snapshot', {}, target);
     await client.issueList({}, target); // reads publish nothing
-    await until(() => all.length >= 4 && watched.split('\n').filter(Boolean).length >= 4);
+    const lines = (w: { out: string }) => w.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Notification);
+    await until(() => all.length >= 5 && lines(watchers[0]).length >= 4 && lines(watchers[1]).length >= 5);
 
+    assert.equal(all.shift()?.repo_root, other);
     assert.deepEqual(all.map((n) => n.kind), ['EventApplied', 'LockChanged', 'WalSynced', 'SnapshotCreated']);
     assert.equal(all[0].event_id, created.event_id);
     assert.equal(all[0].issue_id, created.issue_id);
@@ -55,15 +61,15 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
     assert.equal((all[1].lock as { resource: string }).resource, 'path:src');
     assert.equal(all[2].pushed, 1);
     assert.deepEqual(locks.map((n) => n.kind), ['LockChanged']);
-    const lines = watched.trim().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(lines.map((n) => n.kind), ['EventApplied', 'LockChanged', 'WalSynced', 'SnapshotCreated']);
+    assert.deepEqual(lines(watchers[0]).map((n) => n.kind), ['EventApplied', 'LockChanged', 'WalSynced', 'SnapshotCreated']);
+    assert.deepEqual(lines(watchers[1]).map((n) => n.repo_root), [other, repo, repo, repo, repo]);
 
     // A watcher keeps an idle daemon up; when the daemon stops, the watch ends cleanly.
     client.close();
     w2.close();
-    const exited = new Promise<number | null>((r) => watcher.on('exit', (code) => r(code)));
+    const exited = [watcher, everything].map((c) => new Promise<number | null>((r) => c.on('exit', (code) => r(code))));
     await daemon.stop();
-    assert.equal(await exited, 0, '`grit watch` ends with the daemon');
+    assert.deepEqual(await Promise.all(exited), [0, 0], '`grit watch` ends with the daemon');
     await w1.ended;
   } finally {
     await daemon.stop();

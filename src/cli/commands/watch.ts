@@ -5,13 +5,14 @@ import { NOTIFICATION_KINDS } from '../../protocol/notifications.js';
 /** Not a GritCommand: it prints notifications as they come instead of one result. */
 export default class Watch extends Command {
   static description =
-    "Print the daemon's notifications as they happen: events applied, syncs, lock changes, snapshots (starts the daemon if needed)";
+    "Print the daemon's notifications as they happen: events applied, syncs, lock changes, snapshots; those of this repository, or of every one with --all (starts the daemon if needed)";
 
   static examples = ['<%= config.bin %> watch', '<%= config.bin %> watch --kind EventApplied --json'];
 
   static flags = {
     kind: Flags.string({ description: 'only this kind (repeatable)', options: [...NOTIFICATION_KINDS], multiple: true }),
     json: Flags.boolean({ description: 'one JSON object per line' }),
+    all: Flags.boolean({ description: "every repository's notifications, not only this one's" }),
   };
 
   async run(): Promise<void> {
@@ -19,6 +20,6 @@ export default class Watch extends Command {
     if (!parsed) return;
     const { flags } = parsed;
     const { watch } = await import('../watch.js');
-    process.exitCode = await watch({ kinds: flags.kind, json: flags.json });
+    process.exitCode = await watch({ kinds: flags.kind, json: flags.json, all: flags.all });
   }
 }
