@@ -31,7 +31,9 @@ function renderIndex(d: any): string {
 }
 
 function renderQuery(d: any): string {
-  if (d.results.length === 0) return dim(`no symbol matches ${JSON.stringify(d.query)} (index with \`grit context index\`)`);
+  if (d.results.length === 0) {
+    return dim(`no symbol matches ${JSON.stringify(d.query)}${d.indexed === false ? ' (nothing is indexed yet: `grit context index`)' : ''}`);
+  }
   const rows = d.results.map((r: any) => [bold(r.symbol), dim(r.kind), `${cyan(r.path)}:${lines(r)}`]);
   return `${table(rows)}${d.truncated ? `\n${dim('… more matches (raise --limit)')}` : ''}`;
 }

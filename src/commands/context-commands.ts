@@ -20,7 +20,7 @@ export interface QueryResult {
 export async function contextQuery(
   ctx: RepoContext,
   args: Args,
-): Promise<{ query: string; results: QueryResult[]; truncated: boolean }> {
+): Promise<{ query: string; results: QueryResult[]; truncated: boolean; indexed: boolean }> {
   const query = text(args, 'query', { nonEmpty: true }).trim();
   const limit = optInt(args, 'limit', { min: 1, max: 10_000 }) ?? 50;
   await ctx.refresh();
@@ -33,7 +33,8 @@ export async function contextQuery(
     line_end: h.line_end,
     match: h.match,
   }));
-  return { query, results, truncated };
+  // `indexed`: whether anything is indexed at all, for telling "no match" from "nothing to match".
+  return { query, results, truncated, indexed: results.length > 0 || ctx.store.context.hasFiles() };
 }
 
 /**

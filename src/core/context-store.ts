@@ -162,6 +162,12 @@ export class ContextTables {
     return this.files.get(textKey(path));
   }
 
+  /** Whether any file was ever indexed (a query with no hit then says more than "index first"). */
+  hasFiles(): boolean {
+    for (const _ of this.files.getKeys({ limit: 1 })) return true;
+    return false;
+  }
+
   /** Every file record (removed ones included) whose path starts with `prefix`. */
   *filesUnder(prefix = ''): Iterable<FileContext> {
     const start = Buffer.from(prefix, 'utf8');

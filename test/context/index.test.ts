@@ -36,7 +36,12 @@ test('cold index: one ContextUpdated per file in one commit; show gives each fix
 
 test('incremental index writes events only for changed, new and removed files', async () => {
   const repo = fixtureRepo();
+  // A query with no hit says to index only while nothing is.
+  assert.equal(gritOk(repo, ['context', 'query', 'NewPolygon']).indexed, false);
+  assert.match(grit(repo, ['context', 'query', 'NewPolygon']).stdout, /nothing is indexed yet: `grit context index`/);
   index(repo);
+  assert.equal(gritOk(repo, ['context', 'query', 'NewPolygon']).indexed, true);
+  assert.equal(grit(repo, ['context', 'query', 'NoSuchSymbolAnywhere']).stdout.trim(), 'no symbol matches "NoSuchSymbolAnywhere"');
   const events = (await walKinds(repo)).length;
   // Nothing changed: nothing written, the WAL head stays.
   const head = walHead(repo);
