@@ -6,11 +6,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
-import { RepoContext } from '../../src/commands/context.js';
-import { fromHex } from '../../src/core/hex.js';
 import { parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { writeRaw } from '../helpers/write-raw.js';
 
 const ANSI = /\u001b\[/;
 const MIN = 60_000;
@@ -240,13 +239,7 @@ describe('issue list and show for people', () => {
     const body = 'para\n\x1b]0;PWNED\x07\x1b[2J cleared\ttab';
     const id = gritOk(repo, ['issue', 'create', '--title', title, '--body', body]).issue_id;
     // grit refuses such a label; another writer's, arriving by sync, is written as it came.
-    const ctx = RepoContext.open({ cwd: repo });
-    try {
-      await ctx.write([{ issue_id: fromHex(id, 16)!, kind: { type: 'LabelAdded', label: 'l\x1b[1m' } }]);
-    } finally {
-      ctx.wal.objects.close();
-      await ctx.close();
-    }
+    await writeRaw(repo, id, { type: 'LabelAdded', label: 'l\x1b[1m' });
     const list = grit(repo, ['issue', 'list']).stdout;
     const show = grit(repo, ['issue', 'show', id]).stdout;
     for (const out of [list, show]) assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, out);

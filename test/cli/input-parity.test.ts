@@ -4,12 +4,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RepoContext } from '../../src/commands/context.js';
 import { runLocal } from '../../src/commands/run.js';
-import { fromHex } from '../../src/core/hex.js';
 import { openRepo } from '../../src/index.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { writeRaw } from '../helpers/write-raw.js';
 
 const snapshots = (repo: string) => git(repo, 'for-each-ref', '--format=%(refname)', 'refs/grit/snapshots/').trim().split('\n').filter(Boolean);
 
@@ -95,13 +94,7 @@ test('labels: one stored with its spaces (by an older grit) is removed by its ex
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const id = gritOk(repo, ['issue', 'create', '--title', 'old']).issue_id;
-  const ctx = RepoContext.open({ cwd: repo });
-  try {
-    await ctx.write([{ issue_id: fromHex(id, 16)!, kind: { type: 'LabelAdded', label: ' legacy' } }]);
-  } finally {
-    ctx.wal.objects.close();
-    await ctx.close();
-  }
+  await writeRaw(repo, id, { type: 'LabelAdded', label: ' legacy' });
   assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, [' legacy']);
   gritOk(repo, ['issue', 'label', 'remove', id, '--label', ' legacy']);
   assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, []);

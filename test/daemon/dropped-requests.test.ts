@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
 import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { DAEMON_BIN, daemonEnv, startDaemon } from '../helpers/daemon.js';
+import { rejectionOf } from '../helpers/rejection.js';
 import { sleep } from '../transport/_helpers.js';
 
 function initRepo(): string {
@@ -18,15 +19,7 @@ function initRepo(): string {
   return dir;
 }
 
-function failure(p: Promise<unknown>): Promise<GritError> {
-  return p.then(
-    () => assert.fail('the request should have failed'),
-    (e: unknown) => {
-      assert.ok(e instanceof GritError, String(e));
-      return e;
-    },
-  );
-}
+const failure = (p: Promise<unknown>): Promise<GritError> => rejectionOf(p, GritError);
 
 test('a daemon killed with requests unread (ECONNRESET): they may have run; a write says to look first', async () => {
   const daemon = await startDaemon();

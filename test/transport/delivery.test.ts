@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { RepServer, ReqClient, SP_PROTO, TransportError } from '../../src/protocol/transport/index.js';
+import { rejectionOf } from '../helpers/rejection.js';
 import { frame, rawConnect, runDir, sleep, spHandshake } from './_helpers.js';
 
 const rd = runDir();
@@ -29,15 +30,7 @@ async function deafPeer(url: string): Promise<{ server: Server; sockets: Socket[
   return { server, sockets };
 }
 
-function failure(p: Promise<unknown>): Promise<TransportError> {
-  return p.then(
-    () => assert.fail('the request should have failed'),
-    (e: unknown) => {
-      assert.ok(e instanceof TransportError, String(e));
-      return e;
-    },
-  );
-}
+const failure = (p: Promise<unknown>): Promise<TransportError> => rejectionOf(p, TransportError);
 
 test('a peer that dies with the request unread: ECONNRESET, and the request counts as written', async () => {
   const url = sockUrl();
