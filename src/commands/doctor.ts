@@ -8,7 +8,8 @@
  * WAL, remove lock files left by dead processes under `.git/refs/grit/` and the actor directory,
  * and append again to the WAL the events of a store that plain git overwrote the WAL under (what
  * the next command would do: lost-events.ts). Beyond that it never touches refs, the WAL,
- * snapshots, configs, keys or remotes; for those the `plan` says what a person should do. After fixing, the checks run again and report the repaired state.
+ * snapshots, configs, keys or remotes; for those the `plan` says what a person should do. After
+ * fixing, the checks run again and report the repaired state.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -188,6 +189,7 @@ async function checkWal(s: State): Promise<Finding> {
   s.wal = new Wal(repo.commonDir);
   const locks = findLocks(join(repo.commonDir, 'refs', 'grit'), true);
   const stale = locks.filter((l) => l.stale);
+  const staleFixes = stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined;
   let base: Finding;
   try {
     s.walHead = await s.wal.head();
@@ -213,7 +215,7 @@ async function checkWal(s: State): Promise<Finding> {
   } catch (err) {
     if (err instanceof GritError && err.details.shallow_boundary) {
       // Nothing is damaged: git was asked for part of the WAL only.
-      return { id: 'wal_ref', status: 'error', message: err.message, plan: err.suggestion ?? null, fixes: stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined };
+      return { id: 'wal_ref', status: 'error', message: err.message, plan: err.suggestion ?? null, fixes: staleFixes };
     }
     const candidates = await walCandidates(s.wal, repo.commonDir);
     return {
@@ -226,7 +228,7 @@ async function checkWal(s: State): Promise<Finding> {
           ? `Valid copies: ${candidates.join('; ')}; \`git update-ref refs/grit/wal <commit>\` restores one (events after it are lost unless a remote has them). `
           : '') +
         'If a remote has a good copy, fetch it to another ref (`git fetch <remote> refs/grit/wal:refs/grit/wal-remote`) and compare',
-      fixes: stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined,
+      fixes: staleFixes,
     };
   }
   if (stale.length) {
@@ -235,7 +237,7 @@ async function checkWal(s: State): Promise<Finding> {
       status: 'warn',
       message: `${base.message}; stale lock file${stale.length === 1 ? '' : 's'}: ${stale.map((l) => `${l.path} (${l.why})`).join(', ')}`,
       plan: `remove ${stale.map((l) => l.path).join(', ')} (left by a process that died; it blocks writes to the ref)`,
-      fixes: [removeStaleLocks(stale.map((l) => l.path))],
+      fixes: staleFixes,
     };
   }
   return base;
