@@ -22,10 +22,20 @@ export function defineCommand<D = any>(spec: CommandSpec<D>): typeof GritCommand
   return class extends GritCommand {
     static description = spec.description;
     static examples = spec.examples ?? [];
-    static args = spec.args ?? {};
+    static args = noStdin(spec.args ?? {});
     static flags = spec.formats ? { ...spec.flags, format: formatFlag(spec.formats) } : (spec.flags ?? {});
     protected readonly action = { ...spec, toArgs: spec.toArgs ?? (() => ({})) };
   } as unknown as typeof GritCommand;
+}
+
+/**
+ * oclif fills a missing argument from standard input when it is not a terminal: `grit issue show`
+ * with its id forgotten, in a `while read` loop, would eat the rest of the loop's input as that id.
+ * A missing argument is an error here, like any other; text comes from stdin only when asked for
+ * (`--body-file -`).
+ */
+function noStdin(args: Record<string, any>): Record<string, any> {
+  return Object.fromEntries(Object.entries(args).map(([name, arg]) => [name, { ...arg, ignoreStdin: true }]));
 }
 
 function formatFlag(formats: OutputFormats) {

@@ -260,6 +260,19 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
   }
 });
 
+test('a missing argument is an error, never read from piped standard input', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const { issue_id } = gritOk(repo, ['issue', 'create', '--title', 'stays open']);
+  // As a `while read` loop feeds it: the line after a forgotten id must not become that id.
+  for (const line of [['issue', 'close'], ['issue', 'show'], ['issue', 'comment', '--body', 'x'], ['context', 'show'], ['actor', 'use']]) {
+    const r = grit(repo, [...line, '--json'], { input: `${issue_id}\nissue list\n` });
+    assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.match(r.json.error.message, /^Missing 1 required arg: /);
+  }
+  assert.equal(gritOk(repo, ['issue', 'show', issue_id]).issue.state, 'open');
+});
+
 test('an empty positional argument is named as the usage line names it', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
