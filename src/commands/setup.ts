@@ -20,10 +20,10 @@ import type { CommandEnv } from './context.js';
 
 const AGENTS_SECTION = `## Grit
 
-This repository tracks issues with [grit](https://www.npmjs.com/package/grit): an event log in git refs
-(\`refs/grit/*\`), never in the working tree. Use it instead of TODO files:
+This repository tracks issues with grit, a git-backed issue tracker (\`grit --help\`): an event log in
+git refs (\`refs/grit/*\`), never in the working tree. Use it instead of TODO files:
 
-- \`grit issue list --json\` — open work; \`grit issue show <id> --json\` — one issue with its history
+- \`grit issue list --state open --json\` — open work; \`grit issue show <id> --json\` — one issue with its history
 - \`grit issue create --title "…" --body "…" --label bug\` — record new work
 - \`grit issue comment <id> --body "…"\`, \`grit issue close <id>\` — report progress
 - \`grit context index\`, then \`grit context query <name> --json\` — where a symbol is defined;

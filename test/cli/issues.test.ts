@@ -28,6 +28,23 @@ test('init writes config, a default actor and an AGENTS.md section once', () => 
   assert.equal(git(repo, 'status', '--porcelain').trim(), '?? AGENTS.md');
 });
 
+test('the AGENTS.md section means what it says: its commands run as written', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init']);
+  const agents = readFileSync(join(repo, 'AGENTS.md'), 'utf8');
+  const done = gritOk(repo, ['issue', 'create', '--title', 'done already']).issue_id;
+  gritOk(repo, ['issue', 'close', done]);
+  const todo = gritOk(repo, ['issue', 'create', '--title', 'to do']).issue_id;
+  // Every command it shows without a placeholder (sync needs a remote, which this repo lacks).
+  const commands = [...agents.matchAll(/`(grit [^`<…]+)`/g)].map((m) => m[1].split(' ').slice(1)).filter((c) => c[0] !== 'sync');
+  assert.ok(commands.length >= 3, agents);
+  for (const c of commands) assert.equal(grit(repo, c).code, 0, c.join(' '));
+  // "open work" is open work.
+  const open = commands.find((c) => c[0] === 'issue' && c[1] === 'list');
+  assert.ok(open, 'it names a list of open work');
+  assert.deepEqual(gritOk(repo, open!.filter((w) => w !== '--json')).issues.map((i: { issue_id: string }) => i.issue_id), [todo]);
+});
+
 test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the section appended', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
