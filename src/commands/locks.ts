@@ -13,6 +13,7 @@ import {
 } from '../git/locks.js';
 import { remoteConfigured, resolveRemote } from '../git/transport.js';
 import { invalidArgs } from '../core/errors.js';
+import { repoRelative } from '../context/paths.js';
 import { bool, optInt, optText, text, type Args } from './args.js';
 import type { ContextOptions, RepoContext } from './context.js';
 
@@ -34,11 +35,17 @@ async function lockEnv(ctx: RepoContext, args: Args, options: ContextOptions): P
   };
 }
 
-/** Normalizes the resource; an `issue:` prefix is resolved to the full id of a known issue. */
-async function resource(ctx: RepoContext, args: Args): Promise<string> {
+/**
+ * Normalizes the resource; an `issue:` prefix is resolved to the full id of a known issue, and a
+ * `path:` is taken relative to the caller's directory (as `context index --path` and `context
+ * show` take theirs) and made relative to the worktree root, which is what locks are keyed by.
+ */
+async function resource(ctx: RepoContext, args: Args, options: ContextOptions): Promise<string> {
   const raw = text(args, 'resource', { nonEmpty: true }).trim();
   const m = /^issue:([0-9a-fA-F]{4,31})$/.exec(raw);
   if (m) return `issue:${(await ctx.resolveIssue(m[1])).issue_id}`;
+  const path = /^path:(.+)$/s.exec(raw);
+  if (path) return normalizeResource(`path:${repoRelative(ctx.repo.root, path[1].replace(/\\/g, '/'), options.cwd ?? process.cwd())}`);
   return normalizeResource(raw);
 }
 
@@ -61,17 +68,17 @@ export interface LockReply {
 
 export async function lockAcquire(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
   const env = await lockEnv(ctx, args, options);
-  return { lock: await changeLock(env, 'acquire', await resource(ctx, args), ttl(args)), remote: env.remote };
+  return { lock: await changeLock(env, 'acquire', await resource(ctx, args, options), ttl(args)), remote: env.remote };
 }
 
 export async function lockRenew(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
   const env = await lockEnv(ctx, args, options);
-  return { lock: await changeLock(env, 'renew', await resource(ctx, args), ttl(args)), remote: env.remote };
+  return { lock: await changeLock(env, 'renew', await resource(ctx, args, options), ttl(args)), remote: env.remote };
 }
 
 export async function lockRelease(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
   const env = await lockEnv(ctx, args, options);
-  return { lock: await changeLock(env, 'release', await resource(ctx, args)), remote: env.remote };
+  return { lock: await changeLock(env, 'release', await resource(ctx, args, options)), remote: env.remote };
 }
 
 export interface LockStatusReply {

@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runLocal } from '../../src/commands/run.js';
 import { lockRefName, normalizeResource, overlaps, parseTtl } from '../../src/git/locks.js';
+import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
 import { network, refs, setLockPolicy, sleep } from './_helpers.js';
 
@@ -90,6 +94,37 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
   assert.equal(gc.kept, 2);
   assert.deepEqual(Object.keys(refs(repo, 'refs/grit/locks/')).sort(), [lockRefName('path:src'), lockRefName('path:srcx')].sort());
   assert.equal(gritOk(repo, ['lock', 'status']).expired, 0);
+});
+
+test('path: resources are taken from the caller\'s directory (CLI, daemon, API) and must lie inside the worktree', { timeout: 90_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const src = join(repo, 'src');
+  mkdirSync(join(src, 'parser'), { recursive: true });
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      // From src/, `path:parser` is src/parser, for acquire, renew and release alike.
+      assert.equal(gritOk(src, ['lock', 'acquire', '--resource', 'path:parser'], { env }).lock.resource, 'path:src/parser');
+      assert.equal(gritOk(src, ['lock', 'renew', '--resource', 'path:./parser/'], { env }).lock.resource, 'path:src/parser');
+      assert.equal(gritOk(repo, ['lock', 'release', '--resource', 'path:src/parser'], { env }).lock.resource, 'path:src/parser');
+      // An absolute path inside the worktree and a `..` that stays inside it are made repo-relative.
+      assert.equal(gritOk(src, ['lock', 'acquire', '--resource', `path:${join(repo, 'docs')}`], { env }).lock.resource, 'path:docs');
+      assert.equal(gritOk(src, ['lock', 'release', '--resource', 'path:../docs'], { env }).lock.resource, 'path:docs');
+      // Outside the worktree: refused, never silently made relative.
+      for (const outside of ['path:/etc/passwd', 'path:../..', 'path:..']) {
+        const r = grit(src, ['lock', 'acquire', '--resource', outside, '--json'], { env });
+        assert.equal(r.code, 2, `${outside}: ${r.stdout}`);
+        assert.equal(r.json.error.code, 'invalid_args');
+      }
+    }
+  } finally {
+    await daemon.stop();
+  }
+  // The API and MCP take the directory they were opened in.
+  assert.equal(((await runLocal('LockAcquire', { resource: 'path:parser', local: true }, { cwd: src })) as any).lock.resource, 'path:src/parser');
+  await assert.rejects(runLocal('LockRelease', { resource: 'path:/etc/passwd' }, { cwd: src }), (e: any) => e.code === 'invalid_args');
+  assert.deepEqual(gritOk(repo, ['lock', 'status']).locks.map((l: any) => l.resource), ['path:src/parser']);
 });
 
 test('renewing an expired lock takes it anew: refused once another owner holds an overlapping resource', { timeout: 60_000 }, async () => {
