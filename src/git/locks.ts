@@ -243,7 +243,7 @@ export interface LockEnv {
   remote: string | null;
 }
 
-type LockOp = 'acquire' | 'renew' | 'release';
+export type LockOp = 'acquire' | 'renew' | 'release';
 
 /** Fetches the remote's locks into the tracking namespace and merges them into the local view. */
 export async function refreshRemoteLocks(env: LockEnv): Promise<string> {
@@ -253,6 +253,16 @@ export async function refreshRemoteLocks(env: LockEnv): Promise<string> {
   await fetchGrit(env.gitDir, remote, 'locks/');
   await mergeRemoteLocks(env.gitDir, env.objects, env.isAncestor, prefix, before);
   return prefix;
+}
+
+/** Where a fetch from the remote of `prefix` (`trackingPrefix`) keeps its copy of the lock ref `ref`. */
+const trackedRef = (prefix: string, ref: string): string => `${prefix}${ref.slice('refs/grit/'.length)}`;
+
+/** The live lock on `resource` that `remote` had when its locks were last fetched (no network), or null. */
+export async function lastSeenOnRemote(env: Pick<LockEnv, 'gitDir' | 'objects'>, remote: string, resource: string): Promise<Lock | null> {
+  const oid = await readRef(env.gitDir, trackedRef(trackingPrefix(remote), lockRefName(resource)));
+  const lock = oid ? readLockCommit(env.objects, oid) : null;
+  return lock && lock.resource === resource && isLive(lock) ? lock : null;
 }
 
 /** A live lock of another owner on a resource overlapping `resource` (its own ref aside). */
@@ -340,7 +350,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
       return next;
     }
     const prefix = await refreshRemoteLocks(env);
-    const trackRef = `${prefix}${ref.slice('refs/grit/'.length)}`;
+    const trackRef = trackedRef(prefix, ref);
     const remoteOid = await readRef(env.gitDir, trackRef);
     const current = remoteOid ? readLockCommit(env.objects, remoteOid) : null;
     const all = await readLocks(env.gitDir, env.objects);
@@ -386,7 +396,7 @@ export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: 
     const out = await pushRefs(env.gitDir, env.remote!, onRemote.map((d) => ({ src: '', dst: d.ref, lease: d.oid })));
     const refused = new Set(out.rejected.map((r) => r.dst));
     gone = new Set(dead.filter((d) => !refused.has(d.ref)).map((d) => d.ref));
-    const tracking = onRemote.filter((d) => !refused.has(d.ref)).map((d) => ({ ref: `${prefix}${d.ref.slice('refs/grit/'.length)}`, newOid: null }));
+    const tracking = onRemote.filter((d) => !refused.has(d.ref)).map((d) => ({ ref: trackedRef(prefix, d.ref), newOid: null }));
     await updateRefs(env.gitDir, tracking);
   }
   for (const d of dead) {

@@ -208,6 +208,31 @@ test('remote locks: overlap across clones, owner-only release, gc on the remote,
   assert.equal(gritOk(b, ['lock', 'acquire', '--resource', 'path:src/deep/file.ts']).lock.owner.length, 32);
 });
 
+test('--local: refused with --remote; a --local change of a lock origin holds live says so', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  const both = grit(a, ['lock', 'acquire', '--resource', 'path:zz', '--local', '--remote', 'origin', '--json']);
+  assert.equal(both.code, 2, both.stdout);
+  assert.equal(both.json.error.code, 'invalid_args');
+  await assert.rejects(runLocal('LockAcquire', { resource: 'path:zz', local: true, remote: 'origin' }, { cwd: a }), (e: any) => e.code === 'invalid_args');
+  assert.deepEqual(refs(a, 'refs/grit/locks/'), {});
+
+  gritOk(a, ['lock', 'acquire', '--resource', 'path:rl', '--ttl', '30m']);
+  // Released here only: the reply (and stderr) say that origin still has it, and how to release it there.
+  const r = grit(a, ['lock', 'release', '--resource', 'path:rl', '--local', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.data.lock_warnings.length, 1);
+  assert.match(r.json.data.lock_warnings[0], /path:rl is locked on origin by you until .*grit lock release --resource path:rl/);
+  assert.match(r.stderr, /warning: path:rl is locked on origin by you/);
+  assert.equal(grit(b, ['lock', 'acquire', '--resource', 'path:rl']).code, 4);
+  // Taken again here only: still not origin's lock.
+  assert.match(gritOk(a, ['lock', 'acquire', '--resource', 'path:rl', '--local']).lock_warnings[0], /this --local lock is not pushed/);
+  // A lock origin does not hold, and a release against origin: no warning.
+  assert.equal(gritOk(a, ['lock', 'acquire', '--resource', 'path:other', '--local']).lock_warnings, undefined);
+  assert.equal(gritOk(a, ['lock', 'release', '--resource', 'path:rl', '--remote', 'origin']).lock_warnings, undefined);
+  assert.equal(JSON.parse(git(remote, 'cat-file', 'blob', `${lockRefName('path:rl')}:lock.json`)).expires_unix_ms, 0);
+});
+
 test('lock policy: warn prints and writes, require refuses with conflict, the owner is never blocked', { timeout: 90_000 }, async () => {
   const { clones } = network(2);
   const [a, b] = clones;
