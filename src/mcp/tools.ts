@@ -107,7 +107,7 @@ export const TOOLS: ToolSpec[] = [
   {
     name: 'lock_renew',
     ipc: 'LockRenew',
-    description: 'Extend a lock you hold by a new TTL from now (long work: renew before it expires).',
+    description: 'Set the expiry of a lock you hold to now + TTL; a shorter TTL than it has left shortens it (long work: renew before it expires).',
     input: args({ resource: str('the locked resource'), ttl, ...lockPlace }, ['resource']),
   },
   {

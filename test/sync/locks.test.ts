@@ -64,6 +64,10 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
   const renewed = gritOk(repo, ['lock', 'renew', '--resource', 'path:src/git', '--ttl', '2h']);
   assert.equal(renewed.lock.nonce, got.lock.nonce);
   assert.ok(renewed.lock.expires_unix_ms > got.lock.expires_unix_ms);
+  // Renew sets the expiry to now + TTL, also when that is sooner; its help says so.
+  const shortened = gritOk(repo, ['lock', 'renew', '--resource', 'path:src/git', '--ttl', '1m']);
+  assert.ok(Math.abs(shortened.lock.expires_unix_ms - (Date.now() + 60_000)) < 10_000);
+  assert.match(grit(repo, ['lock', 'renew', '--help']).stdout, /now \+ TTL \(a shorter TTL than it has left shortens it\)/);
   // Acquiring again as the owner extends it too (same nonce).
   assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:src/git']).lock.nonce, got.lock.nonce);
   assert.equal(grit(repo, ['lock', 'renew', '--resource', 'path:nothing', '--json']).json.error.code, 'not_found');
