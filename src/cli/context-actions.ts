@@ -12,8 +12,17 @@ function warn(warnings: { language: string; message: string }[]): void {
   for (const w of warnings) process.stderr.write(`grit: warning: ${w.language}: ${w.message}\n`);
 }
 
+/** Files a lock of another actor held back (lock_policy = require): a few named, all in --json. */
+function warnLocked(locked: { path: string; owner: string }[]): void {
+  if (locked.length === 0) return;
+  const named = locked.slice(0, 3).map((l) => `${l.path} (${short(l.owner)})`);
+  const more = locked.length > named.length ? `, … (${locked.length - named.length} more in --json)` : '';
+  process.stderr.write(`grit: warning: ${plural(locked.length, 'file')} not indexed, locked by another actor (lock_policy = require): ${named.join(', ')}${more}\n`);
+}
+
 function renderIndex(d: any): string {
   warn(d.warnings);
+  warnLocked(d.skipped_locked);
   const skipped = Object.entries(d.skipped as Record<string, number>)
     .filter(([, n]) => n > 0)
     .map(([why, n]) => `${n} ${why.replace('_', ' ')}`);

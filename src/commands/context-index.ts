@@ -16,6 +16,7 @@ import { globMatcher, lsFiles } from '../context/files.js';
 import { languageOf, type LanguageId } from '../context/languages.js';
 import { repoRelative } from '../context/paths.js';
 import { summarize } from '../context/summary.js';
+import { covers, lockOn, policyLocks, policyRefusal, type Lock } from '../git/locks.js';
 import { bool, optText, type Args } from './args.js';
 import { withLockWarnings, type RepoContext } from './context.js';
 
@@ -40,6 +41,11 @@ export interface IndexReply {
   commits: number;
   wal_head: string | null;
   warnings: ExtractWarning[];
+  /**
+   * Changed (or removed) files not written because another actor holds a lock on them under
+   * `lock_policy = require` (docs/context.md); `resource` is the lock's.
+   */
+  skipped_locked: { path: string; owner: string; resource: string }[];
 }
 
 type Item = { issue_id: Uint8Array; kind: EventKind };
@@ -62,6 +68,7 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   if (dir !== '') await stat(`${root}/${dir}`).catch(() => {
     throw new GritError('not_found', `no such path in the worktree: ${dir}`, { details: { path: dir }, suggestion: 'give a directory inside the repository' });
   });
+  const lockedBy = await policyGate(ctx, dir);
   const head = await ctx.refresh();
   const tracked = (await lsFiles(root, dir)).filter(match);
   const reply: IndexReply = {
@@ -77,6 +84,7 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
     commits: 0,
     wal_head: head,
     warnings: [],
+    skipped_locked: [],
   };
   const files: { path: string; language: LanguageId }[] = [];
   for (const path of tracked) {
@@ -138,6 +146,7 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
         reply.unchanged++;
         continue;
       }
+      if (skipLocked(reply, path, lockedBy(path))) continue;
       const text = bytes.toString('utf8');
       const { symbols, engine } = await extractor.extract(language, text);
       if (engine === 'regex') reply.fallback_files++;
@@ -151,6 +160,7 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
     }
     bar.update(files.length);
     for (const gone of removedFiles(ctx, dir, match, present)) {
+      if (skipLocked(reply, gone, lockedBy(gone))) continue;
       reply.removed++;
       await push({
         issue_id: contextIssueId(gone),
@@ -164,6 +174,25 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   }
   reply.warnings = extractor.warnings;
   return withLockWarnings(reply, lockWarnings);
+}
+
+/**
+ * Under `lock_policy = require`: which file another actor's lock keeps this index from writing. A
+ * scope that such a lock holds whole (`repo:`, or a `path:` at or above `--path`) is refused as
+ * any write would be: nothing in it could be indexed. A lock on part of it only holds its files back.
+ */
+async function policyGate(ctx: RepoContext, dir: string): Promise<(path: string) => Lock | undefined> {
+  const held = ctx.config.lock_policy === 'require' ? await policyLocks(ctx) : [];
+  if (held.length === 0) return () => undefined;
+  const scope = dir === '' ? 'repo:' : `path:${dir}`;
+  const whole = held.find((l) => covers(l.resource, scope));
+  if (whole) throw policyRefusal(scope, whole);
+  return (path) => lockOn(held, [{ issue_id: contextIssueId(path), kind: { type: 'ContextUpdated', path } }]);
+}
+
+function skipLocked(reply: IndexReply, path: string, lock: Lock | undefined): boolean {
+  if (lock) reply.skipped_locked.push({ path, owner: lock.owner, resource: lock.resource });
+  return lock !== undefined;
 }
 
 /** Files with live context in scope that the worktree no longer has. */

@@ -5,6 +5,8 @@ import {
   findConflicts,
   gcLocks,
   isLive,
+  lastSeenOnRemote,
+  type LockOp,
   normalizeResource,
   parseTtl,
   readLocks,
@@ -13,32 +15,46 @@ import {
 } from '../git/locks.js';
 import { remoteConfigured, resolveRemote } from '../git/transport.js';
 import { invalidArgs } from '../core/errors.js';
+import { repoRelative } from '../context/paths.js';
 import { bool, optInt, optText, text, type Args } from './args.js';
-import type { ContextOptions, RepoContext } from './context.js';
+import { withLockWarnings, type ContextOptions, type RepoContext } from './context.js';
 
 /**
  * The remote locks are taken against: `--remote`, else `origin` when it is configured, else
- * none (local-only locks). `--local` forces local-only.
+ * none (local-only locks). `--local` forces local-only; with `--remote` as well it is refused,
+ * as neither can be meant more than the other.
  */
 async function lockEnv(ctx: RepoContext, args: Args, options: ContextOptions): Promise<LockEnv> {
-  let remote = optText(args, 'remote') ?? null;
-  if (bool(args, 'local')) remote = null;
-  else if (remote !== null) remote = await resolveRemote(ctx.repo.commonDir, remote, options.cwd ?? process.cwd());
-  else if (await remoteConfigured(ctx.repo.commonDir, 'origin')) remote = 'origin';
+  const named = optText(args, 'remote');
+  const local = bool(args, 'local');
+  if (local && named !== undefined) {
+    throw invalidArgs('give --local or --remote, not both', { field: 'local', remote: named }, 'drop --local to use the remote, or --remote to keep the lock in this clone');
+  }
   return {
     gitDir: ctx.repo.commonDir,
     objects: ctx.wal.objects,
     isAncestor: (a, b) => ctx.wal.isAncestor(a, b),
     owner: ctx.actorId,
-    remote,
+    remote: local ? null : await defaultRemote(ctx, named, options),
   };
 }
 
-/** Normalizes the resource; an `issue:` prefix is resolved to the full id of a known issue. */
-async function resource(ctx: RepoContext, args: Args): Promise<string> {
+async function defaultRemote(ctx: RepoContext, named: string | undefined, options: ContextOptions): Promise<string | null> {
+  if (named !== undefined) return resolveRemote(ctx.repo.commonDir, named, options.cwd ?? process.cwd());
+  return (await remoteConfigured(ctx.repo.commonDir, 'origin')) ? 'origin' : null;
+}
+
+/**
+ * Normalizes the resource; an `issue:` prefix is resolved to the full id of a known issue, and a
+ * `path:` is taken relative to the caller's directory (as `context index --path` and `context
+ * show` take theirs) and made relative to the worktree root, which is what locks are keyed by.
+ */
+async function resource(ctx: RepoContext, args: Args, options: ContextOptions): Promise<string> {
   const raw = text(args, 'resource', { nonEmpty: true }).trim();
   const m = /^issue:([0-9a-fA-F]{4,31})$/.exec(raw);
   if (m) return `issue:${(await ctx.resolveIssue(m[1])).issue_id}`;
+  const path = /^path:(.+)$/s.exec(raw);
+  if (path) return normalizeResource(`path:${repoRelative(ctx.repo.root, path[1].replace(/\\/g, '/'), options.cwd ?? process.cwd())}`);
   return normalizeResource(raw);
 }
 
@@ -57,22 +73,34 @@ function ttl(args: Args): number {
 export interface LockReply {
   lock: Lock;
   remote: string | null;
+  /** A `--local` change of a lock the default remote holds live (docs/locks.md). */
+  lock_warnings?: string[];
 }
 
-export async function lockAcquire(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
+/**
+ * `op` on the resource, where `args` say. A `--local` change leaves the default remote's lock as
+ * it is, and this clone's view then hides it (the local change is newer, and sync keeps it), so
+ * the reply warns while the remote, as last fetched, holds that lock live.
+ */
+async function change(ctx: RepoContext, args: Args, options: ContextOptions, op: LockOp): Promise<LockReply> {
   const env = await lockEnv(ctx, args, options);
-  return { lock: await changeLock(env, 'acquire', await resource(ctx, args), ttl(args)), remote: env.remote };
+  const res = await resource(ctx, args, options);
+  const reply = { lock: await changeLock(env, op, res, op === 'release' ? undefined : ttl(args)), remote: env.remote };
+  const shadowed = bool(args, 'local') ? await defaultRemote(ctx, undefined, options) : null;
+  const held = shadowed === null ? null : await lastSeenOnRemote(env, shadowed, res);
+  if (shadowed === null || held === null) return reply;
+  const by = held.owner === ctx.actorId ? 'you' : held.owner;
+  const until = new Date(held.expires_unix_ms).toISOString();
+  const what =
+    op === 'release'
+      ? `a --local release leaves it there and others stay blocked: \`grit lock release --resource ${res}\` releases it on ${shadowed}`
+      : `this --local lock is not pushed, and every clone that uses ${shadowed} sees that one`;
+  return withLockWarnings(reply, [`${res} is locked on ${shadowed} by ${by} until ${until} (as last fetched): ${what}`]);
 }
 
-export async function lockRenew(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
-  const env = await lockEnv(ctx, args, options);
-  return { lock: await changeLock(env, 'renew', await resource(ctx, args), ttl(args)), remote: env.remote };
-}
-
-export async function lockRelease(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<LockReply> {
-  const env = await lockEnv(ctx, args, options);
-  return { lock: await changeLock(env, 'release', await resource(ctx, args)), remote: env.remote };
-}
+export const lockAcquire = (ctx: RepoContext, args: Args, options: ContextOptions = {}) => change(ctx, args, options, 'acquire');
+export const lockRenew = (ctx: RepoContext, args: Args, options: ContextOptions = {}) => change(ctx, args, options, 'renew');
+export const lockRelease = (ctx: RepoContext, args: Args, options: ContextOptions = {}) => change(ctx, args, options, 'release');
 
 export interface LockStatusReply {
   locks: (Lock & { mine: boolean })[];

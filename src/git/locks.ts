@@ -84,17 +84,14 @@ export function lockRefName(resource: string): string {
   return LOCK_PREFIX + createHash('sha256').update(resource, 'utf8').digest('hex').slice(0, 16);
 }
 
-/** Two resources conflict: `repo:` with anything, paths by segment prefix, issues when equal. */
-export function overlaps(a: string, b: string): boolean {
-  if (a === 'repo:' || b === 'repo:') return true;
-  if (a === b) return true;
-  if (a.startsWith('path:') && b.startsWith('path:')) {
-    const pa = a.slice(5);
-    const pb = b.slice(5);
-    return pa.startsWith(`${pb}/`) || pb.startsWith(`${pa}/`);
-  }
-  return false;
+/** Whether a lock on `outer` holds all of `inner`: `repo:` everything, a path itself and what is below it. */
+export function covers(outer: string, inner: string): boolean {
+  if (outer === 'repo:' || outer === inner) return true;
+  return outer.startsWith('path:') && inner.startsWith(`${outer}/`);
 }
+
+/** Two resources conflict: `repo:` with anything, paths by segment prefix, issues when equal. */
+export const overlaps = (a: string, b: string): boolean => covers(a, b) || covers(b, a);
 
 export const isLive = (l: Lock, now = Date.now()): boolean => l.expires_unix_ms > now;
 
@@ -243,7 +240,7 @@ export interface LockEnv {
   remote: string | null;
 }
 
-type LockOp = 'acquire' | 'renew' | 'release';
+export type LockOp = 'acquire' | 'renew' | 'release';
 
 /** Fetches the remote's locks into the tracking namespace and merges them into the local view. */
 export async function refreshRemoteLocks(env: LockEnv): Promise<string> {
@@ -253,6 +250,16 @@ export async function refreshRemoteLocks(env: LockEnv): Promise<string> {
   await fetchGrit(env.gitDir, remote, 'locks/');
   await mergeRemoteLocks(env.gitDir, env.objects, env.isAncestor, prefix, before);
   return prefix;
+}
+
+/** Where a fetch from the remote of `prefix` (`trackingPrefix`) keeps its copy of the lock ref `ref`. */
+const trackedRef = (prefix: string, ref: string): string => `${prefix}${ref.slice('refs/grit/'.length)}`;
+
+/** The live lock on `resource` that `remote` had when its locks were last fetched (no network), or null. */
+export async function lastSeenOnRemote(env: Pick<LockEnv, 'gitDir' | 'objects'>, remote: string, resource: string): Promise<Lock | null> {
+  const oid = await readRef(env.gitDir, trackedRef(trackingPrefix(remote), lockRefName(resource)));
+  const lock = oid ? readLockCommit(env.objects, oid) : null;
+  return lock && lock.resource === resource && isLive(lock) ? lock : null;
 }
 
 /** A live lock of another owner on a resource overlapping `resource` (its own ref aside). */
@@ -340,7 +347,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
       return next;
     }
     const prefix = await refreshRemoteLocks(env);
-    const trackRef = `${prefix}${ref.slice('refs/grit/'.length)}`;
+    const trackRef = trackedRef(prefix, ref);
     const remoteOid = await readRef(env.gitDir, trackRef);
     const current = remoteOid ? readLockCommit(env.objects, remoteOid) : null;
     const all = await readLocks(env.gitDir, env.objects);
@@ -386,7 +393,7 @@ export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: 
     const out = await pushRefs(env.gitDir, env.remote!, onRemote.map((d) => ({ src: '', dst: d.ref, lease: d.oid })));
     const refused = new Set(out.rejected.map((r) => r.dst));
     gone = new Set(dead.filter((d) => !refused.has(d.ref)).map((d) => d.ref));
-    const tracking = onRemote.filter((d) => !refused.has(d.ref)).map((d) => ({ ref: `${prefix}${d.ref.slice('refs/grit/'.length)}`, newOid: null }));
+    const tracking = onRemote.filter((d) => !refused.has(d.ref)).map((d) => ({ ref: trackedRef(prefix, d.ref), newOid: null }));
     await updateRefs(env.gitDir, tracking);
   }
   for (const d of dead) {
@@ -404,23 +411,20 @@ export interface LockCheckContext {
   wal: { objects: ObjectStore };
 }
 
+export type LockedItem = { issue_id: Uint8Array; kind: { type: string; path?: unknown } };
+
 /**
- * The lock policy for a write touching these issues (and, for file context, paths): a live lock
- * of another owner on `repo:`, on `issue:<id>` or on an overlapping `path:` is a warning
- * (`warn`: returned, for the write's reply) or a `conflict` (`require`). Costs one readdir when
- * there are no lock refs.
+ * The live locks of other owners the lock policy acts on (none when it is `off`). Costs one
+ * readdir when there are no lock refs.
  */
-export async function checkLocks(
-  ctx: LockCheckContext,
-  items: readonly { issue_id: Uint8Array; kind: { type: string; path?: unknown } }[],
-): Promise<string[]> {
-  const warnings: string[] = [];
-  if (!hasLockRefs(ctx.repo.commonDir)) return warnings;
-  const policy = ctx.config.lock_policy;
-  if (policy === 'off') return warnings;
+export async function policyLocks(ctx: LockCheckContext): Promise<LockRef[]> {
+  if (ctx.config.lock_policy === 'off' || !hasLockRefs(ctx.repo.commonDir)) return [];
   const now = Date.now();
-  const held = (await readLocks(ctx.repo.commonDir, ctx.wal.objects)).filter((l) => l.owner !== ctx.actorId && isLive(l, now));
-  if (held.length === 0) return warnings;
+  return (await readLocks(ctx.repo.commonDir, ctx.wal.objects)).filter((l) => l.owner !== ctx.actorId && isLive(l, now));
+}
+
+/** The resources a write of these items touches: their issues and, for file context, their paths. */
+function touched(items: readonly LockedItem[]): string[] {
   const resources = new Set<string>();
   for (const item of items) {
     resources.add(`issue:${toHex(item.issue_id)}`);
@@ -432,15 +436,36 @@ export async function checkLocks(
       }
     }
   }
+  return [...resources];
+}
+
+/** The first of `held` that a write of `items` touches. */
+export function lockOn(held: readonly Lock[], items: readonly LockedItem[]): Lock | undefined {
+  const resources = touched(items);
+  return held.find((lock) => resources.some((r) => overlaps(lock.resource, r)));
+}
+
+/** The `conflict` of a write that `lock_policy = require` refuses because `holder` holds `resource`. */
+export function policyRefusal(resource: string, holder: Lock): GritError {
+  const err = heldError(resource, holder);
+  return new GritError('conflict', `${err.message} (lock_policy = require)`, { details: err.details, suggestion: err.suggestion });
+}
+
+/**
+ * The lock policy for a write touching these issues (and, for file context, paths): a live lock
+ * of another owner on `repo:`, on `issue:<id>` or on an overlapping `path:` is a warning
+ * (`warn`: returned, for the write's reply) or a `conflict` (`require`).
+ */
+export async function checkLocks(ctx: LockCheckContext, items: readonly LockedItem[]): Promise<string[]> {
+  const held = await policyLocks(ctx);
+  if (held.length === 0) return [];
+  const resources = touched(items);
+  const warnings: string[] = [];
   for (const lock of held) {
-    const hit = [...resources].find((r) => overlaps(lock.resource, r));
+    const hit = resources.find((r) => overlaps(lock.resource, r));
     if (!hit) continue;
-    if (policy === 'require') {
-      const err = heldError(hit, lock);
-      throw new GritError('conflict', `${err.message} (lock_policy = require)`, { details: err.details, suggestion: err.suggestion });
-    }
+    if (ctx.config.lock_policy === 'require') throw policyRefusal(hit, lock);
     warnings.push(`${hit} is locked by ${lock.owner} (${lock.resource}) until ${new Date(lock.expires_unix_ms).toISOString()}; writing anyway (lock_policy = warn)`);
   }
   return warnings;
 }
-

@@ -45,7 +45,7 @@ const onIssue = (properties: Record<string, JsonSchema> = {}, required: string[]
   args({ issue_id: issueId, ...properties }, ['issue_id', ...required]);
 const lockPlace = {
   remote: str('remote to take the lock on (default: origin when configured)'),
-  local: bool('local-only lock, even when a remote is configured'),
+  local: bool('local-only lock, even when a remote is configured (not with remote)'),
 };
 
 /** A JSON number is seconds, as on the CLI: a client that sends 3600 for an hour gets an hour. */
@@ -107,7 +107,7 @@ export const TOOLS: ToolSpec[] = [
   {
     name: 'lock_renew',
     ipc: 'LockRenew',
-    description: 'Extend a lock you hold by a new TTL from now (long work: renew before it expires).',
+    description: 'Set the expiry of a lock you hold to now + TTL; a shorter TTL than it has left shortens it (long work: renew before it expires).',
     input: args({ resource: str('the locked resource'), ttl, ...lockPlace }, ['resource']),
   },
   {

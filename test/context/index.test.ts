@@ -2,9 +2,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
 import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
+import { setLockPolicy } from '../sync/_helpers.js';
 
 const index = (repo: string, ...args: string[]) => gritOk(repo, ['context', 'index', ...args]);
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -227,4 +228,40 @@ test('context never shows up as issues, and survives a rebuild from the WAL', ()
   const after = [gritOk(repo, ['context', 'query', 'a']), gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', 'src/sample.cpp'])];
   assert.deepEqual(after, before);
   assert.ok(before[0].results.length > 5);
+});
+
+test('lock_policy = require: files under another actor\'s lock are skipped and reported, the rest indexed', { timeout: 60_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  for (const f of ['src/parser/p1.ts', 'src/other/o1.ts', 'src/other/gone.ts']) {
+    mkdirSync(join(repo, f, '..'), { recursive: true });
+    writeFileSync(join(repo, f), 'export function a() {}\n');
+  }
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'files');
+  index(repo);
+  setLockPolicy(repo, 'require');
+  gritOk(repo, ['lock', 'acquire', '--resource', 'path:src/parser', '--actor', other]);
+  writeFileSync(join(repo, 'src/parser/p1.ts'), 'export function b() {}\n');
+  writeFileSync(join(repo, 'src/other/o1.ts'), 'export function c() {}\n');
+  git(repo, 'rm', '-q', 'src/other/gone.ts');
+
+  const r = grit(repo, ['context', 'index', '--json']);
+  assert.equal(r.code, 0, r.stdout);
+  assert.deepEqual([r.json.data.indexed, r.json.data.removed], [1, 1]);
+  assert.deepEqual(r.json.data.skipped_locked, [{ path: 'src/parser/p1.ts', owner: other, resource: 'path:src/parser' }]);
+  const names = (path: string) => gritOk(repo, ['context', 'show', path]).file.symbols.map((s: any) => s.name);
+  assert.deepEqual([names('src/other/o1.ts'), names('src/parser/p1.ts')], [['c'], ['a']]);
+  // Human output: a warning names the file.
+  writeFileSync(join(repo, 'src/other/o1.ts'), 'export function d() {}\n');
+  const human = grit(repo, ['context', 'index']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stderr, /warning: 1 file not indexed, locked by another actor \(lock_policy = require\): src\/parser\/p1\.ts/);
+  // A scope the lock holds whole is refused, as any write under it is.
+  for (const scope of ['src/parser', 'src/parser/p1.ts']) {
+    const refused = grit(repo, ['context', 'index', '--path', scope, '--json']);
+    assert.equal(refused.code, 4, refused.stdout);
+    assert.equal(refused.json.error.details.lock.owner, other);
+  }
 });

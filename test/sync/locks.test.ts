@@ -1,7 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { runLocal } from '../../src/commands/run.js';
 import { lockRefName, normalizeResource, overlaps, parseTtl } from '../../src/git/locks.js';
+import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
 import { network, refs, setLockPolicy, sleep } from './_helpers.js';
 
@@ -60,6 +64,10 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
   const renewed = gritOk(repo, ['lock', 'renew', '--resource', 'path:src/git', '--ttl', '2h']);
   assert.equal(renewed.lock.nonce, got.lock.nonce);
   assert.ok(renewed.lock.expires_unix_ms > got.lock.expires_unix_ms);
+  // Renew sets the expiry to now + TTL, also when that is sooner; its help says so.
+  const shortened = gritOk(repo, ['lock', 'renew', '--resource', 'path:src/git', '--ttl', '1m']);
+  assert.ok(Math.abs(shortened.lock.expires_unix_ms - (Date.now() + 60_000)) < 10_000);
+  assert.match(grit(repo, ['lock', 'renew', '--help']).stdout, /now \+ TTL \(a shorter TTL than it has left shortens it\)/);
   // Acquiring again as the owner extends it too (same nonce).
   assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:src/git']).lock.nonce, got.lock.nonce);
   assert.equal(grit(repo, ['lock', 'renew', '--resource', 'path:nothing', '--json']).json.error.code, 'not_found');
@@ -90,6 +98,37 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
   assert.equal(gc.kept, 2);
   assert.deepEqual(Object.keys(refs(repo, 'refs/grit/locks/')).sort(), [lockRefName('path:src'), lockRefName('path:srcx')].sort());
   assert.equal(gritOk(repo, ['lock', 'status']).expired, 0);
+});
+
+test('path: resources are taken from the caller\'s directory (CLI, daemon, API) and must lie inside the worktree', { timeout: 90_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const src = join(repo, 'src');
+  mkdirSync(join(src, 'parser'), { recursive: true });
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      // From src/, `path:parser` is src/parser, for acquire, renew and release alike.
+      assert.equal(gritOk(src, ['lock', 'acquire', '--resource', 'path:parser'], { env }).lock.resource, 'path:src/parser');
+      assert.equal(gritOk(src, ['lock', 'renew', '--resource', 'path:./parser/'], { env }).lock.resource, 'path:src/parser');
+      assert.equal(gritOk(repo, ['lock', 'release', '--resource', 'path:src/parser'], { env }).lock.resource, 'path:src/parser');
+      // An absolute path inside the worktree and a `..` that stays inside it are made repo-relative.
+      assert.equal(gritOk(src, ['lock', 'acquire', '--resource', `path:${join(repo, 'docs')}`], { env }).lock.resource, 'path:docs');
+      assert.equal(gritOk(src, ['lock', 'release', '--resource', 'path:../docs'], { env }).lock.resource, 'path:docs');
+      // Outside the worktree: refused, never silently made relative.
+      for (const outside of ['path:/etc/passwd', 'path:../..', 'path:..']) {
+        const r = grit(src, ['lock', 'acquire', '--resource', outside, '--json'], { env });
+        assert.equal(r.code, 2, `${outside}: ${r.stdout}`);
+        assert.equal(r.json.error.code, 'invalid_args');
+      }
+    }
+  } finally {
+    await daemon.stop();
+  }
+  // The API and MCP take the directory they were opened in.
+  assert.equal(((await runLocal('LockAcquire', { resource: 'path:parser', local: true }, { cwd: src })) as any).lock.resource, 'path:src/parser');
+  await assert.rejects(runLocal('LockRelease', { resource: 'path:/etc/passwd' }, { cwd: src }), (e: any) => e.code === 'invalid_args');
+  assert.deepEqual(gritOk(repo, ['lock', 'status']).locks.map((l: any) => l.resource), ['path:src/parser']);
 });
 
 test('renewing an expired lock takes it anew: refused once another owner holds an overlapping resource', { timeout: 60_000 }, async () => {
@@ -171,6 +210,31 @@ test('remote locks: overlap across clones, owner-only release, gc on the remote,
   gritOk(c, ['sync']);
   assert.equal(refs(c, 'refs/grit/locks/')[lockRefName('path:src')], undefined);
   assert.equal(gritOk(b, ['lock', 'acquire', '--resource', 'path:src/deep/file.ts']).lock.owner.length, 32);
+});
+
+test('--local: refused with --remote; a --local change of a lock origin holds live says so', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  const both = grit(a, ['lock', 'acquire', '--resource', 'path:zz', '--local', '--remote', 'origin', '--json']);
+  assert.equal(both.code, 2, both.stdout);
+  assert.equal(both.json.error.code, 'invalid_args');
+  await assert.rejects(runLocal('LockAcquire', { resource: 'path:zz', local: true, remote: 'origin' }, { cwd: a }), (e: any) => e.code === 'invalid_args');
+  assert.deepEqual(refs(a, 'refs/grit/locks/'), {});
+
+  gritOk(a, ['lock', 'acquire', '--resource', 'path:rl', '--ttl', '30m']);
+  // Released here only: the reply (and stderr) say that origin still has it, and how to release it there.
+  const r = grit(a, ['lock', 'release', '--resource', 'path:rl', '--local', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.data.lock_warnings.length, 1);
+  assert.match(r.json.data.lock_warnings[0], /path:rl is locked on origin by you until .*grit lock release --resource path:rl/);
+  assert.match(r.stderr, /warning: path:rl is locked on origin by you/);
+  assert.equal(grit(b, ['lock', 'acquire', '--resource', 'path:rl']).code, 4);
+  // Taken again here only: still not origin's lock.
+  assert.match(gritOk(a, ['lock', 'acquire', '--resource', 'path:rl', '--local']).lock_warnings[0], /this --local lock is not pushed/);
+  // A lock origin does not hold, and a release against origin: no warning.
+  assert.equal(gritOk(a, ['lock', 'acquire', '--resource', 'path:other', '--local']).lock_warnings, undefined);
+  assert.equal(gritOk(a, ['lock', 'release', '--resource', 'path:rl', '--remote', 'origin']).lock_warnings, undefined);
+  assert.equal(JSON.parse(git(remote, 'cat-file', 'blob', `${lockRefName('path:rl')}:lock.json`)).expires_unix_ms, 0);
 });
 
 test('lock policy: warn prints and writes, require refuses with conflict, the owner is never blocked', { timeout: 90_000 }, async () => {

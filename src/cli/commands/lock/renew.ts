@@ -5,7 +5,7 @@ import { lockFlags } from '../../lock-flags.js';
 
 export default defineCommand({
   ...ACTIONS['lock:renew'],
-  description: 'Extend a lock you hold',
+  description: 'Set the expiry of a lock you hold to now + TTL (a shorter TTL than it has left shortens it)',
   examples: ['<%= config.bin %> lock renew --resource path:src/git --ttl 15m'],
   flags: {
     resource: Flags.string({ description: 'repo:, path:<path> or issue:<id>', required: true }),
