@@ -16,6 +16,7 @@ import {
   MAX_REQUEST_BYTES,
   decodeReply,
   encodeMessage,
+  requestTooLarge,
   type IpcRequest,
   type WireFormat,
 } from './messages.js';
@@ -126,13 +127,8 @@ export class GritClient {
       command: { [name]: args },
     };
     const encoded = await encodeMessage(message, this.format);
-    if (encoded.length > MAX_REQUEST_BYTES - HEADER_ROOM) {
-      // The daemon would drop the connection on reading it: say so, and let the CLI run it in-process.
-      throw new GritError('ipc_error', `${name} takes ${encoded.length} bytes, more than the daemon reads (${MAX_REQUEST_BYTES})`, {
-        details: { request_bytes: encoded.length, limit: MAX_REQUEST_BYTES, fallback: true },
-        suggestion: 'run the command with --no-daemon',
-      });
-    }
+    // The daemon would only read it to refuse it: refuse it without sending it.
+    if (encoded.length > MAX_REQUEST_BYTES - HEADER_ROOM) throw requestTooLarge(`the ${name} request`, encoded.length);
     let body: Buffer;
     try {
       body = await this.req.request(encoded, { timeoutMs: options.timeoutMs ?? this.timeoutMs, signal: options.signal });

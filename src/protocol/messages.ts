@@ -179,6 +179,17 @@ export async function decodeReply(body: Uint8Array): Promise<IpcReply> {
   return raw as unknown as IpcReply;
 }
 
+/**
+ * A request over MAX_REQUEST_BYTES: the daemon has not run it (it read and discarded it, or was
+ * never sent it), so the caller may run it in-process.
+ */
+export function requestTooLarge(what: string, bytes: number): GritError {
+  return new GritError('ipc_error', `${what} of ${bytes} bytes exceeds the daemon's limit of 16 MiB (${MAX_REQUEST_BYTES} bytes)`, {
+    details: { request_bytes: bytes, limit: MAX_REQUEST_BYTES, fallback: true },
+    suggestion: 'run the command with --no-daemon',
+  });
+}
+
 export function ipcError(message: string, details: Record<string, unknown> = {}): GritError {
   return new GritError('ipc_error', message, { details });
 }

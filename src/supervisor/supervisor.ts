@@ -13,11 +13,13 @@ import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
   decodeRequest,
   encodeMessage,
+  formatOf,
   HEADER_ROOM,
   MAX_REPLY_BYTES,
   MAX_REQUEST_BYTES,
   replyError,
   replyOk,
+  requestTooLarge,
   type CommandRequest,
   type WireFormat,
 } from '../protocol/messages.js';
@@ -92,9 +94,11 @@ export class Supervisor {
     // Started while this process is small: forking it is cheap now, and not later.
     if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
     for (const url of opts.endpoints) {
-      const server = await RepServer.listen(url, (body, reply) => sup.onRequest(body, reply), {
+      const server = await RepServer.listen(url, (body, reply) => sup.onRequest(() => sup.dispatch(body), reply), {
         maxMessageSize: MAX_REQUEST_BYTES,
         maxReplySize: (opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
+        // SPEC §7: an oversized request gets an error reply too (read and discarded, never held).
+        oversized: ({ bytes, head }, reply) => sup.onRequest(() => sup.refuseOversized(bytes, head), reply),
       });
       server.on('handlerError', (err) => opts.logger.error({ err }, 'request handler failed'));
       server.on('disconnect', (_id, err) => err && opts.logger.debug({ code: err.code }, 'connection dropped'));
@@ -110,12 +114,12 @@ export class Supervisor {
     return sup;
   }
 
-  private async onRequest(body: Buffer, reply: ReplyFn): Promise<void> {
+  private async onRequest(answer: () => Promise<Uint8Array>, reply: ReplyFn): Promise<void> {
     this.inFlight++;
     this.requests++;
     this.lastActivity = Date.now();
     try {
-      const out = await this.dispatch(body);
+      const out = await answer();
       if (!reply(out)) this.opts.logger.debug('reply not delivered (client gone or reply too large)');
     } finally {
       this.inFlight--;
@@ -141,6 +145,11 @@ export class Supervisor {
     } catch (err) {
       return encodeMessage(replyError(request.request_id, err), format);
     }
+  }
+
+  private refuseOversized(bytes: number, head: Buffer): Promise<Uint8Array> {
+    this.opts.logger.warn({ bytes }, 'request too large');
+    return encodeMessage(replyError(null, requestTooLarge('a request', bytes)), formatOf(head));
   }
 
   private async execute(request: CommandRequest, format: WireFormat): Promise<Uint8Array> {
