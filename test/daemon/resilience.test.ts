@@ -380,6 +380,21 @@ test('nngcat scripts the daemon with JSON', async (t) => {
     const l = JSON.parse((await listed.done).stdout.toString('utf8'));
     assert.equal(l.data.issues[0].title, 'from nngcat');
     assert.equal(l.data.issues[0].issue_id, reply.data.issue_id);
+    // SPEC §7's own example: requests about the daemon are for no repository.
+    const ask = async (command: object) => {
+      const out = await spawnNngcat(['--req', '--connect', daemon.endpoint, '--data', JSON.stringify({ ipc_schema_version: 1, request_id: 's', command }), '--ascii']).done;
+      return JSON.parse(out.stdout.toString('utf8'));
+    };
+    const status = await ask({ DaemonStatus: {} });
+    assert.equal(status.ok, true, JSON.stringify(status));
+    assert.equal(status.data.pid, daemon.child!.pid);
+    // DaemonStart finds it running: it keeps its idle timeout (0 here), and the reply warns, as the CLI does.
+    const start = await ask({ DaemonStart: { idle_timeout: 60 } });
+    assert.equal(start.ok, true, JSON.stringify(start));
+    assert.equal(start.data.started, false);
+    assert.deepEqual(start.warnings, [`a daemon already runs (pid ${daemon.child!.pid}) with --idle-timeout 0: it keeps it; \`grit daemon stop\` first to start one with 60`]);
+    assert.equal((await ask({ DaemonStart: { idle_timeout: 0 } })).warnings, undefined);
+    assert.equal((await ask({ DaemonStart: { idle_timeout: 'soon' } })).error.code, 'invalid_args');
   } finally {
     await daemon.stop();
   }
