@@ -163,6 +163,7 @@ export class GritClient {
     return this.request('IssueClose', { issue_id: issueId }, target);
   }
 
+  /** Sends a repo_root all the same: a daemon of an older build refuses a request without one. */
   status(): Promise<Record<string, unknown>> {
     return this.request('DaemonStatus', {}, this.defaultTarget ?? { repoRoot: '/' });
   }
