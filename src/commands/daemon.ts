@@ -78,10 +78,10 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
 }
 
 /** A running daemon keeps its timeouts: asking for others is said to have had no effect. */
-function warnIfOtherwiseSet(running: DaemonStatusData, args: Args): void {
+export function warnIfOtherwiseSet(running: { pid: number | null; idle_timeout_s?: unknown; worker_idle_timeout_s?: unknown }, args: Args): void {
   for (const key of ['idle_timeout', 'worker_idle_timeout'] as const) {
     const asked = secondsFlag(args, key)[1];
-    const has = running[`${key}_s`];
+    const has = running[`${key}_s` as const];
     if (asked !== undefined && typeof has === 'number' && Number(asked) !== has) {
       warnings.send(`a daemon already runs (pid ${running.pid}) with --${key.replaceAll('_', '-')} ${has}: it keeps it; \`grit daemon stop\` first to start one with ${asked}`);
     }

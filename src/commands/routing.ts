@@ -20,6 +20,13 @@ export function runsInWorker(name: string): boolean {
   return !UNROUTED.has(name);
 }
 
+/** Commands about the daemon itself, which its supervisor answers: they are for no repository. */
+const ABOUT_THE_DAEMON = new Set(['DaemonStart', 'DaemonStatus', 'DaemonStop']);
+
+export function answeredBySupervisor(name: string): boolean {
+  return ABOUT_THE_DAEMON.has(name);
+}
+
 /**
  * Commands that only read: one the daemon dropped mid-way (it died) can run again in process. A
  * write cannot, since the daemon may have written it before it died.

@@ -5,7 +5,7 @@
  *   const client = await GritClient.connect();
  *   const { issue_id } = await client.issueCreate({ title: 'Flaky test' }, { repoRoot: '/src/app' });
  */
-import { GritError } from '../core/errors.js';
+import { GritError, invalidArgs } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { onlyReads } from '../commands/routing.js';
 import { daemonEndpoint } from './daemon-paths.js';
@@ -16,6 +16,7 @@ import {
   MAX_REQUEST_BYTES,
   decodeReply,
   encodeMessage,
+  requestTooLarge,
   type IpcRequest,
   type WireFormat,
 } from './messages.js';
@@ -113,8 +114,7 @@ export class GritClient {
    * `details.may_have_run: true`: a write may have been written, so look before running it again.
    */
   async request<T = unknown>(name: string, args: Args = {}, target?: RequestTarget, options: CallOptions = {}): Promise<T> {
-    const t = target ?? this.defaultTarget;
-    if (!t) throw new GritError('invalid_args', 'no repository given: pass a target with repoRoot');
+    const t = checkTarget(target ?? this.defaultTarget);
     const message: IpcRequest = {
       ipc_schema_version: IPC_SCHEMA_VERSION,
       request_id: this.nextId++,
@@ -126,13 +126,8 @@ export class GritClient {
       command: { [name]: args },
     };
     const encoded = await encodeMessage(message, this.format);
-    if (encoded.length > MAX_REQUEST_BYTES - HEADER_ROOM) {
-      // The daemon would drop the connection on reading it: say so, and let the CLI run it in-process.
-      throw new GritError('ipc_error', `${name} takes ${encoded.length} bytes, more than the daemon reads (${MAX_REQUEST_BYTES})`, {
-        details: { request_bytes: encoded.length, limit: MAX_REQUEST_BYTES, fallback: true },
-        suggestion: 'run the command with --no-daemon',
-      });
-    }
+    // The daemon would only read it to refuse it: refuse it without sending it.
+    if (encoded.length > MAX_REQUEST_BYTES - HEADER_ROOM) throw requestTooLarge(`the ${name} request`, encoded.length);
     let body: Buffer;
     try {
       body = await this.req.request(encoded, { timeoutMs: options.timeoutMs ?? this.timeoutMs, signal: options.signal });
@@ -168,6 +163,7 @@ export class GritClient {
     return this.request('IssueClose', { issue_id: issueId }, target);
   }
 
+  /** Sends a repo_root all the same: a daemon of an older build refuses a request without one. */
   status(): Promise<Record<string, unknown>> {
     return this.request('DaemonStatus', {}, this.defaultTarget ?? { repoRoot: '/' });
   }
@@ -181,6 +177,31 @@ export class GritClient {
     const { watchNotifications } = await import('./watch.js');
     return watchNotifications(onNotice, opts);
   }
+}
+
+/** Each option of a RequestTarget, by the name of the request field it fills. */
+const TARGET_OPTIONS: Readonly<Record<keyof RequestTarget, string>> = { repoRoot: 'repo_root', actorId: 'actor_id', dataDir: 'data_dir', cwd: 'cwd' };
+const TARGET_SHAPE = 'a target is { repoRoot, actorId?, dataDir?, cwd? }';
+
+/**
+ * A target written wrong is the caller's mistake, said as such before anything is sent: the
+ * daemon would only see a request without a repo_root (or with a mistyped field) and answer with an
+ * ipc_error about the wire. The IPC's own spelling (`repo_root`) is the likely slip.
+ */
+function checkTarget(t: RequestTarget | undefined): RequestTarget {
+  if (!t) throw invalidArgs('no repository given: pass a target with repoRoot', {}, TARGET_SHAPE);
+  const allowed = Object.keys(TARGET_OPTIONS);
+  const unknown = Object.keys(t).filter((k) => !allowed.includes(k));
+  if (unknown.length > 0) {
+    const renames = unknown.flatMap((k) => allowed.filter((option) => TARGET_OPTIONS[option as keyof RequestTarget] === k).map((option) => `${option}, not ${k}`));
+    const hint = renames.length > 0 ? ` (write ${renames.join('; ')})` : '';
+    throw invalidArgs(`unknown target option ${unknown.join(', ')}${hint}`, { unknown, allowed }, TARGET_SHAPE);
+  }
+  if (typeof t.repoRoot !== 'string' || t.repoRoot === '') throw invalidArgs('the target has no repoRoot: pass the repository\'s path', { field: 'repoRoot' }, TARGET_SHAPE);
+  for (const option of ['actorId', 'dataDir', 'cwd'] as const) {
+    if (t[option] !== undefined && typeof t[option] !== 'string') throw invalidArgs(`the target's ${option} must be a string`, { field: option }, TARGET_SHAPE);
+  }
+  return t;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
+import { answeredBySupervisor } from '../commands/routing.js';
 
 export const IPC_SCHEMA_VERSION = 1;
 
@@ -25,7 +26,8 @@ export type WireFormat = 'cbor' | 'json';
 export interface IpcRequest {
   ipc_schema_version: number;
   request_id: string | number;
-  repo_root: string;
+  /** Absent only from the requests about the daemon itself (routing.ts `answeredBySupervisor`). */
+  repo_root?: string;
   actor_id?: string | null;
   data_dir?: string | null;
   /** grit's own addition: the caller's working directory, for commands that take relative paths. */
@@ -38,10 +40,14 @@ export interface IpcRequest {
   command: Record<string, Args>;
 }
 
+/** A request for a repository: every one but those about the daemon itself, which checkRequest lets go without. */
+export type RepoRequest = CommandRequest & { repo_root: string };
+
 /** A request once checked: the command split into its name and arguments. */
 export interface CommandRequest {
   request_id: string | number;
-  repo_root: string;
+  /** Null only for a request about the daemon itself (routing.ts `answeredBySupervisor`), which may go without. */
+  repo_root: string | null;
   actor_id: string | null;
   data_dir: string | null;
   cwd: string | null;
@@ -115,13 +121,13 @@ function checkRequest(raw: unknown): CommandRequest {
   }
   const request_id = raw.request_id;
   if (!isRequestId(request_id)) throw ipcError('request_id must be a string or an integer');
-  const repo_root = raw.repo_root;
-  if (typeof repo_root !== 'string' || repo_root === '') throw ipcError('repo_root must be a non-empty string');
   const command = raw.command;
   if (!isRecord(command)) throw ipcError('command must be a map {Name: {args}}');
   const names = Object.keys(command);
   if (names.length !== 1) throw ipcError(`command must name exactly one command, got ${names.length}`);
   const name = names[0];
+  const repo_root = raw.repo_root ?? (answeredBySupervisor(name) ? null : undefined);
+  if (repo_root !== null && (typeof repo_root !== 'string' || repo_root === '')) throw ipcError('repo_root must be a non-empty string');
   const args = command[name] ?? {};
   if (!isRecord(args)) throw new GritError('invalid_args', `arguments of ${name} must be a map`);
   if (nestedDeeperThan(args, MAX_ARG_DEPTH)) {
@@ -132,7 +138,7 @@ function checkRequest(raw: unknown): CommandRequest {
   const data_dir = optString(raw, 'data_dir');
   return {
     request_id,
-    repo_root: absolute(repo_root, cwd, 'repo_root'),
+    repo_root: repo_root === null ? null : absolute(repo_root, cwd, 'repo_root'),
     actor_id: optString(raw, 'actor_id'),
     data_dir: data_dir === null ? null : absolute(data_dir, cwd, 'data_dir'),
     cwd,
@@ -177,6 +183,17 @@ export async function decodeReply(body: Uint8Array): Promise<IpcReply> {
   if (!isRecord(raw) || typeof raw.ok !== 'boolean') throw ipcError('the daemon sent something that is not a reply');
   if (raw.ok === false && !isRecord(raw.error)) throw ipcError('the daemon sent an error reply without an error');
   return raw as unknown as IpcReply;
+}
+
+/**
+ * A request over MAX_REQUEST_BYTES: the daemon has not run it (it read and discarded it, or was
+ * never sent it), so the caller may run it in-process.
+ */
+export function requestTooLarge(what: string, bytes: number): GritError {
+  return new GritError('ipc_error', `${what} of ${bytes} bytes exceeds the daemon's limit of 16 MiB (${MAX_REQUEST_BYTES} bytes)`, {
+    details: { request_bytes: bytes, limit: MAX_REQUEST_BYTES, fallback: true },
+    suggestion: 'run the command with --no-daemon',
+  });
 }
 
 export function ipcError(message: string, details: Record<string, unknown> = {}): GritError {

@@ -18,7 +18,7 @@ import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../comman
 import { signingKeyPath } from '../core/signing.js';
 import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
-import type { CommandRequest } from '../protocol/messages.js';
+import type { RepoRequest } from '../protocol/messages.js';
 
 interface Route {
   repo: RepoPaths;
@@ -57,7 +57,7 @@ export class RouteCache {
   /** Routes whose files were checked in this turn of the event loop. */
   private readonly checkedThisTurn = new Set<string>();
 
-  resolve(request: Pick<CommandRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'actor' | 'stamp' | 'store'> {
+  resolve(request: Pick<RepoRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'actor' | 'stamp' | 'store'> {
     const key = `${request.repo_root}\0${request.actor_id ?? ''}\0${request.data_dir ?? ''}`;
     const cached = this.routes.get(key);
     if (cached && this.checkedThisTurn.has(key)) return cached;

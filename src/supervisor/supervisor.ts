@@ -6,19 +6,24 @@
  */
 import type { Logger } from 'pino';
 import { checkArgs } from '../commands/registry.js';
-import { repairsStore, runsInWorker } from '../commands/routing.js';
+import { warnIfOtherwiseSet } from '../commands/daemon.js';
+import { answeredBySupervisor, repairsStore, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { gatherWarnings } from '../core/warnings.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
   decodeRequest,
   encodeMessage,
+  formatOf,
   HEADER_ROOM,
   MAX_REPLY_BYTES,
   MAX_REQUEST_BYTES,
   replyError,
   replyOk,
+  requestTooLarge,
+  withWarnings,
   type CommandRequest,
+  type RepoRequest,
   type WireFormat,
 } from '../protocol/messages.js';
 import { encodeNotification } from '../protocol/notifications.js';
@@ -92,9 +97,11 @@ export class Supervisor {
     // Started while this process is small: forking it is cheap now, and not later.
     if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
     for (const url of opts.endpoints) {
-      const server = await RepServer.listen(url, (body, reply) => sup.onRequest(body, reply), {
+      const server = await RepServer.listen(url, (body, reply) => sup.onRequest(() => sup.dispatch(body), reply), {
         maxMessageSize: MAX_REQUEST_BYTES,
         maxReplySize: (opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
+        // SPEC §7: an oversized request gets an error reply too (read and discarded, never held).
+        oversized: ({ bytes, head }, reply) => sup.onRequest(() => sup.refuseOversized(bytes, head), reply),
       });
       server.on('handlerError', (err) => opts.logger.error({ err }, 'request handler failed'));
       server.on('disconnect', (_id, err) => err && opts.logger.debug({ code: err.code }, 'connection dropped'));
@@ -110,12 +117,12 @@ export class Supervisor {
     return sup;
   }
 
-  private async onRequest(body: Buffer, reply: ReplyFn): Promise<void> {
+  private async onRequest(answer: () => Promise<Uint8Array>, reply: ReplyFn): Promise<void> {
     this.inFlight++;
     this.requests++;
     this.lastActivity = Date.now();
     try {
-      const out = await this.dispatch(body);
+      const out = await answer();
       if (!reply(out)) this.opts.logger.debug('reply not delivered (client gone or reply too large)');
     } finally {
       this.inFlight--;
@@ -143,15 +150,17 @@ export class Supervisor {
     }
   }
 
-  private async execute(request: CommandRequest, format: WireFormat): Promise<Uint8Array> {
+  private refuseOversized(bytes: number, head: Buffer): Promise<Uint8Array> {
+    this.opts.logger.warn({ bytes }, 'request too large');
+    return encodeMessage(replyError(null, requestTooLarge('a request', bytes)), formatOf(head));
+  }
+
+  private async execute(whole: CommandRequest, format: WireFormat): Promise<Uint8Array> {
+    const { repo_root } = whole;
+    // Only these go without a repo_root (checkRequest).
+    if (answeredBySupervisor(whole.name) || repo_root === null) return this.aboutItself(whole, format);
+    const request = { ...whole, repo_root };
     const { name, request_id } = request;
-    // Answered here, not by their command functions, so not checked by them.
-    if (name === 'DaemonStatus' || name === 'DaemonStop') checkArgs(name, request.args);
-    if (name === 'DaemonStatus') return encodeMessage(replyOk(request_id, this.status()), format);
-    if (name === 'DaemonStop') {
-      setImmediate(() => void this.stop('DaemonStop'));
-      return encodeMessage(replyOk(request_id, { stopping: true, pid: process.pid }), format);
-    }
     this.stepAsideFor(request);
     if (!runsInWorker(name)) {
       const { runLocal } = await import('../commands/run.js');
@@ -183,6 +192,24 @@ export class Supervisor {
     }
   }
 
+  /** DaemonStatus, DaemonStop and DaemonStart: answered here, not by their command functions, so checked here. */
+  private async aboutItself(request: CommandRequest, format: WireFormat): Promise<Uint8Array> {
+    const { name, request_id, args } = request;
+    checkArgs(name, args);
+    if (name === 'DaemonStop') {
+      setImmediate(() => void this.stop('DaemonStop'));
+      return encodeMessage(replyOk(request_id, { stopping: true, pid: process.pid }), format);
+    }
+    if (name === 'DaemonStatus') return encodeMessage(replyOk(request_id, this.status()), format);
+    // DaemonStart: this daemon runs already, and keeps its timeouts; asking for others is warned
+    // about, as `grit daemon start` warns when it finds a daemon running.
+    this.stepAsideFor(request);
+    const status = this.status();
+    const warnings: string[] = [];
+    gatherWarnings(warnings, () => warnIfOtherwiseSet(status, args));
+    return encodeMessage(withWarnings(replyOk(request_id, { ...status, started: false }), warnings), format);
+  }
+
   /**
    * A CLI of another build (grit upgraded or rebuilt under a running daemon) must not be served
    * this build's code: its command runs in its own process, and this daemon stops, finishing what
@@ -205,7 +232,7 @@ export class Supervisor {
    * The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4), and the stamp
    * of the files its settings come from.
    */
-  private async workerFor(request: CommandRequest, forRepair = false): Promise<{ worker: ActorWorkerPool; settings: string; release?: () => void }> {
+  private async workerFor(request: RepoRequest, forRepair = false): Promise<{ worker: ActorWorkerPool; settings: string; release?: () => void }> {
     if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
     const { repo, actor, stamp, store } = this.routes.resolve(request);
     const repair = forRepair ? undefined : this.repairs.get(actor.dir);
@@ -244,7 +271,7 @@ export class Supervisor {
    * (its requests finish, its store closes, its lease goes), a fresh one runs the repair, and the
    * actor's other requests wait until `release`.
    */
-  private async repairWorker(request: CommandRequest): Promise<{ worker: ActorWorkerPool; settings: string; release: () => void }> {
+  private async repairWorker(request: RepoRequest): Promise<{ worker: ActorWorkerPool; settings: string; release: () => void }> {
     const { actor } = this.routes.resolve(request);
     for (let busy = this.repairs.get(actor.dir); busy; busy = this.repairs.get(actor.dir)) await busy;
     let release!: () => void;

@@ -11,6 +11,10 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { GritClient } from '../../src/protocol/client.js';
+import { decodeReply } from '../../src/protocol/messages.js';
+import { ReqClient } from '../../src/protocol/transport/index.js';
+import { encode } from '../../src/core/plain-cbor.js';
+import { nngcatAvailable, spawnNngcat } from '../transport/_helpers.js';
 import { daemonEnv, startDaemon, testRunDir, type TestDaemon } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { grit, gritAsync, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
@@ -63,6 +67,49 @@ describe('large messages through the daemon', () => {
     assert.equal(viaDaemon.json.error.message, local.json.error.message);
     const client = await daemon.client();
     try {
+      assert.equal(((await client.status()) as { running: boolean }).running, true);
+    } finally {
+      client.close();
+    }
+  });
+
+  it('a request over 16 MiB from any client gets an ipc_error reply, and its connection goes on', async (t) => {
+    if (!nngcatAvailable()) return t.skip('GRIT_SKIP_NNGCAT=1 and nngcat not installed');
+    const request = (command: object) => ({ ipc_schema_version: 1, request_id: 'big', repo_root: repo, command });
+    const file = join(repo, 'big-request.json');
+    writeFileSync(file, JSON.stringify(request({ IssueCreate: { title: 't', body: 'x'.repeat(17 * MB) } })));
+    // nngcat, SPEC §7's example client, gets the answer instead of waiting for its timeout.
+    const r = await spawnNngcat(['--req', '--connect', daemon.endpoint, '--file', file, '--raw', '--recv-timeout', '20'], 30_000).done;
+    assert.equal(r.code, 0, r.stderr);
+    const reply = JSON.parse(r.stdout.toString('utf8'));
+    assert.equal(reply.ok, false);
+    assert.equal(reply.request_id, null);
+    assert.equal(reply.error.code, 'ipc_error');
+    assert.match(reply.error.message, /^a request of \d{8} bytes exceeds the daemon's limit of 16 MiB \(16777216 bytes\)$/);
+    assert.equal(reply.error.details.fallback, true);
+
+    // A CBOR one is answered in CBOR, and the same connection serves the next request.
+    const raw = await ReqClient.connect(daemon.endpoint, { maxMessageSize: 64 * MB });
+    try {
+      const refused = await decodeReply(await raw.request(Buffer.from(encode(request({ IssueCreate: { title: 't', body: 'y'.repeat(17 * MB) } }))), { timeoutMs: 20_000 }));
+      assert.equal(refused.ok, false);
+      assert.equal(refused.ok === false && refused.error.code, 'ipc_error');
+      const listed = await decodeReply(await raw.request(Buffer.from(encode(request({ IssueList: {} }))), { timeoutMs: 20_000 }));
+      assert.equal(listed.ok, true);
+    } finally {
+      raw.close();
+    }
+
+    // GritClient does not send one: the same error, without the 17 MiB on the socket; the client goes on.
+    const client = await daemon.client();
+    try {
+      await assert.rejects(client.request('IssueCreate', { title: 't', body: 'z'.repeat(17 * MB) }, { repoRoot: repo }), (err: any) => {
+        assert.equal(err.code, 'ipc_error');
+        assert.match(err.message, /^the IssueCreate request of \d{8} bytes exceeds the daemon's limit of 16 MiB/);
+        assert.equal(err.details.fallback, true);
+        assert.equal(err.details.limit, reply.error.details.limit);
+        return true;
+      });
       assert.equal(((await client.status()) as { running: boolean }).running, true);
     } finally {
       client.close();

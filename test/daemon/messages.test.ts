@@ -74,6 +74,17 @@ test('malformed requests become ipc_error or invalid_args replies, keeping the r
   }
 });
 
+test('a request about the daemon itself needs no repo_root; any other does', async () => {
+  for (const name of ['DaemonStatus', 'DaemonStop', 'DaemonStart']) {
+    const d = await decodeRequest(Buffer.from(JSON.stringify({ ipc_schema_version: 1, request_id: 'r1', command: { [name]: {} } })));
+    assert.ok('request' in d, name);
+    assert.equal(d.request.repo_root, null);
+  }
+  const d = await decodeRequest(Buffer.from(JSON.stringify({ ipc_schema_version: 1, request_id: 'r1', command: { ActorList: {} } })));
+  assert.ok('error' in d);
+  assert.equal(d.error.message, 'repo_root must be a non-empty string');
+});
+
 test('relative paths of a request are taken from its cwd, never from the daemon\'s', async () => {
   const d = await decodeRequest(encode({ ...valid, repo_root: '../r', data_dir: 'actors/a', cwd: '/home/u/w' }));
   assert.ok('request' in d);

@@ -219,12 +219,14 @@ test('hostile bytes on the socket: the daemon keeps answering valid requests', a
     }
     assert.ok(cases > 200, `${cases} hostile requests sent`);
     assert.equal(errors, cases, 'every hostile request got an error reply');
-    // Non-SP garbage and a frame far over the size limit only cost their own connections.
+    // Non-SP garbage only costs its own connection; a frame far over the size limit gets an error reply.
     const raw = await rawConnect(daemon.endpoint);
     raw.on('error', () => {});
     raw.write(Buffer.from('GET / HTTP/1.1\r\n\r\n'));
     const big = await ReqClient.connect(daemon.endpoint, { maxMessageSize: 64 * 1024 * 1024 });
-    await assert.rejects(big.request(Buffer.alloc(20 * 1024 * 1024, 0x41), { timeoutMs: 10_000 }));
+    const refused = JSON.parse(JSON.stringify(await decodeAny(await big.request(Buffer.alloc(20 * 1024 * 1024, 0x41), { timeoutMs: 10_000 }))));
+    assert.equal(refused.error.code, 'ipc_error');
+    big.close();
     assert.equal((await good.issueList({}, { repoRoot: dir })).total, 0, 'still serving');
     fuzz.close();
     good.close();
@@ -378,6 +380,21 @@ test('nngcat scripts the daemon with JSON', async (t) => {
     const l = JSON.parse((await listed.done).stdout.toString('utf8'));
     assert.equal(l.data.issues[0].title, 'from nngcat');
     assert.equal(l.data.issues[0].issue_id, reply.data.issue_id);
+    // SPEC §7's own example: requests about the daemon are for no repository.
+    const ask = async (command: object) => {
+      const out = await spawnNngcat(['--req', '--connect', daemon.endpoint, '--data', JSON.stringify({ ipc_schema_version: 1, request_id: 's', command }), '--ascii']).done;
+      return JSON.parse(out.stdout.toString('utf8'));
+    };
+    const status = await ask({ DaemonStatus: {} });
+    assert.equal(status.ok, true, JSON.stringify(status));
+    assert.equal(status.data.pid, daemon.child!.pid);
+    // DaemonStart finds it running: it keeps its idle timeout (0 here), and the reply warns, as the CLI does.
+    const start = await ask({ DaemonStart: { idle_timeout: 60 } });
+    assert.equal(start.ok, true, JSON.stringify(start));
+    assert.equal(start.data.started, false);
+    assert.deepEqual(start.warnings, [`a daemon already runs (pid ${daemon.child!.pid}) with --idle-timeout 0: it keeps it; \`grit daemon stop\` first to start one with 60`]);
+    assert.equal((await ask({ DaemonStart: { idle_timeout: 0 } })).warnings, undefined);
+    assert.equal((await ask({ DaemonStart: { idle_timeout: 'soon' } })).error.code, 'invalid_args');
   } finally {
     await daemon.stop();
   }

@@ -38,6 +38,15 @@ test('through the daemon, an unknown argument is invalid_args and nothing is wri
       for (const name of ['DaemonStatus', 'DaemonStop', 'ActorList']) {
         await assert.rejects(client.request(name, { verbose: true }, target), (e: any) => e.code === 'invalid_args' && e.details.unknown[0] === 'verbose');
       }
+      // A target in the IPC's own spelling is the caller's mistake, refused before it is sent.
+      await assert.rejects(client.request('IssueList', {}, { repo_root: repo } as never), (e: any) => {
+        assert.equal(e.code, 'invalid_args');
+        assert.equal(e.message, 'unknown target option repo_root (write repoRoot, not repo_root)');
+        assert.deepEqual(e.details.unknown, ['repo_root']);
+        assert.match(e.suggestion, /repoRoot/);
+        return true;
+      });
+      await assert.rejects(client.request('IssueList', {}, { repoRoot: repo, actorId: 7 } as never), (e: any) => e.code === 'invalid_args' && e.details.field === 'actorId');
       await client.issueCreate({ title: 'spelt right', labels: ['bug'] }, target);
       assert.equal((await client.issueList({ label: 'bug' }, target)).total, 1);
     } finally {

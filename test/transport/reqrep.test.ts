@@ -76,6 +76,36 @@ for (const kind of ['ipc', 'tcp'] as const) {
       }
     });
 
+    test('with an oversized handler, a request over the limit is answered and its connection goes on', async () => {
+      const refused: Array<{ bytes: number; head: string; info: RequestInfo }> = [];
+      const srv = await RepServer.listen(url, (body, reply) => void reply(Buffer.concat([Buffer.from('re:'), body])), {
+        maxMessageSize: 64 * 1024,
+        oversized: ({ bytes, head }, reply, info) => {
+          refused.push({ bytes, head: head.toString(), info });
+          reply(Buffer.from(`too large: ${bytes}`));
+        },
+      });
+      let drops = 0;
+      srv.on('disconnect', () => drops++);
+      try {
+        const c = await ReqClient.connect(url, { maxMessageSize: 4 * 1024 * 1024 });
+        const big = Buffer.alloc(1024 * 1024, '{');
+        const replies = await Promise.all(
+          [Buffer.from('a'), big, Buffer.from('b')].map((b) => c.request(b, { timeoutMs: 5_000 })),
+        );
+        assert.deepEqual(replies.map(String), ['re:a', `too large: ${big.length + 4}`, 're:b']);
+        assert.equal(refused.length, 1);
+        assert.match(refused[0].head, /^\{+$/, 'the body\'s first bytes are kept');
+        assert.ok(refused[0].head.length >= 1 && refused[0].head.length <= 29, `${refused[0].head.length} bytes kept`);
+        assert.equal(await c.request(Buffer.from('c')).then(String), 're:c');
+        assert.equal(srv.connectionCount, 1);
+        assert.equal(drops, 0);
+        c.close();
+      } finally {
+        await srv.close();
+      }
+    });
+
     test('200 concurrent requests with random reply delays and a small in-flight limit', async () => {
       let concurrent = 0;
       let maxConcurrent = 0;

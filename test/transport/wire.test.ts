@@ -48,3 +48,26 @@ test('decoder rejects an oversized declared length from the header alone', () =>
   huge.writeBigUInt64BE(2n ** 63n + 5n);
   assert.throws(() => dec2.feed(huge, sink), (e: unknown) => e instanceof TransportError && e.code === 'too_large');
 });
+
+test('with oversizedHead, an oversized frame is read to its end holding only its head, and decoding goes on', () => {
+  const dec = new FrameDecoder(true, 1000, 5);
+  const out: Buffer[] = [];
+  const skipped: Array<[Buffer, number]> = [];
+  let held = 0;
+  const sink = { handshake: () => {}, message: (m: Buffer) => out.push(m), oversized: (h: Buffer, n: number) => skipped.push([h, n]) };
+  const big = randomBytes(300_000);
+  const stream = Buffer.concat([encodeHandshake(SP_PROTO.REQ), encodeFrameHeader(big.length, true), big, encodeFrameHeader(3, true), Buffer.from('abc')]);
+  for (let off = 0; off < stream.length; off += 999) {
+    dec.feed(stream.subarray(off, off + 999), sink);
+    held = Math.max(held, dec.bufferedBytes);
+  }
+  assert.ok(held <= 9, `held ${held} bytes of a 300 kB frame`);
+  assert.deepEqual(skipped, [[big.subarray(0, 5), big.length]]);
+  assert.deepEqual(out, [Buffer.from('abc')]);
+  assert.equal(dec.partial, false);
+  // A length no sender could mean still ends the connection.
+  const huge = Buffer.alloc(9);
+  huge[0] = 1;
+  huge.writeBigUInt64BE(2n ** 63n, 1);
+  assert.throws(() => dec.feed(huge, sink), (e: unknown) => e instanceof TransportError && e.code === 'too_large');
+});

@@ -48,6 +48,7 @@ let nextConnectionId = 1;
 
 /**
  * Events: 'ready' (handshake done), 'message' (payload: Buffer),
+ * 'oversized' (head: Buffer, declaredBytes: number; only with `oversizedHead`, see FrameDecoder),
  * 'drain' (socket write buffer drained), 'close' (err?: TransportError; once).
  * Never emits 'error'.
  */
@@ -71,10 +72,12 @@ export class SpConnection extends EventEmitter {
     readonly localProto: number,
     readonly peerProto: number,
     readonly limits: ResolvedLimits,
+    /** Read a frame over maxMessageSize to its end, keeping this many of its first bytes, instead of dropping the connection. */
+    oversizedHead?: number,
   ) {
     super();
     this.remote = ipc ? 'ipc' : `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
-    this.decoder = new FrameDecoder(ipc, limits.maxMessageSize);
+    this.decoder = new FrameDecoder(ipc, limits.maxMessageSize, oversizedHead);
   }
 
   /** Attaches to the socket, sends our handshake and arms the handshake timer. */
@@ -165,6 +168,7 @@ export class SpConnection extends EventEmitter {
     this.socket.destroy();
     this.emit('close', err);
     this.removeAllListeners('message');
+    this.removeAllListeners('oversized');
   }
 
   private onData(chunk: Buffer): void {
@@ -193,6 +197,9 @@ export class SpConnection extends EventEmitter {
     },
     message: (payload: Buffer): void => {
       this.emit('message', payload);
+    },
+    oversized: (head: Buffer, declaredBytes: number): void => {
+      this.emit('oversized', head, declaredBytes);
     },
   };
 

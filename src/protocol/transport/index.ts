@@ -22,6 +22,8 @@ export {
   REP_DEFAULTS,
   type RepServerOptions,
   type RepHandler,
+  type OversizedHandler,
+  type OversizedRequest,
   type ReplyFn,
   type RequestInfo,
 } from './rep.js';

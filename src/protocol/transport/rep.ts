@@ -29,6 +29,13 @@ export interface RepServerOptions extends ConnectionLimits {
   maxHops?: number;
   /** Largest reply sent, header included (a larger one is not sent: `ReplyFn` returns false). Default maxMessageSize. */
   maxReplySize?: number;
+  /**
+   * Answers requests over maxMessageSize. With it, such a request is read to its end and
+   * discarded (memory stays bounded: only its backtrace and first body byte are kept), handed
+   * here to be answered, and its connection goes on; without it, the connection is dropped
+   * (its peer never gets an answer).
+   */
+  oversized?: OversizedHandler;
 }
 
 export const REP_DEFAULTS = {
@@ -64,10 +71,25 @@ export type ReplyFn = (body: Buffer | Uint8Array) => boolean;
  */
 export type RepHandler = (body: Buffer, reply: ReplyFn, info: RequestInfo) => void | Promise<void>;
 
+/** A request over maxMessageSize: the size of the whole message (routing header included), and its body's first bytes (at least one, if it has any). */
+export interface OversizedRequest {
+  readonly bytes: number;
+  readonly head: Buffer;
+}
+
+/** Like RepHandler, for a request too large to be read (RepServerOptions.oversized). */
+export type OversizedHandler = (request: OversizedRequest, reply: ReplyFn, info: RequestInfo) => void | Promise<void>;
+
+/** A received request: its message, or (for one over the limit) the message's head and declared size. */
+interface Inbound {
+  msg: Buffer;
+  oversizedBytes?: number;
+}
+
 interface ConnState {
   conn: SpConnection;
   inFlight: number;
-  queue: Buffer[];
+  queue: Inbound[];
   abort: AbortController;
 }
 
@@ -91,6 +113,7 @@ export class RepServer extends EventEmitter {
   private readonly maxUnsentReplyBytes: number;
   private readonly maxHops: number;
   private readonly maxReplySize: number;
+  private readonly oversized: OversizedHandler | undefined;
   private bound!: BoundListener;
 
   private constructor(
@@ -104,6 +127,7 @@ export class RepServer extends EventEmitter {
     this.maxUnsentReplyBytes = opts.maxUnsentReplyBytes ?? REP_DEFAULTS.maxUnsentReplyBytes;
     this.maxHops = Math.max(1, opts.maxHops ?? REP_DEFAULTS.maxHops);
     this.maxReplySize = opts.maxReplySize ?? this.limits.maxMessageSize;
+    this.oversized = opts.oversized;
   }
 
   /**
@@ -189,10 +213,13 @@ export class RepServer extends EventEmitter {
       this.emit('rejected', this.closing ? 'closing' : 'max_connections');
       return;
     }
-    const conn = new SpConnection(socket, this.bound.endpoint.kind === 'ipc', SP_PROTO.REP, SP_PROTO.REQ, this.limits);
+    // An oversized request keeps its backtrace (at most maxHops words) and its body's first byte.
+    const head = this.oversized ? this.maxHops * 4 + 1 : undefined;
+    const conn = new SpConnection(socket, this.bound.endpoint.kind === 'ipc', SP_PROTO.REP, SP_PROTO.REQ, this.limits, head);
     const st: ConnState = { conn, inFlight: 0, queue: [], abort: new AbortController() };
     this.conns.set(conn.id, st);
-    conn.on('message', (m: Buffer) => this.onMessage(st, m));
+    conn.on('message', (msg: Buffer) => this.onMessage(st, { msg }));
+    conn.on('oversized', (msg: Buffer, oversizedBytes: number) => this.onMessage(st, { msg, oversizedBytes }));
     conn.on('drain', () => {
       conn.resumeReading('write');
       this.pump(st);
@@ -210,16 +237,16 @@ export class RepServer extends EventEmitter {
     this.emit('connection', conn.id, conn.remote);
   }
 
-  private onMessage(st: ConnState, msg: Buffer): void {
+  private onMessage(st: ConnState, inbound: Inbound): void {
     if (st.inFlight >= this.maxInFlight || st.queue.length > 0 || this.repliesPiledUp(st)) {
-      st.queue.push(msg);
+      st.queue.push(inbound);
       st.conn.pauseReading('inflight');
       return;
     }
-    this.dispatch(st, msg);
+    this.dispatch(st, inbound);
   }
 
-  private dispatch(st: ConnState, msg: Buffer): void {
+  private dispatch(st: ConnState, { msg, oversizedBytes }: Inbound): void {
     const conn = st.conn;
     // Backtrace: 32-bit words up to and including the first with the high bit set.
     let off = 0;
@@ -271,7 +298,7 @@ export class RepServer extends EventEmitter {
       if (settle()) this.pump(st);
     };
     try {
-      const r = this.handler(body, reply, info);
+      const r = oversizedBytes === undefined ? this.handler(body, reply, info) : this.oversized!({ bytes: oversizedBytes, head: body }, reply, info);
       if (r && typeof (r as Promise<void>).then === 'function') (r as Promise<void>).then(undefined, failed);
     } catch (err) {
       failed(err);

@@ -66,13 +66,21 @@ export interface DecoderSink {
   handshake(peerProto: number): void;
   /** Called for each complete message payload (an owned copy). */
   message(payload: Buffer): void;
+  /**
+   * Called, when the decoder keeps oversized frames' heads, once such a frame has been read to
+   * its end: its first bytes (an owned copy) and the size its header declared.
+   */
+  oversized?(head: Buffer, declaredBytes: number): void;
 }
 
 /**
  * Incremental decoder for one connection's inbound byte stream: first the
  * handshake, then frames. Never buffers more than the bytes actually received
- * for the current frame; a frame header declaring more than `maxMessageSize`
- * throws TransportError('too_large') before any of its payload is buffered.
+ * for the current frame. A frame header declaring more than `maxMessageSize`
+ * throws TransportError('too_large') before any of its payload is buffered;
+ * unless `oversizedHead` is given: then such a frame is read and discarded,
+ * only its first `oversizedHead` bytes kept, and handed to `sink.oversized`,
+ * so that the peer can be answered and the connection goes on.
  * Throws TransportError('protocol') on malformed input. After a throw the
  * decoder must not be fed again (the connection is to be dropped).
  */
@@ -83,6 +91,8 @@ export class FrameDecoder {
   private bodyLen = -1; // -1 while reading a header
   private parts: Buffer[] = [];
   private got = 0;
+  /** The current frame is over the limit: only its head is kept. */
+  private skipping = false;
   /** Number of complete frames decoded so far (the handshake does not count). */
   framesCompleted = 0;
   /** Set to stop decoding the remainder of the current chunk (e.g. the connection closed). */
@@ -91,6 +101,7 @@ export class FrameDecoder {
   constructor(
     private readonly ipc: boolean,
     private readonly maxMessageSize: number,
+    private readonly oversizedHead?: number,
   ) {}
 
   /** True while a handshake or frame has been started but not completed. */
@@ -104,7 +115,7 @@ export class FrameDecoder {
 
   /** Bytes currently held for an incomplete frame. */
   get bufferedBytes(): number {
-    return this.hdrLen + this.got;
+    return this.hdrLen + (this.skipping ? Math.min(this.got, this.oversizedHead ?? 0) : this.got);
   }
 
   feed(chunk: Buffer, sink: DecoderSink): void {
@@ -132,7 +143,8 @@ export class FrameDecoder {
           p = 1;
         }
         const len = this.hdr.readBigUInt64BE(p);
-        if (len > BigInt(this.maxMessageSize)) {
+        this.skipping = len > BigInt(this.maxMessageSize);
+        if (this.skipping && (this.oversizedHead === undefined || len > BigInt(Number.MAX_SAFE_INTEGER))) {
           throw new TransportError('too_large', `peer declared a ${len}-byte message; limit is ${this.maxMessageSize}`);
         }
         const n2 = Number(len);
@@ -146,18 +158,26 @@ export class FrameDecoder {
         this.parts = [];
       } else {
         const n = Math.min(this.bodyLen - this.got, chunk.length - off);
-        this.parts.push(chunk.subarray(off, off + n));
+        const keep = this.skipping ? Math.max(0, Math.min(n, this.oversizedHead! - this.got)) : n;
+        // An oversized frame's head is copied: holding its chunk would hold the whole chunk.
+        if (keep > 0) this.parts.push(this.skipping ? Buffer.from(chunk.subarray(off, off + keep)) : chunk.subarray(off, off + keep));
         this.got += n;
         off += n;
         if (this.got === this.bodyLen) {
           const parts = this.parts;
           const len = this.bodyLen;
+          const skipped = this.skipping;
           this.parts = [];
           this.bodyLen = -1;
           this.got = 0;
+          this.skipping = false;
+          this.framesCompleted++;
+          if (skipped) {
+            sink.oversized?.(Buffer.concat(parts), len);
+            continue;
+          }
           // Always hand out an exact-size copy so a retained message never pins a larger socket chunk.
           const msg = parts.length === 1 ? Buffer.from(parts[0]) : Buffer.concat(parts, len);
-          this.framesCompleted++;
           sink.message(msg);
         }
       }
