@@ -37,7 +37,14 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
   }
   const { connectOrSpawn } = await import('../protocol/daemon-launch.js');
   // Printed as they would be had the command run here.
-  const client = await connectOrSpawn({ spawn: true, format: 'json', clientBuild: buildInfo()?.build, onWarning: (w) => process.stderr.write(`grit: warning: ${visible(w)}\n`) });
+  const warn = (w: string) => process.stderr.write(`grit: warning: ${visible(w)}\n`);
+  const client = await connectOrSpawn({
+    spawn: true,
+    format: 'json',
+    clientBuild: buildInfo()?.build,
+    onWarning: warn,
+    onStartFailure: (reason) => warn(`the daemon could not start (${reason}); ran the command here (\`grit daemon start\` says more)`),
+  });
   if (!client) return null;
   const dataDir = options.dataDir ?? process.env.GRIT_HOME;
   try {

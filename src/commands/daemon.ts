@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { buildInfo } from '../core/build-info.js';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { ENV_EXIT, GritError, invalidArgs } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
@@ -35,9 +35,9 @@ async function withDaemon<T>(
   spawn: boolean,
   daemonArgs: string[],
   fn: (c: GritClient) => Promise<T>,
-  onSpawn?: (pid: number | undefined) => void,
+  on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void },
 ): Promise<T | null> {
-  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn });
+  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn: on?.spawn, onStartFailure: on?.startFailure });
   if (!client) return null;
   try {
     return await fn(client);
@@ -61,7 +61,15 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   ensureRunDir(runDir());
   let spawned: number | undefined;
   const t0 = Date.now();
-  const status = await withDaemon(true, daemonArgs, statusOf, (pid) => (spawned = pid));
+  let failure: string | undefined;
+  const status = await withDaemon(true, daemonArgs, statusOf, { spawn: (pid) => (spawned = pid), startFailure: (reason) => (failure = reason) });
+  if (!status && failure !== undefined) {
+    throw new GritError('ipc_error', `the daemon could not start: ${failure}`, {
+      details: { endpoint: daemonEndpoint(), reason: failure, log: daemonLogPath() },
+      suggestion: 'fix what it names (or set GRIT_RUN_DIR to another directory), then `grit daemon start` again',
+      exitCode: ENV_EXIT,
+    });
+  }
   if (!status) {
     // Said as it happened: the wait may have ended early (the daemon's socket refused us), and a
     // daemon that failed before opening its log has none to point at.

@@ -3,10 +3,11 @@
  * auto-spawns it and waits up to 5 s). Two CLIs racing to start it are fine: the second daemon
  * finds the socket taken and exits, and both CLIs connect to the first.
  */
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GritError } from '../core/errors.js';
 import { GritClient, type ClientOptions } from './client.js';
-import { daemonEndpoint, ensureRunDir, runDir } from './daemon-paths.js';
+import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from './daemon-paths.js';
 
 export const SPAWN_WAIT_MS = 5_000;
 
@@ -27,15 +28,42 @@ function usableRunDir(): boolean {
   }
 }
 
+/** A daemon this process started: its pid, and its exit code once it has exited (null while it runs). */
+export interface SpawnedDaemon {
+  pid: number | undefined;
+  exited: Promise<number | null>;
+}
+
 /** Loads child_process only here: the CLI's usual path (a daemon already up) never needs it. */
-export async function spawnDaemon(extraArgs: string[] = []): Promise<number | undefined> {
+export async function spawnDaemon(extraArgs: string[] = []): Promise<SpawnedDaemon> {
   const { spawn } = await import('node:child_process');
   const env = { ...process.env };
   // The daemon picks actors per request; a caller's GRIT_HOME must not leak into all of them.
   delete env.GRIT_HOME;
   const child = spawn(process.execPath, [DAEMON_BIN, ...extraArgs], { detached: true, stdio: 'ignore', env });
   child.unref();
-  return child.pid;
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code ?? 1));
+    child.once('error', () => resolve(1));
+  });
+  return { pid: child.pid, exited };
+}
+
+/**
+ * Why the daemon with this pid did not start, as it logged it (src/supervisor/main.ts), or a
+ * plain statement when the log says nothing: the reason outlives the daemon only there.
+ */
+function startFailure(pid: number | undefined, code: number): string {
+  try {
+    const lines = readFileSync(daemonLogPath(), 'utf8').trimEnd().split('\n');
+    for (let i = lines.length - 1; i >= Math.max(0, lines.length - 50); i--) {
+      const entry = JSON.parse(lines[i]) as { pid?: number; reason?: unknown };
+      if (entry.pid === pid && typeof entry.reason === 'string') return entry.reason;
+    }
+  } catch {
+    // no log, or not one it wrote: the exit code is all there is
+  }
+  return `grit-daemon exited with status ${code}`;
 }
 
 /**
@@ -43,7 +71,14 @@ export async function spawnDaemon(extraArgs: string[] = []): Promise<number | un
  * pid) and keeps trying for up to `waitMs`. Returns null when no daemon could be reached.
  */
 export async function connectOrSpawn(
-  opts: ClientOptions & { spawn: boolean; waitMs?: number; daemonArgs?: string[]; onSpawn?: (pid: number | undefined) => void },
+  opts: ClientOptions & {
+    spawn: boolean;
+    waitMs?: number;
+    daemonArgs?: string[];
+    onSpawn?: (pid: number | undefined) => void;
+    /** The daemon it started exited without serving (its socket path is not a socket, …): why. */
+    onStartFailure?: (reason: string) => void;
+  },
 ): Promise<GritClient | null> {
   const endpoint = opts.endpoint ?? daemonEndpoint();
   const connect = () => GritClient.connect({ ...opts, endpoint, connectTimeoutMs: 1_000 });
@@ -55,11 +90,18 @@ export async function connectOrSpawn(
   // A run directory the daemon could not use (GRIT_RUN_DIR names a file, another user's
   // directory…) would only be found out after the whole wait: the command runs here at once.
   if (!opts.endpoint && !usableRunDir()) return null;
-  const pid = await spawnDaemon(opts.daemonArgs); // (not inside `onSpawn?.(…)`: that skips its argument without one)
-  opts.onSpawn?.(pid);
+  const daemon = await spawnDaemon(opts.daemonArgs); // (not inside `onSpawn?.(…)`: that skips its argument without one)
+  opts.onSpawn?.(daemon.pid);
+  // It exits 0 when another daemon took the socket first (that one is waited for); any other
+  // exit is a start that failed, for a reason that will not go away in the rest of the wait.
+  const failed = daemon.exited.then((code) => (code === 0 ? new Promise<never>(() => {}) : code));
   const deadline = Date.now() + (opts.waitMs ?? SPAWN_WAIT_MS);
   for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
-    await new Promise((r) => setTimeout(r, delay));
+    const code = await Promise.race([new Promise<null>((r) => setTimeout(r, delay, null)), failed]);
+    if (code !== null) {
+      opts.onStartFailure?.(startFailure(daemon.pid, code));
+      return null;
+    }
     try {
       return await connect();
     } catch (err) {

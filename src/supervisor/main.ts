@@ -119,7 +119,8 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     const inUse = err instanceof TransportError && err.code === 'address_in_use';
     const message = inUse ? `a daemon is already listening on ${endpoints[0]}` : toGritError(err).message;
-    logger.warn({ err }, 'daemon did not start');
+    // `reason` is what a CLI waiting on this start shows (src/protocol/daemon-launch.ts).
+    logger.warn({ err, reason: message }, 'daemon did not start');
     process.stderr.write(`grit-daemon: ${message}\n`);
     await flush(logger, opened);
     return inUse ? 0 : ENV_EXIT;

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
 import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
@@ -108,6 +108,23 @@ test('a relative GRIT_RUN_DIR is refused: commands run in-process, nothing is ma
   assert.equal(direct.status, 5);
   assert.equal(direct.stderr, 'grit-daemon: the daemon run directory rel-run is not an absolute path (GRIT_RUN_DIR must be one)\n');
   assert.deepEqual(readdirSync(dir).sort(), before, 'no run directory made in the work tree');
+});
+
+test('a daemon that cannot start (its socket path is a file): commands say why and run here at once; `daemon start` says why', () => {
+  const dir = initRepo();
+  const run = tempDir();
+  writeFileSync(join(run, 'daemon.sock'), 'not a socket');
+  const env = daemonEnv(run);
+  const t0 = performance.now();
+  const listed = grit(dir, ['issue', 'list', '--json'], { env });
+  assert.equal(listed.code, 0, listed.stdout + listed.stderr);
+  assert.match(listed.stderr, /^grit: warning: the daemon could not start \(refusing to replace \S+daemon\.sock: it exists and is not a socket\); ran the command here/);
+  assert.ok(performance.now() - t0 < 3_000, `said at once, not after the ${5} s spawn wait`);
+  const start = grit(dir, ['daemon', 'start', '--json'], { env });
+  assert.equal(start.code, 5, start.stdout + start.stderr);
+  assert.equal(start.json.error.code, 'ipc_error');
+  assert.match(start.json.error.message, /^the daemon could not start: refusing to replace .* it exists and is not a socket$/);
+  assert.equal(readFileSync(join(run, 'daemon.sock'), 'utf8'), 'not a socket', 'the file is left alone');
 });
 
 test('a run directory too long for its socket paths: one clear line and exit 5, from grit-daemon and `daemon start`', () => {

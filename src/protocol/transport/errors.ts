@@ -15,9 +15,9 @@ export type TransportErrorCode =
   | 'too_large'
   /** The URL could not be parsed or uses an unsupported scheme. */
   | 'invalid_url'
-  /** The listen address is already in use (live ipc socket, non-socket file, EADDRINUSE). */
+  /** The listen address is already in use (a live ipc socket, EADDRINUSE). */
   | 'address_in_use'
-  /** Refused for safety, e.g. the ipc socket's directory is world-writable. */
+  /** Refused for safety: the ipc socket's directory is world-writable, or a file that is not a socket has its path. */
   | 'insecure'
   /** ReqClient: too many requests already awaiting replies (maxPending). */
   | 'busy'

@@ -70,7 +70,7 @@ export async function prepareIpcPath(path: string): Promise<void> {
     throw TransportError.from(e, `ipc socket path ${path}`);
   }
   if (!existing.isSocket()) {
-    throw new TransportError('address_in_use', `refusing to replace ${path}: it exists and is not a socket`);
+    throw new TransportError('insecure', `refusing to replace ${path}: it exists and is not a socket`);
   }
   if (await probeLive(path, 1_000)) {
     throw new TransportError('address_in_use', `${path} is in use by a live process`);

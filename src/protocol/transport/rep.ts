@@ -134,7 +134,7 @@ export class RepServer extends EventEmitter {
    * Listens on `url` (ipc:///abs/path or tcp://host:port; port 0 picks one).
    * ipc: the parent directory must not be world-writable; the socket file is
    * created with mode 0600; a stale socket file is replaced, a live one or a
-   * non-socket file makes this reject with code 'address_in_use'.
+   * non-socket file makes this reject with code 'insecure'.
    */
   static async listen(url: string, handler: RepHandler, opts: RepServerOptions = {}): Promise<RepServer> {
     const srv = new RepServer(handler, opts);
