@@ -7,13 +7,13 @@
  * A failure is an MCP tool error (isError) whose envelope carries the grit error code.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { invalidArgs, toGritError } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
 import { isCommandName } from '../commands/registry.js';
 import { runLocal } from '../commands/run.js';
+import { LineTransport } from './stdio.js';
 import { TOOLS, type Runner, type ToolSpec } from './tools.js';
 
 const INSTRUCTIONS = [
@@ -41,9 +41,8 @@ function oneAtATime(): <T>(task: () => Promise<T>) => Promise<T> {
   };
 }
 
-function checkArgs(tool: ToolSpec, given: unknown): Args {
-  const raw = given ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgs('tool arguments must be an object');
+/** `arguments` is an object or absent: the transport answers any other shape with -32602. */
+function checkArgs(tool: ToolSpec, raw: Args): Args {
   const allowed = Object.keys(tool.input.properties);
   const unknown = Object.keys(raw).filter((k) => !allowed.includes(k));
   if (unknown.length) {
@@ -52,14 +51,14 @@ function checkArgs(tool: ToolSpec, given: unknown): Args {
       allowed,
     });
   }
-  return raw as Args;
+  return raw;
 }
 
 function reply(envelope: Record<string, unknown>, isError: boolean): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(envelope) }], structuredContent: envelope, isError };
 }
 
-export async function callTool(run: Runner, name: string, rawArgs: unknown): Promise<CallToolResult> {
+export async function callTool(run: Runner, name: string, rawArgs: Args = {}): Promise<CallToolResult> {
   try {
     const tool = availableTools().find((t) => t.name === name);
     if (!tool) throw invalidArgs(`unknown tool ${name}`, { tool: name, tools: availableTools().map((t) => t.name) });
@@ -100,7 +99,9 @@ export function createServer(options: ContextOptions, version: string): { server
 export async function serveMcp(options: ContextOptions, version: string): Promise<void> {
   const { server, idle } = createServer(options, version);
   const closed = new Promise<void>((resolve) => (server.onclose = resolve));
-  await server.connect(new StdioServerTransport());
+  // Standard output carries only the protocol: what went wrong with the client's messages goes here.
+  server.onerror = (err) => process.stderr.write(`grit mcp: ${err.message}\n`);
+  await server.connect(new LineTransport());
   process.stdin.once('end', () => void idle().then(() => server.close()));
   await closed;
 }

@@ -174,6 +174,19 @@ describe('grit mcp', () => {
   });
 });
 
+/** Runs `grit mcp` on these input lines (objects are sent as JSON) and reads back its replies by id. */
+function pipe(repo: string, lines: Array<string | object>): { replies: any[]; stderr: string } {
+  const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp'], {
+    cwd: repo,
+    input: lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n',
+    encoding: 'utf8',
+    env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return { replies: r.stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr: r.stderr };
+}
+
 describe('grit mcp with piped input', () => {
   it('answers every request written before standard input closed, then exits', () => {
     const repo = tempRepo();
@@ -189,18 +202,42 @@ describe('grit mcp with piped input', () => {
       { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'issue_list', arguments: {} } },
       { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'issue_list', arguments: { bogus: 1 } } },
     ];
-    const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp'], {
-      cwd: repo,
-      input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
-      encoding: 'utf8',
-      env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
-      timeout: 20_000,
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const { replies } = pipe(repo, lines);
     assert.deepEqual(replies.map((m) => m.id), [1, 2, 3, 4, 5, 6, 7, 8], 'one call at a time, in the order they came');
     const listed = JSON.parse(replies[2].result.content[0].text);
     assert.deepEqual(listed.data.issues.map((i: any) => i.title), ['piped']);
+  });
+});
+
+describe('grit mcp answers broken messages as JSON-RPC 2.0 asks, and keeps serving', () => {
+  it('a line that is not JSON is a Parse error with id null', () => {
+    const { replies, stderr } = pipe(tempRepo(), ['{not json', { jsonrpc: '2.0', id: 1, method: 'ping' }]);
+    assert.deepEqual(replies.find((m) => m.id === null)?.error.code, -32700);
+    assert.deepEqual(replies.find((m) => m.id === 1)?.result, {});
+    assert.equal(replies.length, 2);
+    assert.match(stderr, /^grit mcp: Parse error: .*\n$/);
+  });
+
+  it('JSON that is no JSON-RPC message is an Invalid Request, with its id when it has one', () => {
+    const { replies } = pipe(tempRepo(), ['[1]', '{"id":7}', { jsonrpc: '2.0', id: 1, method: 'ping' }]);
+    assert.deepEqual(replies.map((m) => [m.id, m.error?.code ?? 'ok']).sort(), [[1, 'ok'], [7, -32600], [null, -32600]].sort());
+  });
+
+  it('params that do not fit the method are Invalid params, in one line naming the field', () => {
+    const { replies } = pipe(tempRepo(), [
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: {} },
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'issue_list', arguments: 'x' } },
+      { jsonrpc: '2.0', id: 4, method: 'initialize', params: {} },
+      { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'issue_list', arguments: {} } },
+    ]);
+    const byId = new Map(replies.map((m) => [m.id, m]));
+    for (const [id, field] of [[2, 'params.name'], [3, 'params.arguments'], [4, 'params.protocolVersion']] as const) {
+      const { error } = byId.get(id);
+      assert.equal(error.code, -32602, JSON.stringify(error));
+      assert.ok(!error.message.includes('\n'), `one line: ${error.message}`);
+      assert.match(error.message, new RegExp(`^Invalid params for \\S+: .*${field}: `));
+    }
+    assert.equal(byId.get(5).result.isError, false);
   });
 });
 
