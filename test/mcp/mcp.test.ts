@@ -241,9 +241,11 @@ describe('grit mcp answers broken messages as JSON-RPC 2.0 asks, and keeps servi
   });
 });
 
-describe('grit mcp outside a repository', () => {
-  it('refuses to start with a coded error instead of serving tools that all fail', () => {
-    const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp', '--repo', '/nonexistent/grit-repo'], {
+describe('grit mcp start-up', () => {
+  /** A server that cannot serve says why and exits 5, before reading any request. */
+  function refusesToStart(cwd: string, flags: string[], stderr: RegExp): void {
+    const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp', ...flags], {
+      cwd,
       input: '',
       encoding: 'utf8',
       env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
@@ -251,6 +253,16 @@ describe('grit mcp outside a repository', () => {
     });
     assert.equal(r.status, 5, r.stderr);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^error: not a git repository: \/nonexistent\/grit-repo\n/);
+    assert.match(r.stderr, stderr);
+  }
+
+  it('refuses to serve outside a repository instead of serving tools that all fail', () => {
+    refusesToStart(tempDir(), ['--repo', '/nonexistent/grit-repo'], /^error: not a git repository: \/nonexistent\/grit-repo\n/);
+  });
+
+  it('refuses to serve as an actor the repository does not have', () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    refusesToStart(repo, ['--actor', 'nosuch'], /^error: no actor nosuch in this repository .*\nhint: run `grit actor list`\n$/);
   });
 });
