@@ -1,6 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { isCommandName } from '../../src/commands/registry.js';
@@ -163,6 +165,20 @@ describe('grit mcp', () => {
     assert.match(schema.properties.ttl.description, /number of seconds/);
     assert.equal((await fails(client, 'lock_acquire', { resource: 'path:x', ttl: 0.5 })).code, 'invalid_args');
     await ok(client, 'lock_release', { resource: 'path:docs' });
+  });
+
+  it('limits context_query results with limit, as the CLI does', async () => {
+    writeFileSync(join(repo, 'parsers.ts'), ['parseA', 'parseB', 'parseC'].map((f) => `export function ${f}() {}\n`).join(''));
+    git(repo, 'add', 'parsers.ts');
+    gritOk(repo, ['context', 'index']);
+    const two = await ok(client, 'context_query', { query: 'parse', limit: 2 });
+    assert.equal(two.results.length, 2);
+    assert.equal(two.truncated, true);
+    assert.deepEqual(two, gritOk(repo, ['context', 'query', 'parse', '--limit', '2']));
+    assert.equal((await ok(client, 'context_query', { query: 'parse' })).results.length, 3);
+    assert.equal((await fails(client, 'context_query', { query: 'parse', limit: 0 })).code, 'invalid_args');
+    const schema = (await client.listTools()).tools.find((t) => t.name === 'context_query')!.inputSchema as any;
+    assert.deepEqual([schema.properties.limit.type, schema.properties.limit.minimum, schema.properties.limit.maximum], ['integer', 1, 10_000]);
   });
 
   it('reads back what context_set stored with context_project', async () => {
