@@ -7,7 +7,7 @@
  * Free of the MCP SDK so that the table can be read by tests and docs without loading it.
  */
 import { invalidArgs } from '../core/errors.js';
-import type { Args } from '../commands/args.js';
+import { labelList, type Args } from '../commands/args.js';
 import { QUERY_LIMIT } from '../commands/context-commands.js';
 
 export type JsonSchema = { type: string | string[]; description?: string; [k: string]: unknown };
@@ -154,7 +154,8 @@ export const TOOLS: ToolSpec[] = [
     ipc: 'IssueCreate',
     description: `Remember something for later sessions: an issue labelled "${MEMORY_LABEL}". Returns {issue_id, event_id, wal_head}.`,
     input: args({ title: str('what to remember, in one line'), body: str('details (Markdown)'), labels: strList('extra labels') }, ['title']),
-    call: (run, a) => run('IssueCreate', { ...a, labels: [MEMORY_LABEL, ...((a.labels as string[] | undefined) ?? [])] }),
+    // Read as IssueCreate reads `labels` (a text is a list of one), not spread: "howto" is no h, o, w, t, o.
+    call: (run, a) => run('IssueCreate', { ...a, labels: [MEMORY_LABEL, ...labelList(a)] }),
   },
   {
     name: 'memory_query',

@@ -5,7 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { isCommandName } from '../../src/commands/registry.js';
+import { COMMANDS, isCommandName } from '../../src/commands/registry.js';
 import { TOOLS } from '../../src/mcp/tools.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
@@ -105,6 +105,52 @@ describe('grit mcp', () => {
     assert.equal(typeof (await ok(client, 'issue_list')).total, 'number');
   });
 
+  it('offers each tool exactly the arguments its command reads', () => {
+    for (const tool of TOOLS.filter((t) => !t.call && isCommandName(t.ipc))) {
+      // ttl_ms is the IPC's other spelling of ttl, which takes a number of seconds as well.
+      const reads = COMMANDS[tool.ipc].args.filter((a) => a !== 'ttl_ms');
+      assert.deepEqual(Object.keys(tool.input.properties).sort(), [...reads].sort(), tool.name);
+    }
+  });
+
+  it('names the missing required argument by its tool name, as a tool error', async () => {
+    for (const tool of (await client.listTools()).tools) {
+      const required = (tool.inputSchema.required ?? []) as string[];
+      const result: any = await client.callTool({ name: tool.name, arguments: {} });
+      const error = envelope(result).error;
+      if (required.length === 0) {
+        assert.notEqual(error?.code, 'invalid_args', `${tool.name} needs no argument: ${error?.message}`);
+        continue;
+      }
+      assert.equal(result.isError, true, tool.name);
+      assert.equal(error.code, 'invalid_args', `${tool.name}: ${error.message}`);
+      assert.doesNotMatch(error.message, /--|<\w+>/, `${tool.name}: no CLI spelling`);
+      // issue_update says first that it has nothing to update (title or body).
+      if (tool.name === 'issue_update') continue;
+      assert.ok(required.includes(error.details.field), `${tool.name}: ${error.details.field} is not required in the schema`);
+      assert.ok(error.message.startsWith(`${error.details.field} `), `${tool.name}: ${error.message}`);
+    }
+  });
+
+  it('reports an argument of the wrong type as invalid_args naming the argument, for every tool', async () => {
+    const { issue_id } = await ok(client, 'issue_create', { title: 'typed' });
+    const good: Record<string, unknown> = { issue_id, target: issue_id, dep_type: 'related_to', resource: 'path:typed', title: 't', body: 'b', label: 'l', key: 'k', value: 'v', query: 'q' };
+    const wrong = (s: any): unknown => (s.type === 'string' ? 5 : s.type === 'array' ? 5 : s.type === 'integer' ? 'many' : s.type === 'boolean' ? 'yes' : true);
+    for (const tool of (await client.listTools()).tools) {
+      const properties = tool.inputSchema.properties as Record<string, any>;
+      const base = Object.fromEntries(Object.keys(properties).filter((k) => k in good).map((k) => [k, good[k]]));
+      for (const [key, schema] of Object.entries(properties)) {
+        const args = { ...base, [key]: wrong(schema) };
+        const error = await fails(client, tool.name, args);
+        assert.equal(error.code, 'invalid_args', `${tool.name} ${key}: ${error.message}`);
+        assert.equal(error.details.field, key, `${tool.name} ${key}: ${JSON.stringify(error)}`);
+        assert.match(error.message, new RegExp(`^${key} `), `${tool.name} ${key}`);
+        assert.doesNotMatch(error.message, /--|<\w+>/, `${tool.name} ${key}: no CLI spelling`);
+      }
+    }
+    assert.equal((await fails(client, 'issue_update', { issue_id })).message, 'nothing to update: give title or body');
+  });
+
   it('stores and finds memories by a substring of title or body', async () => {
     await ok(client, 'memory_store', { title: 'Tests need GRIT_NO_DAEMON', body: 'otherwise they race the daemon' });
     await ok(client, 'memory_store', { title: 'Build before testing', body: 'npm run build writes the manifest', labels: ['howto'] });
@@ -118,6 +164,9 @@ describe('grit mcp', () => {
     const daemon = await ok(client, 'memory_query', { query: 'daemon' });
     assert.deepEqual(daemon.memories.map((m: any) => m.title), ['Tests need GRIT_NO_DAEMON']);
     assert.equal((await ok(client, 'memory_query', { query: 'nothing like this' })).total, 0);
+    // One text is a list of one label, as for issue_create.
+    const one = await ok(client, 'memory_store', { title: 'Labels may be one text', labels: 'howto' });
+    assert.deepEqual([...(await ok(client, 'issue_show', { issue_id: one.issue_id })).issue.labels].sort(), ['howto', 'memory']);
   });
 
   it('orders issues by their dependencies', { skip: !isCommandName('IssueDepTopo') && 'no IssueDepTopo in this build' }, async () => {
