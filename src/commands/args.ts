@@ -6,23 +6,38 @@ import { invalidArgs } from '../core/errors.js';
 
 export type Args = Record<string, unknown>;
 
-/** IPC keys that the CLI takes as positional arguments, named as its usage lines name them. */
-const POSITIONAL: Record<string, string> = { issue_id: '<id>', id: '<id>', query: '<query>', key: '<key>', value: '<value>', path: '<path>' };
+/**
+ * IPC keys the CLI spells otherwise than as `--kebab-case`: its positional arguments, named as its
+ * usage lines name them, and flags of another name.
+ */
+const CLI_SPELLING: Record<string, string> = {
+  issue_id: '<id>',
+  id: '<id>',
+  query: '<query>',
+  key: '<key>',
+  value: '<value>',
+  path: '<path>',
+  labels: '--label',
+  dep_type: '--type',
+};
 
-/** How a person typed the argument: IPC keys are snake_case, CLI flags kebab-case. */
-const flag = (key: string): string => POSITIONAL[key] ?? `--${key.replaceAll('_', '-')}`;
+/**
+ * How a person typed the argument on the command line: messages name it so. Other callers (the
+ * MCP tools) call arguments by their keys; the MCP server turns these names back into keys.
+ */
+export const cliName = (key: string): string => CLI_SPELLING[key] ?? `--${key.replaceAll('_', '-')}`;
 
 export function optText(args: Args, key: string): string | undefined {
   const v = args[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalidArgs(`${flag(key)} must be text`, { field: key });
+  if (typeof v !== 'string') throw invalidArgs(`${cliName(key)} must be text`, { field: key });
   return v;
 }
 
 export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {}): string {
   const v = optText(args, key);
-  if (v === undefined) throw invalidArgs(`${flag(key)} is required`, { field: key });
-  if (opts.nonEmpty && v.trim() === '') throw invalidArgs(`${flag(key)} must not be empty`, { field: key });
+  if (v === undefined) throw invalidArgs(`${cliName(key)} is required`, { field: key });
+  if (opts.nonEmpty && v.trim() === '') throw invalidArgs(`${cliName(key)} must not be empty`, { field: key });
   return v;
 }
 
@@ -30,39 +45,39 @@ export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {})
  * A label as grit stores it: without surrounding whitespace, not empty, one line of printable
  * text. Every way a label comes in (create's `labels`, label add/remove, the `label` filters) reads
  * it through here, so a label typed as `" urgent"` is `urgent` everywhere and can be taken off
- * again with the text it was put on with. `flagName` names the CLI flag (`--label` for `labels`).
+ * again with the text it was put on with.
  */
-function labelOf(v: unknown, key: string, flagName: string): string {
+function labelOf(v: unknown, key: string): string {
   const label = typeof v === 'string' ? v.trim() : '';
-  if (label === '') throw invalidArgs(`${flag(flagName)} must be non-empty text`, { field: key, value: v });
+  if (label === '') throw invalidArgs(`${cliName(key)} must be non-empty text`, { field: key, value: v });
   // A control character (a newline, an escape) would break `issue show` and the tables' one line per label.
   if (/[\u0000-\u001f\u007f-\u009f]/.test(label)) {
-    throw invalidArgs(`${flag(flagName)} must be one line without control characters`, { field: key, value: v });
+    throw invalidArgs(`${cliName(key)} must be one line without control characters`, { field: key, value: v });
   }
   return label;
 }
 
 export const labelArg = (args: Args, key = 'label'): string => {
-  if (args[key] === undefined || args[key] === null) throw invalidArgs(`${flag(key)} is required`, { field: key });
-  return labelOf(args[key], key, key);
+  if (args[key] === undefined || args[key] === null) throw invalidArgs(`${cliName(key)} is required`, { field: key });
+  return labelOf(args[key], key);
 };
 
 /** A label filter: absent is no filter, but an empty one is refused (`--label "$UNSET"` is not "all"). */
 export const optLabel = (args: Args, key = 'label'): string | undefined =>
-  args[key] === undefined || args[key] === null ? undefined : labelOf(args[key], key, key);
+  args[key] === undefined || args[key] === null ? undefined : labelOf(args[key], key);
 
 /** A list of labels, one `--label` per item on the CLI; a single text is a list of one. */
-export function labelList(args: Args, key = 'labels', flagName = 'label'): string[] {
+export function labelList(args: Args, key = 'labels'): string[] {
   const v = args[key];
   if (v === undefined || v === null) return [];
-  return [...new Set((Array.isArray(v) ? v : [v]).map((item) => labelOf(item, key, flagName)))];
+  return [...new Set((Array.isArray(v) ? v : [v]).map((item) => labelOf(item, key)))];
 }
 
 export function oneOf<T extends string>(args: Args, key: string, allowed: readonly T[]): T | undefined {
   const v = optText(args, key);
   if (v === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(v)) {
-    throw invalidArgs(`${flag(key)} must be one of ${allowed.join(', ')}`, { field: key, value: v });
+    throw invalidArgs(`${cliName(key)} must be one of ${allowed.join(', ')}`, { field: key, value: v });
   }
   return v as T;
 }
@@ -70,7 +85,7 @@ export function oneOf<T extends string>(args: Args, key: string, allowed: readon
 export function bool(args: Args, key: string): boolean {
   const v = args[key];
   if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw invalidArgs(`${flag(key)} must be true or false`, { field: key });
+  if (typeof v !== 'boolean') throw invalidArgs(`${cliName(key)} must be true or false`, { field: key });
   return v;
 }
 
@@ -86,7 +101,7 @@ export function optInt(args: Args, key: string, range: { min: number; max?: numb
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < range.min || n > max) {
     const what = range.max === undefined ? `a whole number, ${range.min} or more` : `an integer from ${range.min} to ${range.max}`;
-    throw invalidArgs(`${flag(key)} must be ${what}`, { field: key, value: v });
+    throw invalidArgs(`${cliName(key)} must be ${what}`, { field: key, value: v });
   }
   return n;
 }

@@ -17,12 +17,15 @@ export interface QueryResult {
   match: MatchTier;
 }
 
+/** How many results a query returns, by default and at most (the MCP tool's schema says the same). */
+export const QUERY_LIMIT = { min: 1, max: 10_000, default: 50 } as const;
+
 export async function contextQuery(
   ctx: RepoContext,
   args: Args,
 ): Promise<{ query: string; results: QueryResult[]; truncated: boolean; indexed: boolean }> {
   const query = text(args, 'query', { nonEmpty: true }).trim();
-  const limit = optInt(args, 'limit', { min: 1, max: 10_000 }) ?? 50;
+  const limit = optInt(args, 'limit', QUERY_LIMIT) ?? QUERY_LIMIT.default;
   await ctx.refresh();
   const { hits, truncated } = ctx.store.context.query(query, limit);
   const results = hits.map((h) => ({

@@ -11,7 +11,7 @@ import { fromHex, toHex } from '../core/hex.js';
 import { DEP_TYPES, type DepType, type IssueState } from '../core/kinds.js';
 import type { IssueSummary } from '../core/projection.js';
 import type { Store } from '../core/store.js';
-import { bool, oneOf, optLabel, text, type Args } from './args.js';
+import { bool, cliName, oneOf, optLabel, text, type Args } from './args.js';
 import { withLockWarnings, type RepoContext } from './context.js';
 import type { WriteReply } from './issues.js';
 
@@ -25,7 +25,7 @@ export interface DepWriteReply extends WriteReply {
 async function edgeFrom(ctx: RepoContext, args: Args): Promise<DepEdge> {
   const dep_type = oneOf<DepType>(args, 'dep_type', DEP_TYPES);
   if (dep_type === undefined) {
-    throw invalidArgs(`--type is required (one of ${DEP_TYPES.join(', ')})`, { field: 'dep_type' });
+    throw invalidArgs(`${cliName('dep_type')} is required (one of ${DEP_TYPES.join(', ')})`, { field: 'dep_type' });
   }
   const issue = await ctx.resolveIssue(text(args, 'issue_id', { nonEmpty: true }));
   const target = await ctx.resolveIssue(text(args, 'target', { nonEmpty: true }));

@@ -7,13 +7,13 @@
  * A failure is an MCP tool error (isError) whose envelope carries the grit error code.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { StdioServerTransport } from '@modelcontextprotocol/sdk/server/stdio.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
-import { invalidArgs, toGritError } from '../core/errors.js';
-import type { Args } from '../commands/args.js';
+import { GritError, invalidArgs, toGritError } from '../core/errors.js';
+import { cliName, type Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
 import { isCommandName } from '../commands/registry.js';
 import { runLocal } from '../commands/run.js';
+import { LineTransport } from './stdio.js';
 import { TOOLS, type Runner, type ToolSpec } from './tools.js';
 
 const INSTRUCTIONS = [
@@ -41,9 +41,8 @@ function oneAtATime(): <T>(task: () => Promise<T>) => Promise<T> {
   };
 }
 
-function checkArgs(tool: ToolSpec, given: unknown): Args {
-  const raw = given ?? {};
-  if (typeof raw !== 'object' || Array.isArray(raw)) throw invalidArgs('tool arguments must be an object');
+/** `arguments` is an object or absent: the transport answers any other shape with -32602. */
+function checkArgs(tool: ToolSpec, raw: Args): Args {
   const allowed = Object.keys(tool.input.properties);
   const unknown = Object.keys(raw).filter((k) => !allowed.includes(k));
   if (unknown.length) {
@@ -52,22 +51,38 @@ function checkArgs(tool: ToolSpec, given: unknown): Args {
       allowed,
     });
   }
-  return raw as Args;
+  return raw;
+}
+
+/** A flag (`--dep-type`) or a positional argument (`<id>`) as a command's message names it. */
+const CLI_TOKEN = /(?<![\w:-])(--[a-z0-9][a-z0-9-]*|<[a-z_-]+>)(?![\w-])/g;
+
+/**
+ * The command functions, shared with the CLI, name arguments in their messages as the CLI spells
+ * them (`args.ts` cliName); a tool's caller knows them by the tool's argument names, so each such
+ * name of one of the tool's arguments is given as that argument (`dep_type`, `issue_id`) instead.
+ */
+function inToolTerms(err: GritError, tool: ToolSpec): GritError {
+  const keys = new Map(Object.keys(tool.input.properties).map((key) => [cliName(key), key]));
+  const message = err.message.replace(CLI_TOKEN, (token) => keys.get(token) ?? token);
+  if (message === err.message) return err;
+  return new GritError(err.code, message, { details: err.details, suggestion: err.suggestion, exitCode: err.exitCode });
 }
 
 function reply(envelope: Record<string, unknown>, isError: boolean): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(envelope) }], structuredContent: envelope, isError };
 }
 
-export async function callTool(run: Runner, name: string, rawArgs: unknown): Promise<CallToolResult> {
+export async function callTool(run: Runner, name: string, rawArgs: Args = {}): Promise<CallToolResult> {
+  const tool = availableTools().find((t) => t.name === name);
   try {
-    const tool = availableTools().find((t) => t.name === name);
     if (!tool) throw invalidArgs(`unknown tool ${name}`, { tool: name, tools: availableTools().map((t) => t.name) });
     const args = checkArgs(tool, rawArgs);
     const data = await (tool.call ? tool.call(run, args) : run(tool.ipc, args));
     return reply({ schema_version: 1, ok: true, data }, false);
   } catch (err) {
-    return reply({ schema_version: 1, ok: false, error: toGritError(err).toJSON() }, true);
+    const error = tool ? inToolTerms(toGritError(err), tool) : toGritError(err);
+    return reply({ schema_version: 1, ok: false, error: error.toJSON() }, true);
   }
 }
 
@@ -100,7 +115,9 @@ export function createServer(options: ContextOptions, version: string): { server
 export async function serveMcp(options: ContextOptions, version: string): Promise<void> {
   const { server, idle } = createServer(options, version);
   const closed = new Promise<void>((resolve) => (server.onclose = resolve));
-  await server.connect(new StdioServerTransport());
+  // Standard output carries only the protocol: what went wrong with the client's messages goes here.
+  server.onerror = (err) => process.stderr.write(`grit mcp: ${err.message}\n`);
+  await server.connect(new LineTransport());
   process.stdin.once('end', () => void idle().then(() => server.close()));
   await closed;
 }

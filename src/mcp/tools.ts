@@ -7,7 +7,8 @@
  * Free of the MCP SDK so that the table can be read by tests and docs without loading it.
  */
 import { invalidArgs } from '../core/errors.js';
-import type { Args } from '../commands/args.js';
+import { labelList, type Args } from '../commands/args.js';
+import { QUERY_LIMIT } from '../commands/context-commands.js';
 
 export type JsonSchema = { type: string | string[]; description?: string; [k: string]: unknown };
 
@@ -52,6 +53,13 @@ const lockPlace = {
 const ttl: JsonSchema = {
   type: ['string', 'number'],
   description: 'time to live: a duration such as "30s", "15m", "2h", or a number of seconds (default 5m, at most 30d)',
+};
+
+const limit: JsonSchema = {
+  type: 'integer',
+  minimum: QUERY_LIMIT.min,
+  maximum: QUERY_LIMIT.max,
+  description: `at most this many results (default ${QUERY_LIMIT.default}); "truncated" says whether there were more`,
 };
 
 export const MEMORY_LABEL = 'memory';
@@ -121,7 +129,7 @@ export const TOOLS: ToolSpec[] = [
     name: 'context_query',
     ipc: 'ContextQuery',
     description: 'Search the indexed project context.',
-    input: args({ query: str('what to look for') }, ['query']),
+    input: args({ query: str('what to look for'), limit }, ['query']),
   },
   {
     name: 'context_project',
@@ -146,7 +154,8 @@ export const TOOLS: ToolSpec[] = [
     ipc: 'IssueCreate',
     description: `Remember something for later sessions: an issue labelled "${MEMORY_LABEL}". Returns {issue_id, event_id, wal_head}.`,
     input: args({ title: str('what to remember, in one line'), body: str('details (Markdown)'), labels: strList('extra labels') }, ['title']),
-    call: (run, a) => run('IssueCreate', { ...a, labels: [MEMORY_LABEL, ...((a.labels as string[] | undefined) ?? [])] }),
+    // Read as IssueCreate reads `labels` (a text is a list of one), not spread: "howto" is no h, o, w, t, o.
+    call: (run, a) => run('IssueCreate', { ...a, labels: [MEMORY_LABEL, ...labelList(a)] }),
   },
   {
     name: 'memory_query',

@@ -1,9 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
-import { isCommandName } from '../../src/commands/registry.js';
+import { COMMANDS, isCommandName } from '../../src/commands/registry.js';
 import { TOOLS } from '../../src/mcp/tools.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
@@ -103,6 +105,52 @@ describe('grit mcp', () => {
     assert.equal(typeof (await ok(client, 'issue_list')).total, 'number');
   });
 
+  it('offers each tool exactly the arguments its command reads', () => {
+    for (const tool of TOOLS.filter((t) => !t.call && isCommandName(t.ipc))) {
+      // ttl_ms is the IPC's other spelling of ttl, which takes a number of seconds as well.
+      const reads = COMMANDS[tool.ipc].args.filter((a) => a !== 'ttl_ms');
+      assert.deepEqual(Object.keys(tool.input.properties).sort(), [...reads].sort(), tool.name);
+    }
+  });
+
+  it('names the missing required argument by its tool name, as a tool error', async () => {
+    for (const tool of (await client.listTools()).tools) {
+      const required = (tool.inputSchema.required ?? []) as string[];
+      const result: any = await client.callTool({ name: tool.name, arguments: {} });
+      const error = envelope(result).error;
+      if (required.length === 0) {
+        assert.notEqual(error?.code, 'invalid_args', `${tool.name} needs no argument: ${error?.message}`);
+        continue;
+      }
+      assert.equal(result.isError, true, tool.name);
+      assert.equal(error.code, 'invalid_args', `${tool.name}: ${error.message}`);
+      assert.doesNotMatch(error.message, /--|<\w+>/, `${tool.name}: no CLI spelling`);
+      // issue_update says first that it has nothing to update (title or body).
+      if (tool.name === 'issue_update') continue;
+      assert.ok(required.includes(error.details.field), `${tool.name}: ${error.details.field} is not required in the schema`);
+      assert.ok(error.message.startsWith(`${error.details.field} `), `${tool.name}: ${error.message}`);
+    }
+  });
+
+  it('reports an argument of the wrong type as invalid_args naming the argument, for every tool', async () => {
+    const { issue_id } = await ok(client, 'issue_create', { title: 'typed' });
+    const good: Record<string, unknown> = { issue_id, target: issue_id, dep_type: 'related_to', resource: 'path:typed', title: 't', body: 'b', label: 'l', key: 'k', value: 'v', query: 'q' };
+    const wrong = (s: any): unknown => (s.type === 'string' ? 5 : s.type === 'array' ? 5 : s.type === 'integer' ? 'many' : s.type === 'boolean' ? 'yes' : true);
+    for (const tool of (await client.listTools()).tools) {
+      const properties = tool.inputSchema.properties as Record<string, any>;
+      const base = Object.fromEntries(Object.keys(properties).filter((k) => k in good).map((k) => [k, good[k]]));
+      for (const [key, schema] of Object.entries(properties)) {
+        const args = { ...base, [key]: wrong(schema) };
+        const error = await fails(client, tool.name, args);
+        assert.equal(error.code, 'invalid_args', `${tool.name} ${key}: ${error.message}`);
+        assert.equal(error.details.field, key, `${tool.name} ${key}: ${JSON.stringify(error)}`);
+        assert.match(error.message, new RegExp(`^${key} `), `${tool.name} ${key}`);
+        assert.doesNotMatch(error.message, /--|<\w+>/, `${tool.name} ${key}: no CLI spelling`);
+      }
+    }
+    assert.equal((await fails(client, 'issue_update', { issue_id })).message, 'nothing to update: give title or body');
+  });
+
   it('stores and finds memories by a substring of title or body', async () => {
     await ok(client, 'memory_store', { title: 'Tests need GRIT_NO_DAEMON', body: 'otherwise they race the daemon' });
     await ok(client, 'memory_store', { title: 'Build before testing', body: 'npm run build writes the manifest', labels: ['howto'] });
@@ -116,6 +164,9 @@ describe('grit mcp', () => {
     const daemon = await ok(client, 'memory_query', { query: 'daemon' });
     assert.deepEqual(daemon.memories.map((m: any) => m.title), ['Tests need GRIT_NO_DAEMON']);
     assert.equal((await ok(client, 'memory_query', { query: 'nothing like this' })).total, 0);
+    // One text is a list of one label, as for issue_create.
+    const one = await ok(client, 'memory_store', { title: 'Labels may be one text', labels: 'howto' });
+    assert.deepEqual([...(await ok(client, 'issue_show', { issue_id: one.issue_id })).issue.labels].sort(), ['howto', 'memory']);
   });
 
   it('orders issues by their dependencies', { skip: !isCommandName('IssueDepTopo') && 'no IssueDepTopo in this build' }, async () => {
@@ -165,6 +216,20 @@ describe('grit mcp', () => {
     await ok(client, 'lock_release', { resource: 'path:docs' });
   });
 
+  it('limits context_query results with limit, as the CLI does', async () => {
+    writeFileSync(join(repo, 'parsers.ts'), ['parseA', 'parseB', 'parseC'].map((f) => `export function ${f}() {}\n`).join(''));
+    git(repo, 'add', 'parsers.ts');
+    gritOk(repo, ['context', 'index']);
+    const two = await ok(client, 'context_query', { query: 'parse', limit: 2 });
+    assert.equal(two.results.length, 2);
+    assert.equal(two.truncated, true);
+    assert.deepEqual(two, gritOk(repo, ['context', 'query', 'parse', '--limit', '2']));
+    assert.equal((await ok(client, 'context_query', { query: 'parse' })).results.length, 3);
+    assert.equal((await fails(client, 'context_query', { query: 'parse', limit: 0 })).code, 'invalid_args');
+    const schema = (await client.listTools()).tools.find((t) => t.name === 'context_query')!.inputSchema as any;
+    assert.deepEqual([schema.properties.limit.type, schema.properties.limit.minimum, schema.properties.limit.maximum], ['integer', 1, 10_000]);
+  });
+
   it('reads back what context_set stored with context_project', async () => {
     await ok(client, 'context_set', { key: 'build.command', value: 'npm run build' });
     assert.equal((await ok(client, 'context_project', { key: 'build.command' })).value, 'npm run build');
@@ -173,6 +238,19 @@ describe('grit mcp', () => {
     assert.equal((await fails(client, 'context_project', { key: 'no.such.key' })).code, 'not_found');
   });
 });
+
+/** Runs `grit mcp` on these input lines (objects are sent as JSON) and reads back its replies by id. */
+function pipe(repo: string, lines: Array<string | object>): { replies: any[]; stderr: string } {
+  const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp'], {
+    cwd: repo,
+    input: lines.map((l) => (typeof l === 'string' ? l : JSON.stringify(l))).join('\n') + '\n',
+    encoding: 'utf8',
+    env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
+    timeout: 20_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  return { replies: r.stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr: r.stderr };
+}
 
 describe('grit mcp with piped input', () => {
   it('answers every request written before standard input closed, then exits', () => {
@@ -189,24 +267,50 @@ describe('grit mcp with piped input', () => {
       { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'issue_list', arguments: {} } },
       { jsonrpc: '2.0', id: 8, method: 'tools/call', params: { name: 'issue_list', arguments: { bogus: 1 } } },
     ];
-    const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp'], {
-      cwd: repo,
-      input: lines.map((l) => JSON.stringify(l)).join('\n') + '\n',
-      encoding: 'utf8',
-      env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
-      timeout: 20_000,
-    });
-    assert.equal(r.status, 0, r.stderr);
-    const replies = r.stdout.trim().split('\n').map((l) => JSON.parse(l));
+    const { replies } = pipe(repo, lines);
     assert.deepEqual(replies.map((m) => m.id), [1, 2, 3, 4, 5, 6, 7, 8], 'one call at a time, in the order they came');
     const listed = JSON.parse(replies[2].result.content[0].text);
     assert.deepEqual(listed.data.issues.map((i: any) => i.title), ['piped']);
   });
 });
 
-describe('grit mcp outside a repository', () => {
-  it('refuses to start with a coded error instead of serving tools that all fail', () => {
-    const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp', '--repo', '/nonexistent/grit-repo'], {
+describe('grit mcp answers broken messages as JSON-RPC 2.0 asks, and keeps serving', () => {
+  it('a line that is not JSON is a Parse error with id null', () => {
+    const { replies, stderr } = pipe(tempRepo(), ['{not json', { jsonrpc: '2.0', id: 1, method: 'ping' }]);
+    assert.deepEqual(replies.find((m) => m.id === null)?.error.code, -32700);
+    assert.deepEqual(replies.find((m) => m.id === 1)?.result, {});
+    assert.equal(replies.length, 2);
+    assert.match(stderr, /^grit mcp: Parse error: .*\n$/);
+  });
+
+  it('JSON that is no JSON-RPC message is an Invalid Request, with its id when it has one', () => {
+    const { replies } = pipe(tempRepo(), ['[1]', '{"id":7}', { jsonrpc: '2.0', id: 1, method: 'ping' }]);
+    assert.deepEqual(replies.map((m) => [m.id, m.error?.code ?? 'ok']).sort(), [[1, 'ok'], [7, -32600], [null, -32600]].sort());
+  });
+
+  it('params that do not fit the method are Invalid params, in one line naming the field', () => {
+    const { replies } = pipe(tempRepo(), [
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: {} },
+      { jsonrpc: '2.0', id: 3, method: 'tools/call', params: { name: 'issue_list', arguments: 'x' } },
+      { jsonrpc: '2.0', id: 4, method: 'initialize', params: {} },
+      { jsonrpc: '2.0', id: 5, method: 'tools/call', params: { name: 'issue_list', arguments: {} } },
+    ]);
+    const byId = new Map(replies.map((m) => [m.id, m]));
+    for (const [id, field] of [[2, 'params.name'], [3, 'params.arguments'], [4, 'params.protocolVersion']] as const) {
+      const { error } = byId.get(id);
+      assert.equal(error.code, -32602, JSON.stringify(error));
+      assert.ok(!error.message.includes('\n'), `one line: ${error.message}`);
+      assert.match(error.message, new RegExp(`^Invalid params for \\S+: .*${field}: `));
+    }
+    assert.equal(byId.get(5).result.isError, false);
+  });
+});
+
+describe('grit mcp start-up', () => {
+  /** A server that cannot serve says why and exits 5, before reading any request. */
+  function refusesToStart(cwd: string, flags: string[], stderr: RegExp): void {
+    const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp', ...flags], {
+      cwd,
       input: '',
       encoding: 'utf8',
       env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
@@ -214,6 +318,16 @@ describe('grit mcp outside a repository', () => {
     });
     assert.equal(r.status, 5, r.stderr);
     assert.equal(r.stdout, '');
-    assert.match(r.stderr, /^error: not a git repository: \/nonexistent\/grit-repo\n/);
+    assert.match(r.stderr, stderr);
+  }
+
+  it('refuses to serve outside a repository instead of serving tools that all fail', () => {
+    refusesToStart(tempDir(), ['--repo', '/nonexistent/grit-repo'], /^error: not a git repository: \/nonexistent\/grit-repo\n/);
+  });
+
+  it('refuses to serve as an actor the repository does not have', () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    refusesToStart(repo, ['--actor', 'nosuch'], /^error: no actor nosuch in this repository .*\nhint: run `grit actor list`\n$/);
   });
 });

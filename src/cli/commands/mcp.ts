@@ -1,5 +1,6 @@
 import { Command, Flags } from '@oclif/core';
-import { toGritError } from '../../core/errors.js';
+import { selectActor } from '../../commands/actors.js';
+import { ENV_EXIT, GritError, toGritError } from '../../core/errors.js';
 import { findRepo } from '../../git/repo.js';
 import { parseOrReport } from '../base.js';
 import { printError } from '../output.js';
@@ -27,11 +28,14 @@ export default class Mcp extends Command {
     if (!parsed) return;
     const { flags } = parsed;
     const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };
-    // A wrong --repo is the person's mistake at start-up, not an error in every later tool call.
+    // A wrong --repo or --actor is the person's mistake at start-up, not an error in every later
+    // tool call. A server that cannot serve is an environment failure for the client that launched
+    // it, so it exits 5 whatever the error's code (an unknown actor is not_found).
     try {
-      findRepo(options.cwd);
+      selectActor(findRepo(options.cwd), options);
     } catch (err) {
-      printError(toGritError(err), false);
+      const { code, message, details, suggestion } = toGritError(err);
+      printError(new GritError(code, message, { details, suggestion, exitCode: ENV_EXIT }), false);
       return;
     }
     const { serveMcp } = await import('../../mcp/server.js');
