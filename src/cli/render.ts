@@ -1,6 +1,8 @@
 /** Human renderings of command results. */
-import type { Issue, IssueSummary } from '../core/projection.js';
+import type { IssueSummary } from '../core/projection.js';
 import type { EventJson } from '../core/event.js';
+import type { DepType } from '../core/kinds.js';
+import type { ShownIssue } from '../commands/issues.js';
 import type { ActorInfo } from '../commands/setup.js';
 import { bold, cyan, dim, green, relativeTime, short, table, terminalWidth, yellow } from './format.js';
 import { renderMarkdown } from './markdown.js';
@@ -40,7 +42,24 @@ export function renderIssueIds(d: { issues: IssueSummary[] }): string {
   return d.issues.map((i) => i.issue_id).join('\n');
 }
 
-export function renderIssueShow(d: { issue: Issue; events: EventJson[] }): string {
+/** How a dependency another issue records on this one reads from this one's side. */
+const SEEN_FROM_TARGET: Record<DepType, string> = { blocks: 'blocked by', depends_on: 'needed by', related_to: 'related to' };
+
+/**
+ * The issue's dependencies, then those others record on it. related_to goes both ways: one
+ * recorded on each side is the same relation, listed once.
+ */
+function dependencyLines(i: ShownIssue): string[] {
+  const lines = i.dependencies.map((dep) => `${dep.dep_type.replace('_', ' ')}: ${cyan(short(dep.target))}`);
+  const related = new Set(i.dependencies.filter((dep) => dep.dep_type === 'related_to').map((dep) => dep.target));
+  for (const dep of i.dependents) {
+    if (dep.dep_type === 'related_to' && related.has(dep.issue_id)) continue;
+    lines.push(`${SEEN_FROM_TARGET[dep.dep_type]}: ${cyan(short(dep.issue_id))}`);
+  }
+  return lines;
+}
+
+export function renderIssueShow(d: { issue: ShownIssue; events: EventJson[] }): string {
   const i = d.issue;
   const lines = [
     `${bold(i.title)} ${dim(`#${short(i.issue_id)}`)}`,
@@ -51,7 +70,7 @@ export function renderIssueShow(d: { issue: Issue; events: EventJson[] }): strin
   if (i.body.trim()) lines.push('', renderMarkdown(i.body.trimEnd()));
   for (const l of i.links) lines.push(`link: ${l.url}${l.note ? dim(` (${l.note})`) : ''}`);
   for (const a of i.attachments) lines.push(`attachment: ${a.name} ${dim(`${a.mime} sha256:${a.sha256.slice(0, 12)}`)}`);
-  for (const dep of i.dependencies) lines.push(`${dep.dep_type.replace('_', ' ')}: ${cyan(short(dep.target))}`);
+  lines.push(...dependencyLines(i));
   if (i.comments.length) {
     lines.push('', bold(plural(i.comments.length, 'comment')));
     for (const c of i.comments) {
