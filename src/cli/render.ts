@@ -4,7 +4,7 @@ import type { EventJson } from '../core/event.js';
 import type { DepType } from '../core/kinds.js';
 import type { ShownIssue } from '../commands/issues.js';
 import type { ActorInfo } from '../commands/setup.js';
-import { bold, cyan, dim, green, relativeTime, short, table, terminalWidth, yellow } from './format.js';
+import { bold, cyan, dim, green, relativeTime, short, table, yellow } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import { plural } from '../core/plural.js';
 import type { Parsed } from './output.js';
@@ -33,8 +33,9 @@ export function renderIssueList(d: { issues: IssueSummary[]; total: number }, pa
   for (const i of sorted) {
     rows.push([cyan(short(i.issue_id)), stateLabel(i.state), i.title, i.labels.join(','), dim(relativeTime(i.updated_ts))]);
   }
-  // On a terminal a long title, then long labels, are cut so that each issue stays on one line.
-  return `${table(rows, { shrink: [2, 3], width: terminalWidth() })}\n${dim(plural(d.total, 'issue'))}`;
+  // On a terminal a long title, then long labels, are cut so that each issue stays on one line;
+  // a narrow one loses the labels, then the times, before a title is cut to nothing.
+  return `${table(rows, { shrink: [2, 3], drop: [3, 4] })}\n${dim(plural(d.total, 'issue'))}`;
 }
 
 /** `issue list --format ids`: one full id a line, in the command's order, for `xargs` and loops. */
@@ -92,5 +93,5 @@ export function renderActor(d: { actor: ActorInfo }): string {
 
 export function renderActors(d: { actors: ActorInfo[] }): string {
   if (d.actors.length === 0) return dim('no actors yet (run `grit init`)');
-  return table(d.actors.map((a) => [a.is_default ? '*' : ' ', cyan(a.actor_id), a.label || dim('-')]));
+  return table(d.actors.map((a) => [a.is_default ? '*' : ' ', cyan(a.actor_id), a.label || dim('-')]), { shrink: [2] });
 }
