@@ -1,8 +1,7 @@
 /** Human renderings of command results. */
 import type { IssueSummary } from '../core/projection.js';
-import type { EventJson } from '../core/event.js';
 import type { DepType } from '../core/kinds.js';
-import type { ShownIssue } from '../commands/issues.js';
+import type { IssueShowReply, ShownIssue } from '../commands/issues.js';
 import type { ActorInfo } from '../commands/setup.js';
 import { bold, cyan, dim, green, relativeTime, short, table, yellow } from './format.js';
 import { renderMarkdown } from './markdown.js';
@@ -60,11 +59,13 @@ function dependencyLines(i: ShownIssue): string[] {
   return lines;
 }
 
-export function renderIssueShow(d: { issue: ShownIssue; events: EventJson[] }): string {
+export function renderIssueShow(d: IssueShowReply): string {
   const i = d.issue;
+  // An author by the label this repository knows it by, else by its id.
+  const who = (actor: string) => d.actor_labels[actor] ?? short(actor);
   const lines = [
     `${bold(i.title)} ${dim(`#${short(i.issue_id)}`)}`,
-    `${stateLabel(i.state)} · opened ${relativeTime(i.created_ts)} by ${short(i.created_by)} · updated ${relativeTime(i.updated_ts)}`,
+    `${stateLabel(i.state)} · opened ${relativeTime(i.created_ts)} by ${who(i.created_by)} · updated ${relativeTime(i.updated_ts)}`,
   ];
   if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(l)).join(', ')}`);
   if (i.assignees.length) lines.push(`assignees: ${i.assignees.join(', ')}`);
@@ -75,7 +76,7 @@ export function renderIssueShow(d: { issue: ShownIssue; events: EventJson[] }): 
   if (i.comments.length) {
     lines.push('', bold(plural(i.comments.length, 'comment')));
     for (const c of i.comments) {
-      lines.push(`${dim(`── ${short(c.actor)} · ${relativeTime(c.ts_unix_ms)}`)}`, renderMarkdown(c.body.trimEnd()));
+      lines.push(`${dim(`── ${who(c.actor)} · ${relativeTime(c.ts_unix_ms)}`)}`, renderMarkdown(c.body.trimEnd()));
     }
   }
   return lines.join('\n');
@@ -89,6 +90,12 @@ export function renderActor(d: { actor: ActorInfo }): string {
     ['data dir', a.data_dir],
     ['signing key', a.public_key ? `ed25519 ${a.public_key.slice(0, 16)}…` : dim('none')],
   ]);
+}
+
+/** `actor init`: with the label of an actor that exists, that actor, and it is said. */
+export function renderActorInit(d: { actor: ActorInfo; created: boolean }): string {
+  const found = d.created ? '' : `${dim(`the actor labelled ${d.actor.label} exists already: this one (nothing created)`)}\n`;
+  return found + renderActor(d);
 }
 
 export function renderActors(d: { actors: ActorInfo[] }): string {

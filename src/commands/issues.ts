@@ -7,6 +7,7 @@ import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
 import type { DepType, EventKind, IssueState } from '../core/kinds.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
+import { actorLabels } from './actors.js';
 import { labelArg, labelList, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type RepoContext } from './context.js';
 
@@ -66,11 +67,18 @@ export interface ShownIssue extends Issue {
   dependents: Dependent[];
 }
 
-export async function issueShow(ctx: RepoContext, args: Args): Promise<{ issue: ShownIssue; events: EventJson[] }> {
+export interface IssueShowReply {
+  issue: ShownIssue;
+  events: EventJson[];
+  /** The labels of the events' actors that this repository knows (`.git/grit/actors/<id>/`). */
+  actor_labels: Record<string, string>;
+}
+
+export async function issueShow(ctx: RepoContext, args: Args): Promise<IssueShowReply> {
   const issue = await target(ctx, args);
   const events = ctx.store.issueEventsOf(issue.issue_id).map(eventToJson);
   const dependents = ctx.store.dependentsOf(issue.issue_id).map(({ issue_id, dep_type }) => ({ issue_id, dep_type }));
-  return { issue: { ...issue, dependents }, events };
+  return { issue: { ...issue, dependents }, events, actor_labels: actorLabels(ctx.repo, events.map((e) => e.actor)) };
 }
 
 export async function issueComment(ctx: RepoContext, args: Args): Promise<WriteReply> {
@@ -118,7 +126,7 @@ function member(
         suggestion: `run \`grit issue show ${issue.issue_id.slice(0, 8)}\` to see its ${removes.list}`,
       });
     }
-    return { ...(await writeOne(ctx, issue.issue_id, make(value))), changed: removes !== undefined || !has.includes(value) };
+    return { ...(await writeOne(ctx, issue.issue_id, make(value))), [field]: value, changed: removes !== undefined || !has.includes(value) };
   };
 }
 
