@@ -13,7 +13,7 @@
  */
 import type { Args } from './commands/args.js';
 import type { ContextOptions } from './commands/context.js';
-import type { WriteReply } from './commands/issues.js';
+import type { Dependent, IssueShowReply, ShownIssue, WriteReply } from './commands/issues.js';
 import type { LockReply, LockStatusReply } from './commands/locks.js';
 import type { EventJson } from './core/event.js';
 import type { Issue, IssueSummary } from './core/projection.js';
@@ -23,7 +23,7 @@ export { GritError, type ErrorCode } from './core/errors.js';
 export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
 export { NOTIFICATION_KINDS, type Notification, type NotificationKind } from './protocol/notifications.js';
 export type { Watch, WatchOptions } from './protocol/watch.js';
-export type { Args, EventJson, Issue, IssueSummary, LockReply, LockStatusReply, SyncResult, WriteReply };
+export type { Args, Dependent, EventJson, IssueShowReply, Issue, IssueSummary, LockReply, LockStatusReply, ShownIssue, SyncResult, WriteReply };
 
 type IssueRef = { issue_id: string };
 type LockPlace = { remote?: string; local?: boolean };
@@ -33,14 +33,14 @@ export interface CommandMap {
   IssueCreate: { args: { title: string; body?: string; labels?: string[] }; result: WriteReply };
   IssueUpdate: { args: IssueRef & { title?: string; body?: string }; result: WriteReply };
   IssueList: { args: { state?: 'open' | 'closed'; label?: string }; result: { issues: IssueSummary[]; total: number } };
-  IssueShow: { args: IssueRef; result: { issue: Issue; events: EventJson[] } };
+  IssueShow: { args: IssueRef; result: IssueShowReply };
   IssueComment: { args: IssueRef & { body: string }; result: WriteReply };
   IssueClose: { args: IssueRef; result: WriteReply & { state: 'closed' } };
   IssueReopen: { args: IssueRef; result: WriteReply & { state: 'open' } };
-  IssueLabelAdd: { args: IssueRef & { label: string }; result: WriteReply };
-  IssueLabelRemove: { args: IssueRef & { label: string }; result: WriteReply };
-  IssueAssigneeAdd: { args: IssueRef & { user: string }; result: WriteReply };
-  IssueAssigneeRemove: { args: IssueRef & { user: string }; result: WriteReply };
+  IssueLabelAdd: { args: IssueRef & { label: string }; result: WriteReply & { label: string; changed: boolean } };
+  IssueLabelRemove: { args: IssueRef & { label: string }; result: WriteReply & { label: string; changed: boolean } };
+  IssueAssigneeAdd: { args: IssueRef & { user: string }; result: WriteReply & { user: string; changed: boolean } };
+  IssueAssigneeRemove: { args: IssueRef & { user: string }; result: WriteReply & { user: string; changed: boolean } };
   IssueLinkAdd: { args: IssueRef & { url: string; note?: string }; result: WriteReply };
   LockAcquire: { args: LockPlace & { resource: string } & LockTtl; result: LockReply };
   LockRenew: { args: LockPlace & { resource: string } & LockTtl; result: LockReply };

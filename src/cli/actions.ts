@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { readBody } from './input.js';
 import type { CliAction } from './output.js';
 import type { FormattedAction } from './output-format.js';
-import { renderActor, renderActors, renderIssueIds, renderIssueList, renderIssueShow, renderWrite } from './render.js';
+import { renderActor, renderActorInit, renderActors, renderIssueIds, renderIssueList, renderIssueShow, renderWrite } from './render.js';
 import { OPS_ACTIONS } from './ops-actions.js';
 import { SYNC_ACTIONS } from './sync-actions.js';
 import { DAEMON_ACTIONS } from './daemon-actions.js';
@@ -16,8 +16,15 @@ import { CONTEXT_ACTIONS } from './context-actions.js';
 
 const byId = (p: { args: Record<string, unknown> }) => ({ issue_id: p.args.id });
 
-function member(ipc: string, field: 'label' | 'user', verb: string): CliAction {
-  return { ipc, toArgs: ({ args, flags }) => ({ issue_id: args.id, [field]: flags[field] }), render: renderWrite(verb) };
+/** "added label bug to 1a2b3c4d", naming the member as the command stored it (trimmed). */
+function member(ipc: string, field: 'label' | 'user', done: 'added' | 'removed'): CliAction {
+  const what = `${done} ${field === 'user' ? 'assignee' : 'label'}`;
+  const where = done === 'added' ? 'to' : 'from';
+  return {
+    ipc,
+    toArgs: ({ args, flags }) => ({ issue_id: args.id, [field]: flags[field] }),
+    render: (d) => renderWrite(`${what} ${d[field]} ${where}`)(d),
+  };
 }
 
 export const ACTIONS: Record<string, FormattedAction> = {
@@ -35,7 +42,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
   'actor:init': {
     ipc: 'ActorInit',
     toArgs: ({ flags }) => ({ label: flags.label, generate_key: flags['generate-key'] }),
-    render: renderActor,
+    render: renderActorInit,
   },
   'actor:list': { ipc: 'ActorList', toArgs: () => ({}), render: renderActors },
   'actor:show': { ipc: 'ActorShow', toArgs: ({ args }) => ({ id: args.id }), render: renderActor },
@@ -65,10 +72,10 @@ export const ACTIONS: Record<string, FormattedAction> = {
   },
   'issue:close': { ipc: 'IssueClose', toArgs: byId, render: renderWrite('closed') },
   'issue:reopen': { ipc: 'IssueReopen', toArgs: byId, render: renderWrite('reopened') },
-  'issue:label:add': member('IssueLabelAdd', 'label', 'added label to'),
-  'issue:label:remove': member('IssueLabelRemove', 'label', 'removed label from'),
-  'issue:assignee:add': member('IssueAssigneeAdd', 'user', 'added assignee to'),
-  'issue:assignee:remove': member('IssueAssigneeRemove', 'user', 'removed assignee from'),
+  'issue:label:add': member('IssueLabelAdd', 'label', 'added'),
+  'issue:label:remove': member('IssueLabelRemove', 'label', 'removed'),
+  'issue:assignee:add': member('IssueAssigneeAdd', 'user', 'added'),
+  'issue:assignee:remove': member('IssueAssigneeRemove', 'user', 'removed'),
   'issue:link:add': {
     ipc: 'IssueLinkAdd',
     toArgs: ({ args, flags }) => ({ issue_id: args.id, url: flags.url, note: flags.note }),

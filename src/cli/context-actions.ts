@@ -44,7 +44,7 @@ function renderQuery(d: any): string {
     return dim(`no symbol matches ${JSON.stringify(d.query)}${d.indexed === false ? ' (nothing is indexed yet: `grit context index`)' : ''}`);
   }
   const rows = d.results.map((r: any) => [bold(r.symbol), dim(r.kind), `${cyan(r.path)}:${lines(r)}`]);
-  return `${table(rows)}${d.truncated ? `\n${dim('… more matches (raise --limit)')}` : ''}`;
+  return `${table(rows, { shrink: [0] })}${d.truncated ? `\n${dim('… more matches (raise --limit)')}` : ''}`;
 }
 
 function renderShow(d: any): string {
@@ -52,14 +52,14 @@ function renderShow(d: any): string {
   const out = [`${bold(f.path)} ${dim(`${f.language} · sha256:${f.content_hash.slice(0, 12)} · by ${short(f.actor)}`)}`];
   if (f.summary) out.push(f.summary);
   if (f.symbols.length === 0) out.push(dim('no symbols'));
-  else out.push('', table(f.symbols.map((s: any) => [dim(lines(s)), s.kind, bold(s.name)])));
+  else out.push('', table(f.symbols.map((s: any) => [dim(lines(s)), s.kind, bold(s.name)]), { shrink: [2] }));
   return out.join('\n');
 }
 
 function renderProject(d: any): string {
   if (d.entries === undefined) return d.value;
   if (d.total === 0) return dim('no project context (add some with `grit context set <key> <value>`)');
-  return table(d.entries.map((e: any) => [cyan(e.key), e.value]));
+  return table(d.entries.map((e: any) => [cyan(e.key), e.value]), { wrap: true });
 }
 
 export const CONTEXT_ACTIONS: Record<string, CliAction> = {

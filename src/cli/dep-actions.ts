@@ -2,7 +2,7 @@
 import type { DepListEntry, TopoItem } from '../commands/deps.js';
 import type { DepEdge } from '../core/deps.js';
 import { describeCycle } from '../core/dep-text.js';
-import { bold, cyan, dim, green, short, table, terminalWidth, yellow } from './format.js';
+import { bold, cyan, dim, green, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
 
 const edgeArgs = ({ args, flags }: { args: Record<string, unknown>; flags: Record<string, unknown> }) => ({
@@ -24,7 +24,7 @@ function renderList(d: { issue_id: string; reverse: boolean; dependencies: DepLi
       ? [cyan(short(e.issue_id)), words(e.dep_type), 'this', stateText(e.state), e.title ?? '']
       : ['this', words(e.dep_type), cyan(short(e.target)), stateText(e.state), e.title ?? ''],
   );
-  return table(rows, { shrink: [4], width: terminalWidth() });
+  return table(rows, { shrink: [4], drop: [3] });
 }
 
 function renderTopo(d: { order: TopoItem[]; total: number; cycles: string[][] }): string {
@@ -42,8 +42,9 @@ function renderTopo(d: { order: TopoItem[]; total: number; cycles: string[][] })
         dim(i.after.map(short).join(',')),
       ]),
     );
-    // On a terminal a long title is cut so that each issue stays on one line.
-    lines.push(table(rows, { shrink: [4], width: terminalWidth() }));
+    // On a terminal a long title (then the prerequisites) is cut so that each issue stays on one
+    // line; a narrow one loses the prerequisites, then the levels, before a title is cut to nothing.
+    lines.push(table(rows, { shrink: [4, 5], drop: [5, 3] }));
   }
   for (const c of d.cycles) lines.push(`${yellow('cycle')}: ${describeCycle(c)}`);
   if (d.cycles.length) lines.push(dim('* in a cycle (from concurrent edits): see `grit doctor`, break it with `grit issue dep remove`'));

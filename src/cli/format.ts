@@ -68,35 +68,87 @@ export function visibleLength(s: string): number {
   return n;
 }
 
-/** The terminal's width when stdout is one; tables in pipes are never cut. */
+/**
+ * The width to fit human output to when stdout is a terminal: COLUMNS when set to a number (as
+ * `ls` and most CLIs read it: a resized or scripted terminal, `COLUMNS=60 grit …`), else the
+ * terminal's own. Never in a pipe: tables there are never cut.
+ */
 export function terminalWidth(stream: NodeJS.WriteStream = process.stdout): number | undefined {
-  return stream.isTTY && stream.columns ? stream.columns : undefined;
+  if (!stream.isTTY) return undefined;
+  const columns = Number(process.env.COLUMNS);
+  if (Number.isInteger(columns) && columns > 0) return columns;
+  return stream.columns || undefined;
 }
 
-/** Cuts plain text to `width` cells, marking the cut with an ellipsis. */
+const ANSI_PART = /(\u001b\[[0-9;]*m)/;
+
+/** The longest start of `s` that takes at most `width` cells (colour codes kept), and whether it has any. */
+function head(s: string, width: number): { text: string; styled: boolean } {
+  let text = '';
+  let used = 0;
+  let styled = false;
+  for (const part of s.split(ANSI_PART)) {
+    if (ANSI_PART.test(part)) {
+      text += part;
+      styled = true;
+      continue;
+    }
+    for (const c of part) {
+      const w = charWidth(c);
+      if (used + w > width) return { text, styled };
+      text += c;
+      used += w;
+    }
+  }
+  return { text, styled };
+}
+
+/** Cuts text to `width` cells, marking the cut with an ellipsis; a coloured cell is reset after it. */
 export function truncate(s: string, width: number): string {
   if (visibleLength(s) <= width) return s;
-  let out = '';
-  let used = 0;
-  for (const c of s) {
-    const w = charWidth(c);
-    if (used + w > width - 1) break;
-    out += c;
-    used += w;
+  const { text, styled } = head(s, width - 1);
+  return `${text}…${styled ? '\u001b[0m' : ''}`;
+}
+
+/** Text in lines of at most `width` cells, broken at spaces; a longer word is split. */
+function wrap(s: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of s.split(' ')) {
+    const joined = line ? `${line} ${word}` : word;
+    if (visibleLength(joined) <= width) {
+      line = joined;
+      continue;
+    }
+    if (line) out.push(line);
+    line = word;
+    while (visibleLength(line) > width) {
+      const { text } = head(line, width);
+      out.push(text);
+      line = line.slice(text.length);
+    }
   }
-  return `${out}…`;
+  out.push(line);
+  return out;
 }
 
 export interface TableOptions {
   /**
-   * Columns of plain (uncoloured) text that give way, are cut, when the rows are wider than
-   * `width`: the first as far as it can go before the next.
+   * Columns that give way, are cut, when the rows are wider than `width`: each in this order
+   * down to MIN_SHRUNK cells, then, if that is not enough, each down to MIN_CUT.
    */
   shrink?: number[];
+  /** Columns left out, in this order, while the rows would not fit with the `shrink` ones at MIN_SHRUNK. */
+  drop?: number[];
+  /** The last column, when it runs past `width`, goes on over indented lines (text a cut would lose). */
+  wrap?: boolean;
+  /** Cells to fit the rows to; by default the terminal's (none in a pipe, where nothing is cut). */
   width?: number;
 }
 
 const MIN_SHRUNK = 12;
+/** Below this a cut cell says nothing; a table too narrow even then runs past the width. */
+const MIN_CUT = 4;
 
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(rows: string[][], opts: TableOptions = {}): string {
@@ -104,23 +156,49 @@ export function table(rows: string[][], opts: TableOptions = {}): string {
   // A cell is one line of known width: a newline would split its row, and a tab's width
   // depends on where it falls, so a title with either would push its row out of line.
   rows = rows.map((r) => r.map((cell) => cell.replace(/[\t\n]/g, ' ')));
-  const widths = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
-  const { shrink = [], width } = opts;
-  let excess = width === undefined ? 0 : widths.reduce((a, b) => a + b, 0) + 2 * (widths.length - 1) - width;
-  for (const col of shrink) {
-    if (excess <= 0) break;
-    const target = Math.max(MIN_SHRUNK, widths[col] - excess);
-    if (target >= widths[col]) continue;
-    rows = rows.map((r) => r.map((cell, c) => (c === col && visibleLength(cell) > target ? truncate(cell, target) : cell)));
-    excess -= widths[col] - target;
-    widths[col] = target;
+  const { shrink = [], drop = [], width = terminalWidth() } = opts;
+  const natural = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
+  const last = natural.length - 1;
+  const squeezable = (c: number) => shrink.includes(c) || (opts.wrap === true && c === last);
+  const narrowest = (cols: number[]) =>
+    cols.reduce((sum, c) => sum + (squeezable(c) ? Math.min(natural[c], MIN_SHRUNK) : natural[c]), 2 * (cols.length - 1));
+  let cols = natural.map((_, c) => c);
+  if (width === undefined) return layout(rows, cols, natural);
+  for (const col of drop) if (narrowest(cols) > width) cols = cols.filter((c) => c !== col);
+  const widths = [...natural];
+  let excess = cols.reduce((sum, c) => sum + widths[c], 2 * (cols.length - 1)) - width;
+  for (const floor of [MIN_SHRUNK, MIN_CUT]) {
+    for (const col of shrink) {
+      if (excess <= 0 || !cols.includes(col)) continue;
+      const target = Math.max(floor, widths[col] - excess);
+      if (target >= widths[col]) continue;
+      excess -= widths[col] - target;
+      widths[col] = target;
+    }
   }
+  rows = rows.map((r) => r.map((cell, c) => (shrink.includes(c) && visibleLength(cell) > widths[c] ? truncate(cell, widths[c]) : cell)));
+  if (!opts.wrap || !cols.includes(last) || excess <= 0) return layout(rows, cols, widths);
+  // Too little room beside the other columns: the text goes under its row, slightly indented.
+  const beside = widths[last] - excess;
+  return layout(rows, cols, widths, beside >= MIN_BESIDE ? { at: beside } : { at: Math.max(MIN_CUT, width - HANG), hang: true });
+}
+
+/** Narrower than this, a wrapped last column goes under its row. */
+const MIN_BESIDE = 24;
+const HANG = 4;
+
+/** The kept columns of each row, padded to `widths`; the last one wrapped if asked (see `wrap`). */
+function layout(rows: string[][], cols: number[], widths: number[], wrapping?: { at: number; hang?: boolean }): string {
+  const before = cols.slice(0, -1).reduce((sum, c) => sum + widths[c] + 2, 0);
+  const indent = ' '.repeat(wrapping?.hang ? HANG : before);
   return rows
-    .map((r) =>
-      r
-        .map((cell, c) => (c === r.length - 1 ? cell : cell + ' '.repeat(Math.max(0, widths[c] - visibleLength(cell)))))
-        .join('  ')
-        .trimEnd(),
-    )
+    .map((r) => {
+      const cells = cols.map((c) => r[c] ?? '');
+      const lastCell = cells.pop()!;
+      const tail = wrapping ? wrap(lastCell, wrapping.at) : [lastCell];
+      const padded = cells.map((cell, k) => cell + ' '.repeat(Math.max(0, widths[cols[k]] - visibleLength(cell))));
+      const first = wrapping?.hang ? padded : [...padded, tail.shift()!];
+      return [first.join('  ').trimEnd(), ...tail.map((l) => indent + l)].join('\n');
+    })
     .join('\n');
 }

@@ -41,7 +41,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
         ['last rebuild', d.last_rebuild_ts ? `${new Date(d.last_rebuild_ts).toISOString()} (${d.days_since_rebuild} days ago)` : dim('never')],
         ['events since', String(d.events_since_rebuild)],
         ['rebuild', d.rebuild_recommended ? yellow('recommended (`grit rebuild --from-snapshot`)') : dim('not needed')],
-      ]),
+      ], { wrap: true }),
   },
   'db:check': {
     ipc: 'DbCheck',
@@ -82,7 +82,8 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     toArgs: ({ flags }) => ({ fix: flags.fix }),
     render: (d) => {
       const rows = d.checks.map((c: any) => [STATUS[c.status](c.status), bold(c.id), c.message]);
-      const lines = [table(rows)];
+      // A finding is read whole: on a narrow terminal its message goes on over indented lines.
+      const lines = [table(rows, { wrap: true })];
       for (const c of d.checks) if (c.plan && c.status !== 'ok') lines.push(`${dim(`${c.id}:`)} ${c.plan}`);
       for (const a of d.applied) lines.push(`${green('fixed')} ${a}`);
       for (const f of d.failed ?? []) lines.push(`${red('fix failed')} ${f}`);

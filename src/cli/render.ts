@@ -1,8 +1,9 @@
 /** Human renderings of command results. */
-import type { Issue, IssueSummary } from '../core/projection.js';
-import type { EventJson } from '../core/event.js';
+import type { IssueSummary } from '../core/projection.js';
+import type { DepType } from '../core/kinds.js';
+import type { IssueShowReply, ShownIssue } from '../commands/issues.js';
 import type { ActorInfo } from '../commands/setup.js';
-import { bold, cyan, dim, green, relativeTime, short, table, terminalWidth, yellow } from './format.js';
+import { bold, cyan, dim, green, relativeTime, short, table, yellow } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import { plural } from '../core/plural.js';
 import type { Parsed } from './output.js';
@@ -31,8 +32,9 @@ export function renderIssueList(d: { issues: IssueSummary[]; total: number }, pa
   for (const i of sorted) {
     rows.push([cyan(short(i.issue_id)), stateLabel(i.state), i.title, i.labels.join(','), dim(relativeTime(i.updated_ts))]);
   }
-  // On a terminal a long title, then long labels, are cut so that each issue stays on one line.
-  return `${table(rows, { shrink: [2, 3], width: terminalWidth() })}\n${dim(plural(d.total, 'issue'))}`;
+  // On a terminal a long title, then long labels, are cut so that each issue stays on one line;
+  // a narrow one loses the labels, then the times, before a title is cut to nothing.
+  return `${table(rows, { shrink: [2, 3], drop: [3, 4] })}\n${dim(plural(d.total, 'issue'))}`;
 }
 
 /** `issue list --format ids`: one full id a line, in the command's order, for `xargs` and loops. */
@@ -40,22 +42,41 @@ export function renderIssueIds(d: { issues: IssueSummary[] }): string {
   return d.issues.map((i) => i.issue_id).join('\n');
 }
 
-export function renderIssueShow(d: { issue: Issue; events: EventJson[] }): string {
+/** How a dependency another issue records on this one reads from this one's side. */
+const SEEN_FROM_TARGET: Record<DepType, string> = { blocks: 'blocked by', depends_on: 'needed by', related_to: 'related to' };
+
+/**
+ * The issue's dependencies, then those others record on it. related_to goes both ways: one
+ * recorded on each side is the same relation, listed once.
+ */
+function dependencyLines(i: ShownIssue): string[] {
+  const lines = i.dependencies.map((dep) => `${dep.dep_type.replace('_', ' ')}: ${cyan(short(dep.target))}`);
+  const related = new Set(i.dependencies.filter((dep) => dep.dep_type === 'related_to').map((dep) => dep.target));
+  for (const dep of i.dependents) {
+    if (dep.dep_type === 'related_to' && related.has(dep.issue_id)) continue;
+    lines.push(`${SEEN_FROM_TARGET[dep.dep_type]}: ${cyan(short(dep.issue_id))}`);
+  }
+  return lines;
+}
+
+export function renderIssueShow(d: IssueShowReply): string {
   const i = d.issue;
+  // An author by the label this repository knows it by, else by its id.
+  const who = (actor: string) => d.actor_labels[actor] ?? short(actor);
   const lines = [
     `${bold(i.title)} ${dim(`#${short(i.issue_id)}`)}`,
-    `${stateLabel(i.state)} · opened ${relativeTime(i.created_ts)} by ${short(i.created_by)} · updated ${relativeTime(i.updated_ts)}`,
+    `${stateLabel(i.state)} · opened ${relativeTime(i.created_ts)} by ${who(i.created_by)} · updated ${relativeTime(i.updated_ts)}`,
   ];
   if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(l)).join(', ')}`);
   if (i.assignees.length) lines.push(`assignees: ${i.assignees.join(', ')}`);
   if (i.body.trim()) lines.push('', renderMarkdown(i.body.trimEnd()));
   for (const l of i.links) lines.push(`link: ${l.url}${l.note ? dim(` (${l.note})`) : ''}`);
   for (const a of i.attachments) lines.push(`attachment: ${a.name} ${dim(`${a.mime} sha256:${a.sha256.slice(0, 12)}`)}`);
-  for (const dep of i.dependencies) lines.push(`${dep.dep_type.replace('_', ' ')}: ${cyan(short(dep.target))}`);
+  lines.push(...dependencyLines(i));
   if (i.comments.length) {
     lines.push('', bold(plural(i.comments.length, 'comment')));
     for (const c of i.comments) {
-      lines.push(`${dim(`── ${short(c.actor)} · ${relativeTime(c.ts_unix_ms)}`)}`, renderMarkdown(c.body.trimEnd()));
+      lines.push(`${dim(`── ${who(c.actor)} · ${relativeTime(c.ts_unix_ms)}`)}`, renderMarkdown(c.body.trimEnd()));
     }
   }
   return lines.join('\n');
@@ -71,7 +92,13 @@ export function renderActor(d: { actor: ActorInfo }): string {
   ]);
 }
 
+/** `actor init`: with the label of an actor that exists, that actor, and it is said. */
+export function renderActorInit(d: { actor: ActorInfo; created: boolean }): string {
+  const found = d.created ? '' : `${dim(`the actor labelled ${d.actor.label} exists already: this one (nothing created)`)}\n`;
+  return found + renderActor(d);
+}
+
 export function renderActors(d: { actors: ActorInfo[] }): string {
   if (d.actors.length === 0) return dim('no actors yet (run `grit init`)');
-  return table(d.actors.map((a) => [a.is_default ? '*' : ' ', cyan(a.actor_id), a.label || dim('-')]));
+  return table(d.actors.map((a) => [a.is_default ? '*' : ' ', cyan(a.actor_id), a.label || dim('-')]), { shrink: [2] });
 }

@@ -3,8 +3,9 @@ import { cyan, dim, green, red, relativeTime, short, table, yellow } from './for
 import type { CliAction } from './output.js';
 import { plural } from '../core/plural.js';
 
-/** When a lock expires: the moment (UTC, to the second) and how far ahead it is. */
-const until = (ms: number) => (ms === 0 ? 'released' : `${new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z')} ${dim(`(${expiresIn(ms)})`)}`);
+/** When a lock expires: the moment (UTC, to the second), and how far ahead it is. */
+const moment = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+const soon = (ms: number) => dim(`(${expiresIn(ms)})`);
 
 function expiresIn(ms: number, now = Date.now()): string {
   const s = Math.ceil((ms - now) / 1000);
@@ -17,7 +18,7 @@ function renderLock(verb: string) {
   return (d: { lock: { resource: string; owner: string; expires_unix_ms: number }; remote: string | null }) =>
     d.lock.expires_unix_ms === 0
       ? `${verb} ${cyan(d.lock.resource)}${where(d.remote)}`
-      : `${verb} ${cyan(d.lock.resource)} until ${until(d.lock.expires_unix_ms)}${where(d.remote)}`;
+      : `${verb} ${cyan(d.lock.resource)} until ${moment(d.lock.expires_unix_ms)} ${soon(d.lock.expires_unix_ms)}${where(d.remote)}`;
 }
 
 export const SYNC_ACTIONS: Record<string, CliAction> = {
@@ -58,8 +59,9 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
     toArgs: () => ({}),
     render: (d) => {
       if (d.locks.length === 0) return dim(`no live locks${d.expired ? ` (${d.expired} expired: \`grit lock gc\`)` : ''}`);
-      const rows = d.locks.map((l: any) => [cyan(l.resource), l.mine ? green('you') : short(l.owner), until(l.expires_unix_ms)]);
-      const lines = [table(rows)];
+      const rows = d.locks.map((l: any) => [cyan(l.resource), l.mine ? green('you') : short(l.owner), moment(l.expires_unix_ms), soon(l.expires_unix_ms)]);
+      // A narrow terminal keeps how soon each lock expires, not when, and cuts long resource names.
+      const lines = [table(rows, { shrink: [0], drop: [2] })];
       for (const c of d.conflicts) lines.push(`${red('conflict')} ${c.resources[0]} (${short(c.owners[0])}) ↔ ${c.resources[1]} (${short(c.owners[1])})`);
       if (d.expired) lines.push(dim(`${d.expired} expired (\`grit lock gc\`)`));
       return lines.join('\n');

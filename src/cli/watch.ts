@@ -1,5 +1,5 @@
-/** `grit watch`: follows the daemon's notifications until interrupted or the daemon exits. */
-import { toGritError } from '../core/errors.js';
+/** `grit watch`: follows the daemon's notifications until interrupted (exit 0) or the daemon exits (ipc_error, 1). */
+import { GritError, toGritError } from '../core/errors.js';
 import type { Notification, NotificationKind } from '../protocol/notifications.js';
 import { cyan, dim } from './format.js';
 import { printError } from './output.js';
@@ -60,11 +60,24 @@ export async function watch(opts: { kinds?: string[]; json?: boolean; all?: bool
     );
     const what = shown ? "this repository's grit notifications" : 'grit notifications of every repository';
     process.stderr.write(dim(`watching ${what} (Ctrl-C to stop)`, process.stderr) + '\n');
-    const stop = () => w.close();
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      w.close();
+    };
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
     await w.ended;
-    return 0;
+    if (stopped) return 0;
+    // Not asked to stop: the daemon stopped or died under the watch, which a script tailing it
+    // must tell from an interrupt. On stderr even with --json: stdout stays notifications only.
+    printError(
+      new GritError('ipc_error', 'the daemon went away: no more notifications', {
+        suggestion: 'run `grit watch` again (it starts a daemon); `grit daemon status` tells whether one runs',
+      }),
+      false,
+    );
+    return process.exitCode as number;
   } catch (err) {
     printError(toGritError(err), opts.json === true);
     return process.exitCode as number;

@@ -71,6 +71,24 @@ async function addSigningKey(actor: ActorRef): Promise<ActorRef> {
   return { config, dir: actor.dir };
 }
 
+/**
+ * The labels, where they have one, of those of these actors whose directory is in this repository:
+ * each read from its own config, never by listing every actor. A label only names an author, so
+ * an actor config that does not parse leaves its author shown by id rather than failing a read.
+ */
+export function actorLabels(repo: RepoPaths, actorIds: Iterable<string>): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const id of new Set(actorIds)) {
+    try {
+      const label = readActorDir(join(actorsDir(repo), id))?.config.label;
+      if (label) labels[id] = label;
+    } catch (err) {
+      if (!(err instanceof GritError)) throw err;
+    }
+  }
+  return labels;
+}
+
 export function listActors(repo: RepoPaths): ActorRef[] {
   const base = actorsDir(repo);
   if (!existsSync(base)) return [];

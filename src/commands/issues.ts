@@ -5,8 +5,9 @@ import { GritError, inputFileError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type EventJson } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
-import type { EventKind, IssueState } from '../core/kinds.js';
+import type { DepType, EventKind, IssueState } from '../core/kinds.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
+import { actorLabels } from './actors.js';
 import { labelArg, labelList, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type RepoContext } from './context.js';
 
@@ -55,10 +56,29 @@ export async function issueList(ctx: RepoContext, args: Args): Promise<{ issues:
   });
 }
 
-export async function issueShow(ctx: RepoContext, args: Args): Promise<{ issue: Issue; events: EventJson[] }> {
+/** A dependency another issue records on this one: "`issue_id` `dep_type` this issue". */
+export interface Dependent {
+  issue_id: string;
+  dep_type: DepType;
+}
+
+/** `issue show`'s issue: the projected issue and, from the store's reverse index, its dependents. */
+export interface ShownIssue extends Issue {
+  dependents: Dependent[];
+}
+
+export interface IssueShowReply {
+  issue: ShownIssue;
+  events: EventJson[];
+  /** The labels of the events' actors that this repository knows (`.git/grit/actors/<id>/`). */
+  actor_labels: Record<string, string>;
+}
+
+export async function issueShow(ctx: RepoContext, args: Args): Promise<IssueShowReply> {
   const issue = await target(ctx, args);
   const events = ctx.store.issueEventsOf(issue.issue_id).map(eventToJson);
-  return { issue, events };
+  const dependents = ctx.store.dependentsOf(issue.issue_id).map(({ issue_id, dep_type }) => ({ issue_id, dep_type }));
+  return { issue: { ...issue, dependents }, events, actor_labels: actorLabels(ctx.repo, events.map((e) => e.actor)) };
 }
 
 export async function issueComment(ctx: RepoContext, args: Args): Promise<WriteReply> {
@@ -106,7 +126,7 @@ function member(
         suggestion: `run \`grit issue show ${issue.issue_id.slice(0, 8)}\` to see its ${removes.list}`,
       });
     }
-    return { ...(await writeOne(ctx, issue.issue_id, make(value))), changed: removes !== undefined || !has.includes(value) };
+    return { ...(await writeOne(ctx, issue.issue_id, make(value))), [field]: value, changed: removes !== undefined || !has.includes(value) };
   };
 }
 

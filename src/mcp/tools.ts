@@ -80,7 +80,7 @@ export const TOOLS: ToolSpec[] = [
   {
     name: 'issue_show',
     ipc: 'IssueShow',
-    description: 'One issue with body, comments, links, attachments, dependencies and its events. Returns {issue, events}.',
+    description: 'One issue with body, comments, links, attachments, dependencies, dependents (edges other issues record on it) and its events. Returns {issue, events}.',
     input: onIssue(),
   },
   {

@@ -28,11 +28,21 @@ test('actor init with a label an actor has answers with that actor; --actor take
   assert.equal(first.created, true);
   const again = gritOk(repo, ['actor', 'init', '--label', 'agent-7']);
   assert.deepEqual([again.created, again.actor.actor_id], [false, first.actor.actor_id]);
+  const human = grit(repo, ['actor', 'init', '--label', 'agent-7'], { env: { NO_COLOR: '1' } }).stdout;
+  assert.match(human, /^the actor labelled agent-7 exists already: this one \(nothing created\)\nactor +[0-9a-f]{32}\n/);
+  assert.doesNotMatch(grit(repo, ['actor', 'init', '--label', 'agent-5']).stdout, /exists already/);
   assert.equal(gritOk(repo, ['actor', 'list']).actors.filter((a: any) => a.label === 'agent-7').length, 1);
   // Unlabelled actors are each new.
   assert.notEqual(gritOk(repo, ['actor', 'init']).actor.actor_id, gritOk(repo, ['actor', 'init']).actor.actor_id);
   const made = gritOk(repo, ['issue', 'create', '--title', 'by label', '--actor', 'agent-7']);
   assert.equal(gritOk(repo, ['issue', 'show', made.issue_id]).events[0].actor, first.actor.actor_id);
+  // show names authors by the label this repository knows them by; unlabelled ones by id.
+  gritOk(repo, ['issue', 'comment', made.issue_id, '--body', 'from the default actor']);
+  const shown = gritOk(repo, ['issue', 'show', made.issue_id]);
+  assert.deepEqual(shown.actor_labels, { [first.actor.actor_id]: 'agent-7' });
+  const page = grit(repo, ['issue', 'show', made.issue_id], { env: { NO_COLOR: '1' } }).stdout;
+  assert.match(page, /^open · opened just now by agent-7 · /m);
+  assert.match(page, new RegExp(`^── ${shown.events[1].actor.slice(0, 8)} · `, 'm'));
   assert.equal(gritOk(repo, ['actor', 'show', 'agent-7']).actor.actor_id, first.actor.actor_id);
   const unknown = grit(repo, ['issue', 'list', '--actor', 'agent-8', '--json']);
   assert.equal(unknown.code, 3);

@@ -22,7 +22,7 @@ function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
     cwd,
     encoding: 'utf8',
-    env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: undefined, FORCE_COLOR: undefined, TERM: 'xterm', ...env },
+    env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: undefined, FORCE_COLOR: undefined, COLUMNS: undefined, TERM: 'xterm', ...env },
     timeout: 30_000,
   });
   assert.equal(r.status, code, r.stdout + r.stderr);
@@ -91,6 +91,29 @@ describe('format helpers', () => {
     assert.equal(visibleLength('e\u0301 🎉'), 4);
     assert.equal(truncate('日本語のタイトル', 7), '日本語…');
     assert.equal(table([['日本', 'x'], ['ab', 'y']]), '日本  x\nab    y');
+  });
+
+  it('fits narrow widths: drops columns, cuts below the usual minimum, wraps a last column', () => {
+    const rows = [['ID', 'STATE', 'TITLE', 'LABELS', 'UPDATED'], ['3b04bdac', 'open', 'a rather long title that will not fit', 'bug,backend', 'just now']];
+    const fit = (width: number) => table(rows, { shrink: [2, 3], drop: [3, 4], width }).split('\n');
+    assert.deepEqual(fit(40), ['ID        STATE  TITLE          UPDATED', '3b04bdac  open   a rather lon…  just now']);
+    assert.deepEqual(fit(24), ['ID        STATE  TITLE', '3b04bdac  open   a rath…']);
+    // Narrower than the kept columns allow: the cut stops at 4 cells and the row runs over.
+    assert.deepEqual(fit(18), ['ID        STATE  TIT…', '3b04bdac  open   a r…']);
+    // A coloured cell is cut by what shows, and its colour reset after the ellipsis.
+    assert.equal(truncate('\u001b[36mabcdefgh\u001b[0m', 5), '\u001b[36mabcd…\u001b[0m');
+    const findings = [['ok', 'git_repo', 'the repository at /tmp/some/where (git dir /tmp/some/where/.git)']];
+    assert.deepEqual(table(findings, { wrap: true, width: 50 }).split('\n'), [
+      'ok  git_repo  the repository at /tmp/some/where',
+      '              (git dir /tmp/some/where/.git)',
+    ]);
+    assert.deepEqual(table(findings, { wrap: true, width: 30 }).split('\n'), [
+      'ok  git_repo',
+      '    the repository at',
+      '    /tmp/some/where (git dir',
+      '    /tmp/some/where/.git)',
+    ]);
+    assert.equal(table(findings, { wrap: true }), table(findings), 'nothing is cut or wrapped without a width');
   });
 
   it('styles Markdown only when colouring, and keeps it as written otherwise', () => {
@@ -196,6 +219,30 @@ describe('issue list and show for people', () => {
     assert.equal(onTty(repo, ['issue', 'list', '--json'], 70).trim(), grit(repo, ['issue', 'list', '--json']).stdout.trim());
   });
 
+  it('fits every table to a 40-column terminal, or to COLUMNS; a pipe is never cut', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const [a, b] = ids;
+    gritOk(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
+    gritOk(repo, ['issue', 'label', 'add', a, '--label', 'backend-team']);
+    grit(repo, ['lock', 'acquire', '--resource', 'path:src/some/deep/directory/parser', '--ttl', '30m', '--local']);
+    try {
+      const commands = [['issue', 'list'], ['lock', 'status'], ['issue', 'dep', 'topo'], ['issue', 'dep', 'list', b, '--reverse'], ['doctor']];
+      const fitted = (out: string) => out.replace(/\u001b\[[0-9;]*m/g, '').trimEnd().split('\n');
+      for (const args of commands) {
+        for (const [cols, env] of [[40, {}], [120, { COLUMNS: '40' }]] as const) {
+          const lines = fitted(onTty(repo, args, cols, env));
+          assert.ok(lines.every((l) => visibleLength(l) <= 40), `${args.join(' ')} at ${cols} ${JSON.stringify(env)}:\n${lines.join('\n')}`);
+        }
+      }
+      assert.match(fitted(onTty(repo, ['lock', 'status'], 40)).join('\n'), /^path:src\/some\/deep\S*…  you  \(in (30|29)m\)$/m);
+      const piped = grit(repo, ['issue', 'list'], { env: { COLUMNS: '40' } }).stdout;
+      assert.match(piped, /A title long enough to be cut on a narrow terminal, surely +backend-team,bug/);
+    } finally {
+      grit(repo, ['lock', 'release', '--resource', 'path:src/some/deep/directory/parser', '--local']);
+      gritOk(repo, ['issue', 'dep', 'remove', a, '--target', b, '--type', 'blocks']);
+      gritOk(repo, ['issue', 'label', 'remove', a, '--label', 'backend-team']);
+    }
+  });
+
   it('fits `issue dep topo` to the terminal too; FORCE_COLOR=0 means no colour', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
     const topo = onTty(repo, ['issue', 'dep', 'topo'], 50, { NO_COLOR: '1' }).trimEnd().split('\n');
     assert.ok(topo.length >= 3 && topo.every((l) => l.length <= 50), topo.join('\n'));
@@ -229,8 +276,8 @@ describe('issue list and show for people', () => {
     assert.match(locked.stdout, /^locked path:docs until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in (10|9)m\) \((on origin|local only)\)$/m);
     grit(repo, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '30s']);
     const status = grit(repo, ['lock', 'status']).stdout;
-    assert.match(status, /^path:src +you +\S+Z \(in [1-3]\ds\)$/m);
-    assert.match(status, /^path:docs +you +\S+Z \(in (10|9)m\)$/m);
+    assert.match(status, /^path:src +you +\S+Z +\(in [1-3]\ds\)$/m);
+    assert.match(status, /^path:docs +you +\S+Z +\(in (10|9)m\)$/m);
     for (const resource of ['path:docs', 'path:src']) grit(repo, ['lock', 'release', '--resource', resource]);
   });
 

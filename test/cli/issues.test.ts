@@ -150,6 +150,14 @@ test('a write that finds its change already made says so (changed, previous_stat
   assert.equal(gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'ann']).changed, true);
   assert.equal(gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'ann']).changed, false);
   assert.equal(gritOk(repo, ['issue', 'assignee', 'remove', id, '--user', 'ann']).changed, true);
+  // The reply and the human output name the member, as stored (trimmed).
+  assert.equal(gritOk(repo, ['issue', 'label', 'add', id, '--label', ' docs ']).label, 'docs');
+  const short = id.slice(0, 8);
+  const said = (args: string[]) => grit(repo, ['issue', ...args], { env: { NO_COLOR: '1' } }).stdout.trim();
+  assert.equal(said(['label', 'add', id, '--label', 'ui']), `added label ui to ${short} (already so)`);
+  assert.equal(said(['label', 'remove', id, '--label', 'ui']), `removed label ui from ${short}`);
+  assert.equal(said(['assignee', 'add', id, '--user', 'bo']), `added assignee bo to ${short}`);
+  assert.equal(said(['assignee', 'remove', id, '--user', 'bo']), `removed assignee bo from ${short}`);
 });
 
 test('a link that would run code where it is followed is refused; an id pasted with its # is taken', () => {

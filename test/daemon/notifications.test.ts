@@ -31,9 +31,12 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
     // In the repository: its notifications only; with --all, every repository's.
     const watchers = [['watch', '--json'], ['watch', '--json', '--all']].map((args) => {
       const child = spawn(process.execPath, [GRIT_BIN, ...args], { cwd: repo, env: { ...process.env, ...daemon.env } });
-      const w = { child, out: '', ready: false };
+      const w = { child, out: '', err: '', ready: false };
       child.stdout.on('data', (d) => (w.out += d));
-      child.stderr.on('data', () => (w.ready = true));
+      child.stderr.on('data', (d) => {
+        w.err += d;
+        w.ready = true;
+      });
       return w;
     });
     const [watcher, everything] = watchers.map((w) => w.child);
@@ -64,12 +67,14 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
     assert.deepEqual(lines(watchers[0]).map((n) => n.kind), ['EventApplied', 'LockChanged', 'WalSynced', 'SnapshotCreated']);
     assert.deepEqual(lines(watchers[1]).map((n) => n.repo_root), [other, repo, repo, repo, repo]);
 
-    // A watcher keeps an idle daemon up; when the daemon stops, the watch ends cleanly.
+    // A watcher keeps an idle daemon up; when the daemon stops, the watch ends, saying so (exit 1).
     client.close();
     w2.close();
     const exited = [watcher, everything].map((c) => new Promise<number | null>((r) => c.on('exit', (code) => r(code))));
     await daemon.stop();
-    assert.deepEqual(await Promise.all(exited), [0, 0], '`grit watch` ends with the daemon');
+    assert.deepEqual(await Promise.all(exited), [1, 1], '`grit watch` ends with the daemon, as an ipc_error');
+    for (const w of watchers) assert.match(w.err, /^error: the daemon went away: no more notifications\nhint: /m, w.err);
+    assert.equal(lines(watchers[0]).length, 4, 'stdout holds notifications only');
     await w1.ended;
   } finally {
     await daemon.stop();

@@ -101,6 +101,15 @@ test('add, list (forward and reverse), remove either way round, show, graph', ()
   );
   assert.match(grit(dir, ['issue', 'dep', 'list', b, '--reverse']).stdout, new RegExp(`${c.slice(0, 8)}\\s+blocks\\s+this\\s+open\\s+C "q"`));
   assert.deepEqual(gritOk(dir, ['issue', 'show', a]).issue.dependencies, [{ target: b, dep_type: 'depends_on' }]);
+  // show carries the reverse edges too: b is blocked by c and needed by a; related_to shows on both sides.
+  const shown = gritOk(dir, ['issue', 'show', b]).issue;
+  assert.deepEqual(shown.dependencies, []);
+  assert.deepEqual(shown.dependents, [{ issue_id: a, dep_type: 'depends_on' }, { issue_id: c, dep_type: 'blocks' }].sort((x, y) => (x.issue_id < y.issue_id ? -1 : 1)));
+  assert.deepEqual(gritOk(dir, ['issue', 'show', a]).issue.dependents, [{ issue_id: c, dep_type: 'related_to' }]);
+  const humanB = grit(dir, ['issue', 'show', b]).stdout;
+  assert.match(humanB, new RegExp(`^blocked by: ${c.slice(0, 8)}$`, 'm'));
+  assert.match(humanB, new RegExp(`^needed by: ${a.slice(0, 8)}$`, 'm'));
+  assert.match(grit(dir, ['issue', 'show', a]).stdout, new RegExp(`^depends on: ${b.slice(0, 8)}\nrelated to: ${c.slice(0, 8)}$`, 'm'));
   // c blocks b, a depends on b: the one possible order, whatever the ids.
   assert.deepEqual(gritOk(dir, ['issue', 'dep', 'topo']).order.map((o: any) => o.issue_id), [c, b, a]);
 
@@ -125,6 +134,9 @@ test('add, list (forward and reverse), remove either way round, show, graph', ()
   // The other edges are untouched; related_to is removable from either side too.
   assert.equal(gritOk(dir, ['issue', 'dep', 'remove', a, '--target', c, '--type', 'related_to']).removed[0].issue_id, c);
   assert.deepEqual(gritOk(dir, ['issue', 'dep', 'list', c]).dependencies.map((e: DepEdge) => e.dep_type), ['blocks']);
+  // A relation recorded on both sides is one relation: show lists it once.
+  for (const [x, y] of [[a, c], [c, a]]) gritOk(dir, ['issue', 'dep', 'add', x, '--target', y, '--type', 'related_to']);
+  assert.equal(grit(dir, ['issue', 'show', a]).stdout.match(/^related to: /gm)?.length, 1);
 });
 
 test('argument errors: bad or missing type, unknown target, self dependency', async () => {

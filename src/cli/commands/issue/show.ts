@@ -3,6 +3,6 @@ import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
   ...ACTIONS['issue:show'],
-  description: 'Show an issue with its comments, links, attachments and events',
+  description: 'Show an issue with its comments, links, attachments and dependencies, both ways (--json adds its events)',
   args: issueArg,
 });
