@@ -5,6 +5,7 @@ import { GritError, inputFileError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type EventJson } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
+import { mimeOfName } from '../core/mime.js';
 import type { EventKind, IssueState } from '../core/kinds.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
 import { labelArg, labelList, oneOf, optLabel, optText, text, type Args } from './args.js';
@@ -136,7 +137,10 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
 
 const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
 
-/** Metadata only: a given file is hashed for the user, its bytes never enter the WAL. */
+/**
+ * Metadata only: a given file is hashed for the user, its bytes never enter the WAL. Without a
+ * MIME type, the name's extension gives one (core/mime.ts).
+ */
 export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const file = optText(args, 'file');
   let name = optText(args, 'name');
@@ -155,7 +159,7 @@ export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<
   if (!sha) throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' });
   const sha256 = fromHex(sha, 32);
   if (!sha256) throw invalidArgs('--sha256 must be 64 hex characters', { field: 'sha256', value: sha });
-  const mime = optText(args, 'mime') ?? 'application/octet-stream';
+  const mime = optText(args, 'mime') ?? mimeOfName(name);
   if (!MIME.test(mime)) throw invalidArgs('--mime must look like type/subtype', { field: 'mime', value: mime });
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'AttachmentAdded', name, sha256, mime });

@@ -135,6 +135,28 @@ test('a write that finds its change already made says so (changed, previous_stat
   assert.equal(gritOk(repo, ['issue', 'assignee', 'remove', id, '--user', 'ann']).changed, true);
 });
 
+test('attachment add without --mime: the type by the name\'s extension, application/octet-stream else; --mime wins', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'files']);
+  const cases: [string, string][] = [
+    ['notes.txt', 'text/plain'],
+    ['SHOT.PNG', 'image/png'],
+    ['data.json', 'application/json'],
+    ['trace.tar.gz', 'application/gzip'],
+    ['main.py', 'text/x-python'],
+    ['Makefile', 'application/octet-stream'],
+    ['.env', 'application/octet-stream'],
+    ['blob.xyz', 'application/octet-stream'],
+  ];
+  for (const [name] of cases) writeFileSync(join(repo, name), 'x');
+  for (const [name] of cases) gritOk(repo, ['issue', 'attachment', 'add', id, name]);
+  gritOk(repo, ['issue', 'attachment', 'add', id, 'notes.txt', '--mime', 'application/x-custom']);
+  gritOk(repo, ['issue', 'attachment', 'add', id, '--name', 'report.pdf', '--sha256', 'ab'.repeat(32)]);
+  const got = gritOk(repo, ['issue', 'show', id]).issue.attachments.map((a: any) => [a.name, a.mime]);
+  assert.deepEqual(got, [...cases, ['notes.txt', 'application/x-custom'], ['report.pdf', 'application/pdf']]);
+});
+
 test('a link that would run code where it is followed is refused; an id pasted with its # is taken', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
