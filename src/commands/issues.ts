@@ -35,15 +35,20 @@ export async function issueCreate(ctx: RepoContext, args: Args): Promise<WriteRe
   return writeOne(ctx, toHex(issueId), { type: 'IssueCreated', title, body, labels });
 }
 
+/**
+ * Sets the title and/or body. Written even when both already are so here (as close and label add
+ * are, it settles a concurrent edit elsewhere); `changed: false` then says so.
+ */
 export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteReply> {
-  const title = optText(args, 'title');
+  const title = optText(args, 'title')?.trim();
   const body = optText(args, 'body');
   if (title === undefined && body === undefined) {
     throw invalidArgs('nothing to update: give --title or --body', {}, 'grit issue update <id> --title "…"');
   }
-  if (title !== undefined && title.trim() === '') throw invalidArgs('--title must not be empty', { field: 'title' });
+  if (title === '') throw invalidArgs('--title must not be empty', { field: 'title' });
   const issue = await target(ctx, args);
-  return writeOne(ctx, issue.issue_id, { type: 'IssueUpdated', title: title?.trim() ?? null, body: body ?? null });
+  const changed = (title !== undefined && title !== issue.title) || (body !== undefined && body !== issue.body);
+  return { ...(await writeOne(ctx, issue.issue_id, { type: 'IssueUpdated', title: title ?? null, body: body ?? null })), changed };
 }
 
 export async function issueList(ctx: RepoContext, args: Args): Promise<{ issues: IssueSummary[]; total: number }> {

@@ -133,6 +133,14 @@ test('a write that finds its change already made says so (changed, previous_stat
   assert.equal(gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'ann']).changed, true);
   assert.equal(gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'ann']).changed, false);
   assert.equal(gritOk(repo, ['issue', 'assignee', 'remove', id, '--user', 'ann']).changed, true);
+  // update: changed when any field it sets differs; the event is written either way.
+  const same = gritOk(repo, ['issue', 'update', id, '--title', ' raced ']);
+  assert.equal(same.changed, false);
+  assert.equal(gritOk(repo, ['issue', 'update', id, '--body', '']).changed, false);
+  assert.equal(gritOk(repo, ['issue', 'update', id, '--title', 'raced', '--body', 'new']).changed, true);
+  assert.equal(gritOk(repo, ['issue', 'update', id, '--title', 'renamed', '--body', 'new']).changed, true);
+  assert.equal(gritOk(repo, ['issue', 'update', id, '--title', 'renamed', '--body', 'new']).changed, false);
+  assert.ok(gritOk(repo, ['issue', 'show', id]).events.some((e: any) => e.event_id === same.event_id));
 });
 
 test('attachment add without --mime: the type by the name\'s extension, application/octet-stream else; --mime wins', () => {
