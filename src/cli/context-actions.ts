@@ -7,9 +7,9 @@ import { plural } from '../core/plural.js';
 const lines = (s: { line_start: number; line_end: number }) =>
   s.line_start === s.line_end ? `${s.line_start}` : `${s.line_start}-${s.line_end}`;
 
-/** Extractor warnings go to stderr so that stdout stays the result. */
-function warn(warnings: { language: string; message: string }[]): void {
-  for (const w of warnings) process.stderr.write(`grit: warning: ${w.language}: ${w.message}\n`);
+/** Index warnings go to stderr so that stdout stays the result. */
+function warn(warnings: { language?: string; message: string }[]): void {
+  for (const w of warnings) process.stderr.write(`grit: warning: ${w.language ? `${w.language}: ` : ''}${w.message}\n`);
 }
 
 /** Files a lock of another actor held back (lock_policy = require): a few named, all in --json. */

@@ -75,7 +75,9 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     ipc: 'SnapshotGc',
     // As typed: the command reads it (src/commands/args.ts optInt), the same way for every caller.
     toArgs: ({ flags }) => ({ keep: flags.keep }),
-    render: (d) => `deleted ${plural(d.deleted.length, 'snapshot')}, kept ${d.kept.length}`,
+    render: (d) =>
+      `deleted ${plural(d.deleted.length, 'snapshot')}, kept ${d.kept.length}` +
+      (d.unusable.length ? dim(` (${d.unusable.length} of them off the WAL: never usable)`) : ''),
   },
   doctor: {
     ipc: 'Doctor',

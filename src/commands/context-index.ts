@@ -12,7 +12,7 @@ import { contextIssueId } from '../core/ids.js';
 import type { EventKind } from '../core/kinds.js';
 import { progressBar } from '../core/progress.js';
 import type { ExtractWarning } from '../context/ast-extract.js';
-import { globMatcher, lsFiles } from '../context/files.js';
+import { globMatcher, isIgnored, lsFiles } from '../context/files.js';
 import { languageOf, type LanguageId } from '../context/languages.js';
 import { repoRelative } from '../context/paths.js';
 import { summarize } from '../context/summary.js';
@@ -40,13 +40,16 @@ export interface IndexReply {
   events_written: number;
   commits: number;
   wal_head: string | null;
-  warnings: ExtractWarning[];
+  warnings: IndexWarning[];
   /**
    * Changed (or removed) files not written because another actor holds a lock on them under
    * `lock_policy = require` (docs/context.md); `resource` is the lock's.
    */
   skipped_locked: { path: string; owner: string; resource: string }[];
 }
+
+/** An extractor's warning (with its language), or one about the `--path` the user named (with it). */
+export type IndexWarning = ExtractWarning | { path: string; message: string };
 
 type Item = { issue_id: Uint8Array; kind: EventKind };
 
@@ -70,7 +73,8 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   });
   const lockedBy = await policyGate(ctx, dir);
   const head = await ctx.refresh();
-  const tracked = (await lsFiles(root, dir)).filter(match);
+  const listed = await lsFiles(root, dir);
+  const tracked = listed.filter(match);
   const reply: IndexReply = {
     files: 0,
     indexed: 0,
@@ -172,7 +176,9 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
     bar.done();
     await extractor.dispose();
   }
-  reply.warnings = extractor.warnings;
+  // A path the user named that git does not track would be dropped without a word (only tracked files are indexed).
+  const named = dir !== '' && listed.length === 0 ? [await untrackedWarning(root, dir)] : [];
+  reply.warnings = [...named, ...extractor.warnings];
   return withLockWarnings(reply, lockWarnings);
 }
 
@@ -193,6 +199,13 @@ async function policyGate(ctx: RepoContext, dir: string): Promise<(path: string)
 function skipLocked(reply: IndexReply, path: string, lock: Lock | undefined): boolean {
   if (lock) reply.skipped_locked.push({ path, owner: lock.owner, resource: lock.resource });
   return lock !== undefined;
+}
+
+async function untrackedWarning(root: string, dir: string): Promise<IndexWarning> {
+  const isDir = (await stat(`${root}/${dir}`)).isDirectory();
+  const what = isDir ? `${dir}/ holds no file tracked by git` : `${dir} is not tracked by git`;
+  const fix = (await isIgnored(root, dir)) ? `it is ignored (.gitignore): \`git add -f\` it first if it should be indexed` : '`git add` it first';
+  return { path: dir, message: `${what}: ${fix}` };
 }
 
 /** Files with live context in scope that the worktree no longer has. */

@@ -2,7 +2,7 @@
  * `doctor [--fix]` (SPEC §5, §6): `{checks:[{id, status, message, plan}], applied}`.
  *
  * Checks, in order: git_repo, wal_ref, actor_config, store_integrity, rebuild_threshold,
- * dependency_cycles, signatures. Doctor never opens the store in its own process before a child
+ * snapshots, dependency_cycles, signatures. Doctor never opens the store in its own process before a child
  * process has read it without dying (a truncated LMDB file kills whoever maps it), and never
  * creates an actor. `--fix` makes only safe local repairs: rebuild the store (a cache) from the
  * WAL, remove lock files left by dead processes under `.git/refs/grit/` and the actor directory,
@@ -26,7 +26,7 @@ import { Store, type StoreMeta } from '../core/store.js';
 import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { listRefs } from '../git/refs.js';
-import { listSnapshots } from '../git/snapshot.js';
+import { listSnapshots, offWalReason, snapshotsOffWal } from '../git/snapshot.js';
 import { Wal, type WalCommit } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { findLostEvents } from './lost-events.js';
@@ -64,6 +64,7 @@ export const CHECK_IDS = [
   'actor_config',
   'store_integrity',
   'rebuild_threshold',
+  'snapshots',
   'dependency_cycles',
   'signatures',
 ] as const;
@@ -481,6 +482,31 @@ function checkRebuildThreshold(s: State): Finding {
 }
 
 /**
+ * Snapshots that can never be used: their wal_head is off the WAL's chain (sync rebased the
+ * commits they were taken on). Judged against the commits wal_ref already read, so it costs a
+ * snapshot.json read a snapshot. Deleting them is left to `snapshot gc` (doctor touches no refs).
+ */
+async function checkSnapshots(s: State): Promise<Finding> {
+  const snapshots = await listSnapshots(s.repo!.commonDir);
+  if (snapshots.length === 0) return ok('snapshots', 'no snapshots');
+  if (!s.walCommits) {
+    const why = s.walHead === null ? 'refs/grit/wal does not exist' : 'the WAL cannot be read (see wal_ref)';
+    return ok('snapshots', `${plural(snapshots.length, 'snapshot')}, not checked: ${why}`);
+  }
+  const onWal = new Set(s.walCommits.map((c) => c.oid));
+  const off = await snapshotsOffWal(s.wal!.objects, snapshots, (walHead) => onWal.has(walHead));
+  if (off.length === 0) return ok('snapshots', `${plural(snapshots.length, 'snapshot')}, each taken on this WAL`);
+  return {
+    id: 'snapshots',
+    status: 'warn',
+    message:
+      `${off.length} of ${plural(snapshots.length, 'snapshot')} can never be used: ` +
+      off.map((x) => `${x.ref} (${offWalReason(x.wal_head)})`).join('; '),
+    plan: '`grit snapshot gc` deletes them first, whatever --keep says (only the refs); `grit snapshot` writes one of the current WAL',
+  };
+}
+
+/**
  * Cycles of blocks/depends_on edges can only arrive through sync (two clones each adding one
  * half, SPEC §2): commands refuse to close one. They are folded from the WAL, not read from the
  * store, so they are found whatever state the store is in; events the signature policy refuses
@@ -563,6 +589,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   await guard('actor_config', () => checkActor(s, opts));
   await guard('store_integrity', () => checkStoreIntegrity(s));
   await guard('rebuild_threshold', () => checkRebuildThreshold(s));
+  await guard('snapshots', () => checkSnapshots(s));
   await guard('dependency_cycles', () => checkDependencyCycles(s));
   await guard('signatures', () => checkSignatures(s));
   s.wal?.objects.close();

@@ -8,7 +8,7 @@
  * Issues in the export are then those with at least one kept event, in their current state.
  */
 import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { compareEvents, eventToJson, type Event } from '../core/event.js';
@@ -143,6 +143,8 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
   const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
   const since = optText(args, 'since');
   const output = optText(args, 'output');
+  // Where it goes is settled before the work: a bad --output fails at once.
+  const path = output === STDOUT ? STDOUT : output ? outputPath(ctx.repo.root, output) : defaultOutput(ctx, format);
   const wal_head = await ctx.refresh();
   const store = ctx.store;
   const all = [...store.allEvents()];
@@ -164,8 +166,7 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
   const meta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };
   const body = format === 'json' ? toJson(meta, issues, events) : format === 'md' ? toMarkdown(meta, issues) : toCsv(issues);
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count: events.length, issue_count: issues.length });
-  if (output === STDOUT) return { ...result(STDOUT), content: body };
-  const path = output ? resolve(output) : defaultOutput(ctx, format);
+  if (path === STDOUT) return { ...result(STDOUT), content: body };
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     makeParents(dirname(path));
@@ -176,6 +177,24 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
     throw new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
   }
   return result(path);
+}
+
+/**
+ * `--output` as an absolute path. Missing parent directories are made only inside the worktree
+ * (as `.grit/` is): elsewhere a typo would create directories anywhere (as root, at /), so there
+ * the parent must exist.
+ */
+function outputPath(root: string, output: string): string {
+  const path = resolve(output);
+  const dir = dirname(path);
+  const rel = relative(root, dir);
+  const inside = rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
+  if (inside || existsSync(dir)) return path;
+  throw invalidArgs(
+    `the directory of --output does not exist: ${dir}`,
+    { field: 'output', value: output, directory: dir },
+    `check the path, or create the directory first (\`mkdir -p ${dir}\`); grit makes missing directories only inside the repository`,
+  );
 }
 
 /**

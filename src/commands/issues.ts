@@ -6,6 +6,7 @@ import { eventToJson, type EventJson } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
 import type { DepType, EventKind, IssueState } from '../core/kinds.js';
+import { mimeOfName } from '../core/mime.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
 import { actorLabels } from './actors.js';
 import { labelArg, labelList, oneOf, optLabel, optText, text, type Args } from './args.js';
@@ -35,15 +36,20 @@ export async function issueCreate(ctx: RepoContext, args: Args): Promise<WriteRe
   return writeOne(ctx, toHex(issueId), { type: 'IssueCreated', title, body, labels });
 }
 
+/**
+ * Sets the title and/or body. Written even when both already are so here (as close and label add
+ * are, it settles a concurrent edit elsewhere); `changed: false` then says so.
+ */
 export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteReply> {
-  const title = optText(args, 'title');
+  const title = optText(args, 'title')?.trim();
   const body = optText(args, 'body');
   if (title === undefined && body === undefined) {
     throw invalidArgs('nothing to update: give --title or --body', {}, 'grit issue update <id> --title "…"');
   }
-  if (title !== undefined && title.trim() === '') throw invalidArgs('--title must not be empty', { field: 'title' });
+  if (title === '') throw invalidArgs('--title must not be empty', { field: 'title' });
   const issue = await target(ctx, args);
-  return writeOne(ctx, issue.issue_id, { type: 'IssueUpdated', title: title?.trim() ?? null, body: body ?? null });
+  const changed = (title !== undefined && title !== issue.title) || (body !== undefined && body !== issue.body);
+  return { ...(await writeOne(ctx, issue.issue_id, { type: 'IssueUpdated', title: title ?? null, body: body ?? null })), changed };
 }
 
 export async function issueList(ctx: RepoContext, args: Args): Promise<{ issues: IssueSummary[]; total: number }> {
@@ -156,7 +162,10 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
 
 const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
 
-/** Metadata only: a given file is hashed for the user, its bytes never enter the WAL. */
+/**
+ * Metadata only: a given file is hashed for the user, its bytes never enter the WAL. Without a
+ * MIME type, the name's extension gives one (core/mime.ts).
+ */
 export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const file = optText(args, 'file');
   let name = optText(args, 'name');
@@ -175,7 +184,7 @@ export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<
   if (!sha) throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' });
   const sha256 = fromHex(sha, 32);
   if (!sha256) throw invalidArgs('--sha256 must be 64 hex characters', { field: 'sha256', value: sha });
-  const mime = optText(args, 'mime') ?? 'application/octet-stream';
+  const mime = optText(args, 'mime') ?? mimeOfName(name);
   if (!MIME.test(mime)) throw invalidArgs('--mime must look like type/subtype', { field: 'mime', value: mime });
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'AttachmentAdded', name, sha256, mime });

@@ -22,8 +22,10 @@ import {
   createSnapshot,
   gcSnapshots,
   listSnapshots,
+  offWalReason,
   readSnapshotInto,
   readSnapshotMeta,
+  snapshotsOffWal,
   type SnapshotMeta,
   type SnapshotSink,
 } from '../git/snapshot.js';
@@ -33,6 +35,7 @@ import { readWal, type ReadSnapshotOptions, type ReadWalOptions } from '../git/w
 import { bool, optInt, type Args } from './args.js';
 import type { RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
+import { warnings } from '../core/warnings.js';
 
 const DAY_MS = 86_400_000;
 /** WAL commits read per step of a walk (progress granularity). */
@@ -196,6 +199,14 @@ export interface LoadedSnapshot<S extends SnapshotSink> {
   sink: S;
 }
 
+/** A snapshot `newestUsableSnapshot` passed over, and why. */
+export interface SkippedSnapshot {
+  ref: string;
+  reason: string;
+  /** Its wal_head is off the WAL's chain: it can never be used (`snapshot gc` deletes it first). */
+  offWal?: boolean;
+}
+
 /**
  * The newest snapshot that can stand in for a prefix of the current WAL: readable, fully valid,
  * whose wal_head is on the chain of `head`, and trusted (src/git/snapshot-trust.ts: made here, or
@@ -209,7 +220,7 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
   ctx: RepoContext,
   head: string | null,
   newSink: (meta: SnapshotMeta) => S,
-  skipped: { ref: string; reason: string }[] = [],
+  skipped: SkippedSnapshot[] = [],
   read: (meta: SnapshotMeta) => ReadSnapshotOptions = () => ({}),
 ): Promise<LoadedSnapshot<S> | null> {
   if (head === null) return null;
@@ -218,7 +229,7 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
     try {
       const meta = readSnapshotMeta(ctx.wal.objects, s.oid);
       if (!(await ctx.wal.isAncestor(meta.wal_head, head))) {
-        skipped.push({ ref: s.ref, reason: `its wal_head ${meta.wal_head} is not in this WAL` });
+        skipped.push({ ref: s.ref, reason: offWalReason(meta.wal_head), offWal: true });
         continue;
       }
       await loadFastHash(); // a snapshot holds thousands of events to verify
@@ -372,8 +383,35 @@ export async function snapshot(ctx: RepoContext): Promise<SnapshotResult> {
   return writeSnapshot(ctx);
 }
 
-export async function snapshotGc(ctx: RepoContext, args: Args): Promise<{ deleted: string[]; kept: string[] }> {
-  return gcSnapshots(ctx.repo.commonDir, optInt(args, 'keep', { min: 0 }) ?? 3);
+export interface SnapshotGcResult {
+  deleted: string[];
+  kept: string[];
+  /** Of `deleted`, the snapshots that could never be used (`offWalReason`): deleted whatever `--keep` says. */
+  unusable: string[];
+}
+
+/**
+ * `snapshot gc [--keep N]`: snapshots whose wal_head is off the WAL's chain go first and take no
+ * newest slot. Judging them walks the WAL's commits once a snapshot; with no WAL head, or a WAL
+ * that cannot be walked, none is judged (a snapshot may then be the last copy of the events) and
+ * only the count applies.
+ */
+export async function snapshotGc(ctx: RepoContext, args: Args): Promise<SnapshotGcResult> {
+  const keep = optInt(args, 'keep', { min: 0 }) ?? 3;
+  const head = await ctx.wal.head();
+  let unusable = new Set<string>();
+  if (head !== null) {
+    try {
+      const off = await snapshotsOffWal(ctx.wal.objects, await listSnapshots(ctx.repo.commonDir), (walHead) => ctx.wal.isAncestor(walHead, head));
+      unusable = new Set(off.map((s) => s.ref));
+    } catch {
+      unusable = new Set();
+    } finally {
+      ctx.wal.objects.close();
+    }
+  }
+  const { deleted, kept } = await gcSnapshots(ctx.repo.commonDir, keep, unusable);
+  return { deleted, kept, unusable: deleted.filter((ref) => unusable.has(ref)) };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -385,6 +423,8 @@ export interface RebuildResult {
   from_snapshot: boolean;
   /** The snapshot the rebuild started from (null for a full replay). */
   snapshot_ref: string | null;
+  /** With `--from-snapshot`, the snapshots it passed over and why (absent when none was). */
+  snapshots_skipped?: { snapshot_ref: string; reason: string }[];
 }
 
 /**
@@ -396,6 +436,7 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   await restoreLostFirst(ctx);
   const head = await ctx.wal.head();
   let snap: LoadedSnapshot<AdmittedFill> | null = null;
+  const skipped: SkippedSnapshot[] = [];
   let wal_head: string | null;
   try {
     const newFill = (meta: SnapshotMeta) => new AdmittedFill(ctx, new StoreFill(meta.event_count));
@@ -408,7 +449,7 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
     const copy = held > 0 ? `${storeFile(ctx.actor.dir)}.before-rebuild` : null;
     const copied = copy ? ctx.store.copyTo(copy) : null;
     try {
-      snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, [], read) : null;
+      snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, skipped, read) : null;
       await copied;
       try {
         ctx.store.clear();
@@ -427,7 +468,15 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
     ctx.wal.objects.close();
   }
   ctx.store.markRebuilt();
-  return { wal_head, event_count: ctx.store.getMeta().event_count, from_snapshot: snap !== null, snapshot_ref: snap?.ref ?? null };
+  const result: RebuildResult = { wal_head, event_count: ctx.store.getMeta().event_count, from_snapshot: snap !== null, snapshot_ref: snap?.ref ?? null };
+  if (skipped.length === 0) return result;
+  // Asked for a snapshot, the user learns why one was passed over (else a full replay looks like a bug).
+  const fellBack = snap ? `used ${snap.ref} instead` : 'rebuilt from the whole WAL';
+  for (const s of skipped) warnings.send(`rebuild --from-snapshot did not use ${s.ref}: ${s.reason}; ${fellBack}`);
+  if (skipped.some((s) => s.offWal)) {
+    warnings.send('`grit snapshot gc` deletes snapshots that can never be used; `grit snapshot` writes a usable one');
+  }
+  return { ...result, snapshots_skipped: skipped.map((s) => ({ snapshot_ref: s.ref, reason: s.reason })) };
 }
 
 /**

@@ -29,6 +29,15 @@ export async function lsFiles(root: string, dir: string): Promise<string[]> {
 }
 
 /**
+ * Whether git ignores the repo-relative `path` (.gitignore, info/exclude): `git add` then needs
+ * `-f`. Asked only to word a warning, so a failing git counts as "not ignored".
+ */
+export async function isIgnored(root: string, path: string): Promise<boolean> {
+  const { code } = await spawnGit({ args: ['check-ignore', '-q', '--', path], env: gitEnv(), cwd: root });
+  return code === 0;
+}
+
+/**
  * A glob as a path test. `*` and `?` stay within one path segment, `**` spans segments, `[…]` and
  * `{a,b}` work as in shells. A pattern without '/' matches the file name in any directory
  * (as in .gitignore); with a '/' it matches the whole repo-relative path.

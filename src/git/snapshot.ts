@@ -212,11 +212,52 @@ export function readSnapshotInto(objects: ObjectStore, oid: string, sink: Snapsh
   }
 }
 
-/** Deletes all but the newest `keep` snapshot refs (only refs; objects go with `git gc`). */
-export async function gcSnapshots(gitDir: string, keep: number): Promise<{ deleted: string[]; kept: string[] }> {
+/**
+ * Why a snapshot whose wal_head is not on the WAL's chain is of no use: the WAL only grows from
+ * its head, so that snapshot can never stand in for a prefix of it (rebuild, gc and doctor say so
+ * alike). The usual cause is sync rebasing the local commits the snapshot was taken on.
+ */
+export const offWalReason = (walHead: string): string =>
+  `its wal_head ${walHead} is not on refs/grit/wal (sync rebased the local events it was taken on, or it is another WAL's), so it can never be used`;
+
+/**
+ * The snapshots of `snapshots` whose wal_head `onWal` says is not on the WAL's chain (one check a
+ * snapshot), newest first. A snapshot whose meta cannot be read is not judged here (a rebuild
+ * skips it with its own reason).
+ */
+export async function snapshotsOffWal(
+  objects: ObjectStore,
+  snapshots: readonly SnapshotRef[],
+  onWal: (walHead: string) => boolean | Promise<boolean>,
+): Promise<(SnapshotRef & { wal_head: string })[]> {
+  const off: (SnapshotRef & { wal_head: string })[] = [];
+  for (const s of snapshots) {
+    let walHead: string;
+    try {
+      walHead = readSnapshotMeta(objects, s.oid).wal_head;
+    } catch {
+      continue;
+    }
+    if (!(await onWal(walHead))) off.push({ ...s, wal_head: walHead });
+  }
+  return off;
+}
+
+/**
+ * Deletes the refs in `unusable` (snapshots that can never be used: `snapshotsOffWal`), then all
+ * but the newest `keep` of the others, so an unusable snapshot never takes a newest slot. Only
+ * refs; objects go with `git gc`.
+ */
+export async function gcSnapshots(
+  gitDir: string,
+  keep: number,
+  unusable: ReadonlySet<string> = new Set(),
+): Promise<{ deleted: string[]; kept: string[] }> {
   const all = await listSnapshots(gitDir);
-  const kept = all.slice(0, keep);
+  const usable = all.filter((s) => !unusable.has(s.ref));
+  const kept = usable.slice(0, keep);
+  const doomed = [...all.filter((s) => unusable.has(s.ref)), ...usable.slice(keep)];
   const deleted: string[] = [];
-  for (const s of all.slice(keep)) if (await deleteRef(gitDir, s.ref, s.oid)) deleted.push(s.ref);
+  for (const s of doomed) if (await deleteRef(gitDir, s.ref, s.oid)) deleted.push(s.ref);
   return { deleted, kept: kept.map((s) => s.ref) };
 }

@@ -20,8 +20,9 @@ test('plain command lines parse like oclif would', () => {
   assert.deepEqual(parse(['issue', 'attachment', 'add', 'abcd', 'f.log']), {
     id: 'issue:attachment:add',
     args: { id: 'abcd', file: 'f.log' },
-    flags: { mime: 'application/octet-stream' },
+    flags: {},
   });
+  assert.deepEqual(parse(['snapshot', 'gc']), { id: 'snapshot:gc', args: {}, flags: { keep: 3 } }); // a flag's default
   assert.deepEqual(parse(['issue', 'comment', 'abcd', '--body-file', '-']), {
     id: 'issue:comment',
     args: { id: 'abcd' },

@@ -158,6 +158,36 @@ test('a write that finds its change already made says so (changed, previous_stat
   assert.equal(said(['label', 'remove', id, '--label', 'ui']), `removed label ui from ${short}`);
   assert.equal(said(['assignee', 'add', id, '--user', 'bo']), `added assignee bo to ${short}`);
   assert.equal(said(['assignee', 'remove', id, '--user', 'bo']), `removed assignee bo from ${short}`);
+  // update: changed when any field it sets differs; the event is written either way.
+  const same = gritOk(repo, ['issue', 'update', id, '--title', ' raced ']);
+  assert.equal(same.changed, false);
+  assert.equal(gritOk(repo, ['issue', 'update', id, '--body', '']).changed, false);
+  assert.equal(gritOk(repo, ['issue', 'update', id, '--title', 'raced', '--body', 'new']).changed, true);
+  assert.equal(gritOk(repo, ['issue', 'update', id, '--title', 'renamed', '--body', 'new']).changed, true);
+  assert.equal(gritOk(repo, ['issue', 'update', id, '--title', 'renamed', '--body', 'new']).changed, false);
+  assert.ok(gritOk(repo, ['issue', 'show', id]).events.some((e: any) => e.event_id === same.event_id));
+});
+
+test('attachment add without --mime: the type by the name\'s extension, application/octet-stream else; --mime wins', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'files']);
+  const cases: [string, string][] = [
+    ['notes.txt', 'text/plain'],
+    ['SHOT.PNG', 'image/png'],
+    ['data.json', 'application/json'],
+    ['trace.tar.gz', 'application/gzip'],
+    ['main.py', 'text/x-python'],
+    ['Makefile', 'application/octet-stream'],
+    ['.env', 'application/octet-stream'],
+    ['blob.xyz', 'application/octet-stream'],
+  ];
+  for (const [name] of cases) writeFileSync(join(repo, name), 'x');
+  for (const [name] of cases) gritOk(repo, ['issue', 'attachment', 'add', id, name]);
+  gritOk(repo, ['issue', 'attachment', 'add', id, 'notes.txt', '--mime', 'application/x-custom']);
+  gritOk(repo, ['issue', 'attachment', 'add', id, '--name', 'report.pdf', '--sha256', 'ab'.repeat(32)]);
+  const got = gritOk(repo, ['issue', 'show', id]).issue.attachments.map((a: any) => [a.name, a.mime]);
+  assert.deepEqual(got, [...cases, ['notes.txt', 'application/x-custom'], ['report.pdf', 'application/pdf']]);
 });
 
 test('a link that would run code where it is followed is refused; an id pasted with its # is taken', () => {

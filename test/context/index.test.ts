@@ -116,6 +116,32 @@ test('--path and --pattern narrow the files; bad scopes are refused', () => {
   assert.deepEqual([badGlob.code, badGlob.json.error.code], [2, 'invalid_args']);
 });
 
+test('a --path that git does not track (new, ignored, or a directory of such): a warning, not a silent 0', () => {
+  const repo = fixtureRepo();
+  writeFileSync(join(repo, 'a.py'), 'def foo(): pass\n');
+  const r = grit(repo, ['context', 'index', '--path', 'a.py']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^grit: warning: a\.py is not tracked by git: `git add` it first\n$/);
+  assert.match(r.stdout, /^indexed 0 files/);
+  assert.deepEqual(index(repo, '--path', 'a.py').warnings, [{ path: 'a.py', message: 'a.py is not tracked by git: `git add` it first' }]);
+
+  writeFileSync(join(repo, '.gitignore'), 'gen/\n');
+  mkdirSync(join(repo, 'gen'));
+  writeFileSync(join(repo, 'gen/b.py'), 'def bar(): pass\n');
+  assert.deepEqual(index(repo, '--path', 'gen').warnings, [
+    { path: 'gen', message: 'gen/ holds no file tracked by git: it is ignored (.gitignore): `git add -f` it first if it should be indexed' },
+  ]);
+  assert.match(index(repo, '--path', 'gen/b.py').warnings[0].message, /^gen\/b\.py is not tracked by git: it is ignored/);
+
+  // Tracked now: indexed, no warning. A --pattern that leaves nothing of a tracked path is no reason to warn.
+  git(repo, 'add', 'a.py');
+  const d = index(repo, '--path', 'a.py');
+  assert.deepEqual([d.indexed, d.warnings], [1, []]);
+  assert.deepEqual(index(repo, '--path', 'a.py', '--pattern', '*.rs').warnings, []);
+  // Only a path the user named: a whole-tree index says nothing of untracked files.
+  assert.deepEqual(index(repo).warnings, []);
+});
+
 test('large indexes are written in batches of 500 events per WAL commit', async () => {
   const repo = fixtureRepo();
   mkdirSync(join(repo, 'gen'));

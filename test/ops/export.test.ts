@@ -89,7 +89,7 @@ test('export --format md: one section per issue with state, labels, assignees, b
 
 test('export --format csv: issue summaries with RFC 4180 quoting', () => {
   const { repo, a, b } = scene();
-  const out = join(tempDir(), 'sub', 'issues.csv');
+  const out = join(tempDir(), 'issues.csv');
   const r = gritOk(repo, ['export', '--format', 'csv', '--output', out]);
   assert.equal(r.output_path, out);
   assert.ok(!existsSync(join(repo, '.grit')), 'an explicit --output writes nothing into .grit/');
@@ -125,8 +125,7 @@ test('export --output: a path it cannot write is io_error, returns, and leaves n
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   gritOk(repo, ['issue', 'create', '--title', 'x']);
-  // Node 20's recursive mkdir never returns for a missing directory under /proc.
-  const proc = grit(repo, ['export', '--output', '/proc/self/nope/x.json', '--json'], { timeout: 15_000 });
+  const proc = grit(repo, ['export', '--output', '/proc/self/x.json', '--json'], { timeout: 15_000 });
   assert.equal(proc.code, 1, proc.stderr);
   assert.equal(proc.json.error.code, 'io_error');
 
@@ -138,10 +137,32 @@ test('export --output: a path it cannot write is io_error, returns, and leaves n
   assert.equal(taken.json.error.code, 'io_error');
   assert.deepEqual(readdirSync(dir), ['taken']);
 
-  // Missing parents are still made.
-  const deep = join(dir, 'a', 'b', 'c.json');
-  assert.equal(gritOk(repo, ['export', '--output', deep]).output_path, deep);
-  assert.ok(existsSync(deep));
+});
+
+test('export --output: missing directories are made inside the repository only; elsewhere the parent must exist', { timeout: 30_000 }, () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  const dir = tempDir();
+  const head = git(repo, 'rev-parse', 'refs/grit/wal');
+  for (const out of [join(dir, 'a', 'b', 'c.json'), '/proc/self/nope/x.json', join(repo, '..', `${repo.split('/').pop()}-typo`, 'x.json')]) {
+    const r = grit(repo, ['export', '--output', out, '--json'], { timeout: 15_000 });
+    assert.deepEqual([r.code, r.json.error.code], [2, 'invalid_args'], out);
+    assert.match(r.json.error.message, /^the directory of --output does not exist: \//);
+    assert.match(r.json.error.details.suggestion, /mkdir -p .*only inside the repository/);
+  }
+  assert.deepEqual(readdirSync(dir), [], 'nothing made outside the repository');
+  assert.ok(!existsSync(join(repo, '..', `${repo.split('/').pop()}-typo`)));
+  assert.equal(git(repo, 'rev-parse', 'refs/grit/wal'), head);
+
+  // Inside the worktree (given relative to a subdirectory, as the CLI resolves it): made.
+  mkdirSync(join(repo, 'sub'));
+  const r = grit(join(repo, 'sub'), ['export', '--output', 'reports/2024/x.json', '--json']);
+  assert.equal(r.code, 0, r.stdout);
+  assert.equal(r.json.data.output_path, join(repo, 'sub', 'reports', '2024', 'x.json'));
+  assert.ok(existsSync(r.json.data.output_path));
+  // Outside, an existing parent is enough.
+  assert.equal(gritOk(repo, ['export', '--output', join(dir, 'y.json')]).output_path, join(dir, 'y.json'));
 });
 
 test('export --since "": refused, not taken as no filter', () => {

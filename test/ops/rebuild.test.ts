@@ -16,6 +16,7 @@ import { blake2b256 } from '../../src/core/hash.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { StoreFill } from '../../src/core/store-fill.js';
 import { Wal, WAL_REF } from '../../src/git/wal.js';
+import { network } from '../sync/_helpers.js';
 
 const ACTORS = [
   { id: 'a1'.repeat(16) },
@@ -274,6 +275,7 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
   git(repo, 'fetch', '-q', foreign, `${fsnap.snapshot_ref}:refs/grit/snapshots/9999999999999`);
   const r1 = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r1.from_snapshot, r1.snapshot_ref, r1.event_count], [true, good, 2]);
+  assert.deepEqual(r1.snapshots_skipped.map((x: any) => x.snapshot_ref), ['refs/grit/snapshots/9999999999999']);
   assert.equal(grit(repo, ['rebuild', '--from-snapshot']).stdout, `rebuilt 2 events up to ${r1.wal_head.slice(0, 12)} (from ${good})\n`);
 
   // A corrupt snapshot (chunk bytes changed, hash no longer matches): skipped too.
@@ -293,6 +295,43 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
   const r3 = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r3.from_snapshot, r3.event_count], [false, 2]);
   assert.equal(gritOk(repo, ['issue', 'show', a]).issue.comment_count, 1);
+});
+
+test('a snapshot whose local commits sync rebased: rebuild says why it was not used, doctor warns, gc deletes it first', { timeout: 60_000 }, () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  gritOk(b, ['issue', 'comment', id, '--body', 'local, then snapshotted']);
+  const stale = gritOk(b, ['snapshot']);
+  gritOk(a, ['issue', 'comment', id, '--body', 'pushed meanwhile']);
+  gritOk(a, ['sync']);
+  assert.equal(gritOk(b, ['sync']).events_rebased, 1);
+
+  const r = grit(b, ['rebuild', '--from-snapshot', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  const d = r.json.data;
+  assert.deepEqual([d.from_snapshot, d.snapshot_ref, d.event_count], [false, null, 3]);
+  assert.equal(d.snapshots_skipped.length, 1);
+  assert.equal(d.snapshots_skipped[0].snapshot_ref, stale.snapshot_ref);
+  assert.match(d.snapshots_skipped[0].reason, new RegExp(`^its wal_head ${stale.wal_head} is not on refs/grit/wal \\(sync rebased`));
+  assert.match(r.stderr, new RegExp(`grit: warning: rebuild --from-snapshot did not use ${stale.snapshot_ref}: .*; rebuilt from the whole WAL\n`));
+  assert.match(r.stderr, /grit: warning: `grit snapshot gc` deletes snapshots that can never be used/);
+
+  const warned = gritOk(b, ['doctor']).checks.find((c: any) => c.id === 'snapshots');
+  assert.equal(warned.status, 'warn');
+  assert.match(warned.message, new RegExp(`^1 of 1 snapshot can never be used: ${stale.snapshot_ref} \\(its wal_head ${stale.wal_head}`));
+  assert.match(warned.plan, /`grit snapshot gc` deletes them first/);
+
+  // A usable snapshot next to it: --keep 2 has room for both, yet the unusable one goes.
+  const fresh = gritOk(b, ['snapshot']);
+  assert.equal(fresh.created, true);
+  const gc = gritOk(b, ['snapshot', 'gc', '--keep', '2']);
+  assert.deepEqual(gc, { deleted: [stale.snapshot_ref], kept: [fresh.snapshot_ref], unusable: [stale.snapshot_ref] });
+  assert.equal(gritOk(b, ['doctor']).checks.find((c: any) => c.id === 'snapshots').message, '1 snapshot, each taken on this WAL');
+  const again = gritOk(b, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([again.from_snapshot, again.snapshot_ref, again.snapshots_skipped], [true, fresh.snapshot_ref, undefined]);
 });
 
 test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_days', async () => {

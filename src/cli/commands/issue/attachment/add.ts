@@ -10,6 +10,8 @@ export default defineCommand({
   flags: {
     name: Flags.string({ description: 'attachment name' }),
     sha256: Flags.string({ description: 'SHA-256 of the content, 64 hex characters' }),
-    mime: Flags.string({ description: 'MIME type', default: 'application/octet-stream' }),
+    mime: Flags.string({
+      description: 'MIME type (default: by the name\'s extension, e.g. .txt text/plain, .png image/png, .json application/json; else application/octet-stream)',
+    }),
   },
 });
