@@ -104,13 +104,17 @@ export function invalidArgs(message: string, details?: Record<string, unknown>, 
   return new GritError('invalid_args', message, { details, suggestion });
 }
 
-/** A file named on the command line (`--body-file`, an attachment) that could not be read. */
+/**
+ * A file named on the command line (`--body-file`, an attachment) that could not be read. One the
+ * caller can fix by naming another (none there, a directory, not readable) is invalid_args, exit 2:
+ * not_found (3) would read as "the issue is not there".
+ */
 export function inputFileError(file: string, err: unknown): GritError {
   const code = (err as NodeJS.ErrnoException)?.code;
   const details = { file, errno: code ?? null };
-  if (code === 'ENOENT') return new GritError('not_found', `no file ${file}`, { details, suggestion: 'check the path (relative paths are taken from the current directory)' });
+  if (code === 'ENOENT' || code === 'ENOTDIR') return invalidArgs(`no file ${file}`, details, 'check the path (relative paths are taken from the current directory)');
   if (code === 'EISDIR') return invalidArgs(`${file} is a directory, not a file`, details, 'give the path of a file');
-  if (code === 'EACCES' || code === 'EPERM') return new GritError('io_error', `cannot read ${file}: permission denied`, { details, suggestion: `check the permissions of ${file}` });
+  if (code === 'EACCES' || code === 'EPERM') return invalidArgs(`cannot read ${file}: permission denied`, details, `check the permissions of ${file}`);
   return new GritError('io_error', `cannot read ${file}${code ? ` (${code})` : ''}`, { details });
 }
 

@@ -346,12 +346,16 @@ test('human output: aligned list, short ids, no colour when piped', () => {
   assert.equal(q.stdout, '');
 });
 
-test('a file named on the command line that cannot be read: a clear error by what is wrong with it', () => {
+test('a file named on the command line that cannot be read: invalid_args (exit 2, never 3: that is "no such issue"), saying what is wrong with it', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  writeFileSync(join(repo, 'note.md'), 'a file, not a directory');
   const cases: [string[], number, string, RegExp][] = [
-    [['issue', 'create', '--title', 'y', '--body-file', 'missing.md'], 3, 'not_found', /^no file missing\.md$/],
+    [['issue', 'create', '--title', 'y', '--body-file', 'missing.md'], 2, 'invalid_args', /^no file missing\.md$/],
+    [['issue', 'comment', id, '--body-file', '/nonexistent'], 2, 'invalid_args', /^no file \/nonexistent$/],
+    [['issue', 'update', id, '--body-file', 'note.md/x'], 2, 'invalid_args', /^no file note\.md\/x$/], // ENOTDIR
+    [['issue', 'attachment', 'add', id, 'missing.bin'], 2, 'invalid_args', /^no file .*missing\.bin$/],
     [['issue', 'create', '--title', 'y', '--body-file', '.git'], 2, 'invalid_args', /^\.git is a directory, not a file$/],
     [['issue', 'attachment', 'add', id, '.git'], 2, 'invalid_args', /\.git is a directory, not a file$/],
   ];
