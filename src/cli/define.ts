@@ -15,6 +15,7 @@ export interface CommandSpec<D> {
   toArgs?: (p: Parsed) => Args | Promise<Args>;
   render: CliAction<D>['render'];
   verbatim?: CliAction<D>['verbatim'];
+  exitCode?: CliAction<D>['exitCode'];
   formats?: OutputFormats;
 }
 

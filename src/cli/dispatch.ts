@@ -8,7 +8,7 @@ import type { Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
 import { onlyReads, runsInWorker } from '../commands/routing.js';
 import { buildInfo } from '../core/build-info.js';
-import { GritError } from '../core/errors.js';
+import { ENV_EXIT, GritError } from '../core/errors.js';
 import { visible } from './terminal-safe.js';
 
 export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean): Promise<unknown> {
@@ -59,6 +59,9 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     // A read the daemon took and did not answer (it died) runs again here; a write it may have
     // written is reported as such (GritClient says `may_have_run`), never run twice.
     if (err instanceof GritError && (isDaemonUnavailable(err) || (err.details.may_have_run === true && onlyReads(name, args)))) return null;
+    // Doctor reports a broken environment as findings: such an error came from the daemon's
+    // route to the actor (a default actor that is gone), before doctor ran. Here it diagnoses.
+    if (name === 'Doctor' && err instanceof GritError && err.exitCode === ENV_EXIT) return null;
     throw err;
   } finally {
     client.close();

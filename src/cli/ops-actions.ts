@@ -91,6 +91,8 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
       for (const f of d.failed ?? []) lines.push(`${red('fix failed')} ${f}`);
       return lines.join('\n');
     },
+    // The checks after any fixes: an error left makes `grit doctor` fail a CI step; a warning does not.
+    exitCode: (d) => (d.checks.some((c: any) => c.status === 'error') ? 1 : 0),
   },
   export: {
     ipc: 'Export',

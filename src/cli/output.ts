@@ -21,6 +21,8 @@ export interface CliAction<D = any> {
   render: (data: D, parsed: Parsed) => string;
   /** Output that is itself data (an export to stdout), printed exactly as it is when given. */
   verbatim?: (data: D) => string | undefined;
+  /** For a command whose data is a verdict (doctor): the exit status of a run that succeeded. */
+  exitCode?: (data: D) => number;
 }
 
 export async function runAction(action: CliAction, parsed: Parsed, json: boolean): Promise<void> {
@@ -41,6 +43,7 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
       const text = action.verbatim?.(data) ?? action.render(visibleDeep(data), parsed);
       if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     }
+    if (action.exitCode) process.exitCode = action.exitCode(data);
   } catch (err) {
     printError(toGritError(err), json);
   }

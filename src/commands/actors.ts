@@ -135,8 +135,24 @@ export interface ActorSelection {
 }
 
 /**
+ * The repo config names a default actor that is not there: missing config, an environment
+ * failure (SPEC §6, exit 5). The message says which of the two is gone, since the remedies differ.
+ */
+export function missingDefaultActor(repo: RepoPaths, actorId: string): GritError {
+  const dir = join(actorsDir(repo), actorId);
+  const noDir = !existsSync(dir);
+  const what = noDir ? `has no directory in ${actorsDir(repo)}` : `has no ${join(dir, 'config.toml')}`;
+  const restore = noDir ? `restore ${dir} from a backup` : 'restore its config.toml from a backup';
+  return new GritError('io_error', `the default actor ${actorId} (${repoConfigPath(repo)}) ${what}`, {
+    details: { actor_id: actorId, path: noDir ? dir : join(dir, 'config.toml') },
+    suggestion: `${restore}, pick an actor with \`grit actor use <id>\` (\`grit actor list\`), or run \`grit init\` to make a new default (docs/troubleshooting.md)`,
+    environment: true,
+  });
+}
+
+/**
  * SPEC §4 order: `--data-dir`/GRIT_HOME, then `--actor`, then the repo default, else a new
- * actor is created and made the default. A default whose directory is gone is not_found.
+ * actor is created and made the default. A default that is gone is an error (missingDefaultActor).
  */
 export function selectActor(repo: RepoPaths, sel: ActorSelection, opts: { replaceMissingDefault?: boolean } = {}): ActorRef {
   const dataDir = sel.dataDir ?? process.env.GRIT_HOME;
@@ -157,12 +173,7 @@ export function selectActor(repo: RepoPaths, sel: ActorSelection, opts: { replac
     if (found) return found;
     // Its events, store and key are that identity's: acting as a new one instead, unasked, would
     // hide the loss. Only `grit init` (asked to set this repository up) makes a new default.
-    if (!opts.replaceMissingDefault) {
-      throw new GritError('not_found', `the default actor ${cfg.default_actor} (${repoConfigPath(repo)}) has no directory in ${actorsDir(repo)}`, {
-        details: { actor_id: cfg.default_actor, path: dir },
-        suggestion: 'pick an actor with `grit actor use <id>` (`grit actor list`), or run `grit init` to make a new default',
-      });
-    }
+    if (!opts.replaceMissingDefault) throw missingDefaultActor(repo, cfg.default_actor);
   }
   const created = createActor(null, repo);
   updateRepoConfig(repo, { default_actor: created.config.actor_id });

@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { buildInfo } from '../core/build-info.js';
-import { ENV_EXIT, GritError, invalidArgs } from '../core/errors.js';
+import { GritError, invalidArgs } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
@@ -67,7 +67,7 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
     throw new GritError('ipc_error', `the daemon could not start: ${failure}`, {
       details: { endpoint: daemonEndpoint(), reason: failure, log: daemonLogPath() },
       suggestion: 'fix what it names (or set GRIT_RUN_DIR to another directory), then `grit daemon start` again',
-      exitCode: ENV_EXIT,
+      environment: true,
     });
   }
   if (!status) {

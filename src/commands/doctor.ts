@@ -30,7 +30,7 @@ import { listSnapshots, offWalReason, snapshotsOffWal } from '../git/snapshot.js
 import { Wal, type WalCommit } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { findLostEvents } from './lost-events.js';
-import { actorsDir, findActor, loadRepoConfig, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
+import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
 import { actorConfigRepair, publicKeyOf, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
@@ -139,7 +139,7 @@ function probeStore(actorDir: string): ProbeResult {
 
 // --- checks ------------------------------------------------------------------------------------
 
-function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: ContextOptions): { actor: ActorRef | null; why: string } {
+function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: ContextOptions): { actor: ActorRef | null; why: string; missing?: GritError } {
   const dataDir = opts.dataDir ?? process.env.GRIT_HOME;
   if (dataDir) {
     const actor = readActorDir(resolve(dataDir));
@@ -148,7 +148,9 @@ function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: C
   if (opts.actor) return { actor: findActor(repo, opts.actor), why: '--actor' };
   if (!config?.default_actor) return { actor: null, why: 'no default actor yet' };
   const actor = readActorDir(join(actorsDir(repo), config.default_actor));
-  return { actor, why: actor ? 'the repo default' : `the default actor ${config.default_actor} has no config.toml` };
+  if (actor) return { actor, why: 'the repo default' };
+  const missing = missingDefaultActor(repo, config.default_actor);
+  return { actor, why: missing.message, missing };
 }
 
 function checkActorKeys(actor: ActorRef): string[] {
@@ -278,8 +280,9 @@ function checkActor(s: State, opts: ContextOptions): Finding {
     return configFinding(err, syntaxRepair(err, path, repoConfigRepair), `fix ${path} by hand (deleting it would reset the policies and the default actor)`);
   }
   let why: string;
+  let missing: GritError | undefined;
   try {
-    ({ actor: s.actor, why } = selectExistingActor(repo, s.config, opts));
+    ({ actor: s.actor, why, missing } = selectExistingActor(repo, s.config, opts));
   } catch (err) {
     s.actor = null;
     const path = err instanceof GritError && typeof err.details.path === 'string' ? err.details.path : null;
@@ -287,6 +290,8 @@ function checkActor(s: State, opts: ContextOptions): Finding {
     return configFinding(err, repair, path ? `fix ${path} by hand` : 'run `grit actor list` and pick an existing actor');
   }
   const actor = s.actor;
+  // A default the repo config names but that is gone stops every command but `grit init`: an error.
+  if (missing) return configFinding(missing, null, missing.suggestion!);
   if (!actor) {
     return { id: 'actor_config', status: 'warn', message: why, plan: 'run `grit init` to create the default actor' };
   }

@@ -2,7 +2,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parse, stringify } from 'smol-toml';
-import { GritError, ENV_EXIT } from './errors.js';
+import { GritError } from './errors.js';
 
 export type LockPolicy = 'off' | 'warn' | 'require';
 export type SignaturePolicy = 'off' | 'warn' | 'reject';
@@ -29,10 +29,10 @@ export const DEFAULT_REPO_CONFIG: RepoConfig = {
 };
 
 function configError(path: string, message: string, details: Record<string, unknown> = {}): GritError {
-  return new GritError('invalid_args', `${path}: ${message}`, {
+  return new GritError('io_error', `${path}: ${message}`, {
     details: { path, ...details },
     suggestion: 'fix the file by hand, or run `grit doctor` for a plan (`grit doctor --fix` repairs a TOML syntax error)',
-    exitCode: ENV_EXIT,
+    environment: true,
   });
 }
 

@@ -1,4 +1,12 @@
-/** Error codes and exit codes of SPEC §6. Every failure a user can see is a GritError. */
+/**
+ * Error codes and exit codes of SPEC §6. Every failure a user can see is a GritError.
+ *
+ * One rule gives the exit code: the code's own (EXIT_CODES), except for a failure of the
+ * environment (no repository, a missing or broken config file, the run directory, the store),
+ * which exits 5 whatever its code. The code then names what failed (git_error for the
+ * repository, io_error for a file grit keeps): never invalid_args or not_found, which are the
+ * caller's (2: fix the command; 3: the thing named is not there) and always exit 2 and 3.
+ */
 import { constants as osConstants } from 'node:os';
 
 export type ErrorCode =
@@ -12,6 +20,8 @@ export type ErrorCode =
   | 'ipc_error'
   | 'internal_error';
 
+export const ENV_EXIT = 5;
+
 const EXIT_CODES: Record<ErrorCode, number> = {
   invalid_args: 2,
   not_found: 3,
@@ -23,6 +33,17 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   ipc_error: 1,
   internal_error: 1,
 };
+
+/** The codes that say the caller must change the command: never an environment failure. */
+const CALLERS_CODES: ReadonlySet<ErrorCode> = new Set(['invalid_args', 'not_found']);
+
+/** The codes an environment failure (exit 5) may carry. */
+export type EnvironmentCode = Exclude<ErrorCode, 'invalid_args' | 'not_found'>;
+
+interface ErrorOptions {
+  details?: Record<string, unknown>;
+  suggestion?: string;
+}
 
 /**
  * Marks a GritError whichever copy of this module made it: the CLI's start-up bundle
@@ -40,26 +61,25 @@ export class GritError extends Error {
   readonly details: Record<string, unknown>;
   /** One line telling a person what to try next. */
   readonly suggestion?: string;
-  /** Overrides the code's exit status, e.g. "not a git repository" is an environment error (5). */
+  /** The code's own exit status, or 5 for a failure of the environment (see the top of this file). */
   readonly exitCode: number;
 
-  constructor(
-    code: ErrorCode,
-    message: string,
-    opts: { details?: Record<string, unknown>; suggestion?: string; exitCode?: number } = {},
-  ) {
+  constructor(code: ErrorCode, message: string, opts?: ErrorOptions);
+  constructor(code: EnvironmentCode, message: string, opts?: ErrorOptions & { environment?: boolean });
+  constructor(code: ErrorCode, message: string, opts: ErrorOptions & { environment?: boolean } = {}) {
     super(message);
     this.name = 'GritError';
     this.code = code;
     this.details = opts.details ?? {};
     this.suggestion = opts.suggestion;
-    this.exitCode = opts.exitCode ?? EXIT_CODES[code];
+    // The caller's codes keep their exit status even if a reply from elsewhere says otherwise.
+    this.exitCode = opts.environment && !CALLERS_CODES.has(code) ? ENV_EXIT : EXIT_CODES[code];
   }
 
   /**
-   * The envelope's error. An exit code other than the code's own (a broken config file is
-   * invalid_args, yet exit 5: the environment) travels as `details.exit_code`, so that a reply
-   * from the daemon exits as the same command run in-process would.
+   * The envelope's error. An exit code other than the code's own (a broken config file is an
+   * io_error, yet exit 5: the environment) travels as `details.exit_code`, so that a reply from
+   * the daemon exits as the same command run in-process would.
    */
   toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
     let details = this.suggestion ? { ...this.details, suggestion: this.suggestion } : this.details;
@@ -70,29 +90,31 @@ export class GritError extends Error {
   /** The error `toJSON` gave, back again (from a daemon's reply or another thread). */
   static fromJSON(json: { code: ErrorCode; message: string; details?: Record<string, unknown> }): GritError {
     const { suggestion, exit_code, ...details } = json.details ?? {};
-    return new GritError(json.code, json.message, {
+    return new GritError(json.code as EnvironmentCode, json.message, {
       details,
       suggestion: typeof suggestion === 'string' ? suggestion : undefined,
-      exitCode: Number.isInteger(exit_code) ? (exit_code as number) : undefined,
+      environment: exit_code === ENV_EXIT,
     });
   }
 }
 
 Object.defineProperty(GritError.prototype, BRAND, { value: true });
 
-export const ENV_EXIT = 5;
-
 export function invalidArgs(message: string, details?: Record<string, unknown>, suggestion?: string): GritError {
   return new GritError('invalid_args', message, { details, suggestion });
 }
 
-/** A file named on the command line (`--body-file`, an attachment) that could not be read. */
+/**
+ * A file named on the command line (`--body-file`, an attachment) that could not be read. One the
+ * caller can fix by naming another (none there, a directory, not readable) is invalid_args, exit 2:
+ * not_found (3) would read as "the issue is not there".
+ */
 export function inputFileError(file: string, err: unknown): GritError {
   const code = (err as NodeJS.ErrnoException)?.code;
   const details = { file, errno: code ?? null };
-  if (code === 'ENOENT') return new GritError('not_found', `no file ${file}`, { details, suggestion: 'check the path (relative paths are taken from the current directory)' });
+  if (code === 'ENOENT' || code === 'ENOTDIR') return invalidArgs(`no file ${file}`, details, 'check the path (relative paths are taken from the current directory)');
   if (code === 'EISDIR') return invalidArgs(`${file} is a directory, not a file`, details, 'give the path of a file');
-  if (code === 'EACCES' || code === 'EPERM') return new GritError('io_error', `cannot read ${file}: permission denied`, { details, suggestion: `check the permissions of ${file}` });
+  if (code === 'EACCES' || code === 'EPERM') return invalidArgs(`cannot read ${file}: permission denied`, details, `check the permissions of ${file}`);
   return new GritError('io_error', `cannot read ${file}${code ? ` (${code})` : ''}`, { details });
 }
 

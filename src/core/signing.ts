@@ -30,9 +30,9 @@ export function readSigningKey(actorDir: string): Uint8Array | null {
   }
   const key = fromHex(text.trim(), 32);
   if (!key) {
-    throw new GritError('invalid_args', `${signingKeyPath(actorDir)} is not a 32-byte hex key`, {
+    throw new GritError('io_error', `${signingKeyPath(actorDir)} is not a 32-byte hex key`, {
       suggestion: 'restore the key from a backup, or create a new actor with `grit actor init --generate-key`',
-      exitCode: 5,
+      environment: true,
     });
   }
   return key;

@@ -194,7 +194,6 @@ export class Store {
       throw new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
         suggestion: 'run `grit doctor --fix` to rebuild the store from the WAL',
-        exitCode: 5,
       });
     }
     if (!store.claimLayout()) {

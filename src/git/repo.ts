@@ -1,7 +1,7 @@
 /** Finds the repository around a directory without spawning git (start-up matters). */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { GritError, ENV_EXIT } from '../core/errors.js';
+import { GritError } from '../core/errors.js';
 
 export interface RepoPaths {
   /** The working tree root of the current worktree. */
@@ -49,10 +49,10 @@ function checkGitEnv(found: RepoPaths, cwd: string, env: NodeJS.ProcessEnv): voi
   if (env.GIT_WORK_TREE) named.push(['GIT_WORK_TREE', env.GIT_WORK_TREE, [found.root]]);
   for (const [name, value, accepted] of named) {
     if (accepted.some((path) => samePath(resolve(cwd, value), path))) continue;
-    throw new GritError('invalid_args', `${name} names ${value}, but grit works on the repository of the working directory (${found.root})`, {
+    throw new GritError('git_error', `${name} names ${value}, but grit works on the repository of the working directory (${found.root})`, {
       details: { [name.toLowerCase()]: value, repo_root: found.root },
       suggestion: `run grit from inside the repository ${name} names, without ${name} set`,
-      exitCode: ENV_EXIT,
+      environment: true,
     });
   }
 }
@@ -72,7 +72,7 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): RepoPaths {
       throw new GritError('git_error', `${dir} is a bare repository: grit works in a clone with a working tree`, {
         details: { path: dir },
         suggestion: `run grit in a clone (\`git clone ${dir}\`); it syncs with this repository as its remote`,
-        exitCode: ENV_EXIT,
+        environment: true,
       });
     }
     const dotGit = join(dir, '.git');
@@ -95,6 +95,6 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): RepoPaths {
   const hint = env.GIT_DIR ? `; grit finds the repository from the working directory, not from GIT_DIR (${env.GIT_DIR})` : '';
   throw new GritError('git_error', `not a git repository: ${resolve(cwd)}${hint}`, {
     suggestion: env.GIT_DIR ? 'run grit from inside the repository\'s working tree' : 'run grit inside a git repository (`git init` creates one)',
-    exitCode: ENV_EXIT,
+    environment: true,
   });
 }

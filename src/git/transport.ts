@@ -128,6 +128,8 @@ function gitFailure(what: string, remote: string, r: GitRun): GritError {
   const unknownName = SIMPLE_NAME.test(remote) && stderr.includes(`'${remote}' does not appear to be a git repository`);
   const message = `${what} ${remote} failed: ${first || `git exited with ${r.code}`}${said.length ? `; the remote said: ${said.join(' / ')}` : ''}`;
   return new GritError('git_error', message, {
+    // No such remote is missing config: the environment (SPEC §6, exit 5), like no repository.
+    environment: unknownName,
     details: { remote, git_exit_code: r.code, stderr },
     suggestion: unknownName
       ? `no remote named ${remote}: add one (\`git remote add ${remote} <url>\`) or pass --remote <name, URL or path>`

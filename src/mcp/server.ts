@@ -66,7 +66,7 @@ function inToolTerms(err: GritError, tool: ToolSpec): GritError {
   const keys = new Map(Object.keys(tool.input.properties).map((key) => [cliName(key), key]));
   const message = err.message.replace(CLI_TOKEN, (token) => keys.get(token) ?? token);
   if (message === err.message) return err;
-  return new GritError(err.code, message, { details: err.details, suggestion: err.suggestion, exitCode: err.exitCode });
+  return GritError.fromJSON({ ...err.toJSON(), message });
 }
 
 function reply(envelope: Record<string, unknown>, isError: boolean): CallToolResult {

@@ -5,7 +5,7 @@
 import { chmodSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import { GritError, ENV_EXIT } from '../core/errors.js';
+import { GritError } from '../core/errors.js';
 import { MAX_IPC_PATH_BYTES } from './transport/endpoint.js';
 
 /** The sockets the daemon listens on in its run directory; the longest decides how long it may be. */
@@ -50,7 +50,7 @@ export function ensureRunDir(dir: string): void {
     throw new GritError('io_error', `the daemon run directory ${dir} is not an absolute path (GRIT_RUN_DIR must be one)`, {
       details: { path: dir },
       suggestion: 'set GRIT_RUN_DIR to an absolute path, or unset it',
-      exitCode: ENV_EXIT,
+      environment: true,
     });
   }
   const socket = join(dir, SOCKET_NAMES.reduce((a, b) => (a.length >= b.length ? a : b)));
@@ -59,7 +59,7 @@ export function ensureRunDir(dir: string): void {
     throw new GritError('io_error', `the daemon run directory ${dir} is too long: its socket path ${socket} takes ${bytes} bytes, more than the ${MAX_IPC_PATH_BYTES} a Unix socket path may have`, {
       details: { path: dir, socket_path_bytes: bytes, limit: MAX_IPC_PATH_BYTES },
       suggestion: 'set GRIT_RUN_DIR to a shorter directory',
-      exitCode: ENV_EXIT,
+      environment: true,
     });
   }
   let st;
@@ -72,13 +72,13 @@ export function ensureRunDir(dir: string): void {
     throw new GritError('io_error', `the daemon run directory ${dir} ${why}`, {
       details: { path: dir, errno: code ?? null },
       suggestion: 'set GRIT_RUN_DIR to a directory of your own',
-      exitCode: ENV_EXIT,
+      environment: true,
     });
   }
   if (typeof process.getuid === 'function' && st.uid !== process.getuid()) {
     throw new GritError('ipc_error', `the daemon run directory ${dir} belongs to another user`, {
       suggestion: 'set GRIT_RUN_DIR to a directory of your own',
-      exitCode: ENV_EXIT,
+      environment: true,
     });
   }
   if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { git, grit, gritDoctor, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 test('actor init, list, show, current, use', () => {
@@ -119,17 +119,37 @@ test('a linked worktree shares the main repository state', () => {
   assert.equal(gritOk(wt, ['actor', 'current']).actor.actor_id, gritOk(repo, ['actor', 'current']).actor.actor_id);
 });
 
-test('a default actor whose directory is gone is not_found, not silently replaced; init makes a new default', () => {
+test('a default actor whose directory or config.toml is gone: missing config (exit 5) saying which, not silently replaced; init makes a new default', async (t) => {
   const repo = tempRepo();
   const first = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
   gritOk(repo, ['issue', 'create', '--title', 'by the first actor']);
-  rmSync(join(repo, '.git', 'grit', 'actors', first), { recursive: true });
-  const r = grit(repo, ['issue', 'list', '--json']);
-  assert.equal(r.code, 3, r.stdout);
-  assert.equal(r.json.error.code, 'not_found');
-  assert.match(r.json.error.message, new RegExp(`default actor ${first}`));
-  assert.match(r.json.error.details.suggestion, /grit actor use/);
+  const dir = join(repo, '.git', 'grit', 'actors', first);
+  const aside = join(tempDir(), 'actor');
+  cpSync(dir, aside, { recursive: true });
+  const daemon = await startDaemon();
+  t.after(() => daemon.stop());
+  for (const [gone, message] of [
+    [join(dir, 'config.toml'), new RegExp(`default actor ${first} .* has no ${dir}/config\\.toml$`)],
+    [dir, new RegExp(`default actor ${first} .* has no directory in `)],
+  ] as const) {
+    rmSync(gone, { recursive: true });
+    const r = grit(repo, ['issue', 'list', '--json']);
+    assert.equal(r.code, 5, r.stdout);
+    assert.equal(r.json.error.code, 'io_error');
+    assert.match(r.json.error.message, message);
+    assert.equal(r.json.error.details.path, gone);
+    assert.match(r.json.error.details.suggestion, /from a backup, pick an actor with `grit actor use <id>`.*grit init/);
+    // Exit 1: an error, as every command fails. Through a daemon too, whose route to the actor fails.
+    for (const env of [{}, daemon.env]) {
+      const check = gritDoctor(repo, [], { env }).checks.find((c: any) => c.id === 'actor_config');
+      assert.equal(check.status, 'error');
+      assert.match(check.message, message);
+    }
+  }
   assert.match(readFileSync(join(repo, '.git', 'grit', 'config.toml'), 'utf8'), new RegExp(`default_actor = "${first}"`), 'the config is left alone');
+  cpSync(aside, dir, { recursive: true });
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'restored, the actor works again');
+  rmSync(dir, { recursive: true });
   const second = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
   assert.notEqual(second, first);
   assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'the WAL is all there');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 import { resolvePrefix } from '../../src/core/ids.js';
 
 const walHead = (repo: string) => {
@@ -269,7 +269,8 @@ test("GIT_DIR or GIT_WORK_TREE naming another repository is refused; a git hook'
   for (const env of [{ GIT_DIR: join(other, '.git') }, { GIT_WORK_TREE: other }]) {
     const refused = grit(here, ['issue', 'list', '--json'], { env });
     assert.equal(refused.code, 5, refused.stdout);
-    assert.equal(refused.json.error.code, 'invalid_args');
+    // As "not a git repository": the environment names the wrong repository, not the command line.
+    assert.equal(refused.json.error.code, 'git_error');
     assert.match(refused.json.error.message, /^GIT_(DIR|WORK_TREE) names .*, but grit works on the repository of the working directory/);
   }
   const outside = grit(tempDir(), ['issue', 'list', '--json'], { env: { GIT_DIR: join(here, '.git') } });
@@ -400,12 +401,16 @@ test('human output: aligned list, short ids, no colour when piped', () => {
   assert.equal(q.stdout, '');
 });
 
-test('a file named on the command line that cannot be read: a clear error by what is wrong with it', () => {
+test('a file named on the command line that cannot be read: invalid_args (exit 2, never 3: that is "no such issue"), saying what is wrong with it', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  writeFileSync(join(repo, 'note.md'), 'a file, not a directory');
   const cases: [string[], number, string, RegExp][] = [
-    [['issue', 'create', '--title', 'y', '--body-file', 'missing.md'], 3, 'not_found', /^no file missing\.md$/],
+    [['issue', 'create', '--title', 'y', '--body-file', 'missing.md'], 2, 'invalid_args', /^no file missing\.md$/],
+    [['issue', 'comment', id, '--body-file', '/nonexistent'], 2, 'invalid_args', /^no file \/nonexistent$/],
+    [['issue', 'update', id, '--body-file', 'note.md/x'], 2, 'invalid_args', /^no file note\.md\/x$/], // ENOTDIR
+    [['issue', 'attachment', 'add', id, 'missing.bin'], 2, 'invalid_args', /^no file .*missing\.bin$/],
     [['issue', 'create', '--title', 'y', '--body-file', '.git'], 2, 'invalid_args', /^\.git is a directory, not a file$/],
     [['issue', 'attachment', 'add', id, '.git'], 2, 'invalid_args', /\.git is a directory, not a file$/],
   ];
@@ -430,10 +435,10 @@ test('a setting grit does not know in config.toml is refused, not ignored (a mis
     writeFileSync(path, text);
     const r = grit(repo, ['issue', 'list', '--json']);
     assert.equal(r.code, 5, r.stdout);
-    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.code, 'io_error');
     assert.match(r.json.error.message, new RegExp(`unknown setting ${name.replace('.', '\\.')} \\(known`));
     assert.deepEqual(r.json.error.details.unknown, [name]);
-    const doctor = gritOk(repo, ['doctor']);
+    const doctor = gritDoctor(repo);
     assert.equal(doctor.checks.find((c: any) => c.id === 'actor_config').status, 'error');
   }
   writeFileSync(path, good);

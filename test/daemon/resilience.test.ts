@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, grit, gritAsync, gritOk, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
 import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
@@ -128,7 +128,7 @@ test('doctor --fix through the daemon repairs a store its worker holds, while th
     const store = join(actorDir, 'store.mdb');
     // Damaged behind the worker's back, as a disk that filled up would leave it.
     writeFileSync(store, readFileSync(store).subarray(0, 4096));
-    const damaged = gritOk(dir, ['doctor'], { env });
+    const damaged = gritDoctor(dir, [], { env });
     assert.equal(damaged.checks.find((c: { id: string }) => c.id === 'store_integrity').status, 'error');
     const client = await daemon.client();
     try {

@@ -86,6 +86,18 @@ export function gritOk(cwd: string, args: string[], opts: { env?: NodeJS.Process
   return r.json.data;
 }
 
+/**
+ * `grit doctor [flags] --json`: its report, after checking the exit status says what the report
+ * does (1 when a check is left at `error`, else 0; the envelope is ok either way).
+ */
+export function gritDoctor(cwd: string, flags: string[] = [], opts: { env?: NodeJS.ProcessEnv } = {}): any {
+  const r = grit(cwd, ['doctor', ...flags, '--json'], opts);
+  if (!r.json?.ok) throw new Error(`grit doctor ${flags.join(' ')} failed (${r.code}): ${r.stdout} ${r.stderr}`);
+  const errors = r.json.data.checks.filter((c: { status: string }) => c.status === 'error').map((c: { id: string }) => c.id);
+  if (r.code !== (errors.length ? 1 : 0)) throw new Error(`grit doctor ${flags.join(' ')} exited ${r.code} with errors in [${errors.join(', ')}]`);
+  return r.json.data;
+}
+
 export function fsckClean(cwd: string): void {
   git(cwd, 'fsck', '--full', '--no-progress');
 }

@@ -307,8 +307,8 @@ describe('grit mcp answers broken messages as JSON-RPC 2.0 asks, and keeps servi
 });
 
 describe('grit mcp start-up', () => {
-  /** A server that cannot serve says why and exits 5, before reading any request. */
-  function refusesToStart(cwd: string, flags: string[], stderr: RegExp): void {
+  /** A server that cannot serve says why and exits as any command would on that error, before reading any request. */
+  function refusesToStart(cwd: string, flags: string[], status: number, stderr: RegExp): void {
     const r = spawnSync(process.execPath, [GRIT_BIN, 'mcp', ...flags], {
       cwd,
       input: '',
@@ -316,18 +316,18 @@ describe('grit mcp start-up', () => {
       env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' },
       timeout: 20_000,
     });
-    assert.equal(r.status, 5, r.stderr);
+    assert.equal(r.status, status, r.stderr);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, stderr);
   }
 
   it('refuses to serve outside a repository instead of serving tools that all fail', () => {
-    refusesToStart(tempDir(), ['--repo', '/nonexistent/grit-repo'], /^error: not a git repository: \/nonexistent\/grit-repo\n/);
+    refusesToStart(tempDir(), ['--repo', '/nonexistent/grit-repo'], 5, /^error: not a git repository: \/nonexistent\/grit-repo\n/);
   });
 
   it('refuses to serve as an actor the repository does not have', () => {
     const repo = tempRepo();
     gritOk(repo, ['init', '--no-agents-md']);
-    refusesToStart(repo, ['--actor', 'nosuch'], /^error: no actor nosuch in this repository .*\nhint: run `grit actor list`\n$/);
+    refusesToStart(repo, ['--actor', 'nosuch'], 3, /^error: no actor nosuch in this repository .*\nhint: run `grit actor list`\n$/);
   });
 });

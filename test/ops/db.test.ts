@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { gritOk, tempRepo } from '../helpers/repo.js';
+import { gritOk, gritDoctor, tempRepo } from '../helpers/repo.js';
 
 function setConfig(repo: string, from: RegExp, to: string): void {
   const path = join(repo, '.git/grit/config.toml');
@@ -82,9 +82,9 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
   assert.equal(c.errors[0].problem, 'corrupt');
   assert.match(c.errors[0].message, /does not match its content/);
 
-  const doc = gritOk(repo, ['doctor']);
+  const doc = gritDoctor(repo);
   assert.equal(doc.checks.find((x: any) => x.id === 'store_integrity').status, 'error');
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.equal(fixed.applied.length, 1);
   assert.match(fixed.applied[0], /rebuilt the store/);
   assert.ok(fixed.checks.every((x: any) => x.status === 'ok'), JSON.stringify(fixed.checks));

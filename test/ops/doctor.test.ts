@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 
 const IDS = ['git_repo', 'wal_ref', 'actor_config', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures'];
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
@@ -20,7 +20,7 @@ function populated() {
 
 test('doctor on a healthy repository: every check ok, in order, nothing applied', () => {
   const { repo } = populated();
-  const d = gritOk(repo, ['doctor']);
+  const d = gritDoctor(repo);
   assert.deepEqual(d.checks.map((c: any) => c.id), IDS);
   for (const c of d.checks) {
     assert.equal(c.status, 'ok', `${c.id}: ${c.message}`);
@@ -30,7 +30,7 @@ test('doctor on a healthy repository: every check ok, in order, nothing applied'
   assert.equal(check(d, 'dependency_cycles').message, 'no cycles among 0 blocks/depends_on edges');
   assert.match(check(d, 'wal_ref').message, /7 commits, 7 events/);
   assert.deepEqual(d.applied, []);
-  assert.deepEqual(gritOk(repo, ['doctor', '--fix']).applied, []);
+  assert.deepEqual(gritDoctor(repo, ['--fix']).applied, []);
   // Human output.
   const h = grit(repo, ['doctor']);
   assert.equal(h.code, 0);
@@ -41,7 +41,7 @@ test('doctor counts in words that agree with the number', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   gritOk(repo, ['issue', 'create', '--title', 'one']);
-  const d = gritOk(repo, ['doctor']);
+  const d = gritDoctor(repo);
   assert.match(check(d, 'wal_ref').message, /^refs\/grit\/wal: 1 commit, 1 event, linear/);
   assert.match(check(d, 'store_integrity').message, /^1 event and 1 issue checked/);
   assert.match(check(d, 'signatures').message, /1 event from actors with unknown keys \(0 known keys/);
@@ -60,7 +60,7 @@ for (const [label, size] of [
 
     // A command that maps the truncated file can die by SIGBUS; doctor must not.
     const r = grit(repo, ['doctor', '--json']);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 1, r.stderr); // a check at error fails the command; the report is all there
     assert.equal(r.json.ok, true);
     const si = check(r.json.data, 'store_integrity');
     assert.equal(si.status, 'error', si.message);
@@ -70,7 +70,7 @@ for (const [label, size] of [
     assert.equal(check(r.json.data, 'rebuild_threshold').message, 'not checked: no readable store');
     assert.equal(check(r.json.data, 'wal_ref').status, 'ok');
 
-    const fixed = gritOk(repo, ['doctor', '--fix']);
+    const fixed = gritDoctor(repo, ['--fix']);
     assert.equal(fixed.applied.length, 1);
     assert.match(fixed.applied[0], /rebuilt the store .*7 events from the WAL/);
     assert.deepEqual(fixed.failed, []);
@@ -93,14 +93,14 @@ test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot;
   // A daemon (here: this live process) holding the store: doctor will not delete it under it.
   const lock = join(actor.data_dir, 'daemon.lock');
   writeFileSync(lock, JSON.stringify({ pid: process.pid, expires_ts: Date.now() + 60_000 }));
-  const blocked = gritOk(repo, ['doctor', '--fix']);
+  const blocked = gritDoctor(repo, ['--fix']);
   assert.equal(check(blocked, 'store_integrity').status, 'error');
   assert.deepEqual(blocked.applied, []);
   assert.match(blocked.failed[0], /daemon .* holds this store/);
   assert.ok(existsSync(lock), 'a live lock is never removed');
 
   writeFileSync(lock, JSON.stringify({ pid: deadPid(), expires_ts: Date.now() - 1 }));
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.ok(fixed.applied.some((a: string) => /from refs\/grit\/snapshots\/\d+ and the WAL after it/.test(a)), fixed.applied.join('\n'));
   assert.ok(fixed.applied.some((a: string) => a.includes('daemon.lock')));
   assert.ok(!existsSync(lock));
@@ -125,7 +125,7 @@ test('stale lock files: old ref locks and dead-process locks are removed by --fi
   const deadLock = join(actor.data_dir, 'daemon.lock');
   writeFileSync(deadLock, JSON.stringify({ pid: deadPid(), started_ts: 0, expires_ts: Date.now() + 60_000 }));
 
-  const d = gritOk(repo, ['doctor']);
+  const d = gritDoctor(repo);
   const w = check(d, 'wal_ref');
   assert.equal(w.status, 'warn');
   assert.ok(w.message.includes('wal.lock') && !w.message.includes('abcd.lock'), w.message);
@@ -133,7 +133,7 @@ test('stale lock files: old ref locks and dead-process locks are removed by --fi
   assert.equal(check(d, 'actor_config').status, 'warn');
   assert.ok(existsSync(stale) && existsSync(deadLock), 'doctor without --fix changes nothing');
 
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.equal(fixed.applied.length, 2);
   assert.ok(!existsSync(stale) && !existsSync(deadLock));
   assert.ok(existsSync(fresh));
@@ -144,12 +144,14 @@ test('stale lock files: old ref locks and dead-process locks are removed by --fi
 
 test('doctor outside a git repository, with no actor, with a broken config, and over the rebuild threshold', () => {
   const outside = grit(tempDir(), ['doctor', '--json']);
-  assert.equal(outside.code, 0);
+  assert.equal(outside.code, 1);
+  assert.equal(outside.json.ok, true);
+  assert.equal(grit(tempDir(), ['doctor']).code, 1, 'human output too: a CI step `grit doctor` fails');
   assert.equal(check(outside.json.data, 'git_repo').status, 'error');
   assert.deepEqual(outside.json.data.checks.map((c: any) => c.id), IDS);
 
   const bare = tempRepo();
-  const d = gritOk(bare, ['doctor']);
+  const d = gritDoctor(bare);
   assert.equal(check(d, 'actor_config').status, 'warn');
   assert.match(check(d, 'actor_config').plan, /grit init/);
   assert.ok(!existsSync(join(bare, '.git/grit/actors')), 'doctor never creates an actor');
@@ -158,14 +160,14 @@ test('doctor outside a git repository, with no actor, with a broken config, and 
   const cfg = join(repo, '.git/grit/config.toml');
   const good = readFileSync(cfg, 'utf8');
   writeFileSync(cfg, good.replace('max_events = 10000', 'max_events = 3'));
-  const over = gritOk(repo, ['doctor']);
+  const over = gritDoctor(repo);
   assert.equal(check(over, 'rebuild_threshold').status, 'warn');
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.match(fixed.applied[0], /rebuilt the store/);
   assert.equal(check(fixed, 'rebuild_threshold').status, 'ok');
 
   writeFileSync(cfg, 'this is = = not toml');
-  const broken = gritOk(repo, ['doctor']);
+  const broken = gritDoctor(repo);
   assert.equal(check(broken, 'actor_config').status, 'error');
   assert.match(check(broken, 'actor_config').plan, /config\.toml/);
 });
@@ -177,10 +179,10 @@ test('a broken repo config that would still be refused once repaired gets a plan
   // `foo` parses, so a repair would keep it, and grit refuses a config with an unknown setting.
   const broken = `${readFileSync(cfg, 'utf8')}foo = 1\n[[[garbage\n`;
   writeFileSync(cfg, broken);
-  const planned = check(gritOk(repo, ['doctor']), 'actor_config');
+  const planned = check(gritDoctor(repo), 'actor_config');
   assert.equal(planned.status, 'error');
   assert.match(planned.plan, /by hand: without line \d+ \("\[\[\[garbage"\) it still fails: unknown setting snapshot\.foo/);
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.deepEqual([fixed.applied, fixed.failed], [[], []]);
   assert.equal(readFileSync(cfg, 'utf8'), broken);
 });

@@ -7,7 +7,7 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import type { EventKind } from '../../src/core/kinds.js';
-import { fsckClean, git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { GritClient } from '../../src/protocol/client.js';
 
@@ -110,7 +110,7 @@ test('policy reject: forged events (bad signature, missing signature) are refuse
   ].sort());
   assert.equal(v.policy, 'reject');
 
-  const doc = gritOk(s.repo, ['doctor', '--actor', s.reader.actor_id]);
+  const doc = gritDoctor(s.repo, ['--actor', s.reader.actor_id]);
   const sig = doc.checks.find((c: any) => c.id === 'signatures');
   assert.equal(sig.status, 'error');
   assert.match(sig.message, /2 events .* refused by this store/);
@@ -143,13 +143,13 @@ test('policy warn: forged events are kept, and reported by the command, db verif
 
   const v = gritOk(s.repo, ['db', 'verify']);
   assert.deepEqual([v.signatures_checked, v.signatures_valid, v.error_count, v.policy], [2, 1, 2, 'warn']);
-  const doc = gritOk(s.repo, ['doctor']);
+  const doc = gritDoctor(s.repo);
   const sig = doc.checks.find((c: any) => c.id === 'signatures');
   assert.equal(sig.status, 'error');
   assert.match(sig.message, /APPLIED to this store/);
   assert.match(sig.plan, /signature_policy = "reject"/);
   // doctor --fix never "repairs" signatures (the WAL is append-only); it reports them again.
-  assert.equal(gritOk(s.repo, ['doctor', '--fix']).checks.find((c: any) => c.id === 'signatures').status, 'error');
+  assert.equal(gritDoctor(s.repo, ['--fix']).checks.find((c: any) => c.id === 'signatures').status, 'error');
 
   // Switching to reject and rebuilding drops them from the store.
   setPolicy(s.repo, 'reject');
@@ -159,7 +159,7 @@ test('policy warn: forged events are kept, and reported by the command, db verif
   setPolicy(s.repo, 'off');
   gritOk(s.repo, ['rebuild']);
   assert.equal(gritOk(s.repo, ['issue', 'show', s.id]).issue.title, 'forged');
-  assert.equal(gritOk(s.repo, ['doctor']).checks.find((c: any) => c.id === 'signatures').message, 'not checked: signature_policy = off');
+  assert.equal(gritDoctor(s.repo).checks.find((c: any) => c.id === 'signatures').message, 'not checked: signature_policy = off');
 });
 
 test('through the daemon, the signature warnings reach the command that read the events, as in process', async () => {

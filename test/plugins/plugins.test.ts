@@ -104,9 +104,14 @@ describe('oclif plugins', () => {
     const bad = grit(repo, ['stale', '--days', 'soon', '--json'], { env });
     assert.equal(bad.code, 2);
     assert.equal(bad.json.error.code, 'invalid_args');
-    const outside = grit(tempDir(), ['stale', '--json'], { env });
+    assert.match(bad.json.error.details.suggestion, /--days 14/);
+    // The envelope grit's own commands print for the same error, suggestion included.
+    const nowhere = tempDir();
+    const outside = grit(nowhere, ['stale', '--json'], { env });
     assert.equal(outside.code, 5);
-    assert.equal(outside.json.error.code, 'git_error');
+    assert.deepEqual(outside.json.error, grit(nowhere, ['issue', 'list', '--json'], { env }).json.error);
+    assert.match(outside.json.error.details.suggestion, /git init/);
+    assert.match(grit(tempDir(), ['stale'], { env }).stderr, /not a git repository[\s\S]*git init/, 'the hint on a terminal too');
 
     const unlink = grit(repo, ['plugins', 'unlink', 'grit-plugin-stale'], { env });
     assert.equal(unlink.code, 0, unlink.stderr);

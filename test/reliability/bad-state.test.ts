@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { open } from 'lmdb';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, tempRepo, type GritResult } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
@@ -37,16 +37,16 @@ test('garbage in the repo config: coded error from commands; doctor --fix keeps 
   const { repo, list } = populated();
   const cfg = join(repo, '.git/grit/config.toml');
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('signature_policy = "warn"', 'signature_policy = "reject"') + '<<<<<<< HEAD\n');
-  assertCoded(grit(repo, ['issue', 'list', '--json']), 'invalid_args', 5, /grit doctor/);
-  assertCoded(grit(repo, ['issue', 'create', '--title', 'x', '--json']), 'invalid_args', 5, /grit doctor/);
+  assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 5, /grit doctor/);
+  assertCoded(grit(repo, ['issue', 'create', '--title', 'x', '--json']), 'io_error', 5, /grit doctor/);
   const human = grit(repo, ['issue', 'list']);
   assert.match(human.stderr, /not valid TOML/);
   assert.doesNotMatch(human.stderr, /\n\s+at /);
 
-  const d = gritOk(repo, ['doctor']);
+  const d = gritDoctor(repo);
   assert.equal(check(d, 'actor_config').status, 'error');
   assert.match(check(d, 'actor_config').plan, /dropping line 9 \("<<<<<<< HEAD"\)/);
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.match(fixed.applied[0], /rewrote .*config\.toml without line 9/);
   assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
   assert.match(check(fixed, 'actor_config').message, /signature_policy = reject/, 'the policy survived the repair');
@@ -55,7 +55,7 @@ test('garbage in the repo config: coded error from commands; doctor --fix keeps 
 
   // A garbled policy line is not guessed.
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('signature_policy = "reject"', 'signature_policy = "rej'));
-  const refused = gritOk(repo, ['doctor', '--fix']);
+  const refused = gritDoctor(repo, ['--fix']);
   assert.deepEqual(refused.applied, []);
   assert.match(check(refused, 'actor_config').plan, /fix line \d+ \("signature_policy = \\"rej"\) .* by hand/);
 });
@@ -64,11 +64,11 @@ test('garbage in the actor config: coded error; doctor --fix rebuilds it from th
   const { repo, actor, ids, list } = populated({ key: true });
   const path = join(actor.data_dir, 'config.toml');
   writeFileSync(path, '\u0000\u0001 garbage [[[\n');
-  assertCoded(grit(repo, ['issue', 'list', '--json']), 'invalid_args', 5, /grit doctor/);
-  const d = gritOk(repo, ['doctor']);
+  assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 5, /grit doctor/);
+  const d = gritDoctor(repo);
   assert.equal(check(d, 'actor_config').status, 'error');
   assert.match(check(d, 'actor_config').plan, new RegExp(`rewrite .* for actor ${actor.actor_id} \\(id from its directory, public_key from its signing key`));
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.equal(fixed.applied.length, 1, JSON.stringify(fixed));
   assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
   const again = gritOk(repo, ['actor', 'current']).actor;
@@ -83,7 +83,7 @@ test("a teammate's unreadable config is reported by doctor: its key is unknown, 
   const { repo } = populated();
   const mate = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'mate']).actor;
   writeFileSync(join(mate.data_dir, 'config.toml'), 'public_key = \n');
-  const c = check(gritOk(repo, ['doctor']), 'actor_config');
+  const c = check(gritDoctor(repo), 'actor_config');
   assert.equal(c.status, 'warn');
   assert.match(c.message, /unreadable, so its key is unknown/);
 });
@@ -101,7 +101,7 @@ for (const [label, size] of [
     assert.deepEqual(r.json.data, list);
     assert.match(r.stderr, /store at .* is damaged: .*truncated; it is a cache, so it was deleted and is rebuilt from the WAL/);
     gritOk(repo, ['issue', 'close', ids[0]]);
-    assert.ok(gritOk(repo, ['doctor']).checks.every((c: any) => c.status === 'ok'));
+    assert.ok(gritDoctor(repo).checks.every((c: any) => c.status === 'ok'));
   });
 }
 
@@ -150,7 +150,7 @@ test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the 
     assertCoded(r, 'wal_error', 1, /grit doctor/);
     assert.match(r.json.error.message, /is a blob, not a commit/);
   }
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.equal(check(fixed, 'wal_ref').status, 'error');
   assert.match(check(fixed, 'wal_ref').plan, /doctor never moves it/);
   const si = check(fixed, 'store_integrity');
@@ -189,7 +189,7 @@ test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; r
   assertCoded(r, 'wal_error', 1, /grit doctor/);
   const named = /object ([0-9a-f]{40}) not found/.exec(r.json.error.message);
   assert.ok(named && lost.includes(named[1]), r.json.error.message);
-  const d = gritOk(repo, ['doctor', '--fix']);
+  const d = gritDoctor(repo, ['--fix']);
   assert.equal(check(d, 'wal_ref').status, 'error');
   assert.deepEqual(d.applied, []);
 

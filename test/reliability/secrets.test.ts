@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { git, grit, gritOk } from '../helpers/repo.js';
+import { git, grit, gritOk, gritDoctor } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 
 /** Every way the 32-byte secret could be written out: raw, hex (either case), base64. */
@@ -50,11 +50,11 @@ test('a signing key is 0600 in a 0700 keys/ even under umask 000; doctor flags a
   assert.equal(statSync(join(second.data_dir, 'keys', 'signing.key')).mode & 0o777, 0o600);
 
   chmodSync(keyFile, 0o644);
-  const check = gritOk(repo, ['doctor']).checks.find((c: any) => c.id === 'actor_config');
+  const check = gritDoctor(repo).checks.find((c: any) => c.id === 'actor_config');
   assert.equal(check.status, 'warn');
   assert.match(check.message, /readable by other users \(chmod 600 it\)/);
   chmodSync(keyFile, 0o600);
-  assert.equal(gritOk(repo, ['doctor']).checks.find((c: any) => c.id === 'actor_config').status, 'ok');
+  assert.equal(gritDoctor(repo).checks.find((c: any) => c.id === 'actor_config').status, 'ok');
 });
 
 test('the private key never enters the WAL, snapshots, the remote, the store, exports, configs or any output', { timeout: 60_000 }, () => {

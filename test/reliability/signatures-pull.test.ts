@@ -12,7 +12,7 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import { generateKeyPair, signEventId } from '../../src/core/ed25519.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
-import { grit, gritOk } from '../helpers/repo.js';
+import { grit, gritOk, gritDoctor } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { chunkCommit } from './_remote.js';
 
@@ -74,7 +74,7 @@ test('forged events pulled from a remote: refused under reject, kept and reporte
   assert.deepEqual([v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count, v.policy], [4, 3, 1, 3, 'reject']);
   assert.deepEqual(v.errors.map((e: any) => e.event_id).sort(), s.forgedIds);
   assert.deepEqual(v.errors.map((e: any) => e.problem).sort(), ['invalid', 'invalid', 'missing']);
-  let sig = gritOk(s.strict, ['doctor']).checks.find((c: any) => c.id === 'signatures');
+  let sig = gritDoctor(s.strict).checks.find((c: any) => c.id === 'signatures');
   assert.equal(sig.status, 'error');
   assert.match(sig.message, /3 events .*refused by this store/);
 
@@ -89,7 +89,7 @@ test('forged events pulled from a remote: refused under reject, kept and reporte
   v = gritOk(s.lenient, ['db', 'verify']);
   assert.deepEqual([v.error_count, v.policy], [3, 'warn']);
   assert.deepEqual(v.errors.map((e: any) => e.event_id).sort(), s.forgedIds);
-  sig = gritOk(s.lenient, ['doctor']).checks.find((c: any) => c.id === 'signatures');
+  sig = gritDoctor(s.lenient).checks.find((c: any) => c.id === 'signatures');
   assert.equal(sig.status, 'error');
   assert.match(sig.message, /3 events .*APPLIED to this store/);
 

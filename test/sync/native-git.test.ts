@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from './_helpers.js';
 
 test('a shallow WAL (fetched with --depth) is a wal_error that says so and names the fix; --unshallow mends it', { timeout: 60_000 }, () => {
@@ -25,7 +25,7 @@ test('a shallow WAL (fetched with --depth) is a wal_error that says so and names
     assert.match(r.json.error.details.suggestion, /git fetch --unshallow <remote> refs\/grit\/wal/);
   }
   assert.match(grit(s, ['issue', 'list']).stderr, /--unshallow/);
-  const walRef = gritOk(s, ['doctor']).checks.find((c: { id: string }) => c.id === 'wal_ref');
+  const walRef = gritDoctor(s).checks.find((c: { id: string }) => c.id === 'wal_ref');
   assert.equal(walRef.status, 'error');
   assert.match(walRef.message, /shallow/);
   assert.match(walRef.plan, /git fetch --unshallow <remote> refs\/grit\/wal/);
@@ -56,12 +56,12 @@ const walEventIds = async (clone: string) => eventIds(await walEvents(join(clone
 
 test('a WAL overwritten by plain git under the store: doctor warns with the lost events, --fix appends them again, sync publishes them', { timeout: 60_000 }, async () => {
   const { a, b, oldHead, localEvent } = overwrittenWal();
-  const before = gritOk(a, ['doctor']);
+  const before = gritDoctor(a);
   const integrity = before.checks.find((c: { id: string }) => c.id === 'store_integrity');
   assert.equal(integrity.status, 'warn', integrity.message);
   assert.match(integrity.message, new RegExp(`built from WAL commit ${oldHead}, which refs/grit/wal no longer holds .*1 event \\(in old WAL commits\\) .*${localEvent}`));
   assert.match(integrity.plan, /never `grit rebuild` before that/);
-  const fixed = gritOk(a, ['doctor', '--fix']);
+  const fixed = gritDoctor(a, ['--fix']);
   assert.deepEqual(fixed.applied, ['appended 1 event that only the store still had to the WAL again (`grit sync` publishes them)']);
   assert.equal(fixed.checks.find((c: { id: string }) => c.id === 'store_integrity').status, 'ok');
   const ids = await walEventIds(a);
@@ -133,7 +133,7 @@ test('a remote WAL holding a commit copied onto another parent: pulled counts ea
   git(remote, 'update-ref', 'refs/grit/wal', copy);
   assert.equal(gritOk(b, ['sync']).pulled, 2);
   assert.equal(gritOk(b, ['issue', 'show', id]).issue.comment_count, 1);
-  const walRef = gritOk(b, ['doctor']).checks.find((c: { id: string }) => c.id === 'wal_ref');
+  const walRef = gritDoctor(b).checks.find((c: { id: string }) => c.id === 'wal_ref');
   assert.equal(walRef.status, 'warn');
   assert.match(walRef.message, /3 events, linear and valid, but 1 event of them is a copy of one before/);
 });

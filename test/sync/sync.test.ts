@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
-import { fsckClean, git, grit, gritAsync, gritOk } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, walEvents } from './_helpers.js';
 import { remoteCommit } from '../reliability/_remote.js';
 
@@ -126,12 +126,13 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   assert.equal(gritOk(a, ['sync', '--remote', remote]).pulled, 0);
 });
 
-test('an unreachable or unknown remote is a git_error carrying git stderr', () => {
+test('an unreachable or unknown remote is a git_error carrying git stderr; no such remote is missing config (exit 5)', () => {
   const { clones } = network(1);
   const [a] = clones;
   gritOk(a, ['issue', 'create', '--title', 'x']);
   const r = grit(a, ['sync', '--remote', 'nosuch', '--json']);
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 5, r.stdout);
+  assert.equal(r.json.error.details.exit_code, 5);
   assert.equal(r.json.error.code, 'git_error');
   assert.match(r.json.error.details.stderr, /nosuch/);
   assert.match(r.json.error.details.suggestion, /^no remote named nosuch: add one \(`git remote add nosuch <url>`\)/);
@@ -142,6 +143,13 @@ test('an unreachable or unknown remote is a git_error carrying git stderr', () =
   assert.match(r2.stderr, /hint: check the remote/, 'a configured remote with a bad URL is not called missing');
   const r3 = grit(a, ['sync', '--remote', '--upload-pack=touch /tmp/x', '--json']);
   assert.notEqual(r3.code, 0);
+  // A repository that never had a remote: the first `grit sync`.
+  const alone = tempRepo();
+  gritOk(alone, ['init', '--no-agents-md']);
+  const r4 = grit(alone, ['sync', '--json']);
+  assert.equal(r4.code, 5, r4.stdout);
+  assert.equal(r4.json.error.code, 'git_error');
+  assert.match(r4.json.error.details.suggestion, /^no remote named origin: add one/);
 });
 
 test('the remote moves between fetch and push: rejected, refetched, rebased, retried', { timeout: 60_000 }, async () => {

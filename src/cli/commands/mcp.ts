@@ -1,6 +1,6 @@
 import { Command, Flags } from '@oclif/core';
 import { selectActor } from '../../commands/actors.js';
-import { ENV_EXIT, GritError, toGritError } from '../../core/errors.js';
+import { toGritError } from '../../core/errors.js';
 import { findRepo } from '../../git/repo.js';
 import { parseOrReport } from '../base.js';
 import { printError } from '../output.js';
@@ -29,13 +29,12 @@ export default class Mcp extends Command {
     const { flags } = parsed;
     const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };
     // A wrong --repo or --actor is the person's mistake at start-up, not an error in every later
-    // tool call. A server that cannot serve is an environment failure for the client that launched
-    // it, so it exits 5 whatever the error's code (an unknown actor is not_found).
+    // tool call: said once, with the exit status the same mistake has in any command (an unknown
+    // actor is not_found, 3; not a repository is the environment, 5).
     try {
       selectActor(findRepo(options.cwd), options);
     } catch (err) {
-      const { code, message, details, suggestion } = toGritError(err);
-      printError(new GritError(code, message, { details, suggestion, exitCode: ENV_EXIT }), false);
+      printError(toGritError(err), false);
       return;
     }
     const { serveMcp } = await import('../../mcp/server.js');

@@ -40,29 +40,41 @@ export default class Stale extends Command {
     label: Flags.string({ description: 'only issues with this label' }),
   };
 
+  /** @type {typeof import('grit') | undefined} the host's API, once run() has loaded it */
+  grit;
+
   /** @returns {Promise<{issues: import('grit').IssueSummary[], total: number, days: number}>} */
   async run() {
     const { flags } = await this.parse(Stale);
+    const grit = (this.grit = await hostGrit(this.config));
     const days = Number(flags.days);
     if (flags.days.trim() === '' || !Number.isFinite(days) || days < 0) {
-      this.error('--days must be a number of days, 0 or more', { exit: 2, code: 'invalid_args' });
+      this.fail(new grit.GritError('invalid_args', '--days must be a number of days, 0 or more', { suggestion: 'for example --days 14, or --days 0.5 for twelve hours' }));
     }
-    const grit = await hostGrit(this.config);
     /** @type {import('grit').IssueSummary[]} */
     let issues;
     try {
       const repo = await grit.openRepo();
       ({ issues } = await repo.run('IssueList', { state: 'open', label: flags.label }));
     } catch (err) {
-      // A GritError (not a git repository, unknown actor, …) becomes an oclif error with its code and exit status.
       if (!(err instanceof grit.GritError)) throw err;
-      this.error(err.message, { exit: err.exitCode, code: err.code, suggestions: err.suggestion ? [err.suggestion] : [] });
+      this.fail(err);
     }
     const cutoff = Date.now() - days * DAY_MS;
     const stale = issues.filter((i) => i.updated_ts <= cutoff).sort((a, b) => a.updated_ts - b.updated_ts);
     if (stale.length === 0) this.log(`no open issue untouched for ${days} days`);
     for (const i of stale) this.log(`${i.issue_id.slice(0, 8)}  ${age(Date.now() - i.updated_ts).padStart(4)}  ${i.title}`);
     return { issues: stale, total: stale.length, days };
+  }
+
+  /**
+   * A GritError (not a git repository, unknown actor, …) as grit prints it: its exit status, its
+   * suggestion as oclif's hint, and under --json its own `toJSON()` (toErrorJson).
+   * @param {import('grit').GritError} err
+   * @returns {never}
+   */
+  fail(err) {
+    return this.error(err, { exit: err.exitCode, suggestions: err.suggestion ? [err.suggestion] : [] });
   }
 
   // --json answers with grit's envelope (SPEC §6) on one line, with grit's exit codes.
@@ -78,9 +90,14 @@ export default class Stale extends Command {
     return { schema_version: 1, ok: true, data };
   }
 
-  /** @param {any} err */
+  /**
+   * grit's own error object for a GritError (code, message, details with the suggestion), so the
+   * envelope is the one grit's commands print; anything else (oclif's parse errors) as best it can.
+   * @param {any} err
+   */
   toErrorJson(err) {
-    return { schema_version: 1, ok: false, error: { code: err?.code ?? 'internal_error', message: String(err?.message ?? err), details: {} } };
+    const error = this.grit && err instanceof this.grit.GritError ? err.toJSON() : { code: err?.code ?? 'internal_error', message: String(err?.message ?? err), details: {} };
+    return { schema_version: 1, ok: false, error };
   }
 
   /** @param {unknown} json */

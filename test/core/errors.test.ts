@@ -1,0 +1,22 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { GritError, type ErrorCode } from '../../src/core/errors.js';
+
+test("one rule for exit codes: the code's own, or 5 for the environment, carried through toJSON/fromJSON (a daemon's reply)", () => {
+  const own: [ErrorCode, number][] = [['invalid_args', 2], ['not_found', 3], ['conflict', 4], ['db_busy', 5], ['io_error', 1], ['git_error', 1], ['wal_error', 1], ['ipc_error', 1], ['internal_error', 1]];
+  for (const [code, exit] of own) {
+    const err = new GritError(code, 'x');
+    assert.equal(err.exitCode, exit, code);
+    assert.equal(GritError.fromJSON(err.toJSON()).exitCode, exit, code);
+    assert.ok(!('exit_code' in err.toJSON().details), code);
+  }
+  const env = new GritError('git_error', 'not a git repository', { environment: true, suggestion: 'git init' });
+  assert.equal(env.exitCode, 5);
+  assert.deepEqual(env.toJSON().details, { suggestion: 'git init', exit_code: 5 });
+  const back = GritError.fromJSON(env.toJSON());
+  assert.deepEqual([back.code, back.exitCode, back.suggestion, back.details], ['git_error', 5, 'git init', {}]);
+  // The caller's codes keep 2 and 3 whatever a reply says: agents read them as "fix the command" and "not there".
+  for (const code of ['invalid_args', 'not_found'] as const) {
+    assert.equal(GritError.fromJSON({ code, message: 'x', details: { exit_code: 5 } }).exitCode, code === 'invalid_args' ? 2 : 3);
+  }
+});
