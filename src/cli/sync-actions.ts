@@ -58,13 +58,14 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
     ipc: 'LockStatus',
     toArgs: () => ({}),
     render: (d) => {
-      if (d.locks.length === 0) return dim(`no live locks${d.expired ? ` (${d.expired} expired: \`grit lock gc\`)` : ''}`);
+      const unreadable = d.unreadable.map((u: any) => `${yellow('unreadable')} ${u.ref}: ${u.problem} ${dim('(`grit lock gc` deletes it)')}`);
+      if (d.locks.length === 0) return [dim(`no live locks${d.expired ? ` (${d.expired} expired: \`grit lock gc\`)` : ''}`), ...unreadable].join('\n');
       const rows = d.locks.map((l: any) => [cyan(l.resource), l.mine ? green('you') : short(l.owner), moment(l.expires_unix_ms), soon(l.expires_unix_ms)]);
       // A narrow terminal keeps how soon each lock expires, not when, and cuts long resource names.
       const lines = [table(rows, { shrink: [0], drop: [2] })];
       for (const c of d.conflicts) lines.push(`${red('conflict')} ${c.resources[0]} (${short(c.owners[0])}) ↔ ${c.resources[1]} (${short(c.owners[1])})`);
       if (d.expired) lines.push(dim(`${d.expired} expired (\`grit lock gc\`)`));
-      return lines.join('\n');
+      return [...lines, ...unreadable].join('\n');
     },
   },
   'lock:gc': {

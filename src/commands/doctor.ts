@@ -2,7 +2,7 @@
  * `doctor [--fix]` (SPEC §5, §6): `{checks:[{id, status, message, plan}], applied}`.
  *
  * Checks, in order: git_repo, wal_ref, actor_config, store_integrity, rebuild_threshold,
- * snapshots, dependency_cycles, signatures. Doctor never opens the store in its own process before a child
+ * snapshots, dependency_cycles, signatures, lock_refs. Doctor never opens the store in its own process before a child
  * process has read it without dying (a truncated LMDB file kills whoever maps it), and never
  * creates an actor. `--fix` makes only safe local repairs: rebuild the store (a cache) from the
  * WAL, remove lock files left by dead processes under `.git/refs/grit/` and the actor directory,
@@ -25,6 +25,7 @@ import { signingKeyPath } from '../core/signing.js';
 import { Store, type StoreMeta } from '../core/store.js';
 import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
+import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots, offWalReason, snapshotsOffWal } from '../git/snapshot.js';
 import { Wal, type WalCommit } from '../git/wal.js';
@@ -67,6 +68,7 @@ export const CHECK_IDS = [
   'snapshots',
   'dependency_cycles',
   'signatures',
+  'lock_refs',
 ] as const;
 
 const ok = (id: string, message: string): Finding => ({ id, status: 'ok', message, plan: null });
@@ -564,6 +566,18 @@ function checkSignatures(s: State): Finding {
   };
 }
 
+/** Lock refs that hold no lock grit honours: they block nobody, and only `lock status` lists them too (docs/locks.md). */
+async function checkLockRefs(s: State): Promise<Finding> {
+  const { locks, unreadable } = await readLocks(s.repo!.commonDir, s.wal!.objects);
+  if (unreadable.length === 0) return ok('lock_refs', `${plural(locks.length, 'lock')}, none unreadable`);
+  return {
+    id: 'lock_refs',
+    status: 'warn',
+    message: `${plural(unreadable.length, 'lock ref')} holding no lock grit can read (ignored): ${unreadable.map((u) => `${u.ref} (${u.problem})`).join('; ')}`,
+    plan: 'run `grit lock gc` to delete them (on the remote too, where they came from one); `git cat-file -p <ref>` shows what they hold',
+  };
+}
+
 async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   const s: State = {};
   const out: Finding[] = [];
@@ -597,6 +611,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   await guard('snapshots', () => checkSnapshots(s));
   await guard('dependency_cycles', () => checkDependencyCycles(s));
   await guard('signatures', () => checkSignatures(s));
+  await guard('lock_refs', () => checkLockRefs(s));
   s.wal?.objects.close();
   return out;
 }

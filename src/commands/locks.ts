@@ -12,6 +12,7 @@ import {
   readLocks,
   type Lock,
   type LockEnv,
+  type UnreadableLock,
 } from '../git/locks.js';
 import { remoteConfigured, resolveRemote } from '../git/transport.js';
 import { invalidArgs } from '../core/errors.js';
@@ -106,17 +107,20 @@ export interface LockStatusReply {
   locks: (Lock & { mine: boolean })[];
   conflicts: { resources: [string, string]; owners: [string, string] }[];
   expired: number;
+  /** Lock refs that hold no lock grit honours (they block nobody; `lock gc` deletes them). */
+  unreadable: UnreadableLock[];
 }
 
 /** The local view of the locks (refreshed by `grit sync` and every lock command that uses a remote). */
 export async function lockStatus(ctx: RepoContext): Promise<LockStatusReply> {
   const now = Date.now();
-  const all = await readLocks(ctx.repo.commonDir, ctx.wal.objects);
+  const { locks: all, unreadable } = await readLocks(ctx.repo.commonDir, ctx.wal.objects);
   const live = all.filter((l) => isLive(l, now)).sort((a, b) => (a.resource < b.resource ? -1 : a.resource > b.resource ? 1 : 0));
   return {
     locks: live.map((l) => ({ resource: l.resource, owner: l.owner, nonce: l.nonce, expires_unix_ms: l.expires_unix_ms, mine: l.owner === ctx.actorId })),
     conflicts: findConflicts(live, now),
     expired: all.length - live.length,
+    unreadable,
   };
 }
 

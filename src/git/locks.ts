@@ -104,27 +104,75 @@ export function encodeLock(l: Lock): Uint8Array {
   return utf8.encode(`${JSON.stringify(ordered)}\n`);
 }
 
-/** The lock a commit holds, or null when it is not a well-formed lock commit. */
-export function readLockCommit(objects: ObjectStore, oid: string): Lock | null {
+/** A lock commit as parsed: its lock as written, and when its committer says it was written. */
+interface ParsedLock {
+  lock: Lock;
+  written_ms: number;
+}
+
+/**
+ * Lock commits already parsed, by id: a commit's id fixes its content, so an entry can never be
+ * stale, and a process (a daemon worker above all) reads each lock commit once however often it
+ * looks at the locks. Only well-formed commits are kept: a missing object may arrive later.
+ */
+const parsedLocks = new Map<string, ParsedLock>();
+const PARSED_LOCKS_MAX = 16_384;
+/** A lock's commit, tree and `lock.json` are a few hundred bytes; a larger object is no lock grit wrote. */
+const LOCK_OBJECT_MAX_BYTES = 64 * 1024;
+
+/** The lock a commit holds, or a string saying why it holds none (read from the object store once: parsedLocks). */
+function parseLockCommit(objects: ObjectStore, oid: string): ParsedLock | string {
+  const known = parsedLocks.get(oid);
+  if (known) return known;
+  const opts = { maxBytes: LOCK_OBJECT_MAX_BYTES };
+  let commit;
+  let v;
   try {
-    const tree = objects.readTree(objects.readCommit(oid).tree);
-    const entry = tree.find((e) => e.name === 'lock.json' && e.mode === '100644');
-    if (!entry) return null;
-    const v = JSON.parse(objects.readBlob(entry.oid).toString('utf8'));
-    if (
-      !v ||
-      typeof v.resource !== 'string' ||
-      typeof v.owner !== 'string' ||
-      !/^[0-9a-f]{32}$/.test(v.owner) ||
-      typeof v.nonce !== 'string' ||
-      !Number.isSafeInteger(v.expires_unix_ms)
-    ) {
-      return null;
-    }
-    return { resource: v.resource, owner: v.owner, nonce: v.nonce, expires_unix_ms: v.expires_unix_ms };
-  } catch {
-    return null;
+    commit = objects.readCommit(oid, opts);
+    const entry = objects.readTree(commit.tree, opts).find((e) => e.name === 'lock.json' && e.mode === '100644');
+    if (!entry) return 'its tree has no lock.json';
+    v = JSON.parse(objects.readBlob(entry.oid, opts).toString('utf8'));
+  } catch (err) {
+    return err instanceof SyntaxError ? 'lock.json is not JSON' : (err as Error).message;
   }
+  if (
+    !v ||
+    typeof v.resource !== 'string' ||
+    typeof v.owner !== 'string' ||
+    !/^[0-9a-f]{32}$/.test(v.owner) ||
+    typeof v.nonce !== 'string' ||
+    !Number.isSafeInteger(v.expires_unix_ms)
+  ) {
+    return 'lock.json lacks resource, owner (32 hex), nonce or expires_unix_ms (an integer), or has one of the wrong type';
+  }
+  const written = / (\d+) [+-]\d{4}$/.exec(commit.committer);
+  if (!written) return 'its commit has no committer time';
+  const parsed = { lock: { resource: v.resource, owner: v.owner, nonce: v.nonce, expires_unix_ms: v.expires_unix_ms }, written_ms: Number(written[1]) * 1000 };
+  if (parsedLocks.size >= PARSED_LOCKS_MAX) parsedLocks.delete(parsedLocks.keys().next().value!);
+  parsedLocks.set(oid, parsed);
+  return parsed;
+}
+
+/**
+ * The lock a commit holds as grit honours it, or why it is unreadable. A lock claims at most
+ * MAX_TTL_MS past the time its commit was written (grit never writes more), and a commit is
+ * not taken as written later than now: so a forged `expires_unix_ms` far in the future holds
+ * for 30 days at most, not for ever. A commit dated more than MAX_TTL_MS ahead is unreadable
+ * (`lock gc` deletes it), so that no date keeps a lock alive longer (docs/locks.md).
+ */
+function judgeLockCommit(objects: ObjectStore, oid: string, now: number): Lock | string {
+  const parsed = parseLockCommit(objects, oid);
+  if (typeof parsed === 'string') return parsed;
+  if (parsed.written_ms > now + MAX_TTL_MS) return 'its commit is dated more than 30 days ahead (a forged date, or a clock far off)';
+  // grit's committer time is whole seconds, floored: a second of slack.
+  const cap = Math.min(parsed.written_ms + 1000, now) + MAX_TTL_MS;
+  return parsed.lock.expires_unix_ms <= cap ? parsed.lock : { ...parsed.lock, expires_unix_ms: cap };
+}
+
+/** The lock a commit holds, or null when it is not a well-formed lock commit. */
+export function readLockCommit(objects: ObjectStore, oid: string, now = Date.now()): Lock | null {
+  const lock = judgeLockCommit(objects, oid, now);
+  return typeof lock === 'string' ? null : lock;
 }
 
 export function writeLockCommit(objects: ObjectStore, lock: Lock, parent: string | null): string {
@@ -135,17 +183,63 @@ export function writeLockCommit(objects: ObjectStore, lock: Lock, parent: string
   return objects.writeCommit({ tree, parents: parent ? [parent] : [], author: who, committer: who, message: `grit ${verb}: ${lock.resource}\n` });
 }
 
+/** A lock ref that holds no lock grit can honour, and why (`lock status`, doctor; `lock gc` deletes it). */
+export interface UnreadableLock {
+  ref: string;
+  oid: string;
+  problem: string;
+}
+
 /**
- * Every well-formed lock under `prefix` (default: the local `refs/grit/locks/`), live or not.
- * A lock whose resource does not hash to its ref name is ignored (it cannot be found by name).
+ * The lock at `ref` (under `prefix`), or why it is unreadable. A lock whose resource does not hash
+ * to its ref name is unreadable too: nothing that looks for that resource by name would find it.
  */
-export async function readLocks(gitDir: string, objects: ObjectStore, prefix = LOCK_PREFIX): Promise<LockRef[]> {
-  const out: LockRef[] = [];
-  for (const { ref, oid } of await listRefs(gitDir, prefix)) {
-    const lock = readLockCommit(objects, oid);
-    if (lock && lockRefName(lock.resource).slice(LOCK_PREFIX.length) === ref.slice(prefix.length)) out.push({ ...lock, ref, oid });
+function judgeLockRef(objects: ObjectStore, ref: string, oid: string, now: number): LockRef | UnreadableLock {
+  const lock = judgeLockCommit(objects, oid, now);
+  if (typeof lock === 'string') return { ref, oid, problem: lock };
+  if (lockRefName(lock.resource) !== ref) {
+    return { ref, oid, problem: `its resource ${JSON.stringify(lock.resource)} belongs under ${lockRefName(lock.resource)}` };
   }
-  return out;
+  return { ...lock, ref, oid };
+}
+
+export interface LockScan {
+  /** The well-formed locks, live or not, by ref name. */
+  locks: LockRef[];
+  unreadable: UnreadableLock[];
+}
+
+/** Every local lock ref, read or judged unreadable. */
+export async function readLocks(gitDir: string, objects: ObjectStore): Promise<LockScan> {
+  const now = Date.now();
+  const scan: LockScan = { locks: [], unreadable: [] };
+  for (const { ref, oid } of await listRefs(gitDir, LOCK_PREFIX)) {
+    const read = judgeLockRef(objects, ref, oid, now);
+    if ('problem' in read) scan.unreadable.push(read);
+    else scan.locks.push(read);
+  }
+  return scan;
+}
+
+/**
+ * The locks (live or not) that may overlap one of `resources`. Only `repo:` and the same issue
+ * overlap an `issue:`, and those are found by name, so a write to issues or an issue lock reads
+ * two or three refs however many locks there are; a `path:` or `repo:` may overlap locks below
+ * it, which only a scan of all lock refs finds (each lock commit parsed once a process: parsedLocks).
+ */
+export async function locksOverlapping(gitDir: string, objects: ObjectStore, resources: readonly string[]): Promise<LockRef[]> {
+  const byName = resources.every((r) => r.startsWith('issue:'));
+  let found: LockRef[];
+  if (byName) {
+    const now = Date.now();
+    found = [];
+    for (const ref of new Set(['repo:', ...resources].map(lockRefName))) {
+      const oid = await readRef(gitDir, ref);
+      const read = oid ? judgeLockRef(objects, ref, oid, now) : null;
+      if (read && !('problem' in read)) found.push(read);
+    }
+  } else found = (await readLocks(gitDir, objects)).locks;
+  return found.filter((l) => resources.some((r) => overlaps(l.resource, r))).sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 }
 
 /** Cheap test for "are there any lock refs at all": one readdir, plus a scan of packed-refs if there is one. */
@@ -314,7 +408,7 @@ async function setLocalRef(gitDir: string, ref: string, oid: string): Promise<vo
  * ref before it looks, so at least the later one sees the other: both may back off, never both hold.
  */
 async function backOffFromRival(env: LockEnv, resource: string): Promise<void> {
-  const rival = rivalOf(resource, await readLocks(env.gitDir, env.objects), env.owner, Date.now());
+  const rival = rivalOf(resource, await locksOverlapping(env.gitDir, env.objects, [resource]), env.owner, Date.now());
   if (!rival) return;
   // Best effort: the lock expires anyway.
   await changeLock(env, 'release', resource).catch(() => undefined);
@@ -339,7 +433,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
       const oid = await readRef(env.gitDir, ref);
       const current = oid ? readLockCommit(env.objects, oid) : null;
       const decidedAt = Date.now();
-      const next = nextLock(op, resource, current, await readLocks(env.gitDir, env.objects), env, ttlMs, decidedAt);
+      const next = nextLock(op, resource, current, await locksOverlapping(env.gitDir, env.objects, [resource]), env, ttlMs, decidedAt);
       const commit = writeLockCommit(env.objects, next, oid);
       if (!(await casRef(env.gitDir, ref, oid, commit))) continue;
       // Overlapping resources are other refs, which the compare-and-swap does not serialize.
@@ -350,7 +444,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const trackRef = trackedRef(prefix, ref);
     const remoteOid = await readRef(env.gitDir, trackRef);
     const current = remoteOid ? readLockCommit(env.objects, remoteOid) : null;
-    const all = await readLocks(env.gitDir, env.objects);
+    const all = await locksOverlapping(env.gitDir, env.objects, [resource]);
     const decidedAt = Date.now();
     const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
     const commit = writeLockCommit(env.objects, next, remoteOid);
@@ -381,10 +475,8 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
 export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: number }> {
   const prefix = env.remote === null ? null : await refreshRemoteLocks(env);
   const now = Date.now();
-  const refs = await listRefs(env.gitDir, LOCK_PREFIX);
-  const dead = refs
-    .map((r) => ({ ...r, lock: readLockCommit(env.objects, r.oid) }))
-    .filter((r) => !r.lock || !isLive(r.lock, now) || lockRefName(r.lock.resource) !== r.ref);
+  const { locks, unreadable } = await readLocks(env.gitDir, env.objects);
+  const dead: { ref: string; oid: string; resource?: string }[] = [...unreadable, ...locks.filter((l) => !isLive(l, now))];
   const deleted: string[] = [];
   let gone = new Set(dead.map((d) => d.ref));
   if (prefix !== null && dead.length > 0) {
@@ -397,9 +489,9 @@ export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: 
     await updateRefs(env.gitDir, tracking);
   }
   for (const d of dead) {
-    if (gone.has(d.ref) && (await deleteRef(env.gitDir, d.ref, d.oid))) deleted.push(d.lock?.resource ?? d.ref);
+    if (gone.has(d.ref) && (await deleteRef(env.gitDir, d.ref, d.oid))) deleted.push(d.resource ?? d.ref);
   }
-  return { deleted: deleted.sort(), kept: refs.length - deleted.length };
+  return { deleted: deleted.sort(), kept: locks.length + unreadable.length - deleted.length };
 }
 
 // --- the write-time policy ---
@@ -414,13 +506,16 @@ export interface LockCheckContext {
 export type LockedItem = { issue_id: Uint8Array; kind: { type: string; path?: unknown } };
 
 /**
- * The live locks of other owners the lock policy acts on (none when it is `off`). Costs one
+ * The live locks of other owners the lock policy acts on (none when it is `off`): all of them, or
+ * those that overlap `resources` (locksOverlapping: for issues, a few refs read by name). Costs one
  * readdir when there are no lock refs.
  */
-export async function policyLocks(ctx: LockCheckContext): Promise<LockRef[]> {
+export async function policyLocks(ctx: LockCheckContext, resources?: readonly string[]): Promise<LockRef[]> {
   if (ctx.config.lock_policy === 'off' || !hasLockRefs(ctx.repo.commonDir)) return [];
+  const { commonDir } = ctx.repo;
+  const locks = resources ? await locksOverlapping(commonDir, ctx.wal.objects, resources) : (await readLocks(commonDir, ctx.wal.objects)).locks;
   const now = Date.now();
-  return (await readLocks(ctx.repo.commonDir, ctx.wal.objects)).filter((l) => l.owner !== ctx.actorId && isLive(l, now));
+  return locks.filter((l) => l.owner !== ctx.actorId && isLive(l, now));
 }
 
 /** The resources a write of these items touches: their issues and, for file context, their paths. */
@@ -457,9 +552,9 @@ export function policyRefusal(resource: string, holder: Lock): GritError {
  * (`warn`: returned, for the write's reply) or a `conflict` (`require`).
  */
 export async function checkLocks(ctx: LockCheckContext, items: readonly LockedItem[]): Promise<string[]> {
-  const held = await policyLocks(ctx);
-  if (held.length === 0) return [];
   const resources = touched(items);
+  const held = await policyLocks(ctx, resources);
+  if (held.length === 0) return [];
   const warnings: string[] = [];
   for (const lock of held) {
     const hit = resources.find((r) => overlaps(lock.resource, r));

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, utimesSync
 import { join } from 'node:path';
 import { grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 
-const IDS = ['git_repo', 'wal_ref', 'actor_config', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures'];
+const IDS = ['git_repo', 'wal_ref', 'actor_config', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs'];
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
 
 function populated() {

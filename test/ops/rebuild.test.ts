@@ -244,6 +244,18 @@ test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format
   assert.equal(bad.kept.length, 0);
 });
 
+test('snapshot with nothing new answers from snapshot.json: the snapshot\'s events are not read', { timeout: 60_000 }, async () => {
+  const repo = tempRepo();
+  await runLocal('Init', { no_agents_md: true }, { cwd: repo });
+  await generateWal(join(repo, '.git'), { seed: 5, events: 300, actors: ACTORS });
+  const first = gritOk(repo, ['snapshot']);
+  // Its only chunk gone: reading the events would fail, and a new snapshot would be made of the WAL.
+  const chunk = git(repo, 'rev-parse', `${first.snapshot_ref}:events/0000.bin`).trim();
+  rmSync(join(repo, '.git', 'objects', chunk.slice(0, 2), chunk.slice(2)));
+  const again = gritOk(repo, ['snapshot']);
+  assert.deepEqual([again.snapshot_ref, again.event_count, again.created], [first.snapshot_ref, 300, false]);
+});
+
 function execBytes(cwd: string, args: string[]): Uint8Array {
   const r = spawnSync('git', args, { cwd });
   if (r.status !== 0) throw new Error(String(r.stderr));

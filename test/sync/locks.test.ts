@@ -4,7 +4,10 @@ import { createHash } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocal } from '../../src/commands/run.js';
-import { lockRefName, normalizeResource, overlaps, parseTtl } from '../../src/git/locks.js';
+import { fromHex } from '../../src/core/hex.js';
+import { checkLocks, encodeLock, lockRefName, MAX_TTL_MS, normalizeResource, overlaps, parseTtl, readLocks, writeLockCommit, type Lock } from '../../src/git/locks.js';
+import { ObjectStore, type ReadOptions } from '../../src/git/objects.js';
+import { casRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
 import { network, refs, setLockPolicy, sleep } from './_helpers.js';
@@ -318,4 +321,107 @@ test('local locks: two actors racing for overlapping resources never both win', 
     assert.deepEqual(gritOk(repo, ['lock', 'status']).conflicts, [], `round ${round}`);
   }
   assert.ok(contested < 12, 'someone wins most rounds');
+});
+
+/** An object store that counts the objects it reads (a real one: only the count is added). */
+class CountingStore extends ObjectStore {
+  reads = 0;
+  override read(oid: string, opts?: ReadOptions) {
+    this.reads++;
+    return super.read(oid, opts);
+  }
+}
+
+test('lock reads: a lock commit is parsed once a process; an issue write reads only the refs that can overlap it', { timeout: 60_000 }, async () => {
+  const repo = tempRepo();
+  const me = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const gitDir = join(repo, '.git');
+  const other = 'b'.repeat(32);
+  const issue = 'c'.repeat(32);
+  // Written as lock commands write them, but not read by this process yet.
+  const writer = new ObjectStore(gitDir);
+  const put = async (resource: string) => {
+    const lock: Lock = { resource, owner: other, nonce: 'n'.repeat(32), expires_unix_ms: Date.now() + 3_600_000 };
+    assert.ok(await casRef(gitDir, lockRefName(resource), null, writeLockCommit(writer, lock, null)));
+  };
+  for (let i = 0; i < 100; i++) await put(`path:src/f${i}`);
+  await put(`issue:${issue}`);
+
+  const objects = new CountingStore(gitDir);
+  const ctx = { repo: { commonDir: gitDir }, actorId: me, config: { lock_policy: 'warn' as const }, wal: { objects } };
+  const warnings = await checkLocks(ctx, [{ issue_id: fromHex(issue)!, kind: { type: 'CommentAdded' } }]);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], new RegExp(`issue:${issue} is locked by ${other}`));
+  assert.equal(objects.reads, 3, 'the issue lock (commit, tree, lock.json) and nothing of the 100 path locks');
+
+  assert.equal((await readLocks(gitDir, objects)).locks.length, 101);
+  assert.equal(objects.reads, 3 + 300, 'each path lock read once, the issue lock not again');
+  assert.equal((await readLocks(gitDir, objects)).locks.length, 101);
+  assert.equal(objects.reads, 303, 'the second look parses nothing');
+});
+
+/** A lock ref as someone else's tool may have written it: `content` as lock.json, committed at `writtenMs`. */
+function forgeLockRef(objects: ObjectStore, gitDir: string, ref: string, content: string, writtenMs = Date.now()): Promise<boolean> {
+  const blob = objects.writeBlob(Buffer.from(content));
+  const tree = objects.writeTree([{ mode: '100644', name: 'lock.json', oid: blob }]);
+  const who = { name: 'x', email: 'x@x', timestamp: Math.floor(writtenMs / 1000), tzOffsetMinutes: 0 };
+  return casRef(gitDir, ref, null, objects.writeCommit({ tree, parents: [], author: who, committer: who, message: 'forged\n' }));
+}
+
+test('forged lock refs: a lock claims 30 days at most; unreadable ones are listed by lock status and doctor, and gc deletes them', { timeout: 90_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const gitDir = join(repo, '.git');
+  const objects = new ObjectStore(gitDir);
+  const other = 'f'.repeat(32);
+  const forever = (resource: string) => Buffer.from(encodeLock({ resource, owner: other, nonce: 'x', expires_unix_ms: 99999999999999 })).toString();
+
+  // A far-future expiry pulled from a remote: it blocks for 30 days at most, not until 5138.
+  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('repo:'), forever('repo:')));
+  const blocked = grit(repo, ['lock', 'acquire', '--resource', 'path:a', '--json']);
+  assert.equal(blocked.code, 4);
+  assert.ok(blocked.json.error.details.lock.expires_unix_ms <= Date.now() + MAX_TTL_MS, blocked.stdout);
+  assert.doesNotMatch(blocked.json.error.message, /5138/);
+  // Written more than 30 days ago, it has expired whatever it claims.
+  git(repo, 'update-ref', '-d', lockRefName('repo:'));
+  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('repo:'), forever('repo:'), Date.now() - MAX_TTL_MS - 60_000));
+  assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:a']).lock.resource, 'path:a');
+  assert.equal(gritOk(repo, ['lock', 'status']).expired, 1);
+
+  // Lock refs that hold no lock: ignored by every lock check, but listed.
+  const bad: Record<string, string> = {};
+  const forge = async (name: string, content: string, writtenMs?: number) => {
+    bad[lockRefName(name)] = name;
+    assert.ok(await forgeLockRef(objects, gitDir, lockRefName(name), content, writtenMs));
+  };
+  await forge('path:garbage', '{not json');
+  await forge('path:types', JSON.stringify({ resource: 'path:types', owner: other, nonce: 'x', expires_unix_ms: '1' }));
+  await forge('path:ahead', forever('path:ahead'), Date.now() + 2 * MAX_TTL_MS);
+  await forge('path:misfiled', forever('path:elsewhere'));
+  bad[lockRefName('path:blob')] = 'path:blob';
+  assert.ok(await casRef(gitDir, lockRefName('path:blob'), null, objects.writeBlob(Buffer.from(forever('path:blob')))));
+
+  const status = gritOk(repo, ['lock', 'status']);
+  assert.deepEqual(status.unreadable.map((u: any) => u.ref).sort(), Object.keys(bad).sort());
+  const problem = (name: string) => status.unreadable.find((u: any) => u.ref === lockRefName(name)).problem;
+  assert.match(problem('path:garbage'), /not JSON/);
+  assert.match(problem('path:types'), /wrong type/);
+  assert.match(problem('path:ahead'), /dated more than 30 days ahead/);
+  assert.match(problem('path:misfiled'), /belongs under/);
+  assert.match(problem('path:blob'), /is a blob, not a commit/);
+  assert.deepEqual(status.locks.map((l: any) => l.resource), ['path:a']);
+  const human = grit(repo, ['lock', 'status']).stdout;
+  for (const ref of Object.keys(bad)) assert.match(human, new RegExp(`unreadable ${ref}: .*lock gc`));
+  const doctor = gritOk(repo, ['doctor']).checks.find((c: any) => c.id === 'lock_refs');
+  assert.equal(doctor.status, 'warn');
+  assert.match(doctor.message, /^5 lock refs holding no lock grit can read/);
+  assert.match(doctor.plan, /grit lock gc/);
+
+  // Nothing there blocks anyone: ahead's ref then holds a real lock on top of the forged commit.
+  assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:ahead']).lock.resource, 'path:ahead');
+  // gc: the four still unreadable and the expired repo: lock.
+  const gc = gritOk(repo, ['lock', 'gc']);
+  assert.equal(gc.deleted.length, 5, JSON.stringify(gc));
+  assert.deepEqual(gritOk(repo, ['lock', 'status']).unreadable, []);
+  assert.equal(gritOk(repo, ['doctor']).checks.find((c: any) => c.id === 'lock_refs').status, 'ok');
 });
