@@ -1,7 +1,5 @@
 /** Issue commands (SPEC §5), shared by the CLI and the daemon's workers. */
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import { GritError, inputFileError, invalidArgs } from '../core/errors.js';
+import { GritError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type EventJson } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
@@ -9,6 +7,7 @@ import type { DepType, EventKind, IssueState } from '../core/kinds.js';
 import { mimeOfName } from '../core/mime.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
 import { actorLabels } from './actors.js';
+import { sha256OfFile } from './input-file.js';
 import { labelArg, labelList, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type RepoContext } from './context.js';
 
@@ -171,13 +170,7 @@ export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<
   let name = optText(args, 'name');
   let sha = optText(args, 'sha256');
   if (file !== undefined) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(file);
-    } catch (err) {
-      throw inputFileError(file, err);
-    }
-    sha = createHash('sha256').update(bytes).digest('hex');
+    sha = await sha256OfFile(file);
     name ??= file.split('/').pop()!;
   }
   if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' });

@@ -10,10 +10,10 @@ import type { RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
-import { toHex } from '../core/hex.js';
+import { fromHex, toHex } from '../core/hex.js';
 import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
-import { foldIssue } from '../core/projection.js';
+import { foldIssue, type Issue } from '../core/projection.js';
 import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
 import { StoreFill } from '../core/store-fill.js';
 import { foldsOnHelper } from '../core/fill-folds.js';
@@ -619,17 +619,35 @@ export function checkStore(store: RepoContext['store']): DbCheck {
     valid++;
     if (e.kind.type === 'IssueCreated') created.add(toHex(e.issue_id));
   }
-  const corrupt_count = checked - valid;
+  const corruptEvents = checked - valid;
   const meta = store.getMeta();
   if (meta.event_count !== checked) {
     errors.push({ problem: 'count_mismatch', message: `the store's meta counts ${plural(meta.event_count, 'event')}, it holds ${checked}` });
   }
   const known = new Set<string>();
+  const issues: Issue[] = [];
+  let corruptRows = 0;
   for (const id of store.issueIds()) {
     known.add(id);
+    // A projection under a key that is no issue id, or that does not decode, is a corrupt record
+    // like an event that does not decode (damage inside the store file).
+    if (!fromHex(id, 16)) {
+      corruptRows++;
+      errors.push({ problem: 'corrupt', message: `an issue row is stored under ${JSON.stringify(id)}, which is not an issue id` });
+      continue;
+    }
+    let stored: Issue | undefined;
+    try {
+      stored = store.getIssue(id);
+    } catch (err) {
+      corruptRows++;
+      errors.push({ problem: 'corrupt', issue_id: id, message: (err as Error).message });
+      continue;
+    }
+    if (stored) issues.push(stored);
     try {
       const folded = foldIssue(store.issueEventsOf(id));
-      if (JSON.stringify(folded) !== JSON.stringify(store.getIssue(id) ?? null)) {
+      if (JSON.stringify(folded) !== JSON.stringify(stored ?? null)) {
         errors.push({ problem: 'projection_mismatch', issue_id: id, message: `issue ${id} differs from the fold of its events` });
       }
     } catch {
@@ -639,8 +657,8 @@ export function checkStore(store: RepoContext['store']): DbCheck {
   for (const id of created) {
     if (!known.has(id)) errors.push({ problem: 'projection_missing', issue_id: id, message: `issue ${id} has events but no projection` });
   }
-  for (const message of store.depIndexProblems()) errors.push({ problem: 'index_mismatch', message });
-  return { events_checked: checked, events_valid: valid, corrupt_count, errors };
+  for (const message of store.depIndexProblems(issues)) errors.push({ problem: 'index_mismatch', message });
+  return { events_checked: checked, events_valid: valid, corrupt_count: corruptEvents + corruptRows, errors };
 }
 
 export async function dbCheck(ctx: RepoContext): Promise<DbCheck> {

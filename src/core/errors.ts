@@ -130,6 +130,9 @@ const LMDB_DAMAGED: Record<number, string> = {
   [-30794]: 'MDB_VERSION_MISMATCH',
   [-30795]: 'MDB_PANIC',
   [-30792]: 'MDB_MAP_FULL',
+  // What a read meets in a damaged page ("Invalid dupdata flag with no mc_xcursor"): found by
+  // overwriting bytes of a store file (test/reliability/bad-state.test.ts).
+  [-30782]: 'MDB_BAD_TXN',
 };
 
 /**

@@ -97,6 +97,19 @@ function issueRange(issueHex: string): { start: Buffer; end: Buffer } | null {
 export function eventIdOfKey(key: Uint8Array): string {
   return Buffer.from(key.length === LOG_KEY_BYTES ? key.subarray(LOG_KEY_BYTES - 32) : key).toString('hex');
 }
+/**
+ * A value read from the store that does not decode: a few bytes of the file were overwritten (the
+ * disk, a stray write), which is neither a bug in grit nor damage to the WAL, where the values
+ * came from. The store is a cache, so the plan is to rebuild it.
+ */
+export function storeDamaged(path: string, what: string, err: unknown): GritError {
+  const why = err instanceof Error ? err.message : String(err);
+  return new GritError('io_error', `the store at ${path} is damaged: ${what} does not decode (${why})`, {
+    details: { path, store_damaged: true, damage: `${what} does not decode` },
+    suggestion: 'the store is a cache: run `grit doctor --fix` (or `grit rebuild`) to rebuild it from the WAL',
+  });
+}
+
 /** Whether a stored record sits under the key its content gives. */
 export function keyMatches(key: Uint8Array, e: Event): boolean {
   return bytesEqual(key, logKey(e));
@@ -213,18 +226,31 @@ export class Store {
     for (const path of [file, `${file}-lock`, join(actorDir, UNSYNCED_MARKER)]) rmSync(path, { force: true });
   }
 
+  /** What `decode` gives for a value read from the store, or the `storeDamaged` error. */
+  private decoded<T>(what: string, decode: () => T): T {
+    try {
+      return decode();
+    } catch (err) {
+      throw storeDamaged(this.path, what, err);
+    }
+  }
+
+  private event(key: Uint8Array, value: Uint8Array): Event {
+    return this.decoded(`event ${eventIdOfKey(key)}`, () => decodeStored(value));
+  }
+
   getMeta(): StoreMeta {
-    return { ...EMPTY_META, ...((this.meta.get('state') as Partial<StoreMeta>) ?? {}) };
+    return { ...EMPTY_META, ...(this.decoded('its meta', () => this.meta.get('state') as Partial<StoreMeta> | undefined) ?? {}) };
   }
 
   getIssue(issueHex: string): Issue | undefined {
     const row = this.issues.get(issueHex);
-    return row && (decodeRow(row) as Issue);
+    return row && this.decoded(`issue ${issueHex}`, () => decodeRow(row) as Issue);
   }
 
   /** Every issue, in id order. */
   private *allIssues(): Iterable<Issue> {
-    for (const { value } of this.issues.getRange()) yield decodeRow(value) as Issue;
+    for (const { key, value } of this.issues.getRange()) yield this.decoded(`issue ${key}`, () => decodeRow(value) as Issue);
   }
 
   *issueIds(): Iterable<string> {
@@ -277,10 +303,13 @@ export class Store {
     return [...out];
   }
 
-  /** Where the dependency indexes disagree with the issues' projected dependencies (for `db check`). */
-  depIndexProblems(): string[] {
+  /**
+   * Where the dependency indexes disagree with the projected dependencies of `issues` (for `db
+   * check`, which passes the issues that decode).
+   */
+  depIndexProblems(issues: Iterable<Issue> = this.allIssues()): string[] {
     const expected = new Set<string>();
-    for (const issue of this.allIssues()) {
+    for (const issue of issues) {
       for (const d of issue.dependencies) expected.add(depKey(issue.issue_id, d.target, d.dep_type));
     }
     const forward = new Set(this.deps.getKeys());
@@ -300,7 +329,7 @@ export class Store {
   issueEventsOf(issueHex: string): Event[] {
     const range = issueRange(issueHex);
     const out: Event[] = [];
-    if (range) for (const { value } of this.log.getRange(range)) out.push(decodeStored(value));
+    if (range) for (const { key, value } of this.log.getRange(range)) out.push(this.event(key, value));
     return out;
   }
 
@@ -308,12 +337,12 @@ export class Store {
   lastEventOf(issueHex: string): Event | undefined {
     const range = issueRange(issueHex);
     if (!range) return undefined;
-    for (const { value } of this.log.getRange({ start: range.end, end: range.start, reverse: true, limit: 1 })) return decodeStored(value);
+    for (const { key, value } of this.log.getRange({ start: range.end, end: range.start, reverse: true, limit: 1 })) return this.event(key, value);
     return undefined;
   }
 
   *allEvents(): Iterable<Event> {
-    for (const { value } of this.log.getRange()) yield decodeStored(value);
+    for (const { key, value } of this.log.getRange()) yield this.event(key, value);
   }
 
   /** Stored event records as raw bytes, by key: for `db check`, which must survive a bad record. */
@@ -457,7 +486,7 @@ export class Store {
   private refold(issueHex: string, fresh: readonly Event[], empty: boolean): void {
     const before = empty ? undefined : this.getIssue(issueHex);
     const stateRow = before && this.foldStates.get(issueHex);
-    const state = stateRow && (decodeRow(stateRow) as FoldState);
+    const state = stateRow && this.decoded(`the fold state of issue ${issueHex}`, () => decodeRow(stateRow) as FoldState);
     // The index entries to replace, taken before `foldMore` updates the stored issue in place.
     const labelsBefore = before?.labels ?? [];
     const depsBefore = before?.dependencies ?? [];

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 import { resolvePrefix } from '../../src/core/ids.js';
@@ -422,6 +424,42 @@ test('a file named on the command line that cannot be read: invalid_args (exit 2
     assert.ok(r.json.error.details.suggestion, 'with a hint');
   }
   assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
+});
+
+test('a FIFO or a device is refused unread, and a body file stops being read past what a body may hold', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  execFileSync('mkfifo', [join(repo, 'pipe')]);
+  // Each would read forever (/dev/zero) or wait forever for a writer (the FIFO): a timeout fails the test instead.
+  for (const file of ['/dev/zero', 'pipe']) {
+    for (const args of [['issue', 'attachment', 'add', id, file], ['issue', 'comment', id, '--body-file', file]]) {
+      const r = grit(repo, [...args, '--json'], { timeout: 20_000 });
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.code, 'invalid_args');
+      // An attachment's path is made absolute (the daemon may read it); a body file's is kept as given.
+      assert.ok(r.json.error.message.endsWith(`${file} is not a regular file`), r.json.error.message);
+    }
+  }
+  // A sparse file: 17 MiB long, nothing of it on disk, refused before a byte is read.
+  const big = join(repo, 'big.md');
+  writeFileSync(big, '');
+  truncateSync(big, 17 << 20);
+  const tooBig = [
+    grit(repo, ['issue', 'comment', id, '--body-file', 'big.md', '--json']),
+    grit(repo, ['issue', 'comment', id, '--body-file', '-', '--json'], { input: 'y'.repeat((16 << 20) + 1) }),
+  ];
+  for (const [r, what] of [[tooBig[0], 'big.md'], [tooBig[1], 'standard input']] as const) {
+    assert.equal(r.code, 2, r.stdout);
+    assert.equal(r.json.error.message, `${what} holds more than 16 MiB, the most a body may take`);
+    assert.equal(r.json.error.details.max_bytes, 16 << 20);
+  }
+  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments.length, 0, 'nothing written');
+  // A file over the body limit is fine as an attachment: only its hash is taken.
+  writeFileSync(big, Buffer.alloc(17 << 20, 'z'));
+  const att = gritOk(repo, ['issue', 'attachment', 'add', id, 'big.md']);
+  const sha = createHash('sha256').update(readFileSync(big)).digest('hex');
+  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.attachments[0].sha256, sha, att.event_id);
 });
 
 test('a setting grit does not know in config.toml is refused, not ignored (a misspelt lock_policy would leave it at warn)', () => {

@@ -5,6 +5,7 @@
  */
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, verify } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -142,6 +143,20 @@ test('every command gives the same output through the daemon as locally', async 
   assert.ok(status.requests - requestsBefore >= scripts.length * 2 - 4, `daemon served ${status.requests - requestsBefore}`);
   assert.ok(status.workers.some((w) => w.repo_root === remote.dir));
   assert.ok(!status.workers.some((w) => w.repo_root === local.dir), '--no-daemon side never reached the daemon');
+});
+
+test('an attachment the daemon would read forever (a device, a FIFO) is refused unread, and nothing stays in flight', () => {
+  const s = side(true);
+  const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'x'], { env: s.env });
+  execFileSync('mkfifo', [join(s.dir, 'pipe')]);
+  // The CLI names the file to the daemon by its absolute path.
+  for (const file of ['/dev/zero', join(s.dir, 'pipe')]) {
+    const r = grit(s.dir, ['issue', 'attachment', 'add', issue_id, file, '--json'], { env: s.env, timeout: 20_000 });
+    assert.equal(r.code, 2, `${file}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.json.error.message, `${file} is not a regular file`);
+  }
+  const workers = gritOk(s.dir, ['daemon', 'status'], { env: s.env }).workers as { repo_root: string; in_flight: number }[];
+  assert.deepEqual(workers.filter((w) => w.repo_root === s.dir).map((w) => w.in_flight), [0], 'served by the daemon, and done');
 });
 
 test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', async () => {

@@ -7,9 +7,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'lmdb';
 import { join } from 'node:path';
+import { generateWal } from '../helpers/gen-events.js';
+import { rng } from '../helpers/random.js';
 import { fsckClean, git, grit, gritOk, gritDoctor, tempRepo, type GritResult } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 
@@ -102,6 +104,51 @@ for (const [label, size] of [
     assert.match(r.stderr, /store at .* is damaged: .*truncated; it is a cache, so it was deleted and is rebuilt from the WAL/);
     gritOk(repo, ['issue', 'close', ids[0]]);
     assert.ok(gritDoctor(repo).checks.every((c: any) => c.status === 'ok'));
+  });
+}
+
+/**
+ * The reproduction of QA round 4 (hostile, 8): a few random bytes over a random spot of a random
+ * page of the store file, seeded. Seeds 33 and 14 are known to hit, in the store this WAL builds,
+ * an issue's projection and an event record; db check names what was hit, so a change of layout
+ * that moves them fails here instead of passing without damage.
+ */
+async function damagedStore(seed: number) {
+  const repo = tempRepo();
+  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  await generateWal(join(repo, '.git'), { seed: 1, events: 300, actors: [{ id: '11111111111111111111111111111111' }] });
+  const list = gritOk(repo, ['issue', 'list']);
+  const file = join(actor.data_dir, 'store.mdb');
+  const rand = rng(seed);
+  const page = 2 + Math.floor(rand() * (Math.floor(statSync(file).size / 4096) - 2));
+  const at = page * 4096 + 16 + Math.floor(rand() * 3984);
+  const bytes = Buffer.from(Array.from({ length: 8 + Math.floor(rand() * 56) }, () => Math.floor(rand() * 256)));
+  const fd = openSync(file, 'r+');
+  writeSync(fd, bytes, 0, bytes.length, at);
+  closeSync(fd);
+  return { repo, list };
+}
+
+const STORE_DAMAGED = /^the store at .*store\.mdb is damaged: (issue|event) [0-9a-f]+ does not decode \(.+\)$/;
+
+for (const [seed, hit] of [[33, 'issue_id'], [14, 'event_id']] as const) {
+  test(`bytes overwritten in a stored ${hit === 'issue_id' ? 'projection' : 'event'}: "the store is damaged" (never a bug in grit, never the WAL), db check counts it, doctor --fix rebuilds`, async () => {
+    const { repo, list } = await damagedStore(seed);
+    const check = gritOk(repo, ['db', 'check']);
+    assert.equal(check.corrupt_count, 1, JSON.stringify(check.errors));
+    assert.equal(check.errors[0].problem, 'corrupt');
+    assert.match(check.errors[0][hit], /^[0-9a-f]+$/, `seed ${seed} hits ${hit}: ${JSON.stringify(check.errors)}`);
+    // The projection is read by every listing; an event record by export (and issue show).
+    const failing = hit === 'issue_id' ? [['issue', 'list'], ['export', '-o', 'out.json']] : [['export', '-o', 'out.json']];
+    for (const args of failing) {
+      const r = grit(repo, [...args, '--json']);
+      assertCoded(r, 'io_error', 1, /^the store is a cache: run `grit doctor --fix` \(or `grit rebuild`\)/);
+      assert.match(r.json.error.message, STORE_DAMAGED);
+      assert.equal(r.json.error.details.store_damaged, true);
+    }
+    gritOk(repo, ['doctor', '--fix']);
+    assert.equal(gritOk(repo, ['db', 'check']).corrupt_count, 0);
+    assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
   });
 }
 
