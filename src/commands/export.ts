@@ -7,7 +7,7 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
@@ -182,10 +182,20 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
 /**
  * `--output` as an absolute path. Missing parent directories are made only inside the worktree
  * (as `.grit/` is): elsewhere a typo would create directories anywhere (as root, at /), so there
- * the parent must exist.
+ * the parent must exist. What is there already must be a regular file: the export is written
+ * beside it and renamed over it, which would replace a device (`/dev/full`) or a pipe with a
+ * plain file, and a daemon's `/dev/stdout` is not the caller's.
  */
 function outputPath(root: string, output: string): string {
   const path = resolve(output);
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing && !existing.isFile()) {
+    throw invalidArgs(
+      `--output ${path} is ${existing.isDirectory() ? 'a directory' : 'not a regular file'}`,
+      { field: 'output', value: output },
+      'name a file to write (it is replaced whole), or `-o -` for standard output',
+    );
+  }
   const dir = dirname(path);
   const rel = relative(root, dir);
   const inside = rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvField } from '../../src/commands/export.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
@@ -132,14 +133,22 @@ test('export --output: a path it cannot write is io_error, returns, and leaves n
   assert.equal(proc.code, 1, proc.stderr);
   assert.equal(proc.json.error.code, 'io_error');
 
-  // A directory as the output: the temp file beside it is removed again.
-  const dir = tempDir();
-  const target = join(dir, 'taken');
-  mkdirSync(target);
-  const taken = grit(repo, ['export', '--output', target, '--json']);
-  assert.equal(taken.json.error.code, 'io_error');
-  assert.deepEqual(readdirSync(dir), ['taken']);
+});
 
+test('export --output: what is there must be a regular file (a directory, a device, a pipe is refused, never replaced)', { timeout: 30_000 }, () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  const dir = tempDir();
+  mkdirSync(join(dir, 'taken'));
+  spawnSync('mkfifo', [join(dir, 'pipe')]);
+  for (const [target, what] of [[join(dir, 'taken'), 'a directory'], [join(dir, 'pipe'), 'not a regular file'], ['/dev/null', 'not a regular file']]) {
+    const r = grit(repo, ['export', '--output', target, '--json'], { timeout: 15_000 });
+    assert.deepEqual([r.code, r.json.error.code], [2, 'invalid_args'], target);
+    assert.equal(r.json.error.message, `--output ${target} is ${what}`);
+  }
+  assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is still the device');
+  assert.deepEqual(readdirSync(dir).sort(), ['pipe', 'taken'], 'no temp file left');
 });
 
 test('export --output: missing directories are made inside the repository only; elsewhere the parent must exist', { timeout: 30_000 }, () => {
