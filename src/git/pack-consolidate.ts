@@ -10,7 +10,9 @@
  *
  * Safe against crashes and concurrent readers: the merged pack is complete (fsynced, renamed into
  * place) before any old pack is deleted, so every object is always in some pack; a reader that
- * loses a pack under it rescans the directory (ObjectStore.readPacked), and a writer whose new pack
+ * loses a pack under it searches its other packs and rescans the directory, again while the set of
+ * packs keeps changing (ObjectStore.rescanning): with many writers, the pack a rescan found can be
+ * merged away before it is opened, the merged pack only in the next scan. A writer whose new pack
  * was merged before it adopted it leaves that to its next read (ObjectStore.adoptPack). A lock
  * file keeps two processes from merging the same packs at once.
  */
