@@ -12,7 +12,7 @@ import { fromHex, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
 import { consolidatePacks } from './pack-consolidate.js';
-import { PackBuilder } from './pack-write.js';
+import { deletePack, PackBuilder } from './pack-write.js';
 import {
   encodeCommit,
   encodeTree,
@@ -286,12 +286,16 @@ export class Wal {
       const parent = strict ? (opts.expectedHead as string | null) : await this.head();
       const pack = fixed.clone();
       const commit = writeWalCommit(pack.sink(), eventsTree, { actorHex, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
-      this.objects.adoptPack(pack.write(this.gitDir, { fsync: this.objects.fsync })!);
+      const name = pack.write(this.gitDir, { fsync: this.objects.fsync })!;
       crashPoint('wal:after-objects');
       if (await casRef(this.gitDir, WAL_REF, parent, commit)) {
+        this.objects.adoptPack(name);
         this.tidyPacks();
         return { commit, chunkHash, parent };
       }
+      // Lost the race: nothing can use this pack (docs/wal.md, "A lost compare-and-swap"), and
+      // under contention most attempts lose; the next one writes a pack of its own.
+      deletePack(this.gitDir, name);
       if (strict) {
         const current = await this.head();
         throw new GritError('conflict', 'the WAL head moved since it was read', {
