@@ -67,7 +67,7 @@ test('two processes appending 100 commits each at once: 200 commits, linear, non
 test('native git update-ref racing with grit appends: neither overwrites the other', async (t) => {
   const { dir, gitDir } = tempRepo();
   const wal = new Wal(gitDir);
-  const base = await wal.append([comment('base')], '00'.repeat(16));
+  const base = await wal.append([comment('base')], ACTOR_HEX);
   // A valid WAL chunk tree for the native writer to reuse; its meta.json is built per commit.
   const chunk = encodeChunk([comment('native')]);
   const hash = toHex(chunk.hash);
@@ -82,7 +82,7 @@ set -u
 ok=0; failed=0
 while [ $ok -lt ${NATIVE} ]; do
   head=$(git rev-parse ${WAL_REF})
-  meta=$(printf '{"schema_version":1,"actor_id":"%s","chunk_hash":"${hash}","prev_wal":"%s"}\\n' ${'ee'.repeat(16)} "$head" | git hash-object -w --stdin)
+  meta=$(printf '{"schema_version":1,"actor_id":"%s","chunk_hash":"${hash}","prev_wal":"%s"}\\n' ${ACTOR_HEX} "$head" | git hash-object -w --stdin)
   root=$(printf '040000 tree ${events}\\tevents\\n100644 blob %s\\tmeta.json\\n' "$meta" | git mktree)
   c=$(git commit-tree "$root" -p "$head" -m "native $ok")
   if git update-ref ${WAL_REF} "$c" "$head" 2>/dev/null; then ok=$((ok+1)); echo "$c"; else failed=$((failed+1)); fi
