@@ -17,7 +17,6 @@ import { foldIssue, type Issue } from '../core/projection.js';
 import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
 import { StoreFill } from '../core/store-fill.js';
 import { foldsOnHelper } from '../core/fill-folds.js';
-import { scanChunkRecords } from '../core/chunk.js';
 import {
   createSnapshot,
   gcSnapshots,
@@ -30,7 +29,7 @@ import {
   type SnapshotSink,
 } from '../git/snapshot.js';
 import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict } from '../git/snapshot-trust.js';
-import { decodeWalChunk, type WalChunk } from '../git/wal.js';
+import { decodeWalChunk, walChunkRecords, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadSnapshotOptions, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, optInt, type Args } from './args.js';
 import type { RepoContext } from './context.js';
@@ -281,7 +280,7 @@ class AdmittedFill implements SnapshotSink {
   takeChunks(chunks: readonly WalChunk[], undecoded: boolean): void {
     const decoded: Event[] = [];
     for (const chunk of chunks) {
-      const records = undecoded ? scanChunkRecords(chunk.bytes) : null;
+      const records = undecoded ? walChunkRecords(chunk) : null;
       if (records) this.fill.addRecords(records);
       else for (const e of decodeWalChunk(chunk).events) decoded.push(e);
     }

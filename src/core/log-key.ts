@@ -60,6 +60,12 @@ export function hasLogKeyLayout(record: Uint8Array): boolean {
   return recordTs(record) !== null;
 }
 
+/** Whether a chunk record that `hasLogKeyLayout` accepted is by `actor` (16 bytes). */
+export function recordIsBy(record: Uint8Array, actor: Uint8Array): boolean {
+  for (let i = 0; i < 16; i++) if (record[RECORD_ACTOR + i] !== actor[i]) return false;
+  return true;
+}
+
 /** Writes the log key of a chunk record that `hasLogKeyLayout` accepted, read off its bytes. */
 export function writeRecordLogKey(to: Buffer, at: number, record: Uint8Array): void {
   const ts = recordTs(record);

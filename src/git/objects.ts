@@ -526,6 +526,13 @@ class Pack {
   }
 }
 
+/** Whether two scans found the same packs (in any order: look-ups reorder them). */
+function samePacks(a: readonly Pack[], b: readonly Pack[]): boolean {
+  if (a.length !== b.length) return false;
+  const paths = new Set(a.map((p) => p.packPath));
+  return b.every((p) => paths.has(p.packPath));
+}
+
 /** Compares an id with the one at `at` in a pack index whose first four bytes are equal (byte reads: cheaper than a native compare). */
 function compareTail(oid: Buffer, idx: Buffer, at: number): number {
   for (let i = 4; i < 20; i++) {
@@ -607,6 +614,8 @@ function inflateSmall(stream: Buffer, size: number): Buffer | null {
 
 /** Reads are unbounded unless the caller says otherwise (a pack's blobs can be huge and legitimate). */
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+/** Rescans of the pack directories for one missed object, at most (`ObjectStore.rescanning`). */
+const MAX_RESCANS = 10;
 
 function tooLarge(oid: string | null, size: number, maxBytes: number): GritError {
   return objectError(`object${oid ? ` ${oid}` : ''} is ${size > maxBytes ? `${size} bytes, ` : ''}larger than the ${maxBytes} bytes allowed here`, {
@@ -946,8 +955,10 @@ export class ObjectStore {
         if (offset < 0) continue;
         obj = this.readPackedAt(pack, offset, depth, maxBytes);
       } catch (err) {
-        // Repacked away (its index's header was read, the rest or its pack not yet): the caller rescans.
-        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+        // Repacked away since the scan (its index was read, its pack not yet opened): its objects
+        // are in a pack written before it was deleted, maybe one further down this list, else one
+        // the caller's rescan finds.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
         throw err;
       }
       if (checkId && hashObject(obj.type, obj.content) !== oid) {
@@ -988,10 +999,30 @@ export class ObjectStore {
     }
     if (found) return found;
     // A concurrent `git gc` may just have moved it from a loose file into a new pack.
-    this.loadPacks();
-    const again = this.readPacked(oid, depth, maxBytes, checkId) ?? this.readLoose(oid, maxBytes, checkId);
+    const again = this.rescanning(() => this.readPacked(oid, depth, maxBytes, checkId) ?? this.readLoose(oid, maxBytes, checkId));
     if (again) return again;
     throw objectError(`object ${oid} not found`, { oid });
+  }
+
+  /**
+   * `look` after rescanning the pack directories, again while the set of packs keeps changing:
+   * an object missed is then really missing. Once is not enough when other processes roll packs
+   * up (pack-consolidate.ts): the pack a rescan found can be merged and deleted before it is
+   * opened, and the merged pack, written after the rescan, is found only by the next one. git
+   * retries the same way (`reprepare_packed_git`). Bounded: a repository whose packs change at
+   * every scan for ever is not waited on.
+   */
+  private rescanning<T>(look: () => T | null): T | null {
+    let searched = this.packs ?? [];
+    for (let scan = 0; scan < MAX_RESCANS; scan++) {
+      const packs = this.loadPacks();
+      const found = look();
+      if (found !== null) return found;
+      // The same packs as the look before: none vanished under it, none came since.
+      if (samePacks(searched, packs)) return null;
+      searched = packs;
+    }
+    return null;
   }
 
   /** Reads any object; throws git_error when it is missing or corrupt. */
@@ -1033,7 +1064,7 @@ export class ObjectStore {
       }
     };
     if ((this.packs ?? this.loadPacks()).some(inPack)) return true;
-    return this.loadPacks().some(inPack);
+    return this.rescanning(() => this.packs!.some(inPack) || null) ?? false;
   }
 
   /** Closes pack files and forgets indexes and caches; the store stays usable. */

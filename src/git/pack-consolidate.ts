@@ -10,7 +10,9 @@
  *
  * Safe against crashes and concurrent readers: the merged pack is complete (fsynced, renamed into
  * place) before any old pack is deleted, so every object is always in some pack; a reader that
- * loses a pack under it rescans the directory (ObjectStore.readPacked), and a writer whose new pack
+ * loses a pack under it searches its other packs and rescans the directory, again while the set of
+ * packs keeps changing (ObjectStore.rescanning): with many writers, the pack a rescan found can be
+ * merged away before it is opened, the merged pack only in the next scan. A writer whose new pack
  * was merged before it adopted it leaves that to its next read (ObjectStore.adoptPack). A lock
  * file keeps two processes from merging the same packs at once.
  */
@@ -20,8 +22,8 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { judgeLock } from '../commands/lockfile.js';
 import { crashPoint } from '../core/fault.js';
-import type { ObjectStore } from './objects.js';
-import { PackBuilder } from './pack-write.js';
+import type { LocalPack, ObjectStore, StoredEntry } from './objects.js';
+import { deletePack, PackBuilder } from './pack-write.js';
 
 /** Rolled up only once there are more small packs than this: most appends then merge nothing. */
 export const MAX_SMALL_PACKS = 16;
@@ -56,7 +58,7 @@ export function consolidatePacks(objects: ObjectStore): number {
   try {
     const pack = new PackBuilder();
     for (const victim of victims) {
-      for (const entry of victim.storedEntries()) {
+      for (const entry of entriesOrNone(victim)) {
         // Whole objects are copied as stored, checked against their index's CRC-32 (no inflating
         // and deflating again); deltas and anything that fails the check are read and rewritten,
         // and a corrupt object fails the merge there.
@@ -72,15 +74,28 @@ export function consolidatePacks(objects: ObjectStore): number {
     if (name) objects.adoptPack(name);
     for (const victim of victims) {
       if (victim.name === name) continue; // the same objects merged before, by someone else
-      // Index first: a pack without its index is invisible, an index without its pack is an error.
-      rmSync(join(packDir, `${victim.name}.idx`), { force: true });
-      rmSync(join(packDir, `${victim.name}.pack`), { force: true });
+      deletePack(objects.gitDir, victim.name);
       crashPoint('pack:merged');
     }
     objects.localPacks(); // forget the deleted packs, release their files
     return victims.length;
   } finally {
     unlinkSync(lock);
+  }
+}
+
+/**
+ * A victim's entries; none when its pack was deleted since the listing. Under this process's lock
+ * no other roll-up deletes packs, so it was a lost append's (`Wal.append`: unreachable objects,
+ * deleted on purpose) or a `git repack`'s (its objects are in git's new pack): either way its
+ * objects are not this merge's to keep.
+ */
+function entriesOrNone(victim: LocalPack): StoredEntry[] {
+  try {
+    return victim.storedEntries();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
   }
 }
 

@@ -125,6 +125,16 @@ export class PackBuilder {
   }
 }
 
+/**
+ * Deletes `objects/pack/<name>.{idx,pack}`, the index first: a pack without its index is
+ * invisible, an index without its pack is an error. A pack already gone is no error.
+ */
+export function deletePack(gitDir: string, name: string): void {
+  const dir = join(gitDir, 'objects', 'pack');
+  rmSync(join(dir, `${name}.idx`), { force: true });
+  rmSync(join(dir, `${name}.pack`), { force: true });
+}
+
 /** An object as a pack entry: its type-and-size header, then its content deflated. */
 function packEntry(type: ObjectType, content: Uint8Array): { bytes: Buffer; crc: number } {
   const hdr: number[] = [];

@@ -169,7 +169,15 @@ const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.dev === b.dev;
  */
 function breakStaleLock(lockPath: string): void {
   const st = statOrNull(lockPath);
-  if (!st || Date.now() - st.mtimeMs <= STALE_LOCK_MS) return;
+  if (!st) return;
+  // Neither git nor grit makes anything but a file there: what a person put there is theirs to remove.
+  if (!st.isFile()) {
+    throw new GritError('io_error', `${lockPath} is not a lock file (a ${st.isDirectory() ? 'directory' : 'special file'}): the ref cannot be moved while it is there`, {
+      details: { lock: lockPath },
+      suggestion: `remove ${lockPath} (it holds no lock that git or grit took)`,
+    });
+  }
+  if (Date.now() - st.mtimeMs <= STALE_LOCK_MS) return;
   const aside = `${lockPath.slice(0, -'.lock'.length)}.stale-${process.pid}-${randomBytes(4).toString('hex')}.lock`;
   try {
     renameSync(lockPath, aside);

@@ -5,14 +5,15 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { checkChunkHash, decodeChunk, encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
+import { checkChunkHash, decodeChunk, encodeChunk, MAX_CHUNK_BYTES, scanChunkRecords } from '../core/chunk.js';
+import { recordIsBy } from '../core/log-key.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
-import { fromHex, toHex } from '../core/hex.js';
+import { bytesEqual, fromHex, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
 import { consolidatePacks } from './pack-consolidate.js';
-import { PackBuilder } from './pack-write.js';
+import { deletePack, PackBuilder } from './pack-write.js';
 import {
   encodeCommit,
   encodeTree,
@@ -201,11 +202,37 @@ export interface WalChunk {
 
 /** The events of a chunk from `Wal.readChunk` (whose hash that checked), decoded and checked. */
 export function decodeWalChunk(chunk: WalChunk): WalCommit {
+  let events: Event[];
   try {
-    return { oid: chunk.oid, actor: chunk.actor, chunkHash: chunk.chunkHash, events: decodeChunk(chunk.bytes) };
+    events = decodeChunk(chunk.bytes);
   } catch (err) {
     throw inCommit(err, chunk.oid);
   }
+  const stranger = eventNotBy(events, chunk.actor);
+  if (stranger) {
+    throw walError(`WAL commit ${chunk.oid}: meta.json names actor ${chunk.actor}, but event ${toHex(stranger.event_id)} is by ${toHex(stranger.actor)}`, {
+      commit: chunk.oid,
+      actor_id: chunk.actor,
+      event_actor: toHex(stranger.actor),
+    });
+  }
+  return { oid: chunk.oid, actor: chunk.actor, chunkHash: chunk.chunkHash, events };
+}
+
+/**
+ * A chunk's records undecoded (`scanChunkRecords`), when that shortcut vouches for them and they
+ * are all by the actor its commit names; null otherwise: `decodeWalChunk` then says what is wrong.
+ */
+export function walChunkRecords(chunk: WalChunk): Uint8Array[] | null {
+  const records = scanChunkRecords(chunk.bytes);
+  const actor = fromHex(chunk.actor, 16)!;
+  return records && records.every((r) => recordIsBy(r, actor)) ? records : null;
+}
+
+/** The first of `events` whose actor is not `actorHex` (a commit's events are all its actor's: SPEC §3 meta.json). */
+function eventNotBy(events: readonly Event[], actorHex: string): Event | undefined {
+  const actor = fromHex(actorHex, 16)!;
+  return events.find((e) => !bytesEqual(e.actor, actor));
 }
 
 /** Gives a wal_error that does not name `oid` the commit's name and id; anything else becomes one. */
@@ -262,6 +289,8 @@ export class Wal {
   async append(events: readonly Event[], actorHex: string, opts: AppendOptions = {}): Promise<AppendResult> {
     if (events.length === 0) throw new GritError('internal_error', 'nothing to append');
     if (!ACTOR_HEX.test(actorHex)) throw new GritError('internal_error', `invalid actor id ${JSON.stringify(actorHex)}`);
+    // A commit whose meta.json names another actor than its events' is refused by every reader.
+    if (eventNotBy(events, actorHex)) throw new GritError('internal_error', `events by another actor than ${actorHex} appended as theirs`);
     const strict = opts.expectedHead !== undefined;
     if (strict && opts.expectedHead !== null && !isOid(opts.expectedHead)) {
       throw new GritError('internal_error', `invalid expected WAL head ${JSON.stringify(opts.expectedHead)}`);
@@ -286,12 +315,16 @@ export class Wal {
       const parent = strict ? (opts.expectedHead as string | null) : await this.head();
       const pack = fixed.clone();
       const commit = writeWalCommit(pack.sink(), eventsTree, { actorHex, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
-      this.objects.adoptPack(pack.write(this.gitDir, { fsync: this.objects.fsync })!);
+      const name = pack.write(this.gitDir, { fsync: this.objects.fsync })!;
       crashPoint('wal:after-objects');
       if (await casRef(this.gitDir, WAL_REF, parent, commit)) {
+        this.objects.adoptPack(name);
         this.tidyPacks();
         return { commit, chunkHash, parent };
       }
+      // Lost the race: nothing can use this pack (docs/wal.md, "A lost compare-and-swap"), and
+      // under contention most attempts lose; the next one writes a pack of its own.
+      deletePack(this.gitDir, name);
       if (strict) {
         const current = await this.head();
         throw new GritError('conflict', 'the WAL head moved since it was read', {
@@ -378,10 +411,14 @@ export class Wal {
       const root = this.objects.readTree(link.tree, small);
       const metaEntry = root.find((e) => e.name === 'meta.json');
       if (!metaEntry || metaEntry.mode !== '100644') throw walError(`WAL commit ${oid} has no meta.json`, where);
+      // SPEC §3: a commit's tree holds only its own data (names twice over included).
+      const events = root.find((e) => e.name === 'events');
+      const other = root.find((e) => e !== metaEntry && e !== events);
+      if (other) throw walError(`WAL commit ${oid} holds ${other.name} beside meta.json and events/`, { ...where, entry: other.name });
       const meta = parseMeta(this.objects.readBlob(metaEntry.oid, belowRoot), oid);
       // events/YYYY/MM/DD/<chunk_hash>.bin, and nothing else under events/.
       const file = `${meta.chunk_hash}.bin`;
-      let entry = root.find((e) => e.name === 'events');
+      let entry = events;
       for (const shape of [/^\d{4,}$/, /^\d{2}$/, /^\d{2}$/]) {
         if (!entry || entry.mode !== '40000') break;
         const t = this.objects.readTree(entry.oid, belowRoot);

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fs, { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { ObjectStore } from '../../src/git/objects.js';
@@ -90,6 +91,55 @@ test('a pack rolled up by another process before this one adopts it: no error, i
   assert.doesNotThrow(() => store.adoptPack(written));
   assert.equal(store.read(other).content.toString(), 'two\n');
   assert.notEqual(name, written);
+  fsckClean(repo);
+});
+
+/**
+ * Runs `race` once, in this process, just before the next `.pack` file is opened: how another
+ * process's roll-up lands between a reader's directory scan and its open of a pack it found. The
+ * open itself is the real one, on the real files, after `race` has run.
+ */
+function beforeNextPackOpen(race: () => void): () => void {
+  const open = fs.openSync;
+  const restore = () => {
+    fs.openSync = open;
+    syncBuiltinESMExports();
+  };
+  fs.openSync = ((path: fs.PathLike, ...rest: unknown[]) => {
+    if (String(path).endsWith('.pack')) {
+      restore();
+      race();
+    }
+    return (open as (...a: unknown[]) => number)(path, ...rest);
+  }) as typeof fs.openSync;
+  syncBuiltinESMExports();
+  return restore;
+}
+
+test('a reader whose rescan finds a pack that another process then rolls up before it is opened reads the object from the merged pack', () => {
+  const { dir: repo, gitDir } = tempRepo();
+  for (let i = 0; i < MAX_SMALL_PACKS; i++) packOfBlobs(gitDir, 1 + i);
+  const reader = new ObjectStore(gitDir);
+  const [old] = packOfBlobs(gitDir, 1).contents.keys();
+  assert.equal(reader.read(old).content.toString(), 'object 0\n'); // the reader scans the pack directory
+  // Another writer appends (a pack the reader's list does not have)…
+  const fresh = new PackBuilder();
+  const blob = fresh.add('blob', Buffer.from('fresh\n'));
+  const name = fresh.write(gitDir, { fsync: false })!;
+  // …and, once the reader's rescan has listed that pack, one more append rolls it up with the others.
+  let merged = 0;
+  const restore = beforeNextPackOpen(() => {
+    packOfBlobs(gitDir, 1);
+    merged = consolidatePacks(new ObjectStore(gitDir));
+  });
+  try {
+    assert.equal(reader.read(blob).content.toString(), 'fresh\n');
+  } finally {
+    restore();
+  }
+  assert.ok(merged > 1, 'the roll-up ran in the middle of the read');
+  assert.ok(!existsSync(join(gitDir, 'objects', 'pack', `${name}.pack`)), 'the pack the rescan found was merged away');
+  assert.ok(reader.has(old));
   fsckClean(repo);
 });
 

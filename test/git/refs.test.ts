@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { casRef, deleteRef, listRefs, readRef, STALE_LOCK_MS } from '../../src/git/refs.js';
 import { git, gitRun, isGritError, tempRepo } from './_util.js';
@@ -126,6 +126,27 @@ test('casRef and native git honour each other\'s lock; a stale lock is recovered
     [ref],
     'no stray files that git would take for refs',
   );
+});
+
+test('a directory where the ref\'s lock file goes: io_error naming it, nothing renamed or left behind', async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a, b] = commits(dir);
+  const ref = 'refs/grit/wal';
+  git(dir, ['update-ref', ref, a]);
+  const lock = join(gitDir, `${ref}.lock`);
+  mkdirSync(lock);
+  const old = (Date.now() - STALE_LOCK_MS - 60_000) / 1000;
+  utimesSync(lock, old, old); // as old as any stale lock: still not taken for one
+  await assert.rejects(casRef(gitDir, ref, a, b, { timeoutMs: 100 }), (e: unknown) => {
+    assert.ok(isGritError('io_error')(e), String(e));
+    assert.match((e as Error).message, /wal\.lock is not a lock file \(a directory\)/);
+    assert.match((e as { suggestion?: string }).suggestion ?? '', /remove .*wal\.lock/);
+    return true;
+  });
+  assert.deepEqual(readdirSync(join(gitDir, 'refs/grit')).sort(), ['wal', 'wal.lock']);
+  assert.equal(await readRef(gitDir, ref), a);
+  rmdirSync(lock);
+  assert.equal(await casRef(gitDir, ref, a, b), true);
 });
 
 test('deleteRef removes loose and packed refs, and refuses a stale expectation', async () => {

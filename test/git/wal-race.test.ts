@@ -2,10 +2,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { closeSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
 import { encodeChunk } from '../../src/core/chunk.js';
+import type { GritError } from '../../src/core/errors.js';
 import { toHex } from '../../src/core/hex.js';
-import { Wal, WAL_REF } from '../../src/git/wal.js';
-import { bodies, comment, fsckClean, git, gitEnv, tempRepo } from './_util.js';
+import { PackBuilder } from '../../src/git/pack-write.js';
+import { Wal, WAL_REF, writeEventsTree, writeWalCommit } from '../../src/git/wal.js';
+import { ACTOR_HEX, bodies, comment, fsckClean, git, gitEnv, tempRepo } from './_util.js';
 
 const MODULES = {
   wal: new URL('../../src/git/wal.js', import.meta.url).href,
@@ -63,7 +67,7 @@ test('two processes appending 100 commits each at once: 200 commits, linear, non
 test('native git update-ref racing with grit appends: neither overwrites the other', async (t) => {
   const { dir, gitDir } = tempRepo();
   const wal = new Wal(gitDir);
-  const base = await wal.append([comment('base')], '00'.repeat(16));
+  const base = await wal.append([comment('base')], ACTOR_HEX);
   // A valid WAL chunk tree for the native writer to reuse; its meta.json is built per commit.
   const chunk = encodeChunk([comment('native')]);
   const hash = toHex(chunk.hash);
@@ -78,7 +82,7 @@ set -u
 ok=0; failed=0
 while [ $ok -lt ${NATIVE} ]; do
   head=$(git rev-parse ${WAL_REF})
-  meta=$(printf '{"schema_version":1,"actor_id":"%s","chunk_hash":"${hash}","prev_wal":"%s"}\\n' ${'ee'.repeat(16)} "$head" | git hash-object -w --stdin)
+  meta=$(printf '{"schema_version":1,"actor_id":"%s","chunk_hash":"${hash}","prev_wal":"%s"}\\n' ${ACTOR_HEX} "$head" | git hash-object -w --stdin)
   root=$(printf '040000 tree ${events}\\tevents\\n100644 blob %s\\tmeta.json\\n' "$meta" | git mktree)
   c=$(git commit-tree "$root" -p "$head" -m "native $ok")
   if git update-ref ${WAL_REF} "$c" "$head" 2>/dev/null; then ok=$((ok+1)); echo "$c"; else failed=$((failed+1)); fi
@@ -98,5 +102,40 @@ echo "failed $failed" >&2
   const got = bodies(commits.flatMap((c) => c.events));
   assert.deepEqual(got.filter((b) => b.startsWith('d1-')), Array.from({ length: 60 }, (_, k) => `d1-${k}`));
   assert.equal(got.filter((b) => b === 'native').length, NATIVE);
+  fsckClean(dir);
+});
+
+test('an append that loses the compare-and-swap leaves no unreachable objects behind (its pack is deleted), and neither does a conflict', async () => {
+  const { dir, gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  const { commit: base } = await wal.append([comment('base')], ACTOR_HEX);
+  // Another writer's commit on the same head, its objects written, the ref not yet moved.
+  const other = new PackBuilder();
+  const event = comment('other');
+  const chunk = encodeChunk([event]);
+  const events = writeEventsTree(other.sink(), chunk.bytes, toHex(chunk.hash), event.ts_unix_ms);
+  const theirs = writeWalCommit(other.sink(), events, { actorHex: ACTOR_HEX, chunkHash: toHex(chunk.hash), parent: base, eventCount: 1, timestamp: Date.now() });
+  other.write(gitDir, { fsync: false });
+  // It holds the ref's lock (git's convention) while this process's append writes its pack…
+  const packDir = join(gitDir, 'objects', 'pack');
+  const packs = () => readdirSync(packDir).filter((n) => n.endsWith('.idx')).length;
+  const lock = join(gitDir, `${WAL_REF}.lock`);
+  const fd = openSync(lock, 'wx');
+  writeSync(fd, `${theirs}\n`);
+  closeSync(fd);
+  const before = packs();
+  const mine = wal.append([comment('mine')], ACTOR_HEX);
+  while (packs() === before) await new Promise((r) => setTimeout(r, 1));
+  // …then moves the ref: the append's compare-and-swap (on `base`) fails, and it retries on `theirs`.
+  renameSync(lock, join(gitDir, WAL_REF));
+  const { parent } = await mine;
+  assert.equal(parent, theirs, 'the first attempt lost');
+  assert.deepEqual(bodies((await wal.readSince(null)).flatMap((c) => c.events)), ['base', 'other', 'mine']);
+  const unreachable = () => git(dir, ['fsck', '--unreachable', '--no-reflogs', '--no-progress']).trim();
+  assert.equal(unreachable(), '', 'the lost attempt left nothing');
+  assert.equal(packs(), before + 1, 'one pack for the append: the winning attempt\'s');
+  // A strict append on a head that moved writes its pack, loses, and deletes it too.
+  await assert.rejects(wal.append([comment('late')], ACTOR_HEX, { expectedHead: base }), (e: GritError) => e.code === 'conflict');
+  assert.equal(unreachable(), '');
   fsckClean(dir);
 });

@@ -138,6 +138,15 @@ test('bad WAL commits written with git plumbing are refused with wal_error namin
       const day = f.mktree([`100644 blob ${f.blob(okChunk.bytes)}\t${okHash}.bin`, `100644 blob ${otherFile}\tzz.bin`]);
       return f.commit(f.mktree([`040000 tree ${f.dated(day)}\tevents`, `100644 blob ${f.meta(okHash, good.commit)}\tmeta.json`]), [good.commit]);
     },
+    'a file beside meta.json and events': () => {
+      const day = f.mktree([`100644 blob ${f.blob(okChunk.bytes)}\t${okHash}.bin`]);
+      return f.commit(f.mktree([`040000 tree ${f.dated(day)}\tevents`, `100644 blob ${otherFile}\tevil.txt`, `100644 blob ${f.meta(okHash, good.commit)}\tmeta.json`]), [good.commit]);
+    },
+    'a directory beside meta.json and events': () => {
+      const day = f.mktree([`100644 blob ${f.blob(okChunk.bytes)}\t${okHash}.bin`]);
+      return f.commit(f.mktree([`040000 tree ${f.dated(day)}\tevents`, `040000 tree ${f.mktree([`100644 blob ${otherFile}\tx`])}\tmore`, `100644 blob ${f.meta(okHash, good.commit)}\tmeta.json`]), [good.commit]);
+    },
+    'meta.json names another actor than the events': () => f.walCommit(okChunk.bytes, okHash, good.commit, { metaExtra: { actor_id: 'b2'.repeat(16) } }),
     'head is a tree, not a commit': () => git(dir, ['rev-parse', `${good.commit}^{tree}`]).trim(),
     'a merge': () => {
       const side = f.walCommit(okChunk.bytes, okHash, good.commit);
@@ -204,10 +213,12 @@ test('events of other actors and signatures survive the round trip', async () =>
     { issue_id: new Uint8Array(16).fill(3), actor: other, ts_unix_ms: DAY, parent: null, kind: { type: 'LabelAdded', label: 'bug' } },
     () => new Uint8Array(64).fill(7),
   );
-  await wal.append([signed, comment('x')], toHex(other));
+  await wal.append([signed], toHex(other));
   const [c] = await wal.readSince(null);
   assert.equal(c.actor, toHex(other));
   assert.deepEqual(c.events[0], signed);
+  // A commit's events are all its actor's (meta.json names it): appending others' is a bug.
+  await assert.rejects(wal.append([signed, comment('x')], toHex(other)), (e: GritError) => e.code === 'internal_error');
 });
 
 test('an object under a WAL commit in place of another commit\'s is refused, though only the commit and root tree are checked against their SHA-1', async () => {

@@ -158,8 +158,9 @@ export async function generateWal(gitDir: string, opts: GenOptions): Promise<Gen
   while (made < opts.events) {
     const n = Math.min(opts.events - made, 1 + Math.floor(rand() * batchMax));
     const batch: Event[] = [];
+    // One actor per commit: meta.json names it, and readers refuse events by anyone else.
+    const actor = pick(actors, rand);
     for (let j = 0; j < n; j++) {
-      const actor = pick(actors, rand);
       const { issue, kind } = nextKind();
       // Mostly increasing time, with same-millisecond ties and some events from the "past".
       const r = rand();

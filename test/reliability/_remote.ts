@@ -33,8 +33,8 @@ export function remoteCommit(remote: string, actor: string, p: Parts): string {
   return commit;
 }
 
-/** A commit whose chunk is `bytes`, named and described by its true hash (so only the content is hostile). */
-export function chunkCommit(remote: string, actor: string, bytes: Uint8Array): string {
-  return remoteCommit(remote, actor, { chunkBlob: put(remote, bytes), chunkName: `${toHex(blake2b256(bytes))}.bin` });
+/** A commit whose chunk is `bytes`, named and described by its true hash (so only the content, or what `more` replaces, is hostile). */
+export function chunkCommit(remote: string, actor: string, bytes: Uint8Array, more: Parts = {}): string {
+  return remoteCommit(remote, actor, { chunkBlob: put(remote, bytes), chunkName: `${toHex(blake2b256(bytes))}.bin`, ...more });
 }
 

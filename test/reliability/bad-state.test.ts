@@ -210,6 +210,32 @@ test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the 
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
 });
 
+test('a WAL commit with a file beside meta.json, or whose meta.json names another actor than its events: refused by reads, rebuild and doctor', () => {
+  const { repo, list } = populated();
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const entries = git(repo, 'ls-tree', head);
+  const meta = JSON.parse(git(repo, 'cat-file', 'blob', `${head}:meta.json`));
+  const gitIn = (input: string, ...args: string[]) => spawnSync('git', args, { cwd: repo, input, encoding: 'utf8' }).stdout.trim();
+  const blob = (text: string) => gitIn(text, 'hash-object', '-w', '--stdin');
+  const commitOn = (tree: string) => git(repo, 'commit-tree', tree, '-p', head, '-m', 'grit: 1 event').trim();
+  const otherActor = `100644 blob ${blob(`${JSON.stringify({ ...meta, actor_id: 'b2'.repeat(16), prev_wal: head })}\n`)}\tmeta.json`;
+  const spoilt: Record<string, string> = {
+    'a file beside meta.json': commitOn(gitIn(`${entries}100644 blob ${blob('x')}\tevil.txt\n`, 'mktree')),
+    'meta.json names another actor': commitOn(gitIn(entries.replace(/^.*\tmeta\.json$/m, otherActor), 'mktree')),
+  };
+  for (const [name, bad] of Object.entries(spoilt)) {
+    git(repo, 'update-ref', 'refs/grit/wal', bad);
+    for (const args of [['issue', 'list', '--no-daemon'], ['rebuild', '--no-daemon']]) {
+      const r = grit(repo, [...args, '--json']);
+      assertCoded(r, 'wal_error', 1, /grit doctor/);
+      assert.equal(r.json.error.details.commit, bad, `${name}: ${r.stdout}`);
+    }
+    assert.equal(check(gritOk(repo, ['doctor', '--no-daemon']), 'wal_ref').status, 'error', name);
+  }
+  git(repo, 'update-ref', 'refs/grit/wal', head);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+});
+
 test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; restoring the object restores everything', () => {
   const { clones } = network(1);
   const [repo] = clones;

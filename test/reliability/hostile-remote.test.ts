@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { MAX_CHUNK_BYTES } from '../../src/core/chunk.js';
+import { encodeChunk, MAX_CHUNK_BYTES } from '../../src/core/chunk.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { GritError } from '../../src/core/errors.js';
@@ -18,7 +18,7 @@ import { rng } from '../helpers/random.js';
 import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
 import { pairWithLocalChange, refs } from '../sync/_helpers.js';
 import { chunkCommit, mktree, put, remoteCommit } from './_remote.js';
-import { FAMILIES, hostile } from './_hostile.js';
+import { FAMILIES, hostile, sampleEvents } from './_hostile.js';
 
 /**
  * A loose blob whose zlib stream is tiny but inflates to `size` zero bytes (a zlib bomb), written
@@ -43,6 +43,7 @@ function scene() {
 test('hostile WAL commits from a remote: each refused with wal_error, nothing applied, local refs untouched', { timeout: 120_000 }, () => {
   const s = scene();
   const rand = rng(7);
+  const honestChunk = () => encodeChunk(sampleEvents(Uint8Array.from(Buffer.from(s.actor, 'hex')))).bytes;
   const variants: [string, () => void][] = [
     ...FAMILIES.filter((f) => f !== 'bit flips').map((f): [string, () => void] => [`chunk: ${f}`, () => chunkCommit(s.remote, s.actor, hostile(f, rand))]),
     ['chunk hash in meta.json does not match the chunk', () => remoteCommit(s.remote, s.actor, { chunkName: `${'b'.repeat(64)}.bin` })],
@@ -54,7 +55,9 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
       git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
       remoteCommit(s.remote, s.actor, { parents: [s.honest, side] });
     }],
-    ['an extra file beside meta.json', () => remoteCommit(s.remote, s.actor, { extraRoot: `100644 blob ${put(s.remote, 'x')}\tREADME\n` })],
+    // Valid but for one thing (the control at the end pulls the same commit without it).
+    ['an extra file beside meta.json', () => chunkCommit(s.remote, s.actor, honestChunk(), { extraRoot: `100644 blob ${put(s.remote, 'x')}\tevil.txt\n` })],
+    ['meta.json names another actor than the events', () => chunkCommit(s.remote, 'b2'.repeat(16), honestChunk())],
     ['the WAL ref points at a blob', () => git(s.remote, 'update-ref', 'refs/grit/wal', put(s.remote, 'not a commit'))],
     ['the WAL ref points at a tree', () => git(s.remote, 'update-ref', 'refs/grit/wal', mktree(s.remote, `100644 blob ${put(s.remote, 'x')}\tx\n`))],
   ];
@@ -76,6 +79,9 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
   // The honest remote is still usable afterwards.
   git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
   assert.equal(gritOk(s.b, ['sync']).pushed, 1);
+  // The control: the commit the variants above spoil, unspoilt, is taken.
+  chunkCommit(s.remote, s.actor, honestChunk());
+  assert.equal(gritOk(s.b, ['sync', '--pull']).pulled, sampleEvents().length);
 });
 
 test('a zlib bomb as a remote chunk (40 MB of zeros in a few KB) is refused before it is inflated', { timeout: 60_000 }, async () => {
