@@ -7,7 +7,7 @@ import { RepoContext } from '../../src/commands/context.js';
 import { replayWal } from '../../src/commands/maintenance.js';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
-import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
 import { generateWal, trustKey } from '../helpers/gen-events.js';
 import { chunkOfRecords, unknownKindRecord } from '../helpers/bad-records.js';
 import { ACTOR_HEX, comment, forge } from '../git/_util.js';
@@ -331,7 +331,7 @@ test('a snapshot whose local commits sync rebased: rebuild says why it was not u
   assert.match(r.stderr, new RegExp(`grit: warning: rebuild --from-snapshot did not use ${stale.snapshot_ref}: .*; rebuilt from the whole WAL\n`));
   assert.match(r.stderr, /grit: warning: `grit snapshot gc` deletes snapshots that can never be used/);
 
-  const warned = gritOk(b, ['doctor']).checks.find((c: any) => c.id === 'snapshots');
+  const warned = gritDoctor(b).checks.find((c: any) => c.id === 'snapshots');
   assert.equal(warned.status, 'warn');
   assert.match(warned.message, new RegExp(`^1 of 1 snapshot can never be used: ${stale.snapshot_ref} \\(its wal_head ${stale.wal_head}`));
   assert.match(warned.plan, /`grit snapshot gc` deletes them first/);
@@ -341,7 +341,7 @@ test('a snapshot whose local commits sync rebased: rebuild says why it was not u
   assert.equal(fresh.created, true);
   const gc = gritOk(b, ['snapshot', 'gc', '--keep', '2']);
   assert.deepEqual(gc, { deleted: [stale.snapshot_ref], kept: [fresh.snapshot_ref], unusable: [stale.snapshot_ref] });
-  assert.equal(gritOk(b, ['doctor']).checks.find((c: any) => c.id === 'snapshots').message, '1 snapshot, each taken on this WAL');
+  assert.equal(gritDoctor(b).checks.find((c: any) => c.id === 'snapshots').message, '1 snapshot, each taken on this WAL');
   const again = gritOk(b, ['rebuild', '--from-snapshot']);
   assert.deepEqual([again.from_snapshot, again.snapshot_ref, again.snapshots_skipped], [true, fresh.snapshot_ref, undefined]);
 });

@@ -9,7 +9,7 @@ import { checkLocks, encodeLock, lockRefName, MAX_TTL_MS, normalizeResource, ove
 import { ObjectStore, type ReadOptions } from '../../src/git/objects.js';
 import { casRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
 import { network, refs, setLockPolicy, sleep } from './_helpers.js';
 
 test('resources, TTLs and overlap rules', () => {
@@ -412,7 +412,7 @@ test('forged lock refs: a lock claims 30 days at most; unreadable ones are liste
   assert.deepEqual(status.locks.map((l: any) => l.resource), ['path:a']);
   const human = grit(repo, ['lock', 'status']).stdout;
   for (const ref of Object.keys(bad)) assert.match(human, new RegExp(`unreadable ${ref}: .*lock gc`));
-  const doctor = gritOk(repo, ['doctor']).checks.find((c: any) => c.id === 'lock_refs');
+  const doctor = gritDoctor(repo).checks.find((c: any) => c.id === 'lock_refs');
   assert.equal(doctor.status, 'warn');
   assert.match(doctor.message, /^5 lock refs holding no lock grit can read/);
   assert.match(doctor.plan, /grit lock gc/);
@@ -423,5 +423,5 @@ test('forged lock refs: a lock claims 30 days at most; unreadable ones are liste
   const gc = gritOk(repo, ['lock', 'gc']);
   assert.equal(gc.deleted.length, 5, JSON.stringify(gc));
   assert.deepEqual(gritOk(repo, ['lock', 'status']).unreadable, []);
-  assert.equal(gritOk(repo, ['doctor']).checks.find((c: any) => c.id === 'lock_refs').status, 'ok');
+  assert.equal(gritDoctor(repo).checks.find((c: any) => c.id === 'lock_refs').status, 'ok');
 });
