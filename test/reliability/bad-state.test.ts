@@ -12,6 +12,10 @@ import { open } from 'lmdb';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
+import { forge } from '../git/_util.js';
+import { chunkOfRecords, unsortedListRecord } from '../helpers/bad-records.js';
+import { blake2b256 } from '../../src/core/hash.js';
+import { fromHex, toHex } from '../../src/core/hex.js';
 
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
 
@@ -196,4 +200,24 @@ test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; r
   for (const f of away) renameSync(`${f}.away`, f);
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
   fsckClean(repo);
+});
+
+test('a local WAL commit whose labels or symbols are not in hash order (its id over the record as it is): wal_error, nothing applied, db check still clean', () => {
+  const { repo, actor, list } = populated();
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  for (const listName of ['labels', 'symbols'] as const) {
+    const chunk = chunkOfRecords([unsortedListRecord(listName, new Uint8Array(16).fill(7), fromHex(actor.actor_id, 16)!, Date.now())]);
+    git(repo, 'update-ref', 'refs/grit/wal', forge(repo).walCommit(chunk, toHex(blake2b256(chunk)), head));
+    for (const args of [['issue', 'list'], ['rebuild']]) {
+      const r = grit(repo, [...args, '--json']);
+      assertCoded(r, 'wal_error', 1, /grit doctor/);
+      assert.match(r.json.error.message, new RegExp(`${listName} are not in the order SPEC §1 hashes them in`));
+    }
+    const doctor = gritOk(repo, ['doctor']);
+    assert.equal(check(doctor, 'wal_ref').status, 'error');
+    assert.equal(check(doctor, 'store_integrity').status, 'warn', 'the store is left alone, not called corrupt');
+    assert.equal(gritOk(repo, ['db', 'check']).corrupt_count, 0);
+    git(repo, 'update-ref', 'refs/grit/wal', head);
+    assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  }
 });
