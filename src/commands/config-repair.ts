@@ -10,12 +10,11 @@
  *   name (`.git/grit/actors/<id>/`), `public_key` from its own `keys/signing.key` when it has one.
  * - The broken file is kept beside the new one as `config.toml.broken-<unix_ms>`.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { parse } from 'smol-toml';
 import { readActorConfig, readRepoConfig, repoConfigFrom, writeToml, type ActorConfig } from '../core/config.js';
-import { readSigningKey, signingKeyPath } from '../core/signing.js';
+import { publicKeyOf, readSigningKey, signingKeyPath } from '../core/signing.js';
 
 export interface Salvage {
   value: Record<string, unknown>;
@@ -101,15 +100,6 @@ export function repoConfigRepair(path: string): RepairPlan {
       return `rewrote ${path} without ${describe(salvage.dropped)}; the broken file is ${basename(aside)}`;
     },
   };
-}
-
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
-
-/** The Ed25519 public key (hex) of a 32-byte secret. */
-export function publicKeyOf(secret: Uint8Array): string {
-  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, secret]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  return spki.subarray(spki.length - 32).toString('hex');
 }
 
 const HEX32 = /^[0-9a-f]{32}$/;

@@ -265,7 +265,7 @@ export class RepoContext {
     }
     if (accepted.length === 0) return results;
     const actor = fromHex(this.actorId, 16)!;
-    if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir);
+    if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir, this.actorId, this.actor.config.public_key);
     const sign = this.signer ?? undefined;
     const last = new Map<string, { ts: number; id: Uint8Array }>();
     const byGroup = accepted.map((i) =>
