@@ -106,8 +106,11 @@ const HEX32 = /^[0-9a-f]{32}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
- * The repair of an actor's config.toml that is not valid TOML: its identity comes from its
- * directory name (or a readable `actor_id` line), its public key from its own signing key.
+ * The repair of an actor's config.toml that is not valid TOML, or holds values grit refuses (a
+ * wrong type, an `actor_id` other than its directory's): its identity comes from its directory
+ * name (or a readable `actor_id` line), its public key from its own signing key. A readable
+ * `public_key` that is not the signing key's is left to a person: which of the two is right is
+ * not for doctor to guess (docs/signing.md).
  */
 export function actorConfigRepair(path: string): RepairPlan {
   const dir = dirname(path);
@@ -123,20 +126,34 @@ export function actorConfigRepair(path: string): RepairPlan {
   } catch {
     secret = null;
   }
-  const salvagedKey = typeof s.public_key === 'string' && HEX64.test(s.public_key) ? s.public_key : undefined;
+  const salvagedKey = typeof s.public_key === 'string' && HEX64.test(s.public_key.toLowerCase()) ? s.public_key.toLowerCase() : undefined;
   const public_key = secret ? publicKeyOf(secret) : salvagedKey;
+  if (salvagedKey && public_key !== salvagedKey) {
+    return { plan: `fix ${path} by hand: its public_key is not the key of ${signingKeyPath(dir)}, and doctor does not guess which is right` };
+  }
+  const created = s.created_ts;
   const config: ActorConfig = {
     actor_id: actorId,
     label: typeof s.label === 'string' ? s.label : '',
-    created_ts: typeof s.created_ts === 'number' ? s.created_ts : Math.floor(statSync(dir).mtimeMs),
+    created_ts: typeof created === 'number' && Number.isSafeInteger(created) && created >= 0 ? created : Math.floor(statSync(dir).mtimeMs),
     ...(public_key ? { public_key, key_scheme: 'ed25519' as const } : {}),
   };
   const keyNote = secret ? ', public_key from its signing key' : public_key ? '' : ', no public_key (it has no signing key)';
+  const replaced = replacedValues(s, config);
+  const replacedNote = replaced.length ? `; replacing ${replaced.join(', ')}` : '';
   return {
-    plan: `rewrite ${path} for actor ${actorId} (id from its directory${keyNote}; the old file is kept as config.toml.broken-<ms>)`,
+    plan: `rewrite ${path} for actor ${actorId} (id from its directory${keyNote}${replacedNote}; the old file is kept as config.toml.broken-<ms>)`,
     fix: () => {
       const aside = replaceConfig(path, config, (tmp) => readActorConfig(tmp));
-      return `rewrote ${path} for actor ${actorId}${keyNote}; the broken file is ${basename(aside)}`;
+      return `rewrote ${path} for actor ${actorId}${keyNote}${replacedNote}; the broken file is ${basename(aside)}`;
     },
   };
+}
+
+/** The readable settings the rewritten config does not keep as they were, as `key = value`. */
+function replacedValues(salvaged: Record<string, unknown>, config: ActorConfig): string[] {
+  const kept = config as unknown as Record<string, unknown>;
+  return Object.entries(salvaged)
+    .filter(([key, value]) => kept[key] !== value && !(key === 'public_key' && kept[key] === String(value).toLowerCase()))
+    .map(([key, value]) => `${key} = ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
 }

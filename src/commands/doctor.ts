@@ -293,7 +293,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   } catch (err) {
     s.config = DEFAULT_REPO_CONFIG;
     const path = repoConfigPath(repo);
-    return configFinding(err, syntaxRepair(err, path, repoConfigRepair), `fix ${path} by hand (deleting it would reset the policies and the default actor)`);
+    return configFinding(err, configRepair(err, path, repoConfigRepair), `fix ${path} by hand (deleting it would reset the policies and the default actor)`);
   }
   let why: string;
   try {
@@ -301,7 +301,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   } catch (err) {
     s.actor = null;
     const path = err instanceof GritError && typeof err.details.path === 'string' ? err.details.path : null;
-    const repair = path ? syntaxRepair(err, path, actorConfigRepair) : null;
+    const repair = path ? configRepair(err, path, actorConfigRepair, true) : null;
     return configFinding(err, repair, path ? `fix ${path} by hand` : 'run `grit actor list` and pick an existing actor');
   }
   const actor = s.actor;
@@ -337,9 +337,14 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   };
 }
 
-/** A config that is not valid TOML gets the conservative repair of config-repair.ts; other problems only a plan. */
-function syntaxRepair(err: unknown, path: string, repair: (path: string) => RepairPlan): RepairPlan | null {
-  if (!(err instanceof GritError) || !/not valid TOML/.test(err.message)) return null;
+/**
+ * A config that is not valid TOML gets the conservative repair of config-repair.ts, and so does an
+ * actor config with a value grit refuses (`anyValue`): what identifies an actor (its directory, its
+ * key) is on disk beside it, while a repo config's policies are a person's to choose. Other
+ * problems get only a plan.
+ */
+function configRepair(err: unknown, path: string, repair: (path: string) => RepairPlan, anyValue = false): RepairPlan | null {
+  if (!(err instanceof GritError) || err.code !== 'invalid_args' || (!anyValue && !/not valid TOML/.test(err.message))) return null;
   try {
     return repair(path);
   } catch {
