@@ -381,6 +381,28 @@ test('a file named on the command line that cannot be read: a clear error by wha
   assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
 });
 
+test('a body file or standard input that is not UTF-8 is refused (invalid_args), not stored with U+FFFD in its place', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  writeFileSync(join(repo, 'latin1.txt'), Buffer.from('caf\xe9\n', 'latin1'));
+  for (const [args, input, what] of [
+    [['issue', 'comment', id, '--body-file', '-'], Buffer.from([0x61, 0xff, 0xfe, 0x62]), 'standard input'],
+    [['issue', 'create', '--title', 'y', '--body-file', 'latin1.txt'], undefined, 'latin1.txt'],
+  ] as const) {
+    const r = grit(repo, [...args, '--json'], { input });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, `${what} is not valid UTF-8`);
+    assert.match(r.json.error.details.suggestion, /convert it to UTF-8/);
+  }
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
+  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments.length, 0);
+  // A byte order mark and a real U+FFFD are text like any other, kept as given.
+  gritOk(repo, ['issue', 'comment', id, '--body-file', '-'], { input: '\uFEFFkept \uFFFD' });
+  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments[0].body, '\uFEFFkept \uFFFD');
+});
+
 test('a setting grit does not know in config.toml is refused, not ignored (a misspelt lock_policy would leave it at warn)', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
