@@ -127,10 +127,11 @@ export const issueAssigneeRemove = member('user', (user) => ({ type: 'AssigneeRe
 const SCRIPT_SCHEME = /^(javascript|vbscript|data):/i;
 
 export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
-  const url = oneLine(text(args, 'url', { nonEmpty: true }).trim(), 'url');
+  const url = text(args, 'url', { nonEmpty: true }).trim();
   if (SCRIPT_SCHEME.test(url.replace(/[\s\u0000-\u001f]/g, ''))) {
     throw invalidArgs(`--url must not be a ${url.split(':')[0].trim().toLowerCase()}: link (it would run code where the link is followed)`, { field: 'url' });
   }
+  oneLine(url, 'url');
   const note = oneLine(optText(args, 'note'), 'note') ?? null;
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'LinkAdded', url, note });
