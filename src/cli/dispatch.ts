@@ -9,7 +9,7 @@ import type { ContextOptions } from '../commands/context.js';
 import { onlyReads, runsInWorker } from '../commands/routing.js';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
-import { visible } from './terminal-safe.js';
+import { visible } from '../core/terminal-safe.js';
 
 export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean): Promise<unknown> {
   if (!noDaemon && !daemonDisabled() && runsInWorker(name)) {

@@ -6,7 +6,7 @@
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { dim, red } from './format.js';
-import { visible, visibleDeep } from './terminal-safe.js';
+import { visible, visibleDeep } from '../core/terminal-safe.js';
 
 export interface Parsed {
   args: Record<string, unknown>;

@@ -41,6 +41,20 @@ export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {})
   return v;
 }
 
+// A control character (a newline, an escape) would break `issue show` and the tables' one line per
+// value, and reach every clone's terminal and Markdown export through sync.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+function refuseControl(value: string, key: string, raw: unknown): void {
+  if (CONTROL.test(value)) throw invalidArgs(`${cliName(key)} must be one line without control characters`, { field: key, value: raw });
+}
+
+/** A one-line field (an assignee, a link's url or note, an attachment's name), refused with a control character. */
+export function oneLine<T extends string | undefined>(value: T, key: string): T {
+  if (value !== undefined) refuseControl(value, key, value);
+  return value;
+}
+
 /**
  * A label as grit stores it: without surrounding whitespace, not empty, one line of printable
  * text. Every way a label comes in (create's `labels`, label add/remove, the `label` filters) reads
@@ -50,10 +64,7 @@ export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {})
 function labelOf(v: unknown, key: string): string {
   const label = typeof v === 'string' ? v.trim() : '';
   if (label === '') throw invalidArgs(`${cliName(key)} must be non-empty text`, { field: key, value: v });
-  // A control character (a newline, an escape) would break `issue show` and the tables' one line per label.
-  if (/[\u0000-\u001f\u007f-\u009f]/.test(label)) {
-    throw invalidArgs(`${cliName(key)} must be one line without control characters`, { field: key, value: v });
-  }
+  refuseControl(label, key, v);
   return label;
 }
 

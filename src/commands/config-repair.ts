@@ -10,12 +10,11 @@
  *   name (`.git/grit/actors/<id>/`), `public_key` from its own `keys/signing.key` when it has one.
  * - The broken file is kept beside the new one as `config.toml.broken-<unix_ms>`.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { parse } from 'smol-toml';
 import { readActorConfig, readRepoConfig, repoConfigFrom, writeToml, type ActorConfig } from '../core/config.js';
-import { readSigningKey, signingKeyPath } from '../core/signing.js';
+import { publicKeyOf, readSigningKey, signingKeyPath } from '../core/signing.js';
 
 export interface Salvage {
   value: Record<string, unknown>;
@@ -103,21 +102,15 @@ export function repoConfigRepair(path: string): RepairPlan {
   };
 }
 
-const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
-
-/** The Ed25519 public key (hex) of a 32-byte secret. */
-export function publicKeyOf(secret: Uint8Array): string {
-  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, secret]), format: 'der', type: 'pkcs8' });
-  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
-  return spki.subarray(spki.length - 32).toString('hex');
-}
-
 const HEX32 = /^[0-9a-f]{32}$/;
 const HEX64 = /^[0-9a-f]{64}$/;
 
 /**
- * The repair of an actor's config.toml that is not valid TOML: its identity comes from its
- * directory name (or a readable `actor_id` line), its public key from its own signing key.
+ * The repair of an actor's config.toml that is not valid TOML, or holds values grit refuses (a
+ * wrong type, an `actor_id` other than its directory's): its identity comes from its directory
+ * name (or a readable `actor_id` line), its public key from its own signing key. A readable
+ * `public_key` that is not the signing key's is left to a person: which of the two is right is
+ * not for doctor to guess (docs/signing.md).
  */
 export function actorConfigRepair(path: string): RepairPlan {
   const dir = dirname(path);
@@ -133,20 +126,34 @@ export function actorConfigRepair(path: string): RepairPlan {
   } catch {
     secret = null;
   }
-  const salvagedKey = typeof s.public_key === 'string' && HEX64.test(s.public_key) ? s.public_key : undefined;
+  const salvagedKey = typeof s.public_key === 'string' && HEX64.test(s.public_key.toLowerCase()) ? s.public_key.toLowerCase() : undefined;
   const public_key = secret ? publicKeyOf(secret) : salvagedKey;
+  if (salvagedKey && public_key !== salvagedKey) {
+    return { plan: `fix ${path} by hand: its public_key is not the key of ${signingKeyPath(dir)}, and doctor does not guess which is right` };
+  }
+  const created = s.created_ts;
   const config: ActorConfig = {
     actor_id: actorId,
     label: typeof s.label === 'string' ? s.label : '',
-    created_ts: typeof s.created_ts === 'number' ? s.created_ts : Math.floor(statSync(dir).mtimeMs),
+    created_ts: typeof created === 'number' && Number.isSafeInteger(created) && created >= 0 ? created : Math.floor(statSync(dir).mtimeMs),
     ...(public_key ? { public_key, key_scheme: 'ed25519' as const } : {}),
   };
   const keyNote = secret ? ', public_key from its signing key' : public_key ? '' : ', no public_key (it has no signing key)';
+  const replaced = replacedValues(s, config);
+  const replacedNote = replaced.length ? `; replacing ${replaced.join(', ')}` : '';
   return {
-    plan: `rewrite ${path} for actor ${actorId} (id from its directory${keyNote}; the old file is kept as config.toml.broken-<ms>)`,
+    plan: `rewrite ${path} for actor ${actorId} (id from its directory${keyNote}${replacedNote}; the old file is kept as config.toml.broken-<ms>)`,
     fix: () => {
       const aside = replaceConfig(path, config, (tmp) => readActorConfig(tmp));
-      return `rewrote ${path} for actor ${actorId}${keyNote}; the broken file is ${basename(aside)}`;
+      return `rewrote ${path} for actor ${actorId}${keyNote}${replacedNote}; the broken file is ${basename(aside)}`;
     },
   };
+}
+
+/** The readable settings the rewritten config does not keep as they were, as `key = value`. */
+function replacedValues(salvaged: Record<string, unknown>, config: ActorConfig): string[] {
+  const kept = config as unknown as Record<string, unknown>;
+  return Object.entries(salvaged)
+    .filter(([key, value]) => kept[key] !== value && !(key === 'public_key' && kept[key] === String(value).toLowerCase()))
+    .map(([key, value]) => `${key} = ${typeof value === 'string' ? JSON.stringify(value) : String(value)}`);
 }

@@ -20,7 +20,7 @@ import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
-import { loadRepoConfig, selectActor, type ActorRef, type ActorSelection } from './actors.js';
+import { loadRepoConfig, readActorDir, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 import { daemonHolds } from './lockfile.js';
 
 export interface ContextOptions extends ActorSelection {
@@ -265,7 +265,12 @@ export class RepoContext {
     }
     if (accepted.length === 0) return results;
     const actor = fromHex(this.actorId, 16)!;
-    if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir);
+    if (this.signer === undefined) {
+      // The config as it is now, not as this (perhaps long-lived) context first read it: a key
+      // restored from a backup together with its config.toml must sign from the next write on.
+      const current = readActorDir(this.actor.dir) ?? this.actor;
+      this.signer = await loadSigner(this.actor.dir, this.actorId, current.config.public_key);
+    }
     const sign = this.signer ?? undefined;
     const last = new Map<string, { ts: number; id: Uint8Array }>();
     const byGroup = accepted.map((i) =>

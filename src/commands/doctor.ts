@@ -12,7 +12,7 @@
  * fixing, the checks run again and report the repaired state.
  */
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
@@ -21,7 +21,7 @@ import { describeCycle, removeCommand } from '../core/dep-text.js';
 import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';
-import { signingKeyPath } from '../core/signing.js';
+import { readOwnSigningKey, signingKeyPath } from '../core/signing.js';
 import { Store, type StoreMeta } from '../core/store.js';
 import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
@@ -33,7 +33,7 @@ import { toHex } from '../core/hex.js';
 import { findLostEvents } from './lost-events.js';
 import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
-import { actorConfigRepair, publicKeyOf, repoConfigRepair, type RepairPlan } from './config-repair.js';
+import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
 import { daemonHolds, judgeLock } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
@@ -164,16 +164,35 @@ function checkActorKeys(actor: ActorRef): string[] {
   }
   if (hasKeyFile) {
     try {
-      const hex = readFileSync(keyPath, 'utf8').trim();
-      if (!/^[0-9a-fA-F]{64}$/.test(hex)) problems.push(`${keyPath} is not a 32-byte hex key`);
-      else if (!actor.config.public_key) problems.push(`${keyPath} exists but config.toml has no public_key: nobody can verify its signatures`);
-      else if (publicKeyOf(Buffer.from(hex, 'hex')) !== actor.config.public_key.toLowerCase()) {
-        problems.push(`${keyPath} does not match the public_key in config.toml`);
-      }
+      // The same check as every write's (src/core/signing.ts), so doctor and writes agree.
+      readOwnSigningKey(actor.dir, actor.config.actor_id, actor.config.public_key);
+      if (!actor.config.public_key) problems.push(`${keyPath} exists but config.toml has no public_key: nobody can verify its signatures`);
       if ((statSync(keyPath).mode & 0o077) !== 0) problems.push(`${keyPath} is readable by other users (chmod 600 it)`);
     } catch (err) {
-      problems.push(`cannot read ${keyPath}: ${(err as Error).message}`);
+      problems.push(err instanceof GritError ? err.message : `cannot read ${keyPath}: ${(err as Error).message}`);
     }
+  }
+  return problems;
+}
+
+/**
+ * The key problems of the other actors under `.git/grit/actors/` that hold a signing key (actors
+ * this clone can write as with `--actor`); teammates' configs (a public key, no secret) have none
+ * to check, and unreadable configs are reported by the keyring.
+ */
+function checkOtherActorKeys(repo: RepoPaths, acting: ActorRef): string[] {
+  const base = actorsDir(repo);
+  const problems: string[] = [];
+  for (const name of existsSync(base) ? readdirSync(base).sort() : []) {
+    const dir = join(base, name);
+    if (resolve(dir) === resolve(acting.dir) || !existsSync(signingKeyPath(dir))) continue;
+    let other: ActorRef | null;
+    try {
+      other = readActorDir(dir);
+    } catch {
+      continue;
+    }
+    if (other) for (const p of checkActorKeys(other)) problems.push(`actor ${other.config.actor_id}: ${p}`);
   }
   return problems;
 }
@@ -279,7 +298,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   } catch (err) {
     s.config = DEFAULT_REPO_CONFIG;
     const path = repoConfigPath(repo);
-    return configFinding(err, syntaxRepair(err, path, repoConfigRepair), `fix ${path} by hand (deleting it would reset the policies and the default actor)`);
+    return configFinding(err, configRepair(err, path, repoConfigRepair), `fix ${path} by hand (deleting it would reset the policies and the default actor)`);
   }
   let why: string;
   let missing: GritError | undefined;
@@ -288,7 +307,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   } catch (err) {
     s.actor = null;
     const path = err instanceof GritError && typeof err.details.path === 'string' ? err.details.path : null;
-    const repair = path ? syntaxRepair(err, path, actorConfigRepair) : null;
+    const repair = path ? configRepair(err, path, actorConfigRepair, true) : null;
     return configFinding(err, repair, path ? `fix ${path} by hand` : 'run `grit actor list` and pick an existing actor');
   }
   const actor = s.actor;
@@ -297,7 +316,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   if (!actor) {
     return { id: 'actor_config', status: 'warn', message: why, plan: 'run `grit init` to create the default actor' };
   }
-  for (const p of checkActorKeys(actor)) problems.push(p);
+  for (const p of [...checkActorKeys(actor), ...checkOtherActorKeys(repo, actor)]) problems.push(p);
   if (problems.length) {
     status = 'warn';
     plans.push('fix the key files by hand (doctor never changes keys)');
@@ -326,9 +345,14 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   };
 }
 
-/** A config that is not valid TOML gets the conservative repair of config-repair.ts; other problems only a plan. */
-function syntaxRepair(err: unknown, path: string, repair: (path: string) => RepairPlan): RepairPlan | null {
-  if (!(err instanceof GritError) || !/not valid TOML/.test(err.message)) return null;
+/**
+ * A config that is not valid TOML gets the conservative repair of config-repair.ts, and so does an
+ * actor config with a value grit refuses (`anyValue`): what identifies an actor (its directory, its
+ * key) is on disk beside it, while a repo config's policies are a person's to choose. Other
+ * problems get only a plan.
+ */
+function configRepair(err: unknown, path: string, repair: (path: string) => RepairPlan, anyValue = false): RepairPlan | null {
+  if (!(err instanceof GritError) || err.code !== 'invalid_args' || (!anyValue && !/not valid TOML/.test(err.message))) return null;
   try {
     return repair(path);
   } catch {

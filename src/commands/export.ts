@@ -17,6 +17,7 @@ import type { Issue } from '../core/projection.js';
 import { oneOf, optText, type Args } from './args.js';
 import type { RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
+import { visibleDeep } from '../core/terminal-safe.js';
 
 export type ExportFormat = 'json' | 'md' | 'csv';
 const EXT: Record<ExportFormat, string> = { json: 'json', md: 'md', csv: 'csv' };
@@ -164,7 +165,9 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
   issues.sort((a, b) => (a.issue_id < b.issue_id ? -1 : a.issue_id > b.issue_id ? 1 : 0));
 
   const meta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };
-  const body = format === 'json' ? toJson(meta, issues, events) : format === 'md' ? toMarkdown(meta, issues) : toCsv(issues);
+  // Markdown is read with `cat` and a pager: text from the WAL (anyone's, through sync) has its
+  // control characters shown, as in human output, never written raw (docs/decisions.md).
+  const body = format === 'json' ? toJson(meta, issues, events) : format === 'md' ? toMarkdown(meta, issues.map(visibleDeep)) : toCsv(issues);
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count: events.length, issue_count: issues.length });
   if (path === STDOUT) return { ...result(STDOUT), content: body };
   const tmp = `${path}.${process.pid}.tmp`;

@@ -87,8 +87,27 @@ function bodyCollector(file: string): { add: (piece: Buffer) => void; text: () =
       if (total > MAX_BODY_BYTES) tooLong(file);
       pieces.push(Buffer.from(piece));
     },
-    text: () => Buffer.concat(pieces).toString('utf8'),
+    text: () => utf8Text(Buffer.concat(pieces), file),
   };
+}
+
+// ignoreBOM: a leading U+FEFF is part of the text, as a plain read keeps it.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A body is text: bytes that are not UTF-8 (a binary file, a Latin-1 one) are refused rather than
+ * stored with U+FFFD in place of what could not be read, which nothing would tell (docs/commands.md).
+ */
+function utf8Text(bytes: Uint8Array, file: string): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw invalidArgs(
+      `${file === '-' ? 'standard input' : file} is not valid UTF-8`,
+      { file },
+      'convert it to UTF-8 first (e.g. `iconv -f latin1 -t utf-8`); attach a binary file with `grit issue attachment add`',
+    );
+  }
 }
 
 /** A body from a regular file or, for `-`, standard input: at most MAX_BODY_BYTES, as UTF-8. */

@@ -8,7 +8,7 @@ import { mimeOfName } from '../core/mime.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
 import { actorLabels } from './actors.js';
 import { sha256OfFile } from './input-file.js';
-import { labelArg, labelList, oneOf, optLabel, optText, text, type Args } from './args.js';
+import { labelArg, labelList, oneLine, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type RepoContext } from './context.js';
 
 export interface WriteReply {
@@ -120,7 +120,9 @@ function member(
   removes?: { list: string },
 ): (ctx: RepoContext, args: Args) => Promise<WriteReply> {
   return async (ctx, args) => {
+    // An assignee stored with a control character (by an older grit) can still be removed.
     let value = field === 'label' ? labelArg(args) : text(args, field, { nonEmpty: true }).trim();
+    if (field === 'user' && !removes) oneLine(value, field);
     const issue = await target(ctx, args);
     const has = members(issue);
     // A label stored with its spaces by an older grit is still removed by its exact text.
@@ -154,7 +156,8 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
   if (SCRIPT_SCHEME.test(url.replace(/[\s\u0000-\u001f]/g, ''))) {
     throw invalidArgs(`--url must not be a ${url.split(':')[0].trim().toLowerCase()}: link (it would run code where the link is followed)`, { field: 'url' });
   }
-  const note = optText(args, 'note') ?? null;
+  oneLine(url, 'url');
+  const note = oneLine(optText(args, 'note'), 'note') ?? null;
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'LinkAdded', url, note });
 }
@@ -174,6 +177,7 @@ export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<
     name ??= file.split('/').pop()!;
   }
   if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' });
+  oneLine(name, 'name');
   if (!sha) throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' });
   const sha256 = fromHex(sha, 32);
   if (!sha256) throw invalidArgs('--sha256 must be 64 hex characters', { field: 'sha256', value: sha });

@@ -1,6 +1,6 @@
 /** Repo and actor configuration files (TOML), validated into typed values. */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { basename, dirname } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { GritError } from './errors.js';
 
@@ -28,13 +28,19 @@ export const DEFAULT_REPO_CONFIG: RepoConfig = {
   snapshot: { max_events: 10_000, max_age_days: 7 },
 };
 
-function configError(path: string, message: string, details: Record<string, unknown> = {}): GritError {
+const CONFIG_SUGGESTION = 'fix the file by hand, or run `grit doctor` for a plan (`grit doctor --fix` repairs a TOML syntax error)';
+const ACTOR_CONFIG_SUGGESTION =
+  'fix the file by hand, or run `grit doctor` for a plan (`grit doctor --fix` rebuilds it from its directory name and signing key)';
+
+function configError(path: string, message: string, details: Record<string, unknown> = {}, suggestion = CONFIG_SUGGESTION): GritError {
   return new GritError('io_error', `${path}: ${message}`, {
     details: { path, ...details },
-    suggestion: 'fix the file by hand, or run `grit doctor` for a plan (`grit doctor --fix` repairs a TOML syntax error)',
+    suggestion,
     environment: true,
   });
 }
+
+const actorConfigError = (path: string, message: string, details: Record<string, unknown> = {}) => configError(path, message, details, ACTOR_CONFIG_SUGGESTION);
 
 function readToml(path: string): Record<string, unknown> | null {
   let text: string;
@@ -122,16 +128,42 @@ export function repoConfigFrom(raw: Record<string, unknown>, path: string): Repo
 
 export function readActorConfig(path: string): ActorConfig | null {
   const raw = readToml(path);
-  if (!raw) return null;
-  if (typeof raw.actor_id !== 'string' || !ACTOR_HEX.test(raw.actor_id)) {
-    throw configError(path, 'actor_id must be 32 lowercase hex characters');
+  return raw ? actorConfigFrom(raw, path) : null;
+}
+
+const PUBLIC_KEY_HEX = /^[0-9a-fA-F]{64}$/;
+
+/**
+ * Checks an actor config's parsed TOML (read from `path`, named in errors) as strictly as a repo
+ * config: coerced to defaults, a wrong `public_key` or `key_scheme` would quietly leave the actor
+ * unverifiable, and an `actor_id` other than its directory's would write events as someone else
+ * from that directory's store. A directory not named like an actor id (a `--data-dir`) may hold
+ * any actor. Absent optional keys take their defaults (a teammate's hand-written config may omit
+ * `label` and `created_ts`: docs/signing.md).
+ */
+function actorConfigFrom(raw: Record<string, unknown>, path: string): ActorConfig {
+  const { actor_id, label, created_ts, public_key, key_scheme } = raw;
+  if (typeof actor_id !== 'string' || !ACTOR_HEX.test(actor_id)) {
+    throw actorConfigError(path, 'actor_id must be 32 lowercase hex characters');
   }
-  const created = raw.created_ts;
+  const dirName = basename(dirname(path));
+  if (ACTOR_HEX.test(dirName) && dirName !== actor_id) {
+    throw actorConfigError(path, `actor_id ${actor_id} is not the actor of its directory ${dirName}`, { actor_id, directory: dirName });
+  }
+  if (label !== undefined && typeof label !== 'string') throw actorConfigError(path, 'label must be a string');
+  const created = typeof created_ts === 'bigint' ? Number(created_ts) : created_ts;
+  if (created !== undefined && !(typeof created === 'number' && Number.isSafeInteger(created) && created >= 0)) {
+    throw actorConfigError(path, 'created_ts must be a whole number of milliseconds since 1970');
+  }
+  if (public_key !== undefined && (typeof public_key !== 'string' || !PUBLIC_KEY_HEX.test(public_key))) {
+    throw actorConfigError(path, 'public_key must be 64 hex characters (a 32-byte Ed25519 key)');
+  }
+  if (key_scheme !== undefined && key_scheme !== 'ed25519') throw actorConfigError(path, 'key_scheme must be ed25519');
   return {
-    actor_id: raw.actor_id,
-    label: typeof raw.label === 'string' ? raw.label : '',
-    created_ts: typeof created === 'number' ? created : typeof created === 'bigint' ? Number(created) : 0,
-    public_key: typeof raw.public_key === 'string' ? raw.public_key : undefined,
-    key_scheme: raw.key_scheme === 'ed25519' ? 'ed25519' : undefined,
+    actor_id,
+    label: label ?? '',
+    created_ts: created ?? 0,
+    public_key: public_key as string | undefined,
+    key_scheme: key_scheme as 'ed25519' | undefined,
   };
 }

@@ -32,14 +32,14 @@ function compareUtf8(a: string, b: string): number {
   return compareBytes(utf8.encode(a), utf8.encode(b));
 }
 
+const compareSymbols = (a: ContextSymbol, b: ContextSymbol): number => compareUtf8(a.name, b.name) || compareUtf8(a.kind, b.kind);
+
 function encodeField(type: FieldType, value: unknown): CborValue {
   switch (type) {
     case 'texts':
       return [...(value as string[])].sort(compareUtf8);
     case 'symbols':
-      return [...(value as ContextSymbol[])]
-        .sort((a, b) => compareUtf8(a.name, b.name) || compareUtf8(a.kind, b.kind))
-        .map((s) => [s.name, s.kind, s.line_start, s.line_end]);
+      return [...(value as ContextSymbol[])].sort(compareSymbols).map((s) => [s.name, s.kind, s.line_start, s.line_end]);
     default:
       return value as CborValue;
   }
@@ -60,7 +60,7 @@ const isText = (v: unknown): v is string => typeof v === 'string';
 const isBytes = (v: unknown, n: number): v is Uint8Array => v instanceof Uint8Array && v.length === n;
 const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 
-function decodeField(type: FieldType, v: unknown): unknown {
+function decodeField(field: string, type: FieldType, v: unknown): unknown {
   const ok = (() => {
     switch (type) {
       case 'text':
@@ -89,15 +89,32 @@ function decodeField(type: FieldType, v: unknown): unknown {
     }
   })();
   if (!ok) throw new GritError('wal_error', `payload field is not a valid ${type}`);
+  if (type === 'texts') return inHashOrder(field, v as string[], compareUtf8);
   if (type === 'symbols') {
-    return (v as [string, string, number, number][]).map(([name, kind, line_start, line_end]) => ({
+    const symbols = (v as [string, string, number, number][]).map(([name, kind, line_start, line_end]) => ({
       name,
       kind,
       line_start,
       line_end,
     }));
+    return inHashOrder(field, symbols, compareSymbols);
   }
   return v;
+}
+
+/**
+ * A set-like list as read, refused unless it is already in the order SPEC §1 sorts it in for
+ * hashing: the fast id check hashes a record's bytes as they are, `computeEventId` hashes the
+ * sorted list, and the two must agree on every event a reader accepts (else `db check` and
+ * snapshots call an accepted event corrupt). One pass, no encoding.
+ */
+function inHashOrder<T>(name: string, list: T[], compare: (a: T, b: T) => number): T[] {
+  for (let i = 1; i < list.length; i++) {
+    if (compare(list[i - 1], list[i]) > 0) {
+      throw new GritError('wal_error', `${name} are not in the order SPEC §1 hashes them in (sorted by UTF-8 bytes)`);
+    }
+  }
+  return list;
 }
 
 /** Rebuilds a kind from its tag and payload array, refusing anything that does not fit SPEC §1. */
@@ -109,7 +126,7 @@ export function kindFromPayload(tag: unknown, payload: unknown): EventKind {
   }
   const out: Record<string, unknown> = { type: spec.name };
   spec.fields.forEach(([name, type], i) => {
-    out[name] = decodeField(type, payload[i]);
+    out[name] = decodeField(name, type, payload[i]);
   });
   return out as unknown as EventKind;
 }
@@ -221,7 +238,13 @@ export function eventFromRecord(
   if (!isUint(ts)) throw new GritError('wal_error', 'ts_unix_ms must be an unsigned integer');
   if (parent !== null && !isBytes(parent, 32)) throw new GritError('wal_error', 'parent must be null or 32 bytes');
   if (sig !== null && !isBytes(sig, 64)) throw new GritError('wal_error', 'sig must be null or 64 bytes');
-  const event: Event = { event_id, issue_id, actor, ts_unix_ms: ts, parent, kind: kindFromPayload(tag, payload), sig };
+  let kind: EventKind;
+  try {
+    kind = kindFromPayload(tag, payload);
+  } catch (err) {
+    throw new GritError('wal_error', `event ${toHex(event_id)}: ${(err as Error).message}`, { details: { event_id: toHex(event_id) } });
+  }
+  const event: Event = { event_id, issue_id, actor, ts_unix_ms: ts, parent, kind, sig };
   if (verifyId && !eventIdMatches(event, canonical)) {
     throw new GritError('wal_error', `event ${toHex(event_id)} does not match its content`, {
       details: { event_id: toHex(event_id) },

@@ -2,6 +2,7 @@
  * Ed25519 signatures over raw 32-byte event ids (SPEC §1). Keys live in the actor directory:
  * `keys/signing.key` (hex secret, mode 0600) and `public_key` in the actor's config.toml.
  */
+import { createPrivateKey, createPublicKey } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GritError } from './errors.js';
@@ -38,11 +39,40 @@ export function readSigningKey(actorDir: string): Uint8Array | null {
   return key;
 }
 
+const PKCS8_ED25519 = Buffer.from('302e020100300506032b657004220420', 'hex');
+
+/** The Ed25519 public key (lowercase hex) of a 32-byte secret. */
+export function publicKeyOf(secret: Uint8Array): string {
+  const priv = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519, secret]), format: 'der', type: 'pkcs8' });
+  const spki = createPublicKey(priv).export({ format: 'der', type: 'spki' });
+  return spki.subarray(spki.length - 32).toString('hex');
+}
+
+/**
+ * The actor's secret key, refused when it is not the key of `publicKey` (the config's): a restored
+ * backup or a copied actor directory would otherwise sign every event with a signature that fails
+ * for every reader, in a WAL that keeps it for good (and, under `reject`, drops the write from
+ * the writer's own store right after acknowledging it). Null when the actor has no key.
+ */
+export function readOwnSigningKey(actorDir: string, actorId: string, publicKey: string | undefined): Uint8Array | null {
+  const key = readSigningKey(actorDir);
+  if (!key || publicKey === undefined) return key;
+  const derived = publicKeyOf(key);
+  if (derived !== publicKey.toLowerCase()) {
+    throw new GritError('io_error', `${signingKeyPath(actorDir)} does not belong to actor ${actorId}: its public key is ${derived}, config.toml says ${publicKey.toLowerCase()}`, {
+      details: { actor_id: actorId, path: signingKeyPath(actorDir), public_key: publicKey.toLowerCase(), key_public_key: derived },
+      suggestion: "restore this actor's own signing.key (or the config.toml that goes with the key) from a backup, or create a new actor with `grit actor init --generate-key`",
+      environment: true,
+    });
+  }
+  return key;
+}
+
 export type Signer = (eventId: Uint8Array) => Uint8Array;
 
 /** The actor's signer, or null without a key; the Ed25519 code loads only when there is a key. */
-export async function loadSigner(actorDir: string): Promise<Signer | null> {
-  const key = readSigningKey(actorDir);
+export async function loadSigner(actorDir: string, actorId: string, publicKey: string | undefined): Promise<Signer | null> {
+  const key = readOwnSigningKey(actorDir, actorId, publicKey);
   if (!key) return null;
   const { signEventId } = await import('./ed25519.js');
   return (id) => signEventId(id, key);

@@ -52,10 +52,16 @@ function markedBoot(actorDir: string): string | null | undefined {
   }
 }
 
-/** Whether the store in `actorDir` took unsynced commits in an earlier boot and was never flushed. */
-export function unflushedSinceReboot(actorDir: string): boolean {
+/**
+ * Why the store in `actorDir` may lack commits it took without fsync, or null: it took them in an
+ * earlier boot and was never flushed, or its record cannot be read (so which boot is unknown, and
+ * the store is not trusted either).
+ */
+export function unflushedReason(actorDir: string): string | null {
   const marked = markedBoot(actorDir);
-  return marked !== undefined && (marked === null || marked !== currentBoot());
+  if (marked === undefined || marked === currentBoot()) return null;
+  if (marked === null) return `its record of commits without fsync (${UNSYNCED_MARKER}) cannot be read, so they may never have been written out`;
+  return 'it committed without fsync, and the machine restarted since';
 }
 
 /**

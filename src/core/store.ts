@@ -20,7 +20,7 @@ import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage } from './store-file.js';
-import { flushAndUnmark, markUnsynced, unflushedSinceReboot, UNSYNCED_MARKER } from './store-unsynced.js';
+import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 
 export interface StoreMeta {
   wal_head: string | null;
@@ -187,11 +187,11 @@ export class Store {
     mkdirSync(actorDir, { recursive: true });
     const path = storeFile(actorDir);
     const damage = storeFileDamage(path);
-    const unflushed = !damage && unflushedSinceReboot(actorDir);
+    const unflushed = damage ? null : unflushedReason(actorDir);
     if (damage || unflushed) {
-      const why = damage ? `is damaged: ${damage}` : 'may be incomplete: it committed without fsync, and the machine restarted since';
+      const why = damage ? `is damaged: ${damage}` : `may be incomplete: ${unflushed}`;
       throw new GritError('io_error', `the store at ${path} ${why}`, {
-        details: { path, store_damaged: true, damage: damage ?? 'unflushed before a restart' },
+        details: { path, store_damaged: true, damage: damage ?? unflushed },
         suggestion: 'the store is a cache: run `grit doctor --fix` to rebuild it from the WAL',
       });
     }

@@ -7,6 +7,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { answeredBySupervisor } from '../commands/routing.js';
+import { invalidUtf8Path } from './cbor-utf8.js';
 
 export const IPC_SCHEMA_VERSION = 1;
 
@@ -87,16 +88,33 @@ export async function decodeRequest(body: Uint8Array): Promise<Decoded> {
   const format = formatOf(body);
   let raw: unknown;
   try {
-    raw = format === 'json' ? JSON.parse(Buffer.from(body).toString('utf8')) : (await cbor()).decode(body);
+    raw = format === 'json' ? JSON.parse(strictUtf8.decode(body)) : (await cbor()).decode(body);
   } catch (err) {
+    if (err instanceof TypeError && format === 'json') {
+      return { format, request_id: null, error: new GritError('invalid_args', 'the JSON request is not valid UTF-8') };
+    }
     return { format, request_id: null, error: ipcError(`malformed ${format.toUpperCase()} request: ${messageOf(err)}`) };
   }
   const request_id = requestIdOf(raw);
   try {
+    if (format === 'cbor') refuseInvalidUtf8(body);
     return { format, request: checkRequest(raw) };
   } catch (err) {
     return { format, request_id, error: toGritError(err) };
   }
+}
+
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Text that is not UTF-8 is refused, naming the field, rather than stored with U+FFFD in place of
+ * what could not be read (docs/daemon.md). Arguments are named as the command sees them.
+ */
+function refuseInvalidUtf8(body: Uint8Array): void {
+  const path = invalidUtf8Path(body);
+  if (path === null) return;
+  const field = path.replace(/^command\.[^.[]+\./, '');
+  throw new GritError('invalid_args', `${field} is not valid UTF-8 (RFC 8949: a CBOR text string must be)`, { details: { field: path } });
 }
 
 /**

@@ -281,7 +281,7 @@ describe('issue list and show for people', () => {
     for (const resource of ['path:docs', 'path:src']) grit(repo, ['lock', 'release', '--resource', resource]);
   });
 
-  it('shows control characters in synced text instead of sending them to the terminal; JSON and exports keep them', async () => {
+  it('shows control characters in synced text instead of sending them to the terminal, and in the Markdown export; JSON keeps them', async () => {
     const title = 'bell\x07 esc\x1b[31mRED\x1b[0m\nsecond line \u202eevil';
     const body = 'para\n\x1b]0;PWNED\x07\x1b[2J cleared\ttab';
     const id = gritOk(repo, ['issue', 'create', '--title', title, '--body', body]).issue_id;
@@ -293,7 +293,18 @@ describe('issue list and show for people', () => {
     assert.match(list, /bell\\x07 esc\\x1b\[31mRED\\x1b\[0m second line \\u202eevil/, 'one row, escapes shown');
     assert.match(show, /para\n\\x1b\]0;PWNED\\x07\\x1b\[2J cleared\ttab/, 'newlines and tabs kept');
     assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, title);
-    assert.ok(grit(repo, ['export', '--format', 'md', '--output', '-']).stdout.includes(body), 'an export is data');
+    // One-line fields refuse control characters now; another writer's, arriving by sync, are still shown.
+    await writeRaw(repo, id, { type: 'AssigneeAdded', user: 'bob\x1b[31m' });
+    await writeRaw(repo, id, { type: 'LinkAdded', url: 'http://x\x1b[2J', note: 'n\x1b[2J' });
+    await writeRaw(repo, id, { type: 'AttachmentAdded', name: '\x1b[31mred', sha256: new Uint8Array(32), mime: 'text/plain' });
+    await writeRaw(repo, id, { type: 'CommentAdded', body: 'c\x1b[2J\r\nnext\tline' });
+    const md = grit(repo, ['export', '--format', 'md', '--output', '-']).stdout;
+    assert.doesNotMatch(md, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, md);
+    for (const shown of ['para\n\\x1b]0;PWNED\\x07\\x1b[2J cleared\ttab', 'bob\\x1b[31m', '<http://x\\x1b[2J> — n\\x1b[2J', '\\x1b[31mred', 'c\\x1b[2J\\x0d\nnext\tline', '\\u202eevil']) {
+      assert.ok(md.includes(shown), `${JSON.stringify(shown)} in ${md}`);
+    }
+    const exported = JSON.parse(grit(repo, ['export', '--output', '-']).stdout);
+    assert.equal(exported.issues.find((i: any) => i.issue_id === id).body, body, 'the JSON export is data, kept as it is');
     gritOk(repo, ['issue', 'close', id]);
   });
 

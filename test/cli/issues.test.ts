@@ -462,6 +462,52 @@ test('a FIFO or a device is refused unread, and a body file stops being read pas
   assert.equal(gritOk(repo, ['issue', 'show', id]).issue.attachments[0].sha256, sha, att.event_id);
 });
 
+test('one-line fields refuse control characters as labels do: assignee, link url and note, attachment name; nothing written', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const sha = ['--sha256', 'ab'.repeat(32), '--mime', 'text/plain'];
+  for (const [args, flag] of [
+    [['issue', 'assignee', 'add', id, '--user', '\x1b[31mbob'], '--user'],
+    [['issue', 'link', 'add', id, '--url', 'http://x\x1b[2J'], '--url'],
+    [['issue', 'link', 'add', id, '--url', 'http://x', '--note', 'n\x1b[2J'], '--note'],
+    [['issue', 'link', 'add', id, '--url', 'http://x', '--note', 'two\nlines'], '--note'],
+    [['issue', 'attachment', 'add', id, '--name', '\x1b[31mred\x1b[0m', ...sha], '--name'],
+  ] as const) {
+    const r = grit(repo, [...args, '--json']);
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, `${flag} must be one line without control characters`);
+  }
+  assert.equal(gritOk(repo, ['issue', 'show', id]).events.length, 1, 'nothing written');
+  // Printable text, non-ASCII included, is fine.
+  gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'zoë']);
+  gritOk(repo, ['issue', 'link', 'add', id, '--url', 'https://example.com/ü', '--note', 'see → here']);
+  gritOk(repo, ['issue', 'attachment', 'add', id, '--name', 'log (1).txt', ...sha]);
+});
+
+test('a body file or standard input that is not UTF-8 is refused (invalid_args), not stored with U+FFFD in its place', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  writeFileSync(join(repo, 'latin1.txt'), Buffer.from('caf\xe9\n', 'latin1'));
+  for (const [args, input, what] of [
+    [['issue', 'comment', id, '--body-file', '-'], Buffer.from([0x61, 0xff, 0xfe, 0x62]), 'standard input'],
+    [['issue', 'create', '--title', 'y', '--body-file', 'latin1.txt'], undefined, 'latin1.txt'],
+  ] as const) {
+    const r = grit(repo, [...args, '--json'], { input });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, `${what} is not valid UTF-8`);
+    assert.match(r.json.error.details.suggestion, /convert it to UTF-8/);
+  }
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
+  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments.length, 0);
+  // A byte order mark and a real U+FFFD are text like any other, kept as given.
+  gritOk(repo, ['issue', 'comment', id, '--body-file', '-'], { input: '\uFEFFkept \uFFFD' });
+  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments[0].body, '\uFEFFkept \uFFFD');
+});
+
 test('a setting grit does not know in config.toml is refused, not ignored (a misspelt lock_policy would leave it at warn)', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

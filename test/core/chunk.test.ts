@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { decodeChunk, decodeVerifiedChunk, encodeChunk, recordBytes, verifyChunk } from '../../src/core/chunk.js';
+import { decodeChunk, decodeVerifiedChunk, encodeChunk, recordBytes, scanChunkRecords, verifyChunk } from '../../src/core/chunk.js';
 import { GritError } from '../../src/core/errors.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { blake2b256, loadFastHash } from '../../src/core/hash.js';
@@ -175,7 +175,6 @@ test('an id that hashes the bytes of a record whose heads are longer than needed
 });
 
 test('records are taken undecoded from a canonical chunk whose ids match: their bytes and log keys are what decoding gives', async () => {
-  const { scanChunkRecords } = await import('../../src/core/chunk.js');
   const { LOG_KEY_BYTES, logKey, writeRecordLogKey } = await import('../../src/core/log-key.js');
   // Timestamps at every length of a CBOR unsigned integer's head, up to the largest safe integer.
   const stamps = [0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
@@ -207,4 +206,18 @@ test('records are taken undecoded from a canonical chunk whose ids match: their 
   const unknown = chunkOfRecords([unknownKindRecord(id16(1), id16(2), 5)]);
   assert.equal(scanChunkRecords(unknown)?.length, 1);
   assert.throws(() => decodeChunk(unknown), walError);
+});
+
+test('a record whose labels or symbols are not in hash order is refused by every decode, though its id hashes its bytes', async () => {
+  // The id check over the bytes (the reader thread's, the replay shortcut's) cannot see the order;
+  // decoding, which every path does before an event is applied, refuses it.
+  const { chunkOfRecords, unsortedListRecord } = await import('../helpers/bad-records.js');
+  for (const list of ['labels', 'symbols'] as const) {
+    const bytes = chunkOfRecords([unsortedListRecord(list, id16(1), id16(2), 5)]);
+    const refused = (e: unknown) => walError(e) && new RegExp(`${list} are not in the order SPEC §1 hashes them in`).test((e as Error).message);
+    assert.throws(() => decodeChunk(bytes, blake2b256(bytes)), refused);
+    verifyChunk(bytes, blake2b256(bytes));
+    assert.throws(() => decodeVerifiedChunk(bytes), refused);
+    assert.equal(scanChunkRecords(bytes)?.length, 1, 'left to decoding');
+  }
 });

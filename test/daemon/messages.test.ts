@@ -96,3 +96,38 @@ test('a reply that is not a reply is an ipc_error for the client', async () => {
   await assert.rejects(decodeReply(Buffer.from('{"hello":1}')), (e: GritError) => e.code === 'ipc_error');
   await assert.rejects(decodeReply(Buffer.from([0xff])), (e: GritError) => e.code === 'ipc_error');
 });
+
+test('a CBOR text string that is not valid UTF-8 is invalid_args naming the field, wherever it is; real U+FFFD and a BOM are text like any other', async () => {
+  /** `value` encoded, with the (ASCII) marker's bytes, head included, replaced by `bytes`. */
+  const withRaw = (value: unknown, marker: string, bytes: number[]) => {
+    const body = Buffer.from(encode(value));
+    const head = Buffer.from([0x60 | marker.length, ...Buffer.from(marker)]);
+    const at = body.indexOf(head);
+    assert.ok(at >= 0);
+    return Buffer.concat([body.subarray(0, at), Buffer.from(bytes), body.subarray(at + head.length)]);
+  };
+  const create = (args: Record<string, unknown>) => ({ ...valid, command: { IssueCreate: { title: 't', body: 'b', labels: [], ...args } } });
+  const text = (...b: number[]) => [0x60 | b.length, ...b];
+  const cases: Array<[string, Uint8Array, string, string]> = [
+    ['title', withRaw(create({ title: 'QQQQ' }), 'QQQQ', text(0x41, 0xff, 0xfe, 0x42)), 'title', 'command.IssueCreate.title'],
+    ['a lone surrogate', withRaw(create({ body: 'QQQ' }), 'QQQ', text(0xed, 0xa0, 0x80)), 'body', 'command.IssueCreate.body'],
+    ['a label', withRaw(create({ labels: ['ok', 'QQ'] }), 'QQ', text(0xc3, 0x28)), 'labels[1]', 'command.IssueCreate.labels[1]'],
+    ['an argument name', withRaw(create({ QQ: 1 }), 'QQ', text(0x80, 0x80)), 'a key of command.IssueCreate', 'a key of command.IssueCreate'],
+    ['repo_root', withRaw({ ...valid, repo_root: '/QQ' }, '/QQ', text(0x2f, 0xff, 0x41)), 'repo_root', 'repo_root'],
+    // Inside an indefinite-length array (cbor-x takes those; indefinite-length strings it refuses).
+    ['a label in an indefinite-length array', withRaw(create({ labels: 'QQ' }), 'QQ', [0x9f, ...text(0x61), ...text(0xff), 0xff]), 'labels[1]', 'command.IssueCreate.labels[1]'],
+  ];
+  for (const [name, body, field, path] of cases) {
+    const d = await decodeRequest(body);
+    assert.ok('error' in d, `${name} must be refused`);
+    assert.equal(d.error.code, 'invalid_args', name);
+    assert.equal(d.error.message, `${field} is not valid UTF-8 (RFC 8949: a CBOR text string must be)`, name);
+    assert.equal(d.error.details.field, path, name);
+    assert.equal(d.request_id, 'r1', name);
+  }
+  const fine = await decodeRequest(encode(create({ title: '\uFEFFreplacement \uFFFD char', labels: ['é', '✓'] })));
+  assert.ok('request' in fine);
+  assert.equal(fine.request.args.title, '\uFEFFreplacement \uFFFD char');
+  const json = await decodeRequest(Buffer.concat([Buffer.from(JSON.stringify(create({ title: 'QQ' })).split('QQ')[0]), Buffer.from([0xff]), Buffer.from(JSON.stringify(create({ title: 'QQ' })).split('QQ')[1])]));
+  assert.ok('error' in json && json.error.code === 'invalid_args' && /not valid UTF-8/.test(json.error.message));
+});

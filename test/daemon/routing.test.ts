@@ -205,11 +205,16 @@ test('a long-lived worker signs with a key replaced behind its back from the nex
   const s = side(true);
   gritOk(s.dir, ['init', '--generate-key']);
   const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'first key'], { env: s.env });
-  // A key restored from a backup: only the key file changes (the actor's config is as it was).
+  // A key restored from a backup with its config.toml (its public_key); a key file alone that is
+  // not the config's key is refused (test/ops/signing.test.ts).
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const seed = privateKey.export({ format: 'der', type: 'pkcs8' }).subarray(-32);
   const actorId = gritOk(s.dir, ['actor', 'current']).actor.actor_id as string;
-  writeFileSync(join(s.dir, '.git', 'grit', 'actors', actorId, 'keys', 'signing.key'), `${seed.toString('hex')}\n`, { mode: 0o600 });
+  const actorDir = join(s.dir, '.git', 'grit', 'actors', actorId);
+  writeFileSync(join(actorDir, 'keys', 'signing.key'), `${seed.toString('hex')}\n`, { mode: 0o600 });
+  const config = readFileSync(join(actorDir, 'config.toml'), 'utf8');
+  const pub = publicKey.export({ format: 'der', type: 'spki' }).subarray(-32).toString('hex');
+  writeFileSync(join(actorDir, 'config.toml'), config.replace(/^public_key = .*$/m, `public_key = "${pub}"`));
   gritOk(s.dir, ['issue', 'comment', issue_id, '--body', 'second key'], { env: s.env });
   const events = gritOk(s.dir, ['issue', 'show', issue_id], { env: s.env }).events as { event_id: string; sig: string }[];
   const signedBy = (e: { event_id: string; sig: string }) => verify(null, Buffer.from(e.event_id, 'hex'), publicKey, Buffer.from(e.sig, 'hex'));

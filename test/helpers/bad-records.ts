@@ -14,3 +14,17 @@ export function chunkOfRecords(records: readonly Uint8Array[]): Uint8Array {
   const head = n < 24 ? [0x80 | n] : n < 256 ? [0x98, n] : [0x99, n >> 8, n & 0xff];
   return Buffer.concat([Buffer.from('GRITCHNK'), Buffer.from([1, 0, 7]), Buffer.from('cbor-v1'), Buffer.from(head), ...records]);
 }
+
+/**
+ * A canonical chunk record whose set-like list is not in the order SPEC §1 hashes it in (IssueCreated
+ * labels `["zz", "aa"]`, or ContextUpdated symbols `b` before `a`), its id the hash of the record as
+ * it is: what the id check over the record's bytes alone would take.
+ */
+export function unsortedListRecord(list: 'labels' | 'symbols', issue: Uint8Array, actor: Uint8Array, ts: number): Uint8Array {
+  const payload: CborValue =
+    list === 'labels'
+      ? ['crafted', 'b', ['zz', 'aa']]
+      : ['src/a.ts', 'typescript', [['b', 'function', 1, 2], ['a', 'function', 3, 4]], 's', new Uint8Array(32)];
+  const fields: CborValue[] = [issue, actor, ts, null, list === 'labels' ? 1 : 13, payload];
+  return encodeCanonical([blake2b256(encodeCanonical([1, ...fields])), ...fields, null]);
+}

@@ -54,7 +54,7 @@ function result(code: number | null, stdout: string, stderr: string): GritResult
 }
 
 /** `timeout` (ms): for a command that might hang, killed then (code -1) so the test fails rather than waits. */
-export function grit(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string; timeout?: number } = {}): GritResult {
+export function grit(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Uint8Array; timeout?: number } = {}): GritResult {
   const r = spawnSync(process.execPath, [GRIT_BIN, ...args], {
     cwd,
     encoding: 'utf8',
@@ -78,7 +78,7 @@ export function gritAsync(cwd: string, args: string[], opts: { env?: NodeJS.Proc
 }
 
 /** Runs a command with --json and returns its data, failing loudly on an error envelope. */
-export function gritOk(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string } = {}): any {
+export function gritOk(cwd: string, args: string[], opts: { env?: NodeJS.ProcessEnv; input?: string | Uint8Array } = {}): any {
   const r = grit(cwd, [...args, '--json'], opts);
   if (r.code !== 0 || !r.json?.ok) {
     throw new Error(`grit ${args.join(' ')} failed (${r.code}): ${r.stdout} ${r.stderr}`);

@@ -235,3 +235,35 @@ test('an actor that gets its key late: under reject its earlier unsigned events 
   assert.ok(!ids.includes(early));
   assert.equal(gritOk(repo, ['db', 'verify']).errors[0].problem, 'missing');
 });
+
+test('a signing.key that is not the key of the config public_key: every write is refused (exit 5), in process and through the daemon; doctor names it', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'first']);
+  setPolicy(repo, 'reject');
+  const signer = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'signer']).actor;
+  const keyPath = join(signer.data_dir, 'keys', 'signing.key');
+  const own = readFileSync(keyPath, 'utf8');
+  writeFileSync(keyPath, `${'5a'.repeat(32)}\n`, { mode: 0o600 }); // a valid key, another actor's
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      const r = grit(repo, ['issue', 'create', '--title', 'lost', '--actor', 'signer', '--json'], { env });
+      assert.equal(r.code, 5, r.stdout + r.stderr);
+      assert.equal(r.json.error.code, 'invalid_args');
+      assert.match(r.json.error.message, new RegExp(`signing\\.key does not belong to actor ${signer.actor_id}: its public key is [0-9a-f]{64}, config\\.toml says ${signer.public_key}`));
+      assert.match(r.json.error.details.suggestion, /restore this actor's own signing\.key/);
+    }
+  } finally {
+    await daemon.stop();
+  }
+  assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing written');
+  const c = gritOk(repo, ['doctor']).checks.find((x: any) => x.id === 'actor_config');
+  assert.equal(c.status, 'warn', JSON.stringify(c));
+  assert.match(c.message, new RegExp(`actor ${signer.actor_id}: .*signing\\.key does not belong to actor ${signer.actor_id}`));
+  // Its own key back: writes work, and sign.
+  writeFileSync(keyPath, own);
+  gritOk(repo, ['issue', 'create', '--title', 'kept', '--actor', 'signer']);
+  assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
+});

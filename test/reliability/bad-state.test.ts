@@ -14,6 +14,10 @@ import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
 import { fsckClean, git, grit, gritOk, gritDoctor, tempRepo, type GritResult } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
+import { forge } from '../git/_util.js';
+import { chunkOfRecords, unsortedListRecord } from '../helpers/bad-records.js';
+import { blake2b256 } from '../../src/core/hash.js';
+import { fromHex, toHex } from '../../src/core/hex.js';
 
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
 
@@ -79,6 +83,45 @@ test('garbage in the actor config: coded error; doctor --fix rebuilds it from th
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
   gritOk(repo, ['issue', 'comment', ids[1], '--body', 'still signing']);
   assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
+});
+
+test('an actor config with wrong values (another actor_id than its directory, wrong types): coded error, nothing written; doctor --fix rebuilds it from the directory name and the signing key', () => {
+  const { repo, actor, ids, list } = populated({ key: true });
+  const path = join(actor.data_dir, 'config.toml');
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const good = `actor_id = "${actor.actor_id}"\npublic_key = "${actor.public_key}"\n`;
+  for (const [line, message] of [
+    [`actor_id = "${'0'.repeat(32)}"\n`, `actor_id ${'0'.repeat(32)} is not the actor of its directory ${actor.actor_id}`],
+    [`${good}label = 5\n`, 'label must be a string'],
+    [`${good}created_ts = "yesterday"\n`, 'created_ts must be a whole number'],
+    [`actor_id = "${actor.actor_id}"\npublic_key = "zz"\n`, 'public_key must be 64 hex characters'],
+    [`${good}key_scheme = "rsa"\n`, 'key_scheme must be ed25519'],
+  ]) {
+    writeFileSync(path, line);
+    const r = grit(repo, ['issue', 'create', '--title', 'as someone else', '--json']);
+    assertCoded(r, 'invalid_args', 5, /grit doctor --fix. rebuilds it from its directory name and signing key/);
+    assert.ok(r.json.error.message.includes(message), r.json.error.message);
+  }
+  assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing written');
+
+  // A readable public_key that is not the signing key's: which is right is left to a person.
+  writeFileSync(path, `actor_id = "${actor.actor_id}"\nlabel = 5\npublic_key = "${'ab'.repeat(32)}"\n`);
+  assert.match(check(gritOk(repo, ['doctor']), 'actor_config').plan, /fix .* by hand: its public_key is not the key of .*signing\.key/);
+
+  writeFileSync(path, `actor_id = "${'0'.repeat(32)}"\nlabel = 5\ncreated_ts = "yesterday"\npublic_key = "zz"\nkey_scheme = "rsa"\n`);
+  const d = check(gritOk(repo, ['doctor']), 'actor_config');
+  assert.equal(d.status, 'error');
+  assert.match(d.plan, new RegExp(`rewrite .* for actor ${actor.actor_id} \\(id from its directory, public_key from its signing key; replacing actor_id = "0{32}", label = 5, created_ts = "yesterday", public_key = "zz", key_scheme = "rsa"`));
+  const fixed = gritOk(repo, ['doctor', '--fix']);
+  assert.equal(fixed.applied.length, 1, JSON.stringify(fixed));
+  assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
+  const again = gritOk(repo, ['actor', 'current']).actor;
+  assert.deepEqual([again.actor_id, again.public_key, again.key_scheme], [actor.actor_id, actor.public_key, 'ed25519']);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  gritOk(repo, ['issue', 'comment', ids[1], '--body', 'as itself']);
+  assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
+  const exported = JSON.parse(grit(repo, ['export', '-o', '-']).stdout);
+  assert.deepEqual(exported.events.map((e: any) => e.actor).filter((a: string) => a !== actor.actor_id), [], 'no event as another actor');
 });
 
 test("a teammate's unreadable config is reported by doctor: its key is unknown, so its events cannot be verified", () => {
@@ -269,4 +312,24 @@ test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; r
   for (const f of away) renameSync(`${f}.away`, f);
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
   fsckClean(repo);
+});
+
+test('a local WAL commit whose labels or symbols are not in hash order (its id over the record as it is): wal_error, nothing applied, db check still clean', () => {
+  const { repo, actor, list } = populated();
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  for (const listName of ['labels', 'symbols'] as const) {
+    const chunk = chunkOfRecords([unsortedListRecord(listName, new Uint8Array(16).fill(7), fromHex(actor.actor_id, 16)!, Date.now())]);
+    git(repo, 'update-ref', 'refs/grit/wal', forge(repo).walCommit(chunk, toHex(blake2b256(chunk)), head));
+    for (const args of [['issue', 'list'], ['rebuild']]) {
+      const r = grit(repo, [...args, '--json']);
+      assertCoded(r, 'wal_error', 1, /grit doctor/);
+      assert.match(r.json.error.message, new RegExp(`${listName} are not in the order SPEC §1 hashes them in`));
+    }
+    const doctor = gritOk(repo, ['doctor']);
+    assert.equal(check(doctor, 'wal_ref').status, 'error');
+    assert.equal(check(doctor, 'store_integrity').status, 'warn', 'the store is left alone, not called corrupt');
+    assert.equal(gritOk(repo, ['db', 'check']).corrupt_count, 0);
+    git(repo, 'update-ref', 'refs/grit/wal', head);
+    assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  }
 });

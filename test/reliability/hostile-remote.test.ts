@@ -15,6 +15,8 @@ import { syncWith } from '../../src/commands/sync.js';
 import { GritError } from '../../src/core/errors.js';
 import { loadFastHash } from '../../src/core/hash.js';
 import { rng } from '../helpers/random.js';
+import { chunkOfRecords, unsortedListRecord } from '../helpers/bad-records.js';
+import { fromHex } from '../../src/core/hex.js';
 import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
 import { pairWithLocalChange, refs } from '../sync/_helpers.js';
 import { chunkCommit, mktree, put, remoteCommit } from './_remote.js';
@@ -58,6 +60,10 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
     // Valid but for one thing (the control at the end pulls the same commit without it).
     ['an extra file beside meta.json', () => chunkCommit(s.remote, s.actor, honestChunk(), { extraRoot: `100644 blob ${put(s.remote, 'x')}\tevil.txt\n` })],
     ['meta.json names another actor than the events', () => chunkCommit(s.remote, 'b2'.repeat(16), honestChunk())],
+    ...(['labels', 'symbols'] as const).map((list): [string, () => void] => [
+      `${list} not in hash order, the id over the record as it is`,
+      () => chunkCommit(s.remote, s.actor, chunkOfRecords([unsortedListRecord(list, new Uint8Array(16).fill(7), fromHex(s.actor, 16)!, Date.now())])),
+    ]),
     ['the WAL ref points at a blob', () => git(s.remote, 'update-ref', 'refs/grit/wal', put(s.remote, 'not a commit'))],
     ['the WAL ref points at a tree', () => git(s.remote, 'update-ref', 'refs/grit/wal', mktree(s.remote, `100644 blob ${put(s.remote, 'x')}\tx\n`))],
   ];

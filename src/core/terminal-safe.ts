@@ -1,9 +1,9 @@
 /**
  * Text that reaches a terminal from the WAL (titles, bodies, labels, comments: anyone's who
- * syncs with you) has its control characters shown, not obeyed: an escape sequence could clear
- * the screen, retitle the window, forge output or hide a link. Tabs and newlines stay, as do
- * grit's own colours (added after this, by the renderers); bidirectional overrides are shown too,
- * so that text reads in the order it is stored.
+ * syncs with you), in human output or a Markdown export, has its control characters shown, not
+ * obeyed: an escape sequence could clear the screen, retitle the window, forge output or hide a
+ * link. Tabs and newlines stay, as do grit's own colours (added after this, by the renderers);
+ * bidirectional overrides are shown too, so that text reads in the order it is stored.
  */
 const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
