@@ -352,7 +352,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
  * problems get only a plan.
  */
 function configRepair(err: unknown, path: string, repair: (path: string) => RepairPlan, anyValue = false): RepairPlan | null {
-  if (!(err instanceof GritError) || err.code !== 'invalid_args' || (!anyValue && !/not valid TOML/.test(err.message))) return null;
+  if (!(err instanceof GritError) || (!anyValue && !/not valid TOML/.test(err.message))) return null;
   try {
     return repair(path);
   } catch {

@@ -251,7 +251,7 @@ test('a signing.key that is not the key of the config public_key: every write is
     for (const env of [{}, daemon.env]) {
       const r = grit(repo, ['issue', 'create', '--title', 'lost', '--actor', 'signer', '--json'], { env });
       assert.equal(r.code, 5, r.stdout + r.stderr);
-      assert.equal(r.json.error.code, 'invalid_args');
+      assert.equal(r.json.error.code, 'io_error');
       assert.match(r.json.error.message, new RegExp(`signing\\.key does not belong to actor ${signer.actor_id}: its public key is [0-9a-f]{64}, config\\.toml says ${signer.public_key}`));
       assert.match(r.json.error.details.suggestion, /restore this actor's own signing\.key/);
     }
@@ -259,7 +259,7 @@ test('a signing.key that is not the key of the config public_key: every write is
     await daemon.stop();
   }
   assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing written');
-  const c = gritOk(repo, ['doctor']).checks.find((x: any) => x.id === 'actor_config');
+  const c = gritDoctor(repo).checks.find((x: any) => x.id === 'actor_config');
   assert.equal(c.status, 'warn', JSON.stringify(c));
   assert.match(c.message, new RegExp(`actor ${signer.actor_id}: .*signing\\.key does not belong to actor ${signer.actor_id}`));
   // Its own key back: writes work, and sign.

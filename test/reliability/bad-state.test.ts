@@ -99,20 +99,20 @@ test('an actor config with wrong values (another actor_id than its directory, wr
   ]) {
     writeFileSync(path, line);
     const r = grit(repo, ['issue', 'create', '--title', 'as someone else', '--json']);
-    assertCoded(r, 'invalid_args', 5, /grit doctor --fix. rebuilds it from its directory name and signing key/);
+    assertCoded(r, 'io_error', 5, /grit doctor --fix. rebuilds it from its directory name and signing key/);
     assert.ok(r.json.error.message.includes(message), r.json.error.message);
   }
   assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing written');
 
   // A readable public_key that is not the signing key's: which is right is left to a person.
   writeFileSync(path, `actor_id = "${actor.actor_id}"\nlabel = 5\npublic_key = "${'ab'.repeat(32)}"\n`);
-  assert.match(check(gritOk(repo, ['doctor']), 'actor_config').plan, /fix .* by hand: its public_key is not the key of .*signing\.key/);
+  assert.match(check(gritDoctor(repo), 'actor_config').plan, /fix .* by hand: its public_key is not the key of .*signing\.key/);
 
   writeFileSync(path, `actor_id = "${'0'.repeat(32)}"\nlabel = 5\ncreated_ts = "yesterday"\npublic_key = "zz"\nkey_scheme = "rsa"\n`);
-  const d = check(gritOk(repo, ['doctor']), 'actor_config');
+  const d = check(gritDoctor(repo), 'actor_config');
   assert.equal(d.status, 'error');
   assert.match(d.plan, new RegExp(`rewrite .* for actor ${actor.actor_id} \\(id from its directory, public_key from its signing key; replacing actor_id = "0{32}", label = 5, created_ts = "yesterday", public_key = "zz", key_scheme = "rsa"`));
-  const fixed = gritOk(repo, ['doctor', '--fix']);
+  const fixed = gritDoctor(repo, ['--fix']);
   assert.equal(fixed.applied.length, 1, JSON.stringify(fixed));
   assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
   const again = gritOk(repo, ['actor', 'current']).actor;
@@ -325,7 +325,7 @@ test('a local WAL commit whose labels or symbols are not in hash order (its id o
       assertCoded(r, 'wal_error', 1, /grit doctor/);
       assert.match(r.json.error.message, new RegExp(`${listName} are not in the order SPEC §1 hashes them in`));
     }
-    const doctor = gritOk(repo, ['doctor']);
+    const doctor = gritDoctor(repo);
     assert.equal(check(doctor, 'wal_ref').status, 'error');
     assert.equal(check(doctor, 'store_integrity').status, 'warn', 'the store is left alone, not called corrupt');
     assert.equal(gritOk(repo, ['db', 'check']).corrupt_count, 0);
