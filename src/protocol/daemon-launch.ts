@@ -3,7 +3,7 @@
  * auto-spawns it and waits up to 5 s). Two CLIs racing to start it are fine: the second daemon
  * finds the socket taken and exits, and both CLIs connect to the first.
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { GritError } from '../core/errors.js';
 import { GritClient, type ClientOptions } from './client.js';
@@ -55,13 +55,28 @@ export async function spawnDaemon(extraArgs: string[] = []): Promise<SpawnedDaem
  */
 function startFailure(pid: number | undefined, code: number): string {
   try {
-    const lines = readFileSync(daemonLogPath(), 'utf8').trimEnd().split('\n');
-    for (let i = lines.length - 1; i >= Math.max(0, lines.length - 50); i--) {
-      const entry = JSON.parse(lines[i]) as { pid?: number; reason?: unknown };
+    // Its last lines are enough (the log of a long-lived daemon can be large).
+    const fd = openSync(daemonLogPath(), 'r');
+    let tail: string;
+    try {
+      const size = fstatSync(fd).size;
+      const buf = Buffer.alloc(Math.min(size, 64 << 10));
+      readSync(fd, buf, 0, buf.length, size - buf.length);
+      tail = buf.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
+    for (const line of tail.trimEnd().split('\n').reverse()) {
+      let entry: { pid?: number; reason?: unknown };
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        continue; // the first line of the tail, cut short
+      }
       if (entry.pid === pid && typeof entry.reason === 'string') return entry.reason;
     }
   } catch {
-    // no log, or not one it wrote: the exit code is all there is
+    // no log: the exit code is all there is
   }
   return `grit-daemon exited with status ${code}`;
 }
