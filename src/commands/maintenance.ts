@@ -420,7 +420,7 @@ export async function snapshotGc(ctx: RepoContext, args: Args): Promise<Snapshot
       const off = await snapshotsOffWal(ctx.wal.objects, await listSnapshots(ctx.repo.commonDir), (walHead) => ctx.wal.isAncestor(walHead, head));
       unusable = new Set(off.map((s) => s.ref));
     } catch {
-      unusable = new Set();
+      // A WAL that cannot be walked: none is judged (the set is still empty).
     } finally {
       ctx.wal.objects.close();
     }
