@@ -27,7 +27,7 @@ import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
-import { listSnapshots, offWalReason, snapshotsOffWal } from '../git/snapshot.js';
+import { listSnapshots, unusableSnapshots } from '../git/snapshot.js';
 import { Wal, type WalCommit } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { findLostEvents } from './lost-events.js';
@@ -513,8 +513,8 @@ function checkRebuildThreshold(s: State): Finding {
 }
 
 /**
- * Snapshots that can never be used: their wal_head is off the WAL's chain (sync rebased the
- * commits they were taken on). Judged against the commits wal_ref already read, so it costs a
+ * Snapshots that can never be used: their snapshot.json cannot be read, or their wal_head is off
+ * the WAL's chain (sync rebased the commits they were taken on). Judged against the commits wal_ref already read, so it costs a
  * snapshot.json read a snapshot. Deleting them is left to `snapshot gc` (doctor touches no refs).
  */
 async function checkSnapshots(s: State): Promise<Finding> {
@@ -525,14 +525,14 @@ async function checkSnapshots(s: State): Promise<Finding> {
     return ok('snapshots', `${plural(snapshots.length, 'snapshot')}, not checked: ${why}`);
   }
   const onWal = new Set(s.walCommits.map((c) => c.oid));
-  const off = await snapshotsOffWal(s.wal!.objects, snapshots, (walHead) => onWal.has(walHead));
+  const off = await unusableSnapshots(s.wal!.objects, snapshots, (walHead) => onWal.has(walHead));
   if (off.length === 0) return ok('snapshots', `${plural(snapshots.length, 'snapshot')}, each taken on this WAL`);
   return {
     id: 'snapshots',
     status: 'warn',
     message:
       `${off.length} of ${plural(snapshots.length, 'snapshot')} can never be used: ` +
-      off.map((x) => `${x.ref} (${offWalReason(x.wal_head)})`).join('; '),
+      off.map((x) => `${x.ref} (${x.reason})`).join('; '),
     plan: '`grit snapshot gc` deletes them first, whatever --keep says (only the refs); `grit snapshot` writes one of the current WAL',
   };
 }

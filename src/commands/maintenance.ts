@@ -24,7 +24,7 @@ import {
   offWalReason,
   readSnapshotInto,
   readSnapshotMeta,
-  snapshotsOffWal,
+  unusableSnapshots,
   type SnapshotMeta,
   type SnapshotSink,
 } from '../git/snapshot.js';
@@ -401,13 +401,13 @@ export async function snapshot(ctx: RepoContext): Promise<SnapshotResult> {
 export interface SnapshotGcResult {
   deleted: string[];
   kept: string[];
-  /** Of `deleted`, the snapshots that could never be used (`offWalReason`): deleted whatever `--keep` says. */
+  /** Of `deleted`, the snapshots that could never be used (`unusableSnapshots`): deleted whatever `--keep` says. */
   unusable: string[];
 }
 
 /**
- * `snapshot gc [--keep N]`: snapshots whose wal_head is off the WAL's chain go first and take no
- * newest slot. Judging them walks the WAL's commits once a snapshot; with no WAL head, or a WAL
+ * `snapshot gc [--keep N]`: snapshots that can never be used (unreadable, or their wal_head off
+ * the WAL's chain) go first and take no newest slot. Judging them walks the WAL's commits once a snapshot; with no WAL head, or a WAL
  * that cannot be walked, none is judged (a snapshot may then be the last copy of the events) and
  * only the count applies.
  */
@@ -417,8 +417,8 @@ export async function snapshotGc(ctx: RepoContext, args: Args): Promise<Snapshot
   let unusable = new Set<string>();
   if (head !== null) {
     try {
-      const off = await snapshotsOffWal(ctx.wal.objects, await listSnapshots(ctx.repo.commonDir), (walHead) => ctx.wal.isAncestor(walHead, head));
-      unusable = new Set(off.map((s) => s.ref));
+      const never = await unusableSnapshots(ctx.wal.objects, await listSnapshots(ctx.repo.commonDir), (walHead) => ctx.wal.isAncestor(walHead, head));
+      unusable = new Set(never.map((s) => s.ref));
     } catch {
       // A WAL that cannot be walked: none is judged (the set is still empty).
     } finally {

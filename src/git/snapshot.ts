@@ -220,31 +220,36 @@ export function readSnapshotInto(objects: ObjectStore, oid: string, sink: Snapsh
 export const offWalReason = (walHead: string): string =>
   `its wal_head ${walHead} is not on refs/grit/wal (sync rebased the local events it was taken on, or it is another WAL's), so it can never be used`;
 
+/** A snapshot that can never be used, and why (`offWalReason`, or why its snapshot.json cannot be read). */
+export type UnusableSnapshot = SnapshotRef & { reason: string };
+
 /**
- * The snapshots of `snapshots` whose wal_head `onWal` says is not on the WAL's chain (one check a
- * snapshot), newest first. A snapshot whose meta cannot be read is not judged here (a rebuild
- * skips it with its own reason).
+ * The snapshots of `snapshots` that can never be used, newest first: those whose snapshot.json
+ * cannot be read (a ref at a blob, a commit of something else, missing objects) and those whose
+ * wal_head `onWal` says is not on the WAL's chain (one check a snapshot). Chunks are not read: a
+ * snapshot whose events do not match is skipped by a rebuild with its own reason.
  */
-export async function snapshotsOffWal(
+export async function unusableSnapshots(
   objects: ObjectStore,
   snapshots: readonly SnapshotRef[],
   onWal: (walHead: string) => boolean | Promise<boolean>,
-): Promise<(SnapshotRef & { wal_head: string })[]> {
-  const off: (SnapshotRef & { wal_head: string })[] = [];
+): Promise<UnusableSnapshot[]> {
+  const unusable: UnusableSnapshot[] = [];
   for (const s of snapshots) {
     let walHead: string;
     try {
       walHead = readSnapshotMeta(objects, s.oid).wal_head;
-    } catch {
+    } catch (err) {
+      unusable.push({ ...s, reason: (err as Error).message });
       continue;
     }
-    if (!(await onWal(walHead))) off.push({ ...s, wal_head: walHead });
+    if (!(await onWal(walHead))) unusable.push({ ...s, reason: offWalReason(walHead) });
   }
-  return off;
+  return unusable;
 }
 
 /**
- * Deletes the refs in `unusable` (snapshots that can never be used: `snapshotsOffWal`), then all
+ * Deletes the refs in `unusable` (snapshots that can never be used: `unusableSnapshots`), then all
  * but the newest `keep` of the others, so an unusable snapshot never takes a newest slot. Only
  * refs; objects go with `git gc`.
  */

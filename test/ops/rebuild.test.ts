@@ -346,6 +346,23 @@ test('a snapshot whose local commits sync rebased: rebuild says why it was not u
   assert.deepEqual([again.from_snapshot, again.snapshot_ref, again.snapshots_skipped], [true, fresh.snapshot_ref, undefined]);
 });
 
+test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, never the only valid one; doctor names it', { timeout: 60_000 }, () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'kept']);
+  const good = gritOk(repo, ['snapshot']).snapshot_ref;
+  const blob = gitIn(repo, ['hash-object', '-w', '--stdin'], Buffer.from('x'));
+  git(repo, 'update-ref', 'refs/grit/snapshots/9999999999997', blob);
+
+  const warned = gritDoctor(repo).checks.find((c: any) => c.id === 'snapshots');
+  assert.equal(warned.status, 'warn');
+  assert.match(warned.message, /^1 of 2 snapshots can never be used: refs\/grit\/snapshots\/9999999999997 \(/);
+  const gc = gritOk(repo, ['snapshot', 'gc', '--keep', '1']);
+  assert.deepEqual(gc, { deleted: ['refs/grit/snapshots/9999999999997'], kept: [good], unusable: ['refs/grit/snapshots/9999999999997'] });
+  const r = gritOk(repo, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([r.from_snapshot, r.snapshot_ref], [true, good]);
+});
+
 test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_days', async () => {
   const { maybeAutoSnapshot } = await import('../../src/commands/maintenance.js');
   const { RepoContext } = await import('../../src/commands/context.js');
