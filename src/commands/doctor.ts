@@ -38,6 +38,7 @@ import { RepoContext, type CommandEnv, type ContextOptions } from './context.js'
 import { daemonHolds, judgeLock } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
 import { plural } from '../core/plural.js';
+import { writeDenied } from '../core/write-access.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 
@@ -401,6 +402,9 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
   if (!actor) return ok('store_integrity', 'not checked: no actor');
   const path = storeFile(actor.dir);
   if (!existsSync(path)) return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
+  // A store this user may not write is not a damaged one: rebuilding it would not help either.
+  const denied = writeDenied(actor.dir);
+  if (denied) return { id: 'store_integrity', status: 'error', message: denied.message, plan: denied.suggestion! };
   const probe = probeStore(actor.dir);
   s.probe = probe;
   const walOk = s.walEvents !== undefined;

@@ -21,6 +21,7 @@ import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type
 import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
+import { writeDenied } from './write-access.js';
 
 export interface StoreMeta {
   wal_head: string | null;
@@ -204,7 +205,7 @@ export class Store {
       store = new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced }));
       if (unsynced) store.unsyncedIn = actorDir;
     } catch (err) {
-      throw new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
+      throw writeDenied(actorDir) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
         suggestion: 'run `grit doctor --fix` to rebuild the store from the WAL',
       });

@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { pidAlive } from '../commands/lockfile.js';
+import { writeDenied } from '../core/write-access.js';
 
 export interface DaemonLease {
   pid: number;
@@ -73,7 +74,11 @@ export class Lease {
     };
     const path = leasePath(actorDir);
     const tmp = `${path}.${process.pid}.${now}.tmp`;
-    writeFileSync(tmp, JSON.stringify(record));
+    try {
+      writeFileSync(tmp, JSON.stringify(record));
+    } catch (err) {
+      throw writeDenied(actorDir) ?? err;
+    }
     try {
       try {
         linkSync(tmp, path); // exclusive: fails when a lease file exists

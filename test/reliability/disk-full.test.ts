@@ -157,3 +157,50 @@ test('a read-only object directory: io_error, nothing changed (skipped as root, 
     for (const d of dirs) chmodSync(d, 0o755);
   }
 });
+
+test('an actor directory this user cannot write: io_error, exit 5, naming it, alike locally and through the daemon; doctor offers no rebuild', { timeout: 60_000 }, (t) => {
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  const repo = repoWithIssues(join(dir, 'repo'), 1);
+  const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
+  const runDir = join(dir, 'run');
+  mkdirSync(runDir, { mode: 0o700 });
+  // Root ignores permission bits: as root, run grit as another user, who cannot write root's files.
+  const asOther = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  if (isRoot) spawnSync('chown', ['65534:65534', runDir]);
+  else chmodSync(actorDir, 0o555);
+  const run = (args: string[], daemon: boolean): GritResult => {
+    const argv = [...asOther, process.execPath, GRIT_BIN, ...args, '--json'];
+    const r = spawnSync(argv[0], argv.slice(1), {
+      cwd: repo,
+      encoding: 'utf8',
+      env: { ...process.env, NO_COLOR: '1', HOME: runDir, GRIT_RUN_DIR: runDir, GRIT_NO_DAEMON: daemon ? '' : '1' },
+    });
+    let json: any = null;
+    try {
+      json = JSON.parse(r.stdout);
+    } catch {
+      /* not JSON */
+    }
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr + (r.error?.message ?? ''), json };
+  };
+  try {
+    const probe = run(['--version'], false);
+    if (probe.code !== 0) return t.skip(`cannot run grit as another user here: ${probe.stderr}`);
+    for (const daemon of [false, true]) {
+      const r = run(['issue', 'list'], daemon);
+      assert.equal(r.code, 5, `daemon ${daemon}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.code, 'io_error');
+      assert.equal(r.json.error.message, `${actorDir} is not writable by this user: grit keeps its store (a cache) there and writes it even to answer a read`);
+      assert.equal(r.json.error.details.store_unwritable, true);
+    }
+    const doctor = run(['doctor'], false);
+    const store = doctor.json.data.checks.find((c: any) => c.id === 'store_integrity');
+    assert.equal(store.status, 'error');
+    assert.match(store.plan, /^give this user write permission on /);
+    assert.doesNotMatch(store.plan, /rebuild/);
+  } finally {
+    run(['daemon', 'stop'], true);
+    if (!isRoot) chmodSync(actorDir, 0o755);
+  }
+});
