@@ -153,6 +153,14 @@ const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EACCES', 'EPERM
 export function toGritError(err: unknown): GritError {
   if (err instanceof GritError) return err;
   const e = err as NodeJS.ErrnoException;
+  // process.cwd() of a directory deleted (or moved away) under the shell.
+  if (e?.syscall === 'uv_cwd') {
+    return new GritError('io_error', 'the current directory no longer exists', {
+      environment: true,
+      details: { errno: e.code ?? null },
+      suggestion: 'cd to a directory that exists (this one was deleted or moved away)',
+    });
+  }
   const errno = e ? errnoName((e as { code?: unknown }).code) : null;
   if (errno) {
     let suggestion: string | undefined;

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 import { resolvePrefix } from '../../src/core/ids.js';
+import { GRIT_BIN } from '../helpers/paths.js';
 
 const walHead = (repo: string) => {
   try {
@@ -255,6 +256,22 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   assert.match(inBare.json.error.message, /is a bare repository: grit works in a clone/);
   // Inside a clone's own .git directory, the clone is found as before.
   assert.equal(gritOk(join(repo, '.git'), ['issue', 'list']).total, gritOk(repo, ['issue', 'list']).total);
+});
+
+test('a command run from a directory deleted under the shell: io_error, exit 5, saying so, locally and through the daemon', () => {
+  const gone = tempRepo();
+  gritOk(gone, ['init', '--no-agents-md']);
+  for (const noDaemon of ['1', '']) {
+    const r = spawnSync('bash', ['-c', `cd "$1" && rm -rf "$1" && exec "$2" "$3" issue list --json`, 'sh', gone, process.execPath, GRIT_BIN], {
+      encoding: 'utf8',
+      env: { ...process.env, GRIT_NO_DAEMON: noDaemon, GRIT_RUN_DIR: join(tempDir(), 'run') },
+    });
+    assert.equal(r.status, 5, r.stdout + r.stderr);
+    const error = JSON.parse(r.stdout).error;
+    assert.deepEqual([error.code, error.message], ['io_error', 'the current directory no longer exists']);
+    assert.match(error.details.suggestion, /^cd to a directory that exists/);
+    mkdirSync(gone);
+  }
 });
 
 test("GIT_DIR or GIT_WORK_TREE naming another repository is refused; a git hook's, naming this one, is fine", () => {
