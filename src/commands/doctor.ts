@@ -39,6 +39,7 @@ import { daemonHolds, judgeLock } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
 import { plural } from '../core/plural.js';
 import { writeDenied } from '../core/write-access.js';
+import { leftTempFiles, removeLeftTempFiles } from './temp-files.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
 
@@ -70,6 +71,7 @@ export const CHECK_IDS = [
   'dependency_cycles',
   'signatures',
   'lock_refs',
+  'temp_files',
 ] as const;
 
 const ok = (id: string, message: string): Finding => ({ id, status: 'ok', message, plan: null });
@@ -606,6 +608,26 @@ async function checkLockRefs(s: State): Promise<Finding> {
   };
 }
 
+/** Temporary files of killed writers (src/commands/temp-files.ts): only space, but nothing else removes them. */
+function checkTempFiles(s: State): Finding {
+  const files = leftTempFiles(s.repo!);
+  if (files.length === 0) return ok('temp_files', 'no temporary files left by killed writers');
+  const bytes = files.reduce((n, f) => n + f.bytes, 0);
+  const shown = files.slice(0, 5).map((f) => f.path).join(', ');
+  return {
+    id: 'temp_files',
+    status: 'warn',
+    message: `${plural(files.length, 'temporary file')} (${plural(bytes, 'byte')}) left by writers that were killed: ${shown}${files.length > 5 ? ', …' : ''}`,
+    plan: 'delete them (`grit doctor --fix`): their writers are gone, so nothing can use them',
+    fixes: [
+      {
+        key: 'temp_files',
+        run: async () => `deleted ${plural(removeLeftTempFiles(s.repo!).length, 'temporary file')} left by killed writers`,
+      },
+    ],
+  };
+}
+
 async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   const s: State = {};
   const out: Finding[] = [];
@@ -640,6 +662,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   await guard('dependency_cycles', () => checkDependencyCycles(s));
   await guard('signatures', () => checkSignatures(s));
   await guard('lock_refs', () => checkLockRefs(s));
+  await guard('temp_files', () => checkTempFiles(s));
   s.wal?.objects.close();
   return out;
 }

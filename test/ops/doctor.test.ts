@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, utimesSync
 import { join } from 'node:path';
 import { grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 
-const IDS = ['git_repo', 'wal_ref', 'actor_config', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs'];
+const IDS = ['git_repo', 'wal_ref', 'actor_config', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs', 'temp_files'];
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
 
 function populated() {
@@ -139,6 +139,41 @@ test('stale lock files: old ref locks and dead-process locks are removed by --fi
   assert.ok(existsSync(fresh));
   assert.equal(check(fixed, 'wal_ref').status, 'ok');
   assert.equal(check(fixed, 'actor_config').status, 'ok');
+  gritOk(repo, ['issue', 'create', '--title', 'writes work']);
+});
+
+test('temporary files of killed writers: listed, deleted by --fix; a live writer\'s and a recently written one are kept', () => {
+  const { repo, actor } = populated();
+  const dead = deadPid();
+  const old = new Date(Date.now() - 120_000);
+  const put = (path: string, age: Date | null) => {
+    mkdirSync(join(path, '..'), { recursive: true });
+    writeFileSync(path, 'partial');
+    if (age) utimesSync(path, age, age);
+    return path;
+  };
+  const gone = [
+    put(join(repo, `.git/objects/pack/tmp_pack_grit_${dead}_a1b2c3d4e5f6`), old),
+    put(join(repo, `.git/objects/pack/tmp_idx_grit_${dead}_a1b2c3d4e5f6`), old),
+    put(join(repo, `.git/objects/3f/tmp_obj_grit_${dead}_0a0b0c0d0e0f`), old),
+    put(join(actor.data_dir, `daemon.lock.${dead}.1796400000000.tmp`), old),
+  ];
+  const kept = [
+    put(join(repo, `.git/objects/pack/tmp_pack_grit_${process.pid}_ffffffffffff`), old),
+    put(join(repo, `.git/objects/pack/tmp_pack_grit_${dead}_eeeeeeeeeeee`), null),
+    put(join(repo, '.git/objects/pack/tmp_pack_12345'), old),
+  ];
+  const d = check(gritDoctor(repo), 'temp_files');
+  assert.equal(d.status, 'warn');
+  assert.match(d.message, /^4 temporary files \(28 bytes\) left by writers that were killed: /);
+  for (const f of gone) assert.ok(d.message.includes(f), `${f} in ${d.message}`);
+  for (const f of kept) assert.ok(!d.message.includes(f), `${f} not in ${d.message}`);
+
+  const fixed = gritDoctor(repo, ['--fix']);
+  assert.deepEqual(fixed.applied, ['deleted 4 temporary files left by killed writers']);
+  assert.equal(check(fixed, 'temp_files').status, 'ok');
+  for (const f of gone) assert.ok(!existsSync(f), f);
+  for (const f of kept) assert.ok(existsSync(f), f);
   gritOk(repo, ['issue', 'create', '--title', 'writes work']);
 });
 

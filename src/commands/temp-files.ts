@@ -1,0 +1,72 @@
+/**
+ * Temporary files that grit's writers leave behind when they are killed mid-write (kill -9, OOM,
+ * a full disk): every one is named after the process writing it, so a file whose process is gone
+ * can never be renamed into place and only takes space. git's own gc removes git's temporary
+ * files, not these; `doctor` lists them and `doctor --fix` deletes them.
+ */
+import { readdirSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RepoPaths } from '../git/repo.js';
+import { actorsDir } from './actors.js';
+import { pidAlive } from './lockfile.js';
+
+/** Object writes (src/git/objects.ts, pack-write.ts): `tmp_{obj,pack,idx}_grit_<pid>_<hex>`. */
+const OBJECT_TMP = /^tmp_(?:obj|pack|idx)_grit_(\d+)_[0-9a-f]+$/;
+/** Files replaced by rename (configs, the daemon's lease, the unsynced marker): `<name>.<pid>[.<ms>].tmp`. */
+const RENAME_TMP = /\.(\d+)(?:\.\d+)?\.tmp$/;
+/**
+ * A writer in another pid namespace (a container sharing the repository) has a pid that looks
+ * dead from here: a file it is still writing keeps being modified, so only files left alone this
+ * long count.
+ */
+const QUIET_MS = 60_000;
+
+export interface LeftTempFile {
+  path: string;
+  bytes: number;
+}
+
+function scan(dir: string, pattern: RegExp, now: number, out: LeftTempFile[]): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = pattern.exec(name);
+    if (!m || pidAlive(Number(m[1]))) continue;
+    const path = join(dir, name);
+    try {
+      const st = statSync(path);
+      if (st.isFile() && now - st.mtimeMs >= QUIET_MS) out.push({ path, bytes: st.size });
+    } catch {
+      // gone meanwhile
+    }
+  }
+}
+
+/** grit's temporary files in the repository whose writing process is gone. */
+export function leftTempFiles(repo: RepoPaths, now = Date.now()): LeftTempFile[] {
+  const out: LeftTempFile[] = [];
+  const objects = join(repo.commonDir, 'objects');
+  scan(join(objects, 'pack'), OBJECT_TMP, now, out);
+  for (let i = 0; i < 256; i++) scan(join(objects, i.toString(16).padStart(2, '0')), OBJECT_TMP, now, out);
+  scan(repo.gritDir, RENAME_TMP, now, out);
+  const actors = actorsDir(repo);
+  let ids: string[] = [];
+  try {
+    ids = readdirSync(actors);
+  } catch {
+    // no actors yet
+  }
+  for (const id of ids) scan(join(actors, id), RENAME_TMP, now, out);
+  return out;
+}
+
+/** Deletes the files `leftTempFiles` finds now (a file whose writer came back to life is kept). */
+export function removeLeftTempFiles(repo: RepoPaths): LeftTempFile[] {
+  const files = leftTempFiles(repo);
+  for (const f of files) rmSync(f.path, { force: true });
+  return files;
+}
