@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -271,6 +273,88 @@ describe('grit mcp with piped input', () => {
     assert.deepEqual(replies.map((m) => m.id), [1, 2, 3, 4, 5, 6, 7, 8], 'one call at a time, in the order they came');
     const listed = JSON.parse(replies[2].result.content[0].text);
     assert.deepEqual(listed.data.issues.map((i: any) => i.title), ['piped']);
+  });
+});
+
+const INITIALIZE = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } };
+const callTool = (id: number, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+const cancel = (requestId: number, reason: string) => ({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason } });
+
+/** `grit mcp` with standard input kept open: each message is written when the test says, and a reply can be awaited by its id. */
+function live(repo: string) {
+  const child = spawn(process.execPath, [GRIT_BIN, 'mcp'], { cwd: repo, env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' } });
+  const replies: any[] = [];
+  const arrived = new Set<() => void>();
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    replies.push(JSON.parse(line));
+    for (const check of arrived) check();
+  });
+  return {
+    send: (message: object) => child.stdin.write(JSON.stringify(message) + '\n'),
+    reply: (id: number) =>
+      new Promise<any>((resolve) => {
+        const check = () => {
+          const found = replies.find((m) => m.id === id);
+          if (found) arrived.delete(check), resolve(found);
+        };
+        arrived.add(check);
+        check();
+      }),
+    end: async () => {
+      child.stdin.end();
+      const [code] = await once(child, 'exit');
+      return { code, replies, stderr };
+    },
+  };
+}
+
+describe('grit mcp and cancelled calls', () => {
+  it('does not run a call cancelled before it started (the QA repro)', () => {
+    const repo = tempRepo();
+    const { replies, stderr } = pipe(repo, [
+      INITIALIZE,
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      callTool(1, 'issue_list', {}),
+      callTool(2, 'issue_create', { title: 'cancelled-write' }),
+      cancel(2, 'user pressed stop'),
+    ]);
+    assert.deepEqual(replies.map((m) => m.id), [0, 1]);
+    assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'the cancelled create did not run');
+    assert.equal(stderr, 'grit mcp: request 2 (issue_create) cancelled (user pressed stop) before it started: not run\n');
+  });
+
+  it('lets a running call finish without a reply, and skips the one queued behind it', { timeout: 60_000 }, async () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    const server = live(repo);
+    server.send(INITIALIZE);
+    await server.reply(0);
+    // The WAL ref's lock, held as another writer would: the first create waits for it, running.
+    const lock = join(repo, '.git', 'refs', 'grit', 'wal.lock');
+    mkdirSync(join(repo, '.git', 'refs', 'grit'), { recursive: true });
+    writeFileSync(lock, '');
+    server.send(callTool(1, 'issue_create', { title: 'running when cancelled' }));
+    server.send(callTool(2, 'issue_create', { title: 'queued when cancelled' }));
+    server.send({ jsonrpc: '2.0', id: 3, method: 'ping' });
+    await server.reply(3);
+    await new Promise((r) => setTimeout(r, 300));
+    server.send(cancel(1, 'stop'));
+    server.send(cancel(2, 'stop'));
+    server.send({ jsonrpc: '2.0', id: 4, method: 'ping' });
+    await server.reply(4);
+    rmSync(lock);
+    const { code, replies, stderr } = await server.end();
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(replies.map((m) => m.id), [0, 3, 4], 'no reply for a cancelled call');
+    const titles = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.title);
+    assert.deepEqual(titles, ['running when cancelled'], 'the running call ran to its end; the queued one never ran');
+    assert.equal(
+      stderr,
+      'grit mcp: request 1 (issue_create) cancelled (stop) after it had started: it ran to its end, and no reply is sent\n' +
+        'grit mcp: request 2 (issue_create) cancelled (stop) before it started: not run\n',
+    );
   });
 });
 
