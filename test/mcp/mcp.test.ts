@@ -276,7 +276,7 @@ describe('grit mcp with piped input', () => {
   });
 });
 
-const INITIALIZE = { jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'test', version: '1' } } };
+const initialize = (protocolVersion = '2025-06-18') => ({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
 const callTool = (id: number, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 const cancel = (requestId: number, reason: string) => ({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason } });
 
@@ -314,7 +314,7 @@ describe('grit mcp and cancelled calls', () => {
   it('does not run a call cancelled before it started (the QA repro)', () => {
     const repo = tempRepo();
     const { replies, stderr } = pipe(repo, [
-      INITIALIZE,
+      initialize(),
       { jsonrpc: '2.0', method: 'notifications/initialized' },
       callTool(1, 'issue_list', {}),
       callTool(2, 'issue_create', { title: 'cancelled-write' }),
@@ -329,7 +329,7 @@ describe('grit mcp and cancelled calls', () => {
     const repo = tempRepo();
     gritOk(repo, ['init', '--no-agents-md']);
     const server = live(repo);
-    server.send(INITIALIZE);
+    server.send(initialize());
     await server.reply(0);
     // The WAL ref's lock, held as another writer would: the first create waits for it, running.
     const lock = join(repo, '.git', 'refs', 'grit', 'wal.lock');
@@ -387,6 +387,67 @@ describe('grit mcp answers broken messages as JSON-RPC 2.0 asks, and keeps servi
       assert.match(error.message, new RegExp(`^Invalid params for \\S+: .*${field}: `));
     }
     assert.equal(byId.get(5).result.isError, false);
+  });
+});
+
+describe('grit mcp and JSON-RPC batches, by the protocol version agreed', () => {
+  const ping = (id: number) => ({ jsonrpc: '2.0', id, method: 'ping' });
+  const batch = [
+    ping(1),
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+    callTool(3, 'issue_create', { title: 'from a batch' }),
+    { jsonrpc: '2.0', id: 4, method: 'tools/call', params: {} },
+    { ...initialize(), id: 5 },
+    7,
+  ];
+
+  it('answers a batch under 2025-03-26 with one array: a reply to each request, in one line', () => {
+    const repo = tempRepo();
+    // Piped right behind initialize: the batch is read once the version is agreed.
+    const { replies } = pipe(repo, [initialize('2025-03-26'), batch, ping(6)]);
+    assert.equal(replies.length, 3, JSON.stringify(replies));
+    assert.equal(replies[0].result.protocolVersion, '2025-03-26');
+    const array: any[] = replies.find(Array.isArray) ?? assert.fail('no array among the replies');
+    const byId = new Map(array.map((m: any) => [m.id, m]));
+    assert.deepEqual([...byId.keys()].sort(), [1, 2, 3, 4, 5, null].sort(), 'one reply per request, none for the notification');
+    assert.deepEqual(byId.get(1).result, {});
+    assert.ok(byId.get(2).result.tools.some((t: any) => t.name === 'issue_create'));
+    assert.equal(byId.get(3).result.isError, false);
+    assert.equal(byId.get(4).error.code, -32602, 'a member is checked as a line on its own would be');
+    assert.equal(byId.get(5).error.code, -32600, 'initialize may not be in a batch (2025-03-26 lifecycle)');
+    assert.equal(byId.get(null).error.code, -32600);
+    assert.deepEqual(gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.title), ['from a batch']);
+  });
+
+  it('under 2025-03-26, answers nothing for a batch of notifications, and one error for an empty batch', () => {
+    const { replies } = pipe(tempRepo(), [initialize('2025-03-26'), [{ jsonrpc: '2.0', method: 'notifications/initialized' }], [], ping(1)]);
+    assert.deepEqual(replies.map((m) => [m.id, m.error?.code ?? 'ok']), [[0, 'ok'], [null, -32600], [1, 'ok']]);
+  });
+
+  it('under 2025-03-26, does not wait for a request of a batch that is cancelled before it runs', () => {
+    const repo = tempRepo();
+    const { replies } = pipe(repo, [initialize('2025-03-26'), [callTool(1, 'issue_create', { title: 'cancelled' }), cancel(1, 'stop'), ping(2)]]);
+    assert.deepEqual(replies[1].map((m: any) => m.id), [2]);
+    assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+  });
+
+  for (const version of ['2024-11-05', '2025-06-18']) {
+    it(`refuses a batch under ${version}, which has none, and runs nothing in it`, () => {
+      const repo = tempRepo();
+      const { replies, stderr } = pipe(repo, [initialize(version), batch, ping(6)]);
+      assert.equal(replies[0].result.protocolVersion, version);
+      assert.deepEqual(replies.slice(1).map((m) => [m.id, m.error?.code ?? 'ok']), [[null, -32600], [6, 'ok']]);
+      assert.match(replies[1].error.message, new RegExp(`only in protocol version 2025-03-26; this session speaks ${version}$`));
+      assert.match(stderr, /^grit mcp: Invalid Request: a JSON-RPC batch/);
+      assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+    });
+  }
+
+  it('refuses a batch before initialize: no version is agreed yet', () => {
+    const { replies } = pipe(tempRepo(), [[ping(1)], ping(2)]);
+    assert.deepEqual(replies.map((m) => [m.id, m.error?.code ?? 'ok']), [[null, -32600], [2, 'ok']]);
+    assert.match(replies[0].error.message, /no protocol version is agreed yet \(initialize first\)$/);
   });
 });
 
