@@ -7,7 +7,7 @@
  * A failure is an MCP tool error (isError) whose envelope carries the grit error code.
  */
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { GritError, invalidArgs, toGritError } from '../core/errors.js';
 import { cliName, type Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
@@ -30,17 +30,31 @@ export function availableTools(): ToolSpec[] {
 /**
  * Tool calls run one at a time, in the order they arrive, each whole (memory_query's several
  * commands too, so no call runs between them): each opens the actor's store, and agents call
- * tools in sequence anyway.
+ * tools in sequence anyway. A call whose signal is aborted (the client cancelled it) before its
+ * turn comes is not run: its promise rejects with the signal's reason.
  */
-function oneAtATime(): <T>(task: () => Promise<T>) => Promise<T> {
+function oneAtATime(): <T>(task: () => Promise<T>, signal: AbortSignal) => Promise<T> {
   let tail: Promise<unknown> = Promise.resolve();
-  return (task) => {
-    const result = tail.then(task);
+  return (task, signal) => {
+    const result = tail.then(() => {
+      signal.throwIfAborted();
+      return task();
+    });
     tail = result.catch(() => undefined);
     return result;
   };
 }
 
+/**
+ * What became of a call the client cancelled (`notifications/cancelled`), for standard error:
+ * the SDK sends no reply for it, as the MCP spec asks, so this line is all there is to say that
+ * a call which had started ran to its end (docs/mcp.md "Cancellation").
+ */
+function cancelNote(id: RequestId, tool: string, reason: unknown, started: boolean): string {
+  const why = typeof reason === 'string' && reason !== '' ? ` (${reason})` : '';
+  const what = started ? 'after it had started: it ran to its end, and no reply is sent' : 'before it started: not run';
+  return `request ${JSON.stringify(id)} (${tool}) cancelled${why} ${what}`;
+}
 /** `arguments` is an object or absent: the transport answers any other shape with -32602. */
 function checkArgs(tool: ToolSpec, raw: Args): Args {
   const allowed = Object.keys(tool.input.properties);
@@ -86,7 +100,12 @@ export async function callTool(run: Runner, name: string, rawArgs: Args = {}): P
   }
 }
 
-export function createServer(options: ContextOptions, version: string): { server: Server; idle: () => Promise<void> } {
+/** `log` takes one line for standard error: what the client's messages got wrong, and cancellations. */
+export function createServer(
+  options: ContextOptions,
+  version: string,
+  log: (line: string) => void,
+): { server: Server; idle: () => Promise<void> } {
   const run: Runner = (ipc, args) => runLocal(ipc, args, options);
   const inTurn = oneAtATime();
   const inFlight = new Set<Promise<unknown>>();
@@ -94,12 +113,21 @@ export function createServer(options: ContextOptions, version: string): { server
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
     tools: availableTools().map((t) => ({ name: t.name, description: t.description, inputSchema: t.input })),
   }));
-  server.setRequestHandler(CallToolRequestSchema, (req) => {
-    const call = inTurn(() => callTool(run, req.params.name, req.params.arguments));
+  server.setRequestHandler(CallToolRequestSchema, (req, { signal, requestId }) => {
+    let started = false;
+    const call = inTurn(() => {
+      started = true;
+      return callTool(run, req.params.name, req.params.arguments);
+    }, signal);
     inFlight.add(call);
-    void call.finally(() => inFlight.delete(call));
+    const settled = () => {
+      inFlight.delete(call);
+      if (signal.aborted) log(cancelNote(requestId, req.params.name, signal.reason, started));
+    };
+    void call.then(settled, settled);
     return call;
   });
+  server.onerror = (err) => log(err.message);
   const idle = async () => {
     // Requests read just before the end of input are dispatched on a later tick: let them start.
     await new Promise((r) => setImmediate(r));
@@ -113,10 +141,9 @@ export function createServer(options: ContextOptions, version: string): { server
  * may pipe requests in and close at once (`printf … | grit mcp`).
  */
 export async function serveMcp(options: ContextOptions, version: string): Promise<void> {
-  const { server, idle } = createServer(options, version);
+  // Standard output carries only the protocol: anything else the server has to say goes here.
+  const { server, idle } = createServer(options, version, (line) => process.stderr.write(`grit mcp: ${line}\n`));
   const closed = new Promise<void>((resolve) => (server.onclose = resolve));
-  // Standard output carries only the protocol: what went wrong with the client's messages goes here.
-  server.onerror = (err) => process.stderr.write(`grit mcp: ${err.message}\n`);
   await server.connect(new LineTransport());
   process.stdin.once('end', () => void idle().then(() => server.close()));
   await closed;

@@ -6,12 +6,15 @@
  * - a request whose params do not fit its method: Invalid params (-32602), one line naming what is
  *   wrong. The SDK would answer that with -32603 Internal error and its schema check's dump.
  * Each such line is also reported through `onerror` (the server writes it on stderr).
+ *
+ * It also takes JSON-RPC batches (§6), in the one protocol version of MCP that has them (below).
  */
 import { createInterface, type Interface } from 'node:readline';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
 import {
   ClientRequestSchema,
   ErrorCode,
+  isJSONRPCNotification,
   isJSONRPCRequest,
   JSONRPCMessageSchema,
   type JSONRPCMessage,
@@ -20,6 +23,13 @@ import {
 
 /** The SDK's schema of each request a client may send, by method. */
 const REQUEST_SCHEMAS = new Map(ClientRequestSchema.options.map((schema) => [schema.shape.method.value as string, schema]));
+
+/**
+ * The protocol versions in which a client may send a batch: 2025-03-26 added JSON-RPC batching
+ * (its changelog; its stdio transport: a message may be "a JSON-RPC batch containing one or more
+ * requests and/or notifications") and 2025-06-18 removed it again. 2024-11-05 never had it.
+ */
+const BATCH_VERSIONS: ReadonlySet<string> = new Set(['2025-03-26']);
 
 interface Issue {
   path: PropertyKey[];
@@ -33,11 +43,58 @@ function idOf(json: unknown): RequestId | null {
   return typeof id === 'string' || typeof id === 'number' ? id : null;
 }
 
+/** The id a response answers; undefined for a request or a notification. */
+function answers(message: JSONRPCMessage): RequestId | undefined {
+  return 'result' in message || 'error' in message ? (message.id as RequestId) : undefined;
+}
+
+/** What to do with one message read: pass it on to the server, or answer it with an error. */
+type Checked = { ok: true; message: JSONRPCMessage } | { ok: false; refusal: Refusal };
+
+interface Refusal {
+  id: RequestId | null;
+  code: ErrorCode;
+  message: string;
+}
+
+function check(json: unknown): Checked {
+  const parsed = JSONRPCMessageSchema.safeParse(json);
+  if (!parsed.success) {
+    const what = 'Invalid Request: not a JSON-RPC 2.0 message (jsonrpc "2.0" with a method, or a result or error, and an id)';
+    return { ok: false, refusal: { id: idOf(json), code: ErrorCode.InvalidRequest, message: what } };
+  }
+  const message = parsed.data;
+  if (isJSONRPCRequest(message)) {
+    const fit = REQUEST_SCHEMAS.get(message.method)?.safeParse(message);
+    if (fit && !fit.success) {
+      const what = `Invalid params for ${message.method}: ${oneLine(fit.error.issues)}`;
+      return { ok: false, refusal: { id: message.id, code: ErrorCode.InvalidParams, message: what } };
+    }
+  }
+  return { ok: true, message };
+}
+
+/** A batch being answered: the requests of it still to be answered, and the replies so far. */
+interface Batch {
+  waiting: Set<RequestId>;
+  replies: JSONRPCMessage[];
+}
+
 export class LineTransport implements Transport {
   onclose?: () => void;
   onerror?: (error: Error) => void;
   onmessage?: (message: JSONRPCMessage) => void;
   private lines: Interface | null = null;
+  /** The protocol version of this session: the one named in grit's reply to `initialize`. */
+  private version: string | null = null;
+  /**
+   * The id of an `initialize` not answered yet. Lines read meanwhile wait in `held` until it is,
+   * so that a batch piped in right behind it is judged by the version that was agreed.
+   */
+  private initializing: RequestId | null = null;
+  private held: string[] = [];
+  /** Each request of a batch not answered yet → its batch. */
+  private batches = new Map<RequestId, Batch>();
 
   constructor(
     private readonly input: NodeJS.ReadableStream = process.stdin,
@@ -50,10 +107,16 @@ export class LineTransport implements Transport {
   }
 
   send(message: JSONRPCMessage): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.output.write(JSON.stringify(message) + '\n')) resolve();
-      else this.output.once('drain', resolve);
-    });
+    const id = answers(message);
+    const batch = id === undefined ? undefined : this.batches.get(id);
+    if (id !== undefined && batch) {
+      batch.replies.push(message);
+      this.settle(batch, id);
+      return Promise.resolve();
+    }
+    const sent = this.write(message);
+    if (id !== undefined && id === this.initializing) this.initialized(message);
+    return sent;
   }
 
   async close(): Promise<void> {
@@ -62,32 +125,116 @@ export class LineTransport implements Transport {
     this.onclose?.();
   }
 
+  private write(payload: JSONRPCMessage | JSONRPCMessage[]): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.output.write(JSON.stringify(payload) + '\n')) resolve();
+      else this.output.once('drain', resolve);
+    });
+  }
+
+  /** The reply to `initialize` is out: it names the session's version; the lines held meanwhile are read now. */
+  private initialized(reply: JSONRPCMessage): void {
+    const version = 'result' in reply ? (reply.result as { protocolVersion?: unknown }).protocolVersion : undefined;
+    if (typeof version === 'string') this.version = version;
+    this.initializing = null;
+    const held = this.held;
+    this.held = [];
+    for (const line of held) this.receive(line);
+  }
+
   private receive(line: string): void {
     if (line.trim() === '') return;
+    if (this.initializing !== null) {
+      this.held.push(line);
+      return;
+    }
     let json: unknown;
     try {
       json = JSON.parse(line);
     } catch (err) {
-      return this.refuse(null, ErrorCode.ParseError, `Parse error: ${(err as Error).message}`);
+      return this.refuse({ id: null, code: ErrorCode.ParseError, message: `Parse error: ${(err as Error).message}` });
     }
-    const parsed = JSONRPCMessageSchema.safeParse(json);
-    if (!parsed.success) {
-      const what = 'Invalid Request: not a JSON-RPC 2.0 message (jsonrpc "2.0" with a method, or a result or error, and an id)';
-      return this.refuse(idOf(json), ErrorCode.InvalidRequest, what);
+    if (Array.isArray(json)) return this.receiveBatch(json);
+    const checked = check(json);
+    if (!checked.ok) return this.refuse(checked.refusal);
+    if (isJSONRPCRequest(checked.message) && checked.message.method === 'initialize') this.initializing = checked.message.id;
+    this.pass(checked.message);
+  }
+
+  /**
+   * A batch is answered, as JSON-RPC 2.0 §6 asks, with one array holding a reply to each of its
+   * requests (none for its notifications, and nothing at all when it has no request), once the
+   * last of them is answered. Each member is checked as a line on its own would be.
+   */
+  private receiveBatch(members: unknown[]): void {
+    if (this.version === null || !BATCH_VERSIONS.has(this.version)) {
+      const session = this.version === null ? 'no protocol version is agreed yet (initialize first)' : `this session speaks ${this.version}`;
+      const message = `Invalid Request: a JSON-RPC batch, which MCP has only in protocol version ${[...BATCH_VERSIONS].join(', ')}; ${session}`;
+      return this.refuse({ id: null, code: ErrorCode.InvalidRequest, message });
     }
-    const message = parsed.data;
-    if (isJSONRPCRequest(message)) {
-      const fit = REQUEST_SCHEMAS.get(message.method)?.safeParse(message);
-      if (fit && !fit.success) {
-        return this.refuse(message.id, ErrorCode.InvalidParams, `Invalid params for ${message.method}: ${oneLine(fit.error.issues)}`);
+    if (members.length === 0) return this.refuse({ id: null, code: ErrorCode.InvalidRequest, message: 'Invalid Request: an empty batch' });
+    const batch: Batch = { waiting: new Set(), replies: [] };
+    const checked = members.map((member): Checked => {
+      const c = check(member);
+      // MCP 2025-03-26, lifecycle: "The initialize request MUST NOT be part of a JSON-RPC batch".
+      if (c.ok && isJSONRPCRequest(c.message) && c.message.method === 'initialize') {
+        const message = 'Invalid Request: initialize must be sent on its own, not in a batch';
+        return { ok: false, refusal: { id: c.message.id, code: ErrorCode.InvalidRequest, message } };
       }
+      return c;
+    });
+    // The refusals are in, and every request is waited for, before any member is passed on: the
+    // SDK answers some requests at once (an unknown method), and must not complete the batch early.
+    const passed: JSONRPCMessage[] = [];
+    for (const c of checked) {
+      if (!c.ok) {
+        batch.replies.push(this.refusal(c.refusal));
+        this.onerror?.(new Error(c.refusal.message));
+        continue;
+      }
+      if (isJSONRPCRequest(c.message)) {
+        batch.waiting.add(c.message.id);
+        this.batches.set(c.message.id, batch);
+      }
+      passed.push(c.message);
+    }
+    for (const message of passed) this.pass(message);
+    this.flush(batch);
+  }
+
+  /**
+   * Passes a message on to the server. A cancelled request of a batch is not waited for: the SDK
+   * sends no reply to a request cancelled before it is answered (docs/mcp.md "Cancellation").
+   */
+  private pass(message: JSONRPCMessage): void {
+    if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
+      const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
+      const batch = id === undefined ? undefined : this.batches.get(id);
+      if (id !== undefined && batch) this.settle(batch, id);
     }
     this.onmessage?.(message);
   }
 
-  private refuse(id: RequestId | null, code: ErrorCode, message: string): void {
+  /** Request `id` of `batch` needs no more waiting for. */
+  private settle(batch: Batch, id: RequestId): void {
+    this.batches.delete(id);
+    batch.waiting.delete(id);
+    this.flush(batch);
+  }
+
+  /** Writes the batch's replies once none is waited for (taking them out: a batch is answered once). */
+  private flush(batch: Batch): void {
+    if (batch.waiting.size > 0 || batch.replies.length === 0) return;
+    void this.write(batch.replies.splice(0));
+  }
+
+  private refusal({ id, code, message }: Refusal): JSONRPCMessage {
     // JSON-RPC 2.0 answers a request it cannot identify with id null; the SDK's type has no null.
-    void this.send({ jsonrpc: '2.0', id: id as RequestId, error: { code, message } });
-    this.onerror?.(new Error(message));
+    return { jsonrpc: '2.0', id: id as RequestId, error: { code, message } };
+  }
+
+  private refuse(refusal: Refusal): void {
+    void this.write(this.refusal(refusal));
+    this.onerror?.(new Error(refusal.message));
   }
 }

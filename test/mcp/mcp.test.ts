@@ -1,7 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
@@ -274,6 +276,88 @@ describe('grit mcp with piped input', () => {
   });
 });
 
+const initialize = (protocolVersion = '2025-06-18') => ({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
+const callTool = (id: number, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+const cancel = (requestId: number, reason: string) => ({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason } });
+
+/** `grit mcp` with standard input kept open: each message is written when the test says, and a reply can be awaited by its id. */
+function live(repo: string) {
+  const child = spawn(process.execPath, [GRIT_BIN, 'mcp'], { cwd: repo, env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: '1' } });
+  const replies: any[] = [];
+  const arrived = new Set<() => void>();
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    replies.push(JSON.parse(line));
+    for (const check of arrived) check();
+  });
+  return {
+    send: (message: object) => child.stdin.write(JSON.stringify(message) + '\n'),
+    reply: (id: number) =>
+      new Promise<any>((resolve) => {
+        const check = () => {
+          const found = replies.find((m) => m.id === id);
+          if (found) arrived.delete(check), resolve(found);
+        };
+        arrived.add(check);
+        check();
+      }),
+    end: async () => {
+      child.stdin.end();
+      const [code] = await once(child, 'exit');
+      return { code, replies, stderr };
+    },
+  };
+}
+
+describe('grit mcp and cancelled calls', () => {
+  it('does not run a call cancelled before it started (the QA repro)', () => {
+    const repo = tempRepo();
+    const { replies, stderr } = pipe(repo, [
+      initialize(),
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      callTool(1, 'issue_list', {}),
+      callTool(2, 'issue_create', { title: 'cancelled-write' }),
+      cancel(2, 'user pressed stop'),
+    ]);
+    assert.deepEqual(replies.map((m) => m.id), [0, 1]);
+    assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'the cancelled create did not run');
+    assert.equal(stderr, 'grit mcp: request 2 (issue_create) cancelled (user pressed stop) before it started: not run\n');
+  });
+
+  it('lets a running call finish without a reply, and skips the one queued behind it', { timeout: 60_000 }, async () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    const server = live(repo);
+    server.send(initialize());
+    await server.reply(0);
+    // The WAL ref's lock, held as another writer would: the first create waits for it, running.
+    const lock = join(repo, '.git', 'refs', 'grit', 'wal.lock');
+    mkdirSync(join(repo, '.git', 'refs', 'grit'), { recursive: true });
+    writeFileSync(lock, '');
+    server.send(callTool(1, 'issue_create', { title: 'running when cancelled' }));
+    server.send(callTool(2, 'issue_create', { title: 'queued when cancelled' }));
+    server.send({ jsonrpc: '2.0', id: 3, method: 'ping' });
+    await server.reply(3);
+    await new Promise((r) => setTimeout(r, 300));
+    server.send(cancel(1, 'stop'));
+    server.send(cancel(2, 'stop'));
+    server.send({ jsonrpc: '2.0', id: 4, method: 'ping' });
+    await server.reply(4);
+    rmSync(lock);
+    const { code, replies, stderr } = await server.end();
+    assert.equal(code, 0, stderr);
+    assert.deepEqual(replies.map((m) => m.id), [0, 3, 4], 'no reply for a cancelled call');
+    const titles = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.title);
+    assert.deepEqual(titles, ['running when cancelled'], 'the running call ran to its end; the queued one never ran');
+    assert.equal(
+      stderr,
+      'grit mcp: request 1 (issue_create) cancelled (stop) after it had started: it ran to its end, and no reply is sent\n' +
+        'grit mcp: request 2 (issue_create) cancelled (stop) before it started: not run\n',
+    );
+  });
+});
+
 describe('grit mcp answers broken messages as JSON-RPC 2.0 asks, and keeps serving', () => {
   it('a line that is not JSON is a Parse error with id null', () => {
     const { replies, stderr } = pipe(tempRepo(), ['{not json', { jsonrpc: '2.0', id: 1, method: 'ping' }]);
@@ -303,6 +387,67 @@ describe('grit mcp answers broken messages as JSON-RPC 2.0 asks, and keeps servi
       assert.match(error.message, new RegExp(`^Invalid params for \\S+: .*${field}: `));
     }
     assert.equal(byId.get(5).result.isError, false);
+  });
+});
+
+describe('grit mcp and JSON-RPC batches, by the protocol version agreed', () => {
+  const ping = (id: number) => ({ jsonrpc: '2.0', id, method: 'ping' });
+  const batch = [
+    ping(1),
+    { jsonrpc: '2.0', method: 'notifications/initialized' },
+    { jsonrpc: '2.0', id: 2, method: 'tools/list' },
+    callTool(3, 'issue_create', { title: 'from a batch' }),
+    { jsonrpc: '2.0', id: 4, method: 'tools/call', params: {} },
+    { ...initialize(), id: 5 },
+    7,
+  ];
+
+  it('answers a batch under 2025-03-26 with one array: a reply to each request, in one line', () => {
+    const repo = tempRepo();
+    // Piped right behind initialize: the batch is read once the version is agreed.
+    const { replies } = pipe(repo, [initialize('2025-03-26'), batch, ping(6)]);
+    assert.equal(replies.length, 3, JSON.stringify(replies));
+    assert.equal(replies[0].result.protocolVersion, '2025-03-26');
+    const array: any[] = replies.find(Array.isArray) ?? assert.fail('no array among the replies');
+    const byId = new Map(array.map((m: any) => [m.id, m]));
+    assert.deepEqual([...byId.keys()].sort(), [1, 2, 3, 4, 5, null].sort(), 'one reply per request, none for the notification');
+    assert.deepEqual(byId.get(1).result, {});
+    assert.ok(byId.get(2).result.tools.some((t: any) => t.name === 'issue_create'));
+    assert.equal(byId.get(3).result.isError, false);
+    assert.equal(byId.get(4).error.code, -32602, 'a member is checked as a line on its own would be');
+    assert.equal(byId.get(5).error.code, -32600, 'initialize may not be in a batch (2025-03-26 lifecycle)');
+    assert.equal(byId.get(null).error.code, -32600);
+    assert.deepEqual(gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.title), ['from a batch']);
+  });
+
+  it('under 2025-03-26, answers nothing for a batch of notifications, and one error for an empty batch', () => {
+    const { replies } = pipe(tempRepo(), [initialize('2025-03-26'), [{ jsonrpc: '2.0', method: 'notifications/initialized' }], [], ping(1)]);
+    assert.deepEqual(replies.map((m) => [m.id, m.error?.code ?? 'ok']), [[0, 'ok'], [null, -32600], [1, 'ok']]);
+  });
+
+  it('under 2025-03-26, does not wait for a request of a batch that is cancelled before it runs', () => {
+    const repo = tempRepo();
+    const { replies } = pipe(repo, [initialize('2025-03-26'), [callTool(1, 'issue_create', { title: 'cancelled' }), cancel(1, 'stop'), ping(2)]]);
+    assert.deepEqual(replies[1].map((m: any) => m.id), [2]);
+    assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+  });
+
+  for (const version of ['2024-11-05', '2025-06-18']) {
+    it(`refuses a batch under ${version}, which has none, and runs nothing in it`, () => {
+      const repo = tempRepo();
+      const { replies, stderr } = pipe(repo, [initialize(version), batch, ping(6)]);
+      assert.equal(replies[0].result.protocolVersion, version);
+      assert.deepEqual(replies.slice(1).map((m) => [m.id, m.error?.code ?? 'ok']), [[null, -32600], [6, 'ok']]);
+      assert.match(replies[1].error.message, new RegExp(`only in protocol version 2025-03-26; this session speaks ${version}$`));
+      assert.match(stderr, /^grit mcp: Invalid Request: a JSON-RPC batch/);
+      assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+    });
+  }
+
+  it('refuses a batch before initialize: no version is agreed yet', () => {
+    const { replies } = pipe(tempRepo(), [[ping(1)], ping(2)]);
+    assert.deepEqual(replies.map((m) => [m.id, m.error?.code ?? 'ok']), [[null, -32600], [2, 'ok']]);
+    assert.match(replies[0].error.message, /no protocol version is agreed yet \(initialize first\)$/);
   });
 });
 
