@@ -55,6 +55,7 @@ function cancelNote(id: RequestId, tool: string, reason: unknown, started: boole
   const what = started ? 'after it had started: it ran to its end, and no reply is sent' : 'before it started: not run';
   return `request ${JSON.stringify(id)} (${tool}) cancelled${why} ${what}`;
 }
+
 /** `arguments` is an object or absent: the transport answers any other shape with -32602. */
 function checkArgs(tool: ToolSpec, raw: Args): Args {
   const allowed = Object.keys(tool.input.properties);
