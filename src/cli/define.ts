@@ -14,7 +14,7 @@ export interface CommandSpec<D> {
   flags?: Record<string, any>;
   toArgs?: (p: Parsed) => Args | Promise<Args>;
   render: CliAction<D>['render'];
-  verbatim?: CliAction<D>['verbatim'];
+  streams?: CliAction<D>['streams'];
   exitCode?: CliAction<D>['exitCode'];
   formats?: OutputFormats;
 }

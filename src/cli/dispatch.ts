@@ -5,21 +5,22 @@
  */
 import { resolve } from 'node:path';
 import type { Args } from '../commands/args.js';
-import type { ContextOptions } from '../commands/context.js';
+import type { ContextOptions, OutputSink } from '../commands/context.js';
 import { onlyReads, runsInWorker } from '../commands/routing.js';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
 
-export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean): Promise<unknown> {
-  if (!noDaemon && !daemonDisabled() && runsInWorker(name)) {
+/** `stdout`: the command writes its output there as it goes, so it runs here: a daemon cannot write to it. */
+export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean, stdout?: OutputSink): Promise<unknown> {
+  if (!noDaemon && !stdout && !daemonDisabled() && runsInWorker(name)) {
     const served = await viaDaemon(name, args, options);
     if (served) return served.data;
   }
   const { runLocal } = await import('../commands/run.js');
   // After run.js: node:v8 then costs ~0.5 ms instead of ~3 (its dependencies are loaded).
   (await import('./one-command-v8.js')).tuneV8ForOneCommand();
-  return runLocal(name, args, options);
+  return runLocal(name, args, options, stdout);
 }
 
 function daemonDisabled(): boolean {

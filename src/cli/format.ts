@@ -2,6 +2,7 @@
  * Human output helpers: colour only on a TTY (and never with NO_COLOR), aligned columns fitted to
  * the terminal, short ids, relative times. Machine output (--json, --format ids) never uses them.
  */
+import { cellCounter, cells } from './cells.js';
 
 /**
  * NO_COLOR (no-color.org: set and not empty) always wins; FORCE_COLOR (set, not empty, not 0)
@@ -49,23 +50,10 @@ export function relativeTime(ts: number, now = Date.now()): string {
 }
 
 const ANSI = /\u001b\[[0-9;]*m/g;
-/** Characters a terminal draws two cells wide (East Asian wide and fullwidth, most emoji). */
-const WIDE = /[\u1100-\u115f\u2e80-\u303e\u3041-\u33ff\u3400-\u4dbf\u4e00-\u9fff\ua000-\ua4cf\uac00-\ud7a3\uf900-\ufaff\ufe30-\ufe4f\uff00-\uff60\uffe0-\uffe6\u{1f300}-\u{1f64f}\u{1f900}-\u{1f9ff}\u{20000}-\u{3fffd}]/u;
-/** Characters drawn in no cell of their own (combining marks, zero-width joiners and selectors). */
-const ZERO_WIDTH = /[\p{M}\u200b-\u200f\ufe00-\ufe0f]/u;
 
-const charWidth = (c: string): number => (ZERO_WIDTH.test(c) ? 0 : WIDE.test(c) ? 2 : 1);
-
-/** Below U+0300 every character takes one cell: most text is measured by its length. */
-const ONE_CELL_EACH = /^[\u0000-\u02ff]*$/;
-
-/** The cells `s` takes on a terminal (colour codes take none). */
+/** The cells `s` takes on a terminal (colour codes take none; cells.ts for the rest). */
 export function visibleLength(s: string): number {
-  const plain = s.replace(ANSI, '');
-  if (ONE_CELL_EACH.test(plain)) return plain.length;
-  let n = 0;
-  for (const c of plain) n += charWidth(c);
-  return n;
+  return cells(s.replace(ANSI, ''));
 }
 
 /**
@@ -87,6 +75,7 @@ function head(s: string, width: number): { text: string; styled: boolean } {
   let text = '';
   let used = 0;
   let styled = false;
+  const count = cellCounter();
   for (const part of s.split(ANSI_PART)) {
     if (ANSI_PART.test(part)) {
       text += part;
@@ -94,7 +83,7 @@ function head(s: string, width: number): { text: string; styled: boolean } {
       continue;
     }
     for (const c of part) {
-      const w = charWidth(c);
+      const w = count(c);
       if (used + w > width) return { text, styled };
       text += c;
       used += w;

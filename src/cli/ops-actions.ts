@@ -102,7 +102,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
       // Resolved here: the command may run in a daemon with another cwd.
       output: flags.output === undefined || flags.output === '-' ? flags.output : resolve(flags.output as string),
     }),
-    verbatim: (d) => d.content,
+    streams: (args) => args.output === '-',
     render: (d) => {
       // Markdown and CSV hold the issues; JSON holds the events as well.
       const what = d.format === 'json' ? `${plural(d.issue_count, 'issue')} and ${plural(d.event_count, 'event')}` : plural(d.issue_count, 'issue');

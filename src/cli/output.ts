@@ -3,8 +3,10 @@
  * output, errors with their exit codes. Shared by the oclif commands and the fast path, and free
  * of oclif so the fast path never loads it.
  */
+import { once } from 'node:events';
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
+import type { OutputSink } from '../commands/context.js';
 import { dim, red } from './format.js';
 import { visible, visibleDeep } from '../core/terminal-safe.js';
 
@@ -19,8 +21,12 @@ export interface CliAction<D = any> {
   toArgs: (p: Parsed) => Args | Promise<Args>;
   /** Human output, from the data with its text made terminal-safe (terminal-safe.ts). */
   render: (data: D, parsed: Parsed) => string;
-  /** Output that is itself data (an export to stdout), printed exactly as it is when given. */
-  verbatim?: (data: D) => string | undefined;
+  /**
+   * Whether the command, given these arguments, writes its output to standard output as it makes
+   * it (an export to stdout, which can be larger than memory should hold): it then runs in this
+   * process, and its output, or its `--json` envelope, is written piece by piece.
+   */
+  streams?: (args: Args) => boolean;
   /** For a command whose data is a verdict (doctor): the exit status of a run that succeeded. */
   exitCode?: (data: D) => number;
 }
@@ -35,18 +41,44 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
       dataDir: flags['data-dir'] as string | undefined,
     };
     const { execute } = await import('./dispatch.js');
-    const data = await execute(action.ipc, args, options, flags['no-daemon'] === true);
+    const stream = action.streams?.(args) ? stdoutSink(json, flags.quiet === true) : undefined;
+    const data = await execute(action.ipc, args, options, flags['no-daemon'] === true, stream?.sink);
     // The lock policy's warnings (in the data for --json too): on stderr, wherever the command ran.
     for (const w of (data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []) process.stderr.write(`grit: warning: ${visible(w)}\n`);
-    if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
+    if (stream) stream.end();
+    else if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
     else if (!flags.quiet) {
-      const text = action.verbatim?.(data) ?? action.render(visibleDeep(data), parsed);
+      const text = action.render(visibleDeep(data), parsed);
       if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
     }
     if (action.exitCode) process.exitCode = action.exitCode(data);
   } catch (err) {
     printError(toGritError(err), json);
   }
+}
+
+/**
+ * Standard output for a command that writes its output in pieces (CliAction.streams). Under
+ * `--json` the pieces are the envelope's `data.content`, written as the string they make up,
+ * so the bytes are those of the envelope printed whole: its summary fields, then `content` last.
+ * `--quiet` prints nothing on success, as for any command.
+ */
+function stdoutSink(json: boolean, quiet: boolean): { sink: OutputSink; end: () => void } {
+  const out = async (text: string) => {
+    if (!process.stdout.write(text)) await once(process.stdout, 'drain');
+  };
+  if (json) {
+    return {
+      sink: {
+        begin: (result) => void process.stdout.write(`{"schema_version":1,"ok":true,"data":${JSON.stringify(result).slice(0, -1)},"content":"`),
+        // Pieces never split a surrogate pair (export.ts), so each escapes as it would within the whole.
+        write: (text) => out(JSON.stringify(text).slice(1, -1)),
+      },
+      end: () => void process.stdout.write('"}}\n'),
+    };
+  }
+  const nothing = () => {};
+  return { sink: { begin: nothing, write: quiet ? nothing : out }, end: nothing };
 }
 
 /** A person's next step when the error names none itself (SPEC §6: every human error carries one). */

@@ -77,11 +77,15 @@ export const labelArg = (args: Args, key = 'label'): string => {
 export const optLabel = (args: Args, key = 'label'): string | undefined =>
   args[key] === undefined || args[key] === null ? undefined : labelOf(args[key], key);
 
-/** A list of labels, one `--label` per item on the CLI; a single text is a list of one. */
+/**
+ * A list of labels, one `--label` per item on the CLI. A single text is refused, not taken as a
+ * list of one: like every argument, a list has one type, whoever sends it (IPC, MCP, the API).
+ */
 export function labelList(args: Args, key = 'labels'): string[] {
   const v = args[key];
   if (v === undefined || v === null) return [];
-  return [...new Set((Array.isArray(v) ? v : [v]).map((item) => labelOf(item, key)))];
+  if (!Array.isArray(v)) throw invalidArgs(`${cliName(key)} must be a list of labels`, { field: key, value: v });
+  return [...new Set(v.map((item) => labelOf(item, key)))];
 }
 
 export function oneOf<T extends string>(args: Args, key: string, allowed: readonly T[]): T | undefined {

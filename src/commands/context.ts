@@ -31,6 +31,19 @@ export interface ContextOptions extends ActorSelection {
 export interface CommandEnv {
   options: ContextOptions;
   context(): RepoContext;
+  /**
+   * The caller's standard output, when the command runs in the caller's process (the CLI's
+   * `export -o -`): output too large to hold is written there as it is made. Absent in a
+   * daemon, whose output goes back in the reply.
+   */
+  stdout?: OutputSink;
+}
+
+/** Standard output as a command writes to it in pieces. */
+export interface OutputSink {
+  /** Once, before the first piece: the command's result, which a `--json` envelope opens with. */
+  begin(result: object): void;
+  write(text: string): void | Promise<void>;
 }
 
 export interface WriteItem {

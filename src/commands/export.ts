@@ -7,7 +7,7 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
@@ -15,7 +15,7 @@ import { compareEvents, eventToJson, type Event } from '../core/event.js';
 import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
 import type { Issue } from '../core/projection.js';
 import { oneOf, optText, type Args } from './args.js';
-import type { RepoContext } from './context.js';
+import type { OutputSink, RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
 import { visibleDeep } from '../core/terminal-safe.js';
 
@@ -66,10 +66,39 @@ function parseSince(all: readonly Event[], raw: string | undefined): SinceFilter
   return (e) => e.ts_unix_ms > ts;
 }
 
-// --- formats ---------------------------------------------------------------------------------
+// --- formats --------------------------------------------------------------------------------
+// Each format is written as a sequence of pieces (an issue, an event, a row), never built whole:
+// an export can be far larger than everything else the command holds (docs/operations.md).
 
-function toJson(meta: object, issues: Issue[], events: Event[]): string {
-  return JSON.stringify({ meta, issues, events: events.map(eventToJson) }, null, 2) + '\n';
+interface ExportMeta {
+  schema_version: number;
+  generated_ts: number;
+  wal_head: string | null;
+  event_count: number;
+}
+
+/** `value` as `JSON.stringify(document, null, 2)` writes it `depth` levels in: JSON text has no raw line breaks. */
+function nestedJson(value: unknown, depth: number): string {
+  return JSON.stringify(value, null, 2).replace(/\n/g, `\n${'  '.repeat(depth)}`);
+}
+
+/** A top-level array of the document, an element at a time. */
+function* jsonArray<T>(items: readonly T[], toJson: (item: T) => unknown): Generator<string> {
+  if (items.length === 0) {
+    yield '[]';
+    return;
+  }
+  for (const [n, item] of items.entries()) yield `${n === 0 ? '[' : ','}\n    ${nestedJson(toJson(item), 2)}`;
+  yield '\n  ]';
+}
+
+/** The bytes of `JSON.stringify({ meta, issues, events }, null, 2)` and a newline. */
+function* toJson(meta: ExportMeta, issues: readonly Issue[], events: readonly Event[]): Generator<string> {
+  yield `{\n  "meta": ${nestedJson(meta, 1)},\n  "issues": `;
+  yield* jsonArray(issues, (i) => i);
+  yield ',\n  "events": ';
+  yield* jsonArray(events, eventToJson);
+  yield '\n}\n';
 }
 
 const iso = (ts: number) => new Date(ts).toISOString();
@@ -77,32 +106,31 @@ const iso = (ts: number) => new Date(ts).toISOString();
 /** Text inside a Markdown list item or heading: no line breaks. */
 const inline = (s: string) => s.replace(/\s*\n\s*/g, ' ');
 
-function toMarkdown(meta: { generated_ts: number; wal_head: string | null; event_count: number }, issues: Issue[]): string {
-  const out: string[] = [
-    '# Issues',
-    '',
-    `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${plural(issues.length, 'issue')}.`,
-    '',
-  ];
-  for (const i of issues) {
-    out.push(`## ${inline(i.title)}`, '');
-    out.push(`- **ID:** \`${i.issue_id}\``);
-    out.push(`- **State:** ${i.state}`);
-    out.push(`- **Labels:** ${i.labels.length ? i.labels.map((l) => `\`${inline(l)}\``).join(', ') : '—'}`);
-    out.push(`- **Assignees:** ${i.assignees.length ? i.assignees.map(inline).join(', ') : '—'}`);
-    out.push(`- **Created:** ${iso(i.created_ts)} by \`${i.created_by}\``);
-    out.push(`- **Updated:** ${iso(i.updated_ts)}`);
-    for (const d of i.dependencies) out.push(`- **${d.dep_type.replace('_', ' ')}:** \`${d.target}\``);
-    for (const l of i.links) out.push(`- **Link:** <${l.url}>${l.note ? ` — ${inline(l.note)}` : ''}`);
-    for (const a of i.attachments) out.push(`- **Attachment:** ${inline(a.name)} (${a.mime}, sha256 \`${a.sha256}\`)`);
-    out.push('');
-    if (i.body.trim()) out.push(i.body.trimEnd(), '');
-    if (i.comments.length) {
-      out.push(`### Comments (${i.comments.length})`, '');
-      for (const c of i.comments) out.push(`**\`${c.actor.slice(0, 8)}\`** at ${iso(c.ts_unix_ms)}:`, '', c.body.trimEnd(), '');
-    }
+function* toMarkdown(meta: ExportMeta, issues: readonly Issue[]): Generator<string> {
+  yield ['# Issues', '', `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${plural(issues.length, 'issue')}.`, ''].join('\n');
+  // Markdown is read with `cat` and a pager: text from the WAL (anyone's, through sync) has its
+  // control characters shown, as in human output, never written raw (docs/decisions.md).
+  for (const i of issues) yield `\n${markdownSection(visibleDeep(i)).join('\n')}`;
+}
+
+function markdownSection(i: Issue): string[] {
+  const out = [`## ${inline(i.title)}`, ''];
+  out.push(`- **ID:** \`${i.issue_id}\``);
+  out.push(`- **State:** ${i.state}`);
+  out.push(`- **Labels:** ${i.labels.length ? i.labels.map((l) => `\`${inline(l)}\``).join(', ') : '—'}`);
+  out.push(`- **Assignees:** ${i.assignees.length ? i.assignees.map(inline).join(', ') : '—'}`);
+  out.push(`- **Created:** ${iso(i.created_ts)} by \`${i.created_by}\``);
+  out.push(`- **Updated:** ${iso(i.updated_ts)}`);
+  for (const d of i.dependencies) out.push(`- **${d.dep_type.replace('_', ' ')}:** \`${d.target}\``);
+  for (const l of i.links) out.push(`- **Link:** <${l.url}>${l.note ? ` — ${inline(l.note)}` : ''}`);
+  for (const a of i.attachments) out.push(`- **Attachment:** ${inline(a.name)} (${a.mime}, sha256 \`${a.sha256}\`)`);
+  out.push('');
+  if (i.body.trim()) out.push(i.body.trimEnd(), '');
+  if (i.comments.length) {
+    out.push(`### Comments (${i.comments.length})`, '');
+    for (const c of i.comments) out.push(`**\`${c.actor.slice(0, 8)}\`** at ${iso(c.ts_unix_ms)}:`, '', c.body.trimEnd(), '');
   }
-  return out.join('\n');
+  return out;
 }
 
 /**
@@ -118,16 +146,12 @@ export function csvField(v: string | number): string {
 
 const CSV_COLUMNS = ['issue_id', 'title', 'state', 'labels', 'assignees', 'created_ts', 'updated_ts', 'comment_count'] as const;
 
-function toCsv(issues: Issue[]): string {
-  const rows = [CSV_COLUMNS.join(',')];
+function* toCsv(issues: readonly Issue[]): Generator<string> {
+  yield `${CSV_COLUMNS.join(',')}\r\n`;
   for (const i of issues) {
-    rows.push(
-      [i.issue_id, i.title, i.state, i.labels.join(';'), i.assignees.join(';'), i.created_ts, i.updated_ts, i.comment_count]
-        .map(csvField)
-        .join(','),
-    );
+    const row = [i.issue_id, i.title, i.state, i.labels.join(';'), i.assignees.join(';'), i.created_ts, i.updated_ts, i.comment_count];
+    yield `${row.map(csvField).join(',')}\r\n`;
   }
-  return rows.join('\r\n') + '\r\n';
 }
 
 // --- the command -------------------------------------------------------------------------------
@@ -140,7 +164,7 @@ function defaultOutput(ctx: RepoContext, format: ExportFormat): string {
   return join(dir, `export.${EXT[format]}`);
 }
 
-export async function exportCommand(ctx: RepoContext, args: Args): Promise<ExportResult> {
+export async function exportCommand(ctx: RepoContext, args: Args, stdout?: OutputSink): Promise<ExportResult> {
   const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
   const since = optText(args, 'since');
   const output = optText(args, 'output');
@@ -164,22 +188,56 @@ export async function exportCommand(ctx: RepoContext, args: Args): Promise<Expor
   bar.done();
   issues.sort((a, b) => (a.issue_id < b.issue_id ? -1 : a.issue_id > b.issue_id ? 1 : 0));
 
-  const meta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };
-  // Markdown is read with `cat` and a pager: text from the WAL (anyone's, through sync) has its
-  // control characters shown, as in human output, never written raw (docs/decisions.md).
-  const body = format === 'json' ? toJson(meta, issues, events) : format === 'md' ? toMarkdown(meta, issues.map(visibleDeep)) : toCsv(issues);
+  const meta: ExportMeta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };
+  const body = format === 'json' ? toJson(meta, issues, events) : format === 'md' ? toMarkdown(meta, issues) : toCsv(issues);
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count: events.length, issue_count: issues.length });
-  if (path === STDOUT) return { ...result(STDOUT), content: body };
+  if (path !== STDOUT) {
+    writeFile(path, inPieces(body));
+    return result(path);
+  }
+  // Through a daemon (or the API) the export travels in the reply, which is one message.
+  if (!stdout) return { ...result(STDOUT), content: [...body].join('') };
+  stdout.begin(result(STDOUT));
+  for (const piece of inPieces(body)) await stdout.write(piece);
+  return result(STDOUT);
+}
+
+/** About this many characters are written at a time: enough to make few system calls, small beside the events held. */
+export const PIECE_CHARS = 64 * 1024;
+
+/** The text in pieces of about PIECE_CHARS, each made of whole parts (a surrogate pair is never split). */
+function* inPieces(parts: Iterable<string>): Generator<string> {
+  let piece = '';
+  for (const part of parts) {
+    piece += part;
+    if (piece.length >= PIECE_CHARS) {
+      yield piece;
+      piece = '';
+    }
+  }
+  if (piece) yield piece;
+}
+
+/** Written beside the target and renamed over it: a reader never sees half an export. */
+function writeFile(path: string, pieces: Iterable<string>): void {
   const tmp = `${path}.${process.pid}.tmp`;
+  let fd: number | null = null;
   try {
     makeParents(dirname(path));
-    writeFileSync(tmp, body);
+    fd = openSync(tmp, 'w');
+    for (const piece of pieces) writeAll(fd, Buffer.from(piece));
+    closeSync(fd);
+    fd = null;
     renameSync(tmp, path);
   } catch (err) {
+    if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
     throw new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
   }
-  return result(path);
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
 }
 
 /**

@@ -48,7 +48,13 @@ export const COMMANDS: Record<string, CommandEntry> = {
   Snapshot: { args: [], load: async () => withContext((await maintenance()).snapshot) },
   SnapshotGc: { args: ['keep'], load: async () => withContext((await maintenance()).snapshotGc) },
   Doctor: { args: ['fix'], load: async () => (await import('./doctor.js')).doctor },
-  Export: { args: ['format', 'since', 'output'], load: async () => withContext((await import('./export.js')).exportCommand) },
+  Export: {
+    args: ['format', 'since', 'output'],
+    load: async () => {
+      const { exportCommand } = await import('./export.js');
+      return (env, args) => exportCommand(env.context(), args, env.stdout);
+    },
+  },
   IssueCreate: { args: ['title', 'body', 'labels'], load: async () => withContext((await issues()).issueCreate) },
   IssueUpdate: { args: ['issue_id', 'title', 'body'], load: async () => withContext((await issues()).issueUpdate) },
   IssueList: { args: ['state', 'label'], load: async () => withContext((await issues()).issueList) },

@@ -154,7 +154,7 @@ export const TOOLS: ToolSpec[] = [
     ipc: 'IssueCreate',
     description: `Remember something for later sessions: an issue labelled "${MEMORY_LABEL}". Returns {issue_id, event_id, wal_head}.`,
     input: args({ title: str('what to remember, in one line'), body: str('details (Markdown)'), labels: strList('extra labels') }, ['title']),
-    // Read as IssueCreate reads `labels` (a text is a list of one), not spread: "howto" is no h, o, w, t, o.
+    // Checked as IssueCreate checks `labels` before it is spread: a text ("howto") is refused, not h, o, w, t, o.
     call: (run, a) => run('IssueCreate', { ...a, labels: [MEMORY_LABEL, ...labelList(a)] }),
   },
   {

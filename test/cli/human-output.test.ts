@@ -93,6 +93,36 @@ describe('format helpers', () => {
     assert.equal(table([['日本', 'x'], ['ab', 'y']]), '日本  x\nab    y');
   });
 
+  it('counts the cells a terminal draws: emoji and their sequences two, wide CJK two, U+FFFD and other ambiguous characters one', () => {
+    const cases: Array<[string, number]> = [
+      ['bad \ufffd\ufffd bytes', 12], // invalid UTF-8 as read: East Asian Ambiguous, drawn narrow
+      ['①②③ ± ━ \ufffc', 9],
+      ['🚀 🪐 🟢 🫠', 11], // emoji beyond the Miscellaneous Symbols and Pictographs
+      ['⌚☕✅❌⭐', 10], // emoji in the BMP
+      ['⚠️ ❤️', 5], // made emoji by U+FE0F
+      ['👩‍💻', 2], // a ZWJ sequence is one glyph
+      ['🏳️‍🌈', 2],
+      ['👍🏽', 2], // with a skin tone
+      ['🇺🇸🇯🇵', 4], // flags: regional indicators in pairs
+      ['🏴󠁧󠁢󠁳󠁣󠁴󠁿', 2], // a flag of tags
+      ['1️⃣ #️⃣', 5], // keycaps
+      ['漢字 𠀀𪚥 한국어 ＡＢＣ ｱｲｳ', 27], // wide and fullwidth, the second ideographic plane, halfwidth katakana
+      ['ᄀ\u1160 \u3164', 3], // Hangul vowel jamo and fillers draw nothing of their own
+      ['zero\u200bwidth\u2060\ufeff', 9],
+      ['soft\u00adhyphen', 11],
+    ];
+    for (const [text, width] of cases) assert.equal(visibleLength(text), width, JSON.stringify(text));
+    // A cut never splits what is drawn as one glyph: its base goes whole, or not at all.
+    assert.equal(truncate('ab👩‍💻cd', 5), 'ab👩‍💻…');
+    assert.equal(truncate('ab👩‍💻cd', 4), 'ab…');
+    assert.equal(truncate('🇺🇸🇯🇵', 3), '🇺🇸…');
+    // Columns line up after every one of them.
+    const rows = cases.map(([text], n) => [text, String(n)]);
+    const lines = table(rows).split('\n');
+    const widest = Math.max(...cases.map(([, w]) => w));
+    lines.forEach((line, n) => assert.equal(line, `${cases[n][0]}${' '.repeat(widest - cases[n][1] + 2)}${n}`));
+  });
+
   it('fits narrow widths: drops columns, cuts below the usual minimum, wraps a last column', () => {
     const rows = [['ID', 'STATE', 'TITLE', 'LABELS', 'UPDATED'], ['3b04bdac', 'open', 'a rather long title that will not fit', 'bug,backend', 'just now']];
     const fit = (width: number) => table(rows, { shrink: [2, 3], drop: [3, 4], width }).split('\n');

@@ -170,6 +170,32 @@ test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', as
   assert.equal(afterCount - before, 1, 'only the status request itself');
 });
 
+test('export -o - runs in the CLI, written to its stdout as it is made; a client of the daemon gets it in the reply', async () => {
+  const s = side(true);
+  gritOk(s.dir, ['issue', 'create', '--title', 'exported'], { env: s.env });
+  const client = await daemon.client();
+  const requests = async () => ((await client.status()) as { requests: number }).requests;
+  try {
+    const before = await requests();
+    const out = grit(s.dir, ['export', '-o', '-'], { env: s.env });
+    const json = grit(s.dir, ['export', '--format', 'csv', '-o', '-', '--json'], { env: s.env });
+    assert.equal(await requests(), before + 1, 'only the status request itself');
+    assert.equal(out.code, 0, out.stderr);
+    assert.deepEqual(JSON.parse(out.stdout).issues.map((i: any) => i.title), ['exported']);
+    assert.match(json.json.data.content, /,exported,open,/);
+
+    const reply = (await client.request('Export', { format: 'csv', output: '-' }, { repoRoot: s.dir })) as any;
+    assert.equal(reply.output_path, '-');
+    assert.equal(reply.content, json.json.data.content);
+    // A file is still the daemon's to write.
+    const file = join(tempDir(), 'x.json');
+    assert.equal(gritOk(s.dir, ['export', '-o', file], { env: s.env }).output_path, file);
+    assert.equal(await requests(), before + 4);
+  } finally {
+    client.close();
+  }
+});
+
 test('a long-lived worker sees config.toml edits from the next command on', async () => {
   const s = side(true);
   const other = gritOk(s.dir, ['actor', 'init', '--label', 'other']).actor.actor_id;

@@ -1,7 +1,7 @@
 /**
- * Arguments a command does not read are refused before it runs, through the daemon and in
- * process alike, and the table of what each command reads keeps up with what the CLI and the MCP
- * tools send.
+ * Arguments a command does not read, or of the wrong type, are refused before it runs, through
+ * the daemon and in process alike, and the table of what each command reads keeps up with what
+ * the CLI and the MCP tools send.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +10,9 @@ import { COMMANDS, isCommandName } from '../../src/commands/registry.js';
 import { runLocal } from '../../src/commands/run.js';
 import { ACTIONS } from '../../src/cli/actions.js';
 import { TOOLS, type JsonSchema } from '../../src/mcp/tools.js';
+import { decodeReply } from '../../src/protocol/messages.js';
+import { ReqClient } from '../../src/protocol/transport/index.js';
+import { encode } from '../../src/core/plain-cbor.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { gritOk, tempRepo } from '../helpers/repo.js';
 
@@ -53,6 +56,35 @@ test('through the daemon, an unknown argument is invalid_args and nothing is wri
       client.close();
     }
   } finally {
+    await daemon.stop();
+  }
+});
+
+test('over the socket, a list argument that is not a list (labels as one text) is invalid_args naming it, in JSON and CBOR', async () => {
+  const daemon = await startDaemon();
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const raw = await ReqClient.connect(daemon.endpoint);
+  try {
+    const send = async (labels: unknown, json: boolean) => {
+      const request = { ipc_schema_version: 1, request_id: 'typed', repo_root: repo, command: { IssueCreate: { title: 't', labels } } };
+      return decodeReply(await raw.request(json ? Buffer.from(JSON.stringify(request)) : Buffer.from(encode(request)), { timeoutMs: 20_000 }));
+    };
+    for (const json of [true, false]) {
+      for (const labels of ['bug', { 0: 'bug' }, 5, true]) {
+        const reply = await send(labels, json);
+        const what = `${JSON.stringify(labels)} as ${json ? 'JSON' : 'CBOR'}`;
+        assert.equal(reply.ok, false, what);
+        if (reply.ok) continue;
+        assert.deepEqual([reply.error.code, reply.error.message, reply.error.details.field], ['invalid_args', '--label must be a list of labels', 'labels'], what);
+        assert.equal(reply.request_id, 'typed');
+      }
+    }
+    const listed = await decodeReply(await raw.request(Buffer.from(JSON.stringify({ ipc_schema_version: 1, request_id: 1, repo_root: repo, command: { IssueList: {} } }))));
+    assert.equal(listed.ok && (listed.data as { total: number }).total, 0, 'nothing written');
+    assert.equal((await send(['bug', 'bug'], true)).ok, true, 'a list is taken');
+  } finally {
+    raw.close();
     await daemon.stop();
   }
 });

@@ -166,9 +166,12 @@ describe('grit mcp', () => {
     const daemon = await ok(client, 'memory_query', { query: 'daemon' });
     assert.deepEqual(daemon.memories.map((m: any) => m.title), ['Tests need GRIT_NO_DAEMON']);
     assert.equal((await ok(client, 'memory_query', { query: 'nothing like this' })).total, 0);
-    // One text is a list of one label, as for issue_create.
-    const one = await ok(client, 'memory_store', { title: 'Labels may be one text', labels: 'howto' });
-    assert.deepEqual([...(await ok(client, 'issue_show', { issue_id: one.issue_id })).issue.labels].sort(), ['howto', 'memory']);
+    // One text is not a list of labels, as for issue_create: refused, and nothing stored.
+    for (const tool of ['memory_store', 'issue_create']) {
+      const one = await fails(client, tool, { title: 'Labels as one text', labels: 'howto' });
+      assert.deepEqual([one.code, one.message, one.details.field], ['invalid_args', 'labels must be a list of labels', 'labels'], tool);
+    }
+    assert.equal((await ok(client, 'memory_query')).total, 2);
   });
 
   it('orders issues by their dependencies', { skip: !isCommandName('IssueDepTopo') && 'no IssueDepTopo in this build' }, async () => {

@@ -3,7 +3,12 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { csvField } from '../../src/commands/export.js';
+import { csvField, PIECE_CHARS } from '../../src/commands/export.js';
+import { RepoContext, type OutputSink } from '../../src/commands/context.js';
+import { runLocal } from '../../src/commands/run.js';
+import { compareEvents, eventToJson } from '../../src/core/event.js';
+import { compareBytes } from '../../src/core/hex.js';
+import { generateWal } from '../helpers/gen-events.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 
 function scene() {
@@ -123,6 +128,80 @@ test('export --format csv: issue summaries with RFC 4180 quoting', () => {
   assert.equal(json.output_path, '-');
   assert.equal(json.content, text);
   assert.ok(!existsSync(join(repo, '-')) && !existsSync(join(repo, '.grit')), 'nothing written for --output -');
+});
+
+/** What a command run in this process writes to its stdout sink, piece by piece. */
+function recordingSink(): OutputSink & { pieces: string[]; begun: object[] } {
+  const pieces: string[] = [];
+  const begun: object[] = [];
+  return { pieces, begun, begin: (r) => void begun.push(r), write: (text) => void pieces.push(text) };
+}
+
+/** Text from anyone: wide, combining, astral (a surrogate pair in JS), line separators. */
+const ODD_TITLE = 'Ümlaut 漢字 🐛 e\u0301 \u2028 tab\there';
+
+test('export -o - in the caller\'s process: written in bounded pieces, the bytes of the document written whole', { timeout: 120_000 }, async () => {
+  const { repo } = scene();
+  gritOk(repo, ['issue', 'create', '--title', ODD_TITLE, '--body', `${ODD_TITLE}\n`.repeat(50), '--label', '🏷️']);
+  // Enough events (every kind, several actors) that the export is many pieces long.
+  await generateWal(join(repo, '.git'), { seed: 3, events: 1500, actors: [{ id: '11'.repeat(16) }, { id: '22'.repeat(16), secretKey: '5e'.repeat(32) }] });
+  const opts = { cwd: repo };
+  for (const format of ['json', 'md', 'csv']) {
+    const sink = recordingSink();
+    const r = (await runLocal('Export', { format, output: '-' }, opts, sink)) as any;
+    assert.equal(r.content, undefined, 'streamed, not returned');
+    assert.deepEqual(sink.begun, [r], 'begun once, with the result');
+    const text = sink.pieces.join('');
+    // The CSV (one short row per issue) is one piece here.
+    assert.ok(sink.pieces.length > (format === 'csv' ? 0 : 1), `${format}: ${sink.pieces.length} pieces`);
+    for (const piece of sink.pieces) assert.ok(piece.length < 2 * PIECE_CHARS, `${format}: a piece of ${piece.length}`);
+    // Over IPC the export is the reply's content: the same text (but the time it was made).
+    const whole = ((await runLocal('Export', { format, output: '-' }, opts)) as any).content;
+    const undated = (t: string) => t.replace(/"generated_ts": \d+/, '').replace(/^Exported by grit at \S+/m, '');
+    assert.equal(undated(text), undated(whole), format);
+    const file = join(tempDir(), `x.${format}`);
+    await runLocal('Export', { format, output: file }, opts);
+    assert.equal(undated(readFileSync(file, 'utf8')), undated(text), `${format} in a file`);
+    if (format !== 'json') continue;
+
+    // The document the export was before it was streamed, from the same store: byte for byte.
+    const doc = JSON.parse(text);
+    assert.equal(doc.meta.event_count, r.event_count);
+    const ctx = RepoContext.open(opts);
+    try {
+      const events = [...ctx.store.allEvents()].sort((a, b) => compareBytes(a.issue_id, b.issue_id) || compareEvents(a, b));
+      const issues = [...ctx.store.issueIds()].sort().map((id) => ctx.store.getIssue(id));
+      assert.equal(text, JSON.stringify({ meta: doc.meta, issues, events: events.map(eventToJson) }, null, 2) + '\n');
+    } finally {
+      await ctx.close();
+    }
+    assert.equal(JSON.stringify(doc, null, 2) + '\n', text, 'JSON.parse round-trips');
+    assert.ok(doc.issues.some((i: any) => i.title === ODD_TITLE));
+  }
+});
+
+test('export -o - from the CLI: the export on stdout, or in the --json envelope, as if printed whole; --quiet prints nothing', () => {
+  const { repo } = scene();
+  gritOk(repo, ['issue', 'create', '--title', ODD_TITLE]);
+  const out = grit(repo, ['export', '-o', '-']);
+  assert.equal(out.code, 0, out.stderr);
+  const doc = JSON.parse(out.stdout);
+  assert.equal(JSON.stringify(doc, null, 2) + '\n', out.stdout);
+  assert.equal(doc.events.length, 8);
+
+  for (const format of ['json', 'md']) {
+    const r = grit(repo, ['export', '--format', format, '-o', '-', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(JSON.stringify(r.json) + '\n', r.stdout, 'the envelope as JSON.stringify writes it');
+    assert.deepEqual(Object.keys(r.json), ['schema_version', 'ok', 'data']);
+    assert.deepEqual(Object.keys(r.json.data), ['format', 'output_path', 'wal_head', 'event_count', 'issue_count', 'content']);
+    assert.deepEqual([r.json.data.format, r.json.data.output_path, r.json.data.issue_count], [format, '-', 3]);
+    const content = r.json.data.content;
+    if (format === 'json') assert.ok(JSON.parse(content).issues.some((i: any) => i.title === ODD_TITLE));
+    else assert.match(content, /^## Ümlaut 漢字 🐛 /m);
+  }
+  const quiet = grit(repo, ['export', '-o', '-', '-q']);
+  assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, '', '']);
 });
 
 test('export --output: a path it cannot write is io_error, returns, and leaves no temp file', { timeout: 30_000 }, () => {
