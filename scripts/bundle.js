@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Bundles the CLI's hot path (the fast-path parser, the action tables, and the thin client that
-// forwards a command to a warm daemon) into one CommonJS file, dist/src/cli/fast.bundle.cjs, which
+// Bundles the CLI's hot path (the fast-path parser, the action tables, the thin client that
+// forwards a command to a warm daemon, and `daemon start|status|stop`, which need no more than that
+// client) into one CommonJS file, dist/src/cli/fast.bundle.cjs, which
 // bin/grit.cjs loads. Node spends ~0.8 ms per ES module it loads at start-up; the ~30 modules of
 // that path cost ~25 ms unbundled and ~8 ms as one file, and a CommonJS entry and bundle skip
 // starting node's ES module loader, another ~10 ms (docs/performance.md). Run by `npm run build`.
@@ -23,7 +24,15 @@ const outfile = resolve(root, 'dist/src/cli/fast.bundle.cjs');
  * Lazily imported, yet part of every daemon-served command (or, the last, small and part of every
  * local one): bundled, as an import() of a file outside would start node's ES module loader.
  */
-const HOT = ['dist/src/cli/dispatch.js', 'dist/src/git/repo.js', 'dist/src/protocol/daemon-launch.js', 'dist/src/cli/one-command-v8.js'].map((p) => resolve(root, p));
+const HOT = [
+  'dist/src/cli/dispatch.js',
+  'dist/src/git/repo.js',
+  'dist/src/protocol/daemon-launch.js',
+  'dist/src/cli/one-command-v8.js',
+  // `daemon start|status|stop`, which need no more than these (src/cli/dispatch.ts).
+  'dist/src/commands/registry.js',
+  'dist/src/commands/daemon.js',
+].map((p) => resolve(root, p));
 /** Running a command in this process: the local bundle below stands in for run.js. */
 const RUN = resolve(root, 'dist/src/commands/run.js');
 const RUN_BUNDLE = resolve(root, 'dist/src/commands/run.bundle.cjs');

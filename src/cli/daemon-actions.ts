@@ -11,6 +11,8 @@ interface StatusData {
   requests?: number;
   started?: boolean;
   version?: string | null;
+  idle_timeout_s?: number;
+  worker_idle_timeout_s?: number;
   workers: Array<{ repo_root: string; actor_id: string; in_flight?: number }>;
 }
 
@@ -21,13 +23,24 @@ function uptime(ms: number): string {
   return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
 }
 
+/**
+ * The timeouts the daemon runs with, named and counted as its flags are (in seconds, 0 = never);
+ * a daemon too old to say them gets no line.
+ */
+function idleTimeouts(d: StatusData): string[] {
+  const { idle_timeout_s: daemon, worker_idle_timeout_s: worker } = d;
+  if (typeof daemon !== 'number' || typeof worker !== 'number') return [];
+  const span = (s: number) => (s === 0 ? 'never' : `${s}s`);
+  return [`idle timeout ${span(daemon)}, worker idle timeout ${span(worker)}`];
+}
+
 function renderStatus(d: StatusData): string {
   if (!d.running) return `no daemon running ${dim(`(${d.endpoint})`)}`;
   const version = d.version ? ` (grit ${d.version})` : '';
   const head = `${d.started === true ? 'started' : 'running'}${version}: pid ${d.pid}, ${d.endpoint}`;
   const up = d.uptime_ms === undefined ? '' : `, up ${uptime(d.uptime_ms)}, ${d.requests ?? 0} requests`;
   const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${w.repo_root}`);
-  return [head + up, plural(d.workers.length, 'worker'), ...workers].join('\n');
+  return [head + up, ...idleTimeouts(d), plural(d.workers.length, 'worker'), ...workers].join('\n');
 }
 
 export const DAEMON_ACTIONS: Record<string, CliAction> = {

@@ -5,8 +5,13 @@
  */
 import { resolve } from 'node:path';
 import type { Args } from '../commands/args.js';
+<<<<<<< HEAD
 import type { ContextOptions, OutputSink } from '../commands/context.js';
 import { onlyReads, runsInWorker } from '../commands/routing.js';
+=======
+import type { ContextOptions } from '../commands/context.js';
+import { answeredBySupervisor, onlyReads, runsInWorker } from '../commands/routing.js';
+>>>>>>> d1019777ca211d5c2481b6c1a366853758271547
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
@@ -17,10 +22,24 @@ export async function execute(name: string, args: Args, options: ContextOptions,
     const served = await viaDaemon(name, args, options);
     if (served) return served.data;
   }
+  if (answeredBySupervisor(name)) return aboutTheDaemon(name, args, options);
   const { runLocal } = await import('../commands/run.js');
   // After run.js: node:v8 then costs ~0.5 ms instead of ~3 (its dependencies are loaded).
   (await import('./one-command-v8.js')).tuneV8ForOneCommand();
   return runLocal(name, args, options, stdout);
+}
+
+/**
+ * `daemon start|status|stop`: for no repository, they need only the daemon's client, which is in
+ * the start-up bundle with the registry and them (scripts/bundle.js). The local bundle, whose
+ * store and packages (lmdb, …) load at once, cost them ~55 ms of CPU (docs/performance.md).
+ */
+async function aboutTheDaemon(name: string, args: Args, options: ContextOptions): Promise<unknown> {
+  const { commandFn } = await import('../commands/registry.js');
+  const context = () => {
+    throw new GritError('internal_error', `${name} has no repository to open`);
+  };
+  return (await commandFn(name))({ options, context }, args);
 }
 
 function daemonDisabled(): boolean {

@@ -11,7 +11,7 @@ import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
 import type { Args } from './args.js';
 import type { CommandEnv } from './context.js';
-import { pidAlive } from './lockfile.js';
+import { pidAlive } from '../core/pid-alive.js';
 
 export interface DaemonStatusData {
   running: boolean;

@@ -7,30 +7,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { STALE_LOCK_MS } from '../git/refs.js';
-
-/**
- * The process runs. A zombie does not: a daemon that died (killed, or SIGBUS on a truncated store)
- * stays one until its parent reaps it, and a detached daemon's parent is init, which in a
- * container is often a process that never reaps.
- */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: exists, owned by someone else
-  }
-  return !zombie(pid);
-}
-
-/** Linux's /proc/<pid>/stat says state Z (elsewhere there is no such file: not known to be one). */
-function zombie(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
-  } catch {
-    return false;
-  }
-}
+import { pidAlive } from '../core/pid-alive.js';
 
 /**
  * A lock naming a pid (daemon.lock: `{pid, host_id, expires_ts, …}`) is stale when that process

@@ -8,7 +8,7 @@ import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RepoPaths } from '../git/repo.js';
 import { actorsDir } from './actors.js';
-import { pidAlive } from './lockfile.js';
+import { pidAlive } from '../core/pid-alive.js';
 
 /** Object writes (src/git/objects.ts, pack-write.ts): `tmp_{obj,pack,idx}_grit_<pid>_<hex>`. */
 const OBJECT_TMP = /^tmp_(?:obj|pack|idx)_grit_(\d+)_[0-9a-f]+$/;

@@ -4,12 +4,15 @@
  * spawn helper (src/git/spawn-helper.ts).
  */
 import { spawn } from 'node:child_process';
+import { isMainThread } from 'node:worker_threads';
 import { GritError } from '../core/errors.js';
 
 export interface GitRun {
   code: number;
   stdout: string;
   stderr: string;
+  /** Stopped at its deadline (`GitCall.remote.timeoutMs`): `code` is then whatever the signal left. */
+  timedOut?: true;
 }
 
 export interface GitCall {
@@ -19,24 +22,100 @@ export interface GitCall {
   cwd?: string;
   /** Written to git's stdin (else stdin is closed). */
   input?: string;
+  /**
+   * git talking to a remote, which may accept the connection and never answer: stopped, with the
+   * remote helper or ssh it started, after `timeoutMs` (0: no limit) and when this process ends.
+   */
+  remote?: { timeoutMs: number };
 }
 
 /** The error for a git that could not be started (`message` says why). */
 export const gitUnavailable = (message: string): GritError => new GritError('git_error', message, { suggestion: 'install git and make sure it is on PATH' });
 
-/** Runs `git …call.args`; resolves with its exit code and output (never rejects on a non-zero exit). `echo` also gets git's stderr as it comes. */
-export function spawnGit({ args, env, cwd, input }: GitCall, echo?: (stderr: string) => void): Promise<GitRun> {
+/**
+ * Runs `git …call.args`; resolves with its exit code and output (never rejects on a non-zero exit).
+ * `echo` also gets git's stderr as it comes.
+ *
+ * git talking to a remote runs as the leader of a process group of its own: killed, git leaves
+ * its remote helper or ssh running, stuck on the silent connection, and stopping the group stops
+ * them too. Out of this process's group, it gets no terminal's Ctrl-C: while it runs, the signals
+ * that end this process end it first (`forwardSignals`).
+ */
+export function spawnGit({ args, env, cwd, input, remote }: GitCall, echo?: (stderr: string) => void): Promise<GitRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env, cwd });
+    const child = spawn('git', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env, cwd, detached: remote !== undefined });
     let stdout = '';
     let stderr = '';
+    let timedOut = false;
+    const group = remote && child.pid !== undefined ? child.pid : null;
+    if (group !== null) track(group);
+    const timeoutMs = remote?.timeoutMs ?? 0;
+    const timer =
+      group !== null && timeoutMs > 0
+        ? setTimeout(() => {
+            timedOut = true;
+            stopGroup(group, 'SIGTERM');
+            // git removes its lock files on SIGTERM; whatever ignores it goes a little later.
+            setTimeout(() => stopGroup(group, 'SIGKILL'), KILL_AFTER_MS).unref();
+          }, timeoutMs)
+        : undefined;
     child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       echo?.(d);
     });
     child.on('error', (e) => reject(gitUnavailable(`cannot run git: ${e.message}`)));
-    child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // 'close': git and everything that shares its pipes (its remote helper) are done.
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      if (group !== null) untrack(group);
+      resolve({ code: code ?? -1, stdout, stderr, ...(timedOut ? { timedOut: true as const } : {}) });
+    });
     if (input !== undefined) child.stdin!.end(input);
   });
+}
+
+const KILL_AFTER_MS = 2_000;
+
+/** Process groups of the gits talking to a remote from this thread. */
+const groups = new Set<number>();
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+
+function stopGroup(group: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(-group, signal);
+  } catch {
+    // ESRCH: the group is gone already
+  }
+}
+
+/** Stops every git talking to a remote, as this process ends (`exit`) or is ended by a signal. */
+function stopAll(): void {
+  for (const group of groups) stopGroup(group, 'SIGTERM');
+}
+
+function forwardSignal(signal: NodeJS.Signals): void {
+  stopAll();
+  forwardSignals(false);
+  // Listening stopped the signal's default action (ending this process): take it now, unless
+  // someone else listens too (they have the signal already, and decide).
+  if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+}
+
+/** Only the main thread gets signals and ends the process; a worker thread's gits end with their deadline. */
+function forwardSignals(on: boolean): void {
+  if (!isMainThread) return;
+  const listen = on ? process.on.bind(process) : process.removeListener.bind(process);
+  for (const s of SIGNALS) listen(s, forwardSignal);
+  listen('exit', stopAll);
+}
+
+function track(group: number): void {
+  if (groups.size === 0) forwardSignals(true);
+  groups.add(group);
+}
+
+function untrack(group: number): void {
+  groups.delete(group);
+  if (groups.size === 0) forwardSignals(false);
 }

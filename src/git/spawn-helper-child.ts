@@ -28,6 +28,6 @@ const server = createServer(serve).listen(socketPath, () => chmodSync(socketPath
 server.on('error', () => process.exit(1)); // workers then spawn git themselves
 process.stdin.on('close', () => {
   rmSync(socketPath, { force: true }); // nothing listens there any more
-  process.exit(0);
+  process.exit(0); // which stops the gits still talking to a remote (src/git/git-process.ts)
 });
 process.stdin.resume();

@@ -34,10 +34,38 @@ function repoDir(gitDir: string): string {
 
 /**
  * Runs `git --git-dir <gitDir> …args` in the repository; resolves with its exit code and output
- * (never throws on a non-zero exit). With `showProgress`, git's progress meter is also shown to the user.
+ * (never throws on a non-zero exit). With `showProgress`, git's progress meter is also shown to
+ * the user; `remote`: git talks to one (`GitCall.remote`).
  */
-export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean } = {}): Promise<GitRun> {
-  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(), cwd: repoDir(gitDir) }, opts.showProgress);
+export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean; remote?: GitCall['remote'] } = {}): Promise<GitRun> {
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(), cwd: repoDir(gitDir), remote: opts.remote }, opts.showProgress);
+}
+
+/** `GRIT_GIT_TIMEOUT` unset: a fetch or push may take five minutes (docs/sync.md, "When the remote does not answer"). */
+const DEFAULT_REMOTE_TIMEOUT_S = 300;
+
+/** The longest timer node keeps (2^31 - 1 ms, 24.8 days); a longer one would fire at once. */
+const MAX_REMOTE_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
+
+/**
+ * How long one git fetch or push may take, in seconds (0: no limit): `GRIT_GIT_TIMEOUT`, read by
+ * the process that runs the command (a daemon's is the one it was started with, as for every
+ * variable git itself reads).
+ */
+function remoteTimeoutS(): number {
+  const raw = process.env.GRIT_GIT_TIMEOUT;
+  if (raw === undefined || raw === '') return DEFAULT_REMOTE_TIMEOUT_S;
+  if (/^\d{1,7}$/.test(raw) && Number(raw) <= MAX_REMOTE_TIMEOUT_S) return Number(raw);
+  throw new GritError('git_error', `GRIT_GIT_TIMEOUT must be a whole number of seconds up to ${MAX_REMOTE_TIMEOUT_S} (0 = no limit), not ${JSON.stringify(raw)}`, {
+    environment: true,
+    details: { GRIT_GIT_TIMEOUT: raw },
+    suggestion: `set it to a number of seconds, or unset it for the default (${DEFAULT_REMOTE_TIMEOUT_S})`,
+  });
+}
+
+/** git talking to a remote, stopped after `remoteTimeoutS()`. */
+function runRemoteGit(gitDir: string, args: string[], opts: { showProgress?: boolean } = {}): Promise<GitRun> {
+  return runGit(gitDir, args, { ...opts, remote: { timeoutMs: remoteTimeoutS() * 1000 } });
 }
 
 /** Through the daemon's spawn helper when there is one (never when git's progress is to be shown: the helper has no terminal). */
@@ -118,6 +146,7 @@ export async function remoteConfigured(gitDir: string, name: string): Promise<bo
 
 function gitFailure(what: string, remote: string, r: GitRun): GritError {
   const stderr = r.stderr.trim();
+  if (r.timedOut) return timedOut(what, remote, stderr);
   const lines = stderr.split('\n');
   const first = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? '';
   // What the remote itself said (a hook declining, say), which git's own error line does not repeat.
@@ -139,6 +168,18 @@ function gitFailure(what: string, remote: string, r: GitRun): GritError {
   });
 }
 
+/**
+ * A fetch or push stopped at its deadline. SPEC §6 has no code for a timeout: git_error, as for
+ * any remote that cannot be reached, since it is git's talk with the remote that failed.
+ */
+function timedOut(what: string, remote: string, stderr: string): GritError {
+  const seconds = remoteTimeoutS();
+  return new GritError('git_error', `${what} ${remote} failed: still running after ${seconds} s (GRIT_GIT_TIMEOUT), so grit stopped it`, {
+    details: { remote, timed_out: true, timeout_s: seconds, git_exit_code: null, stderr },
+    suggestion: `check that the remote answers (\`git ls-remote ${remote}\`); for a slow one, set GRIT_GIT_TIMEOUT to more seconds (0 = no limit; a daemon keeps the value it started with)`,
+  });
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -157,7 +198,7 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
   const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
-    const r = await runGit(gitDir, args, { showProgress: progress });
+    const r = await runRemoteGit(gitDir, args, { showProgress: progress });
     if (r.code === 0) return prefix;
     if (attempt < 5 && /cannot lock ref|Unable to create .*\.lock|unable to update local ref/i.test(r.stderr)) {
       await sleep(20 * 2 ** attempt * (0.5 + Math.random()));
@@ -193,7 +234,7 @@ export async function pushRefs(gitDir: string, remote: string, updates: PushUpda
   if (updates.length === 0) return { ok: true, rejected: [] };
   const leases = updates.filter((u) => u.lease !== undefined).map((u) => `--force-with-lease=${u.dst}:${u.lease ?? ''}`);
   const specs = updates.map((u) => `${u.src}:${u.dst}`);
-  const r = await runGit(gitDir, ['push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs]);
+  const r = await runRemoteGit(gitDir, ['push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs]);
   const rejected: { dst: string; reason: string }[] = [];
   let other = false;
   for (const line of r.stdout.split('\n')) {

@@ -7,7 +7,7 @@ import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
-import { pidAlive } from '../commands/lockfile.js';
+import { pidAlive } from '../core/pid-alive.js';
 import { writeDenied } from '../core/write-access.js';
 
 export interface DaemonLease {

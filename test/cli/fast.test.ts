@@ -5,7 +5,8 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
 const parse = (line: string[]) => parseArgv(line, commands);
@@ -71,6 +72,36 @@ test('--version prints what oclif prints, without loading it', async () => {
   // An agent told to pass --json everywhere gets the envelope.
   const json = grit(tempRepo(), ['--version', '--json']);
   assert.deepEqual(JSON.parse(json.stdout), { schema_version: 1, ok: true, data: { version, user_agent: config.userAgent } });
+});
+
+/** `grit <args>` in a node that reports, on stderr's last line, every CommonJS file it loaded. */
+function gritLoading(cwd: string, args: string[], env: NodeJS.ProcessEnv): { code: number | null; stdout: string; loaded: string[] } {
+  const probe = `process.on('exit', () => process.stderr.write('\\n' + JSON.stringify(Object.keys(require.cache)) + '\\n'));
+process.argv.splice(1, 0, ${JSON.stringify(GRIT_BIN)});
+require(${JSON.stringify(GRIT_BIN)});`;
+  const r = spawnSync(process.execPath, ['-e', probe, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
+  return { code: r.status, stdout: r.stdout, loaded: JSON.parse(r.stderr.trimEnd().split('\n').at(-1)!) };
+}
+
+test('daemon status and stop need only the start-up bundle: not the local one, nor lmdb', async () => {
+  const daemon = await startDaemon();
+  try {
+    const dir = tempDir();
+    for (const [args, out] of [
+      [['daemon', 'status'], /^running/],
+      [['daemon', 'stop'], /^stopped daemon pid/],
+      [['daemon', 'status'], /^no daemon running/],
+    ] as const) {
+      const r = gritLoading(dir, [...args], daemon.env);
+      assert.equal(r.code, 0, args.join(' '));
+      assert.match(r.stdout, out);
+      const heavy = r.loaded.filter((f) => /run\.bundle\.cjs$|node_modules\/(lmdb|msgpackr|cbor-x)\//.test(f));
+      assert.deepEqual(heavy, [], `grit ${args.join(' ')} loaded`);
+      assert.ok(r.loaded.some((f) => f.endsWith('fast.bundle.cjs')), 'the probe sees what is loaded');
+    }
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test('a reader that closes the pipe early ends the output quietly, not with a stack trace', () => {

@@ -11,6 +11,7 @@ import { encode } from '../../src/core/plain-cbor.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { GritError } from '../../src/core/errors.js';
 import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';
+import { silentRemote } from '../sync/_helpers.js';
 
 function initRepo(): { dir: string; actor: string; actorDir: string } {
   const dir = tempRepo();
@@ -270,6 +271,53 @@ test('a long rebuild of one actor does not delay requests to another', async () 
   } finally {
     await daemon.stop();
   }
+});
+
+test('a sync stuck on a silent remote: the actor and others are served meanwhile; it fails at the git deadline, the worker serves on', async () => {
+  const silent = await silentRemote();
+  const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '4' } });
+  try {
+    const stuck = initRepo();
+    const other = initRepo();
+    git(stuck.dir, 'remote', 'add', 'origin', silent.url('http'));
+    let settled = false;
+    const sync = gritAsync(stuck.dir, ['sync', '--json'], { env: daemon.env }).finally(() => (settled = true));
+    await silent.open(1); // git is waiting on the remote
+    gritOk(stuck.dir, ['issue', 'create', '--title', 'meanwhile'], { env: daemon.env });
+    gritOk(other.dir, ['issue', 'list'], { env: daemon.env });
+    assert.equal(settled, false, 'the writes and reads were served while the sync waited');
+
+    const r = await sync;
+    assert.equal(r.code, 1, r.stdout);
+    assert.equal(r.json.error.code, 'git_error');
+    assert.equal(r.json.error.details.timed_out, true);
+    assert.equal(r.json.error.details.timeout_s, 4, "the daemon's GRIT_GIT_TIMEOUT");
+    await silent.open(0);
+    const workers = gritOk(stuck.dir, ['daemon', 'status'], { env: daemon.env }).workers as { repo_root: string; in_flight: number; threads_started: number }[];
+    const worker = workers.find((w) => w.repo_root === stuck.dir)!;
+    assert.deepEqual([worker.in_flight, worker.threads_started], [0, 1], 'nothing left in flight, the same thread');
+    assert.deepEqual(gritOk(stuck.dir, ['issue', 'list'], { env: daemon.env }).issues.map((i: { title: string }) => i.title), ['meanwhile']);
+  } finally {
+    await daemon.stop();
+    silent.close();
+  }
+});
+
+test('a daemon killed while git waits on a silent remote (no deadline) leaves no git behind', async () => {
+  const silent = await silentRemote();
+  const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '0' } });
+  const { dir } = initRepo();
+  git(dir, 'remote', 'add', 'origin', silent.url('git'));
+  const client = await daemon.client();
+  const sync = client.request('Sync', {}, { repoRoot: dir }).catch((err: GritError) => err);
+  await silent.open(1);
+  daemon.child!.kill('SIGKILL');
+  await daemon.exited;
+  assert.equal(((await sync) as GritError).details.may_have_run, true);
+  // The spawn helper sees its stdin close and stops the git it runs.
+  await silent.open(0);
+  client.close();
+  silent.close();
 });
 
 test('SIGTERM drains in-flight writes, releases leases and removes the socket', async () => {

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { gritOk, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 async function workerCount(d: TestDaemon): Promise<number> {
@@ -51,5 +51,20 @@ test('an idle worker is retired and its lease released; the next request gets a 
     assert.equal(await workerCount(keeping), 1, '--worker-idle-timeout 0 keeps workers');
   } finally {
     await Promise.all([retiring.stop(), keeping.stop()]);
+  }
+});
+
+test('daemon status shows the idle timeouts the daemon runs with, as its flags name them', async () => {
+  const daemon = await startDaemon({ args: ['--worker-idle-timeout', '7'] }); // and --idle-timeout 0
+  try {
+    const dir = tempDir();
+    const status = grit(dir, ['daemon', 'status'], { env: daemon.env });
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /^idle timeout never, worker idle timeout 7s$/m);
+    const data = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
+    assert.equal(data.idle_timeout_s, 0);
+    assert.equal(data.worker_idle_timeout_s, 7);
+  } finally {
+    await daemon.stop();
   }
 });

@@ -1,6 +1,7 @@
 /** Sync test helpers: a bare "remote" on disk and several clones of it, each with grit set up. */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import type { Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
@@ -84,4 +85,43 @@ export function setLockPolicy(clone: string, policy: 'off' | 'warn' | 'require')
     ? text.replace(/^lock_policy\s*=.*$/m, `lock_policy = "${policy}"`)
     : `lock_policy = "${policy}"\n${text}`;
   writeFileSync(path, next);
+}
+
+/** A remote that accepts every connection and never says a word: `url('http')`, `url('git')`. */
+export interface SilentRemote {
+  url(scheme: 'http' | 'git'): string;
+  /** Connections ever accepted. */
+  accepted(): number;
+  /** Resolves once as many connections as `count` are open (whoever held the others is gone); fails after `ms`. */
+  open(count: number, ms?: number): Promise<void>;
+  close(): void;
+}
+
+export async function silentRemote(): Promise<SilentRemote> {
+  const sockets = new Set<Socket>();
+  let accepted = 0;
+  const server = createServer((s) => {
+    accepted++;
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+    s.resume(); // read and drop what git says, so that its end is seen when it goes
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address() as { port: number };
+  return {
+    url: (scheme) => `${scheme}://127.0.0.1:${port}/silent.git`,
+    accepted: () => accepted,
+    async open(count, ms = 10_000) {
+      const end = Date.now() + ms;
+      while (sockets.size !== count) {
+        if (Date.now() > end) throw new Error(`the silent remote has ${sockets.size} connections open, not ${count}, after ${ms} ms`);
+        await sleep(25);
+      }
+    },
+    close() {
+      for (const s of sockets) s.destroy();
+      server.close();
+    },
+  };
 }

@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { fsckClean, git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
-import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, walEvents } from './_helpers.js';
+import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
 import { remoteCommit } from '../reliability/_remote.js';
 
 /** Two clones that both know one issue, then edit it concurrently (nothing synced in between). */
@@ -150,6 +151,62 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
   assert.equal(r4.code, 5, r4.stdout);
   assert.equal(r4.json.error.code, 'git_error');
   assert.match(r4.json.error.details.suggestion, /^no remote named origin: add one/);
+});
+
+/** Processes whose command line has `marker` in it (Linux's /proc). */
+function processesWith(marker: string): number {
+  return readdirSync('/proc')
+    .filter((pid) => /^\d+$/.test(pid))
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').includes(marker);
+      } catch {
+        return false; // gone meanwhile
+      }
+    }).length;
+}
+
+test('a remote that accepts and never answers: git is stopped at GRIT_GIT_TIMEOUT (git_error), with what it started', { timeout: 60_000 }, async () => {
+  const silent = await silentRemote();
+  try {
+    const [a] = network(1).clones;
+    gritOk(a, ['issue', 'create', '--title', 'x']);
+    const asleep = 'sleep 3599';
+    for (const [remote, env] of [
+      [silent.url('http'), {}], // git-remote-http, a process of its own, holds the connection
+      [silent.url('git'), {}], // git itself does
+      ['ssh://silent.invalid/x.git', { GIT_SSH_COMMAND: `${asleep} #` }], // an ssh that never answers
+    ] as const) {
+      git(a, 'remote', 'set-url', 'origin', remote);
+      const t0 = Date.now();
+      const r = await gritAsync(a, ['sync', '--json'], { env: { ...env, GRIT_GIT_TIMEOUT: '1' } });
+      const took = Date.now() - t0;
+      assert.equal(r.code, 1, `${remote}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.code, 'git_error');
+      assert.match(r.json.error.message, /^git fetch origin failed: still running after 1 s \(GRIT_GIT_TIMEOUT\), so grit stopped it$/);
+      assert.equal(r.json.error.details.timed_out, true);
+      assert.equal(r.json.error.details.timeout_s, 1);
+      assert.ok(took >= 1_000 && took < 15_000, `${remote}: ${took} ms`);
+      // Nothing git started is left waiting on the remote: its connections are closed, the ssh gone.
+      await silent.open(0);
+      for (let i = 0; i < 100 && processesWith(asleep) > 0; i++) await sleep(50);
+      assert.equal(processesWith(asleep), 0, `${remote}: the ssh git started is still running`);
+    }
+    assert.equal(silent.accepted(), 2, 'git reached the remote over http and git://');
+
+    const human = await gritAsync(a, ['sync'], { env: { GIT_SSH_COMMAND: `${asleep} #`, GRIT_GIT_TIMEOUT: '1' } });
+    assert.match(human.stderr, /^error: git fetch origin failed: still running after 1 s/m);
+    assert.match(human.stderr, /^hint: check that the remote answers .*set GRIT_GIT_TIMEOUT to more seconds/m);
+    // Refused: not a number, and one past what a timer holds (which would fire at once).
+    for (const value of ['soon', '2147484']) {
+      const bad = grit(a, ['sync', '--json'], { env: { GRIT_GIT_TIMEOUT: value } });
+      assert.equal(bad.code, 5, bad.stdout);
+      assert.equal(bad.json.error.code, 'git_error');
+      assert.match(bad.json.error.message, /^GRIT_GIT_TIMEOUT must be a whole number of seconds up to 2147483 \(0 = no limit\)/);
+    }
+  } finally {
+    silent.close();
+  }
 });
 
 test('the remote moves between fetch and push: rejected, refetched, rebased, retried', { timeout: 60_000 }, async () => {

@@ -3,6 +3,6 @@ import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
   ...ACTIONS['daemon:status'],
-  description: 'Show whether the daemon runs: pid, endpoint, uptime and its workers',
+  description: 'Show whether the daemon runs: pid, endpoint, uptime, idle timeouts and its workers',
   examples: ['<%= config.bin %> daemon status --json'],
 });
