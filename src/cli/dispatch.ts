@@ -5,13 +5,8 @@
  */
 import { resolve } from 'node:path';
 import type { Args } from '../commands/args.js';
-<<<<<<< HEAD
 import type { ContextOptions, OutputSink } from '../commands/context.js';
-import { onlyReads, runsInWorker } from '../commands/routing.js';
-=======
-import type { ContextOptions } from '../commands/context.js';
 import { answeredBySupervisor, onlyReads, runsInWorker } from '../commands/routing.js';
->>>>>>> d1019777ca211d5c2481b6c1a366853758271547
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
