@@ -1,0 +1,80 @@
+/**
+ * The command lines the fast path (fast.ts) leaves to oclif: help, command-line mistakes, oclif's
+ * own commands (help, plugins, autocomplete) and plugin commands.
+ *
+ * A line about one of grit's own commands (its help, a parse error) runs with no user plugin
+ * loaded at all, so no plugin can change its output or exit status. Any other line loads the user
+ * plugins lazily (plugin-loading.ts): a plugin's command module is imported only when that command
+ * runs, and a plugin's hooks run only for its own commands.
+ */
+import { Config, flush, handle, run, settings, type Command } from '@oclif/core';
+import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
+import { GritError } from '../core/errors.js';
+import { visible } from '../core/terminal-safe.js';
+import { printError } from './output.js';
+import { argvWantsJson } from './output-format.js';
+import { isUserCommand, loadWithUserPlugins, pluginFailures, reportLoadFailures, withoutUserHooks } from './plugin-loading.js';
+
+/** What a command line asks oclif for, as oclif itself will read it. */
+interface Line {
+  id: string | undefined;
+  command: Command.Loadable | undefined;
+  /** Words after the command's name. */
+  rest: string[];
+  help: boolean;
+  /** The command or topic help is asked about (none: the root help). */
+  subject: string | undefined;
+}
+
+/** `root`: the file oclif finds grit's package.json from (bin/grit.cjs). */
+export async function runOclif(root: string, argv: string[]): Promise<void> {
+  // Plugins run as compiled JavaScript (docs/plugins.md): never look for ts-node, not even for a
+  // linked plugin, which oclif would otherwise try and then warn about on every command.
+  settings.enableAutoTranspile = false;
+  const json = argvWantsJson(argv);
+  const core = await Config.load({ root, userPlugins: false });
+  let config = core;
+  let line = readLine(core, argv);
+  if (!isGrits(core, line)) {
+    config = await loadWithUserPlugins(root);
+    line = readLine(config, argv);
+  }
+  const pluginCommand = !line.help && isUserCommand(line.command) ? line.command : undefined;
+  if (pluginCommand) reportLoadFailures(pluginCommand, config);
+  withoutUserHooks(config, pluginCommand?.pluginName);
+  if (line.command?.pluginName === '@oclif/plugin-plugins') {
+    // oclif leaves a plugin it cannot read out of its list without a word.
+    for (const f of pluginFailures()) process.stderr.write(`grit: warning: the plugin ${visible(f.plugin)} could not be loaded: ${visible(f.message)}\n`);
+  }
+  // oclif's execute(), but a GritError (a plugin command that cannot load) is printed as grit's.
+  await run(argv, config).then(
+    () => flush(),
+    (err) => (err instanceof GritError ? printError(err, json) : handle(err)),
+  );
+}
+
+function readLine(config: Config, argv: string[]): Line {
+  const helpFlags = getHelpFlagAdditions(config);
+  const end = argv.indexOf('--');
+  const helpFlag = (end === -1 ? argv : argv.slice(0, end)).some((a) => helpFlags.includes(a));
+  const [first, ...rest] = normalizeArgv(config, [...argv]);
+  const id = first === undefined || first.startsWith('-') ? undefined : first;
+  const command = id === undefined ? undefined : config.findCommand(id);
+  const helpCommand = command?.pluginName === '@oclif/plugin-help';
+  // As oclif's help finds what it is about: the words left once the help flags (or `help`) are gone.
+  const about = helpCommand ? rest : argv.filter((a) => !helpFlags.includes(a));
+  const [subject] = normalizeArgv(config, [...about]);
+  return {
+    id,
+    command,
+    rest,
+    help: argv.length === 0 || helpFlag || helpCommand,
+    subject: subject === undefined || subject.startsWith('-') ? undefined : subject,
+  };
+}
+
+/** A command line about one of grit's own commands (running it, or its help). */
+function isGrits(core: Config, line: Line): boolean {
+  const target = line.help ? line.subject : line.id;
+  return target !== undefined && core.findCommand(target)?.pluginName === core.name;
+}
