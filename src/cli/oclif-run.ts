@@ -11,6 +11,7 @@ import { Config, flush, handle, run, settings, type Command } from '@oclif/core'
 import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
+import { reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
 import { isUserCommand, loadWithUserPlugins, pluginFailures, reportLoadFailures, withoutUserHooks } from './plugin-loading.js';
@@ -39,6 +40,7 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
     config = await loadWithUserPlugins(root);
     line = readLine(config, argv);
   }
+  if (json && refuseJson(config, line)) return;
   const pluginCommand = !line.help && isUserCommand(line.command) ? line.command : undefined;
   if (pluginCommand) reportLoadFailures(pluginCommand, config);
   withoutUserHooks(config, pluginCommand?.pluginName);
@@ -77,4 +79,38 @@ function readLine(config: Config, argv: string[]): Line {
 function isGrits(core: Config, line: Line): boolean {
   const target = line.help ? line.subject : line.id;
   return target !== undefined && core.findCommand(target)?.pluginName === core.name;
+}
+
+const words = (id: string): string => id.replaceAll(':', ' ');
+
+/**
+ * `--json` asks for one JSON object, which help and oclif's own commands (plugins, autocomplete)
+ * do not print: they answer it with invalid_args instead of text a script cannot read.
+ */
+function refuseJson(config: Config, line: Line): boolean {
+  if (line.help) {
+    if (line.subject && !config.findCommand(line.subject) && !config.findTopic(line.subject)) {
+      reportUnknownCommand(line.subject, config.commandIDs, true);
+      return true;
+    }
+    const shown = line.subject ? `grit ${words(line.subject)} --help` : 'grit --help';
+    printError(
+      new GritError('invalid_args', `help is text: \`${shown}\` has no --json form`, {
+        details: { help: line.subject ? words(line.subject) : '' },
+        suggestion: `run \`${shown}\` without --json`,
+      }),
+      true,
+    );
+    return true;
+  }
+  const cmd = line.command;
+  if (!cmd || cmd.pluginType !== 'core' || cmd.pluginName === config.name) return false;
+  printError(
+    new GritError('invalid_args', `\`grit ${words(cmd.id)}\` is oclif's command and has no --json output`, {
+      details: { command: words(cmd.id), plugin: cmd.pluginName },
+      suggestion: `run \`grit ${words(cmd.id)}\` without --json`,
+    }),
+    true,
+  );
+  return true;
 }

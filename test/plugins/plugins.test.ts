@@ -222,6 +222,36 @@ describe('oclif plugins', () => {
     assert.match(listed.stdout, /grit-plugin-boom/);
   });
 
+  it('help and oclif\'s own commands answer --json with one invalid_args envelope, and do nothing', () => {
+    const env = oclifDirs();
+    const repo = tempRepo();
+    const dir = plugin('never', {}, { 'src/commands/never.js': 'export default class Never { static async run() {} }\n' });
+    for (const line of [
+      ['plugins'],
+      ['plugins', 'inspect', 'nosuch'],
+      ['plugins', 'link', dir],
+      ['plugins', 'install', 'grit-plugin-nonesuch'],
+      ['autocomplete', 'bash'],
+      ['help'],
+      ['help', 'issue', 'list'],
+      ['issue', 'list', '--help'],
+      ['issue', '--help'],
+      ['--help'],
+    ]) {
+      const r = grit(repo, [...line, '--json'], { env, timeout: 60_000 });
+      assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stderr, '', line.join(' '));
+      assert.equal(r.stdout.split('\n').length, 2, `${line.join(' ')}: one line`);
+      assert.equal(r.json.error.code, 'invalid_args', line.join(' '));
+      assert.match(r.json.error.details.suggestion, /without --json/);
+    }
+    assert.match(grit(repo, ['plugins'], { env }).stdout, /No plugins installed/, 'the refused link did nothing');
+    // Help about a command that does not exist is that command's error, as without --json.
+    const unknown = grit(repo, ['help', 'nosuch', '--json'], { env });
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.json.error.message, 'unknown command: grit nosuch');
+  });
+
   it('type-checks the example plugin against the exported API', () => {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const r = spawnSync(process.execPath, [tsc, '-p', join(EXAMPLE, 'jsconfig.json')], { encoding: 'utf8', timeout: 120_000 });
