@@ -7,6 +7,8 @@
  * plugins lazily (plugin-loading.ts): a plugin's command module is imported only when that command
  * runs, and a plugin's hooks run only for its own commands.
  */
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { Config, flush, handle, run, settings, type Command } from '@oclif/core';
 import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
@@ -41,6 +43,7 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
     line = readLine(config, argv);
   }
   if (json && refuseJson(config, line)) return;
+  if (line.command && INSTALL.includes(line.command.id) && refuseDirectory(line.rest)) return;
   const pluginCommand = !line.help && isUserCommand(line.command) ? line.command : undefined;
   if (pluginCommand) reportLoadFailures(pluginCommand, config);
   withoutUserHooks(config, pluginCommand?.pluginName);
@@ -111,6 +114,31 @@ function refuseJson(config: Config, line: Line): boolean {
       suggestion: `run \`grit ${words(cmd.id)}\` without --json`,
     }),
     true,
+  );
+  return true;
+}
+
+const INSTALL = ['plugins:install', 'plugins:add'];
+
+/** `./dir`, `../dir`, `/abs/dir`, `~/dir`: a path as a person types one, never an npm name or GitHub slug. */
+const looksLikePath = (arg: string): boolean => isAbsolute(arg) || /^(\.\.?|~)([/\\]|$)/.test(arg);
+
+/**
+ * oclif's install reads `./dir` as the GitHub repository `./dir` and waits on the network for it.
+ * A directory is linked, not installed: said before anything is fetched.
+ */
+function refuseDirectory(args: string[]): boolean {
+  const path = args.find((a) => !a.startsWith('-') && looksLikePath(a));
+  if (path === undefined) return false;
+  const link = `link a plugin's directory instead: \`grit plugins link ${path}\``;
+  printError(
+    existsSync(path)
+      ? new GritError('invalid_args', `\`grit plugins install\` takes npm packages and git URLs, not a directory: ${path}`, { details: { path }, suggestion: link })
+      : new GritError('not_found', `no such directory: ${path}`, {
+          details: { path },
+          suggestion: '`grit plugins install` takes npm packages and git URLs; a plugin in a local directory is linked: `grit plugins link <dir>`',
+        }),
+    false,
   );
   return true;
 }

@@ -252,6 +252,19 @@ describe('oclif plugins', () => {
     assert.equal(unknown.json.error.message, 'unknown command: grit nosuch');
   });
 
+  it('`plugins install` of a directory is refused before anything is fetched', () => {
+    const env = oclifDirs();
+    const cwd = tempDir();
+    const missing = grit(cwd, ['plugins', 'install', './nonexistent-dir'], { env, timeout: 60_000 });
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.equal(missing.stdout, '');
+    assert.match(missing.stderr, /^error: no such directory: \.\/nonexistent-dir\nhint: .*`grit plugins link <dir>`\n$/);
+    const dir = tempDir();
+    const local = grit(cwd, ['plugins', 'add', dir], { env, timeout: 60_000 });
+    assert.equal(local.code, 2, local.stderr);
+    assert.match(local.stderr, new RegExp(`^error: \`grit plugins install\` takes npm packages and git URLs, not a directory: ${dir}\nhint: .*\`grit plugins link ${dir}\``));
+  });
+
   it('type-checks the example plugin against the exported API', () => {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const r = spawnSync(process.execPath, [tsc, '-p', join(EXAMPLE, 'jsconfig.json')], { encoding: 'utf8', timeout: 120_000 });
