@@ -9,7 +9,8 @@
  *
  * An oclif plugin should use the API of the grit that runs it rather than a copy of its own:
  * `await import(pathToFileURL(join(this.config.root, this.config.pjson.main)).href)`, with
- * `import type … from 'grit'` for the types.
+ * `import type … from 'grit'` for the types. `printResult` and `printError` print a plugin
+ * command's outcome as grit's own commands print theirs.
  */
 import type { Args } from './commands/args.js';
 import type { ContextOptions } from './commands/context.js';
@@ -20,6 +21,7 @@ import type { Issue, IssueSummary } from './core/projection.js';
 import type { SyncResult } from './git/sync.js';
 
 export { GritError, type ErrorCode } from './core/errors.js';
+export { printError, printResult, type ResultOptions } from './cli/plugin-output.js';
 export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
 export { NOTIFICATION_KINDS, type Notification, type NotificationKind } from './protocol/notifications.js';
 export type { Watch, WatchOptions } from './protocol/watch.js';

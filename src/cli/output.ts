@@ -38,14 +38,19 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
     const data = await execute(action.ipc, args, options, flags['no-daemon'] === true);
     // The lock policy's warnings (in the data for --json too): on stderr, wherever the command ran.
     for (const w of (data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []) process.stderr.write(`grit: warning: ${visible(w)}\n`);
-    if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
-    else if (!flags.quiet) {
-      const text = action.verbatim?.(data) ?? action.render(visibleDeep(data), parsed);
-      if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-    }
+    printSuccess(data, json, flags.quiet === true, () => action.verbatim?.(data) ?? action.render(visibleDeep(data), parsed));
     if (action.exitCode) process.exitCode = action.exitCode(data);
   } catch (err) {
     printError(toGritError(err), json);
+  }
+}
+
+/** A command's success: the envelope under --json, else its text (nothing with --quiet). */
+export function printSuccess(data: unknown, json: boolean, quiet: boolean, text: () => string): void {
+  if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
+  else if (!quiet) {
+    const shown = text();
+    if (shown) process.stdout.write(shown.endsWith('\n') ? shown : shown + '\n');
   }
 }
 

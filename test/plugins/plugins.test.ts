@@ -125,6 +125,24 @@ describe('oclif plugins', () => {
     const touched = grit(repo, ['stale', '--days', String(days), '--json'], { env });
     assert.ok(!touched.json.data.issues.some((i: any) => i.issue_id === old), touched.stdout);
 
+    // grit's conventions for what oclif refuses and for the global flags: the same errors as grit's own commands.
+    const sameError = (extra: string[]) => {
+      const r = grit(repo, ['stale', ...extra, '--json'], { env });
+      assert.equal(r.stderr, '', extra.join(' '));
+      assert.deepEqual(outcome(r), outcome(grit(repo, ['issue', 'list', ...extra, '--json'], { env })), extra.join(' '));
+      return r;
+    };
+    assert.equal(sameError(['--bogus']).json.error.code, 'invalid_args');
+    assert.equal(sameError(['--label']).code, 2);
+    assert.equal(sameError(['--actor', 'nosuch']).json.error.code, 'not_found');
+    const dataDir = join(tempDir(), 'actor');
+    assert.equal(grit(repo, ['stale', '--data-dir', dataDir, '--json'], { env }).code, 0);
+    assert.ok(existsSync(dataDir), '--data-dir is the actor the plugin acts as');
+    const noValue = grit(repo, ['stale', '--days', '--json'], { env });
+    assert.equal(noValue.code, 2);
+    assert.deepEqual(noValue.json.error, { code: 'invalid_args', message: 'Flag --days expects a value', details: { suggestion: 'run the command with --help to see its flags' } });
+    assert.deepEqual(outcome(grit(repo, ['stale', '--bogus'], { env })), outcome(grit(repo, ['issue', 'list', '--bogus'], { env })));
+    assert.deepEqual(outcome(grit(repo, ['stale', '--days', '0', '--quiet', '--no-daemon'], { env })), { code: 0, stdout: '', stderr: '' });
     const bad = grit(repo, ['stale', '--days', 'soon', '--json'], { env });
     assert.equal(bad.code, 2);
     assert.equal(bad.json.error.code, 'invalid_args');
