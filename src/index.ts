@@ -13,6 +13,7 @@
  * command's outcome as grit's own commands print theirs.
  */
 import type { Args } from './commands/args.js';
+import { toGritError } from './core/errors.js';
 import type { ContextOptions } from './commands/context.js';
 import type { Dependent, IssueShowReply, ShownIssue, WriteReply } from './commands/issues.js';
 import type { LockReply, LockStatusReply } from './commands/locks.js';
@@ -82,7 +83,14 @@ export interface GritRepo {
 /** Runs one command in the repository around `options.cwd`; the one-shot form of `openRepo(…).run`. */
 export async function runCommand<N extends string>(name: N, args?: ArgsOf<N>, options: OpenOptions = {}): Promise<ResultOf<N>> {
   const { runLocal } = await import('./commands/run.js');
-  return (await runLocal(name, (args ?? {}) as Args, toContextOptions(options))) as ResultOf<N>;
+  try {
+    return (await runLocal(name, (args ?? {}) as Args, toContextOptions(options))) as ResultOf<N>;
+  } catch (err) {
+    // The command functions name arguments as the CLI spells them (`--title is required`); an API
+    // caller passed them by key (`title`).
+    const [{ inKeyTerms }, { COMMANDS }] = await Promise.all([import('./commands/args.js'), import('./commands/registry.js')]);
+    throw inKeyTerms(toGritError(err), COMMANDS[name]?.args ?? []);
+  }
 }
 
 /**
