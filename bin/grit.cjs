@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Plain command lines run through the fast path (one bundled file: scripts/bundle.js) without
-// loading oclif; everything else (help, errors in the command line, plugins) goes to oclif.
+// loading oclif; everything else (help, errors in the command line, plugins) goes to oclif
+// (src/cli/oclif-run.ts).
 // CommonJS, like the bundle: a command served by the daemon never starts node's ES module loader.
 'use strict';
 const { join } = require('node:path');
@@ -16,9 +17,6 @@ process.stdout.on('error', (err) => {
 
 runFast(process.argv.slice(2), join(__dirname, '..', 'oclif.manifest.json')).then(async (done) => {
   if (done) return;
-  const { execute, settings } = require('@oclif/core');
-  // Plugins run as compiled JavaScript (docs/plugins.md): never look for ts-node, not even for a
-  // linked plugin, which oclif would otherwise try and then warn about on every command.
-  settings.enableAutoTranspile = false;
-  await execute({ dir: pathToFileURL(__filename).href });
+  const { runOclif } = await import(pathToFileURL(join(__dirname, '..', 'dist', 'src', 'cli', 'oclif-run.js')).href);
+  await runOclif(__filename, process.argv.slice(2));
 });

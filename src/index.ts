@@ -9,9 +9,11 @@
  *
  * An oclif plugin should use the API of the grit that runs it rather than a copy of its own:
  * `await import(pathToFileURL(join(this.config.root, this.config.pjson.main)).href)`, with
- * `import type … from 'grit'` for the types.
+ * `import type … from 'grit'` for the types. `printResult` and `printError` print a plugin
+ * command's outcome as grit's own commands print theirs.
  */
 import type { Args } from './commands/args.js';
+import { toGritError } from './core/errors.js';
 import type { ContextOptions } from './commands/context.js';
 import type { Dependent, IssueShowReply, ShownIssue, WriteReply } from './commands/issues.js';
 import type { LockReply, LockStatusReply } from './commands/locks.js';
@@ -20,6 +22,7 @@ import type { Issue, IssueSummary } from './core/projection.js';
 import type { SyncResult } from './git/sync.js';
 
 export { GritError, type ErrorCode } from './core/errors.js';
+export { printError, printResult, type ResultOptions } from './cli/plugin-output.js';
 export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
 export { NOTIFICATION_KINDS, type Notification, type NotificationKind } from './protocol/notifications.js';
 export type { Watch, WatchOptions } from './protocol/watch.js';
@@ -80,7 +83,14 @@ export interface GritRepo {
 /** Runs one command in the repository around `options.cwd`; the one-shot form of `openRepo(…).run`. */
 export async function runCommand<N extends string>(name: N, args?: ArgsOf<N>, options: OpenOptions = {}): Promise<ResultOf<N>> {
   const { runLocal } = await import('./commands/run.js');
-  return (await runLocal(name, (args ?? {}) as Args, toContextOptions(options))) as ResultOf<N>;
+  try {
+    return (await runLocal(name, (args ?? {}) as Args, toContextOptions(options))) as ResultOf<N>;
+  } catch (err) {
+    // The command functions name arguments as the CLI spells them (`--title is required`); an API
+    // caller passed them by key (`title`).
+    const [{ inKeyTerms }, { COMMANDS }] = await Promise.all([import('./commands/args.js'), import('./commands/registry.js')]);
+    throw inKeyTerms(toGritError(err), COMMANDS[name]?.args ?? []);
+  }
 }
 
 /**

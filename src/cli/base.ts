@@ -2,10 +2,9 @@
  * The one base class of every grit command: shared flags, parsing by oclif, then the shared
  * `runAction` (src/cli/output.ts) that the fast path uses too.
  */
-import { stripVTControlCharacters } from 'node:util';
 import { Command, Flags } from '@oclif/core';
-import { GritError } from '../core/errors.js';
 import { printError, runAction, type Parsed } from './output.js';
+import { fromParseError } from './parse-error.js';
 import { argvWantsJson, chooseOutput, type FormattedAction, type OutputFormats } from './output-format.js';
 
 export type { Parsed };
@@ -41,25 +40,4 @@ export async function parseOrReport<T>(parse: () => Promise<T>, argv: string[], 
     printError(fromParseError(err), argvWantsJson(argv, formats));
     return null;
   }
-}
-
-/** Whatever oclif's parser refuses (unknown flag, missing argument, a value out of range) is invalid_args. */
-function fromParseError(err: unknown): GritError {
-  if (err instanceof GritError) return err;
-  return new GritError('invalid_args', oneLine((err as Error)?.message ?? ''), { suggestion: 'run the command with --help to see its flags' });
-}
-
-/**
- * oclif's messages are several lines: a heading ("The following error occurred:", "Missing 1
- * required arg:"), the detail, then "See more help with --help". The detail is what matters.
- * On a terminal oclif styles them too; an error is data (a JSON message, or grit's own styling).
- */
-function oneLine(message: string): string {
-  const lines = stripVTControlCharacters(message)
-    .replace(/\s*\n\t/g, ': ')
-    .split('\n')
-    // "id  issue id or …": an argument's name and its description; --help has the description.
-    .map((l) => l.trim().replace(/^(\S+)\s{2,}.+$/, '$1').replace(/\s+/g, ' '))
-    .filter((l) => l && l !== 'The following error occurred:' && !l.startsWith('See more help'));
-  return lines.reduce((out, l) => (!out ? l : out.endsWith(':') ? `${out} ${l}` : `${out}; ${l}`), '') || 'invalid arguments';
 }

@@ -1,20 +1,30 @@
 /**
  * grit's oclif help class. Help for a command that does not exist (`grit issue assign --help`,
  * `grit help issue assign`) is the same `invalid_args` as running it, with "did you mean", instead
- * of oclif's plain "Command issue:assign not found." (and one JSON object under `--json`).
+ * of oclif's plain "Command issue:assign not found." (and one JSON object under `--json`). Help for
+ * a plugin command listed but not yet imported (src/cli/plugin-loading.ts) imports it first.
  */
-import { Help } from '@oclif/core';
+import { Help, type Command } from '@oclif/core';
+import { GritError } from '../core/errors.js';
 import { reportUnknownCommand } from './hooks/command-not-found.js';
+import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
+import { forHelp } from './plugin-loading.js';
 
 export default class GritHelp extends Help {
   override async showHelp(argv: string[]): Promise<void> {
+    const json = argvWantsJson(process.argv.slice(2));
     try {
       await super.showHelp(argv);
     } catch (err) {
+      if (err instanceof GritError) return printError(err, json);
       const unknown = /^Command (\S+) not found\.$/.exec((err as Error).message);
       if (!unknown) throw err;
-      reportUnknownCommand(unknown[1], this.config.commandIDs, argvWantsJson(process.argv.slice(2)));
+      reportUnknownCommand(unknown[1], this.config.commandIDs, json);
     }
+  }
+
+  override async showCommandHelp(command: Command.Loadable): Promise<void> {
+    await super.showCommandHelp(await forHelp(command, this.config));
   }
 }

@@ -46,11 +46,7 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
     // The lock policy's warnings (in the data for --json too): on stderr, wherever the command ran.
     for (const w of (data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []) process.stderr.write(`grit: warning: ${visible(w)}\n`);
     if (stream) stream.end();
-    else if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
-    else if (!flags.quiet) {
-      const text = action.render(visibleDeep(data), parsed);
-      if (text) process.stdout.write(text.endsWith('\n') ? text : text + '\n');
-    }
+    else printSuccess(data, json, flags.quiet === true, () => action.render(visibleDeep(data), parsed));
     if (action.exitCode) process.exitCode = action.exitCode(data);
   } catch (err) {
     printError(toGritError(err), json);
@@ -79,6 +75,15 @@ function stdoutSink(json: boolean, quiet: boolean): { sink: OutputSink; end: () 
   }
   const nothing = () => {};
   return { sink: { begin: nothing, write: quiet ? nothing : out }, end: nothing };
+}
+
+/** A command's success: the envelope under --json, else its text (nothing with --quiet). */
+export function printSuccess(data: unknown, json: boolean, quiet: boolean, text: () => string): void {
+  if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
+  else if (!quiet) {
+    const shown = text();
+    if (shown) process.stdout.write(shown.endsWith('\n') ? shown : shown + '\n');
+  }
 }
 
 /** A person's next step when the error names none itself (SPEC §6: every human error carries one). */

@@ -2,7 +2,7 @@
  * Argument checks shared by every command function. Arguments arrive from the CLI or, untrusted,
  * from IPC requests, so each command validates what it reads through these.
  */
-import { invalidArgs } from '../core/errors.js';
+import { GritError, invalidArgs } from '../core/errors.js';
 
 export type Args = Record<string, unknown>;
 
@@ -26,6 +26,20 @@ const CLI_SPELLING: Record<string, string> = {
  * MCP tools) call arguments by their keys; the MCP server turns these names back into keys.
  */
 export const cliName = (key: string): string => CLI_SPELLING[key] ?? `--${key.replaceAll('_', '-')}`;
+
+/** A flag (`--dep-type`) or a positional argument (`<id>`) as a command's message names it. */
+const CLI_TOKEN = /(?<![\w:-])(--[a-z0-9][a-z0-9-]*|<[a-z_-]+>)(?![\w-])/g;
+
+/**
+ * The same error with each CLI name (cliName) of one of `keys` in its message given as that key
+ * (`dep_type`, `issue_id`): for callers that pass arguments by key (the MCP tools, the API).
+ */
+export function inKeyTerms(err: GritError, keys: readonly string[]): GritError {
+  const byCliName = new Map(keys.map((key) => [cliName(key), key]));
+  const message = err.message.replace(CLI_TOKEN, (token) => byCliName.get(token) ?? token);
+  if (message === err.message) return err;
+  return GritError.fromJSON({ ...err.toJSON(), message });
+}
 
 export function optText(args: Args, key: string): string | undefined {
   const v = args[key];

@@ -102,14 +102,21 @@ export function isCommandName(name: string): boolean {
  */
 export function checkArgs(name: string, args: Args): void {
   const allowed = COMMANDS[name].args;
+  // From the API any value can come: a string's characters would be refused one by one as "unknown argument 0".
+  if (typeof args !== 'object' || args === null || Array.isArray(args)) {
+    const got = Array.isArray(args) ? 'an array' : args === null ? 'null' : typeof args;
+    throw invalidArgs(`the arguments of ${name} must be an object of named arguments, not ${got}`, { command: name, allowed: [...allowed] }, argsPlan(name, allowed));
+  }
   const unknown = Object.keys(args).filter((k) => !allowed.includes(k));
   if (unknown.length === 0) return;
   throw invalidArgs(
     `unknown argument${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} for ${name}`,
     { command: name, unknown, allowed: [...allowed] },
-    allowed.length ? `${name} takes ${allowed.join(', ')}` : `${name} takes no arguments`,
+    argsPlan(name, allowed),
   );
 }
+
+const argsPlan = (name: string, allowed: readonly string[]): string => (allowed.length ? `${name} takes ${allowed.join(', ')}` : `${name} takes no arguments`);
 
 const loaded = new Map<string, CommandFn>();
 

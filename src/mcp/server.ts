@@ -9,7 +9,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { GritError, invalidArgs, toGritError } from '../core/errors.js';
-import { cliName, type Args } from '../commands/args.js';
+import { inKeyTerms, type Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
 import { isCommandName } from '../commands/registry.js';
 import { runLocal } from '../commands/run.js';
@@ -69,20 +69,11 @@ function checkArgs(tool: ToolSpec, raw: Args): Args {
   return raw;
 }
 
-/** A flag (`--dep-type`) or a positional argument (`<id>`) as a command's message names it. */
-const CLI_TOKEN = /(?<![\w:-])(--[a-z0-9][a-z0-9-]*|<[a-z_-]+>)(?![\w-])/g;
-
 /**
  * The command functions, shared with the CLI, name arguments in their messages as the CLI spells
- * them (`args.ts` cliName); a tool's caller knows them by the tool's argument names, so each such
- * name of one of the tool's arguments is given as that argument (`dep_type`, `issue_id`) instead.
+ * them; a tool's caller knows them by the tool's argument names.
  */
-function inToolTerms(err: GritError, tool: ToolSpec): GritError {
-  const keys = new Map(Object.keys(tool.input.properties).map((key) => [cliName(key), key]));
-  const message = err.message.replace(CLI_TOKEN, (token) => keys.get(token) ?? token);
-  if (message === err.message) return err;
-  return GritError.fromJSON({ ...err.toJSON(), message });
-}
+const inToolTerms = (err: GritError, tool: ToolSpec): GritError => inKeyTerms(err, Object.keys(tool.input.properties));
 
 function reply(envelope: Record<string, unknown>, isError: boolean): CallToolResult {
   return { content: [{ type: 'text', text: JSON.stringify(envelope) }], structuredContent: envelope, isError };

@@ -5,6 +5,7 @@
  *   const client = await GritClient.connect();
  *   const { issue_id } = await client.issueCreate({ title: 'Flaky test' }, { repoRoot: '/src/app' });
  */
+import { isAbsolute } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { onlyReads } from '../commands/routing.js';
@@ -182,11 +183,12 @@ export class GritClient {
 /** Each option of a RequestTarget, by the name of the request field it fills. */
 const TARGET_OPTIONS: Readonly<Record<keyof RequestTarget, string>> = { repoRoot: 'repo_root', actorId: 'actor_id', dataDir: 'data_dir', cwd: 'cwd' };
 const TARGET_SHAPE = 'a target is { repoRoot, actorId?, dataDir?, cwd? }';
+const ABSOLUTE = 'resolve it first, e.g. path.resolve(dir)';
 
 /**
  * A target written wrong is the caller's mistake, said as such before anything is sent: the
- * daemon would only see a request without a repo_root (or with a mistyped field) and answer with an
- * ipc_error about the wire. The IPC's own spelling (`repo_root`) is the likely slip.
+ * daemon would only see a request without a repo_root (or with a mistyped field, or a relative path
+ * and no cwd) and answer with an ipc_error about the wire. The IPC's own spelling (`repo_root`) is the likely slip.
  */
 function checkTarget(t: RequestTarget | undefined): RequestTarget {
   if (!t) throw invalidArgs('no repository given: pass a target with repoRoot', {}, TARGET_SHAPE);
@@ -200,6 +202,14 @@ function checkTarget(t: RequestTarget | undefined): RequestTarget {
   if (typeof t.repoRoot !== 'string' || t.repoRoot === '') throw invalidArgs('the target has no repoRoot: pass the repository\'s path', { field: 'repoRoot' }, TARGET_SHAPE);
   for (const option of ['actorId', 'dataDir', 'cwd'] as const) {
     if (t[option] !== undefined && typeof t[option] !== 'string') throw invalidArgs(`the target's ${option} must be a string`, { field: option }, TARGET_SHAPE);
+  }
+  // The daemon takes a relative path from the request's cwd, never from its own directory.
+  if (t.cwd !== undefined && !isAbsolute(t.cwd)) throw invalidArgs(`the target's cwd must be an absolute path, not ${t.cwd}`, { field: 'cwd' }, ABSOLUTE);
+  for (const option of ['repoRoot', 'dataDir'] as const) {
+    const path = t[option];
+    if (path !== undefined && t.cwd === undefined && !isAbsolute(path)) {
+      throw invalidArgs(`the target's ${option} must be an absolute path (or give a cwd to take it from), not ${path}`, { field: option }, ABSOLUTE);
+    }
   }
   return t;
 }

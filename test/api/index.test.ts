@@ -47,6 +47,19 @@ describe('plugin API', () => {
     await assert.rejects(repo.run('NoSuchCommand'), (e: any) => e.code === 'invalid_args');
   });
 
+  it('names arguments in its messages by their keys, as they were passed', async () => {
+    const repo = await api.openRepo({ cwd: tempRepo() });
+    await assert.rejects(repo.run('IssueCreate', {} as never), (e: any) => e.code === 'invalid_args' && e.message === 'title is required' && e.details.field === 'title');
+    await assert.rejects(repo.run('IssueShow', {} as never), (e: any) => e.message === 'issue_id is required');
+    await assert.rejects(repo.run('IssueDepAdd', { issue_id: 'abcd', target: 'abcd' }), (e: any) => /^dep_type is required/.test(e.message));
+    await assert.rejects(repo.run('IssueList', 'x' as never), (e: any) => {
+      assert.equal(e.code, 'invalid_args');
+      assert.equal(e.message, 'the arguments of IssueList must be an object of named arguments, not string');
+      assert.equal(e.suggestion, 'IssueList takes state, label');
+      return true;
+    });
+  });
+
   it('names the commands it can run', async () => {
     const names = await api.commandNames();
     for (const n of ['IssueCreate', 'IssueList', 'LockAcquire', 'Sync']) assert.ok(names.includes(n), n);

@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { basename, dirname } from 'node:path';
 import type { Args } from '../../src/commands/args.js';
 import { COMMANDS, isCommandName } from '../../src/commands/registry.js';
 import { runLocal } from '../../src/commands/run.js';
@@ -50,6 +51,12 @@ test('through the daemon, an unknown argument is invalid_args and nothing is wri
         return true;
       });
       await assert.rejects(client.request('IssueList', {}, { repoRoot: repo, actorId: 7 } as never), (e: any) => e.code === 'invalid_args' && e.details.field === 'actorId');
+      // A relative path is the caller's to resolve: refused before it is sent, not the daemon's ipc_error.
+      for (const [bad, field] of [[{ repoRoot: 'rel/path' }, 'repoRoot'], [{ repoRoot: repo, cwd: 'rel' }, 'cwd'], [{ repoRoot: repo, dataDir: 'actors/x' }, 'dataDir']] as const) {
+        await assert.rejects(client.request('IssueList', {}, bad), (e: any) => e.code === 'invalid_args' && e.exitCode === 2 && e.details.field === field);
+      }
+      // With a cwd to take it from, a relative repoRoot is the daemon's to resolve.
+      assert.equal((await client.issueList({}, { repoRoot: basename(repo), cwd: dirname(repo) })).total, 0);
       await client.issueCreate({ title: 'spelt right', labels: ['bug'] }, target);
       assert.equal((await client.issueList({ label: 'bug' }, target)).total, 1);
     } finally {

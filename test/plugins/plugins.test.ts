@@ -7,7 +7,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgv } from '../../src/cli/fast.js';
@@ -16,6 +16,30 @@ import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 
 const EXAMPLE = join(REPO_ROOT, 'examples', 'grit-plugin-stale');
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
+
+/**
+ * A linked plugin in a temporary directory: `files` under its root, its package.json from `oclif`.
+ * It finds @oclif/core in grit's node_modules, as a plugin developed next to grit does.
+ */
+function plugin(name: string, oclif: Record<string, unknown>, files: Record<string, string>): string {
+  const root = tempDir(`grit-plugin-${name}-`);
+  writeFileSync(join(root, 'package.json'), JSON.stringify({ name: `grit-plugin-${name}`, version: '0.0.1', type: 'module', oclif: { commands: './src/commands', ...oclif } }));
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(join(root, path, '..'), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+  mkdirSync(join(root, 'node_modules', '@oclif'), { recursive: true });
+  symlinkSync(join(REPO_ROOT, 'node_modules', '@oclif', 'core'), join(root, 'node_modules', '@oclif', 'core'));
+  return root;
+}
+
+function link(repo: string, env: NodeJS.ProcessEnv, root: string): void {
+  const r = grit(repo, ['plugins', 'link', root, '--no-install'], { env });
+  assert.equal(r.code, 0, r.stderr);
+}
+
+/** What a command line prints and exits with. */
+const outcome = (r: { code: number; stdout: string; stderr: string }) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
 
 function oclifDirs(): NodeJS.ProcessEnv {
   const home = tempDir('grit-oclif-');
@@ -101,6 +125,24 @@ describe('oclif plugins', () => {
     const touched = grit(repo, ['stale', '--days', String(days), '--json'], { env });
     assert.ok(!touched.json.data.issues.some((i: any) => i.issue_id === old), touched.stdout);
 
+    // grit's conventions for what oclif refuses and for the global flags: the same errors as grit's own commands.
+    const sameError = (extra: string[]) => {
+      const r = grit(repo, ['stale', ...extra, '--json'], { env });
+      assert.equal(r.stderr, '', extra.join(' '));
+      assert.deepEqual(outcome(r), outcome(grit(repo, ['issue', 'list', ...extra, '--json'], { env })), extra.join(' '));
+      return r;
+    };
+    assert.equal(sameError(['--bogus']).json.error.code, 'invalid_args');
+    assert.equal(sameError(['--label']).code, 2);
+    assert.equal(sameError(['--actor', 'nosuch']).json.error.code, 'not_found');
+    const dataDir = join(tempDir(), 'actor');
+    assert.equal(grit(repo, ['stale', '--data-dir', dataDir, '--json'], { env }).code, 0);
+    assert.ok(existsSync(dataDir), '--data-dir is the actor the plugin acts as');
+    const noValue = grit(repo, ['stale', '--days', '--json'], { env });
+    assert.equal(noValue.code, 2);
+    assert.deepEqual(noValue.json.error, { code: 'invalid_args', message: 'Flag --days expects a value', details: { suggestion: 'run the command with --help to see its flags' } });
+    assert.deepEqual(outcome(grit(repo, ['stale', '--bogus'], { env })), outcome(grit(repo, ['issue', 'list', '--bogus'], { env })));
+    assert.deepEqual(outcome(grit(repo, ['stale', '--days', '0', '--quiet', '--no-daemon'], { env })), { code: 0, stdout: '', stderr: '' });
     const bad = grit(repo, ['stale', '--days', 'soon', '--json'], { env });
     assert.equal(bad.code, 2);
     assert.equal(bad.json.error.code, 'invalid_args');
@@ -116,6 +158,129 @@ describe('oclif plugins', () => {
     const unlink = grit(repo, ['plugins', 'unlink', 'grit-plugin-stale'], { env });
     assert.equal(unlink.code, 0, unlink.stderr);
     assert.notEqual(grit(repo, ['stale'], { env }).code, 0);
+  });
+
+  it('a noisy or broken plugin changes nothing of what grit\'s own command lines print; its commands load when run', () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    const clean = oclifDirs();
+    const env = oclifDirs();
+    // Output when its modules are imported, and an init hook that prints too.
+    const noisy = plugin(
+      'noisy',
+      { hooks: { init: './src/hooks/init.js' } },
+      {
+        'src/hooks/init.js': 'export default async function () { console.log("HOOK NOISE"); }\n',
+        'src/commands/noisy.js': 'console.log("NOISE FROM PLUGIN"); console.error("NOISE ON STDERR");\nexport default class Noisy { static async run() { console.log("noisy ran"); } }\n',
+        'src/commands/greet.js': [
+          'import { Args, Command, Flags } from "@oclif/core";',
+          'console.log("NOISE FROM GREET");',
+          'export default class Greet extends Command {',
+          '  static description = "Greet someone";',
+          '  static args = { who: Args.string({ description: "who to greet", required: true }) };',
+          '  static flags = { loud: Flags.boolean({ description: "shout it" }) };',
+          '  async run() { const { args, flags } = await this.parse(Greet); this.log(flags.loud ? `HELLO ${args.who}` : `hello ${args.who}`); }',
+          '}',
+        ].join('\n'),
+      },
+    );
+    const boom = plugin('boom', {}, { 'src/commands/boom.js': 'throw new Error("boom");\n' });
+    link(repo, env, noisy);
+    link(repo, env, boom);
+
+    const lines = [
+      ['issue', 'show', '--json'],
+      ['issue', 'create', '--json'],
+      ['issue', 'lst', '--json'],
+      ['issue', 'list', '--bogus', '--json'],
+      ['issue', 'list', '--bogus'],
+      ['issue', 'show'],
+      ['issue', 'lst'],
+      ['issue', 'list', '--help'],
+      ['help', 'issue', 'list'],
+      ['lock', 'acquire', 'repo:x', '--json'],
+    ];
+    const same = () => {
+      for (const line of lines) assert.deepEqual(outcome(grit(repo, line, { env })), outcome(grit(repo, line, { env: clean })), line.join(' '));
+    };
+    same();
+
+    // The plugins' own commands: imported when run, with their hooks, arguments and help.
+    const ran = grit(repo, ['noisy'], { env });
+    assert.equal(ran.code, 0, ran.stderr);
+    assert.equal(ran.stdout, 'HOOK NOISE\nNOISE FROM PLUGIN\nnoisy ran\n');
+    assert.deepEqual(outcome(grit(repo, ['greet', 'bob', '--loud'], { env })), { code: 0, stdout: 'HOOK NOISE\nNOISE FROM GREET\nHELLO bob\n', stderr: '' });
+    const help = grit(repo, ['greet', '--help'], { env });
+    assert.equal(help.code, 0, help.stderr);
+    assert.match(help.stdout, /Greet someone[\s\S]*\$ grit greet WHO \[--loud\][\s\S]*WHO\s+who to greet[\s\S]*--loud\s+shout it/);
+    assert.match(grit(repo, ['--help'], { env }).stdout, /greet\s+from the plugin grit-plugin-noisy/);
+
+    // A command module that throws is named as the plugin's failure, not "unknown command".
+    const broken = grit(repo, ['boom', '--json'], { env });
+    assert.equal(broken.code, 1);
+    assert.equal(broken.stderr, '');
+    assert.equal(broken.json.error.code, 'internal_error');
+    assert.equal(broken.json.error.message, 'the plugin grit-plugin-boom could not load `grit boom`: boom');
+    assert.match(broken.json.error.details.suggestion, /grit plugins unlink grit-plugin-boom/);
+    assert.match(grit(repo, ['boom'], { env }).stderr, /^error: the plugin grit-plugin-boom could not load `grit boom`: boom\nhint: fix the plugin in /);
+    const brokenHelp = grit(repo, ['boom', '--help'], { env });
+    assert.equal(brokenHelp.code, 1);
+    assert.match(brokenHelp.stderr, /^error: the plugin grit-plugin-boom could not load `grit boom`: boom\n/);
+
+    // A package.json broken after linking: grit's own lines are still untouched, and the plugin
+    // is named (not grit) where its commands would be.
+    writeFileSync(join(noisy, 'package.json'), '{ not json');
+    same();
+    const missing = grit(repo, ['greet', 'bob', '--json'], { env });
+    assert.equal(missing.json.error.message, 'unknown command: grit greet');
+    assert.equal(missing.json.error.details.unloaded_plugins[0].plugin, noisy);
+    assert.match(missing.json.error.details.suggestion, new RegExp(`the plugin ${noisy} could not be loaded: .*JSON`));
+    const listed = grit(repo, ['plugins'], { env });
+    assert.match(listed.stderr, new RegExp(`^grit: warning: the plugin ${noisy} could not be loaded: `));
+    assert.match(listed.stdout, /grit-plugin-boom/);
+  });
+
+  it('help and oclif\'s own commands answer --json with one invalid_args envelope, and do nothing', () => {
+    const env = oclifDirs();
+    const repo = tempRepo();
+    const dir = plugin('never', {}, { 'src/commands/never.js': 'export default class Never { static async run() {} }\n' });
+    for (const line of [
+      ['plugins'],
+      ['plugins', 'inspect', 'nosuch'],
+      ['plugins', 'link', dir],
+      ['plugins', 'install', 'grit-plugin-nonesuch'],
+      ['autocomplete', 'bash'],
+      ['help'],
+      ['help', 'issue', 'list'],
+      ['issue', 'list', '--help'],
+      ['issue', '--help'],
+      ['--help'],
+    ]) {
+      const r = grit(repo, [...line, '--json'], { env, timeout: 60_000 });
+      assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.stderr, '', line.join(' '));
+      assert.equal(r.stdout.split('\n').length, 2, `${line.join(' ')}: one line`);
+      assert.equal(r.json.error.code, 'invalid_args', line.join(' '));
+      assert.match(r.json.error.details.suggestion, /without --json/);
+    }
+    assert.match(grit(repo, ['plugins'], { env }).stdout, /No plugins installed/, 'the refused link did nothing');
+    // Help about a command that does not exist is that command's error, as without --json.
+    const unknown = grit(repo, ['help', 'nosuch', '--json'], { env });
+    assert.equal(unknown.code, 2);
+    assert.equal(unknown.json.error.message, 'unknown command: grit nosuch');
+  });
+
+  it('`plugins install` of a directory is refused before anything is fetched', () => {
+    const env = oclifDirs();
+    const cwd = tempDir();
+    const missing = grit(cwd, ['plugins', 'install', './nonexistent-dir'], { env, timeout: 60_000 });
+    assert.equal(missing.code, 3, missing.stderr);
+    assert.equal(missing.stdout, '');
+    assert.match(missing.stderr, /^error: no such directory: \.\/nonexistent-dir\nhint: .*`grit plugins link <dir>`\n$/);
+    const dir = tempDir();
+    const local = grit(cwd, ['plugins', 'add', dir], { env, timeout: 60_000 });
+    assert.equal(local.code, 2, local.stderr);
+    assert.match(local.stderr, new RegExp(`^error: \`grit plugins install\` takes npm packages and git URLs, not a directory: ${dir}\nhint: .*\`grit plugins link ${dir}\``));
   });
 
   it('type-checks the example plugin against the exported API', () => {

@@ -7,6 +7,7 @@ import type { Hook } from '@oclif/core';
 import { GritError } from '../../core/errors.js';
 import { printError } from '../output.js';
 import { argvWantsJson } from '../output-format.js';
+import { failuresExplaining, type PluginFailure } from '../plugin-loading.js';
 
 const hook: Hook<'command_not_found'> = async function ({ id }) {
   const known = this.config.commandIDs;
@@ -77,17 +78,29 @@ export function reportUnknownCommand(id: string, known: readonly string[], json:
   const near = nearest(id, known) ?? (synonym && known.includes(synonym) ? command(synonym) : undefined);
   const under = topic ? subcommands(topic, known) : [];
   const inTopic = `grit ${topic.replaceAll(':', ' ')}`;
+  const failed = failuresExplaining(id);
   printError(
     new GritError('invalid_args', `unknown command: grit ${id.replaceAll(':', ' ')}`, {
-      details: { command: id.replaceAll(':', ' '), ...(under.length ? { commands: under.map((c) => `${inTopic} ${c}`) } : {}) },
-      suggestion: near
-        ? `did you mean ${near}?`
-        : under.length
-          ? `\`${inTopic}\` has: ${under.join(', ')} (\`${inTopic} --help\` says what each does)`
-          : 'run `grit help` to see the commands',
+      details: {
+        command: id.replaceAll(':', ' '),
+        ...(under.length ? { commands: under.map((c) => `${inTopic} ${c}`) } : {}),
+        ...(failed.length ? { unloaded_plugins: failed } : {}),
+      },
+      suggestion:
+        (near
+          ? `did you mean ${near}?`
+          : under.length
+            ? `\`${inTopic}\` has: ${under.join(', ')} (\`${inTopic} --help\` says what each does)`
+            : 'run `grit help` to see the commands') + unloadedNote(failed),
     }),
     json,
   );
+}
+
+/** The command may be one of a plugin that could not be read (a broken package.json). */
+function unloadedNote(failed: readonly PluginFailure[]): string {
+  if (failed.length === 0) return '';
+  return ` (${failed.map((f) => `the plugin ${f.plugin} could not be loaded: ${f.message}`).join('; ')}; its commands are missing)`;
 }
 
 /** A flag before the command that is not a global one (those are accepted there: src/cli/fast.ts). */

@@ -28,80 +28,51 @@ function age(ms) {
   return hours >= 1 ? `${Math.floor(hours)}h` : `${Math.max(0, Math.floor(ms / 60_000))}m`;
 }
 
+/** @typedef {{issues: import('grit').IssueSummary[], total: number, days: number}} StaleData */
+
+/** @param {StaleData} data */
+function render({ issues, days }) {
+  if (issues.length === 0) return `no open issue untouched for ${days} days`;
+  return issues.map((i) => `${i.issue_id.slice(0, 8)}  ${age(Date.now() - i.updated_ts).padStart(4)}  ${i.title}`).join('\n');
+}
+
 export default class Stale extends Command {
   static description = 'List open issues untouched for at least N days, oldest first';
 
   static examples = ['<%= config.bin %> stale --days 14', '<%= config.bin %> stale --days 30 --label bug --json'];
 
-  static enableJsonFlag = true;
-
   static flags = {
     days: Flags.string({ description: 'days without any event (decimals allowed)', default: '14' }),
     label: Flags.string({ description: 'only issues with this label' }),
+    // grit's global flags (SPEC §5), which every grit command takes.
+    json: Flags.boolean({ description: 'print one JSON object: {schema_version, ok, data|error}', helpGroup: 'GLOBAL' }),
+    quiet: Flags.boolean({ char: 'q', description: 'print nothing on success', helpGroup: 'GLOBAL' }),
+    'no-daemon': Flags.boolean({ description: 'accepted as on every grit command (a plugin command runs in this process anyway)', helpGroup: 'GLOBAL' }),
+    actor: Flags.string({ description: 'actor to act as: its id, a unique prefix, or its label', helpGroup: 'GLOBAL' }),
+    'data-dir': Flags.string({ description: 'actor data directory (overrides --actor; env GRIT_HOME)', helpGroup: 'GLOBAL' }),
   };
 
-  /** @type {typeof import('grit') | undefined} the host's API, once run() has loaded it */
-  grit;
-
-  /** @returns {Promise<{issues: import('grit').IssueSummary[], total: number, days: number}>} */
+  /**
+   * Everything goes through grit's printResult/printError, so the output is grit's: one envelope
+   * under --json, grit's error codes and exit statuses (oclif's parse errors are invalid_args, 2),
+   * `error:`/`hint:` lines on a terminal.
+   */
   async run() {
-    const { flags } = await this.parse(Stale);
-    const grit = (this.grit = await hostGrit(this.config));
-    const days = Number(flags.days);
-    if (flags.days.trim() === '' || !Number.isFinite(days) || days < 0) {
-      this.fail(new grit.GritError('invalid_args', '--days must be a number of days, 0 or more', { suggestion: 'for example --days 14, or --days 0.5 for twelve hours' }));
-    }
-    /** @type {import('grit').IssueSummary[]} */
-    let issues;
+    const grit = await hostGrit(this.config);
     try {
-      const repo = await grit.openRepo();
-      ({ issues } = await repo.run('IssueList', { state: 'open', label: flags.label }));
+      const { flags } = await this.parse(Stale);
+      const days = Number(flags.days);
+      if (flags.days.trim() === '' || !Number.isFinite(days) || days < 0) {
+        throw new grit.GritError('invalid_args', '--days must be a number of days, 0 or more', { suggestion: 'for example --days 14, or --days 0.5 for twelve hours' });
+      }
+      const repo = await grit.openRepo({ actor: flags.actor, dataDir: flags['data-dir'] });
+      const { issues } = await repo.run('IssueList', { state: 'open', label: flags.label });
+      const cutoff = Date.now() - days * DAY_MS;
+      const stale = issues.filter((i) => i.updated_ts <= cutoff).sort((a, b) => a.updated_ts - b.updated_ts);
+      grit.printResult({ issues: stale, total: stale.length, days }, { json: flags.json, quiet: flags.quiet, text: render });
     } catch (err) {
-      if (!(err instanceof grit.GritError)) throw err;
-      this.fail(err);
+      // Before (or without) a parse, the command line itself says whether JSON was asked for.
+      grit.printError(err, this.argv.includes('--json'));
     }
-    const cutoff = Date.now() - days * DAY_MS;
-    const stale = issues.filter((i) => i.updated_ts <= cutoff).sort((a, b) => a.updated_ts - b.updated_ts);
-    if (stale.length === 0) this.log(`no open issue untouched for ${days} days`);
-    for (const i of stale) this.log(`${i.issue_id.slice(0, 8)}  ${age(Date.now() - i.updated_ts).padStart(4)}  ${i.title}`);
-    return { issues: stale, total: stale.length, days };
-  }
-
-  /**
-   * A GritError (not a git repository, unknown actor, …) as grit prints it: its exit status, its
-   * suggestion as oclif's hint, and under --json its own `toJSON()` (toErrorJson).
-   * @param {import('grit').GritError} err
-   * @returns {never}
-   */
-  fail(err) {
-    return this.error(err, { exit: err.exitCode, suggestions: err.suggestion ? [err.suggestion] : [] });
-  }
-
-  // --json answers with grit's envelope (SPEC §6) on one line, with grit's exit codes.
-
-  /** @param {any} err */
-  async catch(err) {
-    process.exitCode = err?.oclif?.exit ?? process.exitCode;
-    return super.catch(err);
-  }
-
-  /** @param {unknown} data */
-  toSuccessJson(data) {
-    return { schema_version: 1, ok: true, data };
-  }
-
-  /**
-   * grit's own error object for a GritError (code, message, details with the suggestion), so the
-   * envelope is the one grit's commands print; anything else (oclif's parse errors) as best it can.
-   * @param {any} err
-   */
-  toErrorJson(err) {
-    const error = this.grit && err instanceof this.grit.GritError ? err.toJSON() : { code: err?.code ?? 'internal_error', message: String(err?.message ?? err), details: {} };
-    return { schema_version: 1, ok: false, error };
-  }
-
-  /** @param {unknown} json */
-  logJson(json) {
-    process.stdout.write(JSON.stringify(json) + '\n');
   }
 }

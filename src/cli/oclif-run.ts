@@ -1,0 +1,144 @@
+/**
+ * The command lines the fast path (fast.ts) leaves to oclif: help, command-line mistakes, oclif's
+ * own commands (help, plugins, autocomplete) and plugin commands.
+ *
+ * A line about one of grit's own commands (its help, a parse error) runs with no user plugin
+ * loaded at all, so no plugin can change its output or exit status. Any other line loads the user
+ * plugins lazily (plugin-loading.ts): a plugin's command module is imported only when that command
+ * runs, and a plugin's hooks run only for its own commands.
+ */
+import { existsSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import { Config, flush, handle, run, settings, type Command } from '@oclif/core';
+import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
+import { GritError } from '../core/errors.js';
+import { visible } from '../core/terminal-safe.js';
+import { reportUnknownCommand } from './hooks/command-not-found.js';
+import { printError } from './output.js';
+import { argvWantsJson } from './output-format.js';
+import { isUserCommand, loadWithUserPlugins, pluginFailures, reportLoadFailures, withoutUserHooks } from './plugin-loading.js';
+
+/** What a command line asks oclif for, as oclif itself will read it. */
+interface Line {
+  id: string | undefined;
+  command: Command.Loadable | undefined;
+  /** Words after the command's name. */
+  rest: string[];
+  help: boolean;
+  /** The command or topic help is asked about (none: the root help). */
+  subject: string | undefined;
+}
+
+/** `root`: the file oclif finds grit's package.json from (bin/grit.cjs). */
+export async function runOclif(root: string, argv: string[]): Promise<void> {
+  // Plugins run as compiled JavaScript (docs/plugins.md): never look for ts-node, not even for a
+  // linked plugin, which oclif would otherwise try and then warn about on every command.
+  settings.enableAutoTranspile = false;
+  const json = argvWantsJson(argv);
+  const core = await Config.load({ root, userPlugins: false });
+  let config = core;
+  let line = readLine(core, argv);
+  if (!isGrits(core, line)) {
+    config = await loadWithUserPlugins(root);
+    line = readLine(config, argv);
+  }
+  if (json && refuseJson(config, line)) return;
+  if (line.command && INSTALL.includes(line.command.id) && refuseDirectory(line.rest)) return;
+  const pluginCommand = !line.help && isUserCommand(line.command) ? line.command : undefined;
+  if (pluginCommand) reportLoadFailures(pluginCommand, config);
+  withoutUserHooks(config, pluginCommand?.pluginName);
+  if (line.command?.pluginName === '@oclif/plugin-plugins') {
+    // oclif leaves a plugin it cannot read out of its list without a word.
+    for (const f of pluginFailures()) process.stderr.write(`grit: warning: the plugin ${visible(f.plugin)} could not be loaded: ${visible(f.message)}\n`);
+  }
+  // oclif's execute(), but a GritError (a plugin command that cannot load) is printed as grit's.
+  await run(argv, config).then(
+    () => flush(),
+    (err) => (err instanceof GritError ? printError(err, json) : handle(err)),
+  );
+}
+
+function readLine(config: Config, argv: string[]): Line {
+  const helpFlags = getHelpFlagAdditions(config);
+  const end = argv.indexOf('--');
+  const helpFlag = (end === -1 ? argv : argv.slice(0, end)).some((a) => helpFlags.includes(a));
+  const [first, ...rest] = normalizeArgv(config, [...argv]);
+  const id = first === undefined || first.startsWith('-') ? undefined : first;
+  const command = id === undefined ? undefined : config.findCommand(id);
+  const helpCommand = command?.pluginName === '@oclif/plugin-help';
+  // As oclif's help finds what it is about: the words left once the help flags (or `help`) are gone.
+  const about = helpCommand ? rest : argv.filter((a) => !helpFlags.includes(a));
+  const [subject] = normalizeArgv(config, [...about]);
+  return {
+    id,
+    command,
+    rest,
+    help: argv.length === 0 || helpFlag || helpCommand,
+    subject: subject === undefined || subject.startsWith('-') ? undefined : subject,
+  };
+}
+
+/** A command line about one of grit's own commands (running it, or its help). */
+function isGrits(core: Config, line: Line): boolean {
+  const target = line.help ? line.subject : line.id;
+  return target !== undefined && core.findCommand(target)?.pluginName === core.name;
+}
+
+const words = (id: string): string => id.replaceAll(':', ' ');
+
+/**
+ * `--json` asks for one JSON object, which help and oclif's own commands (plugins, autocomplete)
+ * do not print: they answer it with invalid_args instead of text a script cannot read.
+ */
+function refuseJson(config: Config, line: Line): boolean {
+  if (line.help) {
+    if (line.subject && !config.findCommand(line.subject) && !config.findTopic(line.subject)) {
+      reportUnknownCommand(line.subject, config.commandIDs, true);
+      return true;
+    }
+    const shown = line.subject ? `grit ${words(line.subject)} --help` : 'grit --help';
+    printError(
+      new GritError('invalid_args', `help is text: \`${shown}\` has no --json form`, {
+        details: { help: line.subject ? words(line.subject) : '' },
+        suggestion: `run \`${shown}\` without --json`,
+      }),
+      true,
+    );
+    return true;
+  }
+  const cmd = line.command;
+  if (!cmd || cmd.pluginType !== 'core' || cmd.pluginName === config.name) return false;
+  printError(
+    new GritError('invalid_args', `\`grit ${words(cmd.id)}\` is oclif's command and has no --json output`, {
+      details: { command: words(cmd.id), plugin: cmd.pluginName },
+      suggestion: `run \`grit ${words(cmd.id)}\` without --json`,
+    }),
+    true,
+  );
+  return true;
+}
+
+const INSTALL = ['plugins:install', 'plugins:add'];
+
+/** `./dir`, `../dir`, `/abs/dir`, `~/dir`: a path as a person types one, never an npm name or GitHub slug. */
+const looksLikePath = (arg: string): boolean => isAbsolute(arg) || /^(\.\.?|~)([/\\]|$)/.test(arg);
+
+/**
+ * oclif's install reads `./dir` as the GitHub repository `./dir` and waits on the network for it.
+ * A directory is linked, not installed: said before anything is fetched.
+ */
+function refuseDirectory(args: string[]): boolean {
+  const path = args.find((a) => !a.startsWith('-') && looksLikePath(a));
+  if (path === undefined) return false;
+  const link = `link a plugin's directory instead: \`grit plugins link ${path}\``;
+  printError(
+    existsSync(path)
+      ? new GritError('invalid_args', `\`grit plugins install\` takes npm packages and git URLs, not a directory: ${path}`, { details: { path }, suggestion: link })
+      : new GritError('not_found', `no such directory: ${path}`, {
+          details: { path },
+          suggestion: '`grit plugins install` takes npm packages and git URLs; a plugin in a local directory is linked: `grit plugins link <dir>`',
+        }),
+    false,
+  );
+  return true;
+}
