@@ -30,7 +30,10 @@ export interface IndexReply {
   files: number;
   indexed: number;
   unchanged: number;
-  /** Files indexed before that are no longer tracked (or no longer exist): recorded as removed. */
+  /**
+   * Files indexed before that are no longer tracked, no longer exist, or are now skipped (too
+   * large, unreadable): recorded as removed.
+   */
   removed: number;
   skipped: { unsupported: number; too_large: number; unreadable: number };
   symbols: number;
@@ -127,23 +130,22 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
         reply.skipped.unreadable++;
         continue;
       }
+      // A file skipped here is left out of `present`: context it had no longer describes it, so
+      // it gets a tombstone below, as a deleted file does.
       let bytes: Buffer;
       try {
         // Synchronous: for thousands of small files it is several times faster than fs/promises.
         bytes = readFileSync(`${root}/${path}`);
       } catch (err) {
         // Tracked but deleted in the worktree counts as gone; anything else is reported.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          present.add(path);
-          reply.skipped.unreadable++;
-        }
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') reply.skipped.unreadable++;
         continue;
       }
-      present.add(path);
       if (bytes.length > MAX_FILE_BYTES) {
         reply.skipped.too_large++;
         continue;
       }
+      present.add(path);
       const hash = createHash('sha256').update(bytes).digest();
       const stored = ctx.store.context.file(path);
       if (!force && stored && stored.content_hash === hash.toString('hex')) {
@@ -208,7 +210,7 @@ async function untrackedWarning(root: string, dir: string): Promise<IndexWarning
   return { path: dir, message: `${what}: ${fix}` };
 }
 
-/** Files with live context in scope that the worktree no longer has. */
+/** Files with live context in scope that the worktree no longer has (or that this run skipped). */
 function removedFiles(ctx: RepoContext, dir: string, match: (p: string) => boolean, present: Set<string>): string[] {
   const under = inDir(dir);
   const out: string[] = [];

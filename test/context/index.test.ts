@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
@@ -87,6 +87,30 @@ test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost 
   const d = index(repo, '--pattern', 'weird/*');
   assert.deepEqual([d.files, d.indexed, d.skipped.unreadable, d.removed], [2, 1, 1, 0]);
   assert.equal(index(repo, '--pattern', 'weird/*').removed, 0, 'and never taken for deleted');
+});
+
+test('a file that grows past 1 MiB or becomes unreadable loses its old symbols (a tombstone), like a removed file', () => {
+  const repo = fixtureRepo();
+  mkdirSync(join(repo, 'gen'));
+  writeFileSync(join(repo, 'gen/big.py'), 'def old_fn():\n    pass\n');
+  writeFileSync(join(repo, 'gen/dir.py'), 'def dir_fn():\n    pass\n');
+  git(repo, 'add', '-A');
+  index(repo);
+  writeFileSync(join(repo, 'gen/big.py'), Array.from({ length: 60_000 }, (_, i) => `def new_${i}():\n    pass\n`).join(''));
+  // Still tracked, but a directory now stands where the file was: it cannot be read.
+  rmSync(join(repo, 'gen/dir.py'));
+  mkdirSync(join(repo, 'gen/dir.py'));
+  const d = index(repo);
+  assert.deepEqual([d.skipped.too_large, d.skipped.unreadable, d.removed, d.indexed, d.events_written], [1, 1, 2, 0, 2]);
+  for (const [symbol, path] of [['old_fn', 'gen/big.py'], ['dir_fn', 'gen/dir.py']]) {
+    assert.deepEqual(gritOk(repo, ['context', 'query', symbol]).results, [], symbol);
+    assert.equal(grit(repo, ['context', 'show', path, '--json']).json.error.code, 'not_found', path);
+  }
+  // Once: the tombstones stand until the files can be indexed again.
+  assert.deepEqual([index(repo).removed, index(repo).events_written], [0, 0]);
+  writeFileSync(join(repo, 'gen/big.py'), 'def small_again():\n    pass\n');
+  assert.equal(index(repo).indexed, 1);
+  assert.equal(gritOk(repo, ['context', 'query', 'small_again']).results[0].path, 'gen/big.py');
 });
 
 test('--path and --pattern narrow the files; bad scopes are refused', () => {
