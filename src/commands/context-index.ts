@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { isRemoved, REMOVED_HASH } from '../core/context-store.js';
 import { fromHex } from '../core/hex.js';
@@ -71,7 +72,8 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   const force = bool(args, 'force');
   const { dir, match } = scope(ctx, args);
   const root = ctx.repo.root;
-  if (dir !== '') await stat(`${root}/${dir}`).catch(() => {
+  // lstat: a symlink (even a dangling one) is there, and gets a warning below rather than not_found.
+  if (dir !== '') await lstat(`${root}/${dir}`).catch(() => {
     throw new GritError('not_found', `no such path in the worktree: ${dir}`, { details: { path: dir }, suggestion: 'give a directory inside the repository' });
   });
   const lockedBy = await policyGate(ctx, dir);
@@ -178,8 +180,8 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
     bar.done();
     await extractor.dispose();
   }
-  // A path the user named that git does not track would be dropped without a word (only tracked files are indexed).
-  const named = dir !== '' && listed.length === 0 ? [await untrackedWarning(root, dir)] : [];
+  // A path the user named that holds no indexable file would be dropped without a word.
+  const named = dir !== '' && listed.length === 0 ? [await namedPathWarning(root, dir)] : [];
   reply.warnings = [...named, ...extractor.warnings];
   return withLockWarnings(reply, lockWarnings);
 }
@@ -203,11 +205,38 @@ function skipLocked(reply: IndexReply, path: string, lock: Lock | undefined): bo
   return lock !== undefined;
 }
 
-async function untrackedWarning(root: string, dir: string): Promise<IndexWarning> {
+/** Why a `--path` holds no file to index: a symlink on the way (never followed), or nothing git tracks there. */
+async function namedPathWarning(root: string, dir: string): Promise<IndexWarning> {
+  const linked = await symlinkMessage(root, dir);
+  if (linked !== null) return { path: dir, message: linked };
   const isDir = (await stat(`${root}/${dir}`)).isDirectory();
   const what = isDir ? `${dir}/ holds no file tracked by git` : `${dir} is not tracked by git`;
   const fix = (await isIgnored(root, dir)) ? `it is ignored (.gitignore): \`git add -f\` it first if it should be indexed` : '`git add` it first';
   return { path: dir, message: `${what}: ${fix}` };
+}
+
+/**
+ * When `path` is a symlink or lies under one: git lists no file through a symlink and grit
+ * indexes none (src/context/files.ts), so "`git add` it" would change nothing. Null otherwise.
+ */
+async function symlinkMessage(root: string, path: string): Promise<string | null> {
+  const realRoot = await realpath(root);
+  const target = await realpath(`${root}/${path}`).catch(() => null);
+  if (target === join(realRoot, path)) return null;
+  const what = `${path} ${(await lstat(`${root}/${path}`)).isSymbolicLink() ? 'is' : 'goes through'} a symbolic link`;
+  if (target === null) return `${what} to a path that does not exist: symlinks are not indexed`;
+  const inTree = insideWorktree(realRoot, target);
+  if (inTree === null) return `${what} to ${target}, outside the worktree: symlinks are not indexed`;
+  const shown = inTree === '' ? '.' : inTree;
+  return `${what} to ${shown}: symlinks are not indexed, their targets are (\`--path ${shown}\`)`;
+}
+
+function insideWorktree(root: string, path: string): string | null {
+  try {
+    return repoRelative(root, path);
+  } catch {
+    return null;
+  }
 }
 
 /** Files with live context in scope that the worktree no longer has (or that this run skipped). */

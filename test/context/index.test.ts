@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
@@ -164,6 +164,30 @@ test('a --path that git does not track (new, ignored, or a directory of such): a
   assert.deepEqual(index(repo, '--path', 'a.py', '--pattern', '*.rs').warnings, []);
   // Only a path the user named: a whole-tree index says nothing of untracked files.
   assert.deepEqual(index(repo).warnings, []);
+});
+
+test('a --path that is a symlink, or goes through one, is warned about as such: `git add` would not help', () => {
+  const repo = fixtureRepo();
+  symlinkSync('sample.py', join(repo, 'src/alias.py'));
+  symlinkSync('/etc/hostname', join(repo, 'host.py'));
+  symlinkSync('nowhere.py', join(repo, 'dangling.py'));
+  symlinkSync('src', join(repo, 'linkdir'));
+  git(repo, 'add', '-A');
+  git(repo, 'commit', '-q', '-m', 'links');
+  const warned = (path: string) => {
+    const d = index(repo, '--path', path);
+    assert.equal(d.indexed, 0, path);
+    return d.warnings.map((w: any) => `${w.path}: ${w.message}`);
+  };
+  assert.deepEqual(warned('src/alias.py'), ['src/alias.py: src/alias.py is a symbolic link to src/sample.py: symlinks are not indexed, their targets are (`--path src/sample.py`)']);
+  assert.deepEqual(warned('host.py'), [`host.py: host.py is a symbolic link to ${realpathSync('/etc/hostname')}, outside the worktree: symlinks are not indexed`]);
+  // A dangling link is there all the same: a warning, not not_found.
+  assert.deepEqual(warned('dangling.py'), ['dangling.py: dangling.py is a symbolic link to a path that does not exist: symlinks are not indexed']);
+  assert.deepEqual(warned('linkdir'), ['linkdir: linkdir is a symbolic link to src: symlinks are not indexed, their targets are (`--path src`)']);
+  assert.deepEqual(warned('linkdir/sample.go'), ['linkdir/sample.go: linkdir/sample.go goes through a symbolic link to src/sample.go: symlinks are not indexed, their targets are (`--path src/sample.go`)']);
+  const human = grit(repo, ['context', 'index', '--path', 'src/alias.py']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stderr, /^grit: warning: src\/alias\.py is a symbolic link to src\/sample\.py: symlinks are not indexed/);
 });
 
 test('large indexes are written in batches of 500 events per WAL commit', async () => {
