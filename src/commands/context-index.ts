@@ -147,6 +147,11 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
         reply.skipped.too_large++;
         continue;
       }
+      // Binary content under a source extension has no symbols; parsed, it would be stored as a file without any.
+      if (looksBinary(bytes)) {
+        reply.skipped.unreadable++;
+        continue;
+      }
       present.add(path);
       const hash = createHash('sha256').update(bytes).digest();
       const stored = ctx.store.context.file(path);
@@ -185,6 +190,9 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   reply.warnings = [...named, ...extractor.warnings];
   return withLockWarnings(reply, lockWarnings);
 }
+
+/** git's test for binary content: a NUL byte in the first 8,000 bytes. */
+const looksBinary = (bytes: Buffer): boolean => bytes.subarray(0, 8000).includes(0);
 
 /**
  * Under `lock_policy = require`: which file another actor's lock keeps this index from writing. A

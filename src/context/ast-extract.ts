@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { dirname, join } from 'node:path';
 import type { Language as TsLanguage, Parser as TsParser, Tree } from 'web-tree-sitter';
-import { RULES, type Found, type LanguageRules, type Scope } from './ast-rules.js';
+import { PROBES, RULES, type Found, type LanguageRules, type Scope } from './ast-rules.js';
 import { grammarEnvVar, grammarFile, type CodeSymbol, type LanguageId } from './languages.js';
 import { extractWithRegex } from './regex-extract.js';
 
@@ -96,7 +96,11 @@ export class Extractor {
           lang = await compileOnBaseline(() => ts.Language.load(path));
           const parser = new ts.Parser();
           parser.setLanguage(lang);
-          return parser;
+          const misfit = probeMismatch(parser, language);
+          if (misfit === null) return parser;
+          parser.delete();
+          this.warn(language, `grammar ${path} loads but does not fit grit's ${language} rules (${misfit}); symbols come from the regex extractor`);
+          return null;
         } catch (err) {
           this.warn(language, `grammar ${path} did not load (${message(err)}); symbols come from the regex extractor`);
           return null;
@@ -139,6 +143,21 @@ function setV8Flags(flags: string): void {
   } catch {
     /* an engine without these flags compiles as it likes */
   }
+}
+
+/** Null when the parser finds the symbols of the language's probe; else what it found instead. */
+function probeMismatch(parser: TsParser, language: LanguageId): string | null {
+  const { source, symbols: expected } = PROBES[language];
+  const tree = parser.parse(source);
+  if (!tree) return 'it parsed nothing';
+  let found: string[];
+  try {
+    found = sortSymbols(walkTree(tree, RULES[language])).map((s) => `${s.kind} ${s.name}`);
+  } finally {
+    tree.delete();
+  }
+  if (found.join('\n') === expected.join('\n')) return null;
+  return `in a ${language} sample it finds ${found.length ? found.join(', ') : 'nothing'} instead of ${expected.join(', ')}`;
 }
 
 /** The walk: each node type with a rule may yield symbols, change the scope, or stop the descent. */

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Extractor } from '../../src/context/ast-extract.js';
+import { Extractor, grammarPath } from '../../src/context/ast-extract.js';
 import { languageOf, type LanguageId } from '../../src/context/languages.js';
 import { extractWithRegex } from '../../src/context/regex-extract.js';
 import { summarize } from '../../src/context/summary.js';
@@ -76,6 +76,27 @@ test('a grammar that does not load: a warning, and the regex extractor for that 
   } finally {
     if (saved === undefined) delete process.env.GRIT_GRAMMAR_RUST;
     else process.env.GRIT_GRAMMAR_RUST = saved;
+    await extractor.dispose();
+  }
+});
+
+test('a grammar that loads but is another language\'s fails its probe: a warning, and the regex extractor', async () => {
+  const saved = process.env.GRIT_GRAMMAR_TYPESCRIPT;
+  process.env.GRIT_GRAMMAR_TYPESCRIPT = grammarPath('python');
+  const extractor = new Extractor();
+  try {
+    const ts = await extractor.extract('typescript', read('sample.ts'));
+    assert.equal(ts.engine, 'regex');
+    assert.deepEqual(show(ts.symbols), show(extractWithRegex('typescript', read('sample.ts'))));
+    assert.deepEqual(extractor.warnings.map((w) => w.language), ['typescript']);
+    assert.match(
+      extractor.warnings[0].message,
+      /^grammar .*tree-sitter-python\.wasm loads but does not fit grit's typescript rules \(in a typescript sample it finds nothing instead of interface I, class C, method m, function f\); symbols come from the regex extractor$/,
+    );
+    assert.equal((await extractor.extract('python', read('sample.py'))).engine, 'ast', 'the grammar itself is fine for its own language');
+  } finally {
+    if (saved === undefined) delete process.env.GRIT_GRAMMAR_TYPESCRIPT;
+    else process.env.GRIT_GRAMMAR_TYPESCRIPT = saved;
     await extractor.dispose();
   }
 });

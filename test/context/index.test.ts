@@ -6,6 +6,7 @@ import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
 import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
 import { setLockPolicy } from '../sync/_helpers.js';
+import { REPO_ROOT } from '../helpers/paths.js';
 
 const index = (repo: string, ...args: string[]) => gritOk(repo, ['context', 'index', ...args]);
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -263,6 +264,30 @@ test('a grammar that fails to load: a warning (stderr and JSON) and regex symbol
   assert.equal(index(repo).indexed, 0);
   assert.deepEqual(show(gritOk(repo, ['context', 'show', 'src/sample.rs']).file.symbols), show(rust.symbols));
   assert.deepEqual(show(index(repo, '--force', '--pattern', '*.rs') && gritOk(repo, ['context', 'show', 'src/sample.rs']).file.symbols), EXPECTED['sample.rs']);
+});
+
+test('a grammar of the wrong language does not wipe the language\'s symbols; binary files are skipped as unreadable', () => {
+  const repo = fixtureRepo();
+  writeFileSync(join(repo, 'src/blob.ts'), Buffer.from([...Buffer.from('export function fake() {}\n'), 0, 1, 2, 0xff]));
+  writeFileSync(join(repo, 'src/was-text.py'), 'def was_text():\n    pass\n');
+  git(repo, 'add', '-A');
+  const first = index(repo);
+  assert.deepEqual([first.skipped.unreadable, first.indexed], [1, FIXTURES.length + 1]);
+  assert.equal(grit(repo, ['context', 'show', 'src/blob.ts', '--json']).json.error.code, 'not_found');
+  // A text file that turns binary loses its symbols, as one that became unreadable does.
+  writeFileSync(join(repo, 'src/was-text.py'), Buffer.from([0, 0, 0, 1]));
+  const second = index(repo);
+  assert.deepEqual([second.skipped.unreadable, second.removed], [2, 1]);
+  assert.deepEqual(gritOk(repo, ['context', 'query', 'was_text']).results, []);
+
+  const env = { GRIT_GRAMMAR_TYPESCRIPT: join(REPO_ROOT, 'node_modules/tree-sitter-wasms/out/tree-sitter-python.wasm') };
+  const r = grit(repo, ['context', 'index', '--force', '--json'], { env });
+  assert.equal(r.code, 0, r.stderr);
+  assert.equal(r.json.data.fallback_files, 1);
+  assert.deepEqual(r.json.data.warnings.map((w: any) => w.language), ['typescript']);
+  assert.match(r.json.data.warnings[0].message, /tree-sitter-python\.wasm loads but does not fit grit's typescript rules/);
+  const names = gritOk(repo, ['context', 'show', 'src/sample.ts']).file.symbols.map((s: any) => s.name);
+  assert.ok(names.includes('Queue') && names.includes('createTask'), names.join(' '));
 });
 
 test('project context: set, read one key or all, last write wins; bad keys are refused', () => {
