@@ -137,8 +137,10 @@ test('--path and --pattern narrow the files; bad scopes are refused', () => {
   assert.deepEqual([outside.code, outside.json.error.code], [2, 'invalid_args']);
   const missing = grit(repo, ['context', 'index', '--path', 'nope', '--json']);
   assert.deepEqual([missing.code, missing.json.error.code], [3, 'not_found']);
-  const badGlob = grit(repo, ['context', 'index', '--pattern', '{a,b', '--json']);
-  assert.deepEqual([badGlob.code, badGlob.json.error.code], [2, 'invalid_args']);
+  for (const glob of ['{a,b', '[']) {
+    const badGlob = grit(repo, ['context', 'index', '--pattern', glob, '--json']);
+    assert.deepEqual([badGlob.code, badGlob.json.error.code], [2, 'invalid_args'], glob);
+  }
 });
 
 test('a --path that git does not track (new, ignored, or a directory of such): a warning, not a silent 0', () => {
