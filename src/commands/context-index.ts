@@ -57,6 +57,40 @@ export type IndexWarning = ExtractWarning | { path: string; message: string };
 
 type Item = { issue_id: Uint8Array; kind: EventKind };
 
+/** A file's event waiting for its batch. */
+interface Pending {
+  item: Item;
+  path: string;
+  /** The event id of the file's context when this run read it (none: never indexed). */
+  seen: string | undefined;
+  content_hash: string;
+  /** What the reply counts for it once written; a tombstone counts as removed. */
+  indexed?: { language: LanguageId; symbols: number; regex: boolean };
+}
+
+/** Whether another run wrote this file's context, for the same content, since this run read it. */
+function writtenMeanwhile(ctx: RepoContext, p: Pending): boolean {
+  const now = ctx.store.context.file(p.path);
+  return now !== undefined && now.event_id !== p.seen && now.content_hash === p.content_hash;
+}
+
+/** Counts a file once its batch is written; one another run wrote meanwhile is unchanged (a tombstone: nothing). */
+function tally(reply: IndexReply, p: Pending, written: boolean): void {
+  const f = p.indexed;
+  if (f === undefined) {
+    if (written) reply.removed++;
+    return;
+  }
+  if (!written) {
+    reply.unchanged++;
+    return;
+  }
+  reply.indexed++;
+  reply.symbols += f.symbols;
+  reply.languages[f.language] = (reply.languages[f.language] ?? 0) + 1;
+  if (f.regex) reply.fallback_files++;
+}
+
 function scope(ctx: RepoContext, args: Args): { dir: string; match: (path: string) => boolean } {
   const path = optText(args, 'path');
   const pattern = optText(args, 'pattern');
@@ -103,19 +137,29 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   }
   reply.files = files.length;
 
-  let pending: Item[] = [];
+  let pending: Pending[] = [];
   const lockWarnings: string[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
-    const written = await ctx.write(pending);
-    reply.events_written += pending.length;
+    // Another run (the daemon's and a --no-daemon one, two agents) may have written some of these
+    // files since this one read the store: what it wrote for the same content need not be written again.
+    await ctx.refresh();
+    const fresh: Pending[] = [];
+    for (const p of pending) {
+      const write = !writtenMeanwhile(ctx, p);
+      tally(reply, p, write);
+      if (write) fresh.push(p);
+    }
+    pending = [];
+    if (fresh.length === 0) return;
+    const written = await ctx.write(fresh.map((p) => p.item));
+    reply.events_written += fresh.length;
     reply.commits++;
     reply.wal_head = written.wal_head;
     lockWarnings.push(...written.warnings);
-    pending = [];
   };
-  const push = async (item: Item) => {
-    pending.push(item);
+  const push = async (p: Pending) => {
+    pending.push(p);
     if (pending.length >= INDEX_BATCH) await flush();
   };
 
@@ -162,22 +206,28 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
       if (skipLocked(reply, path, lockedBy(path))) continue;
       const text = bytes.toString('utf8');
       const { symbols, engine } = await extractor.extract(language, text);
-      if (engine === 'regex') reply.fallback_files++;
-      reply.indexed++;
-      reply.symbols += symbols.length;
-      reply.languages[language] = (reply.languages[language] ?? 0) + 1;
       await push({
-        issue_id: contextIssueId(path),
-        kind: { type: 'ContextUpdated', path, language, symbols, summary: summarize(text, language), content_hash: hash },
+        item: {
+          issue_id: contextIssueId(path),
+          kind: { type: 'ContextUpdated', path, language, symbols, summary: summarize(text, language), content_hash: hash },
+        },
+        path,
+        seen: stored?.event_id,
+        content_hash: hash.toString('hex'),
+        indexed: { language, symbols: symbols.length, regex: engine === 'regex' },
       });
     }
     bar.update(files.length);
     for (const gone of removedFiles(ctx, dir, match, present)) {
       if (skipLocked(reply, gone, lockedBy(gone))) continue;
-      reply.removed++;
       await push({
-        issue_id: contextIssueId(gone),
-        kind: { type: 'ContextUpdated', path: gone, language: '', symbols: [], summary: '', content_hash: fromHex(REMOVED_HASH, 32)! },
+        item: {
+          issue_id: contextIssueId(gone),
+          kind: { type: 'ContextUpdated', path: gone, language: '', symbols: [], summary: '', content_hash: fromHex(REMOVED_HASH, 32)! },
+        },
+        path: gone,
+        seen: ctx.store.context.file(gone)?.event_id,
+        content_hash: REMOVED_HASH,
       });
     }
     await flush();

@@ -7,6 +7,8 @@ import { EXPECTED, show } from './_expected.js';
 import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
 import { setLockPolicy } from '../sync/_helpers.js';
 import { REPO_ROOT } from '../helpers/paths.js';
+import { RepoContext } from '../../src/commands/context.js';
+import { contextIndex, type IndexReply } from '../../src/commands/context-index.js';
 
 const index = (repo: string, ...args: string[]) => gritOk(repo, ['context', 'index', ...args]);
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -193,6 +195,33 @@ test('a --path that is a symlink, or goes through one, is warned about as such: 
   assert.match(human.stderr, /^grit: warning: src\/alias\.py is a symbolic link to src\/sample\.py: symlinks are not indexed/);
 });
 
+test('two index runs at once: the one that writes second leaves out the files the first wrote for the same content', async () => {
+  const repo = fixtureRepo();
+  const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  const first = RepoContext.open({ cwd: repo });
+  const second = RepoContext.open({ cwd: repo, actor: other });
+  try {
+    // The second run reads the store and parses every file; just before it writes, the first
+    // run (another agent, say, on the Python files only) indexes and writes.
+    const refresh = second.refresh.bind(second);
+    let calls = 0;
+    let firstRun: IndexReply | undefined;
+    second.refresh = async () => {
+      if (calls++ === 1) firstRun = await contextIndex(first, { pattern: '*.py' });
+      return refresh();
+    };
+    const d = await contextIndex(second, {});
+    assert.deepEqual([firstRun?.indexed, firstRun?.events_written], [1, 1]);
+    assert.deepEqual([d.indexed, d.unchanged, d.events_written, d.commits], [FIXTURES.length - 1, 1, FIXTURES.length - 1, 1]);
+    assert.equal(d.languages.python, undefined);
+    assert.equal((await walKinds(repo)).filter((k) => k === 'ContextUpdated').length, FIXTURES.length, 'one event per file in all');
+    assert.equal(gritOk(repo, ['context', 'show', 'src/sample.py']).file.actor, first.actorId);
+  } finally {
+    await first.close();
+    await second.close();
+  }
+});
+
 test('large indexes are written in batches of 500 events per WAL commit', async () => {
   const repo = fixtureRepo();
   mkdirSync(join(repo, 'gen'));
@@ -320,7 +349,9 @@ test('context never shows up as issues, and survives a rebuild from the WAL', ()
   gritOk(repo, ['context', 'set', 'k', 'v']);
   const list = gritOk(repo, ['issue', 'list']);
   assert.deepEqual(list.issues.map((i: any) => i.issue_id), [issue]);
-  assert.equal(gritOk(repo, ['db', 'stats']).issue_count, 1);
+  const stats = gritOk(repo, ['db', 'stats']);
+  // docs/context.md: issue_count leaves context out, event_count counts every event.
+  assert.deepEqual([stats.issue_count, stats.event_count], [1, 1 + FIXTURES.length + 1]);
   const ctxId = 'f'.repeat(32);
   assert.equal(grit(repo, ['issue', 'show', ctxId, '--json']).json.error.code, 'not_found');
 
