@@ -67,7 +67,7 @@ export async function contextShow(ctx: RepoContext, args: Args): Promise<{ file:
   const path = [...candidates][0] ?? raw;
   throw new GritError('not_found', `no context for ${path}`, {
     details: { path },
-    suggestion: 'run `grit context index` (only tracked files in a supported language are indexed)',
+    suggestion: 'run `grit context index` (it indexes tracked text files of a supported language, up to 1 MiB)',
   });
 }
 

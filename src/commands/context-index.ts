@@ -4,7 +4,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { lstat, realpath, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { isRemoved, REMOVED_HASH } from '../core/context-store.js';
 import { fromHex } from '../core/hex.js';
@@ -30,7 +31,10 @@ export interface IndexReply {
   files: number;
   indexed: number;
   unchanged: number;
-  /** Files indexed before that are no longer tracked (or no longer exist): recorded as removed. */
+  /**
+   * Files indexed before that are no longer tracked, no longer exist, or are now skipped (too
+   * large, unreadable): recorded as removed.
+   */
   removed: number;
   skipped: { unsupported: number; too_large: number; unreadable: number };
   symbols: number;
@@ -53,6 +57,40 @@ export type IndexWarning = ExtractWarning | { path: string; message: string };
 
 type Item = { issue_id: Uint8Array; kind: EventKind };
 
+/** A file's event waiting for its batch. */
+interface Pending {
+  item: Item;
+  path: string;
+  /** The event id of the file's context when this run read it (none: never indexed). */
+  seen: string | undefined;
+  content_hash: string;
+  /** What the reply counts for it once written; a tombstone counts as removed. */
+  indexed?: { language: LanguageId; symbols: number; regex: boolean };
+}
+
+/** Whether another run wrote this file's context, for the same content, since this run read it. */
+function writtenMeanwhile(ctx: RepoContext, p: Pending): boolean {
+  const now = ctx.store.context.file(p.path);
+  return now !== undefined && now.event_id !== p.seen && now.content_hash === p.content_hash;
+}
+
+/** Counts a file once its batch is written; one another run wrote meanwhile is unchanged (a tombstone: nothing). */
+function tally(reply: IndexReply, p: Pending, written: boolean): void {
+  const f = p.indexed;
+  if (f === undefined) {
+    if (written) reply.removed++;
+    return;
+  }
+  if (!written) {
+    reply.unchanged++;
+    return;
+  }
+  reply.indexed++;
+  reply.symbols += f.symbols;
+  reply.languages[f.language] = (reply.languages[f.language] ?? 0) + 1;
+  if (f.regex) reply.fallback_files++;
+}
+
 function scope(ctx: RepoContext, args: Args): { dir: string; match: (path: string) => boolean } {
   const path = optText(args, 'path');
   const pattern = optText(args, 'pattern');
@@ -68,7 +106,8 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   const force = bool(args, 'force');
   const { dir, match } = scope(ctx, args);
   const root = ctx.repo.root;
-  if (dir !== '') await stat(`${root}/${dir}`).catch(() => {
+  // lstat: a symlink (even a dangling one) is there, and gets a warning below rather than not_found.
+  if (dir !== '') await lstat(`${root}/${dir}`).catch(() => {
     throw new GritError('not_found', `no such path in the worktree: ${dir}`, { details: { path: dir }, suggestion: 'give a directory inside the repository' });
   });
   const lockedBy = await policyGate(ctx, dir);
@@ -98,19 +137,29 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
   }
   reply.files = files.length;
 
-  let pending: Item[] = [];
+  let pending: Pending[] = [];
   const lockWarnings: string[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
-    const written = await ctx.write(pending);
-    reply.events_written += pending.length;
+    // Another run (the daemon's and a --no-daemon one, two agents) may have written some of these
+    // files since this one read the store: what it wrote for the same content need not be written again.
+    await ctx.refresh();
+    const fresh: Pending[] = [];
+    for (const p of pending) {
+      const write = !writtenMeanwhile(ctx, p);
+      tally(reply, p, write);
+      if (write) fresh.push(p);
+    }
+    pending = [];
+    if (fresh.length === 0) return;
+    const written = await ctx.write(fresh.map((p) => p.item));
+    reply.events_written += fresh.length;
     reply.commits++;
     reply.wal_head = written.wal_head;
     lockWarnings.push(...written.warnings);
-    pending = [];
   };
-  const push = async (item: Item) => {
-    pending.push(item);
+  const push = async (p: Pending) => {
+    pending.push(p);
     if (pending.length >= INDEX_BATCH) await flush();
   };
 
@@ -127,23 +176,27 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
         reply.skipped.unreadable++;
         continue;
       }
+      // A file skipped here is left out of `present`: context it had no longer describes it, so
+      // it gets a tombstone below, as a deleted file does.
       let bytes: Buffer;
       try {
         // Synchronous: for thousands of small files it is several times faster than fs/promises.
         bytes = readFileSync(`${root}/${path}`);
       } catch (err) {
         // Tracked but deleted in the worktree counts as gone; anything else is reported.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-          present.add(path);
-          reply.skipped.unreadable++;
-        }
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') reply.skipped.unreadable++;
         continue;
       }
-      present.add(path);
       if (bytes.length > MAX_FILE_BYTES) {
         reply.skipped.too_large++;
         continue;
       }
+      // Binary content under a source extension has no symbols; parsed, it would be stored as a file without any.
+      if (looksBinary(bytes)) {
+        reply.skipped.unreadable++;
+        continue;
+      }
+      present.add(path);
       const hash = createHash('sha256').update(bytes).digest();
       const stored = ctx.store.context.file(path);
       if (!force && stored && stored.content_hash === hash.toString('hex')) {
@@ -153,22 +206,28 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
       if (skipLocked(reply, path, lockedBy(path))) continue;
       const text = bytes.toString('utf8');
       const { symbols, engine } = await extractor.extract(language, text);
-      if (engine === 'regex') reply.fallback_files++;
-      reply.indexed++;
-      reply.symbols += symbols.length;
-      reply.languages[language] = (reply.languages[language] ?? 0) + 1;
       await push({
-        issue_id: contextIssueId(path),
-        kind: { type: 'ContextUpdated', path, language, symbols, summary: summarize(text, language), content_hash: hash },
+        item: {
+          issue_id: contextIssueId(path),
+          kind: { type: 'ContextUpdated', path, language, symbols, summary: summarize(text, language), content_hash: hash },
+        },
+        path,
+        seen: stored?.event_id,
+        content_hash: hash.toString('hex'),
+        indexed: { language, symbols: symbols.length, regex: engine === 'regex' },
       });
     }
     bar.update(files.length);
     for (const gone of removedFiles(ctx, dir, match, present)) {
       if (skipLocked(reply, gone, lockedBy(gone))) continue;
-      reply.removed++;
       await push({
-        issue_id: contextIssueId(gone),
-        kind: { type: 'ContextUpdated', path: gone, language: '', symbols: [], summary: '', content_hash: fromHex(REMOVED_HASH, 32)! },
+        item: {
+          issue_id: contextIssueId(gone),
+          kind: { type: 'ContextUpdated', path: gone, language: '', symbols: [], summary: '', content_hash: fromHex(REMOVED_HASH, 32)! },
+        },
+        path: gone,
+        seen: ctx.store.context.file(gone)?.event_id,
+        content_hash: REMOVED_HASH,
       });
     }
     await flush();
@@ -176,11 +235,14 @@ export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexR
     bar.done();
     await extractor.dispose();
   }
-  // A path the user named that git does not track would be dropped without a word (only tracked files are indexed).
-  const named = dir !== '' && listed.length === 0 ? [await untrackedWarning(root, dir)] : [];
+  // A path the user named that holds no indexable file would be dropped without a word.
+  const named = dir !== '' && listed.length === 0 ? [await namedPathWarning(root, dir)] : [];
   reply.warnings = [...named, ...extractor.warnings];
   return withLockWarnings(reply, lockWarnings);
 }
+
+/** git's test for binary content: a NUL byte in the first 8,000 bytes. */
+const looksBinary = (bytes: Buffer): boolean => bytes.subarray(0, 8000).includes(0);
 
 /**
  * Under `lock_policy = require`: which file another actor's lock keeps this index from writing. A
@@ -201,14 +263,41 @@ function skipLocked(reply: IndexReply, path: string, lock: Lock | undefined): bo
   return lock !== undefined;
 }
 
-async function untrackedWarning(root: string, dir: string): Promise<IndexWarning> {
+/** Why a `--path` holds no file to index: a symlink on the way (never followed), or nothing git tracks there. */
+async function namedPathWarning(root: string, dir: string): Promise<IndexWarning> {
+  const linked = await symlinkMessage(root, dir);
+  if (linked !== null) return { path: dir, message: linked };
   const isDir = (await stat(`${root}/${dir}`)).isDirectory();
   const what = isDir ? `${dir}/ holds no file tracked by git` : `${dir} is not tracked by git`;
   const fix = (await isIgnored(root, dir)) ? `it is ignored (.gitignore): \`git add -f\` it first if it should be indexed` : '`git add` it first';
   return { path: dir, message: `${what}: ${fix}` };
 }
 
-/** Files with live context in scope that the worktree no longer has. */
+/**
+ * When `path` is a symlink or lies under one: git lists no file through a symlink and grit
+ * indexes none (src/context/files.ts), so "`git add` it" would change nothing. Null otherwise.
+ */
+async function symlinkMessage(root: string, path: string): Promise<string | null> {
+  const realRoot = await realpath(root);
+  const target = await realpath(`${root}/${path}`).catch(() => null);
+  if (target === join(realRoot, path)) return null;
+  const what = `${path} ${(await lstat(`${root}/${path}`)).isSymbolicLink() ? 'is' : 'goes through'} a symbolic link`;
+  if (target === null) return `${what} to a path that does not exist: symlinks are not indexed`;
+  const inTree = insideWorktree(realRoot, target);
+  if (inTree === null) return `${what} to ${target}, outside the worktree: symlinks are not indexed`;
+  const shown = inTree === '' ? '.' : inTree;
+  return `${what} to ${shown}: symlinks are not indexed, their targets are (\`--path ${shown}\`)`;
+}
+
+function insideWorktree(root: string, path: string): string | null {
+  try {
+    return repoRelative(root, path);
+  } catch {
+    return null;
+  }
+}
+
+/** Files with live context in scope that the worktree no longer has (or that this run skipped). */
 function removedFiles(ctx: RepoContext, dir: string, match: (p: string) => boolean, present: Set<string>): string[] {
   const under = inDir(dir);
   const out: string[] = [];

@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { dirname, join } from 'node:path';
 import type { Language as TsLanguage, Parser as TsParser, Tree } from 'web-tree-sitter';
-import { RULES, type Found, type LanguageRules, type Scope } from './ast-rules.js';
+import { PROBES, RULES, type Found, type LanguageRules, type Scope } from './ast-rules.js';
 import { grammarEnvVar, grammarFile, type CodeSymbol, type LanguageId } from './languages.js';
 import { extractWithRegex } from './regex-extract.js';
 
@@ -70,12 +70,11 @@ export class Extractor {
   }
 
   private loadRuntime(): Promise<WebTreeSitter | null> {
-    this.runtime ??= (async () => {
-      useBaselineWasmCompiler();
+    this.runtime ??= compileOnBaseline(async () => {
       const ts = await import('web-tree-sitter');
       await ts.Parser.init();
       return ts;
-    })().catch((err) => {
+    }).catch((err) => {
       this.runtimeError = message(err);
       return null;
     });
@@ -94,10 +93,14 @@ export class Extractor {
         const path = grammarPath(language);
         let lang: TsLanguage;
         try {
-          lang = await ts.Language.load(path);
+          lang = await compileOnBaseline(() => ts.Language.load(path));
           const parser = new ts.Parser();
           parser.setLanguage(lang);
-          return parser;
+          const misfit = probeMismatch(parser, language);
+          if (misfit === null) return parser;
+          parser.delete();
+          this.warn(language, `grammar ${path} loads but does not fit grit's ${language} rules (${misfit}); symbols come from the regex extractor`);
+          return null;
         } catch (err) {
           this.warn(language, `grammar ${path} did not load (${message(err)}); symbols come from the regex extractor`);
           return null;
@@ -111,16 +114,50 @@ export class Extractor {
 
 /**
  * Grammars are large wasm modules (up to 4.6 MB) whose optimizing compile costs more than it saves
- * over a whole index run: with V8's baseline compiler alone the eleven grammars load in ~0.2 s
- * instead of ~5 s, and a cold index ran 1.9x (this repository) to 2.5x (2,000 files) faster
- * (docs/context.md). The flag only concerns WebAssembly, which nothing else in grit uses.
+ * over a whole index run: on V8's baseline code alone the eleven grammars load in ~0.2 s instead of
+ * ~5 s, and a cold index ran 1.9x (this repository) to 2.5x (2,000 files) faster (docs/context.md).
+ * V8 flags are process-wide, though: in the daemon every worker thread shares them, and grit's
+ * BLAKE2b is WebAssembly too (hash-wasm), which compiled under these flags hashes 7-13x slower.
+ * So they hold only while the runtime or a grammar compiles, with lazy compilation off so that
+ * every function is compiled then: a module keeps the tiering it was compiled with, so the grammars
+ * stay on baseline code and what compiles later tiers up as usual (docs/performance.md). Nested
+ * compiles in this thread keep them set until the last ends; V8's defaults come back after, as
+ * grit sets these flags nowhere else.
  */
-function useBaselineWasmCompiler(): void {
+const BASELINE_ONLY = '--no-wasm-dynamic-tiering --no-wasm-tier-up --no-wasm-lazy-compilation';
+const V8_DEFAULTS = '--wasm-dynamic-tiering --wasm-tier-up --wasm-lazy-compilation';
+let compiling = 0;
+
+async function compileOnBaseline<T>(compile: () => Promise<T>): Promise<T> {
+  if (compiling++ === 0) setV8Flags(BASELINE_ONLY);
   try {
-    setFlagsFromString('--liftoff-only');
-  } catch {
-    /* an engine without the flag compiles as it likes */
+    return await compile();
+  } finally {
+    if (--compiling === 0) setV8Flags(V8_DEFAULTS);
   }
+}
+
+function setV8Flags(flags: string): void {
+  try {
+    setFlagsFromString(flags);
+  } catch {
+    /* an engine without these flags compiles as it likes */
+  }
+}
+
+/** Null when the parser finds the symbols of the language's probe; else what it found instead. */
+function probeMismatch(parser: TsParser, language: LanguageId): string | null {
+  const { source, symbols: expected } = PROBES[language];
+  const tree = parser.parse(source);
+  if (!tree) return 'it parsed nothing';
+  let found: string[];
+  try {
+    found = sortSymbols(walkTree(tree, RULES[language])).map((s) => `${s.kind} ${s.name}`);
+  } finally {
+    tree.delete();
+  }
+  if (found.join('\n') === expected.join('\n')) return null;
+  return `in a ${language} sample it finds ${found.length ? found.join(', ') : 'nothing'} instead of ${expected.join(', ')}`;
 }
 
 /** The walk: each node type with a rule may yield symbols, change the scope, or stop the descent. */

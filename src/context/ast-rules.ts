@@ -379,3 +379,25 @@ export const RULES: Record<LanguageId, LanguageRules> = {
   ruby: RUBY,
   elixir: ELIXIR,
 };
+
+const TYPESCRIPT_PROBE = { source: 'interface I {}\nclass C {\n  m() {}\n}\nfunction f() {}\n', symbols: ['interface I', 'class C', 'method m', 'function f'] };
+
+/**
+ * A few lines of each language and what the rules find in them (`kind name`, in line order). A
+ * grammar that loads but is another language's, or a version whose node types or fields the rules
+ * do not know, finds something else (usually nothing), and would leave every file of the language
+ * without symbols: the extractor checks each grammar against its probe before using it.
+ */
+export const PROBES: Record<LanguageId, { source: string; symbols: string[] }> = {
+  rust: { source: 'struct S {}\nimpl S {\n    fn m(&self) {}\n}\nfn f() {}\n', symbols: ['struct S', 'method m', 'function f'] },
+  python: { source: 'class C:\n    def m(self):\n        pass\n\ndef f():\n    pass\n', symbols: ['class C', 'method m', 'function f'] },
+  typescript: TYPESCRIPT_PROBE,
+  tsx: TYPESCRIPT_PROBE,
+  javascript: { source: 'class C {\n  m() {}\n}\nfunction f() {}\n', symbols: ['class C', 'method m', 'function f'] },
+  go: { source: 'package p\n\ntype S struct{}\n\nfunc (s S) M() {}\n\nfunc F() {}\n', symbols: ['struct S', 'method M', 'function F'] },
+  java: { source: 'class C {\n    void m() {}\n}\n', symbols: ['class C', 'method m'] },
+  c: { source: 'struct s {\n    int a;\n};\nint f(void) { return 0; }\n', symbols: ['struct s', 'function f'] },
+  cpp: { source: 'class C {\n    void m();\n};\nint f() { return 0; }\n', symbols: ['class C', 'method m', 'function f'] },
+  ruby: { source: 'class C\n  def m\n  end\nend\n', symbols: ['class C', 'method m'] },
+  elixir: { source: 'defmodule M do\n  def f, do: 1\nend\n', symbols: ['module M', 'function f'] },
+};

@@ -39,8 +39,8 @@ export async function isIgnored(root: string, path: string): Promise<boolean> {
 
 /**
  * A glob as a path test. `*` and `?` stay within one path segment, `**` spans segments, `[…]` and
- * `{a,b}` work as in shells. A pattern without '/' matches the file name in any directory
- * (as in .gitignore); with a '/' it matches the whole repo-relative path.
+ * `{a,b}` work as in shells (left unclosed, either is refused). A pattern without '/' matches the
+ * file name in any directory (as in .gitignore); with a '/' it matches the whole repo-relative path.
  */
 export function globMatcher(pattern: string): (path: string) => boolean {
   if (pattern.trim() === '') throw invalidArgs('--pattern must not be empty', { field: 'pattern' });
@@ -71,13 +71,15 @@ function globToRegExp(glob: string): string {
       } else out += '[^/]*';
     } else if (c === '?') out += '[^/]';
     else if (c === '[') {
-      const close = glob.indexOf(']', i + 2);
-      if (close === -1) out += '\\[';
-      else {
-        const body = glob.slice(i + 1, close).replace(/^!/, '^').replace(/\\/g, '\\\\');
-        out += `[${body}]`;
-        i = close;
+      // A ']' right after '[' or '[!' belongs to the class (as in shells): '[]a]', '[!]]'.
+      const close = glob.indexOf(']', glob[i + 1] === '!' ? i + 3 : i + 2);
+      if (close === -1) {
+        // As an unclosed '{' is: a shell would take it literally, but it is more likely a typo.
+        throw invalidArgs(`--pattern has an unclosed '[': ${glob}`, { field: 'pattern', value: glob }, "for a literal '[' write '[[]'");
       }
+      const body = glob.slice(i + 1, close).replace(/\\/g, '\\\\').replace(/]/g, '\\]').replace(/^!/, '^');
+      out += `[${body}]`;
+      i = close;
     } else if (c === '{') {
       braces++;
       out += '(?:';

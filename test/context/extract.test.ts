@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { Extractor } from '../../src/context/ast-extract.js';
+import { Extractor, grammarPath } from '../../src/context/ast-extract.js';
 import { languageOf, type LanguageId } from '../../src/context/languages.js';
 import { extractWithRegex } from '../../src/context/regex-extract.js';
 import { summarize } from '../../src/context/summary.js';
@@ -77,6 +78,80 @@ test('a grammar that does not load: a warning, and the regex extractor for that 
     else process.env.GRIT_GRAMMAR_RUST = saved;
     await extractor.dispose();
   }
+});
+
+test('a grammar that loads but is another language\'s fails its probe: a warning, and the regex extractor', async () => {
+  const saved = process.env.GRIT_GRAMMAR_TYPESCRIPT;
+  process.env.GRIT_GRAMMAR_TYPESCRIPT = grammarPath('python');
+  const extractor = new Extractor();
+  try {
+    const ts = await extractor.extract('typescript', read('sample.ts'));
+    assert.equal(ts.engine, 'regex');
+    assert.deepEqual(show(ts.symbols), show(extractWithRegex('typescript', read('sample.ts'))));
+    assert.deepEqual(extractor.warnings.map((w) => w.language), ['typescript']);
+    assert.match(
+      extractor.warnings[0].message,
+      /^grammar .*tree-sitter-python\.wasm loads but does not fit grit's typescript rules \(in a typescript sample it finds nothing instead of interface I, class C, method m, function f\); symbols come from the regex extractor$/,
+    );
+    assert.equal((await extractor.extract('python', read('sample.py'))).engine, 'ast', 'the grammar itself is fine for its own language');
+  } finally {
+    if (saved === undefined) delete process.env.GRIT_GRAMMAR_TYPESCRIPT;
+    else process.env.GRIT_GRAMMAR_TYPESCRIPT = saved;
+    await extractor.dispose();
+  }
+});
+
+const moduleUrl = (path: string) => JSON.stringify(new URL(`../../src/${path}`, import.meta.url).href);
+
+/** Hashes with grit's WebAssembly BLAKE2b long enough for V8 to tier its hot function up. */
+const HASH_WORKER = `(async () => {
+  const { blake2b256, loadFastHash } = await import(${moduleUrl('core/hash.js')});
+  await loadFastHash();
+  const data = new Uint8Array(4 << 20);
+  for (let i = 0; i < 10; i++) { blake2b256(data); await new Promise((r) => setTimeout(r, 50)); }
+})();`;
+
+/**
+ * Run under V8's compile trace: two grammars compile, then a worker thread starts (as the daemon
+ * starts one for another repository) and hashes while this thread keeps parsing.
+ */
+const TIERING_PROBE = `
+import { Worker } from 'node:worker_threads';
+const { Extractor } = await import(${moduleUrl('context/ast-extract.js')});
+const extractor = new Extractor();
+await extractor.extract('python', ${JSON.stringify('def f():\n    pass\n')});
+await extractor.extract('rust', 'fn f() {}');
+console.log('=== grammars loaded');
+const hashing = new Promise((resolve, reject) => new Worker(${JSON.stringify(HASH_WORKER)}, { eval: true }).once('exit', resolve).once('error', reject));
+const big = ${JSON.stringify(read('sample.py').repeat(200))};
+for (let i = 0; i < 10; i++) await extractor.extract('python', big);
+await hashing;
+await extractor.dispose();
+`;
+
+/** `Compiled function <module>#<index> using <tier>` lines of V8's trace: the tiers each module's functions got. */
+function tiersByModule(trace: string): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
+  for (const [, module, tier] of trace.matchAll(/^Compiled function (0x[0-9a-f]+)#\d+ using (\w+)/gm)) {
+    if (!out.has(module)) out.set(module, new Set());
+    out.get(module)!.add(tier);
+  }
+  return out;
+}
+
+test('grammars compile to baseline code only; WebAssembly compiled later (the BLAKE2b of a new worker) still tiers up', () => {
+  const r = spawnSync(process.execPath, ['--trace-wasm-compilation-times', '--input-type=module', '-e', TIERING_PROBE], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  const [before, after] = r.stdout.split('=== grammars loaded\n');
+  const grammars = tiersByModule(before);
+  const later = tiersByModule(after ?? '');
+  assert.ok(grammars.size >= 2, `V8's trace is not as expected:\n${r.stdout.slice(0, 500)}`);
+  for (const [module, tiers] of grammars) {
+    const all = [...tiers, ...(later.get(module) ?? [])];
+    assert.deepEqual(all.filter((t) => t !== 'Liftoff'), [], `grammar module ${module} left baseline code`);
+  }
+  const others = [...later].filter(([module]) => !grammars.has(module));
+  assert.ok(others.some(([, tiers]) => tiers.has('TurboFan')), 'hash-wasm compiled after the grammars never left baseline code');
 });
 
 /** The fallback is approximate (indented functions are methods, ranges are heuristics); its output is pinned too. */

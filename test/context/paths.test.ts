@@ -30,7 +30,14 @@ test('globs: * and ? stay in a segment, ** spans them, no slash means any direct
     () => globMatcher('[z-a]*.ts'),
     (err: GritError) => err.code === 'invalid_args' && /^--pattern is not a valid glob: \[z-a\]\*\.ts \(Range out of order/.test(err.message),
   );
-  assert.equal(globMatcher('[')('['), true, 'an unclosed [ is itself, as in shells');
+  // An unclosed '[' is refused as an unclosed '{' is; '[[]' is a literal '['; a ']' first in a class is a member.
+  for (const glob of ['[', '*.[ch', '[!]']) {
+    assert.throws(() => globMatcher(glob), (err: GritError) => err.code === 'invalid_args' && /unclosed '\['/.test(err.message) && /\[\[\]/.test(err.suggestion ?? ''), glob);
+  }
+  assert.equal(globMatcher('a[[]1].py')('a[1].py'), true);
+  assert.equal(globMatcher('[]x].py')('].py'), true);
+  assert.equal(globMatcher('[!]]*.py')(']a.py'), false);
+  assert.equal(globMatcher('[!]]*.py')('ba.py'), true);
 });
 
 test('paths become repo-relative with / separators; outside paths are refused', () => {
