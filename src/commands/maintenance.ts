@@ -448,6 +448,7 @@ export interface RebuildResult {
  * (`from_snapshot: false` says so). Both give the same state.
  */
 export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Promise<RebuildResult> {
+  ctx.takeOverStore();
   await restoreLostFirst(ctx);
   const head = await ctx.wal.head();
   let snap: LoadedSnapshot<AdmittedFill> | null = null;

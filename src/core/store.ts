@@ -22,15 +22,18 @@ import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
+import { sameRepo, type RepoIdentity } from './repo-identity.js';
 
 export interface StoreMeta {
   wal_head: string | null;
   event_count: number;
   last_rebuild_ts: number | null;
   events_since_rebuild: number;
+  /** The repository whose WAL the store was built from; null when empty, or made by a grit that did not record it. */
+  repo: RepoIdentity | null;
 }
 
-const EMPTY_META: StoreMeta = { wal_head: null, event_count: 0, last_rebuild_ts: null, events_since_rebuild: 0 };
+const EMPTY_META: StoreMeta = { wal_head: null, event_count: 0, last_rebuild_ts: null, events_since_rebuild: 0, repo: null };
 
 /** Whether a store with this meta holds nothing yet (a new clone or actor, a cleared cache): `Store.fill` takes only such a store. */
 export function isEmptyStore(meta: StoreMeta): boolean {
@@ -122,6 +125,11 @@ export interface StoreOptions {
    * store is rebuilt from the WAL instead. Ignored where the machine's boot cannot be told.
    */
   unsynced?: boolean;
+  /**
+   * The repository the store is written for: an empty store (or one that records none) is marked
+   * as built from it, and one built from another is never written (`apply` returns false).
+   */
+  repo?: RepoIdentity;
 }
 
 export interface FillOptions {
@@ -134,6 +142,8 @@ export class Store {
   private readonly root: RootDatabase;
   /** The actor directory, when this store commits unsynced (flushed and unmarked on close). */
   private unsyncedIn: string | null = null;
+  /** StoreOptions.repo. */
+  private repo: RepoIdentity | null = null;
   /** Every applied event's record, under its `logKey`. */
   private readonly log: Database<Uint8Array, Buffer>;
   /** Per issue its projection (`Issue`), as plain CBOR. */
@@ -204,6 +214,7 @@ export class Store {
       // reflects, so the next command replays what is missing from the WAL (docs/decisions.md).
       store = new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced }));
       if (unsynced) store.unsyncedIn = actorDir;
+      store.repo = opts.repo ?? null;
     } catch (err) {
       throw writeDenied(actorDir) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
@@ -352,6 +363,15 @@ export class Store {
   }
 
   /**
+   * The repository a write on top of `meta` records: this store's (`StoreOptions.repo`) when the
+   * store records none yet, or false when it records another (the caller finds out why).
+   */
+  private repoOver(meta: StoreMeta): RepoIdentity | null | false {
+    if (this.repo === null || meta.repo === null) return this.repo ?? meta.repo;
+    return sameRepo(meta.repo, this.repo) ? meta.repo : false;
+  }
+
+  /**
    * Applies events read from the WAL up to `walHead` in one write transaction. `fromHead` is
    * the head the caller started reading at: if another process moved the store meanwhile,
    * nothing is written and false is returned so the caller can read again.
@@ -359,7 +379,8 @@ export class Store {
   apply(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
     return this.root.transactionSync(() => {
       const meta = this.getMeta();
-      if (meta.wal_head !== fromHead) return false;
+      const repo = this.repoOver(meta);
+      if (meta.wal_head !== fromHead || repo === false) return false;
       // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
       const empty = meta.event_count === 0;
       let added = 0;
@@ -373,6 +394,7 @@ export class Store {
       const fresh = isEmptyStore(meta);
       this.meta.putSync('state', {
         ...meta,
+        repo,
         wal_head: walHead,
         event_count: meta.event_count + added,
         events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
@@ -405,7 +427,7 @@ export class Store {
           if (k % POLL_EVENTS === 0) folds.poll(write);
         });
         folds.finish(write);
-        this.meta.putSync('state', { ...meta, wal_head: walHead, event_count: plan.order.length, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
+        this.meta.putSync('state', { ...meta, repo: this.repo, wal_head: walHead, event_count: plan.order.length, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
         return true;
       });
     } finally {
