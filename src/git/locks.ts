@@ -448,7 +448,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const decidedAt = Date.now();
     const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
     const commit = writeLockCommit(env.objects, next, remoteOid);
-    const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref }]);
+    const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref, seen: remoteOid }]);
     if (!pushed.ok) {
       await sleep(10 * 2 ** attempt * (0.5 + Math.random()));
       continue;

@@ -124,7 +124,7 @@ export class WalSync {
       const outgoing = await this.countEvents(remoteHead, local);
       await this.opts.beforePush?.(attempt);
       result.push_attempts++;
-      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF }]);
+      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF, seen: remoteHead }]);
       if (out.ok) {
         result.pushed += outgoing;
         result.remote_wal_head = local;
@@ -133,7 +133,7 @@ export class WalSync {
       }
       if (attempt + 1 >= maxAttempts) {
         throw new GritError('conflict', `the remote WAL kept moving; gave up pushing after ${attempt + 1} attempts`, {
-          details: { remote, attempts: attempt + 1, rejected: out.rejected },
+          details: { remote, attempts: attempt + 1, rejected: out.rejected, stderr: out.stderr },
           suggestion: 'run `grit sync` again',
         });
       }

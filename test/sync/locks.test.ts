@@ -425,3 +425,17 @@ test('forged lock refs: a lock claims 30 days at most; unreadable ones are liste
   assert.deepEqual(gritOk(repo, ['lock', 'status']).unreadable, []);
   assert.equal(gritDoctor(repo).checks.find((c: any) => c.id === 'lock_refs').status, 'ok');
 });
+
+test('a ref on the remote in the way of the lock refs: a git_error naming it at once, not a lock that kept changing', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(1);
+  const [a] = clones;
+  git(a, 'commit', '-q', '--allow-empty', '-m', 'not grit');
+  git(a, 'push', '-q', 'origin', 'HEAD:refs/grit/locks');
+  const r = grit(a, ['lock', 'acquire', '--resource', 'path:q', '--json']);
+  assert.equal(r.code, 1, r.stdout);
+  assert.equal(r.json.error.code, 'git_error');
+  assert.match(r.json.error.message, /'refs\/grit\/locks' exists; cannot create 'refs\/grit\/locks\/[0-9a-f]{16}'/);
+  assert.match(r.json.error.details.suggestion, /the remote's ref refs\/grit\/locks is in the way of refs\/grit\/locks\/[0-9a-f]{16} .*`git push origin :refs\/grit\/locks`/);
+  git(remote, 'update-ref', '-d', 'refs/grit/locks');
+  assert.equal(gritOk(a, ['lock', 'acquire', '--resource', 'path:q']).remote, 'origin');
+});
