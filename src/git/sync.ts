@@ -160,7 +160,9 @@ export class WalSync {
       // Failing after the fetch, the tracking refs go back too: the next sync must still see
       // this fetch's snapshots and locks as new.
       if (prepared.status === 'rejected') throw prepared.reason;
-      await this.validate(remoteHead, before.get(this.remoteWalRef) ?? null);
+      await this.validate(remoteHead, before.get(this.remoteWalRef) ?? null).catch((err) => {
+        throw remoteWalError(this.opts.remote, remoteHead, err);
+      });
     } catch (err) {
       await this.restoreTracking(before);
       throw err;
@@ -331,6 +333,21 @@ export class WalSync {
     }
     return n;
   }
+}
+
+/**
+ * A `wal_error` met validating the remote's new WAL commits, said to be the remote's: nothing of it
+ * was applied and the local WAL is as it was, so `grit doctor` (which checks the local one) and
+ * `grit rebuild` cannot help; whoever can push to the remote has to (docs/troubleshooting.md).
+ */
+function remoteWalError(remote: string, remoteHead: string | null, err: unknown): unknown {
+  if (!(err instanceof GritError) || err.code !== 'wal_error') return err;
+  return new GritError('wal_error', `the WAL on ${remote} is not valid: ${err.message}; nothing of it was applied, and your local WAL is intact`, {
+    details: { ...err.details, remote, remote_wal_head: remoteHead },
+    suggestion:
+      `something other than grit wrote or edited refs/grit/wal on ${remote}: compare it with \`git ls-remote ${remote} refs/grit/wal\`, ` +
+      `and ask whoever can push there to put it back to its last valid commit (docs/troubleshooting.md), or sync with another remote meanwhile`,
+  });
 }
 
 export function syncWal(gitDir: string, wal: Wal, opts: SyncOptions): Promise<SyncResult> {

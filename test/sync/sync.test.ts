@@ -307,6 +307,12 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
     const r = grit(b, ['sync', '--json']);
     assert.equal(r.code, 1, r.stdout);
     assert.equal(r.json.error.code, 'wal_error');
+    // Said to be the remote's, with a hint that fits (the local WAL, which doctor checks, is fine).
+    assert.match(r.json.error.message, /^the WAL on origin is not valid: WAL commit [0-9a-f]{40}: .*; nothing of it was applied, and your local WAL is intact$/);
+    assert.equal(r.json.error.details.remote, 'origin');
+    assert.equal(r.json.error.details.remote_wal_head, git(remote, 'rev-parse', 'refs/grit/wal').trim());
+    assert.match(r.json.error.details.suggestion, /something other than grit wrote or edited refs\/grit\/wal on origin: compare it with `git ls-remote origin refs\/grit\/wal`/);
+    assert.doesNotMatch(r.json.error.details.suggestion, /grit doctor/);
     assert.deepEqual(refs(b), before);
     assert.deepEqual(gritOk(b, ['issue', 'list']), listBefore);
     assert.equal(shown(b, id).eventIds.length, 2);
