@@ -356,6 +356,13 @@ export async function lastSeenOnRemote(env: Pick<LockEnv, 'gitDir' | 'objects'>,
   return lock && lock.resource === resource && isLive(lock) ? lock : null;
 }
 
+/** The lock on `resource` in this clone's own refs, live or not, or null. */
+export async function localLock(env: Pick<LockEnv, 'gitDir' | 'objects'>, resource: string): Promise<Lock | null> {
+  const oid = await readRef(env.gitDir, lockRefName(resource));
+  const lock = oid ? readLockCommit(env.objects, oid) : null;
+  return lock?.resource === resource ? lock : null;
+}
+
 /** A live lock of another owner on a resource overlapping `resource` (its own ref aside). */
 function rivalOf(resource: string, all: readonly LockRef[], owner: string, now: number): LockRef | undefined {
   const ref = lockRefName(resource);
