@@ -10,7 +10,7 @@ import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
-import { admitEvents, checkingKeys, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
+import { admitEvents, checkingKeys, copyOrder, loadKeyring, reportAdmitted, type AdmitResult, type CompareCopies } from '../core/integrity.js';
 import { warnings as stderrWarnings } from '../core/warnings.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
@@ -141,7 +141,7 @@ export class RepoContext {
   }
 
   get store(): Store {
-    this.storeHandle ??= openOrRepairStore(this.actor.dir, { unsynced: this.unsyncedStore, repo: this.identity });
+    this.storeHandle ??= openOrRepairStore(this.actor.dir, { unsynced: this.unsyncedStore, repo: this.identity, copyOrder: () => this.copyOrder() });
     return this.storeHandle;
   }
 
@@ -231,6 +231,11 @@ export class RepoContext {
   /** The signature policy applied to events read from the WAL (or a snapshot). */
   admit(events: Event[]): AdmitResult {
     return admitEvents(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor), events);
+  }
+
+  /** Which of two copies of one event to keep (integrity.ts), against the keys known now. */
+  copyOrder(): CompareCopies {
+    return copyOrder(() => loadKeyring(this.repo.gritDir, this.actor));
   }
 
   /** Whether `admit` may refuse or report events: a signature policy, and keys to check against. */

@@ -29,6 +29,11 @@ export interface SyncOptions {
    */
   onAdvance?: (from: string | null, to: string, events: Event[]) => Promise<void>;
   /**
+   * Whether the local WAL holds an event already (asked before `onAdvance`): a copy of it in the
+   * remote's commits (docs/wal.md) is not counted as pulled.
+   */
+  known?: (e: Event) => boolean;
+  /**
    * Runs while the first `git fetch` is in flight (the fetch is a child process, so the caller's
    * own preparation, e.g. opening and refreshing its store, costs no wall time); the sync goes on
    * once both are done. Nothing that this sync reads or moves may be touched by it.
@@ -281,8 +286,9 @@ export class WalSync {
       if (base === local) {
         if (!pull) return { pulled: 0, rebased: 0 }; // behind, and only pushing: nothing to do
         if (await casRef(this.gitDir, WAL_REF, local, remoteHead)) {
+          const pulled = this.newEvents(remoteEvents);
           await this.opts.onAdvance?.(local, remoteHead, remoteEvents);
-          return { pulled: distinct(remoteEvents), rebased: 0 };
+          return { pulled, rebased: 0 };
         }
         continue;
       }
@@ -306,11 +312,18 @@ export class WalSync {
       if (name) this.wal.objects.adoptPack(name);
       if (await casRef(this.gitDir, WAL_REF, local, tip)) {
         const fresh = remoteEvents.filter((e) => !localIds.has(eventKey(e)));
+        const pulled = this.newEvents(fresh);
         await this.opts.onAdvance?.(local, tip, fresh);
-        return { pulled: distinct(fresh), rebased };
+        return { pulled, rebased };
       }
     }
     throw new GritError('db_busy', 'the local WAL kept moving during sync', { suggestion: 'retry `grit sync`' });
+  }
+
+  /** How many of the remote's `events` are new here: different events (`distinct`), none the local WAL holds. */
+  private newEvents(events: readonly Event[]): number {
+    const known = this.opts.known;
+    return distinct(known ? events.filter((e) => !known(e)) : events);
   }
 
   /**
