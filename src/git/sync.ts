@@ -126,12 +126,14 @@ export class WalSync {
       if (!push || local === null || local === remoteHead) return result;
       // Nothing to push when the local WAL is behind the remote (a push-only sync does not pull).
       if (remoteHead !== null && (await this.mergeBase(local, remoteHead)) === local) return result;
-      const outgoing = await this.countEvents(remoteHead, local);
       await this.opts.beforePush?.(attempt);
       result.push_attempts++;
       const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF, seen: remoteHead }]);
       if (out.ok) {
-        result.pushed += outgoing;
+        // Counted from where the remote really was: another sync of this clone may have pushed
+        // these commits, or some of them, since this one fetched (git: up to date).
+        const moved = out.updated.find((u) => u.dst === WAL_REF);
+        if (moved) result.pushed += await this.countEvents(moved.from, local);
         result.remote_wal_head = local;
         await updateRefs(this.gitDir, [{ ref: this.remoteWalRef, newOid: local }]).catch(() => undefined);
         return result;
@@ -327,14 +329,15 @@ export class WalSync {
   }
 
   /**
-   * Events in the commits after `from` up to `to` (first parents). Counts this sync knows (it
-   * validated or wrote those commits) are reused; other commits are counted by their message
-   * (`grit: N events`), and only a commit without one is decoded.
+   * Events in the commits after `from` (an object id, or a prefix of one as git abbreviates it) up
+   * to `to` (first parents). Counts this sync knows (it validated or wrote those commits) are
+   * reused; other commits are counted by their message (`grit: N events`), and only a commit
+   * without one is decoded.
    */
   private async countEvents(from: string | null, to: string): Promise<number> {
     let n = 0;
     const objects = this.wal.objects;
-    for (let oid: string | null = to; oid && oid !== from; ) {
+    for (let oid: string | null = to; oid && !(from !== null && oid.startsWith(from)); ) {
       const commit = objects.readCommit(oid);
       const parent = commit.parents[0] ?? null;
       let count = this.eventCounts.get(oid);

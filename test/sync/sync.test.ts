@@ -267,6 +267,23 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
   });
 }
 
+test('two syncs of one clone at once: the one that finds its push already made says it pushed nothing', { timeout: 60_000 }, async () => {
+  const { remote, clones } = network(1);
+  const [a] = clones;
+  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `n${i}`]);
+  // Another `grit sync` of this clone pushes the same commits between this one's fetch and push.
+  const run = await syncCounting(a, () => assert.equal(gritOk(a, ['sync']).pushed, 3));
+  assert.equal(run.error, undefined, String(run.error));
+  assert.deepEqual([run.result!.pushed, run.result!.push_attempts], [0, 1]);
+  assert.equal(run.result!.remote_wal_head, git(remote, 'rev-parse', 'refs/grit/wal').trim());
+  // Part of it pushed meanwhile (git names where the remote was, abbreviated): only the rest counts.
+  gritOk(a, ['issue', 'create', '--title', 'n3']);
+  gritOk(a, ['issue', 'create', '--title', 'n4']);
+  const partly = await syncCounting(a, () => git(a, 'push', '-q', 'origin', 'refs/grit/wal~1:refs/grit/wal'));
+  assert.equal(partly.error, undefined, String(partly.error));
+  assert.equal(partly.result!.pushed, 1);
+});
+
 /** Puts a commit on the remote WAL whose chunk is `chunk` (named by `chunkHash`) with plumbing. */
 function pushForgedCommit(remote: string, chunk: Uint8Array, chunkHash: string, actor: string): string {
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
