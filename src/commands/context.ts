@@ -10,18 +10,20 @@ import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
-import { admitEvents, checkingKeys, loadKeyring, reportAdmitted, type AdmitResult } from '../core/integrity.js';
+import { admitEvents, checkingKeys, copyOrder, loadKeyring, reportAdmitted, type AdmitResult, type CompareCopies } from '../core/integrity.js';
 import { warnings as stderrWarnings } from '../core/warnings.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
-import { isEmptyStore, Store, type StoreOptions } from '../core/store.js';
+import { repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
+import { isEmptyStore, Store, type StoreMeta, type StoreOptions } from '../core/store.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
 import { loadRepoConfig, readActorDir, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 import { daemonHolds } from './lockfile.js';
+import { judgeForeignStore } from './store-owner.js';
 
 export interface ContextOptions extends ActorSelection {
   cwd?: string;
@@ -101,6 +103,7 @@ export class RepoContext {
   unsyncedStore = false;
   private readonly remembered = new WeakMap<Store, { stamp: string; values: Map<string, unknown> }>();
   private configCache: RepoConfig | null = null;
+  private identityCache: RepoIdentity | null = null;
   private signer: Signer | null | undefined;
   private settingsStamp = '';
   private batcher: WriteBatcher | null = null;
@@ -144,9 +147,36 @@ export class RepoContext {
     return this.configCache;
   }
 
+  /** Which repository this is, as the store records the one it was built from (src/core/repo-identity.ts). */
+  get identity(): RepoIdentity {
+    this.identityCache ??= repoIdentity(this.repo.commonDir, this.repo.gritDir);
+    return this.identityCache;
+  }
+
   get store(): Store {
-    this.storeHandle ??= openOrRepairStore(this.actor.dir, { unsynced: this.unsyncedStore });
+    this.storeHandle ??= openOrRepairStore(this.actor.dir, { unsynced: this.unsyncedStore, repo: this.identity, copyOrder: () => this.copyOrder() });
     return this.storeHandle;
+  }
+
+  /**
+   * Clears a store that another repository's WAL built (store-owner.ts), for the caller to rebuild
+   * from this one, with a warning; while that repository is still there and uses this data dir,
+   * throws the refusal instead, unless `takeOver` (`grit rebuild`). False for this repository's
+   * store, or one that records no repository.
+   */
+  private disownForeign(meta: StoreMeta, takeOver: boolean): boolean {
+    if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, this.identity)) return false;
+    const found = judgeForeignStore(meta.repo, this.identity, this.actor, this.repo);
+    if ('refuse' in found && !takeOver) throw found.refuse;
+    const why = 'rebuild' in found ? found.rebuild : `${found.refuse.message}; \`grit rebuild\` moved it to this repository, and it is rebuilt from this WAL`;
+    this.store.clear();
+    stderrWarnings.send(why);
+    return true;
+  }
+
+  /** For `grit rebuild`: a store another repository built becomes this repository's, whoever used it. */
+  takeOverStore(): void {
+    this.disownForeign(this.store.getMeta(), true);
   }
 
   /**
@@ -173,6 +203,7 @@ export class RepoContext {
       if (attempt > 100) throw new GritError('db_busy', 'the store keeps moving under this command', {});
       const head = await this.wal.head();
       const meta = this.store.getMeta();
+      if (this.disownForeign(meta, false)) continue;
       if (meta.wal_head === head) return head;
       if (head === null) {
         this.store.clear();
@@ -189,6 +220,13 @@ export class RepoContext {
       if (!found) {
         // The store's head is off the WAL's chain (commits is the whole WAL): sync rebased it, or
         // plain git overwrote the WAL, and then what only the store still has goes back into it.
+        // Not from a store that does not say which repository built it (an older grit's): it
+        // may be another's (a shared data dir), whose events must never enter this WAL.
+        if (meta.repo === null) {
+          stderrWarnings.send(`the store in ${this.actor.dir} was built from WAL commit ${meta.wal_head}, which this repository's WAL does not hold, and records no repository (an older grit made it); it is a cache, so it is rebuilt from this WAL`);
+          this.store.clear();
+          continue;
+        }
         const restored = await (await import('./lost-events.js')).restoreLostEvents(this, meta.wal_head!, head, commits);
         if (restored === null) continue;
         to = restored.head;
@@ -206,6 +244,11 @@ export class RepoContext {
   /** The signature policy applied to events read from the WAL (or a snapshot). */
   admit(events: Event[]): AdmitResult {
     return admitEvents(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor), events);
+  }
+
+  /** Which of two copies of one event to keep (integrity.ts), against the keys known now. */
+  copyOrder(): CompareCopies {
+    return copyOrder(() => loadKeyring(this.repo.gritDir, this.actor));
   }
 
   /** Whether `admit` may refuse or report events: a signature policy, and keys to check against. */

@@ -22,7 +22,8 @@ import { GritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';
 import { readOwnSigningKey, signingKeyPath } from '../core/signing.js';
-import { Store, type StoreMeta } from '../core/store.js';
+import { isEmptyStore, Store, type StoreMeta } from '../core/store.js';
+import { repoIdentity, sameRepo } from '../core/repo-identity.js';
 import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { readLocks } from '../git/locks.js';
@@ -37,6 +38,7 @@ import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-r
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
 import { daemonHolds, judgeLock } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
+import { judgeForeignStore } from './store-owner.js';
 import { plural } from '../core/plural.js';
 import { writeDenied } from '../core/write-access.js';
 import { leftTempFiles, removeLeftTempFiles } from './temp-files.js';
@@ -209,6 +211,8 @@ interface State {
   config?: RepoConfig;
   actor?: ActorRef | null;
   probe?: ProbeResult;
+  /** The store was built from another repository's WAL (store-owner.ts): nothing else of it is judged. */
+  foreignStore?: boolean;
 }
 
 async function checkWal(s: State): Promise<Finding> {
@@ -420,6 +424,8 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
   }
   const check = probe.check!;
   const meta = probe.meta!;
+  const foreign = foreignStoreFinding(s, actor, meta);
+  if (foreign) return foreign;
   if (check.errors.length) {
     const first = check.errors.slice(0, 3).map((e) => e.message).join('; ');
     return {
@@ -451,7 +457,7 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
       } catch {
         onChain = false;
       }
-      if (!onChain) return offChain(s, actor, meta.wal_head, check.events_checked, probe.issue_count ?? 0);
+      if (!onChain) return offChain(s, actor, meta, check.events_checked, probe.issue_count ?? 0);
       relation = 'behind the WAL; the next command catches up';
     }
   }
@@ -464,7 +470,19 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
  * drop what only the store still has; catching it up (what the next command does anyway) appends
  * that to the WAL again first.
  */
-async function offChain(s: State, actor: ActorRef, storeHead: string, events: number, issues: number): Promise<Finding> {
+async function offChain(s: State, actor: ActorRef, meta: StoreMeta, events: number, issues: number): Promise<Finding> {
+  const storeHead = meta.wal_head!;
+  const checked = `${plural(events, 'event')} and ${plural(issues, 'issue')} checked, all valid`;
+  if (meta.repo === null) {
+    // As RepoContext.refresh: which repository built it is unknown, so nothing of it enters this WAL.
+    return {
+      id: 'store_integrity',
+      status: 'warn',
+      message: `${checked}; built from WAL commit ${storeHead}, which refs/grit/wal does not hold, by a grit that recorded no repository: the next command rebuilds it from this WAL`,
+      plan: 'rebuild the store from the WAL (the next command does it too)',
+      fixes: [rebuildFix(s, false)],
+    };
+  }
   let store: Store | null = null;
   let lost;
   try {
@@ -472,7 +490,6 @@ async function offChain(s: State, actor: ActorRef, storeHead: string, events: nu
   } finally {
     await (store as Store | null)?.close();
   }
-  const checked = `${plural(events, 'event')} and ${plural(issues, 'issue')} checked, all valid`;
   if (lost.count === 0) {
     return ok('store_integrity', `${checked}; built from WAL commit ${storeHead}, since rewritten (every event of it is in the WAL); the next command catches up`);
   }
@@ -502,8 +519,23 @@ async function offChain(s: State, actor: ActorRef, storeHead: string, events: nu
   };
 }
 
+/**
+ * A store built from another repository's WAL (store-owner.ts), judged as the next command judges
+ * it: rebuilt (a warning; `--fix` rebuilds it now), or refused while that repository uses the data
+ * dir (an error a person settles: `--fix` does not take the data dir over). Null for this repository's.
+ */
+function foreignStoreFinding(s: State, actor: ActorRef, meta: StoreMeta): Finding | null {
+  const current = repoIdentity(s.repo!.commonDir, s.repo!.gritDir, { create: false });
+  if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, current)) return null;
+  s.foreignStore = true;
+  const found = judgeForeignStore(meta.repo, current, actor, s.repo!);
+  if ('refuse' in found) return { id: 'store_integrity', status: 'error', message: found.refuse.message, plan: found.refuse.suggestion! };
+  return { id: 'store_integrity', status: 'warn', message: found.rebuild, plan: 'rebuild the store from the WAL (the next command does it too)', fixes: [rebuildFix(s, false)] };
+}
+
 function checkRebuildThreshold(s: State): Finding {
   const meta = s.probe?.meta;
+  if (s.foreignStore) return ok('rebuild_threshold', "not checked: the store is another repository's (see store_integrity)");
   if (!s.actor || !meta || s.probe?.failure || s.probe?.check?.errors.length) {
     return ok('rebuild_threshold', 'not checked: no readable store');
   }

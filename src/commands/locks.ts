@@ -6,6 +6,7 @@ import {
   gcLocks,
   isLive,
   lastSeenOnRemote,
+  localLock,
   type LockOp,
   normalizeResource,
   parseTtl,
@@ -15,7 +16,7 @@ import {
   type UnreadableLock,
 } from '../git/locks.js';
 import { remoteConfigured, resolveRemote } from '../git/transport.js';
-import { invalidArgs } from '../core/errors.js';
+import { GritError, invalidArgs } from '../core/errors.js';
 import { repoRelative } from '../context/paths.js';
 import { bool, optInt, optText, text, type Args } from './args.js';
 import { withLockWarnings, type ContextOptions, type RepoContext } from './context.js';
@@ -86,17 +87,42 @@ export interface LockReply {
 async function change(ctx: RepoContext, args: Args, options: ContextOptions, op: LockOp): Promise<LockReply> {
   const env = await lockEnv(ctx, args, options);
   const res = await resource(ctx, args, options);
-  const reply = { lock: await changeLock(env, op, res, op === 'release' ? undefined : ttl(args)), remote: env.remote };
+  const ttlMs = op === 'release' ? undefined : ttl(args);
+  const warnings: string[] = [];
+  let reply: LockReply;
+  try {
+    reply = { lock: await changeLock(env, op, res, ttlMs), remote: env.remote };
+  } catch (err) {
+    reply = await changeLocalOnly(env, op, res, ttlMs, err, warnings);
+  }
   const shadowed = bool(args, 'local') ? await defaultRemote(ctx, undefined, options) : null;
   const held = shadowed === null ? null : await lastSeenOnRemote(env, shadowed, res);
-  if (shadowed === null || held === null) return reply;
-  const by = held.owner === ctx.actorId ? 'you' : held.owner;
-  const until = new Date(held.expires_unix_ms).toISOString();
-  const what =
-    op === 'release'
-      ? `a --local release leaves it there and others stay blocked: \`grit lock release --resource ${res}\` releases it on ${shadowed}`
-      : `this --local lock is not pushed, and every clone that uses ${shadowed} sees that one`;
-  return withLockWarnings(reply, [`${res} is locked on ${shadowed} by ${by} until ${until} (as last fetched): ${what}`]);
+  if (shadowed !== null && held !== null) {
+    const by = held.owner === ctx.actorId ? 'you' : held.owner;
+    const until = new Date(held.expires_unix_ms).toISOString();
+    const what =
+      op === 'release'
+        ? `a --local release leaves it there and others stay blocked: \`grit lock release --resource ${res}\` releases it on ${shadowed}`
+        : `this --local lock is not pushed, and every clone that uses ${shadowed} sees that one`;
+    warnings.push(`${res} is locked on ${shadowed} by ${by} until ${until} (as last fetched): ${what}`);
+  }
+  return withLockWarnings(reply, warnings);
+}
+
+/**
+ * After `err` from a release or renew against a remote: when the remote has no lock on the
+ * resource but this clone holds one of its own there, local-only (taken with `--local`, or before
+ * the remote existed: docs/locks.md), it is released or renewed here, as `--local` would, and the
+ * reply says so; `not_found` for a lock `lock status` shows would send the user to take it anew.
+ */
+async function changeLocalOnly(env: LockEnv, op: LockOp, res: string, ttlMs: number | undefined, err: unknown, warnings: string[]): Promise<LockReply> {
+  const remote = env.remote;
+  const localOnly = remote !== null && err instanceof GritError && err.code === 'not_found' ? await localLock(env, res) : null;
+  if (localOnly?.owner !== env.owner) throw err;
+  const lock = await changeLock({ ...env, remote: null }, op, res, ttlMs);
+  const done = op === 'release' ? 'released here' : `renewed here (\`grit lock acquire --resource ${res}\` takes it on ${remote})`;
+  warnings.push(`${res} is a lock of this clone only (taken with --local, or before ${remote} was there), which ${remote} has none of: ${done}`);
+  return { lock, remote: null };
 }
 
 export const lockAcquire = (ctx: RepoContext, args: Args, options: ContextOptions = {}) => change(ctx, args, options, 'acquire');

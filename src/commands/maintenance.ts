@@ -11,7 +11,7 @@ import { GritError } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
-import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
+import { loadKeyring, verifyEvents, type AdmitResult, type CompareCopies, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
 import { foldIssue, type Issue } from '../core/projection.js';
 import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
@@ -133,7 +133,7 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
   if (applied === head) return true;
   // Sized for all it may gather (up to FILL_EVENTS: a test may lift the bound): memory never
   // written to costs nothing, and growing copies.
-  let fill = isEmptyStore(meta) ? new AdmittedFill(ctx, new StoreFill(Math.min(fillEvents, FILL_EVENTS))) : null;
+  let fill = isEmptyStore(meta) ? new AdmittedFill(ctx, new StoreFill(Math.min(fillEvents, FILL_EVENTS), ctx.copyOrder())) : null;
   // Read newest first, a fill takes records undecoded where no signature is checked; the store
   // decodes them as it writes them, and one that does not decode makes the replay start over in
   // order, reading every event decoded, which reports it as the WAL commit it is in.
@@ -250,8 +250,14 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
 /** Events by id (hex): a snapshot's, and then the WAL's after it. */
 class EventsById implements SnapshotSink {
   readonly byId = new Map<string, Event>();
+  /** `copies`: which of two copies of one event to keep (RepoContext.copyOrder). */
+  constructor(private readonly copies: CompareCopies) {}
   take(events: Event[]): void {
-    for (const e of events) this.byId.set(toHex(e.event_id), e);
+    for (const e of events) {
+      const id = toHex(e.event_id);
+      const had = this.byId.get(id);
+      if (had === undefined || this.copies(e, had) < 0) this.byId.set(id, e);
+    }
   }
 }
 
@@ -319,19 +325,19 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
     if (newest?.meta.wal_head === head) {
       return { snapshot_ref: newest.ref, wal_head: head, event_count: newest.meta.event_count, created: false };
     }
-    base = await newestUsableSnapshot(ctx, head, () => new EventsById());
+    base = await newestUsableSnapshot(ctx, head, () => new EventsById(ctx.copyOrder()));
   } finally {
     ctx.wal.objects.close();
   }
   if (base && base.meta.wal_head === head) {
     return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
   }
-  const byId = base?.sink.byId ?? new Map<string, Event>();
+  const events = base?.sink ?? new EventsById(ctx.copyOrder());
   await walkWal(ctx, base?.meta.wal_head ?? null, head, 'reading WAL', (chunks) => {
-    for (const c of chunks) for (const e of decodeWalChunk(c).events) byId.set(toHex(e.event_id), e);
+    for (const c of chunks) events.take(decodeWalChunk(c).events);
     return true;
   });
-  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...byId.values()], head, ctx.actorId);
+  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...events.byId.values()], head, ctx.actorId);
   // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
   recordVerdict(ctx.repo.commonDir, commit, 'made');
   return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true };
@@ -448,13 +454,14 @@ export interface RebuildResult {
  * (`from_snapshot: false` says so). Both give the same state.
  */
 export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Promise<RebuildResult> {
+  ctx.takeOverStore();
   await restoreLostFirst(ctx);
   const head = await ctx.wal.head();
   let snap: LoadedSnapshot<AdmittedFill> | null = null;
   const skipped: SkippedSnapshot[] = [];
   let wal_head: string | null;
   try {
-    const newFill = (meta: SnapshotMeta) => new AdmittedFill(ctx, new StoreFill(meta.event_count));
+    const newFill = (meta: SnapshotMeta) => new AdmittedFill(ctx, new StoreFill(meta.event_count, ctx.copyOrder()));
     // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
     const read = (meta: SnapshotMeta) => ({ sharedMemory: foldsOnHelper(meta.event_count) });
     const held = ctx.store.getMeta().event_count;

@@ -69,6 +69,8 @@ export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdva
       before = { ...ctx.signatureProblems };
     },
     onAdvance: (from, to, events) => applyAdvance(ctx, from, to, events),
+    // The store holds the local WAL's events: caught up while git fetched.
+    known: (e) => ctx.store.holds(e),
   });
   await ctx.refresh();
   for (const r of result.snapshots_refused) warnings.send(`snapshot ${r.ref} from ${opts.remote} was not imported: ${r.reason}`);

@@ -183,6 +183,27 @@ export function reportAdmitted(r: AdmitResult): void {
   );
 }
 
+/**
+ * Orders two copies of one event (one id, so one content: the signature is not part of it), so
+ * that every clone keeps the same copy whatever order they came in (docs/signing.md, "Two copies
+ * of one event"): a copy whose signature verifies under its author's known key first, then the
+ * smaller signature bytes (no signature is the smallest). Negative when `a` is the one to keep.
+ */
+export type CompareCopies = (a: Event, b: Event) => number;
+
+const NO_SIG = new Uint8Array(0);
+
+/** `CompareCopies` against the keys `keys` loads, loaded the first time two copies meet (seldom). */
+export function copyOrder(keys: () => Keyring): CompareCopies {
+  let ring: Keyring | undefined;
+  const valid = (e: Event) => (ring ??= keys()).status(e) === 'valid';
+  return (a, b) => {
+    const [va, vb] = [valid(a), valid(b)];
+    if (va !== vb) return va ? -1 : 1;
+    return Buffer.compare(a.sig ?? NO_SIG, b.sig ?? NO_SIG);
+  };
+}
+
 export interface VerifyReport {
   events_checked: number;
   signatures_checked: number;

@@ -9,7 +9,9 @@
  * (docs/performance.md, "A rebuild gathers keys while reading and folds when writing").
  */
 import { recordBytes } from './chunk.js';
-import type { Event } from './event.js';
+import { decodeStrict } from './cbor.js';
+import { eventFromRecord, type Event } from './event.js';
+import { copyOrder, Keyring, type CompareCopies } from './integrity.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, writeLogKey, writeRecordLogKey } from './log-key.js';
 
 /** An issue in `StoreFill`'s table, with the next one whose id begins with the same bytes. */
@@ -58,8 +60,14 @@ export class StoreFill {
   /** The issue of the event added last. */
   private lastIssue: Filed | undefined;
 
-  /** `expected`: how many events will come (the buffers are sized for them, and grow). */
-  constructor(expected = 1 << 16) {
+  /**
+   * `expected`: how many events will come (the buffers are sized for them, and grow). `copies`:
+   * which of two copies of one event to keep (`StoreOptions.copyOrder`).
+   */
+  constructor(
+    expected = 1 << 16,
+    private readonly copies: CompareCopies = copyOrder(() => new Keyring()),
+  ) {
     const n = Math.max(1, expected);
     this.keys = Buffer.allocUnsafe(n * LOG_KEY_BYTES);
     this.spans = sharedSpans(n);
@@ -119,6 +127,20 @@ export class StoreFill {
   /** The log key of event `n`. */
   key(n: number): Buffer {
     return this.keys.subarray(n * LOG_KEY_BYTES, (n + 1) * LOG_KEY_BYTES);
+  }
+
+  /**
+   * Whether event `n` is the copy to keep rather than `m`, a copy of it filed before (the records
+   * are decoded only for this). One that does not decode is never chosen here; the fill meets it
+   * as it would have anyway.
+   */
+  private keepsCopy(n: number, m: number): boolean {
+    const event = (k: number) => eventFromRecord(decodeStrict(this.record(k)), { verifyId: false });
+    try {
+      return this.copies(event(n), event(m)) < 0;
+    } catch {
+      return false;
+    }
   }
 
   /** The chunk record of event `n`. */
@@ -184,11 +206,12 @@ export class StoreFill {
   }
 
   /**
-   * Files event `n` among its issue's `entries` in key order, unless its key is there already (the
-   * same event twice). Kept in order as they come, the events need no sorting when the fill is
-   * written, on its one thread: a replay read newest first brings most issues' events out of order,
-   * and sorting them there was most of planning the fill. Most events come after the last one
-   * filed (in order) or before the first (newest first).
+   * Files event `n` among its issue's `entries` in key order; when its key is there already (the
+   * same event twice), `n` takes that place only if it is the copy to keep. Kept in order as they
+   * come, the events need no sorting when the fill is written, on its one thread: a replay read
+   * newest first brings most issues' events out of order, and sorting them there was most of
+   * planning the fill. Most events come after the last one filed (in order) or before the first
+   * (newest first).
    */
   private file(entries: number[], n: number): void {
     let hi = entries.length;
@@ -201,7 +224,10 @@ export class StoreFill {
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
       const c = this.compareInIssue(n, entries[mid]);
-      if (c === 0) return;
+      if (c === 0) {
+        if (this.keepsCopy(n, entries[mid])) entries[mid] = n;
+        return;
+      }
       if (c < 0) hi = mid;
       else lo = mid + 1;
     }

@@ -22,15 +22,19 @@ import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
+import { sameRepo, type RepoIdentity } from './repo-identity.js';
+import { copyOrder, Keyring, type CompareCopies } from './integrity.js';
 
 export interface StoreMeta {
   wal_head: string | null;
   event_count: number;
   last_rebuild_ts: number | null;
   events_since_rebuild: number;
+  /** The repository whose WAL the store was built from; null when empty, or made by a grit that did not record it. */
+  repo: RepoIdentity | null;
 }
 
-const EMPTY_META: StoreMeta = { wal_head: null, event_count: 0, last_rebuild_ts: null, events_since_rebuild: 0 };
+const EMPTY_META: StoreMeta = { wal_head: null, event_count: 0, last_rebuild_ts: null, events_since_rebuild: 0, repo: null };
 
 /** Whether a store with this meta holds nothing yet (a new clone or actor, a cleared cache): `Store.fill` takes only such a store. */
 export function isEmptyStore(meta: StoreMeta): boolean {
@@ -122,6 +126,16 @@ export interface StoreOptions {
    * store is rebuilt from the WAL instead. Ignored where the machine's boot cannot be told.
    */
   unsynced?: boolean;
+  /**
+   * The repository the store is written for: an empty store (or one that records none) is marked
+   * as built from it, and one built from another is never written (`apply` returns false).
+   */
+  repo?: RepoIdentity;
+  /**
+   * Which of two copies of one event the store keeps (integrity.ts `copyOrder`), made afresh for
+   * each write that meets two; by default, the smaller signature (no keys known).
+   */
+  copyOrder?: () => CompareCopies;
 }
 
 export interface FillOptions {
@@ -134,6 +148,10 @@ export class Store {
   private readonly root: RootDatabase;
   /** The actor directory, when this store commits unsynced (flushed and unmarked on close). */
   private unsyncedIn: string | null = null;
+  /** StoreOptions.repo. */
+  private repo: RepoIdentity | null = null;
+  /** StoreOptions.copyOrder. */
+  private copyOrder: () => CompareCopies = () => copyOrder(() => new Keyring());
   /** Every applied event's record, under its `logKey`. */
   private readonly log: Database<Uint8Array, Buffer>;
   /** Per issue its projection (`Issue`), as plain CBOR. */
@@ -204,6 +222,8 @@ export class Store {
       // reflects, so the next command replays what is missing from the WAL (docs/decisions.md).
       store = new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced }));
       if (unsynced) store.unsyncedIn = actorDir;
+      store.repo = opts.repo ?? null;
+      if (opts.copyOrder) store.copyOrder = opts.copyOrder;
     } catch (err) {
       throw writeDenied(actorDir) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
@@ -342,6 +362,11 @@ export class Store {
     return undefined;
   }
 
+  /** Whether the store holds this event (a copy of it, with whatever signature). */
+  holds(e: Event): boolean {
+    return this.log.doesExist(logKey(e));
+  }
+
   *allEvents(): Iterable<Event> {
     for (const { key, value } of this.log.getRange()) yield this.event(key, value);
   }
@@ -352,6 +377,15 @@ export class Store {
   }
 
   /**
+   * The repository a write on top of `meta` records: this store's (`StoreOptions.repo`) when the
+   * store records none yet, or false when it records another (the caller finds out why).
+   */
+  private repoOver(meta: StoreMeta): RepoIdentity | null | false {
+    if (this.repo === null || meta.repo === null) return this.repo ?? meta.repo;
+    return sameRepo(meta.repo, this.repo) ? meta.repo : false;
+  }
+
+  /**
    * Applies events read from the WAL up to `walHead` in one write transaction. `fromHead` is
    * the head the caller started reading at: if another process moved the store meanwhile,
    * nothing is written and false is returned so the caller can read again.
@@ -359,7 +393,8 @@ export class Store {
   apply(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
     return this.root.transactionSync(() => {
       const meta = this.getMeta();
-      if (meta.wal_head !== fromHead) return false;
+      const repo = this.repoOver(meta);
+      if (meta.wal_head !== fromHead || repo === false) return false;
       // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
       const empty = meta.event_count === 0;
       let added = 0;
@@ -373,6 +408,7 @@ export class Store {
       const fresh = isEmptyStore(meta);
       this.meta.putSync('state', {
         ...meta,
+        repo,
         wal_head: walHead,
         event_count: meta.event_count + added,
         events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
@@ -405,7 +441,7 @@ export class Store {
           if (k % POLL_EVENTS === 0) folds.poll(write);
         });
         folds.finish(write);
-        this.meta.putSync('state', { ...meta, wal_head: walHead, event_count: plan.order.length, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
+        this.meta.putSync('state', { ...meta, repo: this.repo, wal_head: walHead, event_count: plan.order.length, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
         return true;
       });
     } finally {
@@ -455,9 +491,10 @@ export class Store {
 
   /**
    * Stores the events the store does not hold yet (folding context events into their tables), in
-   * key order: LMDB then fills its pages instead of splitting them half empty, and a duplicate
-   * within `events` is the event just before it. Returns them by issue, issues in id order and
-   * each issue's events in event order.
+   * key order: LMDB then fills its pages instead of splitting them half empty, and copies of one
+   * event within `events` come together, the one to keep first (`StoreOptions.copyOrder`). A copy
+   * better than the one stored replaces its record (the signature is no part of any fold). Returns
+   * the new events by issue, issues in id order and each issue's events in event order.
    */
   private putNewEvents(events: readonly Event[], empty: boolean): Map<string, Event[]> {
     const byIssue = new Map<string, Event[]>();
@@ -465,10 +502,16 @@ export class Store {
     let lastAdded: Buffer | undefined;
     let list: Event[] = [];
     const context: Event[] = [];
-    for (const { e, key } of sortedByKey(events)) {
-      const known = (previous !== undefined && previous.equals(key)) || (!empty && this.log.doesExist(key));
+    let order: CompareCopies | undefined;
+    const compare: CompareCopies = (a, b) => (order ??= this.copyOrder())(a, b);
+    for (const { e, key } of sortedByKey(events, compare)) {
+      if (previous !== undefined && previous.equals(key)) continue;
       previous = key;
-      if (known) continue;
+      const stored = empty ? undefined : this.log.get(key);
+      if (stored !== undefined) {
+        if (compare(e, this.event(key, stored)) < 0) this.log.putSync(key, unshared(recordBytes(e)));
+        continue;
+      }
       this.log.putSync(key, unshared(recordBytes(e))); // a binary table takes any Uint8Array: no Buffer made per event
       if (ContextTables.isContextEvent(e)) context.push(e);
       if (lastAdded === undefined || lastAdded.compare(key, 0, ISSUE_BYTES, 0, ISSUE_BYTES) !== 0) byIssue.set(toHex(e.issue_id), (list = []));
@@ -574,15 +617,15 @@ export class Store {
   }
 }
 
-/** Events with their log keys, in key order. */
-function sortedByKey(events: readonly Event[]): { e: Event; key: Buffer; head: number }[] {
+/** Events with their log keys, in key order; copies of one event (one key) in `copies` order. */
+function sortedByKey(events: readonly Event[], copies: CompareCopies): { e: Event; key: Buffer; head: number }[] {
   // Comparing the first four bytes (of the issue id) as a number settles most pairs of events of
   // different issues without a byte loop.
   const keyed = events.map((e) => {
     const id = e.issue_id;
     return { e, key: logKey(e), head: ((id[0] << 24) | (id[1] << 16) | (id[2] << 8) | id[3]) >>> 0 };
   });
-  keyed.sort((a, b) => a.head - b.head || Buffer.compare(a.key, b.key));
+  keyed.sort((a, b) => a.head - b.head || Buffer.compare(a.key, b.key) || copies(a.e, b.e));
   return keyed;
 }
 

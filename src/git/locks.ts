@@ -356,6 +356,13 @@ export async function lastSeenOnRemote(env: Pick<LockEnv, 'gitDir' | 'objects'>,
   return lock && lock.resource === resource && isLive(lock) ? lock : null;
 }
 
+/** The lock on `resource` in this clone's own refs, live or not, or null. */
+export async function localLock(env: Pick<LockEnv, 'gitDir' | 'objects'>, resource: string): Promise<Lock | null> {
+  const oid = await readRef(env.gitDir, lockRefName(resource));
+  const lock = oid ? readLockCommit(env.objects, oid) : null;
+  return lock?.resource === resource ? lock : null;
+}
+
 /** A live lock of another owner on a resource overlapping `resource` (its own ref aside). */
 function rivalOf(resource: string, all: readonly LockRef[], owner: string, now: number): LockRef | undefined {
   const ref = lockRefName(resource);
@@ -448,7 +455,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const decidedAt = Date.now();
     const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
     const commit = writeLockCommit(env.objects, next, remoteOid);
-    const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref }]);
+    const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref, seen: remoteOid }]);
     if (!pushed.ok) {
       await sleep(10 * 2 ** attempt * (0.5 + Math.random()));
       continue;

@@ -29,6 +29,11 @@ export interface SyncOptions {
    */
   onAdvance?: (from: string | null, to: string, events: Event[]) => Promise<void>;
   /**
+   * Whether the local WAL holds an event already (asked before `onAdvance`): a copy of it in the
+   * remote's commits (docs/wal.md) is not counted as pulled.
+   */
+  known?: (e: Event) => boolean;
+  /**
    * Runs while the first `git fetch` is in flight (the fetch is a child process, so the caller's
    * own preparation, e.g. opening and refreshing its store, costs no wall time); the sync goes on
    * once both are done. Nothing that this sync reads or moves may be touched by it.
@@ -121,19 +126,21 @@ export class WalSync {
       if (!push || local === null || local === remoteHead) return result;
       // Nothing to push when the local WAL is behind the remote (a push-only sync does not pull).
       if (remoteHead !== null && (await this.mergeBase(local, remoteHead)) === local) return result;
-      const outgoing = await this.countEvents(remoteHead, local);
       await this.opts.beforePush?.(attempt);
       result.push_attempts++;
-      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF }]);
+      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF, seen: remoteHead }]);
       if (out.ok) {
-        result.pushed += outgoing;
+        // Counted from where the remote really was: another sync of this clone may have pushed
+        // these commits, or some of them, since this one fetched (git: up to date).
+        const moved = out.updated.find((u) => u.dst === WAL_REF);
+        if (moved) result.pushed += await this.countEvents(moved.from, local);
         result.remote_wal_head = local;
         await updateRefs(this.gitDir, [{ ref: this.remoteWalRef, newOid: local }]).catch(() => undefined);
         return result;
       }
       if (attempt + 1 >= maxAttempts) {
         throw new GritError('conflict', `the remote WAL kept moving; gave up pushing after ${attempt + 1} attempts`, {
-          details: { remote, attempts: attempt + 1, rejected: out.rejected },
+          details: { remote, attempts: attempt + 1, rejected: out.rejected, stderr: out.stderr },
           suggestion: 'run `grit sync` again',
         });
       }
@@ -160,7 +167,9 @@ export class WalSync {
       // Failing after the fetch, the tracking refs go back too: the next sync must still see
       // this fetch's snapshots and locks as new.
       if (prepared.status === 'rejected') throw prepared.reason;
-      await this.validate(remoteHead, before.get(this.remoteWalRef) ?? null);
+      await this.validate(remoteHead, before.get(this.remoteWalRef) ?? null).catch((err) => {
+        throw remoteWalError(this.opts.remote, remoteHead, err);
+      });
     } catch (err) {
       await this.restoreTracking(before);
       throw err;
@@ -279,8 +288,9 @@ export class WalSync {
       if (base === local) {
         if (!pull) return { pulled: 0, rebased: 0 }; // behind, and only pushing: nothing to do
         if (await casRef(this.gitDir, WAL_REF, local, remoteHead)) {
+          const pulled = this.newEvents(remoteEvents);
           await this.opts.onAdvance?.(local, remoteHead, remoteEvents);
-          return { pulled: distinct(remoteEvents), rebased: 0 };
+          return { pulled, rebased: 0 };
         }
         continue;
       }
@@ -304,22 +314,30 @@ export class WalSync {
       if (name) this.wal.objects.adoptPack(name);
       if (await casRef(this.gitDir, WAL_REF, local, tip)) {
         const fresh = remoteEvents.filter((e) => !localIds.has(eventKey(e)));
+        const pulled = this.newEvents(fresh);
         await this.opts.onAdvance?.(local, tip, fresh);
-        return { pulled: distinct(fresh), rebased };
+        return { pulled, rebased };
       }
     }
     throw new GritError('db_busy', 'the local WAL kept moving during sync', { suggestion: 'retry `grit sync`' });
   }
 
+  /** How many of the remote's `events` are new here: different events (`distinct`), none the local WAL holds. */
+  private newEvents(events: readonly Event[]): number {
+    const known = this.opts.known;
+    return distinct(known ? events.filter((e) => !known(e)) : events);
+  }
+
   /**
-   * Events in the commits after `from` up to `to` (first parents). Counts this sync knows (it
-   * validated or wrote those commits) are reused; other commits are counted by their message
-   * (`grit: N events`), and only a commit without one is decoded.
+   * Events in the commits after `from` (an object id, or a prefix of one as git abbreviates it) up
+   * to `to` (first parents). Counts this sync knows (it validated or wrote those commits) are
+   * reused; other commits are counted by their message (`grit: N events`), and only a commit
+   * without one is decoded.
    */
   private async countEvents(from: string | null, to: string): Promise<number> {
     let n = 0;
     const objects = this.wal.objects;
-    for (let oid: string | null = to; oid && oid !== from; ) {
+    for (let oid: string | null = to; oid && !(from !== null && oid.startsWith(from)); ) {
       const commit = objects.readCommit(oid);
       const parent = commit.parents[0] ?? null;
       let count = this.eventCounts.get(oid);
@@ -331,6 +349,21 @@ export class WalSync {
     }
     return n;
   }
+}
+
+/**
+ * A `wal_error` met validating the remote's new WAL commits, said to be the remote's: nothing of it
+ * was applied and the local WAL is as it was, so `grit doctor` (which checks the local one) and
+ * `grit rebuild` cannot help; whoever can push to the remote has to (docs/troubleshooting.md).
+ */
+function remoteWalError(remote: string, remoteHead: string | null, err: unknown): unknown {
+  if (!(err instanceof GritError) || err.code !== 'wal_error') return err;
+  return new GritError('wal_error', `the WAL on ${remote} is not valid: ${err.message}; nothing of it was applied, and your local WAL is intact`, {
+    details: { ...err.details, remote, remote_wal_head: remoteHead },
+    suggestion:
+      `something other than grit wrote or edited refs/grit/wal on ${remote}: compare it with \`git ls-remote ${remote} refs/grit/wal\`, ` +
+      `and ask whoever can push there to put it back to its last valid commit (docs/troubleshooting.md), or sync with another remote meanwhile`,
+  });
 }
 
 export function syncWal(gitDir: string, wal: Wal, opts: SyncOptions): Promise<SyncResult> {

@@ -215,6 +215,11 @@ export interface PushUpdate {
   dst: string;
   /** With a lease: the remote must hold exactly this (null: must not exist). Without: fast-forward only. */
   lease?: string | null;
+  /**
+   * What the remote held when this update was decided (null: nothing), when there is no lease:
+   * a refusal that may be a race or may be lasting is told apart by whether the ref moved since.
+   */
+  seen?: string | null;
 }
 
 export interface PushOutcome {
@@ -222,35 +227,97 @@ export interface PushOutcome {
   ok: boolean;
   /** Updates the remote refused because it moved (non-fast-forward, stale lease, ref lock race). */
   rejected: { dst: string; reason: string }[];
+  /**
+   * The refs this push moved or created (not those the remote had at `src` already, nor deletes),
+   * with what the remote held before: an object id as git abbreviates it, or null for a new ref.
+   */
+  updated: { dst: string; from: string | null }[];
+  /** git's stderr (the remote's own lines among it). */
+  stderr: string;
+}
+
+/** A rejection by git itself, or by the server's compare-and-swap: the remote ref moved. */
+const MOVED = /\[rejected\]|fetch first|non-fast-forward|stale info|reference already exists/i;
+/**
+ * What the server says for any ref update it could not make: a compare-and-swap it lost, but also
+ * a lasting refusal (a lock file a crashed git left there, a ref in the way of this one).
+ */
+const FAILED_UPDATE = /cannot lock|failed to update ref|failed to lock|atomic push failed|atomic transaction failed/i;
+
+/** The server's compare-and-swap of `dst` failed: someone moved it. */
+const lostRace = (stderr: string, dst: string): boolean => stderr.includes(`cannot lock ref '${dst}': is at `) && /but expected/.test(stderr);
+
+/** The refs' values on the remote now (`git ls-remote`), by name; a ref it lacks is absent. */
+async function remoteRefs(gitDir: string, remote: string, refs: string[]): Promise<Map<string, string>> {
+  const r = await runGit(gitDir, ['ls-remote', remote, ...refs]);
+  if (r.code !== 0) throw gitFailure('git ls-remote', remote, r);
+  const out = new Map<string, string>();
+  for (const line of r.stdout.split('\n')) {
+    const [oid, ref] = line.split('\t');
+    if (ref) out.set(ref, oid);
+  }
+  return out;
+}
+
+/**
+ * Of the updates git answered `failed to update ref` (or the like) for, whether any moved on the
+ * remote since it was decided (`seen`, or the lease): none did, and the refusal is a lasting one.
+ * An update decided without knowing the remote's value counts as moved (a race, as before).
+ */
+async function anyMoved(gitDir: string, remote: string, failed: PushUpdate[]): Promise<boolean> {
+  const decidedOn = (u: PushUpdate) => (u.seen !== undefined ? u.seen : u.lease);
+  if (failed.some((u) => decidedOn(u) === undefined)) return true;
+  const now = await remoteRefs(gitDir, remote, failed.map((u) => u.dst));
+  return failed.some((u) => (now.get(u.dst) ?? null) !== decidedOn(u));
+}
+
+/** A lasting refusal: git's message, and what to do about the cause it names. */
+function lastingRefusal(remote: string, r: GitRun, dsts: string[]): GritError {
+  const err = gitFailure('git push to', remote, r);
+  const stale = /Unable to create '([^']+\.lock)': File exists/.exec(r.stderr);
+  const inTheWay = /'([^']+)' exists; cannot create '([^']+)'/.exec(r.stderr);
+  const suggestion = stale
+    ? `a lock file on the remote (${stale[1]}) was left by a git process there that stopped: once nothing is pushing to it, delete that file on the remote`
+    : inTheWay
+      ? `the remote's ref ${inTheWay[1]} is in the way of ${inTheWay[2]} (not grit's): delete it there (\`git push ${remote} :${inTheWay[1]}\`) if nothing needs it`
+      : `the remote did not update ${dsts.join(', ')}, which nobody moved meanwhile: see what it said (\`git push ${remote}\` shows the same)`;
+  return new GritError('git_error', err.message, { details: { ...err.details, refs: dsts }, suggestion });
 }
 
 /**
  * Pushes the updates (never forced: fast-forward only, or compare-and-swap with a lease). A
- * rejection caused by the remote having moved is reported in `rejected`; anything else (remote
- * unreachable, a hook declining) is a `git_error` with git's stderr.
+ * rejection caused by the remote having moved is reported in `rejected`. The server's "failed to
+ * update ref" is one only when the ref really moved since the update was decided (`seen`, the
+ * lease; or the server said its compare-and-swap lost); else it is lasting (a stale lock file
+ * there, a ref in the way), and retrying could never help. That, and anything else (remote
+ * unreachable, a hook declining), is a `git_error` with git's stderr.
  */
 export async function pushRefs(gitDir: string, remote: string, updates: PushUpdate[], opts: { atomic?: boolean } = {}): Promise<PushOutcome> {
   checkRemote(remote);
-  if (updates.length === 0) return { ok: true, rejected: [] };
+  if (updates.length === 0) return { ok: true, rejected: [], updated: [], stderr: '' };
   const leases = updates.filter((u) => u.lease !== undefined).map((u) => `--force-with-lease=${u.dst}:${u.lease ?? ''}`);
   const specs = updates.map((u) => `${u.src}:${u.dst}`);
   const r = await runRemoteGit(gitDir, ['push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs]);
   const rejected: { dst: string; reason: string }[] = [];
+  const updated: { dst: string; from: string | null }[] = [];
+  const failed: PushUpdate[] = [];
   let other = false;
   for (const line of r.stdout.split('\n')) {
-    const m = /^!\t[^\t]*:([^\t]+)\t(.*)$/.exec(line);
+    const m = /^([ *+!])\t[^\t]*:([^\t]+)\t(.*)$/.exec(line);
     if (!m) continue;
-    const reason = m[2];
-    if (/\[rejected\]|fetch first|non-fast-forward|stale info|cannot lock|failed to update ref|failed to lock|but expected|reference already exists|atomic push failed|atomic transaction failed/i.test(reason)) {
-      rejected.push({ dst: m[1], reason });
-    } else {
-      rejected.push({ dst: m[1], reason });
-      other = true;
+    const [, flag, dst, summary] = m;
+    if (flag !== '!') {
+      updated.push({ dst, from: flag === '*' ? null : (/^([0-9a-f]+)\.\./.exec(summary)?.[1] ?? null) });
+      continue;
     }
+    rejected.push({ dst, reason: summary });
+    if (FAILED_UPDATE.test(summary) && !lostRace(r.stderr, dst)) failed.push(updates.find((u) => u.dst === dst) ?? { src: '', dst });
+    else if (!MOVED.test(summary) && !FAILED_UPDATE.test(summary)) other = true;
   }
-  if (r.code === 0) return { ok: true, rejected: [] };
-  if (rejected.length > 0 && !other) return { ok: false, rejected };
-  throw gitFailure('git push to', remote, r);
+  if (r.code === 0) return { ok: true, rejected: [], updated, stderr: r.stderr };
+  if (rejected.length === 0 || other) throw gitFailure('git push to', remote, r);
+  if (failed.length > 0 && !(await anyMoved(gitDir, remote, failed))) throw lastingRefusal(remote, r, failed.map((u) => u.dst));
+  return { ok: false, rejected, updated, stderr: r.stderr };
 }
 
 /** `git merge-base a b`, or null when the two have no common ancestor. */

@@ -12,7 +12,7 @@
  * stat call here, checking once per turn instead of per request raised the reads a daemon served
  * to 64 clients by 12-29 % (docs/performance.md).
  */
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../commands/actors.js';
 import { signingKeyPath } from '../core/signing.js';
@@ -22,6 +22,8 @@ import type { RepoRequest } from '../protocol/messages.js';
 
 interface Route {
   repo: RepoPaths;
+  /** The repository as a worker is bound to it: the real path of its common git dir (worktrees share it). */
+  repository: string;
   actor: ActorRef;
   watched: string[];
   /**
@@ -57,7 +59,7 @@ export class RouteCache {
   /** Routes whose files were checked in this turn of the event loop. */
   private readonly checkedThisTurn = new Set<string>();
 
-  resolve(request: Pick<RepoRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'actor' | 'stamp' | 'store'> {
+  resolve(request: Pick<RepoRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'repository' | 'actor' | 'stamp' | 'store'> {
     const key = `${request.repo_root}\0${request.actor_id ?? ''}\0${request.data_dir ?? ''}`;
     const cached = this.routes.get(key);
     if (cached && this.checkedThisTurn.has(key)) return cached;
@@ -73,7 +75,7 @@ export class RouteCache {
     const actor = selectActor(repo, { actor: request.actor_id ?? undefined, dataDir: request.data_dir ?? undefined });
     watched.push(join(actor.dir, 'config.toml'), signingKeyPath(actor.dir));
     if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-    const route = { repo, actor, watched, stamp: `${before}|${stampOf(watched.slice(2))}`, store: fileIdentity(storeFile(actor.dir)) };
+    const route = { repo, repository: realpathSync(repo.commonDir), actor, watched, stamp: `${before}|${stampOf(watched.slice(2))}`, store: fileIdentity(storeFile(actor.dir)) };
     this.routes.set(key, route);
     this.checked(key);
     return route;

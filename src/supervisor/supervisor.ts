@@ -68,6 +68,19 @@ export interface DaemonStatus {
   workers: ReturnType<ActorWorkerPool['info']>[];
 }
 
+/**
+ * Why an actor's worker may not serve a request from `repository` whose store file is now `store`,
+ * or null. One thread per actor dir, bound to one repository: its open store is no longer the file
+ * there (deleted, or a backup restored), or the request comes from another repository (a data dir
+ * used in two; the store of the thread that replaces it decides, as the command run in-process
+ * would, whether it is rebuilt for that repository or the request refused: docs/environment.md).
+ */
+function cannotServe(worker: ActorWorkerPool, repository: string, store: string | null): string | null {
+  if (worker.setup.repository !== repository) return 'a request came from another repository';
+  if (worker.storeId !== null && worker.storeId !== store) return 'its store file was replaced';
+  return null;
+}
+
 export class Supervisor {
   private servers: RepServer[] = [];
   private pub: PubServer | null = null;
@@ -234,17 +247,17 @@ export class Supervisor {
    */
   private async workerFor(request: RepoRequest, forRepair = false): Promise<{ worker: ActorWorkerPool; settings: string; release?: () => void }> {
     if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
-    const { repo, actor, stamp, store } = this.routes.resolve(request);
+    const { repo, repository, actor, stamp, store } = this.routes.resolve(request);
     const repair = forRepair ? undefined : this.repairs.get(actor.dir);
     if (repair) {
       await repair;
       return this.workerFor(request);
     }
     let worker = this.workers.get(actor.dir);
-    if (worker && worker.storeId !== null && worker.storeId !== store) {
-      // Its open store is no longer the file there (deleted, or a backup restored): a new thread
-      // opens what is there now, once this one has finished its work and closed.
-      this.retire(actor.dir, worker, 'its store file was replaced');
+    const why = worker && cannotServe(worker, repository, store);
+    if (why) {
+      // A new thread opens the store that is there now, once this one has finished its work and closed.
+      this.retire(actor.dir, worker!, why);
       worker = undefined;
     }
 
@@ -256,7 +269,7 @@ export class Supervisor {
     }
     if (!worker) {
       worker = new ActorWorkerPool(
-        { repoRoot: repo.root, actorDir: actor.dir, endpoint: this.opts.endpoints[0], gitSpawner: this.opts.gitSpawner },
+        { repoRoot: repo.root, repository, actorDir: actor.dir, endpoint: this.opts.endpoints[0], gitSpawner: this.opts.gitSpawner },
         actor.config.actor_id,
         (err) => this.opts.logger.error({ err, actor: actor.config.actor_id }, 'worker error'),
       );

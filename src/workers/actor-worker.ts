@@ -20,6 +20,8 @@ import { Lease } from './lease.js';
 
 export interface WorkerSetup {
   repoRoot: string;
+  /** The repository the worker serves (RouteCache's `repository`): a request from another never reaches it. */
+  repository: string;
   actorDir: string;
   endpoint: string;
   /** The daemon's spawn helper (src/git/spawn-helper.ts), if it has one. */

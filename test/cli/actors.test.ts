@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { git, grit, gritDoctor, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
+import { open } from 'lmdb';
 
 test('actor init, list, show, current, use', () => {
   const repo = tempRepo();
@@ -153,4 +154,131 @@ test('a default actor whose directory or config.toml is gone: missing config (ex
   const second = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
   assert.notEqual(second, first);
   assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'the WAL is all there');
+});
+
+const titles = (repo: string, env: NodeJS.ProcessEnv): string[] => gritOk(repo, ['issue', 'list'], { env }).issues.map((i: any) => i.title).sort();
+/** The titles in the repository's WAL, as a store built afresh from it (a new data dir) sees them. */
+const walTitles = (repo: string): string[] => titles(repo, { GRIT_HOME: join(tempDir(), 'fresh') });
+
+test('a data dir serves one repository: in another it is refused (exit 5, naming both), locally and through the daemon, and no event crosses', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.stop());
+  for (const [how, env] of [['local', {}], ['daemon', daemon.env]] as const) {
+    const g1 = tempRepo();
+    const g2 = tempRepo();
+    gritOk(g1, ['issue', 'create', '--title', 'in g1'], { env });
+    gritOk(g2, ['issue', 'create', '--title', 'g2 own'], { env });
+    // g1's own actor, named as a data dir in g2 (QA: GRIT_HOME set once, two clones).
+    const h = join(g1, '.git', 'grit', 'actors', gritOk(g1, ['actor', 'current']).actor.actor_id);
+    const g2Wal = git(g2, 'rev-parse', 'refs/grit/wal').trim();
+    for (const args of [['issue', 'create', '--title', 'written in g2'], ['issue', 'list']]) {
+      const r = grit(g2, [...args, '--json'], { env: { ...env, GRIT_HOME: h } });
+      assert.equal(r.code, 5, `${how}: ${r.stdout}`);
+      assert.equal(r.json.error.code, 'io_error');
+      assert.match(r.json.error.message, /serves the repository at .*, not this one .*: a data dir \(--data-dir, GRIT_HOME\) serves one repository/);
+      assert.equal(r.json.error.details.store_repository, realpathSync(join(g1, '.git')), how);
+      assert.equal(r.json.error.details.repository, realpathSync(join(g2, '.git')), how);
+      assert.match(r.json.error.details.suggestion, /`grit rebuild` here moves the data dir to this repository/);
+    }
+    // A plain command in g1 after the daemon was asked to serve g1's actor for g2 goes to g1.
+    gritOk(g1, ['issue', 'create', '--title', 'plain g1 command'], { env });
+    assert.equal(git(g2, 'rev-parse', 'refs/grit/wal').trim(), g2Wal, `${how}: g2's WAL did not move`);
+    assert.deepEqual(walTitles(g1), ['in g1', 'plain g1 command'], how);
+    assert.deepEqual(walTitles(g2), ['g2 own'], how);
+    assert.deepEqual(titles(g1, env), ['in g1', 'plain g1 command'], how);
+
+    // Two projects and one external GRIT_HOME, the lost-events repair's case (QA 1c): the second is refused, nothing copied.
+    const [p1, p2] = [tempRepo(), tempRepo()];
+    const home = { ...env, GRIT_HOME: join(tempDir(), 'home') };
+    gritOk(p1, ['issue', 'create', '--title', 'p1 secret roadmap'], { env: home });
+    const refused = grit(p2, ['issue', 'create', '--title', 'p2 issue', '--json'], { env: home });
+    assert.equal(refused.code, 5, how);
+    const again = grit(p1, ['issue', 'create', '--title', 'p1 second', '--json'], { env: home });
+    assert.equal(again.code, 0, again.stdout);
+    assert.doesNotMatch(again.stderr, /went back into the WAL/, how);
+    assert.equal(grit(p2, ['issue', 'list', '--json'], { env: home }).code, 5, how);
+    assert.deepEqual(walTitles(p2), [], how);
+    assert.deepEqual(walTitles(p1), ['p1 second', 'p1 secret roadmap'], how);
+  }
+  // One worker per data dir, bound to the repository it serves.
+  const workers = gritOk(tempRepo(), ['daemon', 'status'], { env: daemon.env }).workers;
+  assert.equal(new Set(workers.map((w: any) => w.data_dir)).size, workers.length);
+});
+
+test('a data dir moves to another repository by itself when its own is gone (moved, deleted), and by `grit rebuild` when it is not', () => {
+  const home = { GRIT_HOME: join(tempDir(), 'home') };
+  const base = tempDir();
+  const p1 = join(base, 'p1');
+  mkdirSync(p1);
+  git(p1, 'init', '-q');
+  gritOk(p1, ['issue', 'create', '--title', 'p1 issue'], { env: home });
+  // Moved: the store is rebuilt from the same WAL, with a warning.
+  const moved = join(base, 'moved');
+  renameSync(p1, moved);
+  const afterMove = grit(moved, ['issue', 'list', '--json'], { env: home });
+  assert.equal(afterMove.code, 0, afterMove.stdout);
+  assert.match(afterMove.stderr, /held a store built from the repository at .*\/p1\/\.git, which is no longer there .*rebuilt from this repository's WAL/);
+  assert.deepEqual(afterMove.json.data.issues.map((i: any) => i.title), ['p1 issue']);
+  assert.equal(grit(moved, ['issue', 'list', '--json'], { env: home }).stderr, '', 'once');
+  // Deleted, and a repository made anew at its path: a store of the old one, never repaired into the new WAL.
+  rmSync(moved, { recursive: true });
+  mkdirSync(moved);
+  git(moved, 'init', '-q');
+  const fresh = grit(moved, ['issue', 'create', '--title', 'new project', '--json'], { env: home });
+  assert.equal(fresh.code, 0, fresh.stdout);
+  assert.match(fresh.stderr, /which is no longer there/);
+  assert.doesNotMatch(fresh.stderr, /went back into the WAL/);
+  assert.deepEqual(walTitles(moved), ['new project']);
+  assert.deepEqual(titles(moved, home), ['new project']);
+  // Still there: refused elsewhere until `grit rebuild` moves the data dir, and then the first is refused.
+  const other = tempRepo();
+  assert.equal(grit(other, ['issue', 'list', '--json'], { env: home }).code, 5);
+  const taken = grit(other, ['rebuild', '--json'], { env: home });
+  assert.equal(taken.code, 0, taken.stdout);
+  assert.match(taken.stderr, /`grit rebuild` moved it to this repository/);
+  gritOk(other, ['issue', 'create', '--title', 'other issue'], { env: home });
+  assert.deepEqual(titles(other, home), ['other issue']);
+  const back = grit(moved, ['issue', 'list', '--json'], { env: home });
+  assert.equal(back.code, 5);
+  assert.equal(back.json.error.details.store_repository, realpathSync(join(other, '.git')));
+  // A doctor there says so, as an error a person settles (no fix takes the data dir over).
+  const check = gritDoctor(moved, ['--fix'], { env: home }).checks.find((c: any) => c.id === 'store_integrity');
+  assert.equal(check.status, 'error');
+  assert.match(check.message, /serves the repository at/);
+  assert.equal(grit(moved, ['issue', 'list', '--json'], { env: home }).code, 5, 'doctor --fix left it');
+});
+
+test("a repository copied with its actors: the copy's store is its own, rebuilt once from the copy's WAL", () => {
+  const repo = tempRepo();
+  gritOk(repo, ['issue', 'create', '--title', 'before the copy']);
+  const copy = join(tempDir(), 'copy');
+  cpSync(repo, copy, { recursive: true });
+  gritOk(repo, ['issue', 'create', '--title', 'only in the original']);
+  const r = grit(copy, ['issue', 'create', '--title', 'only in the copy', '--json']);
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stderr, /was built in the repository at .*, not in this one .*rebuilt from this repository's WAL/);
+  assert.deepEqual(titles(copy, {}), ['before the copy', 'only in the copy']);
+  assert.deepEqual(titles(repo, {}), ['before the copy', 'only in the original']);
+  assert.equal(grit(repo, ['issue', 'list', '--json']).stderr, '', 'the original goes on untouched');
+});
+
+test('a store that records no repository (an older grit made it), off this WAL: rebuilt from it, never repaired into it', async () => {
+  const home = join(tempDir(), 'home');
+  const [p1, p2] = [tempRepo(), tempRepo()];
+  gritOk(p1, ['issue', 'create', '--title', 'p1 secret roadmap'], { env: { GRIT_HOME: home } });
+  gritOk(p2, ['issue', 'create', '--title', 'p2 own']);
+  // As an older grit left it: its meta without the repository.
+  const env = open({ path: join(home, 'store.mdb'), maxDbs: 16, compression: false });
+  const meta = env.openDB<any, string>({ name: 'meta' });
+  const { repo: _, ...state } = meta.get('state');
+  await meta.put('state', state);
+  await env.close();
+  const r = grit(p2, ['issue', 'list', '--json'], { env: { GRIT_HOME: home } });
+  assert.equal(r.code, 0, r.stdout);
+  assert.match(r.stderr, /records no repository \(an older grit made it\); it is a cache, so it is rebuilt from this WAL/);
+  assert.doesNotMatch(r.stderr, /went back into the WAL/);
+  assert.deepEqual(r.json.data.issues.map((i: any) => i.title), ['p2 own']);
+  assert.deepEqual(walTitles(p2), ['p2 own']);
+  // Rebuilt here, it is this repository's from now on.
+  assert.equal(grit(p1, ['issue', 'list', '--json'], { env: { GRIT_HOME: home } }).code, 5);
 });

@@ -6,13 +6,13 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeChunk } from '../../src/core/chunk.js';
 import { generateKeyPair, signEventId } from '../../src/core/ed25519.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
-import { grit, gritOk, gritDoctor } from '../helpers/repo.js';
+import { git, grit, gritOk, gritDoctor, tempDir } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { chunkCommit } from './_remote.js';
 
@@ -99,4 +99,52 @@ test('forged events pulled from a remote: refused under reject, kept and reporte
   const again = grit(s.strict, ['sync', '--pull', '--json']);
   assert.deepEqual(again.json.data.signature_problems, { refused: 0, kept: 0 });
   assert.deepEqual(gritOk(s.strict, ['issue', 'show', s.id]).issue.comments.map((c: any) => c.body), ['genuine']);
+});
+
+test('two copies of one event with different signatures: every clone keeps the same one, whatever order they came in', { timeout: 120_000 }, () => {
+  const { remote: r1, clones } = network(5, { init: false });
+  const [writer, ...readers] = clones;
+  const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
+  const id = gritOk(writer, ['issue', 'create', '--title', 'signed once']).issue_id as string;
+  gritOk(writer, ['sync']);
+  const shownEvent = gritOk(writer, ['issue', 'show', id]).events[0];
+  const good = makeEvent({ issue_id: fromHex(id, 16)!, actor: fromHex(actor, 16)!, ts_unix_ms: shownEvent.ts_unix_ms, parent: null, kind: { type: 'IssueCreated', title: 'signed once', body: '', labels: [] } });
+  assert.equal(toHex(good.event_id), shownEvent.event_id);
+  good.sig = fromHex(shownEvent.sig, 64)!;
+  // A copy whose signature is bad, and smaller than the good one's bytes: the byte rule alone would keep it.
+  const bad: Event = { ...good, sig: Uint8Array.from(good.sig) };
+  bad.sig![0] = good.sig[0] === 0 ? 1 : 0;
+  const [small, large] = good.sig[0] === 0 ? [good, bad] : [bad, good];
+
+  // r1: the good copy, then the bad one. r2: the same two, the other way round.
+  const r2 = join(tempDir(), 'r2.git');
+  cpSync(r1, r2, { recursive: true });
+  chunkCommit(r2, actor, encodeChunk([bad]).bytes, { parents: [] });
+  const sigOf = (clone: string): string => JSON.parse(grit(clone, ['export', '-o', '-']).stdout).events.find((e: any) => e.event_id === toHex(good.event_id)).sig;
+
+  // Readers that sync once before the second copy is there, and once after (a store holding one copy meets the other).
+  const [k1, k2, u1, u2] = readers;
+  git(k2, 'remote', 'set-url', 'origin', r2);
+  git(u2, 'remote', 'set-url', 'origin', r2);
+  for (const r of readers) {
+    gritOk(r, ['init', '--no-agents-md']);
+    if (r === k1 || r === k2) importKey(r, writer, actor);
+    gritOk(r, ['sync']);
+  }
+  chunkCommit(r1, actor, encodeChunk([bad]).bytes);
+  chunkCommit(r2, actor, encodeChunk([good]).bytes);
+  for (const r of readers) {
+    const second = gritOk(r, ['sync']);
+    assert.equal(second.pulled, 0, 'a copy of an event the WAL had is not pulled');
+  }
+  const goodHex = toHex(good.sig);
+  for (const r of [k1, k2]) assert.equal(sigOf(r), goodHex, 'with the key known: the copy that verifies');
+  for (const r of [u1, u2]) assert.equal(sigOf(r), toHex(small.sig!), 'without it: the smaller signature');
+  assert.notEqual(toHex(large.sig!), toHex(small.sig!));
+  // A rebuild (read newest first, into an empty store) keeps the same copy.
+  for (const r of readers) {
+    const before = sigOf(r);
+    gritOk(r, ['rebuild']);
+    assert.equal(sigOf(r), before);
+  }
 });

@@ -425,3 +425,41 @@ test('forged lock refs: a lock claims 30 days at most; unreadable ones are liste
   assert.deepEqual(gritOk(repo, ['lock', 'status']).unreadable, []);
   assert.equal(gritDoctor(repo).checks.find((c: any) => c.id === 'lock_refs').status, 'ok');
 });
+
+test('a lock taken before the remote existed: a plain release or renew acts on it here and says so, never not_found', { timeout: 90_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['lock', 'acquire', '--resource', 'path:early']);
+  const { remote } = network(0);
+  git(repo, 'remote', 'add', 'origin', remote);
+  assert.deepEqual(gritOk(repo, ['lock', 'status']).locks.map((l: any) => [l.resource, l.mine]), [['path:early', true]]);
+  const renewed = grit(repo, ['lock', 'renew', '--resource', 'path:early', '--ttl', '1h', '--json']);
+  assert.equal(renewed.code, 0, renewed.stdout);
+  assert.equal(renewed.json.data.remote, null);
+  assert.match(renewed.json.data.lock_warnings[0], /^path:early is a lock of this clone only \(taken with --local, or before origin was there\), which origin has none of: renewed here \(`grit lock acquire --resource path:early` takes it on origin\)$/);
+  assert.ok(renewed.json.data.lock.expires_unix_ms > Date.now() + 50 * 60_000);
+  const released = grit(repo, ['lock', 'release', '--resource', 'path:early', '--json']);
+  assert.equal(released.code, 0, released.stdout);
+  assert.equal(released.json.data.lock.expires_unix_ms, 0);
+  assert.match(released.json.data.lock_warnings[0], /which origin has none of: released here$/);
+  assert.match(released.stderr, /warning: path:early is a lock of this clone only/);
+  assert.deepEqual(gritOk(repo, ['lock', 'status']).locks, []);
+  assert.deepEqual(refs(remote, 'refs/grit/locks/'), {}, 'nothing pushed');
+  // A lock that is nowhere is still not_found, with the hint to take it.
+  const none = grit(repo, ['lock', 'release', '--resource', 'path:never', '--json']);
+  assert.deepEqual([none.code, none.json.error.code], [3, 'not_found']);
+});
+
+test('a ref on the remote in the way of the lock refs: a git_error naming it at once, not a lock that kept changing', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(1);
+  const [a] = clones;
+  git(a, 'commit', '-q', '--allow-empty', '-m', 'not grit');
+  git(a, 'push', '-q', 'origin', 'HEAD:refs/grit/locks');
+  const r = grit(a, ['lock', 'acquire', '--resource', 'path:q', '--json']);
+  assert.equal(r.code, 1, r.stdout);
+  assert.equal(r.json.error.code, 'git_error');
+  assert.match(r.json.error.message, /'refs\/grit\/locks' exists; cannot create 'refs\/grit\/locks\/[0-9a-f]{16}'/);
+  assert.match(r.json.error.details.suggestion, /the remote's ref refs\/grit\/locks is in the way of refs\/grit\/locks\/[0-9a-f]{16} .*`git push origin :refs\/grit\/locks`/);
+  git(remote, 'update-ref', '-d', 'refs/grit/locks');
+  assert.equal(gritOk(a, ['lock', 'acquire', '--resource', 'path:q']).remote, 'origin');
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
@@ -247,6 +247,99 @@ test('the remote moves between fetch and push: rejected, refetched, rebased, ret
   assert.equal(git(remote, 'rev-list', '--count', 'refs/grit/wal').trim(), '4');
 });
 
+/** Syncs clone `dir` in-process, counting the push attempts made (`beforePush` runs once per attempt). */
+async function syncCounting(dir: string, beforePush?: (attempt: number) => void): Promise<{ result?: Awaited<ReturnType<typeof syncWith>>; error?: any; attempts: number }> {
+  const ctx = RepoContext.open({ cwd: dir });
+  let attempts = 0;
+  try {
+    const result = await syncWith(ctx, { remote: 'origin', pull: true, push: true, beforePush: (n) => (attempts++, beforePush?.(n)) });
+    return { result, attempts };
+  } catch (error) {
+    return { error, attempts };
+  } finally {
+    await ctx.close();
+  }
+}
+
+test('a lasting push refusal (a stale lock file on the remote, a ref in the way) is a git_error with git\'s message at once, not ten retries', { timeout: 60_000 }, async () => {
+  const { remote, clones } = network(1);
+  const [a] = clones;
+  gritOk(a, ['issue', 'create', '--title', 'one']);
+  gritOk(a, ['sync']);
+  gritOk(a, ['issue', 'create', '--title', 'two']);
+  // A git process on the server crashed holding the WAL's ref lock.
+  const lock = join(remote, 'refs', 'grit', 'wal.lock');
+  writeFileSync(lock, '');
+  const stale = await syncCounting(a);
+  assert.equal(stale.attempts, 1);
+  assert.equal(stale.error?.code, 'git_error', String(stale.error));
+  assert.equal(stale.error.exitCode, 1);
+  assert.match(stale.error.message, /git push to origin failed: .*the remote said: .*wal\.lock': File exists/);
+  assert.match(stale.error.details.stderr, /Unable to create '.*wal\.lock': File exists/);
+  assert.match(stale.error.suggestion, /a lock file on the remote \(.*refs\/grit\/wal\.lock\) was left by a git process there that stopped/);
+  const cli = grit(a, ['sync', '--json']);
+  assert.deepEqual([cli.code, cli.json.error.code], [1, 'git_error']);
+  rmSync(lock);
+  assert.equal(gritOk(a, ['sync']).pushed, 1);
+
+  // A ref not grit's where refs/grit/wal would go (a directory/file conflict on the server).
+  const other = network(1);
+  const [b] = other.clones;
+  git(b, 'commit', '-q', '--allow-empty', '-m', 'not grit');
+  git(b, 'push', '-q', 'origin', 'HEAD:refs/grit/wal/foreign');
+  gritOk(b, ['issue', 'create', '--title', 'x']);
+  const inTheWay = await syncCounting(b);
+  assert.equal(inTheWay.attempts, 1);
+  assert.equal(inTheWay.error?.code, 'git_error', String(inTheWay.error));
+  assert.match(inTheWay.error.message, /'refs\/grit\/wal\/foreign' exists; cannot create 'refs\/grit\/wal'/);
+  assert.match(inTheWay.error.suggestion, /the remote's ref refs\/grit\/wal\/foreign is in the way of refs\/grit\/wal .*git push origin :refs\/grit\/wal\/foreign/);
+});
+
+for (const how of ['the server says so', 'its ref lock is held, and the ref moved'] as const) {
+  test(`a ref update the server fails because another push moved the ref (${how}) is still a race: retried`, { timeout: 60_000 }, async () => {
+    const { remote, clones } = network(2);
+    const [a, b] = clones;
+    gritOk(b, ['issue', 'create', '--title', 'from b']);
+    gritOk(b, ['sync']);
+    gritOk(a, ['sync']);
+    const base = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+    gritOk(b, ['issue', 'create', '--title', 'from b, racing']);
+    gritOk(b, ['sync']);
+    const raced = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+    git(remote, 'update-ref', 'refs/grit/wal', base, raced);
+    // The other push lands between what a's git saw and the server's update of the ref, once.
+    const lock = join(remote, 'refs', 'grit', 'wal.lock');
+    const holdLock = how === 'the server says so' ? '' : ` && touch "${lock}"`;
+    const hook = join(remote, 'hooks', 'pre-receive');
+    writeFileSync(hook, `#!/bin/sh\n[ -e "$GIT_DIR/raced" ] && exit 0\ntouch "$GIT_DIR/raced"\nenv -u GIT_QUARANTINE_PATH git update-ref refs/grit/wal ${raced} ${base}${holdLock}\n`);
+    chmodSync(hook, 0o755);
+    gritOk(a, ['issue', 'create', '--title', 'from a']);
+    const run = await syncCounting(a, (attempt) => attempt === 1 && rmSync(lock, { force: true }));
+    assert.equal(run.error, undefined, String(run.error));
+    assert.equal(run.attempts, 2);
+    assert.deepEqual([run.result!.pulled, run.result!.pushed, run.result!.push_attempts], [1, 1, 2]);
+    assert.equal(gritOk(b, ['sync']).pulled, 1);
+    assert.equal(gritOk(b, ['issue', 'list']).total, 3);
+  });
+}
+
+test('two syncs of one clone at once: the one that finds its push already made says it pushed nothing', { timeout: 60_000 }, async () => {
+  const { remote, clones } = network(1);
+  const [a] = clones;
+  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `n${i}`]);
+  // Another `grit sync` of this clone pushes the same commits between this one's fetch and push.
+  const run = await syncCounting(a, () => assert.equal(gritOk(a, ['sync']).pushed, 3));
+  assert.equal(run.error, undefined, String(run.error));
+  assert.deepEqual([run.result!.pushed, run.result!.push_attempts], [0, 1]);
+  assert.equal(run.result!.remote_wal_head, git(remote, 'rev-parse', 'refs/grit/wal').trim());
+  // Part of it pushed meanwhile (git names where the remote was, abbreviated): only the rest counts.
+  gritOk(a, ['issue', 'create', '--title', 'n3']);
+  gritOk(a, ['issue', 'create', '--title', 'n4']);
+  const partly = await syncCounting(a, () => git(a, 'push', '-q', 'origin', 'refs/grit/wal~1:refs/grit/wal'));
+  assert.equal(partly.error, undefined, String(partly.error));
+  assert.equal(partly.result!.pushed, 1);
+});
+
 /** Puts a commit on the remote WAL whose chunk is `chunk` (named by `chunkHash`) with plumbing. */
 function pushForgedCommit(remote: string, chunk: Uint8Array, chunkHash: string, actor: string): string {
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
@@ -287,6 +380,12 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
     const r = grit(b, ['sync', '--json']);
     assert.equal(r.code, 1, r.stdout);
     assert.equal(r.json.error.code, 'wal_error');
+    // Said to be the remote's, with a hint that fits (the local WAL, which doctor checks, is fine).
+    assert.match(r.json.error.message, /^the WAL on origin is not valid: WAL commit [0-9a-f]{40}: .*; nothing of it was applied, and your local WAL is intact$/);
+    assert.equal(r.json.error.details.remote, 'origin');
+    assert.equal(r.json.error.details.remote_wal_head, git(remote, 'rev-parse', 'refs/grit/wal').trim());
+    assert.match(r.json.error.details.suggestion, /something other than grit wrote or edited refs\/grit\/wal on origin: compare it with `git ls-remote origin refs\/grit\/wal`/);
+    assert.doesNotMatch(r.json.error.details.suggestion, /grit doctor/);
     assert.deepEqual(refs(b), before);
     assert.deepEqual(gritOk(b, ['issue', 'list']), listBefore);
     assert.equal(shown(b, id).eventIds.length, 2);

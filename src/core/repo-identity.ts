@@ -1,0 +1,72 @@
+/**
+ * Which repository an actor's store was built from (docs/environment.md, "A data dir serves one
+ * repository"). The store records it in its meta; a store used in another repository is never
+ * caught up, and above all never "repaired" into this repository's WAL (src/commands/lost-events.ts).
+ *
+ * Two parts, because neither alone tells repositories apart:
+ * - `git_dir`: the real path of the common git dir. Worktrees share it; a moved or copied
+ *   repository has another one.
+ * - `id`: random, kept in `<common git dir>/grit/repository-id`. It moves with the repository and
+ *   `git clone` does not copy it, so a repository made anew at a path another one had (deleted,
+ *   cloned again) has another id.
+ */
+import { existsSync, linkSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+
+export interface RepoIdentity {
+  id: string | null;
+  git_dir: string;
+}
+
+const ID_FILE = 'repository-id';
+const ID = /^[0-9a-f]{32}$/;
+
+function readId(gritDir: string): string | null {
+  try {
+    const text = readFileSync(join(gritDir, ID_FILE), 'utf8').trim();
+    return ID.test(text) ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * The repository's id, made on first use (created exclusively: of two processes making it at once,
+ * both end up with the one that got there first). Null where it cannot be written (a read-only
+ * repository): the path alone then tells the repository.
+ */
+function ensureId(gritDir: string): string | null {
+  const known = readId(gritDir);
+  if (known) return known;
+  const path = join(gritDir, ID_FILE);
+  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    mkdirSync(gritDir, { recursive: true });
+    writeFileSync(tmp, `${randomBytes(16).toString('hex')}\n`);
+    linkSync(tmp, path);
+  } catch {
+    // EEXIST: another process made it first (read below); anything else: not writable here.
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+  return readId(gritDir);
+}
+
+/**
+ * This repository's identity (`commonDir`, `gritDir` as in RepoPaths). `create: false` (doctor,
+ * which only looks) makes no id: a repository without one yet has none that a store could record.
+ */
+export function repoIdentity(commonDir: string, gritDir: string, { create = true } = {}): RepoIdentity {
+  return { id: create ? ensureId(gritDir) : readId(gritDir), git_dir: realpathSync(commonDir) };
+}
+
+export function sameRepo(a: RepoIdentity, b: RepoIdentity): boolean {
+  return a.id === b.id && a.git_dir === b.git_dir;
+}
+
+/** Whether the repository `recorded` names is still where it was, the same repository. */
+export function stillThere(recorded: RepoIdentity): boolean {
+  const id = readId(join(recorded.git_dir, 'grit'));
+  return recorded.id === null ? id === null && existsSync(join(recorded.git_dir, 'HEAD')) : id === recorded.id;
+}
