@@ -38,9 +38,11 @@ const TTL_HINT = 'give a duration from 1s to 30d, such as --ttl 30s, 15m or 2h (
 const RESOURCE_HINT = 'for example --resource path:src/git, issue:3f2a or repo:';
 
 /**
- * `30s`, `15m`, `2h`, `1d`, `500ms`; a bare number is seconds, as text (`--ttl 3600`) or as a JSON
- * number (MCP, the API): one unit for every caller, so `3600` is never 3.6 s. Undefined is the
- * default (5m). Milliseconds come only as the IPC's `ttl_ms`, which names its unit.
+ * `30s`, `15m`, `2h`, `1d` (`1500ms` too); a bare number is seconds, as text (`--ttl 3600`) or as a
+ * JSON number (MCP, the API): one unit for every caller, so `3600` is never 3.6 s. Undefined is the
+ * default (5m). A bare number of milliseconds comes only as the IPC's `ttl_ms`, which names its
+ * unit. At least a second: a shorter lock could lapse before its commit reaches anyone (committer
+ * times are whole seconds, and clocks only roughly agree).
  */
 export function parseTtl(input: unknown): number {
   if (input === undefined || input === null) return DEFAULT_TTL_MS;
