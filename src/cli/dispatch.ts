@@ -22,7 +22,8 @@ export async function execute(name: string, args: Args, options: ContextOptions,
   return runLocal(name, args, options);
 }
 
-function daemonDisabled(): boolean {
+/** `GRIT_NO_DAEMON` set, and not to `0`, `false` or nothing: no command may use or start the daemon. */
+export function daemonDisabled(): boolean {
   const v = process.env.GRIT_NO_DAEMON;
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
