@@ -35,7 +35,7 @@ import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir
 import { bool, type Args } from './args.js';
 import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
-import { daemonHolds, judgeLock } from './lockfile.js';
+import { judgeLock, refuseIfDaemonHolds } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
 import { plural } from '../core/plural.js';
 import { writeDenied } from '../core/write-access.js';
@@ -380,8 +380,8 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
     run: async () => {
       // Rebuilding replays the WAL: with the WAL unreadable it would only empty the store.
       if (s.walEvents === undefined) throw new Error('the WAL cannot be read (see wal_ref): the store is not rebuilt from it');
-      const pid = daemonHolds(actor.dir);
-      if (pid !== null) throw new Error(`a daemon (pid ${pid}) holds this store: stop it first (\`grit daemon stop\`)`);
+      // Not even a daemon of this process: the one serving `--fix` runs it in a worker that holds no lease.
+      refuseIfDaemonHolds(actor.dir, 'run `grit doctor --fix` without --no-daemon (the daemon then repairs the store it serves), or `grit daemon stop` first');
       if (deleteFiles) {
         Store.discard(actor.dir);
       }
@@ -664,7 +664,8 @@ export async function doctor(env: CommandEnv, args: Args): Promise<DoctorResult>
         try {
           applied.push(await fix.run());
         } catch (err) {
-          failed.push(`${f.id}: ${(err as Error).message}`);
+          const plan = err instanceof GritError && err.suggestion ? `: ${err.suggestion}` : '';
+          failed.push(`${f.id}: ${(err as Error).message}${plan}`);
         }
       }
     }
