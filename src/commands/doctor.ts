@@ -481,7 +481,7 @@ async function offChain(s: State, actor: ActorRef, storeHead: string, events: nu
     status: 'warn',
     message:
       `${checked}; built from WAL commit ${storeHead}, which refs/grit/wal no longer holds (plain git overwrote it, e.g. ` +
-      `\`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${n} (in ${lost.from}) are not in the WAL: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
+      `\`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${n} (in ${lost.from}) ${lost.count === 1 ? 'is' : 'are'} not in the WAL: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
     plan: `append the ${n} to the WAL again and catch the store up (the next grit command does it too), then \`grit sync\` to publish them; never \`grit rebuild\` before that (it would drop them)`,
     fixes: [
       {
