@@ -42,7 +42,8 @@ function noStdin(args: Record<string, any>): Record<string, any> {
 function formatFlag(formats: OutputFormats) {
   const names = Object.keys(formats);
   return Flags.string({
-    description: `output format: ${names.map((n) => (formats[n] === 'json' ? `${n} (same as --json)` : n)).join(', ')}`,
+    // --json outranks --format: a script that always asks for JSON gets it.
+    description: `output format: ${names.map((n) => (formats[n] === 'json' ? `${n} (same as --json)` : n)).join(', ')}; --json outranks it`,
     options: names,
     default: names[0],
     helpGroup: 'OUTPUT',

@@ -37,7 +37,8 @@ async function aboutTheDaemon(name: string, args: Args, options: ContextOptions)
   return (await commandFn(name))({ options, context }, args);
 }
 
-function daemonDisabled(): boolean {
+/** `GRIT_NO_DAEMON` set, and not to `0`, `false` or nothing: no command may use or start the daemon. */
+export function daemonDisabled(): boolean {
   const v = process.env.GRIT_NO_DAEMON;
   return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }

@@ -58,7 +58,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     toArgs: () => ({}),
     render: (d) =>
       [
-        `${plural(d.events_checked, 'event')} in the WAL: ${d.signatures_checked} signatures checked, ${d.signatures_valid} valid, ` +
+        `${plural(d.events_checked, 'event')} in the WAL: ${plural(d.signatures_checked, 'signature')} checked, ${d.signatures_valid} valid, ` +
           `${d.unverified} unverifiable (unknown key), ${plural(d.error_count, 'error')} ${dim(`(policy ${d.policy}, ${plural(d.known_keys, 'known key')})`)}`,
         ...renderProblems(d.errors),
       ].join('\n'),

@@ -21,6 +21,17 @@ function renderLock(verb: string) {
       : `${verb} ${cyan(d.lock.resource)} until ${moment(d.lock.expires_unix_ms)} ${soon(d.lock.expires_unix_ms)}${where(d.remote)}`;
 }
 
+/**
+ * Where the WALs stand after a sync: one head when both are at it; else the local one, then the
+ * remote's (a `--pull` or `--push` alone can leave them apart, and the remote's must not be shown
+ * as the local one).
+ */
+function heads(d: { remote: string; wal_head: string | null; remote_wal_head: string | null }): string {
+  const remote = d.remote_wal_head ? `${d.remote} wal ${short(d.remote_wal_head)}` : `${d.remote}: no WAL yet`;
+  if (d.wal_head === d.remote_wal_head) return remote;
+  return `local wal ${d.wal_head ? short(d.wal_head) : 'empty'}, ${remote}`;
+}
+
 export const SYNC_ACTIONS: Record<string, CliAction> = {
   sync: {
     ipc: 'Sync',
@@ -29,14 +40,14 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
       const parts = [`pulled ${plural(d.pulled, 'event')}`, `rebased ${d.events_rebased}`, `pushed ${d.pushed}`];
       const extra = [
         d.snapshots_fetched ? plural(d.snapshots_fetched, 'snapshot') : '',
-        d.snapshots_refused?.length ? red(`${plural(d.snapshots_refused.length, 'snapshot')} refused (not the WAL's events)`) : '',
+        // Why each was refused (not the WAL's events, or not checkable against it) is in its warning.
+        d.snapshots_refused?.length ? red(`${plural(d.snapshots_refused.length, 'snapshot')} refused`) : '',
         d.locks_updated ? `${plural(d.locks_updated, 'lock')} updated` : '',
         d.snapshot ? `snapshot ${d.snapshot.snapshot_ref}${d.snapshot.pushed ? ' (pushed)' : ''}` : '',
         d.signature_problems?.refused ? red(`${plural(d.signature_problems.refused, 'event')} refused (bad signature)`) : '',
         d.signature_problems?.kept ? yellow(`${plural(d.signature_problems.kept, 'event')} with a bad signature kept`) : '',
       ].filter(Boolean);
-      const head = d.wal_head ? dim(` · ${d.remote} wal ${short(d.wal_head)}`) : dim(` · ${d.remote}: no WAL yet`);
-      return `${parts.join(', ')}${extra.length ? `, ${extra.join(', ')}` : ''}${head}`;
+      return `${parts.join(', ')}${extra.length ? `, ${extra.join(', ')}` : ''}${dim(` · ${heads(d)}`)}`;
     },
   },
   'lock:acquire': {
@@ -71,6 +82,7 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
   'lock:gc': {
     ipc: 'LockGc',
     toArgs: ({ flags }) => ({ remote: flags.remote, local: flags.local }),
-    render: (d) => `deleted ${plural(d.deleted.length, 'expired lock')}, ${d.kept} kept${d.deleted.length ? `: ${yellow(d.deleted.join(', '))}` : ''}${where(d.remote)}`,
+    // The deleted ones are named next to their count: after "N kept" they read as the kept ones.
+    render: (d) => `deleted ${plural(d.deleted.length, 'expired lock')}${d.deleted.length ? ` (${yellow(d.deleted.join(', '))})` : ''}, ${d.kept} kept${where(d.remote)}`,
   },
 };

@@ -1,4 +1,7 @@
-/** `grit watch`: follows the daemon's notifications until interrupted (exit 0) or the daemon exits (ipc_error, 1). */
+/**
+ * `grit watch`: follows the daemon's notifications until interrupted (exit 0) or the daemon exits
+ * (ipc_error, 1); under GRIT_NO_DAEMON, an ipc_error of the environment (exit 5) before anything.
+ */
 import { GritError, toGritError } from '../core/errors.js';
 import type { Notification, NotificationKind } from '../protocol/notifications.js';
 import { cyan, dim } from './format.js';
@@ -47,6 +50,14 @@ async function repoFilter(all: boolean): Promise<((n: Notification) => boolean) 
 
 export async function watch(opts: { kinds?: string[]; json?: boolean; all?: boolean }): Promise<number> {
   try {
+    // Nothing to watch without the daemon, and a script that set GRIT_NO_DAEMON wants none left
+    // running: refused rather than started (docs/environment.md).
+    if ((await import('./dispatch.js')).daemonDisabled()) {
+      throw new GritError('ipc_error', 'watch prints the daemon\'s notifications, and GRIT_NO_DAEMON is set: no daemon is used or started', {
+        environment: true,
+        suggestion: 'run it without GRIT_NO_DAEMON (`GRIT_NO_DAEMON=0 grit watch`)',
+      });
+    }
     const { connectOrSpawn } = await import('../protocol/daemon-launch.js');
     (await connectOrSpawn({ spawn: true, format: 'json' }))?.close();
     const { watchNotifications } = await import('../protocol/watch.js');

@@ -150,20 +150,38 @@ export function missingDefaultActor(repo: RepoPaths, actorId: string): GritError
   });
 }
 
+/** The data dir `--data-dir` or GRIT_HOME names, as an absolute path (undefined: none named). */
+export function dataDirOf(sel: ActorSelection): string | undefined {
+  const dataDir = sel.dataDir ?? process.env.GRIT_HOME;
+  return dataDir ? resolve(dataDir) : undefined;
+}
+
+/**
+ * A data dir that holds no actor, named to a command that does not set one up: the caller's
+ * mistake (a mistyped path), refused before anything is written there (docs/environment.md).
+ */
+function noActorIn(dir: string): GritError {
+  const what = existsSync(dir) ? 'holds no actor (no config.toml)' : 'does not exist';
+  return new GritError('invalid_args', `the data dir ${dir} (--data-dir or GRIT_HOME) ${what}`, {
+    details: { data_dir: dir },
+    suggestion: `check the path; \`grit actor init --data-dir ${dir}\` makes a new actor there`,
+  });
+}
+
 /**
  * SPEC §4 order: `--data-dir`/GRIT_HOME, then `--actor`, then the repo default, else a new
- * actor is created and made the default. A default that is gone is an error (missingDefaultActor).
+ * actor is created and made the default. A default that is gone is an error (missingDefaultActor),
+ * and so is a data dir that holds no actor (noActorIn). `setUp` (`grit init`, asked to set the
+ * repository up) makes a new default in place of a missing one, and an actor in an empty data dir.
  */
-export function selectActor(repo: RepoPaths, sel: ActorSelection, opts: { replaceMissingDefault?: boolean } = {}): ActorRef {
-  const dataDir = sel.dataDir ?? process.env.GRIT_HOME;
+export function selectActor(repo: RepoPaths, sel: ActorSelection, opts: { setUp?: boolean } = {}): ActorRef {
+  const dataDir = dataDirOf(sel);
   if (dataDir) {
-    const dir = resolve(dataDir);
-    const found = readActorDir(dir);
+    const found = readActorDir(dataDir);
     if (found) return found;
-    const created = createActor(dir, repo);
-    // A mistyped --data-dir would otherwise act, silently, as a stranger with an empty store.
-    warnings.send(`created a new actor ${created.config.actor_id} in ${dir}: the data dir (--data-dir or GRIT_HOME) held none yet`);
-    return created;
+    // A mistyped path would otherwise make a stranger's actor wherever it points (even at `/`).
+    if (!opts.setUp) throw noActorIn(dataDir);
+    return createActor(dataDir, repo);
   }
   if (sel.actor) return findActor(repo, sel.actor);
   const cfg = loadRepoConfig(repo);
@@ -173,7 +191,7 @@ export function selectActor(repo: RepoPaths, sel: ActorSelection, opts: { replac
     if (found) return found;
     // Its events, store and key are that identity's: acting as a new one instead, unasked, would
     // hide the loss. Only `grit init` (asked to set this repository up) makes a new default.
-    if (!opts.replaceMissingDefault) throw missingDefaultActor(repo, cfg.default_actor);
+    if (!opts.setUp) throw missingDefaultActor(repo, cfg.default_actor);
   }
   const created = createActor(null, repo);
   updateRepoConfig(repo, { default_actor: created.config.actor_id });

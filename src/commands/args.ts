@@ -41,17 +41,26 @@ export function inKeyTerms(err: GritError, keys: readonly string[]): GritError {
   return GritError.fromJSON({ ...err.toJSON(), message });
 }
 
+/** What to type for an argument that is missing or empty; a few have more than one way in. */
+const GIVE_HINTS: Record<string, string> = {
+  body: 'give --body "…", or --body-file <file> (--body-file - reads standard input)',
+  issue_id: 'give the issue id (`grit issue list` lists them)',
+  title: 'give a title: --title "…"',
+};
+
+const giveHint = (key: string): string => GIVE_HINTS[key] ?? `give ${cliName(key)} a value (\`--help\` says what it takes)`;
+
 export function optText(args: Args, key: string): string | undefined {
   const v = args[key];
   if (v === undefined || v === null) return undefined;
-  if (typeof v !== 'string') throw invalidArgs(`${cliName(key)} must be text`, { field: key });
+  if (typeof v !== 'string') throw invalidArgs(`${cliName(key)} must be text`, { field: key }, `pass ${cliName(key)} as a string`);
   return v;
 }
 
 export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {}): string {
   const v = optText(args, key);
-  if (v === undefined) throw invalidArgs(`${cliName(key)} is required`, { field: key });
-  if (opts.nonEmpty && v.trim() === '') throw invalidArgs(`${cliName(key)} must not be empty`, { field: key });
+  if (v === undefined) throw invalidArgs(`${cliName(key)} is required`, { field: key }, giveHint(key));
+  if (opts.nonEmpty && v.trim() === '') throw invalidArgs(`${cliName(key)} must not be empty`, { field: key }, giveHint(key));
   return v;
 }
 
@@ -60,7 +69,9 @@ export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {})
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
 
 function refuseControl(value: string, key: string, raw: unknown): void {
-  if (CONTROL.test(value)) throw invalidArgs(`${cliName(key)} must be one line without control characters`, { field: key, value: raw });
+  if (CONTROL.test(value)) {
+    throw invalidArgs(`${cliName(key)} must be one line without control characters`, { field: key, value: raw }, `remove line breaks, tabs and escape characters from ${cliName(key)}`);
+  }
 }
 
 /** A one-line field (an assignee, a link's url or note, an attachment's name), refused with a control character. */
@@ -77,13 +88,13 @@ export function oneLine<T extends string | undefined>(value: T, key: string): T 
  */
 function labelOf(v: unknown, key: string): string {
   const label = typeof v === 'string' ? v.trim() : '';
-  if (label === '') throw invalidArgs(`${cliName(key)} must be non-empty text`, { field: key, value: v });
+  if (label === '') throw invalidArgs(`${cliName(key)} must be non-empty text`, { field: key, value: v }, `give ${cliName(key)} a label, such as ${cliName(key)} bug`);
   refuseControl(label, key, v);
   return label;
 }
 
 export const labelArg = (args: Args, key = 'label'): string => {
-  if (args[key] === undefined || args[key] === null) throw invalidArgs(`${cliName(key)} is required`, { field: key });
+  if (args[key] === undefined || args[key] === null) throw invalidArgs(`${cliName(key)} is required`, { field: key }, giveHint(key));
   return labelOf(args[key], key);
 };
 
@@ -98,7 +109,7 @@ export const optLabel = (args: Args, key = 'label'): string | undefined =>
 export function labelList(args: Args, key = 'labels'): string[] {
   const v = args[key];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalidArgs(`${cliName(key)} must be a list of labels`, { field: key, value: v });
+  if (!Array.isArray(v)) throw invalidArgs(`${cliName(key)} must be a list of labels`, { field: key, value: v }, 'send a list, even of one label (on the command line, one --label per label)');
   return [...new Set(v.map((item) => labelOf(item, key)))];
 }
 
@@ -106,7 +117,7 @@ export function oneOf<T extends string>(args: Args, key: string, allowed: readon
   const v = optText(args, key);
   if (v === undefined) return undefined;
   if (!(allowed as readonly string[]).includes(v)) {
-    throw invalidArgs(`${cliName(key)} must be one of ${allowed.join(', ')}`, { field: key, value: v });
+    throw invalidArgs(`${cliName(key)} must be one of ${allowed.join(', ')}`, { field: key, value: v }, `for example ${cliName(key)} ${allowed[0]}`);
   }
   return v as T;
 }
@@ -114,7 +125,7 @@ export function oneOf<T extends string>(args: Args, key: string, allowed: readon
 export function bool(args: Args, key: string): boolean {
   const v = args[key];
   if (v === undefined || v === null) return false;
-  if (typeof v !== 'boolean') throw invalidArgs(`${cliName(key)} must be true or false`, { field: key });
+  if (typeof v !== 'boolean') throw invalidArgs(`${cliName(key)} must be true or false`, { field: key }, `pass ${cliName(key)} as a boolean`);
   return v;
 }
 
@@ -130,7 +141,7 @@ export function optInt(args: Args, key: string, range: { min: number; max?: numb
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < range.min || n > max) {
     const what = range.max === undefined ? `a whole number, ${range.min} or more` : `an integer from ${range.min} to ${range.max}`;
-    throw invalidArgs(`${cliName(key)} must be ${what}`, { field: key, value: v });
+    throw invalidArgs(`${cliName(key)} must be ${what}`, { field: key, value: v }, `write ${cliName(key)} in digits only (no sign, unit or exponent), for example ${cliName(key)} ${Math.max(range.min, 1)}`);
   }
   return n;
 }

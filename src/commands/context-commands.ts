@@ -47,7 +47,7 @@ export async function contextQuery(
 export async function contextShow(ctx: RepoContext, args: Args): Promise<{ file: FileContext }> {
   const raw = text(args, 'path', { nonEmpty: true });
   const cwd = optText(args, 'cwd');
-  if (cwd !== undefined && !isAbsolute(cwd)) throw invalidArgs('cwd must be an absolute path', { field: 'cwd', value: cwd });
+  if (cwd !== undefined && !isAbsolute(cwd)) throw invalidArgs('cwd must be an absolute path', { field: 'cwd', value: cwd }, 'pass cwd as an absolute path (the CLI sends the current directory)');
   const root = ctx.repo.root;
   const within = (base?: string): string | null => {
     try {
@@ -82,6 +82,7 @@ function projectKey(args: Args, required: boolean): string | undefined {
     throw invalidArgs(
       `invalid key ${JSON.stringify(key)}: use letters, digits and _ . : / - (at most 128, not starting with a symbol)`,
       { field: 'key', value: key },
+      'for example build.command or owner',
     );
   }
   return key;

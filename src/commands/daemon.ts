@@ -104,7 +104,7 @@ function secondsFlag(args: Args, key: string): string[] {
   const n = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : raw;
   const flag = `--${key.replaceAll('_', '-')}`;
   if (!(typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) {
-    throw invalidArgs(`${flag} must be a whole number of seconds (0 = never)`, { field: key });
+    throw invalidArgs(`${flag} must be a whole number of seconds (0 = never)`, { field: key }, `for example ${flag} 300`);
   }
   return [flag, String(n)];
 }

@@ -25,7 +25,7 @@ export interface DepWriteReply extends WriteReply {
 async function edgeFrom(ctx: RepoContext, args: Args): Promise<DepEdge> {
   const dep_type = oneOf<DepType>(args, 'dep_type', DEP_TYPES);
   if (dep_type === undefined) {
-    throw invalidArgs(`${cliName('dep_type')} is required (one of ${DEP_TYPES.join(', ')})`, { field: 'dep_type' });
+    throw invalidArgs(`${cliName('dep_type')} is required (one of ${DEP_TYPES.join(', ')})`, { field: 'dep_type' }, `for example ${cliName('dep_type')} ${DEP_TYPES[0]}`);
   }
   const issue = await ctx.resolveIssue(text(args, 'issue_id', { nonEmpty: true }));
   const target = await ctx.resolveIssue(text(args, 'target', { nonEmpty: true }));

@@ -36,7 +36,7 @@ import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir
 import { bool, type Args } from './args.js';
 import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
-import { daemonHolds, judgeLock } from './lockfile.js';
+import { judgeLock, refuseIfDaemonHolds } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
 import { judgeForeignStore } from './store-owner.js';
 import { plural } from '../core/plural.js';
@@ -386,8 +386,8 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
     run: async () => {
       // Rebuilding replays the WAL: with the WAL unreadable it would only empty the store.
       if (s.walEvents === undefined) throw new Error('the WAL cannot be read (see wal_ref): the store is not rebuilt from it');
-      const pid = daemonHolds(actor.dir);
-      if (pid !== null) throw new Error(`a daemon (pid ${pid}) holds this store: stop it first (\`grit daemon stop\`)`);
+      // Not even a daemon of this process: the one serving `--fix` runs it in a worker that holds no lease.
+      refuseIfDaemonHolds(actor.dir, 'run `grit doctor --fix` without --no-daemon (the daemon then repairs the store it serves), or `grit daemon stop` first');
       if (deleteFiles) {
         Store.discard(actor.dir);
       }
@@ -500,7 +500,7 @@ async function offChain(s: State, actor: ActorRef, meta: StoreMeta, events: numb
     status: 'warn',
     message:
       `${checked}; built from WAL commit ${storeHead}, which refs/grit/wal no longer holds (plain git overwrote it, e.g. ` +
-      `\`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${n} (in ${lost.from}) are not in the WAL: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
+      `\`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${n} (in ${lost.from}) ${lost.count === 1 ? 'is' : 'are'} not in the WAL: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
     plan: `append the ${n} to the WAL again and catch the store up (the next grit command does it too), then \`grit sync\` to publish them; never \`grit rebuild\` before that (it would drop them)`,
     fixes: [
       {
@@ -719,7 +719,8 @@ export async function doctor(env: CommandEnv, args: Args): Promise<DoctorResult>
         try {
           applied.push(await fix.run());
         } catch (err) {
-          failed.push(`${f.id}: ${(err as Error).message}`);
+          const plan = err instanceof GritError && err.suggestion ? `: ${err.suggestion}` : '';
+          failed.push(`${f.id}: ${(err as Error).message}${plan}`);
         }
       }
     }

@@ -61,7 +61,7 @@ function parseSince(all: readonly Event[], raw: string | undefined): SinceFilter
   if (/^\d{1,16}$/.test(s)) ts = Number(s);
   else if (/^\d{4}-\d{2}-\d{2}/.test(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
   else {
-    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s });
+    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, 'for example --since 2025-01-01 or --since 1735689600000');
   }
   return (e) => e.ts_unix_ms > ts;
 }

@@ -45,7 +45,7 @@ export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteRe
   if (title === undefined && body === undefined) {
     throw invalidArgs('nothing to update: give --title or --body', {}, 'grit issue update <id> --title "…"');
   }
-  if (title === '') throw invalidArgs('--title must not be empty', { field: 'title' });
+  if (title === '') throw invalidArgs('--title must not be empty', { field: 'title' }, 'give a title: --title "…"');
   const issue = await target(ctx, args);
   const changed = (title !== undefined && title !== issue.title) || (body !== undefined && body !== issue.body);
   return { ...(await writeOne(ctx, issue.issue_id, { type: 'IssueUpdated', title: title ?? null, body: body ?? null })), changed };
@@ -154,7 +154,7 @@ const SCRIPT_SCHEME = /^(javascript|vbscript|data):/i;
 export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const url = text(args, 'url', { nonEmpty: true }).trim();
   if (SCRIPT_SCHEME.test(url.replace(/[\s\u0000-\u001f]/g, ''))) {
-    throw invalidArgs(`--url must not be a ${url.split(':')[0].trim().toLowerCase()}: link (it would run code where the link is followed)`, { field: 'url' });
+    throw invalidArgs(`--url must not be a ${url.split(':')[0].trim().toLowerCase()}: link (it would run code where the link is followed)`, { field: 'url' }, 'link an http(s) URL');
   }
   oneLine(url, 'url');
   const note = oneLine(optText(args, 'note'), 'note') ?? null;
@@ -176,13 +176,13 @@ export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<
     sha = await sha256OfFile(file);
     name ??= file.split('/').pop()!;
   }
-  if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' });
+  if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' }, 'give the file (`grit issue attachment add <id> <file>`), or --name with --sha256');
   oneLine(name, 'name');
-  if (!sha) throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' });
+  if (!sha) throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' }, 'give the file, which is hashed for you, or --sha256 <64 hex> (`sha256sum <file>`)');
   const sha256 = fromHex(sha, 32);
-  if (!sha256) throw invalidArgs('--sha256 must be 64 hex characters', { field: 'sha256', value: sha });
+  if (!sha256) throw invalidArgs('--sha256 must be 64 hex characters', { field: 'sha256', value: sha }, 'copy the hash `sha256sum <file>` prints, or give the file itself');
   const mime = optText(args, 'mime') ?? mimeOfName(name);
-  if (!MIME.test(mime)) throw invalidArgs('--mime must look like type/subtype', { field: 'mime', value: mime });
+  if (!MIME.test(mime)) throw invalidArgs('--mime must look like type/subtype', { field: 'mime', value: mime }, 'for example --mime text/plain, or leave it out to take it from the name');
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'AttachmentAdded', name, sha256, mime });
 }

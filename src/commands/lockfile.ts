@@ -1,11 +1,13 @@
 /**
  * Judging lock files left in the repository and the actor directory: `daemon.lock` (JSON naming
- * a pid and a lease) and git-style `<ref>.lock` files. Used by doctor (to clear stale ones) and by
- * the store repair in RepoContext (never to pull a store out from under a live daemon).
+ * a pid and a lease) and git-style `<ref>.lock` files. Used by doctor (to clear stale ones), and
+ * by the store repair in RepoContext, doctor's and `rebuild` (never to pull a store out from
+ * under a live daemon).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
+import { GritError } from '../core/errors.js';
 import { STALE_LOCK_MS } from '../git/refs.js';
 import { pidAlive } from '../core/pid-alive.js';
 
@@ -54,4 +56,19 @@ export function daemonHolds(actorDir: string): number | null {
   } catch {
     return -1;
   }
+}
+
+/**
+ * Refuses to empty or replace a store that a live daemon serves from. LMDB would let both
+ * processes in, but a rebuild clears the store first, so the daemon would answer from a store
+ * being refilled, and one that fails puts a copy of the old file in place under the daemon's
+ * open map. `holder`: the daemon that may (its worker rebuilding the store it serves).
+ */
+export function refuseIfDaemonHolds(actorDir: string, suggestion: string, holder?: number): void {
+  const pid = daemonHolds(actorDir);
+  if (pid === null || pid === holder) return;
+  throw new GritError('db_busy', `a daemon (pid ${pid}) serves from this store: rebuilding it here would empty it under the daemon`, {
+    details: { daemon_pid: pid },
+    suggestion,
+  });
 }

@@ -68,7 +68,7 @@ async function resource(ctx: RepoContext, args: Args, options: ContextOptions): 
 function ttl(args: Args): number {
   const ms = optInt(args, 'ttl_ms', { min: 1000, max: MAX_TTL_MS });
   if (ms === undefined) return parseTtl(args.ttl);
-  if (args.ttl !== undefined && args.ttl !== null) throw invalidArgs('give ttl or ttl_ms, not both', { field: 'ttl' });
+  if (args.ttl !== undefined && args.ttl !== null) throw invalidArgs('give ttl or ttl_ms, not both', { field: 'ttl' }, 'drop one of them: ttl_ms takes milliseconds, ttl a duration such as 15m');
   return ms;
 }
 

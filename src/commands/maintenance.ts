@@ -33,6 +33,7 @@ import { decodeWalChunk, walChunkRecords, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadSnapshotOptions, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, optInt, type Args } from './args.js';
 import type { RepoContext } from './context.js';
+import { refuseIfDaemonHolds } from './lockfile.js';
 import { plural } from '../core/plural.js';
 import { warnings } from '../core/warnings.js';
 
@@ -520,7 +521,10 @@ async function restoreLostFirst(ctx: RepoContext): Promise<void> {
 }
 
 export async function rebuild(ctx: RepoContext, args: Args): Promise<RebuildResult> {
-  return rebuildStore(ctx, bool(args, 'from_snapshot'));
+  const fromSnapshot = bool(args, 'from_snapshot');
+  // As doctor --fix: a daemon's worker rebuilds the store it serves (this process holds the lease).
+  refuseIfDaemonHolds(ctx.actor.dir, 'run `grit rebuild` without --no-daemon (the daemon then rebuilds the store it serves), or `grit daemon stop` first', process.pid);
+  return rebuildStore(ctx, fromSnapshot);
 }
 
 // ---------------------------------------------------------------------------------------------

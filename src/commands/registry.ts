@@ -128,7 +128,7 @@ const loaded = new Map<string, CommandFn>();
  * each time.
  */
 export async function commandFn(name: string): Promise<CommandFn> {
-  if (!isCommandName(name)) throw invalidArgs(`unknown command ${name}`, { command: name });
+  if (!isCommandName(name)) throw invalidArgs(`unknown command ${name}`, { command: name }, 'name a command in PascalCase, such as IssueList (SPEC §7)');
   let fn = loaded.get(name);
   if (!fn) {
     const run = await COMMANDS[name].load();

@@ -8,10 +8,12 @@ import {
   actorLabelled,
   actorsDir,
   createActor,
+  dataDirOf,
   ensureSigningKey,
   findActor,
   listActors,
   loadRepoConfig,
+  readActorDir,
   repoConfigPath,
   selectActor,
   updateRepoConfig,
@@ -62,7 +64,7 @@ export async function init(
 ): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string }> {
   const repo = findRepo(env.options.cwd);
   const started = Date.now();
-  let actor = selectActor(repo, env.options, { replaceMissingDefault: true });
+  let actor = selectActor(repo, env.options, { setUp: true });
   // --generate-key gives the actor a signing key unless it already has one (docs/signing.md).
   if (bool(args, 'generate_key')) actor = await ensureSigningKey(actor, actor.config.created_ts >= started);
   // An actor in an outside data dir (GRIT_HOME) cannot be the repo default: others would not find it.
@@ -76,14 +78,18 @@ export async function init(
 /**
  * A new actor; with a label that an actor here already has, that actor (`created: false`), so
  * that an agent's set-up may run every session without making itself a new identity each time.
+ * Given a data dir (`--data-dir`, GRIT_HOME), the actor is made there (directories and all), or is
+ * the one already there: the way to make an actor outside the repository, which other commands
+ * refuse to do (selectActor). Such an actor is never the repo default: others would not find it.
  */
 export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo; created: boolean }> {
   const repo = findRepo(env.options.cwd);
   const label = optText(args, 'label') ?? '';
-  const found = actorLabelled(listActors(repo), label);
-  const base = found ?? createActor(null, repo, label);
+  const dataDir = dataDirOf(env.options);
+  const found = dataDir ? readActorDir(dataDir) : actorLabelled(listActors(repo), label);
+  const base = found ?? createActor(dataDir ?? null, repo, label);
   const actor = bool(args, 'generate_key') ? await ensureSigningKey(base, found === null) : base;
-  if (!loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  if (!dataDir && !loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
   return { actor: describe(repo, actor), created: found === null };
 }
 

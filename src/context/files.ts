@@ -43,7 +43,7 @@ export async function isIgnored(root: string, path: string): Promise<boolean> {
  * file name in any directory (as in .gitignore); with a '/' it matches the whole repo-relative path.
  */
 export function globMatcher(pattern: string): (path: string) => boolean {
-  if (pattern.trim() === '') throw invalidArgs('--pattern must not be empty', { field: 'pattern' });
+  if (pattern.trim() === '') throw invalidArgs('--pattern must not be empty', { field: 'pattern' }, "for example --pattern 'src/**/*.ts', or leave it out to index every tracked file");
   const anchored = pattern.includes('/');
   const source = globToRegExp(pattern.replace(/^\//, ''));
   let re: RegExp;
@@ -89,6 +89,6 @@ function globToRegExp(glob: string): string {
     } else if (c === ',' && braces > 0) out += '|';
     else out += c.replace(/[.+^$()|\\{}]/g, '\\$&');
   }
-  if (braces > 0) throw invalidArgs(`--pattern has an unclosed '{': ${glob}`, { field: 'pattern', value: glob });
+  if (braces > 0) throw invalidArgs(`--pattern has an unclosed '{': ${glob}`, { field: 'pattern', value: glob }, "close the braces, as in --pattern '*.{ts,js}'");
   return out;
 }

@@ -8,6 +8,8 @@ import { GritError } from './errors.js';
 
 export type CborValue = number | bigint | Uint8Array | string | null | CborValue[];
 
+const NUMBERS_HINT = 'give a whole number that fits in 64 bits';
+
 const textEncoder = new TextEncoder();
 // ignoreBOM: by default a leading U+FEFF is dropped, and an event whose text starts with one
 // would re-encode to other bytes, so its id would no longer match when read back.
@@ -66,7 +68,7 @@ class Writer {
     } else if (v < 0x10000000000000000n) {
       this.byte(m | 27);
       for (let s = 56n; s >= 0n; s -= 8n) this.byte(Number((v >> s) & 0xffn));
-    } else throw new GritError('invalid_args', `integer ${v} does not fit in 64 bits`);
+    } else throw new GritError('invalid_args', `integer ${v} does not fit in 64 bits`, { suggestion: NUMBERS_HINT });
   }
 
   result(): Uint8Array {
@@ -78,7 +80,7 @@ function write(w: Writer, v: CborValue): void {
   if (v === null) w.byte(0xf6);
   else if (typeof v === 'number' || typeof v === 'bigint') {
     if (typeof v === 'number' && !Number.isSafeInteger(v)) {
-      throw new GritError('invalid_args', `not an integer: ${v}`);
+      throw new GritError('invalid_args', `not an integer: ${v}`, { suggestion: NUMBERS_HINT });
     }
     if (v >= 0) w.head(0, v);
     else w.head(1, typeof v === 'number' ? -1 - v : -1n - v);
@@ -93,7 +95,7 @@ function write(w: Writer, v: CborValue): void {
     w.head(4, v.length);
     for (const item of v) write(w, item);
   } else {
-    throw new GritError('invalid_args', `value of type ${typeof v} cannot be encoded`);
+    throw new GritError('invalid_args', `value of type ${typeof v} cannot be encoded`, { suggestion: 'an event holds only text, whole numbers, byte strings, arrays and null' });
   }
 }
 

@@ -64,7 +64,9 @@ export class GritError extends Error {
   /** The code's own exit status, or 5 for a failure of the environment (see the top of this file). */
   readonly exitCode: number;
 
-  constructor(code: ErrorCode, message: string, opts?: ErrorOptions);
+  /** A caller's mistake always says what to type instead (docs/agent-playbook.md, rule 1). */
+  constructor(code: 'invalid_args', message: string, opts: ErrorOptions & { suggestion: string });
+  constructor(code: Exclude<ErrorCode, 'invalid_args'>, message: string, opts?: ErrorOptions);
   constructor(code: EnvironmentCode, message: string, opts?: ErrorOptions & { environment?: boolean });
   constructor(code: ErrorCode, message: string, opts: ErrorOptions & { environment?: boolean } = {}) {
     super(message);
@@ -100,7 +102,7 @@ export class GritError extends Error {
 
 Object.defineProperty(GritError.prototype, BRAND, { value: true });
 
-export function invalidArgs(message: string, details?: Record<string, unknown>, suggestion?: string): GritError {
+export function invalidArgs(message: string, details: Record<string, unknown>, suggestion: string): GritError {
   return new GritError('invalid_args', message, { details, suggestion });
 }
 

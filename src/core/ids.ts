@@ -1,7 +1,7 @@
 import { randomBytes } from './random.js';
 import { invalidArgs } from './errors.js';
 import { blake2b128 } from './hash.js';
-import { fromHex, isHexPrefix, toHex } from './hex.js';
+import { isHexPrefix, toHex } from './hex.js';
 
 export function newIssueId(): Uint8Array {
   return new Uint8Array(randomBytes(16));
@@ -44,12 +44,6 @@ export function resolvePrefix(input: string, known: Iterable<string>, what = 'is
     throw invalidArgs(`${what} id prefix ${prefix} is ambiguous: ${shown}`, { candidates: matches }, 'type more characters of the id');
   }
   return matches[0] ?? null;
-}
-
-export function parseId(hex: string, bytes: number, what: string): Uint8Array {
-  const v = fromHex(hex, bytes);
-  if (!v) throw invalidArgs(`${what} must be ${bytes * 2} hex characters`, { value: hex });
-  return v;
 }
 
 export { toHex };

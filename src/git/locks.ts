@@ -34,11 +34,15 @@ export interface LockRef extends Lock {
 // --- resources and TTLs ---
 
 const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
+const TTL_HINT = 'give a duration from 1s to 30d, such as --ttl 30s, 15m or 2h (a bare number is seconds)';
+const RESOURCE_HINT = 'for example --resource path:src/git, issue:3f2a or repo:';
 
 /**
- * `30s`, `15m`, `2h`, `1d`, `500ms`; a bare number is seconds, as text (`--ttl 3600`) or as a JSON
- * number (MCP, the API): one unit for every caller, so `3600` is never 3.6 s. Undefined is the
- * default (5m). Milliseconds come only as the IPC's `ttl_ms`, which names its unit.
+ * `30s`, `15m`, `2h`, `1d` (`1500ms` too); a bare number is seconds, as text (`--ttl 3600`) or as a
+ * JSON number (MCP, the API): one unit for every caller, so `3600` is never 3.6 s. Undefined is the
+ * default (5m). A bare number of milliseconds comes only as the IPC's `ttl_ms`, which names its
+ * unit. At least a second: a shorter lock could lapse before its commit reaches anyone (committer
+ * times are whole seconds, and clocks only roughly agree).
  */
 export function parseTtl(input: unknown): number {
   if (input === undefined || input === null) return DEFAULT_TTL_MS;
@@ -46,11 +50,11 @@ export function parseTtl(input: unknown): number {
   if (typeof input === 'number') ms = Math.round(input * 1000);
   else if (typeof input === 'string') {
     const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(input);
-    if (!m) throw invalidArgs(`invalid TTL ${JSON.stringify(input)}: use e.g. 30s, 15m, 2h`, { field: 'ttl', value: input });
+    if (!m) throw invalidArgs(`invalid TTL ${JSON.stringify(input)}: use e.g. 30s, 15m, 2h`, { field: 'ttl', value: input }, TTL_HINT);
     ms = Math.round(Number(m[1]) * UNITS[(m[2] ?? 's').toLowerCase()]);
-  } else throw invalidArgs('--ttl must be a duration such as 15m or a number of seconds', { field: 'ttl' });
+  } else throw invalidArgs('--ttl must be a duration such as 15m or a number of seconds', { field: 'ttl' }, TTL_HINT);
   if (!Number.isFinite(ms) || ms < 1000 || ms > MAX_TTL_MS) {
-    throw invalidArgs('--ttl must be between 1s and 30d', { field: 'ttl', value: input });
+    throw invalidArgs('--ttl must be between 1s and 30d', { field: 'ttl', value: input }, TTL_HINT);
   }
   return ms;
 }
@@ -61,23 +65,25 @@ export function parseTtl(input: unknown): number {
  */
 export function normalizeResource(input: string): string {
   const raw = input.trim();
-  if (/[\0-\x1f\x7f]/.test(raw)) throw invalidArgs('a lock resource must not contain control characters', { resource: input });
+  if (/[\0-\x1f\x7f]/.test(raw)) throw invalidArgs('a lock resource must not contain control characters', { resource: input }, RESOURCE_HINT);
   const colon = raw.indexOf(':');
   const ns = colon < 0 ? raw : raw.slice(0, colon);
   const rest = colon < 0 ? '' : raw.slice(colon + 1);
   if (ns === 'repo') return 'repo:';
   if (ns === 'path') {
     const parts = rest.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
-    if (parts.some((p) => p === '..')) throw invalidArgs('a path: lock must not contain `..`', { resource: input });
-    if (parts.length === 0) throw invalidArgs('path: needs a path (lock the whole repository with repo:)', { resource: input });
+    if (parts.some((p) => p === '..')) throw invalidArgs('a path: lock must not contain `..`', { resource: input }, 'name the path inside the repository without `..`, such as path:src/git');
+    if (parts.length === 0) throw invalidArgs('path: needs a path (lock the whole repository with repo:)', { resource: input }, 'give a path, such as --resource path:src/git, or --resource repo:');
     return `path:${parts.join('/')}`;
   }
   if (ns === 'issue') {
     const id = rest.toLowerCase();
-    if (!/^[0-9a-f]{32}$/.test(id)) throw invalidArgs('issue: needs an issue id (32 hex characters, or a unique prefix of 4 or more)', { resource: input });
+    if (!/^[0-9a-f]{32}$/.test(id)) {
+      throw invalidArgs('issue: needs an issue id (32 hex characters, or a unique prefix of 4 or more)', { resource: input }, 'give an id `grit issue list` shows, such as --resource issue:3f2a');
+    }
     return `issue:${id}`;
   }
-  throw invalidArgs(`unknown lock resource ${JSON.stringify(input)}: use repo:, path:<path> or issue:<id>`, { resource: input });
+  throw invalidArgs(`unknown lock resource ${JSON.stringify(input)}: use repo:, path:<path> or issue:<id>`, { resource: input }, RESOURCE_HINT);
 }
 
 export function lockRefName(resource: string): string {

@@ -296,7 +296,7 @@ export class Wal {
       throw new GritError('internal_error', `invalid expected WAL head ${JSON.stringify(opts.expectedHead)}`);
     }
     if (!Number.isFinite(new Date(events[0].ts_unix_ms).getTime())) {
-      throw new GritError('invalid_args', `event timestamp ${events[0].ts_unix_ms} is out of range`);
+      throw new GritError('invalid_args', `event timestamp ${events[0].ts_unix_ms} is out of range`, { suggestion: 'check the system clock (`date`): events are stamped with it' });
     }
     const chunk = encodeChunk(events);
     if (chunk.bytes.length > MAX_CHUNK_BYTES) {

@@ -64,7 +64,7 @@ function checkArgs(tool: ToolSpec, raw: Args): Args {
     throw invalidArgs(`unknown argument${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} for ${tool.name}`, {
       unknown,
       allowed,
-    });
+    }, `${tool.name} takes ${allowed.join(', ') || 'no arguments'}`);
   }
   return raw;
 }
@@ -82,7 +82,7 @@ function reply(envelope: Record<string, unknown>, isError: boolean): CallToolRes
 export async function callTool(run: Runner, name: string, rawArgs: Args = {}): Promise<CallToolResult> {
   const tool = availableTools().find((t) => t.name === name);
   try {
-    if (!tool) throw invalidArgs(`unknown tool ${name}`, { tool: name, tools: availableTools().map((t) => t.name) });
+    if (!tool) throw invalidArgs(`unknown tool ${name}`, { tool: name, tools: availableTools().map((t) => t.name) }, 'tools/list lists the tools');
     const args = checkArgs(tool, rawArgs);
     const data = await (tool.call ? tool.call(run, args) : run(tool.ipc, args));
     return reply({ schema_version: 1, ok: true, data }, false);

@@ -178,7 +178,7 @@ export interface Memory {
 /** Summaries carry no body, so each memory is read whole; memories are few by nature. */
 async function memoryQuery(run: Runner, a: Args): Promise<{ memories: Memory[]; total: number }> {
   const query = a.query === undefined || a.query === null ? '' : a.query;
-  if (typeof query !== 'string') throw invalidArgs('query must be text', { field: 'query' });
+  if (typeof query !== 'string') throw invalidArgs('query must be text', { field: 'query' }, 'pass query as a string, or leave it out to list every memory');
   const needle = query.toLowerCase();
   const { issues } = (await run('IssueList', { label: MEMORY_LABEL, state: a.state })) as { issues: { issue_id: string }[] };
   const memories: Memory[] = [];

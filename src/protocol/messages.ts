@@ -91,7 +91,7 @@ export async function decodeRequest(body: Uint8Array): Promise<Decoded> {
     raw = format === 'json' ? JSON.parse(strictUtf8.decode(body)) : (await cbor()).decode(body);
   } catch (err) {
     if (err instanceof TypeError && format === 'json') {
-      return { format, request_id: null, error: new GritError('invalid_args', 'the JSON request is not valid UTF-8') };
+      return { format, request_id: null, error: new GritError('invalid_args', 'the JSON request is not valid UTF-8', { suggestion: 'send the request encoded as UTF-8' }) };
     }
     return { format, request_id: null, error: ipcError(`malformed ${format.toUpperCase()} request: ${messageOf(err)}`) };
   }
@@ -114,7 +114,10 @@ function refuseInvalidUtf8(body: Uint8Array): void {
   const path = invalidUtf8Path(body);
   if (path === null) return;
   const field = path.replace(/^command\.[^.[]+\./, '');
-  throw new GritError('invalid_args', `${field} is not valid UTF-8 (RFC 8949: a CBOR text string must be)`, { details: { field: path } });
+  throw new GritError('invalid_args', `${field} is not valid UTF-8 (RFC 8949: a CBOR text string must be)`, {
+    details: { field: path },
+    suggestion: 'send text as UTF-8, or bytes as a byte string',
+  });
 }
 
 /**
@@ -147,9 +150,12 @@ function checkRequest(raw: unknown): CommandRequest {
   const repo_root = raw.repo_root ?? (answeredBySupervisor(name) ? null : undefined);
   if (repo_root !== null && (typeof repo_root !== 'string' || repo_root === '')) throw ipcError('repo_root must be a non-empty string');
   const args = command[name] ?? {};
-  if (!isRecord(args)) throw new GritError('invalid_args', `arguments of ${name} must be a map`);
+  if (!isRecord(args)) throw new GritError('invalid_args', `arguments of ${name} must be a map`, { suggestion: `send {"${name}": {}} when it takes no arguments` });
   if (nestedDeeperThan(args, MAX_ARG_DEPTH)) {
-    throw new GritError('invalid_args', `arguments of ${name} are nested more than ${MAX_ARG_DEPTH} deep`, { details: { limit: MAX_ARG_DEPTH } });
+    throw new GritError('invalid_args', `arguments of ${name} are nested more than ${MAX_ARG_DEPTH} deep`, {
+      details: { limit: MAX_ARG_DEPTH },
+      suggestion: "send each argument as the command's documentation gives it (SPEC §7)",
+    });
   }
   const cwd = optString(raw, 'cwd');
   if (cwd !== null && !isAbsolute(cwd)) throw ipcError('cwd must be an absolute path');

@@ -48,11 +48,11 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
   if (values.version) return 'version';
   const seconds = (flag: 'idle-timeout' | 'worker-idle-timeout', fallback: number): number => {
     const v = values[flag] ?? String(fallback);
-    if (!/^\d{1,9}$/.test(v)) throw new GritError('invalid_args', `--${flag} must be a whole number of seconds, got ${v}`);
+    if (!/^\d{1,9}$/.test(v)) throw new GritError('invalid_args', `--${flag} must be a whole number of seconds, got ${v}`, { suggestion: `for example --${flag} 300 (0 = never)` });
     return Number(v) * 1000;
   };
   const tcp = values.tcp ?? null;
-  if (tcp !== null && !/^[\w.-]+:\d{1,5}$/.test(tcp)) throw new GritError('invalid_args', `--tcp must be host:port, got ${tcp}`);
+  if (tcp !== null && !/^[\w.-]+:\d{1,5}$/.test(tcp)) throw new GritError('invalid_args', `--tcp must be host:port, got ${tcp}`, { suggestion: 'for example --tcp 127.0.0.1:7878' });
   return {
     idleTimeoutMs: seconds('idle-timeout', DEFAULT_IDLE_TIMEOUT_S),
     workerIdleTimeoutMs: seconds('worker-idle-timeout', DEFAULT_WORKER_IDLE_TIMEOUT_S),
@@ -65,7 +65,7 @@ export async function main(argv: string[]): Promise<number> {
   try {
     args = parse(argv);
   } catch (err) {
-    const e = err instanceof GritError ? err : new GritError('invalid_args', (err as Error).message);
+    const e = err instanceof GritError ? err : new GritError('invalid_args', (err as Error).message, { suggestion: 'grit-daemon --help lists its flags' });
     process.stderr.write(`grit-daemon: ${e.message}\n${USAGE}\n`);
     return e.exitCode;
   }

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { cpSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { git, grit, gritDoctor, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { open } from 'lmdb';
@@ -76,6 +76,7 @@ test('selection order: --data-dir / GRIT_HOME, then --actor, then the default, e
   const viaFlag = gritOk(repo, ['issue', 'create', '--title', 'y', '--actor', other]);
   assert.equal(gritOk(repo, ['issue', 'show', viaFlag.issue_id]).events[0].actor, other);
   const home = join(tempDir(), 'actor');
+  gritOk(repo, ['actor', 'init', '--data-dir', home]);
   const viaHome = gritOk(repo, ['issue', 'create', '--title', 'z', '--actor', other], { env: { GRIT_HOME: home } });
   const homeActor = gritOk(repo, ['actor', 'current'], { env: { GRIT_HOME: home } }).actor.actor_id;
   assert.notEqual(homeActor, other);
@@ -87,21 +88,43 @@ test('selection order: --data-dir / GRIT_HOME, then --actor, then the default, e
   assert.equal(gritOk(repo, ['issue', 'list']).total, 3);
 });
 
-test('a --data-dir or GRIT_HOME that names no actor yet gets one, and the command says so, locally and through the daemon', async () => {
+test('a --data-dir or GRIT_HOME that holds no actor is refused, nothing written, locally and through the daemon; actor init and init make one there', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const daemon = await startDaemon();
   try {
     for (const [how, env] of [['local', {}], ['daemon', daemon.env]] as const) {
-      const dir = join(tempDir(), 'typo');
-      const first = grit(repo, ['issue', 'list', '--json', '--data-dir', dir], { env });
-      assert.equal(first.code, 0, first.stdout);
-      const id = gritOk(repo, ['actor', 'current', '--data-dir', dir]).actor.actor_id;
-      assert.equal(first.stderr, `grit: warning: created a new actor ${id} in ${dir}: the data dir (--data-dir or GRIT_HOME) held none yet\n`, how);
-      assert.equal(grit(repo, ['issue', 'list', '--json', '--data-dir', dir], { env }).stderr, '', `${how}: once`);
-      const home = join(tempDir(), 'home');
-      assert.match(grit(repo, ['issue', 'list', '--json'], { env: { ...env, GRIT_HOME: home } }).stderr, /created a new actor \w+ in .*home: the data dir/, how);
+      const parent = tempDir();
+      const cases: [string, RegExp][] = [
+        [join(parent, 'typo'), /does not exist$/],
+        [join(parent, 'no', 'such', 'dir'), /does not exist$/],
+        [parent, /holds no actor \(no config\.toml\)$/],
+      ];
+      for (const [dir, why] of cases) {
+        for (const r of [
+          grit(repo, ['issue', 'list', '--json', '--data-dir', dir], { env }),
+          grit(repo, ['issue', 'create', '--title', 'x', '--json'], { env: { ...env, GRIT_HOME: dir } }),
+        ]) {
+          assert.equal(r.code, 2, `${how} ${dir}: ${r.stdout}${r.stderr}`);
+          assert.equal(r.json.error.code, 'invalid_args');
+          assert.match(r.json.error.message, new RegExp(`^the data dir ${dir} \\(--data-dir or GRIT_HOME\\) ${why.source}`), how);
+          assert.equal(r.json.error.details.suggestion, `check the path; \`grit actor init --data-dir ${dir}\` makes a new actor there`);
+        }
+      }
+      assert.deepEqual(readdirSync(parent), [], `${how}: nothing was written`);
+      // The explicit ways: actor init (again: the same actor), and init.
+      const made = join(parent, 'agent', 'home');
+      const created = gritOk(repo, ['actor', 'init', '--data-dir', made, '--label', 'agent']);
+      assert.deepEqual([created.created, created.actor.data_dir, created.actor.is_default], [true, made, false]);
+      assert.deepEqual(gritOk(repo, ['actor', 'init'], { env: { GRIT_HOME: made } }), { ...created, created: false });
+      const r = grit(repo, ['issue', 'create', '--title', 'as agent', '--json', '--data-dir', made], { env });
+      assert.equal(r.code, 0, r.stdout);
+      assert.equal(r.stderr, '');
+      assert.equal(gritOk(repo, ['issue', 'show', r.json.data.issue_id]).events[0].actor, created.actor.actor_id);
+      const viaInit = gritOk(repo, ['init', '--no-agents-md'], { env: { GRIT_HOME: join(parent, 'init') } }).actor;
+      assert.equal(viaInit.data_dir, join(parent, 'init'));
     }
+    assert.notEqual(gritOk(repo, ['actor', 'current']).actor.data_dir.indexOf('.git/grit/actors/'), -1, 'the default stays the repository\'s');
   } finally {
     await daemon.stop();
   }

@@ -362,8 +362,8 @@ describe('human errors', () => {
     gritOk(repo, ['init', '--no-agents-md']);
     const id = gritOk(repo, ['issue', 'create', '--title', 't']).issue_id;
     const cases: [string[], number, RegExp][] = [
-      [['lock', 'acquire', '--resource', 'nope:x'], 2, /^hint: run the command with --help/m],
-      [['issue', 'update', id, '--title', ''], 2, /^hint: run the command with --help/m],
+      [['lock', 'acquire', '--resource', 'nope:x'], 2, /^hint: for example --resource path:src\/git/m],
+      [['issue', 'update', id, '--title', ''], 2, /^hint: give a title/m],
       [['issue', 'show', 'ffffffff'], 3, /^hint: .*grit issue list/m],
     ];
     for (const [args, code, hint] of cases) {

@@ -304,7 +304,8 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'create'], /^Missing required flag title$/, /--help/],
     [['issue', 'show'], /^Missing 1 required arg: id$/, /--help/],
     [['issue', 'show', 'abcd', 'extra'], /^Unexpected argument: extra$/, /--help/],
-    [['snapshot', 'gc', '--keep', '-1'], /^Parsing --keep: Expected an integer greater than or equal to 0 but received: -1$/, /--help/],
+    // Worded as `--keep abc` is (the command checks both), not as oclif's parser would.
+    [['snapshot', 'gc', '--keep', '-1'], /^--keep must be a whole number, 0 or more$/, /--keep 1/],
     [['bogus'], /^unknown command: grit bogus$/, /grit help/],
     [['issue', 'lst'], /^unknown command: grit issue lst$/, /did you mean `grit issue list`/],
     [['issue', 'assign'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add` or `grit issue assignee remove`\?$/],
@@ -332,6 +333,54 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     assert.equal(human.code, 2);
     assert.equal(human.stdout, '');
     assert.match(human.stderr, /^error: .+\nhint: .+\n$/);
+  }
+});
+
+test('every invalid_args error says what to try next (details.suggestion, the hint of the human output)', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const cases: [string[], RegExp][] = [
+    [['issue', 'comment', id], /--body-file -/],
+    [['issue', 'create', '--title', ''], /--title "…"/],
+    [['issue', 'label', 'add', id, '--label', ' '], /--label bug/],
+    [['issue', 'assignee', 'add', id, '--user', 'a\tb'], /escape characters from --user/],
+    [['issue', 'link', 'add', id, '--url', 'javascript:alert(1)'], /http/],
+    [['issue', 'attachment', 'add', id, '--name', 'x'], /sha256sum/],
+    [['issue', 'attachment', 'add', id, '--name', 'x', '--sha256', 'ab'], /sha256sum/],
+    [['issue', 'attachment', 'add', id, '--name', 'x', '--sha256', 'ab'.repeat(32), '--mime', 'text'], /--mime text\/plain/],
+    [['export', '--since', 'abc'], /--since 2025-01-01/],
+    [['lock', 'acquire', '--resource', 'path:x', '--ttl', '500ms'], /from 1s to 30d/],
+    [['lock', 'acquire', '--resource', 'path:x', '--ttl', 'soon'], /--ttl 30s/],
+    [['lock', 'acquire', '--resource', 'bogus'], /--resource path:src\/git/],
+    [['lock', 'acquire', '--resource', 'path:../x'], /inside the repository/],
+    [['context', 'index', '--pattern', '*.{ts'], /close the braces/],
+    [['context', 'set', '!key', 'v'], /build\.command/],
+    [['snapshot', 'gc', '--keep', 'abc'], /--keep 1/],
+  ];
+  for (const [line, plan] of cases) {
+    const r = grit(repo, [...line, '--json'], { input: '' });
+    assert.equal(r.json?.error?.code, 'invalid_args', `${line.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.code, 2);
+    assert.match(r.json.error.details.suggestion, plan, line.join(' '));
+    assert.doesNotMatch(r.json.error.details.suggestion, /\n/);
+    const human = grit(repo, line, { input: '' });
+    assert.equal(human.stderr, `error: ${r.json.error.message}\nhint: ${r.json.error.details.suggestion}\n`);
+  }
+  // What only other callers can send (IPC, MCP, the API): the shared argument checks say it too.
+  const { runLocal } = await import('../../src/commands/run.js');
+  for (const [name, args] of [
+    ['IssueList', { state: 5 }],
+    ['IssueList', { state: 'done' }],
+    ['IssueCreate', { title: 'x', labels: [''] }],
+    ['Rebuild', { from_snapshot: 'yes' }],
+    ['SnapshotGc', { keep: 1.5 }],
+    ['LockAcquire', { resource: 'repo:', ttl: 1, ttl_ms: 1000 }],
+    ['IssueShow', {}],
+  ] as const) {
+    const err = await runLocal(name, args, { cwd: repo }).then(() => null, (e) => e);
+    assert.equal(err?.code, 'invalid_args', `${name} ${JSON.stringify(args)}: ${err}`);
+    assert.ok(typeof err.suggestion === 'string' && err.suggestion.length > 0, `${name} ${JSON.stringify(args)}: ${err.message}`);
   }
 });
 

@@ -5,10 +5,11 @@ import { GritError, type ErrorCode } from '../../src/core/errors.js';
 test("one rule for exit codes: the code's own, or 5 for the environment, carried through toJSON/fromJSON (a daemon's reply)", () => {
   const own: [ErrorCode, number][] = [['invalid_args', 2], ['not_found', 3], ['conflict', 4], ['db_busy', 5], ['io_error', 1], ['git_error', 1], ['wal_error', 1], ['ipc_error', 1], ['internal_error', 1]];
   for (const [code, exit] of own) {
-    const err = new GritError(code, 'x');
+    // One code of the union at a time: invalid_args takes a suggestion, which every code may carry.
+    const err = new GritError(code as 'conflict', 'x', { suggestion: 'y' });
     assert.equal(err.exitCode, exit, code);
     assert.equal(GritError.fromJSON(err.toJSON()).exitCode, exit, code);
-    assert.ok(!('exit_code' in err.toJSON().details), code);
+    assert.deepEqual(err.toJSON().details, { suggestion: 'y' }, code);
   }
   const env = new GritError('git_error', 'not a git repository', { environment: true, suggestion: 'git init' });
   assert.equal(env.exitCode, 5);

@@ -2,9 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { git, grit, gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { GritClient } from '../../src/protocol/client.js';
 import type { Notification } from '../../src/protocol/notifications.js';
@@ -78,5 +79,26 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
     await w1.ended;
   } finally {
     await daemon.stop();
+  }
+});
+
+test('GRIT_NO_DAEMON: watch is refused (ipc_error, exit 5) and starts no daemon', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const runDir = testRunDir();
+  const env = { ...daemonEnv(runDir), GRIT_NO_DAEMON: '1' };
+  try {
+    const r = grit(repo, ['watch', '--json'], { env, timeout: 15_000 });
+    assert.equal(r.code, 5, r.stdout + r.stderr);
+    assert.equal(r.json.error.code, 'ipc_error');
+    assert.match(r.json.error.message, /GRIT_NO_DAEMON is set/);
+    assert.match(r.json.error.details.suggestion, /GRIT_NO_DAEMON=0 grit watch/);
+    const human = grit(repo, ['watch', '--all'], { env, timeout: 15_000 });
+    assert.equal(human.code, 5);
+    assert.match(human.stderr, /^error: watch prints the daemon's notifications, and GRIT_NO_DAEMON is set.*\nhint: /);
+    assert.equal(existsSync(join(runDir, 'daemon.sock')), false, 'no daemon was started');
+  } finally {
+    // Had one been started (the bug), it is stopped here rather than left idling.
+    if (existsSync(join(runDir, 'daemon.sock'))) await gritAsync('/', ['daemon', 'stop'], { env: daemonEnv(runDir) });
   }
 });

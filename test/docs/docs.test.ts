@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { parseTtl } from '../../src/git/locks.js';
+import { STALE_LOCK_MS } from '../../src/git/refs.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { tempDir } from '../helpers/repo.js';
 
@@ -37,6 +39,29 @@ describe('docs', () => {
     const r = check('--manifest', changed);
     assert.equal(r.status, 1);
     assert.match(r.stderr, /commands\.md is stale: run `npm run build`/);
+  });
+
+  it('locks.md gives TTLs as the parser reads them: those it lists work, those it says are refused are', () => {
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'locks.md'), 'utf8');
+    const para = /^TTL: (.*?); a bare number is seconds;.*?so (.*?) are refused/ms.exec(doc);
+    assert.ok(para, 'the TTL paragraph of locks.md');
+    const forms = (text: string) => [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]);
+    assert.ok(forms(para[1]).length >= 4);
+    for (const ttl of forms(para[1])) assert.ok(parseTtl(ttl) >= 1000, ttl);
+    for (const ttl of forms(para[2])) assert.throws(() => parseTtl(ttl), { code: 'invalid_args' }, ttl);
+  });
+
+  it('gives the age at which a ref lock is stale as the code has it, wherever it says', () => {
+    const says: [string, RegExp][] = [
+      ['operations.md', /git-style ref lock is stale when older than (\d+) s/],
+      ['wal.md', /a lock file whose mtime is more than (\d+) s old/],
+      ['reliability.md', /A lock older than (\d+) s is treated as abandoned/],
+    ];
+    for (const [file, sentence] of says) {
+      const m = sentence.exec(readFileSync(join(REPO_ROOT, 'docs', file), 'utf8').replace(/\s+/g, ' '));
+      assert.ok(m, `${file}: ${sentence}`);
+      assert.equal(Number(m[1]) * 1000, STALE_LOCK_MS, file);
+    }
   });
 
   it('has no broken relative links in README.md and docs/', () => {

@@ -96,7 +96,7 @@ test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot;
   const blocked = gritDoctor(repo, ['--fix']);
   assert.equal(check(blocked, 'store_integrity').status, 'error');
   assert.deepEqual(blocked.applied, []);
-  assert.match(blocked.failed[0], /daemon .* holds this store/);
+  assert.match(blocked.failed[0], /^store_integrity: a daemon \(pid \d+\) serves from this store: .*: run `grit doctor --fix` without --no-daemon/);
   assert.ok(existsSync(lock), 'a live lock is never removed');
 
   writeFileSync(lock, JSON.stringify({ pid: deadPid(), expires_ts: Date.now() - 1 }));

@@ -17,6 +17,7 @@ import { fromHex, toHex } from '../../src/core/hex.js';
 import { StoreFill } from '../../src/core/store-fill.js';
 import { Wal, WAL_REF } from '../../src/git/wal.js';
 import { network } from '../sync/_helpers.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 const ACTORS = [
   { id: 'a1'.repeat(16) },
@@ -419,6 +420,40 @@ test('a rebuild that finds the WAL unreadable leaves the store as it was (it may
       const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
       assert.deepEqual(readdirSync(actorDir).filter((f) => f.includes('before-rebuild')), [], 'the copy is gone');
     }
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a store a live daemon serves is rebuilt by that daemon only: rebuild and doctor --fix from another process refuse alike', { timeout: 120_000 }, async () => {
+  const daemon = await startDaemon();
+  try {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    const cfg = join(repo, '.git', 'grit', 'config.toml');
+    writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('max_events = 10000', 'max_events = 5'));
+    // Through the daemon: it now holds the actor's store (its lease), and a rebuild is recommended
+    // (6 events applied since the first, which built the store).
+    for (let i = 0; i < 7; i++) gritOk(repo, ['issue', 'create', '--title', `q${i}`], { env: daemon.env });
+    const before = gritOk(repo, ['issue', 'list']);
+
+    const local = grit(repo, ['rebuild', '--json']);
+    assert.equal(local.code, 5, local.stdout + local.stderr);
+    assert.equal(local.json.error.code, 'db_busy');
+    assert.equal(local.json.error.details.daemon_pid, daemon.child!.pid);
+    assert.match(local.json.error.message, /serves from this store: rebuilding it here would empty it under the daemon/);
+    assert.match(local.json.error.details.suggestion, /without --no-daemon/);
+    const doctored = gritDoctor(repo, ['--fix']);
+    assert.deepEqual(doctored.applied, []);
+    assert.match(doctored.failed.join('\n'), /^rebuild_threshold: a daemon \(pid \d+\) serves from this store: .*: run `grit doctor --fix` without --no-daemon/);
+    assert.deepEqual(gritOk(repo, ['issue', 'list']), before, 'nothing was emptied');
+
+    // Through the daemon, both run: it rebuilds the store it serves.
+    const fixed = gritDoctor(repo, ['--fix'], { env: daemon.env });
+    assert.ok(fixed.applied.some((a: string) => /rebuilt the store .*7 events/.test(a)), fixed.applied.join('\n'));
+    assert.deepEqual(fixed.failed, []);
+    assert.equal(gritOk(repo, ['rebuild'], { env: daemon.env }).event_count, 7);
+    assert.deepEqual(gritOk(repo, ['issue', 'list']), before);
   } finally {
     await daemon.stop();
   }

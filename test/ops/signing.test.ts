@@ -76,6 +76,7 @@ test('init --generate-key gives the default actor a key once; its events are sig
   // Again: the same key is kept.
   assert.equal(gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor.public_key, keyed.public_key);
   const id = gritOk(repo, ['issue', 'create', '--title', 'signed']).issue_id;
+  assert.match(grit(repo, ['db', 'verify']).stdout, /^1 event in the WAL: 1 signature checked, 1 valid, /);
   gritOk(repo, ['issue', 'comment', id, '--body', 'also signed']);
   const v = gritOk(repo, ['db', 'verify']);
   assert.deepEqual(

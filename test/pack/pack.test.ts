@@ -1,12 +1,13 @@
 /**
  * The package as users get it: `npm pack`, then `npm install -g` of the tarball into a temp
  * prefix, then the installed `grit` and `grit-daemon` run from a repository elsewhere. Needs the
- * npm registry (or a warm npm cache) for the dependencies; GRIT_SKIP_PACK=1 skips it.
+ * npm registry (or a warm npm cache) for the dependencies; GRIT_SKIP_PACK=1 skips it. Also the
+ * install steps of docs/getting-started.md, run as written on a fresh clone.
  */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { tempDir, tempRepo } from '../helpers/repo.js';
@@ -90,5 +91,34 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     assert.doesNotMatch(out, /ERR_MODULE_NOT_FOUND|Cannot find (module|package)/);
     assert.equal(daemon.code, 0, out);
     assert.match(out, /usage: grit-daemon/);
+  });
+});
+
+describe('getting-started.md install steps', { skip, timeout: 900_000 }, () => {
+  // A fresh clone has no node_modules and no build: what a reader has. Its own copy of the doc is
+  // run, so the steps and the checkout they install agree (HEAD: commit what you test).
+  it('work as written on a fresh clone (a throwaway prefix stands for the global one)', () => {
+    const checkout = join(tempDir('grit-fresh-'), 'grit');
+    assert.equal(run('git', ['clone', '-q', REPO_ROOT, checkout], { timeout: 120_000 }).code, 0);
+    const doc = readFileSync(join(checkout, 'docs', 'getting-started.md'), 'utf8');
+    const block = /^## Install\n[\s\S]*?```sh\n([\s\S]*?)```/m.exec(doc);
+    assert.ok(block, 'the Install section has a sh block');
+    const lines = block[1].split('\n').map((l) => l.replace(/\s+#.*$/, '').trim()).filter(Boolean);
+    assert.ok(lines.some((l) => l.startsWith('npm install -g')), lines.join('\n'));
+    const prefix = tempDir('grit-prefix-');
+    const env = {
+      ...process.env,
+      npm_config_prefix: prefix,
+      npm_config_prefer_offline: 'true',
+      npm_config_audit: 'false',
+      npm_config_fund: 'false',
+      PATH: `${join(prefix, 'bin')}${delimiter}${process.env.PATH}`,
+      GRIT_NO_DAEMON: '1',
+    };
+    const script = ['set -e', ...lines.map((l) => l.replace('/path/to/grit', checkout))].join('\n');
+    const r = run('sh', ['-c', script], { cwd: tempDir(), env, timeout: 840_000 });
+    assert.equal(r.code, 0, `${script}\n${r.stdout}${r.stderr}`);
+    assert.match(r.stdout, /^grit\/\d+\.\d+\.\d+ /m);
+    assert.ok(existsSync(join(prefix, 'bin', 'grit-daemon')));
   });
 });

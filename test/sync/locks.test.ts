@@ -103,6 +103,21 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
   assert.equal(gritOk(repo, ['lock', 'status']).expired, 0);
 });
 
+test('lock gc human output names the deleted locks by their count, not after "kept"', { timeout: 30_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  for (const r of ['path:a', 'path:b']) gritOk(repo, ['lock', 'acquire', '--resource', r]);
+  gritOk(repo, ['lock', 'acquire', '--resource', 'path:short', '--ttl', '1s']);
+  await sleep(1100);
+  const gc = (expect: string) => {
+    const r = grit(repo, ['lock', 'gc']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `${expect}\n`);
+  };
+  gc('deleted 1 expired lock (path:short), 2 kept (local only)');
+  gc('deleted 0 expired locks, 2 kept (local only)');
+});
+
 test('path: resources are taken from the caller\'s directory (CLI, daemon, API) and must lie inside the worktree', { timeout: 90_000 }, async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

@@ -41,7 +41,7 @@ async function scene() {
 }
 
 test('sync refuses a remote snapshot that is not the WAL up to its wal_head, and imports an honest one', { timeout: 60_000 }, async () => {
-  const { a, b, head, events } = await scene();
+  const { a, b, c, head, events } = await scene();
   // Published on the remote: an empty snapshot claiming the whole WAL, and an honest one.
   craft(a, [], head, 'refs/grit/snapshots/1000');
   const honest = craft(a, [...events].reverse(), head, 'refs/grit/snapshots/2000'); // order is not part of the claim
@@ -59,6 +59,11 @@ test('sync refuses a remote snapshot that is not the WAL up to its wal_head, and
   assert.deepEqual([rebuilt.from_snapshot, rebuilt.snapshot_ref, rebuilt.event_count], [true, 'refs/grit/snapshots/2000', 3]);
   assert.deepEqual(titles(b), ['one', 'three', 'two']);
   assert.match(grit(b, ['sync']).stdout, /^pulled 0 events, rebased 0, pushed 0 · /);
+  // The human line counts the refusal; why is in the warning (it may also be "cannot be checked").
+  const human = grit(c, ['sync']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^pulled 3 events, rebased 1, pushed 1, 1 snapshot, 1 snapshot refused · origin wal [0-9a-f]{8}\n$/);
+  assert.match(human.stderr, /snapshot refs\/grit\/snapshots\/1000 from origin was not imported: it lacks 3 events/);
 });
 
 test('a snapshot fetched by plain git is checked before its first use: missing, extra, doubled or re-signed events are refused for good', { timeout: 60_000 }, async () => {

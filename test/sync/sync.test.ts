@@ -105,14 +105,21 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
     signature_problems: { refused: 0, kept: 0 },
     snapshot: null,
   });
+  // The human line: what moved, then where each WAL is (one head when both are at it).
+  const human = (clone: string, args: string[]) => {
+    const r = grit(clone, ['sync', ...args]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.trim().split(' · ');
+  };
+  const head = (dir: string) => git(dir, 'rev-parse', '--short=8', 'refs/grit/wal').trim();
+  assert.deepEqual(human(a, []), ['pulled 0 events, rebased 0, pushed 0', 'origin: no WAL yet']);
   gritOk(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['issue', 'create', '--title', 'two']);
   // --pull does not push.
   assert.equal(gritOk(a, ['sync', '--pull']).pushed, 0);
   assert.deepEqual(refs(remote), {});
-  const r = grit(a, ['sync', '--push']);
-  assert.equal(r.code, 0, r.stderr);
-  assert.equal(r.stdout.trim().split(' · ')[0], 'pulled 0 events, rebased 0, pushed 2');
+  assert.deepEqual(human(a, ['--pull']), ['pulled 0 events, rebased 0, pushed 0', `local wal ${head(a)}, origin: no WAL yet`]);
+  assert.deepEqual(human(a, ['--push']), ['pulled 0 events, rebased 0, pushed 2', `origin wal ${head(a)}`]);
   gritOk(b, ['issue', 'create', '--title', 'three']);
   // --push on a clone behind and ahead of the remote: rebases (it has to), pushes.
   const pushed = gritOk(b, ['sync', '--push']);
@@ -120,9 +127,16 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   // --push on a clone that is only behind: nothing to push, and nothing pulled either.
   const behind = gritOk(a, ['sync', '--push']);
   assert.deepEqual([behind.pulled, behind.pushed], [0, 0]);
-  assert.equal(gritOk(a, ['issue', 'list']).total, 2);
-  assert.equal(gritOk(a, ['sync', '--pull']).pulled, 1);
-  assert.equal(gritOk(a, ['issue', 'list']).total, 3);
+  assert.notEqual(head(a), head(remote));
+  assert.deepEqual(human(a, ['--push']), ['pulled 0 events, rebased 0, pushed 0', `local wal ${head(a)}, origin wal ${head(remote)}`]);
+  // --pull on a clone ahead and behind: rebases its own on top and pushes nothing, so the heads differ.
+  gritOk(a, ['issue', 'create', '--title', 'four']);
+  const [moved, where] = human(a, ['--pull']);
+  assert.equal(moved, 'pulled 1 event, rebased 1, pushed 0');
+  assert.equal(where, `local wal ${head(a)}, origin wal ${head(remote)}`);
+  assert.notEqual(head(a), head(remote));
+  assert.equal(gritOk(a, ['issue', 'list']).total, 4);
+  assert.deepEqual(human(a, []), ['pulled 0 events, rebased 0, pushed 1', `origin wal ${head(a)}`]);
   // A remote given as a path works as well as a name.
   assert.equal(gritOk(a, ['sync', '--remote', remote]).pulled, 0);
 });

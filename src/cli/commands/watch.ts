@@ -5,7 +5,7 @@ import { NOTIFICATION_KINDS } from '../../protocol/notifications.js';
 /** Not a GritCommand: it prints notifications as they come instead of one result. */
 export default class Watch extends Command {
   static description =
-    "Print the daemon's notifications as they happen: events applied, syncs, lock changes, snapshots; those of this repository, or of every one with --all (starts the daemon if needed)";
+    "Print the daemon's notifications as they happen: events applied, syncs, lock changes, snapshots; those of this repository, or of every one with --all (starts the daemon if needed; refused under GRIT_NO_DAEMON)";
 
   static examples = ['<%= config.bin %> watch', '<%= config.bin %> watch --kind EventApplied --json'];
 
