@@ -180,8 +180,14 @@ test('a default actor whose directory or config.toml is gone: missing config (ex
 });
 
 const titles = (repo: string, env: NodeJS.ProcessEnv): string[] => gritOk(repo, ['issue', 'list'], { env }).issues.map((i: any) => i.title).sort();
+/** A new data dir holding a new actor, made in `repo` (a data dir must hold an actor). */
+const newHome = (repo: string, env: NodeJS.ProcessEnv = {}): string => {
+  const dir = join(tempDir(), 'home');
+  gritOk(repo, ['actor', 'init', '--data-dir', dir], { env });
+  return dir;
+};
 /** The titles in the repository's WAL, as a store built afresh from it (a new data dir) sees them. */
-const walTitles = (repo: string): string[] => titles(repo, { GRIT_HOME: join(tempDir(), 'fresh') });
+const walTitles = (repo: string): string[] => titles(repo, { GRIT_HOME: newHome(repo) });
 
 test('a data dir serves one repository: in another it is refused (exit 5, naming both), locally and through the daemon, and no event crosses', async (t) => {
   const daemon = await startDaemon();
@@ -212,7 +218,7 @@ test('a data dir serves one repository: in another it is refused (exit 5, naming
 
     // Two projects and one external GRIT_HOME, the lost-events repair's case (QA 1c): the second is refused, nothing copied.
     const [p1, p2] = [tempRepo(), tempRepo()];
-    const home = { ...env, GRIT_HOME: join(tempDir(), 'home') };
+    const home = { ...env, GRIT_HOME: newHome(p1, env) };
     gritOk(p1, ['issue', 'create', '--title', 'p1 secret roadmap'], { env: home });
     const refused = grit(p2, ['issue', 'create', '--title', 'p2 issue', '--json'], { env: home });
     assert.equal(refused.code, 5, how);
@@ -229,11 +235,11 @@ test('a data dir serves one repository: in another it is refused (exit 5, naming
 });
 
 test('a data dir moves to another repository by itself when its own is gone (moved, deleted), and by `grit rebuild` when it is not', () => {
-  const home = { GRIT_HOME: join(tempDir(), 'home') };
   const base = tempDir();
   const p1 = join(base, 'p1');
   mkdirSync(p1);
   git(p1, 'init', '-q');
+  const home = { GRIT_HOME: newHome(p1) };
   gritOk(p1, ['issue', 'create', '--title', 'p1 issue'], { env: home });
   // Moved: the store is rebuilt from the same WAL, with a warning.
   const moved = join(base, 'moved');
@@ -286,8 +292,8 @@ test("a repository copied with its actors: the copy's store is its own, rebuilt 
 });
 
 test('a store that records no repository (an older grit made it), off this WAL: rebuilt from it, never repaired into it', async () => {
-  const home = join(tempDir(), 'home');
   const [p1, p2] = [tempRepo(), tempRepo()];
+  const home = newHome(p1);
   gritOk(p1, ['issue', 'create', '--title', 'p1 secret roadmap'], { env: { GRIT_HOME: home } });
   gritOk(p2, ['issue', 'create', '--title', 'p2 own']);
   // As an older grit left it: its meta without the repository.
