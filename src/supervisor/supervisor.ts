@@ -92,29 +92,40 @@ export class Supervisor {
     this.stopped = new Promise((r) => (this.markStopped = r));
   }
 
+  /**
+   * Binds every socket before it serves any: notifications first, the first endpoint (what CLIs
+   * connect to) last, so that a start failing on one (in use, not a socket) has read no request,
+   * and closes what it had bound.
+   */
   static async start(opts: SupervisorOptions): Promise<Supervisor> {
     const sup = new Supervisor(opts);
     // Started while this process is small: forking it is cheap now, and not later.
     if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
-    for (const url of opts.endpoints) {
-      const server = await RepServer.listen(url, (body, reply) => sup.onRequest(() => sup.dispatch(body), reply), {
-        maxMessageSize: MAX_REQUEST_BYTES,
-        maxReplySize: (opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
-        // SPEC §7: an oversized request gets an error reply too (read and discarded, never held).
-        oversized: ({ bytes, head }, reply) => sup.onRequest(() => sup.refuseOversized(bytes, head), reply),
-      });
-      server.on('handlerError', (err) => opts.logger.error({ err }, 'request handler failed'));
-      server.on('disconnect', (_id, err) => err && opts.logger.debug({ code: err.code }, 'connection dropped'));
-      sup.servers.push(server);
+    try {
+      if (opts.notifications) sup.pub = await PubServer.listen(opts.notifications);
+      for (const url of [...opts.endpoints].reverse()) sup.servers.unshift(await sup.listen(url));
+    } catch (err) {
+      await Promise.all([sup.pub?.close(), ...sup.servers.map((s) => s.close())]);
+      throw err;
     }
-    if (opts.notifications) sup.pub = await PubServer.listen(opts.notifications);
+    // Every second, if nothing sooner: the sweep also checks that the socket is still this daemon's.
     const periods = [opts.idleTimeoutMs, opts.workerIdleTimeoutMs ?? 0].filter((ms) => ms > 0);
-    if (periods.length > 0) {
-      sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
-      sup.sweepTimer.unref();
-    }
+    sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
+    sup.sweepTimer.unref();
     opts.logger.info({ endpoints: opts.endpoints }, 'daemon listening');
     return sup;
+  }
+
+  private async listen(url: string): Promise<RepServer> {
+    const server = await RepServer.listen(url, (body, reply) => this.onRequest(() => this.dispatch(body), reply), {
+      maxMessageSize: MAX_REQUEST_BYTES,
+      maxReplySize: (this.opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
+      // SPEC §7: an oversized request gets an error reply too (read and discarded, never held).
+      oversized: ({ bytes, head }, reply) => this.onRequest(() => this.refuseOversized(bytes, head), reply),
+    });
+    server.on('handlerError', (err) => this.opts.logger.error({ err }, 'request handler failed'));
+    server.on('disconnect', (_id, err) => err && this.opts.logger.debug({ code: err.code }, 'connection dropped'));
+    return server;
   }
 
   private async onRequest(answer: () => Promise<Uint8Array>, reply: ReplyFn): Promise<void> {
@@ -306,6 +317,13 @@ export class Supervisor {
 
   private sweep(): void {
     if (this.stopping) return;
+    if (!this.servers[0].holdsPath) {
+      // Removed or replaced (by hand, or by a daemon of a grit without the start lock): nobody can
+      // reach this daemon any more, and a daemon that can be reached may start in its place.
+      this.opts.logger.warn({ endpoint: this.opts.endpoints[0] }, 'the socket file is no longer this daemon\'s');
+      void this.stop('lost its socket');
+      return;
+    }
     const idleMs = this.opts.idleTimeoutMs;
     // A connected client or a watcher (`grit watch`) keeps the daemon up.
     const connected = this.servers.some((s) => s.connectionCount > 0) || (this.pub?.subscriberCount ?? 0) > 0;

@@ -1,7 +1,10 @@
 /** The daemon under duress: kill -9, crashing workers, hostile bytes, slow work next door, shutdown. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
 import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
@@ -10,6 +13,8 @@ import { rng } from '../helpers/random.js';
 import { encode } from '../../src/core/plain-cbor.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { GritError } from '../../src/core/errors.js';
+import { GritClient } from '../../src/protocol/client.js';
+import { pidAlive } from '../../src/commands/lockfile.js';
 import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';
 
 function initRepo(): { dir: string; actor: string; actorDir: string } {
@@ -328,6 +333,117 @@ test('four `daemon start` at once: one daemon, and only the call that started it
     assert.equal(grit(dir, ['daemon', 'start', '--idle-timeout', '300', '--json'], { env }).stderr, '');
   } finally {
     gritOk(dir, ['daemon', 'stop'], { env });
+  }
+});
+
+/** The pids of the daemons that logged `msg` in the run directory's log. */
+function loggedPids(runDir: string, msg: string): number[] {
+  const lines = readFileSync(join(runDir, 'daemon.log'), 'utf8').trim().split('\n');
+  return lines.map((l) => JSON.parse(l) as { msg: string; pid: number }).filter((e) => e.msg === msg).map((e) => e.pid);
+}
+
+const sockets = (runDir: string) => readdirSync(runDir).filter((name) => name.endsWith('.sock')).sort();
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+test('the start lock: of daemons starting at once over a lock left by a killed one, one holds it at a time', async () => {
+  const runDir = testRunDir();
+  const gone = spawn(process.execPath, ['-e', '']);
+  await once(gone, 'exit');
+  mkdirSync(join(runDir, 'start.lock'));
+  writeFileSync(join(runDir, 'start.lock', 'owner'), JSON.stringify({ pid: gone.pid }));
+  // Each holder makes a file only one process can make, and removes it before letting go.
+  const lockModule = new URL('../../src/supervisor/start-lock.js', import.meta.url).href;
+  const inside = join(runDir, 'inside');
+  const script = `import { withStartLock } from ${JSON.stringify(lockModule)};
+import { closeSync, openSync, rmSync } from 'node:fs';
+for (let i = 0; i < 5; i++) {
+  await withStartLock(${JSON.stringify(runDir)}, async () => {
+    closeSync(openSync(${JSON.stringify(inside)}, 'wx'));
+    await new Promise((r) => setTimeout(r, 5));
+    rmSync(${JSON.stringify(inside)});
+  });
+}`;
+  const starts = Array.from({ length: 8 }, () => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    return new Promise<string>((resolve) => child.on('close', (code) => resolve(`${code} ${stderr}`)));
+  });
+  assert.deepEqual(await Promise.all(starts), Array(8).fill('0 '));
+  assert.deepEqual(readdirSync(runDir).filter((name) => name.startsWith('start.lock')).length, 1, 'only the killed lock\'s tombstone is left');
+});
+
+test('sockets and a start lock left by killed daemons, then a burst of CLIs: one daemon owns all of the run directory, and none runs unreachable', async () => {
+  const { dir } = initRepo();
+  const killed = await startDaemon();
+  const { runDir, env } = killed;
+  const killedPid = killed.child!.pid!;
+  killed.child!.kill('SIGKILL');
+  await killed.exited;
+  // And the start lock of a daemon killed while it started.
+  mkdirSync(join(runDir, 'start.lock'));
+  writeFileSync(join(runDir, 'start.lock', 'owner'), JSON.stringify({ pid: killedPid }));
+  const burst = await Promise.all(Array.from({ length: 12 }, () => gritAsync(dir, ['issue', 'list', '--json'], { env })));
+  for (const r of burst) assert.equal(r.code, 0, r.stdout + r.stderr);
+  const status = gritOk(dir, ['daemon', 'status'], { env });
+  try {
+    assert.equal(status.running, true);
+    // (The killed daemon's own line may not have reached the log.)
+    const started = loggedPids(runDir, 'daemon listening').filter((pid) => pid !== killedPid);
+    assert.deepEqual(started, [status.pid], 'one daemon started; the others found it serving');
+    // The notifications a watcher gets are that daemon's.
+    const kinds: string[] = [];
+    const watch = await GritClient.subscribe((n) => kinds.push(n.kind), { endpoint: `ipc://${join(runDir, 'events.sock')}` });
+    gritOk(dir, ['issue', 'create', '--title', 'watched'], { env });
+    await until(() => kinds.includes('EventApplied'), 'the notification');
+    watch.close();
+  } finally {
+    gritOk(dir, ['daemon', 'stop'], { env });
+  }
+  assert.deepEqual(loggedPids(runDir, 'daemon listening').filter(pidAlive), [], 'no daemon outlives `daemon stop`');
+});
+
+test('events.sock held by another process: the daemon does not start, and says why; the command runs here at once', async () => {
+  const runDir = testRunDir();
+  const env = daemonEnv(runDir);
+  const { dir } = initRepo();
+  const holder = createServer().listen(join(runDir, 'events.sock'));
+  await once(holder, 'listening');
+  try {
+    const created = await gritAsync(dir, ['issue', 'create', '--title', 'here', '--json'], { env });
+    assert.equal(created.code, 0, created.stdout);
+    assert.match(created.stderr, /^grit: warning: the daemon could not start \(\S+\/events\.sock is in use by a live process\); ran the command here/);
+    const start = await gritAsync(dir, ['daemon', 'start', '--json'], { env });
+    assert.equal(start.code, 5, start.stdout);
+    assert.equal(start.json.error.details.reason, `${join(runDir, 'events.sock')} is in use by a live process`);
+    assert.deepEqual(sockets(runDir), ['events.sock'], 'the failed starts bound nothing, and left nothing');
+    assert.equal(gritOk(dir, ['daemon', 'status'], { env }).running, false);
+  } finally {
+    holder.close();
+  }
+});
+
+test('a daemon whose socket file is removed stops, rather than run on unreachable; the next command starts another', async () => {
+  const { dir } = initRepo();
+  const daemon = await startDaemon();
+  try {
+    gritOk(dir, ['issue', 'list'], { env: daemon.env });
+    rmSync(join(daemon.runDir, 'daemon.sock'));
+    await until(() => daemon.child!.exitCode !== null, 'the daemon stopping');
+    assert.equal(daemon.child!.exitCode, 0);
+    gritOk(dir, ['issue', 'list'], { env: daemon.env });
+    const status = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
+    assert.ok(status.running && status.pid !== daemon.child!.pid);
+  } finally {
+    await daemon.stop();
+    gritOk(dir, ['daemon', 'stop'], { env: daemon.env });
   }
 });
 

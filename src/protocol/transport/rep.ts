@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { TransportError } from './errors.js';
 import type { Endpoint } from './endpoint.js';
 import { SpConnection, resolveLimits, type ConnectionLimits, type ResolvedLimits } from './connection.js';
-import { bindListener, closeListener, type BoundListener } from './listener.js';
+import { bindListener, closeListener, ownsIpcPath, type BoundListener } from './listener.js';
 import { SP_PROTO } from './wire.js';
 
 export interface RepServerOptions extends ConnectionLimits {
@@ -150,6 +150,11 @@ export class RepServer extends EventEmitter {
 
   get endpoint(): Endpoint {
     return this.bound.endpoint;
+  }
+
+  /** ipc: whether the socket file at its path is still the one it bound (not removed or replaced since). */
+  get holdsPath(): boolean {
+    return ownsIpcPath(this.bound);
   }
 
   get connectionCount(): number {
