@@ -33,6 +33,16 @@ import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
 import type { BuildInfo } from '../core/build-info.js';
 
+/** How long stopping waits for the requests in flight. */
+const DRAIN_MS = 60_000;
+/** How long it then serves its connections on, declining, until their clients close them. */
+const LINGER_MS = 1_000;
+
+/** The reply to a request that comes while the daemon stops: it has not run it. */
+function shuttingDown(): GritError {
+  return new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
+}
+
 export interface SupervisorOptions {
   endpoints: string[];
   /** Where notifications are published (PUB); none when absent. */
@@ -80,6 +90,8 @@ export class Supervisor {
   private readonly startedTs = Date.now();
   private lastActivity = Date.now();
   private inFlight = 0;
+  /** The requests being answered: stopping waits for those it finds. */
+  private readonly running = new Set<Promise<unknown>>();
   private requests = 0;
   private sweepTimer: NodeJS.Timeout | null = null;
   private spawnHelper: { stop(): void } | null = null;
@@ -132,10 +144,13 @@ export class Supervisor {
     this.inFlight++;
     this.requests++;
     this.lastActivity = Date.now();
+    const work = answer();
+    this.running.add(work);
     try {
-      const out = await answer();
+      const out = await work;
       if (!reply(out)) this.opts.logger.debug('reply not delivered (client gone or reply too large)');
     } finally {
+      this.running.delete(work);
       this.inFlight--;
       this.lastActivity = Date.now();
     }
@@ -170,6 +185,7 @@ export class Supervisor {
     const { repo_root } = whole;
     // Only these go without a repo_root (checkRequest).
     if (answeredBySupervisor(whole.name) || repo_root === null) return this.aboutItself(whole, format);
+    if (this.stopping) throw shuttingDown();
     const request = { ...whole, repo_root };
     const { name, request_id } = request;
     this.stepAsideFor(request);
@@ -244,7 +260,7 @@ export class Supervisor {
    * of the files its settings come from.
    */
   private async workerFor(request: RepoRequest, forRepair = false): Promise<{ worker: ActorWorkerPool; settings: string; release?: () => void }> {
-    if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
+    if (this.stopping) throw shuttingDown();
     const { repo, actor, stamp, store } = this.routes.resolve(request);
     const repair = forRepair ? undefined : this.repairs.get(actor.dir);
     if (repair) {
@@ -349,16 +365,26 @@ export class Supervisor {
     this.retiring.set(dir, closing);
   }
 
-  /** Stops taking requests, lets in-flight ones finish, then closes every worker (leases released). */
+  /**
+   * Lets the requests in flight finish (up to DRAIN_MS), declining new ones (the CLI runs them
+   * itself), then closes every worker (leases released) and lets go of its sockets, daemon.sock
+   * last: until then it answers, so no other daemon starts in this run directory while this one
+   * holds any of it (docs/daemon.md, Start-up).
+   */
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.opts.logger.info({ reason }, 'daemon stopping');
       if (this.sweepTimer) clearInterval(this.sweepTimer);
-      await Promise.all(this.servers.map((s) => s.close({ drain: true, drainTimeoutMs: 60_000 })));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+      clearTimeout(timer);
       await this.pub?.close();
       await Promise.allSettled([...this.workers.values()].map((w) => w.close()).concat([...this.retiring.values()]));
       this.workers.clear();
       this.spawnHelper?.stop();
+      // A request that came meanwhile is declined, not left unread: unread, the client could not
+      // tell whether it ran.
+      await Promise.all(this.servers.map((s) => s.close({ drain: true, lingerMs: LINGER_MS })));
       this.opts.logger.info('daemon stopped');
       this.markStopped();
     })();

@@ -430,6 +430,43 @@ test('events.sock held by another process: the daemon does not start, and says w
   }
 });
 
+test('a stopping daemon answers until it has let go of the run directory: commands meanwhile run here, none is dropped, no other daemon starts', async () => {
+  const { dir } = initRepo();
+  // A sync whose ssh "connection" lasts until the test is done: the request in flight the daemon waits for.
+  const go = join(tempDir(), 'go');
+  git(dir, 'remote', 'add', 'origin', 'ssh://grit.invalid/r.git');
+  git(dir, 'config', 'core.sshCommand', `while [ ! -e ${go} ]; do sleep 0.05; done; false`);
+  const daemon = await startDaemon();
+  const { runDir, env } = daemon;
+  const client = await daemon.client();
+  try {
+    const sync = client.request('Sync', {}, { repoRoot: dir }).then(
+      () => 'ok',
+      (err: GritError) => err.code,
+    );
+    await until(async () => ((await client.status()) as { workers: unknown[] }).workers.length === 1, 'the sync reaching its worker');
+    daemon.child!.kill('SIGTERM');
+    const during = await Promise.all(Array.from({ length: 4 }, (_, i) => gritAsync(dir, ['issue', 'create', '--title', `during ${i}`, '--json'], { env })));
+    assert.equal(daemon.child!.exitCode, null, 'these ran while the daemon stopped');
+    for (const r of during) assert.equal(r.code, 0, r.stdout + r.stderr);
+    writeFileSync(go, '');
+    assert.equal(await sync, 'git_error', 'the request in flight got its answer');
+    client.close();
+    assert.equal(await daemon.exited, 0);
+    assert.deepEqual(loggedPids(runDir, 'daemon listening'), [daemon.child!.pid], 'no daemon started while it stopped');
+    assert.deepEqual(loggedPids(runDir, 'daemon did not start'), []);
+    const listed = gritOk(dir, ['issue', 'list'], { env });
+    assert.equal(listed.issues.filter((i: { title: string }) => i.title.startsWith('during ')).length, 4);
+    const next = gritOk(dir, ['daemon', 'status'], { env });
+    assert.ok(next.running && next.pid !== daemon.child!.pid, 'the next command started a daemon of its own');
+  } finally {
+    writeFileSync(go, '');
+    client.close();
+    await daemon.stop();
+    gritOk(dir, ['daemon', 'stop'], { env });
+  }
+});
+
 test('a daemon whose socket file is removed stops, rather than run on unreachable; the next command starts another', async () => {
   const { dir } = initRepo();
   const daemon = await startDaemon();
