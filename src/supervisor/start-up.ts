@@ -3,8 +3,11 @@
  * time, and which one is decided under the directory's start lock before any socket file there is
  * touched.
  */
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { isSpawnHelperSocket } from '../protocol/daemon-paths.js';
 import { parseEndpoint } from '../protocol/transport/index.js';
-import { probeLive } from '../protocol/transport/listener.js';
+import { prepareIpcPath, probeLive } from '../protocol/transport/listener.js';
 import { withStartLock } from './start-lock.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
@@ -19,6 +22,14 @@ export async function startOwning(runDir: string, opts: SupervisorOptions): Prom
   if (await served()) return null;
   return withStartLock(runDir, async () => {
     if (await served()) return null;
+    await clearDeadSpawnHelpers(runDir);
     return Supervisor.start(opts);
   });
+}
+
+/** Spawn helper sockets nothing listens on (their daemon and helper were killed); live ones are left. */
+async function clearDeadSpawnHelpers(runDir: string): Promise<void> {
+  for (const name of readdirSync(runDir).filter(isSpawnHelperSocket)) {
+    await prepareIpcPath(join(runDir, name)).catch(() => undefined);
+  }
 }

@@ -107,12 +107,10 @@ export class Supervisor {
   /**
    * Binds every socket before it serves any: notifications first, the first endpoint (what CLIs
    * connect to) last, so that a start failing on one (in use, not a socket) has read no request,
-   * and closes what it had bound.
+   * and closes what it had bound. The spawn helper starts once they are all this daemon's.
    */
   static async start(opts: SupervisorOptions): Promise<Supervisor> {
     const sup = new Supervisor(opts);
-    // Started while this process is small: forking it is cheap now, and not later.
-    if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
     try {
       if (opts.notifications) sup.pub = await PubServer.listen(opts.notifications);
       for (const url of [...opts.endpoints].reverse()) sup.servers.unshift(await sup.listen(url));
@@ -120,6 +118,8 @@ export class Supervisor {
       await Promise.all([sup.pub?.close(), ...sup.servers.map((s) => s.close())]);
       throw err;
     }
+    // Started while this process is small (no worker yet): forking it is cheap now, and not later.
+    if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
     // Every second, if nothing sooner: the sweep also checks that the socket is still this daemon's.
     const periods = [opts.idleTimeoutMs, opts.workerIdleTimeoutMs ?? 0].filter((ms) => ms > 0);
     sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));

@@ -5,15 +5,16 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
-import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { daemonEnv, listening, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
 import { encode } from '../../src/core/plain-cbor.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { GritError } from '../../src/core/errors.js';
 import { GritClient } from '../../src/protocol/client.js';
+import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
 import { pidAlive } from '../../src/commands/lockfile.js';
 import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';
 
@@ -294,8 +295,7 @@ test('SIGTERM drains in-flight writes, releases leases and removes the socket', 
   assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
   assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
   // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
-  for (let i = 0; i < 100 && existsSync(join(daemon.runDir, 'git.sock')); i++) await sleep(20);
-  assert.equal(existsSync(join(daemon.runDir, 'git.sock')), false);
+  await until(() => !existsSync(gitSpawnerPath(daemon.env, daemon.child!.pid)), 'the spawn helper going');
 });
 
 test('a run directory the daemon cannot use: the command runs in-process at once, not after the spawn wait', () => {
@@ -398,12 +398,16 @@ test('sockets and a start lock left by killed daemons, then a burst of CLIs: one
     // (The killed daemon's own line may not have reached the log.)
     const started = loggedPids(runDir, 'daemon listening').filter((pid) => pid !== killedPid);
     assert.deepEqual(started, [status.pid], 'one daemon started; the others found it serving');
-    // The notifications a watcher gets are that daemon's.
+    // The notifications a watcher gets are that daemon's, and its spawn helper listens.
     const kinds: string[] = [];
     const watch = await GritClient.subscribe((n) => kinds.push(n.kind), { endpoint: `ipc://${join(runDir, 'events.sock')}` });
     gritOk(dir, ['issue', 'create', '--title', 'watched'], { env });
     await until(() => kinds.includes('EventApplied'), 'the notification');
     watch.close();
+    const helper = gitSpawnerPath(env, status.pid);
+    await until(() => listening(helper), "the daemon's spawn helper");
+    await until(() => !existsSync(gitSpawnerPath(env, killedPid)), "the killed daemon's spawn helper going");
+    assert.deepEqual(sockets(runDir), ['daemon.sock', 'events.sock', basename(helper)]);
   } finally {
     gritOk(dir, ['daemon', 'stop'], { env });
   }
