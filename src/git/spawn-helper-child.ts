@@ -3,7 +3,7 @@
  * argument and runs git for each JSON line it receives, answering with one JSON line; ends when
  * its stdin closes (the daemon that started it has stopped or died).
  */
-import { chmodSync, rmSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { spawnGit } from './git-process.js';
 import { readJsonLines, type HelperAnswer, type HelperRequest } from './spawn-helper.js';
@@ -22,12 +22,22 @@ function serve(socket: Socket): void {
   });
 }
 
-rmSync(socketPath, { force: true }); // a helper of a daemon that died left it
-// 0600 like the daemon's own sockets (the run directory, 0700, already keeps others out).
-const server = createServer(serve).listen(socketPath, () => chmodSync(socketPath, 0o600));
-server.on('error', () => process.exit(1)); // workers then spawn git themselves
+// The path is this daemon's own (named after its pid), and the daemon cleared one a dead helper
+// left before starting this one: a file there now is not this helper's to remove, and listening
+// fails (workers then spawn git themselves).
+let bound: number | null = null;
+const server = createServer(serve).listen(socketPath, () => {
+  // 0600 like the daemon's own sockets (the run directory, 0700, already keeps others out).
+  chmodSync(socketPath, 0o600);
+  bound = lstatSync(socketPath).ino;
+});
+server.on('error', () => process.exit(1));
 process.stdin.on('close', () => {
-  rmSync(socketPath, { force: true }); // nothing listens there any more
+  try {
+    if (lstatSync(socketPath).ino === bound) unlinkSync(socketPath); // nothing listens there any more
+  } catch {
+    // gone already
+  }
   process.exit(0); // which stops the gits still talking to a remote (src/git/git-process.ts)
 });
 process.stdin.resume();

@@ -1,7 +1,7 @@
 /**
  * Finding the per-user daemon, and starting it detached when nobody answers (SPEC §7: the CLI
- * auto-spawns it and waits up to 5 s). Two CLIs racing to start it are fine: the second daemon
- * finds the socket taken and exits, and both CLIs connect to the first.
+ * auto-spawns it and waits up to 5 s). Two CLIs racing to start it are fine: one daemon wins the
+ * run directory, the other finds it serving and exits 0, and both CLIs connect to the first.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -107,13 +107,13 @@ export async function connectOrSpawn(
   if (!opts.endpoint && !usableRunDir()) return null;
   const daemon = await spawnDaemon(opts.daemonArgs); // (not inside `onSpawn?.(…)`: that skips its argument without one)
   opts.onSpawn?.(daemon.pid);
-  // It exits 0 when another daemon took the socket first (that one is waited for); any other
-  // exit is a start that failed, for a reason that will not go away in the rest of the wait.
-  const failed = daemon.exited.then((code) => (code === 0 ? new Promise<never>(() => {}) : code));
+  // It exits 0 when it found another daemon serving (src/supervisor/start-up.ts), which is
+  // connected to at once; any other exit is a start that failed, for a reason that will not go
+  // away in the rest of the wait.
   const deadline = Date.now() + (opts.waitMs ?? SPAWN_WAIT_MS);
   for (let delay = 10; Date.now() < deadline; delay = Math.min(delay * 2, 100)) {
-    const code = await Promise.race([new Promise<null>((r) => setTimeout(r, delay, null)), failed]);
-    if (code !== null) {
+    const code = await Promise.race([new Promise<null>((r) => setTimeout(r, delay, null)), daemon.exited]);
+    if (code !== null && code !== 0) {
       opts.onStartFailure?.(startFailure(daemon.pid, code));
       return null;
     }
@@ -122,6 +122,7 @@ export async function connectOrSpawn(
     } catch (err) {
       if (!nobodyListening(err)) return null;
     }
+    if (code === 0) return null; // the daemon it found has stopped since: none is coming
   }
   return null;
 }

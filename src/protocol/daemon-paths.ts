@@ -8,8 +8,11 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { MAX_IPC_PATH_BYTES } from './transport/endpoint.js';
 
-/** The sockets the daemon listens on in its run directory; the longest decides how long it may be. */
-const SOCKET_NAMES = ['daemon.sock', 'events.sock', 'git.sock'];
+/**
+ * The sockets the daemon listens on in its run directory (its spawn helper's named with a pid of 7
+ * digits, the most Linux gives); the longest decides how long the directory may be.
+ */
+const SOCKET_NAMES = ['daemon.sock', 'events.sock', 'git-4194304.sock'];
 
 /**
  * The run directory. A relative GRIT_RUN_DIR is returned as it is, not resolved: against each
@@ -32,9 +35,17 @@ export function notificationsEndpoint(env: NodeJS.ProcessEnv = process.env): str
   return `ipc://${join(runDir(env), 'events.sock')}`;
 }
 
-/** Where the daemon's spawn helper listens (src/git/spawn-helper.ts). */
-export function gitSpawnerPath(env: NodeJS.ProcessEnv = process.env): string {
-  return join(runDir(env), 'git.sock');
+/**
+ * Where the spawn helper (src/git/spawn-helper.ts) of the daemon with this pid listens: a socket
+ * of each daemon's own, so that one starting never meets the helper of one that is exiting.
+ */
+export function gitSpawnerPath(env: NodeJS.ProcessEnv = process.env, pid = process.pid): string {
+  return join(runDir(env), `git-${pid}.sock`);
+}
+
+/** A spawn helper's socket, by its name in the run directory (`git.sock`: an older grit's). */
+export function isSpawnHelperSocket(name: string): boolean {
+  return /^git(-\d+)?\.sock$/.test(name);
 }
 
 export function daemonLogPath(env: NodeJS.ProcessEnv = process.env): string {

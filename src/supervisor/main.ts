@@ -8,8 +8,8 @@ import { pino, type Logger } from 'pino';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
-import { TransportError } from '../protocol/transport/index.js';
-import { Supervisor } from './supervisor.js';
+import type { Supervisor } from './supervisor.js';
+import { startOwning } from './start-up.js';
 
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
 export const DEFAULT_WORKER_IDLE_TIMEOUT_S = 120;
@@ -105,9 +105,9 @@ export async function main(argv: string[]): Promise<number> {
   const logger = pino({ level: knownLevel ? level : 'info' }, destination);
   if (!knownLevel) logger.warn({ GRIT_LOG_LEVEL: level, levels: LOG_LEVELS }, 'unknown log level; logging at info');
   const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
-  let supervisor: Supervisor;
+  let supervisor: Supervisor | null;
   try {
-    supervisor = await Supervisor.start({
+    supervisor = await startOwning(runDir(), {
       endpoints,
       notifications: notificationsEndpoint(),
       idleTimeoutMs: args.idleTimeoutMs,
@@ -117,13 +117,19 @@ export async function main(argv: string[]): Promise<number> {
       build: buildInfo(),
     });
   } catch (err) {
-    const inUse = err instanceof TransportError && err.code === 'address_in_use';
-    const message = inUse ? `a daemon is already listening on ${endpoints[0]}` : toGritError(err).message;
     // `reason` is what a CLI waiting on this start shows (src/protocol/daemon-launch.ts).
-    logger.warn({ err, reason: message }, 'daemon did not start');
-    process.stderr.write(`grit-daemon: ${message}\n`);
+    const reason = toGritError(err).message;
+    logger.warn({ err, reason }, 'daemon did not start');
+    process.stderr.write(`grit-daemon: ${reason}\n`);
     await flush(logger, opened);
-    return inUse ? 0 : ENV_EXIT;
+    return ENV_EXIT;
+  }
+  if (!supervisor) {
+    // Status 0: the CLI that spawned this one connects to that daemon at once (src/protocol/daemon-launch.ts).
+    logger.info('another daemon serves this run directory');
+    process.stderr.write(`grit-daemon: a daemon is already listening on ${endpoints[0]}\n`);
+    await flush(logger, opened);
+    return 0;
   }
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void supervisor.stop(signal));
   await supervisor.stopped;

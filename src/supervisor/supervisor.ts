@@ -33,6 +33,16 @@ import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
 import type { BuildInfo } from '../core/build-info.js';
 
+/** How long stopping waits for the requests in flight. */
+const DRAIN_MS = 60_000;
+/** How long it then serves its connections on, declining, until their clients close them. */
+const LINGER_MS = 1_000;
+
+/** The reply to a request that comes while the daemon stops: it has not run it. */
+function shuttingDown(): GritError {
+  return new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
+}
+
 export interface SupervisorOptions {
   endpoints: string[];
   /** Where notifications are published (PUB); none when absent. */
@@ -93,6 +103,8 @@ export class Supervisor {
   private readonly startedTs = Date.now();
   private lastActivity = Date.now();
   private inFlight = 0;
+  /** The requests being answered: stopping waits for those it finds. */
+  private readonly running = new Set<Promise<unknown>>();
   private requests = 0;
   private sweepTimer: NodeJS.Timeout | null = null;
   private spawnHelper: { stop(): void } | null = null;
@@ -105,39 +117,53 @@ export class Supervisor {
     this.stopped = new Promise((r) => (this.markStopped = r));
   }
 
+  /**
+   * Binds every socket before it serves any: notifications first, the first endpoint (what CLIs
+   * connect to) last, so that a start failing on one (in use, not a socket) has read no request,
+   * and closes what it had bound. The spawn helper starts once they are all this daemon's.
+   */
   static async start(opts: SupervisorOptions): Promise<Supervisor> {
     const sup = new Supervisor(opts);
-    // Started while this process is small: forking it is cheap now, and not later.
+    try {
+      if (opts.notifications) sup.pub = await PubServer.listen(opts.notifications);
+      for (const url of [...opts.endpoints].reverse()) sup.servers.unshift(await sup.listen(url));
+    } catch (err) {
+      await Promise.all([sup.pub?.close(), ...sup.servers.map((s) => s.close())]);
+      throw err;
+    }
+    // Started while this process is small (no worker yet): forking it is cheap now, and not later.
     if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
-    for (const url of opts.endpoints) {
-      const server = await RepServer.listen(url, (body, reply) => sup.onRequest(() => sup.dispatch(body), reply), {
-        maxMessageSize: MAX_REQUEST_BYTES,
-        maxReplySize: (opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
-        // SPEC §7: an oversized request gets an error reply too (read and discarded, never held).
-        oversized: ({ bytes, head }, reply) => sup.onRequest(() => sup.refuseOversized(bytes, head), reply),
-      });
-      server.on('handlerError', (err) => opts.logger.error({ err }, 'request handler failed'));
-      server.on('disconnect', (_id, err) => err && opts.logger.debug({ code: err.code }, 'connection dropped'));
-      sup.servers.push(server);
-    }
-    if (opts.notifications) sup.pub = await PubServer.listen(opts.notifications);
+    // Every second, if nothing sooner: the sweep also checks that the socket is still this daemon's.
     const periods = [opts.idleTimeoutMs, opts.workerIdleTimeoutMs ?? 0].filter((ms) => ms > 0);
-    if (periods.length > 0) {
-      sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
-      sup.sweepTimer.unref();
-    }
+    sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
+    sup.sweepTimer.unref();
     opts.logger.info({ endpoints: opts.endpoints }, 'daemon listening');
     return sup;
+  }
+
+  private async listen(url: string): Promise<RepServer> {
+    const server = await RepServer.listen(url, (body, reply) => this.onRequest(() => this.dispatch(body), reply), {
+      maxMessageSize: MAX_REQUEST_BYTES,
+      maxReplySize: (this.opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
+      // SPEC §7: an oversized request gets an error reply too (read and discarded, never held).
+      oversized: ({ bytes, head }, reply) => this.onRequest(() => this.refuseOversized(bytes, head), reply),
+    });
+    server.on('handlerError', (err) => this.opts.logger.error({ err }, 'request handler failed'));
+    server.on('disconnect', (_id, err) => err && this.opts.logger.debug({ code: err.code }, 'connection dropped'));
+    return server;
   }
 
   private async onRequest(answer: () => Promise<Uint8Array>, reply: ReplyFn): Promise<void> {
     this.inFlight++;
     this.requests++;
     this.lastActivity = Date.now();
+    const work = answer();
+    this.running.add(work);
     try {
-      const out = await answer();
+      const out = await work;
       if (!reply(out)) this.opts.logger.debug('reply not delivered (client gone or reply too large)');
     } finally {
+      this.running.delete(work);
       this.inFlight--;
       this.lastActivity = Date.now();
     }
@@ -172,6 +198,7 @@ export class Supervisor {
     const { repo_root } = whole;
     // Only these go without a repo_root (checkRequest).
     if (answeredBySupervisor(whole.name) || repo_root === null) return this.aboutItself(whole, format);
+    if (this.stopping) throw shuttingDown();
     const request = { ...whole, repo_root };
     const { name, request_id } = request;
     this.stepAsideFor(request);
@@ -246,7 +273,7 @@ export class Supervisor {
    * of the files its settings come from.
    */
   private async workerFor(request: RepoRequest, forRepair = false): Promise<{ worker: ActorWorkerPool; settings: string; release?: () => void }> {
-    if (this.stopping) throw new GritError('ipc_error', 'the daemon is shutting down', { details: { fallback: true } });
+    if (this.stopping) throw shuttingDown();
     const { repo, repository, actor, stamp, store } = this.routes.resolve(request);
     const repair = forRepair ? undefined : this.repairs.get(actor.dir);
     if (repair) {
@@ -319,6 +346,13 @@ export class Supervisor {
 
   private sweep(): void {
     if (this.stopping) return;
+    if (!this.servers[0].holdsPath) {
+      // Removed or replaced (by hand, or by a daemon of a grit without the start lock): nobody can
+      // reach this daemon any more, and a daemon that can be reached may start in its place.
+      this.opts.logger.warn({ endpoint: this.opts.endpoints[0] }, 'the socket file is no longer this daemon\'s');
+      void this.stop('lost its socket');
+      return;
+    }
     const idleMs = this.opts.idleTimeoutMs;
     // A connected client or a watcher (`grit watch`) keeps the daemon up.
     const connected = this.servers.some((s) => s.connectionCount > 0) || (this.pub?.subscriberCount ?? 0) > 0;
@@ -344,16 +378,26 @@ export class Supervisor {
     this.retiring.set(dir, closing);
   }
 
-  /** Stops taking requests, lets in-flight ones finish, then closes every worker (leases released). */
+  /**
+   * Lets the requests in flight finish (up to DRAIN_MS), declining new ones (the CLI runs them
+   * itself), then closes every worker (leases released) and lets go of its sockets, daemon.sock
+   * last: until then it answers, so no other daemon starts in this run directory while this one
+   * holds any of it (docs/daemon.md, Start-up).
+   */
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.opts.logger.info({ reason }, 'daemon stopping');
       if (this.sweepTimer) clearInterval(this.sweepTimer);
-      await Promise.all(this.servers.map((s) => s.close({ drain: true, drainTimeoutMs: 60_000 })));
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+      clearTimeout(timer);
       await this.pub?.close();
       await Promise.allSettled([...this.workers.values()].map((w) => w.close()).concat([...this.retiring.values()]));
       this.workers.clear();
       this.spawnHelper?.stop();
+      // A request that came meanwhile is declined, not left unread: unread, the client could not
+      // tell whether it ran.
+      await Promise.all(this.servers.map((s) => s.close({ drain: true, lingerMs: LINGER_MS })));
       this.opts.logger.info('daemon stopped');
       this.markStopped();
     })();

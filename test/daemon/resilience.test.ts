@@ -1,15 +1,21 @@
 /** The daemon under duress: kill -9, crashing workers, hostile bytes, slow work next door, shutdown. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { basename, join } from 'node:path';
 import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
-import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { daemonEnv, listening, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
 import { encode } from '../../src/core/plain-cbor.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { GritError } from '../../src/core/errors.js';
+import { GritClient } from '../../src/protocol/client.js';
+import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
+import { pidAlive } from '../../src/core/pid-alive.js';
 import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';
 import { silentRemote } from '../sync/_helpers.js';
 
@@ -337,8 +343,7 @@ test('SIGTERM drains in-flight writes, releases leases and removes the socket', 
   assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
   assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
   // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
-  for (let i = 0; i < 100 && existsSync(join(daemon.runDir, 'git.sock')); i++) await sleep(20);
-  assert.equal(existsSync(join(daemon.runDir, 'git.sock')), false);
+  await until(() => !existsSync(gitSpawnerPath(daemon.env, daemon.child!.pid)), 'the spawn helper going');
 });
 
 test('a run directory the daemon cannot use: the command runs in-process at once, not after the spawn wait', () => {
@@ -376,6 +381,158 @@ test('four `daemon start` at once: one daemon, and only the call that started it
     assert.equal(grit(dir, ['daemon', 'start', '--idle-timeout', '300', '--json'], { env }).stderr, '');
   } finally {
     gritOk(dir, ['daemon', 'stop'], { env });
+  }
+});
+
+/** The pids of the daemons that logged `msg` in the run directory's log. */
+function loggedPids(runDir: string, msg: string): number[] {
+  const lines = readFileSync(join(runDir, 'daemon.log'), 'utf8').trim().split('\n');
+  return lines.map((l) => JSON.parse(l) as { msg: string; pid: number }).filter((e) => e.msg === msg).map((e) => e.pid);
+}
+
+const sockets = (runDir: string) => readdirSync(runDir).filter((name) => name.endsWith('.sock')).sort();
+
+async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await sleep(20);
+  }
+}
+
+test('the start lock: of daemons starting at once over a lock left by a killed one, one holds it at a time', async () => {
+  const runDir = testRunDir();
+  const gone = spawn(process.execPath, ['-e', '']);
+  await once(gone, 'exit');
+  mkdirSync(join(runDir, 'start.lock'));
+  writeFileSync(join(runDir, 'start.lock', 'owner'), JSON.stringify({ pid: gone.pid }));
+  // Each holder makes a file only one process can make, and removes it before letting go.
+  const lockModule = new URL('../../src/supervisor/start-lock.js', import.meta.url).href;
+  const inside = join(runDir, 'inside');
+  const script = `import { withStartLock } from ${JSON.stringify(lockModule)};
+import { closeSync, openSync, rmSync } from 'node:fs';
+for (let i = 0; i < 5; i++) {
+  await withStartLock(${JSON.stringify(runDir)}, async () => {
+    closeSync(openSync(${JSON.stringify(inside)}, 'wx'));
+    await new Promise((r) => setTimeout(r, 5));
+    rmSync(${JSON.stringify(inside)});
+  });
+}`;
+  const starts = Array.from({ length: 8 }, () => {
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    return new Promise<string>((resolve) => child.on('close', (code) => resolve(`${code} ${stderr}`)));
+  });
+  assert.deepEqual(await Promise.all(starts), Array(8).fill('0 '));
+  assert.deepEqual(readdirSync(runDir).filter((name) => name.startsWith('start.lock')).length, 1, 'only the killed lock\'s tombstone is left');
+});
+
+test('sockets and a start lock left by killed daemons, then a burst of CLIs: one daemon owns all of the run directory, and none runs unreachable', async () => {
+  const { dir } = initRepo();
+  const killed = await startDaemon();
+  const { runDir, env } = killed;
+  const killedPid = killed.child!.pid!;
+  killed.child!.kill('SIGKILL');
+  await killed.exited;
+  // And the start lock of a daemon killed while it started.
+  mkdirSync(join(runDir, 'start.lock'));
+  writeFileSync(join(runDir, 'start.lock', 'owner'), JSON.stringify({ pid: killedPid }));
+  const burst = await Promise.all(Array.from({ length: 12 }, () => gritAsync(dir, ['issue', 'list', '--json'], { env })));
+  for (const r of burst) assert.equal(r.code, 0, r.stdout + r.stderr);
+  const status = gritOk(dir, ['daemon', 'status'], { env });
+  try {
+    assert.equal(status.running, true);
+    // (The killed daemon's own line may not have reached the log.)
+    const started = loggedPids(runDir, 'daemon listening').filter((pid) => pid !== killedPid);
+    assert.deepEqual(started, [status.pid], 'one daemon started; the others found it serving');
+    // The notifications a watcher gets are that daemon's, and its spawn helper listens.
+    const kinds: string[] = [];
+    const watch = await GritClient.subscribe((n) => kinds.push(n.kind), { endpoint: `ipc://${join(runDir, 'events.sock')}` });
+    gritOk(dir, ['issue', 'create', '--title', 'watched'], { env });
+    await until(() => kinds.includes('EventApplied'), 'the notification');
+    watch.close();
+    const helper = gitSpawnerPath(env, status.pid);
+    await until(() => listening(helper), "the daemon's spawn helper");
+    await until(() => !existsSync(gitSpawnerPath(env, killedPid)), "the killed daemon's spawn helper going");
+    assert.deepEqual(sockets(runDir), ['daemon.sock', 'events.sock', basename(helper)]);
+  } finally {
+    gritOk(dir, ['daemon', 'stop'], { env });
+  }
+  assert.deepEqual(loggedPids(runDir, 'daemon listening').filter(pidAlive), [], 'no daemon outlives `daemon stop`');
+});
+
+test('events.sock held by another process: the daemon does not start, and says why; the command runs here at once', async () => {
+  const runDir = testRunDir();
+  const env = daemonEnv(runDir);
+  const { dir } = initRepo();
+  const holder = createServer().listen(join(runDir, 'events.sock'));
+  await once(holder, 'listening');
+  try {
+    const created = await gritAsync(dir, ['issue', 'create', '--title', 'here', '--json'], { env });
+    assert.equal(created.code, 0, created.stdout);
+    assert.match(created.stderr, /^grit: warning: the daemon could not start \(\S+\/events\.sock is in use by a live process\); ran the command here/);
+    const start = await gritAsync(dir, ['daemon', 'start', '--json'], { env });
+    assert.equal(start.code, 5, start.stdout);
+    assert.equal(start.json.error.details.reason, `${join(runDir, 'events.sock')} is in use by a live process`);
+    assert.deepEqual(sockets(runDir), ['events.sock'], 'the failed starts bound nothing, and left nothing');
+    assert.equal(gritOk(dir, ['daemon', 'status'], { env }).running, false);
+  } finally {
+    holder.close();
+  }
+});
+
+test('a stopping daemon answers until it has let go of the run directory: commands meanwhile run here, none is dropped, no other daemon starts', async () => {
+  const { dir } = initRepo();
+  // A sync whose ssh "connection" lasts until the test is done: the request in flight the daemon waits for.
+  const go = join(tempDir(), 'go');
+  git(dir, 'remote', 'add', 'origin', 'ssh://grit.invalid/r.git');
+  git(dir, 'config', 'core.sshCommand', `while [ ! -e ${go} ]; do sleep 0.05; done; false`);
+  const daemon = await startDaemon();
+  const { runDir, env } = daemon;
+  const client = await daemon.client();
+  try {
+    const sync = client.request('Sync', {}, { repoRoot: dir }).then(
+      () => 'ok',
+      (err: GritError) => err.code,
+    );
+    await until(async () => ((await client.status()) as { workers: unknown[] }).workers.length === 1, 'the sync reaching its worker');
+    daemon.child!.kill('SIGTERM');
+    const during = await Promise.all(Array.from({ length: 4 }, (_, i) => gritAsync(dir, ['issue', 'create', '--title', `during ${i}`, '--json'], { env })));
+    assert.equal(daemon.child!.exitCode, null, 'these ran while the daemon stopped');
+    for (const r of during) assert.equal(r.code, 0, r.stdout + r.stderr);
+    writeFileSync(go, '');
+    assert.equal(await sync, 'git_error', 'the request in flight got its answer');
+    client.close();
+    assert.equal(await daemon.exited, 0);
+    assert.deepEqual(loggedPids(runDir, 'daemon listening'), [daemon.child!.pid], 'no daemon started while it stopped');
+    assert.deepEqual(loggedPids(runDir, 'daemon did not start'), []);
+    const listed = gritOk(dir, ['issue', 'list'], { env });
+    assert.equal(listed.issues.filter((i: { title: string }) => i.title.startsWith('during ')).length, 4);
+    const next = gritOk(dir, ['daemon', 'status'], { env });
+    assert.ok(next.running && next.pid !== daemon.child!.pid, 'the next command started a daemon of its own');
+  } finally {
+    writeFileSync(go, '');
+    client.close();
+    await daemon.stop();
+    gritOk(dir, ['daemon', 'stop'], { env });
+  }
+});
+
+test('a daemon whose socket file is removed stops, rather than run on unreachable; the next command starts another', async () => {
+  const { dir } = initRepo();
+  const daemon = await startDaemon();
+  try {
+    gritOk(dir, ['issue', 'list'], { env: daemon.env });
+    rmSync(join(daemon.runDir, 'daemon.sock'));
+    await until(() => daemon.child!.exitCode !== null, 'the daemon stopping');
+    assert.equal(daemon.child!.exitCode, 0);
+    gritOk(dir, ['issue', 'list'], { env: daemon.env });
+    const status = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
+    assert.ok(status.running && status.pid !== daemon.child!.pid);
+  } finally {
+    await daemon.stop();
+    gritOk(dir, ['daemon', 'stop'], { env: daemon.env });
   }
 });
 

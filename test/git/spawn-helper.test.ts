@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { statSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
 import { startSpawnHelper, useSpawnHelper } from '../../src/git/spawn-helper.js';
 import { runGit, updateRefs } from '../../src/git/transport.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { DAEMON_BIN, listening, startDaemon } from '../helpers/daemon.js';
+import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
 import { git, tempDir, tempRepo } from '../helpers/repo.js';
 
 /** The pid of the process that spawned git: a shell alias reads git's parent from /proc. */
@@ -21,15 +22,6 @@ async function until(ok: () => boolean | Promise<boolean>): Promise<void> {
     if (i > 200) throw new Error('timed out');
     await new Promise((r) => setTimeout(r, 10));
   }
-}
-
-/** Whether something accepts connections on the Unix socket at `path`. */
-function listening(path: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = createConnection(path);
-    s.on('connect', () => (s.destroy(), resolve(true)));
-    s.on('error', () => resolve(false));
-  });
 }
 
 test('a spawn helper runs git for this thread, with the same results; without one, or once it is gone, git is spawned here', async () => {
@@ -92,9 +84,31 @@ test('a spawn helper runs git for this thread, with the same results; without on
 
 test("a daemon starts its spawn helper, which does not outlive it, even killed", async () => {
   const daemon = await startDaemon();
-  const socket = join(daemon.runDir, 'git.sock');
+  const socket = gitSpawnerPath(daemon.env, daemon.child!.pid);
   await until(() => listening(socket));
   daemon.child!.kill('SIGKILL');
   await daemon.exited;
   await until(async () => !(await listening(socket))); // else: the helper outlived its daemon
 });
+
+test("grit-daemon started again, as each of a burst of CLIs does, leaves the running daemon's spawn helper alone", async () => {
+  const daemon = await startDaemon();
+  try {
+    const socket = gitSpawnerPath(daemon.env, daemon.child!.pid);
+    await until(() => listening(socket));
+    const { ino } = statSync(socket);
+    const again = await Promise.all(Array.from({ length: 3 }, () => runDaemon(daemon.env)));
+    for (const r of again) assert.deepEqual(r, { code: 0, stderr: `grit-daemon: a daemon is already listening on ${daemon.endpoint}\n` });
+    assert.equal(statSync(socket).ino, ino);
+    assert.ok(await listening(socket));
+  } finally {
+    await daemon.stop();
+  }
+});
+
+function runDaemon(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, [DAEMON_BIN], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stderr })));
+}

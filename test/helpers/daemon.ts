@@ -1,6 +1,7 @@
 /** A private grit daemon for a test: its own run directory, started and stopped by the test. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { GritClient } from '../../src/protocol/client.js';
 import { REPO_ROOT } from './paths.js';
@@ -68,4 +69,13 @@ export async function startDaemon(opts: { args?: string[]; env?: NodeJS.ProcessE
       await exited;
     },
   };
+}
+
+/** Whether something accepts connections on the Unix socket at `path`. */
+export function listening(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createConnection(path);
+    s.on('connect', () => (s.destroy(), resolve(true)));
+    s.on('error', () => resolve(false));
+  });
 }

@@ -19,7 +19,7 @@ export interface BoundListener {
 }
 
 /** Probes an existing ipc socket file: true if a live process accepts on it. */
-function probeLive(path: string, timeoutMs: number): Promise<boolean> {
+export function probeLive(path: string, timeoutMs: number): Promise<boolean> {
   return new Promise((resolve, reject) => {
     const s = createConnection({ path });
     const t = setTimeout(() => {
@@ -142,10 +142,27 @@ export async function bindListener(url: string, onSocket: (s: Socket) => void): 
   return { server, endpoint: { ...endpoint, port }, url: formatTcpUrl(endpoint.host, port) };
 }
 
-/** Stops a bound listener; for ipc, node unlinks the socket file itself. */
+/** Whether the ipc socket file at the listener's path is still the one it bound. */
+export function ownsIpcPath(l: BoundListener): boolean {
+  try {
+    return l.endpoint.kind !== 'ipc' || lstatSync(l.endpoint.path).ino === l.ino;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Stops a bound listener; for ipc, node unlinks the socket file itself. It unlinks the path
+ * whatever is there now: a listener whose file was removed or replaced (another process's socket
+ * there now) is left to end with this process instead, unref'd.
+ */
 export function closeListener(l: BoundListener): Promise<void> {
   return new Promise((resolve) => {
     if (!l.server.listening) return resolve();
+    if (!ownsIpcPath(l)) {
+      l.server.unref();
+      return resolve();
+    }
     l.server.close(() => resolve());
     // (server.close waits for open connections; callers destroy them separately.)
     if (l.endpoint.kind === 'ipc' && l.ino !== undefined) {

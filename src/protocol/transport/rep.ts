@@ -7,7 +7,7 @@ import type { Socket } from 'node:net';
 import { TransportError } from './errors.js';
 import type { Endpoint } from './endpoint.js';
 import { SpConnection, resolveLimits, type ConnectionLimits, type ResolvedLimits } from './connection.js';
-import { bindListener, closeListener, type BoundListener } from './listener.js';
+import { bindListener, closeListener, ownsIpcPath, type BoundListener } from './listener.js';
 import { SP_PROTO } from './wire.js';
 
 export interface RepServerOptions extends ConnectionLimits {
@@ -105,6 +105,8 @@ interface ConnState {
 export class RepServer extends EventEmitter {
   private readonly conns = new Map<number, ConnState>();
   private inFlightTotal = 0;
+  private closeCalled = false;
+  /** Set once it has stopped serving (after lingering, if it does). */
   private closing = false;
   private drainWaiters: Array<() => void> = [];
   private readonly limits: ResolvedLimits;
@@ -152,6 +154,11 @@ export class RepServer extends EventEmitter {
     return this.bound.endpoint;
   }
 
+  /** ipc: whether the socket file at its path is still the one it bound (not removed or replaced since). */
+  get holdsPath(): boolean {
+    return ownsIpcPath(this.bound);
+  }
+
   get connectionCount(): number {
     return this.conns.size;
   }
@@ -186,12 +193,18 @@ export class RepServer extends EventEmitter {
   /**
    * Stops listening (ipc: removes the socket file) and closes every connection.
    * With `drain: true`, stops reading new requests first and waits (up to
-   * `drainTimeoutMs`, default 5000) for in-flight replies to be sent.
+   * `drainTimeoutMs`, default 5000) for in-flight replies to be sent. With
+   * `lingerMs` too, it first serves the connections it has on, until their peers
+   * have closed them (a REQ peer does once answered) or that long has passed: a
+   * request that arrived is answered, where one left unread on a closed
+   * connection leaves its peer unable to tell whether it ran.
    */
-  async close(opts: { drain?: boolean; drainTimeoutMs?: number } = {}): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
+  async close(opts: { drain?: boolean; drainTimeoutMs?: number; lingerMs?: number } = {}): Promise<void> {
+    if (this.closeCalled) return;
+    this.closeCalled = true;
     const stopped = closeListener(this.bound);
+    if (opts.drain && opts.lingerMs) await this.peersGone(opts.lingerMs);
+    this.closing = true;
     if (opts.drain) {
       for (const st of this.conns.values()) {
         st.queue.length = 0;
@@ -204,6 +217,21 @@ export class RepServer extends EventEmitter {
     }
     for (const st of [...this.conns.values()]) st.conn.close(new TransportError('closed', 'server closed'));
     await stopped;
+  }
+
+  /** Resolves once no connection is left, or after `ms`. */
+  private peersGone(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.off('disconnect', check);
+        resolve();
+      };
+      const check = () => this.conns.size === 0 && done();
+      const timer = setTimeout(done, ms);
+      this.on('disconnect', check);
+      check();
+    });
   }
 
   private accept(socket: Socket): void {
