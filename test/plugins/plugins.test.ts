@@ -135,9 +135,11 @@ describe('oclif plugins', () => {
     assert.equal(sameError(['--bogus']).json.error.code, 'invalid_args');
     assert.equal(sameError(['--label']).code, 2);
     assert.equal(sameError(['--actor', 'nosuch']).json.error.code, 'not_found');
+    // --data-dir reaches the plugin's API calls: a data dir holding an actor serves, one holding none is refused as by grit.
     const dataDir = join(tempDir(), 'actor');
+    gritOk(repo, ['actor', 'init', '--data-dir', dataDir]);
     assert.equal(grit(repo, ['stale', '--data-dir', dataDir, '--json'], { env }).code, 0);
-    assert.ok(existsSync(dataDir), '--data-dir is the actor the plugin acts as');
+    assert.equal(sameError(['--data-dir', join(tempDir(), 'none')]).json.error.code, 'invalid_args');
     const noValue = grit(repo, ['stale', '--days', '--json'], { env });
     assert.equal(noValue.code, 2);
     assert.deepEqual(noValue.json.error, { code: 'invalid_args', message: 'Flag --days expects a value', details: { suggestion: 'run the command with --help to see its flags' } });
