@@ -7,13 +7,14 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { compareEvents, eventToJson, type Event } from '../core/event.js';
 import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
 import type { Issue } from '../core/projection.js';
+import { writeFully } from '../git/objects.js';
 import { oneOf, optText, type Args } from './args.js';
 import type { OutputSink, RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
@@ -225,7 +226,7 @@ function writeFile(path: string, pieces: Iterable<string>): void {
   try {
     makeParents(dirname(path));
     fd = openSync(tmp, 'w');
-    for (const piece of pieces) writeAll(fd, Buffer.from(piece));
+    for (const piece of pieces) writeFully(fd, Buffer.from(piece));
     closeSync(fd);
     fd = null;
     renameSync(tmp, path);
@@ -234,10 +235,6 @@ function writeFile(path: string, pieces: Iterable<string>): void {
     rmSync(tmp, { force: true });
     throw new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
   }
-}
-
-function writeAll(fd: number, bytes: Buffer): void {
-  for (let done = 0; done < bytes.length; ) done += writeSync(fd, bytes, done);
 }
 
 /**
