@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GRIT_BIN } from './paths.js';
@@ -100,4 +100,17 @@ export function gritDoctor(cwd: string, flags: string[] = [], opts: { env?: Node
 
 export function fsckClean(cwd: string): void {
   git(cwd, 'fsck', '--full', '--no-progress');
+}
+
+/** Sets `signature_policy` in a repository's `.git/grit/config.toml`. */
+export function setSignaturePolicy(repo: string, policy: 'off' | 'warn' | 'reject'): void {
+  const path = join(repo, '.git/grit/config.toml');
+  writeFileSync(path, readFileSync(path, 'utf8').replace(/^signature_policy = .*$/m, `signature_policy = "${policy}"`));
+}
+
+/** Makes `writer`'s public key known in `clone` the documented way: its config.toml, never keys/. */
+export function importKey(clone: string, writerClone: string, actorId: string): void {
+  const dir = join(clone, '.git/grit/actors', actorId);
+  mkdirSync(dir, { recursive: true });
+  copyFileSync(join(writerClone, '.git/grit/actors', actorId, 'config.toml'), join(dir, 'config.toml'));
 }

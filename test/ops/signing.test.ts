@@ -7,7 +7,7 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import type { EventKind } from '../../src/core/kinds.js';
-import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { GritClient } from '../../src/protocol/client.js';
 
@@ -40,11 +40,6 @@ function appendWithPlumbing(repo: string, events: Event[], actorHex: string): st
   const commit = git(repo, 'commit-tree', root, '-p', head, '-m', `grit: ${events.length} events`).trim();
   git(repo, 'update-ref', 'refs/grit/wal', commit, head);
   return commit;
-}
-
-function setPolicy(repo: string, policy: 'off' | 'warn' | 'reject'): void {
-  const path = join(repo, '.git/grit/config.toml');
-  writeFileSync(path, readFileSync(path, 'utf8').replace(/^signature_policy = .*$/m, `signature_policy = "${policy}"`));
 }
 
 /** A keyed writer (the default actor), an issue it created, and two forgeries claiming to be it. */
@@ -87,7 +82,7 @@ test('init --generate-key gives the default actor a key once; its events are sig
 
 test('policy reject: forged events (bad signature, missing signature) are refused and reported', () => {
   const s = forgeryScene();
-  setPolicy(s.repo, 'reject');
+  setSignaturePolicy(s.repo, 'reject');
   appendWithPlumbing(s.repo, [s.badSig, s.unsigned], s.writer.actor_id);
   fsckClean(s.repo);
 
@@ -153,11 +148,11 @@ test('policy warn: forged events are kept, and reported by the command, db verif
   assert.equal(gritDoctor(s.repo, ['--fix']).checks.find((c: any) => c.id === 'signatures').status, 'error');
 
   // Switching to reject and rebuilding drops them from the store.
-  setPolicy(s.repo, 'reject');
+  setSignaturePolicy(s.repo, 'reject');
   gritOk(s.repo, ['rebuild']);
   assert.equal(gritOk(s.repo, ['issue', 'show', s.id]).issue.title, 'original');
   // off: nothing is checked, everything applied.
-  setPolicy(s.repo, 'off');
+  setSignaturePolicy(s.repo, 'off');
   gritOk(s.repo, ['rebuild']);
   assert.equal(gritOk(s.repo, ['issue', 'show', s.id]).issue.title, 'forged');
   assert.equal(gritDoctor(s.repo).checks.find((c: any) => c.id === 'signatures').message, 'not checked: signature_policy = off');
@@ -175,7 +170,7 @@ test('through the daemon, the signature warnings reach the command that read the
     assert.match(r.stderr, /^grit: warning: applied 2 events with a bad or missing signature .*signature_policy = warn/m);
     assert.equal(grit(s.repo, ['issue', 'show', s.id, '--json', '--actor', s.reader.actor_id], { env }).stderr, '', 'said once');
     // Library callers opt in; the JSON reply carries them beside `data` either way.
-    setPolicy(s.repo, 'reject');
+    setSignaturePolicy(s.repo, 'reject');
     const heard: string[] = [];
     const client = await GritClient.connect({ endpoint: daemon.endpoint, onWarning: (w) => heard.push(w) });
     try {
@@ -193,7 +188,7 @@ test('through the daemon, the signature warnings reach the command that read the
 test('sharing a key: a teammate config.toml copied into .git/grit/actors/ makes its events verifiable', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
-  setPolicy(repo, 'reject');
+  setSignaturePolicy(repo, 'reject');
   // A teammate whose actor lives outside this repo's actor dirs (another machine, here GRIT_HOME).
   const home = join(tempDir(), 'mate');
   const env = { GRIT_HOME: home };
@@ -228,7 +223,7 @@ test('an actor that gets its key late: under reject its earlier unsigned events 
   const early = gritOk(repo, ['issue', 'create', '--title', 'before the key']).issue_id;
   gritOk(repo, ['init', '--no-agents-md', '--generate-key']);
   const late = gritOk(repo, ['issue', 'create', '--title', 'after the key']).issue_id;
-  setPolicy(repo, 'reject');
+  setSignaturePolicy(repo, 'reject');
   const r = grit(repo, ['rebuild', '--json']);
   assert.match(r.stderr, /refused 1 event/);
   const ids = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id);
@@ -241,7 +236,7 @@ test('a signing.key that is not the key of the config public_key: every write is
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   gritOk(repo, ['issue', 'create', '--title', 'first']);
-  setPolicy(repo, 'reject');
+  setSignaturePolicy(repo, 'reject');
   const signer = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'signer']).actor;
   const keyPath = join(signer.data_dir, 'keys', 'signing.key');
   const own = readFileSync(keyPath, 'utf8');

@@ -6,27 +6,15 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, cpSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeChunk } from '../../src/core/chunk.js';
 import { generateKeyPair, signEventId } from '../../src/core/ed25519.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
-import { git, grit, gritOk, gritDoctor, tempDir } from '../helpers/repo.js';
+import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, tempDir } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { chunkCommit } from './_remote.js';
-
-function setPolicy(clone: string, policy: 'warn' | 'reject'): void {
-  const path = join(clone, '.git/grit/config.toml');
-  writeFileSync(path, readFileSync(path, 'utf8').replace(/^signature_policy = .*$/m, `signature_policy = "${policy}"`));
-}
-
-/** Makes `writer`'s public key known in `clone` the documented way: its config.toml, never keys/. */
-function importKey(clone: string, writerClone: string, actorId: string): void {
-  const dir = join(clone, '.git/grit/actors', actorId);
-  mkdirSync(dir, { recursive: true });
-  copyFileSync(join(writerClone, '.git/grit/actors', actorId, 'config.toml'), join(dir, 'config.toml'));
-}
 
 function scene() {
   const { remote, clones } = network(3, { init: false });
@@ -37,7 +25,7 @@ function scene() {
   const created = gritOk(writer, ['issue', 'show', id]).events[0];
   for (const [clone, policy] of [[strict, 'reject'], [lenient, 'warn']] as const) {
     gritOk(clone, ['init', '--no-agents-md']);
-    setPolicy(clone, policy);
+    setSignaturePolicy(clone, policy);
     importKey(clone, writer, actor);
     gritOk(clone, ['sync']);
   }
