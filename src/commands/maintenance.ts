@@ -11,7 +11,7 @@ import { GritError } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
-import { loadKeyring, verifyEvents, type AdmitResult, type CompareCopies, type VerifyReport } from '../core/integrity.js';
+import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
 import { foldIssue, type Issue } from '../core/projection.js';
 import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
@@ -24,6 +24,7 @@ import {
   offWalReason,
   readSnapshotInto,
   readSnapshotMeta,
+  SnapshotCopies,
   unusableSnapshots,
   type SnapshotMeta,
   type SnapshotSink,
@@ -248,20 +249,6 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
   return null;
 }
 
-/** Events by id (hex): a snapshot's, and then the WAL's after it. */
-class EventsById implements SnapshotSink {
-  readonly byId = new Map<string, Event>();
-  /** `copies`: which of two copies of one event to keep (RepoContext.copyOrder). */
-  constructor(private readonly copies: CompareCopies) {}
-  take(events: Event[]): void {
-    for (const e of events) {
-      const id = toHex(e.event_id);
-      const had = this.byId.get(id);
-      if (had === undefined || this.copies(e, had) < 0) this.byId.set(id, e);
-    }
-  }
-}
-
 /**
  * Fills a `StoreFill` with the events (a snapshot's, or a replay's) that the signature policy
  * admits; the policy's findings are reported once, after the store was filled.
@@ -318,7 +305,7 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
       suggestion: 'create an issue first (`grit issue create --title "…"`)',
     });
   }
-  let base: LoadedSnapshot<EventsById> | null;
+  let base: LoadedSnapshot<SnapshotCopies> | null;
   try {
     // Nothing new: found from snapshot.json alone, before decoding the snapshot's events (~1 s and
     // 190 MB for 100k: docs/performance.md).
@@ -326,19 +313,19 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
     if (newest?.meta.wal_head === head) {
       return { snapshot_ref: newest.ref, wal_head: head, event_count: newest.meta.event_count, created: false };
     }
-    base = await newestUsableSnapshot(ctx, head, () => new EventsById(ctx.copyOrder()));
+    base = await newestUsableSnapshot(ctx, head, () => new SnapshotCopies());
   } finally {
     ctx.wal.objects.close();
   }
   if (base && base.meta.wal_head === head) {
     return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
   }
-  const events = base?.sink ?? new EventsById(ctx.copyOrder());
+  const events = base?.sink ?? new SnapshotCopies();
   await walkWal(ctx, base?.meta.wal_head ?? null, head, 'reading WAL', (chunks) => {
     for (const c of chunks) events.take(decodeWalChunk(c).events);
     return true;
   });
-  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...events.byId.values()], head, ctx.actorId);
+  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...events.byKey.values()], head, ctx.actorId);
   // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
   recordVerdict(ctx.repo.commonDir, commit, 'made');
   return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true };

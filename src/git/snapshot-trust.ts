@@ -13,9 +13,8 @@
  */
 import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { toHex } from '../core/hex.js';
 import { plural } from '../core/plural.js';
-import { readSnapshotInto, readSnapshotMeta } from './snapshot.js';
+import { copyKey, readSnapshotInto, readSnapshotMeta } from './snapshot.js';
 import { decodeWalChunk, type Wal } from './wal.js';
 import { readWal } from './wal-read-ahead.js';
 
@@ -56,15 +55,13 @@ export function recordVerdict(gitDir: string, oid: string, verdict: Verdict, rea
 
 export const isTrusted = (v: VerdictRecord | undefined): boolean => v?.verdict === 'made' || v?.verdict === 'verified';
 
-/** An event's identity for the comparison: its id (a hash of its content) and its signature, which the id leaves out. */
-const identity = (e: { event_id: Uint8Array; sig: Uint8Array | null }) => `${toHex(e.event_id)}:${e.sig ? toHex(e.sig) : ''}`;
-
 /**
- * Why the snapshot `oid` is not exactly the events of the WAL up to its `wal_head` (each event
- * once, with the WAL's signature), or null when it is. Reads the snapshot (checking its format and
- * hashes, `readSnapshotInto`) and the WAL chain ending at its wal_head: a mismatch or a damaged
- * snapshot is a reason; a `wal_head` whose chain cannot be read (not fetched yet) throws, as no
- * verdict can be given yet. Closes `wal.objects`.
+ * Why the snapshot `oid` is not exactly the events of the WAL up to its `wal_head` (each copy the
+ * WAL holds once, `copyKey`: an event the WAL holds with two signatures is two), or null when it
+ * is. Reads the snapshot (checking its format, hashes and counts, `readSnapshotInto`) and the WAL
+ * chain ending at its wal_head: a mismatch or a damaged snapshot is a reason; a `wal_head` whose
+ * chain cannot be read (not fetched yet) throws, as no verdict can be given yet. Closes
+ * `wal.objects`.
  */
 export async function snapshotMismatch(wal: Wal, oid: string): Promise<string | null> {
   try {
@@ -74,10 +71,10 @@ export async function snapshotMismatch(wal: Wal, oid: string): Promise<string | 
     } catch (err) {
       return (err as Error).message;
     }
-    const expected = new Map<string, number>(); // identity → times the snapshot holds it
+    const expected = new Map<string, number>(); // copyKey → times the snapshot holds it
     const stretch = await readWal(wal, null, walHead, SEGMENT_COMMITS);
     for await (const segment of stretch.segments) {
-      for (const chunk of segment) for (const e of decodeWalChunk(chunk).events) expected.set(identity(e), 0);
+      for (const chunk of segment) for (const e of decodeWalChunk(chunk).events) expected.set(copyKey(e), 0);
     }
     let extra: string | null = null;
     let extraCount = 0;
@@ -86,7 +83,7 @@ export async function snapshotMismatch(wal: Wal, oid: string): Promise<string | 
       readSnapshotInto(wal.objects, oid, {
         take(events) {
           for (const e of events) {
-            const key = identity(e);
+            const key = copyKey(e);
             const seen = expected.get(key);
             if (seen === undefined) {
               extraCount++;
@@ -108,7 +105,10 @@ export async function snapshotMismatch(wal: Wal, oid: string): Promise<string | 
     if (twice !== null) return `it holds event ${eventId(twice)} more than once`;
     const missing = [...expected].filter(([, n]) => n === 0).map(([key]) => eventId(key));
     if (missing.length) {
-      return `it lacks ${plural(missing.length, 'event')} of the WAL up to its wal_head ${walHead}, e.g. ${missing[0]}`;
+      const held = new Set([...expected].filter(([, n]) => n > 0).map(([key]) => eventId(key)));
+      const copies = missing.filter((id) => held.has(id)).length;
+      const which = copies === 0 ? '' : `; ${copies} of them ${copies === 1 ? 'is a copy' : 'are copies'} of an event it holds, with another signature`;
+      return `it lacks ${plural(missing.length, 'event')} of the WAL up to its wal_head ${walHead}, e.g. ${missing[0]}${which}`;
     }
     return null;
   } finally {

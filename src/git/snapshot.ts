@@ -6,12 +6,14 @@
  *     events/0001.bin   …
  *
  * holding every event of the WAL up to and including `wal_head`, in event order (ts, actor,
- * event_id). Snapshots are written once and never rewritten; `gc` only deletes refs.
+ * event_id, then signature): each copy the WAL holds of an event once, so an event the WAL holds
+ * with two signatures is there twice (`SnapshotCopies`; docs/operations.md, "Snapshots").
+ * Snapshots are written once and never rewritten; `gc` only deletes refs.
  */
 import { decodeChunk, decodeVerifiedChunk, encodeChunk } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import { compareEvents, type Event } from '../core/event.js';
-import { fromHex, toHex } from '../core/hex.js';
+import { compareBytes, fromHex, toHex } from '../core/hex.js';
 import { isOid, type ObjectStore, type TreeEntry } from './objects.js';
 import { casRef, deleteRef, listRefs } from './refs.js';
 import { plural } from '../core/plural.js';
@@ -54,6 +56,8 @@ export async function listSnapshots(gitDir: string): Promise<SnapshotRef[]> {
   return out.sort((a, b) => b.ts - a.ts || (a.ref < b.ref ? 1 : -1));
 }
 
+const NO_SIG = new Uint8Array(0);
+
 const chunkName = (i: number, total: number) => `${String(i).padStart(Math.max(4, String(total - 1).length), '0')}.bin`;
 
 /** Writes the snapshot's objects and returns its commit id and meta (no ref is touched). */
@@ -65,7 +69,9 @@ export function writeSnapshotObjects(
   actorHex: string,
 ): { commit: string; meta: SnapshotMeta } {
   if (!isOid(walHead)) throw new GritError('internal_error', `invalid WAL head ${JSON.stringify(walHead)}`);
-  const sorted = [...events].sort(compareEvents);
+  // Two copies of one event tie on the event order; their signatures order them, so the bytes do
+  // not depend on the order the copies were read in.
+  const sorted = [...events].sort((a, b) => compareEvents(a, b) || compareBytes(a.sig ?? NO_SIG, b.sig ?? NO_SIG));
   const total = Math.max(1, Math.ceil(sorted.length / SNAPSHOT_CHUNK_EVENTS));
   const entries: TreeEntry[] = [];
   const chunks: SnapshotChunk[] = [];
@@ -153,6 +159,26 @@ export function readSnapshotMeta(objects: ObjectStore, oid: string): SnapshotMet
 /** Where a snapshot's events go as they are read, chunk by chunk in order. */
 export interface SnapshotSink {
   take(events: Event[]): void;
+}
+
+/**
+ * What tells two copies of an event apart: its id (a hash of its content) and its signature,
+ * which the id leaves out. Byte-identical copies (a commit copied onto another parent) share it.
+ */
+export const copyKey = (e: { event_id: Uint8Array; sig: Uint8Array | null }): string =>
+  `${toHex(e.event_id)}:${e.sig ? toHex(e.sig) : ''}`;
+
+/**
+ * The events a snapshot holds, gathered from a snapshot and the WAL after it: each copy once
+ * (`copyKey`). Not one copy per event, as the store keeps: which copy the store keeps depends on
+ * the keys and the signature policy of the clone (docs/signing.md, "Two copies of one event"), so
+ * a snapshot that chose would give a clone that chooses otherwise another state than its WAL does.
+ */
+export class SnapshotCopies implements SnapshotSink {
+  readonly byKey = new Map<string, Event>();
+  take(events: Event[]): void {
+    for (const e of events) this.byKey.set(copyKey(e), e);
+  }
 }
 
 /** `bytes` copied into shared memory. */

@@ -8,17 +8,29 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { encodeChunk } from '../../src/core/chunk.js';
 import type { Event } from '../../src/core/event.js';
+import { toHex } from '../../src/core/hex.js';
 import { writeSnapshotObjects } from '../../src/git/snapshot.js';
 import { Wal } from '../../src/git/wal.js';
-import { git, grit, gritOk, gritDoctor } from '../helpers/repo.js';
-import { network, walEvents } from './_helpers.js';
+import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy } from '../helpers/repo.js';
+import { chunkCommit } from '../reliability/_remote.js';
+import { gitBytes, network, walEvents } from './_helpers.js';
 
-/** Writes a snapshot of `events` claiming to be the WAL up to `walHead` into a clone, under `ref`. */
-function craft(clone: string, events: readonly Event[], walHead: string, ref: string): string {
+/**
+ * Writes a snapshot of `events` claiming to be the WAL up to `walHead` into a clone, under `ref`;
+ * with `eventCount`, its snapshot.json claims that many events instead of those it holds.
+ */
+function craft(clone: string, events: readonly Event[], walHead: string, ref: string, eventCount?: number): string {
   const wal = new Wal(join(clone, '.git'));
-  const { commit } = writeSnapshotObjects(wal.objects, events, walHead, Date.now(), 'ee'.repeat(16));
+  let { commit } = writeSnapshotObjects(wal.objects, events, walHead, Date.now(), 'ee'.repeat(16));
   wal.objects.close();
+  if (eventCount !== undefined) {
+    const meta = JSON.parse(git(clone, 'cat-file', 'blob', `${commit}:snapshot.json`));
+    const blob = gitBytes(clone, ['hash-object', '-w', '--stdin'], `${JSON.stringify({ ...meta, event_count: eventCount })}\n`).toString().trim();
+    const tree = git(clone, 'cat-file', '-p', `${commit}^{tree}`).replace(/blob [0-9a-f]{40}\tsnapshot\.json/, `blob ${blob}\tsnapshot.json`);
+    commit = git(clone, 'commit-tree', gitBytes(clone, ['mktree'], tree).toString().trim(), '-m', 'recounted').trim();
+  }
   git(clone, 'update-ref', ref, commit);
   return commit;
 }
@@ -66,28 +78,41 @@ test('sync refuses a remote snapshot that is not the WAL up to its wal_head, and
   assert.match(human.stderr, /snapshot refs\/grit\/snapshots\/1000 from origin was not imported: it lacks 3 events/);
 });
 
-test('a snapshot fetched by plain git is checked before its first use: missing, extra, doubled or re-signed events are refused for good', { timeout: 60_000 }, async () => {
+/** A dishonest snapshot: a label, the events it holds, the reason it must be refused, and the count its snapshot.json claims if not theirs. */
+type RefusalCase = [string, Event[], RegExp, number?];
+
+let crafted = 9_000_000_000_000;
+
+/**
+ * Crafts each case into `clone` by plain git as the newest snapshot of the WAL up to `head`: a
+ * rebuild passes over it (a full replay of `count` events, the same issues) and its verdict is
+ * `refused` with the case's reason.
+ */
+function refusedForGood(clone: string, head: string, cases: readonly RefusalCase[], count: number): void {
+  const full = titles(clone);
+  for (const [label, evs, why, claimed] of cases) {
+    const oid = craft(clone, evs, head, `refs/grit/snapshots/${crafted++}`, claimed);
+    const r = gritOk(clone, ['rebuild', '--from-snapshot']);
+    assert.deepEqual([r.from_snapshot, r.event_count], [false, count], label);
+    assert.deepEqual(titles(clone), full, label);
+    const line = verdicts(clone).split('\n').find((l) => l.startsWith(oid));
+    assert.match(line ?? '', new RegExp(`^${oid} refused `), label);
+    assert.match(line!, why, label);
+  }
+}
+
+test('a snapshot fetched by plain git is checked before its first use: missing, extra, doubled or re-signed events, or a wrong count, are refused for good', { timeout: 60_000 }, async () => {
   const { b, head, events, foreign } = await scene();
-  const full = titles(b);
   const stripped = { ...events[1], sig: new Uint8Array(64).fill(7) };
-  const cases: [string, Event[], RegExp][] = [
+  const cases: RefusalCase[] = [
     ['none', [], /lacks 3 events/],
     ['missing', events.slice(0, 2), /lacks 1 event of the WAL/],
     ['extra', [...events, foreign], /holds 1 event that the WAL up to its wal_head \S+ lacks/],
     ['doubled', [...events, events[0]], /holds event \S+ more than once/],
     ['re-signed', [events[0], stripped, events[2]], /holds 1 event that the WAL .* another signature/],
+    ['miscounted', events, /holds 3 events, not 4/, 4],
   ];
-  let ts = 9_000_000_000_000;
-  for (const [label, evs, why] of cases) {
-    const ref = `refs/grit/snapshots/${ts++}`;
-    const oid = craft(b, evs, head, ref);
-    const r = gritOk(b, ['rebuild', '--from-snapshot']);
-    assert.deepEqual([r.from_snapshot, r.event_count], [false, 3], label);
-    assert.deepEqual(titles(b), full, label);
-    const line = verdicts(b).split('\n').find((l) => l.startsWith(oid));
-    assert.match(line ?? '', new RegExp(`^${oid} refused it `), label);
-    assert.match(line!, why, label);
-  }
+  refusedForGood(b, head, cases, 3);
   // The verdicts stand: the next rebuild does not check them again (a changed file would be believed).
   writeFileSync(join(b, '.git', 'grit', 'snapshot-verdicts'), verdicts(b).replace(/ refused .*$/gm, ' refused (recorded)'));
   const again = gritOk(b, ['rebuild', '--from-snapshot']);
@@ -122,4 +147,95 @@ test('a bad snapshot is not spread: the policy snapshot and doctor --fix are bui
   const fixed = gritDoctor(b, ['--fix']);
   assert.ok(fixed.applied.some((x: string) => /\(4 events from the WAL\)/.test(x)), fixed.applied.join('\n'));
   assert.deepEqual(titles(b), ['b-new', 'one', 'three', 'two']);
+});
+
+/** What a clone shows: every issue (listed and shown) and every event with the signature it kept. */
+function state(clone: string) {
+  const exported = JSON.parse(grit(clone, ['export', '-o', '-']).stdout);
+  const issues = gritOk(clone, ['issue', 'list']);
+  const shown = issues.issues.map((i: { issue_id: string }) => gritOk(clone, ['issue', 'show', i.issue_id]));
+  return { issues, shown, exported: { issues: exported.issues, events: exported.events } };
+}
+
+/**
+ * A rebuild from the snapshot `ref` gives exactly what a rebuild from the WAL gives (SPEC §3), the
+ * copy of each event kept included, and a store `db check` finds clean. Returns the rebuild's event count.
+ */
+function rebuildsAgree(clone: string, ref: string): number {
+  const full = gritOk(clone, ['rebuild']);
+  const want = state(clone);
+  const snap = gritOk(clone, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([snap.from_snapshot, snap.snapshot_ref, snap.wal_head, snap.event_count], [true, ref, full.wal_head, full.event_count]);
+  assert.deepEqual(state(clone), want);
+  const check = gritOk(clone, ['db', 'check']);
+  assert.deepEqual([check.corrupt_count, check.errors, check.events_checked], [0, [], full.event_count]);
+  return full.event_count;
+}
+
+test('a WAL holding two copies of one event: its snapshot holds both, is trusted elsewhere, and gives each clone the copy the WAL gives it', { timeout: 180_000 }, async () => {
+  const { remote, clones } = network(3, { init: false });
+  const [writer, keyed, plain] = clones;
+  const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
+  const id = gritOk(writer, ['issue', 'create', '--title', 'one']).issue_id as string;
+  gritOk(writer, ['issue', 'comment', id, '--body', 'c1']);
+  gritOk(writer, ['sync']);
+  // A second copy of the IssueCreated, published by a tool: its signature is bad, and its bytes
+  // sort first, so a clone that does not know the writer's key keeps it (docs/signing.md).
+  const [good, comment] = await walEvents(join(writer, '.git'));
+  const bad: Event = { ...good, sig: new Uint8Array(64) };
+  chunkCommit(remote, actor, encodeChunk([bad]).bytes);
+  gritOk(keyed, ['init', '--no-agents-md']);
+  importKey(keyed, writer, actor);
+  setSignaturePolicy(keyed, 'reject');
+  gritOk(plain, ['init', '--no-agents-md']);
+  for (const c of clones) assert.equal(gritOk(c, ['sync']).pulled, c === writer ? 0 : 2);
+  const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
+  const sigKept = (clone: string) => state(clone).exported.events.find((e: { event_id: string }) => e.event_id === toHex(good.event_id)).sig;
+  const fetched = (clone: string) => {
+    const r = grit(clone, ['sync', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual([r.json.data.snapshots_fetched, r.json.data.snapshots_refused], [1, []], clone);
+  };
+
+  // Written where the bad copy is kept, used where the good one is (under reject: a snapshot with
+  // only the bad copy would lose the issue there).
+  const fromPlain = gritOk(plain, ['snapshot']);
+  assert.deepEqual([fromPlain.created, fromPlain.wal_head, fromPlain.event_count], [true, head, 3], 'each copy is an event of the snapshot');
+  git(plain, 'push', '-q', 'origin', fromPlain.snapshot_ref);
+  for (const c of [keyed, writer]) {
+    fetched(c);
+    assert.match(verdicts(c), new RegExp(`^${git(c, 'rev-parse', fromPlain.snapshot_ref).trim()} verified$`, 'm'));
+    assert.equal(rebuildsAgree(c, fromPlain.snapshot_ref), 2);
+    assert.equal(sigKept(c), toHex(good.sig!));
+  }
+  assert.equal(rebuildsAgree(plain, fromPlain.snapshot_ref), 2);
+  assert.equal(sigKept(plain), toHex(bad.sig!));
+
+  // And the other way: written where the good copy is kept, used where the bad one is.
+  gritOk(writer, ['issue', 'create', '--title', 'two']);
+  gritOk(writer, ['sync']);
+  const fromWriter = gritOk(writer, ['snapshot']);
+  assert.equal(fromWriter.event_count, 4);
+  git(writer, 'push', '-q', 'origin', fromWriter.snapshot_ref);
+  for (const c of [plain, keyed]) {
+    fetched(c);
+    assert.equal(rebuildsAgree(c, fromWriter.snapshot_ref), 3);
+  }
+  assert.equal(sigKept(plain), toHex(bad.sig!));
+  assert.equal(sigKept(keyed), toHex(good.sig!));
+
+  // Dishonest snapshots of this WAL are still refused: the copies count as events of their own.
+  gritOk(keyed, ['snapshot', 'gc', '--keep', '0']);
+  const events = [good, comment, bad];
+  refusedForGood(keyed, head, [
+    ['one copy', [good, comment], /lacks 1 event of the WAL .*; 1 of them is a copy of an event it holds, with another signature$/],
+    ['the other copy re-signed', [good, comment, { ...bad, sig: new Uint8Array(64).fill(1) }], /holds 1 event that the WAL .* another signature/],
+    ['a copy twice', [...events, bad], /holds event \S+ more than once/],
+    ['counting events, not copies', events, /holds 3 events, not 2/, 2],
+  ], 3);
+  // Copies are ordered by signature: the snapshot's bytes do not depend on the order they were read in.
+  const wal = new Wal(join(keyed, '.git'));
+  const written = (evs: Event[]) => writeSnapshotObjects(wal.objects, evs, head, 1, actor).commit;
+  assert.equal(written([good, comment, bad]), written([bad, comment, good]));
+  wal.objects.close();
 });
