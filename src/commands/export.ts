@@ -171,7 +171,7 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   const output = optText(args, 'output');
   // Where it goes is settled before the work: a bad --output fails at once.
   const root = worktreeRoot(options);
-  const path = output === STDOUT ? STDOUT : output ? outputPath(root, output) : defaultOutput(root, format);
+  const path = output === STDOUT ? STDOUT : output ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
   const wal_head = await ctx.refresh();
   const store = ctx.store;
   const all = [...store.allEvents()];
@@ -239,14 +239,15 @@ function writeFile(path: string, pieces: Iterable<string>): void {
 }
 
 /**
- * `--output` as an absolute path. Missing parent directories are made only inside the worktree
- * (as `.grit/` is): elsewhere a typo would create directories anywhere (as root, at /), so there
- * the parent must exist. What is there already must be a regular file: the export is written
- * beside it and renamed over it, which would replace a device (`/dev/full`) or a pipe with a
- * plain file, and a daemon's `/dev/stdout` is not the caller's.
+ * `--output` as an absolute path, a relative one taken from the caller's directory `cwd` (never
+ * the daemon's). Missing parent directories are made only inside the worktree (as `.grit/` is):
+ * elsewhere a typo would create directories anywhere (as root, at /), so there the parent must
+ * exist. What is there already must be a regular file: the export is written beside it and
+ * renamed over it, which would replace a device (`/dev/full`) or a pipe with a plain file, and a
+ * daemon's `/dev/stdout` is not the caller's.
  */
-function outputPath(root: string, output: string): string {
-  const path = resolve(output);
+function outputPath(root: string, cwd: string, output: string): string {
+  const path = resolve(cwd, output);
   const existing = statSync(path, { throwIfNoEntry: false });
   if (existing && !existing.isFile()) {
     throw invalidArgs(

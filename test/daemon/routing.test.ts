@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, verify } from 'node:crypto';
+import { createHash, generateKeyPairSync, verify } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritOk, tempDir, tempRepo, twoWorktrees, type GritResult } from '../helpers/repo.js';
@@ -191,6 +191,27 @@ test('export -o - runs in the CLI, written to its stdout as it is made; a client
     const file = join(tempDir(), 'x.json');
     assert.equal(gritOk(s.dir, ['export', '-o', file], { env: s.env }).output_path, file);
     assert.equal(await requests(), before + 4);
+  } finally {
+    client.close();
+  }
+});
+
+test('a client\'s relative paths (export\'s output, an attachment\'s file) are taken from its cwd, not the daemon\'s', async () => {
+  const s = side(true);
+  const sub = join(s.dir, 'sub');
+  mkdirSync(sub);
+  writeFileSync(join(sub, 'log.txt'), 'logged\n');
+  const target = { repoRoot: s.dir, cwd: sub };
+  const client = await daemon.client();
+  try {
+    const { issue_id } = await client.issueCreate({ title: 'x' }, target);
+    await client.request('IssueAttachmentAdd', { issue_id, file: 'log.txt' }, target);
+    const shown = (await client.issueShow(issue_id, target)) as any;
+    assert.deepEqual(shown.issue.attachments.map((a: any) => [a.name, a.sha256]), [['log.txt', createHash('sha256').update('logged\n').digest('hex')]]);
+    // A missing parent directory is made inside the worktree only: from the daemon's own cwd, `/`, this is refused.
+    const out = (await client.request('Export', { output: 'out/x.json' }, target)) as any;
+    assert.equal(out.output_path, join(sub, 'out', 'x.json'));
+    assert.ok(existsSync(out.output_path));
   } finally {
     client.close();
   }
