@@ -99,12 +99,12 @@ export async function runCommand<N extends string>(name: N, args?: ArgsOf<N>, op
  */
 export async function openRepo(options: OpenOptions = {}): Promise<GritRepo> {
   const ctxOptions = toContextOptions(options);
-  const { RepoContext } = await import('./commands/context.js');
+  const { RepoContext, worktreeRoot } = await import('./commands/context.js');
   const ctx = RepoContext.open(ctxOptions);
   const pinned = { ...ctxOptions, dataDir: ctx.actor.dir };
   await ctx.close();
   return {
-    root: ctx.repo.root,
+    root: worktreeRoot(ctxOptions),
     actorId: ctx.actorId,
     run: (name, args) => runCommand(name, args, pinned),
   };

@@ -7,27 +7,27 @@ import { warnings } from '../core/warnings.js';
 import { MIN_PREFIX, newActorId, resolvePrefix } from '../core/ids.js';
 import { isHexPrefix, toHex } from '../core/hex.js';
 import { writeSigningKey } from '../core/signing.js';
-import type { RepoPaths } from '../git/repo.js';
+import type { RepoDirs } from '../git/repo.js';
 
 export interface ActorRef {
   config: ActorConfig;
   dir: string;
 }
 
-export function actorsDir(repo: RepoPaths): string {
+export function actorsDir(repo: RepoDirs): string {
   return join(repo.gritDir, 'actors');
 }
 
-export function repoConfigPath(repo: RepoPaths): string {
+export function repoConfigPath(repo: RepoDirs): string {
   return join(repo.gritDir, 'config.toml');
 }
 
-export function loadRepoConfig(repo: RepoPaths): RepoConfig {
+export function loadRepoConfig(repo: RepoDirs): RepoConfig {
   return readRepoConfig(repoConfigPath(repo));
 }
 
 /** Rewrites only the keys given, keeping whatever else a person put in the file. */
-export function updateRepoConfig(repo: RepoPaths, patch: Partial<RepoConfig>): void {
+export function updateRepoConfig(repo: RepoDirs, patch: Partial<RepoConfig>): void {
   const current = loadRepoConfig(repo);
   writeToml(repoConfigPath(repo), { ...current, ...patch });
 }
@@ -37,7 +37,7 @@ export function readActorDir(dir: string): ActorRef | null {
   return config ? { config, dir } : null;
 }
 
-export function createActor(dir: string | null, repo: RepoPaths, label = ''): ActorRef {
+export function createActor(dir: string | null, repo: RepoDirs, label = ''): ActorRef {
   const actor_id = toHex(newActorId());
   const actorDir = dir ?? join(actorsDir(repo), actor_id);
   const config: ActorConfig = { actor_id, label, created_ts: Date.now() };
@@ -76,7 +76,7 @@ async function addSigningKey(actor: ActorRef): Promise<ActorRef> {
  * each read from its own config, never by listing every actor. A label only names an author, so
  * an actor config that does not parse leaves its author shown by id rather than failing a read.
  */
-export function actorLabels(repo: RepoPaths, actorIds: Iterable<string>): Record<string, string> {
+export function actorLabels(repo: RepoDirs, actorIds: Iterable<string>): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const id of new Set(actorIds)) {
     try {
@@ -89,7 +89,7 @@ export function actorLabels(repo: RepoPaths, actorIds: Iterable<string>): Record
   return labels;
 }
 
-export function listActors(repo: RepoPaths): ActorRef[] {
+export function listActors(repo: RepoDirs): ActorRef[] {
   const base = actorsDir(repo);
   if (!existsSync(base)) return [];
   return readdirSync(base)
@@ -102,7 +102,7 @@ export function listActors(repo: RepoPaths): ActorRef[] {
  * An actor by id, id prefix, or label (`--actor agent-7`): an id prefix that matches comes first,
  * then a label that exactly one actor has.
  */
-export function findActor(repo: RepoPaths, idOrLabel: string): ActorRef {
+export function findActor(repo: RepoDirs, idOrLabel: string): ActorRef {
   const actors = listActors(repo);
   const text = idOrLabel.trim();
   const asId = text.length >= MIN_PREFIX && isHexPrefix(text.toLowerCase()) ? resolvePrefix(text, actors.map((a) => a.config.actor_id), 'actor') : null;
@@ -138,7 +138,7 @@ export interface ActorSelection {
  * The repo config names a default actor that is not there: missing config, an environment
  * failure (SPEC §6, exit 5). The message says which of the two is gone, since the remedies differ.
  */
-export function missingDefaultActor(repo: RepoPaths, actorId: string): GritError {
+export function missingDefaultActor(repo: RepoDirs, actorId: string): GritError {
   const dir = join(actorsDir(repo), actorId);
   const noDir = !existsSync(dir);
   const what = noDir ? `has no directory in ${actorsDir(repo)}` : `has no ${join(dir, 'config.toml')}`;
@@ -174,7 +174,7 @@ function noActorIn(dir: string): GritError {
  * and so is a data dir that holds no actor (noActorIn). `setUp` (`grit init`, asked to set the
  * repository up) makes a new default in place of a missing one, and an actor in an empty data dir.
  */
-export function selectActor(repo: RepoPaths, sel: ActorSelection, opts: { setUp?: boolean } = {}): ActorRef {
+export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?: boolean } = {}): ActorRef {
   const dataDir = dataDirOf(sel);
   if (dataDir) {
     const found = readActorDir(dataDir);

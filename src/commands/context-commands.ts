@@ -6,7 +6,7 @@ import { toHex } from '../core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../core/ids.js';
 import { repoRelative } from '../context/paths.js';
 import { optInt, optText, text, type Args } from './args.js';
-import { withLockWarnings, type RepoContext } from './context.js';
+import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
 
 export interface QueryResult {
   path: string;
@@ -44,11 +44,11 @@ export async function contextQuery(
  * `context show <path>`: the path as typed is tried relative to the caller's directory (`cwd`,
  * sent by the CLI) first, then relative to the worktree root.
  */
-export async function contextShow(ctx: RepoContext, args: Args): Promise<{ file: FileContext }> {
+export async function contextShow(ctx: RepoContext, args: Args, options: ContextOptions): Promise<{ file: FileContext }> {
   const raw = text(args, 'path', { nonEmpty: true });
   const cwd = optText(args, 'cwd');
   if (cwd !== undefined && !isAbsolute(cwd)) throw invalidArgs('cwd must be an absolute path', { field: 'cwd', value: cwd }, 'pass cwd as an absolute path (the CLI sends the current directory)');
-  const root = ctx.repo.root;
+  const root = worktreeRoot(options);
   const within = (base?: string): string | null => {
     try {
       return repoRelative(root, raw, base);

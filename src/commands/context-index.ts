@@ -19,7 +19,7 @@ import { repoRelative } from '../context/paths.js';
 import { summarize } from '../context/summary.js';
 import { covers, lockOn, policyLocks, policyRefusal, type Lock } from '../git/locks.js';
 import { bool, optText, type Args } from './args.js';
-import { withLockWarnings, type RepoContext } from './context.js';
+import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
 
 /** Events per WAL commit: large enough that a cold index of a big tree is a few commits. */
 export const INDEX_BATCH = 500;
@@ -91,21 +91,21 @@ function tally(reply: IndexReply, p: Pending, written: boolean): void {
   if (f.regex) reply.fallback_files++;
 }
 
-function scope(ctx: RepoContext, args: Args): { dir: string; match: (path: string) => boolean } {
+function scope(root: string, args: Args): { dir: string; match: (path: string) => boolean } {
   const path = optText(args, 'path');
   const pattern = optText(args, 'pattern');
   return {
-    dir: path === undefined ? '' : repoRelative(ctx.repo.root, path),
+    dir: path === undefined ? '' : repoRelative(root, path),
     match: pattern === undefined ? () => true : globMatcher(pattern),
   };
 }
 
 const inDir = (dir: string) => (path: string) => dir === '' || path === dir || path.startsWith(`${dir}/`);
 
-export async function contextIndex(ctx: RepoContext, args: Args): Promise<IndexReply> {
+export async function contextIndex(ctx: RepoContext, args: Args, options: ContextOptions): Promise<IndexReply> {
   const force = bool(args, 'force');
-  const { dir, match } = scope(ctx, args);
-  const root = ctx.repo.root;
+  const root = worktreeRoot(options);
+  const { dir, match } = scope(root, args);
   // lstat: a symlink (even a dangling one) is there, and gets a warning below rather than not_found.
   if (dir !== '') await lstat(`${root}/${dir}`).catch(() => {
     throw new GritError('not_found', `no such path in the worktree: ${dir}`, { details: { path: dir }, suggestion: 'give a directory inside the repository' });

@@ -1,6 +1,7 @@
 /**
  * What a command runs against: one repository, one actor, that actor's store and the WAL.
- * The CLI builds one per invocation; a daemon worker keeps one open for its (repo, actor).
+ * The CLI builds one per invocation; a daemon worker keeps one open for its (repo, actor), which
+ * serves every worktree of the repository: the worktree is the command's (`worktreeRoot`).
  */
 import { renameSync } from 'node:fs';
 import { storeFile } from '../core/store-file.js';
@@ -17,7 +18,7 @@ import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
 import { repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
 import { isEmptyStore, Store, type StoreMeta, type StoreOptions } from '../core/store.js';
-import { findRepo, type RepoPaths } from '../git/repo.js';
+import { findRepo, type RepoDirs } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -27,6 +28,19 @@ import { judgeForeignStore } from './store-owner.js';
 
 export interface ContextOptions extends ActorSelection {
   cwd?: string;
+  /**
+   * The root of the caller's worktree, when known already: a daemon request's, which the
+   * supervisor found from its repo_root. Otherwise the worktree is the one around `cwd`.
+   */
+  worktree?: string;
+}
+
+/**
+ * The worktree a command works in (its files, `.grit/`, the paths of `path:` locks): the caller's.
+ * Never the context's: worktrees share one (docs/daemon.md, "Worktrees").
+ */
+export function worktreeRoot(options: ContextOptions): string {
+  return options.worktree ?? findRepo(options.cwd).root;
 }
 
 /** What a command function receives besides its arguments; the context opens on first use. */
@@ -93,7 +107,7 @@ function openOrRepairStore(actorDir: string, opts: StoreOptions): Store {
 }
 
 export class RepoContext {
-  readonly repo: RepoPaths;
+  readonly repo: RepoDirs;
   readonly actor: ActorRef;
   readonly wal: Wal;
   private storeHandle: Store | null = null;
@@ -114,7 +128,7 @@ export class RepoContext {
    */
   readonly signatureProblems = { refused: 0, kept: 0 };
 
-  constructor(repo: RepoPaths, actor: ActorRef) {
+  constructor(repo: RepoDirs, actor: ActorRef) {
     this.repo = repo;
     this.actor = actor;
     this.wal = new Wal(repo.commonDir);

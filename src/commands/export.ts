@@ -16,7 +16,7 @@ import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
 import type { Issue } from '../core/projection.js';
 import { writeFully } from '../git/objects.js';
 import { oneOf, optText, type Args } from './args.js';
-import type { OutputSink, RepoContext } from './context.js';
+import { worktreeRoot, type ContextOptions, type OutputSink, type RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
 import { visibleDeep } from '../core/terminal-safe.js';
 
@@ -157,20 +157,21 @@ function* toCsv(issues: readonly Issue[]): Generator<string> {
 
 // --- the command -------------------------------------------------------------------------------
 
-function defaultOutput(ctx: RepoContext, format: ExportFormat): string {
-  const dir = join(ctx.repo.root, '.grit');
+function defaultOutput(root: string, format: ExportFormat): string {
+  const dir = join(root, '.grit');
   mkdirSync(dir, { recursive: true });
   const ignore = join(dir, '.gitignore');
   if (!existsSync(ignore)) writeFileSync(ignore, '# grit exports: derived data, never committed\n*\n');
   return join(dir, `export.${EXT[format]}`);
 }
 
-export async function exportCommand(ctx: RepoContext, args: Args, stdout?: OutputSink): Promise<ExportResult> {
+export async function exportCommand(ctx: RepoContext, args: Args, options: ContextOptions, stdout?: OutputSink): Promise<ExportResult> {
   const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
   const since = optText(args, 'since');
   const output = optText(args, 'output');
   // Where it goes is settled before the work: a bad --output fails at once.
-  const path = output === STDOUT ? STDOUT : output ? outputPath(ctx.repo.root, output) : defaultOutput(ctx, format);
+  const root = worktreeRoot(options);
+  const path = output === STDOUT ? STDOUT : output ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
   const wal_head = await ctx.refresh();
   const store = ctx.store;
   const all = [...store.allEvents()];
@@ -238,14 +239,15 @@ function writeFile(path: string, pieces: Iterable<string>): void {
 }
 
 /**
- * `--output` as an absolute path. Missing parent directories are made only inside the worktree
- * (as `.grit/` is): elsewhere a typo would create directories anywhere (as root, at /), so there
- * the parent must exist. What is there already must be a regular file: the export is written
- * beside it and renamed over it, which would replace a device (`/dev/full`) or a pipe with a
- * plain file, and a daemon's `/dev/stdout` is not the caller's.
+ * `--output` as an absolute path, a relative one taken from the caller's directory `cwd` (never
+ * the daemon's). Missing parent directories are made only inside the worktree (as `.grit/` is):
+ * elsewhere a typo would create directories anywhere (as root, at /), so there the parent must
+ * exist. What is there already must be a regular file: the export is written beside it and
+ * renamed over it, which would replace a device (`/dev/full`) or a pipe with a plain file, and a
+ * daemon's `/dev/stdout` is not the caller's.
  */
-function outputPath(root: string, output: string): string {
-  const path = resolve(output);
+function outputPath(root: string, cwd: string, output: string): string {
+  const path = resolve(cwd, output);
   const existing = statSync(path, { throwIfNoEntry: false });
   if (existing && !existing.isFile()) {
     throw invalidArgs(

@@ -1,4 +1,5 @@
 /** Issue commands (SPEC §5), shared by the CLI and the daemon's workers. */
+import { resolve } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type EventJson } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
@@ -9,7 +10,7 @@ import type { Issue, IssueSummary } from '../core/projection.js';
 import { actorLabels } from './actors.js';
 import { sha256OfFile } from './input-file.js';
 import { labelArg, labelList, oneLine, oneOf, optLabel, optText, text, type Args } from './args.js';
-import { withLockWarnings, type RepoContext } from './context.js';
+import { withLockWarnings, type ContextOptions, type RepoContext } from './context.js';
 
 export interface WriteReply {
   issue_id: string;
@@ -166,14 +167,15 @@ const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
 
 /**
  * Metadata only: a given file is hashed for the user, its bytes never enter the WAL. Without a
- * MIME type, the name's extension gives one (core/mime.ts).
+ * MIME type, the name's extension gives one (core/mime.ts). A relative file is the caller's
+ * (its `cwd`), never the daemon's.
  */
-export async function issueAttachmentAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
+export async function issueAttachmentAdd(ctx: RepoContext, args: Args, options: ContextOptions): Promise<WriteReply> {
   const file = optText(args, 'file');
   let name = optText(args, 'name');
   let sha = optText(args, 'sha256');
   if (file !== undefined) {
-    sha = await sha256OfFile(file);
+    sha = await sha256OfFile(resolve(options.cwd ?? process.cwd(), file));
     name ??= file.split('/').pop()!;
   }
   if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' }, 'give the file (`grit issue attachment add <id> <file>`), or --name with --sha256');

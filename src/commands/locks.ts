@@ -19,7 +19,7 @@ import { remoteConfigured, resolveRemote } from '../git/transport.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { repoRelative } from '../context/paths.js';
 import { bool, optInt, optText, text, type Args } from './args.js';
-import { withLockWarnings, type ContextOptions, type RepoContext } from './context.js';
+import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
 
 /**
  * The remote locks are taken against: `--remote`, else `origin` when it is configured, else
@@ -56,7 +56,7 @@ async function resource(ctx: RepoContext, args: Args, options: ContextOptions): 
   const m = /^issue:([0-9a-fA-F]{4,31})$/.exec(raw);
   if (m) return `issue:${(await ctx.resolveIssue(m[1])).issue_id}`;
   const path = /^path:(.+)$/s.exec(raw);
-  if (path) return normalizeResource(`path:${repoRelative(ctx.repo.root, path[1].replace(/\\/g, '/'), options.cwd ?? process.cwd())}`);
+  if (path) return normalizeResource(`path:${repoRelative(worktreeRoot(options), path[1].replace(/\\/g, '/'), options.cwd ?? process.cwd())}`);
   return normalizeResource(raw);
 }
 

@@ -52,7 +52,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     args: ['format', 'since', 'output'],
     load: async () => {
       const { exportCommand } = await import('./export.js');
-      return (env, args) => exportCommand(env.context(), args, env.stdout);
+      return (env, args) => exportCommand(env.context(), args, env.options, env.stdout);
     },
   },
   IssueCreate: { args: ['title', 'body', 'labels'], load: async () => withContext((await issues()).issueCreate) },

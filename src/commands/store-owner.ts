@@ -11,7 +11,7 @@ import { realpathSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { stillThere, type RepoIdentity } from '../core/repo-identity.js';
-import type { RepoPaths } from '../git/repo.js';
+import type { RepoDirs } from '../git/repo.js';
 import { actorsDir, type ActorRef } from './actors.js';
 
 /** A store to rebuild (and the warning that says why), or the refusal of the command. */
@@ -26,12 +26,12 @@ function realOrSame(path: string): string {
 }
 
 /** Whether the actor's directory is one of this repository's own (`.git/grit/actors/<id>`), not a data dir elsewhere. */
-export function actorInRepo(actor: ActorRef, repo: RepoPaths): boolean {
+export function actorInRepo(actor: ActorRef, repo: RepoDirs): boolean {
   return realOrSame(dirname(actor.dir)) === realOrSame(actorsDir(repo));
 }
 
 /** What becomes of a store `recorded` built, used in the repository `current` (`repo`). */
-export function judgeForeignStore(recorded: RepoIdentity, current: RepoIdentity, actor: ActorRef, repo: RepoPaths): ForeignStore {
+export function judgeForeignStore(recorded: RepoIdentity, current: RepoIdentity, actor: ActorRef, repo: RepoDirs): ForeignStore {
   const rebuilt = `it is a cache, so it is rebuilt from this repository's WAL`;
   if (actorInRepo(actor, repo)) {
     // The actor is this repository's own: the repository was moved or copied, or the directory copied in.

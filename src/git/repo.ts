@@ -14,6 +14,12 @@ export interface RepoPaths {
   gritDir: string;
 }
 
+/**
+ * What every worktree of a repository shares: its git state and grit's. A context that serves
+ * several worktrees (a daemon worker's) holds only this; the worktree is each command's own.
+ */
+export type RepoDirs = Pick<RepoPaths, 'commonDir' | 'gritDir'>;
+
 function readGitFile(path: string): string | null {
   const text = readFileSync(path, 'utf8');
   const m = /^gitdir:\s*(.+)$/m.exec(text);

@@ -91,6 +91,13 @@ function cannotServe(worker: ActorWorkerPool, repository: string, store: string 
   return null;
 }
 
+/** Where a request goes: its actor's worker, and what that needs to know of the request's route. */
+interface Routed {
+  worker: ActorWorkerPool;
+  worktree: string;
+  settings: string;
+}
+
 export class Supervisor {
   private servers: RepServer[] = [];
   private pub: PubServer | null = null;
@@ -214,9 +221,9 @@ export class Supervisor {
     // Selecting the actor may create one (a new --data-dir): the reply says so, as the CLI would.
     const warnings: string[] = [];
     gatherWarnings(warnings, () => this.routes.resolve(request));
-    const { worker, settings, release } = repairsStore(name, request.args) ? await this.repairWorker(request) : await this.workerFor(request);
+    const { worker, worktree, settings, release } = repairsStore(name, request.args) ? await this.repairWorker(request) : await this.workerFor(request);
     try {
-      const { reply, notice } = (await worker.run({ op: 'run', request, format, settings, warnings }))!;
+      const { reply, notice } = (await worker.run({ op: 'run', request, worktree, format, settings, warnings }))!;
       // The thread has its store open from its first command on: which file that is.
       worker.storeId ??= fileIdentity(storeFile(worker.setup.actorDir));
       if (notice) this.pub?.publish(encodeNotification(notice));
@@ -269,10 +276,11 @@ export class Supervisor {
   }
 
   /**
-   * The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4), and the stamp
-   * of the files its settings come from.
+   * The worker of the request's (repo, actor), resolved as the CLI would (SPEC §4), the root of
+   * the request's worktree (one worker serves all of a repository's), and the stamp of the files
+   * its settings come from.
    */
-  private async workerFor(request: RepoRequest, forRepair = false): Promise<{ worker: ActorWorkerPool; settings: string; release?: () => void }> {
+  private async workerFor(request: RepoRequest, forRepair = false): Promise<Routed & { release?: () => void }> {
     if (this.stopping) throw shuttingDown();
     const { repo, repository, actor, stamp, store } = this.routes.resolve(request);
     const repair = forRepair ? undefined : this.repairs.get(actor.dir);
@@ -296,14 +304,21 @@ export class Supervisor {
     }
     if (!worker) {
       worker = new ActorWorkerPool(
-        { repoRoot: repo.root, repository, actorDir: actor.dir, endpoint: this.opts.endpoints[0], gitSpawner: this.opts.gitSpawner },
+        {
+          repoRoot: repo.root,
+          repository,
+          repo: { commonDir: repo.commonDir, gritDir: repo.gritDir },
+          actorDir: actor.dir,
+          endpoint: this.opts.endpoints[0],
+          gitSpawner: this.opts.gitSpawner,
+        },
         actor.config.actor_id,
         (err) => this.opts.logger.error({ err, actor: actor.config.actor_id }, 'worker error'),
       );
       this.workers.set(actor.dir, worker);
       this.opts.logger.info({ repo: repo.root, actor: actor.config.actor_id }, 'worker started');
     }
-    return { worker, settings: stamp };
+    return { worker, worktree: repo.root, settings: stamp };
   }
 
   /**
@@ -311,7 +326,7 @@ export class Supervisor {
    * (its requests finish, its store closes, its lease goes), a fresh one runs the repair, and the
    * actor's other requests wait until `release`.
    */
-  private async repairWorker(request: RepoRequest): Promise<{ worker: ActorWorkerPool; settings: string; release: () => void }> {
+  private async repairWorker(request: RepoRequest): Promise<Routed & { release: () => void }> {
     const { actor } = this.routes.resolve(request);
     for (let busy = this.repairs.get(actor.dir); busy; busy = this.repairs.get(actor.dir)) await busy;
     let release!: () => void;

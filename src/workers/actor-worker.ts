@@ -2,7 +2,8 @@
  * The body of a daemon worker thread: one per (repo, actor), run by a piscina pool of exactly one
  * thread. It keeps the actor's repository context (and so its LMDB store) open, holds the actor's
  * `daemon.lock` lease, group-commits concurrent writes, and runs the same command functions the
- * CLI runs. Replies are encoded here so the supervisor thread only passes bytes on.
+ * CLI runs. Replies are encoded here so the supervisor thread only passes bytes on. The worktrees
+ * of the repository share it: each request brings its own (docs/daemon.md, "Worktrees").
  */
 import { workerData } from 'node:worker_threads';
 import { RepoContext, type CommandEnv } from '../commands/context.js';
@@ -12,16 +13,19 @@ import { repairsStore } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { warnings } from '../core/warnings.js';
-import { findRepo } from '../git/repo.js';
+import type { RepoDirs } from '../git/repo.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
 import { encodeMessage, replyError, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
 
 export interface WorkerSetup {
+  /** The worktree of the request that started the worker: what `daemon status` and the lease name. */
   repoRoot: string;
   /** The repository the worker serves (RouteCache's `repository`): a request from another never reaches it. */
   repository: string;
+  /** Where its git and grit state is, which all its worktrees share. */
+  repo: RepoDirs;
   actorDir: string;
   endpoint: string;
   /** The daemon's spawn helper (src/git/spawn-helper.ts), if it has one. */
@@ -32,6 +36,8 @@ export type WorkerTask =
   | {
       op: 'run';
       request: CommandRequest;
+      /** The root of the request's worktree, which the supervisor found from its repo_root. */
+      worktree: string;
       format: WireFormat;
       /** The supervisor's stamp of the files the actor's settings come from (RepoContext.reloadSettingsIfChanged). */
       settings: string;
@@ -66,7 +72,7 @@ function context(): RepoContext {
   if (ctx) return ctx;
   const actor = readActorDir(setup.actorDir);
   if (!actor) throw new GritError('not_found', `no actor in ${setup.actorDir}`, { suggestion: 'run `grit actor list`' });
-  const opened = new RepoContext(findRepo(setup.repoRoot), actor);
+  const opened = new RepoContext(setup.repo, actor);
   opened.enableGroupCommit();
   opened.keepsReads = true;
   opened.unsyncedStore = true;
@@ -80,7 +86,7 @@ function holdLease(): void {
   lease = Lease.acquire(setup.actorDir, { repo_root: setup.repoRoot, actor_id: actorId, ipc_endpoint: setup.endpoint });
 }
 
-async function run(request: CommandRequest, settings: string): Promise<unknown> {
+async function run(request: CommandRequest, worktree: string, settings: string): Promise<unknown> {
   faultOnRequest();
   const fn = await commandFn(request.name);
   if (!repairsStore(request.name, request.args)) holdLease();
@@ -88,7 +94,8 @@ async function run(request: CommandRequest, settings: string): Promise<unknown> 
   const env: CommandEnv = {
     // As the caller gave them: commands that describe the selection (doctor) say the same as locally.
     options: {
-      cwd: request.cwd ?? setup.repoRoot,
+      cwd: request.cwd ?? worktree,
+      worktree,
       actor: request.actor_id ?? undefined,
       dataDir: request.data_dir ?? undefined,
     },
@@ -105,13 +112,13 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     ctx = null;
     return null;
   }
-  const { request, format, settings } = task;
+  const { request, worktree, format, settings } = task;
   let reply;
   let notice: Notification | null = null;
   try {
-    const data = await run(request, settings);
+    const data = await run(request, worktree, settings);
     reply = replyOk(request.request_id, data);
-    notice = notificationFor(request.name, data, { repo_root: setup.repoRoot, actor_id: context().actorId });
+    notice = notificationFor(request.name, data, { repo_root: worktree, actor_id: context().actorId });
   } catch (err) {
     reply = replyError(request.request_id, err);
   }

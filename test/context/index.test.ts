@@ -207,10 +207,10 @@ test('two index runs at once: the one that writes second leaves out the files th
     let calls = 0;
     let firstRun: IndexReply | undefined;
     second.refresh = async () => {
-      if (calls++ === 1) firstRun = await contextIndex(first, { pattern: '*.py' });
+      if (calls++ === 1) firstRun = await contextIndex(first, { pattern: '*.py' }, { cwd: repo });
       return refresh();
     };
-    const d = await contextIndex(second, {});
+    const d = await contextIndex(second, {}, { cwd: repo });
     assert.deepEqual([firstRun?.indexed, firstRun?.events_written], [1, 1]);
     assert.deepEqual([d.indexed, d.unchanged, d.events_written, d.commits], [FIXTURES.length - 1, 1, FIXTURES.length - 1, 1]);
     assert.equal(d.languages.python, undefined);

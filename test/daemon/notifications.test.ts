@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, grit, gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritOk, tempDir, tempRepo, twoWorktrees } from '../helpers/repo.js';
 import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { GritClient } from '../../src/protocol/client.js';
@@ -77,6 +77,26 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
     for (const w of watchers) assert.match(w.err, /^error: the daemon went away: no more notifications\nhint: /m, w.err);
     assert.equal(lines(watchers[0]).length, 4, 'stdout holds notifications only');
     await w1.ended;
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a write from a linked worktree is published with that worktree as its repo_root, though one worker serves both', async () => {
+  const daemon = await startDaemon();
+  const { main, linked } = twoWorktrees();
+  try {
+    const seen: Notification[] = [];
+    const watch = await GritClient.subscribe((n) => seen.push(n), { endpoint: `ipc://${join(daemon.runDir, 'events.sock')}` });
+    const client = await daemon.client();
+    // The main worktree's request starts the actor's worker.
+    for (const repoRoot of [main, linked]) await client.issueCreate({ title: repoRoot }, { repoRoot });
+    await until(() => seen.length >= 2);
+    const { workers } = (await client.status()) as { workers: unknown[] };
+    client.close();
+    watch.close();
+    assert.deepEqual(seen.map((n) => n.repo_root), [main, linked]);
+    assert.equal(workers.length, 1);
   } finally {
     await daemon.stop();
   }

@@ -6,10 +6,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, verify } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { createHash, generateKeyPairSync, verify } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, grit, gritOk, tempDir, tempRepo, type GritResult } from '../helpers/repo.js';
+import { git, grit, gritOk, tempDir, tempRepo, twoWorktrees, type GritResult } from '../helpers/repo.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let daemon: TestDaemon;
@@ -196,6 +196,27 @@ test('export -o - runs in the CLI, written to its stdout as it is made; a client
   }
 });
 
+test('a client\'s relative paths (export\'s output, an attachment\'s file) are taken from its cwd, not the daemon\'s', async () => {
+  const s = side(true);
+  const sub = join(s.dir, 'sub');
+  mkdirSync(sub);
+  writeFileSync(join(sub, 'log.txt'), 'logged\n');
+  const target = { repoRoot: s.dir, cwd: sub };
+  const client = await daemon.client();
+  try {
+    const { issue_id } = await client.issueCreate({ title: 'x' }, target);
+    await client.request('IssueAttachmentAdd', { issue_id, file: 'log.txt' }, target);
+    const shown = (await client.issueShow(issue_id, target)) as any;
+    assert.deepEqual(shown.issue.attachments.map((a: any) => [a.name, a.sha256]), [['log.txt', createHash('sha256').update('logged\n').digest('hex')]]);
+    // A missing parent directory is made inside the worktree only: from the daemon's own cwd, `/`, this is refused.
+    const out = (await client.request('Export', { output: 'out/x.json' }, target)) as any;
+    assert.equal(out.output_path, join(sub, 'out', 'x.json'));
+    assert.ok(existsSync(out.output_path));
+  } finally {
+    client.close();
+  }
+});
+
 test('a long-lived worker sees config.toml edits from the next command on', async () => {
   const s = side(true);
   const other = gritOk(s.dir, ['actor', 'init', '--label', 'other']).actor.actor_id;
@@ -262,4 +283,73 @@ test('the daemon follows a change of default actor made behind its back', () => 
   assert.equal(authorOf('by second'), second);
   gritOk(s.dir, ['actor', 'use', first]);
   assert.equal(authorOf('by first again'), first);
+});
+
+/** The daemon's workers for the actors of `repo`'s common git dir. */
+function workersOf(repo: string): { repo_root: string; data_dir: string }[] {
+  const actors = join(repo, '.git', 'grit', 'actors');
+  return gritOk(repo, ['daemon', 'status'], { env: daemon.env }).workers.filter((w: { data_dir: string }) => w.data_dir.startsWith(actors));
+}
+
+test('two worktrees through one worker: export writes its default output into the caller\'s worktree, as --no-daemon does', () => {
+  const { main, linked } = twoWorktrees();
+  // The main worktree's request starts the actor's worker.
+  for (const dir of [main, linked]) {
+    const local = gritOk(dir, ['export', '--format', 'md']).output_path;
+    assert.equal(local, join(dir, '.grit', 'export.md'));
+    rmSync(join(dir, '.grit'), { recursive: true });
+    assert.equal(gritOk(dir, ['export', '--format', 'md'], { env: daemon.env }).output_path, local, dir);
+    assert.ok(existsSync(local), `written into ${dir}`);
+  }
+  assert.equal(existsSync(join(main, '.grit', 'export.md')) && existsSync(join(linked, '.grit', 'export.md')), true);
+  assert.deepEqual(workersOf(main).map((w) => w.repo_root), [main], 'one worker served both worktrees');
+});
+
+test('two worktrees through one worker: context index, query and show read the caller\'s worktree, as --no-daemon does', () => {
+  const script = (env: NodeJS.ProcessEnv) => {
+    const { main, linked } = twoWorktrees();
+    const counts = (d: any) => ({ files: d.files, indexed: d.indexed, unchanged: d.unchanged, removed: d.removed });
+    const paths = (dir: string, q: string) => gritOk(dir, ['context', 'query', q], { env }).results.map((r: { path: string }) => r.path);
+    return [
+      counts(gritOk(main, ['context', 'index'], { env })),
+      // Not only_main.py, which the linked worktree does not track: its context is removed.
+      counts(gritOk(linked, ['context', 'index'], { env })),
+      paths(linked, 'in_'),
+      gritOk(linked, ['context', 'show', 'only_linked.py'], { env }).file.path,
+      // --path is the linked worktree's own root, which the CLI sends absolute.
+      counts(gritOk(linked, ['context', 'index', '--path', '.', '--force'], { env })),
+      counts(gritOk(main, ['context', 'index'], { env })),
+      paths(main, 'in_'),
+    ];
+  };
+  const viaDaemon = script(daemon.env);
+  assert.deepEqual(viaDaemon, [
+    { files: 2, indexed: 2, unchanged: 0, removed: 0 },
+    { files: 2, indexed: 1, unchanged: 1, removed: 1 },
+    ['only_linked.py'],
+    'only_linked.py',
+    { files: 2, indexed: 2, unchanged: 0, removed: 0 },
+    { files: 2, indexed: 1, unchanged: 1, removed: 1 },
+    ['only_main.py'],
+  ]);
+  assert.deepEqual(viaDaemon, script({}));
+});
+
+test('two worktrees through one worker: path: locks are taken relative to the caller\'s worktree, as --no-daemon does', () => {
+  const { main, linked } = twoWorktrees();
+  const src = join(linked, 'src');
+  mkdirSync(join(src, 'parser'), { recursive: true });
+  for (const env of [daemon.env, {}]) {
+    assert.equal(gritOk(main, ['lock', 'acquire', '--resource', 'path:docs'], { env }).lock.resource, 'path:docs');
+    assert.equal(gritOk(src, ['lock', 'acquire', '--resource', 'path:parser'], { env }).lock.resource, 'path:src/parser');
+    assert.equal(gritOk(src, ['lock', 'renew', '--resource', `path:${join(src, 'parser')}`], { env }).lock.resource, 'path:src/parser');
+    assert.equal(gritOk(linked, ['lock', 'release', '--resource', 'path:src/parser/'], { env }).lock.resource, 'path:src/parser');
+    // The main worktree is outside the linked one.
+    const r = grit(src, ['lock', 'acquire', '--resource', `path:${join(main, 'docs')}`, '--json'], { env });
+    assert.equal(r.code, 2, r.stdout);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.details.root, linked);
+    gritOk(main, ['lock', 'release', '--resource', 'path:docs'], { env });
+  }
+  assert.equal(workersOf(main).length, 1, 'one worker served both worktrees');
 });

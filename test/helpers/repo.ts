@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GRIT_BIN } from './paths.js';
@@ -28,6 +28,27 @@ export function tempRepo(): string {
   git(dir, 'config', 'user.email', 'test@example.com');
   git(dir, 'config', 'user.name', 'Test');
   return dir;
+}
+
+/**
+ * A repository and a linked worktree of it (`git worktree add`) on another branch, each tracking
+ * a file the other does not. Both use the one actor of their common git dir, and so, through the
+ * daemon, its one worker. Both paths are real (as a process's cwd is), so grit reports them as given.
+ */
+export function twoWorktrees(): { main: string; linked: string } {
+  const main = tempRepo();
+  writeFileSync(join(main, 'shared.py'), 'def shared():\n    pass\n');
+  writeFileSync(join(main, 'only_main.py'), 'def in_main():\n    pass\n');
+  git(main, 'add', '.');
+  git(main, 'commit', '-qm', 'main');
+  gritOk(main, ['init', '--no-agents-md']);
+  const linked = join(realpathSync(tempDir()), 'linked');
+  git(main, 'worktree', 'add', '-q', '-b', 'feature', linked);
+  git(linked, 'rm', '-q', 'only_main.py');
+  writeFileSync(join(linked, 'only_linked.py'), 'def in_linked():\n    pass\n');
+  git(linked, 'add', '.');
+  git(linked, 'commit', '-qm', 'feature');
+  return { main: realpathSync(main), linked };
 }
 
 export interface GritResult {
