@@ -70,7 +70,7 @@ test('file-size limit (ulimit -f): a chunk that cannot be written is an io_error
   // A limit below the store's size: the WAL commit (small files) lands, the store cannot grow.
   const r = gritLimited(repo, 8, ['issue', 'create', '--title', 'durable', '--body', 'x'.repeat(40_000)]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stderr, /written to the WAL .*but the store could not be updated/);
+  assert.match(r.stderr, /written to the WAL .*but the store could not be updated \(the store at .*store\.mdb cannot grow: it is at this process's file size limit\)/);
   assert.notEqual(walHead(repo), head);
   const ids = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id);
   assert.ok(ids.includes(r.json.data.issue_id), 'the next command catches the store up');
