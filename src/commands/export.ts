@@ -14,6 +14,7 @@ import { GritError, invalidArgs } from '../core/errors.js';
 import { compareEvents, eventToJson, type Event } from '../core/event.js';
 import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
 import type { Issue } from '../core/projection.js';
+import type { Store } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
 import { oneOf, optText, type Args } from './args.js';
 import type { OutputSink, RepoContext } from './context.js';
@@ -165,14 +166,8 @@ function defaultOutput(ctx: RepoContext, format: ExportFormat): string {
   return join(dir, `export.${EXT[format]}`);
 }
 
-export async function exportCommand(ctx: RepoContext, args: Args, stdout?: OutputSink): Promise<ExportResult> {
-  const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
-  const since = optText(args, 'since');
-  const output = optText(args, 'output');
-  // Where it goes is settled before the work: a bad --output fails at once.
-  const path = output === STDOUT ? STDOUT : output ? outputPath(ctx.repo.root, output) : defaultOutput(ctx, format);
-  const wal_head = await ctx.refresh();
-  const store = ctx.store;
+/** What an export holds: the events (`--since` applied) and the issues they touch, as the store has them. */
+function gather(store: Store, since: string | undefined): { wal_head: string | null; events: Event[]; issues: Issue[] } {
   const all = [...store.allEvents()];
   const keep = parseSince(all, since);
   const events = (keep ? all.filter(keep) : all).sort(compareForOutput);
@@ -187,6 +182,16 @@ export async function exportCommand(ctx: RepoContext, args: Args, stdout?: Outpu
     if (issue) issues.push(issue);
   }
   bar.done();
+  return { wal_head: store.getMeta().wal_head, events, issues };
+}
+
+export async function exportCommand(ctx: RepoContext, args: Args, stdout?: OutputSink): Promise<ExportResult> {
+  const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
+  const since = optText(args, 'since');
+  const output = optText(args, 'output');
+  // Where it goes is settled before the work: a bad --output fails at once.
+  const path = output === STDOUT ? STDOUT : output ? outputPath(ctx.repo.root, output) : defaultOutput(ctx, format);
+  const { wal_head, events, issues } = await ctx.read(() => gather(ctx.store, since));
   issues.sort((a, b) => (a.issue_id < b.issue_id ? -1 : a.issue_id > b.issue_id ? 1 : 0));
 
   const meta: ExportMeta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };

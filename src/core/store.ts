@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { ABORT, open, type Database, type RootDatabase } from 'lmdb';
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { FillFolds } from './fill-folds.js';
@@ -395,31 +395,50 @@ export class Store {
    * nothing is written and false is returned so the caller can read again.
    */
   apply(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
-    return this.transact(() => {
-      const meta = this.getMeta();
-      const repo = this.repoOver(meta);
-      if (meta.wal_head !== fromHead || repo === false) return false;
-      // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
-      const empty = meta.event_count === 0;
-      let added = 0;
-      for (const [id, fresh] of this.putNewEvents(events, empty)) {
-        added += fresh.length;
-        // Context events fold into their own tables (putNewEvents); they never make an issue.
-        const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
-        if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
-      }
-      // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
-      const fresh = isEmptyStore(meta);
-      this.meta.putSync('state', {
-        ...meta,
-        repo,
-        wal_head: walHead,
-        event_count: meta.event_count + added,
-        events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
-        last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
-      });
-      return true;
+    return this.transact(() => this.applyInTxn(events, fromHead, walHead));
+  }
+
+  /**
+   * What `read` gives on the store with `events` applied as `apply` would apply them, though they
+   * are never written: applied in a write transaction that is then aborted, `read` run inside it
+   * (LMDB reads in a write transaction see its writes). Until it commits, LMDB holds a
+   * transaction's pages in memory, so this works on a disk too full to take them
+   * (RepoContext.read). Null, having run nothing, where `apply` would return false.
+   */
+  readApplied<T>(events: readonly Event[], fromHead: string | null, walHead: string | null, read: () => T): { value: T } | null {
+    let answer: { value: T } | null = null;
+    this.root.transactionSync(() => {
+      if (this.applyInTxn(events, fromHead, walHead)) answer = { value: read() };
+      return ABORT;
     });
+    return answer;
+  }
+
+  /** `apply`'s work, in the write transaction open now. */
+  private applyInTxn(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
+    const meta = this.getMeta();
+    const repo = this.repoOver(meta);
+    if (meta.wal_head !== fromHead || repo === false) return false;
+    // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
+    const empty = meta.event_count === 0;
+    let added = 0;
+    for (const [id, fresh] of this.putNewEvents(events, empty)) {
+      added += fresh.length;
+      // Context events fold into their own tables (putNewEvents); they never make an issue.
+      const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
+      if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
+    }
+    // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
+    const fresh = isEmptyStore(meta);
+    this.meta.putSync('state', {
+      ...meta,
+      repo,
+      wal_head: walHead,
+      event_count: meta.event_count + added,
+      events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
+      last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
+    });
+    return true;
   }
 
   /**
