@@ -7,7 +7,7 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
@@ -16,6 +16,7 @@ import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
 import type { Issue } from '../core/projection.js';
 import type { Store } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
+import { writeNewFile } from '../core/write-new-file.js';
 import { oneOf, optText, type Args } from './args.js';
 import type { OutputSink, RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
@@ -162,7 +163,8 @@ function defaultOutput(ctx: RepoContext, format: ExportFormat): string {
   const dir = join(ctx.repo.root, '.grit');
   mkdirSync(dir, { recursive: true });
   const ignore = join(dir, '.gitignore');
-  if (!existsSync(ignore)) writeFileSync(ignore, '# grit exports: derived data, never committed\n*\n');
+  // Not left empty by a full disk: an empty one would stay, ignoring nothing.
+  if (!existsSync(ignore)) writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
   return join(dir, `export.${EXT[format]}`);
 }
 

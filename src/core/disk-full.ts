@@ -8,11 +8,19 @@
  * free space as it was: so an EIO with under FULL_BELOW free on the store's file system is a full
  * disk.
  */
-import { statfsSync } from 'node:fs';
+import { statfsSync, statSync } from 'node:fs';
 import { errnoName, GritError } from './errors.js';
 import { writeDenied } from './write-access.js';
 
 const FULL_BELOW = 1 << 20;
+
+/**
+ * LMDB makes a new store's lock file sparse and initializes it through a memory map: with no
+ * block left for that page, the process dies of SIGBUS, which no try/catch turns into an error
+ * (seen at 0 and 8 KiB free). A new store also needs a few pages for its meta pages and layout
+ * mark; this is well above all of that.
+ */
+const NEW_STORE_BYTES = 64 << 10;
 
 /** Bytes an unprivileged user may still write on the file system holding `dir`; null when it cannot be told. */
 function freeBytes(dir: string): number | null {
@@ -75,6 +83,24 @@ export function storeWriteError(dir: string, path: string, err: unknown): GritEr
     details: { path, errno, free_bytes: free, store_unwritable: true },
     suggestion: 'check the disk (`dmesg`); the store is a cache: `grit doctor --fix` rebuilds it from the WAL',
   });
+}
+
+/**
+ * The disk-full error for a store LMDB would have to make files for (its data file or lock file
+ * missing, or holding no block yet) on a disk with too little room to do so without crashing;
+ * null when it may go ahead.
+ */
+export function noRoomForNewStore(dir: string, path: string): GritError | null {
+  const fresh = [path, `${path}-lock`].some((file) => {
+    try {
+      return statSync(file).blocks === 0;
+    } catch {
+      return true;
+    }
+  });
+  if (!fresh) return null;
+  const free = freeBytes(dir);
+  return free !== null && free < NEW_STORE_BYTES ? unwritable(fullDisk(dir, path, 'ENOSPC', free)) : null;
 }
 
 /** The errno name of a failure thrown by node (`ENOSPC`) or LMDB (28); null for a GritError or anything else. */

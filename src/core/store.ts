@@ -22,7 +22,7 @@ import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
-import { storeWriteError } from './disk-full.js';
+import { noRoomForNewStore, storeWriteError } from './disk-full.js';
 import { sameRepo, type RepoIdentity } from './repo-identity.js';
 import { copyOrder, Keyring, type CompareCopies } from './integrity.js';
 
@@ -218,6 +218,8 @@ export class Store {
         suggestion: 'the store is a cache: run `grit doctor --fix` to rebuild it from the WAL',
       });
     }
+    const noRoom = noRoomForNewStore(actorDir, path);
+    if (noRoom) throw noRoom;
     const unsynced = opts.unsynced === true && markUnsynced(actorDir);
     let store: Store;
     try {

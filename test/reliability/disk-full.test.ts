@@ -2,7 +2,8 @@
  * Disk full and read-only repositories: a write that cannot be stored fails with io_error and
  * leaves the WAL and the store as they were; a write whose WAL commit landed is acknowledged even
  * when the store (a cache) cannot take it, and the next command catches the store up. Meanwhile a
- * read answers with the events the store lacks applied in memory, saying why (the disk is full).
+ * read answers with the events the store lacks applied in memory, saying why (the disk is full),
+ * and a failed command leaves no file behind.
  *
  * Three ways to make writes fail, each used when this machine allows it (docs/reliability.md):
  * a small tmpfs filled to the brim (needs root and a working `mount`), a file-size limit
@@ -13,7 +14,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { fsckClean, git, grit, gritOk, tempDir, type GritResult } from '../helpers/repo.js';
@@ -44,7 +45,7 @@ const behind = (n: number, why: string) =>
   new RegExp(`grit: warning: the store is ${n} events? behind the WAL and cannot catch up: ${why}; this answer includes (it|them), applied in memory only; `);
 const diskFull = (actorDir: string) => `the disk holding ${actorDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is full \\(\\d+ bytes free\\)`;
 
-/** What a command must not leave in the actor's directory: temporary files. */
+/** What a failed command must not leave in the actor's directory: temporary files, an empty lease. */
 function leftInActorDir(actorDir: string): string[] {
   return readdirSync(actorDir).filter((name) => !['config.toml', 'store.mdb', 'store.mdb-lock', 'store.unsynced', 'daemon.lock'].includes(name));
 }
@@ -193,6 +194,18 @@ function createWithStoreFull(repo: string, filler: number, bodyFile: string, env
   assert.fail('no fill level left room for the chunk and not for the store');
 }
 
+/** With no room at all, commands that make files fail without leaving them empty behind: a new actor's, an export's `.gitignore`. */
+function leavesNothingEmpty(repo: string, filler: number): void {
+  fillLeaving(filler, 0);
+  const gritDir = join(repo, '.git', 'grit');
+  const actors = readdirSync(join(gritDir, 'actors'));
+  assert.equal(grit(repo, ['actor', 'init', '--label', 'no-room', '--json']).json?.error?.code, 'io_error');
+  assert.deepEqual(readdirSync(join(gritDir, 'actors')), actors, 'an actor directory left empty');
+  assert.deepEqual(readdirSync(gritDir).filter((n) => n.endsWith('.tmp')), []);
+  assert.equal(grit(repo, ['export', '--format', 'json', '--json']).json?.error?.code, 'io_error');
+  assert.ok(!existsSync(join(repo, '.grit', '.gitignore')), 'an empty .gitignore, which would stay and ignore nothing');
+}
+
 test('a full disk (small tmpfs): a read answers with the events its store cannot take, saying the disk is full; a write is refused; nothing is left behind; alike through a daemon', { timeout: 120_000 }, async (t) => {
   const bodyFile = bigBody();
   const ran = await withTmpfs(3072, async (mnt) => {
@@ -223,6 +236,7 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         assert.equal(walHead(repo), head, `${label}: a refused write moved the WAL`);
         assert.doesNotMatch(list.stderr + show.stderr + write.stderr, /\n\s+at /, 'stack trace');
         assert.deepEqual(leftInActorDir(actorDir), [], label);
+        if (label === 'local') leavesNothingEmpty(repo, filler);
 
         ftruncateSync(filler, 0);
         const caughtUp = grit(repo, ['issue', 'list', '--json'], { env });
@@ -235,6 +249,43 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
     }
     assert.deepEqual(leftInActorDir(actorDir), []);
     fsckClean(repo);
+  });
+  if (!ran) t.skip(NO_TMPFS);
+});
+
+test('a full disk (small tmpfs): a store to be made anew is refused with the disk-full error, not a crash, by a daemon too, which leaves no lease file; with a little room, reads answer from memory', { timeout: 120_000 }, async (t) => {
+  const bodyFile = bigBody();
+  const ran = await withTmpfs(3072, async (mnt) => {
+    const repo = repoWithIssues(join(mnt, 'repo'), 2);
+    gritOk(repo, ['issue', 'create', '--title', 'big', '--body-file', bodyFile]);
+    const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
+    const expected = gritOk(repo, ['issue', 'list']);
+    for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(actorDir, f)); // a discarded cache, as doctor --fix leaves it
+    const filler = openSync(join(mnt, 'filler'), 'w');
+    const daemon = await startDaemon();
+    try {
+      fillLeaving(filler, 0);
+      for (const env of [{}, daemon.env]) {
+        // LMDB would make its lock file and write it through a memory map: SIGBUS (exit 135) with no room.
+        const r = grit(repo, ['issue', 'list', '--json'], { env });
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.json.error.message, new RegExp(`^${diskFull(actorDir)}$`));
+        assert.equal(r.json.error.details.store_unwritable, true);
+        assert.deepEqual(readdirSync(actorDir), ['config.toml'], 'no store files, no lease, no temporary file');
+      }
+      // Room for the store's files, not for the issues: the read replays the WAL in memory.
+      fillLeaving(filler, 96);
+      const r = grit(repo, ['issue', 'list', '--json']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(r.json.data, expected);
+      assert.match(r.stderr, behind(3, diskFull(actorDir)));
+      ftruncateSync(filler, 0);
+      assert.deepEqual(grit(repo, ['issue', 'list', '--json'], { env: daemon.env }).json.data, expected);
+    } finally {
+      await daemon.stop();
+      closeSync(filler);
+    }
+    assert.deepEqual(leftInActorDir(actorDir), []);
   });
   if (!ran) t.skip(NO_TMPFS);
 });
