@@ -1,5 +1,5 @@
 /** Actor directories under `.git/grit/actors/<id>/` and the choice of which one a command uses. */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readActorConfig, readRepoConfig, writeToml, type ActorConfig, type RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
@@ -41,7 +41,13 @@ export function createActor(dir: string | null, repo: RepoDirs, label = ''): Act
   const actor_id = toHex(newActorId());
   const actorDir = dir ?? join(actorsDir(repo), actor_id);
   const config: ActorConfig = { actor_id, label, created_ts: Date.now() };
-  writeToml(join(actorDir, 'config.toml'), config);
+  try {
+    writeToml(join(actorDir, 'config.toml'), config);
+  } catch (err) {
+    // A directory of its own new id (not a --data-dir) was made here: not left empty by a full disk.
+    if (dir === null) rmSync(actorDir, { recursive: true, force: true });
+    throw err;
+  }
   return { config, dir: actorDir };
 }
 

@@ -26,18 +26,19 @@ export async function contextQuery(
 ): Promise<{ query: string; results: QueryResult[]; truncated: boolean; indexed: boolean }> {
   const query = text(args, 'query', { nonEmpty: true }).trim();
   const limit = optInt(args, 'limit', QUERY_LIMIT) ?? QUERY_LIMIT.default;
-  await ctx.refresh();
-  const { hits, truncated } = ctx.store.context.query(query, limit);
-  const results = hits.map((h) => ({
-    path: h.path,
-    symbol: h.name,
-    kind: h.kind,
-    line_start: h.line_start,
-    line_end: h.line_end,
-    match: h.match,
-  }));
-  // `indexed`: whether anything is indexed at all, for telling "no match" from "nothing to match".
-  return { query, results, truncated, indexed: results.length > 0 || ctx.store.context.hasFiles() };
+  return ctx.read(() => {
+    const { hits, truncated } = ctx.store.context.query(query, limit);
+    const results = hits.map((h) => ({
+      path: h.path,
+      symbol: h.name,
+      kind: h.kind,
+      line_start: h.line_start,
+      line_end: h.line_end,
+      match: h.match,
+    }));
+    // `indexed`: whether anything is indexed at all, for telling "no match" from "nothing to match".
+    return { query, results, truncated, indexed: results.length > 0 || ctx.store.context.hasFiles() };
+  });
 }
 
 /**
@@ -59,11 +60,14 @@ export async function contextShow(ctx: RepoContext, args: Args, options: Context
   const candidates = new Set<string>();
   for (const c of [cwd === undefined ? null : within(cwd), isAbsolute(raw) ? null : within()]) if (c !== null) candidates.add(c);
   if (candidates.size === 0) repoRelative(root, raw, cwd); // throws the outside-the-worktree error
-  await ctx.refresh();
-  for (const path of candidates) {
-    const file = ctx.store.context.file(path);
-    if (file && !isRemoved(file)) return { file };
-  }
+  const found = await ctx.read(() => {
+    for (const path of candidates) {
+      const file = ctx.store.context.file(path);
+      if (file && !isRemoved(file)) return file;
+    }
+    return null;
+  });
+  if (found) return { file: found };
   const path = [...candidates][0] ?? raw;
   throw new GritError('not_found', `no context for ${path}`, {
     details: { path },
@@ -93,12 +97,11 @@ export async function contextProject(
   args: Args,
 ): Promise<{ entries: ProjectEntry[]; total: number } | ProjectEntry> {
   const key = projectKey(args, false);
-  await ctx.refresh();
   if (key === undefined) {
-    const entries = ctx.store.context.projectEntries();
+    const entries = await ctx.read(() => ctx.store.context.projectEntries());
     return { entries, total: entries.length };
   }
-  const entry = ctx.store.context.projectEntry(key);
+  const entry = await ctx.read(() => ctx.store.context.projectEntry(key));
   if (!entry) {
     throw new GritError('not_found', `no project context key ${key}`, {
       details: { key },

@@ -13,6 +13,7 @@ import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
 import { admitEvents, checkingKeys, copyOrder, loadKeyring, reportAdmitted, type AdmitResult, type CompareCopies } from '../core/integrity.js';
 import { warnings as stderrWarnings } from '../core/warnings.js';
+import { plural } from '../core/plural.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
@@ -213,20 +214,62 @@ export class RepoContext {
 
   /** Brings the store up to the WAL head, reading only the commits it has not applied. */
   async refresh(): Promise<string | null> {
+    return (await this.catchUp(false)).head;
+  }
+
+  /**
+   * Runs `read`, which only reads the store (synchronously), on the store brought up to the WAL
+   * head: for a command that only reads. When the store cannot take the WAL's newest events now
+   * (a full disk: `store_unwritable`, src/core/disk-full.ts), the read does not fail: they are
+   * applied for it in memory, never written (Store.readApplied), with a warning saying how far
+   * behind the store is and why. Writes still fail then (`refresh` throws): one acknowledged
+   * would be in the WAL, but what it was made from (an issue's newest event) would not.
+   */
+  async read<T>(read: () => T): Promise<T> {
     for (let attempt = 0; ; attempt++) {
-      if (attempt > 100) throw new GritError('db_busy', 'the store keeps moving under this command', {});
+      if (attempt > 100) throw storeKeepsMoving();
+      const { lag } = await this.catchUp(true);
+      if (!lag) return read();
+      const answer = this.store.readApplied(lag.admitted.events, lag.from, lag.to, () => {
+        stderrWarnings.send(lagWarning(lag));
+        return read();
+      });
+      if (answer) {
+        this.reportAdmitted(lag.admitted);
+        return answer.value;
+      }
+    }
+  }
+
+  /**
+   * `refresh`'s work. With `lagOk`, a store that cannot be written (`store_unwritable`) does not
+   * fail it: it returns, as `lag`, the events the store could not take, for `read` to apply in
+   * memory. `head` is then the store's own.
+   */
+  private async catchUp(lagOk: boolean): Promise<{ head: string | null; lag?: Lag }> {
+    let replayFailed = false;
+    const tolerate = (err: unknown): err is GritError => lagOk && err instanceof GritError && err.details.store_unwritable === true;
+    for (let attempt = 0; ; attempt++) {
+      if (attempt > 100) throw storeKeepsMoving();
       const head = await this.wal.head();
       const meta = this.store.getMeta();
       if (this.disownForeign(meta, false)) continue;
-      if (meta.wal_head === head) return head;
+      if (meta.wal_head === head) return { head };
       if (head === null) {
         this.store.clear();
         continue;
       }
-      if (isEmptyStore(meta)) {
+      if (isEmptyStore(meta) && !replayFailed) {
         // An empty store (a new clone or actor, a discarded cache) is built as a rebuild builds
         // it: the WAL read ahead on a second thread and gathered, not held (docs/performance.md).
-        return (await import('./maintenance.js')).replayWal(this);
+        try {
+          return { head: await (await import('./maintenance.js')).replayWal(this) };
+        } catch (err) {
+          // For a read: what the replay could not write is read below, to be applied in memory.
+          if (!tolerate(err)) throw err;
+          replayFailed = true;
+          continue;
+        }
       }
       const { commits, found } = await this.wal.readAfter(meta.wal_head, head);
       const events = commits.flatMap((c) => c.events);
@@ -248,9 +291,14 @@ export class RepoContext {
       }
       // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
       const admitted = this.admit(events);
-      if (this.store.apply(admitted.events, meta.wal_head, to)) {
-        this.reportAdmitted(admitted);
-        return to;
+      try {
+        if (this.store.apply(admitted.events, meta.wal_head, to)) {
+          this.reportAdmitted(admitted);
+          return { head: to };
+        }
+      } catch (err) {
+        if (!tolerate(err)) throw err;
+        return { head: meta.wal_head, lag: { admitted, from: meta.wal_head, to, cause: err } };
       }
     }
   }
@@ -285,6 +333,11 @@ export class RepoContext {
   /** Resolves an issue id or unique prefix to a known issue, refreshing first. */
   async resolveIssue(input: string): Promise<Issue> {
     await this.refresh();
+    return this.findIssue(input);
+  }
+
+  /** The issue an id or unique prefix names, in the store as it is (`not_found` for none). */
+  findIssue(input: string): Issue {
     const store = this.store;
     const exact = input.length === 32 ? store.getIssue(input.toLowerCase()) : undefined;
     const id = exact ? exact.issue_id : resolvePrefix(input, store.issueIds());
@@ -386,6 +439,25 @@ export class RepoContext {
     await this.close();
     renameSync(copy, storeFile(this.actor.dir));
   }
+}
+
+/** WAL events a store that cannot be written now could not take (RepoContext.catchUp). */
+interface Lag {
+  admitted: AdmitResult;
+  /** The store's WAL head, and the WAL head the events bring it to. */
+  from: string | null;
+  to: string;
+  /** Why the store could not take them: a `store_unwritable` io_error. */
+  cause: GritError;
+}
+
+function lagWarning({ admitted, cause }: Lag): string {
+  const n = admitted.events.length;
+  return `the store is ${plural(n, 'event')} behind the WAL and cannot catch up: ${cause.message}; this answer includes ${n === 1 ? 'it' : 'them'}, applied in memory only; ${cause.suggestion}`;
+}
+
+function storeKeepsMoving(): GritError {
+  return new GritError('db_busy', 'the store keeps moving under this command', {});
 }
 
 function deepFreeze<T>(value: T): T {

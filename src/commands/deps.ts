@@ -104,21 +104,25 @@ export async function issueDepList(
   args: Args,
 ): Promise<{ issue_id: string; reverse: boolean; dependencies: DepListEntry[] }> {
   const reverse = bool(args, 'reverse');
-  const issue = await ctx.resolveIssue(text(args, 'issue_id', { nonEmpty: true }));
-  const store = ctx.store;
-  const edges = reverse ? store.dependentsOf(issue.issue_id) : store.dependenciesOf(issue.issue_id);
-  const dependencies = edges.map((e) => {
-    const other = store.getIssue(reverse ? e.issue_id : e.target);
-    return { ...e, title: other?.title ?? null, state: other?.state ?? null };
+  const input = text(args, 'issue_id', { nonEmpty: true });
+  return ctx.read(() => {
+    const issue = ctx.findIssue(input);
+    const store = ctx.store;
+    const edges = reverse ? store.dependentsOf(issue.issue_id) : store.dependenciesOf(issue.issue_id);
+    const dependencies = edges.map((e) => {
+      const other = store.getIssue(reverse ? e.issue_id : e.target);
+      return { ...e, title: other?.title ?? null, state: other?.state ?? null };
+    });
+    return { issue_id: issue.issue_id, reverse, dependencies };
   });
-  return { issue_id: issue.issue_id, reverse, dependencies };
 }
 
 /** Every known issue, and the whole dependency graph over them. */
-async function wholeGraph(ctx: RepoContext): Promise<{ graph: DepGraph; issues: Map<string, IssueSummary> }> {
-  await ctx.refresh();
-  const issues = new Map(ctx.store.listIssues().map((i) => [i.issue_id, i]));
-  return { graph: DepGraph.from(ctx.store.allDependencies(), issues.keys()), issues };
+function wholeGraph(ctx: RepoContext): Promise<{ graph: DepGraph; issues: Map<string, IssueSummary> }> {
+  return ctx.read(() => {
+    const issues = new Map(ctx.store.listIssues().map((i) => [i.issue_id, i]));
+    return { graph: DepGraph.from(ctx.store.allDependencies(), issues.keys()), issues };
+  });
 }
 
 export interface TopoItem extends TopoEntry {

@@ -7,14 +7,16 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { compareEvents, eventToJson, type Event } from '../core/event.js';
 import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
 import type { Issue } from '../core/projection.js';
+import type { Store } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
+import { writeNewFile } from '../core/write-new-file.js';
 import { oneOf, optText, type Args } from './args.js';
 import { worktreeRoot, type ContextOptions, type OutputSink, type RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
@@ -161,19 +163,13 @@ function defaultOutput(root: string, format: ExportFormat): string {
   const dir = join(root, '.grit');
   mkdirSync(dir, { recursive: true });
   const ignore = join(dir, '.gitignore');
-  if (!existsSync(ignore)) writeFileSync(ignore, '# grit exports: derived data, never committed\n*\n');
+  // Not left empty by a full disk: an empty one would stay, ignoring nothing.
+  if (!existsSync(ignore)) writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
   return join(dir, `export.${EXT[format]}`);
 }
 
-export async function exportCommand(ctx: RepoContext, args: Args, options: ContextOptions, stdout?: OutputSink): Promise<ExportResult> {
-  const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
-  const since = optText(args, 'since');
-  const output = optText(args, 'output');
-  // Where it goes is settled before the work: a bad --output fails at once.
-  const root = worktreeRoot(options);
-  const path = output === STDOUT ? STDOUT : output ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
-  const wal_head = await ctx.refresh();
-  const store = ctx.store;
+/** What an export holds: the events (`--since` applied) and the issues they touch, as the store has them. */
+function gather(store: Store, since: string | undefined): { wal_head: string | null; events: Event[]; issues: Issue[] } {
   const all = [...store.allEvents()];
   const keep = parseSince(all, since);
   const events = (keep ? all.filter(keep) : all).sort(compareForOutput);
@@ -188,6 +184,17 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
     if (issue) issues.push(issue);
   }
   bar.done();
+  return { wal_head: store.getMeta().wal_head, events, issues };
+}
+
+export async function exportCommand(ctx: RepoContext, args: Args, options: ContextOptions, stdout?: OutputSink): Promise<ExportResult> {
+  const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
+  const since = optText(args, 'since');
+  const output = optText(args, 'output');
+  // Where it goes is settled before the work: a bad --output fails at once.
+  const root = worktreeRoot(options);
+  const path = output === STDOUT ? STDOUT : output ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
+  const { wal_head, events, issues } = await ctx.read(() => gather(ctx.store, since));
   issues.sort((a, b) => (a.issue_id < b.issue_id ? -1 : a.issue_id > b.issue_id ? 1 : 0));
 
   const meta: ExportMeta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };

@@ -55,11 +55,12 @@ export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteRe
 export async function issueList(ctx: RepoContext, args: Args): Promise<{ issues: IssueSummary[]; total: number }> {
   const state = oneOf<IssueState>(args, 'state', ['open', 'closed']);
   const only = optLabel(args);
-  await ctx.refresh();
-  return ctx.remember(`IssueList\u0000${state ?? ''}\u0000${only ?? ''}`, () => {
-    const issues = ctx.store.listIssues({ state, label: only }).sort((a, b) => (a.issue_id < b.issue_id ? -1 : 1));
-    return { issues, total: issues.length };
-  });
+  return ctx.read(() =>
+    ctx.remember(`IssueList\u0000${state ?? ''}\u0000${only ?? ''}`, () => {
+      const issues = ctx.store.listIssues({ state, label: only }).sort((a, b) => (a.issue_id < b.issue_id ? -1 : 1));
+      return { issues, total: issues.length };
+    }),
+  );
 }
 
 /** A dependency another issue records on this one: "`issue_id` `dep_type` this issue". */
@@ -81,10 +82,13 @@ export interface IssueShowReply {
 }
 
 export async function issueShow(ctx: RepoContext, args: Args): Promise<IssueShowReply> {
-  const issue = await target(ctx, args);
-  const events = ctx.store.issueEventsOf(issue.issue_id).map(eventToJson);
-  const dependents = ctx.store.dependentsOf(issue.issue_id).map(({ issue_id, dep_type }) => ({ issue_id, dep_type }));
-  return { issue: { ...issue, dependents }, events, actor_labels: actorLabels(ctx.repo, events.map((e) => e.actor)) };
+  const input = text(args, 'issue_id', { nonEmpty: true });
+  return ctx.read(() => {
+    const issue = ctx.findIssue(input);
+    const events = ctx.store.issueEventsOf(issue.issue_id).map(eventToJson);
+    const dependents = ctx.store.dependentsOf(issue.issue_id).map(({ issue_id, dep_type }) => ({ issue_id, dep_type }));
+    return { issue: { ...issue, dependents }, events, actor_labels: actorLabels(ctx.repo, events.map((e) => e.actor)) };
+  });
 }
 
 export async function issueComment(ctx: RepoContext, args: Args): Promise<WriteReply> {

@@ -550,11 +550,12 @@ export function rebuildAdvice(
 }
 
 export async function dbStats(ctx: RepoContext): Promise<DbStats> {
-  await ctx.refresh();
   const store = ctx.store;
-  const meta = store.getMeta();
-  let issue_count = 0;
-  for (const _ of store.issueIds()) issue_count++;
+  const { meta, issue_count } = await ctx.read(() => {
+    let issues = 0;
+    for (const _ of store.issueIds()) issues++;
+    return { meta: store.getMeta(), issue_count: issues };
+  });
   let size_bytes = 0;
   try {
     size_bytes = statSync(store.path).size;

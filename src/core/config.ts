@@ -1,5 +1,6 @@
 /** Repo and actor configuration files (TOML), validated into typed values. */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { writeNewFile } from './write-new-file.js';
 import { basename, dirname } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { GritError } from './errors.js';
@@ -61,7 +62,7 @@ function readToml(path: string): Record<string, unknown> | null {
 export function writeToml(path: string, value: object): void {
   mkdirSync(dirname(path), { recursive: true });
   const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, stringify(value) + '\n');
+  writeNewFile(tmp, stringify(value) + '\n');
   renameSync(tmp, path);
 }
 

@@ -141,7 +141,7 @@ const LMDB_DAMAGED: Record<number, string> = {
  * The errno name of a failure: node's fs errors carry it as a string (`ENOSPC`); LMDB (lmdb-js)
  * throws plain Errors whose `code` is the errno number (28) or an LMDB code.
  */
-function errnoName(code: unknown): string | null {
+export function errnoName(code: unknown): string | null {
   if (typeof code === 'string') return /^E[A-Z0-9]+$/.test(code) ? code : null;
   if (typeof code !== 'number' || !Number.isInteger(code)) return null;
   if (LMDB_DAMAGED[code]) return LMDB_DAMAGED[code];

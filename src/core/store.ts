@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { ABORT, open, type Database, type RootDatabase } from 'lmdb';
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { FillFolds } from './fill-folds.js';
@@ -22,6 +22,7 @@ import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
+import { noRoomForNewStore, storeWriteError } from './disk-full.js';
 import { sameRepo, type RepoIdentity } from './repo-identity.js';
 import { copyOrder, Keyring, type CompareCopies } from './integrity.js';
 
@@ -145,6 +146,8 @@ export interface FillOptions {
 
 export class Store {
   readonly path: string;
+  /** The actor directory holding the store. */
+  private readonly dir: string;
   private readonly root: RootDatabase;
   /** The actor directory, when this store commits unsynced (flushed and unmarked on close). */
   private unsyncedIn: string | null = null;
@@ -166,7 +169,8 @@ export class Store {
   /** File and project context (SPEC §2 last-writer-wins), kept apart from the issue tables. */
   readonly context: ContextTables;
 
-  private constructor(path: string, root: RootDatabase) {
+  private constructor(dir: string, path: string, root: RootDatabase) {
+    this.dir = dir;
     this.path = path;
     this.root = root;
     this.log = root.openDB({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
@@ -187,7 +191,7 @@ export class Store {
     if (this.meta.get('layout') === LAYOUT_VERSION) return true;
     // Checked again and marked in one write transaction: another process may be creating the
     // same store right now, and a store it marked a moment ago is not an older one.
-    return this.root.transactionSync(() => {
+    return this.transact(() => {
       const layout = this.meta.get('layout');
       if (layout !== undefined || this.meta.getKeysCount() > 0) return layout === LAYOUT_VERSION;
       this.meta.putSync('layout', LAYOUT_VERSION);
@@ -214,18 +218,20 @@ export class Store {
         suggestion: 'the store is a cache: run `grit doctor --fix` to rebuild it from the WAL',
       });
     }
+    const noRoom = noRoomForNewStore(actorDir, path);
+    if (noRoom) throw noRoom;
     const unsynced = opts.unsynced === true && markUnsynced(actorDir);
     let store: Store;
     try {
       // noMetaSync: one fsync per commit instead of two. After a power cut the store may lack its
       // last transactions but is never corrupt (LMDB keeps ACI), and it records the WAL head it
       // reflects, so the next command replays what is missing from the WAL (docs/decisions.md).
-      store = new Store(path, open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced }));
+      store = new Store(actorDir, path, open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced }));
       if (unsynced) store.unsyncedIn = actorDir;
       store.repo = opts.repo ?? null;
       if (opts.copyOrder) store.copyOrder = opts.copyOrder;
     } catch (err) {
-      throw writeDenied(actorDir) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
+      throw writeDenied(actorDir) ?? storeWriteError(actorDir, path, err) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
         suggestion: 'run `grit doctor --fix` to rebuild the store from the WAL',
       });
@@ -391,31 +397,66 @@ export class Store {
    * nothing is written and false is returned so the caller can read again.
    */
   apply(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
-    return this.root.transactionSync(() => {
-      const meta = this.getMeta();
-      const repo = this.repoOver(meta);
-      if (meta.wal_head !== fromHead || repo === false) return false;
-      // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
-      const empty = meta.event_count === 0;
-      let added = 0;
-      for (const [id, fresh] of this.putNewEvents(events, empty)) {
-        added += fresh.length;
-        // Context events fold into their own tables (putNewEvents); they never make an issue.
-        const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
-        if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
-      }
-      // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
-      const fresh = isEmptyStore(meta);
-      this.meta.putSync('state', {
-        ...meta,
-        repo,
-        wal_head: walHead,
-        event_count: meta.event_count + added,
-        events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
-        last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
-      });
-      return true;
+    return this.transact(() => this.applyInTxn(events, fromHead, walHead));
+  }
+
+  /**
+   * What `read` gives on the store with `events` applied as `apply` would apply them, though they
+   * are never written: applied in a write transaction that is then aborted, `read` run inside it
+   * (LMDB reads in a write transaction see its writes). Until it commits, LMDB holds a
+   * transaction's pages in memory, so this works on a disk too full to take them
+   * (RepoContext.read). Null, having run nothing, where `apply` would return false.
+   */
+  readApplied<T>(events: readonly Event[], fromHead: string | null, walHead: string | null, read: () => T): { value: T } | null {
+    let answer: { value: T } | null = null;
+    this.root.transactionSync(() => {
+      if (this.applyInTxn(events, fromHead, walHead)) answer = { value: read() };
+      return ABORT;
     });
+    return answer;
+  }
+
+  /** `apply`'s work, in the write transaction open now. */
+  private applyInTxn(events: readonly Event[], fromHead: string | null, walHead: string | null): boolean {
+    const meta = this.getMeta();
+    const repo = this.repoOver(meta);
+    if (meta.wal_head !== fromHead || repo === false) return false;
+    // Into an empty store (a rebuild's first batch) every event of an issue is among `events`.
+    const empty = meta.event_count === 0;
+    let added = 0;
+    for (const [id, fresh] of this.putNewEvents(events, empty)) {
+      added += fresh.length;
+      // Context events fold into their own tables (putNewEvents); they never make an issue.
+      const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
+      if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
+    }
+    // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
+    const fresh = isEmptyStore(meta);
+    this.meta.putSync('state', {
+      ...meta,
+      repo,
+      wal_head: walHead,
+      event_count: meta.event_count + added,
+      events_since_rebuild: fresh ? 0 : meta.events_since_rebuild + added,
+      last_rebuild_ts: fresh ? Date.now() : meta.last_rebuild_ts,
+    });
+    return true;
+  }
+
+  /**
+   * Runs `fn` in a write transaction. A commit that fails for want of space (or permission) is
+   * said as such (disk-full.ts): LMDB's own error says "Input/output error" for a full disk.
+   */
+  private transact<T>(fn: () => T): T {
+    try {
+      return this.root.transactionSync(fn);
+    } catch (err) {
+      // When a page write fails outright, lmdb-js prints `Write error: …` on stderr with no line
+      // end, and its error says "Attempting to write page": the line is ended here, so that what
+      // grit says next is not run into it.
+      if (/Attempting to write page/.test((err as Error | null)?.message ?? '')) process.stderr.write('\n');
+      throw storeWriteError(this.dir, this.path, err) ?? err;
+    }
   }
 
   /**
@@ -432,7 +473,7 @@ export class Store {
       const plan = fill.plan();
       folds.begin({ plan, ...fill.recordSpans });
       const write = (batch: FoldedBatch) => this.writeBatch(fill, plan, batch);
-      return this.root.transactionSync(() => {
+      return this.transact(() => {
         const meta = this.getMeta();
         if (!isEmptyStore(meta)) return false;
         plan.order.forEach((n, k) => {
@@ -580,14 +621,14 @@ export class Store {
 
   /** Records that a rebuild has finished: the rebuild counters of `db stats` restart here. */
   markRebuilt(): void {
-    this.root.transactionSync(() => {
+    this.transact(() => {
       this.meta.putSync('state', { ...this.getMeta(), last_rebuild_ts: Date.now(), events_since_rebuild: 0 });
     });
   }
 
   /** Empties every table; the caller replays the WAL afterwards. */
   clear(): void {
-    this.root.transactionSync(() => {
+    this.transact(() => {
       for (const db of [this.log, this.issues, this.foldStates, this.labels, this.deps, this.rdeps]) db.clearSync();
       this.context.clear();
       this.meta.putSync('state', { ...EMPTY_META, last_rebuild_ts: Date.now() });

@@ -3,12 +3,14 @@
  * The worker that holds it renews it on a heartbeat; a lease whose holder is dead or whose expiry
  * has passed may be taken over.
  */
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { pidAlive } from '../core/pid-alive.js';
 import { writeDenied } from '../core/write-access.js';
+import { diskFullError } from '../core/disk-full.js';
+import { writeNewFile } from '../core/write-new-file.js';
 
 export interface DaemonLease {
   pid: number;
@@ -46,6 +48,22 @@ export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
   return lease.host_id !== hostname() || pidAlive(lease.pid);
 }
 
+/**
+ * A lease that cannot be written for a full disk: the daemon declines the actor (`fallback`), and
+ * the client runs the command in its own process, which needs no lease; a read there answers even
+ * while the store cannot catch up (RepoContext.read).
+ */
+function declineOnFullDisk(actorDir: string, path: string, err: unknown): GritError | null {
+  const full = diskFullError(actorDir, path, err);
+  return (
+    full &&
+    new GritError('io_error', `the daemon cannot serve the actor in ${actorDir}: ${full.message}`, {
+      details: { ...full.details, fallback: true },
+      suggestion: `${full.suggestion}; meanwhile run the command with --no-daemon`,
+    })
+  );
+}
+
 export class Lease {
   private timer: NodeJS.Timeout | null = null;
   private readonly record: DaemonLease;
@@ -75,9 +93,9 @@ export class Lease {
     const path = leasePath(actorDir);
     const tmp = `${path}.${process.pid}.${now}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify(record));
+      writeNewFile(tmp, JSON.stringify(record));
     } catch (err) {
-      throw writeDenied(actorDir) ?? err;
+      throw writeDenied(actorDir) ?? declineOnFullDisk(actorDir, path, err) ?? err;
     }
     try {
       try {
@@ -110,7 +128,7 @@ export class Lease {
     const path = leasePath(this.actorDir);
     const tmp = `${path}.${process.pid}.tmp`;
     try {
-      writeFileSync(tmp, JSON.stringify(this.record));
+      writeNewFile(tmp, JSON.stringify(this.record));
       renameSync(tmp, path);
     } catch {
       // A missed heartbeat only shortens the lease; the next one retries.

@@ -1,7 +1,9 @@
 /**
  * Disk full and read-only repositories: a write that cannot be stored fails with io_error and
  * leaves the WAL and the store as they were; a write whose WAL commit landed is acknowledged even
- * when the store (a cache) cannot take it, and the next command catches the store up.
+ * when the store (a cache) cannot take it, and the next command catches the store up. Meanwhile a
+ * read answers with the events the store lacks applied in memory, saying why (the disk is full),
+ * and a failed command leaves no file behind.
  *
  * Three ways to make writes fail, each used when this machine allows it (docs/reliability.md):
  * a small tmpfs filled to the brim (needs root and a working `mount`), a file-size limit
@@ -12,10 +14,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, closeSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { fsckClean, git, grit, gritOk, tempDir, type GritResult } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
 const isRoot = process.getuid?.() === 0;
@@ -36,6 +39,22 @@ function gritLimited(repo: string, kb: number, args: string[]): GritResult {
   }
   return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr, json };
 }
+
+/** The warning of a read whose store cannot take `n` events (RepoContext.read). */
+const behind = (n: number, why: string) =>
+  new RegExp(`grit: warning: the store is ${n} events? behind the WAL and cannot catch up: ${why}; this answer includes (it|them), applied in memory only; `);
+const diskFull = (actorDir: string) => `the disk holding ${actorDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is full \\(\\d+ bytes free\\)`;
+
+/** What a failed command must not leave in the actor's directory: temporary files, an empty lease. */
+function leftInActorDir(actorDir: string): string[] {
+  return readdirSync(actorDir).filter((name) => !['config.toml', 'store.mdb', 'store.mdb-lock', 'store.unsynced', 'daemon.lock'].includes(name));
+}
+
+const bigBody = (): string => {
+  const file = join(tempDir(), 'body');
+  writeFileSync(file, randomBytes(60_000).toString('base64')); // 80 KB that barely compresses
+  return file;
+};
 
 function repoWithIssues(dir: string, n: number): string {
   mkdirSync(dir, { recursive: true });
@@ -70,16 +89,41 @@ test('file-size limit (ulimit -f): a chunk that cannot be written is an io_error
   // A limit below the store's size: the WAL commit (small files) lands, the store cannot grow.
   const r = gritLimited(repo, 8, ['issue', 'create', '--title', 'durable', '--body', 'x'.repeat(40_000)]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stderr, /written to the WAL .*but the store could not be updated/);
+  assert.match(r.stderr, /written to the WAL .*but the store could not be updated \(the store at .*store\.mdb cannot grow: it is at this process's file size limit\)/);
   assert.notEqual(walHead(repo), head);
+  // A read under the same limit answers with the event applied in memory, and says why it is not stored.
+  const stuck = gritLimited(repo, 8, ['issue', 'list']);
+  assert.equal(stuck.code, 0, stuck.stdout + stuck.stderr);
+  assert.ok(stuck.json.data.issues.some((i: any) => i.issue_id === r.json.data.issue_id));
+  assert.match(stuck.stderr, behind(1, `the store at .*store\\.mdb cannot grow: it is at this process's file size limit`));
   const ids = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id);
   assert.ok(ids.includes(r.json.data.issue_id), 'the next command catches the store up');
   fsckClean(repo);
 });
 
-function mountTmpfs(dir: string, kb: number): boolean {
+const NO_TMPFS = 'cannot mount a tmpfs here (needs root); the ulimit -f tests cover the failure paths';
+
+/**
+ * Runs `fn` on a tmpfs of `kb` KiB mounted for it; false, having run nothing, where none can be
+ * mounted (not root). The mount never outlives the test: it is unmounted when `fn` ends, however
+ * it ends (lazily when something still holds it open, a daemon say), and at exit if a timeout
+ * left `fn` running (before tempDir's cleanup, which would otherwise empty it and fail).
+ */
+async function withTmpfs(kb: number, fn: (mnt: string) => void | Promise<void>): Promise<boolean> {
   if (!isRoot) return false;
-  return spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${kb}k`, 'tmpfs', dir]).status === 0;
+  const mnt = tempDir('grit-tmpfs-');
+  if (spawnSync('mount', ['-t', 'tmpfs', '-o', `size=${kb}k`, 'tmpfs', mnt]).status !== 0) return false;
+  const unmount = () => {
+    if (spawnSync('umount', [mnt]).status !== 0) spawnSync('umount', ['-l', mnt]);
+  };
+  process.prependListener('exit', unmount);
+  try {
+    await fn(mnt);
+  } finally {
+    process.removeListener('exit', unmount);
+    unmount();
+  }
+  return true;
 }
 
 /** Fills the file system with `fd` and then gives back `freeKb` KiB. */
@@ -99,13 +143,8 @@ function fillLeaving(fd: number, freeKb: number): void {
   ftruncateSync(fd, Math.max(0, size - freeKb * 1024));
 }
 
-test('a full disk (small tmpfs): at every fill level a write either lands whole or fails with io_error leaving everything as it was', { timeout: 60_000 }, (t) => {
-  const mnt = tempDir('grit-tmpfs-');
-  if (!mountTmpfs(mnt, 3072)) {
-    t.skip('cannot mount a tmpfs here (needs root); the ulimit -f test covers the failure paths');
-    return;
-  }
-  try {
+test('a full disk (small tmpfs): at every fill level a write either lands whole or fails with io_error leaving everything as it was', { timeout: 60_000 }, async (t) => {
+  const ran = await withTmpfs(3072, (mnt) => {
     const repo = repoWithIssues(join(mnt, 'repo'), 3);
     const filler = openSync(join(mnt, 'filler'), 'w');
     const outcomes: Record<string, number> = {};
@@ -135,9 +174,120 @@ test('a full disk (small tmpfs): at every fill level a write either lands whole 
     assert.ok((outcomes.io_error ?? 0) > 0, 'the disk was never full enough to refuse a write');
     assert.ok((outcomes.written ?? 0) > 0, 'no write ever succeeded');
     fsckClean(repo);
-  } finally {
-    spawnSync('umount', [mnt]);
+  });
+  if (!ran) t.skip(NO_TMPFS);
+});
+
+/**
+ * Fills the disk leaving ever more room until `issue create` of `bodyFile` lands in the WAL while
+ * the store cannot take it (its chunk fits, the store's growth, two copies of the body, does not);
+ * the disk stays that full. Returns the new issue's id.
+ */
+function createWithStoreFull(repo: string, filler: number, bodyFile: string, env: NodeJS.ProcessEnv, actorDir: string): string {
+  for (let freeKb = 90; freeKb <= 300; freeKb += 10) {
+    fillLeaving(filler, freeKb);
+    const r = grit(repo, ['issue', 'create', '--title', 'big', '--body-file', bodyFile, '--json'], { env });
+    if (r.code !== 0) continue; // the chunk does not fit yet: refused, as the test above checks
+    assert.match(r.stderr, new RegExp(`written to the WAL \\([0-9a-f]{40}\\), but the store could not be updated \\(${diskFull(actorDir)}\\)`), r.stderr);
+    return r.json.data.issue_id;
   }
+  assert.fail('no fill level left room for the chunk and not for the store');
+}
+
+/** With no room at all, commands that make files fail without leaving them empty behind: a new actor's, an export's `.gitignore`. */
+function leavesNothingEmpty(repo: string, filler: number): void {
+  fillLeaving(filler, 0);
+  const gritDir = join(repo, '.git', 'grit');
+  const actors = readdirSync(join(gritDir, 'actors'));
+  assert.equal(grit(repo, ['actor', 'init', '--label', 'no-room', '--json']).json?.error?.code, 'io_error');
+  assert.deepEqual(readdirSync(join(gritDir, 'actors')), actors, 'an actor directory left empty');
+  assert.deepEqual(readdirSync(gritDir).filter((n) => n.endsWith('.tmp')), []);
+  assert.equal(grit(repo, ['export', '--format', 'json', '--json']).json?.error?.code, 'io_error');
+  assert.ok(!existsSync(join(repo, '.grit', '.gitignore')), 'an empty .gitignore, which would stay and ignore nothing');
+}
+
+test('a full disk (small tmpfs): a read answers with the events its store cannot take, saying the disk is full; a write is refused; nothing is left behind; alike through a daemon', { timeout: 120_000 }, async (t) => {
+  const bodyFile = bigBody();
+  const ran = await withTmpfs(3072, async (mnt) => {
+    const repo = repoWithIssues(join(mnt, 'repo'), 2);
+    const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
+    const filler = openSync(join(mnt, 'filler'), 'w');
+    const daemon = await startDaemon();
+    try {
+      // The daemon holds the actor's store from here on; --no-daemon commands share it.
+      assert.equal(gritOk(repo, ['issue', 'list'], { env: daemon.env }).total, 2);
+      for (const [label, env] of [['local', {}], ['daemon', daemon.env]] as const) {
+        const id = createWithStoreFull(repo, filler, bodyFile, env, actorDir);
+        const head = walHead(repo);
+        const list = grit(repo, ['issue', 'list', '--json'], { env });
+        assert.equal(list.code, 0, `${label}: ${list.stdout}${list.stderr}`);
+        assert.ok(list.json.data.issues.some((i: any) => i.issue_id === id), `${label}: the issue in the WAL is not in the answer`);
+        assert.match(list.stderr, behind(1, diskFull(actorDir)), label);
+        const show = grit(repo, ['issue', 'show', id.slice(0, 8), '--json'], { env });
+        assert.equal(show.code, 0, `${label}: ${show.stdout}${show.stderr}`);
+        assert.equal(show.json.data.issue.body, readFileSync(bodyFile, 'utf8'));
+        assert.match(show.stderr, behind(1, diskFull(actorDir)), label);
+
+        const write = grit(repo, ['issue', 'comment', id, '--body', 'refused', '--json'], { env });
+        assert.equal(write.code, 1, `${label}: ${write.stdout}${write.stderr}`);
+        assert.equal(write.json.error.code, 'io_error');
+        assert.match(write.json.error.message, new RegExp(`^${diskFull(actorDir)}$`), label);
+        assert.equal(write.json.error.details.disk_full, true);
+        assert.equal(walHead(repo), head, `${label}: a refused write moved the WAL`);
+        assert.doesNotMatch(list.stderr + show.stderr + write.stderr, /\n\s+at /, 'stack trace');
+        assert.deepEqual(leftInActorDir(actorDir), [], label);
+        if (label === 'local') leavesNothingEmpty(repo, filler);
+
+        ftruncateSync(filler, 0);
+        const caughtUp = grit(repo, ['issue', 'list', '--json'], { env });
+        assert.equal(caughtUp.stderr, '', `${label}: the store did not catch up once there was room`);
+        assert.deepEqual(caughtUp.json.data, list.json.data);
+      }
+    } finally {
+      await daemon.stop();
+      closeSync(filler);
+    }
+    assert.deepEqual(leftInActorDir(actorDir), []);
+    fsckClean(repo);
+  });
+  if (!ran) t.skip(NO_TMPFS);
+});
+
+test('a full disk (small tmpfs): a store to be made anew is refused with the disk-full error, not a crash, by a daemon too, which leaves no lease file; with a little room, reads answer from memory', { timeout: 120_000 }, async (t) => {
+  const bodyFile = bigBody();
+  const ran = await withTmpfs(3072, async (mnt) => {
+    const repo = repoWithIssues(join(mnt, 'repo'), 2);
+    gritOk(repo, ['issue', 'create', '--title', 'big', '--body-file', bodyFile]);
+    const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
+    const expected = gritOk(repo, ['issue', 'list']);
+    for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(actorDir, f)); // a discarded cache, as doctor --fix leaves it
+    const filler = openSync(join(mnt, 'filler'), 'w');
+    const daemon = await startDaemon();
+    try {
+      fillLeaving(filler, 0);
+      for (const env of [{}, daemon.env]) {
+        // LMDB would make its lock file and write it through a memory map: SIGBUS (exit 135) with no room.
+        const r = grit(repo, ['issue', 'list', '--json'], { env });
+        assert.equal(r.code, 1, r.stdout + r.stderr);
+        assert.match(r.json.error.message, new RegExp(`^${diskFull(actorDir)}$`));
+        assert.equal(r.json.error.details.store_unwritable, true);
+        assert.deepEqual(readdirSync(actorDir), ['config.toml'], 'no store files, no lease, no temporary file');
+      }
+      // Room for the store's files, not for the issues: the read replays the WAL in memory.
+      fillLeaving(filler, 96);
+      const r = grit(repo, ['issue', 'list', '--json']);
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      assert.deepEqual(r.json.data, expected);
+      assert.match(r.stderr, behind(3, diskFull(actorDir)));
+      ftruncateSync(filler, 0);
+      assert.deepEqual(grit(repo, ['issue', 'list', '--json'], { env: daemon.env }).json.data, expected);
+    } finally {
+      await daemon.stop();
+      closeSync(filler);
+    }
+    assert.deepEqual(leftInActorDir(actorDir), []);
+  });
+  if (!ran) t.skip(NO_TMPFS);
 });
 
 test('a read-only object directory: io_error, nothing changed (skipped as root, where permission bits do not apply)', (t) => {

@@ -1,0 +1,109 @@
+/**
+ * A store write that failed for want of space, or for an error that names no cause: said as such.
+ *
+ * LMDB reports a write(2) that wrote less than it was asked as EIO ("short write, filesystem
+ * full?" in mdb.c), and a short write is what running out of space in the middle of a commit
+ * gives: the user then saw "Input/output error" for a full disk. After such a write the disk has
+ * next to nothing free (the write took what there was), while an EIO of a failing disk leaves its
+ * free space as it was: so an EIO with under FULL_BELOW free on the store's file system is a full
+ * disk.
+ */
+import { statfsSync, statSync } from 'node:fs';
+import { errnoName, GritError } from './errors.js';
+import { writeDenied } from './write-access.js';
+
+const FULL_BELOW = 1 << 20;
+
+/**
+ * LMDB makes a new store's lock file sparse and initializes it through a memory map: with no
+ * block left for that page, the process dies of SIGBUS, which no try/catch turns into an error
+ * (seen at 0 and 8 KiB free). A new store also needs a few pages for its meta pages and layout
+ * mark; this is well above all of that.
+ */
+const NEW_STORE_BYTES = 64 << 10;
+
+/** Bytes an unprivileged user may still write on the file system holding `dir`; null when it cannot be told. */
+function freeBytes(dir: string): number | null {
+  try {
+    const s = statfsSync(dir);
+    return s.bavail * s.bsize;
+  } catch {
+    return null;
+  }
+}
+
+function fullDisk(dir: string, path: string, errno: string, free: number | null): GritError {
+  const quota = errno === 'EDQUOT' ? ' for this user (its disk quota is used up)' : '';
+  return new GritError('io_error', `the disk holding ${dir} is full${quota} (${free ?? 'unknown'} bytes free)`, {
+    details: { path, errno, free_bytes: free, disk_full: true },
+    suggestion: 'free space on that disk: nothing written is lost (the WAL has it), and the next command catches the store up',
+  });
+}
+
+/**
+ * The io_error for a write to `path`, in `dir`, that failed with `err` because the disk holding
+ * `dir` is full (ENOSPC, EDQUOT, or LMDB's EIO with next to nothing free), or null.
+ */
+export function diskFullError(dir: string, path: string, err: unknown): GritError | null {
+  const errno = errnoOf(err);
+  if (errno !== 'ENOSPC' && errno !== 'EDQUOT' && errno !== 'EIO') return null;
+  const free = freeBytes(dir);
+  if (errno === 'EIO' && (free === null || free >= FULL_BELOW)) return null;
+  return fullDisk(dir, path, errno, free);
+}
+
+/** The errors a store write can meet that mean the store cannot be written now (not that it is damaged). */
+const UNWRITABLE = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG', 'EROFS', 'EACCES', 'EPERM']);
+
+/** `err` marked as a failure to write the store: it is as it was, and a read may answer from it (RepoContext.read). */
+const unwritable = (err: GritError): GritError =>
+  new GritError('io_error', err.message, { details: { ...err.details, store_unwritable: true }, suggestion: err.suggestion });
+
+/**
+ * The io_error for a write to the store in `dir` (its data file `path`) that failed with `err`, or
+ * null when `err` is not such a failure (a GritError, an LMDB code). Its details carry
+ * `store_unwritable: true`.
+ */
+export function storeWriteError(dir: string, path: string, err: unknown): GritError | null {
+  const errno = errnoOf(err);
+  if (!errno || !UNWRITABLE.has(errno)) return null;
+  const denied = errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM' ? writeDenied(dir) : null;
+  if (denied) return denied;
+  const full = diskFullError(dir, path, err);
+  if (full) return unwritable(full);
+  if (errno === 'EFBIG') {
+    return new GritError('io_error', `the store at ${path} cannot grow: it is at this process's file size limit`, {
+      details: { path, errno, store_unwritable: true },
+      suggestion: 'raise the file size limit (`ulimit -f`): nothing written is lost (the WAL has it), and the next command catches the store up',
+    });
+  }
+  const free = freeBytes(dir);
+  const message = (err as Error).message || errno;
+  return new GritError('io_error', `the store at ${path} could not be written: ${message} (${errno}; ${free ?? 'unknown'} bytes free on its disk)`, {
+    details: { path, errno, free_bytes: free, store_unwritable: true },
+    suggestion: 'check the disk (`dmesg`); the store is a cache: `grit doctor --fix` rebuilds it from the WAL',
+  });
+}
+
+/**
+ * The disk-full error for a store LMDB would have to make files for (its data file or lock file
+ * missing, or holding no block yet) on a disk with too little room to do so without crashing;
+ * null when it may go ahead.
+ */
+export function noRoomForNewStore(dir: string, path: string): GritError | null {
+  const fresh = [path, `${path}-lock`].some((file) => {
+    try {
+      return statSync(file).blocks === 0;
+    } catch {
+      return true;
+    }
+  });
+  if (!fresh) return null;
+  const free = freeBytes(dir);
+  return free !== null && free < NEW_STORE_BYTES ? unwritable(fullDisk(dir, path, 'ENOSPC', free)) : null;
+}
+
+/** The errno name of a failure thrown by node (`ENOSPC`) or LMDB (28); null for a GritError or anything else. */
+function errnoOf(err: unknown): string | null {
+  return err instanceof GritError ? null : errnoName((err as { code?: unknown } | null)?.code);
+}
