@@ -18,7 +18,7 @@ import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
 import { repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
-import { isEmptyStore, Store, type StoreMeta, type StoreOptions } from '../core/store.js';
+import { isEmptyStore, Store, type StoreMeta, type StoreOptions, type StoreSnapshot } from '../core/store.js';
 import { findRepo, type RepoDirs } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
@@ -226,13 +226,32 @@ export class RepoContext {
    * would be in the WAL, but what it was made from (an issue's newest event) would not.
    */
   async read<T>(read: () => T): Promise<T> {
+    return this.caughtUp(read, read);
+  }
+
+  /**
+   * `use` on one snapshot of the store brought up to the WAL head (Store.withSnapshot), for a
+   * reader of several passes. When the store cannot catch up (see `read`), the snapshot is the
+   * in-memory one of that write transaction, which ends when `use` first awaits: `inMemory` then
+   * tells `use` to do all its reading before that.
+   */
+  async withSnapshot<T>(use: (snapshot: StoreSnapshot, inMemory: boolean) => Promise<T>): Promise<T> {
+    const lagging = await this.caughtUp(
+      () => null,
+      () => ({ settled: use(this.store.snapshotInWrite(), true) }),
+    );
+    return lagging ? lagging.settled : this.store.withSnapshot((snapshot) => use(snapshot, false));
+  }
+
+  /** `read` on the store caught up with the WAL head, or `lagging` in the transaction that applies its lag in memory. */
+  private async caughtUp<T>(read: () => T, lagging: () => T): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 100) throw storeKeepsMoving();
       const { lag } = await this.catchUp(true);
       if (!lag) return read();
       const answer = this.store.readApplied(lag.admitted.events, lag.from, lag.to, () => {
         stderrWarnings.send(lagWarning(lag));
-        return read();
+        return lagging();
       });
       if (answer) {
         this.reportAdmitted(lag.admitted);

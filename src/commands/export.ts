@@ -11,10 +11,11 @@ import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSyn
 import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
-import { compareEvents, eventToJson, type Event } from '../core/event.js';
-import { bytesEqual, compareBytes, fromHex, toHex } from '../core/hex.js';
+import { eventToJson, type Event } from '../core/event.js';
+import { bytesEqual, fromHex } from '../core/hex.js';
+import { compareInEventOrder, logKeyEventId, logKeyTs } from '../core/log-key.js';
 import type { Issue } from '../core/projection.js';
-import type { Store } from '../core/store.js';
+import type { StoreSnapshot } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
 import { writeNewFile } from '../core/write-new-file.js';
 import { oneOf, optText, type Args } from './args.js';
@@ -38,27 +39,31 @@ export interface ExportResult {
 /** `--output -`: the export goes to standard output, through the reply (a daemon has no terminal). */
 export const STDOUT = '-';
 
-/** SPEC §2 output order for event lists: (issue_id, ts, actor, event_id). */
-function compareForOutput(a: Event, b: Event): number {
-  return compareBytes(a.issue_id, b.issue_id) || compareEvents(a, b);
+/**
+ * Which events `--since` keeps, judged by their log keys (log-key.ts), which hold the timestamp
+ * and the event order: events that are left out are never read.
+ */
+type KeyFilter = (logKey: Buffer) => boolean;
+
+/** The log key of the event with this id (a copy), found among the keys alone; null if there is none. */
+function logKeyOfEvent(snapshot: StoreSnapshot, id: Uint8Array): Buffer | null {
+  for (const key of snapshot.logKeys()) if (bytesEqual(logKeyEventId(key), id)) return Buffer.from(key);
+  return null;
 }
 
-type SinceFilter = (e: Event) => boolean;
-
-function parseSince(all: readonly Event[], raw: string | undefined): SinceFilter | null {
+function parseSince(snapshot: StoreSnapshot, raw: string | undefined): KeyFilter | null {
   // An empty --since is refused below, not taken as none: `--since "$LAST"` unset is not "all".
   if (raw === undefined) return null;
   const s = raw.trim();
   if (/^[0-9a-f]{64}$/i.test(s)) {
-    const id = fromHex(s, 32)!;
-    const anchor = all.find((e) => bytesEqual(e.event_id, id));
+    const anchor = logKeyOfEvent(snapshot, fromHex(s, 32)!);
     if (!anchor) {
       throw new GritError('not_found', `no event ${s.toLowerCase()}`, {
         details: { since: s },
         suggestion: 'give an event id from `grit issue show <id> --json`, or a timestamp',
       });
     }
-    return (e) => compareEvents(e, anchor) > 0;
+    return (key) => compareInEventOrder(key, anchor) > 0;
   }
   let ts: number;
   if (/^\d{1,16}$/.test(s)) ts = Number(s);
@@ -66,7 +71,44 @@ function parseSince(all: readonly Event[], raw: string | undefined): SinceFilter
   else {
     throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, 'for example --since 2025-01-01 or --since 1735689600000');
   }
-  return (e) => e.ts_unix_ms > ts;
+  return (key) => logKeyTs(key) > ts;
+}
+
+/**
+ * What an export holds, read from one snapshot of the store: counted first (the JSON's meta and
+ * the result come before the rest), then read again as it is written, a record at a time. The
+ * store's log is in SPEC §2 output order (issue_id, ts, actor, event_id) and its issues in id
+ * order, so nothing is sorted, and nothing but the record being written is held.
+ */
+interface Selection {
+  wal_head: string | null;
+  event_count: number;
+  issue_count: number;
+  issues(): Iterable<Issue>;
+  events(): Iterable<Event>;
+}
+
+function count<T>(items: Iterable<T>, keep?: ((item: T) => boolean) | null): number {
+  let n = 0;
+  for (const item of items) if (!keep || keep(item)) n++;
+  return n;
+}
+
+function select(snapshot: StoreSnapshot, since: string | undefined): Selection {
+  const keep = parseSince(snapshot, since);
+  // An issue has a kept event when its newest one is kept: both filters follow event order.
+  const touched = keep && ((id: string) => {
+    const newest = snapshot.lastLogKeyOf(id);
+    return newest !== undefined && keep(newest);
+  });
+  return {
+    // The head the snapshot's store reflects: another process may have applied more since this command's refresh.
+    wal_head: snapshot.meta().wal_head,
+    event_count: keep ? count(snapshot.logKeys(), keep) : snapshot.eventCount(),
+    issue_count: count(snapshot.issueIds(), touched),
+    issues: () => snapshot.issues(touched ?? undefined),
+    events: () => snapshot.events(keep ?? undefined),
+  };
 }
 
 // --- formats --------------------------------------------------------------------------------
@@ -86,17 +128,14 @@ function nestedJson(value: unknown, depth: number): string {
 }
 
 /** A top-level array of the document, an element at a time. */
-function* jsonArray<T>(items: readonly T[], toJson: (item: T) => unknown): Generator<string> {
-  if (items.length === 0) {
-    yield '[]';
-    return;
-  }
-  for (const [n, item] of items.entries()) yield `${n === 0 ? '[' : ','}\n    ${nestedJson(toJson(item), 2)}`;
-  yield '\n  ]';
+function* jsonArray<T>(items: Iterable<T>, toJson: (item: T) => unknown): Generator<string> {
+  let n = 0;
+  for (const item of items) yield `${n++ === 0 ? '[' : ','}\n    ${nestedJson(toJson(item), 2)}`;
+  yield n === 0 ? '[]' : '\n  ]';
 }
 
 /** The bytes of `JSON.stringify({ meta, issues, events }, null, 2)` and a newline. */
-function* toJson(meta: ExportMeta, issues: readonly Issue[], events: readonly Event[]): Generator<string> {
+function* toJson(meta: ExportMeta, issues: Iterable<Issue>, events: Iterable<Event>): Generator<string> {
   yield `{\n  "meta": ${nestedJson(meta, 1)},\n  "issues": `;
   yield* jsonArray(issues, (i) => i);
   yield ',\n  "events": ';
@@ -109,8 +148,8 @@ const iso = (ts: number) => new Date(ts).toISOString();
 /** Text inside a Markdown list item or heading: no line breaks. */
 const inline = (s: string) => s.replace(/\s*\n\s*/g, ' ');
 
-function* toMarkdown(meta: ExportMeta, issues: readonly Issue[]): Generator<string> {
-  yield ['# Issues', '', `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${plural(issues.length, 'issue')}.`, ''].join('\n');
+function* toMarkdown(meta: ExportMeta, issueCount: number, issues: Iterable<Issue>): Generator<string> {
+  yield ['# Issues', '', `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${plural(issueCount, 'issue')}.`, ''].join('\n');
   // Markdown is read with `cat` and a pager: text from the WAL (anyone's, through sync) has its
   // control characters shown, as in human output, never written raw (docs/decisions.md).
   for (const i of issues) yield `\n${markdownSection(visibleDeep(i)).join('\n')}`;
@@ -149,7 +188,7 @@ export function csvField(v: string | number): string {
 
 const CSV_COLUMNS = ['issue_id', 'title', 'state', 'labels', 'assignees', 'created_ts', 'updated_ts', 'comment_count'] as const;
 
-function* toCsv(issues: readonly Issue[]): Generator<string> {
+function* toCsv(issues: Iterable<Issue>): Generator<string> {
   yield `${CSV_COLUMNS.join(',')}\r\n`;
   for (const i of issues) {
     const row = [i.issue_id, i.title, i.state, i.labels.join(';'), i.assignees.join(';'), i.created_ts, i.updated_ts, i.comment_count];
@@ -168,25 +207,6 @@ function defaultOutput(root: string, format: ExportFormat): string {
   return join(dir, `export.${EXT[format]}`);
 }
 
-/** What an export holds: the events (`--since` applied) and the issues they touch, as the store has them. */
-function gather(store: Store, since: string | undefined): { wal_head: string | null; events: Event[]; issues: Issue[] } {
-  const all = [...store.allEvents()];
-  const keep = parseSince(all, since);
-  const events = (keep ? all.filter(keep) : all).sort(compareForOutput);
-  const touched = keep ? new Set(events.map((e) => toHex(e.issue_id))) : null;
-  const issues: Issue[] = [];
-  const ids = [...store.issueIds()];
-  const bar = progressBar('exporting', ids.length);
-  for (const [n, id] of ids.entries()) {
-    bar.update(n + 1);
-    if (touched && !touched.has(id)) continue;
-    const issue = store.getIssue(id);
-    if (issue) issues.push(issue);
-  }
-  bar.done();
-  return { wal_head: store.getMeta().wal_head, events, issues };
-}
-
 export async function exportCommand(ctx: RepoContext, args: Args, options: ContextOptions, stdout?: OutputSink): Promise<ExportResult> {
   const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
   const since = optText(args, 'since');
@@ -194,24 +214,52 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   // Where it goes is settled before the work: a bad --output fails at once.
   const root = worktreeRoot(options);
   const path = output === STDOUT ? STDOUT : output ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
-  const { wal_head, events, issues } = await ctx.read(() => gather(ctx.store, since));
-  issues.sort((a, b) => (a.issue_id < b.issue_id ? -1 : a.issue_id > b.issue_id ? 1 : 0));
-
-  const meta: ExportMeta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count: events.length };
-  const body = format === 'json' ? toJson(meta, issues, events) : format === 'md' ? toMarkdown(meta, issues) : toCsv(issues);
-  const result = (output_path: string) => ({ format, output_path, wal_head, event_count: events.length, issue_count: issues.length });
-  if (path !== STDOUT) {
-    writeFile(path, inPieces(body));
-    return result(path);
-  }
-  // Through a daemon (or the API) the export travels in the reply, which is one message.
-  if (!stdout) return { ...result(STDOUT), content: [...body].join('') };
-  stdout.begin(result(STDOUT));
-  for (const piece of inPieces(body)) await stdout.write(piece);
-  return result(STDOUT);
+  // One snapshot for the counts and the records: what is counted is what is written.
+  return ctx.withSnapshot(async (snapshot, inMemory) => {
+    const sel = select(snapshot, since);
+    if (!inMemory || !stdout || path !== STDOUT) return writeExport(sel, format, path, stdout);
+    // A store that cannot catch up (a full disk) is read in a transaction that ends at the first
+    // await: the export is read whole before it (as `content`: writeExport does not await
+    // without `stdout`), then written.
+    const { content, ...result } = await writeExport(sel, format, path);
+    stdout.begin(result);
+    await stdout.write(content!);
+    return result;
+  });
 }
 
-/** About this many characters are written at a time: enough to make few system calls, small beside the events held. */
+async function writeExport(sel: Selection, format: ExportFormat, path: string, stdout?: OutputSink): Promise<ExportResult> {
+  const { wal_head, event_count, issue_count } = sel;
+  // Drawn as the export is written: not over it, when that is on the same terminal.
+  const shown = path === STDOUT && process.stdout.isTTY ? 0 : issue_count + (format === 'json' ? event_count : 0);
+  const bar = progressBar('exporting', shown);
+  let written = 0;
+  function* counted<T>(items: Iterable<T>): Generator<T> {
+    for (const item of items) {
+      bar.update(++written);
+      yield item;
+    }
+  }
+  const meta: ExportMeta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count };
+  const issues = counted(sel.issues());
+  const body = format === 'json' ? toJson(meta, issues, counted(sel.events())) : format === 'md' ? toMarkdown(meta, issue_count, issues) : toCsv(issues);
+  const result = (output_path: string) => ({ format, output_path, wal_head, event_count, issue_count });
+  try {
+    if (path !== STDOUT) {
+      writeFile(path, inPieces(body));
+      return result(path);
+    }
+    // Through a daemon (or the API) the export travels in the reply, which is one message.
+    if (!stdout) return { ...result(STDOUT), content: [...body].join('') };
+    stdout.begin(result(STDOUT));
+    for (const piece of inPieces(body)) await stdout.write(piece);
+    return result(STDOUT);
+  } finally {
+    bar.done();
+  }
+}
+
+/** About this many characters are written at a time: enough to make few system calls, and all the export holds. */
 export const PIECE_CHARS = 64 * 1024;
 
 /** The text in pieces of about PIECE_CHARS, each made of whole parts (a surrogate pair is never split). */
@@ -241,6 +289,8 @@ function writeFile(path: string, pieces: Iterable<string>): void {
   } catch (err) {
     if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
+    // The pieces are read from the store as they are written: its errors (a damaged record) are its own.
+    if (err instanceof GritError) throw err;
     throw new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
   }
 }

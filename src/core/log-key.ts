@@ -5,9 +5,12 @@
  */
 import { GritError } from './errors.js';
 import type { Event } from './event.js';
+import { compareBytes } from './hex.js';
 
 export const LOG_KEY_BYTES = 72;
 export const ISSUE_BYTES = 16;
+/** Where a log key's event id starts. */
+const EVENT_ID_AT = 40;
 
 /** Writes `e`'s log key into `to` at `at`. */
 export function writeLogKey(to: Buffer, at: number, e: Event): void {
@@ -22,6 +25,22 @@ export function logKey(e: Event): Buffer {
   const key = Buffer.allocUnsafe(LOG_KEY_BYTES);
   writeLogKey(key, 0, e);
   return key;
+}
+
+/** The timestamp of the event under a log key. */
+export function logKeyTs(key: Uint8Array): number {
+  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
+  return view.getUint32(ISSUE_BYTES) * 2 ** 32 + view.getUint32(ISSUE_BYTES + 4);
+}
+
+/** The event id within a log key. */
+export function logKeyEventId(key: Uint8Array): Uint8Array {
+  return key.subarray(EVENT_ID_AT, LOG_KEY_BYTES);
+}
+
+/** Orders two log keys as `compareEvents` orders their events, whatever their issues: by the bytes after the issue id. */
+export function compareInEventOrder(a: Uint8Array, b: Uint8Array): number {
+  return compareBytes(a.subarray(ISSUE_BYTES), b.subarray(ISSUE_BYTES));
 }
 
 /**

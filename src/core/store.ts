@@ -5,7 +5,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { ABORT, open, type Database, type RootDatabase } from 'lmdb';
+import { ABORT, open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { FillFolds } from './fill-folds.js';
@@ -14,7 +14,7 @@ import { decode as decodeRow } from './plain-cbor.js';
 import { GritError, walError } from './errors.js';
 import { recordBytes } from './chunk.js';
 import type { Event } from './event.js';
-import { ISSUE_BYTES, LOG_KEY_BYTES, logKey } from './log-key.js';
+import { ISSUE_BYTES, LOG_KEY_BYTES, logKey, logKeyEventId } from './log-key.js';
 import { bytesEqual, fromHex, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
@@ -99,9 +99,14 @@ function issueRange(issueHex: string): { start: Buffer; end: Buffer } | null {
   const id = fromHex(issueHex, ISSUE_BYTES);
   return id && { start: Buffer.from(id), end: Buffer.concat([id, Buffer.alloc(LOG_KEY_BYTES - ISSUE_BYTES + 1, 0xff)]) };
 }
+/** The range options that read an issue's newest event in event order alone; null as for `issueRange`. */
+function newestOf(issueHex: string): { start: Buffer; end: Buffer; reverse: true; limit: 1 } | null {
+  const range = issueRange(issueHex);
+  return range && { start: range.end, end: range.start, reverse: true, limit: 1 };
+}
 /** The event id within a log key (for reports about a record that does not decode). */
 export function eventIdOfKey(key: Uint8Array): string {
-  return Buffer.from(key.length === LOG_KEY_BYTES ? key.subarray(LOG_KEY_BYTES - 32) : key).toString('hex');
+  return Buffer.from(key.length === LOG_KEY_BYTES ? logKeyEventId(key) : key).toString('hex');
 }
 /**
  * A value read from the store that does not decode: a few bytes of the file were overwritten (the
@@ -137,6 +142,25 @@ export interface StoreOptions {
    * each write that meets two; by default, the smaller signature (no keys known).
    */
   copyOrder?: () => CompareCopies;
+}
+
+/**
+ * The store as it was when `Store.withSnapshot` began, for a reader of several passes that must
+ * agree (an export counts what it then writes). Each pass reads through a cursor, a record at a
+ * time: nothing here holds more than one event or issue.
+ */
+export interface StoreSnapshot {
+  meta(): StoreMeta;
+  /** Every event's log key (log-key.ts), in log order, without reading the events. */
+  logKeys(): Iterable<Buffer>;
+  eventCount(): number;
+  /** The events whose log key `keep` takes (all of them without it), in log order; only those are decoded. */
+  events(keep?: (key: Buffer) => boolean): Iterable<Event>;
+  issueIds(): Iterable<string>;
+  /** The issues whose id `keep` takes (all of them without it), in id order; only those are decoded. */
+  issues(keep?: (issueHex: string) => boolean): Iterable<Issue>;
+  /** The log key of an issue's newest event in event order, without reading any event. */
+  lastLogKeyOf(issueHex: string): Buffer | undefined;
 }
 
 export interface FillOptions {
@@ -266,18 +290,67 @@ export class Store {
     return this.decoded(`event ${eventIdOfKey(key)}`, () => decodeStored(value));
   }
 
-  getMeta(): StoreMeta {
-    return { ...EMPTY_META, ...(this.decoded('its meta', () => this.meta.get('state') as Partial<StoreMeta> | undefined) ?? {}) };
+  getMeta(at?: { transaction?: Transaction }): StoreMeta {
+    return { ...EMPTY_META, ...(this.decoded('its meta', () => this.meta.get('state', at) as Partial<StoreMeta> | undefined) ?? {}) };
+  }
+
+  /**
+   * Runs `read` on the store as it is now, whatever is written meanwhile (by this process or
+   * another) until `read` settles. LMDB reuses no page freed while a snapshot is held, so one is
+   * held for one command's reads only.
+   */
+  async withSnapshot<T>(read: (snapshot: StoreSnapshot) => T | Promise<T>): Promise<T> {
+    const transaction = this.root.useReadTransaction();
+    try {
+      return await read(this.snapshotIn(transaction));
+    } finally {
+      transaction.done();
+    }
+  }
+
+  /** The store as the write transaction open now sees it (`readApplied`'s `read`), until that transaction ends. */
+  snapshotInWrite(): StoreSnapshot {
+    // lmdb reads through the write transaction open in this thread, whatever transaction it is given.
+    return this.snapshotIn(undefined);
+  }
+
+  private snapshotIn(transaction: Transaction | undefined): StoreSnapshot {
+    const { log, issues } = this;
+    // Fresh options for each read: lmdb writes into the object it is given (getCount sets onlyCount).
+    const at = () => ({ transaction });
+    const event = (key: Uint8Array, value: Uint8Array) => this.event(key, value);
+    const issue = (key: string, value: Uint8Array) => this.issue(key, value);
+    return {
+      meta: () => this.getMeta(at()),
+      logKeys: () => log.getKeys(at()),
+      eventCount: () => log.getCount(at()),
+      *events(keep) {
+        for (const { key, value } of log.getRange(at())) if (!keep || keep(key)) yield event(key, value);
+      },
+      issueIds: () => issues.getKeys(at()),
+      *issues(keep) {
+        for (const { key, value } of issues.getRange(at())) if (!keep || keep(key)) yield issue(key, value);
+      },
+      lastLogKeyOf(issueHex) {
+        const newest = newestOf(issueHex);
+        if (newest) for (const key of log.getKeys({ ...at(), ...newest })) return key;
+        return undefined;
+      },
+    };
+  }
+
+  private issue(issueHex: string, row: Uint8Array): Issue {
+    return this.decoded(`issue ${issueHex}`, () => decodeRow(row) as Issue);
   }
 
   getIssue(issueHex: string): Issue | undefined {
     const row = this.issues.get(issueHex);
-    return row && this.decoded(`issue ${issueHex}`, () => decodeRow(row) as Issue);
+    return row && this.issue(issueHex, row);
   }
 
   /** Every issue, in id order. */
   private *allIssues(): Iterable<Issue> {
-    for (const { key, value } of this.issues.getRange()) yield this.decoded(`issue ${key}`, () => decodeRow(value) as Issue);
+    for (const { key, value } of this.issues.getRange()) yield this.issue(key, value);
   }
 
   *issueIds(): Iterable<string> {
@@ -362,9 +435,8 @@ export class Store {
 
   /** The newest event of an issue in event order, without decoding the others. */
   lastEventOf(issueHex: string): Event | undefined {
-    const range = issueRange(issueHex);
-    if (!range) return undefined;
-    for (const { key, value } of this.log.getRange({ start: range.end, end: range.start, reverse: true, limit: 1 })) return this.event(key, value);
+    const newest = newestOf(issueHex);
+    if (newest) for (const { key, value } of this.log.getRange(newest)) return this.event(key, value);
     return undefined;
   }
 

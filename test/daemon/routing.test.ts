@@ -191,6 +191,11 @@ test('export -o - runs in the CLI, written to its stdout as it is made; a client
     const file = join(tempDir(), 'x.json');
     assert.equal(gritOk(s.dir, ['export', '-o', file], { env: s.env }).output_path, file);
     assert.equal(await requests(), before + 4);
+    // Read from the worker's store as it writes: the bytes of the CLI's own export, but the time.
+    const local = join(tempDir(), 'y.json');
+    gritOk(s.dir, ['export', '-o', local, '--no-daemon'], { env: s.env });
+    const undated = (path: string) => readFileSync(path, 'utf8').replace(/"generated_ts": \d+/, '');
+    assert.equal(undated(file), undated(local));
   } finally {
     client.close();
   }

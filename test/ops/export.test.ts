@@ -1,14 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvField, PIECE_CHARS } from '../../src/commands/export.js';
-import { RepoContext, type OutputSink } from '../../src/commands/context.js';
+import { RepoContext, type OutputSink, type WriteItem } from '../../src/commands/context.js';
 import { runLocal } from '../../src/commands/run.js';
 import { compareEvents, eventToJson } from '../../src/core/event.js';
 import { compareBytes } from '../../src/core/hex.js';
+import { newIssueId } from '../../src/core/ids.js';
 import { generateWal } from '../helpers/gen-events.js';
+import { GRIT_BIN } from '../helpers/paths.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 
 function scene() {
@@ -130,6 +132,14 @@ test('export --format csv: issue summaries with RFC 4180 quoting', () => {
   assert.ok(!existsSync(join(repo, '-')) && !existsSync(join(repo, '.grit')), 'nothing written for --output -');
 });
 
+/** An export's text without the time it was made. */
+const undated = (t: string) => t.replace(/"generated_ts": \d+/, '').replace(/^Exported by grit at \S+/m, '');
+
+/** A store's export, whole, as the caller's process makes it (`output: '-'` with no sink: the text in the result). */
+async function exportText(repo: string, args: Record<string, string> = {}): Promise<string> {
+  return ((await runLocal('Export', { output: '-', ...args }, { cwd: repo })) as any).content;
+}
+
 /** What a command run in this process writes to its stdout sink, piece by piece. */
 function recordingSink(): OutputSink & { pieces: string[]; begun: object[] } {
   const pieces: string[] = [];
@@ -157,7 +167,6 @@ test('export -o - in the caller\'s process: written in bounded pieces, the bytes
     for (const piece of sink.pieces) assert.ok(piece.length < 2 * PIECE_CHARS, `${format}: a piece of ${piece.length}`);
     // Over IPC the export is the reply's content: the same text (but the time it was made).
     const whole = ((await runLocal('Export', { format, output: '-' }, opts)) as any).content;
-    const undated = (t: string) => t.replace(/"generated_ts": \d+/, '').replace(/^Exported by grit at \S+/m, '');
     assert.equal(undated(text), undated(whole), format);
     const file = join(tempDir(), `x.${format}`);
     await runLocal('Export', { format, output: file }, opts);
@@ -262,4 +271,109 @@ test('export --since "": refused, not taken as no filter', () => {
   const r = grit(repo, ['export', '--since', '', '-o', '-', '--json']);
   assert.equal(r.code, 2);
   assert.equal(r.json.error.code, 'invalid_args');
+});
+
+test('export --since over a large, varied WAL: byte for byte the whole export\'s events after the mark (same-millisecond ties included) and the issues they touch', { timeout: 180_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  await generateWal(join(repo, '.git'), { seed: 11, events: 3000, actors: [{ id: '11'.repeat(16) }, { id: '22'.repeat(16) }, { id: '33'.repeat(16) }], packed: true });
+  const whole = await exportText(repo);
+  const doc = JSON.parse(whole);
+  const csvWhole = await exportText(repo, { format: 'csv' });
+  // Event order on the JSON's hex fields (lowercase hex sorts as the bytes do): (ts, actor, event_id).
+  const order = (e: any) => [String(e.ts_unix_ms).padStart(16, '0'), e.actor, e.event_id].join(' ');
+  const byOrder = [...doc.events].sort((a, b) => (order(a) < order(b) ? -1 : 1));
+  const tied = byOrder.findIndex((e, n) => n > byOrder.length * 0.9 && byOrder[n + 1]?.ts_unix_ms === e.ts_unix_ms);
+  assert.ok(tied > 0, 'the WAL has events of one millisecond');
+  const mark = byOrder[tied];
+  const cases: Array<[string, (e: any) => boolean]> = [
+    [mark.event_id, (e) => order(e) > order(mark)],
+    [String(mark.ts_unix_ms), (e) => e.ts_unix_ms > mark.ts_unix_ms],
+    [new Date(byOrder[100].ts_unix_ms).toISOString(), (e) => e.ts_unix_ms > byOrder[100].ts_unix_ms],
+  ];
+  for (const [since, kept] of cases) {
+    const events = doc.events.filter(kept);
+    const touched = new Set(events.map((e: any) => e.issue_id));
+    const issues = doc.issues.filter((i: any) => touched.has(i.issue_id));
+    assert.ok(events.length > 0 && events.length < doc.events.length, since);
+    if (since === mark.event_id) assert.ok(issues.length < doc.issues.length, 'some issues have no event after the mark');
+    const text = await exportText(repo, { since });
+    const meta = { ...doc.meta, generated_ts: JSON.parse(text).meta.generated_ts, event_count: events.length };
+    assert.equal(text, JSON.stringify({ meta, issues, events }, null, 2) + '\n', `--since ${since}`);
+    const csv = await exportText(repo, { since, format: 'csv' });
+    const rows = csvWhole.split('\r\n').filter((row, n) => n === 0 || row === '' || touched.has(row.slice(0, 32)));
+    assert.equal(csv, rows.join('\r\n'), `--since ${since}, csv`);
+  }
+});
+
+test('export reads the store once, as it was when it began: a write made while it is being written is neither counted nor written', { timeout: 120_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  // Issues enough that the first piece is written while the issues are still being read.
+  await generateWal(join(repo, '.git'), { seed: 12, events: 4000, actors: [{ id: '11'.repeat(16) }], packed: true });
+  let added: string | null = null;
+  const pieces: string[] = [];
+  const sink: OutputSink = {
+    begin: () => {},
+    write: async (text) => {
+      pieces.push(text);
+      if (added) return;
+      // Another process writes to the same store and WAL in the middle of the export, and the
+      // export waits a moment, as for a slow reader of its standard output.
+      added = gritOk(repo, ['issue', 'create', '--title', 'written meanwhile']).issue_id;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    },
+  };
+  const r = (await runLocal('Export', { output: '-' }, { cwd: repo }, sink)) as any;
+  assert.ok(added && pieces.length > 1);
+  const doc = JSON.parse(pieces.join(''));
+  assert.equal(doc.events.length, doc.meta.event_count);
+  assert.deepEqual([r.event_count, r.issue_count], [doc.events.length, doc.issues.length]);
+  assert.ok(!doc.issues.some((i: any) => i.issue_id === added) && !doc.events.some((e: any) => e.issue_id === added));
+  assert.equal(doc.meta.wal_head, r.wal_head);
+  assert.notEqual(r.wal_head, git(repo, 'rev-parse', 'refs/grit/wal').trim(), 'the WAL moved on');
+  assert.equal(JSON.parse(await exportText(repo)).meta.event_count, doc.meta.event_count + 1, 'the next export has it');
+});
+
+test('export holds a record at a time, not the store: 24 MiB of comments export in every format under a 24 MiB heap', { timeout: 300_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  // 192 issues of two 64 KiB comments each: held whole (the events, and the issues that repeat
+  // their comments), the export needs twice the heap it is given; a record at a time, a fraction.
+  const ctx = RepoContext.open({ cwd: repo });
+  try {
+    for (let batch = 0; batch < 8; batch++) {
+      const items: WriteItem[] = [];
+      for (let n = 0; n < 24; n++) {
+        const issue_id = newIssueId();
+        items.push({ issue_id, kind: { type: 'IssueCreated', title: `big ${batch}.${n}`, body: '', labels: [] } });
+        for (const c of [1, 2]) items.push({ issue_id, kind: { type: 'CommentAdded', body: `comment ${c} of ${batch}.${n}: ${'lorem ipsum '.repeat(5461)}` } });
+      }
+      await ctx.write(items);
+    }
+  } finally {
+    ctx.wal.objects.close();
+    await ctx.close();
+  }
+  const dir = tempDir();
+  const env = { NODE_OPTIONS: '--max-old-space-size=24' };
+  for (const format of ['json', 'md', 'csv']) {
+    const file = join(dir, `x.${format}`);
+    const r = grit(repo, ['export', '--format', format, '-o', file, '--no-daemon', '--json'], { env });
+    assert.equal(r.code, 0, `${format}: ${r.stderr.slice(0, 2000)}`);
+    assert.deepEqual([r.json.data.event_count, r.json.data.issue_count], [576, 192]);
+    assert.equal(undated(readFileSync(file, 'utf8')), undated(await exportText(repo, { format })), format);
+    rmSync(file);
+  }
+  // `-o -`: written to standard output (a file here) as it is made.
+  const file = join(dir, 'stdout.json');
+  const fd = openSync(file, 'w');
+  try {
+    const r = spawnSync(process.execPath, [GRIT_BIN, 'export', '-o', '-', '--no-daemon'], { cwd: repo, env: { ...process.env, ...env, GRIT_NO_DAEMON: '1' }, stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr.slice(0, 2000));
+  } finally {
+    closeSync(fd);
+  }
+  assert.ok(statSync(file).size > 48 << 20, 'every comment, in its event and in its issue');
+  assert.equal(JSON.parse(readFileSync(file, 'utf8')).events.length, 576);
 });

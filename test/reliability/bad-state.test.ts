@@ -189,6 +189,8 @@ for (const [seed, hit] of [[47, 'issue_id'], [29, 'event_id']] as const) {
       assert.match(r.json.error.message, STORE_DAMAGED);
       assert.equal(r.json.error.details.store_damaged, true);
     }
+    // The export met the damage while writing its file: neither it nor its temp file is left.
+    assert.deepEqual(readdirSync(repo).filter((f) => f.startsWith('out.json')), []);
     gritDoctor(repo, ['--fix']);
     assert.equal(gritOk(repo, ['db', 'check']).corrupt_count, 0);
     assert.deepEqual(gritOk(repo, ['issue', 'list']), list);

@@ -227,6 +227,11 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         assert.equal(show.code, 0, `${label}: ${show.stdout}${show.stderr}`);
         assert.equal(show.json.data.issue.body, readFileSync(bodyFile, 'utf8'));
         assert.match(show.stderr, behind(1, diskFull(actorDir)), label);
+        // An export reads its snapshot in that in-memory transaction, whole, before it writes.
+        const exported = grit(repo, ['export', '--format', 'json', '--output', '-'], { env });
+        assert.equal(exported.code, 0, `${label}: ${exported.stderr}`);
+        assert.ok(JSON.parse(exported.stdout).issues.some((i: any) => i.issue_id === id), `${label}: the issue in the WAL is not in the export`);
+        assert.match(exported.stderr, behind(1, diskFull(actorDir)), label);
 
         const write = grit(repo, ['issue', 'comment', id, '--body', 'refused', '--json'], { env });
         assert.equal(write.code, 1, `${label}: ${write.stdout}${write.stderr}`);
