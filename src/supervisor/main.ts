@@ -8,7 +8,8 @@ import { pino, type Logger } from 'pino';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
-import type { Supervisor } from './supervisor.js';
+import { envSeconds } from '../core/env-seconds.js';
+import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
 import { startOwning } from './start-up.js';
 
 export const DEFAULT_IDLE_TIMEOUT_S = 300;
@@ -24,7 +25,8 @@ Serves grit commands for this user's repositories over ${daemonEndpoint()}.
                       stop an actor's worker thread (closing its store, releasing its lease) after
                       this many seconds without requests for it (default ${DEFAULT_WORKER_IDLE_TIMEOUT_S}, 0 = never)
   --tcp <host:port>   also listen on tcp://host:port (off by default; anyone who can reach it can act as you)
-Logs go to ${daemonLogPath()} (level from GRIT_LOG_LEVEL, default info).`;
+Logs go to ${daemonLogPath()} (level from GRIT_LOG_LEVEL, default info).
+Stopping, it lets the requests in flight run for up to GRIT_DRAIN_TIMEOUT seconds (default ${DEFAULT_DRAIN_MS / 1000}).`;
 
 interface DaemonArgs {
   idleTimeoutMs: number;
@@ -107,6 +109,8 @@ export async function main(argv: string[]): Promise<number> {
   const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
   let supervisor: Supervisor | null;
   try {
+    // Read here, so that a bad value fails the start with a reason the spawning CLI shows.
+    const drainMs = envSeconds('GRIT_DRAIN_TIMEOUT', DEFAULT_DRAIN_MS / 1000, { code: 'ipc_error', zero: 'no wait' }) * 1000;
     supervisor = await startOwning(runDir(), {
       endpoints,
       notifications: notificationsEndpoint(),
@@ -115,6 +119,7 @@ export async function main(argv: string[]): Promise<number> {
       logger,
       gitSpawner: gitSpawnerPath(),
       build: buildInfo(),
+      drainMs,
     });
   } catch (err) {
     // `reason` is what a CLI waiting on this start shows (src/protocol/daemon-launch.ts).
