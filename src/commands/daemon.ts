@@ -4,12 +4,13 @@
  */
 import { existsSync } from 'node:fs';
 import { buildInfo } from '../core/build-info.js';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
-import type { Args } from './args.js';
+import { optInt, type Args } from './args.js';
+import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 import type { CommandEnv } from './context.js';
 import { pidAlive } from '../core/pid-alive.js';
 import { plural } from '../core/plural.js';
@@ -112,17 +113,12 @@ export function warnIfOtherwiseSet(running: { pid: number | null; idle_timeout_s
   }
 }
 
+const SECONDS = { idle_timeout: IDLE_TIMEOUT_S, worker_idle_timeout: WORKER_IDLE_TIMEOUT_S };
+
 /** `grit-daemon`'s flag for a number of seconds in `args[key]`, if given. */
-function secondsFlag(args: Args, key: string): string[] {
-  const raw = args[key];
-  if (raw === undefined || raw === null) return [];
-  // The CLI passes the flag's text; scripts may pass a number.
-  const n = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : raw;
-  const flag = `--${key.replaceAll('_', '-')}`;
-  if (!(typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) {
-    throw invalidArgs(`${flag} must be a whole number of seconds (0 = never)`, { field: key }, `for example ${flag} 300`);
-  }
-  return [flag, String(n)];
+function secondsFlag(args: Args, key: keyof typeof SECONDS): string[] {
+  const n = optInt(args, key, SECONDS[key]);
+  return n === undefined ? [] : [`--${key.replaceAll('_', '-')}`, String(n)];
 }
 
 export async function daemonStatus(): Promise<DaemonStatusData> {
