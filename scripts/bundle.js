@@ -32,6 +32,9 @@ const HOT = [
   // `daemon start|status|stop`, which need no more than these (src/cli/dispatch.ts).
   'dist/src/commands/registry.js',
   'dist/src/commands/daemon.js',
+  // Human output on a terminal (src/cli/pager.ts): run only then, and it needs child_process only
+  // when it pages; bundled, a terminal's listing starts no ES module loader for it.
+  'dist/src/cli/pager.js',
 ].map((p) => resolve(root, p));
 /** Running a command in this process: the local bundle below stands in for run.js. */
 const RUN = resolve(root, 'dist/src/commands/run.js');

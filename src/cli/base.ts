@@ -14,6 +14,7 @@ export abstract class GritCommand extends Command {
     json: Flags.boolean({ description: 'print one JSON object: {schema_version, ok, data|error}', helpGroup: 'GLOBAL' }),
     quiet: Flags.boolean({ char: 'q', description: 'print nothing on success', helpGroup: 'GLOBAL' }),
     'no-daemon': Flags.boolean({ description: 'run in this process, never through the daemon', helpGroup: 'GLOBAL' }),
+    'no-pager': Flags.boolean({ description: 'never page long output on a terminal (GRIT_PAGER, PAGER, less)', helpGroup: 'GLOBAL' }),
     actor: Flags.string({ description: 'actor to act as: its id, a unique prefix, or its label', helpGroup: 'GLOBAL' }),
     'data-dir': Flags.string({ description: 'actor data directory (overrides --actor; env GRIT_HOME)', helpGroup: 'GLOBAL' }),
   };

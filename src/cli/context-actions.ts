@@ -77,16 +77,19 @@ export const CONTEXT_ACTIONS: Record<string, CliAction> = {
     ipc: 'ContextQuery',
     toArgs: ({ args, flags }) => ({ query: args.query, limit: flags.limit }),
     render: renderQuery,
+    pages: true,
   },
   'context:show': {
     ipc: 'ContextShow',
     toArgs: ({ args }) => ({ path: args.path, cwd: process.cwd() }),
     render: renderShow,
+    pages: true,
   },
   'context:project': {
     ipc: 'ContextProject',
     toArgs: ({ args }) => ({ key: args.key }),
     render: renderProject,
+    pages: true,
   },
   'context:set': {
     ipc: 'ContextSet',

@@ -1,6 +1,6 @@
 /** Builds a grit command class from a small description, so each command file is only what differs. */
 import { Args as OArgs, Flags } from '@oclif/core';
-import type { Args } from '../commands/args.js';
+import { intRangeText, type Args, type IntRange } from '../commands/args.js';
 import { GritCommand, type Parsed } from './base.js';
 import type { CliAction } from './output.js';
 import { ACTIONS } from './actions.js';
@@ -48,6 +48,18 @@ function formatFlag(formats: OutputFormats) {
     default: names[0],
     helpGroup: 'OUTPUT',
   });
+}
+
+/**
+ * A flag that takes a whole number in `range`. oclif passes it on as text and checks nothing: the
+ * command reads it (args.ts `optInt`), as it reads the same argument from the daemon, MCP and the
+ * API, so every value out of range is one invalid_args that names the range, on the fast path and
+ * oclif's alike (`--limit -1` goes to oclif: its value looks like a flag). Flags.integer answered
+ * some values itself, in oclif's words. Nor is the default oclif's: the command applies it.
+ */
+export function intFlag(description: string, range: IntRange, notes: string[] = []) {
+  const about = [intRangeText(range), ...(range.default === undefined ? [] : [`default ${range.default}`]), ...notes];
+  return Flags.string({ description: `${description} (${about.join(', ')})` });
 }
 
 export const issueArg = {

@@ -66,15 +66,18 @@ export const DEP_ACTIONS: Record<string, CliAction> = {
     ipc: 'IssueDepList',
     toArgs: ({ args, flags }) => ({ issue_id: args.id, reverse: flags.reverse }),
     render: renderList,
+    pages: true,
   },
   'issue:dep:topo': {
     ipc: 'IssueDepTopo',
     toArgs: ({ flags }) => ({ state: flags.state, label: flags.label }),
     render: renderTopo,
+    pages: true,
   },
   'issue:dep:graph': {
     ipc: 'IssueDepGraph',
     toArgs: ({ flags }) => ({ format: flags.format }),
     render: (d) => d.graph,
+    pages: true,
   },
 };

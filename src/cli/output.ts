@@ -29,6 +29,8 @@ export interface CliAction<D = any> {
   streams?: (args: Args) => boolean;
   /** For a command whose data is a verdict (doctor): the exit status of a run that succeeded. */
   exitCode?: (data: D) => number;
+  /** A listing or a show: its human output, longer than the terminal, goes through a pager (pager.ts). */
+  pages?: true;
 }
 
 export async function runAction(action: CliAction, parsed: Parsed, json: boolean): Promise<void> {
@@ -45,12 +47,23 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
     const data = await execute(action.ipc, args, options, flags['no-daemon'] === true, stream?.sink);
     // The lock policy's warnings (in the data for --json too): on stderr, wherever the command ran.
     for (const w of (data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []) process.stderr.write(`grit: warning: ${visible(w)}\n`);
+    const text = () => action.render(visibleDeep(data), parsed);
     if (stream) stream.end();
-    else printSuccess(data, json, flags.quiet === true, () => action.render(visibleDeep(data), parsed));
+    else if (paged(action, json, flags)) await (await import('./pager.js')).printPaged(text());
+    else printSuccess(data, json, flags.quiet === true, text);
     if (action.exitCode) process.exitCode = action.exitCode(data);
   } catch (err) {
     printError(toGritError(err), json);
   }
+}
+
+/**
+ * Whether the human output may go through a pager: a listing or a show, on a terminal, not asked
+ * otherwise. Checked before the pager module is loaded: output to a pipe or a file (scripts,
+ * agents) never loads it.
+ */
+function paged(action: CliAction, json: boolean, flags: Record<string, unknown>): boolean {
+  return action.pages === true && !json && flags.quiet !== true && flags['no-pager'] !== true && process.stdout.isTTY === true;
 }
 
 /**

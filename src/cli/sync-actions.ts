@@ -68,6 +68,7 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
   'lock:status': {
     ipc: 'LockStatus',
     toArgs: () => ({}),
+    pages: true,
     render: (d) => {
       const unreadable = d.unreadable.map((u: any) => `${yellow('unreadable')} ${u.ref}: ${u.problem} ${dim('(`grit lock gc` deletes it)')}`);
       if (d.locks.length === 0) return [dim(`no live locks${d.expired ? ` (${d.expired} expired: \`grit lock gc\`)` : ''}`), ...unreadable].join('\n');

@@ -130,18 +130,37 @@ export function bool(args: Args, key: string): boolean {
 }
 
 /**
- * An integer in [min, max] (no max: any size); numeric text is accepted too (the CLI's fast path
- * passes flags as text). Only digits count as numeric text: `""`, `1e2` or `0x2` are refused here
- * rather than becoming 0, 100 or 2 on the way, so every entry point reads a value the same way.
+ * The whole numbers an argument takes: from `min` to `max` (none: any a number holds exactly, up
+ * to 2^53 - 1); `default`, when it has one, is what the command uses without it; `example`, what
+ * a hint suggests (else the default).
  */
-export function optInt(args: Args, key: string, range: { min: number; max?: number }): number | undefined {
+export interface IntRange {
+  min: number;
+  max?: number;
+  default?: number;
+  example?: number;
+}
+
+/** `1 to 10000`, `0 or more`: a range as help and messages give it. */
+export const intRangeText = (range: IntRange): string => (range.max === undefined ? `${range.min} or more` : `${range.min} to ${range.max}`);
+
+/**
+ * An integer in `range`; numeric text is accepted too (the CLI passes flags as it got them). Only
+ * digits count as numeric text: `""`, `1e2` or `0x2` are refused here rather than becoming 0, 100
+ * or 2 on the way, so every entry point (the CLI's fast path and oclif, the daemon, MCP, the API)
+ * reads a value the same way and refuses it in the same words, naming the range.
+ */
+export function optInt(args: Args, key: string, range: IntRange): number | undefined {
   const v = args[key];
   if (v === undefined || v === null) return undefined;
-  const n = typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : v;
+  const digits = typeof v === 'string' && /^-?\d+$/.test(v.trim());
+  const n = digits ? Number(v) : v;
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < range.min || n > max) {
-    const what = range.max === undefined ? `a whole number, ${range.min} or more` : `an integer from ${range.min} to ${range.max}`;
-    throw invalidArgs(`${cliName(key)} must be ${what}`, { field: key, value: v }, `write ${cliName(key)} in digits only (no sign, unit or exponent), for example ${cliName(key)} ${Math.max(range.min, 1)}`);
-  }
-  return n;
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n >= range.min && n <= max) return n;
+  const flag = cliName(key);
+  const allowed = range.max === undefined ? `a whole number, ${range.min} or more` : `a whole number from ${range.min} to ${range.max}`;
+  // 2^53 and beyond: "0 or more" would read as if it were allowed.
+  const message = range.max === undefined && typeof n === 'number' && n > max ? `${flag} is too large: at most ${max}` : `${flag} must be ${allowed}`;
+  const example = range.example ?? range.default ?? Math.max(range.min, 1);
+  throw invalidArgs(message, { field: key, value: v, min: range.min, max }, `give ${flag} a whole number from ${range.min} to ${max} in digits only (no sign, unit or exponent), for example ${flag} ${example}`);
 }

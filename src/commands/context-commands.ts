@@ -6,6 +6,7 @@ import { toHex } from '../core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../core/ids.js';
 import { repoRelative } from '../context/paths.js';
 import { optInt, optText, text, type Args } from './args.js';
+import { QUERY_LIMIT } from './ranges.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
 
 export interface QueryResult {
@@ -16,9 +17,6 @@ export interface QueryResult {
   line_end: number;
   match: MatchTier;
 }
-
-/** How many results a query returns, by default and at most (the MCP tool's schema says the same). */
-export const QUERY_LIMIT = { min: 1, max: 10_000, default: 50 } as const;
 
 export async function contextQuery(
   ctx: RepoContext,

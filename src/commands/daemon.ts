@@ -4,14 +4,16 @@
  */
 import { existsSync } from 'node:fs';
 import { buildInfo } from '../core/build-info.js';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
-import type { Args } from './args.js';
+import { optInt, type Args } from './args.js';
+import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 import type { CommandEnv } from './context.js';
 import { pidAlive } from '../core/pid-alive.js';
+import { plural } from '../core/plural.js';
 
 export interface DaemonStatusData {
   running: boolean;
@@ -21,7 +23,22 @@ export interface DaemonStatusData {
   [more: string]: unknown;
 }
 
-const STOP_WAIT_MS = 60_000;
+/** The DaemonStop reply: the daemon's own drain deadline says how long it may take. */
+interface Stopping {
+  pid: number;
+  drain_timeout_s?: number;
+  in_flight?: number;
+}
+
+/**
+ * What stopping takes beyond the drain deadline: closing each worker (its store flushed and
+ * closed, its lease released) and the sockets, which linger a second for their clients.
+ */
+const STOP_MARGIN_MS = 15_000;
+/** A daemon too old to say its deadline drained twice in turn, for up to 60 s each. */
+const OLD_DRAIN_MS = 120_000;
+/** A stop that takes longer than this says on stderr what it waits for. */
+const QUIET_WAIT_MS = 2_000;
 
 async function statusOf(client: GritClient): Promise<DaemonStatusData> {
   return client.status() as Promise<DaemonStatusData>;
@@ -96,17 +113,12 @@ export function warnIfOtherwiseSet(running: { pid: number | null; idle_timeout_s
   }
 }
 
+const SECONDS = { idle_timeout: IDLE_TIMEOUT_S, worker_idle_timeout: WORKER_IDLE_TIMEOUT_S };
+
 /** `grit-daemon`'s flag for a number of seconds in `args[key]`, if given. */
-function secondsFlag(args: Args, key: string): string[] {
-  const raw = args[key];
-  if (raw === undefined || raw === null) return [];
-  // The CLI passes the flag's text; scripts may pass a number.
-  const n = typeof raw === 'string' && /^\d{1,9}$/.test(raw) ? Number(raw) : raw;
-  const flag = `--${key.replaceAll('_', '-')}`;
-  if (!(typeof n === 'number' && Number.isSafeInteger(n) && n >= 0)) {
-    throw invalidArgs(`${flag} must be a whole number of seconds (0 = never)`, { field: key }, `for example ${flag} 300`);
-  }
-  return [flag, String(n)];
+function secondsFlag(args: Args, key: keyof typeof SECONDS): string[] {
+  const n = optInt(args, key, SECONDS[key]);
+  return n === undefined ? [] : [`--${key.replaceAll('_', '-')}`, String(n)];
 }
 
 export async function daemonStatus(): Promise<DaemonStatusData> {
@@ -127,16 +139,38 @@ function buildName(status: DaemonStatusData): string {
   return `grit ${String(status.version)} (build ${String(status.build)})`;
 }
 
+/**
+ * Asks the daemon to stop and waits until its process is gone: for up to its drain deadline (the
+ * requests it runs may take that long) and a margin, saying on stderr what it waits for once that
+ * is more than a moment.
+ */
 export async function daemonStop(): Promise<{ stopped: boolean; pid: number | null }> {
-  const pid = await withDaemon(false, [], async (client) => {
-    const { pid } = (await statusOf(client)) as { pid: number };
-    await client.request('DaemonStop', {}, { repoRoot: '/' });
-    return pid;
-  });
-  if (pid === null) return { stopped: false, pid: null };
-  // Stopping drains in-flight requests first; wait until the process is gone.
-  const deadline = Date.now() + STOP_WAIT_MS;
-  while (pidAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
-  if (pidAlive(pid)) throw new GritError('ipc_error', `daemon pid ${pid} is still draining after ${STOP_WAIT_MS / 1000} s`);
+  const stopping = await withDaemon(false, [], (client) => client.request<Stopping>('DaemonStop', {}, { repoRoot: '/' }));
+  if (stopping === null) return { stopped: false, pid: null };
+  const { pid } = stopping;
+  const drainMs = typeof stopping.drain_timeout_s === 'number' ? stopping.drain_timeout_s * 1000 : OLD_DRAIN_MS;
+  const t0 = Date.now();
+  const waitMs = drainMs + STOP_MARGIN_MS;
+  let said = false;
+  while (pidAlive(pid) && Date.now() - t0 < waitMs) {
+    if (!said && Date.now() - t0 >= QUIET_WAIT_MS) {
+      said = true;
+      process.stderr.write(`grit: ${waitingFor(stopping, Math.max(0, drainMs - (Date.now() - t0)))}\n`);
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  if (pidAlive(pid)) {
+    throw new GritError('ipc_error', `daemon pid ${pid} is still running ${Math.round(waitMs / 1000)} s after it was asked to stop (its drain deadline is ${drainMs / 1000} s)`, {
+      details: { pid, drain_timeout_s: drainMs / 1000, log: daemonLogPath() },
+      suggestion: `see ${daemonLogPath()} for what it is doing; \`kill -9 ${pid}\` ends it at once`,
+    });
+  }
   return { stopped: true, pid };
+}
+
+function waitingFor(stopping: Stopping, leftMs: number): string {
+  const head = `waiting for the daemon (pid ${stopping.pid}) to stop`;
+  if (stopping.in_flight === 0) return `${head}: it is closing its workers`;
+  const requests = typeof stopping.in_flight === 'number' ? plural(stopping.in_flight, 'request') : 'the requests';
+  return `${head}: it lets ${requests} in flight finish, for at most ${Math.ceil(leftMs / 1000)} s more (its drain deadline, GRIT_DRAIN_TIMEOUT)`;
 }

@@ -18,7 +18,8 @@ import type { Issue } from '../core/projection.js';
 import type { StoreSnapshot } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
 import { writeNewFile } from '../core/write-new-file.js';
-import { oneOf, optText, type Args } from './args.js';
+import { oneOf, optInt, optText, type Args } from './args.js';
+import { SINCE_MS } from './ranges.js';
 import { worktreeRoot, type ContextOptions, type OutputSink, type RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
 import { visibleDeep } from '../core/terminal-safe.js';
@@ -66,10 +67,11 @@ function parseSince(snapshot: StoreSnapshot, raw: string | undefined): KeyFilter
     return (key) => compareInEventOrder(key, anchor) > 0;
   }
   let ts: number;
-  if (/^\d{1,16}$/.test(s)) ts = Number(s);
+  // Digits are a timestamp, refused beyond 2^53 - 1 rather than rounded to another one.
+  if (/^\d+$/.test(s)) ts = optInt({ since: s }, 'since', SINCE_MS)!;
   else if (/^\d{4}-\d{2}-\d{2}/.test(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
   else {
-    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, 'for example --since 2025-01-01 or --since 1735689600000');
+    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, `for example --since 2025-01-01, or a timestamp from 0 to ${Number.MAX_SAFE_INTEGER} such as --since ${SINCE_MS.example}`);
   }
   return (key) => logKeyTs(key) > ts;
 }

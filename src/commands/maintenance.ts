@@ -33,6 +33,7 @@ import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict } from '../git/sn
 import { decodeWalChunk, walChunkRecords, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadSnapshotOptions, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, optInt, type Args } from './args.js';
+import { SNAPSHOT_KEEP } from './ranges.js';
 import type { RepoContext } from './context.js';
 import { refuseIfDaemonHolds } from './lockfile.js';
 import { plural } from '../core/plural.js';
@@ -406,7 +407,7 @@ export interface SnapshotGcResult {
  * only the count applies.
  */
 export async function snapshotGc(ctx: RepoContext, args: Args): Promise<SnapshotGcResult> {
-  const keep = optInt(args, 'keep', { min: 0 }) ?? 3;
+  const keep = optInt(args, 'keep', SNAPSHOT_KEEP) ?? SNAPSHOT_KEEP.default;
   const head = await ctx.wal.head();
   let unusable = new Set<string>();
   if (head !== null) {

@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { envSeconds } from '../core/env-seconds.js';
 import { spawnGit, type GitCall, type GitRun } from './git-process.js';
 import { viaSpawnHelper } from './spawn-helper.js';
 
@@ -44,23 +45,13 @@ export function runGit(gitDir: string, args: string[], opts: { showProgress?: bo
 /** `GRIT_GIT_TIMEOUT` unset: a fetch or push may take five minutes (docs/sync.md, "When the remote does not answer"). */
 const DEFAULT_REMOTE_TIMEOUT_S = 300;
 
-/** The longest timer node keeps (2^31 - 1 ms, 24.8 days); a longer one would fire at once. */
-const MAX_REMOTE_TIMEOUT_S = Math.floor((2 ** 31 - 1) / 1000);
-
 /**
  * How long one git fetch or push may take, in seconds (0: no limit): `GRIT_GIT_TIMEOUT`, read by
  * the process that runs the command (a daemon's is the one it was started with, as for every
  * variable git itself reads).
  */
 function remoteTimeoutS(): number {
-  const raw = process.env.GRIT_GIT_TIMEOUT;
-  if (raw === undefined || raw === '') return DEFAULT_REMOTE_TIMEOUT_S;
-  if (/^\d{1,7}$/.test(raw) && Number(raw) <= MAX_REMOTE_TIMEOUT_S) return Number(raw);
-  throw new GritError('git_error', `GRIT_GIT_TIMEOUT must be a whole number of seconds up to ${MAX_REMOTE_TIMEOUT_S} (0 = no limit), not ${JSON.stringify(raw)}`, {
-    environment: true,
-    details: { GRIT_GIT_TIMEOUT: raw },
-    suggestion: `set it to a number of seconds, or unset it for the default (${DEFAULT_REMOTE_TIMEOUT_S})`,
-  });
+  return envSeconds('GRIT_GIT_TIMEOUT', DEFAULT_REMOTE_TIMEOUT_S, { code: 'git_error', zero: 'no limit' });
 }
 
 /** git talking to a remote, stopped after `remoteTimeoutS()`. */

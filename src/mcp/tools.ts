@@ -8,7 +8,7 @@
  */
 import { invalidArgs } from '../core/errors.js';
 import { labelList, type Args } from '../commands/args.js';
-import { QUERY_LIMIT } from '../commands/context-commands.js';
+import { QUERY_LIMIT } from '../commands/ranges.js';
 
 export type JsonSchema = { type: string | string[]; description?: string; [k: string]: unknown };
 

@@ -8,7 +8,6 @@
 import { isAbsolute } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
-import { onlyReads } from '../commands/routing.js';
 import { daemonEndpoint } from './daemon-paths.js';
 import {
   HEADER_ROOM,
@@ -17,6 +16,7 @@ import {
   MAX_REQUEST_BYTES,
   decodeReply,
   encodeMessage,
+  mayHaveRun,
   requestTooLarge,
   type IpcRequest,
   type WireFormat,
@@ -217,19 +217,14 @@ function checkTarget(t: RequestTarget | undefined): RequestTarget {
 /**
  * Whether the daemon may have run a request it did not answer decides what the caller may do:
  * one it never got can run anywhere (the CLI runs it in-process); one it got may have written,
- * and running a write again could write it twice. (The CLI still runs a read again itself.)
+ * and running a write again could write it twice (messages.ts `mayHaveRun`).
  */
 function requestFailure(err: unknown, name: string, args: Args): GritError {
   if (err instanceof TransportError && err.written === false) {
     return transportFailure(err, `the grit daemon did not get ${name}`, { fallback: true });
   }
   const code = err instanceof TransportError ? err.code : 'unknown';
-  return new GritError('ipc_error', `the grit daemon did not answer ${name} (${(err as Error).message}): it may have run or not`, {
-    details: { transport_code: code, may_have_run: true },
-    suggestion: onlyReads(name, args)
-      ? 'run it again'
-      : 'look before running it again (`grit issue list`, `grit issue show <id>`): a second run may write it twice',
-  });
+  return mayHaveRun(`the grit daemon did not answer ${name} (${(err as Error).message}): it may have run or not`, name, args, { transport_code: code });
 }
 
 function transportFailure(err: unknown, message: string, details: Record<string, unknown> = {}): GritError {

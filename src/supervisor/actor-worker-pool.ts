@@ -6,9 +6,6 @@
 import { Piscina } from 'piscina';
 import type { WorkerResult, WorkerSetup, WorkerTask } from '../workers/actor-worker.js';
 
-/** How long a closing worker waits for its requests in flight (the daemon's own drain limit). */
-const DRAIN_LIMIT_MS = 60_000;
-
 const WORKER_FILE = new URL('../workers/actor-worker.js', import.meta.url).href;
 
 export interface WorkerInfo {
@@ -58,17 +55,25 @@ export class ActorWorkerPool {
     } finally {
       this.inFlight--;
       this.lastUsed = Date.now();
-      if (this.inFlight === 0) for (const wake of this.drainWaiters.splice(0)) wake();
+      if (this.inFlight === 0) this.stopWaiting();
     }
   }
 
-  /** Resolves once nothing is in flight, or after `limitMs` (a request stuck on a remote must not hold a shutdown forever). */
+  /**
+   * Resolves once nothing is in flight, after `limitMs`, or at `stopWaiting()`: a request stuck on
+   * a remote must not hold a close forever.
+   */
   private drained(limitMs: number): Promise<void> {
-    if (this.inFlight === 0) return Promise.resolve();
+    if (this.inFlight === 0 || limitMs <= 0) return Promise.resolve();
     return new Promise((r) => {
       this.drainWaiters.push(r);
       setTimeout(r, limitMs).unref();
     });
+  }
+
+  /** A close waiting for the requests in flight goes on now (the daemon's drain deadline has passed). */
+  stopWaiting(): void {
+    for (const wake of this.drainWaiters.splice(0)) wake();
   }
 
   /** Nothing in flight for at least `ms`. */
@@ -76,9 +81,12 @@ export class ActorWorkerPool {
     return this.inFlight === 0 && now - this.lastUsed >= ms;
   }
 
-  /** Lets the requests in flight finish, then releases the lease, closes the store and stops the thread. */
-  async close(): Promise<void> {
-    await this.drained(DRAIN_LIMIT_MS);
+  /**
+   * Lets the requests in flight finish (for up to `limitMs`, or until `stopWaiting()`), then
+   * releases the lease, closes the store and stops the thread, under any request still running.
+   */
+  async close(limitMs: number): Promise<void> {
+    await this.drained(limitMs);
     try {
       await this.run({ op: 'close' });
     } finally {

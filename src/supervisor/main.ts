@@ -8,23 +8,24 @@ import { pino, type Logger } from 'pino';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
-import type { Supervisor } from './supervisor.js';
+import { envSeconds } from '../core/env-seconds.js';
+import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
+import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
 import { startOwning } from './start-up.js';
 
-export const DEFAULT_IDLE_TIMEOUT_S = 300;
-export const DEFAULT_WORKER_IDLE_TIMEOUT_S = 120;
 /** pino's levels: GRIT_LOG_LEVEL names one. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
 const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--tcp <host:port>] [--version]
 
 Serves grit commands for this user's repositories over ${daemonEndpoint()}.
-  --idle-timeout <s>  exit after this many seconds without requests (default ${DEFAULT_IDLE_TIMEOUT_S}, 0 = never)
+  --idle-timeout <s>  exit after this many seconds without requests (default ${IDLE_TIMEOUT_S.default}, 0 = never)
   --worker-idle-timeout <s>
                       stop an actor's worker thread (closing its store, releasing its lease) after
-                      this many seconds without requests for it (default ${DEFAULT_WORKER_IDLE_TIMEOUT_S}, 0 = never)
+                      this many seconds without requests for it (default ${WORKER_IDLE_TIMEOUT_S.default}, 0 = never)
   --tcp <host:port>   also listen on tcp://host:port (off by default; anyone who can reach it can act as you)
-Logs go to ${daemonLogPath()} (level from GRIT_LOG_LEVEL, default info).`;
+Logs go to ${daemonLogPath()} (level from GRIT_LOG_LEVEL, default info).
+Stopping, it lets the requests in flight run for up to GRIT_DRAIN_TIMEOUT seconds (default ${DEFAULT_DRAIN_MS / 1000}).`;
 
 interface DaemonArgs {
   idleTimeoutMs: number;
@@ -54,8 +55,8 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
   const tcp = values.tcp ?? null;
   if (tcp !== null && !/^[\w.-]+:\d{1,5}$/.test(tcp)) throw new GritError('invalid_args', `--tcp must be host:port, got ${tcp}`, { suggestion: 'for example --tcp 127.0.0.1:7878' });
   return {
-    idleTimeoutMs: seconds('idle-timeout', DEFAULT_IDLE_TIMEOUT_S),
-    workerIdleTimeoutMs: seconds('worker-idle-timeout', DEFAULT_WORKER_IDLE_TIMEOUT_S),
+    idleTimeoutMs: seconds('idle-timeout', IDLE_TIMEOUT_S.default),
+    workerIdleTimeoutMs: seconds('worker-idle-timeout', WORKER_IDLE_TIMEOUT_S.default),
     tcp,
   };
 }
@@ -107,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
   const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
   let supervisor: Supervisor | null;
   try {
+    // Read here, so that a bad value fails the start with a reason the spawning CLI shows.
+    const drainMs = envSeconds('GRIT_DRAIN_TIMEOUT', DEFAULT_DRAIN_MS / 1000, { code: 'ipc_error', zero: 'no wait' }) * 1000;
     supervisor = await startOwning(runDir(), {
       endpoints,
       notifications: notificationsEndpoint(),
@@ -115,6 +118,7 @@ export async function main(argv: string[]): Promise<number> {
       logger,
       gitSpawner: gitSpawnerPath(),
       build: buildInfo(),
+      drainMs,
     });
   } catch (err) {
     // `reason` is what a CLI waiting on this start shows (src/protocol/daemon-launch.ts).

@@ -18,6 +18,7 @@ import {
   HEADER_ROOM,
   MAX_REPLY_BYTES,
   MAX_REQUEST_BYTES,
+  mayHaveRun,
   replyError,
   replyOk,
   requestTooLarge,
@@ -33,8 +34,11 @@ import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
 import type { BuildInfo } from '../core/build-info.js';
 
-/** How long stopping waits for the requests in flight. */
-const DRAIN_MS = 60_000;
+/**
+ * How long a stopping daemon lets the requests in flight run, all together (GRIT_DRAIN_TIMEOUT):
+ * one deadline for the whole daemon, which `grit daemon stop` waits out (docs/daemon.md, Shutdown).
+ */
+export const DEFAULT_DRAIN_MS = 60_000;
 /** How long it then serves its connections on, declining, until their clients close them. */
 const LINGER_MS = 1_000;
 
@@ -58,6 +62,8 @@ export interface SupervisorOptions {
   gitSpawner?: string;
   /** This daemon's build (src/core/build-info.ts): a request from another build makes it step aside. */
   build?: BuildInfo | null;
+  /** The drain deadline (default DEFAULT_DRAIN_MS); also how long a retired worker waits for its requests. */
+  drainMs?: number;
 }
 
 export interface DaemonStatus {
@@ -72,6 +78,8 @@ export interface DaemonStatus {
   /** 0 = never. */
   idle_timeout_s: number;
   worker_idle_timeout_s: number;
+  /** How long stopping lets the requests in flight run. */
+  drain_timeout_s: number;
   /** grit's package version and build digest; null when built without them. */
   version: string | null;
   build: string | null;
@@ -102,8 +110,8 @@ export class Supervisor {
   private servers: RepServer[] = [];
   private pub: PubServer | null = null;
   private readonly workers = new Map<string, ActorWorkerPool>();
-  /** Workers being stopped for idleness, by actor dir: a new one for the actor waits for this. */
-  private readonly retiring = new Map<string, Promise<void>>();
+  /** Workers being stopped for idleness, by actor dir: a new one for the actor waits for `closed`. */
+  private readonly retiring = new Map<string, { worker: ActorWorkerPool; closed: Promise<void> }>();
   /** Actors whose store `doctor --fix` is repairing (routing.ts `repairsStore`), by actor dir: their other requests wait for it. */
   private readonly repairs = new Map<string, Promise<void>>();
   private readonly routes = new RouteCache();
@@ -112,6 +120,8 @@ export class Supervisor {
   private inFlight = 0;
   /** The requests being answered: stopping waits for those it finds. */
   private readonly running = new Set<Promise<unknown>>();
+  /** One per request a worker runs: answers it at once with the drain deadline's error (`stop`). */
+  private readonly cutShort = new Set<() => void>();
   private requests = 0;
   private sweepTimer: NodeJS.Timeout | null = null;
   private spawnHelper: { stop(): void } | null = null;
@@ -184,7 +194,7 @@ export class Supervisor {
     }
     const { request, format } = decoded;
     try {
-      const out = await this.execute(request, format);
+      const out = await this.untilDrainDeadline(request, this.execute(request, format));
       const limit = this.opts.maxReplyBytes ?? MAX_REPLY_BYTES;
       if (out.length <= limit) return out;
       throw new GritError('ipc_error', `the reply to ${request.name} takes ${out.length} bytes, more than the daemon sends (${limit})`, {
@@ -194,6 +204,33 @@ export class Supervisor {
     } catch (err) {
       return encodeMessage(replyError(request.request_id, err), format);
     }
+  }
+
+  /**
+   * `work`, unless the daemon stops and its drain deadline passes first: its caller then gets an
+   * error saying so at once, and the worker is stopped under it (`stop`).
+   */
+  private async untilDrainDeadline<T>(request: CommandRequest, work: Promise<T>): Promise<T> {
+    let cut!: () => void;
+    const deadline = new Promise<never>((_, reject) => {
+      const s = this.drainMs / 1000;
+      cut = () =>
+        reject(
+          mayHaveRun(`the daemon stopped before ${request.name} finished: it was still running at the daemon's drain deadline (${s} s, GRIT_DRAIN_TIMEOUT)`, request.name, request.args, {
+            drain_timeout_s: s,
+          }),
+        );
+    });
+    this.cutShort.add(cut);
+    try {
+      return await Promise.race([work, deadline]);
+    } finally {
+      this.cutShort.delete(cut);
+    }
+  }
+
+  private get drainMs(): number {
+    return this.opts.drainMs ?? DEFAULT_DRAIN_MS;
   }
 
   private refuseOversized(bytes: number, head: Buffer): Promise<Uint8Array> {
@@ -245,7 +282,9 @@ export class Supervisor {
     checkArgs(name, args);
     if (name === 'DaemonStop') {
       setImmediate(() => void this.stop('DaemonStop'));
-      return encodeMessage(replyOk(request_id, { stopping: true, pid: process.pid }), format);
+      // What `grit daemon stop` waits for: the requests running but this one, for up to the deadline.
+      const reply = { stopping: true, pid: process.pid, drain_timeout_s: this.drainMs / 1000, in_flight: this.inFlight - 1 };
+      return encodeMessage(replyOk(request_id, reply), format);
     }
     if (name === 'DaemonStatus') return encodeMessage(replyOk(request_id, this.status()), format);
     // DaemonStart: this daemon runs already, and keeps its timeouts; asking for others is warned
@@ -299,7 +338,7 @@ export class Supervisor {
     // A retiring worker still holds the actor's lease and store until it has closed.
     const retiring = worker ? undefined : this.retiring.get(actor.dir);
     if (retiring) {
-      await retiring;
+      await retiring.closed;
       return this.workerFor(request, forRepair);
     }
     if (!worker) {
@@ -353,6 +392,7 @@ export class Supervisor {
       requests: this.requests,
       idle_timeout_s: this.opts.idleTimeoutMs / 1000,
       worker_idle_timeout_s: (this.opts.workerIdleTimeoutMs ?? 0) / 1000,
+      drain_timeout_s: this.drainMs / 1000,
       version: this.opts.build?.version ?? null,
       build: this.opts.build?.build ?? null,
       workers: [...this.workers.values()].map((w) => w.info()),
@@ -386,28 +426,36 @@ export class Supervisor {
   private retire(dir: string, worker: ActorWorkerPool, why: string): void {
     this.workers.delete(dir);
     this.opts.logger.info({ actor: worker.actorId, repo: worker.setup.repoRoot }, `worker retired (${why})`);
-    const closing = worker
-      .close()
+    const closed = worker
+      .close(this.drainMs)
       .catch((err) => this.opts.logger.error({ err, actor: worker.actorId }, 'retiring worker failed to close'))
       .finally(() => this.retiring.delete(dir));
-    this.retiring.set(dir, closing);
+    this.retiring.set(dir, { worker, closed });
   }
 
   /**
-   * Lets the requests in flight finish (up to DRAIN_MS), declining new ones (the CLI runs them
-   * itself), then closes every worker (leases released) and lets go of its sockets, daemon.sock
-   * last: until then it answers, so no other daemon starts in this run directory while this one
-   * holds any of it (docs/daemon.md, Start-up).
+   * Lets the requests in flight finish until the drain deadline, declining new ones (the CLI runs
+   * them itself); answers those still running then with an error saying so (`untilDrainDeadline`);
+   * closes every worker (leases released, stores closed, threads stopped under what they still
+   * ran, their git with the spawn helper); and lets go of its sockets, daemon.sock last: until
+   * then it answers, so no other daemon starts in this run directory while this one holds any of
+   * it (docs/daemon.md, Start-up). Nothing after the deadline waits for a request again.
    */
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
       this.opts.logger.info({ reason }, 'daemon stopping');
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, DRAIN_MS)))]);
+      await Promise.race([Promise.allSettled([...this.running]), new Promise((r) => (timer = setTimeout(r, this.drainMs)))]);
       clearTimeout(timer);
+      if (this.cutShort.size > 0) {
+        this.opts.logger.warn({ requests: this.cutShort.size, drain_timeout_s: this.drainMs / 1000 }, 'drain deadline passed: the requests still running are cut short');
+        for (const cut of this.cutShort) cut();
+      }
       await this.pub?.close();
-      await Promise.allSettled([...this.workers.values()].map((w) => w.close()).concat([...this.retiring.values()]));
+      for (const { worker } of this.retiring.values()) worker.stopWaiting();
+      const closing = [...this.workers.values()].map((w) => w.close(0));
+      await Promise.allSettled([...closing, ...[...this.retiring.values()].map((r) => r.closed)]);
       this.workers.clear();
       this.spawnHelper?.stop();
       // A request that came meanwhile is declined, not left unread: unread, the client could not

@@ -23,7 +23,7 @@ test('plain command lines parse like oclif would', () => {
     args: { id: 'abcd', file: 'f.log' },
     flags: {},
   });
-  assert.deepEqual(parse(['snapshot', 'gc']), { id: 'snapshot:gc', args: {}, flags: { keep: '3' } }); // a flag's default
+  assert.deepEqual(parse(['issue', 'dep', 'graph']), { id: 'issue:dep:graph', args: {}, flags: { format: 'dot' } }); // a flag's default
   assert.deepEqual(parse(['issue', 'comment', 'abcd', '--body-file', '-']), {
     id: 'issue:comment',
     args: { id: 'abcd' },

@@ -2,23 +2,26 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
 import { parseArgv } from '../../src/cli/fast.js';
+import { pagerCommand } from '../../src/cli/pager.js';
+import { runLocal } from '../../src/commands/run.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 const ANSI = /\u001b\[/;
 const MIN = 60_000;
 const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
-/** Runs grit on a real pseudo-terminal of the given width (util-linux `script`). */
-function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}, code = 0): string {
-  const cmd = `stty cols ${cols}; exec ${[process.execPath, GRIT_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
+/** Runs grit on a real pseudo-terminal of the given width, and height (0: unknown) (util-linux `script`). */
+function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}, code = 0, rows = 0): string {
+  const cmd = `stty cols ${cols} rows ${rows}; exec ${[process.execPath, GRIT_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
     cwd,
     encoding: 'utf8',
@@ -353,6 +356,113 @@ describe('issue list and show for people', () => {
     assert.equal(r.json.error.code, 'git_error');
     assert.match(r.json.error.message, /^git push to .* failed: error: failed to push some refs to .*; the remote said: policy: no grit refs here/);
     assert.match(r.json.error.details.suggestion, /the remote refused the update/);
+  });
+});
+
+describe('a pager for long output on a terminal', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+  let repo: string;
+  let big: string;
+  const dir = tempDir();
+  /** A pager that records that it ran, with its LESS, and what it was given. */
+  const recorder = join(dir, 'less');
+  const ran = join(dir, 'ran');
+  const got = join(dir, 'got');
+  writeFileSync(recorder, `#!/bin/sh\necho "LESS=$LESS" > '${ran}'\ncat > '${got}'\n`, { mode: 0o755 });
+  /** What the pager recorded, if it ran: its LESS and its input. */
+  const paged = (): { less: string; input: string } | null => {
+    if (!existsSync(ran)) return null;
+    const out = { less: readFileSync(ran, 'utf8').trim(), input: readFileSync(got, 'utf8') };
+    rmSync(ran);
+    return out;
+  };
+  // The height of the terminals below: 10 rows, so that 9 lines fit and the prompt has one.
+  const tty = (args: string[], env: NodeJS.ProcessEnv, rows = 10, code = 0) =>
+    onTty(repo, args, 80, { NO_COLOR: '1', GRIT_PAGER: undefined, PAGER: undefined, LESS: undefined, ...env }, code, rows);
+
+  before(async () => {
+    repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    for (let k = 1; k <= 12; k++) await runLocal('IssueCreate', { title: `issue ${k}` }, { cwd: repo });
+    // A body larger than a pipe holds (64 KiB): a pager that reads none of it makes the write fail.
+    const body = Array.from({ length: 4000 }, (_, k) => `line ${k} of a long body`).join('\n');
+    big = ((await runLocal('IssueCreate', { title: 'big', body }, { cwd: repo })) as { issue_id: string }).issue_id;
+  });
+
+  it('pages a listing longer than the terminal through GRIT_PAGER, with LESS=FRX, and one that fits not', () => {
+    const out = tty(['issue', 'list'], { GRIT_PAGER: recorder });
+    const run = paged();
+    assert.ok(run, 'the pager ran');
+    assert.equal(run.less, 'LESS=FRX');
+    for (let k = 1; k <= 12; k++) assert.match(run.input, new RegExp(`  issue ${k}  `), `issue ${k} went to the pager`);
+    assert.match(run.input, /^13 issues\n$/m);
+    assert.doesNotMatch(out, /issue 1/, 'nothing of it written past the pager');
+    // Its own LESS is kept.
+    tty(['issue', 'show', big], { GRIT_PAGER: recorder, LESS: '-S' });
+    assert.equal(paged()?.less, 'LESS=-S');
+    // 14 lines on a terminal of 20 rows: written as it is.
+    assert.match(tty(['issue', 'list'], { GRIT_PAGER: recorder }, 20), /^13 issues$/m);
+    assert.equal(paged(), null);
+  });
+
+  it('pages with PAGER, else with less from PATH; GRIT_PAGER outranks PAGER', () => {
+    tty(['issue', 'list'], { PAGER: recorder });
+    assert.ok(paged(), 'PAGER');
+    tty(['issue', 'list'], { PATH: `${dir}:${process.env.PATH}` });
+    assert.equal(paged()?.less, 'LESS=FRX', 'the `less` first on PATH');
+    tty(['issue', 'list'], { GRIT_PAGER: 'cat', PAGER: recorder });
+    assert.equal(paged(), null, 'GRIT_PAGER=cat');
+    assert.equal(pagerCommand({ PATH: dir }), 'less');
+    assert.equal(pagerCommand({ PATH: join(dir, 'nowhere') }), null, 'no less on PATH: no pager');
+    assert.equal(pagerCommand({ GRIT_PAGER: 'most -s', PAGER: 'less' }), 'most -s');
+  });
+
+  it('never pages with --no-pager, --json, -q, GRIT_PAGER= or PAGER=cat, in a pipe, nor a command that does not list or show', () => {
+    const cases: [string[], NodeJS.ProcessEnv][] = [
+      [['issue', 'list', '--no-pager'], { GRIT_PAGER: recorder }],
+      [['--no-pager', 'issue', 'show', big], { GRIT_PAGER: recorder }],
+      [['issue', 'list', '--json'], { GRIT_PAGER: recorder }],
+      [['issue', 'list', '--format', 'json'], { GRIT_PAGER: recorder }],
+      [['issue', 'list', '-q'], { GRIT_PAGER: recorder }],
+      [['issue', 'list'], { GRIT_PAGER: '', PAGER: recorder }],
+      [['issue', 'list'], { PAGER: 'cat' }],
+      [['doctor'], { GRIT_PAGER: recorder }],
+    ];
+    for (const [args, env] of cases) {
+      const out = tty(args, env);
+      assert.equal(paged(), null, `${args.join(' ')} ${JSON.stringify(env)}`);
+      if (!args.includes('-q')) assert.notEqual(out, '', `${args.join(' ')}: written to the terminal`);
+    }
+    const piped = grit(repo, ['issue', 'show', big], { env: { GRIT_PAGER: recorder } });
+    assert.match(piped.stdout, /line 3999 of a long body/);
+    assert.equal(paged(), null, 'a pipe');
+  });
+
+  it('costs a listing that fits nothing: no child_process unless the pager runs (through a warm daemon)', async () => {
+    const daemon = await startDaemon();
+    const probe = join(dir, 'probe.cjs');
+    const report = join(dir, 'child_process');
+    writeFileSync(probe, `process.on('exit', () => require('node:fs').writeFileSync(${JSON.stringify(report)}, String(process.moduleLoadList.includes('NativeModule child_process'))));\n`);
+    const childProcess = (rows: number): string => {
+      tty(['issue', 'list'], { ...daemon.env, GRIT_PAGER: recorder, NODE_OPTIONS: `--require ${probe}` }, rows);
+      return readFileSync(report, 'utf8');
+    };
+    try {
+      gritOk(repo, ['issue', 'list'], { env: daemon.env }); // the worker is up
+      assert.equal(childProcess(40), 'false', 'fits: printed, nothing spawned');
+      assert.equal(paged(), null);
+      assert.equal(childProcess(10), 'true', 'pages: the probe sees child_process');
+      assert.ok(paged());
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('a pager that quits before reading it all, or cannot be run, is no error', () => {
+    const quit = tty(['issue', 'show', big], { GRIT_PAGER: 'exit 3' });
+    assert.doesNotMatch(quit, /error|line 1 of/i, quit.slice(0, 500));
+    const missing = tty(['issue', 'list'], { GRIT_PAGER: join(dir, 'no-such-pager') });
+    assert.match(missing, /no-such-pager: not found/, 'the shell says so');
+    assert.match(missing, /^13 issues$/m, 'and the output is not lost');
   });
 });
 

@@ -38,6 +38,44 @@ test('snapshot gc --keep: anything but a whole number is invalid_args, with or w
   assert.equal(snapshots(repo).length, 1);
 });
 
+test('number flags: a value out of range, not a number, huge or fractional is invalid_args naming the range, in human and --json output, with and without the daemon', { timeout: 180_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const huge = String(2 ** 53 + 1); // 9007199254740993: a double rounds it to 2^53
+  // Each flag, the values it refuses (all: none of them may start a daemon or write), and its range as the hint names it.
+  const flags: { line: string[]; flag: string; bad: string[]; range: RegExp }[] = [
+    { line: ['context', 'query', 'x'], flag: '--limit', bad: ['-1', '0', 'ten', '1e309', huge, '1.5', '10001'], range: /from 1 to 10000/ },
+    { line: ['snapshot', 'gc'], flag: '--keep', bad: ['-1', 'ten', '1e309', huge, '1.5'], range: /from 0 to 9007199254740991/ },
+    { line: ['daemon', 'start'], flag: '--idle-timeout', bad: ['-1', 'ten', '1e309', huge, '1.5'], range: /from 0 to 999999999/ },
+    { line: ['daemon', 'start'], flag: '--worker-idle-timeout', bad: ['-1', 'ten', '1e309', huge, '1.5'], range: /from 0 to 999999999/ },
+    { line: ['export', '-o', '-'], flag: '--since', bad: ['-1', 'ten', '1e309', huge, '1.5'], range: /from 0 to 9007199254740991/ },
+    // A duration, fractional ones included (1.5 is 1.5 s): only its range is refused.
+    { line: ['lock', 'acquire', '--local', '--resource', 'repo:'], flag: '--ttl', bad: ['-1', '0', 'ten', '1e309', huge], range: /from 1s to 30d/ },
+  ];
+  const daemon = await startDaemon();
+  try {
+    for (const [route, extra, env] of [['--no-daemon', ['--no-daemon'], {}], ['the daemon', [], daemon.env]] as const) {
+      for (const { line, flag, bad, range } of flags) {
+        for (const value of bad) {
+          const what = `${line.join(' ')} ${flag} ${value} through ${route}`;
+          const json = grit(repo, [...line, flag, value, ...extra, '--json'], { env });
+          assert.equal(json.code, 2, `${what}: ${json.stdout}${json.stderr}`);
+          assert.equal(json.json?.error?.code, 'invalid_args', `${what}: ${json.stdout}`);
+          assert.match(json.json.error.message, new RegExp(flag.slice(2), 'i'), `${what}: the message names the flag`);
+          assert.match(json.json.error.details.suggestion, range, what);
+          const human = grit(repo, [...line, flag, value, ...extra], { env });
+          assert.equal(human.code, 2, what);
+          assert.equal(human.stdout, '', what);
+          assert.match(human.stderr, new RegExp(`^error: .*\\nhint: .*${range.source}`), `${what}: ${human.stderr}`);
+        }
+      }
+    }
+    assert.equal(gritOk(repo, ['lock', 'status']).locks.length, 0, 'no lock was taken');
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('lock TTL: a number is seconds for every caller; ttl_ms is milliseconds and nothing else', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

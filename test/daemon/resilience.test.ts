@@ -326,6 +326,54 @@ test('a daemon killed while git waits on a silent remote (no deadline) leaves no
   silent.close();
 });
 
+test('daemon stop while a sync waits on a silent remote: the sync is cut short at the one drain deadline, stop waits for it and says so', { timeout: 60_000 }, async () => {
+  const silent = await silentRemote();
+  // No git deadline: only the daemon's drain deadline can end the sync.
+  const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '0', GRIT_DRAIN_TIMEOUT: '4' } });
+  try {
+    const { dir, actorDir } = initRepo();
+    gritOk(dir, ['issue', 'create', '--title', 'before'], { env: daemon.env });
+    assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).drain_timeout_s, 4);
+    git(dir, 'remote', 'add', 'origin', silent.url('http'));
+    const sync = gritAsync(dir, ['sync', '--json'], { env: daemon.env });
+    await silent.open(1);
+
+    const t0 = Date.now();
+    const stop = await gritAsync(dir, ['daemon', 'stop', '--json'], { env: daemon.env });
+    const tookMs = Date.now() - t0;
+    assert.equal(stop.code, 0, stop.stdout + stop.stderr);
+    assert.deepEqual(stop.json.data, { stopped: true, pid: daemon.child!.pid }, 'stdout is the envelope alone');
+    assert.ok(tookMs >= 3_500 && tookMs < 15_000, `stop took ${tookMs} ms: the 4 s drain deadline, once`);
+    assert.match(stop.stderr, /^grit: waiting for the daemon \(pid \d+\) to stop: it lets 1 request in flight finish, for at most [1-4] s more \(its drain deadline, GRIT_DRAIN_TIMEOUT\)$/m);
+    assert.equal(pidAlive(daemon.child!.pid!), false, 'gone when stop returns');
+
+    const r = await sync;
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.equal(r.json.error.code, 'ipc_error');
+    assert.match(r.json.error.message, /^the daemon stopped before Sync finished: it was still running at the daemon's drain deadline \(4 s, GRIT_DRAIN_TIMEOUT\)$/);
+    assert.equal(r.json.error.details.may_have_run, true);
+    assert.equal(r.json.error.details.drain_timeout_s, 4);
+    assert.match(r.json.error.details.suggestion, /^look before running it again/);
+
+    await silent.open(0); // its git went with the daemon
+    assert.equal(existsSync(join(actorDir, 'daemon.lock')), false, 'the lease released');
+    fsckClean(dir);
+    assert.deepEqual(gritOk(dir, ['issue', 'list']).issues.map((i: { title: string }) => i.title), ['before']);
+    assert.equal(gritDoctor(dir).checks.filter((c: { status: string }) => c.status === 'error').length, 0);
+  } finally {
+    await daemon.stop();
+    silent.close();
+  }
+});
+
+test('GRIT_DRAIN_TIMEOUT that is not a number of seconds: the daemon does not start, and says why', () => {
+  const { dir } = initRepo();
+  const r = grit(dir, ['daemon', 'start', '--json'], { env: daemonEnv(testRunDir(), { GRIT_DRAIN_TIMEOUT: '1m' }) });
+  assert.equal(r.code, 5, r.stdout + r.stderr);
+  assert.equal(r.json.error.code, 'ipc_error');
+  assert.match(r.json.error.message, /GRIT_DRAIN_TIMEOUT must be a whole number of seconds up to 2147483 \(0 = no wait\), not "1m"/);
+});
+
 test('SIGTERM drains in-flight writes, releases leases and removes the socket', async () => {
   const daemon = await startDaemon();
   const { dir, actorDir } = initRepo();

@@ -1,5 +1,6 @@
-import { Args, Flags } from '@oclif/core';
-import { defineCommand } from '../../define.js';
+import { Args } from '@oclif/core';
+import { QUERY_LIMIT } from '../../../commands/ranges.js';
+import { defineCommand, intFlag } from '../../define.js';
 import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
@@ -7,5 +8,5 @@ export default defineCommand({
   description: 'Find symbols by name: exact matches first, then prefix, then substring',
   examples: ['<%= config.bin %> context query RepoContext', '<%= config.bin %> context query parse --limit 10 --json'],
   args: { query: Args.string({ required: true, description: 'symbol name or part of one' }) },
-  flags: { limit: Flags.integer({ description: 'at most this many results', default: 50, min: 1, max: 10000 }) },
+  flags: { limit: intFlag('at most this many results', QUERY_LIMIT) },
 });

@@ -1,5 +1,5 @@
-import { Flags } from '@oclif/core';
-import { defineCommand } from '../../define.js';
+import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from '../../../commands/ranges.js';
+import { defineCommand, intFlag } from '../../define.js';
 import { ACTIONS } from '../../actions.js';
 
 export default defineCommand({
@@ -7,9 +7,7 @@ export default defineCommand({
   description: 'Start the per-user daemon (detached) that serves grit commands for every repository',
   examples: ['<%= config.bin %> daemon start', '<%= config.bin %> daemon start --idle-timeout 0'],
   flags: {
-    'idle-timeout': Flags.string({ description: 'exit after this many idle seconds (default 300, 0 = never)' }),
-    'worker-idle-timeout': Flags.string({
-      description: "stop an actor's worker thread after this many idle seconds, releasing its store (default 120, 0 = never)",
-    }),
+    'idle-timeout': intFlag('exit after this many idle seconds', IDLE_TIMEOUT_S, ['0 = never']),
+    'worker-idle-timeout': intFlag("stop an actor's worker thread after this many idle seconds, releasing its store", WORKER_IDLE_TIMEOUT_S, ['0 = never']),
   },
 });
