@@ -5,19 +5,27 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { gritOk, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { encodeHandshake, encodeFrameHeader, SP_PROTO } from '../../src/protocol/transport/index.js';
-import { rawConnect, sleep } from '../transport/_helpers.js';
+import { until } from '../helpers/wait.js';
+import { DEFAULT_LIMITS, encodeHandshake, encodeFrameHeader, SP_PROTO } from '../../src/protocol/transport/index.js';
+import { rawConnect } from '../transport/_helpers.js';
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) : 0;
 }
 
-test('slow-loris peers and 1,000 dropped connections do not starve valid clients', async () => {
+/**
+ * Starved, a valid request would wait for the stalled peers to go, which their frame timeout (the
+ * daemon's, 30 s) makes them do: answered well within that, it was not. A tighter bound would
+ * measure the machine's load, not the daemon (a loaded CI machine takes a second here and there).
+ */
+const NOT_STARVED_MS = DEFAULT_LIMITS.frameTimeoutMs / 2;
+
+test('slow-loris peers and 1,000 dropped connections do not starve valid clients', { timeout: 300_000 }, async () => {
   const daemon = await startDaemon();
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
@@ -50,11 +58,13 @@ test('slow-loris peers and 1,000 dropped connections do not starve valid clients
       );
       const t0 = performance.now();
       assert.equal((await client.issueList({}, { repoRoot: repo })).total, 1);
-      assert.ok(performance.now() - t0 < 2_000, 'a valid request is answered promptly');
+      const ms = performance.now() - t0;
+      assert.ok(ms < NOT_STARVED_MS, `a valid request waited ${ms.toFixed(0)} ms, as if for the stalled peers to go`);
     }
-    await sleep(200);
-    const growthMb = (rssKb(pid) - rssBefore) / 1024;
-    assert.ok(growthMb < 64, `daemon RSS grew ${growthMb.toFixed(1)} MB`);
+    // Measured once the daemon has dealt with the dropped connections (it may lag behind on a
+    // loaded machine): memory held for them would keep it above the bound.
+    let growthMb = Infinity;
+    await until(() => `daemon RSS within 64 MB of where it was (it grew ${growthMb.toFixed(1)} MB)`, () => (growthMb = (rssKb(pid) - rssBefore) / 1024) < 64);
     const status = (await client.status()) as { requests: number };
     assert.ok(status.requests > 0);
     for (const s of stalled) s.destroy();
@@ -69,7 +79,8 @@ test('the run directory is 0700, the socket and log 0600, and another user canno
   try {
     assert.equal(statSync(daemon.runDir).mode & 0o777, 0o700);
     assert.equal(statSync(join(daemon.runDir, 'daemon.sock')).mode & 0o777, 0o600);
-    await sleep(100);
+    // The daemon opens its log asynchronously.
+    await until('the daemon log', () => existsSync(join(daemon.runDir, 'daemon.log')));
     assert.equal(statSync(join(daemon.runDir, 'daemon.log')).mode & 0o777, 0o600);
     if (process.getuid?.() !== 0) return t.skip('not root: cannot switch to another user to try');
     const probe = `require('net').connect(${JSON.stringify(join(daemon.runDir, 'daemon.sock'))})

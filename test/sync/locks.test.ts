@@ -10,7 +10,8 @@ import { ObjectStore, type ReadOptions } from '../../src/git/objects.js';
 import { casRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
-import { network, refs, setLockPolicy, sleep } from './_helpers.js';
+import { network, refs, setLockPolicy } from './_helpers.js';
+import { untilPast } from '../helpers/wait.js';
 
 test('resources, TTLs and overlap rules', () => {
   assert.equal(parseTtl('30s'), 30_000);
@@ -86,14 +87,21 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
   assert.equal(released.lock.expires_unix_ms, 0);
   assert.equal(asOther(['lock', 'acquire', '--resource', 'path:src']).code, 0);
 
-  // Expiry: a 1 s lock can be taken by someone else once it has run out.
-  gritOk(repo, ['lock', 'acquire', '--resource', 'issue:0123456789abcdef0123456789abcdef', '--ttl', '1s']);
-  assert.equal(asOther(['lock', 'acquire', '--resource', 'issue:0123456789abcdef0123456789abcdef']).code, 4);
-  await sleep(1100);
-  const taken = asOther(['lock', 'acquire', '--resource', 'issue:0123456789abcdef0123456789abcdef', '--ttl', '1s']);
+  // Expiry: a lock that has run out can be taken by someone else. Its being refused while live is
+  // asked of a lock held for a minute: on a loaded machine a 1 s one may run out before the next
+  // command starts. The owner's 1 s acquire (it sets now + TTL, also when that is sooner) runs
+  // out 1 s after it was taken, to the ms; the test waits for the clock to pass that.
+  const issueLock = 'issue:0123456789abcdef0123456789abcdef';
+  gritOk(repo, ['lock', 'acquire', '--resource', issueLock, '--ttl', '1m']);
+  assert.equal(asOther(['lock', 'acquire', '--resource', issueLock]).code, 4);
+  const before = Date.now();
+  const short = gritOk(repo, ['lock', 'acquire', '--resource', issueLock, '--ttl', '1s']).lock;
+  assert.ok(short.expires_unix_ms >= before + 1_000 && short.expires_unix_ms <= Date.now() + 1_000, `expires ${short.expires_unix_ms - before} ms after the acquire began`);
+  await untilPast(short.expires_unix_ms);
+  const taken = asOther(['lock', 'acquire', '--resource', issueLock, '--ttl', '1s']);
   assert.equal(taken.code, 0);
   assert.equal(taken.json.data.lock.owner, other);
-  await sleep(1100);
+  await untilPast(taken.json.data.lock.expires_unix_ms);
 
   // gc: deletes the expired and released refs, keeps the live ones.
   const gc = gritOk(repo, ['lock', 'gc']);
@@ -107,8 +115,7 @@ test('lock gc human output names the deleted locks by their count, not after "ke
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   for (const r of ['path:a', 'path:b']) gritOk(repo, ['lock', 'acquire', '--resource', r]);
-  gritOk(repo, ['lock', 'acquire', '--resource', 'path:short', '--ttl', '1s']);
-  await sleep(1100);
+  await untilPast(gritOk(repo, ['lock', 'acquire', '--resource', 'path:short', '--ttl', '1s']).lock.expires_unix_ms);
   const gc = (expect: string) => {
     const r = grit(repo, ['lock', 'gc']);
     assert.equal(r.code, 0, r.stderr);
@@ -158,11 +165,14 @@ test('renewing an expired lock takes it anew: refused once another owner holds a
     { renew: (args: string[]) => grit(a, [...args, '--json']), take: (args: string[]) => gritOk(b, args), resource: 'path:src' },
     { renew: (args: string[]) => grit(a, [...args, '--local', '--json']), take: (args: string[]) => gritOk(a, [...args, '--local', '--actor', other]), resource: 'path:lib' },
   ];
+  const expiries: number[] = [];
   for (const c of cases) {
     assert.equal(c.renew(['lock', 'acquire', '--resource', c.resource, '--ttl', '1s']).code, 0);
-    assert.equal(c.renew(['lock', 'renew', '--resource', c.resource, '--ttl', '1s']).code, 0, 'a live lock renews');
+    const renewed = c.renew(['lock', 'renew', '--resource', c.resource, '--ttl', '1s']);
+    assert.equal(renewed.code, 0, 'a live lock renews');
+    expiries.push(renewed.json.data.lock.expires_unix_ms);
   }
-  await sleep(1100);
+  await untilPast(Math.max(...expiries));
   for (const c of cases) {
     c.take(['lock', 'acquire', '--resource', `${c.resource}/x`, '--ttl', '10m']);
     const r = c.renew(['lock', 'renew', '--resource', c.resource, '--ttl', '10m']);
