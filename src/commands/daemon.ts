@@ -3,6 +3,7 @@
  * (SPEC §7). The supervisor answers DaemonStatus and DaemonStop itself.
  */
 import { existsSync } from 'node:fs';
+import { drainTimeoutS } from '../core/env-seconds.js';
 import { buildInfo } from '../core/build-info.js';
 import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
@@ -65,9 +66,12 @@ async function withDaemon<T>(
 
 export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
   const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
+  // The daemon it starts reads GRIT_DRAIN_TIMEOUT from the environment it inherits: a bad value is
+  // refused here, as the daemon would refuse it, before a running daemon is asked anything.
+  const drain = process.env.GRIT_DRAIN_TIMEOUT ? drainTimeoutS() : undefined;
   const already = await withDaemon(false, [], statusOf);
   if (already && !otherBuild(already)) {
-    warnIfOtherwiseSet(already, args);
+    warnIfOtherwiseSet(already, args, drain);
     return { ...already, started: false };
   }
   if (already) {
@@ -102,13 +106,22 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   return { ...status, started: status.pid === spawned };
 }
 
-/** A running daemon keeps its timeouts: asking for others is said to have had no effect. */
-export function warnIfOtherwiseSet(running: { pid: number | null; idle_timeout_s?: unknown; worker_idle_timeout_s?: unknown }, args: Args): void {
-  for (const key of ['idle_timeout', 'worker_idle_timeout'] as const) {
-    const asked = secondsFlag(args, key)[1];
-    const has = running[`${key}_s` as const];
-    if (asked !== undefined && typeof has === 'number' && Number(asked) !== has) {
-      warnings.send(`a daemon already runs (pid ${running.pid}) with --${key.replaceAll('_', '-')} ${has}: it keeps it; \`grit daemon stop\` first to start one with ${asked}`);
+/**
+ * A running daemon keeps its timeouts: asking for others (its two flags, and `drainS`, the
+ * GRIT_DRAIN_TIMEOUT of the CLI's environment) is said to have had no effect.
+ */
+export function warnIfOtherwiseSet(
+  running: { pid: number | null; idle_timeout_s?: unknown; worker_idle_timeout_s?: unknown; drain_timeout_s?: unknown },
+  args: Args,
+  drainS?: number,
+): void {
+  const asked: Array<[setting: string, asked: number | undefined, has: unknown]> = [
+    ...(['idle_timeout', 'worker_idle_timeout'] as const).map((key): [string, number | undefined, unknown] => [`--${key.replaceAll('_', '-')}`, optInt(args, key, SECONDS[key]), running[`${key}_s`]]),
+    ['GRIT_DRAIN_TIMEOUT', drainS, running.drain_timeout_s],
+  ];
+  for (const [setting, want, has] of asked) {
+    if (want !== undefined && typeof has === 'number' && want !== has) {
+      warnings.send(`a daemon already runs (pid ${running.pid}) with ${setting} ${has}: it keeps it; \`grit daemon stop\` first to start one with ${want}`);
     }
   }
 }

@@ -9,6 +9,7 @@ import { checkArgs } from '../commands/registry.js';
 import { warnIfOtherwiseSet } from '../commands/daemon.js';
 import { answeredBySupervisor, repairsStore, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
+import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
@@ -38,7 +39,7 @@ import type { BuildInfo } from '../core/build-info.js';
  * How long a stopping daemon lets the requests in flight run, all together (GRIT_DRAIN_TIMEOUT):
  * one deadline for the whole daemon, which `grit daemon stop` waits out (docs/daemon.md, Shutdown).
  */
-export const DEFAULT_DRAIN_MS = 60_000;
+export const DEFAULT_DRAIN_MS = DEFAULT_DRAIN_S * 1000;
 /** How long it then serves its connections on, declining, until their clients close them. */
 const LINGER_MS = 1_000;
 

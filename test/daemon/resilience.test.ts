@@ -375,6 +375,25 @@ test('GRIT_DRAIN_TIMEOUT that is not a number of seconds: the daemon does not st
   assert.match(r.json.error.message, /GRIT_DRAIN_TIMEOUT must be a whole number of seconds up to 2147483 \(0 = no wait\), not "1m"/);
 });
 
+test('GRIT_DRAIN_TIMEOUT given to `daemon start` while a daemon runs: another value is warned about, a bad one refused', async () => {
+  const daemon = await startDaemon({ env: { GRIT_DRAIN_TIMEOUT: '7' } });
+  try {
+    const { dir } = initRepo();
+    const other = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '4' } });
+    assert.equal(other.code, 0, other.stdout + other.stderr);
+    assert.equal(other.json.data.started, false);
+    assert.equal(other.stderr, `grit: warning: a daemon already runs (pid ${daemon.child!.pid}) with GRIT_DRAIN_TIMEOUT 7: it keeps it; \`grit daemon stop\` first to start one with 4\n`);
+    assert.equal(grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '7' } }).stderr, '');
+    const bad = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: 'x' } });
+    assert.equal(bad.code, 5, bad.stdout + bad.stderr);
+    assert.equal(bad.json.error.code, 'ipc_error');
+    assert.match(bad.json.error.message, /^GRIT_DRAIN_TIMEOUT must be a whole number of seconds up to 2147483 \(0 = no wait\), not "x"$/);
+    assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).drain_timeout_s, 7, 'the running daemon untouched');
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('SIGTERM drains in-flight writes, releases leases and removes the socket', async () => {
   const daemon = await startDaemon();
   const { dir, actorDir } = initRepo();
