@@ -13,7 +13,8 @@ import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol
 import { optInt, type Args } from './args.js';
 import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 import type { CommandEnv } from './context.js';
-import { pidAlive } from '../core/pid-alive.js';
+import { pidAlive, pidStopped } from '../core/pid-alive.js';
+import { recordedDaemonPid } from '../protocol/daemon-pid.js';
 import { plural } from '../core/plural.js';
 
 export interface DaemonStatusData {
@@ -49,13 +50,19 @@ function notRunning(): DaemonStatusData {
   return { running: false, pid: null, endpoint: daemonEndpoint(), workers: [] };
 }
 
+/**
+ * `fn` with the daemon, or null when none runs; a daemon that holds the socket and does not
+ * answer is an error naming it, never "none runs" (a script would go on as if it had stopped).
+ */
 async function withDaemon<T>(
   spawn: boolean,
   daemonArgs: string[],
   fn: (c: GritClient) => Promise<T>,
   on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void },
 ): Promise<T | null> {
-  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn: on?.spawn, onStartFailure: on?.startFailure });
+  let mute = false;
+  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn: on?.spawn, onStartFailure: on?.startFailure, onNotAnswering: () => (mute = true) });
+  if (!client && mute) throw notAnswering();
   if (!client) return null;
   try {
     return await fn(client);
@@ -104,6 +111,24 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   // Started by this call only if the daemon answering is the one it spawned: of several starts at
   // once, one daemon wins the socket and the others' exit.
   return { ...status, started: status.pid === spawned };
+}
+
+/** A daemon that holds daemon.sock and does not answer: by its pid (daemon-pid.ts) when it is known, and what to do about it. */
+function notAnswering(): GritError {
+  const pid = recordedDaemonPid(runDir());
+  const log = daemonLogPath();
+  const stopped = pid !== null && pidStopped(pid);
+  const who = pid === null ? 'a process' : `daemon pid ${pid}`;
+  return new GritError('ipc_error', `${who} holds ${daemonEndpoint()} but does not answer${stopped ? ': it is stopped (SIGSTOP or Ctrl-Z)' : ''}`, {
+    details: { pid, endpoint: daemonEndpoint(), answering: false, stopped, log },
+    suggestion:
+      pid === null
+        ? `retry in a moment; if it still does not answer, see ${log}`
+        : stopped
+          ? `\`kill -CONT ${pid}\` lets it go on (then \`grit daemon stop\` stops it); \`kill -9 ${pid}\` ends it at once`
+          : `retry in a moment (it may be busy); see ${log} for what it is doing; \`kill ${pid}\` stops it, \`kill -9 ${pid}\` at once`,
+    environment: true,
+  });
 }
 
 /**

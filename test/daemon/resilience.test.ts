@@ -414,6 +414,30 @@ test('SIGTERM drains in-flight writes, releases leases and removes the socket', 
   await until(() => !existsSync(gitSpawnerPath(daemon.env, daemon.child!.pid)), 'the spawn helper going');
 });
 
+test('a daemon that holds the socket but does not answer (SIGSTOP): status, stop and start name it, not "no daemon"', async () => {
+  const daemon = await startDaemon();
+  const pid = daemon.child!.pid!;
+  const dir = tempRepo();
+  daemon.child!.kill('SIGSTOP');
+  try {
+    for (const cmd of ['status', 'stop', 'start']) {
+      const r = await gritAsync(dir, ['daemon', cmd, '--json'], { env: daemon.env });
+      assert.equal(r.code, 5, `daemon ${cmd}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.code, 'ipc_error');
+      assert.equal(r.json.error.message, `daemon pid ${pid} holds ${daemon.endpoint} but does not answer: it is stopped (SIGSTOP or Ctrl-Z)`);
+      assert.equal(r.json.error.details.pid, pid);
+      assert.match(r.json.error.details.suggestion, new RegExp(`^\`kill -CONT ${pid}\` lets it go on`));
+    }
+    assert.equal(pidAlive(pid), true);
+  } finally {
+    daemon.child!.kill('SIGCONT');
+  }
+  assert.deepEqual(gritOk(dir, ['daemon', 'stop'], { env: daemon.env }), { stopped: true, pid });
+  assert.equal(existsSync(join(daemon.runDir, 'daemon.pid')), false, 'a stopped daemon takes its pid file along');
+  // Gone, it is no daemon: not an error.
+  assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).running, false);
+});
+
 test('a run directory the daemon cannot use: the command runs in-process at once, not after the spawn wait', () => {
   const { dir } = initRepo();
   const notADir = join(tempDir(), 'a-file');
