@@ -77,11 +77,16 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   // refused here, as the daemon would refuse it, before a running daemon is asked anything.
   const drain = process.env.GRIT_DRAIN_TIMEOUT ? drainTimeoutS() : undefined;
   const already = await withDaemon(false, [], statusOf);
-  if (already && !otherBuild(already)) {
+  if (already?.state === 'stopping' && already.pid !== null) {
+    // One being stopped (by a `grit daemon stop` running beside this one, or its idle timeout) is
+    // no daemon to report as running: it declines requests already and is gone in a moment. The
+    // start waits for it to exit, as the stop does, and starts a new one.
+    const leftMs = typeof already.drain_left_s === 'number' ? already.drain_left_s * 1000 : OLD_DRAIN_MS;
+    await untilGone({ pid: already.pid }, leftMs);
+  } else if (already && !otherBuild(already)) {
     warnIfOtherwiseSet(already, args, drain);
     return { ...already, started: false };
-  }
-  if (already) {
+  } else if (already) {
     await daemonStop();
     warnings.send(`stopped the running daemon (pid ${already.pid}): it was ${buildName(already)}, not this grit's build`);
   }
@@ -185,8 +190,16 @@ function buildName(status: DaemonStatusData): string {
 export async function daemonStop(): Promise<{ stopped: boolean; pid: number | null }> {
   const stopping = await withDaemon(false, [], (client) => client.request<Stopping>('DaemonStop', {}, { repoRoot: '/' }));
   if (stopping === null) return { stopped: false, pid: null };
+  await untilGone(stopping, typeof stopping.drain_timeout_s === 'number' ? stopping.drain_timeout_s * 1000 : OLD_DRAIN_MS);
+  return { stopped: true, pid: stopping.pid };
+}
+
+/**
+ * Waits until a stopping daemon's process is gone: for up to what is left of its drain deadline
+ * and a margin, saying on stderr what it waits for once that is more than a moment.
+ */
+async function untilGone(stopping: Stopping, drainMs: number): Promise<void> {
   const { pid } = stopping;
-  const drainMs = typeof stopping.drain_timeout_s === 'number' ? stopping.drain_timeout_s * 1000 : OLD_DRAIN_MS;
   const t0 = Date.now();
   const waitMs = drainMs + STOP_MARGIN_MS;
   let said = false;
@@ -198,12 +211,11 @@ export async function daemonStop(): Promise<{ stopped: boolean; pid: number | nu
     await new Promise((r) => setTimeout(r, 25));
   }
   if (pidAlive(pid)) {
-    throw new GritError('ipc_error', `daemon pid ${pid} is still running ${Math.round(waitMs / 1000)} s after it was asked to stop (its drain deadline is ${drainMs / 1000} s)`, {
-      details: { pid, drain_timeout_s: drainMs / 1000, log: daemonLogPath() },
+    throw new GritError('ipc_error', `daemon pid ${pid} is still running: waited ${Math.round(waitMs / 1000)} s for it to stop (its drain deadline, ${drainMs / 1000} s, and ${STOP_MARGIN_MS / 1000} s to close)`, {
+      details: { pid, waited_s: Math.round(waitMs / 1000), log: daemonLogPath() },
       suggestion: `see ${daemonLogPath()} for what it is doing; \`kill -9 ${pid}\` ends it at once`,
     });
   }
-  return { stopped: true, pid };
 }
 
 function waitingFor(stopping: Stopping, leftMs: number): string {

@@ -81,6 +81,10 @@ export interface DaemonStatus {
   worker_idle_timeout_s: number;
   /** How long stopping lets the requests in flight run. */
   drain_timeout_s: number;
+  /** `stopping` once it was asked to stop (it declines new requests then: the CLI runs them itself). */
+  state: 'running' | 'stopping';
+  /** While stopping: the seconds left until its drain deadline (0: past it, closing its workers); null while running. */
+  drain_left_s: number | null;
   /** grit's package version and build digest; null when built without them. */
   version: string | null;
   build: string | null;
@@ -127,6 +131,8 @@ export class Supervisor {
   private sweepTimer: NodeJS.Timeout | null = null;
   private spawnHelper: { stop(): void } | null = null;
   private stopping: Promise<void> | null = null;
+  /** When the stop began: the drain deadline counts from it. */
+  private stopTs = 0;
   /** Resolves once the supervisor has shut down (idle, signal or DaemonStop). */
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
@@ -394,6 +400,8 @@ export class Supervisor {
       idle_timeout_s: this.opts.idleTimeoutMs / 1000,
       worker_idle_timeout_s: (this.opts.workerIdleTimeoutMs ?? 0) / 1000,
       drain_timeout_s: this.drainMs / 1000,
+      state: this.stopping ? 'stopping' : 'running',
+      drain_left_s: this.stopping ? Math.max(0, Math.ceil((this.stopTs + this.drainMs - Date.now()) / 1000)) : null,
       version: this.opts.build?.version ?? null,
       build: this.opts.build?.build ?? null,
       workers: [...this.workers.values()].map((w) => w.info()),
@@ -444,6 +452,7 @@ export class Supervisor {
    */
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
+      this.stopTs = Date.now();
       this.opts.logger.info({ reason }, 'daemon stopping');
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       let timer: NodeJS.Timeout | undefined;

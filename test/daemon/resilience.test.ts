@@ -367,6 +367,40 @@ test('daemon stop while a sync waits on a silent remote: the sync is cut short a
   }
 });
 
+test('while a daemon drains: status says it is stopping, and `daemon start` waits for it to exit and starts a new one', { timeout: 60_000 }, async () => {
+  const silent = await silentRemote();
+  const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '0', GRIT_DRAIN_TIMEOUT: '4' } });
+  const { dir } = initRepo();
+  try {
+    git(dir, 'remote', 'add', 'origin', silent.url('http'));
+    const sync = gritAsync(dir, ['sync', '--json'], { env: daemon.env });
+    await silent.open(1);
+    const stop = gritAsync(dir, ['daemon', 'stop', '--json'], { env: daemon.env });
+    await until(() => gritOk(dir, ['daemon', 'status'], { env: daemon.env }).state === 'stopping', 'the daemon stopping');
+    const status = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
+    assert.equal(status.running, true);
+    assert.equal(status.pid, daemon.child!.pid);
+    assert.ok(status.drain_left_s >= 1 && status.drain_left_s <= 4, JSON.stringify(status));
+    assert.match(grit(dir, ['daemon', 'status'], { env: daemon.env }).stdout, /^stopping \(grit [^)]+\): pid \d+, .*\nstopping: new requests run in the CLI; its requests in flight may run [1-4] s more/);
+
+    const start = await gritAsync(dir, ['daemon', 'start', '--json'], { env: daemon.env });
+    assert.equal(start.code, 0, start.stdout + start.stderr);
+    assert.equal(pidAlive(daemon.child!.pid!), false, 'the stopping daemon is gone when start returns');
+    assert.equal(start.json.data.started, true);
+    assert.notEqual(start.json.data.pid, daemon.child!.pid);
+    assert.equal(start.json.data.state, 'running');
+    assert.equal(start.json.data.drain_left_s, null);
+    assert.equal((await stop).code, 0);
+    await sync;
+    const after = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
+    assert.deepEqual([after.running, after.pid], [true, start.json.data.pid], 'the new daemon runs on');
+  } finally {
+    grit(dir, ['daemon', 'stop'], { env: daemon.env });
+    await daemon.stop();
+    silent.close();
+  }
+});
+
 test('GRIT_DRAIN_TIMEOUT that is not a number of seconds: the daemon does not start, and says why', () => {
   const { dir } = initRepo();
   const r = grit(dir, ['daemon', 'start', '--json'], { env: daemonEnv(testRunDir(), { GRIT_DRAIN_TIMEOUT: '1m' }) });
