@@ -1,5 +1,5 @@
 /**
- * Whether a process runs, on its own: `daemon stop` waits on it from the CLI's start-up bundle,
+ * Whether a process runs (or is stopped), on its own: `daemon stop` waits on it from the CLI's start-up bundle,
  * which should not load the lock-file judging (and the git modules) beside it in lockfile.ts.
  */
 import { readFileSync } from 'node:fs';
