@@ -13,6 +13,8 @@ interface StatusData {
   version?: string | null;
   idle_timeout_s?: number;
   worker_idle_timeout_s?: number;
+  state?: 'running' | 'stopping';
+  drain_left_s?: number | null;
   workers: Array<{ repo_root: string; actor_id: string; in_flight?: number }>;
 }
 
@@ -37,10 +39,17 @@ function idleTimeouts(d: StatusData): string[] {
 function renderStatus(d: StatusData): string {
   if (!d.running) return `no daemon running ${dim(`(${d.endpoint})`)}`;
   const version = d.version ? ` (grit ${d.version})` : '';
-  const head = `${d.started === true ? 'started' : 'running'}${version}: pid ${d.pid}, ${d.endpoint}`;
+  const head = `${d.started === true ? 'started' : (d.state ?? 'running')}${version}: pid ${d.pid}, ${d.endpoint}`;
   const up = d.uptime_ms === undefined ? '' : `, up ${uptime(d.uptime_ms)}, ${d.requests ?? 0} requests`;
   const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${w.repo_root}`);
-  return [head + up, ...idleTimeouts(d), plural(d.workers.length, 'worker'), ...workers].join('\n');
+  return [head + up, ...draining(d), ...idleTimeouts(d), plural(d.workers.length, 'worker'), ...workers].join('\n');
+}
+
+/** What a stopping daemon still does: it declines new requests (they run in the CLI) and exits soon. */
+function draining(d: StatusData): string[] {
+  if (d.state !== 'stopping' || typeof d.drain_left_s !== 'number') return [];
+  const what = d.drain_left_s > 0 ? `its requests in flight may run ${d.drain_left_s} s more (drain deadline, GRIT_DRAIN_TIMEOUT)` : 'closing its workers';
+  return [`stopping: new requests run in the CLI; ${what}`];
 }
 
 export const DAEMON_ACTIONS: Record<string, CliAction> = {

@@ -3,6 +3,7 @@
  * (SPEC §7). The supervisor answers DaemonStatus and DaemonStop itself.
  */
 import { existsSync } from 'node:fs';
+import { drainTimeoutS } from '../core/env-seconds.js';
 import { buildInfo } from '../core/build-info.js';
 import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
@@ -12,7 +13,8 @@ import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol
 import { optInt, type Args } from './args.js';
 import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 import type { CommandEnv } from './context.js';
-import { pidAlive } from '../core/pid-alive.js';
+import { pidAlive, pidStopped } from '../core/pid-alive.js';
+import { recordedDaemonPid } from '../protocol/daemon-pid.js';
 import { plural } from '../core/plural.js';
 
 export interface DaemonStatusData {
@@ -48,13 +50,19 @@ function notRunning(): DaemonStatusData {
   return { running: false, pid: null, endpoint: daemonEndpoint(), workers: [] };
 }
 
+/**
+ * `fn` with the daemon, or null when none runs; a daemon that holds the socket and does not
+ * answer is an error naming it, never "none runs" (a script would go on as if it had stopped).
+ */
 async function withDaemon<T>(
   spawn: boolean,
   daemonArgs: string[],
   fn: (c: GritClient) => Promise<T>,
   on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void },
 ): Promise<T | null> {
-  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn: on?.spawn, onStartFailure: on?.startFailure });
+  let mute = false;
+  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn: on?.spawn, onStartFailure: on?.startFailure, onNotAnswering: () => (mute = true) });
+  if (!client && mute) throw notAnswering();
   if (!client) return null;
   try {
     return await fn(client);
@@ -65,12 +73,20 @@ async function withDaemon<T>(
 
 export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
   const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
+  // The daemon it starts reads GRIT_DRAIN_TIMEOUT from the environment it inherits: a bad value is
+  // refused here, as the daemon would refuse it, before a running daemon is asked anything.
+  const drain = process.env.GRIT_DRAIN_TIMEOUT ? drainTimeoutS() : undefined;
   const already = await withDaemon(false, [], statusOf);
-  if (already && !otherBuild(already)) {
-    warnIfOtherwiseSet(already, args);
+  if (already?.state === 'stopping' && already.pid !== null) {
+    // One being stopped (by a `grit daemon stop` running beside this one, or its idle timeout) is
+    // no daemon to report as running: it declines requests already and is gone in a moment. The
+    // start waits for it to exit, as the stop does, and starts a new one.
+    const leftMs = typeof already.drain_left_s === 'number' ? already.drain_left_s * 1000 : OLD_DRAIN_MS;
+    await untilGone({ pid: already.pid }, leftMs);
+  } else if (already && !otherBuild(already)) {
+    warnIfOtherwiseSet(already, args, drain);
     return { ...already, started: false };
-  }
-  if (already) {
+  } else if (already) {
     await daemonStop();
     warnings.send(`stopped the running daemon (pid ${already.pid}): it was ${buildName(already)}, not this grit's build`);
   }
@@ -102,13 +118,40 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   return { ...status, started: status.pid === spawned };
 }
 
-/** A running daemon keeps its timeouts: asking for others is said to have had no effect. */
-export function warnIfOtherwiseSet(running: { pid: number | null; idle_timeout_s?: unknown; worker_idle_timeout_s?: unknown }, args: Args): void {
-  for (const key of ['idle_timeout', 'worker_idle_timeout'] as const) {
-    const asked = secondsFlag(args, key)[1];
-    const has = running[`${key}_s` as const];
-    if (asked !== undefined && typeof has === 'number' && Number(asked) !== has) {
-      warnings.send(`a daemon already runs (pid ${running.pid}) with --${key.replaceAll('_', '-')} ${has}: it keeps it; \`grit daemon stop\` first to start one with ${asked}`);
+/** A daemon that holds daemon.sock and does not answer: by its pid (daemon-pid.ts) when it is known, and what to do about it. */
+function notAnswering(): GritError {
+  const pid = recordedDaemonPid(runDir());
+  const log = daemonLogPath();
+  const stopped = pid !== null && pidStopped(pid);
+  const who = pid === null ? 'a process' : `daemon pid ${pid}`;
+  return new GritError('ipc_error', `${who} holds ${daemonEndpoint()} but does not answer${stopped ? ': it is stopped (SIGSTOP or Ctrl-Z)' : ''}`, {
+    details: { pid, endpoint: daemonEndpoint(), answering: false, stopped, log },
+    suggestion:
+      pid === null
+        ? `retry in a moment; if it still does not answer, see ${log}`
+        : stopped
+          ? `\`kill -CONT ${pid}\` lets it go on (then \`grit daemon stop\` stops it); \`kill -9 ${pid}\` ends it at once`
+          : `retry in a moment (it may be busy); see ${log} for what it is doing; \`kill ${pid}\` stops it, \`kill -9 ${pid}\` at once`,
+    environment: true,
+  });
+}
+
+/**
+ * A running daemon keeps its timeouts: asking for others (its two flags, and `drainS`, the
+ * GRIT_DRAIN_TIMEOUT of the CLI's environment) is said to have had no effect.
+ */
+export function warnIfOtherwiseSet(
+  running: { pid: number | null; idle_timeout_s?: unknown; worker_idle_timeout_s?: unknown; drain_timeout_s?: unknown },
+  args: Args,
+  drainS?: number,
+): void {
+  const asked: Array<[setting: string, asked: number | undefined, has: unknown]> = [
+    ...(['idle_timeout', 'worker_idle_timeout'] as const).map((key): [string, number | undefined, unknown] => [`--${key.replaceAll('_', '-')}`, optInt(args, key, SECONDS[key]), running[`${key}_s`]]),
+    ['GRIT_DRAIN_TIMEOUT', drainS, running.drain_timeout_s],
+  ];
+  for (const [setting, want, has] of asked) {
+    if (want !== undefined && typeof has === 'number' && want !== has) {
+      warnings.send(`a daemon already runs (pid ${running.pid}) with ${setting} ${has}: it keeps it; \`grit daemon stop\` first to start one with ${want}`);
     }
   }
 }
@@ -147,8 +190,16 @@ function buildName(status: DaemonStatusData): string {
 export async function daemonStop(): Promise<{ stopped: boolean; pid: number | null }> {
   const stopping = await withDaemon(false, [], (client) => client.request<Stopping>('DaemonStop', {}, { repoRoot: '/' }));
   if (stopping === null) return { stopped: false, pid: null };
+  await untilGone(stopping, typeof stopping.drain_timeout_s === 'number' ? stopping.drain_timeout_s * 1000 : OLD_DRAIN_MS);
+  return { stopped: true, pid: stopping.pid };
+}
+
+/**
+ * Waits until a stopping daemon's process is gone: for up to what is left of its drain deadline
+ * and a margin, saying on stderr what it waits for once that is more than a moment.
+ */
+async function untilGone(stopping: Stopping, drainMs: number): Promise<void> {
   const { pid } = stopping;
-  const drainMs = typeof stopping.drain_timeout_s === 'number' ? stopping.drain_timeout_s * 1000 : OLD_DRAIN_MS;
   const t0 = Date.now();
   const waitMs = drainMs + STOP_MARGIN_MS;
   let said = false;
@@ -160,12 +211,11 @@ export async function daemonStop(): Promise<{ stopped: boolean; pid: number | nu
     await new Promise((r) => setTimeout(r, 25));
   }
   if (pidAlive(pid)) {
-    throw new GritError('ipc_error', `daemon pid ${pid} is still running ${Math.round(waitMs / 1000)} s after it was asked to stop (its drain deadline is ${drainMs / 1000} s)`, {
-      details: { pid, drain_timeout_s: drainMs / 1000, log: daemonLogPath() },
+    throw new GritError('ipc_error', `daemon pid ${pid} is still running: waited ${Math.round(waitMs / 1000)} s for it to stop (its drain deadline, ${drainMs / 1000} s, and ${STOP_MARGIN_MS / 1000} s to close)`, {
+      details: { pid, waited_s: Math.round(waitMs / 1000), log: daemonLogPath() },
       suggestion: `see ${daemonLogPath()} for what it is doing; \`kill -9 ${pid}\` ends it at once`,
     });
   }
-  return { stopped: true, pid };
 }
 
 function waitingFor(stopping: Stopping, leftMs: number): string {

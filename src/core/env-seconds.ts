@@ -19,3 +19,14 @@ export function envSeconds(name: string, fallback: number, opts: { code: Environ
     suggestion: `set it to a number of seconds, or unset it for the default (${fallback})`,
   });
 }
+
+/** The daemon's drain deadline when GRIT_DRAIN_TIMEOUT is unset (docs/daemon.md, Shutdown). */
+export const DEFAULT_DRAIN_S = 60;
+
+/**
+ * GRIT_DRAIN_TIMEOUT in seconds: read by the daemon when it starts, and by `grit daemon start`,
+ * which refuses a bad value before it asks a daemon anything and warns when a running one has another.
+ */
+export function drainTimeoutS(): number {
+  return envSeconds('GRIT_DRAIN_TIMEOUT', DEFAULT_DRAIN_S, { code: 'ipc_error', zero: 'no wait' });
+}

@@ -1,5 +1,5 @@
 /**
- * Whether a process runs, on its own: `daemon stop` waits on it from the CLI's start-up bundle,
+ * Whether a process runs (or is stopped), on its own: `daemon stop` waits on it from the CLI's start-up bundle,
  * which should not load the lock-file judging (and the git modules) beside it in lockfile.ts.
  */
 import { readFileSync } from 'node:fs';
@@ -15,15 +15,21 @@ export function pidAlive(pid: number): boolean {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false; // EPERM: exists, owned by someone else
   }
-  return !zombie(pid);
+  return procState(pid) !== 'Z';
 }
 
-/** Linux's /proc/<pid>/stat says state Z (elsewhere there is no such file: not known to be one). */
-function zombie(pid: number): boolean {
+/** The process is stopped (SIGSTOP, Ctrl-Z, a debugger): it runs, and answers nothing until continued. */
+export function pidStopped(pid: number): boolean {
+  const state = procState(pid);
+  return state === 'T' || state === 't';
+}
+
+/** Linux's /proc/<pid>/stat state letter (elsewhere there is no such file: null, not known). */
+function procState(pid: number): string | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
   } catch {
-    return false;
+    return null;
   }
 }

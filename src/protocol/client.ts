@@ -112,7 +112,8 @@ export class GritClient {
    * the daemon never got (its connection failed first) throws `ipc_error` with
    * `details.fallback: true`: running it again is safe. One it got and did not answer (the daemon
    * died, the timeout passed, the signal fired, the client was closed) throws `ipc_error` with
-   * `details.may_have_run: true`: a write may have been written, so look before running it again.
+   * `details.may_have_run: true`: a write may have been written, and its suggestion says whether
+   * running it again is safe (routing.ts `afterMaybeRun`).
    */
   async request<T = unknown>(name: string, args: Args = {}, target?: RequestTarget, options: CallOptions = {}): Promise<T> {
     const t = checkTarget(target ?? this.defaultTarget);

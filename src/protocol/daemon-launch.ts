@@ -19,6 +19,11 @@ function nobodyListening(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ECONNREFUSED';
 }
 
+/** Something accepts connections on the socket but does not complete the handshake: a daemon stopped or stuck. */
+function notAnswering(err: unknown): boolean {
+  return err instanceof GritError && err.details.transport_code === 'timeout';
+}
+
 function usableRunDir(): boolean {
   try {
     ensureRunDir(runDir());
@@ -93,10 +98,19 @@ export async function connectOrSpawn(
     onSpawn?: (pid: number | undefined) => void;
     /** The daemon it started exited without serving (its socket path is not a socket, …): why. */
     onStartFailure?: (reason: string) => void;
+    /** A process holds the socket but does not answer (the null returned is not "no daemon"). */
+    onNotAnswering?: () => void;
   },
 ): Promise<GritClient | null> {
   const endpoint = opts.endpoint ?? daemonEndpoint();
-  const connect = () => GritClient.connect({ ...opts, endpoint, connectTimeoutMs: 1_000 });
+  const connect = async () => {
+    try {
+      return await GritClient.connect({ ...opts, endpoint, connectTimeoutMs: 1_000 });
+    } catch (err) {
+      if (notAnswering(err)) opts.onNotAnswering?.();
+      throw err;
+    }
+  };
   try {
     return await connect();
   } catch (err) {

@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
-import { answeredBySupervisor, onlyReads } from '../commands/routing.js';
+import { afterMaybeRun, answeredBySupervisor } from '../commands/routing.js';
 import { invalidUtf8Path } from './cbor-utf8.js';
 
 export const IPC_SCHEMA_VERSION = 1;
@@ -222,15 +222,14 @@ export function requestTooLarge(what: string, bytes: number): GritError {
 
 /**
  * A request the daemon got and did not see through (it died, the client stopped waiting, the
- * daemon's drain deadline cut it short): `details.may_have_run`. A read can simply run again; a
- * write may have been written, so look before running it again. (The CLI runs a read again itself.)
+ * daemon's drain deadline cut it short): `details.may_have_run`. A read, or a write that leaves
+ * the same run twice (a sync), can simply run again; an issue write may have been written, so look
+ * before running it again (routing.ts `afterMaybeRun`). (The CLI runs a read again itself.)
  */
 export function mayHaveRun(message: string, name: string, args: Args, details: Record<string, unknown>): GritError {
   return new GritError('ipc_error', message, {
     details: { ...details, may_have_run: true },
-    suggestion: onlyReads(name, args)
-      ? 'run it again'
-      : 'look before running it again (`grit issue list`, `grit issue show <id>`): a second run may write it twice',
+    suggestion: afterMaybeRun(name, args),
   });
 }
 

@@ -8,7 +8,7 @@ import { pino, type Logger } from 'pino';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
-import { envSeconds } from '../core/env-seconds.js';
+import { drainTimeoutS } from '../core/env-seconds.js';
 import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
 import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
 import { startOwning } from './start-up.js';
@@ -109,7 +109,7 @@ export async function main(argv: string[]): Promise<number> {
   let supervisor: Supervisor | null;
   try {
     // Read here, so that a bad value fails the start with a reason the spawning CLI shows.
-    const drainMs = envSeconds('GRIT_DRAIN_TIMEOUT', DEFAULT_DRAIN_MS / 1000, { code: 'ipc_error', zero: 'no wait' }) * 1000;
+    const drainMs = drainTimeoutS() * 1000;
     supervisor = await startOwning(runDir(), {
       endpoints,
       notifications: notificationsEndpoint(),

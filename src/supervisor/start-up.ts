@@ -6,6 +6,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSpawnHelperSocket } from '../protocol/daemon-paths.js';
+import { forgetDaemonPid, recordDaemonPid } from '../protocol/daemon-pid.js';
 import { parseEndpoint } from '../protocol/transport/index.js';
 import { prepareIpcPath, probeLive } from '../protocol/transport/listener.js';
 import { withStartLock } from './start-lock.js';
@@ -23,7 +24,10 @@ export async function startOwning(runDir: string, opts: SupervisorOptions): Prom
   return withStartLock(runDir, async () => {
     if (await served()) return null;
     await clearDeadSpawnHelpers(runDir);
-    return Supervisor.start(opts);
+    const supervisor = await Supervisor.start(opts);
+    recordDaemonPid(runDir);
+    void supervisor.stopped.then(() => forgetDaemonPid(runDir));
+    return supervisor;
   });
 }
 

@@ -9,6 +9,7 @@ import { checkArgs } from '../commands/registry.js';
 import { warnIfOtherwiseSet } from '../commands/daemon.js';
 import { answeredBySupervisor, repairsStore, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
+import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
 import {
@@ -38,7 +39,7 @@ import type { BuildInfo } from '../core/build-info.js';
  * How long a stopping daemon lets the requests in flight run, all together (GRIT_DRAIN_TIMEOUT):
  * one deadline for the whole daemon, which `grit daemon stop` waits out (docs/daemon.md, Shutdown).
  */
-export const DEFAULT_DRAIN_MS = 60_000;
+export const DEFAULT_DRAIN_MS = DEFAULT_DRAIN_S * 1000;
 /** How long it then serves its connections on, declining, until their clients close them. */
 const LINGER_MS = 1_000;
 
@@ -80,6 +81,10 @@ export interface DaemonStatus {
   worker_idle_timeout_s: number;
   /** How long stopping lets the requests in flight run. */
   drain_timeout_s: number;
+  /** `stopping` once it was asked to stop (it declines new requests then: the CLI runs them itself). */
+  state: 'running' | 'stopping';
+  /** While stopping: the seconds left until its drain deadline (0: past it, closing its workers); null while running. */
+  drain_left_s: number | null;
   /** grit's package version and build digest; null when built without them. */
   version: string | null;
   build: string | null;
@@ -126,6 +131,8 @@ export class Supervisor {
   private sweepTimer: NodeJS.Timeout | null = null;
   private spawnHelper: { stop(): void } | null = null;
   private stopping: Promise<void> | null = null;
+  /** When the stop began: the drain deadline counts from it. */
+  private stopTs = 0;
   /** Resolves once the supervisor has shut down (idle, signal or DaemonStop). */
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
@@ -393,6 +400,8 @@ export class Supervisor {
       idle_timeout_s: this.opts.idleTimeoutMs / 1000,
       worker_idle_timeout_s: (this.opts.workerIdleTimeoutMs ?? 0) / 1000,
       drain_timeout_s: this.drainMs / 1000,
+      state: this.stopping ? 'stopping' : 'running',
+      drain_left_s: this.stopping ? Math.max(0, Math.ceil((this.stopTs + this.drainMs - Date.now()) / 1000)) : null,
       version: this.opts.build?.version ?? null,
       build: this.opts.build?.build ?? null,
       workers: [...this.workers.values()].map((w) => w.info()),
@@ -443,6 +452,7 @@ export class Supervisor {
    */
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
+      this.stopTs = Date.now();
       this.opts.logger.info({ reason }, 'daemon stopping');
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       let timer: NodeJS.Timeout | undefined;

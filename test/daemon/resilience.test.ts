@@ -356,7 +356,8 @@ test('daemon stop while a sync waits on a silent remote: the sync is cut short a
     assert.match(r.json.error.message, /^the daemon stopped before Sync finished: it was still running at the daemon's drain deadline \(4 s, GRIT_DRAIN_TIMEOUT\)$/);
     assert.equal(r.json.error.details.may_have_run, true);
     assert.equal(r.json.error.details.drain_timeout_s, 4);
-    assert.match(r.json.error.details.suggestion, /^look before running it again/);
+    // A sync is safe to run again (it pushes only what is missing), unlike an issue write.
+    assert.equal(r.json.error.details.suggestion, 'run `grit sync` again: it pulls and pushes only what is still missing, so nothing is written twice');
 
     await silent.open(0); // its git went with the daemon
     assert.equal(existsSync(join(actorDir, 'daemon.lock')), false, 'the lease released');
@@ -369,12 +370,65 @@ test('daemon stop while a sync waits on a silent remote: the sync is cut short a
   }
 });
 
+test('while a daemon drains: status says it is stopping, and `daemon start` waits for it to exit and starts a new one', { timeout: 60_000 }, async () => {
+  const silent = await silentRemote();
+  const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '0', GRIT_DRAIN_TIMEOUT: '4' } });
+  const { dir } = initRepo();
+  try {
+    git(dir, 'remote', 'add', 'origin', silent.url('http'));
+    const sync = gritAsync(dir, ['sync', '--json'], { env: daemon.env });
+    await silent.open(1);
+    const stop = gritAsync(dir, ['daemon', 'stop', '--json'], { env: daemon.env });
+    await until(() => gritOk(dir, ['daemon', 'status'], { env: daemon.env }).state === 'stopping', 'the daemon stopping');
+    const status = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
+    assert.equal(status.running, true);
+    assert.equal(status.pid, daemon.child!.pid);
+    assert.ok(status.drain_left_s >= 1 && status.drain_left_s <= 4, JSON.stringify(status));
+    assert.match(grit(dir, ['daemon', 'status'], { env: daemon.env }).stdout, /^stopping \(grit [^)]+\): pid \d+, .*\nstopping: new requests run in the CLI; its requests in flight may run [1-4] s more/);
+
+    const start = await gritAsync(dir, ['daemon', 'start', '--json'], { env: daemon.env });
+    assert.equal(start.code, 0, start.stdout + start.stderr);
+    assert.equal(pidAlive(daemon.child!.pid!), false, 'the stopping daemon is gone when start returns');
+    assert.equal(start.json.data.started, true);
+    assert.notEqual(start.json.data.pid, daemon.child!.pid);
+    assert.equal(start.json.data.state, 'running');
+    assert.equal(start.json.data.drain_left_s, null);
+    assert.equal((await stop).code, 0);
+    await sync;
+    const after = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
+    assert.deepEqual([after.running, after.pid], [true, start.json.data.pid], 'the new daemon runs on');
+  } finally {
+    grit(dir, ['daemon', 'stop'], { env: daemon.env });
+    await daemon.stop();
+    silent.close();
+  }
+});
+
 test('GRIT_DRAIN_TIMEOUT that is not a number of seconds: the daemon does not start, and says why', () => {
   const { dir } = initRepo();
   const r = grit(dir, ['daemon', 'start', '--json'], { env: daemonEnv(testRunDir(), { GRIT_DRAIN_TIMEOUT: '1m' }) });
   assert.equal(r.code, 5, r.stdout + r.stderr);
   assert.equal(r.json.error.code, 'ipc_error');
   assert.match(r.json.error.message, /GRIT_DRAIN_TIMEOUT must be a whole number of seconds up to 2147483 \(0 = no wait\), not "1m"/);
+});
+
+test('GRIT_DRAIN_TIMEOUT given to `daemon start` while a daemon runs: another value is warned about, a bad one refused', async () => {
+  const daemon = await startDaemon({ env: { GRIT_DRAIN_TIMEOUT: '7' } });
+  try {
+    const { dir } = initRepo();
+    const other = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '4' } });
+    assert.equal(other.code, 0, other.stdout + other.stderr);
+    assert.equal(other.json.data.started, false);
+    assert.equal(other.stderr, `grit: warning: a daemon already runs (pid ${daemon.child!.pid}) with GRIT_DRAIN_TIMEOUT 7: it keeps it; \`grit daemon stop\` first to start one with 4\n`);
+    assert.equal(grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '7' } }).stderr, '');
+    const bad = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: 'x' } });
+    assert.equal(bad.code, 5, bad.stdout + bad.stderr);
+    assert.equal(bad.json.error.code, 'ipc_error');
+    assert.match(bad.json.error.message, /^GRIT_DRAIN_TIMEOUT must be a whole number of seconds up to 2147483 \(0 = no wait\), not "x"$/);
+    assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).drain_timeout_s, 7, 'the running daemon untouched');
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test('SIGTERM drains in-flight writes, releases leases and removes the socket', async () => {
@@ -395,6 +449,30 @@ test('SIGTERM drains in-flight writes, releases leases and removes the socket', 
   assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
   // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
   await until('the spawn helper going', () => !existsSync(gitSpawnerPath(daemon.env, daemon.child!.pid)));
+});
+
+test('a daemon that holds the socket but does not answer (SIGSTOP): status, stop and start name it, not "no daemon"', async () => {
+  const daemon = await startDaemon();
+  const pid = daemon.child!.pid!;
+  const dir = tempRepo();
+  daemon.child!.kill('SIGSTOP');
+  try {
+    for (const cmd of ['status', 'stop', 'start']) {
+      const r = await gritAsync(dir, ['daemon', cmd, '--json'], { env: daemon.env });
+      assert.equal(r.code, 5, `daemon ${cmd}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.code, 'ipc_error');
+      assert.equal(r.json.error.message, `daemon pid ${pid} holds ${daemon.endpoint} but does not answer: it is stopped (SIGSTOP or Ctrl-Z)`);
+      assert.equal(r.json.error.details.pid, pid);
+      assert.match(r.json.error.details.suggestion, new RegExp(`^\`kill -CONT ${pid}\` lets it go on`));
+    }
+    assert.equal(pidAlive(pid), true);
+  } finally {
+    daemon.child!.kill('SIGCONT');
+  }
+  assert.deepEqual(gritOk(dir, ['daemon', 'stop'], { env: daemon.env }), { stopped: true, pid });
+  assert.equal(existsSync(join(daemon.runDir, 'daemon.pid')), false, 'a stopped daemon takes its pid file along');
+  // Gone, it is no daemon: not an error.
+  assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).running, false);
 });
 
 test('a run directory the daemon cannot use: the command runs in-process at once, not after the spawn wait', () => {
