@@ -1,15 +1,17 @@
 /**
  * `doctor [--fix]` (SPEC §5, §6): `{checks:[{id, status, message, plan}], applied}`.
  *
- * Checks, in order: git_repo, wal_ref, actor_config, store_integrity, rebuild_threshold,
- * snapshots, dependency_cycles, signatures, lock_refs. Doctor never opens the store in its own process before a child
- * process has read it without dying (a truncated LMDB file kills whoever maps it), and never
- * creates an actor. `--fix` makes only safe local repairs: rebuild the store (a cache) from the
- * WAL, remove lock files left by dead processes under `.git/refs/grit/` and the actor directory,
- * and append again to the WAL the events of a store that plain git overwrote the WAL under (what
- * the next command would do: lost-events.ts). Beyond that it never touches refs, the WAL,
- * snapshots, configs, keys or remotes; for those the `plan` says what a person should do. After
- * fixing, the checks run again and report the repaired state.
+ * Checks, in order: git_repo, wal_ref, actor_config, actor_dirs, store_integrity,
+ * rebuild_threshold, snapshots, dependency_cycles, signatures, lock_refs, temp_files. Doctor never
+ * opens the store in its own process before a child process has read it without dying (a
+ * truncated LMDB file kills whoever maps it), and never creates an actor. `--fix` makes only safe
+ * local repairs: rebuild the store (a cache) from the WAL, remove lock files left by dead
+ * processes under `.git/refs/grit/` and the actor directory, append again to the WAL the events
+ * of a store that plain git overwrote the WAL under (what the next command would do:
+ * lost-events.ts), and delete actor directories an interrupted init left that hold nothing
+ * (actor-dirs.ts). Beyond that it never touches refs, the WAL, snapshots, configs, keys or
+ * remotes; for those the `plan` says what a person should do. After fixing, the checks run again
+ * and report the repaired state.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -32,6 +34,7 @@ import { listSnapshots, unusableSnapshots } from '../git/snapshot.js';
 import { Wal, type WalCommit } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { findLostEvents } from './lost-events.js';
+import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
 import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
 import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
@@ -67,6 +70,7 @@ export const CHECK_IDS = [
   'git_repo',
   'wal_ref',
   'actor_config',
+  'actor_dirs',
   'store_integrity',
   'rebuild_threshold',
   'snapshots',
@@ -349,6 +353,36 @@ function checkActor(s: State, opts: ContextOptions): Finding {
     message: problems.length ? `${summary}; ${problems.join('; ')}` : summary,
     plan: plans.length ? plans.join('; ') : null,
     fixes: fixes.length ? fixes : undefined,
+  };
+}
+
+/**
+ * Actor directories an interrupted `init` left (actor-dirs.ts). Not judged while the repo config
+ * or its default cannot be read: which actor is the default is what tells the rest apart.
+ */
+function checkActorDirs(s: State): Finding {
+  const repo = s.repo!;
+  let orphanCtx: OrphanContext;
+  try {
+    const named = loadRepoConfig(repo).default_actor;
+    const defaultActor = named ? readActorDir(join(actorsDir(repo), named)) : null;
+    if (named && !defaultActor) return ok('actor_dirs', 'not checked: the default actor cannot be read (see actor_config)');
+    const authors = s.walEvents ? new Set(s.walEvents.map((e) => toHex(e.actor))) : null;
+    orphanCtx = { defaultActor, actingDir: s.actor?.dir ?? null, authors };
+  } catch {
+    return ok('actor_dirs', 'not checked: the repo config or the default actor cannot be read (see actor_config)');
+  }
+  const orphans = orphanActorDirs(repo, orphanCtx);
+  if (orphans.length === 0) return ok('actor_dirs', 'every actor directory holds an actor that was made whole');
+  const removable = orphans.filter((o) => o.removable);
+  return {
+    id: 'actor_dirs',
+    status: 'warn',
+    message: `${plural(orphans.length, 'actor directory', 'actor directories')} left by an interrupted \`grit init\` or \`grit actor init\`: ${orphans.map((o) => o.message).join('; ')}`,
+    plan: orphans.map((o) => o.plan).join('; '),
+    fixes: removable.length
+      ? [{ key: 'actor_dirs', run: async () => `deleted ${plural(removeOrphanActorDirs(repo, orphanCtx).length, 'actor directory', 'actor directories')} that held nothing` }]
+      : undefined,
   };
 }
 
@@ -688,6 +722,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   );
   await guard('wal_ref', () => checkWal(s));
   await guard('actor_config', () => checkActor(s, opts));
+  await guard('actor_dirs', () => checkActorDirs(s));
   await guard('store_integrity', () => checkStoreIntegrity(s));
   await guard('rebuild_threshold', () => checkRebuildThreshold(s));
   await guard('snapshots', () => checkSnapshots(s));
