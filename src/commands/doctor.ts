@@ -44,6 +44,7 @@ import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
 import { judgeForeignStore } from './store-owner.js';
 import { plural } from '../core/plural.js';
 import { writeDenied } from '../core/write-access.js';
+import { fullNow, noRoomForNewStore } from '../core/disk-full.js';
 import { leftTempFiles, removeLeftTempFiles } from './temp-files.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
@@ -441,7 +442,16 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
   const actor = s.actor;
   if (!actor) return ok('store_integrity', 'not checked: no actor');
   const path = storeFile(actor.dir);
-  if (!existsSync(path)) return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
+  if (!existsSync(path)) {
+    const noRoom = noRoomForNewStore(actor.dir, path);
+    if (noRoom) {
+      const message = `no store yet at ${path}, and none can be made: ${noRoom.message}; until there is room every command that uses the store fails`;
+      return { id: 'store_integrity', status: 'warn', message, plan: noRoom.suggestion! };
+    }
+    const stuck = cannotCatchUp(s, actor, null);
+    if (stuck) return { id: 'store_integrity', status: 'warn', message: `no store yet at ${path}; ${stuck.message}`, plan: stuck.plan };
+    return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
+  }
   // A store this user may not write is not a damaged one: rebuilding it would not help either.
   const denied = writeDenied(actor.dir);
   if (denied) return { id: 'store_integrity', status: 'error', message: denied.message, plan: denied.suggestion! };
@@ -470,6 +480,7 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
       fixes: rebuild,
     };
   }
+  const checked = `${plural(check.events_checked, 'event')} and ${plural(probe.issue_count ?? 0, 'issue')} checked, all valid`;
   let relation = 'up to date with the WAL';
   if (meta.wal_head !== s.walHead) {
     if (meta.wal_head === null) relation = 'empty; the next command catches up';
@@ -494,8 +505,30 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
       if (!onChain) return offChain(s, actor, meta, check.events_checked, probe.issue_count ?? 0);
       relation = 'behind the WAL; the next command catches up';
     }
+    const stuck = cannotCatchUp(s, actor, meta.wal_head);
+    if (stuck) return { id: 'store_integrity', status: 'warn', message: `${checked}; ${stuck.message}`, plan: stuck.plan };
   }
-  return ok('store_integrity', `${plural(check.events_checked, 'event')} and ${plural(probe.issue_count ?? 0, 'issue')} checked, all valid; ${relation}`);
+  return ok('store_integrity', `${checked}; ${relation}`);
+}
+
+/**
+ * What doctor says of a store that lacks the WAL's events after `storeHead` on a disk too full to
+ * take them (disk-full.ts fullNow), or null (room enough, or the WAL cannot be read). Judged by the
+ * free space, not by trying: doctor does not write the store. Reads meanwhile answer with those
+ * events applied in memory (RepoContext.read), and writes are refused.
+ */
+function cannotCatchUp(s: State, actor: ActorRef, storeHead: string | null): { message: string; plan: string } | null {
+  if (!s.walCommits) return null;
+  const full = fullNow(actor.dir, storeFile(actor.dir));
+  if (!full) return null;
+  const after = s.walCommits.findIndex((c) => c.oid === storeHead) + 1;
+  const n = s.walCommits.slice(after).reduce((sum, c) => sum + c.events.length, 0);
+  return {
+    message:
+      `the store is ${plural(n, 'event')} behind the WAL and cannot catch up: ${full.message}; ` +
+      `reads answer with ${n === 1 ? 'it' : 'them'} applied in memory only (saying so), and writes are refused until there is room`,
+    plan: full.suggestion!,
+  };
 }
 
 /**

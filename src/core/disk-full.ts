@@ -55,6 +55,17 @@ export function diskFullError(dir: string, path: string, err: unknown, suggestio
   return fullDisk(dir, path, errno, free, suggestion);
 }
 
+/**
+ * The disk-full error for the store in `dir` (its data file `path`) when its disk has next to
+ * nothing free now (under FULL_BELOW, where an EIO counts as a full disk): what doctor says of a
+ * store that lacks events, without writing it to find out. Null when there is room, or the free
+ * space cannot be told.
+ */
+export function fullNow(dir: string, path: string): GritError | null {
+  const free = freeBytes(dir);
+  return free !== null && free < FULL_BELOW ? fullDisk(dir, path, 'ENOSPC', free) : null;
+}
+
 /** The errors a store write can meet that mean the store cannot be written now (not that it is damaged). */
 const UNWRITABLE = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EFBIG', 'EROFS', 'EACCES', 'EPERM']);
 

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { fsckClean, git, grit, gritOk, tempDir, type GritResult } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, type GritResult } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -194,6 +194,11 @@ function createWithStoreFull(repo: string, filler: number, bodyFile: string, env
   assert.fail('no fill level left room for the chunk and not for the store');
 }
 
+/** doctor's store_integrity check. */
+function storeCheck(repo: string, env: NodeJS.ProcessEnv): { status: string; message: string; plan: string | null } {
+  return gritDoctor(repo, [], { env }).checks.find((c: any) => c.id === 'store_integrity');
+}
+
 /** With no room at all, commands that make files fail without leaving them empty behind: a new actor's, an export's `.gitignore`. */
 function leavesNothingEmpty(repo: string, filler: number): void {
   fillLeaving(filler, 0);
@@ -232,6 +237,12 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         assert.equal(exported.code, 0, `${label}: ${exported.stderr}`);
         assert.ok(JSON.parse(exported.stdout).issues.some((i: any) => i.issue_id === id), `${label}: the issue in the WAL is not in the export`);
         assert.match(exported.stderr, behind(1, diskFull(actorDir)), label);
+        // doctor says so too (it does not write the store to find out), not that the next command catches up.
+        const stuck = storeCheck(repo, env);
+        assert.equal(stuck.status, 'warn', `${label}: ${stuck.message}`);
+        assert.match(stuck.message, new RegExp(`; the store is 1 event behind the WAL and cannot catch up: ${diskFull(actorDir)}; reads answer with it applied in memory only \\(saying so\\), and writes are refused until there is room$`), label);
+        assert.match(stuck.plan ?? '', /^free space on that disk: nothing written is lost/, label);
+
         const write = grit(repo, ['issue', 'comment', id, '--body', 'refused', '--json'], { env });
         assert.equal(write.code, 1, `${label}: ${write.stdout}${write.stderr}`);
         assert.equal(write.json.error.code, 'io_error');
@@ -243,6 +254,7 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         if (label === 'local') leavesNothingEmpty(repo, filler);
 
         ftruncateSync(filler, 0);
+        assert.match(storeCheck(repo, env).message, /; behind the WAL; the next command catches up$/, label);
         const caughtUp = grit(repo, ['issue', 'list', '--json'], { env });
         assert.equal(caughtUp.stderr, '', `${label}: the store did not catch up once there was room`);
         assert.deepEqual(caughtUp.json.data, list.json.data);
@@ -277,6 +289,9 @@ test('a full disk (small tmpfs): a store to be made anew is refused with the dis
         assert.equal(r.json.error.details.store_unwritable, true);
         assert.deepEqual(readdirSync(actorDir), ['config.toml'], 'no store files, no lease, no temporary file');
       }
+      const none = storeCheck(repo, {});
+      assert.equal(none.status, 'warn', none.message);
+      assert.match(none.message, new RegExp(`^no store yet at .*store\\.mdb, and none can be made: ${diskFull(actorDir)}; until there is room every command that uses the store fails$`));
       // Room for the store's files, not for the issues: the read replays the WAL in memory.
       fillLeaving(filler, 96);
       const r = grit(repo, ['issue', 'list', '--json']);
