@@ -1,18 +1,17 @@
 /** Actor directories under `.git/grit/actors/<id>/` and the choice of which one a command uses. */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { readActorConfig, readRepoConfig, writeToml, type ActorConfig, type RepoConfig } from '../core/config.js';
+import { readActorConfig, readRepoConfig, writeToml, type RepoConfig } from '../core/config.js';
+import { diskFullError } from '../core/disk-full.js';
 import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
-import { MIN_PREFIX, newActorId, resolvePrefix } from '../core/ids.js';
-import { isHexPrefix, toHex } from '../core/hex.js';
-import { writeSigningKey } from '../core/signing.js';
+import { MIN_PREFIX, resolvePrefix } from '../core/ids.js';
+import { isHexPrefix } from '../core/hex.js';
+import { newSecretKey } from '../core/signing.js';
 import type { RepoDirs } from '../git/repo.js';
+import { createActorIn, giveKey, hasUnnamedKey, PENDING_DEFAULT, stageActor, type ActorRef } from './new-actor.js';
 
-export interface ActorRef {
-  config: ActorConfig;
-  dir: string;
-}
+export type { ActorRef } from './new-actor.js';
 
 export function actorsDir(repo: RepoDirs): string {
   return join(repo.gritDir, 'actors');
@@ -37,44 +36,22 @@ export function readActorDir(dir: string): ActorRef | null {
   return config ? { config, dir } : null;
 }
 
-export function createActor(dir: string | null, repo: RepoDirs, label = ''): ActorRef {
-  const actor_id = toHex(newActorId());
-  const actorDir = dir ?? join(actorsDir(repo), actor_id);
-  const config: ActorConfig = { actor_id, label, created_ts: Date.now() };
-  try {
-    writeToml(join(actorDir, 'config.toml'), config);
-  } catch (err) {
-    // A directory of its own new id (not a --data-dir) was made here: not left empty by a full disk.
-    if (dir === null) rmSync(actorDir, { recursive: true, force: true });
-    throw err;
-  }
-  return { config, dir: actorDir };
-}
-
 /**
- * Gives an actor that has none an Ed25519 key. `isNew`: the actor was made by this command; an
- * older one may have written events already, which stay unsigned under a key that is now known,
- * and readers who `reject` refuse them: it is said (docs/signing.md).
+ * Gives an actor that has none an Ed25519 key (new-actor.ts giveKey: one in its directory that its
+ * config does not name yet is kept). An actor of an earlier command may have written events
+ * already, which stay unsigned under a key that is now known, and readers who `reject` refuse
+ * them: it is said (docs/signing.md).
  */
-export async function ensureSigningKey(actor: ActorRef, isNew: boolean): Promise<ActorRef> {
+export function ensureSigningKey(actor: ActorRef): ActorRef {
   if (actor.config.public_key) return actor;
-  const keyed = await addSigningKey(actor);
-  if (!isNew) {
+  const adopted = hasUnnamedKey(actor);
+  const keyed = giveKey(actor, newSecretKey());
+  if (!adopted) {
     warnings.send(
       `actor ${actor.config.actor_id} had no key until now: any events it wrote before are unsigned, and readers whose signature_policy is reject refuse them (docs/signing.md)`,
     );
   }
   return keyed;
-}
-
-/** Gives an actor an Ed25519 key: from then on every event it writes is signed. */
-async function addSigningKey(actor: ActorRef): Promise<ActorRef> {
-  const { generateKeyPair } = await import('../core/ed25519.js');
-  const keys = generateKeyPair();
-  writeSigningKey(actor.dir, keys.secretKey);
-  const config: ActorConfig = { ...actor.config, public_key: toHex(keys.publicKey), key_scheme: 'ed25519' };
-  writeToml(join(actor.dir, 'config.toml'), config);
-  return { config, dir: actor.dir };
 }
 
 /**
@@ -176,18 +153,19 @@ function noActorIn(dir: string): GritError {
 
 /**
  * SPEC §4 order: `--data-dir`/GRIT_HOME, then `--actor`, then the repo default, else a new
- * actor is created and made the default. A default that is gone is an error (missingDefaultActor),
- * and so is a data dir that holds no actor (noActorIn). `setUp` (`grit init`, asked to set the
- * repository up) makes a new default in place of a missing one, and an actor in an empty data dir.
+ * actor is created and made the default (makeDefaultActor). A default that is gone is an error
+ * (missingDefaultActor), and so is a data dir that holds no actor (noActorIn). `setUp` (`grit
+ * init`, asked to set the repository up) makes a new default in place of a missing one, and an
+ * actor in an empty data dir; `secret` is the key a new actor gets (`--generate-key`).
  */
-export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?: boolean } = {}): ActorRef {
+export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?: boolean; secret?: Uint8Array } = {}): ActorRef {
   const dataDir = dataDirOf(sel);
   if (dataDir) {
     const found = readActorDir(dataDir);
     if (found) return found;
     // A mistyped path would otherwise make a stranger's actor wherever it points (even at `/`).
     if (!opts.setUp) throw noActorIn(dataDir);
-    return createActor(dataDir, repo);
+    return newActorIn(dataDir, '', opts.secret);
   }
   if (sel.actor) return findActor(repo, sel.actor);
   const cfg = loadRepoConfig(repo);
@@ -199,7 +177,74 @@ export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?:
     // hide the loss. Only `grit init` (asked to set this repository up) makes a new default.
     if (!opts.setUp) throw missingDefaultActor(repo, cfg.default_actor);
   }
-  const created = createActor(null, repo);
-  updateRepoConfig(repo, { default_actor: created.config.actor_id });
-  return created;
+  return makeDefaultActor(repo, '', opts.secret);
+}
+
+/** A failure to make an actor in `dir`, said as a full disk when it is one. */
+function notMade(dir: string, err: unknown): unknown {
+  const path = (err as NodeJS.ErrnoException | null)?.path ?? dir;
+  return diskFullError(dir, path, err, 'free space on that disk and run the command again: it leaves no half-made actor behind') ?? err;
+}
+
+/** A new actor in a data dir (new-actor.ts createActorIn). */
+export function newActorIn(dataDir: string, label: string, secret?: Uint8Array): ActorRef {
+  try {
+    return createActorIn(dataDir, label, secret);
+  } catch (err) {
+    throw notMade(dataDir, err);
+  }
+}
+
+/** A new actor in this repository that is not to be its default (new-actor.ts stageActor). */
+export function newActor(repo: RepoDirs, label: string, secret?: Uint8Array): ActorRef {
+  try {
+    return stageActor(repo.gritDir, actorsDir(repo), label, secret, false);
+  } catch (err) {
+    throw notMade(repo.gritDir, err);
+  }
+}
+
+/**
+ * The repository's new default actor, with this label: one an earlier command made to be it and
+ * was stopped before the repo config named it (PENDING_DEFAULT), finished now, or else a new one,
+ * made whole first. Only then does the repo config name it; a new actor it cannot name is removed
+ * again, so that a failed command leaves no actor and its retry makes exactly one.
+ */
+export function makeDefaultActor(repo: RepoDirs, label: string, secret?: Uint8Array): ActorRef {
+  try {
+    const pending = pendingActor(repo, label);
+    if (pending) {
+      const actor = secret && !pending.config.public_key ? giveKey(pending, secret) : pending;
+      chooseDefault(repo, actor);
+      return actor;
+    }
+    const actor = stageActor(repo.gritDir, actorsDir(repo), label, secret, true);
+    try {
+      chooseDefault(repo, actor);
+    } catch (err) {
+      rmSync(actor.dir, { recursive: true, force: true });
+      throw err;
+    }
+    return actor;
+  } catch (err) {
+    throw notMade(repo.gritDir, err);
+  }
+}
+
+/**
+ * The oldest actor with this label still waiting to be named the default (PENDING_DEFAULT), if
+ * any. Only marked directories are read: another actor's config that does not parse (a
+ * teammate's) is not this command's business.
+ */
+function pendingActor(repo: RepoDirs, label: string): ActorRef | null {
+  const base = actorsDir(repo);
+  const marked = existsSync(base) ? readdirSync(base).filter((name) => existsSync(join(base, name, PENDING_DEFAULT))) : [];
+  const pending = marked.map((name) => readActorDir(join(base, name))).filter((a): a is ActorRef => a?.config.label === label);
+  return pending.sort((a, b) => a.config.created_ts - b.config.created_ts)[0] ?? null;
+}
+
+/** Names `actor` the repository's default (unless it is already) and clears its PENDING_DEFAULT mark. */
+export function chooseDefault(repo: RepoDirs, actor: ActorRef): void {
+  if (loadRepoConfig(repo).default_actor !== actor.config.actor_id) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  rmSync(join(actor.dir, PENDING_DEFAULT), { force: true });
 }

@@ -1,15 +1,17 @@
 /**
  * `doctor [--fix]` (SPEC §5, §6): `{checks:[{id, status, message, plan}], applied}`.
  *
- * Checks, in order: git_repo, wal_ref, actor_config, store_integrity, rebuild_threshold,
- * snapshots, dependency_cycles, signatures, lock_refs. Doctor never opens the store in its own process before a child
- * process has read it without dying (a truncated LMDB file kills whoever maps it), and never
- * creates an actor. `--fix` makes only safe local repairs: rebuild the store (a cache) from the
- * WAL, remove lock files left by dead processes under `.git/refs/grit/` and the actor directory,
- * and append again to the WAL the events of a store that plain git overwrote the WAL under (what
- * the next command would do: lost-events.ts). Beyond that it never touches refs, the WAL,
- * snapshots, configs, keys or remotes; for those the `plan` says what a person should do. After
- * fixing, the checks run again and report the repaired state.
+ * Checks, in order: git_repo, wal_ref, actor_config, actor_dirs, store_integrity,
+ * rebuild_threshold, snapshots, dependency_cycles, signatures, lock_refs, temp_files. Doctor never
+ * opens the store in its own process before a child process has read it without dying (a
+ * truncated LMDB file kills whoever maps it), and never creates an actor. `--fix` makes only safe
+ * local repairs: rebuild the store (a cache) from the WAL, remove lock files left by dead
+ * processes under `.git/refs/grit/` and the actor directory, append again to the WAL the events
+ * of a store that plain git overwrote the WAL under (what the next command would do:
+ * lost-events.ts), and delete actor directories an interrupted init left that hold nothing
+ * (actor-dirs.ts). Beyond that it never touches refs, the WAL, snapshots, configs, keys or
+ * remotes; for those the `plan` says what a person should do. After fixing, the checks run again
+ * and report the repaired state.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -32,6 +34,7 @@ import { listSnapshots, unusableSnapshots } from '../git/snapshot.js';
 import { Wal, type WalCommit } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { findLostEvents } from './lost-events.js';
+import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
 import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
 import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
@@ -41,6 +44,7 @@ import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
 import { judgeForeignStore } from './store-owner.js';
 import { plural } from '../core/plural.js';
 import { writeDenied } from '../core/write-access.js';
+import { fullNow, noRoomForNewStore } from '../core/disk-full.js';
 import { leftTempFiles, removeLeftTempFiles } from './temp-files.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'error';
@@ -67,6 +71,7 @@ export const CHECK_IDS = [
   'git_repo',
   'wal_ref',
   'actor_config',
+  'actor_dirs',
   'store_integrity',
   'rebuild_threshold',
   'snapshots',
@@ -353,6 +358,36 @@ function checkActor(s: State, opts: ContextOptions): Finding {
 }
 
 /**
+ * Actor directories an interrupted `init` left (actor-dirs.ts). Not judged while the repo config
+ * or its default cannot be read: which actor is the default is what tells the rest apart.
+ */
+function checkActorDirs(s: State): Finding {
+  const repo = s.repo!;
+  let orphanCtx: OrphanContext;
+  try {
+    const named = loadRepoConfig(repo).default_actor;
+    const defaultActor = named ? readActorDir(join(actorsDir(repo), named)) : null;
+    if (named && !defaultActor) return ok('actor_dirs', 'not checked: the default actor cannot be read (see actor_config)');
+    const authors = s.walEvents ? new Set(s.walEvents.map((e) => toHex(e.actor))) : null;
+    orphanCtx = { defaultActor, actingDir: s.actor?.dir ?? null, authors };
+  } catch {
+    return ok('actor_dirs', 'not checked: the repo config or the default actor cannot be read (see actor_config)');
+  }
+  const orphans = orphanActorDirs(repo, orphanCtx);
+  if (orphans.length === 0) return ok('actor_dirs', 'every actor directory holds an actor that was made whole');
+  const removable = orphans.filter((o) => o.removable);
+  return {
+    id: 'actor_dirs',
+    status: 'warn',
+    message: `${plural(orphans.length, 'actor directory', 'actor directories')} left by an interrupted \`grit init\` or \`grit actor init\`: ${orphans.map((o) => o.message).join('; ')}`,
+    plan: orphans.map((o) => o.plan).join('; '),
+    fixes: removable.length
+      ? [{ key: 'actor_dirs', run: async () => `deleted ${plural(removeOrphanActorDirs(repo, orphanCtx).length, 'actor directory', 'actor directories')} that held nothing` }]
+      : undefined,
+  };
+}
+
+/**
  * A config that is not valid TOML gets the conservative repair of config-repair.ts, and so does an
  * actor config with a value grit refuses (`anyValue`): what identifies an actor (its directory, its
  * key) is on disk beside it, while a repo config's policies are a person's to choose. Other
@@ -407,7 +442,16 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
   const actor = s.actor;
   if (!actor) return ok('store_integrity', 'not checked: no actor');
   const path = storeFile(actor.dir);
-  if (!existsSync(path)) return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
+  if (!existsSync(path)) {
+    const noRoom = noRoomForNewStore(actor.dir, path);
+    if (noRoom) {
+      const message = `no store yet at ${path}, and none can be made: ${noRoom.message}; until there is room every command that uses the store fails`;
+      return { id: 'store_integrity', status: 'warn', message, plan: noRoom.suggestion! };
+    }
+    const stuck = cannotCatchUp(s, actor, null);
+    if (stuck) return { id: 'store_integrity', status: 'warn', message: `no store yet at ${path}; ${stuck.message}`, plan: stuck.plan };
+    return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
+  }
   // A store this user may not write is not a damaged one: rebuilding it would not help either.
   const denied = writeDenied(actor.dir);
   if (denied) return { id: 'store_integrity', status: 'error', message: denied.message, plan: denied.suggestion! };
@@ -436,6 +480,7 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
       fixes: rebuild,
     };
   }
+  const checked = `${plural(check.events_checked, 'event')} and ${plural(probe.issue_count ?? 0, 'issue')} checked, all valid`;
   let relation = 'up to date with the WAL';
   if (meta.wal_head !== s.walHead) {
     if (meta.wal_head === null) relation = 'empty; the next command catches up';
@@ -460,8 +505,30 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
       if (!onChain) return offChain(s, actor, meta, check.events_checked, probe.issue_count ?? 0);
       relation = 'behind the WAL; the next command catches up';
     }
+    const stuck = cannotCatchUp(s, actor, meta.wal_head);
+    if (stuck) return { id: 'store_integrity', status: 'warn', message: `${checked}; ${stuck.message}`, plan: stuck.plan };
   }
-  return ok('store_integrity', `${plural(check.events_checked, 'event')} and ${plural(probe.issue_count ?? 0, 'issue')} checked, all valid; ${relation}`);
+  return ok('store_integrity', `${checked}; ${relation}`);
+}
+
+/**
+ * What doctor says of a store that lacks the WAL's events after `storeHead` on a disk too full to
+ * take them (disk-full.ts fullNow), or null (room enough, or the WAL cannot be read). Judged by the
+ * free space, not by trying: doctor does not write the store. Reads meanwhile answer with those
+ * events applied in memory (RepoContext.read), and writes are refused.
+ */
+function cannotCatchUp(s: State, actor: ActorRef, storeHead: string | null): { message: string; plan: string } | null {
+  if (!s.walCommits) return null;
+  const full = fullNow(actor.dir, storeFile(actor.dir));
+  if (!full) return null;
+  const after = s.walCommits.findIndex((c) => c.oid === storeHead) + 1;
+  const n = s.walCommits.slice(after).reduce((sum, c) => sum + c.events.length, 0);
+  return {
+    message:
+      `the store is ${plural(n, 'event')} behind the WAL and cannot catch up: ${full.message}; ` +
+      `reads answer with ${n === 1 ? 'it' : 'them'} applied in memory only (saying so), and writes are refused until there is room`,
+    plan: full.suggestion!,
+  };
 }
 
 /**
@@ -688,6 +755,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   );
   await guard('wal_ref', () => checkWal(s));
   await guard('actor_config', () => checkActor(s, opts));
+  await guard('actor_dirs', () => checkActorDirs(s));
   await guard('store_integrity', () => checkStoreIntegrity(s));
   await guard('rebuild_threshold', () => checkRebuildThreshold(s));
   await guard('snapshots', () => checkSnapshots(s));

@@ -1,18 +1,24 @@
 /** `init`, `actor …` and `rebuild`: setting a repository and its actors up. */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ActorConfig } from '../core/config.js';
+import { diskFullError } from '../core/disk-full.js';
+import { newSecretKey } from '../core/signing.js';
+import { writeNewFile } from '../core/write-new-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { bool, optText, text, type Args } from './args.js';
 import {
   actorLabelled,
   actorsDir,
-  createActor,
+  chooseDefault,
   dataDirOf,
   ensureSigningKey,
   findActor,
   listActors,
   loadRepoConfig,
+  makeDefaultActor,
+  newActor,
+  newActorIn,
   readActorDir,
   repoConfigPath,
   selectActor,
@@ -45,31 +51,47 @@ function describe(repo: RepoPaths, a: { config: ActorConfig; dir: string }): Act
   return { ...a.config, data_dir: a.dir, is_default: def === a.config.actor_id };
 }
 
+/**
+ * Adds the section by writing the whole file anew and renaming it into place: rewritten in place,
+ * a write cut short (a full disk) would have truncated a file that is a person's.
+ */
 function writeAgentsMd(root: string): 'created' | 'appended' | 'unchanged' {
-  const path = join(root, 'AGENTS.md');
-  if (!existsSync(path)) {
-    writeFileSync(path, `# Agents\n\n${AGENTS_SECTION}`);
-    return 'created';
-  }
-  const current = readFileSync(path, 'utf8');
+  // The file a link points at (AGENTS.md is often a link to CLAUDE.md or the reverse): the link stays.
+  const path = existsSync(join(root, 'AGENTS.md')) ? realpathSync(join(root, 'AGENTS.md')) : join(root, 'AGENTS.md');
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : null;
   // Whatever its level, case or spacing: a section someone wrote by hand is theirs to keep.
-  if (/^#{1,6}[ \t]+grit[ \t]*#*[ \t]*$/im.test(current)) return 'unchanged';
-  writeFileSync(path, `${current}${current.endsWith('\n') ? '' : '\n'}\n${AGENTS_SECTION}`);
-  return 'appended';
+  if (current !== null && /^#{1,6}[ \t]+grit[ \t]*#*[ \t]*$/im.test(current)) return 'unchanged';
+  const text = current === null ? `# Agents\n\n${AGENTS_SECTION}` : `${current}${current.endsWith('\n') ? '' : '\n'}\n${AGENTS_SECTION}`;
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeNewFile(tmp, text);
+    if (current !== null) chmodSync(tmp, statSync(path).mode & 0o7777);
+    renameSync(tmp, path);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw diskFullError(dirname(path), path, err, 'free space on that disk and run `grit init` again: the actor is set up, and AGENTS.md is as it was') ?? err;
+  }
+  return current === null ? 'created' : 'appended';
 }
 
+/**
+ * Sets the repository up. In this order, so that a failure or a stop at any point leaves either
+ * the actor whole and the default or nothing of it, and a retry finishes the job with one actor
+ * (new-actor.ts, actors.ts makeDefaultActor): the actor (config, key), the repo config naming it,
+ * AGENTS.md. `--generate-key` on an actor that was there already gives it a key (docs/signing.md).
+ */
 export async function init(
   env: CommandEnv,
   args: Args,
 ): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string }> {
   const repo = findRepo(env.options.cwd);
-  const started = Date.now();
-  let actor = selectActor(repo, env.options, { setUp: true });
-  // --generate-key gives the actor a signing key unless it already has one (docs/signing.md).
-  if (bool(args, 'generate_key')) actor = await ensureSigningKey(actor, actor.config.created_ts >= started);
+  const generateKey = bool(args, 'generate_key');
+  let actor = selectActor(repo, env.options, { setUp: true, secret: generateKey ? newSecretKey() : undefined });
+  if (generateKey) actor = ensureSigningKey(actor);
   // An actor in an outside data dir (GRIT_HOME) cannot be the repo default: others would not find it.
   const inRepo = actor.dir === join(actorsDir(repo), actor.config.actor_id);
-  if (inRepo && !loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  const current = loadRepoConfig(repo).default_actor;
+  if (inRepo && (!current || current === actor.config.actor_id)) chooseDefault(repo, actor);
   else if (!existsSync(repoConfigPath(repo))) updateRepoConfig(repo, {});
   const agents = bool(args, 'no_agents_md') ? 'skipped' : writeAgentsMd(repo.root);
   return { repo_root: repo.root, actor: describe(repo, actor), config_path: repoConfigPath(repo), agents_md: agents };
@@ -81,15 +103,19 @@ export async function init(
  * Given a data dir (`--data-dir`, GRIT_HOME), the actor is made there (directories and all), or is
  * the one already there: the way to make an actor outside the repository, which other commands
  * refuse to do (selectActor). Such an actor is never the repo default: others would not find it.
+ * In the repository, the first actor becomes the default, made as `init` makes it.
  */
 export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo; created: boolean }> {
   const repo = findRepo(env.options.cwd);
   const label = optText(args, 'label') ?? '';
   const dataDir = dataDirOf(env.options);
+  const generateKey = bool(args, 'generate_key');
+  const secret = generateKey ? newSecretKey() : undefined;
   const found = dataDir ? readActorDir(dataDir) : actorLabelled(listActors(repo), label);
-  const base = found ?? createActor(dataDir ?? null, repo, label);
-  const actor = bool(args, 'generate_key') ? await ensureSigningKey(base, found === null) : base;
-  if (!dataDir && !loadRepoConfig(repo).default_actor) updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  const firstInRepo = !dataDir && !loadRepoConfig(repo).default_actor;
+  let actor = found ?? (dataDir ? newActorIn(dataDir, label, secret) : firstInRepo ? makeDefaultActor(repo, label, secret) : newActor(repo, label, secret));
+  if (found && generateKey) actor = ensureSigningKey(found);
+  if (found && firstInRepo) chooseDefault(repo, actor);
   return { actor: describe(repo, actor), created: found === null };
 }
 
@@ -109,6 +135,6 @@ export async function actorShow(env: CommandEnv, args: Args): Promise<{ actor: A
 export async function actorUse(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo }> {
   const repo = findRepo(env.options.cwd);
   const actor = findActor(repo, text(args, 'id', { nonEmpty: true }));
-  updateRepoConfig(repo, { default_actor: actor.config.actor_id });
+  chooseDefault(repo, actor);
   return { actor: describe(repo, actor) };
 }

@@ -1,19 +1,21 @@
 /**
  * Temporary files that grit's writers leave behind when they are killed mid-write (kill -9, OOM,
  * a full disk): every one is named after the process writing it, so a file whose process is gone
- * can never be renamed into place and only takes space. git's own gc removes git's temporary
- * files, not these; `doctor` lists them and `doctor --fix` deletes them.
+ * can never be renamed into place and only takes space (so does a staging directory of an actor
+ * being made). git's own gc removes git's temporary files, not these; `doctor` lists them and
+ * `doctor --fix` deletes them.
  */
 import { readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RepoPaths } from '../git/repo.js';
 import { actorsDir } from './actors.js';
+import { STAGED_ACTOR } from './new-actor.js';
 import { pidAlive } from '../core/pid-alive.js';
 
 /** Object writes (src/git/objects.ts, pack-write.ts): `tmp_{obj,pack,idx}_grit_<pid>_<hex>`. */
 const OBJECT_TMP = /^tmp_(?:obj|pack|idx)_grit_(\d+)_[0-9a-f]+$/;
 /** Files replaced by rename (configs, the daemon's lease, the unsynced marker): `<name>.<pid>[.<ms>].tmp`. */
-const RENAME_TMP = /\.(\d+)(?:\.\d+)?\.tmp$/;
+export const RENAME_TMP = /\.(\d+)(?:\.\d+)?\.tmp$/;
 /**
  * A writer in another pid namespace (a container sharing the repository) has a pid that looks
  * dead from here: a file it is still writing keeps being modified, so only files left alone this
@@ -26,7 +28,18 @@ export interface LeftTempFile {
   bytes: number;
 }
 
-function scan(dir: string, pattern: RegExp, now: number, out: LeftTempFile[]): void {
+/** The bytes of the files under `dir`. */
+function sizeOf(dir: string): number {
+  let bytes = 0;
+  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
+    const st = statSync(join(dir, name));
+    if (st.isFile()) bytes += st.size;
+  }
+  return bytes;
+}
+
+/** Files (or, with `dirs`, directories) in `dir` named by `pattern` after a process that is gone. */
+function scan(dir: string, pattern: RegExp, now: number, out: LeftTempFile[], dirs = false): void {
   let names: string[];
   try {
     names = readdirSync(dir);
@@ -39,7 +52,7 @@ function scan(dir: string, pattern: RegExp, now: number, out: LeftTempFile[]): v
     const path = join(dir, name);
     try {
       const st = statSync(path);
-      if (st.isFile() && now - st.mtimeMs >= QUIET_MS) out.push({ path, bytes: st.size });
+      if ((dirs ? st.isDirectory() : st.isFile()) && now - st.mtimeMs >= QUIET_MS) out.push({ path, bytes: dirs ? sizeOf(path) : st.size });
     } catch {
       // gone meanwhile
     }
@@ -53,6 +66,8 @@ export function leftTempFiles(repo: RepoPaths, now = Date.now()): LeftTempFile[]
   scan(join(objects, 'pack'), OBJECT_TMP, now, out);
   for (let i = 0; i < 256; i++) scan(join(objects, i.toString(16).padStart(2, '0')), OBJECT_TMP, now, out);
   scan(repo.gritDir, RENAME_TMP, now, out);
+  // An actor being made that was never renamed into actors/ (new-actor.ts): nothing ever saw its key.
+  scan(repo.gritDir, STAGED_ACTOR, now, out, true);
   const actors = actorsDir(repo);
   let ids: string[] = [];
   try {
@@ -67,6 +82,6 @@ export function leftTempFiles(repo: RepoPaths, now = Date.now()): LeftTempFile[]
 /** Deletes the files `leftTempFiles` finds now (a file whose writer came back to life is kept). */
 export function removeLeftTempFiles(repo: RepoPaths): LeftTempFile[] {
   const files = leftTempFiles(repo);
-  for (const f of files) rmSync(f.path, { force: true });
+  for (const f of files) rmSync(f.path, { recursive: true, force: true });
   return files;
 }

@@ -10,7 +10,11 @@ export type FaultPoint =
   /** Small packs merged into one, the first old pack's index deleted, the rest not yet. */
   | 'pack:merged'
   /** Holding `<ref>.lock` (any ref grit moves), before the rename: leaves a stale lock behind. */
-  | 'ref:locked';
+  | 'ref:locked'
+  /** A new actor made whole in its staging directory, not yet renamed into `actors/`. */
+  | 'actor:staged'
+  /** A new actor renamed into `actors/`, not yet named the default by the repo config. */
+  | 'actor:placed';
 
 export function crashPoint(point: FaultPoint): void {
   if (process.env.GRIT_FAULT === point) process.kill(process.pid, 'SIGKILL');

@@ -1,2 +1,2 @@
-/** `1 event`, `2 events`: a count and its noun, for messages people read. */
-export const plural = (n: number, noun: string): string => `${n} ${noun}${n === 1 ? '' : 's'}`;
+/** `1 event`, `2 events`: a count and its noun, for messages people read (`nouns` where an `s` does not make the plural). */
+export const plural = (n: number, noun: string, nouns = `${noun}s`): string => `${n} ${n === 1 ? noun : nouns}`;

@@ -2,8 +2,8 @@
  * Ed25519 signatures over raw 32-byte event ids (SPEC §1). Keys live in the actor directory:
  * `keys/signing.key` (hex secret, mode 0600) and `public_key` in the actor's config.toml.
  */
-import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createPrivateKey, createPublicKey, randomBytes as cryptoRandomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GritError } from './errors.js';
 import { fromHex, toHex } from './hex.js';
@@ -12,12 +12,33 @@ export function signingKeyPath(actorDir: string): string {
   return join(actorDir, 'keys', 'signing.key');
 }
 
+/** A new Ed25519 secret key: 32 random bytes (RFC 8032), from the system's CSPRNG directly, never a pool. */
+export function newSecretKey(): Uint8Array {
+  return new Uint8Array(cryptoRandomBytes(32));
+}
+
+/**
+ * Writes the actor's first key. Never over one that is there (`wx`): a key is the one thing of an
+ * actor that cannot be made again, and events signed with it would fail for every reader. A key
+ * cut short (a full disk) is removed, with the `keys` directory when this made it.
+ */
 export function writeSigningKey(actorDir: string, secretKey: Uint8Array): void {
   const dir = join(actorDir, 'keys');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const madeDir = mkdirSync(dir, { recursive: true, mode: 0o700 }) !== undefined;
   const path = signingKeyPath(actorDir);
-  writeFileSync(path, toHex(secretKey) + '\n', { mode: 0o600 });
-  chmodSync(path, 0o600);
+  try {
+    writeFileSync(path, toHex(secretKey) + '\n', { mode: 0o600, flag: 'wx' });
+    chmodSync(path, 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') removeSigningKey(actorDir, madeDir);
+    throw err;
+  }
+}
+
+/** Removes a key written by this command and not yet named by any config (so never used), and its `keys` directory when `withDir`. */
+export function removeSigningKey(actorDir: string, withDir: boolean): void {
+  rmSync(signingKeyPath(actorDir), { force: true });
+  if (withDir) rmSync(join(actorDir, 'keys'), { recursive: true, force: true });
 }
 
 /** The actor's secret key, or null when it has none. */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { cpSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { git, grit, gritDoctor, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { open } from 'lmdb';
@@ -310,4 +310,72 @@ test('a store that records no repository (an older grit made it), off this WAL: 
   assert.deepEqual(walTitles(p2), ['p2 own']);
   // Rebuilt here, it is this repository's from now on.
   assert.equal(grit(p1, ['issue', 'list', '--json'], { env: { GRIT_HOME: home } }).code, 5);
+});
+
+test('init and actor init stopped at each step (kill -9) leave nothing of the actor, or one the retry finishes: exactly one actor, the default, with the key it was given', () => {
+  const stops: [string, string[]][] = [
+    ['actor:staged', ['init', '--generate-key', '--no-agents-md']],
+    ['actor:placed', ['init', '--generate-key', '--no-agents-md']],
+    ['actor:placed', ['actor', 'init', '--label', 'agent-7', '--generate-key']],
+    ['actor:placed', ['issue', 'create', '--title', 'the first command makes the default']],
+  ];
+  for (const [point, args] of stops) {
+    const what = `${args.join(' ')} stopped at ${point}`;
+    const repo = tempRepo();
+    const gritDir = join(repo, '.git', 'grit');
+    const killed = grit(repo, [...args, '--json'], { env: { GRIT_FAULT: point } });
+    assert.equal(killed.code, -1, `${what}: ${killed.stdout}${killed.stderr}`);
+    assert.ok(!existsSync(join(gritDir, 'config.toml')), `${what}: the repo config names nothing yet`);
+    const left = existsSync(join(gritDir, 'actors')) ? readdirSync(join(gritDir, 'actors')) : [];
+    const staged = readdirSync(gritDir).filter((n) => /^actor-[0-9a-f]{32}\.\d+\.tmp$/.test(n));
+    let key: string | null = null;
+    if (point === 'actor:staged') {
+      assert.deepEqual([left, staged.length], [[], 1], what);
+      // Its writer gone and quiet for a minute, the staging directory is a temporary file doctor deletes.
+      const old = new Date(Date.now() - 120_000);
+      utimesSync(join(gritDir, staged[0]), old, old);
+      const temp = gritDoctor(repo).checks.find((c: any) => c.id === 'temp_files');
+      assert.equal(temp.status, 'warn', what);
+      assert.ok(temp.message.includes(join(gritDir, staged[0])), temp.message);
+      assert.deepEqual(gritDoctor(repo, ['--fix']).applied, ['deleted 1 temporary file left by killed writers']);
+      assert.deepEqual(readdirSync(gritDir).filter((n) => n.endsWith('.tmp')), [], what);
+    } else {
+      assert.deepEqual([left.length, staged.length], [1, 0], what);
+      assert.ok(existsSync(join(gritDir, 'actors', left[0], 'default.pending')), what);
+      if (args.includes('--generate-key')) key = readFileSync(join(gritDir, 'actors', left[0], 'keys', 'signing.key'), 'utf8');
+      const dirs = gritDoctor(repo).checks.find((c: any) => c.id === 'actor_dirs');
+      assert.equal(dirs.status, 'warn', what);
+      assert.match(dirs.message, new RegExp(`actor ${left[0]} was made to be the default by a command stopped before the repo config named it`));
+      assert.equal(dirs.plan, '`grit init` finishes it (names it the default)');
+    }
+    gritOk(repo, args);
+    const actors = gritOk(repo, ['actor', 'list']).actors;
+    assert.equal(actors.length, 1, `${what}: ${JSON.stringify(actors)}`);
+    assert.equal(actors[0].is_default, true, what);
+    assert.equal(Boolean(actors[0].public_key), args.includes('--generate-key'), what);
+    if (point === 'actor:placed') {
+      assert.equal(actors[0].actor_id, left[0], `${what}: the retry made another actor`);
+      assert.ok(!existsSync(join(gritDir, 'actors', left[0], 'default.pending')), what);
+    }
+    if (key !== null) assert.equal(readFileSync(join(gritDir, 'actors', left[0], 'keys', 'signing.key'), 'utf8'), key, `${what}: the key was replaced`);
+    assert.equal(gritDoctor(repo).checks.find((c: any) => c.id === 'actor_dirs').status, 'ok', what);
+  }
+});
+
+test('--generate-key on an actor whose key its config does not name yet (a command stopped in between) keeps that key and names it', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const home = join(tempDir(), 'home');
+  const made = gritOk(repo, ['actor', 'init', '--data-dir', home, '--generate-key']).actor;
+  const key = readFileSync(join(home, 'keys', 'signing.key'), 'utf8');
+  writeFileSync(join(home, 'config.toml'), `actor_id = "${made.actor_id}"\nlabel = ""\ncreated_ts = ${made.created_ts}\n`);
+  const signed = gritOk(repo, ['issue', 'create', '--title', 'signed with the key before it was named', '--data-dir', home]);
+  const r = grit(repo, ['actor', 'init', '--data-dir', home, '--generate-key', '--json']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(r.json.data.actor.public_key, made.public_key);
+  assert.doesNotMatch(r.stderr, /had no key until now/);
+  assert.equal(readFileSync(join(home, 'keys', 'signing.key'), 'utf8'), key, 'the key was replaced');
+  const verify = gritOk(repo, ['db', 'verify', '--data-dir', home]);
+  assert.equal(verify.error_count, 0, JSON.stringify(verify.errors));
+  assert.ok(verify.signatures_valid >= 1, `the event ${signed.event_id} verifies with the key named now`);
 });

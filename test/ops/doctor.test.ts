@@ -1,11 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 
-const IDS = ['git_repo', 'wal_ref', 'actor_config', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs', 'temp_files'];
+const IDS = ['git_repo', 'wal_ref', 'actor_config', 'actor_dirs', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs', 'temp_files'];
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
 
 function populated() {
@@ -175,6 +175,63 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
   for (const f of gone) assert.ok(!existsSync(f), f);
   for (const f of kept) assert.ok(existsSync(f), f);
   gritOk(repo, ['issue', 'create', '--title', 'writes work']);
+});
+
+test('actor directories an interrupted init left are reported; --fix deletes only those that provably hold nothing, never a key, a store or an actor with events', () => {
+  const { repo } = populated();
+  const base = join(repo, '.git', 'grit', 'actors');
+  const put = (id: string, config: string | null, files: Record<string, string> = {}): string => {
+    const dir = join(base, id);
+    mkdirSync(dir, { recursive: true });
+    if (config !== null) writeFileSync(join(dir, 'config.toml'), config);
+    for (const [name, text] of Object.entries(files)) {
+      mkdirSync(join(dir, name, '..'), { recursive: true });
+      writeFileSync(join(dir, name), text);
+    }
+    return dir;
+  };
+  // An actor config as an older grit wrote it, made long before the default.
+  const config = (id: string, more = '') => `actor_id = "${id}"\nlabel = ""\ncreated_ts = 1000\n${more}`;
+  const keyed = gritOk(repo, ['actor', 'init', '--data-dir', join(tempDir(), 'home'), '--generate-key']).actor;
+  const secret = readFileSync(join(keyed.data_dir, 'keys', 'signing.key'), 'utf8');
+  const named = `public_key = "${keyed.public_key}"\nkey_scheme = "ed25519"\n`;
+  const wrote = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  gritOk(repo, ['issue', 'create', '--title', 'by another actor', '--actor', wrote]);
+  for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(base, wrote, f));
+  writeFileSync(join(base, wrote, 'config.toml'), config(wrote));
+
+  const removed = [
+    put('a'.repeat(32), config('a'.repeat(32))), // an older grit's init could not name it the default
+    put('b'.repeat(32), null), // half-made: nothing in it
+    put('c'.repeat(32), config('c'.repeat(32)), { 'default.pending': '' }), // stopped before it was named
+  ];
+  const reported = [
+    put('d'.repeat(32), null, { 'keys/signing.key': secret }),
+    put('e'.repeat(32), config('e'.repeat(32), named), { 'keys/signing.key': secret }),
+    put('f'.repeat(32), null, { 'store.mdb': 'a store without its config' }),
+  ];
+  const left = [
+    put('1'.repeat(32), config('1'.repeat(32), named)), // a teammate's config: their key, not its secret
+    put('2'.repeat(32), config('2'.repeat(32)).replace('label = ""', 'label = "ci"')), // labelled: someone meant it
+    join(base, gritOk(repo, ['actor', 'init']).actor.actor_id), // made after the default
+    join(base, wrote), // wrote events
+  ];
+  const d = check(gritDoctor(repo), 'actor_dirs');
+  assert.equal(d.status, 'warn');
+  assert.match(d.message, /^6 actor directories left by an interrupted `grit init` or `grit actor init`: /);
+  for (const dir of [...removed, ...reported]) assert.ok(d.message.includes(dir.slice(-32)), `${dir} in ${d.message}`);
+  for (const dir of left) assert.ok(!d.message.includes(dir.slice(-32)), `${dir} not in ${d.message}`);
+  assert.match(d.message, new RegExp(`actor ${'a'.repeat(32)} has no label, no store and no event, and is older than the default [0-9a-f]{32}: left by a \`grit init\` of an older grit`));
+  assert.match(d.message, new RegExp(`${reported[0]} has no config.toml: an actor whose making was cut short; it holds keys`));
+  assert.match(d.plan, new RegExp(`delete ${reported[1]} yourself if its key is not needed`));
+
+  const fixed = gritDoctor(repo, ['--fix']);
+  assert.deepEqual(fixed.applied, ['deleted 3 actor directories that held nothing']);
+  for (const dir of removed) assert.ok(!existsSync(dir), dir);
+  for (const dir of [...reported, ...left]) assert.ok(existsSync(dir), dir);
+  assert.equal(readFileSync(join(reported[1], 'keys', 'signing.key'), 'utf8'), secret);
+  assert.match(check(fixed, 'actor_dirs').message, /^3 actor directories left by /);
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 6);
 });
 
 test('doctor outside a git repository, with no actor, with a broken config, and over the rebuild threshold', () => {

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { fsckClean, git, grit, gritOk, tempDir, type GritResult } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, type GritResult } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -194,6 +194,11 @@ function createWithStoreFull(repo: string, filler: number, bodyFile: string, env
   assert.fail('no fill level left room for the chunk and not for the store');
 }
 
+/** doctor's store_integrity check. */
+function storeCheck(repo: string, env: NodeJS.ProcessEnv): { status: string; message: string; plan: string | null } {
+  return gritDoctor(repo, [], { env }).checks.find((c: any) => c.id === 'store_integrity');
+}
+
 /** With no room at all, commands that make files fail without leaving them empty behind: a new actor's, an export's `.gitignore`. */
 function leavesNothingEmpty(repo: string, filler: number): void {
   fillLeaving(filler, 0);
@@ -232,6 +237,11 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         assert.equal(exported.code, 0, `${label}: ${exported.stderr}`);
         assert.ok(JSON.parse(exported.stdout).issues.some((i: any) => i.issue_id === id), `${label}: the issue in the WAL is not in the export`);
         assert.match(exported.stderr, behind(1, diskFull(actorDir)), label);
+        // doctor says so too (it does not write the store to find out), not that the next command catches up.
+        const stuck = storeCheck(repo, env);
+        assert.equal(stuck.status, 'warn', `${label}: ${stuck.message}`);
+        assert.match(stuck.message, new RegExp(`; the store is 1 event behind the WAL and cannot catch up: ${diskFull(actorDir)}; reads answer with it applied in memory only \\(saying so\\), and writes are refused until there is room$`), label);
+        assert.match(stuck.plan ?? '', /^free space on that disk: nothing written is lost/, label);
 
         const write = grit(repo, ['issue', 'comment', id, '--body', 'refused', '--json'], { env });
         assert.equal(write.code, 1, `${label}: ${write.stdout}${write.stderr}`);
@@ -244,6 +254,7 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         if (label === 'local') leavesNothingEmpty(repo, filler);
 
         ftruncateSync(filler, 0);
+        assert.match(storeCheck(repo, env).message, /; behind the WAL; the next command catches up$/, label);
         const caughtUp = grit(repo, ['issue', 'list', '--json'], { env });
         assert.equal(caughtUp.stderr, '', `${label}: the store did not catch up once there was room`);
         assert.deepEqual(caughtUp.json.data, list.json.data);
@@ -278,6 +289,9 @@ test('a full disk (small tmpfs): a store to be made anew is refused with the dis
         assert.equal(r.json.error.details.store_unwritable, true);
         assert.deepEqual(readdirSync(actorDir), ['config.toml'], 'no store files, no lease, no temporary file');
       }
+      const none = storeCheck(repo, {});
+      assert.equal(none.status, 'warn', none.message);
+      assert.match(none.message, new RegExp(`^no store yet at .*store\\.mdb, and none can be made: ${diskFull(actorDir)}; until there is room every command that uses the store fails$`));
       // Room for the store's files, not for the issues: the read replays the WAL in memory.
       fillLeaving(filler, 96);
       const r = grit(repo, ['issue', 'list', '--json']);
@@ -291,6 +305,59 @@ test('a full disk (small tmpfs): a store to be made anew is refused with the dis
       closeSync(filler);
     }
     assert.deepEqual(leftInActorDir(actorDir), []);
+  });
+  if (!ran) t.skip(NO_TMPFS);
+});
+
+test('init and actor init on a nearly full disk (small tmpfs): at every fill level the actor is made whole and the default, or nothing of it is left; a retry after freeing space makes exactly one; AGENTS.md is never cut short', { timeout: 120_000 }, async (t) => {
+  // Not a whole page: an AGENTS.md rewritten in place then takes a page more than it gave back.
+  const agents = `# Agents\n\n${'Notes a person wrote. '.repeat(180)}\n`;
+  const ran = await withTmpfs(3072, (mnt) => {
+    const filler = openSync(join(mnt, 'filler'), 'w');
+    try {
+      for (const args of [['init'], ['init', '--generate-key'], ['actor', 'init', '--label', 'agent-7', '--generate-key']]) {
+        const failed: number[] = [];
+        for (let freeKb = 0; freeKb <= 24; freeKb += 4) {
+          const what = `${args.join(' ')} at ${freeKb} KiB free`;
+          const repo = join(mnt, 'repo');
+          mkdirSync(repo);
+          git(repo, 'init', '-q');
+          writeFileSync(join(repo, 'AGENTS.md'), agents);
+          const gritDir = join(repo, '.git', 'grit');
+          fillLeaving(filler, freeKb);
+          const r = grit(repo, [...args, '--json']);
+          ftruncateSync(filler, 0);
+          if (r.code !== 0) {
+            failed.push(freeKb);
+            assert.equal(r.json?.error?.code, 'io_error', `${what}: ${r.stdout}${r.stderr}`);
+            assert.match(r.json.error.message, /^the disk holding \/.* is full \(\d+ bytes free\)$/, what);
+            assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: stack trace`);
+            // Nothing of the actor, or (when only AGENTS.md could not be written) the actor whole and the default.
+            const actors = existsSync(join(gritDir, 'actors')) ? readdirSync(join(gritDir, 'actors')) : [];
+            const named = existsSync(join(gritDir, 'config.toml')) ? readFileSync(join(gritDir, 'config.toml'), 'utf8') : '';
+            if (actors.length) {
+              assert.deepEqual(actors.length, 1, what);
+              assert.match(named, new RegExp(`default_actor = "${actors[0]}"`), `${what}: an actor left that is not the default`);
+            }
+            assert.deepEqual(readdirSync(gritDir).filter((n) => n.endsWith('.tmp')), [], what);
+          }
+          const text = readFileSync(join(repo, 'AGENTS.md'), 'utf8');
+          const whole = text === agents || (text.startsWith(`${agents}\n## Grit\n`) && text.endsWith('exit code 0 means success.\n'));
+          assert.ok(whole, `${what}: AGENTS.md is ${JSON.stringify(text.slice(agents.length))} after the person's text`);
+          gritOk(repo, args);
+          const actors = gritOk(repo, ['actor', 'list']).actors;
+          assert.equal(actors.length, 1, `${what}, retried: ${JSON.stringify(actors)}`);
+          assert.equal(actors[0].is_default, true, what);
+          assert.ok(actors[0].public_key || !args.includes('--generate-key'), `${what}: no key`);
+          if (args[0] === 'init') assert.equal(readFileSync(join(repo, 'AGENTS.md'), 'utf8').split('## Grit').length, 2, what);
+          rmSync(repo, { recursive: true });
+        }
+        console.log(`# ${args.join(' ')} failed at ${failed.join(', ')} KiB free`);
+        assert.ok(failed.length > 0 && failed.length < 7, `${args.join(' ')}: failed at ${failed.join(', ')} KiB free`);
+      }
+    } finally {
+      closeSync(filler);
+    }
   });
   if (!ran) t.skip(NO_TMPFS);
 });
