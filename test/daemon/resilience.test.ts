@@ -379,7 +379,7 @@ test('while a daemon drains: status says it is stopping, and `daemon start` wait
     const sync = gritAsync(dir, ['sync', '--json'], { env: daemon.env });
     await silent.open(1);
     const stop = gritAsync(dir, ['daemon', 'stop', '--json'], { env: daemon.env });
-    await until(() => gritOk(dir, ['daemon', 'status'], { env: daemon.env }).state === 'stopping', 'the daemon stopping');
+    await until('the daemon stopping', () => gritOk(dir, ['daemon', 'status'], { env: daemon.env }).state === 'stopping');
     const status = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
     assert.equal(status.running, true);
     assert.equal(status.pid, daemon.child!.pid);
