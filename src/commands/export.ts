@@ -52,10 +52,23 @@ function logKeyOfEvent(snapshot: StoreSnapshot, id: Uint8Array): Buffer | null {
   return null;
 }
 
-function parseSince(snapshot: StoreSnapshot, raw: string | undefined): KeyFilter | null {
+/**
+ * Text that starts with a date that exists: Date.parse reads 2025-02-30 as March 2, so the day is
+ * checked against its month (by the calendar, not by the parsed time, which an offset may move).
+ */
+function isCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (!m) return false;
+  const [y, month, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(0);
+  date.setUTCFullYear(y, month - 1, d); // Date.UTC would take years 0-99 as 1900-1999
+  return date.getUTCFullYear() === y && date.getUTCMonth() === month - 1 && date.getUTCDate() === d;
+}
+
+function parseSince(snapshot: StoreSnapshot, s: string | undefined): KeyFilter | null {
   // An empty --since is refused below, not taken as none: `--since "$LAST"` unset is not "all".
-  if (raw === undefined) return null;
-  const s = raw.trim();
+  // Not trimmed: a number with spaces around it is refused (args.ts `optInt`), and so is the rest.
+  if (s === undefined) return null;
   if (/^[0-9a-f]{64}$/i.test(s)) {
     const anchor = logKeyOfEvent(snapshot, fromHex(s, 32)!);
     if (!anchor) {
@@ -69,9 +82,9 @@ function parseSince(snapshot: StoreSnapshot, raw: string | undefined): KeyFilter
   let ts: number;
   // Digits are a timestamp, refused beyond 2^53 - 1 rather than rounded to another one.
   if (/^\d+$/.test(s)) ts = optInt({ since: s }, 'since', SINCE_MS)!;
-  else if (/^\d{4}-\d{2}-\d{2}/.test(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
+  else if (isCalendarDate(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
   else {
-    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, `for example --since 2025-01-01, or a timestamp from 0 to ${Number.MAX_SAFE_INTEGER} such as --since ${SINCE_MS.example}`);
+    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, `for example --since 2025-01-01, or a unix ms timestamp (a whole number, 0 or more) such as --since ${SINCE_MS.example}`);
   }
   return (key) => logKeyTs(key) > ts;
 }

@@ -70,10 +70,15 @@ test('export --since: a timestamp keeps later events, an event id keeps the even
   assert.deepEqual(later.events.map((e: any) => e.event_id).sort(), [mark.event_id, after.events[0].event_id].sort());
   assert.deepEqual(later.issues.map((i: any) => i.issue_id), [a, b].sort());
   assert.equal(gritOk(repo, ['export', '--since', '99999999999999']).event_count, 0);
+  // Dates that exist (a leap day, an offset that moves the time into the day before) are read; others refused.
+  assert.equal(gritOk(repo, ['export', '--since', '2024-02-29', '-o', '-', '--json']).event_count, all.meta.event_count);
+  assert.equal(gritOk(repo, ['export', '--since', '2099-03-01T00:30:00+02:00', '-o', '-', '--json']).event_count, 0);
 
-  const bad = grit(repo, ['export', '--since', 'yesterday', '--json']);
-  assert.equal(bad.code, 2);
-  assert.equal(bad.json.error.code, 'invalid_args');
+  for (const since of ['yesterday', '2025-02-30', '2025-13-01', ' 2024-02-29']) {
+    const bad = grit(repo, ['export', '--since', since, '--json']);
+    assert.equal(bad.code, 2, since);
+    assert.equal(bad.json.error.code, 'invalid_args', since);
+  }
   const missing = grit(repo, ['export', '--since', 'ab'.repeat(32), '--json']);
   assert.equal(missing.code, 3);
   assert.equal(missing.json.error.code, 'not_found');
