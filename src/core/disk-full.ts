@@ -32,24 +32,28 @@ function freeBytes(dir: string): number | null {
   }
 }
 
-function fullDisk(dir: string, path: string, errno: string, free: number | null): GritError {
+/** What to do about a full disk that a store write met. */
+const STORE_SUGGESTION = 'free space on that disk: nothing written is lost (the WAL has it), and the next command catches the store up';
+
+function fullDisk(dir: string, path: string, errno: string, free: number | null, suggestion = STORE_SUGGESTION): GritError {
   const quota = errno === 'EDQUOT' ? ' for this user (its disk quota is used up)' : '';
   return new GritError('io_error', `the disk holding ${dir} is full${quota} (${free ?? 'unknown'} bytes free)`, {
     details: { path, errno, free_bytes: free, disk_full: true },
-    suggestion: 'free space on that disk: nothing written is lost (the WAL has it), and the next command catches the store up',
+    suggestion,
   });
 }
 
 /**
  * The io_error for a write to `path`, in `dir`, that failed with `err` because the disk holding
- * `dir` is full (ENOSPC, EDQUOT, or LMDB's EIO with next to nothing free), or null.
+ * `dir` is full (ENOSPC, EDQUOT, or LMDB's EIO with next to nothing free), or null. `suggestion`
+ * says what to do for a file that is not the store's.
  */
-export function diskFullError(dir: string, path: string, err: unknown): GritError | null {
+export function diskFullError(dir: string, path: string, err: unknown, suggestion?: string): GritError | null {
   const errno = errnoOf(err);
   if (errno !== 'ENOSPC' && errno !== 'EDQUOT' && errno !== 'EIO') return null;
   const free = freeBytes(dir);
   if (errno === 'EIO' && (free === null || free >= FULL_BELOW)) return null;
-  return fullDisk(dir, path, errno, free);
+  return fullDisk(dir, path, errno, free, suggestion);
 }
 
 /** The errors a store write can meet that mean the store cannot be written now (not that it is damaged). */
