@@ -49,6 +49,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     render: (d) =>
       [
         `${plural(d.events_checked, 'event')} checked, ${d.events_valid} valid, ${d.corrupt_count} corrupt`,
+        ...(d.behind_wal ? [yellow(`the WAL has ${plural(d.behind_wal, 'more event')} that the store does not hold yet (the next command that can write the store takes them; \`grit doctor\` says why it has not)`)] : []),
         ...renderProblems(d.errors),
         ...(d.errors.length ? [dim('the store is a cache: `grit rebuild` restores it from the WAL')] : []),
       ].join('\n'),

@@ -660,9 +660,33 @@ export function checkStore(store: RepoContext['store']): DbCheck {
   return { events_checked: checked, events_valid: valid, corrupt_count: corruptEvents + corruptRows, errors };
 }
 
-export async function dbCheck(ctx: RepoContext): Promise<DbCheck> {
+/**
+ * `db check`: the store's check, and `behind_wal` (beyond SPEC §6): how many events the WAL has
+ * past the commit the store was built up to, which the store does not hold (a full disk kept it
+ * from catching up, or no command ran since the WAL moved); null when that cannot be told (the
+ * store's head is off the WAL's chain, or the WAL cannot be read: `doctor` says which).
+ */
+export async function dbCheck(ctx: RepoContext): Promise<DbCheck & { behind_wal: number | null }> {
   await loadFastHash(); // every stored event id is recomputed
-  return checkStore(ctx.store);
+  const check = checkStore(ctx.store);
+  return { ...check, behind_wal: await eventsBehindWal(ctx, ctx.store.getMeta().wal_head) };
+}
+
+async function eventsBehindWal(ctx: RepoContext, storeHead: string | null): Promise<number | null> {
+  try {
+    const head = await ctx.wal.head();
+    if (head === null || head === storeHead) return 0;
+    // walkWal would walk the whole chain from a head off it.
+    if (storeHead !== null && !(await ctx.wal.isAncestor(storeHead, head))) return null;
+    let n = 0;
+    await walkWal(ctx, storeHead, head, 'reading WAL', (chunks) => {
+      for (const c of chunks) n += decodeWalChunk(c).events.length;
+      return true;
+    });
+    return n;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads every event of the WAL (the canonical log), or reports why it cannot. */

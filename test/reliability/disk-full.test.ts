@@ -259,6 +259,10 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         assert.match(write.json.error.message, new RegExp(`^${diskFull(actorDir)}$`), label);
         assert.equal(write.json.error.details.disk_full, true);
         assert.equal(walHead(repo), head, `${label}: a refused write moved the WAL`);
+        // `db check` checks the store as it is, and says what it lacks.
+        const checked = grit(repo, ['db', 'check', '--json'], { env });
+        assert.deepEqual([checked.code, checked.json?.data?.behind_wal], [0, 1], `${label}: ${checked.stdout}${checked.stderr}`);
+        assert.match(grit(repo, ['db', 'check'], { env }).stdout, /\nthe WAL has 1 more event that the store does not hold yet/, label);
         assert.doesNotMatch(list.stderr + show.stderr + write.stderr, /\n\s+at /, 'stack trace');
         assert.deepEqual(leftInActorDir(actorDir), [], label);
         if (label === 'local') leavesNothingEmpty(repo, filler, daemon.env);
@@ -267,6 +271,7 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         const caughtUp = grit(repo, ['issue', 'list', '--json'], { env });
         assert.equal(caughtUp.stderr, '', `${label}: the store did not catch up once there was room`);
         assert.deepEqual(caughtUp.json.data, list.json.data);
+        assert.equal(gritOk(repo, ['db', 'check'], { env }).behind_wal, 0, label);
       }
     } finally {
       await daemon.stop();
