@@ -8,7 +8,7 @@ import { storeFile } from '../core/store-file.js';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
-import { eventFromRecord, type Event } from '../core/event.js';
+import { eventFromRecord, extraCopies, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
@@ -292,6 +292,8 @@ export interface SnapshotResult {
   event_count: number;
   /** False when the newest snapshot already covered the WAL head (no new ref was written). */
   created: boolean;
+  /** Of `event_count`, the records that are further copies of an event (only when a new snapshot holds some). */
+  copies?: number;
 }
 
 /**
@@ -329,7 +331,9 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
   const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...events.byKey.values()], head, ctx.actorId);
   // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
   recordVerdict(ctx.repo.commonDir, commit, 'made');
-  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true };
+  const copies = extraCopies(events.byKey.values());
+  // `event_count` counts records (a snapshot holds every copy): `copies` says how many are further copies.
+  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true, ...(copies ? { copies } : {}) };
 }
 
 /**
@@ -715,7 +719,10 @@ export async function readAllWalEvents(ctx: RepoContext): Promise<{ events: Even
 export async function dbVerify(ctx: RepoContext): Promise<VerifyReport & { policy: string; known_keys: number }> {
   const { events, error } = await readAllWalEvents(ctx);
   const keys = loadKeyring(ctx.repo.gritDir, ctx.actor);
-  const report = verifyEvents(events, keys);
+  const report: VerifyReport & { copies?: number } = verifyEvents(events, keys);
+  const copies = extraCopies(events);
+  // `events_checked` counts every copy (each has its own signature): `copies` says how many are further copies.
+  if (copies) report.copies = copies;
   if (error) {
     report.errors.unshift({ problem: 'wal_error', message: error });
     report.error_count = report.errors.length;
