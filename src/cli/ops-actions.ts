@@ -2,7 +2,7 @@
 import { resolve } from 'node:path';
 import { bold, cyan, dim, green, red, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
-import { plural } from '../core/plural.js';
+import { plural, recordsCounted } from '../core/plural.js';
 
 
 function renderProblems(errors: { message: string; event_id?: string; issue_id?: string; problem?: string }[]): string[] {
@@ -49,6 +49,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     render: (d) =>
       [
         `${plural(d.events_checked, 'event')} checked, ${d.events_valid} valid, ${d.corrupt_count} corrupt`,
+        ...(d.behind_wal ? [yellow(`the WAL has ${plural(d.behind_wal, 'more event')} that the store does not hold yet (the next command that can write the store takes them; \`grit doctor\` says why it has not)`)] : []),
         ...renderProblems(d.errors),
         ...(d.errors.length ? [dim('the store is a cache: `grit rebuild` restores it from the WAL')] : []),
       ].join('\n'),
@@ -58,7 +59,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     toArgs: () => ({}),
     render: (d) =>
       [
-        `${plural(d.events_checked, 'event')} in the WAL: ${plural(d.signatures_checked, 'signature')} checked, ${d.signatures_valid} valid, ` +
+        `${recordsCounted(d.events_checked, d.copies)} in the WAL: ${plural(d.signatures_checked, 'signature')} checked, ${d.signatures_valid} valid, ` +
           `${d.unverified} unverifiable (unknown key), ${plural(d.error_count, 'error')} ${dim(`(policy ${d.policy}, ${plural(d.known_keys, 'known key')})`)}`,
         ...renderProblems(d.errors),
       ].join('\n'),
@@ -68,7 +69,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     toArgs: () => ({}),
     render: (d) =>
       d.created
-        ? `wrote ${d.snapshot_ref}: ${plural(d.event_count, 'event')} up to ${d.wal_head.slice(0, 12)}`
+        ? `wrote ${d.snapshot_ref}: ${recordsCounted(d.event_count, d.copies)} up to ${d.wal_head.slice(0, 12)}`
         : `${d.snapshot_ref} already covers the WAL head ${d.wal_head.slice(0, 12)}`,
   },
   'snapshot:gc': {

@@ -146,14 +146,15 @@ export const intRangeText = (range: IntRange): string => (range.max === undefine
 
 /**
  * An integer in `range`; numeric text is accepted too (the CLI passes flags as it got them). Only
- * digits count as numeric text: `""`, `1e2` or `0x2` are refused here rather than becoming 0, 100
+ * digits count as numeric text (no surrounding spaces): `""`, `1e2` or `0x2` are refused here rather than becoming 0, 100
  * or 2 on the way, so every entry point (the CLI's fast path and oclif, the daemon, MCP, the API)
  * reads a value the same way and refuses it in the same words, naming the range.
  */
 export function optInt(args: Args, key: string, range: IntRange): number | undefined {
   const v = args[key];
   if (v === undefined || v === null) return undefined;
-  const digits = typeof v === 'string' && /^-?\d+$/.test(v.trim());
+  // Not trimmed: " 5" is refused, as GRIT_DRAIN_TIMEOUT (envSeconds) refuses it, rather than read two ways.
+  const digits = typeof v === 'string' && /^-?\d+$/.test(v);
   const n = digits ? Number(v) : v;
   const max = range.max ?? Number.MAX_SAFE_INTEGER;
   if (typeof n === 'number' && Number.isSafeInteger(n) && n >= range.min && n <= max) return n;
@@ -162,5 +163,5 @@ export function optInt(args: Args, key: string, range: IntRange): number | undef
   // 2^53 and beyond: "0 or more" would read as if it were allowed.
   const message = range.max === undefined && typeof n === 'number' && n > max ? `${flag} is too large: at most ${max}` : `${flag} must be ${allowed}`;
   const example = range.example ?? range.default ?? Math.max(range.min, 1);
-  throw invalidArgs(message, { field: key, value: v, min: range.min, max }, `give ${flag} a whole number from ${range.min} to ${max} in digits only (no sign, unit or exponent), for example ${flag} ${example}`);
+  throw invalidArgs(message, { field: key, value: v, min: range.min, max }, `give ${flag} ${allowed}${range.max === undefined ? ',' : ''} in digits only (no sign, space, unit or exponent), for example ${flag} ${example}`);
 }

@@ -21,7 +21,7 @@ import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
 import { findCycles, graphOfEvents } from '../core/deps.js';
 import { describeCycle, removeCommand } from '../core/dep-text.js';
 import { GritError } from '../core/errors.js';
-import type { Event } from '../core/event.js';
+import { extraCopies, type Event } from '../core/event.js';
 import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';
 import { readOwnSigningKey, signingKeyPath } from '../core/signing.js';
 import { isEmptyStore, Store, type StoreMeta } from '../core/store.js';
@@ -237,13 +237,15 @@ async function checkWal(s: State): Promise<Finding> {
       s.walCommits = commits;
       s.walEvents = commits.flatMap((c) => c.events);
       base = ok('wal_ref', `refs/grit/wal: ${plural(commits.length, 'commit')}, ${plural(s.walEvents.length, 'event')}, linear and valid`);
-      const copies = s.walEvents.length - new Set(s.walEvents.map((e) => toHex(e.event_id))).size;
+      const copies = extraCopies(s.walEvents);
       if (copies > 0) {
-        // Harmless (the store keeps each event once), but not what grit writes: say where it came from.
+        // Harmless (the store keeps each event once): say where copies come from.
         base = {
           id: 'wal_ref',
           status: 'warn',
-          message: `${base.message}, but ${plural(copies, 'event')} of them ${copies === 1 ? 'is a copy' : 'are copies'} of one before (a commit copied or re-parented by a tool other than grit)`,
+          message:
+            `${base.message}, but ${copies === 1 ? '1 of them is a further copy' : `${copies} of them are further copies`} of an event before ` +
+            '(an event written twice, each copy with its own signature, or a commit copied or re-parented by a tool other than grit)',
           plan: 'nothing to repair: each event counts once in the store and in sync; the WAL is append-only, so the copies stay',
         };
       }

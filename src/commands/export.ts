@@ -7,8 +7,10 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { diskFullError } from '../core/disk-full.js';
+import { letSignalsIn, removeOnSignal } from '../core/remove-on-signal.js';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type Event } from '../core/event.js';
@@ -23,6 +25,7 @@ import { SINCE_MS } from './ranges.js';
 import { worktreeRoot, type ContextOptions, type OutputSink, type RepoContext } from './context.js';
 import { plural } from '../core/plural.js';
 import { visibleDeep } from '../core/terminal-safe.js';
+import { exportTempName } from './temp-files.js';
 
 export type ExportFormat = 'json' | 'md' | 'csv';
 const EXT: Record<ExportFormat, string> = { json: 'json', md: 'md', csv: 'csv' };
@@ -52,10 +55,23 @@ function logKeyOfEvent(snapshot: StoreSnapshot, id: Uint8Array): Buffer | null {
   return null;
 }
 
-function parseSince(snapshot: StoreSnapshot, raw: string | undefined): KeyFilter | null {
+/**
+ * Text that starts with a date that exists: Date.parse reads 2025-02-30 as March 2, so the day is
+ * checked against its month (by the calendar, not by the parsed time, which an offset may move).
+ */
+function isCalendarDate(s: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
+  if (!m) return false;
+  const [y, month, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const date = new Date(0);
+  date.setUTCFullYear(y, month - 1, d); // Date.UTC would take years 0-99 as 1900-1999
+  return date.getUTCFullYear() === y && date.getUTCMonth() === month - 1 && date.getUTCDate() === d;
+}
+
+function parseSince(snapshot: StoreSnapshot, s: string | undefined): KeyFilter | null {
   // An empty --since is refused below, not taken as none: `--since "$LAST"` unset is not "all".
-  if (raw === undefined) return null;
-  const s = raw.trim();
+  // Not trimmed: a number with spaces around it is refused (args.ts `optInt`), and so is the rest.
+  if (s === undefined) return null;
   if (/^[0-9a-f]{64}$/i.test(s)) {
     const anchor = logKeyOfEvent(snapshot, fromHex(s, 32)!);
     if (!anchor) {
@@ -69,9 +85,9 @@ function parseSince(snapshot: StoreSnapshot, raw: string | undefined): KeyFilter
   let ts: number;
   // Digits are a timestamp, refused beyond 2^53 - 1 rather than rounded to another one.
   if (/^\d+$/.test(s)) ts = optInt({ since: s }, 'since', SINCE_MS)!;
-  else if (/^\d{4}-\d{2}-\d{2}/.test(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
+  else if (isCalendarDate(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
   else {
-    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, `for example --since 2025-01-01, or a timestamp from 0 to ${Number.MAX_SAFE_INTEGER} such as --since ${SINCE_MS.example}`);
+    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, `for example --since 2025-01-01, or a unix ms timestamp (a whole number, 0 or more) such as --since ${SINCE_MS.example}`);
   }
   return (key) => logKeyTs(key) > ts;
 }
@@ -202,10 +218,17 @@ function* toCsv(issues: Iterable<Issue>): Generator<string> {
 
 function defaultOutput(root: string, format: ExportFormat): string {
   const dir = join(root, '.grit');
-  mkdirSync(dir, { recursive: true });
   const ignore = join(dir, '.gitignore');
-  // Not left empty by a full disk: an empty one would stay, ignoring nothing.
-  if (!existsSync(ignore)) writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
+  let made: string[] = [];
+  try {
+    made = makeParents(dir);
+    // Not left empty by a full disk: an empty one would stay, ignoring nothing.
+    if (!existsSync(ignore)) writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
+  } catch (err) {
+    const error = writeError(ignore, err); // while its directory is there to tell the free space of
+    removeEmpty(made);
+    throw error;
+  }
   return join(dir, `export.${EXT[format]}`);
 }
 
@@ -219,13 +242,17 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   // One snapshot for the counts and the records: what is counted is what is written.
   return ctx.withSnapshot(async (snapshot, inMemory) => {
     const sel = select(snapshot, since);
-    if (!inMemory || !stdout || path !== STDOUT) return writeExport(sel, format, path, stdout);
+    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, stdout);
     // A store that cannot catch up (a full disk) is read in a transaction that ends at the first
     // await: the export is read whole before it (as `content`: writeExport does not await
-    // without `stdout`), then written.
-    const { content, ...result } = await writeExport(sel, format, path);
-    stdout.begin(result);
-    await stdout.write(content!);
+    // without `stdout` for standard output), then written.
+    const { content, ...result } = await writeExport(sel, format, STDOUT);
+    if (path !== STDOUT) {
+      await writeFile(path, [content!]);
+      return { ...result, output_path: path };
+    }
+    stdout!.begin(result);
+    await stdout!.write(content!);
     return result;
   });
 }
@@ -248,7 +275,7 @@ async function writeExport(sel: Selection, format: ExportFormat, path: string, s
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count, issue_count });
   try {
     if (path !== STDOUT) {
-      writeFile(path, inPieces(body));
+      await writeFile(path, inPieces(body));
       return result(path);
     }
     // Through a daemon (or the API) the export travels in the reply, which is one message.
@@ -277,14 +304,23 @@ function* inPieces(parts: Iterable<string>): Generator<string> {
   if (piece) yield piece;
 }
 
-/** Written beside the target and renamed over it: a reader never sees half an export. */
-function writeFile(path: string, pieces: Iterable<string>): void {
-  const tmp = `${path}.${process.pid}.tmp`;
+/**
+ * Written beside the target, under a name only grit's exports have (temp-files.ts), and renamed
+ * over it: a reader never sees half an export. Interrupted (Ctrl-C, SIGTERM), it removes the
+ * temporary before the process ends; killed (-9), it leaves it to `doctor --fix`.
+ */
+async function writeFile(path: string, pieces: Iterable<string>): Promise<void> {
+  const tmp = join(dirname(path), exportTempName(basename(path), process.pid));
+  let made: string[] = [];
   let fd: number | null = null;
+  const keepOnSignal = removeOnSignal(tmp);
   try {
-    makeParents(dirname(path));
+    made = makeParents(dirname(path));
     fd = openSync(tmp, 'w');
-    for (const piece of pieces) writeFully(fd, Buffer.from(piece));
+    for (const piece of pieces) {
+      writeFully(fd, Buffer.from(piece));
+      await letSignalsIn();
+    }
     closeSync(fd);
     fd = null;
     renameSync(tmp, path);
@@ -292,9 +328,18 @@ function writeFile(path: string, pieces: Iterable<string>): void {
     if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
     // The pieces are read from the store as they are written: its errors (a damaged record) are its own.
-    if (err instanceof GritError) throw err;
-    throw new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
+    const error = err instanceof GritError ? err : writeError(path, err);
+    removeEmpty(made);
+    throw error;
+  } finally {
+    keepOnSignal();
   }
+}
+
+/** The io_error for a failed write of `path`: a full disk said as such (as for the store), naming it. */
+function writeError(path: string, err: unknown): GritError {
+  const full = diskFullError(dirname(path), path, err, `free space on that disk, or export elsewhere (\`--output <path>\` on another disk, \`-o -\` for standard output)`);
+  return full ?? new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
 }
 
 /**
@@ -327,12 +372,34 @@ function outputPath(root: string, cwd: string, output: string): string {
 }
 
 /**
- * `mkdir -p` one level at a time from the nearest directory that exists. Not node's recursive
- * mkdir: on Node 20 it loops forever under /proc (`/proc/self/x/y`), which would hang the command
- * and, in a daemon, every later request of its actor; a plain mkdir there fails with ENOENT.
+ * `mkdir -p` one level at a time from the nearest directory that exists; returns the directories
+ * it made (none left behind when it fails). Not node's recursive mkdir: on Node 20 it loops
+ * forever under /proc (`/proc/self/x/y`), which would hang the command and, in a daemon, every
+ * later request of its actor; a plain mkdir there fails with ENOENT.
  */
-function makeParents(dir: string): void {
+function makeParents(dir: string): string[] {
   const missing: string[] = [];
   for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
-  for (const d of missing) mkdirSync(d);
+  const made: string[] = [];
+  try {
+    for (const d of missing) {
+      mkdirSync(d);
+      made.push(d);
+    }
+  } catch (err) {
+    removeEmpty(made);
+    throw err;
+  }
+  return made;
+}
+
+/** Removes the directories `makeParents` made, deepest first, where they are still empty: a failed export leaves none. */
+function removeEmpty(made: string[]): void {
+  for (const d of [...made].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (another writer's), or gone: what is above it stays too
+    }
+  }
 }

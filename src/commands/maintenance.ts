@@ -8,7 +8,7 @@ import { storeFile } from '../core/store-file.js';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
-import { eventFromRecord, type Event } from '../core/event.js';
+import { eventFromRecord, extraCopies, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
@@ -292,6 +292,8 @@ export interface SnapshotResult {
   event_count: number;
   /** False when the newest snapshot already covered the WAL head (no new ref was written). */
   created: boolean;
+  /** Of `event_count`, the records that are further copies of an event (only when a new snapshot holds some). */
+  copies?: number;
 }
 
 /**
@@ -329,7 +331,9 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
   const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...events.byKey.values()], head, ctx.actorId);
   // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
   recordVerdict(ctx.repo.commonDir, commit, 'made');
-  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true };
+  const copies = extraCopies(events.byKey.values());
+  // `event_count` counts records (a snapshot holds every copy): `copies` says how many are further copies.
+  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true, ...(copies ? { copies } : {}) };
 }
 
 /**
@@ -660,9 +664,33 @@ export function checkStore(store: RepoContext['store']): DbCheck {
   return { events_checked: checked, events_valid: valid, corrupt_count: corruptEvents + corruptRows, errors };
 }
 
-export async function dbCheck(ctx: RepoContext): Promise<DbCheck> {
+/**
+ * `db check`: the store's check, and `behind_wal` (beyond SPEC §6): how many events the WAL has
+ * past the commit the store was built up to, which the store does not hold (a full disk kept it
+ * from catching up, or no command ran since the WAL moved); null when that cannot be told (the
+ * store's head is off the WAL's chain, or the WAL cannot be read: `doctor` says which).
+ */
+export async function dbCheck(ctx: RepoContext): Promise<DbCheck & { behind_wal: number | null }> {
   await loadFastHash(); // every stored event id is recomputed
-  return checkStore(ctx.store);
+  const check = checkStore(ctx.store);
+  return { ...check, behind_wal: await eventsBehindWal(ctx, ctx.store.getMeta().wal_head) };
+}
+
+async function eventsBehindWal(ctx: RepoContext, storeHead: string | null): Promise<number | null> {
+  try {
+    const head = await ctx.wal.head();
+    if (head === null || head === storeHead) return 0;
+    // walkWal would walk the whole chain from a head off it.
+    if (storeHead !== null && !(await ctx.wal.isAncestor(storeHead, head))) return null;
+    let n = 0;
+    await walkWal(ctx, storeHead, head, 'reading WAL', (chunks) => {
+      for (const c of chunks) n += decodeWalChunk(c).events.length;
+      return true;
+    });
+    return n;
+  } catch {
+    return null;
+  }
 }
 
 /** Reads every event of the WAL (the canonical log), or reports why it cannot. */
@@ -691,7 +719,10 @@ export async function readAllWalEvents(ctx: RepoContext): Promise<{ events: Even
 export async function dbVerify(ctx: RepoContext): Promise<VerifyReport & { policy: string; known_keys: number }> {
   const { events, error } = await readAllWalEvents(ctx);
   const keys = loadKeyring(ctx.repo.gritDir, ctx.actor);
-  const report = verifyEvents(events, keys);
+  const report: VerifyReport & { copies?: number } = verifyEvents(events, keys);
+  const copies = extraCopies(events);
+  // `events_checked` counts every copy (each has its own signature): `copies` says how many are further copies.
+  if (copies) report.copies = copies;
   if (error) {
     report.errors.unshift({ problem: 'wal_error', message: error });
     report.error_count = report.errors.length;

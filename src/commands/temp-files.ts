@@ -5,8 +5,8 @@
  * being made). git's own gc removes git's temporary files, not these; `doctor` lists them and
  * `doctor --fix` deletes them.
  */
-import { readdirSync, rmSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { RepoPaths } from '../git/repo.js';
 import { actorsDir } from './actors.js';
 import { STAGED_ACTOR } from './new-actor.js';
@@ -16,6 +16,13 @@ import { pidAlive } from '../core/pid-alive.js';
 const OBJECT_TMP = /^tmp_(?:obj|pack|idx)_grit_(\d+)_[0-9a-f]+$/;
 /** Files replaced by rename (configs, the daemon's lease, the unsynced marker): `<name>.<pid>[.<ms>].tmp`. */
 export const RENAME_TMP = /\.(\d+)(?:\.\d+)?\.tmp$/;
+/**
+ * Exports (export.ts): `.<name>.grit-<pid>.tmp` beside the target, a name no user's file is
+ * likely to have. Found only in each worktree's `.grit/`, where exports go by default: one
+ * written with `--output` elsewhere could be anywhere (docs/operations.md).
+ */
+const EXPORT_TMP = /^\..+\.grit-(\d+)\.tmp$/;
+export const exportTempName = (name: string, pid: number): string => `.${name}.grit-${pid}.tmp`;
 /**
  * A writer in another pid namespace (a container sharing the repository) has a pid that looks
  * dead from here: a file it is still writing keeps being modified, so only files left alone this
@@ -76,7 +83,30 @@ export function leftTempFiles(repo: RepoPaths, now = Date.now()): LeftTempFile[]
     // no actors yet
   }
   for (const id of ids) scan(join(actors, id), RENAME_TMP, now, out);
+  for (const root of worktreeRoots(repo)) scan(join(root, '.grit'), EXPORT_TMP, now, out);
   return out;
+}
+
+/** The working trees of the repository: this one, the main one and each linked one git lists in `<commonDir>/worktrees/`. */
+function worktreeRoots(repo: RepoPaths): Set<string> {
+  const roots = new Set([repo.root]);
+  if (basename(repo.commonDir) === '.git') roots.add(dirname(repo.commonDir));
+  const linked = join(repo.commonDir, 'worktrees');
+  let names: string[] = [];
+  try {
+    names = readdirSync(linked);
+  } catch {
+    // no linked worktrees
+  }
+  for (const name of names) {
+    try {
+      // `gitdir` names the worktree's `.git` file.
+      roots.add(dirname(readFileSync(join(linked, name, 'gitdir'), 'utf8').trim()));
+    } catch {
+      // being added or removed
+    }
+  }
+  return roots;
 }
 
 /** Deletes the files `leftTempFiles` finds now (a file whose writer came back to life is kept). */

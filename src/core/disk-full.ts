@@ -32,9 +32,10 @@ function freeBytes(dir: string): number | null {
   }
 }
 
-const CATCH_UP_LATER = 'free space on that disk: nothing written is lost (the WAL has it), and the next command catches the store up';
+/** What to do about a full disk that a store write met. */
+const STORE_SUGGESTION = 'free space on that disk: nothing written is lost (the WAL has it), and the next command catches the store up';
 
-function fullDisk(dir: string, path: string, errno: string, free: number | null, suggestion = CATCH_UP_LATER): GritError {
+function fullDisk(dir: string, path: string, errno: string, free: number | null, suggestion = STORE_SUGGESTION): GritError {
   const quota = errno === 'EDQUOT' ? ' for this user (its disk quota is used up)' : '';
   return new GritError('io_error', `the disk holding ${dir} is full${quota} (${free ?? 'unknown'} bytes free)`, {
     details: { path, errno, free_bytes: free, disk_full: true },
@@ -45,7 +46,8 @@ function fullDisk(dir: string, path: string, errno: string, free: number | null,
 /**
  * The io_error for a write to `path`, in `dir`, that failed with `err` because the disk holding
  * `dir` is full (ENOSPC, EDQUOT, or LMDB's EIO with next to nothing free), or null. Its suggestion
- * is to free space, after which the next command catches the store up; or `suggestion`.
+ * is to free space, after which the next command catches the store up; `suggestion` says what to
+ * do for a file that is not the store's.
  */
 export function diskFullError(dir: string, path: string, err: unknown, suggestion?: string): GritError | null {
   const errno = errnoOf(err);

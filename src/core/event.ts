@@ -252,3 +252,17 @@ export function eventFromRecord(
   }
   return event;
 }
+
+/**
+ * How many of `events` (WAL records) are further copies of an event before them: one id held by
+ * more than one record (docs/wal.md, "Two copies of one event").
+ */
+export function extraCopies(events: Iterable<Event>): number {
+  const ids = new Set<string>();
+  let records = 0;
+  for (const e of events) {
+    records++;
+    ids.add(toHex(e.event_id));
+  }
+  return records - ids.size;
+}

@@ -161,15 +161,20 @@ export function admitEvents(policy: SignaturePolicy, ring: () => Keyring, events
   if (keys === null) return { events, problems: [], refused: false };
   const problems: SignatureProblem[] = [];
   const kept: Event[] = [];
+  const validIds = new Set<string>();
   for (const e of events) {
     const status = keys.status(e);
+    if (status === 'valid') validIds.add(toHex(e.event_id));
     if (isProblem(status)) {
       problems.push(describeProblem(e, status));
       if (policy === 'reject') continue;
     }
     kept.push(e);
   }
-  return { events: policy === 'reject' ? kept : events, problems, refused: policy === 'reject' };
+  if (policy === 'reject') return { events: kept, problems, refused: true };
+  // A bad copy of an event that comes with a valid copy is not what is applied: the store keeps
+  // the valid one (copyOrder), so only events whose every copy here is bad are reported.
+  return { events, problems: problems.filter((p) => !validIds.has(p.event_id)), refused: false };
 }
 
 export function reportAdmitted(r: AdmitResult): void {

@@ -44,11 +44,13 @@ test('number flags: a value out of range, not a number, huge or fractional is in
   const huge = String(2 ** 53 + 1); // 9007199254740993: a double rounds it to 2^53
   // Each flag, the values it refuses (all: none of them may start a daemon or write), and its range as the hint names it.
   const flags: { line: string[]; flag: string; bad: string[]; range: RegExp }[] = [
-    { line: ['context', 'query', 'x'], flag: '--limit', bad: ['-1', '0', 'ten', '1e309', huge, '1.5', '10001'], range: /from 1 to 10000/ },
-    { line: ['snapshot', 'gc'], flag: '--keep', bad: ['-1', 'ten', '1e309', huge, '1.5'], range: /from 0 to 9007199254740991/ },
-    { line: ['daemon', 'start'], flag: '--idle-timeout', bad: ['-1', 'ten', '1e309', huge, '1.5'], range: /from 0 to 999999999/ },
-    { line: ['daemon', 'start'], flag: '--worker-idle-timeout', bad: ['-1', 'ten', '1e309', huge, '1.5'], range: /from 0 to 999999999/ },
-    { line: ['export', '-o', '-'], flag: '--since', bad: ['-1', 'ten', '1e309', huge, '1.5'], range: /from 0 to 9007199254740991/ },
+    // Spaces around digits are refused as GRIT_DRAIN_TIMEOUT refuses them; no upper end is "0 or more", not 2^53 - 1.
+    { line: ['context', 'query', 'x'], flag: '--limit', bad: ['-1', '0', 'ten', '1e309', huge, '1.5', '10001', ' 5', '5 '], range: /from 1 to 10000/ },
+    { line: ['snapshot', 'gc'], flag: '--keep', bad: ['-1', 'ten', '1e309', huge, '1.5', ' 5'], range: /a whole number, 0 or more, in digits/ },
+    { line: ['daemon', 'start'], flag: '--idle-timeout', bad: ['-1', 'ten', '1e309', huge, '1.5', ' 5', '5\t'], range: /from 0 to 999999999/ },
+    { line: ['daemon', 'start'], flag: '--worker-idle-timeout', bad: ['-1', 'ten', '1e309', huge, '1.5', ' 5'], range: /from 0 to 999999999/ },
+    // A date that does not exist is refused, not rolled over into the next month.
+    { line: ['export', '-o', '-'], flag: '--since', bad: ['-1', 'ten', '1e309', huge, '1.5', ' 5', '2025-02-30', '2025-04-31T00:00:00Z', '2023-02-29'], range: /a whole number, 0 or more/ },
     // A duration, fractional ones included (1.5 is 1.5 s): only its range is refused.
     { line: ['lock', 'acquire', '--local', '--resource', 'repo:'], flag: '--ttl', bad: ['-1', '0', 'ten', '1e309', huge], range: /from 1s to 30d/ },
   ];

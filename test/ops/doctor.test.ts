@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 
 const IDS = ['git_repo', 'wal_ref', 'actor_config', 'actor_dirs', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs', 'temp_files'];
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
@@ -144,6 +144,10 @@ test('stale lock files: old ref locks and dead-process locks are removed by --fi
 
 test('temporary files of killed writers: listed, deleted by --fix; a live writer\'s and a recently written one are kept', () => {
   const { repo, actor } = populated();
+  // Exports' are found in every worktree's .grit/, where exports go by default.
+  git(repo, 'commit', '-q', '--allow-empty', '-m', 'base');
+  const linked = join(tempDir(), 'linked');
+  git(repo, 'worktree', 'add', '-q', linked);
   const dead = deadPid();
   const old = new Date(Date.now() - 120_000);
   const put = (path: string, age: Date | null) => {
@@ -154,23 +158,26 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
   };
   const gone = [
     put(join(repo, `.git/objects/pack/tmp_pack_grit_${dead}_a1b2c3d4e5f6`), old),
-    put(join(repo, `.git/objects/pack/tmp_idx_grit_${dead}_a1b2c3d4e5f6`), old),
     put(join(repo, `.git/objects/3f/tmp_obj_grit_${dead}_0a0b0c0d0e0f`), old),
     put(join(actor.data_dir, `daemon.lock.${dead}.1796400000000.tmp`), old),
+    put(join(repo, '.grit', `.export.json.grit-${dead}.tmp`), old),
+    put(join(linked, '.grit', `.x.csv.grit-${dead}.tmp`), old),
   ];
   const kept = [
     put(join(repo, `.git/objects/pack/tmp_pack_grit_${process.pid}_ffffffffffff`), old),
     put(join(repo, `.git/objects/pack/tmp_pack_grit_${dead}_eeeeeeeeeeee`), null),
     put(join(repo, '.git/objects/pack/tmp_pack_12345'), old),
+    put(join(repo, '.grit', `export.json.${dead}.tmp`), old), // a user's name, not grit's
+    put(join(linked, '.grit', `.export.json.grit-${process.pid}.tmp`), old),
   ];
   const d = check(gritDoctor(repo), 'temp_files');
   assert.equal(d.status, 'warn');
-  assert.match(d.message, /^4 temporary files \(28 bytes\) left by writers that were killed: /);
+  assert.match(d.message, /^5 temporary files \(35 bytes\) left by writers that were killed: /);
   for (const f of gone) assert.ok(d.message.includes(f), `${f} in ${d.message}`);
   for (const f of kept) assert.ok(!d.message.includes(f), `${f} not in ${d.message}`);
 
   const fixed = gritDoctor(repo, ['--fix']);
-  assert.deepEqual(fixed.applied, ['deleted 4 temporary files left by killed writers']);
+  assert.deepEqual(fixed.applied, ['deleted 5 temporary files left by killed writers']);
   assert.equal(check(fixed, 'temp_files').status, 'ok');
   for (const f of gone) assert.ok(!existsSync(f), f);
   for (const f of kept) assert.ok(existsSync(f), f);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvField, PIECE_CHARS } from '../../src/commands/export.js';
 import { RepoContext, type OutputSink, type WriteItem } from '../../src/commands/context.js';
@@ -11,7 +11,7 @@ import { compareBytes } from '../../src/core/hex.js';
 import { newIssueId } from '../../src/core/ids.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritDoctor, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 
 function scene() {
   const repo = tempRepo();
@@ -70,10 +70,15 @@ test('export --since: a timestamp keeps later events, an event id keeps the even
   assert.deepEqual(later.events.map((e: any) => e.event_id).sort(), [mark.event_id, after.events[0].event_id].sort());
   assert.deepEqual(later.issues.map((i: any) => i.issue_id), [a, b].sort());
   assert.equal(gritOk(repo, ['export', '--since', '99999999999999']).event_count, 0);
+  // Dates that exist (a leap day, an offset that moves the time into the day before) are read; others refused.
+  assert.equal(gritOk(repo, ['export', '--since', '2024-02-29', '-o', '-', '--json']).event_count, all.meta.event_count);
+  assert.equal(gritOk(repo, ['export', '--since', '2099-03-01T00:30:00+02:00', '-o', '-', '--json']).event_count, 0);
 
-  const bad = grit(repo, ['export', '--since', 'yesterday', '--json']);
-  assert.equal(bad.code, 2);
-  assert.equal(bad.json.error.code, 'invalid_args');
+  for (const since of ['yesterday', '2025-02-30', '2025-13-01', ' 2024-02-29']) {
+    const bad = grit(repo, ['export', '--since', since, '--json']);
+    assert.equal(bad.code, 2, since);
+    assert.equal(bad.json.error.code, 'invalid_args', since);
+  }
   const missing = grit(repo, ['export', '--since', 'ab'.repeat(32), '--json']);
   assert.equal(missing.code, 3);
   assert.equal(missing.json.error.code, 'not_found');
@@ -335,14 +340,13 @@ test('export reads the store once, as it was when it began: a write made while i
   assert.equal(JSON.parse(await exportText(repo)).meta.event_count, doc.meta.event_count + 1, 'the next export has it');
 });
 
-test('export holds a record at a time, not the store: 24 MiB of comments export in every format under a 24 MiB heap', { timeout: 300_000 }, async () => {
+/** A repository of `batches` × 24 issues with two 64 KiB comments each: an export of 2 MiB a batch. */
+async function repoOfBigComments(batches: number): Promise<string> {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
-  // 192 issues of two 64 KiB comments each: held whole (the events, and the issues that repeat
-  // their comments), the export needs twice the heap it is given; a record at a time, a fraction.
   const ctx = RepoContext.open({ cwd: repo });
   try {
-    for (let batch = 0; batch < 8; batch++) {
+    for (let batch = 0; batch < batches; batch++) {
       const items: WriteItem[] = [];
       for (let n = 0; n < 24; n++) {
         const issue_id = newIssueId();
@@ -355,6 +359,13 @@ test('export holds a record at a time, not the store: 24 MiB of comments export 
     ctx.wal.objects.close();
     await ctx.close();
   }
+  return repo;
+}
+
+test('export holds a record at a time, not the store: 24 MiB of comments export in every format under a 24 MiB heap', { timeout: 300_000 }, async () => {
+  // 192 issues of two 64 KiB comments each: held whole (the events, and the issues that repeat
+  // their comments), the export needs twice the heap it is given; a record at a time, a fraction.
+  const repo = await repoOfBigComments(8);
   const dir = tempDir();
   const env = { NODE_OPTIONS: '--max-old-space-size=24' };
   for (const format of ['json', 'md', 'csv']) {
@@ -376,4 +387,39 @@ test('export holds a record at a time, not the store: 24 MiB of comments export 
   }
   assert.ok(statSync(file).size > 48 << 20, 'every comment, in its event and in its issue');
   assert.equal(JSON.parse(readFileSync(file, 'utf8')).events.length, 576);
+});
+
+/** `grit export --no-daemon` (args), sent `signal` once its temporary file has data; how it ended, and that file's path. */
+async function interruptedExport(repo: string, args: string[], signal: NodeJS.Signals): Promise<{ signal: NodeJS.Signals | null; tmp: string }> {
+  const child = spawn(process.execPath, [GRIT_BIN, 'export', '--no-daemon', ...args], { cwd: repo, env: { ...process.env, GRIT_NO_DAEMON: '1' }, stdio: 'ignore' });
+  const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
+  const tmp = join(repo, '.grit', `.export.json.grit-${child.pid}.tmp`);
+  for (;;) {
+    if ((statSync(tmp, { throwIfNoEntry: false })?.size ?? 0) > 0) break;
+    assert.equal(child.exitCode, null, 'the export ended before it could be interrupted');
+    await new Promise((resolve) => setTimeout(resolve, 2));
+  }
+  child.kill(signal);
+  return { signal: await ended, tmp };
+}
+
+test('an interrupted export: Ctrl-C and SIGTERM remove its temporary file and end by the signal (exit 130, 143); after kill -9 doctor finds it and --fix deletes it', { timeout: 180_000 }, async () => {
+  const repo = await repoOfBigComments(4);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    const r = await interruptedExport(repo, [], signal);
+    assert.equal(r.signal, signal, 'ended by the signal, as the shell reports it (128 + its number)');
+    assert.deepEqual(readdirSync(join(repo, '.grit')).filter((n) => n !== '.gitignore'), [], `${signal}: a temporary file or an export left`);
+  }
+  const killed = await interruptedExport(repo, [], 'SIGKILL');
+  assert.equal(killed.signal, 'SIGKILL');
+  assert.ok(existsSync(killed.tmp));
+  // Left alone a while (a writer in another pid namespace keeps its file changing).
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(killed.tmp, old, old);
+  const temp = gritDoctor(repo).checks.find((c: any) => c.id === 'temp_files');
+  assert.equal(temp.status, 'warn');
+  assert.ok(temp.message.includes(killed.tmp), temp.message);
+  gritDoctor(repo, ['--fix']);
+  assert.ok(!existsSync(killed.tmp));
+  assert.equal(gritOk(repo, ['export']).event_count, 288, 'an export after it is whole');
 });

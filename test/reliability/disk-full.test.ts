@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, type GritResult } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
@@ -199,16 +199,36 @@ function storeCheck(repo: string, env: NodeJS.ProcessEnv): { status: string; mes
   return gritDoctor(repo, [], { env }).checks.find((c: any) => c.id === 'store_integrity');
 }
 
-/** With no room at all, commands that make files fail without leaving them empty behind: a new actor's, an export's `.gitignore`. */
-function leavesNothingEmpty(repo: string, filler: number): void {
+/**
+ * With no room at all, commands that make files fail without leaving them empty behind: a new
+ * actor's; an export's `.gitignore`, temporary file or `.grit/`, locally and through `daemonEnv`'s
+ * daemon, saying the disk is full for the file it could not write.
+ */
+function leavesNothingEmpty(repo: string, filler: number, daemonEnv: NodeJS.ProcessEnv): void {
   fillLeaving(filler, 0);
   const gritDir = join(repo, '.git', 'grit');
   const actors = readdirSync(join(gritDir, 'actors'));
   assert.equal(grit(repo, ['actor', 'init', '--label', 'no-room', '--json']).json?.error?.code, 'io_error');
   assert.deepEqual(readdirSync(join(gritDir, 'actors')), actors, 'an actor directory left empty');
   assert.deepEqual(readdirSync(gritDir).filter((n) => n.endsWith('.tmp')), []);
-  assert.equal(grit(repo, ['export', '--format', 'json', '--json']).json?.error?.code, 'io_error');
-  assert.ok(!existsSync(join(repo, '.grit', '.gitignore')), 'an empty .gitignore, which would stay and ignore nothing');
+  const exports: [string[], string][] = [
+    [[], join(repo, '.grit', '.gitignore')],
+    [['-o', '.grit/x.json'], join(repo, '.grit', 'x.json')],
+    [['-o', 'x.json'], join(repo, 'x.json')],
+  ];
+  for (const env of [{}, daemonEnv]) {
+    for (const [args, file] of exports) {
+      const what = `export ${args.join(' ')}${env === daemonEnv ? ' through the daemon' : ''}`;
+      const r = grit(repo, ['export', '--format', 'json', ...args, '--json'], { env });
+      assert.equal(r.json?.error?.code, 'io_error', `${what}: ${r.stdout}${r.stderr}`);
+      assert.match(r.json.error.message, new RegExp(`^${diskFull(dirname(file))}$`), what);
+      assert.equal(r.json.error.details.path, file, what);
+      assert.equal(r.json.error.details.disk_full, true, what);
+      assert.match(r.json.error.details.suggestion, /^free space on that disk, or export elsewhere/, what);
+      assert.ok(!existsSync(join(repo, '.grit')), `${what}: left a .grit/ (an empty .gitignore would stay and ignore nothing)`);
+      assert.deepEqual(readdirSync(repo).filter((n) => n.includes('.tmp')), [], `${what}: left a temporary file`);
+    }
+  }
 }
 
 test('a full disk (small tmpfs): a read answers with the events its store cannot take, saying the disk is full; a write is refused; nothing is left behind; alike through a daemon', { timeout: 120_000 }, async (t) => {
@@ -249,15 +269,20 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
         assert.match(write.json.error.message, new RegExp(`^${diskFull(actorDir)}$`), label);
         assert.equal(write.json.error.details.disk_full, true);
         assert.equal(walHead(repo), head, `${label}: a refused write moved the WAL`);
+        // `db check` checks the store as it is, and says what it lacks.
+        const checked = grit(repo, ['db', 'check', '--json'], { env });
+        assert.deepEqual([checked.code, checked.json?.data?.behind_wal], [0, 1], `${label}: ${checked.stdout}${checked.stderr}`);
+        assert.match(grit(repo, ['db', 'check'], { env }).stdout, /\nthe WAL has 1 more event that the store does not hold yet/, label);
         assert.doesNotMatch(list.stderr + show.stderr + write.stderr, /\n\s+at /, 'stack trace');
         assert.deepEqual(leftInActorDir(actorDir), [], label);
-        if (label === 'local') leavesNothingEmpty(repo, filler);
+        if (label === 'local') leavesNothingEmpty(repo, filler, daemon.env);
 
         ftruncateSync(filler, 0);
         assert.match(storeCheck(repo, env).message, /; behind the WAL; the next command catches up$/, label);
         const caughtUp = grit(repo, ['issue', 'list', '--json'], { env });
         assert.equal(caughtUp.stderr, '', `${label}: the store did not catch up once there was room`);
         assert.deepEqual(caughtUp.json.data, list.json.data);
+        assert.equal(gritOk(repo, ['db', 'check'], { env }).behind_wal, 0, label);
       }
     } finally {
       await daemon.stop();

@@ -189,6 +189,16 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   setSignaturePolicy(keyed, 'reject');
   gritOk(plain, ['init', '--no-agents-md']);
   for (const c of clones) assert.equal(gritOk(c, ['sync']).pulled, c === writer ? 0 : 2);
+  // Commands that count records say how many are copies (docs/wal.md, "Two copies of one event").
+  assert.match(grit(writer, ['db', 'verify']).stdout, /^3 events \(2 distinct, 1 a further copy\) in the WAL: 3 signatures checked, 2 valid/);
+  assert.equal(gritOk(writer, ['db', 'verify']).copies, 1);
+  const walRef = gritDoctor(writer).checks.find((c: { id: string }) => c.id === 'wal_ref');
+  assert.match(walRef.message, /3 events, .*but 1 of them is a further copy of an event before \(an event written twice, each copy with its own signature, or a commit copied/);
+  // The writer knows its key: its store keeps the valid copy, so a rebuild applied no bad signature and says none.
+  const rebuilt = grit(writer, ['rebuild', '--json']);
+  assert.equal(rebuilt.json.data.event_count, 2);
+  assert.doesNotMatch(rebuilt.stderr, /bad or missing signature/);
+  assert.equal(grit(keyed, ['db', 'verify', '--json']).json.data.copies, 1);
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
   const sigKept = (clone: string) => state(clone).exported.events.find((e: { event_id: string }) => e.event_id === toHex(good.event_id)).sig;
   const fetched = (clone: string) => {
@@ -200,7 +210,7 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   // Written where the bad copy is kept, used where the good one is (under reject: a snapshot with
   // only the bad copy would lose the issue there).
   const fromPlain = gritOk(plain, ['snapshot']);
-  assert.deepEqual([fromPlain.created, fromPlain.wal_head, fromPlain.event_count], [true, head, 3], 'each copy is an event of the snapshot');
+  assert.deepEqual([fromPlain.created, fromPlain.wal_head, fromPlain.event_count, fromPlain.copies], [true, head, 3, 1], 'each copy is an event of the snapshot');
   git(plain, 'push', '-q', 'origin', fromPlain.snapshot_ref);
   for (const c of [keyed, writer]) {
     fetched(c);
@@ -214,12 +224,13 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   // And the other way: written where the good copy is kept, used where the bad one is.
   gritOk(writer, ['issue', 'create', '--title', 'two']);
   gritOk(writer, ['sync']);
-  const fromWriter = gritOk(writer, ['snapshot']);
-  assert.equal(fromWriter.event_count, 4);
-  git(writer, 'push', '-q', 'origin', fromWriter.snapshot_ref);
+  const fromWriter = grit(writer, ['snapshot']).stdout;
+  assert.match(fromWriter, /^wrote (refs\/grit\/snapshots\/\S+): 4 events \(3 distinct, 1 a further copy\) up to /);
+  const fromWriterRef = /^wrote (\S+):/.exec(fromWriter)![1];
+  git(writer, 'push', '-q', 'origin', fromWriterRef);
   for (const c of [plain, keyed]) {
     fetched(c);
-    assert.equal(rebuildsAgree(c, fromWriter.snapshot_ref), 3);
+    assert.equal(rebuildsAgree(c, fromWriterRef), 3);
   }
   assert.equal(sigKept(plain), toHex(bad.sig!));
   assert.equal(sigKept(keyed), toHex(good.sig!));
