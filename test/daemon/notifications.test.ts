@@ -9,12 +9,7 @@ import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { GritClient } from '../../src/protocol/client.js';
 import type { Notification } from '../../src/protocol/notifications.js';
-import { sleep } from '../transport/_helpers.js';
-
-async function until(cond: () => boolean, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond() && Date.now() < deadline) await sleep(20);
-}
+import { until } from '../helpers/wait.js';
 
 test('writes, syncs, locks and snapshots are published; kinds can be selected', async () => {
   const daemon = await startDaemon();
@@ -41,8 +36,7 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
       return w;
     });
     const [watcher, everything] = watchers.map((w) => w.child);
-    await until(() => watchers.every((w) => w.ready));
-    assert.ok(watchers.every((w) => w.ready), '`grit watch` subscribed');
+    await until('`grit watch` subscribed', () => watchers.every((w) => w.ready));
 
     const client = await daemon.client();
     const other = tempRepo();
@@ -55,7 +49,7 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
     await client.request('Snapshot', {}, target);
     await client.issueList({}, target); // reads publish nothing
     const lines = (w: { out: string }) => w.out.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Notification);
-    await until(() => all.length >= 5 && lines(watchers[0]).length >= 4 && lines(watchers[1]).length >= 5);
+    await until('the notifications', () => all.length >= 5 && lines(watchers[0]).length >= 4 && lines(watchers[1]).length >= 5);
 
     assert.equal(all.shift()?.repo_root, other);
     assert.deepEqual(all.map((n) => n.kind), ['EventApplied', 'LockChanged', 'WalSynced', 'SnapshotCreated']);

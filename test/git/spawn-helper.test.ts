@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
 import { startSpawnHelper, useSpawnHelper } from '../../src/git/spawn-helper.js';
@@ -9,19 +9,13 @@ import { runGit, updateRefs } from '../../src/git/transport.js';
 import { DAEMON_BIN, listening, startDaemon } from '../helpers/daemon.js';
 import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
 import { git, tempDir, tempRepo } from '../helpers/repo.js';
+import { until } from '../helpers/wait.js';
 
 /** The pid of the process that spawned git: a shell alias reads git's parent from /proc. */
 async function gitParent(gitDir: string): Promise<number> {
   const r = await runGit(gitDir, ['-c', 'alias.parent=!cut -d" " -f4 /proc/$PPID/stat', 'parent']);
   assert.equal(r.code, 0, r.stderr);
   return Number(r.stdout.trim());
-}
-
-async function until(ok: () => boolean | Promise<boolean>): Promise<void> {
-  for (let i = 0; !(await ok()); i++) {
-    if (i > 200) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 test('a spawn helper runs git for this thread, with the same results; without one, or once it is gone, git is spawned here', async () => {
@@ -37,8 +31,8 @@ test('a spawn helper runs git for this thread, with the same results; without on
   const helper = startSpawnHelper(socket);
   try {
     // Listening, not merely bound: between the two a connection is refused, and git is spawned here.
-    await until(() => listening(socket));
-    await until(async () => (statSync(socket).mode & 0o777) === 0o600); // as the daemon's own sockets
+    await until('the helper listening', () => listening(socket));
+    await until('its socket 0600', async () => (statSync(socket).mode & 0o777) === 0o600); // as the daemon's own sockets
     useSpawnHelper(socket);
     const parent = await gitParent(gitDir);
     assert.ok(parent > 0 && parent !== process.pid, `git was spawned by ${parent}, not by the helper`);
@@ -67,12 +61,15 @@ test('a spawn helper runs git for this thread, with the same results; without on
     assert.match((failures[0] as GritError).message, /^cannot run git: .*ENOENT/);
 
     // A request the helper was running when it stopped fails; it is not run a second time here.
-    const slow = runGit(gitDir, ['-c', 'alias.slow=!sleep 0.5', 'slow']);
-    await new Promise((r) => setTimeout(r, 100));
+    // Stopped once git runs (not after a fixed delay, which on a loaded machine may come before
+    // the helper has the request, or after git is done).
+    const running = join(tempDir(), 'running');
+    const slow = runGit(gitDir, ['-c', `alias.slow=!touch ${running} && sleep 5`, 'slow']);
+    await until('git running through the helper', () => existsSync(running));
     helper.stop();
     await assert.rejects(slow, (err: unknown) => err instanceof GritError && err.code === 'git_error' && /helper stopped/.test(err.message));
     // The helper is gone (once its process is: until then it may still take a connection): git is spawned here again.
-    await until(async () => !(await listening(socket)));
+    await until('the helper gone', async () => !(await listening(socket)));
     assert.equal(await gitParent(gitDir), process.pid);
     useSpawnHelper(join(tempDir(), 'never-started.sock'));
     assert.equal(await gitParent(gitDir), process.pid);
@@ -85,17 +82,17 @@ test('a spawn helper runs git for this thread, with the same results; without on
 test("a daemon starts its spawn helper, which does not outlive it, even killed", async () => {
   const daemon = await startDaemon();
   const socket = gitSpawnerPath(daemon.env, daemon.child!.pid);
-  await until(() => listening(socket));
+  await until("the daemon's helper listening", () => listening(socket));
   daemon.child!.kill('SIGKILL');
   await daemon.exited;
-  await until(async () => !(await listening(socket))); // else: the helper outlived its daemon
+  await until('the helper going with its daemon', async () => !(await listening(socket)));
 });
 
 test("grit-daemon started again, as each of a burst of CLIs does, leaves the running daemon's spawn helper alone", async () => {
   const daemon = await startDaemon();
   try {
     const socket = gitSpawnerPath(daemon.env, daemon.child!.pid);
-    await until(() => listening(socket));
+    await until("the daemon's helper listening", () => listening(socket));
     const { ino } = statSync(socket);
     const again = await Promise.all(Array.from({ length: 3 }, () => runDaemon(daemon.env)));
     for (const r of again) assert.deepEqual(r, { code: 0, stderr: `grit-daemon: a daemon is already listening on ${daemon.endpoint}\n` });

@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { RepServer, ReqClient, TransportError } from '../../src/protocol/transport/index.js';
 import { runDir, rawConnect, closedWithin, sleep, spHandshake, frame } from './_helpers.js';
+import { until, WAIT_MS } from '../helpers/wait.js';
 
 const REQ = 0x30;
 const PUB = 0x20;
@@ -44,12 +45,12 @@ for (const kind of ['ipc', 'tcp'] as const) {
       rd.cleanup();
     });
 
-    /** A fresh client and the long-lived one both still get answers. */
+    /** A fresh client and the long-lived one both still get answers (the timeouts bound a hang, not a speed). */
     async function assertServes(): Promise<void> {
-      const c = await ReqClient.connect(url, { connectTimeoutMs: 2_000 });
-      assert.equal((await c.request(Buffer.from('ping'), { timeoutMs: 2_000 })).toString(), 're:ping');
+      const c = await ReqClient.connect(url, { connectTimeoutMs: WAIT_MS });
+      assert.equal((await c.request(Buffer.from('ping'), { timeoutMs: WAIT_MS })).toString(), 're:ping');
       c.close();
-      assert.equal((await steady.request(Buffer.from('still'), { timeoutMs: 2_000 })).toString(), 're:still');
+      assert.equal((await steady.request(Buffer.from('still'), { timeoutMs: WAIT_MS })).toString(), 're:still');
     }
 
     async function lastDropCode(): Promise<string | undefined> {
@@ -160,19 +161,21 @@ for (const kind of ['ipc', 'tcp'] as const) {
       s.destroy();
     });
 
+    // What the storm costs is measured in CPU time: the wall clock would measure the machine's load
+    // too (this server and its clients share this process, so that is all of it).
     test('1,000 connections opened and dropped quickly; memory stays bounded', async () => {
-      const t0 = Date.now();
+      const cpu0 = process.cpuUsage();
       for (let batch = 0; batch < 20; batch++) {
         await Promise.all(
           Array.from({ length: 50 }, async (_, i) => {
             let s: Socket;
-            for (let tries = 0; ; tries++) {
+            for (const deadline = Date.now() + WAIT_MS; ; ) {
               try {
                 s = await rawConnect(url);
                 break;
               } catch (e) {
-                // a full unix-socket accept backlog answers EAGAIN: back off briefly
-                if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || tries > 50) throw e;
+                // a full unix-socket accept backlog answers EAGAIN until the server accepts: back off briefly
+                if ((e as NodeJS.ErrnoException).code !== 'EAGAIN' || Date.now() > deadline) throw e;
                 await sleep(5);
               }
             }
@@ -186,13 +189,13 @@ for (const kind of ['ipc', 'tcp'] as const) {
         );
       }
       // every hostile connection is gone from the server's table
-      for (let i = 0; i < 100 && srv.connectionCount > 1; i++) await sleep(20);
-      assert.equal(srv.connectionCount, 1, 'only the steady client remains');
+      await until(() => `only the steady client remaining (${srv.connectionCount} connections)`, () => srv.connectionCount === 1);
       await assertServes();
       if (global.gc) global.gc();
       const grown = (process.memoryUsage().rss - rss0) / 1024 / 1024;
       assert.ok(grown < 100, `rss grew by ${grown.toFixed(1)} MB`);
-      assert.ok(Date.now() - t0 < 8_000);
+      const { user, system } = process.cpuUsage(cpu0);
+      assert.ok(user + system < 4_000_000, `the storm took ${((user + system) / 1e6).toFixed(1)} s of CPU`);
     });
   });
 }

@@ -2,7 +2,8 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { PubServer, SubClient, RepServer, TransportError } from '../../src/protocol/transport/index.js';
-import { runDir, sleep } from './_helpers.js';
+import { runDir } from './_helpers.js';
+import { until } from '../helpers/wait.js';
 
 const rd = runDir();
 after(() => rd.cleanup());
@@ -18,10 +19,9 @@ for (const kind of ['ipc', 'tcp'] as const) {
       all.on('message', (m: Buffer) => got.all.push(m.toString()));
       issues.on('message', (m: Buffer) => got.issues.push(m.toString()));
       none.on('message', (m: Buffer) => got.none.push(m.toString()));
-      for (let i = 0; i < 50 && pub.subscriberCount < 3; i++) await sleep(10);
-      assert.equal(pub.subscriberCount, 3);
+      await until(() => `3 subscribers (${pub.subscriberCount})`, () => pub.subscriberCount === 3);
       for (const m of ['issue.1', 'actor.x', 'issue.2', 'iss']) assert.equal(pub.publish(Buffer.from(m)), 3);
-      await sleep(50);
+      await until('the messages delivered', () => got.all.length >= 4 && got.issues.length >= 2);
       assert.deepEqual(got.all, ['issue.1', 'actor.x', 'issue.2', 'iss']);
       assert.deepEqual(got.issues, ['issue.1', 'issue.2']);
       assert.deepEqual(got.none, []);
@@ -29,7 +29,7 @@ for (const kind of ['ipc', 'tcp'] as const) {
       issues.subscribe('actor.');
       pub.publish(Buffer.from('actor.y'));
       pub.publish(Buffer.from('issue.3'));
-      await sleep(50);
+      await until('the messages delivered', () => got.all.length >= 6 && got.issues.length >= 3);
       assert.deepEqual(got.issues, ['issue.1', 'issue.2', 'actor.y']);
       assert.throws(() => pub.publish(Buffer.alloc(5 * 1024 * 1024)), (e: unknown) => e instanceof TransportError && e.code === 'too_large');
       for (const c of [all, issues, none]) c.close();
