@@ -85,7 +85,7 @@ test('a write from a linked worktree is published with that worktree as its repo
     const client = await daemon.client();
     // The main worktree's request starts the actor's worker.
     for (const repoRoot of [main, linked]) await client.issueCreate({ title: repoRoot }, { repoRoot });
-    await until(() => seen.length >= 2);
+    await until('both notifications', () => seen.length >= 2);
     const { workers } = (await client.status()) as { workers: unknown[] };
     client.close();
     watch.close();
