@@ -5,17 +5,18 @@
  * remote's ref is the point of serialization: a lock is taken by a fast-forward-only push, and a
  * rejected push means somebody else changed it first.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { opendirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LockPolicy } from '../core/config.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
+import { LOCK_PREFIX, lockRefName, lockResources, mayHoldLock } from './lock-resources.js';
 import type { ObjectStore } from './objects.js';
-import { casRef, deleteRef, listRefs, readRef } from './refs.js';
+import { casRef, deleteRef, listRefNames, listRefs, readRef, readRefs } from './refs.js';
 import { fetchGrit, pushRefs, trackingPrefix, updateRefs } from './transport.js';
 
-export const LOCK_PREFIX = 'refs/grit/locks/';
+export { LOCK_PREFIX, lockRefName } from './lock-resources.js';
 export const DEFAULT_TTL_MS = 5 * 60_000;
 export const MAX_TTL_MS = 30 * 24 * 3600_000;
 
@@ -84,10 +85,6 @@ export function normalizeResource(input: string): string {
     return `issue:${id}`;
   }
   throw invalidArgs(`unknown lock resource ${JSON.stringify(input)}: use repo:, path:<path> or issue:<id>`, { resource: input }, RESOURCE_HINT);
-}
-
-export function lockRefName(resource: string): string {
-  return LOCK_PREFIX + createHash('sha256').update(resource, 'utf8').digest('hex').slice(0, 16);
 }
 
 /** Whether a lock on `outer` holds all of `inner`: `repo:` everything, a path itself and what is below it. */
@@ -224,34 +221,53 @@ export async function readLocks(gitDir: string, objects: ObjectStore): Promise<L
     if ('problem' in read) scan.unreadable.push(read);
     else scan.locks.push(read);
   }
+  lockResources(gitDir).learn(scan.locks.map((l) => l.resource));
   return scan;
 }
 
 /**
- * The locks (live or not) that may overlap one of `resources`. Only `repo:` and the same issue
- * overlap an `issue:`, and those are found by name, so a write to issues or an issue lock reads
- * two or three refs however many locks there are; a `path:` or `repo:` may overlap locks below
- * it, which only a scan of all lock refs finds (each lock commit parsed once a process: parsedLocks).
+ * The locks (live or not) that may overlap one of `resources`, reading only the refs that can.
+ * Only `repo:` and the same issue overlap an `issue:`, and those are found by name, so a write to
+ * issues or an issue lock reads two or three refs however many locks there are. A `path:` or
+ * `repo:` may overlap locks below it, which no name gives: the lock refs are listed (names only)
+ * and each one's resource told by its name (lock-resources.ts), so only the overlapping ones and
+ * those never met before are read (each lock commit parsed once a process: parsedLocks).
  */
 export async function locksOverlapping(gitDir: string, objects: ObjectStore, resources: readonly string[]): Promise<LockRef[]> {
-  const byName = resources.every((r) => r.startsWith('issue:'));
-  let found: LockRef[];
-  if (byName) {
-    const now = Date.now();
-    found = [];
-    for (const ref of new Set(['repo:', ...resources].map(lockRefName))) {
-      const oid = await readRef(gitDir, ref);
-      const read = oid ? judgeLockRef(objects, ref, oid, now) : null;
-      if (read && !('problem' in read)) found.push(read);
-    }
-  } else found = (await readLocks(gitDir, objects)).locks;
+  const known = lockResources(gitDir);
+  let refs: Iterable<string>;
+  if (resources.every((r) => r.startsWith('issue:'))) refs = new Set(['repo:', ...resources].map(lockRefName));
+  else {
+    const names = listRefNames(gitDir, LOCK_PREFIX);
+    known.compact(names);
+    refs = [...names].filter((ref) => {
+      const resource = known.resourceOf(ref);
+      return mayHoldLock(ref) && (resource === undefined || resources.some((r) => overlaps(resource, r)));
+    });
+  }
+  const now = Date.now();
+  const found: LockRef[] = [];
+  for (const [ref, oid] of readRefs(gitDir, refs)) {
+    const read = judgeLockRef(objects, ref, oid, now);
+    if (!('problem' in read)) found.push(read);
+  }
+  known.learn(found.filter((l) => known.resourceOf(l.ref) === undefined).map((l) => l.resource));
   return found.filter((l) => resources.some((r) => overlaps(l.resource, r))).sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
 }
 
-/** Cheap test for "are there any lock refs at all": one readdir, plus a scan of packed-refs if there is one. */
+/**
+ * Cheap test for "are there any lock refs at all": the first entry of their directory (not all of
+ * them: a write that reads two lock refs by name should not list hundreds), plus a scan of
+ * packed-refs if there is one.
+ */
 export function hasLockRefs(gitDir: string): boolean {
   try {
-    if (readdirSync(join(gitDir, LOCK_PREFIX)).length > 0) return true;
+    const dir = opendirSync(join(gitDir, LOCK_PREFIX), { bufferSize: 1 });
+    try {
+      if (dir.readSync() !== null) return true;
+    } finally {
+      dir.closeSync();
+    }
   } catch {
     /* no directory: no loose lock refs */
   }
@@ -441,6 +457,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttlMs = DEFAULT_TTL_MS): Promise<Lock> {
   const ref = lockRefName(resource);
+  // So that no later look at the locks reads this one's ref just to learn what it is for.
+  lockResources(env.gitDir).learn([resource]);
   for (let attempt = 0; attempt < MAX_LOCK_ATTEMPTS; attempt++) {
     if (env.remote === null) {
       const oid = await readRef(env.gitDir, ref);

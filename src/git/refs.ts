@@ -116,13 +116,9 @@ export async function readRef(gitDir: string, ref: string): Promise<string | nul
   return readPacked(gitDir).get(ref) ?? null;
 }
 
-/**
- * Refs under `prefix` (e.g. `refs/grit/locks/`), loose and packed, a loose ref winning over a
- * packed one of the same name; sorted by name. Lock files and unreadable loose refs are skipped.
- */
-export async function listRefs(gitDir: string, prefix: string): Promise<RefEntry[]> {
-  const found = new Map<string, string>();
-  for (const [ref, oid] of readPacked(gitDir)) if (ref.startsWith(prefix)) found.set(ref, oid);
+/** The loose ref files under `prefix`, by full name (lock files aside), without reading them. */
+function looseRefNames(gitDir: string, prefix: string): string[] {
+  const names: string[] = [];
   // Walk the directory that holds the prefix, then filter by the full prefix.
   const base = prefix.endsWith('/') ? prefix.slice(0, -1) : dirname(prefix);
   const walk = (rel: string): void => {
@@ -134,20 +130,62 @@ export async function listRefs(gitDir: string, prefix: string): Promise<RefEntry
     }
     for (const e of entries) {
       const child = rel ? `${rel}/${e.name}` : e.name;
-      if (e.isDirectory()) {
-        walk(child);
-      } else if (e.isFile() && !e.name.endsWith('.lock') && child.startsWith(prefix)) {
-        try {
-          const oid = readLoose(gitDir, child);
-          if (oid) found.set(child, oid);
-        } catch {
-          /* a broken loose ref: git ignores it too (with a warning) */
-        }
-      }
+      if (e.isDirectory()) walk(child);
+      else if (e.isFile() && !e.name.endsWith('.lock') && child.startsWith(prefix)) names.push(child);
     }
   };
   if (base && base !== '.') walk(base);
+  return names;
+}
+
+/**
+ * The object ids of `refs`, packed-refs read at most once for them all (readRef reads it for each
+ * ref that is not loose, and after `git gc` packs them that is every one). A ref that does not
+ * exist, or whose loose file holds no object id (as listRefs skips it), is left out.
+ */
+export function readRefs(gitDir: string, refs: Iterable<string>): Map<string, string> {
+  const out = new Map<string, string>();
+  let packed: Map<string, string> | undefined;
+  for (const ref of refs) {
+    checkRefName(ref);
+    let oid: string | null | undefined;
+    try {
+      oid = readLoose(gitDir, ref);
+    } catch {
+      continue; // a broken loose ref: git ignores it too (with a warning)
+    }
+    if (oid === undefined) oid = (packed ??= readPacked(gitDir)).get(ref);
+    if (oid) out.set(ref, oid);
+  }
+  return out;
+}
+
+/**
+ * Refs under `prefix` (e.g. `refs/grit/locks/`), loose and packed, a loose ref winning over a
+ * packed one of the same name; sorted by name. Lock files and unreadable loose refs are skipped.
+ */
+export async function listRefs(gitDir: string, prefix: string): Promise<RefEntry[]> {
+  const found = new Map<string, string>();
+  for (const [ref, oid] of readPacked(gitDir)) if (ref.startsWith(prefix)) found.set(ref, oid);
+  for (const ref of looseRefNames(gitDir, prefix)) {
+    try {
+      const oid = readLoose(gitDir, ref);
+      if (oid) found.set(ref, oid);
+    } catch {
+      /* a broken loose ref: git ignores it too (with a warning) */
+    }
+  }
   return [...found.entries()].map(([ref, oid]) => ({ ref, oid })).sort((a, b) => (a.ref < b.ref ? -1 : a.ref > b.ref ? 1 : 0));
+}
+
+/**
+ * The names of the refs under `prefix`, loose and packed, unsorted, without reading a loose ref:
+ * a readdir, plus packed-refs when there is one. A name may turn out to hold no object id.
+ */
+export function listRefNames(gitDir: string, prefix: string): Set<string> {
+  const names = new Set(looseRefNames(gitDir, prefix));
+  for (const ref of readPacked(gitDir).keys()) if (ref.startsWith(prefix)) names.add(ref);
+  return names;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { casRef, deleteRef, listRefs, readRef, STALE_LOCK_MS } from '../../src/git/refs.js';
+import { casRef, deleteRef, listRefNames, listRefs, readRef, readRefs, STALE_LOCK_MS } from '../../src/git/refs.js';
 import { git, gitRun, isGritError, tempRepo } from './_util.js';
 
 /** Three commits made by git, to point refs at. */
@@ -38,6 +38,12 @@ test('readRef and listRefs: loose, packed, loose winning, symbolic, absent', asy
     { ref: 'refs/grit/locks/22', oid: c },
     { ref: 'refs/grit/locks/33', oid: a },
   ]);
+  // The names alone, from the directory and packed-refs: 11 only packed, 22 in both, 33 only loose.
+  assert.deepEqual([...listRefNames(gitDir, 'refs/grit/locks/')].sort(), ['refs/grit/locks/11', 'refs/grit/locks/22', 'refs/grit/locks/33']);
+  writeFileSync(join(gitDir, 'refs/grit/locks/55'), 'not an object id\n');
+  const many = readRefs(gitDir, ['refs/grit/locks/11', 'refs/grit/locks/22', 'refs/grit/locks/33', 'refs/grit/locks/55', 'refs/grit/locks/66', 'refs/grit/wal']);
+  assert.deepEqual(Object.fromEntries(many), { 'refs/grit/locks/11': a, 'refs/grit/locks/22': c, 'refs/grit/locks/33': a, 'refs/grit/wal': a }, 'a broken and an absent ref left out');
+  rmSync(join(gitDir, 'refs/grit/locks/55'));
   assert.deepEqual(await listRefs(gitDir, 'refs/grit/snapshots/'), []);
   assert.deepEqual((await listRefs(gitDir, 'refs/grit/')).map((r) => r.ref), [
     'refs/grit/locks/11',

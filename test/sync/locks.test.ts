@@ -1,13 +1,26 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocal } from '../../src/commands/run.js';
 import { fromHex } from '../../src/core/hex.js';
-import { checkLocks, encodeLock, lockRefName, MAX_TTL_MS, normalizeResource, overlaps, parseTtl, readLocks, writeLockCommit, type Lock } from '../../src/git/locks.js';
+import { LockResources } from '../../src/git/lock-resources.js';
+import {
+  checkLocks,
+  encodeLock,
+  lockRefName,
+  locksOverlapping,
+  MAX_TTL_MS,
+  normalizeResource,
+  overlaps,
+  parseTtl,
+  readLocks,
+  writeLockCommit,
+  type Lock,
+} from '../../src/git/locks.js';
 import { ObjectStore, type ReadOptions } from '../../src/git/objects.js';
-import { casRef } from '../../src/git/refs.js';
+import { casRef, deleteRef, readRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
 import { network, refs, setLockPolicy } from './_helpers.js';
@@ -357,20 +370,33 @@ class CountingStore extends ObjectStore {
   }
 }
 
-test('lock reads: a lock commit is parsed once a process; an issue write reads only the refs that can overlap it', { timeout: 60_000 }, async () => {
+/**
+ * Writes a live lock of `owner` on `resource` as another process or clone would (its ref moved
+ * directly, as a sync or a plain git fetch moves it), on top of the lock there if any.
+ */
+async function putLock(gitDir: string, writer: ObjectStore, resource: string, owner: string): Promise<void> {
+  const ref = lockRefName(resource);
+  const current = await readRef(gitDir, ref);
+  const lock: Lock = { resource, owner, nonce: 'n'.repeat(32), expires_unix_ms: Date.now() + 3_600_000 };
+  assert.ok(await casRef(gitDir, ref, current, writeLockCommit(writer, lock, current)));
+}
+
+/**
+ * A repository with grit set up (`me` its actor), another owner and an issue id to lock, and a
+ * second object store to write locks with: written as lock commands write them, but not read by
+ * the store under test yet.
+ */
+function lockScene() {
   const repo = tempRepo();
-  const me = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const me: string = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
   const gitDir = join(repo, '.git');
-  const other = 'b'.repeat(32);
-  const issue = 'c'.repeat(32);
-  // Written as lock commands write them, but not read by this process yet.
-  const writer = new ObjectStore(gitDir);
-  const put = async (resource: string) => {
-    const lock: Lock = { resource, owner: other, nonce: 'n'.repeat(32), expires_unix_ms: Date.now() + 3_600_000 };
-    assert.ok(await casRef(gitDir, lockRefName(resource), null, writeLockCommit(writer, lock, null)));
-  };
-  for (let i = 0; i < 100; i++) await put(`path:src/f${i}`);
-  await put(`issue:${issue}`);
+  return { repo, me, gitDir, other: 'b'.repeat(32), issue: 'c'.repeat(32), writer: new ObjectStore(gitDir) };
+}
+
+test('lock reads: a lock commit is parsed once a process; an issue write reads only the refs that can overlap it', { timeout: 60_000 }, async () => {
+  const { me, gitDir, other, issue, writer } = lockScene();
+  for (let i = 0; i < 100; i++) await putLock(gitDir, writer, `path:src/f${i}`, other);
+  await putLock(gitDir, writer, `issue:${issue}`, other);
 
   const objects = new CountingStore(gitDir);
   const ctx = { repo: { commonDir: gitDir }, actorId: me, config: { lock_policy: 'warn' as const }, wal: { objects } };
@@ -383,6 +409,105 @@ test('lock reads: a lock commit is parsed once a process; an issue write reads o
   assert.equal(objects.reads, 3 + 300, 'each path lock read once, the issue lock not again');
   assert.equal((await readLocks(gitDir, objects)).locks.length, 101);
   assert.equal(objects.reads, 303, 'the second look parses nothing');
+});
+
+test('a path: lock among hundreds: every ancestor and descendant is found, packed or loose, also those that come after the index', { timeout: 90_000 }, async () => {
+  const { repo, me, gitDir, other, issue, writer } = lockScene();
+  for (let i = 0; i < 150; i++) await putLock(gitDir, writer, `path:src/d${i % 10}/f${i}.ts`, other);
+  git(repo, 'pack-refs', '--all', '--prune'); // half of them only in packed-refs, as after a git gc
+  for (let i = 150; i < 300; i++) await putLock(gitDir, writer, `path:src/d${i % 10}/f${i}.ts`, other);
+  for (const r of ['path:src', 'path:src/d3', 'path:lib/deep/er/x', 'path:srcx', `issue:${issue}`]) await putLock(gitDir, writer, r, other);
+
+  const objects = new ObjectStore(gitDir);
+  const queries = [
+    ['path:src/d3/f3.ts'],
+    ['path:src/d3'],
+    ['path:src/d3/f3.ts/below'],
+    ['path:lib'],
+    ['path:lib/deep/er/x/y'],
+    ['path:srcx/y'],
+    ['path:nothing/here'],
+    ['path:lib/deep', `issue:${issue}`],
+    ['repo:'],
+  ];
+  const check = async (when: string) => {
+    // What the search finds is what reading every lock finds (readLocks, run after it so as not to teach it).
+    const found: string[][] = [];
+    for (const q of queries) found.push((await locksOverlapping(gitDir, objects, q)).map((l) => l.resource).sort());
+    const all = (await readLocks(gitDir, objects)).locks;
+    queries.forEach((q, i) => {
+      const expected = all.filter((l) => q.some((r) => overlaps(l.resource, r))).map((l) => l.resource).sort();
+      assert.deepEqual(found[i], expected, `${when}: ${q.join(', ')}`);
+    });
+    return found;
+  };
+  const first = await check('first look');
+  assert.equal(first[1].length, 32, 'path:src/d3: itself, path:src and its 30 files');
+  assert.deepEqual(first[3], ['path:lib/deep/er/x']);
+  assert.deepEqual(first[6], []);
+  assert.equal(first[8].length, 305);
+
+  // After this process has learnt every resource: locks come, move and go behind its back.
+  await putLock(gitDir, writer, 'path:src/d3/new/deep.ts', other);
+  await putLock(gitDir, writer, 'path:lib/deep/er/x', me);
+  await putLock(gitDir, writer, 'path:nothing/here/at/all', other);
+  assert.ok(await deleteRef(gitDir, lockRefName('path:src/d3/f13.ts')));
+  const later = await check('after locks arrived');
+  assert.ok(later[1].includes('path:src/d3/new/deep.ts') && !later[1].includes('path:src/d3/f13.ts'));
+  assert.deepEqual(later[6], ['path:nothing/here/at/all']);
+
+  // Another process, with the file of resources torn and added to, and locks it never heard of.
+  const file = join(gitDir, 'grit', 'lock-resources');
+  assert.match(readFileSync(file, 'utf8'), /^"path:src\/d3\/f3\.ts"$/m, 'the resources learnt are kept for other processes');
+  appendFileSync(file, '"path:src/d3\nnot json\n42\n"path:late"\n');
+  await putLock(gitDir, writer, 'path:late/a/b.ts', other);
+  const acquire = (resource: string) => grit(repo, ['lock', 'acquire', '--local', '--resource', resource, '--json']);
+  for (const [resource, holder] of [
+    ['path:late', 'path:late/a/b.ts'],
+    ['path:lib/deep/er/x/y/z', null],
+    ['path:nothing', 'path:nothing/here/at/all'],
+    ['path:srcx/q', 'path:srcx'],
+  ] as const) {
+    const r = acquire(resource);
+    if (holder === null) assert.equal(r.code, 0, r.stdout + r.stderr);
+    else {
+      assert.equal(r.code, 4, `${resource}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.details.lock.resource, holder);
+    }
+  }
+});
+
+test('a path: lock reads only the lock refs that can overlap it, however many others there are and change', { timeout: 60_000 }, async () => {
+  const { gitDir, other, writer } = lockScene();
+  for (let i = 0; i < 100; i++) await putLock(gitDir, writer, `path:src/f${i}`, other);
+
+  const objects = new CountingStore(gitDir);
+  assert.deepEqual(await locksOverlapping(gitDir, objects, ['path:lib/a']), []);
+  assert.equal(objects.reads, 300, 'the first look learns what each lock ref is for');
+  // Every lock renewed elsewhere: new commits this process has not parsed, under the same refs.
+  for (let i = 0; i < 100; i++) await putLock(gitDir, writer, `path:src/f${i}`, other);
+  objects.reads = 0;
+  assert.deepEqual(await locksOverlapping(gitDir, objects, ['path:lib/a']), []);
+  assert.equal(objects.reads, 0, 'no lock ref overlaps path:lib/a, and none is read');
+  assert.deepEqual((await locksOverlapping(gitDir, objects, ['path:src/f7/x.ts'])).map((l) => l.resource), ['path:src/f7']);
+  assert.equal(objects.reads, 3, 'path:src/f7 alone (commit, tree, lock.json)');
+  // Another process learns them from the file, without reading a ref.
+  assert.equal(new LockResources(gitDir).resourceOf(lockRefName('path:src/f42')), 'path:src/f42');
+});
+
+test('the file of lock resources is rewritten with the existing locks alone once it mostly holds gone ones', () => {
+  const gitDir = join(tempRepo(), '.git');
+  mkdirSync(join(gitDir, 'grit'));
+  const file = join(gitDir, 'grit', 'lock-resources');
+  writeFileSync(file, Array.from({ length: 1000 }, (_, i) => `${JSON.stringify(`path:gone/${i}`)}\n`).join(''));
+  const live = new Set([lockRefName('path:gone/1'), lockRefName('path:gone/2'), lockRefName('path:never/learnt')]);
+  new LockResources(gitDir).compact(live);
+  assert.equal(readFileSync(file, 'utf8').split('\n').length, 1000 + 1, 'not yet: 1000 lines are within 2 x 3 + 1024');
+  appendFileSync(file, '"path:gone/1"\n'.repeat(100));
+  const known = new LockResources(gitDir);
+  known.compact(live);
+  assert.equal(readFileSync(file, 'utf8'), '"path:gone/1"\n"path:gone/2"\n');
+  assert.equal(known.resourceOf(lockRefName('path:gone/7')), 'path:gone/7', 'what this process knows stays true');
 });
 
 /** A lock ref as someone else's tool may have written it: `content` as lock.json, committed at `writtenMs`. */
