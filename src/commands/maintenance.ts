@@ -11,7 +11,7 @@ import { GritError } from '../core/errors.js';
 import { eventFromRecord, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
-import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
+import { loadKeyring, Verifier, type AdmitResult, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
 import { foldIssue, type Issue } from '../core/projection.js';
 import { decodeStored } from '../core/issue-rows.js';
@@ -718,35 +718,26 @@ export async function dbCheck(ctx: RepoContext): Promise<DbCheck> {
   return checkStore(ctx.store);
 }
 
-/** Reads every event of the WAL (the canonical log), or reports why it cannot. */
-export async function readAllWalEvents(ctx: RepoContext): Promise<{ events: Event[]; commits: number; error: string | null }> {
-  const head = await ctx.wal.head();
-  if (head === null) return { events: [], commits: 0, error: null };
-  const events: Event[] = [];
-  let commits = 0;
-  try {
-    await walkWal(ctx, null, head, 'reading WAL', (chunks) => {
-      commits += chunks.length;
-      for (const c of chunks) for (const e of decodeWalChunk(c).events) events.push(e);
-      return true;
-    });
-  } catch (err) {
-    return { events, commits, error: (err as Error).message };
-  }
-  return { events, commits, error: null };
-}
-
 /**
  * Verifies every event of the WAL (not only the store: events refused under `reject` are not in
- * the store) against the known public keys. Extra fields beyond SPEC §6: `policy`, `unverified`
- * (events whose actor's key is unknown) and `known_keys`.
+ * the store) against the known public keys, as it reads them (none held); a WAL that cannot be
+ * read to its end adds a `wal_error` ahead of the rest. Extra fields beyond SPEC §6: `policy`,
+ * `unverified` (events whose actor's key is unknown) and `known_keys`.
  */
 export async function dbVerify(ctx: RepoContext): Promise<VerifyReport & { policy: string; known_keys: number }> {
-  const { events, error } = await readAllWalEvents(ctx);
   const keys = loadKeyring(ctx.repo.gritDir, ctx.actor);
-  const report = verifyEvents(events, keys);
-  if (error) {
-    report.errors.unshift({ problem: 'wal_error', message: error });
+  const verifier = new Verifier(keys);
+  const head = await ctx.wal.head();
+  const report = verifier.report;
+  try {
+    if (head !== null) {
+      await walkWal(ctx, null, head, 'reading WAL', (chunks) => {
+        for (const c of chunks) for (const e of decodeWalChunk(c).events) verifier.check(e);
+        return true;
+      });
+    }
+  } catch (err) {
+    report.errors.unshift({ problem: 'wal_error', message: (err as Error).message });
     report.error_count = report.errors.length;
   }
   return { ...report, policy: ctx.config.signature_policy, known_keys: keys.size };

@@ -215,9 +215,9 @@ export interface VerifyReport {
 }
 
 /**
- * Verifies events one at a time against the keyring, tallying a `VerifyReport`: the body of
- * `db verify` and of doctor's `signatures`, which has its WAL pass verify each event once for both
- * that report and its admission (`signature_policy = reject` keeps problems out of the store).
+ * Verifies events one at a time against the keyring as a WAL is read, tallying a `VerifyReport`:
+ * the body of `db verify` and of doctor's `signatures`, whose WAL pass verifies each event once for
+ * both that report and its admission (`signature_policy = reject` keeps problems out of the store).
  */
 export class Verifier {
   readonly report: VerifyReport = {
@@ -244,10 +244,4 @@ export class Verifier {
     r.error_count = r.errors.length;
     return true;
   }
-}
-
-export function verifyEvents(events: Iterable<Event>, keys: Keyring): VerifyReport {
-  const v = new Verifier(keys);
-  for (const e of events) v.check(e);
-  return v.report;
 }

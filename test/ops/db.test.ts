@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { gritOk, gritDoctor, tempRepo } from '../helpers/repo.js';
+import { git, gritOk, gritDoctor, tempRepo } from '../helpers/repo.js';
 
 function setConfig(repo: string, from: RegExp, to: string): void {
   const path = join(repo, '.git/grit/config.toml');
@@ -90,6 +91,26 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
   assert.ok(fixed.checks.every((x: any) => x.status === 'ok'), JSON.stringify(fixed.checks));
   assert.deepEqual(gritOk(repo, ['db', 'check']).corrupt_count, 0);
   assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, 'target title');
+});
+
+test('db verify of a WAL that cannot be read to its end: a wal_error first, the events before it verified', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md', '--generate-key']);
+  for (const title of ['a', 'b', 'c']) gritOk(repo, ['issue', 'create', '--title', title]);
+  // A copy of the head commit whose meta.json names another actor than its event's.
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const [events, meta] = git(repo, 'ls-tree', head).trim().split('\n');
+  const metaJson = { ...JSON.parse(git(repo, 'cat-file', '-p', meta.split(/\s+/)[2])), actor_id: '00'.repeat(16), prev_wal: head };
+  const stdin = (args: string[], input: string) => spawnSync('git', args, { cwd: repo, input, encoding: 'utf8' }).stdout.trim();
+  const blob = stdin(['hash-object', '-w', '--stdin'], `${JSON.stringify(metaJson)}\n`);
+  const root = stdin(['mktree'], `${events}\n100644 blob ${blob}\tmeta.json\n`);
+  const bad = git(repo, 'commit-tree', root, '-p', head, '-m', 'grit: 1 event').trim();
+  git(repo, 'update-ref', 'refs/grit/wal', bad);
+
+  const v = gritOk(repo, ['db', 'verify']);
+  assert.equal(v.errors[0].problem, 'wal_error');
+  assert.match(v.errors[0].message, new RegExp(`^WAL commit ${bad}: meta.json names actor 0{32}, but event [0-9a-f]{64} is by `));
+  assert.deepEqual([v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count], [3, 3, 3, 1]);
 });
 
 test('db verify on a WAL without keys: everything unverifiable, nothing wrong', () => {
