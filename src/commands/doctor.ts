@@ -13,16 +13,15 @@
  * remotes; for those the `plan` says what a person should do. After fixing, the checks run again
  * and report the repaired state.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
-import { findCycles, graphOfEvents } from '../core/deps.js';
+import { findCycles } from '../core/deps.js';
 import { describeCycle, removeCommand } from '../core/dep-text.js';
 import { GritError } from '../core/errors.js';
-import { extraCopies, type Event } from '../core/event.js';
-import { admitEvents, loadKeyring, verifyEvents } from '../core/integrity.js';
+import { loadKeyring, type Keyring } from '../core/integrity.js';
 import { readOwnSigningKey, signingKeyPath } from '../core/signing.js';
 import { isEmptyStore, Store, type StoreMeta } from '../core/store.js';
 import { repoIdentity, sameRepo } from '../core/repo-identity.js';
@@ -31,8 +30,9 @@ import { findRepo, type RepoPaths } from '../git/repo.js';
 import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots, unusableSnapshots } from '../git/snapshot.js';
-import { Wal, type WalCommit } from '../git/wal.js';
+import { Wal } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
+import { surveyWal, type WalSurvey } from './doctor-wal.js';
 import { findLostEvents } from './lost-events.js';
 import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
 import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
@@ -131,22 +131,33 @@ interface ProbeResult {
   failure?: string;
 }
 
-function probeStore(actorDir: string): ProbeResult {
+/**
+ * Reads the store in a child process (store-probe.ts). Doctor's own process reads the WAL
+ * meanwhile (`surveyWal`): the two share nothing, and on a second core they overlap.
+ */
+function probeStore(actorDir: string): Promise<ProbeResult> {
   const script = fileURLToPath(new URL('./store-probe.js', import.meta.url));
-  const r = spawnSync(process.execPath, [script, actorDir], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, GRIT_NO_DAEMON: '1' },
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [script, actorDir], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 120_000,
+      env: { ...process.env, GRIT_NO_DAEMON: '1' },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', (err) => resolve({ failure: err.message }));
+    child.on('close', (status, signal) => {
+      if (signal) return resolve({ failure: `reading it killed the reader (${signal})` });
+      try {
+        const out = JSON.parse(stdout.trim().split('\n').pop() ?? '');
+        resolve(out.error ? { failure: out.error } : out);
+      } catch {
+        resolve({ failure: `the reader exited with status ${status}: ${stderr.trim().split('\n')[0] ?? ''}` });
+      }
+    });
   });
-  if (r.signal) return { failure: `reading it killed the reader (${r.signal})` };
-  if (r.error) return { failure: r.error.message };
-  try {
-    const out = JSON.parse(r.stdout.trim().split('\n').pop() ?? '');
-    if (out.error) return { failure: out.error };
-    return out;
-  } catch {
-    return { failure: `the reader exited with status ${r.status}: ${r.stderr.trim().split('\n')[0] ?? ''}` };
-  }
 }
 
 // --- checks ------------------------------------------------------------------------------------
@@ -211,8 +222,10 @@ interface State {
   repo?: RepoPaths;
   wal?: Wal;
   walHead?: string | null;
-  walCommits?: WalCommit[];
-  walEvents?: Event[];
+  /** The keys signatures are checked against (the acting actor's included). */
+  keys?: Keyring;
+  /** What the one pass over the WAL found (doctor-wal.ts); absent when the WAL cannot be read. */
+  survey?: WalSurvey;
   config?: RepoConfig;
   actor?: ActorRef | null;
   probe?: ProbeResult;
@@ -220,24 +233,26 @@ interface State {
   foreignStore?: boolean;
 }
 
+const signaturePolicy = (s: State) => s.config?.signature_policy ?? DEFAULT_REPO_CONFIG.signature_policy;
+
+/** Runs after actor_config: the WAL pass checks signatures with the keys and policy that found. */
 async function checkWal(s: State): Promise<Finding> {
   const repo = s.repo!;
   s.wal = new Wal(repo.commonDir);
+  s.keys = loadKeyring(repo.gritDir, s.actor ?? undefined);
   const locks = findLocks(join(repo.commonDir, 'refs', 'grit'), true);
   const stale = locks.filter((l) => l.stale);
   const staleFixes = stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined;
   let base: Finding;
   try {
     s.walHead = await s.wal.head();
+    const survey = await surveyWal(s.wal, s.walHead, signaturePolicy(s), s.keys);
+    s.survey = survey;
     if (s.walHead === null) {
-      s.walEvents = [];
       base = ok('wal_ref', 'refs/grit/wal does not exist yet (no events)');
     } else {
-      const commits = await s.wal.readSince(null, s.walHead);
-      s.walCommits = commits;
-      s.walEvents = commits.flatMap((c) => c.events);
-      base = ok('wal_ref', `refs/grit/wal: ${plural(commits.length, 'commit')}, ${plural(s.walEvents.length, 'event')}, linear and valid`);
-      const copies = extraCopies(s.walEvents);
+      base = ok('wal_ref', `refs/grit/wal: ${plural(survey.commits.size, 'commit')}, ${plural(survey.eventCount, 'event')}, linear and valid`);
+      const copies = survey.copies;
       if (copies > 0) {
         // Harmless (the store keeps each event once): say where copies come from.
         base = {
@@ -370,7 +385,7 @@ function checkActorDirs(s: State): Finding {
     const named = loadRepoConfig(repo).default_actor;
     const defaultActor = named ? readActorDir(join(actorsDir(repo), named)) : null;
     if (named && !defaultActor) return ok('actor_dirs', 'not checked: the default actor cannot be read (see actor_config)');
-    const authors = s.walEvents ? new Set(s.walEvents.map((e) => toHex(e.actor))) : null;
+    const authors = s.survey?.authors ?? null;
     orphanCtx = { defaultActor, actingDir: s.actor?.dir ?? null, authors };
   } catch {
     return ok('actor_dirs', 'not checked: the repo config or the default actor cannot be read (see actor_config)');
@@ -422,7 +437,7 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
     key: 'rebuild',
     run: async () => {
       // Rebuilding replays the WAL: with the WAL unreadable it would only empty the store.
-      if (s.walEvents === undefined) throw new Error('the WAL cannot be read (see wal_ref): the store is not rebuilt from it');
+      if (s.survey === undefined) throw new Error('the WAL cannot be read (see wal_ref): the store is not rebuilt from it');
       // Not even a daemon of this process: the one serving `--fix` runs it in a worker that holds no lease.
       refuseIfDaemonHolds(actor.dir, 'run `grit doctor --fix` without --no-daemon (the daemon then repairs the store it serves), or `grit daemon stop` first');
       if (deleteFiles) {
@@ -440,7 +455,11 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
   };
 }
 
-async function checkStoreIntegrity(s: State): Promise<Finding> {
+/**
+ * Starts reading the acting actor's store (`probeStore`), or gives the store_integrity finding
+ * when there is none to read.
+ */
+function startStoreProbe(s: State): Promise<ProbeResult> | Finding {
   const actor = s.actor;
   if (!actor) return ok('store_integrity', 'not checked: no actor');
   const path = storeFile(actor.dir);
@@ -457,9 +476,16 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
   // A store this user may not write is not a damaged one: rebuilding it would not help either.
   const denied = writeDenied(actor.dir);
   if (denied) return { id: 'store_integrity', status: 'error', message: denied.message, plan: denied.suggestion! };
-  const probe = probeStore(actor.dir);
+  return probeStore(actor.dir);
+}
+
+async function checkStoreIntegrity(s: State, started: Promise<ProbeResult> | Finding): Promise<Finding> {
+  if (!(started instanceof Promise)) return started;
+  const actor = s.actor!;
+  const path = storeFile(actor.dir);
+  const probe = await started;
   s.probe = probe;
-  const walOk = s.walEvents !== undefined;
+  const walOk = s.survey !== undefined;
   const plan = walOk
     ? `rebuild the store from the WAL (it is a cache: delete ${path} and replay)`
     : 'repair refs/grit/wal first (see wal_ref): the store can only be rebuilt from a readable WAL';
@@ -498,12 +524,8 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
           : 'see wal_ref; the store is rebuilt once the WAL is back',
       };
     } else {
-      let onChain = false;
-      try {
-        onChain = await s.wal!.isAncestor(meta.wal_head, s.walHead);
-      } catch {
-        onChain = false;
-      }
+      // The WAL pass walked the head's whole chain: no second walk to ask.
+      const onChain = s.survey!.commits.has(meta.wal_head);
       if (!onChain) return offChain(s, actor, meta, check.events_checked, probe.issue_count ?? 0);
       relation = 'behind the WAL; the next command catches up';
     }
@@ -520,11 +542,10 @@ async function checkStoreIntegrity(s: State): Promise<Finding> {
  * events applied in memory (RepoContext.read), and writes are refused.
  */
 function cannotCatchUp(s: State, actor: ActorRef, storeHead: string | null): { message: string; plan: string } | null {
-  if (!s.walCommits) return null;
+  if (!s.survey) return null;
   const full = fullNow(actor.dir, storeFile(actor.dir));
   if (!full) return null;
-  const after = s.walCommits.findIndex((c) => c.oid === storeHead) + 1;
-  const n = s.walCommits.slice(after).reduce((sum, c) => sum + c.events.length, 0);
+  const n = s.survey.eventCount - ((storeHead && s.survey.eventsThrough.get(storeHead)) || 0);
   return {
     message:
       `the store is ${plural(n, 'event')} behind the WAL and cannot catch up: ${full.message}; ` +
@@ -555,7 +576,7 @@ async function offChain(s: State, actor: ActorRef, meta: StoreMeta, events: numb
   let store: Store | null = null;
   let lost;
   try {
-    lost = await findLostEvents(s.wal!, storeHead, s.walCommits!, () => (store = Store.open(actor.dir)).allEvents());
+    lost = await findLostEvents(s.wal!, storeHead, s.survey!, () => (store = Store.open(actor.dir)).allEvents());
   } finally {
     await (store as Store | null)?.close();
   }
@@ -615,7 +636,7 @@ function checkRebuildThreshold(s: State): Finding {
     status: 'warn',
     message: `rebuild recommended: ${advice.reason}`,
     plan: 'rebuild the store (from the newest snapshot when there is one): `grit rebuild --from-snapshot`',
-    fixes: s.walEvents !== undefined ? [rebuildFix(s, false)] : undefined,
+    fixes: s.survey !== undefined ? [rebuildFix(s, false)] : undefined,
   };
 }
 
@@ -627,12 +648,12 @@ function checkRebuildThreshold(s: State): Finding {
 async function checkSnapshots(s: State): Promise<Finding> {
   const snapshots = await listSnapshots(s.repo!.commonDir);
   if (snapshots.length === 0) return ok('snapshots', 'no snapshots');
-  if (!s.walCommits) {
+  const survey = s.survey;
+  if (s.walHead === null || !survey) {
     const why = s.walHead === null ? 'refs/grit/wal does not exist' : 'the WAL cannot be read (see wal_ref)';
     return ok('snapshots', `${plural(snapshots.length, 'snapshot')}, not checked: ${why}`);
   }
-  const onWal = new Set(s.walCommits.map((c) => c.oid));
-  const off = await unusableSnapshots(s.wal!.objects, snapshots, (walHead) => onWal.has(walHead));
+  const off = await unusableSnapshots(s.wal!.objects, snapshots, (walHead) => survey.commits.has(walHead));
   if (off.length === 0) return ok('snapshots', `${plural(snapshots.length, 'snapshot')}, each taken on this WAL`);
   return {
     id: 'snapshots',
@@ -651,10 +672,8 @@ async function checkSnapshots(s: State): Promise<Finding> {
  * are left out, as the store leaves them out.
  */
 function checkDependencyCycles(s: State): Finding {
-  if (!s.walEvents) return ok('dependency_cycles', 'not checked: the WAL cannot be read (see wal_ref)');
-  const policy = s.config?.signature_policy ?? DEFAULT_REPO_CONFIG.signature_policy;
-  const { events } = admitEvents(policy, () => loadKeyring(s.repo!.gritDir, s.actor ?? undefined), s.walEvents);
-  const graph = graphOfEvents(events);
+  if (!s.survey) return ok('dependency_cycles', 'not checked: the WAL cannot be read (see wal_ref)');
+  const graph = s.survey.deps;
   const edgeCount = graph.orderingEdges().length;
   const cycles = findCycles(graph);
   if (cycles.length === 0) {
@@ -675,11 +694,11 @@ function checkDependencyCycles(s: State): Finding {
 }
 
 function checkSignatures(s: State): Finding {
-  const policy = s.config?.signature_policy ?? DEFAULT_REPO_CONFIG.signature_policy;
+  const policy = signaturePolicy(s);
   if (policy === 'off') return ok('signatures', 'not checked: signature_policy = off');
-  if (!s.walEvents) return ok('signatures', 'not checked: the WAL cannot be read (see wal_ref)');
-  const keys = loadKeyring(s.repo!.gritDir, s.actor ?? undefined);
-  const r = verifyEvents(s.walEvents, keys);
+  if (!s.survey) return ok('signatures', 'not checked: the WAL cannot be read (see wal_ref)');
+  const keys = s.keys!;
+  const r = s.survey.signatures!;
   const tail = `${r.signatures_valid} of ${r.signatures_checked} signatures valid, ${plural(r.unverified, 'event')} from actors with unknown keys (${plural(keys.size, 'known key')}, signature_policy = ${policy})`;
   if (r.error_count === 0) return ok('signatures', tail);
   const n = r.error_count;
@@ -732,13 +751,15 @@ function checkTempFiles(s: State): Finding {
 async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   const s: State = {};
   const out: Finding[] = [];
-  const guard = async (id: string, fn: () => Finding | Promise<Finding>) => {
+  const failed = (id: string, err: unknown): Finding => ({ id, status: 'error', message: `the check itself failed: ${(err as Error).message}`, plan: null });
+  const check = async (id: string, fn: () => Finding | Promise<Finding>): Promise<Finding> => {
     try {
-      out.push(await fn());
+      return await fn();
     } catch (err) {
-      out.push({ id, status: 'error', message: `the check itself failed: ${(err as Error).message}`, plan: null });
+      return failed(id, err);
     }
   };
+  const guard = async (id: string, fn: () => Finding | Promise<Finding>) => out.push(await check(id, fn));
   try {
     s.repo = findRepo(opts.cwd);
     if (!existsSync(join(s.repo.commonDir, 'objects')) || !existsSync(join(s.repo.commonDir, 'HEAD'))) {
@@ -755,10 +776,18 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
       ? ok('git_repo', `${s.repo.root} (git dir ${s.repo.commonDir}); ${git.stdout.trim()}`)
       : { id: 'git_repo', status: 'warn', message: `${s.repo.root}: git is not on PATH (sync and snapshot gc need it)`, plan: 'install git' },
   );
-  await guard('wal_ref', () => checkWal(s));
-  await guard('actor_config', () => checkActor(s, opts));
+  // Reported in CHECK_IDS order, but actor_config runs first: the WAL pass needs its keys and
+  // policy. The store is read in a child process while this one reads the WAL.
+  const actor = await check('actor_config', () => checkActor(s, opts));
+  let store: Promise<ProbeResult> | Finding;
+  try {
+    store = startStoreProbe(s);
+  } catch (err) {
+    store = failed('store_integrity', err);
+  }
+  out.push(await check('wal_ref', () => checkWal(s)), actor);
   await guard('actor_dirs', () => checkActorDirs(s));
-  await guard('store_integrity', () => checkStoreIntegrity(s));
+  await guard('store_integrity', () => checkStoreIntegrity(s, store));
   await guard('rebuild_threshold', () => checkRebuildThreshold(s));
   await guard('snapshots', () => checkSnapshots(s));
   await guard('dependency_cycles', () => checkDependencyCycles(s));

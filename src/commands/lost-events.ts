@@ -28,37 +28,45 @@ export interface LostEvents {
 
 const idOf = (e: Event) => toHex(e.event_id);
 
+/** What the WAL holds, by id: its commits (its whole history) and their events (hex). */
+export interface WalIds {
+  commits: ReadonlySet<string>;
+  events: ReadonlySet<string>;
+}
+
+export function walIds(walCommits: readonly WalCommit[]): WalIds {
+  const events = new Set<string>();
+  for (const c of walCommits) for (const e of c.events) events.add(idOf(e));
+  return { commits: new Set(walCommits.map((c) => c.oid)), events };
+}
+
 /**
- * The events of the store (built up to `storeHead`) that the WAL whose commits are `walCommits`
- * (its whole history, oldest first) lacks. `storeEvents` is read only when the old commits are
- * gone (`git gc` pruned them) or unreadable.
+ * The events of the store (built up to `storeHead`) that the WAL holding `inWal` lacks.
+ * `storeEvents` is read only when the old commits are gone (`git gc` pruned them) or unreadable.
  */
-export async function findLostEvents(wal: Wal, storeHead: string, walCommits: readonly WalCommit[], storeEvents: () => Iterable<Event>): Promise<LostEvents> {
-  const inWal = new Set<string>();
-  for (const c of walCommits) for (const e of c.events) inWal.add(idOf(e));
+export async function findLostEvents(wal: Wal, storeHead: string, inWal: WalIds, storeEvents: () => Iterable<Event>): Promise<LostEvents> {
   let sources: ReappendSource[];
   let from: LostEvents['from'] = 'old WAL commits';
   try {
-    sources = await fromOldCommits(wal, storeHead, walCommits, inWal);
+    sources = await fromOldCommits(wal, storeHead, inWal);
   } catch {
     from = "the store's copies";
-    sources = fromStore(storeEvents, inWal);
+    sources = fromStore(storeEvents, inWal.events);
   }
   return { sources, from, count: sources.reduce((n, s) => n + s.events.length, 0) };
 }
 
 /** The old commits after the last one the WAL still has, less the events the WAL holds elsewhere. */
-async function fromOldCommits(wal: Wal, storeHead: string, walCommits: readonly WalCommit[], inWal: ReadonlySet<string>): Promise<ReappendSource[]> {
-  const onChain = new Set(walCommits.map((c) => c.oid));
+async function fromOldCommits(wal: Wal, storeHead: string, inWal: WalIds): Promise<ReappendSource[]> {
   let base: string | null = storeHead;
   try {
-    while (base !== null && !onChain.has(base)) base = wal.objects.readCommit(base).parents[0] ?? null;
+    while (base !== null && !inWal.commits.has(base)) base = wal.objects.readCommit(base).parents[0] ?? null;
   } finally {
     wal.objects.close();
   }
   const out: ReappendSource[] = [];
   for (const c of await wal.readSince(base, storeHead)) {
-    const events = c.events.filter((e) => !inWal.has(idOf(e)));
+    const events = c.events.filter((e) => !inWal.events.has(idOf(e)));
     if (events.length) out.push({ actor: c.actor, events, commit: c });
   }
   return out;
@@ -99,7 +107,7 @@ function fitting(events: Event[]): Event[][] {
  * when the WAL moved meanwhile (the caller reads it again).
  */
 export async function restoreLostEvents(ctx: RepoContext, storeHead: string, head: string, walCommits: readonly WalCommit[]): Promise<{ head: string; events: Event[] } | null> {
-  const lost = await findLostEvents(ctx.wal, storeHead, walCommits, () => ctx.store.allEvents());
+  const lost = await findLostEvents(ctx.wal, storeHead, walIds(walCommits), () => ctx.store.allEvents());
   if (lost.count === 0) return { head, events: [] };
   const tip = await ctx.wal.reappend(lost.sources, head);
   if (tip === null) return null;

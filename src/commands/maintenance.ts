@@ -8,12 +8,14 @@ import { storeFile } from '../core/store-file.js';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
-import { eventFromRecord, extraCopies, type Event } from '../core/event.js';
+import { CopyCounter, eventFromRecord, extraCopies, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
-import { loadKeyring, verifyEvents, type AdmitResult, type VerifyReport } from '../core/integrity.js';
+import { loadKeyring, Verifier, type AdmitResult, type VerifyReport } from '../core/integrity.js';
 import { progressBar } from '../core/progress.js';
 import { foldIssue, type Issue } from '../core/projection.js';
+import { decodeStored } from '../core/issue-rows.js';
+import { ISSUE_BYTES } from '../core/log-key.js';
 import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
 import { StoreFill } from '../core/store-fill.js';
 import { foldsOnHelper } from '../core/fill-folds.js';
@@ -598,22 +600,61 @@ export interface DbCheck {
  * Checks the store as it is (no refresh): every stored event decodes and its id is recomputed
  * from its content; the event count matches the store's meta; every issue's stored projection
  * equals the fold of its stored events; the dependency indexes match those projections.
+ *
+ * One read of each record: the issue rows first, then the log, whose keys start with the issue id
+ * (log-key.ts), so each issue's events are one run of it, folded as the run ends. Only the rows
+ * and one issue's events are held. Problems keep their order: events, the count, issues in id
+ * order, missing projections, indexes.
  */
 export function checkStore(store: RepoContext['store']): DbCheck {
+  const rows = readIssueRows(store);
   const errors: CheckError[] = [];
   let checked = 0;
   let valid = 0;
   const created = new Set<string>();
+  // The fold each row is compared with: of its events as `Store.issueEventsOf` reads them.
+  const mismatched = new Set<string>();
+  const folded = new Set<string>();
+  let run = null as { issue: string; events: Event[]; whole: boolean } | null;
+  const endRun = () => {
+    if (!run) return;
+    folded.add(run.issue);
+    const ids = rows.byIssue.get(run.issue);
+    // An event of the issue does not decode: reported as corrupt, its fold is not judged.
+    if (ids && run.whole) {
+      let fold: string | null = null;
+      try {
+        fold = JSON.stringify(foldIssue(run.events));
+      } catch {
+        /* not judged, as an event that does not decode */
+      }
+      if (fold !== null) for (const id of ids) if (fold !== JSON.stringify(rows.stored.get(id) ?? null)) mismatched.add(id);
+    }
+    run = null;
+  };
   for (const { key, value } of store.rawEvents()) {
     checked++;
+    const issue = key.length >= ISSUE_BYTES ? toHex(key.subarray(0, ISSUE_BYTES)) : null;
+    if (run?.issue !== issue) {
+      endRun();
+      if (issue !== null) run = { issue, events: [], whole: true };
+    }
     const keyId = eventIdOfKey(key);
+    const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
     let e: Event;
     try {
-      e = eventFromRecord(decodeStrict(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)));
+      e = eventFromRecord(decodeStrict(bytes));
     } catch (err) {
       errors.push({ problem: 'corrupt', event_id: keyId, message: (err as Error).message });
+      // What the store reads for the fold: it does not check the id.
+      try {
+        run?.events.push(decodeStored(bytes));
+      } catch {
+        if (run) run.whole = false;
+      }
       continue;
     }
+    run?.events.push(e);
     if (!keyMatches(key, e)) {
       const message = `stored under ${Buffer.from(key).toString('hex')}, not under the key of event ${toHex(e.event_id)}`;
       errors.push({ problem: 'key_mismatch', event_id: keyId, message });
@@ -622,46 +663,58 @@ export function checkStore(store: RepoContext['store']): DbCheck {
     valid++;
     if (e.kind.type === 'IssueCreated') created.add(toHex(e.issue_id));
   }
-  const corruptEvents = checked - valid;
+  endRun();
   const meta = store.getMeta();
   if (meta.event_count !== checked) {
     errors.push({ problem: 'count_mismatch', message: `the store's meta counts ${plural(meta.event_count, 'event')}, it holds ${checked}` });
   }
+  for (const row of rows.order) {
+    if (row.error) errors.push(row.error);
+    else if (folded.has(row.issue) ? mismatched.has(row.id) : rows.stored.get(row.id) !== undefined) {
+      errors.push({ problem: 'projection_mismatch', issue_id: row.id, message: `issue ${row.id} differs from the fold of its events` });
+    }
+  }
+  for (const id of created) {
+    if (!rows.known.has(id)) errors.push({ problem: 'projection_missing', issue_id: id, message: `issue ${id} has events but no projection` });
+  }
+  const issues = [...rows.stored.values()].filter((i): i is Issue => i !== undefined);
+  for (const message of store.depIndexProblems(issues)) errors.push({ problem: 'index_mismatch', message });
+  return { events_checked: checked, events_valid: valid, corrupt_count: checked - valid + rows.corrupt, errors };
+}
+
+/** The store's issue rows, in id order, each decoded once, for `checkStore`. */
+function readIssueRows(store: RepoContext['store']) {
   const known = new Set<string>();
-  const issues: Issue[] = [];
-  let corruptRows = 0;
+  const order: { id: string; issue: string; error?: CheckError }[] = [];
+  /** Decoded rows by id (undefined: the row went missing while read). */
+  const stored = new Map<string, Issue | undefined>();
+  /** Row ids by the issue (lowercase hex) whose log range `Store.issueEventsOf` reads for them. */
+  const byIssue = new Map<string, string[]>();
+  let corrupt = 0;
   for (const id of store.issueIds()) {
     known.add(id);
     // A projection under a key that is no issue id, or that does not decode, is a corrupt record
     // like an event that does not decode (damage inside the store file).
-    if (!fromHex(id, 16)) {
-      corruptRows++;
-      errors.push({ problem: 'corrupt', message: `an issue row is stored under ${JSON.stringify(id)}, which is not an issue id` });
+    const bytes = fromHex(id, ISSUE_BYTES);
+    if (!bytes) {
+      corrupt++;
+      order.push({ id, issue: '', error: { problem: 'corrupt', message: `an issue row is stored under ${JSON.stringify(id)}, which is not an issue id` } });
       continue;
     }
-    let stored: Issue | undefined;
+    const issue = toHex(bytes);
     try {
-      stored = store.getIssue(id);
+      stored.set(id, store.getIssue(id));
     } catch (err) {
-      corruptRows++;
-      errors.push({ problem: 'corrupt', issue_id: id, message: (err as Error).message });
+      corrupt++;
+      order.push({ id, issue, error: { problem: 'corrupt', issue_id: id, message: (err as Error).message } });
       continue;
     }
-    if (stored) issues.push(stored);
-    try {
-      const folded = foldIssue(store.issueEventsOf(id));
-      if (JSON.stringify(folded) !== JSON.stringify(stored ?? null)) {
-        errors.push({ problem: 'projection_mismatch', issue_id: id, message: `issue ${id} differs from the fold of its events` });
-      }
-    } catch {
-      /* one of its events is corrupt: reported above */
-    }
+    order.push({ id, issue });
+    const ids = byIssue.get(issue);
+    if (ids) ids.push(id);
+    else byIssue.set(issue, [id]);
   }
-  for (const id of created) {
-    if (!known.has(id)) errors.push({ problem: 'projection_missing', issue_id: id, message: `issue ${id} has events but no projection` });
-  }
-  for (const message of store.depIndexProblems(issues)) errors.push({ problem: 'index_mismatch', message });
-  return { events_checked: checked, events_valid: valid, corrupt_count: corruptEvents + corruptRows, errors };
+  return { known, order, stored, byIssue, corrupt };
 }
 
 /**
@@ -693,39 +746,35 @@ async function eventsBehindWal(ctx: RepoContext, storeHead: string | null): Prom
   }
 }
 
-/** Reads every event of the WAL (the canonical log), or reports why it cannot. */
-export async function readAllWalEvents(ctx: RepoContext): Promise<{ events: Event[]; commits: number; error: string | null }> {
-  const head = await ctx.wal.head();
-  if (head === null) return { events: [], commits: 0, error: null };
-  const events: Event[] = [];
-  let commits = 0;
-  try {
-    await walkWal(ctx, null, head, 'reading WAL', (chunks) => {
-      commits += chunks.length;
-      for (const c of chunks) for (const e of decodeWalChunk(c).events) events.push(e);
-      return true;
-    });
-  } catch (err) {
-    return { events, commits, error: (err as Error).message };
-  }
-  return { events, commits, error: null };
-}
-
 /**
  * Verifies every event of the WAL (not only the store: events refused under `reject` are not in
- * the store) against the known public keys. Extra fields beyond SPEC §6: `policy`, `unverified`
- * (events whose actor's key is unknown) and `known_keys`.
+ * the store) against the known public keys, as it reads them (none held); a WAL that cannot be
+ * read to its end adds a `wal_error` ahead of the rest. Extra fields beyond SPEC §6: `policy`,
+ * `unverified` (events whose actor's key is unknown) and `known_keys`.
  */
 export async function dbVerify(ctx: RepoContext): Promise<VerifyReport & { policy: string; known_keys: number }> {
-  const { events, error } = await readAllWalEvents(ctx);
   const keys = loadKeyring(ctx.repo.gritDir, ctx.actor);
-  const report: VerifyReport & { copies?: number } = verifyEvents(events, keys);
-  const copies = extraCopies(events);
-  // `events_checked` counts every copy (each has its own signature): `copies` says how many are further copies.
-  if (copies) report.copies = copies;
-  if (error) {
-    report.errors.unshift({ problem: 'wal_error', message: error });
+  const verifier = new Verifier(keys);
+  const head = await ctx.wal.head();
+  const report: VerifyReport & { copies?: number } = verifier.report;
+  const copies = new CopyCounter();
+  try {
+    if (head !== null) {
+      await walkWal(ctx, null, head, 'reading WAL', (chunks) => {
+        for (const c of chunks) {
+          for (const e of decodeWalChunk(c).events) {
+            verifier.check(e);
+            copies.add(e);
+          }
+        }
+        return true;
+      });
+    }
+  } catch (err) {
+    report.errors.unshift({ problem: 'wal_error', message: (err as Error).message });
     report.error_count = report.errors.length;
   }
+  // `events_checked` counts every copy (each has its own signature): `copies` says how many are further copies.
+  if (copies.copies) report.copies = copies.copies;
   return { ...report, policy: ctx.config.signature_policy, known_keys: keys.size };
 }

@@ -4,6 +4,7 @@
  * or corrupted LMDB file can kill the process that maps it (SIGBUS/SIGSEGV), and doctor must
  * survive to report it.
  */
+import { loadFastHash } from '../core/hash.js';
 import { Store } from '../core/store.js';
 import { checkStore } from './maintenance.js';
 
@@ -13,6 +14,7 @@ if (!dir) {
   process.exit(2);
 }
 try {
+  await loadFastHash(); // every stored event id is recomputed (as `db check` does)
   const store = Store.open(dir);
   const meta = store.getMeta();
   const check = checkStore(store);

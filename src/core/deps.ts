@@ -9,7 +9,7 @@
 import type { Event } from './event.js';
 import { toHex } from './hex.js';
 import type { DepType } from './kinds.js';
-import { foldIssue } from './projection.js';
+import { DependencySet } from './projection.js';
 
 /** A dependency as recorded: on `issue_id`, pointing at `target`. Ids are lowercase hex. */
 export interface DepEdge {
@@ -292,18 +292,29 @@ export function topoOrder(g: DepGraph): TopoResult {
   return { order, cycles: cyclesAmong(g, comps) };
 }
 
-/** The graph that a set of events folds to (SPEC §2 add/remove sets), without a store. */
-export function graphOfEvents(events: readonly Event[]): DepGraph {
-  const byIssue = new Map<string, Event[]>();
-  for (const e of events) {
+/**
+ * The graph that a set of events folds to (SPEC §2 add/remove sets), without a store: fed one
+ * event at a time in any order, it keeps only each issue's dependency timestamps, so a whole WAL
+ * can stream through it. As `foldIssue`, an issue without an IssueCreated records no edge.
+ */
+export class DependencyFold {
+  private readonly issues = new Map<string, { created: boolean; deps: DependencySet | null }>();
+
+  take(e: Event): void {
     const id = toHex(e.issue_id);
-    const list = byIssue.get(id);
-    if (list) list.push(e);
-    else byIssue.set(id, [e]);
+    let issue = this.issues.get(id);
+    if (!issue) this.issues.set(id, (issue = { created: false, deps: null }));
+    const k = e.kind;
+    if (k.type === 'IssueCreated') issue.created = true;
+    else if (k.type === 'DependencyAdded' || k.type === 'DependencyRemoved') (issue.deps ??= new DependencySet()).take(k, e.ts_unix_ms);
   }
-  const graph = new DepGraph();
-  for (const [issue_id, list] of byIssue) {
-    for (const d of foldIssue(list)?.dependencies ?? []) graph.add({ issue_id, ...d });
+
+  /** The edges, issues in the order their first event came, each issue's in member order. */
+  graph(): DepGraph {
+    const graph = new DepGraph();
+    for (const [issue_id, { created, deps }] of this.issues) {
+      if (created && deps) for (const d of deps.members()) graph.add({ issue_id, ...d });
+    }
+    return graph;
   }
-  return graph;
 }

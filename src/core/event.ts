@@ -258,11 +258,22 @@ export function eventFromRecord(
  * more than one record (docs/wal.md, "Two copies of one event").
  */
 export function extraCopies(events: Iterable<Event>): number {
-  const ids = new Set<string>();
-  let records = 0;
-  for (const e of events) {
-    records++;
-    ids.add(toHex(e.event_id));
+  const counter = new CopyCounter();
+  for (const e of events) counter.add(e);
+  return counter.copies;
+}
+
+/** `extraCopies` of records given one at a time (a WAL read as it streams). */
+export class CopyCounter {
+  private readonly ids = new Set<string>();
+  private records = 0;
+
+  add(e: Event): void {
+    this.records++;
+    this.ids.add(toHex(e.event_id));
   }
-  return records - ids.size;
+
+  get copies(): number {
+    return this.records - this.ids.size;
+  }
 }

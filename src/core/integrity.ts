@@ -219,9 +219,13 @@ export interface VerifyReport {
   errors: (SignatureProblem | { problem: 'wal_error'; message: string })[];
 }
 
-/** Verifies every event against the keyring: the body of `db verify` and doctor's `signatures`. */
-export function verifyEvents(events: Iterable<Event>, keys: Keyring): VerifyReport {
-  const r: VerifyReport = {
+/**
+ * Verifies events one at a time against the keyring as a WAL is read, tallying a `VerifyReport`:
+ * the body of `db verify` and of doctor's `signatures`, whose WAL pass verifies each event once for
+ * both that report and its admission (`signature_policy = reject` keeps problems out of the store).
+ */
+export class Verifier {
+  readonly report: VerifyReport = {
     events_checked: 0,
     signatures_checked: 0,
     signatures_valid: 0,
@@ -229,15 +233,20 @@ export function verifyEvents(events: Iterable<Event>, keys: Keyring): VerifyRepo
     error_count: 0,
     errors: [],
   };
-  for (const e of events) {
+
+  constructor(private readonly keys: Keyring) {}
+
+  /** Verifies and counts `e`; true when its signature is a problem (a known actor's, bad or missing). */
+  check(e: Event): boolean {
+    const r = this.report;
     r.events_checked++;
-    const status = keys.status(e);
+    const status = this.keys.status(e);
     if (status === 'valid' || status === 'invalid') r.signatures_checked++;
     if (status === 'valid') r.signatures_valid++;
     if (status === 'unsigned' || status === 'unknown_key') r.unverified++;
-    if (isProblem(status)) r.errors.push(describeProblem(e, status));
+    if (!isProblem(status)) return false;
+    r.errors.push(describeProblem(e, status));
+    r.error_count = r.errors.length;
+    return true;
   }
-  r.error_count = r.errors.length;
-  return r;
 }
-

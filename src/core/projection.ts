@@ -91,6 +91,36 @@ class AddRemoveSet {
 }
 
 /**
+ * An issue's dependencies as the add/remove set of SPEC §2, members `<target hex> <dep_type>`.
+ * The newest add and remove per member decide, so events may come in any order and twice.
+ */
+export class DependencySet {
+  private readonly set: AddRemoveSet;
+
+  constructor(stored: Timestamps = []) {
+    this.set = new AddRemoveSet(stored);
+  }
+
+  /** Folds a DependencyAdded or DependencyRemoved event. */
+  take(kind: { type: 'DependencyAdded' | 'DependencyRemoved'; target: Uint8Array; dep_type: DepType }, ts: number): void {
+    const member = `${toHex(kind.target)} ${kind.dep_type}`;
+    if (kind.type === 'DependencyAdded') this.set.add(member, ts);
+    else this.set.remove(member, ts);
+  }
+
+  members(): Dependency[] {
+    return this.set.members().map((m) => {
+      const [target, dep_type] = m.split(' ');
+      return { target, dep_type: dep_type as DepType };
+    });
+  }
+
+  timestamps(): Timestamps {
+    return this.set.timestamps();
+  }
+}
+
+/**
  * What folding more events onto an issue needs besides its projection: the add/remove sets'
  * timestamps (a removed member is not in the projection, but its remove still beats an older
  * add) and the newest folded event, in event order. The store keeps it beside each issue.
@@ -172,7 +202,7 @@ export function foldMore(folded: Folded, events: readonly Event[]): Folded | nul
 class Folder {
   private readonly labels: AddRemoveSet;
   private readonly assignees: AddRemoveSet;
-  private readonly deps: AddRemoveSet;
+  private readonly deps: DependencySet;
   private last: FoldState['last'];
 
   constructor(
@@ -181,7 +211,7 @@ class Folder {
   ) {
     this.labels = new AddRemoveSet(state.labels);
     this.assignees = new AddRemoveSet(state.assignees);
-    this.deps = new AddRemoveSet(state.dependencies);
+    this.deps = new DependencySet(state.dependencies);
     this.last = state.last;
   }
 
@@ -195,10 +225,7 @@ class Folder {
     issue.event_count += sorted.length;
     issue.labels = this.labels.members();
     issue.assignees = this.assignees.members();
-    issue.dependencies = this.deps.members().map((m) => {
-      const [target, dep_type] = m.split(' ');
-      return { target, dep_type: dep_type as DepType };
-    });
+    issue.dependencies = this.deps.members();
     issue.comment_count = issue.comments.length;
     const state = {
       labels: this.labels.timestamps(),
@@ -260,10 +287,8 @@ class Folder {
         this.assignees.remove(k.user, e.ts_unix_ms);
         break;
       case 'DependencyAdded':
-        this.deps.add(`${toHex(k.target)} ${k.dep_type}`, e.ts_unix_ms);
-        break;
       case 'DependencyRemoved':
-        this.deps.remove(`${toHex(k.target)} ${k.dep_type}`, e.ts_unix_ms);
+        this.deps.take(k, e.ts_unix_ms);
         break;
       case 'ContextUpdated':
       case 'ProjectContextUpdated':

@@ -1,9 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { gritOk, gritDoctor, tempRepo } from '../helpers/repo.js';
+import { git, gritOk, gritDoctor, tempRepo } from '../helpers/repo.js';
 
 function setConfig(repo: string, from: RegExp, to: string): void {
   const path = join(repo, '.git/grit/config.toml');
@@ -92,6 +93,26 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
   assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, 'target title');
 });
 
+test('db verify of a WAL that cannot be read to its end: a wal_error first, the events before it verified', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md', '--generate-key']);
+  for (const title of ['a', 'b', 'c']) gritOk(repo, ['issue', 'create', '--title', title]);
+  // A copy of the head commit whose meta.json names another actor than its event's.
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const [events, meta] = git(repo, 'ls-tree', head).trim().split('\n');
+  const metaJson = { ...JSON.parse(git(repo, 'cat-file', '-p', meta.split(/\s+/)[2])), actor_id: '00'.repeat(16), prev_wal: head };
+  const stdin = (args: string[], input: string) => spawnSync('git', args, { cwd: repo, input, encoding: 'utf8' }).stdout.trim();
+  const blob = stdin(['hash-object', '-w', '--stdin'], `${JSON.stringify(metaJson)}\n`);
+  const root = stdin(['mktree'], `${events}\n100644 blob ${blob}\tmeta.json\n`);
+  const bad = git(repo, 'commit-tree', root, '-p', head, '-m', 'grit: 1 event').trim();
+  git(repo, 'update-ref', 'refs/grit/wal', bad);
+
+  const v = gritOk(repo, ['db', 'verify']);
+  assert.equal(v.errors[0].problem, 'wal_error');
+  assert.match(v.errors[0].message, new RegExp(`^WAL commit ${bad}: meta.json names actor 0{32}, but event [0-9a-f]{64} is by `));
+  assert.deepEqual([v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count], [3, 3, 3, 1]);
+});
+
 test('db verify on a WAL without keys: everything unverifiable, nothing wrong', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
@@ -104,4 +125,51 @@ test('db verify on a WAL without keys: everything unverifiable, nothing wrong', 
   const empty = tempRepo();
   assert.equal(gritOk(empty, ['db', 'verify']).events_checked, 0);
   assert.deepEqual(gritOk(empty, ['db', 'check']).errors, []);
+});
+
+/**
+ * `db check` (and doctor's store probe) reads each stored record once: the issue rows, then the log,
+ * folding each issue's run of events as it ends (src/commands/maintenance.ts, checkStore). Every
+ * kind of damage at once, each reported where it is, events first, then issues in id order.
+ */
+test('db check with every kind of store damage at once: each found, in order, a fold judged only where all its events decode', async () => {
+  const repo = tempRepo();
+  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const [a, b, c, d] = ['alpha', 'beta', 'gamma', 'delta'].map((title) => gritOk(repo, ['issue', 'create', '--title', title]).issue_id as string);
+  gritOk(repo, ['issue', 'comment', a, '--body', 'comment on alpha']);
+  gritOk(repo, ['issue', 'comment', b, '--body', 'comment on beta']);
+  const tampered = await tamperStoredEvent(join(actor.data_dir, 'store.mdb'), 'comment on alpha');
+  const env = open({ path: join(actor.data_dir, 'store.mdb'), maxDbs: 16, compression: false });
+  const log = env.openDB<Buffer, Buffer>({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
+  const rows = env.openDB<Buffer, string>({ name: 'issues', encoding: 'binary' });
+  const keysOf = (issue: string) => [...log.getKeys({ start: Buffer.from(issue, 'hex'), end: Buffer.from(`${issue}${'ff'.repeat(57)}`, 'hex') })];
+  const [, bComment] = keysOf(b);
+  const [aCreated] = keysOf(a);
+  const misplaced = Buffer.concat([Buffer.from(c, 'hex'), aCreated.subarray(16)]);
+  await env.transaction(() => {
+    log.put(bComment, Buffer.from([0xff, 0x00])); // no longer CBOR: b's fold cannot be judged
+    log.put(misplaced, log.get(aCreated)!); // a's event in c's run, under a key that is not its own
+    rows.put(c, rows.get(d)!); // c's projection is d's
+    rows.remove(d); // d has events, no projection
+    rows.put('not-an-id', rows.get(a)!);
+  });
+  await env.close();
+
+  const r = gritOk(repo, ['db', 'check']);
+  assert.deepEqual([r.events_checked, r.events_valid, r.corrupt_count], [7, 4, 3 + 1]);
+  const problems = r.errors.map((e: any) => [e.problem, e.event_id ?? e.issue_id ?? null]);
+  const eventId = (key: Buffer) => key.subarray(-32).toString('hex');
+  const inLog = [
+    [a, ['corrupt', tampered]],
+    [b, ['corrupt', eventId(bComment)]],
+    [c, ['key_mismatch', eventId(misplaced)]],
+  ].sort(([x], [y]) => ((x as string) < (y as string) ? -1 : 1)).map(([, p]) => p);
+  // a folds with its tampered comment (the store's reads take it as it is), c with a's event;
+  // b's is not judged, d has no row to judge.
+  const byRow = [[a, ['projection_mismatch', a]], [c, ['projection_mismatch', c]], ['not-an-id', ['corrupt', null]]]
+    .sort(([x], [y]) => ((x as string) < (y as string) ? -1 : 1))
+    .map(([, p]) => p);
+  assert.deepEqual(problems, [...inLog, ['count_mismatch', null], ...byRow, ['projection_missing', d]]);
+  gritOk(repo, ['rebuild']);
+  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
 });

@@ -3,7 +3,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
+import { makeEvent } from '../../src/core/event.js';
+import { fromHex } from '../../src/core/hex.js';
+import { Wal } from '../../src/git/wal.js';
+import { git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo } from '../helpers/repo.js';
+import { writeRaw } from '../helpers/write-raw.js';
 
 const IDS = ['git_repo', 'wal_ref', 'actor_config', 'actor_dirs', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs', 'temp_files'];
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
@@ -35,6 +39,63 @@ test('doctor on a healthy repository: every check ok, in order, nothing applied'
   const h = grit(repo, ['doctor']);
   assert.equal(h.code, 0);
   assert.match(h.stdout, /^ok\s+git_repo/m);
+});
+
+/**
+ * Doctor reads the WAL once for all its checks (src/commands/doctor-wal.ts): a WAL with a problem
+ * for each of them at once, each of which must still be found. The store was built from a head
+ * since rewritten (a snapshot taken there too); the rewritten commit is then copied; two issues
+ * depend on each other; a known actor's event has a bad signature and adds a third cycle.
+ */
+test('one WAL with a problem for every check that reads it: each is reported, under warn and under reject', async () => {
+  const repo = tempRepo();
+  const writer = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor;
+  const [x, y, z] = ['x', 'y', 'z'].map((t) => gritOk(repo, ['issue', 'create', '--title', t]).issue_id);
+  gritOk(repo, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
+  // The edge that closes the cycle (commands refuse it; sync can bring it).
+  await writeRaw(repo, y, { type: 'DependencyAdded', target: fromHex(x, 16)!, dep_type: 'depends_on' });
+  const created = gritOk(repo, ['issue', 'show', z]).events[0];
+  const forged = makeEvent({
+    issue_id: fromHex(z, 16)!,
+    actor: fromHex(writer.actor_id, 16)!,
+    parent: null,
+    ts_unix_ms: created.ts_unix_ms + 5,
+    kind: { type: 'DependencyAdded', target: fromHex(z, 16)!, dep_type: 'blocks' },
+  });
+  const wal = new Wal(join(repo, '.git'));
+  await wal.append([{ ...forged, sig: fromHex(created.sig, 64)! }], writer.actor_id);
+  wal.objects.close();
+  gritOk(repo, ['issue', 'comment', x, '--body', 'the commit to rewrite']);
+  gritOk(repo, ['snapshot']);
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const rewritten = git(repo, 'commit-tree', `${head}^{tree}`, '-p', `${head}^`, '-m', 'grit: 1 event').trim();
+  const copy = git(repo, 'commit-tree', `${head}^{tree}`, '-p', rewritten, '-m', 'grit: 1 event').trim();
+  git(repo, 'update-ref', 'refs/grit/wal', copy);
+
+  const r = grit(repo, ['doctor', '--json']);
+  assert.equal(r.code, 1, r.stderr);
+  const d = r.json.data;
+  const seen = (id: string) => [check(d, id).status, check(d, id).message];
+  assert.deepEqual(d.checks.map((c: any) => c.id), IDS);
+  assert.deepEqual(seen('wal_ref'), ['warn', 'refs/grit/wal: 8 commits, 8 events, linear and valid, but 1 event of them is a copy of one before (a commit copied or re-parented by a tool other than grit)']);
+  assert.deepEqual(seen('store_integrity'), ['ok', `7 events and 3 issues checked, all valid; built from WAL commit ${head}, since rewritten (every event of it is in the WAL); the next command catches up`]);
+  assert.equal(check(d, 'snapshots').status, 'warn');
+  assert.match(check(d, 'snapshots').message, /^1 of 1 snapshot can never be used: refs\/grit\/snapshots\/\d+ \(/);
+  assert.equal(check(d, 'dependency_cycles').status, 'warn');
+  assert.match(check(d, 'dependency_cycles').message, /^2 dependency cycles \(from concurrent edits merged by sync\): /);
+  assert.ok(check(d, 'dependency_cycles').message.includes(`${z.slice(0, 8)} → ${z.slice(0, 8)}`), check(d, 'dependency_cycles').message);
+  assert.deepEqual(seen('signatures'), ['error', '1 event from known actors with a bad or missing signature, APPLIED to this store (signature_policy = warn); 7 of 8 signatures valid, 0 events from actors with unknown keys (1 known key, signature_policy = warn)']);
+  for (const id of ['git_repo', 'actor_config', 'rebuild_threshold', 'lock_refs', 'temp_files']) assert.equal(check(d, id).status, 'ok', id);
+
+  // Under reject the forged edge is not in the store, so not in a cycle; signatures still names it.
+  setSignaturePolicy(repo, 'reject');
+  const rejected = gritDoctor(repo);
+  assert.equal(check(rejected, 'dependency_cycles').status, 'warn');
+  assert.match(check(rejected, 'dependency_cycles').message, /^1 dependency cycle \(from concurrent edits merged by sync\): /);
+  assert.ok(!check(rejected, 'dependency_cycles').message.includes(z.slice(0, 8)), check(rejected, 'dependency_cycles').message);
+  assert.match(check(rejected, 'signatures').message, /^1 event from known actors with a bad or missing signature, refused by this store; 7 of 8 /);
+  assert.equal(check(rejected, 'wal_ref').status, 'warn');
+  assert.equal(check(rejected, 'snapshots').status, 'warn');
 });
 
 test('doctor counts in words that agree with the number', () => {

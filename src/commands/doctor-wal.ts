@@ -1,0 +1,71 @@
+/**
+ * Doctor's one pass over the WAL (docs/performance.md, Doctor): wal_ref, store_integrity,
+ * snapshots, dependency_cycles and signatures all take what they need from it, so each event is
+ * read and decoded once and each signature verified once, and no event is held: only ids (to
+ * count copies, to judge snapshots and a store off the WAL's chain), the signature report, and
+ * each issue's dependency timestamps.
+ */
+import type { SignaturePolicy } from '../core/config.js';
+import { DependencyFold, type DepGraph } from '../core/deps.js';
+import { toHex } from '../core/hex.js';
+import { Verifier, type Keyring, type VerifyReport } from '../core/integrity.js';
+import { decodeWalChunk, type Wal } from '../git/wal.js';
+import { readWal } from '../git/wal-read-ahead.js';
+import type { WalIds } from './lost-events.js';
+
+/** WAL commits decoded per step (a long WAL is read ahead on a second thread meanwhile). */
+const SEGMENT_COMMITS = 512;
+
+export interface WalSurvey extends WalIds {
+  /** Events read, copies included. */
+  eventCount: number;
+  /** Events whose id an event before them had (a commit copied or re-parented by a tool other than grit). */
+  copies: number;
+  /** Every event's signature checked; null under `signature_policy = off`. */
+  signatures: VerifyReport | null;
+  /** The dependency graph of the events the signature policy admits: what the store folds. */
+  deps: DepGraph;
+  /** The actors (hex) that wrote an event. */
+  authors: ReadonlySet<string>;
+  /** By commit: how many events the WAL holds up to and including it (copies included). */
+  eventsThrough: ReadonlyMap<string, number>;
+}
+
+/**
+ * Reads the WAL ending at `head` (null: none yet), oldest first, and checks it as `Wal.readSince`
+ * does: a commit that does not read or decode throws its `wal_error` (the first in WAL order).
+ */
+export async function surveyWal(wal: Wal, head: string | null, policy: SignaturePolicy, keys: Keyring): Promise<WalSurvey> {
+  const commits = new Set<string>();
+  const events = new Set<string>();
+  let eventCount = 0;
+  let copies = 0;
+  const authors = new Set<string>();
+  const eventsThrough = new Map<string, number>();
+  const verifier = policy === 'off' ? null : new Verifier(keys);
+  const fold = new DependencyFold();
+  if (head !== null) {
+    try {
+      const { segments } = await readWal(wal, null, head, SEGMENT_COMMITS);
+      for await (const segment of segments) {
+        for (const chunk of segment) {
+          commits.add(chunk.oid);
+          for (const e of decodeWalChunk(chunk).events) {
+            eventCount++;
+            authors.add(toHex(e.actor));
+            const id = toHex(e.event_id);
+            if (events.has(id)) copies++;
+            else events.add(id);
+            // As `admitEvents`: under reject, a known actor's event with a bad or missing signature stays out of the store.
+            const problem = verifier?.check(e) ?? false;
+            if (!(problem && policy === 'reject')) fold.take(e);
+          }
+          eventsThrough.set(chunk.oid, eventCount);
+        }
+      }
+    } finally {
+      wal.objects.close();
+    }
+  }
+  return { commits, events, eventCount, copies, signatures: verifier?.report ?? null, deps: fold.graph(), authors, eventsThrough };
+}
