@@ -19,7 +19,7 @@ const SEGMENT_COMMITS = 512;
 export interface WalSurvey extends WalIds {
   /** Events read, copies included. */
   eventCount: number;
-  /** Events whose id an event before them had (a commit copied or re-parented by a tool other than grit). */
+  /** Events whose id an event before them had (docs/wal.md, "Two copies of one event"). */
   copies: number;
   /** Every event's signature checked; null under `signature_policy = off`. */
   signatures: VerifyReport | null;

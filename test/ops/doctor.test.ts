@@ -77,7 +77,7 @@ test('one WAL with a problem for every check that reads it: each is reported, un
   const d = r.json.data;
   const seen = (id: string) => [check(d, id).status, check(d, id).message];
   assert.deepEqual(d.checks.map((c: any) => c.id), IDS);
-  assert.deepEqual(seen('wal_ref'), ['warn', 'refs/grit/wal: 8 commits, 8 events, linear and valid, but 1 event of them is a copy of one before (a commit copied or re-parented by a tool other than grit)']);
+  assert.deepEqual(seen('wal_ref'), ['warn', 'refs/grit/wal: 8 commits, 8 events, linear and valid, but 1 of them is a further copy of an event before (an event written twice, each copy with its own signature, or a commit copied or re-parented by a tool other than grit)']);
   assert.deepEqual(seen('store_integrity'), ['ok', `7 events and 3 issues checked, all valid; built from WAL commit ${head}, since rewritten (every event of it is in the WAL); the next command catches up`]);
   assert.equal(check(d, 'snapshots').status, 'warn');
   assert.match(check(d, 'snapshots').message, /^1 of 1 snapshot can never be used: refs\/grit\/snapshots\/\d+ \(/);
