@@ -3,7 +3,7 @@
  * `snapshot`, `snapshot gc`, and `maybeAutoSnapshot` for callers that want the snapshot policy
  * applied (sync after a push). See docs/operations.md.
  */
-import { rmSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { storeFile } from '../core/store-file.js';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
@@ -16,7 +16,7 @@ import { progressBar } from '../core/progress.js';
 import { foldIssue, type Issue } from '../core/projection.js';
 import { decodeStored } from '../core/issue-rows.js';
 import { ISSUE_BYTES } from '../core/log-key.js';
-import { eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
+import { EMPTY_META, eventIdOfKey, isEmptyStore, keyMatches, type StoreMeta } from '../core/store.js';
 import { StoreFill } from '../core/store-fill.js';
 import { foldsOnHelper } from '../core/fill-folds.js';
 import {
@@ -38,6 +38,7 @@ import { bool, optInt, type Args } from './args.js';
 import { SNAPSHOT_KEEP } from './ranges.js';
 import type { RepoContext } from './context.js';
 import { refuseIfDaemonHolds } from './lockfile.js';
+import { StoreReplacement } from './store-replacement.js';
 import { plural } from '../core/plural.js';
 import { warnings } from '../core/warnings.js';
 
@@ -113,6 +114,8 @@ async function walkWal(
 export async function replayWal(ctx: RepoContext, opts: ReplayOptions = {}): Promise<string | null> {
   const head = await ctx.wal.head();
   if (head !== null && !(await replayTo(ctx, head, opts, true))) await replayTo(ctx, head, opts, false);
+  // An empty WAL (or one the replay found nothing to write for) still replaces the store.
+  await opts.replacing?.empty();
   return ctx.refresh();
 }
 
@@ -125,6 +128,11 @@ export interface ReplayOptions {
   expectLong?: boolean;
   /** See `FillOptions` (tests lower it). */
   foldThreadFrom?: number;
+  /**
+   * The store is replaced (`grit rebuild`): until the replay first writes, it reads as into an
+   * empty store, and it empties the store just before that write.
+   */
+  replacing?: StoreReplacement;
 }
 
 /**
@@ -132,8 +140,8 @@ export interface ReplayOptions {
  * `fillEvents` events) is read newest first, its reading started while the chain is walked;
  * returns false, having written nothing, when the commits hold more events than they state.
  */
-async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom, expectLong, foldThreadFrom }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
-  const meta = ctx.store.getMeta();
+async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom, expectLong, foldThreadFrom, replacing }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
+  const meta = replacing && !replacing.emptied ? EMPTY_META : ctx.store.getMeta();
   let applied = meta.wal_head;
   if (applied === head) return true;
   // Sized for all it may gather (up to FILL_EVENTS: a test may lift the bound): memory never
@@ -144,7 +152,8 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
   // order, reading every event decoded, which reports it as the WAL commit it is in.
   const undecoded = newestFirst && fill !== null && !ctx.checksSignatures();
   let pending: Event[] = [];
-  const flush = (to: string): boolean => {
+  const flush = async (to: string): Promise<boolean> => {
+    await replacing?.empty();
     if (fill) {
       let filled: boolean;
       try {
@@ -167,7 +176,7 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
     return true;
   };
   let startOver = false;
-  const read = (chunks: WalChunk[], upTo: string | null): boolean => {
+  const read = (chunks: WalChunk[], upTo: string | null): boolean | Promise<boolean> => {
     if (fill) {
       fill.takeChunks(chunks, undecoded);
       if (upTo === null) {
@@ -188,7 +197,7 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
     // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
     sharedMemory: (events) => foldsOnHelper(events, foldThreadFrom),
   });
-  if (!startOver && done && applied !== head) flush(head);
+  if (!startOver && done && applied !== head) await flush(head);
   return !startOver;
 }
 
@@ -460,26 +469,25 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
     // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
     const read = (meta: SnapshotMeta) => ({ sharedMemory: foldsOnHelper(meta.event_count) });
     const held = ctx.store.getMeta().event_count;
-    // The replay may find the WAL unreadable (objects lost) only once the store is empty, and the
-    // store may then be the last readable copy of those events: a copy of it goes back if so.
-    // LMDB makes it on a thread of its own while the snapshot is read here.
-    const copy = held > 0 ? `${storeFile(ctx.actor.dir)}.before-rebuild` : null;
-    const copied = copy ? ctx.store.copyTo(copy) : null;
+    // The replay may find the WAL unreadable (objects lost) only once the store is emptied, and
+    // the store may then be the last readable copy of those events: a copy of it goes back if so.
+    // LMDB makes it on a thread of its own while the snapshot or the WAL is read here.
+    const replacing = new StoreReplacement(ctx.store, held > 0 ? `${storeFile(ctx.actor.dir)}.before-rebuild` : null);
     try {
       snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, skipped, read) : null;
-      await copied;
       try {
-        ctx.store.clear();
-        if (snap && ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
+        if (snap) {
+          await replacing.empty();
+          if (ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
+        }
         // The store held about what the WAL holds: a long replay is known before the walk shows it.
-        wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS });
+        wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS, replacing });
       } catch (err) {
-        if (copy) await ctx.restoreStore(copy);
+        if (replacing.copy && replacing.emptied) await ctx.restoreStore(replacing.copy);
         throw err;
       }
     } finally {
-      await copied?.catch(() => undefined);
-      if (copy) rmSync(copy, { force: true });
+      await replacing.discardCopy();
     }
   } finally {
     ctx.wal.objects.close();

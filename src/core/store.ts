@@ -35,7 +35,7 @@ export interface StoreMeta {
   repo: RepoIdentity | null;
 }
 
-const EMPTY_META: StoreMeta = { wal_head: null, event_count: 0, last_rebuild_ts: null, events_since_rebuild: 0, repo: null };
+export const EMPTY_META: StoreMeta = { wal_head: null, event_count: 0, last_rebuild_ts: null, events_since_rebuild: 0, repo: null };
 
 /** Whether a store with this meta holds nothing yet (a new clone or actor, a cleared cache): `Store.fill` takes only such a store. */
 export function isEmptyStore(meta: StoreMeta): boolean {

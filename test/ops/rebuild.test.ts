@@ -458,3 +458,31 @@ test('a store a live daemon serves is rebuilt by that daemon only: rebuild and d
     await daemon.stop();
   }
 });
+
+test('a rebuild empties the store only once it has read the WAL, and replaces it even when the WAL is gone', async () => {
+  const { rebuildStore } = await import('../../src/commands/maintenance.js');
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  for (const title of ['e1', 'e2', 'e3']) gritOk(repo, ['issue', 'create', '--title', title]);
+  const steps: string[] = [];
+  const rebuild = async () => {
+    const ctx = RepoContext.open({ cwd: repo });
+    try {
+      // Spied on the instances: what the replay reads, and when the store is emptied.
+      const readChunk = ctx.wal.readChunk.bind(ctx.wal);
+      ctx.wal.readChunk = (link) => (steps.push('read'), readChunk(link));
+      const clear = ctx.store.clear.bind(ctx.store);
+      ctx.store.clear = () => (steps.push('clear'), clear());
+      return await rebuildStore(ctx, false);
+    } finally {
+      await ctx.close();
+    }
+  };
+  assert.equal((await rebuild()).event_count, 3);
+  assert.deepEqual(steps, ['read', 'read', 'read', 'clear'], 'every commit read before the store is emptied');
+  assert.deepEqual(readdirSync(gritOk(repo, ['actor', 'current']).actor.data_dir).filter((f) => f.includes('before-rebuild')), [], 'the copy is gone');
+  // No WAL at all: the store is emptied all the same (nothing is read, nothing written).
+  git(repo, 'update-ref', '-d', WAL_REF);
+  steps.length = 0;
+  assert.deepEqual([(await rebuild()).event_count, steps], [0, ['clear']]);
+});
