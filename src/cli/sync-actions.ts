@@ -1,7 +1,7 @@
 /** CLI actions (parsed input → command function → human output) of `sync` and `lock …`. */
 import { cyan, dim, green, red, relativeTime, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
-import { plural } from '../core/plural.js';
+import { plural, recordsCounted } from '../core/plural.js';
 
 /** When a lock expires: the moment (UTC, to the second), and how far ahead it is. */
 const moment = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
@@ -37,7 +37,8 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
     ipc: 'Sync',
     toArgs: ({ flags }) => ({ pull: flags.pull, push: flags.push, remote: flags.remote }),
     render: (d) => {
-      const parts = [`pulled ${plural(d.pulled, 'event')}`, `rebased ${d.events_rebased}`, `pushed ${d.pushed}`];
+      // `pushed` counts records: where some are copies of one event, it says so as snapshot and db verify do.
+      const parts = [`pulled ${plural(d.pulled, 'event')}`, `rebased ${d.events_rebased}`, `pushed ${d.copies ? recordsCounted(d.pushed, d.copies) : d.pushed}`];
       const extra = [
         d.snapshots_fetched ? plural(d.snapshots_fetched, 'snapshot') : '',
         // Why each was refused (not the WAL's events, or not checkable against it) is in its warning.

@@ -8,7 +8,7 @@ import { buildInfo } from '../core/build-info.js';
 import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
-import { connectOrSpawn, SPAWN_WAIT_MS } from '../protocol/daemon-launch.js';
+import { connectOrSpawn, spawnWaitMs } from '../protocol/daemon-launch.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
 import { optInt, type Args } from './args.js';
 import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
@@ -108,7 +108,7 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
     // daemon that failed before opening its log has none to point at.
     const waited = ((Date.now() - t0) / 1000).toFixed(1);
     const log = existsSync(daemonLogPath()) ? daemonLogPath() : null;
-    throw new GritError('ipc_error', `the daemon did not answer (waited ${waited} s of at most ${SPAWN_WAIT_MS / 1000} s)`, {
+    throw new GritError('ipc_error', `the daemon did not answer (waited ${waited} s of at most ${spawnWaitMs() / 1000} s)`, {
       details: { endpoint: daemonEndpoint(), log },
       suggestion: `${log ? `look at ${log}, or ` : ''}run \`grit-daemon\` in a terminal to see why`,
     });

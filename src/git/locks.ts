@@ -294,6 +294,32 @@ export function findConflicts(locks: readonly Lock[], now = Date.now()): { resou
   return out;
 }
 
+/**
+ * The lock at `resource`'s ref as far as it is `resource`'s. A lock there on another resource is
+ * either a true clash (both hash to the ref: SPEC §3 names a ref by 8 bytes of the hash) or one
+ * filed there by another tool; while it is live it is never written over, so that no operation
+ * drops another resource's lock (docs/locks.md, "Two resources, one ref"). Expired, it is no lock.
+ */
+function lockOf(resource: string, found: Lock | null, now: number): Lock | null {
+  if (!found || found.resource === resource) return found;
+  if (!isLive(found, now)) return null;
+  const ref = lockRefName(resource);
+  const clash = lockRefName(found.resource) === ref;
+  const until = new Date(found.expires_unix_ms).toISOString();
+  throw new GritError(
+    'conflict',
+    clash
+      ? `${resource} and ${found.resource} share the lock ref ${ref} (the first 8 bytes of their SHA-256 agree), where ${found.owner} holds ${found.resource} until ${until}: grit cannot lock both at once`
+      : `${resource}'s lock ref ${ref} holds a lock on ${found.resource} by ${found.owner} until ${until}, filed there by another tool: grit does not write over it`,
+    {
+      details: { resource, ref, lock: found, clash },
+      suggestion: clash
+        ? `lock an enclosing resource instead (a parent path: or repo:), or wait for ${found.resource} to be released`
+        : '`grit lock gc` deletes it (it holds no lock grit honours), or wait until it expires',
+    },
+  );
+}
+
 function heldError(resource: string, holder: Lock): GritError {
   return new GritError('conflict', `${resource} is locked by ${holder.owner} (${holder.resource}) until ${new Date(holder.expires_unix_ms).toISOString()}`, {
     details: { resource, lock: { resource: holder.resource, owner: holder.owner, nonce: holder.nonce, expires_unix_ms: holder.expires_unix_ms } },
@@ -462,8 +488,8 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
   for (let attempt = 0; attempt < MAX_LOCK_ATTEMPTS; attempt++) {
     if (env.remote === null) {
       const oid = await readRef(env.gitDir, ref);
-      const current = oid ? readLockCommit(env.objects, oid) : null;
       const decidedAt = Date.now();
+      const current = lockOf(resource, oid ? readLockCommit(env.objects, oid) : null, decidedAt);
       const next = nextLock(op, resource, current, await locksOverlapping(env.gitDir, env.objects, [resource]), env, ttlMs, decidedAt);
       const commit = writeLockCommit(env.objects, next, oid);
       if (!(await casRef(env.gitDir, ref, oid, commit))) continue;
@@ -474,9 +500,9 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const prefix = await refreshRemoteLocks(env);
     const trackRef = trackedRef(prefix, ref);
     const remoteOid = await readRef(env.gitDir, trackRef);
-    const current = remoteOid ? readLockCommit(env.objects, remoteOid) : null;
     const all = await locksOverlapping(env.gitDir, env.objects, [resource]);
     const decidedAt = Date.now();
+    const current = lockOf(resource, remoteOid ? readLockCommit(env.objects, remoteOid) : null, decidedAt);
     const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
     const commit = writeLockCommit(env.objects, next, remoteOid);
     const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref, seen: remoteOid }]);

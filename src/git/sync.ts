@@ -6,7 +6,7 @@
  * only ever moved by compare-and-swap from the head this sync read, never forced.
  */
 import { GritError } from '../core/errors.js';
-import type { Event } from '../core/event.js';
+import { CopyCounter, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { toHex } from '../core/hex.js';
 import { mergeRemoteLocks } from './locks.js';
@@ -15,7 +15,7 @@ import { casRef, listRefs, readRef } from './refs.js';
 import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js';
 import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './snapshot-trust.js';
 import { fetchGrit, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
-import { reappendCommit, statedEventCount, WAL_REF, type Wal, type WalCommit } from './wal.js';
+import { reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
 
 export interface SyncOptions {
   remote: string;
@@ -46,8 +46,10 @@ export interface SyncOptions {
 export interface SyncResult {
   /** Events that came from the remote into the local WAL. */
   pulled: number;
-  /** Events that this sync added to the remote WAL. */
+  /** Events that this sync added to the remote WAL: records, every copy counted (docs/wal.md). */
   pushed: number;
+  /** Of `pushed`, the records that are further copies of an event pushed before them (only when some are). */
+  copies?: number;
   wal_head: string | null;
   remote_wal_head: string | null;
   /** Local-only events re-appended on top of the remote head. */
@@ -85,7 +87,7 @@ export class WalSync {
   /** Validated remote commits by `<base>..<tip>`: a retry after a local append reuses them. */
   private readonly validated = new Map<string, WalCommit[]>();
   /** Events per WAL commit, for commits this sync validated or wrote. */
-  private readonly eventCounts = new Map<string, number>();
+  private readonly eventsOf = new Map<string, readonly Event[]>();
   /** Merge bases by `<a>:<b>` (git's, or a fast-forward seen while validating): validate and integrate ask alike. */
   private readonly bases = new Map<string, string | null>();
 
@@ -133,7 +135,11 @@ export class WalSync {
         // Counted from where the remote really was: another sync of this clone may have pushed
         // these commits, or some of them, since this one fetched (git: up to date).
         const moved = out.updated.find((u) => u.dst === WAL_REF);
-        if (moved) result.pushed += await this.countEvents(moved.from, local);
+        if (moved) {
+          const sent = await this.pushedEvents(moved.from, local);
+          result.pushed += sent.records;
+          if (sent.copies) result.copies = sent.copies;
+        }
         result.remote_wal_head = local;
         await updateRefs(this.gitDir, [{ ref: this.remoteWalRef, newOid: local }]).catch(() => undefined);
         return result;
@@ -220,7 +226,7 @@ export class WalSync {
     if (!commits) {
       commits = base === remoteHead ? [] : await this.wal.readSince(base, remoteHead);
       this.validated.set(key, commits);
-      for (const c of commits) this.eventCounts.set(c.oid, c.events.length);
+      for (const c of commits) this.eventsOf.set(c.oid, c.events);
     }
     return commits;
   }
@@ -306,7 +312,7 @@ export class WalSync {
         const events = c.events.filter((e) => !remoteIds.has(eventKey(e)));
         if (events.length === 0) continue;
         tip = reappendCommit(this.wal.objects, pack.sink(), { actor: c.actor, events, commit: c }, tip);
-        this.eventCounts.set(tip, events.length);
+        this.eventsOf.set(tip, events);
         rebased += events.length;
       }
       // All of them go into one pack (two files), as an append's do.
@@ -329,25 +335,30 @@ export class WalSync {
   }
 
   /**
-   * Events in the commits after `from` (an object id, or a prefix of one as git abbreviates it) up
-   * to `to` (first parents). Counts this sync knows (it validated or wrote those commits) are
-   * reused; other commits are counted by their message (`grit: N events`), and only a commit
-   * without one is decoded.
+   * The records in the commits after `from` (an object id, or a prefix of one as git abbreviates
+   * it) up to `to` (first parents), and how many of them are further copies of one before them
+   * there. Events this sync knows (it validated or wrote those commits) are reused; the others
+   * are read, ids being what copies are told by.
    */
-  private async countEvents(from: string | null, to: string): Promise<number> {
-    let n = 0;
-    const objects = this.wal.objects;
-    for (let oid: string | null = to; oid && !(from !== null && oid.startsWith(from)); ) {
-      const commit = objects.readCommit(oid);
-      const parent = commit.parents[0] ?? null;
-      let count = this.eventCounts.get(oid);
-      if (count === undefined) {
-        count = statedEventCount(commit.message) ?? (await this.wal.readSince(parent, oid)).reduce((k, c) => k + c.events.length, 0);
+  private async pushedEvents(from: string | null, to: string): Promise<{ records: number; copies: number }> {
+    const chain: string[] = [];
+    let boundary: string | null = null;
+    for (let oid: string | null = to; oid; oid = this.wal.objects.readCommit(oid).parents[0] ?? null) {
+      if (from !== null && oid.startsWith(from)) {
+        boundary = oid;
+        break;
       }
-      n += count;
-      oid = parent;
+      chain.push(oid);
     }
-    return n;
+    const known = chain.map((oid) => this.eventsOf.get(oid));
+    const batches = known.every((e) => e !== undefined) ? known : (await this.wal.readSince(boundary, to)).map((c) => c.events);
+    const counter = new CopyCounter();
+    let records = 0;
+    for (const events of batches) {
+      records += events.length;
+      for (const e of events) counter.add(e);
+    }
+    return { records, copies: counter.copies };
   }
 }
 

@@ -9,7 +9,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
 import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
-import { DAEMON_BIN, daemonEnv, startDaemon } from '../helpers/daemon.js';
+import { DAEMON_BIN, daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { until } from '../helpers/wait.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { sleep } from '../transport/_helpers.js';
 
@@ -20,6 +21,9 @@ function initRepo(): string {
 }
 
 const failure = (p: Promise<unknown>): Promise<GritError> => rejectionOf(p, GritError);
+
+/** GRIT_SPAWN_WAIT for the tests that check a wait is cut short: sat out whole, it is the failure. */
+const LONG_WAIT_S = 60;
 
 test('a daemon killed with requests unread (ECONNRESET): they may have run; a write says to look first', async () => {
   const daemon = await startDaemon();
@@ -114,12 +118,14 @@ test('a daemon that cannot start (its socket path is a file): commands say why a
   const dir = initRepo();
   const run = tempDir();
   writeFileSync(join(run, 'daemon.sock'), 'not a socket');
-  const env = daemonEnv(run);
+  // A wait far longer than any command takes on a loaded host: one sat out whole fails the
+  // check below however slow the host, and one ended by the failed start passes however slow.
+  const env = daemonEnv(run, { GRIT_SPAWN_WAIT: String(LONG_WAIT_S) });
   const t0 = performance.now();
   const listed = grit(dir, ['issue', 'list', '--json'], { env });
   assert.equal(listed.code, 0, listed.stdout + listed.stderr);
   assert.match(listed.stderr, /^grit: warning: the daemon could not start \(refusing to replace \S+daemon\.sock: it exists and is not a socket\); ran the command here/);
-  assert.ok(performance.now() - t0 < 3_000, `said at once, not after the ${5} s spawn wait`);
+  assert.ok(performance.now() - t0 < (LONG_WAIT_S * 1000) / 2, `said at once, not after the ${LONG_WAIT_S} s spawn wait`);
   const start = grit(dir, ['daemon', 'start', '--json'], { env });
   assert.equal(start.code, 5, start.stdout + start.stderr);
   assert.equal(start.json.error.code, 'ipc_error');
@@ -131,7 +137,7 @@ test('a run directory too long for its socket paths: one clear line and exit 5, 
   const dir = initRepo();
   const long = join(tempDir(), 'x'.repeat(110));
   mkdirSync(long, { mode: 0o700 });
-  const env = daemonEnv(long);
+  const env = daemonEnv(long, { GRIT_SPAWN_WAIT: String(LONG_WAIT_S) });
   const direct = spawnSync(process.execPath, [DAEMON_BIN], { env: { ...process.env, ...env }, encoding: 'utf8' });
   assert.equal(direct.status, 5);
   assert.match(direct.stderr, /^grit-daemon: the daemon run directory \S+ is too long: its socket path \S+ takes \d+ bytes, more than the 107 a Unix socket path may have\n$/);
@@ -140,7 +146,23 @@ test('a run directory too long for its socket paths: one clear line and exit 5, 
   assert.equal(start.code, 5, start.stdout + start.stderr);
   assert.match(start.stderr, /too long: its socket path/);
   assert.match(start.stderr, /set GRIT_RUN_DIR to a shorter directory/);
-  assert.ok(performance.now() - t0 < 3_000, 'said at once, not after the spawn wait');
+  assert.ok(performance.now() - t0 < (LONG_WAIT_S * 1000) / 2, `said at once, not after the ${LONG_WAIT_S} s spawn wait`);
   assert.equal(grit(dir, ['issue', 'list', '--json'], { env }).code, 0, 'commands run in-process');
   assert.equal(existsSync(join(long, 'daemon.log')), false);
+});
+
+test('GRIT_SPAWN_WAIT: how long a command waits for the daemon it started; a bad value is refused, exit 5', async () => {
+  const dir = initRepo();
+  const bad = grit(dir, ['issue', 'list', '--json'], { env: daemonEnv(testRunDir(), { GRIT_SPAWN_WAIT: '5s' }) });
+  assert.equal(bad.code, 5, bad.stdout + bad.stderr);
+  assert.equal(bad.json.error.code, 'ipc_error');
+  assert.equal(bad.json.error.message, 'GRIT_SPAWN_WAIT must be a whole number of seconds up to 2147483 (0 = no wait: the command runs here while the daemon starts), not "5s"');
+  // 0: no wait at all, so `daemon start` cannot see the daemon it started answer.
+  const env = daemonEnv(testRunDir(), { GRIT_SPAWN_WAIT: '0' });
+  const start = grit(dir, ['daemon', 'start', '--json'], { env });
+  assert.equal(start.code, 1, start.stdout + start.stderr);
+  assert.match(start.json.error.message, /^the daemon did not answer \(waited \d+\.\d s of at most 0 s\)$/);
+  // It was started all the same, and serves the next command.
+  await until('the daemon started without waiting answers', () => gritOk(dir, ['daemon', 'status'], { env }).running === true);
+  gritOk(dir, ['daemon', 'stop'], { env });
 });

@@ -2,7 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -11,6 +11,7 @@ import { COMMANDS, isCommandName } from '../../src/commands/registry.js';
 import { TOOLS } from '../../src/mcp/tools.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { until } from '../helpers/wait.js';
 
 /** A result's envelope: the same JSON the CLI prints with --json. */
 function envelope(result: any): any {
@@ -338,11 +339,15 @@ describe('grit mcp and cancelled calls', () => {
     const lock = join(repo, '.git', 'refs', 'grit', 'wal.lock');
     mkdirSync(join(repo, '.git', 'refs', 'grit'), { recursive: true });
     writeFileSync(lock, '');
+    const packs = join(repo, '.git', 'objects', 'pack');
+    const packed = () => (existsSync(packs) ? readdirSync(packs).length : 0);
+    const before = packed();
     server.send(callTool(1, 'issue_create', { title: 'running when cancelled' }));
     server.send(callTool(2, 'issue_create', { title: 'queued when cancelled' }));
     server.send({ jsonrpc: '2.0', id: 3, method: 'ping' });
     await server.reply(3);
-    await new Promise((r) => setTimeout(r, 300));
+    // Running: it has written its event's objects and waits for the lock to move the WAL ref.
+    await until('the first create running (its pack written)', () => packed() > before);
     server.send(cancel(1, 'stop'));
     server.send(cancel(2, 'stop'));
     server.send({ jsonrpc: '2.0', id: 4, method: 'ping' });

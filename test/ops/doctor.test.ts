@@ -183,6 +183,10 @@ test('stale lock files: old ref locks and dead-process locks are removed by --fi
   mkdirSync(join(repo, '.git/refs/grit/locks'), { recursive: true });
   const fresh = join(repo, '.git/refs/grit/locks/abcd.lock');
   writeFileSync(fresh, '');
+  // Dated a minute ahead, it stays younger than the 5 s staleness (STALE_LOCK_MS) however long
+  // the doctor runs below take on a loaded host: written now, it could grow stale before them.
+  const ahead = new Date(Date.now() + 60_000);
+  utimesSync(fresh, ahead, ahead);
   const deadLock = join(actor.data_dir, 'daemon.lock');
   writeFileSync(deadLock, JSON.stringify({ pid: deadPid(), started_ts: 0, expires_ts: Date.now() + 60_000 }));
 

@@ -576,6 +576,47 @@ test('forged lock refs: a lock claims 30 days at most; unreadable ones are liste
   assert.equal(gritDoctor(repo).checks.find((c: any) => c.id === 'lock_refs').status, 'ok');
 });
 
+test("a lock ref holding another resource's live lock is never written over: acquire, renew and release say why, locally and on a remote", { timeout: 90_000 }, async () => {
+  // A true clash (two resources sharing the first 8 bytes of their hash) cannot be made here:
+  // a lock filed under another resource's ref is what one looks like from the ref it shares.
+  const { remote, clones } = network(1);
+  const [repo] = clones;
+  const gitDir = join(repo, '.git');
+  const objects = new ObjectStore(gitDir);
+  const me = gritOk(repo, ['actor', 'current']).actor.actor_id;
+  const other = 'f'.repeat(32);
+  const live = (resource: string, owner: string, expires = Date.now() + 3_600_000) => Buffer.from(encodeLock({ resource, owner, nonce: 'n'.repeat(32), expires_unix_ms: expires })).toString();
+  const refused = (args: string[], resource: string, holder: string) => {
+    const r = grit(repo, [...args, '--resource', resource, '--json']);
+    assert.deepEqual([r.code, r.json?.error?.code], [4, 'conflict'], r.stdout + r.stderr);
+    assert.match(r.json.error.message, new RegExp(`^${resource}'s lock ref ${lockRefName(resource)} holds a lock on ${holder} by [0-9a-f]{32} until \\S+, filed there by another tool: grit does not write over it$`));
+    assert.equal(r.json.error.details.clash, false);
+    assert.match(r.json.error.details.suggestion, /^`grit lock gc` deletes it/);
+  };
+  // Another owner's, and this actor's own (which an acquire would otherwise take as its lock to keep).
+  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('path:mine'), live('path:theirs', other)));
+  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('path:own'), live('path:own-other', me)));
+  const before = refs(repo, 'refs/grit/locks/');
+  for (const args of [['lock', 'acquire', '--local'], ['lock', 'renew', '--local'], ['lock', 'release', '--local']]) {
+    refused(args, 'path:mine', 'path:theirs');
+    refused(args, 'path:own', 'path:own-other');
+  }
+  assert.deepEqual(refs(repo, 'refs/grit/locks/'), before, 'nothing written over');
+  // The resource it names is not locked by it (its own ref is empty), and an expired one is no lock.
+  assert.equal(gritOk(repo, ['lock', 'acquire', '--local', '--resource', 'path:theirs']).lock.resource, 'path:theirs');
+  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('path:stale'), live('path:theirs', other, Date.now() - 1_000)));
+  assert.equal(gritOk(repo, ['lock', 'acquire', '--local', '--resource', 'path:stale']).lock.resource, 'path:stale');
+  // On a remote: the one there is fetched and refused alike, and the remote keeps it.
+  const remoteObjects = new ObjectStore(remote);
+  assert.ok(await forgeLockRef(remoteObjects, remote, lockRefName('path:far'), live('path:near', other)));
+  const onRemote = refs(remote, 'refs/grit/locks/');
+  refused(['lock', 'acquire'], 'path:far', 'path:near');
+  assert.deepEqual(refs(remote, 'refs/grit/locks/'), onRemote);
+  // Deleted by gc (it holds no lock grit honours), the resource is locked as usual.
+  gritOk(repo, ['lock', 'gc', '--local']);
+  assert.equal(gritOk(repo, ['lock', 'acquire', '--local', '--resource', 'path:mine']).lock.resource, 'path:mine');
+});
+
 test('a lock taken before the remote existed: a plain release or renew acts on it here and says so, never not_found', { timeout: 90_000 }, async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

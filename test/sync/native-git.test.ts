@@ -137,3 +137,29 @@ test('a remote WAL holding a commit copied onto another parent: pulled counts ea
   assert.equal(walRef.status, 'warn');
   assert.match(walRef.message, /3 events, linear and valid, but 1 of them is a further copy of an event before .*a commit copied or re-parented by a tool other than grit/);
 });
+
+test('a local WAL holding a commit copied onto another parent: sync says how many of the records it pushed are copies, JSON and human', { timeout: 60_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  // Each clone: an issue and a comment, then the comment's commit copied onto the head by plain git.
+  const copyHead = (clone: string, title: string) => {
+    const { issue_id } = gritOk(clone, ['issue', 'create', '--title', title]);
+    gritOk(clone, ['issue', 'comment', issue_id, '--body', 'c']);
+    const head = git(clone, 'rev-parse', 'refs/grit/wal').trim();
+    git(clone, 'update-ref', 'refs/grit/wal', git(clone, 'commit-tree', `${head}^{tree}`, '-p', head, '-m', 'grit: 1 event').trim());
+  };
+  copyHead(a, 'a');
+  // Pushed as they are (a fast-forward): commits this sync did not read.
+  const sa = gritOk(a, ['sync']);
+  assert.deepEqual([sa.pushed, sa.copies], [3, 1]);
+  copyHead(b, 'b');
+  // Re-appended on top of a's (a rebase): commits this sync wrote; the copy goes with them.
+  const human = grit(b, ['sync']);
+  assert.equal(human.code, 0, human.stderr);
+  assert.match(human.stdout, /^pulled 2 events, rebased 3, pushed 3 events \(2 distinct, 1 a further copy\) · origin wal [0-9a-f]{8}\n$/);
+  assert.equal((await walEvents(remote)).length, 6);
+  // No copies: the bare count, and no `copies` field.
+  gritOk(a, ['issue', 'create', '--title', 'plain']);
+  const plain = gritOk(a, ['sync']);
+  assert.deepEqual([plain.pushed, 'copies' in plain], [1, false]);
+});

@@ -53,74 +53,83 @@ for (const kind of ['ipc', 'tcp'] as const) {
       assert.equal((await steady.request(Buffer.from('still'), { timeoutMs: WAIT_MS })).toString(), 're:still');
     }
 
-    async function lastDropCode(): Promise<string | undefined> {
-      await sleep(10);
-      return drops.at(-1)?.code;
+    /** The code of the first connection dropped for a fault since `drops` had `mark` entries (clean disconnects have none), once there is one. */
+    async function dropCode(mark: number): Promise<string | undefined> {
+      await until('a connection dropped for a fault', () => drops.slice(mark).some(Boolean));
+      return drops.slice(mark).find(Boolean)!.code;
     }
 
     test('random bytes instead of a handshake: dropped at once', async () => {
+      const mark = drops.length;
       const s = await rawConnect(url);
       const junk = randomBytes(64);
       junk[1] = 0x00; // never a valid 'S'
       s.write(junk);
-      const ms = await closedWithin(s, 2_000);
-      assert.ok(ms >= 0 && ms < 400, `closed after ${ms} ms (handshake timeout is 800)`);
-      assert.equal(await lastDropCode(), 'protocol');
+      // Its drop code shows it was dropped for what it sent, not by the handshake timeout: a
+      // wall-clock limit would only add the host's load to what is checked.
+      assert.ok((await closedWithin(s, WAIT_MS)) >= 0, 'closed');
+      assert.equal(await dropCode(mark), 'protocol');
       await assertServes();
     });
 
     test('a valid handshake from the wrong protocol (PUB) is refused', async () => {
+      const mark = drops.length;
       const s = await rawConnect(url);
       s.write(spHandshake(PUB));
-      const ms = await closedWithin(s, 2_000);
-      assert.ok(ms >= 0 && ms < 400, `closed after ${ms} ms`);
-      assert.equal(await lastDropCode(), 'protocol');
+      assert.ok((await closedWithin(s, WAIT_MS)) >= 0, 'closed');
+      assert.equal(await dropCode(mark), 'protocol');
       await assertServes();
     });
 
     test('half a handshake, then silence: dropped by the handshake timeout', async () => {
+      const mark = drops.length;
       const s = await rawConnect(url);
       s.write(spHandshake(REQ).subarray(0, 5));
-      const ms = await closedWithin(s, 3_000);
-      assert.ok(ms >= 600 && ms < 2_000, `closed after ${ms} ms, expected ~800`);
-      assert.equal(await lastDropCode(), 'timeout');
+      // Not before the timeout; after it, however late the host lets it fire (WAIT_MS bounds a hang).
+      const ms = await closedWithin(s, WAIT_MS);
+      assert.ok(ms >= 600, `closed after ${ms} ms, expected ~800`);
+      assert.equal(await dropCode(mark), 'timeout');
       await assertServes();
     });
 
     test('a frame declaring 2^40 bytes is dropped without buffering', async () => {
+      const mark = drops.length;
       const s = await rawConnect(url);
       s.write(Buffer.concat([spHandshake(REQ), frame(Buffer.from([0x80, 0, 0, 1, 0x41]), ipc, 2n ** 40n)]));
-      const ms = await closedWithin(s, 2_000);
-      assert.ok(ms >= 0 && ms < 300, `closed after ${ms} ms`);
-      assert.equal(await lastDropCode(), 'too_large');
+      // Dropped for its size (too_large), so without waiting for its bytes.
+      assert.ok((await closedWithin(s, WAIT_MS)) >= 0, 'closed');
+      assert.equal(await dropCode(mark), 'too_large');
       await assertServes();
     });
 
     test('a frame one byte over maxMessageSize is dropped; one at the limit is served', async () => {
+      const mark = drops.length;
       const c = await ReqClient.connect(url, { maxMessageSize: 2 * MAX });
       const atLimit = Buffer.alloc(MAX - 4, 7);
-      const r = await c.request(atLimit, { timeoutMs: 3_000 });
+      const r = await c.request(atLimit, { timeoutMs: WAIT_MS });
       assert.equal(r.toString(), `len:${MAX - 4}`);
       // the server drops the connection: 'closed', or ECONNRESET when our unread bytes make the kernel reset it
       await assert.rejects(
-        c.request(Buffer.alloc(MAX - 3), { timeoutMs: 3_000 }),
+        c.request(Buffer.alloc(MAX - 3), { timeoutMs: WAIT_MS }),
         (e: unknown) => e instanceof TransportError && ['closed', 'ECONNRESET', 'EPIPE'].includes(e.code),
       );
-      assert.equal(await lastDropCode(), 'too_large');
+      assert.equal(await dropCode(mark), 'too_large');
       await assertServes();
     });
 
     test('half a frame, then a stall: dropped by the frame timeout', async () => {
+      const mark = drops.length;
       const s = await rawConnect(url);
       const f = frame(Buffer.concat([Buffer.from([0x80, 0, 0, 9]), Buffer.alloc(96)]), ipc);
       s.write(Buffer.concat([spHandshake(REQ), f.subarray(0, 20)]));
-      const ms = await closedWithin(s, 3_000);
-      assert.ok(ms >= 300 && ms < 1_500, `closed after ${ms} ms, expected ~400`);
-      assert.equal(await lastDropCode(), 'timeout');
+      const ms = await closedWithin(s, WAIT_MS);
+      assert.ok(ms >= 300, `closed after ${ms} ms, expected ~400 (not before the frame timeout)`);
+      assert.equal(await dropCode(mark), 'timeout');
       await assertServes();
     });
 
     test('a frame trickled one byte at a time (slow loris) is dropped', async () => {
+      const mark = drops.length;
       const s = await rawConnect(url);
       s.write(spHandshake(REQ));
       const f = frame(Buffer.concat([Buffer.from([0x80, 0, 0, 9]), Buffer.alloc(200)]), ipc);
@@ -128,25 +137,27 @@ for (const kind of ['ipc', 'tcp'] as const) {
       const iv = setInterval(() => {
         if (!s.destroyed && i < f.length) s.write(f.subarray(i, ++i));
       }, 50);
-      const ms = await closedWithin(s, 3_000);
+      const ms = await closedWithin(s, WAIT_MS);
       clearInterval(iv);
-      assert.ok(ms >= 300 && ms < 1_500, `closed after ${ms} ms, expected ~400`);
-      assert.equal(await lastDropCode(), 'timeout');
+      assert.ok(ms >= 300, `closed after ${ms} ms, expected ~400`);
+      assert.equal(await dropCode(mark), 'timeout');
       await assertServes();
     });
 
     test('a request without a backtrace header is dropped; well-formed ones on other connections are not', async () => {
+      const mark = drops.length;
       const s = await rawConnect(url);
       s.write(Buffer.concat([spHandshake(REQ), frame(Buffer.from([1, 2]), ipc)]));
-      assert.ok((await closedWithin(s, 2_000)) >= 0);
-      assert.equal(await lastDropCode(), 'protocol');
+      assert.ok((await closedWithin(s, WAIT_MS)) >= 0);
+      assert.equal(await dropCode(mark), 'protocol');
       if (ipc) {
+        const mark2 = drops.length;
         const s2 = await rawConnect(url);
         const bad = frame(Buffer.from([0x80, 0, 0, 1]), true);
         bad[0] = 0x02; // unknown ipc message type
         s2.write(Buffer.concat([spHandshake(REQ), bad]));
-        assert.ok((await closedWithin(s2, 2_000)) >= 0);
-        assert.equal(await lastDropCode(), 'protocol');
+        assert.ok((await closedWithin(s2, WAIT_MS)) >= 0);
+        assert.equal(await dropCode(mark2), 'protocol');
       }
       await assertServes();
     });

@@ -1,5 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { WAIT_MS } from '../helpers/wait.js';
 import { join } from 'node:path';
 import {
   RepServer,
@@ -219,17 +220,28 @@ describe('REQ/REP behaviour', () => {
 
   test('close({drain:true}) waits for in-flight replies', async () => {
     const u3 = `tcp://127.0.0.1:0`;
+    // The reply is held until the test lets it go: the close is seen waiting for it, however slow the host.
+    let arrived!: () => void;
+    const arrival = new Promise<void>((r) => (arrived = r));
+    let answer!: () => void;
     const s3 = await RepServer.listen(u3, (b, reply) => {
-      setTimeout(() => reply(b), 150);
+      answer = () => reply(b);
+      arrived();
     });
     assert.match(s3.url, /^tcp:\/\/127\.0\.0\.1:\d+$/);
     assert.notEqual(s3.url, u3);
     const c = await ReqClient.connect(s3.url);
-    const p = c.request(Buffer.from('late'), { timeoutMs: 2_000 });
-    await sleep(30);
+    const p = c.request(Buffer.from('late'), { timeoutMs: WAIT_MS });
+    await arrival;
     assert.equal(s3.inFlight, 1);
-    const drained = s3.drain(1_000);
-    await s3.close({ drain: true });
+    const drained = s3.drain(WAIT_MS);
+    let closed = false;
+    const closing = s3.close({ drain: true }).then(() => (closed = true));
+    // A close that did not wait would be done within a few turns of the event loop.
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    assert.equal(closed, false, 'close waits for the reply in flight');
+    answer();
+    await closing;
     assert.equal(await drained, true);
     assert.deepEqual(await p, Buffer.from('late'));
     await assert.rejects(ReqClient.connect(s3.url, { connectTimeoutMs: 500 }), (e: unknown) => e instanceof TransportError && e.code === 'ECONNREFUSED');
