@@ -500,7 +500,7 @@ export class Store {
       added += fresh.length;
       // Context events fold into their own tables (putNewEvents); they never make an issue.
       const issueEvents = fresh.filter((e) => !ContextTables.isContextEvent(e));
-      if (issueEvents.length > 0) this.refold(id, issueEvents, empty);
+      if (issueEvents.length > 0) this.refold(id, issueEvents, empty, fresh);
     }
     // Applying onto an empty store is a full build: the rebuild counters of `db stats` start here.
     const fresh = isEmptyStore(meta);
@@ -638,9 +638,10 @@ export class Store {
   /**
    * Folds an issue's new events (in event order) into its projection and index entries: onto its
    * stored fold when they all sort after the events folded so far, else from all its events
-   * (read back, unless the store was empty and `fresh` is all of them).
+   * (read back, unless the store was empty and `fresh` is all of them, or the issue is new to
+   * the store: see `eventsOfNew`). `added` is every event of the issue this apply stored.
    */
-  private refold(issueHex: string, fresh: readonly Event[], empty: boolean): void {
+  private refold(issueHex: string, fresh: readonly Event[], empty: boolean, added: readonly Event[]): void {
     const before = empty ? undefined : this.getIssue(issueHex);
     const stateRow = before && this.foldStates.get(issueHex);
     const state = stateRow && this.decoded(`the fold state of issue ${issueHex}`, () => decodeRow(stateRow) as FoldState);
@@ -649,8 +650,19 @@ export class Store {
     const depsBefore = before?.dependencies ?? [];
     const folded =
       (state && before && foldMore({ issue: before, state }, fresh)) ??
-      foldIssueState(empty ? fresh : this.issueEventsOf(issueHex));
+      foldIssueState(empty ? fresh : before ? this.issueEventsOf(issueHex) : this.eventsOfNew(issueHex, added));
     this.writeFolded(issueHex, before !== undefined, labelsBefore, depsBefore, folded);
+  }
+
+  /**
+   * All the log holds of an issue that has no projection yet: `added` when the log holds nothing
+   * else of it (counted by key, nothing decoded), which is every issue a pull creates; else read
+   * back (events of it stored earlier, before its IssueCreated). Decoding the records just
+   * written took a fifth of a 10k-event apply.
+   */
+  private eventsOfNew(issueHex: string, added: readonly Event[]): readonly Event[] {
+    const range = issueRange(issueHex);
+    return range && this.log.getKeysCount(range) === added.length ? added : this.issueEventsOf(issueHex);
   }
 
   /** Writes an issue's new fold (null: it has no IssueCreated) and its index entries. */

@@ -101,3 +101,28 @@ test('the store applied in random batches holds the full fold of every issue, an
     }
   }
 });
+
+test('an issue new to the store is folded from the events just stored, not read back; one with earlier events is read back', async () => {
+  const e = (issue: Uint8Array, ts: number, kind: EventKind) => makeEvent({ issue_id: issue, actor: actors[0], ts_unix_ms: ts, parent: null, kind });
+  const store = Store.open(tempDir());
+  const readBack: string[] = [];
+  const issueEventsOf = store.issueEventsOf.bind(store);
+  store.issueEventsOf = (id: string) => (readBack.push(id), issueEventsOf(id));
+  try {
+    // A comment on issues[1] arrives before its IssueCreated: the log holds it, no projection does.
+    assert.ok(store.apply([e(issues[0], 1, { type: 'IssueCreated', title: 'a', body: '', labels: [] }), e(issues[1], 2, { type: 'CommentAdded', body: 'early' })], null, 'h1'));
+    readBack.length = 0;
+    const later = [
+      e(issues[1], 3, { type: 'IssueCreated', title: 'b', body: '', labels: ['bug'] }),
+      e(issues[2], 4, { type: 'IssueCreated', title: 'c', body: '', labels: [] }),
+      e(issues[2], 5, { type: 'LabelAdded', label: 'ui' }),
+    ];
+    assert.ok(store.apply(later, 'h1', 'h2'));
+    assert.deepEqual(readBack, [toHex(issues[1])]);
+    assert.equal(store.getIssue(toHex(issues[1]))?.comment_count, 1);
+    assert.deepEqual(store.getIssue(toHex(issues[2]))?.labels, ['ui']);
+    assert.equal(JSON.stringify(store.getIssue(toHex(issues[2]))), JSON.stringify(foldIssue(later.slice(1))));
+  } finally {
+    await store.close();
+  }
+});
