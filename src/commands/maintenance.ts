@@ -3,8 +3,7 @@
  * `snapshot`, `snapshot gc`, and `maybeAutoSnapshot` for callers that want the snapshot policy
  * applied (sync after a push). See docs/operations.md.
  */
-import { rmSync, statSync } from 'node:fs';
-import { storeFile } from '../core/store-file.js';
+import { statSync } from 'node:fs';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
@@ -38,6 +37,7 @@ import { bool, optInt, type Args } from './args.js';
 import { SNAPSHOT_KEEP } from './ranges.js';
 import type { RepoContext } from './context.js';
 import { refuseIfDaemonHolds } from './lockfile.js';
+import { rebuildCopy } from './rebuild-copy.js';
 import { plural } from '../core/plural.js';
 import { warnings } from '../core/warnings.js';
 
@@ -463,8 +463,8 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
     // The replay may find the WAL unreadable (objects lost) only once the store is empty, and the
     // store may then be the last readable copy of those events: a copy of it goes back if so.
     // LMDB makes it on a thread of its own while the snapshot is read here.
-    const copy = held > 0 ? `${storeFile(ctx.actor.dir)}.before-rebuild` : null;
-    const copied = copy ? ctx.store.copyTo(copy) : null;
+    const copy = rebuildCopy(ctx.actor.dir, held);
+    const copied = copy ? ctx.store.copyTo(copy.path) : null;
     try {
       snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, skipped, read) : null;
       await copied;
@@ -474,12 +474,12 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
         // The store held about what the WAL holds: a long replay is known before the walk shows it.
         wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS });
       } catch (err) {
-        if (copy) await ctx.restoreStore(copy);
+        if (copy) await ctx.restoreStore(copy.path);
         throw err;
       }
     } finally {
       await copied?.catch(() => undefined);
-      if (copy) rmSync(copy, { force: true });
+      copy?.remove();
     }
   } finally {
     ctx.wal.objects.close();
