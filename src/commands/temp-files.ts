@@ -6,8 +6,8 @@
  * `doctor --fix` deletes them.
  */
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import type { RepoPaths } from '../git/repo.js';
+import { dirname, join } from 'node:path';
+import { mainWorktreeRoot, type RepoPaths } from '../git/repo.js';
 import { actorsDir } from './actors.js';
 import { STAGED_ACTOR } from './new-actor.js';
 import { pidAlive } from '../core/pid-alive.js';
@@ -103,7 +103,8 @@ export function leftTempFiles(repo: RepoPaths, dataDir?: string, now = Date.now(
 /** The working trees of the repository: this one, the main one and each linked one git lists in `<commonDir>/worktrees/`. */
 function worktreeRoots(repo: RepoPaths): Set<string> {
   const roots = new Set([repo.root]);
-  if (basename(repo.commonDir) === '.git') roots.add(dirname(repo.commonDir));
+  const main = mainWorktreeRoot(repo.commonDir);
+  if (main) roots.add(main);
   const linked = join(repo.commonDir, 'worktrees');
   let names: string[] = [];
   try {
