@@ -41,7 +41,7 @@ import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-r
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
 import { judgeLock, refuseIfDaemonHolds } from './lockfile.js';
 import { rebuildAdvice, rebuildStore, type DbCheck } from './maintenance.js';
-import { judgeForeignStore } from './store-owner.js';
+import { actorInRepo, judgeForeignStore } from './store-owner.js';
 import { plural } from '../core/plural.js';
 import { writeDenied } from '../core/write-access.js';
 import { fullNow, noRoomForNewStore } from '../core/disk-full.js';
@@ -730,7 +730,9 @@ async function checkLockRefs(s: State): Promise<Finding> {
 
 /** Temporary files of killed writers (src/commands/temp-files.ts): only space, but nothing else removes them. */
 function checkTempFiles(s: State): Finding {
-  const files = leftTempFiles(s.repo!);
+  // An actor's directory outside the repository (--data-dir, GRIT_HOME) is only found through the actor using it.
+  const dataDir = s.actor && !actorInRepo(s.actor, s.repo!) ? s.actor.dir : undefined;
+  const files = leftTempFiles(s.repo!, dataDir);
   if (files.length === 0) return ok('temp_files', 'no temporary files left by killed writers');
   const bytes = files.reduce((n, f) => n + f.bytes, 0);
   const shown = files.slice(0, 5).map((f) => f.path).join(', ');
@@ -742,7 +744,7 @@ function checkTempFiles(s: State): Finding {
     fixes: [
       {
         key: 'temp_files',
-        run: async () => `deleted ${plural(removeLeftTempFiles(s.repo!).length, 'temporary file')} left by killed writers`,
+        run: async () => `deleted ${plural(removeLeftTempFiles(s.repo!, dataDir).length, 'temporary file')} left by killed writers`,
       },
     ],
   };

@@ -4,7 +4,6 @@
  * applied (sync after a push). See docs/operations.md.
  */
 import { statSync } from 'node:fs';
-import { storeFile } from '../core/store-file.js';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError } from '../core/errors.js';
@@ -38,6 +37,7 @@ import { bool, optInt, type Args } from './args.js';
 import { SNAPSHOT_KEEP } from './ranges.js';
 import type { RepoContext } from './context.js';
 import { refuseIfDaemonHolds } from './lockfile.js';
+import { rebuildCopy } from './rebuild-copy.js';
 import { StoreReplacement } from './store-replacement.js';
 import { plural } from '../core/plural.js';
 import { warnings } from '../core/warnings.js';
@@ -472,7 +472,7 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
     // The replay may find the WAL unreadable (objects lost) only once the store is emptied, and
     // the store may then be the last readable copy of those events: a copy of it goes back if so.
     // LMDB makes it on a thread of its own while the snapshot or the WAL is read here.
-    const replacing = new StoreReplacement(ctx.store, held > 0 ? `${storeFile(ctx.actor.dir)}.before-rebuild` : null);
+    const replacing = new StoreReplacement(ctx.store, rebuildCopy(ctx.actor.dir, held));
     try {
       snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, skipped, read) : null;
       try {
@@ -483,7 +483,7 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
         // The store held about what the WAL holds: a long replay is known before the walk shows it.
         wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS, replacing });
       } catch (err) {
-        if (replacing.copy && replacing.emptied) await ctx.restoreStore(replacing.copy);
+        if (replacing.copy && replacing.emptied) await ctx.restoreStore(replacing.copy.path);
         throw err;
       }
     } finally {

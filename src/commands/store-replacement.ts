@@ -6,8 +6,8 @@
  * copy, made on LMDB's own thread, overlaps the reading instead of holding up its start
  * (docs/performance.md, Rebuild, "The store emptied when the fill begins").
  */
-import { rmSync } from 'node:fs';
 import type { Store } from '../core/store.js';
+import type { RebuildCopy } from './rebuild-copy.js';
 
 export class StoreReplacement {
   private copied: Promise<void> | null;
@@ -17,9 +17,9 @@ export class StoreReplacement {
   /** Starts copying `store` to `copy` (null: nothing worth a copy, an empty store). */
   constructor(
     private readonly store: Store,
-    readonly copy: string | null,
+    readonly copy: RebuildCopy | null,
   ) {
-    this.copied = copy ? store.copyTo(copy) : null;
+    this.copied = copy ? store.copyTo(copy.path) : null;
     // Awaited where the store is emptied; a copy that fails before then is not an unhandled rejection.
     this.copied?.catch(() => undefined);
   }
@@ -42,6 +42,6 @@ export class StoreReplacement {
   /** Waits for the copy (a failed one too) and removes it. */
   async discardCopy(): Promise<void> {
     await this.copied?.catch(() => undefined);
-    if (this.copy) rmSync(this.copy, { force: true });
+    this.copy?.remove();
   }
 }

@@ -6,8 +6,8 @@
  * `doctor --fix` deletes them.
  */
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import type { RepoPaths } from '../git/repo.js';
+import { dirname, join } from 'node:path';
+import { mainWorktreeRoot, type RepoPaths } from '../git/repo.js';
 import { actorsDir } from './actors.js';
 import { STAGED_ACTOR } from './new-actor.js';
 import { pidAlive } from '../core/pid-alive.js';
@@ -23,6 +23,13 @@ export const RENAME_TMP = /\.(\d+)(?:\.\d+)?\.tmp$/;
  */
 const EXPORT_TMP = /^\..+\.grit-(\d+)\.tmp$/;
 export const exportTempName = (name: string, pid: number): string => `.${name}.grit-${pid}.tmp`;
+/**
+ * A rebuild's copy of the store (rebuild-copy.ts): `store.mdb.before-rebuild-<pid>`, in the actor
+ * directory. Without a pid, one an older grit made: nothing says whether its rebuild still runs,
+ * so only its age does (as for a writer in another pid namespace).
+ */
+const REBUILD_COPY = /^store\.mdb\.before-rebuild(?:-(\d+))?$/;
+export const rebuildCopyName = (pid: number): string => `store.mdb.before-rebuild-${pid}`;
 /**
  * A writer in another pid namespace (a container sharing the repository) has a pid that looks
  * dead from here: a file it is still writing keeps being modified, so only files left alone this
@@ -55,7 +62,7 @@ function scan(dir: string, pattern: RegExp, now: number, out: LeftTempFile[], di
   }
   for (const name of names) {
     const m = pattern.exec(name);
-    if (!m || pidAlive(Number(m[1]))) continue;
+    if (!m || (m[1] !== undefined && pidAlive(Number(m[1])))) continue;
     const path = join(dir, name);
     try {
       const st = statSync(path);
@@ -66,8 +73,11 @@ function scan(dir: string, pattern: RegExp, now: number, out: LeftTempFile[], di
   }
 }
 
-/** grit's temporary files in the repository whose writing process is gone. */
-export function leftTempFiles(repo: RepoPaths, now = Date.now()): LeftTempFile[] {
+/**
+ * grit's temporary files in the repository whose writing process is gone; with `dataDir`, also in
+ * that actor directory outside the repository (--data-dir, GRIT_HOME).
+ */
+export function leftTempFiles(repo: RepoPaths, dataDir?: string, now = Date.now()): LeftTempFile[] {
   const out: LeftTempFile[] = [];
   const objects = join(repo.commonDir, 'objects');
   scan(join(objects, 'pack'), OBJECT_TMP, now, out);
@@ -82,7 +92,10 @@ export function leftTempFiles(repo: RepoPaths, now = Date.now()): LeftTempFile[]
   } catch {
     // no actors yet
   }
-  for (const id of ids) scan(join(actors, id), RENAME_TMP, now, out);
+  for (const dir of [...ids.map((id) => join(actors, id)), ...(dataDir ? [dataDir] : [])]) {
+    scan(dir, RENAME_TMP, now, out);
+    scan(dir, REBUILD_COPY, now, out);
+  }
   for (const root of worktreeRoots(repo)) scan(join(root, '.grit'), EXPORT_TMP, now, out);
   return out;
 }
@@ -90,7 +103,8 @@ export function leftTempFiles(repo: RepoPaths, now = Date.now()): LeftTempFile[]
 /** The working trees of the repository: this one, the main one and each linked one git lists in `<commonDir>/worktrees/`. */
 function worktreeRoots(repo: RepoPaths): Set<string> {
   const roots = new Set([repo.root]);
-  if (basename(repo.commonDir) === '.git') roots.add(dirname(repo.commonDir));
+  const main = mainWorktreeRoot(repo.commonDir);
+  if (main) roots.add(main);
   const linked = join(repo.commonDir, 'worktrees');
   let names: string[] = [];
   try {
@@ -109,9 +123,19 @@ function worktreeRoots(repo: RepoPaths): Set<string> {
   return roots;
 }
 
-/** Deletes the files `leftTempFiles` finds now (a file whose writer came back to life is kept). */
-export function removeLeftTempFiles(repo: RepoPaths): LeftTempFile[] {
-  const files = leftTempFiles(repo);
+function remove(files: LeftTempFile[]): LeftTempFile[] {
   for (const f of files) rmSync(f.path, { recursive: true, force: true });
   return files;
+}
+
+/** Deletes the files `leftTempFiles` finds now (a file whose writer came back to life is kept). */
+export function removeLeftTempFiles(repo: RepoPaths, dataDir?: string): LeftTempFile[] {
+  return remove(leftTempFiles(repo, dataDir));
+}
+
+/** Deletes the copies of the store that killed rebuilds left in the actor directory `dir`. */
+export function removeLeftRebuildCopies(dir: string): LeftTempFile[] {
+  const out: LeftTempFile[] = [];
+  scan(dir, REBUILD_COPY, Date.now(), out);
+  return remove(out);
 }

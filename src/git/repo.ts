@@ -1,6 +1,6 @@
 /** Finds the repository around a directory without spawning git (start-up matters). */
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 
 export interface RepoPaths {
@@ -19,6 +19,15 @@ export interface RepoPaths {
  * several worktrees (a daemon worker's) holds only this; the worktree is each command's own.
  */
 export type RepoDirs = Pick<RepoPaths, 'commonDir' | 'gritDir'>;
+
+/**
+ * The root of the repository's main worktree: the directory that holds its common git dir when
+ * that is a `.git` directory. Null for a git dir kept apart (`git init --separate-git-dir`), which
+ * does not say where its main worktree is.
+ */
+export function mainWorktreeRoot(commonDir: string): string | null {
+  return basename(commonDir) === '.git' ? dirname(commonDir) : null;
+}
 
 function readGitFile(path: string): string | null {
   const text = readFileSync(path, 'utf8');

@@ -12,6 +12,7 @@ import { GritError } from '../core/errors.js';
 import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
+import { mainWorktreeRoot } from '../git/repo.js';
 import {
   decodeRequest,
   encodeMessage,
@@ -351,7 +352,7 @@ export class Supervisor {
     if (!worker) {
       worker = new ActorWorkerPool(
         {
-          repoRoot: repo.root,
+          repoRoot: mainWorktreeRoot(repository) ?? repository,
           repository,
           repo: { commonDir: repo.commonDir, gritDir: repo.gritDir },
           actorDir: actor.dir,

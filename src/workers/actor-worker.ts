@@ -20,7 +20,12 @@ import { notificationFor, type Notification } from '../protocol/notifications.js
 import { Lease } from './lease.js';
 
 export interface WorkerSetup {
-  /** The worktree of the request that started the worker: what `daemon status` and the lease name. */
+  /**
+   * The repository it serves, as `daemon status` and the lease name it: its main worktree's root,
+   * or its common git dir when that does not say (git/repo.ts `mainWorktreeRoot`). Not the
+   * worktree of the request that started it, which may be removed while the worker serves the
+   * others (docs/daemon.md, "Worktrees").
+   */
   repoRoot: string;
   /** The repository the worker serves (RouteCache's `repository`): a request from another never reaches it. */
   repository: string;

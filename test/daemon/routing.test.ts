@@ -310,6 +310,18 @@ test('two worktrees through one worker: export writes its default output into th
   assert.deepEqual(workersOf(main).map((w) => w.repo_root), [main], 'one worker served both worktrees');
 });
 
+test('daemon status and the lease name the repository a worker serves, not the worktree that started it, which may be removed', () => {
+  const { main, linked } = twoWorktrees();
+  // The linked worktree's request starts the actor's worker.
+  gritOk(linked, ['issue', 'list'], { env: daemon.env });
+  const dataDir = gritOk(main, ['actor', 'current']).actor.data_dir;
+  git(main, 'worktree', 'remove', '--force', linked);
+  const id = gritOk(main, ['issue', 'create', '--title', 'after the removal'], { env: daemon.env }).issue_id;
+  assert.equal(gritOk(main, ['issue', 'show', id]).issue.title, 'after the removal');
+  assert.deepEqual(workersOf(main).map((w) => w.repo_root), [main], 'one worker, named after the repository');
+  assert.equal(JSON.parse(readFileSync(join(dataDir, 'daemon.lock'), 'utf8')).repo_root, main);
+});
+
 test('two worktrees through one worker: context index, query and show read the caller\'s worktree, as --no-daemon does', () => {
   const script = (env: NodeJS.ProcessEnv) => {
     const { main, linked } = twoWorktrees();

@@ -215,6 +215,9 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
   git(repo, 'worktree', 'add', '-q', linked);
   const dead = deadPid();
   const old = new Date(Date.now() - 120_000);
+  const home = join(tempDir(), 'home');
+  const homeEnv = { GRIT_HOME: home };
+  gritOk(repo, ['actor', 'init'], { env: homeEnv });
   const put = (path: string, age: Date | null) => {
     mkdirSync(join(path, '..'), { recursive: true });
     writeFileSync(path, 'partial');
@@ -227,6 +230,8 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
     put(join(actor.data_dir, `daemon.lock.${dead}.1796400000000.tmp`), old),
     put(join(repo, '.grit', `.export.json.grit-${dead}.tmp`), old),
     put(join(linked, '.grit', `.x.csv.grit-${dead}.tmp`), old),
+    put(join(actor.data_dir, `store.mdb.before-rebuild-${dead}`), old), // a killed rebuild's copy of the store
+    put(join(home, `store.mdb.before-rebuild-${dead}`), old), // in a data dir outside the repository
   ];
   const kept = [
     put(join(repo, `.git/objects/pack/tmp_pack_grit_${process.pid}_ffffffffffff`), old),
@@ -234,15 +239,18 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
     put(join(repo, '.git/objects/pack/tmp_pack_12345'), old),
     put(join(repo, '.grit', `export.json.${dead}.tmp`), old), // a user's name, not grit's
     put(join(linked, '.grit', `.export.json.grit-${process.pid}.tmp`), old),
+    put(join(actor.data_dir, `store.mdb.before-rebuild-${process.pid}`), old), // a rebuild running now
   ];
-  const d = check(gritDoctor(repo), 'temp_files');
+  const d = check(gritDoctor(repo, [], { env: homeEnv }), 'temp_files');
   assert.equal(d.status, 'warn');
-  assert.match(d.message, /^5 temporary files \(35 bytes\) left by writers that were killed: /);
-  for (const f of gone) assert.ok(d.message.includes(f), `${f} in ${d.message}`);
+  assert.match(d.message, /^7 temporary files \(49 bytes\) left by writers that were killed: /);
+  const named = d.message.replace(/^[^:]+: /, '').replace(/, …$/, '').split(', ');
+  assert.equal(named.length, 5, 'the message names five');
+  for (const f of named) assert.ok(gone.includes(f), `${f} is one of those left`);
   for (const f of kept) assert.ok(!d.message.includes(f), `${f} not in ${d.message}`);
 
-  const fixed = gritDoctor(repo, ['--fix']);
-  assert.deepEqual(fixed.applied, ['deleted 5 temporary files left by killed writers']);
+  const fixed = gritDoctor(repo, ['--fix'], { env: homeEnv });
+  assert.deepEqual(fixed.applied, ['deleted 7 temporary files left by killed writers']);
   assert.equal(check(fixed, 'temp_files').status, 'ok');
   for (const f of gone) assert.ok(!existsSync(f), f);
   for (const f of kept) assert.ok(existsSync(f), f);

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RepoContext } from '../../src/commands/context.js';
 import { replayWal } from '../../src/commands/maintenance.js';
@@ -18,6 +18,8 @@ import { StoreFill } from '../../src/core/store-fill.js';
 import { Wal, WAL_REF } from '../../src/git/wal.js';
 import { network } from '../sync/_helpers.js';
 import { startDaemon } from '../helpers/daemon.js';
+import { GRIT_BIN } from '../helpers/paths.js';
+import { until } from '../helpers/wait.js';
 
 const ACTORS = [
   { id: 'a1'.repeat(16) },
@@ -485,4 +487,44 @@ test('a rebuild empties the store only once it has read the WAL, and replaces it
   git(repo, 'update-ref', '-d', WAL_REF);
   steps.length = 0;
   assert.deepEqual([(await rebuild()).event_count, steps], [0, ['clear']]);
+});
+
+test('a rebuild killed while it holds its copy of the store: the copy is named after it, the next rebuild deletes it; a Ctrl-C leaves none', { timeout: 300_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  // A store worth copying, and a replay long enough to be caught in.
+  await generateWal(join(repo, '.git'), { seed: 8, events: 20_000, actors: ACTORS, packed: true });
+  gritOk(repo, ['issue', 'list']);
+  const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
+  const copies = () => readdirSync(actorDir).filter((f) => f.includes('before-rebuild'));
+  /** Starts a rebuild and sends it `signal` once its copy is there; the name of the copy it had. */
+  const interrupt = async (signal: NodeJS.Signals): Promise<string> => {
+    const child = spawn(process.execPath, [GRIT_BIN, 'rebuild'], { cwd: repo, env: { ...process.env, GRIT_NO_DAEMON: '1' }, stdio: 'ignore' });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    const name = `store.mdb.before-rebuild-${child.pid}`;
+    await until(`the copy ${name}`, () => copies().includes(name));
+    child.kill(signal);
+    await exited;
+    return name;
+  };
+
+  const killed = await interrupt('SIGKILL');
+  assert.deepEqual(copies(), [killed], 'kill -9 skips the rebuild\'s cleanup');
+  // A copy of a process that is gone, left alone a while, is one of doctor's temporary files.
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(join(actorDir, killed), old, old);
+  const legacy = join(actorDir, 'store.mdb.before-rebuild'); // an older grit's name: judged by its age only
+  writeFileSync(legacy, 'copy');
+  utimesSync(legacy, old, old);
+  const found = gritDoctor(repo).checks.find((c: { id: string }) => c.id === 'temp_files');
+  assert.equal(found.status, 'warn');
+  assert.ok(found.message.includes(killed) && found.message.includes(legacy), found.message);
+
+  const rebuilt = gritOk(repo, ['rebuild']);
+  assert.equal(rebuilt.event_count, 20_000);
+  assert.deepEqual(copies(), [], 'the next rebuild deleted both');
+
+  await interrupt('SIGINT');
+  assert.deepEqual(copies(), [], 'a Ctrl-C removes the copy');
+  assert.equal(gritOk(repo, ['db', 'check']).errors.length, 0);
 });
