@@ -186,7 +186,7 @@ function checkActorKeys(actor: ActorRef): string[] {
   const keyPath = signingKeyPath(actor.dir);
   const hasKeyFile = existsSync(keyPath);
   if (actor.config.public_key && !hasKeyFile) {
-    problems.push(`it has a public_key but no ${keyPath}: it cannot sign, and its new events will be refused where signature_policy = reject`);
+    problems.push(`it has a public_key but no ${keyPath}: it cannot sign, so every write as it is refused (reads work)`);
   }
   if (hasKeyFile) {
     try {

@@ -257,6 +257,9 @@ test('an actor with a public_key but no signing.key: every write as it is refuse
   }
   assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing appended');
   assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
+  const c = gritDoctor(repo, ['--actor', 'alice']).checks.find((x: any) => x.id === 'actor_config');
+  assert.equal(c.status, 'warn', JSON.stringify(c));
+  assert.match(c.message, /it has a public_key but no .*signing\.key: it cannot sign, so every write as it is refused \(reads work\)/);
 });
 
 test('a signing.key that is not the key of the config public_key: every write is refused (exit 5), in process and through the daemon; doctor names it', async () => {
