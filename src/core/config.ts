@@ -86,7 +86,7 @@ const REPO_KEYS = ['default_actor', 'lock_policy', 'signature_policy', 'snapshot
 const SNAPSHOT_KEYS = ['max_events', 'max_age_days'];
 
 /** The settings an actor config may hold (SPEC §4). */
-export const ACTOR_KEYS = ['actor_id', 'label', 'created_ts', 'public_key', 'key_scheme'];
+export const ACTOR_KEYS: readonly string[] = ['actor_id', 'label', 'created_ts', 'public_key', 'key_scheme'];
 
 /** The keys of `table` that are not `known`. */
 export const unknownKeys = (table: Record<string, unknown>, known: readonly string[]): string[] => Object.keys(table).filter((k) => !known.includes(k));
@@ -144,9 +144,9 @@ const PUBLIC_KEY_HEX = /^[0-9a-fA-F]{64}$/;
 /**
  * Checks an actor config's parsed TOML (read from `path`, named in errors) as strictly as a repo
  * config, unknown keys included: coerced to defaults, a wrong `public_key` or `key_scheme` would
- * quietly leave the actor unverifiable, and an `actor_id` other than its directory's would write events as someone else
- * from that directory's store. A directory not named like an actor id (a `--data-dir`) may hold
- * any actor. Absent optional keys take their defaults (a teammate's hand-written config may omit
+ * quietly leave the actor unverifiable, and an `actor_id` other than its directory's would write
+ * events as someone else from that directory's store. A directory not named like an actor id (a
+ * `--data-dir`) may hold any actor. Absent optional keys take their defaults (a teammate's hand-written config may omit
  * `label` and `created_ts`: docs/signing.md).
  */
 function actorConfigFrom(raw: Record<string, unknown>, path: string): ActorConfig {

@@ -29,7 +29,7 @@ interface Route {
   /**
    * The watched files' identities and times, which the worker also goes by to reload the repo
    * config, the actor's own config and its signing key (`RepoContext.reloadSettingsIfChanged`):
-   * one set of stat calls per request for both.
+   * one set of stat calls per request for all of them.
    */
   stamp: string;
   /** The actor's store file: its device and inode (null: none yet), as of the latest check. */
