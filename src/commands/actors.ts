@@ -5,6 +5,7 @@ import { readActorConfig, readRepoConfig, writeToml, type RepoConfig } from '../
 import { diskFullError } from '../core/disk-full.js';
 import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
+import { plural } from '../core/plural.js';
 import { MIN_PREFIX, resolvePrefix } from '../core/ids.js';
 import { isHexPrefix } from '../core/hex.js';
 import { newSecretKey } from '../core/signing.js';
@@ -133,6 +134,37 @@ export function missingDefaultActor(repo: RepoDirs, actorId: string): GritError 
   });
 }
 
+/**
+ * The actors under `.git/grit/actors/` (ids, sorted) that a new default would push aside: every
+ * directory with a config.toml but one made to be the default and not named yet
+ * (PENDING_DEFAULT), which makeDefaultActor finishes instead of making another.
+ */
+export function actorsHere(repo: RepoDirs): string[] {
+  const base = actorsDir(repo);
+  if (!existsSync(base)) return [];
+  return readdirSync(base)
+    .sort()
+    .filter((name) => existsSync(join(base, name, 'config.toml')) && !existsSync(join(base, name, PENDING_DEFAULT)));
+}
+
+/**
+ * The repo config names no default actor (emptied, deleted, its line removed) while actors are
+ * there: one of them was the default, and a new one made unasked would take its place with none
+ * of its events' authorship, store or key, and nothing would say so. An environment failure
+ * (SPEC §6, exit 5), as missingDefaultActor.
+ */
+export function noDefaultActor(repo: RepoDirs, actorIds: string[]): GritError {
+  const path = repoConfigPath(repo);
+  const labels = actorLabels(repo, actorIds);
+  const named = actorIds.map((id) => (labels[id] ? `${id} (${labels[id]})` : id));
+  const what = existsSync(path) ? 'names no default_actor' : 'is missing';
+  return new GritError('io_error', `${path} ${what}, and ${actorsDir(repo)} holds ${plural(actorIds.length, 'actor')}: ${named.join(', ')}`, {
+    details: { path, actors: actorIds },
+    suggestion: `make yours the default with \`grit actor use <id>\` (restore ${path} from a backup if you can: its policies were lost with it), or run \`grit init\` to make a new default actor`,
+    environment: true,
+  });
+}
+
 /** The data dir `--data-dir` or GRIT_HOME names, as an absolute path (undefined: none named). */
 export function dataDirOf(sel: ActorSelection): string | undefined {
   const dataDir = sel.dataDir ?? process.env.GRIT_HOME;
@@ -153,10 +185,11 @@ function noActorIn(dir: string): GritError {
 
 /**
  * SPEC §4 order: `--data-dir`/GRIT_HOME, then `--actor`, then the repo default, else a new
- * actor is created and made the default (makeDefaultActor). A default that is gone is an error
- * (missingDefaultActor), and so is a data dir that holds no actor (noActorIn). `setUp` (`grit
- * init`, asked to set the repository up) makes a new default in place of a missing one, and an
- * actor in an empty data dir; `secret` is the key a new actor gets (`--generate-key`).
+ * actor is created and made the default (makeDefaultActor) when the repository has no actor
+ * yet. A default that is gone is an error (missingDefaultActor), and so are no default beside
+ * actors that are there (noDefaultActor) and a data dir that holds no actor (noActorIn). `setUp`
+ * (`grit init`, asked to set the repository up) makes a new default in place of a missing one,
+ * and an actor in an empty data dir; `secret` is the key a new actor gets (`--generate-key`).
  */
 export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?: boolean; secret?: Uint8Array } = {}): ActorRef {
   const dataDir = dataDirOf(sel);
@@ -176,6 +209,9 @@ export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?:
     // Its events, store and key are that identity's: acting as a new one instead, unasked, would
     // hide the loss. Only `grit init` (asked to set this repository up) makes a new default.
     if (!opts.setUp) throw missingDefaultActor(repo, cfg.default_actor);
+  } else if (!opts.setUp) {
+    const here = actorsHere(repo);
+    if (here.length) throw noDefaultActor(repo, here);
   }
   return makeDefaultActor(repo, '', opts.secret);
 }

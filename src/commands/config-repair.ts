@@ -13,7 +13,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { parse } from 'smol-toml';
-import { readActorConfig, readRepoConfig, repoConfigFrom, writeToml, type ActorConfig } from '../core/config.js';
+import { ACTOR_KEYS, readActorConfig, readRepoConfig, repoConfigFrom, unknownKeys, writeToml, type ActorConfig } from '../core/config.js';
 import { publicKeyOf, readSigningKey, signingKeyPath } from '../core/signing.js';
 
 export interface Salvage {
@@ -110,12 +110,17 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * wrong type, an `actor_id` other than its directory's): its identity comes from its directory
  * name (or a readable `actor_id` line), its public key from its own signing key. A readable
  * `public_key` that is not the signing key's is left to a person: which of the two is right is
- * not for doctor to guess (docs/signing.md).
+ * not for doctor to guess (docs/signing.md). So is a key grit does not know.
  */
 export function actorConfigRepair(path: string): RepairPlan {
   const dir = dirname(path);
   const salvage = salvageToml(readFileSync(path, 'utf8'));
   const s = salvage.value;
+  // Dropped, a misspelt `publickey = …` would leave an actor without a signing key unverifiable.
+  const unknown = unknownKeys(s, ACTOR_KEYS);
+  if (unknown.length) {
+    return { plan: `fix ${path} by hand: unknown setting ${unknown.join(', ')} (known: ${ACTOR_KEYS.join(', ')}); doctor does not guess what a misspelt key meant` };
+  }
   const actorId = HEX32.test(basename(dir)) ? basename(dir) : typeof s.actor_id === 'string' && HEX32.test(s.actor_id) ? s.actor_id : null;
   if (!actorId) {
     return { plan: `fix ${path} by hand: its actor_id cannot be recovered (neither the directory name nor a readable actor_id line gives it)` };

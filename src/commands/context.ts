@@ -109,7 +109,7 @@ function openOrRepairStore(actorDir: string, opts: StoreOptions): Store {
 
 export class RepoContext {
   readonly repo: RepoDirs;
-  readonly actor: ActorRef;
+  private actorRef: ActorRef;
   readonly wal: Wal;
   private storeHandle: Store | null = null;
   /** Set by the owner of a context that outlives one command (a daemon worker): see `remember`. */
@@ -131,7 +131,7 @@ export class RepoContext {
 
   constructor(repo: RepoDirs, actor: ActorRef) {
     this.repo = repo;
-    this.actor = actor;
+    this.actorRef = actor;
     this.wal = new Wal(repo.commonDir);
   }
 
@@ -140,21 +140,31 @@ export class RepoContext {
     return new RepoContext(repo, selectActor(repo, opts));
   }
 
+  /** The acting actor: its directory, and its config as of the latest reloadSettingsIfChanged. */
+  get actor(): ActorRef {
+    return this.actorRef;
+  }
+
   get actorId(): string {
     return this.actor.config.actor_id;
   }
 
   /**
    * For a context that lives long (a daemon worker): forgets the cached repo config and signing
-   * key when `stamp` changed, so `config.toml` edits and a new key apply from the next command on.
-   * The stamp covers the files they are read from (the repo's config.toml, the actor's key): the
-   * daemon's supervisor takes it with the stat calls it makes to route the request anyway.
+   * key, and reads the actor's own config.toml again, when `stamp` changed, so that edits of
+   * either config and a new key apply from the next command on, as they do for `--no-daemon`
+   * (a `public_key` removed by hand is no longer the key this actor's events are checked
+   * against). The stamp covers the files they are read from (the repo's config.toml, the actor's
+   * config.toml and key): the daemon's supervisor takes it with the stat calls it makes to route
+   * the request anyway. Taken only once all is read: a config that fails to read is read again.
    */
   reloadSettingsIfChanged(stamp: string): void {
     if (stamp === this.settingsStamp) return;
-    this.settingsStamp = stamp;
+    // Null only when the file went after the supervisor read it: its next route refuses then.
+    this.actorRef = readActorDir(this.actorRef.dir) ?? this.actorRef;
     this.configCache = null;
     this.signer = undefined;
+    this.settingsStamp = stamp;
   }
 
   get config(): RepoConfig {
@@ -407,12 +417,9 @@ export class RepoContext {
     }
     if (accepted.length === 0) return results;
     const actor = fromHex(this.actorId, 16)!;
-    if (this.signer === undefined) {
-      // The config as it is now, not as this (perhaps long-lived) context first read it: a key
-      // restored from a backup together with its config.toml must sign from the next write on.
-      const current = readActorDir(this.actor.dir) ?? this.actor;
-      this.signer = await loadSigner(this.actor.dir, this.actorId, current.config.public_key);
-    }
+    // A long-lived context (a daemon worker) reads the actor's config and key again when they
+    // change (reloadSettingsIfChanged): a key restored with its config.toml signs from the next write on.
+    if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir, this.actorId, this.actor.config.public_key);
     const sign = this.signer ?? undefined;
     const last = new Map<string, { ts: number; id: Uint8Array }>();
     const byGroup = accepted.map((i) =>

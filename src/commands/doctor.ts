@@ -35,7 +35,7 @@ import { toHex } from '../core/hex.js';
 import { surveyWal, type WalSurvey } from './doctor-wal.js';
 import { findLostEvents } from './lost-events.js';
 import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
-import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
+import { actorsDir, actorsHere, findActor, loadRepoConfig, missingDefaultActor, noDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
 import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
@@ -169,7 +169,12 @@ function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: C
     return { actor, why: actor ? `data dir ${resolve(dataDir)}` : `no actor config in the data dir ${resolve(dataDir)}` };
   }
   if (opts.actor) return { actor: findActor(repo, opts.actor), why: '--actor' };
-  if (!config?.default_actor) return { actor: null, why: 'no default actor yet' };
+  if (!config?.default_actor) {
+    const here = actorsHere(repo);
+    if (here.length === 0) return { actor: null, why: 'no default actor yet' };
+    const missing = noDefaultActor(repo, here);
+    return { actor: null, why: missing.message, missing };
+  }
   const actor = readActorDir(join(actorsDir(repo), config.default_actor));
   if (actor) return { actor, why: 'the repo default' };
   const missing = missingDefaultActor(repo, config.default_actor);
@@ -181,7 +186,7 @@ function checkActorKeys(actor: ActorRef): string[] {
   const keyPath = signingKeyPath(actor.dir);
   const hasKeyFile = existsSync(keyPath);
   if (actor.config.public_key && !hasKeyFile) {
-    problems.push(`it has a public_key but no ${keyPath}: it cannot sign, and its new events will be refused where signature_policy = reject`);
+    problems.push(`it has a public_key but no ${keyPath}: it cannot sign, so every write as it is refused (reads work)`);
   }
   if (hasKeyFile) {
     try {
@@ -340,7 +345,8 @@ function checkActor(s: State, opts: ContextOptions): Finding {
     return configFinding(err, repair, path ? `fix ${path} by hand` : 'run `grit actor list` and pick an existing actor');
   }
   const actor = s.actor;
-  // A default the repo config names but that is gone stops every command but `grit init`: an error.
+  // A default the repo config names but that is gone, or none beside actors that are there, stops
+  // every command but `grit init`: an error.
   if (missing) return configFinding(missing, null, missing.suggestion!);
   if (!actor) {
     return { id: 'actor_config', status: 'warn', message: why, plan: 'run `grit init` to create the default actor' };

@@ -10,6 +10,7 @@ import { bool, optText, text, type Args } from './args.js';
 import {
   actorLabelled,
   actorsDir,
+  actorsHere,
   chooseDefault,
   dataDirOf,
   ensureSigningKey,
@@ -103,7 +104,9 @@ export async function init(
  * Given a data dir (`--data-dir`, GRIT_HOME), the actor is made there (directories and all), or is
  * the one already there: the way to make an actor outside the repository, which other commands
  * refuse to do (selectActor). Such an actor is never the repo default: others would not find it.
- * In the repository, the first actor becomes the default, made as `init` makes it.
+ * In the repository, the first actor becomes the default, made as `init` makes it; a new one made
+ * while there is no default but other actors are (a lost repo config) does not push them aside
+ * (selectActor's noDefaultActor): `grit actor use` names the default.
  */
 export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo; created: boolean }> {
   const repo = findRepo(env.options.cwd);
@@ -112,10 +115,11 @@ export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: A
   const generateKey = bool(args, 'generate_key');
   const secret = generateKey ? newSecretKey() : undefined;
   const found = dataDir ? readActorDir(dataDir) : actorLabelled(listActors(repo), label);
-  const firstInRepo = !dataDir && !loadRepoConfig(repo).default_actor;
+  const noDefault = !dataDir && !loadRepoConfig(repo).default_actor;
+  const firstInRepo = noDefault && actorsHere(repo).length === 0;
   let actor = found ?? (dataDir ? newActorIn(dataDir, label, secret) : firstInRepo ? makeDefaultActor(repo, label, secret) : newActor(repo, label, secret));
   if (found && generateKey) actor = ensureSigningKey(found);
-  if (found && firstInRepo) chooseDefault(repo, actor);
+  if (found && noDefault) chooseDefault(repo, actor);
   return { actor: describe(repo, actor), created: found === null };
 }
 

@@ -85,15 +85,22 @@ const ACTOR_HEX = /^[0-9a-f]{32}$/;
 const REPO_KEYS = ['default_actor', 'lock_policy', 'signature_policy', 'snapshot'];
 const SNAPSHOT_KEYS = ['max_events', 'max_age_days'];
 
+/** The settings an actor config may hold (SPEC §4). */
+export const ACTOR_KEYS: readonly string[] = ['actor_id', 'label', 'created_ts', 'public_key', 'key_scheme'];
+
+/** The keys of `table` that are not `known`. */
+export const unknownKeys = (table: Record<string, unknown>, known: readonly string[]): string[] => Object.keys(table).filter((k) => !known.includes(k));
+
 /**
  * Refuses a key grit does not know: ignored, a misspelt `lock_policy` (or one that fell under
- * `[snapshot]`) would quietly leave the policy at its default.
+ * `[snapshot]`) would quietly leave the policy at its default, and a misspelt `public_key` in a
+ * teammate's config would quietly make their events unverifiable (accepted under every policy).
  */
-function checkKeys(path: string, table: Record<string, unknown>, known: readonly string[], where: string): void {
-  const unknown = Object.keys(table).filter((k) => !known.includes(k));
+function checkKeys(path: string, table: Record<string, unknown>, known: readonly string[], where: string, suggestion = CONFIG_SUGGESTION): void {
+  const unknown = unknownKeys(table, known);
   if (unknown.length === 0) return;
   const names = unknown.map((k) => where + k);
-  throw configError(path, `unknown setting ${names.join(', ')} (known${where ? ` in [${where.slice(0, -1)}]` : ''}: ${known.join(', ')})`, { unknown: names });
+  throw configError(path, `unknown setting ${names.join(', ')} (known${where ? ` in [${where.slice(0, -1)}]` : ''}: ${known.join(', ')})`, { unknown: names }, suggestion);
 }
 
 export function readRepoConfig(path: string): RepoConfig {
@@ -136,13 +143,14 @@ const PUBLIC_KEY_HEX = /^[0-9a-fA-F]{64}$/;
 
 /**
  * Checks an actor config's parsed TOML (read from `path`, named in errors) as strictly as a repo
- * config: coerced to defaults, a wrong `public_key` or `key_scheme` would quietly leave the actor
- * unverifiable, and an `actor_id` other than its directory's would write events as someone else
- * from that directory's store. A directory not named like an actor id (a `--data-dir`) may hold
- * any actor. Absent optional keys take their defaults (a teammate's hand-written config may omit
+ * config, unknown keys included: coerced to defaults, a wrong `public_key` or `key_scheme` would
+ * quietly leave the actor unverifiable, and an `actor_id` other than its directory's would write
+ * events as someone else from that directory's store. A directory not named like an actor id (a
+ * `--data-dir`) may hold any actor. Absent optional keys take their defaults (a teammate's hand-written config may omit
  * `label` and `created_ts`: docs/signing.md).
  */
 function actorConfigFrom(raw: Record<string, unknown>, path: string): ActorConfig {
+  checkKeys(path, raw, ACTOR_KEYS, '', 'correct or remove it by hand: doctor does not guess what a misspelt key meant');
   const { actor_id, label, created_ts, public_key, key_scheme } = raw;
   if (typeof actor_id !== 'string' || !ACTOR_HEX.test(actor_id)) {
     throw actorConfigError(path, 'actor_id must be 32 lowercase hex characters');

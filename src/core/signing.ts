@@ -73,10 +73,14 @@ export function publicKeyOf(secret: Uint8Array): string {
  * The actor's secret key, refused when it is not the key of `publicKey` (the config's): a restored
  * backup or a copied actor directory would otherwise sign every event with a signature that fails
  * for every reader, in a WAL that keeps it for good (and, under `reject`, drops the write from
- * the writer's own store right after acknowledging it). Null when the actor has no key.
+ * the writer's own store right after acknowledging it). Refused too when the config has a
+ * `publicKey` and there is no key file (a teammate's public config, a data dir copied without
+ * `keys/`): its events would go unsigned under a known key, with the same outcome. Null when the
+ * actor has neither.
  */
 export function readOwnSigningKey(actorDir: string, actorId: string, publicKey: string | undefined): Uint8Array | null {
   const key = readSigningKey(actorDir);
+  if (!key && publicKey !== undefined) throw noSigningKey(actorDir, actorId);
   if (!key || publicKey === undefined) return key;
   const derived = publicKeyOf(key);
   if (derived !== publicKey.toLowerCase()) {
@@ -87,6 +91,15 @@ export function readOwnSigningKey(actorDir: string, actorId: string, publicKey: 
     });
   }
   return key;
+}
+
+function noSigningKey(actorDir: string, actorId: string): GritError {
+  const path = signingKeyPath(actorDir);
+  return new GritError('io_error', `actor ${actorId} has a public key but no ${path}: you cannot write as it`, {
+    details: { actor_id: actorId, path },
+    suggestion: "restore this actor's keys/signing.key from a backup, or write as your own actor (`grit actor list`; a teammate's public config is for reading their signatures)",
+    environment: true,
+  });
 }
 
 export type Signer = (eventId: Uint8Array) => Uint8Array;

@@ -28,8 +28,8 @@ interface Route {
   watched: string[];
   /**
    * The watched files' identities and times, which the worker also goes by to reload the repo
-   * config and the signing key (`RepoContext.reloadSettingsIfChanged`): one set of stat calls
-   * per request for both.
+   * config, the actor's own config and its signing key (`RepoContext.reloadSettingsIfChanged`):
+   * one set of stat calls per request for all of them.
    */
   stamp: string;
   /** The actor's store file: its device and inode (null: none yet), as of the latest check. */

@@ -179,6 +179,56 @@ test('a default actor whose directory or config.toml is gone: missing config (ex
   assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'the WAL is all there');
 });
 
+test('a repo config emptied, deleted or without its default_actor while actors are there: every command but init refuses (exit 5) naming them, locally and through the daemon; no new default is made', async (t) => {
+  const repo = tempRepo();
+  const first = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor.actor_id;
+  gritOk(repo, ['issue', 'create', '--title', 'by the first actor']);
+  const bot = gritOk(repo, ['actor', 'init', '--label', 'bot']).actor.actor_id;
+  const cfg = join(repo, '.git', 'grit', 'config.toml');
+  const actors = join(repo, '.git', 'grit', 'actors');
+  const full = readFileSync(cfg, 'utf8');
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const daemon = await startDaemon();
+  t.after(() => daemon.stop());
+  const named = [first, bot].sort().map((id) => (id === bot ? `${id} \\(bot\\)` : id)).join(', ');
+  for (const [lose, what] of [
+    [() => writeFileSync(cfg, ''), 'names no default_actor'],
+    [() => rmSync(cfg), 'is missing'],
+    [() => writeFileSync(cfg, full.replace(/^default_actor = .*\n/m, '')), 'names no default_actor'],
+  ] as const) {
+    lose();
+    for (const env of [{}, daemon.env]) {
+      for (const args of [['issue', 'create', '--title', 'after'], ['issue', 'list'], ['actor', 'current']]) {
+        const r = grit(repo, [...args, '--json'], { env });
+        assert.equal(r.code, 5, r.stdout + r.stderr);
+        assert.equal(r.json.error.code, 'io_error');
+        assert.match(r.json.error.message, new RegExp(`^${cfg} ${what}, and ${actors} holds 2 actors: ${named}$`));
+        assert.deepEqual(r.json.error.details.actors, [first, bot].sort());
+        assert.match(r.json.error.details.suggestion, /^make yours the default with `grit actor use <id>`.*or run `grit init` to make a new default actor$/);
+      }
+      const check = gritDoctor(repo, [], { env }).checks.find((c: any) => c.id === 'actor_config');
+      assert.equal(check.status, 'error');
+      assert.match(check.plan, /grit actor use <id>/);
+    }
+    assert.deepEqual(readdirSync(actors).sort(), [first, bot].sort(), 'no actor made');
+    writeFileSync(cfg, full);
+  }
+  assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing written');
+  // A new actor made then does not become the default in their place; `actor use` names one.
+  rmSync(cfg);
+  const made = gritOk(repo, ['actor', 'init', '--label', 'late']);
+  assert.equal(made.actor.is_default, false);
+  assert.equal(grit(repo, ['issue', 'list', '--json']).code, 5);
+  gritOk(repo, ['actor', 'use', first]);
+  assert.equal(gritOk(repo, ['actor', 'current']).actor.actor_id, first);
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1);
+  // `grit init`, asked to set the repository up, still makes a new default.
+  rmSync(cfg);
+  const fresh = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  assert.ok(![first, bot, made.actor.actor_id].includes(fresh));
+  assert.equal(gritOk(repo, ['actor', 'current']).actor.actor_id, fresh);
+});
+
 const titles = (repo: string, env: NodeJS.ProcessEnv): string[] => gritOk(repo, ['issue', 'list'], { env }).issues.map((i: any) => i.title).sort();
 /** A new data dir holding a new actor, made in `repo` (a data dir must hold an actor). */
 const newHome = (repo: string, env: NodeJS.ProcessEnv = {}): string => {

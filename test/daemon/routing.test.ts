@@ -274,6 +274,22 @@ test('a long-lived worker signs with a key replaced behind its back from the nex
   assert.equal(signedBy(events[1]), true, 'the next command signs with the new key');
 });
 
+test("a long-lived worker sees a hand edit of its own actor's config.toml from the next command on, as --no-daemon does", () => {
+  const s = side(true);
+  gritOk(s.dir, ['init', '--generate-key']);
+  const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'signed'], { env: s.env });
+  gritOk(s.dir, ['issue', 'comment', issue_id, '--body', 'signed too'], { env: s.env });
+  const counts = (env: NodeJS.ProcessEnv) => {
+    const v = gritOk(s.dir, ['db', 'verify'], { env });
+    return [v.signatures_checked, v.known_keys];
+  };
+  assert.deepEqual(counts(s.env), [2, 1]);
+  const path = join(gritOk(s.dir, ['actor', 'current']).actor.data_dir, 'config.toml');
+  writeFileSync(path, readFileSync(path, 'utf8').replace(/^(public_key|key_scheme) = .*\n/gm, ''));
+  assert.deepEqual(counts({}), [0, 0], 'no key known in process');
+  assert.deepEqual(counts(s.env), [0, 0], 'nor through the daemon');
+});
+
 test('the daemon follows a change of default actor made behind its back', () => {
   const s = side(true);
   const authorOf = (title: string) => {

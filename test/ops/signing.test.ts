@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeChunk } from '../../src/core/chunk.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
@@ -230,6 +230,36 @@ test('an actor that gets its key late: under reject its earlier unsigned events 
   assert.deepEqual(ids, [late]);
   assert.ok(!ids.includes(early));
   assert.equal(gritOk(repo, ['db', 'verify']).errors[0].problem, 'missing');
+});
+
+test('an actor with a public_key but no signing.key: every write as it is refused (exit 5) before anything is appended, in process and through the daemon; reads as it work', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  setSignaturePolicy(repo, 'reject');
+  const alice = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'alice']).actor;
+  const id = gritOk(repo, ['issue', 'create', '--title', 'signed', '--actor', 'alice']).issue_id;
+  rmSync(join(alice.data_dir, 'keys'), { recursive: true }); // now a teammate's public config (docs/signing.md)
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      for (const args of [['issue', 'create', '--title', 'lost'], ['issue', 'comment', id, '--body', 'lost']]) {
+        const r = grit(repo, [...args, '--actor', 'alice', '--json'], { env });
+        assert.equal(r.code, 5, r.stdout + r.stderr);
+        assert.equal(r.json.error.code, 'io_error');
+        assert.match(r.json.error.message, new RegExp(`actor ${alice.actor_id} has a public key but no .*keys/signing\\.key: you cannot write as it`));
+        assert.match(r.json.error.details.suggestion, /restore this actor's keys\/signing\.key/);
+      }
+      assert.equal(grit(repo, ['issue', 'show', id, '--actor', 'alice', '--json'], { env }).json.data.issue.title, 'signed');
+    }
+  } finally {
+    await daemon.stop();
+  }
+  assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing appended');
+  assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
+  const c = gritDoctor(repo, ['--actor', 'alice']).checks.find((x: any) => x.id === 'actor_config');
+  assert.equal(c.status, 'warn', JSON.stringify(c));
+  assert.match(c.message, /it has a public_key but no .*signing\.key: it cannot sign, so every write as it is refused \(reads work\)/);
 });
 
 test('a signing.key that is not the key of the config public_key: every write is refused (exit 5), in process and through the daemon; doctor names it', async () => {

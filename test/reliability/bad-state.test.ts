@@ -12,7 +12,7 @@ import { open } from 'lmdb';
 import { join } from 'node:path';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
-import { fsckClean, git, grit, gritOk, gritDoctor, tempRepo, type GritResult } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { forge } from '../git/_util.js';
 import { chunkOfRecords, unsortedListRecord } from '../helpers/bad-records.js';
@@ -131,6 +131,34 @@ test("a teammate's unreadable config is reported by doctor: its key is unknown, 
   const c = check(gritDoctor(repo), 'actor_config');
   assert.equal(c.status, 'warn');
   assert.match(c.message, /unreadable, so its key is unknown/);
+});
+
+test("an unknown key in an actor config (a misspelt public_key) is refused, naming it: no write as that actor, doctor reports it and leaves it to a person", () => {
+  const { repo, actor } = populated({ key: true });
+  setSignaturePolicy(repo, 'reject');
+  const mate = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'mate']).actor;
+  gritOk(repo, ['issue', 'create', '--title', 'by mate', '--actor', 'mate']);
+  rmSync(join(mate.data_dir, 'keys'), { recursive: true }); // a teammate's public config (docs/signing.md)
+  const mateConfig = join(mate.data_dir, 'config.toml');
+  writeFileSync(mateConfig, readFileSync(mateConfig, 'utf8').replace(/^public_key/m, 'publickey'));
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const forged = grit(repo, ['issue', 'create', '--title', 'forged', '--actor', 'mate', '--json']);
+  assertCoded(forged, 'io_error', 5, /correct or remove it by hand/);
+  assert.equal(forged.json.error.message, `${mateConfig}: unknown setting publickey (known: actor_id, label, created_ts, public_key, key_scheme)`);
+  assert.deepEqual(forged.json.error.details.unknown, ['publickey']);
+  assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing written');
+  const other = check(gritDoctor(repo), 'actor_config');
+  assert.equal(other.status, 'warn');
+  assert.ok(other.message.includes(`${mateConfig}: unreadable, so its key is unknown: ${mateConfig}: unknown setting publickey`), other.message);
+
+  // The acting actor's own: every command refuses it, and doctor --fix does not guess what it meant.
+  const own = join(actor.data_dir, 'config.toml');
+  writeFileSync(own, `${readFileSync(own, 'utf8')}lable = "me"\n`);
+  assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 5, /correct or remove it by hand/);
+  const d = gritDoctor(repo, ['--fix']);
+  assert.deepEqual(d.applied, []);
+  assert.equal(check(d, 'actor_config').status, 'error');
+  assert.match(check(d, 'actor_config').plan, /^fix .*config\.toml by hand: unknown setting lable \(known: .*\); doctor does not guess what a misspelt key meant$/);
 });
 
 for (const [label, size] of [
