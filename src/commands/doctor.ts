@@ -419,13 +419,18 @@ function configRepair(err: unknown, path: string, repair: (path: string) => Repa
   }
 }
 
+/**
+ * `fallbackPlan` is for a config whose content is wrong; one that cannot be read as a file at all
+ * (a directory, a file where `.git/grit` should be: config.ts) carries its own plan.
+ */
 function configFinding(err: unknown, repair: RepairPlan | null, fallbackPlan: string): Finding {
   const fix = repair?.fix;
+  const unreadable = err instanceof GritError && err.details.unreadable === true;
   return {
     id: 'actor_config',
     status: 'error',
     message: (err as Error).message,
-    plan: repair?.plan ?? fallbackPlan,
+    plan: repair?.plan ?? (unreadable && err.suggestion ? err.suggestion : fallbackPlan),
     fixes: fix ? [{ key: `config:${(err as GritError).details.path}`, run: async () => fix() }] : undefined,
   };
 }
