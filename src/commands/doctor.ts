@@ -16,6 +16,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { dataDirOf } from './data-dir.js';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
 import { findCycles } from '../core/deps.js';
@@ -163,10 +164,10 @@ function probeStore(actorDir: string): Promise<ProbeResult> {
 // --- checks ------------------------------------------------------------------------------------
 
 function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: ContextOptions): { actor: ActorRef | null; why: string; missing?: GritError } {
-  const dataDir = opts.dataDir ?? process.env.GRIT_HOME;
+  const dataDir = dataDirOf(opts);
   if (dataDir) {
-    const actor = readActorDir(resolve(dataDir));
-    return { actor, why: actor ? `data dir ${resolve(dataDir)}` : `no actor config in the data dir ${resolve(dataDir)}` };
+    const actor = readActorDir(dataDir);
+    return { actor, why: actor ? `data dir ${dataDir}` : `no actor config in the data dir ${dataDir}` };
   }
   if (opts.actor) return { actor: findActor(repo, opts.actor), why: '--actor' };
   if (!config?.default_actor) return { actor: null, why: 'no default actor yet' };
