@@ -118,11 +118,15 @@ function oneOf<T extends string>(path: string, key: string, v: unknown, allowed:
   throw configError(path, `${key} must be one of ${allowed.join(', ')}`);
 }
 
-function positive(path: string, key: string, v: unknown, def: number): number {
+/**
+ * A count (events, days): a whole number, as every number grit reads from its config or
+ * environment is; `max_events = 1.5` would otherwise be taken as it stands and compared as such.
+ */
+function positiveWhole(path: string, key: string, v: unknown, def: number): number {
   if (v === undefined) return def;
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
-  if (typeof v === 'bigint' && v > 0n) return Number(v);
-  throw configError(path, `${key} must be a positive number`);
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) return n;
+  throw configError(path, `${key} must be a positive whole number, got ${String(v)}`, { key, value: typeof v === 'bigint' ? String(v) : v });
 }
 
 const ACTOR_HEX = /^[0-9a-f]{32}$/;
@@ -168,8 +172,8 @@ export function repoConfigFrom(raw: Record<string, unknown>, path: string): Repo
       DEFAULT_REPO_CONFIG.signature_policy,
     ),
     snapshot: {
-      max_events: positive(path, 'snapshot.max_events', snap.max_events, DEFAULT_REPO_CONFIG.snapshot.max_events),
-      max_age_days: positive(path, 'snapshot.max_age_days', snap.max_age_days, DEFAULT_REPO_CONFIG.snapshot.max_age_days),
+      max_events: positiveWhole(path, 'snapshot.max_events', snap.max_events, DEFAULT_REPO_CONFIG.snapshot.max_events),
+      max_age_days: positiveWhole(path, 'snapshot.max_age_days', snap.max_age_days, DEFAULT_REPO_CONFIG.snapshot.max_age_days),
     },
   };
 }
