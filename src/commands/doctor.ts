@@ -16,7 +16,6 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { dataDirOf } from './data-dir.js';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
 import { findCycles } from '../core/deps.js';
@@ -38,6 +37,7 @@ import { findLostEvents } from './lost-events.js';
 import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
 import { actorsDir, findActor, loadRepoConfig, missingDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
+import { dataDirOf } from './data-dir.js';
 import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
 import { judgeLock, refuseIfDaemonHolds } from './lockfile.js';

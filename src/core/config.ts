@@ -100,8 +100,9 @@ function checkGritDir(dir: string): void {
   }
   const what = link === null ? 'is a file, not a directory' : `is a symbolic link to ${link}, which ${existsSync(dir) ? 'is not a directory' : 'does not exist'}`;
   const restore = link === null ? 'from a backup' : 'what the link points to, or from a backup';
-  throw configError(dir, `${what}: grit keeps this repository's config, actors and stores there`, { unreadable: true, ...(link === null ? {} : { link }) },
-    `restore it (${restore}), or move it aside (\`mv ${dir} ${dir}.old\`) and run \`grit init\` to start anew`);
+  const details = { unreadable: true, ...(link === null ? {} : { link }) };
+  const plan = `restore it (${restore}), or move it aside (\`mv ${dir} ${dir}.old\`) and run \`grit init\` to start anew`;
+  throw configError(dir, `${what}: grit keeps this repository's config, actors and stores there`, details, plan);
 }
 
 /** Writes through a temporary file and a rename so a crash never leaves half a config. */
