@@ -6,14 +6,10 @@
 'use strict';
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
-const { runFast } = require('../dist/src/cli/fast.bundle.cjs');
+const { guardStandardStreams, runFast } = require('../dist/src/cli/fast.bundle.cjs');
 
-// A reader that stops early (`grit issue list --json | head`) closes the pipe: that ends the
-// output, not the command, which has already done its work. Stop quietly, as a pipe's writer should.
-process.stdout.on('error', (err) => {
-  if (err.code !== 'EPIPE') throw err;
-  process.exit(process.exitCode ?? 0);
-});
+// A closed pipe, a full disk: one line and an exit status, never a stack trace (src/core/std-streams.ts).
+guardStandardStreams('grit');
 
 runFast(process.argv.slice(2), join(__dirname, '..', 'oclif.manifest.json')).then(async (done) => {
   if (done) return;

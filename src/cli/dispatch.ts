@@ -3,9 +3,9 @@
  * needed), otherwise in this process. Correctness never depends on the daemon: whenever it cannot
  * be reached, or it cannot take the actor, the command runs locally with the same result.
  */
-import { resolve } from 'node:path';
 import type { Args } from '../commands/args.js';
 import type { ContextOptions, OutputSink } from '../commands/context.js';
+import { dataDirOf } from '../commands/data-dir.js';
 import { answeredBySupervisor, onlyReads, runsInWorker } from '../commands/routing.js';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
@@ -62,12 +62,11 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     onStartFailure: (reason) => warn(`the daemon could not start (${reason}); ran the command here (\`grit daemon start\` says more)`),
   });
   if (!client) return null;
-  const dataDir = options.dataDir ?? process.env.GRIT_HOME;
   try {
     const data = await client.request(name, args, {
       repoRoot,
       actorId: options.actor,
-      dataDir: dataDir ? resolve(dataDir) : undefined,
+      dataDir: dataDirOf(options),
       cwd: options.cwd ?? process.cwd(),
     });
     return { data };

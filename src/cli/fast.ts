@@ -10,6 +10,9 @@ import { GritError } from '../core/errors.js';
 import { printError, runAction, type Parsed } from './output.js';
 import { chooseOutput } from './output-format.js';
 
+// For bin/grit.cjs, which loads nothing else before it runs a command.
+export { guardStandardStreams } from '../core/std-streams.js';
+
 interface ManifestFlag {
   name: string;
   type: 'boolean' | 'option';

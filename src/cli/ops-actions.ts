@@ -20,6 +20,16 @@ const STATUS: Record<string, (s: string) => string> = {
   error: (s) => red(s),
 };
 
+/** This process's standard output under the names a shell user may give it: `-o -` (export.ts refuses them, as a daemon's). */
+const STDOUT_NAMES = new Set(['/dev/stdout', '/dev/fd/1', '/proc/self/fd/1']);
+
+/** `export --output`, resolved here (the command may run in a daemon with another cwd); empty is left for export.ts to refuse. */
+function outputArg(output: string | undefined): string | undefined {
+  if (output === undefined || output === '' || output === '-') return output;
+  const path = resolve(output);
+  return STDOUT_NAMES.has(path) ? '-' : path;
+}
+
 export const OPS_ACTIONS: Record<string, CliAction> = {
   rebuild: {
     ipc: 'Rebuild',
@@ -100,8 +110,7 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     toArgs: ({ flags }) => ({
       format: flags.format,
       since: flags.since,
-      // Resolved here: the command may run in a daemon with another cwd.
-      output: flags.output === undefined || flags.output === '-' ? flags.output : resolve(flags.output as string),
+      output: outputArg(flags.output as string | undefined),
     }),
     streams: (args) => args.output === '-',
     render: (d) => {

@@ -1,6 +1,6 @@
 /** Actor directories under `.git/grit/actors/<id>/` and the choice of which one a command uses. */
 import { existsSync, readdirSync, rmSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { readActorConfig, readRepoConfig, writeToml, type RepoConfig } from '../core/config.js';
 import { diskFullError } from '../core/disk-full.js';
 import { GritError } from '../core/errors.js';
@@ -10,6 +10,7 @@ import { MIN_PREFIX, resolvePrefix } from '../core/ids.js';
 import { isHexPrefix } from '../core/hex.js';
 import { newSecretKey } from '../core/signing.js';
 import type { RepoDirs } from '../git/repo.js';
+import { dataDirOf } from './data-dir.js';
 import { createActorIn, giveKey, hasUnnamedKey, PENDING_DEFAULT, stageActor, type ActorRef } from './new-actor.js';
 
 export type { ActorRef } from './new-actor.js';
@@ -163,12 +164,6 @@ export function noDefaultActor(repo: RepoDirs, actorIds: string[]): GritError {
     suggestion: `make yours the default with \`grit actor use <id>\` (restore ${path} from a backup if you can: its policies were lost with it), or run \`grit init\` to make a new default actor`,
     environment: true,
   });
-}
-
-/** The data dir `--data-dir` or GRIT_HOME names, as an absolute path (undefined: none named). */
-export function dataDirOf(sel: ActorSelection): string | undefined {
-  const dataDir = sel.dataDir ?? process.env.GRIT_HOME;
-  return dataDir ? resolve(dataDir) : undefined;
 }
 
 /**

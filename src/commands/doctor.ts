@@ -37,6 +37,7 @@ import { findLostEvents } from './lost-events.js';
 import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
 import { actorsDir, actorsHere, findActor, loadRepoConfig, missingDefaultActor, noDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
+import { dataDirOf } from './data-dir.js';
 import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
 import { judgeLock, refuseIfDaemonHolds } from './lockfile.js';
@@ -163,10 +164,10 @@ function probeStore(actorDir: string): Promise<ProbeResult> {
 // --- checks ------------------------------------------------------------------------------------
 
 function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: ContextOptions): { actor: ActorRef | null; why: string; missing?: GritError } {
-  const dataDir = opts.dataDir ?? process.env.GRIT_HOME;
+  const dataDir = dataDirOf(opts);
   if (dataDir) {
-    const actor = readActorDir(resolve(dataDir));
-    return { actor, why: actor ? `data dir ${resolve(dataDir)}` : `no actor config in the data dir ${resolve(dataDir)}` };
+    const actor = readActorDir(dataDir);
+    return { actor, why: actor ? `data dir ${dataDir}` : `no actor config in the data dir ${dataDir}` };
   }
   if (opts.actor) return { actor: findActor(repo, opts.actor), why: '--actor' };
   if (!config?.default_actor) {
@@ -425,13 +426,18 @@ function configRepair(err: unknown, path: string, repair: (path: string) => Repa
   }
 }
 
+/**
+ * `fallbackPlan` is for a config whose content is wrong; one that cannot be read as a file at all
+ * (a directory, a file where `.git/grit` should be: config.ts) carries its own plan.
+ */
 function configFinding(err: unknown, repair: RepairPlan | null, fallbackPlan: string): Finding {
   const fix = repair?.fix;
+  const unreadable = err instanceof GritError && err.details.unreadable === true;
   return {
     id: 'actor_config',
     status: 'error',
     message: (err as Error).message,
-    plan: repair?.plan ?? fallbackPlan,
+    plan: repair?.plan ?? (unreadable && err.suggestion ? err.suggestion : fallbackPlan),
     fixes: fix ? [{ key: `config:${(err as GritError).details.path}`, run: async () => fix() }] : undefined,
   };
 }

@@ -225,7 +225,7 @@ function defaultOutput(root: string, format: ExportFormat): string {
     // Not left empty by a full disk: an empty one would stay, ignoring nothing.
     if (!existsSync(ignore)) writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
   } catch (err) {
-    const error = writeError(ignore, err); // while its directory is there to tell the free space of
+    const error = writeError(ignore, err, `check that ${dir} can be written, or export elsewhere (\`--output <path>\`, \`-o -\` for standard output)`); // while its directory is there to tell the free space of
     removeEmpty(made);
     throw error;
   }
@@ -238,7 +238,7 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   const output = optText(args, 'output');
   // Where it goes is settled before the work: a bad --output fails at once.
   const root = worktreeRoot(options);
-  const path = output === STDOUT ? STDOUT : output ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
+  const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
   // One snapshot for the counts and the records: what is counted is what is written.
   return ctx.withSnapshot(async (snapshot, inMemory) => {
     const sel = select(snapshot, since);
@@ -307,9 +307,12 @@ function* inPieces(parts: Iterable<string>): Generator<string> {
 /**
  * Written beside the target, under a name only grit's exports have (temp-files.ts), and renamed
  * over it: a reader never sees half an export. Interrupted (Ctrl-C, SIGTERM), it removes the
- * temporary before the process ends; killed (-9), it leaves it to `doctor --fix`.
+ * temporary before the process ends; killed (-9), it leaves it to `doctor --fix`. A character
+ * device (`/dev/null`, a terminal) is written straight, as a shell's `>` writes it: there is no
+ * file to replace whole, and a rename would put a plain file in the device's place.
  */
 async function writeFile(path: string, pieces: Iterable<string>): Promise<void> {
+  if (statSync(path, { throwIfNoEntry: false })?.isCharacterDevice()) return writeDevice(path, pieces);
   const tmp = join(dirname(path), exportTempName(basename(path), process.pid));
   let made: string[] = [];
   let fd: number | null = null;
@@ -317,10 +320,7 @@ async function writeFile(path: string, pieces: Iterable<string>): Promise<void> 
   try {
     made = makeParents(dirname(path));
     fd = openSync(tmp, 'w');
-    for (const piece of pieces) {
-      writeFully(fd, Buffer.from(piece));
-      await letSignalsIn();
-    }
+    await writePieces(fd, pieces);
     closeSync(fd);
     fd = null;
     renameSync(tmp, path);
@@ -328,7 +328,7 @@ async function writeFile(path: string, pieces: Iterable<string>): Promise<void> 
     if (fd !== null) closeSync(fd);
     rmSync(tmp, { force: true });
     // The pieces are read from the store as they are written: its errors (a damaged record) are its own.
-    const error = err instanceof GritError ? err : writeError(path, err);
+    const error = err instanceof GritError ? err : writeError(path, err, BESIDE);
     removeEmpty(made);
     throw error;
   } finally {
@@ -336,28 +336,73 @@ async function writeFile(path: string, pieces: Iterable<string>): Promise<void> 
   }
 }
 
-/** The io_error for a failed write of `path`: a full disk said as such (as for the store), naming it. */
-function writeError(path: string, err: unknown): GritError {
-  const full = diskFullError(dirname(path), path, err, `free space on that disk, or export elsewhere (\`--output <path>\` on another disk, \`-o -\` for standard output)`);
-  return full ?? new GritError('io_error', `cannot write ${path}: ${(err as Error).message}`, { details: { path } });
+async function writeDevice(path: string, pieces: Iterable<string>): Promise<void> {
+  let fd: number | null = null;
+  try {
+    fd = openSync(path, 'w');
+    await writePieces(fd, pieces);
+  } catch (err) {
+    throw err instanceof GritError ? err : cannotWrite(path, err, 'name a file to write instead, or `-o -` for standard output');
+  } finally {
+    if (fd !== null) closeSync(fd);
+  }
 }
+
+async function writePieces(fd: number, pieces: Iterable<string>): Promise<void> {
+  for (const piece of pieces) {
+    writeFully(fd, Buffer.from(piece));
+    await letSignalsIn();
+  }
+}
+
+/** What a failed write beside the target (writeFile) suggests. */
+const BESIDE = 'the export is written beside that file and renamed over it, so its directory must take new files: name a file in a directory you can write to, or `-o -` for standard output';
+
+/** The io_error for a failed write of `path`: a full disk said as such (as for the store), naming it. */
+function writeError(path: string, err: unknown, suggestion: string): GritError {
+  const full = diskFullError(dirname(path), path, err, `free space on that disk, or export elsewhere (\`--output <path>\` on another disk, \`-o -\` for standard output)`);
+  return full ?? cannotWrite(path, err, suggestion);
+}
+
+/**
+ * What the system said, without the temporary file's name it may carry (node's message ends with
+ * the call and its path: `ENOENT: no such file or directory, open '/proc/.x.grit-…'`). Also a
+ * device's failure (`/dev/full`'s ENOSPC), which is no disk's.
+ */
+function cannotWrite(path: string, err: unknown, suggestion: string): GritError {
+  const e = err as NodeJS.ErrnoException;
+  const why = e.code && e.message.startsWith(`${e.code}: `) ? e.message.split(', ')[0] : e.message;
+  return new GritError('io_error', `cannot write ${path}: ${why}`, { details: { path, errno: e.code ?? null }, suggestion });
+}
+
+/** Per-process names: each process that opens one gets its own descriptor. */
+const OWN_DESCRIPTORS = /^\/dev\/(stdin|stdout|stderr)$|^\/dev\/fd\/|^\/proc\/(self|thread-self)\/fd\//;
 
 /**
  * `--output` as an absolute path, a relative one taken from the caller's directory `cwd` (never
  * the daemon's). Missing parent directories are made only inside the worktree (as `.grit/` is):
  * elsewhere a typo would create directories anywhere (as root, at /), so there the parent must
- * exist. What is there already must be a regular file: the export is written beside it and
- * renamed over it, which would replace a device (`/dev/full`) or a pipe with a plain file, and a
- * daemon's `/dev/stdout` is not the caller's.
+ * exist. What is there already must be a regular file, replaced whole (writeFile), or a character
+ * device, written straight (`/dev/null`, a terminal). Not a pipe (opening one waits for a reader,
+ * which would stall a daemon's worker: `-o - > fifo` does it), and not a name for the running
+ * process's own descriptors (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`): in a daemon they are the
+ * daemon's, and over MCP standard output is the protocol's. The CLI reads `/dev/stdout` as `-o -`
+ * (src/cli/ops-actions.ts).
  */
 function outputPath(root: string, cwd: string, output: string): string {
+  if (output === '') {
+    throw invalidArgs('--output is empty', { field: 'output', value: output }, 'name a file to write, `-o -` for standard output, or leave --output out for .grit/export.<ext>');
+  }
   const path = resolve(cwd, output);
+  if (OWN_DESCRIPTORS.test(path)) {
+    throw invalidArgs(`--output ${path} names a descriptor of the process that runs the export, which may be a daemon's`, { field: 'output', value: output }, '`-o -` writes to standard output (redirect it: `-o - > file`)');
+  }
   const existing = statSync(path, { throwIfNoEntry: false });
-  if (existing && !existing.isFile()) {
+  if (existing && !existing.isFile() && !existing.isCharacterDevice()) {
     throw invalidArgs(
-      `--output ${path} is ${existing.isDirectory() ? 'a directory' : 'not a regular file'}`,
+      `--output ${path} is ${existing.isDirectory() ? 'a directory' : existing.isFIFO() ? 'a named pipe' : 'not a regular file'}`,
       { field: 'output', value: output },
-      'name a file to write (it is replaced whole), or `-o -` for standard output',
+      existing.isFIFO() ? 'write to standard output and redirect it: `-o - > pipe`' : 'name a file to write (it is replaced whole), or `-o -` for standard output',
     );
   }
   const dir = dirname(path);

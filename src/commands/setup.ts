@@ -7,12 +7,12 @@ import { newSecretKey } from '../core/signing.js';
 import { writeNewFile } from '../core/write-new-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { bool, optText, text, type Args } from './args.js';
+import { dataDirOf } from './data-dir.js';
 import {
   actorLabelled,
   actorsDir,
   actorsHere,
   chooseDefault,
-  dataDirOf,
   ensureSigningKey,
   findActor,
   listActors,

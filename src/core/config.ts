@@ -1,7 +1,7 @@
 /** Repo and actor configuration files (TOML), validated into typed values. */
-import { mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { writeNewFile } from './write-new-file.js';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { GritError } from './errors.js';
 
@@ -49,13 +49,60 @@ function readToml(path: string): Record<string, unknown> | null {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw err;
+    throw unreadableConfig(path, err as NodeJS.ErrnoException);
   }
   try {
     return parse(text) as Record<string, unknown>;
   } catch (err) {
     throw configError(path, `not valid TOML (${(err as Error).message.split('\n')[0]})`);
   }
+}
+
+/**
+ * A config file that is there but cannot be read as a file: named with its path and what is in
+ * the way, and exit 5 like any broken config. `details.unreadable`: doctor's repairs read the
+ * file, so its plan is this suggestion, a person's to carry out.
+ */
+function unreadableConfig(path: string, err: NodeJS.ErrnoException): GritError {
+  const errno = err.code ?? null;
+  const unreadable = (message: string, suggestion: string, details: Record<string, unknown> = {}) =>
+    configError(path, message, { errno, unreadable: true, ...details }, suggestion);
+  const restore = 'move what is there aside and restore the file from a backup';
+  if (errno === 'EISDIR') return unreadable('is a directory, not a file', `${restore} (\`mv ${path} ${path}.dir\`)`);
+  if (errno === 'ENOTDIR') {
+    const inTheWay = fileOnPath(dirname(path));
+    return unreadable(`cannot be read: ${inTheWay} is a file, not a directory`, `${restore} (\`mv ${inTheWay} ${inTheWay}.file\`)`, { not_a_directory: inTheWay });
+  }
+  if (errno === 'EACCES' || errno === 'EPERM') return unreadable('cannot be read: permission denied', `check the permissions of ${path}`);
+  return unreadable(`cannot be read (${err.message})`, 'check the file and the disk holding it');
+}
+
+/** The nearest of `dir` and its parents that exists: the file that stands where a directory should. */
+function fileOnPath(dir: string): string {
+  while (dirname(dir) !== dir && !existsSync(dir)) dir = dirname(dir);
+  return dir;
+}
+
+/**
+ * The repository's grit directory (`.git/grit`), where its config, actors and stores live: absent
+ * is fine (`grit init` makes it), but a file or a link to nothing there would fail every command
+ * later with a bare errno (the config read, the new actor's staging directory).
+ */
+function checkGritDir(dir: string): void {
+  let link: string | null = null;
+  try {
+    if (lstatSync(dir).isSymbolicLink()) link = readlinkSync(dir);
+    if (statSync(dir).isDirectory()) return;
+  } catch (err) {
+    const errno = (err as NodeJS.ErrnoException).code;
+    if (errno === 'ENOENT' && link === null) return;
+    if (errno !== 'ENOENT') throw unreadableConfig(join(dir, 'config.toml'), err as NodeJS.ErrnoException);
+  }
+  const what = link === null ? 'is a file, not a directory' : `is a symbolic link to ${link}, which ${existsSync(dir) ? 'is not a directory' : 'does not exist'}`;
+  const restore = link === null ? 'from a backup' : 'what the link points to, or from a backup';
+  const details = { unreadable: true, ...(link === null ? {} : { link }) };
+  const plan = `restore it (${restore}), or move it aside (\`mv ${dir} ${dir}.old\`) and run \`grit init\` to start anew`;
+  throw configError(dir, `${what}: grit keeps this repository's config, actors and stores there`, details, plan);
 }
 
 /** Writes through a temporary file and a rename so a crash never leaves half a config. */
@@ -72,11 +119,15 @@ function oneOf<T extends string>(path: string, key: string, v: unknown, allowed:
   throw configError(path, `${key} must be one of ${allowed.join(', ')}`);
 }
 
-function positive(path: string, key: string, v: unknown, def: number): number {
+/**
+ * A count (events, days): a whole number, as every number grit reads from its config or
+ * environment is; `max_events = 1.5` would otherwise be taken as it stands and compared as such.
+ */
+function positiveWhole(path: string, key: string, v: unknown, def: number): number {
   if (v === undefined) return def;
-  if (typeof v === 'number' && Number.isFinite(v) && v > 0) return v;
-  if (typeof v === 'bigint' && v > 0n) return Number(v);
-  throw configError(path, `${key} must be a positive number`);
+  const n = typeof v === 'bigint' ? Number(v) : v;
+  if (typeof n === 'number' && Number.isSafeInteger(n) && n > 0) return n;
+  throw configError(path, `${key} must be a positive whole number, got ${String(v)}`, { key, value: typeof v === 'bigint' ? String(v) : v });
 }
 
 const ACTOR_HEX = /^[0-9a-f]{32}$/;
@@ -104,6 +155,7 @@ function checkKeys(path: string, table: Record<string, unknown>, known: readonly
 }
 
 export function readRepoConfig(path: string): RepoConfig {
+  checkGritDir(dirname(path));
   return repoConfigFrom(readToml(path) ?? {}, path);
 }
 
@@ -128,8 +180,8 @@ export function repoConfigFrom(raw: Record<string, unknown>, path: string): Repo
       DEFAULT_REPO_CONFIG.signature_policy,
     ),
     snapshot: {
-      max_events: positive(path, 'snapshot.max_events', snap.max_events, DEFAULT_REPO_CONFIG.snapshot.max_events),
-      max_age_days: positive(path, 'snapshot.max_age_days', snap.max_age_days, DEFAULT_REPO_CONFIG.snapshot.max_age_days),
+      max_events: positiveWhole(path, 'snapshot.max_events', snap.max_events, DEFAULT_REPO_CONFIG.snapshot.max_events),
+      max_age_days: positiveWhole(path, 'snapshot.max_age_days', snap.max_age_days, DEFAULT_REPO_CONFIG.snapshot.max_age_days),
     },
   };
 }

@@ -12,6 +12,7 @@ import { drainTimeoutS } from '../core/env-seconds.js';
 import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
 import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
 import { startOwning } from './start-up.js';
+import { guardStandardStreams, writeOut } from '../core/std-streams.js';
 
 /** pino's levels: GRIT_LOG_LEVEL names one. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -62,6 +63,7 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  guardStandardStreams('grit-daemon');
   let args: DaemonArgs | 'version' | null;
   try {
     args = parse(argv);
@@ -71,12 +73,12 @@ export async function main(argv: string[]): Promise<number> {
     return e.exitCode;
   }
   if (!args) {
-    process.stdout.write(USAGE + '\n');
+    await writeOut(USAGE + '\n');
     return 0;
   }
   if (args === 'version') {
     const info = buildInfo();
-    process.stdout.write(`grit-daemon ${info ? `${info.version} (build ${info.build})` : '(unknown build)'} node-${process.version}\n`);
+    await writeOut(`grit-daemon ${info ? `${info.version} (build ${info.build})` : '(unknown build)'} node-${process.version}\n`);
     return 0;
   }
   // The daemon serves many users' shells of one user: actor selection comes from each request.

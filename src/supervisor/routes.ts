@@ -12,7 +12,7 @@
  * stat call here, checking once per turn instead of per request raised the reads a daemon served
  * to 64 clients by 12-29 % (docs/performance.md).
  */
-import { realpathSync, statSync } from 'node:fs';
+import { realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
 import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../commands/actors.js';
 import { signingKeyPath } from '../core/signing.js';
@@ -39,16 +39,29 @@ interface Route {
 /** Distinct (repo, actor, data dir) selections remembered; beyond this the cache starts over. */
 const MAX_ROUTES = 1024;
 
+/**
+ * `path`'s stat, or null when there is none: absent, or a file stands where a directory on its
+ * path should (`.git/grit` a file), which reading the config then reports with its path.
+ */
+function statIfThere(path: string): BigIntStats | null {
+  try {
+    return statSync(path, { throwIfNoEntry: false, bigint: true }) ?? null;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    throw err;
+  }
+}
+
 /** Which file `path` is (device and inode; its contents change with every write), or null. */
 export function fileIdentity(path: string): string | null {
-  const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+  const st = statIfThere(path);
   return st ? `${st.dev}:${st.ino}` : null;
 }
 
 function stampOf(paths: readonly string[]): string {
   return paths
     .map((p) => {
-      const st = statSync(p, { throwIfNoEntry: false, bigint: true });
+      const st = statIfThere(p);
       return st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : '-';
     })
     .join('|');

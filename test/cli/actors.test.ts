@@ -130,6 +130,31 @@ test('a --data-dir or GRIT_HOME that holds no actor is refused, nothing written,
   }
 });
 
+test('a leading ~/ in --data-dir=~/x or a quoted GRIT_HOME is the home directory (as git reads paths), never a `~` directory in the repository; ~name is refused', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const home = tempDir();
+  const daemon = await startDaemon();
+  try {
+    const made = gritOk(repo, ['actor', 'init', '--data-dir=~/agent-7', '--label', 'agent'], { env: { HOME: home } });
+    assert.equal(made.actor.data_dir, join(home, 'agent-7'));
+    for (const env of [{ HOME: home }, { ...daemon.env, HOME: home }]) {
+      const created = gritOk(repo, ['issue', 'create', '--title', 'as agent'], { env: { ...env, GRIT_HOME: '~/agent-7' } });
+      assert.equal(gritOk(repo, ['issue', 'show', created.issue_id]).events[0].actor, made.actor.actor_id);
+      assert.equal(gritOk(repo, ['actor', 'current', '--data-dir=~/agent-7'], { env }).actor.actor_id, made.actor.actor_id);
+      for (const r of [grit(repo, ['issue', 'list', '--json', '--data-dir=~nobody/x'], { env }), grit(repo, ['issue', 'list', '--json'], { env: { ...env, GRIT_HOME: '~nobody/x' } })]) {
+        assert.equal(r.code, 2, r.stdout);
+        assert.equal(r.json.error.code, 'invalid_args');
+        assert.match(r.json.error.message, /~nobody\/x: grit expands a leading ~\/ \(your home directory\) only, not ~name$/);
+        assert.match(r.json.error.details.suggestion, /write the path out in full/);
+      }
+    }
+    assert.equal(existsSync(join(repo, '~')), false, 'no `~` directory in the repository');
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('a linked worktree shares the main repository state', () => {
   const repo = tempRepo();
   git(repo, 'commit', '-q', '--allow-empty', '-m', 'root');

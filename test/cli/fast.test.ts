@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { DAEMON_BIN, startDaemon } from '../helpers/daemon.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
 const parse = (line: string[]) => parseArgv(line, commands);
@@ -119,6 +119,63 @@ test('a reader that closes the pipe early ends the output quietly, not with a st
   assert.equal(r.stdout, '{"schema_v');
   assert.equal(r.stderr, '');
   assert.equal(r.status, 0);
+});
+
+/** `bin args` with stdout or stderr on /dev/full, where every write fails with ENOSPC. */
+function onFullDevice(stream: 'stdout' | 'stderr', cwd: string, bin: string, args: string[], env: NodeJS.ProcessEnv = { GRIT_NO_DAEMON: '1' }) {
+  const full = openSync('/dev/full', 'w');
+  try {
+    const stdio = stream === 'stdout' ? (['ignore', full, 'pipe'] as const) : (['ignore', 'pipe', full] as const);
+    return spawnSync(process.execPath, [bin, ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1', ...env }, stdio: [...stdio] });
+  } finally {
+    closeSync(full);
+  }
+}
+
+test('a failed write on stdout (a full disk) is one line on stderr and status 1, or the command\'s own failure status', { skip: !existsSync('/dev/full') }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init']);
+  const lost = 'grit: cannot write standard output: ENOSPC: no space left on device, write\n';
+  for (const [args, code] of [
+    [['issue', 'list', '--json'], 1],
+    [['issue', 'create', '--title', 'written, then its output lost'], 1],
+    [['export', '-o', '-'], 1],
+    [['--version'], 1],
+    [['--help'], 1], // oclif's own output
+    [['issue', 'show', 'ffff', '--json'], 3], // not_found keeps its status
+  ] as const) {
+    const r = onFullDevice('stdout', repo, GRIT_BIN, [...args]);
+    assert.equal(r.stderr, lost, args.join(' '));
+    assert.equal(r.status, code, args.join(' '));
+  }
+  // Served by the daemon, the client prints the same way.
+  const daemon = await startDaemon();
+  try {
+    const r = onFullDevice('stdout', repo, GRIT_BIN, ['issue', 'list', '--json'], daemon.env);
+    assert.equal(r.stderr, lost);
+    assert.equal(r.status, 1);
+  } finally {
+    await daemon.stop();
+  }
+  for (const args of [['--version'], ['--help']]) {
+    const r = onFullDevice('stdout', repo, DAEMON_BIN, args);
+    assert.equal(r.stderr, 'grit-daemon: cannot write standard output: ENOSPC: no space left on device, write\n', args.join(' '));
+    assert.equal(r.status, 1, args.join(' '));
+  }
+});
+
+test('a failed write on stderr leaves the exit status as it was', { skip: !existsSync('/dev/full') }, () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init']);
+  for (const [args, code] of [
+    [['issue', 'show', 'ffff'], 3],
+    [['issue', 'list', '--state', 'done'], 2], // a parse error, from oclif
+  ] as const) {
+    const r = onFullDevice('stderr', repo, GRIT_BIN, [...args]);
+    assert.equal(r.stdout, '', args.join(' '));
+    assert.equal(r.status, code, args.join(' '));
+  }
+  assert.equal(onFullDevice('stderr', repo, DAEMON_BIN, ['--bogus']).status, 2);
 });
 
 test('a topic without its command, under --json: one invalid_args object naming the commands, not help text', () => {

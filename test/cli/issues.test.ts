@@ -595,6 +595,22 @@ test('a setting grit does not know in config.toml is refused, not ignored (a mis
   assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
 });
 
+test('[snapshot] counts are positive whole numbers: 1.5 events or days is refused naming the value, 1e4 is ten thousand', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const path = join(repo, '.git', 'grit', 'config.toml');
+  const good = readFileSync(path, 'utf8');
+  for (const [key, value] of [['max_events', '1.5'], ['max_age_days', '0.5'], ['max_events', '0'], ['max_events', '-3'], ['max_events', 'inf']]) {
+    writeFileSync(path, good.replace(new RegExp(`^${key} = .*$`, 'm'), `${key} = ${value}`));
+    const r = grit(repo, ['issue', 'list', '--json']);
+    assert.equal(r.code, 5, `${key} = ${value}: ${r.stdout}`);
+    assert.equal(r.json.error.code, 'io_error');
+    assert.match(r.json.error.message, new RegExp(`snapshot\\.${key} must be a positive whole number, got `), `${key} = ${value}`);
+  }
+  writeFileSync(path, good.replace(/^max_events = .*$/m, 'max_events = 1e4'));
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+});
+
 test('short flags as elsewhere: -h is help, -l a label on label add|remove; an issue is not related_to itself', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

@@ -11,6 +11,7 @@ import { compareBytes } from '../../src/core/hex.js';
 import { newIssueId } from '../../src/core/ids.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { GRIT_BIN } from '../helpers/paths.js';
+import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritDoctor, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 
 function scene() {
@@ -218,30 +219,75 @@ test('export -o - from the CLI: the export on stdout, or in the --json envelope,
   assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, '', '']);
 });
 
-test('export --output: a path it cannot write is io_error, returns, and leaves no temp file', { timeout: 30_000 }, () => {
+test('export --output: a path it cannot write is io_error naming it (never the temporary file), with a suggestion, and leaves no temp file', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   gritOk(repo, ['issue', 'create', '--title', 'x']);
-  const proc = grit(repo, ['export', '--output', '/proc/self/x.json', '--json'], { timeout: 15_000 });
-  assert.equal(proc.code, 1, proc.stderr);
-  assert.equal(proc.json.error.code, 'io_error');
-
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      const proc = grit(repo, ['export', '--output', '/proc/self/x.json', '--json'], { timeout: 15_000, env });
+      assert.equal(proc.code, 1, proc.stderr);
+      assert.equal(proc.json.error.code, 'io_error');
+      assert.equal(proc.json.error.message, 'cannot write /proc/self/x.json: ENOENT: no such file or directory');
+      assert.match(proc.json.error.details.suggestion, /written beside that file and renamed over it.*`-o -` for standard output/);
+    }
+  } finally {
+    await daemon.stop();
+  }
 });
 
-test('export --output: what is there must be a regular file (a directory, a device, a pipe is refused, never replaced)', { timeout: 30_000 }, () => {
+test('export --output: a regular file is replaced whole, a character device written straight (/dev/null); a directory or a pipe is refused, never replaced', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   gritOk(repo, ['issue', 'create', '--title', 'x']);
   const dir = tempDir();
   mkdirSync(join(dir, 'taken'));
   spawnSync('mkfifo', [join(dir, 'pipe')]);
-  for (const [target, what] of [[join(dir, 'taken'), 'a directory'], [join(dir, 'pipe'), 'not a regular file'], ['/dev/null', 'not a regular file']]) {
+  for (const [target, what, suggestion] of [
+    [join(dir, 'taken'), 'a directory', /name a file to write/],
+    [join(dir, 'pipe'), 'a named pipe', /-o - > pipe/],
+  ] as const) {
     const r = grit(repo, ['export', '--output', target, '--json'], { timeout: 15_000 });
     assert.deepEqual([r.code, r.json.error.code], [2, 'invalid_args'], target);
     assert.equal(r.json.error.message, `--output ${target} is ${what}`);
+    assert.match(r.json.error.details.suggestion, suggestion);
+  }
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      const r = grit(repo, ['export', '--output', '/dev/null', '--json'], { timeout: 15_000, env });
+      assert.equal(r.code, 0, r.stdout);
+      assert.deepEqual([r.json.data.output_path, r.json.data.issue_count], ['/dev/null', 1]);
+    }
+  } finally {
+    await daemon.stop();
   }
   assert.ok(statSync('/dev/null').isCharacterDevice(), '/dev/null is still the device');
+  assert.deepEqual(readdirSync('/dev').filter((f) => f.includes('.grit-')), [], 'no temp file beside it');
+  // A device's own failure is said as such, not as a full disk.
+  const full = grit(repo, ['export', '--output', '/dev/full', '--json'], { timeout: 15_000 });
+  assert.deepEqual([full.code, full.json.error.message], [1, 'cannot write /dev/full: ENOSPC: no space left on device']);
   assert.deepEqual(readdirSync(dir).sort(), ['pipe', 'taken'], 'no temp file left');
+});
+
+test('export --output: empty is refused as empty; /dev/stdout is standard output; other names of a process\'s own descriptors are refused', { timeout: 30_000 }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  const empty = grit(repo, ['export', '-o', '', '--json']);
+  assert.deepEqual([empty.code, empty.json.error.code, empty.json.error.message], [2, 'invalid_args', '--output is empty']);
+  assert.match(empty.json.error.details.suggestion, /`-o -` for standard output, or leave --output out/);
+  const stdout = grit(repo, ['export', '-o', '/dev/stdout', '--format', 'csv']);
+  assert.equal(stdout.code, 0, stdout.stderr);
+  assert.deepEqual([stdout.stdout, stdout.stderr], [grit(repo, ['export', '-o', '-', '--format', 'csv']).stdout, '']);
+  for (const target of ['/dev/stderr', '/dev/fd/2', '/proc/self/fd/2']) {
+    const r = grit(repo, ['export', '-o', target, '--json']);
+    assert.deepEqual([r.code, r.json.error.code], [2, 'invalid_args'], target);
+    assert.match(r.json.error.message, /names a descriptor of the process that runs the export/);
+  }
+  // Over the API (and MCP), whose standard output is not the caller's, /dev/stdout is refused too.
+  await assert.rejects(runLocal('Export', { output: '/dev/stdout' }, { cwd: repo }), /names a descriptor/);
 });
 
 test('export --output: missing directories are made inside the repository only; elsewhere the parent must exist', { timeout: 30_000 }, () => {

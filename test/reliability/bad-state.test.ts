@@ -7,12 +7,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'lmdb';
 import { join } from 'node:path';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
 import { fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
 import { network } from '../sync/_helpers.js';
 import { forge } from '../git/_util.js';
 import { chunkOfRecords, unsortedListRecord } from '../helpers/bad-records.js';
@@ -122,6 +123,62 @@ test('an actor config with wrong values (another actor_id than its directory, wr
   assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
   const exported = JSON.parse(grit(repo, ['export', '-o', '-']).stdout);
   assert.deepEqual(exported.events.map((e: any) => e.actor).filter((a: string) => a !== actor.actor_id), [], 'no event as another actor');
+});
+
+test('no file where a config should be (a directory, `.git/grit` a file or a link to nothing): the path named, exit 5, and doctor reports it', async () => {
+  const { repo, actor } = populated();
+  const gritDir = join(repo, '.git/grit');
+  const kept = `${gritDir}.kept`;
+  /** Puts a directory where the file `path` is; returns the undo. */
+  const directoryFor = (path: string) => {
+    renameSync(path, `${path}.kept`);
+    mkdirSync(path);
+    return () => (rmdirSync(path), renameSync(`${path}.kept`, path));
+  };
+  /** Moves `.git/grit` aside and puts `make` there; returns the undo. */
+  const instead = (make: () => void) => {
+    renameSync(gritDir, kept);
+    make();
+    return () => (rmSync(gritDir), renameSync(kept, gritDir));
+  };
+  const breakages: [string, () => () => void, RegExp, RegExp][] = [
+    ['the repo config a directory', () => directoryFor(join(gritDir, 'config.toml')), /\.git\/grit\/config\.toml: is a directory, not a file$/, /restore the file from a backup/],
+    [
+      "the default actor's config a directory",
+      () => directoryFor(join(actor.data_dir, 'config.toml')),
+      new RegExp(`actors/${actor.actor_id}/config\\.toml: is a directory, not a file$`),
+      /restore the file from a backup/,
+    ],
+    ['.git/grit a file', () => instead(() => writeFileSync(gritDir, '')), /\.git\/grit: is a file, not a directory/, /run `grit init` to start anew/],
+    [
+      '.git/grit a link to nothing',
+      () => instead(() => symlinkSync('/nonexistent-grit-dir', gritDir)),
+      /\.git\/grit: is a symbolic link to \/nonexistent-grit-dir, which does not exist/,
+      /what the link points to/,
+    ],
+  ];
+  const daemon = await startDaemon();
+  try {
+    for (const [what, breakIt, message, plan] of breakages) {
+      const undo = breakIt();
+      // Locally and through the daemon (which looks at these files to route the request).
+      for (const env of [{}, daemon.env]) {
+        const r = grit(repo, ['issue', 'list', '--json'], { env });
+        assertCoded(r, 'io_error', 5, plan);
+        assert.match(r.json.error.message, message, what);
+        assert.ok(r.json.error.details.path, what);
+        const d = gritDoctor(repo, [], { env });
+        assert.equal(check(d, 'actor_config').status, 'error', what);
+        assert.match(check(d, 'actor_config').message, message, what);
+        assert.match(check(d, 'actor_config').plan, plan, what);
+      }
+      assert.deepEqual(gritDoctor(repo, ['--fix']).applied, [], `${what}: doctor --fix leaves it to a person`);
+      undo();
+      assert.equal(gritOk(repo, ['issue', 'list'], { env: daemon.env }).total, 4, what);
+    }
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test("a teammate's unreadable config is reported by doctor: its key is unknown, so its events cannot be verified", () => {
