@@ -10,6 +10,7 @@ import { answeredBySupervisor, onlyReads, runsInWorker } from '../commands/routi
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
+import { daemonDisabled } from '../protocol/daemon-paths.js';
 
 /** `stdout`: the command writes its output there as it goes, so it runs here: a daemon cannot write to it. */
 export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean, stdout?: OutputSink): Promise<unknown> {
@@ -35,12 +36,6 @@ async function aboutTheDaemon(name: string, args: Args, options: ContextOptions)
     throw new GritError('internal_error', `${name} has no repository to open`);
   };
   return (await commandFn(name))({ options, context }, args);
-}
-
-/** `GRIT_NO_DAEMON` set, and not to `0`, `false` or nothing: no command may use or start the daemon. */
-export function daemonDisabled(): boolean {
-  const v = process.env.GRIT_NO_DAEMON;
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
 }
 
 async function viaDaemon(name: string, args: Args, options: ContextOptions): Promise<{ data: unknown } | null> {

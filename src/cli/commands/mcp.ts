@@ -17,6 +17,8 @@ export default class Mcp extends Command {
     '{"mcpServers": {"grit": {"command": "<%= config.bin %>", "args": ["mcp", "--repo", "/path/to/repo"]}}}',
   ];
 
+  static refusesGlobals = 'it serves many commands over stdio in JSON-RPC, through no daemon, and prints no result of its own';
+
   static flags = {
     repo: Flags.string({ description: 'repository to serve (default: the current directory)' }),
     actor: Flags.string({ description: 'actor to act as: its id, a unique prefix, or its label' }),
@@ -24,7 +26,7 @@ export default class Mcp extends Command {
   };
 
   async run(): Promise<void> {
-    const parsed = await parseOrReport(() => this.parse(Mcp), this.argv);
+    const parsed = await parseOrReport(this, () => this.parse(Mcp));
     if (!parsed) return;
     const { flags } = parsed;
     const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };

@@ -8,6 +8,7 @@ import { GritError } from '../../core/errors.js';
 import { printError } from '../output.js';
 import { argvWantsJson } from '../output-format.js';
 import { failuresExplaining, type PluginFailure } from '../plugin-loading.js';
+import { closestWord } from '../spelling.js';
 
 const hook: Hook<'command_not_found'> = async function ({ id }) {
   const known = this.config.commandIDs;
@@ -125,23 +126,6 @@ function startingWith(id: string, known: readonly string[]): string | undefined 
 
 /** The known command nearest to `id` by edit distance, if it is near enough to be a typo. */
 function closest(id: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(id.length / 4)) + 1;
-  for (const k of known) {
-    const d = editDistance(id, k);
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
+  const best = closestWord(id, known);
   return best && command(best);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length];
 }
