@@ -314,6 +314,10 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'shwo', 'abcd'], /^unknown command: grit issue shwo$/, /did you mean `grit issue show`\?$/],
     [['issue', 'comentt', 'abcd', '--body', 'x'], /^unknown command: grit issue comentt$/, /did you mean `grit issue comment`\?$/],
     [['bogus', 'abcd'], /^unknown command: grit bogus$/, /grit help/],
+    // A lone topic misspelt, and the version asked for as other tools take it.
+    [['isue'], /^unknown command: grit isue$/, /^did you mean `grit issue` \(`grit issue --help` lists its commands\)\?$/],
+    [['version'], /^unknown command: grit version$/, /^did you mean `grit --version`\?$/],
+    [['-v'], /^unknown flag before the command: -v$/, /^did you mean `grit --version`\?$/],
     // Not near any command: the word typed is named, and the topic's own commands are the plan.
     [['issue', 'frobnicate', 'abcd'], /^unknown command: grit issue frobnicate$/, /^`grit issue` has: assignee, attachment, close, .*, update \(`grit issue --help`/],
     [['issue', 'dep', 'frob'], /^unknown command: grit issue dep frob$/, /^`grit issue dep` has: add, graph, list, remove, topo /],
