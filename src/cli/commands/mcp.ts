@@ -1,9 +1,10 @@
 import { Command, Flags } from '@oclif/core';
 import { selectActor } from '../../commands/actors.js';
-import { toGritError } from '../../core/errors.js';
+import { GritError, toGritError } from '../../core/errors.js';
 import { findRepo } from '../../git/repo.js';
 import { parseOrReport } from '../base.js';
 import { printError } from '../output.js';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Not a GritCommand: it serves many commands over stdio instead of running one and printing it. */
@@ -30,6 +31,16 @@ export default class Mcp extends Command {
     if (!parsed) return;
     const { flags } = parsed;
     const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };
+    if (flags.repo !== undefined && !isDirectory(options.cwd)) {
+      printError(
+        new GritError('invalid_args', `--repo ${flags.repo}: ${existsSync(options.cwd) ? 'not a directory' : 'no such directory'}`, {
+          details: { repo: options.cwd },
+          suggestion: "give --repo the repository's directory (or leave it out to serve the current one)",
+        }),
+        false,
+      );
+      return;
+    }
     // A wrong --repo or --actor is the person's mistake at start-up, not an error in every later
     // tool call: said once, with the exit status the same mistake has in any command (an unknown
     // actor is not_found, 3; not a repository is the environment, 5).
@@ -43,3 +54,5 @@ export default class Mcp extends Command {
     await serveMcp(options, this.config.version);
   }
 }
+
+const isDirectory = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
