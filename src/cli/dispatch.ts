@@ -11,6 +11,7 @@ import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
 import { daemonDisabled } from '../protocol/daemon-paths.js';
+import { forwardedEnv } from '../core/forwarded-env.js';
 
 /** `stdout`: the command writes its output there as it goes, so it runs here: a daemon cannot write to it. */
 export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean, stdout?: OutputSink): Promise<unknown> {
@@ -64,6 +65,8 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
       actorId: options.actor,
       dataDir: dataDir ? resolve(dataDir) : undefined,
       cwd: options.cwd ?? process.cwd(),
+      // What the command reads while it runs is this shell's, as with --no-daemon, not the daemon's.
+      env: forwardedEnv(),
     });
     return { data };
   } catch (err) {

@@ -171,7 +171,7 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
   };
 
   const { Extractor } = await import('../context/ast-extract.js');
-  const extractor = new Extractor();
+  const extractor = new Extractor(options.env);
   const bar = progressBar('indexing', files.length);
   const present = new Set<string>();
   try {
