@@ -51,6 +51,24 @@ function flagNotes(f) {
   return notes.length ? ` (${notes.join('; ')})` : '';
 }
 
+/** Which global flags a command takes: all of them, or those that mean something to it (src/cli/base.ts). */
+function globalsLine(cmd) {
+  const taken = Object.values(cmd.flags).filter((f) => f.helpGroup === 'GLOBAL');
+  if (taken.length === 0) return [];
+  if (taken.length === globalFlags().length) return ['Takes the [global flags](#global-flags).', ''];
+  const names = taken.map((f) => `\`${f.char ? `-${f.char}` : `--${f.name}`}\``);
+  return [`Of the [global flags](#global-flags), takes ${names.join(', ')} only; the others mean nothing to it and are refused.`, ''];
+}
+
+let globals;
+/** The global flags, from the command that takes the most of them. */
+function globalFlags() {
+  globals ??= Object.values(manifest.commands)
+    .map((c) => Object.values(c.flags).filter((f) => f.helpGroup === 'GLOBAL'))
+    .reduce((most, these) => (these.length > most.length ? these : most), []);
+  return globals;
+}
+
 function section(id, cmd) {
   const out = [`### ${name(id)}`, '', cmd.description ?? cmd.summary ?? '', '', '```', usage(id, cmd), '```', ''];
   const args = Object.entries(cmd.args ?? {});
@@ -65,16 +83,13 @@ function section(id, cmd) {
     for (const f of flags) out.push(`| \`${cell(flagName(f))}\` | ${cell(f.description ?? '')}${cell(flagNotes(f))} |`);
     out.push('');
   }
-  const hasGlobal = Object.values(cmd.flags).some((f) => f.helpGroup === 'GLOBAL');
-  if (hasGlobal) out.push('Takes the [global flags](#global-flags).', '');
+  out.push(...globalsLine(cmd));
   if (cmd.examples?.length) out.push('```sh', ...cmd.examples.map(example), '```', '');
   return out;
 }
 
 function render() {
   const ids = Object.keys(manifest.commands).filter((id) => !manifest.commands[id].hidden).sort();
-  const withGlobal = ids.map((id) => manifest.commands[id]).find((c) => Object.values(c.flags).some((f) => f.helpGroup === 'GLOBAL'));
-  const globals = withGlobal ? Object.values(withGlobal.flags).filter((f) => f.helpGroup === 'GLOBAL') : [];
   const groups = new Map();
   for (const id of ids) {
     const topic = id.includes(':') ? id.split(':')[0] : '';
@@ -92,11 +107,14 @@ function render() {
     '',
     '## Global flags',
     '',
-    'Every command that reads or writes a repository takes these, after the command or before it (`grit --json issue list` is `grit issue list --json`):',
+    'Every command that reads or writes a repository takes these, after the command or before it (`grit --json issue list` is `grit issue list --json`).',
+    'A command that opens no repository (`daemon …`, `watch`, `mcp`) takes only those that mean something to it, as its section says, and refuses the others with `invalid_args` naming why, rather than ignore them.',
+    '`grit --version` takes `--json` and `-q` too, and the boolean ones are harmless there (`grit --no-daemon --version`).',
+    '',
     '',
     '| flag | description |',
     '| --- | --- |',
-    ...globals.map((f) => `| \`${cell(flagName(f))}\` | ${cell(f.description ?? '')} |`),
+    ...globalFlags().map((f) => `| \`${cell(flagName(f))}\` | ${cell(f.description ?? '')} |`),
     '',
     '## Commands',
     '',

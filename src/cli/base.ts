@@ -4,26 +4,43 @@
  */
 import { Command, Flags } from '@oclif/core';
 import { printError, runAction, type Parsed } from './output.js';
-import { fromParseError } from './parse-error.js';
+import { fromParseError, type ParsedCommand } from './parse-error.js';
 import { argvWantsJson, chooseOutput, type FormattedAction, type OutputFormats } from './output-format.js';
 
 export type { Parsed };
 
+/**
+ * The global flags (helpGroup GLOBAL), which may also come before the command (src/cli/fast.ts).
+ * Every command that reads or writes a repository takes them all; one that does not (the daemon's,
+ * `watch`, `mcp`) takes those that mean something to it and refuses the others, saying why
+ * (`refusesGlobals`), rather than accept a flag and ignore it.
+ */
+export const GLOBAL_FLAGS = {
+  json: Flags.boolean({ description: 'print one JSON object: {schema_version, ok, data|error}', helpGroup: 'GLOBAL' }),
+  quiet: Flags.boolean({ char: 'q', description: 'print nothing on success', helpGroup: 'GLOBAL' }),
+  'no-daemon': Flags.boolean({ description: 'run in this process, never through the daemon', helpGroup: 'GLOBAL' }),
+  'no-pager': Flags.boolean({ description: 'never page long output on a terminal (GRIT_PAGER, PAGER, less)', helpGroup: 'GLOBAL' }),
+  actor: Flags.string({ description: 'actor to act as: its id, a unique prefix, or its label', helpGroup: 'GLOBAL' }),
+  'data-dir': Flags.string({ description: 'actor data directory (overrides --actor; env GRIT_HOME)', helpGroup: 'GLOBAL' }),
+};
+
+export type GlobalFlag = keyof typeof GLOBAL_FLAGS;
+
+/** The global flags a command takes, when it does not take them all. */
+export function someGlobalFlags(...names: GlobalFlag[]): Partial<typeof GLOBAL_FLAGS> {
+  return Object.fromEntries(names.map((n) => [n, GLOBAL_FLAGS[n]]));
+}
+
 export abstract class GritCommand extends Command {
-  static baseFlags = {
-    json: Flags.boolean({ description: 'print one JSON object: {schema_version, ok, data|error}', helpGroup: 'GLOBAL' }),
-    quiet: Flags.boolean({ char: 'q', description: 'print nothing on success', helpGroup: 'GLOBAL' }),
-    'no-daemon': Flags.boolean({ description: 'run in this process, never through the daemon', helpGroup: 'GLOBAL' }),
-    'no-pager': Flags.boolean({ description: 'never page long output on a terminal (GRIT_PAGER, PAGER, less)', helpGroup: 'GLOBAL' }),
-    actor: Flags.string({ description: 'actor to act as: its id, a unique prefix, or its label', helpGroup: 'GLOBAL' }),
-    'data-dir': Flags.string({ description: 'actor data directory (overrides --actor; env GRIT_HOME)', helpGroup: 'GLOBAL' }),
-  };
+  static baseFlags: Partial<typeof GLOBAL_FLAGS> = GLOBAL_FLAGS;
+  /** Why the global flags left out of `baseFlags` mean nothing to this command: said when one is given. */
+  static refusesGlobals?: string;
 
   /** What the command runs (the IPC command function, SPEC §7), and how its result is shown. */
   protected abstract readonly action: FormattedAction;
 
   async run(): Promise<void> {
-    const parsed = await parseOrReport(async () => (await this.parse()) as unknown as Parsed, this.argv, this.action.formats);
+    const parsed = await parseOrReport(this, async () => (await this.parse()) as unknown as Parsed, this.action.formats);
     if (!parsed) return;
     const { action, json } = chooseOutput(this.action, parsed);
     await runAction(action, parsed, json);
@@ -34,11 +51,25 @@ export abstract class GritCommand extends Command {
  * Runs oclif's parse; a command line it refuses is printed as an `invalid_args` error (one JSON
  * object under `--json`) and gives null. For the commands that are not GritCommands too.
  */
-export async function parseOrReport<T>(parse: () => Promise<T>, argv: string[], formats?: OutputFormats): Promise<T | null> {
+export async function parseOrReport<T>(command: Command, parse: () => Promise<T>, formats?: OutputFormats): Promise<T | null> {
   try {
     return await parse();
   } catch (err) {
-    printError(fromParseError(err), argvWantsJson(argv, formats));
+    printError(fromParseError(err, parsedCommand(command)), argvWantsJson(command.argv, formats));
     return null;
   }
+}
+
+/** What a parse error's hint needs to know of the command: its flags, and the global flags it refuses. */
+function parsedCommand(command: Command): ParsedCommand {
+  const ctor = command.constructor as typeof Command & { refusesGlobals?: string };
+  const taken = { ...ctor.baseFlags, ...ctor.flags };
+  const refused = Object.entries(GLOBAL_FLAGS).filter(([name]) => !(name in taken));
+  return {
+    id: command.id ?? '',
+    flags: Object.keys(taken),
+    refusedGlobals: ctor.refusesGlobals
+      ? { spellings: refused.flatMap(([name, f]) => [`--${name}`, ...(f.char ? [`-${f.char}`] : [])]), why: ctor.refusesGlobals }
+      : undefined,
+  };
 }

@@ -1,5 +1,4 @@
 /** CLI actions (parsed input → command function → human output) of `context …`. */
-import { resolve } from 'node:path';
 import { bold, cyan, dim, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
 import { plural } from '../core/plural.js';
@@ -65,9 +64,10 @@ function renderProject(d: any): string {
 export const CONTEXT_ACTIONS: Record<string, CliAction> = {
   'context:index': {
     ipc: 'ContextIndex',
-    // A relative --path is resolved here: the command may run in a daemon with another cwd.
+    // With this directory, which a relative --path is read against first (a daemon's is elsewhere).
     toArgs: ({ flags }) => ({
-      path: flags.path === undefined ? undefined : resolve(flags.path as string),
+      path: flags.path,
+      cwd: process.cwd(),
       pattern: flags.pattern,
       force: flags.force === true,
     }),

@@ -1,6 +1,7 @@
 /** CLI actions of `daemon start|status|stop`. */
 import { dim, green } from './format.js';
 import type { CliAction } from './output.js';
+import type { GlobalFlag } from './base.js';
 import { plural } from '../core/plural.js';
 
 interface StatusData {
@@ -51,6 +52,16 @@ function draining(d: StatusData): string[] {
   const what = d.drain_left_s > 0 ? `its requests in flight may run ${d.drain_left_s} s more (drain deadline, GRIT_DRAIN_TIMEOUT)` : 'closing its workers';
   return [`stopping: new requests run in the CLI; ${what}`];
 }
+
+/**
+ * The global flags of `daemon start|status|stop`: they talk to the per-user daemon and open no
+ * repository, so --actor, --data-dir and --no-daemon would be ignored there (GRIT_NO_DAEMON is
+ * the environment's, and is read: docs/daemon.md).
+ */
+export const DAEMON_GLOBALS: { take: GlobalFlag[]; why: string } = {
+  take: ['json', 'quiet', 'no-pager'],
+  why: 'it talks to the per-user daemon, which serves every repository and actor, and opens none itself',
+};
 
 export const DAEMON_ACTIONS: Record<string, CliAction> = {
   'daemon:start': {

@@ -1,7 +1,7 @@
 /** Builds a grit command class from a small description, so each command file is only what differs. */
 import { Args as OArgs, Flags } from '@oclif/core';
 import { intRangeText, type Args, type IntRange } from '../commands/args.js';
-import { GritCommand, type Parsed } from './base.js';
+import { GLOBAL_FLAGS, GritCommand, someGlobalFlags, type GlobalFlag, type Parsed } from './base.js';
 import type { CliAction } from './output.js';
 import { ACTIONS } from './actions.js';
 import type { OutputFormats } from './output-format.js';
@@ -17,14 +17,19 @@ export interface CommandSpec<D> {
   streams?: CliAction<D>['streams'];
   exitCode?: CliAction<D>['exitCode'];
   formats?: OutputFormats;
+  /** A command that does not take every global flag: those it takes, and why the others mean nothing to it. */
+  globals?: { take: GlobalFlag[]; why: string };
 }
 
 export function defineCommand<D = any>(spec: CommandSpec<D>): typeof GritCommand {
+  // (baseFlags: oclif adds them to the command's flags, for its parser, help and manifest alike.)
   return class extends GritCommand {
     static description = spec.description;
     static examples = spec.examples ?? [];
     static args = noStdin(spec.args ?? {});
     static flags = spec.formats ? { ...spec.flags, format: formatFlag(spec.formats) } : (spec.flags ?? {});
+    static baseFlags = spec.globals ? someGlobalFlags(...spec.globals.take) : GLOBAL_FLAGS;
+    static refusesGlobals = spec.globals?.why;
     protected readonly action = { ...spec, toArgs: spec.toArgs ?? (() => ({})) };
   } as unknown as typeof GritCommand;
 }

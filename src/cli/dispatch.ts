@@ -10,6 +10,8 @@ import { answeredBySupervisor, onlyReads, runsInWorker } from '../commands/routi
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
+import { daemonDisabled } from '../protocol/daemon-paths.js';
+import { forwardedEnv } from '../core/forwarded-env.js';
 
 /** `stdout`: the command writes its output there as it goes, so it runs here: a daemon cannot write to it. */
 export async function execute(name: string, args: Args, options: ContextOptions, noDaemon: boolean, stdout?: OutputSink): Promise<unknown> {
@@ -37,12 +39,6 @@ async function aboutTheDaemon(name: string, args: Args, options: ContextOptions)
   return (await commandFn(name))({ options, context }, args);
 }
 
-/** `GRIT_NO_DAEMON` set, and not to `0`, `false` or nothing: no command may use or start the daemon. */
-export function daemonDisabled(): boolean {
-  const v = process.env.GRIT_NO_DAEMON;
-  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
-}
-
 async function viaDaemon(name: string, args: Args, options: ContextOptions): Promise<{ data: unknown } | null> {
   const { findRepo } = await import('../git/repo.js');
   let repoRoot: string;
@@ -68,6 +64,8 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
       actorId: options.actor,
       dataDir: dataDirOf(options),
       cwd: options.cwd ?? process.cwd(),
+      // What the command reads while it runs is this shell's, as with --no-daemon, not the daemon's.
+      env: forwardedEnv(),
     });
     return { data };
   } catch (err) {

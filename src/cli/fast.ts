@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { ACTIONS } from './actions.js';
 import { GritError } from '../core/errors.js';
-import { printError, runAction, type Parsed } from './output.js';
+import { printError, printSuccess, runAction, type Parsed } from './output.js';
 import { chooseOutput } from './output-format.js';
 
 // For bin/grit.cjs, which loads nothing else before it runs a command.
@@ -97,14 +97,8 @@ export function parseArgv(argv: string[], commands: Record<string, ManifestComma
   return { id, args, flags };
 }
 
-/**
- * `grit --json issue list`: the global flags (helpGroup GLOBAL: --json, -q, --no-daemon, --actor,
- * --data-dir) may come before the command, as `git -C` or `gh --repo` take theirs; they are moved
- * after the command's words, where this parser and oclif read them. Anything else first is left
- * as it is, for the command-not-found hook to explain. The same array when nothing moves.
- */
-export function hoistGlobalFlags(argv: string[], commands: Record<string, ManifestCommand>): string[] {
-  if (!argv[0]?.startsWith('-')) return argv;
+/** The global flags (helpGroup GLOBAL: --json, -q, --no-daemon, --no-pager, --actor, --data-dir) by each spelling. */
+function globalFlags(commands: Record<string, ManifestCommand>): Map<string, ManifestFlag> {
   const globals = new Map<string, ManifestFlag>();
   for (const cmd of Object.values(commands)) {
     for (const f of Object.values(cmd.flags)) {
@@ -113,13 +107,27 @@ export function hoistGlobalFlags(argv: string[], commands: Record<string, Manife
       if (f.char) globals.set(`-${f.char}`, f);
     }
   }
+  return globals;
+}
+
+/** The global flag at `argv[i]` and how many words it takes (`--actor x`: 2), or null when it is none. */
+function globalAt(argv: string[], i: number, globals: Map<string, ManifestFlag>): { flag: ManifestFlag; words: number } | null {
+  const eq = argv[i].startsWith('--') ? argv[i].indexOf('=') : -1;
+  const flag = globals.get(eq === -1 ? argv[i] : argv[i].slice(0, eq));
+  return flag ? { flag, words: flag.type === 'option' && eq === -1 ? 2 : 1 } : null;
+}
+
+/**
+ * `grit --json issue list`: the global flags may come before the command, as `git -C` or `gh
+ * --repo` take theirs; they are moved after the command's words, where this parser and oclif read
+ * them. Anything else first is left as it is, for the command-not-found hook to explain. The same
+ * array when nothing moves.
+ */
+export function hoistGlobalFlags(argv: string[], commands: Record<string, ManifestCommand>): string[] {
+  if (!argv[0]?.startsWith('-')) return argv;
+  const globals = globalFlags(commands);
   let n = 0;
-  while (n < argv.length) {
-    const eq = argv[n].startsWith('--') ? argv[n].indexOf('=') : -1;
-    const flag = globals.get(eq === -1 ? argv[n] : argv[n].slice(0, eq));
-    if (!flag) break;
-    n += flag.type === 'option' && eq === -1 ? 2 : 1;
-  }
+  for (let g; n < argv.length && (g = globalAt(argv, n, globals)); ) n += g.words;
   // No command after them (`grit --json`, `grit --json --version`): nothing to put them after.
   if (n === 0 || n >= argv.length || argv[n].startsWith('-')) return argv;
   const rest = argv.slice(n);
@@ -128,13 +136,54 @@ export function hoistGlobalFlags(argv: string[], commands: Record<string, Manife
 }
 
 /**
- * `grit db --json`, `grit --json`: a topic (or nothing) where a command belongs. oclif would print
- * its help, which a script that asked for JSON cannot read; this is the invalid_args it gets
- * instead, naming the commands there. (On a terminal without --json, oclif's help is the answer.)
+ * `grit --version`, with the global flags that can mean something there before or after it
+ * (`grit --json --version`: the envelope; `-q`: nothing; --no-daemon and --no-pager hold, as it
+ * uses neither). Null when the line is not about the version (a command comes first); anything
+ * else on the line is refused rather than ignored (`grit --version extra`).
  */
-function reportMissingCommand(argv: string[], ids: string[]): boolean {
-  const words = argv.filter((a) => !a.startsWith('-'));
-  if (words.length !== argv.length - 1) return false; // other flags: oclif says what is wrong with them
+export function versionLine(argv: string[], commands: Record<string, ManifestCommand>): { json: boolean; quiet: boolean } | GritError | null {
+  if (!argv.includes('--version')) return null;
+  const globals = globalFlags(commands);
+  const taken = new Set<string>();
+  const extra: string[] = [];
+  let version = false;
+  for (let i = 0; i < argv.length; ) {
+    const g = globalAt(argv, i, globals);
+    if (argv[i] === '--version' && !version) version = true;
+    else if (!version && !g) return null;
+    else if (g?.flag.type === 'boolean') taken.add(g.flag.name);
+    else extra.push(...argv.slice(i, i + (g?.words ?? 1)));
+    i += g?.words ?? 1;
+  }
+  if (!version) return null;
+  if (extra.length > 0) {
+    return new GritError('invalid_args', `\`grit --version\` takes no arguments: ${extra.join(' ')}`, {
+      details: { arguments: extra },
+      suggestion: 'run `grit --version` alone, or with --json for the JSON form',
+    });
+  }
+  return { json: taken.has('json'), quiet: taken.has('quiet') };
+}
+
+/**
+ * `grit db --json`, `grit --json`, `grit --no-daemon`: a topic (or nothing) where a command
+ * belongs. oclif would print its help, which a script that asked for JSON cannot read; this is the
+ * invalid_args it gets instead, naming the commands there. (On a terminal without --json, oclif's
+ * help is the answer for a topic; global flags with nothing after them get this too.)
+ */
+function reportMissingCommand(argv: string[], commands: Record<string, ManifestCommand>): boolean {
+  const globals = globalFlags(commands);
+  const words: string[] = [];
+  // Words and global flags only: any other flag, oclif says what is wrong with it.
+  for (let i = 0; i < argv.length; ) {
+    const g = argv[i].startsWith('-') ? globalAt(argv, i, globals) : null;
+    if (argv[i].startsWith('-') && !g) return false;
+    if (!g) words.push(argv[i]);
+    i += g?.words ?? 1;
+  }
+  const json = argv.includes('--json');
+  if (!json && words.length > 0) return false;
+  const ids = Object.keys(commands);
   const topic = words.join(':');
   const under = ids.filter((id) => topic === '' || id.startsWith(`${topic}:`));
   if (under.length === 0 || ids.includes(topic)) return false;
@@ -145,7 +194,7 @@ function reportMissingCommand(argv: string[], ids: string[]): boolean {
       details: { commands: next.map((c) => `${shown} ${c}`) },
       suggestion: `run \`${shown} --help\` to see what each does`,
     }),
-    true,
+    json,
   );
   return true;
 }
@@ -158,19 +207,21 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
   } catch {
     return false;
   }
-  if (argv[0] === '--version' && (argv.length === 1 || (argv.length === 2 && argv[1] === '--json'))) {
+  const commands = manifest.commands;
+  const version = versionLine(argv, commands);
+  if (version instanceof GritError) printError(version, argv.includes('--json'));
+  else if (version) {
     // What oclif prints (its `config.userAgent`), which scripts may parse; under --json, the envelope.
     const userAgent = `grit/${manifest.version} ${process.platform}-${process.arch} node-${process.version}`;
     const data = { version: manifest.version, user_agent: userAgent };
-    process.stdout.write(argv.length === 2 ? `${JSON.stringify({ schema_version: 1, ok: true, data })}\n` : `${userAgent}\n`);
-    return true;
+    printSuccess(data, version.json, version.quiet, () => userAgent);
   }
-  const commands = manifest.commands;
+  if (version) return true;
   const line = hoistGlobalFlags(argv, commands);
   // oclif, its hooks and its help read process.argv: they see the command line in the same order.
   if (line !== argv) process.argv.splice(2, Infinity, ...line);
   const parsed = parseArgv(line, commands);
-  if (!parsed) return line.includes('--json') && reportMissingCommand(line, Object.keys(commands));
+  if (!parsed) return reportMissingCommand(line, commands);
   const { action, json } = chooseOutput(ACTIONS[parsed.id], parsed);
   await runAction(action, parsed, json);
   return true;

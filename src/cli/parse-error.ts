@@ -4,11 +4,56 @@
  */
 import { stripVTControlCharacters } from 'node:util';
 import { GritError } from '../core/errors.js';
+import { closestWord } from './spelling.js';
 
-/** Whatever oclif's parser refuses (unknown flag, missing argument, a value out of range) is invalid_args. */
-export function fromParseError(err: unknown): GritError {
+/** What a parse error's hint is about: the command, its flags, and the global flags it refuses and why. */
+export interface ParsedCommand {
+  id: string;
+  /** The names of the flags it takes (without `--`). */
+  flags: string[];
+  refusedGlobals?: { spellings: string[]; why: string };
+}
+
+/**
+ * Whatever oclif's parser refuses (unknown flag, missing argument, a value out of range) is
+ * invalid_args. With the command known, the hint fits the mistake: a global flag this command
+ * does not take says why, a misspelt flag names the nearest one, a missing argument names it.
+ */
+export function fromParseError(err: unknown, command?: ParsedCommand): GritError {
   if (err instanceof GritError) return err;
-  return new GritError('invalid_args', oneLine((err as Error)?.message ?? ''), { suggestion: 'run the command with --help to see its flags' });
+  const message = oneLine((err as Error)?.message ?? '');
+  if (!command) return new GritError('invalid_args', message, { suggestion: 'run the command with --help to see its flags' });
+  const help = `grit ${spaced(command.id)} --help`;
+  const hinted = hintFor(err as OclifParseError, command);
+  if (!hinted) return new GritError('invalid_args', message, { suggestion: `run \`${help}\` to see what it takes` });
+  return new GritError('invalid_args', hinted.message ?? message, { details: hinted.details, suggestion: `${hinted.suggestion} (\`${help}\` says what it takes)` });
+}
+
+/** The fields of oclif's parse errors read here (NonExistentFlagsError, RequiredArgsError), by shape: this module is free of oclif. */
+interface OclifParseError {
+  message?: string;
+  flags?: unknown;
+  args?: unknown;
+}
+
+const spaced = (id: string): string => id.replaceAll(':', ' ');
+
+function hintFor(err: OclifParseError, command: ParsedCommand): { message?: string; details: Record<string, unknown>; suggestion: string } | null {
+  const shown = `grit ${spaced(command.id)}`;
+  if (Array.isArray(err.flags) && typeof err.flags[0] === 'string') {
+    const flag = err.flags[0];
+    const refused = command.refusedGlobals;
+    if (refused?.spellings.includes(flag)) {
+      return { message: `\`${shown}\` does not take ${flag}: ${refused.why}`, details: { flag }, suggestion: `leave ${flag} out` };
+    }
+    const near = flag.startsWith('--') ? closestWord(flag.slice(2).split('=')[0], command.flags) : undefined;
+    return near ? { details: { flag, did_you_mean: `--${near}` }, suggestion: `did you mean --${near}?` } : null;
+  }
+  if (Array.isArray(err.args) && /^Missing \d+ required arg/.test(err.message ?? '')) {
+    const names = err.args.map((a: { name?: string }) => `<${a.name}>`);
+    return { details: { missing: names }, suggestion: `give ${names.join(' ')} after \`${shown}\`` };
+  }
+  return null;
 }
 
 /**

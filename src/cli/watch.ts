@@ -52,12 +52,8 @@ export async function watch(opts: { kinds?: string[]; json?: boolean; all?: bool
   try {
     // Nothing to watch without the daemon, and a script that set GRIT_NO_DAEMON wants none left
     // running: refused rather than started (docs/environment.md).
-    if ((await import('./dispatch.js')).daemonDisabled()) {
-      throw new GritError('ipc_error', 'watch prints the daemon\'s notifications, and GRIT_NO_DAEMON is set: no daemon is used or started', {
-        environment: true,
-        suggestion: 'run it without GRIT_NO_DAEMON (`GRIT_NO_DAEMON=0 grit watch`)',
-      });
-    }
+    const { daemonDisabled, refusedWithoutDaemon } = await import('../protocol/daemon-paths.js');
+    if (daemonDisabled()) throw refusedWithoutDaemon("watch prints the daemon's notifications", 'grit watch');
     const { connectOrSpawn } = await import('../protocol/daemon-launch.js');
     (await connectOrSpawn({ spawn: true, format: 'json' }))?.close();
     const { watchNotifications } = await import('../protocol/watch.js');

@@ -2,6 +2,7 @@
  * Argument checks shared by every command function. Arguments arrive from the CLI or, untrusted,
  * from IPC requests, so each command validates what it reads through these.
  */
+import { isAbsolute } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
 
 export type Args = Record<string, unknown>;
@@ -55,6 +56,16 @@ export function optText(args: Args, key: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw invalidArgs(`${cliName(key)} must be text`, { field: key }, `pass ${cliName(key)} as a string`);
   return v;
+}
+
+/**
+ * `cwd`: the caller's directory, which a path it typed may be relative to (the CLI sends it; a
+ * daemon's own is elsewhere). Absolute, when given.
+ */
+export function callerDir(args: Args): string | undefined {
+  const cwd = optText(args, 'cwd');
+  if (cwd !== undefined && !isAbsolute(cwd)) throw invalidArgs('cwd must be an absolute path', { field: 'cwd', value: cwd }, 'pass cwd as an absolute path (the CLI sends the current directory)');
+  return cwd;
 }
 
 export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {}): string {

@@ -1,11 +1,10 @@
 /** `context query|show|project|set` (SPEC §5): reads of the context projection and project keys. */
-import { isAbsolute } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { isRemoved, type FileContext, type MatchTier, type ProjectEntry } from '../core/context-store.js';
 import { toHex } from '../core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../core/ids.js';
-import { repoRelative } from '../context/paths.js';
-import { optInt, optText, text, type Args } from './args.js';
+import { typedPathCandidates } from '../context/paths.js';
+import { callerDir, optInt, optText, text, type Args } from './args.js';
 import { QUERY_LIMIT } from './ranges.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
 
@@ -45,19 +44,7 @@ export async function contextQuery(
  */
 export async function contextShow(ctx: RepoContext, args: Args, options: ContextOptions): Promise<{ file: FileContext }> {
   const raw = text(args, 'path', { nonEmpty: true });
-  const cwd = optText(args, 'cwd');
-  if (cwd !== undefined && !isAbsolute(cwd)) throw invalidArgs('cwd must be an absolute path', { field: 'cwd', value: cwd }, 'pass cwd as an absolute path (the CLI sends the current directory)');
-  const root = worktreeRoot(options);
-  const within = (base?: string): string | null => {
-    try {
-      return repoRelative(root, raw, base);
-    } catch {
-      return null;
-    }
-  };
-  const candidates = new Set<string>();
-  for (const c of [cwd === undefined ? null : within(cwd), isAbsolute(raw) ? null : within()]) if (c !== null) candidates.add(c);
-  if (candidates.size === 0) repoRelative(root, raw, cwd); // throws the outside-the-worktree error
+  const candidates = typedPathCandidates(worktreeRoot(options), raw, callerDir(args));
   const found = await ctx.read(() => {
     for (const path of candidates) {
       const file = ctx.store.context.file(path);
@@ -66,7 +53,7 @@ export async function contextShow(ctx: RepoContext, args: Args, options: Context
     return null;
   });
   if (found) return { file: found };
-  const path = [...candidates][0] ?? raw;
+  const path = candidates[0] ?? raw;
   throw new GritError('not_found', `no context for ${path}`, {
     details: { path },
     suggestion: 'run `grit context index` (it indexes tracked text files of a supported language, up to 1 MiB)',

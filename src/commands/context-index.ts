@@ -15,10 +15,10 @@ import { progressBar } from '../core/progress.js';
 import type { ExtractWarning } from '../context/ast-extract.js';
 import { globMatcher, isIgnored, lsFiles } from '../context/files.js';
 import { languageOf, type LanguageId } from '../context/languages.js';
-import { repoRelative } from '../context/paths.js';
+import { repoRelative, typedPathCandidates } from '../context/paths.js';
 import { summarize } from '../context/summary.js';
 import { covers, lockOn, policyLocks, policyRefusal, type Lock } from '../git/locks.js';
-import { bool, optText, type Args } from './args.js';
+import { bool, callerDir, optText, type Args } from './args.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
 
 /** Events per WAL commit: large enough that a cold index of a big tree is a few commits. */
@@ -91,13 +91,24 @@ function tally(reply: IndexReply, p: Pending, written: boolean): void {
   if (f.regex) reply.fallback_files++;
 }
 
-function scope(root: string, args: Args): { dir: string; match: (path: string) => boolean } {
+/**
+ * The directory `--path` names, read as `context show` reads its path (relative to the caller's
+ * directory, then to the root: typedPathCandidates), and the `--pattern` filter. lstat: a symlink
+ * (even a dangling one) is there, and gets a warning later rather than not_found.
+ */
+async function scope(root: string, args: Args): Promise<{ dir: string; match: (path: string) => boolean }> {
   const path = optText(args, 'path');
   const pattern = optText(args, 'pattern');
-  return {
-    dir: path === undefined ? '' : repoRelative(root, path),
-    match: pattern === undefined ? () => true : globMatcher(pattern),
-  };
+  const match = pattern === undefined ? () => true : globMatcher(pattern);
+  if (path === undefined) return { dir: '', match };
+  const candidates = typedPathCandidates(root, path, callerDir(args));
+  for (const dir of candidates) {
+    if (dir === '' || (await lstat(`${root}/${dir}`).then(() => true, () => false))) return { dir, match };
+  }
+  throw new GritError('not_found', `no such path in the worktree: ${candidates.join(' or ')}`, {
+    details: { path: candidates[0] },
+    suggestion: 'give a directory inside the repository, relative to this one or to its root',
+  });
 }
 
 const inDir = (dir: string) => (path: string) => dir === '' || path === dir || path.startsWith(`${dir}/`);
@@ -105,11 +116,7 @@ const inDir = (dir: string) => (path: string) => dir === '' || path === dir || p
 export async function contextIndex(ctx: RepoContext, args: Args, options: ContextOptions): Promise<IndexReply> {
   const force = bool(args, 'force');
   const root = worktreeRoot(options);
-  const { dir, match } = scope(root, args);
-  // lstat: a symlink (even a dangling one) is there, and gets a warning below rather than not_found.
-  if (dir !== '') await lstat(`${root}/${dir}`).catch(() => {
-    throw new GritError('not_found', `no such path in the worktree: ${dir}`, { details: { path: dir }, suggestion: 'give a directory inside the repository' });
-  });
+  const { dir, match } = await scope(root, args);
   const lockedBy = await policyGate(ctx, dir);
   const head = await ctx.refresh();
   const listed = await lsFiles(root, dir);
@@ -164,7 +171,7 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
   };
 
   const { Extractor } = await import('../context/ast-extract.js');
-  const extractor = new Extractor();
+  const extractor = new Extractor(options.env);
   const bar = progressBar('indexing', files.length);
   const present = new Set<string>();
   try {

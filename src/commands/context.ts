@@ -34,6 +34,11 @@ export interface ContextOptions extends ActorSelection {
    * supervisor found from its repo_root. Otherwise the worktree is the one around `cwd`.
    */
   worktree?: string;
+  /**
+   * The environment the command reads while it runs (git's for a remote, GRIT_GIT_TIMEOUT,
+   * GRIT_GRAMMAR_<LANG>): in a daemon, the caller's (src/core/forwarded-env.ts). Absent: this process's.
+   */
+  env?: NodeJS.ProcessEnv;
 }
 
 /**

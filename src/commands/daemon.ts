@@ -9,7 +9,7 @@ import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, spawnWaitMs } from '../protocol/daemon-launch.js';
-import { daemonEndpoint, daemonLogPath, ensureRunDir, runDir } from '../protocol/daemon-paths.js';
+import { daemonDisabled, daemonEndpoint, daemonLogPath, ensureRunDir, refusedWithoutDaemon, runDir } from '../protocol/daemon-paths.js';
 import { optInt, type Args } from './args.js';
 import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 import type { CommandEnv } from './context.js';
@@ -71,7 +71,12 @@ async function withDaemon<T>(
   }
 }
 
+/**
+ * Under GRIT_NO_DAEMON, `daemon start` is refused, as `watch` is; `status` and `stop` are not: they
+ * start nothing, and stopping one brings about what the variable asks for (docs/daemon.md).
+ */
 export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
+  if (daemonDisabled()) throw refusedWithoutDaemon('daemon start starts the daemon', 'grit daemon start');
   const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
   // The daemon it starts reads GRIT_DRAIN_TIMEOUT from the environment it inherits: a bad value is
   // refused here, as the daemon would refuse it, before a running daemon is asked anything.

@@ -38,6 +38,7 @@ async function lockEnv(ctx: RepoContext, args: Args, options: ContextOptions): P
     isAncestor: (a, b) => ctx.wal.isAncestor(a, b),
     owner: ctx.actorId,
     remote: local ? null : await defaultRemote(ctx, named, options),
+    vars: options.env,
   };
 }
 

@@ -45,12 +45,12 @@ export async function applyAdvance(ctx: RepoContext, from: string | null, to: st
  * After a push, writes the snapshot the policy asks for (`[snapshot]` thresholds) and offers it
  * to the remote. The sync has succeeded by then, so a failure here is a warning, not an error.
  */
-async function autoSnapshot(ctx: RepoContext, remote: string): Promise<AutoSnapshot | null> {
+async function autoSnapshot(ctx: RepoContext, remote: string, env?: NodeJS.ProcessEnv): Promise<AutoSnapshot | null> {
   try {
     const snap = await maybeAutoSnapshot(ctx);
     if (!snap) return null;
     // Create-only (lease: must not exist): snapshot refs are never rewritten.
-    const out = await pushRefs(ctx.repo.commonDir, remote, [{ src: snap.snapshot_ref, dst: snap.snapshot_ref, lease: null }]).catch(() => ({ ok: false }));
+    const out = await pushRefs(ctx.repo.commonDir, remote, [{ src: snap.snapshot_ref, dst: snap.snapshot_ref, lease: null }], { env }).catch(() => ({ ok: false }));
     return { snapshot_ref: snap.snapshot_ref, event_count: snap.event_count, pushed: out.ok };
   } catch (err) {
     warnings.send(`the sync succeeded, but the automatic snapshot failed: ${toGritError(err).message}`);
@@ -78,7 +78,7 @@ export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdva
     refused: ctx.signatureProblems.refused - before.refused,
     kept: ctx.signatureProblems.kept - before.kept,
   };
-  const snapshot = opts.push ? await autoSnapshot(ctx, opts.remote) : null;
+  const snapshot = opts.push ? await autoSnapshot(ctx, opts.remote, opts.env) : null;
   return { ...result, signature_problems, snapshot };
 }
 
@@ -88,5 +88,5 @@ export async function sync(ctx: RepoContext, args: Args, options: ContextOptions
   let push = bool(args, 'push');
   if (!pull && !push) pull = push = true;
   const remote = await resolveRemote(ctx.repo.commonDir, optText(args, 'remote') ?? 'origin', options.cwd ?? process.cwd());
-  return syncWith(ctx, { remote, pull, push });
+  return syncWith(ctx, { remote, pull, push, env: options.env });
 }

@@ -37,6 +37,10 @@ const message = (err: unknown): string => (err instanceof Error ? err.message : 
 
 export class Extractor {
   readonly warnings: ExtractWarning[] = [];
+
+  /** `env`: the command's (ContextOptions.env), whose GRIT_GRAMMAR_<LANG> pick the grammars. */
+  constructor(private readonly env: NodeJS.ProcessEnv = process.env) {}
+
   private runtime: Promise<WebTreeSitter | null> | null = null;
   private runtimeError = '';
   private readonly parsers = new Map<LanguageId, Promise<TsParser | null>>();
@@ -90,7 +94,7 @@ export class Extractor {
           this.warn(language, `web-tree-sitter did not load (${this.runtimeError}); symbols come from the regex extractor`);
           return null;
         }
-        const path = grammarPath(language);
+        const path = grammarPath(language, this.env);
         let lang: TsLanguage;
         try {
           lang = await compileOnBaseline(() => ts.Language.load(path));

@@ -18,3 +18,23 @@ export function repoRelative(root: string, input: string, base: string = root): 
   const norm = posix.normalize(rel.split(sep).join('/'));
   return norm === '.' ? '' : norm.replace(/\/$/, '');
 }
+
+/**
+ * What a path a person typed may mean, in the order to try them: relative to their directory
+ * (`cwd`), then to the worktree root (`grit context show store.ts` inside src/core, and `src/core/store.ts`
+ * from anywhere). An absolute one means itself. None inside the worktree: the outside-the-worktree
+ * error. Shared by `context show` and `context index --path`, so the two read a path alike.
+ */
+export function typedPathCandidates(root: string, input: string, cwd?: string): string[] {
+  const within = (base?: string): string | null => {
+    try {
+      return repoRelative(root, input, base);
+    } catch {
+      return null;
+    }
+  };
+  const candidates = new Set<string>();
+  for (const c of [cwd === undefined ? null : within(cwd), isAbsolute(input) ? null : within()]) if (c !== null) candidates.add(c);
+  if (candidates.size === 0) repoRelative(root, input, cwd); // throws the outside-the-worktree error
+  return [...candidates];
+}

@@ -9,8 +9,8 @@ export const MAX_TIMER_S = Math.floor((2 ** 31 - 1) / 1000);
  * is a failure of the environment (exit 5) with `code`, the code of what the variable governs;
  * `zero` says what 0 means.
  */
-export function envSeconds(name: string, fallback: number, opts: { code: EnvironmentCode; zero: string }): number {
-  const raw = process.env[name];
+export function envSeconds(name: string, fallback: number, opts: { code: EnvironmentCode; zero: string }, env: NodeJS.ProcessEnv = process.env): number {
+  const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (/^\d{1,7}$/.test(raw) && Number(raw) <= MAX_TIMER_S) return Number(raw);
   throw new GritError(opts.code, `${name} must be a whole number of seconds up to ${MAX_TIMER_S} (0 = ${opts.zero}), not ${JSON.stringify(raw)}`, {

@@ -380,6 +380,8 @@ export interface LockEnv {
   owner: string;
   /** The remote to acquire against, or null for local-only locks. */
   remote: string | null;
+  /** The environment git talks to the remote with (ContextOptions.env); default this process's. */
+  vars?: NodeJS.ProcessEnv;
 }
 
 export type LockOp = 'acquire' | 'renew' | 'release';
@@ -389,7 +391,7 @@ export async function refreshRemoteLocks(env: LockEnv): Promise<string> {
   const remote = env.remote!;
   const prefix = trackingPrefix(remote);
   const before = new Map((await listRefs(env.gitDir, `${prefix}locks/`)).map((r) => [r.ref, r.oid]));
-  await fetchGrit(env.gitDir, remote, 'locks/');
+  await fetchGrit(env.gitDir, remote, 'locks/', env.vars);
   await mergeRemoteLocks(env.gitDir, env.objects, env.isAncestor, prefix, before);
   return prefix;
 }
@@ -505,7 +507,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const current = lockOf(resource, remoteOid ? readLockCommit(env.objects, remoteOid) : null, decidedAt);
     const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
     const commit = writeLockCommit(env.objects, next, remoteOid);
-    const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref, seen: remoteOid }]);
+    const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref, seen: remoteOid }], { env: env.vars });
     if (!pushed.ok) {
       await sleep(10 * 2 ** attempt * (0.5 + Math.random()));
       continue;
@@ -539,7 +541,7 @@ export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: 
   if (prefix !== null && dead.length > 0) {
     const remoteRefs = new Map((await listRefs(env.gitDir, `${prefix}locks/`)).map((r) => [LOCK_PREFIX + r.ref.slice(`${prefix}locks/`.length), r.oid]));
     const onRemote = dead.filter((d) => remoteRefs.get(d.ref) === d.oid);
-    const out = await pushRefs(env.gitDir, env.remote!, onRemote.map((d) => ({ src: '', dst: d.ref, lease: d.oid })));
+    const out = await pushRefs(env.gitDir, env.remote!, onRemote.map((d) => ({ src: '', dst: d.ref, lease: d.oid })), { env: env.vars });
     const refused = new Set(out.rejected.map((r) => r.dst));
     gone = new Set(dead.filter((d) => !refused.has(d.ref)).map((d) => d.ref));
     const tracking = onRemote.filter((d) => !refused.has(d.ref)).map((d) => ({ ref: trackedRef(prefix, d.ref), newOid: null }));

@@ -41,6 +41,8 @@ export interface SyncOptions {
   alongFetch?: () => Promise<void>;
   /** Test hook: runs right before each push attempt. */
   beforePush?: (attempt: number) => Promise<void> | void;
+  /** The environment git talks to the remote with (ContextOptions.env); default this process's. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface SyncResult {
@@ -130,7 +132,7 @@ export class WalSync {
       if (remoteHead !== null && (await this.mergeBase(local, remoteHead)) === local) return result;
       await this.opts.beforePush?.(attempt);
       result.push_attempts++;
-      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF, seen: remoteHead }]);
+      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF, seen: remoteHead }], { env: this.opts.env });
       if (out.ok) {
         // Counted from where the remote really was: another sync of this clone may have pushed
         // these commits, or some of them, since this one fetched (git: up to date).
@@ -162,7 +164,7 @@ export class WalSync {
   private async fetch(pull: boolean, result: SyncResult, along?: () => Promise<void>): Promise<string | null> {
     const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
     const [fetched, prepared] = await Promise.allSettled([
-      fetchGrit(this.gitDir, this.opts.remote),
+      fetchGrit(this.gitDir, this.opts.remote, '', this.opts.env),
       along?.(),
       // Validating what a pull brings hashes every event: load the fast hasher while git works.
       pull ? loadFastHash() : undefined,

@@ -14,9 +14,12 @@ import { viaSpawnHelper } from './spawn-helper.js';
 
 export type { GitRun } from './git-process.js';
 
-/** Environment for spawned git: never prompt, and never let a caller's GIT_DIR & co. redirect it. */
-export function gitEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+/**
+ * Environment for spawned git: `base` (the command's: options.env, the caller's in a daemon), but
+ * never prompting, and never with a caller's GIT_DIR & co. to redirect it.
+ */
+export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
   for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_COMMON_DIR']) {
     delete env[k];
   }
@@ -38,25 +41,24 @@ function repoDir(gitDir: string): string {
  * (never throws on a non-zero exit). With `showProgress`, git's progress meter is also shown to
  * the user; `remote`: git talks to one (`GitCall.remote`).
  */
-export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean; remote?: GitCall['remote'] } = {}): Promise<GitRun> {
-  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(), cwd: repoDir(gitDir), remote: opts.remote }, opts.showProgress);
+export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean; remote?: GitCall['remote']; env?: NodeJS.ProcessEnv } = {}): Promise<GitRun> {
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: repoDir(gitDir), remote: opts.remote }, opts.showProgress);
 }
 
 /** `GRIT_GIT_TIMEOUT` unset: a fetch or push may take five minutes (docs/sync.md, "When the remote does not answer"). */
 const DEFAULT_REMOTE_TIMEOUT_S = 300;
 
 /**
- * How long one git fetch or push may take, in seconds (0: no limit): `GRIT_GIT_TIMEOUT`, read by
- * the process that runs the command (a daemon's is the one it was started with, as for every
- * variable git itself reads).
+ * How long one git fetch or push may take, in seconds (0: no limit): `GRIT_GIT_TIMEOUT` of the
+ * command's environment (in a daemon, the caller's: src/core/forwarded-env.ts).
  */
-function remoteTimeoutS(): number {
-  return envSeconds('GRIT_GIT_TIMEOUT', DEFAULT_REMOTE_TIMEOUT_S, { code: 'git_error', zero: 'no limit' });
+function remoteTimeoutS(env: NodeJS.ProcessEnv): number {
+  return envSeconds('GRIT_GIT_TIMEOUT', DEFAULT_REMOTE_TIMEOUT_S, { code: 'git_error', zero: 'no limit' }, env);
 }
 
-/** git talking to a remote, stopped after `remoteTimeoutS()`. */
-function runRemoteGit(gitDir: string, args: string[], opts: { showProgress?: boolean } = {}): Promise<GitRun> {
-  return runGit(gitDir, args, { ...opts, remote: { timeoutMs: remoteTimeoutS() * 1000 } });
+/** git talking to a remote with the command's environment `env`, stopped after `remoteTimeoutS()`. */
+function runRemoteGit(gitDir: string, args: string[], env: NodeJS.ProcessEnv, opts: { showProgress?: boolean } = {}): Promise<GitRun> {
+  return runGit(gitDir, args, { ...opts, env, remote: { timeoutMs: remoteTimeoutS(env) * 1000 } });
 }
 
 /** Through the daemon's spawn helper when there is one (never when git's progress is to be shown: the helper has no terminal). */
@@ -135,9 +137,9 @@ export async function remoteConfigured(gitDir: string, name: string): Promise<bo
   return r.code === 0 && r.stdout.trim() !== '';
 }
 
-function gitFailure(what: string, remote: string, r: GitRun): GritError {
+function gitFailure(what: string, remote: string, r: GitRun, env: NodeJS.ProcessEnv): GritError {
   const stderr = r.stderr.trim();
-  if (r.timedOut) return timedOut(what, remote, stderr);
+  if (r.timedOut) return timedOut(what, remote, stderr, remoteTimeoutS(env));
   const lines = stderr.split('\n');
   const first = lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0] ?? '';
   // What the remote itself said (a hook declining, say), which git's own error line does not repeat.
@@ -163,11 +165,10 @@ function gitFailure(what: string, remote: string, r: GitRun): GritError {
  * A fetch or push stopped at its deadline. SPEC §6 has no code for a timeout: git_error, as for
  * any remote that cannot be reached, since it is git's talk with the remote that failed.
  */
-function timedOut(what: string, remote: string, stderr: string): GritError {
-  const seconds = remoteTimeoutS();
+function timedOut(what: string, remote: string, stderr: string, seconds: number): GritError {
   return new GritError('git_error', `${what} ${remote} failed: still running after ${seconds} s (GRIT_GIT_TIMEOUT), so grit stopped it`, {
     details: { remote, timed_out: true, timeout_s: seconds, git_exit_code: null, stderr },
-    suggestion: `check that the remote answers (\`git ls-remote ${remote}\`); for a slow one, set GRIT_GIT_TIMEOUT to more seconds (0 = no limit; a daemon keeps the value it started with)`,
+    suggestion: `check that the remote answers (\`git ls-remote ${remote}\`); for a slow one, set GRIT_GIT_TIMEOUT to more seconds (0 = no limit)`,
   });
 }
 
@@ -179,7 +180,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * there. Local `refs/grit/*` are never touched. A ref lock held by a concurrent fetch in the same
  * repository is retried a few times; any other failure is a `git_error` carrying git's stderr.
  */
-export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks/' = ''): Promise<string> {
+export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks/' = '', env: NodeJS.ProcessEnv = process.env): Promise<string> {
   checkRemote(remote);
   const prefix = trackingPrefix(remote);
   // On a terminal, git's own progress meter shows a large fetch moving.
@@ -189,13 +190,13 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
   const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
-    const r = await runRemoteGit(gitDir, args, { showProgress: progress });
+    const r = await runRemoteGit(gitDir, args, env, { showProgress: progress });
     if (r.code === 0) return prefix;
     if (attempt < 5 && /cannot lock ref|Unable to create .*\.lock|unable to update local ref/i.test(r.stderr)) {
       await sleep(20 * 2 ** attempt * (0.5 + Math.random()));
       continue;
     }
-    throw gitFailure('git fetch', remote, r);
+    throw gitFailure('git fetch', remote, r, env);
   }
 }
 
@@ -239,9 +240,9 @@ const FAILED_UPDATE = /cannot lock|failed to update ref|failed to lock|atomic pu
 const lostRace = (stderr: string, dst: string): boolean => stderr.includes(`cannot lock ref '${dst}': is at `) && /but expected/.test(stderr);
 
 /** The refs' values on the remote now (`git ls-remote`), by name; a ref it lacks is absent. */
-async function remoteRefs(gitDir: string, remote: string, refs: string[]): Promise<Map<string, string>> {
-  const r = await runGit(gitDir, ['ls-remote', remote, ...refs]);
-  if (r.code !== 0) throw gitFailure('git ls-remote', remote, r);
+async function remoteRefs(gitDir: string, remote: string, refs: string[], env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
+  const r = await runGit(gitDir, ['ls-remote', remote, ...refs], { env });
+  if (r.code !== 0) throw gitFailure('git ls-remote', remote, r, env);
   const out = new Map<string, string>();
   for (const line of r.stdout.split('\n')) {
     const [oid, ref] = line.split('\t');
@@ -255,16 +256,16 @@ async function remoteRefs(gitDir: string, remote: string, refs: string[]): Promi
  * remote since it was decided (`seen`, or the lease): none did, and the refusal is a lasting one.
  * An update decided without knowing the remote's value counts as moved (a race, as before).
  */
-async function anyMoved(gitDir: string, remote: string, failed: PushUpdate[]): Promise<boolean> {
+async function anyMoved(gitDir: string, remote: string, failed: PushUpdate[], env: NodeJS.ProcessEnv): Promise<boolean> {
   const decidedOn = (u: PushUpdate) => (u.seen !== undefined ? u.seen : u.lease);
   if (failed.some((u) => decidedOn(u) === undefined)) return true;
-  const now = await remoteRefs(gitDir, remote, failed.map((u) => u.dst));
+  const now = await remoteRefs(gitDir, remote, failed.map((u) => u.dst), env);
   return failed.some((u) => (now.get(u.dst) ?? null) !== decidedOn(u));
 }
 
 /** A lasting refusal: git's message, and what to do about the cause it names. */
-function lastingRefusal(remote: string, r: GitRun, dsts: string[]): GritError {
-  const err = gitFailure('git push to', remote, r);
+function lastingRefusal(remote: string, r: GitRun, dsts: string[], env: NodeJS.ProcessEnv): GritError {
+  const err = gitFailure('git push to', remote, r, env);
   const stale = /Unable to create '([^']+\.lock)': File exists/.exec(r.stderr);
   const inTheWay = /'([^']+)' exists; cannot create '([^']+)'/.exec(r.stderr);
   const suggestion = stale
@@ -283,12 +284,13 @@ function lastingRefusal(remote: string, r: GitRun, dsts: string[]): GritError {
  * there, a ref in the way), and retrying could never help. That, and anything else (remote
  * unreachable, a hook declining), is a `git_error` with git's stderr.
  */
-export async function pushRefs(gitDir: string, remote: string, updates: PushUpdate[], opts: { atomic?: boolean } = {}): Promise<PushOutcome> {
+export async function pushRefs(gitDir: string, remote: string, updates: PushUpdate[], opts: { atomic?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<PushOutcome> {
+  const env = opts.env ?? process.env;
   checkRemote(remote);
   if (updates.length === 0) return { ok: true, rejected: [], updated: [], stderr: '' };
   const leases = updates.filter((u) => u.lease !== undefined).map((u) => `--force-with-lease=${u.dst}:${u.lease ?? ''}`);
   const specs = updates.map((u) => `${u.src}:${u.dst}`);
-  const r = await runRemoteGit(gitDir, ['push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs]);
+  const r = await runRemoteGit(gitDir, ['push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs], env);
   const rejected: { dst: string; reason: string }[] = [];
   const updated: { dst: string; from: string | null }[] = [];
   const failed: PushUpdate[] = [];
@@ -306,8 +308,8 @@ export async function pushRefs(gitDir: string, remote: string, updates: PushUpda
     else if (!MOVED.test(summary) && !FAILED_UPDATE.test(summary)) other = true;
   }
   if (r.code === 0) return { ok: true, rejected: [], updated, stderr: r.stderr };
-  if (rejected.length === 0 || other) throw gitFailure('git push to', remote, r);
-  if (failed.length > 0 && !(await anyMoved(gitDir, remote, failed))) throw lastingRefusal(remote, r, failed.map((u) => u.dst));
+  if (rejected.length === 0 || other) throw gitFailure('git push to', remote, r, env);
+  if (failed.length > 0 && !(await anyMoved(gitDir, remote, failed, env))) throw lastingRefusal(remote, r, failed.map((u) => u.dst), env);
   return { ok: false, rejected, updated, stderr: r.stderr };
 }
 

@@ -33,6 +33,11 @@ export interface RequestTarget {
   dataDir?: string;
   /** Working directory for relative paths in arguments; defaults to repoRoot. */
   cwd?: string;
+  /**
+   * The variables the command is to read (src/core/forwarded-env.ts `forwardedEnv()`: the CLI
+   * sends its own); any other name is refused. Absent: the daemon's own environment.
+   */
+  env?: Record<string, string>;
 }
 
 export interface ClientOptions {
@@ -124,6 +129,7 @@ export class GritClient {
       actor_id: t.actorId ?? null,
       data_dir: t.dataDir ?? null,
       cwd: t.cwd ?? null,
+      ...(t.env ? { env: t.env } : {}),
       ...(this.clientBuild ? { client_build: this.clientBuild } : {}),
       command: { [name]: args },
     };
@@ -182,8 +188,8 @@ export class GritClient {
 }
 
 /** Each option of a RequestTarget, by the name of the request field it fills. */
-const TARGET_OPTIONS: Readonly<Record<keyof RequestTarget, string>> = { repoRoot: 'repo_root', actorId: 'actor_id', dataDir: 'data_dir', cwd: 'cwd' };
-const TARGET_SHAPE = 'a target is { repoRoot, actorId?, dataDir?, cwd? }';
+const TARGET_OPTIONS: Readonly<Record<keyof RequestTarget, string>> = { repoRoot: 'repo_root', actorId: 'actor_id', dataDir: 'data_dir', cwd: 'cwd', env: 'env' };
+const TARGET_SHAPE = 'a target is { repoRoot, actorId?, dataDir?, cwd?, env? }';
 const ABSOLUTE = 'resolve it first, e.g. path.resolve(dir)';
 
 /**
@@ -203,6 +209,9 @@ function checkTarget(t: RequestTarget | undefined): RequestTarget {
   if (typeof t.repoRoot !== 'string' || t.repoRoot === '') throw invalidArgs('the target has no repoRoot: pass the repository\'s path', { field: 'repoRoot' }, TARGET_SHAPE);
   for (const option of ['actorId', 'dataDir', 'cwd'] as const) {
     if (t[option] !== undefined && typeof t[option] !== 'string') throw invalidArgs(`the target's ${option} must be a string`, { field: option }, TARGET_SHAPE);
+  }
+  if (t.env !== undefined && (typeof t.env !== 'object' || t.env === null || Object.values(t.env).some((v) => typeof v !== 'string'))) {
+    throw invalidArgs("the target's env must map variable names to strings", { field: 'env' }, TARGET_SHAPE);
   }
   // The daemon takes a relative path from the request's cwd, never from its own directory.
   if (t.cwd !== undefined && !isAbsolute(t.cwd)) throw invalidArgs(`the target's cwd must be an absolute path, not ${t.cwd}`, { field: 'cwd' }, ABSOLUTE);

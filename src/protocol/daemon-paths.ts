@@ -26,6 +26,24 @@ export function runDir(env: NodeJS.ProcessEnv = process.env): string {
   return join(homedir(), '.grit', 'run');
 }
 
+/** `GRIT_NO_DAEMON` set, and not to `0`, `false` or nothing: no command may use or start the daemon. */
+export function daemonDisabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const v = env.GRIT_NO_DAEMON;
+  return v !== undefined && v !== '' && v !== '0' && v.toLowerCase() !== 'false';
+}
+
+/**
+ * The refusal of a command that exists to use the daemon (`watch`, `daemon start`) under
+ * GRIT_NO_DAEMON: a script that set it wants no daemon left running, and the environment forbids
+ * what the command needs (ipc_error, exit 5). `what` says what the command does.
+ */
+export function refusedWithoutDaemon(what: string, command: string): GritError {
+  return new GritError('ipc_error', `${what}, and GRIT_NO_DAEMON is set: no daemon is used or started`, {
+    environment: true,
+    suggestion: `run it without GRIT_NO_DAEMON (\`GRIT_NO_DAEMON=0 ${command}\`)`,
+  });
+}
+
 export function daemonEndpoint(env: NodeJS.ProcessEnv = process.env): string {
   return `ipc://${join(runDir(env), 'daemon.sock')}`;
 }

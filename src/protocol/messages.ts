@@ -4,6 +4,7 @@
  * malformed request becomes an error reply, which the caller sends back like any other.
  */
 import { isAbsolute, resolve } from 'node:path';
+import { isForwarded } from '../core/forwarded-env.js';
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
 import type { Args } from '../commands/args.js';
 import { afterMaybeRun, answeredBySupervisor } from '../commands/routing.js';
@@ -38,6 +39,12 @@ export interface IpcRequest {
    * another build declines the request and stops, so the caller's own build takes over.
    */
   client_build?: string | null;
+  /**
+   * grit's own addition: the caller's values of the variables a command reads while it runs
+   * (src/core/forwarded-env.ts); the command runs with them, and without those the caller lacks.
+   * Absent: the daemon's own.
+   */
+  env?: Record<string, string> | null;
   command: Record<string, Args>;
 }
 
@@ -53,6 +60,7 @@ export interface CommandRequest {
   data_dir: string | null;
   cwd: string | null;
   client_build: string | null;
+  env: Record<string, string> | null;
   name: string;
   args: Args;
 }
@@ -167,9 +175,21 @@ function checkRequest(raw: unknown): CommandRequest {
     data_dir: data_dir === null ? null : absolute(data_dir, cwd, 'data_dir'),
     cwd,
     client_build: optString(raw, 'client_build'),
+    env: forwardedVars(raw.env),
     name,
     args: args as Args,
   };
+}
+
+/** A request's `env`: names the daemon forwards only (no other variable of its own is the caller's to set), each to text. */
+function forwardedVars(env: unknown): Record<string, string> | null {
+  if (env === undefined || env === null) return null;
+  if (!isRecord(env)) throw ipcError('env must be a map of variable names to strings, or null');
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value !== 'string') throw ipcError(`env.${name} must be a string`, { name });
+    if (!isForwarded(name)) throw ipcError(`env may not set ${name}: only the variables a command reads are forwarded (docs/daemon.md)`, { name });
+  }
+  return env as Record<string, string>;
 }
 
 /** A path of a request: relative ones are taken from its cwd, never from the daemon's. */

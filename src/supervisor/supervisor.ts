@@ -35,6 +35,7 @@ import { ActorWorkerPool } from './actor-worker-pool.js';
 import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
 import type { BuildInfo } from '../core/build-info.js';
+import { commandEnv } from '../core/forwarded-env.js';
 
 /**
  * How long a stopping daemon lets the requests in flight run, all together (GRIT_DRAIN_TIMEOUT):
@@ -260,6 +261,10 @@ export class Supervisor {
         cwd: request.cwd ?? request.repo_root,
         actor: request.actor_id ?? undefined,
         dataDir: request.data_dir ?? undefined,
+        // Built only by a command that reads it (sync, locks, context index): not on every read's path.
+        get env() {
+          return commandEnv(request.env);
+        },
       });
       return encodeMessage(replyOk(request_id, data), format);
     }

@@ -18,6 +18,7 @@ import { useSpawnHelper } from '../git/spawn-helper.js';
 import { encodeMessage, replyError, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
+import { commandEnv } from '../core/forwarded-env.js';
 
 export interface WorkerSetup {
   /**
@@ -103,6 +104,10 @@ async function run(request: CommandRequest, worktree: string, settings: string):
       worktree,
       actor: request.actor_id ?? undefined,
       dataDir: request.data_dir ?? undefined,
+      // Built only by a command that reads it (sync, locks, context index): not on every read's path.
+      get env() {
+        return commandEnv(request.env);
+      },
     },
     context,
   };

@@ -72,6 +72,17 @@ test('--version prints what oclif prints, without loading it', async () => {
   // An agent told to pass --json everywhere gets the envelope.
   const json = grit(tempRepo(), ['--version', '--json']);
   assert.deepEqual(JSON.parse(json.stdout), { schema_version: 1, ok: true, data: { version, user_agent: config.userAgent } });
+  // The global flags, before it or after it, as with any command: known, never "unknown flag".
+  assert.deepEqual(grit(tempRepo(), ['--json', '--version']).json, json.json);
+  assert.deepEqual(grit(tempRepo(), ['--no-daemon', '--no-pager', '--version']), fast);
+  const quiet = grit(tempRepo(), ['-q', '--version']);
+  assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, '', '']);
+  // Nothing else: an argument after it is refused, not ignored.
+  for (const [line, extra] of [[['--version', 'extra'], 'extra'], [['--actor', 'x', '--version'], '--actor x'], [['--version', '--version'], '--version']] as const) {
+    const r = grit(tempRepo(), [...line, '--json']);
+    assert.equal(r.code, 2, line.join(' '));
+    assert.equal(r.json.error.message, `\`grit --version\` takes no arguments: ${extra}`);
+  }
 });
 
 /** `grit <args>` in a node that reports, on stderr's last line, every CommonJS file it loaded. */
@@ -192,8 +203,13 @@ test('a topic without its command, under --json: one invalid_args object naming 
   const bare = grit(repo, ['--json']);
   assert.equal(bare.code, 2);
   assert.match(bare.json.error.message, /^grit needs a command: actor, .*issue, /);
-  // Without --json, oclif's help is the answer.
+  // Without --json, oclif's help is the answer for a topic; global flags alone are no command either.
   assert.match(grit(repo, ['db']).stdout, /^Inspect and check the local store/);
+  for (const line of [['--no-daemon'], ['-q'], ['--actor', 'x', '--no-pager']]) {
+    const r = grit(repo, line);
+    assert.equal(r.code, 2, line.join(' '));
+    assert.match(r.stderr, /^error: grit needs a command: actor, .*\nhint: run `grit --help` to see what each does\n$/);
+  }
 });
 
 test('global flags before the command are taken as if after it, on the fast path and by oclif', () => {

@@ -302,7 +302,8 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
   gritOk(repo, ['init', '--no-agents-md']);
   const cases: [string[], RegExp, RegExp][] = [
     [['issue', 'create'], /^Missing required flag title$/, /--help/],
-    [['issue', 'show'], /^Missing 1 required arg: id$/, /--help/],
+    [['issue', 'show'], /^Missing 1 required arg: id$/, /^give <id> after `grit issue show` \(`grit issue show --help` says what it takes\)$/],
+    [['issue', 'create', '--titel', 'x'], /^Nonexistent flag: --titel$/, /^did you mean --title\? \(`grit issue create --help`/],
     [['issue', 'show', 'abcd', 'extra'], /^Unexpected argument: extra$/, /--help/],
     // Worded as `--keep abc` is (the command checks both), not as oclif's parser would.
     [['snapshot', 'gc', '--keep', '-1'], /^--keep must be a whole number, 0 or more$/, /^give --keep a whole number, 0 or more, in digits only .*--keep 3$/],
@@ -313,13 +314,23 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'shwo', 'abcd'], /^unknown command: grit issue shwo$/, /did you mean `grit issue show`\?$/],
     [['issue', 'comentt', 'abcd', '--body', 'x'], /^unknown command: grit issue comentt$/, /did you mean `grit issue comment`\?$/],
     [['bogus', 'abcd'], /^unknown command: grit bogus$/, /grit help/],
+    // A lone topic misspelt, and the version asked for as other tools take it.
+    [['isue'], /^unknown command: grit isue$/, /^did you mean `grit issue` \(`grit issue --help` lists its commands\)\?$/],
+    [['version'], /^unknown command: grit version$/, /^did you mean `grit --version`\?$/],
+    [['-v'], /^unknown flag before the command: -v$/, /^did you mean `grit --version`\?$/],
     // Not near any command: the word typed is named, and the topic's own commands are the plan.
     [['issue', 'frobnicate', 'abcd'], /^unknown command: grit issue frobnicate$/, /^`grit issue` has: assignee, attachment, close, .*, update \(`grit issue --help`/],
     [['issue', 'dep', 'frob'], /^unknown command: grit issue dep frob$/, /^`grit issue dep` has: add, graph, list, remove, topo /],
     [['issue', 'delete', 'abcd'], /^unknown command: grit issue delete$/, /did you mean `grit issue close`\?$/],
     [['issue', 'edit', 'abcd', '--title', 'x'], /^unknown command: grit issue edit$/, /did you mean `grit issue update`\?$/],
     [['--frob', 'issue', 'list'], /^unknown flag before the command: --frob$/, /after it/],
-    [['watch', '--kinds', 'x'], /^Nonexistent flag: --kinds$/, /--help/],
+    [['watch', '--kinds', 'x'], /^Nonexistent flag: --kinds$/, /^did you mean --kind\?/],
+    // A global flag that means nothing to the command is refused, saying why, never ignored.
+    [['daemon', 'status', '--actor', 'nobody'], /^`grit daemon status` does not take --actor: it talks to the per-user daemon/, /^leave --actor out/],
+    [['daemon', 'status', '--data-dir', '/nonexistent'], /^`grit daemon status` does not take --data-dir: /, /^leave --data-dir out/],
+    [['--no-daemon', 'daemon', 'status'], /^`grit daemon status` does not take --no-daemon: /, /^leave --no-daemon out/],
+    [['watch', '-q'], /^`grit watch` does not take -q: it prints the daemon's notifications/, /^leave -q out/],
+    [['--actor', 'nobody', 'watch'], /^`grit watch` does not take --actor: /, /^leave --actor out/],
     [['mcp', '--bogus'], /^Nonexistent flags?: --bogus/, /--help/],
     [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],
   ];

@@ -131,9 +131,15 @@ test('--path and --pattern narrow the files; bad scopes are refused', () => {
   // Scoped runs never count files outside the scope as removed.
   d = index(repo);
   assert.deepEqual([d.indexed, d.unchanged, d.removed, d.skipped.unsupported], [FIXTURES.length - 3, 4, 0, 1]);
-  // --path is relative to the current directory (the CLI resolves it).
+  // --path is read as `context show` reads its path: relative to the current directory, else to the root.
   const sub = grit(join(repo, 'lib'), ['context', 'index', '--path', 'deep', '--force', '--json']);
   assert.equal(sub.json.data.indexed, 1);
+  const fromRoot = grit(join(repo, 'lib'), ['context', 'index', '--path', 'lib/deep', '--force', '--json']);
+  assert.equal(fromRoot.json?.data?.indexed, 1, fromRoot.stdout);
+  assert.equal(gritOk(join(repo, 'lib/deep'), ['context', 'show', 'lib/deep/tool.py']).file.path, 'lib/deep/tool.py');
+  const neither = grit(join(repo, 'lib'), ['context', 'index', '--path', 'nope', '--json']);
+  assert.equal(neither.code, 3);
+  assert.equal(neither.json.error.message, 'no such path in the worktree: lib/nope or nope');
 
   const outside = grit(repo, ['context', 'index', '--path', '/tmp', '--json']);
   assert.deepEqual([outside.code, outside.json.error.code], [2, 'invalid_args']);

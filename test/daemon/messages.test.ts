@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { encode } from '../../src/core/plain-cbor.js';
 import { decodeReply, decodeRequest, encodeMessage, replyError, replyOk } from '../../src/protocol/messages.js';
 import { GritError } from '../../src/core/errors.js';
+import { commandEnv, forwardedEnv } from '../../src/core/forwarded-env.js';
 
 const valid = {
   ipc_schema_version: 1,
@@ -17,7 +18,7 @@ test('a JSON request (first byte `{`) decodes as JSON, anything else as CBOR', a
   const json = await decodeRequest(Buffer.from(JSON.stringify(valid)));
   assert.equal(json.format, 'json');
   assert.ok('request' in json);
-  assert.deepEqual(json.request, { request_id: 'r1', repo_root: '/tmp/x', actor_id: null, data_dir: null, cwd: null, client_build: null, name: 'IssueShow', args: { issue_id: 'abcd' } });
+  assert.deepEqual(json.request, { request_id: 'r1', repo_root: '/tmp/x', actor_id: null, data_dir: null, cwd: null, client_build: null, env: null, name: 'IssueShow', args: { issue_id: 'abcd' } });
   const cbor = await decodeRequest(encode(valid));
   assert.equal(cbor.format, 'cbor');
   assert.ok('request' in cbor);
@@ -90,6 +91,29 @@ test('relative paths of a request are taken from its cwd, never from the daemon\
   assert.ok('request' in d);
   assert.equal(d.request.repo_root, '/home/u/r');
   assert.equal(d.request.data_dir, '/home/u/w/actors/a');
+});
+
+test("a request's env sets only the variables a command reads, each to text; the command runs with them, the daemon's own for the rest", async () => {
+  const env = { GRIT_GIT_TIMEOUT: '5', GRIT_GRAMMAR_RUST: '/g/rust.wasm', SSH_AUTH_SOCK: '/run/agent', GIT_CONFIG_KEY_0: 'a.b' };
+  const d = await decodeRequest(encode({ ...valid, env }));
+  assert.ok('request' in d);
+  assert.deepEqual(d.request.env, env);
+  for (const [bad, message] of [
+    [{ LD_PRELOAD: '/x.so' }, /^env may not set LD_PRELOAD: only the variables a command reads are forwarded/],
+    [{ GRIT_RUN_DIR: '/tmp/other' }, /^env may not set GRIT_RUN_DIR/],
+    [{ GRIT_GIT_TIMEOUT: 5 }, /^env\.GRIT_GIT_TIMEOUT must be a string$/],
+    [['GRIT_GIT_TIMEOUT=5'], /^env must be a map/],
+  ] as const) {
+    const refused = await decodeRequest(encode({ ...valid, env: bad }));
+    assert.ok('error' in refused, JSON.stringify(bad));
+    assert.equal(refused.error.code, 'ipc_error');
+    assert.match(refused.error.message, message);
+  }
+  // The daemon's own value of a forwarded variable never reaches a command whose caller has none.
+  const daemons = { PATH: '/bin', SSH_AUTH_SOCK: '/run/daemons-agent', GRIT_GIT_TIMEOUT: '300' };
+  assert.deepEqual(commandEnv({ GRIT_GIT_TIMEOUT: '5' }, daemons), { PATH: '/bin', GRIT_GIT_TIMEOUT: '5' });
+  assert.equal(commandEnv(null, daemons), daemons, 'a request without env: the daemon\'s');
+  assert.deepEqual(forwardedEnv({ PATH: '/bin', GIT_SSH_COMMAND: 'ssh -i k', GRIT_GRAMMAR_GO: '/g.wasm', GRIT_HOME: '/h' }), { GIT_SSH_COMMAND: 'ssh -i k', GRIT_GRAMMAR_GO: '/g.wasm' });
 });
 
 test('a reply that is not a reply is an ipc_error for the client', async () => {

@@ -116,3 +116,23 @@ test('GRIT_NO_DAEMON: watch is refused (ipc_error, exit 5) and starts no daemon'
     if (existsSync(join(runDir, 'daemon.sock'))) await gritAsync('/', ['daemon', 'stop'], { env: daemonEnv(runDir) });
   }
 });
+
+test('GRIT_NO_DAEMON: daemon start is refused as watch is; daemon status and stop still run', async () => {
+  const daemon = await startDaemon();
+  const env = { ...daemon.env, GRIT_NO_DAEMON: '1' };
+  try {
+    const start = grit('/', ['daemon', 'start', '--json'], { env });
+    assert.equal(start.code, 5, start.stdout + start.stderr);
+    assert.equal(start.json.error.code, 'ipc_error');
+    assert.match(start.json.error.message, /^daemon start starts the daemon, and GRIT_NO_DAEMON is set/);
+    assert.match(start.json.error.details.suggestion, /GRIT_NO_DAEMON=0 grit daemon start/);
+    // Status asks, and stop brings about what the variable wants: no daemon left running.
+    assert.equal(gritOk('/', ['daemon', 'status'], { env }).pid, daemon.child!.pid);
+    assert.deepEqual(gritOk('/', ['daemon', 'stop'], { env }), { stopped: true, pid: daemon.child!.pid });
+    const again = grit('/', ['daemon', 'start', '--json'], { env });
+    assert.equal(again.code, 5);
+    assert.equal(gritOk('/', ['daemon', 'status'], { env }).running, false, 'nothing was started');
+  } finally {
+    await daemon.stop();
+  }
+});

@@ -290,7 +290,8 @@ test('a sync stuck on a silent remote: the actor and others are served meanwhile
     const other = initRepo();
     git(stuck.dir, 'remote', 'add', 'origin', silent.url('http'));
     let settled = false;
-    const sync = gritAsync(stuck.dir, ['sync', '--json'], { env: daemon.env }).finally(() => (settled = true));
+    // The caller's GRIT_GIT_TIMEOUT governs its sync, as it would run locally (the daemon's is 4 too).
+    const sync = gritAsync(stuck.dir, ['sync', '--json'], { env: { ...daemon.env, GRIT_GIT_TIMEOUT: '4' } }).finally(() => (settled = true));
     await silent.open(1); // git is waiting on the remote
     gritOk(stuck.dir, ['issue', 'create', '--title', 'meanwhile'], { env: daemon.env });
     gritOk(other.dir, ['issue', 'list'], { env: daemon.env });
@@ -300,7 +301,7 @@ test('a sync stuck on a silent remote: the actor and others are served meanwhile
     assert.equal(r.code, 1, r.stdout);
     assert.equal(r.json.error.code, 'git_error');
     assert.equal(r.json.error.details.timed_out, true);
-    assert.equal(r.json.error.details.timeout_s, 4, "the daemon's GRIT_GIT_TIMEOUT");
+    assert.equal(r.json.error.details.timeout_s, 4, "the caller's GRIT_GIT_TIMEOUT");
     await silent.open(0);
     const workers = gritOk(stuck.dir, ['daemon', 'status'], { env: daemon.env }).workers as { repo_root: string; in_flight: number; threads_started: number }[];
     const worker = workers.find((w) => w.repo_root === stuck.dir)!;
@@ -338,7 +339,7 @@ test('daemon stop while a sync waits on a silent remote: the sync is cut short a
     gritOk(dir, ['issue', 'create', '--title', 'before'], { env: daemon.env });
     assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).drain_timeout_s, 4);
     git(dir, 'remote', 'add', 'origin', silent.url('http'));
-    const sync = gritAsync(dir, ['sync', '--json'], { env: daemon.env });
+    const sync = gritAsync(dir, ['sync', '--json'], { env: { ...daemon.env, GRIT_GIT_TIMEOUT: '0' } });
     await silent.open(1);
 
     const t0 = Date.now();
@@ -444,7 +445,7 @@ test('while a daemon drains: status says it is stopping, and `daemon start` wait
   const { dir } = initRepo();
   try {
     git(dir, 'remote', 'add', 'origin', silent.url('http'));
-    const sync = gritAsync(dir, ['sync', '--json'], { env: daemon.env });
+    const sync = gritAsync(dir, ['sync', '--json'], { env: { ...daemon.env, GRIT_GIT_TIMEOUT: '0' } });
     await silent.open(1);
     const stop = gritAsync(dir, ['daemon', 'stop', '--json'], { env: daemon.env });
     await until('the daemon stopping', () => gritOk(dir, ['daemon', 'status'], { env: daemon.env }).state === 'stopping');

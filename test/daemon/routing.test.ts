@@ -170,6 +170,32 @@ test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', as
   assert.equal(afterCount - before, 1, 'only the status request itself');
 });
 
+test("a command through the daemon reads the caller's GRIT_GRAMMAR_<LANG>, GRIT_GIT_TIMEOUT and git's variables, for that request only", async () => {
+  const s = side(true);
+  const client = await daemon.client();
+  const requests = async () => ((await client.status()) as { requests: number }).requests;
+  try {
+    const before = await requests();
+    const missing = gritOk(s.dir, ['context', 'index', '--force'], { env: { ...s.env, GRIT_GRAMMAR_TYPESCRIPT: '/nonexistent/tree-sitter-typescript.wasm' } });
+    assert.equal(missing.fallback_files, 1, JSON.stringify(missing));
+    assert.match(missing.warnings[0].message, /\/nonexistent\/tree-sitter-typescript\.wasm/);
+    // The next request, without it, gets the bundled grammar: nothing stayed behind in the worker.
+    assert.deepEqual(gritOk(s.dir, ['context', 'index', '--force'], { env: s.env }).warnings, []);
+    const badTimeout = grit(s.dir, ['sync', '--json'], { env: { ...s.env, GRIT_GIT_TIMEOUT: 'abc' } });
+    assert.equal(badTimeout.code, 5, badTimeout.stdout);
+    assert.match(badTimeout.json.error.message, /^GRIT_GIT_TIMEOUT must be a whole number of seconds/);
+    // What git itself reads (configuration in the environment here; ssh and proxies alike).
+    const noFile = { GIT_CONFIG_COUNT: '1', GIT_CONFIG_KEY_0: 'protocol.file.allow', GIT_CONFIG_VALUE_0: 'never' };
+    const refused = grit(s.dir, ['sync', '--json'], { env: { ...s.env, ...noFile } });
+    assert.equal(refused.json?.error?.code, 'git_error', refused.stdout);
+    assert.match(refused.json.error.details.stderr, /transport 'file' not allowed/);
+    assert.equal(gritOk(s.dir, ['sync'], { env: s.env }).pushed > 0, true, 'the next sync, without them, runs as before');
+    assert.equal(await requests(), before + 6, 'all five served by the daemon (and this status request)');
+  } finally {
+    client.close();
+  }
+});
+
 test('export -o - runs in the CLI, written to its stdout as it is made; a client of the daemon gets it in the reply', async () => {
   const s = side(true);
   gritOk(s.dir, ['issue', 'create', '--title', 'exported'], { env: s.env });

@@ -475,7 +475,15 @@ describe('grit mcp start-up', () => {
   }
 
   it('refuses to serve outside a repository instead of serving tools that all fail', () => {
-    refusesToStart(tempDir(), ['--repo', '/nonexistent/grit-repo'], 5, /^error: not a git repository: \/nonexistent\/grit-repo\n/);
+    const plain = tempDir();
+    refusesToStart(tempDir(), ['--repo', plain], 5, new RegExp(`^error: not a git repository: ${plain}`));
+  });
+
+  it('a --repo that is no directory is the command line\'s mistake (invalid_args), not "not a git repository"', () => {
+    refusesToStart(tempDir(), ['--repo', '/nonexistent/grit-repo'], 2, /^error: --repo \/nonexistent\/grit-repo: no such directory\nhint: give --repo the repository's directory/);
+    const file = join(tempDir(), 'f');
+    writeFileSync(file, '');
+    refusesToStart(tempDir(), ['--repo', file], 2, /^error: --repo .*\/f: not a directory\n/);
   });
 
   it('refuses to serve as an actor the repository does not have', () => {

@@ -1,9 +1,10 @@
 import { Command, Flags } from '@oclif/core';
 import { selectActor } from '../../commands/actors.js';
-import { toGritError } from '../../core/errors.js';
+import { GritError, toGritError } from '../../core/errors.js';
 import { findRepo } from '../../git/repo.js';
 import { parseOrReport } from '../base.js';
 import { printError } from '../output.js';
+import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Not a GritCommand: it serves many commands over stdio instead of running one and printing it. */
@@ -17,6 +18,8 @@ export default class Mcp extends Command {
     '{"mcpServers": {"grit": {"command": "<%= config.bin %>", "args": ["mcp", "--repo", "/path/to/repo"]}}}',
   ];
 
+  static refusesGlobals = 'it serves many commands over stdio in JSON-RPC, through no daemon, and prints no result of its own';
+
   static flags = {
     repo: Flags.string({ description: 'repository to serve (default: the current directory)' }),
     actor: Flags.string({ description: 'actor to act as: its id, a unique prefix, or its label' }),
@@ -24,10 +27,20 @@ export default class Mcp extends Command {
   };
 
   async run(): Promise<void> {
-    const parsed = await parseOrReport(() => this.parse(Mcp), this.argv);
+    const parsed = await parseOrReport(this, () => this.parse(Mcp));
     if (!parsed) return;
     const { flags } = parsed;
     const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };
+    if (flags.repo !== undefined && !isDirectory(options.cwd)) {
+      printError(
+        new GritError('invalid_args', `--repo ${flags.repo}: ${existsSync(options.cwd) ? 'not a directory' : 'no such directory'}`, {
+          details: { repo: options.cwd },
+          suggestion: "give --repo the repository's directory (or leave it out to serve the current one)",
+        }),
+        false,
+      );
+      return;
+    }
     // A wrong --repo or --actor is the person's mistake at start-up, not an error in every later
     // tool call: said once, with the exit status the same mistake has in any command (an unknown
     // actor is not_found, 3; not a repository is the environment, 5).
@@ -41,3 +54,5 @@ export default class Mcp extends Command {
     await serveMcp(options, this.config.version);
   }
 }
+
+const isDirectory = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;

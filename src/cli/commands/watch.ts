@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { parseOrReport } from '../base.js';
+import { parseOrReport, someGlobalFlags } from '../base.js';
 import { NOTIFICATION_KINDS } from '../../protocol/notifications.js';
 
 /** Not a GritCommand: it prints notifications as they come instead of one result. */
@@ -9,6 +9,10 @@ export default class Watch extends Command {
 
   static examples = ['<%= config.bin %> watch', '<%= config.bin %> watch --kind EventApplied --json'];
 
+  // --json is its own (one object per line); of the other global flags only --no-pager holds (it never pages).
+  static baseFlags = someGlobalFlags('no-pager');
+  static refusesGlobals = "it prints the daemon's notifications as they come, every actor's, and runs no command itself";
+
   static flags = {
     kind: Flags.string({ description: 'only this kind (repeatable)', options: [...NOTIFICATION_KINDS], multiple: true }),
     json: Flags.boolean({ description: 'one JSON object per line' }),
@@ -16,7 +20,7 @@ export default class Watch extends Command {
   };
 
   async run(): Promise<void> {
-    const parsed = await parseOrReport(() => this.parse(Watch), this.argv);
+    const parsed = await parseOrReport(this, () => this.parse(Watch));
     if (!parsed) return;
     const { flags } = parsed;
     const { watch } = await import('../watch.js');

@@ -8,6 +8,7 @@ import { GritError } from '../../core/errors.js';
 import { printError } from '../output.js';
 import { argvWantsJson } from '../output-format.js';
 import { failuresExplaining, type PluginFailure } from '../plugin-loading.js';
+import { closestWord } from '../spelling.js';
 
 const hook: Hook<'command_not_found'> = async function ({ id }) {
   const known = this.config.commandIDs;
@@ -75,7 +76,7 @@ export function reportUnknownCommand(id: string, known: readonly string[], json:
   const topic = cut === -1 ? '' : id.slice(0, cut);
   const alias = SYNONYMS.get(id.slice(cut + 1));
   const synonym = alias && (topic ? `${topic}:${alias}` : alias);
-  const near = nearest(id, known) ?? (synonym && known.includes(synonym) ? command(synonym) : undefined);
+  const near = id === 'version' ? '`grit --version`' : (nearest(id, known) ?? (synonym && known.includes(synonym) ? command(synonym) : undefined) ?? nearestTopic(id, known));
   const under = topic ? subcommands(topic, known) : [];
   const inTopic = `grit ${topic.replaceAll(':', ' ')}`;
   const failed = failuresExplaining(id);
@@ -103,15 +104,25 @@ function unloadedNote(failed: readonly PluginFailure[]): string {
   return ` (${failed.map((f) => `the plugin ${f.plugin} could not be loaded: ${f.message}`).join('; ')}; its commands are missing)`;
 }
 
-/** A flag before the command that is not a global one (those are accepted there: src/cli/fast.ts). */
+/**
+ * A flag before the command that is not a global one (those are accepted there: src/cli/fast.ts);
+ * `-v` and `-V`, which other tools print their version for, point to `--version`.
+ */
 function reportFlagFirst(flag: string, json: boolean): void {
   printError(
     new GritError('invalid_args', `unknown flag before the command: ${flag}`, {
       details: { flag },
-      suggestion: 'put a command\'s own flags after it, e.g. `grit issue list --state open`',
+      suggestion: /^-(v|V|-v)$/.test(flag) ? 'did you mean `grit --version`?' : "put a command's own flags after it, e.g. `grit issue list --state open`",
     }),
     json,
   );
+}
+
+/** A lone word near a topic (`grit isue` → `grit issue`), whose commands it then names. */
+function nearestTopic(id: string, known: readonly string[]): string | undefined {
+  if (id.includes(':')) return undefined;
+  const topic = closestWord(id, new Set(known.filter((k) => k.includes(':') && !k.startsWith('plugins:')).map((k) => k.split(':')[0])));
+  return topic && `${command(topic)} (\`grit ${topic} --help\` lists its commands)`;
 }
 
 const nearest = (id: string, known: readonly string[]): string | undefined => startingWith(id, known) ?? closest(id, known);
@@ -125,23 +136,6 @@ function startingWith(id: string, known: readonly string[]): string | undefined 
 
 /** The known command nearest to `id` by edit distance, if it is near enough to be a typo. */
 function closest(id: string, known: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = Math.max(2, Math.floor(id.length / 4)) + 1;
-  for (const k of known) {
-    const d = editDistance(id, k);
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
+  const best = closestWord(id, known);
   return best && command(best);
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = row;
-  }
-  return prev[b.length];
 }
