@@ -44,8 +44,8 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     delete env.GRIT_HOME;
   });
 
-  it('ships the CLI, the compiled sources, the manifest and docs, and no tests', () => {
-    for (const need of ['bin/grit.cjs', 'bin/grit-daemon.js', 'oclif.manifest.json', 'package.json', 'README.md',
+  it('ships the CLI, the compiled sources, the manifest, the licence and docs, and no tests', () => {
+    for (const need of ['bin/grit.cjs', 'bin/grit-daemon.js', 'oclif.manifest.json', 'package.json', 'README.md', 'LICENSE',
       'dist/src/cli/fast.js', 'dist/src/cli/commands/issue/list.js', 'dist/src/commands/registry.js',
       'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/mcp/server.js']) {
       assert.ok(files.includes(need), `${need} is in the package`);
