@@ -7,7 +7,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { tempDir, tempRepo } from '../helpers/repo.js';
@@ -23,20 +23,22 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions & { timeout: nu
 
 describe('npm package', { skip, timeout: 600_000 }, () => {
   let files: string[] = [];
+  let tarball = '';
   let prefix = '';
   let env: NodeJS.ProcessEnv = {};
 
   before(() => {
     const out = tempDir('grit-pack-');
-    // The suite runs on a fresh build, so packing skips `prepare` (which would build again).
+    // The suite runs on a fresh build, so packing skips `prepack` (which would build again).
     const pack = run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', out], { cwd: REPO_ROOT, timeout: 120_000 });
     assert.equal(pack.code, 0, pack.stderr);
     const [info] = JSON.parse(pack.stdout);
     files = info.files.map((f: { path: string }) => f.path);
+    tarball = join(out, info.filename);
     prefix = join(out, 'prefix');
     const install = run(
       NPM,
-      ['install', '-g', '--prefix', prefix, join(out, info.filename), '--no-audit', '--no-fund', '--prefer-offline'],
+      ['install', '-g', '--prefix', prefix, tarball, '--no-audit', '--no-fund', '--prefer-offline'],
       { cwd: out, timeout: 480_000 },
     );
     assert.equal(install.code, 0, `npm install -g failed:\n${install.stderr}`);
@@ -83,6 +85,15 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     const core = run('grit', ['plugins', '--core'], { cwd: home, env: xdg, timeout: 60_000 });
     assert.equal(core.code, 0, core.stderr);
     for (const p of ['@oclif/plugin-help', '@oclif/plugin-plugins', '@oclif/plugin-autocomplete']) assert.match(core.stdout, new RegExp(p));
+  });
+
+  it('installs into a project as a dependency without an install script of its own', () => {
+    const project = tempDir('grit-project-');
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-grit', version: '1.0.0', private: true }));
+    const install = run(NPM, ['install', '--omit=dev', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, timeout: 480_000 });
+    assert.equal(install.code, 0, `npm install failed:\n${install.stderr}`);
+    // npm 11 names every package with an install script it did not run; grit's build is not one.
+    assert.doesNotMatch(install.stderr, /\bgrit@/);
   });
 
   it('runs grit-daemon', () => {
