@@ -87,6 +87,22 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     for (const p of ['@oclif/plugin-help', '@oclif/plugin-plugins', '@oclif/plugin-autocomplete']) assert.match(core.stdout, new RegExp(p));
   });
 
+  it('ships the example plugin docs/plugins.md links, and it runs from the installed package', () => {
+    const example = join(prefix, 'lib', 'node_modules', 'grit', 'examples', 'grit-plugin-stale');
+    assert.ok(existsSync(join(example, 'src', 'commands', 'stale.js')), example);
+    const home = tempDir('grit-oclif-');
+    const xdg = { ...env, XDG_DATA_HOME: join(home, 'data'), XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config') };
+    const repo = tempRepo();
+    const grit = (...args: string[]) => run('grit', args, { cwd: repo, env: xdg, timeout: 60_000 });
+    assert.equal(grit('init', '--no-agents-md', '--json').code, 0);
+    const link = grit('plugins', 'link', example, '--no-install');
+    assert.equal(link.code, 0, link.stderr);
+    assert.equal(grit('issue', 'create', '--title', 'waiting', '--json').code, 0);
+    const stale = grit('stale', '--days', '0', '--json');
+    assert.equal(stale.code, 0, stale.stderr);
+    assert.deepEqual(JSON.parse(stale.stdout).data.issues.map((i: { title: string }) => i.title), ['waiting']);
+  });
+
   it('installs into a project as a dependency without an install script of its own', () => {
     const project = tempDir('grit-project-');
     writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-grit', version: '1.0.0', private: true }));
