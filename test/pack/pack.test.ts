@@ -7,7 +7,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { tempDir, tempRepo } from '../helpers/repo.js';
@@ -52,8 +52,16 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
       'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/mcp/server.js']) {
       assert.ok(files.includes(need), `${need} is in the package`);
     }
-    const strays = files.filter((f) => /^(test|dist\/test|src|scripts|bench)\//.test(f) || /\.test\.|\.ts$/.test(f.replace(/\.d\.ts$/, '')));
+    const own = files.filter((f) => !f.startsWith('node_modules/'));
+    const strays = own.filter((f) => /^(test|dist\/test|src|scripts|bench)\//.test(f) || /\.test\.|\.ts$/.test(f.replace(/\.d\.ts$/, '')));
     assert.deepEqual(strays, []);
+  });
+
+  it('bundles its oclif plugins, with stand-ins for the npm and yarn plugin-plugins pins', () => {
+    for (const p of ['@oclif/core', '@oclif/plugin-help', '@oclif/plugin-plugins', '@oclif/plugin-autocomplete']) {
+      assert.ok(files.includes(`node_modules/${p}/package.json`), `${p} is bundled`);
+    }
+    assert.deepEqual(files.filter((f) => /^node_modules\/(npm|yarn)\//.test(f)), ['node_modules/npm/package.json', 'node_modules/yarn/package.json']);
   });
 
   it('installs grit and grit-daemon on the PATH', () => {
@@ -85,6 +93,18 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     const core = run('grit', ['plugins', '--core'], { cwd: home, env: xdg, timeout: 60_000 });
     assert.equal(core.code, 0, core.stderr);
     for (const p of ['@oclif/plugin-help', '@oclif/plugin-plugins', '@oclif/plugin-autocomplete']) assert.match(core.stdout, new RegExp(p));
+
+    // plugin-plugins runs the user's npm (its own pin is a stand-in): a plugin tarball without
+    // dependencies installs without the registry.
+    const root = tempDir('grit-plugin-hello-');
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'grit-plugin-hello', version: '1.0.0', type: 'module', oclif: { commands: './commands' } }));
+    mkdirSync(join(root, 'commands'));
+    writeFileSync(join(root, 'commands', 'hello.js'), "export default class Hello { static run() { process.stdout.write('hello\\n'); } }\n");
+    const pack = run(NPM, ['pack', '--json', '--pack-destination', home], { cwd: root, timeout: 60_000 });
+    assert.equal(pack.code, 0, pack.stderr);
+    const add = run('grit', ['plugins', 'install', `file:${join(home, JSON.parse(pack.stdout)[0].filename)}`], { cwd: home, env: xdg, timeout: 120_000 });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    assert.match(run('grit', ['plugins'], { cwd: home, env: xdg, timeout: 60_000 }).stdout, /grit-plugin-hello 1\.0\.0/);
   });
 
   it('ships the example plugin docs/plugins.md links, and it runs from the installed package', () => {
@@ -110,6 +130,14 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     assert.equal(install.code, 0, `npm install failed:\n${install.stderr}`);
     // npm 11 names every package with an install script it did not run; grit's build is not one.
     assert.doesNotMatch(install.stderr, /\bgrit@/);
+    // The project's scripts run with node_modules/.bin first on the PATH: grit puts itself there,
+    // not an npm or yarn of its own in front of the user's.
+    const bins = readdirSync(join(project, 'node_modules', '.bin'));
+    assert.ok(bins.includes('grit') && bins.includes('grit-daemon'), bins.join(' '));
+    assert.deepEqual(bins.filter((b) => /^(npm|npx|yarn|yarnpkg|pnpm|semver|ejs|jake)$/.test(b)), []);
+    const which = run(NPM, ['exec', '--', 'sh', '-c', 'command -v npm'], { cwd: project, env, timeout: 60_000 });
+    assert.equal(which.code, 0, which.stderr);
+    assert.ok(!which.stdout.startsWith(project), `npm in the project's scripts is ${which.stdout}`);
   });
 
   it('runs grit-daemon', () => {
