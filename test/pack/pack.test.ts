@@ -125,7 +125,7 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
 
   it('installs into a project as a dependency without an install script of its own', () => {
     const project = tempDir('grit-project-');
-    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-grit', version: '1.0.0', private: true }));
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-grit', version: '1.0.0', private: true, scripts: { 'which-npm': 'command -v npm' } }));
     const install = run(NPM, ['install', '--omit=dev', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, timeout: 480_000 });
     assert.equal(install.code, 0, `npm install failed:\n${install.stderr}`);
     // npm 11 names every package with an install script it did not run; grit's build is not one.
@@ -135,7 +135,7 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     const bins = readdirSync(join(project, 'node_modules', '.bin'));
     assert.ok(bins.includes('grit') && bins.includes('grit-daemon'), bins.join(' '));
     assert.deepEqual(bins.filter((b) => /^(npm|npx|yarn|yarnpkg|pnpm|semver|ejs|jake)$/.test(b)), []);
-    const which = run(NPM, ['exec', '--', 'sh', '-c', 'command -v npm'], { cwd: project, env, timeout: 60_000 });
+    const which = run(NPM, ['run', '-s', 'which-npm'], { cwd: project, env, timeout: 60_000 });
     assert.equal(which.code, 0, which.stderr);
     assert.ok(!which.stdout.startsWith(project), `npm in the project's scripts is ${which.stdout}`);
   });
