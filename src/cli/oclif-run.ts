@@ -44,6 +44,10 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
   }
   if (json && refuseJson(config, line)) return;
   if (line.command && INSTALL.includes(line.command.id) && refuseDirectory(line.rest)) return;
+  // oclif installs a plugin whose `engines` this Node does not meet, and then warns about it on
+  // every later command; npm's engine-strict refuses it before anything is added instead. Not for
+  // uninstall: an unmet plugin already installed must still be removable.
+  if (line.command && NPM_INSTALLS.includes(line.command.id)) process.env.npm_config_engine_strict = 'true';
   const pluginCommand = !line.help && isUserCommand(line.command) ? line.command : undefined;
   if (pluginCommand) reportLoadFailures(pluginCommand, config);
   withoutUserHooks(config, pluginCommand?.pluginName);
@@ -119,6 +123,8 @@ function refuseJson(config: Config, line: Line): boolean {
 }
 
 const INSTALL = ['plugins:install', 'plugins:add'];
+/** oclif's commands that run `npm install` in its data dir to add or change plugins. */
+const NPM_INSTALLS = [...INSTALL, 'plugins:update'];
 
 /** `./dir`, `../dir`, `/abs/dir`, `~/dir`: a path as a person types one, never an npm name or GitHub slug. */
 const looksLikePath = (arg: string): boolean => isAbsolute(arg) || /^(\.\.?|~)([/\\]|$)/.test(arg);

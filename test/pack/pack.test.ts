@@ -7,7 +7,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { tempDir, tempRepo } from '../helpers/repo.js';
@@ -23,20 +23,22 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions & { timeout: nu
 
 describe('npm package', { skip, timeout: 600_000 }, () => {
   let files: string[] = [];
+  let tarball = '';
   let prefix = '';
   let env: NodeJS.ProcessEnv = {};
 
   before(() => {
     const out = tempDir('grit-pack-');
-    // The suite runs on a fresh build, so packing skips `prepare` (which would build again).
+    // The suite runs on a fresh build, so packing skips `prepack` (which would build again).
     const pack = run(NPM, ['pack', '--ignore-scripts', '--json', '--pack-destination', out], { cwd: REPO_ROOT, timeout: 120_000 });
     assert.equal(pack.code, 0, pack.stderr);
     const [info] = JSON.parse(pack.stdout);
     files = info.files.map((f: { path: string }) => f.path);
+    tarball = join(out, info.filename);
     prefix = join(out, 'prefix');
     const install = run(
       NPM,
-      ['install', '-g', '--prefix', prefix, join(out, info.filename), '--no-audit', '--no-fund', '--prefer-offline'],
+      ['install', '-g', '--prefix', prefix, tarball, '--no-audit', '--no-fund', '--prefer-offline'],
       { cwd: out, timeout: 480_000 },
     );
     assert.equal(install.code, 0, `npm install -g failed:\n${install.stderr}`);
@@ -44,14 +46,22 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     delete env.GRIT_HOME;
   });
 
-  it('ships the CLI, the compiled sources, the manifest and docs, and no tests', () => {
-    for (const need of ['bin/grit.cjs', 'bin/grit-daemon.js', 'oclif.manifest.json', 'package.json', 'README.md',
+  it('ships the CLI, the compiled sources, the manifest, the licence and docs, and no tests', () => {
+    for (const need of ['bin/grit.cjs', 'bin/grit-daemon.js', 'oclif.manifest.json', 'package.json', 'README.md', 'LICENSE',
       'dist/src/cli/fast.js', 'dist/src/cli/commands/issue/list.js', 'dist/src/commands/registry.js',
       'dist/src/index.js', 'dist/src/index.d.ts', 'dist/src/mcp/server.js']) {
       assert.ok(files.includes(need), `${need} is in the package`);
     }
-    const strays = files.filter((f) => /^(test|dist\/test|src|scripts|bench)\//.test(f) || /\.test\.|\.ts$/.test(f.replace(/\.d\.ts$/, '')));
+    const own = files.filter((f) => !f.startsWith('node_modules/'));
+    const strays = own.filter((f) => /^(test|dist\/test|src|scripts|bench)\//.test(f) || /\.test\.|\.ts$/.test(f.replace(/\.d\.ts$/, '')));
     assert.deepEqual(strays, []);
+  });
+
+  it('bundles its oclif plugins, with stand-ins for the npm and yarn plugin-plugins pins', () => {
+    for (const p of ['@oclif/core', '@oclif/plugin-help', '@oclif/plugin-plugins', '@oclif/plugin-autocomplete']) {
+      assert.ok(files.includes(`node_modules/${p}/package.json`), `${p} is bundled`);
+    }
+    assert.deepEqual(files.filter((f) => /^node_modules\/(npm|yarn)\//.test(f)), ['node_modules/npm/package.json', 'node_modules/yarn/package.json']);
   });
 
   it('installs grit and grit-daemon on the PATH', () => {
@@ -83,6 +93,51 @@ describe('npm package', { skip, timeout: 600_000 }, () => {
     const core = run('grit', ['plugins', '--core'], { cwd: home, env: xdg, timeout: 60_000 });
     assert.equal(core.code, 0, core.stderr);
     for (const p of ['@oclif/plugin-help', '@oclif/plugin-plugins', '@oclif/plugin-autocomplete']) assert.match(core.stdout, new RegExp(p));
+
+    // plugin-plugins runs the user's npm (its own pin is a stand-in): a plugin tarball without
+    // dependencies installs without the registry.
+    const root = tempDir('grit-plugin-hello-');
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ name: 'grit-plugin-hello', version: '1.0.0', type: 'module', oclif: { commands: './commands' } }));
+    mkdirSync(join(root, 'commands'));
+    writeFileSync(join(root, 'commands', 'hello.js'), "export default class Hello { static run() { process.stdout.write('hello\\n'); } }\n");
+    const pack = run(NPM, ['pack', '--json', '--pack-destination', home], { cwd: root, timeout: 60_000 });
+    assert.equal(pack.code, 0, pack.stderr);
+    const add = run('grit', ['plugins', 'install', `file:${join(home, JSON.parse(pack.stdout)[0].filename)}`], { cwd: home, env: xdg, timeout: 120_000 });
+    assert.equal(add.code, 0, add.stdout + add.stderr);
+    assert.match(run('grit', ['plugins'], { cwd: home, env: xdg, timeout: 60_000 }).stdout, /grit-plugin-hello 1\.0\.0/);
+  });
+
+  it('ships the example plugin docs/plugins.md links, and it runs from the installed package', () => {
+    const example = join(prefix, 'lib', 'node_modules', 'grit', 'examples', 'grit-plugin-stale');
+    assert.ok(existsSync(join(example, 'src', 'commands', 'stale.js')), example);
+    const home = tempDir('grit-oclif-');
+    const xdg = { ...env, XDG_DATA_HOME: join(home, 'data'), XDG_CACHE_HOME: join(home, 'cache'), XDG_CONFIG_HOME: join(home, 'config') };
+    const repo = tempRepo();
+    const grit = (...args: string[]) => run('grit', args, { cwd: repo, env: xdg, timeout: 60_000 });
+    assert.equal(grit('init', '--no-agents-md', '--json').code, 0);
+    const link = grit('plugins', 'link', example, '--no-install');
+    assert.equal(link.code, 0, link.stderr);
+    assert.equal(grit('issue', 'create', '--title', 'waiting', '--json').code, 0);
+    const stale = grit('stale', '--days', '0', '--json');
+    assert.equal(stale.code, 0, stale.stderr);
+    assert.deepEqual(JSON.parse(stale.stdout).data.issues.map((i: { title: string }) => i.title), ['waiting']);
+  });
+
+  it('installs into a project as a dependency without an install script of its own', () => {
+    const project = tempDir('grit-project-');
+    writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'uses-grit', version: '1.0.0', private: true, scripts: { 'which-npm': 'command -v npm' } }));
+    const install = run(NPM, ['install', '--omit=dev', tarball, '--no-audit', '--no-fund', '--prefer-offline'], { cwd: project, timeout: 480_000 });
+    assert.equal(install.code, 0, `npm install failed:\n${install.stderr}`);
+    // npm 11 names every package with an install script it did not run; grit's build is not one.
+    assert.doesNotMatch(install.stderr, /\bgrit@/);
+    // The project's scripts run with node_modules/.bin first on the PATH: grit puts itself there,
+    // not an npm or yarn of its own in front of the user's.
+    const bins = readdirSync(join(project, 'node_modules', '.bin'));
+    assert.ok(bins.includes('grit') && bins.includes('grit-daemon'), bins.join(' '));
+    assert.deepEqual(bins.filter((b) => /^(npm|npx|yarn|yarnpkg|pnpm|semver|ejs|jake)$/.test(b)), []);
+    const which = run(NPM, ['run', '-s', 'which-npm'], { cwd: project, env, timeout: 60_000 });
+    assert.equal(which.code, 0, which.stderr);
+    assert.ok(!which.stdout.startsWith(project), `npm in the project's scripts is ${which.stdout}`);
   });
 
   it('runs grit-daemon', () => {

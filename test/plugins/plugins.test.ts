@@ -289,6 +289,26 @@ describe('oclif plugins', () => {
     assert.match(local.stderr, new RegExp(`^error: \`grit plugins install\` takes npm packages and git URLs, not a directory: ${dir}\nhint: .*\`grit plugins link ${dir}\``));
   });
 
+  it('`plugins install` refuses a plugin whose engines the running Node does not meet', () => {
+    const env = oclifDirs();
+    const cwd = tempDir();
+    const root = plugin('future', {}, { 'src/commands/future.js': 'export default class Future {}\n' });
+    const pjson = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+    writeFileSync(join(root, 'package.json'), JSON.stringify({ ...pjson, engines: { node: '>=999' } }));
+    // A tarball without dependencies: npm installs it without the registry.
+    const pack = spawnSync('npm', ['pack', '--json', '--pack-destination', cwd], { cwd: root, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(pack.status, 0, pack.stderr);
+    const tarball = join(cwd, JSON.parse(pack.stdout)[0].filename);
+
+    const install = grit(cwd, ['plugins', 'install', `file:${tarball}`], { env, timeout: 120_000 });
+    assert.notEqual(install.code, 0, install.stdout + install.stderr);
+    assert.match(install.stdout + install.stderr, /EBADENGINE[\s\S]*"node":">=999"/);
+    const list = grit(cwd, ['plugins'], { env });
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /No plugins installed/);
+    assert.equal(list.stderr, '', 'no engine warning on later plugin commands');
+  });
+
   it('type-checks the example plugin against the exported API', () => {
     const tsc = join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
     const r = spawnSync(process.execPath, [tsc, '-p', join(EXAMPLE, 'jsconfig.json')], { encoding: 'utf8', timeout: 120_000 });
