@@ -4,7 +4,7 @@
  */
 import { Command, Flags } from '@oclif/core';
 import { printError, runAction, type Parsed } from './output.js';
-import { fromParseError, type ParsedCommand } from './parse-error.js';
+import { describeCommand, fromParseError, type ParsedCommand } from './parse-error.js';
 import { argvWantsJson, chooseOutput, type FormattedAction, type OutputFormats } from './output-format.js';
 
 export type { Parsed };
@@ -63,13 +63,11 @@ export async function parseOrReport<T>(command: Command, parse: () => Promise<T>
 /** What a parse error's hint needs to know of the command: its flags, and the global flags it refuses. */
 function parsedCommand(command: Command): ParsedCommand {
   const ctor = command.constructor as typeof Command & { refusesGlobals?: string };
-  const taken = { ...ctor.baseFlags, ...ctor.flags };
-  const refused = Object.entries(GLOBAL_FLAGS).filter(([name]) => !(name in taken));
+  const described = describeCommand(command);
+  if (!ctor.refusesGlobals) return described;
+  const refused = Object.entries(GLOBAL_FLAGS).filter(([name]) => !described.flags.includes(name));
   return {
-    id: command.id ?? '',
-    flags: Object.keys(taken),
-    refusedGlobals: ctor.refusesGlobals
-      ? { spellings: refused.flatMap(([name, f]) => [`--${name}`, ...(f.char ? [`-${f.char}`] : [])]), why: ctor.refusesGlobals }
-      : undefined,
+    ...described,
+    refusedGlobals: { spellings: refused.flatMap(([name, f]) => [`--${name}`, ...(f.char ? [`-${f.char}`] : [])]), why: ctor.refusesGlobals },
   };
 }

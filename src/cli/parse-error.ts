@@ -14,6 +14,17 @@ export interface ParsedCommand {
   refusedGlobals?: { spellings: string[]; why: string };
 }
 
+/** A command as oclif makes it, by shape (this module is free of oclif): a plugin's too. */
+export interface CommandLike {
+  id?: string;
+}
+
+/** The id of `command` and the flags it takes (its class's `flags` and `baseFlags`). */
+export function describeCommand(command: CommandLike): ParsedCommand {
+  const ctor = command.constructor as { flags?: object; baseFlags?: object };
+  return { id: command.id ?? '', flags: Object.keys({ ...ctor.baseFlags, ...ctor.flags }) };
+}
+
 /**
  * Whatever oclif's parser refuses (unknown flag, missing argument, a value out of range) is
  * invalid_args. With the command known, the hint fits the mistake: a global flag this command

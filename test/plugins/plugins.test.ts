@@ -133,7 +133,9 @@ describe('oclif plugins', () => {
     const sameError = (extra: string[]) => {
       const r = grit(repo, ['stale', ...extra, '--json'], { env });
       assert.equal(r.stderr, '', extra.join(' '));
-      assert.deepEqual(outcome(r), outcome(grit(repo, ['issue', 'list', ...extra, '--json'], { env })), extra.join(' '));
+      // The hints name the command they are about.
+      const own = outcome(grit(repo, ['issue', 'list', ...extra, '--json'], { env }));
+      assert.deepEqual(outcome(r), { ...own, stdout: own.stdout.replaceAll('grit issue list', 'grit stale') }, extra.join(' '));
       return r;
     };
     assert.equal(sameError(['--bogus']).json.error.code, 'invalid_args');
@@ -146,8 +148,11 @@ describe('oclif plugins', () => {
     assert.equal(sameError(['--data-dir', join(tempDir(), 'none')]).json.error.code, 'invalid_args');
     const noValue = grit(repo, ['stale', '--days', '--json'], { env });
     assert.equal(noValue.code, 2);
-    assert.deepEqual(noValue.json.error, { code: 'invalid_args', message: 'Flag --days expects a value', details: { suggestion: 'run the command with --help to see its flags' } });
-    assert.deepEqual(outcome(grit(repo, ['stale', '--bogus'], { env })), outcome(grit(repo, ['issue', 'list', '--bogus'], { env })));
+    assert.deepEqual(noValue.json.error, { code: 'invalid_args', message: 'Flag --days expects a value', details: { suggestion: 'run `grit stale --help` to see what it takes' } });
+    // Given the command, printError's hints are grit's own: a misspelt flag names the nearest one.
+    assert.equal(grit(repo, ['stale', '--dasy', '1', '--json'], { env }).json.error.details.did_you_mean, '--days');
+    const human = outcome(grit(repo, ['issue', 'list', '--bogus'], { env }));
+    assert.deepEqual(outcome(grit(repo, ['stale', '--bogus'], { env })), { ...human, stderr: human.stderr.replaceAll('grit issue list', 'grit stale') });
     assert.deepEqual(outcome(grit(repo, ['stale', '--days', '0', '--quiet', '--no-daemon'], { env })), { code: 0, stdout: '', stderr: '' });
     const bad = grit(repo, ['stale', '--days', 'soon', '--json'], { env });
     assert.equal(bad.code, 2);

@@ -72,7 +72,7 @@ export default class Stale extends Command {
       grit.printResult({ issues: stale, total: stale.length, days }, { json: flags.json, quiet: flags.quiet, text: render });
     } catch (err) {
       // Before (or without) a parse, the command line itself says whether JSON was asked for.
-      grit.printError(err, this.argv.includes('--json'));
+      grit.printError(err, this.argv.includes('--json'), this);
     }
   }
 }
