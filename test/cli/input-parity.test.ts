@@ -58,6 +58,8 @@ test('number flags: a value out of range, not a number, huge or fractional is in
   try {
     for (const [route, extra, env] of [['--no-daemon', ['--no-daemon'], {}], ['the daemon', [], daemon.env]] as const) {
       for (const { line, flag, bad, range } of flags) {
+        // The daemon commands refuse --no-daemon itself (test/cli/issues); their numbers are parsed here either way.
+        if (extra.length > 0 && line[0] === 'daemon') continue;
         for (const value of bad) {
           const what = `${line.join(' ')} ${flag} ${value} through ${route}`;
           const json = grit(repo, [...line, flag, value, ...extra, '--json'], { env });
