@@ -113,7 +113,9 @@ test(`kill -9 across ${APPENDS} appends (seed ${SEED}): nothing acknowledged is 
           ? ['issue', 'comment', target, '--body', `comment ${i}`]
           : ['issue', 'label', 'add', target, '--label', `l${i % 7}`];
     const how = plan[i];
-    const median = durations.length ? [...durations].sort((a, b) => a - b)[durations.length >> 1] : 0;
+    // Of the last few runs only: the host's load moves a run's length by several times within a test.
+    const recent = durations.slice(-9).sort((a, b) => a - b);
+    const median = recent.length ? recent[recent.length >> 1] : 0;
     const r = await run(repo, args, {
       fault: how && how !== 'random' ? how : undefined,
       // Anywhere from late start-up to just past a typical run.
@@ -126,7 +128,12 @@ test(`kill -9 across ${APPENDS} appends (seed ${SEED}): nothing acknowledged is 
     } else if (!killed) {
       assert.fail(`attempt ${i} (${args.join(' ')}) failed: ${JSON.stringify(r.reply)}`);
     }
-    if (how && !killed) stats.survivedKill++;
+    if (how && !killed) {
+      stats.survivedKill++;
+      // A random kill that came after the run ended gets another try at the next free attempt.
+      const next = plan.indexOf(null, i + 1);
+      if (how === 'random' && next >= 0) plan[next] = 'random';
+    }
     if (killed) {
       stats.kills++;
       if (how === 'random') stats.randomKillsLanded++;
