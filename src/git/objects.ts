@@ -37,6 +37,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
 import { inflateInto } from './inflate.js';
+import { checkRepoFormat, configBool, type RepoFormat } from './repo-format.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -653,7 +654,7 @@ export class ObjectStore {
   private readonly packByPath = new Map<string, Pack>();
   private readonly baseCache = new Map<string, GitObject>();
   private baseCacheBytes = 0;
-  private formatChecked = false;
+  private format: RepoFormat | null = null;
   /** Where the last object was found: objects of one commit tend to live together. */
   private packedFirst = false;
 
@@ -662,21 +663,18 @@ export class ObjectStore {
     this.fsync = opts.fsync ?? true;
   }
 
-  private checkFormat(): void {
-    if (this.formatChecked) return;
-    let config = '';
-    try {
-      config = readFileSync(join(this.gitDir, 'config'), 'utf8');
-    } catch {
-      /* no config: git's defaults */
-    }
-    if (/^\s*objectformat\s*=\s*sha256\s*$/im.test(config)) {
-      throw new GritError('git_error', 'grit does not support SHA-256 repositories yet', {
-        details: { git_dir: this.gitDir },
-        suggestion: 'use grit in a repository created with the default (SHA-1) object format',
-      });
-    }
-    this.formatChecked = true;
+  /**
+   * The repository's format, refused when grit cannot read or write it (repo-format.ts), read
+   * once: discovery checks it before every command, this before the first object a long-lived
+   * store (a daemon worker's) reads or writes.
+   */
+  checkFormat(): RepoFormat {
+    return (this.format ??= checkRepoFormat(this.gitDir));
+  }
+
+  /** `extensions.preciousObjects`: no object may be deleted, so packs grit would merge or drop stay. */
+  get preciousObjects(): boolean {
+    return configBool(this.checkFormat().extensions.get('preciousobjects'));
   }
 
   // --- writing ---

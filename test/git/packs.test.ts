@@ -72,6 +72,18 @@ test('each append is one pack; small packs are rolled up; git and readers see ev
   assert.equal(last.length, 40);
 });
 
+test('extensions.preciousObjects: no pack is merged away (merging deletes packs); git can still read every object', async () => {
+  const { dir: repo, gitDir } = tempRepo();
+  git(repo, ['config', 'core.repositoryformatversion', '1']);
+  git(repo, ['config', 'extensions.preciousObjects', 'true']);
+  const wal = new Wal(gitDir);
+  for (let i = 0; i < MAX_SMALL_PACKS + 8; i++) await wal.append([comment(`n${i}`, DAY + i)], ACTOR_HEX);
+  assert.equal(idxCount(gitDir), MAX_SMALL_PACKS + 8);
+  assert.equal(consolidatePacks(new ObjectStore(gitDir)), 0);
+  fsckClean(repo);
+  assert.equal((await wal.readSince(null)).length, MAX_SMALL_PACKS + 8);
+});
+
 test('a pack rolled up by another process before this one adopts it: no error, its objects are read from the merged pack', () => {
   const { dir: repo, gitDir } = tempRepo();
   const store = new ObjectStore(gitDir);
