@@ -22,7 +22,6 @@ import {
   existsSync,
   fstatSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readFileSync,
   readSync,
@@ -38,6 +37,7 @@ import { deflateSync, inflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
 import { inflateInto } from './inflate.js';
 import { checkRepoFormat, configBool, type RepoFormat } from './repo-format.js';
+import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -720,7 +720,8 @@ export class ObjectStore {
       }
       return oid;
     }
-    mkdirSync(dir, { recursive: true });
+    const perm = sharedPermOf(this.gitDir);
+    mkdirShared(dir, perm);
     const tmp = join(dir, `tmp_obj_grit_${process.pid}_${randomBytes(6).toString('hex')}`);
     const fd = openSync(tmp, 'wx', 0o444);
     try {
@@ -730,6 +731,7 @@ export class ObjectStore {
       } finally {
         closeSync(fd);
       }
+      adjustSharedPerm(tmp, perm);
       renameSync(tmp, path);
     } catch (err) {
       rmSync(tmp, { force: true });

@@ -84,6 +84,29 @@ test('extensions.preciousObjects: no pack is merged away (merging deletes packs)
   assert.equal((await wal.readSince(null)).length, MAX_SMALL_PACKS + 8);
 });
 
+test('core.sharedRepository: the refs, object directories and packs grit writes get git\'s shared modes (group-writable, setgid directories)', async () => {
+  const modeOf = (path: string) => statSync(path).mode & 0o7777;
+  const old = process.umask(0o022);
+  try {
+    for (const [shared, dirMode, refMode] of [['group', 0o2775, 0o664], ['0640', 0o2750, 0o640], [null, 0o755, 0o644]] as const) {
+      const { dir: repo, gitDir } = tempRepo(shared ? [`--shared=${shared}`] : []);
+      const wal = new Wal(gitDir);
+      await wal.append([comment('shared', DAY)], ACTOR_HEX);
+      const blob = new ObjectStore(gitDir).writeBlob(Buffer.from('loose'));
+      assert.equal(modeOf(join(gitDir, 'refs/grit')), dirMode, `${shared}: refs/grit`);
+      assert.equal(modeOf(join(gitDir, 'refs/grit/wal')), refMode, `${shared}: refs/grit/wal`);
+      assert.equal(modeOf(join(gitDir, 'objects', blob.slice(0, 2))), dirMode, `${shared}: a loose object's directory`);
+      const pack = readdirSync(join(gitDir, 'objects/pack')).find((n) => n.endsWith('.pack'))!;
+      assert.equal(modeOf(join(gitDir, 'objects/pack', pack)), shared === '0640' ? 0o440 : 0o444, `${shared}: a pack`);
+      // git itself, as another member of the group would, can move the ref grit made.
+      if (shared) assert.equal(modeOf(join(gitDir, 'refs/heads')) & 0o2070, dirMode & 0o2070, 'as git makes its own');
+      fsckClean(repo);
+    }
+  } finally {
+    process.umask(old);
+  }
+});
+
 test('a pack rolled up by another process before this one adopts it: no error, its objects are read from the merged pack', () => {
   const { dir: repo, gitDir } = tempRepo();
   const store = new ObjectStore(gitDir);
