@@ -780,8 +780,10 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
       throw new Error(`${s.repo.commonDir} is not a complete git directory (no objects/ or HEAD)`);
     }
   } catch (err) {
-    out.push({ id: 'git_repo', status: 'error', message: (err as Error).message, plan: 'run grit inside a git repository (`git init` creates one)' });
-    for (const id of CHECK_IDS.slice(1)) out.push({ id, status: 'warn', message: 'not checked: no git repository', plan: null });
+    // A repository grit refuses (another user's, a SHA-256 one) says itself what to do.
+    const plan = (err instanceof GritError && err.suggestion) || 'run grit inside a git repository (`git init` creates one)';
+    out.push({ id: 'git_repo', status: 'error', message: (err as Error).message, plan });
+    for (const id of CHECK_IDS.slice(1)) out.push({ id, status: 'warn', message: 'not checked: no usable git repository', plan: null });
     return out;
   }
   const git = spawnSync('git', ['--version'], { encoding: 'utf8' });

@@ -29,6 +29,18 @@ export interface GitCall {
   remote?: { timeoutMs: number };
 }
 
+/**
+ * Environment for spawned git: `base` (the command's: options.env, the caller's in a daemon), but
+ * never prompting, and never with a caller's GIT_DIR & co. to redirect it.
+ */
+export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...base, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
+  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_COMMON_DIR']) {
+    delete env[k];
+  }
+  return env;
+}
+
 /** The error for a git that could not be started (`message` says why). */
 export const gitUnavailable = (message: string): GritError => new GritError('git_error', message, { suggestion: 'install git and make sure it is on PATH' });
 

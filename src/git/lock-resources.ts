@@ -13,8 +13,9 @@
  * to delete, and needs nobody who changes lock refs to keep it up to date.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
 
 export const LOCK_PREFIX = 'refs/grit/locks/';
 
@@ -67,8 +68,10 @@ export class LockResources {
     const fresh = [...resources].filter((r) => this.remember(r));
     if (fresh.length === 0) return;
     try {
-      mkdirSync(join(this.gitDir, 'grit'), { recursive: true });
+      const perm = sharedPermOf(this.gitDir);
+      mkdirShared(join(this.gitDir, 'grit'), perm);
       appendFileSync(resourcesPath(this.gitDir), fresh.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      adjustSharedPerm(resourcesPath(this.gitDir), perm);
       this.lines += fresh.length;
     } catch {
       /* a cache: a full or read-only disk only means other processes read those refs again */
@@ -87,6 +90,7 @@ export class LockResources {
     const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`; // a daemon's worker threads share the pid
     try {
       writeFileSync(tmp, keep.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      adjustSharedPerm(tmp, sharedPermOf(this.gitDir));
       renameSync(tmp, path);
       this.lines = keep.length;
     } catch {

@@ -7,7 +7,7 @@
  *   deflate into a `tmp_obj_*` file in the object's fan-out directory, fsync, rename into place. A crash never leaves a truncated
  *   object under its final name (isomorphic-git writes straight to the final path and later
  *   skips any path that exists, so a torn write would stay corrupt for good).
- * - Reads look at loose objects first, then pack files (`.idx` v2 + `.pack`, OFS and REF deltas),
+ * - Reads look at loose objects first, then pack files (`.idx` v1 or v2 + `.pack`, OFS and REF deltas),
  *   then the object directories named in `objects/info/alternates`. Small packed objects are
  *   inflated by inflate.ts, the rest by zlib. Packs are read with
  *   positional reads (never loaded whole: a repository's main pack can be gigabytes); their
@@ -22,7 +22,6 @@ import {
   existsSync,
   fstatSync,
   fsyncSync,
-  mkdirSync,
   openSync,
   readFileSync,
   readSync,
@@ -37,6 +36,8 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
 import { inflateInto } from './inflate.js';
+import { checkRepoFormat, configBool, type RepoFormat } from './repo-format.js';
+import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -250,7 +251,8 @@ export function parseCommit(content: Buffer): ParsedCommit {
 /** A pack entry as stored: see Pack.storedEntries. */
 export interface StoredEntry {
   oid: string;
-  crc: number;
+  /** Null in a version 1 index, which keeps none: the entry is then rewritten, not copied. */
+  crc: number | null;
   bytes: Buffer | null;
 }
 
@@ -276,7 +278,12 @@ interface Window {
   bytes: Buffer;
 }
 
-/** A `.idx` (version 2) and its `.pack`, opened lazily; the index is read whole only when it pays (`find`). */
+/**
+ * A `.idx` and its `.pack`, opened lazily; the index is read whole only when it pays (`find`).
+ * Version 2 (git's default): a header, the fan-out, then ids, CRC-32s and offsets in tables of
+ * their own. Version 1 (`pack.indexVersion=1`, which git still writes on request and always
+ * reads): the fan-out, then entries of a 4-byte offset and the id, no CRCs, no large offsets.
+ */
 class Pack {
   private fd: number | null = null;
   private readonly windows = new Map<number, Window>();
@@ -284,8 +291,12 @@ class Pack {
   private lastWin: Buffer | null = null;
   private readonly fanout: Uint32Array;
   readonly count: number;
-  private readonly oidsAt = 8 + 256 * 4;
+  private readonly oidsAt: number;
   private readonly offsetsAt: number;
+  /** Bytes from one id (and one offset) to the next: 20 and 4 in version 2, 24 for both in version 1. */
+  private readonly oidStride: number;
+  private readonly offsetStride: number;
+  private readonly crcsAt: number | null;
   private readonly largeAt: number;
   readonly size: number;
   private readonly idxPath: string;
@@ -316,16 +327,29 @@ class Pack {
       closeSync(fd);
       throw err;
     }
-    if (head.readUInt32BE(0) !== 0xff744f63 || head.readUInt32BE(4) !== 2) {
+    // Version 1 has no header: its first fan-out count can never be the magic number.
+    const v2 = head.readUInt32BE(0) === 0xff744f63;
+    if (v2 && head.readUInt32BE(4) !== 2) {
       closeSync(fd);
-      throw objectError(`unsupported pack index ${this.idxPath} (only version 2 is read)`);
+      throw objectError(`unsupported pack index ${this.idxPath} (version ${head.readUInt32BE(4)}; versions 1 and 2 are read)`);
     }
+    const fanoutAt = v2 ? 8 : 0;
     this.fanout = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) this.fanout[i] = head.readUInt32BE(8 + i * 4);
+    for (let i = 0; i < 256; i++) this.fanout[i] = head.readUInt32BE(fanoutAt + i * 4);
     this.count = this.fanout[255];
-    this.offsetsAt = this.oidsAt + this.count * 20 + this.count * 4;
-    this.largeAt = this.offsetsAt + this.count * 4;
-    // Ids, CRCs, offsets and the two trailing checksums at least (large offsets may follow).
+    const tablesAt = fanoutAt + 256 * 4;
+    if (v2) {
+      [this.oidsAt, this.oidStride, this.offsetStride] = [tablesAt, 20, 4];
+      this.crcsAt = tablesAt + this.count * 20;
+      this.offsetsAt = this.crcsAt + this.count * 4;
+      this.largeAt = this.offsetsAt + this.count * 4;
+    } else {
+      [this.oidsAt, this.oidStride, this.offsetStride] = [tablesAt + 4, 24, 24];
+      this.crcsAt = null;
+      this.offsetsAt = tablesAt;
+      this.largeAt = tablesAt + this.count * 24;
+    }
+    // The tables and the two trailing checksums at least (large offsets may follow in version 2).
     if (idxSize < this.largeAt + 40) {
       closeSync(fd);
       throw objectError(`pack index ${this.idxPath} is truncated`);
@@ -365,7 +389,7 @@ class Pack {
    */
   storedEntries(): StoredEntry[] {
     const idx = this.index();
-    const crcsAt = this.oidsAt + this.count * 20;
+    const crcsAt = this.crcsAt;
     const at: { index: number; offset: number }[] = [];
     for (let i = 0; i < this.count; i++) at.push({ index: i, offset: this.offsetAt(i) });
     at.sort((a, b) => a.offset - b.offset);
@@ -374,8 +398,8 @@ class Pack {
       const bytes = this.readOwn(offset, end - offset);
       const typeNum = (bytes[0] >> 4) & 7;
       return {
-        oid: idx.toString('hex', this.oidsAt + index * 20, this.oidsAt + (index + 1) * 20),
-        crc: idx.readUInt32BE(crcsAt + index * 4),
+        oid: idx.toString('hex', this.oidsAt + index * this.oidStride, this.oidsAt + index * this.oidStride + 20),
+        crc: crcsAt === null ? null : idx.readUInt32BE(crcsAt + index * 4),
         bytes: typeNum === OFS_DELTA || typeNum === REF_DELTA || bytes.length !== end - offset ? null : bytes,
       };
     });
@@ -385,12 +409,13 @@ class Pack {
     const whole = this.whole;
     let off: number;
     if (whole) {
-      const at = this.offsetsAt + index * 4;
+      const at = this.offsetsAt + index * this.offsetStride;
       off = ((whole[at] << 24) | (whole[at + 1] << 16) | (whole[at + 2] << 8) | whole[at + 3]) >>> 0;
     } else {
-      off = this.idxBytes(this.offsetsAt + index * 4, 4).readUInt32BE(0);
+      off = this.idxBytes(this.offsetsAt + index * this.offsetStride, 4).readUInt32BE(0);
     }
-    return off & 0x80000000 ? Number(this.idxBytes(this.largeAt + (off & 0x7fffffff) * 8, 8).readBigUInt64BE(0)) : off;
+    // Version 1 has no large offsets: its high bit is part of the offset.
+    return off & 0x80000000 && this.crcsAt !== null ? Number(this.idxBytes(this.largeAt + (off & 0x7fffffff) * 8, 8).readBigUInt64BE(0)) : off;
   }
 
   /**
@@ -407,7 +432,7 @@ class Pack {
     const idx = this.index();
     let p = 0;
     for (let i = 0; i < this.count; i++) {
-      const at = this.oidsAt + i * 20;
+      const at = this.oidsAt + i * this.oidStride;
       const prefix = (idx[at] << 8) | idx[at + 1];
       while (p <= prefix) table[p++] = i;
     }
@@ -439,7 +464,7 @@ class Pack {
     const head = (oid[1] << 16) | (oid[2] << 8) | oid[3];
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const at = this.oidsAt + mid * 20;
+      const at = this.oidsAt + mid * this.oidStride;
       const first = (idx[at + 1] << 16) | (idx[at + 2] << 8) | idx[at + 3];
       const c = first !== head ? (head < first ? -1 : 1) : compareTail(oid, idx, at);
       if (c === 0) return this.offsetAt(mid);
@@ -455,7 +480,7 @@ class Pack {
     let hi = this.fanout[oid[0]];
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const c = oid.compare(this.idxBytes(this.oidsAt + mid * 20, 20));
+      const c = oid.compare(this.idxBytes(this.oidsAt + mid * this.oidStride, 20));
       if (c === 0) return this.offsetAt(mid);
       if (c < 0) hi = mid;
       else lo = mid + 1;
@@ -653,7 +678,7 @@ export class ObjectStore {
   private readonly packByPath = new Map<string, Pack>();
   private readonly baseCache = new Map<string, GitObject>();
   private baseCacheBytes = 0;
-  private formatChecked = false;
+  private format: RepoFormat | null = null;
   /** Where the last object was found: objects of one commit tend to live together. */
   private packedFirst = false;
 
@@ -662,21 +687,18 @@ export class ObjectStore {
     this.fsync = opts.fsync ?? true;
   }
 
-  private checkFormat(): void {
-    if (this.formatChecked) return;
-    let config = '';
-    try {
-      config = readFileSync(join(this.gitDir, 'config'), 'utf8');
-    } catch {
-      /* no config: git's defaults */
-    }
-    if (/^\s*objectformat\s*=\s*sha256\s*$/im.test(config)) {
-      throw new GritError('git_error', 'grit does not support SHA-256 repositories yet', {
-        details: { git_dir: this.gitDir },
-        suggestion: 'use grit in a repository created with the default (SHA-1) object format',
-      });
-    }
-    this.formatChecked = true;
+  /**
+   * The repository's format, refused when grit cannot read or write it (repo-format.ts), read
+   * once: discovery checks it before every command, this before the first object a long-lived
+   * store (a daemon worker's) reads or writes.
+   */
+  checkFormat(): RepoFormat {
+    return (this.format ??= checkRepoFormat(this.gitDir));
+  }
+
+  /** `extensions.preciousObjects`: no object may be deleted, so packs grit would merge or drop stay. */
+  get preciousObjects(): boolean {
+    return configBool(this.checkFormat().extensions.get('preciousobjects'));
   }
 
   // --- writing ---
@@ -698,7 +720,8 @@ export class ObjectStore {
       }
       return oid;
     }
-    mkdirSync(dir, { recursive: true });
+    const perm = sharedPermOf(this.gitDir);
+    mkdirShared(dir, perm);
     const tmp = join(dir, `tmp_obj_grit_${process.pid}_${randomBytes(6).toString('hex')}`);
     const fd = openSync(tmp, 'wx', 0o444);
     try {
@@ -708,6 +731,7 @@ export class ObjectStore {
       } finally {
         closeSync(fd);
       }
+      adjustSharedPerm(tmp, perm);
       renameSync(tmp, path);
     } catch (err) {
       rmSync(tmp, { force: true });

@@ -46,6 +46,7 @@ export function geometricRollup<T extends { count: number }>(packs: readonly T[]
 
 /** Merges small packs when there are too many; returns how many packs were merged (0 mostly). */
 export function consolidatePacks(objects: ObjectStore): number {
+  if (objects.preciousObjects) return 0; // merging deletes the merged packs
   const packDir = join(objects.gitDir, 'objects', 'pack');
   // One directory listing decides the usual case; pack indexes are read only when it may pay.
   if (readdirSync(packDir).filter((n) => n.endsWith('.idx')).length <= MAX_SMALL_PACKS) return 0;

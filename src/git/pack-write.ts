@@ -6,11 +6,12 @@
  */
 import { createHash } from 'node:crypto';
 import { randomBytes } from '../core/random.js';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
 import { hashObject, writeFully, type ObjectType } from './objects.js';
+import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
 
 const TYPE_NUM: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 
@@ -107,7 +108,8 @@ export class PackBuilder {
     createHash('sha1').update(idx.subarray(0, offs + n * 4 + 20)).digest().copy(idx, offs + n * 4 + 20);
 
     const dir = join(gitDir, 'objects', 'pack');
-    mkdirSync(dir, { recursive: true });
+    const perm = sharedPermOf(gitDir);
+    mkdirShared(dir, perm);
     const name = `pack-${packChecksum.toString('hex')}`;
     const tag = `${process.pid}_${randomBytes(6).toString('hex')}`;
     const tmpPack = join(dir, `tmp_pack_grit_${tag}`);
@@ -115,6 +117,8 @@ export class PackBuilder {
     try {
       writeFile(tmpPack, parts, opts.fsync ?? true);
       writeFile(tmpIdx, [idx], opts.fsync ?? true);
+      adjustSharedPerm(tmpPack, perm);
+      adjustSharedPerm(tmpIdx, perm);
       renameSync(tmpPack, join(dir, `${name}.pack`));
       renameSync(tmpIdx, join(dir, `${name}.idx`));
     } finally {

@@ -9,7 +9,6 @@ import {
   fstatSync,
   fsyncSync,
   linkSync,
-  mkdirSync,
   openSync,
   readFileSync,
   readdirSync,
@@ -24,6 +23,7 @@ import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { spawnGit } from './git-process.js';
 import { isOid, writeFully } from './objects.js';
+import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
 
 /** A lock this old was left by a dead process: holding one takes microseconds to milliseconds. */
 export const STALE_LOCK_MS = 5_000;
@@ -267,7 +267,8 @@ export async function casRef(
   if (expectedOld !== null) checkOid(expectedOld);
   const refPath = join(gitDir, ref);
   const lockPath = `${refPath}.lock`;
-  mkdirSync(dirname(refPath), { recursive: true });
+  const perm = sharedPermOf(gitDir);
+  mkdirShared(dirname(refPath), perm);
   const deadline = Date.now() + (opts.timeoutMs ?? LOCK_WAIT_MS);
   let fd: number | null;
   for (let wait = 1; (fd = tryLock(lockPath)) === null; wait = Math.min(wait * 2, 50)) {
@@ -290,6 +291,7 @@ export async function casRef(
     if ((await readRef(gitDir, ref)) !== expectedOld) return false;
     writeFully(fd, Buffer.from(`${newOid}\n`));
     fsyncSync(fd);
+    adjustSharedPerm(lockPath, perm);
     closeSync(fd);
     fd = null;
     // Only a lock held past STALE_LOCK_MS (a stopped process) can have been taken from us.

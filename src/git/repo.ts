@@ -2,6 +2,8 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { checkRepoFormat } from './repo-format.js';
+import { checkOwnership } from './safe-directory.js';
 
 export interface RepoPaths {
   /** The working tree root of the current worktree. */
@@ -47,13 +49,18 @@ function isBareRepo(dir: string): boolean {
 
 /**
  * The repository around `cwd`. grit finds it from the working directory, as the daemon does from a
- * request's: a GIT_DIR or GIT_WORK_TREE in the environment that names another repository is
- * refused rather than quietly ignored (docs/decisions.md, "GIT_DIR"). Git's hooks set GIT_DIR to
- * the repository they run in, which agrees.
+ * request's: a GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR in the environment that names another
+ * repository is refused rather than quietly ignored (docs/decisions.md, "GIT_DIR"). Git's hooks
+ * set GIT_DIR to the repository they run in, which agrees. A repository another user owns
+ * (safe-directory.ts) or whose format grit cannot handle (repo-format.ts) is refused here, before
+ * anything reads or writes it.
  */
 export function findRepo(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): RepoPaths {
-  const found = discoverRepo(cwd, env);
+  const { found, gitFile } = discoverRepo(cwd, env);
+  // Before grit reads the repository's config or runs git there: git's own order.
+  checkOwnership(found.root, [...new Set([gitFile ?? found.gitDir, found.root, found.gitDir, found.commonDir])], env);
   checkGitEnv(found, cwd, env);
+  checkRepoFormat(found.commonDir);
   return found;
 }
 
@@ -62,6 +69,7 @@ function checkGitEnv(found: RepoPaths, cwd: string, env: NodeJS.ProcessEnv): voi
   // A linked worktree's own git dir, or its repository's common one.
   if (env.GIT_DIR) named.push(['GIT_DIR', env.GIT_DIR, [found.gitDir, found.commonDir]]);
   if (env.GIT_WORK_TREE) named.push(['GIT_WORK_TREE', env.GIT_WORK_TREE, [found.root]]);
+  if (env.GIT_COMMON_DIR) named.push(['GIT_COMMON_DIR', env.GIT_COMMON_DIR, [found.commonDir]]);
   for (const [name, value, accepted] of named) {
     if (accepted.some((path) => samePath(resolve(cwd, value), path))) continue;
     throw new GritError('git_error', `${name} names ${value}, but grit works on the repository of the working directory (${found.root})`, {
@@ -80,7 +88,8 @@ function samePath(a: string, b: string): boolean {
   }
 }
 
-function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): RepoPaths {
+/** The repository around `cwd`, and the `.git` file that points to its git dir (a linked worktree's, a submodule's) if any. */
+function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): { found: RepoPaths; gitFile: string | null } {
   let dir = resolve(cwd);
   for (;;) {
     if (isBareRepo(dir)) {
@@ -93,7 +102,8 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): RepoPaths {
     const dotGit = join(dir, '.git');
     if (existsSync(dotGit)) {
       let gitDir = dotGit;
-      if (statSync(dotGit).isFile()) {
+      const gitFile = statSync(dotGit).isFile() ? dotGit : null;
+      if (gitFile) {
         const target = readGitFile(dotGit);
         if (!target) break;
         gitDir = isAbsolute(target) ? target : resolve(dir, target);
@@ -101,7 +111,7 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): RepoPaths {
       let commonDir = gitDir;
       const commonFile = join(gitDir, 'commondir');
       if (existsSync(commonFile)) commonDir = resolve(gitDir, readFileSync(commonFile, 'utf8').trim());
-      return { root: dir, gitDir, commonDir, gritDir: join(commonDir, 'grit') };
+      return { found: { root: dir, gitDir, commonDir, gritDir: join(commonDir, 'grit') }, gitFile };
     }
     const parent = dirname(dir);
     if (parent === dir) break;

@@ -9,22 +9,10 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { envSeconds } from '../core/env-seconds.js';
-import { spawnGit, type GitCall, type GitRun } from './git-process.js';
+import { gitEnv, spawnGit, type GitCall, type GitRun } from './git-process.js';
 import { viaSpawnHelper } from './spawn-helper.js';
 
 export type { GitRun } from './git-process.js';
-
-/**
- * Environment for spawned git: `base` (the command's: options.env, the caller's in a daemon), but
- * never prompting, and never with a caller's GIT_DIR & co. to redirect it.
- */
-export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_COMMON_DIR']) {
-    delete env[k];
-  }
-  return env;
-}
 
 /**
  * Where git runs for a repository: its top level (the git dir's parent when the git dir is

@@ -308,6 +308,7 @@ export class Wal {
     const chunkHash = toHex(chunk.hash);
     // All of a commit's objects go into one pack: two files to write and fsync instead of eight.
     // The chunk and its dated subtree do not depend on the parent: built once.
+    this.objects.checkFormat();
     const fixed = new PackBuilder();
     const eventsTree = writeEventsTree(fixed.sink(), chunk.bytes, chunkHash, events[0].ts_unix_ms);
 
@@ -324,7 +325,7 @@ export class Wal {
       }
       // Lost the race: nothing can use this pack (docs/wal.md, "A lost compare-and-swap"), and
       // under contention most attempts lose; the next one writes a pack of its own.
-      deletePack(this.gitDir, name);
+      if (!this.objects.preciousObjects) deletePack(this.gitDir, name);
       if (strict) {
         const current = await this.head();
         throw new GritError('conflict', 'the WAL head moved since it was read', {

@@ -86,6 +86,7 @@ export async function main(argv: string[]): Promise<number> {
   // Nor may the GIT_DIR of the shell that started it (a git hook's) speak for other requests' repositories.
   delete process.env.GIT_DIR;
   delete process.env.GIT_WORK_TREE;
+  delete process.env.GIT_COMMON_DIR;
   // It outlives the shell that started it, whose directory may go (a temporary checkout): a
   // worker thread started after that would fail on process.cwd(). Nothing here depends on it:
   // each request's paths are absolute or taken relative to the request's own cwd.

@@ -14,6 +14,7 @@
  */
 import { realpathSync, statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
+import { commandEnv } from '../core/forwarded-env.js';
 import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../commands/actors.js';
 import { signingKeyPath } from '../core/signing.js';
 import { storeFile } from '../core/store-file.js';
@@ -72,7 +73,7 @@ export class RouteCache {
   /** Routes whose files were checked in this turn of the event loop. */
   private readonly checkedThisTurn = new Set<string>();
 
-  resolve(request: Pick<RepoRequest, 'repo_root' | 'actor_id' | 'data_dir'>): Pick<Route, 'repo' | 'repository' | 'actor' | 'stamp' | 'store'> {
+  resolve(request: Pick<RepoRequest, 'repo_root' | 'actor_id' | 'data_dir'> & Partial<Pick<RepoRequest, 'env'>>): Pick<Route, 'repo' | 'repository' | 'actor' | 'stamp' | 'store'> {
     const key = `${request.repo_root}\0${request.actor_id ?? ''}\0${request.data_dir ?? ''}`;
     const cached = this.routes.get(key);
     if (cached && this.checkedThisTurn.has(key)) return cached;
@@ -81,7 +82,8 @@ export class RouteCache {
       this.checked(key);
       return cached;
     }
-    const repo = findRepo(request.repo_root);
+    // The caller's git config settings decide `safe.directory` (safe-directory.ts), as they would for `--no-daemon`.
+    const repo = findRepo(request.repo_root, commandEnv(request.env));
     // Stamped before reading: a change made while we read shows up as a stale stamp next time.
     const watched = [repoConfigPath(repo), actorsDir(repo)];
     const before = stampOf(watched);

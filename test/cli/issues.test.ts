@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 import { resolvePrefix } from '../../src/core/ids.js';
@@ -274,7 +274,7 @@ test('a command run from a directory deleted under the shell: io_error, exit 5, 
   }
 });
 
-test("GIT_DIR or GIT_WORK_TREE naming another repository is refused; a git hook's, naming this one, is fine", () => {
+test("GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR naming another repository is refused; a git hook's, naming this one, is fine", () => {
   const here = tempRepo();
   const other = tempRepo();
   gritOk(here, ['init', '--no-agents-md']);
@@ -285,16 +285,117 @@ test("GIT_DIR or GIT_WORK_TREE naming another repository is refused; a git hook'
   for (const [cwd, gitDir] of [[here, '.git'], [join(here, 'sub'), join(here, '.git')]]) {
     assert.equal(gritOk(cwd, ['issue', 'list'], { env: { GIT_DIR: gitDir } }).issues[0].title, title);
   }
-  for (const env of [{ GIT_DIR: join(other, '.git') }, { GIT_WORK_TREE: other }]) {
+  // Naming this repository's own common git dir, as git would read it.
+  assert.equal(gritOk(here, ['issue', 'list'], { env: { GIT_COMMON_DIR: join(here, '.git') } }).issues[0].title, title);
+  for (const env of [{ GIT_DIR: join(other, '.git') }, { GIT_WORK_TREE: other }, { GIT_COMMON_DIR: join(other, '.git') }]) {
     const refused = grit(here, ['issue', 'list', '--json'], { env });
     assert.equal(refused.code, 5, refused.stdout);
     // As "not a git repository": the environment names the wrong repository, not the command line.
     assert.equal(refused.json.error.code, 'git_error');
-    assert.match(refused.json.error.message, /^GIT_(DIR|WORK_TREE) names .*, but grit works on the repository of the working directory/);
+    assert.match(refused.json.error.message, /^GIT_(DIR|WORK_TREE|COMMON_DIR) names .*, but grit works on the repository of the working directory/);
   }
   const outside = grit(tempDir(), ['issue', 'list', '--json'], { env: { GIT_DIR: join(here, '.git') } });
   assert.equal(outside.code, 5);
   assert.match(outside.json.error.message, /not a git repository: .*not from GIT_DIR/);
+});
+
+/** Every file under `dir`, to tell that a refused command wrote nothing. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
+}
+
+/** Sets the repository format by writing the config (git itself refuses `git config` in most of the formats tested). */
+function setFormat(repo: string, version: number, extensions: string): void {
+  const path = join(repo, '.git/config');
+  const config = readFileSync(path, 'utf8').replace(/repositoryformatversion = 0/, `repositoryformatversion = ${version}`);
+  writeFileSync(path, extensions ? `${config}[extensions]\n\t${extensions}\n` : config);
+}
+
+/** Locally and through a daemon (of its own run directory): a refusal comes from discovery either way. */
+const bothWays = (): NodeJS.ProcessEnv[] => [{}, { GRIT_NO_DAEMON: '', GRIT_RUN_DIR: join(tempDir(), 'run') }];
+
+test('a repository grit cannot write (SHA-256, reftable, an unknown extension, format version 2) is refused before anything is written', () => {
+  const repos: [string, RegExp][] = [];
+  const sha256 = tempDir();
+  if (spawnSync('git', ['init', '-q', '--object-format=sha256'], { cwd: sha256 }).status === 0) {
+    git(sha256, '-c', 'user.name=t', '-c', 'user.email=t@x', 'commit', '-q', '--allow-empty', '-m', 'x');
+    repos.push([sha256, /does not support the sha256 object format/]);
+  }
+  const withFormat = (version: number, extensions: string, expected: RegExp) => {
+    const repo = tempRepo();
+    git(repo, 'commit', '-q', '--allow-empty', '-m', 'x');
+    setFormat(repo, version, extensions);
+    repos.push([repo, expected]);
+  };
+  withFormat(1, 'refStorage = reftable', /does not support the reftable ref storage/);
+  withFormat(1, 'objectFormat = sha256', /does not support the sha256 object format/);
+  withFormat(1, 'compatObjectFormat = sha256', /unknown repository extension extensions.compatobjectformat/);
+  withFormat(2, '', /repository format version 2/);
+  withFormat(0, 'objectFormat = sha1', /version 0 with extensions.objectformat, which needs version 1/);
+  for (const [repo, expected] of repos) {
+    const before = filesUnder(join(repo, '.git'));
+    for (const env of bothWays()) {
+      for (const args of [['init', '--no-agents-md'], ['issue', 'create', '--title', 'x'], ['issue', 'list']]) {
+        const refused = grit(repo, [...args, '--json'], { env });
+        assert.equal(refused.code, 5, `${repo} ${args.join(' ')}: ${refused.stdout}${refused.stderr}`);
+        assert.equal(refused.json.error.code, 'git_error');
+        assert.match(refused.json.error.message, expected);
+        assert.match(refused.json.error.details.suggestion, /^use grit in a repository/);
+      }
+    }
+    assert.deepEqual(filesUnder(join(repo, '.git')), before, `nothing written in ${repo}`);
+    assert.ok(!existsSync(join(repo, 'AGENTS.md')));
+    const doctor = gritDoctor(repo).checks.find((c: { id: string }) => c.id === 'git_repo');
+    assert.match(doctor.message, expected);
+    assert.match(doctor.plan, /^use grit in a repository/);
+  }
+});
+
+test('extensions that ask nothing grit cannot give work: noop, worktreeConfig, partialClone, preciousObjects, refStorage=files; unknown ones in a version 0 repository are ignored, as git does', () => {
+  for (const [version, extensions] of [
+    [1, 'noop = x\n\tworktreeConfig = true\n\tpartialClone = origin\n\tpreciousObjects = true\n\tobjectFormat = sha1\n\trefStorage = files'],
+    [0, 'somethingNew = 1'],
+  ] as const) {
+    const repo = tempRepo();
+    setFormat(repo, version, extensions);
+    gritOk(repo, ['init', '--no-agents-md']);
+    const { issue_id } = gritOk(repo, ['issue', 'create', '--title', 'works']);
+    assert.equal(gritOk(repo, ['issue', 'show', issue_id]).issue.title, 'works');
+  }
+});
+
+const asRoot = { skip: process.geteuid?.() !== 0 ? 'needs root, to make a repository another user owns' : false };
+
+test("another user's repository is refused (git's safe.directory rule) before anything runs or is written, unless the global config or SUDO_UID allows it", asRoot, () => {
+  const repo = realpathSync(tempRepo());
+  git(repo, 'commit', '-q', '--allow-empty', '-m', 'x');
+  // The owner's config would run as the caller if grit went on (grit spawns git with --git-dir).
+  git(repo, 'config', 'core.sshCommand', 'touch pwned; ssh');
+  git(repo, 'config', 'safe.directory', '*'); // a repository cannot vouch for itself
+  execFileSync('chown', ['-R', '65534', repo]);
+  const global = join(tempDir(), 'gitconfig');
+  writeFileSync(global, '');
+  const before = filesUnder(join(repo, '.git'));
+  for (const env of bothWays()) {
+    for (const args of [['init', '--no-agents-md'], ['issue', 'list']]) {
+      const refused = grit(repo, [...args, '--json'], { env: { ...env, GIT_CONFIG_GLOBAL: global } });
+      assert.equal(refused.code, 5, refused.stdout + refused.stderr);
+      assert.equal(refused.json.error.code, 'git_error');
+      assert.match(refused.json.error.message, new RegExp(`^detected dubious ownership in repository at ${repo}: .* is owned by uid 65534, grit runs as uid 0$`));
+      assert.equal(refused.json.error.details.suggestion, `if you trust the repository, run \`git config --global --add safe.directory ${repo}\``);
+    }
+  }
+  assert.deepEqual(filesUnder(join(repo, '.git')), before);
+  // A value that names another directory, or an empty one after the right one, does not allow it.
+  writeFileSync(global, `[safe]\n\tdirectory = ${repo}\n\tdirectory = /elsewhere\n\tdirectory =\n`);
+  assert.equal(grit(repo, ['issue', 'list', '--json'], { env: { GIT_CONFIG_GLOBAL: global } }).code, 5);
+  writeFileSync(global, `[safe]\n\tdirectory = ${repo}\n`);
+  gritOk(repo, ['init', '--no-agents-md'], { env: { GIT_CONFIG_GLOBAL: global } });
+  for (const env of bothWays()) assert.equal(gritOk(repo, ['issue', 'list'], { env: { ...env, GIT_CONFIG_GLOBAL: global } }).total, 0);
+  // root working in its own user's repository through sudo, as git (2.37 on) allows.
+  assert.equal(gritOk(repo, ['issue', 'list'], { env: { GIT_CONFIG_GLOBAL: '/dev/null', SUDO_UID: '65534' } }).total, 0);
+  assert.equal(grit(repo, ['issue', 'list', '--json'], { env: { GIT_CONFIG_GLOBAL: '/dev/null', SUDO_UID: '65533' } }).code, 5);
+  assert.ok(!existsSync(join(repo, 'pwned')));
 });
 
 test('command-line mistakes: one JSON object under --json, a one-line message that names the problem, a plan', () => {

@@ -412,3 +412,20 @@ test('two worktrees through one worker: path: locks are taken relative to the ca
   }
   assert.equal(workersOf(main).length, 1, 'one worker served both worktrees');
 });
+
+test("a client of the daemon is refused another user's repository at routing, as the CLI is (git's safe.directory rule)", { skip: process.geteuid?.() !== 0 ? 'needs root, to make a repository another user owns' : false }, async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  execFileSync('chown', ['-R', '65534', repo]);
+  const client = await daemon.client();
+  try {
+    await assert.rejects(client.request('IssueList', {}, { repoRoot: repo, env: { GIT_CONFIG_GLOBAL: '/dev/null' } }), (err: any) => {
+      assert.equal(err.code, 'git_error');
+      assert.match(err.message, /^detected dubious ownership in repository at /);
+      assert.equal(err.exitCode, 5);
+      return true;
+    });
+  } finally {
+    client.close();
+  }
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs, { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
@@ -70,6 +70,41 @@ test('each append is one pack; small packs are rolled up; git and readers see ev
   fsckClean(repo);
   const last = await wal.readSince(commits[119]);
   assert.equal(last.length, 40);
+});
+
+test('extensions.preciousObjects: no pack is merged away (merging deletes packs); git can still read every object', async () => {
+  const { dir: repo, gitDir } = tempRepo();
+  git(repo, ['config', 'core.repositoryformatversion', '1']);
+  git(repo, ['config', 'extensions.preciousObjects', 'true']);
+  const wal = new Wal(gitDir);
+  for (let i = 0; i < MAX_SMALL_PACKS + 8; i++) await wal.append([comment(`n${i}`, DAY + i)], ACTOR_HEX);
+  assert.equal(idxCount(gitDir), MAX_SMALL_PACKS + 8);
+  assert.equal(consolidatePacks(new ObjectStore(gitDir)), 0);
+  fsckClean(repo);
+  assert.equal((await wal.readSince(null)).length, MAX_SMALL_PACKS + 8);
+});
+
+test('core.sharedRepository: the refs, object directories and packs grit writes get git\'s shared modes (group-writable, setgid directories)', async () => {
+  const modeOf = (path: string) => statSync(path).mode & 0o7777;
+  const old = process.umask(0o022);
+  try {
+    for (const [shared, dirMode, refMode] of [['group', 0o2775, 0o664], ['0640', 0o2750, 0o640], [null, 0o755, 0o644]] as const) {
+      const { dir: repo, gitDir } = tempRepo(shared ? [`--shared=${shared}`] : []);
+      const wal = new Wal(gitDir);
+      await wal.append([comment('shared', DAY)], ACTOR_HEX);
+      const blob = new ObjectStore(gitDir).writeBlob(Buffer.from('loose'));
+      assert.equal(modeOf(join(gitDir, 'refs/grit')), dirMode, `${shared}: refs/grit`);
+      assert.equal(modeOf(join(gitDir, 'refs/grit/wal')), refMode, `${shared}: refs/grit/wal`);
+      assert.equal(modeOf(join(gitDir, 'objects', blob.slice(0, 2))), dirMode, `${shared}: a loose object's directory`);
+      const pack = readdirSync(join(gitDir, 'objects/pack')).find((n) => n.endsWith('.pack'))!;
+      assert.equal(modeOf(join(gitDir, 'objects/pack', pack)), shared === '0640' ? 0o440 : 0o444, `${shared}: a pack`);
+      // git itself, as another member of the group would, can move the ref grit made.
+      if (shared) assert.equal(modeOf(join(gitDir, 'refs/heads')) & 0o2070, dirMode & 0o2070, 'as git makes its own');
+      fsckClean(repo);
+    }
+  } finally {
+    process.umask(old);
+  }
 });
 
 test('a pack rolled up by another process before this one adopts it: no error, its objects are read from the merged pack', () => {
@@ -242,6 +277,42 @@ test('a pack index over 1 MiB is searched with small reads for its first 64 look
   assert.ok(readSoFar() - before < idxBytes / 8, `read ${readSoFar() - before} bytes for 51 look-ups in a ${idxBytes}-byte index`);
   assert.equal(store.readBlob(oids[7]).toString(), contents.get(oids[7]), 'read by small reads');
   // Past 64 look-ups the index is read whole; the answers stay the same.
+  for (const oid of oids) assert.equal(store.readBlob(oid).toString(), contents.get(oid), oid);
+  for (const oid of absent) assert.equal(store.has(oid), false, oid);
+  store.close();
+});
+
+/** Whether a pack index is version 1 (no header: it starts with the fan-out). */
+const isIdxV1 = (path: string) => readFileSync(path).readUInt32BE(0) !== 0xff744f63;
+
+test('pack index version 1, as git writes it on request: the WAL is read whole (deltas too), appends and roll-ups go on over it', async () => {
+  const { dir: repo, gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  for (let i = 0; i < 60; i++) await wal.append([comment(`n${i}`, DAY + i)], ACTOR_HEX);
+  git(repo, ['update-ref', 'refs/heads/keep', (await wal.head())!]); // what repack -a keeps
+  git(repo, ['-c', 'pack.indexVersion=1', 'repack', '-adfq']);
+  const packDir = join(gitDir, 'objects', 'pack');
+  const indexes = readdirSync(packDir).filter((n) => n.endsWith('.idx'));
+  assert.ok(indexes.length === 1 && isIdxV1(join(packDir, indexes[0])));
+  assert.equal((await new Wal(gitDir).readSince(null)).flatMap((c) => c.events).length, 60);
+  // Enough appends for roll-ups: a version 1 pack has no CRCs, so its entries are rewritten.
+  for (let i = 60; i < 60 + 3 * MAX_SMALL_PACKS; i++) await wal.append([comment(`n${i}`, DAY + i)], ACTOR_HEX);
+  assert.equal((await new Wal(gitDir).readSince(null)).flatMap((c) => c.events).length, 60 + 3 * MAX_SMALL_PACKS);
+  assert.ok(!existsSync(join(packDir, indexes[0])), 'the version 1 pack was rolled up with the small packs');
+  fsckClean(repo);
+});
+
+test('a large pack index version 1 (searched by small reads, then whole): every object is found, no other', () => {
+  const { dir: repo, gitDir } = tempRepo();
+  const { name, contents } = packOfBlobs(gitDir, 50_000);
+  const idx = join(gitDir, 'objects', 'pack', `${name}.idx`);
+  rmSync(idx);
+  git(repo, ['index-pack', '--index-version=1', join(gitDir, 'objects', 'pack', `${name}.pack`)]);
+  assert.ok(isIdxV1(idx) && statSync(idx).size > 1 << 20);
+  const store = new ObjectStore(gitDir);
+  const oids = [...contents.keys()];
+  const absent = Array.from({ length: 20 }, (_, i) => createHash('sha1').update(`absent ${i}`).digest('hex'));
+  for (const oid of oids.filter((_, i) => i % 1000 === 0)) assert.equal(store.readBlob(oid).toString(), contents.get(oid), oid);
   for (const oid of oids) assert.equal(store.readBlob(oid).toString(), contents.get(oid), oid);
   for (const oid of absent) assert.equal(store.has(oid), false, oid);
   store.close();
