@@ -32,13 +32,17 @@ function mask(s: string): string {
     .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<iso>')
     // How soon a lock expires, said a second or so apart.
     .replace(/\(in \d+(s|m)\)/g, '(in <n>)')
+    // How long ago an issue was opened: the two sides run a command apart, and a slow host turns
+    // "just now" into "1m ago", which also moves the padding of a table's columns.
+    .replace(/\b(just now|\d+(m|h|d|mo|y) ago)\b/g, '<when>')
     .replace(/refs\/grit\/snapshots\/\d+/g, 'refs/grit/snapshots/<ms>')
     .replace(/\/tmp\/grit-test-[^/\s"]+/g, '<tmp>')
     .replace(/"duration_ms":\d+/g, '"duration_ms":<n>')
     // The store file's size: LMDB grows it a page more when a reader (the daemon's) was open
     // during a write, so the two sides can differ by a page with the same contents.
     .replace(/"size_bytes":\d+/g, '"size_bytes":<n>')
-    .replace(/^size {10}\d+ KiB$/m, 'size          <n> KiB');
+    .replace(/^size {10}\d+ KiB$/m, 'size          <n> KiB')
+    .replace(/ {2,}/g, ' ');
 }
 
 /** `issue list` orders by issue id, which differs between the two sides: compare as sets. */
