@@ -289,10 +289,6 @@ export class RepoContext {
       const meta = this.store.getMeta();
       if (this.disownForeign(meta, false)) continue;
       if (meta.wal_head === head) return { head };
-      if (head === null) {
-        this.store.clear();
-        continue;
-      }
       if (isEmptyStore(meta) && !replayFailed) {
         // An empty store (a new clone or actor, a discarded cache) is built as a rebuild builds
         // it: the WAL read ahead on a second thread and gathered, not held (docs/performance.md).
@@ -310,7 +306,7 @@ export class RepoContext {
       let to = head;
       if (!found) {
         // The store's head is off the WAL's chain (commits is the whole WAL): sync rebased it, or
-        // plain git overwrote the WAL, and then what only the store still has goes back into it.
+        // plain git overwrote or deleted the WAL, and then what only the store still has goes back into it.
         // Not from a store that does not say which repository built it (an older grit's): it
         // may be another's (a shared data dir), whose events must never enter this WAL.
         if (meta.repo === null) {
@@ -322,6 +318,11 @@ export class RepoContext {
         if (restored === null) continue;
         to = restored.head;
         for (const e of restored.events) events.push(e);
+      }
+      if (to === null) {
+        // No WAL (refs/grit/wal deleted), and none of the store's events to put in one.
+        this.store.clear();
+        continue;
       }
       // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
       const admitted = this.admit(events);
