@@ -796,7 +796,9 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
       throw new Error(`${s.repo.commonDir} is not a complete git directory (no objects/ or HEAD)`);
     }
   } catch (err) {
-    out.push({ id: 'git_repo', status: 'error', message: (err as Error).message, plan: 'run grit inside a git repository (`git init` creates one)' });
+    // findRepo's own plan fits what it found (a bare repository: work in a clone).
+    const plan = (err instanceof GritError && err.suggestion) || 'run grit inside a git repository (`git init` creates one)';
+    out.push({ id: 'git_repo', status: 'error', message: (err as Error).message, plan });
     for (const id of CHECK_IDS.slice(1)) out.push({ id, status: 'warn', message: 'not checked: no git repository', plan: null });
     return out;
   }
