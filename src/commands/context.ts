@@ -17,7 +17,7 @@ import { plural } from '../core/plural.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
-import { repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
+import { movedHere, repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
 import { isEmptyStore, Store, type StoreMeta, type StoreOptions, type StoreSnapshot } from '../core/store.js';
 import { findRepo, type RepoDirs } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
@@ -191,11 +191,16 @@ export class RepoContext {
   /**
    * Clears a store that another repository's WAL built (store-owner.ts), for the caller to rebuild
    * from this one, with a warning; while that repository is still there and uses this data dir,
-   * throws the refusal instead, unless `takeOver` (`grit rebuild`). False for this repository's
-   * store, or one that records no repository.
+   * throws the refusal instead, unless `takeOver` (`grit rebuild`). A store of this repository
+   * from before it was moved here keeps its contents and records the new path. False for this
+   * repository's store, or one that records no repository: true when the store's meta changed.
    */
   private disownForeign(meta: StoreMeta, takeOver: boolean): boolean {
     if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, this.identity)) return false;
+    if (movedHere(meta.repo, this.identity)) {
+      this.store.recordMove(this.identity);
+      return true;
+    }
     const found = judgeForeignStore(meta.repo, this.identity, this.actor, this.repo);
     if ('refuse' in found && !takeOver) throw found.refuse;
     const why = 'rebuild' in found ? found.rebuild : `${found.refuse.message}; \`grit rebuild\` moved it to this repository, and it is rebuilt from this WAL`;

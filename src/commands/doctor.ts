@@ -24,7 +24,7 @@ import { GritError } from '../core/errors.js';
 import { loadKeyring, type Keyring } from '../core/integrity.js';
 import { readOwnSigningKey, signingKeyPath } from '../core/signing.js';
 import { isEmptyStore, Store, type StoreMeta } from '../core/store.js';
-import { repoIdentity, sameRepo } from '../core/repo-identity.js';
+import { movedHere, repoIdentity, sameRepo } from '../core/repo-identity.js';
 import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { readLocks } from '../git/locks.js';
@@ -644,7 +644,8 @@ function catchUpFix(s: State, actor: ActorRef, key: string, done: string): Fix {
  */
 function foreignStoreFinding(s: State, actor: ActorRef, meta: StoreMeta): Finding | null {
   const current = repoIdentity(s.repo!.commonDir, s.repo!.gritDir, { create: false });
-  if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, current)) return null;
+  // A store of this repository from before a move: the next command records the new path.
+  if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, current) || movedHere(meta.repo, current)) return null;
   s.foreignStore = true;
   const found = judgeForeignStore(meta.repo, current, actor, s.repo!);
   if ('refuse' in found) return { id: 'store_integrity', status: 'error', message: found.refuse.message, plan: found.refuse.suggestion! };

@@ -5,6 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, gritDoctor } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from './_helpers.js';
@@ -217,6 +219,23 @@ test('a deleted refs/grit/wal: `grit rebuild` as the first command, and a daemon
   } finally {
     await daemon.stop();
   }
+});
+
+test('starting over as docs/sync.md says (the refs and the repository id deleted): every store is rebuilt from nothing, the WAL stays gone', { timeout: 60_000 }, () => {
+  const { a } = deletedWal('update-ref');
+  const reader = gritOk(a, ['actor', 'init', '--label', 'reader']).actor.actor_id;
+  assert.equal(gritOk(a, ['issue', 'list']).total, 3); // sets the ref back
+  assert.equal(gritOk(a, ['issue', 'list', '--actor', reader]).total, 3);
+  gritOk(a, ['snapshot']);
+  execFileSync('sh', ['-c', "git for-each-ref --format='delete %(refname)' refs/grit/ | git update-ref --stdin"], { cwd: a });
+  rmSync(join(a, '.git', 'grit', 'repository-id'));
+  for (const actor of [[], ['--actor', reader]]) {
+    const r = grit(a, ['issue', 'list', '--json', ...actor]);
+    assert.equal(r.json.data.total, 0, r.stderr);
+    assert.match(r.stderr, /was built in an earlier repository at this path .*: the repository was made anew, or that file deleted; it is a cache, so it is rebuilt/);
+  }
+  assert.equal(git(a, 'for-each-ref', 'refs/grit/'), '');
+  assert.equal(integrityOf(a).check.status, 'ok');
 });
 
 test('a remote WAL holding a commit copied onto another parent: pulled counts each event once, doctor warns of the copy', { timeout: 60_000 }, () => {
