@@ -17,7 +17,7 @@ import { plural } from '../core/plural.js';
 import type { EventKind } from '../core/kinds.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
-import { repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
+import { movedHere, repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
 import { isEmptyStore, Store, type StoreMeta, type StoreOptions, type StoreSnapshot } from '../core/store.js';
 import { findRepo, type RepoDirs } from '../git/repo.js';
 import { Wal } from '../git/wal.js';
@@ -191,11 +191,16 @@ export class RepoContext {
   /**
    * Clears a store that another repository's WAL built (store-owner.ts), for the caller to rebuild
    * from this one, with a warning; while that repository is still there and uses this data dir,
-   * throws the refusal instead, unless `takeOver` (`grit rebuild`). False for this repository's
-   * store, or one that records no repository.
+   * throws the refusal instead, unless `takeOver` (`grit rebuild`). A store of this repository
+   * from before it was moved here keeps its contents and records the new path. False for this
+   * repository's store, or one that records no repository: true when the store's meta changed.
    */
   private disownForeign(meta: StoreMeta, takeOver: boolean): boolean {
     if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, this.identity)) return false;
+    if (movedHere(meta.repo, this.identity)) {
+      this.store.recordMove(this.identity);
+      return true;
+    }
     const found = judgeForeignStore(meta.repo, this.identity, this.actor, this.repo);
     if ('refuse' in found && !takeOver) throw found.refuse;
     const why = 'rebuild' in found ? found.rebuild : `${found.refuse.message}; \`grit rebuild\` moved it to this repository, and it is rebuilt from this WAL`;
@@ -289,10 +294,6 @@ export class RepoContext {
       const meta = this.store.getMeta();
       if (this.disownForeign(meta, false)) continue;
       if (meta.wal_head === head) return { head };
-      if (head === null) {
-        this.store.clear();
-        continue;
-      }
       if (isEmptyStore(meta) && !replayFailed) {
         // An empty store (a new clone or actor, a discarded cache) is built as a rebuild builds
         // it: the WAL read ahead on a second thread and gathered, not held (docs/performance.md).
@@ -310,7 +311,7 @@ export class RepoContext {
       let to = head;
       if (!found) {
         // The store's head is off the WAL's chain (commits is the whole WAL): sync rebased it, or
-        // plain git overwrote the WAL, and then what only the store still has goes back into it.
+        // plain git overwrote or deleted the WAL, and then what only the store still has goes back into it.
         // Not from a store that does not say which repository built it (an older grit's): it
         // may be another's (a shared data dir), whose events must never enter this WAL.
         if (meta.repo === null) {
@@ -322,6 +323,11 @@ export class RepoContext {
         if (restored === null) continue;
         to = restored.head;
         for (const e of restored.events) events.push(e);
+      }
+      if (to === null) {
+        // No WAL (refs/grit/wal deleted), and none of the store's events to put in one.
+        this.store.clear();
+        continue;
       }
       // signature_policy (docs/signing.md): reject drops bad events here; warn keeps and reports them.
       const admitted = this.admit(events);

@@ -24,7 +24,7 @@ import { GritError } from '../core/errors.js';
 import { loadKeyring, type Keyring } from '../core/integrity.js';
 import { readOwnSigningKey, signingKeyPath } from '../core/signing.js';
 import { isEmptyStore, Store, type StoreMeta } from '../core/store.js';
-import { repoIdentity, sameRepo } from '../core/repo-identity.js';
+import { movedHere, repoIdentity, sameRepo } from '../core/repo-identity.js';
 import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { readLocks } from '../git/locks.js';
@@ -524,19 +524,20 @@ async function checkStoreIntegrity(s: State, started: Promise<ProbeResult> | Fin
   let relation = 'up to date with the WAL';
   if (meta.wal_head !== s.walHead) {
     if (meta.wal_head === null) relation = 'empty; the next command catches up';
-    else if (s.walHead === null || s.walHead === undefined || !walOk) {
+    else if (s.walHead === undefined || !walOk) {
       // The store may be the last readable copy of the events: never touched while the WAL is broken.
       const described = await describeWal(s.wal!, meta.wal_head);
       return {
         id: 'store_integrity',
         status: 'warn',
-        message: `the store holds the events up to WAL commit ${meta.wal_head}, but refs/grit/wal is ${s.walHead ? 'unreadable' : 'missing'}; doctor leaves the store alone`,
+        message: `the store holds the events up to WAL commit ${meta.wal_head}, but refs/grit/wal is unreadable; doctor leaves the store alone`,
         plan: described
           ? `see wal_ref; that commit is a valid WAL (${described}): \`git update-ref refs/grit/wal ${meta.wal_head}\` brings back exactly what this store holds`
           : 'see wal_ref; the store is rebuilt once the WAL is back',
       };
     } else {
-      // The WAL pass walked the head's whole chain: no second walk to ask.
+      // The WAL pass walked the head's whole chain: no second walk to ask. No WAL (refs/grit/wal
+      // deleted) holds no commit.
       const onChain = s.survey!.commits.has(meta.wal_head);
       if (!onChain) return offChain(s, actor, meta, check.events_checked, probe.issue_count ?? 0);
       relation = 'behind the WAL; the next command catches up';
@@ -568,21 +569,32 @@ function cannotCatchUp(s: State, actor: ActorRef, storeHead: string | null): { m
 
 /**
  * The store was built from a WAL commit that refs/grit/wal no longer holds: sync rebased it (every
- * event is still in the WAL), or plain git overwrote the WAL (lost-events.ts). Rebuilding would
- * drop what only the store still has; catching it up (what the next command does anyway) appends
- * that to the WAL again first.
+ * event is still in the WAL), or plain git overwrote or deleted the WAL (lost-events.ts).
+ * Rebuilding would drop what only the store still has; catching it up (what the next command does
+ * anyway) sets a deleted ref back or appends that to the WAL again first.
  */
 async function offChain(s: State, actor: ActorRef, meta: StoreMeta, events: number, issues: number): Promise<Finding> {
   const storeHead = meta.wal_head!;
   const checked = `${plural(events, 'event')} and ${plural(issues, 'issue')} checked, all valid`;
+  const gone = s.walHead === null ? `refs/grit/wal was deleted (\`git update-ref -d\`, or \`git fetch --prune\` with a refs/grit/* refspec)` : null;
   if (meta.repo === null) {
     // As RepoContext.refresh: which repository built it is unknown, so nothing of it enters this WAL.
     return {
       id: 'store_integrity',
       status: 'warn',
-      message: `${checked}; built from WAL commit ${storeHead}, which refs/grit/wal does not hold, by a grit that recorded no repository: the next command rebuilds it from this WAL`,
+      message: `${checked}; built from WAL commit ${storeHead}, which ${gone ? 'is in no WAL (refs/grit/wal was deleted)' : 'refs/grit/wal does not hold'}, by a grit that recorded no repository: the next command rebuilds it from this WAL`,
       plan: 'rebuild the store from the WAL (the next command does it too)',
       fixes: [rebuildFix(s, false)],
+    };
+  }
+  const described = gone && (await describeWal(s.wal!, storeHead));
+  if (described) {
+    return {
+      id: 'store_integrity',
+      status: 'warn',
+      message: `${checked}; ${gone} while this store was built from WAL commit ${storeHead}, which git still has (${described})`,
+      plan: `point refs/grit/wal at that commit again (the next grit command does it too; so does \`git update-ref refs/grit/wal ${storeHead}\`)`,
+      fixes: [catchUpFix(s, actor, 'restore-wal-ref', `pointed refs/grit/wal at ${storeHead} again`)],
     };
   }
   let store: Store | null = null;
@@ -593,31 +605,35 @@ async function offChain(s: State, actor: ActorRef, meta: StoreMeta, events: numb
     await (store as Store | null)?.close();
   }
   if (lost.count === 0) {
-    return ok('store_integrity', `${checked}; built from WAL commit ${storeHead}, since rewritten (every event of it is in the WAL); the next command catches up`);
+    return ok('store_integrity', `${checked}; built from WAL commit ${storeHead}, since ${gone ? 'deleted (it held no event)' : 'rewritten (every event of it is in the WAL)'}; the next command catches up`);
   }
   const ids = lost.sources.flatMap((x) => x.events).map((e) => toHex(e.event_id));
   const n = plural(lost.count, 'event');
+  const why = gone
+    ? `${gone} while this store was built from WAL commit ${storeHead}, and git no longer has all of that WAL (\`git gc\` pruned it)`
+    : `built from WAL commit ${storeHead}, which refs/grit/wal no longer holds (plain git overwrote it, e.g. \`git fetch <remote> +refs/grit/*:refs/grit/*\`)`;
   return {
     id: 'store_integrity',
     status: 'warn',
-    message:
-      `${checked}; built from WAL commit ${storeHead}, which refs/grit/wal no longer holds (plain git overwrote it, e.g. ` +
-      `\`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${n} (in ${lost.from}) ${lost.count === 1 ? 'is' : 'are'} not in the WAL: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
-    plan: `append the ${n} to the WAL again and catch the store up (the next grit command does it too), then \`grit sync\` to publish them; never \`grit rebuild\` before that (it would drop them)`,
-    fixes: [
-      {
-        key: 'restore-lost-events',
-        run: async () => {
-          const ctx = new RepoContext(s.repo!, actor);
-          try {
-            await ctx.refresh();
-          } finally {
-            await ctx.close();
-          }
-          return `appended ${n} that only the store still had to the WAL again (\`grit sync\` publishes them)`;
-        },
-      },
-    ],
+    message: `${checked}; ${why}: ${n} (in ${lost.from}) ${lost.count === 1 ? 'is' : 'are'} not in the WAL: ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}`,
+    plan: `append the ${n} to the WAL again and catch the store up (the next grit command does it too, \`grit rebuild\` included), then \`grit sync\` to publish them`,
+    fixes: [catchUpFix(s, actor, 'restore-lost-events', `appended ${n} that only the store still had to the WAL again (\`grit sync\` publishes them)`)],
+  };
+}
+
+/** A fix that catches the actor's store up, which repairs the WAL first (lost-events.ts). */
+function catchUpFix(s: State, actor: ActorRef, key: string, done: string): Fix {
+  return {
+    key,
+    run: async () => {
+      const ctx = new RepoContext(s.repo!, actor);
+      try {
+        await ctx.refresh();
+      } finally {
+        await ctx.close();
+      }
+      return done;
+    },
   };
 }
 
@@ -628,7 +644,8 @@ async function offChain(s: State, actor: ActorRef, meta: StoreMeta, events: numb
  */
 function foreignStoreFinding(s: State, actor: ActorRef, meta: StoreMeta): Finding | null {
   const current = repoIdentity(s.repo!.commonDir, s.repo!.gritDir, { create: false });
-  if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, current)) return null;
+  // A store of this repository from before a move: the next command records the new path.
+  if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, current) || movedHere(meta.repo, current)) return null;
   s.foreignStore = true;
   const found = judgeForeignStore(meta.repo, current, actor, s.repo!);
   if ('refuse' in found) return { id: 'store_integrity', status: 'error', message: found.refuse.message, plan: found.refuse.suggestion! };
@@ -780,7 +797,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
       throw new Error(`${s.repo.commonDir} is not a complete git directory (no objects/ or HEAD)`);
     }
   } catch (err) {
-    // A repository grit refuses (another user's, a SHA-256 one) says itself what to do.
+    // A repository grit refuses (another user's, a SHA-256 one, a bare one: work in a clone) says itself what to do.
     const plan = (err instanceof GritError && err.suggestion) || 'run grit inside a git repository (`git init` creates one)';
     out.push({ id: 'git_repo', status: 'error', message: (err as Error).message, plan });
     for (const id of CHECK_IDS.slice(1)) out.push({ id, status: 'warn', message: 'not checked: no usable git repository', plan: null });

@@ -1,11 +1,13 @@
 /**
  * A store that outlived its WAL (docs/sync.md, "Plain git and refs/grit/*"): plain git overwrote
  * `refs/grit/wal` (`git fetch <remote> +refs/grit/*:refs/grit/*` replaces local-only commits with
- * the remote's), so the head the store recorded is no longer on the WAL's chain. Its events that
- * the WAL lacks would go with the next rebuild and never reach a remote; they are appended to the
- * WAL again, as sync's auto-rebase re-appends local-only events. They are taken from the old
- * commits while git still has them (each commit's actor and chunk kept, events the signature
- * policy keeps out of the store included), else from the store's own copies.
+ * the remote's) or deleted it (`git fetch --prune` with a refs/grit/* refspec), so the head the
+ * store recorded is no longer on the WAL's chain. Its events that the WAL lacks would go with the
+ * next rebuild and never reach a remote; they are appended to the WAL again, as sync's
+ * auto-rebase re-appends local-only events. They are taken from the old commits while git still
+ * has them (each commit's actor and chunk kept, events the signature policy keeps out of the store
+ * included), else from the store's own copies. A deleted ref whose whole WAL git still has is just
+ * set back to the store's head.
  */
 import { encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
 import { compareEvents, type Event } from '../core/event.js';
@@ -101,20 +103,50 @@ function fitting(events: Event[]): Event[][] {
 
 /**
  * For `RepoContext.refresh`, which found the store's head `storeHead` off the chain of the WAL head
- * `head` (whose whole history is `walCommits`): appends the store's lost events to the WAL again,
- * with a warning. Returns the WAL head to catch the store up to and the events appended (none
- * when the WAL lacks nothing: e.g. sync rebased the commits the store was built from), or null
- * when the WAL moved meanwhile (the caller reads it again).
+ * `head` (whose whole history is `walCommits`), or no WAL at all (`head` null: refs/grit/wal was
+ * deleted): appends the store's lost events to the WAL again, with a warning. Returns the WAL head
+ * to catch the store up to and the events appended (none when the WAL lacks nothing: e.g. sync
+ * rebased the commits the store was built from; head null when there is no WAL and nothing to
+ * put in one), or null when the caller is to read the WAL again (it moved meanwhile, or the ref
+ * was set back to `storeHead`).
  */
-export async function restoreLostEvents(ctx: RepoContext, storeHead: string, head: string, walCommits: readonly WalCommit[]): Promise<{ head: string; events: Event[] } | null> {
+export async function restoreLostEvents(ctx: RepoContext, storeHead: string, head: string | null, walCommits: readonly WalCommit[]): Promise<{ head: string | null; events: Event[] } | null> {
+  if (head === null) {
+    const back = await setBack(ctx.wal, storeHead);
+    if (back !== 'gone') return null;
+  }
   const lost = await findLostEvents(ctx.wal, storeHead, walIds(walCommits), () => ctx.store.allEvents());
   if (lost.count === 0) return { head, events: [] };
   const tip = await ctx.wal.reappend(lost.sources, head);
   if (tip === null) return null;
+  const n = plural(lost.count, 'event');
   warnings.send(
-    `refs/grit/wal no longer held WAL commit ${storeHead}, which this store was built from (plain git overwrote it, ` +
-      `e.g. \`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${plural(lost.count, 'event')} that only it had ` +
-      `(found in ${lost.from}) went back into the WAL; \`grit sync\` publishes them`,
+    head === null
+      ? `${walDeleted(storeHead)}, and git no longer has all of that WAL (\`git gc\` pruned it): ${n} (found in ${lost.from}) started a new WAL; \`grit sync\` publishes those a remote lacks`
+      : `refs/grit/wal no longer held WAL commit ${storeHead}, which this store was built from (plain git overwrote it, ` +
+          `e.g. \`git fetch <remote> +refs/grit/*:refs/grit/*\`): ${n} that only it had ` +
+          `(found in ${lost.from}) went back into the WAL; \`grit sync\` publishes them`,
   );
   return { head: tip, events: lost.sources.flatMap((s) => s.events) };
+}
+
+const walDeleted = (storeHead: string) =>
+  `refs/grit/wal was deleted (\`git update-ref -d\`, or \`git fetch --prune\` with a refs/grit/* refspec) while this store was built from WAL commit ${storeHead}`;
+
+/**
+ * Sets a deleted refs/grit/wal back to `storeHead` when git still holds that whole WAL, read and
+ * checked as a replay would: the very commits, so nothing is rewritten and a remote that has them
+ * stays on the same chain. 'raced': the ref exists again by now.
+ */
+async function setBack(wal: Wal, storeHead: string): Promise<'restored' | 'raced' | 'gone'> {
+  let commits: WalCommit[];
+  try {
+    commits = await wal.readSince(null, storeHead);
+  } catch {
+    return 'gone';
+  }
+  if (!(await wal.restoreHead(storeHead))) return 'raced';
+  const n = plural(commits.reduce((k, c) => k + c.events.length, 0), 'event');
+  warnings.send(`${walDeleted(storeHead)}: it points at that commit again (git still had it, ${n}); \`grit sync\` publishes what a remote lacks`);
+  return 'restored';
 }

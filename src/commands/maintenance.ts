@@ -505,8 +505,8 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
 }
 
 /**
- * A rebuild reads only the WAL: a store built from a head that plain git since overwrote is
- * caught up first, which appends the events only it still has to the WAL again (lost-events.ts).
+ * A rebuild reads only the WAL: a store built from a head that plain git since overwrote or
+ * deleted is caught up first, which appends the events only it still has to the WAL again (lost-events.ts).
  * A store too damaged to say its head is not asked (it is what the rebuild replaces); a store at
  * or behind the WAL head, the usual case, costs a walk of the commits it is behind by.
  */
@@ -515,7 +515,7 @@ async function restoreLostFirst(ctx: RepoContext): Promise<void> {
   try {
     const storeHead = ctx.store.getMeta().wal_head;
     const head = await ctx.wal.head();
-    offChain = storeHead !== null && head !== null && !(await ctx.wal.isAncestor(storeHead, head));
+    offChain = storeHead !== null && (head === null || !(await ctx.wal.isAncestor(storeHead, head)));
   } catch {
     return;
   }

@@ -30,15 +30,28 @@ export function actorInRepo(actor: ActorRef, repo: RepoDirs): boolean {
   return realOrSame(dirname(actor.dir)) === realOrSame(actorsDir(repo));
 }
 
+/** Where a store of this repository's own actor that `recorded` built came from, said as `current` tells it apart. */
+function builtWhere(recorded: RepoIdentity, current: RepoIdentity): string {
+  if (recorded.git_dir === current.git_dir) {
+    return recorded.id === null
+      ? `was built in the repository at this path (${current.git_dir}) before it had a grit/repository-id (now ${current.id})`
+      : `was built in an earlier repository at this path (${current.git_dir}), whose grit/repository-id was ${recorded.id} (this one's is ${current.id ?? 'none'}): the repository was made anew, or that file deleted`;
+  }
+  if (recorded.id !== null && recorded.id === current.id) {
+    return `was built in the repository at ${recorded.git_dir}, which this one (${current.git_dir}) is a copy of (the same grit/repository-id, and that repository is still there)`;
+  }
+  return `was built in the repository at ${recorded.git_dir}, not in this one (${current.git_dir})`;
+}
+
 /** What becomes of a store `recorded` built, used in the repository `current` (`repo`). */
 export function judgeForeignStore(recorded: RepoIdentity, current: RepoIdentity, actor: ActorRef, repo: RepoDirs): ForeignStore {
   const rebuilt = `it is a cache, so it is rebuilt from this repository's WAL`;
   if (actorInRepo(actor, repo)) {
-    // The actor is this repository's own: the repository was moved or copied, or the directory copied in.
-    return { rebuild: `the store of actor ${actor.config.actor_id} was built in the repository at ${recorded.git_dir}, not in this one (${current.git_dir}); ${rebuilt}` };
+    // The actor is this repository's own: the repository was copied or made anew, or the directory copied in (a move is no rebuild: repo-identity.ts).
+    return { rebuild: `the store of actor ${actor.config.actor_id} ${builtWhere(recorded, current)}; ${rebuilt}` };
   }
   if (!stillThere(recorded)) {
-    return { rebuild: `the data dir ${actor.dir} held a store built from the repository at ${recorded.git_dir}, which is no longer there (moved, deleted or made anew); ${rebuilt}` };
+    return { rebuild: `the data dir ${actor.dir} held a store built from the repository at ${recorded.git_dir}, which is no longer there (deleted or made anew); ${rebuilt}` };
   }
   const message = `the data dir ${actor.dir} serves the repository at ${recorded.git_dir}, not this one (${current.git_dir}): a data dir (--data-dir, GRIT_HOME) serves one repository`;
   return {

@@ -9,6 +9,9 @@
  * - `id`: random, kept in `<common git dir>/grit/repository-id`. It moves with the repository and
  *   `git clone` does not copy it, so a repository made anew at a path another one had (deleted,
  *   cloned again) has another id.
+ * A store recorded under the same id at a path that no longer holds that id is the same
+ * repository, moved (`movedHere`): the store only records the new path. At a path that still
+ * holds it, this is a copy (`cp -r`), another repository.
  */
 import { existsSync, linkSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
@@ -69,4 +72,12 @@ export function sameRepo(a: RepoIdentity, b: RepoIdentity): boolean {
 export function stillThere(recorded: RepoIdentity): boolean {
   const id = readId(join(recorded.git_dir, 'grit'));
   return recorded.id === null ? id === null && existsSync(join(recorded.git_dir, 'HEAD')) : id === recorded.id;
+}
+
+/**
+ * Whether the repository `recorded` names was moved to where `current` is: the same id, and its
+ * old path no longer holds it (moved back and forth, each move is one).
+ */
+export function movedHere(recorded: RepoIdentity, current: RepoIdentity): boolean {
+  return recorded.id !== null && recorded.id === current.id && recorded.git_dir !== current.git_dir && !stillThere(recorded);
 }

@@ -710,6 +710,13 @@ export class Store {
     });
   }
 
+  /** Records `repo` as the repository the store was built in: the one it recorded, moved (repo-identity.ts `movedHere`). */
+  recordMove(repo: RepoIdentity): void {
+    this.transact(() => {
+      this.meta.putSync('state', { ...this.getMeta(), repo });
+    });
+  }
+
   /** Empties every table; the caller replays the WAL afterwards. */
   clear(): void {
     this.transact(() => {

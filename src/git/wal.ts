@@ -359,6 +359,14 @@ export class Wal {
   }
 
   /**
+   * Points a missing refs/grit/wal at `oid` again (a WAL git still holds after the ref was
+   * deleted: lost-events.ts). False when the ref exists by now (the caller reads it again).
+   */
+  restoreHead(oid: string): Promise<boolean> {
+    return casRef(this.gitDir, WAL_REF, null, oid);
+  }
+
+  /**
    * Rolls small packs up (pack-consolidate.ts). The append is already durable: a failure here
    * (disk full, say) costs only read speed, and the next append tries again.
    */

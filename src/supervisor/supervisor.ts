@@ -348,8 +348,9 @@ export class Supervisor {
       worker = undefined;
     }
 
-    // A retiring worker still holds the actor's lease and store until it has closed.
-    const retiring = worker ? undefined : this.retiring.get(actor.dir);
+    // A retiring worker still holds the actor's lease and store until it has closed; so does one
+    // that opened this store file through the path it had before the repository moved.
+    const retiring = worker ? undefined : (this.retiring.get(actor.dir) ?? this.openElsewhere(actor.dir, store));
     if (retiring) {
       await retiring.closed;
       return this.workerFor(request, forRepair);
@@ -371,6 +372,18 @@ export class Supervisor {
       this.opts.logger.info({ repo: repo.root, actor: actor.config.actor_id }, 'worker started');
     }
     return { worker, worktree: repo.root, settings: stamp };
+  }
+
+  /**
+   * A worker under another actor dir with the store file `store` open, retired, or one retiring:
+   * the repository moved, and the file is reached through its new path now. Two threads must never
+   * open one LMDB file (docs/daemon.md, "A moved repository").
+   */
+  private openElsewhere(dir: string, store: string | null): { closed: Promise<void> } | undefined {
+    if (store === null) return undefined;
+    for (const [other, w] of this.workers) if (other !== dir && w.storeId === store) this.retire(other, w, 'its repository moved: the store is reached through another path');
+    for (const [other, r] of this.retiring) if (other !== dir && r.worker.storeId === store) return r;
+    return undefined;
   }
 
   /**

@@ -309,21 +309,22 @@ test('a data dir serves one repository: in another it is refused (exit 5, naming
   assert.equal(new Set(workers.map((w: any) => w.data_dir)).size, workers.length);
 });
 
-test('a data dir moves to another repository by itself when its own is gone (moved, deleted), and by `grit rebuild` when it is not', () => {
+test('a data dir follows its repository when it moves, goes to another by itself when its own is gone (deleted), and by `grit rebuild` when it is not', () => {
   const base = tempDir();
   const p1 = join(base, 'p1');
   mkdirSync(p1);
   git(p1, 'init', '-q');
   const home = { GRIT_HOME: newHome(p1) };
   gritOk(p1, ['issue', 'create', '--title', 'p1 issue'], { env: home });
-  // Moved: the store is rebuilt from the same WAL, with a warning.
+  // Moved (the same grit/repository-id, gone from its old path): the same repository, no rebuild.
+  const built = gritOk(p1, ['db', 'stats'], { env: home }).last_rebuild_ts;
   const moved = join(base, 'moved');
   renameSync(p1, moved);
   const afterMove = grit(moved, ['issue', 'list', '--json'], { env: home });
   assert.equal(afterMove.code, 0, afterMove.stdout);
-  assert.match(afterMove.stderr, /held a store built from the repository at .*\/p1\/\.git, which is no longer there .*rebuilt from this repository's WAL/);
+  assert.equal(afterMove.stderr, '');
   assert.deepEqual(afterMove.json.data.issues.map((i: any) => i.title), ['p1 issue']);
-  assert.equal(grit(moved, ['issue', 'list', '--json'], { env: home }).stderr, '', 'once');
+  assert.equal(gritOk(moved, ['db', 'stats'], { env: home }).last_rebuild_ts, built);
   // Deleted, and a repository made anew at its path: a store of the old one, never repaired into the new WAL.
   rmSync(moved, { recursive: true });
   mkdirSync(moved);
@@ -360,10 +361,34 @@ test("a repository copied with its actors: the copy's store is its own, rebuilt 
   gritOk(repo, ['issue', 'create', '--title', 'only in the original']);
   const r = grit(copy, ['issue', 'create', '--title', 'only in the copy', '--json']);
   assert.equal(r.code, 0, r.stdout);
-  assert.match(r.stderr, /was built in the repository at .*, not in this one .*rebuilt from this repository's WAL/);
+  assert.match(r.stderr, new RegExp(`was built in the repository at ${realpathSync(join(repo, '.git'))}, which this one \\(${realpathSync(join(copy, '.git'))}\\) is a copy of \\(the same grit/repository-id, and that repository is still there\\); it is a cache, so it is rebuilt from this repository's WAL`));
   assert.deepEqual(titles(copy, {}), ['before the copy', 'only in the copy']);
   assert.deepEqual(titles(repo, {}), ['before the copy', 'only in the original']);
   assert.equal(grit(repo, ['issue', 'list', '--json']).stderr, '', 'the original goes on untouched');
+});
+
+test('a repository moved, and moved back: its actor\'s store keeps its contents and records the new path (no rebuild, no warning), and doctor agrees', () => {
+  const base = tempDir();
+  const here = join(base, 'here');
+  const there = join(base, 'there');
+  mkdirSync(here);
+  git(here, 'init', '-q');
+  gritOk(here, ['issue', 'create', '--title', 'before the moves']);
+  const built = gritOk(here, ['db', 'stats']).last_rebuild_ts;
+  for (const [from, to] of [[here, there], [there, here], [here, there]]) {
+    renameSync(from, to);
+    assert.equal(gritDoctor(to).checks.find((c: any) => c.id === 'store_integrity').status, 'ok');
+    const r = grit(to, ['issue', 'create', '--title', `in ${to}`, '--json']);
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.stderr, '', `moved to ${to}`);
+    assert.equal(gritOk(to, ['db', 'stats']).last_rebuild_ts, built, 'no rebuild');
+  }
+  assert.deepEqual(titles(there, {}), ['before the moves', `in ${here}`, `in ${there}`, `in ${there}`]);
+  // Its repository-id deleted (or the repository made anew at the path): another repository, and the warning says which.
+  rmSync(join(there, '.git', 'grit', 'repository-id'));
+  const anew = grit(there, ['issue', 'list', '--json']);
+  assert.match(anew.stderr, /was built in an earlier repository at this path \(.*\), whose grit\/repository-id was [0-9a-f]{32} \(this one's is [0-9a-f]{32}\): the repository was made anew, or that file deleted; it is a cache, so it is rebuilt/);
+  assert.equal(anew.json.data.total, 4);
 });
 
 test('a store that records no repository (an older grit made it), off this WAL: rebuilt from it, never repaired into it', async () => {

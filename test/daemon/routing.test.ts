@@ -7,7 +7,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, verify } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritOk, tempDir, tempRepo, twoWorktrees, type GritResult } from '../helpers/repo.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
@@ -366,6 +366,28 @@ test('daemon status and the lease name the repository a worker serves, not the w
   assert.equal(gritOk(main, ['issue', 'show', id]).issue.title, 'after the removal');
   assert.deepEqual(workersOf(main).map((w) => w.repo_root), [main], 'one worker, named after the repository');
   assert.equal(JSON.parse(readFileSync(join(dataDir, 'daemon.lock'), 'utf8')).repo_root, main);
+});
+
+test('a repository moved while the daemon serves it: the worker for the old path goes before one opens the store through the new path, and nothing is rebuilt', () => {
+  const base = tempDir();
+  const [here, there] = [join(base, 'here'), join(base, 'there')];
+  mkdirSync(here);
+  git(here, 'init', '-q');
+  gritOk(here, ['init', '--no-agents-md']);
+  gritOk(here, ['issue', 'create', '--title', 'before the moves'], { env: daemon.env });
+  const built = gritOk(here, ['db', 'stats'], { env: daemon.env }).last_rebuild_ts;
+  const all = () => gritOk(base, ['daemon', 'status'], { env: daemon.env }).workers.filter((w: { data_dir: string }) => w.data_dir.startsWith(base));
+  assert.equal(all().length, 1);
+  for (const [from, to] of [[here, there], [there, here]]) {
+    renameSync(from, to);
+    const r = grit(to, ['issue', 'create', '--title', `in ${to}`, '--json'], { env: daemon.env });
+    assert.equal(r.code, 0, r.stdout);
+    assert.equal(r.stderr, '', `moved to ${to}`);
+    // One thread on the store file: the old path's worker was retired first.
+    assert.deepEqual(all().map((w: { repo_root: string }) => w.repo_root), [to]);
+    assert.equal(gritOk(to, ['db', 'stats'], { env: daemon.env }).last_rebuild_ts, built, 'no rebuild');
+  }
+  assert.equal(gritOk(here, ['issue', 'list'], { env: daemon.env }).total, 3);
 });
 
 test('two worktrees through one worker: context index, query and show read the caller\'s worktree, as --no-daemon does', () => {

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEvent } from '../../src/core/event.js';
 import { fromHex } from '../../src/core/hex.js';
@@ -320,7 +320,14 @@ test('doctor outside a git repository, with no actor, with a broken config, and 
   assert.equal(outside.json.ok, true);
   assert.equal(grit(tempDir(), ['doctor']).code, 1, 'human output too: a CI step `grit doctor` fails');
   assert.equal(check(outside.json.data, 'git_repo').status, 'error');
+  assert.match(check(outside.json.data, 'git_repo').plan, /`git init` creates one/);
   assert.deepEqual(outside.json.data.checks.map((c: any) => c.id), IDS);
+  // A bare repository: the plan is the message's (a clone), not `git init`.
+  const bareDir = join(tempDir(), 'b.git');
+  git(tempDir(), 'init', '-q', '--bare', bareDir);
+  const inBare = check(grit(bareDir, ['doctor', '--json']).json.data, 'git_repo');
+  assert.match(inBare.message, /is a bare repository: grit works in a clone/);
+  assert.equal(inBare.plan, `run grit in a clone (\`git clone ${realpathSync(bareDir)}\`); it syncs with this repository as its remote`);
 
   const bare = tempRepo();
   const d = gritDoctor(bare);

@@ -1,13 +1,16 @@
 /**
  * grit after plain git commands changed `refs/grit/*` behind its back: a WAL fetched with
- * `--depth`, a local WAL overwritten by a forced fetch (docs/sync.md), a commit copied onto
- * another parent (docs/wal.md).
+ * `--depth`, a local WAL overwritten by a forced fetch or deleted (docs/sync.md), a commit copied
+ * onto another parent (docs/wal.md).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, gritDoctor } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from './_helpers.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 test('a shallow WAL (fetched with --depth) is a wal_error that says so and names the fix; --unshallow mends it', { timeout: 60_000 }, () => {
   const { remote, clones } = network(2);
@@ -60,7 +63,7 @@ test('a WAL overwritten by plain git under the store: doctor warns with the lost
   const integrity = before.checks.find((c: { id: string }) => c.id === 'store_integrity');
   assert.equal(integrity.status, 'warn', integrity.message);
   assert.match(integrity.message, new RegExp(`built from WAL commit ${oldHead}, which refs/grit/wal no longer holds .*: 1 event \\(in old WAL commits\\) is not in the WAL: ${localEvent}`));
-  assert.match(integrity.plan, /never `grit rebuild` before that/);
+  assert.match(integrity.plan, /the next grit command does it too, `grit rebuild` included/);
   const fixed = gritDoctor(a, ['--fix']);
   assert.deepEqual(fixed.applied, ['appended 1 event that only the store still had to the WAL again (`grit sync` publishes them)']);
   assert.equal(fixed.checks.find((c: { id: string }) => c.id === 'store_integrity').status, 'ok');
@@ -120,6 +123,119 @@ test('`grit rebuild` as the first command after the overwrite keeps the lost eve
   assert.equal(r.json.data.event_count, 3);
   assert.deepEqual(titles(a), ['a-local-only', 'a-synced', 'b1']);
   assert.ok((await walEventIds(a)).includes(localEvent));
+});
+
+/**
+ * QA's scene for a deleted WAL: three local events, never pushed, then `git fetch --prune` with a
+ * refs/grit/* refspec deletes refs/grit/wal (the remote has none), or `git update-ref -d` does.
+ */
+function deletedWal(how: 'prune' | 'update-ref') {
+  const { clones } = network(1);
+  const [a] = clones;
+  git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
+  git(a, 'push', '-q', 'origin', 'HEAD');
+  const events = [1, 2, 3].map((i) => gritOk(a, ['issue', 'create', '--title', `local${i}`]).event_id as string);
+  const oldHead = git(a, 'rev-parse', 'refs/grit/wal').trim();
+  if (how === 'prune') {
+    git(a, 'config', '--add', 'remote.origin.fetch', '+refs/grit/*:refs/grit/*');
+    git(a, 'fetch', '-q', '--prune', 'origin');
+  } else {
+    git(a, 'update-ref', '-d', 'refs/grit/wal');
+  }
+  assert.equal(git(a, 'for-each-ref', 'refs/grit/wal'), '');
+  return { a, oldHead, events };
+}
+
+const integrityOf = (clone: string, flags: string[] = []) => {
+  const report = gritDoctor(clone, flags);
+  return { report, check: report.checks.find((c: { id: string }) => c.id === 'store_integrity') };
+};
+
+test('a deleted refs/grit/wal whose commits git still has: doctor says so, the next command points the ref at them again, doctor agrees after', { timeout: 60_000 }, async () => {
+  for (const how of ['prune', 'update-ref'] as const) {
+    const { a, oldHead, events } = deletedWal(how);
+    const before = integrityOf(a).check;
+    assert.equal(before.status, 'warn', before.message);
+    assert.match(before.message, new RegExp(`refs/grit/wal was deleted .* while this store was built from WAL commit ${oldHead}, which git still has \\(commit ${oldHead}, 3 events\\)`));
+    assert.match(before.plan, /the next grit command does it too/);
+    const r = grit(a, ['issue', 'list', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.json.data.total, 3);
+    assert.match(r.stderr, new RegExp(`refs/grit/wal was deleted .*WAL commit ${oldHead}: it points at that commit again \\(git still had it, 3 events\\)`));
+    // The very commits: nothing rewritten, nothing appended.
+    assert.equal(git(a, 'rev-parse', 'refs/grit/wal').trim(), oldHead);
+    assert.equal(integrityOf(a).check.status, 'ok');
+    assert.equal(grit(a, ['issue', 'list']).stderr, '');
+    assert.deepEqual(gritOk(a, ['sync']).pushed, 3);
+    assert.deepEqual(await walEventIds(a), events);
+  }
+});
+
+test('a deleted refs/grit/wal whose commits git pruned: the store\'s events start a new WAL, through doctor --fix or the next command', { timeout: 60_000 }, async () => {
+  for (const via of ['doctor', 'command'] as const) {
+    const { a, oldHead, events } = deletedWal('update-ref');
+    git(a, 'gc', '-q', '--prune=now');
+    assert.throws(() => git(a, 'cat-file', '-e', oldHead));
+    const { check } = integrityOf(a);
+    assert.equal(check.status, 'warn', check.message);
+    assert.match(check.message, /git no longer has all of that WAL \(`git gc` pruned it\): 3 events \(in the store's copies\) are not in the WAL/);
+    if (via === 'doctor') {
+      const fixed = integrityOf(a, ['--fix']);
+      assert.deepEqual(fixed.report.applied, ['appended 3 events that only the store still had to the WAL again (`grit sync` publishes them)']);
+      assert.equal(fixed.check.status, 'ok');
+    } else {
+      const r = grit(a, ['issue', 'list', '--json']);
+      assert.equal(r.json.data.total, 3, r.stderr);
+      assert.match(r.stderr, /refs\/grit\/wal was deleted .*git no longer has all of that WAL .*: 3 events \(found in the store's copies\) started a new WAL/);
+      assert.equal(integrityOf(a).check.status, 'ok');
+    }
+    assert.deepEqual((await walEventIds(a)).sort(), [...events].sort());
+    gritOk(a, ['rebuild']);
+    assert.deepEqual(titles(a), ['local1', 'local2', 'local3']);
+    fsckClean(a);
+  }
+});
+
+test('a deleted refs/grit/wal: `grit rebuild` as the first command, and a daemon\'s worker, set it back too', { timeout: 60_000 }, async () => {
+  const first = deletedWal('update-ref');
+  const r = grit(first.a, ['rebuild', '--json']);
+  assert.equal(r.json.data.event_count, 3, r.stderr);
+  assert.match(r.stderr, /it points at that commit again/);
+  assert.equal(git(first.a, 'rev-parse', 'refs/grit/wal').trim(), first.oldHead);
+  const daemon = await startDaemon();
+  try {
+    const { a, oldHead } = deletedWal('update-ref');
+    // The worker's first command sets the ref back as it opens the store; then it goes again under the open store.
+    const created = grit(a, ['issue', 'create', '--title', 'local4'], { env: daemon.env });
+    assert.match(created.stderr, /it points at that commit again \(git still had it, 3 events\)/);
+    const head = git(a, 'rev-parse', 'refs/grit/wal').trim();
+    assert.notEqual(head, oldHead);
+    git(a, 'update-ref', '-d', 'refs/grit/wal');
+    const listed = grit(a, ['issue', 'list', '--json'], { env: daemon.env });
+    assert.equal(listed.json.data.total, 4, listed.stderr);
+    assert.match(listed.stderr, /it points at that commit again \(git still had it, 4 events\)/);
+    assert.equal(git(a, 'rev-parse', 'refs/grit/wal').trim(), head);
+    assert.ok(gritOk(a, ['daemon', 'status'], { env: daemon.env }).workers.length > 0, 'served by the daemon');
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('starting over as docs/sync.md says (the refs and the repository id deleted): every store is rebuilt from nothing, the WAL stays gone', { timeout: 60_000 }, () => {
+  const { a } = deletedWal('update-ref');
+  const reader = gritOk(a, ['actor', 'init', '--label', 'reader']).actor.actor_id;
+  assert.equal(gritOk(a, ['issue', 'list']).total, 3); // sets the ref back
+  assert.equal(gritOk(a, ['issue', 'list', '--actor', reader]).total, 3);
+  gritOk(a, ['snapshot']);
+  execFileSync('sh', ['-c', "git for-each-ref --format='delete %(refname)' refs/grit/ | git update-ref --stdin"], { cwd: a });
+  rmSync(join(a, '.git', 'grit', 'repository-id'));
+  for (const actor of [[], ['--actor', reader]]) {
+    const r = grit(a, ['issue', 'list', '--json', ...actor]);
+    assert.equal(r.json.data.total, 0, r.stderr);
+    assert.match(r.stderr, /was built in an earlier repository at this path .*: the repository was made anew, or that file deleted; it is a cache, so it is rebuilt/);
+  }
+  assert.equal(git(a, 'for-each-ref', 'refs/grit/'), '');
+  assert.equal(integrityOf(a).check.status, 'ok');
 });
 
 test('a remote WAL holding a commit copied onto another parent: pulled counts each event once, doctor warns of the copy', { timeout: 60_000 }, () => {
