@@ -2,7 +2,7 @@
  * Temporary files that grit's writers leave behind when they are killed mid-write (kill -9, OOM,
  * a full disk): every one is named after the process writing it, so a file whose process is gone
  * can never be renamed into place and only takes space (so does a staging directory of an actor
- * being made). git's own gc removes git's temporary files, not these; `doctor` lists them and
+ * being made, and a `.keep` that keeps a pack out of git's repacks: pack-keep.ts). git's own gc removes git's temporary files, not these; `doctor` lists them and
  * `doctor --fix` deletes them.
  */
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -11,6 +11,7 @@ import { mainWorktreeRoot, type RepoPaths } from '../git/repo.js';
 import { actorsDir } from './actors.js';
 import { STAGED_ACTOR } from './new-actor.js';
 import { pidAlive } from '../core/pid-alive.js';
+import { leftKeeps, QUIET_MS } from '../git/pack-keep.js';
 
 /** Object writes (src/git/objects.ts, pack-write.ts): `tmp_{obj,pack,idx}_grit_<pid>_<hex>`. */
 const OBJECT_TMP = /^tmp_(?:obj|pack|idx)_grit_(\d+)_[0-9a-f]+$/;
@@ -30,16 +31,19 @@ export const exportTempName = (name: string, pid: number): string => `.${name}.g
  */
 const REBUILD_COPY = /^store\.mdb\.before-rebuild(?:-(\d+))?$/;
 export const rebuildCopyName = (pid: number): string => `store.mdb.before-rebuild-${pid}`;
-/**
- * A writer in another pid namespace (a container sharing the repository) has a pid that looks
- * dead from here: a file it is still writing keeps being modified, so only files left alone this
- * long count.
- */
-const QUIET_MS = 60_000;
 
 export interface LeftTempFile {
   path: string;
   bytes: number;
+}
+
+/** A killed writer's `.keep` beside a pack (pack-keep.ts): deleting it makes the pack an ordinary one again. */
+function leftKeepFiles(packDir: string, now: number): LeftTempFile[] {
+  try {
+    return leftKeeps(packDir, readdirSync(packDir), now);
+  } catch {
+    return []; // no packs yet
+  }
 }
 
 /** The bytes of the files under `dir`. */
@@ -81,6 +85,7 @@ export function leftTempFiles(repo: RepoPaths, dataDir?: string, now = Date.now(
   const out: LeftTempFile[] = [];
   const objects = join(repo.commonDir, 'objects');
   scan(join(objects, 'pack'), OBJECT_TMP, now, out);
+  out.push(...leftKeepFiles(join(objects, 'pack'), now));
   for (let i = 0; i < 256; i++) scan(join(objects, i.toString(16).padStart(2, '0')), OBJECT_TMP, now, out);
   scan(repo.gritDir, RENAME_TMP, now, out);
   // An actor being made that was never renamed into actors/ (new-actor.ts): nothing ever saw its key.

@@ -1,7 +1,12 @@
 /**
  * Crash points for the reliability tests: when GRIT_FAULT names a point, the process kills itself
- * there with SIGKILL, exactly as a power cut or `kill -9` would. Unset, this is one env lookup.
+ * there with SIGKILL, exactly as a power cut or `kill -9` would. `GRIT_FAULT=<point>:pause:<file>`
+ * stops there instead: the process creates `<file>` and waits until the test deletes it, so the
+ * test can act (run `git gc`, say) at exactly that moment, every time, instead of hoping a loop
+ * hits a window of a millisecond. Unset, this is one env lookup.
  */
+import { existsSync, writeFileSync } from 'node:fs';
+
 export type FaultPoint =
   /** WAL commit objects written, the ref not yet moved. */
   | 'wal:after-objects'
@@ -9,6 +14,8 @@ export type FaultPoint =
   | 'write:after-append'
   /** Small packs merged into one, the first old pack's index deleted, the rest not yet. */
   | 'pack:merged'
+  /** A new pack's temporary files written, not yet renamed into place (pack-write.ts). */
+  | 'pack:tmp-written'
   /** Holding `<ref>.lock` (any ref grit moves), before the rename: leaves a stale lock behind. */
   | 'ref:locked'
   /** A new actor made whole in its staging directory, not yet renamed into `actors/`. */
@@ -16,6 +23,19 @@ export type FaultPoint =
   /** A new actor renamed into `actors/`, not yet named the default by the repo config. */
   | 'actor:placed';
 
+/** How long a paused process waits for its test before it goes on by itself. */
+const PAUSE_MAX_MS = 60_000;
+
 export function crashPoint(point: FaultPoint): void {
-  if (process.env.GRIT_FAULT === point) process.kill(process.pid, 'SIGKILL');
+  const fault = process.env.GRIT_FAULT;
+  if (fault === undefined) return;
+  if (fault === point) process.kill(process.pid, 'SIGKILL');
+  if (fault.startsWith(`${point}:pause:`)) pause(fault.slice(point.length + ':pause:'.length));
+}
+
+/** Blocks this thread (a daemon's worker, or a CLI's only one) until `file` is gone. */
+function pause(file: string): void {
+  writeFileSync(file, String(process.pid));
+  const tick = new Int32Array(new SharedArrayBuffer(4));
+  for (const end = Date.now() + PAUSE_MAX_MS; existsSync(file) && Date.now() < end; ) Atomics.wait(tick, 0, 0, 5);
 }

@@ -12,7 +12,9 @@ import type { LockPolicy } from '../core/config.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
 import { LOCK_PREFIX, lockRefName, lockResources, mayHoldLock } from './lock-resources.js';
-import type { ObjectStore } from './objects.js';
+import { encodeCommit, encodeTree, type ObjectSink, type ObjectStore } from './objects.js';
+import { publishPack } from './pack-publish.js';
+import { PackBuilder } from './pack-write.js';
 import { casRef, deleteRef, listRefNames, listRefs, readRef, readRefs } from './refs.js';
 import { fetchGrit, pushRefs, trackingPrefix, updateRefs } from './transport.js';
 
@@ -178,12 +180,12 @@ export function readLockCommit(objects: ObjectStore, oid: string, now = Date.now
   return typeof lock === 'string' ? null : lock;
 }
 
-export function writeLockCommit(objects: ObjectStore, lock: Lock, parent: string | null): string {
-  const blob = objects.writeBlob(encodeLock(lock));
-  const tree = objects.writeTree([{ mode: '100644', name: 'lock.json', oid: blob }]);
+export function writeLockCommit(sink: ObjectSink, lock: Lock, parent: string | null): string {
+  const blob = sink.write('blob', encodeLock(lock));
+  const tree = sink.write('tree', encodeTree([{ mode: '100644', name: 'lock.json', oid: blob }]));
   const who = { name: 'grit', email: `${lock.owner}@grit.invalid`, timestamp: Math.floor(Date.now() / 1000), tzOffsetMinutes: 0 };
   const verb = lock.expires_unix_ms === 0 ? 'release' : 'lock';
-  return objects.writeCommit({ tree, parents: parent ? [parent] : [], author: who, committer: who, message: `grit ${verb}: ${lock.resource}\n` });
+  return sink.write('commit', encodeCommit({ tree, parents: parent ? [parent] : [], author: who, committer: who, message: `grit ${verb}: ${lock.resource}\n` }));
 }
 
 /** A lock ref that holds no lock grit can honour, and why (`lock status`, doctor; `lock gc` deletes it). */
@@ -493,8 +495,9 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
       const decidedAt = Date.now();
       const current = lockOf(resource, oid ? readLockCommit(env.objects, oid) : null, decidedAt);
       const next = nextLock(op, resource, current, await locksOverlapping(env.gitDir, env.objects, [resource]), env, ttlMs, decidedAt);
-      const commit = writeLockCommit(env.objects, next, oid);
-      if (!(await casRef(env.gitDir, ref, oid, commit))) continue;
+      const pack = new PackBuilder();
+      const commit = writeLockCommit(pack.sink(), next, oid);
+      if (!(await publishPack(env.objects, pack, () => casRef(env.gitDir, ref, oid, commit)))) continue;
       // Overlapping resources are other refs, which the compare-and-swap does not serialize.
       if (takesAnew(op, current, decidedAt)) await backOffFromRival(env, resource);
       return next;
@@ -506,14 +509,19 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const decidedAt = Date.now();
     const current = lockOf(resource, remoteOid ? readLockCommit(env.objects, remoteOid) : null, decidedAt);
     const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
-    const commit = writeLockCommit(env.objects, next, remoteOid);
-    const pushed = await pushRefs(env.gitDir, env.remote, [{ src: commit, dst: ref, seen: remoteOid }], { env: env.vars });
-    if (!pushed.ok) {
+    const pack = new PackBuilder();
+    const commit = writeLockCommit(pack.sink(), next, remoteOid);
+    // Kept until the local refs name the commit too: the push reads it from here (pack-publish.ts).
+    const pushed = await publishPack(env.objects, pack, async () => {
+      if (!(await pushRefs(env.gitDir, env.remote!, [{ src: commit, dst: ref, seen: remoteOid }], { env: env.vars })).ok) return false;
+      await updateRefs(env.gitDir, [{ ref: trackRef, newOid: commit }]);
+      await setLocalRef(env.gitDir, ref, commit);
+      return true;
+    });
+    if (!pushed) {
       await sleep(10 * 2 ** attempt * (0.5 + Math.random()));
       continue;
     }
-    await updateRefs(env.gitDir, [{ ref: trackRef, newOid: commit }]);
-    await setLocalRef(env.gitDir, ref, commit);
     // As decided: a renewal of a lock that was live then is no taking anew, however long the push took.
     if (takesAnew(op, current, decidedAt)) {
       await refreshRemoteLocks(env);

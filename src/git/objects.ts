@@ -2,11 +2,9 @@
  * Git's object database read and written with plain file I/O and node's zlib/crypto: no git
  * process, no isomorphic-git.
  *
- * - WAL appends write each commit's objects as one small pack (pack-write.ts, rolled up by
- *   pack-consolidate.ts). Other writes here are loose objects, written the way git writes them:
- *   deflate into a `tmp_obj_*` file in the object's fan-out directory, fsync, rename into place. A crash never leaves a truncated
- *   object under its final name (isomorphic-git writes straight to the final path and later
- *   skips any path that exists, so a torn write would stay corrupt for good).
+ * - grit writes objects only as packs (pack-write.ts, rolled up by pack-consolidate.ts), each
+ *   kept from git's repack until the ref that reaches it is written (pack-publish.ts): loose
+ *   objects no ref reaches yet are what `git gc --prune=now` deletes.
  * - Reads look at loose objects first, then pack files (`.idx` v1 or v2 + `.pack`, OFS and REF deltas),
  *   then the object directories named in `objects/info/alternates`. Small packed objects are
  *   inflated by inflate.ts, the rest by zlib. Packs are read with
@@ -16,28 +14,23 @@
  * - SHA-1 repositories only; a SHA-256 repository (`extensions.objectformat = sha256`) is refused.
  */
 import { constants as bufferConstants } from 'node:buffer';
-import { createHash, hash, randomBytes } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 import {
   closeSync,
   existsSync,
   fstatSync,
-  fsyncSync,
   openSync,
   readFileSync,
   readSync,
   readdirSync,
-  renameSync,
-  rmSync,
   statSync,
-  utimesSync,
   writeSync,
 } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { inflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
 import { inflateInto } from './inflate.js';
 import { checkRepoFormat, configBool, type RepoFormat } from './repo-format.js';
-import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
 
 export type ObjectType = 'commit' | 'tree' | 'blob' | 'tag';
 
@@ -664,6 +657,11 @@ export interface ReadOptions {
   checkId?: boolean;
 }
 
+/** Where new objects go: a pack being built (PackBuilder.sink). */
+export interface ObjectSink {
+  write(type: ObjectType, content: Uint8Array): string;
+}
+
 export interface ObjectStoreOptions {
   /** fsync each object file before it is renamed into place (default true). */
   fsync?: boolean;
@@ -699,59 +697,6 @@ export class ObjectStore {
   /** `extensions.preciousObjects`: no object may be deleted, so packs grit would merge or drop stay. */
   get preciousObjects(): boolean {
     return configBool(this.checkFormat().extensions.get('preciousobjects'));
-  }
-
-  // --- writing ---
-
-  /** Writes a loose object (unless it is already there, loose) and returns its id. */
-  write(type: ObjectType, content: Uint8Array): string {
-    this.checkFormat();
-    const head = header(type, content.length);
-    const oid = sha1Hex(head, content);
-    const dir = join(this.gitDir, 'objects', oid.slice(0, 2));
-    const path = join(dir, oid.slice(2));
-    if (existsSync(path)) {
-      // Freshen it, as git does, so a concurrent `git prune` does not take it as old garbage.
-      try {
-        const now = new Date();
-        utimesSync(path, now, now);
-      } catch {
-        /* read-only object store: reading it still works */
-      }
-      return oid;
-    }
-    const perm = sharedPermOf(this.gitDir);
-    mkdirShared(dir, perm);
-    const tmp = join(dir, `tmp_obj_grit_${process.pid}_${randomBytes(6).toString('hex')}`);
-    const fd = openSync(tmp, 'wx', 0o444);
-    try {
-      try {
-        writeFully(fd, deflateSync(Buffer.concat([head, content])));
-        if (this.fsync) fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      adjustSharedPerm(tmp, perm);
-      renameSync(tmp, path);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      // Another writer put the same object in place first (rename over a read-only file fails on Windows).
-      if (existsSync(path)) return oid;
-      throw err;
-    }
-    return oid;
-  }
-
-  writeBlob(content: Uint8Array): string {
-    return this.write('blob', content);
-  }
-
-  writeTree(entries: readonly TreeEntry[]): string {
-    return this.write('tree', encodeTree(entries));
-  }
-
-  writeCommit(commit: CommitData): string {
-    return this.write('commit', encodeCommit(commit));
   }
 
   // --- reading ---

@@ -6,7 +6,8 @@
  * must each hold at least twice as many objects as all smaller ones together; the smallest that
  * break the progression are merged into one. That keeps a few dozen packs at most and rewrites
  * each object O(log n) times in all. Packs git wrote (usually one large one), packs with a
- * `.keep` file and packs beyond SMALL_PACK_OBJECTS are never touched.
+ * `.keep` file (among them the packs other writers are publishing: pack-publish.ts) and packs
+ * beyond SMALL_PACK_OBJECTS are never touched.
  *
  * Safe against crashes and concurrent readers: the merged pack is complete (fsynced, renamed into
  * place) before any old pack is deleted, so every object is always in some pack; a reader that
@@ -23,6 +24,7 @@ import { crc32 } from 'node:zlib';
 import { judgeLock } from '../commands/lockfile.js';
 import { crashPoint } from '../core/fault.js';
 import type { LocalPack, ObjectStore, StoredEntry } from './objects.js';
+import { removeLeftKeeps } from './pack-keep.js';
 import { deletePack, PackBuilder } from './pack-write.js';
 
 /** Rolled up only once there are more small packs than this: most appends then merge nothing. */
@@ -49,7 +51,10 @@ export function consolidatePacks(objects: ObjectStore): number {
   if (objects.preciousObjects) return 0; // merging deletes the merged packs
   const packDir = join(objects.gitDir, 'objects', 'pack');
   // One directory listing decides the usual case; pack indexes are read only when it may pay.
-  if (readdirSync(packDir).filter((n) => n.endsWith('.idx')).length <= MAX_SMALL_PACKS) return 0;
+  const names = readdirSync(packDir);
+  // A killed writer's `.keep` would keep its pack out of every roll-up for good (pack-keep.ts).
+  if (names.some((n) => n.endsWith('.keep'))) removeLeftKeeps(packDir, names);
+  if (names.filter((n) => n.endsWith('.idx')).length <= MAX_SMALL_PACKS) return 0;
   const small = objects.localPacks().filter((p) => !p.keep && p.count <= SMALL_PACK_OBJECTS);
   if (small.length <= MAX_SMALL_PACKS) return 0;
   const victims = geometricRollup(small);

@@ -10,7 +10,9 @@ import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
-import { hashObject, writeFully, type ObjectType } from './objects.js';
+import { crashPoint } from '../core/fault.js';
+import { hashObject, writeFully, type ObjectSink, type ObjectType } from './objects.js';
+import { keepPack, releasePack } from './pack-keep.js';
 import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
 
 const TYPE_NUM: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
@@ -49,8 +51,8 @@ export class PackBuilder {
     return copy;
   }
 
-  /** This builder as a place to write objects to (see ObjectSink in wal.ts). */
-  sink(): { write(type: ObjectType, content: Uint8Array): string } {
+  /** This builder as a place to write objects to. */
+  sink(): ObjectSink {
     return { write: (type, content) => this.add(type, content) };
   }
 
@@ -61,9 +63,10 @@ export class PackBuilder {
   /**
    * Writes `objects/pack/pack-<sha>.pack` and `.idx` (temporary names, fsynced, then renamed:
    * the pack first, the index last, so git never sees an index without its pack). Returns the
-   * pack's name, or null when there is nothing to write.
+   * pack's name, or null when there is nothing to write. With `keep`, the pack gets its `.keep`
+   * before it is renamed into place, and the caller releases it (pack-keep.ts, pack-publish.ts).
    */
-  write(gitDir: string, opts: { fsync?: boolean } = {}): string | null {
+  write(gitDir: string, opts: { fsync?: boolean; keep?: boolean } = {}): string | null {
     if (this.entries.length === 0) return null;
     const parts: Buffer[] = [];
     const head = Buffer.alloc(12);
@@ -111,19 +114,15 @@ export class PackBuilder {
     const perm = sharedPermOf(gitDir);
     mkdirShared(dir, perm);
     const name = `pack-${packChecksum.toString('hex')}`;
-    const tag = `${process.pid}_${randomBytes(6).toString('hex')}`;
-    const tmpPack = join(dir, `tmp_pack_grit_${tag}`);
-    const tmpIdx = join(dir, `tmp_idx_grit_${tag}`);
+    const files: PackFiles = { dir, name, pack: parts, idx: [idx], fsync: opts.fsync ?? true, perm };
+    if (opts.keep) keepPack(dir, name);
     try {
-      writeFile(tmpPack, parts, opts.fsync ?? true);
-      writeFile(tmpIdx, [idx], opts.fsync ?? true);
-      adjustSharedPerm(tmpPack, perm);
-      adjustSharedPerm(tmpIdx, perm);
-      renameSync(tmpPack, join(dir, `${name}.pack`));
-      renameSync(tmpIdx, join(dir, `${name}.idx`));
-    } finally {
-      rmSync(tmpPack, { force: true });
-      rmSync(tmpIdx, { force: true });
+      for (let attempt = 1; !placeFiles(files); attempt++) {
+        if (attempt === MAX_PLACE_ATTEMPTS) throw tmpVanished(dir, attempt);
+      }
+    } catch (err) {
+      if (opts.keep) releasePack(dir, name);
+      throw err;
     }
     return name;
   }
@@ -131,12 +130,61 @@ export class PackBuilder {
 
 /**
  * Deletes `objects/pack/<name>.{idx,pack}`, the index first: a pack without its index is
- * invisible, an index without its pack is an error. A pack already gone is no error.
+ * invisible, an index without its pack is an error; then its `.keep`, if any. A pack already gone
+ * is no error.
  */
 export function deletePack(gitDir: string, name: string): void {
   const dir = join(gitDir, 'objects', 'pack');
   rmSync(join(dir, `${name}.idx`), { force: true });
   rmSync(join(dir, `${name}.pack`), { force: true });
+  releasePack(dir, name);
+}
+
+/**
+ * How often a pack is written again when its temporary files vanish before they are renamed: a
+ * `git gc --prune=now` deletes every `objects/pack/tmp_*` it finds, and one run races at most one
+ * write; more in a row means something deletes them as fast as they come.
+ */
+const MAX_PLACE_ATTEMPTS = 3;
+
+interface PackFiles {
+  dir: string;
+  name: string;
+  pack: readonly Uint8Array[];
+  idx: readonly Uint8Array[];
+  fsync: boolean;
+  /** core.sharedRepository's mode (shared-perm.ts). */
+  perm: number;
+}
+
+/** Writes the pack and index under temporary names and renames them into place; false when a temporary file was deleted under it. */
+function placeFiles(f: PackFiles): boolean {
+  const tag = `${process.pid}_${randomBytes(6).toString('hex')}`;
+  const tmpPack = join(f.dir, `tmp_pack_grit_${tag}`);
+  const tmpIdx = join(f.dir, `tmp_idx_grit_${tag}`);
+  try {
+    writeFile(tmpPack, f.pack, f.fsync);
+    writeFile(tmpIdx, f.idx, f.fsync);
+    adjustSharedPerm(tmpPack, f.perm);
+    adjustSharedPerm(tmpIdx, f.perm);
+    crashPoint('pack:tmp-written');
+    renameSync(tmpPack, join(f.dir, `${f.name}.pack`));
+    renameSync(tmpIdx, join(f.dir, `${f.name}.idx`));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as NodeJS.ErrnoException).syscall === 'rename') return false;
+    throw err;
+  } finally {
+    rmSync(tmpPack, { force: true });
+    rmSync(tmpIdx, { force: true });
+  }
+}
+
+function tmpVanished(dir: string, attempts: number): GritError {
+  return new GritError('io_error', `the temporary files of a new pack in ${dir} were deleted before grit could rename them (${attempts} times in a row); nothing was written`, {
+    details: { dir, attempts },
+    suggestion: 'something deletes objects/pack/tmp_* while grit writes (`git gc --prune=now` in a loop?): let it finish, then retry',
+  });
 }
 
 /** An object as a pack entry: its type-and-size header, then its content deflated. */

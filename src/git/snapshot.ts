@@ -14,7 +14,9 @@ import { decodeChunk, decodeVerifiedChunk, encodeChunk } from '../core/chunk.js'
 import { GritError, walError } from '../core/errors.js';
 import { compareEvents, type Event } from '../core/event.js';
 import { compareBytes, fromHex, toHex } from '../core/hex.js';
-import { isOid, type ObjectStore, type TreeEntry } from './objects.js';
+import { encodeCommit, encodeTree, isOid, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
+import { publishPack } from './pack-publish.js';
+import { PackBuilder } from './pack-write.js';
 import { casRef, deleteRef, listRefs } from './refs.js';
 import { plural } from '../core/plural.js';
 import { readSnapshotChunks, type ReadSnapshotOptions } from './wal-read-ahead.js';
@@ -62,7 +64,7 @@ const chunkName = (i: number, total: number) => `${String(i).padStart(Math.max(4
 
 /** Writes the snapshot's objects and returns its commit id and meta (no ref is touched). */
 export function writeSnapshotObjects(
-  objects: ObjectStore,
+  sink: ObjectSink,
   events: readonly Event[],
   walHead: string,
   createdTs: number,
@@ -79,22 +81,25 @@ export function writeSnapshotObjects(
     const part = sorted.slice(i * SNAPSHOT_CHUNK_EVENTS, (i + 1) * SNAPSHOT_CHUNK_EVENTS);
     const chunk = encodeChunk(part);
     const name = chunkName(i, total);
-    entries.push({ mode: '100644', name, oid: objects.writeBlob(chunk.bytes) });
+    entries.push({ mode: '100644', name, oid: sink.write('blob', chunk.bytes) });
     chunks.push({ path: `events/${name}`, chunk_hash: toHex(chunk.hash), event_count: part.length });
   }
   const meta: SnapshotMeta = { schema_version: 1, created_ts: createdTs, wal_head: walHead, event_count: sorted.length, chunks };
   const root: TreeEntry[] = [
-    { mode: '100644', name: 'snapshot.json', oid: objects.writeBlob(Buffer.from(JSON.stringify(meta) + '\n')) },
+    { mode: '100644', name: 'snapshot.json', oid: sink.write('blob', Buffer.from(JSON.stringify(meta) + '\n')) },
   ];
-  if (entries.length) root.push({ mode: '40000', name: 'events', oid: objects.writeTree(entries) });
+  if (entries.length) root.push({ mode: '40000', name: 'events', oid: sink.write('tree', encodeTree(entries)) });
   const who = { name: 'grit', email: `${actorHex}@grit.invalid`, timestamp: Math.floor(createdTs / 1000), tzOffsetMinutes: 0 };
-  const commit = objects.writeCommit({
-    tree: objects.writeTree(root),
-    parents: [],
-    author: who,
-    committer: who,
-    message: `grit snapshot: ${plural(sorted.length, 'event')} up to ${walHead}\n`,
-  });
+  const commit = sink.write(
+    'commit',
+    encodeCommit({
+      tree: sink.write('tree', encodeTree(root)),
+      parents: [],
+      author: who,
+      committer: who,
+      message: `grit snapshot: ${plural(sorted.length, 'event')} up to ${walHead}\n`,
+    }),
+  );
   return { commit, meta };
 }
 
@@ -107,12 +112,19 @@ export async function createSnapshot(
   actorHex: string,
 ): Promise<{ ref: string; commit: string; meta: SnapshotMeta }> {
   const now = Date.now();
-  const { commit, meta } = writeSnapshotObjects(objects, events, walHead, now, actorHex);
+  const pack = new PackBuilder();
+  const { commit, meta } = writeSnapshotObjects(pack.sink(), events, walHead, now, actorHex);
+  let ref = '';
   // The ref is named by its creation time; on a clash (same millisecond) take the next one.
-  for (let ts = now; ts < now + 1000; ts++) {
-    const ref = `${SNAPSHOT_PREFIX}${ts}`;
-    if (await casRef(gitDir, ref, null, commit)) return { ref, commit, meta };
-  }
+  const named = async (): Promise<boolean> => {
+    for (let ts = now; ts < now + 1000; ts++) {
+      ref = `${SNAPSHOT_PREFIX}${ts}`;
+      if (await casRef(gitDir, ref, null, commit)) return true;
+    }
+    return false;
+  };
+  // Kept from git's repack until the ref is written (pack-publish.ts).
+  if (await publishPack(objects, pack, named)) return { ref, commit, meta };
   throw new GritError('db_busy', 'could not find a free snapshot ref name', { suggestion: 'retry `grit snapshot`' });
 }
 

@@ -10,6 +10,7 @@ import { CopyCounter, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { toHex } from '../core/hex.js';
 import { mergeRemoteLocks } from './locks.js';
+import { publishPack } from './pack-publish.js';
 import { PackBuilder } from './pack-write.js';
 import { casRef, listRefs, readRef } from './refs.js';
 import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js';
@@ -317,10 +318,8 @@ export class WalSync {
         this.eventsOf.set(tip, events);
         rebased += events.length;
       }
-      // All of them go into one pack (two files), as an append's do.
-      const name = pack.write(this.gitDir);
-      if (name) this.wal.objects.adoptPack(name);
-      if (await casRef(this.gitDir, WAL_REF, local, tip)) {
+      // All of them go into one pack (two files), as an append's do, kept until the ref moves.
+      if (await publishPack(this.wal.objects, pack, () => casRef(this.gitDir, WAL_REF, local, tip))) {
         const fresh = remoteEvents.filter((e) => !localIds.has(eventKey(e)));
         const pulled = this.newEvents(fresh);
         await this.opts.onAdvance?.(local, tip, fresh);

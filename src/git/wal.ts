@@ -12,16 +12,16 @@ import type { Event } from '../core/event.js';
 import { bytesEqual, fromHex, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
-import { consolidatePacks } from './pack-consolidate.js';
-import { deletePack, PackBuilder } from './pack-write.js';
+import { publishPack } from './pack-publish.js';
+import { PackBuilder } from './pack-write.js';
 import {
   encodeCommit,
   encodeTree,
   isOid,
   ObjectStore,
   parseCommit,
+  type ObjectSink,
   type ObjectStoreOptions,
-  type ObjectType,
   type TreeEntry,
 } from './objects.js';
 import { casRef, readRef } from './refs.js';
@@ -113,11 +113,6 @@ function parseMeta(bytes: Uint8Array, oid: string): WalMeta {
     throw walError(`WAL commit ${oid}: meta.json does not match schema_version 1`, { commit: oid });
   }
   return meta as WalMeta;
-}
-
-/** Where a WAL commit's objects go: the object store (loose files) or a pack being built. */
-export interface ObjectSink {
-  write(type: ObjectType, content: Uint8Array): string;
 }
 
 /** Writes a chunk and its dated subtree (`events/YYYY/MM/DD/<hash>.bin`); returns the `events` entry. */
@@ -316,16 +311,12 @@ export class Wal {
       const parent = strict ? (opts.expectedHead as string | null) : await this.head();
       const pack = fixed.clone();
       const commit = writeWalCommit(pack.sink(), eventsTree, { actorHex, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
-      const name = pack.write(this.gitDir, { fsync: this.objects.fsync })!;
-      crashPoint('wal:after-objects');
-      if (await casRef(this.gitDir, WAL_REF, parent, commit)) {
-        this.objects.adoptPack(name);
-        this.tidyPacks();
-        return { commit, chunkHash, parent };
-      }
-      // Lost the race: nothing can use this pack (docs/wal.md, "A lost compare-and-swap"), and
-      // under contention most attempts lose; the next one writes a pack of its own.
-      if (!this.objects.preciousObjects) deletePack(this.gitDir, name);
+      // Kept from git's repack until the ref moves; a lost race deletes it (pack-publish.ts).
+      const moved = await publishPack(this.objects, pack, () => {
+        crashPoint('wal:after-objects');
+        return casRef(this.gitDir, WAL_REF, parent, commit);
+      });
+      if (moved) return { commit, chunkHash, parent };
       if (strict) {
         const current = await this.head();
         throw new GritError('conflict', 'the WAL head moved since it was read', {
@@ -353,9 +344,9 @@ export class Wal {
     } finally {
       this.objects.close();
     }
-    const name = pack.write(this.gitDir, { fsync: this.objects.fsync });
-    if (name) this.objects.adoptPack(name);
-    return tip !== null && (await casRef(this.gitDir, WAL_REF, head, tip)) ? tip : null;
+    if (tip === null) return null;
+    const end = tip;
+    return (await publishPack(this.objects, pack, () => casRef(this.gitDir, WAL_REF, head, end))) ? end : null;
   }
 
   /**
@@ -364,18 +355,6 @@ export class Wal {
    */
   restoreHead(oid: string): Promise<boolean> {
     return casRef(this.gitDir, WAL_REF, null, oid);
-  }
-
-  /**
-   * Rolls small packs up (pack-consolidate.ts). The append is already durable: a failure here
-   * (disk full, say) costs only read speed, and the next append tries again.
-   */
-  private tidyPacks(): void {
-    try {
-      consolidatePacks(this.objects);
-    } catch {
-      /* see above */
-    }
   }
 
   /** Throws wal_error unless `oid` names a commit (a WAL ref at a blob or tree is corrupt, not a git failure). */

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import fs, { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import fs, { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
@@ -10,6 +10,7 @@ import { consolidatePacks, geometricRollup, MAX_SMALL_PACKS } from '../../src/gi
 import { PackBuilder } from '../../src/git/pack-write.js';
 import type { GritError } from '../../src/core/errors.js';
 import { Wal } from '../../src/git/wal.js';
+import { startDaemon } from '../helpers/daemon.js';
 import * as cli from '../helpers/repo.js';
 import { ACTOR_HEX, comment, DAY, fsckClean, git, tempRepo } from './_util.js';
 
@@ -84,7 +85,7 @@ test('extensions.preciousObjects: no pack is merged away (merging deletes packs)
   assert.equal((await wal.readSince(null)).length, MAX_SMALL_PACKS + 8);
 });
 
-test('core.sharedRepository: the refs, object directories and packs grit writes get git\'s shared modes (group-writable, setgid directories)', async () => {
+test('core.sharedRepository: the refs and packs grit writes get git\'s shared modes (group-writable, setgid directories)', async () => {
   const modeOf = (path: string) => statSync(path).mode & 0o7777;
   const old = process.umask(0o022);
   try {
@@ -92,10 +93,8 @@ test('core.sharedRepository: the refs, object directories and packs grit writes 
       const { dir: repo, gitDir } = tempRepo(shared ? [`--shared=${shared}`] : []);
       const wal = new Wal(gitDir);
       await wal.append([comment('shared', DAY)], ACTOR_HEX);
-      const blob = new ObjectStore(gitDir).writeBlob(Buffer.from('loose'));
       assert.equal(modeOf(join(gitDir, 'refs/grit')), dirMode, `${shared}: refs/grit`);
       assert.equal(modeOf(join(gitDir, 'refs/grit/wal')), refMode, `${shared}: refs/grit/wal`);
-      assert.equal(modeOf(join(gitDir, 'objects', blob.slice(0, 2))), dirMode, `${shared}: a loose object's directory`);
       const pack = readdirSync(join(gitDir, 'objects/pack')).find((n) => n.endsWith('.pack'))!;
       assert.equal(modeOf(join(gitDir, 'objects/pack', pack)), shared === '0640' ? 0o440 : 0o444, `${shared}: a pack`);
       // git itself, as another member of the group would, can move the ref grit made.
@@ -332,4 +331,142 @@ test('a pack spanning many read windows: objects read in any order, and entries 
   const entries = local.storedEntries();
   assert.equal(entries.length, blobs.length);
   for (const e of entries) assert.equal(crc32(e.bytes!), e.crc, `entry ${e.oid} as stored`);
+});
+
+// --- git's repack and gc running while grit writes (docs/wal.md, "Packs and git's repack") ---
+
+/** git's own ways to delete packs and temporary files no ref reaches: what a user or a cron job runs. */
+function repackAndPrune(repo: string): void {
+  cli.git(repo, 'repack', '-a', '-d', '-f', '-q');
+  cli.git(repo, 'gc', '--prune=now', '-q');
+}
+
+/**
+ * Runs `grit` (in `run`, started with `GRIT_FAULT=<point>:pause:<file>` in its env or its
+ * daemon's) and, each time it stops at the point, calls `atPause` with the count so far and lets
+ * it go on: the window between two steps of a write made as wide as the test needs.
+ */
+async function pausing(file: string, run: Promise<cli.GritResult>, atPause: (n: number) => void): Promise<cli.GritResult> {
+  let done = false;
+  void run.finally(() => (done = true));
+  for (let n = 0; !done; await new Promise((r) => setTimeout(r, 5))) {
+    if (!existsSync(file)) continue;
+    atPause(++n);
+    rmSync(file);
+  }
+  return run;
+}
+
+const pauseFile = (): string => join(cli.tempDir('grit-pause-'), 'paused');
+const packNames = (gitDir: string): string[] => readdirSync(join(gitDir, 'objects', 'pack'));
+
+/** Every acknowledged issue is in the WAL and the store, git fsck is clean, and no `.keep` or temporary file is left. */
+function wholeAfterRepack(repo: string, acked: readonly string[], env: NodeJS.ProcessEnv = {}): void {
+  cli.fsckClean(repo);
+  assert.equal(cli.git(repo, 'rev-list', '--count', 'refs/grit/wal').trim(), String(acked.length));
+  const ids = cli.gritOk(repo, ['issue', 'list'], { env }).issues.map((x: { issue_id: string }) => x.issue_id);
+  assert.deepEqual(ids.sort(), [...acked].sort());
+  assert.deepEqual(packNames(join(repo, '.git')).filter((n) => n.endsWith('.keep') || n.startsWith('tmp_')), []);
+  const errors = cli.gritDoctor(repo, [], { env }).checks.filter((c: { status: string }) => c.status === 'error');
+  assert.deepEqual(errors, []);
+}
+
+test('git repack -a -d and gc --prune=now between an append writing its pack and moving the WAL ref: the pack is kept, the WAL stays whole', async () => {
+  const repo = cli.tempRepo();
+  cli.gritOk(repo, ['init', '--no-agents-md']);
+  const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
+  const file = pauseFile();
+  let kept: string[] = [];
+  const r = await pausing(file, cli.gritAsync(repo, ['issue', 'create', '--title', 'during', '--json'], { env: { GRIT_FAULT: `wal:after-objects:pause:${file}` } }), () => {
+    kept = packNames(join(repo, '.git')).filter((n) => n.endsWith('.keep'));
+    repackAndPrune(repo);
+  });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.equal(kept.length, 1, 'the new pack had its .keep while the ref was not yet moved');
+  acked.push(r.json.data.issue_id);
+  wholeAfterRepack(repo, acked);
+});
+
+test('the same through the daemon: its worker thread writes the pack, git repacks in the window, nothing is lost', async () => {
+  const repo = cli.tempRepo();
+  cli.gritOk(repo, ['init', '--no-agents-md']);
+  const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
+  const file = pauseFile();
+  const daemon = await startDaemon({ env: { GRIT_FAULT: `wal:after-objects:pause:${file}` } });
+  try {
+    let pauses = 0;
+    for (const title of ['one', 'two']) {
+      const r = await pausing(file, cli.gritAsync(repo, ['issue', 'create', '--title', title, '--json'], { env: daemon.env }), () => {
+        pauses++;
+        repackAndPrune(repo);
+      });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+      acked.push(r.json.data.issue_id);
+    }
+    assert.equal(pauses, 2, 'each append went through the daemon and was repacked under');
+    wholeAfterRepack(repo, acked, daemon.env);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('gc --prune=now deleting a new pack\'s temporary files: the write is retried; when they go every time, a clear io_error and nothing appended', async () => {
+  const repo = cli.tempRepo();
+  cli.gritOk(repo, ['init', '--no-agents-md']);
+  const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
+  const file = pauseFile();
+  const env = { GRIT_FAULT: `pack:tmp-written:pause:${file}` };
+  const tmpFiles = () => packNames(join(repo, '.git')).filter((n) => n.startsWith('tmp_pack_grit_')).length;
+  // Once: the second attempt goes through.
+  let seen = 0;
+  const once = await pausing(file, cli.gritAsync(repo, ['issue', 'create', '--title', 'retried', '--json'], { env }), (n) => {
+    if (n > 1) return;
+    seen = tmpFiles();
+    cli.git(repo, 'gc', '--prune=now', '-q');
+  });
+  assert.equal(seen, 1, 'the temporary pack was there for gc to delete');
+  assert.equal(once.code, 0, once.stdout + once.stderr);
+  acked.push(once.json.data.issue_id);
+  // Every time: a structured error naming what happened, exit 1, and the WAL as it was.
+  const always = await pausing(file, cli.gritAsync(repo, ['issue', 'create', '--title', 'never', '--json'], { env }), () => cli.git(repo, 'gc', '--prune=now', '-q'));
+  assert.equal(always.code, 1, always.stdout + always.stderr);
+  assert.equal(always.json.error.code, 'io_error');
+  assert.match(always.json.error.message, /temporary files of a new pack .* were deleted/);
+  assert.doesNotMatch(always.stdout + always.stderr, /ENOENT|\n\s+at /);
+  const human = await pausing(file, cli.gritAsync(repo, ['issue', 'create', '--title', 'never'], { env }), () => cli.git(repo, 'gc', '--prune=now', '-q'));
+  assert.match(human.stderr, /^hint: .*git gc --prune=now/m);
+  wholeAfterRepack(repo, acked);
+});
+
+const FOREIGN_KEEP = 'pack-0000000000000000000000000000000000000000.keep';
+
+test('a writer killed while its pack is kept: the .keep goes with the next write, or with doctor --fix', () => {
+  const repo = cli.tempRepo();
+  cli.gritOk(repo, ['init', '--no-agents-md']);
+  const gitDir = join(repo, '.git');
+  const packDir = join(gitDir, 'objects', 'pack');
+  const killAfterObjects = () => {
+    const r = cli.grit(repo, ['issue', 'create', '--title', 'killed', '--json'], { env: { GRIT_FAULT: 'wal:after-objects' } });
+    assert.equal(r.code, -1, 'killed');
+    const [keep] = packNames(gitDir).filter((n) => n.endsWith('.keep') && n !== FOREIGN_KEEP);
+    assert.ok(keep, 'the killed writer left its .keep');
+    // Left alone long enough to count as left behind (a live writer holds it for milliseconds).
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(join(packDir, keep), old, old);
+    return keep;
+  };
+  // A .keep that is not grit's is never touched.
+  writeFileSync(join(packDir, FOREIGN_KEEP), 'mine\n');
+  const first = killAfterObjects();
+  cli.gritOk(repo, ['issue', 'create', '--title', 'next']);
+  assert.deepEqual(packNames(gitDir).filter((n) => n.endsWith('.keep')), [FOREIGN_KEEP]);
+  assert.ok(!packNames(gitDir).includes(first));
+  const second = killAfterObjects();
+  const listed = cli.gritDoctor(repo).checks.find((c: { id: string }) => c.id === 'temp_files');
+  assert.match(listed.message, /1 temporary file/, JSON.stringify(listed));
+  cli.gritDoctor(repo, ['--fix']);
+  assert.ok(!packNames(gitDir).includes(second));
+  assert.ok(packNames(gitDir).includes(FOREIGN_KEEP));
+  rmSync(join(packDir, FOREIGN_KEEP));
+  cli.fsckClean(repo);
 });

@@ -11,6 +11,7 @@ import { readSnapshotChunks } from '../../src/git/wal-read-ahead.js';
 import { Wal } from '../../src/git/wal.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { ACTOR_HEX, isGritError, tempRepo } from './_util.js';
+import { writeObjects } from '../helpers/objects.js';
 
 const twoCores = availableParallelism() > 1;
 
@@ -22,7 +23,8 @@ async function snapshotRepo(events: number, tamper?: (sorted: Event[]) => void) 
   const all = (await wal.readSince(null)).flatMap((c) => c.events).sort(compareEvents);
   tamper?.(all);
   const objects = new ObjectStore(gitDir);
-  const { commit } = writeSnapshotObjects(objects, all, (await wal.head())!, 1, ACTOR_HEX);
+  const head = (await wal.head())!;
+  const { commit } = writeObjects(gitDir, (sink) => writeSnapshotObjects(sink, all, head, 1, ACTOR_HEX));
   return { gitDir, objects, commit, all };
 }
 

@@ -19,12 +19,13 @@ import {
   writeLockCommit,
   type Lock,
 } from '../../src/git/locks.js';
-import { ObjectStore, type ReadOptions } from '../../src/git/objects.js';
+import { encodeCommit, encodeTree, ObjectStore, type ReadOptions } from '../../src/git/objects.js';
 import { casRef, deleteRef, readRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
 import { network, refs, setLockPolicy } from './_helpers.js';
 import { untilPast } from '../helpers/wait.js';
+import { writeObjects } from '../helpers/objects.js';
 
 test('resources, TTLs and overlap rules', () => {
   assert.equal(parseTtl('30s'), 30_000);
@@ -374,11 +375,11 @@ class CountingStore extends ObjectStore {
  * Writes a live lock of `owner` on `resource` as another process or clone would (its ref moved
  * directly, as a sync or a plain git fetch moves it), on top of the lock there if any.
  */
-async function putLock(gitDir: string, writer: ObjectStore, resource: string, owner: string): Promise<void> {
+async function putLock(gitDir: string, resource: string, owner: string): Promise<void> {
   const ref = lockRefName(resource);
   const current = await readRef(gitDir, ref);
   const lock: Lock = { resource, owner, nonce: 'n'.repeat(32), expires_unix_ms: Date.now() + 3_600_000 };
-  assert.ok(await casRef(gitDir, ref, current, writeLockCommit(writer, lock, current)));
+  assert.ok(await casRef(gitDir, ref, current, writeObjects(gitDir, (sink) => writeLockCommit(sink, lock, current))));
 }
 
 /**
@@ -390,13 +391,13 @@ function lockScene() {
   const repo = tempRepo();
   const me: string = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
   const gitDir = join(repo, '.git');
-  return { repo, me, gitDir, other: 'b'.repeat(32), issue: 'c'.repeat(32), writer: new ObjectStore(gitDir) };
+  return { repo, me, gitDir, other: 'b'.repeat(32), issue: 'c'.repeat(32) };
 }
 
 test('lock reads: a lock commit is parsed once a process; an issue write reads only the refs that can overlap it', { timeout: 60_000 }, async () => {
-  const { me, gitDir, other, issue, writer } = lockScene();
-  for (let i = 0; i < 100; i++) await putLock(gitDir, writer, `path:src/f${i}`, other);
-  await putLock(gitDir, writer, `issue:${issue}`, other);
+  const { me, gitDir, other, issue } = lockScene();
+  for (let i = 0; i < 100; i++) await putLock(gitDir, `path:src/f${i}`, other);
+  await putLock(gitDir, `issue:${issue}`, other);
 
   const objects = new CountingStore(gitDir);
   const ctx = { repo: { commonDir: gitDir }, actorId: me, config: { lock_policy: 'warn' as const }, wal: { objects } };
@@ -412,11 +413,11 @@ test('lock reads: a lock commit is parsed once a process; an issue write reads o
 });
 
 test('a path: lock among hundreds: every ancestor and descendant is found, packed or loose, also those that come after the index', { timeout: 90_000 }, async () => {
-  const { repo, me, gitDir, other, issue, writer } = lockScene();
-  for (let i = 0; i < 150; i++) await putLock(gitDir, writer, `path:src/d${i % 10}/f${i}.ts`, other);
+  const { repo, me, gitDir, other, issue } = lockScene();
+  for (let i = 0; i < 150; i++) await putLock(gitDir, `path:src/d${i % 10}/f${i}.ts`, other);
   git(repo, 'pack-refs', '--all', '--prune'); // half of them only in packed-refs, as after a git gc
-  for (let i = 150; i < 300; i++) await putLock(gitDir, writer, `path:src/d${i % 10}/f${i}.ts`, other);
-  for (const r of ['path:src', 'path:src/d3', 'path:lib/deep/er/x', 'path:srcx', `issue:${issue}`]) await putLock(gitDir, writer, r, other);
+  for (let i = 150; i < 300; i++) await putLock(gitDir, `path:src/d${i % 10}/f${i}.ts`, other);
+  for (const r of ['path:src', 'path:src/d3', 'path:lib/deep/er/x', 'path:srcx', `issue:${issue}`]) await putLock(gitDir, r, other);
 
   const objects = new ObjectStore(gitDir);
   const queries = [
@@ -448,9 +449,9 @@ test('a path: lock among hundreds: every ancestor and descendant is found, packe
   assert.equal(first[8].length, 305);
 
   // After this process has learnt every resource: locks come, move and go behind its back.
-  await putLock(gitDir, writer, 'path:src/d3/new/deep.ts', other);
-  await putLock(gitDir, writer, 'path:lib/deep/er/x', me);
-  await putLock(gitDir, writer, 'path:nothing/here/at/all', other);
+  await putLock(gitDir, 'path:src/d3/new/deep.ts', other);
+  await putLock(gitDir, 'path:lib/deep/er/x', me);
+  await putLock(gitDir, 'path:nothing/here/at/all', other);
   assert.ok(await deleteRef(gitDir, lockRefName('path:src/d3/f13.ts')));
   const later = await check('after locks arrived');
   assert.ok(later[1].includes('path:src/d3/new/deep.ts') && !later[1].includes('path:src/d3/f13.ts'));
@@ -460,7 +461,7 @@ test('a path: lock among hundreds: every ancestor and descendant is found, packe
   const file = join(gitDir, 'grit', 'lock-resources');
   assert.match(readFileSync(file, 'utf8'), /^"path:src\/d3\/f3\.ts"$/m, 'the resources learnt are kept for other processes');
   appendFileSync(file, '"path:src/d3\nnot json\n42\n"path:late"\n');
-  await putLock(gitDir, writer, 'path:late/a/b.ts', other);
+  await putLock(gitDir, 'path:late/a/b.ts', other);
   const acquire = (resource: string) => grit(repo, ['lock', 'acquire', '--local', '--resource', resource, '--json']);
   for (const [resource, holder] of [
     ['path:late', 'path:late/a/b.ts'],
@@ -478,14 +479,14 @@ test('a path: lock among hundreds: every ancestor and descendant is found, packe
 });
 
 test('a path: lock reads only the lock refs that can overlap it, however many others there are and change', { timeout: 60_000 }, async () => {
-  const { gitDir, other, writer } = lockScene();
-  for (let i = 0; i < 100; i++) await putLock(gitDir, writer, `path:src/f${i}`, other);
+  const { gitDir, other } = lockScene();
+  for (let i = 0; i < 100; i++) await putLock(gitDir, `path:src/f${i}`, other);
 
   const objects = new CountingStore(gitDir);
   assert.deepEqual(await locksOverlapping(gitDir, objects, ['path:lib/a']), []);
   assert.equal(objects.reads, 300, 'the first look learns what each lock ref is for');
   // Every lock renewed elsewhere: new commits this process has not parsed, under the same refs.
-  for (let i = 0; i < 100; i++) await putLock(gitDir, writer, `path:src/f${i}`, other);
+  for (let i = 0; i < 100; i++) await putLock(gitDir, `path:src/f${i}`, other);
   objects.reads = 0;
   assert.deepEqual(await locksOverlapping(gitDir, objects, ['path:lib/a']), []);
   assert.equal(objects.reads, 0, 'no lock ref overlaps path:lib/a, and none is read');
@@ -511,30 +512,31 @@ test('the file of lock resources is rewritten with the existing locks alone once
 });
 
 /** A lock ref as someone else's tool may have written it: `content` as lock.json, committed at `writtenMs`. */
-function forgeLockRef(objects: ObjectStore, gitDir: string, ref: string, content: string, writtenMs = Date.now()): Promise<boolean> {
-  const blob = objects.writeBlob(Buffer.from(content));
-  const tree = objects.writeTree([{ mode: '100644', name: 'lock.json', oid: blob }]);
+function forgeLockRef(gitDir: string, ref: string, content: string, writtenMs = Date.now()): Promise<boolean> {
   const who = { name: 'x', email: 'x@x', timestamp: Math.floor(writtenMs / 1000), tzOffsetMinutes: 0 };
-  return casRef(gitDir, ref, null, objects.writeCommit({ tree, parents: [], author: who, committer: who, message: 'forged\n' }));
+  const commit = writeObjects(gitDir, (sink) => {
+    const tree = sink.write('tree', encodeTree([{ mode: '100644', name: 'lock.json', oid: sink.write('blob', Buffer.from(content)) }]));
+    return sink.write('commit', encodeCommit({ tree, parents: [], author: who, committer: who, message: 'forged\n' }));
+  });
+  return casRef(gitDir, ref, null, commit);
 }
 
 test('forged lock refs: a lock claims 30 days at most; unreadable ones are listed by lock status and doctor, and gc deletes them', { timeout: 90_000 }, async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const gitDir = join(repo, '.git');
-  const objects = new ObjectStore(gitDir);
   const other = 'f'.repeat(32);
   const forever = (resource: string) => Buffer.from(encodeLock({ resource, owner: other, nonce: 'x', expires_unix_ms: 99999999999999 })).toString();
 
   // A far-future expiry pulled from a remote: it blocks for 30 days at most, not until 5138.
-  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('repo:'), forever('repo:')));
+  assert.ok(await forgeLockRef(gitDir, lockRefName('repo:'), forever('repo:')));
   const blocked = grit(repo, ['lock', 'acquire', '--resource', 'path:a', '--json']);
   assert.equal(blocked.code, 4);
   assert.ok(blocked.json.error.details.lock.expires_unix_ms <= Date.now() + MAX_TTL_MS, blocked.stdout);
   assert.doesNotMatch(blocked.json.error.message, /5138/);
   // Written more than 30 days ago, it has expired whatever it claims.
   git(repo, 'update-ref', '-d', lockRefName('repo:'));
-  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('repo:'), forever('repo:'), Date.now() - MAX_TTL_MS - 60_000));
+  assert.ok(await forgeLockRef(gitDir, lockRefName('repo:'), forever('repo:'), Date.now() - MAX_TTL_MS - 60_000));
   assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:a']).lock.resource, 'path:a');
   assert.equal(gritOk(repo, ['lock', 'status']).expired, 1);
 
@@ -542,14 +544,14 @@ test('forged lock refs: a lock claims 30 days at most; unreadable ones are liste
   const bad: Record<string, string> = {};
   const forge = async (name: string, content: string, writtenMs?: number) => {
     bad[lockRefName(name)] = name;
-    assert.ok(await forgeLockRef(objects, gitDir, lockRefName(name), content, writtenMs));
+    assert.ok(await forgeLockRef(gitDir, lockRefName(name), content, writtenMs));
   };
   await forge('path:garbage', '{not json');
   await forge('path:types', JSON.stringify({ resource: 'path:types', owner: other, nonce: 'x', expires_unix_ms: '1' }));
   await forge('path:ahead', forever('path:ahead'), Date.now() + 2 * MAX_TTL_MS);
   await forge('path:misfiled', forever('path:elsewhere'));
   bad[lockRefName('path:blob')] = 'path:blob';
-  assert.ok(await casRef(gitDir, lockRefName('path:blob'), null, objects.writeBlob(Buffer.from(forever('path:blob')))));
+  assert.ok(await casRef(gitDir, lockRefName('path:blob'), null, writeObjects(gitDir, (sink) => sink.write('blob', Buffer.from(forever('path:blob'))))));
 
   const status = gritOk(repo, ['lock', 'status']);
   assert.deepEqual(status.unreadable.map((u: any) => u.ref).sort(), Object.keys(bad).sort());
@@ -582,7 +584,6 @@ test("a lock ref holding another resource's live lock is never written over: acq
   const { remote, clones } = network(1);
   const [repo] = clones;
   const gitDir = join(repo, '.git');
-  const objects = new ObjectStore(gitDir);
   const me = gritOk(repo, ['actor', 'current']).actor.actor_id;
   const other = 'f'.repeat(32);
   const live = (resource: string, owner: string, expires = Date.now() + 3_600_000) => Buffer.from(encodeLock({ resource, owner, nonce: 'n'.repeat(32), expires_unix_ms: expires })).toString();
@@ -594,8 +595,8 @@ test("a lock ref holding another resource's live lock is never written over: acq
     assert.match(r.json.error.details.suggestion, /^`grit lock gc` deletes it/);
   };
   // Another owner's, and this actor's own (which an acquire would otherwise take as its lock to keep).
-  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('path:mine'), live('path:theirs', other)));
-  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('path:own'), live('path:own-other', me)));
+  assert.ok(await forgeLockRef(gitDir, lockRefName('path:mine'), live('path:theirs', other)));
+  assert.ok(await forgeLockRef(gitDir, lockRefName('path:own'), live('path:own-other', me)));
   const before = refs(repo, 'refs/grit/locks/');
   for (const args of [['lock', 'acquire', '--local'], ['lock', 'renew', '--local'], ['lock', 'release', '--local']]) {
     refused(args, 'path:mine', 'path:theirs');
@@ -604,11 +605,10 @@ test("a lock ref holding another resource's live lock is never written over: acq
   assert.deepEqual(refs(repo, 'refs/grit/locks/'), before, 'nothing written over');
   // The resource it names is not locked by it (its own ref is empty), and an expired one is no lock.
   assert.equal(gritOk(repo, ['lock', 'acquire', '--local', '--resource', 'path:theirs']).lock.resource, 'path:theirs');
-  assert.ok(await forgeLockRef(objects, gitDir, lockRefName('path:stale'), live('path:theirs', other, Date.now() - 1_000)));
+  assert.ok(await forgeLockRef(gitDir, lockRefName('path:stale'), live('path:theirs', other, Date.now() - 1_000)));
   assert.equal(gritOk(repo, ['lock', 'acquire', '--local', '--resource', 'path:stale']).lock.resource, 'path:stale');
   // On a remote: the one there is fetched and refused alike, and the remote keeps it.
-  const remoteObjects = new ObjectStore(remote);
-  assert.ok(await forgeLockRef(remoteObjects, remote, lockRefName('path:far'), live('path:near', other)));
+  assert.ok(await forgeLockRef(remote, lockRefName('path:far'), live('path:near', other)));
   const onRemote = refs(remote, 'refs/grit/locks/');
   refused(['lock', 'acquire'], 'path:far', 'path:near');
   assert.deepEqual(refs(remote, 'refs/grit/locks/'), onRemote);

@@ -16,6 +16,7 @@ import { Wal } from '../../src/git/wal.js';
 import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy } from '../helpers/repo.js';
 import { chunkCommit } from '../reliability/_remote.js';
 import { gitBytes, network, walEvents } from './_helpers.js';
+import { writeObjects } from '../helpers/objects.js';
 
 /**
  * Writes a snapshot of `events` claiming to be the WAL up to `walHead` into a clone, under `ref`;
@@ -23,7 +24,7 @@ import { gitBytes, network, walEvents } from './_helpers.js';
  */
 function craft(clone: string, events: readonly Event[], walHead: string, ref: string, eventCount?: number): string {
   const wal = new Wal(join(clone, '.git'));
-  let { commit } = writeSnapshotObjects(wal.objects, events, walHead, Date.now(), 'ee'.repeat(16));
+  let { commit } = writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, events, walHead, Date.now(), 'ee'.repeat(16)));
   wal.objects.close();
   if (eventCount !== undefined) {
     const meta = JSON.parse(git(clone, 'cat-file', 'blob', `${commit}:snapshot.json`));
@@ -246,7 +247,7 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   ], 3);
   // Copies are ordered by signature: the snapshot's bytes do not depend on the order they were read in.
   const wal = new Wal(join(keyed, '.git'));
-  const written = (evs: Event[]) => writeSnapshotObjects(wal.objects, evs, head, 1, actor).commit;
+  const written = (evs: Event[]) => writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, evs, head, 1, actor)).commit;
   assert.equal(written([good, comment, bad]), written([bad, comment, good]));
   wal.objects.close();
 });
