@@ -500,25 +500,30 @@ test('GRIT_DRAIN_TIMEOUT given to `daemon start` while a daemon runs: another va
   }
 });
 
-test('SIGTERM drains in-flight writes, releases leases and removes the socket', async () => {
-  const daemon = await startDaemon();
-  const { dir, actorDir } = initRepo();
-  const client = await daemon.client();
-  await client.issueList({}, { repoRoot: dir });
-  const writes = Array.from({ length: 40 }, (_, i) => client.issueCreate({ title: `t${i}` }, { repoRoot: dir }));
-  await sleep(5);
-  daemon.child!.kill('SIGTERM');
-  const results = await Promise.allSettled(writes);
-  assert.equal(await daemon.exited, 0);
-  const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ issue_id: string }>).value.issue_id);
-  assert.ok(ok.length > 0, 'requests read before the signal were answered');
-  const listed = gritOk(dir, ['issue', 'list']);
-  for (const id of ok) assert.ok(listed.issues.some((i: { issue_id: string }) => i.issue_id === id));
-  assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
-  assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
-  // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
-  await until('the spawn helper going', () => !existsSync(gitSpawnerPath(daemon.env, daemon.child!.pid)));
-});
+// SIGHUP: the terminal `grit-daemon` was run in closed, or its ssh session was lost.
+for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+  test(`${signal} drains in-flight writes, releases leases, flushes the store and removes the socket`, async () => {
+    const daemon = await startDaemon();
+    const { dir, actorDir } = initRepo();
+    const client = await daemon.client();
+    await client.issueList({}, { repoRoot: dir });
+    const writes = Array.from({ length: 40 }, (_, i) => client.issueCreate({ title: `t${i}` }, { repoRoot: dir }));
+    await sleep(5);
+    daemon.child!.kill(signal);
+    const results = await Promise.allSettled(writes);
+    assert.equal(await daemon.exited, 0);
+    const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ issue_id: string }>).value.issue_id);
+    assert.ok(ok.length > 0, 'requests read before the signal were answered');
+    const listed = gritOk(dir, ['issue', 'list']);
+    for (const id of ok) assert.ok(listed.issues.some((i: { issue_id: string }) => i.issue_id === id));
+    assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
+    assert.equal(existsSync(join(actorDir, 'store.unsynced')), false, 'the store flushed');
+    assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
+    assert.match(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8'), new RegExp(`"reason":"${signal}".*"msg":"daemon stopping"`));
+    // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
+    await until('the spawn helper going', () => !existsSync(gitSpawnerPath(daemon.env, daemon.child!.pid)));
+  });
+}
 
 test('a daemon that holds the socket but does not answer (SIGSTOP): status, stop and start name it, not "no daemon"', async () => {
   const daemon = await startDaemon();
