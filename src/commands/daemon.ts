@@ -8,7 +8,8 @@ import { buildInfo } from '../core/build-info.js';
 import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
-import { connectOrSpawn, spawnWaitMs } from '../protocol/daemon-launch.js';
+import { connectOrSpawn, spawnWaitMs, type NotAnswering } from '../protocol/daemon-launch.js';
+import { REP_DEFAULTS } from '../protocol/transport/rep.js';
 import { daemonDisabled, daemonEndpoint, daemonLogPath, ensureRunDir, refusedWithoutDaemon, runDir } from '../protocol/daemon-paths.js';
 import { optInt, type Args } from './args.js';
 import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
@@ -60,9 +61,12 @@ async function withDaemon<T>(
   fn: (c: GritClient) => Promise<T>,
   on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void },
 ): Promise<T | null> {
-  let mute = false;
-  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn: on?.spawn, onStartFailure: on?.startFailure, onNotAnswering: () => (mute = true) });
-  if (!client && mute) throw notAnswering();
+  let unserved: NotAnswering | null = null;
+  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn: on?.spawn, onStartFailure: on?.startFailure, onNotAnswering: (how) => (unserved = how) });
+  if (!client && unserved) {
+    const err = notAnswering(unserved);
+    if (err) throw err;
+  }
   if (!client) return null;
   try {
     return await fn(client);
@@ -123,10 +127,15 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   return { ...status, started: status.pid === spawned };
 }
 
-/** A daemon that holds daemon.sock and does not answer: by its pid (daemon-pid.ts) when it is known, and what to do about it. */
-function notAnswering(): GritError {
+/**
+ * A daemon that holds daemon.sock and does not answer: by its pid (daemon-pid.ts) when it is
+ * known, and what to do about it. Null for connections closed at once with no daemon recorded
+ * as running: one gone since, or stopping (it closes what comes as it lets go), is no daemon.
+ */
+function notAnswering(how: NotAnswering): GritError | null {
   const pid = recordedDaemonPid(runDir());
   const log = daemonLogPath();
+  if (how === 'refusing') return pid === null ? null : refusingConnections(pid, log);
   const stopped = pid !== null && pidStopped(pid);
   const who = pid === null ? 'a process' : `daemon pid ${pid}`;
   return new GritError('ipc_error', `${who} holds ${daemonEndpoint()} but does not answer${stopped ? ': it is stopped (SIGSTOP or Ctrl-Z)' : ''}`, {
@@ -137,6 +146,15 @@ function notAnswering(): GritError {
         : stopped
           ? `\`kill -CONT ${pid}\` lets it go on (then \`grit daemon stop\` stops it); \`kill -9 ${pid}\` ends it at once`
           : `retry in a moment (it may be busy); see ${log} for what it is doing; \`kill ${pid}\` stops it, \`kill -9 ${pid}\` at once`,
+    environment: true,
+  });
+}
+
+/** A daemon that closes every new connection as it accepts it (docs/daemon.md, Limits). */
+function refusingConnections(pid: number, log: string): GritError {
+  return new GritError('ipc_error', `daemon pid ${pid} runs but closes every new connection to ${daemonEndpoint()}: it has as many open as it takes (${REP_DEFAULTS.maxConnections}), or no file descriptor left`, {
+    details: { pid, endpoint: daemonEndpoint(), answering: false, refusing: true, log },
+    suggestion: `end what holds connections to it open (a script that does not close its GritClients?); \`kill ${pid}\` stops it (it drains first); ${log} says more`,
     environment: true,
   });
 }

@@ -7,6 +7,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
+import { answeredBySupervisor } from '../commands/routing.js';
 import type { Args } from '../commands/args.js';
 import { daemonEndpoint } from './daemon-paths.js';
 import {
@@ -121,7 +122,7 @@ export class GritClient {
    * running it again is safe (routing.ts `afterMaybeRun`).
    */
   async request<T = unknown>(name: string, args: Args = {}, target?: RequestTarget, options: CallOptions = {}): Promise<T> {
-    const t = checkTarget(target ?? this.defaultTarget);
+    const t = checkTarget(target ?? this.defaultTarget ?? (answeredBySupervisor(name) ? ABOUT_THE_DAEMON : undefined));
     const message: IpcRequest = {
       ipc_schema_version: IPC_SCHEMA_VERSION,
       request_id: this.nextId++,
@@ -171,9 +172,8 @@ export class GritClient {
     return this.request('IssueClose', { issue_id: issueId }, target);
   }
 
-  /** Sends a repo_root all the same: a daemon of an older build refuses a request without one. */
   status(): Promise<Record<string, unknown>> {
-    return this.request('DaemonStatus', {}, this.defaultTarget ?? { repoRoot: '/' });
+    return this.request('DaemonStatus', {});
   }
 
   close(): void {
@@ -186,6 +186,13 @@ export class GritClient {
     return watchNotifications(onNotice, opts);
   }
 }
+
+/**
+ * The target of a request about the daemon itself (DaemonStatus, DaemonStop, DaemonStart) given
+ * none: it is for no repository, but a repo_root goes all the same, since a daemon of an older
+ * build refuses a request without one.
+ */
+const ABOUT_THE_DAEMON: RequestTarget = { repoRoot: '/' };
 
 /** Each option of a RequestTarget, by the name of the request field it fills. */
 const TARGET_OPTIONS: Readonly<Record<keyof RequestTarget, string>> = { repoRoot: 'repo_root', actorId: 'actor_id', dataDir: 'data_dir', cwd: 'cwd', env: 'env' };

@@ -30,9 +30,17 @@ function nobodyListening(err: unknown): boolean {
   return code === 'ENOENT' || code === 'ECONNREFUSED';
 }
 
-/** Something accepts connections on the socket but does not complete the handshake: a daemon stopped or stuck. */
-function notAnswering(err: unknown): boolean {
-  return err instanceof GritError && err.details.transport_code === 'timeout';
+/**
+ * Something accepts connections on the socket and does not serve them: `silent`, it never
+ * completes the handshake (a daemon stopped or stuck); `refusing`, it closes them at once (a
+ * daemon at its connection limit, or out of file descriptors: RepServer `accept`).
+ */
+export type NotAnswering = 'silent' | 'refusing';
+
+function notAnswering(err: unknown): NotAnswering | null {
+  const code = err instanceof GritError ? err.details.transport_code : undefined;
+  if (code === 'timeout') return 'silent';
+  return code === 'closed' || code === 'ECONNRESET' || code === 'EPIPE' ? 'refusing' : null;
 }
 
 function usableRunDir(): boolean {
@@ -108,8 +116,8 @@ export async function connectOrSpawn(
     onSpawn?: (pid: number | undefined) => void;
     /** The daemon it started exited without serving (its socket path is not a socket, …): why. */
     onStartFailure?: (reason: string) => void;
-    /** A process holds the socket but does not answer (the null returned is not "no daemon"). */
-    onNotAnswering?: () => void;
+    /** A process holds the socket but does not serve it (the null returned is not "no daemon"). */
+    onNotAnswering?: (how: NotAnswering) => void;
   },
 ): Promise<GritClient | null> {
   const endpoint = opts.endpoint ?? daemonEndpoint();
@@ -119,7 +127,8 @@ export async function connectOrSpawn(
     try {
       return await GritClient.connect({ ...opts, endpoint, connectTimeoutMs: 1_000 });
     } catch (err) {
-      if (notAnswering(err)) opts.onNotAnswering?.();
+      const how = notAnswering(err);
+      if (how) opts.onNotAnswering?.(how);
       throw err;
     }
   };

@@ -94,14 +94,20 @@ export function formatOf(body: Uint8Array): WireFormat {
 /** Parses and validates one request body. */
 export async function decodeRequest(body: Uint8Array): Promise<Decoded> {
   const format = formatOf(body);
+  let decode: (body: Uint8Array) => unknown;
+  try {
+    decode = format === 'json' ? (b) => JSON.parse(strictUtf8.decode(b)) : (await cbor()).decode;
+  } catch (err) {
+    return { format, request_id: null, error: codecUnavailable(err) };
+  }
   let raw: unknown;
   try {
-    raw = format === 'json' ? JSON.parse(strictUtf8.decode(body)) : (await cbor()).decode(body);
+    raw = decode(body);
   } catch (err) {
     if (err instanceof TypeError && format === 'json') {
       return { format, request_id: null, error: new GritError('invalid_args', 'the JSON request is not valid UTF-8', { suggestion: 'send the request encoded as UTF-8' }) };
     }
-    return { format, request_id: null, error: ipcError(`malformed ${format.toUpperCase()} request: ${messageOf(err)}`) };
+    return { format, request_id: null, error: malformed(format, body, err) };
   }
   const request_id = requestIdOf(raw);
   try {
@@ -149,7 +155,7 @@ function checkRequest(raw: unknown): CommandRequest {
     });
   }
   const request_id = raw.request_id;
-  if (!isRequestId(request_id)) throw ipcError('request_id must be a string or an integer');
+  if (!isRequestId(request_id)) throw badRequestId(request_id);
   const command = raw.command;
   if (!isRecord(command)) throw ipcError('command must be a map {Name: {args}}');
   const names = Object.keys(command);
@@ -257,10 +263,50 @@ export function ipcError(message: string, details: Record<string, unknown> = {})
   return new GritError('ipc_error', message, { details });
 }
 
+/**
+ * A request that is neither JSON nor CBOR, said in grit's words: the decoder's own (cbor-x: "does
+ * not support arrays, maps, or strings with length over 4294967295" for a body starting `[`) say
+ * nothing to the sender. A JSON parser's message names the place, and is kept.
+ */
+function malformed(format: WireFormat, body: Uint8Array, err: unknown): GritError {
+  if (format === 'json') return ipcError(`malformed JSON request: ${messageOf(err)}`);
+  const first = body.length === 0 ? 'it is empty' : `its first byte is 0x${body[0].toString(16).padStart(2, '0')}`;
+  return new GritError('ipc_error', `malformed request: not one whole CBOR data item (RFC 8949), and not JSON, which starts with \`{\` (${first})`, {
+    details: { bytes: body.length },
+    suggestion: 'send one CBOR map, or a JSON object (SPEC §7)',
+  });
+}
+
+/**
+ * The daemon could not load its CBOR codec (files removed under it by an `npm install` in
+ * progress; out of file descriptors): the request was not read, let alone run.
+ */
+function codecUnavailable(err: unknown): GritError {
+  return new GritError('internal_error', `the daemon cannot read CBOR requests: loading its CBOR codec failed (${messageOf(err)})`, {
+    details: { fallback: true },
+    suggestion: 'send the request again (the codec is loaded again for it), or as JSON; if it goes on, restart the daemon (`grit daemon stop`)',
+  });
+}
+
+type Codec = typeof import('../core/plain-cbor.js');
 // cbor-x costs ~15 ms to load: only CBOR callers pay for it (the CLI speaks JSON).
-let codec: Promise<typeof import('../core/plain-cbor.js')> | undefined;
-function cbor(): Promise<typeof import('../core/plain-cbor.js')> {
-  return (codec ??= import('../core/plain-cbor.js'));
+let codec: Promise<Codec> | undefined;
+
+/**
+ * The CBOR codec, loaded on first use. A load that failed is not kept: the next CBOR message
+ * tries again (node itself tries again a file that was missing, though not one it could not
+ * read for want of file descriptors: the daemon loads it as it starts, `preloadCbor`).
+ */
+function cbor(): Promise<Codec> {
+  return (codec ??= import('../core/plain-cbor.js').catch((err: unknown) => {
+    codec = undefined;
+    throw err;
+  }));
+}
+
+/** Loads the CBOR codec now (the daemon, as it starts); a failure is tried again on first use. */
+export async function preloadCbor(): Promise<void> {
+  await cbor();
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -269,6 +315,22 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 
 function isRequestId(v: unknown): v is string | number {
   return (typeof v === 'string' && v.length <= 256) || Number.isSafeInteger(v);
+}
+
+/**
+ * Why a request_id is refused. An integer beyond 2^53 − 1 is not echoed rounded (JSON.parse, and
+ * so most JSON readers, round it; a reply carrying another id would match no request): it is
+ * refused, with the way out, a string.
+ */
+function badRequestId(v: unknown): GritError {
+  const limits = 'a string of up to 256 characters or an integer within ±(2^53 − 1)';
+  const message =
+    typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))
+      ? `request_id ${String(v)} is beyond ±(2^53 − 1), which JSON and CBOR readers cannot all hold exactly`
+      : typeof v === 'string'
+        ? `request_id is ${v.length} characters long, more than 256`
+        : `request_id must be ${limits}, not ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`;
+  return new GritError('ipc_error', message, { details: { request_id_limits: limits }, suggestion: 'send a larger id as a string, e.g. "18446744073709551617"' });
 }
 
 function requestIdOf(raw: unknown): string | number | null {

@@ -1,6 +1,6 @@
 /**
  * `grit-daemon`: parses its command line, sets up the run directory and log, starts the
- * supervisor and shuts it down cleanly on SIGTERM/SIGINT, idle timeout or DaemonStop.
+ * supervisor and shuts it down cleanly on SIGTERM/SIGINT/SIGHUP, idle timeout or DaemonStop.
  */
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
@@ -138,7 +138,9 @@ export async function main(argv: string[]): Promise<number> {
     await flush(logger, opened);
     return 0;
   }
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void supervisor.stop(signal));
+  // SIGHUP too: the terminal it was run in closed (the hints say to run it in one to see why it
+  // fails), or its ssh session was lost. Its default would end it as kill -9 does, with no drain.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void supervisor.stop(signal));
   await supervisor.stopped;
   await flush(logger, opened);
   return 0;

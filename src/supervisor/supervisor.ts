@@ -21,16 +21,21 @@ import {
   MAX_REPLY_BYTES,
   MAX_REQUEST_BYTES,
   mayHaveRun,
+  preloadCbor,
   replyError,
   replyOk,
   requestTooLarge,
   withWarnings,
   type CommandRequest,
+  type IpcReply,
   type RepoRequest,
   type WireFormat,
 } from '../protocol/messages.js';
+import { plainErrorReply } from '../protocol/plain-reply.js';
+import { daemonLogPath } from '../protocol/daemon-paths.js';
 import { encodeNotification } from '../protocol/notifications.js';
-import { PubServer, RepServer, type ReplyFn } from '../protocol/transport/index.js';
+import { PubServer, REP_DEFAULTS, RepServer, type ReplyFn } from '../protocol/transport/index.js';
+import { RefusedConnections } from './refused-connections.js';
 import { ActorWorkerPool } from './actor-worker-pool.js';
 import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
@@ -122,6 +127,7 @@ export class Supervisor {
   /** Actors whose store `doctor --fix` is repairing (routing.ts `repairsStore`), by actor dir: their other requests wait for it. */
   private readonly repairs = new Map<string, Promise<void>>();
   private readonly routes = new RouteCache();
+  private readonly refused: RefusedConnections;
   private readonly startedTs = Date.now();
   private lastActivity = Date.now();
   private inFlight = 0;
@@ -141,6 +147,7 @@ export class Supervisor {
 
   private constructor(private readonly opts: SupervisorOptions) {
     this.stopped = new Promise((r) => (this.markStopped = r));
+    this.refused = new RefusedConnections(opts.logger, REP_DEFAULTS.maxConnections);
   }
 
   /**
@@ -164,26 +171,43 @@ export class Supervisor {
     sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
     sup.sweepTimer.unref();
     opts.logger.info({ endpoints: opts.endpoints }, 'daemon listening');
+    // Loaded while the daemon has file descriptors to spare: node keeps a load that failed for
+    // want of them failed for the life of the process. Not awaited: the CLI speaks JSON.
+    preloadCbor().catch((err) => opts.logger.error({ err }, 'cannot load the CBOR codec: CBOR requests get an error reply until it loads'));
     return sup;
   }
 
   private async listen(url: string): Promise<RepServer> {
-    const server = await RepServer.listen(url, (body, reply) => this.onRequest(() => this.dispatch(body), reply), {
+    const server = await RepServer.listen(url, (body, reply) => this.onRequest(() => this.dispatch(body), formatOf(body), reply), {
       maxMessageSize: MAX_REQUEST_BYTES,
       maxReplySize: (this.opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
       // SPEC §7: an oversized request gets an error reply too (read and discarded, never held).
-      oversized: ({ bytes, head }, reply) => this.onRequest(() => this.refuseOversized(bytes, head), reply),
+      oversized: ({ bytes, head }, reply) => this.onRequest(() => this.refuseOversized(bytes, head), formatOf(head), reply),
     });
     server.on('handlerError', (err) => this.opts.logger.error({ err }, 'request handler failed'));
+    server.on('rejected', (reason: string) => reason !== 'closing' && this.refused.count(reason));
+    // EMFILE at accept: libuv closes the connection it could not take (docs/daemon.md, Limits).
+    server.on('listenerError', (err: NodeJS.ErrnoException) => this.refused.count(err.code ?? err.message));
     server.on('disconnect', (_id, err) => err && this.opts.logger.debug({ code: err.code }, 'connection dropped'));
     return server;
   }
 
-  private async onRequest(answer: () => Promise<Uint8Array>, reply: ReplyFn): Promise<void> {
+  /**
+   * Answers one request. Whatever fails on the way, the client gets a reply: one unanswered
+   * waits for ever (GritClient's default), with nothing to tell it from a slow command.
+   */
+  private async onRequest(answer: () => Promise<Uint8Array>, format: WireFormat, reply: ReplyFn): Promise<void> {
     this.inFlight++;
     this.requests++;
     this.lastActivity = Date.now();
-    const work = answer();
+    const work = answer().catch((err: unknown) => {
+      this.opts.logger.error({ err }, 'answering a request failed: an internal_error reply goes instead');
+      const failed = new GritError('internal_error', `the daemon failed to answer the request: ${(err as Error)?.message ?? String(err)}`, {
+        details: { may_have_run: true },
+        suggestion: `see ${daemonLogPath()} for what failed; a read can simply run again, with --no-daemon`,
+      });
+      return plainErrorReply(null, failed.toJSON(), format);
+    });
     this.running.add(work);
     try {
       const out = await work;
@@ -198,8 +222,10 @@ export class Supervisor {
   private async dispatch(body: Buffer): Promise<Uint8Array> {
     const decoded = await decodeRequest(body);
     if ('error' in decoded) {
-      this.opts.logger.warn({ err: decoded.error.message }, 'bad request');
-      return encodeMessage(replyError(decoded.request_id, decoded.error), decoded.format);
+      // A request it could not read for a fault of its own (its codec did not load) is no bad request.
+      if (decoded.error.code === 'internal_error') this.opts.logger.error({ err: decoded.error.message }, 'request not read');
+      else this.opts.logger.warn({ err: decoded.error.message }, 'bad request');
+      return this.encode(replyError(decoded.request_id, decoded.error), decoded.format);
     }
     const { request, format } = decoded;
     try {
@@ -211,7 +237,24 @@ export class Supervisor {
         suggestion: 'run the command with --no-daemon',
       });
     } catch (err) {
-      return encodeMessage(replyError(request.request_id, err), format);
+      return this.encode(replyError(request.request_id, err), format);
+    }
+  }
+
+  /**
+   * A reply of the supervisor's own, encoded; if that fails (its CBOR codec did not load), an
+   * error reply built without the codec goes instead. One that said `ok` then says the command
+   * may have run: it ran, but its result is lost.
+   */
+  private async encode(reply: IpcReply, format: WireFormat): Promise<Uint8Array> {
+    try {
+      return await encodeMessage(reply, format);
+    } catch (err) {
+      this.opts.logger.error({ err }, 'encoding a reply failed: an error reply built without the codec goes instead');
+      const error = reply.ok
+        ? new GritError('internal_error', `the daemon ran the command but could not encode its reply: ${(err as Error).message}`, { details: { may_have_run: true } }).toJSON()
+        : reply.error;
+      return plainErrorReply(reply.request_id, error, format);
     }
   }
 
@@ -244,7 +287,7 @@ export class Supervisor {
 
   private refuseOversized(bytes: number, head: Buffer): Promise<Uint8Array> {
     this.opts.logger.warn({ bytes }, 'request too large');
-    return encodeMessage(replyError(null, requestTooLarge('a request', bytes)), formatOf(head));
+    return this.encode(replyError(null, requestTooLarge('a request', bytes)), formatOf(head));
   }
 
   private async execute(whole: CommandRequest, format: WireFormat): Promise<Uint8Array> {
@@ -266,7 +309,7 @@ export class Supervisor {
           return commandEnv(request.env);
         },
       });
-      return encodeMessage(replyOk(request_id, data), format);
+      return this.encode(replyOk(request_id, data), format);
     }
     // Selecting the actor may create one (a new --data-dir): the reply says so, as the CLI would.
     const warnings: string[] = [];
@@ -297,16 +340,16 @@ export class Supervisor {
       setImmediate(() => void this.stop('DaemonStop'));
       // What `grit daemon stop` waits for: the requests running but this one, for up to the deadline.
       const reply = { stopping: true, pid: process.pid, drain_timeout_s: this.drainMs / 1000, in_flight: this.inFlight - 1 };
-      return encodeMessage(replyOk(request_id, reply), format);
+      return this.encode(replyOk(request_id, reply), format);
     }
-    if (name === 'DaemonStatus') return encodeMessage(replyOk(request_id, this.status()), format);
+    if (name === 'DaemonStatus') return this.encode(replyOk(request_id, this.status()), format);
     // DaemonStart: this daemon runs already, and keeps its timeouts; asking for others is warned
     // about, as `grit daemon start` warns when it finds a daemon running.
     this.stepAsideFor(request);
     const status = this.status();
     const warnings: string[] = [];
     gatherWarnings(warnings, () => warnIfOtherwiseSet(status, args));
-    return encodeMessage(withWarnings(replyOk(request_id, { ...status, started: false }), warnings), format);
+    return this.encode(withWarnings(replyOk(request_id, { ...status, started: false }), warnings), format);
   }
 
   /**

@@ -5,15 +5,15 @@
  */
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { cpSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { GritClient } from '../../src/protocol/client.js';
-import { DAEMON_BIN, daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { DAEMON_BIN, daemonEnv, installCopy, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
 
 const OLD = { version: '0.0.1', build: '0123456789abcdef' };
 const current = JSON.parse(readFileSync(join(REPO_ROOT, 'dist/src/build-info.json'), 'utf8')) as { version: string; build: string };
@@ -23,11 +23,7 @@ const current = JSON.parse(readFileSync(join(REPO_ROOT, 'dist/src/build-info.jso
  * an upgrade leaves running is the previous install's daemon).
  */
 function oldInstall(): string {
-  const dir = tempDir('grit-old-install-');
-  cpSync(join(REPO_ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
-  cpSync(join(REPO_ROOT, 'dist/src'), join(dir, 'dist/src'), { recursive: true });
-  cpSync(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  const dir = installCopy('grit-old-install-');
   writeFileSync(join(dir, 'dist/src/build-info.json'), JSON.stringify(OLD));
   return join(dir, 'bin', 'grit-daemon.js');
 }

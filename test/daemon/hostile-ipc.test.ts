@@ -7,11 +7,11 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { gritOk, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempRepo } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
-import { DEFAULT_LIMITS, encodeHandshake, encodeFrameHeader, SP_PROTO } from '../../src/protocol/transport/index.js';
-import { rawConnect } from '../transport/_helpers.js';
+import { DEFAULT_LIMITS, encodeHandshake, encodeFrameHeader, REP_DEFAULTS, SP_PROTO } from '../../src/protocol/transport/index.js';
+import { closedWithin, rawConnect } from '../transport/_helpers.js';
 
 function rssKb(pid: number): number {
   const m = /VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
@@ -72,6 +72,46 @@ test('slow-loris peers and 1,000 dropped connections do not starve valid clients
   } finally {
     await daemon.stop();
   }
+});
+
+test('at its connection limit the daemon closes new connections and logs it once; status, stop and start name it (exit 5), not "no daemon"', { timeout: 120_000 }, async () => {
+  const daemon = await startDaemon();
+  const pid = daemon.child!.pid!;
+  // What a script leaking one GritClient per task leaves open: handshaken connections, idle.
+  const held = await Promise.all(
+    Array.from({ length: REP_DEFAULTS.maxConnections }, async () => {
+      const s = await rawConnect(daemon.endpoint);
+      s.on('error', () => {});
+      s.write(encodeHandshake(SP_PROTO.REQ));
+      return s;
+    }),
+  );
+  try {
+    await until('a connection beyond the limit closed at once', async () => {
+      const s = await rawConnect(daemon.endpoint).catch(() => null);
+      if (!s) return false;
+      s.on('error', () => {});
+      return (await closedWithin(s, 1_000)) >= 0;
+    });
+    for (const command of ['status', 'stop', 'start']) {
+      const r = grit('/', ['daemon', command, '--json'], { env: daemon.env });
+      assert.equal(r.code, 5, `daemon ${command}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.code, 'ipc_error');
+      assert.equal(r.json.error.details.pid, pid);
+      assert.equal(r.json.error.details.refusing, true);
+      assert.match(r.json.error.message, new RegExp(`^daemon pid ${pid} runs but closes every new connection`));
+      assert.match(r.json.error.details.suggestion, /does not close its GritClients/);
+    }
+    assert.equal(daemon.child!.exitCode, null, 'stop could not reach it: still running');
+    const refusals = readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes('closing new connections'));
+    assert.equal(refusals.length, 1, 'logged once a minute at most, not once per connection');
+    assert.match(refusals[0], new RegExp(`the daemon has ${REP_DEFAULTS.maxConnections} open, its limit`));
+  } finally {
+    for (const s of held) s.destroy();
+  }
+  // Let go of, it serves again.
+  await until('the daemon answering again', () => grit('/', ['daemon', 'status', '--json'], { env: daemon.env }).json?.data?.pid === pid);
+  await daemon.stop();
 });
 
 test('the run directory is 0700, the socket and log 0600, and another user cannot connect', async (t) => {

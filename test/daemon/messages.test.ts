@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { encode } from '../../src/core/plain-cbor.js';
+import { decode, encode } from '../../src/core/plain-cbor.js';
+import { plainErrorReply } from '../../src/protocol/plain-reply.js';
 import { decodeReply, decodeRequest, encodeMessage, replyError, replyOk } from '../../src/protocol/messages.js';
 import { GritError } from '../../src/core/errors.js';
 import { commandEnv, forwardedEnv } from '../../src/core/forwarded-env.js';
@@ -72,6 +73,45 @@ test('malformed requests become ipc_error or invalid_args replies, keeping the r
     assert.ok('error' in d, `${name} must be refused`);
     assert.equal(d.error.code, code, name);
     assert.equal(d.request_id, id, name);
+  }
+});
+
+test("a body that is neither JSON nor CBOR is refused in grit's words, not the decoder's", async () => {
+  for (const body of [Buffer.from('[1,2,3]'), encode(valid).subarray(0, 20), new Uint8Array(0)]) {
+    const d = await decodeRequest(body);
+    assert.ok('error' in d);
+    assert.equal(d.error.code, 'ipc_error');
+    assert.match(d.error.message, /^malformed request: not one whole CBOR data item \(RFC 8949\), and not JSON, which starts with `\{` \((its first byte is 0x[0-9a-f]{2}|it is empty)\)$/);
+    assert.doesNotMatch(d.error.message, /JavaScript|4294967295|Unexpected end/);
+    assert.equal(d.error.details.bytes, body.length);
+  }
+});
+
+test('a request_id beyond 2^53 (JSON would round it) is refused saying so, not echoed changed; an overlong one likewise', async () => {
+  const json = await decodeRequest(Buffer.from(JSON.stringify(valid).replace('"r1"', '18446744073709551617')));
+  assert.ok('error' in json);
+  assert.equal(json.error.code, 'ipc_error');
+  assert.equal(json.request_id, null);
+  assert.match(json.error.message, /^request_id 18446744073709552000 is beyond ±\(2\^53 − 1\)/);
+  assert.match(json.error.suggestion ?? '', /as a string/);
+  const cbor = await decodeRequest(encode({ ...valid, request_id: 2n ** 62n }));
+  assert.ok('error' in cbor && /beyond/.test(cbor.error.message), 'error' in cbor ? cbor.error.message : 'accepted');
+  const long = await decodeRequest(encode({ ...valid, request_id: 'x'.repeat(257) }));
+  assert.ok('error' in long && long.error.message === 'request_id is 257 characters long, more than 256');
+  const ok = await decodeRequest(Buffer.from(JSON.stringify({ ...valid, request_id: '18446744073709551617' })));
+  assert.ok('request' in ok && ok.request.request_id === '18446744073709551617');
+  assert.ok('request' in (await decodeRequest(encode({ ...valid, request_id: Number.MAX_SAFE_INTEGER }))));
+});
+
+test('the error reply built without the codec reads as the codec would have written it, in CBOR and JSON', async () => {
+  const err = new GritError('internal_error', 'codec gone: ü ✓ 🚀', { details: { fallback: true, n: 70_000, big: 2 ** 40, neg: -3, f: 0.5, nil: null, list: [1] } }).toJSON();
+  for (const id of [null, 'r1', 7, 300, -5_000_000_000]) {
+    for (const format of ['cbor', 'json'] as const) {
+      const built = plainErrorReply(id, err, format);
+      const { list: _dropped, ...details } = err.details;
+      assert.deepEqual(await decodeReply(built), { ipc_schema_version: 1, request_id: id, ok: false, error: { code: err.code, message: err.message, details } }, `${format} ${id}`);
+      if (format === 'cbor') assert.deepEqual(decode(built), decode(await encodeMessage({ ipc_schema_version: 1, request_id: id, ok: false, error: { ...err, details } }, 'cbor')));
+    }
   }
 });
 

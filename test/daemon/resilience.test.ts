@@ -3,11 +3,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
-import { daemonEnv, listening, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { daemonEnv, installCopy, listening, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
 import { encode } from '../../src/core/plain-cbor.js';
@@ -245,6 +245,38 @@ test('hostile bytes on the socket: the daemon keeps answering valid requests', a
     await daemon.stop();
   }
   assert.equal(await daemon.exited, 0, 'clean exit after all that');
+});
+
+test('a CBOR codec that does not load: CBOR requests are answered with an error (not dropped), JSON ones served, and the next load is tried again', async () => {
+  const install = installCopy('grit-codec-');
+  const codec = join(install, 'dist/src/core/plain-cbor.js');
+  // Gone as the daemon starts and at its first CBOR request, as while an `npm install` replaces it.
+  renameSync(codec, `${codec}.away`);
+  const daemon = await startDaemon({ bin: join(install, 'bin', 'grit-daemon.js') });
+  const { dir } = initRepo();
+  try {
+    const cbor = await GritClient.connect({ endpoint: daemon.endpoint, requestTimeoutMs: WAIT_MS });
+    const refused = await cbor.issueList({}, { repoRoot: dir }).then(
+      () => assert.fail('served without its codec'),
+      (err: GritError) => err,
+    );
+    assert.equal(refused.code, 'internal_error', refused.message);
+    assert.match(refused.message, /cannot read CBOR requests: loading its CBOR codec failed/);
+    assert.equal(refused.details.fallback, true, 'the request was not run');
+    // (Not a command run by a worker: its thread loads the codec too, and could not start.)
+    const json = await daemon.client('json');
+    assert.equal((await json.status()).running, true, 'JSON is served meanwhile');
+    json.close();
+    renameSync(`${codec}.away`, codec);
+    assert.equal((await cbor.issueList({}, { repoRoot: dir })).total, 0, 'the codec is loaded once it is back');
+    cbor.close();
+    const log = readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8');
+    assert.match(log, /cannot load the CBOR codec/);
+    assert.match(log, /request not read/);
+    assert.doesNotMatch(log, /malformed|request handler failed/, 'a request it could not read is no malformed one');
+  } finally {
+    await daemon.stop();
+  }
 });
 
 async function decodeAny(body: Buffer): Promise<unknown> {
@@ -500,25 +532,30 @@ test('GRIT_DRAIN_TIMEOUT given to `daemon start` while a daemon runs: another va
   }
 });
 
-test('SIGTERM drains in-flight writes, releases leases and removes the socket', async () => {
-  const daemon = await startDaemon();
-  const { dir, actorDir } = initRepo();
-  const client = await daemon.client();
-  await client.issueList({}, { repoRoot: dir });
-  const writes = Array.from({ length: 40 }, (_, i) => client.issueCreate({ title: `t${i}` }, { repoRoot: dir }));
-  await sleep(5);
-  daemon.child!.kill('SIGTERM');
-  const results = await Promise.allSettled(writes);
-  assert.equal(await daemon.exited, 0);
-  const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ issue_id: string }>).value.issue_id);
-  assert.ok(ok.length > 0, 'requests read before the signal were answered');
-  const listed = gritOk(dir, ['issue', 'list']);
-  for (const id of ok) assert.ok(listed.issues.some((i: { issue_id: string }) => i.issue_id === id));
-  assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
-  assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
-  // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
-  await until('the spawn helper going', () => !existsSync(gitSpawnerPath(daemon.env, daemon.child!.pid)));
-});
+// SIGHUP: the terminal `grit-daemon` was run in closed, or its ssh session was lost.
+for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
+  test(`${signal} drains in-flight writes, releases leases, flushes the store and removes the socket`, async () => {
+    const daemon = await startDaemon();
+    const { dir, actorDir } = initRepo();
+    const client = await daemon.client();
+    await client.issueList({}, { repoRoot: dir });
+    const writes = Array.from({ length: 40 }, (_, i) => client.issueCreate({ title: `t${i}` }, { repoRoot: dir }));
+    await sleep(5);
+    daemon.child!.kill(signal);
+    const results = await Promise.allSettled(writes);
+    assert.equal(await daemon.exited, 0);
+    const ok = results.filter((r) => r.status === 'fulfilled').map((r) => (r as PromiseFulfilledResult<{ issue_id: string }>).value.issue_id);
+    assert.ok(ok.length > 0, 'requests read before the signal were answered');
+    const listed = gritOk(dir, ['issue', 'list']);
+    for (const id of ok) assert.ok(listed.issues.some((i: { issue_id: string }) => i.issue_id === id));
+    assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
+    assert.equal(existsSync(join(actorDir, 'store.unsynced')), false, 'the store flushed');
+    assert.equal(existsSync(join(daemon.runDir, 'daemon.sock')), false);
+    assert.match(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8'), new RegExp(`"reason":"${signal}".*"msg":"daemon stopping"`));
+    // The git spawn helper ends once the daemon has (its stdin closes), and takes its socket along.
+    await until('the spawn helper going', () => !existsSync(gitSpawnerPath(daemon.env, daemon.child!.pid)));
+  });
+}
 
 test('a daemon that holds the socket but does not answer (SIGSTOP): status, stop and start name it, not "no daemon"', async () => {
   const daemon = await startDaemon();

@@ -42,6 +42,9 @@ test('through the daemon, an unknown argument is invalid_args and nothing is wri
       for (const name of ['DaemonStatus', 'DaemonStop', 'ActorList']) {
         await assert.rejects(client.request(name, { verbose: true }, target), (e: any) => e.code === 'invalid_args' && e.details.unknown[0] === 'verbose');
       }
+      // A request about the daemon itself is for no repository: it needs no target (SPEC §7 `DaemonStatus {}`); any other does.
+      assert.equal((await client.request<{ running: boolean }>('DaemonStatus', {})).running, true);
+      await assert.rejects(client.request('IssueList', {}), (e: any) => e.code === 'invalid_args' && /no repository given/.test(e.message));
       // A target in the IPC's own spelling is the caller's mistake, refused before it is sent.
       await assert.rejects(client.request('IssueList', {}, { repo_root: repo } as never), (e: any) => {
         assert.equal(e.code, 'invalid_args');

@@ -1,10 +1,11 @@
 /** A private grit daemon for a test: its own run directory, started and stopped by the test. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { GritClient } from '../../src/protocol/client.js';
 import { REPO_ROOT } from './paths.js';
+import { tempDir } from './repo.js';
 
 export const DAEMON_BIN = join(REPO_ROOT, 'bin', 'grit-daemon.js');
 
@@ -17,6 +18,20 @@ export interface TestDaemon {
   exited: Promise<number | null>;
   client(format?: 'cbor' | 'json'): Promise<GritClient>;
   stop(): Promise<void>;
+}
+
+/**
+ * Another install of grit: this one's launchers and compiled code in a directory of their own
+ * (node_modules shared), which a test may change under the daemon it starts from there
+ * (`startDaemon({ bin: join(root, 'bin', 'grit-daemon.js') })`). Returns its root.
+ */
+export function installCopy(prefix: string): string {
+  const dir = tempDir(prefix);
+  cpSync(join(REPO_ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
+  cpSync(join(REPO_ROOT, 'dist/src'), join(dir, 'dist/src'), { recursive: true });
+  cpSync(join(REPO_ROOT, 'package.json'), join(dir, 'package.json'));
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(dir, 'node_modules'));
+  return dir;
 }
 
 /** A short run dir: ipc socket paths are limited to 107 bytes. */
