@@ -17,6 +17,8 @@ interface StatusData {
   state?: 'running' | 'stopping';
   drain_left_s?: number | null;
   workers: Array<{ repo_root: string; actor_id: string; in_flight?: number }>;
+  /** Absent from a daemon of an older grit. */
+  declined?: Array<{ repo_root: string; actor_id: string; owner_pid: number }>;
 }
 
 function uptime(ms: number): string {
@@ -43,7 +45,15 @@ function renderStatus(d: StatusData): string {
   const head = `${d.started === true ? 'started' : (d.state ?? 'running')}${version}: pid ${d.pid}, ${d.endpoint}`;
   const up = d.uptime_ms === undefined ? '' : `, up ${uptime(d.uptime_ms)}, ${d.requests ?? 0} requests`;
   const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${w.repo_root}`);
-  return [head + up, ...draining(d), ...idleTimeouts(d), plural(d.workers.length, 'worker'), ...workers].join('\n');
+  return [head + up, ...draining(d), ...idleTimeouts(d), plural(d.workers.length, 'worker'), ...workers, ...declined(d)].join('\n');
+}
+
+/** The actors another daemon serves: their commands run in the CLI (docs/daemon.md, "Lease"). */
+function declined(d: StatusData): string[] {
+  const list = d.declined ?? [];
+  if (!list.length) return [];
+  const lines = list.map((a) => `  ${a.actor_id.slice(0, 8)}  ${a.repo_root}  ${dim(`(daemon pid ${a.owner_pid} holds its lease)`)}`);
+  return [`not serving ${plural(list.length, 'actor')}: another daemon does; their commands run in the CLI`, ...lines];
 }
 
 /** What a stopping daemon still does: it declines new requests (they run in the CLI) and exits soon. */

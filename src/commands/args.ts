@@ -4,6 +4,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
+import { codeUnitName, loneSurrogate, WELL_FORMED_HINT } from '../core/well-formed.js';
 
 export type Args = Record<string, unknown>;
 
@@ -73,6 +74,41 @@ export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {})
   if (v === undefined) throw invalidArgs(`${cliName(key)} is required`, { field: key }, giveHint(key));
   if (opts.nonEmpty && v.trim() === '') throw invalidArgs(`${cliName(key)} must not be empty`, { field: key }, giveHint(key));
   return v;
+}
+
+/** Deeper than any argument a command reads: below this nothing is read, so nothing need be checked. */
+const MAX_TEXT_DEPTH = 16;
+
+/** Where in an argument value (`title`, `labels[1]`) the first text UTF-8 cannot hold is, and its lone surrogate. */
+function illFormedText(v: unknown, path: string, depth: number): { path: string; unit: number } | null {
+  if (typeof v === 'string') {
+    const unit = loneSurrogate(v);
+    return unit === null ? null : { path, unit };
+  }
+  if (v === null || typeof v !== 'object' || depth === MAX_TEXT_DEPTH) return null;
+  const entries: [string, unknown][] = Array.isArray(v) ? v.map((x, i) => [`${path}[${i}]`, x]) : Object.entries(v).map(([k, x]) => [`${path}.${k}`, x]);
+  for (const [at, x] of entries) {
+    const bad = illFormedText(x, at, depth + 1);
+    if (bad !== null) return bad;
+  }
+  return null;
+}
+
+/**
+ * Refuses text with a lone surrogate in any argument of command `name` (src/core/well-formed.ts),
+ * as the daemon refuses a CBOR text string that is not UTF-8: the same code, message and
+ * `details.field` (`command.IssueCreate.title`), whichever way the text came (IPC JSON, MCP, the API).
+ */
+export function refuseIllFormedText(name: string, args: Args): void {
+  for (const [key, v] of Object.entries(args)) {
+    const bad = illFormedText(v, key, 0);
+    if (bad === null) continue;
+    throw invalidArgs(
+      `${bad.path} is not valid UTF-8: it holds a lone surrogate (${codeUnitName(bad.unit)}), one half of a pair without the other`,
+      { field: `command.${name}.${bad.path}` },
+      WELL_FORMED_HINT,
+    );
+  }
 }
 
 // A control character (a newline, an escape) would break `issue show` and the tables' one line per

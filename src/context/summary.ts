@@ -3,6 +3,7 @@
  * docstring), at most 200 characters; empty when the file opens with code. License and
  * copyright headers are skipped, since they say nothing about the file.
  */
+import { sliceWhole } from '../core/well-formed.js';
 import type { LanguageId } from './languages.js';
 
 const MAX = 200;
@@ -66,7 +67,8 @@ export function summarize(text: string, language: LanguageId): string {
     const clean = block.replace(/\s+/g, ' ').trim();
     if (clean === '' || BOILERPLATE.test(clean)) continue;
     const sentence = /^(.+?[.!?])(\s|$)/.exec(clean)?.[1] ?? clean;
-    return sentence.length > MAX ? `${sentence.slice(0, MAX - 1)}…` : sentence;
+    // Cut between code points: half an emoji is no text an event can hold (src/core/well-formed.ts).
+    return sentence.length > MAX ? `${sliceWhole(sentence, MAX - 1)}…` : sentence;
   }
   return '';
 }

@@ -5,6 +5,7 @@
  * float for a large number.
  */
 import { GritError } from './errors.js';
+import { codeUnitName, loneSurrogate, WELL_FORMED_HINT } from './well-formed.js';
 
 export type CborValue = number | bigint | Uint8Array | string | null | CborValue[];
 
@@ -85,6 +86,14 @@ function write(w: Writer, v: CborValue): void {
     if (v >= 0) w.head(0, v);
     else w.head(1, typeof v === 'number' ? -1 - v : -1n - v);
   } else if (typeof v === 'string') {
+    // TextEncoder would write U+FFFD for it, and the event would say other than what the store
+    // keeps: whatever way such text got past the command's argument checks, no event holds it.
+    const unit = loneSurrogate(v);
+    if (unit !== null) {
+      throw new GritError('invalid_args', `text with a lone surrogate (${codeUnitName(unit)}) is not valid UTF-8 and cannot be written to an event`, {
+        suggestion: WELL_FORMED_HINT,
+      });
+    }
     const enc = textEncoder.encode(v);
     w.head(3, enc.length);
     w.bytes(enc);

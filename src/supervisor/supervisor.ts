@@ -13,6 +13,7 @@ import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
 import { startSpawnHelper } from '../git/spawn-helper.js';
 import { mainWorktreeRoot } from '../git/repo.js';
+import { DeclinedActors, type DeclinedActor } from './declined-actors.js';
 import {
   decodeRequest,
   encodeMessage,
@@ -96,6 +97,8 @@ export interface DaemonStatus {
   version: string | null;
   build: string | null;
   workers: ReturnType<ActorWorkerPool['info']>[];
+  /** Actors it does not serve, with no worker, because another daemon holds their lease. */
+  declined: DeclinedActor[];
 }
 
 /**
@@ -126,6 +129,7 @@ export class Supervisor {
   private readonly retiring = new Map<string, { worker: ActorWorkerPool; closed: Promise<void> }>();
   /** Actors whose store `doctor --fix` is repairing (routing.ts `repairsStore`), by actor dir: their other requests wait for it. */
   private readonly repairs = new Map<string, Promise<void>>();
+  private readonly declined = new DeclinedActors();
   private readonly routes = new RouteCache();
   private readonly refused: RefusedConnections;
   private readonly startedTs = Date.now();
@@ -314,9 +318,18 @@ export class Supervisor {
     // Selecting the actor may create one (a new --data-dir): the reply says so, as the CLI would.
     const warnings: string[] = [];
     gatherWarnings(warnings, () => this.routes.resolve(request));
-    const { worker, worktree, settings, release } = repairsStore(name, request.args) ? await this.repairWorker(request) : await this.workerFor(request);
+    let routed: Routed & { release?: () => void };
     try {
-      const { reply, notice } = (await worker.run({ op: 'run', request, worktree, format, settings, warnings }))!;
+      routed = repairsStore(name, request.args) ? await this.repairWorker(request, warnings) : await this.workerFor(request, warnings);
+    } catch (err) {
+      if (!warnings.length) throw err;
+      return encodeMessage(withWarnings(replyError(request_id, err), warnings), format);
+    }
+    const { worker, worktree, settings, release } = routed;
+    try {
+      const { reply, notice, declined } = (await worker.run({ op: 'run', request, worktree, format, settings, warnings }))!;
+      // Its next request would get the same: no thread is kept for an actor another daemon serves.
+      if (declined && this.workers.get(worker.setup.actorDir) === worker) this.retire(worker.setup.actorDir, worker, 'another daemon holds its lease');
       // The thread has its store open from its first command on: which file that is.
       worker.storeId ??= fileIdentity(storeFile(worker.setup.actorDir));
       if (notice) this.pub?.publish(encodeNotification(notice));
@@ -375,13 +388,13 @@ export class Supervisor {
    * the request's worktree (one worker serves all of a repository's), and the stamp of the files
    * its settings come from.
    */
-  private async workerFor(request: RepoRequest, forRepair = false): Promise<Routed & { release?: () => void }> {
+  private async workerFor(request: RepoRequest, warnings: string[], forRepair = false): Promise<Routed & { release?: () => void }> {
     if (this.stopping) throw shuttingDown();
     const { repo, repository, actor, stamp, store } = this.routes.resolve(request);
     const repair = forRepair ? undefined : this.repairs.get(actor.dir);
     if (repair) {
       await repair;
-      return this.workerFor(request);
+      return this.workerFor(request, warnings);
     }
     let worker = this.workers.get(actor.dir);
     const why = worker && cannotServe(worker, repository, store);
@@ -396,12 +409,15 @@ export class Supervisor {
     const retiring = worker ? undefined : (this.retiring.get(actor.dir) ?? this.openElsewhere(actor.dir, store));
     if (retiring) {
       await retiring.closed;
-      return this.workerFor(request, forRepair);
+      return this.workerFor(request, warnings, forRepair);
     }
     if (!worker) {
+      const repoRoot = mainWorktreeRoot(repository) ?? repository;
+      const busy = this.declined.check({ repo_root: repoRoot, actor_id: actor.config.actor_id, data_dir: actor.dir }, warnings);
+      if (busy) throw busy;
       worker = new ActorWorkerPool(
         {
-          repoRoot: mainWorktreeRoot(repository) ?? repository,
+          repoRoot,
           repository,
           repo: { commonDir: repo.commonDir, gritDir: repo.gritDir },
           actorDir: actor.dir,
@@ -434,7 +450,7 @@ export class Supervisor {
    * (its requests finish, its store closes, its lease goes), a fresh one runs the repair, and the
    * actor's other requests wait until `release`.
    */
-  private async repairWorker(request: RepoRequest): Promise<Routed & { release: () => void }> {
+  private async repairWorker(request: RepoRequest, warnings: string[]): Promise<Routed & { release: () => void }> {
     const { actor } = this.routes.resolve(request);
     for (let busy = this.repairs.get(actor.dir); busy; busy = this.repairs.get(actor.dir)) await busy;
     let release!: () => void;
@@ -442,7 +458,7 @@ export class Supervisor {
     try {
       const worker = this.workers.get(actor.dir);
       if (worker) this.retire(actor.dir, worker, 'doctor --fix repairs its store');
-      return { ...(await this.workerFor(request, true)), release };
+      return { ...(await this.workerFor(request, warnings, true)), release };
     } catch (err) {
       release();
       throw err;
@@ -467,6 +483,7 @@ export class Supervisor {
       version: this.opts.build?.version ?? null,
       build: this.opts.build?.build ?? null,
       workers: [...this.workers.values()].map((w) => w.info()),
+      declined: this.declined.list(),
     };
   }
 

@@ -56,6 +56,8 @@ export type WorkerTask =
 export interface WorkerResult {
   reply: Uint8Array;
   notice: Notification | null;
+  /** The reply is `db_busy`: another daemon holds the actor's lease, so this thread serves nothing. */
+  declined: boolean;
 }
 
 const setup = workerData as WorkerSetup;
@@ -125,15 +127,17 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
   const { request, worktree, format, settings } = task;
   let reply;
   let notice: Notification | null = null;
+  let declined = false;
   try {
     const data = await run(request, worktree, settings);
     reply = replyOk(request.request_id, data);
     notice = notificationFor(request.name, data, { repo_root: worktree, actor_id: context().actorId });
   } catch (err) {
     reply = replyError(request.request_id, err);
+    declined = err instanceof GritError && err.code === 'db_busy' && 'owner_pid' in err.details;
   }
   const said = unsent.length ? [...task.warnings, ...unsent.splice(0)] : task.warnings;
-  return { reply: await encodeMessage(withWarnings(reply, said), format), notice };
+  return { reply: await encodeMessage(withWarnings(reply, said), format), notice, declined };
 }
 
 const fault = process.env.GRIT_FAULT; // set when the daemon starts, read once: this runs per request

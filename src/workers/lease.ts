@@ -49,6 +49,20 @@ export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
 }
 
 /**
+ * `db_busy` naming the other daemon whose live lease the actor's is, or null when it is free or
+ * this daemon's: what a worker gets taking the lease, and what the supervisor answers without
+ * starting one while that lasts.
+ */
+export function servedElsewhere(actorDir: string, actorId: string, now = Date.now()): GritError | null {
+  const held = readLease(actorDir);
+  if (!held || (held.pid === process.pid && held.host_id === hostname()) || !leaseIsLive(held, now)) return null;
+  return new GritError('db_busy', `actor ${actorId} is served by daemon pid ${held.pid}`, {
+    details: { owner_pid: held.pid, ipc_endpoint: held.ipc_endpoint, expires_ts: held.expires_ts },
+    suggestion: 'use --no-daemon, or stop the other daemon with `grit daemon stop`',
+  });
+}
+
+/**
  * A lease that cannot be written for a full disk: the daemon declines the actor (`fallback`), and
  * the client runs the command in its own process, which needs no lease; a read there answers even
  * while the store cannot catch up (RepoContext.read).
@@ -102,14 +116,8 @@ export class Lease {
         linkSync(tmp, path); // exclusive: fails when a lease file exists
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const held = readLease(actorDir);
-        const ours = held?.pid === process.pid && held.host_id === record.host_id;
-        if (held && !ours && leaseIsLive(held, now)) {
-          throw new GritError('db_busy', `actor ${info.actor_id} is served by daemon pid ${held.pid}`, {
-            details: { owner_pid: held.pid, ipc_endpoint: held.ipc_endpoint, expires_ts: held.expires_ts },
-            suggestion: 'use --no-daemon, or stop the other daemon with `grit daemon stop`',
-          });
-        }
+        const busy = servedElsewhere(actorDir, info.actor_id, now);
+        if (busy) throw busy;
         renameSync(tmp, path);
       }
     } finally {

@@ -55,6 +55,12 @@ test('summaries are the first sentence of the leading comment; licence headers a
   assert.equal(summarize('#include <a.h>\nint x;\n', 'c'), '');
   assert.equal(summarize('#!/usr/bin/env python\n# Tool entry point\nimport os\n', 'python'), 'Tool entry point');
   assert.equal(summarize('/**\n * Multi-line\n * block. Second.\n */\n', 'typescript'), 'Multi-line block.');
+  // An emoji across the cut is dropped whole: half of it (a lone surrogate) is no text an event can hold.
+  for (const pad of [197, 198]) {
+    const cut = summarize(`// ${'x'.repeat(pad)}😀 and more words than fit in a summary\n`, 'rust');
+    assert.ok(cut.isWellFormed(), `${pad}: ${JSON.stringify(cut.slice(-3))}`);
+    assert.ok(cut.length <= 200 && cut.endsWith('…'), `${pad}: ${cut.length}`);
+  }
 });
 
 test('a grammar that does not load: a warning, and the regex extractor for that language only', async () => {

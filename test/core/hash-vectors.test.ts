@@ -51,3 +51,16 @@ test('the WebAssembly BLAKE2b-256 equals the JS one on inputs of every size clas
     assert.equal(toHex(blake2b128(data)), toHex(blake2b(data, { dkLen: 16 })), `${n} bytes, 128 bits`);
   }
 });
+
+test('an event whose text holds a lone surrogate is refused by the encoder (UTF-8 would get U+FFFD, the store the surrogate); a pair encodes as UTF-8', () => {
+  const e = (title: string) => ({ issue_id: new Uint8Array(16), actor: new Uint8Array(16).fill(1), ts_unix_ms: 1, parent: null, kind: { type: 'IssueCreated' as const, title, body: '', labels: [] } });
+  for (const title of ['lone \ud800 x', 'cut \ud83d', '\udc00 low first', 'pair reversed \ude00\ud83d']) {
+    assert.throws(() => preimage(e(title)), (err: any) => {
+      assert.equal(err.code, 'invalid_args');
+      assert.match(err.message, /lone surrogate \(U\+D[89A-F][0-9A-F]{2}\) is not valid UTF-8/);
+      return true;
+    }, JSON.stringify(title));
+  }
+  const pair = preimage(e('emoji \ud83d\ude00 ok'));
+  assert.ok(Buffer.from(pair).includes(Buffer.from('emoji 😀 ok', 'utf8')));
+});

@@ -455,3 +455,31 @@ test("a client of the daemon is refused another user's repository at routing, as
     client.close();
   }
 });
+
+test('two daemons (two run dirs): the one another holds the actor\'s lease for keeps no worker, says why once, lists it as declined, and serves the actor once the lease is free', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const [owner, other] = [await startDaemon(), await startDaemon()];
+  try {
+    gritOk(repo, ['issue', 'create', '--title', 'through the owner'], { env: owner.env });
+    const first = grit(repo, ['issue', 'create', '--title', 'through the other', '--json'], { env: other.env });
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stderr, new RegExp(`^grit: warning: this daemon \\(pid ${other.child!.pid}\\) does not serve actor [0-9a-f]{8} of .*: daemon pid ${owner.child!.pid} \\(.*\\) holds its lease, so its commands run in the CLI`, 'm'));
+    const second = grit(repo, ['issue', 'list', '--json'], { env: other.env });
+    assert.equal(second.json.data.total, 2, 'run in the CLI');
+    assert.equal(second.stderr, '', 'said once');
+    const status = gritOk(repo, ['daemon', 'status'], { env: other.env });
+    assert.deepEqual(status.workers, [], 'no thread for an actor it cannot serve');
+    assert.deepEqual(status.declined.map((d: any) => [d.owner_pid, d.actor_id.length]), [[owner.child!.pid, 32]]);
+    const human = grit(repo, ['daemon', 'status'], { env: other.env });
+    assert.match(human.stdout, /^0 workers\nnot serving 1 actor: another daemon does; their commands run in the CLI\n  [0-9a-f]{8}  .* \(daemon pid \d+ holds its lease\)$/m);
+
+    await owner.stop();
+    assert.equal(gritOk(repo, ['issue', 'list'], { env: other.env }).total, 2);
+    const after = gritOk(repo, ['daemon', 'status'], { env: other.env });
+    assert.equal(after.workers.length, 1, 'the lease is free: the actor is served');
+    assert.deepEqual(after.declined, []);
+  } finally {
+    await Promise.all([owner.stop(), other.stop()]);
+  }
+});

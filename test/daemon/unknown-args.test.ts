@@ -135,3 +135,49 @@ test('every argument an MCP tool sends is allowed for its command', async () => 
     for (const [ipc, args] of sent) allows(ipc, args, `MCP ${tool.name}`);
   }
 });
+
+test('text with a lone surrogate (a JSON \\ud800 escape) is invalid_args naming the field as CBOR does: raw JSON, GritClient json and cbor, in process; nothing is written', async () => {
+  const daemon = await startDaemon();
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const refused = (what: string, field: string, message: RegExp) => (e: any) => {
+    assert.equal(e.code, 'invalid_args', what);
+    assert.equal(e.details.field, field, what);
+    assert.match(e.message, message, what);
+    return true;
+  };
+  const lone = /^(title|labels\[1\]) is not valid UTF-8: it holds a lone surrogate \(U\+D[89A-F][0-9A-F]{2}\)/;
+  const raw = await ReqClient.connect(daemon.endpoint);
+  const target = { repoRoot: repo };
+  const [json, cbor] = [await daemon.client('json'), await daemon.client('cbor')];
+  try {
+    // As nngcat sends it: the escape itself in the request's bytes, which are valid UTF-8.
+    for (const [args, field] of [
+      ['"title":"lone \\ud800 x"', 'command.IssueCreate.title'],
+      ['"title":"split \\ud83d emoji"', 'command.IssueCreate.title'],
+      ['"title":"t","labels":["ok","cut \\udc00"]', 'command.IssueCreate.labels[1]'],
+    ]) {
+      const body = `{"ipc_schema_version":1,"request_id":"s","repo_root":${JSON.stringify(repo)},"command":{"IssueCreate":{${args}}}}`;
+      const reply = await decodeReply(await raw.request(Buffer.from(body), { timeoutMs: 20_000 }));
+      assert.equal(reply.ok, false, args);
+      if (!reply.ok) refused(args, field, lone)(reply.error);
+      assert.equal(reply.request_id, 's');
+    }
+    await assert.rejects(json.request('IssueCreate', { title: 'surr \ud83d x' }, target), refused('GritClient json', 'command.IssueCreate.title', lone));
+    // CBOR cannot carry the surrogate: the client's encoder writes its bytes, which are not UTF-8.
+    await assert.rejects(cbor.request('IssueCreate', { title: 'surr \ud83d x' }, target), refused('GritClient cbor', 'command.IssueCreate.title', /^title is not valid UTF-8/));
+    await assert.rejects(json.request('IssueComment', { issue_id: 'abcd', body: 'x \udfff' }, target), refused('a comment', 'command.IssueComment.body', /^body is not valid UTF-8/));
+    await assert.rejects(runLocal('IssueCreate', { title: 'in process \ud800' }, { cwd: repo }), refused('runLocal', 'command.IssueCreate.title', lone));
+    // A pair, escaped or not, is text like any other, and the writer's store holds what its WAL does.
+    await json.issueCreate({ title: 'pair \ud83d\ude00 ok', labels: ['\ud83d\udc1b'] }, target);
+    const listed = await json.issueList({}, target);
+    assert.deepEqual(listed.issues.map((i: any) => [i.title, i.labels]), [['pair 😀 ok', ['🐛']]]);
+    const check = gritOk(repo, ['db', 'check'], { env: daemon.env });
+    assert.deepEqual([check.corrupt_count, check.errors], [0, []]);
+  } finally {
+    raw.close();
+    json.close();
+    cbor.close();
+    await daemon.stop();
+  }
+});

@@ -3,9 +3,10 @@
  * released, so the CLI can work locally at once, and the next request starts a fresh worker.
  */
 import { test } from 'node:test';
+import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
-import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { startDaemon, testRunDir, daemonEnv, type TestDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 import { readLease } from '../../src/workers/lease.js';
 
@@ -80,5 +81,21 @@ test('daemon status shows the idle timeouts the daemon runs with, as its flags n
     assert.equal(data.worker_idle_timeout_s, 7);
   } finally {
     await daemon.stop();
+  }
+});
+
+test("a daemon the CLI starts runs with glibc's mmap threshold fixed (a retired worker's big blocks are returned), unless the caller set one", () => {
+  const dir = tempDir();
+  const thresholdOf = (pid: number): string | undefined =>
+    readFileSync(`/proc/${pid}/environ`, 'latin1').split('\0').find((v) => v.startsWith('MALLOC_MMAP_THRESHOLD_='));
+  for (const [given, expected] of [[undefined, 'MALLOC_MMAP_THRESHOLD_=131072'], ['1048576', 'MALLOC_MMAP_THRESHOLD_=1048576']] as const) {
+    const env = daemonEnv(testRunDir(), given === undefined ? {} : { MALLOC_MMAP_THRESHOLD_: given });
+    gritOk(dir, ['daemon', 'start'], { env });
+    try {
+      const { pid } = gritOk(dir, ['daemon', 'status'], { env });
+      assert.equal(thresholdOf(pid), expected);
+    } finally {
+      gritOk(dir, ['daemon', 'stop'], { env });
+    }
   }
 });

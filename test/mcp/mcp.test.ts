@@ -280,6 +280,30 @@ describe('grit mcp with piped input', () => {
   });
 });
 
+describe('grit mcp and text with a lone surrogate', () => {
+  it('refuses a split emoji (an escape \\ud83d without its pair) naming the argument, and writes nothing; a whole one is written', () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    const call = (id: number, name: string, args: string) => `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${name}","arguments":{${args}}}}`;
+    const { replies } = pipe(repo, [
+      initialize(),
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      call(1, 'issue_create', '"title":"emoji \\ud83d cut"'),
+      call(2, 'memory_store', '"title":"m","labels":["\\udc00"]'),
+      call(3, 'issue_create', '"title":"emoji \\ud83d\\ude00 whole"'),
+    ]);
+    const envelopes = replies.filter((m) => m.id > 0).map((m) => JSON.parse(m.result.content[0].text));
+    assert.deepEqual(envelopes.map((e) => e.ok), [false, false, true]);
+    for (const [e, field] of [[envelopes[0], 'command.IssueCreate.title'], [envelopes[1], 'command.IssueCreate.labels[1]']]) {
+      assert.equal(e.error.code, 'invalid_args');
+      assert.equal(e.error.details.field, field);
+      assert.match(e.error.message, /is not valid UTF-8: it holds a lone surrogate \(U\+D(83D|C00)\)/);
+    }
+    assert.deepEqual(gritOk(repo, ['issue', 'list', '--no-daemon']).issues.map((i: any) => i.title), ['emoji 😀 whole']);
+    assert.deepEqual(gritOk(repo, ['db', 'check', '--no-daemon']).errors, []);
+  });
+});
+
 const initialize = (protocolVersion = '2025-06-18') => ({ jsonrpc: '2.0', id: 0, method: 'initialize', params: { protocolVersion, capabilities: {}, clientInfo: { name: 'test', version: '1' } } });
 const callTool = (id: number, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
 const cancel = (requestId: number, reason: string) => ({ jsonrpc: '2.0', method: 'notifications/cancelled', params: { requestId, reason } });
