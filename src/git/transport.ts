@@ -41,8 +41,8 @@ function repoDir(gitDir: string): string {
  * (never throws on a non-zero exit). With `showProgress`, git's progress meter is also shown to
  * the user; `remote`: git talks to one (`GitCall.remote`).
  */
-export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean; remote?: GitCall['remote']; env?: NodeJS.ProcessEnv } = {}): Promise<GitRun> {
-  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: repoDir(gitDir), remote: opts.remote }, opts.showProgress);
+export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean; remote?: GitCall['remote']; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitRun> {
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: repoDir(gitDir), remote: opts.remote, input: opts.input }, opts.showProgress);
 }
 
 /** `GRIT_GIT_TIMEOUT` unset: a fetch or push may take five minutes (docs/sync.md, "When the remote does not answer"). */
@@ -57,7 +57,7 @@ function remoteTimeoutS(env: NodeJS.ProcessEnv): number {
 }
 
 /** git talking to a remote with the command's environment `env`, stopped after `remoteTimeoutS()`. */
-function runRemoteGit(gitDir: string, args: string[], env: NodeJS.ProcessEnv, opts: { showProgress?: boolean } = {}): Promise<GitRun> {
+function runRemoteGit(gitDir: string, args: string[], env: NodeJS.ProcessEnv, opts: { showProgress?: boolean; input?: string } = {}): Promise<GitRun> {
   return runGit(gitDir, args, { ...opts, env, remote: { timeoutMs: remoteTimeoutS(env) * 1000 } });
 }
 
@@ -188,7 +188,9 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   // --no-show-forced-updates: git would walk history to tell which updates were forced, for
   // output nobody reads here (the tracking refs are forced by design). git then warns about that
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
-  const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  // --no-filter: in a partial clone (`git clone --filter=blob:none`) git would apply the clone's
+  // filter to this fetch too, and the WAL's chunks, which are blobs, would stay on the remote.
+  const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
     const r = await runRemoteGit(gitDir, args, env, { showProgress: progress });
     if (r.code === 0) return prefix;
@@ -198,6 +200,39 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
     }
     throw gitFailure('git fetch', remote, r, env);
   }
+}
+
+/** Whether the repository is a partial clone: a remote is a promisor (`git clone --filter`), whose objects may be missing here. */
+async function partialClone(gitDir: string): Promise<boolean> {
+  const r = await runGit(gitDir, ['config', '--get-regexp', '^(remote\\..*\\.promisor|extensions\\.partialclone)$']);
+  return r.stdout.split('\n').some((line) => /^extensions\.partialclone \S/i.test(line) || /^remote\..*\.promisor (true|yes|on|1)$/i.test(line));
+}
+
+/**
+ * In a partial clone, fetches from `remote` the objects that `tip` reaches and this repository
+ * lacks (down to `have`, whose objects are here), and returns how many were missing (0 in any
+ * other repository, where a missing object is not git's to fetch). Commits and trees an earlier,
+ * filtered fetch brought stay behind as promisor objects: fetching the ref again brings nothing,
+ * so only the missing objects themselves, asked for by id, complete them.
+ */
+export async function fetchMissing(gitDir: string, remote: string, tip: string, have: string | null, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  checkRemote(remote);
+  if (!(await partialClone(gitDir))) return 0;
+  const list = await runGit(gitDir, ['rev-list', '--objects', '--missing=print', tip, ...(have ? ['--not', have] : [])], { env });
+  if (list.code !== 0) return 0; // what is missing is then the commits themselves: the caller's error says so
+  const missing = list.stdout.split('\n').filter((l) => l.startsWith('?')).map((l) => l.slice(1));
+  if (missing.length === 0) return 0;
+  // noop negotiation: the wanted objects are named, so what this repository has need not be told.
+  const args = ['-c', 'fetch.negotiationAlgorithm=noop', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-filter', '--stdin', remote];
+  const r = await runRemoteGit(gitDir, args, env, { input: missing.join('\n') + '\n' });
+  if (r.code === 0) return missing.length;
+  const err = gitFailure('git fetch of the objects this partial clone lacks from', remote, r, env);
+  throw new GritError('git_error', err.message, {
+    details: { ...err.details, missing: missing.length },
+    suggestion: r.timedOut
+      ? err.suggestion
+      : `an earlier fetch under the clone's filter left them out; fetch them by hand (\`git fetch --no-filter ${remote} <id>…\`: the remote must serve objects by id, as protocol v2 or uploadpack.allowAnySHA1InWant do), or clone again without --filter`,
+  });
 }
 
 export interface PushUpdate {
