@@ -137,6 +137,29 @@ export async function remoteConfigured(gitDir: string, name: string): Promise<bo
   return r.code === 0 && r.stdout.trim() !== '';
 }
 
+/**
+ * Where `refs/grit/*` of `remote` are read from (fetch, ls-remote): the repository grit's pushes
+ * go to. For a configured remote whose push URL differs from its URL (`remote.<name>.pushurl`,
+ * `url.<base>.pushInsteadOf`: a read mirror, say), that is the push URL; else `remote` itself.
+ * Sync and locks compare what they read with what they push, so the two must be one repository:
+ * a mirror behind the push side would refuse every push as not fast-forward (docs/sync.md).
+ */
+export async function readSide(gitDir: string, remote: string): Promise<string> {
+  if (!REMOTE_NAME.test(remote)) return remote;
+  const name = remote.replace(/[.]/g, '\\.');
+  const cfg = await runGit(gitDir, ['config', '--get-regexp', `^(remote\\.${name}\\.pushurl|url\\..*\\.pushinsteadof)$`]);
+  if (cfg.stdout.trim() === '') return remote;
+  const [fetchUrl, pushUrl] = await Promise.all([runGit(gitDir, ['remote', 'get-url', remote]), runGit(gitDir, ['remote', 'get-url', '--push', remote])]);
+  if (fetchUrl.code !== 0 || pushUrl.code !== 0) return remote; // not a remote after all: git's own error comes with the fetch
+  const push = pushUrl.stdout.split('\n')[0];
+  return push === fetchUrl.stdout.split('\n')[0] ? remote : push;
+}
+
+/** What a failure of git talking to `target`, read for `remote`, is about: the remote, or its push URL. */
+function readTarget(what: string, remote: string, target: string): [string, string] {
+  return target === remote ? [what, remote] : [`${what} ${remote}'s push URL`, target];
+}
+
 function gitFailure(what: string, remote: string, r: GitRun, env: NodeJS.ProcessEnv): GritError {
   const stderr = r.stderr.trim();
   if (r.timedOut) return timedOut(what, remote, stderr, remoteTimeoutS(env));
@@ -185,12 +208,13 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   const prefix = trackingPrefix(remote);
   // On a terminal, git's own progress meter shows a large fetch moving.
   const progress = progressWanted();
+  const target = await readSide(gitDir, remote);
   // --no-show-forced-updates: git would walk history to tell which updates were forced, for
   // output nobody reads here (the tracking refs are forced by design). git then warns about that
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
   // --no-filter: in a partial clone (`git clone --filter=blob:none`) git would apply the clone's
   // filter to this fetch too, and the WAL's chunks, which are blobs, would stay on the remote.
-  const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', target, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
     const r = await runRemoteGit(gitDir, args, env, { showProgress: progress });
     if (r.code === 0) return prefix;
@@ -198,7 +222,7 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
       await sleep(20 * 2 ** attempt * (0.5 + Math.random()));
       continue;
     }
-    throw gitFailure('git fetch', remote, r, env);
+    throw gitFailure(...readTarget('git fetch', remote, target), r, env);
   }
 }
 
@@ -223,10 +247,11 @@ export async function fetchMissing(gitDir: string, remote: string, tip: string, 
   const missing = list.stdout.split('\n').filter((l) => l.startsWith('?')).map((l) => l.slice(1));
   if (missing.length === 0) return 0;
   // noop negotiation: the wanted objects are named, so what this repository has need not be told.
-  const args = ['-c', 'fetch.negotiationAlgorithm=noop', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-filter', '--stdin', remote];
+  const target = await readSide(gitDir, remote);
+  const args = ['-c', 'fetch.negotiationAlgorithm=noop', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-filter', '--stdin', target];
   const r = await runRemoteGit(gitDir, args, env, { input: missing.join('\n') + '\n' });
   if (r.code === 0) return missing.length;
-  const err = gitFailure('git fetch of the objects this partial clone lacks from', remote, r, env);
+  const err = gitFailure(...readTarget('git fetch of the objects this partial clone lacks from', remote, target), r, env);
   throw new GritError('git_error', err.message, {
     details: { ...err.details, missing: missing.length },
     suggestion: r.timedOut
@@ -276,8 +301,9 @@ const lostRace = (stderr: string, dst: string): boolean => stderr.includes(`cann
 
 /** The refs' values on the remote now (`git ls-remote`), by name; a ref it lacks is absent. */
 async function remoteRefs(gitDir: string, remote: string, refs: string[], env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
-  const r = await runGit(gitDir, ['ls-remote', remote, ...refs], { env });
-  if (r.code !== 0) throw gitFailure('git ls-remote', remote, r, env);
+  const target = await readSide(gitDir, remote);
+  const r = await runGit(gitDir, ['ls-remote', target, ...refs], { env });
+  if (r.code !== 0) throw gitFailure(...readTarget('git ls-remote', remote, target), r, env);
   const out = new Map<string, string>();
   for (const line of r.stdout.split('\n')) {
     const [oid, ref] = line.split('\t');

@@ -261,6 +261,34 @@ test('the remote moves between fetch and push: rejected, refetched, rebased, ret
   assert.equal(git(remote, 'rev-list', '--count', 'refs/grit/wal').trim(), '4');
 });
 
+test('a remote whose push URL is another repository than its URL (pushurl, pushInsteadOf): refs/grit/* are read where they are pushed, so sync and locks work', { timeout: 90_000 }, () => {
+  for (const how of ['pushurl', 'pushInsteadOf'] as const) {
+    // a reads from `mirror` and pushes to `primary`, which b uses for both and keeps ahead of the mirror.
+    const { remote: mirror, clones } = network(1);
+    const { remote: primary, clones: others } = network(1);
+    const [a, b] = [clones[0], others[0]];
+    if (how === 'pushurl') git(a, 'remote', 'set-url', '--push', 'origin', primary);
+    else git(a, 'config', `url.${primary}.pushInsteadOf`, mirror);
+    gritOk(a, ['issue', 'create', '--title', 'a1']);
+    assert.equal(gritOk(a, ['sync']).pushed, 1);
+    assert.equal(gritOk(b, ['sync']).pulled, 1);
+    gritOk(b, ['issue', 'create', '--title', 'b1']);
+    gritOk(b, ['sync']);
+    gritOk(a, ['issue', 'create', '--title', 'a2']);
+    const r = gritOk(a, ['sync']);
+    assert.deepEqual([r.pulled, r.pushed, r.push_attempts, r.events_rebased], [1, 1, 1, 1], how);
+    assert.equal(r.wal_head, git(primary, 'rev-parse', 'refs/grit/wal').trim());
+    assert.deepEqual(git(mirror, 'for-each-ref', 'refs/grit/'), '');
+    // A lock b holds on the push side is seen by a, whose own lock then goes there too.
+    gritOk(b, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m']);
+    const taken = grit(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m', '--json']);
+    assert.equal(taken.json?.error?.code, 'conflict', taken.stdout);
+    assert.match(taken.json.error.message, /is locked by/);
+    gritOk(a, ['lock', 'acquire', '--resource', 'path:docs', '--ttl', '10m']);
+    assert.equal(git(primary, 'for-each-ref', 'refs/grit/locks/').trim().split('\n').length, 2);
+  }
+});
+
 /** Syncs clone `dir` in-process, counting the push attempts made (`beforePush` runs once per attempt). */
 async function syncCounting(dir: string, beforePush?: (attempt: number) => void): Promise<{ result?: Awaited<ReturnType<typeof syncWith>>; error?: any; attempts: number }> {
   const ctx = RepoContext.open({ cwd: dir });
