@@ -351,7 +351,10 @@ export async function pushRefs(gitDir: string, remote: string, updates: PushUpda
   if (updates.length === 0) return { ok: true, rejected: [], updated: [], stderr: '' };
   const leases = updates.filter((u) => u.lease !== undefined).map((u) => `--force-with-lease=${u.dst}:${u.lease ?? ''}`);
   const specs = updates.map((u) => `${u.src}:${u.dst}`);
-  const r = await runRemoteGit(gitDir, ['push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs], env);
+  // A remote added with `--mirror=push` pushes every ref when pushed to by name, and git refuses
+  // refspecs for it ("--mirror can't be combined with refspecs"): grit pushes only its own refs.
+  const noMirror = REMOTE_NAME.test(remote) ? ['-c', `remote.${remote}.mirror=false`] : [];
+  const r = await runRemoteGit(gitDir, [...noMirror, 'push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs], env);
   const rejected: { dst: string; reason: string }[] = [];
   const updated: { dst: string; from: string | null }[] = [];
   const failed: PushUpdate[] = [];

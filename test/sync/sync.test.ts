@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
-import { fsckClean, git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
 import { remoteCommit } from '../reliability/_remote.js';
 
@@ -287,6 +287,19 @@ test('a remote whose push URL is another repository than its URL (pushurl, pushI
     gritOk(a, ['lock', 'acquire', '--resource', 'path:docs', '--ttl', '10m']);
     assert.equal(git(primary, 'for-each-ref', 'refs/grit/locks/').trim().split('\n').length, 2);
   }
+});
+
+test('a remote added with --mirror=push: sync and remote locks push grit\'s refs only, as to any remote', { timeout: 60_000 }, () => {
+  const [a] = network(1).clones;
+  const backup = join(tempDir(), 'backup.git');
+  git(a, 'init', '-q', '--bare', backup);
+  git(a, 'remote', 'add', '--mirror=push', 'backup', backup);
+  git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
+  gritOk(a, ['issue', 'create', '--title', 'a1']);
+  assert.equal(gritOk(a, ['sync', '--remote', 'backup']).pushed, 1);
+  gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m', '--remote', 'backup']);
+  const pushed = git(backup, 'for-each-ref', '--format=%(refname)').trim().split('\n');
+  assert.deepEqual([pushed.length, pushed.filter((r) => r.startsWith('refs/grit/locks/')).length, pushed.includes('refs/grit/wal')], [2, 1, true]);
 });
 
 /** Syncs clone `dir` in-process, counting the push attempts made (`beforePush` runs once per attempt). */
