@@ -8,6 +8,7 @@ import { RepoContext } from '../../src/commands/context.js';
 import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
 import { remoteCommit } from '../reliability/_remote.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 /** Two clones that both know one issue, then edit it concurrently (nothing synced in between). */
 function concurrentEdits(): { a: string; b: string; remote: string; id: string } {
@@ -165,6 +166,42 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
   assert.equal(r4.code, 5, r4.stdout);
   assert.equal(r4.json.error.code, 'git_error');
   assert.match(r4.json.error.details.suggestion, /^no remote named origin: add one/);
+});
+
+test('credentials in a remote URL are never shown: errors (JSON, human, through the daemon, its log), replies, a push URL', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(1);
+  const [a] = clones;
+  gritOk(a, ['issue', 'create', '--title', 'x']);
+  const unreachable = 'https://user:s3cr3t@127.0.0.1:9/x.git';
+  const shown = 'https://user:***@127.0.0.1:9/x.git';
+  // Configured as a push URL: grit fetches from it (docs/sync.md, step 1) and names it when that fails.
+  git(a, 'remote', 'add', 'cred', remote);
+  git(a, 'remote', 'set-url', '--push', 'cred', unreachable);
+  const daemon = await startDaemon();
+  try {
+    for (const env of [undefined, daemon.env]) {
+      for (const args of [['sync', '--remote', unreachable], ['lock', 'acquire', '--resource', 'path:src', '--remote', unreachable], ['sync', '--remote', 'cred']]) {
+        const json = grit(a, [...args, '--json'], { env });
+        assert.equal(json.json?.error?.code, 'git_error', json.stdout);
+        assert.ok(json.json.error.message.includes(shown), json.json.error.message);
+        if (args[2] !== 'cred') assert.equal(json.json.error.details.remote, shown);
+        const human = grit(a, args, { env });
+        assert.match(human.stderr, /^error: git fetch .*https:\/\/user:\*\*\*@127\.0\.0\.1:9\/x\.git/);
+        for (const out of [json.stdout, json.stderr, human.stdout, human.stderr]) assert.doesNotMatch(out, /s3cr3t/);
+      }
+    }
+    // A URL that works (git rewrites it to the bare remote): the replies show it redacted too.
+    const token = 'https://ghp_t0ken@example.invalid/x.git';
+    git(a, 'config', `url.${remote}.insteadOf`, token);
+    assert.equal(gritOk(a, ['sync', '--remote', token]).remote, 'https://***@example.invalid/x.git');
+    assert.equal(gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--remote', token], { env: daemon.env }).remote, 'https://***@example.invalid/x.git');
+    const human = grit(a, ['sync', '--remote', token], { env: daemon.env });
+    assert.equal(human.code, 0, human.stderr);
+    assert.doesNotMatch(human.stdout + human.stderr, /t0ken/);
+  } finally {
+    await daemon.stop();
+  }
+  assert.doesNotMatch(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8'), /s3cr3t|t0ken/);
 });
 
 /** Processes whose command line has `marker` in it (Linux's /proc). */
