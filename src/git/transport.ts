@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { envSeconds } from '../core/env-seconds.js';
-import { spawnGit, type GitCall, type GitRun } from './git-process.js';
+import { NO_HOOKS, spawnGit, type GitCall, type GitRun } from './git-process.js';
 import { viaSpawnHelper } from './spawn-helper.js';
 
 export type { GitRun } from './git-process.js';
@@ -214,7 +214,7 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
   // --no-filter: in a partial clone (`git clone --filter=blob:none`) git would apply the clone's
   // filter to this fetch too, and the WAL's chunks, which are blobs, would stay on the remote.
-  const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', target, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  const args = [...NO_HOOKS, '-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', target, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
     const r = await runRemoteGit(gitDir, args, env, { showProgress: progress });
     if (r.code === 0) return prefix;
@@ -393,6 +393,6 @@ export async function updateRefs(gitDir: string, updates: { ref: string; newOid:
       ? `delete ${u.ref}${u.oldOid ? ` ${u.oldOid}` : ''}`
       : `update ${u.ref} ${u.newOid}${u.oldOid !== undefined ? ` ${u.oldOid ?? '0'.repeat(40)}` : ''}`,
   );
-  const r = await run({ args: ['--git-dir', gitDir, 'update-ref', '--stdin'], env: gitEnv(), cwd: repoDir(gitDir), input: lines.join('\n') + '\n' });
+  const r = await run({ args: ['--git-dir', gitDir, ...NO_HOOKS, 'update-ref', '--stdin'], env: gitEnv(), cwd: repoDir(gitDir), input: lines.join('\n') + '\n' });
   if (r.code !== 0) throw new GritError('git_error', `git update-ref failed: ${r.stderr.trim()}`, { details: { stderr: r.stderr } });
 }

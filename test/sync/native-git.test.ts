@@ -5,6 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, gritDoctor, tempDir } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from './_helpers.js';
@@ -84,7 +86,29 @@ test('a partial clone whose earlier filtered fetch left the WAL without its blob
   assert.deepEqual(titles(pc), ['from a']);
 });
 
+test('a local reference-transaction hook that refuses everything: grit\'s ref writes and deletions pass it alike (snapshot gc, sync, remote locks, lock gc)', { timeout: 60_000 }, () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  gritOk(b, ['issue', 'create', '--title', 'from b']);
+  gritOk(b, ['sync']);
+  mkdirSync(join(a, '.git', 'hooks'), { recursive: true });
+  writeFileSync(join(a, '.git', 'hooks', 'reference-transaction'), '#!/bin/sh\necho rt says no >&2\nexit 1\n', { mode: 0o755 });
+  gritOk(a, ['issue', 'create', '--title', 'from a']);
+  assert.throws(() => git(a, 'update-ref', 'refs/heads/probe', 'refs/grit/wal'), /rt says no/);
+  gritOk(a, ['snapshot']);
+  assert.equal(gritOk(a, ['snapshot', 'gc', '--keep', '0']).deleted.length, 1);
+  const synced = gritOk(a, ['sync']);
+  assert.deepEqual([synced.pulled, synced.pushed], [1, 1]);
+  gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '1s']);
+  assert.equal(git(remote, 'for-each-ref', 'refs/grit/locks/').trim().split('\n').length, 1);
+  spawnSync('sleep', ['1.2']);
+  assert.equal(gritOk(a, ['lock', 'gc']).deleted.length, 1);
+  assert.equal(git(remote, 'for-each-ref', 'refs/grit/locks/').trim(), '');
+  assert.deepEqual(titles(a), ['from a', 'from b']);
+});
+
 /**
+ * QA's scene: a has one event synced/**
  * QA's scene: a has one event synced and one local only; b syncs one of its own; then a's WAL is
  * overwritten by a forced fetch of the remote's (local-only commit gone from refs/grit/wal).
  */
