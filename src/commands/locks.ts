@@ -17,6 +17,7 @@ import {
 } from '../git/locks.js';
 import { remoteConfigured, resolveRemote } from '../git/transport.js';
 import { GritError, invalidArgs } from '../core/errors.js';
+import { redactUrls } from '../core/redact-url.js';
 import { repoRelative } from '../context/paths.js';
 import { bool, optInt, optText, text, type Args } from './args.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
@@ -92,7 +93,7 @@ async function change(ctx: RepoContext, args: Args, options: ContextOptions, op:
   const warnings: string[] = [];
   let reply: LockReply;
   try {
-    reply = { lock: await changeLock(env, op, res, ttlMs), remote: env.remote };
+    reply = { lock: await changeLock(env, op, res, ttlMs), remote: shown(env.remote) };
   } catch (err) {
     reply = await changeLocalOnly(env, op, res, ttlMs, err, warnings);
   }
@@ -110,6 +111,9 @@ async function change(ctx: RepoContext, args: Args, options: ContextOptions, op:
   return withLockWarnings(reply, warnings);
 }
 
+/** The remote as a reply or warning shows it: a URL's credentials left out (src/core/redact-url.ts). */
+const shown = (remote: string | null): string | null => (remote === null ? null : redactUrls(remote));
+
 /**
  * After `err` from a release or renew against a remote: when the remote has no lock on the
  * resource but this clone holds one of its own there, local-only (taken with `--local`, or before
@@ -117,7 +121,7 @@ async function change(ctx: RepoContext, args: Args, options: ContextOptions, op:
  * reply says so; `not_found` for a lock `lock status` shows would send the user to take it anew.
  */
 async function changeLocalOnly(env: LockEnv, op: LockOp, res: string, ttlMs: number | undefined, err: unknown, warnings: string[]): Promise<LockReply> {
-  const remote = env.remote;
+  const remote = shown(env.remote);
   const localOnly = remote !== null && err instanceof GritError && err.code === 'not_found' ? await localLock(env, res) : null;
   if (localOnly?.owner !== env.owner) throw err;
   const lock = await changeLock({ ...env, remote: null }, op, res, ttlMs);
@@ -153,5 +157,5 @@ export async function lockStatus(ctx: RepoContext): Promise<LockStatusReply> {
 
 export async function lockGc(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<{ deleted: string[]; kept: number; remote: string | null }> {
   const env = await lockEnv(ctx, args, options);
-  return { ...(await gcLocks(env)), remote: env.remote };
+  return { ...(await gcLocks(env)), remote: shown(env.remote) };
 }

@@ -2,6 +2,7 @@
 import { toGritError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { warnings } from '../core/warnings.js';
+import { redactUrls } from '../core/redact-url.js';
 import { syncWal, type SyncOptions, type SyncResult } from '../git/sync.js';
 import { pushRefs, resolveRemote } from '../git/transport.js';
 import { bool, optText, type Args } from './args.js';
@@ -73,13 +74,15 @@ export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdva
     known: (e) => ctx.store.holds(e),
   });
   await ctx.refresh();
-  for (const r of result.snapshots_refused) warnings.send(`snapshot ${r.ref} from ${opts.remote} was not imported: ${r.reason}`);
+  // The remote as shown: a URL's credentials stay out of the reply and the warnings (src/core/redact-url.ts).
+  const remote = redactUrls(opts.remote);
+  for (const r of result.snapshots_refused) warnings.send(`snapshot ${r.ref} from ${remote} was not imported: ${r.reason}`);
   const signature_problems = {
     refused: ctx.signatureProblems.refused - before.refused,
     kept: ctx.signatureProblems.kept - before.kept,
   };
   const snapshot = opts.push ? await autoSnapshot(ctx, opts.remote, opts.env) : null;
-  return { ...result, signature_problems, snapshot };
+  return { ...result, remote, signature_problems, snapshot };
 }
 
 /** `Sync {pull, push, remote?}`: neither flag means both; the remote defaults to `origin`. */

@@ -8,6 +8,7 @@
  * caller's (2: fix the command; 3: the thing named is not there) and always exit 2 and 3.
  */
 import { constants as osConstants } from 'node:os';
+import { redactDeep, redactUrls } from './redact-url.js';
 
 export type ErrorCode =
   | 'invalid_args'
@@ -69,11 +70,13 @@ export class GritError extends Error {
   constructor(code: Exclude<ErrorCode, 'invalid_args'>, message: string, opts?: ErrorOptions);
   constructor(code: EnvironmentCode, message: string, opts?: ErrorOptions & { environment?: boolean });
   constructor(code: ErrorCode, message: string, opts: ErrorOptions & { environment?: boolean } = {}) {
-    super(message);
+    // Redacted here, where every error grit reports is made: a remote's URL (or git's stderr
+    // naming one) reaches messages, details and hints from many places.
+    super(redactUrls(message));
     this.name = 'GritError';
     this.code = code;
-    this.details = opts.details ?? {};
-    this.suggestion = opts.suggestion;
+    this.details = opts.details ? redactDeep(opts.details) : {};
+    this.suggestion = opts.suggestion === undefined ? undefined : redactUrls(opts.suggestion);
     // The caller's codes keep their exit status even if a reply from elsewhere says otherwise.
     this.exitCode = opts.environment && !CALLERS_CODES.has(code) ? ENV_EXIT : EXIT_CODES[code];
   }

@@ -41,6 +41,13 @@ export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv
   return env;
 }
 
+/**
+ * For grit's own ref updates through git (`update-ref`, a fetch into its tracking refs): no hooks.
+ * grit writes most of its refs itself, which no `reference-transaction` hook sees; the ones git
+ * writes for it must not be refused by one either (docs/sync.md, "Local hooks").
+ */
+export const NO_HOOKS = ['-c', 'core.hooksPath=/dev/null'];
+
 /** The error for a git that could not be started (`message` says why). */
 export const gitUnavailable = (message: string): GritError => new GritError('git_error', message, { suggestion: 'install git and make sure it is on PATH' });
 

@@ -21,7 +21,7 @@ import {
 import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
-import { spawnGit } from './git-process.js';
+import { NO_HOOKS, spawnGit } from './git-process.js';
 import { isOid, writeFully } from './objects.js';
 import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
 
@@ -313,7 +313,7 @@ export async function casRef(
 export async function deleteRef(gitDir: string, ref: string, expectedOld?: string): Promise<boolean> {
   checkRefName(ref);
   if (expectedOld !== undefined) checkOid(expectedOld);
-  const args = ['--git-dir', gitDir, 'update-ref', '-d', ref, ...(expectedOld ? [expectedOld] : [])];
+  const args = ['--git-dir', gitDir, ...NO_HOOKS, 'update-ref', '-d', ref, ...(expectedOld ? [expectedOld] : [])];
   const { code, stderr } = await spawnGit({ args, env: process.env });
   if (code === 0) return true;
   if (expectedOld !== undefined && (await readRef(gitDir, ref)) !== expectedOld) return false;

@@ -15,7 +15,7 @@ import { PackBuilder } from './pack-write.js';
 import { casRef, listRefs, readRef } from './refs.js';
 import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js';
 import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './snapshot-trust.js';
-import { fetchGrit, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
+import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
 import { reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
 
 export interface SyncOptions {
@@ -176,7 +176,7 @@ export class WalSync {
       // Failing after the fetch, the tracking refs go back too: the next sync must still see
       // this fetch's snapshots and locks as new.
       if (prepared.status === 'rejected') throw prepared.reason;
-      await this.validate(remoteHead, before.get(this.remoteWalRef) ?? null).catch((err) => {
+      await this.validateComplete(remoteHead, before.get(this.remoteWalRef) ?? null).catch((err) => {
         throw remoteWalError(this.opts.remote, remoteHead, err);
       });
     } catch (err) {
@@ -202,6 +202,20 @@ export class WalSync {
     if (local !== null && local === previous && (await this.fastForwards(local, remoteHead))) return;
     const base = local === null ? null : await this.mergeBase(local, remoteHead);
     await this.remoteCommits(base, remoteHead);
+  }
+
+  /**
+   * `validate`, once more after fetching what a partial clone lacks: commits and trees that an
+   * earlier fetch under the clone's filter brought without their blobs (docs/sync.md).
+   */
+  private async validateComplete(remoteHead: string | null, previous: string | null): Promise<void> {
+    try {
+      await this.validate(remoteHead, previous);
+    } catch (err) {
+      if (remoteHead === null || !(err instanceof GritError) || err.code !== 'wal_error') throw err;
+      if ((await fetchMissing(this.gitDir, this.opts.remote, remoteHead, await this.wal.head(), this.opts.env)) === 0) throw err;
+      await this.validate(remoteHead, previous);
+    }
   }
 
   /**

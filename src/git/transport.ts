@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { envSeconds } from '../core/env-seconds.js';
-import { gitEnv, spawnGit, type GitCall, type GitRun } from './git-process.js';
+import { gitEnv, NO_HOOKS, spawnGit, type GitCall, type GitRun } from './git-process.js';
 import { viaSpawnHelper } from './spawn-helper.js';
 
 export type { GitRun } from './git-process.js';
@@ -29,8 +29,8 @@ function repoDir(gitDir: string): string {
  * (never throws on a non-zero exit). With `showProgress`, git's progress meter is also shown to
  * the user; `remote`: git talks to one (`GitCall.remote`).
  */
-export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean; remote?: GitCall['remote']; env?: NodeJS.ProcessEnv } = {}): Promise<GitRun> {
-  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: repoDir(gitDir), remote: opts.remote }, opts.showProgress);
+export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean; remote?: GitCall['remote']; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitRun> {
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: repoDir(gitDir), remote: opts.remote, input: opts.input }, opts.showProgress);
 }
 
 /** `GRIT_GIT_TIMEOUT` unset: a fetch or push may take five minutes (docs/sync.md, "When the remote does not answer"). */
@@ -45,7 +45,7 @@ function remoteTimeoutS(env: NodeJS.ProcessEnv): number {
 }
 
 /** git talking to a remote with the command's environment `env`, stopped after `remoteTimeoutS()`. */
-function runRemoteGit(gitDir: string, args: string[], env: NodeJS.ProcessEnv, opts: { showProgress?: boolean } = {}): Promise<GitRun> {
+function runRemoteGit(gitDir: string, args: string[], env: NodeJS.ProcessEnv, opts: { showProgress?: boolean; input?: string } = {}): Promise<GitRun> {
   return runGit(gitDir, args, { ...opts, env, remote: { timeoutMs: remoteTimeoutS(env) * 1000 } });
 }
 
@@ -125,6 +125,29 @@ export async function remoteConfigured(gitDir: string, name: string): Promise<bo
   return r.code === 0 && r.stdout.trim() !== '';
 }
 
+/**
+ * Where `refs/grit/*` of `remote` are read from (fetch, ls-remote): the repository grit's pushes
+ * go to. For a configured remote whose push URL differs from its URL (`remote.<name>.pushurl`,
+ * `url.<base>.pushInsteadOf`: a read mirror, say), that is the push URL; else `remote` itself.
+ * Sync and locks compare what they read with what they push, so the two must be one repository:
+ * a mirror behind the push side would refuse every push as not fast-forward (docs/sync.md).
+ */
+export async function readSide(gitDir: string, remote: string): Promise<string> {
+  if (!REMOTE_NAME.test(remote)) return remote;
+  const name = remote.replace(/[.]/g, '\\.');
+  const cfg = await runGit(gitDir, ['config', '--get-regexp', `^(remote\\.${name}\\.pushurl|url\\..*\\.pushinsteadof)$`]);
+  if (cfg.stdout.trim() === '') return remote;
+  const [fetchUrl, pushUrl] = await Promise.all([runGit(gitDir, ['remote', 'get-url', remote]), runGit(gitDir, ['remote', 'get-url', '--push', remote])]);
+  if (fetchUrl.code !== 0 || pushUrl.code !== 0) return remote; // not a remote after all: git's own error comes with the fetch
+  const push = pushUrl.stdout.split('\n')[0];
+  return push === fetchUrl.stdout.split('\n')[0] ? remote : push;
+}
+
+/** What a failure of git talking to `target`, read for `remote`, is about: the remote, or its push URL. */
+function readTarget(what: string, remote: string, target: string): [string, string] {
+  return target === remote ? [what, remote] : [`${what} ${remote}'s push URL`, target];
+}
+
 function gitFailure(what: string, remote: string, r: GitRun, env: NodeJS.ProcessEnv): GritError {
   const stderr = r.stderr.trim();
   if (r.timedOut) return timedOut(what, remote, stderr, remoteTimeoutS(env));
@@ -173,10 +196,13 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   const prefix = trackingPrefix(remote);
   // On a terminal, git's own progress meter shows a large fetch moving.
   const progress = progressWanted();
+  const target = await readSide(gitDir, remote);
   // --no-show-forced-updates: git would walk history to tell which updates were forced, for
   // output nobody reads here (the tracking refs are forced by design). git then warns about that
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
-  const args = ['-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--prune', remote, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  // --no-filter: in a partial clone (`git clone --filter=blob:none`) git would apply the clone's
+  // filter to this fetch too, and the WAL's chunks, which are blobs, would stay on the remote.
+  const args = [...NO_HOOKS, '-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', target, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
     const r = await runRemoteGit(gitDir, args, env, { showProgress: progress });
     if (r.code === 0) return prefix;
@@ -184,8 +210,42 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
       await sleep(20 * 2 ** attempt * (0.5 + Math.random()));
       continue;
     }
-    throw gitFailure('git fetch', remote, r, env);
+    throw gitFailure(...readTarget('git fetch', remote, target), r, env);
   }
+}
+
+/** Whether the repository is a partial clone: a remote is a promisor (`git clone --filter`), whose objects may be missing here. */
+async function partialClone(gitDir: string): Promise<boolean> {
+  const r = await runGit(gitDir, ['config', '--get-regexp', '^(remote\\..*\\.promisor|extensions\\.partialclone)$']);
+  return r.stdout.split('\n').some((line) => /^extensions\.partialclone \S/i.test(line) || /^remote\..*\.promisor (true|yes|on|1)$/i.test(line));
+}
+
+/**
+ * In a partial clone, fetches from `remote` the objects that `tip` reaches and this repository
+ * lacks (down to `have`, whose objects are here), and returns how many were missing (0 in any
+ * other repository, where a missing object is not git's to fetch). Commits and trees an earlier,
+ * filtered fetch brought stay behind as promisor objects: fetching the ref again brings nothing,
+ * so only the missing objects themselves, asked for by id, complete them.
+ */
+export async function fetchMissing(gitDir: string, remote: string, tip: string, have: string | null, env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  checkRemote(remote);
+  if (!(await partialClone(gitDir))) return 0;
+  const list = await runGit(gitDir, ['rev-list', '--objects', '--missing=print', tip, ...(have ? ['--not', have] : [])], { env });
+  if (list.code !== 0) return 0; // what is missing is then the commits themselves: the caller's error says so
+  const missing = list.stdout.split('\n').filter((l) => l.startsWith('?')).map((l) => l.slice(1));
+  if (missing.length === 0) return 0;
+  // noop negotiation: the wanted objects are named, so what this repository has need not be told.
+  const target = await readSide(gitDir, remote);
+  const args = ['-c', 'fetch.negotiationAlgorithm=noop', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-filter', '--stdin', target];
+  const r = await runRemoteGit(gitDir, args, env, { input: missing.join('\n') + '\n' });
+  if (r.code === 0) return missing.length;
+  const err = gitFailure(...readTarget('git fetch of the objects this partial clone lacks from', remote, target), r, env);
+  throw new GritError('git_error', err.message, {
+    details: { ...err.details, missing: missing.length },
+    suggestion: r.timedOut
+      ? err.suggestion
+      : `an earlier fetch under the clone's filter left them out; fetch them by hand (\`git fetch --no-filter ${remote} <id>…\`: the remote must serve objects by id, as protocol v2 or uploadpack.allowAnySHA1InWant do), or clone again without --filter`,
+  });
 }
 
 export interface PushUpdate {
@@ -229,8 +289,9 @@ const lostRace = (stderr: string, dst: string): boolean => stderr.includes(`cann
 
 /** The refs' values on the remote now (`git ls-remote`), by name; a ref it lacks is absent. */
 async function remoteRefs(gitDir: string, remote: string, refs: string[], env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
-  const r = await runGit(gitDir, ['ls-remote', remote, ...refs], { env });
-  if (r.code !== 0) throw gitFailure('git ls-remote', remote, r, env);
+  const target = await readSide(gitDir, remote);
+  const r = await runGit(gitDir, ['ls-remote', target, ...refs], { env });
+  if (r.code !== 0) throw gitFailure(...readTarget('git ls-remote', remote, target), r, env);
   const out = new Map<string, string>();
   for (const line of r.stdout.split('\n')) {
     const [oid, ref] = line.split('\t');
@@ -278,7 +339,10 @@ export async function pushRefs(gitDir: string, remote: string, updates: PushUpda
   if (updates.length === 0) return { ok: true, rejected: [], updated: [], stderr: '' };
   const leases = updates.filter((u) => u.lease !== undefined).map((u) => `--force-with-lease=${u.dst}:${u.lease ?? ''}`);
   const specs = updates.map((u) => `${u.src}:${u.dst}`);
-  const r = await runRemoteGit(gitDir, ['push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs], env);
+  // A remote added with `--mirror=push` pushes every ref when pushed to by name, and git refuses
+  // refspecs for it ("--mirror can't be combined with refspecs"): grit pushes only its own refs.
+  const noMirror = REMOTE_NAME.test(remote) ? ['-c', `remote.${remote}.mirror=false`] : [];
+  const r = await runRemoteGit(gitDir, [...noMirror, 'push', '--porcelain', '--no-verify', ...(opts.atomic ? ['--atomic'] : []), ...leases, remote, ...specs], env);
   const rejected: { dst: string; reason: string }[] = [];
   const updated: { dst: string; from: string | null }[] = [];
   const failed: PushUpdate[] = [];
@@ -317,6 +381,6 @@ export async function updateRefs(gitDir: string, updates: { ref: string; newOid:
       ? `delete ${u.ref}${u.oldOid ? ` ${u.oldOid}` : ''}`
       : `update ${u.ref} ${u.newOid}${u.oldOid !== undefined ? ` ${u.oldOid ?? '0'.repeat(40)}` : ''}`,
   );
-  const r = await run({ args: ['--git-dir', gitDir, 'update-ref', '--stdin'], env: gitEnv(), cwd: repoDir(gitDir), input: lines.join('\n') + '\n' });
+  const r = await run({ args: ['--git-dir', gitDir, ...NO_HOOKS, 'update-ref', '--stdin'], env: gitEnv(), cwd: repoDir(gitDir), input: lines.join('\n') + '\n' });
   if (r.code !== 0) throw new GritError('git_error', `git update-ref failed: ${r.stderr.trim()}`, { details: { stderr: r.stderr } });
 }

@@ -21,3 +21,19 @@ test("one rule for exit codes: the code's own, or 5 for the environment, carried
     assert.equal(GritError.fromJSON({ code, message: 'x', details: { exit_code: 5 } }).exitCode, code === 'invalid_args' ? 2 : 3);
   }
 });
+
+test('credentials in URLs are redacted in an error\'s message, details and hint: passwords, http(s) user names (tokens); ssh users stay', () => {
+  const err = new GritError('git_error', 'git push to https://user:s3cr3t@h/x.git failed', {
+    details: { remote: 'https://ghp_t0ken@github.com/o/r', nested: [{ url: 'ssh://git@h/x.git' }, 'git@h:x.git', 7], buf: Buffer.from('https://u:p@h/') },
+    suggestion: '`git ls-remote https://x-access-token:abc@github.com/o/r` (quoted)',
+  });
+  assert.equal(err.message, 'git push to https://user:***@h/x.git failed');
+  assert.deepEqual(err.toJSON().details, {
+    remote: 'https://***@github.com/o/r',
+    nested: [{ url: 'ssh://git@h/x.git' }, 'git@h:x.git', 7],
+    buf: Buffer.from('https://u:p@h/'),
+    suggestion: '`git ls-remote https://x-access-token:***@github.com/o/r` (quoted)',
+  });
+  // A password with an @ in it goes whole; an @ after the authority is no credential.
+  assert.equal(new GritError('git_error', "'https://u:p@ss@h/x' https://h/x?a=b@c").message, "'https://u:***@h/x' https://h/x?a=b@c");
+});

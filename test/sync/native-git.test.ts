@@ -5,10 +5,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, gritDoctor } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, tempDir } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from './_helpers.js';
 import { startDaemon } from '../helpers/daemon.js';
 
@@ -36,7 +36,80 @@ test('a shallow WAL (fetched with --depth) is a wal_error that says so and names
   assert.equal(gritOk(s, ['issue', 'list']).issues.length, 3);
 });
 
+const titles = (clone: string, extra: string[] = []) => gritOk(clone, ['issue', 'list', ...extra]).issues.map((i: { title: string }) => i.title).sort();
+
+/** Blobs that `ref` reaches and the repository lacks (`?<oid>` lines of `git rev-list --missing=print`). */
+const missingObjects = (clone: string, ref: string) => git(clone, 'rev-list', '--objects', '--missing=print', ref).split('\n').filter((l) => l.startsWith('?'));
+
+/** A remote serving filtered fetches, holding one synced issue, and a `--filter=blob:none` clone of it with grit set up. */
+function partialClone(): { a: string; pc: string } {
+  const { remote, clones } = network(1);
+  const [a] = clones;
+  git(remote, 'config', 'uploadpack.allowFilter', 'true');
+  git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
+  git(a, 'push', '-q', 'origin', 'HEAD');
+  gritOk(a, ['issue', 'create', '--title', 'from a']);
+  gritOk(a, ['sync']);
+  const pc = join(tempDir(), 'pc');
+  // file://: a local path would be copied whole, filter or not.
+  git(tempDir(), 'clone', '-q', '--filter=blob:none', `file://${remote}`, pc);
+  gritOk(pc, ['init', '--no-agents-md']);
+  return { a, pc };
+}
+
+test('a partial clone (--filter=blob:none) syncs: grit fetches refs/grit/* without the clone\'s filter', { timeout: 60_000 }, () => {
+  const { a, pc } = partialClone();
+  // Protocol v0 serves no object by id: what the sync needs must come with the fetch itself.
+  git(pc, 'config', 'protocol.version', '0');
+  assert.equal(gritOk(pc, ['sync']).pulled, 1);
+  assert.deepEqual(missingObjects(pc, 'refs/grit/wal'), []);
+  gritOk(pc, ['issue', 'create', '--title', 'from pc']);
+  assert.equal(gritOk(pc, ['sync']).pushed, 1);
+  gritOk(a, ['sync']);
+  assert.deepEqual(titles(a), ['from a', 'from pc']);
+});
+
+test('a partial clone whose earlier filtered fetch left the WAL without its blobs: sync fetches just those, and a remote that will not serve them by id is a git_error that says so', { timeout: 60_000 }, () => {
+  const { pc } = partialClone();
+  // What an older grit's fetch left behind: the WAL's commits and trees, as promisor objects.
+  git(pc, 'fetch', '-q', 'origin', 'refs/grit/wal');
+  const tip = git(pc, 'rev-parse', 'FETCH_HEAD').trim();
+  assert.notDeepEqual(missingObjects(pc, tip), []);
+  git(pc, 'config', 'protocol.version', '0');
+  const refused = grit(pc, ['sync', '--json']);
+  assert.equal(refused.code, 1, refused.stdout);
+  assert.equal(refused.json.error.code, 'git_error');
+  assert.match(refused.json.error.message, /^git fetch of the objects this partial clone lacks from origin failed: .*unadvertised object/);
+  assert.match(refused.json.error.details.suggestion, /left them out; fetch them by hand \(`git fetch --no-filter origin <id>…`/);
+  git(pc, 'config', '--unset', 'protocol.version');
+  assert.equal(gritOk(pc, ['sync']).pulled, 1);
+  assert.deepEqual(missingObjects(pc, tip), []);
+  assert.deepEqual(titles(pc), ['from a']);
+});
+
+test('a local reference-transaction hook that refuses everything: grit\'s ref writes and deletions pass it alike (snapshot gc, sync, remote locks, lock gc)', { timeout: 60_000 }, () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  gritOk(b, ['issue', 'create', '--title', 'from b']);
+  gritOk(b, ['sync']);
+  mkdirSync(join(a, '.git', 'hooks'), { recursive: true });
+  writeFileSync(join(a, '.git', 'hooks', 'reference-transaction'), '#!/bin/sh\necho rt says no >&2\nexit 1\n', { mode: 0o755 });
+  gritOk(a, ['issue', 'create', '--title', 'from a']);
+  assert.throws(() => git(a, 'update-ref', 'refs/heads/probe', 'refs/grit/wal'), /rt says no/);
+  gritOk(a, ['snapshot']);
+  assert.equal(gritOk(a, ['snapshot', 'gc', '--keep', '0']).deleted.length, 1);
+  const synced = gritOk(a, ['sync']);
+  assert.deepEqual([synced.pulled, synced.pushed], [1, 1]);
+  gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '1s']);
+  assert.equal(git(remote, 'for-each-ref', 'refs/grit/locks/').trim().split('\n').length, 1);
+  spawnSync('sleep', ['1.2']);
+  assert.equal(gritOk(a, ['lock', 'gc']).deleted.length, 1);
+  assert.equal(git(remote, 'for-each-ref', 'refs/grit/locks/').trim(), '');
+  assert.deepEqual(titles(a), ['from a', 'from b']);
+});
+
 /**
+ * QA's scene: a has one event synced/**
  * QA's scene: a has one event synced and one local only; b syncs one of its own; then a's WAL is
  * overwritten by a forced fetch of the remote's (local-only commit gone from refs/grit/wal).
  */
@@ -54,7 +127,6 @@ function overwrittenWal() {
   return { remote, a, b, oldHead, localEvent: local.event_id as string };
 }
 
-const titles = (clone: string, extra: string[] = []) => gritOk(clone, ['issue', 'list', ...extra]).issues.map((i: { title: string }) => i.title).sort();
 const walEventIds = async (clone: string) => eventIds(await walEvents(join(clone, '.git')));
 
 test('a WAL overwritten by plain git under the store: doctor warns with the lost events, --fix appends them again, sync publishes them', { timeout: 60_000 }, async () => {

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
-import { fsckClean, git, grit, gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
 import { remoteCommit } from '../reliability/_remote.js';
+import { startDaemon } from '../helpers/daemon.js';
 
 /** Two clones that both know one issue, then edit it concurrently (nothing synced in between). */
 function concurrentEdits(): { a: string; b: string; remote: string; id: string } {
@@ -167,6 +168,42 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
   assert.match(r4.json.error.details.suggestion, /^no remote named origin: add one/);
 });
 
+test('credentials in a remote URL are never shown: errors (JSON, human, through the daemon, its log), replies, a push URL', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(1);
+  const [a] = clones;
+  gritOk(a, ['issue', 'create', '--title', 'x']);
+  const unreachable = 'https://user:s3cr3t@127.0.0.1:9/x.git';
+  const shown = 'https://user:***@127.0.0.1:9/x.git';
+  // Configured as a push URL: grit fetches from it (docs/sync.md, step 1) and names it when that fails.
+  git(a, 'remote', 'add', 'cred', remote);
+  git(a, 'remote', 'set-url', '--push', 'cred', unreachable);
+  const daemon = await startDaemon();
+  try {
+    for (const env of [undefined, daemon.env]) {
+      for (const args of [['sync', '--remote', unreachable], ['lock', 'acquire', '--resource', 'path:src', '--remote', unreachable], ['sync', '--remote', 'cred']]) {
+        const json = grit(a, [...args, '--json'], { env });
+        assert.equal(json.json?.error?.code, 'git_error', json.stdout);
+        assert.ok(json.json.error.message.includes(shown), json.json.error.message);
+        if (args[2] !== 'cred') assert.equal(json.json.error.details.remote, shown);
+        const human = grit(a, args, { env });
+        assert.match(human.stderr, /^error: git fetch .*https:\/\/user:\*\*\*@127\.0\.0\.1:9\/x\.git/);
+        for (const out of [json.stdout, json.stderr, human.stdout, human.stderr]) assert.doesNotMatch(out, /s3cr3t/);
+      }
+    }
+    // A URL that works (git rewrites it to the bare remote): the replies show it redacted too.
+    const token = 'https://ghp_t0ken@example.invalid/x.git';
+    git(a, 'config', `url.${remote}.insteadOf`, token);
+    assert.equal(gritOk(a, ['sync', '--remote', token]).remote, 'https://***@example.invalid/x.git');
+    assert.equal(gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--remote', token], { env: daemon.env }).remote, 'https://***@example.invalid/x.git');
+    const human = grit(a, ['sync', '--remote', token], { env: daemon.env });
+    assert.equal(human.code, 0, human.stderr);
+    assert.doesNotMatch(human.stdout + human.stderr, /t0ken/);
+  } finally {
+    await daemon.stop();
+  }
+  assert.doesNotMatch(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8'), /s3cr3t|t0ken/);
+});
+
 /** Processes whose command line has `marker` in it (Linux's /proc). */
 function processesWith(marker: string): number {
   return readdirSync('/proc')
@@ -259,6 +296,47 @@ test('the remote moves between fetch and push: rejected, refetched, rebased, ret
   assert.deepEqual(gritOk(a, ['issue', 'list']), gritOk(b, ['issue', 'list']));
   assert.equal(gritOk(a, ['issue', 'list']).total, 4);
   assert.equal(git(remote, 'rev-list', '--count', 'refs/grit/wal').trim(), '4');
+});
+
+test('a remote whose push URL is another repository than its URL (pushurl, pushInsteadOf): refs/grit/* are read where they are pushed, so sync and locks work', { timeout: 90_000 }, () => {
+  for (const how of ['pushurl', 'pushInsteadOf'] as const) {
+    // a reads from `mirror` and pushes to `primary`, which b uses for both and keeps ahead of the mirror.
+    const { remote: mirror, clones } = network(1);
+    const { remote: primary, clones: others } = network(1);
+    const [a, b] = [clones[0], others[0]];
+    if (how === 'pushurl') git(a, 'remote', 'set-url', '--push', 'origin', primary);
+    else git(a, 'config', `url.${primary}.pushInsteadOf`, mirror);
+    gritOk(a, ['issue', 'create', '--title', 'a1']);
+    assert.equal(gritOk(a, ['sync']).pushed, 1);
+    assert.equal(gritOk(b, ['sync']).pulled, 1);
+    gritOk(b, ['issue', 'create', '--title', 'b1']);
+    gritOk(b, ['sync']);
+    gritOk(a, ['issue', 'create', '--title', 'a2']);
+    const r = gritOk(a, ['sync']);
+    assert.deepEqual([r.pulled, r.pushed, r.push_attempts, r.events_rebased], [1, 1, 1, 1], how);
+    assert.equal(r.wal_head, git(primary, 'rev-parse', 'refs/grit/wal').trim());
+    assert.deepEqual(git(mirror, 'for-each-ref', 'refs/grit/'), '');
+    // A lock b holds on the push side is seen by a, whose own lock then goes there too.
+    gritOk(b, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m']);
+    const taken = grit(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m', '--json']);
+    assert.equal(taken.json?.error?.code, 'conflict', taken.stdout);
+    assert.match(taken.json.error.message, /is locked by/);
+    gritOk(a, ['lock', 'acquire', '--resource', 'path:docs', '--ttl', '10m']);
+    assert.equal(git(primary, 'for-each-ref', 'refs/grit/locks/').trim().split('\n').length, 2);
+  }
+});
+
+test('a remote added with --mirror=push: sync and remote locks push grit\'s refs only, as to any remote', { timeout: 60_000 }, () => {
+  const [a] = network(1).clones;
+  const backup = join(tempDir(), 'backup.git');
+  git(a, 'init', '-q', '--bare', backup);
+  git(a, 'remote', 'add', '--mirror=push', 'backup', backup);
+  git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
+  gritOk(a, ['issue', 'create', '--title', 'a1']);
+  assert.equal(gritOk(a, ['sync', '--remote', 'backup']).pushed, 1);
+  gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m', '--remote', 'backup']);
+  const pushed = git(backup, 'for-each-ref', '--format=%(refname)').trim().split('\n');
+  assert.deepEqual([pushed.length, pushed.filter((r) => r.startsWith('refs/grit/locks/')).length, pushed.includes('refs/grit/wal')], [2, 1, true]);
 });
 
 /** Syncs clone `dir` in-process, counting the push attempts made (`beforePush` runs once per attempt). */
