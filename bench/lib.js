@@ -88,8 +88,10 @@ export async function startDaemon(args = ['--idle-timeout', '0']) {
   const runDir = mkdtempSync('/tmp/gb-');
   chmodSync(runDir, 0o700);
   const env = { GRIT_RUN_DIR: runDir, GRIT_NO_DAEMON: '' };
+  const { daemonEnv } = await import('../dist/src/protocol/daemon-launch.js');
+  // As the CLI starts one (its malloc setting among others).
   const child = spawn(process.execPath, [join(ROOT, 'bin', 'grit-daemon.js'), ...args], {
-    env: { ...process.env, ...env },
+    env: daemonEnv({ ...process.env, ...env }),
     stdio: 'ignore',
   });
   const { GritClient } = await import('../dist/src/index.js');

@@ -61,10 +61,9 @@ export interface SpawnedDaemon {
 /** glibc's own starting value (128 KiB), which it would otherwise raise to up to 32 MiB. */
 const DAEMON_MMAP_THRESHOLD = 128 * 1024;
 
-/** Loads child_process only here: the CLI's usual path (a daemon already up) never needs it. */
-export async function spawnDaemon(extraArgs: string[] = []): Promise<SpawnedDaemon> {
-  const { spawn } = await import('node:child_process');
-  const env = { ...process.env };
+/** The environment a daemon is started with, from the caller's (also bench/lib.js's daemon). */
+export function daemonEnv(base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const env = { ...base };
   // The daemon picks actors per request; a caller's GRIT_HOME must not leak into all of them.
   delete env.GRIT_HOME;
   // glibc raises its mmap threshold each time a large block is freed, so a worker's big buffers
@@ -72,6 +71,13 @@ export async function spawnDaemon(extraArgs: string[] = []): Promise<SpawnedDaem
   // each worker started again). A fixed threshold keeps them in mmaps returned on free: measured
   // in docs/daemon.md ("Memory"), at no measurable cost in CPU. glibc reads it only at start-up.
   env.MALLOC_MMAP_THRESHOLD_ ??= String(DAEMON_MMAP_THRESHOLD);
+  return env;
+}
+
+/** Loads child_process only here: the CLI's usual path (a daemon already up) never needs it. */
+export async function spawnDaemon(extraArgs: string[] = []): Promise<SpawnedDaemon> {
+  const { spawn } = await import('node:child_process');
+  const env = daemonEnv(process.env);
   const child = spawn(process.execPath, [DAEMON_BIN, ...extraArgs], { detached: true, stdio: 'ignore', env });
   child.unref();
   const exited = new Promise<number | null>((resolve) => {
