@@ -3,7 +3,8 @@
  * files, so build output and ignored files never count), narrowed by `--path` and `--pattern`.
  */
 import { GritError, invalidArgs } from '../core/errors.js';
-import { gitEnv, spawnGit } from '../git/git-process.js';
+import { gitEnv } from '../git/git-env.js';
+import { spawnGit } from '../git/git-process.js';
 
 const SYMLINK = '120000';
 const GITLINK = '160000';

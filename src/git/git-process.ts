@@ -30,18 +30,6 @@ export interface GitCall {
 }
 
 /**
- * Environment for spawned git: `base` (the command's: options.env, the caller's in a daemon), but
- * never prompting, and never with a caller's GIT_DIR & co. to redirect it.
- */
-export function gitEnv(base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...base, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' };
-  for (const k of ['GIT_DIR', 'GIT_WORK_TREE', 'GIT_INDEX_FILE', 'GIT_OBJECT_DIRECTORY', 'GIT_ALTERNATE_OBJECT_DIRECTORIES', 'GIT_NAMESPACE', 'GIT_COMMON_DIR']) {
-    delete env[k];
-  }
-  return env;
-}
-
-/**
  * For grit's own ref updates through git (`update-ref`, a fetch into its tracking refs): no hooks.
  * grit writes most of its refs itself, which no `reference-transaction` hook sees; the ones git
  * writes for it must not be refused by one either (docs/sync.md, "Local hooks").

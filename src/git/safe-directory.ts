@@ -5,11 +5,11 @@
  * `--git-dir` to the git it spawns, which skips git's check, so the owner's config
  * (`remote.*.uploadpack`, `core.sshCommand`, …) would run as the caller (docs/decisions.md).
  */
-import { spawnSync } from 'node:child_process';
 import { lstatSync, realpathSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { GritError } from '../core/errors.js';
-import { gitEnv } from './git-process.js';
+import { gitEnv } from './git-env.js';
 
 /**
  * Whether the current user owns `path` (lstat, as git): its owner is the effective uid, or, for
@@ -30,6 +30,8 @@ function ownedByCaller(path: string, euid: number, env: NodeJS.ProcessEnv): { ow
 /** `safe.directory` of the system, global and command-line config, in git's order (git reads them; none when git cannot). */
 function safeDirectories(env: NodeJS.ProcessEnv): string[] {
   // Run from `/` and filtered by scope: a repository's own config never speaks for itself.
+  // Loaded only here, when an owner differs: the CLI's start-up path (a daemon-served command) never loads child_process.
+  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
   const r = spawnSync('git', ['config', '--show-scope', '-z', '--get-all', 'safe.directory'], { cwd: '/', env: gitEnv(env), encoding: 'utf8' });
   if (r.status !== 0 || typeof r.stdout !== 'string') return [];
   const fields = r.stdout.split('\0');

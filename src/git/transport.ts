@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { envSeconds } from '../core/env-seconds.js';
-import { gitEnv, NO_HOOKS, spawnGit, type GitCall, type GitRun } from './git-process.js';
+import { gitEnv } from './git-env.js';
+import { NO_HOOKS, spawnGit, type GitCall, type GitRun } from './git-process.js';
 import { viaSpawnHelper } from './spawn-helper.js';
 
 export type { GitRun } from './git-process.js';

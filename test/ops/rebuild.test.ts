@@ -253,7 +253,14 @@ test('snapshot with nothing new answers from snapshot.json: the snapshot\'s even
   await generateWal(join(repo, '.git'), { seed: 5, events: 300, actors: ACTORS });
   const first = gritOk(repo, ['snapshot']);
   // Its only chunk gone: reading the events would fail, and a new snapshot would be made of the WAL.
+  // grit writes packs only: every object is unpacked loose, then the chunk's file deleted.
   const chunk = git(repo, 'rev-parse', `${first.snapshot_ref}:events/0000.bin`).trim();
+  const packDir = join(repo, '.git', 'objects', 'pack');
+  for (const name of readdirSync(packDir).filter((n) => n.endsWith('.pack'))) {
+    const bytes = readFileSync(join(packDir, name));
+    for (const ext of ['.pack', '.idx', '.keep']) rmSync(join(packDir, name.replace(/\.pack$/, ext)), { force: true });
+    gitIn(repo, ['unpack-objects', '-q'], bytes);
+  }
   rmSync(join(repo, '.git', 'objects', chunk.slice(0, 2), chunk.slice(2)));
   const again = gritOk(repo, ['snapshot']);
   assert.deepEqual([again.snapshot_ref, again.event_count, again.created], [first.snapshot_ref, 300, false]);
@@ -461,7 +468,7 @@ test('a store a live daemon serves is rebuilt by that daemon only: rebuild and d
   }
 });
 
-test('a rebuild empties the store only once it has read the WAL, and replaces it even when the WAL is gone', async () => {
+test('a rebuild empties the store only once it has read the WAL, also after plain git deleted the ref, and replaces it when the WAL is gone', async () => {
   const { rebuildStore } = await import('../../src/commands/maintenance.js');
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
@@ -483,10 +490,19 @@ test('a rebuild empties the store only once it has read the WAL, and replaces it
   assert.equal((await rebuild()).event_count, 3);
   assert.deepEqual(steps, ['read', 'read', 'read', 'clear'], 'every commit read before the store is emptied');
   assert.deepEqual(readdirSync(gritOk(repo, ['actor', 'current']).actor.data_dir).filter((f) => f.includes('before-rebuild')), [], 'the copy is gone');
-  // No WAL at all: the store is emptied all the same (nothing is read, nothing written).
+  // The ref deleted by plain git: the rebuild first points it at the commits git still has (sync.md,
+  // "Plain git and refs/grit/*"), then replays them; still nothing emptied before they are read.
   git(repo, 'update-ref', '-d', WAL_REF);
   steps.length = 0;
-  assert.deepEqual([(await rebuild()).event_count, steps], [0, ['clear']]);
+  assert.equal((await rebuild()).event_count, 3);
+  assert.deepEqual([steps.at(-1), steps.filter((s) => s === 'read').length >= 3], ['clear', true], steps.join(' '));
+  // Started over as docs/sync.md says (refs and repository id deleted): no WAL at all, and the
+  // store holds nothing after the rebuild (nothing read, nothing written).
+  git(repo, 'update-ref', '-d', WAL_REF);
+  rmSync(join(repo, '.git', 'grit', 'repository-id'));
+  steps.length = 0;
+  assert.deepEqual([(await rebuild()).event_count, steps.includes('read')], [0, false]);
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
 });
 
 test('a rebuild killed while it holds its copy of the store: the copy is named after it, the next rebuild deletes it; a Ctrl-C leaves none', { timeout: 300_000 }, async () => {

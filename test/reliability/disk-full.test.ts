@@ -414,7 +414,12 @@ test('an actor directory this user cannot write: io_error, exit 5, naming it, al
   mkdirSync(runDir, { mode: 0o700 });
   // Root ignores permission bits: as root, run grit as another user, who cannot write root's files.
   const asOther = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-  if (isRoot) spawnSync('chown', ['65534:65534', runDir]);
+  if (isRoot) {
+    // That user's own git config (HOME is the run dir) trusts root's repository, as git asks of
+    // another user's (safe.directory): what is tested is the actor directory, not the ownership.
+    writeFileSync(join(runDir, '.gitconfig'), '[safe]\n\tdirectory = *\n');
+    spawnSync('chown', ['-R', '65534:65534', runDir]);
+  }
   else chmodSync(actorDir, 0o555);
   const run = (args: string[], daemon: boolean): GritResult => {
     const argv = [...asOther, process.execPath, GRIT_BIN, ...args, '--json'];
