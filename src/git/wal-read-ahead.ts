@@ -10,7 +10,7 @@
  * See docs/performance.md (Rebuild).
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { chunksOf, inSharedMemory, linksTask, type ReadResult, type ReadTask, type ReaderSetup, type SnapshotChunkRef } from '../workers/wal-reader-messages.js';
@@ -18,6 +18,23 @@ import type { Wal, WalChunk, WalLink } from './wal.js';
 
 /** The reader as one CommonJS file (scripts/bundle.js): it starts sooner than the ES module would. */
 const READER_URL = new URL('../workers/wal-reader.bundle.cjs', import.meta.url);
+/** A reader thread's setup, with the flag `stopReader` sets. */
+function readerSetup(gitDir: string, warmUp: string, answers?: MessagePort): ReaderSetup {
+  const stop = new SharedArrayBuffer(4);
+  return answers ? { gitDir, warmUp, answers, stop } : { gitDir, warmUp, stop };
+}
+
+/**
+ * Ends a reader thread without `terminate()`: a thread terminated in the middle of a zlib call
+ * (it inflates objects all the time) makes node 20 abort the whole process as it tears the thread
+ * down ("close before init", seen in a `rebuild --from-snapshot`). Told to stop, it ends after the
+ * task it is on; the message wakes it if it is idle.
+ */
+function stopReader(worker: Worker, setup: ReaderSetup): void {
+  Atomics.store(new Int32Array(setup.stop), 0, 1);
+  worker.postMessage({ snapshotChunks: [] } satisfies ReadTask);
+}
+
 /** Below this many commits a reader thread costs more to start than it saves (docs/performance.md). */
 const READ_AHEAD_FROM_COMMITS = 8192;
 /**
@@ -72,7 +89,7 @@ export interface ReadWalOptions {
 /** The commits after `fromExclusive` up to `head` (see `Wal.chain`), to be read `size` at a time. */
 export async function readWal(wal: Wal, fromExclusive: string | null, head: string, size: number, opts: ReadWalOptions = {}): Promise<WalStretch> {
   const from = availableParallelism() > 1 ? (opts.readAheadFrom ?? READ_AHEAD_FROM_COMMITS) : Infinity;
-  const start = () => new ReaderThread({ gitDir: wal.gitDir, warmUp: head });
+  const start = () => new ReaderThread(readerSetup(wal.gitDir, head));
   let reader: ReaderThread | null = opts.expectLong && from < Infinity ? start() : null;
   let early: EarlyReads | null = null;
   try {
@@ -146,11 +163,13 @@ async function* inline(wal: Wal, chain: readonly WalLink[], size: number): Async
 
 class ReaderThread {
   private readonly worker: Worker;
+  private readonly exited: Promise<unknown>;
   /** One per segment asked for, in order: the thread answers in the order it was asked. */
   private readonly waiting: { resolve: (r: ReadResult) => void; reject: (e: unknown) => void }[] = [];
 
-  constructor(setup: ReaderSetup) {
+  constructor(private readonly setup: ReaderSetup) {
     this.worker = new Worker(READER_URL, { workerData: setup });
+    this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
     this.worker.on('message', (r: ReadResult) => this.waiting.shift()?.resolve(r));
     this.worker.on('error', (err) => this.failAll(err));
     this.worker.on('exit', (code) => this.failAll(new GritError('internal_error', `the WAL reader thread stopped (exit code ${code})`)));
@@ -167,8 +186,8 @@ class ReaderThread {
   }
 
   async close(): Promise<void> {
-    this.worker.removeAllListeners('exit');
-    await this.worker.terminate();
+    this.stop();
+    await this.exited;
   }
 
   /**
@@ -176,7 +195,8 @@ class ReaderThread {
    * which the caller's next step (a fill) need not wait for.
    */
   stop(): void {
-    void this.close();
+    this.worker.removeAllListeners('exit');
+    stopReader(this.worker, this.setup);
   }
 
   /**
@@ -274,7 +294,7 @@ export function* readSnapshotChunks<T>(
     return;
   }
   const { port1: answers, port2 } = new MessageChannel();
-  const setup: ReaderSetup = { gitDir, warmUp: snapshot, answers: port2 };
+  const setup = readerSetup(gitDir, snapshot, port2);
   const worker = new Worker(READER_URL, { workerData: setup, transferList: [port2] });
   worker.on('error', () => undefined); // what it did not answer is read here
   worker.unref();
@@ -295,7 +315,7 @@ export function* readSnapshotChunks<T>(
     }
   } finally {
     answers.close();
-    void worker.terminate();
+    stopReader(worker, setup);
   }
   for (let i = low; i < refs.length; i++) yield verified(i, checked[i]);
 }

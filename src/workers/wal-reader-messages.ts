@@ -15,6 +15,8 @@ export interface ReaderSetup {
   warmUp: string;
   /** Where answers go, if not to the parent (which reads them off this port without waiting). */
   answers?: MessagePort;
+  /** One Int32, set to 1 when no more answers are wanted (`stopReader` in src/git/wal-read-ahead.ts). */
+  stop: SharedArrayBuffer;
 }
 
 /** A snapshot chunk to read: its blob and the hash snapshot.json gives it. */

@@ -47,9 +47,12 @@ try {
 } catch {
   /* the main thread's own reads report it */
 }
+const stopped = new Int32Array(setup.stop);
 void hashing.then(() => {
   const answers = setup.answers ?? parentPort!;
   parentPort!.on('message', (task: ReadTask) => {
-    answers.postMessage(read(task));
+    // Told to stop: the tasks still queued are dropped, and with its port closed the thread ends.
+    if (Atomics.load(stopped, 0) === 1) parentPort!.close();
+    else answers.postMessage(read(task));
   });
 });
