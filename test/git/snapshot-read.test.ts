@@ -122,3 +122,19 @@ test('what the reader thread finds wrong is read again here: its findings never 
   assert.equal(parts.flat().length, 6000);
   objects.close();
 });
+
+test('reader threads are told to stop, not terminated, and none is left: after snapshot reads and a long WAL replay the thread count is back', { timeout: 60_000, skip: availableParallelism() < 2 ? 'one core: no reader thread' : false }, async () => {
+  const { readdirSync } = await import('node:fs');
+  const { readWal } = await import('../../src/git/wal-read-ahead.js');
+  const threads = () => readdirSync('/proc/self/task').length;
+  const { objects, commit, gitDir } = await snapshotRepo(6000);
+  const before = threads();
+  for (let i = 0; i < 3; i++) readSnapshot(objects, commit, { threadFrom: 2 });
+  const wal = new Wal(gitDir);
+  const stretch = await readWal(wal, null, (await wal.head())!, 64, { readAheadFrom: 1, expectLong: true });
+  for await (const segment of stretch.segments) assert.ok(segment.length > 0);
+  // A told thread ends after the task it is on; its isolate takes a moment to go.
+  for (let waited = 0; threads() > before && waited < 5000; waited += 50) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(threads(), before);
+  objects.close();
+});
