@@ -323,7 +323,7 @@ export class Supervisor {
       routed = repairsStore(name, request.args) ? await this.repairWorker(request, warnings) : await this.workerFor(request, warnings);
     } catch (err) {
       if (!warnings.length) throw err;
-      return encodeMessage(withWarnings(replyError(request_id, err), warnings), format);
+      return this.encode(withWarnings(replyError(request_id, err), warnings), format);
     }
     const { worker, worktree, settings, release } = routed;
     try {
