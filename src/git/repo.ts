@@ -2,7 +2,7 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
-import { checkRepoFormat } from './repo-format.js';
+import { checkRepoFormat, configBool, readPlainSections } from './repo-format.js';
 import { checkOwnership } from './safe-directory.js';
 
 export interface RepoPaths {
@@ -41,7 +41,7 @@ function readGitFile(path: string): string | null {
 function isBareRepo(dir: string): boolean {
   if (!existsSync(join(dir, 'HEAD')) || !existsSync(join(dir, 'objects'))) return false;
   try {
-    return /^\s*bare\s*=\s*true\s*$/im.test(readFileSync(join(dir, 'config'), 'utf8'));
+    return configBool(readPlainSections(readFileSync(join(dir, 'config'), 'utf8')).get('core.bare'));
   } catch {
     return false;
   }

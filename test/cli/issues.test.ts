@@ -254,6 +254,9 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   const inBare = grit(bare, ['issue', 'list', '--json']);
   assert.equal(inBare.code, 5);
   assert.match(inBare.json.error.message, /is a bare repository: grit works in a clone/);
+  // Any spelling of true git accepts (a regex for `= true` missed these).
+  git(bare, 'config', 'core.bare', 'yes');
+  assert.match(grit(bare, ['issue', 'list', '--json']).json.error.message, /is a bare repository/);
   // Inside a clone's own .git directory, the clone is found as before.
   assert.equal(gritOk(join(repo, '.git'), ['issue', 'list']).total, gritOk(repo, ['issue', 'list']).total);
 });
