@@ -10,6 +10,7 @@ import { MIN_PREFIX, resolvePrefix } from '../core/ids.js';
 import { isHexPrefix } from '../core/hex.js';
 import { newSecretKey } from '../core/signing.js';
 import type { RepoDirs } from '../git/repo.js';
+import { sharedPermAt, sharedPermOf } from '../git/shared-perm.js';
 import { dataDirOf } from './data-dir.js';
 import { createActorIn, giveKey, hasUnnamedKey, PENDING_DEFAULT, stageActor, type ActorRef } from './new-actor.js';
 
@@ -30,7 +31,7 @@ export function loadRepoConfig(repo: RepoDirs): RepoConfig {
 /** Rewrites only the keys given, keeping whatever else a person put in the file. */
 export function updateRepoConfig(repo: RepoDirs, patch: Partial<RepoConfig>): void {
   const current = loadRepoConfig(repo);
-  writeToml(repoConfigPath(repo), { ...current, ...patch });
+  writeToml(repoConfigPath(repo), { ...current, ...patch }, sharedPermOf(repo.commonDir));
 }
 
 export function readActorDir(dir: string): ActorRef | null {
@@ -44,10 +45,10 @@ export function readActorDir(dir: string): ActorRef | null {
  * already, which stay unsigned under a key that is now known, and readers who `reject` refuse
  * them: it is said (docs/signing.md).
  */
-export function ensureSigningKey(actor: ActorRef): ActorRef {
+export function ensureSigningKey(repo: RepoDirs, actor: ActorRef): ActorRef {
   if (actor.config.public_key) return actor;
   const adopted = hasUnnamedKey(actor);
-  const keyed = giveKey(actor, newSecretKey());
+  const keyed = giveKey(actor, newSecretKey(), sharedPermAt(repo, actor.dir));
   if (!adopted) {
     warnings.send(
       `actor ${actor.config.actor_id} had no key until now: any events it wrote before are unsigned, and readers whose signature_policy is reject refuse them (docs/signing.md)`,
@@ -193,7 +194,7 @@ export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?:
     if (found) return found;
     // A mistyped path would otherwise make a stranger's actor wherever it points (even at `/`).
     if (!opts.setUp) throw noActorIn(dataDir);
-    return newActorIn(dataDir, '', opts.secret);
+    return newActorIn(repo, dataDir, '', opts.secret);
   }
   if (sel.actor) return findActor(repo, sel.actor);
   const cfg = loadRepoConfig(repo);
@@ -218,9 +219,9 @@ function notMade(dir: string, err: unknown): unknown {
 }
 
 /** A new actor in a data dir (new-actor.ts createActorIn). */
-export function newActorIn(dataDir: string, label: string, secret?: Uint8Array): ActorRef {
+export function newActorIn(repo: RepoDirs, dataDir: string, label: string, secret?: Uint8Array): ActorRef {
   try {
-    return createActorIn(dataDir, label, secret);
+    return createActorIn(dataDir, label, sharedPermAt(repo, dataDir), secret);
   } catch (err) {
     throw notMade(dataDir, err);
   }
@@ -229,7 +230,7 @@ export function newActorIn(dataDir: string, label: string, secret?: Uint8Array):
 /** A new actor in this repository that is not to be its default (new-actor.ts stageActor). */
 export function newActor(repo: RepoDirs, label: string, secret?: Uint8Array): ActorRef {
   try {
-    return stageActor(repo.gritDir, actorsDir(repo), label, secret, false);
+    return stageActor(repo.gritDir, actorsDir(repo), label, secret, false, sharedPermOf(repo.commonDir));
   } catch (err) {
     throw notMade(repo.gritDir, err);
   }
@@ -245,11 +246,11 @@ export function makeDefaultActor(repo: RepoDirs, label: string, secret?: Uint8Ar
   try {
     const pending = pendingActor(repo, label);
     if (pending) {
-      const actor = secret && !pending.config.public_key ? giveKey(pending, secret) : pending;
+      const actor = secret && !pending.config.public_key ? giveKey(pending, secret, sharedPermOf(repo.commonDir)) : pending;
       chooseDefault(repo, actor);
       return actor;
     }
-    const actor = stageActor(repo.gritDir, actorsDir(repo), label, secret, true);
+    const actor = stageActor(repo.gritDir, actorsDir(repo), label, secret, true, sharedPermOf(repo.commonDir));
     try {
       chooseDefault(repo, actor);
     } catch (err) {

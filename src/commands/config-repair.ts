@@ -61,10 +61,13 @@ export interface RepairPlan {
   fix?: () => string;
 }
 
-/** Writes `value` as the new config (after checking it with `validate`), keeping the broken one aside. */
-function replaceConfig(path: string, value: object, validate: (tmp: string) => void): string {
+/**
+ * Writes `value` as the new config (after checking it with `validate`), keeping the broken one
+ * aside; `perm`: core.sharedRepository's for a config inside `.git/grit` (shared-files.ts).
+ */
+function replaceConfig(path: string, value: object, perm: number, validate: (tmp: string) => void): string {
   const tmp = `${path}.repair-${process.pid}`;
-  writeToml(tmp, value);
+  writeToml(tmp, value, perm);
   try {
     validate(tmp);
   } catch (err) {
@@ -80,7 +83,7 @@ function replaceConfig(path: string, value: object, validate: (tmp: string) => v
 const REPO_KEYS = ['default_actor', 'lock_policy', 'signature_policy', 'snapshot', 'max_events', 'max_age_days'] as const;
 
 /** The repair of a repo config (`.git/grit/config.toml`) that is not valid TOML. */
-export function repoConfigRepair(path: string): RepairPlan {
+export function repoConfigRepair(path: string, perm: number): RepairPlan {
   const salvage = salvageToml(readFileSync(path, 'utf8'));
   const risky = droppedSettings(salvage, REPO_KEYS);
   if (risky.length) {
@@ -96,7 +99,7 @@ export function repoConfigRepair(path: string): RepairPlan {
   return {
     plan: `rewrite ${path} keeping every readable setting and dropping ${describe(salvage.dropped)} (the old file is kept as config.toml.broken-<ms>)`,
     fix: () => {
-      const aside = replaceConfig(path, salvage.value, (tmp) => readRepoConfig(tmp));
+      const aside = replaceConfig(path, salvage.value, perm, (tmp) => readRepoConfig(tmp));
       return `rewrote ${path} without ${describe(salvage.dropped)}; the broken file is ${basename(aside)}`;
     },
   };
@@ -112,7 +115,7 @@ const HEX64 = /^[0-9a-f]{64}$/;
  * `public_key` that is not the signing key's is left to a person: which of the two is right is
  * not for doctor to guess (docs/signing.md). So is a key grit does not know.
  */
-export function actorConfigRepair(path: string): RepairPlan {
+export function actorConfigRepair(path: string, perm: number): RepairPlan {
   const dir = dirname(path);
   const salvage = salvageToml(readFileSync(path, 'utf8'));
   const s = salvage.value;
@@ -149,7 +152,7 @@ export function actorConfigRepair(path: string): RepairPlan {
   return {
     plan: `rewrite ${path} for actor ${actorId} (id from its directory${keyNote}${replacedNote}; the old file is kept as config.toml.broken-<ms>)`,
     fix: () => {
-      const aside = replaceConfig(path, config, (tmp) => readActorConfig(tmp));
+      const aside = replaceConfig(path, config, perm, (tmp) => readActorConfig(tmp));
       return `rewrote ${path} for actor ${actorId}${keyNote}${replacedNote}; the broken file is ${basename(aside)}`;
     },
   };

@@ -20,6 +20,7 @@ import { loadSigner, type Signer } from '../core/signing.js';
 import { movedHere, repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
 import { isEmptyStore, Store, type StoreMeta, type StoreOptions, type StoreSnapshot } from '../core/store.js';
 import { findRepo, type RepoDirs } from '../git/repo.js';
+import { sharedPermAt, sharedPermOf } from '../git/shared-perm.js';
 import { Wal } from '../git/wal.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -179,12 +180,17 @@ export class RepoContext {
 
   /** Which repository this is, as the store records the one it was built from (src/core/repo-identity.ts). */
   get identity(): RepoIdentity {
-    this.identityCache ??= repoIdentity(this.repo.commonDir, this.repo.gritDir);
+    this.identityCache ??= repoIdentity(this.repo.commonDir, this.repo.gritDir, { perm: sharedPermOf(this.repo.commonDir) });
     return this.identityCache;
   }
 
   get store(): Store {
-    this.storeHandle ??= openOrRepairStore(this.actor.dir, { unsynced: this.unsyncedStore, repo: this.identity, copyOrder: () => this.copyOrder() });
+    this.storeHandle ??= openOrRepairStore(this.actor.dir, {
+      unsynced: this.unsyncedStore,
+      repo: this.identity,
+      copyOrder: () => this.copyOrder(),
+      sharedPerm: sharedPermAt(this.repo, this.actor.dir),
+    });
     return this.storeHandle;
   }
 

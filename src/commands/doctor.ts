@@ -25,8 +25,9 @@ import { loadKeyring, type Keyring } from '../core/integrity.js';
 import { readOwnSigningKey, signingKeyPath } from '../core/signing.js';
 import { isEmptyStore, Store, type StoreMeta } from '../core/store.js';
 import { movedHere, repoIdentity, sameRepo } from '../core/repo-identity.js';
-import { storeFile } from '../core/store-file.js';
-import { findRepo, type RepoPaths } from '../git/repo.js';
+import { storeFile, storeFiles } from '../core/store-file.js';
+import { findRepo, type RepoDirs, type RepoPaths } from '../git/repo.js';
+import { sharedPermAt } from '../git/shared-perm.js';
 import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots, unusableSnapshots } from '../git/snapshot.js';
@@ -136,10 +137,10 @@ interface ProbeResult {
  * Reads the store in a child process (store-probe.ts). Doctor's own process reads the WAL
  * meanwhile (`surveyWal`): the two share nothing, and on a second core they overlap.
  */
-function probeStore(actorDir: string): Promise<ProbeResult> {
+function probeStore(actorDir: string, sharedPerm: number): Promise<ProbeResult> {
   const script = fileURLToPath(new URL('./store-probe.js', import.meta.url));
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, actorDir], {
+    const child = spawn(process.execPath, [script, actorDir, String(sharedPerm)], {
       stdio: ['ignore', 'pipe', 'pipe'],
       timeout: 120_000,
       env: { ...process.env, GRIT_NO_DAEMON: '1' },
@@ -333,7 +334,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   } catch (err) {
     s.config = DEFAULT_REPO_CONFIG;
     const path = repoConfigPath(repo);
-    return configFinding(err, configRepair(err, path, repoConfigRepair), `fix ${path} by hand (deleting it would reset the policies and the default actor)`);
+    return configFinding(err, configRepair(err, repo, path, repoConfigRepair), `fix ${path} by hand (deleting it would reset the policies and the default actor)`);
   }
   let why: string;
   let missing: GritError | undefined;
@@ -342,7 +343,7 @@ function checkActor(s: State, opts: ContextOptions): Finding {
   } catch (err) {
     s.actor = null;
     const path = err instanceof GritError && typeof err.details.path === 'string' ? err.details.path : null;
-    const repair = path ? configRepair(err, path, actorConfigRepair, true) : null;
+    const repair = path ? configRepair(err, repo, path, actorConfigRepair, true) : null;
     return configFinding(err, repair, path ? `fix ${path} by hand` : 'run `grit actor list` and pick an existing actor');
   }
   const actor = s.actor;
@@ -417,10 +418,10 @@ function checkActorDirs(s: State): Finding {
  * key) is on disk beside it, while a repo config's policies are a person's to choose. Other
  * problems get only a plan.
  */
-function configRepair(err: unknown, path: string, repair: (path: string) => RepairPlan, anyValue = false): RepairPlan | null {
+function configRepair(err: unknown, repo: RepoDirs, path: string, repair: (path: string, perm: number) => RepairPlan, anyValue = false): RepairPlan | null {
   if (!(err instanceof GritError) || (!anyValue && !/not valid TOML/.test(err.message))) return null;
   try {
-    return repair(path);
+    return repair(path, sharedPermAt(repo, path));
   } catch {
     return null; // unreadable: the message says why
   }
@@ -486,9 +487,9 @@ function startStoreProbe(s: State): Promise<ProbeResult> | Finding {
     return ok('store_integrity', `no store yet at ${path}: the next command builds it from the WAL`);
   }
   // A store this user may not write is not a damaged one: rebuilding it would not help either.
-  const denied = writeDenied(actor.dir);
+  const denied = writeDenied(actor.dir, storeFiles(path));
   if (denied) return { id: 'store_integrity', status: 'error', message: denied.message, plan: denied.suggestion! };
-  return probeStore(actor.dir);
+  return probeStore(actor.dir, sharedPermAt(s.repo!, actor.dir));
 }
 
 async function checkStoreIntegrity(s: State, started: Promise<ProbeResult> | Finding): Promise<Finding> {
@@ -600,7 +601,7 @@ async function offChain(s: State, actor: ActorRef, meta: StoreMeta, events: numb
   let store: Store | null = null;
   let lost;
   try {
-    lost = await findLostEvents(s.wal!, storeHead, s.survey!, () => (store = Store.open(actor.dir)).allEvents());
+    lost = await findLostEvents(s.wal!, storeHead, s.survey!, () => (store = Store.open(actor.dir, { sharedPerm: sharedPermAt(s.repo!, actor.dir) })).allEvents());
   } finally {
     await (store as Store | null)?.close();
   }

@@ -20,6 +20,8 @@ import type { Issue } from '../core/projection.js';
 import type { StoreSnapshot } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
 import { writeNewFile } from '../core/write-new-file.js';
+import { adjustSharedPerm } from '../core/shared-files.js';
+import { sharedPermAt } from '../git/shared-perm.js';
 import { oneOf, optInt, optText, type Args } from './args.js';
 import { SINCE_MS } from './ranges.js';
 import { worktreeRoot, type ContextOptions, type OutputSink, type RepoContext } from './context.js';
@@ -239,16 +241,18 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   // Where it goes is settled before the work: a bad --output fails at once.
   const root = worktreeRoot(options);
   const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
+  // An export into `.git/grit` is made as grit's other files there are (core.sharedRepository).
+  const perm = path === STDOUT ? 0 : sharedPermAt(ctx.repo, path);
   // One snapshot for the counts and the records: what is counted is what is written.
   return ctx.withSnapshot(async (snapshot, inMemory) => {
     const sel = select(snapshot, since);
-    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, stdout);
+    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, perm, stdout);
     // A store that cannot catch up (a full disk) is read in a transaction that ends at the first
     // await: the export is read whole before it (as `content`: writeExport does not await
     // without `stdout` for standard output), then written.
-    const { content, ...result } = await writeExport(sel, format, STDOUT);
+    const { content, ...result } = await writeExport(sel, format, STDOUT, 0);
     if (path !== STDOUT) {
-      await writeFile(path, [content!]);
+      await writeFile(path, [content!], perm);
       return { ...result, output_path: path };
     }
     stdout!.begin(result);
@@ -257,7 +261,7 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   });
 }
 
-async function writeExport(sel: Selection, format: ExportFormat, path: string, stdout?: OutputSink): Promise<ExportResult> {
+async function writeExport(sel: Selection, format: ExportFormat, path: string, perm: number, stdout?: OutputSink): Promise<ExportResult> {
   const { wal_head, event_count, issue_count } = sel;
   // Drawn as the export is written: not over it, when that is on the same terminal.
   const shown = path === STDOUT && process.stdout.isTTY ? 0 : issue_count + (format === 'json' ? event_count : 0);
@@ -275,7 +279,7 @@ async function writeExport(sel: Selection, format: ExportFormat, path: string, s
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count, issue_count });
   try {
     if (path !== STDOUT) {
-      await writeFile(path, inPieces(body));
+      await writeFile(path, inPieces(body), perm);
       return result(path);
     }
     // Through a daemon (or the API) the export travels in the reply, which is one message.
@@ -309,20 +313,22 @@ function* inPieces(parts: Iterable<string>): Generator<string> {
  * over it: a reader never sees half an export. Interrupted (Ctrl-C, SIGTERM), it removes the
  * temporary before the process ends; killed (-9), it leaves it to `doctor --fix`. A character
  * device (`/dev/null`, a terminal) is written straight, as a shell's `>` writes it: there is no
- * file to replace whole, and a rename would put a plain file in the device's place.
+ * file to replace whole, and a rename would put a plain file in the device's place. `perm`:
+ * core.sharedRepository's for the file and the directories made for it (shared-files.ts).
  */
-async function writeFile(path: string, pieces: Iterable<string>): Promise<void> {
+async function writeFile(path: string, pieces: Iterable<string>, perm: number): Promise<void> {
   if (statSync(path, { throwIfNoEntry: false })?.isCharacterDevice()) return writeDevice(path, pieces);
   const tmp = join(dirname(path), exportTempName(basename(path), process.pid));
   let made: string[] = [];
   let fd: number | null = null;
   const keepOnSignal = removeOnSignal(tmp);
   try {
-    made = makeParents(dirname(path));
+    made = makeParents(dirname(path), perm);
     fd = openSync(tmp, 'w');
     await writePieces(fd, pieces);
     closeSync(fd);
     fd = null;
+    adjustSharedPerm(tmp, perm);
     renameSync(tmp, path);
   } catch (err) {
     if (fd !== null) closeSync(fd);
@@ -420,9 +426,10 @@ function outputPath(root: string, cwd: string, output: string): string {
  * `mkdir -p` one level at a time from the nearest directory that exists; returns the directories
  * it made (none left behind when it fails). Not node's recursive mkdir: on Node 20 it loops
  * forever under /proc (`/proc/self/x/y`), which would hang the command and, in a daemon, every
- * later request of its actor; a plain mkdir there fails with ENOENT.
+ * later request of its actor; a plain mkdir there fails with ENOENT. Each is adjusted for
+ * core.sharedRepository's `perm` (0 outside `.git/grit`: the umask's).
  */
-function makeParents(dir: string): string[] {
+function makeParents(dir: string, perm = 0): string[] {
   const missing: string[] = [];
   for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
   const made: string[] = [];
@@ -430,6 +437,7 @@ function makeParents(dir: string): string[] {
     for (const d of missing) {
       mkdirSync(d);
       made.push(d);
+      adjustSharedPerm(d, perm);
     }
   } catch (err) {
     removeEmpty(made);

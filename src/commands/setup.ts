@@ -88,7 +88,7 @@ export async function init(
   const repo = findRepo(env.options.cwd);
   const generateKey = bool(args, 'generate_key');
   let actor = selectActor(repo, env.options, { setUp: true, secret: generateKey ? newSecretKey() : undefined });
-  if (generateKey) actor = ensureSigningKey(actor);
+  if (generateKey) actor = ensureSigningKey(repo, actor);
   // An actor in an outside data dir (GRIT_HOME) cannot be the repo default: others would not find it.
   const inRepo = actor.dir === join(actorsDir(repo), actor.config.actor_id);
   const current = loadRepoConfig(repo).default_actor;
@@ -117,8 +117,8 @@ export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: A
   const found = dataDir ? readActorDir(dataDir) : actorLabelled(listActors(repo), label);
   const noDefault = !dataDir && !loadRepoConfig(repo).default_actor;
   const firstInRepo = noDefault && actorsHere(repo).length === 0;
-  let actor = found ?? (dataDir ? newActorIn(dataDir, label, secret) : firstInRepo ? makeDefaultActor(repo, label, secret) : newActor(repo, label, secret));
-  if (found && generateKey) actor = ensureSigningKey(found);
+  let actor = found ?? (dataDir ? newActorIn(repo, dataDir, label, secret) : firstInRepo ? makeDefaultActor(repo, label, secret) : newActor(repo, label, secret));
+  if (found && generateKey) actor = ensureSigningKey(repo, found);
   if (found && noDefault) chooseDefault(repo, actor);
   return { actor: describe(repo, actor), created: found === null };
 }

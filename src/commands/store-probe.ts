@@ -1,5 +1,5 @@
 /**
- * `node store-probe.js <actorDir>`: opens an actor's store and checks it (`db check`), printing
+ * `node store-probe.js <actorDir> [sharedPerm]`: opens an actor's store and checks it (`db check`), printing
  * `{meta, check, issue_count}` as JSON. Doctor runs this in a child process because a truncated
  * or corrupted LMDB file can kill the process that maps it (SIGBUS/SIGSEGV), and doctor must
  * survive to report it.
@@ -10,12 +10,13 @@ import { checkStore } from './maintenance.js';
 
 const dir = process.argv[2];
 if (!dir) {
-  process.stderr.write('usage: store-probe <actorDir>\n');
+  process.stderr.write('usage: store-probe <actorDir> [sharedPerm]\n');
   process.exit(2);
 }
 try {
   await loadFastHash(); // every stored event id is recomputed (as `db check` does)
-  const store = Store.open(dir);
+  // LMDB makes its lock file when it is missing: as core.sharedRepository says (StoreOptions.sharedPerm).
+  const store = Store.open(dir, { sharedPerm: Number(process.argv[3] ?? 0) });
   const meta = store.getMeta();
   const check = checkStore(store);
   let issue_count = 0;

@@ -1,6 +1,7 @@
 /** Repo and actor configuration files (TOML), validated into typed values. */
-import { existsSync, lstatSync, mkdirSync, readFileSync, readlinkSync, renameSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, statSync } from 'node:fs';
 import { writeNewFile } from './write-new-file.js';
+import { mkdirShared } from './shared-files.js';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { GritError } from './errors.js';
@@ -105,11 +106,14 @@ function checkGritDir(dir: string): void {
   throw configError(dir, `${what}: grit keeps this repository's config, actors and stores there`, details, plan);
 }
 
-/** Writes through a temporary file and a rename so a crash never leaves half a config. */
-export function writeToml(path: string, value: object): void {
-  mkdirSync(dirname(path), { recursive: true });
+/**
+ * Writes through a temporary file and a rename so a crash never leaves half a config. `perm`:
+ * core.sharedRepository's, for a config inside `.git/grit` (shared-files.ts).
+ */
+export function writeToml(path: string, value: object, perm = 0): void {
+  mkdirShared(dirname(path), perm);
   const tmp = `${path}.${process.pid}.tmp`;
-  writeNewFile(tmp, stringify(value) + '\n');
+  writeNewFile(tmp, stringify(value) + '\n', perm);
   renameSync(tmp, path);
 }
 

@@ -11,6 +11,7 @@
 import { statfsSync, statSync } from 'node:fs';
 import { errnoName, GritError } from './errors.js';
 import { writeDenied } from './write-access.js';
+import { storeFiles } from './store-file.js';
 
 const FULL_BELOW = 1 << 20;
 
@@ -83,7 +84,7 @@ const unwritable = (err: GritError): GritError =>
 export function storeWriteError(dir: string, path: string, err: unknown): GritError | null {
   const errno = errnoOf(err);
   if (!errno || !UNWRITABLE.has(errno)) return null;
-  const denied = errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM' ? writeDenied(dir) : null;
+  const denied = errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM' ? writeDenied(dir, storeFiles(path)) : null;
   if (denied) return denied;
   const full = diskFullError(dir, path, err);
   if (full) return unwritable(full);
@@ -107,7 +108,7 @@ export function storeWriteError(dir: string, path: string, err: unknown): GritEr
  * null when it may go ahead.
  */
 export function noRoomForNewStore(dir: string, path: string): GritError | null {
-  const fresh = [path, `${path}-lock`].some((file) => {
+  const fresh = storeFiles(path).some((file) => {
     try {
       return statSync(file).blocks === 0;
     } catch {

@@ -13,9 +13,11 @@
  * repository, moved (`movedHere`): the store only records the new path. At a path that still
  * holds it, this is a copy (`cp -r`), another repository.
  */
-import { existsSync, linkSync, mkdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, linkSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { mkdirShared } from './shared-files.js';
+import { writeNewFile } from './write-new-file.js';
 
 export interface RepoIdentity {
   id: string | null;
@@ -39,14 +41,14 @@ function readId(gritDir: string): string | null {
  * both end up with the one that got there first). Null where it cannot be written (a read-only
  * repository): the path alone then tells the repository.
  */
-function ensureId(gritDir: string): string | null {
+function ensureId(gritDir: string, perm: number): string | null {
   const known = readId(gritDir);
   if (known) return known;
   const path = join(gritDir, ID_FILE);
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
-    mkdirSync(gritDir, { recursive: true });
-    writeFileSync(tmp, `${randomBytes(16).toString('hex')}\n`);
+    mkdirShared(gritDir, perm);
+    writeNewFile(tmp, `${randomBytes(16).toString('hex')}\n`, perm);
     linkSync(tmp, path);
   } catch {
     // EEXIST: another process made it first (read below); anything else: not writable here.
@@ -59,9 +61,10 @@ function ensureId(gritDir: string): string | null {
 /**
  * This repository's identity (`commonDir`, `gritDir` as in RepoPaths). `create: false` (doctor,
  * which only looks) makes no id: a repository without one yet has none that a store could record.
+ * `perm`: core.sharedRepository's, for the id file and `.git/grit` (shared-files.ts).
  */
-export function repoIdentity(commonDir: string, gritDir: string, { create = true } = {}): RepoIdentity {
-  return { id: create ? ensureId(gritDir) : readId(gritDir), git_dir: realpathSync(commonDir) };
+export function repoIdentity(commonDir: string, gritDir: string, { create = true, perm = 0 } = {}): RepoIdentity {
+  return { id: create ? ensureId(gritDir, perm) : readId(gritDir), git_dir: realpathSync(commonDir) };
 }
 
 export function sameRepo(a: RepoIdentity, b: RepoIdentity): boolean {

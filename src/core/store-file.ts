@@ -20,6 +20,9 @@ import { join } from 'node:path';
 /** The actor's LMDB data file. */
 export const storeFile = (actorDir: string): string => join(actorDir, 'store.mdb');
 
+/** The LMDB files of the store whose data file is `path`: it and its lock file, both written even to read. */
+export const storeFiles = (path: string): string[] => [path, `${path}-lock`];
+
 const PAGE_HEADER = 24;
 const P_BRANCH = 0x01;
 const P_LEAF = 0x02;

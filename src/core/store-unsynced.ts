@@ -9,6 +9,7 @@
  */
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { adjustSharedPerm } from './shared-files.js';
 
 export const UNSYNCED_MARKER = 'store.unsynced';
 const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
@@ -67,8 +68,10 @@ export function unflushedReason(actorDir: string): string | null {
 /**
  * Records, durably, that the store in `actorDir` takes unsynced commits in this boot. False where
  * the boot cannot be told (not Linux) or the record cannot be written: the store then stays synced.
+ * `perm`: core.sharedRepository's (shared-files.ts): another user's grit that could not read the
+ * record would take the store for damaged and rebuild it.
  */
-export function markUnsynced(actorDir: string): boolean {
+export function markUnsynced(actorDir: string, perm: number): boolean {
   const bootId = currentBoot();
   if (bootId === null) return false;
   if (markedBoot(actorDir) === bootId) return true;
@@ -76,6 +79,7 @@ export function markUnsynced(actorDir: string): boolean {
   const tmp = `${path}.${process.pid}.tmp`;
   try {
     writeFileSync(tmp, JSON.stringify({ boot_id: bootId, pid: process.pid, since_ts: Date.now() }) + '\n');
+    adjustSharedPerm(tmp, perm);
     fsyncPath(tmp);
     renameSync(tmp, path);
     fsyncPath(actorDir);

@@ -3,7 +3,7 @@
  * the folded issue projections and the indexes that commands read. It is a cache of the
  * WAL: everything here can be rebuilt from `refs/grit/wal`.
  */
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ABORT, open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { DepEdge } from './deps.js';
@@ -19,12 +19,13 @@ import { bytesEqual, fromHex, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import type { FillPlan, StoreFill } from './store-fill.js';
-import { storeFile, storeFileDamage } from './store-file.js';
+import { storeFile, storeFileDamage, storeFiles } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
 import { noRoomForNewStore, storeWriteError } from './disk-full.js';
 import { sameRepo, type RepoIdentity } from './repo-identity.js';
 import { copyOrder, Keyring, type CompareCopies } from './integrity.js';
+import { adjustSharedPerm, createShared, mkdirShared } from './shared-files.js';
 
 export interface StoreMeta {
   wal_head: string | null;
@@ -142,6 +143,12 @@ export interface StoreOptions {
    * each write that meets two; by default, the smaller signature (no keys known).
    */
   copyOrder?: () => CompareCopies;
+  /**
+   * core.sharedRepository's mode for a store inside `.git/grit` (shared-files.ts): its directory,
+   * LMDB's data and lock files and the rebuild's copy are made so that every user of the group can
+   * open the store (LMDB writes its lock file even to read). 0 (the default): the umask's.
+   */
+  sharedPerm?: number;
 }
 
 /**
@@ -177,6 +184,8 @@ export class Store {
   private unsyncedIn: string | null = null;
   /** StoreOptions.repo. */
   private repo: RepoIdentity | null = null;
+  /** StoreOptions.sharedPerm. */
+  private sharedPerm = 0;
   /** StoreOptions.copyOrder. */
   private copyOrder: () => CompareCopies = () => copyOrder(() => new Keyring());
   /** Every applied event's record, under its `logKey`. */
@@ -231,7 +240,8 @@ export class Store {
    * `store_outdated: true`. Callers may discard either and build a new one from the WAL.
    */
   static open(actorDir: string, opts: StoreOptions = {}): Store {
-    mkdirSync(actorDir, { recursive: true });
+    const perm = opts.sharedPerm ?? 0;
+    mkdirShared(actorDir, perm);
     const path = storeFile(actorDir);
     const damage = storeFileDamage(path);
     const unflushed = damage ? null : unflushedReason(actorDir);
@@ -244,18 +254,22 @@ export class Store {
     }
     const noRoom = noRoomForNewStore(actorDir, path);
     if (noRoom) throw noRoom;
-    const unsynced = opts.unsynced === true && markUnsynced(actorDir);
+    const unsynced = opts.unsynced === true && markUnsynced(actorDir, perm);
     let store: Store;
     try {
+      // LMDB makes its files with the umask's mode: made here first (empty, which LMDB initializes),
+      // by whichever process gets there first, the one that may chmod them. 0664 is LMDB's own mode.
+      if (perm !== 0) for (const file of storeFiles(path)) createShared(file, perm, 0o664);
       // noMetaSync: one fsync per commit instead of two. After a power cut the store may lack its
       // last transactions but is never corrupt (LMDB keeps ACI), and it records the WAL head it
       // reflects, so the next command replays what is missing from the WAL (docs/decisions.md).
       store = new Store(actorDir, path, open({ path, maxDbs: 16, compression: false, noMetaSync: true, noSync: unsynced }));
       if (unsynced) store.unsyncedIn = actorDir;
+      store.sharedPerm = perm;
       store.repo = opts.repo ?? null;
       if (opts.copyOrder) store.copyOrder = opts.copyOrder;
     } catch (err) {
-      throw writeDenied(actorDir) ?? storeWriteError(actorDir, path, err) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
+      throw writeDenied(actorDir, storeFiles(path)) ?? storeWriteError(actorDir, path, err) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
         suggestion: 'run `grit doctor --fix` to rebuild the store from the WAL',
       });
@@ -274,7 +288,7 @@ export class Store {
   /** Deletes an actor's store files (the caller rebuilds from the WAL). Never while it is open. */
   static discard(actorDir: string): void {
     const file = storeFile(actorDir);
-    for (const path of [file, `${file}-lock`, join(actorDir, UNSYNCED_MARKER)]) rmSync(path, { force: true });
+    for (const path of [...storeFiles(file), join(actorDir, UNSYNCED_MARKER)]) rmSync(path, { force: true });
   }
 
   /** What `decode` gives for a value read from the store, or the `storeDamaged` error. */
@@ -726,11 +740,12 @@ export class Store {
     });
   }
 
-  /** Copies the store as it is now into the file `path` (one there is replaced). */
+  /** Copies the store as it is now into the file `path` (one there is replaced), made as the store's own (it may be put back in its place). */
   async copyTo(path: string): Promise<void> {
     rmSync(path, { force: true });
     try {
       await this.root.backup(path, false);
+      adjustSharedPerm(path, this.sharedPerm);
     } catch (err) {
       throw new GritError('io_error', `cannot copy the store to ${path}: ${(err as Error).message}`, {
         details: { path },

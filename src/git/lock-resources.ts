@@ -13,9 +13,10 @@
  * to delete, and needs nobody who changes lock refs to keep it up to date.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { appendFileSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
+import { adjustSharedPerm, appendShared, mkdirShared } from '../core/shared-files.js';
+import { sharedPermOf } from './shared-perm.js';
 
 export const LOCK_PREFIX = 'refs/grit/locks/';
 
@@ -70,8 +71,7 @@ export class LockResources {
     try {
       const perm = sharedPermOf(this.gitDir);
       mkdirShared(join(this.gitDir, 'grit'), perm);
-      appendFileSync(resourcesPath(this.gitDir), fresh.map((r) => `${JSON.stringify(r)}\n`).join(''));
-      adjustSharedPerm(resourcesPath(this.gitDir), perm);
+      appendShared(resourcesPath(this.gitDir), fresh.map((r) => `${JSON.stringify(r)}\n`).join(''), perm);
       this.lines += fresh.length;
     } catch {
       /* a cache: a full or read-only disk only means other processes read those refs again */

@@ -13,7 +13,8 @@ import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { hashObject, writeFully, type ObjectSink, type ObjectType } from './objects.js';
 import { keepPack, releasePack } from './pack-keep.js';
-import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
+import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
+import { sharedPermOf } from './shared-perm.js';
 
 const TYPE_NUM: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 

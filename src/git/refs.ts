@@ -23,7 +23,8 @@ import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { NO_HOOKS, spawnGit } from './git-process.js';
 import { isOid, writeFully } from './objects.js';
-import { adjustSharedPerm, mkdirShared, sharedPermOf } from './shared-perm.js';
+import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
+import { sharedPermOf } from './shared-perm.js';
 
 /** A lock this old was left by a dead process: holding one takes microseconds to milliseconds. */
 export const STALE_LOCK_MS = 5_000;

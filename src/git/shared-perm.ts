@@ -2,10 +2,12 @@
  * `core.sharedRepository` (`git init --shared`): in a repository several users of one group work
  * in, git makes what it writes group-writable (`adjust_shared_perm`), and grit must too, or the
  * first user to write a ref or object directory owns it and the others' grit and git fail on it.
+ * The chmod arithmetic is src/core/shared-files.ts; this reads the setting.
  */
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { statSync } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { readRepoFormat, type RepoFormat } from './repo-format.js';
+import type { RepoDirs } from './repo.js';
 
 /**
  * git's encoding (`git_config_perm`): 0 leaves the umask alone; a positive mode is added to what
@@ -42,25 +44,12 @@ export function sharedPermOf(commonDir: string): number {
   return perm;
 }
 
-/** git's `adjust_shared_perm` for what grit made at `path` (nothing when the setting is the umask). */
-export function adjustSharedPerm(path: string, perm: number): void {
-  if (perm === 0) return;
-  const mode = statSync(path).mode;
-  let tweak = Math.abs(perm);
-  if (!(mode & 0o200)) tweak &= ~0o222;
-  if (mode & 0o100) tweak |= (tweak & 0o444) >> 2;
-  let next = perm < 0 ? (mode & ~0o777) | tweak : mode | tweak;
-  const isDir = (mode & 0o170000) === 0o040000;
-  if (isDir) next |= ((next & 0o444) >> 2) | 0o2000; // searchable wherever readable; setgid keeps the group
-  if ((next ^ mode) & 0o7777) chmodSync(path, next & 0o7777);
-}
-
-/** `mkdir -p path`, each directory it made adjusted as git adjusts its own. */
-export function mkdirShared(path: string, perm: number): void {
-  const first = mkdirSync(path, { recursive: true });
-  if (first === undefined || perm === 0) return;
-  for (let dir = path; ; dir = dirname(dir)) {
-    adjustSharedPerm(dir, perm);
-    if (dir === first || dirname(dir) === dir) break;
-  }
+/**
+ * The setting for what grit makes at `path`: the repository's inside its `.git/grit` (SPEC's local
+ * state: config, actors, stores, caches), none elsewhere (a data dir outside is its user's own).
+ */
+export function sharedPermAt(repo: RepoDirs, path: string): number {
+  const rel = relative(repo.gritDir, resolve(path));
+  const inside = rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
+  return inside ? sharedPermOf(repo.commonDir) : 0;
 }

@@ -11,9 +11,11 @@
  * A commit id names a snapshot's whole content (its tree's SHA-1s), so a verdict never goes stale.
  * The file is appended to (one short write with O_APPEND, atomic among processes) and read whole.
  */
-import { appendFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { plural } from '../core/plural.js';
+import { appendShared, mkdirShared } from '../core/shared-files.js';
+import { sharedPermOf } from './shared-perm.js';
 import { copyKey, readSnapshotInto, readSnapshotMeta } from './snapshot.js';
 import { decodeWalChunk, type Wal } from './wal.js';
 import { readWal } from './wal-read-ahead.js';
@@ -48,9 +50,10 @@ export function readVerdicts(gitDir: string): Map<string, VerdictRecord> {
 }
 
 export function recordVerdict(gitDir: string, oid: string, verdict: Verdict, reason?: string): void {
-  mkdirSync(join(gitDir, 'grit'), { recursive: true });
+  const perm = sharedPermOf(gitDir);
+  mkdirShared(join(gitDir, 'grit'), perm);
   const why = reason ? ` ${reason.replace(/\s+/g, ' ')}` : '';
-  appendFileSync(verdictsPath(gitDir), `${oid} ${verdict}${why}\n`);
+  appendShared(verdictsPath(gitDir), `${oid} ${verdict}${why}\n`, perm);
 }
 
 export const isTrusted = (v: VerdictRecord | undefined): boolean => v?.verdict === 'made' || v?.verdict === 'verified';

@@ -14,6 +14,7 @@ import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { warnings } from '../core/warnings.js';
 import type { RepoDirs } from '../git/repo.js';
+import { sharedPermAt } from '../git/shared-perm.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
 import { encodeMessage, replyError, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
@@ -91,7 +92,8 @@ function context(): RepoContext {
 function holdLease(): void {
   if (lease) return;
   const { actorId } = context();
-  lease = Lease.acquire(setup.actorDir, { repo_root: setup.repoRoot, actor_id: actorId, ipc_endpoint: setup.endpoint });
+  const info = { repo_root: setup.repoRoot, actor_id: actorId, ipc_endpoint: setup.endpoint };
+  lease = Lease.acquire(setup.actorDir, info, sharedPermAt(setup.repo, setup.actorDir));
 }
 
 async function run(request: CommandRequest, worktree: string, settings: string): Promise<unknown> {

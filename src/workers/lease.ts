@@ -85,15 +85,18 @@ export class Lease {
   private constructor(
     private readonly actorDir: string,
     record: DaemonLease,
+    private readonly perm: number,
   ) {
     this.record = record;
   }
 
   /**
    * Takes the lease, or throws `db_busy` naming the daemon that holds it. Threads of one daemon
-   * share its pid, so a replacement worker takes over its crashed predecessor's lease.
+   * share its pid, so a replacement worker takes over its crashed predecessor's lease. `perm`:
+   * core.sharedRepository's for an actor inside `.git/grit` (shared-files.ts): another user's
+   * daemon that could not read the lease would take it for free.
    */
-  static acquire(actorDir: string, info: { repo_root: string; actor_id: string; ipc_endpoint: string }): Lease {
+  static acquire(actorDir: string, info: { repo_root: string; actor_id: string; ipc_endpoint: string }, perm: number): Lease {
     const now = Date.now();
     const record: DaemonLease = {
       pid: process.pid,
@@ -107,7 +110,7 @@ export class Lease {
     const path = leasePath(actorDir);
     const tmp = `${path}.${process.pid}.${now}.tmp`;
     try {
-      writeNewFile(tmp, JSON.stringify(record));
+      writeNewFile(tmp, JSON.stringify(record), perm);
     } catch (err) {
       throw writeDenied(actorDir) ?? declineOnFullDisk(actorDir, path, err) ?? err;
     }
@@ -123,7 +126,7 @@ export class Lease {
     } finally {
       rmSync(tmp, { force: true });
     }
-    const lease = new Lease(actorDir, record);
+    const lease = new Lease(actorDir, record, perm);
     lease.timer = setInterval(() => lease.renew(), LEASE_MS / 3);
     lease.timer.unref();
     return lease;
@@ -136,7 +139,7 @@ export class Lease {
     const path = leasePath(this.actorDir);
     const tmp = `${path}.${process.pid}.tmp`;
     try {
-      writeNewFile(tmp, JSON.stringify(this.record));
+      writeNewFile(tmp, JSON.stringify(this.record), this.perm);
       renameSync(tmp, path);
     } catch {
       // A missed heartbeat only shortens the lease; the next one retries.
