@@ -25,7 +25,9 @@ export type FaultPoint =
   /** A new actor renamed into `actors/`, not yet named the default by the repo config. */
   | 'actor:placed'
   /** A daemon worker thread's module loaded and set up, before it takes its first task (actor-worker.ts). */
-  | 'worker:start';
+  | 'worker:start'
+  /** A rebuild's copy of the store made, the store not yet emptied (store-replacement.ts). */
+  | 'rebuild:copied';
 
 /** How long a paused process waits for its test before it goes on by itself. */
 const PAUSE_MAX_MS = 60_000;

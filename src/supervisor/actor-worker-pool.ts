@@ -12,6 +12,7 @@
  * ever): the next request starts a thread again, through the same `start` task.
  */
 import { Piscina } from 'piscina';
+import { removeOwnRebuildCopy } from '../commands/rebuild-copy.js';
 import { GritError } from '../core/errors.js';
 import { daemonLogPath } from '../protocol/daemon-paths.js';
 import type { WorkerResult, WorkerSetup, WorkerTask } from '../workers/actor-worker.js';
@@ -115,6 +116,16 @@ export class ActorWorkerPool {
     if (this.thread === thread) this.thread = null;
     // Not awaited: a thread that exited has sent its 'exit' already, which piscina's destroy would wait for.
     void thread.pool.destroy();
+    this.removeLeftovers();
+  }
+
+  /** What a thread that ended under a request may have left in the actor dir: a rebuild's copy of the store (rebuild-copy.ts). */
+  private removeLeftovers(): void {
+    try {
+      removeOwnRebuildCopy(this.setup.actorDir);
+    } catch (err) {
+      this.log(err, "a rebuild's copy of the store, left by a worker thread that ended, could not be removed");
+    }
   }
 
   async run(task: WorkerTask): Promise<WorkerResult | null> {
@@ -171,6 +182,7 @@ export class ActorWorkerPool {
       thread.closing = true;
       thread.ended = true;
       await thread.pool.destroy();
+      this.removeLeftovers();
     }
   }
 
