@@ -5,6 +5,8 @@
  * copy whose process is gone is deleted by the next rebuild of that store and by `doctor --fix`
  * (temp-files.ts). A live process's is never touched: two rebuilds of one store may run at once
  * (only a daemon holding the store keeps other processes' rebuilds out), and each keeps its own.
+ * A daemon, which lives on when one of its worker threads ends, deletes its own copy then
+ * (`removeOwnRebuildCopy`).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -36,4 +38,15 @@ export function rebuildCopy(actorDir: string, held: number): RebuildCopy | null 
       rmSync(path, { force: true });
     },
   };
+}
+
+/**
+ * Deletes this process's copy in `actorDir`. A daemon calls it once the worker thread serving that
+ * actor has ended (actor-worker-pool.ts): a thread that died or was stopped under its rebuild ran
+ * no `finally`, and its copy is named after the daemon, which lives on, so no sweep would take it
+ * for a leftover until the daemon is gone. No other thread of the daemon has the actor's store
+ * then: the supervisor starts the next one only after.
+ */
+export function removeOwnRebuildCopy(actorDir: string): void {
+  rmSync(join(actorDir, rebuildCopyName(process.pid)), { force: true });
 }

@@ -6,6 +6,7 @@
  * copy, made on LMDB's own thread, overlaps the reading instead of holding up its start
  * (docs/performance.md, Rebuild, "The store emptied when the fill begins").
  */
+import { crashPoint } from '../core/fault.js';
 import type { Store } from '../core/store.js';
 import type { RebuildCopy } from './rebuild-copy.js';
 
@@ -33,6 +34,7 @@ export class StoreReplacement {
   empty(): Promise<void> {
     this.emptying ??= (async () => {
       await this.copied;
+      crashPoint('rebuild:copied');
       this.store.clear();
       this.done = true;
     })();

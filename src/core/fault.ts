@@ -3,7 +3,9 @@
  * there with SIGKILL, exactly as a power cut or `kill -9` would. `GRIT_FAULT=<point>:pause:<file>`
  * stops there instead: the process creates `<file>` and waits until the test deletes it, so the
  * test can act (run `git gc`, say) at exactly that moment, every time, instead of hoping a loop
- * hits a window of a millisecond. Unset, this is one env lookup.
+ * hits a window of a millisecond. `<point>:exit` ends the thread there (in a daemon's worker
+ * thread, that thread alone, as one that crashed: the daemon lives on), and `<point>:throw`
+ * throws there. Unset, this is one env lookup.
  */
 import { existsSync, writeFileSync } from 'node:fs';
 
@@ -21,7 +23,11 @@ export type FaultPoint =
   /** A new actor made whole in its staging directory, not yet renamed into `actors/`. */
   | 'actor:staged'
   /** A new actor renamed into `actors/`, not yet named the default by the repo config. */
-  | 'actor:placed';
+  | 'actor:placed'
+  /** A daemon worker thread's module loaded and set up, before it takes its first task (actor-worker.ts). */
+  | 'worker:start'
+  /** A rebuild's copy of the store made, the store not yet emptied (store-replacement.ts). */
+  | 'rebuild:copied';
 
 /** How long a paused process waits for its test before it goes on by itself. */
 const PAUSE_MAX_MS = 60_000;
@@ -30,6 +36,8 @@ export function crashPoint(point: FaultPoint): void {
   const fault = process.env.GRIT_FAULT;
   if (fault === undefined) return;
   if (fault === point) process.kill(process.pid, 'SIGKILL');
+  if (fault === `${point}:exit`) process.exit(70);
+  if (fault === `${point}:throw`) throw new Error(`GRIT_FAULT: failing at ${point}`);
   if (fault.startsWith(`${point}:pause:`)) pause(fault.slice(point.length + ':pause:'.length));
 }
 

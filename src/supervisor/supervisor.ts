@@ -335,6 +335,8 @@ export class Supervisor {
       if (notice) this.pub?.publish(encodeNotification(notice));
       return reply;
     } catch (err) {
+      // The worker's own refusal: its thread did not start, so the request did not run (logged once there).
+      if (err instanceof GritError) throw err;
       this.opts.logger.error({ err, actor: worker.actorId }, 'worker thread failed');
       throw new GritError('internal_error', `the worker for actor ${worker.actorId} stopped unexpectedly`, {
         details: { actor_id: worker.actorId },
@@ -425,7 +427,7 @@ export class Supervisor {
           gitSpawner: this.opts.gitSpawner,
         },
         actor.config.actor_id,
-        (err) => this.opts.logger.error({ err, actor: actor.config.actor_id }, 'worker error'),
+        (err, msg) => this.opts.logger.error({ err, actor: actor.config.actor_id }, msg),
       );
       this.workers.set(actor.dir, worker);
       this.opts.logger.info({ repo: repo.root, actor: actor.config.actor_id }, 'worker started');

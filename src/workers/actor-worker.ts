@@ -11,6 +11,7 @@ import { readActorDir } from '../commands/actors.js';
 import { commandFn } from '../commands/registry.js';
 import { repairsStore } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
+import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
 import { warnings } from '../core/warnings.js';
 import type { RepoDirs } from '../git/repo.js';
@@ -51,6 +52,8 @@ export type WorkerTask =
       /** What the supervisor had to say while routing the request (an actor created): the reply's first warnings. */
       warnings: string[];
     }
+  /** Answered once this module has loaded and set itself up: the supervisor's sign that the thread started (actor-worker-pool.ts). */
+  | { op: 'start' }
   | { op: 'close' };
 
 /** An encoded reply, and what the supervisor should publish about it. */
@@ -76,6 +79,7 @@ let lease: Lease | null = null;
  */
 const unsent: string[] = [];
 warnings.send = (message) => void unsent.push(message);
+crashPoint('worker:start');
 
 function context(): RepoContext {
   if (ctx) return ctx;
@@ -119,6 +123,7 @@ async function run(request: CommandRequest, worktree: string, settings: string):
 }
 
 export default async function handle(task: WorkerTask): Promise<WorkerResult | null> {
+  if (task.op === 'start') return null;
   if (task.op === 'close') {
     lease?.release();
     lease = null;

@@ -7,7 +7,7 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, r
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
-import { daemonEnv, installCopy, listening, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { daemonEnv, installCopy, listening, startDaemon, testRunDir, type TestDaemon } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
 import { encode } from '../../src/core/plain-cbor.js';
@@ -79,6 +79,104 @@ test('a worker thread that dies is replaced; other actors never notice', async (
     assert.equal(wb.threads_started, 1);
     client.close();
   } finally {
+    await daemon.stop();
+  }
+});
+
+/** The daemon log's lines about worker threads that could not start. */
+function failedStarts(runDir: string): string[] {
+  return readFileSync(join(runDir, 'daemon.log'), 'utf8')
+    .split('\n')
+    .filter((l) => l.includes('worker thread could not start'));
+}
+
+/**
+ * A daemon run from an install of its own whose CBOR codec (`plain-cbor.js`) is gone as it starts,
+ * as while an `npm install` replaces it; `restore` puts the file back.
+ */
+async function daemonWithoutCodec(prefix: string): Promise<{ daemon: TestDaemon; restore: () => void }> {
+  const install = installCopy(prefix);
+  const codec = join(install, 'dist/src/core/plain-cbor.js');
+  renameSync(codec, `${codec}.away`);
+  const daemon = await startDaemon({ bin: join(install, 'bin', 'grit-daemon.js') });
+  return { daemon, restore: () => renameSync(`${codec}.away`, codec) };
+}
+
+test('a worker thread that cannot start (a module of grit gone, as while npm install replaces it): its requests are declined for their CLIs to run, logged once, and the next request tries again', async () => {
+  // The worker's thread needs the module to load at all; the supervisor, only to read CBOR: JSON is served.
+  const { daemon, restore } = await daemonWithoutCodec('grit-worker-start-');
+  const { dir } = initRepo();
+  try {
+    const client = await GritClient.connect({ endpoint: daemon.endpoint, format: 'json', requestTimeoutMs: WAIT_MS });
+    const refused = await Promise.all(
+      [1, 2, 3].map(() =>
+        client.issueList({}, { repoRoot: dir }).then(
+          () => assert.fail('served without its thread'),
+          (err: GritError) => err,
+        ),
+      ),
+    );
+    for (const err of refused) {
+      assert.equal(err.code, 'ipc_error', err.message);
+      assert.match(err.message, /^the daemon's worker for actor [0-9a-f]{32} could not start: Cannot find module '[^']*plain-cbor\.js'/);
+      assert.equal(err.details.fallback, true, 'it did not run: sending it again is safe');
+    }
+    assert.equal(failedStarts(daemon.runDir).length, 1, 'one failed start for the three requests that waited for it, logged once');
+    assert.match(failedStarts(daemon.runDir)[0], /plain-cbor\.js/, 'with its cause');
+    // The CLI runs the command itself, and its request was one more try.
+    assert.equal(gritOk(dir, ['issue', 'create', '--title', 'here'], { env: daemon.env }).issue_id.length, 32);
+    assert.equal(failedStarts(daemon.runDir).length, 2);
+    restore();
+    assert.equal((await client.issueList({}, { repoRoot: dir })).total, 1, 'served once the module is back');
+    const status = (await client.status()) as { workers: { threads_started: number }[] };
+    assert.deepEqual(status.workers.map((w) => w.threads_started), [1]);
+    client.close();
+  } finally {
+    await daemon.stop();
+  }
+  assert.equal(await daemon.exited, 0);
+});
+
+test('a worker thread whose set-up throws or exits: declined the same way; one stuck starting does not hold the daemon\'s stop past its drain deadline', { timeout: 120_000 }, async () => {
+  const { dir } = initRepo();
+  for (const how of ['throw', 'exit']) {
+    const daemon = await startDaemon({ env: { GRIT_FAULT: `worker:start:${how}` } });
+    try {
+      const client = await daemon.client();
+      const err = await client.issueList({}, { repoRoot: dir }).then(
+        () => assert.fail(`served by a thread whose set-up did ${how}`),
+        (e: GritError) => e,
+      );
+      assert.equal(err.code, 'ipc_error', err.message);
+      assert.match(err.message, how === 'throw' ? /could not start: GRIT_FAULT: failing at worker:start$/ : /could not start: worker exited with code: 70$/);
+      assert.equal(err.details.fallback, true);
+      client.close();
+      // The CLI runs it itself.
+      assert.equal(gritOk(dir, ['issue', 'list'], { env: daemonEnv(daemon.runDir) }).total, 0);
+      assert.equal(failedStarts(daemon.runDir).length, 2, 'each request tried once');
+    } finally {
+      await daemon.stop();
+    }
+  }
+
+  const pausedAt = join(tempDir('grit-worker-pause-'), 'paused');
+  const daemon = await startDaemon({ env: { GRIT_FAULT: `worker:start:pause:${pausedAt}`, GRIT_DRAIN_TIMEOUT: '2' } });
+  try {
+    const client = await daemon.client();
+    const waiting = client.issueList({}, { repoRoot: dir }).catch((e: GritError) => e);
+    await until('the worker thread stuck in its set-up', () => existsSync(pausedAt));
+    const t0 = Date.now();
+    daemon.child!.kill('SIGTERM');
+    assert.equal(await daemon.exited, 0);
+    const tookMs = Date.now() - t0;
+    // Its thread would go on after 60 s (the fault's own limit): the daemon did not wait for it.
+    assert.ok(tookMs < 20_000, `stopped in ${tookMs} ms, the 2 s drain deadline and closing`);
+    const e = (await waiting) as GritError;
+    assert.equal(e.code, 'ipc_error', e.message);
+    assert.match(e.message, /drain deadline \(2 s, GRIT_DRAIN_TIMEOUT\)/);
+    client.close();
+  } finally {
+    rmSync(pausedAt, { force: true });
     await daemon.stop();
   }
 });
@@ -248,11 +346,8 @@ test('hostile bytes on the socket: the daemon keeps answering valid requests', a
 });
 
 test('a CBOR codec that does not load: CBOR requests are answered with an error (not dropped), JSON ones served, and the next load is tried again', async () => {
-  const install = installCopy('grit-codec-');
-  const codec = join(install, 'dist/src/core/plain-cbor.js');
-  // Gone as the daemon starts and at its first CBOR request, as while an `npm install` replaces it.
-  renameSync(codec, `${codec}.away`);
-  const daemon = await startDaemon({ bin: join(install, 'bin', 'grit-daemon.js') });
+  // Gone as the daemon starts and at its first CBOR request.
+  const { daemon, restore } = await daemonWithoutCodec('grit-codec-');
   const { dir } = initRepo();
   try {
     const cbor = await GritClient.connect({ endpoint: daemon.endpoint, requestTimeoutMs: WAIT_MS });
@@ -267,7 +362,7 @@ test('a CBOR codec that does not load: CBOR requests are answered with an error 
     const json = await daemon.client('json');
     assert.equal((await json.status()).running, true, 'JSON is served meanwhile');
     json.close();
-    renameSync(`${codec}.away`, codec);
+    restore();
     assert.equal((await cbor.issueList({}, { repoRoot: dir })).total, 0, 'the codec is loaded once it is back');
     cbor.close();
     const log = readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8');

@@ -34,11 +34,14 @@ export function installCopy(prefix: string): string {
   return dir;
 }
 
+/** The run dirs this test process made, removed as it exits (one listener for all: a file may start many daemons). */
+const runDirs: string[] = [];
+
 /** A short run dir: ipc socket paths are limited to 107 bytes. */
 export function testRunDir(): string {
   const dir = mkdtempSync('/tmp/gd-');
   chmodSync(dir, 0o700);
-  process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  if (runDirs.push(dir) === 1) process.on('exit', () => runDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
   return dir;
 }
 

@@ -17,7 +17,7 @@ import { fromHex, toHex } from '../../src/core/hex.js';
 import { StoreFill } from '../../src/core/store-fill.js';
 import { Wal, WAL_REF } from '../../src/git/wal.js';
 import { network } from '../sync/_helpers.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { daemonEnv, startDaemon } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
 
@@ -503,6 +503,25 @@ test('a rebuild empties the store only once it has read the WAL, also after plai
   steps.length = 0;
   assert.deepEqual([(await rebuild()).event_count, steps.includes('read')], [0, false]);
   assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+});
+
+test('a rebuild through the daemon whose worker thread ends mid-way leaves no copy of the store, though the daemon (whose pid names it) lives on', async () => {
+  const daemon = await startDaemon({ env: { GRIT_FAULT: 'rebuild:copied:exit' } });
+  try {
+    const env = daemonEnv(daemon.runDir);
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    for (const title of ['c1', 'c2']) gritOk(repo, ['issue', 'create', '--title', title], { env });
+    const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
+    const failed = grit(repo, ['rebuild', '--json'], { env });
+    assert.equal(failed.json?.error.code, 'internal_error', failed.stdout + failed.stderr);
+    assert.match(failed.json.error.message, /^the worker for actor [0-9a-f]{32} stopped unexpectedly$/);
+    assert.deepEqual(readdirSync(actorDir).filter((f) => f.includes('before-rebuild')), [], 'the copy went with its thread');
+    assert.equal(gritDoctor(repo, [], { env }).checks.find((c: { id: string }) => c.id === 'temp_files').status, 'ok');
+    assert.deepEqual(gritOk(repo, ['issue', 'list'], { env }).issues.map((i: { title: string }) => i.title).sort(), ['c1', 'c2'], 'the store was not emptied');
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test('a rebuild killed while it holds its copy of the store: the copy is named after it, the next rebuild deletes it; a Ctrl-C leaves none', { timeout: 300_000 }, async () => {
