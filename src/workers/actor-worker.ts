@@ -15,7 +15,7 @@ import { loadFastHash } from '../core/hash.js';
 import { warnings } from '../core/warnings.js';
 import type { RepoDirs } from '../git/repo.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
-import { encodeMessage, replyError, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
+import { encodeMessage, replyErrorTo, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
 import { commandEnv } from '../core/forwarded-env.js';
@@ -133,7 +133,7 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     reply = replyOk(request.request_id, data);
     notice = notificationFor(request.name, data, { repo_root: worktree, actor_id: context().actorId });
   } catch (err) {
-    reply = replyError(request.request_id, err);
+    reply = replyErrorTo(request, err);
     declined = err instanceof GritError && err.code === 'db_busy' && 'owner_pid' in err.details;
   }
   const said = unsent.length ? [...task.warnings, ...unsent.splice(0)] : task.warnings;
