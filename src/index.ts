@@ -65,9 +65,9 @@ export type ResultOf<N extends string> = N extends CommandName ? CommandMap[N]['
 export interface OpenOptions {
   /** Any directory inside the repository (default: the current directory). */
   cwd?: string;
-  /** Actor id or unique prefix (default: the repo's default actor, SPEC §4). */
+  /** Actor id, unique prefix or label (default: the repo's default actor, SPEC §4); empty is refused. */
   actor?: string;
-  /** Actor data directory; overrides `actor` (default: GRIT_HOME). */
+  /** Actor data directory; overrides `actor` (default: GRIT_HOME); empty is refused. */
   dataDir?: string;
 }
 

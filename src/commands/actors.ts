@@ -10,10 +10,11 @@ import { MIN_PREFIX, resolvePrefix } from '../core/ids.js';
 import { isHexPrefix } from '../core/hex.js';
 import { newSecretKey } from '../core/signing.js';
 import type { RepoDirs } from '../git/repo.js';
-import { dataDirOf } from './data-dir.js';
+import { dataDirOf, givenActor, type ActorSelection } from './data-dir.js';
 import { createActorIn, giveKey, hasUnnamedKey, PENDING_DEFAULT, stageActor, type ActorRef } from './new-actor.js';
 
 export type { ActorRef } from './new-actor.js';
+export type { ActorSelection } from './data-dir.js';
 
 export function actorsDir(repo: RepoDirs): string {
   return join(repo.gritDir, 'actors');
@@ -114,11 +115,6 @@ export function actorLabelled(actors: ActorRef[], label: string): ActorRef | nul
   return labelled[0] ?? null;
 }
 
-export interface ActorSelection {
-  dataDir?: string;
-  actor?: string;
-}
-
 /**
  * The repo config names a default actor that is not there: missing config, an environment
  * failure (SPEC §6, exit 5). The message says which of the two is gone, since the remedies differ.
@@ -187,6 +183,8 @@ function noActorIn(dir: string): GritError {
  * and an actor in an empty data dir; `secret` is the key a new actor gets (`--generate-key`).
  */
 export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?: boolean; secret?: Uint8Array } = {}): ActorRef {
+  // Both read first: an empty --actor beside a data dir is a mistake too, though the dir outranks it.
+  const actor = givenActor(sel);
   const dataDir = dataDirOf(sel);
   if (dataDir) {
     const found = readActorDir(dataDir);
@@ -195,7 +193,7 @@ export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?:
     if (!opts.setUp) throw noActorIn(dataDir);
     return newActorIn(dataDir, '', opts.secret);
   }
-  if (sel.actor) return findActor(repo, sel.actor);
+  if (actor !== undefined) return findActor(repo, actor);
   const cfg = loadRepoConfig(repo);
   if (cfg.default_actor) {
     const dir = join(actorsDir(repo), cfg.default_actor);

@@ -62,7 +62,9 @@ export function inKeyTerms(err: GritError, keys: readonly string[], renamed: Rea
 
 /** What to type for an argument that is missing or empty; a few have more than one way in. */
 const GIVE_HINTS: Record<string, string> = {
+  actor: "give --actor an actor's id or label (`grit actor list`), or leave it out to act as the default actor",
   body: 'give --body "…", or --body-file <file> (--body-file - reads standard input)',
+  data_dir: "give --data-dir an actor's data dir, or leave it out",
   issue_id: 'give the issue id (`grit issue list` lists them)',
   title: 'give a title: --title "…"',
 };

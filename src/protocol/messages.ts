@@ -189,7 +189,8 @@ function checkRequest(raw: unknown): CommandRequest {
     request_id,
     repo_root: repo_root === null ? null : absolute(repo_root, cwd, 'repo_root'),
     actor_id: optString(raw, 'actor_id'),
-    data_dir: data_dir === null ? null : absolute(data_dir, cwd, 'data_dir'),
+    // An empty one stays empty, for the actor's selection to refuse (data-dir.ts), not made the cwd.
+    data_dir: data_dir === null || data_dir === '' ? data_dir : absolute(data_dir, cwd, 'data_dir'),
     cwd,
     client_build: optString(raw, 'client_build'),
     env: forwardedVars(raw.env),

@@ -151,6 +151,23 @@ test('over the socket, messages name arguments by the request\'s keys, with advi
     assert.deepEqual(await said({ Export: { since: -1, output: '-' } }), ['since must be a whole number, 0 or more', 'since', 'give since a whole number, 0 or more, such as 1735689600000']);
   }));
 
+test('over the socket, an empty actor_id or data_dir is invalid_args naming it, never the default actor, and nothing is written', () =>
+  overTheSocket(async ({ repo, send }) => {
+    // The default actor's route cached first: an empty selector must not be taken for none.
+    assert.equal((await send({ command: { ActorCurrent: {} } })).ok, true);
+    for (const [fields, message, field] of [
+      [{ actor_id: '' }, 'actor_id must not be empty', 'actor_id'],
+      [{ actor_id: ' ' }, 'actor_id must not be empty', 'actor_id'],
+      // Not taken as the cwd it would resolve against.
+      [{ data_dir: '', cwd: repo }, 'data_dir must not be empty', 'data_dir'],
+      [{ data_dir: '' }, 'data_dir must not be empty', 'data_dir'],
+    ] as const) {
+      const error = refused(await send({ ...fields, command: { IssueCreate: { title: 'as whom?' } } }), JSON.stringify(fields));
+      assert.deepEqual([error.code, error.message, error.details.field], ['invalid_args', message, field], JSON.stringify(fields));
+    }
+    assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'nothing written');
+  }));
+
 test('in process (runLocal), an unknown argument is invalid_args and nothing is written', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

@@ -518,4 +518,11 @@ describe('grit mcp start-up', () => {
     gritOk(repo, ['init', '--no-agents-md']);
     refusesToStart(repo, ['--actor', 'nosuch'], 3, /^error: no actor nosuch in this repository .*\nhint: run `grit actor list`\n$/);
   });
+
+  it('refuses an empty --actor or --data-dir (a variable unset) rather than serve as the default actor', () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    refusesToStart(repo, ['--actor', ''], 2, /^error: --actor must not be empty\nhint: give --actor an actor's id or label/);
+    refusesToStart(repo, ['--data-dir='], 2, /^error: --data-dir must not be empty\n/);
+  });
 });
