@@ -176,6 +176,39 @@ test('an empty --actor, --data-dir or GRIT_HOME is refused (invalid_args, exit 2
   }
 });
 
+test('a text that begins one actor\'s id and is another\'s label selects neither: invalid_args naming both; actor init refuses such a label; a full id still selects', () => {
+  const repo = tempRepo();
+  const def = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const prefix = def.slice(0, 4);
+  // The label is refused while an id begins with it, in any case, and nothing is made.
+  for (const label of [prefix, prefix.toUpperCase(), def.slice(0, 9)]) {
+    const r = grit(repo, ['actor', 'init', '--label', label, '--json']);
+    assert.equal(r.code, 2, r.stdout);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, `the label ${label} would also be read as the start of an actor id (${def}): \`--actor ${label}\` could not tell them apart`);
+    assert.deepEqual([r.json.error.details.field, r.json.error.details.candidates], ['label', [def]]);
+  }
+  assert.equal(gritOk(repo, ['actor', 'list']).actors.length, 1, 'no actor was made');
+  // A label an id comes to begin with later (an actor from a clone, or made by an older grit).
+  const other = gritOk(repo, ['actor', 'init', '--label', 'bot']).actor.actor_id;
+  const config = join(repo, '.git/grit/actors', other, 'config.toml');
+  writeFileSync(config, readFileSync(config, 'utf8').replace('label = "bot"', `label = "${prefix}"`));
+  for (const line of [['actor', 'show', prefix], ['issue', 'create', '--title', 'as whom?', '--actor', prefix], ['issue', 'list', '--actor', prefix, '--no-daemon']]) {
+    const r = grit(repo, [...line, '--json']);
+    assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}`);
+    assert.equal(r.json.error.message, `actor ${prefix} is ambiguous: it begins the id of ${def} and is the label of ${other}`, line.join(' '));
+    assert.deepEqual(r.json.error.details.candidates, [def, other].sort());
+    assert.equal(r.json.error.details.suggestion, 'name the actor by its full id (`grit actor list`)');
+  }
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'nothing was written');
+  // The full id names its actor, and a longer prefix that is no label is an id prefix as before.
+  assert.equal(gritOk(repo, ['actor', 'show', def]).actor.actor_id, def);
+  assert.equal(gritOk(repo, ['actor', 'show', def.slice(0, 8)]).actor.actor_id, def);
+  // The labelled actor answers to its id; an existing label is still answered with its actor.
+  assert.equal(gritOk(repo, ['actor', 'show', other]).actor.label, prefix);
+  assert.deepEqual(gritOk(repo, ['actor', 'init', '--label', prefix]).actor.actor_id, other);
+});
+
 test('a leading ~/ in --data-dir=~/x or a quoted GRIT_HOME is the home directory (as git reads paths), never a `~` directory in the repository; ~name is refused', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
