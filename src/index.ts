@@ -65,9 +65,9 @@ export type ResultOf<N extends string> = N extends CommandName ? CommandMap[N]['
 export interface OpenOptions {
   /** Any directory inside the repository (default: the current directory). */
   cwd?: string;
-  /** Actor id or unique prefix (default: the repo's default actor, SPEC §4). */
+  /** Actor id, unique prefix or label (default: the repo's default actor, SPEC §4); empty is refused. */
   actor?: string;
-  /** Actor data directory; overrides `actor` (default: GRIT_HOME). */
+  /** Actor data directory; overrides `actor` (default: GRIT_HOME); empty is refused. */
   dataDir?: string;
 }
 
@@ -87,7 +87,8 @@ export async function runCommand<N extends string>(name: N, args?: ArgsOf<N>, op
     return (await runLocal(name, (args ?? {}) as Args, toContextOptions(options))) as ResultOf<N>;
   } catch (err) {
     // The command functions name arguments as the CLI spells them (`--title is required`); an API
-    // caller passed them by key (`title`).
+    // caller passed them by key (`title`). The actor's selection keeps `--actor`/`--data-dir`: a
+    // plugin passes on its own flags of those names (docs/plugins.md), to be read as grit's.
     const [{ inKeyTerms }, { COMMANDS }] = await Promise.all([import('./commands/args.js'), import('./commands/registry.js')]);
     throw inKeyTerms(toGritError(err), COMMANDS[name]?.args ?? []);
   }

@@ -54,6 +54,8 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     spawn: true,
     format: 'json',
     clientBuild: buildInfo()?.build,
+    // Its errors are printed to a person who typed flags: they name them so.
+    argNames: 'cli',
     onWarning: warn,
     onStartFailure: (reason) => warn(`the daemon could not start (${reason}); ran the command here (\`grit daemon start\` says more)`),
   });

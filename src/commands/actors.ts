@@ -3,7 +3,7 @@ import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readActorConfig, readRepoConfig, writeToml, type RepoConfig } from '../core/config.js';
 import { diskFullError } from '../core/disk-full.js';
-import { GritError } from '../core/errors.js';
+import { GritError, invalidArgs } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import { plural } from '../core/plural.js';
 import { MIN_PREFIX, resolvePrefix } from '../core/ids.js';
@@ -11,10 +11,11 @@ import { isHexPrefix } from '../core/hex.js';
 import { newSecretKey } from '../core/signing.js';
 import type { RepoDirs } from '../git/repo.js';
 import { sharedPermAt, sharedPermOf } from '../git/shared-perm.js';
-import { dataDirOf } from './data-dir.js';
+import { dataDirOf, givenActor, type ActorSelection } from './data-dir.js';
 import { createActorIn, giveKey, hasUnnamedKey, PENDING_DEFAULT, stageActor, type ActorRef } from './new-actor.js';
 
 export type { ActorRef } from './new-actor.js';
+export type { ActorSelection } from './data-dir.js';
 
 export function actorsDir(repo: RepoDirs): string {
   return join(repo.gritDir, 'actors');
@@ -85,14 +86,19 @@ export function listActors(repo: RepoDirs): ActorRef[] {
 }
 
 /**
- * An actor by id, id prefix, or label (`--actor agent-7`): an id prefix that matches comes first,
- * then a label that exactly one actor has.
+ * An actor by id, id prefix, or label (`--actor agent-7`). A text that is both the start of one
+ * actor's id and another's label is refused, naming both (as an id prefix of two actors is): it
+ * could mean either, and taking one would act as the wrong identity without a word. A full id
+ * names its actor whatever labels say.
  */
 export function findActor(repo: RepoDirs, idOrLabel: string): ActorRef {
   const actors = listActors(repo);
-  const text = idOrLabel.trim();
-  const asId = text.length >= MIN_PREFIX && isHexPrefix(text.toLowerCase()) ? resolvePrefix(text, actors.map((a) => a.config.actor_id), 'actor') : null;
-  const found = asId ? actors.find((a) => a.config.actor_id === asId) : actorLabelled(actors, idOrLabel);
+  const id = readsAsIdPrefix(idOrLabel) ? resolvePrefix(idOrLabel, actors.map((a) => a.config.actor_id), 'actor') : null;
+  const byId = id === null ? null : (actors.find((a) => a.config.actor_id === id) ?? null);
+  if (byId && idOrLabel.trim().toLowerCase() === id) return byId;
+  const byLabel = actorLabelled(actors, idOrLabel);
+  if (byId && byLabel && byId !== byLabel) throw eitherActor(idOrLabel, byId, byLabel);
+  const found = byId ?? byLabel;
   if (!found) {
     throw new GritError('not_found', `no actor ${idOrLabel} in this repository (neither an id nor a label)`, {
       details: { actor: idOrLabel },
@@ -100,6 +106,32 @@ export function findActor(repo: RepoDirs, idOrLabel: string): ActorRef {
     });
   }
   return found;
+}
+
+/** Whether `text` is taken as an actor id or the start of one (resolvePrefix then reads it). */
+const readsAsIdPrefix = (text: string): boolean => {
+  const t = text.trim().toLowerCase();
+  return t.length >= MIN_PREFIX && isHexPrefix(t);
+};
+
+/** A selector that begins one actor's id and is another's label, refused with both as resolvePrefix refuses an ambiguous prefix. */
+function eitherActor(text: string, byId: ActorRef, byLabel: ActorRef): GritError {
+  const [id, labelled] = [byId.config.actor_id, byLabel.config.actor_id];
+  return invalidArgs(`actor ${text} is ambiguous: it begins the id of ${id} and is the label of ${labelled}`, { candidates: [id, labelled].sort() }, 'name the actor by its full id (`grit actor list`)');
+}
+
+/**
+ * A new actor's label that is the start of another actor's id is refused: `--actor <label>` would
+ * be ambiguous from the start (findActor). One that an id comes to begin with later is refused as
+ * ambiguous then, never taken as the other actor (docs/decisions.md).
+ */
+export function refuseIdLikeLabel(repo: RepoDirs, label: string): void {
+  if (!readsAsIdPrefix(label)) return;
+  const prefix = label.trim().toLowerCase();
+  const clash = listActors(repo).filter((a) => a.config.actor_id.startsWith(prefix));
+  if (clash.length === 0) return;
+  const ids = clash.map((a) => a.config.actor_id);
+  throw invalidArgs(`the label ${label} would also be read as the start of an actor id (${ids.join(', ')}): \`--actor ${label}\` could not tell them apart`, { field: 'label', value: label, candidates: ids }, 'choose another label: one with a character that is not hex (such as agent-7) never clashes');
 }
 
 /** The one actor with this label, if any; several are an error (name one by id). */
@@ -113,11 +145,6 @@ export function actorLabelled(actors: ActorRef[], label: string): ActorRef | nul
     });
   }
   return labelled[0] ?? null;
-}
-
-export interface ActorSelection {
-  dataDir?: string;
-  actor?: string;
 }
 
 /**
@@ -188,6 +215,8 @@ function noActorIn(dir: string): GritError {
  * and an actor in an empty data dir; `secret` is the key a new actor gets (`--generate-key`).
  */
 export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?: boolean; secret?: Uint8Array } = {}): ActorRef {
+  // Both read first: an empty --actor beside a data dir is a mistake too, though the dir outranks it.
+  const actor = givenActor(sel);
   const dataDir = dataDirOf(sel);
   if (dataDir) {
     const found = readActorDir(dataDir);
@@ -196,7 +225,7 @@ export function selectActor(repo: RepoDirs, sel: ActorSelection, opts: { setUp?:
     if (!opts.setUp) throw noActorIn(dataDir);
     return newActorIn(repo, dataDir, '', opts.secret);
   }
-  if (sel.actor) return findActor(repo, sel.actor);
+  if (actor !== undefined) return findActor(repo, actor);
   const cfg = loadRepoConfig(repo);
   if (cfg.default_actor) {
     const dir = join(actorsDir(repo), cfg.default_actor);

@@ -32,20 +32,39 @@ export const cliName = (key: string): string => CLI_SPELLING[key] ?? `--${key.re
 /** A flag (`--dep-type`) or a positional argument (`<id>`) as a command's message names it. */
 const CLI_TOKEN = /(?<![\w:-])(--[a-z0-9][a-z0-9-]*|<[a-z_-]+>)(?![\w-])/g;
 
+/** A command line to type (`grit actor init --data-dir <dir>`), kept as it is. */
+const QUOTED = /(`[^`]*`)/;
+
 /**
- * The same error with each CLI name (cliName) of one of `keys` in its message given as that key
- * (`dep_type`, `issue_id`): for callers that pass arguments by key (the MCP tools, the API).
+ * The same error with each CLI name (cliName) of one of `keys` in its message and its suggestion
+ * given as that key (`dep_type`, `issue_id`): for callers that pass arguments by key (the MCP
+ * tools, the API, IPC requests). `renamed` names what such a caller calls otherwise than the CLI's
+ * key (the actor's selection: `actor` is the IPC's `actor_id`), `details.field` included. A
+ * suggestion that names a flag only the CLI has (`--body-file`) is advice for the command line and
+ * stays whole, and so does a command line in backquotes: both say what to type at a shell.
  */
-export function inKeyTerms(err: GritError, keys: readonly string[]): GritError {
-  const byCliName = new Map(keys.map((key) => [cliName(key), key]));
-  const message = err.message.replace(CLI_TOKEN, (token) => byCliName.get(token) ?? token);
-  if (message === err.message) return err;
-  return GritError.fromJSON({ ...err.toJSON(), message });
+export function inKeyTerms(err: GritError, keys: readonly string[], renamed: Readonly<Record<string, string>> = {}): GritError {
+  const callerName = (key: string) => (Object.hasOwn(renamed, key) ? renamed[key] : key);
+  const byCliName = new Map([...keys, ...Object.keys(renamed)].map((key) => [cliName(key), callerName(key)]));
+  const translate = (text: string) => text.replace(CLI_TOKEN, (token) => byCliName.get(token) ?? token);
+  const message = translate(err.message);
+  const parts = err.suggestion?.split(QUOTED) ?? [];
+  const prose = parts.filter((_, i) => i % 2 === 0);
+  const known = prose.every((part) => [...part.matchAll(CLI_TOKEN)].every(([token]) => byCliName.has(token)));
+  const suggestion = known ? parts.map((part, i) => (i % 2 === 0 ? translate(part) : part)).join('') : err.suggestion;
+  const field = err.details.field;
+  const renamedField = typeof field === 'string' ? callerName(field) : field;
+  if (message === err.message && suggestion === err.suggestion && renamedField === field) return err;
+  const json = err.toJSON();
+  const details = { ...json.details, ...(suggestion === undefined ? {} : { suggestion }), ...(field === undefined ? {} : { field: renamedField }) };
+  return GritError.fromJSON({ ...json, message, details });
 }
 
 /** What to type for an argument that is missing or empty; a few have more than one way in. */
 const GIVE_HINTS: Record<string, string> = {
+  actor: "give --actor an actor's id or label (`grit actor list`), or leave it out to act as the default actor",
   body: 'give --body "…", or --body-file <file> (--body-file - reads standard input)',
+  data_dir: "give --data-dir an actor's data dir, or leave it out",
   issue_id: 'give the issue id (`grit issue list` lists them)',
   title: 'give a title: --title "…"',
 };
@@ -156,7 +175,7 @@ export const optLabel = (args: Args, key = 'label'): string | undefined =>
 export function labelList(args: Args, key = 'labels'): string[] {
   const v = args[key];
   if (v === undefined || v === null) return [];
-  if (!Array.isArray(v)) throw invalidArgs(`${cliName(key)} must be a list of labels`, { field: key, value: v }, 'send a list, even of one label (on the command line, one --label per label)');
+  if (!Array.isArray(v)) throw invalidArgs(`${cliName(key)} must be a list of labels`, { field: key, value: v }, 'send a list, even of one label (on the command line, `--label` once per label)');
   return [...new Set(v.map((item) => labelOf(item, key)))];
 }
 
@@ -210,5 +229,10 @@ export function optInt(args: Args, key: string, range: IntRange): number | undef
   // 2^53 and beyond: "0 or more" would read as if it were allowed.
   const message = range.max === undefined && typeof n === 'number' && n > max ? `${flag} is too large: at most ${max}` : `${flag} must be ${allowed}`;
   const example = range.example ?? range.default ?? Math.max(range.min, 1);
-  throw invalidArgs(message, { field: key, value: v, min: range.min, max }, `give ${flag} ${allowed}${range.max === undefined ? ',' : ''} in digits only (no sign, space, unit or exponent), for example ${flag} ${example}`);
+  // How to write it is advice for text (what the CLI passes); a JSON number needs only the range.
+  const hint =
+    typeof v === 'string'
+      ? `give ${flag} ${allowed}${range.max === undefined ? ',' : ''} in digits only (no sign, space, unit or exponent), for example ${flag} ${example}`
+      : `give ${flag} ${allowed}, such as ${example}`;
+  throw invalidArgs(message, { field: key, value: v, min: range.min, max }, hint);
 }

@@ -38,7 +38,7 @@ import { findLostEvents } from './lost-events.js';
 import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
 import { actorsDir, actorsHere, findActor, loadRepoConfig, missingDefaultActor, noDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
-import { dataDirOf } from './data-dir.js';
+import { dataDirOf, givenActor, refuseEmptySelection } from './data-dir.js';
 import { actorConfigRepair, repoConfigRepair, type RepairPlan } from './config-repair.js';
 import { RepoContext, type CommandEnv, type ContextOptions } from './context.js';
 import { judgeLock, refuseIfDaemonHolds } from './lockfile.js';
@@ -170,7 +170,8 @@ function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: C
     const actor = readActorDir(dataDir);
     return { actor, why: actor ? `data dir ${dataDir}` : `no actor config in the data dir ${dataDir}` };
   }
-  if (opts.actor) return { actor: findActor(repo, opts.actor), why: '--actor' };
+  const selector = givenActor(opts);
+  if (selector !== undefined) return { actor: findActor(repo, selector), why: '--actor' };
   if (!config?.default_actor) {
     const here = actorsHere(repo);
     if (here.length === 0) return { actor: null, why: 'no default actor yet' };
@@ -840,6 +841,7 @@ export interface DoctorResult {
 }
 
 export async function doctor(env: CommandEnv, args: Args): Promise<DoctorResult> {
+  refuseEmptySelection(env.options);
   let findings = await diagnose(env.options);
   const applied: string[] = [];
   const failed: string[] = [];

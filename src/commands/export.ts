@@ -70,11 +70,25 @@ function isCalendarDate(s: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === month - 1 && date.getUTCDate() === d;
 }
 
-function parseSince(snapshot: StoreSnapshot, s: string | undefined): KeyFilter | null {
+/**
+ * `since`: text, or a JSON number (IPC, MCP, the API), which is a unix ms timestamp as the CLI's
+ * digits are (SPEC §6 calls it a ts).
+ */
+function sinceArg(args: Args): string | number | undefined {
+  const v = args.since;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v === 'string' || typeof v === 'number') return v;
+  throw notASince(v);
+}
+
+const notASince = (v: unknown) =>
+  invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: v }, `give --since a date such as 2025-01-01, or a unix ms timestamp (a whole number, 0 or more) such as ${SINCE_MS.example}`);
+
+function parseSince(snapshot: StoreSnapshot, s: string | number | undefined): KeyFilter | null {
   // An empty --since is refused below, not taken as none: `--since "$LAST"` unset is not "all".
   // Not trimmed: a number with spaces around it is refused (args.ts `optInt`), and so is the rest.
   if (s === undefined) return null;
-  if (/^[0-9a-f]{64}$/i.test(s)) {
+  if (typeof s === 'string' && /^[0-9a-f]{64}$/i.test(s)) {
     const anchor = logKeyOfEvent(snapshot, fromHex(s, 32)!);
     if (!anchor) {
       throw new GritError('not_found', `no event ${s.toLowerCase()}`, {
@@ -86,11 +100,9 @@ function parseSince(snapshot: StoreSnapshot, s: string | undefined): KeyFilter |
   }
   let ts: number;
   // Digits are a timestamp, refused beyond 2^53 - 1 rather than rounded to another one.
-  if (/^\d+$/.test(s)) ts = optInt({ since: s }, 'since', SINCE_MS)!;
+  if (typeof s === 'number' || /^\d+$/.test(s)) ts = optInt({ since: s }, 'since', SINCE_MS)!;
   else if (isCalendarDate(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
-  else {
-    throw invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: s }, `for example --since 2025-01-01, or a unix ms timestamp (a whole number, 0 or more) such as --since ${SINCE_MS.example}`);
-  }
+  else throw notASince(s);
   return (key) => logKeyTs(key) > ts;
 }
 
@@ -114,7 +126,7 @@ function count<T>(items: Iterable<T>, keep?: ((item: T) => boolean) | null): num
   return n;
 }
 
-function select(snapshot: StoreSnapshot, since: string | undefined): Selection {
+function select(snapshot: StoreSnapshot, since: string | number | undefined): Selection {
   const keep = parseSince(snapshot, since);
   // An issue has a kept event when its newest one is kept: both filters follow event order.
   const touched = keep && ((id: string) => {
@@ -236,7 +248,7 @@ function defaultOutput(root: string, format: ExportFormat): string {
 
 export async function exportCommand(ctx: RepoContext, args: Args, options: ContextOptions, stdout?: OutputSink): Promise<ExportResult> {
   const format = oneOf<ExportFormat>(args, 'format', ['json', 'md', 'csv']) ?? 'json';
-  const since = optText(args, 'since');
+  const since = sinceArg(args);
   const output = optText(args, 'output');
   // Where it goes is settled before the work: a bad --output fails at once.
   const root = worktreeRoot(options);

@@ -21,6 +21,7 @@ import {
   newActor,
   newActorIn,
   readActorDir,
+  refuseIdLikeLabel,
   repoConfigPath,
   selectActor,
   updateRepoConfig,
@@ -115,6 +116,8 @@ export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: A
   const generateKey = bool(args, 'generate_key');
   const secret = generateKey ? newSecretKey() : undefined;
   const found = dataDir ? readActorDir(dataDir) : actorLabelled(listActors(repo), label);
+  // Only this repository's actors are selected by --actor; one in a data dir is not.
+  if (!found && !dataDir) refuseIdLikeLabel(repo, label);
   const noDefault = !dataDir && !loadRepoConfig(repo).default_actor;
   const firstInRepo = noDefault && actorsHere(repo).length === 0;
   let actor = found ?? (dataDir ? newActorIn(repo, dataDir, label, secret) : firstInRepo ? makeDefaultActor(repo, label, secret) : newActor(repo, label, secret));

@@ -19,6 +19,7 @@ import {
   encodeMessage,
   mayHaveRun,
   requestTooLarge,
+  type ArgNames,
   type IpcRequest,
   type WireFormat,
 } from './messages.js';
@@ -59,6 +60,11 @@ export interface ClientOptions {
    * stops. The CLI sets it; scripts need not.
    */
   clientBuild?: string;
+  /**
+   * How error messages name arguments (the request's `arg_names`): by their keys (`title is
+   * required`, the default), or as the CLI's flags (`--title is required`), which the CLI asks for.
+   */
+  argNames?: ArgNames;
 }
 
 /** Per call: how long to wait, and a way to stop waiting. */
@@ -96,6 +102,7 @@ export class GritClient {
     private readonly timeoutMs: number,
     private readonly onWarning: ((message: string) => void) | undefined,
     private readonly clientBuild: string | undefined,
+    private readonly argNames: ArgNames | undefined,
   ) {}
 
   /** Connects, or throws `ipc_error` (details.transport_code tells why, e.g. ENOENT: no daemon). */
@@ -107,7 +114,7 @@ export class GritClient {
         requestTimeoutMs: 0,
         maxMessageSize: MAX_REPLY_BYTES + HEADER_ROOM,
       });
-      return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0, opts.onWarning, opts.clientBuild);
+      return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0, opts.onWarning, opts.clientBuild, opts.argNames);
     } catch (err) {
       throw transportFailure(err, `cannot reach the grit daemon at ${endpoint}`);
     }
@@ -132,6 +139,7 @@ export class GritClient {
       cwd: t.cwd ?? null,
       ...(t.env ? { env: t.env } : {}),
       ...(this.clientBuild ? { client_build: this.clientBuild } : {}),
+      ...(this.argNames ? { arg_names: this.argNames } : {}),
       command: { [name]: args },
     };
     const encoded = await encodeMessage(message, this.format);

@@ -6,7 +6,8 @@
 import { isAbsolute, resolve } from 'node:path';
 import { isForwarded } from '../core/forwarded-env.js';
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
-import type { Args } from '../commands/args.js';
+import { inKeyTerms, type Args } from '../commands/args.js';
+import { COMMANDS, isCommandName } from '../commands/registry.js';
 import { afterMaybeRun, answeredBySupervisor } from '../commands/routing.js';
 import { invalidUtf8Path } from './cbor-utf8.js';
 
@@ -45,8 +46,15 @@ export interface IpcRequest {
    * Absent: the daemon's own.
    */
   env?: Record<string, string> | null;
+  /**
+   * grit's own addition: how the reply's messages name arguments. `cli` (the CLI sends it): as its
+   * flags (`--title is required`); absent or `keys`: by the request's own keys (`title is required`).
+   */
+  arg_names?: ArgNames | null;
   command: Record<string, Args>;
 }
+
+export type ArgNames = 'cli' | 'keys';
 
 /** A request for a repository: every one but those about the daemon itself, which checkRequest lets go without. */
 export type RepoRequest = CommandRequest & { repo_root: string };
@@ -61,6 +69,7 @@ export interface CommandRequest {
   cwd: string | null;
   client_build: string | null;
   env: Record<string, string> | null;
+  arg_names: ArgNames;
   name: string;
   args: Args;
 }
@@ -174,17 +183,34 @@ function checkRequest(raw: unknown): CommandRequest {
   const cwd = optString(raw, 'cwd');
   if (cwd !== null && !isAbsolute(cwd)) throw ipcError('cwd must be an absolute path');
   const data_dir = optString(raw, 'data_dir');
+  const arg_names = optString(raw, 'arg_names') ?? 'keys';
+  if (arg_names !== 'cli' && arg_names !== 'keys') throw ipcError('arg_names must be "cli" or "keys"', { arg_names });
   return {
     request_id,
     repo_root: repo_root === null ? null : absolute(repo_root, cwd, 'repo_root'),
     actor_id: optString(raw, 'actor_id'),
-    data_dir: data_dir === null ? null : absolute(data_dir, cwd, 'data_dir'),
+    // An empty one stays empty, for the actor's selection to refuse (data-dir.ts), not made the cwd.
+    data_dir: data_dir === null || data_dir === '' ? data_dir : absolute(data_dir, cwd, 'data_dir'),
     cwd,
     client_build: optString(raw, 'client_build'),
     env: forwardedVars(raw.env),
+    arg_names,
     name,
     args: args as Args,
   };
+}
+
+/** The names the IPC gives the actor's selection, where the CLI has `--actor` (data_dir is spelt alike). */
+const IPC_SELECTION = { actor: 'actor_id', data_dir: 'data_dir' };
+
+/**
+ * An error reply to a request, naming arguments as its sender does (`arg_names`): the command
+ * functions name them as the CLI spells them, which only the CLI asks for.
+ */
+export function replyErrorTo(request: CommandRequest, err: unknown): IpcReply {
+  const error = toGritError(err);
+  const keys = isCommandName(request.name) ? COMMANDS[request.name].args : [];
+  return replyError(request.request_id, request.arg_names === 'cli' ? error : inKeyTerms(error, keys, IPC_SELECTION));
 }
 
 /** A request's `env`: names the daemon forwards only (no other variable of its own is the caller's to set), each to text. */

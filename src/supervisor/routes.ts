@@ -74,7 +74,8 @@ export class RouteCache {
   private readonly checkedThisTurn = new Set<string>();
 
   resolve(request: Pick<RepoRequest, 'repo_root' | 'actor_id' | 'data_dir'> & Partial<Pick<RepoRequest, 'env'>>): Pick<Route, 'repo' | 'repository' | 'actor' | 'stamp' | 'store'> {
-    const key = `${request.repo_root}\0${request.actor_id ?? ''}\0${request.data_dir ?? ''}`;
+    // An empty actor_id is not a missing one (selectActor refuses it): the key tells them apart.
+    const key = JSON.stringify([request.repo_root, request.actor_id, request.data_dir]);
     const cached = this.routes.get(key);
     if (cached && this.checkedThisTurn.has(key)) return cached;
     if (cached && stampOf(cached.watched) === cached.stamp) {

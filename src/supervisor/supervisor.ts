@@ -24,6 +24,7 @@ import {
   mayHaveRun,
   preloadCbor,
   replyError,
+  replyErrorTo,
   replyOk,
   requestTooLarge,
   withWarnings,
@@ -241,7 +242,7 @@ export class Supervisor {
         suggestion: 'run the command with --no-daemon',
       });
     } catch (err) {
-      return this.encode(replyError(request.request_id, err), format);
+      return this.encode(replyErrorTo(request, err), format);
     }
   }
 
@@ -323,7 +324,7 @@ export class Supervisor {
       routed = repairsStore(name, request.args) ? await this.repairWorker(request, warnings) : await this.workerFor(request, warnings);
     } catch (err) {
       if (!warnings.length) throw err;
-      return this.encode(withWarnings(replyError(request_id, err), warnings), format);
+      return this.encode(withWarnings(replyErrorTo(request, err), warnings), format);
     }
     const { worker, worktree, settings, release } = routed;
     try {

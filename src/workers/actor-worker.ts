@@ -17,7 +17,7 @@ import { warnings } from '../core/warnings.js';
 import type { RepoDirs } from '../git/repo.js';
 import { sharedPermAt } from '../git/shared-perm.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
-import { encodeMessage, replyError, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
+import { encodeMessage, replyErrorTo, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
 import { commandEnv } from '../core/forwarded-env.js';
@@ -140,7 +140,7 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     reply = replyOk(request.request_id, data);
     notice = notificationFor(request.name, data, { repo_root: worktree, actor_id: context().actorId });
   } catch (err) {
-    reply = replyError(request.request_id, err);
+    reply = replyErrorTo(request, err);
     declined = err instanceof GritError && err.code === 'db_busy' && 'owner_pid' in err.details;
   }
   const said = unsent.length ? [...task.warnings, ...unsent.splice(0)] : task.warnings;

@@ -47,8 +47,30 @@ describe('plugin API', () => {
     await assert.rejects(repo.run('NoSuchCommand'), (e: any) => e.code === 'invalid_args');
   });
 
+  it('refuses an empty actor or dataDir rather than act as the default actor', async () => {
+    const dir = tempRepo();
+    gritOk(dir, ['init', '--no-agents-md']);
+    // Named as a plugin's flags, which these usually come from (docs/plugins.md).
+    const empty = (message: string, field: string) => (e: any) => e instanceof api.GritError && e.code === 'invalid_args' && e.exitCode === 2 && e.message === message && e.details.field === field;
+    for (const actor of ['', ' ']) {
+      await assert.rejects(api.openRepo({ cwd: dir, actor }), empty('--actor must not be empty', 'actor'));
+      await assert.rejects(api.runCommand('IssueCreate', { title: 'as whom?' }, { cwd: dir, actor }), empty('--actor must not be empty', 'actor'));
+    }
+    await assert.rejects(api.openRepo({ cwd: dir, dataDir: '' }), empty('--data-dir must not be empty', 'data_dir'));
+    await assert.rejects(api.runCommand('IssueCreate', { title: 'as whom?' }, { cwd: dir, dataDir: '' }), empty('--data-dir must not be empty', 'data_dir'));
+    assert.equal(gritOk(dir, ['issue', 'list']).total, 0, 'nothing written');
+  });
+
   it('names arguments in its messages by their keys, as they were passed', async () => {
     const repo = await api.openRepo({ cwd: tempRepo() });
+    // ttl_ms is no CLI flag (the CLI's is --ttl); a JSON number needs no advice on typing digits.
+    await assert.rejects(repo.run('LockAcquire', { resource: 'repo:', local: true, ttl_ms: 1.5 }), (e: any) => {
+      assert.deepEqual([e.message, e.details.field, e.suggestion], ['ttl_ms must be a whole number from 1000 to 2592000000', 'ttl_ms', 'give ttl_ms a whole number from 1000 to 2592000000, such as 1000']);
+      return true;
+    });
+    // A number since is a timestamp, as the CLI's digits are.
+    await repo.run('IssueCreate', { title: 'exported' });
+    assert.equal(((await repo.run('Export', { since: 0, output: '-' })) as { event_count: number }).event_count, 1);
     await assert.rejects(repo.run('IssueCreate', {} as never), (e: any) => e.code === 'invalid_args' && e.message === 'title is required' && e.details.field === 'title');
     await assert.rejects(repo.run('IssueShow', {} as never), (e: any) => e.message === 'issue_id is required');
     await assert.rejects(repo.run('IssueDepAdd', { issue_id: 'abcd', target: 'abcd' }), (e: any) => /^dep_type is required/.test(e.message));

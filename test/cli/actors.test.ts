@@ -130,6 +130,85 @@ test('a --data-dir or GRIT_HOME that holds no actor is refused, nothing written,
   }
 });
 
+test('an empty --actor, --data-dir or GRIT_HOME is refused (invalid_args, exit 2), on the fast path and oclif\'s, locally and through the daemon: never the default actor', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['actor', 'init', '--label', 'bot']);
+  const home = join(tempDir(), 'agent');
+  gritOk(repo, ['actor', 'init', '--data-dir', home]);
+  const daemon = await startDaemon();
+  try {
+    // [flags, env, message, details.field]: `--actor "$AGENT_ID"` with the variable unset, and its kin.
+    const cases: [string[], NodeJS.ProcessEnv, string, string | undefined][] = [
+      [['--actor', ''], {}, '--actor must not be empty', 'actor'],
+      [['--actor='], {}, '--actor must not be empty', 'actor'],
+      [['--actor', ' '], {}, '--actor must not be empty', 'actor'],
+      // The data dir outranks --actor, yet an empty one beside it is as much a slip.
+      [['--actor', '', '--data-dir', home], {}, '--actor must not be empty', 'actor'],
+      [['--data-dir', ''], {}, '--data-dir must not be empty', 'data_dir'],
+      [['--data-dir='], {}, '--data-dir must not be empty', 'data_dir'],
+      [[], { GRIT_HOME: '' }, 'GRIT_HOME is set but empty', undefined],
+      [['--actor', 'bot'], { GRIT_HOME: ' ' }, 'GRIT_HOME is set but empty', undefined],
+    ];
+    const refused = (how: string, line: string[], [flags, extra, message, field]: (typeof cases)[number], env: NodeJS.ProcessEnv, end: string[] = []) => {
+      const what = `${line.join(' ')} ${JSON.stringify(flags)} ${JSON.stringify(extra)} (${how})`;
+      const r = grit(repo, [...line, ...flags, '--json', ...end], { env: { ...env, ...extra } });
+      assert.equal(r.code, 2, `${what}: ${r.stdout}${r.stderr}`);
+      assert.deepEqual([r.json.error.code, r.json.error.message, r.json.error.details.field], ['invalid_args', message, field], what);
+    };
+    const create = ['issue', 'create', '--title', 'as bot?'];
+    for (const c of cases) refused('local', create, c, {});
+    // A trailing `--` is a line the fast path leaves to oclif.
+    for (const c of [cases[0], cases[4], cases[6]]) refused('oclif', create, c, {}, ['--']);
+    for (const [how, env] of [['local', {}], ['daemon', daemon.env]] as const) {
+      // A read as well as a write; through the daemon an empty actor_id reaches it (a data dir is read before it is asked).
+      const line = how === 'local' ? ['actor', 'current'] : create;
+      for (const c of [cases[0], cases[3], cases[4]]) refused(how, line, c, env);
+      // doctor reports an actor it cannot select as a finding; an empty selector is refused as by any command.
+      for (const c of [cases[0], cases[6]]) refused(how, ['doctor'], c, env);
+      const human = grit(repo, ['issue', 'close', 'abcd', '--actor', ''], { env });
+      assert.deepEqual([human.code, human.stdout], [2, ''], how);
+      assert.equal(human.stderr, "error: --actor must not be empty\nhint: give --actor an actor's id or label (`grit actor list`), or leave it out to act as the default actor\n", how);
+    }
+    assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'nothing was written');
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('a text that begins one actor\'s id and is another\'s label selects neither: invalid_args naming both; actor init refuses such a label; a full id still selects', () => {
+  const repo = tempRepo();
+  const def = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const prefix = def.slice(0, 4);
+  // The label is refused while an id begins with it, in any case, and nothing is made.
+  for (const label of [prefix, prefix.toUpperCase(), def.slice(0, 9)]) {
+    const r = grit(repo, ['actor', 'init', '--label', label, '--json']);
+    assert.equal(r.code, 2, r.stdout);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, `the label ${label} would also be read as the start of an actor id (${def}): \`--actor ${label}\` could not tell them apart`);
+    assert.deepEqual([r.json.error.details.field, r.json.error.details.candidates], ['label', [def]]);
+  }
+  assert.equal(gritOk(repo, ['actor', 'list']).actors.length, 1, 'no actor was made');
+  // A label an id comes to begin with later (an actor from a clone, or made by an older grit).
+  const other = gritOk(repo, ['actor', 'init', '--label', 'bot']).actor.actor_id;
+  const config = join(repo, '.git/grit/actors', other, 'config.toml');
+  writeFileSync(config, readFileSync(config, 'utf8').replace('label = "bot"', `label = "${prefix}"`));
+  for (const line of [['actor', 'show', prefix], ['issue', 'create', '--title', 'as whom?', '--actor', prefix], ['issue', 'list', '--actor', prefix, '--no-daemon']]) {
+    const r = grit(repo, [...line, '--json']);
+    assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}`);
+    assert.equal(r.json.error.message, `actor ${prefix} is ambiguous: it begins the id of ${def} and is the label of ${other}`, line.join(' '));
+    assert.deepEqual(r.json.error.details.candidates, [def, other].sort());
+    assert.equal(r.json.error.details.suggestion, 'name the actor by its full id (`grit actor list`)');
+  }
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'nothing was written');
+  // The full id names its actor, and a longer prefix that is no label is an id prefix as before.
+  assert.equal(gritOk(repo, ['actor', 'show', def]).actor.actor_id, def);
+  assert.equal(gritOk(repo, ['actor', 'show', def.slice(0, 8)]).actor.actor_id, def);
+  // The labelled actor answers to its id; an existing label is still answered with its actor.
+  assert.equal(gritOk(repo, ['actor', 'show', other]).actor.label, prefix);
+  assert.deepEqual(gritOk(repo, ['actor', 'init', '--label', prefix]).actor.actor_id, other);
+});
+
 test('a leading ~/ in --data-dir=~/x or a quoted GRIT_HOME is the home directory (as git reads paths), never a `~` directory in the repository; ~name is refused', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

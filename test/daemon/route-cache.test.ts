@@ -34,3 +34,14 @@ test('a cached route is checked against its files once per turn of the event loo
   await nextTurn();
   assert.equal(routes.resolve(request).actor.config.actor_id, first);
 });
+
+test('an empty actor_id or data_dir is refused, never served the cached route of a request that names none (the default actor)', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'grit-routes-'));
+  assert.equal(spawnSync('git', ['init', '-q'], { cwd: dir }).status, 0);
+  const first = ((await runLocal('Init', { no_agents_md: true }, { cwd: dir })) as { actor: { actor_id: string } }).actor.actor_id;
+  const routes = new RouteCache();
+  assert.equal(routes.resolve({ repo_root: dir, actor_id: null, data_dir: null }).actor.config.actor_id, first);
+  for (const [request, message] of [[{ actor_id: '', data_dir: null }, '--actor must not be empty'], [{ actor_id: null, data_dir: '' }, '--data-dir must not be empty']] as const) {
+    assert.throws(() => routes.resolve({ repo_root: dir, ...request }), (e: any) => e.code === 'invalid_args' && e.message === message, JSON.stringify(request));
+  }
+});

@@ -11,7 +11,7 @@ import { COMMANDS, isCommandName } from '../../src/commands/registry.js';
 import { runLocal } from '../../src/commands/run.js';
 import { ACTIONS } from '../../src/cli/actions.js';
 import { TOOLS, type JsonSchema } from '../../src/mcp/tools.js';
-import { decodeReply } from '../../src/protocol/messages.js';
+import { decodeReply, type IpcErrorBody, type IpcReply } from '../../src/protocol/messages.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { encode } from '../../src/core/plain-cbor.js';
 import { startDaemon } from '../helpers/daemon.js';
@@ -70,34 +70,103 @@ test('through the daemon, an unknown argument is invalid_args and nothing is wri
   }
 });
 
-test('over the socket, a list argument that is not a list (labels as one text) is invalid_args naming it, in JSON and CBOR', async () => {
+/**
+ * A daemon of its own, a repository set up, and `fn` given a raw REQ socket to the daemon and
+ * `send`, which sends it a JSON request for that repository (the fields given over the defaults).
+ */
+async function overTheSocket(fn: (io: { repo: string; raw: ReqClient; send: (fields: Record<string, unknown>) => Promise<IpcReply> }) => Promise<void>): Promise<void> {
   const daemon = await startDaemon();
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const raw = await ReqClient.connect(daemon.endpoint);
+  const send = async (fields: Record<string, unknown>) =>
+    decodeReply(await raw.request(Buffer.from(JSON.stringify({ ipc_schema_version: 1, request_id: 'raw', repo_root: repo, ...fields })), { timeoutMs: 20_000 }));
   try {
-    const send = async (labels: unknown, json: boolean) => {
-      const request = { ipc_schema_version: 1, request_id: 'typed', repo_root: repo, command: { IssueCreate: { title: 't', labels } } };
-      return decodeReply(await raw.request(json ? Buffer.from(JSON.stringify(request)) : Buffer.from(encode(request)), { timeoutMs: 20_000 }));
-    };
-    for (const json of [true, false]) {
-      for (const labels of ['bug', { 0: 'bug' }, 5, true]) {
-        const reply = await send(labels, json);
-        const what = `${JSON.stringify(labels)} as ${json ? 'JSON' : 'CBOR'}`;
-        assert.equal(reply.ok, false, what);
-        if (reply.ok) continue;
-        assert.deepEqual([reply.error.code, reply.error.message, reply.error.details.field], ['invalid_args', '--label must be a list of labels', 'labels'], what);
-        assert.equal(reply.request_id, 'typed');
-      }
-    }
-    const listed = await decodeReply(await raw.request(Buffer.from(JSON.stringify({ ipc_schema_version: 1, request_id: 1, repo_root: repo, command: { IssueList: {} } }))));
-    assert.equal(listed.ok && (listed.data as { total: number }).total, 0, 'nothing written');
-    assert.equal((await send(['bug', 'bug'], true)).ok, true, 'a list is taken');
+    await fn({ repo, raw, send });
   } finally {
     raw.close();
     await daemon.stop();
   }
-});
+}
+
+/** The error of a reply that must be one. */
+function refused(reply: IpcReply, what: string): IpcErrorBody {
+  assert.equal(reply.ok, false, `${what}: ${JSON.stringify(reply)}`);
+  return reply.ok ? null! : reply.error;
+}
+
+test('over the socket, a list argument that is not a list (labels as one text) is invalid_args naming it, in JSON and CBOR', () =>
+  overTheSocket(async ({ repo, raw, send }) => {
+    const sendAs = async (labels: unknown, json: boolean) => {
+      const request = { ipc_schema_version: 1, request_id: 'typed', repo_root: repo, command: { IssueCreate: { title: 't', labels } } };
+      return json ? send(request) : decodeReply(await raw.request(Buffer.from(encode(request)), { timeoutMs: 20_000 }));
+    };
+    for (const json of [true, false]) {
+      for (const labels of ['bug', { 0: 'bug' }, 5, true]) {
+        const what = `${JSON.stringify(labels)} as ${json ? 'JSON' : 'CBOR'}`;
+        const reply = await sendAs(labels, json);
+        const error = refused(reply, what);
+        assert.deepEqual([error.code, error.message, error.details.field], ['invalid_args', 'labels must be a list of labels', 'labels'], what);
+        assert.equal(reply.request_id, 'typed');
+      }
+    }
+    const listed = await send({ command: { IssueList: {} } });
+    assert.equal(listed.ok && (listed.data as { total: number }).total, 0, 'nothing written');
+    assert.equal((await sendAs(['bug', 'bug'], true)).ok, true, 'a list is taken');
+  }));
+
+test('over the socket, messages name arguments by the request\'s keys, with advice for the value sent; the CLI\'s flag names only when the request asks for them (arg_names: cli)', () =>
+  overTheSocket(async ({ repo, send }) => {
+    const said = async (command: Record<string, Args>, fields: Record<string, unknown> = {}) => {
+      const e = refused(await send({ cwd: repo, ...fields, command }), JSON.stringify(command));
+      return [e.message, e.details.field, e.details.suggestion];
+    };
+    // A JSON number gets the range; text, how to write it (no CLI flag, which ttl_ms is not: the CLI's is --ttl).
+    assert.deepEqual(await said({ LockAcquire: { resource: 'repo:', local: true, ttl_ms: 1.5 } }), [
+      'ttl_ms must be a whole number from 1000 to 2592000000',
+      'ttl_ms',
+      'give ttl_ms a whole number from 1000 to 2592000000, such as 1000',
+    ]);
+    assert.match((await said({ LockAcquire: { resource: 'repo:', local: true, ttl_ms: '1.5' } }))[2] as string, /^give ttl_ms a whole number .* in digits only/);
+    assert.deepEqual(await said({ Sync: { pull: 'yes' } }), ['pull must be true or false', 'pull', 'pass pull as a boolean']);
+    assert.deepEqual(await said({ Export: { since: 'yesterday' } }), [
+      'since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id',
+      'since',
+      'give since a date such as 2025-01-01, or a unix ms timestamp (a whole number, 0 or more) such as 1735689600000',
+    ]);
+    assert.deepEqual((await said({ IssueDepAdd: { issue_id: 'abcd', target: 'abcd' } })).slice(0, 2), ['dep_type is required (one of blocks, depends_on, related_to)', 'dep_type']);
+    // Advice for the command line stays as it is: in backquotes, or naming a flag only the CLI has.
+    assert.equal((await said({ IssueCreate: { title: 't', labels: 'bug' } }))[2], 'send a list, even of one label (on the command line, `--label` once per label)');
+    assert.deepEqual(await said({ IssueComment: { issue_id: 'abcd' } }), ['body is required', 'body', 'give --body "…", or --body-file <file> (--body-file - reads standard input)']);
+    // What the CLI asks for: its flags, as its user typed them.
+    assert.deepEqual(await said({ Sync: { pull: 'yes' } }, { arg_names: 'cli' }), ['--pull must be true or false', 'pull', 'pass --pull as a boolean']);
+    assert.equal(refused(await send({ arg_names: 'flags', command: { IssueList: {} } }), 'arg_names flags').code, 'ipc_error');
+    // A JSON number since is a timestamp, as the CLI's digits are.
+    gritOk(repo, ['issue', 'create', '--title', 'counted']);
+    const exported = async (since: number) => {
+      const reply = await send({ command: { Export: { since, output: '-' } } });
+      return reply.ok && (reply.data as { event_count: number }).event_count;
+    };
+    assert.deepEqual([await exported(0), await exported(Date.now() + 60_000)], [1, 0]);
+    assert.deepEqual(await said({ Export: { since: -1, output: '-' } }), ['since must be a whole number, 0 or more', 'since', 'give since a whole number, 0 or more, such as 1735689600000']);
+  }));
+
+test('over the socket, an empty actor_id or data_dir is invalid_args naming it, never the default actor, and nothing is written', () =>
+  overTheSocket(async ({ repo, send }) => {
+    // The default actor's route cached first: an empty selector must not be taken for none.
+    assert.equal((await send({ command: { ActorCurrent: {} } })).ok, true);
+    for (const [fields, message, field] of [
+      [{ actor_id: '' }, 'actor_id must not be empty', 'actor_id'],
+      [{ actor_id: ' ' }, 'actor_id must not be empty', 'actor_id'],
+      // Not taken as the cwd it would resolve against.
+      [{ data_dir: '', cwd: repo }, 'data_dir must not be empty', 'data_dir'],
+      [{ data_dir: '' }, 'data_dir must not be empty', 'data_dir'],
+    ] as const) {
+      const error = refused(await send({ ...fields, command: { IssueCreate: { title: 'as whom?' } } }), JSON.stringify(fields));
+      assert.deepEqual([error.code, error.message, error.details.field], ['invalid_args', message, field], JSON.stringify(fields));
+    }
+    assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'nothing written');
+  }));
 
 test('in process (runLocal), an unknown argument is invalid_args and nothing is written', async () => {
   const repo = tempRepo();

@@ -152,6 +152,9 @@ describe('grit mcp', () => {
       }
     }
     assert.equal((await fails(client, 'issue_update', { issue_id })).message, 'nothing to update: give title or body');
+    // The hint names the argument as the tool does, and fits a JSON number: no advice on typing digits.
+    const limit = await fails(client, 'context_query', { query: 'q', limit: 1.5 });
+    assert.deepEqual([limit.message, limit.details.suggestion], ['limit must be a whole number from 1 to 10000', 'give limit a whole number from 1 to 10000, such as 50']);
   });
 
   it('stores and finds memories by a substring of title or body', async () => {
@@ -514,5 +517,12 @@ describe('grit mcp start-up', () => {
     const repo = tempRepo();
     gritOk(repo, ['init', '--no-agents-md']);
     refusesToStart(repo, ['--actor', 'nosuch'], 3, /^error: no actor nosuch in this repository .*\nhint: run `grit actor list`\n$/);
+  });
+
+  it('refuses an empty --actor or --data-dir (a variable unset) rather than serve as the default actor', () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    refusesToStart(repo, ['--actor', ''], 2, /^error: --actor must not be empty\nhint: give --actor an actor's id or label/);
+    refusesToStart(repo, ['--data-dir='], 2, /^error: --data-dir must not be empty\n/);
   });
 });
