@@ -193,6 +193,42 @@ test('attachment add without --mime: the type by the name\'s extension, applicat
   assert.deepEqual(got, [...cases, ['notes.txt', 'application/x-custom'], ['report.pdf', 'application/pdf']]);
 });
 
+test('attachment add: a --sha256 given with a file must be its hash, a malformed one is refused, - reads standard input; the reply says what was recorded', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'files']);
+  writeFileSync(join(repo, 'f.txt'), 'hello');
+  const sha = createHash('sha256').update('hello').digest('hex');
+  const other = '0'.repeat(63) + '1';
+  for (const [args, input, message] of [
+    [['issue', 'attachment', 'add', id, 'f.txt', '--sha256', other], undefined, `${join(realpathSync(repo), 'f.txt')} hashes to ${sha}, not ${other}`],
+    [['issue', 'attachment', 'add', id, 'f.txt', '--sha256', 'zz'], undefined, '--sha256 must be 64 hex characters'],
+    [['issue', 'attachment', 'add', id, '-', '--name', 'in.txt', '--sha256', other], 'hello', `standard input hashes to ${sha}, not ${other}`],
+    [['issue', 'attachment', 'add', id, '-', '--name', 'in.txt', '--sha256', 'zz'], 'hello', '--sha256 must be 64 hex characters'],
+    [['issue', 'attachment', 'add', id, '-'], 'hello', '--name is required with - (standard input has no file name)'],
+  ] as const) {
+    const r = grit(repo, [...args, '--json'], { input });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, message);
+    assert.ok(r.json.error.details.suggestion);
+  }
+  assert.equal(gritOk(repo, ['issue', 'show', id]).events.length, 1, 'nothing written');
+  // The issue is found before the file is read: a mistyped id is not_found, whatever the file.
+  const typo = grit(repo, ['issue', 'attachment', 'add', 'ffff', 'missing.bin', '--json']);
+  assert.equal(typo.code, 3, typo.stdout);
+  assert.equal(typo.json.error.code, 'not_found');
+  // The same hash in capitals, and standard input: recorded, and the reply names what.
+  const matched = gritOk(repo, ['issue', 'attachment', 'add', id, 'f.txt', '--sha256', sha.toUpperCase()]);
+  assert.deepEqual([matched.name, matched.sha256, matched.mime], ['f.txt', sha, 'text/plain']);
+  const piped = gritOk(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'app.log', '--mime', 'text/plain'], { input: 'hello' });
+  assert.deepEqual([piped.name, piped.sha256, piped.mime], ['app.log', sha, 'text/plain']);
+  const human = grit(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'out.json'], { input: 'hello' });
+  assert.equal(human.stdout, `attached out.json (application/json, sha256 ${sha.slice(0, 12)}) to ${id.slice(0, 8)}\n`);
+  const got = gritOk(repo, ['issue', 'show', id]).issue.attachments.map((a: any) => [a.name, a.sha256]);
+  assert.deepEqual(got, [['f.txt', sha], ['app.log', sha], ['out.json', sha]]);
+});
+
 test('a link that would run code where it is followed is refused; an id pasted with its # is taken', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
