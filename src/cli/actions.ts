@@ -65,6 +65,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
     render: renderIssueList,
     formats: { table: renderIssueList, json: 'json', ids: renderIssueIds },
     pages: true,
+    payload: ({ flags }) => flags.format === 'ids',
   },
   'issue:show': { ipc: 'IssueShow', toArgs: byId, render: renderIssueShow, pages: true },
   'issue:comment': {

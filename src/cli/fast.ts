@@ -137,11 +137,12 @@ export function hoistGlobalFlags(argv: string[], commands: Record<string, Manife
 
 /**
  * `grit --version`, with the global flags that can mean something there before or after it
- * (`grit --json --version`: the envelope; `-q`: nothing; --no-daemon and --no-pager hold, as it
- * uses neither). Null when the line is not about the version (a command comes first); anything
- * else on the line is refused rather than ignored (`grit --version extra`).
+ * (`grit --json --version`: the envelope; -q, --no-daemon and --no-pager hold, as it prints
+ * nothing but the version it was asked for and uses no daemon or pager). Null when the line is
+ * not about the version (a command comes first); anything else on the line is refused rather than
+ * ignored (`grit --version extra`).
  */
-export function versionLine(argv: string[], commands: Record<string, ManifestCommand>): { json: boolean; quiet: boolean } | GritError | null {
+export function versionLine(argv: string[], commands: Record<string, ManifestCommand>): { json: boolean } | GritError | null {
   if (!argv.includes('--version')) return null;
   const globals = globalFlags(commands);
   const taken = new Set<string>();
@@ -162,7 +163,7 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
       suggestion: 'run `grit --version` alone, or with --json for the JSON form',
     });
   }
-  return { json: taken.has('json'), quiet: taken.has('quiet') };
+  return { json: taken.has('json') };
 }
 
 /**
@@ -214,7 +215,7 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
     // What oclif prints (its `config.userAgent`), which scripts may parse; under --json, the envelope.
     const userAgent = `grit/${manifest.version} ${process.platform}-${process.arch} node-${process.version}`;
     const data = { version: manifest.version, user_agent: userAgent };
-    printSuccess(data, version.json, version.quiet, () => userAgent);
+    printSuccess(data, version.json, false, () => userAgent);
   }
   if (version) return true;
   const line = hoistGlobalFlags(argv, commands);

@@ -620,6 +620,29 @@ test('human output: aligned list, short ids, no colour when piped', () => {
   assert.equal(q.stdout, '');
 });
 
+test('--quiet silences status lines and views, never the data asked for: dep graph, --format ids, a context value', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const a = gritOk(repo, ['issue', 'create', '--title', 'first']).issue_id;
+  const b = gritOk(repo, ['issue', 'create', '--title', 'second']).issue_id;
+  gritOk(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
+  gritOk(repo, ['context', 'set', 'build', 'make all']);
+  for (const args of [['issue', 'dep', 'graph'], ['issue', 'dep', 'graph', '--format', 'mermaid'], ['issue', 'list', '--format', 'ids'], ['context', 'project', 'build']]) {
+    const loud = grit(repo, args);
+    const quiet = grit(repo, [...args, '-q']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.notEqual(quiet.stdout, '', args.join(' '));
+    assert.equal(quiet.stdout, loud.stdout, args.join(' '));
+  }
+  assert.equal(grit(repo, ['context', 'project', 'build', '-q']).stdout, 'make all\n');
+  // A view for a person and a status line: nothing, the exit status says how it went.
+  for (const args of [['issue', 'list'], ['issue', 'show', a], ['context', 'project'], ['issue', 'dep', 'list', a], ['issue', 'comment', a, '--body', 'x']]) {
+    const r = grit(repo, [...args, '-q']);
+    assert.deepEqual([r.code, r.stdout], [0, ''], args.join(' '));
+  }
+  assert.equal(grit(repo, ['issue', 'show', 'ffff', '-q']).code, 3);
+});
+
 test('a file named on the command line that cannot be read: invalid_args (exit 2, never 3: that is "no such issue"), saying what is wrong with it', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

@@ -195,7 +195,7 @@ test('export -o - in the caller\'s process: written in bounded pieces, the bytes
   }
 });
 
-test('export -o - from the CLI: the export on stdout, or in the --json envelope, as if printed whole; --quiet prints nothing', () => {
+test('export -o - from the CLI: the export on stdout, or in the --json envelope, as if printed whole; --quiet still writes it', () => {
   const { repo } = scene();
   gritOk(repo, ['issue', 'create', '--title', ODD_TITLE]);
   const out = grit(repo, ['export', '-o', '-']);
@@ -215,8 +215,11 @@ test('export -o - from the CLI: the export on stdout, or in the --json envelope,
     if (format === 'json') assert.ok(JSON.parse(content).issues.some((i: any) => i.title === ODD_TITLE));
     else assert.match(content, /^## Ümlaut 漢字 🐛 /m);
   }
+  // The export is what was asked for: -q silences chatter, never that (`-q > backup.json` is a backup).
   const quiet = grit(repo, ['export', '-o', '-', '-q']);
-  assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, '', '']);
+  assert.equal(quiet.code, 0, quiet.stderr);
+  assert.deepEqual(JSON.parse(quiet.stdout).events, doc.events);
+  assert.equal(grit(repo, ['export', '-o', join(repo, 'x.json'), '-q']).stdout, '', 'the status line of an export to a file is chatter');
 });
 
 test('export --output: a path it cannot write is io_error naming it (never the temporary file), with a suggestion, and leaves no temp file', { timeout: 30_000 }, async () => {
