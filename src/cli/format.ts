@@ -139,12 +139,17 @@ const MIN_SHRUNK = 12;
 /** Below this a cut cell says nothing; a table too narrow even then runs past the width. */
 const MIN_CUT = 4;
 
+/**
+ * Text shown on one line (a table cell, `issue show`'s title): a newline would split it, and a
+ * tab's width depends on where it falls. Titles are refused with either now, but one written by
+ * an older grit, or another writer's, arrives by sync as it is.
+ */
+export const singleLine = (s: string): string => s.replace(/[\t\n]/g, ' ');
+
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(rows: string[][], opts: TableOptions = {}): string {
   if (rows.length === 0) return '';
-  // A cell is one line of known width: a newline would split its row, and a tab's width
-  // depends on where it falls, so a title with either would push its row out of line.
-  rows = rows.map((r) => r.map((cell) => cell.replace(/[\t\n]/g, ' ')));
+  rows = rows.map((r) => r.map(singleLine));
   const { shrink = [], drop = [], width = terminalWidth() } = opts;
   const natural = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
   const last = natural.length - 1;

@@ -29,7 +29,7 @@ async function target(ctx: RepoContext, args: Args): Promise<Issue> {
 }
 
 export async function issueCreate(ctx: RepoContext, args: Args): Promise<WriteReply> {
-  const title = text(args, 'title', { nonEmpty: true }).trim();
+  const title = oneLine(text(args, 'title', { nonEmpty: true }).trim(), 'title');
   const body = optText(args, 'body') ?? '';
   const labels = labelList(args);
   const issueId = newIssueId();
@@ -47,6 +47,7 @@ export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteRe
     throw invalidArgs('nothing to update: give --title or --body', {}, 'grit issue update <id> --title "…"');
   }
   if (title === '') throw invalidArgs('--title must not be empty', { field: 'title' }, 'give a title: --title "…"');
+  oneLine(title, 'title');
   const issue = await target(ctx, args);
   const changed = (title !== undefined && title !== issue.title) || (body !== undefined && body !== issue.body);
   return { ...(await writeOne(ctx, issue.issue_id, { type: 'IssueUpdated', title: title ?? null, body: body ?? null })), changed };

@@ -317,13 +317,15 @@ describe('issue list and show for people', () => {
   it('shows control characters in synced text instead of sending them to the terminal, and in the Markdown export; JSON keeps them', async () => {
     const title = 'bell\x07 esc\x1b[31mRED\x1b[0m\nsecond line \u202eevil';
     const body = 'para\n\x1b]0;PWNED\x07\x1b[2J cleared\ttab';
-    const id = gritOk(repo, ['issue', 'create', '--title', title, '--body', body]).issue_id;
-    // grit refuses such a label; another writer's, arriving by sync, is written as it came.
+    const id = gritOk(repo, ['issue', 'create', '--title', 'plain', '--body', body]).issue_id;
+    // grit refuses such a title and label; another writer's, arriving by sync, is written as it came.
+    await writeRaw(repo, id, { type: 'IssueUpdated', title, body: null });
     await writeRaw(repo, id, { type: 'LabelAdded', label: 'l\x1b[1m' });
     const list = grit(repo, ['issue', 'list']).stdout;
     const show = grit(repo, ['issue', 'show', id]).stdout;
     for (const out of [list, show]) assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, out);
     assert.match(list, /bell\\x07 esc\\x1b\[31mRED\\x1b\[0m second line \\u202eevil/, 'one row, escapes shown');
+    assert.match(show, /^bell\\x07 esc\\x1b\[31mRED\\x1b\[0m second line \\u202eevil #/, "show's title: one line");
     assert.match(show, /para\n\\x1b\]0;PWNED\\x07\\x1b\[2J cleared\ttab/, 'newlines and tabs kept');
     assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, title);
     // One-line fields refuse control characters now; another writer's, arriving by sync, are still shown.

@@ -702,7 +702,7 @@ test('a FIFO or a device is refused unread, and a body file stops being read pas
   assert.equal(gritOk(repo, ['issue', 'show', id]).issue.attachments[0].sha256, sha, att.event_id);
 });
 
-test('one-line fields refuse control characters as labels do: assignee, link url and note, attachment name; nothing written', () => {
+test('one-line fields refuse control characters as labels do: title, assignee, link url and note, attachment name; nothing written', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
@@ -713,6 +713,9 @@ test('one-line fields refuse control characters as labels do: assignee, link url
     [['issue', 'link', 'add', id, '--url', 'http://x', '--note', 'n\x1b[2J'], '--note'],
     [['issue', 'link', 'add', id, '--url', 'http://x', '--note', 'two\nlines'], '--note'],
     [['issue', 'attachment', 'add', id, '--name', '\x1b[31mred\x1b[0m', ...sha], '--name'],
+    [['issue', 'create', '--title', 'two\nlines'], '--title'],
+    [['issue', 'create', '--title', 'esc\x1b[31mred'], '--title'],
+    [['issue', 'update', id, '--title', 'tab\there'], '--title'],
   ] as const) {
     const r = grit(repo, [...args, '--json']);
     assert.equal(r.code, 2, r.stdout + r.stderr);
@@ -720,7 +723,9 @@ test('one-line fields refuse control characters as labels do: assignee, link url
     assert.equal(r.json.error.message, `${flag} must be one line without control characters`);
   }
   assert.equal(gritOk(repo, ['issue', 'show', id]).events.length, 1, 'nothing written');
-  // Printable text, non-ASCII included, is fine.
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing created');
+  // Printable text, non-ASCII included, is fine; a line break at either end is trimmed off.
+  assert.equal(gritOk(repo, ['issue', 'show', gritOk(repo, ['issue', 'create', '--title', '\nÜber → 漢字\n']).issue_id]).issue.title, 'Über → 漢字');
   gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'zoë']);
   gritOk(repo, ['issue', 'link', 'add', id, '--url', 'https://example.com/ü', '--note', 'see → here']);
   gritOk(repo, ['issue', 'attachment', 'add', id, '--name', 'log (1).txt', ...sha]);
