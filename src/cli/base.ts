@@ -4,7 +4,7 @@
  */
 import { Command, Flags } from '@oclif/core';
 import { printError, runAction, type Parsed } from './output.js';
-import { describeCommand, fromParseError, type ParsedCommand } from './parse-error.js';
+import { describeCommand, findSwitchWithValue, fromParseError, type ParsedCommand } from './parse-error.js';
 import { argvWantsJson, chooseOutput, type FormattedAction, type OutputFormats } from './output-format.js';
 
 export type { Parsed };
@@ -57,6 +57,8 @@ export abstract class GritCommand extends Command {
  */
 export async function parseOrReport<T>(command: Command, parse: () => Promise<T>, formats?: OutputFormats): Promise<T | null> {
   try {
+    const switchValue = findSwitchWithValue(command.argv, describeCommand(command).switches);
+    if (switchValue) throw switchValue;
     return await parse();
   } catch (err) {
     printError(fromParseError(err, parsedCommand(command)), argvWantsJson(command.argv, formats));

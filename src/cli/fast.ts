@@ -9,6 +9,7 @@ import { ACTIONS } from './actions.js';
 import { GritError } from '../core/errors.js';
 import { printError, printSuccess, runAction, type Parsed } from './output.js';
 import { chooseOutput } from './output-format.js';
+import { switchWithValue } from './parse-error.js';
 
 // For bin/grit.cjs, which loads nothing else before it runs a command.
 export { guardStandardStreams } from '../core/std-streams.js';
@@ -152,6 +153,7 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
     const g = globalAt(argv, i, globals);
     if (argv[i] === '--version' && !version) version = true;
     else if (!version && !g) return null;
+    else if (g?.flag.type === 'boolean' && argv[i].includes('=')) return switchWithValue(g.flag.name, argv[i].slice(argv[i].indexOf('=') + 1));
     else if (g?.flag.type === 'boolean') taken.add(g.flag.name);
     else extra.push(...argv.slice(i, i + (g?.words ?? 1)));
     i += g?.words ?? 1;
