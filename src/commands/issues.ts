@@ -163,6 +163,11 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
     throw invalidArgs(`--url must not be a ${url.split(':')[0].trim().toLowerCase()}: link (it would run code where the link is followed)`, { field: 'url' }, 'link an http(s) URL');
   }
   oneLine(url, 'url');
+  // An absolute URL, scheme and all (what a browser or `git` can follow): a bare word is most
+  // often the note given as the url, and a link nothing can open is worth nothing synced.
+  if (!URL.canParse(url)) {
+    throw invalidArgs(`--url must be a URL with its scheme, such as https://… (got ${JSON.stringify(url)})`, { field: 'url', value: url }, 'give the whole URL: --url https://example.com/issues/1 (a note goes in --note)');
+  }
   const note = oneLine(optText(args, 'note'), 'note') ?? null;
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'LinkAdded', url, note });

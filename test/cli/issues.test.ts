@@ -229,7 +229,7 @@ test('attachment add: a --sha256 given with a file must be its hash, a malformed
   assert.deepEqual(got, [['f.txt', sha], ['app.log', sha], ['out.json', sha]]);
 });
 
-test('a link that would run code where it is followed is refused; an id pasted with its # is taken', () => {
+test('a link that would run code where it is followed, or has no scheme, is refused; an id pasted with its # is taken', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'links']);
@@ -238,8 +238,17 @@ test('a link that would run code where it is followed is refused; an id pasted w
     assert.equal(r.code, 2, url);
     assert.match(r.json.error.message, /^--url must not be a .*: link/);
   }
+  // A URL without its scheme, or a note given as the url: refused, not stored as a link nothing can open.
+  for (const url of ['notaurl', 'www.example.com', 'see the log', '/var/log/app.log']) {
+    const r = grit(repo, ['issue', 'link', 'add', id, '--url', url, '--json']);
+    assert.equal(r.code, 2, url);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, `--url must be a URL with its scheme, such as https://… (got ${JSON.stringify(url)})`);
+    assert.match(r.json.error.details.suggestion, /--url https:\/\//);
+  }
   gritOk(repo, ['issue', 'link', 'add', `#${id.slice(0, 8)}`, '--url', 'https://example.com/a?b=javascript:x']);
-  assert.equal(gritOk(repo, ['issue', 'show', `#${id.slice(0, 8)}`]).issue.links.length, 1);
+  for (const url of ['mailto:dev@example.com', 'file:///var/log/app.log', 'ssh://git@example.com/r.git']) gritOk(repo, ['issue', 'link', 'add', id, '--url', url]);
+  assert.equal(gritOk(repo, ['issue', 'show', `#${id.slice(0, 8)}`]).issue.links.length, 4);
 });
 
 test('errors: coded envelope, exit code, suggestion, and nothing written', () => {
