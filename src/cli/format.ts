@@ -157,7 +157,7 @@ export function table(rows: string[][], opts: TableOptions = {}): string {
   const narrowest = (cols: number[]) =>
     cols.reduce((sum, c) => sum + (squeezable(c) ? Math.min(natural[c], MIN_SHRUNK) : natural[c]), 2 * (cols.length - 1));
   let cols = natural.map((_, c) => c);
-  if (width === undefined) return layout(rows, cols, natural);
+  if (width === undefined) return layout(rows, cols, pipeWidths(rows, natural, shrink));
   for (const col of drop) if (narrowest(cols) > width) cols = cols.filter((c) => c !== col);
   const widths = [...natural];
   let excess = cols.reduce((sum, c) => sum + widths[c], 2 * (cols.length - 1)) - width;
@@ -175,6 +175,22 @@ export function table(rows: string[][], opts: TableOptions = {}): string {
   // Too little room beside the other columns: the text goes under its row, slightly indented.
   const beside = widths[last] - excess;
   return layout(rows, cols, widths, beside >= MIN_BESIDE ? { at: beside } : { at: Math.max(MIN_CUT, width - HANG), hang: true });
+}
+
+/** The most cells a `shrink` column is padded to in a pipe (pipeWidths). */
+const MAX_PIPE_PAD = 80;
+
+/**
+ * Column widths in a pipe, where nothing is cut: each column's longest cell, except that a text
+ * (`shrink`) cell longer than MAX_PIPE_PAD is left out of its column's width. Such a cell (one
+ * title of 100,000 characters) runs on past its column, pushing the rest of its own row only:
+ * padded to, it made every line of `grit issue list | grep …` as long.
+ */
+function pipeWidths(rows: string[][], natural: number[], shrink: number[]): number[] {
+  return natural.map((w, c) => {
+    if (w <= MAX_PIPE_PAD || !shrink.includes(c)) return w;
+    return Math.max(0, ...rows.map((r) => visibleLength(r[c] ?? '')).filter((n) => n <= MAX_PIPE_PAD));
+  });
 }
 
 /** Narrower than this, a wrapped last column goes under its row. */
