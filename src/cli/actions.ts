@@ -4,7 +4,8 @@
  * (src/cli/fast.ts) can run a command without loading it.
  */
 import { resolve } from 'node:path';
-import { readBody } from './input.js';
+import { readBody, stdinSha256 } from './input.js';
+import { dim } from './format.js';
 import type { CliAction } from './output.js';
 import type { FormattedAction } from './output-format.js';
 import { renderActor, renderActorInit, renderActors, renderIssueIds, renderIssueList, renderIssueShow, renderWrite } from './render.js';
@@ -64,6 +65,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
     render: renderIssueList,
     formats: { table: renderIssueList, json: 'json', ids: renderIssueIds },
     pages: true,
+    payload: ({ flags }) => flags.format === 'ids',
   },
   'issue:show': { ipc: 'IssueShow', toArgs: byId, render: renderIssueShow, pages: true },
   'issue:comment': {
@@ -84,14 +86,16 @@ export const ACTIONS: Record<string, FormattedAction> = {
   },
   'issue:attachment:add': {
     ipc: 'IssueAttachmentAdd',
-    // A relative path is resolved here: the command may run in a daemon with another cwd.
-    toArgs: ({ args, flags }) => ({
+    // A relative path is resolved here: the command may run in a daemon with another cwd. `-` is
+    // this process's standard input, which is hashed here for the same reason.
+    toArgs: async ({ args, flags }) => ({
       issue_id: args.id,
-      file: args.file === undefined ? undefined : resolve(args.file as string),
+      ...(args.file === '-'
+        ? { sha256: await stdinSha256(flags) }
+        : { file: args.file === undefined ? undefined : resolve(args.file as string), sha256: flags.sha256 }),
       name: flags.name,
-      sha256: flags.sha256,
       mime: flags.mime,
     }),
-    render: renderWrite('attached to'),
+    render: (d) => renderWrite(`attached ${d.name} ${dim(`(${d.mime}, sha256 ${d.sha256.slice(0, 12)})`)} to`)(d),
   },
 };

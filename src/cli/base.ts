@@ -4,7 +4,7 @@
  */
 import { Command, Flags } from '@oclif/core';
 import { printError, runAction, type Parsed } from './output.js';
-import { describeCommand, fromParseError, type ParsedCommand } from './parse-error.js';
+import { describeCommand, findSwitchWithValue, fromParseError, type ParsedCommand } from './parse-error.js';
 import { argvWantsJson, chooseOutput, type FormattedAction, type OutputFormats } from './output-format.js';
 
 export type { Parsed };
@@ -17,7 +17,11 @@ export type { Parsed };
  */
 export const GLOBAL_FLAGS = {
   json: Flags.boolean({ description: 'print one JSON object: {schema_version, ok, data|error}', helpGroup: 'GLOBAL' }),
-  quiet: Flags.boolean({ char: 'q', description: 'print nothing on success', helpGroup: 'GLOBAL' }),
+  quiet: Flags.boolean({
+    char: 'q',
+    description: 'print no status line or view on success; data asked for on stdout (export -o -, dep graph, --format ids) still is',
+    helpGroup: 'GLOBAL',
+  }),
   'no-daemon': Flags.boolean({ description: 'run in this process, never through the daemon', helpGroup: 'GLOBAL' }),
   'no-pager': Flags.boolean({ description: 'never page long output on a terminal (GRIT_PAGER, PAGER, less)', helpGroup: 'GLOBAL' }),
   actor: Flags.string({ description: 'actor to act as: its id, a unique prefix, or its label', helpGroup: 'GLOBAL' }),
@@ -53,6 +57,8 @@ export abstract class GritCommand extends Command {
  */
 export async function parseOrReport<T>(command: Command, parse: () => Promise<T>, formats?: OutputFormats): Promise<T | null> {
   try {
+    const switchValue = findSwitchWithValue(command.argv, describeCommand(command).switches);
+    if (switchValue) throw switchValue;
     return await parse();
   } catch (err) {
     printError(fromParseError(err, parsedCommand(command)), argvWantsJson(command.argv, formats));

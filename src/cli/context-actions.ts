@@ -90,6 +90,8 @@ export const CONTEXT_ACTIONS: Record<string, CliAction> = {
     toArgs: ({ args }) => ({ key: args.key }),
     render: renderProject,
     pages: true,
+    // One key's value, for `$(grit context project build_cmd -q)`; all of them are a view.
+    payload: ({ args }) => args.key !== undefined,
   },
   'context:set': {
     ipc: 'ContextSet',

@@ -16,6 +16,7 @@ export interface CommandSpec<D> {
   render: CliAction<D>['render'];
   streams?: CliAction<D>['streams'];
   exitCode?: CliAction<D>['exitCode'];
+  payload?: CliAction<D>['payload'];
   formats?: OutputFormats;
   /** A command that does not take every global flag: those it takes, and why the others mean nothing to it. */
   globals?: { take: GlobalFlag[]; why: string };

@@ -79,5 +79,6 @@ export const DEP_ACTIONS: Record<string, CliAction> = {
     toArgs: ({ flags }) => ({ format: flags.format }),
     render: (d) => d.graph,
     pages: true,
+    payload: () => true,
   },
 };

@@ -9,6 +9,7 @@ import { ACTIONS } from './actions.js';
 import { GritError } from '../core/errors.js';
 import { printError, printSuccess, runAction, type Parsed } from './output.js';
 import { chooseOutput } from './output-format.js';
+import { switchWithValue } from './parse-error.js';
 
 // For bin/grit.cjs, which loads nothing else before it runs a command.
 export { guardStandardStreams } from '../core/std-streams.js';
@@ -137,11 +138,12 @@ export function hoistGlobalFlags(argv: string[], commands: Record<string, Manife
 
 /**
  * `grit --version`, with the global flags that can mean something there before or after it
- * (`grit --json --version`: the envelope; `-q`: nothing; --no-daemon and --no-pager hold, as it
- * uses neither). Null when the line is not about the version (a command comes first); anything
- * else on the line is refused rather than ignored (`grit --version extra`).
+ * (`grit --json --version`: the envelope; -q, --no-daemon and --no-pager hold, as it prints
+ * nothing but the version it was asked for and uses no daemon or pager). Null when the line is
+ * not about the version (a command comes first); anything else on the line is refused rather than
+ * ignored (`grit --version extra`).
  */
-export function versionLine(argv: string[], commands: Record<string, ManifestCommand>): { json: boolean; quiet: boolean } | GritError | null {
+export function versionLine(argv: string[], commands: Record<string, ManifestCommand>): { json: boolean } | GritError | null {
   if (!argv.includes('--version')) return null;
   const globals = globalFlags(commands);
   const taken = new Set<string>();
@@ -151,6 +153,7 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
     const g = globalAt(argv, i, globals);
     if (argv[i] === '--version' && !version) version = true;
     else if (!version && !g) return null;
+    else if (g?.flag.type === 'boolean' && argv[i].includes('=')) return switchWithValue(g.flag.name, argv[i].slice(argv[i].indexOf('=') + 1));
     else if (g?.flag.type === 'boolean') taken.add(g.flag.name);
     else extra.push(...argv.slice(i, i + (g?.words ?? 1)));
     i += g?.words ?? 1;
@@ -162,7 +165,7 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
       suggestion: 'run `grit --version` alone, or with --json for the JSON form',
     });
   }
-  return { json: taken.has('json'), quiet: taken.has('quiet') };
+  return { json: taken.has('json') };
 }
 
 /**
@@ -214,7 +217,7 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
     // What oclif prints (its `config.userAgent`), which scripts may parse; under --json, the envelope.
     const userAgent = `grit/${manifest.version} ${process.platform}-${process.arch} node-${process.version}`;
     const data = { version: manifest.version, user_agent: userAgent };
-    printSuccess(data, version.json, version.quiet, () => userAgent);
+    printSuccess(data, version.json, false, () => userAgent);
   }
   if (version) return true;
   const line = hoistGlobalFlags(argv, commands);

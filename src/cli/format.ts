@@ -139,12 +139,17 @@ const MIN_SHRUNK = 12;
 /** Below this a cut cell says nothing; a table too narrow even then runs past the width. */
 const MIN_CUT = 4;
 
+/**
+ * Text shown on one line (a table cell, `issue show`'s title): a newline would split it, and a
+ * tab's width depends on where it falls. Titles are refused with either now, but one written by
+ * an older grit, or another writer's, arrives by sync as it is.
+ */
+export const singleLine = (s: string): string => s.replace(/[\t\n]/g, ' ');
+
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
 export function table(rows: string[][], opts: TableOptions = {}): string {
   if (rows.length === 0) return '';
-  // A cell is one line of known width: a newline would split its row, and a tab's width
-  // depends on where it falls, so a title with either would push its row out of line.
-  rows = rows.map((r) => r.map((cell) => cell.replace(/[\t\n]/g, ' ')));
+  rows = rows.map((r) => r.map(singleLine));
   const { shrink = [], drop = [], width = terminalWidth() } = opts;
   const natural = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
   const last = natural.length - 1;
@@ -152,7 +157,7 @@ export function table(rows: string[][], opts: TableOptions = {}): string {
   const narrowest = (cols: number[]) =>
     cols.reduce((sum, c) => sum + (squeezable(c) ? Math.min(natural[c], MIN_SHRUNK) : natural[c]), 2 * (cols.length - 1));
   let cols = natural.map((_, c) => c);
-  if (width === undefined) return layout(rows, cols, natural);
+  if (width === undefined) return layout(rows, cols, pipeWidths(rows, natural, shrink));
   for (const col of drop) if (narrowest(cols) > width) cols = cols.filter((c) => c !== col);
   const widths = [...natural];
   let excess = cols.reduce((sum, c) => sum + widths[c], 2 * (cols.length - 1)) - width;
@@ -170,6 +175,22 @@ export function table(rows: string[][], opts: TableOptions = {}): string {
   // Too little room beside the other columns: the text goes under its row, slightly indented.
   const beside = widths[last] - excess;
   return layout(rows, cols, widths, beside >= MIN_BESIDE ? { at: beside } : { at: Math.max(MIN_CUT, width - HANG), hang: true });
+}
+
+/** The most cells a `shrink` column is padded to in a pipe (pipeWidths). */
+const MAX_PIPE_PAD = 80;
+
+/**
+ * Column widths in a pipe, where nothing is cut: each column's longest cell, except that a text
+ * (`shrink`) cell longer than MAX_PIPE_PAD is left out of its column's width. Such a cell (one
+ * title of 100,000 characters) runs on past its column, pushing the rest of its own row only:
+ * padded to, it made every line of `grit issue list | grep …` as long.
+ */
+function pipeWidths(rows: string[][], natural: number[], shrink: number[]): number[] {
+  return natural.map((w, c) => {
+    if (w <= MAX_PIPE_PAD || !shrink.includes(c)) return w;
+    return Math.max(0, ...rows.map((r) => visibleLength(r[c] ?? '')).filter((n) => n <= MAX_PIPE_PAD));
+  });
 }
 
 /** Narrower than this, a wrapped last column goes under its row. */

@@ -1,5 +1,6 @@
 /** Reading command input that is not a flag value: text from a file or standard input. */
 import { GritError } from '../core/errors.js';
+import { toHex } from '../core/hex.js';
 
 /** `--body` or `--body-file` (with `-` for standard input). */
 export async function readBody(flags: Record<string, unknown>): Promise<string | undefined> {
@@ -11,4 +12,21 @@ export async function readBody(flags: Record<string, unknown>): Promise<string |
   // Loaded only here: it brings the chunk limits (and their modules) that no other start-up path needs.
   const { readBodyFile } = await import('../commands/input-file.js');
   return readBodyFile(file);
+}
+
+/**
+ * `issue attachment add <id> -`: the SHA-256 of standard input, as hex, checked against
+ * `--sha256` when that is given too. Read here, by the CLI (a daemon cannot read this process's
+ * input), so before the issue is found. The name cannot come from a file: `--name` is required.
+ */
+export async function stdinSha256(flags: Record<string, unknown>): Promise<string> {
+  if (flags.name === undefined) {
+    throw new GritError('invalid_args', '--name is required with - (standard input has no file name)', {
+      details: { field: 'name' },
+      suggestion: 'name the attachment: `… | grit issue attachment add <id> - --name log.txt`',
+    });
+  }
+  const { contentSha256, givenSha256, sha256OfStdin } = await import('../commands/input-file.js');
+  const given = givenSha256(flags.sha256 as string | undefined);
+  return toHex(contentSha256(await sha256OfStdin(), given, 'standard input'));
 }

@@ -31,6 +31,12 @@ export interface CliAction<D = any> {
   exitCode?: (data: D) => number;
   /** A listing or a show: its human output, longer than the terminal, goes through a pager (pager.ts). */
   pages?: true;
+  /**
+   * Whether the output, given these flags, is the data the command was asked for (DOT, a list of
+   * ids, a value) rather than a status line or a view for a person: `--quiet` does not silence it,
+   * as `curl -s` still writes the body.
+   */
+  payload?: (parsed: Parsed) => boolean;
 }
 
 export async function runAction(action: CliAction, parsed: Parsed, json: boolean): Promise<void> {
@@ -43,14 +49,14 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
       dataDir: flags['data-dir'] as string | undefined,
     };
     const { execute } = await import('./dispatch.js');
-    const stream = action.streams?.(args) ? stdoutSink(json, flags.quiet === true) : undefined;
+    const stream = action.streams?.(args) ? stdoutSink(json) : undefined;
     const data = await execute(action.ipc, args, options, flags['no-daemon'] === true, stream?.sink);
     // The lock policy's warnings (in the data for --json too): on stderr, wherever the command ran.
     for (const w of (data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []) process.stderr.write(`grit: warning: ${visible(w)}\n`);
     const text = () => action.render(visibleDeep(data), parsed);
     if (stream) stream.end();
     else if (paged(action, json, flags)) await (await import('./pager.js')).printPaged(text());
-    else printSuccess(data, json, flags.quiet === true, text);
+    else printSuccess(data, json, flags.quiet === true && action.payload?.(parsed) !== true, text);
     if (action.exitCode) process.exitCode = action.exitCode(data);
   } catch (err) {
     printError(toGritError(err), json);
@@ -70,9 +76,9 @@ function paged(action: CliAction, json: boolean, flags: Record<string, unknown>)
  * Standard output for a command that writes its output in pieces (CliAction.streams). Under
  * `--json` the pieces are the envelope's `data.content`, written as the string they make up,
  * so the bytes are those of the envelope printed whole: its summary fields, then `content` last.
- * `--quiet` prints nothing on success, as for any command.
+ * The pieces are what was asked for: `--quiet` does not silence them (CliAction.payload).
  */
-function stdoutSink(json: boolean, quiet: boolean): { sink: OutputSink; end: () => void } {
+function stdoutSink(json: boolean): { sink: OutputSink; end: () => void } {
   const out = async (text: string) => {
     if (!process.stdout.write(text)) await once(process.stdout, 'drain');
   };
@@ -87,10 +93,10 @@ function stdoutSink(json: boolean, quiet: boolean): { sink: OutputSink; end: () 
     };
   }
   const nothing = () => {};
-  return { sink: { begin: nothing, write: quiet ? nothing : out }, end: nothing };
+  return { sink: { begin: nothing, write: out }, end: nothing };
 }
 
-/** A command's success: the envelope under --json, else its text (nothing with --quiet). */
+/** A command's success: the envelope under --json, else its text (nothing with `quiet`). */
 export function printSuccess(data: unknown, json: boolean, quiet: boolean, text: () => string): void {
   if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
   else if (!quiet) {

@@ -11,6 +11,8 @@ export interface ParsedCommand {
   id: string;
   /** The names of the flags it takes (without `--`). */
   flags: string[];
+  /** Of those, the ones that take no value (boolean flags). */
+  switches: string[];
   refusedGlobals?: { spellings: string[]; why: string };
 }
 
@@ -21,8 +23,31 @@ export interface CommandLike {
 
 /** The id of `command` and the flags it takes (its class's `flags` and `baseFlags`). */
 export function describeCommand(command: CommandLike): ParsedCommand {
-  const ctor = command.constructor as { flags?: object; baseFlags?: object };
-  return { id: command.id ?? '', flags: Object.keys({ ...ctor.baseFlags, ...ctor.flags }) };
+  const ctor = command.constructor as { flags?: Record<string, { type?: string }>; baseFlags?: Record<string, { type?: string }> };
+  const flags = Object.entries({ ...ctor.baseFlags, ...ctor.flags });
+  return { id: command.id ?? '', flags: flags.map(([name]) => name), switches: flags.filter(([, f]) => f?.type === 'boolean').map(([name]) => name) };
+}
+
+/**
+ * A value given to a flag that takes none (`--json=true`, `--no-daemon=yes`). oclif reads the
+ * value as a stray argument ("Unexpected argument: true"), which names neither the flag nor the
+ * mistake, or, on a command with an optional argument, silently takes it for that argument.
+ */
+export function switchWithValue(flag: string, value: string): GritError {
+  return new GritError('invalid_args', `--${flag} is a switch and takes no value (got --${flag}=${value})`, {
+    details: { flag: `--${flag}`, value },
+    suggestion: `give --${flag} alone to turn it on, or leave it out`,
+  });
+}
+
+/** The first `--flag=value` on the command line (before `--`) whose flag is one of `switches`, as that error. */
+export function findSwitchWithValue(argv: readonly string[], switches: readonly string[]): GritError | null {
+  const end = argv.indexOf('--');
+  for (const token of end === -1 ? argv : argv.slice(0, end)) {
+    const eq = token.indexOf('=');
+    if (token.startsWith('--') && eq !== -1 && switches.includes(token.slice(2, eq))) return switchWithValue(token.slice(2, eq), token.slice(eq + 1));
+  }
+  return null;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { IssueSummary } from '../core/projection.js';
 import type { DepType } from '../core/kinds.js';
 import type { IssueShowReply, ShownIssue } from '../commands/issues.js';
 import type { ActorInfo } from '../commands/setup.js';
-import { bold, cyan, dim, green, relativeTime, short, table, yellow } from './format.js';
+import { bold, cyan, dim, green, relativeTime, short, singleLine, table, yellow } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import { plural } from '../core/plural.js';
 import type { Parsed } from './output.js';
@@ -64,7 +64,7 @@ export function renderIssueShow(d: IssueShowReply): string {
   // An author by the label this repository knows it by, else by its id.
   const who = (actor: string) => d.actor_labels[actor] ?? short(actor);
   const lines = [
-    `${bold(i.title)} ${dim(`#${short(i.issue_id)}`)}`,
+    `${bold(singleLine(i.title))} ${dim(`#${short(i.issue_id)}`)}`,
     `${stateLabel(i.state)} · opened ${relativeTime(i.created_ts)} by ${who(i.created_by)} · updated ${relativeTime(i.updated_ts)}`,
   ];
   if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(l)).join(', ')}`);

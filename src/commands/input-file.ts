@@ -10,6 +10,7 @@ import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { MAX_CHUNK_BYTES } from '../core/chunk.js';
 import { GritError, inputFileError, invalidArgs } from '../core/errors.js';
+import { fromHex, toHex } from '../core/hex.js';
 
 // Large enough that the hash, not the calls to read, takes the time (a GiB takes seconds).
 const READ_BYTES = 1 << 20;
@@ -70,6 +71,41 @@ export async function sha256OfFile(file: string): Promise<string> {
   } finally {
     await handle.close();
   }
+}
+
+/** Standard input's SHA-256, as hex (`issue attachment add <id> -`): read as it comes, any size. */
+export async function sha256OfStdin(): Promise<string> {
+  const hash = createHash('sha256');
+  try {
+    for await (const chunk of process.stdin) hash.update(chunk as Buffer);
+  } catch (err) {
+    throw inputFileError('-', err);
+  }
+  return hash.digest('hex');
+}
+
+/** An attachment's `--sha256`, when given: 64 hex characters, whether or not a file comes with it. */
+export function givenSha256(value: string | undefined): Uint8Array | undefined {
+  if (value === undefined) return undefined;
+  const sha256 = fromHex(value, 32);
+  if (!sha256) throw invalidArgs('--sha256 must be 64 hex characters', { field: 'sha256', value }, 'copy the hash `sha256sum <file>` prints, or give the file itself');
+  return sha256;
+}
+
+/**
+ * The hash of an attachment's content (`hex`, of `source`: a file, standard input), which a
+ * `--sha256` given with it must equal: given both, the user states what the content is, and a
+ * content that is not so is the wrong file (or the wrong hash), never recorded under either.
+ */
+export function contentSha256(hex: string, given: Uint8Array | undefined, source: string): Uint8Array {
+  if (given !== undefined && toHex(given) !== hex) {
+    throw invalidArgs(
+      `${source} hashes to ${hex}, not ${toHex(given)}`,
+      { field: 'sha256', file: source, sha256: hex, expected: toHex(given) },
+      'check that it is the file you meant, or leave --sha256 out to record the hash of what it holds',
+    );
+  }
+  return fromHex(hex, 32)!;
 }
 
 function tooLong(file: string): never {

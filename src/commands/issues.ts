@@ -8,7 +8,7 @@ import type { DepType, EventKind, IssueState } from '../core/kinds.js';
 import { mimeOfName } from '../core/mime.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
 import { actorLabels } from './actors.js';
-import { sha256OfFile } from './input-file.js';
+import { contentSha256, givenSha256, sha256OfFile } from './input-file.js';
 import { labelArg, labelList, oneLine, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type ContextOptions, type RepoContext } from './context.js';
 
@@ -29,7 +29,7 @@ async function target(ctx: RepoContext, args: Args): Promise<Issue> {
 }
 
 export async function issueCreate(ctx: RepoContext, args: Args): Promise<WriteReply> {
-  const title = text(args, 'title', { nonEmpty: true }).trim();
+  const title = oneLine(text(args, 'title', { nonEmpty: true }).trim(), 'title');
   const body = optText(args, 'body') ?? '';
   const labels = labelList(args);
   const issueId = newIssueId();
@@ -47,6 +47,7 @@ export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteRe
     throw invalidArgs('nothing to update: give --title or --body', {}, 'grit issue update <id> --title "…"');
   }
   if (title === '') throw invalidArgs('--title must not be empty', { field: 'title' }, 'give a title: --title "…"');
+  oneLine(title, 'title');
   const issue = await target(ctx, args);
   const changed = (title !== undefined && title !== issue.title) || (body !== undefined && body !== issue.body);
   return { ...(await writeOne(ctx, issue.issue_id, { type: 'IssueUpdated', title: title ?? null, body: body ?? null })), changed };
@@ -162,6 +163,11 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
     throw invalidArgs(`--url must not be a ${url.split(':')[0].trim().toLowerCase()}: link (it would run code where the link is followed)`, { field: 'url' }, 'link an http(s) URL');
   }
   oneLine(url, 'url');
+  // An absolute URL, scheme and all (what a browser or `git` can follow): a bare word is most
+  // often the note given as the url, and a link nothing can open is worth nothing synced.
+  if (!URL.canParse(url)) {
+    throw invalidArgs(`--url must be a URL with its scheme, such as https://… (got ${JSON.stringify(url)})`, { field: 'url', value: url }, 'give the whole URL: --url https://example.com/issues/1 (a note goes in --note)');
+  }
   const note = oneLine(optText(args, 'note'), 'note') ?? null;
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'LinkAdded', url, note });
@@ -169,26 +175,32 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
 
 const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
 
+/** `issue attachment add`'s reply: the write's, and what was recorded. */
+export interface AttachmentReply extends WriteReply {
+  name: string;
+  sha256: string;
+  mime: string;
+}
+
 /**
- * Metadata only: a given file is hashed for the user, its bytes never enter the WAL. Without a
- * MIME type, the name's extension gives one (core/mime.ts). A relative file is the caller's
- * (its `cwd`), never the daemon's.
+ * Metadata only: a given file is hashed for the user, its bytes never enter the WAL; a `--sha256`
+ * given with it must be the file's. Without a MIME type, the name's extension gives one
+ * (core/mime.ts). A relative file is the caller's (its `cwd`), never the daemon's. The issue is
+ * found before the file is read: a mistyped id is answered at once, whatever the file's size.
  */
-export async function issueAttachmentAdd(ctx: RepoContext, args: Args, options: ContextOptions): Promise<WriteReply> {
+export async function issueAttachmentAdd(ctx: RepoContext, args: Args, options: ContextOptions): Promise<AttachmentReply> {
   const file = optText(args, 'file');
-  let name = optText(args, 'name');
-  let sha = optText(args, 'sha256');
-  if (file !== undefined) {
-    sha = await sha256OfFile(resolve(options.cwd ?? process.cwd(), file));
-    name ??= file.split('/').pop()!;
-  }
+  const given = givenSha256(optText(args, 'sha256'));
+  const name = optText(args, 'name') ?? file?.split('/').pop();
   if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' }, 'give the file (`grit issue attachment add <id> <file>`), or --name with --sha256');
   oneLine(name, 'name');
-  if (!sha) throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' }, 'give the file, which is hashed for you, or --sha256 <64 hex> (`sha256sum <file>`)');
-  const sha256 = fromHex(sha, 32);
-  if (!sha256) throw invalidArgs('--sha256 must be 64 hex characters', { field: 'sha256', value: sha }, 'copy the hash `sha256sum <file>` prints, or give the file itself');
+  if (file === undefined && given === undefined) {
+    throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' }, 'give the file, which is hashed for you, or --sha256 <64 hex> (`sha256sum <file>`)');
+  }
   const mime = optText(args, 'mime') ?? mimeOfName(name);
   if (!MIME.test(mime)) throw invalidArgs('--mime must look like type/subtype', { field: 'mime', value: mime }, 'for example --mime text/plain, or leave it out to take it from the name');
   const issue = await target(ctx, args);
-  return writeOne(ctx, issue.issue_id, { type: 'AttachmentAdded', name, sha256, mime });
+  const sha256 = file === undefined ? given! : contentSha256(await sha256OfFile(resolve(options.cwd ?? process.cwd(), file)), given, file);
+  const written = await writeOne(ctx, issue.issue_id, { type: 'AttachmentAdded', name, sha256, mime });
+  return { ...written, name, sha256: toHex(sha256), mime };
 }

@@ -494,6 +494,10 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   }
   ctx.store.markRebuilt();
   const result: RebuildResult = { wal_head, event_count: ctx.store.getMeta().event_count, from_snapshot: snap !== null, snapshot_ref: snap?.ref ?? null };
+  // Asked for a snapshot and there is none at all: said, or the full replay looks like a bug.
+  if (fromSnapshot && head !== null && !snap && skipped.length === 0) {
+    warnings.send('rebuild --from-snapshot found no snapshot (refs/grit/snapshots/ is empty): rebuilt from the whole WAL; `grit snapshot` writes one');
+  }
   if (skipped.length === 0) return result;
   // Asked for a snapshot, the user learns why one was passed over (else a full replay looks like a bug).
   const fellBack = snap ? `used ${snap.ref} instead` : 'rebuilt from the whole WAL';

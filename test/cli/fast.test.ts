@@ -51,6 +51,27 @@ test('anything unusual is left to oclif', () => {
   }
 });
 
+test('a value given to a switch (--json=true) is invalid_args naming the flag, wherever the line is read', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  for (const [line, flag, value] of [
+    [['--json=true', 'issue', 'list'], 'json', 'true'], // hoisted, then left to oclif by the fast path
+    [['issue', 'list', '--no-daemon=yes'], 'no-daemon', 'yes'],
+    [['issue', 'attachment', 'add', id, '--quiet=false'], 'quiet', 'false'], // oclif would take `false` for the file
+    [['issue', 'list', '--no-pager='], 'no-pager', ''],
+    [['watch', '--json=1'], 'json', '1'], // a command of its own parse, not a GritCommand
+    [['--json=false', '--version'], 'json', 'false'], // the fast path's own --version line
+  ] as const) {
+    const r = grit(repo, [...line]);
+    assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stderr, `error: --${flag} is a switch and takes no value (got --${flag}=${value})\nhint: give --${flag} alone to turn it on, or leave it out\n`, line.join(' '));
+  }
+  const json = grit(repo, ['issue', 'list', '--json', '--no-daemon=1']);
+  assert.equal(json.json.error.code, 'invalid_args');
+  assert.deepEqual(json.json.error.details, { flag: '--no-daemon', value: '1', suggestion: 'give --no-daemon alone to turn it on, or leave it out' });
+});
+
 test('help and command-line errors still come from oclif', () => {
   const repo = tempRepo();
   const help = grit(repo, ['issue', 'create', '--help']);
@@ -75,8 +96,9 @@ test('--version prints what oclif prints, without loading it', async () => {
   // The global flags, before it or after it, as with any command: known, never "unknown flag".
   assert.deepEqual(grit(tempRepo(), ['--json', '--version']).json, json.json);
   assert.deepEqual(grit(tempRepo(), ['--no-daemon', '--no-pager', '--version']), fast);
-  const quiet = grit(tempRepo(), ['-q', '--version']);
-  assert.deepEqual([quiet.code, quiet.stdout, quiet.stderr], [0, '', '']);
+  // -q silences chatter, not the answer asked for.
+  assert.deepEqual(grit(tempRepo(), ['-q', '--version']), fast);
+  assert.deepEqual(grit(tempRepo(), ['--version', '--quiet']), fast);
   // Nothing else: an argument after it is refused, not ignored.
   for (const [line, extra] of [[['--version', 'extra'], 'extra'], [['--actor', 'x', '--version'], '--actor x'], [['--version', '--version'], '--version']] as const) {
     const r = grit(tempRepo(), [...line, '--json']);

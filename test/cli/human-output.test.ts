@@ -96,6 +96,18 @@ describe('format helpers', () => {
     assert.equal(table([['日本', 'x'], ['ab', 'y']]), '日本  x\nab    y');
   });
 
+  it('in a pipe, pads a text column only to cells of up to 80: a longer one runs on in its own row, uncut', () => {
+    const long = 'x'.repeat(100_000);
+    const rows = [['ID', 'TITLE', 'LABELS', 'AGE'], ['a1', 'short', 'bug', '1h'], ['b2', long, 'p0', '2h'], ['c3', 'a bit longer', '', '3h']];
+    const lines = table(rows, { shrink: [1, 2] }).split('\n');
+    assert.deepEqual([lines[0], lines[1], lines[3]], ['ID  TITLE         LABELS  AGE', 'a1  short         bug     1h', 'c3  a bit longer          3h']);
+    assert.equal(lines[2], `b2  ${long}  p0      2h`);
+    // Up to 80 cells a column is padded as before; a column that is not text (`shrink`) always is.
+    const eighty = 'y'.repeat(80);
+    assert.deepEqual(table([['a', eighty, 'z'], ['b', 'c', 'z']], { shrink: [1] }).split('\n'), [`a  ${eighty}  z`, `b  c${' '.repeat(79)}  z`]);
+    assert.deepEqual(table([[long, 'z'], ['b', 'z']]).split('\n'), [`${long}  z`, `b${' '.repeat(99_999)}  z`]);
+  });
+
   it('counts the cells a terminal draws: emoji and their sequences two, wide CJK two, U+FFFD and other ambiguous characters one', () => {
     const cases: Array<[string, number]> = [
       ['bad \ufffd\ufffd bytes', 12], // invalid UTF-8 as read: East Asian Ambiguous, drawn narrow
@@ -225,6 +237,18 @@ describe('issue list and show for people', () => {
     assert.equal(parseArgv(['issue', 'list', '--format', 'xml'], commands), null);
   });
 
+  it('keeps the other rows of `issue list` short in a pipe when one title is very long', () => {
+    const own = tempRepo();
+    gritOk(own, ['init', '--no-agents-md']);
+    gritOk(own, ['issue', 'create', '--title', 'short one', '--label', 'bug']);
+    const long = 'w'.repeat(100_000);
+    gritOk(own, ['issue', 'create', '--title', long]);
+    const lines = grit(own, ['issue', 'list']).stdout.trimEnd().split('\n');
+    assert.equal(lines.length, 4);
+    assert.ok(lines.filter((l) => !l.includes(long)).every((l) => l.length < 80), lines.filter((l) => l.length < 1000).join('\n'));
+    assert.match(lines.find((l) => l.includes(long))!, /^[0-9a-f]{8}  open   w{100000}  +just now$/);
+  });
+
   it('has relative times and no colour in a pipe', () => {
     const list = grit(repo, ['issue', 'list'], { env: { NO_COLOR: undefined } });
     assert.doesNotMatch(list.stdout, ANSI);
@@ -317,13 +341,15 @@ describe('issue list and show for people', () => {
   it('shows control characters in synced text instead of sending them to the terminal, and in the Markdown export; JSON keeps them', async () => {
     const title = 'bell\x07 esc\x1b[31mRED\x1b[0m\nsecond line \u202eevil';
     const body = 'para\n\x1b]0;PWNED\x07\x1b[2J cleared\ttab';
-    const id = gritOk(repo, ['issue', 'create', '--title', title, '--body', body]).issue_id;
-    // grit refuses such a label; another writer's, arriving by sync, is written as it came.
+    const id = gritOk(repo, ['issue', 'create', '--title', 'plain', '--body', body]).issue_id;
+    // grit refuses such a title and label; another writer's, arriving by sync, is written as it came.
+    await writeRaw(repo, id, { type: 'IssueUpdated', title, body: null });
     await writeRaw(repo, id, { type: 'LabelAdded', label: 'l\x1b[1m' });
     const list = grit(repo, ['issue', 'list']).stdout;
     const show = grit(repo, ['issue', 'show', id]).stdout;
     for (const out of [list, show]) assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, out);
     assert.match(list, /bell\\x07 esc\\x1b\[31mRED\\x1b\[0m second line \\u202eevil/, 'one row, escapes shown');
+    assert.match(show, /^bell\\x07 esc\\x1b\[31mRED\\x1b\[0m second line \\u202eevil #/, "show's title: one line");
     assert.match(show, /para\n\\x1b\]0;PWNED\\x07\\x1b\[2J cleared\ttab/, 'newlines and tabs kept');
     assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, title);
     // One-line fields refuse control characters now; another writer's, arriving by sync, are still shown.

@@ -193,7 +193,43 @@ test('attachment add without --mime: the type by the name\'s extension, applicat
   assert.deepEqual(got, [...cases, ['notes.txt', 'application/x-custom'], ['report.pdf', 'application/pdf']]);
 });
 
-test('a link that would run code where it is followed is refused; an id pasted with its # is taken', () => {
+test('attachment add: a --sha256 given with a file must be its hash, a malformed one is refused, - reads standard input; the reply says what was recorded', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'files']);
+  writeFileSync(join(repo, 'f.txt'), 'hello');
+  const sha = createHash('sha256').update('hello').digest('hex');
+  const other = '0'.repeat(63) + '1';
+  for (const [args, input, message] of [
+    [['issue', 'attachment', 'add', id, 'f.txt', '--sha256', other], undefined, `${join(realpathSync(repo), 'f.txt')} hashes to ${sha}, not ${other}`],
+    [['issue', 'attachment', 'add', id, 'f.txt', '--sha256', 'zz'], undefined, '--sha256 must be 64 hex characters'],
+    [['issue', 'attachment', 'add', id, '-', '--name', 'in.txt', '--sha256', other], 'hello', `standard input hashes to ${sha}, not ${other}`],
+    [['issue', 'attachment', 'add', id, '-', '--name', 'in.txt', '--sha256', 'zz'], 'hello', '--sha256 must be 64 hex characters'],
+    [['issue', 'attachment', 'add', id, '-'], 'hello', '--name is required with - (standard input has no file name)'],
+  ] as const) {
+    const r = grit(repo, [...args, '--json'], { input });
+    assert.equal(r.code, 2, r.stdout + r.stderr);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, message);
+    assert.ok(r.json.error.details.suggestion);
+  }
+  assert.equal(gritOk(repo, ['issue', 'show', id]).events.length, 1, 'nothing written');
+  // The issue is found before the file is read: a mistyped id is not_found, whatever the file.
+  const typo = grit(repo, ['issue', 'attachment', 'add', 'ffff', 'missing.bin', '--json']);
+  assert.equal(typo.code, 3, typo.stdout);
+  assert.equal(typo.json.error.code, 'not_found');
+  // The same hash in capitals, and standard input: recorded, and the reply names what.
+  const matched = gritOk(repo, ['issue', 'attachment', 'add', id, 'f.txt', '--sha256', sha.toUpperCase()]);
+  assert.deepEqual([matched.name, matched.sha256, matched.mime], ['f.txt', sha, 'text/plain']);
+  const piped = gritOk(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'app.log', '--mime', 'text/plain'], { input: 'hello' });
+  assert.deepEqual([piped.name, piped.sha256, piped.mime], ['app.log', sha, 'text/plain']);
+  const human = grit(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'out.json'], { input: 'hello' });
+  assert.equal(human.stdout, `attached out.json (application/json, sha256 ${sha.slice(0, 12)}) to ${id.slice(0, 8)}\n`);
+  const got = gritOk(repo, ['issue', 'show', id]).issue.attachments.map((a: any) => [a.name, a.sha256]);
+  assert.deepEqual(got, [['f.txt', sha], ['app.log', sha], ['out.json', sha]]);
+});
+
+test('a link that would run code where it is followed, or has no scheme, is refused; an id pasted with its # is taken', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'links']);
@@ -202,8 +238,17 @@ test('a link that would run code where it is followed is refused; an id pasted w
     assert.equal(r.code, 2, url);
     assert.match(r.json.error.message, /^--url must not be a .*: link/);
   }
+  // A URL without its scheme, or a note given as the url: refused, not stored as a link nothing can open.
+  for (const url of ['notaurl', 'www.example.com', 'see the log', '/var/log/app.log']) {
+    const r = grit(repo, ['issue', 'link', 'add', id, '--url', url, '--json']);
+    assert.equal(r.code, 2, url);
+    assert.equal(r.json.error.code, 'invalid_args');
+    assert.equal(r.json.error.message, `--url must be a URL with its scheme, such as https://… (got ${JSON.stringify(url)})`);
+    assert.match(r.json.error.details.suggestion, /--url https:\/\//);
+  }
   gritOk(repo, ['issue', 'link', 'add', `#${id.slice(0, 8)}`, '--url', 'https://example.com/a?b=javascript:x']);
-  assert.equal(gritOk(repo, ['issue', 'show', `#${id.slice(0, 8)}`]).issue.links.length, 1);
+  for (const url of ['mailto:dev@example.com', 'file:///var/log/app.log', 'ssh://git@example.com/r.git']) gritOk(repo, ['issue', 'link', 'add', id, '--url', url]);
+  assert.equal(gritOk(repo, ['issue', 'show', `#${id.slice(0, 8)}`]).issue.links.length, 4);
 });
 
 test('errors: coded envelope, exit code, suggestion, and nothing written', () => {
@@ -584,6 +629,29 @@ test('human output: aligned list, short ids, no colour when piped', () => {
   assert.equal(q.stdout, '');
 });
 
+test('--quiet silences status lines and views, never the data asked for: dep graph, --format ids, a context value', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const a = gritOk(repo, ['issue', 'create', '--title', 'first']).issue_id;
+  const b = gritOk(repo, ['issue', 'create', '--title', 'second']).issue_id;
+  gritOk(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
+  gritOk(repo, ['context', 'set', 'build', 'make all']);
+  for (const args of [['issue', 'dep', 'graph'], ['issue', 'dep', 'graph', '--format', 'mermaid'], ['issue', 'list', '--format', 'ids'], ['context', 'project', 'build']]) {
+    const loud = grit(repo, args);
+    const quiet = grit(repo, [...args, '-q']);
+    assert.equal(quiet.code, 0, quiet.stderr);
+    assert.notEqual(quiet.stdout, '', args.join(' '));
+    assert.equal(quiet.stdout, loud.stdout, args.join(' '));
+  }
+  assert.equal(grit(repo, ['context', 'project', 'build', '-q']).stdout, 'make all\n');
+  // A view for a person and a status line: nothing, the exit status says how it went.
+  for (const args of [['issue', 'list'], ['issue', 'show', a], ['context', 'project'], ['issue', 'dep', 'list', a], ['issue', 'comment', a, '--body', 'x']]) {
+    const r = grit(repo, [...args, '-q']);
+    assert.deepEqual([r.code, r.stdout], [0, ''], args.join(' '));
+  }
+  assert.equal(grit(repo, ['issue', 'show', 'ffff', '-q']).code, 3);
+});
+
 test('a file named on the command line that cannot be read: invalid_args (exit 2, never 3: that is "no such issue"), saying what is wrong with it', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
@@ -643,7 +711,7 @@ test('a FIFO or a device is refused unread, and a body file stops being read pas
   assert.equal(gritOk(repo, ['issue', 'show', id]).issue.attachments[0].sha256, sha, att.event_id);
 });
 
-test('one-line fields refuse control characters as labels do: assignee, link url and note, attachment name; nothing written', () => {
+test('one-line fields refuse control characters as labels do: title, assignee, link url and note, attachment name; nothing written', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
@@ -654,6 +722,9 @@ test('one-line fields refuse control characters as labels do: assignee, link url
     [['issue', 'link', 'add', id, '--url', 'http://x', '--note', 'n\x1b[2J'], '--note'],
     [['issue', 'link', 'add', id, '--url', 'http://x', '--note', 'two\nlines'], '--note'],
     [['issue', 'attachment', 'add', id, '--name', '\x1b[31mred\x1b[0m', ...sha], '--name'],
+    [['issue', 'create', '--title', 'two\nlines'], '--title'],
+    [['issue', 'create', '--title', 'esc\x1b[31mred'], '--title'],
+    [['issue', 'update', id, '--title', 'tab\there'], '--title'],
   ] as const) {
     const r = grit(repo, [...args, '--json']);
     assert.equal(r.code, 2, r.stdout + r.stderr);
@@ -661,7 +732,9 @@ test('one-line fields refuse control characters as labels do: assignee, link url
     assert.equal(r.json.error.message, `${flag} must be one line without control characters`);
   }
   assert.equal(gritOk(repo, ['issue', 'show', id]).events.length, 1, 'nothing written');
-  // Printable text, non-ASCII included, is fine.
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing created');
+  // Printable text, non-ASCII included, is fine; a line break at either end is trimmed off.
+  assert.equal(gritOk(repo, ['issue', 'show', gritOk(repo, ['issue', 'create', '--title', '\nÜber → 漢字\n']).issue_id]).issue.title, 'Über → 漢字');
   gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'zoë']);
   gritOk(repo, ['issue', 'link', 'add', id, '--url', 'https://example.com/ü', '--note', 'see → here']);
   gritOk(repo, ['issue', 'attachment', 'add', id, '--name', 'log (1).txt', ...sha]);

@@ -240,9 +240,17 @@ test('a client\'s relative paths (export\'s output, an attachment\'s file) are t
   const client = await daemon.client();
   try {
     const { issue_id } = await client.issueCreate({ title: 'x' }, target);
-    await client.request('IssueAttachmentAdd', { issue_id, file: 'log.txt' }, target);
+    const logged = createHash('sha256').update('logged\n').digest('hex');
+    // A --sha256 sent with the file must be its hash: the daemon checks it too, and writes nothing else.
+    await assert.rejects(client.request('IssueAttachmentAdd', { issue_id, file: 'log.txt', sha256: 'ab'.repeat(32) }, target), (err: any) => {
+      assert.equal(err.code, 'invalid_args');
+      assert.equal(err.message, `log.txt hashes to ${logged}, not ${'ab'.repeat(32)}`);
+      return true;
+    });
+    const added = (await client.request('IssueAttachmentAdd', { issue_id, file: 'log.txt', sha256: logged }, target)) as any;
+    assert.deepEqual([added.name, added.sha256, added.mime], ['log.txt', logged, 'text/plain']);
     const shown = (await client.issueShow(issue_id, target)) as any;
-    assert.deepEqual(shown.issue.attachments.map((a: any) => [a.name, a.sha256]), [['log.txt', createHash('sha256').update('logged\n').digest('hex')]]);
+    assert.deepEqual(shown.issue.attachments.map((a: any) => [a.name, a.sha256]), [['log.txt', logged]]);
     // A missing parent directory is made inside the worktree only: from the daemon's own cwd, `/`, this is refused.
     const out = (await client.request('Export', { output: 'out/x.json' }, target)) as any;
     assert.equal(out.output_path, join(sub, 'out', 'x.json'));

@@ -356,6 +356,24 @@ test('a snapshot whose local commits sync rebased: rebuild says why it was not u
   assert.deepEqual([again.from_snapshot, again.snapshot_ref, again.snapshots_skipped], [true, fresh.snapshot_ref, undefined]);
 });
 
+test('rebuild --from-snapshot with no snapshot at all says so, on stderr under --json too; a plain rebuild does not', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const warning = 'grit: warning: rebuild --from-snapshot found no snapshot (refs/grit/snapshots/ is empty): rebuilt from the whole WAL; `grit snapshot` writes one\n';
+  // An empty WAL needs no snapshot: nothing to say.
+  assert.equal(grit(repo, ['rebuild', '--from-snapshot']).stderr, '');
+  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  const json = grit(repo, ['rebuild', '--from-snapshot', '--json']);
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual([json.json.data.from_snapshot, json.json.data.snapshot_ref, json.json.data.snapshots_skipped], [false, null, undefined]);
+  assert.equal(json.stderr, warning);
+  const human = grit(repo, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([human.stdout, human.stderr], [`rebuilt 1 event up to ${git(repo, 'rev-parse', 'refs/grit/wal').trim().slice(0, 12)} (from the WAL)\n`, warning]);
+  assert.equal(grit(repo, ['rebuild']).stderr, '', 'not asked for a snapshot');
+  gritOk(repo, ['snapshot']);
+  assert.equal(grit(repo, ['rebuild', '--from-snapshot']).stderr, '', 'one to use');
+});
+
 test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, never the only valid one; doctor names it', { timeout: 60_000 }, () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

@@ -7,7 +7,7 @@ export default defineCommand({
   description: 'Create an issue',
   examples: ['<%= config.bin %> issue create --title "Crash on empty input" --label bug --body "Steps: …"'],
   flags: {
-    title: Flags.string({ char: 't', description: 'title', required: true }),
+    title: Flags.string({ char: 't', description: 'title (one line)', required: true }),
     ...bodyFlags,
     label: Flags.string({ char: 'l', description: 'label (repeatable)', multiple: true }),
   },

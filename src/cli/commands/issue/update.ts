@@ -6,5 +6,5 @@ export default defineCommand({
   ...ACTIONS['issue:update'],
   description: "Change an issue's title or body",
   args: issueArg,
-  flags: { title: Flags.string({ char: 't', description: 'new title' }), ...bodyFlags },
+  flags: { title: Flags.string({ char: 't', description: 'new title (one line)' }), ...bodyFlags },
 });

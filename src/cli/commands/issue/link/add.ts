@@ -7,7 +7,7 @@ export default defineCommand({
   description: 'Attach a URL to an issue',
   args: issueArg,
   flags: {
-    url: Flags.string({ description: 'the URL', required: true }),
+    url: Flags.string({ description: 'the URL, with its scheme (https://…, mailto:…)', required: true }),
     note: Flags.string({ description: 'a short note about the link' }),
   },
 });
