@@ -419,7 +419,7 @@ export class RepoContext {
    * error back without holding up the others.
    */
   private async commitGroups(groups: WriteItem[][]): Promise<Array<WriteResult | Error>> {
-    await this.refresh();
+    const madeOn = await this.refresh();
     const results: Array<WriteResult | Error> = new Array(groups.length);
     const accepted: number[] = [];
     const warnings: string[][] = groups.map(() => []);
@@ -451,7 +451,7 @@ export class RepoContext {
       }),
     );
     const events = byGroup.flat();
-    const { commit, parent } = await this.wal.append(events, this.actorId);
+    const { commit, parent } = await this.wal.append(events, this.actorId, { madeOn });
     crashPoint('write:after-append');
     // The WAL ref is the commit point: from here the events are durable and acknowledged even if
     // the store (a cache) cannot take them now (disk full); the next command catches it up.

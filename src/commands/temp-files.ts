@@ -1,7 +1,7 @@
 /**
  * Temporary files that grit's writers leave behind when they are killed mid-write (kill -9, OOM,
  * a full disk): every one is named after the process writing it, so a file whose process is gone
- * can never be renamed into place and only takes space (so does a staging directory of an actor
+ * can never be put in place and only takes space (so does a staging directory of an actor
  * being made, and a `.keep` that keeps a pack out of git's repacks: pack-keep.ts). git's own gc
  * removes git's temporary files, not these; `doctor` lists them and `doctor --fix` deletes them.
  */

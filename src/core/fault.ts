@@ -16,7 +16,7 @@ export type FaultPoint =
   | 'write:after-append'
   /** Small packs merged into one, the first old pack's index deleted, the rest not yet. */
   | 'pack:merged'
-  /** A new pack's temporary files written, not yet renamed into place (pack-write.ts). */
+  /** A new pack's temporary files written; its `.keep` not yet taken, nothing linked into place (pack-write.ts). */
   | 'pack:tmp-written'
   /** Holding `<ref>.lock` (any ref grit moves), before the rename: leaves a stale lock behind. */
   | 'ref:locked'

@@ -663,7 +663,7 @@ export interface ObjectSink {
 }
 
 export interface ObjectStoreOptions {
-  /** fsync each object file before it is renamed into place (default true). */
+  /** fsync each object file before it is linked into place (default true). */
   fsync?: boolean;
 }
 

@@ -9,7 +9,7 @@
  * `.keep` file (among them the packs other writers are publishing: pack-publish.ts) and packs
  * beyond SMALL_PACK_OBJECTS are never touched.
  *
- * Safe against crashes and concurrent readers: the merged pack is complete (fsynced, renamed into
+ * Safe against crashes and concurrent readers: the merged pack is complete (fsynced, linked into
  * place) before any old pack is deleted, so every object is always in some pack; a reader that
  * loses a pack under it searches its other packs and rescans the directory, again while the set of
  * packs keeps changing (ObjectStore.rescanning): with many writers, the pack a rescan found can be
@@ -79,7 +79,8 @@ export function consolidatePacks(objects: ObjectStore): number {
     const name = pack.write(objects.gitDir, { fsync: objects.fsync });
     if (name) objects.adoptPack(name);
     for (const victim of victims) {
-      if (victim.name === name) continue; // the same objects merged before, by someone else
+      // A victim deleted since it was read, whose name the merged pack of the same objects took: this merge's own now.
+      if (victim.name === name) continue;
       deletePack(objects.gitDir, victim.name);
       crashPoint('pack:merged');
     }

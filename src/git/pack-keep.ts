@@ -3,8 +3,8 @@
  * objects no ref reaches until its writer moves the ref: a `git repack -a -d` or `git gc
  * --prune=now` that lists the packs in that window would delete it, and the ref would then name a
  * missing commit. Git neither repacks nor deletes a pack with a `.keep` file, so each new pack
- * gets one before it is renamed into place (as git's own index-pack does) and loses it once the
- * ref is written.
+ * gets one before it is placed (as git's own index-pack does) and loses it once the ref is
+ * written. The `.keep` is created exclusively and belongs to the writer that made it.
  *
  * The file names its writer (`grit <pid> on <host>`, the form of git's own `receive-pack <pid> on
  * <host>`): a writer killed in that window leaves it behind, and a kept pack is never folded into
@@ -25,12 +25,27 @@ const MARK = /^grit (\d+) on /;
  */
 export const QUIET_MS = 60_000;
 
-/** Keeps `objects/pack/<name>.pack` from git's repack and gc. Not fsynced: after a crash it is left-over either way. */
-export function keepPack(packDir: string, name: string): void {
-  writeFileSync(join(packDir, `${name}.keep`), `grit ${process.pid} on ${hostname()}\n`);
+/**
+ * Keeps `objects/pack/<name>.pack` from git's repack and gc, if no `.keep` of that name exists yet
+ * (created exclusively: false when one does, another writer's, a user's or a killed writer's).
+ * Not fsynced: after a crash it is left-over either way.
+ */
+export function keepPack(packDir: string, name: string): boolean {
+  try {
+    writeFileSync(join(packDir, `${name}.keep`), `grit ${process.pid} on ${hostname()}\n`, { flag: 'wx' });
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
 }
 
-/** Lets git repack `<name>.pack` again (its objects are reachable now, or it was deleted). */
+/**
+ * Lets git repack `<name>.pack` again (its objects are reachable now, or it was deleted). Only the
+ * writer whose `keepPack` made the `.keep` calls this: git honours any `.keep` of the name, so one
+ * deleted by another writer would leave this one's pack unprotected (docs/wal.md, "Two writers of
+ * the same objects").
+ */
 export function releasePack(packDir: string, name: string): void {
   rmSync(join(packDir, `${name}.keep`), { force: true });
 }

@@ -13,26 +13,34 @@ import { deletePack, type PackBuilder } from './pack-write.js';
 
 /**
  * Writes `pack`, runs `moveRef` (the ref update that makes its objects reachable; true when it
- * happened) and releases the pack. A pack whose ref did not move is deleted (unless the repository's
- * `extensions.preciousObjects` forbids deleting objects): nothing reaches it,
- * and a retry writes a pack of its own (docs/wal.md, "A lost compare-and-swap"). One whose
- * `moveRef` threw is only released (it may have moved some ref before it failed): git's gc drops
- * it if nothing reaches it. After a move the small packs are rolled up (pack-consolidate.ts).
+ * happened) and releases the pack. After a move the small packs are rolled up (pack-consolidate.ts).
+ *
+ * A pack whose ref did not move is deleted only when `discard` (asked then, while the pack is
+ * still kept) says that no ref can reach any of its objects: a WAL append's, whose objects all
+ * hold events made for it (docs/wal.md, "A lost compare-and-swap"); it is deleted before its
+ * `.keep` goes, and never under `extensions.preciousObjects`. Any other pack may hold objects
+ * another writer wrote too (a rebase's, a repair's, a snapshot's, a lock's), and git's repack,
+ * which packs nothing a kept pack holds, may have deleted their other copies meanwhile: it is only
+ * released, as is one whose `moveRef` threw (it may have moved some ref before it failed). git's
+ * gc drops it if nothing reaches it (docs/wal.md, "Two writers of the same objects").
  */
-export async function publishPack(objects: ObjectStore, pack: PackBuilder, moveRef: () => Promise<boolean>): Promise<boolean> {
+export async function publishPack(
+  objects: ObjectStore,
+  pack: PackBuilder,
+  moveRef: () => Promise<boolean>,
+  discard: () => Promise<boolean> = () => Promise.resolve(false),
+): Promise<boolean> {
   objects.checkFormat();
   const name = pack.write(objects.gitDir, { fsync: objects.fsync, keep: true });
   if (name === null) return moveRef();
-  let moved: boolean;
+  let moved = false;
   try {
     moved = await moveRef();
+    if (!moved && !objects.preciousObjects && (await discard())) deletePack(objects.gitDir, name);
   } finally {
     releasePack(join(objects.gitDir, 'objects', 'pack'), name);
   }
-  if (!moved) {
-    if (!objects.preciousObjects) deletePack(objects.gitDir, name);
-    return false;
-  }
+  if (!moved) return false;
   objects.adoptPack(name);
   tidyPacks(objects);
   return true;

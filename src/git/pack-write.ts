@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import { randomBytes } from '../core/random.js';
-import { closeSync, fsyncSync, openSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import { GritError } from '../core/errors.js';
@@ -62,13 +62,35 @@ export class PackBuilder {
   }
 
   /**
-   * Writes `objects/pack/pack-<sha>.pack` and `.idx` (temporary names, fsynced, then renamed:
-   * the pack first, the index last, so git never sees an index without its pack). Returns the
-   * pack's name, or null when there is nothing to write. With `keep`, the pack gets its `.keep`
-   * before it is renamed into place, and the caller releases it (pack-keep.ts, pack-publish.ts).
+   * Writes `objects/pack/pack-<sha>.pack` and `.idx` (temporary names, fsynced, then linked into
+   * place: the pack first, the index last, so git never sees an index without its pack). Returns
+   * the pack's name, or null when there is nothing to write. With `keep`, the pack gets its `.keep`
+   * before it is placed, and the caller releases it (pack-keep.ts, pack-publish.ts).
+   *
+   * The returned pack is always one this call created: every step takes its name exclusively (the
+   * `.keep`, then `link()` for each file). A name already taken (the same objects written by
+   * another writer, in flight or done, or a pack being deleted) is left alone, since whoever made
+   * that pack may delete it at any time; the objects go into a pack of another name, with one more
+   * object to make it differ (docs/wal.md, "Two writers of the same objects").
    */
   write(gitDir: string, opts: { fsync?: boolean; keep?: boolean } = {}): string | null {
     if (this.entries.length === 0) return null;
+    const dir = join(gitDir, 'objects', 'pack');
+    const perm = sharedPermOf(gitDir);
+    mkdirShared(dir, perm);
+    const filesOf = (builder: PackBuilder): PackFiles => ({ ...builder.encode(), dir, fsync: opts.fsync ?? true, keep: opts.keep ?? false, perm });
+    let vanished = 0;
+    // A salted name is taken again only by a SHA-1 collision: this ends.
+    for (let files = filesOf(this); ; ) {
+      const outcome = placeFiles(files);
+      if (outcome === 'placed') return files.name;
+      if (outcome === 'taken') files = filesOf(this.salted());
+      else if (++vanished === MAX_PLACE_ATTEMPTS) throw tmpVanished(dir, vanished);
+    }
+  }
+
+  /** The pack's bytes and its index's, and its name (after the pack's checksum, as git names packs). */
+  private encode(): Pick<PackFiles, 'name' | 'pack' | 'idx'> {
     const parts: Buffer[] = [];
     const head = Buffer.alloc(12);
     head.write('PACK', 0, 'latin1');
@@ -110,39 +132,33 @@ export class PackBuilder {
     });
     packChecksum.copy(idx, offs + n * 4);
     createHash('sha1').update(idx.subarray(0, offs + n * 4 + 20)).digest().copy(idx, offs + n * 4 + 20);
+    return { name: `pack-${packChecksum.toString('hex')}`, pack: parts, idx: [idx] };
+  }
 
-    const dir = join(gitDir, 'objects', 'pack');
-    const perm = sharedPermOf(gitDir);
-    mkdirShared(dir, perm);
-    const name = `pack-${packChecksum.toString('hex')}`;
-    const files: PackFiles = { dir, name, pack: parts, idx: [idx], fsync: opts.fsync ?? true, perm };
-    if (opts.keep) keepPack(dir, name);
-    try {
-      for (let attempt = 1; !placeFiles(files); attempt++) {
-        if (attempt === MAX_PLACE_ATTEMPTS) throw tmpVanished(dir, attempt);
-      }
-    } catch (err) {
-      if (opts.keep) releasePack(dir, name);
-      throw err;
-    }
-    return name;
+  /**
+   * These objects and a blob of random bytes that no ref will reach (git's gc drops it): a pack of
+   * the same objects under another name.
+   */
+  private salted(): PackBuilder {
+    const copy = this.clone();
+    copy.add('blob', Buffer.from(`grit: a second pack of the same objects (docs/wal.md, "Two writers of the same objects") ${randomBytes(16).toString('hex')}\n`));
+    return copy;
   }
 }
 
 /**
  * Deletes `objects/pack/<name>.{idx,pack}`, the index first: a pack without its index is
- * invisible, an index without its pack is an error; then its `.keep`, if any. A pack already gone
- * is no error.
+ * invisible, an index without its pack is an error. A pack already gone is no error. A `.keep` of
+ * the name is left alone: it is its writer's to release (pack-keep.ts).
  */
 export function deletePack(gitDir: string, name: string): void {
   const dir = join(gitDir, 'objects', 'pack');
   rmSync(join(dir, `${name}.idx`), { force: true });
   rmSync(join(dir, `${name}.pack`), { force: true });
-  releasePack(dir, name);
 }
 
 /**
- * How often a pack is written again when its temporary files vanish before they are renamed: a
+ * How often a pack is written again when its temporary files vanish before they are linked: a
  * `git gc --prune=now` deletes every `objects/pack/tmp_*` it finds, and one run races at most one
  * write; more in a row means something deletes them as fast as they come.
  */
@@ -154,35 +170,67 @@ interface PackFiles {
   pack: readonly Uint8Array[];
   idx: readonly Uint8Array[];
   fsync: boolean;
+  /** Take the `.keep` before placing the pack, and keep it (pack-keep.ts). */
+  keep: boolean;
   /** core.sharedRepository's mode (shared-perm.ts). */
   perm: number;
 }
 
-/** Writes the pack and index under temporary names and renames them into place; false when a temporary file was deleted under it. */
-function placeFiles(f: PackFiles): boolean {
+/**
+ * `placed`: the pack and its index are in place under `name`, created by this call. `taken`: a
+ * file of that name (the `.keep`, the pack or its index) was there already; `vanished`: a
+ * temporary file was deleted under it. Either way nothing of this call's is left behind.
+ */
+type Placement = 'placed' | 'taken' | 'vanished';
+
+/** Writes the pack and index under temporary names and links them into place, each only where no file of that name exists. */
+function placeFiles(f: PackFiles): Placement {
   const tag = `${process.pid}_${randomBytes(6).toString('hex')}`;
   const tmpPack = join(f.dir, `tmp_pack_grit_${tag}`);
   const tmpIdx = join(f.dir, `tmp_idx_grit_${tag}`);
+  const packPath = join(f.dir, `${f.name}.pack`);
+  let kept = false;
+  let linked = false;
+  let placed = false;
   try {
     writeFile(tmpPack, f.pack, f.fsync);
     writeFile(tmpIdx, f.idx, f.fsync);
     adjustSharedPerm(tmpPack, f.perm);
     adjustSharedPerm(tmpIdx, f.perm);
     crashPoint('pack:tmp-written');
-    renameSync(tmpPack, join(f.dir, `${f.name}.pack`));
-    renameSync(tmpIdx, join(f.dir, `${f.name}.idx`));
-    return true;
+    // The `.keep` first: the pack is never visible unkept.
+    kept = f.keep && keepPack(f.dir, f.name);
+    linked = (kept || !f.keep) && linkNew(tmpPack, packPath);
+    placed = linked && linkNew(tmpIdx, join(f.dir, `${f.name}.idx`));
+    return placed ? 'placed' : 'taken';
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as NodeJS.ErrnoException).syscall === 'rename') return false;
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as NodeJS.ErrnoException).syscall === 'link') return 'vanished';
     throw err;
   } finally {
     rmSync(tmpPack, { force: true });
     rmSync(tmpIdx, { force: true });
+    if (!placed) {
+      // Only what this call made: the pack it linked (the index's name was taken: an index whose
+      // pack git is deleting), the `.keep` it created.
+      if (linked) rmSync(packPath, { force: true });
+      if (kept) releasePack(f.dir, f.name);
+    }
+  }
+}
+
+/** Links `from` to `to`; false when `to` exists (git places its objects the same way). */
+function linkNew(from: string, to: string): boolean {
+  try {
+    linkSync(from, to);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
   }
 }
 
 function tmpVanished(dir: string, attempts: number): GritError {
-  return new GritError('io_error', `the temporary files of a new pack in ${dir} were deleted before grit could rename them (${attempts} times in a row); nothing was written`, {
+  return new GritError('io_error', `the temporary files of a new pack in ${dir} were deleted before grit could link them into place (${attempts} times in a row); nothing was written`, {
     details: { dir, attempts },
     suggestion: 'something deletes objects/pack/tmp_* while grit writes (`git gc --prune=now` in a loop?): let it finish, then retry',
   });

@@ -57,11 +57,19 @@ export interface AppendOptions {
    * is rebuilt on the new head and retried.
    */
   expectedHead?: string | null;
+  /**
+   * The WAL head the store was at when the events were made (null: empty). With it, an attempt
+   * that loses the compare-and-swap deletes its pack unless a commit appended since holds the same
+   * events (`Wal.noneAppendedSince`); without it, the pack is left to git's gc.
+   */
+  madeOn?: string | null;
 }
 
 const utf8 = new TextEncoder();
 const pad = (n: number) => String(n).padStart(2, '0');
 const MAX_CAS_ATTEMPTS = 200;
+/** How far back a lost append looks for its events appended by another writer (Wal.noneAppendedSince). */
+const MAX_SHARED_WALK = 1000;
 /** From this many commits on, loading the WebAssembly BLAKE2b (a few ms) pays for itself. */
 const FAST_HASH_FROM_COMMITS = 64;
 /** Commits, trees and meta.json of a WAL commit are a few hundred bytes; anything past this is hostile. */
@@ -307,15 +315,19 @@ export class Wal {
     const fixed = new PackBuilder();
     const eventsTree = writeEventsTree(fixed.sink(), chunk.bytes, chunkHash, events[0].ts_unix_ms);
 
+    const madeOn = opts.madeOn;
+    const discard = madeOn === undefined ? undefined : () => this.noneAppendedSince(madeOn, eventsTree.oid);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const parent = strict ? (opts.expectedHead as string | null) : await this.head();
       const pack = fixed.clone();
       const commit = writeWalCommit(pack.sink(), eventsTree, { actorHex, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
-      // Kept from git's repack until the ref moves; a lost race deletes it (pack-publish.ts).
-      const moved = await publishPack(this.objects, pack, () => {
+      // Kept from git's repack until the ref moves; a lost race deletes it unless another writer
+      // appended the same events (pack-publish.ts).
+      const moveRef = () => {
         crashPoint('wal:after-objects');
         return casRef(this.gitDir, WAL_REF, parent, commit);
-      });
+      };
+      const moved = await publishPack(this.objects, pack, moveRef, discard);
       if (moved) return { commit, chunkHash, parent };
       if (strict) {
         const current = await this.head();
@@ -329,6 +341,26 @@ export class Wal {
     throw new GritError('db_busy', 'the WAL head kept moving; gave up appending', {
       suggestion: 'retry the command',
     });
+  }
+
+  /**
+   * Whether no commit from the WAL head back to `madeOn` holds the events subtree `events`, so that
+   * a lost append's pack is nobody else's to need. Byte-identical events (one actor's two
+   * processes making the same edit of an issue on the same newest event in the same millisecond)
+   * are appended only after the head their store was at, so they would be in that stretch; if they
+   * are, a concurrent `git repack -a -d` may have left the lost pack their only copy (docs/wal.md,
+   * "Two writers of the same objects"). A chain that does not lead back to `madeOn` within
+   * MAX_SHARED_WALK commits (rewritten by a rebase, or far ahead) counts as holding them.
+   */
+  private async noneAppendedSince(madeOn: string | null, events: string): Promise<boolean> {
+    let oid = await this.head();
+    for (let n = 0; oid !== madeOn; n++) {
+      if (oid === null || n === MAX_SHARED_WALK) return false;
+      const commit = this.objects.readCommit(oid);
+      if (this.objects.readTree(commit.tree).some((e) => e.name === 'events' && e.oid === events)) return false;
+      oid = commit.parents[0] ?? null;
+    }
+    return true;
   }
 
   /**

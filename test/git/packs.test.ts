@@ -8,9 +8,15 @@ import { crc32 } from 'node:zlib';
 import { ObjectStore } from '../../src/git/objects.js';
 import { consolidatePacks, geometricRollup, MAX_SMALL_PACKS } from '../../src/git/pack-consolidate.js';
 import { PackBuilder } from '../../src/git/pack-write.js';
+import { publishPack } from '../../src/git/pack-publish.js';
+import { casRef } from '../../src/git/refs.js';
+import { encodeChunk } from '../../src/core/chunk.js';
+import { toHex } from '../../src/core/hex.js';
 import type { GritError } from '../../src/core/errors.js';
-import { Wal } from '../../src/git/wal.js';
+import { Wal, WAL_REF, writeEventsTree, writeWalCommit } from '../../src/git/wal.js';
 import { startDaemon } from '../helpers/daemon.js';
+import { until, untilPast } from '../helpers/wait.js';
+import { network } from '../sync/_helpers.js';
 import * as cli from '../helpers/repo.js';
 import { ACTOR_HEX, comment, DAY, fsckClean, git, tempRepo } from './_util.js';
 
@@ -469,4 +475,84 @@ test('a writer killed while its pack is kept: the .keep goes with the next write
   assert.ok(packNames(gitDir).includes(FOREIGN_KEEP));
   rmSync(join(packDir, FOREIGN_KEEP));
   cli.fsckClean(repo);
+});
+
+// --- two writers of the same objects (docs/wal.md, "Two writers of the same objects") ---
+
+/**
+ * One WAL commit's objects, the same bytes on every call: what two rebases of the same events in
+ * the same second write (commit times are whole seconds), and so a pack of the same name.
+ */
+function sameObjects(): { pack: PackBuilder; commit: string } {
+  const pack = new PackBuilder();
+  const chunk = encodeChunk([comment('the same events')]);
+  const events = writeEventsTree(pack.sink(), chunk.bytes, toHex(chunk.hash), DAY);
+  const commit = writeWalCommit(pack.sink(), events, { actorHex: ACTOR_HEX, chunkHash: toHex(chunk.hash), parent: null, eventCount: 1, timestamp: DAY });
+  return { pack, commit };
+}
+
+const keeps = (gitDir: string): string[] => packNames(gitDir).filter((n) => n.endsWith('.keep'));
+
+/**
+ * Two writers of the same objects in this process: A writes its pack; while A is in flight, B
+ * writes its own and moves the ref (or, with `bLoses`, fails its compare-and-swap), and is done;
+ * git repacks and prunes; then A tries the ref. Whichever wins, the ref's commit must be there.
+ */
+async function twoWriters(bLoses: boolean): Promise<void> {
+  const { dir: repo, gitDir } = tempRepo();
+  const a = sameObjects();
+  const b = sameObjects();
+  assert.equal(a.commit, b.commit);
+  let keptForA: string[] = [];
+  const movedA = await publishPack(new ObjectStore(gitDir), a.pack, async () => {
+    // A compare-and-swap that expects a head the ref does not hold: a definite loss.
+    const movedB = await publishPack(new ObjectStore(gitDir), b.pack, () => casRef(gitDir, WAL_REF, bLoses ? 'f'.repeat(40) : null, b.commit));
+    assert.equal(movedB, !bLoses);
+    keptForA = keeps(gitDir);
+    repackAndPrune(repo);
+    return casRef(gitDir, WAL_REF, null, a.commit);
+  });
+  assert.equal(movedA, bLoses);
+  assert.equal(git(repo, ['rev-list', 'refs/grit/wal']).trim(), a.commit);
+  assert.equal(keptForA.length, 1, 'A\'s pack was still kept when B was done');
+  fsckClean(repo);
+  assert.deepEqual(keeps(gitDir), []);
+}
+
+test('two writers of the same objects (one pack name), the other winning while one is in flight, git repacking in between: the loser deletes nothing, the WAL stays whole', () => twoWriters(false));
+
+test('two writers of the same objects (one pack name), the other losing while one is in flight: it leaves the winner\'s pack and .keep, which keeps it through a repack until its ref moves', () => twoWriters(true));
+
+test('two syncs of one clone at once rebase the same commits in the same second (one pack name); one finishes before the other: the WAL stays whole', { timeout: 180_000 }, async () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  const gitDir = join(a, '.git');
+  cli.gritOk(a, ['issue', 'create', '--title', 'x']);
+  cli.gritOk(a, ['sync']);
+  cli.gritOk(b, ['sync']);
+  // Commit times are whole seconds: two rebases that run in different ones write different packs,
+  // and the round is tried again (rarely needed: both start at the top of a second).
+  let collisions = 0;
+  for (let round = 0; round < 5 && collisions === 0; round++) {
+    cli.gritOk(b, ['issue', 'create', '--title', `b${round}`]);
+    cli.gritOk(b, ['sync']); // the remote moved on: both syncs of A rebase its local event
+    cli.gritOk(a, ['issue', 'create', '--title', `a${round}`]);
+    const files = [pauseFile(), pauseFile()];
+    await untilPast(Math.ceil(Date.now() / 1000) * 1000);
+    const runs = files.map((f) => cli.gritAsync(a, ['sync', '--json'], { env: { GRIT_FAULT: `pack:tmp-written:pause:${f}` } }));
+    await until('both syncs wrote their rebased commits', () => files.every((f) => existsSync(f)));
+    const written = packNames(gitDir).filter((n) => n.startsWith('tmp_pack_grit_')).map((n) => readFileSync(join(gitDir, 'objects', 'pack', n)));
+    if (written.length === 2 && written[0].equals(written[1])) collisions++;
+    // One wins its compare-and-swap and finishes; only then does the other go on (and lose).
+    const done: cli.GritResult[] = [];
+    for (const [i, run] of runs.entries()) done.push(await pausing(files[i], run, () => {}));
+    fsckClean(a);
+    for (const r of done) assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(cli.gritOk(a, ['issue', 'list']).issues.length, 2 * round + 3);
+  }
+  assert.equal(collisions, 1, 'the two syncs wrote packs of the same name in one round');
+  cli.gritOk(a, ['sync']);
+  cli.gritOk(b, ['sync']);
+  assert.equal(cli.git(a, 'rev-parse', 'refs/grit/wal'), cli.git(b, 'rev-parse', 'refs/grit/wal'));
+  assert.deepEqual(keeps(gitDir), []);
 });

@@ -6,6 +6,7 @@ import { closeSync, openSync, readdirSync, renameSync, writeSync } from 'node:fs
 import { join } from 'node:path';
 import { encodeChunk } from '../../src/core/chunk.js';
 import type { GritError } from '../../src/core/errors.js';
+import type { Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import { PackBuilder } from '../../src/git/pack-write.js';
 import { Wal, WAL_REF, writeEventsTree, writeWalCommit } from '../../src/git/wal.js';
@@ -105,37 +106,73 @@ echo "failed $failed" >&2
   fsckClean(dir);
 });
 
+/**
+ * Another writer's commit of `events` on `parent`, its objects built (not yet written), holding
+ * the WAL ref's lock (git's convention) until `moveRef` renames it over the ref.
+ */
+function rivalHoldingTheRef(gitDir: string, events: Event[], parent: string, timestamp = Date.now()): { pack: PackBuilder; commit: string; moveRef: () => void } {
+  const pack = new PackBuilder();
+  const chunk = encodeChunk(events);
+  const tree = writeEventsTree(pack.sink(), chunk.bytes, toHex(chunk.hash), events[0].ts_unix_ms);
+  const commit = writeWalCommit(pack.sink(), tree, { actorHex: ACTOR_HEX, chunkHash: toHex(chunk.hash), parent, eventCount: events.length, timestamp });
+  const lock = join(gitDir, `${WAL_REF}.lock`);
+  const fd = openSync(lock, 'wx');
+  writeSync(fd, `${commit}\n`);
+  closeSync(fd);
+  return { pack, commit, moveRef: () => renameSync(lock, join(gitDir, WAL_REF)) };
+}
+
+const packCount = (gitDir: string) => readdirSync(join(gitDir, 'objects', 'pack')).filter((n) => n.endsWith('.idx')).length;
+
+/** Starts `append` and resolves (with it) once it has written its pack: it then waits for the ref's lock. */
+async function oncePackWritten<T>(gitDir: string, append: () => Promise<T>): Promise<{ done: Promise<T> }> {
+  const before = packCount(gitDir);
+  const done = append();
+  while (packCount(gitDir) === before) await new Promise((r) => setTimeout(r, 1));
+  return { done };
+}
+
 test('an append that loses the compare-and-swap leaves no unreachable objects behind (its pack is deleted), and neither does a conflict', async () => {
   const { dir, gitDir } = tempRepo();
   const wal = new Wal(gitDir);
   const { commit: base } = await wal.append([comment('base')], ACTOR_HEX);
-  // Another writer's commit on the same head, its objects written, the ref not yet moved.
-  const other = new PackBuilder();
-  const event = comment('other');
-  const chunk = encodeChunk([event]);
-  const events = writeEventsTree(other.sink(), chunk.bytes, toHex(chunk.hash), event.ts_unix_ms);
-  const theirs = writeWalCommit(other.sink(), events, { actorHex: ACTOR_HEX, chunkHash: toHex(chunk.hash), parent: base, eventCount: 1, timestamp: Date.now() });
-  other.write(gitDir, { fsync: false });
-  // It holds the ref's lock (git's convention) while this process's append writes its pack…
-  const packDir = join(gitDir, 'objects', 'pack');
-  const packs = () => readdirSync(packDir).filter((n) => n.endsWith('.idx')).length;
-  const lock = join(gitDir, `${WAL_REF}.lock`);
-  const fd = openSync(lock, 'wx');
-  writeSync(fd, `${theirs}\n`);
-  closeSync(fd);
-  const before = packs();
-  const mine = wal.append([comment('mine')], ACTOR_HEX);
-  while (packs() === before) await new Promise((r) => setTimeout(r, 1));
-  // …then moves the ref: the append's compare-and-swap (on `base`) fails, and it retries on `theirs`.
-  renameSync(lock, join(gitDir, WAL_REF));
-  const { parent } = await mine;
+  // Another writer's commit on the same head, its objects written, the ref's lock held…
+  const rival = rivalHoldingTheRef(gitDir, [comment('other')], base);
+  rival.pack.write(gitDir, { fsync: false });
+  const theirs = rival.commit;
+  const before = packCount(gitDir);
+  // …while this process's append writes its pack; then it moves the ref: the append's
+  // compare-and-swap (on `base`) fails, and it retries on `theirs`.
+  const mine = await oncePackWritten(gitDir, () => wal.append([comment('mine')], ACTOR_HEX, { madeOn: base }));
+  rival.moveRef();
+  const { parent } = await mine.done;
   assert.equal(parent, theirs, 'the first attempt lost');
   assert.deepEqual(bodies((await wal.readSince(null)).flatMap((c) => c.events)), ['base', 'other', 'mine']);
   const unreachable = () => git(dir, ['fsck', '--unreachable', '--no-reflogs', '--no-progress']).trim();
   assert.equal(unreachable(), '', 'the lost attempt left nothing');
-  assert.equal(packs(), before + 1, 'one pack for the append: the winning attempt\'s');
+  assert.equal(packCount(gitDir), before + 1, 'one pack for the append: the winning attempt\'s');
   // A strict append on a head that moved writes its pack, loses, and deletes it too.
-  await assert.rejects(wal.append([comment('late')], ACTOR_HEX, { expectedHead: base }), (e: GritError) => e.code === 'conflict');
+  await assert.rejects(wal.append([comment('late')], ACTOR_HEX, { expectedHead: base, madeOn: await wal.head() }), (e: GritError) => e.code === 'conflict');
   assert.equal(unreachable(), '');
   fsckClean(dir);
+});
+
+test('an append that loses to another process appending the same events (one actor, the same edit, the same millisecond) keeps its pack: a git repack in between may have left it their only copy', async () => {
+  const { dir, gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  const { commit: base } = await wal.append([comment('base')], ACTOR_HEX);
+  const same = [comment('the same edit')];
+  // Its commit is from another second than this append's: every object but the commit is the same.
+  const rival = rivalHoldingTheRef(gitDir, same, base, Date.now() - 5_000);
+  const mine = await oncePackWritten(gitDir, () => wal.append(same, ACTOR_HEX, { madeOn: base }));
+  // The other process writes its pack and moves the ref; git repacks before this append goes on
+  // (spawnSync holds this process): objects in a kept pack stay out of git's new pack, and the
+  // other process's pack is deleted as repacked.
+  rival.pack.write(gitDir, { fsync: false });
+  rival.moveRef();
+  git(dir, ['repack', '-a', '-d', '-q']);
+  const { parent } = await mine.done;
+  assert.equal(parent, rival.commit, 'the first attempt lost');
+  fsckClean(dir);
+  assert.deepEqual(bodies((await wal.readSince(null)).flatMap((c) => c.events)), ['base', 'the same edit', 'the same edit']);
 });
