@@ -24,7 +24,7 @@ import { writeObjects } from '../helpers/objects.js';
  */
 function craft(clone: string, events: readonly Event[], walHead: string, ref: string, eventCount?: number): string {
   const wal = new Wal(join(clone, '.git'));
-  let { commit } = writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, events, walHead, Date.now(), 'ee'.repeat(16)));
+  let { commit } = writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, [], events, walHead, Date.now(), 'ee'.repeat(16)));
   wal.objects.close();
   if (eventCount !== undefined) {
     const meta = JSON.parse(git(clone, 'cat-file', 'blob', `${commit}:snapshot.json`));
@@ -247,7 +247,7 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   ], 3);
   // Copies are ordered by signature: the snapshot's bytes do not depend on the order they were read in.
   const wal = new Wal(join(keyed, '.git'));
-  const written = (evs: Event[]) => writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, evs, head, 1, actor)).commit;
+  const written = (evs: Event[]) => writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, [], evs, head, 1, actor)).commit;
   assert.equal(written([good, comment, bad]), written([bad, comment, good]));
   wal.objects.close();
 });
