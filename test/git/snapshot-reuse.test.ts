@@ -7,6 +7,7 @@ import { extraCopies, type Event } from '../../src/core/event.js';
 import { ObjectStore } from '../../src/git/objects.js';
 import { PackBuilder } from '../../src/git/pack-write.js';
 import { openBase, planSnapshot } from '../../src/git/snapshot-reuse.js';
+import { isTrusted, readVerdicts, recordVerdict } from '../../src/git/snapshot-trust.js';
 import { SnapshotCopies, writeSnapshotObjects, type SnapshotMeta } from '../../src/git/snapshot.js';
 import { writeObjects } from '../helpers/objects.js';
 import { generateWal } from '../helpers/gen-events.js';
@@ -103,4 +104,19 @@ test('grit snapshot after new events writes only their chunks; a rebuild from it
   const fromSnapshot = exported();
   gritOk(repo, ['rebuild']);
   assert.deepEqual(exported(), fromSnapshot);
+});
+
+test('a made verdict records the copies count a reuse needs; older lines and other verdicts read as before', () => {
+  const { gitDir } = tempRepo();
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(40));
+  recordVerdict(gitDir, a, 'made', 'copies=3');
+  recordVerdict(gitDir, b, 'made');
+  recordVerdict(gitDir, c, 'refused', 'it holds 1 event the WAL lacks');
+  recordVerdict(gitDir, d, 'verified');
+  const v = readVerdicts(gitDir);
+  assert.deepEqual(v.get(a), { verdict: 'made', copies: 3 });
+  assert.deepEqual([v.get(b)?.verdict, v.get(b)?.copies], ['made', undefined]);
+  assert.deepEqual(v.get(c), { verdict: 'refused', reason: 'it holds 1 event the WAL lacks' });
+  assert.equal(v.get(d)?.verdict, 'verified');
+  assert.ok([a, b, d].every((x) => isTrusted(v.get(x))));
 });
