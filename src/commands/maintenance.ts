@@ -222,8 +222,8 @@ export interface SkippedSnapshot {
 }
 
 /**
- * The newest snapshot that can stand in for a prefix of the current WAL: readable, fully valid,
- * whose wal_head is on the chain of `head`, and trusted (src/git/snapshot-trust.ts: made here, or
+ * The newest snapshot that can stand in for a prefix of the current WAL: readable, valid as far
+ * as `load` reads it, whose wal_head is on the chain of `head`, and trusted (src/git/snapshot-trust.ts: made here, or
  * checked against the WAL, which for a snapshot from elsewhere with no verdict yet happens here,
  * once), as `load` reads it (given its meta and verdict; a rebuild reads every chunk into a sink,
  * a new snapshot only what it does not reuse). Unusable snapshots, and those `load` throws for, are
@@ -328,8 +328,8 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
     }
     // A base whose chunks cannot all be read is passed over for an older one, as a rebuild does.
     base = await newestUsableSnapshot(ctx, head, async (oid, meta, verdict) => {
-      const opened = openBase(ctx.wal.objects, oid, meta, verdict.copies ?? null);
       if (meta.wal_head === head) return { reused: [], events: [], copies: 0 }; // nothing to write: see below
+      const opened = openBase(ctx.wal.objects, oid, meta, verdict.copies ?? null);
       return planSnapshot(ctx.wal.objects, opened, await walAfter(ctx, meta.wal_head, head));
     });
   } finally {
