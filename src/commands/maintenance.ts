@@ -30,9 +30,10 @@ import {
   type SnapshotMeta,
   type SnapshotSink,
 } from '../git/snapshot.js';
-import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict } from '../git/snapshot-trust.js';
+import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict, type VerdictRecord } from '../git/snapshot-trust.js';
+import { openBase, planSnapshot, type SnapshotPlan } from '../git/snapshot-reuse.js';
 import { decodeWalChunk, walChunkRecords, type WalChunk } from '../git/wal.js';
-import { readWal, type ReadSnapshotOptions, type ReadWalOptions } from '../git/wal-read-ahead.js';
+import { readWal, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, optInt, type Args } from './args.js';
 import { SNAPSHOT_KEEP } from './ranges.js';
 import type { RepoContext } from './context.js';
@@ -204,11 +205,11 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
 // ---------------------------------------------------------------------------------------------
 // Snapshots
 
-export interface LoadedSnapshot<S extends SnapshotSink> {
+export interface LoadedSnapshot<S> {
   ref: string;
   oid: string;
   meta: SnapshotMeta;
-  /** What took the snapshot's events. */
+  /** What `load` made of it (`newestUsableSnapshot`). */
   sink: S;
 }
 
@@ -221,20 +222,20 @@ export interface SkippedSnapshot {
 }
 
 /**
- * The newest snapshot that can stand in for a prefix of the current WAL: readable, fully valid,
- * whose wal_head is on the chain of `head`, and trusted (src/git/snapshot-trust.ts: made here, or
+ * The newest snapshot that can stand in for a prefix of the current WAL: readable, valid as far
+ * as `load` reads it, whose wal_head is on the chain of `head`, and trusted (src/git/snapshot-trust.ts: made here, or
  * checked against the WAL, which for a snapshot from elsewhere with no verdict yet happens here,
- * once), its events given to a sink from `newSink` (a new one for each snapshot tried, given its
- * meta). Unusable snapshots are skipped (and reported through `skipped`). Leaves
- * `ctx.wal.objects` open for the caller to close: a rebuild goes on to read the WAL after the
- * snapshot with the pack indexes loaded here (a 100k-event WAL's take ~30 ms to load again).
+ * once), as `load` reads it (given its meta and verdict; a rebuild reads every chunk into a sink,
+ * a new snapshot only what it does not reuse). Unusable snapshots, and those `load` throws for, are
+ * skipped (and reported through `skipped`). Leaves `ctx.wal.objects` open for the caller to close:
+ * a rebuild goes on to read the WAL after the snapshot with the pack indexes loaded here (a
+ * 100k-event WAL's take ~30 ms to load again).
  */
-export async function newestUsableSnapshot<S extends SnapshotSink>(
+export async function newestUsableSnapshot<S>(
   ctx: RepoContext,
   head: string | null,
-  newSink: (meta: SnapshotMeta) => S,
+  load: (oid: string, meta: SnapshotMeta, verdict: VerdictRecord) => S | Promise<S>,
   skipped: SkippedSnapshot[] = [],
-  read: (meta: SnapshotMeta) => ReadSnapshotOptions = () => ({}),
 ): Promise<LoadedSnapshot<S> | null> {
   if (head === null) return null;
   const verdicts = readVerdicts(ctx.repo.commonDir);
@@ -251,9 +252,7 @@ export async function newestUsableSnapshot<S extends SnapshotSink>(
         skipped.push({ ref: s.ref, reason: `it does not match the WAL: ${judged.reason}` });
         continue;
       }
-      const sink = newSink(meta);
-      readSnapshotInto(ctx.wal.objects, s.oid, sink, read(meta));
-      return { ref: s.ref, oid: s.oid, meta, sink };
+      return { ref: s.ref, oid: s.oid, meta, sink: await load(s.oid, meta, judged) };
     } catch (err) {
       skipped.push({ ref: s.ref, reason: (err as Error).message });
     }
@@ -319,7 +318,7 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
       suggestion: 'create an issue first (`grit issue create --title "…"`)',
     });
   }
-  let base: LoadedSnapshot<SnapshotCopies> | null;
+  let base: LoadedSnapshot<SnapshotPlan> | null;
   try {
     // Nothing new: found from snapshot.json alone, before decoding the snapshot's events (~1 s and
     // 190 MB for 100k: docs/performance.md).
@@ -327,25 +326,40 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
     if (newest?.meta.wal_head === head) {
       return { snapshot_ref: newest.ref, wal_head: head, event_count: newest.meta.event_count, created: false };
     }
-    base = await newestUsableSnapshot(ctx, head, () => new SnapshotCopies());
+    // A base whose chunks cannot all be read is passed over for an older one, as a rebuild does.
+    base = await newestUsableSnapshot(ctx, head, async (oid, meta, verdict) => {
+      if (meta.wal_head === head) return { reused: [], events: [], copies: 0 }; // nothing to write: see below
+      const opened = openBase(ctx.wal.objects, oid, meta, verdict.copies ?? null);
+      return planSnapshot(ctx.wal.objects, opened, await walAfter(ctx, meta.wal_head, head));
+    });
   } finally {
     ctx.wal.objects.close();
   }
   if (base && base.meta.wal_head === head) {
     return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
   }
-  const events = base?.sink ?? new SnapshotCopies();
-  await walkWal(ctx, base?.meta.wal_head ?? null, head, 'reading WAL', (chunks) => {
+  const plan = base?.sink ?? planFromWal(await walAfter(ctx, null, head));
+  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, plan.reused, plan.events, head, ctx.actorId);
+  // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
+  recordVerdict(ctx.repo.commonDir, commit, 'made', `copies=${plan.copies}`);
+  // `event_count` counts records (a snapshot holds every copy): `copies` says how many are further copies.
+  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true, ...(plan.copies ? { copies: plan.copies } : {}) };
+}
+
+/** Each copy the WAL holds once, of its commits after `fromExclusive` (null: all) up to `head`. */
+async function walAfter(ctx: RepoContext, fromExclusive: string | null, head: string): Promise<SnapshotCopies> {
+  const events = new SnapshotCopies();
+  await walkWal(ctx, fromExclusive, head, 'reading WAL', (chunks) => {
     for (const c of chunks) events.take(decodeWalChunk(c).events);
     return true;
   });
-  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, [...events.byKey.values()], head, ctx.actorId);
-  // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
-  recordVerdict(ctx.repo.commonDir, commit, 'made');
-  const copies = extraCopies(events.byKey.values());
-  // `event_count` counts records (a snapshot holds every copy): `copies` says how many are further copies.
-  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true, ...(copies ? { copies } : {}) };
+  return events;
 }
+
+const planFromWal = (events: SnapshotCopies): SnapshotPlan => {
+  const all = [...events.byKey.values()];
+  return { reused: [], events: all, copies: extraCopies(all) };
+};
 
 /**
  * The newest snapshot this repository trusts by its recorded verdict, its meta only (no event is
@@ -465,16 +479,19 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   const skipped: SkippedSnapshot[] = [];
   let wal_head: string | null;
   try {
-    const newFill = (meta: SnapshotMeta) => new AdmittedFill(ctx, new StoreFill(meta.event_count, ctx.copyOrder()));
-    // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
-    const read = (meta: SnapshotMeta) => ({ sharedMemory: foldsOnHelper(meta.event_count) });
     const held = ctx.store.getMeta().event_count;
     // The replay may find the WAL unreadable (objects lost) only once the store is emptied, and
     // the store may then be the last readable copy of those events: a copy of it goes back if so.
     // LMDB makes it on a thread of its own while the snapshot or the WAL is read here.
     const replacing = new StoreReplacement(ctx.store, rebuildCopy(ctx.actor.dir, held));
     try {
-      snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, newFill, skipped, read) : null;
+      const fill = (oid: string, meta: SnapshotMeta) => {
+        const sink = new AdmittedFill(ctx, new StoreFill(meta.event_count, ctx.copyOrder()));
+        // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
+        readSnapshotInto(ctx.wal.objects, oid, sink, { sharedMemory: foldsOnHelper(meta.event_count) });
+        return sink;
+      };
+      snap = fromSnapshot ? await newestUsableSnapshot(ctx, head, fill, skipped) : null;
       try {
         if (snap) {
           await replacing.empty();

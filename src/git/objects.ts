@@ -252,6 +252,8 @@ export interface StoredEntry {
 export interface LocalPack {
   name: string;
   count: number;
+  /** The size of its .pack file. */
+  bytes: number;
   keep: boolean;
   storedEntries(): StoredEntry[];
 }
@@ -771,7 +773,7 @@ export class ObjectStore {
       .filter((p) => p.packPath.startsWith(`${packDir}/`))
       .map((p) => {
         const name = p.packPath.slice(packDir.length + 1, -'.pack'.length);
-        return { name, count: p.count, keep: existsSync(join(packDir, `${name}.keep`)), storedEntries: () => p.storedEntries() };
+        return { name, count: p.count, bytes: p.size, keep: existsSync(join(packDir, `${name}.keep`)), storedEntries: () => p.storedEntries() };
       });
   }
 

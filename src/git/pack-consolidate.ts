@@ -3,9 +3,11 @@
  * eight loose objects: docs/performance.md). Left alone, those packs would pile up by the
  * thousand and every object lookup would probe each index, so after an append the small packs
  * are rolled up geometrically, as `git repack --geometric=2` does: the packs, sorted by size,
- * must each hold at least twice as many objects as all smaller ones together; the smallest that
- * break the progression are merged into one. That keeps a few dozen packs at most and rewrites
- * each object O(log n) times in all. Packs git wrote (usually one large one), packs with a
+ * must each be at least twice as large as all smaller ones together; the smallest that break the
+ * progression are merged into one. That keeps a few dozen packs at most and rewrites each byte
+ * O(log n) times in all. Size is bytes, where git counts objects: a roll-up costs the bytes it
+ * copies, and a snapshot's pack holds few objects but megabytes (its chunks), which a count would
+ * rank among the smallest and copy again at every roll-up (docs/performance.md). Packs git wrote (usually one large one), packs with a
  * `.keep` file (among them the packs other writers are publishing: pack-publish.ts) and packs
  * beyond SMALL_PACK_OBJECTS are never touched.
  *
@@ -33,16 +35,16 @@ export const MAX_SMALL_PACKS = 16;
 export const SMALL_PACK_OBJECTS = 20_000;
 
 /**
- * The packs to merge, smallest first: with sizes sorted ascending, the largest prefix that breaks
- * the doubling progression, extended while the next pack is smaller than twice the merged size.
+ * The packs to merge, smallest first: with sizes (bytes) sorted ascending, the largest prefix that
+ * breaks the doubling progression, extended while the next pack is smaller than twice the merged size.
  */
-export function geometricRollup<T extends { count: number }>(packs: readonly T[], factor = 2): T[] {
-  const sorted = [...packs].sort((a, b) => a.count - b.count);
+export function geometricRollup<T extends { bytes: number }>(packs: readonly T[], factor = 2): T[] {
+  const sorted = [...packs].sort((a, b) => a.bytes - b.bytes);
   let split = sorted.length - 1;
-  while (split > 0 && sorted[split].count >= factor * sorted[split - 1].count) split--;
+  while (split > 0 && sorted[split].bytes >= factor * sorted[split - 1].bytes) split--;
   if (split === 0) return [];
-  let merged = sorted.slice(0, split + 1).reduce((n, p) => n + p.count, 0);
-  while (split + 1 < sorted.length && sorted[split + 1].count < factor * merged) merged += sorted[++split].count;
+  let merged = sorted.slice(0, split + 1).reduce((n, p) => n + p.bytes, 0);
+  while (split + 1 < sorted.length && sorted[split + 1].bytes < factor * merged) merged += sorted[++split].bytes;
   return sorted.slice(0, split + 1);
 }
 

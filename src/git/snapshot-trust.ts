@@ -5,8 +5,12 @@
  * elsewhere (imported by sync, or fetched by plain git) is checked once against the WAL before it
  * is ever used, and the verdict is kept in `.git/grit/snapshot-verdicts`, one line a snapshot:
  *
- *     <commit> made|verified
+ *     <commit> made [copies=<n>]
+ *     <commit> verified
  *     <commit> refused <reason>
+ *
+ * `copies=<n>` (how many of its records are further copies of an event) lets the next snapshot
+ * take this one's chunks without reading them (snapshot-reuse.ts); older lines lack it.
  *
  * A commit id names a snapshot's whole content (its tree's SHA-1s), so a verdict never goes stale.
  * The file is appended to (one short write with O_APPEND, atomic among processes) and read whole.
@@ -26,6 +30,8 @@ export interface VerdictRecord {
   verdict: Verdict;
   /** Why it was refused. */
   reason?: string;
+  /** Of a snapshot made here, its records that are further copies of an event, when recorded. */
+  copies?: number;
 }
 
 /** WAL commits read per step while checking a snapshot. */
@@ -44,7 +50,9 @@ export function readVerdicts(gitDir: string): Map<string, VerdictRecord> {
   }
   for (const line of text.split('\n')) {
     const m = /^([0-9a-f]{40}) (made|verified|refused)(?: (.*))?$/.exec(line);
-    if (m) out.set(m[1], { verdict: m[2] as Verdict, reason: m[3] });
+    if (!m) continue;
+    const copies = m[2] === 'made' ? /^copies=(\d+)$/.exec(m[3] ?? '') : null;
+    out.set(m[1], copies ? { verdict: 'made', copies: Number(copies[1]) } : { verdict: m[2] as Verdict, reason: m[3] });
   }
   return out;
 }

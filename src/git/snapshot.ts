@@ -14,7 +14,7 @@ import { decodeChunk, decodeVerifiedChunk, encodeChunk } from '../core/chunk.js'
 import { GritError, walError } from '../core/errors.js';
 import { compareEvents, type Event } from '../core/event.js';
 import { compareBytes, fromHex, toHex } from '../core/hex.js';
-import { encodeCommit, encodeTree, isOid, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
+import { encodeCommit, encodeTree, hashObject, isOid, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
 import { publishPack } from './pack-publish.js';
 import { PackBuilder } from './pack-write.js';
 import { casRef, deleteRef, listRefs } from './refs.js';
@@ -62,9 +62,29 @@ const NO_SIG = new Uint8Array(0);
 
 const chunkName = (i: number, total: number) => `${String(i).padStart(Math.max(4, String(total - 1).length), '0')}.bin`;
 
-/** Writes the snapshot's objects and returns its commit id and meta (no ref is touched). */
+/**
+ * A chunk file of a snapshot: its blob, and its entry in snapshot.json. A new snapshot takes a
+ * base's leading chunks as they are (`writeSnapshotObjects`' `reused`): only full chunks cut where
+ * a snapshot of all the events would cut them, so it holds the bytes a snapshot written from
+ * scratch would (docs/operations.md, "Snapshots").
+ */
+export interface ChunkFile {
+  oid: string;
+  chunk_hash: string;
+  event_count: number;
+}
+
+/** The order of a snapshot's records: event order, then signature bytes between copies of one event. */
+export const compareRecords = (a: Event, b: Event): number => compareEvents(a, b) || compareBytes(a.sig ?? NO_SIG, b.sig ?? NO_SIG);
+
+/**
+ * Writes the snapshot's objects and returns its commit id and meta (no ref is touched): the
+ * `reused` chunks first, as they are (each SNAPSHOT_CHUNK_EVENTS events, all before `events` in
+ * record order), then `events`, sorted and cut into chunks.
+ */
 export function writeSnapshotObjects(
   sink: ObjectSink,
+  reused: readonly ChunkFile[],
   events: readonly Event[],
   walHead: string,
   createdTs: number,
@@ -73,18 +93,23 @@ export function writeSnapshotObjects(
   if (!isOid(walHead)) throw new GritError('internal_error', `invalid WAL head ${JSON.stringify(walHead)}`);
   // Two copies of one event tie on the event order; their signatures order them, so the bytes do
   // not depend on the order the copies were read in.
-  const sorted = [...events].sort((a, b) => compareEvents(a, b) || compareBytes(a.sig ?? NO_SIG, b.sig ?? NO_SIG));
-  const total = Math.max(1, Math.ceil(sorted.length / SNAPSHOT_CHUNK_EVENTS));
+  const sorted = [...events].sort(compareRecords);
+  const total = Math.max(1, reused.length + Math.ceil(sorted.length / SNAPSHOT_CHUNK_EVENTS));
   const entries: TreeEntry[] = [];
   const chunks: SnapshotChunk[] = [];
-  for (let i = 0; i * SNAPSHOT_CHUNK_EVENTS < sorted.length; i++) {
-    const part = sorted.slice(i * SNAPSHOT_CHUNK_EVENTS, (i + 1) * SNAPSHOT_CHUNK_EVENTS);
+  const add = (oid: string, chunk_hash: string, event_count: number) => {
+    const name = chunkName(entries.length, total);
+    entries.push({ mode: '100644', name, oid });
+    chunks.push({ path: `events/${name}`, chunk_hash, event_count });
+  };
+  for (const c of reused) add(c.oid, c.chunk_hash, c.event_count);
+  for (let i = 0; i < sorted.length; i += SNAPSHOT_CHUNK_EVENTS) {
+    const part = sorted.slice(i, i + SNAPSHOT_CHUNK_EVENTS);
     const chunk = encodeChunk(part);
-    const name = chunkName(i, total);
-    entries.push({ mode: '100644', name, oid: sink.write('blob', chunk.bytes) });
-    chunks.push({ path: `events/${name}`, chunk_hash: toHex(chunk.hash), event_count: part.length });
+    add(sink.write('blob', chunk.bytes), toHex(chunk.hash), part.length);
   }
-  const meta: SnapshotMeta = { schema_version: 1, created_ts: createdTs, wal_head: walHead, event_count: sorted.length, chunks };
+  const count = chunks.reduce((n, c) => n + c.event_count, 0);
+  const meta: SnapshotMeta = { schema_version: 1, created_ts: createdTs, wal_head: walHead, event_count: count, chunks };
   const root: TreeEntry[] = [
     { mode: '100644', name: 'snapshot.json', oid: sink.write('blob', Buffer.from(JSON.stringify(meta) + '\n')) },
   ];
@@ -97,23 +122,33 @@ export function writeSnapshotObjects(
       parents: [],
       author: who,
       committer: who,
-      message: `grit snapshot: ${plural(sorted.length, 'event')} up to ${walHead}\n`,
+      message: `grit snapshot: ${plural(count, 'event')} up to ${walHead}\n`,
     }),
   );
   return { commit, meta };
 }
 
-/** Writes a snapshot and creates its ref (a new name, never moving an existing one). */
+/**
+ * Writes a snapshot and creates its ref (a new name, never moving an existing one). Objects the
+ * repository already has (a chunk an older snapshot holds) are not written again.
+ */
 export async function createSnapshot(
   gitDir: string,
   objects: ObjectStore,
+  reused: readonly ChunkFile[],
   events: readonly Event[],
   walHead: string,
   actorHex: string,
 ): Promise<{ ref: string; commit: string; meta: SnapshotMeta }> {
   const now = Date.now();
   const pack = new PackBuilder();
-  const { commit, meta } = writeSnapshotObjects(pack.sink(), events, walHead, now, actorHex);
+  const sink: ObjectSink = {
+    write: (type, content) => {
+      const oid = hashObject(type, content);
+      return objects.has(oid) ? oid : pack.add(type, content);
+    },
+  };
+  const { commit, meta } = writeSnapshotObjects(sink, reused, events, walHead, now, actorHex);
   let ref = '';
   // The ref is named by its creation time; on a clash (same millisecond) take the next one.
   const named = async (): Promise<boolean> => {
@@ -168,6 +203,22 @@ export function readSnapshotMeta(objects: ObjectStore, oid: string): SnapshotMet
   }
 }
 
+/**
+ * The chunk files snapshot.json of the snapshot `oid` lists, in its order, found in its tree (none
+ * read). Throws `wal_error` when one is missing.
+ */
+export function snapshotChunkFiles(objects: ObjectStore, oid: string, meta: SnapshotMeta): ChunkFile[] {
+  const root = objects.readTree(objects.readCommit(oid).tree);
+  const dir = root.find((e) => e.name === 'events' && e.mode === '40000');
+  const files = dir ? objects.readTree(dir.oid) : [];
+  return meta.chunks.map((c) => {
+    const name = c.path.slice('events/'.length);
+    const file = files.find((f) => f.name === name && f.mode === '100644');
+    if (!file) throw walError(`snapshot ${oid} has no ${c.path}`, { snapshot: oid });
+    return { oid: file.oid, chunk_hash: c.chunk_hash, event_count: c.event_count };
+  });
+}
+
 /** Where a snapshot's events go as they are read, chunk by chunk in order. */
 export interface SnapshotSink {
   take(events: Event[]): void;
@@ -210,15 +261,7 @@ function sharedCopy(bytes: Uint8Array): Uint8Array {
 export function readSnapshotInto(objects: ObjectStore, oid: string, sink: SnapshotSink, opts: ReadSnapshotOptions = {}): SnapshotMeta {
   const meta = readSnapshotMeta(objects, oid);
   try {
-    const root = objects.readTree(objects.readCommit(oid).tree);
-    const dir = root.find((e) => e.name === 'events' && e.mode === '40000');
-    const files = dir ? objects.readTree(dir.oid) : [];
-    const refs = meta.chunks.map((c) => {
-      const name = c.path.slice('events/'.length);
-      const file = files.find((f) => f.name === name && f.mode === '100644');
-      if (!file) throw walError(`snapshot ${oid} has no ${c.path}`, { snapshot: oid });
-      return { oid: file.oid, chunkHash: c.chunk_hash };
-    });
+    const refs = snapshotChunkFiles(objects, oid, meta).map((f) => ({ oid: f.oid, chunkHash: f.chunk_hash }));
     const counted = (i: number, part: Event[]): Event[] => {
       const c = meta.chunks[i];
       if (part.length !== c.event_count) throw walError(`snapshot ${oid}: ${c.path} holds ${part.length} events, not ${c.event_count}`);

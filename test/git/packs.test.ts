@@ -35,8 +35,8 @@ function packOfBlobs(gitDir: string, n: number): { name: string; contents: Map<s
 }
 
 test('geometricRollup merges the packs that break the doubling progression', () => {
-  const packs = (...counts: number[]) => counts.map((count, i) => ({ count, i }));
-  const pick = (...counts: number[]) => geometricRollup(packs(...counts)).map((p) => p.count);
+  const packs = (...sizes: number[]) => sizes.map((bytes, i) => ({ bytes, i }));
+  const pick = (...sizes: number[]) => geometricRollup(packs(...sizes)).map((p) => p.bytes);
   assert.deepEqual(pick(8, 16, 32, 64), []); // already a progression
   assert.deepEqual(pick(8, 8, 32, 64), [8, 8]); // 16 < 2*16? no: 32 >= 2*16 stops it
   assert.deepEqual(pick(8, 8, 16, 64), [8, 8, 16]);
@@ -44,6 +44,22 @@ test('geometricRollup merges the packs that break the doubling progression', () 
   assert.deepEqual(pick(8, 8, 30, 1000), [8, 8, 30]); // 30 < 2*16 joins; 1000 is far larger
   assert.deepEqual(pick(5), []);
   assert.deepEqual(pick(), []);
+});
+
+test('a pack of few objects but many bytes (a snapshot\'s) is not copied by the roll-ups of the small packs after it', async () => {
+  const { dir: repo, gitDir } = tempRepo();
+  const big = new PackBuilder();
+  for (let i = 0; i < 4; i++) big.add('blob', randomBytes(256 << 10)); // 1 MiB in 4 objects, as a snapshot's chunks
+  const bigName = big.write(gitDir, { fsync: false })!;
+  const wal = new Wal(gitDir);
+  let merges = 0;
+  for (let i = 0; i < 3 * MAX_SMALL_PACKS; i++) {
+    await wal.append([comment(`n${i}`, DAY + i)], ACTOR_HEX);
+    if (idxCount(gitDir) <= MAX_SMALL_PACKS / 2) merges++;
+  }
+  assert.ok(merges > 0, 'the small packs were rolled up');
+  assert.ok(existsSync(join(gitDir, 'objects', 'pack', `${bigName}.pack`)), 'the large pack was never merged');
+  fsckClean(repo);
 });
 
 test('each append is one pack; small packs are rolled up; git and readers see every object', async () => {

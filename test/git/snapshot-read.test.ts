@@ -24,7 +24,7 @@ async function snapshotRepo(events: number, tamper?: (sorted: Event[]) => void) 
   tamper?.(all);
   const objects = new ObjectStore(gitDir);
   const head = (await wal.head())!;
-  const { commit } = writeObjects(gitDir, (sink) => writeSnapshotObjects(sink, all, head, 1, ACTOR_HEX));
+  const { commit } = writeObjects(gitDir, (sink) => writeSnapshotObjects(sink, [], all, head, 1, ACTOR_HEX));
   return { gitDir, objects, commit, all };
 }
 

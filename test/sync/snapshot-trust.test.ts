@@ -24,7 +24,7 @@ import { writeObjects } from '../helpers/objects.js';
  */
 function craft(clone: string, events: readonly Event[], walHead: string, ref: string, eventCount?: number): string {
   const wal = new Wal(join(clone, '.git'));
-  let { commit } = writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, events, walHead, Date.now(), 'ee'.repeat(16)));
+  let { commit } = writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, [], events, walHead, Date.now(), 'ee'.repeat(16)));
   wal.objects.close();
   if (eventCount !== undefined) {
     const meta = JSON.parse(git(clone, 'cat-file', 'blob', `${commit}:snapshot.json`));
@@ -130,7 +130,7 @@ test('a bad snapshot is not spread: the policy snapshot and doctor --fix are bui
   gritOk(b, ['issue', 'create', '--title', 'b-new']);
   const s = gritOk(b, ['sync']);
   assert.deepEqual([s.snapshot?.event_count, s.snapshot?.pushed], [4, true]);
-  assert.match(verdicts(b), new RegExp(`^${git(b, 'rev-parse', s.snapshot.snapshot_ref).trim()} made$`, 'm'));
+  assert.match(verdicts(b), new RegExp(`^${git(b, 'rev-parse', s.snapshot.snapshot_ref).trim()} made copies=0$`, 'm'));
   // A fourth clone takes the pushed snapshot, checks it, and gets every issue from it.
   const [d] = network(1).clones;
   git(d, 'remote', 'set-url', 'origin', remote);
@@ -247,7 +247,7 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   ], 3);
   // Copies are ordered by signature: the snapshot's bytes do not depend on the order they were read in.
   const wal = new Wal(join(keyed, '.git'));
-  const written = (evs: Event[]) => writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, evs, head, 1, actor)).commit;
+  const written = (evs: Event[]) => writeObjects(wal.gitDir, (sink) => writeSnapshotObjects(sink, [], evs, head, 1, actor)).commit;
   assert.equal(written([good, comment, bad]), written([bad, comment, good]));
   wal.objects.close();
 });

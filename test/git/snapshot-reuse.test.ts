@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runLocal } from '../../src/commands/run.js';
+import { extraCopies, type Event } from '../../src/core/event.js';
+import { ObjectStore } from '../../src/git/objects.js';
+import { PackBuilder } from '../../src/git/pack-write.js';
+import { openBase, planSnapshot } from '../../src/git/snapshot-reuse.js';
+import { isTrusted, readVerdicts, recordVerdict } from '../../src/git/snapshot-trust.js';
+import { SnapshotCopies, writeSnapshotObjects, type SnapshotMeta } from '../../src/git/snapshot.js';
+import { writeObjects } from '../helpers/objects.js';
+import { generateWal } from '../helpers/gen-events.js';
+import { git, gritOk, tempRepo as cliRepo } from '../helpers/repo.js';
+import { comment, DAY, tempRepo } from './_util.js';
+
+const HEAD = 'ab'.repeat(20);
+const copyOf = (e: Event, fill: number): Event => ({ ...e, sig: new Uint8Array(64).fill(fill) });
+
+/** The events tree and chunk list of a snapshot of `records` written from scratch. */
+function fromScratch(records: readonly Event[]): { tree: string; meta: SnapshotMeta } {
+  const pack = new PackBuilder();
+  const { commit, meta } = writeSnapshotObjects(pack.sink(), [], records, HEAD, 1, 'ee'.repeat(16));
+  return { tree: eventsTree(pack, commit), meta };
+}
+
+/** The oid of the `events` tree of a commit in `pack` (objects that were never written anywhere). */
+function eventsTree(pack: PackBuilder, commit: string): string {
+  const dir = join(tempRepo().gitDir);
+  pack.write(dir, { fsync: false });
+  const objects = new ObjectStore(dir);
+  return objects.readTree(objects.readCommit(commit).tree).find((e) => e.name === 'events')!.oid;
+}
+
+test('a snapshot on a base reuses the chunks that end before every new record, reads only the chunks after them, and is byte for byte a snapshot written from scratch', () => {
+  const { gitDir } = tempRepo();
+  const events = Array.from({ length: 2700 }, (_, i) => comment(`c${i}`, DAY + i));
+  // Copies of one event (another signature) across the end of chunk 0: 2,601 base records.
+  const base = [...events.slice(0, 2600), copyOf(events[999], 1)];
+  const { commit, meta } = writeObjects(gitDir, (sink) => writeSnapshotObjects(sink, [], base, HEAD, 1, 'ee'.repeat(16)));
+  assert.deepEqual(meta.chunks.map((c) => c.event_count), [1000, 1000, 601]);
+  const scenarios: { name: string; fresh: Event[]; reused: number; copies?: number | null }[] = [
+    { name: 'later events', fresh: events.slice(2600), reused: 2 },
+    { name: 'a copy of the last record of a full chunk', fresh: [copyOf(events[1998], 2)], reused: 2 },
+    { name: 'an event that lands in chunk 1', fresh: [comment('late', DAY + 1500)], reused: 1 },
+    { name: 'an event before them all', fresh: [comment('early', DAY - 1)], reused: 0 },
+    { name: 'a base whose copies are unknown', fresh: events.slice(2600), reused: 0, copies: null },
+  ];
+  for (const s of scenarios) {
+    const objects = new ObjectStore(gitDir);
+    const read: string[] = [];
+    const readBlob = objects.readBlob.bind(objects);
+    objects.readBlob = (oid, opts) => (read.push(oid), readBlob(oid, opts));
+    const fresh = new SnapshotCopies();
+    fresh.take(s.fresh);
+    const opened = openBase(objects, commit, meta, s.copies === undefined ? extraCopies(base) : s.copies);
+    const plan = planSnapshot(objects, opened, fresh);
+    assert.equal(plan.reused.length, s.reused, s.name);
+    assert.deepEqual(plan.reused, opened.files.slice(0, s.reused), s.name);
+    // The reused chunks were not read, but the last of them, which tells where the new records land.
+    for (const f of opened.files.slice(0, Math.max(0, s.reused - 1))) assert.ok(!read.includes(f.oid), `${s.name}: ${f.oid} read`);
+    const all = [...base, ...s.fresh];
+    assert.equal(plan.copies, extraCopies(all), s.name);
+    const pack = new PackBuilder();
+    const made = writeSnapshotObjects(pack.sink(), plan.reused, plan.events, HEAD, 1, 'ee'.repeat(16));
+    const scratch = fromScratch(all);
+    assert.deepEqual(made.meta, scratch.meta, s.name);
+    assert.equal(eventsTree(pack, made.commit), scratch.tree, s.name);
+  }
+});
+
+/** The number of objects in each pack of `repo`, by pack name. */
+function packObjects(repo: string): Map<string, number> {
+  const dir = join(repo, '.git', 'objects', 'pack');
+  const out = new Map<string, number>();
+  for (const idx of readdirSync(dir).filter((n) => n.endsWith('.idx'))) out.set(idx, readFileSync(join(dir, idx)).readUInt32BE(8 + 255 * 4));
+  return out;
+}
+
+test('grit snapshot after new events writes only their chunks; a rebuild from it is a WAL replay', { timeout: 120_000 }, async () => {
+  const repo = cliRepo();
+  await runLocal('Init', { no_agents_md: true }, { cwd: repo });
+  const gen = await generateWal(join(repo, '.git'), { seed: 9, events: 2500, actors: [{ id: 'a1'.repeat(16) }, { id: 'b2'.repeat(16) }], packed: true });
+  const s1 = gritOk(repo, ['snapshot']);
+  await generateWal(join(repo, '.git'), { seed: 10, events: 600, actors: [{ id: 'a1'.repeat(16) }], startTs: gen.nextTs, packed: true });
+  const before = packObjects(repo);
+  const s2 = gritOk(repo, ['snapshot']);
+  assert.equal(s2.event_count, 3100);
+  const added = [...packObjects(repo)].filter(([name]) => !before.has(name));
+  // Chunks 2 (full now) and 3, snapshot.json, the events tree, the root tree, the commit.
+  assert.deepEqual(added.map(([, n]) => n), [6]);
+  for (const chunk of ['0000', '0001']) {
+    assert.equal(git(repo, 'rev-parse', `${s2.snapshot_ref}:events/${chunk}.bin`), git(repo, 'rev-parse', `${s1.snapshot_ref}:events/${chunk}.bin`));
+  }
+  assert.match(readFileSync(join(repo, '.git', 'grit', 'snapshot-verdicts'), 'utf8'), /^[0-9a-f]{40} made copies=0$/m);
+  const rebuilt = gritOk(repo, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([rebuilt.from_snapshot, rebuilt.snapshot_ref], [true, s2.snapshot_ref]);
+  const exported = (): unknown => {
+    const out = join(repo, 'export.json');
+    gritOk(repo, ['export', '--format', 'json', '-o', out]);
+    const data = JSON.parse(readFileSync(out, 'utf8'));
+    return { ...data, meta: { ...data.meta, generated_ts: 0 } };
+  };
+  const fromSnapshot = exported();
+  gritOk(repo, ['rebuild']);
+  assert.deepEqual(exported(), fromSnapshot);
+});
+
+test('a made verdict records the copies count a reuse needs; older lines and other verdicts read as before', () => {
+  const { gitDir } = tempRepo();
+  const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(40));
+  recordVerdict(gitDir, a, 'made', 'copies=3');
+  recordVerdict(gitDir, b, 'made');
+  recordVerdict(gitDir, c, 'refused', 'it holds 1 event the WAL lacks');
+  recordVerdict(gitDir, d, 'verified');
+  const v = readVerdicts(gitDir);
+  assert.deepEqual(v.get(a), { verdict: 'made', copies: 3 });
+  assert.deepEqual([v.get(b)?.verdict, v.get(b)?.copies], ['made', undefined]);
+  assert.deepEqual(v.get(c), { verdict: 'refused', reason: 'it holds 1 event the WAL lacks' });
+  assert.equal(v.get(d)?.verdict, 'verified');
+  assert.ok([a, b, d].every((x) => isTrusted(v.get(x))));
+});
