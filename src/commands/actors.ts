@@ -91,7 +91,7 @@ export function listActors(repo: RepoDirs): ActorRef[] {
 export function findActor(repo: RepoDirs, idOrLabel: string): ActorRef {
   const actors = listActors(repo);
   const text = idOrLabel.trim();
-  const asId = text.length >= MIN_PREFIX && isHexPrefix(text.toLowerCase()) ? resolvePrefix(text, actors.map((a) => a.config.actor_id), 'actor') : null;
+  const asId = text.length >= MIN_PREFIX && isHexPrefix(text.toLowerCase()) ? resolvePrefix(text, () => actors.map((a) => a.config.actor_id), 'actor') : null;
   const found = asId ? actors.find((a) => a.config.actor_id === asId) : actorLabelled(actors, idOrLabel);
   if (!found) {
     throw new GritError('not_found', `no actor ${idOrLabel} in this repository (neither an id nor a label)`, {
