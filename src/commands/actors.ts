@@ -93,7 +93,7 @@ export function listActors(repo: RepoDirs): ActorRef[] {
  */
 export function findActor(repo: RepoDirs, idOrLabel: string): ActorRef {
   const actors = listActors(repo);
-  const id = readsAsIdPrefix(idOrLabel) ? resolvePrefix(idOrLabel, actors.map((a) => a.config.actor_id), 'actor') : null;
+  const id = readsAsIdPrefix(idOrLabel) ? resolvePrefix(idOrLabel, () => actors.map((a) => a.config.actor_id), 'actor') : null;
   const byId = id === null ? null : (actors.find((a) => a.config.actor_id === id) ?? null);
   if (byId && idOrLabel.trim().toLowerCase() === id) return byId;
   const byLabel = actorLabelled(actors, idOrLabel);

@@ -386,7 +386,7 @@ export class RepoContext {
   findIssue(input: string): Issue {
     const store = this.store;
     const exact = input.length === 32 ? store.getIssue(input.toLowerCase()) : undefined;
-    const id = exact ? exact.issue_id : resolvePrefix(input, store.issueIds());
+    const id = exact ? exact.issue_id : resolvePrefix(input, (prefix) => store.issueIdsStartingWith(prefix));
     const issue = id ? store.getIssue(id) : undefined;
     if (!issue) {
       throw new GritError('not_found', `no issue ${input}`, {

@@ -14,8 +14,8 @@ import { letSignalsIn, removeOnSignal } from '../core/remove-on-signal.js';
 import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type Event } from '../core/event.js';
-import { bytesEqual, fromHex } from '../core/hex.js';
-import { compareInEventOrder, logKeyEventId, logKeyTs } from '../core/log-key.js';
+import { bytesEqual, fromHex, toHex } from '../core/hex.js';
+import { compareInEventOrder, ISSUE_BYTES, logKeyEventId, logKeyTs } from '../core/log-key.js';
 import type { Issue } from '../core/projection.js';
 import type { StoreSnapshot } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
@@ -110,7 +110,8 @@ function parseSince(snapshot: StoreSnapshot, s: string | number | undefined): Ke
  * What an export holds, read from one snapshot of the store: counted first (the JSON's meta and
  * the result come before the rest), then read again as it is written, a record at a time. The
  * store's log is in SPEC §2 output order (issue_id, ts, actor, event_id) and its issues in id
- * order, so nothing is sorted, and nothing but the record being written is held.
+ * order, so nothing is sorted, and nothing but the record being written is held (under `--since`,
+ * the ids of the issues selected too).
  */
 interface Selection {
   wal_head: string | null;
@@ -120,27 +121,33 @@ interface Selection {
   events(): Iterable<Event>;
 }
 
-function count<T>(items: Iterable<T>, keep?: ((item: T) => boolean) | null): number {
-  let n = 0;
-  for (const item of items) if (!keep || keep(item)) n++;
-  return n;
+/**
+ * What `--since` keeps, from one walk of the log's keys: the kept events' count, and the ids of
+ * the issues with a kept event (`touched`), in id order (the log is keyed by issue first). Context
+ * events, and the events of an issue whose creation the store has not seen, are logged under ids
+ * that have no issue row: `issue_ids` leaves those out.
+ */
+function keptByKeys(snapshot: StoreSnapshot, keep: KeyFilter): { event_count: number; touched: string[]; issue_ids: string[] } {
+  let event_count = 0;
+  let last: Buffer | undefined;
+  const touched: string[] = [];
+  for (const key of snapshot.logKeys()) {
+    if (!keep(key)) continue;
+    event_count++;
+    if (last === undefined || key.compare(last, 0, ISSUE_BYTES, 0, ISSUE_BYTES) !== 0) touched.push(toHex(key.subarray(0, ISSUE_BYTES)));
+    last = key;
+  }
+  return { event_count, touched, issue_ids: touched.filter((id) => snapshot.hasIssue(id)) };
 }
 
 function select(snapshot: StoreSnapshot, since: string | number | undefined): Selection {
   const keep = parseSince(snapshot, since);
-  // An issue has a kept event when its newest one is kept: both filters follow event order.
-  const touched = keep && ((id: string) => {
-    const newest = snapshot.lastLogKeyOf(id);
-    return newest !== undefined && keep(newest);
-  });
-  return {
-    // The head the snapshot's store reflects: another process may have applied more since this command's refresh.
-    wal_head: snapshot.meta().wal_head,
-    event_count: keep ? count(snapshot.logKeys(), keep) : snapshot.eventCount(),
-    issue_count: count(snapshot.issueIds(), touched),
-    issues: () => snapshot.issues(touched ?? undefined),
-    events: () => snapshot.events(keep ?? undefined),
-  };
+  // The head the snapshot's store reflects: another process may have applied more since this command's refresh.
+  const wal_head = snapshot.meta().wal_head;
+  if (!keep) return { wal_head, event_count: snapshot.eventCount(), issue_count: snapshot.issueCount(), issues: () => snapshot.issues(), events: () => snapshot.events() };
+  const { event_count, touched, issue_ids } = keptByKeys(snapshot, keep);
+  // The events are read again from the touched issues' parts of the log alone.
+  return { wal_head, event_count, issue_count: issue_ids.length, issues: () => snapshot.issues(issue_ids), events: () => snapshot.events(keep, touched) };
 }
 
 // --- formats --------------------------------------------------------------------------------

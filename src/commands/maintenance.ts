@@ -587,11 +587,7 @@ export function rebuildAdvice(
 
 export async function dbStats(ctx: RepoContext): Promise<DbStats> {
   const store = ctx.store;
-  const { meta, issue_count } = await ctx.read(() => {
-    let issues = 0;
-    for (const _ of store.issueIds()) issues++;
-    return { meta: store.getMeta(), issue_count: issues };
-  });
+  const { meta, issue_count } = await ctx.read(() => ({ meta: store.getMeta(), issue_count: store.issueCount() }));
   let size_bytes = 0;
   try {
     size_bytes = statSync(store.path).size;

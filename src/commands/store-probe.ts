@@ -19,8 +19,7 @@ try {
   const store = Store.open(dir, { sharedPerm: Number(process.argv[3] ?? 0) });
   const meta = store.getMeta();
   const check = checkStore(store);
-  let issue_count = 0;
-  for (const _ of store.issueIds()) issue_count++;
+  const issue_count = store.issueCount();
   await store.close();
   process.stdout.write(JSON.stringify({ meta, check, issue_count }) + '\n');
 } catch (err) {

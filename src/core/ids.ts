@@ -22,10 +22,12 @@ export const PROJECT_CONTEXT_ID = new Uint8Array(16).fill(0xff);
 export const MIN_PREFIX = 4;
 
 /**
- * Resolves a user-typed id or prefix against the known ids (hex). An exact full id is
- * accepted even when unknown so that callers can give a precise not_found.
+ * Resolves a user-typed id or prefix (4 to 32 hex characters, any case, `#` before it allowed) to
+ * the one known id that starts with it; null when none does. `candidates` gives, for the prefix
+ * (lowercase), known ids (lowercase hex) that include every one starting with it: a store reads
+ * only that range of its keys, a short list may be given whole.
  */
-export function resolvePrefix(input: string, known: Iterable<string>, what = 'issue'): string | null {
+export function resolvePrefix(input: string, candidates: (prefix: string) => Iterable<string>, what = 'issue'): string | null {
   // `issue show` prints an id as `#70f9b8c8`: pasted back with its `#`, it is that id.
   const prefix = input.trim().replace(/^#/, '').toLowerCase();
   if (prefix.length < MIN_PREFIX || prefix.length > 32 || !isHexPrefix(prefix)) {
@@ -36,7 +38,7 @@ export function resolvePrefix(input: string, known: Iterable<string>, what = 'is
     );
   }
   const matches: string[] = [];
-  for (const id of known) if (id.startsWith(prefix)) matches.push(id);
+  for (const id of candidates(prefix)) if (id.startsWith(prefix)) matches.push(id);
   if (matches.length > 1) {
     matches.sort();
     // The message names them too (a few): a person at a terminal does not see details.

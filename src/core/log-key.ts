@@ -29,8 +29,14 @@ export function logKey(e: Event): Buffer {
 
 /** The timestamp of the event under a log key. */
 export function logKeyTs(key: Uint8Array): number {
-  const view = new DataView(key.buffer, key.byteOffset, key.byteLength);
-  return view.getUint32(ISSUE_BYTES) * 2 ** 32 + view.getUint32(ISSUE_BYTES + 4);
+  // From the bytes, not through a DataView: `export --since` reads it from every key of the log,
+  // and a DataView made for each took five times as long.
+  return uint32At(key, ISSUE_BYTES) * 2 ** 32 + uint32At(key, ISSUE_BYTES + 4);
+}
+
+/** The big-endian unsigned 32-bit number at `at`. */
+function uint32At(b: Uint8Array, at: number): number {
+  return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
 
 /** The event id within a log key. */
@@ -64,13 +70,12 @@ function recordTs(r: Uint8Array): [number, number] | null {
   if (r.length <= RECORD_TS || r[0] !== 0x88 || r[1] !== 0x58 || r[2] !== 32 || r[RECORD_ISSUE - 1] !== BYTES16 || r[RECORD_ACTOR - 1] !== BYTES16) return null;
   const at = RECORD_TS + 1;
   const head = r[RECORD_TS];
-  const u32 = (i: number) => ((r[i] << 24) | (r[i + 1] << 16) | (r[i + 2] << 8) | r[i + 3]) >>> 0;
   if (head < 0x18) return [0, head];
   if (r.length < at + (head === 0x18 ? 1 : head === 0x19 ? 2 : head === 0x1a ? 4 : 8)) return null;
   if (head === 0x18) return [0, r[at]];
   if (head === 0x19) return [0, (r[at] << 8) | r[at + 1]];
-  if (head === 0x1a) return [0, u32(at)];
-  if (head === 0x1b && u32(at) < 2 ** 21) return [u32(at), u32(at + 4)];
+  if (head === 0x1a) return [0, uint32At(r, at)];
+  if (head === 0x1b && uint32At(r, at) < 2 ** 21) return [uint32At(r, at), uint32At(r, at + 4)];
   return null;
 }
 

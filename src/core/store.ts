@@ -161,13 +161,17 @@ export interface StoreSnapshot {
   /** Every event's log key (log-key.ts), in log order, without reading the events. */
   logKeys(): Iterable<Buffer>;
   eventCount(): number;
-  /** The events whose log key `keep` takes (all of them without it), in log order; only those are decoded. */
-  events(keep?: (key: Buffer) => boolean): Iterable<Event>;
-  issueIds(): Iterable<string>;
-  /** The issues whose id `keep` takes (all of them without it), in id order; only those are decoded. */
-  issues(keep?: (issueHex: string) => boolean): Iterable<Issue>;
-  /** The log key of an issue's newest event in event order, without reading any event. */
-  lastLogKeyOf(issueHex: string): Buffer | undefined;
+  /**
+   * The events whose log key `keep` takes (all of them without it), in log order: of the issues
+   * `within` names (ids in id order), or of all. With `keep`, keys are walked and only the records
+   * of kept keys read.
+   */
+  events(keep?: (key: Buffer) => boolean, within?: Iterable<string>): Iterable<Event>;
+  issueCount(): number;
+  /** Whether the store holds an issue under this id, from its key alone. */
+  hasIssue(issueHex: string): boolean;
+  /** The issues of these ids (all of them without), in the order given; an id the store does not hold is passed over. */
+  issues(ids?: Iterable<string>): Iterable<Issue>;
 }
 
 export interface FillOptions {
@@ -334,21 +338,47 @@ export class Store {
     const at = () => ({ transaction });
     const event = (key: Uint8Array, value: Uint8Array) => this.event(key, value);
     const issue = (key: string, value: Uint8Array) => this.issue(key, value);
+    function* eventsIn(range: { start?: Buffer; end?: Buffer }, keep: ((key: Buffer) => boolean) | undefined): Iterable<Event> {
+      if (!keep) {
+        for (const { key, value } of log.getRange({ ...at(), ...range })) yield event(key, value);
+        return;
+      }
+      // A range read copies every value before `keep` could pass it over: keys first, then the
+      // record of each kept one.
+      for (const key of log.getKeys({ ...at(), ...range })) {
+        if (!keep(key)) continue;
+        const value = log.get(key, at());
+        if (value !== undefined) yield event(key, value);
+      }
+    }
     return {
       meta: () => this.getMeta(at()),
       logKeys: () => log.getKeys(at()),
       eventCount: () => log.getCount(at()),
-      *events(keep) {
-        for (const { key, value } of log.getRange(at())) if (!keep || keep(key)) yield event(key, value);
+      *events(keep, within) {
+        if (!within) {
+          yield* eventsIn({}, keep);
+          return;
+        }
+        for (const id of within) {
+          const range = issueRange(id);
+          if (range) yield* eventsIn(range, keep);
+        }
       },
-      issueIds: () => issues.getKeys(at()),
-      *issues(keep) {
-        for (const { key, value } of issues.getRange(at())) if (!keep || keep(key)) yield issue(key, value);
+      issueCount: () => issues.getKeysCount(at()),
+      hasIssue(issueHex) {
+        for (const key of issues.getKeys({ ...at(), start: issueHex, limit: 1 })) return key === issueHex;
+        return false;
       },
-      lastLogKeyOf(issueHex) {
-        const newest = newestOf(issueHex);
-        if (newest) for (const key of log.getKeys({ ...at(), ...newest })) return key;
-        return undefined;
+      *issues(ids) {
+        if (!ids) {
+          for (const { key, value } of issues.getRange(at())) yield issue(key, value);
+          return;
+        }
+        for (const id of ids) {
+          const row = issues.get(id, at());
+          if (row !== undefined) yield issue(id, row);
+        }
       },
     };
   }
@@ -369,6 +399,24 @@ export class Store {
 
   *issueIds(): Iterable<string> {
     for (const key of this.issues.getKeys()) yield key;
+  }
+
+  /**
+   * The ids of the issues that start with `prefix` (not empty), in id order. Rows are keyed by
+   * their id as a string, so those ids are the keys from `prefix` up to the string after every
+   * one of them (its last character's successor): only that range of keys is read.
+   */
+  issueIdsStartingWith(prefix: string): Iterable<string> {
+    const end = prefix.slice(0, -1) + String.fromCharCode(prefix.charCodeAt(prefix.length - 1) + 1);
+    return this.issues.getKeys({ start: prefix, end });
+  }
+
+  /**
+   * How many issues the store holds: the entry count LMDB keeps for the table (in the read or
+   * write transaction open now), so no row is read.
+   */
+  issueCount(): number {
+    return (this.issues.getStats() as { entryCount: number }).entryCount;
   }
 
   listIssues(filter: { state?: string; label?: string } = {}): IssueSummary[] {

@@ -5,7 +5,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
-import { resolvePrefix } from '../../src/core/ids.js';
+import { PROJECT_CONTEXT_ID, resolvePrefix } from '../../src/core/ids.js';
+import { makeEvent } from '../../src/core/event.js';
+import { fromHex } from '../../src/core/hex.js';
+import { Store } from '../../src/core/store.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 
 const walHead = (repo: string) => {
@@ -575,7 +578,7 @@ test('an ambiguous prefix lists the candidates, in the message too', () => {
   // Issue ids are random, so the clash is made here: the resolver every command uses.
   const ids = ['abcd' + '1'.repeat(28), 'abcd' + '2'.repeat(28), 'abce' + '3'.repeat(28)];
   assert.throws(
-    () => resolvePrefix('ABCD', ids),
+    () => resolvePrefix('ABCD', () => ids),
     (err: any) => {
       assert.equal(err.code, 'invalid_args');
       assert.equal(err.exitCode, 2);
@@ -585,10 +588,39 @@ test('an ambiguous prefix lists the candidates, in the message too', () => {
     },
   );
   const many = Array.from({ length: 7 }, (_, k) => `abcd${String(k).repeat(28)}`);
-  assert.throws(() => resolvePrefix('abcd', many), /ambiguous: abcd0{28}, .*abcd4{28}, … \(7 in all\)$/);
-  assert.equal(resolvePrefix('abce', ids), ids[2]);
+  assert.throws(() => resolvePrefix('abcd', () => many), /ambiguous: abcd0{28}, .*abcd4{28}, … \(7 in all\)$/);
+  assert.equal(resolvePrefix('abce', () => ids), ids[2]);
   // As `issue show` prints it.
-  assert.equal(resolvePrefix('#abce', ids), ids[2]);
+  assert.equal(resolvePrefix('#abce', () => ids), ids[2]);
+});
+
+test('a prefix is looked up in the range of issue ids that start with it, by the rules of the resolver', async () => {
+  const store = Store.open(tempDir());
+  try {
+    // Ids on both sides of each range's ends: after `9` comes `:` (not `a`), `f` is the last hex digit.
+    const ids = ['abc9' + 'f'.repeat(28), 'abca' + '0'.repeat(28), 'abcd' + '0'.repeat(28), 'abcd' + 'f'.repeat(28), 'abce' + '0'.repeat(28), 'abd0' + '0'.repeat(28)];
+    const at = (n: number) => ({ actor: new Uint8Array(16).fill(1), ts_unix_ms: 1000 + n, parent: null });
+    const events = ids.map((id, n) => makeEvent({ ...at(n), issue_id: fromHex(id, 16)!, kind: { type: 'IssueCreated', title: id, body: '', labels: [] } }));
+    // Project context is logged under ffff…ff, which is no issue.
+    events.push(makeEvent({ ...at(9), issue_id: PROJECT_CONTEXT_ID, kind: { type: 'ProjectContextUpdated', key: 'lang', value: 'ts' } }));
+    assert.ok(store.apply(events, null, 'h1'));
+    const starting = (prefix: string) => [...store.issueIdsStartingWith(prefix)];
+    assert.deepEqual(starting('abcd'), [ids[2], ids[3]]);
+    assert.deepEqual(starting('abc9'), [ids[0]]);
+    assert.deepEqual(starting('abc'), ids.slice(0, 5));
+    assert.deepEqual(starting(ids[3]), [ids[3]], 'a whole id is its own range');
+    assert.deepEqual([starting('abcf'), starting('ffff')], [[], []]);
+    const resolve = (input: string) => resolvePrefix(input, (prefix) => store.issueIdsStartingWith(prefix));
+    assert.throws(() => resolve('ABCD'), (err: any) => err.code === 'invalid_args' && /ambiguous/.test(err.message) && err.details.candidates.join() === [ids[2], ids[3]].join());
+    assert.equal(resolve('#ABC9'), ids[0]);
+    assert.equal(resolve(` ${ids[4].slice(0, 6)} `), ids[4]);
+    assert.equal(resolve('abcf'), null);
+    assert.equal(resolve('ffffffff'), null);
+    assert.throws(() => resolve('abc'), (err: any) => err.code === 'invalid_args' && /4 to 32 hex/.test(err.message));
+    assert.throws(() => resolve(`${ids[3]}0`), (err: any) => err.code === 'invalid_args');
+  } finally {
+    await store.close();
+  }
 });
 
 test('deleting the store: the next command rebuilds the same state from the WAL', () => {

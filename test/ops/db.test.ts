@@ -4,7 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
-import { git, gritOk, gritDoctor, tempRepo } from '../helpers/repo.js';
+import { makeEvent, type Event } from '../../src/core/event.js';
+import { Store } from '../../src/core/store.js';
+import { git, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 
 function setConfig(repo: string, from: RegExp, to: string): void {
   const path = join(repo, '.git/grit/config.toml');
@@ -65,6 +67,31 @@ test('db stats: path, size, counts, rebuild counters and the recommendation', ()
   s = gritOk(repo, ['db', 'stats']);
   assert.deepEqual([s.event_count, s.events_since_rebuild, s.rebuild_recommended], [4, 0, false]);
   assert.ok(Date.now() - s.last_rebuild_ts < 60_000);
+});
+
+test('db stats counts issues, not the ids events are logged under (project context), and sees a write transaction\'s own', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['context', 'set', 'build.command', 'make']);
+  assert.deepEqual([gritOk(repo, ['db', 'stats']).issue_count, gritOk(repo, ['db', 'stats']).event_count], [0, 1]);
+  gritOk(repo, ['issue', 'create', '--title', 'a']);
+  assert.equal(gritOk(repo, ['db', 'stats']).issue_count, 1);
+
+  // The count is LMDB's for the table in the transaction open now: a lagging store's reads
+  // (RepoContext.read) run in the write transaction that applies the lag, then aborts it.
+  const store = Store.open(tempDir());
+  try {
+    const issue = (n: number, kind: Event['kind']): Event => makeEvent({ issue_id: new Uint8Array(16).fill(n), actor: new Uint8Array(16).fill(9), ts_unix_ms: 1000 + n, parent: null, kind });
+    const created = (n: number) => issue(n, { type: 'IssueCreated', title: `${n}`, body: '', labels: [] });
+    assert.equal(store.issueCount(), 0);
+    // An event of an issue whose creation has not come yet makes no issue.
+    assert.ok(store.apply([created(1), created(2), issue(3, { type: 'CommentAdded', body: 'early' })], null, 'h1'));
+    assert.equal(store.issueCount(), 2);
+    assert.deepEqual(store.readApplied([created(3), created(4)], 'h1', 'h2', () => store.issueCount()), { value: 4 });
+    assert.equal(store.issueCount(), 2, 'nothing of the aborted transaction stays');
+  } finally {
+    await store.close();
+  }
 });
 
 test('db check recomputes every event id: a record changed in LMDB is reported; a rebuild clears it', async () => {

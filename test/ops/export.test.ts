@@ -355,9 +355,12 @@ test('export --since over a large, varied WAL: byte for byte the whole export\'s
     const issues = doc.issues.filter((i: any) => touched.has(i.issue_id));
     assert.ok(events.length > 0 && events.length < doc.events.length, since);
     if (since === mark.event_id) assert.ok(issues.length < doc.issues.length, 'some issues have no event after the mark');
-    const text = await exportText(repo, { since });
-    const meta = { ...doc.meta, generated_ts: JSON.parse(text).meta.generated_ts, event_count: events.length };
-    assert.equal(text, JSON.stringify({ meta, issues, events }, null, 2) + '\n', `--since ${since}`);
+    const r = (await runLocal('Export', { output: '-', since }, { cwd: repo })) as any;
+    const meta = { ...doc.meta, generated_ts: JSON.parse(r.content).meta.generated_ts, event_count: events.length };
+    assert.equal(r.content, JSON.stringify({ meta, issues, events }, null, 2) + '\n', `--since ${since}`);
+    // Counted from the log's keys: context events and events of issues not created yet are kept, under ids that are no issue.
+    assert.deepEqual([r.event_count, r.issue_count], [events.length, issues.length], `--since ${since}, counts`);
+    assert.ok(events.some((e: any) => !doc.issues.some((i: any) => i.issue_id === e.issue_id)), `--since ${since} keeps events of ids that are no issue`);
     const csv = await exportText(repo, { since, format: 'csv' });
     const rows = csvWhole.split('\r\n').filter((row, n) => n === 0 || row === '' || touched.has(row.slice(0, 32)));
     assert.equal(csv, rows.join('\r\n'), `--since ${since}, csv`);
