@@ -2,8 +2,9 @@
  * Doctor's one pass over the WAL (docs/performance.md, Doctor): wal_ref, store_integrity,
  * snapshots, dependency_cycles and signatures all take what they need from it, so each event is
  * read and decoded once and each signature verified once, and no event is held: only ids (to
- * count copies, to judge snapshots and a store off the WAL's chain), the signature report, and
- * each issue's dependency timestamps.
+ * count copies, to judge snapshots and a store off the WAL's chain), the signature report, each
+ * issue's dependency events and each event's timestamp (where a dependency remove's parent is
+ * placed: `DependencyFold`).
  */
 import type { SignaturePolicy } from '../core/config.js';
 import { DependencyFold, type DepGraph } from '../core/deps.js';
@@ -58,7 +59,7 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
             else events.add(id);
             // As `admitEvents`: under reject, a known actor's event with a bad or missing signature stays out of the store.
             const problem = verifier?.check(e) ?? false;
-            if (!(problem && policy === 'reject')) fold.take(e);
+            if (!(problem && policy === 'reject')) fold.take(e, id);
           }
           eventsThrough.set(chunk.oid, eventCount);
         }

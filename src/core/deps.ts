@@ -8,8 +8,8 @@
  */
 import type { Event } from './event.js';
 import { toHex } from './hex.js';
-import type { DepType } from './kinds.js';
-import { DependencySet } from './projection.js';
+import type { DepType, EventKind } from './kinds.js';
+import { DependencySet, removeHorizon } from './projection.js';
 
 /** A dependency as recorded: on `issue_id`, pointing at `target`. Ids are lowercase hex. */
 export interface DepEdge {
@@ -294,27 +294,54 @@ export function topoOrder(g: DepGraph): TopoResult {
 
 /**
  * The graph that a set of events folds to (SPEC §2 add/remove sets), without a store: fed one
- * event at a time in any order, it keeps only each issue's dependency timestamps, so a whole WAL
- * can stream through it. As `foldIssue`, an issue without an IssueCreated records no edge.
+ * event at a time in any order, it keeps each issue's dependency events and, to place a remove's
+ * parent once every event has come (`removeHorizon`), each event's issue and timestamp by id, so a
+ * whole WAL can stream through it. As `foldIssue`, an issue without an IssueCreated records no edge.
  */
 export class DependencyFold {
-  private readonly issues = new Map<string, { created: boolean; deps: DependencySet | null }>();
+  private readonly issues = new Map<string, FoldedIssue>();
+  private readonly times = new Map<string, { issue: FoldedIssue; ts: number }>();
 
-  take(e: Event): void {
-    const id = toHex(e.issue_id);
-    let issue = this.issues.get(id);
-    if (!issue) this.issues.set(id, (issue = { created: false, deps: null }));
+  /** `id`: the event's id in hex, when the caller has it already. */
+  take(e: Event, id = toHex(e.event_id)): void {
+    const issueId = toHex(e.issue_id);
+    let issue = this.issues.get(issueId);
+    if (!issue) this.issues.set(issueId, (issue = { created: false, deps: null }));
+    this.times.set(id, { issue, ts: e.ts_unix_ms });
     const k = e.kind;
     if (k.type === 'IssueCreated') issue.created = true;
-    else if (k.type === 'DependencyAdded' || k.type === 'DependencyRemoved') (issue.deps ??= new DependencySet()).take(k, e.ts_unix_ms);
+    else if (k.type === 'DependencyAdded' || k.type === 'DependencyRemoved') {
+      (issue.deps ??= []).push({ kind: k, ts: e.ts_unix_ms, parent: e.parent && toHex(e.parent) });
+    }
   }
 
   /** The edges, issues in the order their first event came, each issue's in member order. */
   graph(): DepGraph {
     const graph = new DepGraph();
-    for (const [issue_id, { created, deps }] of this.issues) {
-      if (created && deps) for (const d of deps.members()) graph.add({ issue_id, ...d });
+    for (const [issue_id, issue] of this.issues) {
+      if (!issue.created || !issue.deps) continue;
+      const set = new DependencySet();
+      for (const { kind, ts, parent } of issue.deps) set.take(kind, kind.type === 'DependencyAdded' ? ts : removeHorizon(ts, this.parentTs(issue, parent)));
+      for (const d of set.members()) graph.add({ issue_id, ...d });
     }
     return graph;
   }
+
+  /** The timestamp of `parent` if it is an event of `issue`. */
+  private parentTs(issue: FoldedIssue, parent: string | null): number | undefined {
+    const found = parent === null ? undefined : this.times.get(parent);
+    return found?.issue === issue ? found.ts : undefined;
+  }
+}
+
+interface FoldedIssue {
+  created: boolean;
+  deps: DependencyEvent[] | null;
+}
+
+/** A dependency event as `DependencyFold` keeps it: its parent in hex. */
+interface DependencyEvent {
+  kind: Extract<EventKind, { type: 'DependencyAdded' | 'DependencyRemoved' }>;
+  ts: number;
+  parent: string | null;
 }

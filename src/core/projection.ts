@@ -2,12 +2,14 @@
  * The CRDT fold of SPEC §2. `foldIssue` sorts the events it is given, so the result is the same
  * whatever order (and however many duplicates) they arrived in.
  *
- * Add/remove sets: for each member the newest add and the newest remove are compared by
- * timestamp; the member is present when its add is at least as new. Events with the same
- * millisecond are taken as concurrent, and then the add wins.
+ * Add/remove sets: a remove takes away the adds of its member up to its horizon (`removeHorizon`):
+ * older than itself (an add in the same millisecond is concurrent, and wins) and no newer than its
+ * parent, the newest event of the issue its writer had seen (an add stamped after that one is one
+ * its writer had not seen: concurrent, and it wins). A member is present when its newest add is
+ * beyond the newest horizon of its removes (docs/crdt.md).
  */
 import { compareEvents, type Event } from './event.js';
-import { toHex } from './hex.js';
+import { bytesEqual, toHex } from './hex.js';
 import type { DepType, IssueState } from './kinds.js';
 
 interface Authored {
@@ -53,14 +55,28 @@ export interface Issue extends IssueSummary {
   event_count: number;
 }
 
-/** Per member, the newest add and the newest remove timestamp (-1: none), as the store keeps them. */
-export type Timestamps = [member: string, added: number, removed: number][];
+/**
+ * Per member, the newest add's timestamp and the newest horizon of its removes (`removeHorizon`),
+ * -1 for none, as the store keeps them.
+ */
+export type Timestamps = [member: string, added: number, horizon: number][];
+
+/**
+ * The newest add timestamp a remove stamped `ts` takes away: older than itself, and no newer than
+ * its parent's `parentTs` when its parent is an event of the issue (undefined: none, or one not
+ * held). The parent is the newest event of the issue its writer had seen (src/commands/context.ts
+ * `commitGroups`), so an add stamped after it is one the writer had not seen. Compared by
+ * timestamp alone, as the remove's own limit is (docs/crdt.md, "Add/remove sets").
+ */
+export function removeHorizon(ts: number, parentTs: number | undefined): number {
+  return parentTs === undefined ? ts - 1 : Math.min(ts - 1, parentTs);
+}
 
 class AddRemoveSet {
-  private readonly ts = new Map<string, [added: number, removed: number]>();
+  private readonly ts = new Map<string, [added: number, horizon: number]>();
 
   constructor(stored: Timestamps = []) {
-    for (const [m, added, removed] of stored) this.ts.set(m, [added, removed]);
+    for (const [m, added, horizon] of stored) this.ts.set(m, [added, horizon]);
   }
 
   add(member: string, ts: number): void {
@@ -68,9 +84,10 @@ class AddRemoveSet {
     t[0] = Math.max(ts, t[0]);
   }
 
-  remove(member: string, ts: number): void {
+  /** A remove, by its horizon (`removeHorizon`). */
+  remove(member: string, horizon: number): void {
     const t = this.entry(member);
-    t[1] = Math.max(ts, t[1]);
+    t[1] = Math.max(horizon, t[1]);
   }
 
   private entry(member: string): [number, number] {
@@ -81,18 +98,19 @@ class AddRemoveSet {
 
   members(): string[] {
     const out: string[] = [];
-    for (const [m, [added, removed]] of this.ts) if (added >= 0 && added >= removed) out.push(m);
+    // A horizon is never below -1 (no timestamp is negative), so a member never added stays out.
+    for (const [m, [added, horizon]] of this.ts) if (added > horizon) out.push(m);
     return out.sort();
   }
 
   timestamps(): Timestamps {
-    return [...this.ts].map(([m, [added, removed]]) => [m, added, removed]);
+    return [...this.ts].map(([m, [added, horizon]]) => [m, added, horizon]);
   }
 }
 
 /**
  * An issue's dependencies as the add/remove set of SPEC §2, members `<target hex> <dep_type>`.
- * The newest add and remove per member decide, so events may come in any order and twice.
+ * The newest add and horizon per member decide, so events may come in any order and twice.
  */
 export class DependencySet {
   private readonly set: AddRemoveSet;
@@ -101,11 +119,11 @@ export class DependencySet {
     this.set = new AddRemoveSet(stored);
   }
 
-  /** Folds a DependencyAdded or DependencyRemoved event. */
-  take(kind: { type: 'DependencyAdded' | 'DependencyRemoved'; target: Uint8Array; dep_type: DepType }, ts: number): void {
+  /** Folds a DependencyAdded (at its timestamp) or a DependencyRemoved (at its horizon, `removeHorizon`). */
+  take(kind: { type: 'DependencyAdded' | 'DependencyRemoved'; target: Uint8Array; dep_type: DepType }, at: number): void {
     const member = `${toHex(kind.target)} ${kind.dep_type}`;
-    if (kind.type === 'DependencyAdded') this.set.add(member, ts);
-    else this.set.remove(member, ts);
+    if (kind.type === 'DependencyAdded') this.set.add(member, at);
+    else this.set.remove(member, at);
   }
 
   members(): Dependency[] {
@@ -122,8 +140,8 @@ export class DependencySet {
 
 /**
  * What folding more events onto an issue needs besides its projection: the add/remove sets'
- * timestamps (a removed member is not in the projection, but its remove still beats an older
- * add) and the newest folded event, in event order. The store keeps it beside each issue.
+ * timestamps and horizons (a removed member is not in the projection, but its remove still beats
+ * an older add) and the newest folded event, in event order. The store keeps it beside each issue.
  */
 export interface FoldState {
   labels: Timestamps;
@@ -144,6 +162,50 @@ export interface Folded {
 function sortedUnique(events: readonly Event[]): Event[] {
   const sorted = [...events].sort(compareEvents);
   return sorted.filter((e, i) => i === 0 || compareEvents(sorted[i - 1], e) !== 0);
+}
+
+/** Whether an event is a remove from an add/remove set: the events whose parent the fold reads. */
+function isRemove(e: Event): boolean {
+  const t = e.kind.type;
+  return t === 'LabelRemoved' || t === 'AssigneeRemoved' || t === 'DependencyRemoved';
+}
+
+/**
+ * Finds the timestamp of a remove's parent among the events folded before it: most often the one
+ * just before it (what its writer had last seen, nothing concurrent in between), else through an
+ * index of their ids built the first time it is needed, once per fold. A parent that sorts after
+ * its remove is stamped no earlier, so it would not lower the horizon: looking before is enough.
+ */
+class ParentTimes {
+  private ids: Map<string, number> | null = null;
+  private indexed = 0;
+
+  /** `last`: the newest event folded before `sorted` (none: `[-1, '', '']`). */
+  constructor(
+    private readonly sorted: readonly Event[],
+    private readonly last: FoldState['last'],
+  ) {}
+
+  /** The timestamp of `sorted[i]`'s parent if that is `last` or an event before it in `sorted`. */
+  of(i: number): number | undefined {
+    const parent = this.sorted[i].parent;
+    if (parent === null) return undefined;
+    const before = i > 0 ? this.sorted[i - 1] : undefined;
+    return before !== undefined && bytesEqual(before.event_id, parent) ? before.ts_unix_ms : this.lookUp(parent, i);
+  }
+
+  private lookUp(parent: Uint8Array, i: number): number | undefined {
+    const hex = toHex(parent);
+    if (hex === this.last[2]) return this.last[0];
+    const ids = (this.ids ??= new Map());
+    for (; this.indexed < i; this.indexed++) ids.set(toHex(this.sorted[this.indexed].event_id), this.sorted[this.indexed].ts_unix_ms);
+    return ids.get(hex);
+  }
+
+  /** The `removeHorizon` of `sorted[i]`, a remove. */
+  horizon(i: number): number {
+    return removeHorizon(this.sorted[i].ts_unix_ms, this.of(i));
+  }
 }
 
 /** True when `e` sorts after the newest event folded into `state`. */
@@ -187,7 +249,8 @@ export function foldIssueState(events: readonly Event[]): Folded | null {
 /**
  * Folds `events` (new to the issue: none of them folded before) onto a stored fold, giving what
  * `foldIssueState` gives for all of the issue's events; null when that needs the full fold
- * because some event sorts before the newest folded one.
+ * because some event sorts before the newest folded one, or a remove names a parent it cannot
+ * place.
  */
 export function foldMore(folded: Folded, events: readonly Event[]): Folded | null {
   // A state written by a store that has since been changed without it no longer describes the issue.
@@ -195,7 +258,11 @@ export function foldMore(folded: Folded, events: readonly Event[]): Folded | nul
   if (state.event_count !== issue.event_count || state.last[0] !== issue.updated_ts) return null;
   const sorted = sortedUnique(events);
   if (sorted.length > 0 && !isAfter(sorted[0], folded.state.last)) return null;
-  return new Folder(folded.issue, folded.state).fold(sorted);
+  // A remove's parent that is neither among these events nor the newest folded one may be an
+  // older event of the issue, which only the full fold has in hand (or one it does not hold).
+  const parents = new ParentTimes(sorted, state.last);
+  if (sorted.some((e, i) => isRemove(e) && e.parent !== null && parents.of(i) === undefined)) return null;
+  return new Folder(folded.issue, folded.state).fold(sorted, parents);
 }
 
 /** The fold of SPEC §2, one event at a time in event order, onto an issue and its state. */
@@ -215,8 +282,8 @@ class Folder {
     this.last = state.last;
   }
 
-  fold(sorted: readonly Event[]): Folded {
-    for (const e of sorted) this.event(e);
+  fold(sorted: readonly Event[], parents = new ParentTimes(sorted, this.last)): Folded {
+    for (let i = 0; i < sorted.length; i++) this.event(sorted[i], i, parents);
     const issue = this.issue;
     if (sorted.length > 0) {
       const newest = sorted[sorted.length - 1];
@@ -237,7 +304,8 @@ class Folder {
     return { issue, state };
   }
 
-  private event(e: Event): void {
+  /** Folds `e`, which is `parents`' event `i`. */
+  private event(e: Event, i: number, parents: ParentTimes): void {
     const issue = this.issue;
     const k = e.kind;
     issue.updated_ts = Math.max(issue.updated_ts, e.ts_unix_ms);
@@ -278,17 +346,19 @@ class Folder {
         this.labels.add(k.label, e.ts_unix_ms);
         break;
       case 'LabelRemoved':
-        this.labels.remove(k.label, e.ts_unix_ms);
+        this.labels.remove(k.label, parents.horizon(i));
         break;
       case 'AssigneeAdded':
         this.assignees.add(k.user, e.ts_unix_ms);
         break;
       case 'AssigneeRemoved':
-        this.assignees.remove(k.user, e.ts_unix_ms);
+        this.assignees.remove(k.user, parents.horizon(i));
         break;
       case 'DependencyAdded':
-      case 'DependencyRemoved':
         this.deps.take(k, e.ts_unix_ms);
+        break;
+      case 'DependencyRemoved':
+        this.deps.take(k, parents.horizon(i));
         break;
       case 'ContextUpdated':
       case 'ProjectContextUpdated':

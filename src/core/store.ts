@@ -59,8 +59,10 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * as one raw byte instead of MessagePack `true`, encoded anew for each of them.
  * 4: the label and context tables keyed by bytes (src/core/index-key.ts): with lmdb's string keys,
  * a label of 31 characters or more was not found, and one of about 2,000 failed every command.
+ * 5: fold states hold each set member's newest remove horizon (`removeHorizon`, src/core/projection.ts)
+ * where they held its newest remove timestamp: a layout 4 state would fold a remove wrongly.
  */
-const LAYOUT_VERSION = 4;
+const LAYOUT_VERSION = 5;
 
 /**
  * Puts a key that sorts after every key of `db` (MDB_APPEND: no tree search). lmdb's types give

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { DependencyFold, type DepEdge } from '../../src/core/deps.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import type { EventKind } from '../../src/core/kinds.js';
@@ -15,9 +16,11 @@ const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x10 + n));
 
 /**
  * Random events for `issue`, mostly in timestamp order (as an actor writes them) with colliding
- * timestamps and stragglers from the past (as a sync brings them), and duplicates.
+ * timestamps and stragglers from the past (as a sync brings them), and duplicates. Parents as
+ * writers name them (the event before, or an older one when a sync interleaved), and sometimes
+ * none, one not held, or an event of another issue (`elsewhere`).
  */
-function randomEvents(rand: () => number, issue: Uint8Array): Event[] {
+function randomEvents(rand: () => number, issue: Uint8Array, elsewhere: readonly Event[] = []): Event[] {
   const out: Event[] = [];
   let ts = 1000;
   const n = 2 + Math.floor(rand() * 30);
@@ -25,9 +28,16 @@ function randomEvents(rand: () => number, issue: Uint8Array): Event[] {
     ts += Math.floor(rand() * 3);
     const at = rand() < 0.15 ? ts - Math.floor(rand() * 10) : ts;
     const kind: EventKind = i === 0 && rand() < 0.8 ? { type: 'IssueCreated', title: 'first', body: '', labels: ['bug'] } : randomKind(rand, { targets: issues, creates: true });
-    out.push(makeEvent({ issue_id: issue, actor: pick(actors, rand), ts_unix_ms: at, parent: null, kind }));
+    out.push(makeEvent({ issue_id: issue, actor: pick(actors, rand), ts_unix_ms: at, parent: randomParent(rand, out, elsewhere), kind }));
   }
   return [...out, ...out.filter(() => rand() < 0.1)];
+}
+
+function randomParent(rand: () => number, before: readonly Event[], elsewhere: readonly Event[]): Uint8Array | null {
+  const r = rand();
+  if (r < 0.1 || before.length === 0) return null;
+  if (r < 0.15) return elsewhere.length > 0 ? pick(elsewhere, rand).event_id : new Uint8Array(32).fill(0xee);
+  return (r < 0.8 ? before[before.length - 1] : pick(before, rand)).event_id;
 }
 
 /** Splits `events` into 1-6 batches, in their order or shuffled. */
@@ -44,6 +54,7 @@ function batches(rand: () => number, events: Event[]): Event[][] {
 
 test('folding new events onto a stored fold gives the full fold (500 seeds)', () => {
   let incremental = 0;
+  let withParents = 0;
   for (let seed = 1; seed <= 500; seed++) {
     const rand = rng(seed);
     const seen = new Map<string, Event>();
@@ -55,12 +66,14 @@ test('folding new events onto a stored fold gives the full fold (500 seeds)', ()
       if (fresh.length === 0) continue;
       const more: Folded | null = stored && foldMore(structuredClone(stored), fresh);
       if (more) incremental++;
+      if (more && fresh.some((e) => e.parent !== null && e.kind.type.endsWith('Removed'))) withParents++;
       stored = more ?? foldIssueState([...seen.values()]);
       assert.equal(JSON.stringify(stored?.issue ?? null), JSON.stringify(foldIssue([...seen.values()])), `seed ${seed}`);
     }
   }
   // The property means something only if the incremental path runs often.
   assert.ok(incremental > 400, `only ${incremental} incremental folds`);
+  assert.ok(withParents > 100, `only ${withParents} incremental folds place a remove's parent`);
 });
 
 test('a fold state that disagrees with its issue is not used', () => {
@@ -79,7 +92,8 @@ test('the store applied in random batches holds the full fold of every issue, an
     const rand = rng(seed);
     const store = Store.open(tempDir());
     try {
-      const all = issues.flatMap((issue) => randomEvents(rand, issue));
+      const all: Event[] = [];
+      for (const issue of issues) all.push(...randomEvents(rand, issue, all));
       let head: string | null = null;
       const applied: Event[] = [];
       for (const [n, batch] of batches(rand, all).entries()) {
@@ -124,5 +138,22 @@ test('an issue new to the store is folded from the events just stored, not read 
     assert.equal(JSON.stringify(store.getIssue(toHex(issues[2]))), JSON.stringify(foldIssue(later.slice(1))));
   } finally {
     await store.close();
+  }
+});
+
+test("doctor's streaming dependency fold gives the dependencies the full fold gives, events in any order (300 seeds)", () => {
+  const key = (d: DepEdge) => `${d.issue_id} ${d.target} ${d.dep_type}`;
+  for (let seed = 1; seed <= 300; seed++) {
+    const rand = rng(seed);
+    const all: Event[] = [];
+    for (const issue of issues) all.push(...randomEvents(rand, issue, all));
+    const fold = new DependencyFold();
+    for (const e of shuffle(all, rand)) fold.take(e);
+    const graph = fold.graph();
+    const streamed = [...graph.orderingEdges().flatMap(([before, after]) => graph.edgesBetween(before, after)), ...graph.related].map(key).sort();
+    const expected = issues
+      .flatMap((issue) => foldIssue(all.filter((e) => toHex(e.issue_id) === toHex(issue)))?.dependencies.map((d) => key({ issue_id: toHex(issue), ...d })) ?? [])
+      .sort();
+    assert.deepEqual(streamed, expected, `seed ${seed}`);
   }
 });

@@ -21,7 +21,12 @@ test('folding is the same in any order and with duplicates (200 seeds x 20 order
     const events = [ev({ type: 'IssueCreated', title: 'first', body: '', labels: ['bug'] }, 1000)];
     const n = 5 + Math.floor(rand() * 40);
     // Timestamps collide often on purpose: ties are where order-dependence hides.
-    for (let i = 0; i < n; i++) events.push(ev(randomKind(rand, { targets }), 1000 + Math.floor(rand() * 10), pick(actors, rand)));
+    for (let i = 0; i < n; i++) {
+      const kind = randomKind(rand, { targets });
+      // Parents as writers name them (the newest event they had seen), or none.
+      const parent = rand() < 0.8 ? pick(events, rand).event_id : null;
+      events.push(makeEvent({ issue_id: issue, actor: pick(actors, rand), ts_unix_ms: 1000 + Math.floor(rand() * 10), parent, kind }));
+    }
     const expected = JSON.stringify(foldIssue(events));
     for (let k = 0; k < 20; k++) {
       const dupes = events.filter(() => rand() < 0.3);
@@ -66,4 +71,41 @@ test('comments are ordered by (ts, actor, event_id) and labels come out sorted',
   const f = foldIssue([c2, created, c1])!;
   assert.deepEqual(f.comments.map((c) => c.body), ['first', 'second']);
   assert.deepEqual(f.labels, ['alpha', 'zeta']);
+});
+
+test('a remove takes away the adds its writer had seen, not a concurrent one stamped before it (SPEC §2: add wins); labels, assignees, dependencies', () => {
+  const after = (kind: EventKind, ts: number, parent: Event | Uint8Array | null, actor = actors[0]) =>
+    makeEvent({ issue_id: issue, actor, ts_unix_ms: ts, parent: parent instanceof Uint8Array || parent === null ? parent : parent.event_id, kind });
+  const sets: { add: EventKind; remove: EventKind; members: (i: NonNullable<ReturnType<typeof foldIssue>>) => string[] }[] = [
+    { add: { type: 'LabelAdded', label: 'x' }, remove: { type: 'LabelRemoved', label: 'x' }, members: (i) => i.labels },
+    { add: { type: 'AssigneeAdded', user: 'ann' }, remove: { type: 'AssigneeRemoved', user: 'ann' }, members: (i) => i.assignees },
+    {
+      add: { type: 'DependencyAdded', target: targets[0], dep_type: 'blocks' },
+      remove: { type: 'DependencyRemoved', target: targets[0], dep_type: 'blocks' },
+      members: (i) => i.dependencies.map((d) => d.target),
+    },
+  ];
+  for (const { add, remove, members } of sets) {
+    const present = (events: Event[]) => members(foldIssue(shuffle(events, rng(events.length)))!).length === 1;
+    const created = ev({ type: 'IssueCreated', title: 'a', body: '', labels: [] }, 1);
+    const added = after(add, 2, created);
+    // Clone A removes the member and adds it again; clone B, which saw the first add only, removes it later.
+    const removedInA = after(remove, 3, added);
+    const addedAgain = after(add, 4, removedInA);
+    const removedInB = after(remove, 5, added, actors[1]);
+    assert.ok(present([created, added, removedInA, addedAgain, removedInB]), `${add.type}: the concurrent add wins`);
+    // A remove whose writer had seen the add: its parent is the add, or any event after it.
+    assert.ok(!present([created, added, removedInA, addedAgain, after(remove, 5, addedAgain, actors[1])]), `${add.type}: a remove after the add`);
+    const comment = after({ type: 'CommentAdded', body: 'c' }, 5, addedAgain, actors[1]);
+    assert.ok(!present([created, added, removedInA, addedAgain, comment, after(remove, 6, comment, actors[1])]), `${add.type}: a remove after a later event`);
+    // Without a parent, or with one the fold does not hold (or not of this issue), the clock decides: the later remove wins.
+    for (const parent of [null, new Uint8Array(32).fill(9), makeEvent({ issue_id: targets[1], actor: actors[0], ts_unix_ms: 1, parent: null, kind: { type: 'IssueCreated', title: 'other', body: '', labels: [] } }).event_id]) {
+      assert.ok(!present([created, added, removedInA, addedAgain, after(remove, 5, parent, actors[1])]), `${add.type}: the clock, parent ${parent && parent[0]}`);
+    }
+    // An add in the remove's own millisecond is concurrent, whatever the parent says.
+    assert.ok(present([created, added, removedInA, addedAgain, after(remove, 4, addedAgain, actors[1])]), `${add.type}: the same millisecond`);
+    // A parent stamped after its remove (not how grit writes) places nothing: the clock.
+    const late = after({ type: 'CommentAdded', body: 'late' }, 9, addedAgain);
+    assert.ok(!present([created, added, removedInA, addedAgain, late, after(remove, 5, late, actors[1])]), `${add.type}: a parent stamped later`);
+  }
 });

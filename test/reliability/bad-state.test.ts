@@ -315,6 +315,11 @@ test('a store of an older layout: the next command replaces it from the WAL; hel
   gritOk(repo, ['issue', 'close', ids[0]]);
   assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
   assert.equal(grit(repo, ['issue', 'list', '--json']).stderr, '', 'replaced once');
+  // Layout 4's fold states hold each member's newest remove timestamp, not its horizon: replaced too.
+  await markLayout(4);
+  const r4 = grit(repo, ['issue', 'list', '--json']);
+  assert.deepEqual(r4.json.data, gritOk(repo, ['issue', 'list']));
+  assert.match(r4.stderr, /has an older layout; it is a cache, so it was deleted and is rebuilt from the WAL/);
 });
 
 test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the last readable copy) and names the commit to restore', () => {

@@ -575,3 +575,55 @@ test('a remove of a label a clone has not seen is refused there, so it cannot un
   for (const c of [a, b, a]) gritOk(c, ['sync']);
   for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, ['M']);
 });
+
+test('a remove concurrent with an add of the same member loses to it though stamped later (SPEC §2: add wins): labels, assignees, dependencies; a rebuild and a snapshot agree', { timeout: 120_000 }, () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  // One issue per set, each member added once and synced to both clones.
+  const labelled = gritOk(a, ['issue', 'create', '--title', 'labelled', '--label', 'x']).issue_id;
+  const assigned = gritOk(a, ['issue', 'create', '--title', 'assigned']).issue_id;
+  gritOk(a, ['issue', 'assignee', 'add', assigned, '--user', 'ann']);
+  const blocking = gritOk(a, ['issue', 'create', '--title', 'blocking']).issue_id;
+  gritOk(a, ['issue', 'dep', 'add', blocking, '--target', labelled, '--type', 'blocks']);
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  const members: [string, string, string[]][] = [
+    [labelled, 'label', ['--label', 'x']],
+    [assigned, 'assignee', ['--user', 'ann']],
+    [blocking, 'dep', ['--target', labelled, '--type', 'blocks']],
+  ];
+  // A removes each member and adds it again; B, which never sees A's re-add, removes it afterwards.
+  for (const [id, set, member] of members) {
+    gritOk(a, ['issue', set, 'remove', id, ...member]);
+    gritOk(a, ['issue', set, 'add', id, ...member]);
+  }
+  for (const [id, set, member] of members) gritOk(b, ['issue', set, 'remove', id, ...member]);
+  for (const c of [a, b, a, b]) gritOk(c, ['sync']);
+  const sets = (c: string) => ({
+    labels: gritOk(c, ['issue', 'show', labelled]).issue.labels,
+    assignees: gritOk(c, ['issue', 'show', assigned]).issue.assignees,
+    dependencies: gritOk(c, ['issue', 'show', blocking]).issue.dependencies,
+  });
+  const expected = { labels: ['x'], assignees: ['ann'], dependencies: [{ target: labelled, dep_type: 'blocks' }] };
+  for (const c of [a, b]) assert.deepEqual(sets(c), expected);
+  // Folded from scratch, from the WAL and from a snapshot, the same.
+  gritOk(b, ['rebuild']);
+  assert.deepEqual(sets(b), expected);
+  gritOk(a, ['snapshot']);
+  assert.equal(gritOk(a, ['rebuild', '--from-snapshot']).from_snapshot, true);
+  assert.deepEqual(sets(a), expected);
+});
+
+test('a remove whose writer had seen the add takes it away: the same actor\'s, and one after a sync that brought the add', { timeout: 60_000 }, () => {
+  const { clones } = network(2);
+  const [a, b] = clones;
+  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
+  gritOk(a, ['issue', 'label', 'add', id, '--label', 'mine']);
+  gritOk(a, ['issue', 'label', 'remove', id, '--label', 'mine']);
+  gritOk(a, ['issue', 'label', 'add', id, '--label', 'synced']);
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  gritOk(b, ['issue', 'label', 'remove', id, '--label', 'synced']);
+  for (const c of [b, a]) gritOk(c, ['sync']);
+  for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, []);
+});
