@@ -512,7 +512,7 @@ test('every invalid_args error says what to try next (details.suggestion, the hi
     [['issue', 'attachment', 'add', id, '--name', 'x'], /sha256sum/],
     [['issue', 'attachment', 'add', id, '--name', 'x', '--sha256', 'ab'], /sha256sum/],
     [['issue', 'attachment', 'add', id, '--name', 'x', '--sha256', 'ab'.repeat(32), '--mime', 'text'], /--mime text\/plain/],
-    [['export', '--since', 'abc'], /--since 2025-01-01/],
+    [['export', '--since', 'abc'], /give --since a date such as 2025-01-01/],
     [['lock', 'acquire', '--resource', 'path:x', '--ttl', '500ms'], /from 1s to 30d/],
     [['lock', 'acquire', '--resource', 'path:x', '--ttl', 'soon'], /--ttl 30s/],
     [['lock', 'acquire', '--resource', 'bogus'], /--resource path:src\/git/],
