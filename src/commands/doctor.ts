@@ -8,10 +8,11 @@
  * local repairs: rebuild the store (a cache) from the WAL, remove lock files left by dead
  * processes under `.git/refs/grit/` and the actor directory, append again to the WAL the events
  * of a store that plain git overwrote the WAL under (what the next command would do:
- * lost-events.ts), and delete actor directories an interrupted init left that hold nothing
- * (actor-dirs.ts). Beyond that it never touches refs, the WAL, snapshots, configs, keys or
- * remotes; for those the `plan` says what a person should do. After fixing, the checks run again
- * and report the repaired state.
+ * lost-events.ts), replace a WAL with a hole (a commit git lacks) by one holding the same events
+ * when the store holds every one of them, and delete actor directories an interrupted init left
+ * that hold nothing (actor-dirs.ts). Beyond that it never touches refs, the WAL, snapshots,
+ * configs, keys or remotes; for those the `plan` says what a person should do. After fixing, the
+ * checks run again and report the repaired state.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
@@ -24,17 +25,17 @@ import { GritError } from '../core/errors.js';
 import { loadKeyring, type Keyring } from '../core/integrity.js';
 import { readOwnSigningKey, signingKeyPath } from '../core/signing.js';
 import { isEmptyStore, Store, type StoreMeta } from '../core/store.js';
-import { movedHere, repoIdentity, sameRepo } from '../core/repo-identity.js';
+import { movedHere, repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
 import { storeFile, storeFiles } from '../core/store-file.js';
 import { findRepo, type RepoDirs, type RepoPaths } from '../git/repo.js';
 import { sharedPermAt } from '../git/shared-perm.js';
 import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots, unusableSnapshots } from '../git/snapshot.js';
-import { Wal } from '../git/wal.js';
+import { isWalHole, Wal } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { surveyWal, type WalSurvey } from './doctor-wal.js';
-import { findLostEvents } from './lost-events.js';
+import { findLostEvents, replaceBrokenWal } from './lost-events.js';
 import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
 import { actorsDir, actorsHere, findActor, loadRepoConfig, missingDefaultActor, noDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
 import { bool, type Args } from './args.js';
@@ -243,8 +244,11 @@ interface State {
 
 const signaturePolicy = (s: State) => s.config?.signature_policy ?? DEFAULT_REPO_CONFIG.signature_policy;
 
-/** Runs after actor_config: the WAL pass checks signatures with the keys and policy that found. */
-async function checkWal(s: State): Promise<Finding> {
+/**
+ * Runs after actor_config: the WAL pass checks signatures with the keys and policy that found.
+ * `probing` (`startStoreProbe`) is waited for only when the WAL has a hole: whether the store holds it.
+ */
+async function checkWal(s: State, probing: Promise<ProbeResult> | Finding): Promise<Finding> {
   const repo = s.repo!;
   s.wal = new Wal(repo.commonDir);
   s.keys = loadKeyring(repo.gritDir, s.actor ?? undefined);
@@ -278,18 +282,31 @@ async function checkWal(s: State): Promise<Finding> {
       // Nothing is damaged: git was asked for part of the WAL only.
       return { id: 'wal_ref', status: 'error', message: err.message, plan: err.suggestion ?? null, fixes: staleFixes };
     }
-    const candidates = await walCandidates(s.wal, repo.commonDir);
+    const copies = await validCopies(s.wal, repo.commonDir);
+    const broken = { id: 'wal_ref', status: 'error' as const, message: (err as Error).message };
+    if (!isWalHole(err)) return { ...broken, plan: `the WAL is canonical and doctor does not move it: ${restorePlan(copies)}`, fixes: staleFixes };
+    const held = await storeHoldsWal(s, probing, s.walHead!);
+    if (held !== true) {
+      return {
+        ...broken,
+        plan:
+          `this clone's store does not hold the events of the missing commit (${held}), so they are lost unless a remote has them. If that commit was pushed, ` +
+          '`git fetch --refetch <remote> refs/grit/wal:refs/grit-remote/<remote>/wal` (git 2.36 or later) brings it back, and nothing is lost. ' +
+          `Else ${restorePlan(copies)}`,
+        fixes: staleFixes,
+      };
+    }
+    const base = copies[0] ?? null;
     return {
-      id: 'wal_ref',
-      status: 'error',
-      message: (err as Error).message,
+      ...broken,
       plan:
-        'the WAL is canonical and doctor never moves it: inspect it with `git log refs/grit/wal`. ' +
-        (candidates.length
-          ? `Valid copies: ${candidates.join('; ')}; \`git update-ref refs/grit/wal <commit>\` restores one (events after it are lost unless a remote has them). `
-          : '') +
-        'If a remote has a good copy, fetch it to another ref (`git fetch <remote> refs/grit/wal:refs/grit/wal-remote`) and compare',
-      fixes: staleFixes,
+        "this clone's store holds every event of the WAL, the missing commit's included, so nothing is lost: `grit doctor --fix` " +
+        (base
+          ? `points refs/grit/wal at ${base.ref} (${describeCopy(base)}: the remote's WAL as of the last sync) and appends to it again the events the store holds that it lacks`
+          : 'starts refs/grit/wal anew with the events the store holds (there is no remote-tracking WAL to build on)') +
+        ' (docs/troubleshooting.md, "the local WAL is not whole"); `grit sync` then publishes them',
+      // Stale locks first: one on refs/grit/wal would stop the repair's compare-and-swap.
+      fixes: [...(staleFixes ?? []), holeFix(s, s.walHead!, base)],
     };
   }
   if (stale.length) {
@@ -304,25 +321,85 @@ async function checkWal(s: State): Promise<Finding> {
   return base;
 }
 
-/** Remote-tracking WAL refs (`refs/grit-remote/<remote>/wal`) that read as a valid WAL, described. */
-async function walCandidates(wal: Wal, gitDir: string): Promise<string[]> {
-  const out: string[] = [];
+/** A WAL other than refs/grit/wal that reads and validates whole. */
+interface WalCopy {
+  ref: string;
+  oid: string;
+  events: number;
+}
+
+/** Remote-tracking WAL refs (`refs/grit-remote/<remote>/wal`) that read as a valid WAL, the one holding the most events first. */
+async function validCopies(wal: Wal, gitDir: string): Promise<WalCopy[]> {
+  const out: WalCopy[] = [];
   for (const { ref, oid } of await listRefs(gitDir, 'refs/grit-remote/')) {
     if (!ref.endsWith('/wal')) continue;
-    const described = await describeWal(wal, oid);
-    if (described) out.push(`${ref} (${described})`);
+    const events = await wholeWalEvents(wal, oid);
+    if (events !== null) out.push({ ref, oid, events });
   }
-  return out;
+  return out.sort((a, b) => b.events - a.events);
+}
+
+const describeCopy = (c: { oid: string; events: number }) => `commit ${c.oid}, ${plural(c.events, 'event')}`;
+
+/** What a person does about a WAL that does not read, with the valid copies there are. */
+function restorePlan(copies: readonly WalCopy[]): string {
+  return (
+    'inspect it with `git log refs/grit/wal`. ' +
+    (copies.length
+      ? `Valid copies: ${copies.map((c) => `${c.ref} (${describeCopy(c)})`).join('; ')}; \`git update-ref refs/grit/wal <commit>\` restores one, ` +
+        "and the next grit command appends to it again the events this clone's store holds that it lacks (docs/sync.md, \"Plain git and refs/grit/*\"); " +
+        'events after it that neither the store nor a remote holds are lost. '
+      : '') +
+    'If a remote has a good copy, fetch it to another ref (`git fetch <remote> refs/grit/wal:refs/grit/wal-remote`) and compare'
+  );
+}
+
+/** How many events the WAL ending at `oid` holds when it reads and validates, else null. */
+async function wholeWalEvents(wal: Wal, oid: string): Promise<number | null> {
+  try {
+    return (await wal.readSince(null, oid)).reduce((n, c) => n + c.events.length, 0);
+  } catch {
+    return null;
+  }
 }
 
 /** `commit <oid>, N events` when the WAL ending at `oid` reads and validates, else null. */
 async function describeWal(wal: Wal, oid: string): Promise<string | null> {
-  try {
-    const commits = await wal.readSince(null, oid);
-    return `commit ${oid}, ${plural(commits.reduce((n, c) => n + c.events.length, 0), 'event')}`;
-  } catch {
-    return null;
-  }
+  const events = await wholeWalEvents(wal, oid);
+  return events === null ? null : describeCopy({ oid, events });
+}
+
+/**
+ * Whether the acting actor's store holds every event of the WAL ending at `head`, which has a
+ * hole: this repository built it up to a commit above the hole (`isAncestor` walks down from
+ * `head` and fails at the hole), so the missing commit's events are in it. Otherwise why not.
+ */
+async function storeHoldsWal(s: State, probing: Promise<ProbeResult> | Finding, head: string): Promise<true | string> {
+  if (!(probing instanceof Promise)) return 'there is no store to read';
+  const probe = await probing;
+  if (probe.failure || probe.check!.errors.length) return 'it does not read whole: see store_integrity';
+  const meta = probe.meta!;
+  if (meta.wal_head === null) return 'it is empty';
+  if (meta.repo === null || !builtHere(s, meta.repo)) return 'another repository, or a grit that recorded none, built it';
+  if (!(await s.wal!.isAncestor(meta.wal_head, head).catch(() => false))) return `it was built up to WAL commit ${meta.wal_head}, below the hole or off this WAL`;
+  return true;
+}
+
+/** `replaceBrokenWal` of the WAL ending at `head` onto `base` (none: a new WAL), in the acting actor's store. */
+function holeFix(s: State, head: string, base: WalCopy | null): Fix {
+  return {
+    key: 'wal-hole',
+    run: async () => {
+      const ctx = new RepoContext(s.repo!, s.actor!);
+      try {
+        const n = plural(await replaceBrokenWal(ctx, head, base?.oid ?? null), 'event');
+        const done = base ? `pointed refs/grit/wal at ${base.ref} (commit ${base.oid}) and appended the ${n} the store held that it lacked` : `started refs/grit/wal anew with the ${n} the store held`;
+        return `${done} (the old WAL had a hole; \`grit sync\` publishes them)`;
+      } finally {
+        await ctx.close();
+      }
+    },
+  };
 }
 
 function checkActor(s: State, opts: ContextOptions): Finding {
@@ -645,13 +722,18 @@ function catchUpFix(s: State, actor: ActorRef, key: string, done: string): Fix {
  * dir (an error a person settles: `--fix` does not take the data dir over). Null for this repository's.
  */
 function foreignStoreFinding(s: State, actor: ActorRef, meta: StoreMeta): Finding | null {
-  const current = repoIdentity(s.repo!.commonDir, s.repo!.gritDir, { create: false });
   // A store of this repository from before a move: the next command records the new path.
-  if (meta.repo === null || isEmptyStore(meta) || sameRepo(meta.repo, current) || movedHere(meta.repo, current)) return null;
+  if (meta.repo === null || isEmptyStore(meta) || builtHere(s, meta.repo)) return null;
   s.foreignStore = true;
-  const found = judgeForeignStore(meta.repo, current, actor, s.repo!);
+  const found = judgeForeignStore(meta.repo, repoIdentity(s.repo!.commonDir, s.repo!.gritDir, { create: false }), actor, s.repo!);
   if ('refuse' in found) return { id: 'store_integrity', status: 'error', message: found.refuse.message, plan: found.refuse.suggestion! };
   return { id: 'store_integrity', status: 'warn', message: found.rebuild, plan: 'rebuild the store from the WAL (the next command does it too)', fixes: [rebuildFix(s, false)] };
+}
+
+/** Whether this repository built the store that records `built` (`StoreMeta.repo`), here or before it was moved here. */
+function builtHere(s: State, built: RepoIdentity): boolean {
+  const current = repoIdentity(s.repo!.commonDir, s.repo!.gritDir, { create: false });
+  return sameRepo(built, current) || movedHere(built, current);
 }
 
 function checkRebuildThreshold(s: State): Finding {
@@ -820,7 +902,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   } catch (err) {
     store = failed('store_integrity', err);
   }
-  out.push(await check('wal_ref', () => checkWal(s)), actor);
+  out.push(await check('wal_ref', () => checkWal(s, store)), actor);
   await guard('actor_dirs', () => checkActorDirs(s));
   await guard('store_integrity', () => checkStoreIntegrity(s, store));
   await guard('rebuild_threshold', () => checkRebuildThreshold(s));

@@ -7,9 +7,11 @@
  * auto-rebase re-appends local-only events. They are taken from the old commits while git still
  * has them (each commit's actor and chunk kept, events the signature policy keeps out of the store
  * included), else from the store's own copies. A deleted ref whose whole WAL git still has is just
- * set back to the store's head.
+ * set back to the store's head. A WAL with a hole (a commit git lacks) is replaced the same way by
+ * `grit doctor --fix` (`replaceBrokenWal`).
  */
 import { encodeChunk, MAX_CHUNK_BYTES } from '../core/chunk.js';
+import { GritError } from '../core/errors.js';
 import { compareEvents, type Event } from '../core/event.js';
 import { toHex } from '../core/hex.js';
 import { warnings } from '../core/warnings.js';
@@ -149,4 +151,24 @@ async function setBack(wal: Wal, storeHead: string): Promise<'restored' | 'raced
   const n = plural(commits.reduce((k, c) => k + c.events.length, 0), 'event');
   warnings.send(`${walDeleted(storeHead)}: it points at that commit again (git still had it, ${n}); \`grit sync\` publishes what a remote lacks`);
   return 'restored';
+}
+
+/**
+ * For `grit doctor --fix`: the WAL ending at `head` has a hole (a commit git lacks: wal.ts
+ * `isWalHole`), and the store holds every event of it (built up to a commit above the hole).
+ * Catches the store up to `head` (the commits above the hole read), then moves refs/grit/wal from
+ * `head` to `base` (a WAL git has whole; null: none) with the store's events that it lacks
+ * appended on it, in one compare-and-swap: what the next command does after plain git overwrote
+ * the WAL (`restoreLostEvents`). Returns how many events were appended.
+ */
+export async function replaceBrokenWal(ctx: RepoContext, head: string, base: string | null): Promise<number> {
+  await ctx.refresh();
+  const moved = () =>
+    new GritError('conflict', `refs/grit/wal moved from ${head} while it was repaired`, { suggestion: 'run `grit doctor --fix` again' });
+  if (ctx.store.getMeta().wal_head !== head) throw moved();
+  const inBase = walIds(base === null ? [] : await ctx.wal.readSince(null, base));
+  const lost = await findLostEvents(ctx.wal, head, inBase, () => ctx.store.allEvents());
+  if ((await ctx.wal.reappend(lost.sources, base, head)) === null) throw moved();
+  await ctx.refresh();
+  return lost.count;
 }

@@ -675,6 +675,8 @@ export class ObjectStore {
   readonly fsync: boolean;
   private objectDirs: string[] | null = null;
   private packs: Pack[] | null = null;
+  /** The last scan listed a pack it could not open (`loadPacks`): the set of packs was changing under it. */
+  private packsUnsettled = false;
   private readonly packByPath = new Map<string, Pack>();
   private readonly baseCache = new Map<string, GitObject>();
   private baseCacheBytes = 0;
@@ -730,6 +732,7 @@ export class ObjectStore {
 
   private loadPacks(): Pack[] {
     const packs: Pack[] = [];
+    let unsettled = false;
     for (const dir of this.dirs()) {
       const packDir = join(dir, 'pack');
       let names: string[];
@@ -747,7 +750,9 @@ export class ObjectStore {
             pack = new Pack(packPath, statSync(packPath).size);
           } catch (err) {
             if (err instanceof GritError) throw err;
-            continue; // half-written or just deleted by a concurrent repack
+            // Half-written, or just deleted by a concurrent repack whose merged pack this listing may not hold yet.
+            unsettled = true;
+            continue;
           }
           this.packByPath.set(packPath, pack);
         }
@@ -763,6 +768,7 @@ export class ObjectStore {
       }
     }
     this.packs = packs;
+    this.packsUnsettled = unsettled;
     return packs;
   }
 
@@ -989,8 +995,9 @@ export class ObjectStore {
       const packs = this.loadPacks();
       const found = look();
       if (found !== null) return found;
-      // The same packs as the look before: none vanished under it, none came since.
-      if (samePacks(searched, packs)) return null;
+      // The same packs as the look before: none vanished under it, none came since. A pack listed
+      // but gone by the time it was opened may have been rolled up into one listed only next time.
+      if (!this.packsUnsettled && samePacks(searched, packs)) return null;
       searched = packs;
     }
     return null;

@@ -16,7 +16,7 @@ import { casRef, listRefs, readRef } from './refs.js';
 import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js';
 import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './snapshot-trust.js';
 import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
-import { reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
+import { isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
 
 export interface SyncOptions {
   remote: string;
@@ -120,6 +120,9 @@ export class WalSync {
       locks_updated: 0,
     };
     const maxAttempts = this.opts.maxAttempts ?? 10;
+    // A head git lacks fails git's fetch ("bad object refs/grit/wal … did not send all necessary
+    // objects"), which would blame the remote: said to be the local WAL's first.
+    this.wal.assertPresent(await this.wal.head());
     for (let attempt = 0; ; attempt++) {
       const remoteHead = await this.fetch(pull, result, attempt === 0 ? this.opts.alongFetch : undefined);
       const got = await this.integrate(remoteHead, pull);
@@ -231,10 +234,32 @@ export class WalSync {
     return true;
   }
 
-  private async mergeBase(a: string, b: string): Promise<string | null> {
-    const key = `${a}:${b}`;
-    if (!this.bases.has(key)) this.bases.set(key, await mergeBase(this.gitDir, a, b));
+  /** `git merge-base` of the local head `local` and `remoteHead`, asked once per pair. */
+  private async mergeBase(local: string, remoteHead: string): Promise<string | null> {
+    const key = `${local}:${remoteHead}`;
+    if (!this.bases.has(key)) {
+      try {
+        this.bases.set(key, await mergeBase(this.gitDir, local, remoteHead));
+      } catch (err) {
+        throw (await this.holeBelow(local)) ?? err;
+      }
+    }
     return this.bases.get(key)!;
+  }
+
+  /**
+   * The hole in the local WAL ending at `local` (`isWalHole`), or null when git has all of it. Asked
+   * only once `git merge-base` failed ("Could not read <commit>"): a WAL that is whole is never walked for it.
+   */
+  private async holeBelow(local: string): Promise<GritError | null> {
+    try {
+      await this.wal.chain(null, local);
+      return null;
+    } catch (err) {
+      return isWalHole(err) ? err : null;
+    } finally {
+      this.wal.objects.close();
+    }
   }
 
   private async remoteCommits(base: string | null, remoteHead: string): Promise<WalCommit[]> {
@@ -383,7 +408,8 @@ export class WalSync {
  * `grit rebuild` cannot help; whoever can push to the remote has to (docs/troubleshooting.md).
  */
 function remoteWalError(remote: string, remoteHead: string | null, err: unknown): unknown {
-  if (!(err instanceof GritError) || err.code !== 'wal_error') return err;
+  // A commit git lacks is this repository's loss: git's fetch checks that what it brought is whole.
+  if (isWalHole(err) || !(err instanceof GritError) || err.code !== 'wal_error') return err;
   return new GritError('wal_error', `the WAL on ${remote} is not valid: ${err.message}; nothing of it was applied, and your local WAL is intact`, {
     details: { ...err.details, remote, remote_wal_head: remoteHead },
     suggestion:

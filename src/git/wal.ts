@@ -270,6 +270,27 @@ function shallowWal(boundary: string, missing: string): GritError {
   });
 }
 
+/** Why a commit can go missing from a WAL that grit wrote whole (docs/troubleshooting.md, "the local WAL is not whole"). */
+const HOLE_CAUSES = 'a pack lost or deleted, a disk error, or `git gc` after refs/grit/wal was moved by hand';
+
+/**
+ * The error for a WAL commit git does not have: the local WAL has a hole. Nothing reads past it,
+ * and nothing may be appended on top of it (such a commit would never reach a remote). `child` is
+ * the commit whose parent it is, 'head' when refs/grit/wal points at it, null when neither is known.
+ */
+function walHole(missing: string, child: string | 'head' | null): GritError {
+  const what = child === 'head' ? `refs/grit/wal points at WAL commit ${missing}, which is` : `WAL commit ${missing}${child ? `, the parent of ${child},` : ''} is`;
+  return new GritError('wal_error', `the local WAL is not whole: ${what} missing from this repository's git objects (${HOLE_CAUSES})`, {
+    details: { commit: missing, missing: true, child: child === 'head' ? null : child },
+    suggestion: 'run `grit doctor`: `grit doctor --fix` repairs it when this clone\'s store holds the missing events',
+  });
+}
+
+/** Whether `err` is `walHole`'s: a WAL commit missing from this repository. */
+export function isWalHole(err: unknown): err is GritError {
+  return err instanceof GritError && err.code === 'wal_error' && err.details.missing === true;
+}
+
 export class Wal {
   readonly gitDir: string;
   /** Object reads and writes; holds pack indexes and a delta-base cache between reads. */
@@ -319,6 +340,7 @@ export class Wal {
     const discard = madeOn === undefined ? undefined : () => this.noneAppendedSince(madeOn, eventsTree.oid);
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const parent = strict ? (opts.expectedHead as string | null) : await this.head();
+      this.assertPresent(parent);
       const pack = fixed.clone();
       const commit = writeWalCommit(pack.sink(), eventsTree, { actorHex, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
       // Kept from git's repack until the ref moves; a lost race deletes it unless another writer
@@ -364,12 +386,12 @@ export class Wal {
   }
 
   /**
-   * Appends `sources` again as new commits on `head` (`reappendCommit`, all in one pack), moving
-   * the ref by compare-and-swap from `head`: returns the new head, or null when the WAL had moved
-   * (the ref is left alone).
+   * Appends `sources` again as new commits on `onto` (`reappendCommit`, all in one pack), moving
+   * the ref by compare-and-swap from `head` (by default `onto`): returns the new head, or null when
+   * the WAL had moved (the ref is left alone).
    */
-  async reappend(sources: readonly ReappendSource[], head: string | null): Promise<string | null> {
-    let tip = head;
+  async reappend(sources: readonly ReappendSource[], onto: string | null, head = onto): Promise<string | null> {
+    let tip = onto;
     const pack = new PackBuilder();
     try {
       for (const s of sources) tip = reappendCommit(this.objects, pack.sink(), s, tip);
@@ -387,6 +409,15 @@ export class Wal {
    */
   restoreHead(oid: string): Promise<boolean> {
     return casRef(this.gitDir, WAL_REF, null, oid);
+  }
+
+  /**
+   * Throws `walHole` when git lacks the head `head` (null: no WAL): one look-up, so that a write or
+   * a sync never builds on a commit that is gone. A hole further down is found by the walks that
+   * meet it (`chain`), not by walking the whole WAL here.
+   */
+  assertPresent(head: string | null): void {
+    if (head !== null && !this.objects.has(head)) throw walHole(head, 'head');
   }
 
   /** Throws wal_error unless `oid` names a commit (a WAL ref at a blob or tree is corrupt, not a git failure). */
@@ -464,10 +495,10 @@ export class Wal {
   /**
    * The commits after `fromExclusive` up to `to`, oldest first, walking first parents and reading
    * only the commit objects (the whole chain when `fromExclusive` is not on it). A commit that is
-   * missing, not a commit, or a merge throws `wal_error` naming it. Leaves the object store open
-   * (pack indexes loaded) for `readCommits`: the caller closes it. `onWalked` is given the commits
-   * walked so far, newest first, every 4,096 commits and once more at the end (`done`), so that
-   * reading them can start before the walk is over.
+   * missing (`isWalHole`), not a commit, or a merge throws `wal_error` naming it. Leaves the object
+   * store open (pack indexes loaded) for `readCommits`: the caller closes it. `onWalked` is given
+   * the commits walked so far, newest first, every 4,096 commits and once more at the end (`done`),
+   * so that reading them can start before the walk is over.
    */
   async chain(fromExclusive: string | null, to: string, onWalked?: (walked: readonly WalLink[], done: boolean) => void): Promise<WalLink[]> {
     const out: WalLink[] = [];
@@ -477,7 +508,8 @@ export class Wal {
         link = this.readLink(oid);
       } catch (err) {
         const child = out[out.length - 1]?.oid;
-        throw child !== undefined && isShallowBoundary(this.gitDir, child) ? shallowWal(child, oid) : err;
+        if (child !== undefined && isShallowBoundary(this.gitDir, child)) throw shallowWal(child, oid);
+        throw this.objects.has(oid) ? err : walHole(oid, child ?? null);
       }
       out.push(link);
       oid = link.parent;

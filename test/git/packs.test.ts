@@ -151,18 +151,18 @@ test('a pack rolled up by another process before this one adopts it: no error, i
 });
 
 /**
- * Runs `race` once, in this process, just before the next `.pack` file is opened: how another
- * process's roll-up lands between a reader's directory scan and its open of a pack it found. The
- * open itself is the real one, on the real files, after `race` has run.
+ * Runs `race` once, in this process, just before the next file whose name ends in `suffix` is
+ * opened: how another process's roll-up lands between a reader's directory scan and its open of a
+ * pack it found. The open itself is the real one, on the real files, after `race` has run.
  */
-function beforeNextPackOpen(race: () => void): () => void {
+function beforeNextOpen(suffix: '.pack' | '.idx', race: () => void): () => void {
   const open = fs.openSync;
   const restore = () => {
     fs.openSync = open;
     syncBuiltinESMExports();
   };
   fs.openSync = ((path: fs.PathLike, ...rest: unknown[]) => {
-    if (String(path).endsWith('.pack')) {
+    if (String(path).endsWith(suffix)) {
       restore();
       race();
     }
@@ -184,7 +184,7 @@ test('a reader whose rescan finds a pack that another process then rolls up befo
   const name = fresh.write(gitDir, { fsync: false })!;
   // …and, once the reader's rescan has listed that pack, one more append rolls it up with the others.
   let merged = 0;
-  const restore = beforeNextPackOpen(() => {
+  const restore = beforeNextOpen('.pack', () => {
     packOfBlobs(gitDir, 1);
     merged = consolidatePacks(new ObjectStore(gitDir));
   });
@@ -196,6 +196,32 @@ test('a reader whose rescan finds a pack that another process then rolls up befo
   assert.ok(merged > 1, 'the roll-up ran in the middle of the read');
   assert.ok(!existsSync(join(gitDir, 'objects', 'pack', `${name}.pack`)), 'the pack the rescan found was merged away');
   assert.ok(reader.has(old));
+  fsckClean(repo);
+});
+
+/**
+ * The other window: the rescan lists a new pack, and a roll-up merges it away before its index is
+ * opened. That scan holds neither it nor the merged pack, which came after the listing: the same
+ * packs as before, and the object would be called missing (a write then refused to build on the
+ * head another writer had just put there: a hole that was not one).
+ */
+test('a rescan that lists a new pack which a roll-up merges away before its index is opened looks again: found, not missing', () => {
+  const { dir: repo, gitDir } = tempRepo();
+  for (let i = 0; i < MAX_SMALL_PACKS; i++) packOfBlobs(gitDir, 1 + i);
+  const reader = new ObjectStore(gitDir);
+  const [old] = packOfBlobs(gitDir, 1).contents.keys();
+  assert.ok(reader.has(old)); // the reader lists every pack there is
+  const fresh = new PackBuilder();
+  const blob = fresh.add('blob', Buffer.from('fresh\n'));
+  fresh.write(gitDir, { fsync: false });
+  let merged = 0;
+  const restore = beforeNextOpen('.idx', () => (merged = consolidatePacks(new ObjectStore(gitDir))));
+  try {
+    assert.ok(reader.has(blob), 'found in the merged pack');
+  } finally {
+    restore();
+  }
+  assert.ok(merged > 1, 'the roll-up ran between the listing and the open');
   fsckClean(repo);
 });
 

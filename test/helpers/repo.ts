@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GRIT_BIN } from './paths.js';
@@ -117,6 +117,22 @@ export function gritDoctor(cwd: string, flags: string[] = [], opts: { env?: Node
   const errors = r.json.data.checks.filter((c: { status: string }) => c.status === 'error').map((c: { id: string }) => c.id);
   if (r.code !== (errors.length ? 1 : 0)) throw new Error(`grit doctor ${flags.join(' ')} exited ${r.code} with errors in [${errors.join(', ')}]`);
   return r.json.data;
+}
+
+/**
+ * Takes objects out of a repository, as a lost pack or a disk error would: every object is made
+ * loose first (grit writes only packs, whose objects cannot be deleted one by one), then the
+ * files of `oids` are deleted.
+ */
+export function dropObjects(repo: string, ...oids: string[]): void {
+  const packDir = join(repo, '.git', 'objects', 'pack');
+  for (const name of readdirSync(packDir).filter((n) => n.endsWith('.pack'))) {
+    const bytes = readFileSync(join(packDir, name));
+    for (const ext of ['.pack', '.idx', '.keep', '.rev']) rmSync(join(packDir, name.replace(/\.pack$/, ext)), { force: true });
+    const r = spawnSync('git', ['unpack-objects', '-q'], { cwd: repo, input: bytes });
+    if (r.status !== 0) throw new Error(`git unpack-objects failed: ${r.stderr}`);
+  }
+  for (const oid of oids) rmSync(join(repo, '.git', 'objects', oid.slice(0, 2), oid.slice(2)));
 }
 
 export function fsckClean(cwd: string): void {

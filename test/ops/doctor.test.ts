@@ -1,12 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEvent } from '../../src/core/event.js';
 import { fromHex } from '../../src/core/hex.js';
 import { Wal } from '../../src/git/wal.js';
-import { git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo } from '../helpers/repo.js';
+import { eventIds, network, walEvents } from '../sync/_helpers.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
 const IDS = ['git_repo', 'wal_ref', 'actor_config', 'actor_dirs', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs', 'temp_files'];
@@ -96,6 +97,81 @@ test('one WAL with a problem for every check that reads it: each is reported, un
   assert.match(check(rejected, 'signatures').message, /^1 event from known actors with a bad or missing signature, refused by this store; 7 of 8 /);
   assert.equal(check(rejected, 'wal_ref').status, 'warn');
   assert.equal(check(rejected, 'snapshots').status, 'warn');
+});
+
+/**
+ * A hole in the WAL (a commit git lacks) whose events the store holds (QA round 9, finding 2): the
+ * state two syncs that shared a pack name left, the head and its parent gone. Nothing is lost, and
+ * the plan says so; --fix puts the store's events back on the remote's WAL as of the last sync,
+ * and a sync pushes every event.
+ */
+test('a hole in the WAL whose events the store holds: the plan says nothing is lost, --fix rebuilds the WAL from the store on the remote\'s, sync pushes every event', async () => {
+  const { remote, clones } = network(1);
+  const [repo] = clones;
+  const id = gritOk(repo, ['issue', 'create', '--title', 'pushed']).issue_id;
+  gritOk(repo, ['sync']);
+  const remoteHead = git(repo, 'rev-parse', 'refs/grit-remote/origin/wal').trim();
+  gritOk(repo, ['issue', 'comment', id, '--body', 'local']);
+  for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `local ${k}`]);
+  const events = eventIds(await walEvents(join(repo, '.git')));
+  const list = gritOk(repo, ['issue', 'list']);
+  const [head, parent] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
+  dropObjects(repo, head, parent);
+
+  const d = gritDoctor(repo);
+  const w = check(d, 'wal_ref');
+  assert.equal(w.status, 'error');
+  assert.match(w.message, new RegExp(`^the local WAL is not whole: WAL commit ${head} is missing from this repository's git objects`));
+  assert.equal(
+    w.plan,
+    "this clone's store holds every event of the WAL, the missing commit's included, so nothing is lost: `grit doctor --fix` points refs/grit/wal at " +
+      `refs/grit-remote/origin/wal (commit ${remoteHead}, 1 event: the remote's WAL as of the last sync) and appends to it again the events the store holds that it lacks ` +
+      '(docs/troubleshooting.md, "the local WAL is not whole"); `grit sync` then publishes them',
+  );
+
+  const fixed = gritDoctor(repo, ['--fix']);
+  assert.deepEqual(fixed.applied, [
+    `pointed refs/grit/wal at refs/grit-remote/origin/wal (commit ${remoteHead}) and appended the 4 events the store held that it lacked (the old WAL had a hole; \`grit sync\` publishes them)`,
+  ]);
+  assert.deepEqual(fixed.failed, []);
+  for (const c of fixed.checks) assert.equal(c.status, 'ok', `${c.id}: ${c.message}`);
+  assert.equal(git(repo, 'merge-base', 'refs/grit/wal', remoteHead).trim(), remoteHead, 'built on the remote\'s WAL');
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+
+  assert.equal(gritOk(repo, ['sync']).pushed, 4);
+  const onRemote = new Set(eventIds(await walEvents(remote)));
+  for (const e of events) assert.ok(onRemote.has(e), `event ${e} is on the remote`);
+  fsckClean(repo);
+});
+
+test('a hole in the WAL: with no store the plan says what is lost and --fix leaves it; with the store and no remote --fix starts the WAL anew from it', async () => {
+  const repo = tempRepo();
+  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  for (let k = 0; k < 4; k++) gritOk(repo, ['issue', 'create', '--title', `issue ${k}`]);
+  const events = eventIds(await walEvents(join(repo, '.git')));
+  const list = gritOk(repo, ['issue', 'list']);
+  const [, child, middle] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
+  dropObjects(repo, middle);
+  const store = join(actor.data_dir, 'store.mdb');
+  renameSync(store, `${store}.away`);
+  rmSync(`${store}-lock`, { force: true });
+
+  const lost = gritDoctor(repo, ['--fix']);
+  const w = check(lost, 'wal_ref');
+  assert.equal(w.message.split(' (')[0], `the local WAL is not whole: WAL commit ${middle}, the parent of ${child}, is missing from this repository's git objects`);
+  assert.match(w.plan, /^this clone's store does not hold the events of the missing commit \(there is no store to read\), so they are lost unless a remote has them\. If that commit was pushed, `git fetch --refetch /);
+  assert.deepEqual(lost.applied, []);
+
+  renameSync(`${store}.away`, store);
+  const held = check(gritDoctor(repo), 'wal_ref');
+  assert.match(held.plan, /so nothing is lost: `grit doctor --fix` starts refs\/grit\/wal anew with the events the store holds \(there is no remote-tracking WAL to build on\)/);
+  const fixed = gritDoctor(repo, ['--fix']);
+  assert.deepEqual(fixed.applied, ['started refs/grit/wal anew with the 4 events the store held (the old WAL had a hole; `grit sync` publishes them)']);
+  for (const c of fixed.checks) assert.equal(c.status, 'ok', `${c.id}: ${c.message}`);
+  assert.deepEqual(eventIds(await walEvents(join(repo, '.git'))).sort(), [...events].sort(), 'every event, once');
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  gritOk(repo, ['rebuild']);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list, 'the WAL alone gives the same issues');
 });
 
 test('doctor counts in words that agree with the number', () => {

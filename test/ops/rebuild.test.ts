@@ -7,7 +7,7 @@ import { RepoContext } from '../../src/commands/context.js';
 import { replayWal } from '../../src/commands/maintenance.js';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
-import { fsckClean, git, grit, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
 import { generateWal, trustKey } from '../helpers/gen-events.js';
 import { chunkOfRecords, unknownKindRecord } from '../helpers/bad-records.js';
 import { ACTOR_HEX, comment, forge } from '../git/_util.js';
@@ -253,15 +253,7 @@ test('snapshot with nothing new answers from snapshot.json: the snapshot\'s even
   await generateWal(join(repo, '.git'), { seed: 5, events: 300, actors: ACTORS });
   const first = gritOk(repo, ['snapshot']);
   // Its only chunk gone: reading the events would fail, and a new snapshot would be made of the WAL.
-  // grit writes packs only: every object is unpacked loose, then the chunk's file deleted.
-  const chunk = git(repo, 'rev-parse', `${first.snapshot_ref}:events/0000.bin`).trim();
-  const packDir = join(repo, '.git', 'objects', 'pack');
-  for (const name of readdirSync(packDir).filter((n) => n.endsWith('.pack'))) {
-    const bytes = readFileSync(join(packDir, name));
-    for (const ext of ['.pack', '.idx', '.keep']) rmSync(join(packDir, name.replace(/\.pack$/, ext)), { force: true });
-    gitIn(repo, ['unpack-objects', '-q'], bytes);
-  }
-  rmSync(join(repo, '.git', 'objects', chunk.slice(0, 2), chunk.slice(2)));
+  dropObjects(repo, git(repo, 'rev-parse', `${first.snapshot_ref}:events/0000.bin`).trim());
   const again = gritOk(repo, ['snapshot']);
   assert.deepEqual([again.snapshot_ref, again.event_count, again.created], [first.snapshot_ref, 300, false]);
 });
@@ -429,16 +421,8 @@ test('a rebuild that finds the WAL unreadable leaves the store as it was (it may
       gritOk(repo, ['init', '--no-agents-md']);
       const titles = ['m1', 'm2', 'm3'];
       for (const title of titles) gritOk(repo, ['issue', 'create', '--title', title], { env });
-      // Every object loose, then the middle WAL commit's gone (a broken gc, a partial copy).
-      git(repo, 'repack', '-adq');
-      const packDir = join(repo, '.git', 'objects', 'pack');
-      const pack = readdirSync(packDir).find((f) => f.endsWith('.pack'))!;
-      const bytes = readFileSync(join(packDir, pack));
-      for (const f of readdirSync(packDir)) rmSync(join(packDir, f));
-      const r = spawnSync('git', ['unpack-objects', '-q'], { cwd: repo, input: bytes });
-      assert.equal(r.status, 0, String(r.stderr));
-      const middle = git(repo, 'rev-parse', 'refs/grit/wal~1').trim();
-      rmSync(join(repo, '.git', 'objects', middle.slice(0, 2), middle.slice(2)));
+      // The middle WAL commit's gone (a broken gc, a partial copy).
+      dropObjects(repo, git(repo, 'rev-parse', 'refs/grit/wal~1').trim());
 
       const failed = grit(repo, ['rebuild', '--json'], { env });
       assert.equal(failed.json.error.code, 'wal_error', failed.stdout);

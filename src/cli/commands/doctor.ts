@@ -7,6 +7,6 @@ export default defineCommand({
   description: 'Check the repository, WAL, actor, store and signatures; --fix makes safe local repairs',
   examples: ['<%= config.bin %> doctor', '<%= config.bin %> doctor --fix --json'],
   flags: {
-    fix: Flags.boolean({ description: 'rebuild a damaged or stale store and remove stale lock files (never touches refs or remotes)' }),
+    fix: Flags.boolean({ description: 'rebuild a damaged or stale store, remove stale lock files, and put back in the WAL events only the store still has (never touches remotes)' }),
   },
 });
