@@ -49,6 +49,8 @@ export interface SyncOptions {
   env?: NodeJS.ProcessEnv;
   /** Remote WAL commits validated, and applied, per step (default `SEGMENT_COMMITS`; tests lower it). */
   segmentCommits?: number;
+  /** Events of a pull kept from validating to applying, read once (default `KEEP_EVENTS`; tests lower it). */
+  keepEvents?: number;
 }
 
 /** Remote events to apply, and the WAL commit the store may record once they are (`onAdvance`). */
@@ -84,11 +86,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const eventKey = (e: Event) => toHex(e.event_id);
 
 /**
- * Remote WAL commits read per step, validating and applying: what a pull holds in memory at once
- * (with the ids of all its events). A pull of up to this many is read once and kept; a longer one
- * is read twice, to validate all of it before anything is applied (docs/sync.md, docs/decisions.md).
+ * Remote WAL commits read per step, validating and applying: with the ids of all the pull's
+ * events, what a long pull holds in memory at once (a daemon's batched commits hold tens of
+ * events each). A pull of up to `KEEP_EVENTS` events is read once and kept; a longer one is read
+ * twice, to validate all of it before anything is applied (docs/sync.md, docs/decisions.md).
  */
-const SEGMENT_COMMITS = 1024;
+const SEGMENT_COMMITS = 256;
+const KEEP_EVENTS = 16_384;
 
 /** What validating the remote's new commits kept of them: their ids, and their events only when they are one segment. */
 interface Incoming {
@@ -96,7 +100,7 @@ interface Incoming {
   first: string | null;
   /** Each of their events' ids, and whether the local WAL held that event already (`known`). */
   ids: Map<string, boolean>;
-  /** Their commits, decoded, when they are one segment at most: applied without being read again. */
+  /** Their commits, decoded, when they hold `KEEP_EVENTS` events at most: applied without being read again. */
   kept: WalCommit[] | null;
 }
 
@@ -276,12 +280,13 @@ export class WalSync {
       incoming = { first: null, ids: new Map(), kept: null };
       if (base !== remoteHead) {
         const known = this.opts.known;
-        let segments = 0;
+        let kept: WalCommit[] | null = [];
         for await (const commits of this.segments(base, remoteHead)) {
           incoming.first ??= commits[0].oid;
           for (const c of commits) for (const e of c.events) incoming.ids.set(eventKey(e), known?.(e) ?? false);
-          incoming.kept = ++segments === 1 ? commits : null;
+          kept = kept && incoming.ids.size <= (this.opts.keepEvents ?? KEEP_EVENTS) ? kept.concat(commits) : null;
         }
+        incoming.kept = kept;
       }
       this.validated.set(key, incoming);
     }

@@ -1,6 +1,7 @@
 /**
- * A pull longer than a segment (SyncOptions.segmentCommits, lowered here to 2 commits): validated
- * whole before anything is applied, then applied a segment at a time, each store transaction
+ * A pull longer than a segment (SyncOptions.segmentCommits, lowered here to 2 commits) and than
+ * what is kept between validating and applying (`keepEvents`, 0 here): validated whole before
+ * anything is applied, then read again and applied a segment at a time, each store transaction
  * recording a commit whose events the store holds (docs/sync.md, "Validate" and "Store").
  */
 import { test } from 'node:test';
@@ -33,7 +34,7 @@ function shownAll(clone: string): unknown {
 }
 
 /** A pull in this process with two commits a segment; records each store transaction's events and head. */
-async function pullInSegments(clone: string, opts: { push?: boolean } = {}) {
+async function pullInSegments(clone: string, opts: { push?: boolean; keepEvents?: number } = {}) {
   const ctx = RepoContext.open({ cwd: clone });
   const applies: { events: number; head: string | null }[] = [];
   const apply = ctx.store.apply.bind(ctx.store);
@@ -42,7 +43,7 @@ async function pullInSegments(clone: string, opts: { push?: boolean } = {}) {
     return apply(events, from, head);
   };
   try {
-    const result = await syncWith(ctx, { remote: 'origin', pull: true, push: opts.push ?? false, segmentCommits: 2 });
+    const result = await syncWith(ctx, { remote: 'origin', pull: true, push: opts.push ?? false, segmentCommits: 2, keepEvents: opts.keepEvents ?? 0 });
     return { result, applies, meta: ctx.store.getMeta() };
   } finally {
     await ctx.close();
@@ -71,6 +72,12 @@ test('a pull of more than a segment is applied a segment at a time, each step re
   assert.deepEqual(pulled, shownAll(a));
   gritOk(b, ['rebuild']);
   assert.deepEqual(shownAll(b), pulled);
+  // A pull of no more events than are kept: read once, in segments, and applied in one step.
+  pushed(a, 3);
+  const short = await pullInSegments(b, { keepEvents: 3 });
+  assert.equal(short.result.pulled, 3);
+  assert.deepEqual(short.applies.slice(-1), [{ events: 3, head: walHead(remote) }]);
+  assert.equal(short.applies.filter((s) => s.events > 0).length, 1);
 });
 
 test('a bad commit in the last segment of a long pull: wal_error, and nothing of the pull is applied (the earlier segments neither)', { timeout: 90_000 }, async () => {
