@@ -83,8 +83,7 @@ test('a pull of more than a segment is applied a segment at a time, each step re
 test('a bad commit in the last segment of a long pull: wal_error, and nothing of the pull is applied (the earlier segments neither)', { timeout: 90_000 }, async () => {
   const { remote, clones } = network(2);
   const [a, b] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'before']);
-  gritOk(a, ['sync']);
+  pushed(a, 1);
   gritOk(b, ['sync']);
   const before = { head: walHead(b), list: shownAll(b) };
   pushed(a, 6);
