@@ -1,9 +1,9 @@
 /** `grit sync` (SPEC §3, docs/sync.md): exchange WAL events, snapshots and locks with a remote. */
 import { toGritError } from '../core/errors.js';
-import type { Event } from '../core/event.js';
+import { crashPoint } from '../core/fault.js';
 import { warnings } from '../core/warnings.js';
 import { redactUrls } from '../core/redact-url.js';
-import { syncWal, type SyncOptions, type SyncResult } from '../git/sync.js';
+import { syncWal, type AdvanceStep, type SyncOptions, type SyncResult } from '../git/sync.js';
 import { pushRefs, resolveRemote } from '../git/transport.js';
 import { bool, optText, type Args } from './args.js';
 import type { ContextOptions, RepoContext } from './context.js';
@@ -28,18 +28,23 @@ export interface SyncReply extends SyncResult {
 
 /**
  * Applies what a sync brought in. When the store was at `from` (the usual case) only the remote's
- * new events are applied; otherwise an ordinary refresh catches up.
+ * new events are applied, a step at a time, each in its own store transaction that records the
+ * step's head: a pull killed half-way leaves the store at a commit whose events it holds, and the
+ * next command catches up from there. A store that was not at `from` (another process moved it)
+ * is brought up to `to` by an ordinary refresh.
  */
-export async function applyAdvance(ctx: RepoContext, from: string | null, to: string, events: Event[]): Promise<void> {
-  const meta = ctx.store.getMeta();
-  if (meta.wal_head === from) {
-    const admitted = ctx.admit(events);
-    if (ctx.store.apply(admitted.events, from, to)) {
+export async function applyAdvance(ctx: RepoContext, from: string | null, to: string, steps: AsyncIterable<AdvanceStep>): Promise<void> {
+  let at = from;
+  if (ctx.store.getMeta().wal_head === from) {
+    for await (const { head, events } of steps) {
+      const admitted = ctx.admit(events);
+      if (!ctx.store.apply(admitted.events, at, head)) break;
       ctx.reportAdmitted(admitted);
-      return;
+      at = head;
+      crashPoint('sync:step-applied');
     }
   }
-  await ctx.refresh();
+  if (at !== to) await ctx.refresh();
 }
 
 /**
@@ -69,7 +74,7 @@ export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdva
       await ctx.refresh();
       before = { ...ctx.signatureProblems };
     },
-    onAdvance: (from, to, events) => applyAdvance(ctx, from, to, events),
+    onAdvance: (from, to, steps) => applyAdvance(ctx, from, to, steps),
     // The store holds the local WAL's events: caught up while git fetched.
     known: (e) => ctx.store.holds(e),
   });

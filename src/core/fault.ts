@@ -14,6 +14,8 @@ export type FaultPoint =
   | 'wal:after-objects'
   /** The WAL ref moved, the store not yet updated. */
   | 'write:after-append'
+  /** A pull's step applied to the store (`applyAdvance`), the steps after it not yet. */
+  | 'sync:step-applied'
   /** Small packs merged into one, the first old pack's index deleted, the rest not yet. */
   | 'pack:merged'
   /** A new pack's temporary files written; its `.keep` not yet taken, nothing linked into place (pack-write.ts). */

@@ -16,7 +16,8 @@ import { casRef, listRefs, readRef } from './refs.js';
 import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js';
 import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './snapshot-trust.js';
 import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
-import { isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
+import { decodeWalChunk, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
+import { readWal } from './wal-read-ahead.js';
 
 export interface SyncOptions {
   remote: string;
@@ -25,10 +26,12 @@ export interface SyncOptions {
   /** Push attempts before giving up (default 10). */
   maxAttempts?: number;
   /**
-   * Called after this sync moved the local WAL from `from` to `to`; `events` are the events that
-   * came from the remote (the local ones were in `from` already, in the same or older commits).
+   * Called after this sync moved the local WAL from `from` to `to`; `steps` give the events that
+   * came from the remote (the local ones were in `from` already, in the same or older commits), a
+   * segment of the remote's commits at a time, each with the WAL commit up to which the events
+   * of `from` and of the steps so far are all there is (the last step's is `to`).
    */
-  onAdvance?: (from: string | null, to: string, events: Event[]) => Promise<void>;
+  onAdvance?: (from: string | null, to: string, steps: AsyncIterable<AdvanceStep>) => Promise<void>;
   /**
    * Whether the local WAL holds an event already (asked before `onAdvance`): a copy of it in the
    * remote's commits (docs/wal.md) is not counted as pulled.
@@ -44,6 +47,16 @@ export interface SyncOptions {
   beforePush?: (attempt: number) => Promise<void> | void;
   /** The environment git talks to the remote with (ContextOptions.env); default this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Remote WAL commits validated, and applied, per step (default `SEGMENT_COMMITS`; tests lower it). */
+  segmentCommits?: number;
+  /** Events of a pull kept from validating to applying, read once (default `KEEP_EVENTS`; tests lower it). */
+  keepEvents?: number;
+}
+
+/** Remote events to apply, and the WAL commit the store may record once they are (`onAdvance`). */
+export interface AdvanceStep {
+  head: string;
+  events: Event[];
 }
 
 export interface SyncResult {
@@ -72,6 +85,25 @@ export interface SyncResult {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const eventKey = (e: Event) => toHex(e.event_id);
 
+/**
+ * Remote WAL commits read per step, validating and applying: with the ids of all the pull's
+ * events, what a long pull holds in memory at once (a daemon's batched commits hold tens of
+ * events each). A pull of up to `KEEP_EVENTS` events is read once and kept; a longer one is read
+ * twice, to validate all of it before anything is applied (docs/sync.md, docs/decisions.md).
+ */
+const SEGMENT_COMMITS = 256;
+const KEEP_EVENTS = 16_384;
+
+/** What validating the remote's new commits kept of them: their ids, and their events only when they are one segment. */
+interface Incoming {
+  /** The oldest of them (its parent tells a fast-forward), or null when there are none. */
+  first: string | null;
+  /** Each of their events' ids, and whether the local WAL held that event already (`known`). */
+  ids: Map<string, boolean>;
+  /** Their commits, decoded, when they hold `KEEP_EVENTS` events at most: applied without being read again. */
+  kept: WalCommit[] | null;
+}
+
 /** Bounded exponential backoff with full jitter: ~50 ms, 100, 200 … capped at 2 s. */
 export function backoffMs(attempt: number): number {
   return Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random());
@@ -88,8 +120,8 @@ export class WalSync {
   private readonly opts: SyncOptions;
   private readonly prefix: string;
   /** Validated remote commits by `<base>..<tip>`: a retry after a local append reuses them. */
-  private readonly validated = new Map<string, WalCommit[]>();
-  /** Events per WAL commit, for commits this sync validated or wrote. */
+  private readonly validated = new Map<string, Incoming>();
+  /** Events per WAL commit, for commits this sync wrote. */
   private readonly eventsOf = new Map<string, readonly Event[]>();
   /** Merge bases by `<a>:<b>` (git's, or a fast-forward seen while validating): validate and integrate ask alike. */
   private readonly bases = new Map<string, string | null>();
@@ -228,8 +260,8 @@ export class WalSync {
    * moved ahead; if it was rewritten instead, the walk read its whole chain for nothing.
    */
   private async fastForwards(local: string, remoteHead: string): Promise<boolean> {
-    const commits = await this.remoteCommits(local, remoteHead);
-    if (this.wal.objects.readCommit(commits[0].oid).parents[0] !== local) return false;
+    const { first } = await this.remoteCommits(local, remoteHead);
+    if (first === null || this.wal.objects.readCommit(first).parents[0] !== local) return false;
     this.bases.set(`${local}:${remoteHead}`, local);
     return true;
   }
@@ -262,15 +294,53 @@ export class WalSync {
     }
   }
 
-  private async remoteCommits(base: string | null, remoteHead: string): Promise<WalCommit[]> {
+  /**
+   * Validates the remote commits after `base` up to `remoteHead` (all of them: the whole chain when
+   * `base` is not on it), a segment at a time, keeping what `Incoming` says.
+   */
+  private async remoteCommits(base: string | null, remoteHead: string): Promise<Incoming> {
     const key = `${base}..${remoteHead}`;
-    let commits = this.validated.get(key);
-    if (!commits) {
-      commits = base === remoteHead ? [] : await this.wal.readSince(base, remoteHead);
-      this.validated.set(key, commits);
-      for (const c of commits) this.eventsOf.set(c.oid, c.events);
+    let incoming = this.validated.get(key);
+    if (!incoming) {
+      incoming = { first: null, ids: new Map(), kept: null };
+      if (base !== remoteHead) {
+        const known = this.opts.known;
+        let kept: WalCommit[] | null = [];
+        for await (const commits of this.segments(base, remoteHead)) {
+          incoming.first ??= commits[0].oid;
+          for (const c of commits) for (const e of c.events) incoming.ids.set(eventKey(e), known?.(e) ?? false);
+          kept = kept && incoming.ids.size <= (this.opts.keepEvents ?? KEEP_EVENTS) ? kept.concat(commits) : null;
+        }
+        incoming.kept = kept;
+      }
+      this.validated.set(key, incoming);
     }
-    return commits;
+    return incoming;
+  }
+
+  /** The commits after `base` up to `head`, read, checked and decoded a segment at a time. */
+  private async *segments(base: string | null, head: string): AsyncGenerator<WalCommit[]> {
+    try {
+      const { segments } = await readWal(this.wal, base, head, this.opts.segmentCommits ?? SEGMENT_COMMITS);
+      for await (const chunks of segments) yield chunks.map(decodeWalChunk);
+    } finally {
+      this.wal.objects.close();
+    }
+  }
+
+  /**
+   * The remote's events for `onAdvance`, but those in `local` (the local-only events of a rebase):
+   * the kept segment, or the remote commits read again, a segment at a time (all validated by
+   * now). Each step ends at its last commit; the last at `tip`, where the local WAL now is.
+   */
+  private async *advance(incoming: Incoming, base: string | null, remoteHead: string, tip: string, local: ReadonlySet<string> | null): AsyncGenerator<AdvanceStep> {
+    const step = (commits: readonly WalCommit[]): AdvanceStep => {
+      const last = commits[commits.length - 1].oid;
+      const events = commits.flatMap((c) => c.events);
+      return { head: last === remoteHead ? tip : last, events: local ? events.filter((e) => !local.has(eventKey(e))) : events };
+    };
+    if (incoming.kept) yield step(incoming.kept);
+    else for await (const commits of this.segments(base, remoteHead)) yield step(commits);
   }
 
   /** Puts the tracking refs back as they were before a fetch whose WAL did not validate. */
@@ -332,19 +402,17 @@ export class WalSync {
       const base: string | null = local === null ? null : await this.mergeBase(local, remoteHead);
       if (base === remoteHead) return { pulled: 0, rebased: 0 }; // the remote is behind
       const incoming = await this.remoteCommits(base, remoteHead);
-      const remoteEvents = incoming.flatMap((c) => c.events);
       if (base === local) {
         if (!pull) return { pulled: 0, rebased: 0 }; // behind, and only pushing: nothing to do
         if (await casRef(this.gitDir, WAL_REF, local, remoteHead)) {
-          const pulled = this.newEvents(remoteEvents);
-          await this.opts.onAdvance?.(local, remoteHead, remoteEvents);
-          return { pulled, rebased: 0 };
+          await this.opts.onAdvance?.(local, remoteHead, this.advance(incoming, base, remoteHead, remoteHead, null));
+          return { pulled: newEvents(incoming, null), rebased: 0 };
         }
         continue;
       }
       // Diverged: re-append the local-only commits on top of the remote head.
       const outgoing = await this.wal.readSince(base, local!);
-      const remoteIds = new Set(remoteEvents.map(eventKey));
+      const remoteIds = incoming.ids;
       const localIds = new Set<string>();
       let tip = remoteHead;
       let rebased = 0;
@@ -359,19 +427,11 @@ export class WalSync {
       }
       // All of them go into one pack (two files), as an append's do, kept until the ref moves.
       if (await publishPack(this.wal.objects, pack, () => casRef(this.gitDir, WAL_REF, local, tip))) {
-        const fresh = remoteEvents.filter((e) => !localIds.has(eventKey(e)));
-        const pulled = this.newEvents(fresh);
-        await this.opts.onAdvance?.(local, tip, fresh);
-        return { pulled, rebased };
+        await this.opts.onAdvance?.(local, tip, this.advance(incoming, base, remoteHead, tip, localIds));
+        return { pulled: newEvents(incoming, localIds), rebased };
       }
     }
     throw new GritError('db_busy', 'the local WAL kept moving during sync', { suggestion: 'retry `grit sync`' });
-  }
-
-  /** How many of the remote's `events` are new here: different events (`distinct`), none the local WAL holds. */
-  private newEvents(events: readonly Event[]): number {
-    const known = this.opts.known;
-    return distinct(known ? events.filter((e) => !known(e)) : events);
   }
 
   /**
@@ -423,9 +483,12 @@ export function syncWal(gitDir: string, wal: Wal, opts: SyncOptions): Promise<Sy
 }
 
 /**
- * How many different events: a WAL may hold one twice (a tool that copied or re-parented a
- * commit; docs/wal.md), and `pulled` counts events, not copies. The store keeps one of each.
+ * How many of the remote's events are new here: different events (a WAL may hold one twice, a
+ * tool that copied or re-parented a commit: docs/wal.md; `pulled` counts events, not copies, and
+ * the store keeps one of each), none the local WAL holds (`known`, or among `local`).
  */
-function distinct(events: readonly Event[]): number {
-  return new Set(events.map(eventKey)).size;
+function newEvents(incoming: Incoming, local: ReadonlySet<string> | null): number {
+  let n = 0;
+  for (const [id, known] of incoming.ids) if (!known && !local?.has(id)) n++;
+  return n;
 }

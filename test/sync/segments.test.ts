@@ -1,0 +1,145 @@
+/**
+ * A pull longer than a segment (SyncOptions.segmentCommits, lowered here to 2 commits) and than
+ * what is kept between validating and applying (`keepEvents`, 0 here): validated whole before
+ * anything is applied, then read again and applied a segment at a time, each store transaction
+ * recording a commit whose events the store holds (docs/sync.md, "Validate" and "Store").
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { syncWith } from '../../src/commands/sync.js';
+import { RepoContext } from '../../src/commands/context.js';
+import type { Event } from '../../src/core/event.js';
+import { git, gritOk } from '../helpers/repo.js';
+import { network } from './_helpers.js';
+import { remoteCommit } from '../reliability/_remote.js';
+
+const PULL = fileURLToPath(new URL('./_segment-pull.js', import.meta.url));
+
+/** `a` writes `n` events, one commit each, and pushes them; returns the issue ids. */
+function pushed(a: string, n: number): string[] {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    if (i % 2 === 0) ids.push(gritOk(a, ['issue', 'create', '--title', `issue ${i}`]).issue_id);
+    else gritOk(a, ['issue', 'comment', ids[ids.length - 1], '--body', `comment ${i}`]);
+  }
+  gritOk(a, ['sync']);
+  return ids;
+}
+
+/** Everything the store shows, in a form two clones can be compared by. */
+function shownAll(clone: string): unknown {
+  return gritOk(clone, ['issue', 'list']).issues.map((i: { issue_id: string }) => gritOk(clone, ['issue', 'show', i.issue_id]));
+}
+
+/** A pull in this process with two commits a segment; records each store transaction's events and head. */
+async function pullInSegments(clone: string, opts: { push?: boolean; keepEvents?: number } = {}) {
+  const ctx = RepoContext.open({ cwd: clone });
+  const applies: { events: number; head: string | null }[] = [];
+  const apply = ctx.store.apply.bind(ctx.store);
+  ctx.store.apply = (events: readonly Event[], from: string | null, head: string | null) => {
+    applies.push({ events: events.length, head });
+    return apply(events, from, head);
+  };
+  try {
+    const result = await syncWith(ctx, { remote: 'origin', pull: true, push: opts.push ?? false, segmentCommits: 2, keepEvents: opts.keepEvents ?? 0 });
+    return { result, applies, meta: ctx.store.getMeta() };
+  } finally {
+    await ctx.close();
+  }
+}
+
+const walHead = (dir: string) => git(dir, 'rev-parse', 'refs/grit/wal').trim();
+
+test('a pull of more than a segment is applied a segment at a time, each step recording its last commit; the store ends as a rebuild would', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  pushed(a, 7);
+  const run = await pullInSegments(b);
+  assert.equal(run.result.pulled, 7);
+  const chain = git(remote, 'rev-list', '--first-parent', '--reverse', 'refs/grit/wal').trim().split('\n');
+  // Four steps of 2, 2, 2 and 1 commits (the store caught up with b's empty WAL while git fetched).
+  assert.deepEqual(run.applies.slice(-4), [
+    { events: 2, head: chain[1] },
+    { events: 2, head: chain[3] },
+    { events: 2, head: chain[5] },
+    { events: 1, head: chain[6] },
+  ]);
+  assert.equal(run.meta.wal_head, walHead(remote));
+  assert.equal(run.meta.event_count, 7);
+  const pulled = shownAll(b);
+  assert.deepEqual(pulled, shownAll(a));
+  gritOk(b, ['rebuild']);
+  assert.deepEqual(shownAll(b), pulled);
+  // A pull of no more events than are kept: read once, in segments, and applied in one step.
+  pushed(a, 3);
+  const short = await pullInSegments(b, { keepEvents: 3 });
+  assert.equal(short.result.pulled, 3);
+  assert.deepEqual(short.applies.slice(-1), [{ events: 3, head: walHead(remote) }]);
+  assert.equal(short.applies.filter((s) => s.events > 0).length, 1);
+});
+
+test('a bad commit in the last segment of a long pull: wal_error, and nothing of the pull is applied (the earlier segments neither)', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  pushed(a, 1);
+  gritOk(b, ['sync']);
+  const before = { head: walHead(b), list: shownAll(b) };
+  pushed(a, 6);
+  remoteCommit(remote, 'bb'.repeat(16), { meta: '{"schema_version":2}\n' });
+  const run = await pullInSegments(b).then(
+    () => assert.fail('the pull succeeded'),
+    (err) => err,
+  );
+  assert.equal(run.code, 'wal_error', String(run));
+  assert.equal(walHead(b), before.head);
+  const ctx = RepoContext.open({ cwd: b });
+  try {
+    assert.deepEqual([ctx.store.getMeta().wal_head, ctx.store.getMeta().event_count], [before.head, 1]);
+  } finally {
+    await ctx.close();
+  }
+  assert.deepEqual(shownAll(b), before.list);
+});
+
+test('a rebase onto a long pull: local events re-appended, the remote ones applied a segment at a time, counts as for one segment', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  const [shared] = pushed(a, 1);
+  gritOk(b, ['sync']);
+  gritOk(b, ['issue', 'comment', shared, '--body', 'local one']);
+  gritOk(b, ['issue', 'create', '--title', 'local two']);
+  pushed(a, 5);
+  const run = await pullInSegments(b, { push: true });
+  assert.deepEqual([run.result.pulled, run.result.events_rebased, run.result.pushed], [5, 2, 2]);
+  // The remote's 5 commits in three steps (2, 2, 1 events), the last recording the rebased tip.
+  assert.deepEqual(run.applies.slice(-3).map((s) => s.events), [2, 2, 1]);
+  assert.equal(run.applies[run.applies.length - 1].head, walHead(remote));
+  assert.equal(run.meta.wal_head, walHead(b));
+  gritOk(a, ['sync']);
+  const merged = shownAll(b);
+  assert.deepEqual(merged, shownAll(a));
+  gritOk(b, ['rebuild']);
+  assert.deepEqual(shownAll(b), merged);
+});
+
+test('kill -9 after the first segment of a pull is applied: the WAL is the remote\'s, the store is at a commit on it, and the next command catches up', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  pushed(a, 7);
+  const killed = spawnSync(process.execPath, [PULL, b], { env: { ...process.env, GRIT_FAULT: 'sync:step-applied' }, encoding: 'utf8' });
+  assert.equal(killed.signal, 'SIGKILL', killed.stderr);
+  const chain = git(remote, 'rev-list', '--first-parent', '--reverse', 'refs/grit/wal').trim().split('\n');
+  assert.equal(walHead(b), chain[6]);
+  const ctx = RepoContext.open({ cwd: b });
+  try {
+    assert.deepEqual([ctx.store.getMeta().wal_head, ctx.store.getMeta().event_count], [chain[1], 2]);
+  } finally {
+    await ctx.close();
+  }
+  assert.deepEqual(shownAll(b), shownAll(a));
+  gritOk(b, ['db', 'check']); // exits non-zero on a problem
+  // Killed before it said so, the pull is not undone: the next one finds nothing new.
+  assert.equal(gritOk(b, ['sync', '--pull']).pulled, 0);
+});
