@@ -8,7 +8,8 @@
  * Issues in the export are then those with at least one kept event, in their current state.
  */
 import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
+import { isWithin } from '../core/path-within.js';
 import { diskFullError } from '../core/disk-full.js';
 import { letSignalsIn, removeOnSignal } from '../core/remove-on-signal.js';
 import { progressBar } from '../core/progress.js';
@@ -431,9 +432,7 @@ function outputPath(root: string, cwd: string, output: string): string {
     );
   }
   const dir = dirname(path);
-  const rel = relative(root, dir);
-  const inside = rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
-  if (inside || existsSync(dir)) return path;
+  if (isWithin(root, dir) || existsSync(dir)) return path;
   throw invalidArgs(
     `the directory of --output does not exist: ${dir}`,
     { field: 'output', value: output, directory: dir },

@@ -4,6 +4,7 @@
  */
 import { isAbsolute, posix, relative, resolve, sep } from 'node:path';
 import { invalidArgs } from '../core/errors.js';
+import { isWithin } from '../core/path-within.js';
 
 /**
  * The repo-relative form of `input`: an absolute path must lie inside `root`; a relative one is
@@ -11,10 +12,10 @@ import { invalidArgs } from '../core/errors.js';
  */
 export function repoRelative(root: string, input: string, base: string = root): string {
   const abs = isAbsolute(input) ? input : resolve(base, input);
-  const rel = relative(root, abs);
-  if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
+  if (!isWithin(root, abs)) {
     throw invalidArgs(`${input} is outside the worktree ${root}`, { path: input, root }, 'give a path inside the repository');
   }
+  const rel = relative(root, abs);
   const norm = posix.normalize(rel.split(sep).join('/'));
   return norm === '.' ? '' : norm.replace(/\/$/, '');
 }

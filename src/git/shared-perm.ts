@@ -5,7 +5,8 @@
  * The chmod arithmetic is src/core/shared-files.ts; this reads the setting.
  */
 import { statSync } from 'node:fs';
-import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { join } from 'node:path';
+import { isWithin } from '../core/path-within.js';
 import { readRepoFormat, type RepoFormat } from './repo-format.js';
 import type { RepoDirs } from './repo.js';
 
@@ -49,7 +50,5 @@ export function sharedPermOf(commonDir: string): number {
  * state: config, actors, stores, caches), none elsewhere (a data dir outside is its user's own).
  */
 export function sharedPermAt(repo: RepoDirs, path: string): number {
-  const rel = relative(repo.gritDir, resolve(path));
-  const inside = rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
-  return inside ? sharedPermOf(repo.commonDir) : 0;
+  return isWithin(repo.gritDir, path) ? sharedPermOf(repo.commonDir) : 0;
 }
