@@ -7,12 +7,11 @@
  * them. Events normally come with later times than those a snapshot holds; one that sorts earlier
  * (a teammate's older events, pulled) makes the chunks from where it lands on be written again.
  */
-import { decodeChunk } from '../core/chunk.js';
 import { walError } from '../core/errors.js';
 import { extraCopies, type Event } from '../core/event.js';
-import { bytesEqual, fromHex } from '../core/hex.js';
+import { bytesEqual } from '../core/hex.js';
 import type { ObjectStore } from './objects.js';
-import { compareRecords, SNAPSHOT_CHUNK_EVENTS, SnapshotCopies, snapshotChunkFiles, type ChunkFile, type SnapshotMeta } from './snapshot.js';
+import { compareRecords, readSnapshotChunk, SNAPSHOT_CHUNK_EVENTS, SnapshotCopies, snapshotChunkFiles, type ChunkFile, type SnapshotMeta } from './snapshot.js';
 
 /** A base snapshot, its chunks not read yet. */
 export interface SnapshotBase {
@@ -54,12 +53,7 @@ export function planSnapshot(objects: ObjectStore, base: SnapshotBase, fresh: Sn
   const { files } = base;
   let first: Event | null = null;
   for (const e of fresh.byKey.values()) if (first === null || compareRecords(e, first) < 0) first = e;
-  const read = (i: number): Event[] => {
-    const blob = objects.readBlob(files[i].oid);
-    const part = decodeChunk(new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength), fromHex(files[i].chunk_hash, 32)!);
-    if (part.length !== files[i].event_count) throw walError(`snapshot ${base.oid}: chunk ${i} holds ${part.length} events, not ${files[i].event_count}`);
-    return part;
-  };
+  const read = (i: number): Event[] => readSnapshotChunk(objects, base.oid, base.meta, i, files[i].oid);
   const full = base.copies === null ? 0 : leadingFullChunks(files);
   const after = new SnapshotCopies(); // the base's records past the reused chunks
   for (let i = files.length - 1; i >= full; i--) after.take(read(i));

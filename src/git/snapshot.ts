@@ -251,6 +251,20 @@ function sharedCopy(bytes: Uint8Array): Uint8Array {
   return copy;
 }
 
+/** Chunk `i` of snapshot `oid`, read from its blob `blobOid`: decoded, its hash and its count in snapshot.json checked. */
+export function readSnapshotChunk(objects: ObjectStore, oid: string, meta: SnapshotMeta, i: number, blobOid: string, sharedMemory = false): Event[] {
+  const blob = objects.readBlob(blobOid);
+  const bytes = sharedMemory ? sharedCopy(blob) : new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
+  return countedChunk(oid, meta, i, decodeChunk(bytes, fromHex(meta.chunks[i].chunk_hash, 32)!));
+}
+
+/** `part`, chunk `i` of snapshot `oid`, once it holds as many events as snapshot.json says. */
+function countedChunk(oid: string, meta: SnapshotMeta, i: number, part: Event[]): Event[] {
+  const c = meta.chunks[i];
+  if (part.length !== c.event_count) throw walError(`snapshot ${oid}: ${c.path} holds ${part.length} events, not ${c.event_count}`);
+  return part;
+}
+
 /**
  * Reads and fully validates a snapshot: every chunk's hash, format and event ids, and the counts
  * in snapshot.json, handing each chunk's events to `sink` in order. Throws `wal_error` on any
@@ -262,17 +276,8 @@ export function readSnapshotInto(objects: ObjectStore, oid: string, sink: Snapsh
   const meta = readSnapshotMeta(objects, oid);
   try {
     const refs = snapshotChunkFiles(objects, oid, meta).map((f) => ({ oid: f.oid, chunkHash: f.chunk_hash }));
-    const counted = (i: number, part: Event[]): Event[] => {
-      const c = meta.chunks[i];
-      if (part.length !== c.event_count) throw walError(`snapshot ${oid}: ${c.path} holds ${part.length} events, not ${c.event_count}`);
-      return part;
-    };
-    const inline = (i: number) => {
-      const blob = objects.readBlob(refs[i].oid);
-      const bytes = opts.sharedMemory ? sharedCopy(blob) : new Uint8Array(blob.buffer, blob.byteOffset, blob.byteLength);
-      return counted(i, decodeChunk(bytes, fromHex(refs[i].chunkHash, 32)!));
-    };
-    const verified = (i: number, bytes: Uint8Array) => counted(i, decodeVerifiedChunk(bytes));
+    const inline = (i: number) => readSnapshotChunk(objects, oid, meta, i, refs[i].oid, opts.sharedMemory);
+    const verified = (i: number, bytes: Uint8Array) => countedChunk(oid, meta, i, decodeVerifiedChunk(bytes));
     let total = 0;
     for (const part of readSnapshotChunks(objects.gitDir, oid, refs, inline, verified, opts)) {
       total += part.length;
