@@ -73,9 +73,12 @@ await bundleAsCommonJS(entry, outfile, { plugins: [keepOutside] });
 // resolved from import.meta.url (the daemon binary, the worker files, doctor's store probe) stay
 // right. Its dynamic imports become lazy requires within the file (a module still runs only when
 // first used); packages stay external and load through require (lmdb, msgpackr and cbor-x as
-// their own one-file CommonJS builds). A local command thus starts no ES module loader: ~30 ms
-// less than the same code as ES modules (docs/performance.md).
-await bundleAsCommonJS(RUN, RUN_BUNDLE);
+// their own one-file CommonJS builds). @noble/hashes and @noble/ed25519 are ES modules only, and
+// node 20's `require` of one starts the ES module loader after all (~6 ms a command) and once
+// aborted a process (below): they go inside. A local command thus starts no ES module loader:
+// ~30 ms less than the same code as ES modules (docs/performance.md).
+const NOBLE = ['@noble/hashes', '@noble/ed25519'];
+await bundleAsCommonJS(RUN, RUN_BUNDLE, { plugins: [externalExcept(NOBLE)], packages: undefined });
 
 // The WAL reader thread (src/workers/wal-reader.ts) as one CommonJS file beside its module: a
 // thread started as an ES module first starts node's ES module loader and loads its ~20 modules
@@ -84,7 +87,7 @@ await bundleAsCommonJS(RUN, RUN_BUNDLE);
 // process once in test/ops/rebuild ("FATAL ERROR: v8::Module::IsGraphAsync must be used on an
 // instantiated module", from the reader's `require` at start-up), most likely because the thread
 // was stopped while it still loaded: those replays stop a reader that may still be starting.
-const threadBundle = { plugins: [externalExcept(['@noble/hashes'])], packages: undefined };
+const threadBundle = { plugins: [externalExcept(NOBLE)], packages: undefined };
 await bundleAsCommonJS(resolve(root, 'dist/src/workers/wal-reader.js'), resolve(root, 'dist/src/workers/wal-reader.bundle.cjs'), threadBundle);
 // A long fill's helper thread (src/workers/fold-thread.ts), for the same reasons: it starts as the
 // store transaction does and should be folding before the log is written, and it is stopped when

@@ -107,14 +107,31 @@ test('--version prints what oclif prints, without loading it', async () => {
   }
 });
 
-/** `grit <args>` in a node that reports, on stderr's last line, every CommonJS file it loaded. */
-function gritLoading(cwd: string, args: string[], env: NodeJS.ProcessEnv): { code: number | null; stdout: string; loaded: string[] } {
-  const probe = `process.on('exit', () => process.stderr.write('\\n' + JSON.stringify(Object.keys(require.cache)) + '\\n'));
+/**
+ * `grit <args>` in a node that reports, on stderr's last line, every CommonJS file it loaded and
+ * node's own modules it started (`process.moduleLoadList`).
+ */
+function gritLoading(cwd: string, args: string[], env: NodeJS.ProcessEnv): { code: number | null; stdout: string; loaded: string[]; internal: string[] } {
+  const probe = `process.on('exit', () => process.stderr.write('\\n' + JSON.stringify([Object.keys(require.cache), process.moduleLoadList]) + '\\n'));
 process.argv.splice(1, 0, ${JSON.stringify(GRIT_BIN)});
 require(${JSON.stringify(GRIT_BIN)});`;
   const r = spawnSync(process.execPath, ['-e', probe, ...args], { cwd, encoding: 'utf8', env: { ...process.env, ...env } });
-  return { code: r.status, stdout: r.stdout, loaded: JSON.parse(r.stderr.trimEnd().split('\n').at(-1)!) };
+  const [loaded, internal] = JSON.parse(r.stderr.trimEnd().split('\n').at(-1)!);
+  return { code: r.status, stdout: r.stdout, loaded, internal };
 }
+
+test('a command run locally starts no ES module loader: the packages it loads are CommonJS or in its bundle', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const env = { GRIT_NO_DAEMON: '1' };
+  for (const args of [['issue', 'create', '--title', 'signed and hashed', '--json'], ['issue', 'list', '--json']]) {
+    const r = gritLoading(repo, args, env);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.ok(r.loaded.some((f) => f.endsWith('run.bundle.cjs')), 'ran locally');
+    // Node starts these only to run an ES module (a `require` of one included).
+    assert.deepEqual(r.internal.filter((m) => /esm\/(module_job|translators)$/.test(m)), [], `grit ${args.join(' ')}`);
+  }
+});
 
 test('daemon status and stop need only the start-up bundle: not the local one, nor lmdb', async () => {
   const daemon = await startDaemon();
