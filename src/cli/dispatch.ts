@@ -74,13 +74,19 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     // A read the daemon took and did not answer (it died) runs again here; a write it may have
     // written is reported as such (GritClient says `may_have_run`), never run twice.
     if (err instanceof GritError && (isDaemonUnavailable(err) || (err.details.may_have_run === true && onlyReads(name, args)))) return null;
-    // Doctor reports a broken environment as findings: such an error came from the daemon's
-    // route to the actor (a default actor that is gone), before doctor ran. Here it diagnoses.
-    if (name === 'Doctor' && err instanceof GritError && err.exitCode === ENV_EXIT) return null;
+    // Doctor reports a broken environment, and an actor it cannot select, as findings: such an
+    // error came from the daemon's route to the actor (a default actor that is gone, an --actor
+    // that names none), before doctor ran. Here it diagnoses.
+    if (name === 'Doctor' && err instanceof GritError && (err.exitCode === ENV_EXIT || isUnknownActor(err))) return null;
     throw err;
   } finally {
     client.close();
   }
+}
+
+/** The route's "no such actor" (actors.ts), which names the actor asked for. */
+function isUnknownActor(err: GritError): boolean {
+  return err.code === 'not_found' && typeof err.details.actor === 'string';
 }
 
 /**

@@ -166,6 +166,9 @@ test('an empty --actor, --data-dir or GRIT_HOME is refused (invalid_args, exit 2
       for (const c of [cases[0], cases[3], cases[4]]) refused(how, line, c, env);
       // doctor reports an actor it cannot select as a finding; an empty selector is refused as by any command.
       for (const c of [cases[0], cases[6]]) refused(how, ['doctor'], c, env);
+      const unknown = grit(repo, ['doctor', '--actor', 'nosuch', '--json'], { env });
+      assert.equal(unknown.code, 1, `${how}: ${unknown.stdout}`);
+      assert.match(unknown.json.data.checks.find((c: { id: string }) => c.id === 'actor_config').message, /^no actor nosuch in this repository/, how);
       const human = grit(repo, ['issue', 'close', 'abcd', '--actor', ''], { env });
       assert.deepEqual([human.code, human.stdout], [2, ''], how);
       assert.equal(human.stderr, "error: --actor must not be empty\nhint: give --actor an actor's id or label (`grit actor list`), or leave it out to act as the default actor\n", how);
