@@ -25,9 +25,11 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { judgeLock } from '../commands/lockfile.js';
 import { crashPoint } from '../core/fault.js';
+import { adjustSharedPerm } from '../core/shared-files.js';
 import type { LocalPack, ObjectStore, StoredEntry } from './objects.js';
 import { removeLeftKeeps } from './pack-keep.js';
 import { deletePack, PackBuilder } from './pack-write.js';
+import { sharedPermOf } from './shared-perm.js';
 
 /** Rolled up only once there are more small packs than this: most appends then merge nothing. */
 export const MAX_SMALL_PACKS = 16;
@@ -62,7 +64,7 @@ export function consolidatePacks(objects: ObjectStore): number {
   const victims = geometricRollup(small);
   if (victims.length < 2) return 0;
   const lock = join(packDir, 'grit-consolidate.lock');
-  if (!takeLock(lock)) return 0;
+  if (!takeLock(lock, sharedPermOf(objects.gitDir))) return 0;
   try {
     const pack = new PackBuilder();
     for (const victim of victims) {
@@ -109,10 +111,12 @@ function entriesOrNone(victim: LocalPack): StoredEntry[] {
 }
 
 /** A lock naming this process; one left by a dead process (kill -9 mid-merge) is taken over. */
-function takeLock(path: string): boolean {
+function takeLock(path: string, perm: number): boolean {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSync(path, JSON.stringify({ pid: process.pid, host_id: hostname() }), { flag: 'wx' });
+      // Another user of the group reads it to tell a lock left by a killed roll-up.
+      adjustSharedPerm(path, perm);
       return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || !judgeLock(path).stale) return false;

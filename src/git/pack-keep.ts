@@ -15,6 +15,7 @@ import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pidAlive } from '../core/pid-alive.js';
+import { adjustSharedPerm } from '../core/shared-files.js';
 
 const MARK = /^grit (\d+) on /;
 
@@ -28,11 +29,14 @@ export const QUIET_MS = 60_000;
 /**
  * Keeps `objects/pack/<name>.pack` from git's repack and gc, if no `.keep` of that name exists yet
  * (created exclusively: false when one does, another writer's, a user's or a killed writer's).
- * Not fsynced: after a crash it is left-over either way.
+ * Not fsynced: after a crash it is left-over either way. Made as git makes its files (`perm`,
+ * core.sharedRepository): another user of the group must read it to tell a left one.
  */
-export function keepPack(packDir: string, name: string): boolean {
+export function keepPack(packDir: string, name: string, perm: number): boolean {
+  const path = join(packDir, `${name}.keep`);
   try {
-    writeFileSync(join(packDir, `${name}.keep`), `grit ${process.pid} on ${hostname()}\n`, { flag: 'wx' });
+    writeFileSync(path, `grit ${process.pid} on ${hostname()}\n`, { flag: 'wx' });
+    adjustSharedPerm(path, perm);
     return true;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;

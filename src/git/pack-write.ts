@@ -199,7 +199,7 @@ function placeFiles(f: PackFiles): Placement {
     adjustSharedPerm(tmpIdx, f.perm);
     crashPoint('pack:tmp-written');
     // The `.keep` first: the pack is never visible unkept.
-    kept = f.keep && keepPack(f.dir, f.name);
+    kept = f.keep && keepPack(f.dir, f.name, f.perm);
     linked = (kept || !f.keep) && linkNew(tmpPack, packPath);
     placed = linked && linkNew(tmpIdx, join(f.dir, `${f.name}.idx`));
     return placed ? 'placed' : 'taken';

@@ -227,16 +227,25 @@ test('a rescan that lists a new pack which a roll-up merges away before its inde
 
 test('kill -9 in the middle of a roll-up loses nothing; the next appends roll up again', { timeout: 120_000 }, () => {
   const repo = cli.tempRepo();
+  // A group's repository, written by a user whose umask shares nothing.
+  git(repo, ['config', 'core.sharedRepository', 'group']);
   cli.gritOk(repo, ['init', '--no-agents-md']);
   const gitDir = join(repo, '.git');
   const acked: string[] = [];
   let killed = false;
-  for (let i = 0; i < 3 * MAX_SMALL_PACKS && !killed; i++) {
-    const r = cli.grit(repo, ['issue', 'create', '--title', `t${i}`, '--json'], { env: { GRIT_FAULT: 'pack:merged' } });
-    if (r.code === 0) acked.push(r.json.data.issue_id);
-    else killed = true;
+  const umask = process.umask(0o077);
+  try {
+    for (let i = 0; i < 3 * MAX_SMALL_PACKS && !killed; i++) {
+      const r = cli.grit(repo, ['issue', 'create', '--title', `t${i}`, '--json'], { env: { GRIT_FAULT: 'pack:merged' } });
+      if (r.code === 0) acked.push(r.json.data.issue_id);
+      else killed = true;
+    }
+  } finally {
+    process.umask(umask);
   }
   assert.ok(killed, 'a roll-up ran and was killed half-way');
+  // The roll-up's lock is left; the group's other users must read it to tell it is left.
+  assert.equal(statSync(join(gitDir, 'objects', 'pack', 'grit-consolidate.lock')).mode & 0o777, 0o660);
   cli.fsckClean(repo);
   for (let i = 0; i < 2 * MAX_SMALL_PACKS; i++) cli.gritOk(repo, ['issue', 'create', '--title', `after ${i}`]);
   cli.fsckClean(repo);
@@ -490,14 +499,23 @@ const FOREIGN_KEEP = 'pack-0000000000000000000000000000000000000000.keep';
 
 test('a writer killed while its pack is kept: the .keep goes with the next write, or with doctor --fix', () => {
   const repo = cli.tempRepo();
+  // A group's repository: the .keep a writer with a private umask leaves is readable by the others.
+  git(repo, ['config', 'core.sharedRepository', 'group']);
   cli.gritOk(repo, ['init', '--no-agents-md']);
   const gitDir = join(repo, '.git');
   const packDir = join(gitDir, 'objects', 'pack');
   const killAfterObjects = () => {
-    const r = cli.grit(repo, ['issue', 'create', '--title', 'killed', '--json'], { env: { GRIT_FAULT: 'wal:after-objects' } });
+    const umask = process.umask(0o077);
+    let r: cli.GritResult;
+    try {
+      r = cli.grit(repo, ['issue', 'create', '--title', 'killed', '--json'], { env: { GRIT_FAULT: 'wal:after-objects' } });
+    } finally {
+      process.umask(umask);
+    }
     assert.equal(r.code, -1, 'killed');
     const [keep] = packNames(gitDir).filter((n) => n.endsWith('.keep') && n !== FOREIGN_KEEP);
     assert.ok(keep, 'the killed writer left its .keep');
+    assert.equal(statSync(join(packDir, keep)).mode & 0o777, 0o660);
     // Left alone long enough to count as left behind (a live writer holds it for milliseconds).
     const old = new Date(Date.now() - 120_000);
     utimesSync(join(packDir, keep), old, old);
