@@ -188,7 +188,13 @@ function selectExistingActor(repo: RepoPaths, config: RepoConfig | null, opts: C
 function checkActorKeys(actor: ActorRef): string[] {
   const problems: string[] = [];
   const keyPath = signingKeyPath(actor.dir);
-  const hasKeyFile = existsSync(keyPath);
+  const keyFile = keyFileState(keyPath);
+  if (keyFile === 'unreadable') {
+    // Another member's actor in a shared repository: its keys/ is its owner's alone (0700).
+    problems.push(`${keyPath} cannot be read by this user (permission denied): only its owner can write as this actor (reads work)`);
+    return problems;
+  }
+  const hasKeyFile = keyFile === 'present';
   if (actor.config.public_key && !hasKeyFile) {
     problems.push(`it has a public_key but no ${keyPath}: it cannot sign, so every write as it is refused (reads work)`);
   }
@@ -203,6 +209,16 @@ function checkActorKeys(actor: ActorRef): string[] {
     }
   }
   return problems;
+}
+
+/** Whether the key file is there, as this user sees it: a keys/ it may not search is not "missing". */
+function keyFileState(path: string): 'present' | 'missing' | 'unreadable' {
+  try {
+    statSync(path);
+    return 'present';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EACCES' ? 'unreadable' : 'missing';
+  }
 }
 
 /**

@@ -252,6 +252,10 @@ test('a repository shared after grit made its files: they stay as they were (exi
     assert.equal(users.as(member, repo, ['issue', 'list']).json?.data?.total, 1);
     const keys = users.as(owner, repo, ['doctor']).json.data.checks.find((c: { id: string }) => c.id === 'actor_config');
     assert.equal(keys.status, 'ok', keys.message);
+    // The member acts as the owner's actor: its key is there, just not theirs to read.
+    const theirs = users.as(member, repo, ['doctor']).json.data.checks.find((c: { id: string }) => c.id === 'actor_config');
+    assert.match(theirs.message, /keys\/signing\.key cannot be read by this user \(permission denied\): only its owner can write as this actor/);
+    assert.doesNotMatch(theirs.message, /but no /);
   } finally {
     process.umask(old);
   }
