@@ -60,13 +60,18 @@ test('number flags: a value out of range, not a number, huge or fractional is in
       for (const { line, flag, bad, range } of flags) {
         // The daemon commands refuse --no-daemon itself (test/cli/issues); their numbers are parsed here either way.
         if (extra.length > 0 && line[0] === 'daemon') continue;
-        for (const value of bad) {
+        // One parser (src/commands/args.ts) serves both routes: every value locally; through the
+        // daemon, the first and the last, to show the raw text reaches it. The human form of the
+        // error is the same renderer for every value: two of each flag.
+        const values = extra.length > 0 ? bad : [bad[0], bad.at(-1)!];
+        for (const [i, value] of values.entries()) {
           const what = `${line.join(' ')} ${flag} ${value} through ${route}`;
           const json = grit(repo, [...line, flag, value, ...extra, '--json'], { env });
           assert.equal(json.code, 2, `${what}: ${json.stdout}${json.stderr}`);
           assert.equal(json.json?.error?.code, 'invalid_args', `${what}: ${json.stdout}`);
           assert.match(json.json.error.message, new RegExp(flag.slice(2), 'i'), `${what}: the message names the flag`);
           assert.match(json.json.error.details.suggestion, range, what);
+          if (i >= 2) continue;
           const human = grit(repo, [...line, flag, value, ...extra], { env });
           assert.equal(human.code, 2, what);
           assert.equal(human.stdout, '', what);
