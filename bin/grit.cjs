@@ -6,10 +6,12 @@
 'use strict';
 const { join } = require('node:path');
 const { pathToFileURL } = require('node:url');
-const { guardStandardStreams, runFast } = require('../dist/src/cli/fast.bundle.cjs');
+const { guardStandardStreams, prepareNativeAddons, runFast } = require('../dist/src/cli/fast.bundle.cjs');
 
 // A closed pipe, a full disk: one line and an exit status, never a stack trace (src/core/std-streams.ts).
 guardStandardStreams('grit');
+// Before a local command first loads lmdb (src/core/native-addons-env.ts).
+prepareNativeAddons();
 
 runFast(process.argv.slice(2), join(__dirname, '..', 'oclif.manifest.json')).then(async (done) => {
   if (done) return;

@@ -13,6 +13,7 @@ import { switchWithValue } from './parse-error.js';
 
 // For bin/grit.cjs, which loads nothing else before it runs a command.
 export { guardStandardStreams } from '../core/std-streams.js';
+export { prepareNativeAddons } from '../core/native-addons-env.js';
 
 interface ManifestFlag {
   name: string;

@@ -13,6 +13,7 @@ import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
 import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
 import { startOwning } from './start-up.js';
 import { guardStandardStreams, writeOut } from '../core/std-streams.js';
+import { prepareNativeAddons } from '../core/native-addons-env.js';
 
 /** pino's levels: GRIT_LOG_LEVEL names one. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -64,6 +65,8 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
 
 export async function main(argv: string[]): Promise<number> {
   guardStandardStreams('grit-daemon');
+  // Before the worker threads load lmdb (a daemon started by the CLI has them from it already).
+  prepareNativeAddons();
   let args: DaemonArgs | 'version' | null;
   try {
     args = parse(argv);

@@ -120,7 +120,7 @@ require(${JSON.stringify(GRIT_BIN)});`;
   return { code: r.status, stdout: r.stdout, loaded, internal };
 }
 
-test('a command run locally starts no ES module loader: the packages it loads are CommonJS or in its bundle', () => {
+test('a command run locally starts no ES module loader, and loads no more of its native addons\' loaders than it needs', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const env = { GRIT_NO_DAEMON: '1' };
@@ -130,6 +130,9 @@ test('a command run locally starts no ES module loader: the packages it loads ar
     assert.ok(r.loaded.some((f) => f.endsWith('run.bundle.cjs')), 'ran locally');
     // Node starts these only to run an ES module (a `require` of one included).
     assert.deepEqual(r.internal.filter((m) => /esm\/(module_job|translators)$/.test(m)), [], `grit ${args.join(' ')}`);
+    // lmdb's addon found without asking detect-libc, msgpackr's optional one not looked for (src/core/native-addons-env.ts).
+    assert.ok(r.loaded.some((f) => f.includes('node_modules/lmdb/')), 'lmdb loaded');
+    assert.deepEqual(r.loaded.filter((f) => /node_modules\/(detect-libc|msgpackr-extract)\//.test(f)), [], `grit ${args.join(' ')}`);
   }
 });
 
