@@ -1,7 +1,9 @@
 /**
  * Settings for how the native addons load, made by grit's own executables (bin/grit.cjs, the
  * daemon) before lmdb is first required. A program that embeds grit's API keeps its environment
- * as it is. Child processes inherit them, which is harmless (git reads neither).
+ * as it is. Child processes inherit them: git reads neither, and a node program a git hook runs
+ * finds its addons as before (`LIBC` names this machine's C library), msgpackr's only through its
+ * JavaScript unpacker.
  * - `LIBC`: lmdb's addon loader (node-gyp-build-optional-packages) otherwise asks detect-libc
  *   which C library node runs on, and detect-libc loads child_process and net to be able to ask
  *   `getconf` (never needed here: it reads node's ELF interpreter first, as this does).
