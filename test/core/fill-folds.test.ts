@@ -6,6 +6,7 @@ import { makeEvent, type Event } from '../../src/core/event.js';
 import { FillFolds } from '../../src/core/fill-folds.js';
 import { PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
 import { batchCount, BOUNDS_PER_ISSUE, foldBatch, INLINE, NO_ISSUE, type FoldedBatch, type FoldJob } from '../../src/core/issue-rows.js';
+import { summarize } from '../../src/core/projection.js';
 import { Store } from '../../src/core/store.js';
 import { StoreFill } from '../../src/core/store-fill.js';
 import { joinChunks } from '../../src/workers/wal-reader-messages.js';
@@ -85,6 +86,7 @@ test('a store filled with a helper thread from records in shared memory holds wh
         meta: { ...store.getMeta(), last_rebuild_ts: null },
         issues: [...store.issueIds()].map((id) => store.getIssue(id)),
         bug: store.listIssues({ label: 'bug' }).length,
+        list: store.listIssues(),
         deps: [...store.allDependencies()],
         project: store.context.projectEntries(),
         depProblems: store.depIndexProblems(),
@@ -95,5 +97,6 @@ test('a store filled with a helper thread from records in shared memory holds wh
   };
   const viaFill = await contents((store) => store.fill(sharedFill(events), 'h', { foldThreadFrom: 1 }));
   assert.deepEqual(viaFill, await contents((store) => store.apply(events, null, 'h')));
+  assert.deepEqual(viaFill.list, viaFill.issues.map((i) => summarize(i!)));
   assert.ok(viaFill.issues.length > 500 && viaFill.project.length === 2 && viaFill.deps.length > 0);
 });
