@@ -457,8 +457,7 @@ export class Store {
       const range = labelRange(filter.label);
       for (const key of this.labels.getKeys(range)) {
         // Each key there is `start` and a 32-character id (a label holding NUL is keyed by its hash); the length check guards the slice.
-        if (key.length !== range.start.length + 32) continue;
-        consider(this.getSummary(Buffer.from(key.subarray(range.start.length)).toString('latin1')));
+        if (key.length === range.start.length + 32) consider(this.getSummary(Buffer.from(key.subarray(range.start.length)).toString('latin1')));
       }
     } else {
       for (const { key, value } of this.summaries.getRange()) consider(this.summary(key, value));
@@ -477,7 +476,8 @@ export class Store {
     for (const { key, value } of this.summaries.getRange()) {
       const issue = expected.get(key);
       if (!issue) {
-        if (this.issues.get(key) === undefined) problems.push(`the summary table holds issue ${key}, which the store does not`);
+        // A row that is there but did not decode is reported as corrupt already.
+        if (!this.issues.doesExist(key)) problems.push(`the summary table holds issue ${key}, which the store does not`);
         continue;
       }
       expected.delete(key);
@@ -485,7 +485,7 @@ export class Store {
       try {
         summary = this.summary(key, value);
       } catch {
-        // counted as differing below
+        // A summary that does not decode is one that differs: the rebuild that mends it is the same.
       }
       if (!summary || !isDeepStrictEqual(summary, summarize(issue))) problems.push(`the summary of issue ${key} differs from its projection`);
     }
