@@ -110,7 +110,7 @@ export async function issueDepList(
     const store = ctx.store;
     const edges = reverse ? store.dependentsOf(issue.issue_id) : store.dependenciesOf(issue.issue_id);
     const dependencies = edges.map((e) => {
-      const other = store.getIssue(reverse ? e.issue_id : e.target);
+      const other = store.getSummary(reverse ? e.issue_id : e.target);
       return { ...e, title: other?.title ?? null, state: other?.state ?? null };
     });
     return { issue_id: issue.issue_id, reverse, dependencies };

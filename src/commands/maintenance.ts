@@ -624,7 +624,8 @@ export interface DbCheck {
 /**
  * Checks the store as it is (no refresh): every stored event decodes and its id is recomputed
  * from its content; the event count matches the store's meta; every issue's stored projection
- * equals the fold of its stored events; the dependency indexes match those projections.
+ * equals the fold of its stored events; the dependency indexes and the summary table match those
+ * projections.
  *
  * One read of each record: the issue rows first, then the log, whose keys start with the issue id
  * (log-key.ts), so each issue's events are one run of it, folded as the run ends. Only the rows
@@ -703,7 +704,7 @@ export function checkStore(store: RepoContext['store']): DbCheck {
     if (!rows.known.has(id)) errors.push({ problem: 'projection_missing', issue_id: id, message: `issue ${id} has events but no projection` });
   }
   const issues = [...rows.stored.values()].filter((i): i is Issue => i !== undefined);
-  for (const message of store.depIndexProblems(issues)) errors.push({ problem: 'index_mismatch', message });
+  for (const message of [...store.depIndexProblems(issues), ...store.summaryProblems(issues)]) errors.push({ problem: 'index_mismatch', message });
   return { events_checked: checked, events_valid: valid, corrupt_count: checked - valid + rows.corrupt, errors };
 }
 

@@ -9,7 +9,7 @@ import { ContextTables } from './context-store.js';
 import { decodeStrict } from './cbor.js';
 import { eventFromRecord, type Event } from './event.js';
 import type { DepType } from './kinds.js';
-import { foldIssueState, type Folded } from './projection.js';
+import { foldIssueState, summarize, type Folded } from './projection.js';
 import { encode as encodeRow } from './plain-cbor.js';
 import { recordOf, type FillPlan, type RecordSpans } from './store-fill.js';
 import { textKey } from './index-key.js';
@@ -42,12 +42,21 @@ export function labelRange(label: string): { start: Buffer; end: Buffer } {
 /** What the store writes for an issue's fold. */
 export interface IssueRows {
   issue: Uint8Array;
+  /**
+   * Its `IssueSummary`, kept apart so that a listing reads a few dozen bytes per issue instead of
+   * the whole row (bodies, every comment).
+   */
+  summary: Uint8Array;
   /** Its fold state, if it keeps one. */
   state: Uint8Array | null;
 }
 
 export function rowsOf(folded: Folded): IssueRows {
-  return { issue: encodeRow(folded.issue), state: folded.issue.event_count >= FOLD_STATE_MIN_EVENTS ? encodeRow(folded.state) : null };
+  return {
+    issue: encodeRow(folded.issue),
+    summary: encodeRow(summarize(folded.issue)),
+    state: folded.issue.event_count >= FOLD_STATE_MIN_EVENTS ? encodeRow(folded.state) : null,
+  };
 }
 
 /**
@@ -70,16 +79,19 @@ export interface FoldJob extends RecordSpans {
 export const NO_ISSUE = -1;
 export const INLINE = -2;
 
+/** How many entries of `FoldedBatch.bounds` each issue has. */
+export const BOUNDS_PER_ISSUE = 3;
+
 /** The issues of one batch, folded. */
 export interface FoldedBatch {
   batch: number;
-  /** The issue and fold state rows, one after the other. */
+  /** The issue, summary and fold state rows, one after the other. */
   rows: Uint8Array;
   /**
-   * Per issue of the batch, where its issue row and its fold state end in `rows` (each starts where
-   * the one before it ends); or `NO_ISSUE` (it has no IssueCreated: nothing is written) or
-   * `INLINE` (it holds context events, or a record that does not decode: the store's thread takes
-   * it up itself, which applies the one and reports the other) and 0.
+   * Per issue of the batch, where its issue row, its summary and its fold state end in `rows`
+   * (each starts where the one before it ends); or `NO_ISSUE` (it has no IssueCreated: nothing is
+   * written) or `INLINE` (it holds context events, or a record that does not decode: the store's
+   * thread takes it up itself, which applies the one and reports the other) and two 0s.
    */
   bounds: Int32Array;
   labelKeys: Uint8Array[];
@@ -108,12 +120,12 @@ function issueEvents({ plan, buffers, spans }: FoldJob, i: number): Event[] | nu
 export function foldBatch(job: FoldJob, batch: number): FoldedBatch {
   const first = batch * FOLD_BATCH_ISSUES;
   const end = Math.min(first + FOLD_BATCH_ISSUES, job.plan.ids.length);
-  const bounds = new Int32Array(2 * (end - first));
+  const bounds = new Int32Array(BOUNDS_PER_ISSUE * (end - first));
   const out: FoldedBatch = { batch, rows: new Uint8Array(0), bounds, labelKeys: [], depKeys: [], rdepKeys: [] };
   const parts: Uint8Array[] = [];
   let at = 0;
   for (let i = first; i < end; i++) {
-    const b = 2 * (i - first);
+    const b = BOUNDS_PER_ISSUE * (i - first);
     const events = issueEvents(job, i);
     const folded = events && foldIssueState(events);
     if (!folded) {
@@ -122,10 +134,11 @@ export function foldBatch(job: FoldJob, batch: number): FoldedBatch {
     }
     const id = job.plan.ids[i];
     const rows = rowsOf(folded);
-    parts.push(rows.issue);
+    parts.push(rows.issue, rows.summary);
     bounds[b] = at += rows.issue.length;
+    bounds[b + 1] = at += rows.summary.length;
     if (rows.state) parts.push(rows.state);
-    bounds[b + 1] = at += rows.state?.length ?? 0;
+    bounds[b + 2] = at += rows.state?.length ?? 0;
     for (const l of folded.issue.labels) out.labelKeys.push(labelKey(l, id));
     for (const d of folded.issue.dependencies) {
       out.depKeys.push(depKey(id, d.target, d.dep_type));

@@ -4,12 +4,13 @@
  * WAL: everything here can be rebuilt from `refs/grit/wal`.
  */
 import { rmSync } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import { ABORT, open, type Database, type RootDatabase, type Transaction } from 'lmdb';
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { FillFolds } from './fill-folds.js';
-import { decodeStored, DEP_SEP, depKey, FOLD_BATCH_ISSUES, INLINE, labelKey, labelRange, rowsOf, type FoldedBatch } from './issue-rows.js';
+import { BOUNDS_PER_ISSUE, decodeStored, DEP_SEP, depKey, FOLD_BATCH_ISSUES, INLINE, labelKey, labelRange, rowsOf, type FoldedBatch } from './issue-rows.js';
 import { decode as decodeRow } from './plain-cbor.js';
 import { GritError, walError } from './errors.js';
 import { recordBytes } from './chunk.js';
@@ -61,8 +62,10 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * a label of 31 characters or more was not found, and one of about 2,000 failed every command.
  * 5: fold states hold each set member's newest remove horizon (`removeHorizon`, src/core/projection.ts)
  * where they held its newest remove timestamp: a layout 4 state would fold a remove wrongly.
+ * 6: a `summaries` table (each issue's `IssueSummary`, plain CBOR) beside the issue rows, written
+ * with them, which `listIssues` reads instead of whole rows: a layout 5 store has none.
  */
-const LAYOUT_VERSION = 5;
+const LAYOUT_VERSION = 6;
 
 /**
  * Puts a key that sorts after every key of `db` (MDB_APPEND: no tree search). lmdb's types give
@@ -72,6 +75,11 @@ const LAYOUT_VERSION = 5;
 function appendSync<K extends Buffer | string>(db: Database<Uint8Array, K>, key: K, value: Uint8Array): boolean {
   const putSync = db.putSync as unknown as (this: typeof db, k: K, v: Uint8Array, o: { append: true }) => boolean;
   return putSync.call(db, key, value, { append: true });
+}
+
+/** `appendSync` of an issue's row, as a fill writes them: in id order, which it checks. */
+function appendRow(db: Database<Uint8Array, string>, issueHex: string, row: Uint8Array): void {
+  if (!appendSync(db, issueHex, row)) throw new GritError('internal_error', `the store refused issue ${issueHex} out of order`);
 }
 
 /**
@@ -198,8 +206,15 @@ export class Store {
   private readonly log: Database<Uint8Array, Buffer>;
   /** Per issue its projection (`Issue`), as plain CBOR. */
   private readonly issues: Database<Uint8Array, string>;
+  /** Per issue the `IssueSummary` of its projection, as plain CBOR: written wherever its row is. */
+  private readonly summaries: Database<Uint8Array, string>;
   /** Per issue, what folding newer events onto its stored projection needs (see `refold`), as plain CBOR. */
   private readonly foldStates: Database<Uint8Array, string>;
+  /**
+   * While a fill runs, the summaries it made so far, in id order: appended after every other row,
+   * so that the table's pages lie together in the file (see `fill`).
+   */
+  private fillSummaries: { id: string; row: Uint8Array }[] | null = null;
   /** Index tables: what they hold is their keys (`labelKey`, `depKey`), each under `PRESENT`. */
   private readonly labels: Database<Uint8Array, Uint8Array>;
   private readonly deps: Database<Uint8Array, string>;
@@ -214,6 +229,7 @@ export class Store {
     this.root = root;
     this.log = root.openDB({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
     this.issues = root.openDB({ name: 'issues', encoding: 'binary' });
+    this.summaries = root.openDB({ name: 'summaries', encoding: 'binary' });
     this.foldStates = root.openDB({ name: 'fold_states', encoding: 'binary' });
     this.labels = root.openDB({ name: 'labels', keyEncoding: 'binary', encoding: 'binary' });
     this.deps = root.openDB({ name: 'deps', encoding: 'binary' });
@@ -421,21 +437,60 @@ export class Store {
     return (this.issues.getStats() as { entryCount: number }).entryCount;
   }
 
+  private summary(issueHex: string, row: Uint8Array): IssueSummary {
+    return this.decoded(`the summary of issue ${issueHex}`, () => decodeRow(row) as IssueSummary);
+  }
+
+  /** An issue's summary, without reading its whole row. */
+  getSummary(issueHex: string): IssueSummary | undefined {
+    const row = this.summaries.get(issueHex);
+    return row && this.summary(issueHex, row);
+  }
+
+  /** The summaries of the issues (of one label), in id order, from the summary table alone. */
   listIssues(filter: { state?: string; label?: string } = {}): IssueSummary[] {
     const out: IssueSummary[] = [];
-    const consider = (issue: Issue | undefined) => {
-      if (issue && (!filter.state || issue.state === filter.state)) out.push(summarize(issue));
+    const consider = (summary: IssueSummary | undefined) => {
+      if (summary && (!filter.state || summary.state === filter.state)) out.push(summary);
     };
     if (filter.label) {
       const range = labelRange(filter.label);
       for (const key of this.labels.getKeys(range)) {
         // Each key there is `start` and a 32-character id (a label holding NUL is keyed by its hash); the length check guards the slice.
-        if (key.length === range.start.length + 32) consider(this.getIssue(Buffer.from(key.subarray(range.start.length)).toString('latin1')));
+        if (key.length === range.start.length + 32) consider(this.getSummary(Buffer.from(key.subarray(range.start.length)).toString('latin1')));
       }
     } else {
-      for (const issue of this.allIssues()) consider(issue);
+      for (const { key, value } of this.summaries.getRange()) consider(this.summary(key, value));
     }
     return out;
+  }
+
+  /**
+   * Where the summary table disagrees with `issues` (for `db check`, which passes the issues that
+   * decode): a summary missing, different from its issue's, or of no issue.
+   */
+  summaryProblems(issues: Iterable<Issue>): string[] {
+    const problems: string[] = [];
+    const expected = new Map<string, Issue>();
+    for (const issue of issues) expected.set(issue.issue_id, issue);
+    for (const { key, value } of this.summaries.getRange()) {
+      const issue = expected.get(key);
+      if (!issue) {
+        // A row that is there but did not decode is reported as corrupt already.
+        if (!this.issues.doesExist(key)) problems.push(`the summary table holds issue ${key}, which the store does not`);
+        continue;
+      }
+      expected.delete(key);
+      let summary: IssueSummary | null = null;
+      try {
+        summary = this.summary(key, value);
+      } catch {
+        // A summary that does not decode is one that differs: the rebuild that mends it is the same.
+      }
+      if (!summary || !isDeepStrictEqual(summary, summarize(issue))) problems.push(`the summary of issue ${key} differs from its projection`);
+    }
+    for (const id of expected.keys()) problems.push(`the summary table lacks issue ${id}`);
+    return problems;
   }
 
   /** The dependencies an issue records (its `dependencies`), in key order. */
@@ -601,7 +656,10 @@ export class Store {
    * LMDB needs no search for keys that come in order), then each issue's fold, from its records
    * decoded again, and index entries, batch by batch (src/core/fill-folds.ts: for a long fill a
    * helper thread folds while the log is written). False, and nothing written, when the store is
-   * not empty.
+   * not empty. The summaries go last, all together: LMDB takes a transaction's new pages in the
+   * order it writes them, and written beside each issue row they lay one summary page among a few
+   * dozen pages of issue rows and the log, so a listing faulted in most of the file (the kernel maps
+   * a page's neighbours with it): 100 MB against 6 MB at 20k issues.
    */
   fill(fill: StoreFill, walHead: string | null, { foldThreadFrom }: FillOptions = {}): boolean {
     const folds = new FillFolds(fill.size, fill.recordSpans.buffers, foldThreadFrom);
@@ -612,16 +670,20 @@ export class Store {
       return this.transact(() => {
         const meta = this.getMeta();
         if (!isEmptyStore(meta)) return false;
+        const summaries: { id: string; row: Uint8Array }[] = (this.fillSummaries = []);
         plan.order.forEach((n, k) => {
           // Appending a key that does not sort last fails: never let that pass silently.
           if (!appendSync(this.log, fill.key(n), unshared(fill.record(n)))) throw new GritError('internal_error', `the store refused event ${eventIdOfKey(fill.key(n))} out of order`);
           if (k % POLL_EVENTS === 0) folds.poll(write);
         });
         folds.finish(write);
+        this.fillSummaries = null;
+        for (const { id, row } of summaries) appendRow(this.summaries, id, row);
         this.meta.putSync('state', { ...meta, repo: this.repo, wal_head: walHead, event_count: plan.order.length, events_since_rebuild: 0, last_rebuild_ts: Date.now() });
         return true;
       });
     } finally {
+      this.fillSummaries = null;
       folds.stop();
     }
   }
@@ -632,15 +694,15 @@ export class Store {
    */
   private writeBatch(fill: StoreFill, plan: FillPlan, { batch, rows, bounds, labelKeys, depKeys, rdepKeys }: FoldedBatch): void {
     let at = 0;
-    for (let j = 0; j < bounds.length; j += 2) {
-      const i = batch * FOLD_BATCH_ISSUES + j / 2;
-      const [issueEnd, stateEnd] = [bounds[j], bounds[j + 1]];
+    for (let j = 0; j < bounds.length; j += BOUNDS_PER_ISSUE) {
+      const i = batch * FOLD_BATCH_ISSUES + j / BOUNDS_PER_ISSUE;
+      const [issueEnd, summaryEnd, stateEnd] = [bounds[j], bounds[j + 1], bounds[j + 2]];
       if (issueEnd === INLINE) this.fillIssue(fill, plan, i);
       if (issueEnd < 0) continue;
       const id = plan.ids[i];
-      let appended = appendSync(this.issues, id, rows.subarray(at, issueEnd));
-      if (stateEnd > issueEnd) appended &&= appendSync(this.foldStates, id, rows.subarray(issueEnd, stateEnd));
-      if (!appended) throw new GritError('internal_error', `the store refused issue ${id} out of order`);
+      appendRow(this.issues, id, rows.subarray(at, issueEnd));
+      this.putSummary(id, rows.subarray(issueEnd, summaryEnd));
+      if (stateEnd > summaryEnd) appendRow(this.foldStates, id, rows.subarray(summaryEnd, stateEnd));
       at = stateEnd;
     }
     for (const k of labelKeys) this.labels.putSync(k, PRESENT);
@@ -743,13 +805,23 @@ export class Store {
     this.indexDeps(issueHex, without(depsBefore, after?.dependencies ?? []), false);
     this.indexDeps(issueHex, without(after?.dependencies ?? [], depsBefore), true);
     if (!folded) {
-      if (existed) this.issues.removeSync(issueHex);
+      if (existed) {
+        this.issues.removeSync(issueHex);
+        this.summaries.removeSync(issueHex);
+      }
       return;
     }
     const rows = rowsOf(folded);
     this.issues.putSync(issueHex, rows.issue);
+    this.putSummary(issueHex, rows.summary);
     // Event counts only grow: once kept, a state stays and is kept current.
     if (rows.state) this.foldStates.putSync(issueHex, rows.state);
+  }
+
+  /** Writes an issue's summary row, or during a fill keeps a copy of it for the fill's end. */
+  private putSummary(issueHex: string, row: Uint8Array): void {
+    if (this.fillSummaries) this.fillSummaries.push({ id: issueHex, row: row.slice() });
+    else this.summaries.putSync(issueHex, row);
   }
 
   /** Adds (or removes) dependencies of an issue to (from) both indexes. */
@@ -784,7 +856,7 @@ export class Store {
   /** Empties every table; the caller replays the WAL afterwards. */
   clear(): void {
     this.transact(() => {
-      for (const db of [this.log, this.issues, this.foldStates, this.labels, this.deps, this.rdeps]) db.clearSync();
+      for (const db of [this.log, this.issues, this.summaries, this.foldStates, this.labels, this.deps, this.rdeps]) db.clearSync();
       this.context.clear();
       this.meta.putSync('state', { ...EMPTY_META, last_rebuild_ts: Date.now() });
     });

@@ -5,7 +5,8 @@ import { encodeChunk, scanChunkRecords } from '../../src/core/chunk.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { FillFolds } from '../../src/core/fill-folds.js';
 import { PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
-import { batchCount, foldBatch, INLINE, NO_ISSUE, type FoldedBatch, type FoldJob } from '../../src/core/issue-rows.js';
+import { batchCount, BOUNDS_PER_ISSUE, foldBatch, INLINE, NO_ISSUE, type FoldedBatch, type FoldJob } from '../../src/core/issue-rows.js';
+import { summarize } from '../../src/core/projection.js';
 import { Store } from '../../src/core/store.js';
 import { StoreFill } from '../../src/core/store-fill.js';
 import { joinChunks } from '../../src/workers/wal-reader-messages.js';
@@ -70,7 +71,7 @@ test("a long fill's issues folded by the helper thread are what folding them her
   // (Compared as bytes: from the helper thread the keys arrive as plain Uint8Arrays, not Buffers.)
   const bytes = (b: FoldedBatch) => ({ ...b, rows: Buffer.from(b.rows), labelKeys: b.labelKeys.map((k) => Buffer.from(k)) });
   for (const b of written) assert.deepEqual(bytes(b), bytes(foldBatch(job, b.batch)), `batch ${b.batch}`);
-  const bounds = written.flatMap((b) => [...b.bounds].filter((_, i) => i % 2 === 0));
+  const bounds = written.flatMap((b) => [...b.bounds].filter((_, i) => i % BOUNDS_PER_ISSUE === 0));
   assert.ok(bounds.includes(INLINE), 'the project context issue is left to the store');
   assert.ok(bounds.includes(NO_ISSUE), 'issues without IssueCreated write nothing');
 });
@@ -85,6 +86,7 @@ test('a store filled with a helper thread from records in shared memory holds wh
         meta: { ...store.getMeta(), last_rebuild_ts: null },
         issues: [...store.issueIds()].map((id) => store.getIssue(id)),
         bug: store.listIssues({ label: 'bug' }).length,
+        list: store.listIssues(),
         deps: [...store.allDependencies()],
         project: store.context.projectEntries(),
         depProblems: store.depIndexProblems(),
@@ -95,5 +97,6 @@ test('a store filled with a helper thread from records in shared memory holds wh
   };
   const viaFill = await contents((store) => store.fill(sharedFill(events), 'h', { foldThreadFrom: 1 }));
   assert.deepEqual(viaFill, await contents((store) => store.apply(events, null, 'h')));
+  assert.deepEqual(viaFill.list, viaFill.issues.map((i) => summarize(i!)));
   assert.ok(viaFill.issues.length > 500 && viaFill.project.length === 2 && viaFill.deps.length > 0);
 });

@@ -4,7 +4,7 @@ import { DependencyFold, type DepEdge } from '../../src/core/deps.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import type { EventKind } from '../../src/core/kinds.js';
-import { foldIssue, foldIssueState, foldMore, type Folded } from '../../src/core/projection.js';
+import { foldIssue, foldIssueState, foldMore, summarize, type Folded, type Issue } from '../../src/core/projection.js';
 import { Store } from '../../src/core/store.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
 import { randomKind } from '../helpers/random-kinds.js';
@@ -109,10 +109,55 @@ test('the store applied in random batches holds the full fold of every issue, an
           }
         }
         assert.deepEqual(store.depIndexProblems(), [], `seed ${seed}`);
+        assertSummaries(store, `seed ${seed}, batch ${n}`);
       }
     } finally {
       await store.close();
     }
+  }
+});
+
+/** The store's listings are the summaries of its issue rows (all, by state, by label). */
+function assertSummaries(store: Store, what: string): void {
+  const rows = [...store.issueIds()].map((id) => store.getIssue(id)!);
+  const summaries = (keep: (i: Issue) => boolean) => rows.filter(keep).map(summarize);
+  assert.deepEqual(store.listIssues(), summaries(() => true), what);
+  assert.deepEqual(store.listIssues({ state: 'closed' }), summaries((i) => i.state === 'closed'), what);
+  assert.deepEqual(store.listIssues({ label: 'bug' }), summaries((i) => i.labels.includes('bug')), what);
+  assert.deepEqual(store.summaryProblems(rows), [], what);
+}
+
+test("an issue's listed summary follows each kind of change applied to it, and its events before its IssueCreated", async () => {
+  const [a, b] = issues;
+  let ts = 1;
+  const e = (issue: Uint8Array, kind: EventKind) => makeEvent({ issue_id: issue, actor: actors[0], ts_unix_ms: ts++, parent: null, kind });
+  const changes: [string, Event[]][] = [
+    ['comments before an IssueCreated', [e(b, { type: 'CommentAdded', body: 'early' }), e(b, { type: 'LabelAdded', label: 'bug' })]],
+    ['create', [e(a, { type: 'IssueCreated', title: 'a', body: 'body', labels: ['bug', 'ui'] })]],
+    ['its IssueCreated arrives', [e(b, { type: 'IssueCreated', title: 'b', body: '', labels: [] })]],
+    ['title', [e(a, { type: 'IssueUpdated', title: 'a2', body: null })]],
+    ['body only', [e(a, { type: 'IssueUpdated', title: null, body: 'long '.repeat(1000) })]],
+    ['state', [e(a, { type: 'StateChanged', state: 'closed' })]],
+    ['label add', [e(a, { type: 'LabelAdded', label: 'p0' })]],
+    ['label remove', [e(a, { type: 'LabelRemoved', label: 'bug' })]],
+    ['assignee add', [e(a, { type: 'AssigneeAdded', user: 'ann' }), e(a, { type: 'AssigneeAdded', user: 'bob' })]],
+    ['assignee remove', [e(a, { type: 'AssigneeRemoved', user: 'ann' })]],
+    ['comments', [e(a, { type: 'CommentAdded', body: 'c1' }), e(a, { type: 'CommentAdded', body: 'c2' })]],
+    ['reopen, and an older event arriving late (a refold)', [e(a, { type: 'StateChanged', state: 'open' }), makeEvent({ issue_id: b, actor: actors[1], ts_unix_ms: 0, parent: null, kind: { type: 'CommentAdded', body: 'late' } })]],
+  ];
+  const store = Store.open(tempDir());
+  try {
+    let head: string | null = null;
+    for (const [n, [what, events]] of changes.entries()) {
+      assert.ok(store.apply(events, head, (head = `h${n}`)));
+      assertSummaries(store, what);
+    }
+    assert.deepEqual(store.listIssues().find((s) => s.issue_id === toHex(a)), {
+      issue_id: toHex(a), title: 'a2', state: 'open', labels: ['p0', 'ui'], assignees: ['bob'], updated_ts: ts - 1, comment_count: 2,
+    });
+    assert.equal(store.getSummary(toHex(b))?.comment_count, 2);
+  } finally {
+    await store.close();
   }
 });
 

@@ -38,13 +38,15 @@ function randomEvents(rand: () => number, repeats: boolean): Event[] {
   return repeats ? [...out, ...out.filter(() => rand() < 0.1)] : out;
 }
 
-/** Everything a command can read from a store. */
+/** Everything a command can read from a store; its summary table checked against its issue rows. */
 function contents(store: Store) {
+  assert.deepEqual(store.summaryProblems([...store.issueIds()].map((id) => store.getIssue(id)!)), []);
   return {
     meta: { ...store.getMeta(), last_rebuild_ts: null },
     events: [...store.allEvents()].map((e) => toHex(e.event_id)),
     issues: [...store.issueIds()].map((id) => store.getIssue(id)),
     labels: ['bug', 'p0', 'ui'].map((label) => store.listIssues({ label }).map((s) => s.issue_id)),
+    list: store.listIssues(),
     deps: [...store.allDependencies()],
     rdeps: issues.map((i) => store.dependentsOf(toHex(i))),
     project: store.context.projectEntries(),

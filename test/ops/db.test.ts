@@ -5,6 +5,7 @@ import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { open } from 'lmdb';
 import { makeEvent, type Event } from '../../src/core/event.js';
+import { encode as encodeRow } from '../../src/core/plain-cbor.js';
 import { Store } from '../../src/core/store.js';
 import { git, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
 
@@ -118,6 +119,36 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
   assert.ok(fixed.checks.every((x: any) => x.status === 'ok'), JSON.stringify(fixed.checks));
   assert.deepEqual(gritOk(repo, ['db', 'check']).corrupt_count, 0);
   assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, 'target title');
+});
+
+test('db check compares the summary table (what issue list reads) with the issue rows; a rebuild repairs it', async () => {
+  const repo = tempRepo();
+  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const [x, y] = ['X', 'Y'].map((title) => gritOk(repo, ['issue', 'create', '--title', title]).issue_id as string);
+  const list = gritOk(repo, ['issue', 'list']);
+  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  const stray = 'ab'.repeat(16);
+  const root = open({ path: join(actor.data_dir, 'store.mdb'), maxDbs: 16, compression: false });
+  root.transactionSync(() => {
+    const summaries = root.openDB({ name: 'summaries', encoding: 'binary' });
+    summaries.putSync(x, encodeRow({ ...list.issues.find((i: any) => i.issue_id === x), title: 'not X' }));
+    summaries.removeSync(y);
+    summaries.putSync(stray, encodeRow({ issue_id: stray }));
+  });
+  await root.close();
+  // The listing is the summary table's: it shows the change, not the issue rows.
+  const listed = new Map(gritOk(repo, ['issue', 'list']).issues.map((i: any) => [i.issue_id, i.title]));
+  assert.deepEqual([listed.get(x), listed.has(y), listed.has(stray)], ['not X', false, true]);
+  const problems = gritOk(repo, ['db', 'check']).errors;
+  assert.deepEqual(problems.map((e: any) => e.problem), ['index_mismatch', 'index_mismatch', 'index_mismatch']);
+  assert.deepEqual(problems.map((e: any) => e.message).sort(), [
+    `the summary of issue ${x} differs from its projection`,
+    `the summary table holds issue ${stray}, which the store does not`,
+    `the summary table lacks issue ${y}`,
+  ]);
+  gritOk(repo, ['rebuild']);
+  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
 });
 
 test('db verify of a WAL that cannot be read to its end: a wal_error first, the events before it verified', () => {
