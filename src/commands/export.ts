@@ -183,7 +183,14 @@ function* toJson(meta: ExportMeta, issues: Iterable<Issue>, events: Iterable<Eve
   yield '\n}\n';
 }
 
-const iso = (ts: number) => new Date(ts).toISOString();
+/**
+ * The UTC date of a timestamp; one past the last a date can hold (+275760-09-13, but SPEC allows
+ * any u64) as its milliseconds, where `toISOString` would throw.
+ */
+function iso(ts: number): string {
+  const date = new Date(ts);
+  return Number.isNaN(date.getTime()) ? `${ts} ms after 1970-01-01T00:00:00.000Z` : date.toISOString();
+}
 
 /** Text inside a Markdown list item or heading: no line breaks. */
 const inline = (s: string) => s.replace(/\s*\n\s*/g, ' ');
