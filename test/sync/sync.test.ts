@@ -670,6 +670,8 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   assert.deepEqual(expected.issue.labels, ['x']);
   assert.equal(expected.issue.comments.at(-1).body, 'still writable');
   assert.deepEqual(expected.events.slice(-2).map((e: any) => e.ts_exact), [stamps[2], stamps[2]]);
+  // Past the last date of four-digit years, its chunk is dated that date.
+  assert.match(git(remote, 'ls-tree', '-r', '--name-only', 'refs/grit/wal'), /^events\/9999\/12\/31\/[0-9a-f]{64}\.bin$/m);
 
   // Every other way of reading the events agrees.
   gritOk(b, ['rebuild']);
