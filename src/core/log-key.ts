@@ -38,6 +38,11 @@ export function logKeyTs(key: Uint8Array): number {
   return uint32At(key, ISSUE_BYTES) * 2 ** 32 + uint32At(key, ISSUE_BYTES + 4);
 }
 
+/** The exact timestamp of the event under a log key. */
+export function logKeyExactTs(key: Uint8Array): bigint {
+  return (BigInt(uint32At(key, ISSUE_BYTES)) << 32n) | BigInt(uint32At(key, ISSUE_BYTES + 4));
+}
+
 /** The big-endian unsigned 32-bit number at `at`. */
 function uint32At(b: Uint8Array, at: number): number {
   return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;

@@ -684,6 +684,19 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   assert.equal(gritOk(b, ['db', 'verify']).error_count, 0);
   const doc = JSON.parse(readFileSync(gritOk(b, ['export']).output_path, 'utf8'));
   assert.deepEqual(doc.events.filter((e: any) => e.issue_id === id), expected.events);
+  // --since takes any u64 and compares it exactly (2^64 - 2 and 2^64 - 1 round to one number).
+  const out = join(tempDir(), 'since.json');
+  for (const [since, kept] of [
+    ['1799999999999999999', 4],
+    ['18446744073709551614', 3],
+    ['18446744073709551615', 0],
+  ] as const) {
+    assert.equal(gritOk(b, ['export', '--since', since, '--output', out]).event_count, kept, since);
+  }
+  const tooLarge = grit(b, ['export', '--since', '18446744073709551616', '--json']);
+  assert.equal(tooLarge.code, 2);
+  assert.equal(tooLarge.json?.error?.code, 'invalid_args');
+  assert.match(tooLarge.json?.error?.message, /at most 18446744073709551615/);
   const md = readFileSync(gritOk(b, ['export', '--format', 'md']).output_path, 'utf8');
   assert.match(md, /\*\*Updated:\*\* 18446744073709552000 ms after 1970-01-01T00:00:00.000Z\n/);
   assert.match(md, /at 9007199254740992 ms after 1970-01-01T00:00:00.000Z:\n/);
