@@ -8,7 +8,7 @@ import { RepoContext } from '../../src/commands/context.js';
 import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
 import { chunkCommit, remoteCommit } from '../reliability/_remote.js';
-import { encodeCanonical } from '../../src/core/cbor.js';
+import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
 import { fromHex } from '../../src/core/hex.js';
 import { chunkOfRecords, recordWithTs } from '../helpers/bad-records.js';
 import { startDaemon } from '../helpers/daemon.js';
@@ -642,12 +642,12 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   const other = 'c3'.repeat(16);
   const [issue, actor] = [fromHex(id, 16)!, fromHex(other, 16)!];
   const stamps = ['9007199254740992', '1800000000000000000', '18446744073709551615'];
-  const payloads: [number, unknown[]][] = [
+  const payloads: [number, CborValue][] = [
     [3, ['at 2^53']],
     [2, ['in nanoseconds', null]],
     [5, ['x']],
   ];
-  const records = payloads.map(([tag, payload], i) => recordWithTs(issue, actor, encodeCanonical(BigInt(stamps[i])), tag, payload as never));
+  const records = payloads.map(([tag, payload], i) => recordWithTs(issue, actor, encodeCanonical(BigInt(stamps[i])), tag, payload));
   chunkCommit(remote, other, chunkOfRecords(records));
   gritOk(b, ['issue', 'update', id, '--title', 'ordinary, later']);
   for (const c of [a, b, a]) gritOk(c, ['sync']);
