@@ -27,6 +27,7 @@ import { WriteBatcher } from './write-batcher.js';
 import { loadRepoConfig, readActorDir, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 import { daemonHolds } from './lockfile.js';
 import { judgeForeignStore } from './store-owner.js';
+import { exactTs, stampAfter, stamped, type ExactTs } from '../core/timestamp.js';
 
 export interface ContextOptions extends ActorSelection {
   cwd?: string;
@@ -438,13 +439,13 @@ export class RepoContext {
     // change (reloadSettingsIfChanged): a key restored with its config.toml signs from the next write on.
     if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir, this.actorId, this.actor.config.public_key);
     const sign = this.signer ?? undefined;
-    const last = new Map<string, { ts: number; id: Uint8Array }>();
+    const last = new Map<string, { ts: ExactTs; id: Uint8Array }>();
     const byGroup = accepted.map((i) =>
       groups[i].map(({ issue_id, kind }) => {
         const key = toHex(issue_id);
         const prev = last.get(key) ?? this.latestEvent(key);
-        const ts = Math.max(Date.now(), prev ? prev.ts + 1 : 0);
-        const unsigned: UnsignedEvent = { issue_id, actor, ts_unix_ms: ts, parent: prev?.id ?? null, kind };
+        const ts = stampAfter(prev?.ts, Date.now());
+        const unsigned: UnsignedEvent = { issue_id, actor, ...stamped(ts), parent: prev?.id ?? null, kind };
         const event = makeEvent(unsigned, sign);
         last.set(key, { ts, id: event.event_id });
         return event;
@@ -467,9 +468,9 @@ export class RepoContext {
     return results;
   }
 
-  private latestEvent(issueHex: string): { ts: number; id: Uint8Array } | undefined {
+  private latestEvent(issueHex: string): { ts: ExactTs; id: Uint8Array } | undefined {
     const e = this.store.lastEventOf(issueHex);
-    return e ? { ts: e.ts_unix_ms, id: e.event_id } : undefined;
+    return e ? { ts: exactTs(e), id: e.event_id } : undefined;
   }
 
   async close(): Promise<void> {

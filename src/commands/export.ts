@@ -16,7 +16,8 @@ import { progressBar } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type Event } from '../core/event.js';
 import { bytesEqual, fromHex, toHex } from '../core/hex.js';
-import { compareInEventOrder, ISSUE_BYTES, logKeyEventId, logKeyTs } from '../core/log-key.js';
+import { compareInEventOrder, ISSUE_BYTES, logKeyEventId, logKeyExactTs, logKeyTs } from '../core/log-key.js';
+import { U64_MAX } from '../core/timestamp.js';
 import type { Issue } from '../core/projection.js';
 import type { StoreSnapshot } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
@@ -99,12 +100,29 @@ function parseSince(snapshot: StoreSnapshot, s: string | number | undefined): Ke
     }
     return (key) => compareInEventOrder(key, anchor) > 0;
   }
+  if (typeof s === 'string' && /^\d{16,}$/.test(s) && BigInt(s) > Number.MAX_SAFE_INTEGER) return sinceU64(BigInt(s), s);
   let ts: number;
   // Digits are a timestamp, refused beyond 2^53 - 1 rather than rounded to another one.
   if (typeof s === 'number' || /^\d+$/.test(s)) ts = optInt({ since: s }, 'since', SINCE_MS)!;
   else if (isCalendarDate(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
   else throw notASince(s);
   return (key) => logKeyTs(key) > ts;
+}
+
+/**
+ * `--since` digits above 2^53 - 1, up to SPEC's u64: compared with the exact timestamp a log key
+ * holds (docs/wal.md, "Integers"), which its number would round. (A JSON number that large is
+ * rounded already: refused by `optInt`.)
+ */
+function sinceU64(ts: bigint, text: string): KeyFilter {
+  if (ts > U64_MAX) {
+    throw invalidArgs(
+      `--since is too large: at most ${U64_MAX}`,
+      { field: 'since', value: text, min: 0, max: String(U64_MAX) },
+      `give --since a whole number, 0 or more, up to ${U64_MAX} (a u64, as SPEC's timestamps), in digits only, for example --since ${SINCE_MS.example}`,
+    );
+  }
+  return (key) => logKeyExactTs(key) > ts;
 }
 
 /**
@@ -183,7 +201,14 @@ function* toJson(meta: ExportMeta, issues: Iterable<Issue>, events: Iterable<Eve
   yield '\n}\n';
 }
 
-const iso = (ts: number) => new Date(ts).toISOString();
+/**
+ * The UTC date of a timestamp; one past the last a date can hold (+275760-09-13, but SPEC allows
+ * any u64) as its milliseconds, where `toISOString` would throw.
+ */
+function iso(ts: number): string {
+  const date = new Date(ts);
+  return Number.isNaN(date.getTime()) ? `${ts} ms after 1970-01-01T00:00:00.000Z` : date.toISOString();
+}
 
 /** Text inside a Markdown list item or heading: no line breaks. */
 const inline = (s: string) => s.replace(/\s*\n\s*/g, ' ');

@@ -115,6 +115,7 @@ export function encodeCanonical(v: CborValue): Uint8Array {
 }
 
 const MAX_DEPTH = 16;
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** A head with an n-byte argument is in its shortest form only for values from this one up. */
 const SHORTEST_BELOW: Record<number, number> = { 1: 24, 2: 0x100, 4: 0x10000, 8: 0x100000000 };
 
@@ -163,19 +164,27 @@ class StrictDecoder {
     if (this.budget < 0) this.fail(`decoding would take more than ${DECODE_BUDGET_RATIO}x the input in memory`);
   }
 
-  private readArg(info: number): number {
+  /**
+   * The argument of a head. An unsigned integer (`big`) above 2^53 - 1 comes back as a bigint: SPEC
+   * §1 types `ts_unix_ms` as u64, and a timestamp of another writer's must read back whole, for
+   * its id to verify (docs/wal.md, "Integers"). Lengths and negative integers never need one: a
+   * length that large runs past any input, and no field of an event is negative.
+   */
+  private readArg(info: number): number;
+  private readArg(info: number, big: true): number | bigint;
+  private readArg(info: number, big = false): number | bigint {
     if (info < 24) return info;
     const n = info === 24 ? 1 : info === 25 ? 2 : info === 26 ? 4 : info === 27 ? 8 : 0;
     if (n === 0) return this.fail(`unsupported additional info ${info}`);
     if (this.pos + n > this.input.length) return this.fail('truncated');
-    let v: number;
+    let v: number | bigint;
     if (n === 1) v = this.input[this.pos];
     else if (n === 2) v = this.view.getUint16(this.pos);
     else if (n === 4) v = this.view.getUint32(this.pos);
     else {
-      const big = this.view.getBigUint64(this.pos);
-      if (big > BigInt(Number.MAX_SAFE_INTEGER)) return this.fail('integer too large');
-      v = Number(big);
+      v = this.view.getBigUint64(this.pos);
+      if (v <= MAX_SAFE) v = Number(v);
+      else if (!big) return this.fail('integer too large');
     }
     this.pos += n;
     if (v < SHORTEST_BELOW[n]) this.canonical = false;
@@ -203,7 +212,7 @@ class StrictDecoder {
     const info = initial & 0x1f;
     switch (major) {
       case 0:
-        return this.readArg(info);
+        return this.readArg(info, true);
       case 1:
         return -1 - this.readArg(info);
       case 2:
@@ -247,6 +256,9 @@ class StrictDecoder {
       for (let n = this.arrayHead(); n > 0; n--) this.skip(depth + 1);
     } else if (major === 7) {
       if (this.input[this.pos++] !== 0xf6) this.fail('only null is allowed among simple values');
+    } else if (major === 0) {
+      this.pos++;
+      this.readArg(initial & 0x1f, true);
     } else if (major <= 3) {
       this.pos++;
       const n = this.readArg(initial & 0x1f);

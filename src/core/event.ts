@@ -11,12 +11,13 @@ import {
   type FieldType,
   type KindName,
 } from './kinds.js';
+import { compareTs, exactTs, type Stamped } from './timestamp.js';
 
-export interface Event {
+/** `ts_unix_ms`, and `ts_exact` above 2^53 - 1: src/core/timestamp.ts. */
+export interface Event extends Stamped {
   event_id: Uint8Array;
   issue_id: Uint8Array;
   actor: Uint8Array;
-  ts_unix_ms: number;
   parent: Uint8Array | null;
   kind: EventKind;
   sig: Uint8Array | null;
@@ -88,7 +89,12 @@ function decodeField(field: string, type: FieldType, v: unknown): unknown {
         );
     }
   })();
-  if (!ok) throw new GritError('wal_error', `payload field is not a valid ${type}`);
+  if (!ok) {
+    // The decoder gives a bigint for an integer above 2^53 - 1: a timestamp's width (SPEC §1 u64),
+    // which SPEC does not give line numbers; grit reads those only as numbers (docs/wal.md, "Integers").
+    const big = type === 'symbols' && Array.isArray(v) && v.some((s) => Array.isArray(s) && s.some((x) => typeof x === 'bigint'));
+    throw new GritError('wal_error', big ? `payload field ${field} has a line number above 2^53 - 1, more than grit reads` : `payload field is not a valid ${type}`);
+  }
   if (type === 'texts') return inHashOrder(field, v as string[], compareUtf8);
   if (type === 'symbols') {
     const symbols = (v as [string, string, number, number][]).map(([name, kind, line_start, line_end]) => ({
@@ -132,7 +138,7 @@ export function kindFromPayload(tag: unknown, payload: unknown): EventKind {
 }
 
 export function preimage(e: UnsignedEvent): Uint8Array {
-  return encodeCanonical([1, e.issue_id, e.actor, e.ts_unix_ms, e.parent, kindTag(e.kind), kindPayload(e.kind)]);
+  return encodeCanonical([1, e.issue_id, e.actor, exactTs(e), e.parent, kindTag(e.kind), kindPayload(e.kind)]);
 }
 
 export function computeEventId(e: UnsignedEvent): Uint8Array {
@@ -177,7 +183,7 @@ function fieldsHash(record: Uint8Array, end: number): Uint8Array {
 
 /** Event order of SPEC §2: (ts, actor, event_id). */
 export function compareEvents(a: Event, b: Event): number {
-  return a.ts_unix_ms - b.ts_unix_ms || compareBytes(a.actor, b.actor) || compareBytes(a.event_id, b.event_id);
+  return compareTs(a, b) || compareBytes(a.actor, b.actor) || compareBytes(a.event_id, b.event_id);
 }
 
 function jsonValue(v: unknown): unknown {
@@ -198,6 +204,11 @@ export interface EventJson {
   issue_id: string;
   actor: string;
   ts_unix_ms: number;
+  /**
+   * A timestamp above 2^53 - 1 in decimal: `ts_unix_ms` is then the nearest number, and a JSON
+   * reader that parses numbers as doubles (JavaScript's) could not get the exact value from it.
+   */
+  ts_exact?: string;
   parent: string | null;
   kind: Record<string, Record<string, unknown>>;
   sig?: string | null;
@@ -209,6 +220,7 @@ export function eventToJson(e: Event): EventJson {
     issue_id: toHex(e.issue_id),
     actor: toHex(e.actor),
     ts_unix_ms: e.ts_unix_ms,
+    ...(e.ts_exact !== undefined && { ts_exact: String(e.ts_exact) }),
     parent: e.parent ? toHex(e.parent) : null,
     kind: kindToJson(e.kind),
     sig: e.sig ? toHex(e.sig) : null,
@@ -217,7 +229,7 @@ export function eventToJson(e: Event): EventJson {
 
 /** The chunk record of SPEC §3: [event_id, issue_id, actor, ts, parent, kind_tag, kind_payload, sig]. */
 export function eventToRecord(e: Event): CborValue[] {
-  return [e.event_id, e.issue_id, e.actor, e.ts_unix_ms, e.parent, kindTag(e.kind), kindPayload(e.kind), e.sig];
+  return [e.event_id, e.issue_id, e.actor, exactTs(e), e.parent, kindTag(e.kind), kindPayload(e.kind), e.sig];
 }
 
 /**
@@ -235,7 +247,8 @@ export function eventFromRecord(
   if (!isBytes(event_id, 32)) throw new GritError('wal_error', 'event_id must be 32 bytes');
   if (!isBytes(issue_id, 16)) throw new GritError('wal_error', 'issue_id must be 16 bytes');
   if (!isBytes(actor, 16)) throw new GritError('wal_error', 'actor must be 16 bytes');
-  if (!isUint(ts)) throw new GritError('wal_error', 'ts_unix_ms must be an unsigned integer');
+  // The decoder gives a bigint only for an unsigned integer above 2^53 - 1 that fits 64 bits.
+  if (!isUint(ts) && typeof ts !== 'bigint') throw new GritError('wal_error', 'ts_unix_ms must be an unsigned integer');
   if (parent !== null && !isBytes(parent, 32)) throw new GritError('wal_error', 'parent must be null or 32 bytes');
   if (sig !== null && !isBytes(sig, 64)) throw new GritError('wal_error', 'sig must be null or 64 bytes');
   let kind: EventKind;
@@ -244,7 +257,9 @@ export function eventFromRecord(
   } catch (err) {
     throw new GritError('wal_error', `event ${toHex(event_id)}: ${(err as Error).message}`, { details: { event_id: toHex(event_id) } });
   }
-  const event: Event = { event_id, issue_id, actor, ts_unix_ms: ts, parent, kind, sig };
+  const event: Event = { event_id, issue_id, actor, ts_unix_ms: Number(ts), parent, kind, sig };
+  // Only on the rare event that needs it: every other keeps the shape (and size) it always had.
+  if (typeof ts === 'bigint') event.ts_exact = ts;
   if (verifyId && !eventIdMatches(event, canonical)) {
     throw new GritError('wal_error', `event ${toHex(event_id)} does not match its content`, {
       details: { event_id: toHex(event_id) },

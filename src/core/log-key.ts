@@ -15,8 +15,12 @@ const EVENT_ID_AT = 40;
 /** Writes `e`'s log key into `to` at `at`. */
 export function writeLogKey(to: Buffer, at: number, e: Event): void {
   to.set(e.issue_id, at);
-  to.writeUInt32BE(Math.floor(e.ts_unix_ms / 2 ** 32), at + 16);
-  to.writeUInt32BE(e.ts_unix_ms >>> 0, at + 20);
+  // The exact u64, as a record holds it (src/core/timestamp.ts): keys order as `compareEvents` does.
+  if (e.ts_exact !== undefined) to.writeBigUInt64BE(e.ts_exact, at + 16);
+  else {
+    to.writeUInt32BE(Math.floor(e.ts_unix_ms / 2 ** 32), at + 16);
+    to.writeUInt32BE(e.ts_unix_ms >>> 0, at + 20);
+  }
   to.set(e.actor, at + 24);
   to.set(e.event_id, at + 40);
 }
@@ -27,11 +31,16 @@ export function logKey(e: Event): Buffer {
   return key;
 }
 
-/** The timestamp of the event under a log key. */
+/** The timestamp of the event under a log key (the nearest number above 2^53 - 1, as `ts_unix_ms`). */
 export function logKeyTs(key: Uint8Array): number {
   // From the bytes, not through a DataView: `export --since` reads it from every key of the log,
   // and a DataView made for each took five times as long.
   return uint32At(key, ISSUE_BYTES) * 2 ** 32 + uint32At(key, ISSUE_BYTES + 4);
+}
+
+/** The exact timestamp of the event under a log key. */
+export function logKeyExactTs(key: Uint8Array): bigint {
+  return (BigInt(uint32At(key, ISSUE_BYTES)) << 32n) | BigInt(uint32At(key, ISSUE_BYTES + 4));
 }
 
 /** The big-endian unsigned 32-bit number at `at`. */
@@ -63,8 +72,8 @@ const BYTES16 = 0x50;
 
 /**
  * The timestamp of a canonical chunk record as its high and low 32 bits, or null when the record
- * does not start as one (a 32-byte id, a 16-byte issue id and actor, an unsigned timestamp of at
- * most 2^53 - 1): such a record is left for the decoder to judge.
+ * does not start as one (a 32-byte id, a 16-byte issue id and actor, an unsigned timestamp): such
+ * a record is left for the decoder to judge.
  */
 function recordTs(r: Uint8Array): [number, number] | null {
   if (r.length <= RECORD_TS || r[0] !== 0x88 || r[1] !== 0x58 || r[2] !== 32 || r[RECORD_ISSUE - 1] !== BYTES16 || r[RECORD_ACTOR - 1] !== BYTES16) return null;
@@ -75,7 +84,7 @@ function recordTs(r: Uint8Array): [number, number] | null {
   if (head === 0x18) return [0, r[at]];
   if (head === 0x19) return [0, (r[at] << 8) | r[at + 1]];
   if (head === 0x1a) return [0, uint32At(r, at)];
-  if (head === 0x1b && uint32At(r, at) < 2 ** 21) return [uint32At(r, at), uint32At(r, at + 4)];
+  if (head === 0x1b) return [uint32At(r, at), uint32At(r, at + 4)];
   return null;
 }
 

@@ -24,8 +24,11 @@ export function encodeForPeers(value: unknown): Uint8Array {
   return encoder.encode(wideIntegersAsBigInt(value));
 }
 
+/** Whole numbers a CBOR integer holds (up to 64 bits), including a timestamp above 2^53 rounded to a number (src/core/timestamp.ts). */
+const isCborInteger = (v: number) => Number.isInteger(v) && v < 2 ** 64 && v > -(2 ** 64);
+
 function wideIntegersAsBigInt(v: unknown): unknown {
-  if (typeof v === 'number') return Number.isSafeInteger(v) && (v > 0xffffffff || v < -0x100000000) ? BigInt(v) : v;
+  if (typeof v === 'number') return isCborInteger(v) && (v > 0xffffffff || v < -0x100000000) ? BigInt(v) : v;
   if (Array.isArray(v)) return v.map(wideIntegersAsBigInt);
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
   const out: Record<string, unknown> = {};

@@ -11,6 +11,7 @@
 import { compareEvents, type Event } from './event.js';
 import { bytesEqual, toHex } from './hex.js';
 import type { DepType, IssueState } from './kinds.js';
+import { justBefore } from './timestamp.js';
 
 interface Authored {
   event_id: string;
@@ -69,7 +70,7 @@ export type Timestamps = [member: string, added: number, horizon: number][];
  * timestamp alone, as the remove's own limit is (docs/crdt.md, "Add/remove sets").
  */
 export function removeHorizon(ts: number, parentTs: number | undefined): number {
-  return parentTs === undefined ? ts - 1 : Math.min(ts - 1, parentTs);
+  return parentTs === undefined ? justBefore(ts) : Math.min(justBefore(ts), parentTs);
 }
 
 class AddRemoveSet {
@@ -208,9 +209,14 @@ class ParentTimes {
   }
 }
 
-/** True when `e` sorts after the newest event folded into `state`. */
+/**
+ * True when `e` sorts after the newest event folded into `state`. False (the full fold) when it
+ * cannot tell: `last` keeps a timestamp above 2^53 - 1 only as the nearest number, and an equal
+ * one may be of an exact timestamp either side of it.
+ */
 function isAfter(e: Event, last: FoldState['last']): boolean {
   if (e.ts_unix_ms !== last[0]) return e.ts_unix_ms > last[0];
+  if (e.ts_exact !== undefined) return false;
   const actor = toHex(e.actor);
   if (actor !== last[1]) return actor > last[1];
   return toHex(e.event_id) > last[2];

@@ -221,3 +221,42 @@ test('a record whose labels or symbols are not in hash order is refused by every
     assert.equal(scanChunkRecords(bytes)?.length, 1, 'left to decoding');
   }
 });
+
+test('timestamps above 2^53 - 1 (SPEC §1: u64) read back whole: ids verify, records and log keys are exact, event order is exact; what is no u64 is refused', async () => {
+  const { LOG_KEY_BYTES, logKey, logKeyTs, writeRecordLogKey } = await import('../../src/core/log-key.js');
+  const { chunkOfRecords, recordWithTs } = await import('../helpers/bad-records.js');
+  const { encodeCanonical } = await import('../../src/core/cbor.js');
+  const { compareEvents, eventIdMatches, eventToRecord } = await import('../../src/core/event.js');
+  const { exactTs } = await import('../../src/core/timestamp.js');
+  const stamps = [2n ** 53n, 1_800_000_000_000_000_000n, 2n ** 64n - 2n, 2n ** 64n - 1n];
+  // Built from bytes, not by grit's event code. The two highest round to one number, and the
+  // later one's actor sorts first: only the exact values order them as SPEC §2 does.
+  const records = stamps.map((ts, i) => recordWithTs(id16(1), id16(9 - i), encodeCanonical(ts), 3, [`at ${ts}`]));
+  const bytes = chunkOfRecords(records);
+  const read = accepts(bytes);
+  assert.deepEqual(read.map(exactTs), stamps);
+  assert.deepEqual(read.map((e) => e.ts_unix_ms), stamps.map(Number));
+  assert.ok(read.every((e) => eventIdMatches(e)), 'the ids hash the exact preimage');
+  assert.deepEqual(read.map((e) => Buffer.from(encodeCanonical(eventToRecord(e)))), records.map((r) => Buffer.from(r)));
+  assert.deepEqual(Buffer.from(encodeChunk(read).bytes), Buffer.from(bytes));
+  assert.deepEqual([...read].reverse().sort(compareEvents).map(exactTs), stamps);
+  // Taken undecoded, the records give the log keys decoding gives, in the same order.
+  const scanned = scanChunkRecords(bytes);
+  assert.equal(scanned?.length, stamps.length);
+  const keys = Buffer.alloc(scanned.length * LOG_KEY_BYTES);
+  scanned.forEach((r, i) => writeRecordLogKey(keys, i * LOG_KEY_BYTES, r));
+  assert.deepEqual(keys, Buffer.concat(read.map(logKey)));
+  assert.deepEqual([...read].reverse().map(logKey).sort(Buffer.compare), read.map(logKey));
+  assert.deepEqual(read.map((e) => logKeyTs(logKey(e))), stamps.map(Number));
+
+  // No u64: 2^64 (a bignum, the only way CBOR writes it), a negative integer, a float.
+  const float = Buffer.alloc(9, 0xfb);
+  float.writeDoubleBE(1.8e18, 1);
+  for (const ts of [Buffer.from('c249010000000000000000', 'hex'), Buffer.from('3b7fffffffffffffff', 'hex'), float]) {
+    rejects(chunkOfRecords([recordWithTs(id16(1), id16(2), ts, 3, ['x'])]));
+  }
+  // SPEC gives a symbol's line numbers no width: grit reads them up to 2^53 - 1 and says so above.
+  const symbols = ['src/a.ts', 'typescript', [['a', 'function', 2n ** 53n, 2n ** 53n]], 's', id32(1)];
+  const lines = chunkOfRecords([recordWithTs(id16(1), id16(2), encodeCanonical(5), 13, symbols)]);
+  assert.throws(() => decodeChunk(lines), (e) => walError(e) && /symbols has a line number above 2\^53 - 1/.test((e as Error).message));
+});

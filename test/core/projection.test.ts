@@ -109,3 +109,32 @@ test('a remove takes away the adds its writer had seen, not a concurrent one sta
     assert.ok(!present([created, added, removedInA, addedAgain, late, after(remove, 5, late, actors[1])]), `${add.type}: a parent stamped later`);
   }
 });
+
+test('timestamps above 2^53 - 1: the last writer is the one of the highest exact timestamp, in a full fold and folded on top; a new event stamped after the newest stays a u64', async () => {
+  const { foldIssueState, foldMore } = await import('../../src/core/projection.js');
+  const { stamped, stampAfter, U64_MAX } = await import('../../src/core/timestamp.js');
+  const at = (kind: EventKind, ts: bigint, actor: Uint8Array) => makeEvent({ issue_id: issue, actor, ...stamped(ts), parent: null, kind });
+  const created = ev({ type: 'IssueCreated', title: 'a', body: '', labels: [] }, 1);
+  // Both round to 2^64; by actor alone the earlier one would win.
+  const earlier = at({ type: 'IssueUpdated', title: 'earlier', body: null }, U64_MAX - 1n, actors[2]);
+  const later = at({ type: 'IssueUpdated', title: 'later', body: null }, U64_MAX, actors[0]);
+  assert.equal(foldIssue([later, created, earlier])?.title, 'later');
+  for (const [first, second] of [
+    [earlier, later],
+    [later, earlier],
+  ]) {
+    const stored = foldIssueState([created, first])!;
+    const more = foldMore(structuredClone(stored), [second]) ?? foldIssueState([created, first, second]);
+    assert.equal(more?.issue.title, 'later');
+  }
+  // A remove and an add whose timestamps round to one number count as of one millisecond: concurrent, and the add wins.
+  const add = at({ type: 'LabelAdded', label: 'x' }, 2n ** 60n, actors[0]);
+  const remove = at({ type: 'LabelRemoved', label: 'x' }, 2n ** 60n + 1n, actors[1]);
+  assert.deepEqual(foldIssue([created, add, remove])?.labels, ['x']);
+
+  assert.equal(stampAfter(undefined, 5), 5);
+  assert.equal(stampAfter(9, 5), 10);
+  assert.equal(stampAfter(Number.MAX_SAFE_INTEGER, 5), 2n ** 53n);
+  assert.equal(stampAfter(1_800_000_000_000_000_000n, 5), 1_800_000_000_000_000_001n);
+  assert.equal(stampAfter(U64_MAX, 5), U64_MAX, 'no u64 is later: a tie, ordered by actor and id');
+});

@@ -28,3 +28,14 @@ export function unsortedListRecord(list: 'labels' | 'symbols', issue: Uint8Array
   const fields: CborValue[] = [issue, actor, ts, null, list === 'labels' ? 1 : 13, payload];
   return encodeCanonical([blake2b256(encodeCanonical([1, ...fields])), ...fields, null]);
 }
+
+/**
+ * A chunk record whose timestamp is `ts` as it stands (a CBOR item: any u64 SPEC allows, or what
+ * no u64 is), its id the hash of the preimage holding those same bytes: what another
+ * implementation writes, built without grit's event code.
+ */
+export function recordWithTs(issue: Uint8Array, actor: Uint8Array, ts: Uint8Array, tag: number, payload: CborValue): Uint8Array {
+  const fields = [encodeCanonical(issue), encodeCanonical(actor), ts, encodeCanonical(null), encodeCanonical(tag), encodeCanonical(payload)];
+  const id = blake2b256(Buffer.concat([Buffer.from([0x87, 0x01]), ...fields]));
+  return Buffer.concat([Buffer.from([0x88]), encodeCanonical(id), ...fields, encodeCanonical(null)]);
+}

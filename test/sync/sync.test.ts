@@ -7,7 +7,10 @@ import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
-import { remoteCommit } from '../reliability/_remote.js';
+import { chunkCommit, remoteCommit } from '../reliability/_remote.js';
+import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
+import { fromHex } from '../../src/core/hex.js';
+import { chunkOfRecords, recordWithTs } from '../helpers/bad-records.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 /** Two clones that both know one issue, then edit it concurrently (nothing synced in between). */
@@ -626,4 +629,83 @@ test('a remove whose writer had seen the add takes it away: the same actor\'s, a
   gritOk(b, ['issue', 'label', 'remove', id, '--label', 'synced']);
   for (const c of [b, a]) gritOk(c, ['sync']);
   for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, []);
+});
+
+test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and fold alike on two clones, the issue stays writable, rebuild, snapshot, export and db checks take them; 2^64 is refused', { timeout: 120_000 }, () => {
+  const { remote, clones } = network(2);
+  const [a, b] = clones;
+  const id = gritOk(a, ['issue', 'create', '--title', 'ordinary', '--label', 'x']).issue_id;
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  // Another implementation's commit: a comment at 2^53, a title from a nanosecond clock, a label
+  // removed at 2^64 - 1. B, before it hears of them, retitles the issue at its own clock.
+  const other = 'c3'.repeat(16);
+  const [issue, actor] = [fromHex(id, 16)!, fromHex(other, 16)!];
+  const stamps = ['9007199254740992', '1800000000000000000', '18446744073709551615'];
+  const payloads: [number, CborValue][] = [
+    [3, ['at 2^53']],
+    [2, ['in nanoseconds', null]],
+    [5, ['x']],
+  ];
+  const records = payloads.map(([tag, payload], i) => recordWithTs(issue, actor, encodeCanonical(BigInt(stamps[i])), tag, payload));
+  chunkCommit(remote, other, chunkOfRecords(records));
+  gritOk(b, ['issue', 'update', id, '--title', 'ordinary, later']);
+  for (const c of [a, b, a]) gritOk(c, ['sync']);
+  const state = (c: string) => gritOk(c, ['issue', 'show', id]);
+  assert.deepEqual(state(a), state(b));
+  const before = state(a);
+  assert.equal(before.issue.title, 'in nanoseconds', 'the highest timestamp writes last');
+  assert.deepEqual(before.issue.labels, []);
+  assert.deepEqual(
+    before.events.filter((e: any) => e.actor === other).map((e: any) => [e.ts_unix_ms, e.ts_exact]),
+    stamps.map((s) => [Number(s), s]),
+  );
+
+  // grit's own writes on it: stamped after the newest (no u64 is after 2^64 - 1: that again), synced back.
+  gritOk(a, ['issue', 'comment', id, '--body', 'still writable']);
+  gritOk(a, ['issue', 'label', 'add', id, '--label', 'x']);
+  for (const c of [a, b]) gritOk(c, ['sync']);
+  const expected = state(b);
+  assert.deepEqual(expected, state(a));
+  assert.deepEqual(expected.issue.labels, ['x']);
+  assert.equal(expected.issue.comments.at(-1).body, 'still writable');
+  assert.deepEqual(expected.events.slice(-2).map((e: any) => e.ts_exact), [stamps[2], stamps[2]]);
+  // Past the last date of four-digit years, its chunk is dated that date.
+  assert.match(git(remote, 'ls-tree', '-r', '--name-only', 'refs/grit/wal'), /^events\/9999\/12\/31\/[0-9a-f]{64}\.bin$/m);
+
+  // Every other way of reading the events agrees.
+  gritOk(b, ['rebuild']);
+  assert.deepEqual(state(b), expected);
+  gritOk(b, ['snapshot']);
+  assert.equal(gritOk(b, ['rebuild', '--from-snapshot']).from_snapshot, true);
+  assert.deepEqual(state(b), expected);
+  const check = gritOk(b, ['db', 'check']);
+  assert.equal(check.corrupt_count, 0, JSON.stringify(check.errors));
+  assert.equal(gritOk(b, ['db', 'verify']).error_count, 0);
+  const doc = JSON.parse(readFileSync(gritOk(b, ['export']).output_path, 'utf8'));
+  assert.deepEqual(doc.events.filter((e: any) => e.issue_id === id), expected.events);
+  // --since takes any u64 and compares it exactly (2^64 - 2 and 2^64 - 1 round to one number).
+  const out = join(tempDir(), 'since.json');
+  for (const [since, kept] of [
+    ['1799999999999999999', 4],
+    ['18446744073709551614', 3],
+    ['18446744073709551615', 0],
+  ] as const) {
+    assert.equal(gritOk(b, ['export', '--since', since, '--output', out]).event_count, kept, since);
+  }
+  const tooLarge = grit(b, ['export', '--since', '18446744073709551616', '--json']);
+  assert.equal(tooLarge.code, 2);
+  assert.equal(tooLarge.json?.error?.code, 'invalid_args');
+  assert.match(tooLarge.json?.error?.message, /at most 18446744073709551615/);
+  const md = readFileSync(gritOk(b, ['export', '--format', 'md']).output_path, 'utf8');
+  assert.match(md, /\*\*Updated:\*\* 18446744073709552000 ms after 1970-01-01T00:00:00.000Z\n/);
+  assert.match(md, /at 9007199254740992 ms after 1970-01-01T00:00:00.000Z:\n/);
+  fsckClean(b);
+
+  // 2^64 is no u64 (CBOR holds it only as a bignum, a tag): refused, nothing applied.
+  chunkCommit(remote, other, chunkOfRecords([recordWithTs(issue, actor, Buffer.from('c249010000000000000000', 'hex'), 3, ['2^64'])]));
+  const r = grit(b, ['sync', '--pull', '--json']);
+  assert.equal(r.code, 1, r.stdout);
+  assert.equal(r.json?.error?.code, 'wal_error');
+  assert.deepEqual(state(b), expected);
 });
