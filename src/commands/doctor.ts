@@ -877,7 +877,9 @@ async function checkLockRefs(s: State): Promise<Finding> {
     id: 'lock_refs',
     status: 'warn',
     message: `${plural(unreadable.length, 'lock ref')} holding no lock grit can read (ignored): ${unreadable.map((u) => `${u.ref} (${u.problem})`).join('; ')}`,
-    plan: 'run `grit lock gc` to delete them (on the remote too, where they came from one); `git cat-file -p <ref>` shows what they hold',
+    plan:
+      '`git cat-file -p <ref>` shows what they hold: one may be another tool\'s live lock (grit never writes over them); ' +
+      'once whoever wrote them is done with them, `grit lock gc` deletes them (on the remote too, where they came from one)',
   };
 }
 
