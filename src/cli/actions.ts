@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { readBody, stdinSha256 } from './input.js';
-import { dim } from './format.js';
+import { dim, singleLine } from './format.js';
 import type { CliAction } from './output.js';
 import type { FormattedAction } from './output-format.js';
 import { renderActor, renderActorInit, renderActors, renderIssueIds, renderIssueList, renderIssueShow, renderWrite } from './render.js';
@@ -24,7 +24,7 @@ function member(ipc: string, field: 'label' | 'user', done: 'added' | 'removed')
   return {
     ipc,
     toArgs: ({ args, flags }) => ({ issue_id: args.id, [field]: flags[field] }),
-    render: (d) => renderWrite(`${what} ${d[field]} ${where}`)(d),
+    render: (d) => renderWrite(`${what} ${singleLine(String(d[field]))} ${where}`)(d),
   };
 }
 

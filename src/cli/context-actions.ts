@@ -1,5 +1,5 @@
 /** CLI actions (parsed input → command function → human output) of `context …`. */
-import { bold, cyan, dim, short, table, yellow } from './format.js';
+import { bold, cyan, dim, short, singleLine, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
 import { plural } from '../core/plural.js';
 
@@ -96,6 +96,6 @@ export const CONTEXT_ACTIONS: Record<string, CliAction> = {
   'context:set': {
     ipc: 'ContextSet',
     toArgs: ({ args }) => ({ key: args.key, value: args.value }),
-    render: (d) => `set ${cyan(d.key)}`,
+    render: (d) => `set ${cyan(singleLine(d.key))}`,
   },
 };

@@ -67,11 +67,12 @@ export function renderIssueShow(d: IssueShowReply): string {
     `${bold(singleLine(i.title))} ${dim(`#${short(i.issue_id)}`)}`,
     `${stateLabel(i.state)} · opened ${relativeTime(i.created_ts)} by ${who(i.created_by)} · updated ${relativeTime(i.updated_ts)}`,
   ];
-  if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(l)).join(', ')}`);
-  if (i.assignees.length) lines.push(`assignees: ${i.assignees.join(', ')}`);
+  // One line each, as a table's cells: a newline from the WAL (another writer's label) would split the row.
+  if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(singleLine(l))).join(', ')}`);
+  if (i.assignees.length) lines.push(singleLine(`assignees: ${i.assignees.join(', ')}`));
   if (i.body.trim()) lines.push('', renderMarkdown(i.body.trimEnd()));
-  for (const l of i.links) lines.push(`link: ${l.url}${l.note ? dim(` (${l.note})`) : ''}`);
-  for (const a of i.attachments) lines.push(`attachment: ${a.name} ${dim(`${a.mime} sha256:${a.sha256.slice(0, 12)}`)}`);
+  for (const l of i.links) lines.push(singleLine(`link: ${l.url}${l.note ? dim(` (${l.note})`) : ''}`));
+  for (const a of i.attachments) lines.push(singleLine(`attachment: ${a.name} ${dim(`${a.mime} sha256:${a.sha256.slice(0, 12)}`)}`));
   lines.push(...dependencyLines(i));
   if (i.comments.length) {
     lines.push('', bold(plural(i.comments.length, 'comment')));

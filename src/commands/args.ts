@@ -152,10 +152,10 @@ export function oneLine<T extends string | undefined>(value: T, key: string): T 
  * it through here, so a label typed as `" urgent"` is `urgent` everywhere and can be taken off
  * again with the text it was put on with.
  */
-function labelOf(v: unknown, key: string): string {
+function labelOf(v: unknown, key: string, stored = true): string {
   const label = typeof v === 'string' ? v.trim() : '';
   if (label === '') throw invalidArgs(`${cliName(key)} must be non-empty text`, { field: key, value: v }, `give ${cliName(key)} a label, such as ${cliName(key)} bug`);
-  refuseControl(label, key, v);
+  if (stored) refuseControl(label, key, v);
   return label;
 }
 
@@ -164,9 +164,12 @@ export const labelArg = (args: Args, key = 'label'): string => {
   return labelOf(args[key], key);
 };
 
-/** A label filter: absent is no filter, but an empty one is refused (`--label "$UNSET"` is not "all"). */
+/**
+ * A label filter: absent is no filter, but an empty one is refused (`--label "$UNSET"` is not "all").
+ * It is never stored, so a control character is let through: it finds a label another writer stored with one.
+ */
 export const optLabel = (args: Args, key = 'label'): string | undefined =>
-  args[key] === undefined || args[key] === null ? undefined : labelOf(args[key], key);
+  args[key] === undefined || args[key] === null ? undefined : labelOf(args[key], key, false);
 
 /**
  * A list of labels, one `--label` per item on the CLI. A single text is refused, not taken as a

@@ -63,30 +63,31 @@ export async function contextShow(ctx: RepoContext, args: Args, options: Context
 /** Keys are short identifiers (`build.command`, `owner`); values are free text. */
 const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$/;
 
-function projectKey(args: Args, required: true): string;
-function projectKey(args: Args, required: false): string | undefined;
-function projectKey(args: Args, required: boolean): string | undefined {
-  const key = required ? text(args, 'key', { nonEmpty: true }) : optText(args, 'key');
-  if (key !== undefined && !KEY.test(key)) {
-    throw invalidArgs(
-      `invalid key ${JSON.stringify(key)}: use letters, digits and _ . : / - (at most 128, not starting with a symbol)`,
-      { field: 'key', value: key },
-      'for example build.command or owner',
-    );
-  }
-  return key;
+/**
+ * Refuses a key outside the grammar, unless the store holds it: SPEC types keys as text, so
+ * another writer may have stored one (an empty key, a newline), and it must still be found and
+ * set by its exact text. Only a new key must fit.
+ */
+function checkKey(key: string, stored: boolean): void {
+  if (stored || KEY.test(key)) return;
+  throw invalidArgs(
+    `invalid key ${JSON.stringify(key)}: use letters, digits and _ . : / - (at most 128, not starting with a symbol)`,
+    { field: 'key', value: key },
+    'for example build.command or owner (`grit context project` lists the keys there are)',
+  );
 }
 
 export async function contextProject(
   ctx: RepoContext,
   args: Args,
 ): Promise<{ entries: ProjectEntry[]; total: number } | ProjectEntry> {
-  const key = projectKey(args, false);
+  const key = optText(args, 'key');
   if (key === undefined) {
     const entries = await ctx.read(() => ctx.store.context.projectEntries());
     return { entries, total: entries.length };
   }
   const entry = await ctx.read(() => ctx.store.context.projectEntry(key));
+  checkKey(key, entry !== undefined);
   if (!entry) {
     throw new GritError('not_found', `no project context key ${key}`, {
       details: { key },
@@ -100,8 +101,9 @@ export async function contextSet(
   ctx: RepoContext,
   args: Args,
 ): Promise<{ issue_id: string; event_id: string; wal_head: string; key: string; value: string }> {
-  const key = projectKey(args, true);
+  const key = text(args, 'key');
   const value = text(args, 'value');
+  checkKey(key, (await ctx.read(() => ctx.store.context.projectEntry(key))) !== undefined);
   const written = await ctx.write([{ issue_id: PROJECT_CONTEXT_ID, kind: { type: 'ProjectContextUpdated', key, value } }]);
   return withLockWarnings({ issue_id: toHex(PROJECT_CONTEXT_ID), event_id: toHex(written.events[0].event_id), wal_head: written.wal_head, key, value }, written.warnings);
 }

@@ -8,6 +8,7 @@
  */
 import type { SignaturePolicy } from '../core/config.js';
 import { DependencyFold, type DepGraph } from '../core/deps.js';
+import type { Event } from '../core/event.js';
 import { toHex } from '../core/hex.js';
 import { Verifier, type Keyring, type VerifyReport } from '../core/integrity.js';
 import { decodeWalChunk, type Wal } from '../git/wal.js';
@@ -30,6 +31,27 @@ export interface WalSurvey extends WalIds {
   authors: ReadonlySet<string>;
   /** By commit: how many events the WAL holds up to and including it (copies included). */
   eventsThrough: ReadonlyMap<string, number>;
+  /** File-context ids (hex) that issue events were filed under too, with their path (docs/wal.md, "Context ids"). */
+  sharedIds: ReadonlyMap<string, string>;
+}
+
+/**
+ * Which file-context ids also hold issue events. The WAL reader cannot refuse those (an issue id
+ * is a file's context id only once a ContextUpdated names the path), so doctor says so.
+ */
+class SharedIds {
+  private readonly issues = new Set<string>();
+  private readonly files = new Map<string, string>();
+
+  take(e: Event): void {
+    const k = e.kind;
+    if (k.type === 'ContextUpdated') this.files.set(toHex(e.issue_id), k.path);
+    else if (k.type !== 'ProjectContextUpdated') this.issues.add(toHex(e.issue_id));
+  }
+
+  found(): Map<string, string> {
+    return new Map([...this.files].filter(([id]) => this.issues.has(id)));
+  }
 }
 
 /**
@@ -45,6 +67,7 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
   const eventsThrough = new Map<string, number>();
   const verifier = policy === 'off' ? null : new Verifier(keys);
   const fold = new DependencyFold();
+  const shared = new SharedIds();
   if (head !== null) {
     try {
       const { segments } = await readWal(wal, null, head, SEGMENT_COMMITS);
@@ -54,6 +77,7 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
           for (const e of decodeWalChunk(chunk).events) {
             eventCount++;
             authors.add(toHex(e.actor));
+            shared.take(e);
             const id = toHex(e.event_id);
             if (events.has(id)) copies++;
             else events.add(id);
@@ -68,5 +92,5 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
       wal.objects.close();
     }
   }
-  return { commits, events, eventCount, copies, signatures: verifier?.report ?? null, deps: fold.graph(), authors, eventsThrough };
+  return { commits, events, eventCount, copies, signatures: verifier?.report ?? null, deps: fold.graph(), authors, eventsThrough, sharedIds: shared.found() };
 }

@@ -280,16 +280,13 @@ async function checkWal(s: State, probing: Promise<ProbeResult> | Finding): Prom
       base = ok('wal_ref', 'refs/grit/wal does not exist yet (no events)');
     } else {
       base = ok('wal_ref', `refs/grit/wal: ${plural(survey.commits.size, 'commit')}, ${plural(survey.eventCount, 'event')}, linear and valid`);
-      const copies = survey.copies;
-      if (copies > 0) {
-        // Harmless (the store keeps each event once): say where copies come from.
+      const notes = walNotes(survey);
+      if (notes.length > 0) {
         base = {
           id: 'wal_ref',
           status: 'warn',
-          message:
-            `${base.message}, but ${copies === 1 ? '1 of them is a further copy' : `${copies} of them are further copies`} of an event before ` +
-            '(an event written twice, each copy with its own signature, or a commit copied or re-parented by a tool other than grit)',
-          plan: 'nothing to repair: each event counts once in the store and in sync; the WAL is append-only, so the copies stay',
+          message: `${base.message}, but ${notes.map((n) => n.message).join('; and ')}`,
+          plan: notes.map((n) => n.plan).join('; '),
         };
       }
     }
@@ -345,6 +342,33 @@ interface WalCopy {
 }
 
 /** Remote-tracking WAL refs (`refs/grit-remote/<remote>/wal`) that read as a valid WAL, the one holding the most events first. */
+/** What a valid WAL holds that is worth a warning: copies of events, file-context ids that issue events use too. */
+function walNotes(survey: WalSurvey): Array<{ message: string; plan: string }> {
+  const notes: Array<{ message: string; plan: string }> = [];
+  const copies = survey.copies;
+  if (copies > 0) {
+    // Harmless (the store keeps each event once): say where copies come from.
+    notes.push({
+      message:
+        `${copies === 1 ? '1 of them is a further copy' : `${copies} of them are further copies`} of an event before ` +
+        '(an event written twice, each copy with its own signature, or a commit copied or re-parented by a tool other than grit)',
+      plan: 'nothing to repair: each event counts once in the store and in sync; the WAL is append-only, so the copies stay',
+    });
+  }
+  const shared = [...survey.sharedIds];
+  if (shared.length > 0) {
+    notes.push({
+      message:
+        `${plural(shared.length, 'file-context id')} also ${shared.length === 1 ? 'holds' : 'hold'} issue events (SPEC §1 keeps them apart; ` +
+        `written by another tool): ${shared.map(([id, path]) => `${id} (context of ${JSON.stringify(path)})`).join(', ')}`,
+      plan:
+        'grit lists such an id as an issue and keeps the file context apart; the WAL is append-only, so the events stay: ' +
+        'close the issue (`grit issue close <id>`) to take it off open lists, and fix the tool that wrote them',
+    });
+  }
+  return notes;
+}
+
 async function validCopies(wal: Wal, gitDir: string): Promise<WalCopy[]> {
   const out: WalCopy[] = [];
   for (const { ref, oid } of await listRefs(gitDir, 'refs/grit-remote/')) {
@@ -853,7 +877,9 @@ async function checkLockRefs(s: State): Promise<Finding> {
     id: 'lock_refs',
     status: 'warn',
     message: `${plural(unreadable.length, 'lock ref')} holding no lock grit can read (ignored): ${unreadable.map((u) => `${u.ref} (${u.problem})`).join('; ')}`,
-    plan: 'run `grit lock gc` to delete them (on the remote too, where they came from one); `git cat-file -p <ref>` shows what they hold',
+    plan:
+      '`git cat-file -p <ref>` shows what they hold: one may be another tool\'s live lock (grit never writes over them); ' +
+      'once whoever wrote them is done with them, `grit lock gc` deletes them (on the remote too, where they came from one)',
   };
 }
 

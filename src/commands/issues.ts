@@ -113,6 +113,16 @@ export const issueClose = (ctx: RepoContext, args: Args) => setState(ctx, args, 
 export const issueReopen = (ctx: RepoContext, args: Args) => setState(ctx, args, 'open');
 
 /**
+ * The member a remove names: the stored one it equals exactly, else what `normalised` makes of it
+ * (refusing what no add could write). Members from the WAL are SPEC's text, whoever wrote them:
+ * an empty label, one holding a newline or an escape, one with its spaces (another writer, an
+ * older grit) can still be taken off by its exact text (docs/decisions.md).
+ */
+function removedMember(given: string, has: readonly string[], normalised: () => string): string {
+  return has.includes(given) ? given : normalised();
+}
+
+/**
  * Adds or removes a label or assignee. Removing one the issue does not have here is not_found, as
  * for a dependency: the remove would otherwise be written anyway and, being newer, win over an
  * add of it made meanwhile in another clone, one its writer never saw (docs/crdt.md). An add of a
@@ -126,13 +136,12 @@ function member(
   removes?: { list: string },
 ): (ctx: RepoContext, args: Args) => Promise<WriteReply> {
   return async (ctx, args) => {
-    // An assignee stored with a control character (by an older grit) can still be removed.
-    let value = field === 'label' ? labelArg(args) : text(args, field, { nonEmpty: true }).trim();
-    if (field === 'user' && !removes) oneLine(value, field);
+    const normalised = () => (field === 'label' ? labelArg(args) : text(args, field, { nonEmpty: true }).trim());
+    // What an add writes is checked; a remove takes a stored member by its exact text (removedMember).
+    const given = removes ? text(args, field) : oneLine(normalised(), field);
     const issue = await target(ctx, args);
     const has = members(issue);
-    // A label stored with its spaces by an older grit is still removed by its exact text.
-    if (removes && !has.includes(value) && has.includes(args[field] as string)) value = args[field] as string;
+    const value = removes ? removedMember(given, has, normalised) : given;
     if (removes && !has.includes(value)) {
       throw new GritError('not_found', `issue ${issue.issue_id.slice(0, 8)} has no ${field === 'user' ? 'assignee' : 'label'} ${JSON.stringify(value)}`, {
         details: { issue_id: issue.issue_id, [field]: value, [removes.list]: has },

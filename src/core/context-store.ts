@@ -6,8 +6,8 @@
  */
 import type { Database, RootDatabase } from 'lmdb';
 import type { Event } from './event.js';
-import { bytesEqual, toHex } from './hex.js';
-import { contextIssueId, PROJECT_CONTEXT_ID } from './ids.js';
+import { toHex } from './hex.js';
+import { kindIdMismatch } from './kind-ids.js';
 import { HASHED_KEYS, joinedKey, startsWith, textKey } from './index-key.js';
 import type { ContextSymbol } from './kinds.js';
 
@@ -67,12 +67,14 @@ function authorship(e: Event): Authorship {
 
 /**
  * What a context event stands to replace: its path's file record or its project key; null for an
- * event `apply` ignores (not a context event, or filed under an issue id that is not its own).
+ * event `apply` ignores (not a context event, or filed under an issue id that is not its own: the
+ * WAL reader refuses those, events given to the store directly are ignored).
  */
 function targetOf(e: Event): string | null {
   const k = e.kind;
-  if (k.type === 'ProjectContextUpdated') return bytesEqual(e.issue_id, PROJECT_CONTEXT_ID) ? `key:${k.key}` : null;
-  if (k.type === 'ContextUpdated') return bytesEqual(e.issue_id, contextIssueId(k.path)) ? `path:${k.path}` : null;
+  if (kindIdMismatch(e.issue_id, k)) return null;
+  if (k.type === 'ProjectContextUpdated') return `key:${k.key}`;
+  if (k.type === 'ContextUpdated') return `path:${k.path}`;
   return null;
 }
 

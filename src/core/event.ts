@@ -2,6 +2,7 @@ import { encodeCanonical, type CborValue } from './cbor.js';
 import { GritError } from './errors.js';
 import { blake2b256, blake2b256Of } from './hash.js';
 import { bytesEqual, compareBytes, toHex } from './hex.js';
+import { kindIdMismatch } from './kind-ids.js';
 import {
   DEP_TYPES,
   KIND_BY_NAME,
@@ -257,6 +258,8 @@ export function eventFromRecord(
   } catch (err) {
     throw new GritError('wal_error', `event ${toHex(event_id)}: ${(err as Error).message}`, { details: { event_id: toHex(event_id) } });
   }
+  const mismatch = kindIdMismatch(issue_id, kind);
+  if (mismatch) throw new GritError('wal_error', `event ${toHex(event_id)}: ${mismatch}`, { details: { event_id: toHex(event_id), issue_id: toHex(issue_id) } });
   const event: Event = { event_id, issue_id, actor, ts_unix_ms: Number(ts), parent, kind, sig };
   // Only on the rare event that needs it: every other keeps the shape (and size) it always had.
   if (typeof ts === 'bigint') event.ts_exact = ts;

@@ -322,6 +322,22 @@ function lockOf(resource: string, found: Lock | null, now: number): Lock | null 
   );
 }
 
+/**
+ * What `resource`'s ref at `oid` holds for a lock change (null: nothing). A ref grit cannot read
+ * (another implementation's lock under another file name, say) may hold a live lock: a change
+ * never writes over it, it is refused like a held lock until `lock gc` deletes it.
+ */
+function lockAt(objects: ObjectStore, resource: string, oid: string | null, now: number): Lock | null {
+  if (oid === null) return null;
+  const found = judgeLockCommit(objects, oid, now);
+  if (typeof found !== 'string') return lockOf(resource, found, now);
+  const ref = lockRefName(resource);
+  throw new GritError('conflict', `${resource}'s lock ref ${ref} holds nothing grit can read as a lock (${found}): grit does not write over it, it may be another tool's live lock`, {
+    details: { resource, ref, oid, problem: found, unreadable: true },
+    suggestion: `\`git cat-file -p ${oid}\` shows what it holds; once whoever wrote it is done with it, \`grit lock gc\` deletes it (on the remote too)`,
+  });
+}
+
 function heldError(resource: string, holder: Lock): GritError {
   return new GritError('conflict', `${resource} is locked by ${holder.owner} (${holder.resource}) until ${new Date(holder.expires_unix_ms).toISOString()}`, {
     details: { resource, lock: { resource: holder.resource, owner: holder.owner, nonce: holder.nonce, expires_unix_ms: holder.expires_unix_ms } },
@@ -493,7 +509,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     if (env.remote === null) {
       const oid = await readRef(env.gitDir, ref);
       const decidedAt = Date.now();
-      const current = lockOf(resource, oid ? readLockCommit(env.objects, oid) : null, decidedAt);
+      const current = lockAt(env.objects, resource, oid, decidedAt);
       const next = nextLock(op, resource, current, await locksOverlapping(env.gitDir, env.objects, [resource]), env, ttlMs, decidedAt);
       const pack = new PackBuilder();
       const commit = writeLockCommit(pack.sink(), next, oid);
@@ -507,7 +523,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const remoteOid = await readRef(env.gitDir, trackRef);
     const all = await locksOverlapping(env.gitDir, env.objects, [resource]);
     const decidedAt = Date.now();
-    const current = lockOf(resource, remoteOid ? readLockCommit(env.objects, remoteOid) : null, decidedAt);
+    const current = lockAt(env.objects, resource, remoteOid, decidedAt);
     const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
     const pack = new PackBuilder();
     const commit = writeLockCommit(pack.sink(), next, remoteOid);

@@ -9,6 +9,7 @@ import { checkChunkHash, decodeChunk, encodeChunk, MAX_CHUNK_BYTES, scanChunkRec
 import { recordIsBy } from '../core/log-key.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
+import { kindIdMismatch } from '../core/kind-ids.js';
 import { bytesEqual, fromHex, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
@@ -322,6 +323,8 @@ export class Wal {
     if (!ACTOR_HEX.test(actorHex)) throw new GritError('internal_error', `invalid actor id ${JSON.stringify(actorHex)}`);
     // A commit whose meta.json names another actor than its events' is refused by every reader.
     if (eventNotBy(events, actorHex)) throw new GritError('internal_error', `events by another actor than ${actorHex} appended as theirs`);
+    const misfiled = events.find((e) => kindIdMismatch(e.issue_id, e.kind));
+    if (misfiled) throw new GritError('internal_error', `event ${toHex(misfiled.event_id)}: ${kindIdMismatch(misfiled.issue_id, misfiled.kind)}`);
     const strict = opts.expectedHead !== undefined;
     if (strict && opts.expectedHead !== null && !isOid(opts.expectedHead)) {
       throw new GritError('internal_error', `invalid expected WAL head ${JSON.stringify(opts.expectedHead)}`);

@@ -96,8 +96,19 @@ export type Decoded =
 
 const BRACE = 0x7b;
 
+/** JSON's whitespace (RFC 8259): space, tab, line feed, carriage return. */
+const isJsonSpace = (b: number): boolean => b === 0x20 || b === 0x09 || b === 0x0a || b === 0x0d;
+
+/**
+ * SPEC §7: a request whose first byte is `{` is JSON. grit also reads one whose first byte after
+ * a UTF-8 byte order mark and JSON whitespace is `{` as JSON (a file or a here-doc sent with
+ * `nngcat`), and answers it in JSON, which such a client can read. No CBOR request starts with
+ * those bytes (it is one map: 0xa0 to 0xbf), so none is taken for JSON.
+ */
 export function formatOf(body: Uint8Array): WireFormat {
-  return body[0] === BRACE ? 'json' : 'cbor';
+  let i = body[0] === 0xef && body[1] === 0xbb && body[2] === 0xbf ? 3 : 0;
+  while (i < body.length && isJsonSpace(body[i])) i++;
+  return body[i] === BRACE ? 'json' : 'cbor';
 }
 
 /** Parses and validates one request body. */

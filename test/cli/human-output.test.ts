@@ -345,8 +345,10 @@ describe('issue list and show for people', () => {
     // grit refuses such a title and label; another writer's, arriving by sync, is written as it came.
     await writeRaw(repo, id, { type: 'IssueUpdated', title, body: null });
     await writeRaw(repo, id, { type: 'LabelAdded', label: 'l\x1b[1m' });
+    await writeRaw(repo, id, { type: 'LabelAdded', label: 'new\nline' });
     const list = grit(repo, ['issue', 'list']).stdout;
     const show = grit(repo, ['issue', 'show', id]).stdout;
+    assert.match(show, /^labels: l\\x1b\[1m, new line$/m, "show's labels: one line, as a table's cells");
     for (const out of [list, show]) assert.doesNotMatch(out, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, out);
     assert.match(list, /bell\\x07 esc\\x1b\[31mRED\\x1b\[0m second line \\u202eevil/, 'one row, escapes shown');
     assert.match(show, /^bell\\x07 esc\\x1b\[31mRED\\x1b\[0m second line \\u202eevil #/, "show's title: one line");

@@ -148,6 +148,31 @@ test('labels: one stored with its spaces (by an older grit) is removed by its ex
   assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, []);
 });
 
+test('labels, assignees and project keys another writer stored (empty, a newline, an escape) are found and removed by their exact text; adding them is still refused', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'odd']).issue_id;
+  // SPEC types them as text: what another implementation may write, and sync bring.
+  const odd = ['', 'a\nb', '\u001b[31m'];
+  for (const label of odd) await writeRaw(repo, id, { type: 'LabelAdded', label });
+  await writeRaw(repo, id, { type: 'AssigneeAdded', user: '' });
+  await writeRaw(repo, 'ff'.repeat(16), { type: 'ProjectContextUpdated', key: '', value: 'empty key' });
+  await writeRaw(repo, 'ff'.repeat(16), { type: 'ProjectContextUpdated', key: 'x\ny', value: 'two lines' });
+  assert.deepEqual(gritOk(repo, ['issue', 'list', '--label', 'a\nb']).issues.map((i: any) => i.issue_id), [id]);
+  assert.equal(gritOk(repo, ['context', 'project', '']).value, 'empty key');
+  assert.equal(gritOk(repo, ['context', 'project', 'x\ny']).value, 'two lines');
+  assert.equal(gritOk(repo, ['context', 'set', '', 'set again']).key, '');
+  assert.equal(gritOk(repo, ['context', 'project', '']).value, 'set again');
+  // A new key, label or assignee must still fit.
+  for (const args of [['context', 'set', 'a\nb', 'v'], ['context', 'project', 'no such\nkey'], ['issue', 'label', 'add', id, '--label', 'c\nd'], ['issue', 'assignee', 'add', id, '--user', 'e\u001b']]) {
+    assert.equal(grit(repo, [...args, '--json']).json?.error?.code, 'invalid_args', JSON.stringify(args));
+  }
+  for (const label of odd) assert.equal(gritOk(repo, ['issue', 'label', 'remove', id, '--label', label]).label, label);
+  gritOk(repo, ['issue', 'assignee', 'remove', id, '--user', '']);
+  const issue = gritOk(repo, ['issue', 'show', id]).issue;
+  assert.deepEqual([issue.labels, issue.assignees], [[], []]);
+});
+
 test('an empty actor id is refused, not taken as the current actor', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

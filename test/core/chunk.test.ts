@@ -5,6 +5,7 @@ import { GritError } from '../../src/core/errors.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { blake2b256, loadFastHash } from '../../src/core/hash.js';
 import type { EventKind } from '../../src/core/kinds.js';
+import { ownIssueId } from '../helpers/bad-records.js';
 
 const id16 = (n: number) => new Uint8Array(16).fill(n);
 const id32 = (n: number) => new Uint8Array(32).fill(n);
@@ -38,7 +39,7 @@ export const EVERY_KIND: EventKind[] = [
 
 function events(): Event[] {
   return EVERY_KIND.map((kind, i) =>
-    makeEvent({ issue_id: id16(1), actor: id16(2), ts_unix_ms: 2 ** 40 + i, parent: i ? id32(i) : null, kind }),
+    makeEvent({ issue_id: ownIssueId(kind, id16(1)), actor: id16(2), ts_unix_ms: 2 ** 40 + i, parent: i ? id32(i) : null, kind }),
   );
 }
 
@@ -180,8 +181,8 @@ test('records are taken undecoded from a canonical chunk whose ids match: their 
   const stamps = [0, 23, 24, 255, 256, 65_535, 65_536, 2 ** 32 - 1, 2 ** 32, 2 ** 53 - 1];
   const sign = () => new Uint8Array(64).fill(9);
   const all = stamps.flatMap((ts, i) => [
-    makeEvent({ issue_id: id16(i), actor: id16(2), ts_unix_ms: ts, parent: null, kind: EVERY_KIND[i % EVERY_KIND.length] }),
-    makeEvent({ issue_id: id16(i), actor: id16(3), ts_unix_ms: ts, parent: id32(i), kind: EVERY_KIND[(i + 5) % EVERY_KIND.length] }, sign),
+    makeEvent({ issue_id: ownIssueId(EVERY_KIND[i % EVERY_KIND.length], id16(i)), actor: id16(2), ts_unix_ms: ts, parent: null, kind: EVERY_KIND[i % EVERY_KIND.length] }),
+    makeEvent({ issue_id: ownIssueId(EVERY_KIND[(i + 5) % EVERY_KIND.length], id16(i)), actor: id16(3), ts_unix_ms: ts, parent: id32(i), kind: EVERY_KIND[(i + 5) % EVERY_KIND.length] }, sign),
   ]);
   const { bytes } = encodeChunk(all);
   const records = scanChunkRecords(bytes);
@@ -259,4 +260,17 @@ test('timestamps above 2^53 - 1 (SPEC §1: u64) read back whole: ids verify, rec
   const symbols = ['src/a.ts', 'typescript', [['a', 'function', 2n ** 53n, 2n ** 53n]], 's', id32(1)];
   const lines = chunkOfRecords([recordWithTs(id16(1), id16(2), encodeCanonical(5), 13, symbols)]);
   assert.throws(() => decodeChunk(lines), (e) => walError(e) && /symbols has a line number above 2\^53 - 1/.test((e as Error).message));
+});
+
+test('a record whose kind and issue id disagree (SPEC §1 context ids) is refused by every decode, though its id is right', async () => {
+  // An issue kind under ff…ff would be listed as an issue; context under another id taken in and never seen.
+  const { chunkOfRecords, misfiledRecords } = await import('../helpers/bad-records.js');
+  for (const { what, record } of misfiledRecords(id16(2), 5)) {
+    const bytes = chunkOfRecords([record]);
+    const refused = (e: unknown) => walError(e) && / must be under | may not be under /.test((e as Error).message);
+    assert.throws(() => decodeChunk(bytes, blake2b256(bytes)), refused, what);
+    verifyChunk(bytes, blake2b256(bytes));
+    assert.throws(() => decodeVerifiedChunk(bytes), refused, what);
+    assert.equal(scanChunkRecords(bytes)?.length, 1, `${what}: left to decoding`);
+  }
 });

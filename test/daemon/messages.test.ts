@@ -5,6 +5,9 @@ import { plainErrorReply } from '../../src/protocol/plain-reply.js';
 import { decodeReply, decodeRequest, encodeMessage, replyError, replyOk } from '../../src/protocol/messages.js';
 import { GritError } from '../../src/core/errors.js';
 import { commandEnv, forwardedEnv } from '../../src/core/forwarded-env.js';
+import { ReqClient } from '../../src/protocol/transport/index.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { gritOk, tempRepo } from '../helpers/repo.js';
 
 const valid = {
   ipc_schema_version: 1,
@@ -24,6 +27,33 @@ test('a JSON request (first byte `{`) decodes as JSON, anything else as CBOR', a
   assert.equal(cbor.format, 'cbor');
   assert.ok('request' in cbor);
   assert.deepEqual(cbor.request, json.request);
+});
+
+test('JSON after a UTF-8 BOM or whitespace is JSON too, and is answered in JSON, also over the socket; no CBOR request is taken for it', async () => {
+  const text = JSON.stringify(valid);
+  const bom = Buffer.from([0xef, 0xbb, 0xbf]);
+  for (const body of [Buffer.from(` ${text}`), Buffer.from(`\n\r\t ${text}`), Buffer.concat([bom, Buffer.from(text)]), Buffer.concat([bom, Buffer.from(`\n${text}`)])]) {
+    const d = await decodeRequest(body);
+    assert.equal(d.format, 'json', JSON.stringify(body.toString()));
+    assert.ok('request' in d && d.request.name === 'IssueShow', JSON.stringify(d));
+  }
+  // Anything else before the brace is not JSON's whitespace: CBOR, refused as before.
+  for (const body of [Buffer.from(`\f${text}`), Buffer.from(`\u00a0${text}`), Buffer.from(`  `)]) assert.equal((await decodeRequest(body)).format, 'cbor');
+  const daemon = await startDaemon();
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const raw = await ReqClient.connect(daemon.endpoint);
+  try {
+    const request = JSON.stringify({ ipc_schema_version: 1, request_id: 'ws', repo_root: repo, command: { IssueList: {} } });
+    for (const body of [Buffer.from(`\n  ${request}`), Buffer.concat([bom, Buffer.from(request)])]) {
+      const reply = Buffer.from(await raw.request(body, { timeoutMs: 20_000 }));
+      assert.equal(reply[0], 0x7b, `a JSON reply: ${reply.toString()}`);
+      assert.deepEqual(JSON.parse(reply.toString()).data, { issues: [], total: 0 });
+    }
+  } finally {
+    raw.close();
+    await daemon.stop();
+  }
 });
 
 test('a CBOR reply writes a ms timestamp as a CBOR integer (a typed client reads it as u64), and reads it back as a number', async () => {

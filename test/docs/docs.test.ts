@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { DEP_TYPES, KINDS, type FieldType } from '../../src/core/kinds.js';
 import { parseTtl } from '../../src/git/locks.js';
 import { STALE_LOCK_MS } from '../../src/git/refs.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -62,6 +63,24 @@ describe('docs', () => {
       assert.ok(m, `${file}: ${sentence}`);
       assert.equal(Number(m[1]) * 1000, STALE_LOCK_MS, file);
     }
+  });
+
+  it("docs/formats.md gives every event kind's tag and JSON fields as src/core/kinds.ts has them", () => {
+    const typeInDocs: Record<FieldType, string> = {
+      text: 'text',
+      'text?': 'text or null',
+      texts: '[text]',
+      id16: 'id',
+      hash32: 'hash',
+      u64: 'integer',
+      state: '"open" or "closed"',
+      dep_type: DEP_TYPES.map((t) => `"${t}"`).join(' or '),
+      symbols: '[symbol]',
+    };
+    const doc = readFileSync(join(REPO_ROOT, 'docs', 'formats.md'), 'utf8');
+    const rows = [...doc.matchAll(/^\| ([A-Z][A-Za-z]+) \| (\d+) \| (.*) \|$/gm)].map((m) => m.slice(1).join(' | '));
+    const expected = KINDS.map((k) => `${k.name} | ${k.tag} | ${k.fields.map(([name, type]) => `\`${name}\`: ${typeInDocs[type]}`).join(', ')}`);
+    assert.deepEqual(rows, expected);
   });
 
   it('has no broken relative links in README.md and docs/', () => {

@@ -7,7 +7,7 @@ import { GritError } from '../../src/core/errors.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import { Wal, WAL_REF } from '../../src/git/wal.js';
-import { ACTOR_HEX, bodies, comment, DAY, forge, fsckClean, git, isGritError, tempRepo } from './_util.js';
+import { ACTOR, ACTOR_HEX, bodies, comment, DAY, forge, fsckClean, git, isGritError, tempRepo } from './_util.js';
 
 const isWalError = isGritError('wal_error');
 
@@ -260,4 +260,16 @@ test('an object under a WAL commit in place of another commit\'s is refused, tho
     writeFileSync(file, original);
     assert.equal((await new Wal(gitDir).readSince(null)).length, 2, `${what} put back`);
   }
+});
+
+test('grit never appends an event whose kind and issue id disagree (SPEC §1 context ids): readers would refuse it', async () => {
+  const { dir, gitDir } = tempRepo();
+  const wal = new Wal(gitDir);
+  const { misfiledRecords } = await import('../helpers/bad-records.js');
+  for (const { what, issue, kind } of misfiledRecords(ACTOR, DAY)) {
+    const e = makeEvent({ issue_id: issue, actor: ACTOR, ts_unix_ms: DAY, parent: null, kind });
+    await assert.rejects(wal.append([comment('ok'), e], ACTOR_HEX), isGritError('internal_error'), what);
+  }
+  assert.equal(await wal.head(), null, 'nothing appended');
+  assert.equal(git(dir, ['for-each-ref', WAL_REF]).trim(), '');
 });

@@ -1,6 +1,9 @@
 /** Chunk records that only decoding finds bad: their ids are right. */
 import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
+import { kindPayload, kindTag } from '../../src/core/event.js';
 import { blake2b256 } from '../../src/core/hash.js';
+import { contextIssueId, PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
+import type { EventKind } from '../../src/core/kinds.js';
 
 /** A canonical chunk record, its id the hash of its content, of a kind tag (99) that no grit knows. */
 export function unknownKindRecord(issue: Uint8Array, actor: Uint8Array, ts: number): Uint8Array {
@@ -38,4 +41,30 @@ export function recordWithTs(issue: Uint8Array, actor: Uint8Array, ts: Uint8Arra
   const fields = [encodeCanonical(issue), encodeCanonical(actor), ts, encodeCanonical(null), encodeCanonical(tag), encodeCanonical(payload)];
   const id = blake2b256(Buffer.concat([Buffer.from([0x87, 0x01]), ...fields]));
   return Buffer.concat([Buffer.from([0x88]), encodeCanonical(id), ...fields, encodeCanonical(null)]);
+}
+
+/** The issue id SPEC §1 files `kind` under: its context id for context kinds, else `issue`. */
+export function ownIssueId(kind: EventKind, issue: Uint8Array): Uint8Array {
+  if (kind.type === 'ProjectContextUpdated') return PROJECT_CONTEXT_ID;
+  return kind.type === 'ContextUpdated' ? contextIssueId(kind.path) : issue;
+}
+
+/**
+ * Canonical chunk records, their ids right, whose kind and issue id disagree (SPEC §1): an issue
+ * kind and a file's context under the project-context id, project context under an issue's id, a
+ * file's context under another path's id. With the issue id and kind each was made of.
+ */
+export function misfiledRecords(actor: Uint8Array, ts: number): Array<{ what: string; issue: Uint8Array; kind: EventKind; record: Uint8Array }> {
+  const file: EventKind = { type: 'ContextUpdated', path: 'src/a.ts', language: 'typescript', symbols: [], summary: 's', content_hash: new Uint8Array(32) };
+  const cases: Array<[string, Uint8Array, EventKind]> = [
+    ['IssueCreated under the project-context id', PROJECT_CONTEXT_ID, { type: 'IssueCreated', title: 'not an issue', body: '', labels: [] }],
+    ['CommentAdded under the project-context id', PROJECT_CONTEXT_ID, { type: 'CommentAdded', body: 'hello' }],
+    ['ContextUpdated under the project-context id', PROJECT_CONTEXT_ID, file],
+    ['ProjectContextUpdated under an issue id', new Uint8Array(16).fill(0xb5), { type: 'ProjectContextUpdated', key: 'k', value: 'v' }],
+    ["ContextUpdated under another path's id", contextIssueId('./src/a.ts'), file],
+  ];
+  return cases.map(([what, issue, kind]) => {
+    const fields: CborValue[] = [issue, actor, ts, null, kindTag(kind), kindPayload(kind)];
+    return { what, issue, kind, record: encodeCanonical([blake2b256(encodeCanonical([1, ...fields])), ...fields, null]) };
+  });
 }

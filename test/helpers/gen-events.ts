@@ -106,7 +106,10 @@ export async function generateWal(gitDir: string, opts: GenOptions): Promise<Gen
       future.push(id);
       return { issue: id, kind: { type: 'CommentAdded', body: 'before creation' } };
     }
-    if (r < 0.13) return { issue: contextIssueId(pick(PATHS, rand)), kind: contextKind() };
+    if (r < 0.13) {
+      const path = pick(PATHS, rand);
+      return { issue: contextIssueId(path), kind: contextKind(path) };
+    }
     if (r < 0.15) return { issue: PROJECT_CONTEXT_ID, kind: { type: 'ProjectContextUpdated', key: pick(['lang', 'build', 'owner'], rand), value: `v${Math.floor(rand() * 100)}` } };
     const issue = pick(issues, rand);
     const k = Math.floor(rand() * 12);
@@ -136,10 +139,10 @@ export async function generateWal(gitDir: string, opts: GenOptions): Promise<Gen
         return { issue, kind: { type: 'DependencyRemoved', target: pick(issues, rand), dep_type: pick(['blocks', 'depends_on', 'related_to'] as const, rand) } };
     }
   };
-  function contextKind(): EventKind {
+  function contextKind(path: string): EventKind {
     return {
       type: 'ContextUpdated',
-      path: pick(PATHS, rand),
+      path,
       language: 'typescript',
       symbols: [
         { name: `fn${Math.floor(rand() * 10)}`, kind: 'function', line_start: 1, line_end: 9 },

@@ -4,7 +4,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeEvent } from '../../src/core/event.js';
-import { fromHex } from '../../src/core/hex.js';
+import { fromHex, toHex } from '../../src/core/hex.js';
+import { contextIssueId } from '../../src/core/ids.js';
 import { Wal } from '../../src/git/wal.js';
 import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from '../sync/_helpers.js';
@@ -450,4 +451,17 @@ test('a fix that fails is said in the human output too, not only in --json', asy
     failed: ['store_integrity: ENOSPC: no space left on device'],
   }, { args: {}, flags: {} } as never);
   assert.match(out, /^fix failed store_integrity: ENOSPC/m);
+});
+test('a file-context id that issue events use too (another tool wrote them): wal_ref warns, naming the id and its path', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = toHex(contextIssueId('src/a.ts'));
+  await writeRaw(repo, id, { type: 'ContextUpdated', path: 'src/a.ts', language: 'typescript', symbols: [], summary: 's', content_hash: new Uint8Array(32) });
+  assert.equal(check(gritDoctor(repo), 'wal_ref').status, 'ok');
+  // The reader cannot refuse these: an id is a file's context id only once a ContextUpdated names the path.
+  await writeRaw(repo, id, { type: 'IssueCreated', title: 'not an issue', body: '', labels: [] });
+  const wal = check(gritDoctor(repo), 'wal_ref');
+  assert.equal(wal.status, 'warn');
+  assert.match(wal.message, new RegExp(`1 file-context id also holds issue events .*: ${id} \\(context of "src/a.ts"\\)`));
+  assert.match(wal.plan, /grit issue close/);
 });

@@ -7,6 +7,7 @@ import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
 import { encodeChunk } from '../../src/core/chunk.js';
 import { eventToRecord, makeEvent, type Event } from '../../src/core/event.js';
 import type { EventKind } from '../../src/core/kinds.js';
+import { ownIssueId } from '../helpers/bad-records.js';
 import { pick } from '../helpers/random.js';
 
 const HEADER = (() => {
@@ -56,7 +57,7 @@ const KINDS: EventKind[] = [
 /** A few real events (one per kind family) and their valid chunk. */
 export function sampleEvents(actor = id(2, 16)): Event[] {
   return KINDS.map((kind, i) =>
-    makeEvent({ issue_id: id(1, 16), actor, ts_unix_ms: 1_700_000_000_000 + i, parent: i ? id(i, 32) : null, kind }),
+    makeEvent({ issue_id: ownIssueId(kind, id(1, 16)), actor, ts_unix_ms: 1_700_000_000_000 + i, parent: i ? id(i, 32) : null, kind }),
   );
 }
 

@@ -15,7 +15,7 @@ import { syncWith } from '../../src/commands/sync.js';
 import { GritError } from '../../src/core/errors.js';
 import { loadFastHash } from '../../src/core/hash.js';
 import { rng } from '../helpers/random.js';
-import { chunkOfRecords, unsortedListRecord } from '../helpers/bad-records.js';
+import { chunkOfRecords, misfiledRecords, unsortedListRecord } from '../helpers/bad-records.js';
 import { fromHex } from '../../src/core/hex.js';
 import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
 import { pairWithLocalChange, refs } from '../sync/_helpers.js';
@@ -63,6 +63,10 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
     ...(['labels', 'symbols'] as const).map((list): [string, () => void] => [
       `${list} not in hash order, the id over the record as it is`,
       () => chunkCommit(s.remote, s.actor, chunkOfRecords([unsortedListRecord(list, new Uint8Array(16).fill(7), fromHex(s.actor, 16)!, Date.now())])),
+    ]),
+    ...misfiledRecords(fromHex(s.actor, 16)!, Date.now()).map(({ what, record }): [string, () => void] => [
+      `${what} (SPEC §1), its id right`,
+      () => chunkCommit(s.remote, s.actor, chunkOfRecords([record])),
     ]),
     ['the WAL ref points at a blob', () => git(s.remote, 'update-ref', 'refs/grit/wal', put(s.remote, 'not a commit'))],
     ['the WAL ref points at a tree', () => git(s.remote, 'update-ref', 'refs/grit/wal', mktree(s.remote, `100644 blob ${put(s.remote, 'x')}\tx\n`))],

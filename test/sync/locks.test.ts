@@ -512,10 +512,10 @@ test('the file of lock resources is rewritten with the existing locks alone once
 });
 
 /** A lock ref as someone else's tool may have written it: `content` as lock.json, committed at `writtenMs`. */
-function forgeLockRef(gitDir: string, ref: string, content: string, writtenMs = Date.now()): Promise<boolean> {
+function forgeLockRef(gitDir: string, ref: string, content: string, writtenMs = Date.now(), file = 'lock.json'): Promise<boolean> {
   const who = { name: 'x', email: 'x@x', timestamp: Math.floor(writtenMs / 1000), tzOffsetMinutes: 0 };
   const commit = writeObjects(gitDir, (sink) => {
-    const tree = sink.write('tree', encodeTree([{ mode: '100644', name: 'lock.json', oid: sink.write('blob', Buffer.from(content)) }]));
+    const tree = sink.write('tree', encodeTree([{ mode: '100644', name: file, oid: sink.write('blob', Buffer.from(content)) }]));
     return sink.write('commit', encodeCommit({ tree, parents: [], author: who, committer: who, message: 'forged\n' }));
   });
   return casRef(gitDir, ref, null, commit);
@@ -569,11 +569,12 @@ test('forged lock refs: a lock claims 30 days at most; unreadable ones are liste
   assert.match(doctor.message, /^5 lock refs holding no lock grit can read/);
   assert.match(doctor.plan, /grit lock gc/);
 
-  // Nothing there blocks anyone: ahead's ref then holds a real lock on top of the forged commit.
-  assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:ahead']).lock.resource, 'path:ahead');
-  // gc: the four still unreadable and the expired repo: lock.
+  // They block no other resource, but no lock is written over one (it may be another tool's live lock).
+  assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:ahead/below']).lock.resource, 'path:ahead/below');
+  assert.equal(grit(repo, ['lock', 'acquire', '--resource', 'path:ahead', '--json']).json.error.details.unreadable, true);
+  // gc: the five unreadable and the expired repo: lock.
   const gc = gritOk(repo, ['lock', 'gc']);
-  assert.equal(gc.deleted.length, 5, JSON.stringify(gc));
+  assert.equal(gc.deleted.length, 6, JSON.stringify(gc));
   assert.deepEqual(gritOk(repo, ['lock', 'status']).unreadable, []);
   assert.equal(gritDoctor(repo).checks.find((c: any) => c.id === 'lock_refs').status, 'ok');
 });
@@ -615,6 +616,31 @@ test("a lock ref holding another resource's live lock is never written over: acq
   // Deleted by gc (it holds no lock grit honours), the resource is locked as usual.
   gritOk(repo, ['lock', 'gc', '--local']);
   assert.equal(gritOk(repo, ['lock', 'acquire', '--local', '--resource', 'path:mine']).lock.resource, 'path:mine');
+});
+
+test('a lock ref grit cannot read (another tool\'s lock under another file name) is never written over: acquire, renew and release refused, locally and on a remote', { timeout: 90_000 }, async () => {
+  const { remote, clones } = network(1);
+  const [repo] = clones;
+  const theirs = (resource: string) => Buffer.from(encodeLock({ resource, owner: 'f'.repeat(32), nonce: 'n'.repeat(32), expires_unix_ms: Date.now() + 3_600_000 })).toString();
+  const refused = (args: string[], resource: string) => {
+    const r = grit(repo, [...args, '--resource', resource, '--json']);
+    assert.deepEqual([r.code, r.json?.error?.code], [4, 'conflict'], r.stdout + r.stderr);
+    assert.match(r.json.error.message, new RegExp(`^${resource}'s lock ref ${lockRefName(resource)} holds nothing grit can read as a lock \\(its tree has no lock.json\\)`));
+    assert.equal(r.json.error.details.unreadable, true);
+    assert.match(r.json.error.details.suggestion, /`grit lock gc` deletes it/);
+  };
+  assert.ok(await forgeLockRef(join(repo, '.git'), lockRefName('path:near'), theirs('path:near'), Date.now(), 'data.json'));
+  const before = refs(repo, 'refs/grit/locks/');
+  for (const args of [['lock', 'acquire', '--local'], ['lock', 'renew', '--local'], ['lock', 'release', '--local']]) refused(args, 'path:near');
+  assert.deepEqual(refs(repo, 'refs/grit/locks/'), before, 'nothing written over');
+  // On the remote (QA round 10: a plain acquire replaced it there with grit's own).
+  assert.ok(await forgeLockRef(remote, lockRefName('path:far'), theirs('path:far'), Date.now(), 'data.json'));
+  const onRemote = refs(remote, 'refs/grit/locks/');
+  for (const args of [['lock', 'acquire'], ['lock', 'renew'], ['lock', 'release']]) refused(args, 'path:far');
+  assert.deepEqual(refs(remote, 'refs/grit/locks/'), onRemote, 'the remote keeps it');
+  // Once gc deletes it (its writer known to be done), the resource is locked as usual.
+  gritOk(repo, ['lock', 'gc']);
+  assert.equal(gritOk(repo, ['lock', 'acquire', '--resource', 'path:far']).lock.resource, 'path:far');
 });
 
 test('a lock taken before the remote existed: a plain release or renew acts on it here and says so, never not_found', { timeout: 90_000 }, async () => {
