@@ -770,9 +770,11 @@ function checkRebuildThreshold(s: State): Finding {
 }
 
 /**
- * Snapshots that can never be used: their snapshot.json cannot be read, or their wal_head is off
- * the WAL's chain (sync rebased the commits they were taken on). Judged against the commits wal_ref already read, so it costs a
- * snapshot.json read a snapshot. Deleting them is left to `snapshot gc` (doctor touches no refs).
+ * Snapshots that can never be used: their snapshot.json cannot be read, their events tree or a
+ * chunk blob is missing, or their wal_head is off the WAL's chain (sync rebased the commits they
+ * were taken on). Judged against the commits wal_ref already read, so it costs a snapshot.json
+ * and events tree read a snapshot (chunks are only looked up). Deleting them is left to
+ * `snapshot gc` (doctor touches no refs).
  */
 async function checkSnapshots(s: State): Promise<Finding> {
   const snapshots = await listSnapshots(s.repo!.commonDir);

@@ -252,8 +252,10 @@ test('snapshot with nothing new answers from snapshot.json: the snapshot\'s even
   await runLocal('Init', { no_agents_md: true }, { cwd: repo });
   await generateWal(join(repo, '.git'), { seed: 5, events: 300, actors: ACTORS });
   const first = gritOk(repo, ['snapshot']);
-  // Its only chunk gone: reading the events would fail, and a new snapshot would be made of the WAL.
-  dropObjects(repo, git(repo, 'rev-parse', `${first.snapshot_ref}:events/0000.bin`).trim());
+  // Its only chunk damaged: reading the events would fail, and a new snapshot would be made of the WAL.
+  const chunk = git(repo, 'rev-parse', `${first.snapshot_ref}:events/0000.bin`).trim();
+  dropObjects(repo, chunk);
+  writeFileSync(join(repo, '.git', 'objects', chunk.slice(0, 2), chunk.slice(2)), 'not zlib');
   const again = gritOk(repo, ['snapshot']);
   assert.deepEqual([again.snapshot_ref, again.event_count, again.created], [first.snapshot_ref, 300, false]);
 });
@@ -381,6 +383,39 @@ test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, ne
   assert.deepEqual(gc, { deleted: ['refs/grit/snapshots/9999999999997'], kept: [good], unusable: ['refs/grit/snapshots/9999999999997'] });
   const r = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r.from_snapshot, r.snapshot_ref], [true, good]);
+});
+
+test('a snapshot whose events tree or a chunk is lost can never be used: doctor names it, grit snapshot passes over it with a warning, gc deletes it first', { timeout: 60_000 }, () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'one']);
+  const good = gritOk(repo, ['snapshot']).snapshot_ref;
+  gritOk(repo, ['issue', 'create', '--title', 'two']);
+  const lost = gritOk(repo, ['snapshot']).snapshot_ref;
+  const evTree = git(repo, 'rev-parse', `${lost}:events`).trim();
+  dropObjects(repo, evTree);
+  const warned = gritDoctor(repo).checks.find((c: any) => c.id === 'snapshots');
+  assert.equal(warned.status, 'warn');
+  assert.match(warned.message, new RegExp(`^1 of 2 snapshots can never be used: ${lost} \\(snapshot [0-9a-f]{40}: its events tree cannot be read: object ${evTree} not found\\)$`));
+
+  gritOk(repo, ['issue', 'create', '--title', 'three']);
+  const r = grit(repo, ['snapshot', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^grit: warning: snapshot did not use ${lost}: .*its events tree cannot be read.*; built on ${good} instead\n$`));
+  const fresh = r.json.data.snapshot_ref;
+  assert.deepEqual(gritOk(repo, ['snapshot', 'gc', '--keep', '2']), { deleted: [lost], kept: [fresh, good], unusable: [lost] });
+
+  // A chunk blob of the snapshot of the WAL head lost, its tree still there: a new one is written.
+  const blob = git(repo, 'rev-parse', `${fresh}:events/0000.bin`).trim();
+  dropObjects(repo, blob);
+  assert.match(
+    gritDoctor(repo).checks.find((c: any) => c.id === 'snapshots').message,
+    new RegExp(`^1 of 2 snapshots can never be used: ${fresh} \\(snapshot [0-9a-f]{40}: the blob ${blob} of events/0000.bin is missing\\)$`),
+  );
+  const again = grit(repo, ['snapshot', '--json']);
+  assert.equal(again.json.data.created, true, again.stderr);
+  assert.match(again.stderr, new RegExp(`^grit: warning: snapshot did not use ${fresh}: .*the blob ${blob} of events/0000.bin is missing; built on ${good} instead\n$`));
+  fsckClean(repo);
 });
 
 test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_days', async () => {
