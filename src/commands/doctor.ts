@@ -546,7 +546,7 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
       // Rebuilding replays the WAL: with the WAL unreadable it would only empty the store.
       if (s.survey === undefined) throw new Error('the WAL cannot be read (see wal_ref): the store is not rebuilt from it');
       // Not even a daemon of this process: the one serving `--fix` runs it in a worker that holds no lease.
-      refuseIfDaemonHolds(actor.dir, 'run `grit doctor --fix` without --no-daemon (the daemon then repairs the store it serves), or `grit daemon stop` first');
+      refuseIfDaemonHolds(actor.dir, { line: 'grit doctor --fix', daemonDoes: 'repairs the store it serves' });
       if (deleteFiles) {
         Store.discard(actor.dir);
       }

@@ -562,7 +562,7 @@ async function restoreLostFirst(ctx: RepoContext): Promise<void> {
 export async function rebuild(ctx: RepoContext, args: Args): Promise<RebuildResult> {
   const fromSnapshot = bool(args, 'from_snapshot');
   // As doctor --fix: a daemon's worker rebuilds the store it serves (this process holds the lease).
-  refuseIfDaemonHolds(ctx.actor.dir, 'run `grit rebuild` without --no-daemon (the daemon then rebuilds the store it serves), or `grit daemon stop` first', process.pid);
+  refuseIfDaemonHolds(ctx.actor.dir, { line: 'grit rebuild', daemonDoes: 'rebuilds the store it serves' }, process.pid);
   return rebuildStore(ctx, fromSnapshot);
 }
 
