@@ -16,7 +16,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
 import { findCycles } from '../core/deps.js';
@@ -31,7 +31,7 @@ import { findRepo, type RepoDirs, type RepoPaths } from '../git/repo.js';
 import { sharedPermAt } from '../git/shared-perm.js';
 import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
-import { listSnapshots, unusableSnapshots } from '../git/snapshot.js';
+import { listSnapshots, SNAPSHOT_PREFIX, unusableSnapshots } from '../git/snapshot.js';
 import { isWalHole, Wal } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { surveyWal, type WalSurvey } from './doctor-wal.js';
@@ -268,7 +268,9 @@ async function checkWal(s: State, probing: Promise<ProbeResult> | Finding): Prom
   const repo = s.repo!;
   s.wal = new Wal(repo.commonDir);
   s.keys = loadKeyring(repo.gritDir, s.actor ?? undefined);
-  const locks = findLocks(join(repo.commonDir, 'refs', 'grit'), true);
+  // Snapshot refs' locks block no write (their names are never reused): temp_files lists them.
+  const snapshotRefs = resolve(repo.commonDir, SNAPSHOT_PREFIX);
+  const locks = findLocks(join(repo.commonDir, 'refs', 'grit'), true).filter((l) => resolve(dirname(l.path)) !== snapshotRefs);
   const stale = locks.filter((l) => l.stale);
   const staleFixes = stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined;
   let base: Finding;
