@@ -333,6 +333,7 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
       ctx,
       head,
       async (oid, meta, verdict) => {
+        // Opened first: one that covers the head but lost objects is passed over too.
         const opened = openBase(ctx.wal.objects, oid, meta, verdict.copies ?? null);
         if (meta.wal_head === head) return { reused: [], events: [], copies: 0, baseBlobs: new Set<string>() }; // nothing to write: see below
         return planSnapshot(ctx.wal.objects, opened, await walAfter(ctx, meta.wal_head, head));
@@ -342,7 +343,7 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
   } finally {
     ctx.wal.objects.close();
   }
-  warnSkipped('snapshot', skipped, base ? `built on ${base.ref} instead` : 'wrote one from the whole WAL');
+  warnSkipped('snapshot', skipped, base ? `built on ${base.ref} instead` : 'wrote one from the whole WAL', GC_HINT);
   if (base && base.meta.wal_head === head) {
     return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
   }
@@ -529,16 +530,19 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   }
   if (skipped.length === 0) return result;
   // Asked for a snapshot, the user learns why one was passed over (else a full replay looks like a bug).
-  warnSkipped('rebuild --from-snapshot', skipped, snap ? `used ${snap.ref} instead` : 'rebuilt from the whole WAL');
+  warnSkipped('rebuild --from-snapshot', skipped, snap ? `used ${snap.ref} instead` : 'rebuilt from the whole WAL', `${GC_HINT}; \`grit snapshot\` writes a usable one`);
   return { ...result, snapshots_skipped: skipped.map((s) => ({ snapshot_ref: s.ref, reason: s.reason })) };
 }
 
-/** A warning for each snapshot `command` passed over (`newestUsableSnapshot`), and what it did instead. */
-function warnSkipped(command: string, skipped: readonly SkippedSnapshot[], fellBack: string): void {
+const GC_HINT = '`grit snapshot gc` deletes snapshots that can never be used';
+
+/**
+ * A warning for each snapshot `command` passed over (`newestUsableSnapshot`), and what it did
+ * instead (`fellBack`); `offWalHint` once when one is off the WAL's chain.
+ */
+function warnSkipped(command: string, skipped: readonly SkippedSnapshot[], fellBack: string, offWalHint: string): void {
   for (const s of skipped) warnings.send(`${command} did not use ${s.ref}: ${s.reason}; ${fellBack}`);
-  if (skipped.some((s) => s.offWal)) {
-    warnings.send('`grit snapshot gc` deletes snapshots that can never be used; `grit snapshot` writes a usable one');
-  }
+  if (skipped.some((s) => s.offWal)) warnings.send(offWalHint);
 }
 
 /**

@@ -1,6 +1,7 @@
 /** `grit sync` (SPEC §3, docs/sync.md): exchange WAL events, snapshots and locks with a remote. */
 import { toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
+import { isEmptyStore } from '../core/store.js';
 import { warnings } from '../core/warnings.js';
 import { redactUrls } from '../core/redact-url.js';
 import { syncWal, type AdvanceStep, type SyncOptions, type SyncResult } from '../git/sync.js';
@@ -8,7 +9,6 @@ import { pushRefs, resolveRemote } from '../git/transport.js';
 import { bool, optText, type Args } from './args.js';
 import type { ContextOptions, RepoContext } from './context.js';
 import { maybeAutoSnapshot } from './maintenance.js';
-import { isEmptyStore } from '../core/store.js';
 
 export interface AutoSnapshot {
   snapshot_ref: string;
