@@ -16,7 +16,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
 import { findCycles } from '../core/deps.js';
@@ -31,7 +31,7 @@ import { findRepo, type RepoDirs, type RepoPaths } from '../git/repo.js';
 import { sharedPermAt } from '../git/shared-perm.js';
 import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
-import { listSnapshots, unusableSnapshots } from '../git/snapshot.js';
+import { listSnapshots, SNAPSHOT_PREFIX, unusableSnapshots } from '../git/snapshot.js';
 import { isWalHole, Wal } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { surveyWal, type WalSurvey } from './doctor-wal.js';
@@ -268,7 +268,9 @@ async function checkWal(s: State, probing: Promise<ProbeResult> | Finding): Prom
   const repo = s.repo!;
   s.wal = new Wal(repo.commonDir);
   s.keys = loadKeyring(repo.gritDir, s.actor ?? undefined);
-  const locks = findLocks(join(repo.commonDir, 'refs', 'grit'), true);
+  // Snapshot refs' locks block no write (their names are never reused): temp_files lists them.
+  const snapshotRefs = resolve(repo.commonDir, SNAPSHOT_PREFIX);
+  const locks = findLocks(join(repo.commonDir, 'refs', 'grit'), true).filter((l) => resolve(dirname(l.path)) !== snapshotRefs);
   const stale = locks.filter((l) => l.stale);
   const staleFixes = stale.length ? [removeStaleLocks(stale.map((l) => l.path))] : undefined;
   let base: Finding;
@@ -570,7 +572,7 @@ function rebuildFix(s: State, deleteFiles: boolean): Fix {
       // Rebuilding replays the WAL: with the WAL unreadable it would only empty the store.
       if (s.survey === undefined) throw new Error('the WAL cannot be read (see wal_ref): the store is not rebuilt from it');
       // Not even a daemon of this process: the one serving `--fix` runs it in a worker that holds no lease.
-      refuseIfDaemonHolds(actor.dir, 'run `grit doctor --fix` without --no-daemon (the daemon then repairs the store it serves), or `grit daemon stop` first');
+      refuseIfDaemonHolds(actor.dir, { line: 'grit doctor --fix', daemonDoes: 'repairs the store it serves' });
       if (deleteFiles) {
         Store.discard(actor.dir);
       }
@@ -794,9 +796,11 @@ function checkRebuildThreshold(s: State): Finding {
 }
 
 /**
- * Snapshots that can never be used: their snapshot.json cannot be read, or their wal_head is off
- * the WAL's chain (sync rebased the commits they were taken on). Judged against the commits wal_ref already read, so it costs a
- * snapshot.json read a snapshot. Deleting them is left to `snapshot gc` (doctor touches no refs).
+ * Snapshots that can never be used: their snapshot.json cannot be read, their events tree or a
+ * chunk blob is missing, or their wal_head is off the WAL's chain (sync rebased the commits they
+ * were taken on). Judged against the commits wal_ref already read, so it costs a snapshot.json
+ * and events tree read a snapshot (chunks are only looked up). Deleting them is left to
+ * `snapshot gc` (doctor touches no refs).
  */
 async function checkSnapshots(s: State): Promise<Finding> {
   const snapshots = await listSnapshots(s.repo!.commonDir);

@@ -6,10 +6,12 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { STALE_LOCK_MS } from '../git/refs.js';
 import { pidAlive } from '../core/pid-alive.js';
+import { daemonEndpoint } from '../protocol/daemon-paths.js';
+import { WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 
 /**
  * A lock naming a pid (daemon.lock: `{pid, host_id, expires_ts, …}`) is stale when that process
@@ -58,17 +60,73 @@ export function daemonHolds(actorDir: string): number | null {
   }
 }
 
+/** The command a refusal names, and what the daemon that holds the store does in its place. */
+export interface RefusedCommand {
+  /** As typed, e.g. `grit rebuild`. */
+  line: string;
+  /** E.g. `rebuilds the store it serves`. */
+  daemonDoes: string;
+}
+
 /**
  * Refuses to empty or replace a store that a live daemon serves from. LMDB would let both
  * processes in, but a rebuild clears the store first, so the daemon would answer from a store
  * being refilled, and one that fails puts a copy of the old file in place under the daemon's
  * open map. `holder`: the daemon that may (its worker rebuilding the store it serves).
  */
-export function refuseIfDaemonHolds(actorDir: string, suggestion: string, holder?: number): void {
+export function refuseIfDaemonHolds(actorDir: string, command: RefusedCommand, holder?: number): void {
   const pid = daemonHolds(actorDir);
   if (pid === null || pid === holder) return;
-  throw new GritError('db_busy', `a daemon (pid ${pid}) serves from this store: rebuilding it here would empty it under the daemon`, {
-    details: { daemon_pid: pid },
-    suggestion,
+  const other = otherDaemon(actorDir);
+  const refusal = 'serves from this store: rebuilding it here would empty it under the daemon';
+  if (other === null) {
+    throw new GritError('db_busy', `a daemon (pid ${pid}) ${refusal}`, {
+      details: { daemon_pid: pid },
+      suggestion: `run \`${command.line}\` without --no-daemon (the daemon then ${command.daemonDoes}), or \`grit daemon stop\` first`,
+    });
+  }
+  // Not this CLI's daemon (another run directory, maybe another user's): `grit daemon stop` would
+  // stop the wrong one, and running through this CLI's daemon only falls back to here.
+  const { runDir, owner } = other;
+  const stop = `\`GRIT_RUN_DIR=${runDir} grit daemon stop\``;
+  const idle = `or wait until it lets the actor go (after ${WORKER_IDLE_TIMEOUT_S.default} s without a request for it, by default)`;
+  throw new GritError('db_busy', `a daemon of another run directory (pid ${pid}, ${runDir}${owner ? `, user ${owner}` : ''}) ${refusal}`, {
+    details: { daemon_pid: pid, daemon_run_dir: runDir, ...(owner ? { daemon_owner: owner } : {}) },
+    suggestion: owner
+      ? `that daemon is user ${owner}'s: ask them to stop it (${stop}), ${idle}, then run \`${command.line}\` again`
+      : `give the CLI that daemon's GRIT_RUN_DIR (\`GRIT_RUN_DIR=${runDir} ${command.line}\`: it then ${command.daemonDoes}), or stop it (${stop}) first`,
   });
+}
+
+/**
+ * The run directory of the daemon whose lease `actorDir` holds when it is not this CLI's
+ * (`daemonEndpoint`), with the user who owns the lease when that is another user (the holder
+ * writes the file); null when it is this CLI's, or the lease names no endpoint.
+ */
+function otherDaemon(actorDir: string): { runDir: string; owner: string | null } | null {
+  const path = join(actorDir, 'daemon.lock');
+  let endpoint: unknown;
+  let uid: number;
+  try {
+    endpoint = JSON.parse(readFileSync(path, 'utf8')).ipc_endpoint;
+    uid = statSync(path).uid;
+  } catch {
+    return null;
+  }
+  if (typeof endpoint !== 'string' || !endpoint.startsWith('ipc://') || endpoint === daemonEndpoint()) return null;
+  const mine = typeof process.getuid === 'function' ? process.getuid() : uid;
+  return { runDir: dirname(endpoint.slice('ipc://'.length)), owner: uid === mine ? null : userName(uid) };
+}
+
+/** The login name of `uid` from /etc/passwd, or `uid <n>` when it is not there. */
+function userName(uid: number): string {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const [name, , id] = line.split(':');
+      if (id === String(uid) && name) return name;
+    }
+  } catch {
+    // no passwd file (a container): the number says it
+  }
+  return `uid ${uid}`;
 }

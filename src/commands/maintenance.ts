@@ -23,6 +23,7 @@ import {
   gcSnapshots,
   listSnapshots,
   offWalReason,
+  presentChunkFiles,
   readSnapshotInto,
   readSnapshotMeta,
   SnapshotCopies,
@@ -319,6 +320,7 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
     });
   }
   let base: LoadedSnapshot<SnapshotPlan> | null;
+  const skipped: SkippedSnapshot[] = [];
   try {
     // Nothing new: found from snapshot.json alone, before decoding the snapshot's events (~1 s and
     // 190 MB for 100k: docs/performance.md).
@@ -327,19 +329,26 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
       return { snapshot_ref: newest.ref, wal_head: head, event_count: newest.meta.event_count, created: false };
     }
     // A base whose chunks cannot all be read is passed over for an older one, as a rebuild does.
-    base = await newestUsableSnapshot(ctx, head, async (oid, meta, verdict) => {
-      if (meta.wal_head === head) return { reused: [], events: [], copies: 0 }; // nothing to write: see below
-      const opened = openBase(ctx.wal.objects, oid, meta, verdict.copies ?? null);
-      return planSnapshot(ctx.wal.objects, opened, await walAfter(ctx, meta.wal_head, head));
-    });
+    base = await newestUsableSnapshot(
+      ctx,
+      head,
+      async (oid, meta, verdict) => {
+        // Opened first: one that covers the head but lost objects is passed over too.
+        const opened = openBase(ctx.wal.objects, oid, meta, verdict.copies ?? null);
+        if (meta.wal_head === head) return { reused: [], events: [], copies: 0, baseBlobs: new Set<string>() }; // nothing to write: see below
+        return planSnapshot(ctx.wal.objects, opened, await walAfter(ctx, meta.wal_head, head));
+      },
+      skipped,
+    );
   } finally {
     ctx.wal.objects.close();
   }
+  warnSkipped('snapshot', skipped, base ? `built on ${base.ref} instead` : 'wrote one from the whole WAL', GC_HINT);
   if (base && base.meta.wal_head === head) {
     return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
   }
   const plan = base?.sink ?? planFromWal(await walAfter(ctx, null, head));
-  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, plan.reused, plan.events, head, ctx.actorId);
+  const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, plan.reused, plan.events, head, ctx.actorId, plan.baseBlobs);
   // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
   recordVerdict(ctx.repo.commonDir, commit, 'made', `copies=${plan.copies}`);
   // `event_count` counts records (a snapshot holds every copy): `copies` says how many are further copies.
@@ -358,21 +367,25 @@ async function walAfter(ctx: RepoContext, fromExclusive: string | null, head: st
 
 const planFromWal = (events: SnapshotCopies): SnapshotPlan => {
   const all = [...events.byKey.values()];
-  return { reused: [], events: all, copies: extraCopies(all) };
+  return { reused: [], events: all, copies: extraCopies(all), baseBlobs: new Set() };
 };
 
 /**
  * The newest snapshot this repository trusts by its recorded verdict, its meta only (no event is
- * read), or null when there is none or it cannot be read. Only a trusted snapshot counts: one from
- * elsewhere, unchecked or refused, may claim anything. Leaves `ctx.wal.objects` open.
+ * read, its objects checked to be there), or null when there is none or it cannot be read. Only a
+ * trusted snapshot counts: one from elsewhere, unchecked or refused, may claim anything. Leaves
+ * `ctx.wal.objects` open.
  */
 async function newestTrusted(ctx: RepoContext): Promise<{ ref: string; meta: SnapshotMeta } | null> {
   try {
     const verdicts = readVerdicts(ctx.repo.commonDir);
     const trusted = (await listSnapshots(ctx.repo.commonDir)).find((s) => isTrusted(verdicts.get(s.oid)));
-    return trusted ? { ref: trusted.ref, meta: readSnapshotMeta(ctx.wal.objects, trusted.oid) } : null;
+    if (!trusted) return null;
+    const meta = readSnapshotMeta(ctx.wal.objects, trusted.oid);
+    presentChunkFiles(ctx.wal.objects, trusted.oid, meta);
+    return { ref: trusted.ref, meta };
   } catch {
-    return null; // an unreadable newest snapshot: as if there were none
+    return null; // an unreadable or incomplete newest snapshot: as if there were none
   }
 }
 
@@ -517,12 +530,19 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
   }
   if (skipped.length === 0) return result;
   // Asked for a snapshot, the user learns why one was passed over (else a full replay looks like a bug).
-  const fellBack = snap ? `used ${snap.ref} instead` : 'rebuilt from the whole WAL';
-  for (const s of skipped) warnings.send(`rebuild --from-snapshot did not use ${s.ref}: ${s.reason}; ${fellBack}`);
-  if (skipped.some((s) => s.offWal)) {
-    warnings.send('`grit snapshot gc` deletes snapshots that can never be used; `grit snapshot` writes a usable one');
-  }
+  warnSkipped('rebuild --from-snapshot', skipped, snap ? `used ${snap.ref} instead` : 'rebuilt from the whole WAL', `${GC_HINT}; \`grit snapshot\` writes a usable one`);
   return { ...result, snapshots_skipped: skipped.map((s) => ({ snapshot_ref: s.ref, reason: s.reason })) };
+}
+
+const GC_HINT = '`grit snapshot gc` deletes snapshots that can never be used';
+
+/**
+ * A warning for each snapshot `command` passed over (`newestUsableSnapshot`), and what it did
+ * instead (`fellBack`); `offWalHint` once when one is off the WAL's chain.
+ */
+function warnSkipped(command: string, skipped: readonly SkippedSnapshot[], fellBack: string, offWalHint: string): void {
+  for (const s of skipped) warnings.send(`${command} did not use ${s.ref}: ${s.reason}; ${fellBack}`);
+  if (skipped.some((s) => s.offWal)) warnings.send(offWalHint);
 }
 
 /**
@@ -546,7 +566,7 @@ async function restoreLostFirst(ctx: RepoContext): Promise<void> {
 export async function rebuild(ctx: RepoContext, args: Args): Promise<RebuildResult> {
   const fromSnapshot = bool(args, 'from_snapshot');
   // As doctor --fix: a daemon's worker rebuilds the store it serves (this process holds the lease).
-  refuseIfDaemonHolds(ctx.actor.dir, 'run `grit rebuild` without --no-daemon (the daemon then rebuilds the store it serves), or `grit daemon stop` first', process.pid);
+  refuseIfDaemonHolds(ctx.actor.dir, { line: 'grit rebuild', daemonDoes: 'rebuilds the store it serves' }, process.pid);
   return rebuildStore(ctx, fromSnapshot);
 }
 

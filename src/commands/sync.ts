@@ -1,6 +1,7 @@
 /** `grit sync` (SPEC §3, docs/sync.md): exchange WAL events, snapshots and locks with a remote. */
 import { toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
+import { isEmptyStore } from '../core/store.js';
 import { warnings } from '../core/warnings.js';
 import { redactUrls } from '../core/redact-url.js';
 import { syncWal, type AdvanceStep, type SyncOptions, type SyncResult } from '../git/sync.js';
@@ -35,7 +36,11 @@ export interface SyncReply extends SyncResult {
  */
 export async function applyAdvance(ctx: RepoContext, from: string | null, to: string, steps: AsyncIterable<AdvanceStep>): Promise<void> {
   let at = from;
-  if (ctx.store.getMeta().wal_head === from) {
+  const meta = ctx.store.getMeta();
+  if (meta.wal_head === from) {
+    // An empty store that this pull fills whole (a new clone's first sync) holds what a rebuild
+    // would build: it counts as one (`db stats`), as the first step alone already does.
+    const filling = isEmptyStore(meta);
     for await (const { head, events } of steps) {
       const admitted = ctx.admit(events);
       if (!ctx.store.apply(admitted.events, at, head)) break;
@@ -43,6 +48,7 @@ export async function applyAdvance(ctx: RepoContext, from: string | null, to: st
       at = head;
       crashPoint('sync:step-applied');
     }
+    if (filling && at === to) ctx.store.markRebuilt();
   }
   if (at !== to) await ctx.refresh();
 }

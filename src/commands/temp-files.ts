@@ -2,7 +2,8 @@
  * Temporary files that grit's writers leave behind when they are killed mid-write (kill -9, OOM,
  * a full disk): every one is named after the process writing it, so a file whose process is gone
  * can never be put in place and only takes space (so does a staging directory of an actor
- * being made, and a `.keep` that keeps a pack out of git's repacks: pack-keep.ts). git's own gc
+ * being made, a `.keep` that keeps a pack out of git's repacks: pack-keep.ts, and a snapshot ref's
+ * lock, which names no process but is never waited for). git's own gc
  * removes git's temporary files, not these; `doctor` lists them and `doctor --fix` deletes them.
  */
 import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -12,6 +13,7 @@ import { actorsDir } from './actors.js';
 import { STAGED_ACTOR } from './new-actor.js';
 import { pidAlive } from '../core/pid-alive.js';
 import { leftKeeps, QUIET_MS } from '../git/pack-keep.js';
+import { SNAPSHOT_PREFIX } from '../git/snapshot.js';
 
 /** Object writes (src/git/objects.ts, pack-write.ts): `tmp_{obj,pack,idx}_grit_<pid>_<hex>`. */
 const OBJECT_TMP = /^tmp_(?:obj|pack|idx)_grit_(\d+)_[0-9a-f]+$/;
@@ -31,6 +33,12 @@ export const exportTempName = (name: string, pid: number): string => `.${name}.g
  */
 const REBUILD_COPY = /^store\.mdb\.before-rebuild(?:-(\d+))?$/;
 export const rebuildCopyName = (pid: number): string => `store.mdb.before-rebuild-${pid}`;
+/**
+ * A snapshot ref's lock, `refs/grit/snapshots/<ms>.lock`, that a `grit snapshot` killed while it
+ * created its ref left. It blocks no write (snapshot refs are new names, never updated: the next
+ * snapshot takes another), so it is only clutter; it names no pid, so only its age tells.
+ */
+const SNAPSHOT_REF_LOCK = /^\d{1,16}\.lock$/;
 
 export interface LeftTempFile {
   path: string;
@@ -87,6 +95,7 @@ export function leftTempFiles(repo: RepoPaths, dataDir?: string, now = Date.now(
   scan(join(objects, 'pack'), OBJECT_TMP, now, out);
   out.push(...leftKeepFiles(join(objects, 'pack'), now));
   for (let i = 0; i < 256; i++) scan(join(objects, i.toString(16).padStart(2, '0')), OBJECT_TMP, now, out);
+  scan(join(repo.commonDir, SNAPSHOT_PREFIX), SNAPSHOT_REF_LOCK, now, out);
   scan(repo.gritDir, RENAME_TMP, now, out);
   // An actor being made that was never renamed into actors/ (new-actor.ts): nothing ever saw its key.
   scan(repo.gritDir, STAGED_ACTOR, now, out, true);

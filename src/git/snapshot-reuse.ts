@@ -7,11 +7,10 @@
  * them. Events normally come with later times than those a snapshot holds; one that sorts earlier
  * (a teammate's older events, pulled) makes the chunks from where it lands on be written again.
  */
-import { walError } from '../core/errors.js';
 import { extraCopies, type Event } from '../core/event.js';
 import { bytesEqual } from '../core/hex.js';
 import type { ObjectStore } from './objects.js';
-import { compareRecords, readSnapshotChunk, SNAPSHOT_CHUNK_EVENTS, SnapshotCopies, snapshotChunkFiles, type ChunkFile, type SnapshotMeta } from './snapshot.js';
+import { compareRecords, presentChunkFiles, readSnapshotChunk, SNAPSHOT_CHUNK_EVENTS, SnapshotCopies, type ChunkFile, type SnapshotMeta } from './snapshot.js';
 
 /** A base snapshot, its chunks not read yet. */
 export interface SnapshotBase {
@@ -32,6 +31,11 @@ export interface SnapshotPlan {
   events: Event[];
   /** Of all its records, the further copies of an event. */
   copies: number;
+  /**
+   * The base's chunk blobs: a chunk written again with the same bytes (all of them, when nothing
+   * is reused) names the base's blob, which the base's ref keeps, instead of adding a copy.
+   */
+  baseBlobs: ReadonlySet<string>;
 }
 
 /**
@@ -39,9 +43,7 @@ export interface SnapshotPlan {
  * missing only by a rebuild from the new snapshot). Throws `wal_error` like a read of the base would.
  */
 export function openBase(objects: ObjectStore, oid: string, meta: SnapshotMeta, copies: number | null): SnapshotBase {
-  const files = snapshotChunkFiles(objects, oid, meta);
-  for (const f of files) if (!objects.has(f.oid)) throw walError(`snapshot ${oid}: the blob ${f.oid} of a chunk is missing`, { snapshot: oid });
-  return { oid, meta, files, copies };
+  return { oid, meta, files: presentChunkFiles(objects, oid, meta), copies };
 }
 
 /**
@@ -71,11 +73,12 @@ export function planSnapshot(objects: ObjectStore, base: SnapshotBase, fresh: Sn
   const baseAfter = [...after.byKey.values()];
   after.take([...fresh.byKey.values()]);
   const events = [...after.byKey.values()];
-  if (keep === 0) return { reused: [], events, copies: extraCopies(events) };
+  const baseBlobs = new Set(files.map((f) => f.oid));
+  if (keep === 0) return { reused: [], events, copies: extraCopies(events), baseBlobs };
   // Copies of one event sort next to each other: the reused chunks' own copies are the base's,
   // less those the records after them count, and a run of copies across their end lies in `edge`.
   const copies = base.copies! - extraCopies([...edge, ...baseAfter]) + extraCopies([...edge, ...events]);
-  return { reused: files.slice(0, keep), events, copies };
+  return { reused: files.slice(0, keep), events, copies, baseBlobs };
 }
 
 const leadingFullChunks = (files: readonly ChunkFile[]): number => {

@@ -129,8 +129,11 @@ export function writeSnapshotObjects(
 }
 
 /**
- * Writes a snapshot and creates its ref (a new name, never moving an existing one). Objects the
- * repository already has (a chunk an older snapshot holds) are not written again.
+ * Writes a snapshot and creates its ref (a new name, never moving an existing one). Every object
+ * is written to the new pack but the `reused` chunks and the blobs in `baseBlobs`, which the base
+ * snapshot's ref keeps: an object the repository has elsewhere may be in a pack no ref reaches
+ * (one a killed `grit snapshot` left), which git's gc may delete before or after the new ref is
+ * written, leaving the snapshot without its tree (docs/operations.md, "Snapshots").
  */
 export async function createSnapshot(
   gitDir: string,
@@ -139,13 +142,14 @@ export async function createSnapshot(
   events: readonly Event[],
   walHead: string,
   actorHex: string,
+  baseBlobs: ReadonlySet<string> = new Set(),
 ): Promise<{ ref: string; commit: string; meta: SnapshotMeta }> {
   const now = Date.now();
   const pack = new PackBuilder();
   const sink: ObjectSink = {
     write: (type, content) => {
       const oid = hashObject(type, content);
-      return objects.has(oid) ? oid : pack.add(type, content);
+      return baseBlobs.has(oid) ? oid : pack.add(type, content);
     },
   };
   const { commit, meta } = writeSnapshotObjects(sink, reused, events, walHead, now, actorHex);
@@ -217,6 +221,25 @@ export function snapshotChunkFiles(objects: ObjectStore, oid: string, meta: Snap
     if (!file) throw walError(`snapshot ${oid} has no ${c.path}`, { snapshot: oid });
     return { oid: file.oid, chunk_hash: c.chunk_hash, event_count: c.event_count };
   });
+}
+
+/**
+ * `snapshotChunkFiles`, each blob checked to be there (by `has()`, none read): the whole tree a
+ * rebuild from the snapshot reads. Its commit can be readable and its `events` tree or a chunk
+ * gone (`git gc` lost them, or they were in a pack that was deleted). Throws `wal_error`.
+ */
+export function presentChunkFiles(objects: ObjectStore, oid: string, meta: SnapshotMeta): ChunkFile[] {
+  let files: ChunkFile[];
+  try {
+    files = snapshotChunkFiles(objects, oid, meta);
+  } catch (err) {
+    if (err instanceof GritError && err.code === 'wal_error') throw err;
+    throw walError(`snapshot ${oid}: its events tree cannot be read: ${(err as Error).message}`, { snapshot: oid });
+  }
+  files.forEach((f, i) => {
+    if (!objects.has(f.oid)) throw walError(`snapshot ${oid}: the blob ${f.oid} of ${meta.chunks[i].path} is missing`, { snapshot: oid });
+  });
+  return files;
 }
 
 /** Where a snapshot's events go as they are read, chunk by chunk in order. */
@@ -311,9 +334,10 @@ export type UnusableSnapshot = SnapshotRef & { reason: string };
 
 /**
  * The snapshots of `snapshots` that can never be used, newest first: those whose snapshot.json
- * cannot be read (a ref at a blob, a commit of something else, missing objects) and those whose
- * wal_head `onWal` says is not on the WAL's chain (one check a snapshot). Chunks are not read: a
- * snapshot whose events do not match is skipped by a rebuild with its own reason.
+ * cannot be read (a ref at a blob, a commit of something else, missing objects), those with a
+ * tree or chunk blob missing (`presentChunkFiles`) and those whose wal_head `onWal` says is not on
+ * the WAL's chain (one check a snapshot). Chunks are not read: a snapshot whose events do not
+ * match is skipped by a rebuild with its own reason.
  */
 export async function unusableSnapshots(
   objects: ObjectStore,
@@ -324,7 +348,9 @@ export async function unusableSnapshots(
   for (const s of snapshots) {
     let walHead: string;
     try {
-      walHead = readSnapshotMeta(objects, s.oid).wal_head;
+      const meta = readSnapshotMeta(objects, s.oid);
+      presentChunkFiles(objects, s.oid, meta);
+      walHead = meta.wal_head;
     } catch (err) {
       unusable.push({ ...s, reason: (err as Error).message });
       continue;

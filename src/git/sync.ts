@@ -168,7 +168,10 @@ export class WalSync {
       if (remoteHead !== null && (await this.mergeBase(local, remoteHead)) === local) return result;
       await this.opts.beforePush?.(attempt);
       result.push_attempts++;
-      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF, seen: remoteHead }], { env: this.opts.env });
+      // A first push (the remote has no WAL) runs no merge-base: git's push is what meets a hole.
+      const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF, seen: remoteHead }], { env: this.opts.env }).catch(async (err) => {
+        throw (await this.holeBelow(local)) ?? err;
+      });
       if (out.ok) {
         // Counted from where the remote really was: another sync of this clone may have pushed
         // these commits, or some of them, since this one fetched (git: up to date).
@@ -281,7 +284,8 @@ export class WalSync {
 
   /**
    * The hole in the local WAL ending at `local` (`isWalHole`), or null when git has all of it. Asked
-   * only once `git merge-base` failed ("Could not read <commit>"): a WAL that is whole is never walked for it.
+   * only once `git merge-base` or `git push` failed ("Could not read <commit>"): a WAL that is whole
+   * is never walked for it.
    */
   private async holeBelow(local: string): Promise<GritError | null> {
     try {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocal } from '../../src/commands/run.js';
 import { extraCopies, type Event } from '../../src/core/event.js';
@@ -11,7 +11,7 @@ import { isTrusted, readVerdicts, recordVerdict } from '../../src/git/snapshot-t
 import { SnapshotCopies, writeSnapshotObjects, type SnapshotMeta } from '../../src/git/snapshot.js';
 import { writeObjects } from '../helpers/objects.js';
 import { generateWal } from '../helpers/gen-events.js';
-import { git, gritOk, tempRepo as cliRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, tempRepo as cliRepo } from '../helpers/repo.js';
 import { comment, DAY, tempRepo } from './_util.js';
 
 const HEAD = 'ab'.repeat(20);
@@ -82,7 +82,7 @@ test('grit snapshot after new events writes only their chunks; a rebuild from it
   await runLocal('Init', { no_agents_md: true }, { cwd: repo });
   const gen = await generateWal(join(repo, '.git'), { seed: 9, events: 2500, actors: [{ id: 'a1'.repeat(16) }, { id: 'b2'.repeat(16) }], packed: true });
   const s1 = gritOk(repo, ['snapshot']);
-  await generateWal(join(repo, '.git'), { seed: 10, events: 600, actors: [{ id: 'a1'.repeat(16) }], startTs: gen.nextTs, packed: true });
+  const gen2 = await generateWal(join(repo, '.git'), { seed: 10, events: 600, actors: [{ id: 'a1'.repeat(16) }], startTs: gen.nextTs, packed: true });
   const before = packObjects(repo);
   const s2 = gritOk(repo, ['snapshot']);
   assert.equal(s2.event_count, 3100);
@@ -93,8 +93,16 @@ test('grit snapshot after new events writes only their chunks; a rebuild from it
     assert.equal(git(repo, 'rev-parse', `${s2.snapshot_ref}:events/${chunk}.bin`), git(repo, 'rev-parse', `${s1.snapshot_ref}:events/${chunk}.bin`));
   }
   assert.match(readFileSync(join(repo, '.git', 'grit', 'snapshot-verdicts'), 'utf8'), /^[0-9a-f]{40} made copies=0$/m);
+  // A base whose copies count is unknown (checked, not made here) is read whole, and the chunks
+  // written again with its bytes name its blobs: chunk 3 (700 events now) and the four others.
+  recordVerdict(join(repo, '.git'), git(repo, 'rev-parse', s2.snapshot_ref).trim(), 'verified');
+  await generateWal(join(repo, '.git'), { seed: 11, events: 600, actors: [{ id: 'a1'.repeat(16) }], startTs: gen2.nextTs, packed: true });
+  const before3 = packObjects(repo);
+  const s3 = gritOk(repo, ['snapshot']);
+  assert.equal(s3.event_count, 3700);
+  assert.deepEqual([...packObjects(repo)].filter(([name]) => !before3.has(name)).map(([, n]) => n), [5]);
   const rebuilt = gritOk(repo, ['rebuild', '--from-snapshot']);
-  assert.deepEqual([rebuilt.from_snapshot, rebuilt.snapshot_ref], [true, s2.snapshot_ref]);
+  assert.deepEqual([rebuilt.from_snapshot, rebuilt.snapshot_ref], [true, s3.snapshot_ref]);
   const exported = (): unknown => {
     const out = join(repo, 'export.json');
     gritOk(repo, ['export', '--format', 'json', '-o', out]);
@@ -104,6 +112,26 @@ test('grit snapshot after new events writes only their chunks; a rebuild from it
   const fromSnapshot = exported();
   gritOk(repo, ['rebuild']);
   assert.deepEqual(exported(), fromSnapshot);
+});
+
+test('a snapshot writes again what only a killed snapshot\'s pack holds: that pack can go and the snapshot stays whole', { timeout: 60_000 }, () => {
+  const repo = cliRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'one']);
+  gritOk(repo, ['snapshot']);
+  gritOk(repo, ['issue', 'create', '--title', 'two']);
+  // Killed once its pack (and .keep) is written, before its ref: nothing reaches that pack.
+  grit(repo, ['snapshot'], { env: { GRIT_FAULT: 'ref:locked' } });
+  const packDir = join(repo, '.git', 'objects', 'pack');
+  const orphan = readdirSync(packDir).filter((n) => n.endsWith('.keep'));
+  assert.equal(orphan.length, 1);
+  // The same WAL head: the same chunk, events tree and snapshot.json as the orphan pack's.
+  const s = gritOk(repo, ['snapshot']);
+  assert.equal(s.created, true);
+  for (const ext of ['.keep', '.pack', '.idx', '.rev']) rmSync(join(packDir, orphan[0].replace(/\.keep$/, ext)), { force: true });
+  fsckClean(repo);
+  const rebuilt = gritOk(repo, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([rebuilt.snapshot_ref, rebuilt.snapshots_skipped], [s.snapshot_ref, undefined]);
 });
 
 test('a made verdict records the copies count a reuse needs; older lines and other verdicts read as before', () => {

@@ -309,6 +309,7 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
     put(join(linked, '.grit', `.x.csv.grit-${dead}.tmp`), old),
     put(join(actor.data_dir, `store.mdb.before-rebuild-${dead}`), old), // a killed rebuild's copy of the store
     put(join(home, `store.mdb.before-rebuild-${dead}`), old), // in a data dir outside the repository
+    put(join(repo, '.git/refs/grit/snapshots/1796470639865.lock'), old), // a snapshot killed creating its ref
   ];
   const kept = [
     put(join(repo, `.git/objects/pack/tmp_pack_grit_${process.pid}_ffffffffffff`), old),
@@ -317,17 +318,21 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
     put(join(repo, '.grit', `export.json.${dead}.tmp`), old), // a user's name, not grit's
     put(join(linked, '.grit', `.export.json.grit-${process.pid}.tmp`), old),
     put(join(actor.data_dir, `store.mdb.before-rebuild-${process.pid}`), old), // a rebuild running now
+    put(join(repo, '.git/refs/grit/snapshots/1796470639866.lock'), null), // a snapshot creating its ref now
   ];
-  const d = check(gritDoctor(repo, [], { env: homeEnv }), 'temp_files');
+  const doctor = gritDoctor(repo, [], { env: homeEnv });
+  // A snapshot ref's lock blocks no write: snapshot ref names are never reused.
+  assert.equal(check(doctor, 'wal_ref').status, 'ok', check(doctor, 'wal_ref').message);
+  const d = check(doctor, 'temp_files');
   assert.equal(d.status, 'warn');
-  assert.match(d.message, /^7 temporary files \(49 bytes\) left by writers that were killed: /);
+  assert.match(d.message, /^8 temporary files \(56 bytes\) left by writers that were killed: /);
   const named = d.message.replace(/^[^:]+: /, '').replace(/, …$/, '').split(', ');
   assert.equal(named.length, 5, 'the message names five');
   for (const f of named) assert.ok(gone.includes(f), `${f} is one of those left`);
   for (const f of kept) assert.ok(!d.message.includes(f), `${f} not in ${d.message}`);
 
   const fixed = gritDoctor(repo, ['--fix'], { env: homeEnv });
-  assert.deepEqual(fixed.applied, ['deleted 7 temporary files left by killed writers']);
+  assert.deepEqual(fixed.applied, ['deleted 8 temporary files left by killed writers']);
   assert.equal(check(fixed, 'temp_files').status, 'ok');
   for (const f of gone) assert.ok(!existsSync(f), f);
   for (const f of kept) assert.ok(existsSync(f), f);

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chownSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RepoContext } from '../../src/commands/context.js';
 import { replayWal } from '../../src/commands/maintenance.js';
@@ -252,8 +253,10 @@ test('snapshot with nothing new answers from snapshot.json: the snapshot\'s even
   await runLocal('Init', { no_agents_md: true }, { cwd: repo });
   await generateWal(join(repo, '.git'), { seed: 5, events: 300, actors: ACTORS });
   const first = gritOk(repo, ['snapshot']);
-  // Its only chunk gone: reading the events would fail, and a new snapshot would be made of the WAL.
-  dropObjects(repo, git(repo, 'rev-parse', `${first.snapshot_ref}:events/0000.bin`).trim());
+  // Its only chunk damaged: reading the events would fail, and a new snapshot would be made of the WAL.
+  const chunk = git(repo, 'rev-parse', `${first.snapshot_ref}:events/0000.bin`).trim();
+  dropObjects(repo, chunk);
+  writeFileSync(join(repo, '.git', 'objects', chunk.slice(0, 2), chunk.slice(2)), 'not zlib');
   const again = gritOk(repo, ['snapshot']);
   assert.deepEqual([again.snapshot_ref, again.event_count, again.created], [first.snapshot_ref, 300, false]);
 });
@@ -383,6 +386,39 @@ test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, ne
   assert.deepEqual([r.from_snapshot, r.snapshot_ref], [true, good]);
 });
 
+test('a snapshot whose events tree or a chunk is lost can never be used: doctor names it, grit snapshot passes over it with a warning, gc deletes it first', { timeout: 60_000 }, () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  gritOk(repo, ['issue', 'create', '--title', 'one']);
+  const good = gritOk(repo, ['snapshot']).snapshot_ref;
+  gritOk(repo, ['issue', 'create', '--title', 'two']);
+  const lost = gritOk(repo, ['snapshot']).snapshot_ref;
+  const evTree = git(repo, 'rev-parse', `${lost}:events`).trim();
+  dropObjects(repo, evTree);
+  const warned = gritDoctor(repo).checks.find((c: any) => c.id === 'snapshots');
+  assert.equal(warned.status, 'warn');
+  assert.match(warned.message, new RegExp(`^1 of 2 snapshots can never be used: ${lost} \\(snapshot [0-9a-f]{40}: its events tree cannot be read: object ${evTree} not found\\)$`));
+
+  gritOk(repo, ['issue', 'create', '--title', 'three']);
+  const r = grit(repo, ['snapshot', '--json']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`^grit: warning: snapshot did not use ${lost}: .*its events tree cannot be read.*; built on ${good} instead\n$`));
+  const fresh = r.json.data.snapshot_ref;
+  assert.deepEqual(gritOk(repo, ['snapshot', 'gc', '--keep', '2']), { deleted: [lost], kept: [fresh, good], unusable: [lost] });
+
+  // A chunk blob of the snapshot of the WAL head lost, its tree still there: a new one is written.
+  const blob = git(repo, 'rev-parse', `${fresh}:events/0000.bin`).trim();
+  dropObjects(repo, blob);
+  assert.match(
+    gritDoctor(repo).checks.find((c: any) => c.id === 'snapshots').message,
+    new RegExp(`^1 of 2 snapshots can never be used: ${fresh} \\(snapshot [0-9a-f]{40}: the blob ${blob} of events/0000.bin is missing\\)$`),
+  );
+  const again = grit(repo, ['snapshot', '--json']);
+  assert.equal(again.json.data.created, true, again.stderr);
+  assert.match(again.stderr, new RegExp(`^grit: warning: snapshot did not use ${fresh}: .*the blob ${blob} of events/0000.bin is missing; built on ${good} instead\n$`));
+  fsckClean(repo);
+});
+
 test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_days', async () => {
   const { maybeAutoSnapshot } = await import('../../src/commands/maintenance.js');
   const { RepoContext } = await import('../../src/commands/context.js');
@@ -448,15 +484,29 @@ test('a store a live daemon serves is rebuilt by that daemon only: rebuild and d
     for (let i = 0; i < 7; i++) gritOk(repo, ['issue', 'create', '--title', `q${i}`], { env: daemon.env });
     const before = gritOk(repo, ['issue', 'list']);
 
-    const local = grit(repo, ['rebuild', '--json']);
+    // With that daemon's run directory (--no-daemon): it is this CLI's daemon, which rebuilds if asked.
+    const local = grit(repo, ['rebuild', '--json', '--no-daemon'], { env: daemon.env });
     assert.equal(local.code, 5, local.stdout + local.stderr);
     assert.equal(local.json.error.code, 'db_busy');
     assert.equal(local.json.error.details.daemon_pid, daemon.child!.pid);
-    assert.match(local.json.error.message, /serves from this store: rebuilding it here would empty it under the daemon/);
+    assert.match(local.json.error.message, /^a daemon \(pid \d+\) serves from this store: rebuilding it here would empty it under the daemon$/);
     assert.match(local.json.error.details.suggestion, /without --no-daemon/);
-    const doctored = gritDoctor(repo, ['--fix']);
+    const doctored = gritDoctor(repo, ['--fix', '--no-daemon'], { env: daemon.env });
     assert.deepEqual(doctored.applied, []);
     assert.match(doctored.failed.join('\n'), /^rebuild_threshold: a daemon \(pid \d+\) serves from this store: .*: run `grit doctor --fix` without --no-daemon/);
+    // With another run directory: `grit daemon stop` would stop another daemon; that one is named.
+    const elsewhere = grit(repo, ['rebuild', '--json']);
+    assert.equal(elsewhere.code, 5, elsewhere.stdout + elsewhere.stderr);
+    assert.equal(
+      elsewhere.json.error.message,
+      `a daemon of another run directory (pid ${daemon.child!.pid}, ${daemon.runDir}) serves from this store: rebuilding it here would empty it under the daemon`,
+    );
+    assert.equal(elsewhere.json.error.details.daemon_run_dir, daemon.runDir);
+    assert.equal(
+      elsewhere.json.error.details.suggestion,
+      `give the CLI that daemon's GRIT_RUN_DIR (\`GRIT_RUN_DIR=${daemon.runDir} grit rebuild\`: it then rebuilds the store it serves), or stop it (\`GRIT_RUN_DIR=${daemon.runDir} grit daemon stop\`) first`,
+    );
+    assert.match(gritDoctor(repo, ['--fix']).failed.join('\n'), new RegExp(`^rebuild_threshold: a daemon of another run directory .*GRIT_RUN_DIR=${daemon.runDir} grit doctor --fix`));
     assert.deepEqual(gritOk(repo, ['issue', 'list']), before, 'nothing was emptied');
 
     // Through the daemon, both run: it rebuilds the store it serves.
@@ -468,6 +518,31 @@ test('a store a live daemon serves is rebuilt by that daemon only: rebuild and d
   } finally {
     await daemon.stop();
   }
+});
+
+test('a store another user\'s daemon serves: rebuild and doctor --fix name its run directory and owner, and say what that user can do', { skip: process.getuid?.() !== 0 && 'needs root to hand the lease to another user' }, () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const cfg = join(repo, '.git', 'grit', 'config.toml');
+  writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('max_events = 10000', 'max_events = 1'));
+  // Two events applied since the first, which built the store: doctor --fix would rebuild it.
+  for (const title of ['x', 'y', 'z']) gritOk(repo, ['issue', 'create', '--title', title]);
+  // The lease as that daemon writes it (its holder here: this live process), owned by `nobody`.
+  const lease = join(gritOk(repo, ['actor', 'current']).actor.data_dir, 'daemon.lock');
+  const other = '/tmp/someone-else-run';
+  writeFileSync(lease, JSON.stringify({ pid: process.pid, host_id: hostname(), expires_ts: Date.now() + 600_000, ipc_endpoint: `ipc://${other}/daemon.sock` }));
+  chownSync(lease, 65534, 65534);
+  const owner = (readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.split(':')[2] === '65534') ?? '').split(':')[0] || 'uid 65534';
+  const r = grit(repo, ['rebuild', '--json']);
+  assert.equal(r.code, 5, r.stdout + r.stderr);
+  assert.equal(r.json.error.message, `a daemon of another run directory (pid ${process.pid}, ${other}, user ${owner}) serves from this store: rebuilding it here would empty it under the daemon`);
+  assert.deepEqual([r.json.error.details.daemon_run_dir, r.json.error.details.daemon_owner], [other, owner]);
+  assert.equal(
+    r.json.error.details.suggestion,
+    `that daemon is user ${owner}'s: ask them to stop it (\`GRIT_RUN_DIR=${other} grit daemon stop\`), or wait until it lets the actor go (after 120 s without a request for it, by default), then run \`grit rebuild\` again`,
+  );
+  assert.match(gritDoctor(repo, ['--fix']).failed.join('\n'), new RegExp(`^rebuild_threshold: a daemon of another run directory .*user ${owner}'s: .*then run \`grit doctor --fix\` again`));
+  rmSync(lease);
 });
 
 test('a rebuild empties the store only once it has read the WAL, also after plain git deleted the ref, and replaces it when the WAL is gone', async () => {

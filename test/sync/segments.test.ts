@@ -68,6 +68,9 @@ test('a pull of more than a segment is applied a segment at a time, each step re
   ]);
   assert.equal(run.meta.wal_head, walHead(remote));
   assert.equal(run.meta.event_count, 7);
+  // Filled from empty by the pull: as good as a rebuild, and counted as one (db stats, doctor).
+  assert.equal(run.meta.events_since_rebuild, 0);
+  assert.ok(run.meta.last_rebuild_ts !== null);
   const pulled = shownAll(b);
   assert.deepEqual(pulled, shownAll(a));
   gritOk(b, ['rebuild']);
@@ -78,6 +81,7 @@ test('a pull of more than a segment is applied a segment at a time, each step re
   assert.equal(short.result.pulled, 3);
   assert.deepEqual(short.applies.slice(-1), [{ events: 3, head: walHead(remote) }]);
   assert.equal(short.applies.filter((s) => s.events > 0).length, 1);
+  assert.equal(short.meta.events_since_rebuild, 3, 'a pull into a store that held events counts them');
 });
 
 test('a bad commit in the last segment of a long pull: wal_error, and nothing of the pull is applied (the earlier segments neither)', { timeout: 90_000 }, async () => {
