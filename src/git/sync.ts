@@ -104,6 +104,12 @@ interface Incoming {
   kept: WalCommit[] | null;
 }
 
+/** git's words for an object it could not read (`error: Could not read <oid>`, `fatal: bad object <oid>`). */
+function couldNotRead(err: unknown): boolean {
+  const e = err as { message?: unknown; details?: { stderr?: unknown } };
+  return /could not read|bad object|missing/i.test(`${e?.message ?? ''}\n${e?.details?.stderr ?? ''}`);
+}
+
 /** Bounded exponential backoff with full jitter: ~50 ms, 100, 200 … capped at 2 s. */
 export function backoffMs(attempt: number): number {
   return Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random());
@@ -170,7 +176,9 @@ export class WalSync {
       result.push_attempts++;
       // A first push (the remote has no WAL) runs no merge-base: git's push is what meets a hole.
       const out = await pushRefs(this.gitDir, remote, [{ src: local, dst: WAL_REF, seen: remoteHead }], { env: this.opts.env }).catch(async (err) => {
-        throw (await this.holeBelow(local)) ?? err;
+        // Only a push that could not read an object walks the WAL for a hole: a remote that is
+        // down or refuses is reported at once, however long the WAL.
+        throw (couldNotRead(err) && (await this.holeBelow(local))) || err;
       });
       if (out.ok) {
         // Counted from where the remote really was: another sync of this clone may have pushed
