@@ -132,6 +132,26 @@ export function storeDamaged(path: string, what: string, err: unknown): GritErro
   });
 }
 
+const HEX40 = /^[0-9a-f]{40}$/;
+const HEX32 = /^[0-9a-f]{32}$/;
+const isCount = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
+
+/**
+ * Which field of a stored meta has a value grit never writes, or null. A damaged page can still
+ * decode (a byte changed inside a string): a WAL head or repository id that is not hex then reads
+ * as the store of another repository, or of another WAL, instead of a damaged one.
+ */
+function metaProblem(m: Partial<StoreMeta> | undefined): string | null {
+  if (m === undefined) return null;
+  if (typeof m !== 'object' || m === null) return 'value';
+  if (m.wal_head != null && !(typeof m.wal_head === 'string' && HEX40.test(m.wal_head))) return 'wal_head';
+  for (const k of ['event_count', 'events_since_rebuild'] as const) if (!isCount(m[k])) return k;
+  if (m.last_rebuild_ts != null && !isCount(m.last_rebuild_ts)) return 'last_rebuild_ts';
+  const r = m.repo;
+  if (r != null && (typeof r !== 'object' || typeof r.git_dir !== 'string' || !(r.id === null || (typeof r.id === 'string' && HEX32.test(r.id))))) return 'repo';
+  return null;
+}
+
 /** Whether a stored record sits under the key its content gives. */
 export function keyMatches(key: Uint8Array, e: Event): boolean {
   return bytesEqual(key, logKey(e));
@@ -327,7 +347,13 @@ export class Store {
   }
 
   getMeta(at?: { transaction?: Transaction }): StoreMeta {
-    return { ...EMPTY_META, ...(this.decoded('its meta', () => this.meta.get('state', at) as Partial<StoreMeta> | undefined) ?? {}) };
+    const meta = this.decoded('its meta', () => {
+      const value = this.meta.get('state', at) as Partial<StoreMeta> | undefined;
+      const problem = metaProblem(value);
+      if (problem) throw new Error(`its ${problem} is not one grit writes`);
+      return value;
+    });
+    return { ...EMPTY_META, ...(meta ?? {}) };
   }
 
   /**

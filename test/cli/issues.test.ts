@@ -10,6 +10,7 @@ import { makeEvent } from '../../src/core/event.js';
 import { fromHex } from '../../src/core/hex.js';
 import { Store } from '../../src/core/store.js';
 import { GRIT_BIN } from '../helpers/paths.js';
+import { walHead as fakeWalHead } from '../helpers/wal-head.js';
 
 const walHead = (repo: string) => {
   try {
@@ -603,7 +604,7 @@ test('a prefix is looked up in the range of issue ids that start with it, by the
     const events = ids.map((id, n) => makeEvent({ ...at(n), issue_id: fromHex(id, 16)!, kind: { type: 'IssueCreated', title: id, body: '', labels: [] } }));
     // Project context is logged under ffff…ff, which is no issue.
     events.push(makeEvent({ ...at(9), issue_id: PROJECT_CONTEXT_ID, kind: { type: 'ProjectContextUpdated', key: 'lang', value: 'ts' } }));
-    assert.ok(store.apply(events, null, 'h1'));
+    assert.ok(store.apply(events, null, fakeWalHead(1)));
     const starting = (prefix: string) => [...store.issueIdsStartingWith(prefix)];
     assert.deepEqual(starting('abcd'), [ids[2], ids[3]]);
     assert.deepEqual(starting('abc9'), [ids[0]]);

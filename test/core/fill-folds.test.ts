@@ -13,6 +13,7 @@ import { joinChunks } from '../../src/workers/wal-reader-messages.js';
 import { pick, rng } from '../helpers/random.js';
 import { randomKind } from '../helpers/random-kinds.js';
 import { tempDir } from '../helpers/repo.js';
+import { walHead } from '../helpers/wal-head.js';
 
 const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x10 + n));
 
@@ -95,8 +96,8 @@ test('a store filled with a helper thread from records in shared memory holds wh
       await store.close();
     }
   };
-  const viaFill = await contents((store) => store.fill(sharedFill(events), 'h', { foldThreadFrom: 1 }));
-  assert.deepEqual(viaFill, await contents((store) => store.apply(events, null, 'h')));
+  const viaFill = await contents((store) => store.fill(sharedFill(events), walHead(), { foldThreadFrom: 1 }));
+  assert.deepEqual(viaFill, await contents((store) => store.apply(events, null, walHead())));
   assert.deepEqual(viaFill.list, viaFill.issues.map((i) => summarize(i!)));
   assert.ok(viaFill.issues.length > 500 && viaFill.project.length === 2 && viaFill.deps.length > 0);
 });

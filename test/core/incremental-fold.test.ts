@@ -9,6 +9,7 @@ import { Store } from '../../src/core/store.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
 import { randomKind } from '../helpers/random-kinds.js';
 import { tempDir } from '../helpers/repo.js';
+import { walHead } from '../helpers/wal-head.js';
 
 const issues = [1, 2, 3].map((n) => new Uint8Array(16).fill(n));
 const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x10 + n));
@@ -97,7 +98,7 @@ test('the store applied in random batches holds the full fold of every issue, an
       let head: string | null = null;
       const applied: Event[] = [];
       for (const [n, batch] of batches(rand, all).entries()) {
-        assert.ok(store.apply(batch, head, (head = `h${n}`)));
+        assert.ok(store.apply(batch, head, (head = walHead(n))));
         applied.push(...batch);
         for (const issue of issues) {
           const id = toHex(issue);
@@ -149,7 +150,7 @@ test("an issue's listed summary follows each kind of change applied to it, and i
   try {
     let head: string | null = null;
     for (const [n, [what, events]] of changes.entries()) {
-      assert.ok(store.apply(events, head, (head = `h${n}`)));
+      assert.ok(store.apply(events, head, (head = walHead(n))));
       assertSummaries(store, what);
     }
     assert.deepEqual(store.listIssues().find((s) => s.issue_id === toHex(a)), {
@@ -169,14 +170,14 @@ test('an issue new to the store is folded from the events just stored, not read 
   store.issueEventsOf = (id: string) => (readBack.push(id), issueEventsOf(id));
   try {
     // A comment on issues[1] arrives before its IssueCreated: the log holds it, no projection does.
-    assert.ok(store.apply([e(issues[0], 1, { type: 'IssueCreated', title: 'a', body: '', labels: [] }), e(issues[1], 2, { type: 'CommentAdded', body: 'early' })], null, 'h1'));
+    assert.ok(store.apply([e(issues[0], 1, { type: 'IssueCreated', title: 'a', body: '', labels: [] }), e(issues[1], 2, { type: 'CommentAdded', body: 'early' })], null, walHead(1)));
     readBack.length = 0;
     const later = [
       e(issues[1], 3, { type: 'IssueCreated', title: 'b', body: '', labels: ['bug'] }),
       e(issues[2], 4, { type: 'IssueCreated', title: 'c', body: '', labels: [] }),
       e(issues[2], 5, { type: 'LabelAdded', label: 'ui' }),
     ];
-    assert.ok(store.apply(later, 'h1', 'h2'));
+    assert.ok(store.apply(later, walHead(1), walHead(2)));
     assert.deepEqual(readBack, [toHex(issues[1])]);
     assert.equal(store.getIssue(toHex(issues[1]))?.comment_count, 1);
     assert.deepEqual(store.getIssue(toHex(issues[2]))?.labels, ['ui']);

@@ -10,6 +10,7 @@ import { GritError } from '../../src/core/errors.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
 import { randomKind } from '../helpers/random-kinds.js';
 import { tempDir } from '../helpers/repo.js';
+import { walHead } from '../helpers/wal-head.js';
 
 const issues = [1, 2, 3, 4].map((n) => new Uint8Array(16).fill(n));
 const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x10 + n));
@@ -62,7 +63,7 @@ async function built(build: (store: Store) => boolean, later: readonly Event[]) 
   try {
     assert.ok(build(store));
     const first = contents(store);
-    assert.ok(store.apply(later, 'h', 'h2'));
+    assert.ok(store.apply(later, walHead(), walHead(2)));
     return [first, contents(store)];
   } finally {
     await store.close();
@@ -80,8 +81,8 @@ for (const [order, repeats] of [['event order', false], ['any order', false], ['
       const size = 1 + Math.floor(rand() * 20);
       const fill = new StoreFill(8);
       for (let i = 0; i < first.length; i += size) fill.add(first.slice(i, i + size));
-      const viaFill = await built((store) => store.fill(fill, 'h'), later);
-      const viaApply = await built((store) => store.apply(first, null, 'h'), later);
+      const viaFill = await built((store) => store.fill(fill, walHead()), later);
+      const viaApply = await built((store) => store.apply(first, null, walHead()), later);
       assert.deepEqual(viaFill, viaApply, `seed ${seed}`);
     }
   });
@@ -91,11 +92,11 @@ test('a store that is not empty is not filled', async () => {
   const events = randomEvents(rng(3), false).sort(compareEvents);
   const store = Store.open(tempDir());
   try {
-    assert.ok(store.apply(events.slice(0, 1), null, 'h0'));
+    assert.ok(store.apply(events.slice(0, 1), null, walHead(0)));
     const fill = new StoreFill();
     fill.add(events);
-    assert.equal(store.fill(fill, 'h1'), false);
-    assert.equal(store.getMeta().wal_head, 'h0');
+    assert.equal(store.fill(fill, walHead(1)), false);
+    assert.equal(store.getMeta().wal_head, walHead(0));
     assert.equal([...store.allEvents()].length, 1);
   } finally {
     await store.close();
@@ -117,7 +118,7 @@ test('an append LMDB refuses (a key out of order) fails the fill with internal_e
   const store = Store.open(tempDir());
   try {
     assert.throws(
-      () => store.fill(fill, 'h'),
+      () => store.fill(fill, walHead()),
       (err: unknown) => err instanceof GritError && err.code === 'internal_error' && /out of order/.test(err.message),
     );
     assert.deepEqual([store.getMeta().wal_head, [...store.allEvents()].length, [...store.issueIds()].length], [null, 0, 0]);
@@ -133,8 +134,8 @@ test('a store filled from records taken undecoded holds what applying their even
     const events = shuffle(randomEvents(rand, true), rand);
     const fill = new StoreFill(8);
     for (let i = 0; i < events.length; i += 7) fill.addRecords(scanChunkRecords(encodeChunk(events.slice(i, i + 7)).bytes)!);
-    const viaRecords = await built((store) => store.fill(fill, 'h'), []);
-    const viaApply = await built((store) => store.apply(events, null, 'h'), []);
+    const viaRecords = await built((store) => store.fill(fill, walHead()), []);
+    const viaApply = await built((store) => store.apply(events, null, walHead()), []);
     assert.deepEqual(viaRecords, viaApply, `seed ${seed}`);
   }
   const { chunkOfRecords, unknownKindRecord } = await import('../helpers/bad-records.js');
@@ -144,7 +145,7 @@ test('a store filled from records taken undecoded holds what applying their even
   const store = Store.open(tempDir());
   try {
     assert.throws(
-      () => store.fill(fill, 'h'),
+      () => store.fill(fill, walHead()),
       (err: unknown) => err instanceof GritError && err.code === 'wal_error' && /^event [0-9a-f]{64} in the WAL is not valid/.test(err.message),
     );
     assert.deepEqual([store.getMeta().wal_head, [...store.allEvents()].length, [...store.issueIds()].length], [null, 0, 0]);
@@ -165,8 +166,8 @@ test('issues whose ids begin alike are kept apart (a fill files issues by the fi
   );
   const fill = new StoreFill();
   fill.add(events);
-  const [viaFill] = await built((store) => store.fill(fill, 'h'), []);
-  const [viaApply] = await built((store) => store.apply(events, null, 'h'), []);
+  const [viaFill] = await built((store) => store.fill(fill, walHead()), []);
+  const [viaApply] = await built((store) => store.apply(events, null, walHead()), []);
   assert.deepEqual(viaFill, viaApply);
   assert.deepEqual(viaFill.issues.map((i) => i?.title), ['twin 0', 'twin 1', 'twin 2']);
   assert.deepEqual(viaFill.issues.map((i) => i?.comments.length), [3, 3, 3]);

@@ -7,6 +7,7 @@ import { toHex } from '../../src/core/hex.js';
 import type { DepType, EventKind } from '../../src/core/kinds.js';
 import { Store } from '../../src/core/store.js';
 import { gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { walHead } from '../helpers/wal-head.js';
 
 const bytes = (n: number) => new Uint8Array(16).fill(n);
 const [A, B, C] = [1, 2, 3].map(bytes);
@@ -22,11 +23,11 @@ const add = (issue: Uint8Array, target: Uint8Array, dep_type: DepType, ts: numbe
 const remove = (issue: Uint8Array, target: Uint8Array, dep_type: DepType, ts: number, actor = actors[0]) =>
   ev(issue, { type: 'DependencyRemoved', target, dep_type }, ts, actor);
 
-/** Applies batches as successive WAL heads h1, h2, … */
+/** Applies batches as successive WAL heads 1, 2, … */
 function applyAll(store: Store, ...batches: Event[][]): void {
   let head: string | null = store.getMeta().wal_head;
   for (const batch of batches) {
-    const next = `h${Number(head?.slice(1) ?? 0) + 1}`;
+    const next = walHead(parseInt(head ?? '0', 16) + 1);
     assert.ok(store.apply(batch, head, next));
     head = next;
   }

@@ -8,6 +8,7 @@ import { makeEvent, type Event } from '../../src/core/event.js';
 import { encode as encodeRow } from '../../src/core/plain-cbor.js';
 import { Store } from '../../src/core/store.js';
 import { git, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
+import { walHead } from '../helpers/wal-head.js';
 
 function setConfig(repo: string, from: RegExp, to: string): void {
   const path = join(repo, '.git/grit/config.toml');
@@ -86,9 +87,9 @@ test('db stats counts issues, not the ids events are logged under (project conte
     const created = (n: number) => issue(n, { type: 'IssueCreated', title: `${n}`, body: '', labels: [] });
     assert.equal(store.issueCount(), 0);
     // An event of an issue whose creation has not come yet makes no issue.
-    assert.ok(store.apply([created(1), created(2), issue(3, { type: 'CommentAdded', body: 'early' })], null, 'h1'));
+    assert.ok(store.apply([created(1), created(2), issue(3, { type: 'CommentAdded', body: 'early' })], null, walHead(1)));
     assert.equal(store.issueCount(), 2);
-    assert.deepEqual(store.readApplied([created(3), created(4)], 'h1', 'h2', () => store.issueCount()), { value: 4 });
+    assert.deepEqual(store.readApplied([created(3), created(4)], walHead(1), walHead(2), () => store.issueCount()), { value: 4 });
     assert.equal(store.issueCount(), 2, 'nothing of the aborted transaction stays');
   } finally {
     await store.close();

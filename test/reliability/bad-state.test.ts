@@ -292,6 +292,27 @@ test('a truncated store held by a live daemon: io_error with a plan, the store i
   assert.equal(statSync(storePath).size, 8192);
 });
 
+test('a store meta that decodes with a byte changed (a repository id or WAL head that is not hex) is a damaged store, not another repository\'s: coded error, doctor --fix rebuilds', async () => {
+  for (const garble of [
+    (s: any) => ({ ...s, repo: { ...s.repo, id: `${s.repo.id.slice(0, 13)}\ufffd${s.repo.id.slice(14)}` } }),
+    (s: any) => ({ ...s, wal_head: `${s.wal_head.slice(0, 39)}\u00e9` }),
+    (s: any) => ({ ...s, event_count: -3 }),
+  ]) {
+    const { repo, actor, list } = populated();
+    const env = open({ path: join(actor.data_dir, 'store.mdb'), maxDbs: 16, compression: false });
+    const meta = env.openDB<any, string>({ name: 'meta' });
+    await meta.put('state', garble(meta.get('state')));
+    await env.close();
+    const r = grit(repo, ['issue', 'list', '--json']);
+    assertCoded(r, 'io_error', 1, /grit doctor --fix/);
+    assert.match(r.json.error.message, /is damaged: its meta does not decode \(its (repo|wal_head|event_count) is not one grit writes\)/);
+    assert.doesNotMatch(r.stdout + r.stderr, /earlier repository|another repository/);
+    const doctor = gritDoctor(repo, ['--fix']);
+    assert.match(doctor.applied.join('\n'), /rebuilt the store/);
+    assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  }
+});
+
 test('a store of an older layout: the next command replaces it from the WAL; held by a live daemon it is left alone', async () => {
   const { repo, actor, ids, list } = populated();
   const storePath = join(actor.data_dir, 'store.mdb');
