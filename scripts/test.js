@@ -19,10 +19,6 @@ if (files.length === 0) {
   console.error(`no compiled test file matches ${filter.join(' or ')} (under dist/test/: run \`npm run build\` first?)`);
   process.exit(1);
 }
-// The runner starts files in the order given. Longest first, so that the short ones fill the gaps
-// at the end instead of one long file running alone (a file's size is a fair guess at its length:
-// docs/decisions.md, "The test suite").
-files.sort((a, b) => statSync(b).size - statSync(a).size);
 // Three files at a time on two cores: a test file spends much of its time waiting on the git,
 // grit and daemon processes it starts (measured: docs/decisions.md, "The test suite").
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=3', '--test-reporter=spec', ...files], {
