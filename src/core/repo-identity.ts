@@ -27,10 +27,13 @@ export interface RepoIdentity {
 const ID_FILE = 'repository-id';
 const ID = /^[0-9a-f]{32}$/;
 
+/** Whether `s` is a repository id as `grit/repository-id` holds it. */
+export const isRepositoryId = (s: unknown): s is string => typeof s === 'string' && ID.test(s);
+
 function readId(gritDir: string): string | null {
   try {
     const text = readFileSync(join(gritDir, ID_FILE), 'utf8').trim();
-    return ID.test(text) ? text : null;
+    return isRepositoryId(text) ? text : null;
   } catch {
     return null;
   }

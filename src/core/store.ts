@@ -16,7 +16,7 @@ import { GritError, walError } from './errors.js';
 import { recordBytes } from './chunk.js';
 import type { Event } from './event.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, logKey, logKeyEventId } from './log-key.js';
-import { bytesEqual, fromHex, toHex } from './hex.js';
+import { bytesEqual, fromHex, isOid, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import type { FillPlan, StoreFill } from './store-fill.js';
@@ -24,7 +24,7 @@ import { storeFile, storeFileDamage, storeFiles } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
 import { noRoomForNewStore, storeWriteError } from './disk-full.js';
-import { sameRepo, type RepoIdentity } from './repo-identity.js';
+import { isRepositoryId, sameRepo, type RepoIdentity } from './repo-identity.js';
 import { copyOrder, Keyring, type CompareCopies } from './integrity.js';
 import { adjustSharedPerm, createShared, mkdirShared } from './shared-files.js';
 
@@ -132,8 +132,6 @@ export function storeDamaged(path: string, what: string, err: unknown): GritErro
   });
 }
 
-const HEX40 = /^[0-9a-f]{40}$/;
-const HEX32 = /^[0-9a-f]{32}$/;
 const isCount = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (v as number) >= 0);
 
 /**
@@ -144,11 +142,11 @@ const isCount = (v: unknown) => v === undefined || (Number.isSafeInteger(v) && (
 function metaProblem(m: Partial<StoreMeta> | undefined): string | null {
   if (m === undefined) return null;
   if (typeof m !== 'object' || m === null) return 'value';
-  if (m.wal_head != null && !(typeof m.wal_head === 'string' && HEX40.test(m.wal_head))) return 'wal_head';
+  if (m.wal_head != null && !isOid(m.wal_head)) return 'wal_head';
   for (const k of ['event_count', 'events_since_rebuild'] as const) if (!isCount(m[k])) return k;
   if (m.last_rebuild_ts != null && !isCount(m.last_rebuild_ts)) return 'last_rebuild_ts';
   const r = m.repo;
-  if (r != null && (typeof r !== 'object' || typeof r.git_dir !== 'string' || !(r.id === null || (typeof r.id === 'string' && HEX32.test(r.id))))) return 'repo';
+  if (r != null && (typeof r !== 'object' || typeof r.git_dir !== 'string' || !(r.id === null || isRepositoryId(r.id)))) return 'repo';
   return null;
 }
 

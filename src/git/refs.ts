@@ -22,7 +22,8 @@ import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { NO_HOOKS, spawnGit } from './git-process.js';
-import { isOid, writeFully } from './objects.js';
+import { isOid } from '../core/hex.js';
+import { writeFully } from './objects.js';
 import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
 import { sharedPermOf } from './shared-perm.js';
 

@@ -10,7 +10,7 @@ import { recordIsBy } from '../core/log-key.js';
 import { GritError, walError } from '../core/errors.js';
 import type { Event } from '../core/event.js';
 import { kindIdMismatch } from '../core/kind-ids.js';
-import { bytesEqual, fromHex, toHex } from '../core/hex.js';
+import { bytesEqual, fromHex, isOid, toHex } from '../core/hex.js';
 import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
 import { publishPack } from './pack-publish.js';
@@ -18,7 +18,6 @@ import { PackBuilder } from './pack-write.js';
 import {
   encodeCommit,
   encodeTree,
-  isOid,
   ObjectStore,
   parseCommit,
   type ObjectSink,
