@@ -2,7 +2,8 @@
 import type { DepListEntry, TopoItem } from '../commands/deps.js';
 import type { DepEdge } from '../core/deps.js';
 import { describeCycle } from '../core/dep-text.js';
-import { bold, cyan, dim, green, short, table, yellow } from './format.js';
+import { cyan, dim, palette, short, table } from './format.js';
+import { stateLabel } from './render.js';
 import type { CliAction } from './output.js';
 
 const edgeArgs = ({ args, flags }: { args: Record<string, unknown>; flags: Record<string, unknown> }) => ({
@@ -13,41 +14,42 @@ const edgeArgs = ({ args, flags }: { args: Record<string, unknown>; flags: Recor
 
 const words = (t: string): string => t.replace('_', ' ');
 const edgeText = (e: DepEdge): string => `${cyan(short(e.issue_id))} ${words(e.dep_type)} ${cyan(short(e.target))}`;
-const stateText = (s: string | null): string => (s === null ? dim('unknown') : s === 'open' ? green('open') : dim('closed'));
 
 function renderList(d: { issue_id: string; reverse: boolean; dependencies: DepListEntry[] }): string {
   if (d.dependencies.length === 0) {
     return dim(d.reverse ? `no issue records a dependency on ${short(d.issue_id)}` : `${short(d.issue_id)} records no dependencies`);
   }
+  const p = palette();
   const rows = d.dependencies.map((e) =>
     d.reverse
-      ? [cyan(short(e.issue_id)), words(e.dep_type), 'this', stateText(e.state), e.title ?? '']
-      : ['this', words(e.dep_type), cyan(short(e.target)), stateText(e.state), e.title ?? ''],
+      ? [p.cyan(short(e.issue_id)), words(e.dep_type), 'this', stateLabel(e.state, p), e.title ?? '']
+      : ['this', words(e.dep_type), p.cyan(short(e.target)), stateLabel(e.state, p), e.title ?? ''],
   );
   return table(rows, { shrink: [4], drop: [3] });
 }
 
 function renderTopo(d: { order: TopoItem[]; total: number; cycles: string[][] }): string {
+  const p = palette();
   const lines: string[] = [];
-  if (d.total === 0) lines.push(dim('no issues'));
+  if (d.total === 0) lines.push(p.dim('no issues'));
   else {
-    const rows = [['#', 'ID', 'STATE', 'LEVEL', 'TITLE', 'AFTER'].map((h) => bold(h))];
+    const rows = [['#', 'ID', 'STATE', 'LEVEL', 'TITLE', 'AFTER'].map((h) => p.bold(h))];
     d.order.forEach((i, k) =>
       rows.push([
         String(k + 1),
-        cyan(short(i.issue_id)) + (i.in_cycle ? yellow('*') : ''),
-        stateText(i.state),
+        p.cyan(short(i.issue_id)) + (i.in_cycle ? p.yellow('*') : ''),
+        stateLabel(i.state, p),
         String(i.level),
         i.title,
-        dim(i.after.map(short).join(',')),
+        p.dim(i.after.map(short).join(',')),
       ]),
     );
     // On a terminal a long title (then the prerequisites) is cut so that each issue stays on one
     // line; a narrow one loses the prerequisites, then the levels, before a title is cut to nothing.
     lines.push(table(rows, { shrink: [4, 5], drop: [5, 3] }));
   }
-  for (const c of d.cycles) lines.push(`${yellow('cycle')}: ${describeCycle(c)}`);
-  if (d.cycles.length) lines.push(dim('* in a cycle (from concurrent edits): see `grit doctor`, break it with `grit issue dep remove`'));
+  for (const c of d.cycles) lines.push(`${p.yellow('cycle')}: ${describeCycle(c)}`);
+  if (d.cycles.length) lines.push(p.dim('* in a cycle (from concurrent edits): see `grit doctor`, break it with `grit issue dep remove`'));
   return lines.join('\n');
 }
 

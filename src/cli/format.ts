@@ -16,18 +16,44 @@ export function colorEnabled(stream: NodeJS.WriteStream = process.stdout): boole
   return Boolean(stream.isTTY) && env.TERM !== 'dumb';
 }
 
-const paint =
-  (code: number) =>
-  (s: string, stream: NodeJS.WriteStream = process.stdout): string =>
-    colorEnabled(stream) ? `\u001b[${code}m${s}\u001b[0m` : s;
+type Style = (s: string) => string;
+export interface Palette {
+  bold: Style;
+  dim: Style;
+  italic: Style;
+  red: Style;
+  green: Style;
+  yellow: Style;
+  cyan: Style;
+}
 
-export const bold = paint(1);
-export const dim = paint(2);
-export const italic = paint(3);
-export const red = paint(31);
-export const green = paint(32);
-export const yellow = paint(33);
-export const cyan = paint(36);
+const sgr =
+  (code: number): Style =>
+  (s) =>
+    `\u001b[${code}m${s}\u001b[0m`;
+const PAINTED: Palette = { bold: sgr(1), dim: sgr(2), italic: sgr(3), red: sgr(31), green: sgr(32), yellow: sgr(33), cyan: sgr(36) };
+const unstyled: Style = (s) => s;
+const PLAIN: Palette = { bold: unstyled, dim: unstyled, italic: unstyled, red: unstyled, green: unstyled, yellow: unstyled, cyan: unstyled };
+
+/**
+ * The styles of output to `stream`, colour decided once. A renderer of many rows takes them once:
+ * deciding again for each cell (reading the environment each time) was a third of drawing
+ * `issue list` at 20k issues.
+ */
+export const palette = (stream: NodeJS.WriteStream = process.stdout): Palette => (colorEnabled(stream) ? PAINTED : PLAIN);
+
+const paint =
+  (style: keyof Palette) =>
+  (s: string, stream: NodeJS.WriteStream = process.stdout): string =>
+    palette(stream)[style](s);
+
+export const bold = paint('bold');
+export const dim = paint('dim');
+export const italic = paint('italic');
+export const red = paint('red');
+export const green = paint('green');
+export const yellow = paint('yellow');
+export const cyan = paint('cyan');
 
 export const SHORT_ID = 8;
 export const short = (id: string): string => id.slice(0, SHORT_ID);
@@ -53,7 +79,7 @@ const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** The cells `s` takes on a terminal (colour codes take none; cells.ts for the rest). */
 export function visibleLength(s: string): number {
-  return cells(s.replace(ANSI, ''));
+  return cells(s.includes('\u001b') ? s.replace(ANSI, '') : s);
 }
 
 /**
@@ -150,14 +176,16 @@ export const singleLine = (s: string): string => s.replace(/[\t\n]/g, ' ');
 export function table(rows: string[][], opts: TableOptions = {}): string {
   if (rows.length === 0) return '';
   rows = rows.map((r) => r.map(singleLine));
+  // Each cell is measured once: at 20k issues measuring took most of `issue list`'s drawing.
+  const lengths = rows.map((r) => r.map(visibleLength));
   const { shrink = [], drop = [], width = terminalWidth() } = opts;
-  const natural = rows[0].map((_, c) => Math.max(...rows.map((r) => visibleLength(r[c] ?? ''))));
+  const natural = rows[0].map((_, c) => Math.max(...lengths.map((r) => r[c] ?? 0)));
   const last = natural.length - 1;
   const squeezable = (c: number) => shrink.includes(c) || (opts.wrap === true && c === last);
   const narrowest = (cols: number[]) =>
     cols.reduce((sum, c) => sum + (squeezable(c) ? Math.min(natural[c], MIN_SHRUNK) : natural[c]), 2 * (cols.length - 1));
   let cols = natural.map((_, c) => c);
-  if (width === undefined) return layout(rows, cols, pipeWidths(rows, natural, shrink));
+  if (width === undefined) return layout(rows, lengths, cols, pipeWidths(lengths, natural, shrink));
   for (const col of drop) if (narrowest(cols) > width) cols = cols.filter((c) => c !== col);
   const widths = [...natural];
   let excess = cols.reduce((sum, c) => sum + widths[c], 2 * (cols.length - 1)) - width;
@@ -170,11 +198,17 @@ export function table(rows: string[][], opts: TableOptions = {}): string {
       widths[col] = target;
     }
   }
-  rows = rows.map((r) => r.map((cell, c) => (shrink.includes(c) && visibleLength(cell) > widths[c] ? truncate(cell, widths[c]) : cell)));
-  if (!opts.wrap || !cols.includes(last) || excess <= 0) return layout(rows, cols, widths);
+  for (const [i, r] of rows.entries()) {
+    for (const c of shrink) {
+      if (!(lengths[i][c] > widths[c])) continue;
+      r[c] = truncate(r[c], widths[c]);
+      lengths[i][c] = visibleLength(r[c]);
+    }
+  }
+  if (!opts.wrap || !cols.includes(last) || excess <= 0) return layout(rows, lengths, cols, widths);
   // Too little room beside the other columns: the text goes under its row, slightly indented.
   const beside = widths[last] - excess;
-  return layout(rows, cols, widths, beside >= MIN_BESIDE ? { at: beside } : { at: Math.max(MIN_CUT, width - HANG), hang: true });
+  return layout(rows, lengths, cols, widths, beside >= MIN_BESIDE ? { at: beside } : { at: Math.max(MIN_CUT, width - HANG), hang: true });
 }
 
 /** The most cells a `shrink` column is padded to in a pipe (pipeWidths). */
@@ -186,10 +220,10 @@ const MAX_PIPE_PAD = 80;
  * title of 100,000 characters) runs on past its column, pushing the rest of its own row only:
  * padded to, it made every line of `grit issue list | grep …` as long.
  */
-function pipeWidths(rows: string[][], natural: number[], shrink: number[]): number[] {
+function pipeWidths(lengths: number[][], natural: number[], shrink: number[]): number[] {
   return natural.map((w, c) => {
     if (w <= MAX_PIPE_PAD || !shrink.includes(c)) return w;
-    return Math.max(0, ...rows.map((r) => visibleLength(r[c] ?? '')).filter((n) => n <= MAX_PIPE_PAD));
+    return Math.max(0, ...lengths.map((r) => r[c] ?? 0).filter((n) => n <= MAX_PIPE_PAD));
   });
 }
 
@@ -197,18 +231,25 @@ function pipeWidths(rows: string[][], natural: number[], shrink: number[]): numb
 const MIN_BESIDE = 24;
 const HANG = 4;
 
-/** The kept columns of each row, padded to `widths`; the last one wrapped if asked (see `wrap`). */
-function layout(rows: string[][], cols: number[], widths: number[], wrapping?: { at: number; hang?: boolean }): string {
+/**
+ * The kept columns of each row, padded to `widths` (`lengths`: each cell's cells); the last one
+ * wrapped if asked (see `wrap`).
+ */
+function layout(rows: string[][], lengths: number[][], cols: number[], widths: number[], wrapping?: { at: number; hang?: boolean }): string {
   const before = cols.slice(0, -1).reduce((sum, c) => sum + widths[c] + 2, 0);
   const indent = ' '.repeat(wrapping?.hang ? HANG : before);
-  return rows
-    .map((r) => {
-      const cells = cols.map((c) => r[c] ?? '');
-      const lastCell = cells.pop()!;
-      const tail = wrapping ? wrap(lastCell, wrapping.at) : [lastCell];
-      const padded = cells.map((cell, k) => cell + ' '.repeat(Math.max(0, widths[cols[k]] - visibleLength(cell))));
-      const first = wrapping?.hang ? padded : [...padded, tail.shift()!];
-      return [first.join('  ').trimEnd(), ...tail.map((l) => indent + l)].join('\n');
-    })
-    .join('\n');
+  const lastCol = cols[cols.length - 1];
+  const lines: string[] = [];
+  for (const [i, r] of rows.entries()) {
+    let line = '';
+    for (const c of cols) {
+      if (c === lastCol) break;
+      line += `${r[c] ?? ''}${' '.repeat(Math.max(0, widths[c] - (lengths[i][c] ?? 0)))}  `;
+    }
+    const tail = wrapping ? wrap(r[lastCol] ?? '', wrapping.at) : [r[lastCol] ?? ''];
+    if (!wrapping?.hang) line += tail.shift()!;
+    lines.push(line.trimEnd());
+    for (const l of tail) lines.push(indent + l);
+  }
+  return lines.join('\n');
 }

@@ -3,7 +3,7 @@ import type { IssueSummary } from '../core/projection.js';
 import type { DepType } from '../core/kinds.js';
 import type { IssueShowReply, ShownIssue } from '../commands/issues.js';
 import type { ActorInfo } from '../commands/setup.js';
-import { bold, cyan, dim, green, relativeTime, short, singleLine, table, yellow } from './format.js';
+import { bold, cyan, dim, palette, relativeTime, short, singleLine, table, yellow, type Palette } from './format.js';
 import { renderMarkdown } from './markdown.js';
 import { plural } from '../core/plural.js';
 import type { Parsed } from './output.js';
@@ -20,17 +20,21 @@ export const renderWrite =
   (d: WriteData & { changed?: boolean }): string =>
     `${verb} ${cyan(short(d.issue_id))}${d.changed === false ? dim(' (already so)') : ''}`;
 
-const stateLabel = (s: string): string => (s === 'open' ? green('open') : dim('closed'));
+/** An issue's state as shown; `null`: an issue this store has no events of (a dependency's target). */
+export const stateLabel = (s: string | null, p: Palette = palette()): string =>
+  s === null ? p.dim('unknown') : s === 'open' ? p.green('open') : p.dim('closed');
 
 export function renderIssueList(d: { issues: IssueSummary[]; total: number }, parsed?: Parsed): string {
   if (d.total === 0) {
     const filtered = parsed?.flags.state !== undefined || parsed?.flags.label !== undefined;
     return dim(filtered ? 'no issues match' : 'no issues (create one with `grit issue create --title "…"`)');
   }
-  const rows = [['ID', 'STATE', 'TITLE', 'LABELS', 'UPDATED'].map((h) => bold(h))];
+  const p = palette();
+  const now = Date.now();
+  const rows = [['ID', 'STATE', 'TITLE', 'LABELS', 'UPDATED'].map((h) => p.bold(h))];
   const sorted = [...d.issues].sort((a, b) => b.updated_ts - a.updated_ts);
   for (const i of sorted) {
-    rows.push([cyan(short(i.issue_id)), stateLabel(i.state), i.title, i.labels.join(','), dim(relativeTime(i.updated_ts))]);
+    rows.push([p.cyan(short(i.issue_id)), stateLabel(i.state, p), i.title, i.labels.join(','), p.dim(relativeTime(i.updated_ts, now))]);
   }
   // On a terminal a long title, then long labels, are cut so that each issue stays on one line;
   // a narrow one loses the labels, then the times, before a title is cut to nothing.

@@ -14,12 +14,21 @@ export function visible(text: string): string {
   });
 }
 
-/** `value` with every string in it made `visible` (the data a command's renderer gets). */
+/**
+ * `value` with every string in it made `visible` (the data a command's renderer gets). What has
+ * nothing to show differently is returned as it is, not copied: a listing of 20k issues is
+ * almost all such text, and copying it cost more than drawing it.
+ */
 export function visibleDeep<T>(value: T): T {
   if (typeof value === 'string') return visible(value) as T;
-  if (Array.isArray(value)) return value.map(visibleDeep) as T;
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, visibleDeep(v)])) as T;
+  if (value === null || typeof value !== 'object') return value;
+  let copy: Record<string, unknown> | unknown[] | undefined;
+  const source = value as Record<string, unknown>;
+  for (const key of Object.keys(source)) {
+    const shown = visibleDeep(source[key]);
+    if (shown === source[key]) continue;
+    copy ??= Array.isArray(value) ? [...value] : { ...source };
+    (copy as Record<string, unknown>)[key] = shown;
   }
-  return value;
+  return (copy ?? value) as T;
 }
