@@ -1,7 +1,7 @@
 import { randomBytes } from './random.js';
 import { invalidArgs } from './errors.js';
 import { blake2b128 } from './hash.js';
-import { isHexPrefix, toHex } from './hex.js';
+import { bytesEqual, isHexPrefix, toHex } from './hex.js';
 
 export function newIssueId(): Uint8Array {
   return new Uint8Array(randomBytes(16));
@@ -11,10 +11,37 @@ export function newActorId(): Uint8Array {
   return new Uint8Array(randomBytes(16));
 }
 
-/** The derived issue id under which a file's context events live (SPEC §1). */
+/** The derived issue id under which a file's context events live (SPEC §1): a copy, the caller's to keep. */
 export function contextIssueId(path: string): Uint8Array {
-  return blake2b128(new TextEncoder().encode(`grit:context:file:${path}`));
+  return contextIdOf(path).slice();
 }
+
+/** Whether `issueId` is the id derived from `path` (what every ContextUpdated read is checked for). */
+export function isContextIssueIdOf(issueId: Uint8Array, path: string): boolean {
+  return bytesEqual(issueId, contextIdOf(path));
+}
+
+/**
+ * Ids of paths derived lately. A rebuild checks thousands of ContextUpdated events of a few dozen
+ * paths, each two or three times (decoded, then chosen and applied by the context tables), and a
+ * hash with its encoded input cost ~5 µs a time; the oldest entry goes once the cache is full.
+ */
+const CONTEXT_IDS_KEPT = 256;
+const contextIds = new Map<string, Uint8Array>();
+
+/** The cached id of `path`: shared, never to be changed or handed out. */
+function contextIdOf(path: string): Uint8Array {
+  let id = contextIds.get(path);
+  if (id === undefined) {
+    id = blake2b128(new TextEncoder().encode(`grit:context:file:${path}`));
+    if (contextIds.size >= CONTEXT_IDS_KEPT) contextIds.delete(contextIds.keys().next().value as string);
+    contextIds.set(path, id);
+  }
+  return id;
+}
+
+/** How many ids the cache holds (for its test). */
+export const contextIdsCached = (): number => contextIds.size;
 
 /** The issue id of project key/value context: sixteen 0xFF bytes. */
 export const PROJECT_CONTEXT_ID = new Uint8Array(16).fill(0xff);

@@ -5,7 +5,7 @@
  * writers never make one.
  */
 import { bytesEqual } from './hex.js';
-import { contextIssueId, PROJECT_CONTEXT_ID } from './ids.js';
+import { isContextIssueIdOf, PROJECT_CONTEXT_ID } from './ids.js';
 import type { EventKind } from './kinds.js';
 
 /** Why `kind` may not live under `issueId`, or null when it may. */
@@ -15,7 +15,7 @@ export function kindIdMismatch(issueId: Uint8Array, kind: EventKind): string | n
     return underProject ? null : 'ProjectContextUpdated must be under the project-context id (ff…ff)';
   }
   if (underProject) return `${kind.type} may not be under the project-context id (ff…ff)`;
-  if (kind.type === 'ContextUpdated' && !bytesEqual(issueId, contextIssueId(kind.path))) {
+  if (kind.type === 'ContextUpdated' && !isContextIssueIdOf(issueId, kind.path)) {
     return 'ContextUpdated must be under the id derived from its path (BLAKE2b-128 of "grit:context:file:<path>")';
   }
   return null;
