@@ -64,8 +64,9 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * where they held its newest remove timestamp: a layout 4 state would fold a remove wrongly.
  * 6: a `summaries` table (each issue's `IssueSummary`, plain CBOR) beside the issue rows, written
  * with them, which `listIssues` reads instead of whole rows: a layout 5 store has none.
- * 7: fold states keep timestamps above 2^53 - 1 exactly (bigints: src/core/timestamp.ts `ExactTs`);
- * a layout 6 store holds the nearest numbers, by which one writer's events a step apart tie.
+ * 7: fold states keep timestamps above 2^53 - 1 exactly (bigints: src/core/timestamp.ts `ExactTs`)
+ * and context entries theirs as `ts_exact`; a layout 6 store holds the nearest numbers, by which
+ * one writer's events a step apart tie.
  */
 const LAYOUT_VERSION = 7;
 
