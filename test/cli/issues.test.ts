@@ -198,8 +198,8 @@ test('after an event stamped above 2^53 - 1 (a nanosecond clock), each remove ta
       for (const [add, remove] of pairs) {
         gritOk(repo, ['issue', ...add]);
         gritOk(repo, ['issue', ...remove]);
-        assert.deepEqual(sets(id), [[], [], []], `${start} + ${remove.slice(0, 2).join(' ')}, round ${round}`);
       }
+      assert.deepEqual(sets(id), [[], [], []], `${start}, round ${round}`);
     }
     const stamps = gritOk(repo, ['issue', 'show', id]).events.map((e: any) => e.ts_exact);
     assert.deepEqual(stamps, Array.from({ length: 13 }, (_, k) => String(start + BigInt(k))), 'one step apart');
