@@ -71,6 +71,7 @@ function authorship(e: Event): Authorship {
   return a;
 }
 
+/** An entry's timestamp as the fold compares it (src/core/timestamp.ts). */
 const exactOf = (a: Authorship): ExactTs => (a.ts_exact === undefined ? a.updated_ts : BigInt(a.ts_exact));
 
 /**
