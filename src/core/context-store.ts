@@ -5,17 +5,21 @@
  * inside the store's apply transaction; like the rest of the store it is rebuilt from the WAL.
  */
 import type { Database, RootDatabase } from 'lmdb';
-import type { Event } from './event.js';
-import { compareBytes, toHex } from './hex.js';
+import { compareEvents, type Event } from './event.js';
+import { toHex } from './hex.js';
 import { kindIdMismatch } from './kind-ids.js';
 import { HASHED_KEYS, joinedKey, startsWith, textKey } from './index-key.js';
 import type { ContextSymbol } from './kinds.js';
+import type { ExactTs } from './timestamp.js';
 
 /** Who wrote the winning value: compared as (ts, actor, event_id), the event order of SPEC §2. */
 export interface Authorship {
+  /** The nearest number above 2^53 - 1, as an event's `ts_unix_ms`. */
   updated_ts: number;
   actor: string;
   event_id: string;
+  /** Only above 2^53 - 1: the exact timestamp in decimal, as an event's JSON gives it (docs/wal.md, "Integers"). */
+  ts_exact?: string;
 }
 
 export interface FileContext extends Authorship {
@@ -62,8 +66,13 @@ function symbolKey(path: string, s: ContextSymbol): Buffer | null {
 const nameOfKey = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.indexOf(0)).toString('utf8');
 
 function authorship(e: Event): Authorship {
-  return { updated_ts: e.ts_unix_ms, actor: toHex(e.actor), event_id: toHex(e.event_id) };
+  const a: Authorship = { updated_ts: e.ts_unix_ms, actor: toHex(e.actor), event_id: toHex(e.event_id) };
+  if (e.ts_exact !== undefined) a.ts_exact = String(e.ts_exact);
+  return a;
 }
+
+/** An entry's timestamp as the fold compares it (src/core/timestamp.ts). */
+const exactOf = (a: Authorship): ExactTs => (a.ts_exact === undefined ? a.updated_ts : BigInt(a.ts_exact));
 
 /**
  * What a context event stands to replace: its path's file record or its project key; null for an
@@ -79,18 +88,16 @@ function targetOf(e: Event): string | null {
 }
 
 /**
- * `wins` of two events' authorships, without making them: `applyAll` compares thousands of a
- * fill's context events (their ids' hex was most of what choosing the newest cost).
+ * True when `e` comes after the current winner (hex strings of equal length compare like the
+ * bytes). Numbers that differ order as their exact timestamps do; equal ones above 2^53 - 1 may
+ * stand for two timestamps a step apart.
  */
-function comesAfter(e: Event, current: Event): boolean {
-  if (e.ts_unix_ms !== current.ts_unix_ms) return e.ts_unix_ms > current.ts_unix_ms;
-  return (compareBytes(e.actor, current.actor) || compareBytes(e.event_id, current.event_id)) > 0;
-}
-
-/** True when `e` comes after the current winner (hex strings of equal length compare like the bytes). */
 function wins(e: Authorship, current: Authorship | undefined): boolean {
   if (!current) return true;
   if (e.updated_ts !== current.updated_ts) return e.updated_ts > current.updated_ts;
+  const ts = exactOf(e);
+  const currentTs = exactOf(current);
+  if (ts !== currentTs) return ts > currentTs;
   if (e.actor !== current.actor) return e.actor > current.actor;
   return e.event_id > current.event_id;
 }
@@ -124,7 +131,7 @@ export class ContextTables {
     for (const e of events) {
       const target = targetOf(e);
       const held = target === null ? undefined : newest.get(target);
-      if (target !== null && (!held || comesAfter(e, held))) newest.set(target, e);
+      if (target !== null && (!held || compareEvents(e, held) > 0)) newest.set(target, e);
     }
     for (const e of newest.values()) this.apply(e);
   }

@@ -10,6 +10,7 @@ import type { Event } from './event.js';
 import { toHex } from './hex.js';
 import type { DepType, EventKind } from './kinds.js';
 import { DependencySet, removeHorizon } from './projection.js';
+import { exactTs, type ExactTs } from './timestamp.js';
 
 /** A dependency as recorded: on `issue_id`, pointing at `target`. Ids are lowercase hex. */
 export interface DepEdge {
@@ -300,18 +301,18 @@ export function topoOrder(g: DepGraph): TopoResult {
  */
 export class DependencyFold {
   private readonly issues = new Map<string, FoldedIssue>();
-  private readonly times = new Map<string, { issue: FoldedIssue; ts: number }>();
+  private readonly times = new Map<string, { issue: FoldedIssue; ts: ExactTs }>();
 
   /** `id`: the event's id in hex, when the caller has it already. */
   take(e: Event, id = toHex(e.event_id)): void {
     const issueId = toHex(e.issue_id);
     let issue = this.issues.get(issueId);
     if (!issue) this.issues.set(issueId, (issue = { created: false, deps: null }));
-    this.times.set(id, { issue, ts: e.ts_unix_ms });
+    this.times.set(id, { issue, ts: exactTs(e) });
     const k = e.kind;
     if (k.type === 'IssueCreated') issue.created = true;
     else if (k.type === 'DependencyAdded' || k.type === 'DependencyRemoved') {
-      (issue.deps ??= []).push({ kind: k, ts: e.ts_unix_ms, parent: e.parent && toHex(e.parent) });
+      (issue.deps ??= []).push({ kind: k, ts: exactTs(e), parent: e.parent && toHex(e.parent) });
     }
   }
 
@@ -328,7 +329,7 @@ export class DependencyFold {
   }
 
   /** The timestamp of `parent` if it is an event of `issue`. */
-  private parentTs(issue: FoldedIssue, parent: string | null): number | undefined {
+  private parentTs(issue: FoldedIssue, parent: string | null): ExactTs | undefined {
     const found = parent === null ? undefined : this.times.get(parent);
     return found?.issue === issue ? found.ts : undefined;
   }
@@ -342,6 +343,6 @@ interface FoldedIssue {
 /** A dependency event as `DependencyFold` keeps it: its parent in hex. */
 interface DependencyEvent {
   kind: Extract<EventKind, { type: 'DependencyAdded' | 'DependencyRemoved' }>;
-  ts: number;
+  ts: ExactTs;
   parent: string | null;
 }

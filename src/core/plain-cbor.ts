@@ -10,6 +10,8 @@ const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Ar
 // A 64-bit integer (what `encodeForPeers` writes for a timestamp) decodes as a number, as it went in.
 // (cbor-x reads the option; its typings do not list it.)
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
+// Rows only this program writes hold a 64-bit integer only where `encode` was given a bigint.
+const rowDecoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 
 export function encode(value: unknown): Uint8Array {
   return encoder.encode(value);
@@ -38,4 +40,13 @@ function wideIntegersAsBigInt(v: unknown): unknown {
 
 export function decode(body: Uint8Array): unknown {
   return decoder.decode(body);
+}
+
+/**
+ * For the store's rows (`encode`d by this program): a bigint comes back as a bigint, where `decode`
+ * would round it to a number. The fold keeps timestamps above 2^53 - 1 so (src/core/timestamp.ts
+ * `ExactTs`), and a rounded one would order wrongly.
+ */
+export function decodeRow(body: Uint8Array): unknown {
+  return rowDecoder.decode(body);
 }

@@ -6,12 +6,14 @@
  * older than itself (an add in the same millisecond is concurrent, and wins) and no newer than its
  * parent, the newest event of the issue its writer had seen (an add stamped after that one is one
  * its writer had not seen: concurrent, and it wins). A member is present when its newest add is
- * beyond the newest horizon of its removes (docs/crdt.md).
+ * beyond the newest horizon of its removes (docs/crdt.md). Timestamps are compared exactly
+ * (`ExactTs`): above 2^53 - 1 the numbers events keep are rounded, and one writer's events a step
+ * apart would round to one (docs/wal.md, "Integers").
  */
 import { compareEvents, type Event } from './event.js';
 import { bytesEqual, toHex } from './hex.js';
 import type { DepType, IssueState } from './kinds.js';
-import { justBefore } from './timestamp.js';
+import { exactTs, justBefore, type ExactTs } from './timestamp.js';
 
 interface Authored {
   event_id: string;
@@ -58,9 +60,9 @@ export interface Issue extends IssueSummary {
 
 /**
  * Per member, the newest add's timestamp and the newest horizon of its removes (`removeHorizon`),
- * -1 for none, as the store keeps them.
+ * -1 for none, as the store keeps them (a bigint above 2^53 - 1: src/core/plain-cbor.ts `decodeRow`).
  */
-export type Timestamps = [member: string, added: number, horizon: number][];
+export type Timestamps = [member: string, added: ExactTs, horizon: ExactTs][];
 
 /**
  * The newest add timestamp a remove stamped `ts` takes away: older than itself, and no newer than
@@ -69,29 +71,30 @@ export type Timestamps = [member: string, added: number, horizon: number][];
  * `commitGroups`), so an add stamped after it is one the writer had not seen. Compared by
  * timestamp alone, as the remove's own limit is (docs/crdt.md, "Add/remove sets").
  */
-export function removeHorizon(ts: number, parentTs: number | undefined): number {
-  return parentTs === undefined ? justBefore(ts) : Math.min(justBefore(ts), parentTs);
+export function removeHorizon(ts: ExactTs, parentTs: ExactTs | undefined): ExactTs {
+  const own = justBefore(ts);
+  return parentTs !== undefined && parentTs < own ? parentTs : own;
 }
 
 class AddRemoveSet {
-  private readonly ts = new Map<string, [added: number, horizon: number]>();
+  private readonly ts = new Map<string, [added: ExactTs, horizon: ExactTs]>();
 
   constructor(stored: Timestamps = []) {
     for (const [m, added, horizon] of stored) this.ts.set(m, [added, horizon]);
   }
 
-  add(member: string, ts: number): void {
+  add(member: string, ts: ExactTs): void {
     const t = this.entry(member);
-    t[0] = Math.max(ts, t[0]);
+    if (ts > t[0]) t[0] = ts;
   }
 
   /** A remove, by its horizon (`removeHorizon`). */
-  remove(member: string, horizon: number): void {
+  remove(member: string, horizon: ExactTs): void {
     const t = this.entry(member);
-    t[1] = Math.max(horizon, t[1]);
+    if (horizon > t[1]) t[1] = horizon;
   }
 
-  private entry(member: string): [number, number] {
+  private entry(member: string): [ExactTs, ExactTs] {
     let t = this.ts.get(member);
     if (!t) this.ts.set(member, (t = [-1, -1]));
     return t;
@@ -121,7 +124,7 @@ export class DependencySet {
   }
 
   /** Folds a DependencyAdded (at its timestamp) or a DependencyRemoved (at its horizon, `removeHorizon`). */
-  take(kind: { type: 'DependencyAdded' | 'DependencyRemoved'; target: Uint8Array; dep_type: DepType }, at: number): void {
+  take(kind: { type: 'DependencyAdded' | 'DependencyRemoved'; target: Uint8Array; dep_type: DepType }, at: ExactTs): void {
     const member = `${toHex(kind.target)} ${kind.dep_type}`;
     if (kind.type === 'DependencyAdded') this.set.add(member, at);
     else this.set.remove(member, at);
@@ -149,7 +152,7 @@ export interface FoldState {
   assignees: Timestamps;
   dependencies: Timestamps;
   /** The newest folded event: ts, actor hex, event id hex (hex of equal length sorts like the bytes). */
-  last: [ts: number, actor: string, event_id: string];
+  last: [ts: ExactTs, actor: string, event_id: string];
   /** How many events were folded: a state that disagrees with its issue is not used. */
   event_count: number;
 }
@@ -178,7 +181,7 @@ function isRemove(e: Event): boolean {
  * its remove is stamped no earlier, so it would not lower the horizon: looking before is enough.
  */
 class ParentTimes {
-  private ids: Map<string, number> | null = null;
+  private ids: Map<string, ExactTs> | null = null;
   private indexed = 0;
 
   /** `last`: the newest event folded before `sorted` (none: `[-1, '', '']`). */
@@ -188,35 +191,31 @@ class ParentTimes {
   ) {}
 
   /** The timestamp of `sorted[i]`'s parent if that is `last` or an event before it in `sorted`. */
-  of(i: number): number | undefined {
+  of(i: number): ExactTs | undefined {
     const parent = this.sorted[i].parent;
     if (parent === null) return undefined;
     const before = i > 0 ? this.sorted[i - 1] : undefined;
-    return before !== undefined && bytesEqual(before.event_id, parent) ? before.ts_unix_ms : this.lookUp(parent, i);
+    return before !== undefined && bytesEqual(before.event_id, parent) ? exactTs(before) : this.lookUp(parent, i);
   }
 
-  private lookUp(parent: Uint8Array, i: number): number | undefined {
+  private lookUp(parent: Uint8Array, i: number): ExactTs | undefined {
     const hex = toHex(parent);
     if (hex === this.last[2]) return this.last[0];
     const ids = (this.ids ??= new Map());
-    for (; this.indexed < i; this.indexed++) ids.set(toHex(this.sorted[this.indexed].event_id), this.sorted[this.indexed].ts_unix_ms);
+    for (; this.indexed < i; this.indexed++) ids.set(toHex(this.sorted[this.indexed].event_id), exactTs(this.sorted[this.indexed]));
     return ids.get(hex);
   }
 
   /** The `removeHorizon` of `sorted[i]`, a remove. */
-  horizon(i: number): number {
-    return removeHorizon(this.sorted[i].ts_unix_ms, this.of(i));
+  horizon(i: number): ExactTs {
+    return removeHorizon(exactTs(this.sorted[i]), this.of(i));
   }
 }
 
-/**
- * True when `e` sorts after the newest event folded into `state`. False (the full fold) when it
- * cannot tell: `last` keeps a timestamp above 2^53 - 1 only as the nearest number, and an equal
- * one may be of an exact timestamp either side of it.
- */
+/** True when `e` sorts after the newest event folded into `state`. */
 function isAfter(e: Event, last: FoldState['last']): boolean {
-  if (e.ts_unix_ms !== last[0]) return e.ts_unix_ms > last[0];
-  if (e.ts_exact !== undefined) return false;
+  const ts = exactTs(e);
+  if (ts !== last[0]) return ts > last[0];
   const actor = toHex(e.actor);
   if (actor !== last[1]) return actor > last[1];
   return toHex(e.event_id) > last[2];
@@ -261,7 +260,7 @@ export function foldIssueState(events: readonly Event[]): Folded | null {
 export function foldMore(folded: Folded, events: readonly Event[]): Folded | null {
   // A state written by a store that has since been changed without it no longer describes the issue.
   const { issue, state } = folded;
-  if (state.event_count !== issue.event_count || state.last[0] !== issue.updated_ts) return null;
+  if (state.event_count !== issue.event_count || Number(state.last[0]) !== issue.updated_ts) return null;
   const sorted = sortedUnique(events);
   if (sorted.length > 0 && !isAfter(sorted[0], folded.state.last)) return null;
   // A remove's parent that is neither among these events nor the newest folded one may be an
@@ -293,7 +292,7 @@ class Folder {
     const issue = this.issue;
     if (sorted.length > 0) {
       const newest = sorted[sorted.length - 1];
-      this.last = [newest.ts_unix_ms, toHex(newest.actor), toHex(newest.event_id)];
+      this.last = [exactTs(newest), toHex(newest.actor), toHex(newest.event_id)];
     }
     issue.event_count += sorted.length;
     issue.labels = this.labels.members();
@@ -320,7 +319,7 @@ class Folder {
         // Event order makes the last writer the winner, for a (theoretical) second create too.
         issue.title = k.title;
         issue.body = k.body;
-        for (const l of k.labels) this.labels.add(l, e.ts_unix_ms);
+        for (const l of k.labels) this.labels.add(l, exactTs(e));
         break;
       case 'IssueUpdated':
         if (k.title !== null) issue.title = k.title;
@@ -349,19 +348,19 @@ class Folder {
         });
         break;
       case 'LabelAdded':
-        this.labels.add(k.label, e.ts_unix_ms);
+        this.labels.add(k.label, exactTs(e));
         break;
       case 'LabelRemoved':
         this.labels.remove(k.label, parents.horizon(i));
         break;
       case 'AssigneeAdded':
-        this.assignees.add(k.user, e.ts_unix_ms);
+        this.assignees.add(k.user, exactTs(e));
         break;
       case 'AssigneeRemoved':
         this.assignees.remove(k.user, parents.horizon(i));
         break;
       case 'DependencyAdded':
-        this.deps.take(k, e.ts_unix_ms);
+        this.deps.take(k, exactTs(e));
         break;
       case 'DependencyRemoved':
         this.deps.take(k, parents.horizon(i));

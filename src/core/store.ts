@@ -11,7 +11,7 @@ import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { FillFolds } from './fill-folds.js';
 import { BOUNDS_PER_ISSUE, decodeStored, DEP_SEP, depKey, FOLD_BATCH_ISSUES, INLINE, labelKey, labelRange, rowsOf, type FoldedBatch } from './issue-rows.js';
-import { decode as decodeRow } from './plain-cbor.js';
+import { decodeRow } from './plain-cbor.js';
 import { GritError, walError } from './errors.js';
 import { recordBytes } from './chunk.js';
 import type { Event } from './event.js';
@@ -64,8 +64,11 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * where they held its newest remove timestamp: a layout 4 state would fold a remove wrongly.
  * 6: a `summaries` table (each issue's `IssueSummary`, plain CBOR) beside the issue rows, written
  * with them, which `listIssues` reads instead of whole rows: a layout 5 store has none.
+ * 7: fold states keep timestamps above 2^53 - 1 exactly (bigints: src/core/timestamp.ts `ExactTs`)
+ * and context entries theirs as `ts_exact`; a layout 6 store holds the nearest numbers, by which
+ * one writer's events a step apart tie.
  */
-const LAYOUT_VERSION = 6;
+const LAYOUT_VERSION = 7;
 
 /**
  * Puts a key that sorts after every key of `db` (MDB_APPEND: no tree search). lmdb's types give

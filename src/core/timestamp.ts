@@ -1,17 +1,20 @@
 /**
  * Event timestamps: SPEC §1 types `ts_unix_ms` as u64, which a JS number holds whole only up to
  * 2^53 - 1. An event keeps `ts_unix_ms` as a number (the nearest one: the same on every clone),
- * which the fold, the add/remove sets and output use; one above 2^53 - 1 also keeps its exact
- * value in `ts_exact`, for event order and for everything that turns it back into bytes (the id's
- * preimage, chunk records, the store's log keys), so its id verifies byte for byte
- * (docs/wal.md, "Integers").
+ * which output uses; one above 2^53 - 1 also keeps its exact value in `ts_exact`, for event order,
+ * the fold (`ExactTs`) and everything that turns it back into bytes (the id's preimage, chunk
+ * records, the store's log keys), so its id verifies byte for byte (docs/wal.md, "Integers").
  */
 
 /** The largest timestamp SPEC allows (u64). */
 export const U64_MAX = (1n << 64n) - 1n;
 const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
-/** A timestamp as its bytes hold it: a number up to 2^53 - 1, a bigint above. */
+/**
+ * A timestamp as its bytes hold it: a number up to 2^53 - 1, a bigint above. Each value has one
+ * kind, so `===` tells equal ones; `<` and `>` compare a number with a bigint exactly, but
+ * arithmetic needs the two of one kind (`justBefore`).
+ */
 export type ExactTs = number | bigint;
 
 export interface Stamped {
@@ -52,17 +55,13 @@ export function stampAfter(newest: ExactTs | undefined, now: number): ExactTs {
   return next > U64_MAX ? U64_MAX : next;
 }
 
-const bits = new BigUint64Array(1);
-const asNumber = new Float64Array(bits.buffer);
-
 /**
- * The number just below the timestamp number `ts`: `ts - 1` where numbers are whole, else the
- * next number down (above 2^53, `ts - 1` may round back to `ts`). A remove's own horizon, so that
- * an add of the same number is concurrent with it as one of the same millisecond is.
+ * The timestamp just before `ts`, exactly, as an `ExactTs` (a bigint becomes a number again at
+ * 2^53 - 1). A remove's own horizon (src/core/projection.ts `removeHorizon`): an add in its own
+ * millisecond is concurrent with it.
  */
-export function justBefore(ts: number): number {
-  if (ts <= Number.MAX_SAFE_INTEGER) return ts - 1;
-  asNumber[0] = ts;
-  bits[0] -= 1n;
-  return asNumber[0];
+export function justBefore(ts: ExactTs): ExactTs {
+  if (typeof ts === 'number') return ts - 1;
+  const before = ts - 1n;
+  return before > MAX_SAFE ? before : Number(before);
 }

@@ -11,6 +11,7 @@ import { fromHex } from '../../src/core/hex.js';
 import { Store } from '../../src/core/store.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { walHead as fakeWalHead } from '../helpers/wal-head.js';
+import { writeStamped } from '../helpers/write-raw.js';
 
 const walHead = (repo: string) => {
   try {
@@ -173,6 +174,39 @@ test('a write that finds its change already made says so (changed, previous_stat
   assert.equal(gritOk(repo, ['issue', 'update', id, '--title', 'renamed', '--body', 'new']).changed, true);
   assert.equal(gritOk(repo, ['issue', 'update', id, '--title', 'renamed', '--body', 'new']).changed, false);
   assert.ok(gritOk(repo, ['issue', 'show', id]).events.some((e: any) => e.event_id === same.event_id));
+});
+
+test('after an event stamped above 2^53 - 1 (a nanosecond clock), each remove takes away the add just before it: labels, assignees, dependencies; a rebuild agrees', async () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const other = gritOk(repo, ['issue', 'create', '--title', 'other']).issue_id;
+  // At 1.8e18 numbers are 256 apart, just above 2^53 two: each of grit's own events (stamped one
+  // after the newest) used to round onto the number of the one before.
+  const far = [1_800_000_000_000_000_000n, 2n ** 53n + 1n].map((start, n) => ({ start, id: `${n + 1}`.repeat(32) }));
+  const sets = (id: string) => {
+    const { issue } = gritOk(repo, ['issue', 'show', id]);
+    return [issue.labels, issue.assignees, issue.dependencies];
+  };
+  for (const { start, id } of far) {
+    await writeStamped(repo, start, fromHex(id, 16)!, { type: 'IssueCreated', title: 'far', body: '', labels: [] });
+    const pairs = [
+      [['label', 'add', id, '--label', 'bug'], ['label', 'remove', id, '--label', 'bug']],
+      [['assignee', 'add', id, '--user', 'al'], ['assignee', 'remove', id, '--user', 'al']],
+      [['dep', 'add', id, '--target', other, '--type', 'related_to'], ['dep', 'remove', id, '--target', other, '--type', 'related_to']],
+    ];
+    for (let round = 0; round < 2; round++) {
+      for (const [add, remove] of pairs) {
+        gritOk(repo, ['issue', ...add]);
+        gritOk(repo, ['issue', ...remove]);
+      }
+      assert.deepEqual(sets(id), [[], [], []], `${start}, round ${round}`);
+    }
+    const stamps = gritOk(repo, ['issue', 'show', id]).events.map((e: any) => e.ts_exact);
+    assert.deepEqual(stamps, Array.from({ length: 13 }, (_, k) => String(start + BigInt(k))), 'one step apart');
+  }
+  assert.deepEqual(gritOk(repo, ['issue', 'list', '--label', 'bug']).issues, []);
+  gritOk(repo, ['rebuild']);
+  for (const { id } of far) assert.deepEqual(sets(id), [[], [], []]);
 });
 
 test('attachment add without --mime: the type by the name\'s extension, application/octet-stream else; --mime wins', () => {

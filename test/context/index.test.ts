@@ -9,6 +9,8 @@ import { setLockPolicy } from '../sync/_helpers.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { contextIndex, type IndexReply } from '../../src/commands/context-index.js';
+import { contextIssueId, PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
+import { writeStamped } from '../helpers/write-raw.js';
 
 const index = (repo: string, ...args: string[]) => gritOk(repo, ['context', 'index', ...args]);
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -346,6 +348,30 @@ test('project context: set, read one key or all, last write wins; bad keys are r
   assert.deepEqual([missing.code, missing.json.error.code], [3, 'not_found']);
   const bad = grit(repo, ['context', 'set', 'has space', 'x', '--json']);
   assert.deepEqual([bad.code, bad.json.error.code], [2, 'invalid_args']);
+});
+
+test('after a context entry stamped above 2^53 - 1 (a nanosecond clock), each later set and index wins: last writer by the exact timestamp; a rebuild agrees', async () => {
+  const repo = fixtureRepo();
+  const far = 1_800_000_000_000_000_000n;
+  await writeStamped(repo, far, PROJECT_CONTEXT_ID, { type: 'ProjectContextUpdated', key: 'k', value: 'far' });
+  const path = 'src/sample.ts';
+  await writeStamped(repo, far, contextIssueId(path), { type: 'ContextUpdated', path, language: 'typescript', symbols: [], summary: 'far', content_hash: new Uint8Array(32).fill(7) });
+  // One actor's sets, stamped one after another, round to one number: event ids (random) used to decide.
+  const values = ['a', 'b', 'c', 'd', 'e', 'f'];
+  for (const v of values) {
+    gritOk(repo, ['context', 'set', 'k', v]);
+    assert.equal(gritOk(repo, ['context', 'project', 'k']).value, v);
+  }
+  const entry = gritOk(repo, ['context', 'project', 'k']);
+  assert.deepEqual([entry.updated_ts, entry.ts_exact], [1.8e18, String(far + BigInt(values.length))]);
+  for (let n = 0; n < 3; n++) {
+    writeFileSync(join(repo, path), `export function edited${n}() {}\n`);
+    index(repo);
+    assert.deepEqual(show(gritOk(repo, ['context', 'show', path]).file.symbols), [`function edited${n} 1-1`], `index ${n}`);
+  }
+  const before = [gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', path])];
+  gritOk(repo, ['rebuild']);
+  assert.deepEqual([gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', path])], before);
 });
 
 test('context never shows up as issues, and survives a rebuild from the WAL', () => {

@@ -6,6 +6,7 @@ import type { EventKind } from '../../src/core/kinds.js';
 import { Store } from '../../src/core/store.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
 import { tempDir } from '../helpers/repo.js';
+import { oneStampEach, shifted, SHIFTS } from '../helpers/shifted-events.js';
 
 const PATHS = ['src/a.ts', 'src/b.ts', 'README.md'];
 const actors = [1, 2, 3].map((n) => new Uint8Array(16).fill(0x20 + n));
@@ -64,5 +65,26 @@ test('context events applied together leave what applying each in turn leaves, i
     const together = await contextOf((store) => store.context.applyAll(shuffle([...events], rand)));
     assert.deepEqual(together, oneByOne, `seed ${seed}`);
     assert.ok(oneByOne.files.length > 0 && oneByOne.project.length > 0);
+  }
+});
+
+/** Context entries without what moving their events' timestamps changes: the timestamps and event ids. */
+const shape = (context: Awaited<ReturnType<typeof contextOf>>) =>
+  JSON.stringify(context, (k, v) => (['updated_ts', 'ts_exact', 'event_id'].includes(k) ? undefined : v));
+
+test('context stamped across 2^53 and up to 2^64 - 1 keeps the entries the same events stamped below 2^53 keep, applied together or in turn (30 seeds x 3 shifts)', async () => {
+  for (let seed = 1; seed <= 30; seed++) {
+    const rand = rng(seed);
+    const events = oneStampEach(contextEvents(rand));
+    const near = shape(await contextOf((store) => store.context.applyAll(events)));
+    for (const by of SHIFTS) {
+      const far = shifted(events, by);
+      const oneByOne = await contextOf((store) => {
+        for (const e of shuffle([...far], rand)) store.context.apply(e);
+      });
+      assert.ok(oneByOne.project.some((e) => e.ts_exact !== undefined), `seed ${seed}, +${by}`);
+      assert.equal(shape(oneByOne), near, `seed ${seed}, +${by}`);
+      assert.deepEqual(await contextOf((store) => store.context.applyAll(shuffle([...far], rand))), oneByOne, `seed ${seed}, +${by}`);
+    }
   }
 });

@@ -4,9 +4,11 @@ import { DependencyFold, type DepEdge } from '../../src/core/deps.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import type { EventKind } from '../../src/core/kinds.js';
-import { foldIssue, foldIssueState, foldMore, summarize, type Folded, type Issue } from '../../src/core/projection.js';
+import { decodeRow, encode as encodeRow } from '../../src/core/plain-cbor.js';
+import { foldIssue, foldIssueState, foldMore, summarize, type Folded, type FoldState, type Issue } from '../../src/core/projection.js';
 import { Store } from '../../src/core/store.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
+import { oneStampEach, shifted, SHIFTS } from '../helpers/shifted-events.js';
 import { randomKind } from '../helpers/random-kinds.js';
 import { tempDir } from '../helpers/repo.js';
 import { walHead } from '../helpers/wal-head.js';
@@ -53,28 +55,94 @@ function batches(rand: () => number, events: Event[]): Event[][] {
   return out;
 }
 
+/**
+ * Folds one issue's `events` in random batches as the store does (only events it does not hold
+ * yet, onto its stored fold as it reads it back: `stored`), checking each against the full fold.
+ * Counts the batches folded on top, and those of them that place a remove's parent.
+ */
+function foldInBatches(rand: () => number, events: Event[], stored: (f: Folded) => Folded, what: string): { incremental: number; withParents: number } {
+  const counts = { incremental: 0, withParents: 0 };
+  const seen = new Map<string, Event>();
+  let folded: Folded | null = null;
+  for (const batch of batches(rand, events)) {
+    const fresh = [...new Map(batch.filter((e) => !seen.has(toHex(e.event_id))).map((e) => [toHex(e.event_id), e])).values()];
+    for (const e of fresh) seen.set(toHex(e.event_id), e);
+    if (fresh.length === 0) continue;
+    const more: Folded | null = folded && foldMore(stored(folded), fresh);
+    if (more) counts.incremental++;
+    if (more && fresh.some((e) => e.parent !== null && e.kind.type.endsWith('Removed'))) counts.withParents++;
+    folded = more ?? foldIssueState([...seen.values()]);
+    assert.equal(JSON.stringify(folded?.issue ?? null), JSON.stringify(foldIssue([...seen.values()])), what);
+  }
+  return counts;
+}
+
 test('folding new events onto a stored fold gives the full fold (500 seeds)', () => {
   let incremental = 0;
   let withParents = 0;
   for (let seed = 1; seed <= 500; seed++) {
     const rand = rng(seed);
-    const seen = new Map<string, Event>();
-    let stored: Folded | null = null;
-    for (const batch of batches(rand, randomEvents(rand, issues[0]))) {
-      // As the store does: only events it does not hold yet, and the stored fold as decoded (a copy).
-      const fresh = [...new Map(batch.filter((e) => !seen.has(toHex(e.event_id))).map((e) => [toHex(e.event_id), e])).values()];
-      for (const e of fresh) seen.set(toHex(e.event_id), e);
-      if (fresh.length === 0) continue;
-      const more: Folded | null = stored && foldMore(structuredClone(stored), fresh);
-      if (more) incremental++;
-      if (more && fresh.some((e) => e.parent !== null && e.kind.type.endsWith('Removed'))) withParents++;
-      stored = more ?? foldIssueState([...seen.values()]);
-      assert.equal(JSON.stringify(stored?.issue ?? null), JSON.stringify(foldIssue([...seen.values()])), `seed ${seed}`);
-    }
+    const counts = foldInBatches(rand, randomEvents(rand, issues[0]), structuredClone, `seed ${seed}`);
+    incremental += counts.incremental;
+    withParents += counts.withParents;
   }
   // The property means something only if the incremental path runs often.
   assert.ok(incremental > 400, `only ${incremental} incremental folds`);
   assert.ok(withParents > 100, `only ${withParents} incremental folds place a remove's parent`);
+});
+
+/** An issue without what moving its events' timestamps changes: the timestamps and event ids. */
+const shape = (i: Issue | null) => JSON.stringify(i, (k, v) => (['created_ts', 'updated_ts', 'ts_unix_ms', 'event_id'].includes(k) ? undefined : v));
+
+/** Random events of every issue that `shifted` keeps in event order, and those events moved by each of `SHIFTS`. */
+function shiftedEvents(rand: () => number): { events: Event[]; far: [bigint, Event[]][] } {
+  const all: Event[] = [];
+  for (const issue of issues) all.push(...randomEvents(rand, issue, all));
+  const events = oneStampEach(all);
+  return { events, far: SHIFTS.map((by) => [by, shifted(events, by)]) };
+}
+const eventsOf = (events: Event[], issue: Uint8Array) => events.filter((e) => toHex(e.issue_id) === toHex(issue));
+/** A fold as the store's rows give it back: plain CBOR (src/core/plain-cbor.ts). */
+const fromRows = (f: Folded): Folded => ({ issue: decodeRow(encodeRow(f.issue)) as Issue, state: decodeRow(encodeRow(f.state)) as FoldState });
+
+test('events stamped across 2^53 and up to 2^64 - 1 fold as the same events stamped below 2^53: full fold, folded onto stored rows, doctor\'s dependency fold (150 seeds x 3 shifts)', () => {
+  let incremental = 0;
+  for (let seed = 1; seed <= 150; seed++) {
+    const rand = rng(seed);
+    const { events, far } = shiftedEvents(rand);
+    for (const [by, moved] of far) {
+      const what = `seed ${seed}, +${by}`;
+      assert.ok(moved.some((e) => e.ts_exact !== undefined), what);
+      for (const issue of issues) {
+        assert.equal(shape(foldIssue(eventsOf(moved, issue))), shape(foldIssue(eventsOf(events, issue))), what);
+        incremental += foldInBatches(rand, eventsOf(moved, issue), fromRows, what).incremental;
+      }
+      assert.deepEqual(streamedEdges(shuffle([...moved], rand)), streamedEdges(events), what);
+    }
+  }
+  assert.ok(incremental > 500, `only ${incremental} incremental folds`);
+});
+
+test('the store applied events stamped across 2^53 and up to 2^64 - 1 in random batches holds their full fold, the fold of the same events below 2^53 (20 seeds x 3 shifts)', async () => {
+  for (let seed = 1; seed <= 20; seed++) {
+    const rand = rng(seed);
+    const { events, far } = shiftedEvents(rand);
+    for (const [by, moved] of far) {
+      const store = Store.open(tempDir());
+      try {
+        let head: string | null = null;
+        for (const [n, batch] of batches(rand, moved).entries()) assert.ok(store.apply(batch, head, (head = walHead(n))));
+        for (const issue of issues) {
+          const expected = foldIssue(eventsOf(moved, issue));
+          assert.equal(JSON.stringify(store.getIssue(toHex(issue)) ?? null), JSON.stringify(expected), `seed ${seed}, +${by}`);
+          assert.equal(shape(expected), shape(foldIssue(eventsOf(events, issue))), `seed ${seed}, +${by}`);
+        }
+        assertSummaries(store, `seed ${seed}, +${by}`);
+      } finally {
+        await store.close();
+      }
+    }
+  }
 });
 
 test('a fold state that disagrees with its issue is not used', () => {
@@ -187,18 +255,24 @@ test('an issue new to the store is folded from the events just stored, not read 
   }
 });
 
+const edgeKey = (d: DepEdge) => `${d.issue_id} ${d.target} ${d.dep_type}`;
+
+/** The edges of doctor's streaming dependency fold of `events`, taken in their order. */
+function streamedEdges(events: readonly Event[]): string[] {
+  const fold = new DependencyFold();
+  for (const e of events) fold.take(e);
+  const graph = fold.graph();
+  return [...graph.orderingEdges().flatMap(([before, after]) => graph.edgesBetween(before, after)), ...graph.related].map(edgeKey).sort();
+}
+
 test("doctor's streaming dependency fold gives the dependencies the full fold gives, events in any order (300 seeds)", () => {
-  const key = (d: DepEdge) => `${d.issue_id} ${d.target} ${d.dep_type}`;
   for (let seed = 1; seed <= 300; seed++) {
     const rand = rng(seed);
     const all: Event[] = [];
     for (const issue of issues) all.push(...randomEvents(rand, issue, all));
-    const fold = new DependencyFold();
-    for (const e of shuffle(all, rand)) fold.take(e);
-    const graph = fold.graph();
-    const streamed = [...graph.orderingEdges().flatMap(([before, after]) => graph.edgesBetween(before, after)), ...graph.related].map(key).sort();
+    const streamed = streamedEdges(shuffle(all, rand));
     const expected = issues
-      .flatMap((issue) => foldIssue(all.filter((e) => toHex(e.issue_id) === toHex(issue)))?.dependencies.map((d) => key({ issue_id: toHex(issue), ...d })) ?? [])
+      .flatMap((issue) => foldIssue(eventsOf(all, issue))?.dependencies.map((d) => edgeKey({ issue_id: toHex(issue), ...d })) ?? [])
       .sort();
     assert.deepEqual(streamed, expected, `seed ${seed}`);
   }

@@ -110,7 +110,7 @@ test('a remove takes away the adds its writer had seen, not a concurrent one sta
   }
 });
 
-test('timestamps above 2^53 - 1: the last writer is the one of the highest exact timestamp, in a full fold and folded on top; a new event stamped after the newest stays a u64', async () => {
+test('timestamps above 2^53 - 1: the last writer is the one of the highest exact timestamp, in a full fold and folded on top; add/remove sets compare them exactly; a new event stamped after the newest stays a u64', async () => {
   const { foldIssueState, foldMore } = await import('../../src/core/projection.js');
   const { stamped, stampAfter, U64_MAX } = await import('../../src/core/timestamp.js');
   const at = (kind: EventKind, ts: bigint, actor: Uint8Array) => makeEvent({ issue_id: issue, actor, ...stamped(ts), parent: null, kind });
@@ -127,10 +127,18 @@ test('timestamps above 2^53 - 1: the last writer is the one of the highest exact
     const more = foldMore(structuredClone(stored), [second]) ?? foldIssueState([created, first, second]);
     assert.equal(more?.issue.title, 'later');
   }
-  // A remove and an add whose timestamps round to one number count as of one millisecond: concurrent, and the add wins.
-  const add = at({ type: 'LabelAdded', label: 'x' }, 2n ** 60n, actors[0]);
-  const remove = at({ type: 'LabelRemoved', label: 'x' }, 2n ** 60n + 1n, actors[1]);
-  assert.deepEqual(foldIssue([created, add, remove])?.labels, ['x']);
+  // The sets compare exact timestamps too, though these round to one number: a remove a step after
+  // an add takes it away, an add in the remove's own step is concurrent (and wins), and so is one
+  // stamped after the remove's parent.
+  const x = (type: 'LabelAdded' | 'LabelRemoved', step: bigint, parent: Event | null = null) =>
+    makeEvent({ issue_id: issue, actor: actors[1], ...stamped(2n ** 60n + step), parent: parent?.event_id ?? null, kind: { type, label: 'x' } });
+  const [add, remove] = [x('LabelAdded', 0n), x('LabelRemoved', 1n)];
+  assert.equal(add.ts_unix_ms, remove.ts_unix_ms);
+  assert.deepEqual(foldIssue([created, add, remove])?.labels, []);
+  assert.deepEqual(foldIssue([created, add, remove, x('LabelAdded', 1n)])?.labels, ['x']);
+  const seenUpTo = x('LabelAdded', 2n);
+  assert.deepEqual(foldIssue([created, seenUpTo, x('LabelRemoved', 4n, seenUpTo)])?.labels, []);
+  assert.deepEqual(foldIssue([created, seenUpTo, x('LabelAdded', 3n), x('LabelRemoved', 4n, seenUpTo)])?.labels, ['x']);
 
   assert.equal(stampAfter(undefined, 5), 5);
   assert.equal(stampAfter(9, 5), 10);
