@@ -136,6 +136,24 @@ test('a command run locally starts no ES module loader, and loads no more of its
   }
 });
 
+test('a local read loads none of the built-ins only writes, pulls and helper threads use', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'one']).issue_id;
+  const env = { GRIT_NO_DAEMON: '1' };
+  // `net` is not among them: node loads it for standard streams that are pipes, as here.
+  const lazy = ['child_process', 'worker_threads', 'zlib', 'fs/promises'];
+  for (const args of [['issue', 'list', '--json'], ['issue', 'show', id, '--json']]) {
+    const r = gritLoading(repo, args, env);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.ok(r.loaded.some((f) => f.endsWith('run.bundle.cjs')), 'ran locally');
+    assert.deepEqual(lazy.filter((m) => r.internal.includes(`NativeModule ${m}`)), [], `grit ${args.join(' ')} loaded`);
+  }
+  // The probe sees them when a command uses them: a write packs its objects with zlib.
+  const created = gritLoading(repo, ['issue', 'create', '--title', 'two', '--json'], env);
+  assert.ok(created.internal.includes('NativeModule zlib'), 'issue create loads zlib');
+});
+
 test('daemon status and stop need only the start-up bundle: not the local one, nor lmdb', async () => {
   const daemon = await startDaemon();
   try {
