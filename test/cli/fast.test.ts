@@ -3,13 +3,32 @@ import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
+import { fastManifest, hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { DAEMON_BIN, startDaemon } from '../helpers/daemon.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
 const parse = (line: string[]) => parseArgv(line, commands);
+
+test('the start-up manifest is oclif.manifest.json\'s commands, flags and args, and parses alike', () => {
+  const small = JSON.parse(readFileSync(join(REPO_ROOT, 'dist/src/cli/fast-manifest.json'), 'utf8'));
+  const full = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8'));
+  assert.deepEqual(small, fastManifest(full), 'written by this build from the committed manifest');
+  assert.deepEqual(Object.keys(small.commands), Object.keys(commands));
+  assert.equal(small.version, full.version);
+  for (const line of [
+    ['issue', 'create', '--title', 'T', '-l', 'a', '--label=b', '--json'],
+    ['issue', 'list', '--state', 'open', '--limit', '5'],
+    ['issue', 'dep', 'graph'],
+    ['sync', '--pull', '--no-daemon'],
+    ['issue', 'list', '--state', 'nope'],
+    ['issue', 'show', 'abcd', '-q'],
+    ['issue', 'show'],
+  ]) {
+    assert.deepEqual(parseArgv(line, small.commands), parse(line), line.join(' '));
+  }
+});
 
 test('plain command lines parse like oclif would', () => {
   assert.deepEqual(parse(['issue', 'create', '--title', 'T', '-l', 'a', '--label=b', '--json']), {
