@@ -1,8 +1,8 @@
 /**
- * The fast path: a plain command line (`grit issue list --json`, …) is parsed against the committed
- * oclif manifest and run without loading oclif, which is most of grit's start-up time. Anything
- * this parser is not sure about (help, unknown flags, missing values, bad options) returns false
- * and oclif takes over, so errors and help stay oclif's.
+ * The fast path: a plain command line (`grit issue list --json`, …) is parsed against the flags and
+ * args of the committed oclif manifest (`fastManifest`) and run without loading oclif, which is
+ * most of grit's start-up time. Anything this parser is not sure about (help, unknown flags,
+ * missing values, bad options) returns false and oclif takes over, so errors and help stay oclif's.
  */
 import { readFileSync } from 'node:fs';
 import { ACTIONS } from './actions.js';
@@ -55,7 +55,7 @@ const map = <T, U>(record: Record<string, T>, f: (value: T) => U): Record<string
 /**
  * The fast path's manifest (scripts/bundle.js writes it beside the start-up bundle): every command
  * of oclif.manifest.json with only what this parser reads, its flags and args. Every CLI run
- * parses it; the full manifest (descriptions, examples, ~117 KB) cost ~2 ms of each to read and
+ * parses it; the full manifest (descriptions, examples, ~117 KB) cost ~1-2 ms of each to read and
  * parse, and stays for oclif, its plugins and the docs.
  */
 export function fastManifest(full: FastManifest): FastManifest {
