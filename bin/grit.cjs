@@ -13,7 +13,8 @@ guardStandardStreams('grit');
 // Before a local command first loads lmdb (src/core/native-addons-env.ts).
 prepareNativeAddons();
 
-runFast(process.argv.slice(2), join(__dirname, '..', 'oclif.manifest.json')).then(async (done) => {
+// The flags and args of oclif.manifest.json, written by scripts/bundle.js beside the bundle.
+runFast(process.argv.slice(2), join(__dirname, '..', 'dist', 'src', 'cli', 'fast-manifest.json')).then(async (done) => {
   if (done) return;
   const { runOclif } = await import(pathToFileURL(join(__dirname, '..', 'dist', 'src', 'cli', 'oclif-run.js')).href);
   await runOclif(__filename, process.argv.slice(2));

@@ -15,11 +15,12 @@ import { build } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const entry = resolve(root, 'dist/src/cli/fast.js');
 const outfile = resolve(root, 'dist/src/cli/fast.bundle.cjs');
+const FAST_MANIFEST = 'dist/src/cli/fast-manifest.json';
 /**
  * Lazily imported, yet part of every daemon-served command (or, the last, small and part of every
  * local one): bundled, as an import() of a file outside would start node's ES module loader.
@@ -67,6 +68,14 @@ const bundleUrl = {
 };
 
 await bundleAsCommonJS(entry, outfile, { plugins: [keepOutside] });
+
+// The start-up bundle's manifest: the flags and args of every command, which is all its parser
+// reads, cut from oclif.manifest.json (~117 KB, which every CLI run read and parsed for them).
+// Written here, with the bundle that reads it, so the two cannot drift (test/cli/fast checks it).
+const { fastManifest } = await import(pathToFileURL(resolve(root, 'dist/src/cli/fast.js')).href);
+const fullManifest = JSON.parse(readFileSync(resolve(root, 'oclif.manifest.json'), 'utf8'));
+writeFileSync(resolve(root, FAST_MANIFEST), JSON.stringify(fastManifest(fullManifest)));
+console.log(`${FAST_MANIFEST}: ${Object.keys(fullManifest.commands).length} commands`);
 
 // The local path: what a command run in this process loads (the command functions, the store, the
 // WAL) as one CommonJS file beside run.js, at the depth of every module it holds, so that paths

@@ -1,8 +1,8 @@
 /**
- * The fast path: a plain command line (`grit issue list --json`, …) is parsed against the committed
- * oclif manifest and run without loading oclif, which is most of grit's start-up time. Anything
- * this parser is not sure about (help, unknown flags, missing values, bad options) returns false
- * and oclif takes over, so errors and help stay oclif's.
+ * The fast path: a plain command line (`grit issue list --json`, …) is parsed against the flags and
+ * args of the committed oclif manifest (`fastManifest`) and run without loading oclif, which is
+ * most of grit's start-up time. Anything this parser is not sure about (help, unknown flags,
+ * missing values, bad options) returns false and oclif takes over, so errors and help stay oclif's.
  */
 import { readFileSync } from 'node:fs';
 import { ACTIONS } from './actions.js';
@@ -26,9 +26,43 @@ interface ManifestFlag {
   helpGroup?: string;
 }
 
+interface ManifestArg {
+  required?: boolean;
+  options?: string[];
+}
+
 interface ManifestCommand {
   flags: Record<string, ManifestFlag>;
-  args: Record<string, { required?: boolean; options?: string[] }>;
+  args: Record<string, ManifestArg>;
+}
+
+/** What this parser reads of a manifest: oclif.manifest.json, or the part of it `fastManifest` keeps. */
+export interface FastManifest {
+  version: string;
+  commands: Record<string, ManifestCommand>;
+}
+
+/** Keeps of `from` only the fields named in `keys` (absent ones stay absent). */
+function pick<T extends object>(from: T, keys: readonly (keyof T)[]): T {
+  return Object.fromEntries(keys.filter((k) => from[k] !== undefined).map((k) => [k, from[k]])) as T;
+}
+
+const FLAG_FIELDS: readonly (keyof ManifestFlag)[] = ['name', 'type', 'char', 'multiple', 'required', 'options', 'default', 'helpGroup'];
+const ARG_FIELDS: readonly (keyof ManifestArg)[] = ['required', 'options'];
+const map = <T, U>(record: Record<string, T>, f: (value: T) => U): Record<string, U> =>
+  Object.fromEntries(Object.entries(record).map(([k, v]) => [k, f(v)]));
+
+/**
+ * The fast path's manifest (scripts/bundle.js writes it beside the start-up bundle): every command
+ * of oclif.manifest.json with only what this parser reads, its flags and args. Every CLI run
+ * parses it; the full manifest (descriptions, examples, ~117 KB) cost ~1-2 ms of each to read and
+ * parse, and stays for oclif, its plugins and the docs.
+ */
+export function fastManifest(full: FastManifest): FastManifest {
+  return {
+    version: full.version,
+    commands: map(full.commands, (c) => ({ flags: map(c.flags, (f) => pick(f, FLAG_FIELDS)), args: map(c.args, (a) => pick(a, ARG_FIELDS)) })),
+  };
 }
 
 const BAIL = /^(--help|-h|--version|-v|help|version|--)$/;
@@ -205,7 +239,7 @@ function reportMissingCommand(argv: string[], commands: Record<string, ManifestC
 
 /** Runs the command line if it is a plain one; false means "let oclif handle it". */
 export async function runFast(argv: string[], manifestPath: string): Promise<boolean> {
-  let manifest: { version: string; commands: Record<string, ManifestCommand> };
+  let manifest: FastManifest;
   try {
     manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   } catch {

@@ -7,7 +7,8 @@
  */
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import { fsPromises } from '../core/builtins.js';
 import { MAX_CHUNK_BYTES } from '../core/chunk.js';
 import { GritError, inputFileError, invalidArgs } from '../core/errors.js';
 import { fromHex, toHex } from '../core/hex.js';
@@ -29,7 +30,7 @@ export const MAX_BODY_BYTES = MAX_CHUNK_BYTES;
 async function openRegular(file: string): Promise<FileHandle> {
   let handle: FileHandle;
   try {
-    handle = await open(file, constants.O_RDONLY | constants.O_NONBLOCK);
+    handle = await fsPromises().open(file, constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     throw inputFileError(file, err);
   }

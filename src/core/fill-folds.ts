@@ -14,7 +14,8 @@
  * decode) comes back marked for this thread, whose own path applies or reports it.
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { workerThreads } from './builtins.js';
 import { batchCount, foldBatch, type FoldedBatch, type FoldJob } from './issue-rows.js';
 
 /** The helper as one CommonJS file (scripts/bundle.js): it starts sooner than the ES module would. */
@@ -72,6 +73,7 @@ export class FillFolds {
    */
   constructor(events: number, buffers: readonly ArrayBufferLike[], threadFrom = THREAD_FROM_EVENTS) {
     if (foldsOnHelper(events, threadFrom) && buffers.every((b) => b instanceof SharedArrayBuffer)) {
+      const { MessageChannel, Worker } = workerThreads();
       const { port1: answers, port2 } = new MessageChannel();
       const setup: FoldThreadSetup = { claims: this.claims, answers: port2 };
       const worker = new Worker(THREAD_URL, { workerData: setup, transferList: [port2] });
@@ -92,6 +94,7 @@ export class FillFolds {
   poll(write: (batch: FoldedBatch) => void): void {
     const answers = this.helper?.answers;
     if (!answers) return;
+    const { receiveMessageOnPort } = workerThreads();
     for (let m = receiveMessageOnPort(answers); m; m = receiveMessageOnPort(answers)) {
       this.helped++;
       this.take(m.message as FoldedBatch, write);

@@ -4,14 +4,14 @@
  * writer must let the event loop run now and then (an `await`) for a signal to be handled.
  */
 import { rmSync } from 'node:fs';
-import { isMainThread } from 'node:worker_threads';
+import { workerThreads } from './builtins.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** Removes `path` on a signal and then ends as the signal would have (exit 130, 143, 129); returns the undo. */
 export function removeOnSignal(path: string): () => void {
   // Only the main thread gets signals; a daemon's worker is stopped by its supervisor, which waits for it.
-  if (!isMainThread) return () => {};
+  if (!workerThreads().isMainThread) return () => {};
   const off = () => {
     for (const s of SIGNALS) process.removeListener(s, onSignal);
   };

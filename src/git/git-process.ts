@@ -3,8 +3,7 @@
  * `runGit` and `updateRefs` (src/git/transport.ts) run, in this process or, in a daemon, in its
  * spawn helper (src/git/spawn-helper.ts).
  */
-import { spawn } from 'node:child_process';
-import { isMainThread } from 'node:worker_threads';
+import { childProcess, workerThreads } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
 
 export interface GitRun {
@@ -50,7 +49,7 @@ export const gitUnavailable = (message: string): GritError => new GritError('git
  */
 export function spawnGit({ args, env, cwd, input, remote }: GitCall, echo?: (stderr: string) => void): Promise<GitRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env, cwd, detached: remote !== undefined });
+    const child = childProcess().spawn('git', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env, cwd, detached: remote !== undefined });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
@@ -111,7 +110,7 @@ function forwardSignal(signal: NodeJS.Signals): void {
 
 /** Only the main thread gets signals and ends the process; a worker thread's gits end with their deadline. */
 function forwardSignals(on: boolean): void {
-  if (!isMainThread) return;
+  if (!workerThreads().isMainThread) return;
   const listen = on ? process.on.bind(process) : process.removeListener.bind(process);
   for (const s of SIGNALS) listen(s, forwardSignal);
   listen('exit', stopAll);

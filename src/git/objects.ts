@@ -27,7 +27,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
-import { inflateSync } from 'node:zlib';
+import { zlib } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
 import { isOid } from '../core/hex.js';
 import { inflateInto } from './inflate.js';
@@ -803,7 +803,7 @@ export class ObjectStore {
         // The header (`blob <size>\0`) takes at most 32 bytes.
         // Small objects compress to about half their size: four times the file is a close guess.
         const chunkSize = inflateChunk(file.length * 4);
-        raw = inflateSync(file, maxBytes < NO_LIMIT ? { chunkSize, maxOutputLength: Math.min(maxBytes + 32, bufferConstants.MAX_LENGTH) } : { chunkSize });
+        raw = zlib().inflateSync(file, maxBytes < NO_LIMIT ? { chunkSize, maxOutputLength: Math.min(maxBytes + 32, bufferConstants.MAX_LENGTH) } : { chunkSize });
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(oid, -1, maxBytes);
         throw objectError(`loose object ${oid} is corrupt: ${(err as Error).message}`, { oid });
@@ -881,10 +881,10 @@ export class ObjectStore {
       // Never inflate more than the entry declares: a corrupt or hostile stream could expand far more.
       const limit = { maxOutputLength: size + 1, chunkSize: inflateChunk(size) };
       try {
-        data = inflateSync(stream, limit);
+        data = zlib().inflateSync(stream, limit);
       } catch {
         try {
-          data = inflateSync(pack.read(offset + pos, pack.size), limit);
+          data = zlib().inflateSync(pack.read(offset + pos, pack.size), limit);
         } catch (err) {
           throw objectError(`corrupt object in ${pack.packPath} at ${offset}: ${(err as Error).message}`);
         }

@@ -22,7 +22,7 @@
 import { readdirSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { crc32 } from 'node:zlib';
+import { zlib } from '../core/builtins.js';
 import { judgeLock } from '../commands/lockfile.js';
 import { crashPoint } from '../core/fault.js';
 import { adjustSharedPerm } from '../core/shared-files.js';
@@ -72,7 +72,7 @@ export function consolidatePacks(objects: ObjectStore): number {
         // Whole objects are copied as stored, checked against their index's CRC-32 (no inflating
         // and deflating again); deltas and anything that fails the check are read and rewritten,
         // and a corrupt object fails the merge there.
-        if (entry.bytes && crc32(entry.bytes) === entry.crc) {
+        if (entry.bytes && zlib().crc32(entry.bytes) === entry.crc) {
           pack.addStored(entry.oid, entry.bytes, entry.crc);
         } else {
           const { type, content } = objects.read(entry.oid);

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { randomBytes } from '../core/random.js';
 import { closeSync, fsyncSync, linkSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
+import { zlib } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { hashObject, writeFully, type ObjectSink, type ObjectType } from './objects.js';
@@ -250,8 +250,8 @@ function packEntry(type: ObjectType, content: Uint8Array): { bytes: Buffer; crc:
   hdr.push(byte);
   // zlib level 1: a pack is written on every WAL append, where time matters more than the few
   // bytes level 6 would save on these small objects.
-  const bytes = Buffer.concat([Buffer.from(hdr), deflateSync(content, { level: 1 })]);
-  return { bytes, crc: crc32(bytes) };
+  const bytes = Buffer.concat([Buffer.from(hdr), zlib().deflateSync(content, { level: 1 })]);
+  return { bytes, crc: zlib().crc32(bytes) };
 }
 
 function writeFile(path: string, parts: readonly Uint8Array[], sync: boolean): void {

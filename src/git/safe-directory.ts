@@ -6,8 +6,8 @@
  * (`remote.*.uploadpack`, `core.sshCommand`, …) would run as the caller (docs/decisions.md).
  */
 import { lstatSync, realpathSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
+import { childProcess } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
 import { gitEnv } from './git-env.js';
 
@@ -31,8 +31,7 @@ function ownedByCaller(path: string, euid: number, env: NodeJS.ProcessEnv): { ow
 function safeDirectories(env: NodeJS.ProcessEnv): string[] {
   // Run from `/` and filtered by scope: a repository's own config never speaks for itself.
   // Loaded only here, when an owner differs: the CLI's start-up path (a daemon-served command) never loads child_process.
-  const { spawnSync } = createRequire(import.meta.url)('node:child_process') as typeof import('node:child_process');
-  const r = spawnSync('git', ['config', '--show-scope', '-z', '--get-all', 'safe.directory'], { cwd: '/', env: gitEnv(env), encoding: 'utf8' });
+  const r = childProcess().spawnSync('git', ['config', '--show-scope', '-z', '--get-all', 'safe.directory'], { cwd: '/', env: gitEnv(env), encoding: 'utf8' });
   if (r.status !== 0 || typeof r.stdout !== 'string') return [];
   const fields = r.stdout.split('\0');
   const values: string[] = [];

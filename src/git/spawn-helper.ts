@@ -10,9 +10,9 @@
  * gone) spawns git itself, as the CLI always does. Only a request the helper was given and did
  * not answer (it was killed meanwhile) fails, with `git_error`: git may have run.
  */
-import { spawn } from 'node:child_process';
-import { createConnection, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { childProcess, net } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
 import { gitUnavailable, spawnGit, type GitCall, type GitRun } from './git-process.js';
 
@@ -53,7 +53,7 @@ const CHILD = fileURLToPath(new URL('../git/spawn-helper-child.js', import.meta.
 
 /** Starts a spawn helper listening on `socketPath`; it ends when this process does (its stdin closes). */
 export function startSpawnHelper(socketPath: string): { stop(): void } {
-  const child = spawn(process.execPath, [CHILD, socketPath], { stdio: ['pipe', 'ignore', 'ignore'] });
+  const child = childProcess().spawn(process.execPath, [CHILD, socketPath], { stdio: ['pipe', 'ignore', 'ignore'] });
   child.on('error', () => undefined); // workers then spawn git themselves
   child.unref();
   return { stop: () => child.stdin!.end() };
@@ -90,7 +90,7 @@ class HelperConnection {
   closed = false;
 
   constructor(path: string) {
-    this.socket = createConnection(path);
+    this.socket = net().createConnection(path);
     this.socket.unref(); // only a request in flight keeps this thread alive (`run`)
     this.socket.on('connect', () => (this.connected = true));
     readJsonLines(this.socket, (answer) => this.receive(answer as HelperAnswer)); // a garbled answer fails what was asked ('close')

@@ -10,7 +10,8 @@
  * See docs/performance.md (Rebuild).
  */
 import { availableParallelism } from 'node:os';
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
+import type { MessagePort, Worker } from 'node:worker_threads';
+import { workerThreads } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
 import { chunksOf, inSharedMemory, linksTask, type ReadResult, type ReadTask, type ReaderSetup, type SnapshotChunkRef } from '../workers/wal-reader-messages.js';
@@ -168,7 +169,7 @@ class ReaderThread {
   private readonly waiting: { resolve: (r: ReadResult) => void; reject: (e: unknown) => void }[] = [];
 
   constructor(private readonly setup: ReaderSetup) {
-    this.worker = new Worker(READER_URL, { workerData: setup });
+    this.worker = new (workerThreads().Worker)(READER_URL, { workerData: setup });
     this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
     this.worker.on('message', (r: ReadResult) => this.waiting.shift()?.resolve(r));
     this.worker.on('error', (err) => this.failAll(err));
@@ -293,6 +294,7 @@ export function* readSnapshotChunks<T>(
     for (let i = 0; i < refs.length; i++) yield inline(i);
     return;
   }
+  const { MessageChannel, Worker, receiveMessageOnPort } = workerThreads();
   const { port1: answers, port2 } = new MessageChannel();
   const setup = readerSetup(gitDir, snapshot, port2);
   const worker = new Worker(READER_URL, { workerData: setup, transferList: [port2] });

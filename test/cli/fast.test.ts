@@ -3,13 +3,32 @@ import assert from 'node:assert/strict';
 import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
+import { fastManifest, hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { DAEMON_BIN, startDaemon } from '../helpers/daemon.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
 const parse = (line: string[]) => parseArgv(line, commands);
+
+test('the start-up manifest is oclif.manifest.json\'s commands, flags and args, and parses alike', () => {
+  const small = JSON.parse(readFileSync(join(REPO_ROOT, 'dist/src/cli/fast-manifest.json'), 'utf8'));
+  const full = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8'));
+  assert.deepEqual(small, fastManifest(full), 'written by this build from the committed manifest');
+  assert.deepEqual(Object.keys(small.commands), Object.keys(commands));
+  assert.equal(small.version, full.version);
+  for (const line of [
+    ['issue', 'create', '--title', 'T', '-l', 'a', '--label=b', '--json'],
+    ['issue', 'list', '--state', 'open', '--limit', '5'],
+    ['issue', 'dep', 'graph'],
+    ['sync', '--pull', '--no-daemon'],
+    ['issue', 'list', '--state', 'nope'],
+    ['issue', 'show', 'abcd', '-q'],
+    ['issue', 'show'],
+  ]) {
+    assert.deepEqual(parseArgv(line, small.commands), parse(line), line.join(' '));
+  }
+});
 
 test('plain command lines parse like oclif would', () => {
   assert.deepEqual(parse(['issue', 'create', '--title', 'T', '-l', 'a', '--label=b', '--json']), {
@@ -134,6 +153,24 @@ test('a command run locally starts no ES module loader, and loads no more of its
     assert.ok(r.loaded.some((f) => f.includes('node_modules/lmdb/')), 'lmdb loaded');
     assert.deepEqual(r.loaded.filter((f) => /node_modules\/(detect-libc|msgpackr-extract)\//.test(f)), [], `grit ${args.join(' ')}`);
   }
+});
+
+test('a local read loads none of the built-ins only writes, pulls and helper threads use', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'one']).issue_id;
+  const env = { GRIT_NO_DAEMON: '1' };
+  // `net` is not among them: node loads it for standard streams that are pipes, as here.
+  const lazy = ['child_process', 'worker_threads', 'zlib', 'fs/promises'];
+  for (const args of [['issue', 'list', '--json'], ['issue', 'show', id, '--json']]) {
+    const r = gritLoading(repo, args, env);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.ok(r.loaded.some((f) => f.endsWith('run.bundle.cjs')), 'ran locally');
+    assert.deepEqual(lazy.filter((m) => r.internal.includes(`NativeModule ${m}`)), [], `grit ${args.join(' ')} loaded`);
+  }
+  // The probe sees them when a command uses them: a write packs its objects with zlib.
+  const created = gritLoading(repo, ['issue', 'create', '--title', 'two', '--json'], env);
+  assert.ok(created.internal.includes('NativeModule zlib'), 'issue create loads zlib');
 });
 
 test('daemon status and stop need only the start-up bundle: not the local one, nor lmdb', async () => {
