@@ -358,14 +358,28 @@ describe('issue list and show for people', () => {
     await writeRaw(repo, id, { type: 'AssigneeAdded', user: 'bob\x1b[31m' });
     await writeRaw(repo, id, { type: 'LinkAdded', url: 'http://x\x1b[2J', note: 'n\x1b[2J' });
     await writeRaw(repo, id, { type: 'AttachmentAdded', name: '\x1b[31mred', sha256: new Uint8Array(32), mime: 'text/plain' });
-    await writeRaw(repo, id, { type: 'CommentAdded', body: 'c\x1b[2J\r\nnext\tline' });
+    await writeRaw(repo, id, { type: 'CommentAdded', body: 'c\x1b[2J\r\nnext\tline\rover' });
     const md = grit(repo, ['export', '--format', 'md', '--output', '-']).stdout;
     assert.doesNotMatch(md, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, md);
-    for (const shown of ['para\n\\x1b]0;PWNED\\x07\\x1b[2J cleared\ttab', 'bob\\x1b[31m', '<http://x\\x1b[2J> — n\\x1b[2J', '\\x1b[31mred', 'c\\x1b[2J\\x0d\nnext\tline', '\\u202eevil']) {
+    for (const shown of ['para\n\\x1b]0;PWNED\\x07\\x1b[2J cleared\ttab', 'bob\\x1b[31m', '<http://x\\x1b[2J> — n\\x1b[2J', '\\x1b[31mred', 'c\\x1b[2J\nnext\tline\\x0dover', '\\u202eevil']) {
       assert.ok(md.includes(shown), `${JSON.stringify(shown)} in ${md}`);
     }
     const exported = JSON.parse(grit(repo, ['export', '--output', '-']).stdout);
     assert.equal(exported.issues.find((i: any) => i.issue_id === id).body, body, 'the JSON export is data, kept as it is');
+    gritOk(repo, ['issue', 'close', id]);
+  });
+
+  it('shows a CRLF line end as a line break, in show and the Markdown export; a lone CR stays shown; JSON keeps both', () => {
+    const crlf = 'Steps:\r\n1. open\r\n2. crash\r\n\rover';
+    const id = gritOk(repo, ['issue', 'create', '--title', 'crlf', '--body', crlf]).issue_id;
+    gritOk(repo, ['issue', 'comment', id, '--body', crlf]);
+    const show = grit(repo, ['issue', 'show', id]).stdout;
+    const md = grit(repo, ['export', '--format', 'md', '--output', '-']).stdout;
+    for (const out of [show, md]) {
+      assert.equal(out.split('Steps:\n1. open\n2. crash\n\\x0dover').length, 3, `body and comment, broken into lines: ${out}`);
+      assert.doesNotMatch(out, /\r/);
+    }
+    assert.equal(gritOk(repo, ['issue', 'show', id]).issue.body, crlf);
     gritOk(repo, ['issue', 'close', id]);
   });
 
