@@ -36,9 +36,10 @@ export function renderIssueList(d: { issues: IssueSummary[]; total: number }, pa
   for (const i of sorted) {
     rows.push([p.cyan(short(i.issue_id)), stateLabel(i.state, p), i.title, i.labels.join(','), p.dim(relativeTime(i.updated_ts, now))]);
   }
-  // On a terminal a long title, then long labels, are cut so that each issue stays on one line;
-  // a narrow one loses the labels, then the times, before a title is cut to nothing.
-  return `${table(rows, { shrink: [2, 3], drop: [3, 4] })}\n${dim(plural(d.total, 'issue'))}`;
+  // On a terminal long labels, then a long title, are cut so that each issue stays on one line:
+  // the title is what people read. A narrow one loses the labels, then the times, before a title
+  // is cut to nothing.
+  return `${table(rows, { shrink: [3, 2], drop: [3, 4] })}\n${dim(plural(d.total, 'issue'))}`;
 }
 
 /** `issue list --format ids`: one full id a line, in the command's order, for `xargs` and loops. */

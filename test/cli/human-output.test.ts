@@ -307,6 +307,28 @@ describe('issue list and show for people', () => {
     assert.doesNotMatch(onTty(repo, ['issue', 'list'], 70, { FORCE_COLOR: '0' }), ANSI);
   });
 
+  it('gives a narrow terminal\'s room to the title before the labels, and before the prerequisites in `dep topo`', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const [a, b, c] = ids;
+    const labels = ['backend-team', 'needs-triage', 'very-long-label-name'];
+    const d = gritOk(repo, ['issue', 'create', '--title', 'Another']).issue_id;
+    for (const label of labels) gritOk(repo, ['issue', 'label', 'add', a, '--label', label]);
+    for (const before of [b, c, d]) gritOk(repo, ['issue', 'dep', 'add', before, '--target', a, '--type', 'blocks']);
+    try {
+      const plain = (args: string[]) => onTty(repo, args, 80, { NO_COLOR: '1' }).trimEnd().split('\n');
+      const list = plain(['issue', 'list']);
+      const row = list.find((l) => l.startsWith(a.slice(0, 8)))!;
+      // 50 cells for both: the labels give up all but 12 of theirs, the title keeps 38.
+      assert.match(row, /A title long enough to be cut on a na… +backend-tea… /, list.join('\n'));
+      const topo = plain(['issue', 'dep', 'topo']);
+      assert.ok(topo.every((l) => l.length <= 80), topo.join('\n'));
+      assert.match(topo.find((l) => l.includes(a.slice(0, 8)))!, /A title long enough to be cut on a[^…]*… +\S{11}…$/, topo.join('\n'));
+    } finally {
+      for (const before of [b, c, d]) gritOk(repo, ['issue', 'dep', 'remove', before, '--target', a, '--type', 'blocks']);
+      for (const label of labels) gritOk(repo, ['issue', 'label', 'remove', a, '--label', label]);
+      gritOk(repo, ['issue', 'close', d]);
+    }
+  });
+
   it('shows a sync on a terminal with git\'s progress at most: no advice, ref names or raw errors', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
     const remote = join(tempDir('grit-remote-'), 'remote.git');
     git(tempDir(), 'init', '-q', '--bare', remote);
