@@ -329,6 +329,20 @@ describe('issue list and show for people', () => {
     }
   });
 
+  it('quotes a label or assignee holding a comma or quote, so that it cannot be read as two', () => {
+    const id = gritOk(repo, ['issue', 'create', '--title', 'commas', '--label', 'a,b', '--label', 'say "hi"', '--label', 'c']).issue_id;
+    gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'Doe, Jane']);
+    gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'bob']);
+    try {
+      assert.match(grit(repo, ['issue', 'list']).stdout, /commas +"a,b",c,"say ""hi""" +just now/);
+      const show = grit(repo, ['issue', 'show', id]).stdout;
+      assert.match(show, /^labels: "a,b", c, "say ""hi"""$/m);
+      assert.match(show, /^assignees: "Doe, Jane", bob$/m);
+    } finally {
+      gritOk(repo, ['issue', 'close', id]);
+    }
+  });
+
   it('shows a sync on a terminal with git\'s progress at most: no advice, ref names or raw errors', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
     const remote = join(tempDir('grit-remote-'), 'remote.git');
     git(tempDir(), 'init', '-q', '--bare', remote);
