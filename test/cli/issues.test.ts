@@ -29,8 +29,14 @@ test('init writes config, a default actor and an AGENTS.md section once', () => 
   assert.ok(existsSync(join(repo, '.git/grit/actors', d.actor.actor_id, 'config.toml')));
   const agents = readFileSync(join(repo, 'AGENTS.md'), 'utf8');
   assert.match(agents, /^## Grit$/m);
-  assert.equal(gritOk(repo, ['init']).agents_md, 'unchanged');
+  assert.equal(d.already_initialized, false);
+  const again = gritOk(repo, ['init']);
+  assert.deepEqual([again.agents_md, again.already_initialized, again.actor.actor_id], ['unchanged', true, d.actor.actor_id]);
+  assert.deepEqual(Object.keys(again), Object.keys(d), 'the same shape');
   assert.equal(readFileSync(join(repo, 'AGENTS.md'), 'utf8'), agents);
+  // A person is told that nothing new was set up.
+  assert.match(grit(repo, ['init']).stdout, /^grit was already initialized in \S+\n[\s\S]*AGENTS\.md: unchanged$/m);
+  assert.match(grit(tempRepo(), ['init', '--no-agents-md']).stdout, /^initialized grit in /);
   // Nothing in the working tree but AGENTS.md.
   assert.equal(git(repo, 'status', '--porcelain').trim(), '?? AGENTS.md');
 });
