@@ -2,7 +2,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
@@ -340,6 +340,21 @@ describe('issue list and show for people', () => {
       assert.match(show, /^assignees: "Doe, Jane", bob$/m);
     } finally {
       gritOk(repo, ['issue', 'close', id]);
+    }
+  });
+
+  it('shows a repository path with a newline on one line in `daemon status`', async () => {
+    const odd = join(tempDir(), 'nl\nrepo \u001b[31mred');
+    mkdirSync(odd);
+    git(odd, 'init', '-q');
+    gritOk(odd, ['init', '--no-agents-md']);
+    const daemon = await startDaemon();
+    try {
+      gritOk(odd, ['issue', 'list'], { env: daemon.env }); // its worker is up
+      const status = grit(odd, ['daemon', 'status'], { env: daemon.env }).stdout;
+      assert.match(status, /^ {2}[0-9a-f]{8} {2}\S*\/nl repo \\x1b\[31mred$/m, status);
+    } finally {
+      await daemon.stop();
     }
   });
 
