@@ -80,6 +80,12 @@ test('help and command-line errors still come from oclif', () => {
   const missing = grit(repo, ['issue', 'create', '--json']);
   assert.equal(missing.code, 2);
   assert.equal(missing.json.error.code, 'invalid_args');
+  // watch never pages: --no-pager is taken (an alias may put it on every line) but not offered.
+  assert.doesNotMatch(grit(repo, ['watch', '--help']).stdout, /no-pager/);
+  const watching = grit(repo, ['--no-pager', 'watch', '--kind', 'bogus']);
+  assert.equal(watching.code, 2);
+  assert.match(watching.stderr, /--kind/);
+  assert.doesNotMatch(watching.stderr, /no-pager/);
 });
 
 test('--version prints what oclif prints, without loading it', async () => {
