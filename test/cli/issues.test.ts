@@ -483,6 +483,9 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'delete', 'abcd'], /^unknown command: grit issue delete$/, /did you mean `grit issue close`\?$/],
     [['issue', 'edit', 'abcd', '--title', 'x'], /^unknown command: grit issue edit$/, /did you mean `grit issue update`\?$/],
     [['--frob', 'issue', 'list'], /^unknown flag before the command: --frob$/, /after it/],
+    // Help asked for from inside a topic: the help it meant, not a command near the words.
+    [['issue', 'help', 'list'], /^unknown command: grit issue help list$/, /^did you mean `grit help issue list` \(or `grit issue list --help`\)\?$/],
+    [['issue', 'dep', 'help'], /^unknown command: grit issue dep help$/, /^did you mean `grit help issue dep` \(or `grit issue dep --help`\)\?$/],
     [['watch', '--kinds', 'x'], /^Nonexistent flag: --kinds$/, /^did you mean --kind\?/],
     // A global flag that means nothing to the command is refused, saying why, never ignored.
     [['daemon', 'status', '--actor', 'nobody'], /^`grit daemon status` does not take --actor: it talks to the per-user daemon/, /^leave --actor out/],
