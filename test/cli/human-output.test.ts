@@ -222,7 +222,7 @@ describe('issue list and show for people', () => {
   it('rejects an unknown format as invalid_args, as JSON when --format json was meant', () => {
     const bad = grit(repo, ['issue', 'list', '--format', 'xml']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /error: Expected --format=xml to be one of: table, json, ids/);
+    assert.match(bad.stderr, /error: --format must be one of table, json, ids \(got xml\)/);
     const badJson = grit(repo, ['issue', 'list', '--format', 'json', '--bogus']);
     assert.equal(badJson.code, 2);
     assert.equal(badJson.json.error.code, 'invalid_args');
