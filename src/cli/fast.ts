@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ACTIONS } from './actions.js';
 import { GritError } from '../core/errors.js';
 import { printError, printSuccess, runAction, type Parsed } from './output.js';
-import { chooseOutput } from './output-format.js';
+import { argvWantsJson, chooseOutput } from './output-format.js';
 import { switchWithValue } from './parse-error.js';
 
 // For bin/grit.cjs, which loads nothing else before it runs a command.
@@ -185,7 +185,7 @@ function reportMissingCommand(argv: string[], commands: Record<string, ManifestC
     if (!g) words.push(argv[i]);
     i += g?.words ?? 1;
   }
-  const json = argv.includes('--json');
+  const json = argvWantsJson(argv);
   if (!json && words.length > 0) return false;
   const ids = Object.keys(commands);
   const topic = words.join(':');
@@ -213,7 +213,7 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
   }
   const commands = manifest.commands;
   const version = versionLine(argv, commands);
-  if (version instanceof GritError) printError(version, argv.includes('--json'));
+  if (version instanceof GritError) printError(version, argvWantsJson(argv));
   else if (version) {
     // What oclif prints (its `config.userAgent`), which scripts may parse; under --json, the envelope.
     const userAgent = `grit/${manifest.version} ${process.platform}-${process.arch} node-${process.version}`;
