@@ -172,8 +172,9 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
 /**
  * `grit db --json`, `grit --json`, `grit --no-daemon`: a topic (or nothing) where a command
  * belongs. oclif would print its help, which a script that asked for JSON cannot read; this is the
- * invalid_args it gets instead, naming the commands there. (On a terminal without --json, oclif's
- * help is the answer for a topic; global flags with nothing after them get this too.)
+ * invalid_args it gets instead, naming the commands there. Without --json, oclif's help (exit 0)
+ * is the answer for a topic and for a bare `grit` alike, as oclif, gh and cargo answer; global
+ * flags with nothing after them get this error, as they were given for a command.
  */
 function reportMissingCommand(argv: string[], commands: Record<string, ManifestCommand>): boolean {
   const globals = globalFlags(commands);
@@ -186,7 +187,7 @@ function reportMissingCommand(argv: string[], commands: Record<string, ManifestC
     i += g?.words ?? 1;
   }
   const json = argvWantsJson(argv);
-  if (!json && words.length > 0) return false;
+  if (!json && (words.length > 0 || argv.length === 0)) return false;
   const ids = Object.keys(commands);
   const topic = words.join(':');
   const under = ids.filter((id) => topic === '' || id.startsWith(`${topic}:`));

@@ -266,8 +266,13 @@ test('a topic without its command, under --json: one invalid_args object naming 
   const bare = grit(repo, ['--json']);
   assert.equal(bare.code, 2);
   assert.match(bare.json.error.message, /^grit needs a command: actor, .*issue, /);
-  // Without --json, oclif's help is the answer for a topic; global flags alone are no command either.
-  assert.match(grit(repo, ['db']).stdout, /^Inspect and check the local store/);
+  // Without --json, oclif's help is the answer for a topic and for a bare `grit` alike (exit 0);
+  // global flags alone were given for a command, and are an error.
+  for (const [line, help] of [[['db'], /^Inspect and check the local store/], [['issue'], /^Create, change and read issues/i], [[], /^Repo-local, git-backed issue/]] as const) {
+    const r = grit(repo, [...line]);
+    assert.deepEqual([r.code, r.stderr], [0, ''], line.join(' '));
+    assert.match(r.stdout, help);
+  }
   for (const line of [['--no-daemon'], ['-q'], ['--actor', 'x', '--no-pager']]) {
     const r = grit(repo, line);
     assert.equal(r.code, 2, line.join(' '));
