@@ -20,10 +20,11 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
 /** Runs grit on a real pseudo-terminal of the given width, and height (0: unknown) (util-linux `script`). */
-function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}, code = 0, rows = 0): string {
+function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}, code = 0, rows = 0, input?: string): string {
   const cmd = `stty cols ${cols} rows ${rows}; exec ${[process.execPath, GRIT_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
     cwd,
+    input,
     encoding: 'utf8',
     env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: undefined, FORCE_COLOR: undefined, COLUMNS: undefined, TERM: 'xterm', ...env },
     timeout: 30_000,
@@ -432,6 +433,24 @@ describe('issue list and show for people', () => {
     }
     assert.equal(gritOk(repo, ['issue', 'show', id]).issue.body, crlf);
     gritOk(repo, ['issue', 'close', id]);
+  });
+
+  it('says what it reads from a terminal and how to end it; nothing of the kind in a pipe', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const hint = (what: string) => new RegExp(`^grit: reading ${what} from the terminal; end it with Ctrl-D on a line of its own$`, 'm');
+    // Typed, then Ctrl-D: the terminal ends the input.
+    const created = onTty(repo, ['issue', 'create', '--title', 'typed', '--body-file', '-', '--json'], 100, {}, 0, 0, 'typed body\n\x04');
+    assert.match(created, hint('the body'));
+    const id = JSON.parse(created.split('\n').find((l) => l.startsWith('{'))!).data.issue_id;
+    assert.equal(gritOk(repo, ['issue', 'show', id]).issue.body, 'typed body\n');
+    assert.match(onTty(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'typed.txt'], 100, {}, 0, 0, 'data\n\x04'), hint('the attachment'));
+    assert.match(onTty(repo, ['mcp'], 100, {}, 0, 0, '\x04'), hint('MCP requests .*'));
+    // A program's input: no such line, on stderr or anywhere.
+    const piped = grit(repo, ['issue', 'create', '--title', 'piped', '--body-file', '-'], { input: 'piped body' });
+    assert.deepEqual([piped.code, piped.stderr], [0, '']);
+    const attached = grit(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'piped.txt'], { input: 'data' });
+    assert.deepEqual([attached.code, attached.stderr], [0, '']);
+    gritOk(repo, ['issue', 'close', id]);
+    gritOk(repo, ['issue', 'close', piped.stdout.match(/[0-9a-f]{8}/)![0]]);
   });
 
   it('keeps oclif\'s styling out of error messages on a terminal', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
