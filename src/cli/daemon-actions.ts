@@ -1,5 +1,5 @@
 /** CLI actions of `daemon start|status|stop`. */
-import { dim, green } from './format.js';
+import { dim, green, singleLine } from './format.js';
 import type { CliAction } from './output.js';
 import type { GlobalFlag } from './base.js';
 import { plural } from '../core/plural.js';
@@ -44,7 +44,8 @@ function renderStatus(d: StatusData): string {
   const version = d.version ? ` (grit ${d.version})` : '';
   const head = `${d.started === true ? 'started' : (d.state ?? 'running')}${version}: pid ${d.pid}, ${d.endpoint}`;
   const up = d.uptime_ms === undefined ? '' : `, up ${uptime(d.uptime_ms)}, ${d.requests ?? 0} requests`;
-  const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${w.repo_root}`);
+  // A repository's path may hold a newline: each worker stays one line, as doctor shows the path.
+  const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${singleLine(w.repo_root)}`);
   return [head + up, ...draining(d), ...idleTimeouts(d), plural(d.workers.length, 'worker'), ...workers, ...declined(d)].join('\n');
 }
 
@@ -52,7 +53,7 @@ function renderStatus(d: StatusData): string {
 function declined(d: StatusData): string[] {
   const list = d.declined ?? [];
   if (!list.length) return [];
-  const lines = list.map((a) => `  ${a.actor_id.slice(0, 8)}  ${a.repo_root}  ${dim(`(daemon pid ${a.owner_pid} holds its lease)`)}`);
+  const lines = list.map((a) => `  ${a.actor_id.slice(0, 8)}  ${singleLine(a.repo_root)}  ${dim(`(daemon pid ${a.owner_pid} holds its lease)`)}`);
   return [`not serving ${plural(list.length, 'actor')}: another daemon does; their commands run in the CLI`, ...lines];
 }
 

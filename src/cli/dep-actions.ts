@@ -44,9 +44,10 @@ function renderTopo(d: { order: TopoItem[]; total: number; cycles: string[][] })
         p.dim(i.after.map(short).join(',')),
       ]),
     );
-    // On a terminal a long title (then the prerequisites) is cut so that each issue stays on one
-    // line; a narrow one loses the prerequisites, then the levels, before a title is cut to nothing.
-    lines.push(table(rows, { shrink: [4, 5], drop: [5, 3] }));
+    // On a terminal a long list of prerequisites, then a long title, is cut so that each issue
+    // stays on one line; a narrow one loses the prerequisites, then the levels, before a title is
+    // cut to nothing.
+    lines.push(table(rows, { shrink: [5, 4], drop: [5, 3] }));
   }
   for (const c of d.cycles) lines.push(`${p.yellow('cycle')}: ${describeCycle(c)}`);
   if (d.cycles.length) lines.push(p.dim('* in a cycle (from concurrent edits): see `grit doctor`, break it with `grit issue dep remove`'));

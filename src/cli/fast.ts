@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { ACTIONS } from './actions.js';
 import { GritError } from '../core/errors.js';
 import { printError, printSuccess, runAction, type Parsed } from './output.js';
-import { chooseOutput } from './output-format.js';
+import { argvWantsJson, chooseOutput } from './output-format.js';
 import { switchWithValue } from './parse-error.js';
 
 // For bin/grit.cjs, which loads nothing else before it runs a command.
@@ -206,8 +206,9 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
 /**
  * `grit db --json`, `grit --json`, `grit --no-daemon`: a topic (or nothing) where a command
  * belongs. oclif would print its help, which a script that asked for JSON cannot read; this is the
- * invalid_args it gets instead, naming the commands there. (On a terminal without --json, oclif's
- * help is the answer for a topic; global flags with nothing after them get this too.)
+ * invalid_args it gets instead, naming the commands there. Without --json, oclif's help (exit 0)
+ * is the answer for a topic and for a bare `grit` alike, as oclif, gh and cargo answer; global
+ * flags with nothing after them get this error, as they were given for a command.
  */
 function reportMissingCommand(argv: string[], commands: Record<string, ManifestCommand>): boolean {
   const globals = globalFlags(commands);
@@ -219,8 +220,8 @@ function reportMissingCommand(argv: string[], commands: Record<string, ManifestC
     if (!g) words.push(argv[i]);
     i += g?.words ?? 1;
   }
-  const json = argv.includes('--json');
-  if (!json && words.length > 0) return false;
+  const json = argvWantsJson(argv);
+  if (!json && (words.length > 0 || argv.length === 0)) return false;
   const ids = Object.keys(commands);
   const topic = words.join(':');
   const under = ids.filter((id) => topic === '' || id.startsWith(`${topic}:`));
@@ -247,7 +248,7 @@ export async function runFast(argv: string[], manifestPath: string): Promise<boo
   }
   const commands = manifest.commands;
   const version = versionLine(argv, commands);
-  if (version instanceof GritError) printError(version, argv.includes('--json'));
+  if (version instanceof GritError) printError(version, argvWantsJson(argv));
   else if (version) {
     // What oclif prints (its `config.userAgent`), which scripts may parse; under --json, the envelope.
     const userAgent = `grit/${manifest.version} ${process.platform}-${process.arch} node-${process.version}`;

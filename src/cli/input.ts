@@ -2,6 +2,17 @@
 import { GritError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
 
+/**
+ * Standard input about to be read from a terminal: one line on stderr saying what is read and how
+ * to end it, since the wait looks like a hang otherwise. Never for a pipe or a file, where a
+ * program gives the input, and never on stdout, which --json keeps to its one object.
+ */
+export function sayReadingTerminal(what: string): void {
+  if (!process.stdin.isTTY) return;
+  const end = process.platform === 'win32' ? 'Ctrl-Z then Enter' : 'Ctrl-D on a line of its own';
+  process.stderr.write(`grit: reading ${what} from the terminal; end it with ${end}\n`);
+}
+
 /** `--body` or `--body-file` (with `-` for standard input). */
 export async function readBody(flags: Record<string, unknown>): Promise<string | undefined> {
   const file = flags['body-file'] as string | undefined;
@@ -11,6 +22,7 @@ export async function readBody(flags: Record<string, unknown>): Promise<string |
   }
   // Loaded only here: it brings the chunk limits (and their modules) that no other start-up path needs.
   const { readBodyFile } = await import('../commands/input-file.js');
+  if (file === '-') sayReadingTerminal('the body');
   return readBodyFile(file);
 }
 
@@ -28,5 +40,6 @@ export async function stdinSha256(flags: Record<string, unknown>): Promise<strin
   }
   const { contentSha256, givenSha256, sha256OfStdin } = await import('../commands/input-file.js');
   const given = givenSha256(flags.sha256 as string | undefined);
+  sayReadingTerminal('the attachment');
   return toHex(contentSha256(await sha256OfStdin(), given, 'standard input'));
 }

@@ -43,6 +43,7 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
     line = readLine(config, argv);
   }
   if (json && refuseJson(config, line)) return;
+  if (line.help) hideRefusedJson(config);
   if (line.command && INSTALL.includes(line.command.id) && refuseDirectory(line.rest)) return;
   // oclif installs a plugin whose `engines` this Node does not meet, and then warns about it on
   // every later command; npm's engine-strict refuses it before anything is added instead. Not for
@@ -111,7 +112,7 @@ function refuseJson(config: Config, line: Line): boolean {
     return true;
   }
   const cmd = line.command;
-  if (!cmd || cmd.pluginType !== 'core' || cmd.pluginName === config.name) return false;
+  if (!cmd || !isOclifs(config, cmd)) return false;
   printError(
     new GritError('invalid_args', `\`grit ${words(cmd.id)}\` is oclif's command and has no --json output`, {
       details: { command: words(cmd.id), plugin: cmd.pluginName },
@@ -120,6 +121,17 @@ function refuseJson(config: Config, line: Line): boolean {
     true,
   );
   return true;
+}
+
+/** oclif's own commands (plugins, autocomplete): not grit's, nor a user plugin's. */
+const isOclifs = (config: Config, cmd: Command.Loadable): boolean => cmd.pluginType === 'core' && cmd.pluginName !== config.name;
+
+/**
+ * oclif's commands declare a --json that grit refuses (refuseJson): their help must not offer it.
+ * Only what help reads is changed; the command, when it runs, parses with its own flags.
+ */
+function hideRefusedJson(config: Config): void {
+  for (const cmd of config.commands) if (isOclifs(config, cmd)) delete cmd.flags.json;
 }
 
 const INSTALL = ['plugins:install', 'plugins:add'];

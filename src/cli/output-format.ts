@@ -20,9 +20,15 @@ export function chooseOutput(action: FormattedAction, parsed: Parsed): { action:
   return { action: { ...action, render: chosen }, json: false };
 }
 
-/** Whether a command line asks for JSON, before (or without) parsing it: for parse errors. */
+/** A value of `--json=<value>` that says JSON was not wanted (decisions.md, "A switch … takes no value"). */
+const NOT_WANTED = /^(false|0|no|off|)$/i;
+
+/**
+ * Whether a command line asks for JSON, before (or without) parsing it: for parse errors.
+ * `--json=true` is refused (a switch takes no value), but in the envelope it asked for.
+ */
 export function argvWantsJson(argv: string[], formats?: OutputFormats): boolean {
-  if (argv.includes('--json')) return true;
+  if (argv.some((a) => a === '--json' || (a.startsWith('--json=') && !NOT_WANTED.test(a.slice('--json='.length))))) return true;
   if (formats?.json !== 'json') return false;
   return argv.some((a, i) => a === '--format=json' || (a === '--format' && argv[i + 1] === 'json'));
 }

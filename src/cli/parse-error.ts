@@ -13,6 +13,10 @@ export interface ParsedCommand {
   flags: string[];
   /** Of those, the ones that take no value (boolean flags). */
   switches: string[];
+  /** The values a flag takes, for those that take only some (`--type`: blocks, …). */
+  choices?: Record<string, readonly string[]>;
+  /** The names of its required arguments, in order (for an example line). */
+  required?: string[];
   refusedGlobals?: { spellings: string[]; why: string };
 }
 
@@ -23,9 +27,16 @@ export interface CommandLike {
 
 /** The id of `command` and the flags it takes (its class's `flags` and `baseFlags`). */
 export function describeCommand(command: CommandLike): ParsedCommand {
-  const ctor = command.constructor as { flags?: Record<string, { type?: string }>; baseFlags?: Record<string, { type?: string }> };
+  type FlagLike = { type?: string; options?: readonly string[] };
+  const ctor = command.constructor as { flags?: Record<string, FlagLike>; baseFlags?: Record<string, FlagLike>; args?: Record<string, { required?: boolean }> };
   const flags = Object.entries({ ...ctor.baseFlags, ...ctor.flags });
-  return { id: command.id ?? '', flags: flags.map(([name]) => name), switches: flags.filter(([, f]) => f?.type === 'boolean').map(([name]) => name) };
+  return {
+    id: command.id ?? '',
+    flags: flags.map(([name]) => name),
+    switches: flags.filter(([, f]) => f?.type === 'boolean').map(([name]) => name),
+    choices: Object.fromEntries(flags.filter(([, f]) => Array.isArray(f?.options)).map(([name, f]) => [name, f.options!])),
+    required: Object.entries(ctor.args ?? {}).filter(([, a]) => a?.required).map(([name]) => name),
+  };
 }
 
 /**
@@ -52,8 +63,10 @@ export function findSwitchWithValue(argv: readonly string[], switches: readonly 
 
 /**
  * Whatever oclif's parser refuses (unknown flag, missing argument, a value out of range) is
- * invalid_args. With the command known, the hint fits the mistake: a global flag this command
- * does not take says why, a misspelt flag names the nearest one, a missing argument names it.
+ * invalid_args. With the command known, it is said in grit's words, as the command functions
+ * say theirs (`--title is required`), and the hint fits the mistake: a global flag this command
+ * does not take says why, a misspelt flag names the nearest one, a missing flag or argument is
+ * named with an example.
  */
 export function fromParseError(err: unknown, command?: ParsedCommand): GritError {
   if (err instanceof GritError) return err;
@@ -74,20 +87,52 @@ interface OclifParseError {
 
 const spaced = (id: string): string => id.replaceAll(':', ' ');
 
-function hintFor(err: OclifParseError, command: ParsedCommand): { message?: string; details: Record<string, unknown>; suggestion: string } | null {
+type Hint = { message?: string; details: Record<string, unknown>; suggestion: string };
+
+function hintFor(err: OclifParseError, command: ParsedCommand): Hint | null {
   const shown = `grit ${spaced(command.id)}`;
+  const message = stripVTControlCharacters(err.message ?? '');
   if (Array.isArray(err.flags) && typeof err.flags[0] === 'string') {
     const flag = err.flags[0];
     const refused = command.refusedGlobals;
     if (refused?.spellings.includes(flag)) {
       return { message: `\`${shown}\` does not take ${flag}: ${refused.why}`, details: { flag }, suggestion: `leave ${flag} out` };
     }
+    const unknown = `unknown flag${err.flags.length === 1 ? '' : 's'} for \`${shown}\`: ${err.flags.join(', ')}`;
     const near = flag.startsWith('--') ? closestWord(flag.slice(2).split('=')[0], command.flags) : undefined;
-    return near ? { details: { flag, did_you_mean: `--${near}` }, suggestion: `did you mean --${near}?` } : null;
+    return near ? { message: unknown, details: { flag, did_you_mean: `--${near}` }, suggestion: `did you mean --${near}?` } : { message: unknown, details: { flag }, suggestion: 'leave it out' };
   }
-  if (Array.isArray(err.args) && /^Missing \d+ required arg/.test(err.message ?? '')) {
+  if (Array.isArray(err.args) && /^Missing \d+ required arg/.test(message)) {
     const names = err.args.map((a: { name?: string }) => `<${a.name}>`);
     return { details: { missing: names }, suggestion: `give ${names.join(' ')} after \`${shown}\`` };
+  }
+  if (Array.isArray(err.args) && /^Unexpected arguments?:/.test(message)) {
+    const extra = err.args.map(String);
+    return { message: `unexpected argument for \`${shown}\`: ${extra.join(' ')}`, details: { arguments: extra }, suggestion: 'leave it out, or quote a value that has spaces' };
+  }
+  return flagHint(message, command, shown);
+}
+
+/** oclif's flag errors that carry only a message (FailedFlagValidationError, FlagInvalidOptionError, a flag given twice), read from it. */
+function flagHint(message: string, command: ParsedCommand, shown: string): Hint | null {
+  const example = (flag: string) => `--${flag} ${command.choices?.[flag]?.[0] ?? '"…"'}`;
+  const missing = [...message.matchAll(/Missing required flag (\S+)/g)].map((m) => m[1]);
+  if (missing.length) {
+    const flags = missing.map((f) => `--${f}`);
+    return {
+      message: `${flags.join(' and ')} ${flags.length === 1 ? 'is' : 'are'} required`,
+      details: { missing: flags },
+      suggestion: `for example \`${[shown, ...(command.required ?? []).map((a) => `<${a}>`), ...missing.map(example)].join(' ')}\``,
+    };
+  }
+  const choice = /Expected --([\w-]+)=(.*) to be one of: (.*)/.exec(message);
+  if (choice) {
+    const [, flag, value, allowed] = choice;
+    return { message: `--${flag} must be one of ${allowed} (got ${value})`, details: { flag: `--${flag}`, value, allowed: allowed.split(', ') }, suggestion: `for example ${example(flag)}` };
+  }
+  const twice = /Flag --([\w-]+) can only be specified once/.exec(message);
+  if (twice) {
+    return { message: `--${twice[1]} was given more than once; it takes one value`, details: { flag: `--${twice[1]}` }, suggestion: `give --${twice[1]} once` };
   }
   return null;
 }

@@ -24,6 +24,12 @@ export const renderWrite =
 export const stateLabel = (s: string | null, p: Palette = palette()): string =>
   s === null ? p.dim('unknown') : s === 'open' ? p.green('open') : p.dim('closed');
 
+/**
+ * A label or assignee among others joined with `,`: quoted (a `"` in it doubled) when it holds a
+ * `,` or `"`, so that one such label cannot be read as two.
+ */
+const listItem = (s: string): string => (/[,"]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+
 export function renderIssueList(d: { issues: IssueSummary[]; total: number }, parsed?: Parsed): string {
   if (d.total === 0) {
     const filtered = parsed?.flags.state !== undefined || parsed?.flags.label !== undefined;
@@ -34,11 +40,12 @@ export function renderIssueList(d: { issues: IssueSummary[]; total: number }, pa
   const rows = [['ID', 'STATE', 'TITLE', 'LABELS', 'UPDATED'].map((h) => p.bold(h))];
   const sorted = [...d.issues].sort((a, b) => b.updated_ts - a.updated_ts);
   for (const i of sorted) {
-    rows.push([p.cyan(short(i.issue_id)), stateLabel(i.state, p), i.title, i.labels.join(','), p.dim(relativeTime(i.updated_ts, now))]);
+    rows.push([p.cyan(short(i.issue_id)), stateLabel(i.state, p), i.title, i.labels.map(listItem).join(','), p.dim(relativeTime(i.updated_ts, now))]);
   }
-  // On a terminal a long title, then long labels, are cut so that each issue stays on one line;
-  // a narrow one loses the labels, then the times, before a title is cut to nothing.
-  return `${table(rows, { shrink: [2, 3], drop: [3, 4] })}\n${dim(plural(d.total, 'issue'))}`;
+  // On a terminal long labels, then a long title, are cut so that each issue stays on one line:
+  // the title is what people read. A narrow one loses the labels, then the times, before a title
+  // is cut to nothing.
+  return `${table(rows, { shrink: [3, 2], drop: [3, 4] })}\n${dim(plural(d.total, 'issue'))}`;
 }
 
 /** `issue list --format ids`: one full id a line, in the command's order, for `xargs` and loops. */
@@ -72,8 +79,8 @@ export function renderIssueShow(d: IssueShowReply): string {
     `${stateLabel(i.state)} · opened ${relativeTime(i.created_ts)} by ${who(i.created_by)} · updated ${relativeTime(i.updated_ts)}`,
   ];
   // One line each, as a table's cells: a newline from the WAL (another writer's label) would split the row.
-  if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(singleLine(l))).join(', ')}`);
-  if (i.assignees.length) lines.push(singleLine(`assignees: ${i.assignees.join(', ')}`));
+  if (i.labels.length) lines.push(`labels: ${i.labels.map((l) => yellow(singleLine(listItem(l)))).join(', ')}`);
+  if (i.assignees.length) lines.push(singleLine(`assignees: ${i.assignees.map(listItem).join(', ')}`));
   if (i.body.trim()) lines.push('', renderMarkdown(i.body.trimEnd()));
   for (const l of i.links) lines.push(singleLine(`link: ${l.url}${l.note ? dim(` (${l.note})`) : ''}`));
   for (const a of i.attachments) lines.push(singleLine(`attachment: ${a.name} ${dim(`${a.mime} sha256:${a.sha256.slice(0, 12)}`)}`));

@@ -251,12 +251,19 @@ export function csvField(v: string | number): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
+/**
+ * A set (labels, assignees) in one CSV field: joined with `;`, a `;` or `\` inside a member
+ * escaped with a `\`, so that a reader splitting on the other `;` gets the members exactly
+ * (operations.md). Ordinary labels read as before.
+ */
+const csvSet = (members: string[]): string => members.map((m) => m.replace(/[\\;]/g, '\\$&')).join(';');
+
 const CSV_COLUMNS = ['issue_id', 'title', 'state', 'labels', 'assignees', 'created_ts', 'updated_ts', 'comment_count'] as const;
 
 function* toCsv(issues: Iterable<Issue>): Generator<string> {
   yield `${CSV_COLUMNS.join(',')}\r\n`;
   for (const i of issues) {
-    const row = [i.issue_id, i.title, i.state, i.labels.join(';'), i.assignees.join(';'), i.created_ts, i.updated_ts, i.comment_count];
+    const row = [i.issue_id, i.title, i.state, csvSet(i.labels), csvSet(i.assignees), i.created_ts, i.updated_ts, i.comment_count];
     yield `${row.map(csvField).join(',')}\r\n`;
   }
 }

@@ -85,8 +85,10 @@ function writeAgentsMd(root: string): 'created' | 'appended' | 'unchanged' {
 export async function init(
   env: CommandEnv,
   args: Args,
-): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string }> {
+): Promise<{ repo_root: string; actor: ActorInfo; config_path: string; agents_md: string; already_initialized: boolean }> {
   const repo = findRepo(env.options.cwd);
+  // Set up before: it had its default actor. Said so that a second `grit init` is seen to change nothing new.
+  const already = loadRepoConfig(repo).default_actor !== undefined;
   const generateKey = bool(args, 'generate_key');
   let actor = selectActor(repo, env.options, { setUp: true, secret: generateKey ? newSecretKey() : undefined });
   if (generateKey) actor = ensureSigningKey(repo, actor);
@@ -96,7 +98,7 @@ export async function init(
   if (inRepo && (!current || current === actor.config.actor_id)) chooseDefault(repo, actor);
   else if (!existsSync(repoConfigPath(repo))) updateRepoConfig(repo, {});
   const agents = bool(args, 'no_agents_md') ? 'skipped' : writeAgentsMd(repo.root);
-  return { repo_root: repo.root, actor: describe(repo, actor), config_path: repoConfigPath(repo), agents_md: agents };
+  return { repo_root: repo.root, actor: describe(repo, actor), config_path: repoConfigPath(repo), agents_md: agents, already_initialized: already };
 }
 
 /**

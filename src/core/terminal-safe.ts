@@ -3,12 +3,15 @@
  * syncs with you), in human output or a Markdown export, has its control characters shown, not
  * obeyed: an escape sequence could clear the screen, retitle the window, forge output or hide a
  * link. Tabs and newlines stay, as do grit's own colours (added after this, by the renderers);
- * bidirectional overrides are shown too, so that text reads in the order it is stored.
+ * bidirectional overrides are shown too, so that text reads in the order it is stored. A CRLF
+ * (text from a Windows editor or a web form) is a line break like any other and is shown as
+ * one; only a CR on its own could overwrite a line, so that one is shown.
  */
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const UNSAFE = /\r\n|[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
 
 export function visible(text: string): string {
   return text.replace(UNSAFE, (c) => {
+    if (c === '\r\n') return '\n';
     const code = c.charCodeAt(0);
     return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16)}`;
   });

@@ -75,7 +75,7 @@ test('a value given to a switch (--json=true) is invalid_args naming the flag, w
   gritOk(repo, ['init', '--no-agents-md']);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
   for (const [line, flag, value] of [
-    [['--json=true', 'issue', 'list'], 'json', 'true'], // hoisted, then left to oclif by the fast path
+    [['--json=off', 'issue', 'list'], 'json', 'off'], // hoisted, then left to oclif by the fast path
     [['issue', 'list', '--no-daemon=yes'], 'no-daemon', 'yes'],
     [['issue', 'attachment', 'add', id, '--quiet=false'], 'quiet', 'false'], // oclif would take `false` for the file
     [['issue', 'list', '--no-pager='], 'no-pager', ''],
@@ -84,7 +84,22 @@ test('a value given to a switch (--json=true) is invalid_args naming the flag, w
   ] as const) {
     const r = grit(repo, [...line]);
     assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.equal(r.stderr, `error: --${flag} is a switch and takes no value (got --${flag}=${value})\nhint: give --${flag} alone to turn it on, or leave it out\n`, line.join(' '));
+    const message = `--${flag} is a switch and takes no value (got --${flag}=${value})`;
+    // --json=1 wanted JSON: the refusal is the envelope it asked for.
+    if (flag === 'json' && value === '1') assert.deepEqual([r.json?.error?.message, r.stderr], [message, ''], line.join(' '));
+    else assert.equal(r.stderr, `error: ${message}\nhint: give --${flag} alone to turn it on, or leave it out\n`, line.join(' '));
+  }
+  for (const line of [['issue', 'list', '--json=true'], ['--json=yes', 'issue', 'list'], ['issue', 'create', '--json=TRUE'], ['--json=1', '--version'], ['db', '--json=true']]) {
+    const r = grit(repo, line);
+    assert.equal(r.code, 2, line.join(' '));
+    assert.equal(r.json?.error?.code, 'invalid_args', `${line.join(' ')}: ${r.stdout}${r.stderr}`);
+    assert.equal(r.stderr, '');
+  }
+  // One that says JSON was not wanted is answered as text.
+  for (const value of ['false', '0', 'no', 'off', '']) {
+    const r = grit(repo, ['issue', 'list', `--json=${value}`]);
+    assert.deepEqual([r.code, r.stdout], [2, ''], value);
+    assert.match(r.stderr, /^error: --json is a switch and takes no value/);
   }
   const json = grit(repo, ['issue', 'list', '--json', '--no-daemon=1']);
   assert.equal(json.json.error.code, 'invalid_args');
@@ -99,6 +114,12 @@ test('help and command-line errors still come from oclif', () => {
   const missing = grit(repo, ['issue', 'create', '--json']);
   assert.equal(missing.code, 2);
   assert.equal(missing.json.error.code, 'invalid_args');
+  // watch never pages: --no-pager is taken (an alias may put it on every line) but not offered.
+  assert.doesNotMatch(grit(repo, ['watch', '--help']).stdout, /no-pager/);
+  const watching = grit(repo, ['--no-pager', 'watch', '--kind', 'bogus']);
+  assert.equal(watching.code, 2);
+  assert.match(watching.stderr, /--kind/);
+  assert.doesNotMatch(watching.stderr, /no-pager/);
 });
 
 test('--version prints what oclif prints, without loading it', async () => {
@@ -282,8 +303,13 @@ test('a topic without its command, under --json: one invalid_args object naming 
   const bare = grit(repo, ['--json']);
   assert.equal(bare.code, 2);
   assert.match(bare.json.error.message, /^grit needs a command: actor, .*issue, /);
-  // Without --json, oclif's help is the answer for a topic; global flags alone are no command either.
-  assert.match(grit(repo, ['db']).stdout, /^Inspect and check the local store/);
+  // Without --json, oclif's help is the answer for a topic and for a bare `grit` alike (exit 0);
+  // global flags alone were given for a command, and are an error.
+  for (const [line, help] of [[['db'], /^Inspect and check the local store/], [['issue'], /^Create, change and read issues/i], [[], /^Repo-local, git-backed issue/]] as const) {
+    const r = grit(repo, [...line]);
+    assert.deepEqual([r.code, r.stderr], [0, ''], line.join(' '));
+    assert.match(r.stdout, help);
+  }
   for (const line of [['--no-daemon'], ['-q'], ['--actor', 'x', '--no-pager']]) {
     const r = grit(repo, line);
     assert.equal(r.code, 2, line.join(' '));

@@ -2,7 +2,7 @@
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
@@ -20,10 +20,11 @@ const HOUR = 60 * MIN;
 const DAY = 24 * HOUR;
 
 /** Runs grit on a real pseudo-terminal of the given width, and height (0: unknown) (util-linux `script`). */
-function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}, code = 0, rows = 0): string {
+function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv = {}, code = 0, rows = 0, input?: string): string {
   const cmd = `stty cols ${cols} rows ${rows}; exec ${[process.execPath, GRIT_BIN, ...args].map((a) => `'${a}'`).join(' ')}`;
   const r = spawnSync('script', ['-qec', cmd, '/dev/null'], {
     cwd,
+    input,
     encoding: 'utf8',
     env: { ...process.env, GRIT_NO_DAEMON: '1', NO_COLOR: undefined, FORCE_COLOR: undefined, COLUMNS: undefined, TERM: 'xterm', ...env },
     timeout: 30_000,
@@ -222,7 +223,7 @@ describe('issue list and show for people', () => {
   it('rejects an unknown format as invalid_args, as JSON when --format json was meant', () => {
     const bad = grit(repo, ['issue', 'list', '--format', 'xml']);
     assert.equal(bad.code, 2);
-    assert.match(bad.stderr, /error: Expected --format=xml to be one of: table, json, ids/);
+    assert.match(bad.stderr, /error: --format must be one of table, json, ids \(got xml\)/);
     const badJson = grit(repo, ['issue', 'list', '--format', 'json', '--bogus']);
     assert.equal(badJson.code, 2);
     assert.equal(badJson.json.error.code, 'invalid_args');
@@ -307,6 +308,57 @@ describe('issue list and show for people', () => {
     assert.doesNotMatch(onTty(repo, ['issue', 'list'], 70, { FORCE_COLOR: '0' }), ANSI);
   });
 
+  it('gives a narrow terminal\'s room to the title before the labels, and before the prerequisites in `dep topo`', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const [a, b, c] = ids;
+    const labels = ['backend-team', 'needs-triage', 'very-long-label-name'];
+    const d = gritOk(repo, ['issue', 'create', '--title', 'Another']).issue_id;
+    for (const label of labels) gritOk(repo, ['issue', 'label', 'add', a, '--label', label]);
+    for (const before of [b, c, d]) gritOk(repo, ['issue', 'dep', 'add', before, '--target', a, '--type', 'blocks']);
+    try {
+      const plain = (args: string[]) => onTty(repo, args, 80, { NO_COLOR: '1' }).trimEnd().split('\n');
+      const list = plain(['issue', 'list']);
+      const row = list.find((l) => l.startsWith(a.slice(0, 8)))!;
+      // 50 cells for both: the labels give up all but 12 of theirs, the title keeps 38.
+      assert.match(row, /A title long enough to be cut on a na… +backend-tea… /, list.join('\n'));
+      const topo = plain(['issue', 'dep', 'topo']);
+      assert.ok(topo.every((l) => l.length <= 80), topo.join('\n'));
+      assert.match(topo.find((l) => l.includes(a.slice(0, 8)))!, /A title long enough to be cut on a[^…]*… +\S{11}…$/, topo.join('\n'));
+    } finally {
+      for (const before of [b, c, d]) gritOk(repo, ['issue', 'dep', 'remove', before, '--target', a, '--type', 'blocks']);
+      for (const label of labels) gritOk(repo, ['issue', 'label', 'remove', a, '--label', label]);
+      gritOk(repo, ['issue', 'close', d]);
+    }
+  });
+
+  it('quotes a label or assignee holding a comma or quote, so that it cannot be read as two', () => {
+    const id = gritOk(repo, ['issue', 'create', '--title', 'commas', '--label', 'a,b', '--label', 'say "hi"', '--label', 'c']).issue_id;
+    gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'Doe, Jane']);
+    gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'bob']);
+    try {
+      assert.match(grit(repo, ['issue', 'list']).stdout, /commas +"a,b",c,"say ""hi""" +just now/);
+      const show = grit(repo, ['issue', 'show', id]).stdout;
+      assert.match(show, /^labels: "a,b", c, "say ""hi"""$/m);
+      assert.match(show, /^assignees: "Doe, Jane", bob$/m);
+    } finally {
+      gritOk(repo, ['issue', 'close', id]);
+    }
+  });
+
+  it('shows a repository path with a newline on one line in `daemon status`', async () => {
+    const odd = join(tempDir(), 'nl\nrepo \u001b[31mred');
+    mkdirSync(odd);
+    git(odd, 'init', '-q');
+    gritOk(odd, ['init', '--no-agents-md']);
+    const daemon = await startDaemon();
+    try {
+      gritOk(odd, ['issue', 'list'], { env: daemon.env }); // its worker is up
+      const status = grit(odd, ['daemon', 'status'], { env: daemon.env }).stdout;
+      assert.match(status, /^ {2}[0-9a-f]{8} {2}\S*\/nl repo \\x1b\[31mred$/m, status);
+    } finally {
+      await daemon.stop();
+    }
+  });
+
   it('shows a sync on a terminal with git\'s progress at most: no advice, ref names or raw errors', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
     const remote = join(tempDir('grit-remote-'), 'remote.git');
     git(tempDir(), 'init', '-q', '--bare', remote);
@@ -358,15 +410,47 @@ describe('issue list and show for people', () => {
     await writeRaw(repo, id, { type: 'AssigneeAdded', user: 'bob\x1b[31m' });
     await writeRaw(repo, id, { type: 'LinkAdded', url: 'http://x\x1b[2J', note: 'n\x1b[2J' });
     await writeRaw(repo, id, { type: 'AttachmentAdded', name: '\x1b[31mred', sha256: new Uint8Array(32), mime: 'text/plain' });
-    await writeRaw(repo, id, { type: 'CommentAdded', body: 'c\x1b[2J\r\nnext\tline' });
+    await writeRaw(repo, id, { type: 'CommentAdded', body: 'c\x1b[2J\r\nnext\tline\rover' });
     const md = grit(repo, ['export', '--format', 'md', '--output', '-']).stdout;
     assert.doesNotMatch(md, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, md);
-    for (const shown of ['para\n\\x1b]0;PWNED\\x07\\x1b[2J cleared\ttab', 'bob\\x1b[31m', '<http://x\\x1b[2J> — n\\x1b[2J', '\\x1b[31mred', 'c\\x1b[2J\\x0d\nnext\tline', '\\u202eevil']) {
+    for (const shown of ['para\n\\x1b]0;PWNED\\x07\\x1b[2J cleared\ttab', 'bob\\x1b[31m', '<http://x\\x1b[2J> — n\\x1b[2J', '\\x1b[31mred', 'c\\x1b[2J\nnext\tline\\x0dover', '\\u202eevil']) {
       assert.ok(md.includes(shown), `${JSON.stringify(shown)} in ${md}`);
     }
     const exported = JSON.parse(grit(repo, ['export', '--output', '-']).stdout);
     assert.equal(exported.issues.find((i: any) => i.issue_id === id).body, body, 'the JSON export is data, kept as it is');
     gritOk(repo, ['issue', 'close', id]);
+  });
+
+  it('shows a CRLF line end as a line break, in show and the Markdown export; a lone CR stays shown; JSON keeps both', () => {
+    const crlf = 'Steps:\r\n1. open\r\n2. crash\r\n\rover';
+    const id = gritOk(repo, ['issue', 'create', '--title', 'crlf', '--body', crlf]).issue_id;
+    gritOk(repo, ['issue', 'comment', id, '--body', crlf]);
+    const show = grit(repo, ['issue', 'show', id]).stdout;
+    const md = grit(repo, ['export', '--format', 'md', '--output', '-']).stdout;
+    for (const out of [show, md]) {
+      assert.equal(out.split('Steps:\n1. open\n2. crash\n\\x0dover').length, 3, `body and comment, broken into lines: ${out}`);
+      assert.doesNotMatch(out, /\r/);
+    }
+    assert.equal(gritOk(repo, ['issue', 'show', id]).issue.body, crlf);
+    gritOk(repo, ['issue', 'close', id]);
+  });
+
+  it('says what it reads from a terminal and how to end it; nothing of the kind in a pipe', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+    const hint = (what: string) => new RegExp(`^grit: reading ${what} from the terminal; end it with Ctrl-D on a line of its own$`, 'm');
+    // Typed, then Ctrl-D: the terminal ends the input.
+    const created = onTty(repo, ['issue', 'create', '--title', 'typed', '--body-file', '-', '--json'], 100, {}, 0, 0, 'typed body\n\x04');
+    assert.match(created, hint('the body'));
+    const id = JSON.parse(created.split('\n').find((l) => l.startsWith('{'))!).data.issue_id;
+    assert.equal(gritOk(repo, ['issue', 'show', id]).issue.body, 'typed body\n');
+    assert.match(onTty(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'typed.txt'], 100, {}, 0, 0, 'data\n\x04'), hint('the attachment'));
+    assert.match(onTty(repo, ['mcp'], 100, {}, 0, 0, '\x04'), hint('MCP requests .*'));
+    // A program's input: no such line, on stderr or anywhere.
+    const piped = grit(repo, ['issue', 'create', '--title', 'piped', '--body-file', '-'], { input: 'piped body' });
+    assert.deepEqual([piped.code, piped.stderr], [0, '']);
+    const attached = grit(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'piped.txt'], { input: 'data' });
+    assert.deepEqual([attached.code, attached.stderr], [0, '']);
+    gritOk(repo, ['issue', 'close', id]);
+    gritOk(repo, ['issue', 'close', piped.stdout.match(/[0-9a-f]{8}/)![0]]);
   });
 
   it('keeps oclif\'s styling out of error messages on a terminal', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {

@@ -30,8 +30,14 @@ test('init writes config, a default actor and an AGENTS.md section once', () => 
   assert.ok(existsSync(join(repo, '.git/grit/actors', d.actor.actor_id, 'config.toml')));
   const agents = readFileSync(join(repo, 'AGENTS.md'), 'utf8');
   assert.match(agents, /^## Grit$/m);
-  assert.equal(gritOk(repo, ['init']).agents_md, 'unchanged');
+  assert.equal(d.already_initialized, false);
+  const again = gritOk(repo, ['init']);
+  assert.deepEqual([again.agents_md, again.already_initialized, again.actor.actor_id], ['unchanged', true, d.actor.actor_id]);
+  assert.deepEqual(Object.keys(again), Object.keys(d), 'the same shape');
   assert.equal(readFileSync(join(repo, 'AGENTS.md'), 'utf8'), agents);
+  // A person is told that nothing new was set up.
+  assert.match(grit(repo, ['init']).stdout, /^grit was already initialized in \S+\n[\s\S]*AGENTS\.md: unchanged$/m);
+  assert.match(grit(tempRepo(), ['init', '--no-agents-md']).stdout, /^initialized grit in /);
   // Nothing in the working tree but AGENTS.md.
   assert.equal(git(repo, 'status', '--porcelain').trim(), '?? AGENTS.md');
 });
@@ -488,10 +494,18 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const cases: [string[], RegExp, RegExp][] = [
-    [['issue', 'create'], /^Missing required flag title$/, /--help/],
+    // oclif's parse errors in grit's words, with an example of what was missing.
+    [['issue', 'create'], /^--title is required$/, /^for example `grit issue create --title "…"` \(`grit issue create --help` says what it takes\)$/],
+    [['issue', 'label', 'add', 'abcd'], /^--label is required$/, /^for example `grit issue label add <id> --label "…"`/],
+    [['lock', 'acquire'], /^--resource is required$/, /^for example `grit lock acquire --resource "…"`/],
+    [['issue', 'dep', 'add', 'abcd'], /^--target and --type are required$/, /^for example `grit issue dep add <id> --target "…" --type blocks`/],
+    [['issue', 'list', '--state', 'opn'], /^--state must be one of open, closed \(got opn\)$/, /^for example --state open/],
+    [['issue', 'create', '--title', 'a', '--title', 'b'], /^--title was given more than once; it takes one value$/, /^give --title once/],
+    [['issue', 'list', 'a', 'b'], /^unexpected argument for `grit issue list`: a b$/, /grit issue list --help/],
+    [['issue', 'list', '--bogus'], /^unknown flag for `grit issue list`: --bogus$/, /^leave it out/],
     [['issue', 'show'], /^Missing 1 required arg: id$/, /^give <id> after `grit issue show` \(`grit issue show --help` says what it takes\)$/],
-    [['issue', 'create', '--titel', 'x'], /^Nonexistent flag: --titel$/, /^did you mean --title\? \(`grit issue create --help`/],
-    [['issue', 'show', 'abcd', 'extra'], /^Unexpected argument: extra$/, /--help/],
+    [['issue', 'create', '--titel', 'x'], /^unknown flag for `grit issue create`: --titel$/, /^did you mean --title\? \(`grit issue create --help`/],
+    [['issue', 'show', 'abcd', 'extra'], /^unexpected argument for `grit issue show`: extra$/, /--help/],
     // Worded as `--keep abc` is (the command checks both), not as oclif's parser would.
     [['snapshot', 'gc', '--keep', '-1'], /^--keep must be a whole number, 0 or more$/, /^give --keep a whole number, 0 or more, in digits only .*--keep 3$/],
     [['bogus'], /^unknown command: grit bogus$/, /grit help/],
@@ -511,14 +525,17 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'delete', 'abcd'], /^unknown command: grit issue delete$/, /did you mean `grit issue close`\?$/],
     [['issue', 'edit', 'abcd', '--title', 'x'], /^unknown command: grit issue edit$/, /did you mean `grit issue update`\?$/],
     [['--frob', 'issue', 'list'], /^unknown flag before the command: --frob$/, /after it/],
-    [['watch', '--kinds', 'x'], /^Nonexistent flag: --kinds$/, /^did you mean --kind\?/],
+    // Help asked for from inside a topic: the help it meant, not a command near the words.
+    [['issue', 'help', 'list'], /^unknown command: grit issue help list$/, /^did you mean `grit help issue list` \(or `grit issue list --help`\)\?$/],
+    [['issue', 'dep', 'help'], /^unknown command: grit issue dep help$/, /^did you mean `grit help issue dep` \(or `grit issue dep --help`\)\?$/],
+    [['watch', '--kinds', 'x'], /^unknown flag for `grit watch`: --kinds$/, /^did you mean --kind\?/],
     // A global flag that means nothing to the command is refused, saying why, never ignored.
     [['daemon', 'status', '--actor', 'nobody'], /^`grit daemon status` does not take --actor: it talks to the per-user daemon/, /^leave --actor out/],
     [['daemon', 'status', '--data-dir', '/nonexistent'], /^`grit daemon status` does not take --data-dir: /, /^leave --data-dir out/],
     [['--no-daemon', 'daemon', 'status'], /^`grit daemon status` does not take --no-daemon: /, /^leave --no-daemon out/],
     [['watch', '-q'], /^`grit watch` does not take -q: it prints the daemon's notifications/, /^leave -q out/],
     [['--actor', 'nobody', 'watch'], /^`grit watch` does not take --actor: /, /^leave --actor out/],
-    [['mcp', '--bogus'], /^Nonexistent flags?: --bogus/, /--help/],
+    [['mcp', '--bogus'], /^unknown flags? for `grit mcp`: --bogus/, /--help/],
     [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],
   ];
   for (const [line, message, plan] of cases) {

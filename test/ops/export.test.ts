@@ -142,6 +142,29 @@ test('export --format csv: issue summaries with RFC 4180 quoting', async () => {
   assert.ok(!existsSync(join(repo, '-')) && !existsSync(join(repo, '.grit')), 'nothing written for --output -');
 });
 
+test('export --format csv: a label or assignee holding `;` or `\\` is escaped, so a reader gets the exact sets back', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const labels = ['x;y', 'has space', 'c:\\dir\\', 'bug'];
+  const id = gritOk(repo, ['issue', 'create', '--title', 'semi', ...labels.flatMap((l) => ['--label', l])]).issue_id;
+  for (const user of ['a;b', 'carol']) gritOk(repo, ['issue', 'assignee', 'add', id, '--user', user]);
+  const row = grit(repo, ['export', '--format', 'csv', '-o', '-']).stdout.split('\r\n')[1].split(',');
+  assert.deepEqual(row.slice(3, 5), ['bug;c:\\\\dir\\\\;has space;x\\;y', 'a\\;b;carol'], 'ordinary labels as they were');
+  // The reader operations.md describes: split on a `;` with no `\` before it, then `\c` is `c`.
+  const members = (field: string): string[] => {
+    const out = [''];
+    for (let k = 0; k < field.length; k++) {
+      if (field[k] === ';') out.push('');
+      else out[out.length - 1] += field[k] === '\\' ? field[++k] : field[k];
+    }
+    return field === '' ? [] : out;
+  };
+  const { issue } = gritOk(repo, ['issue', 'show', id]);
+  assert.deepEqual(members(row[3]), issue.labels);
+  assert.deepEqual(members(row[4]), issue.assignees);
+  assert.deepEqual([...issue.labels].sort(), [...labels].sort());
+});
+
 /** An export's text without the time it was made. */
 const undated = (t: string) => t.replace(/"generated_ts": \d+/, '').replace(/^Exported by grit at \S+/m, '');
 

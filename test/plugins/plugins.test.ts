@@ -279,6 +279,14 @@ describe('oclif plugins', () => {
     const unknown = grit(repo, ['help', 'nosuch', '--json'], { env });
     assert.equal(unknown.code, 2);
     assert.equal(unknown.json.error.message, 'unknown command: grit nosuch');
+    // So their help does not offer --json, whichever way it is asked for.
+    for (const line of [['plugins', '--help'], ['plugins', 'inspect', '--help'], ['plugins', 'install', '--help'], ['help', 'plugins', 'install'], ['autocomplete', '--help']]) {
+      const help = grit(repo, line, { env });
+      assert.equal(help.code, 0, line.join(' '));
+      assert.match(help.stdout, /USAGE/);
+      assert.doesNotMatch(help.stdout, /json/i, line.join(' '));
+    }
+    assert.match(grit(repo, ['plugins', '--help'], { env }).stdout, /\$ grit plugins \[--core\]/);
   });
 
   it('`plugins install` of a directory is refused before anything is fetched', () => {

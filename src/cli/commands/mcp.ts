@@ -3,6 +3,7 @@ import { selectActor } from '../../commands/actors.js';
 import { GritError, toGritError } from '../../core/errors.js';
 import { findRepo } from '../../git/repo.js';
 import { parseOrReport } from '../base.js';
+import { sayReadingTerminal } from '../input.js';
 import { printError } from '../output.js';
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
@@ -50,6 +51,8 @@ export default class Mcp extends Command {
       printError(toGritError(err), false);
       return;
     }
+    // Its client runs it; a person who started it by hand is told what the silence is.
+    sayReadingTerminal("MCP requests (JSON-RPC, as an MCP client sends them: it starts `grit mcp` itself)");
     const { serveMcp } = await import('../../mcp/server.js');
     await serveMcp(options, this.config.version);
   }

@@ -1,5 +1,5 @@
 import { Command, Flags } from '@oclif/core';
-import { parseOrReport, someGlobalFlags } from '../base.js';
+import { GLOBAL_FLAGS, parseOrReport } from '../base.js';
 import { NOTIFICATION_KINDS } from '../../protocol/notifications.js';
 
 /** Not a GritCommand: it prints notifications as they come instead of one result. */
@@ -9,8 +9,9 @@ export default class Watch extends Command {
 
   static examples = ['<%= config.bin %> watch', '<%= config.bin %> watch --kind EventApplied --json'];
 
-  // --json is its own (one object per line); of the other global flags only --no-pager holds (it never pages).
-  static baseFlags = someGlobalFlags('no-pager');
+  // --json is its own (one object per line); of the other global flags only --no-pager holds: it
+  // never pages, so the flag is taken (`grit --no-pager watch`, an alias) but not offered in help.
+  static baseFlags: Partial<typeof GLOBAL_FLAGS> = { 'no-pager': { ...GLOBAL_FLAGS['no-pager'], hidden: true } };
   static refusesGlobals = "it prints the daemon's notifications as they come, every actor's, and runs no command itself";
 
   static flags = {

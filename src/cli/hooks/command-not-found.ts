@@ -33,6 +33,7 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
     }
   }
   if (words.length === 0 && argv[0]?.startsWith('-')) return reportFlagFirst(argv[0], json);
+  if (reportHelpInside(words, known, json)) return;
   // A typo followed by arguments (`grit issue shwo 1d16`): named by the words a command is near.
   // A whole topic is near every command in it, which says nothing: `issue` is not a typo.
   for (let n = words.length; n > 0; n--) {
@@ -116,6 +117,27 @@ function reportFlagFirst(flag: string, json: boolean): void {
     }),
     json,
   );
+}
+
+/**
+ * `grit issue help list`: help asked for from inside a topic, as some tools take it. The unknown
+ * command is named, and the plan is the help of what the other words name. False when they name
+ * nothing (a typo, reported as such).
+ */
+function reportHelpInside(words: string[], known: readonly string[], json: boolean): boolean {
+  const at = words.indexOf('help');
+  if (at < 1) return false;
+  const subject = words.filter((_, k) => k !== at).join(':');
+  if (!known.includes(subject) && !isTopic(subject, known)) return false;
+  const shown = subject.replaceAll(':', ' ');
+  printError(
+    new GritError('invalid_args', `unknown command: grit ${words.join(' ')}`, {
+      details: { command: words.join(' '), help: shown },
+      suggestion: `did you mean \`grit help ${shown}\` (or \`grit ${shown} --help\`)?`,
+    }),
+    json,
+  );
+  return true;
 }
 
 /** A lone word near a topic (`grit isue` → `grit issue`), whose commands it then names. */
