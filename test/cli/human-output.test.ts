@@ -13,6 +13,7 @@ import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 import { startDaemon } from '../helpers/daemon.js';
+import { generateWal } from '../helpers/gen-events.js';
 
 const ANSI = /\u001b\[/;
 const MIN = 60_000;
@@ -32,6 +33,8 @@ function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv
   return r.stdout.replace(/\r/g, '');
 }
 const hasScript = spawnSync('script', ['--version']).status === 0;
+/** What is left on the screen of `onTty`'s output once progress lines are erased (each drawn up to an erase to its end, `ESC [K`). */
+const onScreen = (out: string): string => out.replace(/^.*\u001b\[K/gm, '');
 
 describe('format helpers', () => {
   it('says how long ago, or how soon', () => {
@@ -316,7 +319,7 @@ describe('issue list and show for people', () => {
     gritOk(other, ['init', '--no-agents-md']);
     // First a push into an empty remote, then a pull of another clone's event.
     for (const round of [1, 2]) {
-      const out = onTty(repo, ['sync'], 100, { NO_COLOR: '1' });
+      const out = onScreen(onTty(repo, ['sync'], 100, { NO_COLOR: '1' }));
       assert.match(out, round === 1 ? /^pulled 0 events, rebased 0, pushed \d+/m : /^pulled 1 event, rebased 0, pushed 0/m, `round ${round}: ${out}`);
       assert.doesNotMatch(out, /warning:|hint:|refs\/grit|^From /m, `round ${round}: ${out}`);
       gritOk(other, ['issue', 'create', '--title', 'from the other clone']);
@@ -511,6 +514,31 @@ describe('human errors', () => {
       assert.match(lines[0], /^error: /, r.stderr);
       assert.match(r.stderr, hint);
       assert.equal(lines.length, 2, r.stderr);
+    }
+  });
+});
+
+describe('progress on a terminal', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+  it('through the daemon, a rebuild draws its bar on the terminal as in process and erases it; a pipe, --json or -q gets none', async () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    await generateWal(join(repo, '.git'), { seed: 11, events: 6000, actors: [{ id: 'c'.repeat(32) }], packed: true });
+    const BAR = /replaying WAL \[[#.]+\] \d+% \d+\/\d+/;
+    // In process first: the daemon's worker, once it serves the repository, holds its store.
+    assert.match(onTty(repo, ['rebuild', '--no-daemon'], 100), BAR);
+    for (const flag of ['--json', '-q']) assert.doesNotMatch(onTty(repo, ['rebuild', '--no-daemon', flag], 100), /replaying|\u001b/, flag);
+    const daemon = await startDaemon();
+    try {
+      const served = onTty(repo, ['rebuild'], 100, daemon.env);
+      assert.match(served, BAR, served.slice(-400));
+      assert.match(served, /\u001b\[Krebuilt 6000 events up to [0-9a-f]+ \(from the WAL\)\n$/, 'the line is erased before the summary');
+      assert.deepEqual(gritOk(repo, ['daemon', 'status'], { env: daemon.env }).workers.map((w: { repo_root: string }) => w.repo_root), [repo], 'the daemon ran it');
+      for (const flag of ['--json', '-q']) assert.doesNotMatch(onTty(repo, ['rebuild', flag], 100, daemon.env), /replaying|\u001b/, flag);
+      const piped = grit(repo, ['rebuild'], { env: daemon.env });
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.equal(piped.stderr, '');
+    } finally {
+      await daemon.stop();
     }
   });
 });
