@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { checkArgs } from '../commands/registry.js';
 import { warnIfOtherwiseSet } from '../commands/daemon.js';
-import { answeredBySupervisor, repairsStore, runsInWorker } from '../commands/routing.js';
+import { answeredBySupervisor, repairsStore, reportsProgress, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
@@ -328,7 +328,8 @@ export class Supervisor {
     // Selecting the actor may create one (a new --data-dir): the reply says so, as the CLI would.
     const warnings: string[] = [];
     const { repository } = gatherWarnings(warnings, () => this.routes.resolve(request));
-    const progress = request.progress ? (this.relay?.open(request.progress) ?? null) : null;
+    // Only a command that reports progress gets a channel: another has nothing to publish.
+    const progress = request.progress && reportsProgress(name) ? (this.relay?.open(request.progress) ?? null) : null;
     let endTurn: (() => void) | null = null;
     let routed: Routed & { release?: () => void };
     try {
