@@ -1,7 +1,7 @@
 /** Human output: relative times, `--format`, colours only on a TTY and never with NO_COLOR, Markdown bodies. */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
@@ -14,6 +14,9 @@ import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
+import { until } from '../helpers/wait.js';
+import { GritClient } from '../../src/protocol/client.js';
+import type { Notification } from '../../src/protocol/notifications.js';
 
 const ANSI = /\u001b\[/;
 const MIN = 60_000;
@@ -538,6 +541,47 @@ describe('progress on a terminal', { skip: !hasScript && 'util-linux `script` is
       assert.equal(piped.code, 0, piped.stderr);
       assert.equal(piped.stderr, '');
     } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('Ctrl-C while a sync waits for another in the daemon erases the line and ends the CLI; the daemon runs the sync all the same', async () => {
+    // The first sync stops after applying its first step, until the test lets it go on.
+    const paused = join(tempDir(), 'paused');
+    const daemon = await startDaemon({ env: { GRIT_FAULT: `sync:step-applied:pause:${paused}` } });
+    const remote = join(tempDir('grit-remote-'), 'r.git');
+    git(tempDir(), 'init', '-q', '--bare', remote);
+    const [repo, other] = [tempRepo(), tempRepo()];
+    for (const r of [repo, other]) {
+      git(r, 'remote', 'add', 'origin', remote);
+      gritOk(r, ['init', '--no-agents-md']);
+    }
+    gritOk(other, ['issue', 'create', '--title', 'pulled']);
+    gritOk(other, ['sync']);
+    const client = await daemon.client();
+    const synced: Notification[] = [];
+    const watch = await GritClient.subscribe((n) => synced.push(n), { endpoint: `ipc://${join(daemon.runDir, 'events.sock')}`, kinds: ['WalSynced'] });
+    try {
+      const first = client.request('Sync', {}, { repoRoot: repo });
+      await until('the first sync paused half-way', () => existsSync(paused));
+      const cmd = `stty cols 100; exec ${[process.execPath, GRIT_BIN, 'sync'].map((a) => `'${a}'`).join(' ')}`;
+      const tty = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: repo, env: { ...process.env, ...daemon.env, TERM: 'xterm' } });
+      let out = '';
+      tty.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => tty.on('exit', (code) => r(code)));
+      await until(() => `the second sync says it waits: ${JSON.stringify(out)}`, () => out.includes('waiting for a sync already running in the daemon…'));
+      // `script` runs the shell that execs grit: its child is grit's process.
+      const cli = Number(spawnSync('pgrep', ['-P', String(tty.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+      process.kill(cli, 'SIGINT');
+      assert.equal(await exited, 130, out);
+      assert.match(out, /waiting for a sync already running in the daemon…\u001b\[K\r\u001b\[K$/, 'the line is erased, and nothing follows');
+      rmSync(paused);
+      await first;
+      await until('the interrupted sync ran in the daemon too', () => synced.length === 2);
+    } finally {
+      rmSync(paused, { force: true });
+      watch.close();
+      client.close();
       await daemon.stop();
     }
   });
