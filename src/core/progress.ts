@@ -13,20 +13,23 @@ export interface Progress {
 /** Where a command's progress goes. */
 export interface ProgressSink {
   bar(label: string, total: number): Progress;
+  /** What the command does where it counts nothing: a fetch whose meter git does not show here. */
+  phase(label: string): void;
   /** Takes git's progress meter a line at a time (each with its `\r` or `\n`); null: git is to show none. */
   readonly gitMeter: ((line: string) => void) | null;
 }
 
 const NOOP: Progress = { update() {}, done() {} };
 
-export const NO_PROGRESS: ProgressSink = { bar: () => NOOP, gitMeter: null };
+export const NO_PROGRESS: ProgressSink = { bar: () => NOOP, phase() {}, gitMeter: null };
 
 /** Whether progress may be drawn on `stream`: a terminal, and not turned off by GRIT_NO_PROGRESS. */
 export function progressWanted(stream: NodeJS.WriteStream = process.stderr): boolean {
   return stream.isTTY === true && !process.env.GRIT_NO_PROGRESS;
 }
 
-const TERMINAL: ProgressSink = { bar: (label, total) => progressBar(label, total), gitMeter: (line) => void process.stderr.write(line) };
+// No phase of its own: git's meter shows the fetch.
+const TERMINAL: ProgressSink = { bar: (label, total) => progressBar(label, total), phase() {}, gitMeter: (line) => void process.stderr.write(line) };
 
 /** This process's terminal, when progress is wanted there; else nothing. */
 export function terminalProgress(): ProgressSink {

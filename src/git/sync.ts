@@ -10,6 +10,7 @@ import { CopyCounter, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { toHex } from '../core/hex.js';
 import { terminalProgress, type Progress, type ProgressSink } from '../core/progress.js';
+import { redactUrls } from '../core/redact-url.js';
 import { mergeRemoteLocks } from './locks.js';
 import { publishPack } from './pack-publish.js';
 import { PackBuilder } from './pack-write.js';
@@ -215,6 +216,7 @@ export class WalSync {
    */
   private async fetch(pull: boolean, result: SyncResult, along?: () => Promise<void>): Promise<string | null> {
     const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
+    this.progress.phase(`fetching from ${redactUrls(this.opts.remote)}…`);
     const [fetched, prepared] = await Promise.allSettled([
       fetchGrit(this.gitDir, this.opts.remote, '', this.opts.env, this.progress.gitMeter),
       along?.(),

@@ -25,7 +25,9 @@ export function portProgress(port: MessagePort): ProgressSink {
       update: (done) => total > 0 && post({ label, done, total }, done >= total),
       done() {},
     }),
-    // git ends a phase's line with `\n` ("Receiving objects: 100% …, done."): that one is always posted.
-    gitMeter: (line) => post({ label: line.trim(), done: null, total: null }, line.endsWith('\n')),
+    phase: (label) => post({ label, done: null, total: null }, true),
+    // git's meter would need git spawned here, outside the spawn helper, which stops the daemon's
+    // gits when the daemon dies (docs/daemon.md, "A request that does not end"): a phase says it fetches.
+    gitMeter: null,
   };
 }
