@@ -12,7 +12,7 @@ import { runLocal } from '../../src/commands/run.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { daemonPausingSyncs, startDaemon } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { until } from '../helpers/wait.js';
 import { GritClient } from '../../src/protocol/client.js';
@@ -547,20 +547,10 @@ describe('progress on a terminal', { skip: !hasScript && 'util-linux `script` is
 
   it('Ctrl-C while a sync waits for another in the daemon erases the line and ends the CLI; the daemon runs the sync all the same', async () => {
     // The first sync stops after applying its first step, until the test lets it go on.
-    const paused = join(tempDir(), 'paused');
-    const daemon = await startDaemon({ env: { GRIT_FAULT: `sync:step-applied:pause:${paused}` } });
-    const remote = join(tempDir('grit-remote-'), 'r.git');
-    git(tempDir(), 'init', '-q', '--bare', remote);
-    const [repo, other] = [tempRepo(), tempRepo()];
-    for (const r of [repo, other]) {
-      git(r, 'remote', 'add', 'origin', remote);
-      gritOk(r, ['init', '--no-agents-md']);
-    }
-    gritOk(other, ['issue', 'create', '--title', 'pulled']);
-    gritOk(other, ['sync']);
+    const { daemon, repo, paused, events } = await daemonPausingSyncs();
     const client = await daemon.client();
     const synced: Notification[] = [];
-    const watch = await GritClient.subscribe((n) => synced.push(n), { endpoint: `ipc://${join(daemon.runDir, 'events.sock')}`, kinds: ['WalSynced'] });
+    const watch = await GritClient.subscribe((n) => synced.push(n), { endpoint: events, kinds: ['WalSynced'] });
     try {
       const first = client.request('Sync', {}, { repoRoot: repo });
       await until('the first sync paused half-way', () => existsSync(paused));

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritAsync, gritOk, tempDir, tempRepo, twoWorktrees } from '../helpers/repo.js';
-import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { daemonEnv, daemonPausingSyncs, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { GritClient } from '../../src/protocol/client.js';
 import type { Notification } from '../../src/protocol/notifications.js';
@@ -152,18 +152,7 @@ async function progressOf(endpoint: string, token: string): Promise<{ steps: Pro
 
 test('progress goes to the request that asked for it: a sync waiting for another says so; none is published unasked, and watchers see none', async () => {
   // The first sync stops after applying its first step, until the test lets it go on.
-  const paused = join(tempDir(), 'paused');
-  const daemon = await startDaemon({ env: { GRIT_FAULT: `sync:step-applied:pause:${paused}` } });
-  const remote = join(tempDir('grit-remote-'), 'r.git');
-  git(tempDir(), 'init', '-q', '--bare', remote);
-  const [repo, other] = [tempRepo(), tempRepo()];
-  for (const r of [repo, other]) {
-    git(r, 'remote', 'add', 'origin', remote);
-    gritOk(r, ['init', '--no-agents-md']);
-  }
-  gritOk(other, ['issue', 'create', '--title', 'pulled']);
-  gritOk(other, ['sync']);
-  const endpoint = `ipc://${join(daemon.runDir, 'events.sock')}`;
+  const { daemon, repo, paused, events: endpoint } = await daemonPausingSyncs();
   const target = { repoRoot: repo };
   const [c1, c2] = [await daemon.client(), await daemon.client()];
   const watched: Notification[] = [];
