@@ -26,6 +26,8 @@ export { printError, printResult, type ResultOptions } from './cli/plugin-output
 export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
 export { NOTIFICATION_KINDS, type Notification, type NotificationKind } from './protocol/notifications.js';
 export type { Watch, WatchOptions } from './protocol/watch.js';
+// A request's progress through the daemon (docs/daemon.md, "Progress"): subscribe to its topic, then send the token.
+export { decodeProgress, newProgressToken, progressTopic, type ProgressStep } from './protocol/progress.js';
 export type { Args, Dependent, EventJson, IssueShowReply, Issue, IssueSummary, LockReply, LockStatusReply, ShownIssue, SyncResult, WriteReply };
 
 type IssueRef = { issue_id: string };

@@ -6,7 +6,8 @@
 import type { Args } from '../commands/args.js';
 import type { ContextOptions, OutputSink } from '../commands/context.js';
 import { dataDirOf } from '../commands/data-dir.js';
-import { answeredBySupervisor, onlyReads, runsInWorker } from '../commands/routing.js';
+import { answeredBySupervisor, onlyReads, reportsProgress, runsInWorker } from '../commands/routing.js';
+import { progressWanted } from '../core/progress.js';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
@@ -60,6 +61,8 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     onStartFailure: (reason) => warn(`the daemon could not start (${reason}); ran the command here (\`grit daemon start\` says more)`),
   });
   if (!client) return null;
+  // Asked for only where this process would draw it itself (`options.progress` unset: its terminal's): no work for the daemon otherwise.
+  const progress = !options.progress && reportsProgress(name) && progressWanted() ? await (await import('./progress-view.js')).watchProgress() : null;
   try {
     const data = await client.request(name, args, {
       repoRoot,
@@ -68,7 +71,7 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
       cwd: options.cwd ?? process.cwd(),
       // What the command reads while it runs is this shell's, as with --no-daemon, not the daemon's.
       env: forwardedEnv(),
-    });
+    }, { progress: progress?.token });
     return { data };
   } catch (err) {
     // A read the daemon took and did not answer (it died) runs again here; a write it may have
@@ -80,6 +83,7 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
     if (name === 'Doctor' && err instanceof GritError && (err.exitCode === ENV_EXIT || isUnknownActor(err))) return null;
     throw err;
   } finally {
+    progress?.close();
     client.close();
   }
 }

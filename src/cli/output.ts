@@ -9,6 +9,7 @@ import type { Args } from '../commands/args.js';
 import type { OutputSink } from '../commands/context.js';
 import { dim, red } from './format.js';
 import { visible, visibleDeep } from '../core/terminal-safe.js';
+import { NO_PROGRESS } from '../core/progress.js';
 
 export interface Parsed {
   args: Record<string, unknown>;
@@ -47,6 +48,8 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
       cwd: process.cwd(),
       actor: flags.actor as string | undefined,
       dataDir: flags['data-dir'] as string | undefined,
+      // Their output is for a program, or asked to be silent: no bar on the terminal either (docs/environment.md).
+      ...(json || flags.quiet === true ? { progress: NO_PROGRESS } : {}),
     };
     const { execute } = await import('./dispatch.js');
     const stream = action.streams?.(args) ? stdoutSink(json) : undefined;

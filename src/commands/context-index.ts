@@ -11,7 +11,7 @@ import { isRemoved, REMOVED_HASH } from '../core/context-store.js';
 import { fromHex } from '../core/hex.js';
 import { contextIssueId } from '../core/ids.js';
 import type { EventKind } from '../core/kinds.js';
-import { progressBar } from '../core/progress.js';
+import { terminalProgress } from '../core/progress.js';
 import type { ExtractWarning } from '../context/ast-extract.js';
 import { globMatcher, isIgnored, lsFiles } from '../context/files.js';
 import { languageOf, type LanguageId } from '../context/languages.js';
@@ -172,7 +172,7 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
 
   const { Extractor } = await import('../context/ast-extract.js');
   const extractor = new Extractor(options.env);
-  const bar = progressBar('indexing', files.length);
+  const bar = (options.progress ?? terminalProgress()).bar('indexing', files.length);
   const present = new Set<string>();
   try {
     for (const [i, { path, language }] of files.entries()) {

@@ -15,6 +15,7 @@ import { admitEvents, checkingKeys, copyOrder, loadKeyring, reportAdmitted, type
 import { warnings as stderrWarnings } from '../core/warnings.js';
 import { plural } from '../core/plural.js';
 import type { EventKind } from '../core/kinds.js';
+import type { ProgressSink } from '../core/progress.js';
 import type { Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
 import { movedHere, repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
@@ -41,6 +42,11 @@ export interface ContextOptions extends ActorSelection {
    * GRIT_GRAMMAR_<LANG>): in a daemon, the caller's (src/core/forwarded-env.ts). Absent: this process's.
    */
   env?: NodeJS.ProcessEnv;
+  /**
+   * Where a long command reports its progress: in a daemon, the CLI that asked for it, or nobody.
+   * Absent: this process's terminal, when progress is wanted there (core/progress.ts `terminalProgress`).
+   */
+  progress?: ProgressSink;
 }
 
 /**

@@ -12,7 +12,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { isWithin } from '../core/path-within.js';
 import { diskFullError } from '../core/disk-full.js';
 import { letSignalsIn, removeOnSignal } from '../core/remove-on-signal.js';
-import { progressBar } from '../core/progress.js';
+import { terminalProgress, type ProgressSink } from '../core/progress.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { eventToJson, type Event } from '../core/event.js';
 import { bytesEqual, fromHex, toHex } from '../core/hex.js';
@@ -295,14 +295,15 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
   // An export into `.git/grit` is made as grit's other files there are (core.sharedRepository).
   const perm = path === STDOUT ? 0 : sharedPermAt(ctx.repo, path);
+  const progress = options.progress ?? terminalProgress();
   // One snapshot for the counts and the records: what is counted is what is written.
   return ctx.withSnapshot(async (snapshot, inMemory) => {
     const sel = select(snapshot, since);
-    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, perm, stdout);
+    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, perm, progress, stdout);
     // A store that cannot catch up (a full disk) is read in a transaction that ends at the first
     // await: the export is read whole before it (as `content`: writeExport does not await
     // without `stdout` for standard output), then written.
-    const { content, ...result } = await writeExport(sel, format, STDOUT, 0);
+    const { content, ...result } = await writeExport(sel, format, STDOUT, 0, progress);
     if (path !== STDOUT) {
       await writeFile(path, [content!], perm);
       return { ...result, output_path: path };
@@ -313,11 +314,11 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   });
 }
 
-async function writeExport(sel: Selection, format: ExportFormat, path: string, perm: number, stdout?: OutputSink): Promise<ExportResult> {
+async function writeExport(sel: Selection, format: ExportFormat, path: string, perm: number, progress: ProgressSink, stdout?: OutputSink): Promise<ExportResult> {
   const { wal_head, event_count, issue_count } = sel;
   // Drawn as the export is written: not over it, when that is on the same terminal.
   const shown = path === STDOUT && process.stdout.isTTY ? 0 : issue_count + (format === 'json' ? event_count : 0);
-  const bar = progressBar('exporting', shown);
+  const bar = progress.bar('exporting', shown);
   let written = 0;
   function* counted<T>(items: Iterable<T>): Generator<T> {
     for (const item of items) {

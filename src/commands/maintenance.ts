@@ -11,7 +11,7 @@ import { CopyCounter, eventFromRecord, extraCopies, type Event } from '../core/e
 import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { loadKeyring, Verifier, type AdmitResult, type VerifyReport } from '../core/integrity.js';
-import { progressBar } from '../core/progress.js';
+import { terminalProgress, type ProgressSink } from '../core/progress.js';
 import { foldIssue, type Issue } from '../core/projection.js';
 import { decodeStored } from '../core/issue-rows.js';
 import { ISSUE_BYTES } from '../core/log-key.js';
@@ -37,7 +37,7 @@ import { decodeWalChunk, walChunkRecords, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadWalOptions } from '../git/wal-read-ahead.js';
 import { bool, optInt, type Args } from './args.js';
 import { SNAPSHOT_KEEP } from './ranges.js';
-import type { RepoContext } from './context.js';
+import type { ContextOptions, RepoContext } from './context.js';
 import { refuseIfDaemonHolds } from './lockfile.js';
 import { rebuildCopy } from './rebuild-copy.js';
 import { StoreReplacement } from './store-replacement.js';
@@ -73,7 +73,7 @@ const LONG_REPLAY_EVENTS = 32_768;
 
 /**
  * Walks the WAL commits after `fromExclusive` up to `head`, handing them to `fn` a segment at a
- * time and drawing a progress bar on a terminal. Segments come oldest first, `fn` given the last
+ * time and reporting its progress, labelled `label`, to `progress`. Segments come oldest first, `fn` given the last
  * commit of each (all up to it was handed over), unless `opts.newestFirstUpTo` let them come
  * newest first (`ReadWalOptions`): then it is given null. When `fromExclusive` is not on the
  * head's chain, the whole chain is walked. Returns false if `fn` asked to stop.
@@ -85,12 +85,13 @@ async function walkWal(
   label: string,
   fn: (chunks: WalChunk[], upTo: string | null) => boolean | Promise<boolean>,
   opts: ReadWalOptions = {},
+  progress: ProgressSink = terminalProgress(),
 ): Promise<boolean> {
   const wal = ctx.wal;
   try {
     // First the chain of commits (commit objects only), so segments and progress have a total.
     const { total, inOrder, segments } = await readWal(wal, fromExclusive, head, SEGMENT_COMMITS, opts);
-    const bar = progressBar(label, total);
+    const bar = progress.bar(label, total);
     try {
       let done = 0;
       for await (const segment of segments) {
@@ -135,6 +136,8 @@ export interface ReplayOptions {
    * empty store, and it empties the store just before that write.
    */
   replacing?: StoreReplacement;
+  /** Where the replay's progress goes (default: this process's terminal). */
+  progress?: ProgressSink;
 }
 
 /**
@@ -142,7 +145,7 @@ export interface ReplayOptions {
  * `fillEvents` events) is read newest first, its reading started while the chain is walked;
  * returns false, having written nothing, when the commits hold more events than they state.
  */
-async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom, expectLong, foldThreadFrom, replacing }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
+async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVENTS, readAheadFrom, expectLong, foldThreadFrom, replacing, progress }: ReplayOptions, newestFirst: boolean): Promise<boolean> {
   const meta = replacing && !replacing.emptied ? EMPTY_META : ctx.store.getMeta();
   let applied = meta.wal_head;
   if (applied === head) return true;
@@ -198,7 +201,7 @@ async function replayTo(ctx: RepoContext, head: string, { fillEvents = FILL_EVEN
     newestFirstUpTo: fill && newestFirst ? fillEvents : 0,
     // In shared memory when the fill will fold on a helper thread too (src/core/fill-folds.ts).
     sharedMemory: (events) => foldsOnHelper(events, foldThreadFrom),
-  });
+  }, progress);
   if (!startOver && done && applied !== head) await flush(head);
   return !startOver;
 }
@@ -484,7 +487,7 @@ export interface RebuildResult {
  * snapshot and replays only the WAL after its wal_head; without a usable one this is a full replay
  * (`from_snapshot: false` says so). Both give the same state.
  */
-export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Promise<RebuildResult> {
+export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean, progress?: ProgressSink): Promise<RebuildResult> {
   ctx.takeOverStore();
   await restoreLostFirst(ctx);
   const head = await ctx.wal.head();
@@ -511,7 +514,7 @@ export async function rebuildStore(ctx: RepoContext, fromSnapshot: boolean): Pro
           if (ctx.store.fill(snap.sink.fill, snap.meta.wal_head)) snap.sink.report();
         }
         // The store held about what the WAL holds: a long replay is known before the walk shows it.
-        wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS, replacing });
+        wal_head = await replayWal(ctx, { expectLong: !snap && held >= LONG_REPLAY_EVENTS, replacing, progress });
       } catch (err) {
         if (replacing.copy && replacing.emptied) await ctx.restoreStore(replacing.copy.path);
         throw err;
@@ -563,11 +566,11 @@ async function restoreLostFirst(ctx: RepoContext): Promise<void> {
   if (offChain) await ctx.refresh();
 }
 
-export async function rebuild(ctx: RepoContext, args: Args): Promise<RebuildResult> {
+export async function rebuild(ctx: RepoContext, args: Args, options: ContextOptions = {}): Promise<RebuildResult> {
   const fromSnapshot = bool(args, 'from_snapshot');
   // As doctor --fix: a daemon's worker rebuilds the store it serves (this process holds the lease).
   refuseIfDaemonHolds(ctx.actor.dir, { line: 'grit rebuild', daemonDoes: 'rebuilds the store it serves' }, process.pid);
-  return rebuildStore(ctx, fromSnapshot);
+  return rebuildStore(ctx, fromSnapshot, options.progress);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -798,7 +801,7 @@ async function eventsBehindWal(ctx: RepoContext, storeHead: string | null): Prom
  * read to its end adds a `wal_error` ahead of the rest. Extra fields beyond SPEC §6: `policy`,
  * `unverified` (events whose actor's key is unknown) and `known_keys`.
  */
-export async function dbVerify(ctx: RepoContext): Promise<VerifyReport & { policy: string; known_keys: number }> {
+export async function dbVerify(ctx: RepoContext, _args: Args, options: ContextOptions): Promise<VerifyReport & { policy: string; known_keys: number }> {
   const keys = loadKeyring(ctx.repo.gritDir, ctx.actor);
   const verifier = new Verifier(keys);
   const head = await ctx.wal.head();
@@ -806,7 +809,7 @@ export async function dbVerify(ctx: RepoContext): Promise<VerifyReport & { polic
   const copies = new CopyCounter();
   try {
     if (head !== null) {
-      await walkWal(ctx, null, head, 'reading WAL', (chunks) => {
+      const read = (chunks: WalChunk[]) => {
         for (const c of chunks) {
           for (const e of decodeWalChunk(c).events) {
             verifier.check(e);
@@ -814,7 +817,8 @@ export async function dbVerify(ctx: RepoContext): Promise<VerifyReport & { polic
           }
         }
         return true;
-      });
+      };
+      await walkWal(ctx, null, head, 'reading WAL', read, {}, options.progress);
     }
   } catch (err) {
     report.errors.unshift({ problem: 'wal_error', message: (err as Error).message });

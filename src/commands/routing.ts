@@ -63,3 +63,13 @@ export function afterMaybeRun(name: string, args: Args): string {
 export function repairsStore(name: string, args: Args): boolean {
   return name === 'Doctor' && args.fix === true;
 }
+
+/**
+ * Commands that report progress (a bar, git's fetch meter, a wait for another sync): the CLI asks
+ * the daemon for theirs on a terminal (docs/daemon.md, "Progress"), and for no other's.
+ */
+const REPORTS_PROGRESS = new Set(['Sync', 'Rebuild', 'DbVerify', 'ContextIndex', 'Export']);
+
+export function reportsProgress(name: string): boolean {
+  return REPORTS_PROGRESS.has(name);
+}

@@ -102,5 +102,5 @@ export async function sync(ctx: RepoContext, args: Args, options: ContextOptions
   let push = bool(args, 'push');
   if (!pull && !push) pull = push = true;
   const remote = await resolveRemote(ctx.repo.commonDir, optText(args, 'remote') ?? 'origin', options.cwd ?? process.cwd());
-  return syncWith(ctx, { remote, pull, push, env: options.env });
+  return syncWith(ctx, { remote, pull, push, env: options.env, progress: options.progress });
 }

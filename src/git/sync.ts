@@ -9,6 +9,8 @@ import { GritError } from '../core/errors.js';
 import { CopyCounter, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { toHex } from '../core/hex.js';
+import { terminalProgress, type Progress, type ProgressSink } from '../core/progress.js';
+import { redactUrls } from '../core/redact-url.js';
 import { mergeRemoteLocks } from './locks.js';
 import { publishPack } from './pack-publish.js';
 import { PackBuilder } from './pack-write.js';
@@ -47,6 +49,8 @@ export interface SyncOptions {
   beforePush?: (attempt: number) => Promise<void> | void;
   /** The environment git talks to the remote with (ContextOptions.env); default this process's. */
   env?: NodeJS.ProcessEnv;
+  /** Where git's fetch meter and the reading of the remote's commits are shown (ContextOptions.progress); default this process's terminal. */
+  progress?: ProgressSink;
   /** Remote WAL commits validated, and applied, per step (default `SEGMENT_COMMITS`; tests lower it). */
   segmentCommits?: number;
   /** Events of a pull kept from validating to applying, read once (default `KEEP_EVENTS`; tests lower it). */
@@ -125,6 +129,7 @@ export class WalSync {
   private readonly wal: Wal;
   private readonly opts: SyncOptions;
   private readonly prefix: string;
+  private readonly progress: ProgressSink;
   /** Validated remote commits by `<base>..<tip>`: a retry after a local append reuses them. */
   private readonly validated = new Map<string, Incoming>();
   /** Events per WAL commit, for commits this sync wrote. */
@@ -137,6 +142,7 @@ export class WalSync {
     this.wal = wal;
     this.opts = opts;
     this.prefix = trackingPrefix(opts.remote);
+    this.progress = opts.progress ?? terminalProgress();
   }
 
   get remoteWalRef(): string {
@@ -210,8 +216,9 @@ export class WalSync {
    */
   private async fetch(pull: boolean, result: SyncResult, along?: () => Promise<void>): Promise<string | null> {
     const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
+    this.progress.phase(`fetching from ${redactUrls(this.opts.remote)}…`);
     const [fetched, prepared] = await Promise.allSettled([
-      fetchGrit(this.gitDir, this.opts.remote, '', this.opts.env),
+      fetchGrit(this.gitDir, this.opts.remote, '', this.opts.env, this.progress.gitMeter),
       along?.(),
       // Validating what a pull brings hashes every event: load the fast hasher while git works.
       pull ? loadFastHash() : undefined,
@@ -318,7 +325,7 @@ export class WalSync {
       if (base !== remoteHead) {
         const known = this.opts.known;
         let kept: WalCommit[] | null = [];
-        for await (const commits of this.segments(base, remoteHead)) {
+        for await (const commits of this.segments(base, remoteHead, 'checking pulled WAL')) {
           incoming.first ??= commits[0].oid;
           for (const c of commits) for (const e of c.events) incoming.ids.set(eventKey(e), known?.(e) ?? false);
           kept = kept && incoming.ids.size <= (this.opts.keepEvents ?? KEEP_EVENTS) ? kept.concat(commits) : null;
@@ -330,12 +337,19 @@ export class WalSync {
     return incoming;
   }
 
-  /** The commits after `base` up to `head`, read, checked and decoded a segment at a time. */
-  private async *segments(base: string | null, head: string): AsyncGenerator<WalCommit[]> {
+  /** The commits after `base` up to `head`, read, checked and decoded a segment at a time, with a progress bar labelled `label`. */
+  private async *segments(base: string | null, head: string, label: string): AsyncGenerator<WalCommit[]> {
+    let bar: Progress | null = null;
     try {
-      const { segments } = await readWal(this.wal, base, head, this.opts.segmentCommits ?? SEGMENT_COMMITS);
-      for await (const chunks of segments) yield chunks.map(decodeWalChunk);
+      const { total, segments } = await readWal(this.wal, base, head, this.opts.segmentCommits ?? SEGMENT_COMMITS);
+      bar = this.progress.bar(label, total);
+      let done = 0;
+      for await (const chunks of segments) {
+        yield chunks.map(decodeWalChunk);
+        bar.update((done += chunks.length));
+      }
     } finally {
+      bar?.done();
       this.wal.objects.close();
     }
   }
@@ -352,7 +366,7 @@ export class WalSync {
       return { head: last === remoteHead ? tip : last, events: local ? events.filter((e) => !local.has(eventKey(e))) : events };
     };
     if (incoming.kept) yield step(incoming.kept);
-    else for await (const commits of this.segments(base, remoteHead)) yield step(commits);
+    else for await (const commits of this.segments(base, remoteHead, 'applying pulled WAL')) yield step(commits);
   }
 
   /** Puts the tracking refs back as they were before a fetch whose WAL did not validate. */

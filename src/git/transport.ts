@@ -3,7 +3,7 @@
  * `refs/grit/*` into a private namespace, fast-forward / compare-and-swap pushes, remote lookup.
  * Used by sync (src/git/sync.ts) and locks (src/git/locks.ts).
  */
-import { progressWanted } from '../core/progress.js';
+import { terminalProgress } from '../core/progress.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { basename, dirname, isAbsolute, resolve } from 'node:path';
@@ -27,12 +27,15 @@ function repoDir(gitDir: string): string {
 
 /**
  * Runs `git --git-dir <gitDir> …args` in the repository; resolves with its exit code and output
- * (never throws on a non-zero exit). With `showProgress`, git's progress meter is also shown to
- * the user; `remote`: git talks to one (`GitCall.remote`).
+ * (never throws on a non-zero exit). With `meter`, the lines of git's progress meter go there as
+ * git writes them; `remote`: git talks to one (`GitCall.remote`).
  */
-export function runGit(gitDir: string, args: string[], opts: { showProgress?: boolean; remote?: GitCall['remote']; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitRun> {
-  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: repoDir(gitDir), remote: opts.remote, input: opts.input }, opts.showProgress);
+export function runGit(gitDir: string, args: string[], opts: { meter?: GitMeter; remote?: GitCall['remote']; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitRun> {
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: repoDir(gitDir), remote: opts.remote, input: opts.input }, opts.meter);
 }
+
+/** Takes git's progress meter a line at a time (ProgressSink.gitMeter). */
+type GitMeter = (line: string) => void;
 
 /** `GRIT_GIT_TIMEOUT` unset: a fetch or push may take five minutes (docs/sync.md, "When the remote does not answer"). */
 const DEFAULT_REMOTE_TIMEOUT_S = 300;
@@ -46,13 +49,13 @@ function remoteTimeoutS(env: NodeJS.ProcessEnv): number {
 }
 
 /** git talking to a remote with the command's environment `env`, stopped after `remoteTimeoutS()`. */
-function runRemoteGit(gitDir: string, args: string[], env: NodeJS.ProcessEnv, opts: { showProgress?: boolean; input?: string } = {}): Promise<GitRun> {
+function runRemoteGit(gitDir: string, args: string[], env: NodeJS.ProcessEnv, opts: { meter?: GitMeter; input?: string } = {}): Promise<GitRun> {
   return runGit(gitDir, args, { ...opts, env, remote: { timeoutMs: remoteTimeoutS(env) * 1000 } });
 }
 
-/** Through the daemon's spawn helper when there is one (never when git's progress is to be shown: the helper has no terminal). */
-function run(call: GitCall, showProgress = false): Promise<GitRun> {
-  return (!showProgress && viaSpawnHelper(call)) || spawnGit(call, showProgress ? progressOnly((line) => process.stderr.write(line)) : undefined);
+/** Through the daemon's spawn helper when there is one (never when git's meter is wanted: the helper passes on no stderr as it comes). */
+function run(call: GitCall, meter?: GitMeter): Promise<GitRun> {
+  return (!meter && viaSpawnHelper(call)) || spawnGit(call, meter ? progressOnly(meter) : undefined);
 }
 
 /** git's progress lines, its own and the remote's (`remote: Counting objects: 12% …`). */
@@ -62,7 +65,7 @@ const PROGRESS_LINE = /^(remote: )?(Enumerating|Counting|Compressing|Total|Recei
  * Passes on the progress lines of git's stderr as they come (each with its `\r` or `\n`) and drops
  * the rest: the ref updates, which name grit's private refs, and errors, which grit reports itself.
  */
-function progressOnly(write: (line: string) => void): (chunk: string) => void {
+function progressOnly(write: GitMeter): (chunk: string) => void {
   let pending = '';
   return (chunk) => {
     pending += chunk;
@@ -191,21 +194,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * `refs/grit/` (or only `refs/grit/locks/`) into the private namespace, force-updated and pruned
  * there. Local `refs/grit/*` are never touched. A ref lock held by a concurrent fetch in the same
  * repository is retried a few times; any other failure is a `git_error` carrying git's stderr.
+ * git's progress meter, which shows a large fetch moving, goes to `meter` (default: a terminal's).
  */
-export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks/' = '', env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks/' = '', env: NodeJS.ProcessEnv = process.env, meter = terminalProgress().gitMeter): Promise<string> {
   checkRemote(remote);
   const prefix = trackingPrefix(remote);
-  // On a terminal, git's own progress meter shows a large fetch moving.
-  const progress = progressWanted();
   const target = await readSide(gitDir, remote);
   // --no-show-forced-updates: git would walk history to tell which updates were forced, for
   // output nobody reads here (the tracking refs are forced by design). git then warns about that
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
   // --no-filter: in a partial clone (`git clone --filter=blob:none`) git would apply the clone's
   // filter to this fetch too, and the WAL's chunks, which are blobs, would stay on the remote.
-  const args = [...NO_HOOKS, '-c', 'advice.fetchShowForcedUpdates=false', 'fetch', progress ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', target, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  const args = [...NO_HOOKS, '-c', 'advice.fetchShowForcedUpdates=false', 'fetch', meter ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', target, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
-    const r = await runRemoteGit(gitDir, args, env, { showProgress: progress });
+    const r = await runRemoteGit(gitDir, args, env, { meter: meter ?? undefined });
     if (r.code === 0) return prefix;
     if (attempt < 5 && /cannot lock ref|Unable to create .*\.lock|unable to update local ref/i.test(r.stderr)) {
       await sleep(20 * 2 ** attempt * (0.5 + Math.random()));

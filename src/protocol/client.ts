@@ -73,6 +73,11 @@ export interface CallOptions {
   timeoutMs?: number;
   /** Stops waiting for the reply (it throws, as a timeout does; see `request`). */
   signal?: AbortSignal;
+  /**
+   * A token (src/protocol/progress.ts `newProgressToken`) under which the daemon publishes the
+   * command's progress while it runs: subscribe to its `progressTopic` first (docs/daemon.md, "Progress").
+   */
+  progress?: string;
 }
 
 export interface WriteData {
@@ -140,6 +145,7 @@ export class GritClient {
       ...(t.env ? { env: t.env } : {}),
       ...(this.clientBuild ? { client_build: this.clientBuild } : {}),
       ...(this.argNames ? { arg_names: this.argNames } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
       command: { [name]: args },
     };
     const encoded = await encodeMessage(message, this.format);

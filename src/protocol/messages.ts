@@ -10,6 +10,7 @@ import { inKeyTerms, type Args } from '../commands/args.js';
 import { COMMANDS, isCommandName } from '../commands/registry.js';
 import { afterMaybeRun, answeredBySupervisor } from '../commands/routing.js';
 import { invalidUtf8Path } from './cbor-utf8.js';
+import { isProgressToken } from './progress.js';
 
 export const IPC_SCHEMA_VERSION = 1;
 
@@ -51,6 +52,11 @@ export interface IpcRequest {
    * flags (`--title is required`); absent or `keys`: by the request's own keys (`title is required`).
    */
   arg_names?: ArgNames | null;
+  /**
+   * grit's own addition: a token under which the daemon publishes the command's progress on its
+   * PUB socket while it runs (src/protocol/progress.ts), for a client that draws it. Absent: none is.
+   */
+  progress?: string | null;
   command: Record<string, Args>;
 }
 
@@ -70,6 +76,7 @@ export interface CommandRequest {
   client_build: string | null;
   env: Record<string, string> | null;
   arg_names: ArgNames;
+  progress: string | null;
   name: string;
   args: Args;
 }
@@ -196,6 +203,8 @@ function checkRequest(raw: unknown): CommandRequest {
   const data_dir = optString(raw, 'data_dir');
   const arg_names = optString(raw, 'arg_names') ?? 'keys';
   if (arg_names !== 'cli' && arg_names !== 'keys') throw ipcError('arg_names must be "cli" or "keys"', { arg_names });
+  const progress = raw.progress ?? null;
+  if (progress !== null && !isProgressToken(progress)) throw ipcError('progress must be a token of 8 to 64 letters, digits, - or _', { progress });
   return {
     request_id,
     repo_root: repo_root === null ? null : absolute(repo_root, cwd, 'repo_root'),
@@ -206,6 +215,7 @@ function checkRequest(raw: unknown): CommandRequest {
     client_build: optString(raw, 'client_build'),
     env: forwardedVars(raw.env),
     arg_names,
+    progress,
     name,
     args: args as Args,
   };

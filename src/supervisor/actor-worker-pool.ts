@@ -128,6 +128,7 @@ export class ActorWorkerPool {
     }
   }
 
+  /** A task's `progress` port is handed over to the thread with it. */
   async run(task: WorkerTask): Promise<WorkerResult | null> {
     this.inFlight++;
     try {
@@ -135,7 +136,8 @@ export class ActorWorkerPool {
       await thread.ready;
       // Ended since it started, before this request reached it (a dead pool must not be handed a task: it would start a thread).
       if (thread.ended) throw notRun(this.actorId, 'stopped before it could take the request');
-      return await thread.pool.run(task);
+      const port = task.op === 'run' ? task.progress : undefined;
+      return await thread.pool.run(task, port ? { transferList: [port] } : undefined);
     } finally {
       this.inFlight--;
       this.lastUsed = Date.now();

@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { checkArgs } from '../commands/registry.js';
 import { warnIfOtherwiseSet } from '../commands/daemon.js';
-import { answeredBySupervisor, repairsStore, runsInWorker } from '../commands/routing.js';
+import { answeredBySupervisor, repairsStore, reportsProgress, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
@@ -39,6 +39,8 @@ import { encodeNotification } from '../protocol/notifications.js';
 import { PubServer, REP_DEFAULTS, RepServer, type ReplyFn } from '../protocol/transport/index.js';
 import { RefusedConnections } from './refused-connections.js';
 import { ActorWorkerPool } from './actor-worker-pool.js';
+import { ProgressRelay, type ProgressChannel } from './progress-relay.js';
+import { Turns } from './turns.js';
 import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
 import type { BuildInfo } from '../core/build-info.js';
@@ -125,6 +127,10 @@ interface Routed {
 export class Supervisor {
   private servers: RepServer[] = [];
   private pub: PubServer | null = null;
+  /** Publishes the progress of the requests that ask for it; none without a PUB socket. */
+  private relay: ProgressRelay | null = null;
+  /** Syncs of one repository with one remote run one at a time (turns.ts). */
+  private readonly syncs = new Turns();
   private readonly workers = new Map<string, ActorWorkerPool>();
   /** Workers being stopped for idleness, by actor dir: a new one for the actor waits for `closed`. */
   private readonly retiring = new Map<string, { worker: ActorWorkerPool; closed: Promise<void> }>();
@@ -163,7 +169,10 @@ export class Supervisor {
   static async start(opts: SupervisorOptions): Promise<Supervisor> {
     const sup = new Supervisor(opts);
     try {
-      if (opts.notifications) sup.pub = await PubServer.listen(opts.notifications);
+      if (opts.notifications) {
+        const pub = (sup.pub = await PubServer.listen(opts.notifications));
+        sup.relay = new ProgressRelay((body) => pub.publish(body));
+      }
       for (const url of [...opts.endpoints].reverse()) sup.servers.unshift(await sup.listen(url));
     } catch (err) {
       await Promise.all([sup.pub?.close(), ...sup.servers.map((s) => s.close())]);
@@ -318,17 +327,25 @@ export class Supervisor {
     }
     // Selecting the actor may create one (a new --data-dir): the reply says so, as the CLI would.
     const warnings: string[] = [];
-    gatherWarnings(warnings, () => this.routes.resolve(request));
+    const { repository } = gatherWarnings(warnings, () => this.routes.resolve(request));
+    // Only a command that reports progress gets a channel: another has nothing to publish.
+    const progress = request.progress && reportsProgress(name) ? (this.relay?.open(request.progress) ?? null) : null;
+    let endTurn: (() => void) | null = null;
     let routed: Routed & { release?: () => void };
     try {
+      // Routed once it is its turn: a worker chosen before the wait could be retired during it.
+      if (name === 'Sync') endTurn = await this.syncTurn(repository, request, progress);
       routed = repairsStore(name, request.args) ? await this.repairWorker(request, warnings) : await this.workerFor(request, warnings);
     } catch (err) {
+      endTurn?.();
+      progress?.close();
       if (!warnings.length) throw err;
       return this.encode(withWarnings(replyErrorTo(request, err), warnings), format);
     }
     const { worker, worktree, settings, release } = routed;
     try {
-      const { reply, notice, declined } = (await worker.run({ op: 'run', request, worktree, format, settings, warnings }))!;
+      const task = { op: 'run' as const, request, worktree, format, settings, warnings, ...(progress ? { progress: progress.port() } : {}) };
+      const { reply, notice, declined } = (await worker.run(task))!;
       // Its next request would get the same: no thread is kept for an actor another daemon serves.
       if (declined && this.workers.get(worker.setup.actorDir) === worker) this.retire(worker.setup.actorDir, worker, 'another daemon holds its lease');
       // The thread has its store open from its first command on: which file that is.
@@ -344,8 +361,25 @@ export class Supervisor {
         suggestion: 'retry: a fresh worker serves the next request',
       });
     } finally {
+      endTurn?.();
+      progress?.close();
       release?.();
     }
+  }
+
+  /**
+   * Waits for the turn of a sync (turns.ts): another of the same repository and remote may be
+   * running, which its client is told. Declined when the daemon began to stop meanwhile: it has
+   * not run, so its CLI runs it.
+   */
+  private async syncTurn(repository: string, request: RepoRequest, progress: ProgressChannel | null): Promise<() => void> {
+    const remote = typeof request.args.remote === 'string' ? request.args.remote : 'origin';
+    const end = await this.syncs.take(JSON.stringify([repository, remote]), () =>
+      progress?.report({ label: 'waiting for a sync already running in the daemon…', done: null, total: null }),
+    );
+    if (!this.stopping) return end;
+    end();
+    throw shuttingDown();
   }
 
   /** DaemonStatus, DaemonStop and DaemonStart: answered here, not by their command functions, so checked here. */

@@ -5,7 +5,7 @@
  * CLI runs. Replies are encoded here so the supervisor thread only passes bytes on. The worktrees
  * of the repository share it: each request brings its own (docs/daemon.md, "Worktrees").
  */
-import { workerData } from 'node:worker_threads';
+import { workerData, type MessagePort } from 'node:worker_threads';
 import { RepoContext, type CommandEnv } from '../commands/context.js';
 import { readActorDir } from '../commands/actors.js';
 import { commandFn } from '../commands/registry.js';
@@ -20,6 +20,8 @@ import { useSpawnHelper } from '../git/spawn-helper.js';
 import { encodeMessage, replyErrorTo, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
+import { portProgress } from './progress-port.js';
+import { NO_PROGRESS } from '../core/progress.js';
 import { commandEnv } from '../core/forwarded-env.js';
 
 export interface WorkerSetup {
@@ -51,6 +53,8 @@ export type WorkerTask =
       settings: string;
       /** What the supervisor had to say while routing the request (an actor created): the reply's first warnings. */
       warnings: string[];
+      /** Where the command's progress goes, for a request that asked for it (`progress`: progress-port.ts). */
+      progress?: MessagePort;
     }
   /** Answered once this module has loaded and set itself up: the supervisor's sign that the thread started (actor-worker-pool.ts). */
   | { op: 'start' }
@@ -100,7 +104,7 @@ function holdLease(): void {
   lease = Lease.acquire(setup.actorDir, info, sharedPermAt(setup.repo, setup.actorDir));
 }
 
-async function run(request: CommandRequest, worktree: string, settings: string): Promise<unknown> {
+async function run(request: CommandRequest, worktree: string, settings: string, progress?: MessagePort): Promise<unknown> {
   faultOnRequest();
   const fn = await commandFn(request.name);
   if (!repairsStore(request.name, request.args)) holdLease();
@@ -116,6 +120,8 @@ async function run(request: CommandRequest, worktree: string, settings: string):
       get env() {
         return commandEnv(request.env);
       },
+      // Never this thread's stderr, which reaches no terminal.
+      progress: progress ? portProgress(progress) : NO_PROGRESS,
     },
     context,
   };
@@ -131,17 +137,19 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     ctx = null;
     return null;
   }
-  const { request, worktree, format, settings } = task;
+  const { request, worktree, format, settings, progress } = task;
   let reply;
   let notice: Notification | null = null;
   let declined = false;
   try {
-    const data = await run(request, worktree, settings);
+    const data = await run(request, worktree, settings, progress);
     reply = replyOk(request.request_id, data);
     notice = notificationFor(request.name, data, { repo_root: worktree, actor_id: context().actorId });
   } catch (err) {
     reply = replyErrorTo(request, err);
     declined = err instanceof GritError && err.code === 'db_busy' && 'owner_pid' in err.details;
+  } finally {
+    progress?.close();
   }
   const said = unsent.length ? [...task.warnings, ...unsent.splice(0)] : task.warnings;
   return { reply: await encodeMessage(withWarnings(reply, said), format), notice, declined };

@@ -1,7 +1,7 @@
 /** Human output: relative times, `--format`, colours only on a TTY and never with NO_COLOR, Markdown bodies. */
 import { before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
@@ -12,7 +12,11 @@ import { runLocal } from '../../src/commands/run.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { daemonPausingSyncs, startDaemon } from '../helpers/daemon.js';
+import { generateWal } from '../helpers/gen-events.js';
+import { until } from '../helpers/wait.js';
+import { GritClient } from '../../src/protocol/client.js';
+import type { Notification } from '../../src/protocol/notifications.js';
 
 const ANSI = /\u001b\[/;
 const MIN = 60_000;
@@ -33,6 +37,8 @@ function onTty(cwd: string, args: string[], cols: number, env: NodeJS.ProcessEnv
   return r.stdout.replace(/\r/g, '');
 }
 const hasScript = spawnSync('script', ['--version']).status === 0;
+/** What is left on the screen of `onTty`'s output once progress lines are erased (each drawn up to an erase to its end, `ESC [K`). */
+const onScreen = (out: string): string => out.replace(/^.*\u001b\[K/gm, '');
 
 describe('format helpers', () => {
   it('says how long ago, or how soon', () => {
@@ -368,7 +374,7 @@ describe('issue list and show for people', () => {
     gritOk(other, ['init', '--no-agents-md']);
     // First a push into an empty remote, then a pull of another clone's event.
     for (const round of [1, 2]) {
-      const out = onTty(repo, ['sync'], 100, { NO_COLOR: '1' });
+      const out = onScreen(onTty(repo, ['sync'], 100, { NO_COLOR: '1' }));
       assert.match(out, round === 1 ? /^pulled 0 events, rebased 0, pushed \d+/m : /^pulled 1 event, rebased 0, pushed 0/m, `round ${round}: ${out}`);
       assert.doesNotMatch(out, /warning:|hint:|refs\/grit|^From /m, `round ${round}: ${out}`);
       gritOk(other, ['issue', 'create', '--title', 'from the other clone']);
@@ -595,6 +601,62 @@ describe('human errors', () => {
       assert.match(lines[0], /^error: /, r.stderr);
       assert.match(r.stderr, hint);
       assert.equal(lines.length, 2, r.stderr);
+    }
+  });
+});
+
+describe('progress on a terminal', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+  it('through the daemon, a rebuild draws its bar on the terminal as in process and erases it; a pipe, --json or -q gets none', async () => {
+    const repo = tempRepo();
+    gritOk(repo, ['init', '--no-agents-md']);
+    await generateWal(join(repo, '.git'), { seed: 11, events: 6000, actors: [{ id: 'c'.repeat(32) }], packed: true });
+    const BAR = /replaying WAL \[[#.]+\] \d+% \d+\/\d+/;
+    // In process first: the daemon's worker, once it serves the repository, holds its store.
+    assert.match(onTty(repo, ['rebuild', '--no-daemon'], 100), BAR);
+    for (const flag of ['--json', '-q']) assert.doesNotMatch(onTty(repo, ['rebuild', '--no-daemon', flag], 100), /replaying|\u001b/, flag);
+    const daemon = await startDaemon();
+    try {
+      const served = onTty(repo, ['rebuild'], 100, daemon.env);
+      assert.match(served, BAR, served.slice(-400));
+      assert.match(served, /\u001b\[Krebuilt 6000 events up to [0-9a-f]+ \(from the WAL\)\n$/, 'the line is erased before the summary');
+      assert.deepEqual(gritOk(repo, ['daemon', 'status'], { env: daemon.env }).workers.map((w: { repo_root: string }) => w.repo_root), [repo], 'the daemon ran it');
+      for (const flag of ['--json', '-q']) assert.doesNotMatch(onTty(repo, ['rebuild', flag], 100, daemon.env), /replaying|\u001b/, flag);
+      const piped = grit(repo, ['rebuild'], { env: daemon.env });
+      assert.equal(piped.code, 0, piped.stderr);
+      assert.equal(piped.stderr, '');
+    } finally {
+      await daemon.stop();
+    }
+  });
+
+  it('Ctrl-C while a sync waits for another in the daemon erases the line and ends the CLI; the daemon runs the sync all the same', async () => {
+    // The first sync stops after applying its first step, until the test lets it go on.
+    const { daemon, repo, paused, events } = await daemonPausingSyncs();
+    const client = await daemon.client();
+    const synced: Notification[] = [];
+    const watch = await GritClient.subscribe((n) => synced.push(n), { endpoint: events, kinds: ['WalSynced'] });
+    try {
+      const first = client.request('Sync', {}, { repoRoot: repo });
+      await until('the first sync paused half-way', () => existsSync(paused));
+      const cmd = `stty cols 100; exec ${[process.execPath, GRIT_BIN, 'sync'].map((a) => `'${a}'`).join(' ')}`;
+      const tty = spawn('script', ['-qec', cmd, '/dev/null'], { cwd: repo, env: { ...process.env, ...daemon.env, TERM: 'xterm' } });
+      let out = '';
+      tty.stdout.on('data', (d) => (out += d));
+      const exited = new Promise<number | null>((r) => tty.on('exit', (code) => r(code)));
+      await until(() => `the second sync says it waits: ${JSON.stringify(out)}`, () => out.includes('waiting for a sync already running in the daemon…'));
+      // `script` runs the shell that execs grit: its child is grit's process.
+      const cli = Number(spawnSync('pgrep', ['-P', String(tty.pid)], { encoding: 'utf8' }).stdout.trim().split('\n')[0]);
+      process.kill(cli, 'SIGINT');
+      assert.equal(await exited, 130, out);
+      assert.match(out, /waiting for a sync already running in the daemon…\u001b\[K\r\u001b\[K$/, 'the line is erased, and nothing follows');
+      rmSync(paused);
+      await first;
+      await until('the interrupted sync ran in the daemon too', () => synced.length === 2);
+    } finally {
+      rmSync(paused, { force: true });
+      watch.close();
+      client.close();
+      await daemon.stop();
     }
   });
 });

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { decode, encode } from '../../src/core/plain-cbor.js';
 import { plainErrorReply } from '../../src/protocol/plain-reply.js';
 import { decodeReply, decodeRequest, encodeMessage, replyError, replyOk } from '../../src/protocol/messages.js';
+import { newProgressToken } from '../../src/protocol/progress.js';
 import { GritError } from '../../src/core/errors.js';
 import { commandEnv, forwardedEnv } from '../../src/core/forwarded-env.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
@@ -22,11 +23,21 @@ test('a JSON request (first byte `{`) decodes as JSON, anything else as CBOR', a
   const json = await decodeRequest(Buffer.from(JSON.stringify(valid)));
   assert.equal(json.format, 'json');
   assert.ok('request' in json);
-  assert.deepEqual(json.request, { request_id: 'r1', repo_root: '/tmp/x', actor_id: null, data_dir: null, cwd: null, client_build: null, env: null, arg_names: 'keys', name: 'IssueShow', args: { issue_id: 'abcd' } });
+  assert.deepEqual(json.request, { request_id: 'r1', repo_root: '/tmp/x', actor_id: null, data_dir: null, cwd: null, client_build: null, env: null, arg_names: 'keys', progress: null, name: 'IssueShow', args: { issue_id: 'abcd' } });
   const cbor = await decodeRequest(encode(valid));
   assert.equal(cbor.format, 'cbor');
   assert.ok('request' in cbor);
   assert.deepEqual(cbor.request, json.request);
+});
+
+test('a progress token is plain, so that a SUB prefix selects it exactly; anything else is an ipc_error', async () => {
+  const token = newProgressToken();
+  const asked = await decodeRequest(Buffer.from(JSON.stringify({ ...valid, progress: token })));
+  assert.ok('request' in asked && asked.request.progress === token);
+  for (const progress of ['short', 'x'.repeat(65), 'quote"in-it', 12345678, { token }]) {
+    const d = await decodeRequest(Buffer.from(JSON.stringify({ ...valid, progress })));
+    assert.ok('error' in d && d.error.code === 'ipc_error' && /progress must be a token/.test(d.error.message), JSON.stringify(progress));
+  }
 });
 
 test('JSON after a UTF-8 BOM or whitespace is JSON too, and is answered in JSON, also over the socket; no CBOR request is taken for it', async () => {

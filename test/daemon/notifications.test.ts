@@ -2,14 +2,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritAsync, gritOk, tempDir, tempRepo, twoWorktrees } from '../helpers/repo.js';
-import { daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
+import { daemonEnv, daemonPausingSyncs, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { GritClient } from '../../src/protocol/client.js';
 import type { Notification } from '../../src/protocol/notifications.js';
 import { until } from '../helpers/wait.js';
+import { decodeProgress, newProgressToken, progressTopic, type ProgressStep } from '../../src/protocol/progress.js';
+import { SubClient } from '../../src/protocol/transport/index.js';
 
 test('writes, syncs, locks and snapshots are published; kinds can be selected', async () => {
   const daemon = await startDaemon();
@@ -133,6 +135,53 @@ test('GRIT_NO_DAEMON: daemon start is refused as watch is; daemon status and sto
     assert.equal(again.code, 5);
     assert.equal(gritOk('/', ['daemon', 'status'], { env }).running, false, 'nothing was started');
   } finally {
+    await daemon.stop();
+  }
+});
+
+/** The steps published under `token` (as the CLI subscribes to its request's). */
+async function progressOf(endpoint: string, token: string): Promise<{ steps: ProgressStep[]; close(): void }> {
+  const steps: ProgressStep[] = [];
+  const sub = await SubClient.connect(endpoint, { topics: [progressTopic(token)] });
+  sub.on('message', (body: Buffer) => {
+    const step = decodeProgress(body, token);
+    if (step) steps.push(step);
+  });
+  return { steps, close: () => sub.close() };
+}
+
+test('progress goes to the request that asked for it: a sync waiting for another says so; none is published unasked, and watchers see none', async () => {
+  // The first sync stops after applying its first step, until the test lets it go on.
+  const { daemon, repo, paused, events: endpoint } = await daemonPausingSyncs();
+  const target = { repoRoot: repo };
+  const [c1, c2] = [await daemon.client(), await daemon.client()];
+  const watched: Notification[] = [];
+  const watch = await GritClient.subscribe((n) => watched.push(n), { endpoint });
+  // Everything published, whatever its kind.
+  const raw = await SubClient.connect(endpoint, { topics: [''] });
+  const published: string[] = [];
+  raw.on('message', (body: Buffer) => published.push(body.toString('utf8')));
+  const token = newProgressToken();
+  const second = await progressOf(endpoint, token);
+  try {
+    const first = c1.request<{ pulled: number }>('Sync', {}, target);
+    await until('the first sync paused half-way', () => existsSync(paused));
+    const waiting = c2.request<{ pulled: number }>('Sync', {}, target, { progress: token });
+    await until(
+      () => `the second sync says it waits (got ${JSON.stringify(second.steps)})`,
+      () => second.steps.some((s) => s.label === 'waiting for a sync already running in the daemon…' && s.total === null),
+    );
+    rmSync(paused);
+    assert.equal((await first).pulled, 1);
+    assert.equal((await waiting).pulled, 0, 'it ran after the first: the event was there');
+    await until('both syncs published', () => watched.filter((n) => n.kind === 'WalSynced').length === 2);
+    assert.deepEqual(new Set(watched.map((n) => n.kind)), new Set(['WalSynced']), 'a watcher sees no progress');
+    const progress = published.filter((b) => b.startsWith('{"kind":"Progress"'));
+    assert.ok(progress.length > 0 && progress.every((b) => b.startsWith(progressTopic(token))), 'the first asked for none: all of it is the second\'s');
+  } finally {
+    rmSync(paused, { force: true });
+    for (const s of [second, raw, watch]) s.close();
+    for (const c of [c1, c2]) c.close();
     await daemon.stop();
   }
 });

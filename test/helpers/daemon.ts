@@ -5,7 +5,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { GritClient } from '../../src/protocol/client.js';
 import { REPO_ROOT } from './paths.js';
-import { tempDir } from './repo.js';
+import { git, gritOk, tempDir, tempRepo } from './repo.js';
 
 export const DAEMON_BIN = join(REPO_ROOT, 'bin', 'grit-daemon.js');
 
@@ -96,4 +96,24 @@ export function listening(path: string): Promise<boolean> {
     s.on('connect', () => (s.destroy(), resolve(true)));
     s.on('error', () => resolve(false));
   });
+}
+
+/**
+ * A daemon whose syncs stop after applying their first pulled step (a GRIT_FAULT pause) until the
+ * test removes `paused`; `repo`, whose remote holds an event it has not pulled; and the
+ * daemon's notifications endpoint.
+ */
+export async function daemonPausingSyncs(): Promise<{ daemon: TestDaemon; repo: string; paused: string; events: string }> {
+  const paused = join(tempDir(), 'paused');
+  const daemon = await startDaemon({ env: { GRIT_FAULT: `sync:step-applied:pause:${paused}` } });
+  const remote = join(tempDir('grit-remote-'), 'r.git');
+  git(tempDir(), 'init', '-q', '--bare', remote);
+  const [repo, other] = [tempRepo(), tempRepo()];
+  for (const r of [repo, other]) {
+    git(r, 'remote', 'add', 'origin', remote);
+    gritOk(r, ['init', '--no-agents-md']);
+  }
+  gritOk(other, ['issue', 'create', '--title', 'pulled']);
+  gritOk(other, ['sync']);
+  return { daemon, repo, paused, events: `ipc://${join(daemon.runDir, 'events.sock')}` };
 }
