@@ -12,7 +12,7 @@ import { open } from 'lmdb';
 import { join } from 'node:path';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
-import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { network } from '../sync/_helpers.js';
 import { forge } from '../git/_util.js';
@@ -222,7 +222,7 @@ for (const [label, size] of [
   ['its two meta pages', () => 8192],
   ['half its size', (n: number) => Math.floor(n / 2)],
 ] as const) {
-  test(`a store truncated to ${label}: the next command rebuilds it from the WAL instead of dying by SIGBUS`, () => {
+  test(`a store truncated to ${label}: the next command rebuilds it from the WAL instead of dying by SIGBUS`, async () => {
     const { repo, actor, ids, list } = populated();
     const storePath = join(actor.data_dir, 'store.mdb');
     truncateSync(storePath, size(statSync(storePath).size));
@@ -243,7 +243,7 @@ for (const [label, size] of [
  */
 async function damagedStore(seed: number) {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   await generateWal(join(repo, '.git'), { seed: 1, events: 300, actors: [{ id: '11111111111111111111111111111111' }] });
   const list = gritOk(repo, ['issue', 'list']);
   const file = join(actor.data_dir, 'store.mdb');
@@ -398,8 +398,8 @@ test('a WAL commit with a file beside meta.json, or whose meta.json names anothe
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
 });
 
-test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; restoring the object restores everything', () => {
-  const { clones } = network(1);
+test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; restoring the object restores everything', async () => {
+  const { clones } = await network(1);
   const [repo] = clones;
   for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `i${k}`]);
   gritOk(repo, ['sync']);
@@ -441,7 +441,7 @@ test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; r
  * a head that is gone (through the daemon too); the store keeps serving every event.
  */
 test('a hole in the local WAL: sync and writes refuse with a wal_error naming the missing commit; the store and the ref are left as they were', async () => {
-  const { clones } = network(1);
+  const { clones } = await network(1);
   const [repo] = clones;
   const pushed = gritOk(repo, ['issue', 'create', '--title', 'pushed']).issue_id;
   gritOk(repo, ['sync']);
@@ -480,7 +480,7 @@ test('a hole in the local WAL: sync and writes refuse with a wal_error naming th
 });
 
 test('a hole in the local WAL when the remote has no WAL yet: the first push names the local hole, not the remote; a write on top is kept, as documented', async () => {
-  const { clones } = network(1);
+  const { clones } = await network(1);
   const [repo] = clones;
   for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `local ${k}`]);
   const [, child, middle] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
