@@ -7,7 +7,7 @@ import { makeEvent } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { contextIssueId } from '../../src/core/ids.js';
 import { Wal } from '../../src/git/wal.js';
-import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo, gritInit, gritLib } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from '../sync/_helpers.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
@@ -18,9 +18,9 @@ async function populated() {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor;
   const ids: string[] = [];
-  for (let k = 0; k < 5; k++) ids.push(gritOk(repo, ['issue', 'create', '--title', `issue ${k}`, '--label', k % 2 ? 'odd' : 'even']).issue_id);
-  gritOk(repo, ['issue', 'comment', ids[1], '--body', 'hello']);
-  gritOk(repo, ['issue', 'close', ids[2]]);
+  for (let k = 0; k < 5; k++) ids.push((await gritLib(repo, 'IssueCreate', { title: `issue ${k}`, labels: [k % 2 ? 'odd' : 'even'] })).issue_id);
+  await gritLib(repo, 'IssueComment', { issue_id: ids[1], body: 'hello' });
+  await gritLib(repo, 'IssueClose', { issue_id: ids[2] });
   return { repo, actor, ids };
 }
 
