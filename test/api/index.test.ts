@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as api from '../../src/index.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 
 describe('plugin API', () => {
   it('is the package entry', async () => {
@@ -19,7 +19,7 @@ describe('plugin API', () => {
 
   it('opens a repository as an actor and runs commands by IPC name', async () => {
     const dir = tempRepo();
-    const actor = gritOk(dir, ['init', '--no-agents-md']).actor.actor_id;
+    const actor = (await gritInit(dir)).actor.actor_id;
     const repo = await api.openRepo({ cwd: dir });
     assert.equal(repo.actorId, actor);
     const created = await repo.run('IssueCreate', { title: 'from a plugin', labels: ['api'] });
@@ -49,7 +49,7 @@ describe('plugin API', () => {
 
   it('refuses an empty actor or dataDir rather than act as the default actor', async () => {
     const dir = tempRepo();
-    gritOk(dir, ['init', '--no-agents-md']);
+    await gritInit(dir);
     // Named as a plugin's flags, which these usually come from (docs/plugins.md).
     const empty = (message: string, field: string) => (e: any) => e instanceof api.GritError && e.code === 'invalid_args' && e.exitCode === 2 && e.message === message && e.details.field === field;
     for (const actor of ['', ' ']) {

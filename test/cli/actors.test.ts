@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { git, grit, gritDoctor, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { open } from 'lmdb';
 
-test('actor init, list, show, current, use', () => {
+test('actor init, list, show, current, use', async () => {
   const repo = tempRepo();
-  const first = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const first = (await gritInit(repo)).actor;
   const second = gritOk(repo, ['actor', 'init', '--label', 'bot']).actor;
   assert.equal(second.label, 'bot');
   assert.equal(second.is_default, false);
@@ -22,9 +22,9 @@ test('actor init, list, show, current, use', () => {
   assert.equal(missing.code, 3);
 });
 
-test('actor init with a label an actor has answers with that actor; --actor takes a label', () => {
+test('actor init with a label an actor has answers with that actor; --actor takes a label', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const first = gritOk(repo, ['actor', 'init', '--label', 'agent-7']);
   assert.equal(first.created, true);
   const again = gritOk(repo, ['actor', 'init', '--label', 'agent-7']);
@@ -90,7 +90,7 @@ test('selection order: --data-dir / GRIT_HOME, then --actor, then the default, e
 
 test('a --data-dir or GRIT_HOME that holds no actor is refused, nothing written, locally and through the daemon; actor init and init make one there', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const daemon = await startDaemon();
   try {
     for (const [how, env] of [['local', {}], ['daemon', daemon.env]] as const) {
@@ -132,7 +132,7 @@ test('a --data-dir or GRIT_HOME that holds no actor is refused, nothing written,
 
 test('an empty --actor, --data-dir or GRIT_HOME is refused (invalid_args, exit 2), on the fast path and oclif\'s, locally and through the daemon: never the default actor', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['actor', 'init', '--label', 'bot']);
   const home = join(tempDir(), 'agent');
   gritOk(repo, ['actor', 'init', '--data-dir', home]);
@@ -179,9 +179,9 @@ test('an empty --actor, --data-dir or GRIT_HOME is refused (invalid_args, exit 2
   }
 });
 
-test('a text that begins one actor\'s id and is another\'s label selects neither: invalid_args naming both; actor init refuses such a label; a full id still selects', () => {
+test('a text that begins one actor\'s id and is another\'s label selects neither: invalid_args naming both; actor init refuses such a label; a full id still selects', async () => {
   const repo = tempRepo();
-  const def = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const def = (await gritInit(repo)).actor.actor_id;
   const prefix = def.slice(0, 4);
   // The label is refused while an id begins with it, in any case, and nothing is made.
   for (const label of [prefix, prefix.toUpperCase(), def.slice(0, 9)]) {
@@ -214,7 +214,7 @@ test('a text that begins one actor\'s id and is another\'s label selects neither
 
 test('a leading ~/ in --data-dir=~/x or a quoted GRIT_HOME is the home directory (as git reads paths), never a `~` directory in the repository; ~name is refused', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const home = tempDir();
   const daemon = await startDaemon();
   try {
@@ -237,10 +237,10 @@ test('a leading ~/ in --data-dir=~/x or a quoted GRIT_HOME is the home directory
   }
 });
 
-test('a linked worktree shares the main repository state', () => {
+test('a linked worktree shares the main repository state', async () => {
   const repo = tempRepo();
   git(repo, 'commit', '-q', '--allow-empty', '-m', 'root');
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const a = gritOk(repo, ['issue', 'create', '--title', 'from main']);
   const wt = join(tempDir(), 'wt');
   git(repo, 'worktree', 'add', '-q', wt);
@@ -252,7 +252,7 @@ test('a linked worktree shares the main repository state', () => {
 
 test('a default actor whose directory or config.toml is gone: missing config (exit 5) saying which, not silently replaced; init makes a new default', async (t) => {
   const repo = tempRepo();
-  const first = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const first = (await gritInit(repo)).actor.actor_id;
   gritOk(repo, ['issue', 'create', '--title', 'by the first actor']);
   const dir = join(repo, '.git', 'grit', 'actors', first);
   const aside = join(tempDir(), 'actor');
@@ -544,9 +544,9 @@ test('init and actor init stopped at each step (kill -9) leave nothing of the ac
   }
 });
 
-test('--generate-key on an actor whose key its config does not name yet (a command stopped in between) keeps that key and names it', () => {
+test('--generate-key on an actor whose key its config does not name yet (a command stopped in between) keeps that key and names it', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const home = join(tempDir(), 'home');
   const made = gritOk(repo, ['actor', 'init', '--data-dir', home, '--generate-key']).actor;
   const key = readFileSync(join(home, 'keys', 'signing.key'), 'utf8');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { fsckClean, git, gritOk, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 
 const WRITER = fileURLToPath(new URL('../helpers/create-many.js', import.meta.url));
 
@@ -29,7 +29,7 @@ function assertLinearWal(repo: string, commits: number): void {
 
 test('8 actors x 50 creates at once: all 400 issues in every view, WAL linear', { timeout: 240_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const actors = Array.from({ length: 8 }, () => gritOk(repo, ['actor', 'init']).actor.actor_id as string);
   const per = await Promise.all(actors.map((a, i) => createMany(repo, 50, `a${i}`, a)));
   const ids = new Set(per.flat());
@@ -44,7 +44,7 @@ test('8 actors x 50 creates at once: all 400 issues in every view, WAL linear', 
 
 test('two processes on the same actor: no lost event, store consistent', { timeout: 120_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const per = await Promise.all([createMany(repo, 50, 'p'), createMany(repo, 50, 'q')]);
   const ids = new Set(per.flat());
   assert.equal(ids.size, 100);

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 
 const walCount = (repo: string) => Number(git(repo, 'rev-list', '--count', 'refs/grit/wal').trim());
 
-test('SIGKILL after the commit objects are written, before the ref moves: the write is simply not there', () => {
+test('SIGKILL after the commit objects are written, before the ref moves: the write is simply not there', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'before']);
   const r = grit(repo, ['issue', 'create', '--title', 'lost', '--json'], { env: { GRIT_FAULT: 'wal:after-objects' } });
   assert.equal(r.code, -1, 'the process died by signal');
@@ -20,9 +20,9 @@ test('SIGKILL after the commit objects are written, before the ref moves: the wr
   assert.equal(walCount(repo), 2);
 });
 
-test('SIGKILL after the ref moved, before the store was updated: the next command catches up', () => {
+test('SIGKILL after the ref moved, before the store was updated: the next command catches up', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const r = grit(repo, ['issue', 'create', '--title', 'durable', '--json'], { env: { GRIT_FAULT: 'write:after-append' } });
   assert.equal(r.code, -1);
   assert.equal(walCount(repo), 1);
@@ -33,7 +33,7 @@ test('SIGKILL after the ref moved, before the store was updated: the next comman
 
 test('SIGKILL at random moments across many appends: every acknowledged event survives', { timeout: 180_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const acked: string[] = [gritOk(repo, ['issue', 'create', '--title', 'seed']).issue_id];
   for (let k = 0; k < 16; k++) {
     const child = spawn(process.execPath, [GRIT_BIN, 'issue', 'create', '--title', `k${k}`, '--json'], {

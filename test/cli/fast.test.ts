@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fastManifest, hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { DAEMON_BIN, startDaemon } from '../helpers/daemon.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
@@ -70,9 +70,9 @@ test('anything unusual is left to oclif', () => {
   }
 });
 
-test('a value given to a switch (--json=true) is invalid_args naming the flag, wherever the line is read', () => {
+test('a value given to a switch (--json=true) is invalid_args naming the flag, wherever the line is read', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
   for (const [line, flag, value] of [
     [['--json=off', 'issue', 'list'], 'json', 'off'], // hoisted, then left to oclif by the fast path
@@ -160,9 +160,9 @@ require(${JSON.stringify(GRIT_BIN)});`;
   return { code: r.status, stdout: r.stdout, loaded, internal };
 }
 
-test('a command run locally starts no ES module loader, and loads no more of its native addons\' loaders than it needs', () => {
+test('a command run locally starts no ES module loader, and loads no more of its native addons\' loaders than it needs', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const env = { GRIT_NO_DAEMON: '1' };
   for (const args of [['issue', 'create', '--title', 'signed and hashed', '--json'], ['issue', 'list', '--json']]) {
     const r = gritLoading(repo, args, env);
@@ -317,7 +317,7 @@ test('a topic without its command, under --json: one invalid_args object naming 
   }
 });
 
-test('global flags before the command are taken as if after it, on the fast path and by oclif', () => {
+test('global flags before the command are taken as if after it, on the fast path and by oclif', async () => {
   const hoist = (line: string[]) => hoistGlobalFlags(line, commands);
   assert.deepEqual(hoist(['--json', 'issue', 'list']), ['issue', 'list', '--json']);
   assert.deepEqual(hoist(['--actor', 'ab12', '-q', '--data-dir=/d', 'issue', 'create', '--title', 't', '--', '-x']),
@@ -328,7 +328,7 @@ test('global flags before the command are taken as if after it, on the fast path
   }
 
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const created = grit(repo, ['--no-daemon', '-q', '--json', 'issue', 'create', '--title', 'first']);
   assert.equal(created.code, 0, created.stderr);
   assert.equal(created.json.data.issue_id.length, 32);

@@ -10,7 +10,7 @@ import { parseArgv } from '../../src/cli/fast.js';
 import { pagerCommand } from '../../src/cli/pager.js';
 import { runLocal } from '../../src/commands/run.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { git, grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 import { daemonPausingSyncs, startDaemon } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
@@ -168,7 +168,7 @@ describe('format helpers', () => {
     assert.equal(table(findings, { wrap: true }), table(findings), 'nothing is cut or wrapped without a width');
   });
 
-  it('styles Markdown only when colouring, and keeps it as written otherwise', () => {
+  it('styles Markdown only when colouring, and keeps it as written otherwise', async () => {
     const md = '# Title\n\nSome `code` and **bold**, a [link](https://x.y/a_b_c), `**not bold**`.\n\n```\nraw *text*\n```\n- item\n> quoted';
     const saved = process.env.FORCE_COLOR;
     const savedNo = process.env.NO_COLOR;
@@ -195,9 +195,9 @@ describe('issue list and show for people', () => {
   let ids: string[];
   let closed: string;
 
-  before(() => {
+  before(async () => {
     repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     ids = [
       gritOk(repo, ['issue', 'create', '--title', 'A title long enough to be cut on a narrow terminal, surely', '--label', 'bug']).issue_id,
       gritOk(repo, ['issue', 'create', '--title', 'Short', '--body', '## Steps\n\nRun `grit sync`.']).issue_id,
@@ -244,9 +244,9 @@ describe('issue list and show for people', () => {
     assert.equal(parseArgv(['issue', 'list', '--format', 'xml'], commands), null);
   });
 
-  it('keeps the other rows of `issue list` short in a pipe when one title is very long', () => {
+  it('keeps the other rows of `issue list` short in a pipe when one title is very long', async () => {
     const own = tempRepo();
-    gritOk(own, ['init', '--no-agents-md']);
+    await gritInit(own);
     gritOk(own, ['issue', 'create', '--title', 'short one', '--label', 'bug']);
     const long = 'w'.repeat(100_000);
     gritOk(own, ['issue', 'create', '--title', long]);
@@ -365,13 +365,13 @@ describe('issue list and show for people', () => {
     }
   });
 
-  it('shows a sync on a terminal with git\'s progress at most: no advice, ref names or raw errors', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+  it('shows a sync on a terminal with git\'s progress at most: no advice, ref names or raw errors', { skip: !hasScript && 'util-linux `script` is not installed' }, async () => {
     const remote = join(tempDir('grit-remote-'), 'remote.git');
     git(tempDir(), 'init', '-q', '--bare', remote);
     git(repo, 'remote', 'add', 'origin', remote);
     const other = tempRepo();
     git(other, 'remote', 'add', 'origin', remote);
-    gritOk(other, ['init', '--no-agents-md']);
+    await gritInit(other);
     // First a push into an empty remote, then a pull of another clone's event.
     for (const round of [1, 2]) {
       const out = onScreen(onTty(repo, ['sync'], 100, { NO_COLOR: '1' }));
@@ -465,7 +465,7 @@ describe('issue list and show for people', () => {
     assert.doesNotMatch(out, /\\u001b|\x1b/);
   });
 
-  it('says what the remote said when it refuses a push', () => {
+  it('says what the remote said when it refuses a push', async () => {
     const remote = join(tempDir('grit-remote-'), 'remote.git');
     git(tempDir(), 'init', '-q', '--bare', remote);
     writeFileSync(join(remote, 'hooks', 'pre-receive'), '#!/bin/sh\necho "policy: no grit refs here" >&2\nexit 1\n', { mode: 0o755 });
@@ -499,7 +499,7 @@ describe('a pager for long output on a terminal', { skip: !hasScript && 'util-li
 
   before(async () => {
     repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     for (let k = 1; k <= 12; k++) await runLocal('IssueCreate', { title: `issue ${k}` }, { cwd: repo });
     // A body larger than a pipe holds (64 KiB): a pager that reads none of it makes the write fail.
     const body = Array.from({ length: 4000 }, (_, k) => `line ${k} of a long body`).join('\n');
@@ -585,9 +585,9 @@ describe('a pager for long output on a terminal', { skip: !hasScript && 'util-li
 });
 
 describe('human errors', () => {
-  it('always end with a one-line hint, the error\'s own or one for its code', () => {
+  it('always end with a one-line hint, the error\'s own or one for its code', async () => {
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     const id = gritOk(repo, ['issue', 'create', '--title', 't']).issue_id;
     const cases: [string[], number, RegExp][] = [
       [['lock', 'acquire', '--resource', 'nope:x'], 2, /^hint: for example --resource path:src\/git/m],

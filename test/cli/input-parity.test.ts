@@ -7,14 +7,14 @@ import assert from 'node:assert/strict';
 import { runLocal } from '../../src/commands/run.js';
 import { openRepo } from '../../src/index.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
 const snapshots = (repo: string) => git(repo, 'for-each-ref', '--format=%(refname)', 'refs/grit/snapshots/').trim().split('\n').filter(Boolean);
 
 test('snapshot gc --keep: anything but a whole number is invalid_args, with or without the daemon, and deletes nothing', { timeout: 120_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   for (const t of ['one', 'two']) {
     gritOk(repo, ['issue', 'create', '--title', t]);
     gritOk(repo, ['snapshot']);
@@ -40,7 +40,7 @@ test('snapshot gc --keep: anything but a whole number is invalid_args, with or w
 
 test('number flags: a value out of range, not a number, huge or fractional is invalid_args naming the range, in human and --json output, with and without the daemon', { timeout: 180_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const huge = String(2 ** 53 + 1); // 9007199254740993: a double rounds it to 2^53
   // Each flag, the values it refuses (all: none of them may start a daemon or write), and its range as the hint names it.
   const flags: { line: string[]; flag: string; bad: string[]; range: RegExp }[] = [
@@ -88,7 +88,7 @@ test('number flags: a value out of range, not a number, huge or fractional is in
 
 test('lock TTL: a number is seconds for every caller; ttl_ms is milliseconds and nothing else', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const expiresIn = (reply: any, started: number) => reply.lock.expires_unix_ms - started;
   const api = await openRepo({ cwd: repo });
   let t0 = Date.now();
@@ -106,7 +106,7 @@ test('lock TTL: a number is seconds for every caller; ttl_ms is milliseconds and
 
 test('labels: trimmed at every entry point, so a label put on with spaces comes off with them', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'lbl', '--label', ' urgent', '--label', 'urgent ', '--label', 'p1']).issue_id;
   const labels = () => gritOk(repo, ['issue', 'show', id]).issue.labels;
   assert.deepEqual(labels(), ['p1', 'urgent']);
@@ -140,7 +140,7 @@ test('labels: trimmed at every entry point, so a label put on with spaces comes 
 
 test('labels: one stored with its spaces (by an older grit) is removed by its exact text', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'old']).issue_id;
   await writeRaw(repo, id, { type: 'LabelAdded', label: ' legacy' });
   assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, [' legacy']);
@@ -150,7 +150,7 @@ test('labels: one stored with its spaces (by an older grit) is removed by its ex
 
 test('labels, assignees and project keys another writer stored (empty, a newline, an escape) are found and removed by their exact text; adding them is still refused', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'odd']).issue_id;
   // SPEC types them as text: what another implementation may write, and sync bring.
   const odd = ['', 'a\nb', '\u001b[31m'];
@@ -173,9 +173,9 @@ test('labels, assignees and project keys another writer stored (empty, a newline
   assert.deepEqual([issue.labels, issue.assignees], [[], []]);
 });
 
-test('an empty actor id is refused, not taken as the current actor', () => {
+test('an empty actor id is refused, not taken as the current actor', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   for (const cmd of ['show', 'use']) {
     const r = grit(repo, ['actor', cmd, '', '--json']);
     assert.equal(r.json.error.code, 'invalid_args');

@@ -4,7 +4,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { PROJECT_CONTEXT_ID, resolvePrefix } from '../../src/core/ids.js';
 import { makeEvent } from '../../src/core/event.js';
 import { fromHex } from '../../src/core/hex.js';
@@ -76,9 +76,9 @@ test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the sect
   }
 });
 
-test('issue lifecycle: create, list, show, update, comment, label, assignee, link, attachment, close, reopen', () => {
+test('issue lifecycle: create, list, show, update, comment, label, assignee, link, attachment, close, reopen', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const c = gritOk(repo, ['issue', 'create', '--title', 'First', '--body', 'body text', '--label', 'bug', '--label', 'p0']);
   assert.match(c.issue_id, /^[0-9a-f]{32}$/);
   assert.match(c.event_id, /^[0-9a-f]{64}$/);
@@ -149,9 +149,9 @@ test('issue lifecycle: create, list, show, update, comment, label, assignee, lin
   assert.match(git(repo, 'log', '--oneline', 'refs/grit/wal'), /./);
 });
 
-test('a write that finds its change already made says so (changed, previous_state), and is still written', () => {
+test('a write that finds its change already made says so (changed, previous_state), and is still written', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'raced', '--label', 'bug']);
   const first = gritOk(repo, ['issue', 'close', id]);
   assert.deepEqual([first.state, first.previous_state, first.changed], ['closed', 'open', true]);
@@ -215,9 +215,9 @@ test('after an event stamped above 2^53 - 1 (a nanosecond clock), each remove ta
   for (const { id } of far) assert.deepEqual(sets(id), [[], [], []]);
 });
 
-test('attachment add without --mime: the type by the name\'s extension, application/octet-stream else; --mime wins', () => {
+test('attachment add without --mime: the type by the name\'s extension, application/octet-stream else; --mime wins', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'files']);
   const cases: [string, string][] = [
     ['notes.txt', 'text/plain'],
@@ -237,9 +237,9 @@ test('attachment add without --mime: the type by the name\'s extension, applicat
   assert.deepEqual(got, [...cases, ['notes.txt', 'application/x-custom'], ['report.pdf', 'application/pdf']]);
 });
 
-test('attachment add: a --sha256 given with a file must be its hash, a malformed one is refused, - reads standard input; the reply says what was recorded', () => {
+test('attachment add: a --sha256 given with a file must be its hash, a malformed one is refused, - reads standard input; the reply says what was recorded', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'files']);
   writeFileSync(join(repo, 'f.txt'), 'hello');
   const sha = createHash('sha256').update('hello').digest('hex');
@@ -273,9 +273,9 @@ test('attachment add: a --sha256 given with a file must be its hash, a malformed
   assert.deepEqual(got, [['f.txt', sha], ['app.log', sha], ['out.json', sha]]);
 });
 
-test('a link that would run code where it is followed, or has no scheme, is refused; an id pasted with its # is taken', () => {
+test('a link that would run code where it is followed, or has no scheme, is refused; an id pasted with its # is taken', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'links']);
   for (const url of ['javascript:alert(1)', ' JavaScript:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<script>x</script>']) {
     const r = grit(repo, ['issue', 'link', 'add', `#${id.slice(0, 8)}`, '--url', url, '--json']);
@@ -295,9 +295,9 @@ test('a link that would run code where it is followed, or has no scheme, is refu
   assert.equal(gritOk(repo, ['issue', 'show', `#${id.slice(0, 8)}`]).issue.links.length, 4);
 });
 
-test('errors: coded envelope, exit code, suggestion, and nothing written', () => {
+test('errors: coded envelope, exit code, suggestion, and nothing written', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const a = gritOk(repo, ['issue', 'create', '--title', 'A']);
   const head = walHead(repo);
 
@@ -350,9 +350,9 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', () =>
   assert.equal(gritOk(join(repo, '.git'), ['issue', 'list']).total, gritOk(repo, ['issue', 'list']).total);
 });
 
-test('a command run from a directory deleted under the shell: io_error, exit 5, saying so, locally and through the daemon', () => {
+test('a command run from a directory deleted under the shell: io_error, exit 5, saying so, locally and through the daemon', async () => {
   const gone = tempRepo();
-  gritOk(gone, ['init', '--no-agents-md']);
+  await gritInit(gone);
   for (const noDaemon of ['1', '']) {
     const r = spawnSync('bash', ['-c', `cd "$1" && rm -rf "$1" && exec "$2" "$3" issue list --json`, 'sh', gone, process.execPath, GRIT_BIN], {
       encoding: 'utf8',
@@ -366,10 +366,10 @@ test('a command run from a directory deleted under the shell: io_error, exit 5, 
   }
 });
 
-test("GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR naming another repository is refused; a git hook's, naming this one, is fine", () => {
+test("GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR naming another repository is refused; a git hook's, naming this one, is fine", async () => {
   const here = tempRepo();
   const other = tempRepo();
-  gritOk(here, ['init', '--no-agents-md']);
+  await gritInit(here);
   const title = 'lives here';
   gritOk(here, ['issue', 'create', '--title', title]);
   mkdirSync(join(here, 'sub'), { recursive: true });
@@ -490,9 +490,9 @@ test("another user's repository is refused (git's safe.directory rule) before an
   assert.ok(!existsSync(join(repo, 'pwned')));
 });
 
-test('command-line mistakes: one JSON object under --json, a one-line message that names the problem, a plan', () => {
+test('command-line mistakes: one JSON object under --json, a one-line message that names the problem, a plan', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const cases: [string[], RegExp, RegExp][] = [
     // oclif's parse errors in grit's words, with an example of what was missing.
     [['issue', 'create'], /^--title is required$/, /^for example `grit issue create --title "…"` \(`grit issue create --help` says what it takes\)$/],
@@ -553,7 +553,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
 
 test('every invalid_args error says what to try next (details.suggestion, the hint of the human output)', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
   const cases: [string[], RegExp][] = [
     [['issue', 'comment', id], /--body-file -/],
@@ -599,9 +599,9 @@ test('every invalid_args error says what to try next (details.suggestion, the hi
   }
 });
 
-test('a missing argument is an error, never read from piped standard input', () => {
+test('a missing argument is an error, never read from piped standard input', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const { issue_id } = gritOk(repo, ['issue', 'create', '--title', 'stays open']);
   // As a `while read` loop feeds it: the line after a forgotten id must not become that id.
   for (const line of [['issue', 'close'], ['issue', 'show'], ['issue', 'comment', '--body', 'x'], ['context', 'show'], ['actor', 'use']]) {
@@ -612,9 +612,9 @@ test('a missing argument is an error, never read from piped standard input', () 
   assert.equal(gritOk(repo, ['issue', 'show', issue_id]).issue.state, 'open');
 });
 
-test('an empty positional argument is named as the usage line names it', () => {
+test('an empty positional argument is named as the usage line names it', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   for (const [line, name] of [
     [['issue', 'show', ''], '<id>'],
     [['context', 'query', ' '], '<query>'],
@@ -675,9 +675,9 @@ test('a prefix is looked up in the range of issue ids that start with it, by the
   }
 });
 
-test('deleting the store: the next command rebuilds the same state from the WAL', () => {
+test('deleting the store: the next command rebuilds the same state from the WAL', async () => {
   const repo = tempRepo();
-  const init = gritOk(repo, ['init', '--no-agents-md']);
+  const init = (await gritInit(repo));
   const a = gritOk(repo, ['issue', 'create', '--title', 'A', '--label', 'x']);
   gritOk(repo, ['issue', 'comment', a.issue_id, '--body', 'c']);
   gritOk(repo, ['issue', 'create', '--title', 'B']);
@@ -694,9 +694,9 @@ test('deleting the store: the next command rebuilds the same state from the WAL'
   assert.deepEqual(gritOk(repo, ['issue', 'show', a.issue_id]), before);
 });
 
-test('human output: aligned list, short ids, no colour when piped', () => {
+test('human output: aligned list, short ids, no colour when piped', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const a = gritOk(repo, ['issue', 'create', '--title', 'Alpha', '--label', 'bug']);
   gritOk(repo, ['issue', 'create', '--title', 'A much longer title']);
   const list = grit(repo, ['issue', 'list']);
@@ -713,9 +713,9 @@ test('human output: aligned list, short ids, no colour when piped', () => {
   assert.equal(q.stdout, '');
 });
 
-test('--quiet silences status lines and views, never the data asked for: dep graph, --format ids, a context value', () => {
+test('--quiet silences status lines and views, never the data asked for: dep graph, --format ids, a context value', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const a = gritOk(repo, ['issue', 'create', '--title', 'first']).issue_id;
   const b = gritOk(repo, ['issue', 'create', '--title', 'second']).issue_id;
   gritOk(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
@@ -736,9 +736,9 @@ test('--quiet silences status lines and views, never the data asked for: dep gra
   assert.equal(grit(repo, ['issue', 'show', 'ffff', '-q']).code, 3);
 });
 
-test('a file named on the command line that cannot be read: invalid_args (exit 2, never 3: that is "no such issue"), saying what is wrong with it', () => {
+test('a file named on the command line that cannot be read: invalid_args (exit 2, never 3: that is "no such issue"), saying what is wrong with it', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
   writeFileSync(join(repo, 'note.md'), 'a file, not a directory');
   const cases: [string[], number, string, RegExp][] = [
@@ -759,9 +759,9 @@ test('a file named on the command line that cannot be read: invalid_args (exit 2
   assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
 });
 
-test('a FIFO or a device is refused unread, and a body file stops being read past what a body may hold', () => {
+test('a FIFO or a device is refused unread, and a body file stops being read past what a body may hold', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
   execFileSync('mkfifo', [join(repo, 'pipe')]);
   // Each would read forever (/dev/zero) or wait forever for a writer (the FIFO): a timeout fails the test instead.
@@ -795,9 +795,9 @@ test('a FIFO or a device is refused unread, and a body file stops being read pas
   assert.equal(gritOk(repo, ['issue', 'show', id]).issue.attachments[0].sha256, sha, att.event_id);
 });
 
-test('one-line fields refuse control characters as labels do: title, assignee, link url and note, attachment name; nothing written', () => {
+test('one-line fields refuse control characters as labels do: title, assignee, link url and note, attachment name; nothing written', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
   const sha = ['--sha256', 'ab'.repeat(32), '--mime', 'text/plain'];
   for (const [args, flag] of [
@@ -824,9 +824,9 @@ test('one-line fields refuse control characters as labels do: title, assignee, l
   gritOk(repo, ['issue', 'attachment', 'add', id, '--name', 'log (1).txt', ...sha]);
 });
 
-test('a body file or standard input that is not UTF-8 is refused (invalid_args), not stored with U+FFFD in its place', () => {
+test('a body file or standard input that is not UTF-8 is refused (invalid_args), not stored with U+FFFD in its place', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
   writeFileSync(join(repo, 'latin1.txt'), Buffer.from('caf\xe9\n', 'latin1'));
   for (const [args, input, what] of [
@@ -846,9 +846,9 @@ test('a body file or standard input that is not UTF-8 is refused (invalid_args),
   assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments[0].body, '\uFEFFkept \uFFFD');
 });
 
-test('a setting grit does not know in config.toml is refused, not ignored (a misspelt lock_policy would leave it at warn)', () => {
+test('a setting grit does not know in config.toml is refused, not ignored (a misspelt lock_policy would leave it at warn)', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const path = join(repo, '.git', 'grit', 'config.toml');
   const good = readFileSync(path, 'utf8');
   // A typo at the top; the right key appended at the end, where it falls into the [snapshot] table.
@@ -867,9 +867,9 @@ test('a setting grit does not know in config.toml is refused, not ignored (a mis
   assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
 });
 
-test('[snapshot] counts are positive whole numbers: 1.5 events or days is refused naming the value, 1e4 is ten thousand', () => {
+test('[snapshot] counts are positive whole numbers: 1.5 events or days is refused naming the value, 1e4 is ten thousand', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const path = join(repo, '.git', 'grit', 'config.toml');
   const good = readFileSync(path, 'utf8');
   for (const [key, value] of [['max_events', '1.5'], ['max_age_days', '0.5'], ['max_events', '0'], ['max_events', '-3'], ['max_events', 'inf']]) {
@@ -883,9 +883,9 @@ test('[snapshot] counts are positive whole numbers: 1.5 events or days is refuse
   assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
 });
 
-test('short flags as elsewhere: -h is help, -l a label on label add|remove; an issue is not related_to itself', () => {
+test('short flags as elsewhere: -h is help, -l a label on label add|remove; an issue is not related_to itself', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
   const help = grit(repo, ['issue', 'list', '-h']);
   assert.equal(help.code, 0, help.stderr);

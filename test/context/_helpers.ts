@@ -3,14 +3,14 @@ import { cpSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { walEvents } from '../sync/_helpers.js';
 import { fixture } from '../helpers/paths.js';
-import { git, gritOk, tempRepo } from '../helpers/repo.js';
+import { git, gritInit, tempRepo } from '../helpers/repo.js';
 
 export const FIXTURES = readdirSync(fixture('context')).sort();
 
 /** A repository with grit set up and the fixtures tracked under `src/`. */
-export function fixtureRepo(): string {
+export async function fixtureRepo(): Promise<string> {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   cpSync(fixture('context'), join(repo, 'src'), { recursive: true });
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'fixtures');

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
 import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
 import { setLockPolicy } from '../sync/_helpers.js';
@@ -16,7 +16,7 @@ const index = (repo: string, ...args: string[]) => gritOk(repo, ['context', 'ind
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
 
 test('cold index: one ContextUpdated per file in one commit; show gives each fixture exactly', async () => {
-  const repo = fixtureRepo();
+  const repo = await fixtureRepo();
   const commitsBefore = walCommits(repo);
   const d = index(repo);
   assert.equal(d.files, FIXTURES.length);
@@ -41,7 +41,7 @@ test('cold index: one ContextUpdated per file in one commit; show gives each fix
 });
 
 test('incremental index writes events only for changed, new and removed files', async () => {
-  const repo = fixtureRepo();
+  const repo = await fixtureRepo();
   // A query with no hit says to index only while nothing is.
   assert.equal(gritOk(repo, ['context', 'query', 'NewPolygon']).indexed, false);
   assert.match(grit(repo, ['context', 'query', 'NewPolygon']).stdout, /nothing is indexed yet: `grit context index`/);
@@ -76,15 +76,15 @@ test('incremental index writes events only for changed, new and removed files', 
   assert.equal(index(repo).events_written, 0);
 });
 
-test('--force re-indexes unchanged files', () => {
-  const repo = fixtureRepo();
+test('--force re-indexes unchanged files', async () => {
+  const repo = await fixtureRepo();
   index(repo);
   const d = index(repo, '--force');
   assert.deepEqual([d.indexed, d.unchanged, d.events_written, d.commits], [FIXTURES.length, 0, FIXTURES.length, 1]);
 });
 
-test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost track of', () => {
-  const repo = fixtureRepo();
+test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost track of', async () => {
+  const repo = await fixtureRepo();
   mkdirSync(join(repo, 'weird'));
   writeFileSync(Buffer.concat([Buffer.from(join(repo, 'weird/na')), Buffer.from([0xef]), Buffer.from('ve.py')]), 'def ok():\n    pass\n');
   writeFileSync(join(repo, 'weird/fine.py'), 'def fine():\n    pass\n');
@@ -94,8 +94,8 @@ test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost 
   assert.equal(index(repo, '--pattern', 'weird/*').removed, 0, 'and never taken for deleted');
 });
 
-test('a file that grows past 1 MiB or becomes unreadable loses its old symbols (a tombstone), like a removed file', () => {
-  const repo = fixtureRepo();
+test('a file that grows past 1 MiB or becomes unreadable loses its old symbols (a tombstone), like a removed file', async () => {
+  const repo = await fixtureRepo();
   mkdirSync(join(repo, 'gen'));
   writeFileSync(join(repo, 'gen/big.py'), 'def old_fn():\n    pass\n');
   writeFileSync(join(repo, 'gen/dir.py'), 'def dir_fn():\n    pass\n');
@@ -118,8 +118,8 @@ test('a file that grows past 1 MiB or becomes unreadable loses its old symbols (
   assert.equal(gritOk(repo, ['context', 'query', 'small_again']).results[0].path, 'gen/big.py');
 });
 
-test('--path and --pattern narrow the files; bad scopes are refused', () => {
-  const repo = fixtureRepo();
+test('--path and --pattern narrow the files; bad scopes are refused', async () => {
+  const repo = await fixtureRepo();
   mkdirSync(join(repo, 'lib/deep'), { recursive: true });
   writeFileSync(join(repo, 'lib/deep/tool.py'), 'def tool():\n    pass\n');
   writeFileSync(join(repo, 'README.md'), '# readme\n');
@@ -153,8 +153,8 @@ test('--path and --pattern narrow the files; bad scopes are refused', () => {
   }
 });
 
-test('a --path that git does not track (new, ignored, or a directory of such): a warning, not a silent 0', () => {
-  const repo = fixtureRepo();
+test('a --path that git does not track (new, ignored, or a directory of such): a warning, not a silent 0', async () => {
+  const repo = await fixtureRepo();
   writeFileSync(join(repo, 'a.py'), 'def foo(): pass\n');
   const r = grit(repo, ['context', 'index', '--path', 'a.py']);
   assert.equal(r.code, 0, r.stderr);
@@ -179,8 +179,8 @@ test('a --path that git does not track (new, ignored, or a directory of such): a
   assert.deepEqual(index(repo).warnings, []);
 });
 
-test('a --path that is a symlink, or goes through one, is warned about as such: `git add` would not help', () => {
-  const repo = fixtureRepo();
+test('a --path that is a symlink, or goes through one, is warned about as such: `git add` would not help', async () => {
+  const repo = await fixtureRepo();
   symlinkSync('sample.py', join(repo, 'src/alias.py'));
   symlinkSync('/etc/hostname', join(repo, 'host.py'));
   symlinkSync('nowhere.py', join(repo, 'dangling.py'));
@@ -204,7 +204,7 @@ test('a --path that is a symlink, or goes through one, is warned about as such: 
 });
 
 test('two index runs at once: the one that writes second leaves out the files the first wrote for the same content', async () => {
-  const repo = fixtureRepo();
+  const repo = await fixtureRepo();
   const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
   const first = RepoContext.open({ cwd: repo });
   const second = RepoContext.open({ cwd: repo, actor: other });
@@ -231,7 +231,7 @@ test('two index runs at once: the one that writes second leaves out the files th
 });
 
 test('large indexes are written in batches of 500 events per WAL commit', async () => {
-  const repo = fixtureRepo();
+  const repo = await fixtureRepo();
   mkdirSync(join(repo, 'gen'));
   for (let i = 0; i < 1001; i++) writeFileSync(join(repo, `gen/m${i}.py`), `def f${i}():\n    return ${i}\n`);
   git(repo, 'add', '-A');
@@ -242,8 +242,8 @@ test('large indexes are written in batches of 500 events per WAL commit', async 
   assert.deepEqual(gritOk(repo, ['context', 'query', 'f1000']).results.map((r: any) => r.path), ['gen/m1000.py']);
 });
 
-test('query ranks exact, then prefix, then substring matches; --limit truncates', () => {
-  const repo = fixtureRepo();
+test('query ranks exact, then prefix, then substring matches; --limit truncates', async () => {
+  const repo = await fixtureRepo();
   writeFileSync(
     join(repo, 'src/names.py'),
     ['def xparsey():', 'def parse_args():', 'def reparse():', 'def Parse():', 'def parse():'].map((l) => `${l}\n    pass\n`).join(''),
@@ -266,8 +266,8 @@ test('query ranks exact, then prefix, then substring matches; --limit truncates'
   assert.match(grit(repo, ['context', 'query', 'parse']).stdout, /parse\s+function\s+src\/names\.py:9-10/);
 });
 
-test('show takes paths relative to the current directory or the root, and refuses outside ones', () => {
-  const repo = fixtureRepo();
+test('show takes paths relative to the current directory or the root, and refuses outside ones', async () => {
+  const repo = await fixtureRepo();
   index(repo);
   const src = join(repo, 'src');
   assert.equal(gritOk(src, ['context', 'show', 'sample.py']).file.path, 'src/sample.py');
@@ -285,8 +285,8 @@ test('show takes paths relative to the current directory or the root, and refuse
   assert.match(human, /28-30\s+method\s+Area/);
 });
 
-test('a grammar that fails to load: a warning (stderr and JSON) and regex symbols for that language, no crash', () => {
-  const repo = fixtureRepo();
+test('a grammar that fails to load: a warning (stderr and JSON) and regex symbols for that language, no crash', async () => {
+  const repo = await fixtureRepo();
   const env = { GRIT_GRAMMAR_RUST: join(repo, 'missing-rust.wasm') };
   const r = grit(repo, ['context', 'index'], { env });
   assert.equal(r.code, 0, r.stderr);
@@ -305,8 +305,8 @@ test('a grammar that fails to load: a warning (stderr and JSON) and regex symbol
   assert.deepEqual(show(index(repo, '--force', '--pattern', '*.rs') && gritOk(repo, ['context', 'show', 'src/sample.rs']).file.symbols), EXPECTED['sample.rs']);
 });
 
-test('a grammar of the wrong language does not wipe the language\'s symbols; binary files are skipped as unreadable', () => {
-  const repo = fixtureRepo();
+test('a grammar of the wrong language does not wipe the language\'s symbols; binary files are skipped as unreadable', async () => {
+  const repo = await fixtureRepo();
   writeFileSync(join(repo, 'src/blob.ts'), Buffer.from([...Buffer.from('export function fake() {}\n'), 0, 1, 2, 0xff]));
   writeFileSync(join(repo, 'src/was-text.py'), 'def was_text():\n    pass\n');
   git(repo, 'add', '-A');
@@ -329,8 +329,8 @@ test('a grammar of the wrong language does not wipe the language\'s symbols; bin
   assert.ok(names.includes('Queue') && names.includes('createTask'), names.join(' '));
 });
 
-test('project context: set, read one key or all, last write wins; bad keys are refused', () => {
-  const repo = fixtureRepo();
+test('project context: set, read one key or all, last write wins; bad keys are refused', async () => {
+  const repo = await fixtureRepo();
   const first = gritOk(repo, ['context', 'set', 'build.command', 'make']);
   assert.equal(first.issue_id, 'f'.repeat(32));
   assert.match(first.event_id, /^[0-9a-f]{64}$/);
@@ -351,7 +351,7 @@ test('project context: set, read one key or all, last write wins; bad keys are r
 });
 
 test('after a context entry stamped above 2^53 - 1 (a nanosecond clock), each later set and index wins: last writer by the exact timestamp; a rebuild agrees', async () => {
-  const repo = fixtureRepo();
+  const repo = await fixtureRepo();
   const far = 1_800_000_000_000_000_000n;
   await writeStamped(repo, far, PROJECT_CONTEXT_ID, { type: 'ProjectContextUpdated', key: 'k', value: 'far' });
   const path = 'src/sample.ts';
@@ -374,8 +374,8 @@ test('after a context entry stamped above 2^53 - 1 (a nanosecond clock), each la
   assert.deepEqual([gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', path])], before);
 });
 
-test('context never shows up as issues, and survives a rebuild from the WAL', () => {
-  const repo = fixtureRepo();
+test('context never shows up as issues, and survives a rebuild from the WAL', async () => {
+  const repo = await fixtureRepo();
   const issue = gritOk(repo, ['issue', 'create', '--title', 'real issue']).issue_id;
   index(repo);
   gritOk(repo, ['context', 'set', 'k', 'v']);
@@ -396,7 +396,7 @@ test('context never shows up as issues, and survives a rebuild from the WAL', ()
 
 test('lock_policy = require: files under another actor\'s lock are skipped and reported, the rest indexed', { timeout: 60_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
   for (const f of ['src/parser/p1.ts', 'src/other/o1.ts', 'src/other/gone.ts']) {
     mkdirSync(join(repo, f, '..'), { recursive: true });

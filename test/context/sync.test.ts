@@ -14,7 +14,7 @@ function newest<T extends { updated_ts: number; actor: string; event_id: string 
 }
 
 test('two clones set the same key concurrently and converge after sync', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   gritOk(a, ['context', 'set', 'shared', 'base']);
   gritOk(a, ['sync']);
@@ -44,8 +44,8 @@ test('two clones set the same key concurrently and converge after sync', { timeo
   assert.equal(git(b, 'rev-parse', 'refs/grit/wal').trim(), git(remote, 'rev-parse', 'refs/grit/wal').trim());
 });
 
-test('file context indexed in one clone is shared: the other queries it and skips identical files', { timeout: 60_000 }, () => {
-  const { clones } = network(2);
+test('file context indexed in one clone is shared: the other queries it and skips identical files', { timeout: 60_000 }, async () => {
+  const { clones } = await network(2);
   const [a, b] = clones;
   for (const clone of clones) {
     cpSync(fixture('context'), join(clone, 'src'), { recursive: true });

@@ -13,7 +13,7 @@ import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { GritClient } from '../../src/protocol/client.js';
 import { DAEMON_BIN, daemonEnv, installCopy, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { gritAsync, gritOk, tempRepo } from '../helpers/repo.js';
+import { gritAsync, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 
 const OLD = { version: '0.0.1', build: '0123456789abcdef' };
 const current = JSON.parse(readFileSync(join(REPO_ROOT, 'dist/src/build-info.json'), 'utf8')) as { version: string; build: string };
@@ -32,9 +32,9 @@ function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, new Promise<T>((_, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms).unref())]);
 }
 
-function initedRepo(): string {
+async function initedRepo(): Promise<string> {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   return repo;
 }
 
@@ -52,7 +52,7 @@ describe('a daemon of another build', () => {
   });
 
   it("declines the CLI's command, which runs here, then stops; the next command starts this build's daemon", async () => {
-    const repo = initedRepo();
+    const repo = await initedRepo();
     const old = await startDaemon({ bin: oldBin });
     started.push(old.runDir);
     const env = old.env;
@@ -69,7 +69,7 @@ describe('a daemon of another build', () => {
   });
 
   it('daemon status says so; daemon start replaces it', async () => {
-    const repo = initedRepo();
+    const repo = await initedRepo();
     const old = await startDaemon({ bin: oldBin });
     started.push(old.runDir);
     const env = old.env;
@@ -85,7 +85,7 @@ describe('a daemon of another build', () => {
   });
 
   it('serves clients that do not say their build, and declines one of another build with a fallback error', async () => {
-    const repo = initedRepo();
+    const repo = await initedRepo();
     gritOk(repo, ['issue', 'create', '--title', 'listed']);
     const runDir = testRunDir();
     // In this process, so that the test can tell when it stops.

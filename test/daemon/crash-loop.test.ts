@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { git, gritOk, fsckClean, tempRepo } from '../helpers/repo.js';
+import { git, gritOk, fsckClean, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon, testRunDir } from '../helpers/daemon.js';
 import { rng } from '../helpers/random.js';
 import { STALE_LOCK_MS } from '../../src/git/refs.js';
@@ -17,7 +17,7 @@ const MIN_ACKS_PER_ROUND = 4;
 
 test(`kill -9 the daemon ${KILLS} times mid-write: nothing acknowledged is lost`, { timeout: 240_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const runDir = testRunDir();
   const rand = rng(11);
   const acked = new Set<string>();

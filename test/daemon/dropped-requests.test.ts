@@ -8,15 +8,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
-import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { DAEMON_BIN, daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 import { rejectionOf } from '../helpers/rejection.js';
 import { sleep } from '../transport/_helpers.js';
 
-function initRepo(): string {
+async function initRepo(): Promise<string> {
   const dir = tempRepo();
-  gritOk(dir, ['init', '--no-agents-md']);
+  await gritInit(dir);
   return dir;
 }
 
@@ -27,7 +27,7 @@ const LONG_WAIT_S = 60;
 
 test('a daemon killed with requests unread (ECONNRESET): they may have run; a write says to look first', async () => {
   const daemon = await startDaemon();
-  const dir = initRepo();
+  const dir = await initRepo();
   const target = { repoRoot: dir };
   const client = await daemon.client();
   try {
@@ -55,7 +55,7 @@ test('a daemon killed with requests unread (ECONNRESET): they may have run; a wr
 
 test('GritClient: a write cut off by its timeout, its signal or close() may have run; one never sent did not', async () => {
   const daemon = await startDaemon();
-  const dir = initRepo();
+  const dir = await initRepo();
   const target = { repoRoot: dir };
   const { GritClient } = await import('../../src/protocol/client.js');
   const impatient = await GritClient.connect({ endpoint: daemon.endpoint, requestTimeoutMs: 50, target });
@@ -98,8 +98,8 @@ test('GritClient: a write cut off by its timeout, its signal or close() may have
   }
 });
 
-test('a relative GRIT_RUN_DIR is refused: commands run in-process, nothing is made in the work tree', () => {
-  const dir = initRepo();
+test('a relative GRIT_RUN_DIR is refused: commands run in-process, nothing is made in the work tree', async () => {
+  const dir = await initRepo();
   const before = readdirSync(dir).sort();
   const env = daemonEnv('rel-run');
   const listed = grit(dir, ['issue', 'list', '--json'], { env });
@@ -114,8 +114,8 @@ test('a relative GRIT_RUN_DIR is refused: commands run in-process, nothing is ma
   assert.deepEqual(readdirSync(dir).sort(), before, 'no run directory made in the work tree');
 });
 
-test('a daemon that cannot start (its socket path is a file): commands say why and run here at once; `daemon start` says why', () => {
-  const dir = initRepo();
+test('a daemon that cannot start (its socket path is a file): commands say why and run here at once; `daemon start` says why', async () => {
+  const dir = await initRepo();
   const run = tempDir();
   writeFileSync(join(run, 'daemon.sock'), 'not a socket');
   // A wait far longer than any command takes on a loaded host: one sat out whole fails the
@@ -133,8 +133,8 @@ test('a daemon that cannot start (its socket path is a file): commands say why a
   assert.equal(readFileSync(join(run, 'daemon.sock'), 'utf8'), 'not a socket', 'the file is left alone');
 });
 
-test('a run directory too long for its socket paths: one clear line and exit 5, from grit-daemon and `daemon start`', () => {
-  const dir = initRepo();
+test('a run directory too long for its socket paths: one clear line and exit 5, from grit-daemon and `daemon start`', async () => {
+  const dir = await initRepo();
   const long = join(tempDir(), 'x'.repeat(110));
   mkdirSync(long, { mode: 0o700 });
   const env = daemonEnv(long, { GRIT_SPAWN_WAIT: String(LONG_WAIT_S) });
@@ -152,7 +152,7 @@ test('a run directory too long for its socket paths: one clear line and exit 5, 
 });
 
 test('GRIT_SPAWN_WAIT: how long a command waits for the daemon it started; a bad value is refused, exit 5', async () => {
-  const dir = initRepo();
+  const dir = await initRepo();
   const bad = grit(dir, ['issue', 'list', '--json'], { env: daemonEnv(testRunDir(), { GRIT_SPAWN_WAIT: '5s' }) });
   assert.equal(bad.code, 5, bad.stdout + bad.stderr);
   assert.equal(bad.json.error.code, 'ipc_error');

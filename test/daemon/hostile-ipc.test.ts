@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { grit, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 import { DEFAULT_LIMITS, encodeHandshake, encodeFrameHeader, REP_DEFAULTS, SP_PROTO } from '../../src/protocol/transport/index.js';
@@ -28,7 +28,7 @@ const NOT_STARVED_MS = DEFAULT_LIMITS.frameTimeoutMs / 2;
 test('slow-loris peers and 1,000 dropped connections do not starve valid clients', { timeout: 300_000 }, async () => {
   const daemon = await startDaemon();
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   try {
     const client = await daemon.client();
     await client.issueCreate({ title: 'warm' }, { repoRoot: repo });

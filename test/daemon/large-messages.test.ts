@@ -17,7 +17,7 @@ import { encode } from '../../src/core/plain-cbor.js';
 import { nngcatAvailable, spawnNngcat } from '../transport/_helpers.js';
 import { daemonEnv, startDaemon, testRunDir, type TestDaemon } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { grit, gritAsync, gritOk, tempRepo, type GritResult } from '../helpers/repo.js';
+import { grit, gritAsync, gritOk, tempRepo, type GritResult, gritInit } from '../helpers/repo.js';
 
 const MB = 1024 * 1024;
 
@@ -39,7 +39,7 @@ describe('large messages through the daemon', () => {
   let daemon: TestDaemon;
 
   before(async () => {
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     // 9 MiB of body: an `issue show` reply holds it twice (the issue and its first event), over 16 MiB.
     writeFileSync(join(repo, 'body.txt'), 'large body line\n'.repeat((9 * MB) / 16));
     id = gritOk(repo, ['issue', 'create', '--title', 'large', '--body-file', 'body.txt']).issue_id;
@@ -133,7 +133,7 @@ describe('large messages through the daemon', () => {
   it('a reply over what the daemon sends is an ipc_error that sends the CLI local', async () => {
     // Another repository: the daemon above holds this one's actor.
     const other = tempRepo();
-    gritOk(other, ['init', '--no-agents-md']);
+    await gritInit(other);
     const otherId = gritOk(other, ['issue', 'create', '--title', 'over 64 KiB', '--body', 'y'.repeat(100_000)]).issue_id;
     const runDir = testRunDir();
     const supervisor = await Supervisor.start({

@@ -1,7 +1,7 @@
 /** Many concurrent clients against one daemon: nothing lost, nothing doubled, WALs linear. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { git, gritOk, fsckClean, tempRepo } from '../helpers/repo.js';
+import { git, gritOk, fsckClean, tempRepo, gritInit, gritLib } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import type { GritClient } from '../../src/protocol/client.js';
 
@@ -12,12 +12,12 @@ test(`${CLIENTS} clients x ${WRITES} writes across 4 actors in 2 repos`, async (
   const daemon = await startDaemon();
   try {
     const repos = [tempRepo(), tempRepo()];
-    const actors = repos.map((dir) => {
-      gritOk(dir, ['init', '--no-agents-md']);
-      const a = gritOk(dir, ['actor', 'current']).actor.actor_id as string;
-      const b = gritOk(dir, ['actor', 'init', '--label', 'second']).actor.actor_id as string;
-      return [a, b];
-    });
+    const actors: string[][] = [];
+    for (const dir of repos) {
+      const a: string = (await gritInit(dir)).actor.actor_id;
+      const b: string = (await gritLib(dir, 'ActorInit', { label: 'second' })).actor.actor_id;
+      actors.push([a, b]);
+    }
     const clients: GritClient[] = await Promise.all(Array.from({ length: CLIENTS }, () => daemon.client()));
     const acked = new Map<string, Set<string>>(repos.map((r) => [r, new Set()]));
     await Promise.all(

@@ -8,7 +8,7 @@ import { GritError } from '../../src/core/errors.js';
 import { commandEnv, forwardedEnv } from '../../src/core/forwarded-env.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { gritOk, tempRepo } from '../helpers/repo.js';
+import { tempRepo, gritInit } from '../helpers/repo.js';
 
 const valid = {
   ipc_schema_version: 1,
@@ -52,7 +52,7 @@ test('JSON after a UTF-8 BOM or whitespace is JSON too, and is answered in JSON,
   for (const body of [Buffer.from(`\f${text}`), Buffer.from(`\u00a0${text}`), Buffer.from(`  `)]) assert.equal((await decodeRequest(body)).format, 'cbor');
   const daemon = await startDaemon();
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const raw = await ReqClient.connect(daemon.endpoint);
   try {
     const request = JSON.stringify({ ipc_schema_version: 1, request_id: 'ws', repo_root: repo, command: { IssueList: {} } });

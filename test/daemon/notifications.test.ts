@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, grit, gritAsync, gritOk, tempDir, tempRepo, twoWorktrees } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritOk, tempDir, tempRepo, twoWorktrees, gritInit } from '../helpers/repo.js';
 import { daemonEnv, daemonPausingSyncs, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { GritClient } from '../../src/protocol/client.js';
@@ -19,7 +19,7 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
   const remote = join(tempDir('grit-remote-'), 'r.git');
   git(tempDir(), 'init', '-q', '--bare', remote);
   git(repo, 'remote', 'add', 'origin', remote);
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const endpoint = `ipc://${join(daemon.runDir, 'events.sock')}`;
   try {
     const all: Notification[] = [];
@@ -42,7 +42,7 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
 
     const client = await daemon.client();
     const other = tempRepo();
-    gritOk(other, ['init', '--no-agents-md']);
+    await gritInit(other);
     await client.issueCreate({ title: 'elsewhere' }, { repoRoot: other });
     const target = { repoRoot: repo };
     const created = await client.issueCreate({ title: 'watched' }, target);
@@ -80,7 +80,7 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
 
 test('a write from a linked worktree is published with that worktree as its repo_root, though one worker serves both', async () => {
   const daemon = await startDaemon();
-  const { main, linked } = twoWorktrees();
+  const { main, linked } = await twoWorktrees();
   try {
     const seen: Notification[] = [];
     const watch = await GritClient.subscribe((n) => seen.push(n), { endpoint: `ipc://${join(daemon.runDir, 'events.sock')}` });
@@ -100,7 +100,7 @@ test('a write from a linked worktree is published with that worktree as its repo
 
 test('GRIT_NO_DAEMON: watch is refused (ipc_error, exit 5) and starts no daemon', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const runDir = testRunDir();
   const env = { ...daemonEnv(runDir), GRIT_NO_DAEMON: '1' };
   try {

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
-import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { daemonEnv, installCopy, listening, startDaemon, testRunDir, type TestDaemon } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
@@ -20,16 +20,15 @@ import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_h
 import { silentRemote } from '../sync/_helpers.js';
 import { until, WAIT_MS } from '../helpers/wait.js';
 
-function initRepo(): { dir: string; actor: string; actorDir: string } {
+async function initRepo(): Promise<{ dir: string; actor: string; actorDir: string }> {
   const dir = tempRepo();
-  gritOk(dir, ['init', '--no-agents-md']);
-  const { actor } = gritOk(dir, ['actor', 'current']);
+  const { actor } = await gritInit(dir);
   return { dir, actor: actor.actor_id, actorDir: actor.data_dir };
 }
 
 test('kill -9 mid-load: every acknowledged write survives and the next CLI call takes over', async () => {
   const daemon = await startDaemon();
-  const { dir, actorDir } = initRepo();
+  const { dir, actorDir } = await initRepo();
   const acked: string[] = [];
   const clients = await Promise.all(Array.from({ length: 8 }, () => daemon.client()));
   const load = clients.map(async (c, i) => {
@@ -62,8 +61,8 @@ test('kill -9 mid-load: every acknowledged write survives and the next CLI call 
 });
 
 test('a worker thread that dies is replaced; other actors never notice', async () => {
-  const a = initRepo();
-  const b = initRepo();
+  const a = await initRepo();
+  const b = await initRepo();
   const daemon = await startDaemon({ env: { GRIT_FAULT: `worker:exit:${a.actor}` } });
   try {
     const client = await daemon.client();
@@ -105,7 +104,7 @@ async function daemonWithoutCodec(prefix: string): Promise<{ daemon: TestDaemon;
 test('a worker thread that cannot start (a module of grit gone, as while npm install replaces it): its requests are declined for their CLIs to run, logged once, and the next request tries again', async () => {
   // The worker's thread needs the module to load at all; the supervisor, only to read CBOR: JSON is served.
   const { daemon, restore } = await daemonWithoutCodec('grit-worker-start-');
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   try {
     const client = await GritClient.connect({ endpoint: daemon.endpoint, format: 'json', requestTimeoutMs: WAIT_MS });
     const refused = await Promise.all(
@@ -138,7 +137,7 @@ test('a worker thread that cannot start (a module of grit gone, as while npm ins
 });
 
 test('a worker thread whose set-up throws or exits: declined the same way; one stuck starting does not hold the daemon\'s stop past its drain deadline', { timeout: 120_000 }, async () => {
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   for (const how of ['throw', 'exit']) {
     const daemon = await startDaemon({ env: { GRIT_FAULT: `worker:start:${how}` } });
     try {
@@ -187,7 +186,7 @@ test('the directory the daemon was started in may go: it serves on, with a bad G
   try {
     rmSync(started, { recursive: true, force: true });
     // Two repositories: each needs a new worker thread, started after the directory went.
-    for (const { dir } of [initRepo(), initRepo()]) {
+    for (const { dir } of [await initRepo(), await initRepo()]) {
       gritOk(dir, ['issue', 'create', '--title', 'after the cwd went'], { env: daemon.env });
       assert.equal(gritOk(dir, ['issue', 'list'], { env: daemon.env }).total, 1);
     }
@@ -203,7 +202,7 @@ test('a store deleted or replaced behind the daemon (a backup restored) is reope
   const daemon = await startDaemon();
   try {
     const env = daemon.env;
-    const { dir, actorDir } = initRepo();
+    const { dir, actorDir } = await initRepo();
     const titles = () => gritOk(dir, ['issue', 'list'], { env }).issues.map((i: { title: string }) => i.title).sort();
     gritOk(dir, ['issue', 'create', '--title', 'before the backup'], { env });
     const backup = tempDir('grit-backup-');
@@ -229,7 +228,7 @@ test('doctor --fix through the daemon repairs a store its worker holds, while th
   const daemon = await startDaemon();
   try {
     const env = daemon.env;
-    const { dir, actorDir } = initRepo();
+    const { dir, actorDir } = await initRepo();
     gritOk(dir, ['issue', 'create', '--title', 'one'], { env });
     const store = join(actorDir, 'store.mdb');
     // Damaged behind the worker's back, as a disk that filled up would leave it.
@@ -263,7 +262,7 @@ test('a read whose daemon dies under it runs again in process; a write is report
   const daemon = await startDaemon();
   try {
     const env = daemon.env;
-    const { dir, actorDir } = initRepo();
+    const { dir, actorDir } = await initRepo();
     gritOk(dir, ['issue', 'create', '--title', 'kept'], { env });
     const store = join(actorDir, 'store.mdb');
     // Cut below its meta pages: the worker's next read of its memory map is a SIGBUS, which takes
@@ -279,7 +278,7 @@ test('a read whose daemon dies under it runs again in process; a write is report
   }
   const again = await startDaemon();
   try {
-    const { dir, actorDir } = initRepo();
+    const { dir, actorDir } = await initRepo();
     gritOk(dir, ['issue', 'create', '--title', 'one'], { env: again.env });
     const store = join(actorDir, 'store.mdb');
     writeFileSync(store, readFileSync(store).subarray(0, 4096));
@@ -299,7 +298,7 @@ const HOSTILE_REQUESTS = 240;
 
 test('hostile bytes on the socket: the daemon keeps answering valid requests', async () => {
   const daemon = await startDaemon();
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   try {
     const rand = rng(7);
     const valid = { ipc_schema_version: 1, request_id: 1, repo_root: dir, command: { IssueList: {} } };
@@ -348,7 +347,7 @@ test('hostile bytes on the socket: the daemon keeps answering valid requests', a
 test('a CBOR codec that does not load: CBOR requests are answered with an error (not dropped), JSON ones served, and the next load is tried again', async () => {
   // Gone as the daemon starts and at its first CBOR request.
   const { daemon, restore } = await daemonWithoutCodec('grit-codec-');
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   try {
     const cbor = await GritClient.connect({ endpoint: daemon.endpoint, requestTimeoutMs: WAIT_MS });
     const refused = await cbor.issueList({}, { repoRoot: dir }).then(
@@ -380,8 +379,8 @@ async function decodeAny(body: Buffer): Promise<unknown> {
 }
 
 test('a long rebuild of one actor does not delay requests to another', async () => {
-  const slow = initRepo();
-  const fast = initRepo();
+  const slow = await initRepo();
+  const fast = await initRepo();
   await generateWal(join(slow.dir, '.git'), { seed: 3, events: 12_000, actors: [{ id: slow.actor }], batchMax: 50 });
   const daemon = await startDaemon();
   try {
@@ -413,8 +412,8 @@ test('a sync stuck on a silent remote: the actor and others are served meanwhile
   const silent = await silentRemote();
   const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '4' } });
   try {
-    const stuck = initRepo();
-    const other = initRepo();
+    const stuck = await initRepo();
+    const other = await initRepo();
     git(stuck.dir, 'remote', 'add', 'origin', silent.url('http'));
     let settled = false;
     // The caller's GRIT_GIT_TIMEOUT governs its sync, as it would run locally (the daemon's is 4 too).
@@ -443,7 +442,7 @@ test('a sync stuck on a silent remote: the actor and others are served meanwhile
 test('a daemon killed while git waits on a silent remote (no deadline) leaves no git behind', async () => {
   const silent = await silentRemote();
   const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '0' } });
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   git(dir, 'remote', 'add', 'origin', silent.url('git'));
   const client = await daemon.client();
   const sync = client.request('Sync', {}, { repoRoot: dir }).catch((err: GritError) => err);
@@ -462,7 +461,7 @@ test('daemon stop while a sync waits on a silent remote: the sync is cut short a
   // No git deadline: only the daemon's drain deadline can end the sync.
   const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '0', GRIT_DRAIN_TIMEOUT: '4' } });
   try {
-    const { dir, actorDir } = initRepo();
+    const { dir, actorDir } = await initRepo();
     gritOk(dir, ['issue', 'create', '--title', 'before'], { env: daemon.env });
     assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).drain_timeout_s, 4);
     git(dir, 'remote', 'add', 'origin', silent.url('http'));
@@ -518,7 +517,7 @@ db.transactionSync(() => { process.stdout.write('held\\n'); Atomics.wait(new Int
 
 test('requests cut short at the drain deadline: a read may simply run again (the CLI runs it here), a write may have run (look first)', { timeout: 60_000 }, async () => {
   const daemon = await startDaemon({ env: { GRIT_DRAIN_TIMEOUT: '2' } });
-  const { dir, actorDir } = initRepo();
+  const { dir, actorDir } = await initRepo();
   const target = { repoRoot: dir };
   const client = await daemon.client();
   let holder: { release: () => Promise<void> } | null = null;
@@ -569,7 +568,7 @@ test('requests cut short at the drain deadline: a read may simply run again (the
 test('while a daemon drains: status says it is stopping, and `daemon start` waits for it to exit and starts a new one', { timeout: 60_000 }, async () => {
   const silent = await silentRemote();
   const daemon = await startDaemon({ env: { GRIT_GIT_TIMEOUT: '0', GRIT_DRAIN_TIMEOUT: '4' } });
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   try {
     git(dir, 'remote', 'add', 'origin', silent.url('http'));
     const sync = gritAsync(dir, ['sync', '--json'], { env: { ...daemon.env, GRIT_GIT_TIMEOUT: '0' } });
@@ -600,8 +599,8 @@ test('while a daemon drains: status says it is stopping, and `daemon start` wait
   }
 });
 
-test('GRIT_DRAIN_TIMEOUT that is not a number of seconds: the daemon does not start, and says why', () => {
-  const { dir } = initRepo();
+test('GRIT_DRAIN_TIMEOUT that is not a number of seconds: the daemon does not start, and says why', async () => {
+  const { dir } = await initRepo();
   const r = grit(dir, ['daemon', 'start', '--json'], { env: daemonEnv(testRunDir(), { GRIT_DRAIN_TIMEOUT: '1m' }) });
   assert.equal(r.code, 5, r.stdout + r.stderr);
   assert.equal(r.json.error.code, 'ipc_error');
@@ -611,7 +610,7 @@ test('GRIT_DRAIN_TIMEOUT that is not a number of seconds: the daemon does not st
 test('GRIT_DRAIN_TIMEOUT given to `daemon start` while a daemon runs: another value is warned about, a bad one refused', async () => {
   const daemon = await startDaemon({ env: { GRIT_DRAIN_TIMEOUT: '7' } });
   try {
-    const { dir } = initRepo();
+    const { dir } = await initRepo();
     const other = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '4' } });
     assert.equal(other.code, 0, other.stdout + other.stderr);
     assert.equal(other.json.data.started, false);
@@ -631,7 +630,7 @@ test('GRIT_DRAIN_TIMEOUT given to `daemon start` while a daemon runs: another va
 for (const signal of ['SIGTERM', 'SIGHUP'] as const) {
   test(`${signal} drains in-flight writes, releases leases, flushes the store and removes the socket`, async () => {
     const daemon = await startDaemon();
-    const { dir, actorDir } = initRepo();
+    const { dir, actorDir } = await initRepo();
     const client = await daemon.client();
     await client.issueList({}, { repoRoot: dir });
     const writes = Array.from({ length: 40 }, (_, i) => client.issueCreate({ title: `t${i}` }, { repoRoot: dir }));
@@ -676,8 +675,8 @@ test('a daemon that holds the socket but does not answer (SIGSTOP): status, stop
   assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).running, false);
 });
 
-test('a run directory the daemon cannot use: the command runs in-process at once, not after the spawn wait', () => {
-  const { dir } = initRepo();
+test('a run directory the daemon cannot use: the command runs in-process at once, not after the spawn wait', async () => {
+  const { dir } = await initRepo();
   const notADir = join(tempDir(), 'a-file');
   writeFileSync(notADir, '');
   // A spawn wait far longer than a command takes on a loaded host: sat out, it fails the check.
@@ -753,7 +752,7 @@ for (let i = 0; i < 5; i++) {
 });
 
 test('sockets and a start lock left by killed daemons, then a burst of CLIs: one daemon owns all of the run directory, and none runs unreachable', async () => {
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   const killed = await startDaemon();
   const { runDir, env } = killed;
   const killedPid = killed.child!.pid!;
@@ -789,7 +788,7 @@ test('sockets and a start lock left by killed daemons, then a burst of CLIs: one
 test('events.sock held by another process: the daemon does not start, and says why; the command runs here at once', async () => {
   const runDir = testRunDir();
   const env = daemonEnv(runDir);
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   const holder = createServer().listen(join(runDir, 'events.sock'));
   await once(holder, 'listening');
   try {
@@ -807,7 +806,7 @@ test('events.sock held by another process: the daemon does not start, and says w
 });
 
 test('a stopping daemon answers until it has let go of the run directory: commands meanwhile run here, none is dropped, no other daemon starts', async () => {
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   // A sync whose ssh "connection" lasts until the test is done: the request in flight the daemon waits for.
   const go = join(tempDir(), 'go');
   git(dir, 'remote', 'add', 'origin', 'ssh://grit.invalid/r.git');
@@ -844,7 +843,7 @@ test('a stopping daemon answers until it has let go of the run directory: comman
 });
 
 test('a daemon whose socket file is removed stops, rather than run on unreachable; the next command starts another', async () => {
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   const daemon = await startDaemon();
   try {
     gritOk(dir, ['issue', 'list'], { env: daemon.env });
@@ -862,7 +861,7 @@ test('a daemon whose socket file is removed stops, rather than run on unreachabl
 
 test('the idle timeout stops the daemon; the CLI auto-spawns one when none runs', async () => {
   const runDir = testRunDir();
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   const env = daemonEnv(runDir);
   const t0 = Date.now();
   const created = gritOk(dir, ['issue', 'create', '--title', 'spawned'], { env });
@@ -909,7 +908,7 @@ function alive(pid: number): boolean {
 test('nngcat scripts the daemon with JSON', async (t) => {
   if (!nngcatAvailable()) return t.skip('GRIT_SKIP_NNGCAT=1 and nngcat not installed');
   const daemon = await startDaemon();
-  const { dir } = initRepo();
+  const { dir } = await initRepo();
   try {
     const request = (command: object) =>
       JSON.stringify({ ipc_schema_version: 1, request_id: 'n1', repo_root: dir, command });

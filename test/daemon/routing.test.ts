@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, verify } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { git, grit, gritOk, tempDir, tempRepo, twoWorktrees, type GritResult } from '../helpers/repo.js';
+import { git, grit, gritOk, tempDir, tempRepo, twoWorktrees, type GritResult, gritInit } from '../helpers/repo.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 
 let daemon: TestDaemon;
@@ -62,7 +62,7 @@ interface Side {
   env: NodeJS.ProcessEnv;
 }
 
-function side(viaDaemon: boolean): Side {
+async function side(viaDaemon: boolean): Promise<Side> {
   const remote = join(tempDir('grit-remote-'), 'r.git');
   git(tempDir(), 'init', '-q', '--bare', remote);
   const dir = tempRepo();
@@ -70,15 +70,15 @@ function side(viaDaemon: boolean): Side {
   writeFileSync(join(dir, 'notes.txt'), 'attachment body\n');
   writeFileSync(join(dir, 'lib.ts'), 'export function parseLine(s: string): string {\n  return s;\n}\n');
   git(dir, 'add', 'lib.ts');
-  gritOk(dir, ['init', '--no-agents-md']);
+  await gritInit(dir);
   return { dir, env: viaDaemon ? daemon.env : {} };
 }
 
 const run = (s: Side, args: string[]): GritResult => grit(s.dir, args, { env: s.env });
 
 test('every command gives the same output through the daemon as locally', async () => {
-  const remote = side(true);
-  const local = side(false);
+  const remote = await side(true);
+  const local = await side(false);
   const requestsBefore = ((await (await daemon.client()).status()) as { requests: number }).requests;
   const sides = [remote, local];
   const ids = sides.map((s) => gritOk(s.dir, ['issue', 'create', '--title', 'first', '--label', 'bug'], { env: s.env }).issue_id);
@@ -149,8 +149,8 @@ test('every command gives the same output through the daemon as locally', async 
   assert.ok(!status.workers.some((w) => w.repo_root === local.dir), '--no-daemon side never reached the daemon');
 });
 
-test('an attachment the daemon would read forever (a device, a FIFO) is refused unread, and nothing stays in flight', () => {
-  const s = side(true);
+test('an attachment the daemon would read forever (a device, a FIFO) is refused unread, and nothing stays in flight', async () => {
+  const s = await side(true);
   const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'x'], { env: s.env });
   execFileSync('mkfifo', [join(s.dir, 'pipe')]);
   // The CLI names the file to the daemon by its absolute path.
@@ -164,7 +164,7 @@ test('an attachment the daemon would read forever (a device, a FIFO) is refused 
 });
 
 test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', async () => {
-  const s = side(true);
+  const s = await side(true);
   const client = await daemon.client();
   const before = ((await client.status()) as { requests: number }).requests;
   grit(s.dir, ['issue', 'list', '--no-daemon'], { env: s.env });
@@ -175,7 +175,7 @@ test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', as
 });
 
 test("a command through the daemon reads the caller's GRIT_GRAMMAR_<LANG>, GRIT_GIT_TIMEOUT and git's variables, for that request only", async () => {
-  const s = side(true);
+  const s = await side(true);
   const client = await daemon.client();
   const requests = async () => ((await client.status()) as { requests: number }).requests;
   try {
@@ -201,7 +201,7 @@ test("a command through the daemon reads the caller's GRIT_GRAMMAR_<LANG>, GRIT_
 });
 
 test('export -o - runs in the CLI, written to its stdout as it is made; a client of the daemon gets it in the reply', async () => {
-  const s = side(true);
+  const s = await side(true);
   gritOk(s.dir, ['issue', 'create', '--title', 'exported'], { env: s.env });
   const client = await daemon.client();
   const requests = async () => ((await client.status()) as { requests: number }).requests;
@@ -232,7 +232,7 @@ test('export -o - runs in the CLI, written to its stdout as it is made; a client
 });
 
 test('a client\'s relative paths (export\'s output, an attachment\'s file) are taken from its cwd, not the daemon\'s', async () => {
-  const s = side(true);
+  const s = await side(true);
   const sub = join(s.dir, 'sub');
   mkdirSync(sub);
   writeFileSync(join(sub, 'log.txt'), 'logged\n');
@@ -261,7 +261,7 @@ test('a client\'s relative paths (export\'s output, an attachment\'s file) are t
 });
 
 test('a long-lived worker sees config.toml edits from the next command on', async () => {
-  const s = side(true);
+  const s = await side(true);
   const other = gritOk(s.dir, ['actor', 'init', '--label', 'other']).actor.actor_id;
   const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'contested'], { env: s.env });
   gritOk(s.dir, ['lock', 'acquire', '--resource', `issue:${issue_id}`, '--actor', other, '--local'], { env: s.env });
@@ -281,8 +281,8 @@ test('a long-lived worker sees config.toml edits from the next command on', asyn
   assert.equal(refused.json.error.code, 'conflict');
 });
 
-test('a broken config.toml: the same error and exit code through the daemon as locally', () => {
-  const outputs = [side(true), side(false)].map((s) => {
+test('a broken config.toml: the same error and exit code through the daemon as locally', async () => {
+  const outputs = (await Promise.all([side(true), side(false)])).map((s) => {
     writeFileSync(join(s.dir, '.git', 'grit', 'config.toml'), 'this is [ not toml\n');
     const r = run(s, ['issue', 'list', '--json']);
     return { code: r.code, error: mask(JSON.stringify(r.json.error)) };
@@ -291,8 +291,8 @@ test('a broken config.toml: the same error and exit code through the daemon as l
   assert.deepEqual(outputs[0], outputs[1]);
 });
 
-test('a long-lived worker signs with a key replaced behind its back from the next command on', () => {
-  const s = side(true);
+test('a long-lived worker signs with a key replaced behind its back from the next command on', async () => {
+  const s = await side(true);
   gritOk(s.dir, ['init', '--generate-key']);
   const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'first key'], { env: s.env });
   // A key restored from a backup with its config.toml (its public_key); a key file alone that is
@@ -312,8 +312,8 @@ test('a long-lived worker signs with a key replaced behind its back from the nex
   assert.equal(signedBy(events[1]), true, 'the next command signs with the new key');
 });
 
-test("a long-lived worker sees a hand edit of its own actor's config.toml from the next command on, as --no-daemon does", () => {
-  const s = side(true);
+test("a long-lived worker sees a hand edit of its own actor's config.toml from the next command on, as --no-daemon does", async () => {
+  const s = await side(true);
   gritOk(s.dir, ['init', '--generate-key']);
   const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', 'signed'], { env: s.env });
   gritOk(s.dir, ['issue', 'comment', issue_id, '--body', 'signed too'], { env: s.env });
@@ -328,8 +328,8 @@ test("a long-lived worker sees a hand edit of its own actor's config.toml from t
   assert.deepEqual(counts(s.env), [0, 0], 'nor through the daemon');
 });
 
-test('the daemon follows a change of default actor made behind its back', () => {
-  const s = side(true);
+test('the daemon follows a change of default actor made behind its back', async () => {
+  const s = await side(true);
   const authorOf = (title: string) => {
     const { issue_id } = gritOk(s.dir, ['issue', 'create', '--title', title], { env: s.env });
     return gritOk(s.dir, ['issue', 'show', issue_id], { env: s.env }).events[0].actor;
@@ -350,8 +350,8 @@ function workersOf(repo: string): { repo_root: string; data_dir: string }[] {
   return gritOk(repo, ['daemon', 'status'], { env: daemon.env }).workers.filter((w: { data_dir: string }) => w.data_dir.startsWith(actors));
 }
 
-test('two worktrees through one worker: export writes its default output into the caller\'s worktree, as --no-daemon does', () => {
-  const { main, linked } = twoWorktrees();
+test('two worktrees through one worker: export writes its default output into the caller\'s worktree, as --no-daemon does', async () => {
+  const { main, linked } = await twoWorktrees();
   // The main worktree's request starts the actor's worker.
   for (const dir of [main, linked]) {
     const local = gritOk(dir, ['export', '--format', 'md']).output_path;
@@ -364,8 +364,8 @@ test('two worktrees through one worker: export writes its default output into th
   assert.deepEqual(workersOf(main).map((w) => w.repo_root), [main], 'one worker served both worktrees');
 });
 
-test('daemon status and the lease name the repository a worker serves, not the worktree that started it, which may be removed', () => {
-  const { main, linked } = twoWorktrees();
+test('daemon status and the lease name the repository a worker serves, not the worktree that started it, which may be removed', async () => {
+  const { main, linked } = await twoWorktrees();
   // The linked worktree's request starts the actor's worker.
   gritOk(linked, ['issue', 'list'], { env: daemon.env });
   const dataDir = gritOk(main, ['actor', 'current']).actor.data_dir;
@@ -376,12 +376,12 @@ test('daemon status and the lease name the repository a worker serves, not the w
   assert.equal(JSON.parse(readFileSync(join(dataDir, 'daemon.lock'), 'utf8')).repo_root, main);
 });
 
-test('a repository moved while the daemon serves it: the worker for the old path goes before one opens the store through the new path, and nothing is rebuilt', () => {
+test('a repository moved while the daemon serves it: the worker for the old path goes before one opens the store through the new path, and nothing is rebuilt', async () => {
   const base = tempDir();
   const [here, there] = [join(base, 'here'), join(base, 'there')];
   mkdirSync(here);
   git(here, 'init', '-q');
-  gritOk(here, ['init', '--no-agents-md']);
+  await gritInit(here);
   gritOk(here, ['issue', 'create', '--title', 'before the moves'], { env: daemon.env });
   const built = gritOk(here, ['db', 'stats'], { env: daemon.env }).last_rebuild_ts;
   const all = () => gritOk(base, ['daemon', 'status'], { env: daemon.env }).workers.filter((w: { data_dir: string }) => w.data_dir.startsWith(base));
@@ -398,9 +398,9 @@ test('a repository moved while the daemon serves it: the worker for the old path
   assert.equal(gritOk(here, ['issue', 'list'], { env: daemon.env }).total, 3);
 });
 
-test('two worktrees through one worker: context index, query and show read the caller\'s worktree, as --no-daemon does', () => {
-  const script = (env: NodeJS.ProcessEnv) => {
-    const { main, linked } = twoWorktrees();
+test('two worktrees through one worker: context index, query and show read the caller\'s worktree, as --no-daemon does', async () => {
+  const script = async (env: NodeJS.ProcessEnv) => {
+    const { main, linked } = await twoWorktrees();
     const counts = (d: any) => ({ files: d.files, indexed: d.indexed, unchanged: d.unchanged, removed: d.removed });
     const paths = (dir: string, q: string) => gritOk(dir, ['context', 'query', q], { env }).results.map((r: { path: string }) => r.path);
     return [
@@ -415,7 +415,7 @@ test('two worktrees through one worker: context index, query and show read the c
       paths(main, 'in_'),
     ];
   };
-  const viaDaemon = script(daemon.env);
+  const viaDaemon = await script(daemon.env);
   assert.deepEqual(viaDaemon, [
     { files: 2, indexed: 2, unchanged: 0, removed: 0 },
     { files: 2, indexed: 1, unchanged: 1, removed: 1 },
@@ -425,11 +425,11 @@ test('two worktrees through one worker: context index, query and show read the c
     { files: 2, indexed: 1, unchanged: 1, removed: 1 },
     ['only_main.py'],
   ]);
-  assert.deepEqual(viaDaemon, script({}));
+  assert.deepEqual(viaDaemon, await script({}));
 });
 
-test('two worktrees through one worker: path: locks are taken relative to the caller\'s worktree, as --no-daemon does', () => {
-  const { main, linked } = twoWorktrees();
+test('two worktrees through one worker: path: locks are taken relative to the caller\'s worktree, as --no-daemon does', async () => {
+  const { main, linked } = await twoWorktrees();
   const src = join(linked, 'src');
   mkdirSync(join(src, 'parser'), { recursive: true });
   for (const env of [daemon.env, {}]) {
@@ -449,7 +449,7 @@ test('two worktrees through one worker: path: locks are taken relative to the ca
 
 test("a client of the daemon is refused another user's repository at routing, as the CLI is (git's safe.directory rule)", { skip: process.geteuid?.() !== 0 ? 'needs root, to make a repository another user owns' : false }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   execFileSync('chown', ['-R', '65534', repo]);
   const client = await daemon.client();
   try {
@@ -466,7 +466,7 @@ test("a client of the daemon is refused another user's repository at routing, as
 
 test('two daemons (two run dirs): the one another holds the actor\'s lease for keeps no worker, says why once, lists it as declined, and serves the actor once the lease is free', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const [owner, other] = [await startDaemon(), await startDaemon()];
   try {
     gritOk(repo, ['issue', 'create', '--title', 'through the owner'], { env: owner.env });

@@ -15,7 +15,7 @@ import { decodeReply, type IpcErrorBody, type IpcReply } from '../../src/protoco
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { encode } from '../../src/core/plain-cbor.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { gritOk, tempRepo } from '../helpers/repo.js';
+import { gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 
 const misspelt = { title: 'x', lables: ['bug'] };
 
@@ -31,7 +31,7 @@ function refusesLables(err: any): boolean {
 test('through the daemon, an unknown argument is invalid_args and nothing is written', async () => {
   const daemon = await startDaemon();
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   try {
     const client = await daemon.client('json');
     const target = { repoRoot: repo };
@@ -77,7 +77,7 @@ test('through the daemon, an unknown argument is invalid_args and nothing is wri
 async function overTheSocket(fn: (io: { repo: string; raw: ReqClient; send: (fields: Record<string, unknown>) => Promise<IpcReply> }) => Promise<void>): Promise<void> {
   const daemon = await startDaemon();
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const raw = await ReqClient.connect(daemon.endpoint);
   const send = async (fields: Record<string, unknown>) =>
     decodeReply(await raw.request(Buffer.from(JSON.stringify({ ipc_schema_version: 1, request_id: 'raw', repo_root: repo, ...fields })), { timeoutMs: 20_000 }));
@@ -170,7 +170,7 @@ test('over the socket, an empty actor_id or data_dir is invalid_args naming it, 
 
 test('in process (runLocal), an unknown argument is invalid_args and nothing is written', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   await assert.rejects(runLocal('IssueCreate', misspelt, { cwd: repo }), refusesLables);
   assert.equal(((await runLocal('IssueList', {}, { cwd: repo })) as { total: number }).total, 0);
   // Allowed arguments may still be null or undefined.
@@ -208,7 +208,7 @@ test('every argument an MCP tool sends is allowed for its command', async () => 
 test('text with a lone surrogate (a JSON \\ud800 escape) is invalid_args naming the field as CBOR does: raw JSON, GritClient json and cbor, in process; nothing is written', async () => {
   const daemon = await startDaemon();
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const refused = (what: string, field: string, message: RegExp) => (e: any) => {
     assert.equal(e.code, 'invalid_args', what);
     assert.equal(e.details.field, field, what);

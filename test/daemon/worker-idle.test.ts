@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
-import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon, testRunDir, daemonEnv, type TestDaemon } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 import { readLease } from '../../src/workers/lease.js';
@@ -42,7 +42,7 @@ async function servedByAWorker(d: TestDaemon, idleMs: number, actorDir: string, 
 
 test('an idle worker is retired and its lease released; the next request gets a new one', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const actorDir: string = gritOk(repo, ['actor', 'current']).actor.data_dir;
   const [retiring, keeping] = await Promise.all([
     startDaemon({ args: ['--worker-idle-timeout', '1'] }),
@@ -50,7 +50,7 @@ test('an idle worker is retired and its lease released; the next request gets a 
   ]);
   try {
     const other = tempRepo();
-    gritOk(other, ['init', '--no-agents-md']);
+    await gritInit(other);
     gritOk(repo, ['issue', 'create', '--title', 'through the daemon'], { env: retiring.env });
     gritOk(other, ['issue', 'create', '--title', 'kept'], { env: keeping.env });
     await servedByAWorker(retiring, 1_000, actorDir, () => gritOk(repo, ['issue', 'list'], { env: retiring.env }));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { runLocal } from '../../src/commands/run.js';
 import type { DepEdge } from '../../src/core/deps.js';
 import { describeCycle } from '../../src/core/dep-text.js';
-import { grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { assertTopo, distance, orderingPairs, seededIds, writeDag, type RandomDag } from './_dag.js';
 
 /** One repository with 1,000 issues and a random DAG over them, shared by the tests below. */
@@ -12,7 +12,7 @@ let dag: RandomDag;
 
 before(async () => {
   repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const t0 = Date.now();
   dag = await writeDag(repo, seededIds(1000, 42), 42);
   console.log(`wrote 1000 issues and ${dag.edges.length} edges in ${Date.now() - t0} ms`);
@@ -81,9 +81,9 @@ test('an edge that would close a cycle is refused (conflict, exit 4) naming the 
   assert.deepEqual(after.cycles, []);
 });
 
-test('add, list (forward and reverse), remove either way round, show, graph', () => {
+test('add, list (forward and reverse), remove either way round, show, graph', async () => {
   const dir = tempRepo();
-  gritOk(dir, ['init', '--no-agents-md']);
+  await gritInit(dir);
   const [a, b, c] = ['A', 'B', 'C "q"'].map((title) => gritOk(dir, ['issue', 'create', '--title', title]).issue_id as string);
   const added = gritOk(dir, ['issue', 'dep', 'add', a.slice(0, 6), '--target', b.slice(0, 6), '--type', 'depends_on']);
   assert.deepEqual(Object.keys(added).sort(), ['action', 'dep_type', 'event_id', 'issue_id', 'target', 'wal_head']);
@@ -141,7 +141,7 @@ test('add, list (forward and reverse), remove either way round, show, graph', ()
 
 test('argument errors: bad or missing type, unknown target, self dependency', async () => {
   const dir = tempRepo();
-  gritOk(dir, ['init', '--no-agents-md']);
+  await gritInit(dir);
   const a = gritOk(dir, ['issue', 'create', '--title', 'A']).issue_id as string;
   const code = (args: string[]) => {
     const r = grit(dir, [...args, '--json']);

@@ -17,7 +17,7 @@ async function withContext<T>(cwd: string, fn: (ctx: RepoContext) => Promise<T>)
 }
 
 test('two clones edit one DAG concurrently; after sync both list the same topological order', { timeout: 120_000 }, async () => {
-  const { clones } = network(2);
+  const { clones } = await network(2);
   const [a, b] = clones;
   const ids = seededIds(300, 5);
   const base = await writeDag(a, ids, 5);
@@ -54,8 +54,8 @@ test('two clones edit one DAG concurrently; after sync both list the same topolo
   assert.equal(gritOk(a, ['issue', 'dep', 'graph']).graph, gritOk(b, ['issue', 'dep', 'graph']).graph);
 });
 
-test('a cycle made of two halves added in two clones is accepted by sync and reported by doctor', { timeout: 120_000 }, () => {
-  const { clones } = network(2);
+test('a cycle made of two halves added in two clones is accepted by sync and reported by doctor', { timeout: 120_000 }, async () => {
+  const { clones } = await network(2);
   const [a, b] = clones;
   const x = gritOk(a, ['issue', 'create', '--title', 'X']).issue_id as string;
   const y = gritOk(a, ['issue', 'create', '--title', 'Y']).issue_id as string;

@@ -225,11 +225,11 @@ test('a rescan that lists a new pack which a roll-up merges away before its inde
   fsckClean(repo);
 });
 
-test('kill -9 in the middle of a roll-up loses nothing; the next appends roll up again', { timeout: 120_000 }, () => {
+test('kill -9 in the middle of a roll-up loses nothing; the next appends roll up again', { timeout: 120_000 }, async () => {
   const repo = cli.tempRepo();
   // A group's repository, written by a user whose umask shares nothing.
   git(repo, ['config', 'core.sharedRepository', 'group']);
-  cli.gritOk(repo, ['init', '--no-agents-md']);
+  await cli.gritInit(repo);
   const gitDir = join(repo, '.git');
   const acked: string[] = [];
   let killed = false;
@@ -430,7 +430,7 @@ function wholeAfterRepack(repo: string, acked: readonly string[], env: NodeJS.Pr
 
 test('git repack -a -d and gc --prune=now between an append writing its pack and moving the WAL ref: the pack is kept, the WAL stays whole', async () => {
   const repo = cli.tempRepo();
-  cli.gritOk(repo, ['init', '--no-agents-md']);
+  await cli.gritInit(repo);
   const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
   const file = pauseFile();
   let kept: string[] = [];
@@ -446,7 +446,7 @@ test('git repack -a -d and gc --prune=now between an append writing its pack and
 
 test('the same through the daemon: its worker thread writes the pack, git repacks in the window, nothing is lost', async () => {
   const repo = cli.tempRepo();
-  cli.gritOk(repo, ['init', '--no-agents-md']);
+  await cli.gritInit(repo);
   const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
   const file = pauseFile();
   const daemon = await startDaemon({ env: { GRIT_FAULT: `wal:after-objects:pause:${file}` } });
@@ -469,7 +469,7 @@ test('the same through the daemon: its worker thread writes the pack, git repack
 
 test('gc --prune=now deleting a new pack\'s temporary files: the write is retried; when they go every time, a clear io_error and nothing appended', async () => {
   const repo = cli.tempRepo();
-  cli.gritOk(repo, ['init', '--no-agents-md']);
+  await cli.gritInit(repo);
   const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
   const file = pauseFile();
   const env = { GRIT_FAULT: `pack:tmp-written:pause:${file}` };
@@ -497,11 +497,11 @@ test('gc --prune=now deleting a new pack\'s temporary files: the write is retrie
 
 const FOREIGN_KEEP = 'pack-0000000000000000000000000000000000000000.keep';
 
-test('a writer killed while its pack is kept: the .keep goes with the next write, or with doctor --fix', () => {
+test('a writer killed while its pack is kept: the .keep goes with the next write, or with doctor --fix', async () => {
   const repo = cli.tempRepo();
   // A group's repository: the .keep a writer with a private umask leaves is readable by the others.
   git(repo, ['config', 'core.sharedRepository', 'group']);
-  cli.gritOk(repo, ['init', '--no-agents-md']);
+  await cli.gritInit(repo);
   const gitDir = join(repo, '.git');
   const packDir = join(gitDir, 'objects', 'pack');
   const killAfterObjects = () => {
@@ -584,7 +584,7 @@ test('two writers of the same objects (one pack name), the other winning while o
 test('two writers of the same objects (one pack name), the other losing while one is in flight: it leaves the winner\'s pack and .keep, which keeps it through a repack until its ref moves', () => twoWriters(true));
 
 test('two syncs of one clone at once rebase the same commits in the same second (one pack name); one finishes before the other: the WAL stays whole', { timeout: 180_000 }, async () => {
-  const { clones } = network(2);
+  const { clones } = await network(2);
   const [a, b] = clones;
   const gitDir = join(a, '.git');
   cli.gritOk(a, ['issue', 'create', '--title', 'x']);

@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GRIT_BIN } from './paths.js';
 
+// The CLI runs below get an environment without GRIT_HOME (baseEnv), and so do the command
+// functions gritLib runs in this process.
+delete process.env.GRIT_HOME;
+
 const dirs: string[] = [];
 process.on('exit', () => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -35,13 +39,13 @@ export function tempRepo(): string {
  * a file the other does not. Both use the one actor of their common git dir, and so, through the
  * daemon, its one worker. Both paths are real (as a process's cwd is), so grit reports them as given.
  */
-export function twoWorktrees(): { main: string; linked: string } {
+export async function twoWorktrees(): Promise<{ main: string; linked: string }> {
   const main = tempRepo();
   writeFileSync(join(main, 'shared.py'), 'def shared():\n    pass\n');
   writeFileSync(join(main, 'only_main.py'), 'def in_main():\n    pass\n');
   git(main, 'add', '.');
   git(main, 'commit', '-qm', 'main');
-  gritOk(main, ['init', '--no-agents-md']);
+  await gritInit(main);
   const linked = join(realpathSync(tempDir()), 'linked');
   git(main, 'worktree', 'add', '-q', '-b', 'feature', linked);
   git(linked, 'rm', '-q', 'only_main.py');
@@ -105,6 +109,32 @@ export function gritOk(cwd: string, args: string[], opts: { env?: NodeJS.Process
     throw new Error(`grit ${args.join(' ')} failed (${r.code}): ${r.stdout} ${r.stderr}`);
   }
   return r.json.data;
+}
+
+/**
+ * A command function run in this process (runLocal, what the CLI runs once it has parsed its
+ * line), for a test's set-up: the same repository state as `gritOk(cwd, [...])`, without the CLI
+ * process and its ~0.2 s of CPU. Set-up only: a test about a command runs that command through the
+ * CLI. The command's store is closed when it returns, so a later CLI command, `grit rebuild` or a
+ * daemon finds it free; keep set-up before any daemon or concurrent writer starts (an LMDB store
+ * reopened here while another process writes it: docs/decisions.md, "Known: …").
+ * `name`: the command's IPC name (SPEC §7), `args` as the CLI sends them (snake_case).
+ */
+export async function gritLib(cwd: string, name: string, args: Record<string, unknown> = {}): Promise<any> {
+  const { runLocal } = await import('../../src/commands/run.js');
+  return runLocal(name, args, { cwd });
+}
+
+/** `grit init --no-agents-md` as set-up (gritLib): its data, as `gritOk(dir, ['init', '--no-agents-md'])` gives it. */
+export function gritInit(dir: string, args: { generate_key?: boolean } = {}): Promise<any> {
+  return gritLib(dir, 'Init', { no_agents_md: true, ...args });
+}
+
+/** A new repository (tempRepo) set up by gritInit. */
+export async function initedRepo(): Promise<string> {
+  const dir = tempRepo();
+  await gritInit(dir);
+  return dir;
 }
 
 /**

@@ -10,7 +10,7 @@ import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js'
 import { COMMANDS, isCommandName } from '../../src/commands/registry.js';
 import { TOOLS } from '../../src/mcp/tools.js';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
 
 /** A result's envelope: the same JSON the CLI prints with --json. */
@@ -44,7 +44,7 @@ describe('grit mcp', () => {
 
   before(async () => {
     repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     const env: Record<string, string> = { ...(process.env as Record<string, string>), NO_COLOR: '1', GRIT_NO_DAEMON: '1' };
     delete env.GRIT_HOME;
     const transport = new StdioClientTransport({ command: process.execPath, args: [GRIT_BIN, 'mcp'], cwd: repo, env, stderr: 'pipe' });
@@ -284,9 +284,9 @@ describe('grit mcp with piped input', () => {
 });
 
 describe('grit mcp and text with a lone surrogate', () => {
-  it('refuses a split emoji (an escape \\ud83d without its pair) naming the argument, and writes nothing; a whole one is written', () => {
+  it('refuses a split emoji (an escape \\ud83d without its pair) naming the argument, and writes nothing; a whole one is written', async () => {
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     const call = (id: number, name: string, args: string) => `{"jsonrpc":"2.0","id":${id},"method":"tools/call","params":{"name":"${name}","arguments":{${args}}}}`;
     const { replies } = pipe(repo, [
       initialize(),
@@ -358,7 +358,7 @@ describe('grit mcp and cancelled calls', () => {
 
   it('lets a running call finish without a reply, and skips the one queued behind it', { timeout: 60_000 }, async () => {
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     const server = live(repo);
     server.send(initialize());
     await server.reply(0);
@@ -513,15 +513,15 @@ describe('grit mcp start-up', () => {
     refusesToStart(tempDir(), ['--repo', file], 2, /^error: --repo .*\/f: not a directory\n/);
   });
 
-  it('refuses to serve as an actor the repository does not have', () => {
+  it('refuses to serve as an actor the repository does not have', async () => {
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     refusesToStart(repo, ['--actor', 'nosuch'], 3, /^error: no actor nosuch in this repository .*\nhint: run `grit actor list`\n$/);
   });
 
-  it('refuses an empty --actor or --data-dir (a variable unset) rather than serve as the default actor', () => {
+  it('refuses an empty --actor or --data-dir (a variable unset) rather than serve as the default actor', async () => {
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     refusesToStart(repo, ['--actor', ''], 2, /^error: --actor must not be empty\nhint: give --actor an actor's id or label/);
     refusesToStart(repo, ['--data-dir='], 2, /^error: --data-dir must not be empty\n/);
   });

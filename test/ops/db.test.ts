@@ -7,7 +7,7 @@ import { open } from 'lmdb';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { encode as encodeRow } from '../../src/core/plain-cbor.js';
 import { Store } from '../../src/core/store.js';
-import { git, gritOk, gritDoctor, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, gritOk, gritDoctor, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { walHead } from '../helpers/wal-head.js';
 
 function setConfig(repo: string, from: RegExp, to: string): void {
@@ -34,9 +34,9 @@ async function tamperStoredEvent(storePath: string, needle: string): Promise<str
   return hit!;
 }
 
-test('db stats: path, size, counts, rebuild counters and the recommendation', () => {
+test('db stats: path, size, counts, rebuild counters and the recommendation', async () => {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   const a = gritOk(repo, ['issue', 'create', '--title', 'a']).issue_id;
   gritOk(repo, ['issue', 'create', '--title', 'b']);
   gritOk(repo, ['issue', 'comment', a, '--body', 'c']);
@@ -73,7 +73,7 @@ test('db stats: path, size, counts, rebuild counters and the recommendation', ()
 
 test('db stats counts issues, not the ids events are logged under (project context), and sees a write transaction\'s own', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['context', 'set', 'build.command', 'make']);
   assert.deepEqual([gritOk(repo, ['db', 'stats']).issue_count, gritOk(repo, ['db', 'stats']).event_count], [0, 1]);
   gritOk(repo, ['issue', 'create', '--title', 'a']);
@@ -98,7 +98,7 @@ test('db stats counts issues, not the ids events are logged under (project conte
 
 test('db check recomputes every event id: a record changed in LMDB is reported; a rebuild clears it', async () => {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   const id = gritOk(repo, ['issue', 'create', '--title', 'target title']).issue_id;
   gritOk(repo, ['issue', 'comment', id, '--body', 'x']);
   gritOk(repo, ['issue', 'create', '--title', 'other']);
@@ -124,7 +124,7 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
 
 test('db check compares the summary table (what issue list reads) with the issue rows; a rebuild repairs it', async () => {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   const [x, y] = ['X', 'Y'].map((title) => gritOk(repo, ['issue', 'create', '--title', title]).issue_id as string);
   const list = gritOk(repo, ['issue', 'list']);
   assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
@@ -172,9 +172,9 @@ test('db verify of a WAL that cannot be read to its end: a wal_error first, the 
   assert.deepEqual([v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count], [3, 3, 3, 1]);
 });
 
-test('db verify on a WAL without keys: everything unverifiable, nothing wrong', () => {
+test('db verify on a WAL without keys: everything unverifiable, nothing wrong', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'a']);
   const v = gritOk(repo, ['db', 'verify']);
   assert.deepEqual(
@@ -193,7 +193,7 @@ test('db verify on a WAL without keys: everything unverifiable, nothing wrong', 
  */
 test('db check with every kind of store damage at once: each found, in order, a fold judged only where all its events decode', async () => {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   const [a, b, c, d] = ['alpha', 'beta', 'gamma', 'delta'].map((title) => gritOk(repo, ['issue', 'create', '--title', title]).issue_id as string);
   gritOk(repo, ['issue', 'comment', a, '--body', 'comment on alpha']);
   gritOk(repo, ['issue', 'comment', b, '--body', 'comment on beta']);

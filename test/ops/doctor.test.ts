@@ -7,25 +7,25 @@ import { makeEvent } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { contextIssueId } from '../../src/core/ids.js';
 import { Wal } from '../../src/git/wal.js';
-import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo, gritInit, gritLib } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from '../sync/_helpers.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
 const IDS = ['git_repo', 'wal_ref', 'actor_config', 'actor_dirs', 'store_integrity', 'rebuild_threshold', 'snapshots', 'dependency_cycles', 'signatures', 'lock_refs', 'temp_files'];
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
 
-function populated() {
+async function populated() {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   const ids: string[] = [];
-  for (let k = 0; k < 5; k++) ids.push(gritOk(repo, ['issue', 'create', '--title', `issue ${k}`, '--label', k % 2 ? 'odd' : 'even']).issue_id);
-  gritOk(repo, ['issue', 'comment', ids[1], '--body', 'hello']);
-  gritOk(repo, ['issue', 'close', ids[2]]);
+  for (let k = 0; k < 5; k++) ids.push((await gritLib(repo, 'IssueCreate', { title: `issue ${k}`, labels: [k % 2 ? 'odd' : 'even'] })).issue_id);
+  await gritLib(repo, 'IssueComment', { issue_id: ids[1], body: 'hello' });
+  await gritLib(repo, 'IssueClose', { issue_id: ids[2] });
   return { repo, actor, ids };
 }
 
-test('doctor on a healthy repository: every check ok, in order, nothing applied', () => {
-  const { repo } = populated();
+test('doctor on a healthy repository: every check ok, in order, nothing applied', async () => {
+  const { repo } = await populated();
   const d = gritDoctor(repo);
   assert.deepEqual(d.checks.map((c: any) => c.id), IDS);
   for (const c of d.checks) {
@@ -107,7 +107,7 @@ test('one WAL with a problem for every check that reads it: each is reported, un
  * and a sync pushes every event.
  */
 test('a hole in the WAL whose events the store holds: the plan says nothing is lost, --fix rebuilds the WAL from the store on the remote\'s, sync pushes every event', async () => {
-  const { remote, clones } = network(1);
+  const { remote, clones } = await network(1);
   const [repo] = clones;
   const id = gritOk(repo, ['issue', 'create', '--title', 'pushed']).issue_id;
   gritOk(repo, ['sync']);
@@ -147,7 +147,7 @@ test('a hole in the WAL whose events the store holds: the plan says nothing is l
 
 test('a hole in the WAL: with no store the plan says what is lost and --fix leaves it; with the store and no remote --fix starts the WAL anew from it', async () => {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   for (let k = 0; k < 4; k++) gritOk(repo, ['issue', 'create', '--title', `issue ${k}`]);
   const events = eventIds(await walEvents(join(repo, '.git')));
   const list = gritOk(repo, ['issue', 'list']);
@@ -175,9 +175,9 @@ test('a hole in the WAL: with no store the plan says what is lost and --fix leav
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list, 'the WAL alone gives the same issues');
 });
 
-test('doctor counts in words that agree with the number', () => {
+test('doctor counts in words that agree with the number', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'one']);
   const d = gritDoctor(repo);
   assert.match(check(d, 'wal_ref').message, /^refs\/grit\/wal: 1 commit, 1 event, linear/);
@@ -189,8 +189,8 @@ for (const [label, size] of [
   ['to its two meta pages', () => 8192],
   ['to half its size', (n: number) => Math.floor(n / 2)],
 ] as const) {
-  test(`a truncated LMDB file (${label}): doctor survives and reports it, --fix rebuilds, issue list is as before`, () => {
-    const { repo, actor, ids } = populated();
+  test(`a truncated LMDB file (${label}): doctor survives and reports it, --fix rebuilds, issue list is as before`, async () => {
+    const { repo, actor, ids } = await populated();
     const before = gritOk(repo, ['issue', 'list']);
     const show = gritOk(repo, ['issue', 'show', ids[1]]);
     const storePath = join(actor.data_dir, 'store.mdb');
@@ -218,8 +218,8 @@ for (const [label, size] of [
   });
 }
 
-test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot; a live daemon blocks the fix', () => {
-  const { repo, actor, ids } = populated();
+test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot; a live daemon blocks the fix', async () => {
+  const { repo, actor, ids } = await populated();
   gritOk(repo, ['snapshot']);
   gritOk(repo, ['issue', 'comment', ids[0], '--body', 'after the snapshot']);
   const before = gritOk(repo, ['issue', 'list']);
@@ -251,8 +251,8 @@ function deadPid(): number {
   return r.pid!;
 }
 
-test('stale lock files: old ref locks and dead-process locks are removed by --fix, fresh ones are left alone', () => {
-  const { repo, actor } = populated();
+test('stale lock files: old ref locks and dead-process locks are removed by --fix, fresh ones are left alone', async () => {
+  const { repo, actor } = await populated();
   const stale = join(repo, '.git/refs/grit/wal.lock');
   writeFileSync(stale, '');
   const old = new Date(Date.now() - 120_000);
@@ -284,8 +284,8 @@ test('stale lock files: old ref locks and dead-process locks are removed by --fi
   gritOk(repo, ['issue', 'create', '--title', 'writes work']);
 });
 
-test('temporary files of killed writers: listed, deleted by --fix; a live writer\'s and a recently written one are kept', () => {
-  const { repo, actor } = populated();
+test('temporary files of killed writers: listed, deleted by --fix; a live writer\'s and a recently written one are kept', async () => {
+  const { repo, actor } = await populated();
   // Exports' are found in every worktree's .grit/, where exports go by default.
   git(repo, 'commit', '-q', '--allow-empty', '-m', 'base');
   const linked = join(tempDir(), 'linked');
@@ -339,8 +339,8 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
   gritOk(repo, ['issue', 'create', '--title', 'writes work']);
 });
 
-test('actor directories an interrupted init left are reported; --fix deletes only those that provably hold nothing, never a key, a store or an actor with events', () => {
-  const { repo } = populated();
+test('actor directories an interrupted init left are reported; --fix deletes only those that provably hold nothing, never a key, a store or an actor with events', async () => {
+  const { repo } = await populated();
   const base = join(repo, '.git', 'grit', 'actors');
   const put = (id: string, config: string | null, files: Record<string, string> = {}): string => {
     const dir = join(base, id);
@@ -396,7 +396,7 @@ test('actor directories an interrupted init left are reported; --fix deletes onl
   assert.equal(gritOk(repo, ['issue', 'list']).total, 6);
 });
 
-test('doctor outside a git repository, with no actor, with a broken config, and over the rebuild threshold', () => {
+test('doctor outside a git repository, with no actor, with a broken config, and over the rebuild threshold', async () => {
   const outside = grit(tempDir(), ['doctor', '--json']);
   assert.equal(outside.code, 1);
   assert.equal(outside.json.ok, true);
@@ -417,7 +417,7 @@ test('doctor outside a git repository, with no actor, with a broken config, and 
   assert.match(check(d, 'actor_config').plan, /grit init/);
   assert.ok(!existsSync(join(bare, '.git/grit/actors')), 'doctor never creates an actor');
 
-  const { repo } = populated();
+  const { repo } = await populated();
   const cfg = join(repo, '.git/grit/config.toml');
   const good = readFileSync(cfg, 'utf8');
   writeFileSync(cfg, good.replace('max_events = 10000', 'max_events = 3'));
@@ -433,9 +433,9 @@ test('doctor outside a git repository, with no actor, with a broken config, and 
   assert.match(check(broken, 'actor_config').plan, /config\.toml/);
 });
 
-test('a broken repo config that would still be refused once repaired gets a plan for a person, and --fix leaves it', () => {
+test('a broken repo config that would still be refused once repaired gets a plan for a person, and --fix leaves it', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const cfg = join(repo, '.git/grit/config.toml');
   // `foo` parses, so a repair would keep it, and grit refuses a config with an unknown setting.
   const broken = `${readFileSync(cfg, 'utf8')}foo = 1\n[[[garbage\n`;
@@ -459,7 +459,7 @@ test('a fix that fails is said in the human output too, not only in --json', asy
 });
 test('a file-context id that issue events use too (another tool wrote them): wal_ref warns, naming the id and its path', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const id = toHex(contextIssueId('src/a.ts'));
   await writeRaw(repo, id, { type: 'ContextUpdated', path: 'src/a.ts', language: 'typescript', symbols: [], summary: 's', content_hash: new Uint8Array(32) });
   assert.equal(check(gritDoctor(repo), 'wal_ref').status, 'ok');

@@ -12,12 +12,12 @@ import { newIssueId } from '../../src/core/ids.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritDoctor, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
 async function scene() {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   // A title with a line break: refused by `issue create` now, but one written before (or by
   // another writer) arrives by sync as it is, and the exports must still hold it.
   const a = toHex(newIssueId());
@@ -251,7 +251,7 @@ test('export -o - from the CLI: the export on stdout, or in the --json envelope,
 
 test('export --output: a path it cannot write is io_error naming it (never the temporary file), with a suggestion, and leaves no temp file', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'x']);
   const daemon = await startDaemon();
   try {
@@ -269,7 +269,7 @@ test('export --output: a path it cannot write is io_error naming it (never the t
 
 test('export --output: a regular file is replaced whole, a character device written straight (/dev/null); a directory or a pipe is refused, never replaced', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'x']);
   const dir = tempDir();
   mkdirSync(join(dir, 'taken'));
@@ -303,7 +303,7 @@ test('export --output: a regular file is replaced whole, a character device writ
 
 test('export --output: empty is refused as empty; /dev/stdout is standard output; other names of a process\'s own descriptors are refused', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'x']);
   const empty = grit(repo, ['export', '-o', '', '--json']);
   assert.deepEqual([empty.code, empty.json.error.code, empty.json.error.message], [2, 'invalid_args', '--output is empty']);
@@ -320,9 +320,9 @@ test('export --output: empty is refused as empty; /dev/stdout is standard output
   await assert.rejects(runLocal('Export', { output: '/dev/stdout' }, { cwd: repo }), /names a descriptor/);
 });
 
-test('export --output: missing directories are made inside the repository only; elsewhere the parent must exist', { timeout: 30_000 }, () => {
+test('export --output: missing directories are made inside the repository only; elsewhere the parent must exist', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'x']);
   const dir = tempDir();
   const head = git(repo, 'rev-parse', 'refs/grit/wal');
@@ -346,9 +346,9 @@ test('export --output: missing directories are made inside the repository only; 
   assert.equal(gritOk(repo, ['export', '--output', join(dir, 'y.json')]).output_path, join(dir, 'y.json'));
 });
 
-test('export --since "": refused, not taken as no filter', () => {
+test('export --since "": refused, not taken as no filter', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const r = grit(repo, ['export', '--since', '', '-o', '-', '--json']);
   assert.equal(r.code, 2);
   assert.equal(r.json.error.code, 'invalid_args');
@@ -356,7 +356,7 @@ test('export --since "": refused, not taken as no filter', () => {
 
 test('export --since over a large, varied WAL: byte for byte the whole export\'s events after the mark (same-millisecond ties included) and the issues they touch', { timeout: 180_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   await generateWal(join(repo, '.git'), { seed: 11, events: 3000, actors: [{ id: '11'.repeat(16) }, { id: '22'.repeat(16) }, { id: '33'.repeat(16) }], packed: true });
   const whole = await exportText(repo);
   const doc = JSON.parse(whole);
@@ -392,7 +392,7 @@ test('export --since over a large, varied WAL: byte for byte the whole export\'s
 
 test('export reads the store once, as it was when it began: a write made while it is being written is neither counted nor written', { timeout: 120_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   // Issues enough that the first piece is written while the issues are still being read.
   await generateWal(join(repo, '.git'), { seed: 12, events: 4000, actors: [{ id: '11'.repeat(16) }], packed: true });
   let added: string | null = null;
@@ -422,7 +422,7 @@ test('export reads the store once, as it was when it began: a write made while i
 /** A repository of `batches` × 24 issues with two 64 KiB comments each: an export of 2 MiB a batch. */
 async function repoOfBigComments(batches: number): Promise<string> {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const ctx = RepoContext.open({ cwd: repo });
   try {
     for (let batch = 0; batch < batches; batch++) {

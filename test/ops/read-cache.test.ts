@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { RepoContext } from '../../src/commands/context.js';
 import { issueCreate, issueList, issueClose } from '../../src/commands/issues.js';
 import { rebuild } from '../../src/commands/maintenance.js';
-import { gritOk, tempRepo } from '../helpers/repo.js';
+import { gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 test('issue list is remembered while the store is unchanged, and never after it changed', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const ctx = RepoContext.open({ cwd: repo });
   ctx.keepsReads = true;
   try {
@@ -48,7 +48,7 @@ test('issue list is remembered while the store is unchanged, and never after it 
 
 test('a one-command context reads every time', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const ctx = RepoContext.open({ cwd: repo });
   try {
     await issueCreate(ctx, { title: 'one' });
@@ -62,7 +62,7 @@ test('a one-command context reads every time', async () => {
 
 test('through a daemon: a write by another process shows in the next list', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const daemon = await startDaemon();
   try {
     const client = await daemon.client();

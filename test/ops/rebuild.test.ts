@@ -8,7 +8,7 @@ import { RepoContext } from '../../src/commands/context.js';
 import { replayWal } from '../../src/commands/maintenance.js';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
-import { dropObjects, fsckClean, git, grit, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritDoctor, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { generateWal, trustKey } from '../helpers/gen-events.js';
 import { chunkOfRecords, unknownKindRecord } from '../helpers/bad-records.js';
 import { ACTOR_HEX, comment, forge } from '../git/_util.js';
@@ -276,7 +276,7 @@ function gitIn(cwd: string, args: string[], input: string | Buffer): string {
 
 test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a full replay', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   assert.deepEqual(gritOk(repo, ['rebuild', '--from-snapshot']), { wal_head: null, event_count: 0, from_snapshot: false, snapshot_ref: null });
   const a = gritOk(repo, ['issue', 'create', '--title', 'a']).issue_id;
   const r0 = gritOk(repo, ['rebuild', '--from-snapshot']);
@@ -314,8 +314,8 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
   assert.equal(gritOk(repo, ['issue', 'show', a]).issue.comment_count, 1);
 });
 
-test('a snapshot whose local commits sync rebased: rebuild says why it was not used, doctor warns, gc deletes it first', { timeout: 60_000 }, () => {
-  const { clones } = network(2);
+test('a snapshot whose local commits sync rebased: rebuild says why it was not used, doctor warns, gc deletes it first', { timeout: 60_000 }, async () => {
+  const { clones } = await network(2);
   const [a, b] = clones;
   const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
   gritOk(a, ['sync']);
@@ -351,9 +351,9 @@ test('a snapshot whose local commits sync rebased: rebuild says why it was not u
   assert.deepEqual([again.from_snapshot, again.snapshot_ref, again.snapshots_skipped], [true, fresh.snapshot_ref, undefined]);
 });
 
-test('rebuild --from-snapshot with no snapshot at all says so, on stderr under --json too; a plain rebuild does not', () => {
+test('rebuild --from-snapshot with no snapshot at all says so, on stderr under --json too; a plain rebuild does not', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const warning = 'grit: warning: rebuild --from-snapshot found no snapshot (refs/grit/snapshots/ is empty): rebuilt from the whole WAL; `grit snapshot` writes one\n';
   // An empty WAL needs no snapshot: nothing to say.
   assert.equal(grit(repo, ['rebuild', '--from-snapshot']).stderr, '');
@@ -369,9 +369,9 @@ test('rebuild --from-snapshot with no snapshot at all says so, on stderr under -
   assert.equal(grit(repo, ['rebuild', '--from-snapshot']).stderr, '', 'one to use');
 });
 
-test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, never the only valid one; doctor names it', { timeout: 60_000 }, () => {
+test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, never the only valid one; doctor names it', { timeout: 60_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'kept']);
   const good = gritOk(repo, ['snapshot']).snapshot_ref;
   const blob = gitIn(repo, ['hash-object', '-w', '--stdin'], Buffer.from('x'));
@@ -386,9 +386,9 @@ test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, ne
   assert.deepEqual([r.from_snapshot, r.snapshot_ref], [true, good]);
 });
 
-test('a snapshot whose events tree or a chunk is lost can never be used: doctor names it, grit snapshot passes over it with a warning, gc deletes it first', { timeout: 60_000 }, () => {
+test('a snapshot whose events tree or a chunk is lost can never be used: doctor names it, grit snapshot passes over it with a warning, gc deletes it first', { timeout: 60_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'one']);
   const good = gritOk(repo, ['snapshot']).snapshot_ref;
   gritOk(repo, ['issue', 'create', '--title', 'two']);
@@ -423,7 +423,7 @@ test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_da
   const { maybeAutoSnapshot } = await import('../../src/commands/maintenance.js');
   const { RepoContext } = await import('../../src/commands/context.js');
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const cfgPath = join(repo, '.git/grit/config.toml');
   writeFileSync(cfgPath, readFileSync(cfgPath, 'utf8').replace('max_events = 10000', 'max_events = 3'));
   const auto = async (now?: number) => {
@@ -454,7 +454,7 @@ test('a rebuild that finds the WAL unreadable leaves the store as it was (it may
   try {
     for (const env of [{}, daemon.env]) {
       const repo = tempRepo();
-      gritOk(repo, ['init', '--no-agents-md']);
+      await gritInit(repo);
       const titles = ['m1', 'm2', 'm3'];
       for (const title of titles) gritOk(repo, ['issue', 'create', '--title', title], { env });
       // The middle WAL commit's gone (a broken gc, a partial copy).
@@ -476,7 +476,7 @@ test('a store a live daemon serves is rebuilt by that daemon only: rebuild and d
   const daemon = await startDaemon();
   try {
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     const cfg = join(repo, '.git', 'grit', 'config.toml');
     writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('max_events = 10000', 'max_events = 5'));
     // Through the daemon: it now holds the actor's store (its lease), and a rebuild is recommended
@@ -520,9 +520,9 @@ test('a store a live daemon serves is rebuilt by that daemon only: rebuild and d
   }
 });
 
-test('a store another user\'s daemon serves: rebuild and doctor --fix name its run directory and owner, and say what that user can do', { skip: process.getuid?.() !== 0 && 'needs root to hand the lease to another user' }, () => {
+test('a store another user\'s daemon serves: rebuild and doctor --fix name its run directory and owner, and say what that user can do', { skip: process.getuid?.() !== 0 && 'needs root to hand the lease to another user' }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const cfg = join(repo, '.git', 'grit', 'config.toml');
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('max_events = 10000', 'max_events = 1'));
   // Two events applied since the first, which built the store: doctor --fix would rebuild it.
@@ -548,7 +548,7 @@ test('a store another user\'s daemon serves: rebuild and doctor --fix name its r
 test('a rebuild empties the store only once it has read the WAL, also after plain git deleted the ref, and replaces it when the WAL is gone', async () => {
   const { rebuildStore } = await import('../../src/commands/maintenance.js');
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   for (const title of ['e1', 'e2', 'e3']) gritOk(repo, ['issue', 'create', '--title', title]);
   const steps: string[] = [];
   const rebuild = async () => {
@@ -587,7 +587,7 @@ test('a rebuild through the daemon whose worker thread ends mid-way leaves no co
   try {
     const env = daemonEnv(daemon.runDir);
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     for (const title of ['c1', 'c2']) gritOk(repo, ['issue', 'create', '--title', title], { env });
     const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
     const failed = grit(repo, ['rebuild', '--json'], { env });
@@ -603,7 +603,7 @@ test('a rebuild through the daemon whose worker thread ends mid-way leaves no co
 
 test('a rebuild killed while it holds its copy of the store: the copy is named after it, the next rebuild deletes it; a Ctrl-C leaves none', { timeout: 300_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   // A store worth copying, and a replay long enough to be caught in.
   await generateWal(join(repo, '.git'), { seed: 8, events: 20_000, actors: ACTORS, packed: true });
   gritOk(repo, ['issue', 'list']);

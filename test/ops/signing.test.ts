@@ -7,7 +7,7 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import type { EventKind } from '../../src/core/kinds.js';
-import { fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { GritClient } from '../../src/protocol/client.js';
 
@@ -185,9 +185,9 @@ test('through the daemon, the signature warnings reach the command that read the
   }
 });
 
-test('sharing a key: a teammate config.toml copied into .git/grit/actors/ makes its events verifiable', () => {
+test('sharing a key: a teammate config.toml copied into .git/grit/actors/ makes its events verifiable', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   setSignaturePolicy(repo, 'reject');
   // A teammate whose actor lives outside this repo's actor dirs (another machine, here GRIT_HOME).
   const home = join(tempDir(), 'mate');
@@ -217,9 +217,9 @@ test('sharing a key: a teammate config.toml copied into .git/grit/actors/ makes 
   assert.equal(gritOk(repo, ['db', 'verify']).errors[0].problem, 'missing');
 });
 
-test('an actor that gets its key late: under reject its earlier unsigned events are refused on rebuild (documented)', () => {
+test('an actor that gets its key late: under reject its earlier unsigned events are refused on rebuild (documented)', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const early = gritOk(repo, ['issue', 'create', '--title', 'before the key']).issue_id;
   gritOk(repo, ['init', '--no-agents-md', '--generate-key']);
   const late = gritOk(repo, ['issue', 'create', '--title', 'after the key']).issue_id;
@@ -234,7 +234,7 @@ test('an actor that gets its key late: under reject its earlier unsigned events 
 
 test('an actor with a public_key but no signing.key: every write as it is refused (exit 5) before anything is appended, in process and through the daemon; reads as it work', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   setSignaturePolicy(repo, 'reject');
   const alice = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'alice']).actor;
   const id = gritOk(repo, ['issue', 'create', '--title', 'signed', '--actor', 'alice']).issue_id;
@@ -264,7 +264,7 @@ test('an actor with a public_key but no signing.key: every write as it is refuse
 
 test('a signing.key that is not the key of the config public_key: every write is refused (exit 5), in process and through the daemon; doctor names it', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'first']);
   setSignaturePolicy(repo, 'reject');
   const signer = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'signer']).actor;

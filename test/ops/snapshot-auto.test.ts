@@ -15,8 +15,8 @@ function lowThreshold(clone: string): void {
   writeFileSync(path, readFileSync(path, 'utf8').replace(/max_events = \d+/, 'max_events = 3'));
 }
 
-test('sync --push writes and pushes a snapshot once the policy threshold is crossed', { timeout: 60_000 }, () => {
-  const { remote, clones } = network(2);
+test('sync --push writes and pushes a snapshot once the policy threshold is crossed', { timeout: 60_000 }, async () => {
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   lowThreshold(a);
   for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgv } from '../../src/cli/fast.js';
 import { untilPast } from '../helpers/wait.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { grit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 
 /** How much younger `stale`'s fresh issue is than its old one: longer than one `stale` run, however loaded the host. */
 const FRESH_GAP_MS = 10_000;
@@ -98,7 +98,7 @@ describe('oclif plugins', () => {
   it('links the example plugin and runs `grit stale`', async () => {
     const env = oclifDirs();
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     const link = grit(repo, ['plugins', 'link', EXAMPLE, '--no-install'], { env });
     assert.equal(link.code, 0, link.stderr);
     assert.match(grit(repo, ['plugins'], { env }).stdout, /grit-plugin-stale .*\(link\)/);
@@ -171,9 +171,9 @@ describe('oclif plugins', () => {
     assert.notEqual(grit(repo, ['stale'], { env }).code, 0);
   });
 
-  it('a noisy or broken plugin changes nothing of what grit\'s own command lines print; its commands load when run', () => {
+  it('a noisy or broken plugin changes nothing of what grit\'s own command lines print; its commands load when run', async () => {
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     const clean = oclifDirs();
     const env = oclifDirs();
     // Output when its modules are imported, and an init hook that prints too.

@@ -12,7 +12,7 @@ import { open } from 'lmdb';
 import { join } from 'node:path';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
-import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult, gritInit, gritLib } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { network } from '../sync/_helpers.js';
 import { forge } from '../git/_util.js';
@@ -22,12 +22,13 @@ import { fromHex, toHex } from '../../src/core/hex.js';
 
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
 
-function populated(opts: { key?: boolean } = {}) {
+/** Set up through the command functions (gritLib); `list` is the CLI's view of it, to compare with. */
+async function populated(opts: { key?: boolean } = {}) {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md', ...(opts.key ? ['--generate-key'] : [])]).actor;
+  const actor = (await gritInit(repo, { generate_key: opts.key })).actor;
   const ids: string[] = [];
-  for (let k = 0; k < 4; k++) ids.push(gritOk(repo, ['issue', 'create', '--title', `issue ${k}`]).issue_id);
-  gritOk(repo, ['issue', 'comment', ids[0], '--body', 'hello']);
+  for (let k = 0; k < 4; k++) ids.push((await gritLib(repo, 'IssueCreate', { title: `issue ${k}` })).issue_id);
+  await gritLib(repo, 'IssueComment', { issue_id: ids[0], body: 'hello' });
   return { repo, actor, ids, list: gritOk(repo, ['issue', 'list']) };
 }
 
@@ -40,8 +41,8 @@ function assertCoded(r: GritResult, code: string, exit: number, suggestion: RegE
   assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at .*\.js:\d+/, 'a stack trace');
 }
 
-test('garbage in the repo config: coded error from commands; doctor --fix keeps every readable setting, or leaves a garbled policy to a person', () => {
-  const { repo, list } = populated();
+test('garbage in the repo config: coded error from commands; doctor --fix keeps every readable setting, or leaves a garbled policy to a person', async () => {
+  const { repo, list } = await populated();
   const cfg = join(repo, '.git/grit/config.toml');
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('signature_policy = "warn"', 'signature_policy = "reject"') + '<<<<<<< HEAD\n');
   assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 5, /grit doctor/);
@@ -67,8 +68,8 @@ test('garbage in the repo config: coded error from commands; doctor --fix keeps 
   assert.match(check(refused, 'actor_config').plan, /fix line \d+ \("signature_policy = \\"rej"\) .* by hand/);
 });
 
-test('garbage in the actor config: coded error; doctor --fix rebuilds it from the directory name and the signing key', () => {
-  const { repo, actor, ids, list } = populated({ key: true });
+test('garbage in the actor config: coded error; doctor --fix rebuilds it from the directory name and the signing key', async () => {
+  const { repo, actor, ids, list } = await populated({ key: true });
   const path = join(actor.data_dir, 'config.toml');
   writeFileSync(path, '\u0000\u0001 garbage [[[\n');
   assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 5, /grit doctor/);
@@ -86,8 +87,8 @@ test('garbage in the actor config: coded error; doctor --fix rebuilds it from th
   assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
 });
 
-test('an actor config with wrong values (another actor_id than its directory, wrong types): coded error, nothing written; doctor --fix rebuilds it from the directory name and the signing key', () => {
-  const { repo, actor, ids, list } = populated({ key: true });
+test('an actor config with wrong values (another actor_id than its directory, wrong types): coded error, nothing written; doctor --fix rebuilds it from the directory name and the signing key', async () => {
+  const { repo, actor, ids, list } = await populated({ key: true });
   const path = join(actor.data_dir, 'config.toml');
   const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
   const good = `actor_id = "${actor.actor_id}"\npublic_key = "${actor.public_key}"\n`;
@@ -126,7 +127,7 @@ test('an actor config with wrong values (another actor_id than its directory, wr
 });
 
 test('no file where a config should be (a directory, `.git/grit` a file or a link to nothing): the path named, exit 5, and doctor reports it', async () => {
-  const { repo, actor } = populated();
+  const { repo, actor } = await populated();
   const gritDir = join(repo, '.git/grit');
   const kept = `${gritDir}.kept`;
   /** Puts a directory where the file `path` is; returns the undo. */
@@ -181,8 +182,8 @@ test('no file where a config should be (a directory, `.git/grit` a file or a lin
   }
 });
 
-test("a teammate's unreadable config is reported by doctor: its key is unknown, so its events cannot be verified", () => {
-  const { repo } = populated();
+test("a teammate's unreadable config is reported by doctor: its key is unknown, so its events cannot be verified", async () => {
+  const { repo } = await populated();
   const mate = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'mate']).actor;
   writeFileSync(join(mate.data_dir, 'config.toml'), 'public_key = \n');
   const c = check(gritDoctor(repo), 'actor_config');
@@ -190,8 +191,8 @@ test("a teammate's unreadable config is reported by doctor: its key is unknown, 
   assert.match(c.message, /unreadable, so its key is unknown/);
 });
 
-test("an unknown key in an actor config (a misspelt public_key) is refused, naming it: no write as that actor, doctor reports it and leaves it to a person", () => {
-  const { repo, actor } = populated({ key: true });
+test("an unknown key in an actor config (a misspelt public_key) is refused, naming it: no write as that actor, doctor reports it and leaves it to a person", async () => {
+  const { repo, actor } = await populated({ key: true });
   setSignaturePolicy(repo, 'reject');
   const mate = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'mate']).actor;
   gritOk(repo, ['issue', 'create', '--title', 'by mate', '--actor', 'mate']);
@@ -222,8 +223,8 @@ for (const [label, size] of [
   ['its two meta pages', () => 8192],
   ['half its size', (n: number) => Math.floor(n / 2)],
 ] as const) {
-  test(`a store truncated to ${label}: the next command rebuilds it from the WAL instead of dying by SIGBUS`, () => {
-    const { repo, actor, ids, list } = populated();
+  test(`a store truncated to ${label}: the next command rebuilds it from the WAL instead of dying by SIGBUS`, async () => {
+    const { repo, actor, ids, list } = await populated();
     const storePath = join(actor.data_dir, 'store.mdb');
     truncateSync(storePath, size(statSync(storePath).size));
     const r = grit(repo, ['issue', 'list', '--json']);
@@ -243,7 +244,7 @@ for (const [label, size] of [
  */
 async function damagedStore(seed: number) {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   await generateWal(join(repo, '.git'), { seed: 1, events: 300, actors: [{ id: '11111111111111111111111111111111' }] });
   const list = gritOk(repo, ['issue', 'list']);
   const file = join(actor.data_dir, 'store.mdb');
@@ -282,8 +283,8 @@ for (const [seed, hit] of [[10, 'issue_id'], [29, 'event_id']] as const) {
   });
 }
 
-test('a truncated store held by a live daemon: io_error with a plan, the store is left alone', () => {
-  const { repo, actor } = populated();
+test('a truncated store held by a live daemon: io_error with a plan, the store is left alone', async () => {
+  const { repo, actor } = await populated();
   const storePath = join(actor.data_dir, 'store.mdb');
   truncateSync(storePath, 8192);
   // A live daemon lease on this actor (this test process stands in for the daemon).
@@ -298,7 +299,7 @@ test('a store meta that decodes with a byte changed (a repository id or WAL head
     (s: any) => ({ ...s, wal_head: `${s.wal_head.slice(0, 39)}\u00e9` }),
     (s: any) => ({ ...s, event_count: -3 }),
   ]) {
-    const { repo, actor, list } = populated();
+    const { repo, actor, list } = await populated();
     const env = open({ path: join(actor.data_dir, 'store.mdb'), maxDbs: 16, compression: false });
     const meta = env.openDB<any, string>({ name: 'meta' });
     await meta.put('state', garble(meta.get('state')));
@@ -314,7 +315,7 @@ test('a store meta that decodes with a byte changed (a repository id or WAL head
 });
 
 test('a store of an older layout: the next command replaces it from the WAL; held by a live daemon it is left alone', async () => {
-  const { repo, actor, ids, list } = populated();
+  const { repo, actor, ids, list } = await populated();
   const storePath = join(actor.data_dir, 'store.mdb');
   const markLayout = async (layout: number) => {
     const env = open({ path: storePath, maxDbs: 16, compression: false });
@@ -349,8 +350,8 @@ test('a store of an older layout: the next command replaces it from the WAL; hel
   assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
 });
 
-test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the last readable copy) and names the commit to restore', () => {
-  const { repo, actor, list } = populated();
+test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the last readable copy) and names the commit to restore', async () => {
+  const { repo, actor, list } = await populated();
   const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
   const blob = git(repo, 'hash-object', '-w', '--stdin').trim(); // the empty blob
   writeFileSync(join(repo, '.git/refs/grit/wal'), `${blob}\n`);
@@ -372,8 +373,8 @@ test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the 
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
 });
 
-test('a WAL commit with a file beside meta.json, or whose meta.json names another actor than its events: refused by reads, rebuild and doctor', () => {
-  const { repo, list } = populated();
+test('a WAL commit with a file beside meta.json, or whose meta.json names another actor than its events: refused by reads, rebuild and doctor', async () => {
+  const { repo, list } = await populated();
   const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
   const entries = git(repo, 'ls-tree', head);
   const meta = JSON.parse(git(repo, 'cat-file', 'blob', `${head}:meta.json`));
@@ -398,8 +399,8 @@ test('a WAL commit with a file beside meta.json, or whose meta.json names anothe
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
 });
 
-test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; restoring the object restores everything', () => {
-  const { clones } = network(1);
+test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; restoring the object restores everything', async () => {
+  const { clones } = await network(1);
   const [repo] = clones;
   for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `i${k}`]);
   gritOk(repo, ['sync']);
@@ -441,7 +442,7 @@ test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; r
  * a head that is gone (through the daemon too); the store keeps serving every event.
  */
 test('a hole in the local WAL: sync and writes refuse with a wal_error naming the missing commit; the store and the ref are left as they were', async () => {
-  const { clones } = network(1);
+  const { clones } = await network(1);
   const [repo] = clones;
   const pushed = gritOk(repo, ['issue', 'create', '--title', 'pushed']).issue_id;
   gritOk(repo, ['sync']);
@@ -480,7 +481,7 @@ test('a hole in the local WAL: sync and writes refuse with a wal_error naming th
 });
 
 test('a hole in the local WAL when the remote has no WAL yet: the first push names the local hole, not the remote; a write on top is kept, as documented', async () => {
-  const { clones } = network(1);
+  const { clones } = await network(1);
   const [repo] = clones;
   for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `local ${k}`]);
   const [, child, middle] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
@@ -502,8 +503,8 @@ test('a hole in the local WAL when the remote has no WAL yet: the first push nam
   assert.equal(gritOk(repo, ['sync']).pushed, 4);
 });
 
-test('a local WAL commit whose labels or symbols are not in hash order (its id over the record as it is): wal_error, nothing applied, db check still clean', () => {
-  const { repo, actor, list } = populated();
+test('a local WAL commit whose labels or symbols are not in hash order (its id over the record as it is): wal_error, nothing applied, db check still clean', async () => {
+  const { repo, actor, list } = await populated();
   const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
   for (const listName of ['labels', 'symbols'] as const) {
     const chunk = chunkOfRecords([unsortedListRecord(listName, new Uint8Array(16).fill(7), fromHex(actor.actor_id, 16)!, Date.now())]);

@@ -18,7 +18,7 @@ import { LOCK_WAIT_MS, STALE_LOCK_MS } from '../../src/git/refs.js';
 import { Wal } from '../../src/git/wal.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
-import { fsckClean, gritAsync, gritOk, gritDoctor, tempRepo } from '../helpers/repo.js';
+import { fsckClean, gritAsync, gritOk, gritDoctor, tempRepo, gritInit } from '../helpers/repo.js';
 
 const SEED = Number(process.env.GRIT_CRASH_SEED ?? 424242);
 const APPENDS = 90;
@@ -66,7 +66,7 @@ function lockFiles(repo: string): string[] {
 test(`kill -9 across ${APPENDS} appends (seed ${SEED}): nothing acknowledged is lost, the WAL stays linear and fsck-clean`, { timeout: 240_000 }, async () => {
   const rand = rng(SEED);
   const repo = tempRepo();
-  const actorDir = gritOk(repo, ['init', '--no-agents-md']).actor.data_dir as string;
+  const actorDir = (await gritInit(repo)).actor.data_dir as string;
   const gitDir = join(repo, '.git');
 
   // The kill schedule: which attempts die, and how.
@@ -173,7 +173,7 @@ test(`kill -9 across ${APPENDS} appends (seed ${SEED}): nothing acknowledged is 
 
 test('a writer killed while holding the WAL ref lock: the next writer waits the lock out and gets through', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'before']);
   const r = await run(repo, ['issue', 'create', '--title', 'dies holding the lock'], { fault: 'ref:locked' });
   assert.equal(r.signal, 'SIGKILL');
@@ -196,7 +196,7 @@ test('a writer killed while holding the WAL ref lock: the next writer waits the 
 
 test('a WAL ref lock that stays fresh (a live holder) gives db_busy with a plan, not a hang', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['issue', 'create', '--title', 'before']);
   const lock = join(repo, '.git', 'refs', 'grit', 'wal.lock');
   writeFileSync(lock, '', { flag: 'wx' });

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, type GritResult } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, type GritResult, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -56,11 +56,11 @@ const bigBody = (): string => {
   return file;
 };
 
-function repoWithIssues(dir: string, n: number): string {
+async function repoWithIssues(dir: string, n: number): Promise<string> {
   mkdirSync(dir, { recursive: true });
   git(dir, 'init', '-q', '-b', 'main');
   git(dir, 'config', 'gc.auto', '0');
-  gritOk(dir, ['init', '--no-agents-md']);
+  await gritInit(dir);
   for (let i = 0; i < n; i++) gritOk(dir, ['issue', 'create', '--title', `before ${i}`]);
   return dir;
 }
@@ -78,8 +78,8 @@ function assertRefused(r: GritResult, repo: string, head: string, list: unknown,
   assert.deepEqual(tmpObjects(repo), [], `${what}: temporary object files left behind`);
 }
 
-test('file-size limit (ulimit -f): a chunk that cannot be written is an io_error; a store that cannot grow does not lose the write', () => {
-  const repo = repoWithIssues(tempDir(), 2);
+test('file-size limit (ulimit -f): a chunk that cannot be written is an io_error; a store that cannot grow does not lose the write', async () => {
+  const repo = await repoWithIssues(tempDir(), 2);
   const head = walHead(repo);
   const list = gritOk(repo, ['issue', 'list']);
   // Incompressible text bigger than the limit: the chunk's loose object cannot be written.
@@ -144,8 +144,8 @@ function fillLeaving(fd: number, freeKb: number): void {
 }
 
 test('a full disk (small tmpfs): at every fill level a write either lands whole or fails with io_error leaving everything as it was', { timeout: 60_000 }, async (t) => {
-  const ran = await withTmpfs(3072, (mnt) => {
-    const repo = repoWithIssues(join(mnt, 'repo'), 3);
+  const ran = await withTmpfs(3072, async (mnt) => {
+    const repo = await repoWithIssues(join(mnt, 'repo'), 3);
     const filler = openSync(join(mnt, 'filler'), 'w');
     const outcomes: Record<string, number> = {};
     try {
@@ -234,7 +234,7 @@ function leavesNothingEmpty(repo: string, filler: number, daemonEnv: NodeJS.Proc
 test('a full disk (small tmpfs): a read answers with the events its store cannot take, saying the disk is full; a write is refused; nothing is left behind; alike through a daemon', { timeout: 120_000 }, async (t) => {
   const bodyFile = bigBody();
   const ran = await withTmpfs(3072, async (mnt) => {
-    const repo = repoWithIssues(join(mnt, 'repo'), 2);
+    const repo = await repoWithIssues(join(mnt, 'repo'), 2);
     const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
     const filler = openSync(join(mnt, 'filler'), 'w');
     const daemon = await startDaemon();
@@ -297,7 +297,7 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
 test('a full disk (small tmpfs): a store to be made anew is refused with the disk-full error, not a crash, by a daemon too, which leaves no lease file; with a little room, reads answer from memory', { timeout: 120_000 }, async (t) => {
   const bodyFile = bigBody();
   const ran = await withTmpfs(3072, async (mnt) => {
-    const repo = repoWithIssues(join(mnt, 'repo'), 2);
+    const repo = await repoWithIssues(join(mnt, 'repo'), 2);
     gritOk(repo, ['issue', 'create', '--title', 'big', '--body-file', bodyFile]);
     const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
     const expected = gritOk(repo, ['issue', 'list']);
@@ -387,12 +387,12 @@ test('init and actor init on a nearly full disk (small tmpfs): at every fill lev
   if (!ran) t.skip(NO_TMPFS);
 });
 
-test('a read-only object directory: io_error, nothing changed (skipped as root, where permission bits do not apply)', (t) => {
+test('a read-only object directory: io_error, nothing changed (skipped as root, where permission bits do not apply)', async (t) => {
   if (isRoot) {
     t.skip('running as root: chmod does not stop root from writing');
     return;
   }
-  const repo = repoWithIssues(tempDir(), 1);
+  const repo = await repoWithIssues(tempDir(), 1);
   const head = walHead(repo);
   const list = gritOk(repo, ['issue', 'list']);
   const objects = join(repo, '.git', 'objects');
@@ -405,10 +405,10 @@ test('a read-only object directory: io_error, nothing changed (skipped as root, 
   }
 });
 
-test('an actor directory this user cannot write: io_error, exit 5, naming it, alike locally and through the daemon; doctor offers no rebuild', { timeout: 60_000 }, (t) => {
+test('an actor directory this user cannot write: io_error, exit 5, naming it, alike locally and through the daemon; doctor offers no rebuild', { timeout: 60_000 }, async (t) => {
   const dir = tempDir();
   chmodSync(dir, 0o755);
-  const repo = repoWithIssues(join(dir, 'repo'), 1);
+  const repo = await repoWithIssues(join(dir, 'repo'), 1);
   const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
   const runDir = join(dir, 'run');
   mkdirSync(runDir, { mode: 0o700 });

@@ -36,14 +36,14 @@ function zlibBomb(remote: string, size: number): string {
   return oid;
 }
 
-function scene() {
-  const { remote, a, b, id, head: honest } = pairWithLocalChange();
+async function scene() {
+  const { remote, a, b, id, head: honest } = await pairWithLocalChange();
   const actor = JSON.parse(git(remote, 'cat-file', 'blob', `${honest}:meta.json`)).actor_id as string;
   return { remote, a, b, id, honest, actor };
 }
 
-test('hostile WAL commits from a remote: each refused with wal_error, nothing applied, local refs untouched', { timeout: 120_000 }, () => {
-  const s = scene();
+test('hostile WAL commits from a remote: each refused with wal_error, nothing applied, local refs untouched', { timeout: 120_000 }, async () => {
+  const s = await scene();
   const rand = rng(7);
   const honestChunk = () => encodeChunk(sampleEvents(Uint8Array.from(Buffer.from(s.actor, 'hex')))).bytes;
   const variants: [string, () => void][] = [
@@ -95,7 +95,7 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
 });
 
 test('a zlib bomb as a remote chunk (40 MB of zeros in a few KB) is refused before it is inflated', { timeout: 60_000 }, async () => {
-  const s = scene();
+  const s = await scene();
   const size = 40 << 20;
   assert.ok(size > MAX_CHUNK_BYTES);
   remoteCommit(s.remote, s.actor, { chunkBlob: zlibBomb(s.remote, size), chunkName: `${'c'.repeat(64)}.bin` });

@@ -40,8 +40,8 @@ function filesUnder(dir: string, skip: (rel: string) => boolean): string[] {
     .filter((p) => statSync(p).isFile());
 }
 
-test('a signing key is 0600 in a 0700 keys/ even under umask 000; doctor flags a readable key', () => {
-  const { clones } = network(1, { init: false });
+test('a signing key is 0600 in a 0700 keys/ even under umask 000; doctor flags a readable key', async () => {
+  const { clones } = await network(1, { init: false });
   const [repo] = clones;
   const r = spawnSync('sh', ['-c', `umask 000; exec '${process.execPath}' '${GRIT_BIN}' init --no-agents-md --generate-key --json`], {
     cwd: repo,
@@ -63,8 +63,8 @@ test('a signing key is 0600 in a 0700 keys/ even under umask 000; doctor flags a
   assert.equal(gritDoctor(repo).checks.find((c: any) => c.id === 'actor_config').status, 'ok');
 });
 
-test('the private key never enters the WAL, snapshots, the remote, the store, exports, configs or any output', { timeout: 60_000 }, () => {
-  const { remote, clones } = network(1, { init: false });
+test('the private key never enters the WAL, snapshots, the remote, the store, exports, configs or any output', { timeout: 60_000 }, async () => {
+  const { remote, clones } = await network(1, { init: false });
   const [repo] = clones;
   const outputs: Buffer[] = [];
   const run = (args: string[]) => {

@@ -12,19 +12,19 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import { generateKeyPair, signEventId } from '../../src/core/ed25519.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
-import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, tempDir } from '../helpers/repo.js';
+import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, tempDir, gritInit } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { chunkCommit } from './_remote.js';
 
-function scene() {
-  const { remote, clones } = network(3, { init: false });
+async function scene() {
+  const { remote, clones } = await network(3, { init: false });
   const [writer, strict, lenient] = clones;
   const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
   const id = gritOk(writer, ['issue', 'create', '--title', 'original']).issue_id as string;
   gritOk(writer, ['sync']);
   const created = gritOk(writer, ['issue', 'show', id]).events[0];
   for (const [clone, policy] of [[strict, 'reject'], [lenient, 'warn']] as const) {
-    gritOk(clone, ['init', '--no-agents-md']);
+    await gritInit(clone);
     setSignaturePolicy(clone, policy);
     importKey(clone, writer, actor);
     gritOk(clone, ['sync']);
@@ -42,8 +42,8 @@ function scene() {
   return { remote, writer, strict, lenient, actor, id, forgedIds: forged.map((e) => toHex(e.event_id)).sort() };
 }
 
-test('forged events pulled from a remote: refused under reject, kept and reported under warn, listed by db verify and doctor', { timeout: 60_000 }, () => {
-  const s = scene();
+test('forged events pulled from a remote: refused under reject, kept and reported under warn, listed by db verify and doctor', { timeout: 60_000 }, async () => {
+  const s = await scene();
 
   // reject: the pull succeeds (the WAL is append-only and shared) but the store refuses the three.
   const r = grit(s.strict, ['sync', '--pull', '--json']);
@@ -89,8 +89,8 @@ test('forged events pulled from a remote: refused under reject, kept and reporte
   assert.deepEqual(gritOk(s.strict, ['issue', 'show', s.id]).issue.comments.map((c: any) => c.body), ['genuine']);
 });
 
-test('two copies of one event with different signatures: every clone keeps the same one, whatever order they came in', { timeout: 120_000 }, () => {
-  const { remote: r1, clones } = network(5, { init: false });
+test('two copies of one event with different signatures: every clone keeps the same one, whatever order they came in', { timeout: 120_000 }, async () => {
+  const { remote: r1, clones } = await network(5, { init: false });
   const [writer, ...readers] = clones;
   const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
   const id = gritOk(writer, ['issue', 'create', '--title', 'signed once']).issue_id as string;
@@ -115,7 +115,7 @@ test('two copies of one event with different signatures: every clone keeps the s
   git(k2, 'remote', 'set-url', 'origin', r2);
   git(u2, 'remote', 'set-url', 'origin', r2);
   for (const r of readers) {
-    gritOk(r, ['init', '--no-agents-md']);
+    await gritInit(r);
     if (r === k1 || r === k2) importKey(r, writer, actor);
     gritOk(r, ['sync']);
   }

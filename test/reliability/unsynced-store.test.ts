@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { grit, gritOk, tempRepo } from '../helpers/repo.js';
+import { grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const BOOT_ID = '/proc/sys/kernel/random/boot_id';
@@ -22,7 +22,7 @@ function titles(repo: string): { titles: string[]; stderr: string } {
 
 test('a daemon store is marked with this boot while it may hold unflushed commits: kept after kill -9, unmarked on a clean stop', { skip: !linux && 'no boot id here: stores stay synced' }, async () => {
   const repo = tempRepo();
-  const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+  const actor = (await gritInit(repo)).actor;
   const marker = join(actor.data_dir, 'store.unsynced');
   const boot = readFileSync(BOOT_ID, 'utf8').trim();
 
@@ -51,9 +51,9 @@ for (const [label, record, why] of [
   ['a record cut short', '{"boot_id": "a-bo', UNREADABLE],
   ['a garbage record', 'garbage', UNREADABLE],
 ] as const) {
-  test(`a store with unflushed commits from ${label} is rebuilt from the WAL by the next command`, () => {
+  test(`a store with unflushed commits from ${label} is rebuilt from the WAL by the next command`, async () => {
     const repo = tempRepo();
-    const actor = gritOk(repo, ['init', '--no-agents-md']).actor;
+    const actor = (await gritInit(repo)).actor;
     for (const title of ['one', 'two']) gritOk(repo, ['issue', 'create', '--title', title]);
     const marker = join(actor.data_dir, 'store.unsynced');
     writeFileSync(marker, record);

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import { Wal } from '../../src/git/wal.js';
-import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, gritInit, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 
 export interface Network {
   /** The bare repository every clone has as `origin`. */
@@ -14,7 +14,7 @@ export interface Network {
   clones: string[];
 }
 
-export function network(clones: number, opts: { init?: boolean } = {}): Network {
+export async function network(clones: number, opts: { init?: boolean } = {}): Promise<Network> {
   const remote = join(tempDir('grit-remote-'), 'remote.git');
   git(tempDir(), 'init', '-q', '--bare', remote);
   git(remote, 'config', 'gc.auto', '0');
@@ -23,7 +23,7 @@ export function network(clones: number, opts: { init?: boolean } = {}): Network 
     const dir = tempRepo();
     git(dir, 'config', 'gc.auto', '0');
     git(dir, 'remote', 'add', 'origin', remote);
-    if (opts.init !== false) gritOk(dir, ['init', '--no-agents-md']);
+    if (opts.init !== false) await gritInit(dir);
     out.push(dir);
   }
   return { remote, clones: out };
@@ -33,8 +33,8 @@ export function network(clones: number, opts: { init?: boolean } = {}): Network 
  * Two clones of one remote in sync on one issue ("honest"), the second holding a local comment it
  * has not pushed yet: the scene for hostile-remote tests (what a bad remote must not disturb).
  */
-export function pairWithLocalChange(): { remote: string; a: string; b: string; id: string; head: string } {
-  const { remote, clones } = network(2);
+export async function pairWithLocalChange(): Promise<{ remote: string; a: string; b: string; id: string; head: string }> {
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   const id = gritOk(a, ['issue', 'create', '--title', 'honest']).issue_id;
   gritOk(a, ['sync']);

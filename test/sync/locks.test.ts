@@ -22,7 +22,7 @@ import {
 import { encodeCommit, encodeTree, ObjectStore, type ReadOptions } from '../../src/git/objects.js';
 import { casRef, deleteRef, readRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { network, refs, setLockPolicy } from './_helpers.js';
 import { untilPast } from '../helpers/wait.js';
 import { writeObjects } from '../helpers/objects.js';
@@ -54,7 +54,7 @@ test('resources, TTLs and overlap rules', () => {
 
 test('local locks: acquire, conflict, renew by the owner only, release, expiry, gc', { timeout: 60_000 }, async () => {
   const repo = tempRepo();
-  const me = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const me = (await gritInit(repo)).actor.actor_id;
   const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
   const asOther = (args: string[]) => grit(repo, [...args, '--actor', other, '--json']);
 
@@ -127,7 +127,7 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
 
 test('lock gc human output names the deleted locks by their count, not after "kept"', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   for (const r of ['path:a', 'path:b']) gritOk(repo, ['lock', 'acquire', '--resource', r]);
   await untilPast(gritOk(repo, ['lock', 'acquire', '--resource', 'path:short', '--ttl', '1s']).lock.expires_unix_ms);
   const gc = (expect: string) => {
@@ -141,7 +141,7 @@ test('lock gc human output names the deleted locks by their count, not after "ke
 
 test('path: resources are taken from the caller\'s directory (CLI, daemon, API) and must lie inside the worktree', { timeout: 90_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const src = join(repo, 'src');
   mkdirSync(join(src, 'parser'), { recursive: true });
   const daemon = await startDaemon();
@@ -171,7 +171,7 @@ test('path: resources are taken from the caller\'s directory (CLI, daemon, API) 
 });
 
 test('renewing an expired lock takes it anew: refused once another owner holds an overlapping resource', { timeout: 60_000 }, async () => {
-  const { clones } = network(2);
+  const { clones } = await network(2);
   const [a, b] = clones;
   // Against the remote (a and b are two clones) and local-only (two actors of clone a).
   const other = gritOk(a, ['actor', 'init']).actor.actor_id;
@@ -199,7 +199,7 @@ test('renewing an expired lock takes it anew: refused once another owner holds a
 });
 
 test('remote locks: exactly one of two clones racing for the same resource wins', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   for (let round = 0; round < 4; round++) {
     const resource = round === 3 ? 'repo:' : `path:race/${round}`;
@@ -224,7 +224,7 @@ test('remote locks: exactly one of two clones racing for the same resource wins'
 });
 
 test('remote locks: overlap across clones, owner-only release, gc on the remote, sync brings locks along', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(3);
+  const { remote, clones } = await network(3);
   const [a, b, c] = clones;
   const got = gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '1h']);
   assert.equal(got.remote, 'origin');
@@ -255,7 +255,7 @@ test('remote locks: overlap across clones, owner-only release, gc on the remote,
 });
 
 test('--local: refused with --remote; a --local change of a lock origin holds live says so', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   const both = grit(a, ['lock', 'acquire', '--resource', 'path:zz', '--local', '--remote', 'origin', '--json']);
   assert.equal(both.code, 2, both.stdout);
@@ -280,7 +280,7 @@ test('--local: refused with --remote; a --local change of a lock origin holds li
 });
 
 test('lock policy: warn prints and writes, require refuses with conflict, the owner is never blocked', { timeout: 90_000 }, async () => {
-  const { clones } = network(2);
+  const { clones } = await network(2);
   const [a, b] = clones;
   const id = gritOk(a, ['issue', 'create', '--title', 'guarded']).issue_id;
   const other = gritOk(b, ['issue', 'create', '--title', 'free']).issue_id;
@@ -326,7 +326,7 @@ test('lock policy: warn prints and writes, require refuses with conflict, the ow
 });
 
 test('remote locks: two clones racing for overlapping resources never both win', { timeout: 90_000 }, async () => {
-  const { clones } = network(2);
+  const { clones } = await network(2);
   const [a, b] = clones;
   for (let round = 0; round < 4; round++) {
     const [ra, rb] = await Promise.all([
@@ -345,7 +345,7 @@ test('remote locks: two clones racing for overlapping resources never both win',
 
 test('local locks: two actors racing for overlapping resources never both win', { timeout: 90_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const one = gritOk(repo, ['actor', 'init', '--label', 'one']).actor.actor_id;
   const two = gritOk(repo, ['actor', 'init', '--label', 'two']).actor.actor_id;
   let contested = 0;
@@ -387,15 +387,15 @@ async function putLock(gitDir: string, resource: string, owner: string): Promise
  * second object store to write locks with: written as lock commands write them, but not read by
  * the store under test yet.
  */
-function lockScene() {
+async function lockScene() {
   const repo = tempRepo();
-  const me: string = gritOk(repo, ['init', '--no-agents-md']).actor.actor_id;
+  const me: string = (await gritInit(repo)).actor.actor_id;
   const gitDir = join(repo, '.git');
   return { repo, me, gitDir, other: 'b'.repeat(32), issue: 'c'.repeat(32) };
 }
 
 test('lock reads: a lock commit is parsed once a process; an issue write reads only the refs that can overlap it', { timeout: 60_000 }, async () => {
-  const { me, gitDir, other, issue } = lockScene();
+  const { me, gitDir, other, issue } = await lockScene();
   for (let i = 0; i < 100; i++) await putLock(gitDir, `path:src/f${i}`, other);
   await putLock(gitDir, `issue:${issue}`, other);
 
@@ -413,7 +413,7 @@ test('lock reads: a lock commit is parsed once a process; an issue write reads o
 });
 
 test('a path: lock among hundreds: every ancestor and descendant is found, packed or loose, also those that come after the index', { timeout: 90_000 }, async () => {
-  const { repo, me, gitDir, other, issue } = lockScene();
+  const { repo, me, gitDir, other, issue } = await lockScene();
   for (let i = 0; i < 150; i++) await putLock(gitDir, `path:src/d${i % 10}/f${i}.ts`, other);
   git(repo, 'pack-refs', '--all', '--prune'); // half of them only in packed-refs, as after a git gc
   for (let i = 150; i < 300; i++) await putLock(gitDir, `path:src/d${i % 10}/f${i}.ts`, other);
@@ -479,7 +479,7 @@ test('a path: lock among hundreds: every ancestor and descendant is found, packe
 });
 
 test('a path: lock reads only the lock refs that can overlap it, however many others there are and change', { timeout: 60_000 }, async () => {
-  const { gitDir, other } = lockScene();
+  const { gitDir, other } = await lockScene();
   for (let i = 0; i < 100; i++) await putLock(gitDir, `path:src/f${i}`, other);
 
   const objects = new CountingStore(gitDir);
@@ -523,7 +523,7 @@ function forgeLockRef(gitDir: string, ref: string, content: string, writtenMs = 
 
 test('forged lock refs: a lock claims 30 days at most; unreadable ones are listed by lock status and doctor, and gc deletes them', { timeout: 90_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const gitDir = join(repo, '.git');
   const other = 'f'.repeat(32);
   const forever = (resource: string) => Buffer.from(encodeLock({ resource, owner: other, nonce: 'x', expires_unix_ms: 99999999999999 })).toString();
@@ -582,7 +582,7 @@ test('forged lock refs: a lock claims 30 days at most; unreadable ones are liste
 test("a lock ref holding another resource's live lock is never written over: acquire, renew and release say why, locally and on a remote", { timeout: 90_000 }, async () => {
   // A true clash (two resources sharing the first 8 bytes of their hash) cannot be made here:
   // a lock filed under another resource's ref is what one looks like from the ref it shares.
-  const { remote, clones } = network(1);
+  const { remote, clones } = await network(1);
   const [repo] = clones;
   const gitDir = join(repo, '.git');
   const me = gritOk(repo, ['actor', 'current']).actor.actor_id;
@@ -619,7 +619,7 @@ test("a lock ref holding another resource's live lock is never written over: acq
 });
 
 test('a lock ref grit cannot read (another tool\'s lock under another file name) is never written over: acquire, renew and release refused, locally and on a remote', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(1);
+  const { remote, clones } = await network(1);
   const [repo] = clones;
   const theirs = (resource: string) => Buffer.from(encodeLock({ resource, owner: 'f'.repeat(32), nonce: 'n'.repeat(32), expires_unix_ms: Date.now() + 3_600_000 })).toString();
   const refused = (args: string[], resource: string) => {
@@ -645,9 +645,9 @@ test('a lock ref grit cannot read (another tool\'s lock under another file name)
 
 test('a lock taken before the remote existed: a plain release or renew acts on it here and says so, never not_found', { timeout: 90_000 }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   gritOk(repo, ['lock', 'acquire', '--resource', 'path:early']);
-  const { remote } = network(0);
+  const { remote } = await network(0);
   git(repo, 'remote', 'add', 'origin', remote);
   assert.deepEqual(gritOk(repo, ['lock', 'status']).locks.map((l: any) => [l.resource, l.mine]), [['path:early', true]]);
   const renewed = grit(repo, ['lock', 'renew', '--resource', 'path:early', '--ttl', '1h', '--json']);
@@ -668,7 +668,7 @@ test('a lock taken before the remote existed: a plain release or renew acts on i
 });
 
 test('a ref on the remote in the way of the lock refs: a git_error naming it at once, not a lock that kept changing', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(1);
+  const { remote, clones } = await network(1);
   const [a] = clones;
   git(a, 'commit', '-q', '--allow-empty', '-m', 'not grit');
   git(a, 'push', '-q', 'origin', 'HEAD:refs/grit/locks');

@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, gritDoctor, tempDir } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, gritInit } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from './_helpers.js';
 import { startDaemon } from '../helpers/daemon.js';
 
-test('a shallow WAL (fetched with --depth) is a wal_error that says so and names the fix; --unshallow mends it', { timeout: 60_000 }, () => {
-  const { remote, clones } = network(2);
+test('a shallow WAL (fetched with --depth) is a wal_error that says so and names the fix; --unshallow mends it', { timeout: 60_000 }, async () => {
+  const { remote, clones } = await network(2);
   const [a, s] = clones;
   for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
   gritOk(a, ['sync']);
@@ -42,8 +42,8 @@ const titles = (clone: string, extra: string[] = []) => gritOk(clone, ['issue', 
 const missingObjects = (clone: string, ref: string) => git(clone, 'rev-list', '--objects', '--missing=print', ref).split('\n').filter((l) => l.startsWith('?'));
 
 /** A remote serving filtered fetches, holding one synced issue, and a `--filter=blob:none` clone of it with grit set up. */
-function partialClone(): { a: string; pc: string } {
-  const { remote, clones } = network(1);
+async function partialClone(): Promise<{ a: string; pc: string }> {
+  const { remote, clones } = await network(1);
   const [a] = clones;
   git(remote, 'config', 'uploadpack.allowFilter', 'true');
   git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
@@ -53,12 +53,12 @@ function partialClone(): { a: string; pc: string } {
   const pc = join(tempDir(), 'pc');
   // file://: a local path would be copied whole, filter or not.
   git(tempDir(), 'clone', '-q', '--filter=blob:none', `file://${remote}`, pc);
-  gritOk(pc, ['init', '--no-agents-md']);
+  await gritInit(pc);
   return { a, pc };
 }
 
-test('a partial clone (--filter=blob:none) syncs: grit fetches refs/grit/* without the clone\'s filter', { timeout: 60_000 }, () => {
-  const { a, pc } = partialClone();
+test('a partial clone (--filter=blob:none) syncs: grit fetches refs/grit/* without the clone\'s filter', { timeout: 60_000 }, async () => {
+  const { a, pc } = await partialClone();
   // Protocol v0 serves no object by id: what the sync needs must come with the fetch itself.
   git(pc, 'config', 'protocol.version', '0');
   assert.equal(gritOk(pc, ['sync']).pulled, 1);
@@ -69,8 +69,8 @@ test('a partial clone (--filter=blob:none) syncs: grit fetches refs/grit/* witho
   assert.deepEqual(titles(a), ['from a', 'from pc']);
 });
 
-test('a partial clone whose earlier filtered fetch left the WAL without its blobs: sync fetches just those, and a remote that will not serve them by id is a git_error that says so', { timeout: 60_000 }, () => {
-  const { pc } = partialClone();
+test('a partial clone whose earlier filtered fetch left the WAL without its blobs: sync fetches just those, and a remote that will not serve them by id is a git_error that says so', { timeout: 60_000 }, async () => {
+  const { pc } = await partialClone();
   // What an older grit's fetch left behind: the WAL's commits and trees, as promisor objects.
   git(pc, 'fetch', '-q', 'origin', 'refs/grit/wal');
   const tip = git(pc, 'rev-parse', 'FETCH_HEAD').trim();
@@ -87,8 +87,8 @@ test('a partial clone whose earlier filtered fetch left the WAL without its blob
   assert.deepEqual(titles(pc), ['from a']);
 });
 
-test('a local reference-transaction hook that refuses everything: grit\'s ref writes and deletions pass it alike (snapshot gc, sync, remote locks, lock gc)', { timeout: 60_000 }, () => {
-  const { remote, clones } = network(2);
+test('a local reference-transaction hook that refuses everything: grit\'s ref writes and deletions pass it alike (snapshot gc, sync, remote locks, lock gc)', { timeout: 60_000 }, async () => {
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   gritOk(b, ['issue', 'create', '--title', 'from b']);
   gritOk(b, ['sync']);
@@ -113,8 +113,8 @@ test('a local reference-transaction hook that refuses everything: grit\'s ref wr
  * QA's scene: a has one event synced and one local only; b syncs one of its own; then a's WAL is
  * overwritten by a forced fetch of the remote's (local-only commit gone from refs/grit/wal).
  */
-function overwrittenWal() {
-  const { remote, clones } = network(2);
+async function overwrittenWal() {
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   gritOk(a, ['issue', 'create', '--title', 'a-synced']);
   gritOk(a, ['sync']);
@@ -130,7 +130,7 @@ function overwrittenWal() {
 const walEventIds = async (clone: string) => eventIds(await walEvents(join(clone, '.git')));
 
 test('a WAL overwritten by plain git under the store: doctor warns with the lost events, --fix appends them again, sync publishes them', { timeout: 60_000 }, async () => {
-  const { a, b, oldHead, localEvent } = overwrittenWal();
+  const { a, b, oldHead, localEvent } = await overwrittenWal();
   const before = gritDoctor(a);
   const integrity = before.checks.find((c: { id: string }) => c.id === 'store_integrity');
   assert.equal(integrity.status, 'warn', integrity.message);
@@ -151,7 +151,7 @@ test('a WAL overwritten by plain git under the store: doctor warns with the lost
 
 test('the next command appends the lost events again, from the old commits or, once git pruned them, from the store', { timeout: 60_000 }, async () => {
   for (const pruned of [false, true]) {
-    const { a, localEvent } = overwrittenWal();
+    const { a, localEvent } = await overwrittenWal();
     if (pruned) git(a, 'gc', '-q', '--prune=now');
     const r = grit(a, ['issue', 'list', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -171,7 +171,7 @@ test('the next command appends the lost events again, from the old commits or, o
 
 test('a second actor\'s store built from commits sync rebased loses nothing and appends nothing, whether git still has them or not', { timeout: 60_000 }, async () => {
   for (const pruned of [false, true]) {
-    const { clones } = network(2);
+    const { clones } = await network(2);
     const [a, b] = clones;
     const reader = gritOk(a, ['actor', 'init', '--label', 'reader']).actor.actor_id;
     gritOk(a, ['issue', 'create', '--title', 'a1']);
@@ -188,7 +188,7 @@ test('a second actor\'s store built from commits sync rebased loses nothing and 
 });
 
 test('`grit rebuild` as the first command after the overwrite keeps the lost events (a rebuild reads only the WAL)', { timeout: 60_000 }, async () => {
-  const { a, localEvent } = overwrittenWal();
+  const { a, localEvent } = await overwrittenWal();
   const r = grit(a, ['rebuild', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /1 event that only it had \(found in old WAL commits\) went back into the WAL/);
@@ -201,8 +201,8 @@ test('`grit rebuild` as the first command after the overwrite keeps the lost eve
  * QA's scene for a deleted WAL: three local events, never pushed, then `git fetch --prune` with a
  * refs/grit/* refspec deletes refs/grit/wal (the remote has none), or `git update-ref -d` does.
  */
-function deletedWal(how: 'prune' | 'update-ref') {
-  const { clones } = network(1);
+async function deletedWal(how: 'prune' | 'update-ref') {
+  const { clones } = await network(1);
   const [a] = clones;
   git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
   git(a, 'push', '-q', 'origin', 'HEAD');
@@ -225,7 +225,7 @@ const integrityOf = (clone: string, flags: string[] = []) => {
 
 test('a deleted refs/grit/wal whose commits git still has: doctor says so, the next command points the ref at them again, doctor agrees after', { timeout: 60_000 }, async () => {
   for (const how of ['prune', 'update-ref'] as const) {
-    const { a, oldHead, events } = deletedWal(how);
+    const { a, oldHead, events } = await deletedWal(how);
     const before = integrityOf(a).check;
     assert.equal(before.status, 'warn', before.message);
     assert.match(before.message, new RegExp(`refs/grit/wal was deleted .* while this store was built from WAL commit ${oldHead}, which git still has \\(commit ${oldHead}, 3 events\\)`));
@@ -245,7 +245,7 @@ test('a deleted refs/grit/wal whose commits git still has: doctor says so, the n
 
 test('a deleted refs/grit/wal whose commits git pruned: the store\'s events start a new WAL, through doctor --fix or the next command', { timeout: 60_000 }, async () => {
   for (const via of ['doctor', 'command'] as const) {
-    const { a, oldHead, events } = deletedWal('update-ref');
+    const { a, oldHead, events } = await deletedWal('update-ref');
     git(a, 'gc', '-q', '--prune=now');
     assert.throws(() => git(a, 'cat-file', '-e', oldHead));
     const { check } = integrityOf(a);
@@ -269,14 +269,14 @@ test('a deleted refs/grit/wal whose commits git pruned: the store\'s events star
 });
 
 test('a deleted refs/grit/wal: `grit rebuild` as the first command, and a daemon\'s worker, set it back too', { timeout: 60_000 }, async () => {
-  const first = deletedWal('update-ref');
+  const first = await deletedWal('update-ref');
   const r = grit(first.a, ['rebuild', '--json']);
   assert.equal(r.json.data.event_count, 3, r.stderr);
   assert.match(r.stderr, /it points at that commit again/);
   assert.equal(git(first.a, 'rev-parse', 'refs/grit/wal').trim(), first.oldHead);
   const daemon = await startDaemon();
   try {
-    const { a, oldHead } = deletedWal('update-ref');
+    const { a, oldHead } = await deletedWal('update-ref');
     // The worker's first command sets the ref back as it opens the store; then it goes again under the open store.
     const created = grit(a, ['issue', 'create', '--title', 'local4'], { env: daemon.env });
     assert.match(created.stderr, /it points at that commit again \(git still had it, 3 events\)/);
@@ -293,8 +293,8 @@ test('a deleted refs/grit/wal: `grit rebuild` as the first command, and a daemon
   }
 });
 
-test('starting over as docs/sync.md says (the refs and the repository id deleted): every store is rebuilt from nothing, the WAL stays gone', { timeout: 60_000 }, () => {
-  const { a } = deletedWal('update-ref');
+test('starting over as docs/sync.md says (the refs and the repository id deleted): every store is rebuilt from nothing, the WAL stays gone', { timeout: 60_000 }, async () => {
+  const { a } = await deletedWal('update-ref');
   const reader = gritOk(a, ['actor', 'init', '--label', 'reader']).actor.actor_id;
   assert.equal(gritOk(a, ['issue', 'list']).total, 3); // sets the ref back
   assert.equal(gritOk(a, ['issue', 'list', '--actor', reader]).total, 3);
@@ -310,8 +310,8 @@ test('starting over as docs/sync.md says (the refs and the repository id deleted
   assert.equal(integrityOf(a).check.status, 'ok');
 });
 
-test('a remote WAL holding a commit copied onto another parent: pulled counts each event once, doctor warns of the copy', { timeout: 60_000 }, () => {
-  const { remote, clones } = network(2);
+test('a remote WAL holding a commit copied onto another parent: pulled counts each event once, doctor warns of the copy', { timeout: 60_000 }, async () => {
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   const { issue_id: id } = gritOk(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['issue', 'comment', id, '--body', 'c1']);
@@ -327,7 +327,7 @@ test('a remote WAL holding a commit copied onto another parent: pulled counts ea
 });
 
 test('a local WAL holding a commit copied onto another parent: sync says how many of the records it pushed are copies, JSON and human', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   // Each clone: an issue and a comment, then the comment's commit copied onto the head by plain git.
   const copyHead = (clone: string, title: string) => {

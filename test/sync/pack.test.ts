@@ -32,7 +32,7 @@ test('PackBuilder writes a pack and index that git and ObjectStore read', () => 
 });
 
 test('a large rebase (300 local commits) is written as one pack; fsck clean, nothing lost', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   const ga = await generateWal(join(a, '.git'), { seed: 11, events: 200, actors: [{ id: 'aa'.repeat(16) }], batchMax: 1 });
   gritOk(a, ['sync']);

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
-import { git, gritOk, tempDir } from '../helpers/repo.js';
+import { git, gritOk, tempDir, gritInit } from '../helpers/repo.js';
 
 const gritRefs = (bare: string) => git(bare, 'for-each-ref', '--format=%(refname)', 'refs/grit/').trim().split('\n').filter(Boolean);
 
@@ -29,7 +29,7 @@ describe('relative remote paths', () => {
     mkdirSync(clone);
     git(clone, 'init', '-q');
     mkdirSync(sub, { recursive: true });
-    gritOk(clone, ['init', '--no-agents-md']);
+    await gritInit(clone);
     daemon = await startDaemon({ cwd: join(top, 'elsewhere', 'cwd') });
   });
   after(() => daemon?.stop());

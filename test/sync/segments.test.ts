@@ -53,7 +53,7 @@ async function pullInSegments(clone: string, opts: { push?: boolean; keepEvents?
 const walHead = (dir: string) => git(dir, 'rev-parse', 'refs/grit/wal').trim();
 
 test('a pull of more than a segment is applied a segment at a time, each step recording its last commit; the store ends as a rebuild would', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   pushed(a, 7);
   const run = await pullInSegments(b);
@@ -85,7 +85,7 @@ test('a pull of more than a segment is applied a segment at a time, each step re
 });
 
 test('a bad commit in the last segment of a long pull: wal_error, and nothing of the pull is applied (the earlier segments neither)', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   pushed(a, 1);
   gritOk(b, ['sync']);
@@ -108,7 +108,7 @@ test('a bad commit in the last segment of a long pull: wal_error, and nothing of
 });
 
 test('a rebase onto a long pull: local events re-appended, the remote ones applied a segment at a time, counts as for one segment', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   const [shared] = pushed(a, 1);
   gritOk(b, ['sync']);
@@ -129,7 +129,7 @@ test('a rebase onto a long pull: local events re-appended, the remote ones appli
 });
 
 test('kill -9 after the first segment of a pull is applied: the WAL is the remote\'s, the store is at a commit on it, and the next command catches up', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   pushed(a, 7);
   const killed = spawnSync(process.execPath, [PULL, b], { env: { ...process.env, GRIT_FAULT: 'sync:step-applied' }, encoding: 'utf8' });

@@ -13,7 +13,7 @@ import type { Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import { writeSnapshotObjects } from '../../src/git/snapshot.js';
 import { Wal } from '../../src/git/wal.js';
-import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy } from '../helpers/repo.js';
+import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, gritInit } from '../helpers/repo.js';
 import { chunkCommit } from '../reliability/_remote.js';
 import { gitBytes, network, walEvents } from './_helpers.js';
 import { writeObjects } from '../helpers/objects.js';
@@ -41,7 +41,7 @@ const titles = (clone: string) => gritOk(clone, ['issue', 'list']).issues.map((i
 
 /** Three clones: a has three issues synced, c one issue of its own not synced; b has pulled a's. */
 async function scene() {
-  const { remote, clones } = network(3);
+  const { remote, clones } = await network(3);
   const [a, b, c] = clones;
   for (const t of ['one', 'two', 'three']) gritOk(a, ['issue', 'create', '--title', t]);
   gritOk(a, ['sync']);
@@ -132,7 +132,7 @@ test('a bad snapshot is not spread: the policy snapshot and doctor --fix are bui
   assert.deepEqual([s.snapshot?.event_count, s.snapshot?.pushed], [4, true]);
   assert.match(verdicts(b), new RegExp(`^${git(b, 'rev-parse', s.snapshot.snapshot_ref).trim()} made copies=0$`, 'm'));
   // A fourth clone takes the pushed snapshot, checks it, and gets every issue from it.
-  const [d] = network(1).clones;
+  const [d] = (await network(1)).clones;
   git(d, 'remote', 'set-url', 'origin', remote);
   gritOk(d, ['sync']);
   const fromSnap = gritOk(d, ['rebuild', '--from-snapshot']);
@@ -174,7 +174,7 @@ function rebuildsAgree(clone: string, ref: string): number {
 }
 
 test('a WAL holding two copies of one event: its snapshot holds both, is trusted elsewhere, and gives each clone the copy the WAL gives it', { timeout: 180_000 }, async () => {
-  const { remote, clones } = network(3, { init: false });
+  const { remote, clones } = await network(3, { init: false });
   const [writer, keyed, plain] = clones;
   const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
   const id = gritOk(writer, ['issue', 'create', '--title', 'one']).issue_id as string;
@@ -185,10 +185,10 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   const [good, comment] = await walEvents(join(writer, '.git'));
   const bad: Event = { ...good, sig: new Uint8Array(64) };
   chunkCommit(remote, actor, encodeChunk([bad]).bytes);
-  gritOk(keyed, ['init', '--no-agents-md']);
+  await gritInit(keyed);
   importKey(keyed, writer, actor);
   setSignaturePolicy(keyed, 'reject');
-  gritOk(plain, ['init', '--no-agents-md']);
+  await gritInit(plain);
   for (const c of clones) assert.equal(gritOk(c, ['sync']).pulled, c === writer ? 0 : 2);
   // Commands that count records say how many are copies (docs/wal.md, "Two copies of one event").
   assert.match(grit(writer, ['db', 'verify']).stdout, /^3 events \(2 distinct, 1 a further copy\) in the WAL: 3 signatures checked, 2 valid/);

@@ -40,7 +40,7 @@ async function view(clone: string): Promise<unknown> {
 
 test(`convergence soak: ${CLONES} clones x ${EDITS} random edits, syncing at random moments, all at once`, { timeout: 120_000 }, async () => {
   const started = Date.now();
-  const { remote, clones } = network(CLONES);
+  const { remote, clones } = await network(CLONES);
   const reports = await Promise.all(clones.map((c, i) => worker(c, 1000 + i)));
   const soakMs = Date.now() - started;
   const written = reports.reduce((n, r) => n + r.events_written, 0);

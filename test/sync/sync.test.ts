@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
-import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
 import { chunkCommit, remoteCommit } from '../reliability/_remote.js';
 import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
@@ -14,8 +14,8 @@ import { chunkOfRecords, recordWithTs } from '../helpers/bad-records.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 /** Two clones that both know one issue, then edit it concurrently (nothing synced in between). */
-function concurrentEdits(): { a: string; b: string; remote: string; id: string } {
-  const { remote, clones } = network(2);
+async function concurrentEdits(): Promise<{ a: string; b: string; remote: string; id: string }> {
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   const id = gritOk(a, ['issue', 'create', '--title', 'shared', '--label', 'base']).issue_id;
   gritOk(a, ['sync']);
@@ -56,7 +56,7 @@ function assertConverged(a: string, b: string, remote: string, id: string): void
 }
 
 test('concurrent edits of one issue in two clones converge: A syncs first', { timeout: 60_000 }, async () => {
-  const { a, b, remote, id } = concurrentEdits();
+  const { a, b, remote, id } = await concurrentEdits();
   const sa = gritOk(a, ['sync']);
   assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [0, 4, 0]);
   const sb = gritOk(b, ['sync']);
@@ -71,7 +71,7 @@ test('concurrent edits of one issue in two clones converge: A syncs first', { ti
 });
 
 test('concurrent edits of one issue in two clones converge: B syncs first', { timeout: 60_000 }, async () => {
-  const { a, b, remote, id } = concurrentEdits();
+  const { a, b, remote, id } = await concurrentEdits();
   assert.equal(gritOk(b, ['sync']).pushed, 5);
   const sa = gritOk(a, ['sync']);
   assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [5, 4, 4]);
@@ -80,7 +80,7 @@ test('concurrent edits of one issue in two clones converge: B syncs first', { ti
 });
 
 test('concurrent edits, both clones syncing at the same moment, then once more', { timeout: 60_000 }, async () => {
-  const { a, b, remote, id } = concurrentEdits();
+  const { a, b, remote, id } = await concurrentEdits();
   const both = await Promise.all([gritAsync(a, ['sync', '--json']), gritAsync(b, ['sync', '--json'])]);
   for (const r of both) assert.equal(r.code, 0, r.stdout + r.stderr);
   gritOk(a, ['sync']);
@@ -92,7 +92,7 @@ test('concurrent edits, both clones syncing at the same moment, then once more',
 });
 
 test('pull only, push only, human output, empty remote', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   // Nothing anywhere: a no-op.
   assert.deepEqual(gritOk(a, ['sync']), {
@@ -145,8 +145,8 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   assert.equal(gritOk(a, ['sync', '--remote', remote]).pulled, 0);
 });
 
-test('an unreachable or unknown remote is a git_error carrying git stderr; no such remote is missing config (exit 5)', () => {
-  const { clones } = network(1);
+test('an unreachable or unknown remote is a git_error carrying git stderr; no such remote is missing config (exit 5)', async () => {
+  const { clones } = await network(1);
   const [a] = clones;
   gritOk(a, ['issue', 'create', '--title', 'x']);
   const r = grit(a, ['sync', '--remote', 'nosuch', '--json']);
@@ -164,7 +164,7 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
   assert.notEqual(r3.code, 0);
   // A repository that never had a remote: the first `grit sync`.
   const alone = tempRepo();
-  gritOk(alone, ['init', '--no-agents-md']);
+  await gritInit(alone);
   const r4 = grit(alone, ['sync', '--json']);
   assert.equal(r4.code, 5, r4.stdout);
   assert.equal(r4.json.error.code, 'git_error');
@@ -172,7 +172,7 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
 });
 
 test('credentials in a remote URL are never shown: errors (JSON, human, through the daemon, its log), replies, a push URL', { timeout: 90_000 }, async () => {
-  const { remote, clones } = network(1);
+  const { remote, clones } = await network(1);
   const [a] = clones;
   gritOk(a, ['issue', 'create', '--title', 'x']);
   const unreachable = 'https://user:s3cr3t@127.0.0.1:9/x.git';
@@ -223,7 +223,7 @@ function processesWith(marker: string): number {
 test('a remote that accepts and never answers: git is stopped at GRIT_GIT_TIMEOUT (git_error), with what it started', { timeout: 60_000 }, async () => {
   const silent = await silentRemote();
   try {
-    const [a] = network(1).clones;
+    const [a] = (await network(1)).clones;
     gritOk(a, ['issue', 'create', '--title', 'x']);
     const asleep = 'sleep 3599';
     for (const [remote, env] of [
@@ -264,7 +264,7 @@ test('a remote that accepts and never answers: git is stopped at GRIT_GIT_TIMEOU
 });
 
 test('the remote moves between fetch and push: rejected, refetched, rebased, retried', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   gritOk(b, ['issue', 'create', '--title', 'from b, early']);
   gritOk(b, ['sync']);
@@ -301,11 +301,11 @@ test('the remote moves between fetch and push: rejected, refetched, rebased, ret
   assert.equal(git(remote, 'rev-list', '--count', 'refs/grit/wal').trim(), '4');
 });
 
-test('a remote whose push URL is another repository than its URL (pushurl, pushInsteadOf): refs/grit/* are read where they are pushed, so sync and locks work', { timeout: 90_000 }, () => {
+test('a remote whose push URL is another repository than its URL (pushurl, pushInsteadOf): refs/grit/* are read where they are pushed, so sync and locks work', { timeout: 90_000 }, async () => {
   for (const how of ['pushurl', 'pushInsteadOf'] as const) {
     // a reads from `mirror` and pushes to `primary`, which b uses for both and keeps ahead of the mirror.
-    const { remote: mirror, clones } = network(1);
-    const { remote: primary, clones: others } = network(1);
+    const { remote: mirror, clones } = await network(1);
+    const { remote: primary, clones: others } = await network(1);
     const [a, b] = [clones[0], others[0]];
     if (how === 'pushurl') git(a, 'remote', 'set-url', '--push', 'origin', primary);
     else git(a, 'config', `url.${primary}.pushInsteadOf`, mirror);
@@ -329,8 +329,8 @@ test('a remote whose push URL is another repository than its URL (pushurl, pushI
   }
 });
 
-test('a remote added with --mirror=push: sync and remote locks push grit\'s refs only, as to any remote', { timeout: 60_000 }, () => {
-  const [a] = network(1).clones;
+test('a remote added with --mirror=push: sync and remote locks push grit\'s refs only, as to any remote', { timeout: 60_000 }, async () => {
+  const [a] = (await network(1)).clones;
   const backup = join(tempDir(), 'backup.git');
   git(a, 'init', '-q', '--bare', backup);
   git(a, 'remote', 'add', '--mirror=push', 'backup', backup);
@@ -357,7 +357,7 @@ async function syncCounting(dir: string, beforePush?: (attempt: number) => void)
 }
 
 test('a lasting push refusal (a stale lock file on the remote, a ref in the way) is a git_error with git\'s message at once, not ten retries', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(1);
+  const { remote, clones } = await network(1);
   const [a] = clones;
   gritOk(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['sync']);
@@ -378,7 +378,7 @@ test('a lasting push refusal (a stale lock file on the remote, a ref in the way)
   assert.equal(gritOk(a, ['sync']).pushed, 1);
 
   // A ref not grit's where refs/grit/wal would go (a directory/file conflict on the server).
-  const other = network(1);
+  const other = await network(1);
   const [b] = other.clones;
   git(b, 'commit', '-q', '--allow-empty', '-m', 'not grit');
   git(b, 'push', '-q', 'origin', 'HEAD:refs/grit/wal/foreign');
@@ -392,7 +392,7 @@ test('a lasting push refusal (a stale lock file on the remote, a ref in the way)
 
 for (const how of ['the server says so', 'its ref lock is held, and the ref moved'] as const) {
   test(`a ref update the server fails because another push moved the ref (${how}) is still a race: retried`, { timeout: 60_000 }, async () => {
-    const { remote, clones } = network(2);
+    const { remote, clones } = await network(2);
     const [a, b] = clones;
     gritOk(b, ['issue', 'create', '--title', 'from b']);
     gritOk(b, ['sync']);
@@ -419,7 +419,7 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
 }
 
 test('two syncs of one clone at once: the one that finds its push already made says it pushed nothing', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(1);
+  const { remote, clones } = await network(1);
   const [a] = clones;
   for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `n${i}`]);
   // Another `grit sync` of this clone pushes the same commits between this one's fetch and push.
@@ -454,7 +454,7 @@ function pushForgedCommit(remote: string, chunk: Uint8Array, chunkHash: string, 
 
 for (const variant of ['flipped byte', 'forged event'] as const) {
   test(`tampered chunk on the remote (${variant}): wal_error, nothing applied, local refs unchanged`, { timeout: 60_000 }, async () => {
-    const { remote, b, id, head } = pairWithLocalChange();
+    const { remote, b, id, head } = await pairWithLocalChange();
     const tree = git(remote, 'ls-tree', '-r', head).trim();
     const [, chunkOid, chunkHash] = /blob ([0-9a-f]{40})\tevents\/.*\/([0-9a-f]{64})\.bin/.exec(tree)!;
     const original = new Uint8Array(gitBytes(remote, ['cat-file', 'blob', chunkOid]));
@@ -493,7 +493,7 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
 }
 
 test('sync imports new snapshots and rebuild works from them in the other clone', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(2);
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
   const snap = gritOk(a, ['snapshot']);
@@ -517,7 +517,7 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
 });
 
 test('a pull where the remote was at the local head last time: fast-forward; a rewritten remote still rebases', { timeout: 60_000 }, async () => {
-  const { remote, clones } = network(3);
+  const { remote, clones } = await network(3);
   const [a, b, c] = clones;
   gritOk(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['sync']);
@@ -546,7 +546,7 @@ test('a pull where the remote was at the local head last time: fast-forward; a r
 });
 
 test('the store fails to catch up while git fetches: the sync fails and the tracking refs are put back', { timeout: 60_000 }, async () => {
-  const { clones } = network(2);
+  const { clones } = await network(2);
   const [a, b] = clones;
   gritOk(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['sync']);
@@ -566,8 +566,8 @@ test('the store fails to catch up while git fetches: the sync fails and the trac
   assert.equal(gritOk(b, ['sync', '--pull']).snapshots_fetched, 1);
 });
 
-test('a remove of a label a clone has not seen is refused there, so it cannot undo the other clone\'s add', () => {
-  const { clones } = network(2);
+test('a remove of a label a clone has not seen is refused there, so it cannot undo the other clone\'s add', async () => {
+  const { clones } = await network(2);
   const [a, b] = clones;
   const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
   gritOk(a, ['sync']);
@@ -579,8 +579,8 @@ test('a remove of a label a clone has not seen is refused there, so it cannot un
   for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, ['M']);
 });
 
-test('a remove concurrent with an add of the same member loses to it though stamped later (SPEC §2: add wins): labels, assignees, dependencies; a rebuild and a snapshot agree', { timeout: 120_000 }, () => {
-  const { clones } = network(2);
+test('a remove concurrent with an add of the same member loses to it though stamped later (SPEC §2: add wins): labels, assignees, dependencies; a rebuild and a snapshot agree', { timeout: 120_000 }, async () => {
+  const { clones } = await network(2);
   const [a, b] = clones;
   // One issue per set, each member added once and synced to both clones.
   const labelled = gritOk(a, ['issue', 'create', '--title', 'labelled', '--label', 'x']).issue_id;
@@ -617,8 +617,8 @@ test('a remove concurrent with an add of the same member loses to it though stam
   assert.deepEqual(sets(a), expected);
 });
 
-test('a remove whose writer had seen the add takes it away: the same actor\'s, and one after a sync that brought the add', { timeout: 60_000 }, () => {
-  const { clones } = network(2);
+test('a remove whose writer had seen the add takes it away: the same actor\'s, and one after a sync that brought the add', { timeout: 60_000 }, async () => {
+  const { clones } = await network(2);
   const [a, b] = clones;
   const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
   gritOk(a, ['issue', 'label', 'add', id, '--label', 'mine']);
@@ -631,8 +631,8 @@ test('a remove whose writer had seen the add takes it away: the same actor\'s, a
   for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, []);
 });
 
-test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and fold alike on two clones, the issue stays writable, rebuild, snapshot, export and db checks take them; 2^64 is refused', { timeout: 120_000 }, () => {
-  const { remote, clones } = network(2);
+test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and fold alike on two clones, the issue stays writable, rebuild, snapshot, export and db checks take them; 2^64 is refused', { timeout: 120_000 }, async () => {
+  const { remote, clones } = await network(2);
   const [a, b] = clones;
   const id = gritOk(a, ['issue', 'create', '--title', 'ordinary', '--label', 'x']).issue_id;
   gritOk(a, ['sync']);
