@@ -179,7 +179,7 @@ export function table(rows: string[][], opts: TableOptions = {}): string {
   // Each cell is measured once: at 20k issues measuring took most of `issue list`'s drawing.
   const lengths = rows.map((r) => r.map(visibleLength));
   const { shrink = [], drop = [], width = terminalWidth() } = opts;
-  const natural = rows[0].map((_, c) => Math.max(...lengths.map((r) => r[c] ?? 0)));
+  const natural = rows[0].map((_, c) => widest(lengths, c));
   const last = natural.length - 1;
   const squeezable = (c: number) => shrink.includes(c) || (opts.wrap === true && c === last);
   const narrowest = (cols: number[]) =>
@@ -223,8 +223,21 @@ const MAX_PIPE_PAD = 80;
 function pipeWidths(lengths: number[][], natural: number[], shrink: number[]): number[] {
   return natural.map((w, c) => {
     if (w <= MAX_PIPE_PAD || !shrink.includes(c)) return w;
-    return Math.max(0, ...lengths.map((r) => r[c] ?? 0).filter((n) => n <= MAX_PIPE_PAD));
+    return widest(lengths, c, MAX_PIPE_PAD);
   });
+}
+
+/**
+ * The longest cell of column `c` (of those no longer than `limit`). A loop, not `Math.max(...)`:
+ * spread into arguments, a table of 200k rows overflowed the stack.
+ */
+function widest(lengths: number[][], c: number, limit = Infinity): number {
+  let most = 0;
+  for (const r of lengths) {
+    const n = r[c] ?? 0;
+    if (n > most && n <= limit) most = n;
+  }
+  return most;
 }
 
 /** Narrower than this, a wrapped last column goes under its row. */

@@ -81,6 +81,16 @@ describe('format helpers', () => {
     }
   });
 
+  it('draws a table of 200k rows, in a pipe and to a width (measuring no column by spreading it into arguments)', () => {
+    const rows = [['ID', 'TITLE', 'AGE'], ...Array.from({ length: 200_000 }, (_, i) => [String(i), i === 7 ? 'the longest title' : 'title', '3h ago'])];
+    for (const width of [undefined, 30]) {
+      const lines = table(rows, { shrink: [1], width }).split('\n');
+      assert.equal(lines.length, rows.length);
+      assert.equal(lines[0], width === undefined ? 'ID      TITLE              AGE' : 'ID      TITLE           AGE');
+      assert.equal(lines[8], width === undefined ? '7       the longest title  3h ago' : '7       the longest t…  3h ago');
+    }
+  });
+
   it('cuts the shrinking column to the width, and only it', () => {
     const rows = [['ID', 'TITLE', 'AGE'], ['abcd', 'a rather long title that will not fit', '3h ago']];
     const wide = table(rows, { shrink: [1], width: 200 });
