@@ -47,7 +47,8 @@ export class PackBuilder {
   /** A builder holding the same objects, to add more to without changing this one. */
   clone(): PackBuilder {
     const copy = new PackBuilder();
-    copy.entries.push(...this.entries);
+    // One at a time: spread into push, a builder of ~150k objects (a large snapshot's) overflowed the stack.
+    for (const entry of this.entries) copy.entries.push(entry);
     for (const oid of this.seen) copy.seen.add(oid);
     return copy;
   }

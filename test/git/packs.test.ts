@@ -539,6 +539,13 @@ test('a writer killed while its pack is kept: the .keep goes with the next write
 
 // --- two writers of the same objects (docs/wal.md, "Two writers of the same objects") ---
 
+test('a builder of 200k objects copies whole (the salted copy a taken pack name gets)', () => {
+  const builder = new PackBuilder();
+  const bytes = Buffer.alloc(1);
+  for (let i = 0; i < 200_000; i++) builder.addStored(i.toString(16).padStart(40, '0'), bytes, 0);
+  assert.equal(builder.clone().count, 200_000);
+});
+
 /**
  * One WAL commit's objects, the same bytes on every call: what two rebases of the same events in
  * the same second write (commit times are whole seconds), and so a pack of the same name.
