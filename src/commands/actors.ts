@@ -52,7 +52,7 @@ export function ensureSigningKey(repo: RepoDirs, actor: ActorRef): ActorRef {
   const keyed = giveKey(actor, newSecretKey(), sharedPermAt(repo, actor.dir));
   if (!adopted) {
     warnings.send(
-      `actor ${actor.config.actor_id} had no key until now: any events it wrote before are unsigned, and readers whose signature_policy is reject refuse them (docs/signing.md)`,
+      `actor ${actor.config.actor_id} had no key until now: any events it wrote before are unsigned, \`grit doctor\` lists them as a warning ("written before this actor's key was added"), and readers whose signature_policy is reject refuse them (docs/signing.md)`,
     );
   }
   return keyed;

@@ -2,17 +2,19 @@
  * Doctor's one pass over the WAL (docs/performance.md, Doctor): wal_ref, store_integrity,
  * snapshots, dependency_cycles and signatures all take what they need from it, so each event is
  * read and decoded once and each signature verified once, and no event is held: only ids (to
- * count copies, to judge snapshots and a store off the WAL's chain), the signature report, each
- * issue's dependency events and each event's timestamp (where a dependency remove's parent is
- * placed: `DependencyFold`).
+ * count copies, to judge snapshots and a store off the WAL's chain), the signature report (and
+ * the ids of unsigned events that may predate their actor's key: key-added.ts), each issue's
+ * dependency events and each event's timestamp (where a dependency remove's parent is placed:
+ * `DependencyFold`).
  */
 import type { SignaturePolicy } from '../core/config.js';
 import { DependencyFold, type DepGraph } from '../core/deps.js';
 import type { Event } from '../core/event.js';
 import { toHex } from '../core/hex.js';
-import { Verifier, type Keyring, type VerifyReport } from '../core/integrity.js';
+import { isProblem, Verifier, type Keyring, type VerifyReport } from '../core/integrity.js';
 import { decodeWalChunk, type Wal } from '../git/wal.js';
 import { readWal } from '../git/wal-read-ahead.js';
+import { KeyHistory } from './key-added.js';
 import type { WalIds } from './lost-events.js';
 
 /** WAL commits decoded per step (a long WAL is read ahead on a second thread meanwhile). */
@@ -25,6 +27,8 @@ export interface WalSurvey extends WalIds {
   copies: number;
   /** Every event's signature checked; null under `signature_policy = off`. */
   signatures: VerifyReport | null;
+  /** When each actor's key existed, as the WAL shows it (which problems predate the key); null under `off`. */
+  keyHistory: KeyHistory | null;
   /** The dependency graph of the events the signature policy admits: what the store folds. */
   deps: DepGraph;
   /** The actors (hex) that wrote an event. */
@@ -66,6 +70,7 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
   const authors = new Set<string>();
   const eventsThrough = new Map<string, number>();
   const verifier = policy === 'off' ? null : new Verifier(keys);
+  const keyHistory = verifier && new KeyHistory();
   const fold = new DependencyFold();
   const shared = new SharedIds();
   if (head !== null) {
@@ -76,14 +81,16 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
           commits.add(chunk.oid);
           for (const e of decodeWalChunk(chunk).events) {
             eventCount++;
-            authors.add(toHex(e.actor));
+            const actor = toHex(e.actor);
+            authors.add(actor);
             shared.take(e);
             const id = toHex(e.event_id);
             if (events.has(id)) copies++;
             else events.add(id);
             // As `admitEvents`: under reject, a known actor's event with a bad or missing signature stays out of the store.
-            const problem = verifier?.check(e) ?? false;
-            if (!(problem && policy === 'reject')) fold.take(e, id);
+            const status = verifier?.check(e);
+            if (status) keyHistory?.take(actor, id, e.ts_unix_ms, status);
+            if (!(status && isProblem(status) && policy === 'reject')) fold.take(e, id);
           }
           eventsThrough.set(chunk.oid, eventCount);
         }
@@ -92,5 +99,5 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
       wal.objects.close();
     }
   }
-  return { commits, events, eventCount, copies, signatures: verifier?.report ?? null, deps: fold.graph(), authors, eventsThrough, sharedIds: shared.found() };
+  return { commits, events, eventCount, copies, signatures: verifier?.report ?? null, keyHistory, deps: fold.graph(), authors, eventsThrough, sharedIds: shared.found() };
 }

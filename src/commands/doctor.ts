@@ -35,6 +35,8 @@ import { listSnapshots, SNAPSHOT_PREFIX, unusableSnapshots } from '../git/snapsh
 import { isWalHole, Wal } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { surveyWal, type WalSurvey } from './doctor-wal.js';
+import { checkSignatures } from './doctor-signatures.js';
+import { keyFileTimes } from './key-added.js';
 import { findLostEvents, replaceBrokenWal } from './lost-events.js';
 import { orphanActorDirs, removeOrphanActorDirs, type OrphanContext } from './actor-dirs.js';
 import { actorsDir, actorsHere, findActor, loadRepoConfig, missingDefaultActor, noDefaultActor, readActorDir, repoConfigPath, type ActorRef } from './actors.js';
@@ -850,29 +852,6 @@ function checkDependencyCycles(s: State): Finding {
   };
 }
 
-function checkSignatures(s: State): Finding {
-  const policy = signaturePolicy(s);
-  if (policy === 'off') return ok('signatures', 'not checked: signature_policy = off');
-  if (!s.survey) return ok('signatures', 'not checked: the WAL cannot be read (see wal_ref)');
-  const keys = s.keys!;
-  const r = s.survey.signatures!;
-  const tail = `${r.signatures_valid} of ${r.signatures_checked} signatures valid, ${plural(r.unverified, 'event')} from actors with unknown keys (${plural(keys.size, 'known key')}, signature_policy = ${policy})`;
-  if (r.error_count === 0) return ok('signatures', tail);
-  const n = r.error_count;
-  return {
-    id: 'signatures',
-    status: 'error',
-    message: `${plural(n, 'event')} from known actors with a bad or missing signature, ${
-      policy === 'reject' ? 'refused by this store' : 'APPLIED to this store (signature_policy = warn)'
-    }; ${tail}`,
-    plan:
-      'list them with `grit db verify --json`: they claim to come from actors whose keys you know but were not signed with those keys. ' +
-      (policy === 'reject'
-        ? 'They stay in the WAL (it is append-only) and out of your store.'
-        : 'To drop them from your store set signature_policy = "reject" in .git/grit/config.toml and run `grit rebuild`.'),
-  };
-}
-
 /** Lock refs that hold no lock grit honours: they block nobody, and only `lock status` lists them too (docs/locks.md). */
 async function checkLockRefs(s: State): Promise<Finding> {
   const { locks, unreadable } = await readLocks(s.repo!.commonDir, s.wal!.objects);
@@ -954,7 +933,7 @@ async function diagnose(opts: ContextOptions): Promise<Finding[]> {
   await guard('rebuild_threshold', () => checkRebuildThreshold(s));
   await guard('snapshots', () => checkSnapshots(s));
   await guard('dependency_cycles', () => checkDependencyCycles(s));
-  await guard('signatures', () => checkSignatures(s));
+  await guard('signatures', () => checkSignatures(signaturePolicy(s), s.survey, s.keys!, () => keyFileTimes(actorsDir(s.repo!), s.keys!, s.actor)));
   await guard('lock_refs', () => checkLockRefs(s));
   await guard('temp_files', () => checkTempFiles(s));
   s.wal?.objects.close();

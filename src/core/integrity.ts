@@ -119,7 +119,7 @@ export function loadKeyring(gritDir: string, self?: { config: ActorConfig; dir: 
   return ring;
 }
 
-const isProblem = (s: SignatureStatus): s is 'invalid' | 'missing' => s === 'invalid' || s === 'missing';
+export const isProblem = (s: SignatureStatus): s is 'invalid' | 'missing' => s === 'invalid' || s === 'missing';
 
 function describeProblem(e: Event, problem: 'invalid' | 'missing'): SignatureProblem {
   const actor = toHex(e.actor);
@@ -236,17 +236,18 @@ export class Verifier {
 
   constructor(private readonly keys: Keyring) {}
 
-  /** Verifies and counts `e`; true when its signature is a problem (a known actor's, bad or missing). */
-  check(e: Event): boolean {
+  /** Verifies and counts `e`; its status is a problem (`isProblem`) when a known actor's signature is bad or missing. */
+  check(e: Event): SignatureStatus {
     const r = this.report;
     r.events_checked++;
     const status = this.keys.status(e);
     if (status === 'valid' || status === 'invalid') r.signatures_checked++;
     if (status === 'valid') r.signatures_valid++;
     if (status === 'unsigned' || status === 'unknown_key') r.unverified++;
-    if (!isProblem(status)) return false;
-    r.errors.push(describeProblem(e, status));
-    r.error_count = r.errors.length;
-    return true;
+    if (isProblem(status)) {
+      r.errors.push(describeProblem(e, status));
+      r.error_count = r.errors.length;
+    }
+    return status;
   }
 }
