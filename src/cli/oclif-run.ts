@@ -7,8 +7,6 @@
  * plugins lazily (plugin-loading.ts): a plugin's command module is imported only when that command
  * runs, and a plugin's hooks run only for its own commands.
  */
-import { existsSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
 import { Config, flush, handle, run, settings, type Command } from '@oclif/core';
 import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
@@ -16,7 +14,9 @@ import { visible } from '../core/terminal-safe.js';
 import { reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
-import { isUserCommand, loadWithUserPlugins, pluginFailures, reportLoadFailures, withoutUserHooks } from './plugin-loading.js';
+import { watchLink } from './plugin-link.js';
+import { isUserCommand, loadWithUserPlugins, pluginFailures, reportLoadFailures, unbuiltNote, unbuiltPlugins, withoutUserHooks } from './plugin-loading.js';
+import { INSTALL, pluginPathError } from './plugin-paths.js';
 
 /** What a command line asks oclif for, as oclif itself will read it. */
 interface Line {
@@ -44,7 +44,8 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
   }
   if (json && refuseJson(config, line)) return;
   if (line.help) hideRefusedJson(config);
-  if (line.command && INSTALL.includes(line.command.id) && refuseDirectory(line.rest)) return;
+  const badPath = line.command && !line.help ? pluginPathError(line.command.id, line.rest) : undefined;
+  if (badPath) return printError(badPath, false);
   // oclif installs a plugin whose `engines` this Node does not meet, and then warns about it on
   // every later command; npm's engine-strict refuses it before anything is added instead. Not for
   // uninstall: an unmet plugin already installed must still be removable.
@@ -55,11 +56,19 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
   if (line.command?.pluginName === '@oclif/plugin-plugins') {
     // oclif leaves a plugin it cannot read out of its list without a word.
     for (const f of pluginFailures()) process.stderr.write(`grit: warning: the plugin ${visible(f.plugin)} could not be loaded: ${visible(f.message)}\n`);
+    for (const u of unbuiltPlugins()) process.stderr.write(`grit: warning: ${visible(unbuiltNote(u))}\n`);
   }
+  const linked = line.command?.id === 'plugins:link' && !line.help ? watchLink(line.rest) : undefined;
   // oclif's execute(), but a GritError (a plugin command that cannot load) is printed as grit's.
   await run(argv, config).then(
-    () => flush(),
-    (err) => (err instanceof GritError ? printError(err, json) : handle(err)),
+    async () => {
+      await linked?.(true);
+      await flush();
+    },
+    async (err) => {
+      await linked?.(false);
+      return err instanceof GritError ? printError(err, json) : handle(err);
+    },
   );
 }
 
@@ -134,29 +143,5 @@ function hideRefusedJson(config: Config): void {
   for (const cmd of config.commands) if (isOclifs(config, cmd)) delete cmd.flags.json;
 }
 
-const INSTALL = ['plugins:install', 'plugins:add'];
 /** oclif's commands that run `npm install` in its data dir to add or change plugins. */
 const NPM_INSTALLS = [...INSTALL, 'plugins:update'];
-
-/** `./dir`, `../dir`, `/abs/dir`, `~/dir`: a path as a person types one, never an npm name or GitHub slug. */
-const looksLikePath = (arg: string): boolean => isAbsolute(arg) || /^(\.\.?|~)([/\\]|$)/.test(arg);
-
-/**
- * oclif's install reads `./dir` as the GitHub repository `./dir` and waits on the network for it.
- * A directory is linked, not installed: said before anything is fetched.
- */
-function refuseDirectory(args: string[]): boolean {
-  const path = args.find((a) => !a.startsWith('-') && looksLikePath(a));
-  if (path === undefined) return false;
-  const link = `link a plugin's directory instead: \`grit plugins link ${path}\``;
-  printError(
-    existsSync(path)
-      ? new GritError('invalid_args', `\`grit plugins install\` takes npm packages and git URLs, not a directory: ${path}`, { details: { path }, suggestion: link })
-      : new GritError('not_found', `no such directory: ${path}`, {
-          details: { path },
-          suggestion: '`grit plugins install` takes npm packages and git URLs; a plugin in a local directory is linked: `grit plugins link <dir>`',
-        }),
-    false,
-  );
-  return true;
-}

@@ -7,12 +7,12 @@
  * help is asked for (docs/plugins.md "What a plugin can and cannot change").
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { Config, Plugin, type Command, type Interfaces } from '@oclif/core';
 import { GritError } from '../core/errors.js';
 
 /** The parts of oclif's Plugin used here that its typings keep private. */
-interface PluginInternals {
+export interface PluginInternals {
   options: Interfaces.PluginOptions;
   type: string;
   root: string;
@@ -20,7 +20,7 @@ interface PluginInternals {
   alias: string;
   version: string;
   commandIDs: string[];
-  commandDiscoveryOpts?: { strategy?: string };
+  commandDiscoveryOpts?: { strategy?: string; target?: string };
   load(): Promise<void>;
   _manifest(): Promise<Interfaces.Manifest>;
   getCommandIDs(): Promise<string[]>;
@@ -32,19 +32,58 @@ export interface PluginFailure {
   message: string;
 }
 
+/**
+ * A linked plugin that was read but whose commands are not where its package.json says (its
+ * `oclif.commands`): typically a TypeScript plugin linked before it was built.
+ */
+export interface UnbuiltPlugin {
+  plugin: string;
+  root: string;
+  /** The missing commands directory (or index module), absolute. */
+  commands: string;
+}
+
 const failures: PluginFailure[] = [];
 
 /** The first words of grit's own commands (`issue`, `lock`, `doctor`, …). */
 let gritWords = new Set<string>();
 
+/** Linked plugins, which their authors build in place; an installed one came built from npm. */
+let linkedPlugins: PluginInternals[] = [];
+
 /** The user plugins that failed to load in this process. */
 export const pluginFailures = (): readonly PluginFailure[] => failures;
 
-/**
- * Those that may explain an unknown command: none for a mistake in one of grit's own (`issue lst`),
- * whose error a broken plugin must not change.
- */
-export const failuresExplaining = (id: string): readonly PluginFailure[] => (gritWords.has(id.split(':')[0]) ? [] : failures);
+/** The linked plugins loaded in this process that have no commands to offer. */
+export const unbuiltPlugins = (): UnbuiltPlugin[] => linkedPlugins.map(unbuilt).filter((u) => u !== undefined);
+
+/** A mistake in one of grit's own commands (`issue lst`), whose error no plugin must change. */
+const isGritWord = (id: string): boolean => gritWords.has(id.split(':')[0]);
+
+/** The plugin failures that may explain an unknown command. */
+export const failuresExplaining = (id: string): readonly PluginFailure[] => (isGritWord(id) ? [] : failures);
+
+/** The unbuilt plugins that may explain an unknown command. */
+export const unbuiltExplaining = (id: string): UnbuiltPlugin[] => (isGritWord(id) ? [] : unbuiltPlugins());
+
+/** Where `p` lists its commands, when nothing is there. oclif reads that path from the plugin's root. */
+export function unbuilt(p: Pick<PluginInternals, 'name' | 'root' | 'commandDiscoveryOpts'>): UnbuiltPlugin | undefined {
+  const target = p.commandDiscoveryOpts?.target;
+  if (!target) return undefined;
+  const commands = isAbsolute(target) ? target : join(p.root, target);
+  return existsSync(commands) ? undefined : { plugin: p.name, root: p.root, commands };
+}
+
+export const unbuiltNote = (u: UnbuiltPlugin): string =>
+  `the plugin ${u.plugin} has no commands: ${u.commands} does not exist; build it first (e.g. \`npm run build\` in ${u.root})`;
+
+/** The package a plugin's module could not import (`@oclif/core`), when that is why it failed: its dependencies are not installed. */
+export function missingPackage(err: unknown): string | undefined {
+  // Node's words for a bare specifier it cannot resolve (import and require); a missing file of the plugin's own is another matter.
+  return /Cannot find (?:package|module) '([^'./][^']*)'/.exec(String((err as Error)?.message ?? err))?.[1];
+}
+
+export const installHint = (root: string): string => `install the plugin's dependencies: \`npm install\` in ${root}`;
 
 const PLACEHOLDER = Symbol('grit.placeholderCommand');
 
@@ -124,6 +163,7 @@ export async function loadWithUserPlugins(root: string): Promise<Config> {
     failures.push({ plugin: e.gritPlugin ?? 'a plugin', message: e.gritMessage ?? e.message ?? String(err) });
   };
   await config.load();
+  linkedPlugins = config.getPluginsList().filter((p) => p.type === 'link') as unknown as PluginInternals[];
   gritWords = new Set((config.plugins.get(config.name)?.commandIDs ?? []).map((id) => id.split(':')[0]));
   return config;
 }
@@ -152,14 +192,15 @@ async function importing(cmd: Command.Loadable, load: () => Promise<Command.Clas
     if (err instanceof GritError) throw err;
     const plugin = config.plugins.get(cmd.pluginName ?? '');
     const shown = `grit ${cmd.id.replaceAll(':', ' ')}`;
+    const fix = plugin && missingPackage(err) ? installHint(plugin.root) : `fix the plugin${plugin ? ` in ${plugin.root}` : ''}`;
     throw new GritError('internal_error', `the plugin ${cmd.pluginName} could not load \`${shown}\`: ${oneLineOf(err)}`, {
       details: { command: cmd.id.replaceAll(':', ' '), plugin: cmd.pluginName, root: plugin?.root },
-      suggestion: `fix the plugin${plugin ? ` in ${plugin.root}` : ''}, or remove it: \`grit plugins unlink ${cmd.pluginName}\``,
+      suggestion: `${fix}, or remove it: \`grit plugins unlink ${cmd.pluginName}\``,
     });
   }
 }
 
-const oneLineOf = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0];
+export const oneLineOf = (err: unknown): string => String((err as Error)?.message ?? err).split('\n')[0];
 
 /** A placeholder as oclif's help shows a command: the plugin's manifest built by oclif itself. */
 export async function forHelp(cmd: Command.Loadable, config: Interfaces.Config): Promise<Command.Loadable> {

@@ -33,7 +33,12 @@ const AGENTS_SECTION = `## Grit
 This repository tracks issues with grit, a git-backed issue tracker (\`grit --help\`): an event log in
 git refs (\`refs/grit/*\`), never in the working tree. Use it instead of TODO files:
 
+- \`grit actor init --label <agent> --json\` once — your own identity, so the log says who did what;
+  then \`--actor <agent>\` on every command
 - \`grit issue list --state open --json\` — open work; \`grit issue show <id> --json\` — one issue with its history
+- \`grit lock acquire --resource issue:<id> --ttl 1h --json\` — claim an issue before working on it; exit 4 means
+  someone else has it (pick other work). \`grit issue assignee add <id> --user <agent>\` shows it is yours;
+  \`grit lock release --resource issue:<id>\` when done
 - \`grit issue create --title "…" --body "…" --label bug\` — record new work
 - \`grit issue comment <id> --body "…"\`, \`grit issue close <id>\` — report progress
 - \`grit context index\`, then \`grit context query <name> --json\` — where a symbol is defined;

@@ -20,6 +20,7 @@ const INSTRUCTIONS = [
   'grit is the issue tracker of this git repository. Issue ids accept any unique prefix of 4+ hex characters.',
   'Before starting work, check issue_list and take a lock (lock_acquire) on what you change; close issues you finish.',
   'memory_store keeps a note for later sessions, memory_query finds it again.',
+  'context_query finds where a symbol is defined once context_index has indexed the code.',
 ].join(' ');
 
 /** The tools on offer: those whose command is in the registry of this build. */

@@ -126,9 +126,21 @@ export const TOOLS: ToolSpec[] = [
   },
   { name: 'lock_status', ipc: 'LockStatus', description: 'Live locks and conflicts between them.', input: args({}) },
   {
+    name: 'context_index',
+    ipc: 'ContextIndex',
+    // No `cwd`: the CLI sends its directory, which a relative path is read against first; a tool's caller has none, so a path is the root's.
+    description:
+      'Index the code symbols of the tracked files, for context_query. Incremental: only files changed since they were last indexed are read. Returns {files, indexed, unchanged, removed, symbols, languages, warnings, …}.',
+    input: args({
+      path: str('only this directory or file, relative to the repository root'),
+      pattern: str('only files matching this glob ("*.ts", "src/**/*.py")'),
+      force: bool('index unchanged files again too'),
+    }),
+  },
+  {
     name: 'context_query',
     ipc: 'ContextQuery',
-    description: 'Search the indexed project context.',
+    description: 'Find where code symbols are defined, by name. "indexed": false in the reply means nothing is indexed yet: call context_index first.',
     input: args({ query: str('what to look for'), limit }, ['query']),
   },
   {

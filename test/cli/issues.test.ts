@@ -59,6 +59,40 @@ test('the AGENTS.md section means what it says: its commands run as written', ()
   assert.deepEqual(gritOk(repo, open!.filter((w) => w !== '--json')).issues.map((i: { issue_id: string }) => i.issue_id), [todo]);
 });
 
+test('the AGENTS.md section\'s agent path works with its placeholders filled in: an actor per agent, and a claim another agent is refused with exit 4', () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init']);
+  const agents = readFileSync(join(repo, 'AGENTS.md'), 'utf8');
+  /** The words of the command the section shows that starts so, with its placeholders filled in. */
+  const shown = (start: string, values: Record<string, string>): string[] => {
+    const found = new RegExp(`\`grit (${start}[^\`]*)\``).exec(agents);
+    assert.ok(found, `AGENTS.md shows \`grit ${start} …\`: ${agents}`);
+    return found[1].split(' ').map((w) => w.replace(/<(\w+)>/g, (_, name: string) => values[name]));
+  };
+  // "then `--actor <agent>` on every command"
+  const as = (agent: string, words: string[]): string[] => [...words, '--actor', agent];
+  const id = gritOk(repo, ['issue', 'create', '--title', 'shared work']).issue_id;
+  const actors = new Map<string, string>();
+  for (const agent of ['agent-1', 'agent-2']) {
+    const made = grit(repo, shown('actor init', { agent }));
+    assert.equal(made.code, 0, made.stderr);
+    actors.set(agent, made.json.data.actor.actor_id);
+  }
+  assert.notEqual(actors.get('agent-1'), actors.get('agent-2'));
+  const claim = (agent: string) => grit(repo, as(agent, shown('lock acquire', { id, agent })));
+  assert.equal(claim('agent-1').code, 0);
+  const taken = claim('agent-2');
+  assert.equal(taken.code, 4, taken.stdout + taken.stderr);
+  assert.equal(taken.json.error.code, 'conflict');
+  assert.equal(grit(repo, as('agent-1', shown('issue assignee add', { id, agent: 'agent-1' }))).code, 0);
+  assert.equal(grit(repo, as('agent-1', shown('lock release', { id, agent: 'agent-1' }))).code, 0);
+  assert.equal(claim('agent-2').code, 0, 'released, the issue can be claimed again');
+  const shownIssue = gritOk(repo, ['issue', 'show', id]);
+  assert.deepEqual(shownIssue.issue.assignees, ['agent-1']);
+  // The log says who did what: the assignment is agent-1's own event.
+  assert.equal(shownIssue.events.find((e: { kind: object }) => 'AssigneeAdded' in e.kind)?.actor, actors.get('agent-1'));
+});
+
 test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the section appended', () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);

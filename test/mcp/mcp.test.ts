@@ -110,8 +110,9 @@ describe('grit mcp', () => {
 
   it('offers each tool exactly the arguments its command reads', () => {
     for (const tool of TOOLS.filter((t) => !t.call && isCommandName(t.ipc))) {
-      // ttl_ms is the IPC's other spelling of ttl, which takes a number of seconds as well.
-      const reads = COMMANDS[tool.ipc].args.filter((a) => a !== 'ttl_ms');
+      // ttl_ms is the IPC's other spelling of ttl, which takes a number of seconds as well; cwd is
+      // the CLI's directory, which a tool's caller does not have.
+      const reads = COMMANDS[tool.ipc].args.filter((a) => a !== 'ttl_ms' && a !== 'cwd');
       assert.deepEqual(Object.keys(tool.input.properties).sort(), [...reads].sort(), tool.name);
     }
   });
@@ -260,6 +261,49 @@ function pipe(repo: string, lines: Array<string | object>): { replies: any[]; st
   assert.equal(r.status, 0, r.stderr);
   return { replies: r.stdout.trim().split('\n').map((l) => JSON.parse(l)), stderr: r.stderr };
 }
+
+describe('grit mcp and the code index', () => {
+  it('context_index indexes as `grit context index` does, so context_query finds what it said was not indexed', async () => {
+    const repo = tempRepo();
+    await gritInit(repo);
+    mkdirSync(join(repo, 'src'));
+    writeFileSync(join(repo, 'src', 'parsers.ts'), 'export function parseA() {}\n');
+    writeFileSync(join(repo, 'tool.py'), 'def parse_b():\n    pass\n');
+    git(repo, 'add', '.');
+    const call = (id: number, name: string, args: object) => ({ jsonrpc: '2.0', id, method: 'tools/call', params: { name, arguments: args } });
+    const { replies, stderr } = pipe(repo, [
+      initialize(),
+      { jsonrpc: '2.0', method: 'notifications/initialized' },
+      { jsonrpc: '2.0', id: 1, method: 'tools/list' },
+      call(2, 'context_query', { query: 'parse' }),
+      call(3, 'context_index', { path: 'src' }),
+      call(4, 'context_query', { query: 'parse' }),
+      call(5, 'context_index', {}),
+      call(6, 'context_index', { path: 'nosuch' }),
+    ]);
+    assert.equal(stderr, '');
+    const reply = new Map(replies.map((m) => [m.id, m]));
+    const data = (id: number) => JSON.parse(reply.get(id).result.content[0].text).data;
+    // What an agent reads first says how to get an index.
+    assert.match(reply.get(0).result.instructions, /context_query .* context_index/);
+    const query = reply.get(1).result.tools.find((t: any) => t.name === 'context_query');
+    assert.match(query.description, /"indexed": false .*context_index/);
+
+    assert.deepEqual(data(2), { query: 'parse', results: [], truncated: false, indexed: false });
+    assert.deepEqual([data(3).files, data(3).indexed, data(3).languages], [1, 1, { typescript: 1 }]);
+    assert.deepEqual(data(4).results.map((r: any) => [r.path, r.symbol]), [['src/parsers.ts', 'parseA']]);
+    assert.equal(data(4).indexed, true);
+    assert.deepEqual([data(5).files, data(5).indexed, data(5).unchanged], [2, 1, 1]);
+    const missing = JSON.parse(reply.get(6).result.content[0].text);
+    assert.equal(reply.get(6).result.isError, true);
+    assert.equal(missing.error.code, 'not_found');
+    // The CLI sees the same index, and its reply has the same shape.
+    const cli = gritOk(repo, ['context', 'index']);
+    assert.deepEqual([cli.files, cli.indexed, cli.unchanged], [2, 0, 2]);
+    assert.deepEqual(Object.keys(cli).sort(), Object.keys(data(5)).sort());
+    assert.deepEqual(gritOk(repo, ['context', 'query', 'parse']).results.map((r: any) => r.symbol).sort(), ['parseA', 'parse_b']);
+  });
+});
 
 describe('grit mcp with piped input', () => {
   it('answers every request written before standard input closed, then exits', () => {

@@ -41,6 +41,8 @@ function link(repo: string, env: NodeJS.ProcessEnv, root: string): void {
   assert.equal(r.code, 0, r.stderr);
 }
 
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** What a command line prints and exits with. */
 const outcome = (r: { code: number; stdout: string; stderr: string }) => ({ code: r.code, stdout: r.stdout, stderr: r.stderr });
 
@@ -249,6 +251,67 @@ describe('oclif plugins', () => {
     const listed = grit(repo, ['plugins'], { env });
     assert.match(listed.stderr, new RegExp(`^grit: warning: the plugin ${noisy} could not be loaded: `));
     assert.match(listed.stdout, /grit-plugin-boom/);
+  });
+
+  it('a plugin linked before it was built, or before its dependencies were installed, is said so at link time and when its command is not found', async () => {
+    const env = oclifDirs();
+    const repo = tempRepo();
+    await gritInit(repo);
+    // An `oclif generate`-style TypeScript plugin: its commands are to be built into dist/.
+    const ts = plugin('ts', { commands: './dist/commands' }, { 'src/commands/hi.ts': 'export default class Hi { static async run(): Promise<void> {} }\n' });
+    const unbuilt = `the plugin grit-plugin-ts has no commands: ${join(ts, 'dist', 'commands')} does not exist; build it first (e.g. \`npm run build\` in ${ts})`;
+    const linked = grit(repo, ['plugins', 'link', ts, '--no-install'], { env });
+    assert.equal(linked.code, 0, linked.stderr);
+    assert.match(linked.stderr, new RegExp(`done\n(?:.*\n)*grit: warning: ${escape(unbuilt)}\n$`));
+    const hi = grit(repo, ['hi', '--json'], { env });
+    assert.equal(hi.code, 2);
+    assert.equal(hi.json.error.message, 'unknown command: grit hi');
+    assert.deepEqual(hi.json.error.details.unbuilt_plugins, [{ plugin: 'grit-plugin-ts', root: ts, commands: join(ts, 'dist', 'commands') }]);
+    assert.ok(hi.json.error.details.suggestion.startsWith(`${unbuilt}; or `), hi.json.error.details.suggestion);
+    // A mistake in one of grit's own commands keeps its own hint.
+    assert.equal(grit(repo, ['issue', 'lst', '--json'], { env }).json.error.details.suggestion, 'did you mean `grit issue list`?');
+    assert.equal(grit(repo, ['plugins'], { env }).stderr, `grit: warning: ${unbuilt}\n`);
+    // Built, it has its command and nothing more is said.
+    mkdirSync(join(ts, 'dist', 'commands'), { recursive: true });
+    writeFileSync(join(ts, 'dist', 'commands', 'hi.js'), 'export default class Hi { static async run() { console.log("hi"); } }\n');
+    assert.deepEqual(outcome(grit(repo, ['hi'], { env })), { code: 0, stdout: 'hi\n', stderr: '' });
+    assert.equal(grit(repo, ['plugins'], { env }).stderr, '');
+
+    // A plugin outside grit's tree whose dependencies were never installed: its @oclif/core is not found.
+    const bare = tempDir('grit-plugin-bare-');
+    writeFileSync(join(bare, 'package.json'), JSON.stringify({ name: 'grit-plugin-bare', version: '0.0.1', type: 'module', oclif: { commands: './commands' }, dependencies: { '@oclif/core': '^4' } }));
+    mkdirSync(join(bare, 'commands'));
+    for (const name of ['yo', 'a', 'b']) writeFileSync(join(bare, 'commands', `${name}.js`), 'import { Command } from "@oclif/core";\nexport default class X extends Command { async run() {} }\n');
+    const install = `install the plugin's dependencies: \`npm install\` in ${bare}`;
+    const bareLink = grit(repo, ['plugins', 'link', bare, '--no-install'], { env });
+    assert.equal(bareLink.code, 0, bareLink.stderr);
+    assert.doesNotMatch(bareLink.stderr, /ModuleLoadError|MODULE_NOT_FOUND/);
+    assert.match(bareLink.stderr, new RegExp(`done\ngrit: warning: ${escape(`the plugin grit-plugin-bare cannot load \`grit a\`, \`grit b\`, \`grit yo\`: it cannot find the package @oclif/core; ${install}`)}\n$`));
+    const yo = grit(repo, ['yo', '--json'], { env });
+    assert.equal(yo.code, 1);
+    assert.equal(yo.stderr, '');
+    assert.equal(yo.json.error.code, 'internal_error');
+    assert.equal(yo.json.error.details.suggestion, `${install}, or remove it: \`grit plugins unlink grit-plugin-bare\``);
+  });
+
+  it('`plugins link` of a path that is no plugin\'s directory is grit\'s error, and links nothing', () => {
+    const env = oclifDirs();
+    const cwd = tempDir();
+    const missing = grit(cwd, ['plugins', 'link', '/no/such/dir'], { env });
+    assert.deepEqual(outcome(missing), {
+      code: 3,
+      stdout: '',
+      stderr: "error: no such directory: /no/such/dir\nhint: check the path: `grit plugins link <dir>` takes the directory that holds the plugin's package.json\n",
+    });
+    const empty = tempDir();
+    const noPjson = grit(cwd, ['plugins', 'link', empty, '--no-install'], { env });
+    assert.equal(noPjson.code, 2);
+    assert.match(noPjson.stderr, new RegExp(`^error: not a plugin's directory \\(no package.json in it\\): ${escape(empty)}\nhint: link the directory that holds the plugin's package.json`));
+    writeFileSync(join(empty, 'file'), '');
+    assert.match(grit(cwd, ['plugins', 'link', join(empty, 'file')], { env }).stderr, /^error: not a directory: /);
+    // Without a path oclif links `.`: checked the same.
+    assert.equal(grit(empty, ['plugins', 'link'], { env }).code, 2);
+    assert.match(grit(cwd, ['plugins'], { env }).stdout, /No plugins installed/);
   });
 
   it('help and oclif\'s own commands answer --json with one invalid_args envelope, and do nothing', () => {

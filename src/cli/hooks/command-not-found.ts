@@ -7,7 +7,7 @@ import type { Hook } from '@oclif/core';
 import { GritError } from '../../core/errors.js';
 import { printError } from '../output.js';
 import { argvWantsJson } from '../output-format.js';
-import { failuresExplaining, type PluginFailure } from '../plugin-loading.js';
+import { failuresExplaining, unbuiltExplaining, unbuiltNote, type PluginFailure } from '../plugin-loading.js';
 import { closestWord } from '../spelling.js';
 
 const hook: Hook<'command_not_found'> = async function ({ id }) {
@@ -81,14 +81,19 @@ export function reportUnknownCommand(id: string, known: readonly string[], json:
   const under = topic ? subcommands(topic, known) : [];
   const inTopic = `grit ${topic.replaceAll(':', ' ')}`;
   const failed = failuresExplaining(id);
+  const unbuilt = unbuiltExplaining(id);
+  // A plugin linked before it was built is the likelier cause than a command a few letters away.
+  const lead = unbuilt.map((u) => `${unbuiltNote(u)}; or `).join('');
   printError(
     new GritError('invalid_args', `unknown command: grit ${id.replaceAll(':', ' ')}`, {
       details: {
         command: id.replaceAll(':', ' '),
         ...(under.length ? { commands: under.map((c) => `${inTopic} ${c}`) } : {}),
         ...(failed.length ? { unloaded_plugins: failed } : {}),
+        ...(unbuilt.length ? { unbuilt_plugins: unbuilt } : {}),
       },
       suggestion:
+        lead +
         (near
           ? `did you mean ${near}?`
           : under.length
