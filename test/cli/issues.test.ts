@@ -332,6 +332,7 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', async
   assert.equal(badSha.code, 2);
   const noChange = grit(repo, ['issue', 'update', a.issue_id, '--json']);
   assert.equal(noChange.code, 2);
+  assert.deepEqual([noChange.json.error.details.field, noChange.json.error.details.suggestion], ['title', 'give --title or --body, for example `grit issue update <id> --title "…"`']);
 
   assert.equal(walHead(repo), head, 'no failed command wrote to the WAL');
 
