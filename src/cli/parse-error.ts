@@ -39,6 +39,12 @@ export function describeCommand(command: CommandLike): ParsedCommand {
   };
 }
 
+/** `text` as one word at a shell prompt, in double quotes (`"hello world"`), the characters a shell reads there escaped. */
+export const shellQuoted = (text: string): string => `"${text.replace(/["\\$`]/g, '\\$&')}"`;
+
+/** `word` as typed at a shell prompt: as it is when a shell reads none of its characters, else quoted. */
+export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : shellQuoted(word));
+
 /**
  * A value given to a flag that takes none (`--json=true`, `--no-daemon=yes`). oclif reads the
  * value as a stray argument ("Unexpected argument: true"), which names neither the flag nor the
