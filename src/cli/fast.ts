@@ -21,14 +21,14 @@ interface ManifestFlag {
   char?: string;
   multiple?: boolean;
   required?: boolean;
-  options?: string[];
+  options?: readonly string[];
   default?: unknown;
   helpGroup?: string;
 }
 
 interface ManifestArg {
   required?: boolean;
-  options?: string[];
+  options?: readonly string[];
 }
 
 interface ManifestCommand {
@@ -237,9 +237,11 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
  * is the answer for a topic and for a bare `grit` alike, as oclif, gh and cargo answer; global
  * flags with nothing after them get this error, as they were given for a command. A topic followed
  * by a command's own flag (`grit issue --title x create`) is this error too, under --json or not:
- * oclif would print the topic's help and exit 0 with nothing run.
+ * oclif would print the topic's help and exit 0 with nothing run. `commands`: grit's, or (from
+ * oclif-run.ts) those of every plugin too, whose topics the fast path does not know. True when it
+ * reported the line.
  */
-function reportMissingCommand(argv: string[], commands: Record<string, ManifestCommand>): boolean {
+export function reportMissingCommand(argv: string[], commands: Record<string, ManifestCommand>): boolean {
   const { words, end } = leadingWords(argv, globalFlags(commands));
   const typed = words.map((i) => argv[i]);
   const flag: string | undefined = argv[end];
