@@ -107,7 +107,7 @@ function render() {
     '',
     '## Global flags',
     '',
-    'Every command that reads or writes a repository takes these, after the command or before it (`grit --json issue list` is `grit issue list --json`).',
+    'Every command that reads or writes a repository takes these, after the command, before it or among the words of its name (`grit --json issue list` and `grit issue --json list` are `grit issue list --json`); a command\'s own flags go after its name (`grit issue --state open list` is refused with `invalid_args`).',
     'A command that opens no repository (`daemon …`, `watch`, `mcp`) takes only those that mean something to it, as its section says, and refuses the others with `invalid_args` naming why, rather than ignore them.',
     '`grit --version` takes `--json` and `-q` too, and the boolean ones are harmless there (`grit --no-daemon --version`).',
     '',

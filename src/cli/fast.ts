@@ -9,7 +9,7 @@ import { ACTIONS } from './actions.js';
 import { GritError } from '../core/errors.js';
 import { printError, printSuccess, runAction, type Parsed } from './output.js';
 import { argvWantsJson, chooseOutput } from './output-format.js';
-import { switchWithValue } from './parse-error.js';
+import { shellWord, switchWithValue } from './parse-error.js';
 
 // For bin/grit.cjs, which loads nothing else before it runs a command.
 export { guardStandardStreams } from '../core/std-streams.js';
@@ -21,14 +21,14 @@ interface ManifestFlag {
   char?: string;
   multiple?: boolean;
   required?: boolean;
-  options?: string[];
+  options?: readonly string[];
   default?: unknown;
   helpGroup?: string;
 }
 
 interface ManifestArg {
   required?: boolean;
-  options?: string[];
+  options?: readonly string[];
 }
 
 interface ManifestCommand {
@@ -133,42 +133,69 @@ export function parseArgv(argv: string[], commands: Record<string, ManifestComma
   return { id, args, flags };
 }
 
-/** The global flags (helpGroup GLOBAL: --json, -q, --no-daemon, --no-pager, --actor, --data-dir) by each spelling. */
-function globalFlags(commands: Record<string, ManifestCommand>): Map<string, ManifestFlag> {
-  const globals = new Map<string, ManifestFlag>();
-  for (const cmd of Object.values(commands)) {
-    for (const f of Object.values(cmd.flags)) {
-      if (f.helpGroup !== 'GLOBAL') continue;
-      globals.set(`--${f.name}`, f);
-      if (f.char) globals.set(`-${f.char}`, f);
-    }
+/** `flags` by each spelling (`--title`, `-t`). */
+function bySpelling(flags: Iterable<ManifestFlag>): Map<string, ManifestFlag> {
+  const spellings = new Map<string, ManifestFlag>();
+  for (const f of flags) {
+    spellings.set(`--${f.name}`, f);
+    if (f.char) spellings.set(`-${f.char}`, f);
   }
-  return globals;
+  return spellings;
 }
 
-/** The global flag at `argv[i]` and how many words it takes (`--actor x`: 2), or null when it is none. */
-function globalAt(argv: string[], i: number, globals: Map<string, ManifestFlag>): { flag: ManifestFlag; words: number } | null {
+/** The global flags (helpGroup GLOBAL: --json, -q, --no-daemon, --no-pager, --actor, --data-dir) by each spelling. */
+function globalFlags(commands: Record<string, ManifestCommand>): Map<string, ManifestFlag> {
+  return bySpelling(Object.values(commands).flatMap((cmd) => Object.values(cmd.flags).filter((f) => f.helpGroup === 'GLOBAL')));
+}
+
+/** The flag of `flags` at `argv[i]` and how many words it takes (`--actor x`: 2), or null when it is none of them. */
+function flagAt(argv: string[], i: number, flags: Map<string, ManifestFlag>): { flag: ManifestFlag; words: number } | null {
   const eq = argv[i].startsWith('--') ? argv[i].indexOf('=') : -1;
-  const flag = globals.get(eq === -1 ? argv[i] : argv[i].slice(0, eq));
+  const flag = flags.get(eq === -1 ? argv[i] : argv[i].slice(0, eq));
   return flag ? { flag, words: flag.type === 'option' && eq === -1 ? 2 : 1 } : null;
 }
 
 /**
- * `grit --json issue list`: the global flags may come before the command, as `git -C` or `gh
- * --repo` take theirs; they are moved after the command's words, where this parser and oclif read
- * them. Anything else first is left as it is, for the command-not-found hook to explain. The same
- * array when nothing moves.
+ * The leading words of a command line (the command's name, maybe its arguments) by their index,
+ * read past the global flags among them with their values (`issue --actor create close`: `issue`,
+ * `close`), and `end`, where the first other flag is (or the line's length).
+ */
+function leadingWords(argv: string[], globals: Map<string, ManifestFlag>): { words: number[]; end: number } {
+  const words: number[] = [];
+  let i = 0;
+  while (i < argv.length) {
+    const g = argv[i].startsWith('-') ? flagAt(argv, i, globals) : null;
+    if (argv[i].startsWith('-') && !g) break;
+    if (!g) words.push(i);
+    i += g?.words ?? 1;
+  }
+  return { words, end: Math.min(i, argv.length) };
+}
+
+/** How many of `words` name a command (`issue dep add <id>`: 3), the most that do; 0 when none does. */
+function commandLength(words: string[], commands: Record<string, ManifestCommand>): number {
+  let n = words.length;
+  while (n > 0 && !commands[words.slice(0, n).join(':')]) n--;
+  return n;
+}
+
+/**
+ * `grit --json issue list`, `grit issue --json list`: the global flags may come before the
+ * command or among its words, as `git -C` or `gh --repo` take theirs; they are moved right after
+ * the command's name, where this parser and oclif read them. When the words name no command of
+ * grit's (a plugin's, an unknown one, a topic), they go after all the leading words, for oclif,
+ * the command-not-found hook or reportMissingCommand to read. Anything else first is left as it
+ * is, for the hook to explain. The same array when nothing moves.
  */
 export function hoistGlobalFlags(argv: string[], commands: Record<string, ManifestCommand>): string[] {
-  if (!argv[0]?.startsWith('-')) return argv;
-  const globals = globalFlags(commands);
-  let n = 0;
-  for (let g; n < argv.length && (g = globalAt(argv, n, globals)); ) n += g.words;
-  // No command after them (`grit --json`, `grit --json --version`): nothing to put them after.
-  if (n === 0 || n >= argv.length || argv[n].startsWith('-')) return argv;
-  const rest = argv.slice(n);
-  const end = rest.includes('--') ? rest.indexOf('--') : rest.length;
-  return [...rest.slice(0, end), ...argv.slice(0, n), ...rest.slice(end)];
+  const { words } = leadingWords(argv, globalFlags(commands));
+  const typed = words.map((i) => argv[i]);
+  const n = commandLength(typed, commands) || words.length;
+  // The name's words come first with nothing between them: nothing to move.
+  if (n === 0 || words[n - 1] === n - 1) return argv;
+  const name = new Set(words.slice(0, n));
+  const last = words[n - 1];
+  return [...typed.slice(0, n), ...argv.slice(0, last).filter((_, i) => !name.has(i)), ...argv.slice(last + 1)];
 }
 
 /**
@@ -185,7 +212,7 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
   const extra: string[] = [];
   let version = false;
   for (let i = 0; i < argv.length; ) {
-    const g = globalAt(argv, i, globals);
+    const g = flagAt(argv, i, globals);
     if (argv[i] === '--version' && !version) version = true;
     else if (!version && !g) return null;
     else if (g?.flag.type === 'boolean' && argv[i].includes('=')) return switchWithValue(g.flag.name, argv[i].slice(argv[i].indexOf('=') + 1));
@@ -208,34 +235,80 @@ export function versionLine(argv: string[], commands: Record<string, ManifestCom
  * belongs. oclif would print its help, which a script that asked for JSON cannot read; this is the
  * invalid_args it gets instead, naming the commands there. Without --json, oclif's help (exit 0)
  * is the answer for a topic and for a bare `grit` alike, as oclif, gh and cargo answer; global
- * flags with nothing after them get this error, as they were given for a command.
+ * flags with nothing after them get this error, as they were given for a command. A topic followed
+ * by a command's own flag (`grit issue --title x create`) is this error too, under --json or not:
+ * oclif would print the topic's help and exit 0 with nothing run. `commands`: grit's, or (from
+ * oclif-run.ts) those of every plugin too, whose topics the fast path does not know. True when it
+ * reported the line.
  */
-function reportMissingCommand(argv: string[], commands: Record<string, ManifestCommand>): boolean {
-  const globals = globalFlags(commands);
-  const words: string[] = [];
-  // Words and global flags only: any other flag, oclif says what is wrong with it.
-  for (let i = 0; i < argv.length; ) {
-    const g = argv[i].startsWith('-') ? globalAt(argv, i, globals) : null;
-    if (argv[i].startsWith('-') && !g) return false;
-    if (!g) words.push(argv[i]);
-    i += g?.words ?? 1;
-  }
+export function reportMissingCommand(argv: string[], commands: Record<string, ManifestCommand>): boolean {
+  const { words, end } = leadingWords(argv, globalFlags(commands));
+  const typed = words.map((i) => argv[i]);
+  const flag: string | undefined = argv[end];
+  // Help and the version are oclif's to read; `--` after a topic ends its words too early.
+  if (flag !== undefined && flag !== '--' && BAIL.test(flag)) return false;
   const json = argvWantsJson(argv);
-  if (!json && (words.length > 0 || argv.length === 0)) return false;
+  if (flag === undefined && !json && (words.length > 0 || argv.length === 0)) return false;
   const ids = Object.keys(commands);
-  const topic = words.join(':');
+  const topic = typed.join(':');
   const under = ids.filter((id) => topic === '' || id.startsWith(`${topic}:`));
-  if (under.length === 0 || ids.includes(topic)) return false;
+  if (under.length === 0) return false;
+  const reordered = flag === undefined ? null : commandFirst(argv, words, end, commands);
+  if (reordered) {
+    printError(flagBeforeName(flag!, reordered, commandLength(reordered, commands)), json);
+    return true;
+  }
+  // A command that is also a topic (`snapshot --keep 3`): oclif names the flag it does not take.
+  // A flag before any word: the command-not-found hook does.
+  if (ids.includes(topic) || (flag !== undefined && topic === '')) return false;
   const next = [...new Set(under.map((id) => id.split(':')[words.length]))].sort();
-  const shown = ['grit', ...words].join(' ');
+  const shown = ['grit', ...typed].join(' ');
+  const help = `\`${shown} --help\``;
   printError(
-    new GritError('invalid_args', `${shown} needs a command: ${next.join(', ')}`, {
-      details: { commands: next.map((c) => `${shown} ${c}`) },
-      suggestion: `run \`${shown} --help\` to see what each does`,
+    new GritError('invalid_args', `${shown} needs a command${flag === undefined ? '' : ` before ${flag}`}: ${next.join(', ')}`, {
+      details: { commands: next.map((c) => `${shown} ${c}`), ...(flag === undefined ? {} : { flag }) },
+      suggestion: flag === undefined ? `run ${help} to see what each does` : `give the command first and its flags after it (${help} says what each does)`,
     }),
     json,
   );
   return true;
+}
+
+/**
+ * `grit issue --title x create`, with the words of the command's name first: the first later run
+ * of words that completes the name of a command whose flags take every token in between (`--title
+ * x`), so that a flag's value that is also a command's word (`--title list create`) is read as the
+ * value. Null when no later word completes such a name.
+ */
+function commandFirst(argv: string[], words: number[], end: number, commands: Record<string, ManifestCommand>): string[] | null {
+  const topic = words.map((i) => argv[i]);
+  const stop = argv.includes('--') ? argv.indexOf('--') : argv.length;
+  for (let j = end + 1; j < stop; j++) {
+    let run = 0;
+    while (j + run < stop && !argv[j + run].startsWith('-')) run++;
+    const n = commandLength([...topic, ...argv.slice(j, j + run)], commands) - topic.length;
+    if (n <= 0 || !takesAll(argv.slice(end, j), commands[[...topic, ...argv.slice(j, j + n)].join(':')])) continue;
+    const name = new Set([...words, ...Array.from({ length: n }, (_, k) => j + k)]);
+    return [...topic, ...argv.slice(j, j + n), ...argv.filter((_, i) => !name.has(i))];
+  }
+  return null;
+}
+
+/** Whether `tokens` are flags of `cmd` and their values, each whole. */
+function takesAll(tokens: string[], cmd: ManifestCommand): boolean {
+  const flags = bySpelling(Object.values(cmd.flags));
+  let i = 0;
+  for (let f; i < tokens.length && (f = flagAt(tokens, i, flags)); ) i += f.words;
+  return i === tokens.length;
+}
+
+/** `flag` given among the words of a command's name; `line`, the command line with the `words` words of its name first. */
+function flagBeforeName(flag: string, line: string[], words: number): GritError {
+  const name = line.slice(0, words).join(' ');
+  return new GritError('invalid_args', `${flag} is given before the command's name ends: \`grit ${name}\` takes its flags after its name`, {
+    details: { flag, command: name },
+    suggestion: `run \`grit ${line.map(shellWord).join(' ')}\``,
+  });
 }
 
 /** Runs the command line if it is a plain one; false means "let oclif handle it". */

@@ -11,6 +11,7 @@ import { Config, flush, handle, run, settings, type Command } from '@oclif/core'
 import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
 import { visible } from '../core/terminal-safe.js';
+import { reportMissingCommand } from './fast.js';
 import { reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
@@ -43,6 +44,8 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
     line = readLine(config, argv);
   }
   if (json && refuseJson(config, line)) return;
+  // A plugin's topic with a flag among its words, or alone under --json: as the fast path answers it for grit's topics.
+  if (!line.command && !line.help && reportMissingCommand(argv, Object.fromEntries(config.commands.map((c) => [c.id, c])))) return;
   if (line.help) hideRefusedJson(config);
   const badPath = line.command && !line.help ? pluginPathError(line.command.id, line.rest) : undefined;
   if (badPath) return printError(badPath, false);

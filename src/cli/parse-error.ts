@@ -17,27 +17,59 @@ export interface ParsedCommand {
   choices?: Record<string, readonly string[]>;
   /** The names of its required arguments, in order (for an example line). */
   required?: string[];
+  /**
+   * The flag an unexpected word was most likely meant for (`issue comment <id> hello`: body): of
+   * its flags not on the command line, the first required one that takes free text (no fixed
+   * choices), else --body.
+   */
+  textFlag?: string;
   refusedGlobals?: { spellings: string[]; why: string };
 }
 
 /** A command as oclif makes it, by shape (this module is free of oclif): a plugin's too. */
 export interface CommandLike {
   id?: string;
+  /** The words after the command's name. */
+  argv?: readonly string[];
+}
+
+/** A flag as a command class or a manifest declares it, by shape. */
+export interface FlagLike {
+  type?: string;
+  options?: readonly string[];
+  required?: boolean;
+  char?: string;
 }
 
 /** The id of `command` and the flags it takes (its class's `flags` and `baseFlags`). */
 export function describeCommand(command: CommandLike): ParsedCommand {
-  type FlagLike = { type?: string; options?: readonly string[] };
   const ctor = command.constructor as { flags?: Record<string, FlagLike>; baseFlags?: Record<string, FlagLike>; args?: Record<string, { required?: boolean }> };
-  const flags = Object.entries({ ...ctor.baseFlags, ...ctor.flags });
   return {
-    id: command.id ?? '',
-    flags: flags.map(([name]) => name),
-    switches: flags.filter(([, f]) => f?.type === 'boolean').map(([name]) => name),
-    choices: Object.fromEntries(flags.filter(([, f]) => Array.isArray(f?.options)).map(([name, f]) => [name, f.options!])),
+    ...describeFlags(command.id ?? '', { ...ctor.baseFlags, ...ctor.flags }, command.argv),
     required: Object.entries(ctor.args ?? {}).filter(([, a]) => a?.required).map(([name]) => name),
   };
 }
+
+/** A command's `id` and its flags by name (a class's, or those of oclif's manifest), `argv` the words after its name. */
+export function describeFlags(id: string, byName: Record<string, FlagLike>, argv: readonly string[] = []): ParsedCommand {
+  const flags = Object.entries(byName);
+  const given = (name: string, f: FlagLike) => argv.some((a) => a === `--${name}` || a.startsWith(`--${name}=`) || (f.char !== undefined && a === `-${f.char}`));
+  // The global flags are never required nor named body: only a command's own flag is ever the one.
+  const texts = flags.filter(([name, f]) => f?.type === 'option' && !Array.isArray(f.options) && !given(name, f));
+  return {
+    id,
+    flags: flags.map(([name]) => name),
+    switches: flags.filter(([, f]) => f?.type === 'boolean').map(([name]) => name),
+    choices: Object.fromEntries(flags.filter(([, f]) => Array.isArray(f?.options)).map(([name, f]) => [name, f.options!])),
+    textFlag: (texts.find(([, f]) => f.required) ?? texts.find(([name]) => name === 'body'))?.[0],
+  };
+}
+
+/** `text` as one word at a shell prompt, in double quotes (`"hello world"`), the characters a shell reads there escaped. */
+export const shellQuoted = (text: string): string => `"${text.replace(/["\\$`]/g, '\\$&')}"`;
+
+/** `word` as typed at a shell prompt: as it is when a shell reads none of its characters, else quoted. */
+export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : shellQuoted(word));
 
 /**
  * A value given to a flag that takes none (`--json=true`, `--no-daemon=yes`). oclif reads the
@@ -72,11 +104,21 @@ export function fromParseError(err: unknown, command?: ParsedCommand): GritError
   if (err instanceof GritError) return err;
   const message = oneLine((err as Error)?.message ?? '');
   if (!command) return new GritError('invalid_args', message, { suggestion: 'run the command with --help to see its flags' });
-  const help = `grit ${spaced(command.id)} --help`;
   const hinted = hintFor(err as OclifParseError, command);
-  if (!hinted) return new GritError('invalid_args', message, { suggestion: `run \`${help}\` to see what it takes` });
-  return new GritError('invalid_args', hinted.message ?? message, { details: hinted.details, suggestion: `${hinted.suggestion} (\`${help}\` says what it takes)` });
+  if (!hinted) return new GritError('invalid_args', message, { suggestion: `run \`grit ${spaced(command.id)} --help\` to see what it takes` });
+  return hintedError(hinted, message, command);
 }
+
+function hintedError(hint: Hint, message: string, command: ParsedCommand): GritError {
+  return new GritError('invalid_args', hint.message ?? message, { details: hint.details, suggestion: `${hint.suggestion} (\`grit ${spaced(command.id)} --help\` says what it takes)` });
+}
+
+/**
+ * Words after a command that it takes no argument for: oclif's "Unexpected argument", and the
+ * command-not-found hook's words past the name of a command that takes no argument at all (oclif
+ * reads `grit issue create hello` as the command `issue:create:hello`).
+ */
+export const unexpectedArguments = (extra: string[], command: ParsedCommand): GritError => hintedError(unexpected(extra, command), '', command);
 
 /** The fields of oclif's parse errors read here (NonExistentFlagsError, RequiredArgsError), by shape: this module is free of oclif. */
 interface OclifParseError {
@@ -106,11 +148,28 @@ function hintFor(err: OclifParseError, command: ParsedCommand): Hint | null {
     const names = err.args.map((a: { name?: string }) => `<${a.name}>`);
     return { details: { missing: names }, suggestion: `give ${names.join(' ')} after \`${shown}\`` };
   }
-  if (Array.isArray(err.args) && /^Unexpected arguments?:/.test(message)) {
-    const extra = err.args.map(String);
-    return { message: `unexpected argument for \`${shown}\`: ${extra.join(' ')}`, details: { arguments: extra }, suggestion: 'leave it out, or quote a value that has spaces' };
-  }
+  if (Array.isArray(err.args) && /^Unexpected arguments?:/.test(message)) return unexpected(err.args.map(String), command);
   return flagHint(message, command, shown);
+}
+
+function unexpected(extra: string[], command: ParsedCommand): Hint {
+  const meant = meantAs(extra.join(' '), command);
+  return {
+    message: `unexpected argument for \`grit ${spaced(command.id)}\`: ${extra.join(' ')}`,
+    details: { command: spaced(command.id), arguments: extra, ...(meant ? { did_you_mean: meant.flag } : {}) },
+    suggestion: meant ? `did you mean ${meant.flag} ${meant.value}?` : 'leave it out, or quote a value that has spaces',
+  };
+}
+
+/**
+ * The flag whose value words that the command takes no argument for were likely meant as: one
+ * whose choices they are (`export md`: --format md), else the command's text flag (`issue comment
+ * <id> hello`: --body "hello", quoted, as a person would have typed it).
+ */
+function meantAs(words: string, command: ParsedCommand): { flag: string; value: string } | null {
+  const choice = Object.entries(command.choices ?? {}).find(([, values]) => values.includes(words));
+  if (choice) return { flag: `--${choice[0]}`, value: words };
+  return command.textFlag ? { flag: `--${command.textFlag}`, value: shellQuoted(words) } : null;
 }
 
 /** oclif's flag errors that carry only a message (FailedFlagValidationError, FlagInvalidOptionError, a flag given twice), read from it. */

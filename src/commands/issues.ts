@@ -44,7 +44,8 @@ export async function issueUpdate(ctx: RepoContext, args: Args): Promise<WriteRe
   const title = optText(args, 'title')?.trim();
   const body = optText(args, 'body');
   if (title === undefined && body === undefined) {
-    throw invalidArgs('nothing to update: give --title or --body', {}, 'grit issue update <id> --title "…"');
+    // The command line in backquotes: MCP and the API rename flags to argument names outside them only.
+    throw invalidArgs('nothing to update: give --title or --body', { field: 'title' }, 'give --title or --body, for example `grit issue update <id> --title "…"`');
   }
   if (title === '') throw invalidArgs('--title must not be empty', { field: 'title' }, 'give a title: --title "…"');
   oneLine(title, 'title');

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fastManifest, hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { DAEMON_BIN, startDaemon } from '../helpers/daemon.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
@@ -321,9 +321,17 @@ test('global flags before the command are taken as if after it, on the fast path
   const hoist = (line: string[]) => hoistGlobalFlags(line, commands);
   assert.deepEqual(hoist(['--json', 'issue', 'list']), ['issue', 'list', '--json']);
   assert.deepEqual(hoist(['--actor', 'ab12', '-q', '--data-dir=/d', 'issue', 'create', '--title', 't', '--', '-x']),
-    ['issue', 'create', '--title', 't', '--actor', 'ab12', '-q', '--data-dir=/d', '--', '-x']);
+    ['issue', 'create', '--actor', 'ab12', '-q', '--data-dir=/d', '--title', 't', '--', '-x']);
+  // Among the command's words alike, at every depth; a value that is also a command's word
+  // (`--actor create`) stays the flag's.
+  assert.deepEqual(hoist(['issue', '--json', 'dep', '-q', 'add', 'ab12', '--target', 'cd34']), ['issue', 'dep', 'add', '--json', '-q', 'ab12', '--target', 'cd34']);
+  assert.deepEqual(hoist(['issue', '--actor', 'create', 'close', 'ab12']), ['issue', 'close', '--actor', 'create', 'ab12']);
+  assert.deepEqual(hoist(['--json', 'snapshot', '--no-daemon', 'gc']), ['snapshot', 'gc', '--json', '--no-daemon']);
+  // Words that name no command of grit's (oclif's, a plugin's, a typo): after all of them.
+  assert.deepEqual(hoist(['plugins', '--json', 'link', '/d']), ['plugins', 'link', '/d', '--json']);
+  assert.deepEqual(hoist(['issue', '--json', 'bogus', 'ab12']), ['issue', 'bogus', 'ab12', '--json']);
   // Nothing to put them after, or not a global flag: left for the parser and the hook to explain.
-  for (const line of [['--json'], ['--json', '--version'], ['--actor'], ['--frob', 'issue', 'list'], ['issue', 'list', '--json']]) {
+  for (const line of [['--json'], ['--json', '--version'], ['--actor'], ['--frob', 'issue', 'list'], ['issue', 'list', '--json'], ['issue', 'dep', '--json'], ['issue', '--title', 'x', 'create']]) {
     assert.equal(hoist(line), line);
   }
 
@@ -337,4 +345,84 @@ test('global flags before the command are taken as if after it, on the fast path
   // oclif's path (a missing argument) and the hook (an unknown command) see --json too.
   assert.equal(grit(repo, ['--json', 'issue', 'show']).json.error.code, 'invalid_args');
   assert.match(grit(repo, ['--json', 'issue', 'bogus']).json.error.message, /^unknown command: grit issue bogus$/);
+});
+
+test('global flags between the words of a command: the command runs, through the daemon and without it', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const daemon = await startDaemon();
+  try {
+    for (const [how, env] of [['daemon', daemon.env], ['no daemon', {}]] as const) {
+      const run = (line: string[]) => grit(repo, line, { env });
+      const created = run(['issue', '--json', 'create', '--title', `two ${how}`]);
+      assert.equal(created.code, 0, created.stdout + created.stderr);
+      assert.equal(created.stdout.trim().split('\n').length, 1, 'one envelope');
+      const id = created.json.data.issue_id;
+      assert.deepEqual(run(['issue', '--no-daemon', 'comment', id, '--body', 'hi']).code, 0);
+      assert.deepEqual(run(['issue', 'label', '-q', 'add', id, '--label', 'bug']), { code: 0, stdout: '', stderr: '', json: null });
+      assert.equal(run(['issue', '--actor', 'nobody', 'close', id]).code, 3, 'the --actor value is the actor, not a command word');
+      const closed = run(['issue', '-q', '--json', 'close', id]);
+      assert.deepEqual([closed.code, closed.json.data.state], [0, 'closed']);
+      const shown = gritOk(repo, ['issue', 'show', id], { env }).issue;
+      assert.deepEqual([shown.state, shown.comments.length, shown.labels], ['closed', 1, ['bug']]);
+      const topo = run(['issue', 'dep', '--json', 'topo']);
+      assert.equal(topo.code, 0);
+      assert.ok(topo.json.data.order.some((i: any) => i.issue_id === id));
+      assert.equal(run(['lock', '--json', 'status']).json.data.conflicts.length, 0);
+    }
+  } finally {
+    await daemon.stop();
+  }
+  // A topic alone still gets its help.
+  for (const line of [['issue'], ['issue', 'dep']]) {
+    const r = grit(repo, line);
+    assert.deepEqual([r.code, r.stderr], [0, ''], line.join(' '));
+    assert.match(r.stdout, /^USAGE\n {2}\$ grit issue (dep )?COMMAND$/m);
+  }
+});
+
+test("a command's own flag among the words of its name: invalid_args with the line in order, never the topic's help", () => {
+  const repo = tempRepo();
+  gritOk(repo, ['init', '--no-agents-md']);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'one']).issue_id;
+  const head = git(repo, 'rev-parse', 'refs/grit/wal');
+  for (const [line, flag, command, fixed] of [
+    [['issue', '--title', 'x', 'create'], '--title', 'issue create', 'issue create --title x'],
+    // The value of --title is `list`, not the command: `create` comes later.
+    [['issue', '--title', 'list', 'create'], '--title', 'issue create', 'issue create --title list'],
+    [['issue', '--title', 'a b', '-q', 'create'], '--title', 'issue create', 'issue create --title "a b" -q'],
+    [['issue', 'dep', '--type', 'blocks', 'add', id, '--target', id], '--type', 'issue dep add', `issue dep add --type blocks ${id} --target ${id}`],
+    [['issue', '--label', 'bug', 'label', 'add', id], '--label', 'issue label add', `issue label add --label bug ${id}`],
+    [['issue', '--format', 'ids', 'list'], '--format', 'issue list', 'issue list --format ids'],
+    [['lock', '--resource', 'repo:x', 'acquire'], '--resource', 'lock acquire', 'lock acquire --resource repo:x'],
+    [['context', '--limit', '5', 'query', 'q'], '--limit', 'context query', 'context query --limit 5 q'],
+    [['daemon', '--idle-timeout', '5', 'start'], '--idle-timeout', 'daemon start', 'daemon start --idle-timeout 5'],
+    [['snapshot', '--keep', '3', 'gc'], '--keep', 'snapshot gc', 'snapshot gc --keep 3'],
+    [['actor', '--label', 'bot', 'init'], '--label', 'actor init', 'actor init --label bot'],
+    [['--title', 'x', 'issue', 'create'], '--title', 'issue create', 'issue create --title x'],
+  ] as const) {
+    const human = grit(repo, [...line]);
+    assert.deepEqual([human.code, human.stdout], [2, ''], line.join(' '));
+    assert.equal(human.stderr, `error: ${flag} is given before the command's name ends: \`grit ${command}\` takes its flags after its name\nhint: run \`grit ${fixed}\`\n`);
+    const json = grit(repo, [...line, '--json']);
+    assert.equal(json.code, 2);
+    assert.deepEqual(json.json.error, {
+      code: 'invalid_args',
+      message: human.stderr.split('\n')[0].slice('error: '.length),
+      details: { flag, command, suggestion: `run \`grit ${fixed} --json\`` },
+    });
+  }
+  // No later word completes a command the flag belongs to: the topic's commands, named.
+  for (const [line, message] of [
+    [['issue', '--bogus'], /^grit issue needs a command before --bogus: assignee, .*, update$/],
+    [['issue', '--bogus', 'create'], /^grit issue needs a command before --bogus: /],
+    [['db', '--bogus', 'stats'], /^grit db needs a command before --bogus: check, stats, verify$/],
+    [['issue', '--', 'list'], /^grit issue needs a command before --: /],
+  ] as const) {
+    const r = grit(repo, ['--json', ...line]);
+    assert.deepEqual([r.code, r.json.error.code], [2, 'invalid_args'], line.join(' '));
+    assert.match(r.json.error.message, message);
+    assert.equal(grit(repo, [...line]).code, 2);
+  }
+  assert.equal(git(repo, 'rev-parse', 'refs/grit/wal'), head, 'nothing was written');
 });

@@ -366,6 +366,7 @@ test('errors: coded envelope, exit code, suggestion, and nothing written', async
   assert.equal(badSha.code, 2);
   const noChange = grit(repo, ['issue', 'update', a.issue_id, '--json']);
   assert.equal(noChange.code, 2);
+  assert.deepEqual([noChange.json.error.details.field, noChange.json.error.details.suggestion], ['title', 'give --title or --body, for example `grit issue update <id> --title "…"`']);
 
   assert.equal(walHead(repo), head, 'no failed command wrote to the WAL');
 
@@ -570,7 +571,13 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['watch', '-q'], /^`grit watch` does not take -q: it prints the daemon's notifications/, /^leave -q out/],
     [['--actor', 'nobody', 'watch'], /^`grit watch` does not take --actor: /, /^leave --actor out/],
     [['mcp', '--bogus'], /^unknown flags? for `grit mcp`: --bogus/, /--help/],
-    [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /grit lock acquire --help/],
+    // A word where the command takes none: named as the value of the flag it was likely meant for,
+    // whether oclif's parser or the command-not-found hook (a command with no argument) finds it.
+    [['lock', 'acquire', 'repo:x'], /^unexpected argument for `grit lock acquire`: repo:x$/, /^did you mean --resource "repo:x"\? \(`grit lock acquire --help`/],
+    [['issue', 'comment', 'abcd', 'hello'], /^unexpected argument for `grit issue comment`: hello$/, /^did you mean --body "hello"\? \(`grit issue comment --help` says what it takes\)$/],
+    [['issue', 'create', 'two', 'words'], /^unexpected argument for `grit issue create`: two words$/, /^did you mean --title "two words"\? /],
+    [['issue', 'list', 'open'], /^unexpected argument for `grit issue list`: open$/, /^did you mean --state open\? /],
+    [['issue', 'comment', 'abcd', '--body', 'hi', 'extra'], /^unexpected argument for `grit issue comment`: extra$/, /^leave it out, or quote/],
   ];
   for (const [line, message, plan] of cases) {
     const r = grit(repo, [...line, '--json']);
@@ -583,6 +590,8 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     assert.equal(human.stdout, '');
     assert.match(human.stderr, /^error: .+\nhint: .+\n$/);
   }
+  const details = grit(repo, ['issue', 'comment', 'abcd', 'hello', '--json']).json.error.details;
+  assert.deepEqual({ ...details, suggestion: undefined }, { command: 'issue comment', arguments: ['hello'], did_you_mean: '--body', suggestion: undefined });
 });
 
 test('every invalid_args error says what to try next (details.suggestion, the hint of the human output)', async () => {

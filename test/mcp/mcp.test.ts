@@ -152,7 +152,13 @@ describe('grit mcp', () => {
         assert.doesNotMatch(error.message, /--|<\w+>/, `${tool.name} ${key}: no CLI spelling`);
       }
     }
-    assert.equal((await fails(client, 'issue_update', { issue_id })).message, 'nothing to update: give title or body');
+    // Only the prose is renamed: the command line in backquotes is what to type at a shell.
+    const nothing = await fails(client, 'issue_update', { issue_id });
+    assert.deepEqual([nothing.message, nothing.details.field, nothing.details.suggestion], [
+      'nothing to update: give title or body',
+      'title',
+      'give title or body, for example `grit issue update <id> --title "…"`',
+    ]);
     // The hint names the argument as the tool does, and fits a JSON number: no advice on typing digits.
     const limit = await fails(client, 'context_query', { query: 'q', limit: 1.5 });
     assert.deepEqual([limit.message, limit.details.suggestion], ['limit must be a whole number from 1 to 10000', 'give limit a whole number from 1 to 10000, such as 50']);

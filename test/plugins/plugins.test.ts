@@ -352,6 +352,41 @@ describe('oclif plugins', () => {
     assert.match(grit(repo, ['plugins', '--help'], { env }).stdout, /\$ grit plugins \[--core\]/);
   });
 
+  it("a plugin's topic: a flag among its words is invalid_args, and global flags there reach its command, as for grit's topics", () => {
+    const env = oclifDirs();
+    const repo = tempRepo();
+    const dir = plugin('team', {}, {
+      'src/commands/team/greet.js': [
+        'import { Args, Command, Flags } from "@oclif/core";',
+        'export default class Greet extends Command {',
+        '  static args = { who: Args.string({ required: true }) };',
+        '  static flags = { loud: Flags.boolean({}) };',
+        '  async run() { const { args, flags } = await this.parse(Greet); this.log(flags.loud ? `HELLO ${args.who}` : `hello ${args.who}`); }',
+        '}',
+      ].join('\n'),
+    });
+    link(repo, env, dir);
+    assert.deepEqual(outcome(grit(repo, ['team', 'greet', 'bob', '--loud'], { env })), { code: 0, stdout: 'HELLO bob\n', stderr: '' });
+    for (const line of [['team', '--loud', 'greet', 'bob'], ['team', '--loud']]) {
+      const r = grit(repo, line, { env });
+      assert.deepEqual(outcome(r), {
+        code: 2,
+        stdout: '',
+        stderr: 'error: grit team needs a command before --loud: greet\nhint: give the command first and its flags after it (`grit team --help` says what each does)\n',
+      }, line.join(' '));
+      const json = grit(repo, [...line, '--json'], { env });
+      assert.deepEqual([json.code, json.json.error.code, json.json.error.details.flag], [2, 'invalid_args', '--loud'], line.join(' '));
+    }
+    assert.equal(grit(repo, ['team', '--json'], { env }).json.error.message, 'grit team needs a command: greet');
+    const help = grit(repo, ['team'], { env });
+    assert.deepEqual([help.code, help.stderr], [0, '']);
+    assert.match(help.stdout, /\$ grit team COMMAND/);
+    // A global flag among the words is moved after them: the plugin's parser names it as its own.
+    const global = grit(repo, ['team', '-q', 'greet', 'bob'], { env });
+    assert.deepEqual([global.code, global.stdout], [2, '']);
+    assert.match(global.stderr, /-q/);
+  });
+
   it('`plugins install` of a directory is refused before anything is fetched', () => {
     const env = oclifDirs();
     const cwd = tempDir();

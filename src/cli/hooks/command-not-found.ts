@@ -9,6 +9,7 @@ import { printError } from '../output.js';
 import { argvWantsJson } from '../output-format.js';
 import { failuresExplaining, unbuiltExplaining, unbuiltNote, type PluginFailure } from '../plugin-loading.js';
 import { closestWord } from '../spelling.js';
+import { describeFlags, unexpectedArguments } from '../parse-error.js';
 
 const hook: Hook<'command_not_found'> = async function ({ id }) {
   const known = this.config.commandIDs;
@@ -19,18 +20,8 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
   const firstFlag = argv.findIndex((a) => a.startsWith('-'));
   const words = firstFlag === -1 ? argv : argv.slice(0, firstFlag);
   for (let n = words.length - 1; n > 0; n--) {
-    const shown = words.slice(0, n).join(' ');
-    if (known.includes(words.slice(0, n).join(':'))) {
-      const extra = words.slice(n);
-      printError(
-        new GritError('invalid_args', `unexpected argument for \`grit ${shown}\`: ${extra.join(' ')}`, {
-          details: { command: shown, arguments: extra },
-          suggestion: `run \`grit ${shown} --help\` to see what it takes`,
-        }),
-        json,
-      );
-      return;
-    }
+    const command = this.config.findCommand(words.slice(0, n).join(':'));
+    if (command) return printError(unexpectedArguments(words.slice(n), describeFlags(command.id, command.flags, argv.slice(n))), json);
   }
   if (words.length === 0 && argv[0]?.startsWith('-')) return reportFlagFirst(argv[0], json);
   if (reportHelpInside(words, known, json)) return;
