@@ -286,6 +286,10 @@ test('remote locks: overlap across clones, owner-only release, gc on the remote,
 
   // Release + gc against the remote deletes the ref there; the other clones follow on sync.
   gritOk(a, ['lock', 'release', '--resource', 'path:src']);
+  // Released on the remote, nobody holds it: another clone's release is not_found, as after gc.
+  const late = grit(b, ['lock', 'release', '--resource', 'path:src', '--json']);
+  assert.deepEqual([late.code, late.json.error.code], [3, 'not_found']);
+  assert.match(late.json.error.message, /^no live lock on path:src: [0-9a-f]{32} released it at /);
   const gc = gritOk(a, ['lock', 'gc']);
   assert.deepEqual(gc.deleted, ['path:src']);
   assert.equal(refs(remote, 'refs/grit/locks/')[lockRefName('path:src')], undefined);
