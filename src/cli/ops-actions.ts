@@ -78,9 +78,12 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     ipc: 'Snapshot',
     toArgs: () => ({}),
     render: (d) =>
-      d.created
+      (d.created
         ? `wrote ${d.snapshot_ref}: ${recordsCounted(d.event_count, d.copies)} up to ${d.wal_head.slice(0, 12)}`
-        : `${d.snapshot_ref} already covers the WAL head ${d.wal_head.slice(0, 12)}`,
+        : `${d.snapshot_ref} already covers the WAL up to ${d.wal_head.slice(0, 12)}`) +
+      (d.local_wal_head
+        ? dim(` (origin's WAL as last fetched: the local commits after it, up to ${d.local_wal_head.slice(0, 12)}, are not in it, since a sync may still rebase them)`)
+        : ''),
   },
   'snapshot:gc': {
     ipc: 'SnapshotGc',

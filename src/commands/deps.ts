@@ -47,13 +47,15 @@ async function writeEdges(ctx: RepoContext, edges: DepEdge[], type: 'DependencyA
 }
 
 /**
- * Records a dependency. A blocks/depends_on edge that would close a cycle is refused (conflict),
- * naming the cycle and the recorded edges on it; related_to orders nothing and is never refused.
+ * Records a dependency. An edge from an issue to itself is refused (invalid_args), and a
+ * blocks/depends_on edge that would close a cycle (conflict), naming the cycle and the recorded
+ * edges on it; related_to orders nothing and is never refused otherwise.
  */
 export async function issueDepAdd(ctx: RepoContext, args: Args): Promise<DepWriteReply> {
   const edge = await edgeFrom(ctx, args);
-  if (edge.dep_type === 'related_to' && edge.target === edge.issue_id) {
-    throw invalidArgs('an issue is not related_to itself', { ...edge }, 'give another issue as --target');
+  // The same mistake whatever the type: for blocks/depends_on it is also the shortest cycle.
+  if (edge.target === edge.issue_id) {
+    throw invalidArgs(`${phrase(edge)}: an issue cannot be its own dependency`, { field: 'target', ...edge }, `give another issue as ${cliName('target')}`);
   }
   const store = ctx.store;
   const cycle = cycleClosedBy(edge, (id) => store.orderingSuccessors(id));
@@ -61,9 +63,7 @@ export async function issueDepAdd(ctx: RepoContext, args: Args): Promise<DepWrit
     const existing = cycle.slice(1).flatMap((id, i) => recordedOrdering(store, id, cycle[(i + 2) % cycle.length]));
     throw new GritError('conflict', `${phrase(edge)} would close the dependency cycle ${describeCycle(cycle)}`, {
       details: { ...edge, cycle, cycle_edges: existing },
-      suggestion: existing.length
-        ? `remove an edge of the cycle first (e.g. \`${removeCommand(existing[0])}\`), or use --type related_to`
-        : 'an issue cannot come before itself: give another issue as --target',
+      suggestion: `remove an edge of the cycle first (e.g. \`${removeCommand(existing[0])}\`), or use --type related_to`,
     });
   }
   const written = await writeEdges(ctx, [edge], 'DependencyAdded');

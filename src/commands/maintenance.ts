@@ -35,6 +35,8 @@ import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict, type VerdictReco
 import { openBase, planSnapshot, type SnapshotPlan } from '../git/snapshot-reuse.js';
 import { decodeWalChunk, walChunkRecords, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadWalOptions } from '../git/wal-read-ahead.js';
+import { readRef } from '../git/refs.js';
+import { mergeBase, trackingPrefix } from '../git/transport.js';
 import { bool, optInt, type Args } from './args.js';
 import { SNAPSHOT_KEEP } from './ranges.js';
 import type { ContextOptions, RepoContext } from './context.js';
@@ -302,26 +304,48 @@ class AdmittedFill implements SnapshotSink {
 
 export interface SnapshotResult {
   snapshot_ref: string;
+  /** The WAL commit the snapshot covers, up to and including. */
   wal_head: string;
   event_count: number;
-  /** False when the newest snapshot already covered the WAL head (no new ref was written). */
+  /** False when the newest snapshot already covered `wal_head` (no new ref was written). */
   created: boolean;
   /** Of `event_count`, the records that are further copies of an event (only when a new snapshot holds some). */
   copies?: number;
+  /** The local WAL head when it is past `wal_head`: its commits after `wal_head` are not in the snapshot. */
+  local_wal_head?: string;
+}
+
+/** The remote whose WAL, as last fetched, bounds a snapshot taken by hand: the one a plain `grit sync` uses. */
+const SNAPSHOT_REMOTE = 'origin';
+
+/**
+ * The newest commit of the local WAL that `remote`'s WAL also held when it was last fetched, or
+ * `local` when nothing was fetched from it (or nothing is shared). A sync rebases only the local
+ * commits after that one, so a snapshot taken there stays on the WAL (docs/decisions.md,
+ * "A snapshot taken by hand covers what the remote has").
+ */
+async function sharedHead(ctx: RepoContext, remote: string, local: string): Promise<string> {
+  const fetched = await readRef(ctx.repo.commonDir, `${trackingPrefix(remote)}wal`);
+  if (fetched === null || fetched === local) return local;
+  // A tracking ref git cannot walk (its fetch was cut short) tells nothing about the remote.
+  return (await mergeBase(ctx.repo.commonDir, local, fetched).catch(() => null)) ?? local;
 }
 
 /**
- * Writes a snapshot of the WAL up to its current head: the newest usable snapshot's events plus
- * the WAL after it (or the whole WAL). Built from git, never from the local store, so events this
- * actor refused under `signature_policy = reject` are still in it for others.
+ * Writes a snapshot of the WAL up to its current head, or with `remote` up to the newest commit
+ * that remote's WAL had too (`sharedHead`): the newest usable snapshot's events plus the WAL after
+ * it (or the whole WAL). Built from git, never from the local store, so events this actor refused
+ * under `signature_policy = reject` are still in it for others.
  */
-export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
-  const head = await ctx.wal.head();
-  if (head === null) {
+export async function writeSnapshot(ctx: RepoContext, remote: string | null): Promise<SnapshotResult> {
+  const local = await ctx.wal.head();
+  if (local === null) {
     throw new GritError('not_found', 'nothing to snapshot: the WAL is empty', {
       suggestion: 'create an issue first (`grit issue create --title "…"`)',
     });
   }
+  const head = remote === null ? local : await sharedHead(ctx, remote, local);
+  const past = head === local ? {} : { local_wal_head: local };
   let base: LoadedSnapshot<SnapshotPlan> | null;
   const skipped: SkippedSnapshot[] = [];
   try {
@@ -329,7 +353,7 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
     // 190 MB for 100k: docs/performance.md).
     const newest = await newestTrusted(ctx);
     if (newest?.meta.wal_head === head) {
-      return { snapshot_ref: newest.ref, wal_head: head, event_count: newest.meta.event_count, created: false };
+      return { snapshot_ref: newest.ref, wal_head: head, event_count: newest.meta.event_count, created: false, ...past };
     }
     // A base whose chunks cannot all be read is passed over for an older one, as a rebuild does.
     base = await newestUsableSnapshot(
@@ -348,14 +372,14 @@ export async function writeSnapshot(ctx: RepoContext): Promise<SnapshotResult> {
   }
   warnSkipped('snapshot', skipped, base ? `built on ${base.ref} instead` : 'wrote one from the whole WAL', GC_HINT);
   if (base && base.meta.wal_head === head) {
-    return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false };
+    return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false, ...past };
   }
   const plan = base?.sink ?? planFromWal(await walAfter(ctx, null, head));
   const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, plan.reused, plan.events, head, ctx.actorId, plan.baseBlobs);
   // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
   recordVerdict(ctx.repo.commonDir, commit, 'made', `copies=${plan.copies}`);
   // `event_count` counts records (a snapshot holds every copy): `copies` says how many are further copies.
-  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true, ...(plan.copies ? { copies: plan.copies } : {}) };
+  return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true, ...(plan.copies ? { copies: plan.copies } : {}), ...past };
 }
 
 /** Each copy the WAL holds once, of its commits after `fromExclusive` (null: all) up to `head`. */
@@ -431,11 +455,12 @@ export async function snapshotDue(
  */
 export async function maybeAutoSnapshot(ctx: RepoContext, now = Date.now()): Promise<SnapshotResult | null> {
   const { due } = await snapshotDue(ctx, now);
-  return due ? writeSnapshot(ctx) : null;
+  // Just after a push the whole local WAL is on the remote: no later sync rebases any of it.
+  return due ? writeSnapshot(ctx, null) : null;
 }
 
 export async function snapshot(ctx: RepoContext): Promise<SnapshotResult> {
-  return writeSnapshot(ctx);
+  return writeSnapshot(ctx, SNAPSHOT_REMOTE);
 }
 
 export interface SnapshotGcResult {

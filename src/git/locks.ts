@@ -445,8 +445,31 @@ function takesAnew(op: LockOp, current: Lock | null, now: number): boolean {
   return op === 'acquire' || (op === 'renew' && current !== null && !isLive(current, now));
 }
 
-/** What `op` writes on top of the current lock (null: none), or throws the error that refuses it. */
-function nextLock(op: LockOp, resource: string, current: Lock | null, all: readonly LockRef[], env: LockEnv, ttlMs: number, now: number): Lock {
+/**
+ * Why a renew or release by `owner` finds no lock of theirs to act on: none at all, or one nobody
+ * holds any more (expired, or released) that is another owner's. Both are `not_found`, as after
+ * `lock gc` deleted the ref: what gc tidies away changes no answer (docs/locks.md).
+ */
+function noLockError(objects: ObjectStore, resource: string, dead: { lock: Lock; oid: string } | null, now: number): GritError {
+  const suggestion = `nobody holds it: take it with \`grit lock acquire --resource ${resource}\``;
+  if (!dead) return new GritError('not_found', `no lock on ${resource}`, { details: { resource }, suggestion });
+  const { lock, oid } = dead;
+  const released = lock.expires_unix_ms === 0;
+  const parsed = parseLockCommit(objects, oid);
+  // A release writes expiry 0, so when it ended is when its commit was written.
+  const endedAt = released && typeof parsed !== 'string' ? Math.min(parsed.written_ms, now) : lock.expires_unix_ms;
+  const ended = `${released ? `${lock.owner} released it` : `${lock.owner}'s lock expired`} at ${new Date(endedAt).toISOString()}`;
+  return new GritError('not_found', `no live lock on ${resource}: ${ended}`, {
+    details: { resource, lock, ended_unix_ms: endedAt },
+    suggestion,
+  });
+}
+
+/** What `op` writes on top of the current lock (at `oid`), or throws the error that refuses it. */
+function nextLock(op: LockOp, resource: string, current: Lock | null, oid: string | null, all: readonly LockRef[], env: LockEnv, ttlMs: number, now: number): Lock {
+  if (op !== 'acquire' && (!current || (current.owner !== env.owner && !isLive(current, now)))) {
+    throw noLockError(env.objects, resource, current && oid ? { lock: current, oid } : null, now);
+  }
   if (takesAnew(op, current, now)) {
     if (current && isLive(current, now) && current.owner !== env.owner) throw heldError(resource, current);
     const rival = rivalOf(resource, all, env.owner, now);
@@ -456,17 +479,14 @@ function nextLock(op: LockOp, resource: string, current: Lock | null, all: reado
     const keep = current && current.owner === env.owner && isLive(current, now);
     return { resource, owner: env.owner, nonce: keep ? current.nonce : randomBytes(16).toString('hex'), expires_unix_ms: now + ttlMs };
   }
-  if (!current) {
-    throw new GritError('not_found', `no lock on ${resource}`, { details: { resource }, suggestion: `take it with \`grit lock acquire --resource ${resource}\`` });
-  }
-  if (current.owner !== env.owner) {
-    throw new GritError('conflict', `${resource} is held by ${current.owner}, not by ${env.owner}: only the owner may ${op} it`, {
+  if (current!.owner !== env.owner) {
+    throw new GritError('conflict', `${resource} is held by ${current!.owner} until ${new Date(current!.expires_unix_ms).toISOString()}, not by ${env.owner}: only the owner may ${op} it`, {
       details: { resource, lock: current },
       suggestion: 'run `grit lock status` to see who holds it',
     });
   }
-  if (op === 'renew') return { ...current, resource, expires_unix_ms: now + ttlMs };
-  return { ...current, resource, expires_unix_ms: 0 };
+  if (op === 'renew') return { ...current!, resource, expires_unix_ms: now + ttlMs };
+  return { ...current!, resource, expires_unix_ms: 0 };
 }
 
 async function setLocalRef(gitDir: string, ref: string, oid: string): Promise<void> {
@@ -510,7 +530,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
       const oid = await readRef(env.gitDir, ref);
       const decidedAt = Date.now();
       const current = lockAt(env.objects, resource, oid, decidedAt);
-      const next = nextLock(op, resource, current, await locksOverlapping(env.gitDir, env.objects, [resource]), env, ttlMs, decidedAt);
+      const next = nextLock(op, resource, current, oid, await locksOverlapping(env.gitDir, env.objects, [resource]), env, ttlMs, decidedAt);
       const pack = new PackBuilder();
       const commit = writeLockCommit(pack.sink(), next, oid);
       if (!(await publishPack(env.objects, pack, () => casRef(env.gitDir, ref, oid, commit)))) continue;
@@ -524,7 +544,7 @@ export async function changeLock(env: LockEnv, op: LockOp, resource: string, ttl
     const all = await locksOverlapping(env.gitDir, env.objects, [resource]);
     const decidedAt = Date.now();
     const current = lockAt(env.objects, resource, remoteOid, decidedAt);
-    const next = nextLock(op, resource, current, all, env, ttlMs, decidedAt);
+    const next = nextLock(op, resource, current, remoteOid, all, env, ttlMs, decidedAt);
     const pack = new PackBuilder();
     const commit = writeLockCommit(pack.sink(), next, remoteOid);
     // Kept until the local refs name the commit too: the push reads it from here (pack-publish.ts).

@@ -940,6 +940,6 @@ test('short flags as elsewhere: -h is help, -l a label on label add|remove; an i
   assert.equal(self.code, 2, self.stdout);
   assert.equal(self.json.error.code, 'invalid_args');
   const selfBlock = grit(repo, ['issue', 'dep', 'add', id, '--target', id, '--type', 'blocks', '--json']);
-  assert.equal(selfBlock.json.error.code, 'conflict');
+  assert.equal(selfBlock.json.error.code, 'invalid_args');
   assert.doesNotMatch(selfBlock.json.error.details.suggestion, /related_to/);
 });

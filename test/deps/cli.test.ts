@@ -151,7 +151,16 @@ test('argument errors: bad or missing type, unknown target, self dependency', as
   assert.deepEqual(code(['issue', 'dep', 'add', a, '--type', 'blocks']), [2, 'invalid_args']);
   assert.deepEqual(code(['issue', 'dep', 'add', a, '--target', 'ffff', '--type', 'blocks']), [3, 'not_found']);
   assert.deepEqual(code(['issue', 'dep', 'add', a, '--target', 'zz', '--type', 'blocks']), [2, 'invalid_args']);
-  assert.deepEqual(code(['issue', 'dep', 'add', a, '--target', a, '--type', 'depends_on']), [4, 'conflict']);
+  // An issue as its own dependency is one mistake whatever the type: invalid_args on --target, never a "cycle".
+  for (const type of ['blocks', 'depends_on', 'related_to']) {
+    const self = grit(dir, ['issue', 'dep', 'add', a, '--target', a.slice(0, 8), '--type', type, '--json']);
+    assert.equal(self.code, 2, `${type}: ${self.stdout}`);
+    assert.equal(self.json.error.code, 'invalid_args');
+    assert.equal(self.json.error.details.field, 'target');
+    assert.equal(self.json.error.details.suggestion, 'give another issue as --target');
+    assert.equal(self.json.error.details.cycle_edges, undefined);
+    await assert.rejects(runLocal('IssueDepAdd', { issue_id: a, target: a, dep_type: type }, { cwd: dir }), { code: 'invalid_args' });
+  }
   assert.deepEqual(code(['issue', 'dep', 'graph', '--format', 'svg']), [2, 'invalid_args']);
   // Through the command table (what IPC clients reach), arguments are checked the same way.
   await assert.rejects(runLocal('IssueDepAdd', { issue_id: a, target: a, dep_type: 'sideways' }, { cwd: dir }), { code: 'invalid_args' });

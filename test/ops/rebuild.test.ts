@@ -319,9 +319,10 @@ test('a snapshot whose local commits sync rebased: rebuild says why it was not u
   const [a, b] = clones;
   const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
   gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
-  gritOk(b, ['issue', 'comment', id, '--body', 'local, then snapshotted']);
+  // B has fetched nothing yet, so its snapshot covers its local head, which the sync then rebases.
+  gritOk(b, ['issue', 'create', '--title', 'local, then snapshotted']);
   const stale = gritOk(b, ['snapshot']);
+  assert.equal(stale.local_wal_head, undefined);
   gritOk(a, ['issue', 'comment', id, '--body', 'pushed meanwhile']);
   gritOk(a, ['sync']);
   assert.equal(gritOk(b, ['sync']).events_rebased, 1);
@@ -349,6 +350,35 @@ test('a snapshot whose local commits sync rebased: rebuild says why it was not u
   assert.equal(gritDoctor(b).checks.find((c: any) => c.id === 'snapshots').message, '1 snapshot, each taken on this WAL');
   const again = gritOk(b, ['rebuild', '--from-snapshot']);
   assert.deepEqual([again.from_snapshot, again.snapshot_ref, again.snapshots_skipped], [true, fresh.snapshot_ref, undefined]);
+});
+
+test('a snapshot taken by hand between syncs covers what origin had when last fetched: a sync that rebases keeps it usable', { timeout: 90_000 }, async () => {
+  const { clones } = await network(2);
+  const [a, b] = clones;
+  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
+  gritOk(a, ['sync']);
+  gritOk(b, ['sync']);
+  const shared = git(a, 'rev-parse', 'refs/grit/wal').trim();
+  gritOk(a, ['issue', 'comment', id, '--body', 'local, not pushed when the snapshot is taken']);
+  const local = git(a, 'rev-parse', 'refs/grit/wal').trim();
+  const snap = gritOk(a, ['snapshot']);
+  assert.deepEqual([snap.created, snap.wal_head, snap.local_wal_head, snap.event_count], [true, shared, local, 1]);
+  assert.match(grit(a, ['snapshot']).stdout, new RegExp(`^${snap.snapshot_ref} already covers the WAL up to ${shared.slice(0, 12)} \\(origin's WAL as last fetched: the local commits after it, up to ${local.slice(0, 12)}, are not in it`));
+  gritOk(b, ['issue', 'create', '--title', 'pushed meanwhile by b']);
+  gritOk(b, ['sync']);
+  assert.equal(gritOk(a, ['sync']).events_rebased, 1);
+
+  const fromSnapshot = grit(a, ['rebuild', '--from-snapshot', '--json']);
+  assert.equal(fromSnapshot.code, 0, fromSnapshot.stderr);
+  assert.equal(fromSnapshot.stderr, '');
+  assert.deepEqual([fromSnapshot.json.data.from_snapshot, fromSnapshot.json.data.snapshot_ref, fromSnapshot.json.data.event_count], [true, snap.snapshot_ref, 3]);
+  const viaSnapshot = await observe(a);
+  assert.equal(gritOk(a, ['rebuild']).from_snapshot, false);
+  assert.equal(await observe(a), viaSnapshot, 'the same projection as a rebuild from the whole WAL');
+  assert.equal(gritDoctor(a).checks.find((c: any) => c.id === 'snapshots').status, 'ok');
+  // Once pushed, the local head is what origin has: the next snapshot covers all of it.
+  const whole = gritOk(a, ['snapshot']);
+  assert.deepEqual([whole.created, whole.wal_head, whole.local_wal_head], [true, git(a, 'rev-parse', 'refs/grit/wal').trim(), undefined]);
 });
 
 test('rebuild --from-snapshot with no snapshot at all says so, on stderr under --json too; a plain rebuild does not', async () => {

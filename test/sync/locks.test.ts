@@ -125,6 +125,46 @@ test('local locks: acquire, conflict, renew by the owner only, release, expiry, 
   assert.equal(gritOk(repo, ['lock', 'status']).expired, 0);
 });
 
+test("another owner's renew or release of a lock nobody holds (expired, released) is not_found saying when it ended, as after gc; daemon and --no-daemon", { timeout: 90_000 }, async () => {
+  const repo = tempRepo();
+  const me = (await gritInit(repo)).actor.actor_id;
+  const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  const daemon = await startDaemon();
+  try {
+    for (const [mode, env] of [['no-daemon', {}], ['daemon', daemon.env]] as const) {
+      const expiredRes = `path:${mode}/expired`;
+      const releasedRes = `path:${mode}/released`;
+      const short = gritOk(repo, ['lock', 'acquire', '--resource', expiredRes, '--ttl', '1s'], { env }).lock;
+      gritOk(repo, ['lock', 'acquire', '--resource', releasedRes, '--ttl', '10m'], { env });
+      const releasedAt = Date.now();
+      gritOk(repo, ['lock', 'release', '--resource', releasedRes], { env });
+      await untilPast(short.expires_unix_ms);
+      assert.deepEqual(gritOk(repo, ['lock', 'status'], { env }).locks, [], 'lock status: nobody holds either');
+      for (const op of ['renew', 'release']) {
+        const expired = grit(repo, ['lock', op, '--resource', expiredRes, '--actor', other, '--json'], { env });
+        assert.equal(expired.code, 3, `${mode} ${op}: ${expired.stdout}`);
+        assert.equal(expired.json.error.code, 'not_found');
+        assert.equal(expired.json.error.message, `no live lock on ${expiredRes}: ${me}'s lock expired at ${new Date(short.expires_unix_ms).toISOString()}`);
+        assert.equal(expired.json.error.details.ended_unix_ms, short.expires_unix_ms);
+        assert.equal(expired.json.error.details.suggestion, `nobody holds it: take it with \`grit lock acquire --resource ${expiredRes}\``);
+        const released = grit(repo, ['lock', op, '--resource', releasedRes, '--actor', other], { env });
+        assert.equal(released.code, 3, `${mode} ${op}: ${released.stderr}`);
+        assert.match(released.stderr, new RegExp(`^error: no live lock on ${releasedRes}: ${me} released it at \\S+\nhint: nobody holds it: take it with \`grit lock acquire --resource ${releasedRes}\`\n$`));
+        const at = Date.parse(/released it at (\S+)/.exec(released.stderr)![1]);
+        assert.ok(Math.abs(at - releasedAt) < 5_000, `released at ${at}, asked at ${releasedAt}`);
+      }
+      // Nothing was written: the owner still renews its expired lock, and a live lock still says who holds it.
+      assert.equal(gritOk(repo, ['lock', 'renew', '--resource', expiredRes, '--ttl', '10m'], { env }).lock.owner, me);
+      const held = grit(repo, ['lock', 'release', '--resource', expiredRes, '--actor', other, '--json'], { env });
+      assert.equal(held.code, 4);
+      assert.match(held.json.error.message, new RegExp(`^${expiredRes} is held by ${me} until `));
+      gritOk(repo, ['lock', 'release', '--resource', expiredRes], { env });
+    }
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('lock gc human output names the deleted locks by their count, not after "kept"', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
@@ -246,6 +286,10 @@ test('remote locks: overlap across clones, owner-only release, gc on the remote,
 
   // Release + gc against the remote deletes the ref there; the other clones follow on sync.
   gritOk(a, ['lock', 'release', '--resource', 'path:src']);
+  // Released on the remote, nobody holds it: another clone's release is not_found, as after gc.
+  const late = grit(b, ['lock', 'release', '--resource', 'path:src', '--json']);
+  assert.deepEqual([late.code, late.json.error.code], [3, 'not_found']);
+  assert.match(late.json.error.message, /^no live lock on path:src: [0-9a-f]{32} released it at /);
   const gc = gritOk(a, ['lock', 'gc']);
   assert.deepEqual(gc.deleted, ['path:src']);
   assert.equal(refs(remote, 'refs/grit/locks/')[lockRefName('path:src')], undefined);
