@@ -16,6 +16,8 @@ import { GritError } from '../../src/core/errors.js';
 import { GritClient } from '../../src/protocol/client.js';
 import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
 import { pidAlive } from '../../src/core/pid-alive.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { pino } from 'pino';
 import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';
 import { silentRemote } from '../sync/_helpers.js';
 import { until, WAIT_MS } from '../helpers/wait.js';
@@ -614,7 +616,8 @@ test('GRIT_DRAIN_TIMEOUT given to `daemon start` while a daemon runs: another va
     const other = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '4' } });
     assert.equal(other.code, 0, other.stdout + other.stderr);
     assert.equal(other.json.data.started, false);
-    assert.equal(other.stderr, `grit: warning: a daemon already runs (pid ${daemon.child!.pid}) with GRIT_DRAIN_TIMEOUT 7: it keeps it; \`grit daemon stop\` first to start one with 4\n`);
+    assert.equal(other.stderr, `grit: warning: the daemon running (pid ${daemon.child!.pid}) has GRIT_DRAIN_TIMEOUT 7, not 4: \`grit daemon start --replace\` replaces it with one that has\n`);
+    assert.deepEqual(other.json.data.settings_not_applied, [{ setting: 'GRIT_DRAIN_TIMEOUT', asked: 4, running: 7 }]);
     assert.equal(grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '7' } }).stderr, '');
     const bad = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: 'x' } });
     assert.equal(bad.code, 5, bad.stdout + bad.stderr);
@@ -708,10 +711,67 @@ test('four `daemon start` at once: one daemon, and only the call that started it
     assert.equal(status.idle_timeout_s, 300);
     const again = grit(dir, ['daemon', 'start', '--idle-timeout', '0', '--json'], { env });
     assert.equal(again.json.data.started, false);
-    assert.match(again.stderr, /^grit: warning: a daemon already runs \(pid \d+\) with --idle-timeout 300: it keeps it; `grit daemon stop` first/);
-    assert.equal(grit(dir, ['daemon', 'start', '--idle-timeout', '300', '--json'], { env }).stderr, '');
+    assert.match(again.stderr, /^grit: warning: the daemon running \(pid \d+\) has --idle-timeout 300, not 0: `grit daemon start --replace`/);
+    assert.deepEqual(again.json.data.settings_not_applied, [{ setting: '--idle-timeout', asked: 0, running: 300 }]);
+    const same = grit(dir, ['daemon', 'start', '--idle-timeout', '300', '--json'], { env });
+    assert.equal(same.stderr, '');
+    assert.deepEqual(same.json.data.settings_not_applied, []);
   } finally {
     gritOk(dir, ['daemon', 'stop'], { env });
+  }
+});
+
+test('`daemon start` whose daemon loses the run directory to one started meanwhile (a CLI\'s): the settings it did not get are named, in --json too', async () => {
+  const runDir = testRunDir();
+  const env = daemonEnv(runDir, { GRIT_SPAWN_WAIT: '60' });
+  const dir = tempRepo();
+  // The start lock held here: the daemon `daemon start` spawns waits for it, having found none serving.
+  mkdirSync(join(runDir, 'start.lock'));
+  writeFileSync(join(runDir, 'start.lock', 'owner'), JSON.stringify({ pid: process.pid }));
+  const start = gritAsync(dir, ['daemon', 'start', '--worker-idle-timeout', '7', '--json'], { env });
+  await until('the daemon it spawned', () => existsSync(join(runDir, 'daemon.log')));
+  // Meanwhile another daemon, with the default settings, takes the run directory (here, in this process).
+  const other = await Supervisor.start({ endpoints: [`ipc://${join(runDir, 'daemon.sock')}`], idleTimeoutMs: 0, workerIdleTimeoutMs: 120_000, logger: pino({ level: 'silent' }) });
+  try {
+    rmSync(join(runDir, 'start.lock'), { recursive: true });
+    const r = await start;
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual([r.json.data.pid, r.json.data.started, r.json.data.worker_idle_timeout_s], [process.pid, false, 120]);
+    assert.deepEqual(r.json.data.settings_not_applied, [{ setting: '--worker-idle-timeout', asked: 7, running: 120 }]);
+    assert.match(r.stderr, /^grit: warning: the daemon running \(pid \d+\) has --worker-idle-timeout 120, not 7: `grit daemon start --replace`/);
+  } finally {
+    await other.stop('test');
+  }
+});
+
+test('`daemon start --replace` while CLIs keep auto-starting daemons: the daemon running is replaced by one with the settings asked for', async () => {
+  const old = await startDaemon();
+  const { env, runDir } = old;
+  const { dir } = await initRepo();
+  // CLIs in a loop, each of which starts a default daemon whenever none answers.
+  let busy = true;
+  const traffic = Array.from({ length: 3 }, async () => {
+    while (busy) {
+      const r = await gritAsync(dir, ['issue', 'list', '--json'], { env });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    }
+  });
+  try {
+    await sleep(300);
+    const r = await gritAsync(dir, ['daemon', 'start', '--replace', '--worker-idle-timeout', '7', '--json'], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stderr, '');
+    assert.deepEqual([r.json.data.started, r.json.data.worker_idle_timeout_s, r.json.data.settings_not_applied], [true, 7, []]);
+    assert.equal(await old.exited, 0, 'the old daemon stopped');
+    await sleep(300);
+    const status = gritOk(dir, ['daemon', 'status'], { env });
+    assert.deepEqual([status.pid, status.worker_idle_timeout_s], [r.json.data.pid, 7], 'no daemon came in between');
+    assert.deepEqual(loggedPids(runDir, 'daemon listening'), [old.child!.pid, r.json.data.pid]);
+  } finally {
+    busy = false;
+    await Promise.all(traffic);
+    grit(dir, ['daemon', 'stop'], { env });
+    await old.stop();
   }
 });
 
