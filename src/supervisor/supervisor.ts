@@ -11,7 +11,6 @@ import { answeredBySupervisor, repairsStore, reportsProgress, runsInWorker } fro
 import { GritError } from '../core/errors.js';
 import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
-import { startSpawnHelper } from '../git/spawn-helper.js';
 import { mainWorktreeRoot } from '../git/repo.js';
 import { DeclinedActors, type DeclinedActor } from './declined-actors.js';
 import {
@@ -41,6 +40,7 @@ import { RefusedConnections } from './refused-connections.js';
 import { ActorWorkerPool } from './actor-worker-pool.js';
 import { ProgressRelay, type ProgressChannel } from './progress-relay.js';
 import { Turns } from './turns.js';
+import { KeptSpawnHelper } from './kept-spawn-helper.js';
 import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
 import type { BuildInfo } from '../core/build-info.js';
@@ -153,7 +153,7 @@ export class Supervisor {
   private readonly cutShort = new Set<() => void>();
   private requests = 0;
   private sweepTimer: NodeJS.Timeout | null = null;
-  private spawnHelper: { stop(): void } | null = null;
+  private spawnHelper: KeptSpawnHelper | null = null;
   private stopping: Promise<void> | null = null;
   /** When the stop began: the drain deadline counts from it. */
   private stopTs = 0;
@@ -184,7 +184,7 @@ export class Supervisor {
       throw err;
     }
     // Started while this process is small (no worker yet): forking it is cheap now, and not later.
-    if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
+    if (opts.gitSpawner) sup.spawnHelper = new KeptSpawnHelper(opts.gitSpawner, opts.logger);
     // Every second, if nothing sooner: the sweep also checks that the socket is still this daemon's.
     const periods = [opts.idleTimeoutMs, opts.workerIdleTimeoutMs ?? 0].filter((ms) => ms > 0);
     sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
@@ -560,6 +560,7 @@ export class Supervisor {
     if (workerIdleMs > 0) for (const [dir, worker] of this.workers) if (worker.idleFor(workerIdleMs)) this.retire(dir, worker, 'idle');
     // Over the cap because every worker was busy when the last one started: retired as they go idle.
     this.retireBeyondCap();
+    this.spawnHelper?.check();
   }
 
   private get maxWorkers(): number {
