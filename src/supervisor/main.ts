@@ -12,6 +12,7 @@ import { drainTimeoutS } from '../core/env-seconds.js';
 import { IDLE_TIMEOUT_S, MAX_WORKERS, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
 import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
 import { startOwning } from './start-up.js';
+import { LOG_CHECK_MS, rotateIfLarge } from './log-file.js';
 import { guardStandardStreams, writeOut } from '../core/std-streams.js';
 import { prepareNativeAddons } from '../core/native-addons-env.js';
 
@@ -136,7 +137,7 @@ export async function main(argv: string[]): Promise<number> {
       gitSpawner: gitSpawnerPath(),
       build: buildInfo(),
       drainMs,
-    }, args.replace);
+    }, args.replace, () => rotateIfLarge(daemonLogPath(), destination));
   } catch (err) {
     // `reason` is what a CLI waiting on this start shows (src/protocol/daemon-launch.ts).
     const reason = toGritError(err).message;
@@ -155,7 +156,9 @@ export async function main(argv: string[]): Promise<number> {
   // SIGHUP too: the terminal it was run in closed (the hints say to run it in one to see why it
   // fails), or its ssh session was lost. Its default would end it as kill -9 does, with no drain.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void supervisor.stop(signal));
+  const logCheck = setInterval(() => rotateIfLarge(daemonLogPath(), destination), LOG_CHECK_MS).unref();
   await supervisor.stopped;
+  clearInterval(logCheck);
   await flush(logger, opened);
   return 0;
 }

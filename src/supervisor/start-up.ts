@@ -19,8 +19,9 @@ import { Supervisor, type SupervisorOptions } from './supervisor.js';
  * (`grit daemon start --replace`), the daemon serving it is stopped instead, under the start lock,
  * and this one starts once it has exited: a daemon that a CLI spawns meanwhile finds the old one
  * still answering, or waits for the lock and then finds this one (docs/daemon.md, Lifecycle).
+ * `onOwning` runs once this daemon is the one to serve, before it binds anything.
  */
-export async function startOwning(runDir: string, opts: SupervisorOptions, replace = false): Promise<Supervisor | null> {
+export async function startOwning(runDir: string, opts: SupervisorOptions, replace = false, onOwning?: () => void): Promise<Supervisor | null> {
   const endpoint = parseEndpoint(opts.endpoints[0]);
   const served = () => endpoint.kind === 'ipc' && probeLive(endpoint.path, 1_000);
   // The usual case of a daemon spawned by each of a burst of CLIs: lost, without even the lock.
@@ -31,6 +32,8 @@ export async function startOwning(runDir: string, opts: SupervisorOptions, repla
       // Waits out the old daemon's drain (up to GRIT_DRAIN_TIMEOUT and a margin), holding the lock.
       await stopRunningDaemon(keepFresh);
     }
+    // What only the daemon that serves may do (rotating the log), before it logs that it does.
+    onOwning?.();
     await clearDeadSpawnHelpers(runDir);
     const supervisor = await Supervisor.start(opts);
     recordDaemonPid(runDir);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
@@ -17,6 +17,7 @@ import { GritClient } from '../../src/protocol/client.js';
 import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
 import { pidAlive } from '../../src/core/pid-alive.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { LOG_MAX_BYTES, rotateIfLarge } from '../../src/supervisor/log-file.js';
 import { pino } from 'pino';
 import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';
 import { silentRemote } from '../sync/_helpers.js';
@@ -999,4 +1000,37 @@ test('nngcat scripts the daemon with JSON', async (t) => {
   } finally {
     await daemon.stop();
   }
+});
+
+test('daemon.log past its cap is rotated to daemon.log.1 by the daemon that starts serving, which logs into a new one', async () => {
+  const runDir = testRunDir();
+  const log = join(runDir, 'daemon.log');
+  const line = `${JSON.stringify({ msg: 'an old line' })}\n`;
+  const old = line.repeat(Math.ceil(LOG_MAX_BYTES / line.length));
+  writeFileSync(log, old, { mode: 0o600 });
+  const daemon = await startDaemon({ runDir });
+  try {
+    assert.equal(readFileSync(`${log}.1`, 'utf8'), old);
+    await until('its start logged', () => loggedPids(runDir, 'daemon listening').includes(daemon.child!.pid!));
+    assert.equal(statSync(log).mode & 0o777, 0o600);
+    assert.ok(statSync(log).size < 4096, `${statSync(log).size} bytes`);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('rotateIfLarge: a log written through pino rotates once at its cap, and lines go on into the new file, none lost', async () => {
+  const path = join(tempDir(), 'daemon.log');
+  // Written synchronously, so the sizes are known when it is checked (the daemon's writes asynchronously: the check is periodic).
+  const destination = pino.destination({ dest: path, sync: true, mode: 0o600 });
+  const logger = pino({}, destination);
+  for (let i = 0; i < 50; i++) logger.info({ i }, 'before');
+  assert.equal(rotateIfLarge(path, destination, 1 << 20), false, 'under the cap');
+  assert.equal(rotateIfLarge(path, destination, 1024), true);
+  for (let i = 0; i < 5; i++) logger.info({ i }, 'after');
+  const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg as string);
+  assert.deepEqual(lines(`${path}.1`), Array(50).fill('before'));
+  assert.deepEqual(lines(path), Array(5).fill('after'));
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  destination.end();
 });
