@@ -994,8 +994,12 @@ test('nngcat scripts the daemon with JSON', async (t) => {
     const start = await ask({ DaemonStart: { idle_timeout: 60 } });
     assert.equal(start.ok, true, JSON.stringify(start));
     assert.equal(start.data.started, false);
-    assert.deepEqual(start.warnings, [`a daemon already runs (pid ${daemon.child!.pid}) with --idle-timeout 0: it keeps it; \`grit daemon stop\` first to start one with 60`]);
+    assert.deepEqual(start.warnings, [`the daemon running (pid ${daemon.child!.pid}) has --idle-timeout 0, not 60: \`grit daemon start --replace\` replaces it with one that has`]);
+    assert.deepEqual(start.data.settings_not_applied, [{ setting: '--idle-timeout', asked: 60, running: 0 }]);
     assert.equal((await ask({ DaemonStart: { idle_timeout: 0 } })).warnings, undefined);
+    // It cannot replace itself: that is done by the daemon that starts in its place.
+    const replace = await ask({ DaemonStart: { replace: true } });
+    assert.deepEqual([replace.error.code, replace.error.details.field], ['invalid_args', 'replace']);
     assert.equal((await ask({ DaemonStart: { idle_timeout: 'soon' } })).error.code, 'invalid_args');
   } finally {
     await daemon.stop();
