@@ -14,6 +14,8 @@ interface StatusData {
   version?: string | null;
   idle_timeout_s?: number;
   worker_idle_timeout_s?: number;
+  /** Absent from a daemon of an older grit. */
+  max_workers?: number;
   state?: 'running' | 'stopping';
   drain_left_s?: number | null;
   workers: Array<{ repo_root: string; actor_id: string; in_flight?: number }>;
@@ -29,14 +31,15 @@ function uptime(ms: number): string {
 }
 
 /**
- * The timeouts the daemon runs with, named and counted as its flags are (in seconds, 0 = never);
+ * The settings the daemon runs with, named and counted as its flags are (in seconds, 0 = never);
  * a daemon too old to say them gets no line.
  */
-function idleTimeouts(d: StatusData): string[] {
-  const { idle_timeout_s: daemon, worker_idle_timeout_s: worker } = d;
+function settings(d: StatusData): string[] {
+  const { idle_timeout_s: daemon, worker_idle_timeout_s: worker, max_workers: cap } = d;
   if (typeof daemon !== 'number' || typeof worker !== 'number') return [];
   const span = (s: number) => (s === 0 ? 'never' : `${s}s`);
-  return [`idle timeout ${span(daemon)}, worker idle timeout ${span(worker)}`];
+  const workers = typeof cap !== 'number' ? '' : cap === 0 ? ', no worker cap' : `, at most ${plural(cap, 'worker')}`;
+  return [`idle timeout ${span(daemon)}, worker idle timeout ${span(worker)}${workers}`];
 }
 
 function renderStatus(d: StatusData): string {
@@ -46,7 +49,7 @@ function renderStatus(d: StatusData): string {
   const up = d.uptime_ms === undefined ? '' : `, up ${uptime(d.uptime_ms)}, ${d.requests ?? 0} requests`;
   // A repository's path may hold a newline: each worker stays one line, as doctor shows the path.
   const workers = d.workers.map((w) => `  ${green(w.actor_id.slice(0, 8))}  ${singleLine(w.repo_root)}`);
-  return [head + up, ...draining(d), ...idleTimeouts(d), plural(d.workers.length, 'worker'), ...workers, ...declined(d)].join('\n');
+  return [head + up, ...draining(d), ...settings(d), plural(d.workers.length, 'worker'), ...workers, ...declined(d)].join('\n');
 }
 
 /** The actors another daemon serves: their commands run in the CLI (docs/daemon.md, "Lease"). */
@@ -77,7 +80,12 @@ export const DAEMON_GLOBALS: { take: GlobalFlag[]; why: string } = {
 export const DAEMON_ACTIONS: Record<string, CliAction> = {
   'daemon:start': {
     ipc: 'DaemonStart',
-    toArgs: ({ flags }) => ({ idle_timeout: flags['idle-timeout'], worker_idle_timeout: flags['worker-idle-timeout'] }),
+    toArgs: ({ flags }) => ({
+      idle_timeout: flags['idle-timeout'],
+      worker_idle_timeout: flags['worker-idle-timeout'],
+      max_workers: flags['max-workers'],
+      replace: flags.replace,
+    }),
     render: renderStatus,
   },
   'daemon:status': { ipc: 'DaemonStatus', toArgs: () => ({}), render: renderStatus },

@@ -3,7 +3,7 @@
  * (SPEC §7). The supervisor answers DaemonStatus and DaemonStop itself.
  */
 import { existsSync } from 'node:fs';
-import { drainTimeoutS } from '../core/env-seconds.js';
+import { DEFAULT_DRAIN_S, drainTimeoutS } from '../core/env-seconds.js';
 import { buildInfo } from '../core/build-info.js';
 import { GritError } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
@@ -11,8 +11,8 @@ import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, spawnWaitMs, type NotAnswering } from '../protocol/daemon-launch.js';
 import { REP_DEFAULTS } from '../protocol/transport/rep.js';
 import { daemonDisabled, daemonEndpoint, daemonLogPath, ensureRunDir, refusedWithoutDaemon, runDir } from '../protocol/daemon-paths.js';
-import { optInt, type Args } from './args.js';
-import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
+import { bool, optInt, type Args } from './args.js';
+import { IDLE_TIMEOUT_S, MAX_WORKERS, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 import type { CommandEnv } from './context.js';
 import { pidAlive, pidStopped } from '../core/pid-alive.js';
 import { recordedDaemonPid } from '../protocol/daemon-pid.js';
@@ -59,10 +59,18 @@ async function withDaemon<T>(
   spawn: boolean,
   daemonArgs: string[],
   fn: (c: GritClient) => Promise<T>,
-  on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void },
+  on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void; replaceWithin?: number },
 ): Promise<T | null> {
   let unserved: NotAnswering | null = null;
-  const client = await connectOrSpawn({ spawn, daemonArgs, format: 'json', onSpawn: on?.spawn, onStartFailure: on?.startFailure, onNotAnswering: (how) => (unserved = how) });
+  const client = await connectOrSpawn({
+    spawn,
+    daemonArgs,
+    format: 'json',
+    onSpawn: on?.spawn,
+    onStartFailure: on?.startFailure,
+    onNotAnswering: (how) => (unserved = how),
+    replaceWithin: on?.replaceWithin,
+  });
   if (!client && unserved) {
     const err = notAnswering(unserved);
     if (err) throw err;
@@ -75,26 +83,39 @@ async function withDaemon<T>(
   }
 }
 
+/** A setting `daemon start` asked for that the daemon answering runs with another value of. */
+export interface UnappliedSetting {
+  /** As the user gave it: `--worker-idle-timeout`, `GRIT_DRAIN_TIMEOUT`. */
+  setting: string;
+  asked: number;
+  running: number;
+}
+
+export type DaemonStartData = DaemonStatusData & { started: boolean; settings_not_applied: UnappliedSetting[] };
+
 /**
  * Under GRIT_NO_DAEMON, `daemon start` is refused, as `watch` is; `status` and `stop` are not: they
  * start nothing, and stopping one brings about what the variable asks for (docs/daemon.md).
  */
-export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStatusData & { started: boolean }> {
+export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonStartData> {
   if (daemonDisabled()) throw refusedWithoutDaemon('daemon start starts the daemon', 'grit daemon start');
-  const daemonArgs = [...secondsFlag(args, 'idle_timeout'), ...secondsFlag(args, 'worker_idle_timeout')];
+  const daemonArgs = (Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).flatMap((key) => settingFlag(args, key));
   // The daemon it starts reads GRIT_DRAIN_TIMEOUT from the environment it inherits: a bad value is
   // refused here, as the daemon would refuse it, before a running daemon is asked anything.
   const drain = process.env.GRIT_DRAIN_TIMEOUT ? drainTimeoutS() : undefined;
+  const replace = bool(args, 'replace');
   const already = await withDaemon(false, [], statusOf);
-  if (already?.state === 'stopping' && already.pid !== null) {
+  if (replace) {
+    // The daemon it spawns stops this one itself, holding the start lock (start-up.ts): stopped
+    // from here, a CLI's auto-spawned daemon could take the run directory before ours.
+  } else if (already?.state === 'stopping' && already.pid !== null) {
     // One being stopped (by a `grit daemon stop` running beside this one, or its idle timeout) is
     // no daemon to report as running: it declines requests already and is gone in a moment. The
     // start waits for it to exit, as the stop does, and starts a new one.
     const leftMs = typeof already.drain_left_s === 'number' ? already.drain_left_s * 1000 : OLD_DRAIN_MS;
     await untilGone({ pid: already.pid }, leftMs);
   } else if (already && !otherBuild(already)) {
-    warnIfOtherwiseSet(already, args, drain);
-    return { ...already, started: false };
+    return reportStart(already, false, args, drain);
   } else if (already) {
     await daemonStop();
     warnings.send(`stopped the running daemon (pid ${already.pid}): it was ${buildName(already)}, not this grit's build`);
@@ -104,7 +125,14 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
   let spawned: number | undefined;
   const t0 = Date.now();
   let failure: string | undefined;
-  const status = await withDaemon(true, daemonArgs, statusOf, { spawn: (pid) => (spawned = pid), startFailure: (reason) => (failure = reason) });
+  // Replacing waits for the old daemon's drain too (start-up.ts): its deadline, the margin to close, the start.
+  const drainMs = (typeof already?.drain_timeout_s === 'number' ? already.drain_timeout_s : DEFAULT_DRAIN_S) * 1000;
+  const waitMs = replace ? drainMs + STOP_MARGIN_MS + spawnWaitMs() : spawnWaitMs();
+  const status = await withDaemon(true, replace ? ['--replace', ...daemonArgs] : daemonArgs, statusOf, {
+    spawn: (pid) => (spawned = pid),
+    startFailure: (reason) => (failure = reason),
+    replaceWithin: replace ? waitMs : undefined,
+  });
   if (!status && failure !== undefined) {
     throw new GritError('ipc_error', `the daemon could not start: ${failure}`, {
       details: { endpoint: daemonEndpoint(), reason: failure, log: daemonLogPath() },
@@ -117,14 +145,29 @@ export async function daemonStart(_env: CommandEnv, args: Args): Promise<DaemonS
     // daemon that failed before opening its log has none to point at.
     const waited = ((Date.now() - t0) / 1000).toFixed(1);
     const log = existsSync(daemonLogPath()) ? daemonLogPath() : null;
-    throw new GritError('ipc_error', `the daemon did not answer (waited ${waited} s of at most ${spawnWaitMs() / 1000} s)`, {
+    throw new GritError('ipc_error', `the daemon did not answer (waited ${waited} s of at most ${waitMs / 1000} s)`, {
       details: { endpoint: daemonEndpoint(), log },
       suggestion: `${log ? `look at ${log}, or ` : ''}run \`grit-daemon\` in a terminal to see why`,
     });
   }
   // Started by this call only if the daemon answering is the one it spawned: of several starts at
-  // once, one daemon wins the socket and the others' exit.
-  return { ...status, started: status.pid === spawned };
+  // once (a CLI's auto-spawn among them), one daemon wins the socket and the others' exit. Whichever
+  // won, the settings asked for are compared with the ones it runs with.
+  return reportStart(status, status.pid === spawned, args, drain);
+}
+
+/** The reply of `daemon start`: what runs, and the settings asked for that it does not run with (also said on stderr). */
+function reportStart(status: DaemonStatusData, started: boolean, args: Args, drainS: number | undefined): DaemonStartData {
+  const settings_not_applied = unappliedSettings(status, args, drainS);
+  warnUnapplied(status.pid, settings_not_applied);
+  return { ...status, started, settings_not_applied };
+}
+
+/** Says on stderr (through the reply's warnings, in the daemon) which settings asked for the daemon `pid` does not run with. */
+export function warnUnapplied(pid: number | null, unapplied: UnappliedSetting[]): void {
+  for (const { setting, asked, running } of unapplied) {
+    warnings.send(`the daemon running (pid ${pid}) has ${setting} ${running}, not ${asked}: \`grit daemon start --replace\` replaces it with one that has`);
+  }
 }
 
 /**
@@ -160,31 +203,35 @@ function refusingConnections(pid: number, log: string): GritError {
 }
 
 /**
- * A running daemon keeps its timeouts: asking for others (its two flags, and `drainS`, the
- * GRIT_DRAIN_TIMEOUT of the CLI's environment) is said to have had no effect.
+ * The settings asked for (the flags of `daemon start`, and `drainS`, the GRIT_DRAIN_TIMEOUT of the
+ * CLI's environment) that `running` has other values of: a running daemon keeps its own.
  */
-export function warnIfOtherwiseSet(
-  running: { pid: number | null; idle_timeout_s?: unknown; worker_idle_timeout_s?: unknown; drain_timeout_s?: unknown },
+export function unappliedSettings(
+  running: { pid: number | null; idle_timeout_s?: unknown; worker_idle_timeout_s?: unknown; max_workers?: unknown; drain_timeout_s?: unknown },
   args: Args,
   drainS?: number,
-): void {
+): UnappliedSetting[] {
+  const has: Record<keyof typeof SETTINGS, unknown> = {
+    idle_timeout: running.idle_timeout_s,
+    worker_idle_timeout: running.worker_idle_timeout_s,
+    max_workers: running.max_workers,
+  };
   const asked: Array<[setting: string, asked: number | undefined, has: unknown]> = [
-    ...(['idle_timeout', 'worker_idle_timeout'] as const).map((key): [string, number | undefined, unknown] => [`--${key.replaceAll('_', '-')}`, optInt(args, key, SECONDS[key]), running[`${key}_s`]]),
+    ...(Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).map((key): [string, number | undefined, unknown] => [cliFlag(key), optInt(args, key, SETTINGS[key]), has[key]]),
     ['GRIT_DRAIN_TIMEOUT', drainS, running.drain_timeout_s],
   ];
-  for (const [setting, want, has] of asked) {
-    if (want !== undefined && typeof has === 'number' && want !== has) {
-      warnings.send(`a daemon already runs (pid ${running.pid}) with ${setting} ${has}: it keeps it; \`grit daemon stop\` first to start one with ${want}`);
-    }
-  }
+  return asked.flatMap(([setting, want, now]) => (want !== undefined && typeof now === 'number' && want !== now ? [{ setting, asked: want, running: now }] : []));
 }
 
-const SECONDS = { idle_timeout: IDLE_TIMEOUT_S, worker_idle_timeout: WORKER_IDLE_TIMEOUT_S };
+/** The daemon's settings that `daemon start` takes as flags, and their ranges. */
+const SETTINGS = { idle_timeout: IDLE_TIMEOUT_S, worker_idle_timeout: WORKER_IDLE_TIMEOUT_S, max_workers: MAX_WORKERS };
 
-/** `grit-daemon`'s flag for a number of seconds in `args[key]`, if given. */
-function secondsFlag(args: Args, key: keyof typeof SECONDS): string[] {
-  const n = optInt(args, key, SECONDS[key]);
-  return n === undefined ? [] : [`--${key.replaceAll('_', '-')}`, String(n)];
+const cliFlag = (key: string): string => `--${key.replaceAll('_', '-')}`;
+
+/** `grit-daemon`'s flag for the setting `args[key]`, if given. */
+function settingFlag(args: Args, key: keyof typeof SETTINGS): string[] {
+  const n = optInt(args, key, SETTINGS[key]);
+  return n === undefined ? [] : [cliFlag(key), String(n)];
 }
 
 export async function daemonStatus(): Promise<DaemonStatusData> {
@@ -210,10 +257,15 @@ function buildName(status: DaemonStatusData): string {
  * requests it runs may take that long) and a margin, saying on stderr what it waits for once that
  * is more than a moment.
  */
-export async function daemonStop(): Promise<{ stopped: boolean; pid: number | null }> {
+export function daemonStop(): Promise<{ stopped: boolean; pid: number | null }> {
+  return stopRunningDaemon();
+}
+
+/** `daemon stop`'s work; `onWait` is called as it waits (a replacing daemon keeps its start lock fresh). */
+export async function stopRunningDaemon(onWait?: () => void): Promise<{ stopped: boolean; pid: number | null }> {
   const stopping = await withDaemon(false, [], (client) => client.request<Stopping>('DaemonStop', {}, { repoRoot: '/' }));
   if (stopping === null) return { stopped: false, pid: null };
-  await untilGone(stopping, typeof stopping.drain_timeout_s === 'number' ? stopping.drain_timeout_s * 1000 : OLD_DRAIN_MS);
+  await untilGone(stopping, typeof stopping.drain_timeout_s === 'number' ? stopping.drain_timeout_s * 1000 : OLD_DRAIN_MS, onWait);
   return { stopped: true, pid: stopping.pid };
 }
 
@@ -221,7 +273,7 @@ export async function daemonStop(): Promise<{ stopped: boolean; pid: number | nu
  * Waits until a stopping daemon's process is gone: for up to what is left of its drain deadline
  * and a margin, saying on stderr what it waits for once that is more than a moment.
  */
-async function untilGone(stopping: Stopping, drainMs: number): Promise<void> {
+async function untilGone(stopping: Stopping, drainMs: number, onWait?: () => void): Promise<void> {
   const { pid } = stopping;
   const t0 = Date.now();
   const waitMs = drainMs + STOP_MARGIN_MS;
@@ -231,6 +283,7 @@ async function untilGone(stopping: Stopping, drainMs: number): Promise<void> {
       said = true;
       process.stderr.write(`grit: ${waitingFor(stopping, Math.max(0, drainMs - (Date.now() - t0)))}\n`);
     }
+    onWait?.();
     await new Promise((r) => setTimeout(r, 25));
   }
   if (pidAlive(pid)) {

@@ -17,5 +17,8 @@ export const IDLE_TIMEOUT_S = { min: 0, max: 999_999_999, default: 300 } as cons
 /** `daemon start --worker-idle-timeout`, in seconds (0 = never). */
 export const WORKER_IDLE_TIMEOUT_S = { min: 0, max: 999_999_999, default: 120 } as const satisfies IntRange;
 
+/** `daemon start --max-workers`: workers (one per repository and actor) kept at once; 0 = no cap. */
+export const MAX_WORKERS = { min: 0, max: 999_999_999, default: 16 } as const satisfies IntRange;
+
 /** `export --since` as a unix ms timestamp (it also takes a date or an event id). */
 export const SINCE_MS = { min: 0, example: 1_735_689_600_000 } as const satisfies IntRange;

@@ -71,7 +71,7 @@ export const COMMANDS: Record<string, CommandEntry> = {
     args: ['issue_id', 'file', 'name', 'sha256', 'mime'],
     load: async () => withContext((await issues()).issueAttachmentAdd),
   },
-  DaemonStart: { args: ['idle_timeout', 'worker_idle_timeout'], load: async () => (await import('./daemon.js')).daemonStart },
+  DaemonStart: { args: ['idle_timeout', 'worker_idle_timeout', 'max_workers', 'replace'], load: async () => (await import('./daemon.js')).daemonStart },
   DaemonStatus: { args: [], load: async () => (await import('./daemon.js')).daemonStatus },
   DaemonStop: { args: [], load: async () => (await import('./daemon.js')).daemonStop },
   IssueDepAdd: { args: ['issue_id', 'target', 'dep_type'], load: async () => withContext((await deps()).issueDepAdd) },

@@ -51,12 +51,27 @@ export function readJsonLines(socket: Socket, take: (value: unknown) => void): v
 // '../git/': right from this module and from the bundle in dist/src/commands/ alike.
 const CHILD = fileURLToPath(new URL('../git/spawn-helper-child.js', import.meta.url));
 
+/** A spawn helper process: `exited` once it has ended (stopped, killed, or it could not listen). */
+export interface SpawnHelper {
+  readonly pid: number | undefined;
+  readonly exited: boolean;
+  stop(): void;
+}
+
 /** Starts a spawn helper listening on `socketPath`; it ends when this process does (its stdin closes). */
-export function startSpawnHelper(socketPath: string): { stop(): void } {
+export function startSpawnHelper(socketPath: string): SpawnHelper {
   const child = childProcess().spawn(process.execPath, [CHILD, socketPath], { stdio: ['pipe', 'ignore', 'ignore'] });
-  child.on('error', () => undefined); // workers then spawn git themselves
+  let exited = false;
+  child.on('error', () => (exited = true)); // workers then spawn git themselves
+  child.on('exit', () => (exited = true));
   child.unref();
-  return { stop: () => child.stdin!.end() };
+  return {
+    pid: child.pid,
+    get exited() {
+      return exited;
+    },
+    stop: () => child.stdin!.end(),
+  };
 }
 
 let helperPath: string | null = null;

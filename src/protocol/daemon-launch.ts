@@ -119,6 +119,14 @@ function startFailure(pid: number | undefined, code: number): string {
   return `grit-daemon exited with status ${code}`;
 }
 
+/** Whether the daemon `client` reached is the process `pid`; if not, the client is closed. */
+async function servedBy(client: GritClient, pid: number | undefined): Promise<boolean> {
+  const status = (await client.status().catch(() => null)) as { pid?: unknown } | null;
+  if (status?.pid === pid) return true;
+  client.close();
+  return false;
+}
+
 /**
  * Connects to the daemon; if none is listening and `spawn` is set, starts one (`onSpawn` gets its
  * pid) and keeps trying for up to GRIT_SPAWN_WAIT. Returns null when no daemon could be reached.
@@ -132,24 +140,32 @@ export async function connectOrSpawn(
     onStartFailure?: (reason: string) => void;
     /** A process holds the socket but does not serve it (the null returned is not "no daemon"). */
     onNotAnswering?: (how: NotAnswering) => void;
+    /**
+     * The daemon spawned (with `--replace`) replaces the one running: spawn at once, and connect
+     * only to it, within this many milliseconds; the old one answers, then nothing does, meanwhile.
+     */
+    replaceWithin?: number;
   },
 ): Promise<GritClient | null> {
   const endpoint = opts.endpoint ?? daemonEndpoint();
   // Read first: a bad value is refused whether or not a daemon is up, not only once one must start.
-  const waitMs = opts.spawn ? spawnWaitMs() : 0;
+  const waitMs = opts.replaceWithin ?? (opts.spawn ? spawnWaitMs() : 0);
+  const replacing = opts.replaceWithin !== undefined;
   const connect = async () => {
     try {
       return await GritClient.connect({ ...opts, endpoint, connectTimeoutMs: 1_000 });
     } catch (err) {
       const how = notAnswering(err);
-      if (how) opts.onNotAnswering?.(how);
+      if (how && !replacing) opts.onNotAnswering?.(how);
       throw err;
     }
   };
-  try {
-    return await connect();
-  } catch (err) {
-    if (!opts.spawn || !nobodyListening(err)) return null;
+  if (!replacing) {
+    try {
+      return await connect();
+    } catch (err) {
+      if (!opts.spawn || !nobodyListening(err)) return null;
+    }
   }
   // A run directory the daemon could not use (GRIT_RUN_DIR names a file, another user's
   // directory…) would only be found out after the whole wait: the command runs here at once.
@@ -167,9 +183,11 @@ export async function connectOrSpawn(
       return null;
     }
     try {
-      return await connect();
+      const client = await connect();
+      if (!replacing || (await servedBy(client, daemon.pid))) return client;
     } catch (err) {
-      if (!nobodyListening(err)) return null;
+      // Replacing, the old daemon may close connections as it lets go: nothing to give up on.
+      if (!replacing && !nobodyListening(err)) return null;
     }
     if (code === 0) return null; // the daemon it found has stopped since: none is coming
   }

@@ -164,7 +164,12 @@ export class ActorWorkerPool {
 
   /** Nothing in flight for at least `ms`. */
   idleFor(ms: number, now = Date.now()): boolean {
-    return this.inFlight === 0 && now - this.lastUsed >= ms;
+    return this.idleSince() !== null && now - this.lastUsed >= ms;
+  }
+
+  /** When its last request ended, if none is in flight; null while one is. */
+  idleSince(): number | null {
+    return this.inFlight === 0 ? this.lastUsed : null;
   }
 
   /**

@@ -9,22 +9,26 @@ import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
 import { drainTimeoutS } from '../core/env-seconds.js';
-import { IDLE_TIMEOUT_S, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
+import { IDLE_TIMEOUT_S, MAX_WORKERS, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
 import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
 import { startOwning } from './start-up.js';
+import { LOG_CHECK_MS, rotateIfLarge } from './log-file.js';
 import { guardStandardStreams, writeOut } from '../core/std-streams.js';
 import { prepareNativeAddons } from '../core/native-addons-env.js';
 
 /** pino's levels: GRIT_LOG_LEVEL names one. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--tcp <host:port>] [--version]
+const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--max-workers <n>] [--replace] [--tcp <host:port>] [--version]
 
 Serves grit commands for this user's repositories over ${daemonEndpoint()}.
   --idle-timeout <s>  exit after this many seconds without requests (default ${IDLE_TIMEOUT_S.default}, 0 = never)
   --worker-idle-timeout <s>
                       stop an actor's worker thread (closing its store, releasing its lease) after
                       this many seconds without requests for it (default ${WORKER_IDLE_TIMEOUT_S.default}, 0 = never)
+  --max-workers <n>   keep at most n worker threads, retiring the least recently used idle one
+                      (default ${MAX_WORKERS.default}, 0 = no cap)
+  --replace           stop the daemon serving this run directory, if one does, and serve in its place
   --tcp <host:port>   also listen on tcp://host:port (off by default; anyone who can reach it can act as you)
 Logs go to ${daemonLogPath()} (level from GRIT_LOG_LEVEL, default info).
 Stopping, it lets the requests in flight run for up to GRIT_DRAIN_TIMEOUT seconds (default ${DEFAULT_DRAIN_MS / 1000}).`;
@@ -32,6 +36,8 @@ Stopping, it lets the requests in flight run for up to GRIT_DRAIN_TIMEOUT second
 interface DaemonArgs {
   idleTimeoutMs: number;
   workerIdleTimeoutMs: number;
+  maxWorkers: number;
+  replace: boolean;
   tcp: string | null;
 }
 
@@ -41,6 +47,8 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
     options: {
       'idle-timeout': { type: 'string' },
       'worker-idle-timeout': { type: 'string' },
+      'max-workers': { type: 'string' },
+      replace: { type: 'boolean' },
       tcp: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
@@ -49,16 +57,19 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
   });
   if (values.help) return null;
   if (values.version) return 'version';
-  const seconds = (flag: 'idle-timeout' | 'worker-idle-timeout', fallback: number): number => {
+  const whole = (flag: 'idle-timeout' | 'worker-idle-timeout' | 'max-workers', fallback: number, unit: string, example: string): number => {
     const v = values[flag] ?? String(fallback);
-    if (!/^\d{1,9}$/.test(v)) throw new GritError('invalid_args', `--${flag} must be a whole number of seconds, got ${v}`, { suggestion: `for example --${flag} 300 (0 = never)` });
-    return Number(v) * 1000;
+    if (!/^\d{1,9}$/.test(v)) throw new GritError('invalid_args', `--${flag} must be a whole number${unit}, got ${v}`, { suggestion: `for example --${flag} ${example}` });
+    return Number(v);
   };
+  const seconds = (flag: 'idle-timeout' | 'worker-idle-timeout', fallback: number): number => whole(flag, fallback, ' of seconds', '300 (0 = never)') * 1000;
   const tcp = values.tcp ?? null;
   if (tcp !== null && !/^[\w.-]+:\d{1,5}$/.test(tcp)) throw new GritError('invalid_args', `--tcp must be host:port, got ${tcp}`, { suggestion: 'for example --tcp 127.0.0.1:7878' });
   return {
     idleTimeoutMs: seconds('idle-timeout', IDLE_TIMEOUT_S.default),
     workerIdleTimeoutMs: seconds('worker-idle-timeout', WORKER_IDLE_TIMEOUT_S.default),
+    maxWorkers: whole('max-workers', MAX_WORKERS.default, '', '16 (0 = no cap)'),
+    replace: values.replace ?? false,
     tcp,
   };
 }
@@ -121,11 +132,12 @@ export async function main(argv: string[]): Promise<number> {
       notifications: notificationsEndpoint(),
       idleTimeoutMs: args.idleTimeoutMs,
       workerIdleTimeoutMs: args.workerIdleTimeoutMs,
+      maxWorkers: args.maxWorkers,
       logger,
       gitSpawner: gitSpawnerPath(),
       build: buildInfo(),
       drainMs,
-    });
+    }, args.replace, () => rotateIfLarge(daemonLogPath(), destination));
   } catch (err) {
     // `reason` is what a CLI waiting on this start shows (src/protocol/daemon-launch.ts).
     const reason = toGritError(err).message;
@@ -144,7 +156,9 @@ export async function main(argv: string[]): Promise<number> {
   // SIGHUP too: the terminal it was run in closed (the hints say to run it in one to see why it
   // fails), or its ssh session was lost. Its default would end it as kill -9 does, with no drain.
   for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(signal, () => void supervisor.stop(signal));
+  const logCheck = setInterval(() => rotateIfLarge(daemonLogPath(), destination), LOG_CHECK_MS).unref();
   await supervisor.stopped;
+  clearInterval(logCheck);
   await flush(logger, opened);
   return 0;
 }

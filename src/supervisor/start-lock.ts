@@ -10,7 +10,7 @@
  * breaker of the same lock then cannot rename onto, so it never moves the lock taken after it.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { pidAlive } from '../core/pid-alive.js';
@@ -24,17 +24,34 @@ export const START_LOCK_STALE_MS = 30_000;
 /** Tombstones and a killed start's unrenamed lock are removed once this old: no breaker is still about to rename by then. */
 const DEBRIS_MS = 2 * START_LOCK_STALE_MS;
 
-/** Runs `fn` holding the run directory's start lock, waiting while another live daemon's start holds it. */
-export async function withStartLock<T>(runDir: string, fn: () => Promise<T>): Promise<T> {
-  const unlock = await acquire(runDir);
+/**
+ * Runs `fn` holding the run directory's start lock, waiting while another live daemon's start holds
+ * it. A start that must hold it longer than START_LOCK_STALE_MS (`grit-daemon --replace` waiting
+ * for the daemon it replaces to drain) calls `keepFresh` as it waits, so that nobody breaks it:
+ * only a wait bounded by a deadline of its own may, or a stuck start would hold it for ever.
+ */
+export async function withStartLock<T>(runDir: string, fn: (keepFresh: () => void) => Promise<T>): Promise<T> {
+  const { ino, unlock } = await acquire(runDir);
+  const path = join(runDir, LOCK);
+  let freshAt = Date.now();
+  const keepFresh = (): void => {
+    if (Date.now() - freshAt < 1_000) return;
+    freshAt = Date.now();
+    try {
+      // Its age is its directory's mtime (`holder`); the lock another took after it broke ours is left alone.
+      if (statSync(path).ino === ino) utimesSync(path, new Date(), new Date());
+    } catch {
+      // broken and removed meanwhile
+    }
+  };
   try {
-    return await fn();
+    return await fn(keepFresh);
   } finally {
     unlock();
   }
 }
 
-async function acquire(runDir: string): Promise<() => void> {
+async function acquire(runDir: string): Promise<{ ino: number; unlock: () => void }> {
   const path = join(runDir, LOCK);
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     // Made afresh for each try: the lock's age is its directory's, from when its owner was written.
@@ -45,7 +62,7 @@ async function acquire(runDir: string): Promise<() => void> {
       const { ino } = statSync(mine);
       renameSync(mine, path);
       clearDebris(runDir);
-      return () => release(runDir, path, ino);
+      return { ino, unlock: () => release(runDir, path, ino) };
     } catch (err) {
       rmSync(mine, { recursive: true, force: true });
       const code = (err as NodeJS.ErrnoException).code;

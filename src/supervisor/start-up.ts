@@ -9,20 +9,31 @@ import { isSpawnHelperSocket } from '../protocol/daemon-paths.js';
 import { forgetDaemonPid, recordDaemonPid } from '../protocol/daemon-pid.js';
 import { parseEndpoint } from '../protocol/transport/index.js';
 import { prepareIpcPath, probeLive } from '../protocol/transport/listener.js';
+import { stopRunningDaemon } from '../commands/daemon.js';
 import { withStartLock } from './start-lock.js';
 import { Supervisor, type SupervisorOptions } from './supervisor.js';
 
 /**
  * A supervisor serving `runDir` on `opts.endpoints` (the first, its daemon.sock), or null when
- * another daemon serves it already: this one has then touched nothing there.
+ * another daemon serves it already: this one has then touched nothing there. With `replace`
+ * (`grit daemon start --replace`), the daemon serving it is stopped instead, under the start lock,
+ * and this one starts once it has exited: a daemon that a CLI spawns meanwhile finds the old one
+ * still answering, or waits for the lock and then finds this one (docs/daemon.md, Lifecycle).
+ * `onOwning` runs once this daemon is the one to serve, before it binds anything.
  */
-export async function startOwning(runDir: string, opts: SupervisorOptions): Promise<Supervisor | null> {
+export async function startOwning(runDir: string, opts: SupervisorOptions, replace = false, onOwning?: () => void): Promise<Supervisor | null> {
   const endpoint = parseEndpoint(opts.endpoints[0]);
   const served = () => endpoint.kind === 'ipc' && probeLive(endpoint.path, 1_000);
   // The usual case of a daemon spawned by each of a burst of CLIs: lost, without even the lock.
-  if (await served()) return null;
-  return withStartLock(runDir, async () => {
-    if (await served()) return null;
+  if (!replace && (await served())) return null;
+  return withStartLock(runDir, async (keepFresh) => {
+    if (await served()) {
+      if (!replace) return null;
+      // Waits out the old daemon's drain (up to GRIT_DRAIN_TIMEOUT and a margin), holding the lock.
+      await stopRunningDaemon(keepFresh);
+    }
+    // What only the daemon that serves may do (rotating the log), before it logs that it does.
+    onOwning?.();
     await clearDeadSpawnHelpers(runDir);
     const supervisor = await Supervisor.start(opts);
     recordDaemonPid(runDir);

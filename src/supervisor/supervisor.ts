@@ -6,12 +6,11 @@
  */
 import type { Logger } from 'pino';
 import { checkArgs } from '../commands/registry.js';
-import { warnIfOtherwiseSet } from '../commands/daemon.js';
+import { unappliedSettings, warnUnapplied } from '../commands/daemon.js';
 import { answeredBySupervisor, repairsStore, reportsProgress, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
-import { startSpawnHelper } from '../git/spawn-helper.js';
 import { mainWorktreeRoot } from '../git/repo.js';
 import { DeclinedActors, type DeclinedActor } from './declined-actors.js';
 import {
@@ -41,10 +40,12 @@ import { RefusedConnections } from './refused-connections.js';
 import { ActorWorkerPool } from './actor-worker-pool.js';
 import { ProgressRelay, type ProgressChannel } from './progress-relay.js';
 import { Turns } from './turns.js';
+import { KeptSpawnHelper } from './kept-spawn-helper.js';
 import { fileIdentity, RouteCache } from './routes.js';
 import { storeFile } from '../core/store-file.js';
 import type { BuildInfo } from '../core/build-info.js';
 import { commandEnv } from '../core/forwarded-env.js';
+import { MAX_WORKERS } from '../commands/ranges.js';
 
 /**
  * How long a stopping daemon lets the requests in flight run, all together (GRIT_DRAIN_TIMEOUT):
@@ -67,6 +68,8 @@ export interface SupervisorOptions {
   idleTimeoutMs: number;
   /** A worker thread unused this long is stopped (its store closed, its lease released); 0 = never. */
   workerIdleTimeoutMs?: number;
+  /** Workers kept at once: beyond it the least recently used idle one is retired (MAX_WORKERS); 0 = no cap. */
+  maxWorkers?: number;
   logger: Logger;
   /** Largest reply sent, in bytes (default MAX_REPLY_BYTES); a larger one is an ipc_error that sends the CLI local. */
   maxReplyBytes?: number;
@@ -90,6 +93,8 @@ export interface DaemonStatus {
   /** 0 = never. */
   idle_timeout_s: number;
   worker_idle_timeout_s: number;
+  /** Workers kept at once (0 = no cap). */
+  max_workers: number;
   /** How long stopping lets the requests in flight run. */
   drain_timeout_s: number;
   /** `stopping` once it was asked to stop (it declines new requests then: the CLI runs them itself). */
@@ -148,7 +153,7 @@ export class Supervisor {
   private readonly cutShort = new Set<() => void>();
   private requests = 0;
   private sweepTimer: NodeJS.Timeout | null = null;
-  private spawnHelper: { stop(): void } | null = null;
+  private spawnHelper: KeptSpawnHelper | null = null;
   private stopping: Promise<void> | null = null;
   /** When the stop began: the drain deadline counts from it. */
   private stopTs = 0;
@@ -179,7 +184,7 @@ export class Supervisor {
       throw err;
     }
     // Started while this process is small (no worker yet): forking it is cheap now, and not later.
-    if (opts.gitSpawner) sup.spawnHelper = startSpawnHelper(opts.gitSpawner);
+    if (opts.gitSpawner) sup.spawnHelper = new KeptSpawnHelper(opts.gitSpawner, opts.logger);
     // Every second, if nothing sooner: the sweep also checks that the socket is still this daemon's.
     const periods = [opts.idleTimeoutMs, opts.workerIdleTimeoutMs ?? 0].filter((ms) => ms > 0);
     sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
@@ -393,13 +398,20 @@ export class Supervisor {
       return this.encode(replyOk(request_id, reply), format);
     }
     if (name === 'DaemonStatus') return this.encode(replyOk(request_id, this.status()), format);
-    // DaemonStart: this daemon runs already, and keeps its timeouts; asking for others is warned
-    // about, as `grit daemon start` warns when it finds a daemon running.
+    // DaemonStart: this daemon runs already, and keeps its settings; the reply names those asked
+    // for that it does not run with, as `grit daemon start` does.
     this.stepAsideFor(request);
+    if (args.replace === true) {
+      throw new GritError('invalid_args', 'a running daemon cannot replace itself: replace is done by the daemon that starts in its place', {
+        details: { field: 'replace' },
+        suggestion: 'run `grit daemon start --replace` (or `grit-daemon --replace`)',
+      });
+    }
     const status = this.status();
+    const unapplied = unappliedSettings(status, args);
     const warnings: string[] = [];
-    gatherWarnings(warnings, () => warnIfOtherwiseSet(status, args));
-    return this.encode(withWarnings(replyOk(request_id, { ...status, started: false }), warnings), format);
+    gatherWarnings(warnings, () => warnUnapplied(status.pid, unapplied));
+    return this.encode(withWarnings(replyOk(request_id, { ...status, started: false, settings_not_applied: unapplied }), warnings), format);
   }
 
   /**
@@ -466,6 +478,9 @@ export class Supervisor {
       );
       this.workers.set(actor.dir, worker);
       this.opts.logger.info({ repo: repo.root, actor: actor.config.actor_id }, 'worker started');
+      // Once this turn's routed requests are in their workers (each counts as in flight from then
+      // on, so none is taken for idle): choosing now could retire a worker a request was just given.
+      if (this.maxWorkers > 0 && this.workers.size > this.maxWorkers) setImmediate(() => this.retireBeyondCap());
     }
     return { worker, worktree: repo.root, settings: stamp };
   }
@@ -514,6 +529,7 @@ export class Supervisor {
       requests: this.requests,
       idle_timeout_s: this.opts.idleTimeoutMs / 1000,
       worker_idle_timeout_s: (this.opts.workerIdleTimeoutMs ?? 0) / 1000,
+      max_workers: this.maxWorkers,
       drain_timeout_s: this.drainMs / 1000,
       state: this.stopping ? 'stopping' : 'running',
       drain_left_s: this.stopping ? Math.max(0, Math.ceil((this.stopTs + this.drainMs - Date.now()) / 1000)) : null,
@@ -542,6 +558,32 @@ export class Supervisor {
     }
     const workerIdleMs = this.opts.workerIdleTimeoutMs ?? 0;
     if (workerIdleMs > 0) for (const [dir, worker] of this.workers) if (worker.idleFor(workerIdleMs)) this.retire(dir, worker, 'idle');
+    // Over the cap because every worker was busy when the last one started: retired as they go idle.
+    this.retireBeyondCap();
+    this.spawnHelper?.check();
+  }
+
+  private get maxWorkers(): number {
+    return this.opts.maxWorkers ?? MAX_WORKERS.default;
+  }
+
+  /**
+   * Retires the least recently used idle workers until at most `maxWorkers` are left (each costs
+   * its thread's heap, ~20 MB: docs/daemon.md, Memory). Through `retire`, as for idleness: a worker
+   * with a request in flight is never chosen, and closing flushes its store. If all are busy the
+   * daemon holds more for a while.
+   */
+  private retireBeyondCap(): void {
+    if (this.stopping || this.maxWorkers === 0) return;
+    while (this.workers.size > this.maxWorkers) {
+      let lru: [string, ActorWorkerPool, number] | null = null;
+      for (const [dir, worker] of this.workers) {
+        const since = worker.idleSince();
+        if (since !== null && (lru === null || since < lru[2])) lru = [dir, worker, since];
+      }
+      if (!lru) return;
+      this.retire(lru[0], lru[1], `least recently used: the daemon keeps at most ${this.maxWorkers} workers (--max-workers)`);
+    }
   }
 
   /**

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
@@ -16,6 +16,9 @@ import { GritError } from '../../src/core/errors.js';
 import { GritClient } from '../../src/protocol/client.js';
 import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
 import { pidAlive } from '../../src/core/pid-alive.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { LOG_MAX_BYTES, rotateIfLarge } from '../../src/supervisor/log-file.js';
+import { pino } from 'pino';
 import { nngcatAvailable, spawnNngcat, rawConnect, sleep } from '../transport/_helpers.js';
 import { silentRemote } from '../sync/_helpers.js';
 import { until, WAIT_MS } from '../helpers/wait.js';
@@ -614,7 +617,8 @@ test('GRIT_DRAIN_TIMEOUT given to `daemon start` while a daemon runs: another va
     const other = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '4' } });
     assert.equal(other.code, 0, other.stdout + other.stderr);
     assert.equal(other.json.data.started, false);
-    assert.equal(other.stderr, `grit: warning: a daemon already runs (pid ${daemon.child!.pid}) with GRIT_DRAIN_TIMEOUT 7: it keeps it; \`grit daemon stop\` first to start one with 4\n`);
+    assert.equal(other.stderr, `grit: warning: the daemon running (pid ${daemon.child!.pid}) has GRIT_DRAIN_TIMEOUT 7, not 4: \`grit daemon start --replace\` replaces it with one that has\n`);
+    assert.deepEqual(other.json.data.settings_not_applied, [{ setting: 'GRIT_DRAIN_TIMEOUT', asked: 4, running: 7 }]);
     assert.equal(grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: '7' } }).stderr, '');
     const bad = grit(dir, ['daemon', 'start', '--json'], { env: { ...daemon.env, GRIT_DRAIN_TIMEOUT: 'x' } });
     assert.equal(bad.code, 5, bad.stdout + bad.stderr);
@@ -708,10 +712,67 @@ test('four `daemon start` at once: one daemon, and only the call that started it
     assert.equal(status.idle_timeout_s, 300);
     const again = grit(dir, ['daemon', 'start', '--idle-timeout', '0', '--json'], { env });
     assert.equal(again.json.data.started, false);
-    assert.match(again.stderr, /^grit: warning: a daemon already runs \(pid \d+\) with --idle-timeout 300: it keeps it; `grit daemon stop` first/);
-    assert.equal(grit(dir, ['daemon', 'start', '--idle-timeout', '300', '--json'], { env }).stderr, '');
+    assert.match(again.stderr, /^grit: warning: the daemon running \(pid \d+\) has --idle-timeout 300, not 0: `grit daemon start --replace`/);
+    assert.deepEqual(again.json.data.settings_not_applied, [{ setting: '--idle-timeout', asked: 0, running: 300 }]);
+    const same = grit(dir, ['daemon', 'start', '--idle-timeout', '300', '--json'], { env });
+    assert.equal(same.stderr, '');
+    assert.deepEqual(same.json.data.settings_not_applied, []);
   } finally {
     gritOk(dir, ['daemon', 'stop'], { env });
+  }
+});
+
+test('`daemon start` whose daemon loses the run directory to one started meanwhile (a CLI\'s): the settings it did not get are named, in --json too', async () => {
+  const runDir = testRunDir();
+  const env = daemonEnv(runDir, { GRIT_SPAWN_WAIT: '60' });
+  const dir = tempRepo();
+  // The start lock held here: the daemon `daemon start` spawns waits for it, having found none serving.
+  mkdirSync(join(runDir, 'start.lock'));
+  writeFileSync(join(runDir, 'start.lock', 'owner'), JSON.stringify({ pid: process.pid }));
+  const start = gritAsync(dir, ['daemon', 'start', '--worker-idle-timeout', '7', '--json'], { env });
+  await until('the daemon it spawned', () => existsSync(join(runDir, 'daemon.log')));
+  // Meanwhile another daemon, with the default settings, takes the run directory (here, in this process).
+  const other = await Supervisor.start({ endpoints: [`ipc://${join(runDir, 'daemon.sock')}`], idleTimeoutMs: 0, workerIdleTimeoutMs: 120_000, logger: pino({ level: 'silent' }) });
+  try {
+    rmSync(join(runDir, 'start.lock'), { recursive: true });
+    const r = await start;
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual([r.json.data.pid, r.json.data.started, r.json.data.worker_idle_timeout_s], [process.pid, false, 120]);
+    assert.deepEqual(r.json.data.settings_not_applied, [{ setting: '--worker-idle-timeout', asked: 7, running: 120 }]);
+    assert.match(r.stderr, /^grit: warning: the daemon running \(pid \d+\) has --worker-idle-timeout 120, not 7: `grit daemon start --replace`/);
+  } finally {
+    await other.stop('test');
+  }
+});
+
+test('`daemon start --replace` while CLIs keep auto-starting daemons: the daemon running is replaced by one with the settings asked for', async () => {
+  const old = await startDaemon();
+  const { env, runDir } = old;
+  const { dir } = await initRepo();
+  // CLIs in a loop, each of which starts a default daemon whenever none answers.
+  let busy = true;
+  const traffic = Array.from({ length: 3 }, async () => {
+    while (busy) {
+      const r = await gritAsync(dir, ['issue', 'list', '--json'], { env });
+      assert.equal(r.code, 0, r.stdout + r.stderr);
+    }
+  });
+  try {
+    await sleep(300);
+    const r = await gritAsync(dir, ['daemon', 'start', '--replace', '--worker-idle-timeout', '7', '--json'], { env });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.stderr, '');
+    assert.deepEqual([r.json.data.started, r.json.data.worker_idle_timeout_s, r.json.data.settings_not_applied], [true, 7, []]);
+    assert.equal(await old.exited, 0, 'the old daemon stopped');
+    await sleep(300);
+    const status = gritOk(dir, ['daemon', 'status'], { env });
+    assert.deepEqual([status.pid, status.worker_idle_timeout_s], [r.json.data.pid, 7], 'no daemon came in between');
+    assert.deepEqual(loggedPids(runDir, 'daemon listening'), [old.child!.pid, r.json.data.pid]);
+  } finally {
+    busy = false;
+    await Promise.all(traffic);
+    grit(dir, ['daemon', 'stop'], { env });
+    await old.stop();
   }
 });
 
@@ -933,10 +994,47 @@ test('nngcat scripts the daemon with JSON', async (t) => {
     const start = await ask({ DaemonStart: { idle_timeout: 60 } });
     assert.equal(start.ok, true, JSON.stringify(start));
     assert.equal(start.data.started, false);
-    assert.deepEqual(start.warnings, [`a daemon already runs (pid ${daemon.child!.pid}) with --idle-timeout 0: it keeps it; \`grit daemon stop\` first to start one with 60`]);
+    assert.deepEqual(start.warnings, [`the daemon running (pid ${daemon.child!.pid}) has --idle-timeout 0, not 60: \`grit daemon start --replace\` replaces it with one that has`]);
+    assert.deepEqual(start.data.settings_not_applied, [{ setting: '--idle-timeout', asked: 60, running: 0 }]);
     assert.equal((await ask({ DaemonStart: { idle_timeout: 0 } })).warnings, undefined);
+    // It cannot replace itself: that is done by the daemon that starts in its place.
+    const replace = await ask({ DaemonStart: { replace: true } });
+    assert.deepEqual([replace.error.code, replace.error.details.field], ['invalid_args', 'replace']);
     assert.equal((await ask({ DaemonStart: { idle_timeout: 'soon' } })).error.code, 'invalid_args');
   } finally {
     await daemon.stop();
   }
+});
+
+test('daemon.log past its cap is rotated to daemon.log.1 by the daemon that starts serving, which logs into a new one', async () => {
+  const runDir = testRunDir();
+  const log = join(runDir, 'daemon.log');
+  const line = `${JSON.stringify({ msg: 'an old line' })}\n`;
+  const old = line.repeat(Math.ceil(LOG_MAX_BYTES / line.length));
+  writeFileSync(log, old, { mode: 0o600 });
+  const daemon = await startDaemon({ runDir });
+  try {
+    assert.equal(readFileSync(`${log}.1`, 'utf8'), old);
+    await until('its start logged', () => loggedPids(runDir, 'daemon listening').includes(daemon.child!.pid!));
+    assert.equal(statSync(log).mode & 0o777, 0o600);
+    assert.ok(statSync(log).size < 4096, `${statSync(log).size} bytes`);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test('rotateIfLarge: a log written through pino rotates once at its cap, and lines go on into the new file, none lost', async () => {
+  const path = join(tempDir(), 'daemon.log');
+  // Written synchronously, so the sizes are known when it is checked (the daemon's writes asynchronously: the check is periodic).
+  const destination = pino.destination({ dest: path, sync: true, mode: 0o600 });
+  const logger = pino({}, destination);
+  for (let i = 0; i < 50; i++) logger.info({ i }, 'before');
+  assert.equal(rotateIfLarge(path, destination, 1 << 20), false, 'under the cap');
+  assert.equal(rotateIfLarge(path, destination, 1024), true);
+  for (let i = 0; i < 5; i++) logger.info({ i }, 'after');
+  const lines = (file: string) => readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).msg as string);
+  assert.deepEqual(lines(`${path}.1`), Array(50).fill('before'));
+  assert.deepEqual(lines(path), Array(5).fill('after'));
+  assert.equal(statSync(path).mode & 0o777, 0o600);
+  destination.end();
 });

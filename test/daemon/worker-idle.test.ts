@@ -10,14 +10,16 @@ import { startDaemon, testRunDir, daemonEnv, type TestDaemon } from '../helpers/
 import { until } from '../helpers/wait.js';
 import { readLease } from '../../src/workers/lease.js';
 
-async function workerCount(d: TestDaemon): Promise<number> {
+async function workersOf(d: TestDaemon): Promise<{ repo_root: string }[]> {
   const c = await d.client();
   try {
-    return ((await c.status()) as { workers: unknown[] }).workers.length;
+    return ((await c.status()) as { workers: { repo_root: string }[] }).workers;
   } finally {
     c.close();
   }
 }
+
+const workerCount = async (d: TestDaemon): Promise<number> => (await workersOf(d)).length;
 
 const leaseHolder = (actorDir: string): number | null => readLease(actorDir)?.pid ?? null;
 
@@ -75,7 +77,7 @@ test('daemon status shows the idle timeouts the daemon runs with, as its flags n
     const dir = tempDir();
     const status = grit(dir, ['daemon', 'status'], { env: daemon.env });
     assert.equal(status.code, 0, status.stderr);
-    assert.match(status.stdout, /^idle timeout never, worker idle timeout 7s$/m);
+    assert.match(status.stdout, /^idle timeout never, worker idle timeout 7s, at most 16 workers$/m);
     const data = gritOk(dir, ['daemon', 'status'], { env: daemon.env });
     assert.equal(data.idle_timeout_s, 0);
     assert.equal(data.worker_idle_timeout_s, 7);
@@ -97,5 +99,33 @@ test("a daemon the CLI starts runs with glibc's mmap threshold fixed (a retired 
     } finally {
       gritOk(dir, ['daemon', 'stop'], { env });
     }
+  }
+});
+
+test('--max-workers 2, three repositories in turn: at most two workers live, the least recently used idle one retired, and every write kept', async () => {
+  const daemon = await startDaemon({ args: ['--max-workers', '2', '--worker-idle-timeout', '0'] });
+  try {
+    const repos = [tempRepo(), tempRepo(), tempRepo()];
+    for (const repo of repos) await gritInit(repo);
+    const written = new Map<string, string[]>(repos.map((r) => [r, []]));
+    for (let round = 0; round < 3; round++) {
+      for (const repo of repos) {
+        const { issue_id } = gritOk(repo, ['issue', 'create', '--title', `r${round}`], { env: daemon.env });
+        written.get(repo)!.push(issue_id);
+        const workers = await workersOf(daemon);
+        assert.ok(workers.length <= 2, `${workers.length} workers: ${JSON.stringify(workers)}`);
+        assert.ok(workers.some((w) => w.repo_root === repo), 'the repository just used keeps its worker');
+      }
+    }
+    assert.equal(gritOk(repos[0], ['daemon', 'status'], { env: daemon.env }).max_workers, 2);
+    const log = readFileSync(`${daemon.runDir}/daemon.log`, 'utf8');
+    assert.match(log, /worker retired \(least recently used: the daemon keeps at most 2 workers/);
+    await daemon.stop();
+    for (const repo of repos) {
+      const listed = gritOk(repo, ['issue', 'list', '--no-daemon']).issues.map((i: { issue_id: string }) => i.issue_id).sort();
+      assert.deepEqual(listed, [...written.get(repo)!].sort());
+    }
+  } finally {
+    await daemon.stop();
   }
 });

@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import { GritError } from '../../src/core/errors.js';
 import { startSpawnHelper, useSpawnHelper } from '../../src/git/spawn-helper.js';
 import { runGit, updateRefs } from '../../src/git/transport.js';
 import { DAEMON_BIN, listening, startDaemon } from '../helpers/daemon.js';
 import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
-import { git, tempDir, tempRepo } from '../helpers/repo.js';
+import { git, gritOk, tempDir, tempRepo } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
 
 /** The pid of the process that spawned git: a shell alias reads git's parent from /proc. */
@@ -86,6 +86,40 @@ test("a daemon starts its spawn helper, which does not outlive it, even killed",
   daemon.child!.kill('SIGKILL');
   await daemon.exited;
   await until('the helper going with its daemon', async () => !(await listening(socket)));
+});
+
+/** The pid of `daemonPid`'s spawn helper process, or null while it has none. */
+function helperOf(daemonPid: number): number | null {
+  const r = spawnSync('pgrep', ['-P', String(daemonPid), '-f', 'spawn-helper-child']);
+  const pids = r.stdout.toString().trim().split('\n').filter(Boolean).map(Number);
+  return pids.length === 1 ? pids[0] : null;
+}
+
+test("a daemon's spawn helper killed with kill -9 is started again, on its socket path (the dead one removed), and syncs work", async () => {
+  const daemon = await startDaemon();
+  try {
+    const pid = daemon.child!.pid!;
+    const socket = gitSpawnerPath(daemon.env, pid);
+    await until("the daemon's helper listening", () => listening(socket));
+    const first = helperOf(pid)!;
+    assert.ok(first > 0);
+    const { ino } = statSync(socket);
+    process.kill(first, 'SIGKILL');
+    await until('another helper listening', async () => helperOf(pid) !== null && helperOf(pid) !== first && existsSync(socket) && statSync(socket).ino !== ino && (await listening(socket)));
+    assert.deepEqual(readdirSync(daemon.runDir).filter((n) => n.startsWith('git-')), [basename(socket)], 'one helper socket');
+    assert.match(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8'), /"helper_pid":\d+.*"msg":"the spawn helper ended: starting another"/);
+    // A sync with a remote (a fetch and a push run by the worker) works as before.
+    const remote = join(tempDir(), 'r.git');
+    git(tempDir(), 'init', '-q', '--bare', remote);
+    const repo = tempRepo();
+    git(repo, 'remote', 'add', 'origin', remote);
+    gritOk(repo, ['init', '--no-agents-md']);
+    gritOk(repo, ['issue', 'create', '--title', 'synced'], { env: daemon.env });
+    gritOk(repo, ['sync'], { env: daemon.env });
+    assert.ok(git(remote, 'for-each-ref', 'refs/grit/').length > 0, 'pushed');
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test("grit-daemon started again, as each of a burst of CLIs does, leaves the running daemon's spawn helper alone", async () => {
