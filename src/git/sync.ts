@@ -164,11 +164,8 @@ export class WalSync {
       locks_updated: 0,
     };
     const maxAttempts = this.opts.maxAttempts ?? 10;
-    // A head git lacks fails git's fetch ("bad object refs/grit/wal … did not send all necessary
-    // objects"), which would blame the remote: said to be the local WAL's first.
-    this.wal.assertPresent(await this.wal.head());
     for (let attempt = 0; ; attempt++) {
-      const remoteHead = await this.fetch(pull, result, attempt === 0 ? this.opts.alongFetch : undefined);
+      const remoteHead = await this.fetch(pull, result, attempt === 0);
       const got = await this.integrate(remoteHead, pull);
       result.pulled += got.pulled;
       result.events_rebased += got.rebased;
@@ -211,18 +208,27 @@ export class WalSync {
 
   /**
    * Fetches and returns the remote WAL head (null: the remote has none). With `pull`, imports
-   * new snapshots and merges locks, but only after the remote WAL validated. `along` runs while
-   * git fetches; both are waited for (neither is left running when the other fails).
+   * new snapshots and merges locks, but only after the remote WAL validated. The `first` fetch of
+   * the sync also checks the local head and runs `alongFetch`, both while git fetches; all are
+   * waited for (nothing is left running when another fails).
    */
-  private async fetch(pull: boolean, result: SyncResult, along?: () => Promise<void>): Promise<string | null> {
+  private async fetch(pull: boolean, result: SyncResult, first: boolean): Promise<string | null> {
     const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
     this.progress.phase(`fetching from ${redactUrls(this.opts.remote)}…`);
-    const [fetched, prepared] = await Promise.allSettled([
-      fetchGrit(this.gitDir, this.opts.remote, '', this.opts.env, this.progress.gitMeter),
-      along?.(),
+    const fetching = fetchGrit(this.gitDir, this.opts.remote, '', this.opts.env, this.progress.gitMeter);
+    // A turn of the event loop: git is started by then, unless a git process had to answer first
+    // (transport.ts `readSide`), and what follows runs while it works instead of before.
+    const gitStarted = first ? new Promise<void>((r) => setImmediate(r)) : null;
+    const [fetched, head, prepared] = await Promise.allSettled([
+      fetching,
+      // A head git lacks fails git's fetch ("bad object refs/grit/wal … did not send all necessary
+      // objects", no ref moved), which would blame the remote: said to be the local WAL's instead.
+      gitStarted?.then(async () => this.wal.assertPresent(await this.wal.head())),
+      gitStarted?.then(this.opts.alongFetch),
       // Validating what a pull brings hashes every event: load the fast hasher while git works.
       pull ? loadFastHash() : undefined,
     ]);
+    if (head.status === 'rejected') throw head.reason;
     if (fetched.status === 'rejected') throw fetched.reason;
     const remoteHead = await readRef(this.gitDir, this.remoteWalRef);
     try {

@@ -11,6 +11,7 @@ import { GritError } from '../core/errors.js';
 import { envSeconds } from '../core/env-seconds.js';
 import { gitEnv } from './git-env.js';
 import { NO_HOOKS, spawnGit, type GitCall, type GitRun } from './git-process.js';
+import { mayNamePushUrl } from './push-url-config.js';
 import { viaSpawnHelper } from './spawn-helper.js';
 
 export type { GitRun } from './git-process.js';
@@ -137,7 +138,8 @@ export async function remoteConfigured(gitDir: string, name: string): Promise<bo
  * a mirror behind the push side would refuse every push as not fast-forward (docs/sync.md).
  */
 export async function readSide(gitDir: string, remote: string): Promise<string> {
-  if (!REMOTE_NAME.test(remote)) return remote;
+  // Most configurations name no push URL at all, which the files tell without a git process.
+  if (!REMOTE_NAME.test(remote) || !(await mayNamePushUrl(gitDir, (call) => run(call)))) return remote;
   const name = remote.replace(/[.]/g, '\\.');
   const cfg = await runGit(gitDir, ['config', '--get-regexp', `^(remote\\.${name}\\.pushurl|url\\..*\\.pushinsteadof)$`]);
   if (cfg.stdout.trim() === '') return remote;

@@ -4,6 +4,8 @@ import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
+import { syncWal } from '../../src/git/sync.js';
+import { readSide } from '../../src/git/transport.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
@@ -340,6 +342,31 @@ test('a remote added with --mirror=push: sync and remote locks push grit\'s refs
   gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m', '--remote', 'backup']);
   const pushed = git(backup, 'for-each-ref', '--format=%(refname)').trim().split('\n');
   assert.deepEqual([pushed.length, pushed.filter((r) => r.startsWith('refs/grit/locks/')).length, pushed.includes('refs/grit/wal')], [2, 1, true]);
+});
+
+/** The command lines of this process's children now (Linux: /proc). */
+function childCommands(): string[] {
+  const pids = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+  return pids.map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' '));
+}
+
+test('the store\'s catch-up and the local head\'s look-up run while git fetches, not before it starts', { skip: process.platform !== 'linux' && 'reads /proc' }, async () => {
+  const { clones } = await network(2);
+  const [a, b] = clones;
+  gritOk(b, ['issue', 'create', '--title', 'b1']);
+  gritOk(b, ['sync']);
+  const ctx = RepoContext.open({ cwd: a });
+  // This process's first fetch asks git where the system config is (push-url-config.ts): git then
+  // starts the fetch later than a turn of the event loop. Asked here first, as a warm process has.
+  await readSide(ctx.repo.commonDir, 'origin');
+  let running: string[] = [];
+  try {
+    const result = await syncWal(ctx.repo.commonDir, ctx.wal, { remote: 'origin', pull: true, push: false, alongFetch: async () => void (running = childCommands()) });
+    assert.equal(result.pulled, 1);
+  } finally {
+    await ctx.close();
+  }
+  assert.ok(running.some((cmd) => / fetch /.test(cmd)), `git's fetch was not running: ${JSON.stringify(running)}`);
 });
 
 /** Syncs clone `dir` in-process, counting the push attempts made (`beforePush` runs once per attempt). */
