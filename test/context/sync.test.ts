@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture } from '../helpers/paths.js';
-import { git, gritAsync, gritOk } from '../helpers/repo.js';
+import { git, gritAsync, gritOk, gritSetup } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 
 /** The winner of SPEC §2's last-writer-wins: the greatest (ts, actor, event_id). */
@@ -16,7 +16,7 @@ function newest<T extends { updated_ts: number; actor: string; event_id: string 
 test('two clones set the same key concurrently and converge after sync', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  gritOk(a, ['context', 'set', 'shared', 'base']);
+  await gritSetup(a, ['context', 'set', 'shared', 'base']);
   gritOk(a, ['sync']);
   gritOk(b, ['sync']);
   assert.equal(gritOk(b, ['context', 'project', 'shared']).value, 'base');
@@ -26,8 +26,8 @@ test('two clones set the same key concurrently and converge after sync', { timeo
     gritAsync(b, ['context', 'set', 'shared', 'from B', '--json']),
   ]);
   assert.ok(ra.json?.ok && rb.json?.ok, `${ra.stdout}${rb.stdout}`);
-  gritOk(a, ['context', 'set', 'only.a', '1']);
-  gritOk(b, ['context', 'set', 'only.b', '2']);
+  await gritSetup(a, ['context', 'set', 'only.a', '1']);
+  await gritSetup(b, ['context', 'set', 'only.b', '2']);
   const local = { a: gritOk(a, ['context', 'project', 'shared']), b: gritOk(b, ['context', 'project', 'shared']) };
   assert.deepEqual([local.a.value, local.b.value], ['from A', 'from B']);
 

@@ -22,7 +22,7 @@ import {
 import { encodeCommit, encodeTree, ObjectStore, type ReadOptions } from '../../src/git/objects.js';
 import { casRef, deleteRef, readRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { network, refs, setLockPolicy } from './_helpers.js';
 import { untilPast } from '../helpers/wait.js';
 import { writeObjects } from '../helpers/objects.js';
@@ -282,8 +282,8 @@ test('--local: refused with --remote; a --local change of a lock origin holds li
 test('lock policy: warn prints and writes, require refuses with conflict, the owner is never blocked', { timeout: 90_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'guarded']).issue_id;
-  const other = gritOk(b, ['issue', 'create', '--title', 'free']).issue_id;
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'guarded'])).issue_id;
+  const other = (await gritSetup(b, ['issue', 'create', '--title', 'free'])).issue_id;
   gritOk(a, ['sync']);
   gritOk(b, ['sync']);
   gritOk(a, ['sync']);

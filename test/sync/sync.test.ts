@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
-import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
 import { chunkCommit, remoteCommit } from '../reliability/_remote.js';
 import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
@@ -17,19 +17,19 @@ import { startDaemon } from '../helpers/daemon.js';
 async function concurrentEdits(): Promise<{ a: string; b: string; remote: string; id: string }> {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'shared', '--label', 'base']).issue_id;
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared', '--label', 'base'])).issue_id;
   gritOk(a, ['sync']);
   assert.equal(gritOk(b, ['sync']).pulled, 1);
   // A: title, a label, a comment, close. B: labels (one the same as A's), comments, a removal.
-  gritOk(a, ['issue', 'update', id, '--title', 'renamed in A']);
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'from-a']);
-  gritOk(a, ['issue', 'comment', id, '--body', 'comment from A']);
-  gritOk(a, ['issue', 'close', id]);
-  gritOk(b, ['issue', 'label', 'add', id, '--label', 'from-b']);
-  gritOk(b, ['issue', 'label', 'add', id, '--label', 'from-a']);
-  gritOk(b, ['issue', 'comment', id, '--body', 'comment from B']);
+  await gritSetup(a, ['issue', 'update', id, '--title', 'renamed in A']);
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'from-a']);
+  await gritSetup(a, ['issue', 'comment', id, '--body', 'comment from A']);
+  await gritSetup(a, ['issue', 'close', id]);
+  await gritSetup(b, ['issue', 'label', 'add', id, '--label', 'from-b']);
+  await gritSetup(b, ['issue', 'label', 'add', id, '--label', 'from-a']);
+  await gritSetup(b, ['issue', 'comment', id, '--body', 'comment from B']);
   gritOk(b, ['issue', 'label', 'remove', id, '--label', 'base']);
-  gritOk(b, ['issue', 'comment', id, '--body', 'second comment from B']);
+  await gritSetup(b, ['issue', 'comment', id, '--body', 'second comment from B']);
   return { a, b, remote, id };
 }
 
@@ -117,14 +117,14 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   };
   const head = (dir: string) => git(dir, 'rev-parse', '--short=8', 'refs/grit/wal').trim();
   assert.deepEqual(human(a, []), ['pulled 0 events, rebased 0, pushed 0', 'origin: no WAL yet']);
-  gritOk(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['issue', 'create', '--title', 'two']);
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['issue', 'create', '--title', 'two']);
   // --pull does not push.
   assert.equal(gritOk(a, ['sync', '--pull']).pushed, 0);
   assert.deepEqual(refs(remote), {});
   assert.deepEqual(human(a, ['--pull']), ['pulled 0 events, rebased 0, pushed 0', `local wal ${head(a)}, origin: no WAL yet`]);
   assert.deepEqual(human(a, ['--push']), ['pulled 0 events, rebased 0, pushed 2', `origin wal ${head(a)}`]);
-  gritOk(b, ['issue', 'create', '--title', 'three']);
+  await gritSetup(b, ['issue', 'create', '--title', 'three']);
   // --push on a clone behind and ahead of the remote: rebases (it has to), pushes.
   const pushed = gritOk(b, ['sync', '--push']);
   assert.deepEqual([pushed.pulled, pushed.pushed, pushed.events_rebased], [2, 1, 1]);
@@ -134,7 +134,7 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   assert.notEqual(head(a), head(remote));
   assert.deepEqual(human(a, ['--push']), ['pulled 0 events, rebased 0, pushed 0', `local wal ${head(a)}, origin wal ${head(remote)}`]);
   // --pull on a clone ahead and behind: rebases its own on top and pushes nothing, so the heads differ.
-  gritOk(a, ['issue', 'create', '--title', 'four']);
+  await gritSetup(a, ['issue', 'create', '--title', 'four']);
   const [moved, where] = human(a, ['--pull']);
   assert.equal(moved, 'pulled 1 event, rebased 1, pushed 0');
   assert.equal(where, `local wal ${head(a)}, origin wal ${head(remote)}`);
@@ -148,7 +148,7 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
 test('an unreachable or unknown remote is a git_error carrying git stderr; no such remote is missing config (exit 5)', async () => {
   const { clones } = await network(1);
   const [a] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'x']);
+  await gritSetup(a, ['issue', 'create', '--title', 'x']);
   const r = grit(a, ['sync', '--remote', 'nosuch', '--json']);
   assert.equal(r.code, 5, r.stdout);
   assert.equal(r.json.error.details.exit_code, 5);
@@ -174,7 +174,7 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
 test('credentials in a remote URL are never shown: errors (JSON, human, through the daemon, its log), replies, a push URL', { timeout: 90_000 }, async () => {
   const { remote, clones } = await network(1);
   const [a] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'x']);
+  await gritSetup(a, ['issue', 'create', '--title', 'x']);
   const unreachable = 'https://user:s3cr3t@127.0.0.1:9/x.git';
   const shown = 'https://user:***@127.0.0.1:9/x.git';
   // Configured as a push URL: grit fetches from it (docs/sync.md, step 1) and names it when that fails.
@@ -224,7 +224,7 @@ test('a remote that accepts and never answers: git is stopped at GRIT_GIT_TIMEOU
   const silent = await silentRemote();
   try {
     const [a] = (await network(1)).clones;
-    gritOk(a, ['issue', 'create', '--title', 'x']);
+    await gritSetup(a, ['issue', 'create', '--title', 'x']);
     const asleep = 'sleep 3599';
     for (const [remote, env] of [
       [silent.url('http'), {}], // git-remote-http, a process of its own, holds the connection
@@ -266,9 +266,9 @@ test('a remote that accepts and never answers: git is stopped at GRIT_GIT_TIMEOU
 test('the remote moves between fetch and push: rejected, refetched, rebased, retried', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  gritOk(b, ['issue', 'create', '--title', 'from b, early']);
+  await gritSetup(b, ['issue', 'create', '--title', 'from b, early']);
   gritOk(b, ['sync']);
-  gritOk(a, ['issue', 'create', '--title', 'from a']);
+  await gritSetup(a, ['issue', 'create', '--title', 'from a']);
   const ctx = RepoContext.open({ cwd: a });
   let interfered = 0;
   try {
@@ -309,12 +309,12 @@ test('a remote whose push URL is another repository than its URL (pushurl, pushI
     const [a, b] = [clones[0], others[0]];
     if (how === 'pushurl') git(a, 'remote', 'set-url', '--push', 'origin', primary);
     else git(a, 'config', `url.${primary}.pushInsteadOf`, mirror);
-    gritOk(a, ['issue', 'create', '--title', 'a1']);
+    await gritSetup(a, ['issue', 'create', '--title', 'a1']);
     assert.equal(gritOk(a, ['sync']).pushed, 1);
     assert.equal(gritOk(b, ['sync']).pulled, 1);
-    gritOk(b, ['issue', 'create', '--title', 'b1']);
+    await gritSetup(b, ['issue', 'create', '--title', 'b1']);
     gritOk(b, ['sync']);
-    gritOk(a, ['issue', 'create', '--title', 'a2']);
+    await gritSetup(a, ['issue', 'create', '--title', 'a2']);
     const r = gritOk(a, ['sync']);
     assert.deepEqual([r.pulled, r.pushed, r.push_attempts, r.events_rebased], [1, 1, 1, 1], how);
     assert.equal(r.wal_head, git(primary, 'rev-parse', 'refs/grit/wal').trim());
@@ -335,7 +335,7 @@ test('a remote added with --mirror=push: sync and remote locks push grit\'s refs
   git(a, 'init', '-q', '--bare', backup);
   git(a, 'remote', 'add', '--mirror=push', 'backup', backup);
   git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
-  gritOk(a, ['issue', 'create', '--title', 'a1']);
+  await gritSetup(a, ['issue', 'create', '--title', 'a1']);
   assert.equal(gritOk(a, ['sync', '--remote', 'backup']).pushed, 1);
   gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m', '--remote', 'backup']);
   const pushed = git(backup, 'for-each-ref', '--format=%(refname)').trim().split('\n');
@@ -359,9 +359,9 @@ async function syncCounting(dir: string, beforePush?: (attempt: number) => void)
 test('a lasting push refusal (a stale lock file on the remote, a ref in the way) is a git_error with git\'s message at once, not ten retries', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(1);
   const [a] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['sync']);
-  gritOk(a, ['issue', 'create', '--title', 'two']);
+  await gritSetup(a, ['issue', 'create', '--title', 'two']);
   // A git process on the server crashed holding the WAL's ref lock.
   const lock = join(remote, 'refs', 'grit', 'wal.lock');
   writeFileSync(lock, '');
@@ -382,7 +382,7 @@ test('a lasting push refusal (a stale lock file on the remote, a ref in the way)
   const [b] = other.clones;
   git(b, 'commit', '-q', '--allow-empty', '-m', 'not grit');
   git(b, 'push', '-q', 'origin', 'HEAD:refs/grit/wal/foreign');
-  gritOk(b, ['issue', 'create', '--title', 'x']);
+  await gritSetup(b, ['issue', 'create', '--title', 'x']);
   const inTheWay = await syncCounting(b);
   assert.equal(inTheWay.attempts, 1);
   assert.equal(inTheWay.error?.code, 'git_error', String(inTheWay.error));
@@ -394,11 +394,11 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
   test(`a ref update the server fails because another push moved the ref (${how}) is still a race: retried`, { timeout: 60_000 }, async () => {
     const { remote, clones } = await network(2);
     const [a, b] = clones;
-    gritOk(b, ['issue', 'create', '--title', 'from b']);
+    await gritSetup(b, ['issue', 'create', '--title', 'from b']);
     gritOk(b, ['sync']);
     gritOk(a, ['sync']);
     const base = git(remote, 'rev-parse', 'refs/grit/wal').trim();
-    gritOk(b, ['issue', 'create', '--title', 'from b, racing']);
+    await gritSetup(b, ['issue', 'create', '--title', 'from b, racing']);
     gritOk(b, ['sync']);
     const raced = git(remote, 'rev-parse', 'refs/grit/wal').trim();
     git(remote, 'update-ref', 'refs/grit/wal', base, raced);
@@ -408,7 +408,7 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
     const hook = join(remote, 'hooks', 'pre-receive');
     writeFileSync(hook, `#!/bin/sh\n[ -e "$GIT_DIR/raced" ] && exit 0\ntouch "$GIT_DIR/raced"\nenv -u GIT_QUARANTINE_PATH git update-ref refs/grit/wal ${raced} ${base}${holdLock}\n`);
     chmodSync(hook, 0o755);
-    gritOk(a, ['issue', 'create', '--title', 'from a']);
+    await gritSetup(a, ['issue', 'create', '--title', 'from a']);
     const run = await syncCounting(a, (attempt) => attempt === 1 && rmSync(lock, { force: true }));
     assert.equal(run.error, undefined, String(run.error));
     assert.equal(run.attempts, 2);
@@ -421,15 +421,15 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
 test('two syncs of one clone at once: the one that finds its push already made says it pushed nothing', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(1);
   const [a] = clones;
-  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `n${i}`]);
+  for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `n${i}`]);
   // Another `grit sync` of this clone pushes the same commits between this one's fetch and push.
   const run = await syncCounting(a, () => assert.equal(gritOk(a, ['sync']).pushed, 3));
   assert.equal(run.error, undefined, String(run.error));
   assert.deepEqual([run.result!.pushed, run.result!.push_attempts], [0, 1]);
   assert.equal(run.result!.remote_wal_head, git(remote, 'rev-parse', 'refs/grit/wal').trim());
   // Part of it pushed meanwhile (git names where the remote was, abbreviated): only the rest counts.
-  gritOk(a, ['issue', 'create', '--title', 'n3']);
-  gritOk(a, ['issue', 'create', '--title', 'n4']);
+  await gritSetup(a, ['issue', 'create', '--title', 'n3']);
+  await gritSetup(a, ['issue', 'create', '--title', 'n4']);
   const partly = await syncCounting(a, () => git(a, 'push', '-q', 'origin', 'refs/grit/wal~1:refs/grit/wal'));
   assert.equal(partly.error, undefined, String(partly.error));
   assert.equal(partly.result!.pushed, 1);
@@ -495,7 +495,7 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
 test('sync imports new snapshots and rebuild works from them in the other clone', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
+  for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `i${i}`]);
   const snap = gritOk(a, ['snapshot']);
   gritOk(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
@@ -519,11 +519,11 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
 test('a pull where the remote was at the local head last time: fast-forward; a rewritten remote still rebases', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(3);
   const [a, b, c] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['sync']);
   assert.equal(gritOk(b, ['sync']).pulled, 1);
-  gritOk(a, ['issue', 'create', '--title', 'two']);
-  gritOk(a, ['issue', 'create', '--title', 'three']);
+  await gritSetup(a, ['issue', 'create', '--title', 'two']);
+  await gritSetup(a, ['issue', 'create', '--title', 'three']);
   gritOk(a, ['sync']);
   // b's WAL head is where the remote was at b's previous fetch: validated down to it, no merge-base.
   const ff = gritOk(b, ['sync', '--pull']);
@@ -533,7 +533,7 @@ test('a pull where the remote was at the local head last time: fast-forward; a r
   // Someone rewrites the remote WAL: "three" replaced by "four" (force-pushed, shared prefix kept).
   git(c, 'fetch', '-q', 'origin', 'refs/grit/wal:refs/grit/wal');
   git(c, 'update-ref', 'refs/grit/wal', `${head}~1`);
-  gritOk(c, ['issue', 'create', '--title', 'four']);
+  await gritSetup(c, ['issue', 'create', '--title', 'four']);
   git(c, 'push', '-q', '--force', 'origin', 'refs/grit/wal:refs/grit/wal');
   // b's head is no longer on the remote's chain: found by the walk, then git merge-base, then a rebase.
   const rebased = gritOk(b, ['sync']);
@@ -548,11 +548,11 @@ test('a pull where the remote was at the local head last time: fast-forward; a r
 test('the store fails to catch up while git fetches: the sync fails and the tracking refs are put back', { timeout: 60_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
   gritOk(a, ['sync']);
   gritOk(b, ['sync']);
   // The remote gets an event and a snapshot; b's own WAL gets a commit its store cannot read.
-  gritOk(a, ['issue', 'create', '--title', 'two']);
+  await gritSetup(a, ['issue', 'create', '--title', 'two']);
   const snap = gritOk(a, ['snapshot']);
   gritOk(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
@@ -569,10 +569,10 @@ test('the store fails to catch up while git fetches: the sync fails and the trac
 test('a remove of a label a clone has not seen is refused there, so it cannot undo the other clone\'s add', async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared'])).issue_id;
   gritOk(a, ['sync']);
   gritOk(b, ['sync']);
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'M']);
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'M']);
   const refused = grit(b, ['issue', 'label', 'remove', id, '--label', 'M', '--json']);
   assert.equal(refused.json.error.code, 'not_found');
   for (const c of [a, b, a]) gritOk(c, ['sync']);
@@ -583,11 +583,11 @@ test('a remove concurrent with an add of the same member loses to it though stam
   const { clones } = await network(2);
   const [a, b] = clones;
   // One issue per set, each member added once and synced to both clones.
-  const labelled = gritOk(a, ['issue', 'create', '--title', 'labelled', '--label', 'x']).issue_id;
-  const assigned = gritOk(a, ['issue', 'create', '--title', 'assigned']).issue_id;
-  gritOk(a, ['issue', 'assignee', 'add', assigned, '--user', 'ann']);
-  const blocking = gritOk(a, ['issue', 'create', '--title', 'blocking']).issue_id;
-  gritOk(a, ['issue', 'dep', 'add', blocking, '--target', labelled, '--type', 'blocks']);
+  const labelled = (await gritSetup(a, ['issue', 'create', '--title', 'labelled', '--label', 'x'])).issue_id;
+  const assigned = (await gritSetup(a, ['issue', 'create', '--title', 'assigned'])).issue_id;
+  await gritSetup(a, ['issue', 'assignee', 'add', assigned, '--user', 'ann']);
+  const blocking = (await gritSetup(a, ['issue', 'create', '--title', 'blocking'])).issue_id;
+  await gritSetup(a, ['issue', 'dep', 'add', blocking, '--target', labelled, '--type', 'blocks']);
   gritOk(a, ['sync']);
   gritOk(b, ['sync']);
   const members: [string, string, string[]][] = [
@@ -620,10 +620,10 @@ test('a remove concurrent with an add of the same member loses to it though stam
 test('a remove whose writer had seen the add takes it away: the same actor\'s, and one after a sync that brought the add', { timeout: 60_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'mine']);
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared'])).issue_id;
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'mine']);
   gritOk(a, ['issue', 'label', 'remove', id, '--label', 'mine']);
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'synced']);
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'synced']);
   gritOk(a, ['sync']);
   gritOk(b, ['sync']);
   gritOk(b, ['issue', 'label', 'remove', id, '--label', 'synced']);
@@ -634,7 +634,7 @@ test('a remove whose writer had seen the add takes it away: the same actor\'s, a
 test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and fold alike on two clones, the issue stays writable, rebuild, snapshot, export and db checks take them; 2^64 is refused', { timeout: 120_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'ordinary', '--label', 'x']).issue_id;
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'ordinary', '--label', 'x'])).issue_id;
   gritOk(a, ['sync']);
   gritOk(b, ['sync']);
   // Another implementation's commit: a comment at 2^53, a title from a nanosecond clock, a label
@@ -649,7 +649,7 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   ];
   const records = payloads.map(([tag, payload], i) => recordWithTs(issue, actor, encodeCanonical(BigInt(stamps[i])), tag, payload));
   chunkCommit(remote, other, chunkOfRecords(records));
-  gritOk(b, ['issue', 'update', id, '--title', 'ordinary, later']);
+  await gritSetup(b, ['issue', 'update', id, '--title', 'ordinary, later']);
   for (const c of [a, b, a]) gritOk(c, ['sync']);
   const state = (c: string) => gritOk(c, ['issue', 'show', id]);
   assert.deepEqual(state(a), state(b));
@@ -662,8 +662,8 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   );
 
   // grit's own writes on it: stamped after the newest (no u64 is after 2^64 - 1: that again), synced back.
-  gritOk(a, ['issue', 'comment', id, '--body', 'still writable']);
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'x']);
+  await gritSetup(a, ['issue', 'comment', id, '--body', 'still writable']);
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'x']);
   for (const c of [a, b]) gritOk(c, ['sync']);
   const expected = state(b);
   assert.deepEqual(expected, state(a));
