@@ -132,7 +132,8 @@ let manifestCommands: Commands | undefined;
 
 /**
  * A command line run as set-up through gritLib: `await gritSetup(cwd, ['issue', 'create', '--title',
- * 'x'])` leaves the state `gritOk(cwd, [...])` leaves and gives its data. The line goes through
+ * 'x'])` leaves the state `gritOk(cwd, [...])` leaves and gives its data. Also for a read whose
+ * data a test only compares (`issue list` after a sync) in a test about something else. The line goes through
  * the CLI's own parser and argument mapping (its fast path: src/cli/fast.ts, actions.ts), so set-up
  * converted from `gritOk` keeps its words and their meaning; `--actor` and `--data-dir` choose the
  * actor as they do there. Not for lines naming a relative file (`attachment add x`, `--body-file`):
@@ -146,7 +147,8 @@ export async function gritSetup(cwd: string, argv: string[]): Promise<any> {
   if (!parsed) throw new Error(`gritSetup: grit ${argv.join(' ')} is not a line the CLI's fast path runs`);
   const action = ACTIONS[parsed.id];
   const { actor, 'data-dir': dataDir } = parsed.flags as { actor?: string; 'data-dir'?: string };
-  return gritLib(cwd, action.ipc, await action.toArgs(parsed), { actor, dataDir });
+  // As the CLI prints it under --json: what a test compares is then the same either way.
+  return JSON.parse(JSON.stringify(await gritLib(cwd, action.ipc, await action.toArgs(parsed), { actor, dataDir })) ?? 'null');
 }
 
 /** Issues made one after another as set-up (gritSetup `issue create --title <title>`): their ids, in order. */

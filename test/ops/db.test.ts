@@ -102,11 +102,11 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
   const id = (await gritSetup(repo, ['issue', 'create', '--title', 'target title'])).issue_id;
   await gritSetup(repo, ['issue', 'comment', id, '--body', 'x']);
   await gritSetup(repo, ['issue', 'create', '--title', 'other']);
-  const clean = gritOk(repo, ['db', 'check']);
+  const clean = await gritSetup(repo, ['db', 'check']);
   assert.deepEqual(clean, { events_checked: 3, events_valid: 3, corrupt_count: 0, errors: [], behind_wal: 0 });
 
   const bad = await tamperStoredEvent(join(actor.data_dir, 'store.mdb'), 'target title');
-  const c = gritOk(repo, ['db', 'check']);
+  const c = await gritSetup(repo, ['db', 'check']);
   assert.deepEqual([c.events_checked, c.events_valid, c.corrupt_count], [3, 2, 1]);
   assert.equal(c.errors[0].event_id, bad);
   assert.equal(c.errors[0].problem, 'corrupt');
@@ -118,16 +118,16 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
   assert.equal(fixed.applied.length, 1);
   assert.match(fixed.applied[0], /rebuilt the store/);
   assert.ok(fixed.checks.every((x: any) => x.status === 'ok'), JSON.stringify(fixed.checks));
-  assert.deepEqual(gritOk(repo, ['db', 'check']).corrupt_count, 0);
-  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, 'target title');
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).corrupt_count, 0);
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).issue.title, 'target title');
 });
 
 test('db check compares the summary table (what issue list reads) with the issue rows; a rebuild repairs it', async () => {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor;
   const [x, y] = await createdIssues(repo, ['X', 'Y']);
-  const list = gritOk(repo, ['issue', 'list']);
-  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  const list = await gritSetup(repo, ['issue', 'list']);
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).errors, []);
   const stray = 'ab'.repeat(16);
   const root = open({ path: join(actor.data_dir, 'store.mdb'), maxDbs: 16, compression: false });
   root.transactionSync(() => {
@@ -138,9 +138,9 @@ test('db check compares the summary table (what issue list reads) with the issue
   });
   await root.close();
   // The listing is the summary table's: it shows the change, not the issue rows.
-  const listed = new Map(gritOk(repo, ['issue', 'list']).issues.map((i: any) => [i.issue_id, i.title]));
+  const listed = new Map((await gritSetup(repo, ['issue', 'list'])).issues.map((i: any) => [i.issue_id, i.title]));
   assert.deepEqual([listed.get(x), listed.has(y), listed.has(stray)], ['not X', false, true]);
-  const problems = gritOk(repo, ['db', 'check']).errors;
+  const problems = (await gritSetup(repo, ['db', 'check'])).errors;
   assert.deepEqual(problems.map((e: any) => e.problem), ['index_mismatch', 'index_mismatch', 'index_mismatch']);
   assert.deepEqual(problems.map((e: any) => e.message).sort(), [
     `the summary of issue ${x} differs from its projection`,
@@ -148,8 +148,8 @@ test('db check compares the summary table (what issue list reads) with the issue
     `the summary table lacks issue ${y}`,
   ]);
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).errors, []);
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), list);
 });
 
 test('db verify of a WAL that cannot be read to its end: a wal_error first, the events before it verified', async () => {
@@ -183,7 +183,7 @@ test('db verify on a WAL without keys: everything unverifiable, nothing wrong', 
   );
   const empty = tempRepo();
   assert.equal(gritOk(empty, ['db', 'verify']).events_checked, 0);
-  assert.deepEqual(gritOk(empty, ['db', 'check']).errors, []);
+  assert.deepEqual((await gritSetup(empty, ['db', 'check'])).errors, []);
 });
 
 /**
@@ -214,7 +214,7 @@ test('db check with every kind of store damage at once: each found, in order, a 
   });
   await env.close();
 
-  const r = gritOk(repo, ['db', 'check']);
+  const r = await gritSetup(repo, ['db', 'check']);
   assert.deepEqual([r.events_checked, r.events_valid, r.corrupt_count], [7, 4, 3 + 1]);
   const problems = r.errors.map((e: any) => [e.problem, e.event_id ?? e.issue_id ?? null]);
   const eventId = (key: Buffer) => key.subarray(-32).toString('hex');
@@ -230,5 +230,5 @@ test('db check with every kind of store damage at once: each found, in order, a 
     .map(([, p]) => p);
   assert.deepEqual(problems, [...inLog, ['count_mismatch', null], ...byRow, ['projection_missing', d]]);
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).errors, []);
 });

@@ -56,7 +56,7 @@ test('one WAL with a problem for every check that reads it: each is reported, un
   await gritSetup(repo, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
   // The edge that closes the cycle (commands refuse it; sync can bring it).
   await writeRaw(repo, y, { type: 'DependencyAdded', target: fromHex(x, 16)!, dep_type: 'depends_on' });
-  const created = gritOk(repo, ['issue', 'show', z]).events[0];
+  const created = (await gritSetup(repo, ['issue', 'show', z])).events[0];
   const forged = makeEvent({
     issue_id: fromHex(z, 16)!,
     actor: fromHex(writer.actor_id, 16)!,
@@ -110,12 +110,12 @@ test('a hole in the WAL whose events the store holds: the plan says nothing is l
   const { remote, clones } = await network(1);
   const [repo] = clones;
   const id = (await gritSetup(repo, ['issue', 'create', '--title', 'pushed'])).issue_id;
-  gritOk(repo, ['sync']);
+  await gritSetup(repo, ['sync']);
   const remoteHead = git(repo, 'rev-parse', 'refs/grit-remote/origin/wal').trim();
   await gritSetup(repo, ['issue', 'comment', id, '--body', 'local']);
   for (let k = 0; k < 3; k++) await gritSetup(repo, ['issue', 'create', '--title', `local ${k}`]);
   const events = eventIds(await walEvents(join(repo, '.git')));
-  const list = gritOk(repo, ['issue', 'list']);
+  const list = await gritSetup(repo, ['issue', 'list']);
   const [head, parent] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
   dropObjects(repo, head, parent);
 
@@ -137,9 +137,9 @@ test('a hole in the WAL whose events the store holds: the plan says nothing is l
   assert.deepEqual(fixed.failed, []);
   for (const c of fixed.checks) assert.equal(c.status, 'ok', `${c.id}: ${c.message}`);
   assert.equal(git(repo, 'merge-base', 'refs/grit/wal', remoteHead).trim(), remoteHead, 'built on the remote\'s WAL');
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), list);
 
-  assert.equal(gritOk(repo, ['sync']).pushed, 4);
+  assert.equal((await gritSetup(repo, ['sync'])).pushed, 4);
   const onRemote = new Set(eventIds(await walEvents(remote)));
   for (const e of events) assert.ok(onRemote.has(e), `event ${e} is on the remote`);
   fsckClean(repo);
@@ -150,7 +150,7 @@ test('a hole in the WAL: with no store the plan says what is lost and --fix leav
   const actor = (await gritInit(repo)).actor;
   for (let k = 0; k < 4; k++) await gritSetup(repo, ['issue', 'create', '--title', `issue ${k}`]);
   const events = eventIds(await walEvents(join(repo, '.git')));
-  const list = gritOk(repo, ['issue', 'list']);
+  const list = await gritSetup(repo, ['issue', 'list']);
   const [, child, middle] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
   dropObjects(repo, middle);
   const store = join(actor.data_dir, 'store.mdb');
@@ -170,9 +170,9 @@ test('a hole in the WAL: with no store the plan says what is lost and --fix leav
   assert.deepEqual(fixed.applied, ['started refs/grit/wal anew with the 4 events the store held (the old WAL had a hole; `grit sync` publishes them)']);
   for (const c of fixed.checks) assert.equal(c.status, 'ok', `${c.id}: ${c.message}`);
   assert.deepEqual(eventIds(await walEvents(join(repo, '.git'))).sort(), [...events].sort(), 'every event, once');
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), list);
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list, 'the WAL alone gives the same issues');
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), list, 'the WAL alone gives the same issues');
 });
 
 test('doctor counts in words that agree with the number', async () => {
@@ -191,8 +191,8 @@ for (const [label, size] of [
 ] as const) {
   test(`a truncated LMDB file (${label}): doctor survives and reports it, --fix rebuilds, issue list is as before`, async () => {
     const { repo, actor, ids } = await populated();
-    const before = gritOk(repo, ['issue', 'list']);
-    const show = gritOk(repo, ['issue', 'show', ids[1]]);
+    const before = await gritSetup(repo, ['issue', 'list']);
+    const show = await gritSetup(repo, ['issue', 'show', ids[1]]);
     const storePath = join(actor.data_dir, 'store.mdb');
     truncateSync(storePath, size(statSync(storePath).size));
 
@@ -213,8 +213,8 @@ for (const [label, size] of [
     assert.match(fixed.applied[0], /rebuilt the store .*7 events from the WAL/);
     assert.deepEqual(fixed.failed, []);
     assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
-    assert.deepEqual(gritOk(repo, ['issue', 'list']), before);
-    assert.deepEqual(gritOk(repo, ['issue', 'show', ids[1]]), show);
+    assert.deepEqual(await gritSetup(repo, ['issue', 'list']), before);
+    assert.deepEqual(await gritSetup(repo, ['issue', 'show', ids[1]]), show);
   });
 }
 
@@ -222,7 +222,7 @@ test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot;
   const { repo, actor, ids } = await populated();
   gritOk(repo, ['snapshot']);
   await gritSetup(repo, ['issue', 'comment', ids[0], '--body', 'after the snapshot']);
-  const before = gritOk(repo, ['issue', 'list']);
+  const before = await gritSetup(repo, ['issue', 'list']);
   const storePath = join(actor.data_dir, 'store.mdb');
   const bytes = readFileSync(storePath);
   for (let i = 0; i < bytes.length; i += 97) bytes[i] ^= 0xa5;
@@ -243,7 +243,7 @@ test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot;
   assert.ok(fixed.applied.some((a: string) => a.includes('daemon.lock')));
   assert.ok(!existsSync(lock));
   assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), before);
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), before);
 });
 
 function deadPid(): number {
@@ -393,7 +393,7 @@ test('actor directories an interrupted init left are reported; --fix deletes onl
   for (const dir of [...reported, ...left]) assert.ok(existsSync(dir), dir);
   assert.equal(readFileSync(join(reported[1], 'keys', 'signing.key'), 'utf8'), secret);
   assert.match(check(fixed, 'actor_dirs').message, /^3 actor directories left by /);
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 6);
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 6);
 });
 
 test('doctor outside a git repository, with no actor, with a broken config, and over the rebuild threshold', async () => {

@@ -92,7 +92,7 @@ async function rebuiltBy(repo: string, build: (ctx: RepoContext) => Promise<unkn
   }
   // Commands first: on a store left empty, the first one builds it.
   const seen = await observe(repo);
-  const check = gritOk(repo, ['db', 'check']);
+  const check = await gritSetup(repo, ['db', 'check']);
   assert.deepEqual([check.events_checked, check.errors], [1500, []]);
   return seen;
 }
@@ -311,20 +311,20 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
   git(repo, 'update-ref', '-d', good);
   const r3 = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r3.from_snapshot, r3.event_count], [false, 2]);
-  assert.equal(gritOk(repo, ['issue', 'show', a]).issue.comment_count, 1);
+  assert.equal((await gritSetup(repo, ['issue', 'show', a])).issue.comment_count, 1);
 });
 
 test('a snapshot whose local commits sync rebased: rebuild says why it was not used, doctor warns, gc deletes it first', { timeout: 60_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
   const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared'])).issue_id;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   await gritSetup(b, ['issue', 'comment', id, '--body', 'local, then snapshotted']);
   const stale = gritOk(b, ['snapshot']);
   await gritSetup(a, ['issue', 'comment', id, '--body', 'pushed meanwhile']);
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).events_rebased, 1);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).events_rebased, 1);
 
   const r = grit(b, ['rebuild', '--from-snapshot', '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -579,7 +579,7 @@ test('a rebuild empties the store only once it has read the WAL, also after plai
   rmSync(join(repo, '.git', 'grit', 'repository-id'));
   steps.length = 0;
   assert.deepEqual([(await rebuild()).event_count, steps.includes('read')], [0, false]);
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 0);
 });
 
 test('a rebuild through the daemon whose worker thread ends mid-way leaves no copy of the store, though the daemon (whose pid names it) lives on', async () => {
@@ -606,7 +606,7 @@ test('a rebuild killed while it holds its copy of the store: the copy is named a
   await gritInit(repo);
   // A store worth copying, and a replay long enough to be caught in.
   await generateWal(join(repo, '.git'), { seed: 8, events: 20_000, actors: ACTORS, packed: true });
-  gritOk(repo, ['issue', 'list']);
+  await gritSetup(repo, ['issue', 'list']);
   const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
   const copies = () => readdirSync(actorDir).filter((f) => f.includes('before-rebuild'));
   /** Starts a rebuild and sends it `signal` once its copy is there; the name of the copy it had. */
@@ -638,5 +638,5 @@ test('a rebuild killed while it holds its copy of the store: the copy is named a
 
   await interrupt('SIGINT');
   assert.deepEqual(copies(), [], 'a Ctrl-C removes the copy');
-  assert.equal(gritOk(repo, ['db', 'check']).errors.length, 0);
+  assert.equal((await gritSetup(repo, ['db', 'check'])).errors.length, 0);
 });

@@ -47,7 +47,7 @@ test('sync --push writes and pushes a snapshot once the policy threshold is cros
   const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
   assert.equal(rebuilt.from_snapshot, true);
   assert.equal(rebuilt.snapshot_ref, snap.snapshot_ref);
-  assert.deepEqual(gritOk(b, ['issue', 'list']), gritOk(a, ['issue', 'list']));
+  assert.deepEqual(await gritSetup(b, ['issue', 'list']), await gritSetup(a, ['issue', 'list']));
 
   // Human output names it.
   await gritSetup(a, ['issue', 'create', '--title', 'i6']);

@@ -304,7 +304,7 @@ test('lock policy: warn prints and writes, require refuses with conflict, the ow
   assert.equal(refused.code, 4);
   assert.equal(refused.json.error.code, 'conflict');
   assert.equal(refused.json.error.details.lock.owner, got.lock.owner);
-  assert.equal(gritOk(b, ['issue', 'show', id]).issue.state, 'open');
+  assert.equal((await gritSetup(b, ['issue', 'show', id])).issue.state, 'open');
   assert.equal(grit(b, ['issue', 'comment', other, '--body', 'still free']).code, 0);
   // The owner writes freely under require.
   setLockPolicy(a, 'require');

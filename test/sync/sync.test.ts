@@ -139,7 +139,7 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   assert.equal(moved, 'pulled 1 event, rebased 1, pushed 0');
   assert.equal(where, `local wal ${head(a)}, origin wal ${head(remote)}`);
   assert.notEqual(head(a), head(remote));
-  assert.equal(gritOk(a, ['issue', 'list']).total, 4);
+  assert.equal((await gritSetup(a, ['issue', 'list'])).total, 4);
   assert.deepEqual(human(a, []), ['pulled 0 events, rebased 0, pushed 1', `origin wal ${head(a)}`]);
   // A remote given as a path works as well as a name.
   assert.equal(gritOk(a, ['sync', '--remote', remote]).pulled, 0);
@@ -296,8 +296,8 @@ test('the remote moves between fetch and push: rejected, refetched, rebased, ret
     await ctx.close();
   }
   gritOk(b, ['sync']);
-  assert.deepEqual(gritOk(a, ['issue', 'list']), gritOk(b, ['issue', 'list']));
-  assert.equal(gritOk(a, ['issue', 'list']).total, 4);
+  assert.deepEqual(await gritSetup(a, ['issue', 'list']), await gritSetup(b, ['issue', 'list']));
+  assert.equal((await gritSetup(a, ['issue', 'list'])).total, 4);
   assert.equal(git(remote, 'rev-list', '--count', 'refs/grit/wal').trim(), '4');
 });
 
@@ -414,7 +414,7 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
     assert.equal(run.attempts, 2);
     assert.deepEqual([run.result!.pulled, run.result!.pushed, run.result!.push_attempts], [1, 1, 2]);
     assert.equal(gritOk(b, ['sync']).pulled, 1);
-    assert.equal(gritOk(b, ['issue', 'list']).total, 3);
+    assert.equal((await gritSetup(b, ['issue', 'list'])).total, 3);
   });
 }
 
@@ -471,7 +471,7 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
       pushForgedCommit(remote, chunk.bytes, Buffer.from(chunk.hash).toString('hex'), actor);
     }
     const before = refs(b);
-    const listBefore = gritOk(b, ['issue', 'list']);
+    const listBefore = await gritSetup(b, ['issue', 'list']);
     const r = grit(b, ['sync', '--json']);
     assert.equal(r.code, 1, r.stdout);
     assert.equal(r.json.error.code, 'wal_error');
@@ -482,7 +482,7 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
     assert.match(r.json.error.details.suggestion, /something other than grit wrote or edited refs\/grit\/wal on origin: compare it with `git ls-remote origin refs\/grit\/wal`/);
     assert.doesNotMatch(r.json.error.details.suggestion, /grit doctor/);
     assert.deepEqual(refs(b), before);
-    assert.deepEqual(gritOk(b, ['issue', 'list']), listBefore);
+    assert.deepEqual(await gritSetup(b, ['issue', 'list']), listBefore);
     assert.equal(shown(b, id).eventIds.length, 2);
     // A push-only sync refuses as well (it validates what it fetched before anything else).
     assert.equal(grit(b, ['sync', '--push', '--json']).json.error.code, 'wal_error');
@@ -576,7 +576,7 @@ test('a remove of a label a clone has not seen is refused there, so it cannot un
   const refused = grit(b, ['issue', 'label', 'remove', id, '--label', 'M', '--json']);
   assert.equal(refused.json.error.code, 'not_found');
   for (const c of [a, b, a]) gritOk(c, ['sync']);
-  for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, ['M']);
+  for (const c of [a, b]) assert.deepEqual((await gritSetup(c, ['issue', 'show', id])).issue.labels, ['M']);
 });
 
 test('a remove concurrent with an add of the same member loses to it though stamped later (SPEC §2: add wins): labels, assignees, dependencies; a rebuild and a snapshot agree', { timeout: 120_000 }, async () => {
@@ -628,7 +628,7 @@ test('a remove whose writer had seen the add takes it away: the same actor\'s, a
   gritOk(b, ['sync']);
   gritOk(b, ['issue', 'label', 'remove', id, '--label', 'synced']);
   for (const c of [b, a]) gritOk(c, ['sync']);
-  for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, []);
+  for (const c of [a, b]) assert.deepEqual((await gritSetup(c, ['issue', 'show', id])).issue.labels, []);
 });
 
 test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and fold alike on two clones, the issue stays writable, rebuild, snapshot, export and db checks take them; 2^64 is refused', { timeout: 120_000 }, async () => {
@@ -679,7 +679,7 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   gritOk(b, ['snapshot']);
   assert.equal(gritOk(b, ['rebuild', '--from-snapshot']).from_snapshot, true);
   assert.deepEqual(state(b), expected);
-  const check = gritOk(b, ['db', 'check']);
+  const check = await gritSetup(b, ['db', 'check']);
   assert.equal(check.corrupt_count, 0, JSON.stringify(check.errors));
   assert.equal(gritOk(b, ['db', 'verify']).error_count, 0);
   const doc = JSON.parse(readFileSync(gritOk(b, ['export']).output_path, 'utf8'));
