@@ -17,8 +17,8 @@ test('two clones set the same key concurrently and converge after sync', { timeo
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   await gritSetup(a, ['context', 'set', 'shared', 'base']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   assert.equal(gritOk(b, ['context', 'project', 'shared']).value, 'base');
   // Both write at once, each also a key of its own; nothing synced in between.
   const [ra, rb] = await Promise.all([
@@ -31,9 +31,9 @@ test('two clones set the same key concurrently and converge after sync', { timeo
   const local = { a: gritOk(a, ['context', 'project', 'shared']), b: gritOk(b, ['context', 'project', 'shared']) };
   assert.deepEqual([local.a.value, local.b.value], ['from A', 'from B']);
 
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).events_rebased, 2);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).events_rebased, 2);
+  await gritSetup(a, ['sync']);
   const pa = gritOk(a, ['context', 'project']);
   const pb = gritOk(b, ['context', 'project']);
   assert.deepEqual(pa, pb);
@@ -52,8 +52,8 @@ test('file context indexed in one clone is shared: the other queries it and skip
     git(clone, 'add', '-A');
   }
   assert.equal(gritOk(a, ['context', 'index']).indexed, 11);
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).pulled, 11);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).pulled, 11);
   assert.deepEqual(
     gritOk(b, ['context', 'query', 'NewPolygon']).results.map((r: any) => [r.path, r.kind, r.line_start, r.line_end]),
     [['src/sample.go', 'function', 24, 26]],

@@ -21,8 +21,8 @@ test('two clones edit one DAG concurrently; after sync both list the same topolo
   const [a, b] = clones;
   const ids = seededIds(300, 5);
   const base = await writeDag(a, ids, 5);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   // Concurrently, each clone adds more edges that agree with the same hidden rank (so no cycle),
   // and B also creates issues of its own that depend on A's.
   const more = randomDag(ids, 6).edges;
@@ -35,10 +35,10 @@ test('two clones edit one DAG concurrently; after sync both list the same topolo
     await gritSetup(b, ['issue', 'dep', 'add', id, '--target', ids[299 - k], '--type', 'depends_on']);
     extra.push(id);
   }
-  gritOk(a, ['sync']);
-  const sb = gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  const sb = await gritSetup(b, ['sync']);
   assert.ok(sb.events_rebased > 0, 'B re-appended its events on top of A');
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
 
   const ta = gritOk(a, ['issue', 'dep', 'topo']);
   const tb = gritOk(b, ['issue', 'dep', 'topo']);
@@ -59,16 +59,16 @@ test('a cycle made of two halves added in two clones is accepted by sync and rep
   const [a, b] = clones;
   const x = (await gritSetup(a, ['issue', 'create', '--title', 'X'])).issue_id as string;
   const y = (await gritSetup(a, ['issue', 'create', '--title', 'Y'])).issue_id as string;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   const cycleCheck = (dir: string) => gritDoctor(dir).checks.find((c: any) => c.id === 'dependency_cycles');
   assert.equal(cycleCheck(a).status, 'ok');
   // Each half is fine where it is written.
   await gritSetup(a, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
   await gritSetup(b, ['issue', 'dep', 'add', x, '--target', y, '--type', 'blocks']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(a, ['sync']);
 
   const expected = [x, y].sort();
   for (const dir of [a, b]) {
@@ -89,8 +89,8 @@ test('a cycle made of two halves added in two clones is accepted by sync and rep
   assert.equal(grit(a, ['issue', 'dep', 'add', x, '--target', z, '--type', 'depends_on']).code, 4);
   // Breaking the cycle on one side and syncing clears the report everywhere.
   gritOk(b, ['issue', 'dep', 'remove', x, '--target', y, '--type', 'blocks']);
-  gritOk(b, ['sync']);
-  gritOk(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(a, ['sync']);
   for (const dir of [a, b]) {
     assert.equal(cycleCheck(dir).status, 'ok');
     assert.deepEqual(gritOk(dir, ['issue', 'dep', 'topo']).cycles, []);

@@ -17,7 +17,7 @@ import { loadFastHash } from '../../src/core/hash.js';
 import { rng } from '../helpers/random.js';
 import { chunkOfRecords, misfiledRecords, unsortedListRecord } from '../helpers/bad-records.js';
 import { fromHex } from '../../src/core/hex.js';
-import { fsckClean, git, grit, gritOk, gritSetup } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritSetup } from '../helpers/repo.js';
 import { pairWithLocalChange, refs } from '../sync/_helpers.js';
 import { chunkCommit, mktree, put, remoteCommit } from './_remote.js';
 import { FAMILIES, hostile, sampleEvents } from './_hostile.js';
@@ -88,10 +88,10 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
   fsckClean(s.b);
   // The honest remote is still usable afterwards.
   git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
-  assert.equal(gritOk(s.b, ['sync']).pushed, 1);
+  assert.equal((await gritSetup(s.b, ['sync'])).pushed, 1);
   // The control: the commit the variants above spoil, unspoilt, is taken.
   chunkCommit(s.remote, s.actor, honestChunk());
-  assert.equal(gritOk(s.b, ['sync', '--pull']).pulled, sampleEvents().length);
+  assert.equal((await gritSetup(s.b, ['sync', '--pull'])).pulled, sampleEvents().length);
 });
 
 test('a zlib bomb as a remote chunk (40 MB of zeros in a few KB) is refused before it is inflated', { timeout: 60_000 }, async () => {

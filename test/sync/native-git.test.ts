@@ -16,7 +16,7 @@ test('a shallow WAL (fetched with --depth) is a wal_error that says so and names
   const { remote, clones } = await network(2);
   const [a, s] = clones;
   for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `i${i}`]);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   // A shallow fetch needs a transport that does not hard-link objects: file:// does.
   git(s, 'fetch', '-q', '--depth', '1', `file://${remote}`, 'refs/grit/wal:refs/grit/wal');
   const boundary = git(s, 'rev-parse', 'refs/grit/wal').trim();
@@ -49,7 +49,7 @@ async function partialClone(): Promise<{ a: string; pc: string }> {
   git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
   git(a, 'push', '-q', 'origin', 'HEAD');
   await gritSetup(a, ['issue', 'create', '--title', 'from a']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   const pc = join(tempDir(), 'pc');
   // file://: a local path would be copied whole, filter or not.
   git(tempDir(), 'clone', '-q', '--filter=blob:none', `file://${remote}`, pc);
@@ -61,11 +61,11 @@ test('a partial clone (--filter=blob:none) syncs: grit fetches refs/grit/* witho
   const { a, pc } = await partialClone();
   // Protocol v0 serves no object by id: what the sync needs must come with the fetch itself.
   git(pc, 'config', 'protocol.version', '0');
-  assert.equal(gritOk(pc, ['sync']).pulled, 1);
+  assert.equal((await gritSetup(pc, ['sync'])).pulled, 1);
   assert.deepEqual(missingObjects(pc, 'refs/grit/wal'), []);
   await gritSetup(pc, ['issue', 'create', '--title', 'from pc']);
-  assert.equal(gritOk(pc, ['sync']).pushed, 1);
-  gritOk(a, ['sync']);
+  assert.equal((await gritSetup(pc, ['sync'])).pushed, 1);
+  await gritSetup(a, ['sync']);
   assert.deepEqual(titles(a), ['from a', 'from pc']);
 });
 
@@ -82,7 +82,7 @@ test('a partial clone whose earlier filtered fetch left the WAL without its blob
   assert.match(refused.json.error.message, /^git fetch of the objects this partial clone lacks from origin failed: .*unadvertised object/);
   assert.match(refused.json.error.details.suggestion, /left them out; fetch them by hand \(`git fetch --no-filter origin <id>…`/);
   git(pc, 'config', '--unset', 'protocol.version');
-  assert.equal(gritOk(pc, ['sync']).pulled, 1);
+  assert.equal((await gritSetup(pc, ['sync'])).pulled, 1);
   assert.deepEqual(missingObjects(pc, tip), []);
   assert.deepEqual(titles(pc), ['from a']);
 });
@@ -91,14 +91,14 @@ test('a local reference-transaction hook that refuses everything: grit\'s ref wr
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   await gritSetup(b, ['issue', 'create', '--title', 'from b']);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   mkdirSync(join(a, '.git', 'hooks'), { recursive: true });
   writeFileSync(join(a, '.git', 'hooks', 'reference-transaction'), '#!/bin/sh\necho rt says no >&2\nexit 1\n', { mode: 0o755 });
   await gritSetup(a, ['issue', 'create', '--title', 'from a']);
   assert.throws(() => git(a, 'update-ref', 'refs/heads/probe', 'refs/grit/wal'), /rt says no/);
   gritOk(a, ['snapshot']);
   assert.equal(gritOk(a, ['snapshot', 'gc', '--keep', '0']).deleted.length, 1);
-  const synced = gritOk(a, ['sync']);
+  const synced = await gritSetup(a, ['sync']);
   assert.deepEqual([synced.pulled, synced.pushed], [1, 1]);
   gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '1s']);
   assert.equal(git(remote, 'for-each-ref', 'refs/grit/locks/').trim().split('\n').length, 1);
@@ -117,10 +117,10 @@ async function overwrittenWal() {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   await gritSetup(a, ['issue', 'create', '--title', 'a-synced']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   const local = await gritSetup(a, ['issue', 'create', '--title', 'a-local-only']);
   await gritSetup(b, ['issue', 'create', '--title', 'b1']);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   const oldHead = git(a, 'rev-parse', 'refs/grit/wal').trim();
   git(a, 'fetch', '-q', 'origin', '+refs/grit/*:refs/grit/*');
   assert.equal(git(a, 'rev-list', '--count', 'refs/grit/wal').trim(), '2');
@@ -142,8 +142,8 @@ test('a WAL overwritten by plain git under the store: doctor warns with the lost
   const ids = await walEventIds(a);
   assert.equal(ids.length, 3);
   assert.ok(ids.includes(localEvent));
-  assert.equal(gritOk(a, ['sync']).pushed, 1);
-  gritOk(b, ['sync']);
+  assert.equal((await gritSetup(a, ['sync'])).pushed, 1);
+  await gritSetup(b, ['sync']);
   assert.deepEqual(titles(b), ['a-local-only', 'a-synced', 'b1']);
   gritOk(a, ['rebuild']);
   assert.deepEqual(titles(a), ['a-local-only', 'a-synced', 'b1']);
@@ -177,8 +177,8 @@ test('a second actor\'s store built from commits sync rebased loses nothing and 
     await gritSetup(a, ['issue', 'create', '--title', 'a1']);
     assert.deepEqual(titles(a, ['--actor', reader]), ['a1']); // the reader's store is at a1's commit
     await gritSetup(b, ['issue', 'create', '--title', 'b1']);
-    gritOk(b, ['sync']);
-    assert.equal(gritOk(a, ['sync']).events_rebased, 1);
+    await gritSetup(b, ['sync']);
+    assert.equal((await gritSetup(a, ['sync'])).events_rebased, 1);
     if (pruned) git(a, 'gc', '-q', '--prune=now');
     const r = grit(a, ['issue', 'list', '--json', '--actor', reader]);
     assert.equal(r.stderr, '');
@@ -239,7 +239,7 @@ test('a deleted refs/grit/wal whose commits git still has: doctor says so, the n
     assert.equal(git(a, 'rev-parse', 'refs/grit/wal').trim(), oldHead);
     assert.equal(integrityOf(a).check.status, 'ok');
     assert.equal(grit(a, ['issue', 'list']).stderr, '');
-    assert.deepEqual(gritOk(a, ['sync']).pushed, 3);
+    assert.deepEqual((await gritSetup(a, ['sync'])).pushed, 3);
     assert.deepEqual(await walEventIds(a), events);
   }
 });
@@ -316,11 +316,11 @@ test('a remote WAL holding a commit copied onto another parent: pulled counts ea
   const [a, b] = clones;
   const { issue_id: id } = await gritSetup(a, ['issue', 'create', '--title', 'one']);
   await gritSetup(a, ['issue', 'comment', id, '--body', 'c1']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
   const copy = git(remote, 'commit-tree', `${head}^{tree}`, '-p', head, '-m', 'grit: 1 event').trim();
   git(remote, 'update-ref', 'refs/grit/wal', copy);
-  assert.equal(gritOk(b, ['sync']).pulled, 2);
+  assert.equal((await gritSetup(b, ['sync'])).pulled, 2);
   assert.equal((await gritSetup(b, ['issue', 'show', id])).issue.comment_count, 1);
   const walRef = gritDoctor(b).checks.find((c: { id: string }) => c.id === 'wal_ref');
   assert.equal(walRef.status, 'warn');
@@ -339,7 +339,7 @@ test('a local WAL holding a commit copied onto another parent: sync says how man
   };
   await copyHead(a, 'a');
   // Pushed as they are (a fast-forward): commits this sync did not read.
-  const sa = gritOk(a, ['sync']);
+  const sa = await gritSetup(a, ['sync']);
   assert.deepEqual([sa.pushed, sa.copies], [3, 1]);
   await copyHead(b, 'b');
   // Re-appended on top of a's (a rebase): commits this sync wrote; the copy goes with them.
@@ -349,6 +349,6 @@ test('a local WAL holding a commit copied onto another parent: sync says how man
   assert.equal((await walEvents(remote)).length, 6);
   // No copies: the bare count, and no `copies` field.
   await gritSetup(a, ['issue', 'create', '--title', 'plain']);
-  const plain = gritOk(a, ['sync']);
+  const plain = await gritSetup(a, ['sync']);
   assert.deepEqual([plain.pushed, 'copies' in plain], [1, false]);
 });

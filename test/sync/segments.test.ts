@@ -24,7 +24,7 @@ async function pushed(a: string, n: number): Promise<string[]> {
     if (i % 2 === 0) ids.push((await gritSetup(a, ['issue', 'create', '--title', `issue ${i}`])).issue_id);
     else await gritSetup(a, ['issue', 'comment', ids[ids.length - 1], '--body', `comment ${i}`]);
   }
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   return ids;
 }
 
@@ -88,7 +88,7 @@ test('a bad commit in the last segment of a long pull: wal_error, and nothing of
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   await pushed(a, 1);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   const before = { head: walHead(b), list: shownAll(b) };
   await pushed(a, 6);
   remoteCommit(remote, 'bb'.repeat(16), { meta: '{"schema_version":2}\n' });
@@ -111,7 +111,7 @@ test('a rebase onto a long pull: local events re-appended, the remote ones appli
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   const [shared] = await pushed(a, 1);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   await gritSetup(b, ['issue', 'comment', shared, '--body', 'local one']);
   await gritSetup(b, ['issue', 'create', '--title', 'local two']);
   await pushed(a, 5);
@@ -121,7 +121,7 @@ test('a rebase onto a long pull: local events re-appended, the remote ones appli
   assert.deepEqual(run.applies.slice(-3).map((s) => s.events), [2, 2, 1]);
   assert.equal(run.applies[run.applies.length - 1].head, walHead(remote));
   assert.equal(run.meta.wal_head, walHead(b));
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   const merged = shownAll(b);
   assert.deepEqual(merged, shownAll(a));
   gritOk(b, ['rebuild']);
@@ -145,5 +145,5 @@ test('kill -9 after the first segment of a pull is applied: the WAL is the remot
   assert.deepEqual(shownAll(b), shownAll(a));
   await gritSetup(b, ['db', 'check']); // exits non-zero on a problem
   // Killed before it said so, the pull is not undone: the next one finds nothing new.
-  assert.equal(gritOk(b, ['sync', '--pull']).pulled, 0);
+  assert.equal((await gritSetup(b, ['sync', '--pull'])).pulled, 0);
 });

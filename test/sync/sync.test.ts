@@ -18,8 +18,8 @@ async function concurrentEdits(): Promise<{ a: string; b: string; remote: string
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared', '--label', 'base'])).issue_id;
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).pulled, 1);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).pulled, 1);
   // A: title, a label, a comment, close. B: labels (one the same as A's), comments, a removal.
   await gritSetup(a, ['issue', 'update', id, '--title', 'renamed in A']);
   await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'from-a']);
@@ -57,13 +57,13 @@ function assertConverged(a: string, b: string, remote: string, id: string): void
 
 test('concurrent edits of one issue in two clones converge: A syncs first', { timeout: 60_000 }, async () => {
   const { a, b, remote, id } = await concurrentEdits();
-  const sa = gritOk(a, ['sync']);
+  const sa = await gritSetup(a, ['sync']);
   assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [0, 4, 0]);
-  const sb = gritOk(b, ['sync']);
+  const sb = await gritSetup(b, ['sync']);
   // B's 5 local events are re-appended on top of A's 4.
   assert.deepEqual([sb.pulled, sb.pushed, sb.events_rebased], [4, 5, 5]);
   assert.equal(sb.wal_head, sb.remote_wal_head);
-  assert.equal(gritOk(a, ['sync']).pulled, 5);
+  assert.equal((await gritSetup(a, ['sync'])).pulled, 5);
   assertConverged(a, b, remote, id);
   const all = eventIds(await walEvents(remote));
   assert.equal(new Set(all).size, all.length);
@@ -72,10 +72,10 @@ test('concurrent edits of one issue in two clones converge: A syncs first', { ti
 
 test('concurrent edits of one issue in two clones converge: B syncs first', { timeout: 60_000 }, async () => {
   const { a, b, remote, id } = await concurrentEdits();
-  assert.equal(gritOk(b, ['sync']).pushed, 5);
-  const sa = gritOk(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).pushed, 5);
+  const sa = await gritSetup(a, ['sync']);
   assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [5, 4, 4]);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   assertConverged(a, b, remote, id);
 });
 
@@ -83,8 +83,8 @@ test('concurrent edits, both clones syncing at the same moment, then once more',
   const { a, b, remote, id } = await concurrentEdits();
   const both = await Promise.all([gritAsync(a, ['sync', '--json']), gritAsync(b, ['sync', '--json'])]);
   for (const r of both) assert.equal(r.code, 0, r.stdout + r.stderr);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   assertConverged(a, b, remote, id);
   const all = eventIds(await walEvents(remote));
   assert.equal(new Set(all).size, 10);
@@ -95,7 +95,7 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   // Nothing anywhere: a no-op.
-  assert.deepEqual(gritOk(a, ['sync']), {
+  assert.deepEqual(await gritSetup(a, ['sync']), {
     pulled: 0,
     pushed: 0,
     wal_head: null,
@@ -120,16 +120,16 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   await gritSetup(a, ['issue', 'create', '--title', 'one']);
   await gritSetup(a, ['issue', 'create', '--title', 'two']);
   // --pull does not push.
-  assert.equal(gritOk(a, ['sync', '--pull']).pushed, 0);
+  assert.equal((await gritSetup(a, ['sync', '--pull'])).pushed, 0);
   assert.deepEqual(refs(remote), {});
   assert.deepEqual(human(a, ['--pull']), ['pulled 0 events, rebased 0, pushed 0', `local wal ${head(a)}, origin: no WAL yet`]);
   assert.deepEqual(human(a, ['--push']), ['pulled 0 events, rebased 0, pushed 2', `origin wal ${head(a)}`]);
   await gritSetup(b, ['issue', 'create', '--title', 'three']);
   // --push on a clone behind and ahead of the remote: rebases (it has to), pushes.
-  const pushed = gritOk(b, ['sync', '--push']);
+  const pushed = await gritSetup(b, ['sync', '--push']);
   assert.deepEqual([pushed.pulled, pushed.pushed, pushed.events_rebased], [2, 1, 1]);
   // --push on a clone that is only behind: nothing to push, and nothing pulled either.
-  const behind = gritOk(a, ['sync', '--push']);
+  const behind = await gritSetup(a, ['sync', '--push']);
   assert.deepEqual([behind.pulled, behind.pushed], [0, 0]);
   assert.notEqual(head(a), head(remote));
   assert.deepEqual(human(a, ['--push']), ['pulled 0 events, rebased 0, pushed 0', `local wal ${head(a)}, origin wal ${head(remote)}`]);
@@ -142,7 +142,7 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   assert.equal((await gritSetup(a, ['issue', 'list'])).total, 4);
   assert.deepEqual(human(a, []), ['pulled 0 events, rebased 0, pushed 1', `origin wal ${head(a)}`]);
   // A remote given as a path works as well as a name.
-  assert.equal(gritOk(a, ['sync', '--remote', remote]).pulled, 0);
+  assert.equal((await gritSetup(a, ['sync', '--remote', remote])).pulled, 0);
 });
 
 test('an unreachable or unknown remote is a git_error carrying git stderr; no such remote is missing config (exit 5)', async () => {
@@ -267,7 +267,7 @@ test('the remote moves between fetch and push: rejected, refetched, rebased, ret
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   await gritSetup(b, ['issue', 'create', '--title', 'from b, early']);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   await gritSetup(a, ['issue', 'create', '--title', 'from a']);
   const ctx = RepoContext.open({ cwd: a });
   let interfered = 0;
@@ -295,7 +295,7 @@ test('the remote moves between fetch and push: rejected, refetched, rebased, ret
   } finally {
     await ctx.close();
   }
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   assert.deepEqual(await gritSetup(a, ['issue', 'list']), await gritSetup(b, ['issue', 'list']));
   assert.equal((await gritSetup(a, ['issue', 'list'])).total, 4);
   assert.equal(git(remote, 'rev-list', '--count', 'refs/grit/wal').trim(), '4');
@@ -310,12 +310,12 @@ test('a remote whose push URL is another repository than its URL (pushurl, pushI
     if (how === 'pushurl') git(a, 'remote', 'set-url', '--push', 'origin', primary);
     else git(a, 'config', `url.${primary}.pushInsteadOf`, mirror);
     await gritSetup(a, ['issue', 'create', '--title', 'a1']);
-    assert.equal(gritOk(a, ['sync']).pushed, 1);
-    assert.equal(gritOk(b, ['sync']).pulled, 1);
+    assert.equal((await gritSetup(a, ['sync'])).pushed, 1);
+    assert.equal((await gritSetup(b, ['sync'])).pulled, 1);
     await gritSetup(b, ['issue', 'create', '--title', 'b1']);
-    gritOk(b, ['sync']);
+    await gritSetup(b, ['sync']);
     await gritSetup(a, ['issue', 'create', '--title', 'a2']);
-    const r = gritOk(a, ['sync']);
+    const r = await gritSetup(a, ['sync']);
     assert.deepEqual([r.pulled, r.pushed, r.push_attempts, r.events_rebased], [1, 1, 1, 1], how);
     assert.equal(r.wal_head, git(primary, 'rev-parse', 'refs/grit/wal').trim());
     assert.deepEqual(git(mirror, 'for-each-ref', 'refs/grit/'), '');
@@ -336,7 +336,7 @@ test('a remote added with --mirror=push: sync and remote locks push grit\'s refs
   git(a, 'remote', 'add', '--mirror=push', 'backup', backup);
   git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
   await gritSetup(a, ['issue', 'create', '--title', 'a1']);
-  assert.equal(gritOk(a, ['sync', '--remote', 'backup']).pushed, 1);
+  assert.equal((await gritSetup(a, ['sync', '--remote', 'backup'])).pushed, 1);
   gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m', '--remote', 'backup']);
   const pushed = git(backup, 'for-each-ref', '--format=%(refname)').trim().split('\n');
   assert.deepEqual([pushed.length, pushed.filter((r) => r.startsWith('refs/grit/locks/')).length, pushed.includes('refs/grit/wal')], [2, 1, true]);
@@ -360,7 +360,7 @@ test('a lasting push refusal (a stale lock file on the remote, a ref in the way)
   const { remote, clones } = await network(1);
   const [a] = clones;
   await gritSetup(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   await gritSetup(a, ['issue', 'create', '--title', 'two']);
   // A git process on the server crashed holding the WAL's ref lock.
   const lock = join(remote, 'refs', 'grit', 'wal.lock');
@@ -375,7 +375,7 @@ test('a lasting push refusal (a stale lock file on the remote, a ref in the way)
   const cli = grit(a, ['sync', '--json']);
   assert.deepEqual([cli.code, cli.json.error.code], [1, 'git_error']);
   rmSync(lock);
-  assert.equal(gritOk(a, ['sync']).pushed, 1);
+  assert.equal((await gritSetup(a, ['sync'])).pushed, 1);
 
   // A ref not grit's where refs/grit/wal would go (a directory/file conflict on the server).
   const other = await network(1);
@@ -395,11 +395,11 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
     const { remote, clones } = await network(2);
     const [a, b] = clones;
     await gritSetup(b, ['issue', 'create', '--title', 'from b']);
-    gritOk(b, ['sync']);
-    gritOk(a, ['sync']);
+    await gritSetup(b, ['sync']);
+    await gritSetup(a, ['sync']);
     const base = git(remote, 'rev-parse', 'refs/grit/wal').trim();
     await gritSetup(b, ['issue', 'create', '--title', 'from b, racing']);
-    gritOk(b, ['sync']);
+    await gritSetup(b, ['sync']);
     const raced = git(remote, 'rev-parse', 'refs/grit/wal').trim();
     git(remote, 'update-ref', 'refs/grit/wal', base, raced);
     // The other push lands between what a's git saw and the server's update of the ref, once.
@@ -413,7 +413,7 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
     assert.equal(run.error, undefined, String(run.error));
     assert.equal(run.attempts, 2);
     assert.deepEqual([run.result!.pulled, run.result!.pushed, run.result!.push_attempts], [1, 1, 2]);
-    assert.equal(gritOk(b, ['sync']).pulled, 1);
+    assert.equal((await gritSetup(b, ['sync'])).pulled, 1);
     assert.equal((await gritSetup(b, ['issue', 'list'])).total, 3);
   });
 }
@@ -497,13 +497,13 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
   const [a, b] = clones;
   for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `i${i}`]);
   const snap = gritOk(a, ['snapshot']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
   // Not snapshots: a ref of another name, and a commit that is no snapshot under a snapshot's name.
   const walHead = git(a, 'rev-parse', 'refs/grit/wal').trim();
   git(remote, 'update-ref', 'refs/grit/snapshots/notanumber', snap.snapshot_oid ?? git(a, 'rev-parse', snap.snapshot_ref).trim());
   git(remote, 'update-ref', 'refs/grit/snapshots/123', walHead);
-  const s = gritOk(b, ['sync']);
+  const s = await gritSetup(b, ['sync']);
   assert.equal(s.snapshots_fetched, 1);
   assert.deepEqual(Object.keys(refs(b, 'refs/grit/snapshots/')), [snap.snapshot_ref]);
   assert.equal(refs(b, 'refs/grit/snapshots/')[snap.snapshot_ref], refs(remote, 'refs/grit/snapshots/')[snap.snapshot_ref]);
@@ -512,7 +512,7 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
   assert.equal(rebuilt.event_count, 3);
   // A local `snapshot gc` is not undone by the next sync.
   gritOk(b, ['snapshot', 'gc', '--keep', '0']);
-  assert.equal(gritOk(b, ['sync']).snapshots_fetched, 0);
+  assert.equal((await gritSetup(b, ['sync'])).snapshots_fetched, 0);
   assert.deepEqual(refs(b, 'refs/grit/snapshots/'), {});
 });
 
@@ -520,13 +520,13 @@ test('a pull where the remote was at the local head last time: fast-forward; a r
   const { remote, clones } = await network(3);
   const [a, b, c] = clones;
   await gritSetup(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).pulled, 1);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).pulled, 1);
   await gritSetup(a, ['issue', 'create', '--title', 'two']);
   await gritSetup(a, ['issue', 'create', '--title', 'three']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   // b's WAL head is where the remote was at b's previous fetch: validated down to it, no merge-base.
-  const ff = gritOk(b, ['sync', '--pull']);
+  const ff = await gritSetup(b, ['sync', '--pull']);
   assert.deepEqual([ff.pulled, ff.events_rebased], [2, 0]);
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
   assert.equal(git(b, 'rev-parse', 'refs/grit/wal').trim(), head);
@@ -536,11 +536,11 @@ test('a pull where the remote was at the local head last time: fast-forward; a r
   await gritSetup(c, ['issue', 'create', '--title', 'four']);
   git(c, 'push', '-q', '--force', 'origin', 'refs/grit/wal:refs/grit/wal');
   // b's head is no longer on the remote's chain: found by the walk, then git merge-base, then a rebase.
-  const rebased = gritOk(b, ['sync']);
+  const rebased = await gritSetup(b, ['sync']);
   assert.deepEqual([rebased.pulled, rebased.events_rebased, rebased.pushed], [1, 1, 1]);
   const titles = (dir: string) => gritOk(dir, ['issue', 'list']).issues.map((i: { title: string }) => i.title).sort();
   assert.deepEqual(titles(b), ['four', 'one', 'three', 'two']);
-  assert.equal(gritOk(a, ['sync']).pulled, 1);
+  assert.equal((await gritSetup(a, ['sync'])).pulled, 1);
   assert.deepEqual(titles(a), titles(b));
   fsckClean(b);
 });
@@ -549,12 +549,12 @@ test('the store fails to catch up while git fetches: the sync fails and the trac
   const { clones } = await network(2);
   const [a, b] = clones;
   await gritSetup(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   // The remote gets an event and a snapshot; b's own WAL gets a commit its store cannot read.
   await gritSetup(a, ['issue', 'create', '--title', 'two']);
   const snap = gritOk(a, ['snapshot']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
   remoteCommit(b, 'bb'.repeat(16), { meta: '{"schema_version":2}\n' });
   const tracking = refs(b, 'refs/grit-remote/');
@@ -563,19 +563,19 @@ test('the store fails to catch up while git fetches: the sync fails and the trac
   assert.deepEqual(refs(b, 'refs/grit-remote/'), tracking);
   // Once the local WAL is mended, the snapshot is still new to b.
   git(b, 'update-ref', 'refs/grit/wal', 'refs/grit/wal~1');
-  assert.equal(gritOk(b, ['sync', '--pull']).snapshots_fetched, 1);
+  assert.equal((await gritSetup(b, ['sync', '--pull'])).snapshots_fetched, 1);
 });
 
 test('a remove of a label a clone has not seen is refused there, so it cannot undo the other clone\'s add', async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
   const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared'])).issue_id;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'M']);
   const refused = grit(b, ['issue', 'label', 'remove', id, '--label', 'M', '--json']);
   assert.equal(refused.json.error.code, 'not_found');
-  for (const c of [a, b, a]) gritOk(c, ['sync']);
+  for (const c of [a, b, a]) await gritSetup(c, ['sync']);
   for (const c of [a, b]) assert.deepEqual((await gritSetup(c, ['issue', 'show', id])).issue.labels, ['M']);
 });
 
@@ -588,8 +588,8 @@ test('a remove concurrent with an add of the same member loses to it though stam
   await gritSetup(a, ['issue', 'assignee', 'add', assigned, '--user', 'ann']);
   const blocking = (await gritSetup(a, ['issue', 'create', '--title', 'blocking'])).issue_id;
   await gritSetup(a, ['issue', 'dep', 'add', blocking, '--target', labelled, '--type', 'blocks']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   const members: [string, string, string[]][] = [
     [labelled, 'label', ['--label', 'x']],
     [assigned, 'assignee', ['--user', 'ann']],
@@ -601,7 +601,7 @@ test('a remove concurrent with an add of the same member loses to it though stam
     gritOk(a, ['issue', set, 'add', id, ...member]);
   }
   for (const [id, set, member] of members) gritOk(b, ['issue', set, 'remove', id, ...member]);
-  for (const c of [a, b, a, b]) gritOk(c, ['sync']);
+  for (const c of [a, b, a, b]) await gritSetup(c, ['sync']);
   const sets = (c: string) => ({
     labels: gritOk(c, ['issue', 'show', labelled]).issue.labels,
     assignees: gritOk(c, ['issue', 'show', assigned]).issue.assignees,
@@ -624,10 +624,10 @@ test('a remove whose writer had seen the add takes it away: the same actor\'s, a
   await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'mine']);
   gritOk(a, ['issue', 'label', 'remove', id, '--label', 'mine']);
   await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'synced']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   gritOk(b, ['issue', 'label', 'remove', id, '--label', 'synced']);
-  for (const c of [b, a]) gritOk(c, ['sync']);
+  for (const c of [b, a]) await gritSetup(c, ['sync']);
   for (const c of [a, b]) assert.deepEqual((await gritSetup(c, ['issue', 'show', id])).issue.labels, []);
 });
 
@@ -635,8 +635,8 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   const id = (await gritSetup(a, ['issue', 'create', '--title', 'ordinary', '--label', 'x'])).issue_id;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   // Another implementation's commit: a comment at 2^53, a title from a nanosecond clock, a label
   // removed at 2^64 - 1. B, before it hears of them, retitles the issue at its own clock.
   const other = 'c3'.repeat(16);
@@ -650,7 +650,7 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   const records = payloads.map(([tag, payload], i) => recordWithTs(issue, actor, encodeCanonical(BigInt(stamps[i])), tag, payload));
   chunkCommit(remote, other, chunkOfRecords(records));
   await gritSetup(b, ['issue', 'update', id, '--title', 'ordinary, later']);
-  for (const c of [a, b, a]) gritOk(c, ['sync']);
+  for (const c of [a, b, a]) await gritSetup(c, ['sync']);
   const state = (c: string) => gritOk(c, ['issue', 'show', id]);
   assert.deepEqual(state(a), state(b));
   const before = state(a);
@@ -664,7 +664,7 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   // grit's own writes on it: stamped after the newest (no u64 is after 2^64 - 1: that again), synced back.
   await gritSetup(a, ['issue', 'comment', id, '--body', 'still writable']);
   await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'x']);
-  for (const c of [a, b]) gritOk(c, ['sync']);
+  for (const c of [a, b]) await gritSetup(c, ['sync']);
   const expected = state(b);
   assert.deepEqual(expected, state(a));
   assert.deepEqual(expected.issue.labels, ['x']);
