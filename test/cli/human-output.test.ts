@@ -10,7 +10,7 @@ import { parseArgv } from '../../src/cli/fast.js';
 import { pagerCommand } from '../../src/cli/pager.js';
 import { runLocal } from '../../src/commands/run.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { git, grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, grit, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 import { daemonPausingSyncs, startDaemon } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
@@ -209,11 +209,11 @@ describe('issue list and show for people', () => {
     repo = tempRepo();
     await gritInit(repo);
     ids = [
-      gritOk(repo, ['issue', 'create', '--title', 'A title long enough to be cut on a narrow terminal, surely', '--label', 'bug']).issue_id,
-      gritOk(repo, ['issue', 'create', '--title', 'Short', '--body', '## Steps\n\nRun `grit sync`.']).issue_id,
+      (await gritSetup(repo, ['issue', 'create', '--title', 'A title long enough to be cut on a narrow terminal, surely', '--label', 'bug'])).issue_id,
+      (await gritSetup(repo, ['issue', 'create', '--title', 'Short', '--body', '## Steps\n\nRun `grit sync`.'])).issue_id,
     ];
-    closed = gritOk(repo, ['issue', 'create', '--title', 'Done']).issue_id;
-    gritOk(repo, ['issue', 'close', closed]);
+    closed = (await gritSetup(repo, ['issue', 'create', '--title', 'Done'])).issue_id;
+    await gritSetup(repo, ['issue', 'close', closed]);
     ids.push(closed);
   });
 
@@ -257,9 +257,9 @@ describe('issue list and show for people', () => {
   it('keeps the other rows of `issue list` short in a pipe when one title is very long', async () => {
     const own = tempRepo();
     await gritInit(own);
-    gritOk(own, ['issue', 'create', '--title', 'short one', '--label', 'bug']);
+    await gritSetup(own, ['issue', 'create', '--title', 'short one', '--label', 'bug']);
     const long = 'w'.repeat(100_000);
-    gritOk(own, ['issue', 'create', '--title', long]);
+    await gritSetup(own, ['issue', 'create', '--title', long]);
     const lines = grit(own, ['issue', 'list']).stdout.trimEnd().split('\n');
     assert.equal(lines.length, 4);
     assert.ok(lines.filter((l) => !l.includes(long)).every((l) => l.length < 80), lines.filter((l) => l.length < 1000).join('\n'));
@@ -293,10 +293,10 @@ describe('issue list and show for people', () => {
     assert.equal(onTty(repo, ['issue', 'list', '--json'], 70).trim(), grit(repo, ['issue', 'list', '--json']).stdout.trim());
   });
 
-  it('fits every table to a 40-column terminal, or to COLUMNS; a pipe is never cut', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+  it('fits every table to a 40-column terminal, or to COLUMNS; a pipe is never cut', { skip: !hasScript && 'util-linux `script` is not installed' }, async () => {
     const [a, b] = ids;
-    gritOk(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
-    gritOk(repo, ['issue', 'label', 'add', a, '--label', 'backend-team']);
+    await gritSetup(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
+    await gritSetup(repo, ['issue', 'label', 'add', a, '--label', 'backend-team']);
     grit(repo, ['lock', 'acquire', '--resource', 'path:src/some/deep/directory/parser', '--ttl', '30m', '--local']);
     try {
       const commands = [['issue', 'list'], ['lock', 'status'], ['issue', 'dep', 'topo'], ['issue', 'dep', 'list', b, '--reverse'], ['doctor']];
@@ -324,12 +324,12 @@ describe('issue list and show for people', () => {
     assert.doesNotMatch(onTty(repo, ['issue', 'list'], 70, { FORCE_COLOR: '0' }), ANSI);
   });
 
-  it('gives a narrow terminal\'s room to the title before the labels, and before the prerequisites in `dep topo`', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+  it('gives a narrow terminal\'s room to the title before the labels, and before the prerequisites in `dep topo`', { skip: !hasScript && 'util-linux `script` is not installed' }, async () => {
     const [a, b, c] = ids;
     const labels = ['backend-team', 'needs-triage', 'very-long-label-name'];
-    const d = gritOk(repo, ['issue', 'create', '--title', 'Another']).issue_id;
-    for (const label of labels) gritOk(repo, ['issue', 'label', 'add', a, '--label', label]);
-    for (const before of [b, c, d]) gritOk(repo, ['issue', 'dep', 'add', before, '--target', a, '--type', 'blocks']);
+    const d = (await gritSetup(repo, ['issue', 'create', '--title', 'Another'])).issue_id;
+    for (const label of labels) await gritSetup(repo, ['issue', 'label', 'add', a, '--label', label]);
+    for (const before of [b, c, d]) await gritSetup(repo, ['issue', 'dep', 'add', before, '--target', a, '--type', 'blocks']);
     try {
       const plain = (args: string[]) => onTty(repo, args, 80, { NO_COLOR: '1' }).trimEnd().split('\n');
       const list = plain(['issue', 'list']);
@@ -342,21 +342,21 @@ describe('issue list and show for people', () => {
     } finally {
       for (const before of [b, c, d]) gritOk(repo, ['issue', 'dep', 'remove', before, '--target', a, '--type', 'blocks']);
       for (const label of labels) gritOk(repo, ['issue', 'label', 'remove', a, '--label', label]);
-      gritOk(repo, ['issue', 'close', d]);
+      await gritSetup(repo, ['issue', 'close', d]);
     }
   });
 
-  it('quotes a label or assignee holding a comma or quote, so that it cannot be read as two', () => {
-    const id = gritOk(repo, ['issue', 'create', '--title', 'commas', '--label', 'a,b', '--label', 'say "hi"', '--label', 'c']).issue_id;
-    gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'Doe, Jane']);
-    gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'bob']);
+  it('quotes a label or assignee holding a comma or quote, so that it cannot be read as two', async () => {
+    const id = (await gritSetup(repo, ['issue', 'create', '--title', 'commas', '--label', 'a,b', '--label', 'say "hi"', '--label', 'c'])).issue_id;
+    await gritSetup(repo, ['issue', 'assignee', 'add', id, '--user', 'Doe, Jane']);
+    await gritSetup(repo, ['issue', 'assignee', 'add', id, '--user', 'bob']);
     try {
       assert.match(grit(repo, ['issue', 'list']).stdout, /commas +"a,b",c,"say ""hi""" +just now/);
       const show = grit(repo, ['issue', 'show', id]).stdout;
       assert.match(show, /^labels: "a,b", c, "say ""hi"""$/m);
       assert.match(show, /^assignees: "Doe, Jane", bob$/m);
     } finally {
-      gritOk(repo, ['issue', 'close', id]);
+      await gritSetup(repo, ['issue', 'close', id]);
     }
   });
 
@@ -387,7 +387,7 @@ describe('issue list and show for people', () => {
       const out = onScreen(onTty(repo, ['sync'], 100, { NO_COLOR: '1' }));
       assert.match(out, round === 1 ? /^pulled 0 events, rebased 0, pushed \d+/m : /^pulled 1 event, rebased 0, pushed 0/m, `round ${round}: ${out}`);
       assert.doesNotMatch(out, /warning:|hint:|refs\/grit|^From /m, `round ${round}: ${out}`);
-      gritOk(other, ['issue', 'create', '--title', 'from the other clone']);
+      await gritSetup(other, ['issue', 'create', '--title', 'from the other clone']);
       gritOk(other, ['sync']);
     }
     // git's own error text is not printed ahead of grit's.
@@ -409,7 +409,7 @@ describe('issue list and show for people', () => {
   it('shows control characters in synced text instead of sending them to the terminal, and in the Markdown export; JSON keeps them', async () => {
     const title = 'bell\x07 esc\x1b[31mRED\x1b[0m\nsecond line \u202eevil';
     const body = 'para\n\x1b]0;PWNED\x07\x1b[2J cleared\ttab';
-    const id = gritOk(repo, ['issue', 'create', '--title', 'plain', '--body', body]).issue_id;
+    const id = (await gritSetup(repo, ['issue', 'create', '--title', 'plain', '--body', body])).issue_id;
     // grit refuses such a title and label; another writer's, arriving by sync, is written as it came.
     await writeRaw(repo, id, { type: 'IssueUpdated', title, body: null });
     await writeRaw(repo, id, { type: 'LabelAdded', label: 'l\x1b[1m' });
@@ -434,13 +434,13 @@ describe('issue list and show for people', () => {
     }
     const exported = JSON.parse(grit(repo, ['export', '--output', '-']).stdout);
     assert.equal(exported.issues.find((i: any) => i.issue_id === id).body, body, 'the JSON export is data, kept as it is');
-    gritOk(repo, ['issue', 'close', id]);
+    await gritSetup(repo, ['issue', 'close', id]);
   });
 
-  it('shows a CRLF line end as a line break, in show and the Markdown export; a lone CR stays shown; JSON keeps both', () => {
+  it('shows a CRLF line end as a line break, in show and the Markdown export; a lone CR stays shown; JSON keeps both', async () => {
     const crlf = 'Steps:\r\n1. open\r\n2. crash\r\n\rover';
-    const id = gritOk(repo, ['issue', 'create', '--title', 'crlf', '--body', crlf]).issue_id;
-    gritOk(repo, ['issue', 'comment', id, '--body', crlf]);
+    const id = (await gritSetup(repo, ['issue', 'create', '--title', 'crlf', '--body', crlf])).issue_id;
+    await gritSetup(repo, ['issue', 'comment', id, '--body', crlf]);
     const show = grit(repo, ['issue', 'show', id]).stdout;
     const md = grit(repo, ['export', '--format', 'md', '--output', '-']).stdout;
     for (const out of [show, md]) {
@@ -448,10 +448,10 @@ describe('issue list and show for people', () => {
       assert.doesNotMatch(out, /\r/);
     }
     assert.equal(gritOk(repo, ['issue', 'show', id]).issue.body, crlf);
-    gritOk(repo, ['issue', 'close', id]);
+    await gritSetup(repo, ['issue', 'close', id]);
   });
 
-  it('says what it reads from a terminal and how to end it; nothing of the kind in a pipe', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
+  it('says what it reads from a terminal and how to end it; nothing of the kind in a pipe', { skip: !hasScript && 'util-linux `script` is not installed' }, async () => {
     const hint = (what: string) => new RegExp(`^grit: reading ${what} from the terminal; end it with Ctrl-D on a line of its own$`, 'm');
     // Typed, then Ctrl-D: the terminal ends the input.
     const created = onTty(repo, ['issue', 'create', '--title', 'typed', '--body-file', '-', '--json'], 100, {}, 0, 0, 'typed body\n\x04');
@@ -465,8 +465,8 @@ describe('issue list and show for people', () => {
     assert.deepEqual([piped.code, piped.stderr], [0, '']);
     const attached = grit(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'piped.txt'], { input: 'data' });
     assert.deepEqual([attached.code, attached.stderr], [0, '']);
-    gritOk(repo, ['issue', 'close', id]);
-    gritOk(repo, ['issue', 'close', piped.stdout.match(/[0-9a-f]{8}/)![0]]);
+    await gritSetup(repo, ['issue', 'close', id]);
+    await gritSetup(repo, ['issue', 'close', piped.stdout.match(/[0-9a-f]{8}/)![0]]);
   });
 
   it('keeps oclif\'s styling out of error messages on a terminal', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
@@ -598,7 +598,7 @@ describe('human errors', () => {
   it('always end with a one-line hint, the error\'s own or one for its code', async () => {
     const repo = tempRepo();
     await gritInit(repo);
-    const id = gritOk(repo, ['issue', 'create', '--title', 't']).issue_id;
+    const id = (await gritSetup(repo, ['issue', 'create', '--title', 't'])).issue_id;
     const cases: [string[], number, RegExp][] = [
       [['lock', 'acquire', '--resource', 'nope:x'], 2, /^hint: for example --resource path:src\/git/m],
       [['issue', 'update', id, '--title', ''], 2, /^hint: give a title/m],

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
 import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
 import { setLockPolicy } from '../sync/_helpers.js';
@@ -376,7 +376,7 @@ test('after a context entry stamped above 2^53 - 1 (a nanosecond clock), each la
 
 test('context never shows up as issues, and survives a rebuild from the WAL', async () => {
   const repo = await fixtureRepo();
-  const issue = gritOk(repo, ['issue', 'create', '--title', 'real issue']).issue_id;
+  const issue = (await gritSetup(repo, ['issue', 'create', '--title', 'real issue'])).issue_id;
   index(repo);
   gritOk(repo, ['context', 'set', 'k', 'v']);
   const list = gritOk(repo, ['issue', 'list']);

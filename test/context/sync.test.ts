@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
 import { fixture } from '../helpers/paths.js';
-import { git, gritAsync, gritOk } from '../helpers/repo.js';
+import { git, gritAsync, gritOk, gritSetup } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 
 /** The winner of SPEC §2's last-writer-wins: the greatest (ts, actor, event_id). */
@@ -16,9 +16,9 @@ function newest<T extends { updated_ts: number; actor: string; event_id: string 
 test('two clones set the same key concurrently and converge after sync', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  gritOk(a, ['context', 'set', 'shared', 'base']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['context', 'set', 'shared', 'base']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   assert.equal(gritOk(b, ['context', 'project', 'shared']).value, 'base');
   // Both write at once, each also a key of its own; nothing synced in between.
   const [ra, rb] = await Promise.all([
@@ -26,14 +26,14 @@ test('two clones set the same key concurrently and converge after sync', { timeo
     gritAsync(b, ['context', 'set', 'shared', 'from B', '--json']),
   ]);
   assert.ok(ra.json?.ok && rb.json?.ok, `${ra.stdout}${rb.stdout}`);
-  gritOk(a, ['context', 'set', 'only.a', '1']);
-  gritOk(b, ['context', 'set', 'only.b', '2']);
+  await gritSetup(a, ['context', 'set', 'only.a', '1']);
+  await gritSetup(b, ['context', 'set', 'only.b', '2']);
   const local = { a: gritOk(a, ['context', 'project', 'shared']), b: gritOk(b, ['context', 'project', 'shared']) };
   assert.deepEqual([local.a.value, local.b.value], ['from A', 'from B']);
 
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).events_rebased, 2);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).events_rebased, 2);
+  await gritSetup(a, ['sync']);
   const pa = gritOk(a, ['context', 'project']);
   const pb = gritOk(b, ['context', 'project']);
   assert.deepEqual(pa, pb);
@@ -52,8 +52,8 @@ test('file context indexed in one clone is shared: the other queries it and skip
     git(clone, 'add', '-A');
   }
   assert.equal(gritOk(a, ['context', 'index']).indexed, 11);
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).pulled, 11);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).pulled, 11);
   assert.deepEqual(
     gritOk(b, ['context', 'query', 'NewPolygon']).results.map((r: any) => [r.path, r.kind, r.line_start, r.line_end]),
     [['src/sample.go', 'function', 24, 26]],

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { runLocal } from '../../src/commands/run.js';
 import type { DepEdge } from '../../src/core/deps.js';
 import { describeCycle } from '../../src/core/dep-text.js';
-import { grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
+import { grit, gritOk, tempRepo, gritInit, gritSetup, createdIssues } from '../helpers/repo.js';
 import { assertTopo, distance, orderingPairs, seededIds, writeDag, type RandomDag } from './_dag.js';
 
 /** One repository with 1,000 issues and a random DAG over them, shared by the tests below. */
@@ -84,7 +84,7 @@ test('an edge that would close a cycle is refused (conflict, exit 4) naming the 
 test('add, list (forward and reverse), remove either way round, show, graph', async () => {
   const dir = tempRepo();
   await gritInit(dir);
-  const [a, b, c] = ['A', 'B', 'C "q"'].map((title) => gritOk(dir, ['issue', 'create', '--title', title]).issue_id as string);
+  const [a, b, c] = await createdIssues(dir, ['A', 'B', 'C "q"']);
   const added = gritOk(dir, ['issue', 'dep', 'add', a.slice(0, 6), '--target', b.slice(0, 6), '--type', 'depends_on']);
   assert.deepEqual(Object.keys(added).sort(), ['action', 'dep_type', 'event_id', 'issue_id', 'target', 'wal_head']);
   assert.deepEqual([added.issue_id, added.target, added.dep_type, added.action], [a, b, 'depends_on', 'added']);
@@ -142,7 +142,7 @@ test('add, list (forward and reverse), remove either way round, show, graph', as
 test('argument errors: bad or missing type, unknown target, self dependency', async () => {
   const dir = tempRepo();
   await gritInit(dir);
-  const a = gritOk(dir, ['issue', 'create', '--title', 'A']).issue_id as string;
+  const a = (await gritSetup(dir, ['issue', 'create', '--title', 'A'])).issue_id as string;
   const code = (args: string[]) => {
     const r = grit(dir, [...args, '--json']);
     return [r.code, r.json?.error?.code];

@@ -6,7 +6,7 @@ import { makeEvent, type Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import type { DepType, EventKind } from '../../src/core/kinds.js';
 import { Store } from '../../src/core/store.js';
-import { gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { gritOk, tempDir, tempRepo, gritInit, gritSetup, createdIssues } from '../helpers/repo.js';
 import { walHead } from '../helpers/wal-head.js';
 
 const bytes = (n: number) => new Uint8Array(16).fill(n);
@@ -115,9 +115,9 @@ test("an issue's events are its own range of the log; a string that is not an is
 test('db check compares the dependency indexes with the projections; rebuild repairs them', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const [x, y] = ['X', 'Y'].map((title) => gritOk(repo, ['issue', 'create', '--title', title]).issue_id as string);
-  gritOk(repo, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
-  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  const [x, y] = await createdIssues(repo, ['X', 'Y']);
+  await gritSetup(repo, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).errors, []);
   const actorDir = join(repo, '.git', 'grit', 'actors', gritOk(repo, ['actor', 'current']).actor.actor_id);
   const root = open({ path: join(actorDir, 'store.mdb'), maxDbs: 16, compression: false });
   root.transactionSync(() => {
@@ -125,11 +125,11 @@ test('db check compares the dependency indexes with the projections; rebuild rep
     root.openDB({ name: 'deps' }).putSync(`${y}:${x}:blocks`, true);
   });
   await root.close();
-  const problems = gritOk(repo, ['db', 'check']).errors;
+  const problems = (await gritSetup(repo, ['db', 'check'])).errors;
   assert.deepEqual(problems.map((e: any) => e.problem), ['index_mismatch', 'index_mismatch']);
   assert.match(problems[0].message, /forward dependency index holds .*:blocks, which no issue records/);
   assert.match(problems[1].message, /reverse dependency index lacks .*:depends_on/);
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).errors, []);
   assert.deepEqual(gritOk(repo, ['issue', 'dep', 'list', y, '--reverse']).dependencies.map((e: any) => e.issue_id), [x]);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { RepoContext } from '../../src/commands/context.js';
 import type { DepEdge } from '../../src/core/deps.js';
 import { describeCycle } from '../../src/core/dep-text.js';
-import { grit, gritOk, gritDoctor } from '../helpers/repo.js';
+import { grit, gritOk, gritDoctor, gritSetup } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { assertTopo, randomDag, seededIds, writeDag, writeEdges } from './_dag.js';
 
@@ -21,8 +21,8 @@ test('two clones edit one DAG concurrently; after sync both list the same topolo
   const [a, b] = clones;
   const ids = seededIds(300, 5);
   const base = await writeDag(a, ids, 5);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   // Concurrently, each clone adds more edges that agree with the same hidden rank (so no cycle),
   // and B also creates issues of its own that depend on A's.
   const more = randomDag(ids, 6).edges;
@@ -31,14 +31,14 @@ test('two clones edit one DAG concurrently; after sync both list the same topolo
   await withContext(b, (ctx) => writeEdges(ctx, more.slice(half)));
   const extra: string[] = [];
   for (let k = 0; k < 3; k++) {
-    const id = gritOk(b, ['issue', 'create', '--title', `from b ${k}`]).issue_id as string;
-    gritOk(b, ['issue', 'dep', 'add', id, '--target', ids[299 - k], '--type', 'depends_on']);
+    const id = (await gritSetup(b, ['issue', 'create', '--title', `from b ${k}`])).issue_id as string;
+    await gritSetup(b, ['issue', 'dep', 'add', id, '--target', ids[299 - k], '--type', 'depends_on']);
     extra.push(id);
   }
-  gritOk(a, ['sync']);
-  const sb = gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  const sb = await gritSetup(b, ['sync']);
   assert.ok(sb.events_rebased > 0, 'B re-appended its events on top of A');
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
 
   const ta = gritOk(a, ['issue', 'dep', 'topo']);
   const tb = gritOk(b, ['issue', 'dep', 'topo']);
@@ -57,18 +57,18 @@ test('two clones edit one DAG concurrently; after sync both list the same topolo
 test('a cycle made of two halves added in two clones is accepted by sync and reported by doctor', { timeout: 120_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const x = gritOk(a, ['issue', 'create', '--title', 'X']).issue_id as string;
-  const y = gritOk(a, ['issue', 'create', '--title', 'Y']).issue_id as string;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  const x = (await gritSetup(a, ['issue', 'create', '--title', 'X'])).issue_id as string;
+  const y = (await gritSetup(a, ['issue', 'create', '--title', 'Y'])).issue_id as string;
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   const cycleCheck = (dir: string) => gritDoctor(dir).checks.find((c: any) => c.id === 'dependency_cycles');
   assert.equal(cycleCheck(a).status, 'ok');
   // Each half is fine where it is written.
-  gritOk(a, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
-  gritOk(b, ['issue', 'dep', 'add', x, '--target', y, '--type', 'blocks']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
+  await gritSetup(b, ['issue', 'dep', 'add', x, '--target', y, '--type', 'blocks']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(a, ['sync']);
 
   const expected = [x, y].sort();
   for (const dir of [a, b]) {
@@ -84,13 +84,13 @@ test('a cycle made of two halves added in two clones is accepted by sync and rep
   assert.match(human.stdout, /warn\s+dependency_cycles\s+1 dependency cycle/);
   assert.equal(human.code, 0, 'a warning does not fail doctor');
   // Other edges can still be added; one that would make a new cycle through them is still refused.
-  const z = gritOk(a, ['issue', 'create', '--title', 'Z']).issue_id as string;
-  gritOk(a, ['issue', 'dep', 'add', z, '--target', x, '--type', 'depends_on']);
+  const z = (await gritSetup(a, ['issue', 'create', '--title', 'Z'])).issue_id as string;
+  await gritSetup(a, ['issue', 'dep', 'add', z, '--target', x, '--type', 'depends_on']);
   assert.equal(grit(a, ['issue', 'dep', 'add', x, '--target', z, '--type', 'depends_on']).code, 4);
   // Breaking the cycle on one side and syncing clears the report everywhere.
   gritOk(b, ['issue', 'dep', 'remove', x, '--target', y, '--type', 'blocks']);
-  gritOk(b, ['sync']);
-  gritOk(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(a, ['sync']);
   for (const dir of [a, b]) {
     assert.equal(cycleCheck(dir).status, 'ok');
     assert.deepEqual(gritOk(dir, ['issue', 'dep', 'topo']).cycles, []);

@@ -11,7 +11,7 @@ import { isTrusted, readVerdicts, recordVerdict } from '../../src/git/snapshot-t
 import { SnapshotCopies, writeSnapshotObjects, type SnapshotMeta } from '../../src/git/snapshot.js';
 import { writeObjects } from '../helpers/objects.js';
 import { generateWal } from '../helpers/gen-events.js';
-import { fsckClean, git, grit, gritOk, tempRepo as cliRepo, gritInit } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, tempRepo as cliRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { comment, DAY, tempRepo } from './_util.js';
 
 const HEAD = 'ab'.repeat(20);
@@ -123,9 +123,9 @@ test('grit snapshot after new events writes only their chunks; a rebuild from it
 test('a snapshot writes again what only a killed snapshot\'s pack holds: that pack can go and the snapshot stays whole', { timeout: 60_000 }, async () => {
   const repo = cliRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'one']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'one']);
   gritOk(repo, ['snapshot']);
-  gritOk(repo, ['issue', 'create', '--title', 'two']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'two']);
   // Killed once its pack (and .keep) is written, before its ref: nothing reaches that pack.
   grit(repo, ['snapshot'], { env: { GRIT_FAULT: 'ref:locked' } });
   const packDir = join(repo, '.git', 'objects', 'pack');

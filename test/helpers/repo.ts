@@ -2,7 +2,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GRIT_BIN } from './paths.js';
+import type { ActorSelection } from '../../src/commands/data-dir.js';
+import { GRIT_BIN, REPO_ROOT } from './paths.js';
 
 // The CLI runs below get an environment without GRIT_HOME (baseEnv), and so do the command
 // functions gritLib runs in this process.
@@ -118,11 +119,43 @@ export function gritOk(cwd: string, args: string[], opts: { env?: NodeJS.Process
  * CLI. The command's store is closed when it returns, so a later CLI command, `grit rebuild` or a
  * daemon finds it free; keep set-up before any daemon or concurrent writer starts (an LMDB store
  * reopened here while another process writes it: docs/decisions.md, "Known: …").
- * `name`: the command's IPC name (SPEC §7), `args` as the CLI sends them (snake_case).
+ * `name`: the command's IPC name (SPEC §7), `args` as the CLI sends them (snake_case); `actor`:
+ * what `--actor` and `--data-dir` choose.
  */
-export async function gritLib(cwd: string, name: string, args: Record<string, unknown> = {}): Promise<any> {
+export async function gritLib(cwd: string, name: string, args: Record<string, unknown> = {}, actor: ActorSelection = {}): Promise<any> {
   const { runLocal } = await import('../../src/commands/run.js');
-  return runLocal(name, args, { cwd });
+  return runLocal(name, args, { cwd, ...actor });
+}
+
+type Commands = Parameters<typeof import('../../src/cli/fast.js').parseArgv>[1];
+let manifestCommands: Commands | undefined;
+
+/**
+ * A command line run as set-up through gritLib: `await gritSetup(cwd, ['issue', 'create', '--title',
+ * 'x'])` leaves the state `gritOk(cwd, [...])` leaves and gives its data. Also for a read whose
+ * data a test only compares (`issue list` after a sync) in a test about something else. The line goes through
+ * the CLI's own parser and argument mapping (its fast path: src/cli/fast.ts, actions.ts), so set-up
+ * converted from `gritOk` keeps its words and their meaning; `--actor` and `--data-dir` choose the
+ * actor as they do there. Not for lines naming a relative file (`attachment add x`, `--body-file`):
+ * the CLI resolves those against its own working directory, this process has another.
+ */
+export async function gritSetup(cwd: string, argv: string[]): Promise<any> {
+  const { parseArgv } = await import('../../src/cli/fast.js');
+  const { ACTIONS } = await import('../../src/cli/actions.js');
+  manifestCommands ??= JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands as Commands;
+  const parsed = parseArgv(argv, manifestCommands);
+  if (!parsed) throw new Error(`gritSetup: grit ${argv.join(' ')} is not a line the CLI's fast path runs`);
+  const action = ACTIONS[parsed.id];
+  const { actor, 'data-dir': dataDir } = parsed.flags as { actor?: string; 'data-dir'?: string };
+  // As the CLI prints it under --json: what a test compares is then the same either way.
+  return JSON.parse(JSON.stringify(await gritLib(cwd, action.ipc, await action.toArgs(parsed), { actor, dataDir })) ?? 'null');
+}
+
+/** Issues made one after another as set-up (gritSetup `issue create --title <title>`): their ids, in order. */
+export async function createdIssues(cwd: string, titles: string[]): Promise<string[]> {
+  const ids: string[] = [];
+  for (const title of titles) ids.push((await gritSetup(cwd, ['issue', 'create', '--title', title])).issue_id);
+  return ids;
 }
 
 /** `grit init --no-agents-md` as set-up (gritLib): its data, as `gritOk(dir, ['init', '--no-agents-md'])` gives it. */

@@ -7,7 +7,7 @@ import { open } from 'lmdb';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { encode as encodeRow } from '../../src/core/plain-cbor.js';
 import { Store } from '../../src/core/store.js';
-import { git, gritOk, gritDoctor, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, gritOk, gritDoctor, tempDir, tempRepo, gritInit, gritSetup, createdIssues } from '../helpers/repo.js';
 import { walHead } from '../helpers/wal-head.js';
 
 function setConfig(repo: string, from: RegExp, to: string): void {
@@ -37,9 +37,9 @@ async function tamperStoredEvent(storePath: string, needle: string): Promise<str
 test('db stats: path, size, counts, rebuild counters and the recommendation', async () => {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor;
-  const a = gritOk(repo, ['issue', 'create', '--title', 'a']).issue_id;
-  gritOk(repo, ['issue', 'create', '--title', 'b']);
-  gritOk(repo, ['issue', 'comment', a, '--body', 'c']);
+  const a = (await gritSetup(repo, ['issue', 'create', '--title', 'a'])).issue_id;
+  await gritSetup(repo, ['issue', 'create', '--title', 'b']);
+  await gritSetup(repo, ['issue', 'comment', a, '--body', 'c']);
   let s = gritOk(repo, ['db', 'stats']);
   assert.deepEqual(Object.keys(s), [
     'path',
@@ -61,7 +61,7 @@ test('db stats: path, size, counts, rebuild counters and the recommendation', as
   assert.ok(s.days_since_rebuild >= 0 && s.days_since_rebuild < 0.01);
 
   setConfig(repo, /max_events = \d+/, 'max_events = 2');
-  gritOk(repo, ['issue', 'close', a]);
+  await gritSetup(repo, ['issue', 'close', a]);
   s = gritOk(repo, ['db', 'stats']);
   assert.deepEqual([s.events_since_rebuild, s.rebuild_recommended], [3, true]);
   const r = gritOk(repo, ['rebuild']);
@@ -74,9 +74,9 @@ test('db stats: path, size, counts, rebuild counters and the recommendation', as
 test('db stats counts issues, not the ids events are logged under (project context), and sees a write transaction\'s own', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['context', 'set', 'build.command', 'make']);
+  await gritSetup(repo, ['context', 'set', 'build.command', 'make']);
   assert.deepEqual([gritOk(repo, ['db', 'stats']).issue_count, gritOk(repo, ['db', 'stats']).event_count], [0, 1]);
-  gritOk(repo, ['issue', 'create', '--title', 'a']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'a']);
   assert.equal(gritOk(repo, ['db', 'stats']).issue_count, 1);
 
   // The count is LMDB's for the table in the transaction open now: a lagging store's reads
@@ -99,14 +99,14 @@ test('db stats counts issues, not the ids events are logged under (project conte
 test('db check recomputes every event id: a record changed in LMDB is reported; a rebuild clears it', async () => {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor;
-  const id = gritOk(repo, ['issue', 'create', '--title', 'target title']).issue_id;
-  gritOk(repo, ['issue', 'comment', id, '--body', 'x']);
-  gritOk(repo, ['issue', 'create', '--title', 'other']);
-  const clean = gritOk(repo, ['db', 'check']);
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'target title'])).issue_id;
+  await gritSetup(repo, ['issue', 'comment', id, '--body', 'x']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'other']);
+  const clean = await gritSetup(repo, ['db', 'check']);
   assert.deepEqual(clean, { events_checked: 3, events_valid: 3, corrupt_count: 0, errors: [], behind_wal: 0 });
 
   const bad = await tamperStoredEvent(join(actor.data_dir, 'store.mdb'), 'target title');
-  const c = gritOk(repo, ['db', 'check']);
+  const c = await gritSetup(repo, ['db', 'check']);
   assert.deepEqual([c.events_checked, c.events_valid, c.corrupt_count], [3, 2, 1]);
   assert.equal(c.errors[0].event_id, bad);
   assert.equal(c.errors[0].problem, 'corrupt');
@@ -118,16 +118,16 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
   assert.equal(fixed.applied.length, 1);
   assert.match(fixed.applied[0], /rebuilt the store/);
   assert.ok(fixed.checks.every((x: any) => x.status === 'ok'), JSON.stringify(fixed.checks));
-  assert.deepEqual(gritOk(repo, ['db', 'check']).corrupt_count, 0);
-  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.title, 'target title');
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).corrupt_count, 0);
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).issue.title, 'target title');
 });
 
 test('db check compares the summary table (what issue list reads) with the issue rows; a rebuild repairs it', async () => {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor;
-  const [x, y] = ['X', 'Y'].map((title) => gritOk(repo, ['issue', 'create', '--title', title]).issue_id as string);
-  const list = gritOk(repo, ['issue', 'list']);
-  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  const [x, y] = await createdIssues(repo, ['X', 'Y']);
+  const list = await gritSetup(repo, ['issue', 'list']);
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).errors, []);
   const stray = 'ab'.repeat(16);
   const root = open({ path: join(actor.data_dir, 'store.mdb'), maxDbs: 16, compression: false });
   root.transactionSync(() => {
@@ -138,9 +138,9 @@ test('db check compares the summary table (what issue list reads) with the issue
   });
   await root.close();
   // The listing is the summary table's: it shows the change, not the issue rows.
-  const listed = new Map(gritOk(repo, ['issue', 'list']).issues.map((i: any) => [i.issue_id, i.title]));
+  const listed = new Map((await gritSetup(repo, ['issue', 'list'])).issues.map((i: any) => [i.issue_id, i.title]));
   assert.deepEqual([listed.get(x), listed.has(y), listed.has(stray)], ['not X', false, true]);
-  const problems = gritOk(repo, ['db', 'check']).errors;
+  const problems = (await gritSetup(repo, ['db', 'check'])).errors;
   assert.deepEqual(problems.map((e: any) => e.problem), ['index_mismatch', 'index_mismatch', 'index_mismatch']);
   assert.deepEqual(problems.map((e: any) => e.message).sort(), [
     `the summary of issue ${x} differs from its projection`,
@@ -148,14 +148,14 @@ test('db check compares the summary table (what issue list reads) with the issue
     `the summary table lacks issue ${y}`,
   ]);
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).errors, []);
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), list);
 });
 
-test('db verify of a WAL that cannot be read to its end: a wal_error first, the events before it verified', () => {
+test('db verify of a WAL that cannot be read to its end: a wal_error first, the events before it verified', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md', '--generate-key']);
-  for (const title of ['a', 'b', 'c']) gritOk(repo, ['issue', 'create', '--title', title]);
+  for (const title of ['a', 'b', 'c']) await gritSetup(repo, ['issue', 'create', '--title', title]);
   // A copy of the head commit whose meta.json names another actor than its event's.
   const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
   const [events, meta] = git(repo, 'ls-tree', head).trim().split('\n');
@@ -175,7 +175,7 @@ test('db verify of a WAL that cannot be read to its end: a wal_error first, the 
 test('db verify on a WAL without keys: everything unverifiable, nothing wrong', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'a']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'a']);
   const v = gritOk(repo, ['db', 'verify']);
   assert.deepEqual(
     [v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count, v.errors, v.unverified, v.known_keys],
@@ -183,7 +183,7 @@ test('db verify on a WAL without keys: everything unverifiable, nothing wrong', 
   );
   const empty = tempRepo();
   assert.equal(gritOk(empty, ['db', 'verify']).events_checked, 0);
-  assert.deepEqual(gritOk(empty, ['db', 'check']).errors, []);
+  assert.deepEqual((await gritSetup(empty, ['db', 'check'])).errors, []);
 });
 
 /**
@@ -194,9 +194,9 @@ test('db verify on a WAL without keys: everything unverifiable, nothing wrong', 
 test('db check with every kind of store damage at once: each found, in order, a fold judged only where all its events decode', async () => {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor;
-  const [a, b, c, d] = ['alpha', 'beta', 'gamma', 'delta'].map((title) => gritOk(repo, ['issue', 'create', '--title', title]).issue_id as string);
-  gritOk(repo, ['issue', 'comment', a, '--body', 'comment on alpha']);
-  gritOk(repo, ['issue', 'comment', b, '--body', 'comment on beta']);
+  const [a, b, c, d] = await createdIssues(repo, ['alpha', 'beta', 'gamma', 'delta']);
+  await gritSetup(repo, ['issue', 'comment', a, '--body', 'comment on alpha']);
+  await gritSetup(repo, ['issue', 'comment', b, '--body', 'comment on beta']);
   const tampered = await tamperStoredEvent(join(actor.data_dir, 'store.mdb'), 'comment on alpha');
   const env = open({ path: join(actor.data_dir, 'store.mdb'), maxDbs: 16, compression: false });
   const log = env.openDB<Buffer, Buffer>({ name: 'issue_log', keyEncoding: 'binary', encoding: 'binary' });
@@ -214,7 +214,7 @@ test('db check with every kind of store damage at once: each found, in order, a 
   });
   await env.close();
 
-  const r = gritOk(repo, ['db', 'check']);
+  const r = await gritSetup(repo, ['db', 'check']);
   assert.deepEqual([r.events_checked, r.events_valid, r.corrupt_count], [7, 4, 3 + 1]);
   const problems = r.errors.map((e: any) => [e.problem, e.event_id ?? e.issue_id ?? null]);
   const eventId = (key: Buffer) => key.subarray(-32).toString('hex');
@@ -230,5 +230,5 @@ test('db check with every kind of store damage at once: each found, in order, a 
     .map(([, p]) => p);
   assert.deepEqual(problems, [...inLog, ['count_mismatch', null], ...byRow, ['projection_missing', d]]);
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  assert.deepEqual((await gritSetup(repo, ['db', 'check'])).errors, []);
 });

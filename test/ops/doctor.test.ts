@@ -7,7 +7,7 @@ import { makeEvent } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { contextIssueId } from '../../src/core/ids.js';
 import { Wal } from '../../src/git/wal.js';
-import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo, gritInit, gritLib } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo, gritInit, gritLib, gritSetup, createdIssues } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from '../sync/_helpers.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
@@ -52,11 +52,11 @@ test('doctor on a healthy repository: every check ok, in order, nothing applied'
 test('one WAL with a problem for every check that reads it: each is reported, under warn and under reject', async () => {
   const repo = tempRepo();
   const writer = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor;
-  const [x, y, z] = ['x', 'y', 'z'].map((t) => gritOk(repo, ['issue', 'create', '--title', t]).issue_id);
-  gritOk(repo, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
+  const [x, y, z] = await createdIssues(repo, ['x', 'y', 'z']);
+  await gritSetup(repo, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
   // The edge that closes the cycle (commands refuse it; sync can bring it).
   await writeRaw(repo, y, { type: 'DependencyAdded', target: fromHex(x, 16)!, dep_type: 'depends_on' });
-  const created = gritOk(repo, ['issue', 'show', z]).events[0];
+  const created = (await gritSetup(repo, ['issue', 'show', z])).events[0];
   const forged = makeEvent({
     issue_id: fromHex(z, 16)!,
     actor: fromHex(writer.actor_id, 16)!,
@@ -67,7 +67,7 @@ test('one WAL with a problem for every check that reads it: each is reported, un
   const wal = new Wal(join(repo, '.git'));
   await wal.append([{ ...forged, sig: fromHex(created.sig, 64)! }], writer.actor_id);
   wal.objects.close();
-  gritOk(repo, ['issue', 'comment', x, '--body', 'the commit to rewrite']);
+  await gritSetup(repo, ['issue', 'comment', x, '--body', 'the commit to rewrite']);
   gritOk(repo, ['snapshot']);
   const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
   const rewritten = git(repo, 'commit-tree', `${head}^{tree}`, '-p', `${head}^`, '-m', 'grit: 1 event').trim();
@@ -109,13 +109,13 @@ test('one WAL with a problem for every check that reads it: each is reported, un
 test('a hole in the WAL whose events the store holds: the plan says nothing is lost, --fix rebuilds the WAL from the store on the remote\'s, sync pushes every event', async () => {
   const { remote, clones } = await network(1);
   const [repo] = clones;
-  const id = gritOk(repo, ['issue', 'create', '--title', 'pushed']).issue_id;
-  gritOk(repo, ['sync']);
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'pushed'])).issue_id;
+  await gritSetup(repo, ['sync']);
   const remoteHead = git(repo, 'rev-parse', 'refs/grit-remote/origin/wal').trim();
-  gritOk(repo, ['issue', 'comment', id, '--body', 'local']);
-  for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `local ${k}`]);
+  await gritSetup(repo, ['issue', 'comment', id, '--body', 'local']);
+  for (let k = 0; k < 3; k++) await gritSetup(repo, ['issue', 'create', '--title', `local ${k}`]);
   const events = eventIds(await walEvents(join(repo, '.git')));
-  const list = gritOk(repo, ['issue', 'list']);
+  const list = await gritSetup(repo, ['issue', 'list']);
   const [head, parent] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
   dropObjects(repo, head, parent);
 
@@ -137,9 +137,9 @@ test('a hole in the WAL whose events the store holds: the plan says nothing is l
   assert.deepEqual(fixed.failed, []);
   for (const c of fixed.checks) assert.equal(c.status, 'ok', `${c.id}: ${c.message}`);
   assert.equal(git(repo, 'merge-base', 'refs/grit/wal', remoteHead).trim(), remoteHead, 'built on the remote\'s WAL');
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), list);
 
-  assert.equal(gritOk(repo, ['sync']).pushed, 4);
+  assert.equal((await gritSetup(repo, ['sync'])).pushed, 4);
   const onRemote = new Set(eventIds(await walEvents(remote)));
   for (const e of events) assert.ok(onRemote.has(e), `event ${e} is on the remote`);
   fsckClean(repo);
@@ -148,9 +148,9 @@ test('a hole in the WAL whose events the store holds: the plan says nothing is l
 test('a hole in the WAL: with no store the plan says what is lost and --fix leaves it; with the store and no remote --fix starts the WAL anew from it', async () => {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor;
-  for (let k = 0; k < 4; k++) gritOk(repo, ['issue', 'create', '--title', `issue ${k}`]);
+  for (let k = 0; k < 4; k++) await gritSetup(repo, ['issue', 'create', '--title', `issue ${k}`]);
   const events = eventIds(await walEvents(join(repo, '.git')));
-  const list = gritOk(repo, ['issue', 'list']);
+  const list = await gritSetup(repo, ['issue', 'list']);
   const [, child, middle] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
   dropObjects(repo, middle);
   const store = join(actor.data_dir, 'store.mdb');
@@ -170,15 +170,15 @@ test('a hole in the WAL: with no store the plan says what is lost and --fix leav
   assert.deepEqual(fixed.applied, ['started refs/grit/wal anew with the 4 events the store held (the old WAL had a hole; `grit sync` publishes them)']);
   for (const c of fixed.checks) assert.equal(c.status, 'ok', `${c.id}: ${c.message}`);
   assert.deepEqual(eventIds(await walEvents(join(repo, '.git'))).sort(), [...events].sort(), 'every event, once');
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), list);
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list, 'the WAL alone gives the same issues');
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), list, 'the WAL alone gives the same issues');
 });
 
 test('doctor counts in words that agree with the number', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'one']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'one']);
   const d = gritDoctor(repo);
   assert.match(check(d, 'wal_ref').message, /^refs\/grit\/wal: 1 commit, 1 event, linear/);
   assert.match(check(d, 'store_integrity').message, /^1 event and 1 issue checked/);
@@ -191,8 +191,8 @@ for (const [label, size] of [
 ] as const) {
   test(`a truncated LMDB file (${label}): doctor survives and reports it, --fix rebuilds, issue list is as before`, async () => {
     const { repo, actor, ids } = await populated();
-    const before = gritOk(repo, ['issue', 'list']);
-    const show = gritOk(repo, ['issue', 'show', ids[1]]);
+    const before = await gritSetup(repo, ['issue', 'list']);
+    const show = await gritSetup(repo, ['issue', 'show', ids[1]]);
     const storePath = join(actor.data_dir, 'store.mdb');
     truncateSync(storePath, size(statSync(storePath).size));
 
@@ -213,16 +213,16 @@ for (const [label, size] of [
     assert.match(fixed.applied[0], /rebuilt the store .*7 events from the WAL/);
     assert.deepEqual(fixed.failed, []);
     assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
-    assert.deepEqual(gritOk(repo, ['issue', 'list']), before);
-    assert.deepEqual(gritOk(repo, ['issue', 'show', ids[1]]), show);
+    assert.deepEqual(await gritSetup(repo, ['issue', 'list']), before);
+    assert.deepEqual(await gritSetup(repo, ['issue', 'show', ids[1]]), show);
   });
 }
 
 test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot; a live daemon blocks the fix', async () => {
   const { repo, actor, ids } = await populated();
   gritOk(repo, ['snapshot']);
-  gritOk(repo, ['issue', 'comment', ids[0], '--body', 'after the snapshot']);
-  const before = gritOk(repo, ['issue', 'list']);
+  await gritSetup(repo, ['issue', 'comment', ids[0], '--body', 'after the snapshot']);
+  const before = await gritSetup(repo, ['issue', 'list']);
   const storePath = join(actor.data_dir, 'store.mdb');
   const bytes = readFileSync(storePath);
   for (let i = 0; i < bytes.length; i += 97) bytes[i] ^= 0xa5;
@@ -243,7 +243,7 @@ test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot;
   assert.ok(fixed.applied.some((a: string) => a.includes('daemon.lock')));
   assert.ok(!existsSync(lock));
   assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), before);
+  assert.deepEqual(await gritSetup(repo, ['issue', 'list']), before);
 });
 
 function deadPid(): number {
@@ -281,7 +281,7 @@ test('stale lock files: old ref locks and dead-process locks are removed by --fi
   assert.ok(existsSync(fresh));
   assert.equal(check(fixed, 'wal_ref').status, 'ok');
   assert.equal(check(fixed, 'actor_config').status, 'ok');
-  gritOk(repo, ['issue', 'create', '--title', 'writes work']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'writes work']);
 });
 
 test('temporary files of killed writers: listed, deleted by --fix; a live writer\'s and a recently written one are kept', async () => {
@@ -336,7 +336,7 @@ test('temporary files of killed writers: listed, deleted by --fix; a live writer
   assert.equal(check(fixed, 'temp_files').status, 'ok');
   for (const f of gone) assert.ok(!existsSync(f), f);
   for (const f of kept) assert.ok(existsSync(f), f);
-  gritOk(repo, ['issue', 'create', '--title', 'writes work']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'writes work']);
 });
 
 test('actor directories an interrupted init left are reported; --fix deletes only those that provably hold nothing, never a key, a store or an actor with events', async () => {
@@ -358,7 +358,7 @@ test('actor directories an interrupted init left are reported; --fix deletes onl
   const secret = readFileSync(join(keyed.data_dir, 'keys', 'signing.key'), 'utf8');
   const named = `public_key = "${keyed.public_key}"\nkey_scheme = "ed25519"\n`;
   const wrote = gritOk(repo, ['actor', 'init']).actor.actor_id;
-  gritOk(repo, ['issue', 'create', '--title', 'by another actor', '--actor', wrote]);
+  await gritSetup(repo, ['issue', 'create', '--title', 'by another actor', '--actor', wrote]);
   for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(base, wrote, f));
   writeFileSync(join(base, wrote, 'config.toml'), config(wrote));
 
@@ -393,7 +393,7 @@ test('actor directories an interrupted init left are reported; --fix deletes onl
   for (const dir of [...reported, ...left]) assert.ok(existsSync(dir), dir);
   assert.equal(readFileSync(join(reported[1], 'keys', 'signing.key'), 'utf8'), secret);
   assert.match(check(fixed, 'actor_dirs').message, /^3 actor directories left by /);
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 6);
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 6);
 });
 
 test('doctor outside a git repository, with no actor, with a broken config, and over the rebuild threshold', async () => {

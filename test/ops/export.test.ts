@@ -12,7 +12,7 @@ import { newIssueId } from '../../src/core/ids.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
 async function scene() {
@@ -22,12 +22,12 @@ async function scene() {
   // another writer) arrives by sync as it is, and the exports must still hold it.
   const a = toHex(newIssueId());
   await writeRaw(repo, a, { type: 'IssueCreated', title: 'Crash, "badly"\non start', body: 'Steps:\n1. run\n2. boom', labels: ['bug', 'p0'] });
-  gritOk(repo, ['issue', 'comment', a, '--body', 'seen it too']);
-  gritOk(repo, ['issue', 'assignee', 'add', a, '--user', 'alice']);
-  gritOk(repo, ['issue', 'link', 'add', a, '--url', 'https://example.com/1', '--note', 'log']);
-  const b = gritOk(repo, ['issue', 'create', '--title', 'Plain']).issue_id;
-  const mark = gritOk(repo, ['issue', 'close', b]);
-  gritOk(repo, ['issue', 'comment', a, '--body', 'after the mark']);
+  await gritSetup(repo, ['issue', 'comment', a, '--body', 'seen it too']);
+  await gritSetup(repo, ['issue', 'assignee', 'add', a, '--user', 'alice']);
+  await gritSetup(repo, ['issue', 'link', 'add', a, '--url', 'https://example.com/1', '--note', 'log']);
+  const b = (await gritSetup(repo, ['issue', 'create', '--title', 'Plain'])).issue_id;
+  const mark = await gritSetup(repo, ['issue', 'close', b]);
+  await gritSetup(repo, ['issue', 'comment', a, '--body', 'after the mark']);
   return { repo, a, b, mark };
 }
 
@@ -142,12 +142,12 @@ test('export --format csv: issue summaries with RFC 4180 quoting', async () => {
   assert.ok(!existsSync(join(repo, '-')) && !existsSync(join(repo, '.grit')), 'nothing written for --output -');
 });
 
-test('export --format csv: a label or assignee holding `;` or `\\` is escaped, so a reader gets the exact sets back', () => {
+test('export --format csv: a label or assignee holding `;` or `\\` is escaped, so a reader gets the exact sets back', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   const labels = ['x;y', 'has space', 'c:\\dir\\', 'bug'];
-  const id = gritOk(repo, ['issue', 'create', '--title', 'semi', ...labels.flatMap((l) => ['--label', l])]).issue_id;
-  for (const user of ['a;b', 'carol']) gritOk(repo, ['issue', 'assignee', 'add', id, '--user', user]);
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'semi', ...labels.flatMap((l) => ['--label', l])])).issue_id;
+  for (const user of ['a;b', 'carol']) await gritSetup(repo, ['issue', 'assignee', 'add', id, '--user', user]);
   const row = grit(repo, ['export', '--format', 'csv', '-o', '-']).stdout.split('\r\n')[1].split(',');
   assert.deepEqual(row.slice(3, 5), ['bug;c:\\\\dir\\\\;has space;x\\;y', 'a\\;b;carol'], 'ordinary labels as they were');
   // The reader operations.md describes: split on a `;` with no `\` before it, then `\c` is `c`.
@@ -185,7 +185,7 @@ const ODD_TITLE = 'Ümlaut 漢字 🐛 e\u0301 \u2028 end';
 
 test('export -o - in the caller\'s process: written in bounded pieces, the bytes of the document written whole', { timeout: 120_000 }, async () => {
   const { repo } = await scene();
-  gritOk(repo, ['issue', 'create', '--title', ODD_TITLE, '--body', `${ODD_TITLE}\ttab\n`.repeat(50), '--label', '🏷️']);
+  await gritSetup(repo, ['issue', 'create', '--title', ODD_TITLE, '--body', `${ODD_TITLE}\ttab\n`.repeat(50), '--label', '🏷️']);
   // Enough events (every kind, several actors) that the export is many pieces long.
   await generateWal(join(repo, '.git'), { seed: 3, events: 1500, actors: [{ id: '11'.repeat(16) }, { id: '22'.repeat(16), secretKey: '5e'.repeat(32) }] });
   const opts = { cwd: repo };
@@ -224,7 +224,7 @@ test('export -o - in the caller\'s process: written in bounded pieces, the bytes
 
 test('export -o - from the CLI: the export on stdout, or in the --json envelope, as if printed whole; --quiet still writes it', async () => {
   const { repo } = await scene();
-  gritOk(repo, ['issue', 'create', '--title', ODD_TITLE]);
+  await gritSetup(repo, ['issue', 'create', '--title', ODD_TITLE]);
   const out = grit(repo, ['export', '-o', '-']);
   assert.equal(out.code, 0, out.stderr);
   const doc = JSON.parse(out.stdout);
@@ -252,7 +252,7 @@ test('export -o - from the CLI: the export on stdout, or in the --json envelope,
 test('export --output: a path it cannot write is io_error naming it (never the temporary file), with a suggestion, and leaves no temp file', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
   const daemon = await startDaemon();
   try {
     for (const env of [{}, daemon.env]) {
@@ -270,7 +270,7 @@ test('export --output: a path it cannot write is io_error naming it (never the t
 test('export --output: a regular file is replaced whole, a character device written straight (/dev/null); a directory or a pipe is refused, never replaced', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
   const dir = tempDir();
   mkdirSync(join(dir, 'taken'));
   spawnSync('mkfifo', [join(dir, 'pipe')]);
@@ -304,7 +304,7 @@ test('export --output: a regular file is replaced whole, a character device writ
 test('export --output: empty is refused as empty; /dev/stdout is standard output; other names of a process\'s own descriptors are refused', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
   const empty = grit(repo, ['export', '-o', '', '--json']);
   assert.deepEqual([empty.code, empty.json.error.code, empty.json.error.message], [2, 'invalid_args', '--output is empty']);
   assert.match(empty.json.error.details.suggestion, /`-o -` for standard output, or leave --output out/);
@@ -323,7 +323,7 @@ test('export --output: empty is refused as empty; /dev/stdout is standard output
 test('export --output: missing directories are made inside the repository only; elsewhere the parent must exist', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
   const dir = tempDir();
   const head = git(repo, 'rev-parse', 'refs/grit/wal');
   for (const out of [join(dir, 'a', 'b', 'c.json'), '/proc/self/nope/x.json', join(repo, '..', `${repo.split('/').pop()}-typo`, 'x.json')]) {

@@ -8,7 +8,7 @@ import { RepoContext } from '../../src/commands/context.js';
 import { replayWal } from '../../src/commands/maintenance.js';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
-import { dropObjects, fsckClean, git, grit, gritDoctor, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritDoctor, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { generateWal, trustKey } from '../helpers/gen-events.js';
 import { chunkOfRecords, unknownKindRecord } from '../helpers/bad-records.js';
 import { ACTOR_HEX, comment, forge } from '../git/_util.js';
@@ -92,7 +92,7 @@ async function rebuiltBy(repo: string, build: (ctx: RepoContext) => Promise<unkn
   }
   // Commands first: on a store left empty, the first one builds it.
   const seen = await observe(repo);
-  const check = gritOk(repo, ['db', 'check']);
+  const check = await gritSetup(repo, ['db', 'check']);
   assert.deepEqual([check.events_checked, check.errors], [1500, []]);
   return seen;
 }
@@ -231,7 +231,7 @@ test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format
   const oldOid = git(repo, 'rev-parse', s1.snapshot_ref).trim();
   const refs = [s1.snapshot_ref];
   for (let k = 0; k < 3; k++) {
-    gritOk(repo, ['issue', 'create', '--title', `more ${k}`]);
+    await gritSetup(repo, ['issue', 'create', '--title', `more ${k}`]);
     const s = gritOk(repo, ['snapshot']);
     assert.equal(s.event_count, 2501 + k);
     refs.push(s.snapshot_ref);
@@ -278,16 +278,16 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
   const repo = tempRepo();
   await gritInit(repo);
   assert.deepEqual(gritOk(repo, ['rebuild', '--from-snapshot']), { wal_head: null, event_count: 0, from_snapshot: false, snapshot_ref: null });
-  const a = gritOk(repo, ['issue', 'create', '--title', 'a']).issue_id;
+  const a = (await gritSetup(repo, ['issue', 'create', '--title', 'a'])).issue_id;
   const r0 = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r0.from_snapshot, r0.event_count], [false, 1]);
   assert.match(grit(repo, ['rebuild', '--from-snapshot']).stdout, /^rebuilt 1 event up to [0-9a-f]{12} \(from the WAL\)\n$/);
   const good = gritOk(repo, ['snapshot']).snapshot_ref;
-  gritOk(repo, ['issue', 'comment', a, '--body', 'later']);
+  await gritSetup(repo, ['issue', 'comment', a, '--body', 'later']);
 
   // A newer snapshot whose wal_head is not in this WAL (another repository's): skipped.
   const foreign = tempRepo();
-  gritOk(foreign, ['issue', 'create', '--title', 'elsewhere']);
+  await gritSetup(foreign, ['issue', 'create', '--title', 'elsewhere']);
   const fsnap = gritOk(foreign, ['snapshot']);
   git(repo, 'fetch', '-q', foreign, `${fsnap.snapshot_ref}:refs/grit/snapshots/9999999999999`);
   const r1 = gritOk(repo, ['rebuild', '--from-snapshot']);
@@ -311,7 +311,7 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
   git(repo, 'update-ref', '-d', good);
   const r3 = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r3.from_snapshot, r3.event_count], [false, 2]);
-  assert.equal(gritOk(repo, ['issue', 'show', a]).issue.comment_count, 1);
+  assert.equal((await gritSetup(repo, ['issue', 'show', a])).issue.comment_count, 1);
 });
 
 test('a snapshot whose local commits sync rebased: rebuild says why it was not used, doctor warns, gc deletes it first', { timeout: 60_000 }, async () => {
@@ -387,7 +387,7 @@ test('rebuild --from-snapshot with no snapshot at all says so, on stderr under -
   const warning = 'grit: warning: rebuild --from-snapshot found no snapshot (refs/grit/snapshots/ is empty): rebuilt from the whole WAL; `grit snapshot` writes one\n';
   // An empty WAL needs no snapshot: nothing to say.
   assert.equal(grit(repo, ['rebuild', '--from-snapshot']).stderr, '');
-  gritOk(repo, ['issue', 'create', '--title', 'x']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
   const json = grit(repo, ['rebuild', '--from-snapshot', '--json']);
   assert.equal(json.code, 0, json.stderr);
   assert.deepEqual([json.json.data.from_snapshot, json.json.data.snapshot_ref, json.json.data.snapshots_skipped], [false, null, undefined]);
@@ -402,7 +402,7 @@ test('rebuild --from-snapshot with no snapshot at all says so, on stderr under -
 test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, never the only valid one; doctor names it', { timeout: 60_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'kept']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'kept']);
   const good = gritOk(repo, ['snapshot']).snapshot_ref;
   const blob = gitIn(repo, ['hash-object', '-w', '--stdin'], Buffer.from('x'));
   git(repo, 'update-ref', 'refs/grit/snapshots/9999999999997', blob);
@@ -419,9 +419,9 @@ test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, ne
 test('a snapshot whose events tree or a chunk is lost can never be used: doctor names it, grit snapshot passes over it with a warning, gc deletes it first', { timeout: 60_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'one']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'one']);
   const good = gritOk(repo, ['snapshot']).snapshot_ref;
-  gritOk(repo, ['issue', 'create', '--title', 'two']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'two']);
   const lost = gritOk(repo, ['snapshot']).snapshot_ref;
   const evTree = git(repo, 'rev-parse', `${lost}:events`).trim();
   dropObjects(repo, evTree);
@@ -429,7 +429,7 @@ test('a snapshot whose events tree or a chunk is lost can never be used: doctor 
   assert.equal(warned.status, 'warn');
   assert.match(warned.message, new RegExp(`^1 of 2 snapshots can never be used: ${lost} \\(snapshot [0-9a-f]{40}: its events tree cannot be read: object ${evTree} not found\\)$`));
 
-  gritOk(repo, ['issue', 'create', '--title', 'three']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'three']);
   const r = grit(repo, ['snapshot', '--json']);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, new RegExp(`^grit: warning: snapshot did not use ${lost}: .*its events tree cannot be read.*; built on ${good} instead\n$`));
@@ -465,13 +465,13 @@ test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_da
     }
   };
   assert.equal(await auto(), null); // empty WAL
-  for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `t${k}`]);
+  for (let k = 0; k < 3; k++) await gritSetup(repo, ['issue', 'create', '--title', `t${k}`]);
   assert.equal(await auto(), null, '3 events, not more than 3');
-  gritOk(repo, ['issue', 'create', '--title', 't3']);
+  await gritSetup(repo, ['issue', 'create', '--title', 't3']);
   const s = await auto();
   assert.ok(s && s.created && s.event_count === 4);
   assert.equal(await auto(), null, 'the snapshot covers the head');
-  gritOk(repo, ['issue', 'create', '--title', 't4']);
+  await gritSetup(repo, ['issue', 'create', '--title', 't4']);
   assert.equal(await auto(), null, 'one new event, young snapshot');
   const eightDays = Date.now() + 8 * 86_400_000;
   const old = await auto(eightDays);
@@ -556,7 +556,7 @@ test('a store another user\'s daemon serves: rebuild and doctor --fix name its r
   const cfg = join(repo, '.git', 'grit', 'config.toml');
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('max_events = 10000', 'max_events = 1'));
   // Two events applied since the first, which built the store: doctor --fix would rebuild it.
-  for (const title of ['x', 'y', 'z']) gritOk(repo, ['issue', 'create', '--title', title]);
+  for (const title of ['x', 'y', 'z']) await gritSetup(repo, ['issue', 'create', '--title', title]);
   // The lease as that daemon writes it (its holder here: this live process), owned by `nobody`.
   const lease = join(gritOk(repo, ['actor', 'current']).actor.data_dir, 'daemon.lock');
   const other = '/tmp/someone-else-run';
@@ -579,7 +579,7 @@ test('a rebuild empties the store only once it has read the WAL, also after plai
   const { rebuildStore } = await import('../../src/commands/maintenance.js');
   const repo = tempRepo();
   await gritInit(repo);
-  for (const title of ['e1', 'e2', 'e3']) gritOk(repo, ['issue', 'create', '--title', title]);
+  for (const title of ['e1', 'e2', 'e3']) await gritSetup(repo, ['issue', 'create', '--title', title]);
   const steps: string[] = [];
   const rebuild = async () => {
     const ctx = RepoContext.open({ cwd: repo });
@@ -609,7 +609,7 @@ test('a rebuild empties the store only once it has read the WAL, also after plai
   rmSync(join(repo, '.git', 'grit', 'repository-id'));
   steps.length = 0;
   assert.deepEqual([(await rebuild()).event_count, steps.includes('read')], [0, false]);
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 0);
 });
 
 test('a rebuild through the daemon whose worker thread ends mid-way leaves no copy of the store, though the daemon (whose pid names it) lives on', async () => {
@@ -636,7 +636,7 @@ test('a rebuild killed while it holds its copy of the store: the copy is named a
   await gritInit(repo);
   // A store worth copying, and a replay long enough to be caught in.
   await generateWal(join(repo, '.git'), { seed: 8, events: 20_000, actors: ACTORS, packed: true });
-  gritOk(repo, ['issue', 'list']);
+  await gritSetup(repo, ['issue', 'list']);
   const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
   const copies = () => readdirSync(actorDir).filter((f) => f.includes('before-rebuild'));
   /** Starts a rebuild and sends it `signal` once its copy is there; the name of the copy it had. */
@@ -668,5 +668,5 @@ test('a rebuild killed while it holds its copy of the store: the copy is named a
 
   await interrupt('SIGINT');
   assert.deepEqual(copies(), [], 'a Ctrl-C removes the copy');
-  assert.equal(gritOk(repo, ['db', 'check']).errors.length, 0);
+  assert.equal((await gritSetup(repo, ['db', 'check'])).errors.length, 0);
 });

@@ -7,7 +7,7 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import type { EventKind } from '../../src/core/kinds.js';
-import { fsckClean, git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { GritClient } from '../../src/protocol/client.js';
 
@@ -43,11 +43,11 @@ function appendWithPlumbing(repo: string, events: Event[], actorHex: string): st
 }
 
 /** A keyed writer (the default actor), an issue it created, and two forgeries claiming to be it. */
-function forgeryScene() {
+async function forgeryScene() {
   const repo = tempRepo();
   const writer = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor;
   const reader = gritOk(repo, ['actor', 'init', '--label', 'reader']).actor;
-  const id = gritOk(repo, ['issue', 'create', '--title', 'original', '--body', 'real']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'original', '--body', 'real'])).issue_id;
   const created = gritOk(repo, ['issue', 'show', id]).events[0];
   assert.match(created.sig, /^[0-9a-f]{128}$/);
   const base = { issue_id: fromHex(id, 16)!, actor: fromHex(writer.actor_id, 16)!, parent: fromHex(created.event_id, 32)! };
@@ -58,7 +58,7 @@ function forgeryScene() {
   return { repo, writer, reader, id, created, badSig, unsigned };
 }
 
-test('init --generate-key gives the default actor a key once; its events are signed and verify', () => {
+test('init --generate-key gives the default actor a key once; its events are signed and verify', async () => {
   const repo = tempRepo();
   const a = gritOk(repo, ['init', '--no-agents-md']).actor;
   assert.equal(a.public_key, undefined);
@@ -70,9 +70,9 @@ test('init --generate-key gives the default actor a key once; its events are sig
   assert.equal(statSync(keyFile).mode & 0o777, 0o600);
   // Again: the same key is kept.
   assert.equal(gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor.public_key, keyed.public_key);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'signed']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'signed'])).issue_id;
   assert.match(grit(repo, ['db', 'verify']).stdout, /^1 event in the WAL: 1 signature checked, 1 valid, /);
-  gritOk(repo, ['issue', 'comment', id, '--body', 'also signed']);
+  await gritSetup(repo, ['issue', 'comment', id, '--body', 'also signed']);
   const v = gritOk(repo, ['db', 'verify']);
   assert.deepEqual(
     [v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count, v.errors, v.unverified],
@@ -80,8 +80,8 @@ test('init --generate-key gives the default actor a key once; its events are sig
   );
 });
 
-test('policy reject: forged events (bad signature, missing signature) are refused and reported', () => {
-  const s = forgeryScene();
+test('policy reject: forged events (bad signature, missing signature) are refused and reported', async () => {
+  const s = await forgeryScene();
   setSignaturePolicy(s.repo, 'reject');
   appendWithPlumbing(s.repo, [s.badSig, s.unsigned], s.writer.actor_id);
   fsckClean(s.repo);
@@ -126,13 +126,13 @@ test('policy reject: forged events (bad signature, missing signature) are refuse
   assert.equal(gritOk(s.repo, ['issue', 'show', s.id, '--actor', s.reader.actor_id]).issue.title, 'original');
 
   // Actors whose key is unknown are not refused: their events are unverifiable, not forged.
-  gritOk(s.repo, ['issue', 'comment', s.id, '--body', 'from the reader', '--actor', s.reader.actor_id]);
+  await gritSetup(s.repo, ['issue', 'comment', s.id, '--body', 'from the reader', '--actor', s.reader.actor_id]);
   assert.deepEqual(gritOk(s.repo, ['issue', 'show', s.id]).issue.comments.map((c: any) => c.body), ['from the reader']);
   assert.equal(gritOk(s.repo, ['db', 'verify']).unverified, 1);
 });
 
-test('policy warn: forged events are kept, and reported by the command, db verify and doctor', () => {
-  const s = forgeryScene();
+test('policy warn: forged events are kept, and reported by the command, db verify and doctor', async () => {
+  const s = await forgeryScene();
   appendWithPlumbing(s.repo, [s.badSig, s.unsigned], s.writer.actor_id);
   const r = grit(s.repo, ['issue', 'show', s.id, '--json', '--actor', s.reader.actor_id]);
   assert.equal(r.json.data.issue.title, 'forged');
@@ -164,7 +164,7 @@ test('through the daemon, the signature warnings reach the command that read the
   const daemon = await startDaemon();
   try {
     const env = daemon.env;
-    const s = forgeryScene();
+    const s = await forgeryScene();
     gritOk(s.repo, ['issue', 'list', '--actor', s.reader.actor_id], { env }); // the reader's worker is up
     appendWithPlumbing(s.repo, [s.badSig, s.unsigned], s.writer.actor_id);
     const r = grit(s.repo, ['issue', 'show', s.id, '--json', '--actor', s.reader.actor_id], { env });
@@ -307,7 +307,7 @@ test('an actor with a public_key but no signing.key: every write as it is refuse
   await gritInit(repo);
   setSignaturePolicy(repo, 'reject');
   const alice = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'alice']).actor;
-  const id = gritOk(repo, ['issue', 'create', '--title', 'signed', '--actor', 'alice']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'signed', '--actor', 'alice'])).issue_id;
   rmSync(join(alice.data_dir, 'keys'), { recursive: true }); // now a teammate's public config (docs/signing.md)
   const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
   const daemon = await startDaemon();
@@ -335,7 +335,7 @@ test('an actor with a public_key but no signing.key: every write as it is refuse
 test('a signing.key that is not the key of the config public_key: every write is refused (exit 5), in process and through the daemon; doctor names it', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['issue', 'create', '--title', 'first']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'first']);
   setSignaturePolicy(repo, 'reject');
   const signer = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'signer']).actor;
   const keyPath = join(signer.data_dir, 'keys', 'signing.key');
@@ -360,6 +360,6 @@ test('a signing.key that is not the key of the config public_key: every write is
   assert.match(c.message, new RegExp(`actor ${signer.actor_id}: .*signing\\.key does not belong to actor ${signer.actor_id}`));
   // Its own key back: writes work, and sign.
   writeFileSync(keyPath, own);
-  gritOk(repo, ['issue', 'create', '--title', 'kept', '--actor', 'signer']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'kept', '--actor', 'signer']);
   assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
 });

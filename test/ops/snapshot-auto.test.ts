@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { grit, gritOk } from '../helpers/repo.js';
+import { grit, gritOk, gritSetup } from '../helpers/repo.js';
 import { network, refs } from '../sync/_helpers.js';
 
 function lowThreshold(clone: string): void {
@@ -19,9 +19,9 @@ test('sync --push writes and pushes a snapshot once the policy threshold is cros
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   lowThreshold(a);
-  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
+  for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `i${i}`]);
   assert.equal(gritOk(a, ['sync']).snapshot, null, '3 events: not more than max_events');
-  gritOk(a, ['issue', 'create', '--title', 'i3']);
+  await gritSetup(a, ['issue', 'create', '--title', 'i3']);
   // Pull-only never snapshots.
   assert.equal(gritOk(a, ['sync', '--pull']).snapshot, null);
   assert.deepEqual(refs(a, 'refs/grit/snapshots/'), {});
@@ -37,8 +37,8 @@ test('sync --push writes and pushes a snapshot once the policy threshold is cros
 
   // Nothing new: no second snapshot. Two more events: still within the policy.
   assert.equal(gritOk(a, ['sync']).snapshot, null);
-  gritOk(a, ['issue', 'create', '--title', 'i4']);
-  gritOk(a, ['issue', 'create', '--title', 'i5']);
+  await gritSetup(a, ['issue', 'create', '--title', 'i4']);
+  await gritSetup(a, ['issue', 'create', '--title', 'i5']);
   assert.equal(gritOk(a, ['sync']).snapshot, null);
   assert.equal(Object.keys(refs(a, 'refs/grit/snapshots/')).length, 1);
 
@@ -47,10 +47,10 @@ test('sync --push writes and pushes a snapshot once the policy threshold is cros
   const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
   assert.equal(rebuilt.from_snapshot, true);
   assert.equal(rebuilt.snapshot_ref, snap.snapshot_ref);
-  assert.deepEqual(gritOk(b, ['issue', 'list']), gritOk(a, ['issue', 'list']));
+  assert.deepEqual(await gritSetup(b, ['issue', 'list']), await gritSetup(a, ['issue', 'list']));
 
   // Human output names it.
-  gritOk(a, ['issue', 'create', '--title', 'i6']);
-  gritOk(a, ['issue', 'create', '--title', 'i7']);
+  await gritSetup(a, ['issue', 'create', '--title', 'i6']);
+  await gritSetup(a, ['issue', 'create', '--title', 'i7']);
   assert.match(grit(a, ['sync']).stdout, /snapshot refs\/grit\/snapshots\/\d+ \(pushed\)/);
 });

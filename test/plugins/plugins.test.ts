@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parseArgv } from '../../src/cli/fast.js';
 import { untilPast } from '../helpers/wait.js';
 import { REPO_ROOT } from '../helpers/paths.js';
-import { grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { grit, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 
 /** How much younger `stale`'s fresh issue is than its old one: longer than one `stale` run, however loaded the host. */
 const FRESH_GAP_MS = 10_000;
@@ -105,16 +105,16 @@ describe('oclif plugins', () => {
     assert.equal(link.code, 0, link.stderr);
     assert.match(grit(repo, ['plugins'], { env }).stdout, /grit-plugin-stale .*\(link\)/);
 
-    const old = gritOk(repo, ['issue', 'create', '--title', 'old one']).issue_id;
-    const closed = gritOk(repo, ['issue', 'create', '--title', 'old but closed']).issue_id;
-    gritOk(repo, ['issue', 'close', closed]);
+    const old = (await gritSetup(repo, ['issue', 'create', '--title', 'old one'])).issue_id;
+    const closed = (await gritSetup(repo, ['issue', 'create', '--title', 'old but closed'])).issue_id;
+    await gritSetup(repo, ['issue', 'close', closed]);
     const oldTs = () => gritOk(repo, ['issue', 'list']).issues.find((i: any) => i.issue_id === old);
     // The threshold is the old issue's age when this test computes it: the old issue is at the
     // cut-off `stale` computes, and the fresh one stays above it as long as one `stale` run takes
     // less than the gap between the two. That gap is the point of the test, so it is generous: a
     // CLI run with the plugin takes well under a second, and seconds on a loaded 2-core host.
     await untilPast(oldTs().updated_ts + FRESH_GAP_MS);
-    gritOk(repo, ['issue', 'create', '--title', 'fresh one']);
+    await gritSetup(repo, ['issue', 'create', '--title', 'fresh one']);
     const summary = oldTs();
     const days = (Date.now() - summary.updated_ts) / 86_400_000;
     const stale = grit(repo, ['stale', '--days', String(days), '--json'], { env });
@@ -127,7 +127,7 @@ describe('oclif plugins', () => {
     assert.match(grit(repo, ['stale', '--days', '1'], { env }).stdout, /no open issue untouched for 1 days/);
 
     // Touching the old issue makes it fresh again.
-    gritOk(repo, ['issue', 'comment', old, '--body', 'still relevant']);
+    await gritSetup(repo, ['issue', 'comment', old, '--body', 'still relevant']);
     const touched = grit(repo, ['stale', '--days', String(days), '--json'], { env });
     assert.ok(!touched.json.data.issues.some((i: any) => i.issue_id === old), touched.stdout);
 

@@ -12,7 +12,7 @@ import { open } from 'lmdb';
 import { join } from 'node:path';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
-import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult, gritInit, gritLib } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult, gritInit, gritLib, gritSetup } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { network } from '../sync/_helpers.js';
 import { forge } from '../git/_util.js';
@@ -83,7 +83,7 @@ test('garbage in the actor config: coded error; doctor --fix rebuilds it from th
   assert.equal(again.actor_id, actor.actor_id);
   assert.equal(again.public_key, actor.public_key);
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
-  gritOk(repo, ['issue', 'comment', ids[1], '--body', 'still signing']);
+  await gritSetup(repo, ['issue', 'comment', ids[1], '--body', 'still signing']);
   assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
 });
 
@@ -120,7 +120,7 @@ test('an actor config with wrong values (another actor_id than its directory, wr
   const again = gritOk(repo, ['actor', 'current']).actor;
   assert.deepEqual([again.actor_id, again.public_key, again.key_scheme], [actor.actor_id, actor.public_key, 'ed25519']);
   assert.deepEqual(gritOk(repo, ['issue', 'list']), list);
-  gritOk(repo, ['issue', 'comment', ids[1], '--body', 'as itself']);
+  await gritSetup(repo, ['issue', 'comment', ids[1], '--body', 'as itself']);
   assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
   const exported = JSON.parse(grit(repo, ['export', '-o', '-']).stdout);
   assert.deepEqual(exported.events.map((e: any) => e.actor).filter((a: string) => a !== actor.actor_id), [], 'no event as another actor');
@@ -195,7 +195,7 @@ test("an unknown key in an actor config (a misspelt public_key) is refused, nami
   const { repo, actor } = await populated({ key: true });
   setSignaturePolicy(repo, 'reject');
   const mate = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'mate']).actor;
-  gritOk(repo, ['issue', 'create', '--title', 'by mate', '--actor', 'mate']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'by mate', '--actor', 'mate']);
   rmSync(join(mate.data_dir, 'keys'), { recursive: true }); // a teammate's public config (docs/signing.md)
   const mateConfig = join(mate.data_dir, 'config.toml');
   writeFileSync(mateConfig, readFileSync(mateConfig, 'utf8').replace(/^public_key/m, 'publickey'));
@@ -402,7 +402,7 @@ test('a WAL commit with a file beside meta.json, or whose meta.json names anothe
 test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; restoring the object restores everything', async () => {
   const { clones } = await network(1);
   const [repo] = clones;
-  for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `i${k}`]);
+  for (let k = 0; k < 3; k++) await gritSetup(repo, ['issue', 'create', '--title', `i${k}`]);
   gritOk(repo, ['sync']);
   const list = gritOk(repo, ['issue', 'list']);
   const middle = git(repo, 'rev-parse', 'refs/grit/wal~1').trim();
@@ -444,9 +444,9 @@ test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; r
 test('a hole in the local WAL: sync and writes refuse with a wal_error naming the missing commit; the store and the ref are left as they were', async () => {
   const { clones } = await network(1);
   const [repo] = clones;
-  const pushed = gritOk(repo, ['issue', 'create', '--title', 'pushed']).issue_id;
+  const pushed = (await gritSetup(repo, ['issue', 'create', '--title', 'pushed'])).issue_id;
   gritOk(repo, ['sync']);
-  for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `local ${k}`]);
+  for (let k = 0; k < 3; k++) await gritSetup(repo, ['issue', 'create', '--title', `local ${k}`]);
   const list = gritOk(repo, ['issue', 'list']);
   const [head, child, middle] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
 
@@ -483,7 +483,7 @@ test('a hole in the local WAL: sync and writes refuse with a wal_error naming th
 test('a hole in the local WAL when the remote has no WAL yet: the first push names the local hole, not the remote; a write on top is kept, as documented', async () => {
   const { clones } = await network(1);
   const [repo] = clones;
-  for (let k = 0; k < 3; k++) gritOk(repo, ['issue', 'create', '--title', `local ${k}`]);
+  for (let k = 0; k < 3; k++) await gritSetup(repo, ['issue', 'create', '--title', `local ${k}`]);
   const [, child, middle] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
   dropObjects(repo, middle);
   // Only the head is looked up at a write (docs/troubleshooting.md): this one is acknowledged.

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, type GritResult, gritInit } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, type GritResult, gritInit, gritSetup } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -61,7 +61,7 @@ async function repoWithIssues(dir: string, n: number): Promise<string> {
   git(dir, 'init', '-q', '-b', 'main');
   git(dir, 'config', 'gc.auto', '0');
   await gritInit(dir);
-  for (let i = 0; i < n; i++) gritOk(dir, ['issue', 'create', '--title', `before ${i}`]);
+  for (let i = 0; i < n; i++) await gritSetup(dir, ['issue', 'create', '--title', `before ${i}`]);
   return dir;
 }
 

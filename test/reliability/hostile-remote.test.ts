@@ -17,7 +17,7 @@ import { loadFastHash } from '../../src/core/hash.js';
 import { rng } from '../helpers/random.js';
 import { chunkOfRecords, misfiledRecords, unsortedListRecord } from '../helpers/bad-records.js';
 import { fromHex } from '../../src/core/hex.js';
-import { fsckClean, git, grit, gritOk } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritSetup } from '../helpers/repo.js';
 import { pairWithLocalChange, refs } from '../sync/_helpers.js';
 import { chunkCommit, mktree, put, remoteCommit } from './_remote.js';
 import { FAMILIES, hostile, sampleEvents } from './_hostile.js';
@@ -72,8 +72,8 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
     ['the WAL ref points at a tree', () => git(s.remote, 'update-ref', 'refs/grit/wal', mktree(s.remote, `100644 blob ${put(s.remote, 'x')}\tx\n`))],
   ];
   const localRefs = refs(s.b);
-  const list = gritOk(s.b, ['issue', 'list']);
-  const shown = gritOk(s.b, ['issue', 'show', s.id]);
+  const list = await gritSetup(s.b, ['issue', 'list']);
+  const shown = await gritSetup(s.b, ['issue', 'show', s.id]);
   for (const [name, build] of variants) {
     git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
     build();
@@ -83,15 +83,15 @@ test('hostile WAL commits from a remote: each refused with wal_error, nothing ap
     assert.doesNotMatch(r.stderr, /\n\s+at /, `${name}: a stack trace`);
     assert.deepEqual(refs(s.b), localRefs, `${name}: local refs changed`);
   }
-  assert.deepEqual(gritOk(s.b, ['issue', 'list']), list);
-  assert.deepEqual(gritOk(s.b, ['issue', 'show', s.id]), shown);
+  assert.deepEqual(await gritSetup(s.b, ['issue', 'list']), list);
+  assert.deepEqual(await gritSetup(s.b, ['issue', 'show', s.id]), shown);
   fsckClean(s.b);
   // The honest remote is still usable afterwards.
   git(s.remote, 'update-ref', 'refs/grit/wal', s.honest);
-  assert.equal(gritOk(s.b, ['sync']).pushed, 1);
+  assert.equal((await gritSetup(s.b, ['sync'])).pushed, 1);
   // The control: the commit the variants above spoil, unspoilt, is taken.
   chunkCommit(s.remote, s.actor, honestChunk());
-  assert.equal(gritOk(s.b, ['sync', '--pull']).pulled, sampleEvents().length);
+  assert.equal((await gritSetup(s.b, ['sync', '--pull'])).pulled, sampleEvents().length);
 });
 
 test('a zlib bomb as a remote chunk (40 MB of zeros in a few KB) is refused before it is inflated', { timeout: 60_000 }, async () => {
@@ -117,5 +117,5 @@ test('a zlib bomb as a remote chunk (40 MB of zeros in a few KB) is refused befo
     await ctx.close();
   }
   assert.deepEqual(refs(s.b), localRefs);
-  assert.equal(gritOk(s.b, ['issue', 'show', s.id]).issue.comment_count, 1);
+  assert.equal((await gritSetup(s.b, ['issue', 'show', s.id])).issue.comment_count, 1);
 });

@@ -12,7 +12,7 @@ import { encodeChunk } from '../../src/core/chunk.js';
 import { generateKeyPair, signEventId } from '../../src/core/ed25519.js';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
-import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, tempDir, gritInit } from '../helpers/repo.js';
+import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, tempDir, gritInit, gritSetup } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { chunkCommit } from './_remote.js';
 
@@ -20,14 +20,14 @@ async function scene() {
   const { remote, clones } = await network(3, { init: false });
   const [writer, strict, lenient] = clones;
   const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
-  const id = gritOk(writer, ['issue', 'create', '--title', 'original']).issue_id as string;
-  gritOk(writer, ['sync']);
+  const id = (await gritSetup(writer, ['issue', 'create', '--title', 'original'])).issue_id as string;
+  await gritSetup(writer, ['sync']);
   const created = gritOk(writer, ['issue', 'show', id]).events[0];
   for (const [clone, policy] of [[strict, 'reject'], [lenient, 'warn']] as const) {
     await gritInit(clone);
     setSignaturePolicy(clone, policy);
     importKey(clone, writer, actor);
-    gritOk(clone, ['sync']);
+    await gritSetup(clone, ['sync']);
   }
   // Three forgeries under the writer's id, each with a correct event id.
   const base = { issue_id: fromHex(id, 16)!, actor: fromHex(actor, 16)!, parent: fromHex(created.event_id, 32)! };
@@ -82,8 +82,8 @@ test('forged events pulled from a remote: refused under reject, kept and reporte
   assert.match(sig.message, /3 events .*APPLIED to this store/);
 
   // The honest writer's own later events still verify on both sides.
-  gritOk(s.writer, ['issue', 'comment', s.id, '--body', 'genuine']);
-  gritOk(s.writer, ['sync']);
+  await gritSetup(s.writer, ['issue', 'comment', s.id, '--body', 'genuine']);
+  await gritSetup(s.writer, ['sync']);
   const again = grit(s.strict, ['sync', '--pull', '--json']);
   assert.deepEqual(again.json.data.signature_problems, { refused: 0, kept: 0 });
   assert.deepEqual(gritOk(s.strict, ['issue', 'show', s.id]).issue.comments.map((c: any) => c.body), ['genuine']);
@@ -93,8 +93,8 @@ test('two copies of one event with different signatures: every clone keeps the s
   const { remote: r1, clones } = await network(5, { init: false });
   const [writer, ...readers] = clones;
   const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
-  const id = gritOk(writer, ['issue', 'create', '--title', 'signed once']).issue_id as string;
-  gritOk(writer, ['sync']);
+  const id = (await gritSetup(writer, ['issue', 'create', '--title', 'signed once'])).issue_id as string;
+  await gritSetup(writer, ['sync']);
   const shownEvent = gritOk(writer, ['issue', 'show', id]).events[0];
   const good = makeEvent({ issue_id: fromHex(id, 16)!, actor: fromHex(actor, 16)!, ts_unix_ms: shownEvent.ts_unix_ms, parent: null, kind: { type: 'IssueCreated', title: 'signed once', body: '', labels: [] } });
   assert.equal(toHex(good.event_id), shownEvent.event_id);
@@ -117,12 +117,12 @@ test('two copies of one event with different signatures: every clone keeps the s
   for (const r of readers) {
     await gritInit(r);
     if (r === k1 || r === k2) importKey(r, writer, actor);
-    gritOk(r, ['sync']);
+    await gritSetup(r, ['sync']);
   }
   chunkCommit(r1, actor, encodeChunk([bad]).bytes);
   chunkCommit(r2, actor, encodeChunk([good]).bytes);
   for (const r of readers) {
-    const second = gritOk(r, ['sync']);
+    const second = await gritSetup(r, ['sync']);
     assert.equal(second.pulled, 0, 'a copy of an event the WAL had is not pulled');
   }
   const goodHex = toHex(good.sig);

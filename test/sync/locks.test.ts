@@ -22,7 +22,7 @@ import {
 import { encodeCommit, encodeTree, ObjectStore, type ReadOptions } from '../../src/git/objects.js';
 import { casRef, deleteRef, readRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { network, refs, setLockPolicy } from './_helpers.js';
 import { untilPast } from '../helpers/wait.js';
 import { writeObjects } from '../helpers/objects.js';
@@ -234,7 +234,7 @@ test('renewing an expired lock takes it anew: refused once another owner holds a
     assert.equal(r.json.error.code, 'conflict');
     assert.equal(r.json.error.details.lock.resource, `${c.resource}/x`);
   }
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   assert.deepEqual(gritOk(a, ['lock', 'status']).conflicts, []);
 });
 
@@ -272,13 +272,13 @@ test('remote locks: overlap across clones, owner-only release, gc on the remote,
   assert.equal(grit(b, ['lock', 'release', '--resource', 'path:src', '--json']).json.error.code, 'conflict');
   // C has not talked to the remote yet: its view is empty until a sync.
   assert.deepEqual(gritOk(c, ['lock', 'status']).locks, []);
-  const s = gritOk(c, ['sync']);
+  const s = await gritSetup(c, ['sync']);
   assert.equal(s.locks_updated, 1);
   assert.deepEqual(gritOk(c, ['lock', 'status']).locks.map((l: any) => l.resource), ['path:src']);
   // A --local lock in C never reaches the remote; it shows up as a conflict in C's own view.
   gritOk(c, ['lock', 'acquire', '--resource', 'path:docs', '--local']);
   gritOk(b, ['lock', 'acquire', '--resource', 'path:docs/x.md', '--ttl', '1h']);
-  gritOk(c, ['sync']);
+  await gritSetup(c, ['sync']);
   const status = gritOk(c, ['lock', 'status']);
   assert.equal(status.conflicts.length, 1);
   assert.deepEqual([...status.conflicts[0].resources].sort(), ['path:docs', 'path:docs/x.md']);
@@ -293,7 +293,7 @@ test('remote locks: overlap across clones, owner-only release, gc on the remote,
   const gc = gritOk(a, ['lock', 'gc']);
   assert.deepEqual(gc.deleted, ['path:src']);
   assert.equal(refs(remote, 'refs/grit/locks/')[lockRefName('path:src')], undefined);
-  gritOk(c, ['sync']);
+  await gritSetup(c, ['sync']);
   assert.equal(refs(c, 'refs/grit/locks/')[lockRefName('path:src')], undefined);
   assert.equal(gritOk(b, ['lock', 'acquire', '--resource', 'path:src/deep/file.ts']).lock.owner.length, 32);
 });
@@ -326,15 +326,15 @@ test('--local: refused with --remote; a --local change of a lock origin holds li
 test('lock policy: warn prints and writes, require refuses with conflict, the owner is never blocked', { timeout: 90_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'guarded']).issue_id;
-  const other = gritOk(b, ['issue', 'create', '--title', 'free']).issue_id;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
-  gritOk(a, ['sync']);
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'guarded'])).issue_id;
+  const other = (await gritSetup(b, ['issue', 'create', '--title', 'free'])).issue_id;
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(a, ['sync']);
   // A prefix is resolved to the full issue id.
   const got = gritOk(a, ['lock', 'acquire', '--resource', `issue:${id.slice(0, 8)}`, '--ttl', '1h']);
   assert.equal(got.lock.resource, `issue:${id}`);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
 
   // warn (the default): the write happens, with a warning on stderr.
   const warned = grit(b, ['issue', 'comment', id, '--body', 'despite the lock']);
@@ -348,14 +348,14 @@ test('lock policy: warn prints and writes, require refuses with conflict, the ow
   assert.equal(refused.code, 4);
   assert.equal(refused.json.error.code, 'conflict');
   assert.equal(refused.json.error.details.lock.owner, got.lock.owner);
-  assert.equal(gritOk(b, ['issue', 'show', id]).issue.state, 'open');
+  assert.equal((await gritSetup(b, ['issue', 'show', id])).issue.state, 'open');
   assert.equal(grit(b, ['issue', 'comment', other, '--body', 'still free']).code, 0);
   // The owner writes freely under require.
   setLockPolicy(a, 'require');
   assert.equal(grit(a, ['issue', 'close', id]).code, 0);
   // repo: blocks every write of everyone else.
   gritOk(a, ['lock', 'acquire', '--resource', 'repo:']);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   assert.equal(grit(b, ['issue', 'create', '--title', 'blocked', '--json']).code, 4);
   setLockPolicy(b, 'off');
   const off = grit(b, ['issue', 'create', '--title', 'policy off']);
@@ -365,7 +365,7 @@ test('lock policy: warn prints and writes, require refuses with conflict, the ow
   gritOk(a, ['lock', 'release', '--resource', 'repo:']);
   gritOk(a, ['lock', 'release', '--resource', `issue:${id}`]);
   setLockPolicy(b, 'require');
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   assert.equal(grit(b, ['issue', 'reopen', id]).code, 0);
 });
 
@@ -380,7 +380,7 @@ test('remote locks: two clones racing for overlapping resources never both win',
     for (const r of [ra, rb]) assert.ok(r.code === 0 || r.json?.error?.code === 'conflict', r.stdout + r.stderr);
     assert.ok(ra.code !== 0 || rb.code !== 0, `round ${round}: both won`);
     // The views agree after the race: at most one live lock on the overlapping pair.
-    gritOk(a, ['sync']);
+    await gritSetup(a, ['sync']);
     const live = gritOk(a, ['lock', 'status']).locks.filter((l: any) => l.resource.startsWith(`path:o${round}`));
     assert.ok(live.length <= 1, JSON.stringify(live));
     assert.deepEqual(gritOk(a, ['lock', 'status']).conflicts, []);

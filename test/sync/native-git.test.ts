@@ -8,15 +8,15 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, gritInit } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, gritInit, gritSetup } from '../helpers/repo.js';
 import { eventIds, network, walEvents } from './_helpers.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 test('a shallow WAL (fetched with --depth) is a wal_error that says so and names the fix; --unshallow mends it', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, s] = clones;
-  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
-  gritOk(a, ['sync']);
+  for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `i${i}`]);
+  await gritSetup(a, ['sync']);
   // A shallow fetch needs a transport that does not hard-link objects: file:// does.
   git(s, 'fetch', '-q', '--depth', '1', `file://${remote}`, 'refs/grit/wal:refs/grit/wal');
   const boundary = git(s, 'rev-parse', 'refs/grit/wal').trim();
@@ -33,7 +33,7 @@ test('a shallow WAL (fetched with --depth) is a wal_error that says so and names
   assert.match(walRef.message, /shallow/);
   assert.match(walRef.plan, /git fetch --unshallow <remote> refs\/grit\/wal/);
   git(s, 'fetch', '-q', '--unshallow', `file://${remote}`, 'refs/grit/wal');
-  assert.equal(gritOk(s, ['issue', 'list']).issues.length, 3);
+  assert.equal((await gritSetup(s, ['issue', 'list'])).issues.length, 3);
 });
 
 const titles = (clone: string, extra: string[] = []) => gritOk(clone, ['issue', 'list', ...extra]).issues.map((i: { title: string }) => i.title).sort();
@@ -48,8 +48,8 @@ async function partialClone(): Promise<{ a: string; pc: string }> {
   git(remote, 'config', 'uploadpack.allowFilter', 'true');
   git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
   git(a, 'push', '-q', 'origin', 'HEAD');
-  gritOk(a, ['issue', 'create', '--title', 'from a']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['issue', 'create', '--title', 'from a']);
+  await gritSetup(a, ['sync']);
   const pc = join(tempDir(), 'pc');
   // file://: a local path would be copied whole, filter or not.
   git(tempDir(), 'clone', '-q', '--filter=blob:none', `file://${remote}`, pc);
@@ -61,11 +61,11 @@ test('a partial clone (--filter=blob:none) syncs: grit fetches refs/grit/* witho
   const { a, pc } = await partialClone();
   // Protocol v0 serves no object by id: what the sync needs must come with the fetch itself.
   git(pc, 'config', 'protocol.version', '0');
-  assert.equal(gritOk(pc, ['sync']).pulled, 1);
+  assert.equal((await gritSetup(pc, ['sync'])).pulled, 1);
   assert.deepEqual(missingObjects(pc, 'refs/grit/wal'), []);
-  gritOk(pc, ['issue', 'create', '--title', 'from pc']);
-  assert.equal(gritOk(pc, ['sync']).pushed, 1);
-  gritOk(a, ['sync']);
+  await gritSetup(pc, ['issue', 'create', '--title', 'from pc']);
+  assert.equal((await gritSetup(pc, ['sync'])).pushed, 1);
+  await gritSetup(a, ['sync']);
   assert.deepEqual(titles(a), ['from a', 'from pc']);
 });
 
@@ -82,7 +82,7 @@ test('a partial clone whose earlier filtered fetch left the WAL without its blob
   assert.match(refused.json.error.message, /^git fetch of the objects this partial clone lacks from origin failed: .*unadvertised object/);
   assert.match(refused.json.error.details.suggestion, /left them out; fetch them by hand \(`git fetch --no-filter origin <id>…`/);
   git(pc, 'config', '--unset', 'protocol.version');
-  assert.equal(gritOk(pc, ['sync']).pulled, 1);
+  assert.equal((await gritSetup(pc, ['sync'])).pulled, 1);
   assert.deepEqual(missingObjects(pc, tip), []);
   assert.deepEqual(titles(pc), ['from a']);
 });
@@ -90,15 +90,15 @@ test('a partial clone whose earlier filtered fetch left the WAL without its blob
 test('a local reference-transaction hook that refuses everything: grit\'s ref writes and deletions pass it alike (snapshot gc, sync, remote locks, lock gc)', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  gritOk(b, ['issue', 'create', '--title', 'from b']);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['issue', 'create', '--title', 'from b']);
+  await gritSetup(b, ['sync']);
   mkdirSync(join(a, '.git', 'hooks'), { recursive: true });
   writeFileSync(join(a, '.git', 'hooks', 'reference-transaction'), '#!/bin/sh\necho rt says no >&2\nexit 1\n', { mode: 0o755 });
-  gritOk(a, ['issue', 'create', '--title', 'from a']);
+  await gritSetup(a, ['issue', 'create', '--title', 'from a']);
   assert.throws(() => git(a, 'update-ref', 'refs/heads/probe', 'refs/grit/wal'), /rt says no/);
   gritOk(a, ['snapshot']);
   assert.equal(gritOk(a, ['snapshot', 'gc', '--keep', '0']).deleted.length, 1);
-  const synced = gritOk(a, ['sync']);
+  const synced = await gritSetup(a, ['sync']);
   assert.deepEqual([synced.pulled, synced.pushed], [1, 1]);
   gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '1s']);
   assert.equal(git(remote, 'for-each-ref', 'refs/grit/locks/').trim().split('\n').length, 1);
@@ -116,11 +116,11 @@ test('a local reference-transaction hook that refuses everything: grit\'s ref wr
 async function overwrittenWal() {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'a-synced']);
-  gritOk(a, ['sync']);
-  const local = gritOk(a, ['issue', 'create', '--title', 'a-local-only']);
-  gritOk(b, ['issue', 'create', '--title', 'b1']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['issue', 'create', '--title', 'a-synced']);
+  await gritSetup(a, ['sync']);
+  const local = await gritSetup(a, ['issue', 'create', '--title', 'a-local-only']);
+  await gritSetup(b, ['issue', 'create', '--title', 'b1']);
+  await gritSetup(b, ['sync']);
   const oldHead = git(a, 'rev-parse', 'refs/grit/wal').trim();
   git(a, 'fetch', '-q', 'origin', '+refs/grit/*:refs/grit/*');
   assert.equal(git(a, 'rev-list', '--count', 'refs/grit/wal').trim(), '2');
@@ -142,8 +142,8 @@ test('a WAL overwritten by plain git under the store: doctor warns with the lost
   const ids = await walEventIds(a);
   assert.equal(ids.length, 3);
   assert.ok(ids.includes(localEvent));
-  assert.equal(gritOk(a, ['sync']).pushed, 1);
-  gritOk(b, ['sync']);
+  assert.equal((await gritSetup(a, ['sync'])).pushed, 1);
+  await gritSetup(b, ['sync']);
   assert.deepEqual(titles(b), ['a-local-only', 'a-synced', 'b1']);
   gritOk(a, ['rebuild']);
   assert.deepEqual(titles(a), ['a-local-only', 'a-synced', 'b1']);
@@ -174,11 +174,11 @@ test('a second actor\'s store built from commits sync rebased loses nothing and 
     const { clones } = await network(2);
     const [a, b] = clones;
     const reader = gritOk(a, ['actor', 'init', '--label', 'reader']).actor.actor_id;
-    gritOk(a, ['issue', 'create', '--title', 'a1']);
+    await gritSetup(a, ['issue', 'create', '--title', 'a1']);
     assert.deepEqual(titles(a, ['--actor', reader]), ['a1']); // the reader's store is at a1's commit
-    gritOk(b, ['issue', 'create', '--title', 'b1']);
-    gritOk(b, ['sync']);
-    assert.equal(gritOk(a, ['sync']).events_rebased, 1);
+    await gritSetup(b, ['issue', 'create', '--title', 'b1']);
+    await gritSetup(b, ['sync']);
+    assert.equal((await gritSetup(a, ['sync'])).events_rebased, 1);
     if (pruned) git(a, 'gc', '-q', '--prune=now');
     const r = grit(a, ['issue', 'list', '--json', '--actor', reader]);
     assert.equal(r.stderr, '');
@@ -206,7 +206,8 @@ async function deletedWal(how: 'prune' | 'update-ref') {
   const [a] = clones;
   git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
   git(a, 'push', '-q', 'origin', 'HEAD');
-  const events = [1, 2, 3].map((i) => gritOk(a, ['issue', 'create', '--title', `local${i}`]).event_id as string);
+  const events: string[] = [];
+  for (const i of [1, 2, 3]) events.push((await gritSetup(a, ['issue', 'create', '--title', `local${i}`])).event_id);
   const oldHead = git(a, 'rev-parse', 'refs/grit/wal').trim();
   if (how === 'prune') {
     git(a, 'config', '--add', 'remote.origin.fetch', '+refs/grit/*:refs/grit/*');
@@ -238,7 +239,7 @@ test('a deleted refs/grit/wal whose commits git still has: doctor says so, the n
     assert.equal(git(a, 'rev-parse', 'refs/grit/wal').trim(), oldHead);
     assert.equal(integrityOf(a).check.status, 'ok');
     assert.equal(grit(a, ['issue', 'list']).stderr, '');
-    assert.deepEqual(gritOk(a, ['sync']).pushed, 3);
+    assert.deepEqual((await gritSetup(a, ['sync'])).pushed, 3);
     assert.deepEqual(await walEventIds(a), events);
   }
 });
@@ -297,7 +298,7 @@ test('starting over as docs/sync.md says (the refs and the repository id deleted
   const { a } = await deletedWal('update-ref');
   const reader = gritOk(a, ['actor', 'init', '--label', 'reader']).actor.actor_id;
   assert.equal(gritOk(a, ['issue', 'list']).total, 3); // sets the ref back
-  assert.equal(gritOk(a, ['issue', 'list', '--actor', reader]).total, 3);
+  assert.equal((await gritSetup(a, ['issue', 'list', '--actor', reader])).total, 3);
   gritOk(a, ['snapshot']);
   execFileSync('sh', ['-c', "git for-each-ref --format='delete %(refname)' refs/grit/ | git update-ref --stdin"], { cwd: a });
   rmSync(join(a, '.git', 'grit', 'repository-id'));
@@ -313,14 +314,14 @@ test('starting over as docs/sync.md says (the refs and the repository id deleted
 test('a remote WAL holding a commit copied onto another parent: pulled counts each event once, doctor warns of the copy', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  const { issue_id: id } = gritOk(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['issue', 'comment', id, '--body', 'c1']);
-  gritOk(a, ['sync']);
+  const { issue_id: id } = await gritSetup(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['issue', 'comment', id, '--body', 'c1']);
+  await gritSetup(a, ['sync']);
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
   const copy = git(remote, 'commit-tree', `${head}^{tree}`, '-p', head, '-m', 'grit: 1 event').trim();
   git(remote, 'update-ref', 'refs/grit/wal', copy);
-  assert.equal(gritOk(b, ['sync']).pulled, 2);
-  assert.equal(gritOk(b, ['issue', 'show', id]).issue.comment_count, 1);
+  assert.equal((await gritSetup(b, ['sync'])).pulled, 2);
+  assert.equal((await gritSetup(b, ['issue', 'show', id])).issue.comment_count, 1);
   const walRef = gritDoctor(b).checks.find((c: { id: string }) => c.id === 'wal_ref');
   assert.equal(walRef.status, 'warn');
   assert.match(walRef.message, /3 events, linear and valid, but 1 of them is a further copy of an event before .*a commit copied or re-parented by a tool other than grit/);
@@ -330,24 +331,24 @@ test('a local WAL holding a commit copied onto another parent: sync says how man
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   // Each clone: an issue and a comment, then the comment's commit copied onto the head by plain git.
-  const copyHead = (clone: string, title: string) => {
-    const { issue_id } = gritOk(clone, ['issue', 'create', '--title', title]);
-    gritOk(clone, ['issue', 'comment', issue_id, '--body', 'c']);
+  const copyHead = async (clone: string, title: string) => {
+    const { issue_id } = await gritSetup(clone, ['issue', 'create', '--title', title]);
+    await gritSetup(clone, ['issue', 'comment', issue_id, '--body', 'c']);
     const head = git(clone, 'rev-parse', 'refs/grit/wal').trim();
     git(clone, 'update-ref', 'refs/grit/wal', git(clone, 'commit-tree', `${head}^{tree}`, '-p', head, '-m', 'grit: 1 event').trim());
   };
-  copyHead(a, 'a');
+  await copyHead(a, 'a');
   // Pushed as they are (a fast-forward): commits this sync did not read.
-  const sa = gritOk(a, ['sync']);
+  const sa = await gritSetup(a, ['sync']);
   assert.deepEqual([sa.pushed, sa.copies], [3, 1]);
-  copyHead(b, 'b');
+  await copyHead(b, 'b');
   // Re-appended on top of a's (a rebase): commits this sync wrote; the copy goes with them.
   const human = grit(b, ['sync']);
   assert.equal(human.code, 0, human.stderr);
   assert.match(human.stdout, /^pulled 2 events, rebased 3, pushed 3 events \(2 distinct, 1 a further copy\) · origin wal [0-9a-f]{8}\n$/);
   assert.equal((await walEvents(remote)).length, 6);
   // No copies: the bare count, and no `copies` field.
-  gritOk(a, ['issue', 'create', '--title', 'plain']);
-  const plain = gritOk(a, ['sync']);
+  await gritSetup(a, ['issue', 'create', '--title', 'plain']);
+  const plain = await gritSetup(a, ['sync']);
   assert.deepEqual([plain.pushed, 'copies' in plain], [1, false]);
 });

@@ -11,20 +11,20 @@ import { fileURLToPath } from 'node:url';
 import { syncWith } from '../../src/commands/sync.js';
 import { RepoContext } from '../../src/commands/context.js';
 import type { Event } from '../../src/core/event.js';
-import { git, gritOk } from '../helpers/repo.js';
+import { git, gritOk, gritSetup } from '../helpers/repo.js';
 import { network } from './_helpers.js';
 import { remoteCommit } from '../reliability/_remote.js';
 
 const PULL = fileURLToPath(new URL('./_segment-pull.js', import.meta.url));
 
 /** `a` writes `n` events, one commit each, and pushes them; returns the issue ids. */
-function pushed(a: string, n: number): string[] {
+async function pushed(a: string, n: number): Promise<string[]> {
   const ids: string[] = [];
   for (let i = 0; i < n; i++) {
-    if (i % 2 === 0) ids.push(gritOk(a, ['issue', 'create', '--title', `issue ${i}`]).issue_id);
-    else gritOk(a, ['issue', 'comment', ids[ids.length - 1], '--body', `comment ${i}`]);
+    if (i % 2 === 0) ids.push((await gritSetup(a, ['issue', 'create', '--title', `issue ${i}`])).issue_id);
+    else await gritSetup(a, ['issue', 'comment', ids[ids.length - 1], '--body', `comment ${i}`]);
   }
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   return ids;
 }
 
@@ -55,7 +55,7 @@ const walHead = (dir: string) => git(dir, 'rev-parse', 'refs/grit/wal').trim();
 test('a pull of more than a segment is applied a segment at a time, each step recording its last commit; the store ends as a rebuild would', { timeout: 90_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  pushed(a, 7);
+  await pushed(a, 7);
   const run = await pullInSegments(b);
   assert.equal(run.result.pulled, 7);
   const chain = git(remote, 'rev-list', '--first-parent', '--reverse', 'refs/grit/wal').trim().split('\n');
@@ -76,7 +76,7 @@ test('a pull of more than a segment is applied a segment at a time, each step re
   gritOk(b, ['rebuild']);
   assert.deepEqual(shownAll(b), pulled);
   // A pull of no more events than are kept: read once, in segments, and applied in one step.
-  pushed(a, 3);
+  await pushed(a, 3);
   const short = await pullInSegments(b, { keepEvents: 3 });
   assert.equal(short.result.pulled, 3);
   assert.deepEqual(short.applies.slice(-1), [{ events: 3, head: walHead(remote) }]);
@@ -87,10 +87,10 @@ test('a pull of more than a segment is applied a segment at a time, each step re
 test('a bad commit in the last segment of a long pull: wal_error, and nothing of the pull is applied (the earlier segments neither)', { timeout: 90_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  pushed(a, 1);
-  gritOk(b, ['sync']);
+  await pushed(a, 1);
+  await gritSetup(b, ['sync']);
   const before = { head: walHead(b), list: shownAll(b) };
-  pushed(a, 6);
+  await pushed(a, 6);
   remoteCommit(remote, 'bb'.repeat(16), { meta: '{"schema_version":2}\n' });
   const run = await pullInSegments(b).then(
     () => assert.fail('the pull succeeded'),
@@ -110,18 +110,18 @@ test('a bad commit in the last segment of a long pull: wal_error, and nothing of
 test('a rebase onto a long pull: local events re-appended, the remote ones applied a segment at a time, counts as for one segment', { timeout: 90_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  const [shared] = pushed(a, 1);
-  gritOk(b, ['sync']);
-  gritOk(b, ['issue', 'comment', shared, '--body', 'local one']);
-  gritOk(b, ['issue', 'create', '--title', 'local two']);
-  pushed(a, 5);
+  const [shared] = await pushed(a, 1);
+  await gritSetup(b, ['sync']);
+  await gritSetup(b, ['issue', 'comment', shared, '--body', 'local one']);
+  await gritSetup(b, ['issue', 'create', '--title', 'local two']);
+  await pushed(a, 5);
   const run = await pullInSegments(b, { push: true });
   assert.deepEqual([run.result.pulled, run.result.events_rebased, run.result.pushed], [5, 2, 2]);
   // The remote's 5 commits in three steps (2, 2, 1 events), the last recording the rebased tip.
   assert.deepEqual(run.applies.slice(-3).map((s) => s.events), [2, 2, 1]);
   assert.equal(run.applies[run.applies.length - 1].head, walHead(remote));
   assert.equal(run.meta.wal_head, walHead(b));
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   const merged = shownAll(b);
   assert.deepEqual(merged, shownAll(a));
   gritOk(b, ['rebuild']);
@@ -131,7 +131,7 @@ test('a rebase onto a long pull: local events re-appended, the remote ones appli
 test('kill -9 after the first segment of a pull is applied: the WAL is the remote\'s, the store is at a commit on it, and the next command catches up', { timeout: 90_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  pushed(a, 7);
+  await pushed(a, 7);
   const killed = spawnSync(process.execPath, [PULL, b], { env: { ...process.env, GRIT_FAULT: 'sync:step-applied' }, encoding: 'utf8' });
   assert.equal(killed.signal, 'SIGKILL', killed.stderr);
   const chain = git(remote, 'rev-list', '--first-parent', '--reverse', 'refs/grit/wal').trim().split('\n');
@@ -143,7 +143,7 @@ test('kill -9 after the first segment of a pull is applied: the WAL is the remot
     await ctx.close();
   }
   assert.deepEqual(shownAll(b), shownAll(a));
-  gritOk(b, ['db', 'check']); // exits non-zero on a problem
+  await gritSetup(b, ['db', 'check']); // exits non-zero on a problem
   // Killed before it said so, the pull is not undone: the next one finds nothing new.
-  assert.equal(gritOk(b, ['sync', '--pull']).pulled, 0);
+  assert.equal((await gritSetup(b, ['sync', '--pull'])).pulled, 0);
 });

@@ -13,7 +13,7 @@ import type { Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import { writeSnapshotObjects } from '../../src/git/snapshot.js';
 import { Wal } from '../../src/git/wal.js';
-import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, gritInit } from '../helpers/repo.js';
+import { git, grit, gritOk, gritDoctor, importKey, setSignaturePolicy, gritInit, gritSetup } from '../helpers/repo.js';
 import { chunkCommit } from '../reliability/_remote.js';
 import { gitBytes, network, walEvents } from './_helpers.js';
 import { writeObjects } from '../helpers/objects.js';
@@ -43,10 +43,10 @@ const titles = (clone: string) => gritOk(clone, ['issue', 'list']).issues.map((i
 async function scene() {
   const { remote, clones } = await network(3);
   const [a, b, c] = clones;
-  for (const t of ['one', 'two', 'three']) gritOk(a, ['issue', 'create', '--title', t]);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
-  gritOk(c, ['issue', 'create', '--title', 'only in c']);
+  for (const t of ['one', 'two', 'three']) await gritSetup(a, ['issue', 'create', '--title', t]);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(c, ['issue', 'create', '--title', 'only in c']);
   const head = git(a, 'rev-parse', 'refs/grit/wal').trim();
   const events = await walEvents(join(a, '.git'));
   const foreign = (await walEvents(join(c, '.git')))[0];
@@ -127,14 +127,14 @@ test('a bad snapshot is not spread: the policy snapshot and doctor --fix are bui
   craft(b, [foreign], head, 'refs/grit/snapshots/1');
   const cfg = join(b, '.git', 'grit', 'config.toml');
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace(/max_events = \d+/, 'max_events = 1'));
-  gritOk(b, ['issue', 'create', '--title', 'b-new']);
-  const s = gritOk(b, ['sync']);
+  await gritSetup(b, ['issue', 'create', '--title', 'b-new']);
+  const s = await gritSetup(b, ['sync']);
   assert.deepEqual([s.snapshot?.event_count, s.snapshot?.pushed], [4, true]);
   assert.match(verdicts(b), new RegExp(`^${git(b, 'rev-parse', s.snapshot.snapshot_ref).trim()} made copies=0$`, 'm'));
   // A fourth clone takes the pushed snapshot, checks it, and gets every issue from it.
   const [d] = (await network(1)).clones;
   git(d, 'remote', 'set-url', 'origin', remote);
-  gritOk(d, ['sync']);
+  await gritSetup(d, ['sync']);
   const fromSnap = gritOk(d, ['rebuild', '--from-snapshot']);
   assert.deepEqual([fromSnap.from_snapshot, fromSnap.event_count], [true, 4]);
   assert.deepEqual(titles(d), ['b-new', 'one', 'three', 'two']);
@@ -177,9 +177,9 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   const { remote, clones } = await network(3, { init: false });
   const [writer, keyed, plain] = clones;
   const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
-  const id = gritOk(writer, ['issue', 'create', '--title', 'one']).issue_id as string;
-  gritOk(writer, ['issue', 'comment', id, '--body', 'c1']);
-  gritOk(writer, ['sync']);
+  const id = (await gritSetup(writer, ['issue', 'create', '--title', 'one'])).issue_id as string;
+  await gritSetup(writer, ['issue', 'comment', id, '--body', 'c1']);
+  await gritSetup(writer, ['sync']);
   // A second copy of the IssueCreated, published by a tool: its signature is bad, and its bytes
   // sort first, so a clone that does not know the writer's key keeps it (docs/signing.md).
   const [good, comment] = await walEvents(join(writer, '.git'));
@@ -189,7 +189,7 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   importKey(keyed, writer, actor);
   setSignaturePolicy(keyed, 'reject');
   await gritInit(plain);
-  for (const c of clones) assert.equal(gritOk(c, ['sync']).pulled, c === writer ? 0 : 2);
+  for (const c of clones) assert.equal((await gritSetup(c, ['sync'])).pulled, c === writer ? 0 : 2);
   // Commands that count records say how many are copies (docs/wal.md, "Two copies of one event").
   assert.match(grit(writer, ['db', 'verify']).stdout, /^3 events \(2 distinct, 1 a further copy\) in the WAL: 3 signatures checked, 2 valid/);
   assert.equal(gritOk(writer, ['db', 'verify']).copies, 1);
@@ -223,8 +223,8 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   assert.equal(sigKept(plain), toHex(bad.sig!));
 
   // And the other way: written where the good copy is kept, used where the bad one is.
-  gritOk(writer, ['issue', 'create', '--title', 'two']);
-  gritOk(writer, ['sync']);
+  await gritSetup(writer, ['issue', 'create', '--title', 'two']);
+  await gritSetup(writer, ['sync']);
   const fromWriter = grit(writer, ['snapshot']).stdout;
   assert.match(fromWriter, /^wrote (refs\/grit\/snapshots\/\S+): 4 events \(3 distinct, 1 a further copy\) up to /);
   const fromWriterRef = /^wrote (\S+):/.exec(fromWriter)![1];

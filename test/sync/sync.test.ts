@@ -7,7 +7,7 @@ import { syncWith } from '../../src/commands/sync.js';
 import { syncWal } from '../../src/git/sync.js';
 import { readSide } from '../../src/git/transport.js';
 import { RepoContext } from '../../src/commands/context.js';
-import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
 import { chunkCommit, remoteCommit } from '../reliability/_remote.js';
 import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
@@ -19,19 +19,19 @@ import { startDaemon } from '../helpers/daemon.js';
 async function concurrentEdits(): Promise<{ a: string; b: string; remote: string; id: string }> {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'shared', '--label', 'base']).issue_id;
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).pulled, 1);
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared', '--label', 'base'])).issue_id;
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).pulled, 1);
   // A: title, a label, a comment, close. B: labels (one the same as A's), comments, a removal.
-  gritOk(a, ['issue', 'update', id, '--title', 'renamed in A']);
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'from-a']);
-  gritOk(a, ['issue', 'comment', id, '--body', 'comment from A']);
-  gritOk(a, ['issue', 'close', id]);
-  gritOk(b, ['issue', 'label', 'add', id, '--label', 'from-b']);
-  gritOk(b, ['issue', 'label', 'add', id, '--label', 'from-a']);
-  gritOk(b, ['issue', 'comment', id, '--body', 'comment from B']);
+  await gritSetup(a, ['issue', 'update', id, '--title', 'renamed in A']);
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'from-a']);
+  await gritSetup(a, ['issue', 'comment', id, '--body', 'comment from A']);
+  await gritSetup(a, ['issue', 'close', id]);
+  await gritSetup(b, ['issue', 'label', 'add', id, '--label', 'from-b']);
+  await gritSetup(b, ['issue', 'label', 'add', id, '--label', 'from-a']);
+  await gritSetup(b, ['issue', 'comment', id, '--body', 'comment from B']);
   gritOk(b, ['issue', 'label', 'remove', id, '--label', 'base']);
-  gritOk(b, ['issue', 'comment', id, '--body', 'second comment from B']);
+  await gritSetup(b, ['issue', 'comment', id, '--body', 'second comment from B']);
   return { a, b, remote, id };
 }
 
@@ -59,13 +59,13 @@ function assertConverged(a: string, b: string, remote: string, id: string): void
 
 test('concurrent edits of one issue in two clones converge: A syncs first', { timeout: 60_000 }, async () => {
   const { a, b, remote, id } = await concurrentEdits();
-  const sa = gritOk(a, ['sync']);
+  const sa = await gritSetup(a, ['sync']);
   assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [0, 4, 0]);
-  const sb = gritOk(b, ['sync']);
+  const sb = await gritSetup(b, ['sync']);
   // B's 5 local events are re-appended on top of A's 4.
   assert.deepEqual([sb.pulled, sb.pushed, sb.events_rebased], [4, 5, 5]);
   assert.equal(sb.wal_head, sb.remote_wal_head);
-  assert.equal(gritOk(a, ['sync']).pulled, 5);
+  assert.equal((await gritSetup(a, ['sync'])).pulled, 5);
   assertConverged(a, b, remote, id);
   const all = eventIds(await walEvents(remote));
   assert.equal(new Set(all).size, all.length);
@@ -74,10 +74,10 @@ test('concurrent edits of one issue in two clones converge: A syncs first', { ti
 
 test('concurrent edits of one issue in two clones converge: B syncs first', { timeout: 60_000 }, async () => {
   const { a, b, remote, id } = await concurrentEdits();
-  assert.equal(gritOk(b, ['sync']).pushed, 5);
-  const sa = gritOk(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).pushed, 5);
+  const sa = await gritSetup(a, ['sync']);
   assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [5, 4, 4]);
-  gritOk(b, ['sync']);
+  await gritSetup(b, ['sync']);
   assertConverged(a, b, remote, id);
 });
 
@@ -85,8 +85,8 @@ test('concurrent edits, both clones syncing at the same moment, then once more',
   const { a, b, remote, id } = await concurrentEdits();
   const both = await Promise.all([gritAsync(a, ['sync', '--json']), gritAsync(b, ['sync', '--json'])]);
   for (const r of both) assert.equal(r.code, 0, r.stdout + r.stderr);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   assertConverged(a, b, remote, id);
   const all = eventIds(await walEvents(remote));
   assert.equal(new Set(all).size, 10);
@@ -97,7 +97,7 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   // Nothing anywhere: a no-op.
-  assert.deepEqual(gritOk(a, ['sync']), {
+  assert.deepEqual(await gritSetup(a, ['sync']), {
     pulled: 0,
     pushed: 0,
     wal_head: null,
@@ -119,38 +119,38 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   };
   const head = (dir: string) => git(dir, 'rev-parse', '--short=8', 'refs/grit/wal').trim();
   assert.deepEqual(human(a, []), ['pulled 0 events, rebased 0, pushed 0', 'origin: no WAL yet']);
-  gritOk(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['issue', 'create', '--title', 'two']);
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['issue', 'create', '--title', 'two']);
   // --pull does not push.
-  assert.equal(gritOk(a, ['sync', '--pull']).pushed, 0);
+  assert.equal((await gritSetup(a, ['sync', '--pull'])).pushed, 0);
   assert.deepEqual(refs(remote), {});
   assert.deepEqual(human(a, ['--pull']), ['pulled 0 events, rebased 0, pushed 0', `local wal ${head(a)}, origin: no WAL yet`]);
   assert.deepEqual(human(a, ['--push']), ['pulled 0 events, rebased 0, pushed 2', `origin wal ${head(a)}`]);
-  gritOk(b, ['issue', 'create', '--title', 'three']);
+  await gritSetup(b, ['issue', 'create', '--title', 'three']);
   // --push on a clone behind and ahead of the remote: rebases (it has to), pushes.
-  const pushed = gritOk(b, ['sync', '--push']);
+  const pushed = await gritSetup(b, ['sync', '--push']);
   assert.deepEqual([pushed.pulled, pushed.pushed, pushed.events_rebased], [2, 1, 1]);
   // --push on a clone that is only behind: nothing to push, and nothing pulled either.
-  const behind = gritOk(a, ['sync', '--push']);
+  const behind = await gritSetup(a, ['sync', '--push']);
   assert.deepEqual([behind.pulled, behind.pushed], [0, 0]);
   assert.notEqual(head(a), head(remote));
   assert.deepEqual(human(a, ['--push']), ['pulled 0 events, rebased 0, pushed 0', `local wal ${head(a)}, origin wal ${head(remote)}`]);
   // --pull on a clone ahead and behind: rebases its own on top and pushes nothing, so the heads differ.
-  gritOk(a, ['issue', 'create', '--title', 'four']);
+  await gritSetup(a, ['issue', 'create', '--title', 'four']);
   const [moved, where] = human(a, ['--pull']);
   assert.equal(moved, 'pulled 1 event, rebased 1, pushed 0');
   assert.equal(where, `local wal ${head(a)}, origin wal ${head(remote)}`);
   assert.notEqual(head(a), head(remote));
-  assert.equal(gritOk(a, ['issue', 'list']).total, 4);
+  assert.equal((await gritSetup(a, ['issue', 'list'])).total, 4);
   assert.deepEqual(human(a, []), ['pulled 0 events, rebased 0, pushed 1', `origin wal ${head(a)}`]);
   // A remote given as a path works as well as a name.
-  assert.equal(gritOk(a, ['sync', '--remote', remote]).pulled, 0);
+  assert.equal((await gritSetup(a, ['sync', '--remote', remote])).pulled, 0);
 });
 
 test('an unreachable or unknown remote is a git_error carrying git stderr; no such remote is missing config (exit 5)', async () => {
   const { clones } = await network(1);
   const [a] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'x']);
+  await gritSetup(a, ['issue', 'create', '--title', 'x']);
   const r = grit(a, ['sync', '--remote', 'nosuch', '--json']);
   assert.equal(r.code, 5, r.stdout);
   assert.equal(r.json.error.details.exit_code, 5);
@@ -176,7 +176,7 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
 test('credentials in a remote URL are never shown: errors (JSON, human, through the daemon, its log), replies, a push URL', { timeout: 90_000 }, async () => {
   const { remote, clones } = await network(1);
   const [a] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'x']);
+  await gritSetup(a, ['issue', 'create', '--title', 'x']);
   const unreachable = 'https://user:s3cr3t@127.0.0.1:9/x.git';
   const shown = 'https://user:***@127.0.0.1:9/x.git';
   // Configured as a push URL: grit fetches from it (docs/sync.md, step 1) and names it when that fails.
@@ -226,7 +226,7 @@ test('a remote that accepts and never answers: git is stopped at GRIT_GIT_TIMEOU
   const silent = await silentRemote();
   try {
     const [a] = (await network(1)).clones;
-    gritOk(a, ['issue', 'create', '--title', 'x']);
+    await gritSetup(a, ['issue', 'create', '--title', 'x']);
     const asleep = 'sleep 3599';
     for (const [remote, env] of [
       [silent.url('http'), {}], // git-remote-http, a process of its own, holds the connection
@@ -268,9 +268,9 @@ test('a remote that accepts and never answers: git is stopped at GRIT_GIT_TIMEOU
 test('the remote moves between fetch and push: rejected, refetched, rebased, retried', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  gritOk(b, ['issue', 'create', '--title', 'from b, early']);
-  gritOk(b, ['sync']);
-  gritOk(a, ['issue', 'create', '--title', 'from a']);
+  await gritSetup(b, ['issue', 'create', '--title', 'from b, early']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(a, ['issue', 'create', '--title', 'from a']);
   const ctx = RepoContext.open({ cwd: a });
   let interfered = 0;
   try {
@@ -297,9 +297,9 @@ test('the remote moves between fetch and push: rejected, refetched, rebased, ret
   } finally {
     await ctx.close();
   }
-  gritOk(b, ['sync']);
-  assert.deepEqual(gritOk(a, ['issue', 'list']), gritOk(b, ['issue', 'list']));
-  assert.equal(gritOk(a, ['issue', 'list']).total, 4);
+  await gritSetup(b, ['sync']);
+  assert.deepEqual(await gritSetup(a, ['issue', 'list']), await gritSetup(b, ['issue', 'list']));
+  assert.equal((await gritSetup(a, ['issue', 'list'])).total, 4);
   assert.equal(git(remote, 'rev-list', '--count', 'refs/grit/wal').trim(), '4');
 });
 
@@ -311,13 +311,13 @@ test('a remote whose push URL is another repository than its URL (pushurl, pushI
     const [a, b] = [clones[0], others[0]];
     if (how === 'pushurl') git(a, 'remote', 'set-url', '--push', 'origin', primary);
     else git(a, 'config', `url.${primary}.pushInsteadOf`, mirror);
-    gritOk(a, ['issue', 'create', '--title', 'a1']);
-    assert.equal(gritOk(a, ['sync']).pushed, 1);
-    assert.equal(gritOk(b, ['sync']).pulled, 1);
-    gritOk(b, ['issue', 'create', '--title', 'b1']);
-    gritOk(b, ['sync']);
-    gritOk(a, ['issue', 'create', '--title', 'a2']);
-    const r = gritOk(a, ['sync']);
+    await gritSetup(a, ['issue', 'create', '--title', 'a1']);
+    assert.equal((await gritSetup(a, ['sync'])).pushed, 1);
+    assert.equal((await gritSetup(b, ['sync'])).pulled, 1);
+    await gritSetup(b, ['issue', 'create', '--title', 'b1']);
+    await gritSetup(b, ['sync']);
+    await gritSetup(a, ['issue', 'create', '--title', 'a2']);
+    const r = await gritSetup(a, ['sync']);
     assert.deepEqual([r.pulled, r.pushed, r.push_attempts, r.events_rebased], [1, 1, 1, 1], how);
     assert.equal(r.wal_head, git(primary, 'rev-parse', 'refs/grit/wal').trim());
     assert.deepEqual(git(mirror, 'for-each-ref', 'refs/grit/'), '');
@@ -337,8 +337,8 @@ test('a remote added with --mirror=push: sync and remote locks push grit\'s refs
   git(a, 'init', '-q', '--bare', backup);
   git(a, 'remote', 'add', '--mirror=push', 'backup', backup);
   git(a, 'commit', '-q', '--allow-empty', '-m', 'code');
-  gritOk(a, ['issue', 'create', '--title', 'a1']);
-  assert.equal(gritOk(a, ['sync', '--remote', 'backup']).pushed, 1);
+  await gritSetup(a, ['issue', 'create', '--title', 'a1']);
+  assert.equal((await gritSetup(a, ['sync', '--remote', 'backup'])).pushed, 1);
   gritOk(a, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '10m', '--remote', 'backup']);
   const pushed = git(backup, 'for-each-ref', '--format=%(refname)').trim().split('\n');
   assert.deepEqual([pushed.length, pushed.filter((r) => r.startsWith('refs/grit/locks/')).length, pushed.includes('refs/grit/wal')], [2, 1, true]);
@@ -386,9 +386,9 @@ async function syncCounting(dir: string, beforePush?: (attempt: number) => void)
 test('a lasting push refusal (a stale lock file on the remote, a ref in the way) is a git_error with git\'s message at once, not ten retries', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(1);
   const [a] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['sync']);
-  gritOk(a, ['issue', 'create', '--title', 'two']);
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(a, ['issue', 'create', '--title', 'two']);
   // A git process on the server crashed holding the WAL's ref lock.
   const lock = join(remote, 'refs', 'grit', 'wal.lock');
   writeFileSync(lock, '');
@@ -402,14 +402,14 @@ test('a lasting push refusal (a stale lock file on the remote, a ref in the way)
   const cli = grit(a, ['sync', '--json']);
   assert.deepEqual([cli.code, cli.json.error.code], [1, 'git_error']);
   rmSync(lock);
-  assert.equal(gritOk(a, ['sync']).pushed, 1);
+  assert.equal((await gritSetup(a, ['sync'])).pushed, 1);
 
   // A ref not grit's where refs/grit/wal would go (a directory/file conflict on the server).
   const other = await network(1);
   const [b] = other.clones;
   git(b, 'commit', '-q', '--allow-empty', '-m', 'not grit');
   git(b, 'push', '-q', 'origin', 'HEAD:refs/grit/wal/foreign');
-  gritOk(b, ['issue', 'create', '--title', 'x']);
+  await gritSetup(b, ['issue', 'create', '--title', 'x']);
   const inTheWay = await syncCounting(b);
   assert.equal(inTheWay.attempts, 1);
   assert.equal(inTheWay.error?.code, 'git_error', String(inTheWay.error));
@@ -421,12 +421,12 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
   test(`a ref update the server fails because another push moved the ref (${how}) is still a race: retried`, { timeout: 60_000 }, async () => {
     const { remote, clones } = await network(2);
     const [a, b] = clones;
-    gritOk(b, ['issue', 'create', '--title', 'from b']);
-    gritOk(b, ['sync']);
-    gritOk(a, ['sync']);
+    await gritSetup(b, ['issue', 'create', '--title', 'from b']);
+    await gritSetup(b, ['sync']);
+    await gritSetup(a, ['sync']);
     const base = git(remote, 'rev-parse', 'refs/grit/wal').trim();
-    gritOk(b, ['issue', 'create', '--title', 'from b, racing']);
-    gritOk(b, ['sync']);
+    await gritSetup(b, ['issue', 'create', '--title', 'from b, racing']);
+    await gritSetup(b, ['sync']);
     const raced = git(remote, 'rev-parse', 'refs/grit/wal').trim();
     git(remote, 'update-ref', 'refs/grit/wal', base, raced);
     // The other push lands between what a's git saw and the server's update of the ref, once.
@@ -435,28 +435,28 @@ for (const how of ['the server says so', 'its ref lock is held, and the ref move
     const hook = join(remote, 'hooks', 'pre-receive');
     writeFileSync(hook, `#!/bin/sh\n[ -e "$GIT_DIR/raced" ] && exit 0\ntouch "$GIT_DIR/raced"\nenv -u GIT_QUARANTINE_PATH git update-ref refs/grit/wal ${raced} ${base}${holdLock}\n`);
     chmodSync(hook, 0o755);
-    gritOk(a, ['issue', 'create', '--title', 'from a']);
+    await gritSetup(a, ['issue', 'create', '--title', 'from a']);
     const run = await syncCounting(a, (attempt) => attempt === 1 && rmSync(lock, { force: true }));
     assert.equal(run.error, undefined, String(run.error));
     assert.equal(run.attempts, 2);
     assert.deepEqual([run.result!.pulled, run.result!.pushed, run.result!.push_attempts], [1, 1, 2]);
-    assert.equal(gritOk(b, ['sync']).pulled, 1);
-    assert.equal(gritOk(b, ['issue', 'list']).total, 3);
+    assert.equal((await gritSetup(b, ['sync'])).pulled, 1);
+    assert.equal((await gritSetup(b, ['issue', 'list'])).total, 3);
   });
 }
 
 test('two syncs of one clone at once: the one that finds its push already made says it pushed nothing', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(1);
   const [a] = clones;
-  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `n${i}`]);
+  for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `n${i}`]);
   // Another `grit sync` of this clone pushes the same commits between this one's fetch and push.
   const run = await syncCounting(a, () => assert.equal(gritOk(a, ['sync']).pushed, 3));
   assert.equal(run.error, undefined, String(run.error));
   assert.deepEqual([run.result!.pushed, run.result!.push_attempts], [0, 1]);
   assert.equal(run.result!.remote_wal_head, git(remote, 'rev-parse', 'refs/grit/wal').trim());
   // Part of it pushed meanwhile (git names where the remote was, abbreviated): only the rest counts.
-  gritOk(a, ['issue', 'create', '--title', 'n3']);
-  gritOk(a, ['issue', 'create', '--title', 'n4']);
+  await gritSetup(a, ['issue', 'create', '--title', 'n3']);
+  await gritSetup(a, ['issue', 'create', '--title', 'n4']);
   const partly = await syncCounting(a, () => git(a, 'push', '-q', 'origin', 'refs/grit/wal~1:refs/grit/wal'));
   assert.equal(partly.error, undefined, String(partly.error));
   assert.equal(partly.result!.pushed, 1);
@@ -498,7 +498,7 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
       pushForgedCommit(remote, chunk.bytes, Buffer.from(chunk.hash).toString('hex'), actor);
     }
     const before = refs(b);
-    const listBefore = gritOk(b, ['issue', 'list']);
+    const listBefore = await gritSetup(b, ['issue', 'list']);
     const r = grit(b, ['sync', '--json']);
     assert.equal(r.code, 1, r.stdout);
     assert.equal(r.json.error.code, 'wal_error');
@@ -509,7 +509,7 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
     assert.match(r.json.error.details.suggestion, /something other than grit wrote or edited refs\/grit\/wal on origin: compare it with `git ls-remote origin refs\/grit\/wal`/);
     assert.doesNotMatch(r.json.error.details.suggestion, /grit doctor/);
     assert.deepEqual(refs(b), before);
-    assert.deepEqual(gritOk(b, ['issue', 'list']), listBefore);
+    assert.deepEqual(await gritSetup(b, ['issue', 'list']), listBefore);
     assert.equal(shown(b, id).eventIds.length, 2);
     // A push-only sync refuses as well (it validates what it fetched before anything else).
     assert.equal(grit(b, ['sync', '--push', '--json']).json.error.code, 'wal_error');
@@ -522,15 +522,15 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
 test('sync imports new snapshots and rebuild works from them in the other clone', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  for (let i = 0; i < 3; i++) gritOk(a, ['issue', 'create', '--title', `i${i}`]);
+  for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `i${i}`]);
   const snap = gritOk(a, ['snapshot']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
   // Not snapshots: a ref of another name, and a commit that is no snapshot under a snapshot's name.
   const walHead = git(a, 'rev-parse', 'refs/grit/wal').trim();
   git(remote, 'update-ref', 'refs/grit/snapshots/notanumber', snap.snapshot_oid ?? git(a, 'rev-parse', snap.snapshot_ref).trim());
   git(remote, 'update-ref', 'refs/grit/snapshots/123', walHead);
-  const s = gritOk(b, ['sync']);
+  const s = await gritSetup(b, ['sync']);
   assert.equal(s.snapshots_fetched, 1);
   assert.deepEqual(Object.keys(refs(b, 'refs/grit/snapshots/')), [snap.snapshot_ref]);
   assert.equal(refs(b, 'refs/grit/snapshots/')[snap.snapshot_ref], refs(remote, 'refs/grit/snapshots/')[snap.snapshot_ref]);
@@ -539,35 +539,35 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
   assert.equal(rebuilt.event_count, 3);
   // A local `snapshot gc` is not undone by the next sync.
   gritOk(b, ['snapshot', 'gc', '--keep', '0']);
-  assert.equal(gritOk(b, ['sync']).snapshots_fetched, 0);
+  assert.equal((await gritSetup(b, ['sync'])).snapshots_fetched, 0);
   assert.deepEqual(refs(b, 'refs/grit/snapshots/'), {});
 });
 
 test('a pull where the remote was at the local head last time: fast-forward; a rewritten remote still rebases', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(3);
   const [a, b, c] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).pulled, 1);
-  gritOk(a, ['issue', 'create', '--title', 'two']);
-  gritOk(a, ['issue', 'create', '--title', 'three']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).pulled, 1);
+  await gritSetup(a, ['issue', 'create', '--title', 'two']);
+  await gritSetup(a, ['issue', 'create', '--title', 'three']);
+  await gritSetup(a, ['sync']);
   // b's WAL head is where the remote was at b's previous fetch: validated down to it, no merge-base.
-  const ff = gritOk(b, ['sync', '--pull']);
+  const ff = await gritSetup(b, ['sync', '--pull']);
   assert.deepEqual([ff.pulled, ff.events_rebased], [2, 0]);
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
   assert.equal(git(b, 'rev-parse', 'refs/grit/wal').trim(), head);
   // Someone rewrites the remote WAL: "three" replaced by "four" (force-pushed, shared prefix kept).
   git(c, 'fetch', '-q', 'origin', 'refs/grit/wal:refs/grit/wal');
   git(c, 'update-ref', 'refs/grit/wal', `${head}~1`);
-  gritOk(c, ['issue', 'create', '--title', 'four']);
+  await gritSetup(c, ['issue', 'create', '--title', 'four']);
   git(c, 'push', '-q', '--force', 'origin', 'refs/grit/wal:refs/grit/wal');
   // b's head is no longer on the remote's chain: found by the walk, then git merge-base, then a rebase.
-  const rebased = gritOk(b, ['sync']);
+  const rebased = await gritSetup(b, ['sync']);
   assert.deepEqual([rebased.pulled, rebased.events_rebased, rebased.pushed], [1, 1, 1]);
   const titles = (dir: string) => gritOk(dir, ['issue', 'list']).issues.map((i: { title: string }) => i.title).sort();
   assert.deepEqual(titles(b), ['four', 'one', 'three', 'two']);
-  assert.equal(gritOk(a, ['sync']).pulled, 1);
+  assert.equal((await gritSetup(a, ['sync'])).pulled, 1);
   assert.deepEqual(titles(a), titles(b));
   fsckClean(b);
 });
@@ -575,13 +575,13 @@ test('a pull where the remote was at the local head last time: fast-forward; a r
 test('the store fails to catch up while git fetches: the sync fails and the tracking refs are put back', { timeout: 60_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  gritOk(a, ['issue', 'create', '--title', 'one']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   // The remote gets an event and a snapshot; b's own WAL gets a commit its store cannot read.
-  gritOk(a, ['issue', 'create', '--title', 'two']);
+  await gritSetup(a, ['issue', 'create', '--title', 'two']);
   const snap = gritOk(a, ['snapshot']);
-  gritOk(a, ['sync']);
+  await gritSetup(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
   remoteCommit(b, 'bb'.repeat(16), { meta: '{"schema_version":2}\n' });
   const tracking = refs(b, 'refs/grit-remote/');
@@ -590,33 +590,33 @@ test('the store fails to catch up while git fetches: the sync fails and the trac
   assert.deepEqual(refs(b, 'refs/grit-remote/'), tracking);
   // Once the local WAL is mended, the snapshot is still new to b.
   git(b, 'update-ref', 'refs/grit/wal', 'refs/grit/wal~1');
-  assert.equal(gritOk(b, ['sync', '--pull']).snapshots_fetched, 1);
+  assert.equal((await gritSetup(b, ['sync', '--pull'])).snapshots_fetched, 1);
 });
 
 test('a remove of a label a clone has not seen is refused there, so it cannot undo the other clone\'s add', async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'M']);
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared'])).issue_id;
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'M']);
   const refused = grit(b, ['issue', 'label', 'remove', id, '--label', 'M', '--json']);
   assert.equal(refused.json.error.code, 'not_found');
-  for (const c of [a, b, a]) gritOk(c, ['sync']);
-  for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, ['M']);
+  for (const c of [a, b, a]) await gritSetup(c, ['sync']);
+  for (const c of [a, b]) assert.deepEqual((await gritSetup(c, ['issue', 'show', id])).issue.labels, ['M']);
 });
 
 test('a remove concurrent with an add of the same member loses to it though stamped later (SPEC §2: add wins): labels, assignees, dependencies; a rebuild and a snapshot agree', { timeout: 120_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
   // One issue per set, each member added once and synced to both clones.
-  const labelled = gritOk(a, ['issue', 'create', '--title', 'labelled', '--label', 'x']).issue_id;
-  const assigned = gritOk(a, ['issue', 'create', '--title', 'assigned']).issue_id;
-  gritOk(a, ['issue', 'assignee', 'add', assigned, '--user', 'ann']);
-  const blocking = gritOk(a, ['issue', 'create', '--title', 'blocking']).issue_id;
-  gritOk(a, ['issue', 'dep', 'add', blocking, '--target', labelled, '--type', 'blocks']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  const labelled = (await gritSetup(a, ['issue', 'create', '--title', 'labelled', '--label', 'x'])).issue_id;
+  const assigned = (await gritSetup(a, ['issue', 'create', '--title', 'assigned'])).issue_id;
+  await gritSetup(a, ['issue', 'assignee', 'add', assigned, '--user', 'ann']);
+  const blocking = (await gritSetup(a, ['issue', 'create', '--title', 'blocking'])).issue_id;
+  await gritSetup(a, ['issue', 'dep', 'add', blocking, '--target', labelled, '--type', 'blocks']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   const members: [string, string, string[]][] = [
     [labelled, 'label', ['--label', 'x']],
     [assigned, 'assignee', ['--user', 'ann']],
@@ -628,7 +628,7 @@ test('a remove concurrent with an add of the same member loses to it though stam
     gritOk(a, ['issue', set, 'add', id, ...member]);
   }
   for (const [id, set, member] of members) gritOk(b, ['issue', set, 'remove', id, ...member]);
-  for (const c of [a, b, a, b]) gritOk(c, ['sync']);
+  for (const c of [a, b, a, b]) await gritSetup(c, ['sync']);
   const sets = (c: string) => ({
     labels: gritOk(c, ['issue', 'show', labelled]).issue.labels,
     assignees: gritOk(c, ['issue', 'show', assigned]).issue.assignees,
@@ -647,23 +647,23 @@ test('a remove concurrent with an add of the same member loses to it though stam
 test('a remove whose writer had seen the add takes it away: the same actor\'s, and one after a sync that brought the add', { timeout: 60_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'mine']);
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared'])).issue_id;
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'mine']);
   gritOk(a, ['issue', 'label', 'remove', id, '--label', 'mine']);
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'synced']);
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'synced']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   gritOk(b, ['issue', 'label', 'remove', id, '--label', 'synced']);
-  for (const c of [b, a]) gritOk(c, ['sync']);
-  for (const c of [a, b]) assert.deepEqual(gritOk(c, ['issue', 'show', id]).issue.labels, []);
+  for (const c of [b, a]) await gritSetup(c, ['sync']);
+  for (const c of [a, b]) assert.deepEqual((await gritSetup(c, ['issue', 'show', id])).issue.labels, []);
 });
 
 test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and fold alike on two clones, the issue stays writable, rebuild, snapshot, export and db checks take them; 2^64 is refused', { timeout: 120_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'ordinary', '--label', 'x']).issue_id;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'ordinary', '--label', 'x'])).issue_id;
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   // Another implementation's commit: a comment at 2^53, a title from a nanosecond clock, a label
   // removed at 2^64 - 1. B, before it hears of them, retitles the issue at its own clock.
   const other = 'c3'.repeat(16);
@@ -676,8 +676,8 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   ];
   const records = payloads.map(([tag, payload], i) => recordWithTs(issue, actor, encodeCanonical(BigInt(stamps[i])), tag, payload));
   chunkCommit(remote, other, chunkOfRecords(records));
-  gritOk(b, ['issue', 'update', id, '--title', 'ordinary, later']);
-  for (const c of [a, b, a]) gritOk(c, ['sync']);
+  await gritSetup(b, ['issue', 'update', id, '--title', 'ordinary, later']);
+  for (const c of [a, b, a]) await gritSetup(c, ['sync']);
   const state = (c: string) => gritOk(c, ['issue', 'show', id]);
   assert.deepEqual(state(a), state(b));
   const before = state(a);
@@ -689,9 +689,9 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   );
 
   // grit's own writes on it: stamped after the newest (no u64 is after 2^64 - 1: that again), synced back.
-  gritOk(a, ['issue', 'comment', id, '--body', 'still writable']);
-  gritOk(a, ['issue', 'label', 'add', id, '--label', 'x']);
-  for (const c of [a, b]) gritOk(c, ['sync']);
+  await gritSetup(a, ['issue', 'comment', id, '--body', 'still writable']);
+  await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'x']);
+  for (const c of [a, b]) await gritSetup(c, ['sync']);
   const expected = state(b);
   assert.deepEqual(expected, state(a));
   assert.deepEqual(expected.issue.labels, ['x']);
@@ -706,7 +706,7 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   gritOk(b, ['snapshot']);
   assert.equal(gritOk(b, ['rebuild', '--from-snapshot']).from_snapshot, true);
   assert.deepEqual(state(b), expected);
-  const check = gritOk(b, ['db', 'check']);
+  const check = await gritSetup(b, ['db', 'check']);
   assert.equal(check.corrupt_count, 0, JSON.stringify(check.errors));
   assert.equal(gritOk(b, ['db', 'verify']).error_count, 0);
   const doc = JSON.parse(readFileSync(gritOk(b, ['export']).output_path, 'utf8'));
