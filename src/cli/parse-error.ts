@@ -189,6 +189,16 @@ function flagHint(message: string, command: ParsedCommand, shown: string): Hint 
     const [, flag, value, allowed] = choice;
     return { message: `--${flag} must be one of ${allowed} (got ${value})`, details: { flag: `--${flag}`, value, allowed: allowed.split(', ') }, suggestion: `for example ${example(flag)}` };
   }
+  // Nothing after the flag, or another flag: a value that starts with `-` needs `--flag=-x`.
+  const bare = /Flag --([\w-]+) expects (?:a value|one of these values: (.*))/.exec(message);
+  if (bare) {
+    const [, flag, allowed] = bare;
+    return {
+      message: `--${flag} needs a value${allowed ? ` (one of ${allowed})` : ''}`,
+      details: { flag: `--${flag}`, ...(allowed ? { allowed: allowed.split(', ') } : {}) },
+      suggestion: `for example ${example(flag)}${allowed ? '' : `; a value that starts with - goes as --${flag}=-…`}`,
+    };
+  }
   const twice = /Flag --([\w-]+) can only be specified once/.exec(message);
   if (twice) {
     return { message: `--${twice[1]} was given more than once; it takes one value`, details: { flag: `--${twice[1]}` }, suggestion: `give --${twice[1]} once` };

@@ -536,6 +536,9 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'dep', 'add', 'abcd'], /^--target and --type are required$/, /^for example `grit issue dep add <id> --target "…" --type blocks`/],
     [['issue', 'list', '--state', 'opn'], /^--state must be one of open, closed \(got opn\)$/, /^for example --state open/],
     [['issue', 'create', '--title', 'a', '--title', 'b'], /^--title was given more than once; it takes one value$/, /^give --title once/],
+    // The table adds --json after the line: `--title --json` is the flag with its value left out.
+    [['issue', 'create', '--title'], /^--title needs a value$/, /^for example --title "…"; a value that starts with - goes as --title=-…/],
+    [['issue', 'list', '--state'], /^--state needs a value \(one of open, closed\)$/, /^for example --state open/],
     [['issue', 'list', 'a', 'b'], /^unexpected argument for `grit issue list`: a b$/, /grit issue list --help/],
     [['issue', 'list', '--bogus'], /^unknown flag for `grit issue list`: --bogus$/, /^leave it out/],
     [['issue', 'show'], /^Missing 1 required arg: id$/, /^give <id> after `grit issue show` \(`grit issue show --help` says what it takes\)$/],
