@@ -103,9 +103,11 @@ test("a daemon's spawn helper killed with kill -9 is started again, on its socke
     await until("the daemon's helper listening", () => listening(socket));
     const first = helperOf(pid)!;
     assert.ok(first > 0);
-    const { ino } = statSync(socket);
+    const dead = statSync(socket);
     process.kill(first, 'SIGKILL');
-    await until('another helper listening', async () => helperOf(pid) !== null && helperOf(pid) !== first && existsSync(socket) && statSync(socket).ino !== ino && (await listening(socket)));
+    // A new socket file, not the dead one: the file system may give it the freed inode's number, not its creation time.
+    const renewed = () => existsSync(socket) && (statSync(socket).ino !== dead.ino || statSync(socket).ctimeMs > dead.ctimeMs);
+    await until('another helper listening', async () => helperOf(pid) !== null && helperOf(pid) !== first && renewed() && (await listening(socket)));
     assert.deepEqual(readdirSync(daemon.runDir).filter((n) => n.startsWith('git-')), [basename(socket)], 'one helper socket');
     assert.match(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8'), /"helper_pid":\d+.*"msg":"the spawn helper ended: starting another"/);
     // A sync with a remote (a fetch and a push run by the worker) works as before.

@@ -150,7 +150,11 @@ describe('oclif plugins', () => {
     assert.equal(sameError(['--data-dir', join(tempDir(), 'none')]).json.error.code, 'invalid_args');
     const noValue = grit(repo, ['stale', '--days', '--json'], { env });
     assert.equal(noValue.code, 2);
-    assert.deepEqual(noValue.json.error, { code: 'invalid_args', message: 'Flag --days expects a value', details: { suggestion: 'run `grit stale --help` to see what it takes' } });
+    assert.deepEqual(noValue.json.error, {
+      code: 'invalid_args',
+      message: '--days needs a value',
+      details: { flag: '--days', suggestion: 'for example --days "…"; a value that starts with - goes as --days=-… (`grit stale --help` says what it takes)' },
+    });
     // Given the command, printError's hints are grit's own: a misspelt flag names the nearest one.
     assert.equal(grit(repo, ['stale', '--dasy', '1', '--json'], { env }).json.error.details.did_you_mean, '--days');
     const human = outcome(grit(repo, ['issue', 'list', '--bogus'], { env }));
