@@ -68,7 +68,7 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
   return {
     idleTimeoutMs: seconds('idle-timeout', IDLE_TIMEOUT_S.default),
     workerIdleTimeoutMs: seconds('worker-idle-timeout', WORKER_IDLE_TIMEOUT_S.default),
-    maxWorkers: whole('max-workers', MAX_WORKERS.default, '', '16 (0 = no cap)'),
+    maxWorkers: whole('max-workers', MAX_WORKERS.default, '', `${MAX_WORKERS.default} (0 = no cap)`),
     replace: values.replace ?? false,
     tcp,
   };
