@@ -23,6 +23,7 @@ import { isEmptyStore, Store, type StoreMeta, type StoreOptions, type StoreSnaps
 import { findRepo, type RepoDirs } from '../git/repo.js';
 import { sharedPermAt, sharedPermOf } from '../git/shared-perm.js';
 import { Wal } from '../git/wal.js';
+import type { KeptWalReader } from '../git/kept-wal-reader.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
 import { loadRepoConfig, readActorDir, selectActor, type ActorRef, type ActorSelection } from './actors.js';
@@ -129,6 +130,8 @@ export class RepoContext {
   keepsReads = false;
   /** Set by a daemon worker: its store commits without fsync (store-unsynced.ts). */
   unsyncedStore = false;
+  /** Set by a daemon worker: the reader thread its pulls share the reading with. */
+  keptReader: KeptWalReader | null = null;
   private readonly remembered = new WeakMap<Store, { stamp: string; values: Map<string, unknown> }>();
   private configCache: RepoConfig | null = null;
   private identityCache: RepoIdentity | null = null;
@@ -480,6 +483,7 @@ export class RepoContext {
   }
 
   async close(): Promise<void> {
+    this.keptReader?.stop();
     await this.storeHandle?.close();
     this.storeHandle = null;
   }

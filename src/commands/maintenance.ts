@@ -92,8 +92,8 @@ async function walkWal(
   const wal = ctx.wal;
   try {
     // First the chain of commits (commit objects only), so segments and progress have a total.
-    const { total, inOrder, segments } = await readWal(wal, fromExclusive, head, SEGMENT_COMMITS, opts);
-    const bar = progress.bar(label, total);
+    const { chain, inOrder, segments } = await readWal(wal, fromExclusive, head, SEGMENT_COMMITS, opts);
+    const bar = progress.bar(label, chain.length);
     try {
       let done = 0;
       for await (const segment of segments) {

@@ -70,10 +70,12 @@ async function autoSnapshot(ctx: RepoContext, remote: string, env?: NodeJS.Proce
   }
 }
 
-export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdvance' | 'alongFetch'>): Promise<SyncReply> {
+export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdvance' | 'alongFetch' | 'reader'>): Promise<SyncReply> {
   let before = { ...ctx.signatureProblems };
   const result = await syncWal(ctx.repo.commonDir, ctx.wal, {
     ...opts,
+    // Started now, the thread is up by the time git has fetched (a daemon worker's is up already).
+    reader: opts.pull ? (ctx.keptReader?.get(await ctx.wal.head()) ?? undefined) : undefined,
     // The store catches up with the local WAL while git fetches, so that applying the pull is
     // incremental; problems it meets there are not this sync's.
     alongFetch: async () => {

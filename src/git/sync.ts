@@ -19,7 +19,7 @@ import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js'
 import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './snapshot-trust.js';
 import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
 import { decodeWalChunk, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
-import { readWal } from './wal-read-ahead.js';
+import { readWal, type ReadWalOptions, type WalReader } from './wal-read-ahead.js';
 
 export interface SyncOptions {
   remote: string;
@@ -55,6 +55,11 @@ export interface SyncOptions {
   segmentCommits?: number;
   /** Events of a pull kept from validating to applying, read once (default `KEEP_EVENTS`; tests lower it). */
   keepEvents?: number;
+  /**
+   * A reader thread started already (a daemon worker's, or one started as the sync began): it
+   * reads the remote's new commits together with this thread (`ReadWalOptions.reader`).
+   */
+  reader?: WalReader;
 }
 
 /** Remote events to apply, and the WAL commit the store may record once they are (`onAdvance`). */
@@ -97,6 +102,15 @@ const eventKey = (e: Event) => toHex(e.event_id);
  */
 const SEGMENT_COMMITS = 256;
 const KEEP_EVENTS = 16_384;
+
+/** Commits read per segment when a reader thread shares the reading (`SyncOptions.reader`): small, so that the two threads share it evenly. */
+const SHARED_SEGMENT_COMMITS = 64;
+
+/** A segment of commits, decoded, and where it starts in the stretch read (0: the oldest commit). */
+interface Segment {
+  at: number;
+  commits: WalCommit[];
+}
 
 /** What validating the remote's new commits kept of them: their ids, and their events only when they are one segment. */
 interface Incoming {
@@ -330,28 +344,37 @@ export class WalSync {
       incoming = { first: null, ids: new Map(), kept: null };
       if (base !== remoteHead) {
         const known = this.opts.known;
-        let kept: WalCommit[] | null = [];
-        for await (const commits of this.segments(base, remoteHead, 'checking pulled WAL')) {
-          incoming.first ??= commits[0].oid;
-          for (const c of commits) for (const e of c.events) incoming.ids.set(eventKey(e), known?.(e) ?? false);
-          kept = kept && incoming.ids.size <= (this.opts.keepEvents ?? KEEP_EVENTS) ? kept.concat(commits) : null;
+        const keep = this.opts.keepEvents ?? KEEP_EVENTS;
+        // With a reader thread the segments come in any order, each with its place.
+        const shared: ReadWalOptions = { reader: this.opts.reader, newestFirstUpTo: keep, newestFirstCommits: SHARED_SEGMENT_COMMITS };
+        let kept: Segment[] | null = [];
+        for await (const segment of this.segments(base, remoteHead, 'checking pulled WAL', shared)) {
+          if (segment.at === 0) incoming.first = segment.commits[0].oid;
+          for (const c of segment.commits) for (const e of c.events) incoming.ids.set(eventKey(e), known?.(e) ?? false);
+          if (kept && incoming.ids.size <= keep) kept.push(segment);
+          else kept = null;
         }
-        incoming.kept = kept;
+        incoming.kept = kept && kept.sort((a, b) => a.at - b.at).flatMap((k) => k.commits);
       }
       this.validated.set(key, incoming);
     }
     return incoming;
   }
 
-  /** The commits after `base` up to `head`, read, checked and decoded a segment at a time, with a progress bar labelled `label`. */
-  private async *segments(base: string | null, head: string, label: string): AsyncGenerator<WalCommit[]> {
+  /**
+   * The commits after `base` up to `head`, read, checked and decoded a segment at a time, with a
+   * progress bar labelled `label`: oldest first, unless `opts` let a reader thread share the
+   * reading (then in any order).
+   */
+  private async *segments(base: string | null, head: string, label: string, opts: ReadWalOptions = {}): AsyncGenerator<Segment> {
     let bar: Progress | null = null;
     try {
-      const { total, segments } = await readWal(this.wal, base, head, this.opts.segmentCommits ?? SEGMENT_COMMITS);
-      bar = this.progress.bar(label, total);
+      const { chain, inOrder, segments } = await readWal(this.wal, base, head, this.opts.segmentCommits ?? SEGMENT_COMMITS, { reader: this.opts.reader, ...opts });
+      bar = this.progress.bar(label, chain.length);
+      const at = inOrder ? null : new Map(chain.map((link, i) => [link.oid, i]));
       let done = 0;
       for await (const chunks of segments) {
-        yield chunks.map(decodeWalChunk);
+        yield { at: at ? at.get(chunks[0].oid)! : done, commits: chunks.map(decodeWalChunk) };
         bar.update((done += chunks.length));
       }
     } finally {
@@ -372,7 +395,7 @@ export class WalSync {
       return { head: last === remoteHead ? tip : last, events: local ? events.filter((e) => !local.has(eventKey(e))) : events };
     };
     if (incoming.kept) yield step(incoming.kept);
-    else for await (const commits of this.segments(base, remoteHead, 'applying pulled WAL')) yield step(commits);
+    else for await (const { commits } of this.segments(base, remoteHead, 'applying pulled WAL')) yield step(commits);
   }
 
   /** Puts the tracking refs back as they were before a fetch whose WAL did not validate. */

@@ -14,13 +14,13 @@ import type { MessagePort, Worker } from 'node:worker_threads';
 import { workerThreads } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
 import { loadFastHash } from '../core/hash.js';
-import { chunksOf, inSharedMemory, linksTask, type ReadResult, type ReadTask, type ReaderSetup, type SnapshotChunkRef } from '../workers/wal-reader-messages.js';
+import { chunksOf, inSharedMemory, linksTask, take, type Claim, type ReadResult, type ReadTask, type ReaderSetup, type SnapshotChunkRef, type Taken } from '../workers/wal-reader-messages.js';
 import type { Wal, WalChunk, WalLink } from './wal.js';
 
 /** The reader as one CommonJS file (scripts/bundle.js): it starts sooner than the ES module would. */
 const READER_URL = new URL('../workers/wal-reader.bundle.cjs', import.meta.url);
 /** A reader thread's setup, with the flag `stopReader` sets. */
-function readerSetup(gitDir: string, warmUp: string, answers?: MessagePort): ReaderSetup {
+function readerSetup(gitDir: string, warmUp: string | null, answers?: MessagePort): ReaderSetup {
   const stop = new SharedArrayBuffer(4);
   return answers ? { gitDir, warmUp, answers, stop } : { gitDir, warmUp, stop };
 }
@@ -38,6 +38,8 @@ function stopReader(worker: Worker, setup: ReaderSetup): void {
 
 /** Below this many commits a reader thread costs more to start than it saves (docs/performance.md). */
 const READ_AHEAD_FROM_COMMITS = 8192;
+/** A reader thread started before (`ReadWalOptions.reader`) shares stretches from this many commits on: below, the messages cost more than they save. */
+const KEPT_READER_FROM = 128;
 /**
  * How far the reader may run ahead. A replay applies tens of thousands of events in one store
  * transaction, seconds in which this thread reads nothing: the reader should fill that time, so
@@ -47,8 +49,8 @@ const AHEAD_SEGMENTS = 128;
 const AHEAD_BYTES = 64 << 20;
 
 export interface WalStretch {
-  /** Commits in the stretch. */
-  total: number;
+  /** The stretch's commits, oldest first, as the walk read them. */
+  chain: readonly WalLink[];
   /**
    * Whether `segments` come oldest first, each following the one before (else newest first: see
    * `ReadWalOptions.newestFirstUpTo`).
@@ -85,30 +87,47 @@ export interface ReadWalOptions {
    * read the records there (src/core/fill-folds.ts). Default: no.
    */
   sharedMemory?: (statedEvents: number) => boolean;
+  /**
+   * A reader thread started before this read and left running after it (`WalReader`): with
+   * `newestFirstUpTo`, it shares any stretch of `KEPT_READER_FROM` commits or more, instead of a
+   * thread started for stretches of `readAheadFrom`. For a caller whose stretches are short but
+   * whose time counts (a pull): a started thread is warm by the time the chain is walked.
+   */
+  reader?: WalReader;
+  /** Commits per segment read newest first (`newestFirstUpTo`); default `size`. */
+  newestFirstCommits?: number;
 }
 
 /** The commits after `fromExclusive` up to `head` (see `Wal.chain`), to be read `size` at a time. */
 export async function readWal(wal: Wal, fromExclusive: string | null, head: string, size: number, opts: ReadWalOptions = {}): Promise<WalStretch> {
-  const from = availableParallelism() > 1 ? (opts.readAheadFrom ?? READ_AHEAD_FROM_COMMITS) : Infinity;
+  const parallel = availableParallelism() > 1;
+  const threadFrom = parallel ? (opts.readAheadFrom ?? READ_AHEAD_FROM_COMMITS) : Infinity;
   const start = () => new ReaderThread(readerSetup(wal.gitDir, head));
-  let reader: ReaderThread | null = opts.expectLong && from < Infinity ? start() : null;
+  // A kept thread only shares what is read newest first: reading in order, it would keep on with
+  // segments nobody wants any more once its reader stops early (an error, a break).
+  const kept = parallel && opts.newestFirstUpTo && opts.reader?.alive ? opts.reader.thread : null;
+  let reader: ReaderThread | null = kept ?? (opts.expectLong && threadFrom < Infinity ? start() : null);
+  const from = kept ? KEPT_READER_FROM : threadFrom;
   let early: EarlyReads | null = null;
+  const stopOwn = () => {
+    if (reader !== kept) reader?.stop();
+    reader = null;
+  };
   try {
     const chain = await wal.chain(fromExclusive, head, (walked, done) => {
       if (walked.length < from) return;
       reader ??= start();
-      if (opts.newestFirstUpTo) (early ??= new EarlyReads(reader, size, opts.newestFirstUpTo)).post(walked, done);
+      if (opts.newestFirstUpTo) (early ??= new EarlyReads(reader, opts.newestFirstCommits ?? size, opts.newestFirstUpTo)).post(walked, done);
     });
-    if (chain.length < from) {
-      (reader as ReaderThread | null)?.stop(); // started on a wrong guess (`expectLong`)
-      reader = null;
-    }
-    const r = reader as ReaderThread | null;
     const e = early as EarlyReads | null;
-    if (r && e?.whole) return { total: chain.length, inOrder: false, segments: r.shared(wal, e.tasks, e.pending, opts.sharedMemory?.(e.statedEvents) ?? false) };
-    return { total: chain.length, inOrder: true, segments: r ? r.segments(chain, size) : inline(wal, chain, size) };
+    if (chain.length >= from && reader && e?.whole) return { chain, inOrder: false, segments: reader.shared(wal, e.tasks, e.pending, opts.sharedMemory?.(e.statedEvents) ?? false) };
+    // In order: a thread of its own for a long chain (one started on a wrong guess, `expectLong`, is stopped).
+    if (chain.length < threadFrom || reader === kept) stopOwn();
+    if (!reader && chain.length >= threadFrom) reader = start();
+    const r = reader as ReaderThread | null;
+    return { chain, inOrder: true, segments: r ? r.segments(chain, size) : inline(wal, chain, size) };
   } catch (err) {
-    await (reader as ReaderThread | null)?.close();
+    if (reader !== kept) await (reader as ReaderThread | null)?.close();
     throw err;
   }
 }
@@ -120,8 +139,10 @@ export async function readWal(wal: Wal, fromExclusive: string | null, head: stri
  */
 class EarlyReads {
   /** The segments asked for, and their answers. */
-  readonly tasks: WalLink[][] = [];
-  readonly pending: Promise<ReadResult>[] = [];
+  readonly tasks: SharedTask[] = [];
+  readonly pending: Promise<ReadResult | Taken>[] = [];
+  /** The claim flags of the segments asked for, a block of `CLAIMS_PER_BLOCK` at a time. */
+  private claims: SharedArrayBuffer[] = [];
   private asked = 0;
   private stated = 0;
   private stopped = false;
@@ -148,15 +169,28 @@ class EarlyReads {
       for (const l of links) this.stated += l.statedEvents ?? Infinity;
       if (this.stated > this.upTo) {
         this.stopped = true;
+        // What the thread has not started on it skips (a kept thread goes on to its next read).
+        for (const t of this.tasks) take(t.claim);
         for (const p of this.pending.splice(0)) p.catch(() => undefined);
         return;
       }
-      this.tasks.push(links);
-      this.pending.push(this.reader.read(links));
+      const index = this.tasks.length;
+      if (index % CLAIMS_PER_BLOCK === 0) this.claims.push(new SharedArrayBuffer(4 * CLAIMS_PER_BLOCK));
+      const claim = { flags: this.claims[this.claims.length - 1], index: index % CLAIMS_PER_BLOCK };
+      this.tasks.push({ links, claim });
+      this.pending.push(this.reader.read(links, claim));
       this.asked += links.length;
     }
   }
 }
+
+/** A segment both threads may read (`EarlyReads`): whichever takes its claim first. */
+interface SharedTask {
+  links: WalLink[];
+  claim: Claim;
+}
+
+const CLAIMS_PER_BLOCK = 1024;
 
 async function* inline(wal: Wal, chain: readonly WalLink[], size: number): AsyncGenerator<WalChunk[]> {
   for (let i = 0; i < chain.length; i += size) yield await wal.readChunks(chain.slice(i, i + size));
@@ -166,23 +200,44 @@ class ReaderThread {
   private readonly worker: Worker;
   private readonly exited: Promise<unknown>;
   /** One per segment asked for, in order: the thread answers in the order it was asked. */
-  private readonly waiting: { resolve: (r: ReadResult) => void; reject: (e: unknown) => void }[] = [];
+  private readonly waiting: { resolve: (r: ReadResult | Taken) => void; reject: (e: unknown) => void }[] = [];
+  /** Set once the thread failed or ended: what is asked of it then fails at once. */
+  private ended: unknown = null;
 
-  constructor(private readonly setup: ReaderSetup) {
+  /** `kept`: started ahead and stopped by its owner (`WalReader`), not by the read that used it. */
+  constructor(
+    private readonly setup: ReaderSetup,
+    readonly kept = false,
+  ) {
     this.worker = new (workerThreads().Worker)(READER_URL, { workerData: setup });
     this.exited = new Promise((resolve) => this.worker.once('exit', resolve));
-    this.worker.on('message', (r: ReadResult) => this.waiting.shift()?.resolve(r));
+    this.worker.on('message', (r: ReadResult | Taken) => {
+      this.waiting.shift()?.resolve(r);
+      if (this.kept && this.waiting.length === 0) this.worker.unref();
+    });
     this.worker.on('error', (err) => this.failAll(err));
     this.worker.on('exit', (code) => this.failAll(new GritError('internal_error', `the WAL reader thread stopped (exit code ${code})`)));
+    // A kept thread waits for work between reads: it must not keep the process alive then.
+    if (kept) this.worker.unref();
+  }
+
+  get alive(): boolean {
+    return this.ended === null;
   }
 
   private failAll(err: unknown): void {
+    this.ended ??= err;
     for (const a of this.waiting.splice(0)) a.reject(err);
   }
 
-  read(links: WalLink[]): Promise<ReadResult> {
-    const answer = new Promise<ReadResult>((resolve, reject) => this.waiting.push({ resolve, reject }));
-    this.worker.postMessage(linksTask(links));
+  read(links: WalLink[]): Promise<ReadResult>;
+  read(links: WalLink[], claim: Claim): Promise<ReadResult | Taken>;
+  read(links: WalLink[], claim?: Claim): Promise<ReadResult | Taken> {
+    if (this.ended !== null) return Promise.reject(this.ended);
+    const answer = new Promise<ReadResult | Taken>((resolve, reject) => this.waiting.push({ resolve, reject }));
+    answer.catch(() => undefined); // failed before its reader awaits it (`failAll`): not an unhandled rejection
+    this.worker.ref(); // while an answer is awaited
+    this.worker.postMessage(linksTask(links, claim));
     return answer;
   }
 
@@ -196,36 +251,53 @@ class ReaderThread {
    * which the caller's next step (a fill) need not wait for.
    */
   stop(): void {
+    // What is still awaited is read by the thread that awaits it (`shared`).
+    this.failAll(new GritError('internal_error', 'the WAL reader thread was stopped'));
     this.worker.removeAllListeners('exit');
     stopReader(this.worker, this.setup);
   }
 
   /**
-   * `tasks`, read, in any order, `pending` being the thread's answers to them: this thread takes
-   * the answers as they come and, whenever none is there, reads a task from the other end itself,
-   * until the two meet. After walking the chain, this thread would otherwise wait for the reader
-   * (docs/performance.md, Rebuild). What this thread reads goes into shared memory as the thread's
-   * answers are in with `sharedMemory` (`ReadWalOptions.sharedMemory`). Closes the reader thread after.
+   * `tasks`, read, in any order, `pending` being the thread's answers to them: the thread takes
+   * them from the first, this thread from the last, each task's claim
+   * deciding who reads it, and this thread takes the answers as they come. After walking the
+   * chain, this thread would otherwise wait for the reader (docs/performance.md, Rebuild). What
+   * this thread reads goes into shared memory as the thread's answers are in with `sharedMemory`
+   * (`ReadWalOptions.sharedMemory`). Stops the reader thread after, unless it is `kept`.
    */
-  async *shared(wal: Wal, tasks: readonly WalLink[][], pending: readonly Promise<ReadResult>[], sharedMemory: boolean): AsyncGenerator<WalChunk[]> {
-    const answered: (ReadResult | undefined)[] = [];
-    pending.forEach((p, i) => p.then((r) => (answered[i] = r)).catch(() => undefined)); // a failed thread leaves it all to this one
+  async *shared(wal: Wal, tasks: readonly SharedTask[], pending: readonly Promise<ReadResult | Taken>[], sharedMemory: boolean): AsyncGenerator<WalChunk[]> {
+    const answered: (ReadResult | Taken | null | undefined)[] = [];
+    // A failed thread (null) leaves the tasks it did not answer to this one.
+    pending.forEach((p, i) => p.then((r) => (answered[i] = r)).catch(() => (answered[i] = null)));
+    const readHere = async (i: number): Promise<WalChunk[]> => {
+      const chunks = await wal.readChunks(tasks[i].links);
+      return sharedMemory ? inSharedMemory(chunks) : chunks;
+    };
     try {
       await loadFastHash(); // for the event ids this thread checks
       for (let next = 0, end = tasks.length; next < end; ) {
         const result = answered[next];
-        if (result) {
-          answered[next++] = undefined;
-          if (!result.ok) throw GritError.fromJSON(result.error);
+        if (result?.ok === true) {
+          answered[next] = undefined;
+          next++;
           yield chunksOf(result.chunks);
-        } else {
-          const chunks = await wal.readChunks(tasks[--end]);
-          yield sharedMemory ? inSharedMemory(chunks) : chunks;
+        } else if (result?.ok === false) {
+          throw GritError.fromJSON(result.error);
+        } else if (result !== undefined) {
+          yield await readHere(next++); // the thread failed, or (never expected) found it taken
+        } else if (take(tasks[end - 1].claim)) {
+          yield await readHere(--end);
           await new Promise((r) => setImmediate(r)); // lets the thread's answers in
+        } else {
+          // The thread took it, and every task before it: its answers are all that is left.
+          await pending[next].catch(() => undefined);
+          await new Promise((r) => setImmediate(r)); // the answer's own callback runs first
         }
       }
     } finally {
-      this.stop();
+      // Left early (an error, a break): a kept thread skips what it has not started on.
+      if (this.kept) for (const t of tasks) take(t.claim);
+      else this.stop();
     }
   }
 
@@ -255,8 +327,33 @@ class ReaderThread {
         yield chunksOf(result.chunks);
       }
     } finally {
-      this.stop();
+      if (!this.kept) this.stop();
     }
+  }
+}
+
+/** Commits a kept thread reads as it starts, to have its code compiled before a pull needs it. */
+const WARM_COMMITS = 256;
+
+/**
+ * A reader thread started before the reads that use it and kept between them (`ReadWalOptions.reader`),
+ * for one repository: a daemon worker's pulls, each too short to start one for. Its owner stops it.
+ */
+export class WalReader {
+  readonly thread: ReaderThread;
+
+  /** Starts the thread; `warmUp` (the WAL head, if any) is read first, loading its pack's index. */
+  constructor(gitDir: string, warmUp: string | null) {
+    this.thread = new ReaderThread({ ...readerSetup(gitDir, warmUp), warmCommits: WARM_COMMITS }, true);
+  }
+
+  /** False once the thread failed or was stopped: its owner starts another. */
+  get alive(): boolean {
+    return this.thread.alive;
+  }
+
+  stop(): void {
+    this.thread.stop();
   }
 }
 

@@ -298,6 +298,9 @@ export function isWalHole(err: unknown): err is GritError {
   return err instanceof GritError && err.code === 'wal_error' && err.details.missing === true;
 }
 
+/** How often `Wal.chain` reports the commits walked: as often as a reader thread may take a segment of them. */
+const WALKED_EVERY = 64;
+
 export class Wal {
   readonly gitDir: string;
   /** Object reads and writes; holds pack indexes and a delta-base cache between reads. */
@@ -503,8 +506,8 @@ export class Wal {
    * only the commit objects (the whole chain when `fromExclusive` is not on it). A commit that is
    * missing (`isWalHole`), not a commit, or a merge throws `wal_error` naming it. Leaves the object
    * store open (pack indexes loaded) for `readCommits`: the caller closes it. `onWalked` is given
-   * the commits walked so far, newest first, every 4,096 commits and once more at the end (`done`),
-   * so that reading them can start before the walk is over.
+   * the commits walked so far, newest first, every `WALKED_EVERY` commits and once more at the end
+   * (`done`), so that reading them can start before the walk is over.
    */
   async chain(fromExclusive: string | null, to: string, onWalked?: (walked: readonly WalLink[], done: boolean) => void): Promise<WalLink[]> {
     const out: WalLink[] = [];
@@ -519,11 +522,9 @@ export class Wal {
       }
       out.push(link);
       oid = link.parent;
+      if (out.length % WALKED_EVERY === 0) onWalked?.(out, false);
       // Reads are synchronous; let a daemon's other work run now and then.
-      if (out.length % 4096 === 0) {
-        onWalked?.(out, false);
-        await new Promise((r) => setImmediate(r));
-      }
+      if (out.length % 4096 === 0) await new Promise((r) => setImmediate(r));
     }
     onWalked?.(out, true);
     return out.reverse();

@@ -15,6 +15,7 @@ import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
 import { warnings } from '../core/warnings.js';
 import type { RepoDirs } from '../git/repo.js';
+import { KeptWalReader } from '../git/kept-wal-reader.js';
 import { sharedPermAt } from '../git/shared-perm.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
 import { encodeMessage, replyErrorTo, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
@@ -93,6 +94,7 @@ function context(): RepoContext {
   opened.enableGroupCommit();
   opened.keepsReads = true;
   opened.unsyncedStore = true;
+  opened.keptReader = new KeptWalReader(setup.repo.commonDir);
   return (ctx = opened);
 }
 

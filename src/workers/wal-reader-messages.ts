@@ -12,7 +12,9 @@ import type { WalChunk, WalLink } from '../git/wal.js';
 export interface ReaderSetup {
   gitDir: string;
   /** An object read first (the WAL head, the snapshot): that loads its pack's index meanwhile. */
-  warmUp: string;
+  warmUp: string | null;
+  /** WAL commits from `warmUp` down whose chunks are read before the first task (a kept thread's warm-up: wal-reader.ts). */
+  warmCommits?: number;
   /** Where answers go, if not to the parent (which reads them off this port without waiting). */
   answers?: MessagePort;
   /** One Int32, set to 1 when no more answers are wanted (`stopReader` in src/git/wal-read-ahead.ts). */
@@ -25,8 +27,21 @@ export interface SnapshotChunkRef {
   chunkHash: string;
 }
 
-/** A WAL segment (`linksTask`) or snapshot chunks to read. */
-export type ReadTask = { links: string } | { snapshotChunks: SnapshotChunkRef[] };
+/**
+ * A segment of a stretch that both threads read at once (`ReadWalOptions.newestFirstUpTo`): one
+ * Int32 per segment in `flags`, 0 until a thread takes the segment with a compare-and-swap
+ * (`take`), so that neither reads a segment the other took.
+ */
+export interface Claim {
+  flags: SharedArrayBuffer;
+  index: number;
+}
+
+/** Takes the segment of `claim` for this thread: false when the other thread (or a cancel) took it first. */
+export const take = (claim: Claim): boolean => Atomics.compareExchange(new Int32Array(claim.flags), claim.index, 0, 1) === 0;
+
+/** A WAL segment (`linksTask`), maybe one of a stretch both threads read (`claim`), or snapshot chunks to read. */
+export type ReadTask = { links: string; claim?: Claim } | { snapshotChunks: SnapshotChunkRef[] };
 
 export interface ReadChunks {
   /** Per chunk, in the order asked: it is `bytes` from the previous chunk's end (0 for the first) to its own. */
@@ -37,13 +52,18 @@ export interface ReadChunks {
 }
 
 export type ReadResult = { ok: true; chunks: ReadChunks } | { ok: false; error: ReturnType<GritError['toJSON']> };
+/** The answer to a task whose segment the other thread took first (`Claim`): not read. */
+export type Taken = { ok: 'taken' };
 
 /** Hex digits per commit in a task: its id (40) and root tree (40). */
 const LINK_CHARS = 80;
 /** Hex digits per commit in an answer: its id (40), and meta.json's actor_id (32) and chunk_hash (64), checked by the reader. */
 const COMMIT_CHARS = 136;
 
-export const linksTask = (links: readonly WalLink[]): ReadTask => ({ links: links.map((l) => l.oid + l.tree).join('') });
+export const linksTask = (links: readonly WalLink[], claim?: Claim): ReadTask => {
+  const task: ReadTask = { links: links.map((l) => l.oid + l.tree).join('') };
+  return claim ? { ...task, claim } : task;
+};
 
 /** The commits of a `linksTask`, as much of each as reading its chunk needs. */
 export function linksOf(links: string): WalLink[] {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { encodeChunk } from '../../src/core/chunk.js';
 import type { GritError } from '../../src/core/errors.js';
 import { toHex } from '../../src/core/hex.js';
-import { readWal, type ReadWalOptions } from '../../src/git/wal-read-ahead.js';
+import { readWal, WalReader, type ReadWalOptions } from '../../src/git/wal-read-ahead.js';
 import { decodeWalChunk, statedEventCount, Wal, WAL_REF, type WalCommit } from '../../src/git/wal.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { ACTOR_HEX, comment, forge, git, isGritError, tempRepo } from './_util.js';
@@ -16,7 +16,8 @@ const INLINE: ReadWalOptions = { readAheadFrom: Infinity };
 const THREAD: ReadWalOptions = { readAheadFrom: 1 };
 
 async function readAll(wal: Wal, from: string | null, head: string, opts: ReadWalOptions, size = 64): Promise<WalCommit[]> {
-  const { total, segments } = await readWal(wal, from, head, size, opts);
+  const { chain, segments } = await readWal(wal, from, head, size, opts);
+  const total = chain.length;
   const out: WalCommit[] = [];
   for await (const segment of segments) {
     assert.ok(segment.length > 0 && segment.length <= size);
@@ -73,7 +74,8 @@ test('read newest first as the chain is walked, and shared with this thread, the
   const inline = await readAll(wal, null, head, INLINE);
   const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
   for (const upTo of [1200, Infinity]) {
-    const { total, inOrder, segments } = await readWal(wal, null, head, 16, { ...THREAD, newestFirstUpTo: upTo });
+    const { chain, inOrder, segments } = await readWal(wal, null, head, 16, { ...THREAD, newestFirstUpTo: upTo });
+    const total = chain.length;
     assert.equal(inOrder, availableParallelism() < 2, 'newest first wherever there is a reader thread');
     const got: WalCommit[] = [];
     for await (const segment of segments) {
@@ -158,4 +160,97 @@ test('a reader started on the caller\'s guess (expectLong) reads what inline doe
     console.log(inOrder, n);`,
   );
   assert.equal(short, `true ${inline.length}`);
+});
+
+/** Which segments of a shared read came from the reader thread: its answers are views into shared memory. */
+const fromThread = (segment: { bytes: Uint8Array }[]) => segment[0].bytes.buffer instanceof SharedArrayBuffer;
+
+test('a kept reader thread shares reads of 128 commits or more with this thread, each segment read by one of them, read after read; fewer, or once stopped, are read here', { timeout: 60_000, skip: availableParallelism() < 2 && 'one core: no reader thread' }, async () => {
+  const { gitDir } = tempRepo();
+  await generateWal(gitDir, { seed: 6, events: 700, actors: [{ id: '11'.repeat(16) }], batchMax: 1, packed: true });
+  const wal = new Wal(gitDir);
+  const head = (await wal.head())!;
+  const inline = await readAll(wal, null, head, INLINE);
+  const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
+  const reader = new WalReader(gitDir, head);
+  const counted = { asked: 0, answered: 0, taken: 0 };
+  const read = reader.thread.read.bind(reader.thread);
+  reader.thread.read = ((links, claim) => {
+    counted.asked++;
+    const answer = read(links, claim!);
+    void answer.then((r) => (r.ok === 'taken' ? counted.taken++ : counted.answered++), () => undefined);
+    return answer;
+  }) as typeof reader.thread.read;
+  await new Promise((r) => setTimeout(r, 500)); // its start-up and warm-up over, as a daemon worker's is
+  const shared = { reader, newestFirstUpTo: Infinity, newestFirstCommits: 16 };
+  let threadSegments = 0;
+  try {
+    // Two reads, or more while the thread has read nothing yet (a loaded host may not run it at once).
+    for (let round = 1; round <= 2 || (threadSegments === 0 && round <= 8); round++) {
+      const { inOrder, segments } = await readWal(wal, null, head, 256, shared);
+      assert.equal(inOrder, false, `read ${round}: newest first, both threads`);
+      const got: WalCommit[] = [];
+      let thread = 0;
+      for await (const segment of segments) {
+        assert.ok(segment.length > 0 && segment.length <= 16);
+        if (fromThread(segment)) thread++;
+        got.push(...segment.map(decodeWalChunk));
+      }
+      assert.deepEqual(byOid(got), byOid(inline), `read ${round}`);
+      // Every segment was asked of the thread, and read once: by it (what came from it), or here (taken).
+      threadSegments += thread;
+      while (counted.answered + counted.taken < counted.asked) await new Promise((r) => setTimeout(r, 10));
+      assert.equal(counted.asked, Math.ceil(inline.length / 16) * round);
+      assert.equal(counted.answered, threadSegments);
+    }
+    assert.ok(threadSegments > 0, 'the thread read some of it');
+    assert.ok(reader.alive, 'a read does not stop a kept thread');
+    // A short stretch is read here, in order, without asking the thread.
+    const before = counted.asked;
+    const short = await readWal(wal, inline[inline.length - 100].oid, head, 256, shared);
+    assert.equal(short.inOrder, true);
+    let n = 0;
+    for await (const segment of short.segments) n += segment.length;
+    assert.equal(n, 99);
+    assert.equal(counted.asked, before);
+    // Stopped, it is not used: the read is this thread's own, in order.
+    reader.stop();
+    assert.equal(reader.alive, false);
+    assert.deepEqual(summary(await readAll(wal, null, head, { ...shared, readAheadFrom: Infinity }, 256)), summary(inline));
+    assert.equal(counted.asked, before);
+  } finally {
+    reader.stop();
+    wal.objects.close();
+  }
+});
+
+test('a kept reader thread stopped in the middle of a shared read leaves the rest to this thread; one left running does not keep a process alive', { timeout: 60_000, skip: availableParallelism() < 2 && 'one core: no reader thread' }, async () => {
+  const { dir, gitDir } = tempRepo();
+  await generateWal(gitDir, { seed: 7, events: 600, actors: [{ id: '11'.repeat(16) }], batchMax: 1, packed: true });
+  const wal = new Wal(gitDir);
+  const head = (await wal.head())!;
+  const inline = await readAll(wal, null, head, INLINE);
+  const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
+  const reader = new WalReader(gitDir, head);
+  await new Promise((r) => setTimeout(r, 500));
+  const { segments } = await readWal(wal, null, head, 256, { reader, newestFirstUpTo: Infinity, newestFirstCommits: 8 });
+  const got: WalCommit[] = [];
+  for await (const segment of segments) {
+    if (got.length === 0) reader.stop(); // its answers not yet taken are read here
+    got.push(...segment.map(decodeWalChunk));
+  }
+  assert.deepEqual(byOid(got), byOid(inline));
+  wal.objects.close();
+  // A process that read through a kept thread and never stopped it ends by itself.
+  const out = inOwnProcess(
+    dir,
+    gitDir,
+    `const { WalReader } = await import(${JSON.stringify(new URL('../../src/git/wal-read-ahead.js', import.meta.url).href)});
+    const reader = new WalReader(${JSON.stringify(gitDir)}, ${JSON.stringify(head)});
+    const { inOrder, segments } = await readWal(wal, null, ${JSON.stringify(head)}, 256, { reader, newestFirstUpTo: Infinity, newestFirstCommits: 16 });
+    let n = 0;
+    for await (const segment of segments) n += segment.length;
+    console.log(inOrder, n, reader.alive);`,
+  );
+  assert.equal(out, `false ${inline.length} true`);
 });

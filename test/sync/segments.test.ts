@@ -14,6 +14,11 @@ import type { Event } from '../../src/core/event.js';
 import { git, gritOk, gritSetup } from '../helpers/repo.js';
 import { network } from './_helpers.js';
 import { remoteCommit } from '../reliability/_remote.js';
+import { join } from 'node:path';
+import { toHex } from '../../src/core/hex.js';
+import { KeptWalReader } from '../../src/git/kept-wal-reader.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { generateWal } from '../helpers/gen-events.js';
 
 const PULL = fileURLToPath(new URL('./_segment-pull.js', import.meta.url));
 
@@ -146,4 +151,50 @@ test('kill -9 after the first segment of a pull is applied: the WAL is the remot
   await gritSetup(b, ['db', 'check']); // exits non-zero on a problem
   // Killed before it said so, the pull is not undone: the next one finds nothing new.
   assert.equal((await gritSetup(b, ['sync', '--pull'])).pulled, 0);
+});
+
+test('a pull read together with a kept reader thread (a daemon worker\'s): one step, the events oldest first, as without one; through a daemon the store ends the same', { timeout: 90_000 }, async () => {
+  const { remote, clones } = await network(4);
+  const [a, b, c, d] = clones;
+  // 400 commits: over the 128 from which a kept thread shares the reading.
+  await generateWal(join(a, '.git'), { seed: 9, events: 400, actors: [{ id: 'ab'.repeat(16) }], batchMax: 1 });
+  git(a, 'push', '-q', 'origin', 'refs/grit/wal:refs/grit/wal');
+  const pull = async (clone: string, kept: boolean) => {
+    const ctx = RepoContext.open({ cwd: clone });
+    const applies: string[][] = [];
+    const apply = ctx.store.apply.bind(ctx.store);
+    ctx.store.apply = (events: readonly Event[], from: string | null, head: string | null) => {
+      applies.push(events.map((e) => toHex(e.event_id)));
+      return apply(events, from, head);
+    };
+    if (kept) {
+      ctx.keptReader = new KeptWalReader(ctx.repo.commonDir);
+      ctx.keptReader.get(await ctx.wal.head());
+      await new Promise((r) => setTimeout(r, 500)); // up and warm, as a daemon worker's is
+    }
+    try {
+      const result = await syncWith(ctx, { remote: 'origin', pull: true, push: false });
+      return { pulled: result.pulled, applies, meta: ctx.store.getMeta() };
+    } finally {
+      await ctx.close();
+    }
+  };
+  const shared = await pull(b, true);
+  const alone = await pull(c, false);
+  assert.equal(shared.pulled, 400);
+  assert.equal(shared.applies.length, 1, 'kept from validating: applied in one step');
+  assert.deepEqual(shared.applies, alone.applies, 'the same events, oldest first');
+  assert.equal(shared.meta.wal_head, walHead(remote));
+  const daemon = await startDaemon();
+  try {
+    assert.equal(gritOk(d, ['sync', '--pull'], { env: daemon.env }).pulled, 400);
+    assert.deepEqual(gritOk(d, ['sync', '--pull'], { env: daemon.env }).pulled, 0);
+  } finally {
+    await daemon.stop();
+  }
+  const listed = async (clone: string) => (await gritSetup(clone, ['issue', 'list'])).issues;
+  const shown = await listed(c);
+  assert.ok(shown.length > 10, `${shown.length} issues`);
+  assert.deepEqual(await listed(b), shown);
+  assert.deepEqual(await listed(d), shown);
 });
