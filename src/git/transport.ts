@@ -11,7 +11,8 @@ import { GritError } from '../core/errors.js';
 import { envSeconds } from '../core/env-seconds.js';
 import { gitEnv } from './git-env.js';
 import { NO_HOOKS, spawnGit, type GitCall, type GitRun } from './git-process.js';
-import { mayNamePushUrl } from './push-url-config.js';
+import { autoMaintenanceIdle } from './auto-maintenance.js';
+import { configMayMention, PUSH_URL_KEYS } from './config-mentions.js';
 import { viaSpawnHelper } from './spawn-helper.js';
 
 export type { GitRun } from './git-process.js';
@@ -137,13 +138,13 @@ export async function remoteConfigured(gitDir: string, name: string): Promise<bo
  * Sync and locks compare what they read with what they push, so the two must be one repository:
  * a mirror behind the push side would refuse every push as not fast-forward (docs/sync.md).
  */
-export async function readSide(gitDir: string, remote: string): Promise<string> {
+export async function readSide(gitDir: string, remote: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
   // Most configurations name no push URL at all, which the files tell without a git process.
-  if (!REMOTE_NAME.test(remote) || !(await mayNamePushUrl(gitDir, (call) => run(call)))) return remote;
+  if (!REMOTE_NAME.test(remote) || !(await configMayMention(gitDir, PUSH_URL_KEYS, (call) => run(call), env))) return remote;
   const name = remote.replace(/[.]/g, '\\.');
-  const cfg = await runGit(gitDir, ['config', '--get-regexp', `^(remote\\.${name}\\.pushurl|url\\..*\\.pushinsteadof)$`]);
+  const cfg = await runGit(gitDir, ['config', '--get-regexp', `^(remote\\.${name}\\.pushurl|url\\..*\\.pushinsteadof)$`], { env });
   if (cfg.stdout.trim() === '') return remote;
-  const [fetchUrl, pushUrl] = await Promise.all([runGit(gitDir, ['remote', 'get-url', remote]), runGit(gitDir, ['remote', 'get-url', '--push', remote])]);
+  const [fetchUrl, pushUrl] = await Promise.all([runGit(gitDir, ['remote', 'get-url', remote], { env }), runGit(gitDir, ['remote', 'get-url', '--push', remote], { env })]);
   if (fetchUrl.code !== 0 || pushUrl.code !== 0) return remote; // not a remote after all: git's own error comes with the fetch
   const push = pushUrl.stdout.split('\n')[0];
   return push === fetchUrl.stdout.split('\n')[0] ? remote : push;
@@ -201,13 +202,14 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks/' = '', env: NodeJS.ProcessEnv = process.env, meter = terminalProgress().gitMeter): Promise<string> {
   checkRemote(remote);
   const prefix = trackingPrefix(remote);
-  const target = await readSide(gitDir, remote);
+  const [target, maintenanceIdle] = await Promise.all([readSide(gitDir, remote, env), autoMaintenanceIdle(gitDir, (call) => run(call), env)]);
   // --no-show-forced-updates: git would walk history to tell which updates were forced, for
   // output nobody reads here (the tracking refs are forced by design). git then warns about that
   // on every fetch, even with --quiet, and on a terminal its stderr is the user's: hence the -c.
   // --no-filter: in a partial clone (`git clone --filter=blob:none`) git would apply the clone's
   // filter to this fetch too, and the WAL's chunks, which are blobs, would stay on the remote.
-  const args = [...NO_HOOKS, '-c', 'advice.fetchShowForcedUpdates=false', 'fetch', meter ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', '--prune', target, `+refs/grit/${sub}*:${prefix}${sub}*`];
+  // --no-auto-maintenance: when git's own run of it would surely do nothing (auto-maintenance.ts).
+  const args = [...NO_HOOKS, '-c', 'advice.fetchShowForcedUpdates=false', 'fetch', meter ? '--progress' : '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-show-forced-updates', '--no-filter', ...(maintenanceIdle ? ['--no-auto-maintenance'] : []), '--prune', target, `+refs/grit/${sub}*:${prefix}${sub}*`];
   for (let attempt = 0; ; attempt++) {
     const r = await runRemoteGit(gitDir, args, env, { meter: meter ?? undefined });
     if (r.code === 0) return prefix;
@@ -240,7 +242,7 @@ export async function fetchMissing(gitDir: string, remote: string, tip: string, 
   const missing = list.stdout.split('\n').filter((l) => l.startsWith('?')).map((l) => l.slice(1));
   if (missing.length === 0) return 0;
   // noop negotiation: the wanted objects are named, so what this repository has need not be told.
-  const target = await readSide(gitDir, remote);
+  const target = await readSide(gitDir, remote, env);
   const args = ['-c', 'fetch.negotiationAlgorithm=noop', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-recurse-submodules', '--no-filter', '--stdin', target];
   const r = await runRemoteGit(gitDir, args, env, { input: missing.join('\n') + '\n' });
   if (r.code === 0) return missing.length;
@@ -294,7 +296,7 @@ const lostRace = (stderr: string, dst: string): boolean => stderr.includes(`cann
 
 /** The refs' values on the remote now (`git ls-remote`), by name; a ref it lacks is absent. */
 async function remoteRefs(gitDir: string, remote: string, refs: string[], env: NodeJS.ProcessEnv): Promise<Map<string, string>> {
-  const target = await readSide(gitDir, remote);
+  const target = await readSide(gitDir, remote, env);
   const r = await runGit(gitDir, ['ls-remote', target, ...refs], { env });
   if (r.code !== 0) throw gitFailure(...readTarget('git ls-remote', remote, target), r, env);
   const out = new Map<string, string>();

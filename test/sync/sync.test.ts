@@ -356,7 +356,7 @@ test('the store\'s catch-up and the local head\'s look-up run while git fetches,
   gritOk(b, ['issue', 'create', '--title', 'b1']);
   gritOk(b, ['sync']);
   const ctx = RepoContext.open({ cwd: a });
-  // This process's first fetch asks git where the system config is (push-url-config.ts): git then
+  // This process's first fetch asks git where the system config is (config-mentions.ts): git then
   // starts the fetch later than a turn of the event loop. Asked here first, as a warm process has.
   await readSide(ctx.repo.commonDir, 'origin');
   let running: string[] = [];

@@ -4,12 +4,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gitEnv } from '../../src/git/git-env.js';
-import { spawnGit, type GitCall } from '../../src/git/git-process.js';
-import { mayNamePushUrl, systemFileOf } from '../../src/git/push-url-config.js';
+import { spawnGit, type GitCall, type GitRun } from '../../src/git/git-process.js';
+import { configMayMention, PUSH_URL_KEYS, systemFileOf } from '../../src/git/config-mentions.js';
 import { readSide } from '../../src/git/transport.js';
 import { git, tempDir, tempRepo } from '../helpers/repo.js';
 
 const noGit = async (call: GitCall) => assert.fail(`git was asked: ${call.args.join(' ')}`);
+const mayNamePushUrl = (gitDir: string, run: (call: GitCall) => Promise<GitRun>, env?: NodeJS.ProcessEnv) => configMayMention(gitDir, PUSH_URL_KEYS, run, env);
 
 /** Whether git itself finds what readSide asks it for, with `env`. */
 function gitFinds(repo: string, env: NodeJS.ProcessEnv): boolean {

@@ -1,10 +1,11 @@
 /**
- * Whether git's configuration can name a push URL for a remote (`remote.<name>.pushurl`,
- * `url.<base>.pushInsteadOf`): asked before every fetch (transport.ts `readSide`). Asking git is a
- * process (~4 ms, serial before the fetch); this reads the files `git config` would read instead,
- * and only ever answers "no" when none of them can hold either key: none mentions `pushurl`,
- * `pushinsteadof` or `include` (an included file is not followed), in any case, not even in a
- * comment. Everything else, and anything it cannot tell (a file it cannot read, configuration
+ * Whether git's configuration can set some keys, asked before every fetch: whether it can name a
+ * push URL for a remote (`remote.<name>.pushurl`, `url.<base>.pushInsteadOf`: transport.ts
+ * `readSide`), and whether it can change git's automatic maintenance (auto-maintenance.ts).
+ * Asking git is a process (~4 ms, serial before the fetch); this reads the files `git config`
+ * would read instead, and only ever answers "no" when none of them can hold any of the keys: none
+ * mentions their names or `include` (an included file is not followed), in any case, not even in
+ * a comment. Everything else, and anything it cannot tell (a file it cannot read, configuration
  * passed in the environment, an unknown system file), is "maybe", and git is asked as before.
  * Nothing is cached but the system file's path: every call reads the files as they are now.
  */
@@ -16,8 +17,13 @@ import type { GitCall, GitRun } from './git-process.js';
 /** How git is started here (transport.ts: through the daemon's spawn helper when there is one). */
 type RunGit = (call: GitCall) => Promise<GitRun>;
 
-/** A variable name is letters, digits and dashes (no escapes, no line continuation): none of these keys can be set without its name in the file. */
-const MENTIONS = /pushurl|pushinsteadof|include/i;
+/**
+ * What a file that may set a push URL mentions. A variable name is letters, digits and dashes (no
+ * escapes, no line continuation): none of these keys can be set without its name in the file.
+ */
+export const PUSH_URL_KEYS = /pushurl|pushinsteadof|include/i;
+/** What a file that may change git's automatic maintenance mentions: a `gc` or `maintenance` section or key. */
+export const MAINTENANCE_KEYS = /\bgc\b|maintenance|include/i;
 /** Configuration that `git config` takes from the environment rather than from the files below. */
 const ENV_CONFIG = ['GIT_CONFIG', 'GIT_CONFIG_PARAMETERS', 'GIT_CONFIG_COUNT'];
 
@@ -55,11 +61,11 @@ async function configFiles(gitDir: string, env: NodeJS.ProcessEnv, run: RunGit):
 }
 
 /**
- * False when no file that git reads for `gitDir` can name a push URL (see above); true when one
- * may. `run` starts git, once per process, to learn the system file; `env` is the one git's
- * config lookup runs with.
+ * False when no file that git reads for `gitDir` mentions `keys` (see above); true when one may.
+ * `run` starts git, once per process, to learn the system file; `env` is the one git's config
+ * lookup runs with.
  */
-export async function mayNamePushUrl(gitDir: string, run: RunGit, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
+export async function configMayMention(gitDir: string, keys: RegExp, run: RunGit, env: NodeJS.ProcessEnv = process.env): Promise<boolean> {
   const files = await configFiles(gitDir, env, run);
   if (files === null) return true;
   for (const file of files) {
@@ -71,7 +77,7 @@ export async function mayNamePushUrl(gitDir: string, run: RunGit, env: NodeJS.Pr
       if (code === 'ENOENT' || code === 'ENOTDIR') continue; // git skips a file that is not there
       return true;
     }
-    if (MENTIONS.test(text)) return true;
+    if (keys.test(text)) return true;
   }
   return false;
 }
