@@ -74,8 +74,8 @@ export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdva
   let before = { ...ctx.signatureProblems };
   const result = await syncWal(ctx.repo.commonDir, ctx.wal, {
     ...opts,
-    // Started now, the thread is up by the time git has fetched (a daemon worker's is up already).
-    reader: opts.pull ? (ctx.keptReader?.get(await ctx.wal.head()) ?? undefined) : undefined,
+    // A daemon worker's: shares the reading of a long pull (src/git/kept-wal-reader.ts).
+    reader: ctx.keptReader ?? undefined,
     // The store catches up with the local WAL while git fetches, so that applying the pull is
     // incremental; problems it meets there are not this sync's.
     alongFetch: async () => {

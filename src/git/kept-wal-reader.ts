@@ -2,15 +2,16 @@
  * A daemon worker's WAL reader thread, kept between its pulls: a pull of a thousand commits is too
  * short to pay for starting a thread (~0.1 s), but a thread already running reads half of it
  * while the worker reads the other half (`ReadWalOptions.reader`, docs/performance.md, "Sync").
- * Stopped after a while without a pull, so that an idle worker holds no second thread.
+ * Started by a pull long enough to share (its own reading goes on alone) and stopped a minute
+ * after the last such pull, so that a worker whose pulls are short holds no second thread.
  */
 import { availableParallelism } from 'node:os';
-import { WalReader } from './wal-read-ahead.js';
+import { WalReader, type ReaderSource } from './wal-read-ahead.js';
 
-/** How long a reader thread waits for the next pull before it is stopped. */
+/** How long a reader thread waits for the next long pull before it is stopped. */
 const IDLE_MS = 60_000;
 
-export class KeptWalReader {
+export class KeptWalReader implements ReaderSource {
   private reader: WalReader | null = null;
   private idle: NodeJS.Timeout | null = null;
 
@@ -19,17 +20,17 @@ export class KeptWalReader {
     private readonly idleMs = IDLE_MS,
   ) {}
 
-  /**
-   * The thread, started now if none runs (`warmUp`: the local WAL head, whose pack index it
-   * loads first); null on a machine with one core, where it could only slow the pull down.
-   */
-  get(warmUp: string | null): WalReader | null {
-    if (availableParallelism() < 2) return null;
+  running(): WalReader | null {
+    return this.reader?.alive ? this.reader : null;
+  }
+
+  /** On one core there is none: it could only slow a pull down. */
+  start(warmUp: string): void {
+    if (availableParallelism() < 2) return;
     if (!this.reader?.alive) this.reader = new WalReader(this.gitDir, warmUp);
     if (this.idle) clearTimeout(this.idle);
     this.idle = setTimeout(() => this.stop(), this.idleMs);
     this.idle.unref();
-    return this.reader;
   }
 
   stop(): void {

@@ -19,7 +19,7 @@ import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js'
 import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './snapshot-trust.js';
 import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
 import { decodeWalChunk, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
-import { readWal, type ReadWalOptions, type WalReader } from './wal-read-ahead.js';
+import { readWal, type ReadWalOptions, type ReaderSource } from './wal-read-ahead.js';
 
 export interface SyncOptions {
   remote: string;
@@ -55,11 +55,8 @@ export interface SyncOptions {
   segmentCommits?: number;
   /** Events of a pull kept from validating to applying, read once (default `KEEP_EVENTS`; tests lower it). */
   keepEvents?: number;
-  /**
-   * A reader thread started already (a daemon worker's, or one started as the sync began): it
-   * reads the remote's new commits together with this thread (`ReadWalOptions.reader`).
-   */
-  reader?: WalReader;
+  /** A daemon worker's kept reader thread: it reads a long pull's new commits together with this thread (`ReadWalOptions.reader`). */
+  reader?: ReaderSource;
 }
 
 /** Remote events to apply, and the WAL commit the store may record once they are (`onAdvance`). */

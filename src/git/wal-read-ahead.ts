@@ -88,12 +88,12 @@ export interface ReadWalOptions {
    */
   sharedMemory?: (statedEvents: number) => boolean;
   /**
-   * A reader thread started before this read and left running after it (`WalReader`): with
-   * `newestFirstUpTo`, it shares any stretch of `KEPT_READER_FROM` commits or more, instead of a
-   * thread started for stretches of `readAheadFrom`. For a caller whose stretches are short but
-   * whose time counts (a pull): a started thread is warm by the time the chain is walked.
+   * Where a reader thread kept between reads comes from (`ReaderSource`): with `newestFirstUpTo`,
+   * one running already shares any stretch of `KEPT_READER_FROM` commits or more, instead of a
+   * thread started for stretches of `readAheadFrom`; a stretch that long starts one for the reads
+   * after it. For a caller whose stretches are short but whose time counts (a daemon's pulls).
    */
-  reader?: WalReader;
+  reader?: ReaderSource;
   /** Commits per segment read newest first (`newestFirstUpTo`); default `size`. */
   newestFirstCommits?: number;
 }
@@ -105,7 +105,7 @@ export async function readWal(wal: Wal, fromExclusive: string | null, head: stri
   const start = () => new ReaderThread(readerSetup(wal.gitDir, head));
   // A kept thread only shares what is read newest first: reading in order, it would keep on with
   // segments nobody wants any more once its reader stops early (an error, a break).
-  const kept = parallel && opts.newestFirstUpTo && opts.reader?.alive ? opts.reader.thread : null;
+  const kept = parallel && opts.newestFirstUpTo ? (opts.reader?.running()?.thread ?? null) : null;
   let reader: ReaderThread | null = kept ?? (opts.expectLong && threadFrom < Infinity ? start() : null);
   const from = kept ? KEPT_READER_FROM : threadFrom;
   let early: EarlyReads | null = null;
@@ -119,6 +119,8 @@ export async function readWal(wal: Wal, fromExclusive: string | null, head: stri
       reader ??= start();
       if (opts.newestFirstUpTo) (early ??= new EarlyReads(reader, opts.newestFirstCommits ?? size, opts.newestFirstUpTo)).post(walked, done);
     });
+    // Long enough to share: a thread for the next such read, if none runs (this one is under way).
+    if (parallel && chain.length >= KEPT_READER_FROM) opts.reader?.start(head);
     const e = early as EarlyReads | null;
     if (chain.length >= from && reader && e?.whole) return { chain, inOrder: false, segments: reader.shared(wal, e.tasks, e.pending, opts.sharedMemory?.(e.statedEvents) ?? false) };
     // In order: a thread of its own for a long chain (one started on a wrong guess, `expectLong`, is stopped).
@@ -335,8 +337,16 @@ class ReaderThread {
 /** Commits a kept thread reads as it starts, to have its code compiled before a pull needs it. */
 const WARM_COMMITS = 256;
 
+/** Where `readWal` finds a reader thread kept between reads (src/git/kept-wal-reader.ts). */
+export interface ReaderSource {
+  /** The thread running now, if any. */
+  running(): WalReader | null;
+  /** Starts one, unless one runs, for the reads to come; `warmUp`: a WAL commit to read from. */
+  start(warmUp: string): void;
+}
+
 /**
- * A reader thread started before the reads that use it and kept between them (`ReadWalOptions.reader`),
+ * A reader thread started before the reads that use it and kept between them (`ReaderSource`),
  * for one repository: a daemon worker's pulls, each too short to start one for. Its owner stops it.
  */
 export class WalReader {

@@ -65,13 +65,27 @@ try {
 } catch {
   /* the main thread's own reads report it */
 }
+/**
+ * A thread kept between reads (a daemon worker's) lets go of its pack files once idle this long:
+ * held open, a pack that a `git gc` deleted would keep its disk space until the thread stops.
+ */
+const IDLE_CLOSE_MS = 1000;
+let idle: NodeJS.Timeout | null = null;
+function closeWhenIdle(): void {
+  if (idle) clearTimeout(idle);
+  idle = setTimeout(() => wal.objects.close(), IDLE_CLOSE_MS);
+  idle.unref();
+}
+
 const stopped = new Int32Array(setup.stop);
 void hashing.then(() => {
   warmUp(setup.warmCommits ?? 0);
+  closeWhenIdle();
   const answers = setup.answers ?? parentPort!;
   parentPort!.on('message', (task: ReadTask) => {
     // Told to stop: the tasks still queued are dropped, and with its port closed the thread ends.
-    if (Atomics.load(stopped, 0) === 1) parentPort!.close();
-    else answers.postMessage(read(task));
+    if (Atomics.load(stopped, 0) === 1) return parentPort!.close();
+    answers.postMessage(read(task));
+    closeWhenIdle();
   });
 });

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -7,7 +7,8 @@ import assert from 'node:assert/strict';
 import { encodeChunk } from '../../src/core/chunk.js';
 import type { GritError } from '../../src/core/errors.js';
 import { toHex } from '../../src/core/hex.js';
-import { readWal, WalReader, type ReadWalOptions } from '../../src/git/wal-read-ahead.js';
+import { KeptWalReader } from '../../src/git/kept-wal-reader.js';
+import { readWal, type ReadWalOptions } from '../../src/git/wal-read-ahead.js';
 import { decodeWalChunk, statedEventCount, Wal, WAL_REF, type WalCommit } from '../../src/git/wal.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { ACTOR_HEX, comment, forge, git, isGritError, tempRepo } from './_util.js';
@@ -165,14 +166,20 @@ test('a reader started on the caller\'s guess (expectLong) reads what inline doe
 /** Which segments of a shared read came from the reader thread: its answers are views into shared memory. */
 const fromThread = (segment: { bytes: Uint8Array }[]) => segment[0].bytes.buffer instanceof SharedArrayBuffer;
 
-test('a kept reader thread shares reads of 128 commits or more with this thread, each segment read by one of them, read after read; fewer, or once stopped, are read here', { timeout: 60_000, skip: availableParallelism() < 2 && 'one core: no reader thread' }, async () => {
+test('a kept reader thread, started by a read of 128 commits or more, shares the next such reads with this thread, each segment read by one of them; shorter ones, or once stopped, are read here', { timeout: 60_000, skip: availableParallelism() < 2 && 'one core: no reader thread' }, async () => {
   const { gitDir } = tempRepo();
   await generateWal(gitDir, { seed: 6, events: 700, actors: [{ id: '11'.repeat(16) }], batchMax: 1, packed: true });
   const wal = new Wal(gitDir);
   const head = (await wal.head())!;
   const inline = await readAll(wal, null, head, INLINE);
   const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
-  const reader = new WalReader(gitDir, head);
+  const kept = new KeptWalReader(gitDir);
+  // A short read starts no thread; a long one starts one for the reads after it.
+  await readAll(wal, inline[inline.length - 100].oid, head, { reader: kept, newestFirstUpTo: Infinity });
+  assert.equal(kept.running(), null);
+  await readAll(wal, null, head, { reader: kept, newestFirstUpTo: Infinity }, 256);
+  const reader = kept.running()!;
+  assert.ok(reader, 'started by a read of 128 commits or more');
   const counted = { asked: 0, answered: 0, taken: 0 };
   const read = reader.thread.read.bind(reader.thread);
   reader.thread.read = ((links, claim) => {
@@ -182,7 +189,7 @@ test('a kept reader thread shares reads of 128 commits or more with this thread,
     return answer;
   }) as typeof reader.thread.read;
   await new Promise((r) => setTimeout(r, 500)); // its start-up and warm-up over, as a daemon worker's is
-  const shared = { reader, newestFirstUpTo: Infinity, newestFirstCommits: 16 };
+  const shared = { reader: kept, newestFirstUpTo: Infinity, newestFirstCommits: 16 };
   let threadSegments = 0;
   try {
     // Two reads, or more while the thread has read nothing yet (a loaded host may not run it at once).
@@ -204,7 +211,7 @@ test('a kept reader thread shares reads of 128 commits or more with this thread,
       assert.equal(counted.answered, threadSegments);
     }
     assert.ok(threadSegments > 0, 'the thread read some of it');
-    assert.ok(reader.alive, 'a read does not stop a kept thread');
+    assert.equal(kept.running(), reader, 'a read does not stop a kept thread, nor start another');
     // A short stretch is read here, in order, without asking the thread.
     const before = counted.asked;
     const short = await readWal(wal, inline[inline.length - 100].oid, head, 256, shared);
@@ -215,13 +222,19 @@ test('a kept reader thread shares reads of 128 commits or more with this thread,
     assert.equal(counted.asked, before);
     // Stopped, it is not used: the read is this thread's own, in order.
     reader.stop();
-    assert.equal(reader.alive, false);
+    assert.equal(kept.running(), null);
     assert.deepEqual(summary(await readAll(wal, null, head, { ...shared, readAheadFrom: Infinity }, 256)), summary(inline));
     assert.equal(counted.asked, before);
   } finally {
-    reader.stop();
+    kept.stop();
     wal.objects.close();
   }
+  // Without a long read for its idle time, the thread is stopped.
+  const brief = new KeptWalReader(gitDir, 100);
+  brief.start(head);
+  assert.ok(brief.running());
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(brief.running(), null);
 });
 
 test('a kept reader thread stopped in the middle of a shared read leaves the rest to this thread; one left running does not keep a process alive', { timeout: 60_000, skip: availableParallelism() < 2 && 'one core: no reader thread' }, async () => {
@@ -231,26 +244,48 @@ test('a kept reader thread stopped in the middle of a shared read leaves the res
   const head = (await wal.head())!;
   const inline = await readAll(wal, null, head, INLINE);
   const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
-  const reader = new WalReader(gitDir, head);
+  const kept = new KeptWalReader(gitDir);
+  kept.start(head);
   await new Promise((r) => setTimeout(r, 500));
-  const { segments } = await readWal(wal, null, head, 256, { reader, newestFirstUpTo: Infinity, newestFirstCommits: 8 });
+  const { segments } = await readWal(wal, null, head, 256, { reader: kept, newestFirstUpTo: Infinity, newestFirstCommits: 8 });
   const got: WalCommit[] = [];
   for await (const segment of segments) {
-    if (got.length === 0) reader.stop(); // its answers not yet taken are read here
+    if (got.length === 0) kept.stop(); // its answers not yet taken are read here
     got.push(...segment.map(decodeWalChunk));
   }
   assert.deepEqual(byOid(got), byOid(inline));
   wal.objects.close();
+  // Idle for a second, a running thread holds no pack file open (a pack a gc deleted keeps its space while one does).
+  const idle = new KeptWalReader(gitDir);
+  idle.start(head);
+  const packFds = () => readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return readlinkSync(`/proc/self/fd/${fd}`).startsWith(join(gitDir, 'objects', 'pack'));
+    } catch {
+      return false; // the directory's own fd, gone by now
+    }
+  }).length;
+  const until = async (done: () => boolean, what: string) => {
+    for (let waited = 0; !done(); waited += 20) {
+      assert.ok(waited < 15_000, what);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until(() => packFds() > 0, 'its warm-up reads the pack');
+  await until(() => packFds() === 0, 'idle, it closes the pack');
+  assert.ok(idle.running(), 'and goes on running');
+  idle.stop();
   // A process that read through a kept thread and never stopped it ends by itself.
   const out = inOwnProcess(
     dir,
     gitDir,
-    `const { WalReader } = await import(${JSON.stringify(new URL('../../src/git/wal-read-ahead.js', import.meta.url).href)});
-    const reader = new WalReader(${JSON.stringify(gitDir)}, ${JSON.stringify(head)});
+    `const { KeptWalReader } = await import(${JSON.stringify(new URL('../../src/git/kept-wal-reader.js', import.meta.url).href)});
+    const reader = new KeptWalReader(${JSON.stringify(gitDir)});
+    reader.start(${JSON.stringify(head)});
     const { inOrder, segments } = await readWal(wal, null, ${JSON.stringify(head)}, 256, { reader, newestFirstUpTo: Infinity, newestFirstCommits: 16 });
     let n = 0;
     for await (const segment of segments) n += segment.length;
-    console.log(inOrder, n, reader.alive);`,
+    console.log(inOrder, n, reader.running() !== null);`,
   );
   assert.equal(out, `false ${inline.length} true`);
 });

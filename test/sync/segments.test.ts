@@ -169,7 +169,7 @@ test('a pull read together with a kept reader thread (a daemon worker\'s): one s
     };
     if (kept) {
       ctx.keptReader = new KeptWalReader(ctx.repo.commonDir);
-      ctx.keptReader.get(await ctx.wal.head());
+      ctx.keptReader.start((await ctx.wal.head())!); // as an earlier long pull started it
       await new Promise((r) => setTimeout(r, 500)); // up and warm, as a daemon worker's is
     }
     try {
