@@ -51,6 +51,17 @@ function inOwnProcess(dir: string, gitDir: string, body: string): string {
 /** What a reader hands on, comparable across threads: commit, actor, chunk and every event. */
 const summary = (commits: WalCommit[]) =>
   commits.map((c) => ({ oid: c.oid, actor: c.actor, chunk: c.chunkHash, events: c.events.map((e) => ({ id: toHex(e.event_id), kind: e.kind, sig: e.sig && toHex(e.sig) })) }));
+/** `summary` in commit id order: for reads whose segments come in any order. */
+const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
+
+/** A repository whose WAL is `events` events, one a commit, in one pack; with the WAL read inline. */
+async function walOfSingles(seed: number, events: number) {
+  const { dir, gitDir } = tempRepo();
+  await generateWal(gitDir, { seed, events, actors: [{ id: '11'.repeat(16) }], batchMax: 1, packed: true });
+  const wal = new Wal(gitDir);
+  const head = (await wal.head())!;
+  return { dir, gitDir, wal, head, inline: await readAll(wal, null, head, INLINE) };
+}
 
 test('a reader thread hands on exactly what reading inline does, in order, from the start and from the middle', { timeout: 60_000 }, async () => {
   const { dir, gitDir } = tempRepo();
@@ -73,7 +84,6 @@ test('read newest first as the chain is walked, and shared with this thread, the
   const wal = new Wal(gitDir);
   const head = (await wal.head())!;
   const inline = await readAll(wal, null, head, INLINE);
-  const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
   for (const upTo of [1200, Infinity]) {
     const { chain, inOrder, segments } = await readWal(wal, null, head, 16, { ...THREAD, newestFirstUpTo: upTo });
     const total = chain.length;
@@ -143,7 +153,6 @@ test('a reader started on the caller\'s guess (expectLong) reads what inline doe
   const wal = new Wal(gitDir);
   const head = (await wal.head())!;
   const inline = await readAll(wal, null, head, INLINE);
-  const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
   // Long enough for the thread: newest first, as without the guess.
   const long = await readWal(wal, null, head, 16, { ...THREAD, expectLong: true, newestFirstUpTo: Infinity });
   assert.equal(long.inOrder, availableParallelism() < 2);
@@ -167,12 +176,7 @@ test('a reader started on the caller\'s guess (expectLong) reads what inline doe
 const fromThread = (segment: { bytes: Uint8Array }[]) => segment[0].bytes.buffer instanceof SharedArrayBuffer;
 
 test('a kept reader thread, started by a read of 128 commits or more, shares the next such reads with this thread, each segment read by one of them; shorter ones, or once stopped, are read here', { timeout: 60_000, skip: availableParallelism() < 2 && 'one core: no reader thread' }, async () => {
-  const { gitDir } = tempRepo();
-  await generateWal(gitDir, { seed: 6, events: 700, actors: [{ id: '11'.repeat(16) }], batchMax: 1, packed: true });
-  const wal = new Wal(gitDir);
-  const head = (await wal.head())!;
-  const inline = await readAll(wal, null, head, INLINE);
-  const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
+  const { gitDir, wal, head, inline } = await walOfSingles(6, 700);
   const kept = new KeptWalReader(gitDir);
   // A short read starts no thread; a long one starts one for the reads after it.
   await readAll(wal, inline[inline.length - 100].oid, head, { reader: kept, newestFirstUpTo: Infinity });
@@ -238,12 +242,7 @@ test('a kept reader thread, started by a read of 128 commits or more, shares the
 });
 
 test('a kept reader thread stopped in the middle of a shared read leaves the rest to this thread; one left running does not keep a process alive', { timeout: 60_000, skip: availableParallelism() < 2 && 'one core: no reader thread' }, async () => {
-  const { dir, gitDir } = tempRepo();
-  await generateWal(gitDir, { seed: 7, events: 600, actors: [{ id: '11'.repeat(16) }], batchMax: 1, packed: true });
-  const wal = new Wal(gitDir);
-  const head = (await wal.head())!;
-  const inline = await readAll(wal, null, head, INLINE);
-  const byOid = (cs: WalCommit[]) => summary(cs).sort((a, b) => (a.oid < b.oid ? -1 : 1));
+  const { dir, gitDir, wal, head, inline } = await walOfSingles(7, 600);
   const kept = new KeptWalReader(gitDir);
   kept.start(head);
   await new Promise((r) => setTimeout(r, 500));
