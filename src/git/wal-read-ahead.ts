@@ -130,6 +130,7 @@ export async function readWal(wal: Wal, fromExclusive: string | null, head: stri
     return { chain, inOrder: true, segments: r ? r.segments(chain, size) : inline(wal, chain, size) };
   } catch (err) {
     if (reader !== kept) await (reader as ReaderThread | null)?.close();
+    else (early as EarlyReads | null)?.cancel();
     throw err;
   }
 }
@@ -171,9 +172,7 @@ class EarlyReads {
       for (const l of links) this.stated += l.statedEvents ?? Infinity;
       if (this.stated > this.upTo) {
         this.stopped = true;
-        // What the thread has not started on it skips (a kept thread goes on to its next read).
-        for (const t of this.tasks) take(t.claim);
-        for (const p of this.pending.splice(0)) p.catch(() => undefined);
+        this.cancel();
         return;
       }
       const index = this.tasks.length;
@@ -183,6 +182,12 @@ class EarlyReads {
       this.pending.push(this.reader.read(links, claim));
       this.asked += links.length;
     }
+  }
+
+  /** Drops the reads asked for: what the thread has not started on it skips (a kept thread goes on to its next read). */
+  cancel(): void {
+    for (const t of this.tasks) take(t.claim);
+    for (const p of this.pending.splice(0)) p.catch(() => undefined);
   }
 }
 

@@ -128,7 +128,12 @@ test('a bad commit read by the thread fails the walk with wal_error naming it; s
   git(dir, ['update-ref', WAL_REF, bad]);
   for (let i = 0; i < 300; i++) head = (await wal.append([comment(`d${i}`)], ACTOR_HEX)).commit;
 
-  for (const opts of [INLINE, THREAD, { ...THREAD, newestFirstUpTo: Infinity }]) {
+  // A kept thread too (`KEPT`, warm): the error it meets comes back as its own, and it stays usable.
+  const kept = new KeptWalReader(gitDir);
+  kept.start(head);
+  await new Promise((r) => setTimeout(r, 500));
+  const KEPT: ReadWalOptions = { reader: kept, newestFirstUpTo: Infinity, newestFirstCommits: 16 };
+  for (const opts of [INLINE, THREAD, { ...THREAD, newestFirstUpTo: Infinity }, KEPT, KEPT]) {
     await assert.rejects(readAll(wal, null, head, opts), (e: unknown) => {
       assert.ok(isGritError('wal_error')(e), String(e));
       assert.equal((e as GritError).details.commit, bad);
@@ -136,6 +141,9 @@ test('a bad commit read by the thread fails the walk with wal_error naming it; s
       return true;
     });
   }
+  assert.ok(kept.running());
+  assert.equal((await readAll(wal, bad, head, KEPT)).length, 300);
+  kept.stop();
   // Stopping after the first segment stops the thread.
   const stopped = inOwnProcess(
     dir,
