@@ -6,13 +6,13 @@
  * after the last such pull, so that a worker whose pulls are short holds no second thread.
  */
 import { availableParallelism } from 'node:os';
-import { WalReader, type ReaderSource } from './wal-read-ahead.js';
+import { startKeptReader, type ReaderSource, type ReaderThread } from './wal-read-ahead.js';
 
 /** How long a reader thread waits for the next long pull before it is stopped. */
 const IDLE_MS = 60_000;
 
 export class KeptWalReader implements ReaderSource {
-  private reader: WalReader | null = null;
+  private reader: ReaderThread | null = null;
   private idle: NodeJS.Timeout | null = null;
 
   constructor(
@@ -20,14 +20,14 @@ export class KeptWalReader implements ReaderSource {
     private readonly idleMs = IDLE_MS,
   ) {}
 
-  running(): WalReader | null {
+  running(): ReaderThread | null {
     return this.reader?.alive ? this.reader : null;
   }
 
   /** On one core there is none: it could only slow a pull down. */
   start(warmUp: string): void {
     if (availableParallelism() < 2) return;
-    if (!this.reader?.alive) this.reader = new WalReader(this.gitDir, warmUp);
+    if (!this.reader?.alive) this.reader = startKeptReader(this.gitDir, warmUp);
     if (this.idle) clearTimeout(this.idle);
     this.idle = setTimeout(() => this.stop(), this.idleMs);
     this.idle.unref();

@@ -20,7 +20,7 @@ import type { Wal, WalChunk, WalLink } from './wal.js';
 /** The reader as one CommonJS file (scripts/bundle.js): it starts sooner than the ES module would. */
 const READER_URL = new URL('../workers/wal-reader.bundle.cjs', import.meta.url);
 /** A reader thread's setup, with the flag `stopReader` sets. */
-function readerSetup(gitDir: string, warmUp: string | null, answers?: MessagePort): ReaderSetup {
+function readerSetup(gitDir: string, warmUp: string, answers?: MessagePort): ReaderSetup {
   const stop = new SharedArrayBuffer(4);
   return answers ? { gitDir, warmUp, answers, stop } : { gitDir, warmUp, stop };
 }
@@ -105,7 +105,7 @@ export async function readWal(wal: Wal, fromExclusive: string | null, head: stri
   const start = () => new ReaderThread(readerSetup(wal.gitDir, head));
   // A kept thread only shares what is read newest first: reading in order, it would keep on with
   // segments nobody wants any more once its reader stops early (an error, a break).
-  const kept = parallel && opts.newestFirstUpTo ? (opts.reader?.running()?.thread ?? null) : null;
+  const kept = parallel && opts.newestFirstUpTo ? (opts.reader?.running() ?? null) : null;
   let reader: ReaderThread | null = kept ?? (opts.expectLong && threadFrom < Infinity ? start() : null);
   const from = kept ? KEPT_READER_FROM : threadFrom;
   let early: EarlyReads | null = null;
@@ -203,7 +203,7 @@ async function* inline(wal: Wal, chain: readonly WalLink[], size: number): Async
   for (let i = 0; i < chain.length; i += size) yield await wal.readChunks(chain.slice(i, i + size));
 }
 
-class ReaderThread {
+export class ReaderThread {
   private readonly worker: Worker;
   private readonly exited: Promise<unknown>;
   /** One per segment asked for, in order: the thread answers in the order it was asked. */
@@ -211,7 +211,7 @@ class ReaderThread {
   /** Set once the thread failed or ended: what is asked of it then fails at once. */
   private ended: unknown = null;
 
-  /** `kept`: started ahead and stopped by its owner (`WalReader`), not by the read that used it. */
+  /** `kept`: started ahead and stopped by its owner (`startKeptReader`), not by the read that used it. */
   constructor(
     private readonly setup: ReaderSetup,
     readonly kept = false,
@@ -228,6 +228,7 @@ class ReaderThread {
     if (kept) this.worker.unref();
   }
 
+  /** False once the thread failed or was stopped. */
   get alive(): boolean {
     return this.ended === null;
   }
@@ -344,32 +345,20 @@ const WARM_COMMITS = 256;
 
 /** Where `readWal` finds a reader thread kept between reads (src/git/kept-wal-reader.ts). */
 export interface ReaderSource {
-  /** The thread running now, if any. */
-  running(): WalReader | null;
+  /** The thread running now, if any (`startKeptReader`'s). */
+  running(): ReaderThread | null;
   /** Starts one, unless one runs, for the reads to come; `warmUp`: a WAL commit to read from. */
   start(warmUp: string): void;
 }
 
 /**
  * A reader thread started before the reads that use it and kept between them (`ReaderSource`),
- * for one repository: a daemon worker's pulls, each too short to start one for. Its owner stops it.
+ * for one repository: a daemon worker's pulls, each too short to start one for. `warmUp` (a WAL
+ * commit) and the commits below it are read first. Its owner stops it; once it is not `alive`,
+ * the owner starts another.
  */
-export class WalReader {
-  readonly thread: ReaderThread;
-
-  /** Starts the thread; `warmUp` (the WAL head, if any) is read first, loading its pack's index. */
-  constructor(gitDir: string, warmUp: string | null) {
-    this.thread = new ReaderThread({ ...readerSetup(gitDir, warmUp), warmCommits: WARM_COMMITS }, true);
-  }
-
-  /** False once the thread failed or was stopped: its owner starts another. */
-  get alive(): boolean {
-    return this.thread.alive;
-  }
-
-  stop(): void {
-    this.thread.stop();
-  }
+export function startKeptReader(gitDir: string, warmUp: string): ReaderThread {
+  return new ReaderThread({ ...readerSetup(gitDir, warmUp), warmCommits: WARM_COMMITS }, true);
 }
 
 export interface ReadSnapshotOptions {

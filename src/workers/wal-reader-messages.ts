@@ -12,7 +12,7 @@ import type { WalChunk, WalLink } from '../git/wal.js';
 export interface ReaderSetup {
   gitDir: string;
   /** An object read first (the WAL head, the snapshot): that loads its pack's index meanwhile. */
-  warmUp: string | null;
+  warmUp: string;
   /** WAL commits from `warmUp` down whose chunks are read before the first task (a kept thread's warm-up: wal-reader.ts). */
   warmCommits?: number;
   /** Where answers go, if not to the parent (which reads them off this port without waiting). */

@@ -46,7 +46,7 @@ function read(task: ReadTask): ReadResult | Taken {
  */
 function warmUp(commits: number): void {
   try {
-    for (let oid = setup.warmUp, n = 0; oid !== null && n < commits; n++) {
+    for (let oid: string | null = setup.warmUp, n = 0; oid !== null && n < commits; n++) {
       const commit = wal.objects.readCommit(oid);
       wal.readChunk({ oid, tree: commit.tree, parent: null, statedEvents: null });
       oid = commit.parents[0] ?? null;
@@ -61,7 +61,7 @@ function warmUp(commits: number): void {
 // the port until it listens.
 const hashing = loadFastHash(); // the chunk hashes and event ids
 try {
-  if (setup.warmUp !== null) wal.objects.read(setup.warmUp);
+  wal.objects.read(setup.warmUp);
 } catch {
   /* the main thread's own reads report it */
 }

@@ -193,13 +193,13 @@ test('a kept reader thread, started by a read of 128 commits or more, shares the
   const reader = kept.running()!;
   assert.ok(reader, 'started by a read of 128 commits or more');
   const counted = { asked: 0, answered: 0, taken: 0 };
-  const read = reader.thread.read.bind(reader.thread);
-  reader.thread.read = ((links, claim) => {
+  const read = reader.read.bind(reader);
+  reader.read = ((links, claim) => {
     counted.asked++;
     const answer = read(links, claim!);
     void answer.then((r) => (r.ok === 'taken' ? counted.taken++ : counted.answered++), () => undefined);
     return answer;
-  }) as typeof reader.thread.read;
+  }) as typeof reader.read;
   await new Promise((r) => setTimeout(r, 500)); // its start-up and warm-up over, as a daemon worker's is
   const shared = { reader: kept, newestFirstUpTo: Infinity, newestFirstCommits: 16 };
   let threadSegments = 0;
