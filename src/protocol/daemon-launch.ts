@@ -186,8 +186,10 @@ export async function connectOrSpawn(
       const client = await connect();
       if (!replacing || (await servedBy(client, daemon.pid))) return client;
     } catch (err) {
-      // Replacing, the old daemon may close connections as it lets go: nothing to give up on.
-      if (!replacing && !nobodyListening(err)) return null;
+      // Replacing, the old daemon may close connections as it lets go: nothing to give up on. A
+      // daemon just started may hold its socket a while before it answers (a loaded host): the
+      // wait is for that too.
+      if (!replacing && !nobodyListening(err) && notAnswering(err) !== 'silent') return null;
     }
     if (code === 0) return null; // the daemon it found has stopped since: none is coming
   }

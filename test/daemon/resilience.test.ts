@@ -722,6 +722,35 @@ test('four `daemon start` at once: one daemon, and only the call that started it
   }
 });
 
+test('`daemon start` waits for the daemon it started when that one holds its socket a while before answering (a loaded host)', async () => {
+  const runDir = testRunDir();
+  // Preloaded into the daemon (and the CLI, which listens on nothing): once it listens on
+  // daemon.sock, its event loop is held longer than one connection attempt waits for a handshake.
+  const hold = join(tempDir(), 'hold-after-listen.cjs');
+  writeFileSync(hold, `const net = require('node:net');
+const listen = net.Server.prototype.listen;
+let held = false;
+net.Server.prototype.listen = function (...args) {
+  this.once('listening', () => {
+    if (held || !String(this.address()).endsWith('/daemon.sock')) return;
+    held = true;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2500);
+  });
+  return listen.apply(this, args);
+};
+`);
+  const env = daemonEnv(runDir, { NODE_OPTIONS: `--require ${hold}`, GRIT_SPAWN_WAIT: '30' });
+  const dir = tempRepo();
+  const start = await gritAsync(dir, ['daemon', 'start', '--json'], { env });
+  try {
+    assert.equal(start.code, 0, start.stdout + start.stderr);
+    assert.equal(start.json.data.started, true);
+    assert.equal(start.json.data.running, true);
+  } finally {
+    grit(dir, ['daemon', 'stop', '--json'], { env: daemonEnv(runDir) });
+  }
+});
+
 test('`daemon start` whose daemon loses the run directory to one started meanwhile (a CLI\'s): the settings it did not get are named, in --json too', async () => {
   const runDir = testRunDir();
   const env = daemonEnv(runDir, { GRIT_SPAWN_WAIT: '60' });
