@@ -29,7 +29,8 @@ export type UnsignedEvent = Omit<Event, 'event_id' | 'sig'>;
 const utf8 = new TextEncoder();
 // Below U+D800, UTF-16 code units order like code points and so like UTF-8 bytes: no encoding needed.
 const BEYOND_BMP_START = /[\uD800-\uFFFF]/;
-function compareUtf8(a: string, b: string): number {
+/** Text in UTF-8 byte order: SPEC §1's order for labels, and the order they are shown in. */
+export function compareUtf8(a: string, b: string): number {
   if (!BEYOND_BMP_START.test(a) && !BEYOND_BMP_START.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return compareBytes(utf8.encode(a), utf8.encode(b));
 }

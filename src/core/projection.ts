@@ -10,7 +10,7 @@
  * (`ExactTs`): above 2^53 - 1 the numbers events keep are rounded, and one writer's events a step
  * apart would round to one (docs/wal.md, "Integers").
  */
-import { compareEvents, type Event } from './event.js';
+import { compareEvents, compareUtf8, type Event } from './event.js';
 import { bytesEqual, toHex } from './hex.js';
 import type { DepType, IssueState } from './kinds.js';
 import { exactTs, justBefore, type ExactTs } from './timestamp.js';
@@ -104,7 +104,7 @@ class AddRemoveSet {
     const out: string[] = [];
     // A horizon is never below -1 (no timestamp is negative), so a member never added stays out.
     for (const [m, [added, horizon]] of this.ts) if (added > horizon) out.push(m);
-    return out.sort();
+    return out.sort(compareUtf8);
   }
 
   timestamps(): Timestamps {

@@ -67,8 +67,10 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * 7: fold states keep timestamps above 2^53 - 1 exactly (bigints: src/core/timestamp.ts `ExactTs`)
  * and context entries theirs as `ts_exact`; a layout 6 store holds the nearest numbers, by which
  * one writer's events a step apart tie.
+ * 8: labels and assignees in UTF-8 byte order (SPEC §1's, as events show them); layout 7 sorted
+ * them by UTF-16 code units, which differ for a character beyond U+FFFF beside one from U+E000.
  */
-const LAYOUT_VERSION = 7;
+const LAYOUT_VERSION = 8;
 
 /**
  * Puts a key that sorts after every key of `db` (MDB_APPEND: no tree search). lmdb's types give

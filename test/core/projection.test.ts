@@ -73,6 +73,15 @@ test('comments are ordered by (ts, actor, event_id) and labels come out sorted',
   assert.deepEqual(f.labels, ['alpha', 'zeta']);
 });
 
+test('labels and assignees come out in UTF-8 byte order, as the event hashes and shows them (SPEC §1)', () => {
+  // UTF-16 code units put U+1F600 (a surrogate pair, 0xD83D…) before U+FF01; UTF-8 bytes put it after.
+  const created = ev({ type: 'IssueCreated', title: 'a', body: '', labels: ['😀', '！', 'a'] }, 1);
+  const assignees = ['😀', '！'].map((user, i) => ev({ type: 'AssigneeAdded', user }, 2 + i));
+  const f = foldIssue([created, ...assignees])!;
+  assert.deepEqual(f.labels, ['a', '！', '😀']);
+  assert.deepEqual(f.assignees, ['！', '😀']);
+});
+
 test('a remove takes away the adds its writer had seen, not a concurrent one stamped before it (SPEC §2: add wins); labels, assignees, dependencies', () => {
   const after = (kind: EventKind, ts: number, parent: Event | Uint8Array | null, actor = actors[0]) =>
     makeEvent({ issue_id: issue, actor, ts_unix_ms: ts, parent: parent instanceof Uint8Array || parent === null ? parent : parent.event_id, kind });
