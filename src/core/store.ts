@@ -326,6 +326,9 @@ export class Store {
     }
     const noRoom = noRoomForNewStore(actorDir, path);
     if (noRoom) throw noRoom;
+    // Before LMDB opens them: lmdb-js crashes the whole process (SIGSEGV) on a lock file it may not write.
+    const denied = writeDenied(actorDir, storeFiles(path));
+    if (denied) throw denied;
     const unsynced = opts.unsynced === true && markUnsynced(actorDir, perm);
     let store: Store;
     try {
@@ -341,7 +344,7 @@ export class Store {
       store.repo = opts.repo ?? null;
       if (opts.copyOrder) store.copyOrder = opts.copyOrder;
     } catch (err) {
-      throw writeDenied(actorDir, storeFiles(path)) ?? storeWriteError(actorDir, path, err) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
+      throw storeWriteError(actorDir, path, err) ?? new GritError('db_busy', `cannot open the store at ${path}: ${(err as Error).message}`, {
         details: { path },
         suggestion: 'run `grit doctor --fix` to rebuild the store from the WAL',
       });

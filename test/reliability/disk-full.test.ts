@@ -405,7 +405,7 @@ test('a read-only object directory: io_error, nothing changed (skipped as root, 
   }
 });
 
-test('an actor directory this user cannot write: io_error, exit 5, naming it, alike locally and through the daemon; doctor offers no rebuild', { timeout: 60_000 }, async (t) => {
+for (const what of ['directory', 'lock file'] as const) test(`an actor ${what} this user cannot write: io_error, exit 5, naming it, alike locally and through the daemon; doctor offers no rebuild`, { timeout: 60_000 }, async (t) => {
   const dir = tempDir();
   chmodSync(dir, 0o755);
   const repo = await repoWithIssues(join(dir, 'repo'), 1);
@@ -420,7 +420,16 @@ test('an actor directory this user cannot write: io_error, exit 5, naming it, al
     writeFileSync(join(runDir, '.gitconfig'), '[safe]\n\tdirectory = *\n');
     spawnSync('chown', ['-R', '65534:65534', runDir]);
   }
-  else chmodSync(actorDir, 0o555);
+  // A writable directory and data file beside a read-only LMDB lock file (a repository shared
+  // after grit made its files): lmdb-js would crash the process (SIGSEGV) opening it.
+  const lockFile = join(actorDir, 'store.mdb-lock');
+  const denied = what === 'directory' ? actorDir : lockFile;
+  if (what === 'lock file') {
+    chmodSync(actorDir, 0o777);
+    chmodSync(join(actorDir, 'store.mdb'), 0o666);
+    chmodSync(lockFile, 0o444);
+  }
+  else if (!isRoot) chmodSync(actorDir, 0o555);
   const run = (args: string[], daemon: boolean): GritResult => {
     const argv = [...asOther, process.execPath, GRIT_BIN, ...args, '--json'];
     const r = spawnSync(argv[0], argv.slice(1), {
@@ -443,7 +452,8 @@ test('an actor directory this user cannot write: io_error, exit 5, naming it, al
       const r = run(['issue', 'list'], daemon);
       assert.equal(r.code, 5, `daemon ${daemon}: ${r.stdout}${r.stderr}`);
       assert.equal(r.json.error.code, 'io_error');
-      assert.equal(r.json.error.message, `${actorDir} is not writable by this user: grit keeps its store (a cache) there and writes it even to answer a read`);
+      const why = what === 'directory' ? 'grit keeps its store (a cache) there and writes it' : 'it is part of the store (a cache), which grit writes';
+      assert.equal(r.json.error.message, `${denied} is not writable by this user: ${why} even to answer a read`);
       assert.equal(r.json.error.details.store_unwritable, true);
     }
     const doctor = run(['doctor'], false);
@@ -452,7 +462,10 @@ test('an actor directory this user cannot write: io_error, exit 5, naming it, al
     assert.match(store.plan, /^give this user write permission on /);
     assert.doesNotMatch(store.plan, /rebuild/);
   } finally {
-    run(['daemon', 'stop'], true);
-    if (!isRoot) chmodSync(actorDir, 0o755);
+    const stop = run(['daemon', 'stop'], true);
+    // The daemon that answered is the one stopped: a worker's crash would have taken it down.
+    assert.equal(stop.json?.data?.stopped, true, `${stop.stdout}${stop.stderr}`);
+    chmodSync(actorDir, 0o755);
+    chmodSync(lockFile, 0o644);
   }
 });
