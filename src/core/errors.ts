@@ -152,7 +152,7 @@ export function errnoName(code: unknown): string | null {
   return null;
 }
 
-const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EACCES', 'EPERM', 'EIO']);
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO']);
 
 /** Wraps anything thrown into a GritError without losing a GritError's own code. */
 export function toGritError(err: unknown): GritError {
@@ -167,6 +167,14 @@ export function toGritError(err: unknown): GritError {
     });
   }
   const errno = e ? errnoName((e as { code?: unknown }).code) : null;
+  if (errno === 'EACCES' || errno === 'EPERM') {
+    const path = typeof e.path === 'string' ? e.path : null;
+    return new GritError('io_error', e.message, {
+      environment: true,
+      details: { errno, path },
+      suggestion: path ? `check the permissions of ${path} and of the directories above it` : 'check the permissions of the repository\'s files',
+    });
+  }
   if (errno) {
     let suggestion: string | undefined;
     if (NO_SPACE.has(errno)) suggestion = 'check free disk space and write permission on the repository';

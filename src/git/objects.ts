@@ -93,6 +93,9 @@ const WHOLE_INDEX_BYTES = 1 << 20;
 const INDEX_WHOLE_AFTER_LOOKUPS = 64;
 
 
+/** A pack this user may not open is an error of the environment, not a pack being replaced. */
+const DENIED = new Set(['EACCES', 'EPERM']);
+
 function objectError(message: string, details: Record<string, unknown> = {}): GritError {
   return new GritError('git_error', message, { details });
 }
@@ -726,8 +729,11 @@ export class ObjectStore {
       let names: string[];
       try {
         names = readdirSync(packDir);
-      } catch {
-        continue;
+      } catch (err) {
+        // Only a directory that is not there holds no packs: one this user may not list (EACCES)
+        // may hold them all, and reading it as empty would call every packed object missing.
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+        throw err;
       }
       for (const name of names.sort()) {
         if (!name.endsWith('.idx')) continue;
@@ -737,7 +743,7 @@ export class ObjectStore {
           try {
             pack = new Pack(packPath, statSync(packPath).size);
           } catch (err) {
-            if (err instanceof GritError) throw err;
+            if (err instanceof GritError || DENIED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
             // Half-written, or just deleted by a concurrent repack whose merged pack this listing may not hold yet.
             unsettled = true;
             continue;

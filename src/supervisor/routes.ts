@@ -40,15 +40,18 @@ interface Route {
 /** Distinct (repo, actor, data dir) selections remembered; beyond this the cache starts over. */
 const MAX_ROUTES = 1024;
 
+const UNSEEN = new Set(['ENOTDIR', 'EACCES', 'EPERM']);
+
 /**
  * `path`'s stat, or null when there is none: absent, or a file stands where a directory on its
- * path should (`.git/grit` a file), which reading the config then reports with its path.
+ * path should (`.git/grit` a file), or a directory on its path this user may not search. Reading
+ * the config then reports it with its path, as a command run without the daemon does.
  */
 function statIfThere(path: string): BigIntStats | null {
   try {
     return statSync(path, { throwIfNoEntry: false, bigint: true }) ?? null;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return null;
+    if (UNSEEN.has((err as NodeJS.ErrnoException).code ?? '')) return null;
     throw err;
   }
 }

@@ -405,21 +405,47 @@ test('a read-only object directory: io_error, nothing changed (skipped as root, 
   }
 });
 
+/**
+ * Runs commands as a user that permission bits apply to: this one, or (as root, whom they do not
+ * bind) user 65534 through setpriv, with `runDir` as its HOME and daemon run directory. With
+ * `owns`, that user is made the owner of `repo` (all of it), as a repository's user is.
+ */
+function permissionBound(repo: string, runDir: string, owns = false) {
+  mkdirSync(runDir, { mode: 0o700 });
+  const asOther = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
+  if (isRoot) {
+    // That user's own git config (HOME is the run dir) trusts root's repository, as git asks of
+    // another user's (safe.directory): what is tested is grit's files, not the ownership.
+    writeFileSync(join(runDir, '.gitconfig'), '[safe]\n\tdirectory = *\n');
+    spawnSync('chown', ['-R', '65534:65534', runDir, ...(owns ? [repo] : [])]);
+  }
+  const env = { ...process.env, NO_COLOR: '1', HOME: runDir, GRIT_RUN_DIR: runDir };
+  const exec = (argv: string[], extra: NodeJS.ProcessEnv = {}) => {
+    const [cmd, ...args] = [...asOther, ...argv];
+    return spawnSync(cmd, args, { cwd: repo, encoding: 'utf8', env: { ...env, ...extra } });
+  };
+  return {
+    grit(args: string[], daemon: boolean): GritResult {
+      const r = exec([process.execPath, GRIT_BIN, ...args, '--json'], { GRIT_NO_DAEMON: daemon ? '' : '1' });
+      let json: any = null;
+      try {
+        json = JSON.parse(r.stdout);
+      } catch {
+        /* not JSON */
+      }
+      return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr + (r.error?.message ?? ''), json };
+    },
+    git: (...args: string[]): string => String(exec(['git', ...args]).stdout).trim(),
+  };
+}
+
 for (const what of ['directory', 'lock file'] as const) test(`an actor ${what} this user cannot write: io_error, exit 5, naming it, alike locally and through the daemon; doctor offers no rebuild`, { timeout: 60_000 }, async (t) => {
   const dir = tempDir();
   chmodSync(dir, 0o755);
   const repo = await repoWithIssues(join(dir, 'repo'), 1);
   const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
-  const runDir = join(dir, 'run');
-  mkdirSync(runDir, { mode: 0o700 });
-  // Root ignores permission bits: as root, run grit as another user, who cannot write root's files.
-  const asOther = isRoot ? ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'] : [];
-  if (isRoot) {
-    // That user's own git config (HOME is the run dir) trusts root's repository, as git asks of
-    // another user's (safe.directory): what is tested is the actor directory, not the ownership.
-    writeFileSync(join(runDir, '.gitconfig'), '[safe]\n\tdirectory = *\n');
-    spawnSync('chown', ['-R', '65534:65534', runDir]);
-  }
+  // Root's files, which user 65534 cannot write; or this user's, made read-only below.
+  const run = permissionBound(repo, join(dir, 'run')).grit;
   // A writable directory and data file beside a read-only LMDB lock file (a repository shared
   // after grit made its files): lmdb-js would crash the process (SIGSEGV) opening it.
   const lockFile = join(actorDir, 'store.mdb-lock');
@@ -430,21 +456,6 @@ for (const what of ['directory', 'lock file'] as const) test(`an actor ${what} t
     chmodSync(lockFile, 0o444);
   }
   else if (!isRoot) chmodSync(actorDir, 0o555);
-  const run = (args: string[], daemon: boolean): GritResult => {
-    const argv = [...asOther, process.execPath, GRIT_BIN, ...args, '--json'];
-    const r = spawnSync(argv[0], argv.slice(1), {
-      cwd: repo,
-      encoding: 'utf8',
-      env: { ...process.env, NO_COLOR: '1', HOME: runDir, GRIT_RUN_DIR: runDir, GRIT_NO_DAEMON: daemon ? '' : '1' },
-    });
-    let json: any = null;
-    try {
-      json = JSON.parse(r.stdout);
-    } catch {
-      /* not JSON */
-    }
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr + (r.error?.message ?? ''), json };
-  };
   try {
     const probe = run(['--version'], false);
     if (probe.code !== 0) return t.skip(`cannot run grit as another user here: ${probe.stderr}`);
@@ -468,4 +479,57 @@ for (const what of ['directory', 'lock file'] as const) test(`an actor ${what} t
     chmodSync(actorDir, 0o755);
     chmodSync(lockFile, 0o644);
   }
+});
+
+test('a directory of .git/grit this user cannot read, the daemon warm: the io_error and exit 5 of a run without the daemon, naming the file', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  const repo = await repoWithIssues(join(dir, 'repo'), 1);
+  const { grit: run } = permissionBound(repo, join(dir, 'run'), true);
+  if (run(['--version'], false).code !== 0) return t.skip('cannot run grit as another user here');
+  try {
+    for (const sub of ['grit/actors', 'grit']) {
+      const denied = join(repo, '.git', sub);
+      // The daemon's worker and its remembered route to the actor, both made before the change.
+      assert.equal(run(['issue', 'list'], true).code, 0);
+      chmodSync(denied, 0o000);
+      try {
+        const [local, daemon] = [run(['issue', 'list'], false), run(['issue', 'list'], true)];
+        assert.equal(local.code, 5, `${sub}: ${local.stdout}${local.stderr}`);
+        assert.equal(local.json.error.details.errno, 'EACCES');
+        assert.match(local.json.error.message, /config\.toml: cannot be read: permission denied$/);
+        assert.equal(daemon.code, 5, `${sub}, through the daemon: ${daemon.stdout}${daemon.stderr}`);
+        assert.deepEqual(daemon.json, local.json);
+      } finally {
+        chmodSync(denied, 0o755);
+      }
+    }
+  } finally {
+    run(['daemon', 'stop'], true);
+  }
+});
+
+test('a pack directory this user cannot list: doctor says so, and --fix leaves the WAL where it was (its commits are there, only unreadable)', { timeout: 60_000 }, async (t) => {
+  const dir = tempDir();
+  chmodSync(dir, 0o755);
+  const repo = await repoWithIssues(join(dir, 'repo'), 2);
+  const as = permissionBound(repo, join(dir, 'run'), true);
+  if (as.grit(['--version'], false).code !== 0) return t.skip('cannot run grit as another user here');
+  const head = as.git('rev-parse', 'refs/grit/wal');
+  const pack = join(repo, '.git', 'objects', 'pack');
+  assert.ok(readdirSync(pack).some((f) => f.endsWith('.pack')), 'the WAL commits are packed');
+  chmodSync(pack, 0o300); // writable and searchable, not listable
+  let fix: GritResult;
+  try {
+    fix = as.grit(['doctor', '--fix'], false);
+  } finally {
+    chmodSync(pack, 0o755);
+  }
+  const wal = fix.json.data.checks.find((c: any) => c.id === 'wal_ref');
+  assert.equal(wal.status, 'error');
+  assert.match(wal.message, /permission denied/);
+  assert.doesNotMatch(wal.message, /missing/);
+  assert.deepEqual(fix.json.data.applied, []);
+  assert.equal(as.git('rev-parse', 'refs/grit/wal'), head, 'doctor --fix moved the WAL');
+  assert.equal(as.grit(['issue', 'list'], false).json.data.total, 2);
 });
