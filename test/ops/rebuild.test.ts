@@ -575,6 +575,35 @@ test('a store another user\'s daemon serves: rebuild and doctor --fix name its r
   rmSync(lease);
 });
 
+test('a daemon.lock whose pid now names a process started after the lease (reused after a crash) holds nothing: rebuild and doctor --fix go ahead', { skip: process.platform !== 'linux' && 'reads process start times from /proc' }, async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  await gritSetup(repo, ['issue', 'create', '--title', 'kept']);
+  const lease = join(gritOk(repo, ['actor', 'current']).actor.data_dir, 'daemon.lock');
+  // The unrelated process that got the dead daemon's pid.
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  try {
+    const day = 86_400_000;
+    const leaseOf = (startedTs: number, expiresTs: number) =>
+      JSON.stringify({ pid: other.pid, started_ts: startedTs, host_id: hostname(), lease_ms: 15_000, last_heartbeat_ts: expiresTs - 15_000, expires_ts: expiresTs, ipc_endpoint: 'ipc:///nowhere/daemon.sock' });
+    // Taken after that process started (as its own would be): it holds the store, expired or not.
+    writeFileSync(lease, leaseOf(Date.now() + 5_000, Date.now() - day));
+    const held = grit(repo, ['rebuild', '--json', '--no-daemon']);
+    assert.equal(held.code, 5, held.stdout + held.stderr);
+    assert.match(held.json.error.message, new RegExp(`^a daemon .*\\(pid ${other.pid}\\b.*\\) serves from this store`));
+    // Taken a day before that process started: another process's lease.
+    writeFileSync(lease, leaseOf(Date.now() - day - 60_000, Date.now() - day));
+    const doctor = gritDoctor(repo, []);
+    assert.match(JSON.stringify(doctor.checks), new RegExp(`process ${other.pid} started after the lease was taken`));
+    const rebuilt = grit(repo, ['rebuild', '--json', '--no-daemon']);
+    assert.equal(rebuilt.code, 0, rebuilt.stdout + rebuilt.stderr);
+    assert.equal(rebuilt.json.data.event_count, 1);
+    assert.equal(gritDoctor(repo, ['--fix']).failed.length, 0);
+  } finally {
+    other.kill();
+  }
+});
+
 test('a rebuild empties the store only once it has read the WAL, also after plain git deleted the ref, and replaces it when the WAL is gone', async () => {
   const { rebuildStore } = await import('../../src/commands/maintenance.js');
   const repo = tempRepo();
