@@ -72,7 +72,11 @@ export function normalizeResource(input: string): string {
   const colon = raw.indexOf(':');
   const ns = colon < 0 ? raw : raw.slice(0, colon);
   const rest = colon < 0 ? '' : raw.slice(colon + 1);
-  if (ns === 'repo') return 'repo:';
+  if (ns === 'repo') {
+    // Anything after `repo:` (a branch, a module) would still lock everything, unsaid: refused.
+    if (rest.trim() !== '') throw invalidArgs(`repo: takes nothing after the colon, and locks the whole repository: ${JSON.stringify(input)}`, { resource: input }, 'lock part of the repository with path:<path> or issue:<id>, or all of it with repo:');
+    return 'repo:';
+  }
   if (ns === 'path') {
     const parts = rest.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
     if (parts.some((p) => p === '..')) throw invalidArgs('a path: lock must not contain `..`', { resource: input }, 'name the path inside the repository without `..`, such as path:src/git');

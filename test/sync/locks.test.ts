@@ -40,7 +40,7 @@ test('resources, TTLs and overlap rules', () => {
   assert.equal(normalizeResource('path:./src//git/'), 'path:src/git');
   assert.equal(normalizeResource('repo'), 'repo:');
   assert.equal(normalizeResource('issue:ABCDEF0123456789abcdef0123456789'), 'issue:abcdef0123456789abcdef0123456789');
-  for (const bad of ['path:', 'path:../x', 'issue:12', 'thing:x', 'path:a\nb']) assert.throws(() => normalizeResource(bad));
+  for (const bad of ['path:', 'path:../x', 'issue:12', 'thing:x', 'path:a\nb', 'repo:main', 'repo:src/a']) assert.throws(() => normalizeResource(bad));
   assert.ok(overlaps('path:src', 'path:src/git/wal.ts'));
   assert.ok(overlaps('path:src/git', 'path:src'));
   assert.ok(!overlaps('path:src', 'path:srcx'));
