@@ -6,7 +6,7 @@ import { diskFullError } from '../core/disk-full.js';
 import { newSecretKey } from '../core/signing.js';
 import { writeNewFile } from '../core/write-new-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
-import { bool, optText, text, type Args } from './args.js';
+import { bool, oneLine, optText, text, type Args } from './args.js';
 import { dataDirOf } from './data-dir.js';
 import {
   actorLabelled,
@@ -118,7 +118,8 @@ export async function init(
  */
 export async function actorInit(env: CommandEnv, args: Args): Promise<{ actor: ActorInfo; created: boolean }> {
   const repo = findRepo(env.options.cwd);
-  const label = optText(args, 'label') ?? '';
+  // Trimmed as issue labels are, so `--label " bot"` finds the actor `bot` (docs/decisions.md).
+  const label = oneLine(optText(args, 'label')?.trim(), 'label') ?? '';
   const dataDir = dataDirOf(env.options);
   const generateKey = bool(args, 'generate_key');
   const secret = generateKey ? newSecretKey() : undefined;

@@ -29,6 +29,12 @@ test('actor init with a label an actor has answers with that actor; --actor take
   assert.equal(first.created, true);
   const again = gritOk(repo, ['actor', 'init', '--label', 'agent-7']);
   assert.deepEqual([again.created, again.actor.actor_id], [false, first.actor.actor_id]);
+  // Trimmed as issue labels are; a control character refused.
+  const spaced = gritOk(repo, ['actor', 'init', '--label', ' agent-7 ']);
+  assert.deepEqual([spaced.created, spaced.actor.actor_id], [false, first.actor.actor_id]);
+  const twoLines = grit(repo, ['actor', 'init', '--label', 'agent\n7', '--json']);
+  assert.equal(twoLines.code, 2, twoLines.stdout);
+  assert.match(twoLines.json.error.message, /^--label must be one line without control characters$/);
   const human = grit(repo, ['actor', 'init', '--label', 'agent-7'], { env: { NO_COLOR: '1' } }).stdout;
   assert.match(human, /^the actor labelled agent-7 exists already: this one \(nothing created\)\nactor +[0-9a-f]{32}\n/);
   assert.doesNotMatch(grit(repo, ['actor', 'init', '--label', 'agent-5']).stdout, /exists already/);
