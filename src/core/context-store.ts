@@ -220,15 +220,20 @@ export class ContextTables {
       const exact = value.name === q;
       hits.push({ ...value, match: exact ? 'exact' : 'prefix', tier: exact ? 0 : 1 });
     }
-    // Exact and prefix hits outrank every substring hit: with enough of them the scan is skipped.
-    const skipSubstrings = hits.length >= limit;
-    if (!skipSubstrings) {
+    // Exact and prefix hits outrank every substring hit: with more than `limit` of them the scan
+    // is skipped, and with exactly `limit` it stops at the first, which only says there are more.
+    let more = hits.length > limit;
+    if (!more) {
+      const full = hits.length === limit;
       for (const key of this.symbols.getKeys()) {
         const name = nameOfKey(key);
-        if (!name.startsWith(lower) && name.includes(lower)) {
-          const value = this.symbols.get(key);
-          if (value) hits.push({ ...value, match: 'substring', tier: 2 });
+        if (name.startsWith(lower) || !name.includes(lower)) continue;
+        if (full) {
+          more = true;
+          break;
         }
+        const value = this.symbols.get(key);
+        if (value) hits.push({ ...value, match: 'substring', tier: 2 });
       }
     }
     hits.sort(
@@ -239,7 +244,7 @@ export class ContextTables {
         cmp(a.path, b.path) ||
         a.line_start - b.line_start,
     );
-    return { hits: hits.slice(0, limit).map(({ tier: _tier, ...h }) => h), truncated: hits.length > limit || skipSubstrings };
+    return { hits: hits.slice(0, limit).map(({ tier: _tier, ...h }) => h), truncated: more || hits.length > limit };
   }
 }
 

@@ -259,6 +259,11 @@ test('query ranks exact, then prefix, then substring matches; --limit truncates'
   assert.equal(d.truncated, false);
   const limited = gritOk(repo, ['context', 'query', 'parse', '--limit', '2']);
   assert.deepEqual([limited.results.length, limited.truncated], [2, true]);
+  // Exact and prefix hits just filling the limit: more only if a substring hit exists.
+  const filled = gritOk(repo, ['context', 'query', 'parse', '--limit', '3']);
+  assert.deepEqual([filled.results.length, filled.truncated], [3, true]);
+  const whole = gritOk(repo, ['context', 'query', 'parse_args', '--limit', '1']);
+  assert.deepEqual([whole.results.length, whole.truncated], [1, false]);
   assert.deepEqual(gritOk(repo, ['context', 'query', 'POINT']).results.map((r: any) => r.symbol), ['Point', 'point_t', 'MAX_POINTS']);
   assert.equal(gritOk(repo, ['context', 'query', 'zzz_nothing']).results.length, 0);
   const empty = grit(repo, ['context', 'query', ' ', '--json']);
