@@ -451,12 +451,14 @@ export async function snapshotDue(
  * Writes a snapshot when the policy says one is due (more than `snapshot.max_events` events
  * since the newest snapshot, or the newest older than `snapshot.max_age_days` with new events
  * since). Returns the new snapshot, or null when none was due. Meant to be called after
- * `sync --push`; never throws for a policy check, only for a failed write.
+ * `sync --push` to `remote`; never throws for a policy check, only for a failed write.
  */
-export async function maybeAutoSnapshot(ctx: RepoContext, now = Date.now()): Promise<SnapshotResult | null> {
+export async function maybeAutoSnapshot(ctx: RepoContext, remote: string, now = Date.now()): Promise<SnapshotResult | null> {
   const { due } = await snapshotDue(ctx, now);
-  // Just after a push the whole local WAL is on the remote: no later sync rebases any of it.
-  return due ? writeSnapshot(ctx, null) : null;
+  // Up to what the push left on the remote (its tracking ref), not the local head: a write that
+  // landed since (the daemon, another process) would be rebased away by a later sync, and the
+  // snapshot, pushed and never rewritten, would name a head no clone's WAL ever holds.
+  return due ? writeSnapshot(ctx, remote) : null;
 }
 
 export async function snapshot(ctx: RepoContext): Promise<SnapshotResult> {

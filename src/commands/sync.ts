@@ -59,7 +59,7 @@ export async function applyAdvance(ctx: RepoContext, from: string | null, to: st
  */
 async function autoSnapshot(ctx: RepoContext, remote: string, env?: NodeJS.ProcessEnv): Promise<AutoSnapshot | null> {
   try {
-    const snap = await maybeAutoSnapshot(ctx);
+    const snap = await maybeAutoSnapshot(ctx, remote);
     if (!snap) return null;
     // Create-only (lease: must not exist): snapshot refs are never rewritten.
     const out = await pushRefs(ctx.repo.commonDir, remote, [{ src: snap.snapshot_ref, dst: snap.snapshot_ref, lease: null }], { env }).catch(() => ({ ok: false }));

@@ -449,7 +449,7 @@ test('a snapshot whose events tree or a chunk is lost can never be used: doctor 
   fsckClean(repo);
 });
 
-test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_days', async () => {
+test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_days (no remote fetched yet: up to the local head)', async () => {
   const { maybeAutoSnapshot } = await import('../../src/commands/maintenance.js');
   const { RepoContext } = await import('../../src/commands/context.js');
   const repo = tempRepo();
@@ -459,7 +459,7 @@ test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_da
   const auto = async (now?: number) => {
     const ctx = RepoContext.open({ cwd: repo });
     try {
-      return await maybeAutoSnapshot(ctx, now);
+      return await maybeAutoSnapshot(ctx, 'origin', now);
     } finally {
       await ctx.close();
     }

@@ -5,9 +5,11 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { grit, gritOk, gritSetup } from '../helpers/repo.js';
+import { GRIT_BIN } from '../helpers/paths.js';
+import { git, grit, gritOk, gritSetup, tempDir } from '../helpers/repo.js';
 import { network, refs } from '../sync/_helpers.js';
 
 function lowThreshold(clone: string): void {
@@ -53,4 +55,31 @@ test('sync --push writes and pushes a snapshot once the policy threshold is cros
   await gritSetup(a, ['issue', 'create', '--title', 'i6']);
   await gritSetup(a, ['issue', 'create', '--title', 'i7']);
   assert.match(grit(a, ['sync']).stdout, /snapshot refs\/grit\/snapshots\/\d+ \(pushed\)/);
+});
+
+test('a write landing between the push and the automatic snapshot stays out of it: the snapshot ends at the pushed head, which the remote has', { timeout: 60_000 }, async () => {
+  const { remote, clones } = await network(1);
+  const [a] = clones;
+  lowThreshold(a);
+  for (let i = 0; i < 4; i++) await gritSetup(a, ['issue', 'create', '--title', `i${i}`]);
+  // git as grit runs it, but a push is followed by one more write to the WAL (another process's).
+  const bin = tempDir();
+  const mark = join(bin, 'write-after-push');
+  writeFileSync(mark, '');
+  const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(
+    join(bin, 'git'),
+    `#!/bin/sh\n"${realGit}" "$@"; rc=$?\ncase " $* " in *" push "*) if [ -f "${mark}" ]; then rm -f "${mark}"; "${process.execPath}" "${GRIT_BIN}" issue create --title late --no-daemon >/dev/null; fi;; esac\nexit $rc\n`,
+    { mode: 0o755 },
+  );
+  const r = grit(a, ['sync', '--json', '--no-daemon'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.ok(!existsSync(mark), 'the late write ran');
+  const { snapshot, remote_wal_head } = r.json.data;
+  assert.equal(snapshot.pushed, true);
+  assert.equal(snapshot.event_count, 4, 'the late event is not in it');
+  const meta = JSON.parse(git(remote, 'show', `${snapshot.snapshot_ref}:snapshot.json`));
+  assert.equal(meta.wal_head, remote_wal_head);
+  assert.equal(git(remote, 'rev-parse', 'refs/grit/wal').trim(), meta.wal_head);
+  assert.notEqual(git(a, 'rev-parse', 'refs/grit/wal').trim(), meta.wal_head, 'the late write moved the local WAL');
 });
