@@ -82,6 +82,9 @@ export async function snapshotMismatch(wal: Wal, oid: string): Promise<string | 
     } catch (err) {
       return (err as Error).message;
     }
+    // Not a hole in the local WAL: a head only the snapshot's writer had (a commit it never
+    // pushed, or rebased away since), which no fetch brings.
+    if (!wal.objects.has(walHead)) return `its wal_head ${walHead} is in no WAL this repository has: a commit its writer had not pushed, or rebased away since`;
     const expected = new Map<string, number>(); // copyKey → times the snapshot holds it
     const stretch = await readWal(wal, null, walHead, SEGMENT_COMMITS);
     for await (const segment of stretch.segments) {

@@ -58,13 +58,17 @@ test('sync refuses a remote snapshot that is not the WAL up to its wal_head, and
   // Published on the remote: an empty snapshot claiming the whole WAL, and an honest one.
   craft(a, [], head, 'refs/grit/snapshots/1000');
   const honest = craft(a, [...events].reverse(), head, 'refs/grit/snapshots/2000'); // order is not part of the claim
-  git(a, 'push', '-q', 'origin', 'refs/grit/snapshots/1000', 'refs/grit/snapshots/2000');
+  // And one ending at a head only its writer had (never pushed): not a hole in anyone's WAL.
+  const unpushed = 'e'.repeat(40);
+  craft(a, events, unpushed, 'refs/grit/snapshots/3000');
+  git(a, 'push', '-q', 'origin', 'refs/grit/snapshots/1000', 'refs/grit/snapshots/2000', 'refs/grit/snapshots/3000');
   const r = grit(b, ['sync', '--json']);
   assert.equal(r.code, 0, r.stderr);
   const d = r.json.data;
   assert.equal(d.snapshots_fetched, 1);
-  assert.deepEqual(d.snapshots_refused.map((s: { ref: string }) => s.ref), ['refs/grit/snapshots/1000']);
+  assert.deepEqual(d.snapshots_refused.map((s: { ref: string }) => s.ref), ['refs/grit/snapshots/1000', 'refs/grit/snapshots/3000']);
   assert.match(d.snapshots_refused[0].reason, new RegExp(`lacks 3 events of the WAL up to its wal_head ${head}`));
+  assert.equal(d.snapshots_refused[1].reason, `its wal_head ${unpushed} is in no WAL this repository has: a commit its writer had not pushed, or rebased away since`);
   assert.match(r.stderr, /snapshot refs\/grit\/snapshots\/1000 from origin was not imported: it lacks 3 events/);
   assert.deepEqual(git(b, 'for-each-ref', '--format=%(refname)', 'refs/grit/snapshots/').trim(), 'refs/grit/snapshots/2000');
   assert.match(verdicts(b), new RegExp(`^${honest} verified$`, 'm'));
@@ -75,7 +79,7 @@ test('sync refuses a remote snapshot that is not the WAL up to its wal_head, and
   // The human line counts the refusal; why is in the warning (it may also be "cannot be checked").
   const human = grit(c, ['sync']);
   assert.equal(human.code, 0, human.stderr);
-  assert.match(human.stdout, /^pulled 3 events, rebased 1, pushed 1, 1 snapshot, 1 snapshot refused · origin wal [0-9a-f]{8}\n$/);
+  assert.match(human.stdout, /^pulled 3 events, rebased 1, pushed 1, 1 snapshot, 2 snapshots refused · origin wal [0-9a-f]{8}\n$/);
   assert.match(human.stderr, /snapshot refs\/grit\/snapshots\/1000 from origin was not imported: it lacks 3 events/);
 });
 
