@@ -8,7 +8,7 @@ import { storeFile } from '../core/store-file.js';
 import type { RepoConfig } from '../core/config.js';
 import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
-import { makeEvent, type Event, type UnsignedEvent } from '../core/event.js';
+import { makeEvent, type Event } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { resolvePrefix } from '../core/ids.js';
 import { admitEvents, checkingKeys, copyOrder, loadKeyring, reportAdmitted, type AdmitResult, type CompareCopies } from '../core/integrity.js';
@@ -16,7 +16,7 @@ import { warnings as stderrWarnings } from '../core/warnings.js';
 import { plural } from '../core/plural.js';
 import type { EventKind } from '../core/kinds.js';
 import type { ProgressSink } from '../core/progress.js';
-import type { Issue } from '../core/projection.js';
+import { addsMember, removedMember, type Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
 import { movedHere, repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
 import { isEmptyStore, Store, type StoreMeta, type StoreOptions, type StoreSnapshot } from '../core/store.js';
@@ -449,14 +449,18 @@ export class RepoContext {
     if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir, this.actorId, this.actor.config.public_key);
     const sign = this.signer ?? undefined;
     const last = new Map<string, { ts: ExactTs; id: Uint8Array }>();
+    const made = new Map<string, Event[]>(); // this commit's events by issue, oldest first
     const byGroup = accepted.map((i) =>
       groups[i].map(({ issue_id, kind }) => {
         const key = toHex(issue_id);
         const prev = last.get(key) ?? this.latestEvent(key);
         const ts = stampAfter(prev?.ts, Date.now());
-        const unsigned: UnsignedEvent = { issue_id, actor, ...stamped(ts), parent: prev?.id ?? null, kind };
-        const event = makeEvent(unsigned, sign);
+        const member = removedMember(kind);
+        const parent = (member !== null ? this.newestAdd(key, member, made.get(key) ?? []) : undefined) ?? prev?.id ?? null;
+        const event = makeEvent({ issue_id, actor, ...stamped(ts), parent, kind }, sign);
         last.set(key, { ts, id: event.event_id });
+        if (made.has(key)) made.get(key)!.push(event);
+        else made.set(key, [event]);
         return event;
       }),
     );
@@ -475,6 +479,18 @@ export class RepoContext {
     }
     accepted.forEach((i, n) => (results[i] = { events: byGroup[n], wal_head: commit, warnings: warnings[i] }));
     return results;
+  }
+
+  /**
+   * The newest event adding `member` that this writer has seen (`made` first: this commit's, all
+   * newer than the store's): a remove's parent. The fold takes away the adds stamped no later than
+   * it, so an add made meanwhile in another clone stays however much else of the issue this writer
+   * had seen (docs/crdt.md, "Add/remove sets").
+   */
+  private newestAdd(issueHex: string, member: string, made: readonly Event[]): Uint8Array | undefined {
+    const adds = (e: Event): boolean => addsMember(e.kind, member);
+    for (let i = made.length - 1; i >= 0; i--) if (adds(made[i])) return made[i].event_id;
+    return this.store.newestEventOf(issueHex, adds)?.event_id;
   }
 
   private latestEvent(issueHex: string): { ts: ExactTs; id: Uint8Array } | undefined {

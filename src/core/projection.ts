@@ -12,7 +12,7 @@
  */
 import { compareEvents, compareUtf8, type Event } from './event.js';
 import { bytesEqual, toHex } from './hex.js';
-import type { DepType, IssueState } from './kinds.js';
+import type { DepType, EventKind, IssueState } from './kinds.js';
 import { exactTs, justBefore, type ExactTs } from './timestamp.js';
 
 interface Authored {
@@ -170,8 +170,40 @@ function sortedUnique(events: readonly Event[]): Event[] {
 
 /** Whether an event is a remove from an add/remove set: the events whose parent the fold reads. */
 function isRemove(e: Event): boolean {
-  const t = e.kind.type;
-  return t === 'LabelRemoved' || t === 'AssigneeRemoved' || t === 'DependencyRemoved';
+  return removedMember(e.kind) !== null;
+}
+
+/** A dependency as its set's member: target and type. */
+const depMember = (k: { target: Uint8Array; dep_type: DepType }): string => `dependency ${toHex(k.target)} ${k.dep_type}`;
+
+/** The add/remove-set member a remove takes away (`label x`, `assignee u`, `dependency <target> <type>`), or null for any other kind. */
+export function removedMember(kind: EventKind): string | null {
+  switch (kind.type) {
+    case 'LabelRemoved':
+      return `label ${kind.label}`;
+    case 'AssigneeRemoved':
+      return `assignee ${kind.user}`;
+    case 'DependencyRemoved':
+      return depMember(kind);
+    default:
+      return null;
+  }
+}
+
+/** Whether `kind` adds `member` (as `removedMember` names it); an IssueCreated adds each of its labels. */
+export function addsMember(kind: EventKind, member: string): boolean {
+  switch (kind.type) {
+    case 'IssueCreated':
+      return member.startsWith('label ') && kind.labels.includes(member.slice(6));
+    case 'LabelAdded':
+      return member === `label ${kind.label}`;
+    case 'AssigneeAdded':
+      return member === `assignee ${kind.user}`;
+    case 'DependencyAdded':
+      return member === depMember(kind);
+    default:
+      return false;
+  }
 }
 
 /**

@@ -142,11 +142,6 @@ function issueRange(issueHex: string): { start: Buffer; end: Buffer } | null {
   const id = fromHex(issueHex, ISSUE_BYTES);
   return id && { start: Buffer.from(id), end: Buffer.concat([id, Buffer.alloc(LOG_KEY_BYTES - ISSUE_BYTES + 1, 0xff)]) };
 }
-/** The range options that read an issue's newest event in event order alone; null as for `issueRange`. */
-function newestOf(issueHex: string): { start: Buffer; end: Buffer; reverse: true; limit: 1 } | null {
-  const range = issueRange(issueHex);
-  return range && { start: range.end, end: range.start, reverse: true, limit: 1 };
-}
 /** The event id within a log key (for reports about a record that does not decode). */
 export function eventIdOfKey(key: Uint8Array): string {
   return Buffer.from(key.length === LOG_KEY_BYTES ? logKeyEventId(key) : key).toString('hex');
@@ -613,8 +608,17 @@ export class Store {
 
   /** The newest event of an issue in event order, without decoding the others. */
   lastEventOf(issueHex: string): Event | undefined {
-    const newest = newestOf(issueHex);
-    if (newest) for (const { key, value } of this.log.getRange(newest)) return this.event(key, value);
+    return this.newestEventOf(issueHex, () => true);
+  }
+
+  /** The newest event of an issue in event order that `test` accepts, decoding from the newest back to it. */
+  newestEventOf(issueHex: string, test: (e: Event) => boolean): Event | undefined {
+    const range = issueRange(issueHex);
+    if (!range) return undefined;
+    for (const { key, value } of this.log.getRange({ start: range.end, end: range.start, reverse: true })) {
+      const e = this.event(key, value);
+      if (test(e)) return e;
+    }
     return undefined;
   }
 

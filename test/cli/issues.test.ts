@@ -159,10 +159,13 @@ test('issue lifecycle: create, list, show, update, comment, label, assignee, lin
   assert.equal(show.events.length, 12);
   assert.deepEqual(Object.keys(show.events[0].kind), ['IssueCreated']);
   assert.deepEqual(show.events[0].kind.IssueCreated.labels, ['bug', 'p0']);
-  // Events are in (ts, actor, event_id) order, and each names its predecessor.
+  // Events are in (ts, actor, event_id) order, and each names its predecessor, but a remove names
+  // the newest add of its member (docs/crdt.md): p0's is the create, alice's her assignee add.
+  const removeParents: Record<number, number> = { 4: 0, 8: 6 };
+  assert.deepEqual([4, 8].map((k) => Object.keys(show.events[k].kind)[0]), ['LabelRemoved', 'AssigneeRemoved']);
   for (let k = 1; k < show.events.length; k++) {
     assert.ok(show.events[k].ts_unix_ms > show.events[k - 1].ts_unix_ms);
-    assert.equal(show.events[k].parent, show.events[k - 1].event_id);
+    assert.equal(show.events[k].parent, show.events[removeParents[k] ?? k - 1].event_id, `event ${k}`);
   }
 
   gritOk(repo, ['issue', 'create', '--title', 'Second']);

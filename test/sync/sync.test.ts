@@ -606,7 +606,7 @@ test('a remove of a label a clone has not seen is refused there, so it cannot un
   for (const c of [a, b]) assert.deepEqual((await gritSetup(c, ['issue', 'show', id])).issue.labels, ['M']);
 });
 
-test('a remove concurrent with an add of the same member loses to it though stamped later (SPEC §2: add wins): labels, assignees, dependencies; a rebuild and a snapshot agree', { timeout: 120_000 }, async () => {
+test('a remove concurrent with an add of the same member loses to it though stamped later, also after its writer changed the issue since (SPEC §2: add wins): labels, assignees, dependencies; a rebuild and a snapshot agree', { timeout: 120_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
   // One issue per set, each member added once and synced to both clones.
@@ -622,12 +622,17 @@ test('a remove concurrent with an add of the same member loses to it though stam
     [assigned, 'assignee', ['--user', 'ann']],
     [blocking, 'dep', ['--target', labelled, '--type', 'blocks']],
   ];
-  // A removes each member and adds it again; B, which never sees A's re-add, removes it afterwards.
+  // A removes each member and adds it again; B, which never sees A's re-add, removes it afterwards,
+  // having first changed the issue after the re-add by the clock (its newest event is then newer
+  // than the re-add: only the member's own adds tell what its remove had seen).
   for (const [id, set, member] of members) {
     gritOk(a, ['issue', set, 'remove', id, ...member]);
     gritOk(a, ['issue', set, 'add', id, ...member]);
   }
-  for (const [id, set, member] of members) gritOk(b, ['issue', set, 'remove', id, ...member]);
+  for (const [id, set, member] of members) {
+    await gritSetup(b, ['issue', 'comment', id, '--body', 'meanwhile']);
+    gritOk(b, ['issue', set, 'remove', id, ...member]);
+  }
   for (const c of [a, b, a, b]) await gritSetup(c, ['sync']);
   const sets = (c: string) => ({
     labels: gritOk(c, ['issue', 'show', labelled]).issue.labels,
@@ -656,6 +661,31 @@ test('a remove whose writer had seen the add takes it away: the same actor\'s, a
   gritOk(b, ['issue', 'label', 'remove', id, '--label', 'synced']);
   for (const c of [b, a]) await gritSetup(c, ['sync']);
   for (const c of [a, b]) assert.deepEqual((await gritSetup(c, ['issue', 'show', id])).issue.labels, []);
+});
+
+test('a remove names the newest add of its member its writer had seen as parent, one in the same commit too (group commit)', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'sets', '--label', 'x'])).issue_id;
+  const issue_id = fromHex(id, 16)!;
+  const ctx = RepoContext.open({ cwd: repo });
+  try {
+    // One commit: an add of y, a comment, the remove of y, a comment, the remove of x (added by the create).
+    const { events } = await ctx.write([
+      { issue_id, kind: { type: 'LabelAdded', label: 'y' } },
+      { issue_id, kind: { type: 'CommentAdded', body: 'between' } },
+      { issue_id, kind: { type: 'LabelRemoved', label: 'y' } },
+      { issue_id, kind: { type: 'CommentAdded', body: 'after' } },
+      { issue_id, kind: { type: 'LabelRemoved', label: 'x' } },
+    ]);
+    const created = ctx.store.issueEventsOf(id)[0];
+    assert.deepEqual(events[2].parent, events[0].event_id);
+    assert.deepEqual(events[4].parent, created.event_id);
+    assert.deepEqual(events[3].parent, events[2].event_id, 'any other event names the newest event it had seen');
+    assert.deepEqual(ctx.store.getIssue(id)?.labels, []);
+  } finally {
+    await ctx.close();
+  }
 });
 
 test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and fold alike on two clones, the issue stays writable, rebuild, snapshot, export and db checks take them; 2^64 is refused', { timeout: 120_000 }, async () => {
