@@ -14,10 +14,11 @@ import { daemonEndpoint } from '../protocol/daemon-paths.js';
 import { WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 
 /**
- * A lock naming a pid (daemon.lock: `{pid, host_id, started_ts, expires_ts, …}`) is stale when that process
- * is dead on this host (or its pid now names a process started after the lease), or, for another host, when its lease has expired. A git-style ref lock
- * (no content worth reading) is stale once older than STALE_LOCK_MS, the age at which grit's own
- * compare-and-swap treats it as abandoned.
+ * A lock naming a pid (daemon.lock: `{pid, host_id, started_ts, expires_ts, …}`) is stale when
+ * that process is dead on this host (or its pid now names a process started after the lease), or,
+ * for another host, when its lease has expired. A git-style ref lock (no content worth reading)
+ * is stale once older than STALE_LOCK_MS, the age at which grit's own compare-and-swap treats it
+ * as abandoned.
  */
 export function judgeLock(path: string): { stale: boolean; why: string } {
   let st;

@@ -26,7 +26,7 @@ export function pidAlive(pid: number): boolean {
  */
 export function pidAliveSince(pid: number, sinceMs: number): boolean {
   if (!pidAlive(pid)) return false;
-  const started = procStartMs(pid);
+  const started = Number.isFinite(sinceMs) ? procStartMs(pid) : null; // a record without its time: any
   return started === null || started <= sinceMs + START_SLACK_MS;
 }
 
