@@ -172,7 +172,8 @@ export class RepoContext {
    * (a `public_key` removed by hand is no longer the key this actor's events are checked
    * against). The stamp covers the files they are read from (the repo's config.toml, the actor's
    * config.toml and key): the daemon's supervisor takes it with the stat calls it makes to route
-   * the request anyway. Taken only once all is read: a config that fails to read is read again.
+   * the request anyway, and the repository's id file. Taken only once all is read: a config that
+   * fails to read is read again.
    */
   reloadSettingsIfChanged(stamp: string): void {
     if (stamp === this.settingsStamp) return;
@@ -180,6 +181,10 @@ export class RepoContext {
     this.actorRef = readActorDir(this.actorRef.dir) ?? this.actorRef;
     this.configCache = null;
     this.signer = undefined;
+    // The stamp covers the repository's id file: another repository at this path (made anew, or
+    // moved here) is judged as a command run without the daemon judges it (`disownForeign`).
+    this.identityCache = null;
+    this.storeHandle?.serveRepository(this.identity);
     this.settingsStamp = stamp;
   }
 

@@ -27,12 +27,15 @@ export interface RepoIdentity {
 const ID_FILE = 'repository-id';
 const ID = /^[0-9a-f]{32}$/;
 
+/** The file holding the id of the repository whose grit dir is `gritDir`. */
+export const repoIdPath = (gritDir: string): string => join(gritDir, ID_FILE);
+
 /** Whether `s` is a repository id as `grit/repository-id` holds it. */
 export const isRepositoryId = (s: unknown): s is string => typeof s === 'string' && ID.test(s);
 
 function readId(gritDir: string): string | null {
   try {
-    const text = readFileSync(join(gritDir, ID_FILE), 'utf8').trim();
+    const text = readFileSync(repoIdPath(gritDir), 'utf8').trim();
     return isRepositoryId(text) ? text : null;
   } catch {
     return null;
@@ -47,7 +50,7 @@ function readId(gritDir: string): string | null {
 function ensureId(gritDir: string, perm: number): string | null {
   const known = readId(gritDir);
   if (known) return known;
-  const path = join(gritDir, ID_FILE);
+  const path = repoIdPath(gritDir);
   const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
   try {
     mkdirShared(gritDir, perm);

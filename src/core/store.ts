@@ -909,6 +909,15 @@ export class Store {
     });
   }
 
+  /**
+   * The repository this store's writes are now made in (`StoreOptions.repo`): a long-lived
+   * context whose repository was replaced at its path. Nothing is written here; the next apply
+   * finds the store's recorded repository another one, and the context judges it (a rebuild).
+   */
+  serveRepository(repo: RepoIdentity): void {
+    this.repo = repo;
+  }
+
   /** Records `repo` as the repository the store was built in: the one it recorded, moved (repo-identity.ts `movedHere`). */
   recordMove(repo: RepoIdentity): void {
     this.transact(() => {

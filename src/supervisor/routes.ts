@@ -3,8 +3,8 @@
  * read the repo config for the default actor, read the actor's config), then remembered while the
  * files it was read from stay unchanged. Resolving from scratch reads and parses two TOML files per
  * request; under load that was a fifth of the supervisor's time. Checking the cached answer costs
- * five stat calls (the fourth, the actor's signing key, is for the worker: see Route.stamp; the
- * fifth, its store file, tells a store replaced behind the worker: Route.store), made once per
+ * six stat calls (the repository's id file and the actor's signing key are for the worker: see
+ * Route.stamp; the sixth, its store file, tells a store replaced behind the worker: Route.store), made once per
  * turn of the event loop: the requests one turn handles came from sockets found readable
  * before its first check, so any change (`grit actor use`, a new actor that makes a prefix
  * ambiguous, a deleted repository) finished before a client sent its request is seen by it. (libuv
@@ -17,6 +17,8 @@ import { join } from 'node:path';
 import { commandEnv } from '../core/forwarded-env.js';
 import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../commands/actors.js';
 import { signingKeyPath } from '../core/signing.js';
+import { repoIdentity, repoIdPath } from '../core/repo-identity.js';
+import { sharedPermOf } from '../git/shared-perm.js';
 import { storeFile } from '../core/store-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import type { RepoRequest } from '../protocol/messages.js';
@@ -89,12 +91,17 @@ export class RouteCache {
     // The caller's git config settings decide `safe.directory` (safe-directory.ts), as they would for `--no-daemon`.
     const repo = findRepo(request.repo_root, commandEnv(request.env));
     // Stamped before reading: a change made while we read shows up as a stale stamp next time.
-    const watched = [repoConfigPath(repo), actorsDir(repo)];
+    // The repository's id too, made now if it is not yet (as the worker's store would make it): a
+    // repository made anew at this path (its data dir outside it, so the store is the same file)
+    // has none at first, and must be told from the one the worker's store was built in.
+    repoIdentity(repo.commonDir, repo.gritDir, { perm: sharedPermOf(repo.commonDir) });
+    const watched = [repoConfigPath(repo), actorsDir(repo), repoIdPath(repo.gritDir)];
+    const repoFiles = watched.length;
     const before = stampOf(watched);
     const actor = selectActor(repo, { actor: request.actor_id ?? undefined, dataDir: request.data_dir ?? undefined });
     watched.push(join(actor.dir, 'config.toml'), signingKeyPath(actor.dir));
     if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-    const route = { repo, repository: realpathSync(repo.commonDir), actor, watched, stamp: `${before}|${stampOf(watched.slice(2))}`, store: fileIdentity(storeFile(actor.dir)) };
+    const route = { repo, repository: realpathSync(repo.commonDir), actor, watched, stamp: `${before}|${stampOf(watched.slice(repoFiles))}`, store: fileIdentity(storeFile(actor.dir)) };
     this.routes.set(key, route);
     this.checked(key);
     return route;

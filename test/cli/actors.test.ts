@@ -397,6 +397,41 @@ test('a data dir serves one repository: in another it is refused (exit 5, naming
   assert.equal(new Set(workers.map((w: any) => w.data_dir)).size, workers.length);
 });
 
+test('a warm daemon worker whose repository is replaced at its path (made anew, or another moved there) judges its data dir\'s store as a run without the daemon does: rebuilt, never repaired into the new WAL', async (t) => {
+  const daemon = await startDaemon();
+  t.after(() => daemon.stop());
+  const base = tempDir();
+  const p = join(base, 'p');
+  for (const replace of ['made anew', 'another moved there'] as const) {
+    rmSync(p, { recursive: true, force: true });
+    mkdirSync(p);
+    git(p, 'init', '-q');
+    const home = { ...daemon.env, GRIT_HOME: newHome(p) };
+    // One command through the daemon: its worker and its route are warm from here on.
+    gritOk(p, ['issue', 'create', '--title', 'old secret'], { env: home });
+    let kept = ['new project'];
+    if (replace === 'made anew') {
+      rmSync(p, { recursive: true });
+      mkdirSync(p);
+      git(p, 'init', '-q');
+      gritOk(p, ['issue', 'create', '--title', 'new project'], { env: { GRIT_NO_DAEMON: '1' } });
+    } else {
+      const q = tempRepo();
+      gritOk(q, ['issue', 'create', '--title', 'q issue'], { env: { GRIT_NO_DAEMON: '1' } });
+      renameSync(p, join(base, `p-old`));
+      renameSync(q, p);
+      kept = ['q issue'];
+    }
+    const r = grit(p, ['issue', 'list', '--json'], { env: home });
+    assert.equal(r.code, 0, `${replace}: ${r.stdout}${r.stderr}`);
+    assert.match(r.stderr, /which is no longer there \(deleted or made anew\); it is a cache, so it is rebuilt from this repository's WAL/, replace);
+    assert.doesNotMatch(r.stderr, /went back into the WAL|started a new WAL/, replace);
+    assert.deepEqual(r.json.data.issues.map((i: any) => i.title), kept, replace);
+    assert.deepEqual(walTitles(p), kept, `${replace}: the old repository's event is in no WAL here`);
+    rmSync(join(base, 'p-old'), { recursive: true, force: true });
+  }
+});
+
 test('a data dir follows its repository when it moves, goes to another by itself when its own is gone (deleted), and by `grit rebuild` when it is not', () => {
   const base = tempDir();
   const p1 = join(base, 'p1');
