@@ -6,22 +6,22 @@ import { plural } from '../core/plural.js';
 const lines = (s: { line_start: number; line_end: number }) =>
   s.line_start === s.line_end ? `${s.line_start}` : `${s.line_start}-${s.line_end}`;
 
-/** Index warnings go to stderr so that stdout stays the result. */
-function warn(warnings: { language?: string; message: string }[]): void {
-  for (const w of warnings) process.stderr.write(`grit: warning: ${w.language ? `${w.language}: ` : ''}${w.message}\n`);
-}
-
-/** Files a lock of another actor held back (lock_policy = require): a few named, all in --json. */
-function warnLocked(locked: { path: string; owner: string }[]): void {
-  if (locked.length === 0) return;
-  const named = locked.slice(0, 3).map((l) => `${l.path} (${short(l.owner)})`);
-  const more = locked.length > named.length ? `, … (${locked.length - named.length} more in --json)` : '';
-  process.stderr.write(`grit: warning: ${plural(locked.length, 'file')} not indexed, locked by another actor (lock_policy = require): ${named.join(', ')}${more}\n`);
+/**
+ * What an index run warns of, on stderr: files it could not index as asked, and files a lock of
+ * another actor held back (lock_policy = require: a few named, all in --json).
+ */
+function indexWarnings(d: any): string[] {
+  const out = (d.warnings as { language?: string; message: string }[]).map((w) => `${w.language ? `${w.language}: ` : ''}${w.message}`);
+  const locked = d.skipped_locked as { path: string; owner: string }[];
+  if (locked.length > 0) {
+    const named = locked.slice(0, 3).map((l) => `${l.path} (${short(l.owner)})`);
+    const more = locked.length > named.length ? `, … (${locked.length - named.length} more in --json)` : '';
+    out.push(`${plural(locked.length, 'file')} not indexed, locked by another actor (lock_policy = require): ${named.join(', ')}${more}`);
+  }
+  return out;
 }
 
 function renderIndex(d: any): string {
-  warn(d.warnings);
-  warnLocked(d.skipped_locked);
   const skipped = Object.entries(d.skipped as Record<string, number>)
     .filter(([, n]) => n > 0)
     .map(([why, n]) => `${n} ${why.replace('_', ' ')}`);
@@ -42,13 +42,14 @@ function renderQuery(d: any): string {
   if (d.results.length === 0) {
     return dim(`no symbol matches ${JSON.stringify(d.query)}${d.indexed === false ? ' (nothing is indexed yet: `grit context index`)' : ''}`);
   }
+  // The name asked for is never cut; a path too long for the row goes on under it (with its lines).
   const rows = d.results.map((r: any) => [bold(r.symbol), dim(r.kind), `${cyan(r.path)}:${lines(r)}`]);
-  return `${table(rows, { shrink: [0] })}${d.truncated ? `\n${dim('… more matches (raise --limit)')}` : ''}`;
+  return `${table(rows, { wrap: true })}${d.truncated ? `\n${dim('… more matches (raise --limit)')}` : ''}`;
 }
 
 function renderShow(d: any): string {
   const f = d.file;
-  const out = [`${bold(f.path)} ${dim(`${f.language} · sha256:${f.content_hash.slice(0, 12)} · by ${short(f.actor)}`)}`];
+  const out = [`${bold(singleLine(f.path))} ${dim(`${f.language} · sha256:${f.content_hash.slice(0, 12)} · by ${short(f.actor)}`)}`];
   if (f.summary) out.push(f.summary);
   if (f.symbols.length === 0) out.push(dim('no symbols'));
   else out.push('', table(f.symbols.map((s: any) => [dim(lines(s)), s.kind, bold(s.name)]), { shrink: [2] }));
@@ -72,6 +73,7 @@ export const CONTEXT_ACTIONS: Record<string, CliAction> = {
       force: flags.force === true,
     }),
     render: renderIndex,
+    warnings: indexWarnings,
   },
   'context:query': {
     ipc: 'ContextQuery',

@@ -33,6 +33,11 @@ export interface CliAction<D = any> {
   /** A listing or a show: its human output, longer than the terminal, goes through a pager (pager.ts). */
   pages?: true;
   /**
+   * Warnings the data carries (besides `lock_warnings`), printed on stderr whatever the output:
+   * `--quiet` and `--json` silence none (docs/decisions.md, "--quiet").
+   */
+  warnings?: (data: D) => string[];
+  /**
    * Whether the output, given these flags, is the data the command was asked for (DOT, a list of
    * ids, a value) rather than a status line or a view for a person: `--quiet` does not silence it,
    * as `curl -s` still writes the body.
@@ -55,7 +60,8 @@ export async function runAction(action: CliAction, parsed: Parsed, json: boolean
     const stream = action.streams?.(args) ? stdoutSink(json) : undefined;
     const data = await execute(action.ipc, args, options, flags['no-daemon'] === true, stream?.sink);
     // The lock policy's warnings (in the data for --json too): on stderr, wherever the command ran.
-    for (const w of (data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []) process.stderr.write(`grit: warning: ${visible(w)}\n`);
+    const warnings = [...((data as { lock_warnings?: string[] } | null)?.lock_warnings ?? []), ...(action.warnings?.(data) ?? [])];
+    for (const w of warnings) process.stderr.write(`grit: warning: ${visible(w)}\n`);
     const text = () => action.render(visibleDeep(data), parsed);
     if (stream) stream.end();
     else if (paged(action, json, flags)) await (await import('./pager.js')).printPaged(text());

@@ -4,7 +4,7 @@ import { isRemoved, type FileContext, type MatchTier, type ProjectEntry } from '
 import { toHex } from '../core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../core/ids.js';
 import { typedPathCandidates } from '../context/paths.js';
-import { callerDir, optInt, optText, text, type Args } from './args.js';
+import { callerDir, oneLine, optInt, optText, text, type Args } from './args.js';
 import { QUERY_LIMIT } from './ranges.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
 
@@ -21,7 +21,8 @@ export async function contextQuery(
   ctx: RepoContext,
   args: Args,
 ): Promise<{ query: string; results: QueryResult[]; truncated: boolean; indexed: boolean }> {
-  const query = text(args, 'query', { nonEmpty: true }).trim();
+  // One line: a NUL would reach past the name in the symbol index's keys (name, NUL, path, …).
+  const query = oneLine(text(args, 'query', { nonEmpty: true }).trim(), 'query');
   const limit = optInt(args, 'limit', QUERY_LIMIT) ?? QUERY_LIMIT.default;
   return ctx.read(() => {
     const { hits, truncated } = ctx.store.context.query(query, limit);

@@ -21,6 +21,21 @@ import { covers, lockOn, policyLocks, policyRefusal, type Lock } from '../git/lo
 import { bool, callerDir, optText, type Args } from './args.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
+
+/**
+ * A source file's text: UTF-8, or, where it is not, Latin-1 (each byte one character), the likely
+ * encoding of an older source file. Decoded with U+FFFD for the bytes UTF-8 cannot read, a name
+ * holding one was cut there by the parsers (`café` in Latin-1 became `caf`), a name no file has.
+ */
+function sourceText(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return bytes.toString('latin1');
+  }
+}
+
 /** Events per WAL commit: large enough that a cold index of a big tree is a few commits. */
 export const INDEX_BATCH = 500;
 /** Bigger files (bundles, generated tables) are skipped: their symbols are noise and slow to parse. */
@@ -211,7 +226,7 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
         continue;
       }
       if (skipLocked(reply, path, lockedBy(path))) continue;
-      const text = bytes.toString('utf8');
+      const text = sourceText(bytes);
       const { symbols, engine } = await extractor.extract(language, text);
       await push({
         item: {

@@ -317,6 +317,19 @@ describe('issue list and show for people', () => {
     }
   });
 
+  it('fits `context query` to the terminal without cutting the names: a long path goes on under its row', { skip: !hasScript && 'util-linux `script` is not installed' }, async () => {
+    const deep = 'very/long/directory/structure/that/goes/deeper/and/deeper/still';
+    mkdirSync(join(repo, deep), { recursive: true });
+    for (const file of ['m.py', `${deep}/module_name.py`]) writeFileSync(join(repo, file), 'def handle_incoming_request_payload():\n    pass\n');
+    git(repo, 'add', 'm.py', deep);
+    await gritSetup(repo, ['context', 'index']);
+    const lines = onTty(repo, ['context', 'query', 'handle_incoming'], 80, { NO_COLOR: '1' }).trimEnd().split('\n');
+    assert.ok(lines.every((l) => visibleLength(l) <= 80), lines.join('\n'));
+    assert.equal(lines.filter((l) => l.startsWith('handle_incoming_request_payload  function  ')).length, 2, lines.join('\n'));
+    assert.match(lines.join('\n'), /m\.py:1-2/);
+    assert.match(lines.map((l) => l.trim()).join(''), /deeper\/still\/module_name\.py:1-2/, 'the path whole, over the lines it takes');
+  });
+
   it('fits `issue dep topo` to the terminal too; FORCE_COLOR=0 means no colour', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
     const topo = onTty(repo, ['issue', 'dep', 'topo'], 50, { NO_COLOR: '1' }).trimEnd().split('\n');
     assert.ok(topo.length >= 3 && topo.every((l) => l.length <= 50), topo.join('\n'));

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritLib, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
 import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
 import { setLockPolicy } from '../sync/_helpers.js';
@@ -83,15 +83,21 @@ test('--force re-indexes unchanged files', async () => {
   assert.deepEqual([d.indexed, d.unchanged, d.events_written, d.commits], [FIXTURES.length, 0, FIXTURES.length, 1]);
 });
 
-test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost track of', async () => {
+test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost track of; text that is not UTF-8 is read as Latin-1; a name with a line break is shown on one line', async () => {
   const repo = await fixtureRepo();
   mkdirSync(join(repo, 'weird'));
   writeFileSync(Buffer.concat([Buffer.from(join(repo, 'weird/na')), Buffer.from([0xef]), Buffer.from('ve.py')]), 'def ok():\n    pass\n');
   writeFileSync(join(repo, 'weird/fine.py'), 'def fine():\n    pass\n');
+  writeFileSync(join(repo, 'weird/latin.py'), Buffer.from('# caf\xe9 module.\ndef caf\xe9():\n    pass\n', 'latin1'));
+  writeFileSync(join(repo, 'weird/new\nline.py'), 'def nl():\n    pass\n');
   git(repo, 'add', '-A');
   const d = index(repo, '--pattern', 'weird/*');
-  assert.deepEqual([d.files, d.indexed, d.skipped.unreadable, d.removed], [2, 1, 1, 0]);
+  assert.deepEqual([d.files, d.indexed, d.skipped.unreadable, d.removed], [4, 3, 1, 0]);
   assert.equal(index(repo, '--pattern', 'weird/*').removed, 0, 'and never taken for deleted');
+  // The name whole, not cut at the byte UTF-8 cannot read; the summary alike.
+  const latin = gritOk(repo, ['context', 'show', 'weird/latin.py']).file;
+  assert.deepEqual([latin.symbols.map((s: any) => s.name), latin.summary], [['café'], 'café module.']);
+  assert.match(grit(repo, ['context', 'show', 'weird/new\nline.py']).stdout, /^weird\/new line\.py python · /);
 });
 
 test('a file that grows past 1 MiB or becomes unreadable loses its old symbols (a tombstone), like a removed file', async () => {
@@ -160,6 +166,10 @@ test('a --path that git does not track (new, ignored, or a directory of such): a
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /^grit: warning: a\.py is not tracked by git: `git add` it first\n$/);
   assert.match(r.stdout, /^indexed 0 files/);
+  // --quiet silences the summary, never a warning.
+  const quiet = grit(repo, ['context', 'index', '--path', 'a.py', '-q']);
+  assert.deepEqual([quiet.code, quiet.stdout], [0, '']);
+  assert.match(quiet.stderr, /^grit: warning: a\.py is not tracked by git: `git add` it first\n$/);
   assert.deepEqual(index(repo, '--path', 'a.py').warnings, [{ path: 'a.py', message: 'a.py is not tracked by git: `git add` it first' }]);
 
   writeFileSync(join(repo, '.gitignore'), 'gen/\n');
@@ -268,6 +278,8 @@ test('query ranks exact, then prefix, then substring matches; --limit truncates'
   assert.equal(gritOk(repo, ['context', 'query', 'zzz_nothing']).results.length, 0);
   const empty = grit(repo, ['context', 'query', ' ', '--json']);
   assert.deepEqual([empty.code, empty.json.error.code], [2, 'invalid_args']);
+  // A NUL (possible over IPC, MCP, the API) would reach past the name into the index's keys.
+  await assert.rejects(gritLib(repo, 'ContextQuery', { query: 'parse\u0000src' }), (e: any) => e.code === 'invalid_args' && /^<query> must be one line/.test(e.message));
   assert.match(grit(repo, ['context', 'query', 'parse']).stdout, /parse\s+function\s+src\/names\.py:9-10/);
 });
 

@@ -1,5 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { globMatcher } from '../../src/context/files.js';
 import { repoRelative } from '../../src/context/paths.js';
 import { GritError } from '../../src/core/errors.js';
@@ -48,4 +51,24 @@ test('paths become repo-relative with / separators; outside paths are refused', 
   assert.equal(repoRelative('/r', 'src/', '/r'), 'src');
   assert.throws(() => repoRelative('/r', '/etc/passwd'), /outside the worktree/);
   assert.throws(() => repoRelative('/r', '../x', '/r'), /outside the worktree/);
+});
+
+test('an absolute path into the worktree through a symbolic link (a linked $PWD) is followed up to the worktree, not within it', () => {
+  const base = realpathSync(mkdtempSync(join(tmpdir(), 'grit-paths-')));
+  const root = join(base, 'repo');
+  mkdirSync(join(root, 'src'), { recursive: true });
+  writeFileSync(join(root, 'src', 'a.ts'), '');
+  symlinkSync(root, join(base, 'linked'));
+  symlinkSync('a.ts', join(root, 'src', 'alias.ts'));
+  try {
+    assert.equal(repoRelative(root, join(base, 'linked', 'src', 'a.ts')), 'src/a.ts');
+    assert.equal(repoRelative(root, join(base, 'linked')), '');
+    // A link inside the worktree stays itself (context index warns of it), and a file yet to be made is fine.
+    assert.equal(repoRelative(root, join(base, 'linked', 'src', 'alias.ts')), 'src/alias.ts');
+    assert.equal(repoRelative(root, join(base, 'linked', 'src', 'new.ts')), 'src/new.ts');
+    symlinkSync('/etc', join(base, 'elsewhere'));
+    assert.throws(() => repoRelative(root, join(base, 'elsewhere', 'passwd')), /outside the worktree/);
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
 });
