@@ -158,7 +158,14 @@ export function makeEvent(e: UnsignedEvent, sign?: (eventId: Uint8Array) => Uint
  * signature the record holds the preimage's fields in the same encoding.
  */
 export function eventIdMatches(e: Event, record?: Uint8Array): boolean {
-  return record ? bytesEqual(fieldsHash(record, record.length - (e.sig ? 66 : 1)), e.event_id) : bytesEqual(computeEventId(e), e.event_id);
+  return record ? bytesEqual(fieldsHash(record, record.length - encodedBytesLength(e.sig)), e.event_id) : bytesEqual(computeEventId(e), e.event_id);
+}
+
+/** How many bytes canonical CBOR takes for `bytes` (null: one, the simple value). */
+function encodedBytesLength(bytes: Uint8Array | null): number {
+  if (bytes === null) return 1;
+  const n = bytes.length;
+  return (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 2 ** 32 ? 5 : 9) + n;
 }
 
 /**
@@ -252,7 +259,9 @@ export function eventFromRecord(
   // The decoder gives a bigint only for an unsigned integer above 2^53 - 1 that fits 64 bits.
   if (!isUint(ts) && typeof ts !== 'bigint') throw new GritError('wal_error', 'ts_unix_ms must be an unsigned integer');
   if (parent !== null && !isBytes(parent, 32)) throw new GritError('wal_error', 'parent must be null or 32 bytes');
-  if (sig !== null && !isBytes(sig, 64)) throw new GritError('wal_error', 'sig must be null or 64 bytes');
+  // Of any length: one that is not an Ed25519 signature's 64 bytes does not verify, and is a bad
+  // signature for the policy to judge (docs/signing.md), not a record that stops every reader.
+  if (sig !== null && !(sig instanceof Uint8Array)) throw new GritError('wal_error', 'sig must be null or a byte string');
   let kind: EventKind;
   try {
     kind = kindFromPayload(tag, payload);

@@ -37,49 +37,54 @@ async function scene() {
   const stranger = generateKeyPair();
   const foreign = makeEvent({ ...base, ts_unix_ms: at(11), kind: { type: 'StateChanged', state: 'closed' } }, (eid) => signEventId(eid, stranger.secretKey));
   const unsigned = makeEvent({ ...base, ts_unix_ms: at(12), kind: { type: 'CommentAdded', body: 'forged comment' } });
-  const forged: Event[] = [copied, foreign, unsigned];
+  // A signature of the wrong length: a bad signature like the others, not a record every reader stops at.
+  const short = makeEvent({ ...base, ts_unix_ms: at(13), kind: { type: 'LabelAdded', label: 'short-sig' } });
+  short.sig = new Uint8Array(63).fill(7);
+  const forged: Event[] = [copied, foreign, unsigned, short];
   chunkCommit(remote, actor, encodeChunk(forged).bytes);
   return { remote, writer, strict, lenient, actor, id, forgedIds: forged.map((e) => toHex(e.event_id)).sort() };
 }
 
-test('forged events pulled from a remote: refused under reject, kept and reported under warn, listed by db verify and doctor', { timeout: 60_000 }, async () => {
+test('forged events pulled from a remote (a signature of the wrong length among them): refused under reject, kept and reported under warn, listed by db verify and doctor', { timeout: 60_000 }, async () => {
   const s = await scene();
 
   // reject: the pull succeeds (the WAL is append-only and shared) but the store refuses the three.
   const r = grit(s.strict, ['sync', '--pull', '--json']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.equal(r.json.data.pulled, 3);
-  assert.deepEqual(r.json.data.signature_problems, { refused: 3, kept: 0 });
-  assert.match(r.stderr, /refused 3 events with a bad or missing signature .*signature_policy = reject/);
+  assert.equal(r.json.data.pulled, 4);
+  assert.deepEqual(r.json.data.signature_problems, { refused: 4, kept: 0 });
+  assert.match(r.stderr, /refused 4 events with a bad or missing signature .*signature_policy = reject/);
   const strictShow = gritOk(s.strict, ['issue', 'show', s.id]);
   assert.equal(strictShow.issue.title, 'original');
   assert.equal(strictShow.issue.state, 'open');
   assert.equal(strictShow.issue.comment_count, 0);
+  assert.deepEqual(strictShow.issue.labels, []);
   assert.equal(strictShow.events.length, 1);
   const human = grit(s.strict, ['sync', '--pull']);
   assert.equal(human.code, 0);
   let v = gritOk(s.strict, ['db', 'verify']);
-  assert.deepEqual([v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count, v.policy], [4, 3, 1, 3, 'reject']);
+  assert.deepEqual([v.events_checked, v.signatures_checked, v.signatures_valid, v.error_count, v.policy], [5, 4, 1, 4, 'reject']);
   assert.deepEqual(v.errors.map((e: any) => e.event_id).sort(), s.forgedIds);
-  assert.deepEqual(v.errors.map((e: any) => e.problem).sort(), ['invalid', 'invalid', 'missing']);
+  assert.deepEqual(v.errors.map((e: any) => e.problem).sort(), ['invalid', 'invalid', 'invalid', 'missing']);
   let sig = gritDoctor(s.strict).checks.find((c: any) => c.id === 'signatures');
   assert.equal(sig.status, 'warn'); // refused by the policy, for good: doctor passes (docs/signing.md, "Doctor's verdict")
-  assert.match(sig.message, /3 events .*refused by this store/);
+  assert.match(sig.message, /4 events .*refused by this store/);
 
   // warn: applied, and reported by the pull, db verify and doctor.
   const w = grit(s.lenient, ['sync', '--pull', '--json']);
   assert.equal(w.code, 0, w.stdout + w.stderr);
-  assert.deepEqual(w.json.data.signature_problems, { refused: 0, kept: 3 });
-  assert.match(w.stderr, /applied 3 events with a bad or missing signature/);
+  assert.deepEqual(w.json.data.signature_problems, { refused: 0, kept: 4 });
+  assert.match(w.stderr, /applied 4 events with a bad or missing signature/);
   const lenientShow = gritOk(s.lenient, ['issue', 'show', s.id]);
   assert.equal(lenientShow.issue.title, 'forged title');
   assert.equal(lenientShow.issue.state, 'closed');
+  assert.deepEqual(lenientShow.issue.labels, ['short-sig']);
   v = gritOk(s.lenient, ['db', 'verify']);
-  assert.deepEqual([v.error_count, v.policy], [3, 'warn']);
+  assert.deepEqual([v.error_count, v.policy], [4, 'warn']);
   assert.deepEqual(v.errors.map((e: any) => e.event_id).sort(), s.forgedIds);
   sig = gritDoctor(s.lenient).checks.find((c: any) => c.id === 'signatures');
   assert.equal(sig.status, 'error');
-  assert.match(sig.message, /3 events .*APPLIED to this store/);
+  assert.match(sig.message, /4 events .*APPLIED to this store/);
 
   // The honest writer's own later events still verify on both sides.
   await gritSetup(s.writer, ['issue', 'comment', s.id, '--body', 'genuine']);
