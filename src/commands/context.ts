@@ -4,8 +4,9 @@
  * serves every worktree of the repository: the worktree is the command's (`worktreeRoot`).
  */
 import { renameSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { storeFile } from '../core/store-file.js';
-import type { RepoConfig } from '../core/config.js';
+import { readActorConfig, type RepoConfig } from '../core/config.js';
 import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { makeEvent, type Event } from '../core/event.js';
@@ -26,7 +27,7 @@ import { Wal } from '../git/wal.js';
 import type { KeptWalReader } from '../git/kept-wal-reader.js';
 import { checkLocks, hasLockRefs } from '../git/locks.js';
 import { WriteBatcher } from './write-batcher.js';
-import { loadRepoConfig, readActorDir, selectActor, type ActorRef, type ActorSelection } from './actors.js';
+import { actorsDir, loadRepoConfig, readActorDir, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 import { daemonHolds } from './lockfile.js';
 import { judgeForeignStore } from './store-owner.js';
 import { exactTs, stampAfter, stamped, type ExactTs } from '../core/timestamp.js';
@@ -452,6 +453,7 @@ export class RepoContext {
     // A long-lived context (a daemon worker) reads the actor's config and key again when they
     // change (reloadSettingsIfChanged): a key restored with its config.toml signs from the next write on.
     if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir, this.actorId, this.actor.config.public_key);
+    this.refuseOtherKeyHere();
     const sign = this.signer ?? undefined;
     const last = new Map<string, { ts: ExactTs; id: Uint8Array }>();
     const made = new Map<string, Event[]>(); // this commit's events by issue, oldest first
@@ -484,6 +486,32 @@ export class RepoContext {
     }
     accepted.forEach((i, n) => (results[i] = { events: byGroup[n], wal_head: commit, warnings: warnings[i] }));
     return results;
+  }
+
+  /**
+   * Refuses a write as an actor whose own config (a data dir outside the repository: GRIT_HOME)
+   * names another public key than the repository's copy of its config: readers here check its
+   * events against that copy (loadKeyring), so every event it wrote would be `invalid`, and under
+   * `reject` its own store would drop what it had just acknowledged. Read each time (one file, for
+   * such an actor only): the copy may be edited while a daemon worker lives.
+   */
+  private refuseOtherKeyHere(): void {
+    const copyPath = join(actorsDir(this.repo), this.actorId, 'config.toml');
+    const ownPath = join(this.actor.dir, 'config.toml');
+    if (resolve(copyPath) === resolve(ownPath)) return;
+    let copy: string | undefined;
+    try {
+      copy = readActorConfig(copyPath)?.public_key?.toLowerCase();
+    } catch {
+      return; // unreadable: its key is unknown here (doctor reports it), so nothing checks against it
+    }
+    const own = this.actor.config.public_key?.toLowerCase();
+    if (copy === undefined || copy === own) return;
+    throw new GritError('io_error', `this repository knows actor ${this.actorId} by another public key (${copy}, in ${copyPath}) than its own config says (${own ?? 'none'}, in ${ownPath}): its events would not verify here`, {
+      environment: true,
+      details: { actor_id: this.actorId, path: copyPath, public_key: copy, own_path: ownPath, own_public_key: own ?? null },
+      suggestion: `make the two agree: copy ${ownPath} over ${copyPath} (or remove the copy), then write again`,
+    });
   }
 
   /**

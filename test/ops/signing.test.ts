@@ -363,3 +363,36 @@ test('a signing.key that is not the key of the config public_key: every write is
   await gritSetup(repo, ['issue', 'create', '--title', 'kept', '--actor', 'signer']);
   assert.equal(gritOk(repo, ['db', 'verify']).error_count, 0);
 });
+
+test('an actor in a data dir outside the repository whose copy here names another public key: every write is refused (exit 5), in process and through the daemon, not acknowledged and then dropped under reject', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  await gritSetup(repo, ['issue', 'create', '--title', 'first']);
+  setSignaturePolicy(repo, 'reject');
+  const home = join(tempDir(), 'home');
+  const own = gritOk(repo, ['actor', 'init', '--generate-key', '--data-dir', home]).actor;
+  // The repository's copy of its config (a team's reviewed key list, say) holds an older key.
+  const copyDir = join(repo, '.git', 'grit', 'actors', own.actor_id);
+  mkdirSync(copyDir, { recursive: true });
+  const ownConfig = readFileSync(join(home, 'config.toml'), 'utf8');
+  writeFileSync(join(copyDir, 'config.toml'), ownConfig.replace(own.public_key, '7c'.repeat(32)));
+  const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{ GRIT_HOME: home }, { ...daemon.env, GRIT_HOME: home }]) {
+      const r = grit(repo, ['issue', 'create', '--title', 'mine', '--json'], { env });
+      assert.equal(r.code, 5, r.stdout + r.stderr);
+      assert.equal(r.json.error.code, 'io_error');
+      assert.match(r.json.error.message, new RegExp(`knows actor ${own.actor_id} by another public key \\(${'7c'.repeat(32)}, in .*\\) than its own config says \\(${own.public_key}, in .*\\): its events would not verify here`));
+    }
+    assert.equal(git(repo, 'rev-parse', 'refs/grit/wal').trim(), head, 'nothing written');
+    // The copy made to agree: writes work, sign, and stay after a rebuild.
+    writeFileSync(join(copyDir, 'config.toml'), ownConfig);
+    for (const env of [{ GRIT_HOME: home }, { ...daemon.env, GRIT_HOME: home }]) gritOk(repo, ['issue', 'create', '--title', 'kept'], { env });
+  } finally {
+    await daemon.stop();
+  }
+  gritOk(repo, ['rebuild'], { env: { GRIT_HOME: home } });
+  assert.equal(gritOk(repo, ['issue', 'list'], { env: { GRIT_HOME: home } }).total, 3);
+  assert.equal(gritOk(repo, ['db', 'verify'], { env: { GRIT_HOME: home } }).error_count, 0);
+});
