@@ -32,6 +32,7 @@ import { sharedPermAt } from '../git/shared-perm.js';
 import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots, SNAPSHOT_PREFIX, unusableSnapshots } from '../git/snapshot.js';
+import { refusedSnapshots } from '../git/snapshot-trust.js';
 import { isWalHole, Wal } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { surveyWal, type WalSurvey } from './doctor-wal.js';
@@ -812,7 +813,7 @@ async function checkSnapshots(s: State): Promise<Finding> {
     const why = s.walHead === null ? 'refs/grit/wal does not exist' : 'the WAL cannot be read (see wal_ref)';
     return ok('snapshots', `${plural(snapshots.length, 'snapshot')}, not checked: ${why}`);
   }
-  const off = await unusableSnapshots(s.wal!.objects, snapshots, (walHead) => survey.commits.has(walHead));
+  const off = await unusableSnapshots(s.wal!.objects, snapshots, (walHead) => survey.commits.has(walHead), refusedSnapshots(s.repo!.commonDir));
   if (off.length === 0) return ok('snapshots', `${plural(snapshots.length, 'snapshot')}, each taken on this WAL`);
   return {
     id: 'snapshots',

@@ -31,7 +31,7 @@ import {
   type SnapshotMeta,
   type SnapshotSink,
 } from '../git/snapshot.js';
-import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict, type VerdictRecord } from '../git/snapshot-trust.js';
+import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict, refusedSnapshots, type VerdictRecord } from '../git/snapshot-trust.js';
 import { openBase, planSnapshot, type SnapshotPlan } from '../git/snapshot-reuse.js';
 import { decodeWalChunk, walChunkRecords, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadWalOptions } from '../git/wal-read-ahead.js';
@@ -484,7 +484,7 @@ export async function snapshotGc(ctx: RepoContext, args: Args): Promise<Snapshot
   let unusable = new Set<string>();
   if (head !== null) {
     try {
-      const never = await unusableSnapshots(ctx.wal.objects, await listSnapshots(ctx.repo.commonDir), (walHead) => ctx.wal.isAncestor(walHead, head));
+      const never = await unusableSnapshots(ctx.wal.objects, await listSnapshots(ctx.repo.commonDir), (walHead) => ctx.wal.isAncestor(walHead, head), refusedSnapshots(ctx.repo.commonDir));
       unusable = new Set(never.map((s) => s.ref));
     } catch {
       // A WAL that cannot be walked: none is judged (the set is still empty).

@@ -40,6 +40,15 @@ const SEGMENT_COMMITS = 512;
 const verdictsPath = (gitDir: string) => join(gitDir, 'grit', 'snapshot-verdicts');
 
 /** The verdicts recorded in this repository, by snapshot commit (the last line for a commit wins). */
+/** Why each snapshot this repository refused was refused (null: not refused), from its recorded verdicts. */
+export function refusedSnapshots(gitDir: string): (oid: string) => string | null {
+  const verdicts = readVerdicts(gitDir);
+  return (oid) => {
+    const v = verdicts.get(oid);
+    return v?.verdict === 'refused' ? (v.reason ?? 'refused') : null;
+  };
+}
+
 export function readVerdicts(gitDir: string): Map<string, VerdictRecord> {
   const out = new Map<string, VerdictRecord>();
   let text: string;

@@ -343,9 +343,16 @@ export async function unusableSnapshots(
   objects: ObjectStore,
   snapshots: readonly SnapshotRef[],
   onWal: (walHead: string) => boolean | Promise<boolean>,
+  refused: (oid: string) => string | null = () => null,
 ): Promise<UnusableSnapshot[]> {
   const unusable: UnusableSnapshot[] = [];
   for (const s of snapshots) {
+    // Refused when checked against the WAL (snapshot-trust.ts): never tried again, so never used.
+    const why = refused(s.oid);
+    if (why !== null) {
+      unusable.push({ ...s, reason: `refused when checked against the WAL: ${why}` });
+      continue;
+    }
     let walHead: string;
     try {
       const meta = readSnapshotMeta(objects, s.oid);

@@ -123,6 +123,15 @@ test('a snapshot fetched by plain git is checked before its first use: missing, 
   const again = gritOk(b, ['rebuild', '--from-snapshot']);
   assert.equal(again.from_snapshot, false);
   assert.doesNotMatch(verdicts(b), / refused it /);
+  // Refused, they can never be used: doctor says so, and `snapshot gc` deletes them first, keeping
+  // the trusted snapshot though the refused refs are newer by name.
+  const good = gritOk(b, ['snapshot']).snapshot_ref;
+  const check = gritDoctor(b).checks.find((c: any) => c.id === 'snapshots');
+  assert.equal(check.status, 'warn');
+  assert.match(check.message, /^6 of 7 snapshots can never be used: .*refused when checked against the WAL/);
+  const gc = gritOk(b, ['snapshot', 'gc', '--keep', '1']);
+  assert.deepEqual([gc.kept, gc.deleted.length, gc.unusable.length], [[good], 6, 6]);
+  assert.equal(gritOk(b, ['rebuild', '--from-snapshot']).from_snapshot, true);
 });
 
 test('a bad snapshot is not spread: the policy snapshot and doctor --fix are built from the WAL, not from it', { timeout: 60_000 }, async () => {
