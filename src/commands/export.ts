@@ -7,7 +7,7 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { closeSync, existsSync, mkdirSync, openSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isWithin } from '../core/path-within.js';
 import { diskFullError } from '../core/disk-full.js';
@@ -369,8 +369,10 @@ function* inPieces(parts: Iterable<string>): Generator<string> {
  * file to replace whole, and a rename would put a plain file in the device's place. `perm`:
  * core.sharedRepository's for the file and the directories made for it (shared-files.ts).
  */
-async function writeFile(path: string, pieces: Iterable<string>, perm: number): Promise<void> {
-  if (statSync(path, { throwIfNoEntry: false })?.isCharacterDevice()) return writeDevice(path, pieces);
+async function writeFile(output: string, pieces: Iterable<string>, perm: number): Promise<void> {
+  const path = throughLink(output);
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing?.isCharacterDevice()) return writeDevice(path, pieces);
   const tmp = join(dirname(path), exportTempName(basename(path), process.pid));
   let made: string[] = [];
   let fd: number | null = null;
@@ -381,7 +383,9 @@ async function writeFile(path: string, pieces: Iterable<string>, perm: number): 
     await writePieces(fd, pieces);
     closeSync(fd);
     fd = null;
-    adjustSharedPerm(tmp, perm);
+    // A file replaced keeps its mode, as `>` keeps it (one made private stays private).
+    if (existing?.isFile()) chmodSync(tmp, existing.mode & 0o7777);
+    else adjustSharedPerm(tmp, perm);
     renameSync(tmp, path);
   } catch (err) {
     if (fd !== null) closeSync(fd);
@@ -392,6 +396,20 @@ async function writeFile(path: string, pieces: Iterable<string>, perm: number): 
     throw error;
   } finally {
     keepOnSignal();
+  }
+}
+
+/** Where writing `path` lands: through a symbolic link, its target (as `>` writes it), so that the link stays a link. */
+function throughLink(path: string): string {
+  try {
+    if (!lstatSync(path).isSymbolicLink()) return path;
+  } catch {
+    return path;
+  }
+  try {
+    return realpathSync(path);
+  } catch {
+    return resolve(dirname(path), readlinkSync(path)); // a dangling link: the file it names is made
   }
 }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { csvField, PIECE_CHARS } from '../../src/commands/export.js';
 import { RepoContext, type OutputSink, type WriteItem } from '../../src/commands/context.js';
@@ -299,6 +299,18 @@ test('export --output: a regular file is replaced whole, a character device writ
   const full = grit(repo, ['export', '--output', '/dev/full', '--json'], { timeout: 15_000 });
   assert.deepEqual([full.code, full.json.error.message], [1, 'cannot write /dev/full: ENOSPC: no space left on device']);
   assert.deepEqual(readdirSync(dir).sort(), ['pipe', 'taken'], 'no temp file left');
+  // A file replaced keeps its mode (as `>` does); through a symbolic link, the target is written
+  // and the link stays one, a dangling link's target made.
+  const kept = join(dir, 'private.json');
+  writeFileSync(kept, 'old', { mode: 0o600 });
+  chmodSync(kept, 0o600);
+  symlinkSync('private.json', join(dir, 'link.json'));
+  symlinkSync('made.json', join(dir, 'dangling.json'));
+  for (const out of ['private.json', 'link.json', 'dangling.json']) gritOk(repo, ['export', '--output', join(dir, out)]);
+  assert.equal(statSync(kept).mode & 0o777, 0o600);
+  assert.equal(JSON.parse(readFileSync(kept, 'utf8')).meta.event_count, 1);
+  for (const link of ['link.json', 'dangling.json']) assert.ok(lstatSync(join(dir, link)).isSymbolicLink(), link);
+  assert.equal(JSON.parse(readFileSync(join(dir, 'made.json'), 'utf8')).meta.event_count, 1);
 });
 
 test('export --output: empty is refused as empty; /dev/stdout is standard output; other names of a process\'s own descriptors are refused', { timeout: 30_000 }, async () => {
