@@ -47,7 +47,15 @@ export function readSigningKey(actorDir: string): Uint8Array | null {
   try {
     text = readFileSync(signingKeyPath(actorDir), 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return null;
+    if (code === 'EISDIR') {
+      throw new GritError('io_error', `${signingKeyPath(actorDir)} is a directory, not a key file`, {
+        details: { path: signingKeyPath(actorDir), errno: code },
+        suggestion: 'restore the key file (64 hex characters, mode 0600) from a backup, or create a new actor with `grit actor init --generate-key`',
+        environment: true,
+      });
+    }
     throw err;
   }
   const key = fromHex(text.trim(), 32);

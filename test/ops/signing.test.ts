@@ -330,6 +330,11 @@ test('an actor with a public_key but no signing.key: every write as it is refuse
   const c = gritDoctor(repo, ['--actor', 'alice']).checks.find((x: any) => x.id === 'actor_config');
   assert.equal(c.status, 'warn', JSON.stringify(c));
   assert.match(c.message, /it has a public_key but no .*signing\.key: it cannot sign, so every write as it is refused \(reads work\)/);
+  // A directory where the key file should be: said as such, an error of the environment.
+  mkdirSync(join(alice.data_dir, 'keys', 'signing.key'), { recursive: true });
+  const dirKey = grit(repo, ['issue', 'create', '--title', 'lost', '--actor', 'alice', '--json']);
+  assert.equal(dirKey.code, 5, dirKey.stdout + dirKey.stderr);
+  assert.match(dirKey.json.error.message, /keys\/signing\.key is a directory, not a key file$/);
 });
 
 test('a signing.key that is not the key of the config public_key: every write is refused (exit 5), in process and through the daemon; doctor names it', async () => {
