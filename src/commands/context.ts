@@ -367,7 +367,7 @@ export class RepoContext {
 
   /** The signature policy applied to events read from the WAL (or a snapshot). */
   admit(events: Event[]): AdmitResult {
-    return admitEvents(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor), events);
+    return admitEvents(this.config.signature_policy, () => loadKeyring(this.repo.gritDir, this.actor), events, (e) => this.store.heldCopy(e));
   }
 
   /** Which of two copies of one event to keep (integrity.ts), against the keys known now. */

@@ -63,7 +63,11 @@ export function checkSignatures(policy: SignaturePolicy, survey: WalSurvey | und
   const r = survey.signatures!;
   const tail = `${r.signatures_valid} of ${r.signatures_checked} signatures valid, ${plural(r.unverified, 'event')} from actors with unknown keys (${plural(keys.size, 'known key')}, signature_policy = ${policy})`;
   if (r.error_count === 0) return ok(tail);
-  const problems = r.errors.filter((e): e is SignatureProblem => e.problem !== 'wal_error');
+  // A bad copy of an event that also has a valid one is not what the store holds (it keeps the valid copy).
+  const problems = r.errors.filter((e): e is SignatureProblem => e.problem !== 'wal_error' && !survey.validCopies.has(e.event_id));
+  if (problems.length === 0 && r.errors.length > 0 && r.errors.every((e) => e.problem !== 'wal_error')) {
+    return ok(`${tail}; ${plural(r.error_count, 'event')} also ${r.error_count === 1 ? 'has' : 'have'} a copy with a bad signature, which the store does not keep (\`grit db verify\` lists them)`);
+  }
   const { beforeKey, others } = survey.keyHistory!.split(problems, keyFiles());
   const applied = policy === 'warn';
   const parts = [

@@ -27,6 +27,11 @@ export interface WalSurvey extends WalIds {
   copies: number;
   /** Every event's signature checked; null under `signature_policy = off`. */
   signatures: VerifyReport | null;
+  /**
+   * Events with a bad or missing signature that also have a copy that verifies (docs/wal.md, "Two
+   * copies of one event"): the store keeps that copy, so the bad one is not what it applied.
+   */
+  validCopies: ReadonlySet<string>;
   /** When each actor's key existed, as the WAL shows it (which problems predate the key); null under `off`. */
   keyHistory: KeyHistory | null;
   /** The dependency graph of the events the signature policy admits: what the store folds. */
@@ -73,6 +78,8 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
   const keyHistory = verifier && new KeyHistory();
   const fold = new DependencyFold();
   const shared = new SharedIds();
+  const problems = new Set<string>();
+  const validCopies = new Set<string>();
   if (head !== null) {
     try {
       const { segments } = await readWal(wal, null, head, SEGMENT_COMMITS);
@@ -85,10 +92,18 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
             authors.add(actor);
             shared.take(e);
             const id = toHex(e.event_id);
-            if (events.has(id)) copies++;
+            const copy = events.has(id);
+            if (copy) copies++;
             else events.add(id);
             // As `admitEvents`: under reject, a known actor's event with a bad or missing signature stays out of the store.
             const status = verifier?.check(e);
+            // A copy that verifies, after a bad one or before one: a copy seen before that was no
+            // problem verified (the key is known, or this one would be no problem either).
+            if (status === 'valid' && problems.has(id)) validCopies.add(id);
+            if (status && isProblem(status)) {
+              if (copy && !problems.has(id)) validCopies.add(id);
+              problems.add(id);
+            }
             if (status) keyHistory?.take(actor, id, e.ts_unix_ms, status);
             if (!(status && isProblem(status) && policy === 'reject')) fold.take(e, id);
           }
@@ -99,5 +114,5 @@ export async function surveyWal(wal: Wal, head: string | null, policy: Signature
       wal.objects.close();
     }
   }
-  return { commits, events, eventCount, copies, signatures: verifier?.report ?? null, keyHistory, deps: fold.graph(), authors, eventsThrough, sharedIds: shared.found() };
+  return { commits, events, eventCount, copies, signatures: verifier?.report ?? null, validCopies, keyHistory, deps: fold.graph(), authors, eventsThrough, sharedIds: shared.found() };
 }

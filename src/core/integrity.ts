@@ -156,7 +156,7 @@ export function checkingKeys(policy: SignaturePolicy, ring: () => Keyring): Keyr
  * Applies the signature policy to events read from the WAL. `off`, or no known keys at all,
  * returns them untouched without verifying anything.
  */
-export function admitEvents(policy: SignaturePolicy, ring: () => Keyring, events: Event[]): AdmitResult {
+export function admitEvents(policy: SignaturePolicy, ring: () => Keyring, events: Event[], held: (e: Event) => Event | undefined = () => undefined): AdmitResult {
   const keys = events.length === 0 ? null : checkingKeys(policy, ring);
   if (keys === null) return { events, problems: [], refused: false };
   const problems: SignatureProblem[] = [];
@@ -168,12 +168,16 @@ export function admitEvents(policy: SignaturePolicy, ring: () => Keyring, events
     if (isProblem(status)) {
       problems.push(describeProblem(e, status));
       if (policy === 'reject') continue;
+      // The copy the store holds already, if it verifies, is the one it keeps.
+      const stored = held(e);
+      if (stored && keys.status(stored) === 'valid') validIds.add(toHex(e.event_id));
     }
     kept.push(e);
   }
   if (policy === 'reject') return { events: kept, problems, refused: true };
-  // A bad copy of an event that comes with a valid copy is not what is applied: the store keeps
-  // the valid one (copyOrder), so only events whose every copy here is bad are reported.
+  // A bad copy of an event that comes with a valid copy, or whose valid copy the store holds, is
+  // not what is applied: the store keeps the valid one (copyOrder), so only events whose every
+  // copy here is bad are reported.
   return { events, problems: problems.filter((p) => !validIds.has(p.event_id)), refused: false };
 }
 

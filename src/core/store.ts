@@ -627,6 +627,13 @@ export class Store {
     return this.log.doesExist(logKey(e));
   }
 
+  /** The copy of this event the store holds, if any (its signature may be another's). */
+  heldCopy(e: Event): Event | undefined {
+    const key = logKey(e);
+    const value = this.log.get(key);
+    return value === undefined ? undefined : this.event(key, value);
+  }
+
   *allEvents(): Iterable<Event> {
     for (const { key, value } of this.log.getRange()) yield this.event(key, value);
   }

@@ -129,6 +129,14 @@ test('two copies of one event with different signatures: every clone keeps the s
   for (const r of readers) {
     const second = await gritSetup(r, ['sync']);
     assert.equal(second.pulled, 0, 'a copy of an event the WAL had is not pulled');
+    // k1's store holds the valid copy already: the bad one is not "applied with a bad signature".
+    if (r === k1) assert.deepEqual(second.signature_problems, { refused: 0, kept: 0 });
+  }
+  // Nor is it for doctor, which fails only on a bad signature the store holds.
+  for (const r of [k1, k2]) {
+    const check = gritDoctor(r).checks.find((c: any) => c.id === 'signatures');
+    assert.equal(check.status, 'ok', JSON.stringify(check));
+    assert.match(check.message, /1 event also has a copy with a bad signature, which the store does not keep/);
   }
   const goodHex = toHex(good.sig);
   for (const r of [k1, k2]) assert.equal(sigOf(r), goodHex, 'with the key known: the copy that verifies');
