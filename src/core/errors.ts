@@ -7,7 +7,9 @@
  * repository, io_error for a file grit keeps): never invalid_args or not_found, which are the
  * caller's (2: fix the command; 3: the thing named is not there) and always exit 2 and 3.
  */
+import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { dirname } from 'node:path';
 import { redactDeep, redactUrls } from './redact-url.js';
 
 export type ErrorCode =
@@ -169,10 +171,12 @@ export function toGritError(err: unknown): GritError {
   const errno = e ? errnoName((e as { code?: unknown }).code) : null;
   if (errno === 'EACCES' || errno === 'EPERM') {
     const path = typeof e.path === 'string' ? e.path : null;
+    // A file being made (a temporary one, say) is refused by its directory: name that.
+    const where = path && !existsSync(path) ? dirname(path) : path;
     return new GritError('io_error', e.message, {
       environment: true,
       details: { errno, path },
-      suggestion: path ? `check the permissions of ${path} and of the directories above it` : 'check the permissions of the repository\'s files',
+      suggestion: where ? `check the permissions of ${where} and of the directories above it` : 'check the permissions of the repository\'s files',
     });
   }
   if (errno) {

@@ -68,9 +68,9 @@ async function repoWithIssues(dir: string, n: number): Promise<string> {
 const tmpObjects = (repo: string): string[] =>
   readdirSync(join(repo, '.git', 'objects'), { recursive: true, encoding: 'utf8' }).filter((p) => p.includes('tmp_obj'));
 
-/** A failed write: io_error, no stack trace, the WAL head and the issue list as before. */
-function assertRefused(r: GritResult, repo: string, head: string, list: unknown, what: string): void {
-  assert.equal(r.code, 1, `${what}: ${r.stdout} ${r.stderr}`);
+/** A failed write: io_error (exit 1, or 5 where the environment refused it), no stack trace, the WAL head and the issue list as before. */
+function assertRefused(r: GritResult, repo: string, head: string, list: unknown, what: string, code = 1): void {
+  assert.equal(r.code, code, `${what}: ${r.stdout} ${r.stderr}`);
   assert.equal(r.json?.error?.code, 'io_error', `${what}: ${r.stdout}`);
   assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: stack trace`);
   assert.equal(walHead(repo), head, `${what}: the WAL moved`);
@@ -399,7 +399,9 @@ test('a read-only object directory: io_error, nothing changed (skipped as root, 
   const dirs = [objects, ...readdirSync(objects).map((d) => join(objects, d))];
   for (const d of dirs) chmodSync(d, 0o555);
   try {
-    assertRefused(grit(repo, ['issue', 'create', '--title', 'nope', '--json']), repo, head, list, 'read-only objects');
+    const r = grit(repo, ['issue', 'create', '--title', 'nope', '--json']);
+    assertRefused(r, repo, head, list, 'read-only objects', 5);
+    assert.match(r.json.error.details.suggestion, /^check the permissions of .*\/\.git\/objects\/pack and of the directories above it$/);
   } finally {
     for (const d of dirs) chmodSync(d, 0o755);
   }
