@@ -59,7 +59,11 @@ function ensureId(gritDir: string, perm: number): string | null {
   } catch {
     // EEXIST: another process made it first (read below); anything else: not writable here.
   } finally {
-    rmSync(tmp, { force: true });
+    try {
+      rmSync(tmp, { force: true });
+    } catch {
+      // A grit dir that cannot be searched (or is a file): nothing was made in it.
+    }
   }
   return readId(gritDir);
 }
