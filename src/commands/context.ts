@@ -30,7 +30,7 @@ import { WriteBatcher } from './write-batcher.js';
 import { actorsDir, loadRepoConfig, readActorDir, selectActor, type ActorRef, type ActorSelection } from './actors.js';
 import { daemonHolds } from './lockfile.js';
 import { judgeForeignStore } from './store-owner.js';
-import { exactTs, stampAfter, stamped, type ExactTs } from '../core/timestamp.js';
+import { exactTs, stampAfter, stamped } from '../core/timestamp.js';
 
 export interface ContextOptions extends ActorSelection {
   cwd?: string;
@@ -455,19 +455,18 @@ export class RepoContext {
     if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir, this.actorId, this.actor.config.public_key);
     this.refuseOtherKeyHere();
     const sign = this.signer ?? undefined;
-    const last = new Map<string, { ts: ExactTs; id: Uint8Array }>();
     const made = new Map<string, Event[]>(); // this commit's events by issue, oldest first
     const byGroup = accepted.map((i) =>
       groups[i].map(({ issue_id, kind }) => {
         const key = toHex(issue_id);
-        const prev = last.get(key) ?? this.latestEvent(key);
-        const ts = stampAfter(prev?.ts, Date.now());
+        let mine = made.get(key);
+        if (!mine) made.set(key, (mine = []));
+        const prev = mine.length > 0 ? mine[mine.length - 1] : this.store.lastEventOf(key);
+        const ts = stampAfter(prev && exactTs(prev), Date.now());
         const member = removedMember(kind);
-        const parent = (member !== null ? this.newestAdd(key, member, made.get(key) ?? []) : undefined) ?? prev?.id ?? null;
+        const parent = (member !== null ? this.newestAdd(key, member, mine) : undefined) ?? prev?.event_id ?? null;
         const event = makeEvent({ issue_id, actor, ...stamped(ts), parent, kind }, sign);
-        last.set(key, { ts, id: event.event_id });
-        if (made.has(key)) made.get(key)!.push(event);
-        else made.set(key, [event]);
+        mine.push(event);
         return event;
       }),
     );
@@ -524,11 +523,6 @@ export class RepoContext {
     const adds = (e: Event): boolean => addsMember(e.kind, member);
     for (let i = made.length - 1; i >= 0; i--) if (adds(made[i])) return made[i].event_id;
     return this.store.newestEventOf(issueHex, adds)?.event_id;
-  }
-
-  private latestEvent(issueHex: string): { ts: ExactTs; id: Uint8Array } | undefined {
-    const e = this.store.lastEventOf(issueHex);
-    return e ? { ts: exactTs(e), id: e.event_id } : undefined;
   }
 
   async close(): Promise<void> {

@@ -9,7 +9,7 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { STALE_LOCK_MS } from '../git/refs.js';
-import { pidAlive, pidAliveSince } from '../core/pid-alive.js';
+import { pidAlive, startedAfter } from '../core/pid-alive.js';
 import { daemonEndpoint } from '../protocol/daemon-paths.js';
 import { WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 
@@ -39,7 +39,7 @@ export function judgeLock(path: string): { stale: boolean; why: string } {
     const sameHost = info.host_id === undefined || info.host_id === hostname();
     if (sameHost && !pidAlive(info.pid)) return { stale: true, why: `process ${info.pid} is not running` };
     // A lease written before its process started names a pid reused since.
-    if (sameHost && typeof info.started_ts === 'number' && !pidAliveSince(info.pid, info.started_ts)) {
+    if (sameHost && typeof info.started_ts === 'number' && startedAfter(info.pid, info.started_ts)) {
       return { stale: true, why: `process ${info.pid} started after the lease was taken, so it is another process` };
     }
     if (!sameHost && expired) return { stale: true, why: `its lease expired (host ${String(info.host_id)})` };

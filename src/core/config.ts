@@ -4,7 +4,7 @@ import { writeNewFile } from './write-new-file.js';
 import { mkdirShared } from './shared-files.js';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
-import { GritError } from './errors.js';
+import { GritError, isPermissionDenied } from './errors.js';
 
 export type LockPolicy = 'off' | 'warn' | 'require';
 export type SignaturePolicy = 'off' | 'warn' | 'reject';
@@ -74,7 +74,7 @@ function unreadableConfig(path: string, err: NodeJS.ErrnoException): GritError {
     const inTheWay = fileOnPath(dirname(path));
     return unreadable(`cannot be read: ${inTheWay} is a file, not a directory`, `${restore} (\`mv ${inTheWay} ${inTheWay}.file\`)`, { not_a_directory: inTheWay });
   }
-  if (errno === 'EACCES' || errno === 'EPERM') return unreadable('cannot be read: permission denied', `check the permissions of ${path}`);
+  if (isPermissionDenied(errno)) return unreadable('cannot be read: permission denied', `check the permissions of ${path}`);
   return unreadable(`cannot be read (${err.message})`, 'check the file and the disk holding it');
 }
 

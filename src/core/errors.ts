@@ -116,12 +116,15 @@ export function invalidArgs(message: string, details: Record<string, unknown>, s
  * caller can fix by naming another (none there, a directory, not readable) is invalid_args, exit 2:
  * not_found (3) would read as "the issue is not there".
  */
+/** Whether a file system error's code is a refusal by permission (the bits, or a policy: EPERM). */
+export const isPermissionDenied = (code: unknown): boolean => code === 'EACCES' || code === 'EPERM';
+
 export function inputFileError(file: string, err: unknown): GritError {
   const code = (err as NodeJS.ErrnoException)?.code;
   const details = { file, errno: code ?? null };
   if (code === 'ENOENT' || code === 'ENOTDIR') return invalidArgs(`no file ${file}`, details, 'check the path (relative paths are taken from the current directory)');
   if (code === 'EISDIR') return invalidArgs(`${file} is a directory, not a file`, details, 'give the path of a file');
-  if (code === 'EACCES' || code === 'EPERM') return invalidArgs(`cannot read ${file}: permission denied`, details, `check the permissions of ${file}`);
+  if (isPermissionDenied(code)) return invalidArgs(`cannot read ${file}: permission denied`, details, `check the permissions of ${file}`);
   return new GritError('io_error', `cannot read ${file}${code ? ` (${code})` : ''}`, { details });
 }
 
@@ -169,7 +172,7 @@ export function toGritError(err: unknown): GritError {
     });
   }
   const errno = e ? errnoName((e as { code?: unknown }).code) : null;
-  if (errno === 'EACCES' || errno === 'EPERM') {
+  if (isPermissionDenied(errno)) {
     const path = typeof e.path === 'string' ? e.path : null;
     // A file being made (a temporary one, say) is refused by its directory: name that.
     const where = path && !existsSync(path) ? dirname(path) : path;

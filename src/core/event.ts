@@ -158,14 +158,10 @@ export function makeEvent(e: UnsignedEvent, sign?: (eventId: Uint8Array) => Uint
  * signature the record holds the preimage's fields in the same encoding.
  */
 export function eventIdMatches(e: Event, record?: Uint8Array): boolean {
-  return record ? bytesEqual(fieldsHash(record, record.length - encodedBytesLength(e.sig)), e.event_id) : bytesEqual(computeEventId(e), e.event_id);
-}
-
-/** How many bytes canonical CBOR takes for `bytes` (null: one, the simple value). */
-function encodedBytesLength(bytes: Uint8Array | null): number {
-  if (bytes === null) return 1;
-  const n = bytes.length;
-  return (n < 24 ? 1 : n < 0x100 ? 2 : n < 0x10000 ? 3 : n < 2 ** 32 ? 5 : 9) + n;
+  // The record ends with the signature: null (1 byte) or an Ed25519 signature (a 2-byte head and 64
+  // bytes). One of another length (a bad signature) is rare: its event is encoded again instead.
+  const sigBytes = e.sig === null ? 1 : e.sig.length === 64 ? 66 : 0;
+  return record && sigBytes ? bytesEqual(fieldsHash(record, record.length - sigBytes), e.event_id) : bytesEqual(computeEventId(e), e.event_id);
 }
 
 /**

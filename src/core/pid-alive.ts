@@ -19,15 +19,13 @@ export function pidAlive(pid: number): boolean {
 }
 
 /**
- * The process that wrote a record at `sinceMs` (unix ms) may still run: `pid` runs and did not
- * start after then. A lock file outlives a killed daemon, and its pid may since name another
- * process (after a reboot, most likely), which holds nothing. Where the start time cannot be read
- * (no /proc), a running `pid` is taken to be that process.
+ * `pid` names a process that started after `sinceMs` (unix ms), so not the one that wrote a record
+ * then: a lock file outlives a killed daemon, and its pid may since name another process (after a
+ * reboot, most likely), which holds nothing. False where the start time cannot be read (no /proc).
  */
-export function pidAliveSince(pid: number, sinceMs: number): boolean {
-  if (!pidAlive(pid)) return false;
-  const started = Number.isFinite(sinceMs) ? procStartMs(pid) : null; // a record without its time: any
-  return started === null || started <= sinceMs + START_SLACK_MS;
+export function startedAfter(pid: number, sinceMs: number): boolean {
+  const started = procStartMs(pid);
+  return started !== null && started > sinceMs + START_SLACK_MS;
 }
 
 /**
@@ -40,15 +38,15 @@ const PROC_TICKS_PER_S = 100;
 
 /** When `pid` started, in unix ms, from /proc (null where that cannot be read). */
 function procStartMs(pid: number): number | null {
+  // The 22nd field of /proc/<pid>/stat: the start, in ticks since boot.
+  const ticks = Number(procStatFields(pid)?.[19]);
+  let boot: RegExpExecArray | null = null;
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    // Fields after the command's closing parenthesis start at the third (state); the 22nd is the start, in ticks since boot.
-    const ticks = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-    const boot = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
-    return boot && Number.isFinite(ticks) ? Number(boot[1]) * 1000 + (ticks * 1000) / PROC_TICKS_PER_S : null;
+    boot = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
   } catch {
-    return null;
+    // no /proc
   }
+  return boot && Number.isFinite(ticks) ? Number(boot[1]) * 1000 + (ticks * 1000) / PROC_TICKS_PER_S : null;
 }
 
 /** The process is stopped (SIGSTOP, Ctrl-Z, a debugger): it runs, and answers nothing until continued. */
@@ -59,9 +57,17 @@ export function pidStopped(pid: number): boolean {
 
 /** Linux's /proc/<pid>/stat state letter (elsewhere there is no such file: null, not known). */
 function procState(pid: number): string | null {
+  return procStatFields(pid)?.[0] ?? null;
+}
+
+/**
+ * The fields of Linux's /proc/<pid>/stat from the third on (the state letter first): those after
+ * the command's name, which may hold spaces and parentheses. Null where there is no such file.
+ */
+function procStatFields(pid: number): string[] | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
   }

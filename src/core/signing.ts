@@ -43,15 +43,16 @@ export function removeSigningKey(actorDir: string, withDir: boolean): void {
 
 /** The actor's secret key, or null when it has none. */
 export function readSigningKey(actorDir: string): Uint8Array | null {
+  const path = signingKeyPath(actorDir);
   let text: string;
   try {
-    text = readFileSync(signingKeyPath(actorDir), 'utf8');
+    text = readFileSync(path, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return null;
     if (code === 'EISDIR') {
-      throw new GritError('io_error', `${signingKeyPath(actorDir)} is a directory, not a key file`, {
-        details: { path: signingKeyPath(actorDir), errno: code },
+      throw new GritError('io_error', `${path} is a directory, not a key file`, {
+        details: { path, errno: code },
         suggestion: 'restore the key file (64 hex characters, mode 0600) from a backup, or create a new actor with `grit actor init --generate-key`',
         environment: true,
       });
@@ -60,7 +61,7 @@ export function readSigningKey(actorDir: string): Uint8Array | null {
   }
   const key = fromHex(text.trim(), 32);
   if (!key) {
-    throw new GritError('io_error', `${signingKeyPath(actorDir)} is not a 32-byte hex key`, {
+    throw new GritError('io_error', `${path} is not a 32-byte hex key`, {
       suggestion: 'restore the key from a backup, or create a new actor with `grit actor init --generate-key`',
       environment: true,
     });

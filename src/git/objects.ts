@@ -28,7 +28,7 @@ import {
 } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { zlib } from '../core/builtins.js';
-import { GritError } from '../core/errors.js';
+import { GritError, isPermissionDenied } from '../core/errors.js';
 import { isOid } from '../core/hex.js';
 import { inflateInto } from './inflate.js';
 import { checkRepoFormat, configBool, type RepoFormat } from './repo-format.js';
@@ -92,9 +92,6 @@ const FANOUT16_AFTER_LOOKUPS = 4096;
 const WHOLE_INDEX_BYTES = 1 << 20;
 const INDEX_WHOLE_AFTER_LOOKUPS = 64;
 
-
-/** A pack this user may not open is an error of the environment, not a pack being replaced. */
-const DENIED = new Set(['EACCES', 'EPERM']);
 
 function objectError(message: string, details: Record<string, unknown> = {}): GritError {
   return new GritError('git_error', message, { details });
@@ -743,7 +740,8 @@ export class ObjectStore {
           try {
             pack = new Pack(packPath, statSync(packPath).size);
           } catch (err) {
-            if (err instanceof GritError || DENIED.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+            // A pack this user may not open is an error of the environment, not a pack being replaced.
+            if (err instanceof GritError || isPermissionDenied((err as NodeJS.ErrnoException).code)) throw err;
             // Half-written, or just deleted by a concurrent repack whose merged pack this listing may not hold yet.
             unsettled = true;
             continue;

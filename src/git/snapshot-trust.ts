@@ -39,7 +39,6 @@ const SEGMENT_COMMITS = 512;
 
 const verdictsPath = (gitDir: string) => join(gitDir, 'grit', 'snapshot-verdicts');
 
-/** The verdicts recorded in this repository, by snapshot commit (the last line for a commit wins). */
 /** Why each snapshot this repository refused was refused (null: not refused), from its recorded verdicts. */
 export function refusedSnapshots(gitDir: string): (oid: string) => string | null {
   const verdicts = readVerdicts(gitDir);
@@ -49,6 +48,7 @@ export function refusedSnapshots(gitDir: string): (oid: string) => string | null
   };
 }
 
+/** The verdicts recorded in this repository, by snapshot commit (the last line for a commit wins). */
 export function readVerdicts(gitDir: string): Map<string, VerdictRecord> {
   const out = new Map<string, VerdictRecord>();
   let text: string;

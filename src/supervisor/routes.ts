@@ -4,16 +4,17 @@
  * files it was read from stay unchanged. Resolving from scratch reads and parses two TOML files per
  * request; under load that was a fifth of the supervisor's time. Checking the cached answer costs
  * six stat calls (the repository's id file and the actor's signing key are for the worker: see
- * Route.stamp; the sixth, its store file, tells a store replaced behind the worker: Route.store), made once per
- * turn of the event loop: the requests one turn handles came from sockets found readable
- * before its first check, so any change (`grit actor use`, a new actor that makes a prefix
+ * Route.stamp; the sixth, its store file, tells a store replaced behind the worker: Route.store),
+ * made once per turn of the event loop: the requests one turn handles came from sockets found
+ * readable before its first check, so any change (`grit actor use`, a new actor that makes a prefix
  * ambiguous, a deleted repository) finished before a client sent its request is seen by it. (libuv
  * polls again within a turn only after a poll that found 1,024 sockets ready at once.) At ~3 µs a
  * stat call here, checking once per turn instead of per request raised the reads a daemon served
  * to 64 clients by 12-29 % (docs/performance.md).
  */
-import { realpathSync, statSync, type BigIntStats } from 'node:fs';
+import { statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
+import { isPermissionDenied } from '../core/errors.js';
 import { commandEnv } from '../core/forwarded-env.js';
 import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../commands/actors.js';
 import { signingKeyPath } from '../core/signing.js';
@@ -42,8 +43,6 @@ interface Route {
 /** Distinct (repo, actor, data dir) selections remembered; beyond this the cache starts over. */
 const MAX_ROUTES = 1024;
 
-const UNSEEN = new Set(['ENOTDIR', 'EACCES', 'EPERM']);
-
 /**
  * `path`'s stat, or null when there is none: absent, or a file stands where a directory on its
  * path should (`.git/grit` a file), or a directory on its path this user may not search. Reading
@@ -53,7 +52,8 @@ function statIfThere(path: string): BigIntStats | null {
   try {
     return statSync(path, { throwIfNoEntry: false, bigint: true }) ?? null;
   } catch (err) {
-    if (UNSEEN.has((err as NodeJS.ErrnoException).code ?? '')) return null;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || isPermissionDenied(code)) return null;
     throw err;
   }
 }
@@ -94,14 +94,14 @@ export class RouteCache {
     // The repository's id too, made now if it is not yet (as the worker's store would make it): a
     // repository made anew at this path (its data dir outside it, so the store is the same file)
     // has none at first, and must be told from the one the worker's store was built in.
-    repoIdentity(repo.commonDir, repo.gritDir, { perm: sharedPermOf(repo.commonDir) });
+    const { git_dir: repository } = repoIdentity(repo.commonDir, repo.gritDir, { perm: sharedPermOf(repo.commonDir) });
     const watched = [repoConfigPath(repo), actorsDir(repo), repoIdPath(repo.gritDir)];
     const repoFiles = watched.length;
     const before = stampOf(watched);
     const actor = selectActor(repo, { actor: request.actor_id ?? undefined, dataDir: request.data_dir ?? undefined });
     watched.push(join(actor.dir, 'config.toml'), signingKeyPath(actor.dir));
     if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-    const route = { repo, repository: realpathSync(repo.commonDir), actor, watched, stamp: `${before}|${stampOf(watched.slice(repoFiles))}`, store: fileIdentity(storeFile(actor.dir)) };
+    const route = { repo, repository, actor, watched, stamp: `${before}|${stampOf(watched.slice(repoFiles))}`, store: fileIdentity(storeFile(actor.dir)) };
     this.routes.set(key, route);
     this.checked(key);
     return route;

@@ -7,7 +7,7 @@ import { linkSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
-import { pidAliveSince } from '../core/pid-alive.js';
+import { pidAlive, startedAfter } from '../core/pid-alive.js';
 import { writeDenied } from '../core/write-access.js';
 import { diskFullError } from '../core/disk-full.js';
 import { writeNewFile } from '../core/write-new-file.js';
@@ -45,7 +45,9 @@ export function readLease(actorDir: string): DaemonLease | null {
  */
 export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
   if (lease.expires_ts <= now) return false;
-  return lease.host_id !== hostname() || pidAliveSince(lease.pid, lease.started_ts);
+  if (lease.host_id !== hostname()) return true;
+  // A lease from before the start of the process its pid names now is another process's (pid reused).
+  return pidAlive(lease.pid) && !(typeof lease.started_ts === 'number' && startedAfter(lease.pid, lease.started_ts));
 }
 
 /**
