@@ -1,5 +1,5 @@
 /** Finds the repository around a directory without spawning git (start-up matters). */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { checkRepoFormat, configBool, readPlainSections } from './repo-format.js';
@@ -29,6 +29,31 @@ export type RepoDirs = Pick<RepoPaths, 'commonDir' | 'gritDir'>;
  */
 export function mainWorktreeRoot(commonDir: string): string | null {
   return basename(commonDir) === '.git' ? dirname(commonDir) : null;
+}
+
+function isFile(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
+}
+
+function isDir(path: string): boolean {
+  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+}
+
+/**
+ * The common git dir of `gitDir` (itself, or what its `commondir` names: a linked worktree's), or
+ * null when git would not take `gitDir` as a repository: its HEAD names no ref or commit, or the
+ * common dir has no `objects` and `refs` (git's is_git_directory).
+ */
+function gitDirCommon(gitDir: string): string | null {
+  try {
+    const commonFile = join(gitDir, 'commondir');
+    const commonDir = isFile(commonFile) ? resolve(gitDir, readFileSync(commonFile, 'utf8').trim()) : gitDir;
+    const head = join(gitDir, 'HEAD');
+    const headOk = lstatSync(head).isSymbolicLink() || /^(ref:\s*refs\/|[0-9a-f]{40})/.test(readFileSync(head, 'utf8'));
+    return headOk && isDir(join(commonDir, 'objects')) && isDir(join(commonDir, 'refs')) ? commonDir : null;
+  } catch {
+    return null;
+  }
 }
 
 function readGitFile(path: string): string | null {
@@ -92,26 +117,29 @@ function samePath(a: string, b: string): boolean {
 function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): { found: RepoPaths; gitFile: string | null } {
   let dir = resolve(cwd);
   for (;;) {
-    if (isBareRepo(dir)) {
-      throw new GritError('git_error', `${dir} is a bare repository: grit works in a clone with a working tree`, {
-        details: { path: dir },
-        suggestion: `run grit in a clone (\`git clone ${dir}\`); it syncs with this repository as its remote`,
-        environment: true,
-      });
-    }
+    if (isBareRepo(dir)) throw bareRepository(dir);
     const dotGit = join(dir, '.git');
-    if (existsSync(dotGit)) {
-      let gitDir = dotGit;
-      const gitFile = statSync(dotGit).isFile() ? dotGit : null;
-      if (gitFile) {
-        const target = readGitFile(dotGit);
-        if (!target) break;
-        gitDir = isAbsolute(target) ? target : resolve(dir, target);
+    const gitFile = isFile(dotGit) ? dotGit : null;
+    if (gitFile) {
+      const target = readGitFile(gitFile);
+      const gitDir = target === null ? null : isAbsolute(target) ? target : resolve(dir, target);
+      const commonDir = gitDir === null ? null : gitDirCommon(gitDir);
+      // git stops here too: a `.git` file that names no repository (a worktree whose admin
+      // directory was pruned or moved) is not skipped for the repository around it.
+      if (gitDir === null || commonDir === null) {
+        throw new GritError('git_error', `not a git repository: ${gitDir ?? gitFile}, which ${gitFile} names`, {
+          details: { path: gitDir ?? gitFile, git_file: gitFile },
+          suggestion: `if its repository moved, run \`git worktree repair <worktree>\` from the repository; else correct or remove ${gitFile}`,
+          environment: true,
+        });
       }
-      let commonDir = gitDir;
-      const commonFile = join(gitDir, 'commondir');
-      if (existsSync(commonFile)) commonDir = resolve(gitDir, readFileSync(commonFile, 'utf8').trim());
       return { found: { root: dir, gitDir, commonDir, gritDir: join(commonDir, 'grit') }, gitFile };
+    }
+    // A `.git` directory git would not take (empty, half made) is passed over, as git does.
+    const commonDir = gitDirCommon(dotGit);
+    if (commonDir !== null) {
+      if (isBareRepo(dotGit)) throw bareRepository(dir);
+      return { found: { root: dir, gitDir: dotGit, commonDir, gritDir: join(commonDir, 'grit') }, gitFile: null };
     }
     const parent = dirname(dir);
     if (parent === dir) break;
@@ -120,6 +148,14 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): { found: RepoPaths; 
   const hint = env.GIT_DIR ? `; grit finds the repository from the working directory, not from GIT_DIR (${env.GIT_DIR})` : '';
   throw new GritError('git_error', `not a git repository: ${resolve(cwd)}${hint}`, {
     suggestion: env.GIT_DIR ? 'run grit from inside the repository\'s working tree' : 'run grit inside a git repository (`git init` creates one)',
+    environment: true,
+  });
+}
+
+function bareRepository(dir: string): GritError {
+  return new GritError('git_error', `${dir} is a bare repository: grit works in a clone with a working tree`, {
+    details: { path: dir },
+    suggestion: `run grit in a clone (\`git clone ${dir}\`); it syncs with this repository as its remote`,
     environment: true,
   });
 }

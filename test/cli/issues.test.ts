@@ -429,6 +429,46 @@ test("GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR naming another repository is refu
   assert.match(outside.json.error.message, /not a git repository: .*not from GIT_DIR/);
 });
 
+test("a `.git` git would not take is not a repository: an empty one is passed over, a `.git` file naming none is refused, locally and through the daemon", async () => {
+  const outer = tempRepo();
+  await gritInit(outer);
+  gritOk(outer, ['issue', 'create', '--title', 'outer']);
+  // A worktree whose admin directory went (pruned, or the repository moved).
+  git(outer, 'commit', '-q', '--allow-empty', '-m', 'x');
+  const orphan = join(tempDir(), 'orphan');
+  git(outer, 'worktree', 'add', '-q', orphan, '-b', 'orphan');
+  const admin = join(outer, '.git/worktrees/orphan');
+  rmSync(admin, { recursive: true });
+  const nowhere = join(tempDir(), 'nowhere');
+  mkdirSync(nowhere);
+  const missing = join(tempDir(), 'missing');
+  writeFileSync(join(nowhere, '.git'), `gitdir: ${missing}/.git\n`);
+  const hollow = join(outer, 'pkg');
+  mkdirSync(join(hollow, '.git'), { recursive: true });
+  for (const env of bothWays()) {
+    // As git does: the repository around an empty `.git` directory.
+    gritOk(hollow, ['issue', 'create', '--title', 'from pkg'], { env });
+    assert.deepEqual(filesUnder(join(hollow, '.git')), []);
+    for (const cwd of [orphan, nowhere]) {
+      const refused = grit(cwd, ['issue', 'create', '--title', 'lost', '--json'], { env });
+      assert.equal(refused.code, 5, refused.stdout);
+      assert.equal(refused.json.error.code, 'git_error');
+      assert.match(refused.json.error.message, new RegExp(`^not a git repository: .*, which ${join(cwd, '.git')} names$`));
+    }
+    assert.equal(existsSync(admin), false, 'nothing made where the worktree\'s admin directory was');
+    assert.equal(existsSync(missing), false);
+  }
+  assert.deepEqual(gritOk(outer, ['issue', 'list']).issues.map((i: { title: string }) => i.title).sort(), ['from pkg', 'from pkg', 'outer']);
+  // A `.git` directory whose config says the repository is bare: git gives it no work tree.
+  const bareFlag = tempRepo();
+  git(bareFlag, 'config', 'core.bare', 'true');
+  for (const env of bothWays()) {
+    const refused = grit(bareFlag, ['init', '--json'], { env });
+    assert.equal(refused.code, 5, refused.stdout);
+    assert.match(refused.json.error.message, /is a bare repository/);
+  }
+});
+
 /** Every file under `dir`, to tell that a refused command wrote nothing. */
 function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort();
