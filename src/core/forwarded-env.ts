@@ -31,6 +31,11 @@ const NAMES = new Set([
   'SSL_CERT_FILE',
   'SSL_CERT_DIR',
   'CURL_CA_BUNDLE',
+  // where git finds the user's own config (and `safe.directory` in it), and who root came from
+  // through sudo (git's ownership rule: src/git/safe-directory.ts)
+  'HOME',
+  'XDG_CONFIG_HOME',
+  'SUDO_UID',
   // git configuration given in the environment
   'GIT_CONFIG_GLOBAL',
   'GIT_CONFIG_SYSTEM',

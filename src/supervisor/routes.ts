@@ -80,7 +80,8 @@ export class RouteCache {
 
   resolve(request: Pick<RepoRequest, 'repo_root' | 'actor_id' | 'data_dir'> & Partial<Pick<RepoRequest, 'env'>>): Pick<Route, 'repo' | 'repository' | 'actor' | 'stamp' | 'store'> {
     // An empty actor_id is not a missing one (selectActor refuses it): the key tells them apart.
-    const key = JSON.stringify([request.repo_root, request.actor_id, request.data_dir]);
+    // The caller's environment too: its git config (HOME, GIT_CONFIG_GLOBAL) or SUDO_UID may refuse the repository another allowed.
+    const key = JSON.stringify([request.repo_root, request.actor_id, request.data_dir, request.env ?? null]);
     const cached = this.routes.get(key);
     if (cached && this.checkedThisTurn.has(key)) return cached;
     if (cached && stampOf(cached.watched) === cached.stamp) {

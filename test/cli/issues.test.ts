@@ -562,9 +562,16 @@ test("another user's repository is refused (git's safe.directory rule) before an
   writeFileSync(global, `[safe]\n\tdirectory = ${repo}\n`);
   gritOk(repo, ['init', '--no-agents-md'], { env: { GIT_CONFIG_GLOBAL: global } });
   for (const env of bothWays()) assert.equal(gritOk(repo, ['issue', 'list'], { env: { ...env, GIT_CONFIG_GLOBAL: global } }).total, 0);
-  // root working in its own user's repository through sudo, as git (2.37 on) allows.
-  assert.equal(gritOk(repo, ['issue', 'list'], { env: { GIT_CONFIG_GLOBAL: '/dev/null', SUDO_UID: '65534' } }).total, 0);
-  assert.equal(grit(repo, ['issue', 'list', '--json'], { env: { GIT_CONFIG_GLOBAL: '/dev/null', SUDO_UID: '65533' } }).code, 5);
+  for (const env of bothWays()) {
+    // root working in its own user's repository through sudo, as git (2.37 on) allows.
+    assert.equal(gritOk(repo, ['issue', 'list'], { env: { ...env, GIT_CONFIG_GLOBAL: '/dev/null', SUDO_UID: '65534' } }).total, 0);
+    assert.equal(grit(repo, ['issue', 'list', '--json'], { env: { ...env, GIT_CONFIG_GLOBAL: '/dev/null', SUDO_UID: '65533' } }).code, 5);
+    // The global config found from the caller's HOME: one shell's allows it, another's does not.
+    const home = tempDir();
+    writeFileSync(join(home, '.gitconfig'), `[safe]\n\tdirectory = ${repo}\n`);
+    assert.equal(gritOk(repo, ['issue', 'list'], { env: { ...env, HOME: home } }).total, 0);
+    assert.equal(grit(repo, ['issue', 'list', '--json'], { env: { ...env, HOME: tempDir() } }).code, 5);
+  }
   assert.ok(!existsSync(join(repo, 'pwned')));
 });
 

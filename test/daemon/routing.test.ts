@@ -174,7 +174,7 @@ test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', as
   assert.equal(afterCount - before, 1, 'only the status request itself');
 });
 
-test("a command through the daemon reads the caller's GRIT_GRAMMAR_<LANG>, GRIT_GIT_TIMEOUT and git's variables, for that request only", async () => {
+test("a command through the daemon reads the caller's GRIT_GRAMMAR_<LANG>, GRIT_GIT_TIMEOUT, git's variables and HOME, for that request only", async () => {
   const s = await side(true);
   const client = await daemon.client();
   const requests = async () => ((await client.status()) as { requests: number }).requests;
@@ -193,8 +193,18 @@ test("a command through the daemon reads the caller's GRIT_GRAMMAR_<LANG>, GRIT_
     const refused = grit(s.dir, ['sync', '--json'], { env: { ...s.env, ...noFile } });
     assert.equal(refused.json?.error?.code, 'git_error', refused.stdout);
     assert.match(refused.json.error.details.stderr, /transport 'file' not allowed/);
+    // The user's own config, found from the caller's HOME (or XDG_CONFIG_HOME), as git finds it.
+    const home = tempDir();
+    writeFileSync(join(home, '.gitconfig'), '[protocol "file"]\n\tallow = never\n');
+    const byHome = grit(s.dir, ['sync', '--json'], { env: { ...s.env, HOME: home } });
+    assert.match(byHome.json?.error?.details?.stderr ?? byHome.stdout, /transport 'file' not allowed/);
+    const xdg = tempDir();
+    mkdirSync(join(xdg, 'git'));
+    writeFileSync(join(xdg, 'git', 'config'), '[protocol "file"]\n\tallow = never\n');
+    const byXdg = grit(s.dir, ['sync', '--json'], { env: { ...s.env, XDG_CONFIG_HOME: xdg } });
+    assert.match(byXdg.json?.error?.details?.stderr ?? byXdg.stdout, /transport 'file' not allowed/);
     assert.equal(gritOk(s.dir, ['sync'], { env: s.env }).pushed > 0, true, 'the next sync, without them, runs as before');
-    assert.equal(await requests(), before + 6, 'all five served by the daemon (and this status request)');
+    assert.equal(await requests(), before + 8, 'all seven served by the daemon (and this status request)');
   } finally {
     client.close();
   }
