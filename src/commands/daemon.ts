@@ -59,13 +59,15 @@ async function withDaemon<T>(
   spawn: boolean,
   daemonArgs: string[],
   fn: (c: GritClient) => Promise<T>,
-  on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void; replaceWithin?: number },
+  on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void; replaceWithin?: number; outdated?: (pid: number) => void },
 ): Promise<T | null> {
   let unserved: NotAnswering | null = null;
   const client = await connectOrSpawn({
     spawn,
     daemonArgs,
     format: 'json',
+    // So that a daemon of another IPC schema, which can answer nothing, steps aside (outdatedGone).
+    clientBuild: buildInfo()?.build,
     onSpawn: on?.spawn,
     onStartFailure: on?.startFailure,
     onNotAnswering: (how) => (unserved = how),
@@ -78,9 +80,27 @@ async function withDaemon<T>(
   if (!client) return null;
   try {
     return await fn(client);
+  } catch (err) {
+    const pid = await outdatedGone(err);
+    if (pid === null) throw err;
+    on?.outdated?.(pid);
+    return null;
   } finally {
     client.close();
   }
+}
+
+/**
+ * A daemon of another build declines every request and stops (a daemon of another IPC schema
+ * cannot answer even `status`): its pid, once its process is gone, said on stderr; null for any
+ * other error.
+ */
+async function outdatedGone(err: unknown): Promise<number | null> {
+  if (!(err instanceof GritError) || err.details.daemon_outdated !== true || typeof err.details.daemon_pid !== 'number') return null;
+  const pid = err.details.daemon_pid;
+  await untilGone({ pid }, OLD_DRAIN_MS);
+  warnings.send(`stopped the running daemon (pid ${pid}): it was build ${String(err.details.daemon_build)}, not this grit's build`);
+  return pid;
 }
 
 /** A setting `daemon start` asked for that the daemon answering runs with another value of. */
@@ -263,8 +283,9 @@ export function daemonStop(): Promise<{ stopped: boolean; pid: number | null }> 
 
 /** `daemon stop`'s work; `onWait` is called as it waits (a replacing daemon keeps its start lock fresh). */
 export async function stopRunningDaemon(onWait?: () => void): Promise<{ stopped: boolean; pid: number | null }> {
-  const stopping = await withDaemon(false, [], (client) => client.request<Stopping>('DaemonStop', {}, { repoRoot: '/' }));
-  if (stopping === null) return { stopped: false, pid: null };
+  let outdated: number | null = null;
+  const stopping = await withDaemon(false, [], (client) => client.request<Stopping>('DaemonStop', {}, { repoRoot: '/' }), { outdated: (pid) => (outdated = pid) });
+  if (stopping === null) return { stopped: outdated !== null, pid: outdated };
   await untilGone(stopping, typeof stopping.drain_timeout_s === 'number' ? stopping.drain_timeout_s * 1000 : OLD_DRAIN_MS, onWait);
   return { stopped: true, pid: stopping.pid };
 }

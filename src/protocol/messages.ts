@@ -177,8 +177,13 @@ function nestedDeeperThan(v: unknown, limit: number): boolean {
 function checkRequest(raw: unknown): CommandRequest {
   if (!isRecord(raw)) throw ipcError('a request must be a map');
   if (raw.ipc_schema_version !== IPC_SCHEMA_VERSION) {
-    throw ipcError(`unsupported ipc_schema_version ${JSON.stringify(raw.ipc_schema_version)}; this daemon speaks 1`, {
+    // A grit client of another version runs its command itself (`fallback`); the supervisor
+    // steps aside for one that names its build (docs/daemon.md, "Upgrades").
+    const client_build = typeof raw.client_build === 'string' ? raw.client_build : undefined;
+    throw ipcError(`unsupported ipc_schema_version ${JSON.stringify(raw.ipc_schema_version)}; this daemon speaks ${IPC_SCHEMA_VERSION}`, {
       supported: [IPC_SCHEMA_VERSION],
+      fallback: true,
+      ...(client_build === undefined ? {} : { client_build }),
     });
   }
   const request_id = raw.request_id;

@@ -244,7 +244,10 @@ export class Supervisor {
       // A request it could not read for a fault of its own (its codec did not load) is no bad request.
       if (decoded.error.code === 'internal_error') this.opts.logger.error({ err: decoded.error.message }, 'request not read');
       else this.opts.logger.warn({ err: decoded.error.message }, 'bad request');
-      return this.encode(replyError(decoded.request_id, decoded.error), decoded.format);
+      // A client of another IPC schema is a build of another version: its error says so, and this daemon steps aside.
+      const theirs = decoded.error.details.client_build;
+      const error = typeof theirs === 'string' ? (this.stepAside(theirs) ?? decoded.error) : decoded.error;
+      return this.encode(replyError(decoded.request_id, error), decoded.format);
     }
     const { request, format } = decoded;
     try {
@@ -421,13 +424,18 @@ export class Supervisor {
    * used by turns thus restart the daemon at each turn: slower, never wrong.
    */
   private stepAsideFor(request: CommandRequest): void {
+    const declined = request.client_build ? this.stepAside(request.client_build) : null;
+    if (declined) throw declined;
+  }
+
+  /** Stops this daemon for a client of another build, and the error that tells it so; null for one of this build. */
+  private stepAside(theirs: string): GritError | null {
     const own = this.opts.build?.build;
-    const theirs = request.client_build;
-    if (!own || !theirs || own === theirs) return;
+    if (!own || own === theirs) return null;
     this.opts.logger.info({ build: own, client_build: theirs }, 'a client of another build: stepping aside');
     setImmediate(() => void this.stop('another build'));
-    throw new GritError('ipc_error', `the running grit daemon is another build (${this.opts.build?.version} ${own}) than this client (${theirs}); it stops`, {
-      details: { fallback: true, daemon_outdated: true, daemon_build: own, client_build: theirs },
+    return new GritError('ipc_error', `the running grit daemon is another build (${this.opts.build?.version} ${own}) than this client (${theirs}); it stops`, {
+      details: { fallback: true, daemon_outdated: true, daemon_build: own, client_build: theirs, daemon_pid: process.pid },
       suggestion: 'run the command again: it starts a daemon of this build (or runs here)',
     });
   }

@@ -84,6 +84,30 @@ describe('a daemon of another build', () => {
     assert.equal(await within(old.exited, 10_000, 'the old daemon stopping'), 0);
   });
 
+  it('of another IPC schema: the command runs here, and status, stop and start each see it stop rather than fail', async () => {
+    const dir = installCopy('grit-other-schema-');
+    writeFileSync(join(dir, 'dist/src/build-info.json'), JSON.stringify(OLD));
+    const messages = join(dir, 'dist/src/protocol/messages.js');
+    const code = readFileSync(messages, 'utf8');
+    assert.match(code, /IPC_SCHEMA_VERSION = 1;/);
+    writeFileSync(messages, code.replace('IPC_SCHEMA_VERSION = 1;', 'IPC_SCHEMA_VERSION = 2;'));
+    const otherBin = join(dir, 'bin', 'grit-daemon.js');
+    const repo = await initedRepo();
+    for (const args of [['issue', 'create', '--title', 'across schemas'], ['daemon', 'status'], ['daemon', 'stop'], ['daemon', 'start']]) {
+      const other = await startDaemon({ bin: otherBin });
+      started.push(other.runDir);
+      const r = await gritAsync(repo, [...args, '--json'], { env: other.env });
+      const stopped = await within(other.exited, 10_000, `the other daemon stopping at ${args.join(' ')}`).finally(() => other.stop());
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stdout}${r.stderr}`);
+      assert.equal(stopped, 0);
+      if (args[0] === 'daemon') assert.match(r.stderr, new RegExp(`stopped the running daemon \\(pid ${other.child?.pid}\\): it was build ${OLD.build}`));
+      if (args[1] === 'status') assert.equal(r.json.data.running, false);
+      if (args[1] === 'stop') assert.deepEqual(r.json.data, { stopped: true, pid: other.child?.pid });
+      if (args[1] === 'start') assert.deepEqual([r.json.data.started, r.json.data.build], [true, current.build]);
+    }
+    assert.deepEqual(gritOk(repo, ['issue', 'list']).issues.map((i: { title: string }) => i.title), ['across schemas']);
+  });
+
   it('serves clients that do not say their build, and declines one of another build with a fallback error', async () => {
     const repo = await initedRepo();
     gritOk(repo, ['issue', 'create', '--title', 'listed']);
