@@ -22,6 +22,8 @@ export type FaultPoint =
   | 'pack:tmp-written'
   /** Holding `<ref>.lock` (any ref grit moves), before the rename: leaves a stale lock behind. */
   | 'ref:locked'
+  /** Holding `<ref>.lock`, written and checked to be still ours, before the rename. */
+  | 'ref:checked'
   /** A new actor made whole in its staging directory, not yet renamed into `actors/`. */
   | 'actor:staged'
   /** A new actor renamed into `actors/`, not yet named the default by the repo config. */

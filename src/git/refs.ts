@@ -202,6 +202,14 @@ function statOrNull(path: string): Stats | null {
 
 const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.dev === b.dev;
 
+function readIfThere(path: string): string | null {
+  try {
+    return readRefFile(path);
+  } catch {
+    return null;
+  }
+}
+
 /**
  * Removes `lockPath` if it is older than STALE_LOCK_MS. It is first renamed aside and checked to
  * be the very file that was judged stale, so two processes breaking the same stale lock at once
@@ -284,27 +292,49 @@ export async function casRef(
   }
   crashPoint('ref:locked');
   const mine = fstatSync(fd);
+  // The file's inode alone does not tell: one that broke our lock deleted it, and the lock it
+  // made next may have the freed inode. What we wrote into it does (a commit's id).
+  let written = '';
   const stillMine = () => {
     const now = statOrNull(lockPath);
-    return now !== null && sameFile(now, mine);
+    return now !== null && sameFile(now, mine) && readIfThere(lockPath) === written;
   };
   let renamed = false;
   try {
     if ((await readRef(gitDir, ref)) !== expectedOld) return false;
-    writeFully(fd, Buffer.from(`${newOid}\n`));
+    written = `${newOid}\n`;
+    writeFully(fd, Buffer.from(written));
     fsyncSync(fd);
     adjustSharedPerm(lockPath, perm);
     closeSync(fd);
     fd = null;
     // Only a lock held past STALE_LOCK_MS (a stopped process) can have been taken from us.
     if (!stillMine()) return false;
-    renameSync(lockPath, refPath);
-    renamed = true;
-    return true;
+    crashPoint('ref:checked');
+    try {
+      renameSync(lockPath, refPath);
+      renamed = true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+    // Stopped between the check and the rename (past STALE_LOCK_MS), this writer may have moved
+    // the lock of one that broke its own onto the ref, or that one may have moved ours: the
+    // rename alone does not say whose commit landed. Ours did if the ref holds it, or a commit
+    // written on top of it since.
+    return await landed(gitDir, ref, newOid);
   } finally {
     if (fd !== null) closeSync(fd);
     if (!renamed && stillMine()) rmSync(lockPath, { force: true });
   }
+}
+
+/** Whether `ref` holds `oid`, or a commit that has it as an ancestor. */
+async function landed(gitDir: string, ref: string, oid: string): Promise<boolean> {
+  const now = await readRef(gitDir, ref);
+  if (now === oid) return true;
+  if (now === null) return false;
+  const { code } = await spawnGit({ args: ['--git-dir', gitDir, ...NO_HOOKS, 'merge-base', '--is-ancestor', oid, now], env: process.env });
+  return code === 0;
 }
 
 /**

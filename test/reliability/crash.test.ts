@@ -10,7 +10,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { toHex } from '../../src/core/hex.js';
 import { Store } from '../../src/core/store.js';
@@ -19,6 +19,7 @@ import { Wal } from '../../src/git/wal.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { pick, rng, shuffle } from '../helpers/random.js';
 import { fsckClean, gritAsync, gritOk, gritDoctor, tempRepo, gritInit } from '../helpers/repo.js';
+import { until } from '../helpers/wait.js';
 
 const SEED = Number(process.env.GRIT_CRASH_SEED ?? 424242);
 const APPENDS = 90;
@@ -191,6 +192,39 @@ test('a writer killed while holding the WAL ref lock: the next writer waits the 
     gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.title).sort(),
     ['after the lease', 'before'],
   );
+  fsckClean(repo);
+});
+
+test('a writer stopped past the lock lease between its check and its rename loses nothing: the one that broke its lock, and it, both land once', { timeout: 60_000 }, async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  gritOk(repo, ['issue', 'create', '--title', 'before']);
+  const other = gritOk(repo, ['actor', 'init', '--label', 'other']).actor.actor_id;
+  const lock = join(repo, '.git', 'refs', 'grit', 'wal.lock');
+  const [pausedA, pausedB] = [join(tempRepo(), 'a'), join(tempRepo(), 'b')];
+  // A holds the lock, its commit written into it and checked to be its own, then stops.
+  const a = run(repo, ['issue', 'create', '--title', 'A'], { fault: `ref:checked:pause:${pausedA}` });
+  await until('A paused before its rename', () => existsSync(pausedA));
+  // As if it had stopped past the lease: B breaks the lock, takes its own and stops at the same point.
+  const past = new Date(Date.now() - STALE_LOCK_MS - 1_000);
+  utimesSync(lock, past, past);
+  const b = run(repo, ['issue', 'create', '--title', 'B', '--actor', other], { fault: `ref:checked:pause:${pausedB}` });
+  await until('B paused before its rename', () => existsSync(pausedB));
+  // A goes on first and renames B's lock onto the ref; then B finds its lock gone.
+  const release = (file: string) => setInterval(() => rmSync(file, { force: true }), 20);
+  const releasing = [release(pausedA)];
+  try {
+    const ranA = await a;
+    releasing.push(release(pausedB));
+    const ranB = await b;
+    for (const [who, r] of [['A', ranA], ['B', ranB]] as const) assert.equal(r.code, 0, `${who}: ${JSON.stringify(r.reply)}`);
+    const wal = new Wal(join(repo, '.git'));
+    const ids = (await wal.readSince(null, (await wal.head())!)).flatMap((c) => c.events.map((e) => toHex(e.event_id)));
+    for (const r of [ranA, ranB]) assert.equal(ids.filter((id) => id === r.reply.data.event_id).length, 1, `acknowledged, and in the WAL once: ${r.reply.data.event_id}`);
+  } finally {
+    releasing.forEach(clearInterval);
+  }
+  assert.deepEqual(gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.title).sort(), ['A', 'B', 'before']);
   fsckClean(repo);
 });
 
