@@ -5,7 +5,7 @@
  */
 import { GritError, invalidArgs } from '../core/errors.js';
 import { GRAPH_FORMATS, renderGraph, type GraphFormat, type NodeInfo } from '../core/dep-formats.js';
-import { cycleClosedBy, DepGraph, mirrorOf, topoOrder, type DepEdge, type TopoEntry } from '../core/deps.js';
+import { cycleClosedBy, DepGraph, mirrorOf, orderingOf, topoOrder, type DepEdge, type TopoEntry } from '../core/deps.js';
 import { describeCycle, removeCommand } from '../core/dep-text.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { DEP_TYPES, type DepType, type IssueState } from '../core/kinds.js';
@@ -58,7 +58,10 @@ export async function issueDepAdd(ctx: RepoContext, args: Args): Promise<DepWrit
     throw invalidArgs(`${phrase(edge)}: an issue cannot be its own dependency`, { field: 'target', ...edge }, `give another issue as ${cliName('target')}`);
   }
   const store = ctx.store;
-  const cycle = cycleClosedBy(edge, (id) => store.orderingSuccessors(id));
+  // Adding an ordering already recorded (this edge, or its mirror) refreshes it and orders
+  // nothing new: never refused, even on a cycle that merged clones made (docs/deps.md).
+  const ordering = orderingOf(edge);
+  const cycle = ordering && recordedOrdering(store, ordering.before, ordering.after).length > 0 ? null : cycleClosedBy(edge, (id) => store.orderingSuccessors(id));
   if (cycle) {
     const existing = cycle.slice(1).flatMap((id, i) => recordedOrdering(store, id, cycle[(i + 2) % cycle.length]));
     throw new GritError('conflict', `${phrase(edge)} would close the dependency cycle ${describeCycle(cycle)}`, {

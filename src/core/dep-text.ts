@@ -9,7 +9,7 @@ export function describeCycle(cycle: readonly string[], idLength = 8): string {
   return [...cycle, cycle[0]].map((id) => id.slice(0, idLength)).join(' → ');
 }
 
-/** The command line that removes a recorded edge (for hints). */
+/** The command line that removes a recorded edge (for hints): whole ids, which no other issue shares as a prefix. */
 export function removeCommand(e: DepEdge): string {
-  return `grit issue dep remove ${e.issue_id.slice(0, 8)} --target ${e.target.slice(0, 8)} --type ${e.dep_type}`;
+  return `grit issue dep remove ${e.issue_id} --target ${e.target} --type ${e.dep_type}`;
 }
