@@ -31,6 +31,25 @@ export function mainWorktreeRoot(commonDir: string): string | null {
   return basename(commonDir) === '.git' ? dirname(commonDir) : null;
 }
 
+/** A worktree of each repository met whose git dir is kept apart (no main worktree to read off it). */
+const worktreeOf = new Map<string, string>();
+
+/** Remembers `root` as a worktree of the repository at `commonDir` (the first one met is kept). */
+export function noteWorktree(commonDir: string, root: string): void {
+  if (!worktreeOf.has(commonDir)) worktreeOf.set(commonDir, root);
+}
+
+/**
+ * Where git runs for the repository at `commonDir`, as it would for its user: the main
+ * worktree's root; for a git dir kept apart (`git init --separate-git-dir`, a submodule's), the
+ * worktree grit was run in (noteWorktree); for a bare one, the git dir. A remote whose
+ * configured URL is a relative path then means what it means to git there, whatever this
+ * process's working directory (a daemon's is wherever it was started).
+ */
+export function gitWorkDir(commonDir: string): string {
+  return mainWorktreeRoot(commonDir) ?? worktreeOf.get(commonDir) ?? commonDir;
+}
+
 function isFile(path: string): boolean {
   return statSync(path, { throwIfNoEntry: false })?.isFile() ?? false;
 }
@@ -86,6 +105,7 @@ export function findRepo(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = p
   checkOwnership(found.root, [...new Set([gitFile ?? found.gitDir, found.root, found.gitDir, found.commonDir])], env);
   checkGitEnv(found, cwd, env);
   checkRepoFormat(found.commonDir);
+  noteWorktree(found.commonDir, found.root);
   return found;
 }
 

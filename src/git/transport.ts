@@ -6,10 +6,11 @@
 import { terminalProgress } from '../core/progress.js';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { basename, dirname, isAbsolute, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { envSeconds } from '../core/env-seconds.js';
 import { gitEnv } from './git-env.js';
+import { gitWorkDir } from './repo.js';
 import { NO_HOOKS, spawnGit, type GitCall, type GitRun } from './git-process.js';
 import { autoMaintenanceIdle } from './auto-maintenance.js';
 import { configMayMention, PUSH_URL_KEYS } from './config-mentions.js';
@@ -18,22 +19,12 @@ import { viaSpawnHelper } from './spawn-helper.js';
 export type { GitRun } from './git-process.js';
 
 /**
- * Where git runs for a repository: its top level (the git dir's parent when the git dir is
- * `.git`), else the git dir itself (a bare repository), as git itself does. A remote whose
- * configured URL is a relative path then means what it means to git, whatever the working
- * directory of this process (a daemon's is wherever it was started).
- */
-function repoDir(gitDir: string): string {
-  return basename(gitDir) === '.git' ? dirname(gitDir) : gitDir;
-}
-
-/**
  * Runs `git --git-dir <gitDir> …args` in the repository; resolves with its exit code and output
  * (never throws on a non-zero exit). With `meter`, the lines of git's progress meter go there as
  * git writes them; `remote`: git talks to one (`GitCall.remote`).
  */
 export function runGit(gitDir: string, args: string[], opts: { meter?: GitMeter; remote?: GitCall['remote']; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<GitRun> {
-  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: repoDir(gitDir), remote: opts.remote, input: opts.input }, opts.meter);
+  return run({ args: ['--git-dir', gitDir, ...args], env: gitEnv(opts.env), cwd: gitWorkDir(gitDir), remote: opts.remote, input: opts.input }, opts.meter);
 }
 
 /** Takes git's progress meter a line at a time (ProgressSink.gitMeter). */
@@ -388,6 +379,6 @@ export async function updateRefs(gitDir: string, updates: { ref: string; newOid:
       ? `delete ${u.ref}${u.oldOid ? ` ${u.oldOid}` : ''}`
       : `update ${u.ref} ${u.newOid}${u.oldOid !== undefined ? ` ${u.oldOid ?? '0'.repeat(40)}` : ''}`,
   );
-  const r = await run({ args: ['--git-dir', gitDir, ...NO_HOOKS, 'update-ref', '--stdin'], env: gitEnv(), cwd: repoDir(gitDir), input: lines.join('\n') + '\n' });
+  const r = await run({ args: ['--git-dir', gitDir, ...NO_HOOKS, 'update-ref', '--stdin'], env: gitEnv(), cwd: gitWorkDir(gitDir), input: lines.join('\n') + '\n' });
   if (r.code !== 0) throw new GritError('git_error', `git update-ref failed: ${r.stderr.trim()}`, { details: { stderr: r.stderr } });
 }

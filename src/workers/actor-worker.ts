@@ -14,7 +14,7 @@ import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
 import { warnings } from '../core/warnings.js';
-import type { RepoDirs } from '../git/repo.js';
+import { noteWorktree, type RepoDirs } from '../git/repo.js';
 import { KeptWalReader } from '../git/kept-wal-reader.js';
 import { sharedPermAt } from '../git/shared-perm.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
@@ -109,6 +109,7 @@ function holdLease(): void {
 async function run(request: CommandRequest, worktree: string, settings: string, progress?: MessagePort): Promise<unknown> {
   faultOnRequest();
   const fn = await commandFn(request.name);
+  noteWorktree(setup.repo.commonDir, worktree);
   if (!repairsStore(request.name, request.args)) holdLease();
   context().reloadSettingsIfChanged(settings);
   const env: CommandEnv = {

@@ -61,4 +61,25 @@ describe('relative remote paths', () => {
     assert.equal(gritOk(sub, ['sync', '--remote', 'origin'], { env }).remote, 'origin');
     assert.deepEqual(gritRefs(decoy), []);
   });
+
+  it('with the git dir kept apart (`git init --separate-git-dir`), a configured relative URL is taken from the worktree, as git takes it', async () => {
+    const apart = join(top, 'apart');
+    const gitDir = join(top, 'gitdirs', 'kept', 'apart.git');
+    mkdirSync(join(top, 'gitdirs', 'kept'), { recursive: true });
+    git(top, 'init', '-q', '--separate-git-dir', gitDir, apart);
+    const meant = join(top, 'apart-remote.git');
+    // What `../apart-remote.git` names from the git dir.
+    const wrong = join(top, 'gitdirs', 'kept', 'apart-remote.git');
+    for (const bare of [meant, wrong]) git(top, 'init', '-q', '--bare', bare);
+    git(apart, 'remote', 'add', 'origin', '../apart-remote.git');
+    await gritInit(apart);
+    for (const env of [undefined, daemon.env]) {
+      gritOk(apart, ['issue', 'create', '--title', 'kept apart'], { env });
+      assert.equal(gritOk(apart, ['sync'], { env }).pushed, 1);
+      gritOk(apart, ['lock', 'acquire', '--resource', `path:${env ? 'd' : 'l'}`], { env });
+    }
+    assert.equal(git(meant, 'rev-parse', 'refs/grit/wal').trim(), git(apart, 'rev-parse', 'refs/grit/wal').trim());
+    assert.equal(gritRefs(meant).filter((r) => r.startsWith('refs/grit/locks/')).length, 2);
+    assert.deepEqual(gritRefs(wrong), []);
+  });
 });
