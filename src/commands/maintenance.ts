@@ -22,6 +22,7 @@ import {
   createSnapshot,
   gcSnapshots,
   listSnapshots,
+  newestFirst,
   offWalReason,
   presentChunkFiles,
   readSnapshotInto,
@@ -29,9 +30,10 @@ import {
   SnapshotCopies,
   unusableSnapshots,
   type SnapshotMeta,
+  type SnapshotRef,
   type SnapshotSink,
 } from '../git/snapshot.js';
-import { isTrusted, judgeSnapshot, readVerdicts, recordVerdict, refusedSnapshots, type VerdictRecord } from '../git/snapshot-trust.js';
+import { isTrusted, judgeSnapshot, readVerdicts, recordedCount, recordVerdict, refusedSnapshots, type VerdictRecord } from '../git/snapshot-trust.js';
 import { openBase, planSnapshot, type SnapshotPlan } from '../git/snapshot-reuse.js';
 import { decodeWalChunk, walChunkRecords, type WalChunk } from '../git/wal.js';
 import { readWal, type ReadWalOptions } from '../git/wal-read-ahead.js';
@@ -228,6 +230,14 @@ export interface SkippedSnapshot {
 }
 
 /**
+ * Every snapshot ref, newest first (`newestFirst`: by what it covers): a trusted one by the count
+ * its verdict records, any other by its snapshot.json. Leaves `ctx.wal.objects` open.
+ */
+async function snapshotsNewestFirst(ctx: RepoContext, verdicts: ReadonlyMap<string, VerdictRecord>): Promise<SnapshotRef[]> {
+  return newestFirst(ctx.wal.objects, await listSnapshots(ctx.repo.commonDir), recordedCount(verdicts));
+}
+
+/**
  * The newest snapshot that can stand in for a prefix of the current WAL: readable, valid as far
  * as `load` reads it, whose wal_head is on the chain of `head`, and trusted (src/git/snapshot-trust.ts: made here, or
  * checked against the WAL, which for a snapshot from elsewhere with no verdict yet happens here,
@@ -245,7 +255,7 @@ export async function newestUsableSnapshot<S>(
 ): Promise<LoadedSnapshot<S> | null> {
   if (head === null) return null;
   const verdicts = readVerdicts(ctx.repo.commonDir);
-  for (const s of await listSnapshots(ctx.repo.commonDir)) {
+  for (const s of await snapshotsNewestFirst(ctx, verdicts)) {
     try {
       const meta = readSnapshotMeta(ctx.wal.objects, s.oid);
       if (!(await ctx.wal.isAncestor(meta.wal_head, head))) {
@@ -377,7 +387,7 @@ export async function writeSnapshot(ctx: RepoContext, remote: string | null): Pr
   const plan = base?.sink ?? planFromWal(await walAfter(ctx, null, head));
   const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, plan.reused, plan.events, head, ctx.actorId, plan.baseBlobs);
   // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
-  recordVerdict(ctx.repo.commonDir, commit, 'made', `copies=${plan.copies}`);
+  recordVerdict(ctx.repo.commonDir, commit, { verdict: 'made', copies: plan.copies, events: meta.event_count });
   // `event_count` counts records (a snapshot holds every copy): `copies` says how many are further copies.
   return { snapshot_ref: ref, wal_head: head, event_count: meta.event_count, created: true, ...(plan.copies ? { copies: plan.copies } : {}), ...past };
 }
@@ -406,7 +416,8 @@ const planFromWal = (events: SnapshotCopies): SnapshotPlan => {
 async function newestTrusted(ctx: RepoContext): Promise<{ ref: string; meta: SnapshotMeta } | null> {
   try {
     const verdicts = readVerdicts(ctx.repo.commonDir);
-    const trusted = (await listSnapshots(ctx.repo.commonDir)).find((s) => isTrusted(verdicts.get(s.oid)));
+    const all = await listSnapshots(ctx.repo.commonDir);
+    const [trusted] = newestFirst(ctx.wal.objects, all.filter((s) => isTrusted(verdicts.get(s.oid))), recordedCount(verdicts));
     if (!trusted) return null;
     const meta = readSnapshotMeta(ctx.wal.objects, trusted.oid);
     presentChunkFiles(ctx.wal.objects, trusted.oid, meta);
@@ -414,6 +425,18 @@ async function newestTrusted(ctx: RepoContext): Promise<{ ref: string; meta: Sna
   } catch {
     return null; // an unreadable or incomplete newest snapshot: as if there were none
   }
+}
+
+/**
+ * How a snapshot created at `createdTs` is past `maxAgeDays` by this clock ("9.0 days old"), or
+ * null when it is not. A date ahead of this clock is the writer's clock running ahead (or this one
+ * behind): it counts by how far ahead it is, so a date far ahead does not hold the age rule off
+ * until this clock reaches it, and the snapshot written in its place is dated by this clock.
+ */
+function snapshotAge(createdTs: number, now: number, maxAgeDays: number): string | null {
+  const days = Math.abs(now - createdTs) / DAY_MS;
+  if (days <= maxAgeDays) return null;
+  return createdTs > now ? `dated ${days.toFixed(1)} days ahead of this clock` : `${days.toFixed(1)} days old`;
 }
 
 /** Whether the snapshot policy (repo config `[snapshot]`) asks for a new snapshot now. */
@@ -440,10 +463,8 @@ export async function snapshotDue(
   // The store's count stands in for the WAL's (they differ only by events refused locally).
   const since = Math.max(0, count - newest.event_count);
   if (since > max_events) return { due: true, reason: `${plural(since, 'event')} since the newest snapshot`, events_since: since };
-  const ageDays = (now - newest.created_ts) / DAY_MS;
-  if (ageDays > max_age_days) {
-    return { due: true, reason: `the newest snapshot is ${ageDays.toFixed(1)} days old`, events_since: since };
-  }
+  const age = snapshotAge(newest.created_ts, now, max_age_days);
+  if (age) return { due: true, reason: `the newest snapshot is ${age}`, events_since: since };
   return { due: false, reason: 'within the snapshot policy', events_since: since };
 }
 
@@ -473,8 +494,9 @@ export interface SnapshotGcResult {
 }
 
 /**
- * `snapshot gc [--keep N]`: snapshots that can never be used (unreadable, or their wal_head off
- * the WAL's chain) go first and take no newest slot. Judging them walks the WAL's commits once a snapshot; with no WAL head, or a WAL
+ * `snapshot gc [--keep N]`: keeps the N newest by what they cover (`newestFirst`), not by name.
+ * Snapshots that can never be used (unreadable, or their wal_head off the WAL's chain) go first
+ * and take no newest slot. Judging them walks the WAL's commits once a snapshot; with no WAL head, or a WAL
  * that cannot be walked, none is judged (a snapshot may then be the last copy of the events) and
  * only the count applies.
  */
@@ -482,17 +504,21 @@ export async function snapshotGc(ctx: RepoContext, args: Args): Promise<Snapshot
   const keep = optInt(args, 'keep', SNAPSHOT_KEEP) ?? SNAPSHOT_KEEP.default;
   const head = await ctx.wal.head();
   let unusable = new Set<string>();
-  if (head !== null) {
-    try {
-      const never = await unusableSnapshots(ctx.wal.objects, await listSnapshots(ctx.repo.commonDir), (walHead) => ctx.wal.isAncestor(walHead, head), refusedSnapshots(ctx.repo.commonDir));
-      unusable = new Set(never.map((s) => s.ref));
-    } catch {
-      // A WAL that cannot be walked: none is judged (the set is still empty).
-    } finally {
-      ctx.wal.objects.close();
+  let all: SnapshotRef[];
+  try {
+    all = await snapshotsNewestFirst(ctx, readVerdicts(ctx.repo.commonDir));
+    if (head !== null) {
+      try {
+        const never = await unusableSnapshots(ctx.wal.objects, all, (walHead) => ctx.wal.isAncestor(walHead, head), refusedSnapshots(ctx.repo.commonDir));
+        unusable = new Set(never.map((s) => s.ref));
+      } catch {
+        // A WAL that cannot be walked: none is judged (the set is still empty).
+      }
     }
+  } finally {
+    ctx.wal.objects.close();
   }
-  const { deleted, kept } = await gcSnapshots(ctx.repo.commonDir, keep, unusable);
+  const { deleted, kept } = await gcSnapshots(ctx.repo.commonDir, all, keep, unusable);
   return { deleted, kept, unusable: deleted.filter((ref) => unusable.has(ref)) };
 }
 

@@ -5,12 +5,14 @@
  * elsewhere (imported by sync, or fetched by plain git) is checked once against the WAL before it
  * is ever used, and the verdict is kept in `.git/grit/snapshot-verdicts`, one line a snapshot:
  *
- *     <commit> made [copies=<n>]
- *     <commit> verified
+ *     <commit> made [copies=<n>] [events=<n>]
+ *     <commit> verified [events=<n>]
  *     <commit> refused <reason>
  *
  * `copies=<n>` (how many of its records are further copies of an event) lets the next snapshot
- * take this one's chunks without reading them (snapshot-reuse.ts); older lines lack it.
+ * take this one's chunks without reading them (snapshot-reuse.ts); `events=<n>` (its
+ * `event_count`, checked) orders the trusted snapshots by what they cover without reading each
+ * one's snapshot.json (`newestFirst`). Older lines lack them.
  *
  * A commit id names a snapshot's whole content (its tree's SHA-1s), so a verdict never goes stale.
  * The file is appended to (one short write with O_APPEND, atomic among processes) and read whole.
@@ -20,7 +22,7 @@ import { join } from 'node:path';
 import { plural } from '../core/plural.js';
 import { appendShared, mkdirShared } from '../core/shared-files.js';
 import { sharedPermOf } from './shared-perm.js';
-import { copyKey, readSnapshotInto, readSnapshotMeta } from './snapshot.js';
+import { copyKey, readSnapshotInto, readSnapshotMeta, type SnapshotMeta } from './snapshot.js';
 import { decodeWalChunk, type Wal } from './wal.js';
 import { readWal } from './wal-read-ahead.js';
 
@@ -32,6 +34,8 @@ export interface VerdictRecord {
   reason?: string;
   /** Of a snapshot made here, its records that are further copies of an event, when recorded. */
   copies?: number;
+  /** Of a trusted snapshot, its `event_count` (records, copies included), when recorded. */
+  events?: number;
 }
 
 /** WAL commits read per step while checking a snapshot. */
@@ -60,40 +64,65 @@ export function readVerdicts(gitDir: string): Map<string, VerdictRecord> {
   for (const line of text.split('\n')) {
     const m = /^([0-9a-f]{40}) (made|verified|refused)(?: (.*))?$/.exec(line);
     if (!m) continue;
-    const copies = m[2] === 'made' ? /^copies=(\d+)$/.exec(m[3] ?? '') : null;
-    out.set(m[1], copies ? { verdict: 'made', copies: Number(copies[1]) } : { verdict: m[2] as Verdict, reason: m[3] });
+    out.set(m[1], m[2] === 'refused' ? { verdict: 'refused', reason: m[3] } : trustedRecord(m[2] as Verdict, m[3] ?? ''));
   }
   return out;
 }
 
-export function recordVerdict(gitDir: string, oid: string, verdict: Verdict, reason?: string): void {
+/** A `made` or `verified` line's record: its `copies=<n>` (made only) and `events=<n>`; anything else is ignored. */
+function trustedRecord(verdict: Verdict, fields: string): VerdictRecord {
+  const record: VerdictRecord = { verdict };
+  for (const field of fields.split(' ')) {
+    const f = /^(copies|events)=(\d+)$/.exec(field);
+    if (f && (f[1] === 'events' || verdict === 'made')) record[f[1] as 'copies' | 'events'] = Number(f[2]);
+  }
+  return record;
+}
+
+/** The line of `record`: the reason of a refusal, the counts of a trusted snapshot (`readVerdicts`). */
+function verdictLine(oid: string, record: VerdictRecord): string {
+  const fields =
+    record.verdict === 'refused'
+      ? [record.reason?.replace(/\s+/g, ' ')]
+      : [record.copies === undefined ? undefined : `copies=${record.copies}`, record.events === undefined ? undefined : `events=${record.events}`];
+  return [oid, record.verdict, ...fields.filter((f) => f)].join(' ') + '\n';
+}
+
+export function recordVerdict(gitDir: string, oid: string, record: VerdictRecord): void {
   const perm = sharedPermOf(gitDir);
   mkdirShared(join(gitDir, 'grit'), perm);
-  const why = reason ? ` ${reason.replace(/\s+/g, ' ')}` : '';
-  appendShared(verdictsPath(gitDir), `${oid} ${verdict}${why}\n`, perm);
+  appendShared(verdictsPath(gitDir), verdictLine(oid, record), perm);
 }
+
+/** The `event_count` recorded for a snapshot (a trusted one's, when its line has it), for `newestFirst`. */
+export const recordedCount =
+  (verdicts: ReadonlyMap<string, VerdictRecord>) =>
+  (oid: string): number | undefined =>
+    verdicts.get(oid)?.events;
 
 export const isTrusted = (v: VerdictRecord | undefined): boolean => v?.verdict === 'made' || v?.verdict === 'verified';
 
 /**
- * Why the snapshot `oid` is not exactly the events of the WAL up to its `wal_head` (each copy the
- * WAL holds once, `copyKey`: an event the WAL holds with two signatures is two), or null when it
- * is. Reads the snapshot (checking its format, hashes and counts, `readSnapshotInto`) and the WAL
- * chain ending at its wal_head: a mismatch or a damaged snapshot is a reason; a `wal_head` whose
- * chain cannot be read (not fetched yet) throws, as no verdict can be given yet. Closes
- * `wal.objects`.
+ * The verdict on the snapshot `oid`: `verified` (with its count) when it is exactly the events of
+ * the WAL up to its `wal_head` (each copy the WAL holds once, `copyKey`: an event the WAL holds
+ * with two signatures is two), else `refused` with why. Reads the snapshot (checking its format,
+ * hashes and counts, `readSnapshotInto`) and the WAL chain ending at its wal_head: a mismatch or
+ * a damaged snapshot is a reason; a `wal_head` whose chain cannot be read (not fetched yet)
+ * throws, as no verdict can be given yet. Closes `wal.objects`.
  */
-export async function snapshotMismatch(wal: Wal, oid: string): Promise<string | null> {
+export async function checkSnapshot(wal: Wal, oid: string): Promise<VerdictRecord> {
+  const refused = (reason: string): VerdictRecord => ({ verdict: 'refused', reason });
   try {
-    let walHead: string;
+    let meta: SnapshotMeta;
     try {
-      walHead = readSnapshotMeta(wal.objects, oid).wal_head;
+      meta = readSnapshotMeta(wal.objects, oid);
     } catch (err) {
-      return (err as Error).message;
+      return refused((err as Error).message);
     }
+    const walHead = meta.wal_head;
     // Not a hole in the local WAL: a head only the snapshot's writer had (a commit it never
     // pushed, or rebased away since), which no fetch brings.
-    if (!wal.objects.has(walHead)) return `its wal_head ${walHead} is in no WAL this repository has: a commit its writer had not pushed, or rebased away since`;
+    if (!wal.objects.has(walHead)) return refused(`its wal_head ${walHead} is in no WAL this repository has: a commit its writer had not pushed, or rebased away since`);
     const expected = new Map<string, number>(); // copyKey → times the snapshot holds it
     const stretch = await readWal(wal, null, walHead, SEGMENT_COMMITS);
     for await (const segment of stretch.segments) {
@@ -119,21 +148,22 @@ export async function snapshotMismatch(wal: Wal, oid: string): Promise<string | 
         },
       });
     } catch (err) {
-      return (err as Error).message;
+      return refused((err as Error).message);
     }
     const eventId = (key: string) => key.slice(0, key.indexOf(':'));
     if (extra !== null) {
-      return `it holds ${plural(extraCount, 'event')} that the WAL up to its wal_head ${walHead} lacks (or holds with another signature), e.g. ${eventId(extra)}`;
+      return refused(`it holds ${plural(extraCount, 'event')} that the WAL up to its wal_head ${walHead} lacks (or holds with another signature), e.g. ${eventId(extra)}`);
     }
-    if (twice !== null) return `it holds event ${eventId(twice)} more than once`;
+    if (twice !== null) return refused(`it holds event ${eventId(twice)} more than once`);
     const missing = [...expected].filter(([, n]) => n === 0).map(([key]) => eventId(key));
     if (missing.length) {
       const held = new Set([...expected].filter(([, n]) => n > 0).map(([key]) => eventId(key)));
       const copies = missing.filter((id) => held.has(id)).length;
       const which = copies === 0 ? '' : `; ${copies} of them ${copies === 1 ? 'is a copy' : 'are copies'} of an event it holds, with another signature`;
-      return `it lacks ${plural(missing.length, 'event')} of the WAL up to its wal_head ${walHead}, e.g. ${missing[0]}${which}`;
+      return refused(`it lacks ${plural(missing.length, 'event')} of the WAL up to its wal_head ${walHead}, e.g. ${missing[0]}${which}`);
     }
-    return null;
+    // Its count is the one it holds: readSnapshotInto refuses one that says otherwise.
+    return { verdict: 'verified', events: meta.event_count };
   } finally {
     wal.objects.close();
   }
@@ -141,15 +171,14 @@ export async function snapshotMismatch(wal: Wal, oid: string): Promise<string | 
 
 /**
  * Whether the snapshot `oid` may stand in for the WAL up to its wal_head: by its recorded verdict,
- * or, with none yet, by checking it now (`snapshotMismatch`) and recording the verdict. `verdicts`
+ * or, with none yet, by checking it now (`checkSnapshot`) and recording the verdict. `verdicts`
  * is what `readVerdicts` gave (updated here). Throws when the check cannot be made yet.
  */
 export async function judgeSnapshot(wal: Wal, oid: string, verdicts: Map<string, VerdictRecord>): Promise<VerdictRecord> {
   const known = verdicts.get(oid);
   if (known) return known;
-  const reason = await snapshotMismatch(wal, oid);
-  const record: VerdictRecord = reason === null ? { verdict: 'verified' } : { verdict: 'refused', reason };
-  recordVerdict(wal.gitDir, oid, record.verdict, record.reason);
+  const record = await checkSnapshot(wal, oid);
+  recordVerdict(wal.gitDir, oid, record);
   verdicts.set(oid, record);
   return record;
 }

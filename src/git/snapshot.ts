@@ -48,14 +48,49 @@ export interface SnapshotRef {
 /** The name of a snapshot ref below its prefix: its `<unix_ms>`. */
 export const SNAPSHOT_NAME = /^\d{1,16}$/;
 
-/** Snapshot refs, newest first. Refs whose last component is not a number are ignored. */
+/** Newest name first. A name is its writer's clock, which may be off: see `newestFirst`. */
+const byName = (a: SnapshotRef, b: SnapshotRef): number => b.ts - a.ts || (a.ref < b.ref ? 1 : -1);
+
+/**
+ * Snapshot refs, by name (the latest first): for reports. What is newest is `newestFirst`'s to
+ * say. Refs whose last component is not a number are ignored.
+ */
 export async function listSnapshots(gitDir: string): Promise<SnapshotRef[]> {
   const out: SnapshotRef[] = [];
   for (const { ref, oid } of await listRefs(gitDir, SNAPSHOT_PREFIX)) {
     const name = ref.slice(SNAPSHOT_PREFIX.length);
     if (SNAPSHOT_NAME.test(name)) out.push({ ref, oid, ts: Number(name) });
   }
-  return out.sort((a, b) => b.ts - a.ts || (a.ref < b.ref ? 1 : -1));
+  return out.sort(byName);
+}
+
+/**
+ * `snapshots`, newest first: the one that covers the most of the WAL (its `event_count`: on one
+ * WAL a later `wal_head` holds every record of an earlier one, and more) first, the name only
+ * between equal counts. Not by name alone: a name is its writer's clock, and one named by a clock
+ * running ahead would stay the newest for every clone, so that every sync writes a snapshot, gc
+ * keeps it and deletes newer ones, and a rebuild starts from it. A count `knownCount` gives (the
+ * verdicts record the count of a trusted snapshot) is taken as it is; any other snapshot's
+ * snapshot.json is read, and one that cannot be read goes last.
+ */
+export function newestFirst(
+  objects: ObjectStore,
+  snapshots: readonly SnapshotRef[],
+  knownCount: (oid: string) => number | undefined = () => undefined,
+): SnapshotRef[] {
+  const count = (s: SnapshotRef): number => {
+    const known = knownCount(s.oid);
+    if (known !== undefined) return known;
+    try {
+      return readSnapshotMeta(objects, s.oid).event_count;
+    } catch {
+      return -1;
+    }
+  };
+  return snapshots
+    .map((s) => ({ s, n: count(s) }))
+    .sort((a, b) => b.n - a.n || byName(a.s, b.s))
+    .map(({ s }) => s);
 }
 
 const NO_SIG = new Uint8Array(0);
@@ -333,7 +368,7 @@ export const offWalReason = (walHead: string): string =>
 export type UnusableSnapshot = SnapshotRef & { reason: string };
 
 /**
- * The snapshots of `snapshots` that can never be used, newest first: those whose snapshot.json
+ * The snapshots of `snapshots` that can never be used, in their order: those whose snapshot.json
  * cannot be read (a ref at a blob, a commit of something else, missing objects), those with a
  * tree or chunk blob missing (`presentChunkFiles`) and those whose wal_head `onWal` says is not on
  * the WAL's chain (one check a snapshot). Chunks are not read: a snapshot whose events do not
@@ -368,16 +403,16 @@ export async function unusableSnapshots(
 }
 
 /**
- * Deletes the refs in `unusable` (snapshots that can never be used: `unusableSnapshots`), then all
- * but the newest `keep` of the others, so an unusable snapshot never takes a newest slot. Only
- * refs; objects go with `git gc`.
+ * Of `all` (newest first: `newestFirst`), deletes the refs in `unusable` (snapshots that can never
+ * be used: `unusableSnapshots`), then all but the newest `keep` of the others, so an unusable
+ * snapshot never takes a newest slot. Only refs; objects go with `git gc`.
  */
 export async function gcSnapshots(
   gitDir: string,
+  all: readonly SnapshotRef[],
   keep: number,
   unusable: ReadonlySet<string> = new Set(),
 ): Promise<{ deleted: string[]; kept: string[] }> {
-  const all = await listSnapshots(gitDir);
   const usable = all.filter((s) => !unusable.has(s.ref));
   const kept = usable.slice(0, keep);
   const doomed = [...all.filter((s) => unusable.has(s.ref)), ...usable.slice(keep)];

@@ -92,10 +92,10 @@ test('grit snapshot after new events writes only their chunks; a rebuild from it
   for (const chunk of ['0000', '0001']) {
     assert.equal(git(repo, 'rev-parse', `${s2.snapshot_ref}:events/${chunk}.bin`), git(repo, 'rev-parse', `${s1.snapshot_ref}:events/${chunk}.bin`));
   }
-  assert.match(readFileSync(join(repo, '.git', 'grit', 'snapshot-verdicts'), 'utf8'), /^[0-9a-f]{40} made copies=0$/m);
+  assert.match(readFileSync(join(repo, '.git', 'grit', 'snapshot-verdicts'), 'utf8'), /^[0-9a-f]{40} made copies=0 events=3100$/m);
   // A base whose copies count is unknown (checked, not made here) is read whole, and the chunks
   // written again with its bytes name its blobs: chunk 3 (700 events now) and the four others.
-  recordVerdict(join(repo, '.git'), git(repo, 'rev-parse', s2.snapshot_ref).trim(), 'verified');
+  recordVerdict(join(repo, '.git'), git(repo, 'rev-parse', s2.snapshot_ref).trim(), { verdict: 'verified' });
   await generateWal(join(repo, '.git'), { seed: 11, events: 600, actors: [{ id: 'a1'.repeat(16) }], startTs: gen2.nextTs, packed: true });
   const before3 = packObjects(repo);
   const s3 = gritOk(repo, ['snapshot']);
@@ -143,14 +143,20 @@ test('a snapshot writes again what only a killed snapshot\'s pack holds: that pa
 test('a made verdict records the copies count a reuse needs; older lines and other verdicts read as before', () => {
   const { gitDir } = tempRepo();
   const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((x) => x.repeat(40));
-  recordVerdict(gitDir, a, 'made', 'copies=3');
-  recordVerdict(gitDir, b, 'made');
-  recordVerdict(gitDir, c, 'refused', 'it holds 1 event the WAL lacks');
-  recordVerdict(gitDir, d, 'verified');
+  recordVerdict(gitDir, a, { verdict: 'made', copies: 3 });
+  recordVerdict(gitDir, b, { verdict: 'made' });
+  recordVerdict(gitDir, c, { verdict: 'refused', reason: 'it holds 1 event the WAL lacks' });
+  recordVerdict(gitDir, d, { verdict: 'verified' });
   const v = readVerdicts(gitDir);
   assert.deepEqual(v.get(a), { verdict: 'made', copies: 3 });
   assert.deepEqual([v.get(b)?.verdict, v.get(b)?.copies], ['made', undefined]);
   assert.deepEqual(v.get(c), { verdict: 'refused', reason: 'it holds 1 event the WAL lacks' });
   assert.equal(v.get(d)?.verdict, 'verified');
   assert.ok([a, b, d].every((x) => isTrusted(v.get(x))));
+  // The count a trusted snapshot covers, which orders snapshots without reading them (newestFirst).
+  const e = 'e'.repeat(40);
+  recordVerdict(gitDir, e, { verdict: 'verified', events: 7 });
+  recordVerdict(gitDir, a, { verdict: 'made', copies: 3, events: 12 });
+  const w = readVerdicts(gitDir);
+  assert.deepEqual([w.get(e), w.get(a)], [{ verdict: 'verified', events: 7 }, { verdict: 'made', copies: 3, events: 12 }]);
 });

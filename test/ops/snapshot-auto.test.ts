@@ -2,15 +2,18 @@
  * The snapshot policy applied by `sync --push` (issue 3): with `[snapshot] max_events = 3`, a push
  * that leaves more than three events since the newest snapshot writes one and offers it to the
  * remote; a pull-only sync never does; a snapshot already covering the WAL head is not repeated.
+ * The newest snapshot is the one covering the most of the WAL, whatever clock named and dated it.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { writeSnapshotObjects } from '../../src/git/snapshot.js';
 import { GRIT_BIN } from '../helpers/paths.js';
+import { writeObjects } from '../helpers/objects.js';
 import { git, grit, gritOk, gritSetup, tempDir } from '../helpers/repo.js';
-import { network, refs } from '../sync/_helpers.js';
+import { network, refs, walEvents } from '../sync/_helpers.js';
 
 function lowThreshold(clone: string): void {
   const path = join(clone, '.git/grit/config.toml');
@@ -82,4 +85,34 @@ test('a write landing between the push and the automatic snapshot stays out of i
   assert.equal(meta.wal_head, remote_wal_head);
   assert.equal(git(remote, 'rev-parse', 'refs/grit/wal').trim(), meta.wal_head);
   assert.notEqual(git(a, 'rev-parse', 'refs/grit/wal').trim(), meta.wal_head, 'the late write moved the local WAL');
+});
+
+test('a snapshot named and dated by a clock a year ahead is not the newest for good: the policy counts from the one covering the most, gc keeps that one, rebuild starts from it', { timeout: 60_000 }, async () => {
+  const { clones } = await network(2);
+  const [a, b] = clones;
+  for (let i = 0; i < 5; i++) await gritSetup(a, ['issue', 'create', '--title', `f${i}`]);
+  await gritSetup(a, ['sync']);
+  // What a's `grit sync` writes and pushes under a clock a year ahead (faketime +365d).
+  const ahead = Date.now() + 365 * 86_400_000;
+  const head = git(a, 'rev-parse', 'refs/grit/wal').trim();
+  const events = await walEvents(join(a, '.git'));
+  const { commit } = writeObjects(join(a, '.git'), (sink) => writeSnapshotObjects(sink, [], events, head, ahead, 'ee'.repeat(16)));
+  const future = `refs/grit/snapshots/${ahead}`;
+  git(a, 'update-ref', future, commit);
+  git(a, 'push', '-q', 'origin', future);
+  lowThreshold(b);
+  assert.deepEqual([(await gritSetup(b, ['sync'])).snapshots_fetched, Object.keys(refs(b, 'refs/grit/snapshots/'))], [1, [future]]);
+  const written: (number | null)[] = [];
+  for (let i = 0; i < 6; i++) {
+    await gritSetup(b, ['issue', 'create', '--title', `x${i}`]);
+    written.push((await gritSetup(b, ['sync'])).snapshot?.event_count ?? null);
+  }
+  // The first: its date is more than max_age_days ahead of this clock, so its age rule does not
+  // wait a year. Then one when more than max_events (3) came since the one covering the most.
+  assert.deepEqual(written, [6, null, null, null, 10, null]);
+  const newest = Object.keys(refs(b, 'refs/grit/snapshots/')).find((ref) => ref !== future && JSON.parse(git(b, 'show', `${ref}:snapshot.json`)).event_count === 10);
+  const gc = gritOk(b, ['snapshot', 'gc', '--keep', '1']);
+  assert.deepEqual([gc.kept, gc.deleted.length, gc.deleted.includes(future)], [[newest], 2, true]);
+  const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([rebuilt.snapshot_ref, rebuilt.event_count], [newest, 11]);
 });

@@ -71,7 +71,7 @@ test('sync refuses a remote snapshot that is not the WAL up to its wal_head, and
   assert.equal(d.snapshots_refused[1].reason, `its wal_head ${unpushed} is in no WAL this repository has: a commit its writer had not pushed, or rebased away since`);
   assert.match(r.stderr, /snapshot refs\/grit\/snapshots\/1000 from origin was not imported: it lacks 3 events/);
   assert.deepEqual(git(b, 'for-each-ref', '--format=%(refname)', 'refs/grit/snapshots/').trim(), 'refs/grit/snapshots/2000');
-  assert.match(verdicts(b), new RegExp(`^${honest} verified$`, 'm'));
+  assert.match(verdicts(b), new RegExp(`^${honest} verified events=3$`, 'm'));
   const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
   assert.deepEqual([rebuilt.from_snapshot, rebuilt.snapshot_ref, rebuilt.event_count], [true, 'refs/grit/snapshots/2000', 3]);
   assert.deepEqual(titles(b), ['one', 'three', 'two']);
@@ -134,6 +134,21 @@ test('a snapshot fetched by plain git is checked before its first use: missing, 
   assert.equal(gritOk(b, ['rebuild', '--from-snapshot']).from_snapshot, true);
 });
 
+test('the newest snapshot is the one covering the most of the WAL, not the latest name: an unchecked one named a year ahead is not even checked while a trusted one covers more', { timeout: 60_000 }, async () => {
+  const { b, head, events } = await scene();
+  const made = gritOk(b, ['snapshot']).snapshot_ref;
+  // Fetched by plain git, named and dated by a clock a year ahead, and short of an event.
+  const ahead = Date.now() + 365 * 86_400_000;
+  const future = `refs/grit/snapshots/${ahead}`;
+  const oid = craft(b, events.slice(0, 2), head, future);
+  const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
+  assert.deepEqual([rebuilt.snapshot_ref, rebuilt.snapshots_skipped, rebuilt.event_count], [made, undefined, 3]);
+  assert.deepEqual(gritOk(b, ['snapshot']), { snapshot_ref: made, wal_head: head, event_count: 3, created: false });
+  assert.ok(!verdicts(b).includes(oid), 'never checked: a snapshot covering more was there');
+  const gc = gritOk(b, ['snapshot', 'gc', '--keep', '1']);
+  assert.deepEqual([gc.kept, gc.deleted], [[made], [future]]);
+});
+
 test('a bad snapshot is not spread: the policy snapshot and doctor --fix are built from the WAL, not from it', { timeout: 60_000 }, async () => {
   const { remote, b, head, foreign } = await scene();
   // The empty snapshot QA published, fetched with plain git (as `+refs/grit/*:refs/grit/*` would).
@@ -143,7 +158,7 @@ test('a bad snapshot is not spread: the policy snapshot and doctor --fix are bui
   await gritSetup(b, ['issue', 'create', '--title', 'b-new']);
   const s = await gritSetup(b, ['sync']);
   assert.deepEqual([s.snapshot?.event_count, s.snapshot?.pushed], [4, true]);
-  assert.match(verdicts(b), new RegExp(`^${git(b, 'rev-parse', s.snapshot.snapshot_ref).trim()} made copies=0$`, 'm'));
+  assert.match(verdicts(b), new RegExp(`^${git(b, 'rev-parse', s.snapshot.snapshot_ref).trim()} made copies=0 events=4$`, 'm'));
   // A fourth clone takes the pushed snapshot, checks it, and gets every issue from it.
   const [d] = (await network(1)).clones;
   git(d, 'remote', 'set-url', 'origin', remote);
@@ -228,7 +243,7 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   git(plain, 'push', '-q', 'origin', fromPlain.snapshot_ref);
   for (const c of [keyed, writer]) {
     fetched(c);
-    assert.match(verdicts(c), new RegExp(`^${git(c, 'rev-parse', fromPlain.snapshot_ref).trim()} verified$`, 'm'));
+    assert.match(verdicts(c), new RegExp(`^${git(c, 'rev-parse', fromPlain.snapshot_ref).trim()} verified events=3$`, 'm'));
     assert.equal(rebuildsAgree(c, fromPlain.snapshot_ref), 2);
     assert.equal(sigKept(c), toHex(good.sig!));
   }
