@@ -1,6 +1,7 @@
 /**
  * Requests the daemon did not answer: whether it may have run them decides what the caller may
- * do. And run directories the daemon cannot use (relative, too long for a socket path).
+ * do; a request resent while it runs runs once.
+ * And run directories the daemon cannot use (relative, too long for a socket path).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import { grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { DAEMON_BIN, daemonEnv, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { until } from '../helpers/wait.js';
 import { rejectionOf } from '../helpers/rejection.js';
-import { sleep } from '../transport/_helpers.js';
+import { rawReqPeer, sleep } from '../transport/_helpers.js';
 
 async function initRepo(): Promise<string> {
   const dir = tempRepo();
@@ -93,6 +94,32 @@ test('GritClient: a write cut off by its timeout, its signal or close() may have
   } finally {
     daemon.child!.kill('SIGCONT');
     impatient.close();
+    client.close();
+    await daemon.stop();
+  }
+});
+
+/** A request in JSON, as a script sends it with nngcat. */
+const jsonRequest = (repoRoot: string, requestId: number | string, command: Record<string, unknown>): string =>
+  JSON.stringify({ ipc_schema_version: 1, request_id: requestId, repo_root: repoRoot, command });
+
+test('a request nng\'s REQ sends again while it runs (its resend: same connection, same backtrace) runs once, and its one reply answers it', async () => {
+  const daemon = await startDaemon();
+  const dir = await initRepo();
+  const client = await daemon.client();
+  const peer = await rawReqPeer(daemon.endpoint);
+  try {
+    const create = jsonRequest(dir, 'once', { IssueCreate: { title: 'once' } });
+    peer.send([0x80000001], create);
+    peer.send([0x80000001], create); // the resend, read while the first is in flight
+    await until('the reply', () => peer.replies.length > 0);
+    assert.equal(JSON.parse(peer.replies[0].subarray(4).toString()).ok, true);
+    const inFlight = async () => ((await client.request('DaemonStatus', {})) as { workers: { in_flight: number }[] }).workers[0].in_flight;
+    await until('nothing in flight', async () => (await inFlight()) === 0);
+    assert.equal((await client.issueList({}, { repoRoot: dir })).total, 1, 'one issue created');
+    assert.equal(peer.replies.length, 1);
+  } finally {
+    peer.socket.destroy();
     client.close();
     await daemon.stop();
   }

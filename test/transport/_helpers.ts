@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { parseEndpoint } from '../../src/protocol/transport/index.js';
+import { FrameDecoder, SP_PROTO, parseEndpoint } from '../../src/protocol/transport/index.js';
 
 /** A fresh 0700 directory for ipc sockets; remove with the returned cleanup. */
 export function runDir(): { dir: string; cleanup: () => void } {
@@ -57,6 +57,32 @@ export function frame(payload: Buffer, ipc: boolean, declaredLen?: bigint): Buff
   if (ipc) h[0] = 1;
   h.writeBigUInt64BE(declaredLen ?? BigInt(payload.length), ipc ? 1 : 0);
   return Buffer.concat([h, payload]);
+}
+
+/** A REQ peer on a plain socket: sends requests with the backtrace it is given, as nng's REQ would (a resend included). */
+export interface RawReqPeer {
+  socket: Socket;
+  /** Sends `body` behind `backtrace` (32-bit words: any hops, then the request id with its high bit set). */
+  send(backtrace: number[], body: Buffer | string): void;
+  /** The replies received so far, backtrace included. */
+  replies: Buffer[];
+}
+
+export async function rawReqPeer(url: string): Promise<RawReqPeer> {
+  const ipc = parseEndpoint(url).kind === 'ipc';
+  const socket = await rawConnect(url);
+  socket.on('error', () => {});
+  const replies: Buffer[] = [];
+  const decoder = new FrameDecoder(ipc, 1 << 30);
+  const sink = { handshake: () => {}, message: (m: Buffer) => void replies.push(m) };
+  socket.on('data', (chunk: Buffer) => decoder.feed(chunk, sink));
+  socket.write(spHandshake(SP_PROTO.REQ));
+  const send = (backtrace: number[], body: Buffer | string): void => {
+    const header = Buffer.alloc(4 * backtrace.length);
+    backtrace.forEach((w, i) => header.writeUInt32BE(w >>> 0, 4 * i));
+    socket.write(frame(Buffer.concat([header, Buffer.from(body)]), ipc));
+  };
+  return { socket, send, replies };
 }
 
 // ---- nngcat --------------------------------------------------------------

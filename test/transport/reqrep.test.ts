@@ -1,6 +1,6 @@
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { WAIT_MS } from '../helpers/wait.js';
+import { WAIT_MS, until } from '../helpers/wait.js';
 import { join } from 'node:path';
 import {
   RepServer,
@@ -10,7 +10,7 @@ import {
   parseEndpoint,
   type RequestInfo,
 } from '../../src/protocol/transport/index.js';
-import { runDir, freePort, sleep } from './_helpers.js';
+import { runDir, freePort, sleep, rawReqPeer } from './_helpers.js';
 
 const rd = runDir();
 after(() => rd.cleanup());
@@ -262,4 +262,41 @@ describe('REQ/REP behaviour', () => {
       await pub.close();
     }
   });
+});
+
+test('a request sent again on its connection while unanswered (nng REQ\'s resend) is not run again: its one reply answers it; once answered, a repeat is new', async () => {
+  const held = new Map<string, () => void>();
+  const handled: string[] = [];
+  const srv = await RepServer.listen(`ipc://${join(rd.dir, 'resend.sock')}`, (body, reply) => {
+    handled.push(body.toString());
+    held.set(body.toString(), () => reply(Buffer.from(`re:${body}`)));
+  });
+  const dropped: string[] = [];
+  srv.on('droppedRequest', (reason: string) => dropped.push(reason));
+  const peer = await rawReqPeer(srv.url);
+  try {
+    const id = 0x80000007;
+    peer.send([id], 'create');
+    await until('the request handled', () => handled.length === 1);
+    peer.send([id], 'create'); // the resend
+    peer.send([0x80000008], 'other'); // another id
+    peer.send([3, id], 'relayed'); // the same id behind a hop: another requester's
+    await until('the other requests handled', () => handled.length === 3);
+    assert.deepEqual(handled, ['create', 'other', 'relayed']);
+    assert.deepEqual(dropped, ['resent']);
+    for (const answer of held.values()) answer();
+    await until('the replies', () => peer.replies.length === 3);
+    // Each reply behind its request's backtrace.
+    const replies = peer.replies.map((r) => `${r.toString('hex', 0, r.indexOf('re:'))} ${r.subarray(r.indexOf('re:'))}`);
+    assert.deepEqual(replies.sort(), ['0000000380000007 re:relayed', '80000007 re:create', '80000008 re:other']);
+    assert.equal(srv.inFlight, 0);
+
+    // Answered: the same backtrace now comes from a REQ that sent a new request (nng resends only while waiting).
+    peer.send([id], 'create');
+    await until('the repeat handled', () => handled.length === 4);
+    assert.deepEqual(dropped, ['resent']);
+  } finally {
+    peer.socket.destroy();
+    await srv.close();
+  }
 });

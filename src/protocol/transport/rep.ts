@@ -65,7 +65,8 @@ export interface RequestInfo {
 export type ReplyFn = (body: Buffer | Uint8Array) => boolean;
 
 /**
- * Called once per request. May reply synchronously or later, in any order
+ * Called once per request (a request sent again on its connection before its reply is not a new
+ * one: its one reply answers both). May reply synchronously or later, in any order
  * relative to other requests. Exceptions/rejections are caught: the request is
  * then dropped (the REQ side times out) and 'handlerError' is emitted.
  */
@@ -86,10 +87,22 @@ interface Inbound {
   oversizedBytes?: number;
 }
 
+/** A received request, split at the end of its backtrace. */
+interface Request {
+  /** The backtrace (hops and request id), which its reply carries back. */
+  header: Buffer;
+  /** `header` as a string: the key of the request among its connection's unanswered ones. */
+  key: string;
+  body: Buffer;
+  oversizedBytes?: number;
+}
+
 interface ConnState {
   conn: SpConnection;
   inFlight: number;
-  queue: Inbound[];
+  queue: Request[];
+  /** The backtraces of its requests received and not yet answered (queued or in flight). */
+  unanswered: Set<string>;
   abort: AbortController;
 }
 
@@ -98,7 +111,7 @@ interface ConnState {
  * - 'connection' (id: number, remote: string)
  * - 'disconnect' (id: number, err: TransportError | undefined)   — err says why (protocol, too_large, timeout...)
  * - 'rejected' (reason: string)                                   — connection refused at accept (limit, closing)
- * - 'droppedRequest' (reason: string, connectionId: number)       — malformed/over-TTL request
+ * - 'droppedRequest' (reason: string, connectionId: number)       — over-TTL ('ttl'), or sent again while unanswered ('resent')
  * - 'handlerError' (err: unknown, info: RequestInfo)
  * - 'listenerError' (err: Error)                                  — accept-level errors from node:net
  */
@@ -244,7 +257,7 @@ export class RepServer extends EventEmitter {
     // An oversized request keeps its backtrace (at most maxHops words) and its body's first byte.
     const head = this.oversized ? this.maxHops * 4 + 1 : undefined;
     const conn = new SpConnection(socket, this.bound.endpoint.kind === 'ipc', SP_PROTO.REP, SP_PROTO.REQ, this.limits, head);
-    const st: ConnState = { conn, inFlight: 0, queue: [], abort: new AbortController() };
+    const st: ConnState = { conn, inFlight: 0, queue: [], unanswered: new Set(), abort: new AbortController() };
     this.conns.set(conn.id, st);
     conn.on('message', (msg: Buffer) => this.onMessage(st, { msg }));
     conn.on('oversized', (msg: Buffer, oversizedBytes: number) => this.onMessage(st, { msg, oversizedBytes }));
@@ -266,23 +279,33 @@ export class RepServer extends EventEmitter {
   }
 
   private onMessage(st: ConnState, inbound: Inbound): void {
+    const request = this.parse(st.conn, inbound);
+    if (!request) return;
+    // nng's REQ sends a request again, same backtrace, on the same connection, when it has had no
+    // reply for its resend time (60 s): the same request, which its one reply answers. Once
+    // answered, a repeat is a new request as far as anyone can tell (REQ resends only while waiting).
+    if (st.unanswered.has(request.key)) {
+      this.emit('droppedRequest', 'resent', st.conn.id);
+      return;
+    }
+    st.unanswered.add(request.key);
     if (st.inFlight >= this.maxInFlight || st.queue.length > 0 || this.repliesPiledUp(st)) {
-      st.queue.push(inbound);
+      st.queue.push(request);
       st.conn.pauseReading('inflight');
       return;
     }
-    this.dispatch(st, inbound);
+    this.dispatch(st, request);
   }
 
-  private dispatch(st: ConnState, { msg, oversizedBytes }: Inbound): void {
-    const conn = st.conn;
+  /** Splits a request at the end of its backtrace; null (and the request dropped, or its connection) when it has no valid one. */
+  private parse(conn: SpConnection, { msg, oversizedBytes }: Inbound): Request | null {
     // Backtrace: 32-bit words up to and including the first with the high bit set.
     let off = 0;
     let hops = 0;
     for (;;) {
       if (off + 4 > msg.length) {
         conn.close(new TransportError('protocol', 'request without a valid SP backtrace header'));
-        return;
+        return null;
       }
       const w = msg.readUInt32BE(off);
       off += 4;
@@ -290,15 +313,19 @@ export class RepServer extends EventEmitter {
       if (w & 0x80000000) break;
       if (hops >= this.maxHops) {
         this.emit('droppedRequest', 'ttl', conn.id);
-        return;
+        return null;
       }
     }
     const header = Buffer.from(msg.subarray(0, off));
-    const body = msg.subarray(off);
+    return { header, key: header.toString('latin1'), body: msg.subarray(off), oversizedBytes };
+  }
+
+  private dispatch(st: ConnState, { header, key, body, oversizedBytes }: Request): void {
+    const conn = st.conn;
     const info: RequestInfo = {
       connectionId: conn.id,
       remote: conn.remote,
-      requestId: header.readUInt32BE(off - 4),
+      requestId: header.readUInt32BE(header.length - 4),
       signal: st.abort.signal,
     };
     st.inFlight++;
@@ -307,6 +334,7 @@ export class RepServer extends EventEmitter {
     const settle = (): boolean => {
       if (answered) return false;
       answered = true;
+      st.unanswered.delete(key);
       if (conn.closed) return false; // already uncounted when the connection closed
       st.inFlight--;
       this.finish(1);
