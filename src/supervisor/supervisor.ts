@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { checkArgs } from '../commands/registry.js';
 import { unappliedSettings, warnUnapplied } from '../commands/daemon.js';
-import { answeredBySupervisor, repairsStore, reportsProgress, runsInWorker } from '../commands/routing.js';
+import { answeredBySupervisor, onlyReads, repairsStore, reportsProgress, runsInWorker } from '../commands/routing.js';
 import { GritError } from '../core/errors.js';
 import { DEFAULT_DRAIN_S } from '../core/env-seconds.js';
 import { gatherWarnings } from '../core/warnings.js';
@@ -46,6 +46,7 @@ import { storeFile } from '../core/store-file.js';
 import type { BuildInfo } from '../core/build-info.js';
 import { commandEnv } from '../core/forwarded-env.js';
 import { MAX_WORKERS } from '../commands/ranges.js';
+import { goneFlag } from '../workers/client-gone.js';
 
 /**
  * How long a stopping daemon lets the requests in flight run, all together (GRIT_DRAIN_TIMEOUT):
@@ -197,7 +198,7 @@ export class Supervisor {
   }
 
   private async listen(url: string): Promise<RepServer> {
-    const server = await RepServer.listen(url, (body, reply) => this.onRequest(() => this.dispatch(body), formatOf(body), reply), {
+    const server = await RepServer.listen(url, (body, reply, { signal }) => this.onRequest(() => this.dispatch(body, signal), formatOf(body), reply), {
       maxMessageSize: MAX_REQUEST_BYTES,
       maxReplySize: (this.opts.maxReplyBytes ?? MAX_REPLY_BYTES) + HEADER_ROOM,
       // SPEC §7: an oversized request gets an error reply too (read and discarded, never held).
@@ -238,7 +239,8 @@ export class Supervisor {
     }
   }
 
-  private async dispatch(body: Buffer): Promise<Uint8Array> {
+  /** `signal`: aborted once the request's client has closed its connection (RequestInfo.signal). */
+  private async dispatch(body: Buffer, signal: AbortSignal): Promise<Uint8Array> {
     const decoded = await decodeRequest(body);
     if ('error' in decoded) {
       // A request it could not read for a fault of its own (its codec did not load) is no bad request.
@@ -251,7 +253,7 @@ export class Supervisor {
     }
     const { request, format } = decoded;
     try {
-      const out = await this.untilDrainDeadline(request, this.execute(request, format));
+      const out = await this.untilDrainDeadline(request, this.execute(request, format, signal));
       const limit = this.opts.maxReplyBytes ?? MAX_REPLY_BYTES;
       if (out.length <= limit) return out;
       throw new GritError('ipc_error', `the reply to ${request.name} takes ${out.length} bytes, more than the daemon sends (${limit})`, {
@@ -312,7 +314,7 @@ export class Supervisor {
     return this.encode(replyError(null, requestTooLarge('a request', bytes)), formatOf(head));
   }
 
-  private async execute(whole: CommandRequest, format: WireFormat): Promise<Uint8Array> {
+  private async execute(whole: CommandRequest, format: WireFormat, signal: AbortSignal): Promise<Uint8Array> {
     const { repo_root } = whole;
     // Only these go without a repo_root (checkRequest).
     if (answeredBySupervisor(whole.name) || repo_root === null) return this.aboutItself(whole, format);
@@ -352,7 +354,10 @@ export class Supervisor {
     }
     const { worker, worktree, settings, release } = routed;
     try {
-      const task = { op: 'run' as const, request, worktree, format, settings, warnings, ...(progress ? { progress: progress.port() } : {}) };
+      // A read is not run if its client has gone by the time the worker's thread comes to it
+      // (client-gone.ts); a write is, as its client was told it may be (docs/daemon.md, Limits).
+      const gone = onlyReads(name, request.args) ? { gone: goneFlag(signal) } : {};
+      const task = { op: 'run' as const, request, worktree, format, settings, warnings, ...gone, ...(progress ? { progress: progress.port() } : {}) };
       const { reply, notice, declined } = (await worker.run(task))!;
       // Its next request would get the same: no thread is kept for an actor another daemon serves.
       if (declined && this.workers.get(worker.setup.actorDir) === worker) this.retire(worker.setup.actorDir, worker, 'another daemon holds its lease');

@@ -22,6 +22,7 @@ import { encodeMessage, replyErrorTo, replyOk, withWarnings, type CommandRequest
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
 import { portProgress } from './progress-port.js';
+import { clientGone, isGone } from './client-gone.js';
 import { NO_PROGRESS } from '../core/progress.js';
 import { commandEnv } from '../core/forwarded-env.js';
 
@@ -56,10 +57,14 @@ export type WorkerTask =
       warnings: string[];
       /** Where the command's progress goes, for a request that asked for it (`progress`: progress-port.ts). */
       progress?: MessagePort;
+      /** A read's: set once its client has closed its connection, and it is not started then (client-gone.ts). */
+      gone?: Int32Array;
     }
   /** Answered once this module has loaded and set itself up: the supervisor's sign that the thread started (actor-worker-pool.ts). */
   | { op: 'start' }
   | { op: 'close' };
+
+type RunTask = Extract<WorkerTask, { op: 'run' }>;
 
 /** An encoded reply, and what the supervisor should publish about it. */
 export interface WorkerResult {
@@ -106,7 +111,9 @@ function holdLease(): void {
   lease = Lease.acquire(setup.actorDir, info, sharedPermAt(setup.repo, setup.actorDir));
 }
 
-async function run(request: CommandRequest, worktree: string, settings: string, progress?: MessagePort): Promise<unknown> {
+async function run({ request, worktree, settings, progress, gone }: RunTask): Promise<unknown> {
+  // Tasks queue here, behind the thread's work: many may have waited for a client gone meanwhile.
+  if (isGone(gone)) throw clientGone(request.name);
   faultOnRequest();
   const fn = await commandFn(request.name);
   noteWorktree(setup.repo.commonDir, worktree);
@@ -140,12 +147,12 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
     ctx = null;
     return null;
   }
-  const { request, worktree, format, settings, progress } = task;
+  const { request, worktree, format, progress } = task;
   let reply;
   let notice: Notification | null = null;
   let declined = false;
   try {
-    const data = await run(request, worktree, settings, progress);
+    const data = await run(task);
     reply = replyOk(request.request_id, data);
     notice = notificationFor(request.name, data, { repo_root: worktree, actor_id: context().actorId });
   } catch (err) {
@@ -154,7 +161,8 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
   } finally {
     progress?.close();
   }
-  const said = unsent.length ? [...task.warnings, ...unsent.splice(0)] : task.warnings;
+  // Kept for a reply that has someone to reach.
+  const said = unsent.length && !isGone(task.gone) ? [...task.warnings, ...unsent.splice(0)] : task.warnings;
   return { reply: await encodeMessage(withWarnings(reply, said), format), notice, declined };
 }
 

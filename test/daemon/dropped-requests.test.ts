@@ -1,6 +1,6 @@
 /**
  * Requests the daemon did not answer: whether it may have run them decides what the caller may
- * do; a request resent while it runs runs once.
+ * do; reads left by a client that has gone are not run; a request resent while it runs runs once.
  * And run directories the daemon cannot use (relative, too long for a socket path).
  */
 import { test } from 'node:test';
@@ -120,6 +120,30 @@ test('a request nng\'s REQ sends again while it runs (its resend: same connectio
     assert.equal(peer.replies.length, 1);
   } finally {
     peer.socket.destroy();
+    client.close();
+    await daemon.stop();
+  }
+});
+
+test('reads pipelined on a connection that then closes are not run once it has: nothing of them is left to hold up another client', async () => {
+  const [daemon, dir] = await Promise.all([startDaemon(), initRepo()]);
+  const target = { repoRoot: dir };
+  const client = await daemon.client();
+  const out = tempDir();
+  try {
+    // Each read of it takes the worker's thread a while (a reply of megabytes): the client is gone before the first is done.
+    const { issue_id } = await client.issueCreate({ title: 'big', body: 'x'.repeat(1024 * 1024) }, target);
+    const peer = await rawReqPeer(daemon.endpoint);
+    const shows = 16;
+    for (let i = 0; i < shows; i++) peer.send([0x80000000 + i], jsonRequest(dir, i, { IssueShow: { issue_id } }));
+    // Reads too, queued behind those, whose runs leave a trace: a file each.
+    for (let i = shows; i < shows + 8; i++) peer.send([0x80000000 + i], jsonRequest(dir, i, { Export: { output: join(out, `${i}.json`) } }));
+    peer.socket.end();
+    assert.equal((await client.issueList({}, target)).total, 1, 'another client is served');
+    const inFlight = async () => ((await client.request('DaemonStatus', {})) as { workers: { in_flight: number }[] }).workers[0].in_flight;
+    await until('nothing in flight', async () => (await inFlight()) === 0);
+    assert.deepEqual(readdirSync(out), [], 'the reads queued after the connection closed did not run');
+  } finally {
     client.close();
     await daemon.stop();
   }
