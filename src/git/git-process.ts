@@ -12,6 +12,8 @@ export interface GitRun {
   stderr: string;
   /** Stopped at its deadline (`GitCall.remote.timeoutMs`): `code` is then whatever the signal left. */
   timedOut?: true;
+  /** The signal that ended git (`code` is then -1): someone killed it. */
+  signal?: string;
 }
 
 export interface GitCall {
@@ -72,10 +74,10 @@ export function spawnGit({ args, env, cwd, input, remote }: GitCall, echo?: (std
     });
     child.on('error', (e) => reject(gitUnavailable(`cannot run git: ${e.message}`)));
     // 'close': git and everything that shares its pipes (its remote helper) are done.
-    child.on('close', (code) => {
+    child.on('close', (code, signal) => {
       clearTimeout(timer);
       if (group !== null) untrack(group);
-      resolve({ code: code ?? -1, stdout, stderr, ...(timedOut ? { timedOut: true as const } : {}) });
+      resolve({ code: code ?? -1, stdout, stderr, ...(timedOut ? { timedOut: true as const } : {}), ...(signal ? { signal } : {}) });
     });
     if (input !== undefined) child.stdin!.end(input);
   });

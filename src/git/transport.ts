@@ -157,7 +157,8 @@ function gitFailure(what: string, remote: string, r: GitRun, env: NodeJS.Process
   // The first sync of a repository without a remote ends here: say how to add one.
   // (git names the URL when the remote is configured, and the bare name when it is not).
   const unknownName = SIMPLE_NAME.test(remote) && stderr.includes(`'${remote}' does not appear to be a git repository`);
-  const message = `${what} ${remote} failed: ${first || `git exited with ${r.code}`}${said.length ? `; the remote said: ${said.join(' / ')}` : ''}`;
+  const ended = r.signal ? `git was ended by ${r.signal} (something killed it)` : `git exited with ${r.code}`;
+  const message = `${what} ${remote} failed: ${first || ended}${said.length ? `; the remote said: ${said.join(' / ')}` : ''}`;
   return new GritError('git_error', message, {
     // No such remote is missing config: the environment (SPEC §6, exit 5), like no repository.
     environment: unknownName,

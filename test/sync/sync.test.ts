@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
 import { syncWith } from '../../src/commands/sync.js';
@@ -765,4 +766,17 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   assert.equal(r.code, 1, r.stdout);
   assert.equal(r.json?.error?.code, 'wal_error');
   assert.deepEqual(state(b), expected);
+});
+
+test('a git push that something kills is said to have been killed, not to have "exited with -1"', { timeout: 60_000 }, async () => {
+  const { clones } = await network(1);
+  const [a] = clones;
+  await gritSetup(a, ['issue', 'create', '--title', 'unpushed']);
+  const bin = tempDir();
+  const realGit = spawnSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).stdout.trim();
+  writeFileSync(join(bin, 'git'), `#!/bin/sh\ncase " $* " in *" push "*) kill -9 $$;; esac\nexec "${realGit}" "$@"\n`, { mode: 0o755 });
+  const r = grit(a, ['sync', '--json', '--no-daemon'], { env: { PATH: `${bin}:${process.env.PATH}` } });
+  assert.equal(r.json?.error?.code, 'git_error', r.stdout + r.stderr);
+  assert.match(r.json.error.message, /^git push to origin failed: git was ended by SIGKILL \(something killed it\)$/);
+  assert.equal(gritOk(a, ['sync']).pushed, 1, 'pushed by the next sync');
 });
