@@ -3,7 +3,7 @@
  * derived views written outside git's canonical data: by default into `<repo>/.grit/`, which gets
  * a `.gitignore` of `*` so they are never committed by accident.
  *
- * `--since` filters events: a timestamp (unix ms, or an ISO 8601 date) keeps events with a
+ * `--since` filters events: a timestamp (unix ms, or an RFC 3339 date or date-time) keeps events with a
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
@@ -60,16 +60,29 @@ function logKeyOfEvent(snapshot: StoreSnapshot, id: Uint8Array): Buffer | null {
 }
 
 /**
- * Text that starts with a date that exists: Date.parse reads 2025-02-30 as March 2, so the day is
- * checked against its month (by the calendar, not by the parsed time, which an offset may move).
+ * RFC 3339's forms of a time (ISO 8601's profile of it): a date, or a date and a time of day to
+ * the minute, second or fraction, with an offset (`Z`, `±hh:mm`) or without one, which is UTC, as
+ * a date alone is. Not Date.parse: it reads a date-time without an offset in the local zone (and
+ * a daemon's zone is not its caller's) while it reads a date as UTC, takes text of no standard
+ * (`2026-12-06 EST`, `12:00 PM`), and moves a day that does not exist (2025-02-30) to March.
  */
-function isCalendarDate(s: string): boolean {
-  const m = /^(\d{4})-(\d{2})-(\d{2})/.exec(s);
-  if (!m) return false;
-  const [y, month, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?(?:Z|([+-])(\d{2}):(\d{2}))?)?$/i;
+
+/** What `--since` says the accepted times are. */
+const ISO_FORMS = '2025-01-01, 2025-01-01T12:00, 2025-01-01T12:00:30.5Z, 2025-01-01T12:00+02:00; a time without an offset is UTC';
+
+/** The unix ms time of RFC 3339 text (ISO_TIME), or null for other text or a time that does not exist. */
+function parseIsoTime(s: string): number | null {
+  const m = ISO_TIME.exec(s);
+  if (!m) return null;
+  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = [1, 2, 3, 4, 5, 6, 9, 10].map((i) => Number(m[i] ?? 0));
+  if (hour > 23 || minute > 59 || second > 59 || offsetHours > 23 || offsetMinutes > 59) return null;
   const date = new Date(0);
-  date.setUTCFullYear(y, month - 1, d); // Date.UTC would take years 0-99 as 1900-1999
-  return date.getUTCFullYear() === y && date.getUTCMonth() === month - 1 && date.getUTCDate() === d;
+  date.setUTCFullYear(year, month - 1, day); // Date.UTC would take years 0-99 as 1900-1999
+  if (date.getUTCFullYear() !== year || date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  const offset = (m[8] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMinutes);
+  const ms = Number((m[7] ?? '').slice(0, 3).padEnd(3, '0')); // finer than a millisecond: dropped
+  return date.getTime() + ((hour * 60 + minute - offset) * 60 + second) * 1000 + ms;
 }
 
 /**
@@ -84,7 +97,11 @@ function sinceArg(args: Args): string | number | undefined {
 }
 
 const notASince = (v: unknown) =>
-  invalidArgs('--since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id', { field: 'since', value: v }, `give --since a date such as 2025-01-01, or a unix ms timestamp (a whole number, 0 or more) such as ${SINCE_MS.example}`);
+  invalidArgs(
+    `--since must be a unix ms timestamp, an RFC 3339 (ISO 8601) date or date-time (${ISO_FORMS}), or a 64-hex event id`,
+    { field: 'since', value: v, forms: ISO_FORMS },
+    `give --since a date such as 2025-01-01 or a date-time such as 2025-01-01T12:00Z, or a unix ms timestamp (a whole number, 0 or more) such as ${SINCE_MS.example}`,
+  );
 
 function parseSince(snapshot: StoreSnapshot, s: string | number | undefined): KeyFilter | null {
   // An empty --since is refused below, not taken as none: `--since "$LAST"` unset is not "all".
@@ -101,11 +118,9 @@ function parseSince(snapshot: StoreSnapshot, s: string | number | undefined): Ke
     return (key) => compareInEventOrder(key, anchor) > 0;
   }
   if (typeof s === 'string' && /^\d{16,}$/.test(s) && BigInt(s) > Number.MAX_SAFE_INTEGER) return sinceU64(BigInt(s), s);
-  let ts: number;
   // Digits are a timestamp, refused beyond 2^53 - 1 rather than rounded to another one.
-  if (typeof s === 'number' || /^\d+$/.test(s)) ts = optInt({ since: s }, 'since', SINCE_MS)!;
-  else if (isCalendarDate(s) && Number.isFinite(Date.parse(s))) ts = Date.parse(s);
-  else throw notASince(s);
+  const ts = typeof s === 'number' || /^\d+$/.test(s) ? optInt({ since: s }, 'since', SINCE_MS)! : parseIsoTime(s);
+  if (ts === null) throw notASince(s);
   return (key) => logKeyTs(key) > ts;
 }
 

@@ -130,9 +130,9 @@ test('over the socket, messages name arguments by the request\'s keys, with advi
     assert.match((await said({ LockAcquire: { resource: 'repo:', local: true, ttl_ms: '1.5' } }))[2] as string, /^give ttl_ms a whole number .* in digits only/);
     assert.deepEqual(await said({ Sync: { pull: 'yes' } }), ['pull must be true or false', 'pull', 'pass pull as a boolean']);
     assert.deepEqual(await said({ Export: { since: 'yesterday' } }), [
-      'since must be a unix ms timestamp, an ISO 8601 date or a 64-hex event id',
+      'since must be a unix ms timestamp, an RFC 3339 (ISO 8601) date or date-time (2025-01-01, 2025-01-01T12:00, 2025-01-01T12:00:30.5Z, 2025-01-01T12:00+02:00; a time without an offset is UTC), or a 64-hex event id',
       'since',
-      'give since a date such as 2025-01-01, or a unix ms timestamp (a whole number, 0 or more) such as 1735689600000',
+      'give since a date such as 2025-01-01 or a date-time such as 2025-01-01T12:00Z, or a unix ms timestamp (a whole number, 0 or more) such as 1735689600000',
     ]);
     assert.deepEqual((await said({ IssueDepAdd: { issue_id: 'abcd', target: 'abcd' } })).slice(0, 2), ['dep_type is required (one of blocks, depends_on, related_to)', 'dep_type']);
     // Advice for the command line stays as it is: in backquotes, or naming a flag only the CLI has.

@@ -79,14 +79,39 @@ test('export --since: a timestamp keeps later events, an event id keeps the even
   assert.equal(gritOk(repo, ['export', '--since', '2024-02-29', '-o', '-', '--json']).event_count, all.meta.event_count);
   assert.equal(gritOk(repo, ['export', '--since', '2099-03-01T00:30:00+02:00', '-o', '-', '--json']).event_count, 0);
 
-  for (const since of ['yesterday', '2025-02-30', '2025-13-01', ' 2024-02-29']) {
+  // Only RFC 3339's forms, the accepted ones named: no other text that Date.parse would have read somehow.
+  for (const since of ['yesterday', '2025-02-30', '2025-13-01', ' 2024-02-29', '2026-12-06 EST', '2026-12-01 12:00 PM', '2026-12-01 (comment)']) {
     const bad = grit(repo, ['export', '--since', since, '--json']);
     assert.equal(bad.code, 2, since);
     assert.equal(bad.json.error.code, 'invalid_args', since);
+    assert.match(bad.json.error.message, /2025-01-01, 2025-01-01T12:00, 2025-01-01T12:00:30\.5Z, 2025-01-01T12:00\+02:00; a time without an offset is UTC/, since);
   }
+  for (const since of ['2026-12-06Z', '2026-12-06T24:00', '2026-12-06T10:60', '2026-12-06T10:00+24:00', '2026-12-06T10:00+0200', 'Sun, 06 Dec 2026 10:00:00 GMT']) {
+    await assert.rejects(runLocal('Export', { since, output: '-' }, { cwd: repo }), { code: 'invalid_args' }, since);
+  }
+  assert.equal((await runLocal('Export', { since: '2099-03-01t00:30:00.999z', output: '-' }, { cwd: repo }) as { event_count: number }).event_count, 0);
   const missing = grit(repo, ['export', '--since', 'ab'.repeat(32), '--json']);
   assert.equal(missing.code, 3);
   assert.equal(missing.json.error.code, 'not_found');
+});
+
+test('export --since: a date-time without an offset is UTC, whatever the time zone of the CLI or of the daemon that runs the export', { timeout: 30_000 }, async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const { issue_id } = await gritSetup(repo, ['issue', 'create', '--title', 'x']);
+  const ts: number = (await gritSetup(repo, ['issue', 'show', issue_id])).events[0].ts_unix_ms;
+  // To the minute or the second, without an offset: a minute before the event keeps it, a minute after does not.
+  const before = new Date(ts - 60_000).toISOString();
+  const after = new Date(ts + 60_000).toISOString();
+  const daemon = await startDaemon({ env: { TZ: 'Asia/Tokyo' } });
+  try {
+    for (const env of [{ TZ: 'America/New_York' }, { ...daemon.env, TZ: 'America/New_York' }]) {
+      const count = (since: string) => gritOk(repo, ['export', '--since', since, '-o', '-'], { env }).event_count;
+      assert.deepEqual([count(before.slice(0, 16)), count(before.slice(0, 19)), count(after.slice(0, 16))], [1, 1, 0], JSON.stringify(env));
+    }
+  } finally {
+    await daemon.stop();
+  }
 });
 
 test('export --format md: one section per issue with state, labels, assignees, body and comments', async () => {

@@ -11,7 +11,7 @@ export default defineCommand({
   ],
   flags: {
     format: Flags.string({ description: 'output format', options: ['json', 'md', 'csv'], default: 'json' }),
-    since: Flags.string({ description: 'only events after this: a unix ms timestamp, an ISO date, or a 64-hex event id' }),
+    since: Flags.string({ description: 'only events after this: a unix ms timestamp, an ISO 8601 date or date-time (2025-01-01, 2025-01-01T12:00[:30[.5]][Z|+02:00], UTC without an offset), or a 64-hex event id' }),
     output: Flags.string({ char: 'o', description: 'file to write, or - for standard output (default .grit/export.<ext>)' }),
   },
 });
