@@ -22,8 +22,7 @@ import type { Issue } from '../core/projection.js';
 import type { StoreSnapshot } from '../core/store.js';
 import { writeFully } from '../git/objects.js';
 import { writeNewFile } from '../core/write-new-file.js';
-import { adjustSharedPerm } from '../core/shared-files.js';
-import { sharedPermAt } from '../git/shared-perm.js';
+import { worktreeGitDir } from '../git/repo.js';
 import { oneOf, optInt, optText, type Args } from './args.js';
 import { SINCE_MS } from './ranges.js';
 import { worktreeRoot, type ContextOptions, type OutputSink, type RepoContext } from './context.js';
@@ -307,20 +306,18 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   const output = optText(args, 'output');
   // Where it goes is settled before the work: a bad --output fails at once.
   const root = worktreeRoot(options);
-  const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output) : defaultOutput(root, format);
-  // An export into `.git/grit` is made as grit's other files there are (core.sharedRepository).
-  const perm = path === STDOUT ? 0 : sharedPermAt(ctx.repo, path);
+  const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output, stateDirs(ctx, root)) : defaultOutput(root, format);
   const progress = options.progress ?? terminalProgress();
   // One snapshot for the counts and the records: what is counted is what is written.
   return ctx.withSnapshot(async (snapshot, inMemory) => {
     const sel = select(snapshot, since);
-    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, perm, progress, stdout);
+    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, progress, stdout);
     // A store that cannot catch up (a full disk) is read in a transaction that ends at the first
     // await: the export is read whole before it (as `content`: writeExport does not await
     // without `stdout` for standard output), then written.
-    const { content, ...result } = await writeExport(sel, format, STDOUT, 0, progress);
+    const { content, ...result } = await writeExport(sel, format, STDOUT, progress);
     if (path !== STDOUT) {
-      await writeFile(path, [content!], perm);
+      await writeFile(path, [content!]);
       return { ...result, output_path: path };
     }
     stdout!.begin(result);
@@ -329,7 +326,7 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   });
 }
 
-async function writeExport(sel: Selection, format: ExportFormat, path: string, perm: number, progress: ProgressSink, stdout?: OutputSink): Promise<ExportResult> {
+async function writeExport(sel: Selection, format: ExportFormat, path: string, progress: ProgressSink, stdout?: OutputSink): Promise<ExportResult> {
   const { wal_head, event_count, issue_count } = sel;
   // Drawn as the export is written: not over it, when that is on the same terminal.
   const shown = path === STDOUT && process.stdout.isTTY ? 0 : issue_count + (format === 'json' ? event_count : 0);
@@ -347,7 +344,7 @@ async function writeExport(sel: Selection, format: ExportFormat, path: string, p
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count, issue_count });
   try {
     if (path !== STDOUT) {
-      await writeFile(path, inPieces(body), perm);
+      await writeFile(path, inPieces(body));
       return result(path);
     }
     // Through a daemon (or the API) the export travels in the reply, which is one message.
@@ -381,10 +378,9 @@ function* inPieces(parts: Iterable<string>): Generator<string> {
  * over it: a reader never sees half an export. Interrupted (Ctrl-C, SIGTERM), it removes the
  * temporary before the process ends; killed (-9), it leaves it to `doctor --fix`. A character
  * device (`/dev/null`, a terminal) is written straight, as a shell's `>` writes it: there is no
- * file to replace whole, and a rename would put a plain file in the device's place. `perm`:
- * core.sharedRepository's for the file and the directories made for it (shared-files.ts).
+ * file to replace whole, and a rename would put a plain file in the device's place.
  */
-async function writeFile(output: string, pieces: Iterable<string>, perm: number): Promise<void> {
+async function writeFile(output: string, pieces: Iterable<string>): Promise<void> {
   const path = throughLink(output);
   const existing = statSync(path, { throwIfNoEntry: false });
   if (existing?.isCharacterDevice()) return writeDevice(path, pieces);
@@ -393,14 +389,13 @@ async function writeFile(output: string, pieces: Iterable<string>, perm: number)
   let fd: number | null = null;
   const keepOnSignal = removeOnSignal(tmp);
   try {
-    made = makeParents(dirname(path), perm);
+    made = makeParents(dirname(path));
     fd = openSync(tmp, 'w');
     await writePieces(fd, pieces);
     closeSync(fd);
     fd = null;
     // A file replaced keeps its mode, as `>` keeps it (one made private stays private).
     if (existing?.isFile()) chmodSync(tmp, existing.mode & 0o7777);
-    else adjustSharedPerm(tmp, perm);
     renameSync(tmp, path);
   } catch (err) {
     if (fd !== null) closeSync(fd);
@@ -479,9 +474,9 @@ const OWN_DESCRIPTORS = /^\/dev\/(stdin|stdout|stderr)$|^\/dev\/fd\/|^\/proc\/(s
  * which would stall a daemon's worker: `-o - > fifo` does it), and not a name for the running
  * process's own descriptors (`/dev/stdout`, `/dev/fd/N`, `/proc/self/fd/N`): in a daemon they are the
  * daemon's, and over MCP standard output is the protocol's. The CLI reads `/dev/stdout` as `-o -`
- * (src/cli/ops-actions.ts).
+ * (src/cli/ops-actions.ts). Nowhere in `guarded` (stateDirs).
  */
-function outputPath(root: string, cwd: string, output: string): string {
+function outputPath(root: string, cwd: string, output: string, guarded: GuardedDir[]): string {
   if (output === '') {
     throw invalidArgs('--output is empty', { field: 'output', value: output }, 'name a file to write, `-o -` for standard output, or leave --output out for .grit/export.<ext>');
   }
@@ -497,6 +492,7 @@ function outputPath(root: string, cwd: string, output: string): string {
       existing.isFIFO() ? 'write to standard output and redirect it: `-o - > pipe`' : 'name a file to write (it is replaced whole), or `-o -` for standard output',
     );
   }
+  refuseGuarded(path, output, guarded);
   const dir = dirname(path);
   if (isWithin(root, dir) || existsSync(dir)) return path;
   throw invalidArgs(
@@ -506,14 +502,64 @@ function outputPath(root: string, cwd: string, output: string): string {
   );
 }
 
+/** A directory of git's or grit's own state, and what it is, for the message. */
+interface GuardedDir {
+  dir: string;
+  what: string;
+}
+
+/**
+ * Where an export must never land: the export replaces the file at its path whole, and there
+ * that would be the signing key, the WAL's ref, a config or a store (git's state is the common
+ * dir; a worktree's HEAD and index are in its own git dir, which its `.git` file names). The
+ * actor's data dir is grit's too where it lies outside the repository (--data-dir, GRIT_HOME).
+ */
+function stateDirs(ctx: RepoContext, root: string): GuardedDir[] {
+  return [
+    { dir: ctx.repo.commonDir, what: "the repository's git dir" },
+    { dir: join(root, '.git'), what: "the worktree's .git" },
+    { dir: worktreeGitDir(root), what: "the worktree's git dir" },
+    { dir: ctx.actor.dir, what: "the actor's data dir" },
+  ];
+}
+
+/**
+ * `path` as the system reaches it: the target of a symbolic link at it (which writeFile writes),
+ * in directories with their links resolved as far as they exist (what is missing is made as
+ * named). So a link, a linked directory or `..` through one cannot lead an export into a guarded dir.
+ */
+function physicalPath(path: string): string {
+  const missing: string[] = [];
+  for (let p = throughLink(path); ; p = dirname(p)) {
+    try {
+      return join(realpathSync(p), ...missing);
+    } catch {
+      if (dirname(p) === p) return path;
+      missing.unshift(basename(p));
+    }
+  }
+}
+
+/** `--output` inside a guarded dir is refused, before anything is written. */
+function refuseGuarded(path: string, output: string, guarded: GuardedDir[]): void {
+  const target = physicalPath(path);
+  for (const { dir, what } of guarded) {
+    if (!isWithin(physicalPath(dir), target)) continue;
+    throw invalidArgs(
+      `--output ${path} is inside ${what} (${dir}): an export there would replace grit's or git's own files`,
+      { field: 'output', value: output, guarded_dir: dir },
+      'write the export outside the git dir and the data dir: leave --output out for .grit/export.<ext>, name another path, or `-o -` for standard output',
+    );
+  }
+}
+
 /**
  * `mkdir -p` one level at a time from the nearest directory that exists; returns the directories
  * it made (none left behind when it fails). Not node's recursive mkdir: on Node 20 it loops
  * forever under /proc (`/proc/self/x/y`), which would hang the command and, in a daemon, every
- * later request of its actor; a plain mkdir there fails with ENOENT. Each is adjusted for
- * core.sharedRepository's `perm` (0 outside `.git/grit`: the umask's).
+ * later request of its actor; a plain mkdir there fails with ENOENT.
  */
-function makeParents(dir: string, perm = 0): string[] {
+function makeParents(dir: string): string[] {
   const missing: string[] = [];
   for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
   const made: string[] = [];
@@ -521,7 +567,6 @@ function makeParents(dir: string, perm = 0): string[] {
     for (const d of missing) {
       mkdirSync(d);
       made.push(d);
-      adjustSharedPerm(d, perm);
     }
   } catch (err) {
     removeEmpty(made);

@@ -81,6 +81,16 @@ function readGitFile(path: string): string | null {
   return m ? m[1].trim() : null;
 }
 
+/**
+ * The git dir of the worktree at `root`: its `.git` directory, or the one its `.git` file names
+ * (a linked worktree's admin directory; a submodule's). The worktree was found by `findRepo`.
+ */
+export function worktreeGitDir(root: string): string {
+  const dotGit = join(root, '.git');
+  const target = isFile(dotGit) ? readGitFile(dotGit) : null;
+  return target === null ? dotGit : resolve(root, target);
+}
+
 /** A bare repository's own directory (its config says so: a `.git` directory's says `bare = false`). */
 function isBareRepo(dir: string): boolean {
   if (!existsSync(join(dir, 'HEAD')) || !existsSync(join(dir, 'objects'))) return false;

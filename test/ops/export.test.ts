@@ -12,7 +12,7 @@ import { newIssueId } from '../../src/core/ids.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
+import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit, gritSetup, twoWorktrees } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
 async function scene() {
@@ -355,6 +355,40 @@ test('export --output: empty is refused as empty; /dev/stdout is standard output
   }
   // Over the API (and MCP), whose standard output is not the caller's, /dev/stdout is refused too.
   await assert.rejects(runLocal('Export', { output: '/dev/stdout' }, { cwd: repo }), /names a descriptor/);
+});
+
+test('export --output: never into the git dir, a linked worktree\'s .git or an actor\'s data dir, however the path leads there (.., a symbolic link, the daemon): refused, nothing written', { timeout: 60_000 }, async () => {
+  const { main: repo, linked } = await twoWorktrees();
+  gritOk(repo, ['actor', 'init', '--generate-key']);
+  const home = join(tempDir(), 'home');
+  gritOk(repo, ['actor', 'init', '--data-dir', home, '--generate-key']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
+  const key = readdirSync(join(repo, '.git', 'grit', 'actors'), { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith('signing.key'))!;
+  symlinkSync(join(repo, '.git', 'grit'), join(repo, 'state'));
+  symlinkSync(join(repo, '.git', 'grit', 'config.toml'), join(repo, 'config-link'));
+  const everything = () => [repo, home, linked].map((dir) => readdirSync(dir, { recursive: true, encoding: 'utf8' }).sort().map((f) => `${f} ${lstatSync(join(dir, f)).isFile() ? readFileSync(join(dir, f), 'hex') : ''}`));
+  const was = everything();
+  const refused = (cwd: string, output: string, guarded: string, env = {}, selection: string[] = []) => {
+    const r = grit(cwd, ['export', '-o', output, ...selection, '--json'], { timeout: 15_000, env });
+    assert.deepEqual([r.code, r.json?.error?.code], [2, 'invalid_args'], `${output}: ${r.stdout}`);
+    assert.match(r.json.error.message, /^--output .* is inside .*: an export there would replace grit's or git's own files$/, output);
+    assert.equal(r.json.error.details.guarded_dir, guarded, output);
+  };
+  const gitDir = join(repo, '.git');
+  for (const output of [join('.git', 'grit', 'actors', key), '.git/refs/grit/wal', '.git/grit/config.toml', 'sub/../.git/HEAD', '.git/new/x.json', 'state/exports/x.json', 'config-link']) refused(repo, output, gitDir);
+  // A linked worktree's .git file, which names its git dir (inside the repository's).
+  refused(linked, '.git', join(linked, '.git'));
+  // An actor's data dir outside the repository, named by --data-dir or GRIT_HOME.
+  refused(repo, join(home, 'config.toml'), home, {}, ['--data-dir', home]);
+  refused(repo, join(home, 'keys', 'new.json'), home, { GRIT_HOME: home });
+  const daemon = await startDaemon();
+  try {
+    refused(repo, join('.git', 'grit', 'actors', key), gitDir, daemon.env);
+    refused(repo, join(home, 'keys', 'signing.key'), home, daemon.env, ['--data-dir', home]);
+  } finally {
+    await daemon.stop();
+  }
+  assert.deepEqual(everything(), was, 'nothing written, made or replaced');
 });
 
 test('export --output: missing directories are made inside the repository only; elsewhere the parent must exist', { timeout: 30_000 }, async () => {

@@ -122,7 +122,7 @@ function wrongModes(dir: string, expected: (rel: string, isDir: boolean) => numb
   });
 }
 
-test('core.sharedRepository: what grit makes under .git/grit (actors, stores, lease, configs, caches, exports) is shared as git shares its files; the key stays its owner\'s', { timeout: 120_000 }, async () => {
+test('core.sharedRepository: what grit makes under .git/grit (actors, stores, lease, configs, caches) is shared as git shares its files; the key stays its owner\'s', { timeout: 120_000 }, async () => {
   const old = process.umask(0o077); // group and other bits can come from grit alone
   try {
     // git's modes under this umask: a 0600 setting gives the group nothing, and so no setgid either.
@@ -134,7 +134,6 @@ test('core.sharedRepository: what grit makes under .git/grit (actors, stores, le
       gritOk(repo, ['actor', 'init', '--label', 'second']);
       gritOk(repo, ['snapshot']);
       gritOk(repo, ['lock', 'acquire', '--resource', 'repo:', '--local']);
-      gritOk(repo, ['export', '-o', '.git/grit/exports/issues.json']);
       // The copy of the store a rebuild makes and may put back in its place.
       const store = Store.open(actorDir, { sharedPerm: sharedPermOf(join(repo, '.git')) });
       await store.copyTo(join(actorDir, rebuildCopyName(process.pid)));
@@ -146,7 +145,7 @@ test('core.sharedRepository: what grit makes under .git/grit (actors, stores, le
       try {
         gritOk(repo, ['issue', 'create', '--title', 'through the daemon'], { env: daemon.env });
         const made = readdirSync(gritDir, { recursive: true, encoding: 'utf8' }).map((rel) => rel.replace(/^actors\/[0-9a-f]{32}\//, 'actors/<id>/'));
-        for (const name of ['config.toml', 'repository-id', 'snapshot-verdicts', 'lock-resources', 'exports/issues.json', 'actors/<id>/config.toml', 'actors/<id>/keys/signing.key', 'actors/<id>/store.mdb', 'actors/<id>/store.mdb-lock', 'actors/<id>/daemon.lock', 'actors/<id>/store.unsynced', `actors/<id>/${rebuildCopyName(process.pid)}`]) {
+        for (const name of ['config.toml', 'repository-id', 'snapshot-verdicts', 'lock-resources', 'actors/<id>/config.toml', 'actors/<id>/keys/signing.key', 'actors/<id>/store.mdb', 'actors/<id>/store.mdb-lock', 'actors/<id>/daemon.lock', 'actors/<id>/store.unsynced', `actors/<id>/${rebuildCopyName(process.pid)}`]) {
           assert.ok(made.includes(name), `${shared}: ${name} is there to check (${made.join(', ')})`);
         }
         assert.deepEqual(wrongModes(gritDir, expected), [], `core.sharedRepository = ${shared}`);
