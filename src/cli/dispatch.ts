@@ -71,6 +71,9 @@ async function viaDaemon(name: string, args: Args, options: ContextOptions): Pro
       cwd: options.cwd ?? process.cwd(),
       // What the command reads while it runs is this shell's, as with --no-daemon, not the daemon's.
       env: forwardedEnv(),
+      // And the files it makes get this shell's modes. Read here, before this process has a thread
+      // that makes files: reading the umask sets it and sets it back.
+      umask: process.umask(),
     }, { progress: progress?.token });
     return { data };
   } catch (err) {

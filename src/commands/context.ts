@@ -45,6 +45,11 @@ export interface ContextOptions extends ActorSelection {
    */
   env?: NodeJS.ProcessEnv;
   /**
+   * The caller's umask, for the files a command makes for it (an export): in a daemon, the one its
+   * request carries, since the daemon's own is not the caller's. Absent: this process's applies.
+   */
+  umask?: number;
+  /**
    * Where a long command reports its progress: in a daemon, the CLI that asked for it, or nobody.
    * Absent: this process's terminal, when progress is wanted there (core/progress.ts `terminalProgress`).
    */

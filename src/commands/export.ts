@@ -284,14 +284,17 @@ function* toCsv(issues: Iterable<Issue>): Generator<string> {
 
 // --- the command -------------------------------------------------------------------------------
 
-function defaultOutput(root: string, format: ExportFormat): string {
+function defaultOutput(root: string, format: ExportFormat, umask: number | undefined): string {
   const dir = join(root, '.grit');
   const ignore = join(dir, '.gitignore');
   let made: string[] = [];
   try {
-    made = makeParents(dir);
+    made = makeParents(dir, umask);
     // Not left empty by a full disk: an empty one would stay, ignoring nothing.
-    if (!existsSync(ignore)) writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
+    if (!existsSync(ignore)) {
+      writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
+      applyCallerUmask(ignore, FILE_MODE, umask);
+    }
   } catch (err) {
     const error = writeError(ignore, err, `check that ${dir} can be written, or export elsewhere (\`--output <path>\`, \`-o -\` for standard output)`); // while its directory is there to tell the free space of
     removeEmpty(made);
@@ -306,18 +309,19 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   const output = optText(args, 'output');
   // Where it goes is settled before the work: a bad --output fails at once.
   const root = worktreeRoot(options);
-  const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output, stateDirs(ctx, root)) : defaultOutput(root, format);
+  const umask = options.umask;
+  const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output, stateDirs(ctx, root)) : defaultOutput(root, format, umask);
   const progress = options.progress ?? terminalProgress();
   // One snapshot for the counts and the records: what is counted is what is written.
   return ctx.withSnapshot(async (snapshot, inMemory) => {
     const sel = select(snapshot, since);
-    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, progress, stdout);
+    if (!inMemory || (!stdout && path === STDOUT)) return writeExport(sel, format, path, umask, progress, stdout);
     // A store that cannot catch up (a full disk) is read in a transaction that ends at the first
     // await: the export is read whole before it (as `content`: writeExport does not await
     // without `stdout` for standard output), then written.
-    const { content, ...result } = await writeExport(sel, format, STDOUT, progress);
+    const { content, ...result } = await writeExport(sel, format, STDOUT, umask, progress);
     if (path !== STDOUT) {
-      await writeFile(path, [content!]);
+      await writeFile(path, [content!], umask);
       return { ...result, output_path: path };
     }
     stdout!.begin(result);
@@ -326,7 +330,7 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   });
 }
 
-async function writeExport(sel: Selection, format: ExportFormat, path: string, progress: ProgressSink, stdout?: OutputSink): Promise<ExportResult> {
+async function writeExport(sel: Selection, format: ExportFormat, path: string, umask: number | undefined, progress: ProgressSink, stdout?: OutputSink): Promise<ExportResult> {
   const { wal_head, event_count, issue_count } = sel;
   // Drawn as the export is written: not over it, when that is on the same terminal.
   const shown = path === STDOUT && process.stdout.isTTY ? 0 : issue_count + (format === 'json' ? event_count : 0);
@@ -344,7 +348,7 @@ async function writeExport(sel: Selection, format: ExportFormat, path: string, p
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count, issue_count });
   try {
     if (path !== STDOUT) {
-      await writeFile(path, inPieces(body));
+      await writeFile(path, inPieces(body), umask);
       return result(path);
     }
     // Through a daemon (or the API) the export travels in the reply, which is one message.
@@ -378,9 +382,10 @@ function* inPieces(parts: Iterable<string>): Generator<string> {
  * over it: a reader never sees half an export. Interrupted (Ctrl-C, SIGTERM), it removes the
  * temporary before the process ends; killed (-9), it leaves it to `doctor --fix`. A character
  * device (`/dev/null`, a terminal) is written straight, as a shell's `>` writes it: there is no
- * file to replace whole, and a rename would put a plain file in the device's place.
+ * file to replace whole, and a rename would put a plain file in the device's place. A new file
+ * and the directories made for it get the modes the caller's `umask` gives (applyCallerUmask).
  */
-async function writeFile(output: string, pieces: Iterable<string>): Promise<void> {
+async function writeFile(output: string, pieces: Iterable<string>, umask: number | undefined): Promise<void> {
   const path = throughLink(output);
   const existing = statSync(path, { throwIfNoEntry: false });
   if (existing?.isCharacterDevice()) return writeDevice(path, pieces);
@@ -389,13 +394,14 @@ async function writeFile(output: string, pieces: Iterable<string>): Promise<void
   let fd: number | null = null;
   const keepOnSignal = removeOnSignal(tmp);
   try {
-    made = makeParents(dirname(path));
-    fd = openSync(tmp, 'w');
+    made = makeParents(dirname(path), umask);
+    fd = openSync(tmp, 'w', lessUmask(FILE_MODE, umask));
     await writePieces(fd, pieces);
     closeSync(fd);
     fd = null;
     // A file replaced keeps its mode, as `>` keeps it (one made private stays private).
     if (existing?.isFile()) chmodSync(tmp, existing.mode & 0o7777);
+    else applyCallerUmask(tmp, FILE_MODE, umask);
     renameSync(tmp, path);
   } catch (err) {
     if (fd !== null) closeSync(fd);
@@ -557,22 +563,41 @@ function refuseGuarded(path: string, output: string, guarded: GuardedDir[]): voi
  * `mkdir -p` one level at a time from the nearest directory that exists; returns the directories
  * it made (none left behind when it fails). Not node's recursive mkdir: on Node 20 it loops
  * forever under /proc (`/proc/self/x/y`), which would hang the command and, in a daemon, every
- * later request of its actor; a plain mkdir there fails with ENOENT.
+ * later request of its actor; a plain mkdir there fails with ENOENT. Each gets the mode the
+ * caller's `umask` gives.
  */
-function makeParents(dir: string): string[] {
+function makeParents(dir: string, umask: number | undefined): string[] {
   const missing: string[] = [];
   for (let d = dir; !existsSync(d); d = dirname(d)) missing.unshift(d);
   const made: string[] = [];
   try {
     for (const d of missing) {
-      mkdirSync(d);
+      mkdirSync(d, lessUmask(DIR_MODE, umask));
       made.push(d);
+      applyCallerUmask(d, DIR_MODE, umask);
     }
   } catch (err) {
     removeEmpty(made);
     throw err;
   }
   return made;
+}
+
+const FILE_MODE = 0o666;
+const DIR_MODE = 0o777;
+
+/** `mode` less the caller's umask: what a file or directory is made with (open and mkdir take this process's umask off it too). */
+const lessUmask = (mode: number, umask: number | undefined): number => mode & ~(umask ?? 0);
+
+/**
+ * What the export made at `path` gets `mode` less the caller's umask, when the request carried it
+ * (the CLI sends its own to the daemon): the daemon's umask, which open and mkdir applied, is
+ * not the caller's, and may leave a file readable that `umask 077` was to keep private. Without
+ * one, the command runs in the caller's process, whose umask applied.
+ */
+function applyCallerUmask(path: string, mode: number, umask: number | undefined): void {
+  // A directory keeps the setgid bit it inherited from its parent, as mkdir gave it.
+  if (umask !== undefined) chmodSync(path, (statSync(path).mode & 0o7000) | lessUmask(mode, umask));
 }
 
 /** Removes the directories `makeParents` made, deepest first, where they are still empty: a failed export leaves none. */

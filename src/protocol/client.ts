@@ -17,6 +17,7 @@ import {
   MAX_REQUEST_BYTES,
   decodeReply,
   encodeMessage,
+  isUmask,
   mayHaveRun,
   requestTooLarge,
   type ArgNames,
@@ -40,6 +41,11 @@ export interface RequestTarget {
    * sends its own); any other name is refused. Absent: the daemon's own environment.
    */
   env?: Record<string, string>;
+  /**
+   * The umask the files the command makes (an export) are made with; the CLI sends its own.
+   * Absent: the daemon's own.
+   */
+  umask?: number;
 }
 
 export interface ClientOptions {
@@ -143,6 +149,7 @@ export class GritClient {
       data_dir: t.dataDir ?? null,
       cwd: t.cwd ?? null,
       ...(t.env ? { env: t.env } : {}),
+      ...(t.umask === undefined ? {} : { umask: t.umask }),
       ...(this.clientBuild ? { client_build: this.clientBuild } : {}),
       ...(this.argNames ? { arg_names: this.argNames } : {}),
       ...(options.progress ? { progress: options.progress } : {}),
@@ -209,8 +216,8 @@ export class GritClient {
 const ABOUT_THE_DAEMON: RequestTarget = { repoRoot: '/' };
 
 /** Each option of a RequestTarget, by the name of the request field it fills. */
-const TARGET_OPTIONS: Readonly<Record<keyof RequestTarget, string>> = { repoRoot: 'repo_root', actorId: 'actor_id', dataDir: 'data_dir', cwd: 'cwd', env: 'env' };
-const TARGET_SHAPE = 'a target is { repoRoot, actorId?, dataDir?, cwd?, env? }';
+const TARGET_OPTIONS: Readonly<Record<keyof RequestTarget, string>> = { repoRoot: 'repo_root', actorId: 'actor_id', dataDir: 'data_dir', cwd: 'cwd', env: 'env', umask: 'umask' };
+const TARGET_SHAPE = 'a target is { repoRoot, actorId?, dataDir?, cwd?, env?, umask? }';
 const ABSOLUTE = 'resolve it first, e.g. path.resolve(dir)';
 
 /**
@@ -233,6 +240,9 @@ function checkTarget(t: RequestTarget | undefined): RequestTarget {
   }
   if (t.env !== undefined && (typeof t.env !== 'object' || t.env === null || Object.values(t.env).some((v) => typeof v !== 'string'))) {
     throw invalidArgs("the target's env must map variable names to strings", { field: 'env' }, TARGET_SHAPE);
+  }
+  if (t.umask !== undefined && !isUmask(t.umask)) {
+    throw invalidArgs("the target's umask must be a whole number from 0 to 0o777", { field: 'umask' }, TARGET_SHAPE);
   }
   // The daemon takes a relative path from the request's cwd, never from its own directory.
   if (t.cwd !== undefined && !isAbsolute(t.cwd)) throw invalidArgs(`the target's cwd must be an absolute path, not ${t.cwd}`, { field: 'cwd' }, ABSOLUTE);

@@ -57,6 +57,11 @@ export interface IpcRequest {
    * PUB socket while it runs (src/protocol/progress.ts), for a client that draws it. Absent: none is.
    */
   progress?: string | null;
+  /**
+   * grit's own addition: the caller's umask (0 to 0o777), which the files a command makes for it
+   * (an export) are made with. Absent: the daemon's own.
+   */
+  umask?: number | null;
   command: Record<string, Args>;
 }
 
@@ -77,6 +82,7 @@ export interface CommandRequest {
   env: Record<string, string> | null;
   arg_names: ArgNames;
   progress: string | null;
+  umask: number | null;
   name: string;
   args: Args;
 }
@@ -221,6 +227,7 @@ function checkRequest(raw: unknown): CommandRequest {
     env: forwardedVars(raw.env),
     arg_names,
     progress,
+    umask: optUmask(raw),
     name,
     args: args as Args,
   };
@@ -387,6 +394,16 @@ function badRequestId(v: unknown): GritError {
 
 function requestIdOf(raw: unknown): string | number | null {
   return isRecord(raw) && isRequestId(raw.request_id) ? raw.request_id : null;
+}
+
+/** A umask: permission bits, as `umask` prints them in octal (0o022 is 18). */
+export const isUmask = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0o777;
+
+function optUmask(raw: Record<string, unknown>): number | null {
+  const v = raw.umask;
+  if (v === undefined || v === null) return null;
+  if (!isUmask(v)) throw ipcError('umask must be a whole number from 0 to 511 (0o777), or null', { umask: v });
+  return v;
 }
 
 function optString(raw: Record<string, unknown>, key: string): string | null {

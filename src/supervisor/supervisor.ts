@@ -332,6 +332,7 @@ export class Supervisor {
         get env() {
           return commandEnv(request.env);
         },
+        umask: request.umask ?? undefined,
       });
       return this.encode(replyOk(request_id, data), format);
     }

@@ -130,6 +130,7 @@ async function run({ request, worktree, settings, progress, gone }: RunTask): Pr
       get env() {
         return commandEnv(request.env);
       },
+      umask: request.umask ?? undefined,
       // Never this thread's stderr, which reaches no terminal.
       progress: progress ? portProgress(progress) : NO_PROGRESS,
     },

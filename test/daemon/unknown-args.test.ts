@@ -141,6 +141,7 @@ test('over the socket, messages name arguments by the request\'s keys, with advi
     // What the CLI asks for: its flags, as its user typed them.
     assert.deepEqual(await said({ Sync: { pull: 'yes' } }, { arg_names: 'cli' }), ['--pull must be true or false', 'pull', 'pass --pull as a boolean']);
     assert.equal(refused(await send({ arg_names: 'flags', command: { IssueList: {} } }), 'arg_names flags').code, 'ipc_error');
+    for (const umask of [-1, 0o1000, 1.5, '022']) assert.equal(refused(await send({ umask, command: { IssueList: {} } }), `umask ${umask}`).code, 'ipc_error');
     // A JSON number since is a timestamp, as the CLI's digits are.
     gritOk(repo, ['issue', 'create', '--title', 'counted']);
     const exported = async (since: number) => {

@@ -338,6 +338,38 @@ test('export --output: a regular file is replaced whole, a character device writ
   assert.equal(JSON.parse(readFileSync(join(dir, 'made.json'), 'utf8')).meta.event_count, 1);
 });
 
+test('export through the daemon makes its file, its directories and .grit/ with the caller\'s umask, as --no-daemon does, not the daemon\'s', { timeout: 60_000 }, async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
+  const withUmask = <T>(mask: number, run: () => T): T => {
+    const old = process.umask(mask); // what a process spawned meanwhile inherits
+    try {
+      return run();
+    } finally {
+      process.umask(old);
+    }
+  };
+  const daemon = await withUmask(0o027, () => startDaemon());
+  const made = ['.grit', '.grit/.gitignore', '.grit/export.json', 'made', 'made/x.json'];
+  try {
+    for (const [mask, dirMode, fileMode] of [[0o077, '700', '600'], [0o022, '755', '644']] as const) {
+      for (const env of [{}, daemon.env]) {
+        // Each made by the export: .grit/, its .gitignore, the directory for -o.
+        for (const dir of ['.grit', 'made']) rmSync(join(repo, dir), { recursive: true, force: true });
+        withUmask(mask, () => {
+          gritOk(repo, ['export'], { env });
+          gritOk(repo, ['export', '-o', 'made/x.json'], { env });
+        });
+        const modes = made.map((f) => (statSync(join(repo, f)).mode & 0o777).toString(8));
+        assert.deepEqual(modes, [dirMode, fileMode, fileMode, dirMode, fileMode], `umask ${mask.toString(8)}, ${env === daemon.env ? 'daemon' : 'local'}`);
+      }
+    }
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('export --output: empty is refused as empty; /dev/stdout is standard output; other names of a process\'s own descriptors are refused', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
