@@ -2,7 +2,7 @@
  * Where the per-user daemon lives (SPEC §7): a run directory only this user can enter, holding
  * the socket and the log. `GRIT_RUN_DIR` overrides it (tests run private daemons that way).
  */
-import { chmodSync, mkdirSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
@@ -71,8 +71,10 @@ export function daemonLogPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
- * Creates the run directory with mode 0700, and refuses one the daemon cannot use: a relative
- * path, one too long for its socket paths, one that is not a directory, or one others can enter.
+ * Creates the run directory with mode 0700 (restoring it on one of this user's with other bits:
+ * 0777, or 0500, where the daemon could bind no socket), and refuses one the daemon cannot use: a
+ * relative path, one too long for its socket paths, one that is not a directory, another user's,
+ * one whose mode cannot be restored, or one whose log cannot be opened.
  */
 export function ensureRunDir(dir: string): void {
   if (!isAbsolute(dir)) {
@@ -110,5 +112,41 @@ export function ensureRunDir(dir: string): void {
       environment: true,
     });
   }
-  if ((st.mode & 0o077) !== 0) chmodSync(dir, 0o700);
+  if ((st.mode & 0o777) !== 0o700) restoreMode(dir, st.mode & 0o777);
+  ensureLogOpens(daemonLogPath({ GRIT_RUN_DIR: dir }));
+}
+
+function restoreMode(dir: string, mode: number): void {
+  try {
+    chmodSync(dir, 0o700);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new GritError('io_error', `the daemon run directory ${dir} has mode 0${mode.toString(8)} and cannot be made 0700 (${code ?? (err as Error).message})`, {
+      details: { path: dir, mode: `0${mode.toString(8)}`, errno: code ?? null },
+      suggestion: `chmod 700 ${dir}, or set GRIT_RUN_DIR to a directory of your own`,
+      environment: true,
+    });
+  }
+}
+
+/**
+ * The daemon logs to its file or not at all (started detached, it has no stderr anyone reads): one
+ * it cannot open for appending (a directory at its path, a file it may not write) refuses the start.
+ */
+function ensureLogOpens(path: string): void {
+  try {
+    closeSync(openSync(path, 'a', 0o600));
+  } catch (err) {
+    throw logUnopenable(path, err);
+  }
+}
+
+/** The refusal of a daemon log that cannot be opened: here, and when the daemon's own open fails. */
+export function logUnopenable(path: string, err: unknown): GritError {
+  const code = (err as NodeJS.ErrnoException).code;
+  return new GritError('io_error', `the daemon log ${path} cannot be opened (${code ?? (err as Error).message})`, {
+    details: { path, errno: code ?? null },
+    suggestion: `remove or fix ${path}, or set GRIT_RUN_DIR to another directory`,
+    environment: true,
+  });
 }

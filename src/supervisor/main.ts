@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
-import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
+import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, logUnopenable, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
 import { drainTimeoutS } from '../core/env-seconds.js';
 import { IDLE_TIMEOUT_S, MAX_WORKERS, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
 import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
@@ -114,12 +114,14 @@ export async function main(argv: string[]): Promise<number> {
   const level = process.env.GRIT_LOG_LEVEL || 'info';
   const knownLevel = LOG_LEVELS.includes(level);
   const destination = pino.destination({ dest: daemonLogPath(), sync: false, mkdir: true, mode: 0o600 });
-  // The log file opens asynchronously, and pino flushes it synchronously on exit, which throws
-  // if it is not open yet (a start that fails at once): flush() waits for it.
-  const opened = once(destination, 'ready').then(
-    () => {},
-    () => {},
-  );
+  // The log file opens asynchronously. ensureRunDir opened it just now, but it may have gone
+  // since: logging on through a destination that failed to open would throw in the first request.
+  try {
+    await once(destination, 'ready');
+  } catch (err) {
+    process.stderr.write(`grit-daemon: ${logUnopenable(daemonLogPath(), err).message}\n`);
+    return ENV_EXIT;
+  }
   const logger = pino({ level: knownLevel ? level : 'info' }, destination);
   if (!knownLevel) logger.warn({ GRIT_LOG_LEVEL: level, levels: LOG_LEVELS }, 'unknown log level; logging at info');
   const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
@@ -143,14 +145,14 @@ export async function main(argv: string[]): Promise<number> {
     const reason = toGritError(err).message;
     logger.warn({ err, reason }, 'daemon did not start');
     process.stderr.write(`grit-daemon: ${reason}\n`);
-    await flush(logger, opened);
+    await flush(logger);
     return ENV_EXIT;
   }
   if (!supervisor) {
     // Status 0: the CLI that spawned this one connects to that daemon at once (src/protocol/daemon-launch.ts).
     logger.info('another daemon serves this run directory');
     process.stderr.write(`grit-daemon: a daemon is already listening on ${endpoints[0]}\n`);
-    await flush(logger, opened);
+    await flush(logger);
     return 0;
   }
   // SIGHUP too: the terminal it was run in closed (the hints say to run it in one to see why it
@@ -159,11 +161,10 @@ export async function main(argv: string[]): Promise<number> {
   const logCheck = setInterval(() => rotateIfLarge(daemonLogPath(), destination), LOG_CHECK_MS).unref();
   await supervisor.stopped;
   clearInterval(logCheck);
-  await flush(logger, opened);
+  await flush(logger);
   return 0;
 }
 
-async function flush(logger: Logger, opened: Promise<void>): Promise<void> {
-  await opened;
+async function flush(logger: Logger): Promise<void> {
   return new Promise((resolve) => logger.flush(() => resolve()));
 }

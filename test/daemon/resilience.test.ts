@@ -1,20 +1,20 @@
 /** The daemon under duress: kill -9, crashing workers, hostile bytes, slow work next door, shutdown. */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { basename, join } from 'node:path';
 import { git, grit, gritAsync, gritOk, gritDoctor, fsckClean, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
-import { daemonEnv, installCopy, listening, startDaemon, testRunDir, type TestDaemon } from '../helpers/daemon.js';
+import { DAEMON_BIN, daemonEnv, installCopy, listening, startDaemon, testRunDir, type TestDaemon } from '../helpers/daemon.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
 import { encode } from '../../src/core/plain-cbor.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
 import { GritError } from '../../src/core/errors.js';
 import { GritClient } from '../../src/protocol/client.js';
-import { gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
+import { ensureRunDir, gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
 import { pidAlive } from '../../src/core/pid-alive.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { LOG_MAX_BYTES, rotateIfLarge } from '../../src/supervisor/log-file.js';
@@ -695,6 +695,35 @@ test('a run directory the daemon cannot use: the command runs in-process at once
   const start = grit(dir, ['daemon', 'start', '--json'], { env: daemonEnv(notADir) });
   assert.equal(start.code, 5, start.stdout);
   assert.equal(start.json.error.message, `the daemon run directory ${notADir} is not a directory`);
+});
+
+test('a run directory of this user\'s with other modes (0500: no socket could be made there; 0777) is made 0700 again', () => {
+  for (const mode of [0o500, 0o777]) {
+    const runDir = testRunDir();
+    chmodSync(runDir, mode);
+    ensureRunDir(runDir);
+    assert.equal(statSync(runDir).mode & 0o777, 0o700, `from 0${mode.toString(8)}`);
+  }
+});
+
+test('daemon.log that cannot be opened (a directory there): the daemon refuses in one line naming it, `daemon start` says so, commands run here at once', async () => {
+  const { dir } = await initRepo();
+  const runDir = testRunDir();
+  const log = join(runDir, 'daemon.log');
+  mkdirSync(log);
+  const message = `the daemon log ${log} cannot be opened (EISDIR)`;
+  const env = daemonEnv(runDir, { GRIT_SPAWN_WAIT: '60' });
+  const t0 = performance.now();
+  const listed = grit(dir, ['issue', 'list', '--json'], { env });
+  assert.equal(listed.code, 0, listed.stdout + listed.stderr);
+  assert.equal(listed.json.data.total, 0);
+  assert.ok(performance.now() - t0 < 30_000, 'it did not wait for a daemon that could not start');
+  const start = grit(dir, ['daemon', 'start', '--json'], { env });
+  assert.equal(start.code, 5, start.stdout);
+  assert.equal(start.json.error.message, message);
+  const daemon = spawnSync(process.execPath, [DAEMON_BIN], { env: { ...process.env, ...env }, encoding: 'utf8' });
+  assert.equal(daemon.status, 5);
+  assert.equal(daemon.stderr, `grit-daemon: ${message}\n`);
 });
 
 test('four `daemon start` at once: one daemon, and only the call that started it says so', async () => {
