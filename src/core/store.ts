@@ -73,6 +73,15 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
 const LAYOUT_VERSION = 8;
 
 /**
+ * A store layout other than this grit's, as the refusal names it: a newer grit's (after a
+ * downgrade) is not called older. Either is rebuilt from the WAL all the same: the store is a cache.
+ */
+function describeLayout(layout: unknown): string {
+  if (typeof layout !== 'number') return layout === undefined ? 'an older layout (unmarked)' : `a layout this grit does not read (${JSON.stringify(layout)})`;
+  return layout > LAYOUT_VERSION ? `a newer layout (${layout}) than this grit reads (${LAYOUT_VERSION})` : `an older layout (${layout})`;
+}
+
+/**
  * Puts a key that sorts after every key of `db` (MDB_APPEND: no tree search). lmdb's types give
  * this overload no result; it returns whether the write was made, which appending a key out of
  * order is not.
@@ -284,18 +293,20 @@ export class Store {
   }
 
   /**
-   * Marks a new store with the current layout; false for a store of another layout (one that an
-   * older grit wrote: it has a meta table without this layout's mark).
+   * Marks a new store with the current layout, and returns the layout of the store: LAYOUT_VERSION
+   * for a new one, its mark for any other, undefined for one with a meta table and no mark (the
+   * grits before layouts were marked).
    */
-  private claimLayout(): boolean {
-    if (this.meta.get('layout') === LAYOUT_VERSION) return true;
+  private claimLayout(): unknown {
+    const marked = this.meta.get('layout');
+    if (marked === LAYOUT_VERSION) return marked;
     // Checked again and marked in one write transaction: another process may be creating the
     // same store right now, and a store it marked a moment ago is not an older one.
     return this.transact(() => {
       const layout = this.meta.get('layout');
-      if (layout !== undefined || this.meta.getKeysCount() > 0) return layout === LAYOUT_VERSION;
+      if (layout !== undefined || this.meta.getKeysCount() > 0) return layout;
       this.meta.putSync('layout', LAYOUT_VERSION);
-      return true;
+      return LAYOUT_VERSION;
     });
   }
 
@@ -344,11 +355,12 @@ export class Store {
         suggestion: 'run `grit doctor --fix` to rebuild the store from the WAL',
       });
     }
-    if (!store.claimLayout()) {
+    const layout = store.claimLayout();
+    if (layout !== LAYOUT_VERSION) {
       // Nothing written and no reader left open: closing is immediate, and the file may go.
       void store.close();
-      throw new GritError('io_error', `the store at ${path} has an older layout`, {
-        details: { path, store_outdated: true },
+      throw new GritError('io_error', `the store at ${path} has ${describeLayout(layout)}`, {
+        details: { path, store_outdated: true, layout: layout ?? null },
         suggestion: 'the store is a cache: the next command replaces it with one built from the WAL',
       });
     }

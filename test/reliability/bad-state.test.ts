@@ -314,7 +314,7 @@ test('a store meta that decodes with a byte changed (a repository id or WAL head
   }
 });
 
-test('a store of an older layout: the next command replaces it from the WAL; held by a live daemon it is left alone', async () => {
+test('a store of an older or a newer layout: the next command replaces it from the WAL, naming which; held by a live daemon it is left alone', async () => {
   const { repo, actor, ids, list } = await populated();
   const storePath = join(actor.data_dir, 'store.mdb');
   const markLayout = async (layout: number) => {
@@ -322,18 +322,26 @@ test('a store of an older layout: the next command replaces it from the WAL; hel
     await env.openDB({ name: 'meta' }).put('layout', layout);
     await env.close();
   };
+  const readLayout = async () => {
+    const env = open({ path: storePath, maxDbs: 16, compression: false, readOnly: true });
+    const layout = env.openDB({ name: 'meta' }).get('layout');
+    await env.close();
+    return layout;
+  };
+  const current = await readLayout();
+  const holdStore = () => writeFileSync(join(actor.data_dir, 'daemon.lock'), JSON.stringify({ pid: process.pid, expires_ts: Date.now() + 60_000 }));
   await markLayout(1);
-  writeFileSync(join(actor.data_dir, 'daemon.lock'), JSON.stringify({ pid: process.pid, expires_ts: Date.now() + 60_000 }));
-  assertCoded(grit(repo, ['issue', 'list', '--json']), 'io_error', 1, /daemon .* stop it .*grit doctor --fix/);
-  const env = open({ path: storePath, maxDbs: 16, compression: false, readOnly: true });
-  assert.equal(env.openDB({ name: 'meta' }).get('layout'), 1, 'the held store was changed');
-  await env.close();
+  holdStore();
+  const held = grit(repo, ['issue', 'list', '--json']);
+  assertCoded(held, 'io_error', 1, /daemon .* stop it .*grit doctor --fix/);
+  assert.match(held.json.error.message, /has an older layout \(1\)$/);
+  assert.equal(await readLayout(), 1, 'the held store was changed');
 
   rmSync(join(actor.data_dir, 'daemon.lock'));
   const r = grit(repo, ['issue', 'list', '--json']);
   assert.equal(r.code, 0, `exit ${r.code}: ${r.stderr}`);
   assert.deepEqual(r.json.data, list);
-  assert.match(r.stderr, /store at .* has an older layout; it is a cache, so it was deleted and is rebuilt from the WAL/);
+  assert.match(r.stderr, /store at .* has an older layout \(1\); it is a cache, so it was deleted and is rebuilt from the WAL/);
   gritOk(repo, ['issue', 'close', ids[0]]);
   assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
   assert.equal(grit(repo, ['issue', 'list', '--json']).stderr, '', 'replaced once');
@@ -341,13 +349,25 @@ test('a store of an older layout: the next command replaces it from the WAL; hel
   await markLayout(4);
   const r4 = grit(repo, ['issue', 'list', '--json']);
   assert.deepEqual(r4.json.data, gritOk(repo, ['issue', 'list']));
-  assert.match(r4.stderr, /has an older layout; it is a cache, so it was deleted and is rebuilt from the WAL/);
+  assert.match(r4.stderr, /has an older layout \(4\); it is a cache, so it was deleted and is rebuilt from the WAL/);
   // Layout 5 has no summary table, which listings read: replaced too.
   await markLayout(5);
   const r5 = grit(repo, ['issue', 'list', '--json']);
   assert.deepEqual(r5.json.data, r4.json.data);
-  assert.match(r5.stderr, /has an older layout; it is a cache, so it was deleted and is rebuilt from the WAL/);
+  assert.match(r5.stderr, /has an older layout \(5\); it is a cache, so it was deleted and is rebuilt from the WAL/);
   assert.deepEqual(gritOk(repo, ['db', 'check']).errors, []);
+  // A newer grit's store (run before a downgrade) is not called older; it is replaced all the same.
+  const newer = `has a newer layout (${current + 1}) than this grit reads (${current})`;
+  await markLayout(current + 1);
+  holdStore();
+  const heldNewer = grit(repo, ['issue', 'list', '--json']);
+  assertCoded(heldNewer, 'io_error', 1, /daemon .* stop it .*grit doctor --fix/);
+  assert.ok(heldNewer.json.error.message.endsWith(newer), heldNewer.json.error.message);
+  rmSync(join(actor.data_dir, 'daemon.lock'));
+  const rNewer = grit(repo, ['issue', 'list', '--json']);
+  assert.deepEqual(rNewer.json.data, r4.json.data);
+  assert.ok(rNewer.stderr.includes(`${newer}; it is a cache, so it was deleted and is rebuilt from the WAL`), rNewer.stderr);
+  assert.equal(await readLayout(), current);
 });
 
 test('the WAL ref at a blob: wal_error with a plan; doctor keeps the store (the last readable copy) and names the commit to restore', async () => {
