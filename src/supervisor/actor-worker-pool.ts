@@ -53,7 +53,8 @@ export class ActorWorkerPool {
   private closed = false;
   private threadsStarted = 0;
   private inFlight = 0;
-  private lastUsed = Date.now();
+  /** When its last request ended, on the monotonic clock (performance.now()): idleness is a duration. */
+  private lastUsed = performance.now();
   private drainWaiters: (() => void)[] = [];
   /**
    * The identity of the actor's store file this thread has open (RouteCache's `store`), learned
@@ -140,7 +141,7 @@ export class ActorWorkerPool {
       return await thread.pool.run(task, port ? { transferList: [port] } : undefined);
     } finally {
       this.inFlight--;
-      this.lastUsed = Date.now();
+      this.lastUsed = performance.now();
       if (this.inFlight === 0) this.stopWaiting();
     }
   }
@@ -163,11 +164,11 @@ export class ActorWorkerPool {
   }
 
   /** Nothing in flight for at least `ms`. */
-  idleFor(ms: number, now = Date.now()): boolean {
+  idleFor(ms: number, now = performance.now()): boolean {
     return this.idleSince() !== null && now - this.lastUsed >= ms;
   }
 
-  /** When its last request ended, if none is in flight; null while one is. */
+  /** When its last request ended (performance.now()), if none is in flight; null while one is. */
   idleSince(): number | null {
     return this.inFlight === 0 ? this.lastUsed : null;
   }

@@ -146,7 +146,10 @@ export class Supervisor {
   private readonly routes = new RouteCache();
   private readonly refused: RefusedConnections;
   private readonly startedTs = Date.now();
-  private lastActivity = Date.now();
+  // Durations (uptime, idleness, the drain deadline) are measured on the monotonic clock: a step
+  // of the wall clock (NTP, a suspended VM resumed) would stop a busy daemon, or keep an idle one.
+  private readonly startedAt = performance.now();
+  private lastActivity = performance.now();
   private inFlight = 0;
   /** The requests being answered: stopping waits for those it finds. */
   private readonly running = new Set<Promise<unknown>>();
@@ -156,8 +159,8 @@ export class Supervisor {
   private sweepTimer: NodeJS.Timeout | null = null;
   private spawnHelper: KeptSpawnHelper | null = null;
   private stopping: Promise<void> | null = null;
-  /** When the stop began: the drain deadline counts from it. */
-  private stopTs = 0;
+  /** When the stop began (performance.now()): the drain deadline counts from it. */
+  private stopAt = 0;
   /** Resolves once the supervisor has shut down (idle, signal or DaemonStop). */
   readonly stopped: Promise<void>;
   private markStopped!: () => void;
@@ -219,7 +222,7 @@ export class Supervisor {
   private async onRequest(answer: () => Promise<Uint8Array>, format: WireFormat, reply: ReplyFn): Promise<void> {
     this.inFlight++;
     this.requests++;
-    this.lastActivity = Date.now();
+    this.lastActivity = performance.now();
     const work = answer().catch((err: unknown) => {
       this.opts.logger.error({ err }, 'answering a request failed: an internal_error reply goes instead');
       const failed = new GritError('internal_error', `the daemon failed to answer the request: ${(err as Error)?.message ?? String(err)}`, {
@@ -235,7 +238,7 @@ export class Supervisor {
     } finally {
       this.running.delete(work);
       this.inFlight--;
-      this.lastActivity = Date.now();
+      this.lastActivity = performance.now();
     }
   }
 
@@ -539,14 +542,14 @@ export class Supervisor {
       endpoints: this.opts.endpoints,
       notifications: this.opts.notifications ?? null,
       started_ts: this.startedTs,
-      uptime_ms: Date.now() - this.startedTs,
+      uptime_ms: Math.round(performance.now() - this.startedAt),
       requests: this.requests,
       idle_timeout_s: this.opts.idleTimeoutMs / 1000,
       worker_idle_timeout_s: (this.opts.workerIdleTimeoutMs ?? 0) / 1000,
       max_workers: this.maxWorkers,
       drain_timeout_s: this.drainMs / 1000,
       state: this.stopping ? 'stopping' : 'running',
-      drain_left_s: this.stopping ? Math.max(0, Math.ceil((this.stopTs + this.drainMs - Date.now()) / 1000)) : null,
+      drain_left_s: this.stopping ? Math.max(0, Math.ceil((this.stopAt + this.drainMs - performance.now()) / 1000)) : null,
       version: this.opts.build?.version ?? null,
       build: this.opts.build?.build ?? null,
       workers: [...this.workers.values()].map((w) => w.info()),
@@ -566,7 +569,7 @@ export class Supervisor {
     const idleMs = this.opts.idleTimeoutMs;
     // A connected client or a watcher (`grit watch`) keeps the daemon up.
     const connected = this.servers.some((s) => s.connectionCount > 0) || (this.pub?.subscriberCount ?? 0) > 0;
-    if (idleMs > 0 && this.inFlight === 0 && !connected && Date.now() - this.lastActivity >= idleMs) {
+    if (idleMs > 0 && this.inFlight === 0 && !connected && performance.now() - this.lastActivity >= idleMs) {
       void this.stop('idle');
       return;
     }
@@ -624,7 +627,7 @@ export class Supervisor {
    */
   stop(reason: string): Promise<void> {
     this.stopping ??= (async () => {
-      this.stopTs = Date.now();
+      this.stopAt = performance.now();
       this.opts.logger.info({ reason }, 'daemon stopping');
       if (this.sweepTimer) clearInterval(this.sweepTimer);
       let timer: NodeJS.Timeout | undefined;

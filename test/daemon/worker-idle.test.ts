@@ -4,11 +4,16 @@
  */
 import { test } from 'node:test';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { pino } from 'pino';
 import assert from 'node:assert/strict';
 import { grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon, testRunDir, daemonEnv, type TestDaemon } from '../helpers/daemon.js';
-import { until } from '../helpers/wait.js';
+import { until, WAIT_MS } from '../helpers/wait.js';
 import { readLease } from '../../src/workers/lease.js';
+import { GritClient } from '../../src/protocol/client.js';
+import { Supervisor } from '../../src/supervisor/supervisor.js';
 
 async function workersOf(d: TestDaemon): Promise<{ repo_root: string }[]> {
   const c = await d.client();
@@ -128,4 +133,48 @@ test('--max-workers 2, three repositories in turn: at most two workers live, the
   } finally {
     await daemon.stop();
   }
+});
+
+test('the idle timeouts measure time on the monotonic clock: a wall clock stepped an hour forward stops nothing, one stepped back holds nothing up', async (t) => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const realNow = Date.now;
+  let step = 0;
+  // This process's clock only: the supervisor runs here (its worker threads keep the real one).
+  t.mock.method(Date, 'now', () => realNow() + step);
+  const withSupervisor = async (timeouts: { idleTimeoutMs: number; workerIdleTimeoutMs: number }, check: (s: Supervisor, endpoint: string) => Promise<void>) => {
+    const endpoint = `ipc://${join(testRunDir(), 'daemon.sock')}`;
+    const supervisor = await Supervisor.start({ endpoints: [endpoint], ...timeouts, logger: pino({ level: 'silent' }) });
+    try {
+      const client = await GritClient.connect({ endpoint });
+      await client.request('IssueList', {}, { repoRoot: repo });
+      client.close(); // a connected client would keep the daemon up
+      await check(supervisor, endpoint);
+    } finally {
+      step = 0;
+      await supervisor.stop('test done');
+    }
+  };
+  const workersOn = async (endpoint: string): Promise<number> => {
+    const client = await GritClient.connect({ endpoint });
+    try {
+      return ((await client.status()) as { workers: unknown[] }).workers.length;
+    } finally {
+      client.close();
+    }
+  };
+  await withSupervisor({ idleTimeoutMs: 60_000, workerIdleTimeoutMs: 60_000 }, async (supervisor, endpoint) => {
+    let stopped = false;
+    void supervisor.stopped.then(() => (stopped = true));
+    step = 3_600_000;
+    await sleep(1_500); // past a sweep (each second)
+    assert.equal(stopped, false, 'the daemon stopped as idle');
+    assert.equal(await workersOn(endpoint), 1, 'the worker was retired as idle');
+  });
+  await withSupervisor({ idleTimeoutMs: 2_000, workerIdleTimeoutMs: 500 }, async (supervisor, endpoint) => {
+    step = -3_600_000;
+    await until('the worker retired', async () => (await workersOn(endpoint)) === 0);
+    const deadline = sleep(WAIT_MS, 'not stopped', { ref: false });
+    assert.equal(await Promise.race([supervisor.stopped.then(() => 'stopped'), deadline]), 'stopped');
+  });
 });
