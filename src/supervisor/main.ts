@@ -15,6 +15,7 @@ import { startOwning } from './start-up.js';
 import { LOG_CHECK_MS, rotateIfLarge } from './log-file.js';
 import { guardStandardStreams, writeOut } from '../core/std-streams.js';
 import { prepareNativeAddons } from '../core/native-addons-env.js';
+import { parseEndpoint } from '../protocol/transport/index.js';
 
 /** pino's levels: GRIT_LOG_LEVEL names one. */
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
@@ -38,6 +39,7 @@ interface DaemonArgs {
   workerIdleTimeoutMs: number;
   maxWorkers: number;
   replace: boolean;
+  /** The endpoint URL --tcp names (tcp://host:port). */
   tcp: string | null;
 }
 
@@ -63,8 +65,7 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
     return Number(v);
   };
   const seconds = (flag: 'idle-timeout' | 'worker-idle-timeout', fallback: number): number => whole(flag, fallback, ' of seconds', '300 (0 = never)') * 1000;
-  const tcp = values.tcp ?? null;
-  if (tcp !== null && !/^[\w.-]+:\d{1,5}$/.test(tcp)) throw new GritError('invalid_args', `--tcp must be host:port, got ${tcp}`, { suggestion: 'for example --tcp 127.0.0.1:7878' });
+  const tcp = values.tcp === undefined ? null : tcpEndpoint(values.tcp);
   return {
     idleTimeoutMs: seconds('idle-timeout', IDLE_TIMEOUT_S.default),
     workerIdleTimeoutMs: seconds('worker-idle-timeout', WORKER_IDLE_TIMEOUT_S.default),
@@ -72,6 +73,17 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
     replace: values.replace ?? false,
     tcp,
   };
+}
+
+/** `--tcp host:port` as the transport reads it (an IPv6 host bracketed: `[::1]:7878`), as its URL. */
+function tcpEndpoint(hostPort: string): string {
+  const url = `tcp://${hostPort}`;
+  try {
+    parseEndpoint(url);
+  } catch {
+    throw new GritError('invalid_args', `--tcp must be host:port (a port up to 65535, an IPv6 host in brackets), got ${hostPort}`, { suggestion: 'for example --tcp 127.0.0.1:7878, or --tcp [::1]:7878' });
+  }
+  return url;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -124,7 +136,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const logger = pino({ level: knownLevel ? level : 'info' }, destination);
   if (!knownLevel) logger.warn({ GRIT_LOG_LEVEL: level, levels: LOG_LEVELS }, 'unknown log level; logging at info');
-  const endpoints = [daemonEndpoint(), ...(args.tcp ? [`tcp://${args.tcp}`] : [])];
+  const endpoints = [daemonEndpoint(), ...(args.tcp ? [args.tcp] : [])];
   let supervisor: Supervisor | null;
   try {
     // Read here, so that a bad value fails the start with a reason the spawning CLI shows.

@@ -193,11 +193,16 @@ export class Supervisor {
     const periods = [opts.idleTimeoutMs, opts.workerIdleTimeoutMs ?? 0].filter((ms) => ms > 0);
     sup.sweepTimer = setInterval(() => sup.sweep(), Math.min(...periods, 1_000));
     sup.sweepTimer.unref();
-    opts.logger.info({ endpoints: opts.endpoints }, 'daemon listening');
+    opts.logger.info({ endpoints: sup.endpoints }, 'daemon listening');
     // Loaded while the daemon has file descriptors to spare: node keeps a load that failed for
     // want of them failed for the life of the process. Not awaited: the CLI speaks JSON.
     preloadCbor().catch((err) => opts.logger.error({ err }, 'cannot load the CBOR codec: CBOR requests get an error reply until it loads'));
     return sup;
+  }
+
+  /** The endpoints as bound: `tcp://host:0` asked for is served on the port the system picked. */
+  private get endpoints(): string[] {
+    return this.servers.map((s) => s.url);
   }
 
   private async listen(url: string): Promise<RepServer> {
@@ -538,8 +543,8 @@ export class Supervisor {
     return {
       running: true,
       pid: process.pid,
-      endpoint: this.opts.endpoints[0],
-      endpoints: this.opts.endpoints,
+      endpoint: this.endpoints[0],
+      endpoints: this.endpoints,
       notifications: this.opts.notifications ?? null,
       started_ts: this.startedTs,
       uptime_ms: Math.round(performance.now() - this.startedAt),

@@ -1024,6 +1024,34 @@ function alive(pid: number): boolean {
   }
 }
 
+test('--tcp host:0 (or a bracketed IPv6 host) is reported, in status and the log, as the endpoint it listens on, with the port the system picked', async () => {
+  const starts = await Promise.allSettled(['127.0.0.1', '[::1]'].map((host) => startDaemon({ args: ['--tcp', `${host}:0`] }).then((daemon) => ({ daemon, host }))));
+  try {
+    for (const start of starts) {
+      if (start.status === 'rejected') throw start.reason;
+      const { daemon, host } = start.value;
+      const status = gritOk(tempDir(), ['daemon', 'status'], { env: daemon.env });
+      assert.equal(status.endpoints.length, 2, JSON.stringify(status.endpoints));
+      const [ipc, tcp] = status.endpoints as string[];
+      assert.equal(ipc, daemon.endpoint);
+      assert.ok(tcp.startsWith(`tcp://${host}:`), tcp);
+      assert.match(tcp.slice(`tcp://${host}:`.length), /^[1-9]\d*$/, 'the port picked, not 0');
+      const client = await GritClient.connect({ endpoint: tcp });
+      try {
+        assert.equal((await client.status()).pid, daemon.child!.pid);
+      } finally {
+        client.close();
+      }
+      assert.ok(readFileSync(join(daemon.runDir, 'daemon.log'), 'utf8').includes(JSON.stringify([ipc, tcp])), 'the log names the port');
+    }
+  } finally {
+    await Promise.all(starts.map((start) => start.status === 'fulfilled' && start.value.daemon.stop()));
+  }
+  const refused = spawnSync(process.execPath, [DAEMON_BIN, '--tcp', '127.0.0.1:99999'], { env: { ...process.env, ...daemonEnv(testRunDir()) }, encoding: 'utf8' });
+  assert.equal(refused.status, 2);
+  assert.match(refused.stderr, /^grit-daemon: --tcp must be host:port \(a port up to 65535, an IPv6 host in brackets\), got 127\.0\.0\.1:99999\n/);
+});
+
 test('nngcat scripts the daemon with JSON', async (t) => {
   if (!nngcatAvailable()) return t.skip('GRIT_SKIP_NNGCAT=1 and nngcat not installed');
   const daemon = await startDaemon();
