@@ -9,13 +9,13 @@ import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { STALE_LOCK_MS } from '../git/refs.js';
-import { pidAlive, startedAfter } from '../core/pid-alive.js';
+import { pidAlive, pidReused, type WriterRecord } from '../core/pid-alive.js';
 import { daemonEndpoint } from '../protocol/daemon-paths.js';
 import { WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 
 /**
- * A lock naming a pid (daemon.lock: `{pid, host_id, started_ts, expires_ts, …}`) is stale when
- * that process is dead on this host (or its pid now names a process started after the lease), or,
+ * A lock naming a pid (daemon.lock: `{pid, host_id, started_ts, boot_id, proc_start_ticks, expires_ts, …}`)
+ * is stale when that process is dead on this host (or its pid now names another process), or,
  * for another host, when its lease has expired. A git-style ref lock (no content worth reading)
  * is stale once older than STALE_LOCK_MS, the age at which grit's own compare-and-swap treats it
  * as abandoned.
@@ -27,7 +27,7 @@ export function judgeLock(path: string): { stale: boolean; why: string } {
   } catch {
     return { stale: false, why: 'gone' };
   }
-  let info: { pid?: unknown; host_id?: unknown; expires_ts?: unknown; started_ts?: unknown } | null = null;
+  let info: ({ pid?: unknown; host_id?: unknown; expires_ts?: unknown } & WriterRecord) | null = null;
   try {
     const text = readFileSync(path, 'utf8');
     if (text.trimStart().startsWith('{')) info = JSON.parse(text);
@@ -38,8 +38,7 @@ export function judgeLock(path: string): { stale: boolean; why: string } {
     const expired = typeof info.expires_ts === 'number' && info.expires_ts < Date.now();
     const sameHost = info.host_id === undefined || info.host_id === hostname();
     if (sameHost && !pidAlive(info.pid)) return { stale: true, why: `process ${info.pid} is not running` };
-    // A lease written before its process started names a pid reused since.
-    if (sameHost && typeof info.started_ts === 'number' && startedAfter(info.pid, info.started_ts)) {
+    if (sameHost && pidReused(info.pid, info)) {
       return { stale: true, why: `process ${info.pid} started after the lease was taken, so it is another process` };
     }
     if (!sameHost && expired) return { stale: true, why: `its lease expired (host ${String(info.host_id)})` };

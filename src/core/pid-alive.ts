@@ -19,18 +19,60 @@ export function pidAlive(pid: number): boolean {
 }
 
 /**
- * `pid` names a process that started after `sinceMs` (unix ms), so not the one that wrote a record
- * then: a lock file outlives a killed daemon, and its pid may since name another process (after a
- * reboot, most likely), which holds nothing. False where the start time cannot be read (no /proc).
+ * A process's start as the kernel counts it: the boot it runs in (`boot_id`) and its start in clock
+ * ticks since that boot. Unlike a wall-clock time, no step of the clock (NTP) moves it, and no
+ * other process of that boot has the same pid and start: compared exactly, it tells whether a pid
+ * names the process that wrote a record.
  */
-export function startedAfter(pid: number, sinceMs: number): boolean {
+export interface ProcStart {
+  boot_id: string;
+  proc_start_ticks: number;
+}
+
+/** `pid`'s start from /proc (null where that cannot be read: not Linux). */
+export function procStart(pid: number): ProcStart | null {
+  const ticks = procStartTicks(pid);
+  let bootId: string;
+  try {
+    bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
+  } catch {
+    return null;
+  }
+  return bootId && ticks !== null ? { boot_id: bootId, proc_start_ticks: ticks } : null;
+}
+
+/** What a lock file read as JSON may say of the process that wrote it (unchecked). */
+export interface WriterRecord {
+  started_ts?: unknown;
+  boot_id?: unknown;
+  proc_start_ticks?: unknown;
+}
+
+/**
+ * `pid` now names another process than the one that wrote `record` (a lock file naming its
+ * writer): a lock file outlives a killed daemon, and its pid may since name another process
+ * (after a reboot, most likely), which holds nothing. Told by the writer's ProcStart where the
+ * record has it; a record of an older grit has only its wall-clock `started_ts`, and a process
+ * started after it is another. False where /proc cannot be read.
+ */
+export function pidReused(pid: number, record: WriterRecord): boolean {
+  if (typeof record.boot_id === 'string' && typeof record.proc_start_ticks === 'number') {
+    const now = procStart(pid);
+    return now !== null && (now.boot_id !== record.boot_id || now.proc_start_ticks !== record.proc_start_ticks);
+  }
+  return typeof record.started_ts === 'number' && startedAfter(pid, record.started_ts);
+}
+
+/** `pid` names a process that started after `sinceMs` (unix ms). False where the start time cannot be read. */
+function startedAfter(pid: number, sinceMs: number): boolean {
   const started = procStartMs(pid);
   return started !== null && started > sinceMs + START_SLACK_MS;
 }
 
 /**
  * How far a process's start may seem to follow a record it wrote: /proc/stat's boot time is in
- * whole seconds, and the wall clock may have been stepped since boot.
+ * whole seconds, and the wall clock may have been stepped since boot (which only ProcStart is
+ * immune to).
  */
 const START_SLACK_MS = 2_000;
 /** The kernel's USER_HZ, in which /proc/<pid>/stat counts (100 on every architecture node runs on). */
@@ -38,15 +80,20 @@ const PROC_TICKS_PER_S = 100;
 
 /** When `pid` started, in unix ms, from /proc (null where that cannot be read). */
 function procStartMs(pid: number): number | null {
-  // The 22nd field of /proc/<pid>/stat: the start, in ticks since boot.
-  const ticks = Number(procStatFields(pid)?.[19]);
+  const ticks = procStartTicks(pid);
   let boot: RegExpExecArray | null = null;
   try {
     boot = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
   } catch {
     // no /proc
   }
-  return boot && Number.isFinite(ticks) ? Number(boot[1]) * 1000 + (ticks * 1000) / PROC_TICKS_PER_S : null;
+  return boot && ticks !== null ? Number(boot[1]) * 1000 + (ticks * 1000) / PROC_TICKS_PER_S : null;
+}
+
+/** The 22nd field of /proc/<pid>/stat: the start, in clock ticks since boot (null where it cannot be read). */
+function procStartTicks(pid: number): number | null {
+  const ticks = Number(procStatFields(pid)?.[19]);
+  return Number.isInteger(ticks) ? ticks : null;
 }
 
 /** The process is stopped (SIGSTOP, Ctrl-Z, a debugger): it runs, and answers nothing until continued. */

@@ -7,12 +7,12 @@ import { linkSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
-import { pidAlive, startedAfter } from '../core/pid-alive.js';
+import { pidAlive, pidReused, procStart, type ProcStart } from '../core/pid-alive.js';
 import { writeDenied } from '../core/write-access.js';
 import { diskFullError } from '../core/disk-full.js';
 import { writeNewFile } from '../core/write-new-file.js';
 
-export interface DaemonLease {
+export interface DaemonLease extends Partial<ProcStart> {
   pid: number;
   started_ts: number;
   repo_root: string;
@@ -46,8 +46,7 @@ export function readLease(actorDir: string): DaemonLease | null {
 export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
   if (lease.expires_ts <= now) return false;
   if (lease.host_id !== hostname()) return true;
-  // A lease from before the start of the process its pid names now is another process's (pid reused).
-  return pidAlive(lease.pid) && !(typeof lease.started_ts === 'number' && startedAfter(lease.pid, lease.started_ts));
+  return pidAlive(lease.pid) && !pidReused(lease.pid, lease);
 }
 
 /**
@@ -103,6 +102,7 @@ export class Lease {
     const record: DaemonLease = {
       pid: process.pid,
       started_ts: now,
+      ...procStart(process.pid),
       ...info,
       host_id: hostname(),
       lease_ms: LEASE_MS,

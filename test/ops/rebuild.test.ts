@@ -21,6 +21,9 @@ import { network } from '../sync/_helpers.js';
 import { daemonEnv, startDaemon } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { until } from '../helpers/wait.js';
+import { procStart, type ProcStart } from '../../src/core/pid-alive.js';
+import { leaseIsLive, readLease } from '../../src/workers/lease.js';
+import { judgeLock } from '../../src/commands/lockfile.js';
 
 const ACTORS = [
   { id: 'a1'.repeat(16) },
@@ -601,6 +604,37 @@ test('a daemon.lock whose pid now names a process started after the lease (reuse
     assert.equal(gritDoctor(repo, ['--fix']).failed.length, 0);
   } finally {
     other.kill();
+  }
+});
+
+test('a live daemon\'s lease taken before the wall clock was stepped holds: its process is told by its start since boot, and a pid reused by another start, not by the clock', { skip: process.platform !== 'linux' && 'reads process start times from /proc' }, async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
+  const lease = join(actorDir, 'daemon.lock');
+  // Its holder: this live process, heartbeating (not expired).
+  const mine = procStart(process.pid)!;
+  const leaseOf = (startedTs: number, start: ProcStart) =>
+    JSON.stringify({ pid: process.pid, started_ts: startedTs, ...start, host_id: hostname(), lease_ms: 15_000, last_heartbeat_ts: Date.now(), expires_ts: Date.now() + 15_000, ipc_endpoint: 'ipc:///nowhere/daemon.sock' });
+  const day = 86_400_000;
+  try {
+    // Taken while the clock was a day behind, which NTP has stepped forward since (or a day ahead, stepped back).
+    for (const startedTs of [Date.now() + day, Date.now() - day]) {
+      writeFileSync(lease, leaseOf(startedTs, mine));
+      assert.equal(leaseIsLive(readLease(actorDir)!), true);
+      assert.deepEqual(judgeLock(lease), { stale: false, why: `held by process ${process.pid}` });
+    }
+    const held = grit(repo, ['rebuild', '--json', '--no-daemon']);
+    assert.equal(held.code, 5, held.stdout + held.stderr);
+    assert.match(held.json.error.message, new RegExp(`^a daemon .*\\(pid ${process.pid}\\b.*\\) serves from this store`));
+    // The pid of another start, or of another boot: another process's lease, whatever its started_ts says.
+    for (const start of [{ ...mine, proc_start_ticks: mine.proc_start_ticks - 1 }, { ...mine, boot_id: '00000000-0000-0000-0000-000000000000' }]) {
+      writeFileSync(lease, leaseOf(Date.now(), start));
+      assert.equal(leaseIsLive(readLease(actorDir)!), false);
+      assert.deepEqual(judgeLock(lease), { stale: true, why: `process ${process.pid} started after the lease was taken, so it is another process` });
+    }
+  } finally {
+    rmSync(lease, { force: true });
   }
 });
 
