@@ -103,9 +103,13 @@ function context(): RepoContext {
   return (ctx = opened);
 }
 
-/** Takes the actor's lease on first use, and again after another daemon's lease lapsed. */
+/**
+ * Takes the actor's lease on first use, and again once this thread's is not in daemon.lock any
+ * more: taken over while the daemon was paused past its expiry (then `db_busy` from the daemon
+ * holding it now, which retires this thread), or removed.
+ */
 function holdLease(): void {
-  if (lease) return;
+  if (lease?.held()) return;
   const { actorId } = context();
   const info = { repo_root: setup.repoRoot, actor_id: actorId, ipc_endpoint: setup.endpoint };
   lease = Lease.acquire(setup.actorDir, info, sharedPermAt(setup.repo, setup.actorDir));

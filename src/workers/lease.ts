@@ -1,9 +1,10 @@
 /**
  * `daemon.lock` in an actor's directory (SPEC §4): the lease by which one daemon serves an actor.
  * The worker that holds it renews it on a heartbeat; a lease whose holder is dead or whose expiry
- * has passed may be taken over.
+ * has passed may be taken over, and a worker that finds its lease taken serves the actor no more.
  */
 import { linkSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
@@ -15,6 +16,11 @@ import { writeNewFile } from '../core/write-new-file.js';
 export interface DaemonLease extends Partial<ProcStart> {
   pid: number;
   started_ts: number;
+  /**
+   * Random, one per lease taken: tells this lease's record from any other, the one of a lease the
+   * same daemon took before too (a renew or release touches only its own). An older grit's has none.
+   */
+  token?: string;
   repo_root: string;
   actor_id: string;
   host_id: string;
@@ -31,8 +37,12 @@ export function leasePath(actorDir: string): string {
 }
 
 export function readLease(actorDir: string): DaemonLease | null {
+  return readLeaseFile(leasePath(actorDir));
+}
+
+function readLeaseFile(path: string): DaemonLease | null {
   try {
-    const raw = JSON.parse(readFileSync(leasePath(actorDir), 'utf8'));
+    const raw = JSON.parse(readFileSync(path, 'utf8'));
     return typeof raw?.pid === 'number' && typeof raw?.expires_ts === 'number' ? (raw as DaemonLease) : null;
   } catch {
     return null;
@@ -49,6 +59,11 @@ export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
   return pidAlive(lease.pid) && !pidReused(lease.pid, lease);
 }
 
+/** `held` binds this daemon: a live lease of another daemon's (threads of one daemon share its pid). */
+function heldElsewhere(held: DaemonLease | null, now: number): held is DaemonLease {
+  return held !== null && !(held.pid === process.pid && held.host_id === hostname()) && leaseIsLive(held, now);
+}
+
 /**
  * `db_busy` naming the other daemon whose live lease the actor's is, or null when it is free or
  * this daemon's: what a worker gets taking the lease, and what the supervisor answers without
@@ -56,7 +71,7 @@ export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
  */
 export function servedElsewhere(actorDir: string, actorId: string, now = Date.now()): GritError | null {
   const held = readLease(actorDir);
-  if (!held || (held.pid === process.pid && held.host_id === hostname()) || !leaseIsLive(held, now)) return null;
+  if (!heldElsewhere(held, now)) return null;
   return new GritError('db_busy', `actor ${actorId} is served by daemon pid ${held.pid}`, {
     details: { owner_pid: held.pid, ipc_endpoint: held.ipc_endpoint, expires_ts: held.expires_ts },
     suggestion: 'use --no-daemon, or stop the other daemon with `grit daemon stop`',
@@ -79,17 +94,68 @@ function declineOnFullDisk(actorDir: string, path: string, err: unknown): GritEr
   );
 }
 
+/**
+ * A temporary name beside daemon.lock, of the pattern doctor clears after a killed writer
+ * (temp-files.ts RENAME_TMP). Unique in this thread: a counter from the thread's start in ms,
+ * which grows slower than the clock, and no two threads of one daemon serve an actor at once.
+ */
+let tempSeq = Date.now();
+const tempBeside = (path: string): string => `${path}.${process.pid}.${++tempSeq}.tmp`;
+
+/**
+ * Replaces the lease file `path` by the file `next` (null: removes it) if the record there is one
+ * `replaceable` accepts; false, and nothing changed, when it is not, or when another daemon took
+ * the lease meanwhile. A rename over the file would replace whatever is there by the time it
+ * runs, a record another daemon wrote since it was read too. So the file is moved aside first,
+ * which takes exactly the record that is judged, and `next` is linked in, which fails rather than
+ * replace a file put there meanwhile (by a daemon that found the lease free while it was aside).
+ */
+function replaceLease(path: string, replaceable: (held: DaemonLease | null) => boolean, next: string | null): boolean {
+  const aside = tempBeside(path);
+  try {
+    renameSync(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  try {
+    if (!replaceable(readLeaseFile(aside))) {
+      putBack(aside, path);
+      return false;
+    }
+    if (next === null) return true;
+    try {
+      linkSync(next, path);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      putBack(aside, path);
+      throw err;
+    }
+  } finally {
+    rmSync(aside, { force: true });
+  }
+}
+
+/** Puts a lease record moved aside back, unless a newer one is there already. */
+function putBack(aside: string, path: string): void {
+  try {
+    linkSync(aside, path);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+}
+
 export class Lease {
   private timer: NodeJS.Timeout | null = null;
-  private readonly record: DaemonLease;
+  /** daemon.lock was found to hold another record than this lease's, or none: it never holds this one again. */
+  private lost = false;
 
   private constructor(
     private readonly actorDir: string,
-    record: DaemonLease,
+    private record: DaemonLease,
     private readonly perm: number,
-  ) {
-    this.record = record;
-  }
+  ) {}
 
   /**
    * Takes the lease, or throws `db_busy` naming the daemon that holds it. Threads of one daemon
@@ -103,6 +169,7 @@ export class Lease {
       pid: process.pid,
       started_ts: now,
       ...procStart(process.pid),
+      token: randomBytes(8).toString('hex'),
       ...info,
       host_id: hostname(),
       lease_ms: LEASE_MS,
@@ -110,21 +177,14 @@ export class Lease {
       expires_ts: now + LEASE_MS,
     };
     const path = leasePath(actorDir);
-    const tmp = `${path}.${process.pid}.${now}.tmp`;
+    const tmp = tempBeside(path);
     try {
       writeNewFile(tmp, JSON.stringify(record), perm);
     } catch (err) {
       throw writeDenied(actorDir) ?? declineOnFullDisk(actorDir, path, err) ?? err;
     }
     try {
-      try {
-        linkSync(tmp, path); // exclusive: fails when a lease file exists
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const busy = servedElsewhere(actorDir, info.actor_id, now);
-        if (busy) throw busy;
-        renameSync(tmp, path);
-      }
+      takeOver(actorDir, info.actor_id, tmp, now);
     } finally {
       rmSync(tmp, { force: true });
     }
@@ -134,27 +194,74 @@ export class Lease {
     return lease;
   }
 
-  private renew(): void {
-    const now = Date.now();
-    this.record.last_heartbeat_ts = now;
-    this.record.expires_ts = now + LEASE_MS;
-    const path = leasePath(this.actorDir);
-    const tmp = `${path}.${process.pid}.tmp`;
-    try {
-      writeNewFile(tmp, JSON.stringify(this.record), this.perm);
-      renameSync(tmp, path);
-    } catch {
-      // A missed heartbeat only shortens the lease; the next one retries.
-    }
+  /**
+   * daemon.lock still holds this lease's record: what the worker asks before each request. A
+   * daemon paused (SIGSTOP) or starved past the expiry may find its lease taken over meanwhile;
+   * it must then serve the actor no more, since the new holder may rebuild the store under it.
+   */
+  held(): boolean {
+    if (!this.lost && !this.isOwn(readLease(this.actorDir))) this.lose();
+    return !this.lost;
   }
 
   /** Removes `daemon.lock` if it is still ours. */
   release(): void {
+    try {
+      this.replaceOwn(null);
+    } finally {
+      this.lose();
+    }
+  }
+
+  private renew(): void {
+    const now = Date.now();
+    const next: DaemonLease = { ...this.record, last_heartbeat_ts: now, expires_ts: now + LEASE_MS };
+    const tmp = tempBeside(leasePath(this.actorDir));
+    try {
+      writeNewFile(tmp, JSON.stringify(next), this.perm);
+      if (this.replaceOwn(tmp)) this.record = next;
+    } catch {
+      // A missed heartbeat only shortens the lease; the next one retries.
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  /** daemon.lock replaced by `next` (null: removed) if it still holds this lease's record, else the lease is lost. */
+  private replaceOwn(next: string | null): boolean {
+    if (!this.held()) return false;
+    if (replaceLease(leasePath(this.actorDir), (held) => this.isOwn(held), next)) return true;
+    this.lose();
+    return false;
+  }
+
+  private isOwn(held: DaemonLease | null): boolean {
+    return held?.token === this.record.token;
+  }
+
+  private lose(): void {
+    this.lost = true;
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
-    const held = readLease(this.actorDir);
-    if (held?.pid === process.pid && held.started_ts === this.record.started_ts) {
-      rmSync(leasePath(this.actorDir), { force: true });
+  }
+}
+
+/**
+ * Puts the lease record `tmp` in place: where there is none, or over one that binds nobody (its
+ * holder dead, or its expiry passed); else throws `db_busy` naming its holder.
+ */
+function takeOver(actorDir: string, actorId: string, tmp: string, now: number): void {
+  const path = leasePath(actorDir);
+  for (;;) {
+    try {
+      linkSync(tmp, path); // exclusive: fails when a lease file exists
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
+    const busy = servedElsewhere(actorDir, actorId, now);
+    if (busy) throw busy;
+    // Not replaced: it went, or another daemon took it over first; judged again.
+    if (replaceLease(path, (held) => !heldElsewhere(held, now), tmp)) return;
   }
 }

@@ -7,10 +7,11 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, verify } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { git, grit, gritOk, tempDir, tempRepo, twoWorktrees, type GritResult, gritInit } from '../helpers/repo.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
+import { Lease, LEASE_MS, readLease } from '../../src/workers/lease.js';
 
 let daemon: TestDaemon;
 before(async () => {
@@ -501,3 +502,50 @@ test('two daemons (two run dirs): the one another holds the actor\'s lease for k
     await Promise.all([owner.stop(), other.stop()]);
   }
 });
+
+test('two daemons: one paused past its lease, which the other took over meanwhile, serves the actor no more once it runs again, and leaves that lease as it is', async () => {
+  const repo = tempRepo();
+  const actorDir: string = (await gritInit(repo)).actor.data_dir;
+  const lease = join(actorDir, 'daemon.lock');
+  const holder = (): number => JSON.parse(readFileSync(lease, 'utf8')).pid;
+  const [paused, other] = [await startDaemon(), await startDaemon()];
+  try {
+    gritOk(repo, ['issue', 'create', '--title', 'through the first'], { env: paused.env });
+    process.kill(paused.child!.pid!, 'SIGSTOP');
+    // Its lease as after 15 s paused (expired), rather than wait that long.
+    writeFileSync(lease, JSON.stringify({ ...JSON.parse(readFileSync(lease, 'utf8')), expires_ts: Date.now() - 1 }));
+    gritOk(repo, ['issue', 'create', '--title', 'through the other'], { env: other.env });
+    assert.equal(holder(), other.child!.pid, 'an expired lease is taken over');
+    process.kill(paused.child!.pid!, 'SIGCONT');
+
+    assert.equal(gritOk(repo, ['issue', 'list'], { env: paused.env }).total, 2, 'run in the CLI');
+    assert.deepEqual(gritOk(repo, ['daemon', 'status'], { env: paused.env }).workers, [], 'its worker retired');
+    const again = grit(repo, ['issue', 'list', '--json'], { env: paused.env });
+    assert.match(again.stderr, new RegExp(`does not serve actor .*: daemon pid ${other.child!.pid} .* holds its lease`));
+    assert.equal(holder(), other.child!.pid, 'not taken back');
+  } finally {
+    process.kill(paused.child!.pid!, 'SIGCONT');
+    await Promise.all([paused.stop(), other.stop()]);
+  }
+});
+
+test('a lease another daemon took over is not written back by its heartbeat, nor removed at release', async (t) => {
+  t.mock.timers.enable({ apis: ['setInterval'] });
+  const dir = tempDir();
+  const lease = Lease.acquire(dir, { repo_root: dir, actor_id: 'a1'.repeat(16), ipc_endpoint: 'ipc:///nowhere/daemon.sock' }, 0);
+  const path = join(dir, 'daemon.lock');
+  const taken = readLease(dir)!.last_heartbeat_ts;
+  await new Promise((r) => setTimeout(r, 5));
+  t.mock.timers.tick(LEASE_MS / 3);
+  assert.ok(readLease(dir)!.last_heartbeat_ts > taken, 'renewed while its own');
+  // Taken over by a daemon whose record names the same pid (a lease of this daemon's from before would too).
+  const theirs = JSON.stringify({ ...readLease(dir), token: 'theirs', last_heartbeat_ts: Date.now() });
+  writeFileSync(path, theirs);
+  t.mock.timers.tick(LEASE_MS / 3);
+  assert.equal(readFileSync(path, 'utf8'), theirs, 'the heartbeat wrote nothing over it');
+  assert.equal(lease.held(), false);
+  lease.release();
+  assert.equal(readFileSync(path, 'utf8'), theirs, 'the release removed nothing');
+  assert.deepEqual(readdirSync(dir), ['daemon.lock'], 'no temporary file left');
+});
+
