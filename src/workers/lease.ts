@@ -146,10 +146,15 @@ function putBack(aside: string, path: string): void {
   }
 }
 
+/** How long a lease seen in daemon.lock is taken to be there still, without reading it (held()). */
+const SEEN_FRESH_MS = 100;
+
 export class Lease {
   private timer: NodeJS.Timeout | null = null;
   /** daemon.lock was found to hold another record than this lease's, or none: it never holds this one again. */
   private lost = false;
+  /** When daemon.lock was last seen holding this lease (performance.now()). */
+  private seenAt = performance.now();
 
   private constructor(
     private readonly actorDir: string,
@@ -200,7 +205,18 @@ export class Lease {
    * it must then serve the actor no more, since the new holder may rebuild the store under it.
    */
   held(): boolean {
+    // Read again once it was last seen a while ago (a paused thread's was, long ago), not for
+    // every request: a busy worker serves thousands a second, and a read of the file costs a
+    // tenth of one. Taken over while this thread ran (the wall clock stepped past its expiry), it
+    // serves at most that long beside the new holder.
+    if (!this.lost && performance.now() - this.seenAt < SEEN_FRESH_MS) return true;
+    return this.confirm();
+  }
+
+  /** Reads daemon.lock: still this lease's record, or the lease is lost. */
+  private confirm(): boolean {
     if (!this.lost && !this.isOwn(readLease(this.actorDir))) this.lose();
+    if (!this.lost) this.seenAt = performance.now();
     return !this.lost;
   }
 
@@ -229,7 +245,7 @@ export class Lease {
 
   /** daemon.lock replaced by `next` (null: removed) if it still holds this lease's record, else the lease is lost. */
   private replaceOwn(next: string | null): boolean {
-    if (!this.held()) return false;
+    if (!this.confirm()) return false;
     if (replaceLease(leasePath(this.actorDir), (held) => this.isOwn(held), next)) return true;
     this.lose();
     return false;
