@@ -23,7 +23,7 @@ test('a JSON request (first byte `{`) decodes as JSON, anything else as CBOR', a
   const json = await decodeRequest(Buffer.from(JSON.stringify(valid)));
   assert.equal(json.format, 'json');
   assert.ok('request' in json);
-  assert.deepEqual(json.request, { request_id: 'r1', repo_root: '/tmp/x', actor_id: null, data_dir: null, cwd: null, client_build: null, env: null, arg_names: 'keys', progress: null, name: 'IssueShow', args: { issue_id: 'abcd' } });
+  assert.deepEqual(json.request, { request_id: 'r1', repo_root: '/tmp/x', actor_id: null, data_dir: null, cwd: null, client_build: null, env: null, arg_names: 'keys', progress: null, umask: null, name: 'IssueShow', args: { issue_id: 'abcd' } });
   const cbor = await decodeRequest(encode(valid));
   assert.equal(cbor.format, 'cbor');
   assert.ok('request' in cbor);
