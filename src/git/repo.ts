@@ -1,6 +1,6 @@
 /** Finds the repository around a directory without spawning git (start-up matters). */
 import { existsSync, lstatSync, readFileSync, realpathSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { checkRepoFormat, configBool, readPlainSections } from './repo-format.js';
 import { checkOwnership } from './safe-directory.js';
@@ -75,10 +75,10 @@ function gitDirCommon(gitDir: string): string | null {
   }
 }
 
-function readGitFile(path: string): string | null {
-  const text = readFileSync(path, 'utf8');
-  const m = /^gitdir:\s*(.+)$/m.exec(text);
-  return m ? m[1].trim() : null;
+/** The git dir the `.git` file `gitFile` names (a relative one from the file's directory, as git takes it), or null when it names none. */
+function gitDirNamedBy(gitFile: string): string | null {
+  const m = /^gitdir:\s*(.+)$/m.exec(readFileSync(gitFile, 'utf8'));
+  return m ? resolve(dirname(gitFile), m[1].trim()) : null;
 }
 
 /**
@@ -87,8 +87,7 @@ function readGitFile(path: string): string | null {
  */
 export function worktreeGitDir(root: string): string {
   const dotGit = join(root, '.git');
-  const target = isFile(dotGit) ? readGitFile(dotGit) : null;
-  return target === null ? dotGit : resolve(root, target);
+  return (isFile(dotGit) ? gitDirNamedBy(dotGit) : null) ?? dotGit;
 }
 
 /** A bare repository's own directory (its config says so: a `.git` directory's says `bare = false`). */
@@ -151,8 +150,7 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): { found: RepoPaths; 
     const dotGit = join(dir, '.git');
     const gitFile = isFile(dotGit) ? dotGit : null;
     if (gitFile) {
-      const target = readGitFile(gitFile);
-      const gitDir = target === null ? null : isAbsolute(target) ? target : resolve(dir, target);
+      const gitDir = gitDirNamedBy(gitFile);
       const commonDir = gitDir === null ? null : gitDirCommon(gitDir);
       // git stops here too: a `.git` file that names no repository (a worktree whose admin
       // directory was pruned or moved) is not skipped for the repository around it.
