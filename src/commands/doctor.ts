@@ -19,7 +19,7 @@ import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_REPO_CONFIG, type RepoConfig } from '../core/config.js';
-import { findCycles } from '../core/deps.js';
+import { findCycles, firstEdge } from '../core/deps.js';
 import { describeCycle, removeCommand } from '../core/dep-text.js';
 import { GritError } from '../core/errors.js';
 import { loadKeyring, type Keyring } from '../core/integrity.js';
@@ -839,7 +839,11 @@ function checkDependencyCycles(s: State): Finding {
   if (cycles.length === 0) {
     return ok('dependency_cycles', `no cycles among ${plural(edgeCount, 'blocks/depends_on edge')}`);
   }
-  const edges = cycles.map((c) => c.flatMap((id, i) => graph.edgesBetween(id, c[(i + 1) % c.length])));
+  // One recorded edge per cycle (`dep remove` takes its mirror too): together they leave none.
+  const removals = cycles.map((c) => {
+    const { before, after } = firstEdge(c);
+    return graph.edgesBetween(before, after)[0];
+  });
   return {
     id: 'dependency_cycles',
     status: 'warn',
@@ -847,9 +851,9 @@ function checkDependencyCycles(s: State): Finding {
       `${plural(cycles.length, 'dependency cycle')} (from concurrent edits merged by sync): ` +
       cycles.map((c) => describeCycle(c)).join('; '),
     plan:
-      'these issues cannot be ordered until each cycle loses one edge; decide which dependency is wrong and remove it, ' +
-      `e.g. ${edges.map((list) => `\`${removeCommand(list[0])}\``).join(' or ')} ` +
-      '(doctor --fix never does this: it would write to the WAL)',
+      'these issues cannot be ordered until each cycle loses one edge; decide which dependencies are wrong and remove them, ' +
+      `e.g. ${removals.map((e) => `\`${removeCommand(e)}\``).join(' and ')} ` +
+      '(one edge per cycle, together leaving none; doctor --fix never does this: it would write to the WAL)',
   };
 }
 

@@ -130,15 +130,21 @@ export function cycleClosedBy(edge: DepEdge, successors: (id: string) => Iterabl
   return back ? [o.before, ...back.slice(0, -1)] : null;
 }
 
-/** Strongly connected components (Tarjan, iterative so deep chains cannot overflow the stack). */
-function components(g: DepGraph): string[][] {
+/** The ordering successors of an issue that a search may follow. */
+type Successors = (id: string) => string[];
+
+/**
+ * Strongly connected components of `nodes` along `next` (Tarjan, iterative so deep chains cannot
+ * overflow the stack), each sorted by id.
+ */
+function components(nodes: Iterable<string>, next: Successors): string[][] {
   const index = new Map<string, number>();
   const low = new Map<string, number>();
   const onStack = new Set<string>();
   const stack: string[] = [];
   const out: string[][] = [];
   let counter = 0;
-  for (const root of [...g.nodes].sort(byId)) {
+  for (const root of [...nodes].sort(byId)) {
     if (index.has(root)) continue;
     const work: { id: string; next: string[]; i: number }[] = [];
     const enter = (id: string) => {
@@ -146,7 +152,7 @@ function components(g: DepGraph): string[][] {
       low.set(id, counter++);
       stack.push(id);
       onStack.add(id);
-      work.push({ id, next: g.successors(id), i: 0 });
+      work.push({ id, next: next(id), i: 0 });
     };
     enter(root);
     while (work.length) {
@@ -177,30 +183,72 @@ function components(g: DepGraph): string[][] {
   return out;
 }
 
-const isCyclic = (g: DepGraph, comp: string[]): boolean =>
-  comp.length > 1 || g.edgesBetween(comp[0], comp[0]).length > 0;
+const isCyclic = (comp: string[], next: Successors): boolean => comp.length > 1 || next(comp[0]).includes(comp[0]);
 
 /** One concrete cycle of a cyclic component: the shortest one through its smallest issue id. */
-function cycleOf(g: DepGraph, comp: string[]): string[] {
-  const members = new Set(comp);
-  const start = comp[0];
-  const path = findPath(start, start, (id) => g.successors(id).filter((n) => members.has(n)))!;
-  return path.slice(0, -1);
+function cycleOf(comp: string[], next: Successors): string[] {
+  return findPath(comp[0], comp[0], next)!.slice(0, -1);
+}
+
+/** The ordering edge a listed cycle is broken at: from its first (smallest) issue to the next. */
+export function firstEdge(cycle: readonly string[]): { before: string; after: string } {
+  return { before: cycle[0], after: cycle[1 % cycle.length] };
 }
 
 /**
- * Every cycle of blocks/depends_on edges, one per strongly connected component, each listed from
- * its smallest issue id (each issue before the next, the last before the first), sorted.
+ * Cycles of one cyclic component, enough to break it: the shortest through its smallest id, then
+ * the same again in what remains once each found cycle loses its first edge, until nothing is
+ * cyclic. Removing the first edge of every cycle returned leaves the component acyclic; one cycle
+ * per component would leave a second loop through the same issues standing.
  */
-export function findCycles(g: DepGraph): string[][] {
-  return cyclesAmong(g, components(g));
+function breakingCycles(g: DepGraph, comp: string[]): string[][] {
+  const cut = new Set<string>();
+  const within = (members: Set<string>): Successors => (id) =>
+    g.successors(id).filter((n) => members.has(n) && !cut.has(`${id} ${n}`));
+  const out: string[][] = [];
+  for (let left = [comp]; left.length; ) {
+    const found = left.map((c) => cycleOf(c, within(new Set(c))));
+    for (const c of found) {
+      const { before, after } = firstEdge(c);
+      cut.add(`${before} ${after}`);
+    }
+    out.push(...found);
+    left = left.flatMap((c) => {
+      const next = within(new Set(c));
+      return components(c, next).filter((sub) => isCyclic(sub, next));
+    });
+  }
+  return out;
 }
 
+/**
+ * Cycles of blocks/depends_on edges, each listed from its smallest issue id (each issue before
+ * the next, the last before the first), sorted: per strongly connected component, the cycles
+ * `breakingCycles` finds, so removing each one's first edge leaves the whole graph acyclic.
+ */
+export function findCycles(g: DepGraph): string[][] {
+  return cyclesAmong(g, graphComponents(g));
+}
+
+const successorsIn = (g: DepGraph): Successors => (id) => g.successors(id);
+
+const graphComponents = (g: DepGraph): string[][] => components(g.nodes, successorsIn(g));
+
 function cyclesAmong(g: DepGraph, comps: string[][]): string[][] {
+  const next = successorsIn(g);
   return comps
-    .filter((c) => isCyclic(g, c))
-    .map((c) => cycleOf(g, c))
-    .sort((a, b) => byId(a[0], b[0]));
+    .filter((c) => isCyclic(c, next))
+    .flatMap((c) => breakingCycles(g, c))
+    .sort(byIds);
+}
+
+/** Lists of ids in lexicographic order of their elements. */
+function byIds(a: readonly string[], b: readonly string[]): number {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const c = byId(a[i], b[i]);
+    if (c) return c;
+  }
+  return a.length - b.length;
 }
 
 export interface TopoEntry {
@@ -264,7 +312,7 @@ class MinHeap {
  * `in_cycle`) that is ordered against everything else; the cycles are returned alongside.
  */
 export function topoOrder(g: DepGraph): TopoResult {
-  const comps = components(g);
+  const comps = graphComponents(g);
   const compOf = new Map<string, number>();
   comps.forEach((c, i) => c.forEach((id) => compOf.set(id, i)));
   const indegree = new Array<number>(comps.length).fill(0);
@@ -283,7 +331,7 @@ export function topoOrder(g: DepGraph): TopoResult {
   const order: TopoEntry[] = [];
   while (heap.size) {
     const i = heap.pop();
-    const cyclic = isCyclic(g, comps[i]);
+    const cyclic = isCyclic(comps[i], successorsIn(g));
     for (const id of comps[i]) order.push({ issue_id: id, level: level[i], after: g.predecessors(id), in_cycle: cyclic });
     for (const j of next[i]) {
       level[j] = Math.max(level[j], level[i] + 1);

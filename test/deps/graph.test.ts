@@ -67,6 +67,34 @@ test('cycles are found, named from their smallest id, and ordered as one block',
   assert.equal(order[3].level, 1);
 });
 
+test('a cluster holding several cycles: each cycle listed, and removing every first edge leaves none', () => {
+  // Two loops through a (a ⇄ b, a ⇄ c): one cycle per cluster would leave the second standing.
+  assert.deepEqual(findCycles(DepGraph.from([dep(a, 'depends_on', b), dep(b, 'depends_on', a), dep(a, 'depends_on', c), dep(c, 'depends_on', a)])), [[a, b], [a, c]]);
+  // Dense random clusters, each edge listed in both recordings sometimes and in any order.
+  const rand = rng(5);
+  const ids = Array.from({ length: 8 }, (_, k) => id(k + 1));
+  for (let round = 0; round < 30; round++) {
+    const edges = ids.flatMap((x) => ids.filter((y) => y !== x && rand() < 0.4).map((y) => dep(x, rand() < 0.5 ? 'depends_on' : 'blocks', y)));
+    const g = DepGraph.from(edges);
+    const cycles = findCycles(g);
+    assert.deepEqual(findCycles(DepGraph.from(shuffle(edges, rand))), cycles, 'the same cycles whatever the edge order');
+    const cut = new Set<string>();
+    for (const cy of cycles) {
+      cy.forEach((x, i) => assert.ok(g.edgesBetween(x, cy[(i + 1) % cy.length]).length > 0, 'each step is an existing edge'));
+      assert.equal(cy[0], [...cy].sort()[0], 'listed from its smallest id');
+      // Its first edge, from its smallest id to the next (docs/deps.md): the one the plan removes.
+      const first = `${cy[0]} ${cy[1 % cy.length]}`;
+      assert.ok(!cut.has(first), 'each cycle is broken at an edge of its own');
+      cut.add(first);
+    }
+    const left = edges.filter((x) => {
+      const o = orderingOf(x)!;
+      return !cut.has(`${o.before} ${o.after}`);
+    });
+    assert.deepEqual(topoOrder(DepGraph.from(left)).cycles, [], `round ${round}: removing ${cycles.length} first edges leaves no cycle`);
+  }
+});
+
 test('an edge closing a cycle is named with the shortest way back; related_to never closes one', () => {
   const rand = rng(3);
   const ranked = shuffle(Array.from({ length: 300 }, (_, k) => id(k + 100)), rand);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { RepoContext } from '../../src/commands/context.js';
 import type { DepEdge } from '../../src/core/deps.js';
 import { describeCycle } from '../../src/core/dep-text.js';
-import { grit, gritOk, gritDoctor, gritSetup } from '../helpers/repo.js';
+import { createdIssues, grit, gritOk, gritDoctor, gritSetup } from '../helpers/repo.js';
 import { network } from '../sync/_helpers.js';
 import { assertTopo, randomDag, seededIds, writeDag, writeEdges } from './_dag.js';
 
@@ -100,5 +100,40 @@ test('a cycle made of two halves added in two clones is accepted by sync and rep
   for (const dir of [a, b]) {
     assert.equal(cycleCheck(dir).status, 'ok');
     assert.deepEqual(gritOk(dir, ['issue', 'dep', 'topo']).cycles, []);
+  }
+});
+
+test('two cycles in one cluster, from two clones: both reported, and doctor\'s plan run as given leaves none', { timeout: 120_000 }, async () => {
+  const { clones } = await network(2);
+  const [a, b] = clones;
+  const [x, y, z] = await createdIssues(a, ['X', 'Y', 'Z']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  // Two loops through x, each closed by the other clone: one edge of one loop would leave the other.
+  for (const target of [y, z]) await gritSetup(a, ['issue', 'dep', 'add', x, '--target', target, '--type', 'depends_on']);
+  for (const issue of [y, z]) await gritSetup(b, ['issue', 'dep', 'add', issue, '--target', x, '--type', 'depends_on']);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  await gritSetup(a, ['sync']);
+
+  const expected = [[x, y], [x, z]].map((c) => c.sort()).sort((p, q) => (p.join() < q.join() ? -1 : 1));
+  const plans = [a, b].map((dir) => {
+    const check = gritDoctor(dir).checks.find((c: any) => c.id === 'dependency_cycles');
+    assert.match(check.message, /^2 dependency cycles /);
+    for (const c of expected) assert.ok(check.message.includes(describeCycle(c)), check.message);
+    assert.deepEqual(gritOk(dir, ['issue', 'dep', 'topo']).cycles, expected);
+    return check.plan as string;
+  });
+  assert.equal(plans[0], plans[1], 'the same plan on every clone');
+  const removals = [...plans[0].matchAll(/`grit (issue dep remove [^`]+)`/g)].map((m) => m[1].split(' '));
+  assert.equal(removals.length, 2, plans[0]);
+  for (const argv of removals) gritOk(a, argv);
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
+  for (const dir of [a, b]) {
+    assert.equal(gritDoctor(dir).checks.find((c: any) => c.id === 'dependency_cycles').status, 'ok');
+    const topo = gritOk(dir, ['issue', 'dep', 'topo']);
+    assert.deepEqual(topo.cycles, []);
+    assert.ok(topo.order.every((o: any) => !o.in_cycle));
   }
 });
