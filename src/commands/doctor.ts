@@ -33,7 +33,7 @@ import { readLocks } from '../git/locks.js';
 import { listRefs } from '../git/refs.js';
 import { listSnapshots, SNAPSHOT_PREFIX, unusableSnapshots } from '../git/snapshot.js';
 import { refusedSnapshots } from '../git/snapshot-trust.js';
-import { isWalHole, Wal } from '../git/wal.js';
+import { isFilteredWal, isWalHole, Wal } from '../git/wal.js';
 import { toHex } from '../core/hex.js';
 import { surveyWal, type WalSurvey } from './doctor-wal.js';
 import { checkSignatures } from './doctor-signatures.js';
@@ -296,7 +296,7 @@ async function checkWal(s: State, probing: Promise<ProbeResult> | Finding): Prom
       }
     }
   } catch (err) {
-    if (err instanceof GritError && err.details.shallow_boundary) {
+    if (err instanceof GritError && (err.details.shallow_boundary || isFilteredWal(err))) {
       // Nothing is damaged: git was asked for part of the WAL only.
       return { id: 'wal_ref', status: 'error', message: err.message, plan: err.suggestion ?? null, fixes: staleFixes };
     }

@@ -18,7 +18,7 @@ import { casRef, listRefs, readRef } from './refs.js';
 import { readSnapshotMeta, SNAPSHOT_NAME, SNAPSHOT_PREFIX } from './snapshot.js';
 import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './snapshot-trust.js';
 import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
-import { decodeWalChunk, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
+import { decodeWalChunk, isFilteredWal, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
 import { readWal, type ReadWalOptions, type ReaderSource } from './wal-read-ahead.js';
 
 export interface SyncOptions {
@@ -245,7 +245,7 @@ export class WalSync {
     try {
       // Failing after the fetch, the tracking refs go back too: the next sync must still see
       // this fetch's snapshots and locks as new.
-      if (prepared.status === 'rejected') throw prepared.reason;
+      if (prepared.status === 'rejected') await this.prepareComplete(prepared.reason);
       await this.validateComplete(remoteHead, before.get(this.remoteWalRef) ?? null).catch((err) => {
         throw remoteWalError(this.opts.remote, remoteHead, err);
       });
@@ -258,6 +258,18 @@ export class WalSync {
       result.locks_updated += await mergeRemoteLocks(this.gitDir, this.wal.objects, (a, b) => this.wal.isAncestor(a, b), this.prefix, before);
     }
     return remoteHead;
+  }
+
+  /**
+   * `alongFetch` once more after fetching from the remote the objects of the local WAL that this
+   * partial clone lacks, when that is why it failed (`isFilteredWal`: plain git fetched refs/grit/*
+   * under the clone's filter); any other failure is rethrown.
+   */
+  private async prepareComplete(err: unknown): Promise<void> {
+    const local = await this.wal.head();
+    if (!isFilteredWal(err) || local === null) throw err;
+    if ((await fetchMissing(this.gitDir, this.opts.remote, local, null, this.opts.env)) === 0) throw err;
+    await this.opts.alongFetch?.();
   }
 
   /**

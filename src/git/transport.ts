@@ -13,6 +13,7 @@ import { gitEnv } from './git-env.js';
 import { gitWorkDir } from './repo.js';
 import { NO_HOOKS, spawnGit, type GitCall, type GitRun } from './git-process.js';
 import { autoMaintenanceIdle } from './auto-maintenance.js';
+import { promisorRemote } from './partial-clone.js';
 import { configMayMention, PUSH_URL_KEYS } from './config-mentions.js';
 import { viaSpawnHelper } from './spawn-helper.js';
 
@@ -213,12 +214,6 @@ export async function fetchGrit(gitDir: string, remote: string, sub: '' | 'locks
   }
 }
 
-/** Whether the repository is a partial clone: a remote is a promisor (`git clone --filter`), whose objects may be missing here. */
-async function partialClone(gitDir: string): Promise<boolean> {
-  const r = await runGit(gitDir, ['config', '--get-regexp', '^(remote\\..*\\.promisor|extensions\\.partialclone)$']);
-  return r.stdout.split('\n').some((line) => /^extensions\.partialclone \S/i.test(line) || /^remote\..*\.promisor (true|yes|on|1)$/i.test(line));
-}
-
 /**
  * In a partial clone, fetches from `remote` the objects that `tip` reaches and this repository
  * lacks (down to `have`, whose objects are here), and returns how many were missing (0 in any
@@ -228,7 +223,7 @@ async function partialClone(gitDir: string): Promise<boolean> {
  */
 export async function fetchMissing(gitDir: string, remote: string, tip: string, have: string | null, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   checkRemote(remote);
-  if (!(await partialClone(gitDir))) return 0;
+  if (promisorRemote(gitDir, env) === null) return 0;
   const list = await runGit(gitDir, ['rev-list', '--objects', '--missing=print', tip, ...(have ? ['--not', have] : [])], { env });
   if (list.code !== 0) return 0; // what is missing is then the commits themselves: the caller's error says so
   const missing = list.stdout.split('\n').filter((l) => l.startsWith('?')).map((l) => l.slice(1));

@@ -25,6 +25,7 @@ import {
   type TreeEntry,
 } from './objects.js';
 import { casRef, readRef } from './refs.js';
+import { promisorRemote } from './partial-clone.js';
 import { plural } from '../core/plural.js';
 
 export const WAL_REF = 'refs/grit/wal';
@@ -277,6 +278,24 @@ function shallowWal(boundary: string, missing: string): GritError {
   });
 }
 
+/**
+ * The error for a WAL commit whose tree or chunk a partial clone lacks: a fetch under the clone's
+ * filter (plain git's, into refs/grit/*) left it on the promisor remote. Nothing is damaged, and
+ * `grit sync` with that remote fetches what the local WAL lacks (src/git/sync.ts).
+ */
+function filteredWal(commit: string, missing: string, remote: string): GritError {
+  const sync = remote === 'origin' ? 'grit sync' : `grit sync --remote ${remote}`;
+  return new GritError('wal_error', `WAL commit ${commit}: object ${missing} is missing from this partial clone (fetched under the clone's filter, it is still on ${remote})`, {
+    details: { commit, missing_object: missing, promisor_remote: remote },
+    suggestion: `run \`${sync}\`: it fetches the objects of the local WAL that this partial clone lacks`,
+  });
+}
+
+/** Whether `err` is `filteredWal`'s: part of the WAL is on the promisor remote only. */
+export function isFilteredWal(err: unknown): err is GritError {
+  return err instanceof GritError && err.code === 'wal_error' && typeof err.details.promisor_remote === 'string';
+}
+
 /** Why a commit can go missing from a WAL that grit wrote whole (docs/troubleshooting.md, "the local WAL is not whole"). */
 const HOLE_CAUSES = 'a pack lost or deleted, a disk error, or `git gc` after refs/grit/wal was moved by hand';
 
@@ -497,8 +516,19 @@ export class Wal {
       checkChunkHash(bytes, fromHex(meta.chunk_hash, 32)!);
       return { oid, actor: meta.actor_id, chunkHash: meta.chunk_hash, bytes };
     } catch (err) {
-      throw inCommit(err, oid);
+      throw this.filteredOut(err, oid) ?? inCommit(err, oid);
     }
+  }
+
+  /**
+   * `filteredWal` when `err` is an object below WAL commit `commit` that this partial clone lacks,
+   * else null. Asked only once a read failed.
+   */
+  private filteredOut(err: unknown, commit: string): GritError | null {
+    const missing = err instanceof GritError && err.code === 'git_error' ? err.details.oid : undefined;
+    if (typeof missing !== 'string' || this.objects.has(missing)) return null;
+    const remote = promisorRemote(this.gitDir);
+    return remote === null ? null : filteredWal(commit, missing, remote);
   }
 
   /**

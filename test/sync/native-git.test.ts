@@ -87,6 +87,23 @@ test('a partial clone whose earlier filtered fetch left the WAL without its blob
   assert.deepEqual(titles(pc), ['from a']);
 });
 
+test('a partial clone whose local refs/grit/wal plain git fetched under the filter: a wal_error naming `grit sync`, which fetches the local WAL\'s blobs', { timeout: 60_000 }, async () => {
+  const { pc } = await partialClone();
+  git(pc, 'fetch', '-q', 'origin', 'refs/grit/*:refs/grit/*');
+  assert.notDeepEqual(missingObjects(pc, 'refs/grit/wal'), []);
+  const r = grit(pc, ['issue', 'list', '--json']);
+  assert.equal(r.json.error.code, 'wal_error', r.stdout);
+  assert.match(r.json.error.message, /is missing from this partial clone \(fetched under the clone's filter, it is still on origin\)$/);
+  assert.equal(r.json.error.details.promisor_remote, 'origin');
+  assert.match(r.json.error.details.suggestion, /^run `grit sync`: it fetches the objects of the local WAL/);
+  const walRef = gritDoctor(pc).checks.find((c: { id: string }) => c.id === 'wal_ref');
+  assert.equal(walRef.status, 'error');
+  assert.equal(walRef.plan, r.json.error.details.suggestion);
+  await gritSetup(pc, ['sync']);
+  assert.deepEqual(missingObjects(pc, 'refs/grit/wal'), []);
+  assert.deepEqual(titles(pc), ['from a']);
+});
+
 test('a local reference-transaction hook that refuses everything: grit\'s ref writes and deletions pass it alike (snapshot gc, sync, remote locks, lock gc)', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(2);
   const [a, b] = clones;
