@@ -4,6 +4,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
+import { memberName } from '../core/set-member.js';
 import { codeUnitName, loneSurrogate, WELL_FORMED_HINT } from '../core/well-formed.js';
 
 export type Args = Record<string, unknown>;
@@ -147,13 +148,13 @@ export function oneLine<T extends string | undefined>(value: T, key: string): T 
 }
 
 /**
- * A label as grit stores it: without surrounding whitespace, not empty, one line of printable
- * text. Every way a label comes in (create's `labels`, label add/remove, the `label` filters) reads
- * it through here, so a label typed as `" urgent"` is `urgent` everywhere and can be taken off
- * again with the text it was put on with.
+ * A label as grit stores it: without surrounding whitespace, in NFC (`memberName`), not empty, one
+ * line of printable text. Every way a label comes in (create's `labels`, label add/remove, the
+ * `label` filters) reads it through here, so a label typed as `" urgent"` is `urgent` everywhere
+ * and can be taken off again with the text it was put on with.
  */
 function labelOf(v: unknown, key: string, stored = true): string {
-  const label = typeof v === 'string' ? v.trim() : '';
+  const label = typeof v === 'string' ? memberName(v.trim()) : '';
   if (label === '') throw invalidArgs(`${cliName(key)} must be non-empty text`, { field: key, value: v }, `give ${cliName(key)} a label, such as ${cliName(key)} bug`);
   if (stored) refuseControl(label, key, v);
   return label;
@@ -163,6 +164,9 @@ export const labelArg = (args: Args, key = 'label'): string => {
   if (args[key] === undefined || args[key] === null) throw invalidArgs(`${cliName(key)} is required`, { field: key }, giveHint(key));
   return labelOf(args[key], key);
 };
+
+/** An assignee (`user`) as grit stores it: trimmed, in NFC (`memberName`), not empty; `oneLine` refuses a control character. */
+export const assigneeArg = (args: Args, key = 'user'): string => memberName(text(args, key, { nonEmpty: true }).trim());
 
 /**
  * A label filter: absent is no filter, but an empty one is refused (`--label "$UNSET"` is not "all").

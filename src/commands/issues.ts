@@ -7,9 +7,10 @@ import { newIssueId } from '../core/ids.js';
 import type { DepType, EventKind, IssueState } from '../core/kinds.js';
 import { mimeOfName } from '../core/mime.js';
 import type { Issue, IssueSummary } from '../core/projection.js';
+import { memberName } from '../core/set-member.js';
 import { actorLabels } from './actors.js';
 import { contentSha256, givenSha256, sha256OfFile } from './input-file.js';
-import { labelArg, labelList, oneLine, oneOf, optLabel, optText, text, type Args } from './args.js';
+import { assigneeArg, labelArg, labelList, oneLine, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type ContextOptions, type RepoContext } from './context.js';
 
 export interface WriteReply {
@@ -114,13 +115,15 @@ export const issueClose = (ctx: RepoContext, args: Args) => setState(ctx, args, 
 export const issueReopen = (ctx: RepoContext, args: Args) => setState(ctx, args, 'open');
 
 /**
- * The member a remove names: the stored one it equals exactly, else what `normalised` makes of it
- * (refusing what no add could write). Members from the WAL are SPEC's text, whoever wrote them:
- * an empty label, one holding a newline or an escape, one with its spaces (another writer, an
- * older grit) can still be taken off by its exact text (docs/decisions.md).
+ * The member a remove names: the stored one it equals exactly (in NFC, as the projection holds
+ * members), else what `normalised` makes of it (refusing what no add could write). Members from
+ * the WAL are SPEC's text, whoever wrote them: an empty label, one holding a newline or an escape,
+ * one with its spaces (another writer, an older grit) can still be taken off by its exact text
+ * (docs/decisions.md).
  */
 function removedMember(given: string, has: readonly string[], normalised: () => string): string {
-  return has.includes(given) ? given : normalised();
+  const exact = memberName(given);
+  return has.includes(exact) ? exact : normalised();
 }
 
 /**
@@ -137,7 +140,7 @@ function member(
   removes?: { list: string },
 ): (ctx: RepoContext, args: Args) => Promise<WriteReply> {
   return async (ctx, args) => {
-    const normalised = () => (field === 'label' ? labelArg(args) : text(args, field, { nonEmpty: true }).trim());
+    const normalised = () => (field === 'label' ? labelArg(args) : assigneeArg(args));
     // What an add writes is checked; a remove takes a stored member by its exact text (removedMember).
     const given = removes ? text(args, field) : oneLine(normalised(), field);
     const issue = await target(ctx, args);

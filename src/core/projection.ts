@@ -13,6 +13,7 @@
 import { compareEvents, compareUtf8, type Event } from './event.js';
 import { bytesEqual, toHex } from './hex.js';
 import type { DepType, EventKind, IssueState } from './kinds.js';
+import { memberName } from './set-member.js';
 import { exactTs, justBefore, type ExactTs } from './timestamp.js';
 
 interface Authored {
@@ -76,21 +77,25 @@ export function removeHorizon(ts: ExactTs, parentTs: ExactTs | undefined): Exact
   return parentTs !== undefined && parentTs < own ? parentTs : own;
 }
 
+/** `name`: the member an event's text is (labels and assignees: `memberName`); stored members already are. */
 class AddRemoveSet {
   private readonly ts = new Map<string, [added: ExactTs, horizon: ExactTs]>();
 
-  constructor(stored: Timestamps = []) {
+  constructor(
+    stored: Timestamps = [],
+    private readonly name: (text: string) => string = (text) => text,
+  ) {
     for (const [m, added, horizon] of stored) this.ts.set(m, [added, horizon]);
   }
 
-  add(member: string, ts: ExactTs): void {
-    const t = this.entry(member);
+  add(text: string, ts: ExactTs): void {
+    const t = this.entry(this.name(text));
     if (ts > t[0]) t[0] = ts;
   }
 
   /** A remove, by its horizon (`removeHorizon`). */
-  remove(member: string, horizon: ExactTs): void {
-    const t = this.entry(member);
+  remove(text: string, horizon: ExactTs): void {
+    const t = this.entry(this.name(text));
     if (horizon > t[1]) t[1] = horizon;
   }
 
@@ -180,9 +185,9 @@ const depMember = (k: { target: Uint8Array; dep_type: DepType }): string => `dep
 export function removedMember(kind: EventKind): string | null {
   switch (kind.type) {
     case 'LabelRemoved':
-      return `label ${kind.label}`;
+      return `label ${memberName(kind.label)}`;
     case 'AssigneeRemoved':
-      return `assignee ${kind.user}`;
+      return `assignee ${memberName(kind.user)}`;
     case 'DependencyRemoved':
       return depMember(kind);
     default:
@@ -194,11 +199,11 @@ export function removedMember(kind: EventKind): string | null {
 export function addsMember(kind: EventKind, member: string): boolean {
   switch (kind.type) {
     case 'IssueCreated':
-      return member.startsWith('label ') && kind.labels.includes(member.slice(6));
+      return member.startsWith('label ') && kind.labels.some((label) => memberName(label) === member.slice(6));
     case 'LabelAdded':
-      return member === `label ${kind.label}`;
+      return member === `label ${memberName(kind.label)}`;
     case 'AssigneeAdded':
-      return member === `assignee ${kind.user}`;
+      return member === `assignee ${memberName(kind.user)}`;
     case 'DependencyAdded':
       return member === depMember(kind);
     default:
@@ -313,8 +318,8 @@ class Folder {
     private readonly issue: Issue,
     state: FoldState,
   ) {
-    this.labels = new AddRemoveSet(state.labels);
-    this.assignees = new AddRemoveSet(state.assignees);
+    this.labels = new AddRemoveSet(state.labels, memberName);
+    this.assignees = new AddRemoveSet(state.assignees, memberName);
     this.deps = new DependencySet(state.dependencies);
     this.last = state.last;
   }

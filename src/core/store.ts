@@ -69,8 +69,10 @@ function edgeOfKey(key: string, reversed: boolean): DepEdge {
  * one writer's events a step apart tie.
  * 8: labels and assignees in UTF-8 byte order (SPEC §1's, as events show them); layout 7 sorted
  * them by UTF-16 code units, which differ for a character beyond U+FFFF beside one from U+E000.
+ * 9: labels and assignees folded under their NFC (src/core/set-member.ts); a layout 8 store may
+ * hold one label in two forms, in its issues, summaries, label index and fold states.
  */
-const LAYOUT_VERSION = 8;
+const LAYOUT_VERSION = 9;
 
 /**
  * A store layout other than this grit's, as the refusal names it: a newer grit's (after a

@@ -173,6 +173,48 @@ test('labels, assignees and project keys another writer stored (empty, a newline
   assert.deepEqual([issue.labels, issue.assignees], [[], []]);
 });
 
+test('labels and assignees are NFC: typed in NFD (CLI, a request over the socket) they are the NFC member; one an older grit stored in NFD folds under its NFC', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const nfc = 'caf\u00e9';
+  const nfd = 'cafe\u0301';
+  const run = (name: string, args: Record<string, unknown>): Promise<any> => runLocal(name, args, { cwd: repo });
+  const shown = async (id: string) => (await run('IssueShow', { issue_id: id })).issue;
+  const listed = async (label: string) => (await run('IssueList', { label })).issues.map((i: any) => i.issue_id);
+  const id = gritOk(repo, ['issue', 'create', '--title', 'accents', '--label', nfd, '--label', nfc]).issue_id;
+  assert.deepEqual((await shown(id)).labels, [nfc], 'one label, in NFC');
+  assert.deepEqual(gritOk(repo, ['issue', 'list', '--label', nfd]).issues.map((i: any) => i.issue_id), [id]);
+  assert.deepEqual(await listed(nfc), [id]);
+  const daemon = await startDaemon();
+  try {
+    const client = await daemon.client('json');
+    const target = { repoRoot: repo };
+    const added = await client.request<{ user: string }>('IssueAssigneeAdd', { issue_id: id, user: ` j${nfd}r ` }, target);
+    assert.equal(added.user, `j${nfc}r`, 'a request sent straight to the daemon is normalised as the CLI is');
+    assert.equal((await client.request<{ total: number }>('IssueList', { label: nfd }, target)).total, 1);
+  } finally {
+    await daemon.stop();
+  }
+  assert.deepEqual((await shown(id)).assignees, [`j${nfc}r`]);
+  await run('IssueAssigneeRemove', { issue_id: id, user: `j${nfd}r` });
+  gritOk(repo, ['issue', 'label', 'remove', id, '--label', nfd]);
+  const emptied = await shown(id);
+  assert.deepEqual([emptied.labels, emptied.assignees], [[], []]);
+
+  // Written in NFD by an older grit (events stay as written): shown, found and removed as NFC.
+  const old = (await run('IssueCreate', { title: 'old' })).issue_id;
+  await writeRaw(repo, old, { type: 'LabelAdded', label: nfd });
+  await writeRaw(repo, old, { type: 'AssigneeAdded', user: nfd });
+  const folded = await shown(old);
+  assert.deepEqual([folded.labels, folded.assignees], [[nfc], [nfc]]);
+  assert.deepEqual(await listed(nfc), [old]);
+  assert.equal((await run('IssueLabelRemove', { issue_id: old, label: nfc })).label, nfc);
+  await run('Rebuild', {});
+  const rebuilt = (await run('IssueShow', { issue_id: old })) as any;
+  assert.deepEqual([rebuilt.issue.labels, rebuilt.issue.assignees], [[], [nfc]], 'a rebuild folds the same');
+  assert.ok(rebuilt.events.some((e: any) => e.kind.LabelAdded?.label === nfd), 'the event keeps its text');
+});
+
 test('an empty actor id is refused, not taken as the current actor', async () => {
   const repo = tempRepo();
   await gritInit(repo);
