@@ -4,6 +4,7 @@
  */
 import { isAbsolute } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
+import { durationMs, DURATION_FORMS } from '../core/duration.js';
 import { memberName } from '../core/set-member.js';
 import { codeUnitName, loneSurrogate, WELL_FORMED_HINT } from '../core/well-formed.js';
 
@@ -242,4 +243,20 @@ export function optInt(args: Args, key: string, range: IntRange): number | undef
       ? `give ${flag} ${allowed}${range.max === undefined ? ',' : ''} in digits only (no sign, space, unit or exponent), for example ${flag} ${example}`
       : `give ${flag} ${allowed}, such as ${example}`;
   throw invalidArgs(message, { field: key, value: v, min: range.min, max }, hint);
+}
+
+/**
+ * A duration in whole seconds within `range` (`daemon start --idle-timeout`): a number of seconds
+ * or a duration as `--ttl` takes one (src/core/duration.ts: `10m`, `1.5h`), read by the one
+ * parser every duration flag uses. A fraction of a second is refused: the daemon counts seconds.
+ */
+export function optSeconds(args: Args, key: string, range: IntRange & { max: number }): number | undefined {
+  const v = args[key];
+  if (v === undefined || v === null) return undefined;
+  const ms = durationMs(v);
+  const s = ms === null ? Number.NaN : ms / 1000;
+  if (Number.isSafeInteger(s) && s >= range.min && s <= range.max) return s;
+  const flag = cliName(key);
+  const allowed = `from ${range.min} to ${range.max} seconds`;
+  throw invalidArgs(`${flag} must be a whole number of seconds, or a duration, ${allowed}`, { field: key, value: v, min: range.min, max: range.max }, `give ${flag} a duration ${allowed}: ${DURATION_FORMS}; for example ${flag} ${range.example ?? range.default ?? range.min}`);
 }

@@ -11,7 +11,7 @@ import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, spawnWaitMs, type NotAnswering } from '../protocol/daemon-launch.js';
 import { REP_DEFAULTS } from '../protocol/transport/rep.js';
 import { daemonDisabled, daemonEndpoint, daemonLogPath, ensureRunDir, refusedWithoutDaemon, runDir } from '../protocol/daemon-paths.js';
-import { bool, optInt, type Args } from './args.js';
+import { bool, optInt, optSeconds, type Args } from './args.js';
 import { IDLE_TIMEOUT_S, MAX_WORKERS, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 import type { CommandEnv } from './context.js';
 import { pidAlive, pidStopped } from '../core/pid-alive.js';
@@ -237,20 +237,24 @@ export function unappliedSettings(
     max_workers: running.max_workers,
   };
   const asked: Array<[setting: string, asked: number | undefined, has: unknown]> = [
-    ...(Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).map((key): [string, number | undefined, unknown] => [cliFlag(key), optInt(args, key, SETTINGS[key]), has[key]]),
+    ...(Object.keys(SETTINGS) as (keyof typeof SETTINGS)[]).map((key): [string, number | undefined, unknown] => [cliFlag(key), SETTINGS[key](args), has[key]]),
     ['GRIT_DRAIN_TIMEOUT', drainS, running.drain_timeout_s],
   ];
   return asked.flatMap(([setting, want, now]) => (want !== undefined && typeof now === 'number' && want !== now ? [{ setting, asked: want, running: now }] : []));
 }
 
-/** The daemon's settings that `daemon start` takes as flags, and their ranges. */
-const SETTINGS = { idle_timeout: IDLE_TIMEOUT_S, worker_idle_timeout: WORKER_IDLE_TIMEOUT_S, max_workers: MAX_WORKERS };
+/** The daemon's settings that `daemon start` takes as flags, each read by its parser: the timeouts are durations. */
+const SETTINGS = {
+  idle_timeout: (args: Args) => optSeconds(args, 'idle_timeout', IDLE_TIMEOUT_S),
+  worker_idle_timeout: (args: Args) => optSeconds(args, 'worker_idle_timeout', WORKER_IDLE_TIMEOUT_S),
+  max_workers: (args: Args) => optInt(args, 'max_workers', MAX_WORKERS),
+};
 
 const cliFlag = (key: string): string => `--${key.replaceAll('_', '-')}`;
 
 /** `grit-daemon`'s flag for the setting `args[key]`, if given. */
 function settingFlag(args: Args, key: keyof typeof SETTINGS): string[] {
-  const n = optInt(args, key, SETTINGS[key]);
+  const n = SETTINGS[key](args);
   return n === undefined ? [] : [cliFlag(key), String(n)];
 }
 

@@ -10,6 +10,7 @@ import { opendirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LockPolicy } from '../core/config.js';
 import { GritError, invalidArgs } from '../core/errors.js';
+import { durationMs, DURATION_FORMS } from '../core/duration.js';
 import { toHex } from '../core/hex.js';
 import { LOCK_PREFIX, lockRefName, lockResources, mayHoldLock } from './lock-resources.js';
 import { encodeCommit, encodeTree, type ObjectSink, type ObjectStore } from './objects.js';
@@ -36,27 +37,22 @@ export interface LockRef extends Lock {
 
 // --- resources and TTLs ---
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };
-const TTL_HINT = 'give a duration from 1s to 30d, such as --ttl 30s, 15m or 2h (a bare number is seconds)';
+const TTL_HINT = `give --ttl a duration from 1s to 30d: ${DURATION_FORMS}; for example --ttl 30s, 15m or 2h`;
 const RESOURCE_HINT = 'for example --resource path:src/git, issue:3f2a or repo:';
 
 /**
- * `30s`, `15m`, `2h`, `1d` (`1500ms` too); a bare number is seconds, as text (`--ttl 3600`) or as a
- * JSON number (MCP, the API): one unit for every caller, so `3600` is never 3.6 s. Undefined is the
- * default (5m). A bare number of milliseconds comes only as the IPC's `ttl_ms`, which names its
- * unit. At least a second: a shorter lock could lapse before its commit reaches anyone (committer
- * times are whole seconds, and clocks only roughly agree).
+ * `30s`, `15m`, `1.5h`, `1d` (`1500ms` too: src/core/duration.ts); a bare number is seconds, as
+ * text (`--ttl 3600`) or as a JSON number (MCP, the API): one unit for every caller, so `3600` is
+ * never 3.6 s. Undefined is the default (5m). A bare number of milliseconds comes only as the
+ * IPC's `ttl_ms`, which names its unit. At least a second: a shorter lock could lapse before its
+ * commit reaches anyone (committer times are whole seconds, and clocks only roughly agree).
  */
 export function parseTtl(input: unknown): number {
   if (input === undefined || input === null) return DEFAULT_TTL_MS;
-  let ms: number;
-  if (typeof input === 'number') ms = Math.round(input * 1000);
-  else if (typeof input === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(input);
-    if (!m) throw invalidArgs(`invalid TTL ${JSON.stringify(input)}: use e.g. 30s, 15m, 2h`, { field: 'ttl', value: input }, TTL_HINT);
-    ms = Math.round(Number(m[1]) * UNITS[(m[2] ?? 's').toLowerCase()]);
-  } else throw invalidArgs('--ttl must be a duration such as 15m or a number of seconds', { field: 'ttl' }, TTL_HINT);
-  if (!Number.isFinite(ms) || ms < 1000 || ms > MAX_TTL_MS) {
+  const given = durationMs(input);
+  if (given === null) throw invalidArgs(`--ttl must be a duration such as 15m, or a number of seconds, not ${JSON.stringify(input)}`, { field: 'ttl', value: input }, TTL_HINT);
+  const ms = Math.round(given);
+  if (ms < 1000 || ms > MAX_TTL_MS) {
     throw invalidArgs('--ttl must be between 1s and 30d', { field: 'ttl', value: input }, TTL_HINT);
   }
   return ms;

@@ -9,6 +9,7 @@ import { buildInfo } from '../core/build-info.js';
 import { ENV_EXIT, GritError, toGritError } from '../core/errors.js';
 import { daemonEndpoint, daemonLogPath, ensureRunDir, gitSpawnerPath, logUnopenable, notificationsEndpoint, runDir } from '../protocol/daemon-paths.js';
 import { drainTimeoutS } from '../core/env-seconds.js';
+import { optSeconds } from '../commands/args.js';
 import { IDLE_TIMEOUT_S, MAX_WORKERS, WORKER_IDLE_TIMEOUT_S } from '../commands/ranges.js';
 import { DEFAULT_DRAIN_MS, type Supervisor } from './supervisor.js';
 import { startOwning } from './start-up.js';
@@ -23,10 +24,11 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'
 const USAGE = `usage: grit-daemon [--idle-timeout <seconds>] [--worker-idle-timeout <seconds>] [--max-workers <n>] [--replace] [--tcp <host:port>] [--version]
 
 Serves grit commands for this user's repositories over ${daemonEndpoint()}.
-  --idle-timeout <s>  exit after this many seconds without requests (default ${IDLE_TIMEOUT_S.default}, 0 = never)
+  --idle-timeout <s>  exit after this many seconds (or a duration: 10m, 2h) without requests
+                      (default ${IDLE_TIMEOUT_S.default}, 0 = never)
   --worker-idle-timeout <s>
                       stop an actor's worker thread (closing its store, releasing its lease) after
-                      this many seconds without requests for it (default ${WORKER_IDLE_TIMEOUT_S.default}, 0 = never)
+                      this many seconds (or a duration) without requests for it (default ${WORKER_IDLE_TIMEOUT_S.default}, 0 = never)
   --max-workers <n>   keep at most n worker threads, retiring the least recently used idle one
                       (default ${MAX_WORKERS.default}, 0 = no cap)
   --replace           stop the daemon serving this run directory, if one does, and serve in its place
@@ -59,17 +61,19 @@ function parse(argv: string[]): DaemonArgs | 'version' | null {
   });
   if (values.help) return null;
   if (values.version) return 'version';
-  const whole = (flag: 'idle-timeout' | 'worker-idle-timeout' | 'max-workers', fallback: number, unit: string, example: string): number => {
+  const whole = (flag: 'max-workers', fallback: number, example: string): number => {
     const v = values[flag] ?? String(fallback);
-    if (!/^\d{1,9}$/.test(v)) throw new GritError('invalid_args', `--${flag} must be a whole number${unit}, got ${v}`, { suggestion: `for example --${flag} ${example}` });
+    if (!/^\d{1,9}$/.test(v)) throw new GritError('invalid_args', `--${flag} must be a whole number, got ${v}`, { suggestion: `for example --${flag} ${example}` });
     return Number(v);
   };
-  const seconds = (flag: 'idle-timeout' | 'worker-idle-timeout', fallback: number): number => whole(flag, fallback, ' of seconds', '300 (0 = never)') * 1000;
+  // The CLI's parser, so that the daemon's timeouts take the durations `daemon start` takes.
+  const ms = (flag: 'idle-timeout' | 'worker-idle-timeout', range: typeof IDLE_TIMEOUT_S | typeof WORKER_IDLE_TIMEOUT_S): number =>
+    (optSeconds({ [flag]: values[flag] }, flag, range) ?? range.default) * 1000;
   const tcp = values.tcp === undefined ? null : tcpEndpoint(values.tcp);
   return {
-    idleTimeoutMs: seconds('idle-timeout', IDLE_TIMEOUT_S.default),
-    workerIdleTimeoutMs: seconds('worker-idle-timeout', WORKER_IDLE_TIMEOUT_S.default),
-    maxWorkers: whole('max-workers', MAX_WORKERS.default, '', `${MAX_WORKERS.default} (0 = no cap)`),
+    idleTimeoutMs: ms('idle-timeout', IDLE_TIMEOUT_S),
+    workerIdleTimeoutMs: ms('worker-idle-timeout', WORKER_IDLE_TIMEOUT_S),
+    maxWorkers: whole('max-workers', MAX_WORKERS.default, `${MAX_WORKERS.default} (0 = no cap)`),
     replace: values.replace ?? false,
     tcp,
   };

@@ -2,11 +2,14 @@
  * Input is read once, by the command function, so the CLI (fast path and oclif), the daemon, the
  * API and MCP read the same text the same way: numbers, TTLs, labels and empty filters.
  */
+import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runLocal } from '../../src/commands/run.js';
 import { openRepo } from '../../src/index.js';
-import { startDaemon } from '../helpers/daemon.js';
+import { unappliedSettings } from '../../src/commands/daemon.js';
+import { parseTtl } from '../../src/git/locks.js';
+import { daemonEnv, DAEMON_BIN, startDaemon, testRunDir } from '../helpers/daemon.js';
 import { git, grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
@@ -102,6 +105,28 @@ test('lock TTL: a number is seconds for every caller; ttl_ms is milliseconds and
   }
   const cli = gritOk(repo, ['lock', 'renew', '--resource', 'path:docs', '--ttl', '3600']);
   assert.ok(cli.lock.expires_unix_ms - Date.now() > 3_590_000);
+});
+
+test('durations: --ttl, the idle timeouts and grit-daemon\'s take exactly the documented forms, through one parser; any other is invalid_args naming them', () => {
+  assert.deepEqual(['1.5h', '1.1m', '1500ms', '90', '2d'].map(parseTtl), [5_400_000, 66_000, 1_500, 90_000, 172_800_000]);
+  const forms = /lowercase and without spaces/;
+  const refused = (e: any) => e.code === 'invalid_args' && forms.test(e.suggestion);
+  for (const bad of ['15M', '2H', ' 15m', '15m ', '15 m', '+5m', '1e3', '.5h', '1.h', '5min']) assert.throws(() => parseTtl(bad), refused, JSON.stringify(bad));
+  // daemon start reads its timeouts with the same parser, in whole seconds.
+  const running = { pid: 1, idle_timeout_s: 300, worker_idle_timeout_s: 120 };
+  assert.deepEqual(unappliedSettings(running, { idle_timeout: '10m', worker_idle_timeout: '1.5m' }), [
+    { setting: '--idle-timeout', asked: 600, running: 300 },
+    { setting: '--worker-idle-timeout', asked: 90, running: 120 },
+  ]);
+  for (const bad of ['15M', ' 10m', '1.5', '1500ms', '10 m']) {
+    assert.throws(() => unappliedSettings(running, { idle_timeout: bad }), (e: any) => refused(e) && /from 0 to 999999999 seconds/.test(e.suggestion), JSON.stringify(bad));
+  }
+  const r = grit(tempRepo(), ['lock', 'acquire', '--local', '--resource', 'repo:', '--ttl', '15M', '--json']);
+  assert.equal(r.code, 2, r.stdout + r.stderr);
+  assert.match(r.json.error.details.suggestion, forms);
+  const daemon = spawnSync(process.execPath, [DAEMON_BIN, '--idle-timeout', '5M'], { encoding: 'utf8', env: { ...process.env, ...daemonEnv(testRunDir()) } });
+  assert.equal(daemon.status, 2, daemon.stderr);
+  assert.match(daemon.stderr, /--idle-timeout must be a whole number of seconds, or a duration/);
 });
 
 test('labels: trimmed at every entry point, so a label put on with spaces comes off with them', async () => {
