@@ -229,9 +229,7 @@ const inline = (s: string) => s.replace(/\s*\n\s*/g, ' ');
 
 function* toMarkdown(meta: ExportMeta, issueCount: number, issues: Iterable<Issue>): Generator<string> {
   yield ['# Issues', '', `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${plural(issueCount, 'issue')}.`, ''].join('\n');
-  // Markdown is read with `cat` and a pager: text from the WAL (anyone's, through sync) has its
-  // control characters shown, as in human output, never written raw (docs/decisions.md).
-  for (const i of issues) yield `\n${markdownSection(visibleDeep(i)).join('\n')}`;
+  for (const i of issues) yield `\n${markdownSection(i).join('\n')}`;
 }
 
 function markdownSection(i: Issue): string[] {
@@ -280,6 +278,18 @@ function* toCsv(issues: Iterable<Issue>): Generator<string> {
     const row = [i.issue_id, i.title, i.state, csvSet(i.labels), csvSet(i.assignees), i.created_ts, i.updated_ts, i.comment_count];
     yield `${row.map(csvField).join(',')}\r\n`;
   }
+}
+
+/**
+ * The formats people read, with `cat`, a pager or a spreadsheet: text from the WAL (anyone's,
+ * through sync) has its control characters and bidirectional overrides shown in them, as in human
+ * output (src/core/terminal-safe.ts), never written raw, so that Trojan-source text reads in the
+ * order it is stored (docs/decisions.md). JSON is data: written exactly.
+ */
+const READ_BY_PEOPLE: Record<ExportFormat, boolean> = { json: false, md: true, csv: true };
+
+function* shownToPeople(issues: Iterable<Issue>): Generator<Issue> {
+  for (const i of issues) yield visibleDeep(i);
 }
 
 // --- the command -------------------------------------------------------------------------------
@@ -343,7 +353,7 @@ async function writeExport(sel: Selection, format: ExportFormat, path: string, u
     }
   }
   const meta: ExportMeta = { schema_version: 1, generated_ts: Date.now(), wal_head, event_count };
-  const issues = counted(sel.issues());
+  const issues = READ_BY_PEOPLE[format] ? shownToPeople(counted(sel.issues())) : counted(sel.issues());
   const body = format === 'json' ? toJson(meta, issues, counted(sel.events())) : format === 'md' ? toMarkdown(meta, issue_count, issues) : toCsv(issues);
   const result = (output_path: string) => ({ format, output_path, wal_head, event_count, issue_count });
   try {

@@ -198,6 +198,26 @@ async function exportText(repo: string, args: Record<string, string> = {}): Prom
   return ((await runLocal('Export', { output: '-', ...args }, { cwd: repo })) as any).content;
 }
 
+test('export: Markdown and CSV, read by people, show bidirectional controls and control characters escaped, by one rule; JSON keeps them exactly', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  // Trojan-source text: an override and an isolate reorder what a viewer shows.
+  const title = 'access \u202eadmin\u202c check';
+  const label = 'ok\u2066x\u2069';
+  const { issue_id } = (await runLocal('IssueCreate', { title, labels: [label] }, { cwd: repo })) as any;
+  await writeRaw(repo, issue_id, { type: 'AssigneeAdded', user: 'eve\u001b[2J' });
+  const bidi = /[\u202a-\u202e\u2066-\u2069\u001b]/;
+  for (const format of ['md', 'csv']) {
+    const text = await exportText(repo, { format });
+    assert.doesNotMatch(text, bidi, `${format}: nothing raw`);
+    // A CSV set escapes a `\` in a member (operations.md): the shown text is read back from it.
+    const member = (shown: string) => (format === 'csv' ? shown.replaceAll('\\', '\\\\') : shown);
+    for (const shown of ['access \\u202eadmin\\u202c check', member('ok\\u2066x\\u2069'), member('eve\\x1b[2J')]) assert.ok(text.includes(shown), `${format} shows ${shown}: ${text}`);
+  }
+  const json = JSON.parse(await exportText(repo, { format: 'json' }));
+  assert.deepEqual([json.issues[0].title, json.issues[0].labels, json.issues[0].assignees], [title, [label], ['eve\u001b[2J']]);
+});
+
 /** What a command run in this process writes to its stdout sink, piece by piece. */
 function recordingSink(): OutputSink & { pieces: string[]; begun: object[] } {
   const pieces: string[] = [];
