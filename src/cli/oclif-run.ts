@@ -10,6 +10,7 @@
 import { Config, flush, handle, run, settings, type Command } from '@oclif/core';
 import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
+import { completeEachWordOnce } from './completion.js';
 import { visible } from '../core/terminal-safe.js';
 import { reportMissingCommand } from './fast.js';
 import { reportUnknownCommand } from './hooks/command-not-found.js';
@@ -61,6 +62,7 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
     for (const f of pluginFailures()) process.stderr.write(`grit: warning: the plugin ${visible(f.plugin)} could not be loaded: ${visible(f.message)}\n`);
     for (const u of unbuiltPlugins()) process.stderr.write(`grit: warning: ${visible(unbuiltNote(u))}\n`);
   }
+  if (!line.help) await completeEachWordOnce(config, line.command);
   const linked = line.command?.id === 'plugins:link' && !line.help ? watchLink(line.rest) : undefined;
   // oclif's execute(), but a GritError (a plugin command that cannot load) is printed as grit's.
   await run(argv, config).then(

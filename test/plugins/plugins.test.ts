@@ -82,6 +82,22 @@ describe('oclif plugins', () => {
     const bash = join(env.XDG_CACHE_HOME!, 'grit', 'autocomplete', 'functions', 'bash', 'grit.bash');
     assert.ok(existsSync(bash), 'bash completion written under XDG_CACHE_HOME');
     assert.match(readFileSync(bash, 'utf8'), /issue:list [^\n]*--state/);
+    // What bash offers after `grit <words>`: each command and topic once (oclif's script offered a
+    // topic once per command under it, `daemon` three times).
+    const offered = (...words: string[]): string[] => {
+      const line = `source ${JSON.stringify(bash)}; COMP_WORDS=(grit ${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length}; _grit_autocomplete; printf '%s\\n' "\${COMPREPLY[@]}"`;
+      const r = spawnSync('bash', ['--norc', '--noprofile', '-c', line], { encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.split('\n').filter(Boolean);
+    };
+    assert.deepEqual(offered('d'), ['daemon', 'db', 'doctor']);
+    assert.deepEqual(offered('daemon', ''), ['start', 'status', 'stop']);
+    for (const words of [[''], ['issue', ''], ['issue', 'dep', ''], ['plugins', '']]) {
+      const all = offered(...words);
+      assert.deepEqual(all, [...new Set(all)], `grit ${words.join(' ')}<TAB>: ${all.join(' ')}`);
+      assert.ok(all.length > 2, `grit ${words.join(' ')}<TAB>: ${all.join(' ')}`);
+    }
+    assert.ok(offered('').includes('snapshot') && offered('issue', '').includes('label'));
     const zsh = grit(cwd, ['autocomplete', 'script', 'zsh'], { env });
     assert.match(zsh.stdout, new RegExp(`${env.XDG_CACHE_HOME}/grit/autocomplete/zsh_setup`));
   });
