@@ -5,7 +5,7 @@
  */
 import { renameSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { storeFile } from '../core/store-file.js';
+import { storeFile, storeFiles } from '../core/store-file.js';
 import { readActorConfig, type RepoConfig } from '../core/config.js';
 import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
@@ -31,6 +31,7 @@ import { actorsDir, loadRepoConfig, readActorDir, selectActor, type ActorRef, ty
 import { daemonHolds } from './lockfile.js';
 import { judgeForeignStore } from './store-owner.js';
 import { exactTs, stampAfter, stamped } from '../core/timestamp.js';
+import { writeDenied } from '../core/write-access.js';
 
 export interface ContextOptions extends ActorSelection {
   cwd?: string;
@@ -127,6 +128,17 @@ function openOrRepairStore(actorDir: string, opts: StoreOptions): Store {
   }
 }
 
+/**
+ * A store this user cannot write fails every command that runs against the repository, before
+ * its work, whether or not the command reads the store (`lock status` does not; `export` would
+ * write `.grit/` first): a daemon's worker cannot take its lease there, so the answer must not
+ * depend on the route (docs/reliability.md).
+ */
+function refuseUnwritableStore(actorDir: string): void {
+  const denied = writeDenied(actorDir, storeFiles(storeFile(actorDir)));
+  if (denied) throw denied;
+}
+
 export class RepoContext {
   readonly repo: RepoDirs;
   private actorRef: ActorRef;
@@ -152,6 +164,7 @@ export class RepoContext {
   readonly signatureProblems = { refused: 0, kept: 0 };
 
   constructor(repo: RepoDirs, actor: ActorRef) {
+    refuseUnwritableStore(actor.dir);
     this.repo = repo;
     this.actorRef = actor;
     this.wal = new Wal(repo.commonDir);

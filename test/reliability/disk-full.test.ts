@@ -441,7 +441,7 @@ function permissionBound(repo: string, runDir: string, owns = false) {
   };
 }
 
-for (const what of ['directory', 'lock file'] as const) test(`an actor ${what} this user cannot write: io_error, exit 5, naming it, alike locally and through the daemon; doctor offers no rebuild`, { timeout: 60_000 }, async (t) => {
+for (const what of ['directory', 'lock file'] as const) test(`an actor ${what} this user cannot write: io_error, exit 5, naming it, alike locally and through the daemon, for lock status and export too; doctor offers no rebuild`, { timeout: 60_000 }, async (t) => {
   const dir = tempDir();
   chmodSync(dir, 0o755);
   const repo = await repoWithIssues(join(dir, 'repo'), 1);
@@ -461,9 +461,11 @@ for (const what of ['directory', 'lock file'] as const) test(`an actor ${what} t
   try {
     const probe = run(['--version'], false);
     if (probe.code !== 0) return t.skip(`cannot run grit as another user here: ${probe.stderr}`);
-    for (const daemon of [false, true]) {
-      const r = run(['issue', 'list'], daemon);
-      assert.equal(r.code, 5, `daemon ${daemon}: ${r.stdout}${r.stderr}`);
+    // `lock status` reads no store, and `export` writes .grit/ before it reads one: both refused
+    // all the same, as the daemon (which cannot take its lease there) refuses them.
+    for (const [daemon, command] of [false, true].flatMap((d) => [['issue', 'list'], ['lock', 'status'], ['export']].map((c) => [d, c] as const))) {
+      const r = run(command, daemon);
+      assert.equal(r.code, 5, `${command.join(' ')}, daemon ${daemon}: ${r.stdout}${r.stderr}`);
       assert.equal(r.json.error.code, 'io_error');
       const why = what === 'directory' ? 'grit keeps its store (a cache) there and writes it' : 'it is part of the store (a cache), which grit writes';
       assert.equal(r.json.error.message, `${denied} is not writable by this user: ${why} even to answer a read`);
