@@ -8,7 +8,7 @@
  * free space as it was: so an EIO with under FULL_BELOW free on the store's file system is a full
  * disk.
  */
-import { statfsSync, statSync } from 'node:fs';
+import { readFileSync, statfsSync, statSync } from 'node:fs';
 import { errnoName, GritError } from './errors.js';
 import { writeDenied } from './write-access.js';
 import { storeFiles } from './store-file.js';
@@ -88,18 +88,54 @@ export function storeWriteError(dir: string, path: string, err: unknown): GritEr
   if (denied) return denied;
   const full = diskFullError(dir, path, err);
   if (full) return unwritable(full);
-  if (errno === 'EFBIG') {
-    return new GritError('io_error', `the store at ${path} cannot grow: it is at this process's file size limit`, {
-      details: { path, errno, store_unwritable: true },
-      suggestion: 'raise the file size limit (`ulimit -f`): nothing written is lost (the WAL has it), and the next command catches the store up',
-    });
-  }
+  // A commit that crossed the limit was cut short at it, which LMDB reports as EIO.
+  const limited = errno === 'EFBIG' ? atFileSizeLimit(path) : errno === 'EIO' ? pastFileSizeLimit(path) : null;
+  if (limited) return limited;
   const free = freeBytes(dir);
   const message = (err as Error).message || errno;
   return new GritError('io_error', `the store at ${path} could not be written: ${message} (${errno}; ${free ?? 'unknown'} bytes free on its disk)`, {
     details: { path, errno, free_bytes: free, store_unwritable: true },
     suggestion: 'check the disk (`dmesg`); the store is a cache: `grit doctor --fix` rebuilds it from the WAL',
   });
+}
+
+/** The store's error under a file size limit: a cache that cannot grow, nothing written lost. */
+function atFileSizeLimit(path: string): GritError {
+  return new GritError('io_error', `the store at ${path} cannot grow: it is at this process's file size limit`, {
+    details: { path, errno: 'EFBIG', store_unwritable: true },
+    suggestion: 'raise the file size limit (`ulimit -f`): nothing written is lost (the WAL has it), and the next command catches the store up',
+  });
+}
+
+/**
+ * This process's file size limit in bytes (`ulimit -f`, RLIMIT_FSIZE), or null when it has none or
+ * the system does not say (/proc/self/limits is Linux's). Read once: only prlimit(1) from outside
+ * changes it, and a daemon's worker writes thousands of times a second.
+ */
+let sizeLimit: number | null | undefined;
+function fileSizeLimit(): number | null {
+  if (sizeLimit !== undefined) return sizeLimit;
+  let soft: string | undefined;
+  try {
+    soft = /^Max file size\s+(\d+)\s/m.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1];
+  } catch {
+    /* not Linux: no limit known */
+  }
+  return (sizeLimit = soft === undefined ? null : Number(soft));
+}
+
+/**
+ * The EFBIG error, before a write transaction, for a store whose data file reaches this process's
+ * file size limit; null when it does not. LMDB's own write of a page at or past the limit fails
+ * with EFBIG, and lmdb-js's C code then prints `Write error: File too large position …` on
+ * stderr (an fprintf no option turns off) besides grit's error: checked here, LMDB never tries.
+ * (A commit that crosses the limit from below is cut short at it, which LMDB does not print.)
+ */
+export function pastFileSizeLimit(path: string): GritError | null {
+  const limit = fileSizeLimit();
+  if (limit === null) return null;
+  const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
+  return size >= limit ? atFileSizeLimit(path) : null;
 }
 
 /**

@@ -23,7 +23,7 @@ import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage, storeFiles } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
-import { noRoomForNewStore, storeWriteError } from './disk-full.js';
+import { noRoomForNewStore, pastFileSizeLimit, storeWriteError } from './disk-full.js';
 import { isRepositoryId, sameRepo, type RepoIdentity } from './repo-identity.js';
 import { copyOrder, Keyring, type CompareCopies } from './integrity.js';
 import { adjustSharedPerm, createShared, mkdirShared } from './shared-files.js';
@@ -723,6 +723,8 @@ export class Store {
    * said as such (disk-full.ts): LMDB's own error says "Input/output error" for a full disk.
    */
   private transact<T>(fn: () => T): T {
+    const pastLimit = pastFileSizeLimit(this.path);
+    if (pastLimit) throw pastLimit;
     try {
       return this.root.transactionSync(fn);
     } catch (err) {
