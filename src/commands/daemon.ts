@@ -3,6 +3,7 @@
  * (SPEC §7). The supervisor answers DaemonStatus and DaemonStop itself.
  */
 import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { DEFAULT_DRAIN_S, drainTimeoutS } from '../core/env-seconds.js';
 import { buildInfo } from '../core/build-info.js';
 import { GritError } from '../core/errors.js';
@@ -73,11 +74,14 @@ async function withDaemon<T>(
     onNotAnswering: (how) => (unserved = how),
     replaceWithin: on?.replaceWithin,
   });
-  if (!client && unserved) {
-    const err = notAnswering(unserved);
+  if (!client) {
+    // Judged whether or not a process held the socket: a daemon.pid that a killed daemon left is
+    // removed now, before its pid names another process to anyone.
+    const pid = recordedDaemonPid(runDir(), warnReusedPid);
+    const err = unserved && notAnswering(unserved, pid);
     if (err) throw err;
+    return null;
   }
-  if (!client) return null;
   try {
     return await fn(client);
   } catch (err) {
@@ -190,13 +194,17 @@ export function warnUnapplied(pid: number | null, unapplied: UnappliedSetting[])
   }
 }
 
+/** A daemon.pid naming a process that is not the daemon (its pid reused since the daemon was killed): said, since it was removed. */
+function warnReusedPid(pid: number): void {
+  warnings.send(`removed ${join(runDir(), 'daemon.pid')}: it named pid ${pid}, which is not a grit daemon (the daemon that wrote it was killed, and its pid reused since)`);
+}
+
 /**
  * A daemon that holds daemon.sock and does not answer: by its pid (daemon-pid.ts) when it is
  * known, and what to do about it. Null for connections closed at once with no daemon recorded
  * as running: one gone since, or stopping (it closes what comes as it lets go), is no daemon.
  */
-function notAnswering(how: NotAnswering): GritError | null {
-  const pid = recordedDaemonPid(runDir());
+function notAnswering(how: NotAnswering, pid: number | null): GritError | null {
   const log = daemonLogPath();
   if (how === 'refusing') return pid === null ? null : refusingConnections(pid, log);
   const stopped = pid !== null && pidStopped(pid);

@@ -41,11 +41,26 @@ export function procStart(pid: number): ProcStart | null {
   return bootId && ticks !== null ? { boot_id: bootId, proc_start_ticks: ticks } : null;
 }
 
+/** `pid` and, where /proc gives it, its start: a record naming a process that its pid, once reused, cannot pass for. */
+export function processIdentity(pid: number): { pid: number } & Partial<ProcStart> {
+  return { pid, ...procStart(pid) };
+}
+
+/** The process a record names (`pid`, and its start where recorded) still runs: its pid names no other process since. */
+export function stillRuns(record: { pid: number } & WriterRecord): boolean {
+  return pidAlive(record.pid) && !pidReused(record.pid, record);
+}
+
 /** What a lock file read as JSON may say of the process that wrote it (unchecked). */
 export interface WriterRecord {
   started_ts?: unknown;
   boot_id?: unknown;
   proc_start_ticks?: unknown;
+}
+
+/** The record has its writer's ProcStart (a lock file of an older grit, or one written where /proc cannot be read, has not). */
+export function recordsStart(record: WriterRecord): record is WriterRecord & ProcStart {
+  return typeof record.boot_id === 'string' && typeof record.proc_start_ticks === 'number';
 }
 
 /**
@@ -56,7 +71,7 @@ export interface WriterRecord {
  * started after it is another. False where /proc cannot be read.
  */
 export function pidReused(pid: number, record: WriterRecord): boolean {
-  if (typeof record.boot_id === 'string' && typeof record.proc_start_ticks === 'number') {
+  if (recordsStart(record)) {
     const now = procStart(pid);
     return now !== null && (now.boot_id !== record.boot_id || now.proc_start_ticks !== record.proc_start_ticks);
   }

@@ -3,35 +3,101 @@
  * `daemon.sock` but does not answer (stopped with SIGSTOP, or stuck), so that `daemon status` and
  * `daemon stop` can name the process rather than call it absent. Written by the daemon that wins
  * the start lock, once its sockets are bound, and removed when it has let go of them.
+ *
+ * A daemon killed with `kill -9` leaves it behind, and its pid may since name another process:
+ * the file records the daemon's start with its pid (pid-alive.ts `processIdentity`), and names a
+ * daemon only while that process still runs. An older grit's file holds the pid alone.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { pidAlive } from '../core/pid-alive.js';
+import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { pidAlive, processIdentity, recordsStart, stillRuns, type ProcStart } from '../core/pid-alive.js';
 
 const FILE = 'daemon.pid';
 
+type DaemonPidRecord = { pid: number } & Partial<ProcStart>;
+
 export function recordDaemonPid(runDir: string): void {
   const tmp = join(runDir, `${FILE}.${process.pid}.tmp`);
-  writeFileSync(tmp, `${process.pid}\n`, { mode: 0o600 });
+  writeFileSync(tmp, `${JSON.stringify(processIdentity(process.pid))}\n`, { mode: 0o600 });
   renameSync(tmp, join(runDir, FILE));
 }
 
 /** Removes the file if it still names this process (a daemon started since owns it otherwise). */
 export function forgetDaemonPid(runDir: string): void {
-  if (readPid(runDir) === process.pid) rmSync(join(runDir, FILE), { force: true });
+  const text = readText(join(runDir, FILE));
+  if (text !== null && parseRecord(text)?.pid === process.pid) rmSync(join(runDir, FILE), { force: true });
 }
 
-/** The recorded daemon's pid if that process runs; null without one (or one left by a killed daemon). */
-export function recordedDaemonPid(runDir: string): number | null {
-  const pid = readPid(runDir);
-  return pid !== null && pidAlive(pid) ? pid : null;
+/**
+ * The recorded daemon's pid if that process is the daemon that wrote it and runs; null without
+ * one. A file naming any other process (its daemon killed, the pid gone or reused since) is
+ * removed: nothing may take that process for the daemon. `onReused` gets the pid when it names
+ * another process that runs.
+ */
+export function recordedDaemonPid(runDir: string, onReused?: (pid: number) => void): number | null {
+  const path = join(runDir, FILE);
+  const text = readText(path);
+  if (text === null) return null;
+  const record = parseRecord(text);
+  if (record === null) return null;
+  if (stillRuns(record) && (recordsStart(record) || namesGritDaemon(record.pid))) return record.pid;
+  removeIfUnchanged(path, text);
+  if (pidAlive(record.pid)) onReused?.(record.pid);
+  return null;
 }
 
-function readPid(runDir: string): number | null {
+/**
+ * A record without the daemon's start (an older grit's, or written where /proc cannot be read)
+ * names a daemon only if the process's command line says it is one: `grit-daemon` run as a
+ * program or as node's script. Where that cannot be read, it names none.
+ */
+function namesGritDaemon(pid: number): boolean {
+  let args: string[];
   try {
-    const pid = Number(readFileSync(join(runDir, FILE), 'utf8').trim());
-    return Number.isSafeInteger(pid) && pid > 0 ? pid : null;
+    args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+  } catch {
+    return false;
+  }
+  return args.slice(0, 2).some((arg) => /^grit-daemon(\.js)?$/.test(basename(arg)));
+}
+
+/**
+ * Removes the file at `path` if it still holds `text`. A daemon starting meanwhile renames its
+ * own record over it: the file is moved aside first, so that exactly the record judged is
+ * removed, and a record found there instead is put back.
+ */
+function removeIfUnchanged(path: string, text: string): void {
+  const aside = `${path}.${process.pid}.tmp`;
+  try {
+    renameSync(path, aside);
+  } catch {
+    return; // removed meanwhile
+  }
+  try {
+    if (readText(aside) !== text) linkSync(aside, path);
+  } catch {
+    // another record is in place already
+  } finally {
+    rmSync(aside, { force: true });
+  }
+}
+
+function readText(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
   } catch {
     return null;
   }
+}
+
+/** The record in daemon.pid: JSON, or an older grit's pid alone. */
+function parseRecord(text: string): DaemonPidRecord | null {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const record = (typeof raw === 'number' ? { pid: raw } : raw) as DaemonPidRecord | null;
+  return typeof record?.pid === 'number' && Number.isSafeInteger(record.pid) && record.pid > 0 ? record : null;
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
-import { pidAlive, pidReused, procStart, type ProcStart } from '../core/pid-alive.js';
+import { procStart, stillRuns, type ProcStart } from '../core/pid-alive.js';
 import { writeDenied } from '../core/write-access.js';
 import { diskFullError } from '../core/disk-full.js';
 import { writeNewFile } from '../core/write-new-file.js';
@@ -56,7 +56,7 @@ function readLeaseFile(path: string): DaemonLease | null {
 export function leaseIsLive(lease: DaemonLease, now = Date.now()): boolean {
   if (lease.expires_ts <= now) return false;
   if (lease.host_id !== hostname()) return true;
-  return pidAlive(lease.pid) && !pidReused(lease.pid, lease);
+  return stillRuns(lease);
 }
 
 /** `held` binds this daemon: a live lease of another daemon's (threads of one daemon share its pid). */

@@ -15,7 +15,7 @@ import { ReqClient } from '../../src/protocol/transport/index.js';
 import { GritError } from '../../src/core/errors.js';
 import { GritClient } from '../../src/protocol/client.js';
 import { ensureRunDir, gitSpawnerPath } from '../../src/protocol/daemon-paths.js';
-import { pidAlive } from '../../src/core/pid-alive.js';
+import { pidAlive, procStart } from '../../src/core/pid-alive.js';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
 import { LOG_MAX_BYTES, rotateIfLarge } from '../../src/supervisor/log-file.js';
 import { pino } from 'pino';
@@ -673,10 +673,58 @@ test('a daemon that holds the socket but does not answer (SIGSTOP): status, stop
   } finally {
     daemon.child!.kill('SIGCONT');
   }
+  // An older grit's daemon.pid, the pid alone: its process is told a daemon by its command line.
+  writeFileSync(join(daemon.runDir, 'daemon.pid'), `${pid}\n`);
+  daemon.child!.kill('SIGSTOP');
+  try {
+    const r = await gritAsync(dir, ['daemon', 'status', '--json'], { env: daemon.env });
+    assert.equal(r.json.error.details.pid, pid, r.stdout);
+  } finally {
+    daemon.child!.kill('SIGCONT');
+  }
   assert.deepEqual(gritOk(dir, ['daemon', 'stop'], { env: daemon.env }), { stopped: true, pid });
   assert.equal(existsSync(join(daemon.runDir, 'daemon.pid')), false, 'a stopped daemon takes its pid file along');
   // Gone, it is no daemon: not an error.
   assert.equal(gritOk(dir, ['daemon', 'status'], { env: daemon.env }).running, false);
+});
+
+test('a daemon.pid left by a killed daemon whose pid now names another process: status and stop never take it for the daemon, and remove the file', async () => {
+  const runDir = testRunDir();
+  const env = daemonEnv(runDir);
+  const dir = tempRepo();
+  const pidFile = join(runDir, 'daemon.pid');
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  const pid = other.pid!;
+  const removed = `grit: warning: removed ${pidFile}: it named pid ${pid}, which is not a grit daemon (the daemon that wrote it was killed, and its pid reused since)\n`;
+  // As an older grit wrote it (the pid alone), and as this one does, with the start of another process.
+  const start = procStart(pid);
+  const records = [`${pid}\n`, ...(start ? [JSON.stringify({ pid, ...start, proc_start_ticks: start.proc_start_ticks - 1 })] : [])];
+  const holder = createServer(() => undefined);
+  try {
+    for (const record of records) {
+      writeFileSync(pidFile, record);
+      const status = grit(dir, ['daemon', 'status', '--json'], { env });
+      assert.equal(status.json.data.running, false, status.stdout);
+      assert.equal(status.stderr, removed);
+      assert.equal(existsSync(pidFile), false, 'removed');
+      writeFileSync(pidFile, record);
+      assert.deepEqual(gritOk(dir, ['daemon', 'stop'], { env }), { stopped: false, pid: null });
+      assert.equal(existsSync(pidFile), false, 'removed');
+    }
+    // A socket held by a process that does not answer: not named by that pid, nor `kill` suggested on it.
+    holder.listen(join(runDir, 'daemon.sock'));
+    await once(holder, 'listening');
+    writeFileSync(pidFile, records.at(-1)!);
+    const stop = await gritAsync(dir, ['daemon', 'stop', '--json'], { env });
+    assert.equal(stop.code, 5, stop.stdout);
+    assert.equal(stop.json.error.message, `a process holds ipc://${join(runDir, 'daemon.sock')} but does not answer`);
+    assert.equal(stop.json.error.details.pid, null);
+    assert.doesNotMatch(stop.json.error.details.suggestion, /kill/);
+    assert.equal(pidAlive(pid), true, 'the other process runs on');
+  } finally {
+    holder.close();
+    other.kill();
+  }
 });
 
 test('a run directory the daemon cannot use: the command runs in-process at once, not after the spawn wait', async () => {
