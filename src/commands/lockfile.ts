@@ -4,13 +4,14 @@
  * by the store repair in RepoContext, doctor's and `rebuild` (never to pull a store out from
  * under a live daemon).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { STALE_LOCK_MS } from '../git/refs.js';
 import { pidAlive, pidReused, type WriterRecord } from '../core/pid-alive.js';
 import { daemonEndpoint } from '../protocol/daemon-paths.js';
+import { readLeaseFile } from '../workers/lease.js';
 import { WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 
 /**
@@ -27,9 +28,19 @@ export function judgeLock(path: string): { stale: boolean; why: string } {
   } catch {
     return { stale: false, why: 'gone' };
   }
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    // judged by its age
+  }
+  return judgeLockText(text, st.mtimeMs);
+}
+
+/** judgeLock of a lock file read already: its text, and its mtime. */
+function judgeLockText(text: string, mtimeMs: number): { stale: boolean; why: string } {
   let info: ({ pid?: unknown; host_id?: unknown; expires_ts?: unknown } & WriterRecord) | null = null;
   try {
-    const text = readFileSync(path, 'utf8');
     if (text.trimStart().startsWith('{')) info = JSON.parse(text);
   } catch {
     info = null;
@@ -44,20 +55,18 @@ export function judgeLock(path: string): { stale: boolean; why: string } {
     if (!sameHost && expired) return { stale: true, why: `its lease expired (host ${String(info.host_id)})` };
     return { stale: false, why: `held by process ${info.pid}` };
   }
-  const age = Date.now() - st.mtimeMs;
+  const age = Date.now() - mtimeMs;
   return age > STALE_LOCK_MS
     ? { stale: true, why: `${Math.round(age / 1000)} s old` }
     : { stale: false, why: 'held right now' };
 }
 
-/** A daemon holding this actor's store right now (a live daemon.lock)? */
+/** A daemon holding this actor's store right now (a live daemon.lock, or one a renew has moved aside: lease.ts readLeaseFile)? */
 export function daemonHolds(actorDir: string): number | null {
-  const path = join(actorDir, 'daemon.lock');
-  if (!existsSync(path)) return null;
-  const j = judgeLock(path);
-  if (j.stale) return null;
+  const lease = readLeaseFile(actorDir);
+  if (lease === null || judgeLockText(lease.text, lease.stat.mtimeMs).stale) return null;
   try {
-    const pid = JSON.parse(readFileSync(path, 'utf8')).pid;
+    const pid = JSON.parse(lease.text).pid;
     return typeof pid === 'number' ? pid : -1;
   } catch {
     return -1;
@@ -108,15 +117,15 @@ export function refuseIfDaemonHolds(actorDir: string, command: RefusedCommand, h
  * writes the file); null when it is this CLI's, or the lease names no endpoint.
  */
 function otherDaemon(actorDir: string): { runDir: string; owner: string | null } | null {
-  const path = join(actorDir, 'daemon.lock');
+  const lease = readLeaseFile(actorDir);
+  if (lease === null) return null;
   let endpoint: unknown;
-  let uid: number;
   try {
-    endpoint = JSON.parse(readFileSync(path, 'utf8')).ipc_endpoint;
-    uid = statSync(path).uid;
+    endpoint = JSON.parse(lease.text).ipc_endpoint;
   } catch {
     return null;
   }
+  const { uid } = lease.stat;
   if (typeof endpoint !== 'string' || !endpoint.startsWith('ipc://') || endpoint === daemonEndpoint()) return null;
   const mine = typeof process.getuid === 'function' ? process.getuid() : uid;
   return { runDir: dirname(endpoint.slice('ipc://'.length)), owner: uid === mine ? null : userName(uid) };

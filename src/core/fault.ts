@@ -31,7 +31,9 @@ export type FaultPoint =
   /** A daemon worker thread's module loaded and set up, before it takes its first task (actor-worker.ts). */
   | 'worker:start'
   /** A rebuild's copy of the store made, the store not yet emptied (store-replacement.ts). */
-  | 'rebuild:copied';
+  | 'rebuild:copied'
+  /** A lease renew, release or takeover has moved daemon.lock aside, the new record not yet linked in (lease.ts). */
+  | 'lease:moved-aside';
 
 /** How long a paused process waits for its test before it goes on by itself. */
 const PAUSE_MAX_MS = 60_000;

@@ -3,11 +3,12 @@
  * The worker that holds it renews it on a heartbeat; a lease whose holder is dead or whose expiry
  * has passed may be taken over, and a worker that finds its lease taken serves the actor no more.
  */
-import { linkSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, readdirSync, readFileSync, renameSync, rmSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { crashPoint } from '../core/fault.js';
 import { procStart, stillRuns, type ProcStart } from '../core/pid-alive.js';
 import { writeDenied } from '../core/write-access.js';
 import { diskFullError } from '../core/disk-full.js';
@@ -36,13 +37,79 @@ export function leasePath(actorDir: string): string {
   return join(actorDir, 'daemon.lock');
 }
 
+/** The lease as any other process sees it (readLeaseFile), parsed: null when there is none, or it is not a lease record. */
 export function readLease(actorDir: string): DaemonLease | null {
-  return readLeaseFile(leasePath(actorDir));
+  return parseLease(readLeaseFile(actorDir)?.text);
 }
 
-function readLeaseFile(path: string): DaemonLease | null {
+/** A lease file as read: its text, and its stat (lockfile.ts judges a record that is not JSON by its age, and names its owner). */
+export interface LeaseFile {
+  text: string;
+  stat: Stats;
+}
+
+/** What the name of a lease file moved aside (replaceLease) has after daemon.lock's, before tempBeside's ending: readers look for it. */
+const ASIDE = '.aside';
+
+/**
+ * The lease file, for any process but its holder. A renew, a release and a takeover move
+ * daemon.lock aside while they judge the record moved (replaceLease): for that moment there is no
+ * daemon.lock, and the record aside is still the lease. So a reader that finds none reads the one
+ * moved aside, and, finding that gone too (the new one linked in meanwhile), daemon.lock again,
+ * which then holds the new record, or none (released). Null: no lease.
+ */
+export function readLeaseFile(actorDir: string): LeaseFile | null {
+  const path = leasePath(actorDir);
+  return readWithStat(path) ?? readMovedAside(path) ?? readWithStat(path);
+}
+
+/**
+ * The record moved aside from `path` by a replaceLease running now. A daemon killed while it had
+ * one aside leaves it there (until doctor clears it): of several, the lease is the one that
+ * expires last.
+ */
+function readMovedAside(path: string): LeaseFile | null {
+  const dir = dirname(path);
+  const prefix = `${basename(path)}${ASIDE}.`;
+  let names: string[];
   try {
-    const raw = JSON.parse(readFileSync(path, 'utf8'));
+    names = readdirSync(dir);
+  } catch {
+    return null;
+  }
+  const moved = names.filter((name) => name.startsWith(prefix)).flatMap((name) => readWithStat(join(dir, name)) ?? []);
+  const expiry = (file: LeaseFile): number => parseLease(file.text)?.expires_ts ?? -Infinity;
+  return moved.reduce<LeaseFile | null>((latest, file) => (latest && expiry(latest) >= expiry(file) ? latest : file), null);
+}
+
+function readWithStat(path: string): LeaseFile | null {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    return { text: readFileSync(fd, 'utf8'), stat: fstatSync(fd) };
+  } catch {
+    return null;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The lease record in the file at `path` as it is (what its holder and replaceLease judge). */
+function leaseAt(path: string): DaemonLease | null {
+  try {
+    return parseLease(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+function parseLease(text: string | undefined): DaemonLease | null {
+  try {
+    const raw = JSON.parse(text ?? '');
     return typeof raw?.pid === 'number' && typeof raw?.expires_ts === 'number' ? (raw as DaemonLease) : null;
   } catch {
     return null;
@@ -106,12 +173,12 @@ const tempBeside = (path: string): string => `${path}.${process.pid}.${++tempSeq
  * Replaces the lease file `path` by the file `next` (null: removes it) if the record there is one
  * `replaceable` accepts; false, and nothing changed, when it is not, or when another daemon took
  * the lease meanwhile. A rename over the file would replace whatever is there by the time it
- * runs, a record another daemon wrote since it was read too. So the file is moved aside first,
- * which takes exactly the record that is judged, and `next` is linked in, which fails rather than
+ * runs, a record another daemon wrote since it was read too. So the file is moved aside first
+ * (where other readers look for it meanwhile: readLeaseFile), which takes exactly the record that is judged, and `next` is linked in, which fails rather than
  * replace a file put there meanwhile (by a daemon that found the lease free while it was aside).
  */
 function replaceLease(path: string, replaceable: (held: DaemonLease | null) => boolean, next: string | null): boolean {
-  const aside = tempBeside(path);
+  const aside = tempBeside(`${path}${ASIDE}`);
   try {
     renameSync(path, aside);
   } catch (err) {
@@ -119,7 +186,8 @@ function replaceLease(path: string, replaceable: (held: DaemonLease | null) => b
     throw err;
   }
   try {
-    if (!replaceable(readLeaseFile(aside))) {
+    crashPoint('lease:moved-aside');
+    if (!replaceable(leaseAt(aside))) {
       putBack(aside, path);
       return false;
     }
@@ -215,7 +283,9 @@ export class Lease {
 
   /** Reads daemon.lock: still this lease's record, or the lease is lost. */
   private confirm(): boolean {
-    if (!this.lost && !this.isOwn(readLease(this.actorDir))) this.lose();
+    // daemon.lock alone: only this thread moves this lease's record aside, and a record another
+    // daemon moved aside is one it is taking over.
+    if (!this.lost && !this.isOwn(leaseAt(leasePath(this.actorDir)))) this.lose();
     if (!this.lost) this.seenAt = performance.now();
     return !this.lost;
   }

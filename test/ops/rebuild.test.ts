@@ -1,14 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RepoContext } from '../../src/commands/context.js';
 import { replayWal } from '../../src/commands/maintenance.js';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
-import { dropObjects, fsckClean, git, grit, gritDoctor, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { generateWal, trustKey } from '../helpers/gen-events.js';
 import { chunkOfRecords, unknownKindRecord } from '../helpers/bad-records.js';
 import { ACTOR_HEX, comment, forge } from '../git/_util.js';
@@ -550,6 +550,34 @@ test('a store a live daemon serves is rebuilt by that daemon only: rebuild and d
     assert.deepEqual(gritOk(repo, ['issue', 'list']), before);
   } finally {
     await daemon.stop();
+  }
+});
+
+test('while a lease renew has daemon.lock moved aside, the live daemon is still found serving the store: rebuild --no-daemon refuses, another daemon declines the actor', { timeout: 120_000 }, async () => {
+  const paused = join(tempDir(), 'paused');
+  const [daemon, other] = [await startDaemon({ env: { GRIT_FAULT: `lease:moved-aside:pause:${paused}` } }), await startDaemon()];
+  try {
+    const repo = tempRepo();
+    const actorDir: string = (await gritInit(repo)).actor.data_dir;
+    gritOk(repo, ['issue', 'create', '--title', 'served'], { env: daemon.env });
+    // Its first heartbeat (5 s on) holds the moment open until the test removes `paused`.
+    await until('the lease renew moved daemon.lock aside', () => existsSync(paused));
+    assert.equal(existsSync(join(actorDir, 'daemon.lock')), false);
+
+    const local = grit(repo, ['rebuild', '--json', '--no-daemon'], { env: daemon.env });
+    assert.equal(local.json.error?.code, 'db_busy', local.stdout + local.stderr);
+    assert.equal(local.json.error.details.daemon_pid, daemon.child!.pid);
+    const elsewhere = grit(repo, ['rebuild', '--json']);
+    assert.equal(elsewhere.json.error?.details.daemon_run_dir, daemon.runDir, elsewhere.stdout);
+    const declined = grit(repo, ['issue', 'list', '--json'], { env: other.env });
+    assert.equal(declined.json.data.total, 1, declined.stdout);
+    assert.match(declined.stderr, new RegExp(`does not serve actor .*: daemon pid ${daemon.child!.pid} .* holds its lease`));
+    assert.deepEqual(gritOk(repo, ['daemon', 'status'], { env: other.env }).workers, [], 'the lease was not taken over');
+  } finally {
+    // Each heartbeat after, and the release, stop there again: let them go until the daemon exits.
+    const letGo = setInterval(() => rmSync(paused, { force: true }), 10);
+    await Promise.all([daemon.stop(), other.stop()]);
+    clearInterval(letGo);
   }
 });
 
