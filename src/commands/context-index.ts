@@ -3,7 +3,6 @@
  * in batches (one WAL commit per batch). Semantics and figures: docs/context.md.
  */
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
@@ -13,7 +12,7 @@ import { contextIssueId } from '../core/ids.js';
 import type { EventKind } from '../core/kinds.js';
 import { terminalProgress } from '../core/progress.js';
 import type { ExtractWarning } from '../context/ast-extract.js';
-import { globMatcher, isIgnored, lsFiles } from '../context/files.js';
+import { globMatcher, isIgnored, lsFiles, readWorktreeFile } from '../context/files.js';
 import { languageOf, type LanguageId } from '../context/languages.js';
 import { repoRelative, typedPathCandidates } from '../context/paths.js';
 import { summarize } from '../context/summary.js';
@@ -135,7 +134,7 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
   const lockedBy = await policyGate(ctx, dir);
   const head = await ctx.refresh();
   const listed = await lsFiles(root, dir);
-  const tracked = listed.filter(match);
+  const tracked = listed.filter((f) => match(f.path));
   const reply: IndexReply = {
     files: 0,
     indexed: 0,
@@ -151,10 +150,10 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
     warnings: [],
     skipped_locked: [],
   };
-  const files: { path: string; language: LanguageId }[] = [];
-  for (const path of tracked) {
-    const language = languageOf(path);
-    if (language) files.push({ path, language });
+  const files: { path: string; utf8: boolean; language: LanguageId }[] = [];
+  for (const f of tracked) {
+    const language = languageOf(f.path);
+    if (language) files.push({ ...f, language });
     else reply.skipped.unsupported++;
   }
   reply.files = files.length;
@@ -190,23 +189,21 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
   const bar = (options.progress ?? terminalProgress()).bar('indexing', files.length);
   const present = new Set<string>();
   try {
-    for (const [i, { path, language }] of files.entries()) {
+    for (const [i, { path, utf8, language }] of files.entries()) {
       bar.update(i);
-      // A name that is not UTF-8 reaches us with U+FFFD in it: it names no file, and an event's
-      // path is UTF-8 text, so the file cannot be indexed (and must not count as deleted).
-      if (path.includes('\uFFFD')) {
+      // An event's path is UTF-8 text: a file whose name is not cannot be indexed (its name as
+      // decoded names no file, so it must not count as deleted either).
+      if (!utf8) {
         reply.skipped.unreadable++;
         continue;
       }
       // A file skipped here is left out of `present`: context it had no longer describes it, so
-      // it gets a tombstone below, as a deleted file does.
-      let bytes: Buffer;
-      try {
-        // Synchronous: for thousands of small files it is several times faster than fs/promises.
-        bytes = readFileSync(`${root}/${path}`);
-      } catch (err) {
-        // Tracked but deleted in the worktree counts as gone; anything else is reported.
-        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') reply.skipped.unreadable++;
+      // it gets a tombstone below, as a deleted file does. Tracked but deleted in the worktree
+      // (null) counts as gone; a symlink or anything else not read is reported.
+      const bytes = readWorktreeFile(root, path);
+      if (bytes === null) continue;
+      if (bytes === 'unreadable') {
+        reply.skipped.unreadable++;
         continue;
       }
       if (bytes.length > MAX_FILE_BYTES) {

@@ -24,6 +24,11 @@ export interface GitCall {
   /** Written to git's stdin (else stdin is closed). */
   input?: string;
   /**
+   * How git's stdout is decoded (default 'utf8'). 'latin1' keeps each byte as one character, for
+   * a caller that must tell a name that is not UTF-8 from one holding U+FFFD (`lsFiles`).
+   */
+  stdoutEncoding?: 'utf8' | 'latin1';
+  /**
    * git talking to a remote, which may accept the connection and never answer: stopped, with the
    * remote helper or ssh it started, after `timeoutMs` (0: no limit) and when this process ends.
    */
@@ -49,7 +54,7 @@ export const gitUnavailable = (message: string): GritError => new GritError('git
  * them too. Out of this process's group, it gets no terminal's Ctrl-C: while it runs, the signals
  * that end this process end it first (`forwardSignals`).
  */
-export function spawnGit({ args, env, cwd, input, remote }: GitCall, echo?: (stderr: string) => void): Promise<GitRun> {
+export function spawnGit({ args, env, cwd, input, remote, stdoutEncoding = 'utf8' }: GitCall, echo?: (stderr: string) => void): Promise<GitRun> {
   return new Promise((resolve, reject) => {
     const child = childProcess().spawn('git', args, { stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], env, cwd, detached: remote !== undefined });
     let stdout = '';
@@ -67,7 +72,7 @@ export function spawnGit({ args, env, cwd, input, remote }: GitCall, echo?: (std
             setTimeout(() => stopGroup(group, 'SIGKILL'), KILL_AFTER_MS).unref();
           }, timeoutMs)
         : undefined;
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stdout!.setEncoding(stdoutEncoding).on('data', (d: string) => (stdout += d));
     child.stderr!.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
       echo?.(d);

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritLib, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritLib, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
 import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
 import { setLockPolicy } from '../sync/_helpers.js';
@@ -83,17 +83,19 @@ test('--force re-indexes unchanged files', async () => {
   assert.deepEqual([d.indexed, d.unchanged, d.events_written, d.commits], [FIXTURES.length, 0, FIXTURES.length, 1]);
 });
 
-test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost track of; text that is not UTF-8 is read as Latin-1; a name with a line break is shown on one line', async () => {
+test('a tracked file whose name is not UTF-8 is counted as unreadable, not lost track of, unlike a UTF-8 name holding U+FFFD; text that is not UTF-8 is read as Latin-1; a name with a line break is shown on one line', async () => {
   const repo = await fixtureRepo();
   mkdirSync(join(repo, 'weird'));
   writeFileSync(Buffer.concat([Buffer.from(join(repo, 'weird/na')), Buffer.from([0xef]), Buffer.from('ve.py')]), 'def ok():\n    pass\n');
+  writeFileSync(join(repo, 'weird/real\uFFFD.py'), 'def replacement():\n    pass\n');
   writeFileSync(join(repo, 'weird/fine.py'), 'def fine():\n    pass\n');
   writeFileSync(join(repo, 'weird/latin.py'), Buffer.from('# caf\xe9 module.\ndef caf\xe9():\n    pass\n', 'latin1'));
   writeFileSync(join(repo, 'weird/new\nline.py'), 'def nl():\n    pass\n');
   git(repo, 'add', '-A');
   const d = index(repo, '--pattern', 'weird/*');
-  assert.deepEqual([d.files, d.indexed, d.skipped.unreadable, d.removed], [4, 3, 1, 0]);
+  assert.deepEqual([d.files, d.indexed, d.skipped.unreadable, d.removed], [5, 4, 1, 0]);
   assert.equal(index(repo, '--pattern', 'weird/*').removed, 0, 'and never taken for deleted');
+  assert.deepEqual(gritOk(repo, ['context', 'show', 'weird/real\uFFFD.py']).file.symbols.map((s: any) => s.name), ['replacement']);
   // The name whole, not cut at the byte UTF-8 cannot read; the summary alike.
   const latin = gritOk(repo, ['context', 'show', 'weird/latin.py']).file;
   assert.deepEqual([latin.symbols.map((s: any) => s.name), latin.summary], [['café'], 'café module.']);
@@ -122,6 +124,29 @@ test('a file that grows past 1 MiB or becomes unreadable loses its old symbols (
   writeFileSync(join(repo, 'gen/big.py'), 'def small_again():\n    pass\n');
   assert.equal(index(repo).indexed, 1);
   assert.equal(gritOk(repo, ['context', 'query', 'small_again']).results[0].path, 'gen/big.py');
+});
+
+test('a tracked file the worktree holds as a symlink, or under a symlinked directory, is not read: nothing from outside reaches the WAL', async () => {
+  const repo = await fixtureRepo();
+  const outside = tempDir('grit-outside-');
+  writeFileSync(join(outside, 'secret.py'), '# API_KEY lives here.\ndef outside_secret(): pass\n');
+  writeFileSync(join(outside, 'b.py'), 'def leaked(): pass\n');
+  mkdirSync(join(repo, 'lib'));
+  writeFileSync(join(repo, 'a.py'), 'def mine(): pass\n');
+  writeFileSync(join(repo, 'lib/b.py'), 'def inside(): pass\n');
+  git(repo, 'add', '-A');
+  index(repo);
+  // Worktree only, not staged: git's index still says "regular file" for both.
+  rmSync(join(repo, 'a.py'));
+  symlinkSync(join(outside, 'secret.py'), join(repo, 'a.py'));
+  rmSync(join(repo, 'lib'), { recursive: true });
+  symlinkSync(outside, join(repo, 'lib'));
+  const d = index(repo);
+  assert.deepEqual([d.indexed, d.skipped.unreadable, d.removed], [0, 2, 2]);
+  for (const path of ['a.py', 'lib/b.py']) assert.equal(grit(repo, ['context', 'show', path, '--json']).json.error.code, 'not_found', path);
+  for (const symbol of ['outside_secret', 'leaked', 'mine', 'inside']) assert.deepEqual(gritOk(repo, ['context', 'query', symbol]).results, [], symbol);
+  const wal = git(repo, 'log', '-p', '--format=', 'refs/grit/wal');
+  assert.doesNotMatch(wal, /API_KEY|outside_secret|leaked/);
 });
 
 test('--path and --pattern narrow the files; bad scopes are refused', async () => {
