@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { MAX_RECORDS_BYTES, recordBytesBound } from '../core/chunk.js';
 import { isRemoved, REMOVED_HASH } from '../core/context-store.js';
 import { fromHex } from '../core/hex.js';
 import { contextIssueId } from '../core/ids.js';
@@ -35,7 +36,10 @@ function sourceText(bytes: Buffer): string {
   }
 }
 
-/** Events per WAL commit: large enough that a cold index of a big tree is a few commits. */
+/**
+ * Events per WAL commit: large enough that a cold index of a big tree is a few commits. A batch is
+ * cut sooner when its events would not fit in one chunk (MAX_RECORDS_BYTES).
+ */
 export const INDEX_BATCH = 500;
 /** Bigger files (bundles, generated tables) are skipped: their symbols are noise and slow to parse. */
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -74,6 +78,8 @@ type Item = { issue_id: Uint8Array; kind: EventKind };
 /** A file's event waiting for its batch. */
 interface Pending {
   item: Item;
+  /** The most its event takes in a chunk (recordBytesBound). */
+  bytes: number;
   path: string;
   /** The event id of the file's context when this run read it (none: never indexed). */
   seen: string | undefined;
@@ -159,6 +165,7 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
   reply.files = files.length;
 
   let pending: Pending[] = [];
+  let pendingBytes = 0;
   const lockWarnings: string[] = [];
   const flush = async () => {
     if (pending.length === 0) return;
@@ -172,6 +179,7 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
       if (write) fresh.push(p);
     }
     pending = [];
+    pendingBytes = 0;
     if (fresh.length === 0) return;
     const written = await ctx.write(fresh.map((p) => p.item));
     reply.events_written += fresh.length;
@@ -180,8 +188,9 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
     lockWarnings.push(...written.warnings);
   };
   const push = async (p: Pending) => {
+    if (pending.length >= INDEX_BATCH || pendingBytes + p.bytes > MAX_RECORDS_BYTES) await flush();
     pending.push(p);
-    if (pending.length >= INDEX_BATCH) await flush();
+    pendingBytes += p.bytes;
   };
 
   const { Extractor } = await import('../context/ast-extract.js');
@@ -225,11 +234,18 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
       if (skipLocked(reply, path, lockedBy(path))) continue;
       const text = sourceText(bytes);
       const { symbols, engine } = await extractor.extract(language, text);
+      const kind: EventKind = { type: 'ContextUpdated', path, language, symbols, summary: summarize(text, language), content_hash: hash };
+      const size = recordBytesBound(kind);
+      // Its event alone would not fit in a WAL chunk, so writing it would fail this run and every
+      // one after: skipped as too large, its old context tombstoned like that of a file over MAX_FILE_BYTES.
+      if (size > MAX_RECORDS_BYTES) {
+        present.delete(path);
+        reply.skipped.too_large++;
+        continue;
+      }
       await push({
-        item: {
-          issue_id: contextIssueId(path),
-          kind: { type: 'ContextUpdated', path, language, symbols, summary: summarize(text, language), content_hash: hash },
-        },
+        item: { issue_id: contextIssueId(path), kind },
+        bytes: size,
         path,
         seen: stored?.event_id,
         content_hash: hash.toString('hex'),
@@ -239,11 +255,10 @@ export async function contextIndex(ctx: RepoContext, args: Args, options: Contex
     bar.update(files.length);
     for (const gone of removedFiles(ctx, dir, match, present)) {
       if (skipLocked(reply, gone, lockedBy(gone))) continue;
+      const kind: EventKind = { type: 'ContextUpdated', path: gone, language: '', symbols: [], summary: '', content_hash: fromHex(REMOVED_HASH, 32)! };
       await push({
-        item: {
-          issue_id: contextIssueId(gone),
-          kind: { type: 'ContextUpdated', path: gone, language: '', symbols: [], summary: '', content_hash: fromHex(REMOVED_HASH, 32)! },
-        },
+        item: { issue_id: contextIssueId(gone), kind },
+        bytes: recordBytesBound(kind),
         path: gone,
         seen: ctx.store.context.file(gone)?.event_id,
         content_hash: REMOVED_HASH,

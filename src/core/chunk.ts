@@ -1,10 +1,12 @@
 /** The chunk file of SPEC §3: `GRITCHNK`, u16 LE version, codec name, CBOR array of event records. */
 import { decodeStrictArray, encodeCanonical, scanArrayOfArrays, type CborValue } from './cbor.js';
 import { GritError, walError } from './errors.js';
-import { eventFromRecord, eventToRecord, recordIdMatches, type Event } from './event.js';
+import { eventFromRecord, eventToRecord, kindPayload, recordIdMatches, type Event } from './event.js';
 import { blake2b256 } from './hash.js';
 import { bytesEqual, toHex } from './hex.js';
+import type { EventKind } from './kinds.js';
 import { hasLogKeyLayout } from './log-key.js';
+import { U64_MAX } from './timestamp.js';
 
 const MAGIC = new TextEncoder().encode('GRITCHNK');
 const VERSION = 1;
@@ -18,6 +20,22 @@ const HEADER_LEN = MAGIC.length + 2 + 1 + CODEC_BYTES.length;
  * write them, so nothing grit writes is ever unreadable. See docs/reliability.md.
  */
 export const MAX_CHUNK_BYTES = 16 << 20;
+
+/** What one chunk holds of event records: MAX_CHUNK_BYTES less its header and its array's head (9 bytes at most). */
+export const MAX_RECORDS_BYTES = MAX_CHUNK_BYTES - HEADER_LEN - 9;
+
+/**
+ * The most a record takes besides its kind's payload: the widest ids, timestamp (u64), parent,
+ * kind tag and signature, with their CBOR heads (less the empty payload's head, which the
+ * payload's own encoding has).
+ */
+const RECORD_FRAME_BYTES =
+  encodeCanonical([new Uint8Array(32), new Uint8Array(16), new Uint8Array(16), U64_MAX, new Uint8Array(32), 0xffff, [], new Uint8Array(64)]).length - 1;
+
+/** The most bytes an event of `kind` takes in a chunk, whatever its timestamp, parent and signature. */
+export function recordBytesBound(kind: EventKind): number {
+  return RECORD_FRAME_BYTES + encodeCanonical(kindPayload(kind)).length;
+}
 
 export interface EncodedChunk {
   bytes: Uint8Array;

@@ -277,6 +277,20 @@ test('large indexes are written in batches of 500 events per WAL commit', async 
   assert.deepEqual(gritOk(repo, ['context', 'query', 'f1000']).results.map((r: any) => r.path), ['gen/m1000.py']);
 });
 
+test('a batch is cut before its events would overflow a WAL chunk (16 MiB), whatever their count', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  // ~1 MB each (under the 1 MiB limit), read as Latin-1: every name takes twice its bytes as UTF-8
+  // text, so nine files' events take ~19 MB. Names this long stay out of the name index (cheap to write).
+  const source = Buffer.from(`def ${'\xe9'.repeat(1000)}():0\n`.repeat(1030), 'latin1');
+  for (let i = 0; i < 9; i++) writeFileSync(join(repo, `f${i}.py`), source);
+  git(repo, 'add', '-A');
+  const d = index(repo);
+  assert.deepEqual([d.indexed, d.events_written, d.commits], [9, 9, 2]);
+  assert.equal((await gritLib(repo, 'ContextShow', { path: 'f8.py' })).file.symbols.length, 1030);
+  assert.equal(index(repo).events_written, 0);
+});
+
 test('query ranks exact, then prefix, then substring matches; --limit truncates', async () => {
   const repo = await fixtureRepo();
   writeFileSync(
