@@ -209,11 +209,13 @@ export class ContextTables {
    * Symbols by name, best first: exact (case-sensitive), then prefix, then substring (both
    * case-insensitive); within a tier shorter names first, then name, path and line. Exact and
    * prefix hits come from a range of the name index; the substring tier scans its keys, and only
-   * when the first two tiers leave room under `limit`.
+   * when the first two tiers leave room under `limit`. A query longer than an index key can be
+   * matches nothing there: no indexed name is that long (and LMDB refuses such a key to start a range at).
    */
   query(q: string, limit: number): { hits: (SymbolHit & { match: MatchTier })[]; truncated: boolean } {
     const lower = q.toLowerCase();
     const start = Buffer.from(lower, 'utf8');
+    if (start.length > MAX_KEY_BYTES) return { hits: [], truncated: false };
     const hits: (SymbolHit & { match: MatchTier; tier: number })[] = [];
     for (const { key, value } of this.symbols.getRange({ start })) {
       if (!startsWith(key, start)) break;

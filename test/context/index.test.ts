@@ -320,6 +320,8 @@ test('query ranks exact, then prefix, then substring matches; --limit truncates'
   // A NUL (possible over IPC, MCP, the API) would reach past the name into the index's keys.
   await assert.rejects(gritLib(repo, 'ContextQuery', { query: 'parse\u0000src' }), (e: any) => e.code === 'invalid_args' && /^<query> must be one line/.test(e.message));
   assert.match(grit(repo, ['context', 'query', 'parse']).stdout, /parse\s+function\s+src\/names\.py:9-10/);
+  // Longer than any key of the name index: no indexed name is that long, so nothing matches.
+  assert.deepEqual(await gritLib(repo, 'ContextQuery', { query: 'parse'.repeat(1000) }), { query: 'parse'.repeat(1000), results: [], truncated: false, indexed: true });
 });
 
 test('show takes paths relative to the current directory or the root, and refuses outside ones', async () => {
