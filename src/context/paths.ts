@@ -45,10 +45,11 @@ function throughLinks(root: string, abs: string): string | null {
 /**
  * What a path a person typed may mean, in the order to try them: relative to their directory
  * (`cwd`), then to the worktree root (`grit context show store.ts` inside src/core, and `src/core/store.ts`
- * from anywhere). An absolute one means itself. None inside the worktree: the outside-the-worktree
- * error. Shared by `context show` and `context index --path`, so the two read a path alike.
+ * from anywhere). An absolute one means itself, with or without a `cwd`. None inside the worktree:
+ * the outside-the-worktree error. Shared by `context show` and `context index --path`, so the two read a path alike.
  */
 export function typedPathCandidates(root: string, input: string, cwd?: string): string[] {
+  if (isAbsolute(input)) return [repoRelative(root, input)];
   const within = (base?: string): string | null => {
     try {
       return repoRelative(root, input, base);
@@ -57,7 +58,7 @@ export function typedPathCandidates(root: string, input: string, cwd?: string): 
     }
   };
   const candidates = new Set<string>();
-  for (const c of [cwd === undefined ? null : within(cwd), isAbsolute(input) ? null : within()]) if (c !== null) candidates.add(c);
+  for (const c of [cwd === undefined ? null : within(cwd), within()]) if (c !== null) candidates.add(c);
   if (candidates.size === 0) repoRelative(root, input, cwd); // throws the outside-the-worktree error
   return [...candidates];
 }

@@ -331,6 +331,8 @@ test('show takes paths relative to the current directory or the root, and refuse
   assert.equal(gritOk(src, ['context', 'show', 'sample.py']).file.path, 'src/sample.py');
   assert.equal(gritOk(src, ['context', 'show', 'src/sample.py']).file.path, 'src/sample.py');
   assert.equal(gritOk(repo, ['context', 'show', join(repo, 'src/sample.py')]).file.path, 'src/sample.py');
+  // Without a cwd (MCP, the API, GritClient), an absolute path is read the same.
+  assert.equal((await gritLib(repo, 'ContextShow', { path: join(repo, 'src/sample.py') })).file.path, 'src/sample.py');
   const outside = grit(repo, ['context', 'show', '/etc/hosts', '--json']);
   assert.deepEqual([outside.code, outside.json.error.code], [2, 'invalid_args']);
   const unknown = grit(repo, ['context', 'show', 'nope.rs']);

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { globMatcher } from '../../src/context/files.js';
-import { repoRelative } from '../../src/context/paths.js';
+import { repoRelative, typedPathCandidates } from '../../src/context/paths.js';
 import { GritError } from '../../src/core/errors.js';
 
 test('globs: * and ? stay in a segment, ** spans them, no slash means any directory', () => {
@@ -51,6 +51,21 @@ test('paths become repo-relative with / separators; outside paths are refused', 
   assert.equal(repoRelative('/r', 'src/', '/r'), 'src');
   assert.throws(() => repoRelative('/r', '/etc/passwd'), /outside the worktree/);
   assert.throws(() => repoRelative('/r', '../x', '/r'), /outside the worktree/);
+});
+
+test('a typed path: relative to the caller\'s directory, then to the root; an absolute one means itself, with or without a directory (MCP, the API)', () => {
+  assert.deepEqual(typedPathCandidates('/r', 'a.ts', '/r/src'), ['src/a.ts', 'a.ts']);
+  assert.deepEqual(typedPathCandidates('/r', 'a.ts'), ['a.ts']);
+  assert.deepEqual(typedPathCandidates('/r', '/r/src/a.ts'), ['src/a.ts']);
+  assert.deepEqual(typedPathCandidates('/r', '/r/src/a.ts', '/r/lib'), ['src/a.ts']);
+  assert.deepEqual(typedPathCandidates('/r', '/r'), ['']);
+  for (const cwd of [undefined, '/r']) {
+    assert.throws(
+      () => typedPathCandidates('/r', '/etc/passwd', cwd),
+      (err: GritError) => err.code === 'invalid_args' && err.message === '/etc/passwd is outside the worktree /r',
+      String(cwd),
+    );
+  }
 });
 
 test('an absolute path into the worktree through a symbolic link (a linked $PWD) is followed up to the worktree, not within it', () => {

@@ -246,6 +246,14 @@ describe('grit mcp', () => {
     assert.deepEqual([schema.properties.limit.type, schema.properties.limit.minimum, schema.properties.limit.maximum], ['integer', 1, 10_000]);
   });
 
+  it('takes an absolute path inside the worktree for context_index (a tool sends no cwd); one outside is refused by name', async () => {
+    writeFileSync(join(repo, 'abs.ts'), 'export function absolutely() {}\n');
+    git(repo, 'add', 'abs.ts');
+    assert.equal((await ok(client, 'context_index', { path: join(repo, 'abs.ts') })).indexed, 1);
+    const outside = await fails(client, 'context_index', { path: '/etc' });
+    assert.deepEqual([outside.code, outside.message], ['invalid_args', `/etc is outside the worktree ${repo}`]);
+  });
+
   it('reads back what context_set stored with context_project', async () => {
     await ok(client, 'context_set', { key: 'build.command', value: 'npm run build' });
     assert.equal((await ok(client, 'context_project', { key: 'build.command' })).value, 'npm run build');
