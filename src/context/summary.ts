@@ -1,21 +1,37 @@
 /**
  * A file's one-line summary: the first sentence of its leading comment (or Python module
  * docstring), at most 200 characters; empty when the file opens with code. License and
- * copyright headers are skipped, since they say nothing about the file.
+ * copyright headers and directives to tools are skipped, since they say nothing about the file.
  */
 import { sliceWhole } from '../core/well-formed.js';
 import type { LanguageId } from './languages.js';
 
 const MAX = 200;
-const BOILERPLATE = /copyright|spdx-license|licensed under|all rights reserved|^@license|^eslint|^prettier|^@ts-|^-\*-/i;
+const LICENCE = /copyright|spdx-license|licensed under|all rights reserved|^@license/i;
+
+/**
+ * A comment that speaks to a tool, not about the file: a line of its own (never joined with the
+ * comment after it) or a whole block comment. Tools read these case-sensitively, as here:
+ * - build constraints and compiler directives: Go's `//go:build`, `//go:generate`, `// +build`;
+ *   TypeScript's `/// <reference …/>`, `/// <amd-module …/>`, `// @ts-nocheck`; Flow's `@flow`, `@jsx` pragmas;
+ * - encoding and editor cookies: `-*- coding: utf-8 -*-`, `coding:`/`encoding:`, `vim:` modelines;
+ *   Ruby's magic comments (`frozen_string_literal:`, `warn_indent:`, `shareable_constant_value:`),
+ *   Sorbet's `typed:`;
+ * - linters' and formatters' switches: eslint, jshint, prettier-ignore, istanbul/c8 ignore,
+ *   `nolint`/`NOLINT`, `clang-format`, `type: ignore`, `noqa`, `pylint:`, `mypy:`, `pyright:`, `fmt:`, `rubocop:`.
+ */
+const DIRECTIVE =
+  /^(?:go:|\+build\b|<reference\b|<amd-module\b|@ts-|@flow\b|@jsx|-\*-|(?:en)?coding[:=]|vim?:|frozen_string_literal:|warn_indent:|shareable_constant_value:|typed:|eslint|jshint|prettier-ignore|(?:istanbul|c8) ignore|nolint\b|NOLINT|clang-format\b|type:\s*ignore|noqa\b|pylint:|mypy:|pyright:|fmt:|rubocop:)/;
 
 interface CommentSyntax {
   line: RegExp;
   block: RegExp;
+  /** Code that may stand before the comment: a JavaScript directive prologue (`"use strict";`). */
+  prologue: RegExp | null;
 }
 
-const C_STYLE: CommentSyntax = { line: /^\/\/[/!]?\s?(.*)$/, block: /^\/\*+/ };
-const HASH: CommentSyntax = { line: /^#\s?(.*)$/, block: /^("""|''')/ };
+const C_STYLE: CommentSyntax = { line: /^\/\/[/!]?\s?(.*)$/, block: /^\/\*+/, prologue: /^(['"])use [a-z ]+\1;?$/ };
+const HASH: CommentSyntax = { line: /^#\s?(.*)$/, block: /^("""|''')/, prologue: null };
 const SYNTAX = (language: LanguageId): CommentSyntax =>
   language === 'python' || language === 'ruby' || language === 'elixir' ? HASH : C_STYLE;
 
@@ -31,7 +47,7 @@ function leadingComments(text: string, syntax: CommentSyntax): string[] {
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (i === 0 && line.startsWith('#!')) continue;
-    if (line === '') {
+    if (line === '' || syntax.prologue?.test(line)) {
       flush();
       continue;
     }
@@ -56,7 +72,8 @@ function leadingComments(text: string, syntax: CommentSyntax): string[] {
     }
     const comment = syntax.line.exec(line);
     if (!comment) break;
-    current.push(comment[1]);
+    if (DIRECTIVE.test(comment[1])) flush();
+    else current.push(comment[1]);
   }
   flush();
   return blocks;
@@ -65,7 +82,7 @@ function leadingComments(text: string, syntax: CommentSyntax): string[] {
 export function summarize(text: string, language: LanguageId): string {
   for (const block of leadingComments(text, SYNTAX(language))) {
     const clean = block.replace(/\s+/g, ' ').trim();
-    if (clean === '' || BOILERPLATE.test(clean)) continue;
+    if (clean === '' || LICENCE.test(clean) || DIRECTIVE.test(clean)) continue;
     const sentence = /^(.+?[.!?])(\s|$)/.exec(clean)?.[1] ?? clean;
     // Cut between code points: half an emoji is no text an event can hold (src/core/well-formed.ts).
     return sentence.length > MAX ? `${sliceWhole(sentence, MAX - 1)}…` : sentence;

@@ -55,6 +55,19 @@ test('summaries are the first sentence of the leading comment; licence headers a
   assert.equal(summarize('#include <a.h>\nint x;\n', 'c'), '');
   assert.equal(summarize('#!/usr/bin/env python\n# Tool entry point\nimport os\n', 'python'), 'Tool entry point');
   assert.equal(summarize('/**\n * Multi-line\n * block. Second.\n */\n', 'typescript'), 'Multi-line block.');
+  // Directives to tools are not the file's description, on a line or in a block of their own.
+  const directives: [string, LanguageId, string][] = [
+    ['//go:build linux\n// +build linux\n\n// Package netx dials things.\npackage netx\n', 'go', 'Package netx dials things.'],
+    ['//go:build linux\n// Package netx dials things.\npackage netx\n', 'go', 'Package netx dials things.'],
+    ['# frozen_string_literal: true\n\n# Billing helpers.\nmodule B; end\n', 'ruby', 'Billing helpers.'],
+    ['# -*- coding: utf-8 -*-\n# Tool entry point.\nimport os\n', 'python', 'Tool entry point.'],
+    ['# encoding: utf-8\n"""Parses things."""\n', 'python', 'Parses things.'],
+    ['/// <reference types="node" />\n// Node helpers.\nexport {};\n', 'typescript', 'Node helpers.'],
+    ['// @ts-nocheck\n/* eslint-disable no-console */\n// Logs things.\n', 'typescript', 'Logs things.'],
+    ["'use strict';\n// Event helpers.\nmodule.exports = {};\n", 'javascript', 'Event helpers.'],
+    ['/* @flow */\n/**\n * Typed helpers.\n */\n', 'javascript', 'Typed helpers.'],
+  ];
+  for (const [text, language, summary] of directives) assert.equal(summarize(text, language), summary, text);
   // An emoji across the cut is dropped whole: half of it (a lone surrogate) is no text an event can hold.
   for (const pad of [197, 198]) {
     const cut = summarize(`// ${'x'.repeat(pad)}😀 and more words than fit in a summary\n`, 'rust');
