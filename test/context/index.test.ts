@@ -352,7 +352,10 @@ test('a grammar that fails to load: a warning (stderr and JSON) and regex symbol
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stderr, /warning: rust: grammar .*missing-rust\.wasm did not load/);
   assert.match(r.stdout, /1 file indexed by the regex fallback/);
-  const d = gritOk(repo, ['context', 'index', '--force'], { env });
+  // On stderr under --json too, as every warning a command's data carries (docs/decisions.md, "--quiet").
+  const forced = grit(repo, ['context', 'index', '--force', '--json'], { env });
+  assert.match(forced.stderr, /^grit: warning: rust: grammar .*missing-rust\.wasm did not load/);
+  const d = forced.json.data;
   assert.equal(d.fallback_files, 1);
   assert.deepEqual(d.warnings.map((w: any) => w.language), ['rust']);
   const rust = gritOk(repo, ['context', 'show', 'src/sample.rs']).file;
