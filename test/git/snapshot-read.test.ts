@@ -15,15 +15,33 @@ import { writeObjects } from '../helpers/objects.js';
 
 const twoCores = availableParallelism() > 1;
 
-/** A repository with a snapshot of `events` generated events (1,000 per chunk); `tamper` may change them first. */
+/**
+ * One generated WAL for the whole file (12,000 events, the most a test reads): generating it is
+ * most of a test's set-up, and every test reads a snapshot, not the WAL it came from.
+ */
+let shared: Promise<{ gitDir: string; head: string; sorted: Event[] }> | undefined;
+function sharedWal() {
+  shared ??= (async () => {
+    const { gitDir } = tempRepo();
+    await generateWal(gitDir, { seed: 5, events: 12_000, actors: [{ id: '11'.repeat(16) }, { id: '22'.repeat(16), secretKey: '5e'.repeat(32) }], packed: true });
+    const wal = new Wal(gitDir);
+    const sorted = (await wal.readSince(null)).flatMap((c) => c.events).sort(compareEvents);
+    const head = (await wal.head())!;
+    wal.objects.close();
+    return { gitDir, head, sorted };
+  })();
+  return shared;
+}
+
+/**
+ * A snapshot of the first `events` events of the shared WAL (1,000 per chunk), written for this
+ * test in the shared repository; `tamper` may change them first.
+ */
 async function snapshotRepo(events: number, tamper?: (sorted: Event[]) => void) {
-  const { gitDir } = tempRepo();
-  await generateWal(gitDir, { seed: 5, events, actors: [{ id: '11'.repeat(16) }, { id: '22'.repeat(16), secretKey: '5e'.repeat(32) }], packed: true });
-  const wal = new Wal(gitDir);
-  const all = (await wal.readSince(null)).flatMap((c) => c.events).sort(compareEvents);
+  const { gitDir, head, sorted } = await sharedWal();
+  const all = sorted.slice(0, events);
   tamper?.(all);
   const objects = new ObjectStore(gitDir);
-  const head = (await wal.head())!;
   const { commit } = writeObjects(gitDir, (sink) => writeSnapshotObjects(sink, [], all, head, 1, ACTOR_HEX));
   return { gitDir, objects, commit, all };
 }
