@@ -9,7 +9,7 @@ import { syncWal } from '../../src/git/sync.js';
 import { readSide } from '../../src/git/transport.js';
 import { RepoContext } from '../../src/commands/context.js';
 import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
-import { eventIds, gitBytes, network, pairWithLocalChange, refs, shown, silentRemote, sleep, walEvents } from './_helpers.js';
+import { eventIds, gitBytes, network, pairWithLocalChange, refs, silentRemote, sleep, walEvents } from './_helpers.js';
 import { chunkCommit, remoteCommit } from '../reliability/_remote.js';
 import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
 import { fromHex } from '../../src/core/hex.js';
@@ -36,9 +36,15 @@ async function concurrentEdits(): Promise<{ a: string; b: string; remote: string
   return { a, b, remote, id };
 }
 
-function assertConverged(a: string, b: string, remote: string, id: string): void {
-  const sa = shown(a, id);
-  const sb = shown(b, id);
+/** `issue show` of one issue as set-up reads it (gritSetup): the data, its issue and the set of its event ids. */
+async function shownNow(clone: string, id: string): Promise<{ data: any; issue: unknown; eventIds: string[] }> {
+  const data = await gritSetup(clone, ['issue', 'show', id]);
+  return { data, issue: data.issue, eventIds: data.events.map((e: any) => e.event_id).sort() };
+}
+
+async function assertConverged(a: string, b: string, remote: string, id: string): Promise<void> {
+  const sa = await shownNow(a, id);
+  const sb = await shownNow(b, id);
   assert.deepEqual(sa.issue, sb.issue);
   assert.deepEqual(sa.eventIds, sb.eventIds);
   assert.equal(sa.eventIds.length, 10);
@@ -48,7 +54,7 @@ function assertConverged(a: string, b: string, remote: string, id: string): void
   assert.deepEqual(issue.labels, ['from-a', 'from-b']);
   assert.equal(issue.comments.length, 3);
   // Full show output too (events in their canonical order), and the same WAL head everywhere.
-  assert.deepEqual(gritOk(a, ['issue', 'show', id]), gritOk(b, ['issue', 'show', id]));
+  assert.deepEqual(sa.data, sb.data);
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
   assert.equal(git(a, 'rev-parse', 'refs/grit/wal').trim(), head);
   assert.equal(git(b, 'rev-parse', 'refs/grit/wal').trim(), head);
@@ -67,7 +73,7 @@ test('concurrent edits of one issue in two clones converge: A syncs first', { ti
   assert.deepEqual([sb.pulled, sb.pushed, sb.events_rebased], [4, 5, 5]);
   assert.equal(sb.wal_head, sb.remote_wal_head);
   assert.equal((await gritSetup(a, ['sync'])).pulled, 5);
-  assertConverged(a, b, remote, id);
+  await assertConverged(a, b, remote, id);
   const all = eventIds(await walEvents(remote));
   assert.equal(new Set(all).size, all.length);
   assert.equal(all.length, 10);
@@ -79,7 +85,7 @@ test('concurrent edits of one issue in two clones converge: B syncs first', { ti
   const sa = await gritSetup(a, ['sync']);
   assert.deepEqual([sa.pulled, sa.pushed, sa.events_rebased], [5, 4, 4]);
   await gritSetup(b, ['sync']);
-  assertConverged(a, b, remote, id);
+  await assertConverged(a, b, remote, id);
 });
 
 test('concurrent edits, both clones syncing at the same moment, then once more', { timeout: 60_000 }, async () => {
@@ -88,7 +94,7 @@ test('concurrent edits, both clones syncing at the same moment, then once more',
   for (const r of both) assert.equal(r.code, 0, r.stdout + r.stderr);
   await gritSetup(a, ['sync']);
   await gritSetup(b, ['sync']);
-  assertConverged(a, b, remote, id);
+  await assertConverged(a, b, remote, id);
   const all = eventIds(await walEvents(remote));
   assert.equal(new Set(all).size, 10);
   assert.equal(all.length, 10);
@@ -511,7 +517,7 @@ for (const variant of ['flipped byte', 'forged event'] as const) {
     assert.doesNotMatch(r.json.error.details.suggestion, /grit doctor/);
     assert.deepEqual(refs(b), before);
     assert.deepEqual(await gritSetup(b, ['issue', 'list']), listBefore);
-    assert.equal(shown(b, id).eventIds.length, 2);
+    assert.equal((await shownNow(b, id)).eventIds.length, 2);
     // A push-only sync refuses as well (it validates what it fetched before anything else).
     assert.equal(grit(b, ['sync', '--push', '--json']).json.error.code, 'wal_error');
     assert.deepEqual(refs(b), before);
@@ -524,7 +530,7 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
   const { remote, clones } = await network(2);
   const [a, b] = clones;
   for (let i = 0; i < 3; i++) await gritSetup(a, ['issue', 'create', '--title', `i${i}`]);
-  const snap = gritOk(a, ['snapshot']);
+  const snap = await gritSetup(a, ['snapshot']);
   await gritSetup(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
   // Not snapshots: a ref of another name, and a commit that is no snapshot under a snapshot's name.
@@ -539,7 +545,7 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
   assert.equal(rebuilt.from_snapshot, true);
   assert.equal(rebuilt.event_count, 3);
   // A local `snapshot gc` is not undone by the next sync.
-  gritOk(b, ['snapshot', 'gc', '--keep', '0']);
+  await gritSetup(b, ['snapshot', 'gc', '--keep', '0']);
   assert.equal((await gritSetup(b, ['sync'])).snapshots_fetched, 0);
   assert.deepEqual(refs(b, 'refs/grit/snapshots/'), {});
 });
@@ -566,10 +572,10 @@ test('a pull where the remote was at the local head last time: fast-forward; a r
   // b's head is no longer on the remote's chain: found by the walk, then git merge-base, then a rebase.
   const rebased = await gritSetup(b, ['sync']);
   assert.deepEqual([rebased.pulled, rebased.events_rebased, rebased.pushed], [1, 1, 1]);
-  const titles = (dir: string) => gritOk(dir, ['issue', 'list']).issues.map((i: { title: string }) => i.title).sort();
-  assert.deepEqual(titles(b), ['four', 'one', 'three', 'two']);
+  const titles = async (dir: string) => (await gritSetup(dir, ['issue', 'list'])).issues.map((i: { title: string }) => i.title).sort();
+  assert.deepEqual(await titles(b), ['four', 'one', 'three', 'two']);
   assert.equal((await gritSetup(a, ['sync'])).pulled, 1);
-  assert.deepEqual(titles(a), titles(b));
+  assert.deepEqual(await titles(a), await titles(b));
   fsckClean(b);
 });
 
@@ -581,7 +587,7 @@ test('the store fails to catch up while git fetches: the sync fails and the trac
   await gritSetup(b, ['sync']);
   // The remote gets an event and a snapshot; b's own WAL gets a commit its store cannot read.
   await gritSetup(a, ['issue', 'create', '--title', 'two']);
-  const snap = gritOk(a, ['snapshot']);
+  const snap = await gritSetup(a, ['snapshot']);
   await gritSetup(a, ['sync']);
   git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
   remoteCommit(b, 'bb'.repeat(16), { meta: '{"schema_version":2}\n' });
@@ -635,19 +641,20 @@ test('a remove concurrent with an add of the same member loses to it though stam
     gritOk(b, ['issue', set, 'remove', id, ...member]);
   }
   for (const c of [a, b, a, b]) await gritSetup(c, ['sync']);
-  const sets = (c: string) => ({
-    labels: gritOk(c, ['issue', 'show', labelled]).issue.labels,
-    assignees: gritOk(c, ['issue', 'show', assigned]).issue.assignees,
-    dependencies: gritOk(c, ['issue', 'show', blocking]).issue.dependencies,
+  const show = async (c: string, id: string) => (await gritSetup(c, ['issue', 'show', id])).issue;
+  const sets = async (c: string) => ({
+    labels: (await show(c, labelled)).labels,
+    assignees: (await show(c, assigned)).assignees,
+    dependencies: (await show(c, blocking)).dependencies,
   });
   const expected = { labels: ['x'], assignees: ['ann'], dependencies: [{ target: labelled, dep_type: 'blocks' }] };
-  for (const c of [a, b]) assert.deepEqual(sets(c), expected);
+  for (const c of [a, b]) assert.deepEqual(await sets(c), expected);
   // Folded from scratch, from the WAL and from a snapshot, the same.
   gritOk(b, ['rebuild']);
-  assert.deepEqual(sets(b), expected);
+  assert.deepEqual(await sets(b), expected);
   gritOk(a, ['snapshot']);
   assert.equal(gritOk(a, ['rebuild', '--from-snapshot']).from_snapshot, true);
-  assert.deepEqual(sets(a), expected);
+  assert.deepEqual(await sets(a), expected);
 });
 
 test('a remove whose writer had seen the add takes it away: the same actor\'s, and one after a sync that brought the add', { timeout: 60_000 }, async () => {
@@ -709,9 +716,9 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   chunkCommit(remote, other, chunkOfRecords(records));
   await gritSetup(b, ['issue', 'update', id, '--title', 'ordinary, later']);
   for (const c of [a, b, a]) await gritSetup(c, ['sync']);
-  const state = (c: string) => gritOk(c, ['issue', 'show', id]);
-  assert.deepEqual(state(a), state(b));
-  const before = state(a);
+  const state = (c: string) => gritSetup(c, ['issue', 'show', id]);
+  const before = await state(a);
+  assert.deepEqual(before, await state(b));
   assert.equal(before.issue.title, 'in nanoseconds', 'the highest timestamp writes last');
   assert.deepEqual(before.issue.labels, []);
   assert.deepEqual(
@@ -723,8 +730,8 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   await gritSetup(a, ['issue', 'comment', id, '--body', 'still writable']);
   await gritSetup(a, ['issue', 'label', 'add', id, '--label', 'x']);
   for (const c of [a, b]) await gritSetup(c, ['sync']);
-  const expected = state(b);
-  assert.deepEqual(expected, state(a));
+  const expected = await state(b);
+  assert.deepEqual(expected, await state(a));
   assert.deepEqual(expected.issue.labels, ['x']);
   assert.equal(expected.issue.comments.at(-1).body, 'still writable');
   assert.deepEqual(expected.events.slice(-2).map((e: any) => e.ts_exact), [stamps[2], stamps[2]]);
@@ -733,10 +740,10 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
 
   // Every other way of reading the events agrees.
   gritOk(b, ['rebuild']);
-  assert.deepEqual(state(b), expected);
+  assert.deepEqual(await state(b), expected);
   gritOk(b, ['snapshot']);
   assert.equal(gritOk(b, ['rebuild', '--from-snapshot']).from_snapshot, true);
-  assert.deepEqual(state(b), expected);
+  assert.deepEqual(await state(b), expected);
   const check = await gritSetup(b, ['db', 'check']);
   assert.equal(check.corrupt_count, 0, JSON.stringify(check.errors));
   assert.equal(gritOk(b, ['db', 'verify']).error_count, 0);
@@ -765,7 +772,7 @@ test('timestamps above 2^53 - 1 from another writer (SPEC §1: u64) sync in and 
   const r = grit(b, ['sync', '--pull', '--json']);
   assert.equal(r.code, 1, r.stdout);
   assert.equal(r.json?.error?.code, 'wal_error');
-  assert.deepEqual(state(b), expected);
+  assert.deepEqual(await state(b), expected);
 });
 
 test('a git push that something kills is said to have been killed, not to have "exited with -1"', { timeout: 60_000 }, async () => {
