@@ -1,10 +1,10 @@
-import { test } from 'node:test';
+import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritLib, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
+import { copiedRepo, fsckClean, git, grit, gritLib, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { EXPECTED, show } from './_expected.js';
-import { FIXTURES, fixtureRepo, walCommits, walKinds } from './_helpers.js';
+import { FIXTURES, fixtureRepo as newFixtureRepo, walCommits, walKinds } from './_helpers.js';
 import { setLockPolicy } from '../sync/_helpers.js';
 import { REPO_ROOT } from '../helpers/paths.js';
 import { RepoContext } from '../../src/commands/context.js';
@@ -13,6 +13,15 @@ import { contextIssueId, PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
 import { writeStamped } from '../helpers/write-raw.js';
 
 const index = (repo: string, ...args: string[]) => gritOk(repo, ['context', 'index', ...args]);
+/** `context index` as set-up, in a test about what comes after it (gritSetup). */
+const indexed = (repo: string) => gritSetup(repo, ['context', 'index']);
+
+/** The fixture repository, set up once; each test gets its own copy. */
+let template: string;
+before(async () => {
+  template = await newFixtureRepo();
+});
+const fixtureRepo = async () => copiedRepo(template);
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
 
 test('cold index: one ContextUpdated per file in one commit; show gives each fixture exactly', async () => {
@@ -78,7 +87,7 @@ test('incremental index writes events only for changed, new and removed files', 
 
 test('--force re-indexes unchanged files', async () => {
   const repo = await fixtureRepo();
-  index(repo);
+  await indexed(repo);
   const d = index(repo, '--force');
   assert.deepEqual([d.indexed, d.unchanged, d.events_written, d.commits], [FIXTURES.length, 0, FIXTURES.length, 1]);
 });
@@ -108,7 +117,7 @@ test('a file that grows past 1 MiB or becomes unreadable loses its old symbols (
   writeFileSync(join(repo, 'gen/big.py'), 'def old_fn():\n    pass\n');
   writeFileSync(join(repo, 'gen/dir.py'), 'def dir_fn():\n    pass\n');
   git(repo, 'add', '-A');
-  index(repo);
+  await indexed(repo);
   writeFileSync(join(repo, 'gen/big.py'), Array.from({ length: 60_000 }, (_, i) => `def new_${i}():\n    pass\n`).join(''));
   // Still tracked, but a directory now stands where the file was: it cannot be read.
   rmSync(join(repo, 'gen/dir.py'));
@@ -240,7 +249,7 @@ test('a --path that is a symlink, or goes through one, is warned about as such: 
 
 test('two index runs at once: the one that writes second leaves out the files the first wrote for the same content', async () => {
   const repo = await fixtureRepo();
-  const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  const other = (await gritSetup(repo, ['actor', 'init'])).actor.actor_id;
   const first = RepoContext.open({ cwd: repo });
   const second = RepoContext.open({ cwd: repo, actor: other });
   try {
@@ -298,7 +307,7 @@ test('query ranks exact, then prefix, then substring matches; --limit truncates'
     ['def xparsey():', 'def parse_args():', 'def reparse():', 'def Parse():', 'def parse():'].map((l) => `${l}\n    pass\n`).join(''),
   );
   git(repo, 'add', '-A');
-  index(repo);
+  await indexed(repo);
   const d = gritOk(repo, ['context', 'query', 'parse']);
   assert.deepEqual(
     d.results.map((r: any) => `${r.match} ${r.symbol} ${r.line_start}`),
@@ -326,7 +335,7 @@ test('query ranks exact, then prefix, then substring matches; --limit truncates'
 
 test('show takes paths relative to the current directory or the root, and refuses outside ones', async () => {
   const repo = await fixtureRepo();
-  index(repo);
+  await indexed(repo);
   const src = join(repo, 'src');
   assert.equal(gritOk(src, ['context', 'show', 'sample.py']).file.path, 'src/sample.py');
   assert.equal(gritOk(src, ['context', 'show', 'src/sample.py']).file.path, 'src/sample.py');
@@ -432,16 +441,18 @@ test('after a context entry stamped above 2^53 - 1 (a nanosecond clock), each la
     index(repo);
     assert.deepEqual(show(gritOk(repo, ['context', 'show', path]).file.symbols), [`function edited${n} 1-1`], `index ${n}`);
   }
-  const before = [gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', path])];
+  // What a rebuild must keep, read through the command functions: only compared.
+  const seen = async () => [await gritSetup(repo, ['context', 'project']), await gritSetup(repo, ['context', 'show', path])];
+  const before = await seen();
   gritOk(repo, ['rebuild']);
-  assert.deepEqual([gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', path])], before);
+  assert.deepEqual(await seen(), before);
 });
 
 test('context never shows up as issues, and survives a rebuild from the WAL', async () => {
   const repo = await fixtureRepo();
   const issue = (await gritSetup(repo, ['issue', 'create', '--title', 'real issue'])).issue_id;
-  index(repo);
-  gritOk(repo, ['context', 'set', 'k', 'v']);
+  await indexed(repo);
+  await gritSetup(repo, ['context', 'set', 'k', 'v']);
   const list = gritOk(repo, ['issue', 'list']);
   assert.deepEqual(list.issues.map((i: any) => i.issue_id), [issue]);
   const stats = gritOk(repo, ['db', 'stats']);
@@ -450,9 +461,11 @@ test('context never shows up as issues, and survives a rebuild from the WAL', as
   const ctxId = 'f'.repeat(32);
   assert.equal(grit(repo, ['issue', 'show', ctxId, '--json']).json.error.code, 'not_found');
 
-  const before = [gritOk(repo, ['context', 'query', 'a']), gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', 'src/sample.cpp'])];
+  // What the rebuild must keep, read through the command functions: only compared.
+  const seen = async () => [await gritSetup(repo, ['context', 'query', 'a']), await gritSetup(repo, ['context', 'project']), await gritSetup(repo, ['context', 'show', 'src/sample.cpp'])];
+  const before = await seen();
   gritOk(repo, ['rebuild']);
-  const after = [gritOk(repo, ['context', 'query', 'a']), gritOk(repo, ['context', 'project']), gritOk(repo, ['context', 'show', 'src/sample.cpp'])];
+  const after = await seen();
   assert.deepEqual(after, before);
   assert.ok(before[0].results.length > 5);
 });
@@ -460,16 +473,16 @@ test('context never shows up as issues, and survives a rebuild from the WAL', as
 test('lock_policy = require: files under another actor\'s lock are skipped and reported, the rest indexed', { timeout: 60_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const other = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  const other = (await gritSetup(repo, ['actor', 'init'])).actor.actor_id;
   for (const f of ['src/parser/p1.ts', 'src/other/o1.ts', 'src/other/gone.ts']) {
     mkdirSync(join(repo, f, '..'), { recursive: true });
     writeFileSync(join(repo, f), 'export function a() {}\n');
   }
   git(repo, 'add', '-A');
   git(repo, 'commit', '-q', '-m', 'files');
-  index(repo);
+  await indexed(repo);
   setLockPolicy(repo, 'require');
-  gritOk(repo, ['lock', 'acquire', '--resource', 'path:src/parser', '--actor', other]);
+  await gritSetup(repo, ['lock', 'acquire', '--resource', 'path:src/parser', '--actor', other]);
   writeFileSync(join(repo, 'src/parser/p1.ts'), 'export function b() {}\n');
   writeFileSync(join(repo, 'src/other/o1.ts'), 'export function c() {}\n');
   git(repo, 'rm', '-q', 'src/other/gone.ts');

@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ActorSelection } from '../../src/commands/data-dir.js';
@@ -18,6 +18,17 @@ export function tempDir(prefix = 'grit-test-'): string {
   const d = mkdtempSync(join(tmpdir(), prefix));
   dirs.push(d);
   return d;
+}
+
+/**
+ * A copy of `repo` (as `cp -a`) in a new temp directory: the state a file's shared `before` set up,
+ * fresh for each test that changes it, without repeating the set-up. Only of a repository that
+ * no process is using (no daemon serves it, no store is open on it).
+ */
+export function copiedRepo(repo: string): string {
+  const dir = tempDir();
+  cpSync(repo, dir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
+  return dir;
 }
 
 export function git(cwd: string, ...args: string[]): string {
