@@ -22,14 +22,14 @@ import { fromHex, toHex } from '../../src/core/hex.js';
 
 const check = (d: any, id: string) => d.checks.find((c: any) => c.id === id);
 
-/** Set up through the command functions (gritLib); `list` is the CLI's view of it, to compare with. */
+/** Set up through the command functions (gritLib); `list` is its `issue list` (gritSetup), to compare the CLI's with. */
 async function populated(opts: { key?: boolean } = {}) {
   const repo = tempRepo();
   const actor = (await gritInit(repo, { generate_key: opts.key })).actor;
   const ids: string[] = [];
   for (let k = 0; k < 4; k++) ids.push((await gritLib(repo, 'IssueCreate', { title: `issue ${k}` })).issue_id);
   await gritLib(repo, 'IssueComment', { issue_id: ids[0], body: 'hello' });
-  return { repo, actor, ids, list: gritOk(repo, ['issue', 'list']) };
+  return { repo, actor, ids, list: await gritSetup(repo, ['issue', 'list']) };
 }
 
 /** A failure a person can act on: the code, exit status, a one-line suggestion, no stack trace. */
@@ -184,7 +184,7 @@ test('no file where a config should be (a directory, `.git/grit` a file or a lin
 
 test("a teammate's unreadable config is reported by doctor: its key is unknown, so its events cannot be verified", async () => {
   const { repo } = await populated();
-  const mate = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'mate']).actor;
+  const mate = (await gritSetup(repo, ['actor', 'init', '--generate-key', '--label', 'mate'])).actor;
   writeFileSync(join(mate.data_dir, 'config.toml'), 'public_key = \n');
   const c = check(gritDoctor(repo), 'actor_config');
   assert.equal(c.status, 'warn');
@@ -194,7 +194,7 @@ test("a teammate's unreadable config is reported by doctor: its key is unknown, 
 test("an unknown key in an actor config (a misspelt public_key) is refused, naming it: no write as that actor, doctor reports it and leaves it to a person", async () => {
   const { repo, actor } = await populated({ key: true });
   setSignaturePolicy(repo, 'reject');
-  const mate = gritOk(repo, ['actor', 'init', '--generate-key', '--label', 'mate']).actor;
+  const mate = (await gritSetup(repo, ['actor', 'init', '--generate-key', '--label', 'mate'])).actor;
   await gritSetup(repo, ['issue', 'create', '--title', 'by mate', '--actor', 'mate']);
   rmSync(join(mate.data_dir, 'keys'), { recursive: true }); // a teammate's public config (docs/signing.md)
   const mateConfig = join(mate.data_dir, 'config.toml');
@@ -246,7 +246,7 @@ async function damagedStore(seed: number) {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor;
   await generateWal(join(repo, '.git'), { seed: 1, events: 300, actors: [{ id: '11111111111111111111111111111111' }] });
-  const list = gritOk(repo, ['issue', 'list']);
+  const list = await gritSetup(repo, ['issue', 'list']);
   const file = join(actor.data_dir, 'store.mdb');
   const rand = rng(seed);
   const page = 2 + Math.floor(rand() * (Math.floor(statSync(file).size / 4096) - 2));
@@ -423,8 +423,8 @@ test('a missing WAL object: wal_error naming it, doctor --fix changes nothing; r
   const { clones } = await network(1);
   const [repo] = clones;
   for (let k = 0; k < 3; k++) await gritSetup(repo, ['issue', 'create', '--title', `i${k}`]);
-  gritOk(repo, ['sync']);
-  const list = gritOk(repo, ['issue', 'list']);
+  await gritSetup(repo, ['sync']);
+  const list = await gritSetup(repo, ['issue', 'list']);
   const middle = git(repo, 'rev-parse', 'refs/grit/wal~1').trim();
   const chunk = git(repo, 'ls-tree', '-r', middle).split('\n').find((l) => l.includes('events/'))!.split(/\s+/)[2];
   // Each append writes its commit's objects as one pack: take away the one holding this chunk.
@@ -465,9 +465,9 @@ test('a hole in the local WAL: sync and writes refuse with a wal_error naming th
   const { clones } = await network(1);
   const [repo] = clones;
   const pushed = (await gritSetup(repo, ['issue', 'create', '--title', 'pushed'])).issue_id;
-  gritOk(repo, ['sync']);
+  await gritSetup(repo, ['sync']);
   for (let k = 0; k < 3; k++) await gritSetup(repo, ['issue', 'create', '--title', `local ${k}`]);
-  const list = gritOk(repo, ['issue', 'list']);
+  const list = await gritSetup(repo, ['issue', 'list']);
   const [head, child, middle] = git(repo, 'rev-list', 'refs/grit/wal').trim().split('\n');
 
   // Below the head: git's merge-base is the first to meet it.
