@@ -51,7 +51,7 @@ test('doctor on a healthy repository: every check ok, in order, nothing applied'
  */
 test('one WAL with a problem for every check that reads it: each is reported, under warn and under reject', async () => {
   const repo = tempRepo();
-  const writer = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor;
+  const writer = (await gritInit(repo, { generate_key: true })).actor;
   const [x, y, z] = await createdIssues(repo, ['x', 'y', 'z']);
   await gritSetup(repo, ['issue', 'dep', 'add', x, '--target', y, '--type', 'depends_on']);
   // The edge that closes the cycle (commands refuse it; sync can bring it).
@@ -68,7 +68,7 @@ test('one WAL with a problem for every check that reads it: each is reported, un
   await wal.append([{ ...forged, sig: fromHex(created.sig, 64)! }], writer.actor_id);
   wal.objects.close();
   await gritSetup(repo, ['issue', 'comment', x, '--body', 'the commit to rewrite']);
-  gritOk(repo, ['snapshot']);
+  await gritSetup(repo, ['snapshot']);
   const head = git(repo, 'rev-parse', 'refs/grit/wal').trim();
   const rewritten = git(repo, 'commit-tree', `${head}^{tree}`, '-p', `${head}^`, '-m', 'grit: 1 event').trim();
   const copy = git(repo, 'commit-tree', `${head}^{tree}`, '-p', rewritten, '-m', 'grit: 1 event').trim();
@@ -220,7 +220,7 @@ for (const [label, size] of [
 
 test('garbage in the LMDB file and a snapshot: --fix rebuilds from the snapshot; a live daemon blocks the fix', async () => {
   const { repo, actor, ids } = await populated();
-  gritOk(repo, ['snapshot']);
+  await gritSetup(repo, ['snapshot']);
   await gritSetup(repo, ['issue', 'comment', ids[0], '--body', 'after the snapshot']);
   const before = await gritSetup(repo, ['issue', 'list']);
   const storePath = join(actor.data_dir, 'store.mdb');
@@ -354,10 +354,10 @@ test('actor directories an interrupted init left are reported; --fix deletes onl
   };
   // An actor config as an older grit wrote it, made long before the default.
   const config = (id: string, more = '') => `actor_id = "${id}"\nlabel = ""\ncreated_ts = 1000\n${more}`;
-  const keyed = gritOk(repo, ['actor', 'init', '--data-dir', join(tempDir(), 'home'), '--generate-key']).actor;
+  const keyed = (await gritSetup(repo, ['actor', 'init', '--data-dir', join(tempDir(), 'home'), '--generate-key'])).actor;
   const secret = readFileSync(join(keyed.data_dir, 'keys', 'signing.key'), 'utf8');
   const named = `public_key = "${keyed.public_key}"\nkey_scheme = "ed25519"\n`;
-  const wrote = gritOk(repo, ['actor', 'init']).actor.actor_id;
+  const wrote = (await gritSetup(repo, ['actor', 'init'])).actor.actor_id;
   await gritSetup(repo, ['issue', 'create', '--title', 'by another actor', '--actor', wrote]);
   for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(base, wrote, f));
   writeFileSync(join(base, wrote, 'config.toml'), config(wrote));
@@ -375,7 +375,7 @@ test('actor directories an interrupted init left are reported; --fix deletes onl
   const left = [
     put('1'.repeat(32), config('1'.repeat(32), named)), // a teammate's config: their key, not its secret
     put('2'.repeat(32), config('2'.repeat(32)).replace('label = ""', 'label = "ci"')), // labelled: someone meant it
-    join(base, gritOk(repo, ['actor', 'init']).actor.actor_id), // made after the default
+    join(base, (await gritSetup(repo, ['actor', 'init'])).actor.actor_id), // made after the default
     join(base, wrote), // wrote events
   ];
   const d = check(gritDoctor(repo), 'actor_dirs');
