@@ -46,7 +46,7 @@ test('export --format json: meta, full issues sorted by id, events in (issue_id,
   assert.deepEqual(doc.issues.map((i: any) => i.issue_id), [a, b].sort());
   const ia = doc.issues.find((i: any) => i.issue_id === a);
   // As `issue show` has it, less the edges other issues record on it (each edge is exported once, on its own issue).
-  const { dependents, ...shown } = gritOk(repo, ['issue', 'show', a]).issue;
+  const { dependents, ...shown } = (await gritSetup(repo, ['issue', 'show', a])).issue;
   assert.deepEqual(dependents, []);
   assert.deepEqual(ia, shown);
   const key = (e: any) => [e.issue_id, String(e.ts_unix_ms).padStart(16, '0'), e.actor, e.event_id].join(' ');
@@ -169,7 +169,7 @@ test('export --format csv: issue summaries with RFC 4180 quoting', async () => {
 
 test('export --format csv: a label or assignee holding `;` or `\\` is escaped, so a reader gets the exact sets back', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
+  await gritInit(repo);
   const labels = ['x;y', 'has space', 'c:\\dir\\', 'bug'];
   const id = (await gritSetup(repo, ['issue', 'create', '--title', 'semi', ...labels.flatMap((l) => ['--label', l])])).issue_id;
   for (const user of ['a;b', 'carol']) await gritSetup(repo, ['issue', 'assignee', 'add', id, '--user', user]);
@@ -184,7 +184,7 @@ test('export --format csv: a label or assignee holding `;` or `\\` is escaped, s
     }
     return field === '' ? [] : out;
   };
-  const { issue } = gritOk(repo, ['issue', 'show', id]);
+  const { issue } = await gritSetup(repo, ['issue', 'show', id]);
   assert.deepEqual(members(row[3]), issue.labels);
   assert.deepEqual(members(row[4]), issue.assignees);
   assert.deepEqual([...issue.labels].sort(), [...labels].sort());
@@ -411,9 +411,9 @@ test('export --output: empty is refused as empty; /dev/stdout is standard output
 
 test('export --output: never into the git dir, a linked worktree\'s .git or an actor\'s data dir, however the path leads there (.., a symbolic link, the daemon): refused, nothing written', { timeout: 60_000 }, async () => {
   const { main: repo, linked } = await twoWorktrees();
-  gritOk(repo, ['actor', 'init', '--generate-key']);
+  await gritSetup(repo, ['actor', 'init', '--generate-key']);
   const home = join(tempDir(), 'home');
-  gritOk(repo, ['actor', 'init', '--data-dir', home, '--generate-key']);
+  await gritSetup(repo, ['actor', 'init', '--data-dir', home, '--generate-key']);
   await gritSetup(repo, ['issue', 'create', '--title', 'x']);
   const key = readdirSync(join(repo, '.git', 'grit', 'actors'), { recursive: true, encoding: 'utf8' }).find((f) => f.endsWith('signing.key'))!;
   symlinkSync(join(repo, '.git', 'grit'), join(repo, 'state'));
