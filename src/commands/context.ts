@@ -89,6 +89,19 @@ export interface WriteItem {
   kind: EventKind;
 }
 
+/**
+ * What a write must still satisfy where it lands (a new dependency closes no cycle): run on the
+ * store caught up with the WAL head the write is appended on, given the items written ahead of
+ * it in the same commit; throws the write's refusal.
+ */
+export type WriteCheck = (ahead: readonly WriteItem[]) => void;
+
+/** One caller's write: its events, and what they must satisfy where they land. */
+export interface WriteGroup {
+  items: WriteItem[];
+  check?: WriteCheck;
+}
+
 export interface WriteResult {
   events: Event[];
   wal_head: string;
@@ -436,9 +449,10 @@ export class RepoContext {
    * is kept above its issue's newest one so that an actor's own successive edits never tie.
    * With group commit on (a daemon worker), concurrent calls share one commit.
    */
-  async write(items: WriteItem[]): Promise<WriteResult> {
-    if (this.batcher) return this.batcher.submit(items);
-    const [result] = await this.commitGroups([items]);
+  async write(items: WriteItem[], check?: WriteCheck): Promise<WriteResult> {
+    const group = { items, check };
+    if (this.batcher) return this.batcher.submit(group);
+    const [result] = await this.commitGroups([group]);
     if (result instanceof Error) throw result;
     return result;
   }
@@ -449,19 +463,38 @@ export class RepoContext {
   }
 
   /**
-   * Writes several callers' events as one WAL commit. A group refused by the lock policy gets its
-   * error back without holding up the others.
+   * Writes several callers' events as one WAL commit. A group refused by its check or the lock
+   * policy gets its error back without holding up the others.
    */
-  private async commitGroups(groups: WriteItem[][]): Promise<Array<WriteResult | Error>> {
+  private async commitGroups(groups: readonly WriteGroup[]): Promise<Array<WriteResult | Error>> {
+    for (;;) {
+      try {
+        return await this.tryCommitGroups(groups);
+      } catch (err) {
+        if (!(err instanceof ChecksOutdated)) throw err;
+      }
+    }
+  }
+
+  /**
+   * `commitGroups`' work on the WAL head as it is now. Each group's check sees the groups accepted
+   * before it, so two writes that are each fine alone but not together (the two halves of a
+   * cycle) are not both accepted; throws ChecksOutdated when another writer appended first and
+   * what it appended fails a check, for the groups to be judged again from the start.
+   */
+  private async tryCommitGroups(groups: readonly WriteGroup[]): Promise<Array<WriteResult | Error>> {
     const madeOn = await this.refresh();
     const results: Array<WriteResult | Error> = new Array(groups.length);
     const accepted: number[] = [];
     const warnings: string[][] = groups.map(() => []);
     const lockRefs = hasLockRefs(this.repo.commonDir); // one readdir for the batch, not per write
-    for (const [i, items] of groups.entries()) {
+    const ahead: WriteItem[] = [];
+    for (const [i, { items, check }] of groups.entries()) {
       try {
+        check?.(ahead);
         if (lockRefs) warnings[i] = await checkLocks(this, items); // lock_policy (docs/locks.md)
         accepted.push(i);
+        ahead.push(...items);
       } catch (err) {
         results[i] = err as Error;
       }
@@ -475,7 +508,7 @@ export class RepoContext {
     const sign = this.signer ?? undefined;
     const made = new Map<string, Event[]>(); // this commit's events by issue, oldest first
     const byGroup = accepted.map((i) =>
-      groups[i].map(({ issue_id, kind }) => {
+      groups[i].items.map(({ issue_id, kind }) => {
         const key = toHex(issue_id);
         let mine = made.get(key);
         if (!mine) made.set(key, (mine = []));
@@ -489,7 +522,9 @@ export class RepoContext {
       }),
     );
     const events = byGroup.flat();
-    const { commit, parent } = await this.wal.append(events, this.actorId, { madeOn });
+    const checked = accepted.map((i) => groups[i]);
+    const recheck = checked.some((g) => g.check) ? () => this.recheck(checked) : undefined;
+    const { commit, parent } = await this.wal.append(events, this.actorId, { madeOn, recheck });
     crashPoint('write:after-append');
     // The WAL ref is the commit point: from here the events are durable and acknowledged even if
     // the store (a cache) cannot take them now (disk full); the next command catches it up.
@@ -503,6 +538,24 @@ export class RepoContext {
     }
     accepted.forEach((i, n) => (results[i] = { events: byGroup[n], wal_head: commit, warnings: warnings[i] }));
     return results;
+  }
+
+  /**
+   * When another writer (another process, another actor) appended after the checks ran: the store
+   * is caught up with the WAL and the checks run again, in order, so that what it appended is
+   * checked against too (ChecksOutdated if it fails one).
+   */
+  private async recheck(groups: readonly WriteGroup[]): Promise<void> {
+    await this.refresh();
+    const ahead: WriteItem[] = [];
+    for (const { items, check } of groups) {
+      try {
+        check?.(ahead);
+      } catch {
+        throw new ChecksOutdated();
+      }
+      ahead.push(...items);
+    }
   }
 
   /**
@@ -555,6 +608,9 @@ export class RepoContext {
     renameSync(copy, storeFile(this.actor.dir));
   }
 }
+
+/** A write's checks fail on the WAL head another writer moved: judge its groups again (RepoContext.recheck). */
+class ChecksOutdated extends Error {}
 
 /** WAL events a store that cannot be written now could not take (RepoContext.catchUp). */
 interface Lag {

@@ -12,7 +12,7 @@ import { DEP_TYPES, type DepType, type IssueState } from '../core/kinds.js';
 import type { IssueSummary } from '../core/projection.js';
 import type { Store } from '../core/store.js';
 import { bool, cliName, oneOf, optLabel, text, type Args } from './args.js';
-import { withLockWarnings, type RepoContext } from './context.js';
+import { withLockWarnings, type RepoContext, type WriteCheck, type WriteItem } from './context.js';
 import type { WriteReply } from './issues.js';
 
 export interface DepWriteReply extends WriteReply {
@@ -34,15 +34,73 @@ async function edgeFrom(ctx: RepoContext, args: Args): Promise<DepEdge> {
 
 const phrase = (e: DepEdge): string => `${e.issue_id.slice(0, 8)} ${e.dep_type} ${e.target.slice(0, 8)}`;
 
-/** The recorded edges (either way round) that make `before` come right before `after`. */
-function recordedOrdering(store: Store, before: string, after: string): DepEdge[] {
-  const blocks: DepEdge = { issue_id: before, target: after, dep_type: 'blocks' };
-  return [blocks, mirrorOf(blocks)].filter((e) => store.hasDependency(e));
+const edgeKey = (e: DepEdge): string => `${e.issue_id}:${e.target}:${e.dep_type}`;
+
+/**
+ * The recorded edges as they stand once the writes ahead of a new one in its WAL commit are
+ * applied: the store's, with those writes' adds and removes over them.
+ */
+class EdgesAfter {
+  /** Whether each edge the writes ahead touch is there after them (the last of them decides). */
+  private readonly written = new Map<string, { edge: DepEdge; present: boolean }>();
+
+  constructor(
+    private readonly store: Store,
+    ahead: readonly WriteItem[],
+  ) {
+    for (const { issue_id, kind } of ahead) {
+      if (kind.type !== 'DependencyAdded' && kind.type !== 'DependencyRemoved') continue;
+      const edge: DepEdge = { issue_id: toHex(issue_id), target: toHex(kind.target), dep_type: kind.dep_type };
+      this.written.set(edgeKey(edge), { edge, present: kind.type === 'DependencyAdded' });
+    }
+  }
+
+  has(e: DepEdge): boolean {
+    return this.written.get(edgeKey(e))?.present ?? this.store.hasDependency(e);
+  }
+
+  /** The recorded edges (either way round) that make `before` come right before `after`. */
+  ordering(before: string, after: string): DepEdge[] {
+    const blocks: DepEdge = { issue_id: before, target: after, dep_type: 'blocks' };
+    return [blocks, mirrorOf(blocks)].filter((e) => this.has(e));
+  }
+
+  /** Issues that must come right after `id`. */
+  successors(id: string): string[] {
+    const stored = this.store.orderingSuccessors(id);
+    if (this.written.size === 0) return stored;
+    const out = new Set(stored.filter((next) => this.ordering(id, next).length > 0));
+    for (const { edge, present } of this.written.values()) {
+      const o = orderingOf(edge);
+      if (present && o?.before === id) out.add(o.after);
+    }
+    return [...out];
+  }
 }
 
-async function writeEdges(ctx: RepoContext, edges: DepEdge[], type: 'DependencyAdded' | 'DependencyRemoved') {
+/**
+ * Refuses (conflict) a blocks/depends_on edge that would close a cycle, naming it and the recorded
+ * edges on it, against the store and the writes ahead of it (a WriteCheck: run where the edge is
+ * written, so that two concurrent writes cannot each close half of one).
+ */
+function refuseCycle(store: Store, edge: DepEdge, ahead: readonly WriteItem[]): void {
+  const edges = new EdgesAfter(store, ahead);
+  // Adding an ordering already recorded (this edge, or its mirror) refreshes it and orders
+  // nothing new: never refused, even on a cycle that merged clones made (docs/deps.md).
+  const ordering = orderingOf(edge);
+  const cycle = ordering && edges.ordering(ordering.before, ordering.after).length > 0 ? null : cycleClosedBy(edge, (id) => edges.successors(id));
+  if (!cycle) return;
+  const existing = cycle.slice(1).flatMap((id, i) => edges.ordering(id, cycle[(i + 2) % cycle.length]));
+  throw new GritError('conflict', `${phrase(edge)} would close the dependency cycle ${describeCycle(cycle)}`, {
+    details: { ...edge, cycle, cycle_edges: existing },
+    suggestion: `remove an edge of the cycle first (e.g. \`${removeCommand(existing[0])}\`), or use --type related_to`,
+  });
+}
+
+async function writeEdges(ctx: RepoContext, edges: DepEdge[], type: 'DependencyAdded' | 'DependencyRemoved', check?: WriteCheck) {
   return ctx.write(
     edges.map((e) => ({ issue_id: fromHex(e.issue_id, 16)!, kind: { type, target: fromHex(e.target, 16)!, dep_type: e.dep_type } })),
+    check,
   );
 }
 
@@ -57,19 +115,7 @@ export async function issueDepAdd(ctx: RepoContext, args: Args): Promise<DepWrit
   if (edge.target === edge.issue_id) {
     throw invalidArgs(`${phrase(edge)}: an issue cannot be its own dependency`, { field: 'target', ...edge }, `give another issue as ${cliName('target')}`);
   }
-  const store = ctx.store;
-  // Adding an ordering already recorded (this edge, or its mirror) refreshes it and orders
-  // nothing new: never refused, even on a cycle that merged clones made (docs/deps.md).
-  const ordering = orderingOf(edge);
-  const cycle = ordering && recordedOrdering(store, ordering.before, ordering.after).length > 0 ? null : cycleClosedBy(edge, (id) => store.orderingSuccessors(id));
-  if (cycle) {
-    const existing = cycle.slice(1).flatMap((id, i) => recordedOrdering(store, id, cycle[(i + 2) % cycle.length]));
-    throw new GritError('conflict', `${phrase(edge)} would close the dependency cycle ${describeCycle(cycle)}`, {
-      details: { ...edge, cycle, cycle_edges: existing },
-      suggestion: `remove an edge of the cycle first (e.g. \`${removeCommand(existing[0])}\`), or use --type related_to`,
-    });
-  }
-  const written = await writeEdges(ctx, [edge], 'DependencyAdded');
+  const written = await writeEdges(ctx, [edge], 'DependencyAdded', (ahead) => refuseCycle(ctx.store, edge, ahead));
   const reply = { issue_id: edge.issue_id, event_id: toHex(written.events[0].event_id), wal_head: written.wal_head, target: edge.target, dep_type: edge.dep_type };
   return withLockWarnings({ ...reply, action: 'added' as const }, written.warnings);
 }

@@ -3,12 +3,12 @@
  * together as the next commit. Nothing waits on a timer (only one turn of the event loop), so a
  * lone write is as fast as ever and a burst of N concurrent writes costs a few commits, not N.
  */
-import type { WriteItem, WriteResult } from './context.js';
+import type { WriteGroup, WriteItem, WriteResult } from './context.js';
 
-type CommitGroups = (groups: WriteItem[][]) => Promise<Array<WriteResult | Error>>;
+type CommitGroups = (groups: WriteGroup[]) => Promise<Array<WriteResult | Error>>;
 
 interface Pending {
-  items: WriteItem[];
+  group: WriteGroup;
   bytes: number;
   resolve(r: WriteResult): void;
   reject(e: unknown): void;
@@ -43,9 +43,9 @@ export class WriteBatcher {
 
   constructor(private readonly commit: CommitGroups) {}
 
-  submit(items: WriteItem[]): Promise<WriteResult> {
+  submit(group: WriteGroup): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
-      this.queue.push({ items, bytes: itemsSize(items), resolve, reject });
+      this.queue.push({ group, bytes: itemsSize(group.items), resolve, reject });
       if (!this.running) void this.drain();
     });
   }
@@ -59,7 +59,7 @@ export class WriteBatcher {
         const batch = this.take();
         let results: Array<WriteResult | Error>;
         try {
-          results = await this.commit(batch.map((p) => p.items));
+          results = await this.commit(batch.map((p) => p.group));
         } catch (err) {
           for (const p of batch) p.reject(err);
           continue;
@@ -81,8 +81,8 @@ export class WriteBatcher {
     let n = 0;
     for (; n < this.queue.length; n++) {
       const next = this.queue[n];
-      if (n > 0 && (events + next.items.length > MAX_BATCH_EVENTS || bytes + next.bytes > MAX_BATCH_BYTES)) break;
-      events += next.items.length;
+      if (n > 0 && (events + next.group.items.length > MAX_BATCH_EVENTS || bytes + next.bytes > MAX_BATCH_BYTES)) break;
+      events += next.group.items.length;
       bytes += next.bytes;
     }
     return this.queue.splice(0, n);

@@ -64,6 +64,12 @@ export interface AppendOptions {
    * events (`Wal.noneAppendedSince`); without it, the pack is left to git's gc.
    */
   madeOn?: string | null;
+  /**
+   * For events checked against the WAL at `madeOn`: run when the commit is about to be built on
+   * another head (another writer appended since), to check them again against the WAL up to that
+   * head at least. Throwing appends nothing.
+   */
+  recheck?: () => Promise<void>;
 }
 
 const utf8 = new TextEncoder();
@@ -366,9 +372,14 @@ export class Wal {
 
     const madeOn = opts.madeOn;
     const discard = madeOn === undefined ? undefined : () => this.noneAppendedSince(madeOn, eventsTree.oid);
+    let checkedOn = madeOn;
     for (let attempt = 0; attempt < MAX_CAS_ATTEMPTS; attempt++) {
       const parent = strict ? (opts.expectedHead as string | null) : await this.head();
       this.assertPresent(parent);
+      if (opts.recheck && parent !== checkedOn) {
+        await opts.recheck();
+        checkedOn = parent;
+      }
       const pack = fixed.clone();
       const commit = writeWalCommit(pack.sink(), eventsTree, { actorHex, chunkHash, parent, eventCount: events.length, timestamp: Date.now() });
       // Kept from git's repack until the ref moves; a lost race deletes it unless another writer

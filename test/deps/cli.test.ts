@@ -1,9 +1,12 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { RepoContext } from '../../src/commands/context.js';
+import { issueDepAdd, issueDepRemove } from '../../src/commands/deps.js';
 import { runLocal } from '../../src/commands/run.js';
 import type { DepEdge } from '../../src/core/deps.js';
 import { describeCycle } from '../../src/core/dep-text.js';
-import { grit, gritOk, tempRepo, gritInit, gritSetup, createdIssues } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { grit, gritOk, tempRepo, gritInit, gritSetup, createdIssues, gritDoctor, gritLib, initedRepo } from '../helpers/repo.js';
 import { assertTopo, distance, orderingPairs, seededIds, writeDag, type RandomDag } from './_dag.js';
 
 /** One repository with 1,000 issues and a random DAG over them, shared by the tests below. */
@@ -168,4 +171,81 @@ test('argument errors: bad or missing type, unknown target, self dependency', as
   await assert.rejects(runLocal('IssueDepTopo', { state: 'done' }, { cwd: dir }), { code: 'invalid_args' });
   await assert.rejects(runLocal('IssueDepList', { issue_id: a, reverse: 'yes' }, { cwd: dir }), { code: 'invalid_args' });
   assert.deepEqual(gritOk(dir, ['issue', 'dep', 'list', a]).dependencies, [], 'nothing refused was written');
+});
+
+/** The refusal codes of settled writes, in order ('ok' for a write that went through). */
+const outcomes = (settled: PromiseSettledResult<unknown>[]): string[] =>
+  settled.map((s) => (s.status === 'fulfilled' ? 'ok' : (s.reason as { code: string }).code));
+
+const cycleCheck = (dir: string, env?: NodeJS.ProcessEnv) => gritDoctor(dir, [], { env }).checks.find((c: any) => c.id === 'dependency_cycles');
+
+test('the two halves of a cycle sent at once through one daemon: one of each pair is refused (conflict), and no cycle is written', async () => {
+  const dir = await initedRepo();
+  const pairs = 8;
+  const ids = await createdIssues(dir, Array.from({ length: 2 * pairs }, (_, i) => `i${i}`));
+  const daemon = await startDaemon();
+  try {
+    // All at once, each on its own connection: the worker's group commit puts them in one or two WAL commits.
+    const send = async (issue_id: string, target: string) => {
+      const client = await daemon.client();
+      try {
+        return await client.request('IssueDepAdd', { issue_id, target, dep_type: 'blocks' }, { repoRoot: dir });
+      } finally {
+        client.close();
+      }
+    };
+    const settled = await Promise.allSettled(ids.flatMap((_, i) => (i % 2 ? [] : [send(ids[i], ids[i + 1]), send(ids[i + 1], ids[i])])));
+    const codes = outcomes(settled);
+    for (let p = 0; p < pairs; p++) assert.deepEqual(codes.slice(2 * p, 2 * p + 2).sort(), ['conflict', 'ok'], `pair ${p}: ${codes.join(',')}`);
+    const check = cycleCheck(dir, daemon.env);
+    assert.deepEqual([check.status, check.message], ['ok', `no cycles among ${pairs} blocks/depends_on edges`]);
+  } finally {
+    await daemon.stop();
+  }
+});
+
+test("a write's cycle check sees the writes ahead of it in its group commit: the second half of a cycle is refused, an edge a removal ahead frees is not", async () => {
+  const dir = await initedRepo();
+  const [a, b, c, d] = await createdIssues(dir, ['A', 'B', 'C', 'D']);
+  await gritSetup(dir, ['issue', 'dep', 'add', c, '--target', d, '--type', 'blocks']);
+  const ctx = RepoContext.open({ cwd: dir });
+  try {
+    ctx.enableGroupCommit(); // as a daemon worker does
+    await ctx.refresh();
+    const settled = await Promise.allSettled([
+      issueDepAdd(ctx, { issue_id: a, target: b, dep_type: 'blocks' }),
+      issueDepAdd(ctx, { issue_id: a, target: b, dep_type: 'depends_on' }),
+      issueDepRemove(ctx, { issue_id: d, target: c, dep_type: 'depends_on' }),
+      issueDepAdd(ctx, { issue_id: d, target: c, dep_type: 'blocks' }),
+    ]);
+    assert.deepEqual(outcomes(settled), ['ok', 'conflict', 'ok', 'ok']);
+    const heads = settled.flatMap((s) => (s.status === 'fulfilled' ? [(s.value as { wal_head: string }).wal_head] : []));
+    assert.equal(new Set(heads).size, 1, 'one WAL commit');
+    const refused = (settled[1] as PromiseRejectedResult).reason;
+    assert.deepEqual(refused.details.cycle, [b, a]);
+    assert.deepEqual(refused.details.cycle_edges, [{ issue_id: a, target: b, dep_type: 'blocks' }]);
+  } finally {
+    await ctx.close();
+  }
+  assert.deepEqual(gritOk(dir, ['issue', 'dep', 'topo']).cycles, []);
+});
+
+test('the two halves of a cycle written at once by two writers of one WAL: the one that appends second checks again and is refused', async () => {
+  const dir = await initedRepo();
+  const [a, b] = await createdIssues(dir, ['A', 'B']);
+  const first = (await gritLib(dir, 'ActorCurrent')).actor.actor_id as string;
+  const second = (await gritLib(dir, 'ActorInit', { label: 'second' })).actor.actor_id as string;
+  const writers = [RepoContext.open({ cwd: dir, actor: first }), RepoContext.open({ cwd: dir, actor: second })];
+  try {
+    for (const w of writers) await w.refresh();
+    const settled = await Promise.allSettled([
+      issueDepAdd(writers[0], { issue_id: a, target: b, dep_type: 'blocks' }),
+      issueDepAdd(writers[1], { issue_id: b, target: a, dep_type: 'blocks' }),
+    ]);
+    assert.deepEqual(outcomes(settled).sort(), ['conflict', 'ok']);
+  } finally {
+    for (const w of writers) await w.close();
+  }
+  const check = cycleCheck(dir);
+  assert.deepEqual([check.status, check.message], ['ok', 'no cycles among 1 blocks/depends_on edge']);
 });
