@@ -2,10 +2,14 @@
  * grit's oclif help class. Help for a command that does not exist (`grit issue assign --help`,
  * `grit help issue assign`) is the same `invalid_args` as running it, with "did you mean", instead
  * of oclif's plain "Command issue:assign not found." (and one JSON object under `--json`). Help for
- * a plugin command listed but not yet imported (src/cli/plugin-loading.ts) imports it first.
+ * a plugin command listed but not yet imported (src/cli/plugin-loading.ts) imports it first. Words
+ * after a command's name are its arguments (`grit issue list extra --help` is `issue list`'s help):
+ * src/cli/command-name.ts.
  */
 import { Help, type Command } from '@oclif/core';
+import { getHelpFlagAdditions } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
+import { namedCommand } from './command-name.js';
 import { reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
@@ -14,8 +18,11 @@ import { forHelp } from './plugin-loading.js';
 export default class GritHelp extends Help {
   override async showHelp(argv: string[]): Promise<void> {
     const json = argvWantsJson(process.argv.slice(2));
+    const helpFlags = getHelpFlagAdditions(this.config);
+    const named = namedCommand(this.config, argv.filter((a) => !helpFlags.includes(a)));
     try {
-      await super.showHelp(argv);
+      // oclif would read the words after the name as more of it.
+      await super.showHelp(named ? [named.id] : argv);
     } catch (err) {
       if (err instanceof GritError) return printError(err, json);
       const unknown = /^Command (\S+) not found\.$/.exec((err as Error).message);

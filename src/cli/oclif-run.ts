@@ -12,6 +12,7 @@ import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
 import { completeEachWordOnce } from './completion.js';
 import { visible } from '../core/terminal-safe.js';
+import { namedCommand } from './command-name.js';
 import { reportMissingCommand } from './fast.js';
 import { reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
@@ -29,6 +30,8 @@ interface Line {
   help: boolean;
   /** The command or topic help is asked about (none: the root help). */
   subject: string | undefined;
+  /** What the line is about: the command line, or for help the words left once the help flags (or `help`) are gone. */
+  about: string[];
 }
 
 /** `root`: the file oclif finds grit's package.json from (bin/grit.cjs). */
@@ -85,22 +88,16 @@ function readLine(config: Config, argv: string[]): Line {
   const id = first === undefined || first.startsWith('-') ? undefined : first;
   const command = id === undefined ? undefined : config.findCommand(id);
   const helpCommand = command?.pluginName === '@oclif/plugin-help';
-  // As oclif's help finds what it is about: the words left once the help flags (or `help`) are gone.
-  const about = helpCommand ? rest : argv.filter((a) => !helpFlags.includes(a));
-  const [subject] = normalizeArgv(config, [...about]);
-  return {
-    id,
-    command,
-    rest,
-    help: argv.length === 0 || helpFlag || helpCommand,
-    subject: subject === undefined || subject.startsWith('-') ? undefined : subject,
-  };
+  const help = argv.length === 0 || helpFlag || helpCommand;
+  const about = helpCommand ? rest : help ? argv.filter((a) => !helpFlags.includes(a)) : argv;
+  // As the help class (help.ts) finds what it is about.
+  const subject = namedCommand(config, about)?.id ?? normalizeArgv(config, [...about])[0];
+  return { id, command, rest, help, about, subject: subject === undefined || subject.startsWith('-') ? undefined : subject };
 }
 
-/** A command line about one of grit's own commands (running it, or its help). */
+/** A command line about one of grit's own commands (running it, or its help): its words name one, whatever words follow (its arguments). */
 function isGrits(core: Config, line: Line): boolean {
-  const target = line.help ? line.subject : line.id;
-  return target !== undefined && core.findCommand(target)?.pluginName === core.name;
+  return namedCommand(core, line.about)?.pluginName === core.name;
 }
 
 const words = (id: string): string => id.replaceAll(':', ' ');
