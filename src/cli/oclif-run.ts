@@ -2,8 +2,9 @@
  * The command lines the fast path (fast.ts) leaves to oclif: help, command-line mistakes, oclif's
  * own commands (help, plugins, autocomplete) and plugin commands.
  *
- * A line about one of grit's own commands (its help, a parse error) runs with no user plugin
- * loaded at all, so no plugin can change its output or exit status. Any other line loads the user
+ * A line about one of grit's own commands (its help, a parse error, a typo of its name under one
+ * of grit's topics) runs with no user plugin loaded at all, so no plugin can change its output or
+ * exit status. Any other line loads the user
  * plugins lazily (plugin-loading.ts): a plugin's command module is imported only when that command
  * runs, and a plugin's hooks run only for its own commands.
  */
@@ -12,9 +13,9 @@ import { getHelpFlagAdditions, normalizeArgv } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
 import { completeEachWordOnce } from './completion.js';
 import { visible } from '../core/terminal-safe.js';
-import { namedCommand } from './command-name.js';
+import { leadingWords, namedCommand } from './command-name.js';
 import { reportMissingCommand } from './fast.js';
-import { reportUnknownCommand } from './hooks/command-not-found.js';
+import { mistypedCommand, reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
 import { watchLink } from './plugin-link.js';
@@ -95,9 +96,20 @@ function readLine(config: Config, argv: string[]): Line {
   return { id, command, rest, help, about, subject: subject === undefined || subject.startsWith('-') ? undefined : subject };
 }
 
-/** A command line about one of grit's own commands (running it, or its help): its words name one, whatever words follow (its arguments). */
+/**
+ * A command line about one of grit's own commands (running it, or its help): its words name one,
+ * whatever words follow (its arguments), or mistype one under one of grit's topics: grit's
+ * mistake, whose error no plugin may change.
+ */
 function isGrits(core: Config, line: Line): boolean {
-  return namedCommand(core, line.about)?.pluginName === core.name;
+  const named = namedCommand(core, line.about);
+  return named ? named.pluginName === core.name : isGritsTypo(core, leadingWords(line.about));
+}
+
+/** `issue lst`, not `isue list`: the first word may be a plugin's. */
+function isGritsTypo(core: Config, words: string[]): boolean {
+  const own = core.plugins.get(core.name)?.commandIDs ?? [];
+  return own.some((id) => id.startsWith(`${words[0]}:`)) && mistypedCommand(words, own) !== undefined;
 }
 
 const words = (id: string): string => id.replaceAll(':', ' ');

@@ -162,10 +162,25 @@ export async function loadWithUserPlugins(root: string): Promise<Config> {
     const e = err as { gritPlugin?: string; gritMessage?: string; message?: string };
     failures.push({ plugin: e.gritPlugin ?? 'a plugin', message: e.gritMessage ?? e.message ?? String(err) });
   };
-  await config.load();
+  await stdoutToStderr(() => config.load());
   linkedPlugins = config.getPluginsList().filter((p) => p.type === 'link') as unknown as PluginInternals[];
   gritWords = new Set((config.plugins.get(config.name)?.commandIDs ?? []).map((id) => id.split(':')[0]));
   return config;
+}
+
+/**
+ * Runs `load` with what is written to stdout sent to stderr. Listing a plugin's commands imports
+ * its index module (oclif's `explicit` strategy), and what that prints is no command's output: on
+ * stdout it would break the one JSON object of a `--json` line, or open the root help.
+ */
+async function stdoutToStderr<T>(load: () => Promise<T>): Promise<T> {
+  const write = process.stdout.write;
+  process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  try {
+    return await load();
+  } finally {
+    process.stdout.write = write;
+  }
 }
 
 /** Keeps the user plugins' hooks from running, but those of `owner`: a plugin's hooks run only for its own commands. */

@@ -239,8 +239,8 @@ describe('oclif plugins', () => {
     // Without plugins each line prints the same every time: run once.
     const cleanOutcomes = new Map<string, ReturnType<typeof outcome>>();
     const cleanOutcome = (line: string[]) => cleanOutcomes.get(line.join(' ')) ?? cleanOutcomes.set(line.join(' '), outcome(grit(repo, line, { env: clean }))).get(line.join(' '));
-    const same = () => {
-      for (const line of lines) assert.deepEqual(outcome(grit(repo, line, { env })), cleanOutcome(line), line.join(' '));
+    const same = (some = lines) => {
+      for (const line of some) assert.deepEqual(outcome(grit(repo, line, { env })), cleanOutcome(line), line.join(' '));
     };
     same();
     // Words after a grit command's name are its arguments, for its help too.
@@ -281,6 +281,22 @@ describe('oclif plugins', () => {
     const listed = grit(repo, ['plugins'], { env });
     assert.match(listed.stderr, new RegExp(`^grit: warning: the plugin ${noisy} could not be loaded: `));
     assert.match(listed.stdout, /grit-plugin-boom/);
+
+    // A plugin whose commands come from an index module is imported to list them: what it prints
+    // then goes to stderr, never into grit's JSON, another plugin's or the help, and a mistake
+    // under grit's words does not import it at all.
+    const loud = plugin('loud', { commands: { strategy: 'explicit', target: './index.js', identifier: 'COMMANDS' } }, {
+      'index.js': 'console.log("LOUD ON IMPORT");\nexport const COMMANDS = { hello: class { static async run() { console.log("hello ran"); } } };\n',
+    });
+    link(repo, env, loud);
+    same(lines.filter((line) => line.includes('lst') || line.includes('extra')));
+    assert.deepEqual(outcome(grit(repo, ['hello'], { env })), { code: 0, stdout: 'hello ran\n', stderr: 'LOUD ON IMPORT\n' });
+    for (const [line, code] of [[['nosuch', '--json'], 'invalid_args'], [['boom', '--json'], 'internal_error']] as const) {
+      const r = grit(repo, [...line], { env });
+      assert.equal(r.stdout.split('\n').length, 2, `${line.join(' ')}: ${r.stdout}`);
+      assert.equal(r.json.error.code, code, line.join(' '));
+    }
+    assert.doesNotMatch(grit(repo, ['--help'], { env }).stdout, /LOUD ON IMPORT/);
   });
 
   it('a plugin linked before it was built, or before its dependencies were installed, is said so at link time and when its command is not found', async () => {

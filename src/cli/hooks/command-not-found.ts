@@ -25,12 +25,8 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
   }
   if (words.length === 0 && argv[0]?.startsWith('-')) return reportFlagFirst(argv[0], json);
   if (reportHelpInside(words, known, json)) return;
-  // A typo followed by arguments (`grit issue shwo 1d16`): named by the words a command is near.
-  // A whole topic is near every command in it, which says nothing: `issue` is not a typo.
-  for (let n = words.length; n > 0; n--) {
-    const candidate = words.slice(0, n).join(':');
-    if (!isTopic(candidate, known) && nearest(candidate, known)) return reportUnknownCommand(candidate, known, json);
-  }
+  const typo = mistypedCommand(words, known);
+  if (typo) return reportUnknownCommand(typo, known, json);
   // Nothing near: what is unknown is the topics typed and the first word after them
   // (`grit issue delete 70f9` → `issue delete`); the rest are its arguments.
   let topics = 0;
@@ -39,6 +35,19 @@ const hook: Hook<'command_not_found'> = async function ({ id }) {
 };
 
 export default hook;
+
+/**
+ * A typo followed by arguments (`grit issue shwo 1d16`): the id of the words a command of `known`
+ * is near (`issue:shwo`). A whole topic is near every command in it, which says nothing: `issue`
+ * is not a typo.
+ */
+export function mistypedCommand(words: readonly string[], known: readonly string[]): string | undefined {
+  for (let n = words.length; n > 0; n--) {
+    const candidate = words.slice(0, n).join(':');
+    if (!isTopic(candidate, known) && nearest(candidate, known)) return candidate;
+  }
+  return undefined;
+}
 
 /** Words a person or an agent reaches for that grit spells otherwise (`issue edit` is `issue update`). */
 const SYNONYMS = new Map([
