@@ -105,9 +105,12 @@ function stdoutSink(json: boolean): { sink: OutputSink; end: () => void } {
   return { sink: { begin: nothing, write: out }, end: nothing };
 }
 
-/** A command's success: the envelope under --json, else its text (nothing with `quiet`). */
+/**
+ * A command's success: the envelope under --json, else its text (nothing with `quiet`). The
+ * envelope always has `data` (SPEC §6): null for none, which JSON.stringify would leave out.
+ */
 export function printSuccess(data: unknown, json: boolean, quiet: boolean, text: () => string): void {
-  if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data }) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ schema_version: 1, ok: true, data: data ?? null }) + '\n');
   else if (!quiet) {
     const shown = text();
     if (shown) process.stdout.write(shown.endsWith('\n') ? shown : shown + '\n');

@@ -37,6 +37,9 @@ const EXIT_CODES: Record<ErrorCode, number> = {
   internal_error: 1,
 };
 
+/** The code's own exit status: "anything else" (1) for a code SPEC §6 does not list, which a plugin's JavaScript can pass. */
+const ownExitCode = (code: ErrorCode): number => EXIT_CODES[code] ?? 1;
+
 /** The codes that say the caller must change the command: never an environment failure. */
 const CALLERS_CODES: ReadonlySet<ErrorCode> = new Set(['invalid_args', 'not_found']);
 
@@ -80,7 +83,7 @@ export class GritError extends Error {
     this.details = opts.details ? redactDeep(opts.details) : {};
     this.suggestion = opts.suggestion === undefined ? undefined : redactUrls(opts.suggestion);
     // The caller's codes keep their exit status even if a reply from elsewhere says otherwise.
-    this.exitCode = opts.environment && !CALLERS_CODES.has(code) ? ENV_EXIT : EXIT_CODES[code];
+    this.exitCode = opts.environment && !CALLERS_CODES.has(code) ? ENV_EXIT : ownExitCode(code);
   }
 
   /**
@@ -90,7 +93,7 @@ export class GritError extends Error {
    */
   toJSON(): { code: ErrorCode; message: string; details: Record<string, unknown> } {
     let details = this.suggestion ? { ...this.details, suggestion: this.suggestion } : this.details;
-    if (this.exitCode !== EXIT_CODES[this.code]) details = { ...details, exit_code: this.exitCode };
+    if (this.exitCode !== ownExitCode(this.code)) details = { ...details, exit_code: this.exitCode };
     return { code: this.code, message: this.message, details };
   }
 

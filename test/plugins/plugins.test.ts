@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { parseArgv } from '../../src/cli/fast.js';
 import { untilPast } from '../helpers/wait.js';
 import { REPO_ROOT } from '../helpers/paths.js';
@@ -297,6 +298,20 @@ describe('oclif plugins', () => {
       assert.equal(r.json.error.code, code, line.join(' '));
     }
     assert.doesNotMatch(grit(repo, ['--help'], { env }).stdout, /LOUD ON IMPORT/);
+  });
+
+  it('printResult always has data, and printError exits nonzero whatever the code', () => {
+    const api = pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'index.js')).href;
+    const script = `const { printResult, printError, GritError } = await import(${JSON.stringify(api)});
+      printResult(undefined, { json: true });
+      printError(new GritError('bogus', 'x'), true);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 60_000 });
+    assert.equal(r.stderr, '');
+    assert.deepEqual(r.stdout.trim().split('\n').map((l) => JSON.parse(l)), [
+      { schema_version: 1, ok: true, data: null },
+      { schema_version: 1, ok: false, error: { code: 'bogus', message: 'x', details: {} } },
+    ]);
+    assert.equal(r.status, 1);
   });
 
   it('a plugin linked before it was built, or before its dependencies were installed, is said so at link time and when its command is not found', async () => {
