@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fastManifest, hoistGlobalFlags, parseArgv } from '../../src/cli/fast.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
-import { git, grit, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, grit, gritLib, gritOk, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { DAEMON_BIN, startDaemon } from '../helpers/daemon.js';
 
 const commands = JSON.parse(readFileSync(join(REPO_ROOT, 'oclif.manifest.json'), 'utf8')).commands;
@@ -73,7 +73,7 @@ test('anything unusual is left to oclif', () => {
 test('a value given to a switch (--json=true) is invalid_args naming the flag, wherever the line is read', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'x'])).issue_id;
   for (const [line, flag, value] of [
     [['--json=off', 'issue', 'list'], 'json', 'off'], // hoisted, then left to oclif by the fast path
     [['issue', 'list', '--no-daemon=yes'], 'no-daemon', 'yes'],
@@ -176,10 +176,10 @@ test('a command run locally starts no ES module loader, and loads no more of its
   }
 });
 
-test('a local read loads none of the built-ins only writes, pulls and helper threads use', () => {
+test('a local read loads none of the built-ins only writes, pulls and helper threads use', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'one']).issue_id;
+  await gritInit(repo);
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'one'])).issue_id;
   const env = { GRIT_NO_DAEMON: '1' };
   // `net` is not among them: node loads it for standard streams that are pipes, as here.
   const lazy = ['child_process', 'worker_threads', 'zlib', 'fs/promises'];
@@ -215,9 +215,9 @@ test('daemon status and stop need only the start-up bundle: not the local one, n
   }
 });
 
-test('a reader that closes the pipe early ends the output quietly, not with a stack trace', () => {
+test('a reader that closes the pipe early ends the output quietly, not with a stack trace', async () => {
   const repo = tempRepo();
-  assert.equal(grit(repo, ['init', '--json']).code, 0);
+  await gritLib(repo, 'Init');
   // A body bigger than a pipe's buffer, so the write is still going when the reader leaves.
   const big = 'x'.repeat(1 << 20);
   const created = grit(repo, ['issue', 'create', '--title', 'big', '--body-file', '-', '--json'], { input: big });
@@ -245,7 +245,7 @@ function onFullDevice(stream: 'stdout' | 'stderr', cwd: string, bin: string, arg
 
 test('a failed write on stdout (a full disk) is one line on stderr and status 1, or the command\'s own failure status', { skip: !existsSync('/dev/full') }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init']);
+  await gritLib(repo, 'Init');
   const lost = 'grit: cannot write standard output: ENOSPC: no space left on device, write\n';
   for (const [args, code] of [
     [['issue', 'list', '--json'], 1],
@@ -275,9 +275,9 @@ test('a failed write on stdout (a full disk) is one line on stderr and status 1,
   }
 });
 
-test('a failed write on stderr leaves the exit status as it was', { skip: !existsSync('/dev/full') }, () => {
+test('a failed write on stderr leaves the exit status as it was', { skip: !existsSync('/dev/full') }, async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init']);
+  await gritLib(repo, 'Init');
   for (const [args, code] of [
     [['issue', 'show', 'ffff'], 3],
     [['issue', 'list', '--state', 'done'], 2], // a parse error, from oclif
@@ -381,10 +381,10 @@ test('global flags between the words of a command: the command runs, through the
   }
 });
 
-test("a command's own flag among the words of its name: invalid_args with the line in order, never the topic's help", () => {
+test("a command's own flag among the words of its name: invalid_args with the line in order, never the topic's help", async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'one']).issue_id;
+  await gritInit(repo);
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'one'])).issue_id;
   const head = git(repo, 'rev-parse', 'refs/grit/wal');
   for (const [line, flag, command, fixed] of [
     [['issue', '--title', 'x', 'create'], '--title', 'issue create', 'issue create --title x'],
