@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, grit, gritDoctor, gritOk, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { open } from 'lmdb';
 
@@ -44,7 +44,7 @@ test('actor init with a label an actor has answers with that actor; --actor take
   const made = gritOk(repo, ['issue', 'create', '--title', 'by label', '--actor', 'agent-7']);
   assert.equal(gritOk(repo, ['issue', 'show', made.issue_id]).events[0].actor, first.actor.actor_id);
   // show names authors by the label this repository knows them by; unlabelled ones by id.
-  gritOk(repo, ['issue', 'comment', made.issue_id, '--body', 'from the default actor']);
+  await gritSetup(repo, ['issue', 'comment', made.issue_id, '--body', 'from the default actor']);
   const shown = gritOk(repo, ['issue', 'show', made.issue_id]);
   assert.deepEqual(shown.actor_labels, { [first.actor.actor_id]: 'agent-7' });
   const page = grit(repo, ['issue', 'show', made.issue_id], { env: { NO_COLOR: '1' } }).stdout;
@@ -139,9 +139,9 @@ test('a --data-dir or GRIT_HOME that holds no actor is refused, nothing written,
 test('an empty --actor, --data-dir or GRIT_HOME is refused (invalid_args, exit 2), on the fast path and oclif\'s, locally and through the daemon: never the default actor', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  gritOk(repo, ['actor', 'init', '--label', 'bot']);
+  await gritSetup(repo, ['actor', 'init', '--label', 'bot']);
   const home = join(tempDir(), 'agent');
-  gritOk(repo, ['actor', 'init', '--data-dir', home]);
+  await gritSetup(repo, ['actor', 'init', '--data-dir', home]);
   const daemon = await startDaemon();
   try {
     // [flags, env, message, details.field]: `--actor "$AGENT_ID"` with the variable unset, and its kin.
@@ -197,9 +197,9 @@ test('a text that begins one actor\'s id and is another\'s label selects neither
     assert.equal(r.json.error.message, `the label ${label} would also be read as the start of an actor id (${def}): \`--actor ${label}\` could not tell them apart`);
     assert.deepEqual([r.json.error.details.field, r.json.error.details.candidates], ['label', [def]]);
   }
-  assert.equal(gritOk(repo, ['actor', 'list']).actors.length, 1, 'no actor was made');
+  assert.equal((await gritSetup(repo, ['actor', 'list'])).actors.length, 1, 'no actor was made');
   // A label an id comes to begin with later (an actor from a clone, or made by an older grit).
-  const other = gritOk(repo, ['actor', 'init', '--label', 'bot']).actor.actor_id;
+  const other = (await gritSetup(repo, ['actor', 'init', '--label', 'bot'])).actor.actor_id;
   const config = join(repo, '.git/grit/actors', other, 'config.toml');
   writeFileSync(config, readFileSync(config, 'utf8').replace('label = "bot"', `label = "${prefix}"`));
   for (const line of [['actor', 'show', prefix], ['issue', 'create', '--title', 'as whom?', '--actor', prefix], ['issue', 'list', '--actor', prefix, '--no-daemon']]) {
@@ -209,7 +209,7 @@ test('a text that begins one actor\'s id and is another\'s label selects neither
     assert.deepEqual(r.json.error.details.candidates, [def, other].sort());
     assert.equal(r.json.error.details.suggestion, 'name the actor by its full id (`grit actor list`)');
   }
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'nothing was written');
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 0, 'nothing was written');
   // The full id names its actor, and a longer prefix that is no label is an id prefix as before.
   assert.equal(gritOk(repo, ['actor', 'show', def]).actor.actor_id, def);
   assert.equal(gritOk(repo, ['actor', 'show', def.slice(0, 8)]).actor.actor_id, def);
@@ -247,7 +247,7 @@ test('a linked worktree shares the main repository state', async () => {
   const repo = tempRepo();
   git(repo, 'commit', '-q', '--allow-empty', '-m', 'root');
   await gritInit(repo);
-  const a = gritOk(repo, ['issue', 'create', '--title', 'from main']);
+  const a = await gritSetup(repo, ['issue', 'create', '--title', 'from main']);
   const wt = join(tempDir(), 'wt');
   git(repo, 'worktree', 'add', '-q', wt);
   assert.equal(gritOk(wt, ['issue', 'show', a.issue_id]).issue.title, 'from main');
@@ -259,7 +259,7 @@ test('a linked worktree shares the main repository state', async () => {
 test('a default actor whose directory or config.toml is gone: missing config (exit 5) saying which, not silently replaced; init makes a new default', async (t) => {
   const repo = tempRepo();
   const first = (await gritInit(repo)).actor.actor_id;
-  gritOk(repo, ['issue', 'create', '--title', 'by the first actor']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'by the first actor']);
   const dir = join(repo, '.git', 'grit', 'actors', first);
   const aside = join(tempDir(), 'actor');
   cpSync(dir, aside, { recursive: true });
@@ -294,9 +294,9 @@ test('a default actor whose directory or config.toml is gone: missing config (ex
 
 test('a repo config emptied, deleted or without its default_actor while actors are there: every command but init refuses (exit 5) naming them, locally and through the daemon; no new default is made', async (t) => {
   const repo = tempRepo();
-  const first = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor.actor_id;
-  gritOk(repo, ['issue', 'create', '--title', 'by the first actor']);
-  const bot = gritOk(repo, ['actor', 'init', '--label', 'bot']).actor.actor_id;
+  const first = (await gritInit(repo, { generate_key: true })).actor.actor_id;
+  await gritSetup(repo, ['issue', 'create', '--title', 'by the first actor']);
+  const bot = (await gritSetup(repo, ['actor', 'init', '--label', 'bot'])).actor.actor_id;
   const cfg = join(repo, '.git', 'grit', 'config.toml');
   const actors = join(repo, '.git', 'grit', 'actors');
   const full = readFileSync(cfg, 'utf8');
@@ -476,12 +476,12 @@ test('a data dir follows its repository when it moves, goes to another by itself
   assert.equal(grit(moved, ['issue', 'list', '--json'], { env: home }).code, 5, 'doctor --fix left it');
 });
 
-test("a repository copied with its actors: the copy's store is its own, rebuilt once from the copy's WAL", () => {
+test("a repository copied with its actors: the copy's store is its own, rebuilt once from the copy's WAL", async () => {
   const repo = tempRepo();
-  gritOk(repo, ['issue', 'create', '--title', 'before the copy']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'before the copy']);
   const copy = join(tempDir(), 'copy');
   cpSync(repo, copy, { recursive: true });
-  gritOk(repo, ['issue', 'create', '--title', 'only in the original']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'only in the original']);
   const r = grit(copy, ['issue', 'create', '--title', 'only in the copy', '--json']);
   assert.equal(r.code, 0, r.stdout);
   assert.match(r.stderr, new RegExp(`was built in the repository at ${realpathSync(join(repo, '.git'))}, which this one \\(${realpathSync(join(copy, '.git'))}\\) is a copy of \\(the same grit/repository-id, and that repository is still there\\); it is a cache, so it is rebuilt from this repository's WAL`));
@@ -490,21 +490,21 @@ test("a repository copied with its actors: the copy's store is its own, rebuilt 
   assert.equal(grit(repo, ['issue', 'list', '--json']).stderr, '', 'the original goes on untouched');
 });
 
-test('a repository moved, and moved back: its actor\'s store keeps its contents and records the new path (no rebuild, no warning), and doctor agrees', () => {
+test('a repository moved, and moved back: its actor\'s store keeps its contents and records the new path (no rebuild, no warning), and doctor agrees', async () => {
   const base = tempDir();
   const here = join(base, 'here');
   const there = join(base, 'there');
   mkdirSync(here);
   git(here, 'init', '-q');
-  gritOk(here, ['issue', 'create', '--title', 'before the moves']);
-  const built = gritOk(here, ['db', 'stats']).last_rebuild_ts;
+  await gritSetup(here, ['issue', 'create', '--title', 'before the moves']);
+  const built = (await gritSetup(here, ['db', 'stats'])).last_rebuild_ts;
   for (const [from, to] of [[here, there], [there, here], [here, there]]) {
     renameSync(from, to);
     assert.equal(gritDoctor(to).checks.find((c: any) => c.id === 'store_integrity').status, 'ok');
     const r = grit(to, ['issue', 'create', '--title', `in ${to}`, '--json']);
     assert.equal(r.code, 0, r.stdout);
     assert.equal(r.stderr, '', `moved to ${to}`);
-    assert.equal(gritOk(to, ['db', 'stats']).last_rebuild_ts, built, 'no rebuild');
+    assert.equal((await gritSetup(to, ['db', 'stats'])).last_rebuild_ts, built, 'no rebuild');
   }
   assert.deepEqual(titles(there, {}), ['before the moves', `in ${here}`, `in ${there}`, `in ${there}`]);
   // Its repository-id deleted (or the repository made anew at the path): another repository, and the warning says which.
@@ -518,7 +518,7 @@ test('a store that records no repository (an older grit made it), off this WAL: 
   const [p1, p2] = [tempRepo(), tempRepo()];
   const home = newHome(p1);
   gritOk(p1, ['issue', 'create', '--title', 'p1 secret roadmap'], { env: { GRIT_HOME: home } });
-  gritOk(p2, ['issue', 'create', '--title', 'p2 own']);
+  await gritSetup(p2, ['issue', 'create', '--title', 'p2 own']);
   // As an older grit left it: its meta without the repository.
   const env = open({ path: join(home, 'store.mdb'), maxDbs: 16, compression: false });
   const meta = env.openDB<any, string>({ name: 'meta' });
@@ -589,16 +589,16 @@ test('--generate-key on an actor whose key its config does not name yet (a comma
   const repo = tempRepo();
   await gritInit(repo);
   const home = join(tempDir(), 'home');
-  const made = gritOk(repo, ['actor', 'init', '--data-dir', home, '--generate-key']).actor;
+  const made = (await gritSetup(repo, ['actor', 'init', '--data-dir', home, '--generate-key'])).actor;
   const key = readFileSync(join(home, 'keys', 'signing.key'), 'utf8');
   writeFileSync(join(home, 'config.toml'), `actor_id = "${made.actor_id}"\nlabel = ""\ncreated_ts = ${made.created_ts}\n`);
-  const signed = gritOk(repo, ['issue', 'create', '--title', 'signed with the key before it was named', '--data-dir', home]);
+  const signed = await gritSetup(repo, ['issue', 'create', '--title', 'signed with the key before it was named', '--data-dir', home]);
   const r = grit(repo, ['actor', 'init', '--data-dir', home, '--generate-key', '--json']);
   assert.equal(r.code, 0, r.stdout + r.stderr);
   assert.equal(r.json.data.actor.public_key, made.public_key);
   assert.doesNotMatch(r.stderr, /had no key until now/);
   assert.equal(readFileSync(join(home, 'keys', 'signing.key'), 'utf8'), key, 'the key was replaced');
-  const verify = gritOk(repo, ['db', 'verify', '--data-dir', home]);
+  const verify = await gritSetup(repo, ['db', 'verify', '--data-dir', home]);
   assert.equal(verify.error_count, 0, JSON.stringify(verify.errors));
   assert.ok(verify.signatures_valid >= 1, `the event ${signed.event_id} verifies with the key named now`);
 });
