@@ -1,14 +1,15 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, gritDoctor, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritOk, gritDoctor, gritLib, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { PROJECT_CONTEXT_ID, resolvePrefix } from '../../src/core/ids.js';
 import { makeEvent } from '../../src/core/event.js';
 import { fromHex } from '../../src/core/hex.js';
 import { Store } from '../../src/core/store.js';
+import { stopDaemonIn } from '../helpers/daemon.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { walHead as fakeWalHead } from '../helpers/wal-head.js';
 import { writeStamped } from '../helpers/write-raw.js';
@@ -42,13 +43,13 @@ test('init writes config, a default actor and an AGENTS.md section once', () => 
   assert.equal(git(repo, 'status', '--porcelain').trim(), '?? AGENTS.md');
 });
 
-test('the AGENTS.md section means what it says: its commands run as written', () => {
+test('the AGENTS.md section means what it says: its commands run as written', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init']);
+  await gritLib(repo, 'Init');
   const agents = readFileSync(join(repo, 'AGENTS.md'), 'utf8');
-  const done = gritOk(repo, ['issue', 'create', '--title', 'done already']).issue_id;
-  gritOk(repo, ['issue', 'close', done]);
-  const todo = gritOk(repo, ['issue', 'create', '--title', 'to do']).issue_id;
+  const done = (await gritSetup(repo, ['issue', 'create', '--title', 'done already'])).issue_id;
+  await gritSetup(repo, ['issue', 'close', done]);
+  const todo = (await gritSetup(repo, ['issue', 'create', '--title', 'to do'])).issue_id;
   // Every command it shows without a placeholder (sync needs a remote, which this repo lacks).
   const commands = [...agents.matchAll(/`(grit [^`<…]+)`/g)].map((m) => m[1].split(' ').slice(1)).filter((c) => c[0] !== 'sync');
   assert.ok(commands.length >= 3, agents);
@@ -59,9 +60,9 @@ test('the AGENTS.md section means what it says: its commands run as written', ()
   assert.deepEqual(gritOk(repo, open!.filter((w) => w !== '--json')).issues.map((i: { issue_id: string }) => i.issue_id), [todo]);
 });
 
-test('the AGENTS.md section\'s agent path works with its placeholders filled in: an actor per agent, and a claim another agent is refused with exit 4', () => {
+test('the AGENTS.md section\'s agent path works with its placeholders filled in: an actor per agent, and a claim another agent is refused with exit 4', async () => {
   const repo = tempRepo();
-  gritOk(repo, ['init']);
+  await gritLib(repo, 'Init');
   const agents = readFileSync(join(repo, 'AGENTS.md'), 'utf8');
   /** The words of the command the section shows that starts so, with its placeholders filled in. */
   const shown = (start: string, values: Record<string, string>): string[] => {
@@ -71,7 +72,7 @@ test('the AGENTS.md section\'s agent path works with its placeholders filled in:
   };
   // "then `--actor <agent>` on every command"
   const as = (agent: string, words: string[]): string[] => [...words, '--actor', agent];
-  const id = gritOk(repo, ['issue', 'create', '--title', 'shared work']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'shared work'])).issue_id;
   const actors = new Map<string, string>();
   for (const agent of ['agent-1', 'agent-2']) {
     const made = grit(repo, shown('actor init', { agent }));
@@ -87,13 +88,13 @@ test('the AGENTS.md section\'s agent path works with its placeholders filled in:
   assert.equal(grit(repo, as('agent-1', shown('issue assignee add', { id, agent: 'agent-1' }))).code, 0);
   assert.equal(grit(repo, as('agent-1', shown('lock release', { id, agent: 'agent-1' }))).code, 0);
   assert.equal(claim('agent-2').code, 0, 'released, the issue can be claimed again');
-  const shownIssue = gritOk(repo, ['issue', 'show', id]);
+  const shownIssue = await gritSetup(repo, ['issue', 'show', id]);
   assert.deepEqual(shownIssue.issue.assignees, ['agent-1']);
   // The log says who did what: the assignment is agent-1's own event.
   assert.equal(shownIssue.events.find((e: { kind: object }) => 'AssigneeAdded' in e.kind)?.actor, actors.get('agent-1'));
 });
 
-test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the section appended', () => {
+test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the section appended', async () => {
   const repo = tempRepo();
   gritOk(repo, ['init', '--no-agents-md']);
   assert.equal(existsSync(join(repo, 'AGENTS.md')), false);
@@ -101,11 +102,12 @@ test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the sect
   writeFileSync(join(other, 'AGENTS.md'), '# Rules\n\nBe nice.\n');
   assert.equal(gritOk(other, ['init']).agents_md, 'appended');
   assert.match(readFileSync(join(other, 'AGENTS.md'), 'utf8'), /Be nice\.\n\n## Grit/);
-  for (const heading of ['## grit', '##  Grit ', '### GRIT', '## Grit ##']) {
+  // The heading is read by init's command function: every spelling here, the first through the CLI as well.
+  for (const [i, heading] of ['## grit', '##  Grit ', '### GRIT', '## Grit ##'].entries()) {
     const own = tempRepo();
     const text = `# Rules\n\n${heading}\n\nours\n`;
     writeFileSync(join(own, 'AGENTS.md'), text);
-    assert.equal(gritOk(own, ['init']).agents_md, 'unchanged', heading);
+    assert.equal((i === 0 ? gritOk(own, ['init']) : await gritLib(own, 'Init')).agents_md, 'unchanged', heading);
     assert.equal(readFileSync(join(own, 'AGENTS.md'), 'utf8'), text);
   }
 });
@@ -189,7 +191,7 @@ test('issue lifecycle: create, list, show, update, comment, label, assignee, lin
 test('a write that finds its change already made says so (changed, previous_state), and is still written', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'raced', '--label', 'bug']);
+  const { issue_id: id } = await gritSetup(repo, ['issue', 'create', '--title', 'raced', '--label', 'bug']);
   const first = gritOk(repo, ['issue', 'close', id]);
   assert.deepEqual([first.state, first.previous_state, first.changed], ['closed', 'open', true]);
   const second = gritOk(repo, ['issue', 'close', id]);
@@ -220,14 +222,15 @@ test('a write that finds its change already made says so (changed, previous_stat
 });
 
 test('after an event stamped above 2^53 - 1 (a nanosecond clock), each remove takes away the add just before it: labels, assignees, dependencies; a rebuild agrees', async () => {
+  // The stamps and the sets are the command functions' and the store's: run in this process.
   const repo = tempRepo();
-  gritOk(repo, ['init', '--no-agents-md']);
-  const other = gritOk(repo, ['issue', 'create', '--title', 'other']).issue_id;
+  await gritInit(repo);
+  const other = (await gritSetup(repo, ['issue', 'create', '--title', 'other'])).issue_id;
   // At 1.8e18 numbers are 256 apart, just above 2^53 two: each of grit's own events (stamped one
   // after the newest) used to round onto the number of the one before.
   const far = [1_800_000_000_000_000_000n, 2n ** 53n + 1n].map((start, n) => ({ start, id: `${n + 1}`.repeat(32) }));
-  const sets = (id: string) => {
-    const { issue } = gritOk(repo, ['issue', 'show', id]);
+  const sets = async (id: string) => {
+    const { issue } = await gritSetup(repo, ['issue', 'show', id]);
     return [issue.labels, issue.assignees, issue.dependencies];
   };
   for (const { start, id } of far) {
@@ -239,23 +242,23 @@ test('after an event stamped above 2^53 - 1 (a nanosecond clock), each remove ta
     ];
     for (let round = 0; round < 2; round++) {
       for (const [add, remove] of pairs) {
-        gritOk(repo, ['issue', ...add]);
-        gritOk(repo, ['issue', ...remove]);
+        await gritSetup(repo, ['issue', ...add]);
+        await gritSetup(repo, ['issue', ...remove]);
       }
-      assert.deepEqual(sets(id), [[], [], []], `${start}, round ${round}`);
+      assert.deepEqual(await sets(id), [[], [], []], `${start}, round ${round}`);
     }
-    const stamps = gritOk(repo, ['issue', 'show', id]).events.map((e: any) => e.ts_exact);
+    const stamps = (await gritSetup(repo, ['issue', 'show', id])).events.map((e: any) => e.ts_exact);
     assert.deepEqual(stamps, Array.from({ length: 13 }, (_, k) => String(start + BigInt(k))), 'one step apart');
   }
-  assert.deepEqual(gritOk(repo, ['issue', 'list', '--label', 'bug']).issues, []);
-  gritOk(repo, ['rebuild']);
-  for (const { id } of far) assert.deepEqual(sets(id), [[], [], []]);
+  assert.deepEqual((await gritSetup(repo, ['issue', 'list', '--label', 'bug'])).issues, []);
+  await gritSetup(repo, ['rebuild']);
+  for (const { id } of far) assert.deepEqual(await sets(id), [[], [], []]);
 });
 
 test('attachment add without --mime: the type by the name\'s extension, application/octet-stream else; --mime wins', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'files']);
+  const { issue_id: id } = await gritSetup(repo, ['issue', 'create', '--title', 'files']);
   const cases: [string, string][] = [
     ['notes.txt', 'text/plain'],
     ['SHOT.PNG', 'image/png'],
@@ -277,7 +280,7 @@ test('attachment add without --mime: the type by the name\'s extension, applicat
 test('attachment add: a --sha256 given with a file must be its hash, a malformed one is refused, - reads standard input; the reply says what was recorded', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'files']);
+  const { issue_id: id } = await gritSetup(repo, ['issue', 'create', '--title', 'files']);
   writeFileSync(join(repo, 'f.txt'), 'hello');
   const sha = createHash('sha256').update('hello').digest('hex');
   const other = '0'.repeat(63) + '1';
@@ -294,7 +297,7 @@ test('attachment add: a --sha256 given with a file must be its hash, a malformed
     assert.equal(r.json.error.message, message);
     assert.ok(r.json.error.details.suggestion);
   }
-  assert.equal(gritOk(repo, ['issue', 'show', id]).events.length, 1, 'nothing written');
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).events.length, 1, 'nothing written');
   // The issue is found before the file is read: a mistyped id is not_found, whatever the file.
   const typo = grit(repo, ['issue', 'attachment', 'add', 'ffff', 'missing.bin', '--json']);
   assert.equal(typo.code, 3, typo.stdout);
@@ -313,7 +316,7 @@ test('attachment add: a --sha256 given with a file must be its hash, a malformed
 test('a link that would run code where it is followed, or has no scheme, is refused; an id pasted with its # is taken', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const { issue_id: id } = gritOk(repo, ['issue', 'create', '--title', 'links']);
+  const { issue_id: id } = await gritSetup(repo, ['issue', 'create', '--title', 'links']);
   for (const url of ['javascript:alert(1)', ' JavaScript:alert(1)', 'java\tscript:alert(1)', 'data:text/html,<script>x</script>']) {
     const r = grit(repo, ['issue', 'link', 'add', `#${id.slice(0, 8)}`, '--url', url, '--json']);
     assert.equal(r.code, 2, url);
@@ -335,7 +338,7 @@ test('a link that would run code where it is followed, or has no scheme, is refu
 test('errors: coded envelope, exit code, suggestion, and nothing written', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const a = gritOk(repo, ['issue', 'create', '--title', 'A']);
+  const a = await gritSetup(repo, ['issue', 'create', '--title', 'A']);
   const head = walHead(repo);
 
   const missing = grit(repo, ['issue', 'show', 'abcdabcd', '--json']);
@@ -409,7 +412,7 @@ test("GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR naming another repository is refu
   const other = tempRepo();
   await gritInit(here);
   const title = 'lives here';
-  gritOk(here, ['issue', 'create', '--title', title]);
+  await gritSetup(here, ['issue', 'create', '--title', title]);
   mkdirSync(join(here, 'sub'), { recursive: true });
   // As git sets it for a hook: relative, or absolute.
   for (const [cwd, gitDir] of [[here, '.git'], [join(here, 'sub'), join(here, '.git')]]) {
@@ -432,7 +435,7 @@ test("GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR naming another repository is refu
 test("a `.git` git would not take is not a repository: an empty one is passed over, a `.git` file naming none is refused, locally and through the daemon", async () => {
   const outer = tempRepo();
   await gritInit(outer);
-  gritOk(outer, ['issue', 'create', '--title', 'outer']);
+  await gritSetup(outer, ['issue', 'create', '--title', 'outer']);
   // A worktree whose admin directory went (pruned, or the repository moved).
   git(outer, 'commit', '-q', '--allow-empty', '-m', 'x');
   const orphan = join(tempDir(), 'orphan');
@@ -481,10 +484,15 @@ function setFormat(repo: string, version: number, extensions: string): void {
   writeFileSync(path, extensions ? `${config}[extensions]\n\t${extensions}\n` : config);
 }
 
-/** Locally and through a daemon (of its own run directory): a refusal comes from discovery either way. */
-const bothWays = (): NodeJS.ProcessEnv[] => [{}, { GRIT_NO_DAEMON: '', GRIT_RUN_DIR: join(tempDir(), 'run') }];
+/**
+ * Locally and through a daemon (of this file's own run directory, one for all its tests, stopped
+ * after them): a refusal comes from discovery either way.
+ */
+const daemonRunDir = join(tempDir(), 'run');
+const bothWays = (): NodeJS.ProcessEnv[] => [{}, { GRIT_NO_DAEMON: '', GRIT_RUN_DIR: daemonRunDir }];
+after(() => stopDaemonIn(daemonRunDir));
 
-test('a repository grit cannot write (SHA-256, reftable, an unknown extension, format version 2) is refused before anything is written', () => {
+test('a repository grit cannot write (SHA-256, reftable, an unknown extension, format version 2) is refused before anything is written', async () => {
   const repos: [string, RegExp][] = [];
   const sha256 = tempDir();
   if (spawnSync('git', ['init', '-q', '--object-format=sha256'], { cwd: sha256 }).status === 0) {
@@ -502,35 +510,47 @@ test('a repository grit cannot write (SHA-256, reftable, an unknown extension, f
   withFormat(1, 'compatObjectFormat = sha256', /unknown repository extension extensions.compatobjectformat/);
   withFormat(2, '', /repository format version 2/);
   withFormat(0, 'objectFormat = sha1', /version 0 with extensions.objectformat, which needs version 1/);
-  for (const [repo, expected] of repos) {
+  const lines = [['init', '--no-agents-md'], ['issue', 'create', '--title', 'x'], ['issue', 'list']];
+  for (const [n, [repo, expected]] of repos.entries()) {
     const before = filesUnder(join(repo, '.git'));
-    for (const env of bothWays()) {
-      for (const args of [['init', '--no-agents-md'], ['issue', 'create', '--title', 'x'], ['issue', 'list']]) {
-        const refused = grit(repo, [...args, '--json'], { env });
-        assert.equal(refused.code, 5, `${repo} ${args.join(' ')}: ${refused.stdout}${refused.stderr}`);
-        assert.equal(refused.json.error.code, 'git_error');
-        assert.match(refused.json.error.message, expected);
-        assert.match(refused.json.error.details.suggestion, /^use grit in a repository/);
-      }
+    // One check in discovery refuses every format for every command: each line here in this
+    // process; through the CLI, locally and through the daemon, each line for the first repository
+    // and one line, by one route, for each other.
+    for (const args of lines) {
+      const err = await gritSetup(repo, args).then(() => null, (e) => e);
+      assert.equal(err?.code, 'git_error', `${repo} ${args.join(' ')}: ${err}`);
+      assert.equal(err.exitCode, 5);
+      assert.match(err.message, expected);
+      assert.match(err.suggestion, /^use grit in a repository/);
+    }
+    const viaCli = n === 0 ? bothWays().flatMap((env) => lines.map((args) => ({ args, env }))) : [{ args: lines[n % 3], env: bothWays()[n % 2] }];
+    for (const { args, env } of viaCli) {
+      const refused = grit(repo, [...args, '--json'], { env });
+      assert.equal(refused.code, 5, `${repo} ${args.join(' ')}: ${refused.stdout}${refused.stderr}`);
+      assert.equal(refused.json.error.code, 'git_error');
+      assert.match(refused.json.error.message, expected);
+      assert.match(refused.json.error.details.suggestion, /^use grit in a repository/);
     }
     assert.deepEqual(filesUnder(join(repo, '.git')), before, `nothing written in ${repo}`);
     assert.ok(!existsSync(join(repo, 'AGENTS.md')));
-    const doctor = gritDoctor(repo).checks.find((c: { id: string }) => c.id === 'git_repo');
+    // doctor's report in this process, and its exit status through the CLI for the first repository.
+    const doctor = (n === 0 ? gritDoctor(repo) : await gritSetup(repo, ['doctor'])).checks.find((c: { id: string }) => c.id === 'git_repo');
     assert.match(doctor.message, expected);
     assert.match(doctor.plan, /^use grit in a repository/);
   }
 });
 
-test('extensions that ask nothing grit cannot give work: noop, worktreeConfig, partialClone, preciousObjects, refStorage=files; unknown ones in a version 0 repository are ignored, as git does', () => {
+test('extensions that ask nothing grit cannot give work: noop, worktreeConfig, partialClone, preciousObjects, refStorage=files; unknown ones in a version 0 repository are ignored, as git does', async () => {
   for (const [version, extensions] of [
     [1, 'noop = x\n\tworktreeConfig = true\n\tpartialClone = origin\n\tpreciousObjects = true\n\tobjectFormat = sha1\n\trefStorage = files'],
     [0, 'somethingNew = 1'],
   ] as const) {
     const repo = tempRepo();
     setFormat(repo, version, extensions);
-    gritOk(repo, ['init', '--no-agents-md']);
+    // Discovery is the command functions' (this process); the write through the CLI as well.
+    await gritInit(repo);
     const { issue_id } = gritOk(repo, ['issue', 'create', '--title', 'works']);
-    assert.equal(gritOk(repo, ['issue', 'show', issue_id]).issue.title, 'works');
+    assert.equal((await gritSetup(repo, ['issue', 'show', issue_id])).issue.title, 'works');
   }
 });
 
@@ -632,17 +652,24 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'list', 'open'], /^unexpected argument for `grit issue list`: open$/, /^did you mean --state open\? /],
     [['issue', 'comment', 'abcd', '--body', 'hi', 'extra'], /^unexpected argument for `grit issue comment`: extra$/, /^leave it out, or quote/],
   ];
+  // Every line reports through one renderer (printError), so its human form is asked for once per
+  // place that reports such a mistake: oclif's parse of a command (GritCommand's, watch's, mcp's),
+  // a command's own check, the command-not-found hook (an unexpected argument, an unknown command,
+  // a flag before the command, help inside a topic) and help's unknown topic.
+  const humanToo = new Set(['issue create', 'snapshot gc --keep -1', 'issue list a b', 'bogus', 'issue lst', 'issue assign --help', '-v', 'issue help list', 'watch -q', 'mcp --bogus']);
   for (const [line, message, plan] of cases) {
     const r = grit(repo, [...line, '--json']);
     assert.equal(r.code, 2, line.join(' '));
     assert.equal(r.json?.error?.code, 'invalid_args', `${line.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.match(r.json.error.message, message);
     assert.match(r.json.error.details.suggestion, plan);
+    if (!humanToo.delete(line.join(' '))) continue;
     const human = grit(repo, line);
     assert.equal(human.code, 2);
     assert.equal(human.stdout, '');
     assert.match(human.stderr, /^error: .+\nhint: .+\n$/);
   }
+  assert.deepEqual([...humanToo], [], 'each line of humanToo is among the cases');
   const details = grit(repo, ['issue', 'comment', 'abcd', 'hello', '--json']).json.error.details;
   assert.deepEqual({ ...details, suggestion: undefined }, { command: 'issue comment', arguments: ['hello'], did_you_mean: '--body', suggestion: undefined });
 });
@@ -650,7 +677,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
 test('every invalid_args error says what to try next (details.suggestion, the hint of the human output)', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'x'])).issue_id;
   const cases: [string[], RegExp][] = [
     [['issue', 'comment', id], /--body-file -/],
     [['issue', 'create', '--title', ''], /--title "…"/],
@@ -669,12 +696,14 @@ test('every invalid_args error says what to try next (details.suggestion, the hi
     [['context', 'set', '!key', 'v'], /build\.command/],
     [['snapshot', 'gc', '--keep', 'abc'], /--keep 3/],
   ];
-  for (const [line, plan] of cases) {
+  for (const [i, [line, plan]] of cases.entries()) {
     const r = grit(repo, [...line, '--json'], { input: '' });
     assert.equal(r.json?.error?.code, 'invalid_args', `${line.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.equal(r.code, 2);
     assert.match(r.json.error.details.suggestion, plan, line.join(' '));
     assert.doesNotMatch(r.json.error.details.suggestion, /\n/);
+    // Each is a command function's error the fast path prints with one renderer: the human form of the first and the last.
+    if (i > 0 && i < cases.length - 1) continue;
     const human = grit(repo, line, { input: '' });
     assert.equal(human.stderr, `error: ${r.json.error.message}\nhint: ${r.json.error.details.suggestion}\n`);
   }
@@ -698,14 +727,14 @@ test('every invalid_args error says what to try next (details.suggestion, the hi
 test('a missing argument is an error, never read from piped standard input', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const { issue_id } = gritOk(repo, ['issue', 'create', '--title', 'stays open']);
+  const { issue_id } = await gritSetup(repo, ['issue', 'create', '--title', 'stays open']);
   // As a `while read` loop feeds it: the line after a forgotten id must not become that id.
   for (const line of [['issue', 'close'], ['issue', 'show'], ['issue', 'comment', '--body', 'x'], ['context', 'show'], ['actor', 'use']]) {
     const r = grit(repo, [...line, '--json'], { input: `${issue_id}\nissue list\n` });
     assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}${r.stderr}`);
     assert.match(r.json.error.message, /^Missing 1 required arg: /);
   }
-  assert.equal(gritOk(repo, ['issue', 'show', issue_id]).issue.state, 'open');
+  assert.equal((await gritSetup(repo, ['issue', 'show', issue_id])).issue.state, 'open');
 });
 
 test('an empty positional argument is named as the usage line names it', async () => {
@@ -774,11 +803,11 @@ test('a prefix is looked up in the range of issue ids that start with it, by the
 test('deleting the store: the next command rebuilds the same state from the WAL', async () => {
   const repo = tempRepo();
   const init = (await gritInit(repo));
-  const a = gritOk(repo, ['issue', 'create', '--title', 'A', '--label', 'x']);
-  gritOk(repo, ['issue', 'comment', a.issue_id, '--body', 'c']);
-  gritOk(repo, ['issue', 'create', '--title', 'B']);
-  const before = gritOk(repo, ['issue', 'show', a.issue_id]);
-  const listBefore = gritOk(repo, ['issue', 'list']);
+  const a = await gritSetup(repo, ['issue', 'create', '--title', 'A', '--label', 'x']);
+  await gritSetup(repo, ['issue', 'comment', a.issue_id, '--body', 'c']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'B']);
+  const before = await gritSetup(repo, ['issue', 'show', a.issue_id]);
+  const listBefore = await gritSetup(repo, ['issue', 'list']);
   const actorDir = join(repo, '.git/grit/actors', init.actor.actor_id);
   rmSync(join(actorDir, 'store.mdb'), { force: true });
   rmSync(join(actorDir, 'store.mdb-lock'), { force: true });
@@ -793,8 +822,8 @@ test('deleting the store: the next command rebuilds the same state from the WAL'
 test('human output: aligned list, short ids, no colour when piped', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const a = gritOk(repo, ['issue', 'create', '--title', 'Alpha', '--label', 'bug']);
-  gritOk(repo, ['issue', 'create', '--title', 'A much longer title']);
+  const a = await gritSetup(repo, ['issue', 'create', '--title', 'Alpha', '--label', 'bug']);
+  await gritSetup(repo, ['issue', 'create', '--title', 'A much longer title']);
   const list = grit(repo, ['issue', 'list']);
   assert.equal(list.code, 0);
   assert.doesNotMatch(list.stdout, /\u001b\[/);
@@ -812,10 +841,10 @@ test('human output: aligned list, short ids, no colour when piped', async () => 
 test('--quiet silences status lines and views, never the data asked for: dep graph, --format ids, a context value', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const a = gritOk(repo, ['issue', 'create', '--title', 'first']).issue_id;
-  const b = gritOk(repo, ['issue', 'create', '--title', 'second']).issue_id;
-  gritOk(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
-  gritOk(repo, ['context', 'set', 'build', 'make all']);
+  const a = (await gritSetup(repo, ['issue', 'create', '--title', 'first'])).issue_id;
+  const b = (await gritSetup(repo, ['issue', 'create', '--title', 'second'])).issue_id;
+  await gritSetup(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
+  await gritSetup(repo, ['context', 'set', 'build', 'make all']);
   for (const args of [['issue', 'dep', 'graph'], ['issue', 'dep', 'graph', '--format', 'mermaid'], ['issue', 'list', '--format', 'ids'], ['context', 'project', 'build']]) {
     const loud = grit(repo, args);
     const quiet = grit(repo, [...args, '-q']);
@@ -835,7 +864,7 @@ test('--quiet silences status lines and views, never the data asked for: dep gra
 test('a file named on the command line that cannot be read: invalid_args (exit 2, never 3: that is "no such issue"), saying what is wrong with it', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'x'])).issue_id;
   writeFileSync(join(repo, 'note.md'), 'a file, not a directory');
   const cases: [string[], number, string, RegExp][] = [
     [['issue', 'create', '--title', 'y', '--body-file', 'missing.md'], 2, 'invalid_args', /^no file missing\.md$/],
@@ -852,13 +881,13 @@ test('a file named on the command line that cannot be read: invalid_args (exit 2
     assert.match(r.json.error.message, message);
     assert.ok(r.json.error.details.suggestion, 'with a hint');
   }
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 1, 'nothing written');
 });
 
 test('a FIFO or a device is refused unread, and a body file stops being read past what a body may hold', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'x'])).issue_id;
   execFileSync('mkfifo', [join(repo, 'pipe')]);
   // Each would read forever (/dev/zero) or wait forever for a writer (the FIFO): a timeout fails the test instead.
   for (const file of ['/dev/zero', 'pipe']) {
@@ -883,20 +912,20 @@ test('a FIFO or a device is refused unread, and a body file stops being read pas
     assert.equal(r.json.error.message, `${what} holds more than 16 MiB, the most a body may take`);
     assert.equal(r.json.error.details.max_bytes, 16 << 20);
   }
-  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments.length, 0, 'nothing written');
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).issue.comments.length, 0, 'nothing written');
   // A file over the body limit is fine as an attachment: only its hash is taken.
   writeFileSync(big, Buffer.alloc(17 << 20, 'z'));
   const att = gritOk(repo, ['issue', 'attachment', 'add', id, 'big.md']);
   const sha = createHash('sha256').update(readFileSync(big)).digest('hex');
-  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.attachments[0].sha256, sha, att.event_id);
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).issue.attachments[0].sha256, sha, att.event_id);
 });
 
 test('one-line fields refuse control characters as labels do: title, assignee, link url and note, attachment name; nothing written', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'x'])).issue_id;
   const sha = ['--sha256', 'ab'.repeat(32), '--mime', 'text/plain'];
-  for (const [args, flag] of [
+  const cases = [
     [['issue', 'assignee', 'add', id, '--user', '\x1b[31mbob'], '--user'],
     [['issue', 'link', 'add', id, '--url', 'http://x\x1b[2J'], '--url'],
     [['issue', 'link', 'add', id, '--url', 'http://x', '--note', 'n\x1b[2J'], '--note'],
@@ -905,14 +934,20 @@ test('one-line fields refuse control characters as labels do: title, assignee, l
     [['issue', 'create', '--title', 'two\nlines'], '--title'],
     [['issue', 'create', '--title', 'esc\x1b[31mred'], '--title'],
     [['issue', 'update', id, '--title', 'tab\there'], '--title'],
-  ] as const) {
+  ] as const;
+  for (const [i, [args, flag]] of cases.entries()) {
+    // One check of the command functions: every field here, the first and the last through the CLI as well.
+    const err = await gritSetup(repo, [...args]).then(() => null, (e) => e);
+    assert.deepEqual([err?.code, err?.exitCode], ['invalid_args', 2], `${args.join(' ')}: ${err}`);
+    assert.equal(err.message, `${flag} must be one line without control characters`);
+    if (i > 0 && i < cases.length - 1) continue;
     const r = grit(repo, [...args, '--json']);
     assert.equal(r.code, 2, r.stdout + r.stderr);
     assert.equal(r.json.error.code, 'invalid_args');
     assert.equal(r.json.error.message, `${flag} must be one line without control characters`);
   }
-  assert.equal(gritOk(repo, ['issue', 'show', id]).events.length, 1, 'nothing written');
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing created');
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).events.length, 1, 'nothing written');
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 1, 'nothing created');
   // Printable text, non-ASCII included, is fine; a line break at either end is trimmed off.
   assert.equal(gritOk(repo, ['issue', 'show', gritOk(repo, ['issue', 'create', '--title', '\nÜber → 漢字\n']).issue_id]).issue.title, 'Über → 漢字');
   gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'zoë']);
@@ -923,7 +958,7 @@ test('one-line fields refuse control characters as labels do: title, assignee, l
 test('a body file or standard input that is not UTF-8 is refused (invalid_args), not stored with U+FFFD in its place', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'x'])).issue_id;
   writeFileSync(join(repo, 'latin1.txt'), Buffer.from('caf\xe9\n', 'latin1'));
   for (const [args, input, what] of [
     [['issue', 'comment', id, '--body-file', '-'], Buffer.from([0x61, 0xff, 0xfe, 0x62]), 'standard input'],
@@ -935,11 +970,11 @@ test('a body file or standard input that is not UTF-8 is refused (invalid_args),
     assert.equal(r.json.error.message, `${what} is not valid UTF-8`);
     assert.match(r.json.error.details.suggestion, /convert it to UTF-8/);
   }
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 1, 'nothing written');
-  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments.length, 0);
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 1, 'nothing written');
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).issue.comments.length, 0);
   // A byte order mark and a real U+FFFD are text like any other, kept as given.
   gritOk(repo, ['issue', 'comment', id, '--body-file', '-'], { input: '\uFEFFkept \uFFFD' });
-  assert.equal(gritOk(repo, ['issue', 'show', id]).issue.comments[0].body, '\uFEFFkept \uFFFD');
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).issue.comments[0].body, '\uFEFFkept \uFFFD');
 });
 
 test('a setting grit does not know in config.toml is refused, not ignored (a misspelt lock_policy would leave it at warn)', async () => {
@@ -968,12 +1003,19 @@ test('[snapshot] counts are positive whole numbers: 1.5 events or days is refuse
   await gritInit(repo);
   const path = join(repo, '.git', 'grit', 'config.toml');
   const good = readFileSync(path, 'utf8');
-  for (const [key, value] of [['max_events', '1.5'], ['max_age_days', '0.5'], ['max_events', '0'], ['max_events', '-3'], ['max_events', 'inf']]) {
+  const values = [['max_events', '1.5'], ['max_age_days', '0.5'], ['max_events', '0'], ['max_events', '-3'], ['max_events', 'inf']];
+  for (const [i, [key, value]] of values.entries()) {
     writeFileSync(path, good.replace(new RegExp(`^${key} = .*$`, 'm'), `${key} = ${value}`));
+    const message = new RegExp(`snapshot\\.${key} must be a positive whole number, got `);
+    // The config is read by the command functions: every value here, the first and the last through the CLI as well.
+    const err = await gritSetup(repo, ['issue', 'list']).then(() => null, (e) => e);
+    assert.deepEqual([err?.code, err?.exitCode], ['io_error', 5], `${key} = ${value}: ${err}`);
+    assert.match(err.message, message, `${key} = ${value}`);
+    if (i > 0 && i < values.length - 1) continue;
     const r = grit(repo, ['issue', 'list', '--json']);
     assert.equal(r.code, 5, `${key} = ${value}: ${r.stdout}`);
     assert.equal(r.json.error.code, 'io_error');
-    assert.match(r.json.error.message, new RegExp(`snapshot\\.${key} must be a positive whole number, got `), `${key} = ${value}`);
+    assert.match(r.json.error.message, message, `${key} = ${value}`);
   }
   writeFileSync(path, good.replace(/^max_events = .*$/m, 'max_events = 1e4'));
   assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
@@ -982,13 +1024,13 @@ test('[snapshot] counts are positive whole numbers: 1.5 events or days is refuse
 test('short flags as elsewhere: -h is help, -l a label on label add|remove; an issue is not related_to itself', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'x']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'x'])).issue_id;
   const help = grit(repo, ['issue', 'list', '-h']);
   assert.equal(help.code, 0, help.stderr);
   assert.match(help.stdout, /^List issues/);
   gritOk(repo, ['issue', 'label', 'add', id, '-l', 'bug']);
   gritOk(repo, ['issue', 'label', 'remove', id, '-l', 'bug']);
-  assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, []);
+  assert.deepEqual((await gritSetup(repo, ['issue', 'show', id])).issue.labels, []);
   const self = grit(repo, ['issue', 'dep', 'add', id, '--target', id, '--type', 'related_to', '--json']);
   assert.equal(self.code, 2, self.stdout);
   assert.equal(self.json.error.code, 'invalid_args');
