@@ -297,7 +297,7 @@ describe('issue list and show for people', () => {
     const [a, b] = ids;
     await gritSetup(repo, ['issue', 'dep', 'add', a, '--target', b, '--type', 'blocks']);
     await gritSetup(repo, ['issue', 'label', 'add', a, '--label', 'backend-team']);
-    grit(repo, ['lock', 'acquire', '--resource', 'path:src/some/deep/directory/parser', '--ttl', '30m', '--local']);
+    await gritSetup(repo, ['lock', 'acquire', '--resource', 'path:src/some/deep/directory/parser', '--ttl', '30m', '--local']);
     try {
       const commands = [['issue', 'list'], ['lock', 'status'], ['issue', 'dep', 'topo'], ['issue', 'dep', 'list', b, '--reverse'], ['doctor']];
       const fitted = (out: string) => out.replace(/\u001b\[[0-9;]*m/g, '').trimEnd().split('\n');
@@ -311,9 +311,9 @@ describe('issue list and show for people', () => {
       const piped = grit(repo, ['issue', 'list'], { env: { COLUMNS: '40' } }).stdout;
       assert.match(piped, /A title long enough to be cut on a narrow terminal, surely +backend-team,bug/);
     } finally {
-      grit(repo, ['lock', 'release', '--resource', 'path:src/some/deep/directory/parser', '--local']);
-      gritOk(repo, ['issue', 'dep', 'remove', a, '--target', b, '--type', 'blocks']);
-      gritOk(repo, ['issue', 'label', 'remove', a, '--label', 'backend-team']);
+      await gritSetup(repo, ['lock', 'release', '--resource', 'path:src/some/deep/directory/parser', '--local']);
+      await gritSetup(repo, ['issue', 'dep', 'remove', a, '--target', b, '--type', 'blocks']);
+      await gritSetup(repo, ['issue', 'label', 'remove', a, '--label', 'backend-team']);
     }
   });
 
@@ -353,8 +353,8 @@ describe('issue list and show for people', () => {
       assert.ok(topo.every((l) => l.length <= 80), topo.join('\n'));
       assert.match(topo.find((l) => l.includes(a.slice(0, 8)))!, /A title long enough to be cut on a[^…]*… +\S{11}…$/, topo.join('\n'));
     } finally {
-      for (const before of [b, c, d]) gritOk(repo, ['issue', 'dep', 'remove', before, '--target', a, '--type', 'blocks']);
-      for (const label of labels) gritOk(repo, ['issue', 'label', 'remove', a, '--label', label]);
+      for (const before of [b, c, d]) await gritSetup(repo, ['issue', 'dep', 'remove', before, '--target', a, '--type', 'blocks']);
+      for (const label of labels) await gritSetup(repo, ['issue', 'label', 'remove', a, '--label', label]);
       await gritSetup(repo, ['issue', 'close', d]);
     }
   });
@@ -377,7 +377,7 @@ describe('issue list and show for people', () => {
     const odd = join(tempDir(), 'nl\nrepo \u001b[31mred');
     mkdirSync(odd);
     git(odd, 'init', '-q');
-    gritOk(odd, ['init', '--no-agents-md']);
+    await gritInit(odd);
     const daemon = await startDaemon();
     try {
       gritOk(odd, ['issue', 'list'], { env: daemon.env }); // its worker is up
@@ -401,7 +401,7 @@ describe('issue list and show for people', () => {
       assert.match(out, round === 1 ? /^pulled 0 events, rebased 0, pushed \d+/m : /^pulled 1 event, rebased 0, pushed 0/m, `round ${round}: ${out}`);
       assert.doesNotMatch(out, /warning:|hint:|refs\/grit|^From /m, `round ${round}: ${out}`);
       await gritSetup(other, ['issue', 'create', '--title', 'from the other clone']);
-      gritOk(other, ['sync']);
+      await gritSetup(other, ['sync']);
     }
     // git's own error text is not printed ahead of grit's.
     const failed = onTty(repo, ['sync', '--remote', 'nosuch'], 100, { NO_COLOR: '1' }, 5);
@@ -409,14 +409,14 @@ describe('issue list and show for people', () => {
     assert.doesNotMatch(failed, /access rights/, failed);
   });
 
-  it('says when a lock expires, to the second and how soon', () => {
+  it('says when a lock expires, to the second and how soon', async () => {
     const locked = grit(repo, ['lock', 'acquire', '--resource', 'path:docs', '--ttl', '10m']);
     assert.match(locked.stdout, /^locked path:docs until \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in (10|9)m\) \((on origin|local only)\)$/m);
-    grit(repo, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '30s']);
+    await gritSetup(repo, ['lock', 'acquire', '--resource', 'path:src', '--ttl', '30s']);
     const status = grit(repo, ['lock', 'status']).stdout;
     assert.match(status, /^path:src +you +\S+Z +\(in [1-3]\ds\)$/m);
     assert.match(status, /^path:docs +you +\S+Z +\(in (10|9)m\)$/m);
-    for (const resource of ['path:docs', 'path:src']) grit(repo, ['lock', 'release', '--resource', resource]);
+    for (const resource of ['path:docs', 'path:src']) await gritSetup(repo, ['lock', 'release', '--resource', resource]);
   });
 
   it('shows control characters in synced text instead of sending them to the terminal, and in the Markdown export; JSON keeps them', async () => {
@@ -631,7 +631,7 @@ describe('human errors', () => {
 describe('progress on a terminal', { skip: !hasScript && 'util-linux `script` is not installed' }, () => {
   it('through the daemon, a rebuild draws its bar on the terminal as in process and erases it; a pipe, --json or -q gets none', async () => {
     const repo = tempRepo();
-    gritOk(repo, ['init', '--no-agents-md']);
+    await gritInit(repo);
     await generateWal(join(repo, '.git'), { seed: 11, events: 6000, actors: [{ id: 'c'.repeat(32) }], packed: true });
     const BAR = /replaying WAL \[[#.]+\] \d+% \d+\/\d+/;
     // In process first: the daemon's worker, once it serves the repository, holds its store.
