@@ -10,7 +10,7 @@ import { openRepo } from '../../src/index.js';
 import { unappliedSettings } from '../../src/commands/daemon.js';
 import { parseTtl } from '../../src/git/locks.js';
 import { daemonEnv, DAEMON_BIN, startDaemon, testRunDir } from '../helpers/daemon.js';
-import { git, grit, gritOk, tempRepo, gritInit } from '../helpers/repo.js';
+import { git, grit, gritOk, gritSetup, tempRepo, gritInit } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 
 const snapshots = (repo: string) => git(repo, 'for-each-ref', '--format=%(refname)', 'refs/grit/snapshots/').trim().split('\n').filter(Boolean);
@@ -19,8 +19,8 @@ test('snapshot gc --keep: anything but a whole number is invalid_args, with or w
   const repo = tempRepo();
   await gritInit(repo);
   for (const t of ['one', 'two']) {
-    gritOk(repo, ['issue', 'create', '--title', t]);
-    gritOk(repo, ['snapshot']);
+    await gritSetup(repo, ['issue', 'create', '--title', t]);
+    await gritSetup(repo, ['snapshot']);
   }
   const daemon = await startDaemon();
   try {
@@ -133,15 +133,15 @@ test('labels: trimmed at every entry point, so a label put on with spaces comes 
   const repo = tempRepo();
   await gritInit(repo);
   const id = gritOk(repo, ['issue', 'create', '--title', 'lbl', '--label', ' urgent', '--label', 'urgent ', '--label', 'p1']).issue_id;
-  const labels = () => gritOk(repo, ['issue', 'show', id]).issue.labels;
-  assert.deepEqual(labels(), ['p1', 'urgent']);
+  const labels = async () => (await gritSetup(repo, ['issue', 'show', id])).issue.labels;
+  assert.deepEqual(await labels(), ['p1', 'urgent']);
   assert.deepEqual(gritOk(repo, ['issue', 'list', '--label', ' urgent']).issues.map((i: any) => i.issue_id), [id]);
   assert.equal(gritOk(repo, ['issue', 'dep', 'topo', '--label', 'urgent ']).total, 1);
   gritOk(repo, ['issue', 'label', 'remove', id, '--label', ' urgent']);
   gritOk(repo, ['issue', 'label', 'add', id, '--label', '  bug']);
-  assert.deepEqual(labels(), ['bug', 'p1']);
+  assert.deepEqual(await labels(), ['bug', 'p1']);
   await runLocal('IssueLabelRemove', { issue_id: id, label: 'bug\t' }, { cwd: repo });
-  assert.deepEqual(labels(), ['p1']);
+  assert.deepEqual(await labels(), ['p1']);
 
   // Empty after trimming, or more than one line: refused everywhere, nothing written.
   const bad: string[][] = [
@@ -160,23 +160,23 @@ test('labels: trimmed at every entry point, so a label put on with spaces comes 
   }
   await assert.rejects(runLocal('IssueList', { label: '' }, { cwd: repo }), /--label must be non-empty/);
   await assert.rejects(runLocal('IssueCreate', { title: 'x', labels: ['a', 7] }, { cwd: repo }), (e: any) => e.code === 'invalid_args');
-  assert.equal(gritOk(repo, ['issue', 'list']).total, 1);
+  assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 1);
 });
 
 test('labels: one stored with its spaces (by an older grit) is removed by its exact text', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'old']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'old'])).issue_id;
   await writeRaw(repo, id, { type: 'LabelAdded', label: ' legacy' });
-  assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, [' legacy']);
+  assert.deepEqual((await gritSetup(repo, ['issue', 'show', id])).issue.labels, [' legacy']);
   gritOk(repo, ['issue', 'label', 'remove', id, '--label', ' legacy']);
-  assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.labels, []);
+  assert.deepEqual((await gritSetup(repo, ['issue', 'show', id])).issue.labels, []);
 });
 
 test('labels, assignees and project keys another writer stored (empty, a newline, an escape) are found and removed by their exact text; adding them is still refused', async () => {
   const repo = tempRepo();
   await gritInit(repo);
-  const id = gritOk(repo, ['issue', 'create', '--title', 'odd']).issue_id;
+  const id = (await gritSetup(repo, ['issue', 'create', '--title', 'odd'])).issue_id;
   // SPEC types them as text: what another implementation may write, and sync bring.
   const odd = ['', 'a\nb', '\u001b[31m'];
   for (const label of odd) await writeRaw(repo, id, { type: 'LabelAdded', label });
@@ -194,7 +194,7 @@ test('labels, assignees and project keys another writer stored (empty, a newline
   }
   for (const label of odd) assert.equal(gritOk(repo, ['issue', 'label', 'remove', id, '--label', label]).label, label);
   gritOk(repo, ['issue', 'assignee', 'remove', id, '--user', '']);
-  const issue = gritOk(repo, ['issue', 'show', id]).issue;
+  const issue = (await gritSetup(repo, ['issue', 'show', id])).issue;
   assert.deepEqual([issue.labels, issue.assignees], [[], []]);
 });
 
