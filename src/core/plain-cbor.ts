@@ -6,24 +6,40 @@
  */
 import { Decoder, Encoder } from 'cbor-x';
 
-const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false });
+/** cbor-x's `useBuffer` (its README, "Arena Allocation"), which its typings leave out. */
+type ArenaEncoder = Encoder & { useBuffer(buffer: Buffer): void };
+const encoder = new Encoder({ useRecords: false, mapsAsObjects: true, tagUint8Array: false }) as ArenaEncoder;
+/**
+ * cbor-x writes value after value into one buffer per thread (shared by all its encoders), grown
+ * to four times the largest value it wrote and never shrunk, and returns views into it. One a
+ * large value grew past this is left to that value's bytes: kept, a 12 MB issue body held 48 MB
+ * per thread for good, and each later view took it along.
+ */
+const KEPT_BUFFER_BYTES = 1 << 20;
+/** The size cbor-x starts with. A Buffer (its text writes use `utf8Write`), not from the shared pool. */
+const freshBuffer = () => Buffer.allocUnsafeSlow(8192);
 // A 64-bit integer (what `encodeForPeers` writes for a timestamp) decodes as a number, as it went in.
 // (cbor-x reads the option; its typings do not list it.)
 const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNumber: true } as ConstructorParameters<typeof Decoder>[0]);
 // Rows only this program writes hold a 64-bit integer only where `encode` was given a bigint.
 const rowDecoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 
+/** A view into the encoder's buffer: for bytes put or copied at once (a store row), never kept or posted as they are. */
 export function encode(value: unknown): Uint8Array {
-  return encoder.encode(value);
+  const bytes = encoder.encode(value);
+  if (bytes.buffer.byteLength > KEPT_BUFFER_BYTES) encoder.useBuffer(freshBuffer());
+  return bytes;
 }
 
 /**
  * For another program (IPC messages): cbor-x writes a number beyond 32 bits, such as a ms
  * timestamp, as a float64, which a client in a typed language reading a u64 refuses; as a
  * BigInt it writes a CBOR integer. (Rows only this program reads skip the extra pass.)
+ * In a buffer of its own, exactly its bytes: a worker's reply is posted to the supervisor, and
+ * posting a view copies its whole buffer (the encoder's, megabytes once a large value grew it).
  */
 export function encodeForPeers(value: unknown): Uint8Array {
-  return encoder.encode(wideIntegersAsBigInt(value));
+  return new Uint8Array(encode(wideIntegersAsBigInt(value)));
 }
 
 /** Whole numbers a CBOR integer holds (up to 64 bits), including a timestamp above 2^53 rounded to a number (src/core/timestamp.ts). */

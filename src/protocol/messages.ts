@@ -276,8 +276,14 @@ export function withWarnings(reply: IpcReply, warnings: string[]): IpcReply {
   return warnings.length ? { ...reply, warnings } : reply;
 }
 
+const utf8 = new TextEncoder();
+
+/**
+ * Exactly the message's bytes, in a buffer of their own: a worker's reply is posted to the
+ * supervisor, which copies the whole buffer a view is into (for JSON, Buffer.from's shared pool).
+ */
 export async function encodeMessage(message: IpcReply | IpcRequest, format: WireFormat): Promise<Uint8Array> {
-  return format === 'json' ? Buffer.from(JSON.stringify(message)) : (await cbor()).encodeForPeers(message);
+  return format === 'json' ? utf8.encode(JSON.stringify(message)) : (await cbor()).encodeForPeers(message);
 }
 
 /** Decodes a reply (client side); a reply that is not one is an ipc_error. */

@@ -10,6 +10,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { Supervisor } from '../../src/supervisor/supervisor.js';
+import { ActorWorkerPool } from '../../src/supervisor/actor-worker-pool.js';
+import type { WorkerTask } from '../../src/workers/actor-worker.js';
 import { GritClient } from '../../src/protocol/client.js';
 import { decodeReply } from '../../src/protocol/messages.js';
 import { ReqClient } from '../../src/protocol/transport/index.js';
@@ -130,20 +132,23 @@ describe('large messages through the daemon', () => {
     }
   });
 
-  it('a reply over what the daemon sends is an ipc_error that sends the CLI local', async () => {
+  describe('a daemon in this process, sending replies of up to 64 KiB', () => {
     // Another repository: the daemon above holds this one's actor.
     const other = tempRepo();
-    await gritInit(other);
-    const otherId = gritOk(other, ['issue', 'create', '--title', 'over 64 KiB', '--body', 'y'.repeat(100_000)]).issue_id;
     const runDir = testRunDir();
-    const supervisor = await Supervisor.start({
-      endpoints: [`ipc://${join(runDir, 'daemon.sock')}`],
-      idleTimeoutMs: 0,
-      logger: pino({ level: 'silent' }),
-      maxReplyBytes: 64 * 1024,
+    const endpoint = `ipc://${join(runDir, 'daemon.sock')}`;
+    let otherId = '';
+    let supervisor: Supervisor;
+
+    before(async () => {
+      await gritInit(other);
+      otherId = gritOk(other, ['issue', 'create', '--title', 'over 64 KiB', '--body', 'y'.repeat(100_000)]).issue_id;
+      supervisor = await Supervisor.start({ endpoints: [endpoint], idleTimeoutMs: 0, logger: pino({ level: 'silent' }), maxReplyBytes: 64 * 1024 });
     });
-    try {
-      const client = await GritClient.connect({ endpoint: `ipc://${join(runDir, 'daemon.sock')}` });
+    after(() => supervisor?.stop('test over'));
+
+    it('a reply over what the daemon sends is an ipc_error that sends the CLI local', async () => {
+      const client = await GritClient.connect({ endpoint });
       try {
         await assert.rejects(client.request('IssueShow', { issue_id: otherId }, { repoRoot: other }), (err: any) => {
           assert.equal(err.code, 'ipc_error');
@@ -159,8 +164,29 @@ describe('large messages through the daemon', () => {
       const viaDaemon = await gritAsync(other, ['issue', 'show', otherId, '--json'], { env: daemonEnv(runDir) });
       assert.equal(viaDaemon.code, 0, viaDaemon.stderr);
       assert.equal(viaDaemon.stdout, grit(other, ['issue', 'show', otherId, '--json']).stdout);
-    } finally {
-      await supervisor.stop('test over');
-    }
+    });
+
+    it('a worker that encoded a large CBOR reply posts the next small one as exactly its bytes, not the buffer the large one grew', async (t) => {
+      const posted: Uint8Array[] = [];
+      const run = ActorWorkerPool.prototype.run;
+      t.mock.method(ActorWorkerPool.prototype, 'run', async function (this: ActorWorkerPool, task: WorkerTask) {
+        const result = await run.call(this, task);
+        if (result) posted.push(result.reply);
+        return result;
+      });
+      const client = await GritClient.connect({ endpoint });
+      try {
+        await assert.rejects(client.request('IssueShow', { issue_id: otherId }, { repoRoot: other }));
+        await client.request('IssueList', {}, { repoRoot: other });
+      } finally {
+        client.close();
+      }
+      const [large, small] = posted;
+      assert.ok(large.length > 100_000, `${large.length} bytes`);
+      // What structured clone copied from the worker: the whole buffer of a view (the encoder's,
+      // ~4x the largest value it wrote), once per reply.
+      assert.equal(small.buffer.byteLength, small.length, `a ${small.length}-byte reply came in a ${small.buffer.byteLength}-byte buffer`);
+      assert.equal(large.buffer.byteLength, large.length);
+    });
   });
 });

@@ -81,6 +81,20 @@ test('a CBOR reply writes a ms timestamp as a CBOR integer (a typed client reads
   assert.deepEqual([...(bytes as Uint8Array)], [1]);
 });
 
+test('the CBOR encoder lets go of the buffer a large value grew: what it writes next is in a small one', () => {
+  // cbor-x grows its one buffer to 4x the value and never shrinks it: 16 MiB held for good.
+  assert.ok(encode({ body: 'x'.repeat(4 << 20) }).buffer.byteLength >= 4 << 20);
+  const next = encode({ issue_id: 'abcd', title: 'small' });
+  assert.ok(next.buffer.byteLength <= 1 << 20, `a ${next.length}-byte row written in a ${next.buffer.byteLength}-byte buffer`);
+});
+
+test('an IPC message is exactly its bytes, in a buffer of its own (a view would take its whole buffer to the supervisor)', async () => {
+  for (const format of ['json', 'cbor'] as const) {
+    const body = await encodeMessage(replyOk(7, { n: 1 }), format);
+    assert.equal(body.buffer.byteLength, body.length, `${format}: a ${body.length}-byte message in a ${body.buffer.byteLength}-byte buffer`);
+  }
+});
+
 test('replies come back in the request format and round-trip', async () => {
   for (const format of ['json', 'cbor'] as const) {
     const ok = await decodeReply(await encodeMessage(replyOk(7, { n: 1, s: 'x', l: [1, 2] }), format));
