@@ -130,12 +130,15 @@ const FALLBACK_HINTS: Record<ErrorCode, string> = {
   internal_error: 'a bug in grit: please report it with the command and the output of `grit doctor --json`',
 };
 
+/** The hint for a code SPEC §6 does not list (a plugin's own): nothing grit knows about it but its command. */
+const OTHER_CODE_HINT = 'the command that failed says what it takes in its --help';
+
 export function printError(err: GritError, json: boolean): void {
   if (json) {
     process.stdout.write(JSON.stringify({ schema_version: 1, ok: false, error: err.toJSON() }) + '\n');
   } else {
     process.stderr.write(`${red('error', process.stderr)}: ${visible(err.message)}\n`);
-    process.stderr.write(`${dim('hint', process.stderr)}: ${visible(err.suggestion ?? FALLBACK_HINTS[err.code])}\n`);
+    process.stderr.write(`${dim('hint', process.stderr)}: ${visible(err.suggestion ?? FALLBACK_HINTS[err.code] ?? OTHER_CODE_HINT)}\n`);
   }
   process.exitCode = err.exitCode;
 }

@@ -312,6 +312,9 @@ describe('oclif plugins', () => {
       { schema_version: 1, ok: false, error: { code: 'bogus', message: 'x', details: {} } },
     ]);
     assert.equal(r.status, 1);
+    // A person reading it gets a hint too (SPEC §6), not `hint: undefined`.
+    const human = spawnSync(process.execPath, ['--input-type=module', '-e', `const { printError, GritError } = await import(${JSON.stringify(api)}); printError(new GritError('bogus', 'x'), false);`], { encoding: 'utf8', timeout: 60_000 });
+    assert.deepEqual([human.stdout, human.stderr, human.status], ['', "error: x\nhint: the command that failed says what it takes in its --help\n", 1]);
   });
 
   it('a plugin linked before it was built, or before its dependencies were installed, is said so at link time and when its command is not found', async () => {
