@@ -1,9 +1,11 @@
 /** A private grit daemon for a test: its own run directory, started and stopped by the test. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { chmodSync, cpSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { GritClient } from '../../src/protocol/client.js';
+import { recordedDaemonPid } from '../../src/protocol/daemon-pid.js';
+import { pidAlive } from '../../src/core/pid-alive.js';
 import { REPO_ROOT } from './paths.js';
 import { git, gritOk, tempDir, tempRepo } from './repo.js';
 
@@ -123,21 +125,9 @@ export async function daemonPausingSyncs(): Promise<{ daemon: TestDaemon; repo: 
  * for it to exit: a test that lets the CLI start one stops it rather than leave it idling.
  */
 export async function stopDaemonIn(runDir: string): Promise<void> {
-  let pid: number;
-  try {
-    pid = Number(readFileSync(join(runDir, 'daemon.pid'), 'utf8'));
-  } catch {
-    return; // none started
-  }
-  // Its /proc entry, not a signal 0: a pid file left behind must not name another process.
-  const alive = () => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('grit-daemon');
-    } catch {
-      return false;
-    }
-  };
-  if (!alive()) return;
+  // The daemon's own reading of its pid file: a file left behind must not name another process.
+  const pid = recordedDaemonPid(runDir);
+  if (pid === null) return; // none started, or gone
   process.kill(pid, 'SIGTERM');
-  for (let i = 0; i < 400 && alive(); i++) await new Promise((r) => setTimeout(r, 25));
+  for (let i = 0; i < 400 && pidAlive(pid); i++) await new Promise((r) => setTimeout(r, 25));
 }
