@@ -24,7 +24,7 @@ const decoder = new Decoder({ useRecords: false, mapsAsObjects: true, int64AsNum
 // Rows only this program writes hold a 64-bit integer only where `encode` was given a bigint.
 const rowDecoder = new Decoder({ useRecords: false, mapsAsObjects: true });
 
-/** A view into the encoder's buffer: for bytes put or copied at once (a store row), never kept or posted as they are. */
+/** A view into the encoder's buffer: for bytes written or copied at once (a store row, a socket), never kept or posted as they are. */
 export function encode(value: unknown): Uint8Array {
   const bytes = encoder.encode(value);
   if (bytes.buffer.byteLength > KEPT_BUFFER_BYTES) encoder.useBuffer(freshBuffer());
@@ -35,11 +35,11 @@ export function encode(value: unknown): Uint8Array {
  * For another program (IPC messages): cbor-x writes a number beyond 32 bits, such as a ms
  * timestamp, as a float64, which a client in a typed language reading a u64 refuses; as a
  * BigInt it writes a CBOR integer. (Rows only this program reads skip the extra pass.)
- * In a buffer of its own, exactly its bytes: a worker's reply is posted to the supervisor, and
- * posting a view copies its whole buffer (the encoder's, megabytes once a large value grew it).
+ * A view into the encoder's buffer, as `encode`'s (a message posted to another thread is copied
+ * out of it: `encodeMessageToPost`).
  */
 export function encodeForPeers(value: unknown): Uint8Array {
-  return new Uint8Array(encode(wideIntegersAsBigInt(value)));
+  return encode(wideIntegersAsBigInt(value));
 }
 
 /** Whole numbers a CBOR integer holds (up to 64 bits), including a timestamp above 2^53 rounded to a number (src/core/timestamp.ts). */

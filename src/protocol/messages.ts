@@ -276,14 +276,19 @@ export function withWarnings(reply: IpcReply, warnings: string[]): IpcReply {
   return warnings.length ? { ...reply, warnings } : reply;
 }
 
-const utf8 = new TextEncoder();
+export async function encodeMessage(message: IpcReply | IpcRequest, format: WireFormat): Promise<Uint8Array> {
+  return format === 'json' ? Buffer.from(JSON.stringify(message)) : (await cbor()).encodeForPeers(message);
+}
 
 /**
- * Exactly the message's bytes, in a buffer of their own: a worker's reply is posted to the
- * supervisor, which copies the whole buffer a view is into (for JSON, Buffer.from's shared pool).
+ * `encodeMessage`, for a message posted to another thread (a worker's reply): exactly its bytes,
+ * in a buffer of their own. Posting a view copies the whole buffer it is into (cbor-x's, grown to
+ * megabytes by one large value; Buffer.from's shared pool); written to a socket, a view costs
+ * nothing, so only a posted message pays for the copy.
  */
-export async function encodeMessage(message: IpcReply | IpcRequest, format: WireFormat): Promise<Uint8Array> {
-  return format === 'json' ? utf8.encode(JSON.stringify(message)) : (await cbor()).encodeForPeers(message);
+export async function encodeMessageToPost(message: IpcReply | IpcRequest, format: WireFormat): Promise<Uint8Array> {
+  const bytes = await encodeMessage(message, format);
+  return bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes);
 }
 
 /** Decodes a reply (client side); a reply that is not one is an ipc_error. */

@@ -18,7 +18,7 @@ import { noteWorktree, type RepoDirs } from '../git/repo.js';
 import { KeptWalReader } from '../git/kept-wal-reader.js';
 import { sharedPermAt } from '../git/shared-perm.js';
 import { useSpawnHelper } from '../git/spawn-helper.js';
-import { encodeMessage, replyErrorTo, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
+import { encodeMessageToPost, replyErrorTo, replyOk, withWarnings, type CommandRequest, type WireFormat } from '../protocol/messages.js';
 import { notificationFor, type Notification } from '../protocol/notifications.js';
 import { Lease } from './lease.js';
 import { portProgress } from './progress-port.js';
@@ -168,7 +168,7 @@ export default async function handle(task: WorkerTask): Promise<WorkerResult | n
   }
   // Kept for a reply that has someone to reach.
   const said = unsent.length && !isGone(task.gone) ? [...task.warnings, ...unsent.splice(0)] : task.warnings;
-  return { reply: await encodeMessage(withWarnings(reply, said), format), notice, declined };
+  return { reply: await encodeMessageToPost(withWarnings(reply, said), format), notice, declined };
 }
 
 const fault = process.env.GRIT_FAULT; // set when the daemon starts, read once: this runs per request

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { decode, encode } from '../../src/core/plain-cbor.js';
 import { plainErrorReply } from '../../src/protocol/plain-reply.js';
-import { decodeReply, decodeRequest, encodeMessage, replyError, replyOk } from '../../src/protocol/messages.js';
+import { decodeReply, decodeRequest, encodeMessage, encodeMessageToPost, replyError, replyOk } from '../../src/protocol/messages.js';
 import { newProgressToken } from '../../src/protocol/progress.js';
 import { GritError } from '../../src/core/errors.js';
 import { commandEnv, forwardedEnv } from '../../src/core/forwarded-env.js';
@@ -88,9 +88,9 @@ test('the CBOR encoder lets go of the buffer a large value grew: what it writes 
   assert.ok(next.buffer.byteLength <= 1 << 20, `a ${next.length}-byte row written in a ${next.buffer.byteLength}-byte buffer`);
 });
 
-test('an IPC message is exactly its bytes, in a buffer of its own (a view would take its whole buffer to the supervisor)', async () => {
+test('an IPC message to post is exactly its bytes, in a buffer of its own (a view would take its whole buffer to the supervisor)', async () => {
   for (const format of ['json', 'cbor'] as const) {
-    const body = await encodeMessage(replyOk(7, { n: 1 }), format);
+    const body = await encodeMessageToPost(replyOk(7, { n: 1 }), format);
     assert.equal(body.buffer.byteLength, body.length, `${format}: a ${body.length}-byte message in a ${body.buffer.byteLength}-byte buffer`);
   }
 });
