@@ -83,16 +83,37 @@ describe('docs', () => {
     assert.deepEqual(rows, expected);
   });
 
-  it('has no broken relative links in README.md and docs/', () => {
+  it('has no broken relative links in README.md and docs/, to a page or to a heading of one', () => {
     const files = [join(REPO_ROOT, 'README.md'), ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => join(REPO_ROOT, 'docs', f))];
     const broken: string[] = [];
     for (const file of files) {
       for (const [, target] of readFileSync(file, 'utf8').matchAll(/\]\(([^)\s]+)\)/g)) {
-        if (/^[a-z]+:|^#/.test(target)) continue;
-        const path = resolve(dirname(file), target.split('#')[0]);
+        if (/^[a-z]+:/.test(target)) continue;
+        const [page, anchor] = target.split('#');
+        const path = page === '' ? file : resolve(dirname(file), page);
         if (!existsSync(path)) broken.push(`${file.replace(REPO_ROOT, '')}: ${target}`);
+        else if (anchor !== undefined && path.endsWith('.md') && !headingAnchors(readFileSync(path, 'utf8')).has(anchor)) {
+          broken.push(`${file.replace(REPO_ROOT, '')}: ${target} (no such heading)`);
+        }
       }
     }
     assert.deepEqual(broken, []);
   });
 });
+
+/** The anchors GitHub gives a page's headings: lowercased, punctuation dropped, spaces as `-`, a repeat numbered. */
+function headingAnchors(markdown: string): Set<string> {
+  const anchors = new Set<string>();
+  const seen = new Map<string, number>();
+  let inFence = false;
+  for (const line of markdown.split('\n')) {
+    if (line.startsWith('```')) inFence = !inFence;
+    const heading = inFence ? null : /^#{1,6}\s+(.*?)\s*$/.exec(line);
+    if (!heading) continue;
+    const slug = heading[1].toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+    const n = seen.get(slug) ?? 0;
+    seen.set(slug, n + 1);
+    anchors.add(n === 0 ? slug : `${slug}-${n}`);
+  }
+  return anchors;
+}
