@@ -1,4 +1,4 @@
-/** Ed25519 over raw 32-byte event ids (SPEC §1), with @noble/ed25519. */
+/** Ed25519 signing of raw 32-byte event ids (SPEC §1), with @noble/ed25519; signatures are checked with node:crypto (integrity.ts). */
 import * as ed from '@noble/ed25519';
 import { sha512 } from '@noble/hashes/sha2.js';
 
@@ -16,12 +16,4 @@ export function generateKeyPair(): KeyPair {
 
 export function signEventId(eventId: Uint8Array, secretKey: Uint8Array): Uint8Array {
   return ed.sign(eventId, secretKey);
-}
-
-export function verifyEventId(sig: Uint8Array, eventId: Uint8Array, publicKey: Uint8Array): boolean {
-  try {
-    return ed.verify(sig, eventId, publicKey);
-  } catch {
-    return false;
-  }
 }

@@ -2,7 +2,6 @@
  * The event kinds of SPEC §1, described once as data: the payload field list drives
  * encoding, decoding, validation and JSON for every kind.
  */
-import type { CborValue } from './cbor.js';
 
 export type FieldType =
   | 'text'
@@ -125,5 +124,3 @@ export type EventKind =
       content_hash: Uint8Array;
     }
   | { type: 'ProjectContextUpdated'; key: string; value: string };
-
-export type PayloadValue = CborValue;
