@@ -351,7 +351,7 @@ export class RepoContext {
         // An empty store (a new clone or actor, a discarded cache) is built as a rebuild builds
         // it: the WAL read ahead on a second thread and gathered, not held (docs/performance.md).
         try {
-          return { head: await (await import('./maintenance.js')).replayWal(this) };
+          return { head: await (await import('./wal-replay.js')).replayWal(this) };
         } catch (err) {
           // For a read: what the replay could not write is read below, to be applied in memory.
           if (!tolerate(err)) throw err;

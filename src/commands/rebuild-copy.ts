@@ -1,6 +1,6 @@
 /**
  * The copy of an actor's store a rebuild makes before emptying it, put back if the replay fails
- * (maintenance.ts `rebuildStore`, docs/reliability.md). It is as large as the store, so one left
+ * (rebuild.ts `rebuildStore`, docs/reliability.md). It is as large as the store, so one left
  * by a rebuild that was killed must not stay: it is named after the rebuilding process, and a
  * copy whose process is gone is deleted by the next rebuild of that store and by `doctor --fix`
  * (temp-files.ts). A live process's is never touched: two rebuilds of one store may run at once

@@ -27,7 +27,8 @@ const withContext =
 const issues = () => import('./issues.js');
 const deps = () => import('./deps.js');
 const setup = () => import('./setup.js');
-const maintenance = () => import('./maintenance.js');
+const db = () => import('./db-commands.js');
+const snapshots = () => import('./snapshot-commands.js');
 const context = () => import('./context-commands.js');
 const locks = () => import('./locks.js');
 
@@ -41,12 +42,12 @@ export const COMMANDS: Record<string, CommandEntry> = {
   // The selected actor: an `id` would make it ActorShow.
   ActorCurrent: { args: [], load: async () => (await setup()).actorShow },
   ActorUse: { args: ['id'], load: async () => (await setup()).actorUse },
-  Rebuild: { args: ['from_snapshot'], load: async () => withContext((await maintenance()).rebuild) },
-  DbStats: { args: [], load: async () => withContext((await maintenance()).dbStats) },
-  DbCheck: { args: [], load: async () => withContext((await maintenance()).dbCheck) },
-  DbVerify: { args: [], load: async () => withContext((await maintenance()).dbVerify) },
-  Snapshot: { args: [], load: async () => withContext((await maintenance()).snapshot) },
-  SnapshotGc: { args: ['keep'], load: async () => withContext((await maintenance()).snapshotGc) },
+  Rebuild: { args: ['from_snapshot'], load: async () => withContext((await import('./rebuild.js')).rebuild) },
+  DbStats: { args: [], load: async () => withContext((await db()).dbStats) },
+  DbCheck: { args: [], load: async () => withContext((await db()).dbCheck) },
+  DbVerify: { args: [], load: async () => withContext((await db()).dbVerify) },
+  Snapshot: { args: [], load: async () => withContext((await snapshots()).snapshot) },
+  SnapshotGc: { args: ['keep'], load: async () => withContext((await snapshots()).snapshotGc) },
   Doctor: { args: ['fix'], load: async () => (await import('./doctor.js')).doctor },
   Export: {
     args: ['format', 'since', 'output'],

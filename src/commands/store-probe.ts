@@ -6,7 +6,7 @@
  */
 import { loadFastHash } from '../core/hash.js';
 import { Store } from '../core/store.js';
-import { checkStore } from './maintenance.js';
+import { checkStore } from './db-commands.js';
 
 const dir = process.argv[2];
 if (!dir) {

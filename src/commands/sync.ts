@@ -8,7 +8,7 @@ import { syncWal, type AdvanceStep, type SyncOptions, type SyncResult } from '..
 import { pushRefs, resolveRemote } from '../git/transport.js';
 import { bool, optText, type Args } from './args.js';
 import type { ContextOptions, RepoContext } from './context.js';
-import { maybeAutoSnapshot } from './maintenance.js';
+import { maybeAutoSnapshot } from './snapshot-commands.js';
 
 export interface AutoSnapshot {
   snapshot_ref: string;

@@ -3,8 +3,10 @@
  * daemon's own flags): one parser, so that `1.5h` or `10m` means the same wherever it is typed.
  */
 
+export const DAY_MS = 86_400_000;
+
 /** Milliseconds in each unit a duration may end with. */
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS };
 
 /** Digits, a fraction if any, then a lowercase unit or none (seconds): nothing around them. */
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/;

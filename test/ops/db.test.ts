@@ -188,7 +188,7 @@ test('db verify on a WAL without keys: everything unverifiable, nothing wrong', 
 
 /**
  * `db check` (and doctor's store probe) reads each stored record once: the issue rows, then the log,
- * folding each issue's run of events as it ends (src/commands/maintenance.ts, checkStore). Every
+ * folding each issue's run of events as it ends (src/commands/db-commands.ts, checkStore). Every
  * kind of damage at once, each reported where it is, events first, then issues in id order.
  */
 test('db check with every kind of store damage at once: each found, in order, a fold judged only where all its events decode', async () => {

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RepoContext } from '../../src/commands/context.js';
 import { issueCreate, issueList, issueClose } from '../../src/commands/issues.js';
-import { rebuild } from '../../src/commands/maintenance.js';
+import { rebuild } from '../../src/commands/rebuild.js';
 import { gritOk, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 

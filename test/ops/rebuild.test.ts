@@ -5,7 +5,7 @@ import { chownSync, existsSync, readdirSync, readFileSync, rmSync, utimesSync, w
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { RepoContext } from '../../src/commands/context.js';
-import { replayWal } from '../../src/commands/maintenance.js';
+import { replayWal } from '../../src/commands/wal-replay.js';
 import { runLocal } from '../../src/commands/run.js';
 import { decodeChunk } from '../../src/core/chunk.js';
 import { dropObjects, fsckClean, git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
@@ -453,7 +453,7 @@ test('a snapshot whose events tree or a chunk is lost can never be used: doctor 
 });
 
 test('maybeAutoSnapshot follows the [snapshot] policy: max_events and max_age_days (no remote fetched yet: up to the local head)', async () => {
-  const { maybeAutoSnapshot } = await import('../../src/commands/maintenance.js');
+  const { maybeAutoSnapshot } = await import('../../src/commands/snapshot-commands.js');
   const { RepoContext } = await import('../../src/commands/context.js');
   const repo = tempRepo();
   await gritInit(repo);
@@ -667,7 +667,7 @@ test('a live daemon\'s lease taken before the wall clock was stepped holds: its 
 });
 
 test('a rebuild empties the store only once it has read the WAL, also after plain git deleted the ref, and replaces it when the WAL is gone', async () => {
-  const { rebuildStore } = await import('../../src/commands/maintenance.js');
+  const { rebuildStore } = await import('../../src/commands/rebuild.js');
   const repo = tempRepo();
   await gritInit(repo);
   for (const title of ['e1', 'e2', 'e3']) await gritSetup(repo, ['issue', 'create', '--title', title]);
