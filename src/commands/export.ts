@@ -20,7 +20,7 @@ import { compareInEventOrder, ISSUE_BYTES, logKeyEventId, logKeyExactTs, logKeyT
 import { U64_MAX } from '../core/timestamp.js';
 import type { Issue } from '../core/projection.js';
 import type { StoreSnapshot } from '../core/store.js';
-import { writeFully } from '../git/objects.js';
+import { writeFully } from '../core/write-fully.js';
 import { writeNewFile } from '../core/write-new-file.js';
 import { worktreeGitDir } from '../git/repo.js';
 import { oneOf, optInt, optText, type Args } from './args.js';

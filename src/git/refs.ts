@@ -23,7 +23,7 @@ import { GritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { NO_HOOKS, spawnGit } from './git-process.js';
 import { isOid } from '../core/hex.js';
-import { writeFully } from './objects.js';
+import { writeFully } from '../core/write-fully.js';
 import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
 import { sharedPermOf } from './shared-perm.js';
 

@@ -14,7 +14,8 @@ import { decodeChunk, decodeVerifiedChunk, encodeChunk } from '../core/chunk.js'
 import { GritError, walError } from '../core/errors.js';
 import { compareEvents, type Event } from '../core/event.js';
 import { compareBytes, fromHex, isOid, toHex } from '../core/hex.js';
-import { encodeCommit, encodeTree, hashObject, type ObjectSink, type ObjectStore, type TreeEntry } from './objects.js';
+import { encodeCommit, encodeTree, hashObject, type TreeEntry } from './object-encoding.js';
+import type { ObjectSink, ObjectStore } from './objects.js';
 import { publishPack } from './pack-publish.js';
 import { PackBuilder } from './pack-write.js';
 import { casRef, deleteRef, listRefs } from './refs.js';

@@ -15,15 +15,8 @@ import { crashPoint } from '../core/fault.js';
 import { loadFastHash } from '../core/hash.js';
 import { publishPack } from './pack-publish.js';
 import { PackBuilder } from './pack-write.js';
-import {
-  encodeCommit,
-  encodeTree,
-  ObjectStore,
-  parseCommit,
-  type ObjectSink,
-  type ObjectStoreOptions,
-  type TreeEntry,
-} from './objects.js';
+import { encodeCommit, encodeTree, parseCommit, type TreeEntry } from './object-encoding.js';
+import { ObjectStore, type ObjectSink, type ObjectStoreOptions } from './objects.js';
 import { casRef, readRef } from './refs.js';
 import { promisorRemote } from './partial-clone.js';
 import { plural } from '../core/plural.js';

@@ -4,7 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { deflateSync } from 'node:zlib';
-import { encodeCommit, encodeTree, hashObject, ObjectStore, type TreeEntry } from '../../src/git/objects.js';
+import { encodeCommit, encodeTree, hashObject, type TreeEntry } from '../../src/git/object-encoding.js';
+import { ObjectStore } from '../../src/git/objects.js';
 import { writeObjects } from '../helpers/objects.js';
 import { fsckClean, git, gitRun, isGritError, tempRepo } from './_util.js';
 

@@ -19,7 +19,8 @@ import {
   writeLockCommit,
   type Lock,
 } from '../../src/git/locks.js';
-import { encodeCommit, encodeTree, ObjectStore, type ReadOptions } from '../../src/git/objects.js';
+import { encodeCommit, encodeTree } from '../../src/git/object-encoding.js';
+import { ObjectStore, type ReadOptions } from '../../src/git/objects.js';
 import { casRef, deleteRef, readRef } from '../../src/git/refs.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
