@@ -9,7 +9,7 @@
 import type { SignaturePolicy } from '../core/config.js';
 import type { Keyring, SignatureProblem } from '../core/integrity.js';
 import { plural } from '../core/plural.js';
-import type { Check } from './doctor.js';
+import type { Check } from './doctor-check.js';
 import type { WalSurvey } from './doctor-wal.js';
 
 const SEE = 'docs/signing.md, "A key added later"';
