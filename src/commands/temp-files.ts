@@ -15,7 +15,7 @@ import { pidAlive } from '../core/pid-alive.js';
 import { leftKeeps, QUIET_MS } from '../git/pack-keep.js';
 import { SNAPSHOT_PREFIX } from '../git/snapshot.js';
 
-/** Object writes (src/git/objects.ts, pack-write.ts): `tmp_{obj,pack,idx}_grit_<pid>_<hex>`. */
+/** Object writes (pack-write.ts: `tmp_{pack,idx}_grit_<pid>_<hex>`; `tmp_obj_…`, an older grit's loose objects, may be left too). */
 const OBJECT_TMP = /^tmp_(?:obj|pack|idx)_grit_(\d+)_[0-9a-f]+$/;
 /** Files replaced by rename (configs, the daemon's lease, the unsynced marker): `<name>.<pid>[.<ms>].tmp`. */
 export const RENAME_TMP = /\.(\d+)(?:\.\d+)?\.tmp$/;
