@@ -8,7 +8,6 @@ import {
   closeSync,
   fstatSync,
   fsyncSync,
-  linkSync,
   openSync,
   readFileSync,
   readdirSync,
@@ -26,6 +25,7 @@ import { isOid } from '../core/hex.js';
 import { writeFully } from '../core/write-fully.js';
 import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
 import { sharedPermOf } from './shared-perm.js';
+import { replaceIfJudged } from '../core/replace-if-judged.js';
 
 /** A lock this old was left by a dead process: holding one takes microseconds to milliseconds. */
 export const STALE_LOCK_MS = 5_000;
@@ -227,21 +227,10 @@ function breakStaleLock(lockPath: string): void {
   }
   if (Date.now() - st.mtimeMs <= STALE_LOCK_MS) return;
   const aside = `${lockPath.slice(0, -'.lock'.length)}.stale-${process.pid}-${randomBytes(4).toString('hex')}.lock`;
-  try {
-    renameSync(lockPath, aside);
-  } catch {
-    return; // someone else removed or replaced it
-  }
-  const moved = statOrNull(aside);
-  if (moved && !(sameFile(moved, st) && moved.mtimeMs === st.mtimeMs)) {
-    // A fresh lock replaced the stale one in between: put it back for its holder.
-    try {
-      linkSync(aside, lockPath);
-    } catch {
-      /* the path was taken again; that holder notices it lost the lock before renaming */
-    }
-  }
-  rmSync(aside, { force: true });
+  // A fresh lock that replaced the stale one in between is put back for its holder; if the path
+  // was taken again meanwhile, that holder notices it lost the lock before renaming.
+  const stillStale = (moved: Stats | null): boolean => !moved || (sameFile(moved, st) && moved.mtimeMs === st.mtimeMs);
+  replaceIfJudged(lockPath, aside, (path) => stillStale(statOrNull(path)), { bestEffort: true });
 }
 
 function tryLock(lockPath: string): number | null {

@@ -8,8 +8,9 @@
  * the file records the daemon's start with its pid (pid-alive.ts `processIdentity`), and names a
  * daemon only while that process still runs. An older grit's file holds the pid alone.
  */
-import { linkSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { replaceIfJudged } from '../core/replace-if-judged.js';
 import { pidAlive, processIdentity, recordsStart, stillRuns, type ProcStart } from '../core/pid-alive.js';
 
 const FILE = 'daemon.pid';
@@ -62,24 +63,11 @@ function namesGritDaemon(pid: number): boolean {
 }
 
 /**
- * Removes the file at `path` if it still holds `text`. A daemon starting meanwhile renames its
- * own record over it: the file is moved aside first, so that exactly the record judged is
- * removed, and a record found there instead is put back.
+ * Removes the file at `path` if it still holds `text`. A daemon starting meanwhile may have renamed
+ * its own record over it: that record is put back.
  */
 function removeIfUnchanged(path: string, text: string): void {
-  const aside = `${path}.${process.pid}.tmp`;
-  try {
-    renameSync(path, aside);
-  } catch {
-    return; // removed meanwhile
-  }
-  try {
-    if (readText(aside) !== text) linkSync(aside, path);
-  } catch {
-    // another record is in place already
-  } finally {
-    rmSync(aside, { force: true });
-  }
+  replaceIfJudged(path, `${path}.${process.pid}.tmp`, (aside) => readText(aside) === text, { bestEffort: true });
 }
 
 function readText(path: string): string | null {

@@ -3,7 +3,7 @@
  * The worker that holds it renews it on a heartbeat; a lease whose holder is dead or whose expiry
  * has passed may be taken over, and a worker that finds its lease taken serves the actor no more.
  */
-import { closeSync, fstatSync, linkSync, openSync, readdirSync, readFileSync, renameSync, rmSync, type Stats } from 'node:fs';
+import { closeSync, fstatSync, linkSync, openSync, readdirSync, readFileSync, rmSync, type Stats } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -13,6 +13,7 @@ import { procStart, stillRuns, type ProcStart } from '../core/pid-alive.js';
 import { writeDenied } from '../core/write-access.js';
 import { diskFullError } from '../core/disk-full.js';
 import { writeNewFile } from '../core/write-new-file.js';
+import { replaceIfJudged } from '../core/replace-if-judged.js';
 
 export interface DaemonLease extends Partial<ProcStart> {
   pid: number;
@@ -172,46 +173,15 @@ const tempBeside = (path: string): string => `${path}.${process.pid}.${++tempSeq
 /**
  * Replaces the lease file `path` by the file `next` (null: removes it) if the record there is one
  * `replaceable` accepts; false, and nothing changed, when it is not, or when another daemon took
- * the lease meanwhile. A rename over the file would replace whatever is there by the time it
- * runs, a record another daemon wrote since it was read too. So the file is moved aside first
- * (where other readers look for it meanwhile: readLeaseFile), which takes exactly the record that is judged, and `next` is linked in, which fails rather than
- * replace a file put there meanwhile (by a daemon that found the lease free while it was aside).
+ * the lease meanwhile (replace-if-judged.ts). While the record is moved aside to be judged, other
+ * readers look for it there (readLeaseFile).
  */
 function replaceLease(path: string, replaceable: (held: DaemonLease | null) => boolean, next: string | null): boolean {
-  const aside = tempBeside(`${path}${ASIDE}`);
-  try {
-    renameSync(path, aside);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-  try {
+  const judge = (aside: string): boolean => {
     crashPoint('lease:moved-aside');
-    if (!replaceable(leaseAt(aside))) {
-      putBack(aside, path);
-      return false;
-    }
-    if (next === null) return true;
-    try {
-      linkSync(next, path);
-      return true;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      putBack(aside, path);
-      throw err;
-    }
-  } finally {
-    rmSync(aside, { force: true });
-  }
-}
-
-/** Puts a lease record moved aside back, unless a newer one is there already. */
-function putBack(aside: string, path: string): void {
-  try {
-    linkSync(aside, path);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-  }
+    return replaceable(leaseAt(aside));
+  };
+  return replaceIfJudged(path, tempBeside(`${path}${ASIDE}`), judge, { replacement: next });
 }
 
 /** How long a lease seen in daemon.lock is taken to be there still, without reading it (held()). */
