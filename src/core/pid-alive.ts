@@ -2,7 +2,7 @@
  * Whether a process runs (or is stopped), on its own: `daemon stop` waits on it from the CLI's start-up bundle,
  * which should not load the lock-file judging (and the git modules) beside it in lockfile.ts.
  */
-import { readFileSync } from 'node:fs';
+import { readTextOrNull } from './read-text-or-null.js';
 
 /**
  * The process runs. A zombie does not: a daemon that died (killed, or SIGBUS on a truncated store)
@@ -32,12 +32,7 @@ export interface ProcStart {
 /** `pid`'s start from /proc (null where that cannot be read: not Linux). */
 export function procStart(pid: number): ProcStart | null {
   const ticks = procStartTicks(pid);
-  let bootId: string;
-  try {
-    bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'latin1').trim();
-  } catch {
-    return null;
-  }
+  const bootId = readTextOrNull('/proc/sys/kernel/random/boot_id', 'latin1')?.trim();
   return bootId && ticks !== null ? { boot_id: bootId, proc_start_ticks: ticks } : null;
 }
 
@@ -96,12 +91,8 @@ const PROC_TICKS_PER_S = 100;
 /** When `pid` started, in unix ms, from /proc (null where that cannot be read). */
 function procStartMs(pid: number): number | null {
   const ticks = procStartTicks(pid);
-  let boot: RegExpExecArray | null = null;
-  try {
-    boot = /^btime (\d+)$/m.exec(readFileSync('/proc/stat', 'latin1'));
-  } catch {
-    // no /proc
-  }
+  const stat = readTextOrNull('/proc/stat', 'latin1');
+  const boot = stat === null ? null : /^btime (\d+)$/m.exec(stat);
   return boot && ticks !== null ? Number(boot[1]) * 1000 + (ticks * 1000) / PROC_TICKS_PER_S : null;
 }
 
@@ -127,10 +118,6 @@ function procState(pid: number): string | null {
  * the command's name, which may hold spaces and parentheses. Null where there is no such file.
  */
 function procStatFields(pid: number): string[] | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  } catch {
-    return null;
-  }
+  const stat = readTextOrNull(`/proc/${pid}/stat`, 'latin1');
+  return stat === null ? null : stat.slice(stat.lastIndexOf(')') + 2).split(' ');
 }

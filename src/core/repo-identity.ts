@@ -13,11 +13,12 @@
  * repository, moved (`movedHere`): the store only records the new path. At a path that still
  * holds it, this is a copy (`cp -r`), another repository.
  */
-import { existsSync, linkSync, readFileSync, realpathSync, rmSync } from 'node:fs';
+import { existsSync, linkSync, realpathSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirShared } from './shared-files.js';
 import { writeNewFile } from './write-new-file.js';
+import { readTextOrNull } from './read-text-or-null.js';
 
 export interface RepoIdentity {
   id: string | null;
@@ -34,12 +35,8 @@ export const repoIdPath = (gritDir: string): string => join(gritDir, ID_FILE);
 export const isRepositoryId = (s: unknown): s is string => typeof s === 'string' && ID.test(s);
 
 function readId(gritDir: string): string | null {
-  try {
-    const text = readFileSync(repoIdPath(gritDir), 'utf8').trim();
-    return isRepositoryId(text) ? text : null;
-  } catch {
-    return null;
-  }
+  const text = readTextOrNull(repoIdPath(gritDir))?.trim();
+  return isRepositoryId(text) ? text : null;
 }
 
 /**

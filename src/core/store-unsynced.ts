@@ -7,9 +7,10 @@
  * machine went down with commits perhaps never written out: the store may be incomplete or
  * corrupt, and is rebuilt from the WAL, which is always fsynced.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adjustSharedPerm } from './shared-files.js';
+import { readTextOrNull } from './read-text-or-null.js';
 
 export const UNSYNCED_MARKER = 'store.unsynced';
 const BOOT_ID_FILE = '/proc/sys/kernel/random/boot_id';
@@ -19,11 +20,7 @@ let boot: string | null | undefined;
 /** This boot of the machine (Linux's boot id); null where there is none to read. */
 function currentBoot(): string | null {
   if (boot === undefined) {
-    try {
-      boot = readFileSync(BOOT_ID_FILE, 'utf8').trim() || null;
-    } catch {
-      boot = null;
-    }
+    boot = readTextOrNull(BOOT_ID_FILE)?.trim() || null;
   }
   return boot;
 }
@@ -39,12 +36,8 @@ function fsyncPath(path: string): void {
 
 /** The boot a store's record names: undefined without a record, null for one that cannot be read. */
 function markedBoot(actorDir: string): string | null | undefined {
-  let text: string;
-  try {
-    text = readFileSync(join(actorDir, UNSYNCED_MARKER), 'utf8');
-  } catch {
-    return undefined;
-  }
+  const text = readTextOrNull(join(actorDir, UNSYNCED_MARKER));
+  if (text === null) return undefined;
   try {
     const bootId = (JSON.parse(text) as { boot_id?: unknown }).boot_id;
     return typeof bootId === 'string' ? bootId : null;

@@ -26,6 +26,7 @@ import { writeFully } from '../core/write-fully.js';
 import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
 import { sharedPermOf } from './shared-perm.js';
 import { replaceIfJudged } from '../core/replace-if-judged.js';
+import { readTextOrNull } from '../core/read-text-or-null.js';
 
 /** A lock this old was left by a dead process: holding one takes microseconds to milliseconds. */
 export const STALE_LOCK_MS = 5_000;
@@ -202,14 +203,6 @@ function statOrNull(path: string): Stats | null {
 
 const sameFile = (a: Stats, b: Stats) => a.ino === b.ino && a.dev === b.dev;
 
-function readIfThere(path: string): string | null {
-  try {
-    return readRefFile(path);
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Removes `lockPath` if it is older than STALE_LOCK_MS. It is first renamed aside and checked to
  * be the very file that was judged stale, so two processes breaking the same stale lock at once
@@ -286,7 +279,7 @@ export async function casRef(
   let written = '';
   const stillMine = () => {
     const now = statOrNull(lockPath);
-    return now !== null && sameFile(now, mine) && readIfThere(lockPath) === written;
+    return now !== null && sameFile(now, mine) && readTextOrNull(lockPath) === written;
   };
   let renamed = false;
   try {

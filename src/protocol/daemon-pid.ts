@@ -11,6 +11,7 @@
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { replaceIfJudged } from '../core/replace-if-judged.js';
+import { readTextOrNull } from '../core/read-text-or-null.js';
 import { pidAlive, processIdentity, recordsStart, stillRuns, type ProcStart } from '../core/pid-alive.js';
 
 const FILE = 'daemon.pid';
@@ -25,7 +26,7 @@ export function recordDaemonPid(runDir: string): void {
 
 /** Removes the file if it still names this process (a daemon started since owns it otherwise). */
 export function forgetDaemonPid(runDir: string): void {
-  const text = readText(join(runDir, FILE));
+  const text = readTextOrNull(join(runDir, FILE));
   if (text !== null && parseRecord(text)?.pid === process.pid) rmSync(join(runDir, FILE), { force: true });
 }
 
@@ -37,7 +38,7 @@ export function forgetDaemonPid(runDir: string): void {
  */
 export function recordedDaemonPid(runDir: string, onReused?: (pid: number) => void): number | null {
   const path = join(runDir, FILE);
-  const text = readText(path);
+  const text = readTextOrNull(path);
   if (text === null) return null;
   const record = parseRecord(text);
   if (record === null) return null;
@@ -67,15 +68,7 @@ function namesGritDaemon(pid: number): boolean {
  * its own record over it: that record is put back.
  */
 function removeIfUnchanged(path: string, text: string): void {
-  replaceIfJudged(path, `${path}.${process.pid}.tmp`, (aside) => readText(aside) === text, { bestEffort: true });
-}
-
-function readText(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return null;
-  }
+  replaceIfJudged(path, `${path}.${process.pid}.tmp`, (aside) => readTextOrNull(aside) === text, { bestEffort: true });
 }
 
 /** The record in daemon.pid: JSON, or an older grit's pid alone. */

@@ -14,6 +14,7 @@ import { writeDenied } from '../core/write-access.js';
 import { diskFullError } from '../core/disk-full.js';
 import { writeNewFile } from '../core/write-new-file.js';
 import { replaceIfJudged } from '../core/replace-if-judged.js';
+import { readTextOrNull } from '../core/read-text-or-null.js';
 
 export interface DaemonLease extends Partial<ProcStart> {
   pid: number;
@@ -40,7 +41,7 @@ export function leasePath(actorDir: string): string {
 
 /** The lease as any other process sees it (readLeaseFile), parsed: null when there is none, or it is not a lease record. */
 export function readLease(actorDir: string): DaemonLease | null {
-  return parseLease(readLeaseFile(actorDir)?.text);
+  return parseLease(readLeaseFile(actorDir)?.text ?? null);
 }
 
 /** A lease file as read: its text, and its stat (lockfile.ts judges a record that is not JSON by its age, and names its owner). */
@@ -101,14 +102,10 @@ function readWithStat(path: string): LeaseFile | null {
 
 /** The lease record in the file at `path` as it is (what its holder and replaceLease judge). */
 function leaseAt(path: string): DaemonLease | null {
-  try {
-    return parseLease(readFileSync(path, 'utf8'));
-  } catch {
-    return null;
-  }
+  return parseLease(readTextOrNull(path));
 }
 
-function parseLease(text: string | undefined): DaemonLease | null {
+function parseLease(text: string | null): DaemonLease | null {
   try {
     const raw = JSON.parse(text ?? '');
     return typeof raw?.pid === 'number' && typeof raw?.expires_ts === 'number' ? (raw as DaemonLease) : null;
