@@ -12,7 +12,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { replaceIfJudged } from '../core/replace-if-judged.js';
 import { readTextOrNull } from '../core/read-text-or-null.js';
-import { pidAlive, processIdentity, recordsStart, stillRuns, type ProcStart } from '../core/pid-alive.js';
+import { pidAlive, pidReused, processIdentity, recordsStart, type ProcStart } from '../core/pid-alive.js';
 
 const FILE = 'daemon.pid';
 
@@ -42,9 +42,10 @@ export function recordedDaemonPid(runDir: string, onReused?: (pid: number) => vo
   if (text === null) return null;
   const record = parseRecord(text);
   if (record === null) return null;
-  if (stillRuns(record) && (recordsStart(record) || namesGritDaemon(record.pid))) return record.pid;
+  const runs = pidAlive(record.pid);
+  if (runs && !pidReused(record.pid, record) && (recordsStart(record) || namesGritDaemon(record.pid))) return record.pid;
   removeIfUnchanged(path, text);
-  if (pidAlive(record.pid)) onReused?.(record.pid);
+  if (runs) onReused?.(record.pid);
   return null;
 }
 
