@@ -35,6 +35,14 @@ const ZWJ = '\u200d';
 const VS16 = '\ufe0f';
 
 /**
+ * Kana, CJK Unified Ideographs and Hangul syllables: Wide, and none of them an emoji, a mark, a
+ * format character or a part of a sequence, so each takes two cells whatever is around it. Told
+ * by code, not by the tests below, which cost ~0.3 µs a character (each of a CJK title's).
+ */
+export const isCommonWide = (code: number): boolean =>
+  (code >= 0x4e00 && code <= 0x9fff) || (code >= 0xac00 && code <= 0xd7a3) || (code >= 0x3041 && code <= 0x3096) || (code >= 0x30a1 && code <= 0x30fa);
+
+/**
  * A measure of text read one character at a time: each call gives the cells that character adds,
  * given those before it.
  */
@@ -45,7 +53,9 @@ export function cellCounter(): (char: string) => number {
   let flagOpen = false; // after a flag's first letter
   return (char) => {
     let cells = 1;
-    if (char.charCodeAt(0) < 0x300) {
+    const code = char.charCodeAt(0);
+    if (code < 0x300 || isCommonWide(code)) {
+      if (code >= 0x300) cells = 2;
       inEmoji = flagOpen = false;
     } else {
       const regional = REGIONAL.test(char);

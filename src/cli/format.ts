@@ -70,8 +70,10 @@ const UNITS: [number, string][] = [
 export function relativeTime(ts: number, now = Date.now()): string {
   const s = Math.round(Math.abs(now - ts) / 1000);
   if (s < 45) return 'just now';
-  let label = '1m';
-  for (const [size, unit] of UNITS) if (s >= size) label = `${Math.floor(s / size)}${unit}`;
+  // The largest unit the time reaches (built once: a table calls this for each of its rows).
+  let k = UNITS.length - 1;
+  while (k >= 0 && s < UNITS[k][0]) k--;
+  const label = k < 0 ? '1m' : `${Math.floor(s / UNITS[k][0])}${UNITS[k][1]}`;
   return ts > now ? `in ${label}` : `${label} ago`;
 }
 
@@ -172,20 +174,64 @@ const MIN_CUT = 4;
  */
 export const singleLine = (s: string): string => s.replace(/[\t\n]/g, ' ');
 
+/**
+ * Text that `singleLine` leaves as it is and that takes one cell a character (visibleLength): no
+ * tab, newline or escape, nothing from U+0300 on (cells.ts). Most cells of a long table (ids,
+ * states, times, ASCII and Latin titles) are such text, known by one test instead of a replace,
+ * a search for colour codes and a measure.
+ */
+const PLAIN_CELL = /^[\u0000-\u0008\u000b-\u001a\u001c-\u02ff]*$/;
+export const isPlainCell = (s: string): boolean => PLAIN_CELL.test(s);
+
+/**
+ * A table's cells, each on one line, and the cells each takes: `lengths[i * columns + c]` for
+ * row i, column c (0 for a cell a short row lacks). A row is copied only when a cell of it
+ * changes (`ownRow`), and the lengths are one array: a copy of each row and an array of lengths
+ * for each were garbage that every row of a listing made, all of it alive until the end.
+ */
+interface Grid {
+  rows: string[][];
+  columns: number;
+  lengths: Int32Array;
+}
+
+function measure(given: string[][], columns: number): Grid {
+  const lengths = new Int32Array(given.length * columns);
+  const rows = given.map((row, i) => {
+    let shown = row;
+    const kept = Math.min(row.length, columns);
+    for (let c = 0; c < kept; c++) {
+      const cell = row[c];
+      if (isPlainCell(cell)) {
+        lengths[i * columns + c] = cell.length;
+        continue;
+      }
+      const line = singleLine(cell);
+      if (line !== cell) (shown = ownRow(shown, row))[c] = line;
+      lengths[i * columns + c] = visibleLength(line);
+    }
+    return shown;
+  });
+  return { rows, columns, lengths };
+}
+
+/** `row`, to change: a copy while it is still the caller's `given` one. */
+const ownRow = (row: string[], given: string[]): string[] => (row === given ? [...row] : row);
+
 /** Left-aligned columns separated by two spaces; the last column is not padded. */
-export function table(rows: string[][], opts: TableOptions = {}): string {
-  if (rows.length === 0) return '';
-  rows = rows.map((r) => r.map(singleLine));
+export function table(given: string[][], opts: TableOptions = {}): string {
+  if (given.length === 0) return '';
   // Each cell is measured once: at 20k issues measuring took most of `issue list`'s drawing.
-  const lengths = rows.map((r) => r.map(visibleLength));
+  const grid = measure(given, given[0].length);
+  const { rows, lengths, columns } = grid;
   const { shrink = [], drop = [], width = terminalWidth() } = opts;
-  const natural = rows[0].map((_, c) => widest(lengths, c));
+  const natural = given[0].map((_, c) => widest(grid, c));
   const last = natural.length - 1;
   const squeezable = (c: number) => shrink.includes(c) || (opts.wrap === true && c === last);
   const narrowest = (cols: number[]) =>
     cols.reduce((sum, c) => sum + (squeezable(c) ? Math.min(natural[c], MIN_SHRUNK) : natural[c]), 2 * (cols.length - 1));
   let cols = natural.map((_, c) => c);
-  if (width === undefined) return layout(rows, lengths, cols, pipeWidths(lengths, natural, shrink));
+  if (width === undefined) return layout(grid, cols, pipeWidths(grid, natural, shrink));
   for (const col of drop) if (narrowest(cols) > width) cols = cols.filter((c) => c !== col);
   const widths = [...natural];
   let excess = cols.reduce((sum, c) => sum + widths[c], 2 * (cols.length - 1)) - width;
@@ -198,17 +244,19 @@ export function table(rows: string[][], opts: TableOptions = {}): string {
       widths[col] = target;
     }
   }
-  for (const [i, r] of rows.entries()) {
+  for (let i = 0; i < rows.length; i++) {
     for (const c of shrink) {
-      if (!(lengths[i][c] > widths[c])) continue;
-      r[c] = truncate(r[c], widths[c]);
-      lengths[i][c] = visibleLength(r[c]);
+      const at = i * columns + c;
+      if (!(c < columns && lengths[at] > widths[c])) continue;
+      const cut = truncate(rows[i][c], widths[c]);
+      (rows[i] = ownRow(rows[i], given[i]))[c] = cut;
+      lengths[at] = visibleLength(cut);
     }
   }
-  if (!opts.wrap || !cols.includes(last) || excess <= 0) return layout(rows, lengths, cols, widths);
+  if (!opts.wrap || !cols.includes(last) || excess <= 0) return layout(grid, cols, widths);
   // Too little room beside the other columns: the text goes under its row, slightly indented.
   const beside = widths[last] - excess;
-  return layout(rows, lengths, cols, widths, beside >= MIN_BESIDE ? { at: beside } : { at: Math.max(MIN_CUT, width - HANG), hang: true });
+  return layout(grid, cols, widths, beside >= MIN_BESIDE ? { at: beside } : { at: Math.max(MIN_CUT, width - HANG), hang: true });
 }
 
 /** The most cells a `shrink` column is padded to in a pipe (pipeWidths). */
@@ -220,10 +268,10 @@ const MAX_PIPE_PAD = 80;
  * title of 100,000 characters) runs on past its column, pushing the rest of its own row only:
  * padded to, it made every line of `grit issue list | grep …` as long.
  */
-function pipeWidths(lengths: number[][], natural: number[], shrink: number[]): number[] {
+function pipeWidths(grid: Grid, natural: number[], shrink: number[]): number[] {
   return natural.map((w, c) => {
     if (w <= MAX_PIPE_PAD || !shrink.includes(c)) return w;
-    return widest(lengths, c, MAX_PIPE_PAD);
+    return widest(grid, c, MAX_PIPE_PAD);
   });
 }
 
@@ -231,10 +279,10 @@ function pipeWidths(lengths: number[][], natural: number[], shrink: number[]): n
  * The longest cell of column `c` (of those no longer than `limit`). A loop, not `Math.max(...)`:
  * spread into arguments, a table of 200k rows overflowed the stack.
  */
-function widest(lengths: number[][], c: number, limit = Infinity): number {
+function widest({ lengths, columns }: Grid, c: number, limit = Infinity): number {
   let most = 0;
-  for (const r of lengths) {
-    const n = r[c] ?? 0;
+  for (let at = c; at < lengths.length; at += columns) {
+    const n = lengths[at];
     if (n > most && n <= limit) most = n;
   }
   return most;
@@ -245,24 +293,42 @@ const MIN_BESIDE = 24;
 const HANG = 4;
 
 /**
- * The kept columns of each row, padded to `widths` (`lengths`: each cell's cells); the last one
- * wrapped if asked (see `wrap`).
+ * The kept columns of each row, padded to `widths`; the last one wrapped if asked (see `wrap`).
+ * A line stops at its last cell with text (what would follow is spaces, trimmed off) and is
+ * trimmed only when that cell could end in white space: a trim flattens the line, which the
+ * final join then copies once more.
  */
-function layout(rows: string[][], lengths: number[][], cols: number[], widths: number[], wrapping?: { at: number; hang?: boolean }): string {
+function layout({ rows, lengths, columns }: Grid, cols: number[], widths: number[], wrapping?: { at: number; hang?: boolean }): string {
   const before = cols.slice(0, -1).reduce((sum, c) => sum + widths[c] + 2, 0);
   const indent = ' '.repeat(wrapping?.hang ? HANG : before);
+  const padded = cols.slice(0, -1);
   const lastCol = cols[cols.length - 1];
   const lines: string[] = [];
-  for (const [i, r] of rows.entries()) {
-    let line = '';
-    for (const c of cols) {
-      if (c === lastCol) break;
-      line += `${r[c] ?? ''}${' '.repeat(Math.max(0, widths[c] - (lengths[i][c] ?? 0)))}  `;
-    }
+  for (let i = 0; i < rows.length; i++) {
+    const r = rows[i];
     const tail = wrapping ? wrap(r[lastCol] ?? '', wrapping.at) : [r[lastCol] ?? ''];
-    if (!wrapping?.hang) line += tail.shift()!;
-    lines.push(line.trimEnd());
+    let end = wrapping?.hang ? '' : tail.shift()!;
+    let count = padded.length;
+    if (end === '') {
+      while (count > 0 && !r[padded[count - 1]]) count--;
+      if (count > 0) end = r[padded[--count]];
+    }
+    let line = '';
+    for (let k = 0; k < count; k++) {
+      const c = padded[k];
+      line += (r[c] ?? '') + spaces(Math.max(0, widths[c] - lengths[i * columns + c]) + 2);
+    }
+    line += end;
+    lines.push(endsBare(end) ? line : line.trimEnd());
     for (const l of tail) lines.push(indent + l);
   }
   return lines.join('\n');
 }
+
+const SPACE = /\s/;
+/** Whether text ends in something other than white space (as `trimEnd` reads it). */
+const endsBare = (s: string): boolean => s.length > 0 && !SPACE.test(s[s.length - 1]);
+
+/** The runs of spaces that pad cells, each made once. */
+const SPACES: string[] = [];
+const spaces = (n: number): string => (n < 256 ? (SPACES[n] ??= ' '.repeat(n)) : ' '.repeat(n));

@@ -4,7 +4,9 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { colorEnabled, relativeTime, table, truncate, visibleLength } from '../../src/cli/format.js';
+import { colorEnabled, isPlainCell, relativeTime, singleLine, table, truncate, visibleLength } from '../../src/cli/format.js';
+import { isCommonWide } from '../../src/cli/cells.js';
+import { visibleDeep } from '../../src/core/terminal-safe.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
 import { parseArgv } from '../../src/cli/fast.js';
 import { pagerCommand } from '../../src/cli/pager.js';
@@ -153,6 +155,51 @@ describe('format helpers', () => {
     const lines = table(rows).split('\n');
     const widest = Math.max(...cases.map(([, w]) => w));
     lines.forEach((line, n) => assert.equal(line, `${cases[n][0]}${' '.repeat(widest - cases[n][1] + 2)}${n}`));
+  });
+
+  it('takes the short way only where the full one gives the same: plain cells by their length, kana, CJK and Hangul two cells each', () => {
+    const plain = ['', 'abc', 'Fix the flaky test #12', 'café ± Ø', 'x'.repeat(500), '\u0001\u007f\u0085'];
+    const other = ['a\tb', 'a\nb', '\u001b[36mabc\u001b[0m', '日本', 'e\u0301', '🚀', '👩‍💻', '\u200b', '\ufffd', 'ｱ', 'a\u3000'];
+    for (const s of plain) assert.ok(isPlainCell(s), JSON.stringify(s));
+    for (const s of other) assert.ok(!isPlainCell(s), JSON.stringify(s));
+    // What a plain cell skips (made one line, cleared of colour codes, measured) would change nothing.
+    for (const s of [...plain, ...other]) if (isPlainCell(s)) assert.ok(singleLine(s) === s && visibleLength(s) === s.length, JSON.stringify(s));
+    // None of the shortcut's characters is a mark, a format character, an emoji or a part of a sequence
+    // (what the full measure looks for), and each takes two cells wherever it stands.
+    const special = /[\p{M}\p{Cf}\p{Emoji}\p{Extended_Pictographic}\p{Emoji_Component}]/u;
+    let seen = 0;
+    for (let code = 0x300; code < 0x10000; code++) {
+      if (!isCommonWide(code)) continue;
+      seen++;
+      const c = String.fromCharCode(code);
+      assert.ok(!special.test(c), code.toString(16));
+      for (const [text, width] of [[c, 2], [`a${c}`, 3], [`👩\u200d${c}`, 4], [`${c}\ufe0f`, 2], [`${c}\u0301`, 2], [`🇺${c}`, 4]] as const) {
+        assert.equal(visibleLength(text), width, `${code.toString(16)} in ${JSON.stringify(text)}`);
+      }
+    }
+    assert.ok(seen > 30_000, `${seen} code points`);
+  });
+
+  it('ends a line at its last cell with text, trimmed as a whole line is', () => {
+    const rows = [['a', 'b', ''], ['cc', '', ''], ['d ', ' ', ''], [' ', '', 'e'], ['', '', ''], ['f', 'g\u3000', '']];
+    const lines = ['a   b', 'cc', 'd', '         e', '', 'f   g'];
+    assert.deepEqual(table(rows).split('\n'), lines);
+    assert.deepEqual(table(rows, { width: 8, shrink: [1] }).split('\n'), lines);
+    assert.deepEqual(rows[2], ['d ', ' ', ''], 'the rows given are left as they were');
+    const tabbed = [['a\tb', 'x']];
+    assert.equal(table(tabbed), 'a b  x');
+    assert.deepEqual(tabbed, [['a\tb', 'x']]);
+  });
+
+  it('shows the data of a renderer made terminal-safe: a copy of what changes only, own fields only', () => {
+    const quiet = { title: 'plain', labels: ['a', 'b'], n: 1, none: null };
+    assert.equal(visibleDeep(quiet), quiet);
+    const loud = { title: 'ok', labels: ['a', 'x\u001b[2J'], body: 'line\r\nnext' };
+    const shown = visibleDeep(loud);
+    assert.deepEqual(shown, { title: 'ok', labels: ['a', 'x\\x1b[2J'], body: 'line\nnext' });
+    assert.deepEqual(loud.labels, ['a', 'x\u001b[2J'], 'the data given is left as it was');
+    const inherited = Object.assign(Object.create({ from: 'proto\u0007' }), { own: 'x' });
+    assert.equal(visibleDeep(inherited), inherited);
   });
 
   it('fits narrow widths: drops columns, cuts below the usual minimum, wraps a last column', () => {
