@@ -196,7 +196,9 @@ export async function issueDepTopo(
   for (const entry of order) {
     const i = issues.get(entry.issue_id);
     if (!i || (state && i.state !== state) || (label && !i.labels.includes(label))) continue;
-    items.push({ ...entry, title: i.title, state: i.state, labels: i.labels });
+    // Written out, not `{ ...entry, … }`: a spread in a loop gave each of 20k items a hidden
+    // class of its own, which made reading them (the JSON, the table) several times slower.
+    items.push({ issue_id: entry.issue_id, level: entry.level, after: entry.after, in_cycle: entry.in_cycle, title: i.title, state: i.state, labels: i.labels });
   }
   return { order: items, total: items.length, cycles };
 }
