@@ -10,7 +10,7 @@ import { opendirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LockPolicy } from '../core/config.js';
 import { GritError, invalidArgs } from '../core/errors.js';
-import { durationMs, DURATION_FORMS } from '../core/duration.js';
+import { DAY_MS, durationMs, DURATION_FORMS } from '../core/duration.js';
 import { toHex } from '../core/hex.js';
 import { LOCK_PREFIX, lockRefName, lockResources, mayHoldLock } from './lock-resources.js';
 import { encodeCommit, encodeTree } from './object-encoding.js';
@@ -22,7 +22,7 @@ import { fetchGrit, pushRefs, trackingPrefix, updateRefs } from './transport.js'
 
 export { LOCK_PREFIX, lockRefName } from './lock-resources.js';
 export const DEFAULT_TTL_MS = 5 * 60_000;
-export const MAX_TTL_MS = 30 * 24 * 3600_000;
+export const MAX_TTL_MS = 30 * DAY_MS;
 
 export interface Lock {
   resource: string;

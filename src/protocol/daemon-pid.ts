@@ -8,7 +8,7 @@
  * the file records the daemon's start with its pid (pid-alive.ts `processIdentity`), and names a
  * daemon only while that process still runs. An older grit's file holds the pid alone.
  */
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { replaceIfJudged } from '../core/replace-if-judged.js';
 import { readTextOrNull } from '../core/read-text-or-null.js';
@@ -55,12 +55,7 @@ export function recordedDaemonPid(runDir: string, onReused?: (pid: number) => vo
  * program or as node's script. Where that cannot be read, it names none.
  */
 function namesGritDaemon(pid: number): boolean {
-  let args: string[];
-  try {
-    args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
-  } catch {
-    return false;
-  }
+  const args = readTextOrNull(`/proc/${pid}/cmdline`, 'latin1')?.split('\0') ?? [];
   return args.slice(0, 2).some((arg) => /^grit-daemon(\.js)?$/.test(basename(arg)));
 }
 
