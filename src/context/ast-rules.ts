@@ -205,7 +205,12 @@ function declaratorNames(node: Node, kind: SymbolKind): Found[] {
 
 // --- C and C++ ---
 
-/** The declared name inside a C declarator chain (`*f(int)`, `(*fp)[3]`, `Foo::bar`), and whether it was qualified. */
+/**
+ * The declared name inside a C declarator chain (`*f(int)`, `(*fp)[3]`, `&get()`, `Foo::bar`),
+ * whether it was qualified, and whether it names a function. The declarator nearest the name
+ * decides that: `(*fp)(int)` is a pointer (to a function), `(*f(void))(int)` a function (that
+ * returns one), `&get()` a function (that returns a reference).
+ */
 function declaredName(node: Node | null): { name: string; qualified: boolean; isFunction: boolean } | null {
   let isFunction = false;
   let qualified = false;
@@ -217,6 +222,8 @@ function declaredName(node: Node | null): { name: string; qualified: boolean; is
       case 'operator_name':
       case 'destructor_name':
         return { name: n.text, qualified, isFunction };
+      case 'operator_cast':
+        return { name: castOperatorName(n), qualified, isFunction: true };
       case 'qualified_identifier':
         qualified = true;
         n = n.childForFieldName('name');
@@ -228,12 +235,35 @@ function declaredName(node: Node | null): { name: string; qualified: boolean; is
         isFunction = true;
         n = n.childForFieldName('declarator');
         break;
+      case 'parenthesized_declarator':
+      case 'attributed_declarator':
+        n = unfieldedDeclarator(n);
+        break;
+      case 'reference_declarator':
+        isFunction = false;
+        n = unfieldedDeclarator(n);
+        break;
+      case 'pointer_declarator':
+      case 'array_declarator':
+        isFunction = false;
+        n = n.childForFieldName('declarator');
+        break;
       default:
         n = n.childForFieldName('declarator');
     }
   }
   return null;
 }
+
+/** Children of a declarator that hold no name: a calling convention, an attribute, a parse error. */
+const NOT_DECLARATORS = new Set(['ERROR', 'ms_call_modifier', 'attribute_declaration']);
+
+/** The declarator inside one that the grammar gives no `declarator` field (`( … )`, `& …`, `… [[attr]]`). */
+const unfieldedDeclarator = (node: Node): Node | null =>
+  node.namedChildren.find((c) => c !== null && !NOT_DECLARATORS.has(c.type)) ?? null;
+
+/** `operator bool`, `operator char*`: a conversion operator is named by its text up to the parameters. */
+const castOperatorName = (node: Node): string => node.text.slice(0, node.text.indexOf('(')).replace(/\s+/g, ' ').trim();
 
 const cFunction: Rule = (node, scope) => {
   const d = declaredName(node.childForFieldName('declarator'));

@@ -40,6 +40,45 @@ test('the tree-sitter walk finds every fixture symbol with exact kinds and line 
   }
 });
 
+/** The AST walk's symbols of one source text, as `show` prints them; the walk must not fall back to regex. */
+async function astSymbols(language: LanguageId, source: string): Promise<string[]> {
+  const extractor = new Extractor();
+  try {
+    const { symbols, engine } = await extractor.extract(language, source);
+    assert.equal(engine, 'ast');
+    assert.deepEqual(extractor.warnings, []);
+    return show(symbols);
+  } finally {
+    await extractor.dispose();
+  }
+}
+
+test('C and C++ names behind parentheses and references; a pointer to a function is no function', async () => {
+  const c = [
+    'typedef int (*cb_t)(int);',
+    'int (*handler_for(int sig))(int) { return 0; }',
+    'static int (*default_handler)(int);',
+    'static const cb_t table[2] = {0};',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('c', c), ['type cb_t 1-1', 'function handler_for 2-2', 'constant table 4-4']);
+  const cpp = [
+    'class A {',
+    '    A& operator=(const A&);',
+    '    explicit operator bool() const;',
+    '    const std::string& name() const { return n; }',
+    '    A&& moved();',
+    '    int (*callback)(int);',
+    '};',
+    'A& A::operator=(const A&) { return *this; }',
+    'A::operator bool() const { return true; }',
+    'int (&row(int i))[3] { return rows[i]; }',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('cpp', cpp), [
+    'class A 1-7', 'method operator= 2-2', 'method operator bool 3-3', 'method name 4-4', 'method moved 5-5',
+    'method operator= 8-8', 'method operator bool 9-9', 'function row 10-10',
+  ]);
+});
+
 test('languages by extension: every supported language has a fixture; others are not indexed', () => {
   const seen = new Set(Object.keys(EXPECTED).map((n) => languageOf(n)));
   assert.equal(seen.size, 11);
