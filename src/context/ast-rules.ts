@@ -169,8 +169,9 @@ const GO: LanguageRules = {
       return { symbols: one(field(node, 'name'), kind), stop: true };
     },
     type_alias: named('type'),
+    // `const X, Y = 1, 2`: the grammar's `name` field holds the commas between the names too.
     const_spec: (node) => ({
-      symbols: node.childrenForFieldName('name').flatMap((n) => one(n?.text, 'constant')),
+      symbols: node.childrenForFieldName('name').flatMap((n) => (n?.type === 'identifier' ? one(n.text, 'constant') : [])),
       stop: true,
     }),
     var_declaration: opaque,

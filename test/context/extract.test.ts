@@ -79,6 +79,12 @@ test('C and C++ names behind parentheses and references; a pointer to a function
   ]);
 });
 
+test('Go: a const spec of several names gives each name, not the commas between them', async () => {
+  assert.deepEqual(await astSymbols('go', 'package p\n\nconst (\n\tX, Y = 1, 2\n\tZ    = 3\n)\n'), [
+    'constant X 4-4', 'constant Y 4-4', 'constant Z 5-5',
+  ]);
+});
+
 test('languages by extension: every supported language has a fixture; others are not indexed', () => {
   const seen = new Set(Object.keys(EXPECTED).map((n) => languageOf(n)));
   assert.equal(seen.size, 11);
