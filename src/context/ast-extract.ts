@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { dirname, join } from 'node:path';
-import type { Language as TsLanguage, Parser as TsParser, Tree } from 'web-tree-sitter';
+import type { Language as TsLanguage, Parser as TsParser, Tree, TreeCursor } from 'web-tree-sitter';
 import { PROBES, RULES, type Found, type LanguageRules, type Scope } from './ast-rules.js';
 import { grammarEnvVar, grammarFile, type CodeSymbol, type LanguageId } from './languages.js';
 import { extractWithRegex } from './regex-extract.js';
@@ -164,34 +164,44 @@ function probeMismatch(parser: TsParser, language: LanguageId): string | null {
   return `in a ${language} sample it finds ${found.length ? found.join(', ') : 'nothing'} instead of ${expected.join(', ')}`;
 }
 
-/** The walk: each node type with a rule may yield symbols, change the scope, or stop the descent. */
+/**
+ * The walk: each node type with a rule may yield symbols, change the scope, or stop the descent.
+ * Iterative, with the scopes on a stack of their own: a generated file's top-level expression
+ * (`module.exports = "a" + "b" + …` thousands of terms long) nests thousands of levels deep, which
+ * overflowed the call stack of a recursive walk.
+ */
 export function walkTree(tree: Tree, rules: LanguageRules): CodeSymbol[] {
   const out: CodeSymbol[] = [];
   const cursor = tree.walk();
-  const visit = (scope: Scope): void => {
-    let inner = scope;
-    const rule = cursor.nodeIsNamed ? rules.nodes[cursor.nodeType] : undefined;
-    if (rule) {
-      const node = cursor.currentNode;
-      const v = rule(node, scope);
-      if (v) {
-        for (const found of v.symbols ?? []) out.push(toSymbol(found.node ? found : { ...found, node }, rules));
-        if (v.stop) return;
-        if (v.inner) inner = v.inner;
+  // The scope the current node's siblings share; an entry per level below the root.
+  const scopes: Scope[] = ['top'];
+  try {
+    for (;;) {
+      const scope = scopes[scopes.length - 1];
+      const visit = visitNode(cursor, rules, scope, out);
+      if (visit.descend && cursor.gotoFirstChild()) {
+        scopes.push(visit.inner);
+        continue;
+      }
+      while (!cursor.gotoNextSibling()) {
+        if (!cursor.gotoParent()) return out;
+        scopes.pop();
       }
     }
-    if (cursor.gotoFirstChild()) {
-      do visit(inner);
-      while (cursor.gotoNextSibling());
-      cursor.gotoParent();
-    }
-  };
-  try {
-    visit('top');
   } finally {
     cursor.delete();
   }
-  return out;
+}
+
+/** Applies the rule of the cursor's node (if any): its symbols go to `out`; says whether and in which scope to look inside. */
+function visitNode(cursor: TreeCursor, rules: LanguageRules, scope: Scope, out: CodeSymbol[]): { descend: boolean; inner: Scope } {
+  const rule = cursor.nodeIsNamed ? rules.nodes[cursor.nodeType] : undefined;
+  if (!rule) return { descend: true, inner: scope };
+  const node = cursor.currentNode;
+  const v = rule(node, scope);
+  if (!v) return { descend: true, inner: scope };
+  for (const found of v.symbols ?? []) out.push(toSymbol(found.node ? found : { ...found, node }, rules));
+  return { descend: !v.stop, inner: v.inner ?? scope };
 }
 
 function toSymbol(found: Found, rules: LanguageRules): CodeSymbol {

@@ -85,6 +85,13 @@ test('Go: a const spec of several names gives each name, not the commas between 
   ]);
 });
 
+test('a tree thousands of levels deep is walked, not sent to the regex extractor', async () => {
+  // A generated table: one top-level expression whose `+` chain nests a level per term.
+  const terms = Array.from({ length: 10_000 }, (_, i) => `"s${i}"`).join(' +\n');
+  const source = `function before() {}\nmodule.exports = ${terms};\nfunction after() {}\n`;
+  assert.deepEqual(await astSymbols('javascript', source), ['function before 1-1', 'function after 10002-10002']);
+});
+
 test('languages by extension: every supported language has a fixture; others are not indexed', () => {
   const seen = new Set(Object.keys(EXPECTED).map((n) => languageOf(n)));
   assert.equal(seen.size, 11);
