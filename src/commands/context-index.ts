@@ -3,6 +3,7 @@
  * in batches (one WAL commit per batch). Semantics and figures: docs/context.md.
  */
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GritError } from '../core/errors.js';
@@ -297,14 +298,36 @@ function skipLocked(reply: IndexReply, path: string, lock: Lock | undefined): bo
   return lock !== undefined;
 }
 
-/** Why a `--path` holds no file to index: a symlink on the way (never followed), or nothing git tracks there. */
+/**
+ * Why a `--path` holds no file to index: a symlink on the way (never followed), a repository of its
+ * own (a submodule), or nothing git tracks there.
+ */
 async function namedPathWarning(root: string, dir: string): Promise<IndexWarning> {
   const linked = await symlinkMessage(root, dir);
   if (linked !== null) return { path: dir, message: linked };
+  const nested = nestedRepository(root, dir);
+  if (nested !== null) {
+    const where = nested === dir ? `${dir} is a submodule` : `${dir} is inside the submodule ${nested}`;
+    return { path: dir, message: `${where} (a repository of its own): run \`grit context index\` inside it to index its files` };
+  }
   const isDir = (await stat(`${root}/${dir}`)).isDirectory();
   const what = isDir ? `${dir}/ holds no file tracked by git` : `${dir} is not tracked by git`;
   const fix = (await isIgnored(root, dir)) ? `it is ignored (.gitignore): \`git add -f\` it first if it should be indexed` : '`git add` it first';
   return { path: dir, message: `${what}: ${fix}` };
+}
+
+/**
+ * The directory at or above `path` that is a git repository of its own (a submodule, or a clone
+ * left inside the worktree): the superproject tracks it as one entry, never its files, so "`git
+ * add` it" would not help. Null when there is none.
+ */
+function nestedRepository(root: string, path: string): string | null {
+  const parts = path.split('/');
+  for (let i = 1; i <= parts.length; i++) {
+    const dir = parts.slice(0, i).join('/');
+    if (existsSync(`${root}/${dir}/.git`)) return dir;
+  }
+  return null;
 }
 
 /**

@@ -223,6 +223,22 @@ test('a --path that git does not track (new, ignored, or a directory of such): a
   assert.deepEqual(index(repo).warnings, []);
 });
 
+test('a --path at or inside a submodule: a warning that names the submodule, not "git add it"', async () => {
+  const repo = await fixtureRepo();
+  const sub = join(repo, 'vendor/lib');
+  mkdirSync(join(sub, 'pkg'), { recursive: true });
+  git(sub, 'init', '-q');
+  writeFileSync(join(sub, 'pkg/x.py'), 'def x(): pass\n');
+  git(sub, 'add', '-A');
+  git(sub, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'x');
+  git(repo, '-c', 'advice.addEmbeddedRepo=false', 'add', 'vendor/lib');
+  const hint = 'run `grit context index` inside it to index its files';
+  assert.deepEqual(index(repo, '--path', 'vendor/lib').warnings, [{ path: 'vendor/lib', message: `vendor/lib is a submodule (a repository of its own): ${hint}` }]);
+  assert.deepEqual(index(repo, '--path', 'vendor/lib/pkg/x.py').warnings, [
+    { path: 'vendor/lib/pkg/x.py', message: `vendor/lib/pkg/x.py is inside the submodule vendor/lib (a repository of its own): ${hint}` },
+  ]);
+});
+
 test('a --path that is a symlink, or goes through one, is warned about as such: `git add` would not help', async () => {
   const repo = await fixtureRepo();
   symlinkSync('sample.py', join(repo, 'src/alias.py'));
