@@ -148,6 +148,8 @@ const TYPESCRIPT: LanguageRules = {
     function_signature: fn,
     abstract_class_declaration: named('class', { inner: 'class' }),
     abstract_method_signature: method,
+    // A method's overload signature, and each method of a `declare class` (all a .d.ts holds).
+    method_signature: method,
     public_field_definition: classField,
     interface_declaration: named('interface'),
     type_alias_declaration: named('type'),

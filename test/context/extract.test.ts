@@ -79,6 +79,23 @@ test('C and C++ names behind parentheses and references; a pointer to a function
   ]);
 });
 
+test('TypeScript: the overload signatures of a method and the methods of a declared class (a .d.ts) are methods', async () => {
+  const dts = [
+    'export class Parser {',
+    '  parse(text: string): Tree;',
+    '  parse(bytes: Uint8Array): Tree;',
+    '  parse(input: string | Uint8Array): Tree { return build(input); }',
+    '}',
+    'export declare class Tree {',
+    '  walk(): Cursor;',
+    '}',
+    'interface Cursor { next(): boolean }',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('typescript', dts), [
+    'class Parser 1-5', 'method parse 2-2', 'method parse 3-3', 'method parse 4-4', 'class Tree 6-8', 'method walk 7-7', 'interface Cursor 9-9',
+  ]);
+});
+
 test('Go: a const spec of several names gives each name, not the commas between them', async () => {
   assert.deepEqual(await astSymbols('go', 'package p\n\nconst (\n\tX, Y = 1, 2\n\tZ    = 3\n)\n'), [
     'constant X 4-4', 'constant Y 4-4', 'constant Z 5-5',
