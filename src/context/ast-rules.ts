@@ -359,10 +359,19 @@ const callTarget = (node: Node | null): string | null =>
 const firstArgument = (node: Node): Node | null =>
   node.namedChildren.find((c) => c?.type === 'arguments')?.firstNamedChild ?? null;
 
-/** `def name(args) when guard` → name; `def name, do: …` → name. */
+/** Operators whose left side is the head of a definition: a guard, and a type's `name :: type`. */
+const HEAD_OPERATORS = new Set(['when', '::']);
+
+/**
+ * `def name(args) when guard` → name; `def name, do: …` → name; `@type name :: …` → name; an
+ * operator defined as such (`def a <~> b`) → the operator.
+ */
 function headName(head: Node | null): string | null {
   if (!head) return null;
-  if (head.type === 'binary_operator') return headName(head.childForFieldName('left'));
+  if (head.type === 'binary_operator') {
+    const operator = field(head, 'operator');
+    return operator !== null && HEAD_OPERATORS.has(operator) ? headName(head.childForFieldName('left')) : operator;
+  }
   if (head.type === 'identifier') return head.text;
   if (head.type === 'call') return field(head, 'target');
   return null;

@@ -102,6 +102,22 @@ test('Go: a const spec of several names gives each name, not the commas between 
   ]);
 });
 
+test('Elixir: an operator defined with def is named by the operator, not by its left operand', async () => {
+  const source = [
+    'defmodule Pipe do',
+    '  def left <~> right, do: {left, right}',
+    '  defmacro left ~> right when is_list(left) do',
+    '    right',
+    '  end',
+    '  def first(list) when is_list(list), do: hd(list)',
+    '  @type pair :: {term, term}',
+    'end',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('elixir', source), [
+    'module Pipe 1-8', 'function <~> 2-2', 'function ~> 3-5', 'function first 6-6', 'type pair 7-7',
+  ]);
+});
+
 test('a tree thousands of levels deep is walked, not sent to the regex extractor', async () => {
   // A generated table: one top-level expression whose `+` chain nests a level per term.
   const terms = Array.from({ length: 10_000 }, (_, i) => `"s${i}"`).join(' +\n');
