@@ -292,6 +292,8 @@ const hasConstQualifier = (node: Node): boolean =>
 /**
  * A declaration: in a C++ class body a member function declaration is a method; elsewhere a
  * const-qualified variable is a constant. Function prototypes are not symbols: the definition is.
+ * A struct, class or enum defined in it (`struct a {…} inst;`, a class's `enum class E {…};`) is
+ * walked into, as one standing alone is; initializers are not (`init_declarator` stops the walk).
  */
 const declaration: Rule = (node, scope) => {
   const symbols: Found[] = [];
@@ -302,7 +304,7 @@ const declaration: Rule = (node, scope) => {
       if (scope === 'class') symbols.push({ name: found.name, kind: 'method' });
     } else if (scope === 'top' && hasConstQualifier(node)) symbols.push({ name: found.name, kind: 'constant' });
   }
-  return { symbols, stop: true };
+  return { symbols, stop: !node.childForFieldName('type')?.childForFieldName('body') };
 };
 
 const C_NODES: Record<string, Rule> = {
@@ -314,6 +316,7 @@ const C_NODES: Record<string, Rule> = {
   preproc_def: named('constant'),
   preproc_function_def: opaque,
   declaration,
+  init_declarator: opaque,
 };
 
 const C: LanguageRules = { nodes: C_NODES };

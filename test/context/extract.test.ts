@@ -79,6 +79,22 @@ test('C and C++ names behind parentheses and references; a pointer to a function
   ]);
 });
 
+test('C and C++: a type defined inside a declaration (a class\'s nested struct or enum, struct a {…} inst;) is a symbol', async () => {
+  const cpp = [
+    'class Parser {',
+    ' public:',
+    '  enum class State { Idle, Busy };',
+    '  struct Options { bool strict; void reset(); };',
+    '  std::function<void()> on_done = [] { struct Local {}; };',
+    '};',
+    'static const struct limits { int max; } LIMITS = { 8 };',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('cpp', cpp), [
+    'class Parser 1-6', 'enum State 3-3', 'struct Options 4-4', 'method reset 4-4', 'constant LIMITS 7-7', 'struct limits 7-7',
+  ]);
+  assert.deepEqual(await astSymbols('c', 'struct conn { int fd; } *pool;\nint n = sizeof(struct tmp { int a; });\n'), ['struct conn 1-1']);
+});
+
 test('TypeScript: the overload signatures of a method and the methods of a declared class (a .d.ts) are methods', async () => {
   const dts = [
     'export class Parser {',
