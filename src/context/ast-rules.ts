@@ -192,6 +192,8 @@ const JAVA: LanguageRules = {
     enum_declaration: named('enum', { inner: 'class' }),
     method_declaration: method,
     constructor_declaration: method,
+    // A record's `R { … }`: a constructor too, and its body holds locals only.
+    compact_constructor_declaration: method,
     field_declaration: (node) => {
       const mods = node.namedChildren.find((c) => c?.type === 'modifiers')?.text ?? '';
       const constant = /\bstatic\b/.test(mods) && /\bfinal\b/.test(mods);

@@ -112,6 +112,19 @@ test('TypeScript: the overload signatures of a method and the methods of a decla
   ]);
 });
 
+test('Java: a record\'s compact constructor is a method, and the classes local to it are not symbols', async () => {
+  const source = [
+    'record Range(int lo, int hi) {',
+    '    Range {',
+    '        class Check { void run() {} }',
+    '        if (lo > hi) throw new IllegalArgumentException();',
+    '    }',
+    '    int size() { return hi - lo; }',
+    '}',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('java', source), ['class Range 1-7', 'method Range 2-5', 'method size 6-6']);
+});
+
 test('Go: a const spec of several names gives each name, not the commas between them', async () => {
   assert.deepEqual(await astSymbols('go', 'package p\n\nconst (\n\tX, Y = 1, 2\n\tZ    = 3\n)\n'), [
     'constant X 4-4', 'constant Y 4-4', 'constant Z 5-5',
