@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import { setFlagsFromString } from 'node:v8';
 import { dirname, join } from 'node:path';
 import type { Language as TsLanguage, Parser as TsParser, Tree, TreeCursor } from 'web-tree-sitter';
+import { lineOrder } from '../core/context-store.js';
 import { PROBES, RULES, type Found, type LanguageRules, type Scope } from './ast-rules.js';
 import { grammarEnvVar, grammarFile, type CodeSymbol, type LanguageId } from './languages.js';
 import { extractWithRegex } from './regex-extract.js';
@@ -225,5 +226,5 @@ export function sortSymbols(symbols: CodeSymbol[]): CodeSymbol[] {
       out.push(s);
     }
   }
-  return out.sort((a, b) => a.line_start - b.line_start || a.line_end - b.line_end || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out.sort(lineOrder);
 }

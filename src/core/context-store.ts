@@ -5,7 +5,7 @@
  * inside the store's apply transaction; like the rest of the store it is rebuilt from the WAL.
  */
 import type { Database, RootDatabase } from 'lmdb';
-import { compareEvents, type Event } from './event.js';
+import { compareEvents, compareSymbols, type Event } from './event.js';
 import { toHex } from './hex.js';
 import { kindIdMismatch } from './kind-ids.js';
 import { HASHED_KEYS, joinedKey, startsWith, textKey } from './index-key.js';
@@ -61,6 +61,14 @@ function symbolKey(path: string, s: ContextSymbol): Buffer | null {
   const key = joinedKey([s.name.toLowerCase(), path, s.kind, String(s.line_start), s.name]);
   return key && key.length <= MAX_KEY_BYTES ? key : null;
 }
+
+/**
+ * The order a file's symbols are kept and shown in: by lines, then as SPEC §1 hashes them. A total
+ * order, so symbols on the same lines (`typedef struct point {…} point;`) come out alike whether
+ * the event was just written (in the extractor's order) or read back from the WAL (in hash order).
+ */
+export const lineOrder = (a: ContextSymbol, b: ContextSymbol): number =>
+  a.line_start - b.line_start || a.line_end - b.line_end || compareSymbols(a, b);
 
 /** The lower-case name a symbol key begins with. */
 const nameOfKey = (key: Uint8Array): string => Buffer.from(key.buffer, key.byteOffset, key.indexOf(0)).toString('utf8');
@@ -155,7 +163,7 @@ export class ContextTables {
     const next: FileContext = {
       path: k.path,
       language: k.language,
-      symbols: [...k.symbols].sort((a, b) => a.line_start - b.line_start || a.line_end - b.line_end),
+      symbols: [...k.symbols].sort(lineOrder),
       summary: k.summary,
       content_hash: toHex(k.content_hash),
       ...authorship(e),

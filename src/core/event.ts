@@ -35,7 +35,8 @@ export function compareUtf8(a: string, b: string): number {
   return compareBytes(utf8.encode(a), utf8.encode(b));
 }
 
-const compareSymbols = (a: ContextSymbol, b: ContextSymbol): number => compareUtf8(a.name, b.name) || compareUtf8(a.kind, b.kind);
+/** SPEC §1's order of a ContextUpdated's symbols for hashing: by name, then kind (UTF-8 bytes). */
+export const compareSymbols = (a: ContextSymbol, b: ContextSymbol): number => compareUtf8(a.name, b.name) || compareUtf8(a.kind, b.kind);
 
 function encodeField(type: FieldType, value: unknown): CborValue {
   switch (type) {

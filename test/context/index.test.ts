@@ -477,8 +477,18 @@ test('context never shows up as issues, and survives a rebuild from the WAL', as
   const ctxId = 'f'.repeat(32);
   assert.equal(grit(repo, ['issue', 'show', ctxId, '--json']).json.error.code, 'not_found');
 
+  // Two symbols on the same lines: shown in one order whether just written or read back from the WAL.
+  writeFileSync(join(repo, 'src/tie.c'), 'typedef struct point {\n  int x;\n} point;\n');
+  git(repo, 'add', 'src/tie.c');
+  await indexed(repo);
+
   // What the rebuild must keep, read through the command functions: only compared.
-  const seen = async () => [await gritSetup(repo, ['context', 'query', 'a']), await gritSetup(repo, ['context', 'project']), await gritSetup(repo, ['context', 'show', 'src/sample.cpp'])];
+  const seen = async () => [
+    await gritSetup(repo, ['context', 'query', 'a']),
+    await gritSetup(repo, ['context', 'project']),
+    await gritSetup(repo, ['context', 'show', 'src/sample.cpp']),
+    await gritSetup(repo, ['context', 'show', 'src/tie.c']),
+  ];
   const before = await seen();
   gritOk(repo, ['rebuild']);
   const after = await seen();
