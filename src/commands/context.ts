@@ -17,7 +17,7 @@ import { warnings as stderrWarnings } from '../core/warnings.js';
 import { plural } from '../core/plural.js';
 import type { EventKind } from '../core/kinds.js';
 import type { ProgressSink } from '../core/progress.js';
-import { addsMember, removedMember, type Issue } from '../core/projection.js';
+import { addsMember, removedMember, removeTakesAway, type Issue } from '../core/projection.js';
 import { loadSigner, type Signer } from '../core/signing.js';
 import { movedHere, repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
 import { isEmptyStore, Store, type StoreMeta, type StoreOptions, type StoreSnapshot } from '../core/store.js';
@@ -505,22 +505,13 @@ export class RepoContext {
     // change (reloadSettingsIfChanged): a key restored with its config.toml signs from the next write on.
     if (this.signer === undefined) this.signer = await loadSigner(this.actor.dir, this.actorId, this.actor.config.public_key);
     this.refuseOtherKeyHere();
-    const sign = this.signer ?? undefined;
     const made = new Map<string, Event[]>(); // this commit's events by issue, oldest first
-    const byGroup = accepted.map((i) =>
-      groups[i].items.map(({ issue_id, kind }) => {
-        const key = toHex(issue_id);
-        let mine = made.get(key);
-        if (!mine) made.set(key, (mine = []));
-        const prev = mine.length > 0 ? mine[mine.length - 1] : this.store.lastEventOf(key);
-        const ts = stampAfter(prev && exactTs(prev), Date.now());
-        const member = removedMember(kind);
-        const parent = (member !== null ? this.newestAdd(key, member, mine) : undefined) ?? prev?.event_id ?? null;
-        const event = makeEvent({ issue_id, actor, ...stamped(ts), parent, kind }, sign);
-        mine.push(event);
-        return event;
-      }),
-    );
+    const byGroup: Event[][] = [];
+    for (const i of accepted) {
+      const stampedItems = this.stampGroup(groups[i].items, made, actor, this.signer ?? undefined);
+      if (stampedItems instanceof GritError) return this.withoutGroup(groups, i, stampedItems);
+      byGroup.push(stampedItems);
+    }
     const events = byGroup.flat();
     const checked = accepted.map((i) => groups[i]);
     const recheck = checked.some((g) => g.check) ? () => this.recheck(checked) : undefined;
@@ -538,6 +529,39 @@ export class RepoContext {
     }
     accepted.forEach((i, n) => (results[i] = { events: byGroup[n], wal_head: commit, warnings: warnings[i] }));
     return results;
+  }
+
+  /**
+   * One group's items as events, each stamped after the newest event of its issue this writer
+   * holds: in `made` (this commit's, by issue, oldest first, which they join) or in the store. A
+   * conflict instead when one is a remove that would not take away the add it names (below).
+   */
+  private stampGroup(items: readonly WriteItem[], made: Map<string, Event[]>, actor: Uint8Array, sign: Signer | undefined): Event[] | GritError {
+    const events: Event[] = [];
+    for (const { issue_id, kind } of items) {
+      const key = toHex(issue_id);
+      let mine = made.get(key);
+      if (!mine) made.set(key, (mine = []));
+      const prev = mine.length > 0 ? mine[mine.length - 1] : this.store.lastEventOf(key);
+      const ts = stampAfter(prev && exactTs(prev), Date.now());
+      const member = removedMember(kind);
+      const add = member === null ? undefined : this.newestAdd(key, member, mine);
+      // Only after an add stamped 2^64 - 1: written, the remove would say it removed a member that stays.
+      if (member !== null && add && !removeTakesAway(ts, exactTs(add))) return unremovableAdd(key, member, add);
+      const event = makeEvent({ issue_id, actor, ...stamped(ts), parent: add?.event_id ?? prev?.event_id ?? null, kind }, sign);
+      mine.push(event);
+      events.push(event);
+    }
+    return events;
+  }
+
+  /**
+   * `tryCommitGroups` again without group `i`, which gets `error`: the checks of the groups after
+   * it took its items to be ahead of them (a dependency it removes, say).
+   */
+  private async withoutGroup(groups: readonly WriteGroup[], i: number, error: GritError): Promise<Array<WriteResult | Error>> {
+    const rest = await this.tryCommitGroups(groups.filter((_, n) => n !== i));
+    return [...rest.slice(0, i), error, ...rest.slice(i)];
   }
 
   /**
@@ -590,10 +614,10 @@ export class RepoContext {
    * it, so an add made meanwhile in another clone stays however much else of the issue this writer
    * had seen (docs/crdt.md, "Add/remove sets").
    */
-  private newestAdd(issueHex: string, member: string, made: readonly Event[]): Uint8Array | undefined {
+  private newestAdd(issueHex: string, member: string, made: readonly Event[]): Event | undefined {
     const adds = (e: Event): boolean => addsMember(e.kind, member);
-    for (let i = made.length - 1; i >= 0; i--) if (adds(made[i])) return made[i].event_id;
-    return this.store.newestEventOf(issueHex, adds)?.event_id;
+    for (let i = made.length - 1; i >= 0; i--) if (adds(made[i])) return made[i];
+    return this.store.newestEventOf(issueHex, adds);
   }
 
   async close(): Promise<void> {
@@ -607,6 +631,20 @@ export class RepoContext {
     await this.close();
     renameSync(copy, storeFile(this.actor.dir));
   }
+}
+
+/**
+ * The refusal of a remove whose member's newest add (the one its writer had seen) is stamped
+ * 2^64 - 1: so would the remove be (no u64 is later), and an add in its own millisecond counts as
+ * concurrent with it and stays (docs/crdt.md). Nothing is written rather than a remove that
+ * removes nothing.
+ */
+function unremovableAdd(issueHex: string, member: string, add: Event): GritError {
+  const ts = String(exactTs(add));
+  return new GritError('conflict', `issue ${issueHex.slice(0, 8)}: the ${member} was added at ${ts}, the last timestamp a u64 holds, so no remove can be stamped after it and take it away`, {
+    details: { issue_id: issueHex, member, add_event_id: toHex(add.event_id), added_ts: ts },
+    suggestion: `nothing was written; \`grit issue show ${issueHex} --json\` lists the events stamped ${ts} (another writer's clock)`,
+  });
 }
 
 /** A write's checks fail on the WAL head another writer moved: judge its groups again (RepoContext.recheck). */

@@ -4,7 +4,7 @@
  *
  * Add/remove sets: a remove takes away the adds of its member up to its horizon (`removeHorizon`):
  * older than itself (an add in the same millisecond is concurrent, and wins) and no newer than its
- * parent, the newest event of the issue its writer had seen (an add stamped after that one is one
+ * parent, the newest add of its member its writer had seen (an add stamped after that one is one
  * its writer had not seen: concurrent, and it wins). A member is present when its newest add is
  * beyond the newest horizon of its removes (docs/crdt.md). Timestamps are compared exactly
  * (`ExactTs`): above 2^53 - 1 the numbers events keep are rounded, and one writer's events a step
@@ -68,13 +68,22 @@ export type Timestamps = [member: string, added: ExactTs, horizon: ExactTs][];
 /**
  * The newest add timestamp a remove stamped `ts` takes away: older than itself, and no newer than
  * its parent's `parentTs` when its parent is an event of the issue (undefined: none, or one not
- * held). The parent is the newest event of the issue its writer had seen (src/commands/context.ts
- * `commitGroups`), so an add stamped after it is one the writer had not seen. Compared by
- * timestamp alone, as the remove's own limit is (docs/crdt.md, "Add/remove sets").
+ * held). The parent is the newest add of its member its writer had seen (src/commands/context.ts
+ * `newestAdd`), so an add stamped after it is one the writer had not seen. Compared by timestamp
+ * alone, as the remove's own limit is (docs/crdt.md, "Add/remove sets").
  */
 export function removeHorizon(ts: ExactTs, parentTs: ExactTs | undefined): ExactTs {
   const own = justBefore(ts);
   return parentTs !== undefined && parentTs < own ? parentTs : own;
+}
+
+/**
+ * Whether a remove stamped `ts` takes away the add stamped `addTs` that it names as parent. It
+ * does whenever it is stamped after it, as writers stamp it; not after an add stamped 2^64 - 1,
+ * since no u64 is later and an add in the remove's own millisecond is concurrent with it.
+ */
+export function removeTakesAway(ts: ExactTs, addTs: ExactTs): boolean {
+  return removeHorizon(ts, addTs) >= addTs;
 }
 
 /** `name`: the member an event's text is (labels and assignees: `memberName`); stored members already are. */

@@ -4,7 +4,11 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsckClean, git, grit, gritOk, gritDoctor, gritLib, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { createdIssues, fsckClean, git, grit, gritOk, gritDoctor, gritLib, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
+import { RepoContext } from '../../src/commands/context.js';
+import { issueDepAdd, issueDepRemove } from '../../src/commands/deps.js';
+import { issueComment } from '../../src/commands/issues.js';
+import { U64_MAX } from '../../src/core/timestamp.js';
 import { PROJECT_CONTEXT_ID, resolvePrefix } from '../../src/core/ids.js';
 import { makeEvent } from '../../src/core/event.js';
 import { fromHex } from '../../src/core/hex.js';
@@ -253,6 +257,44 @@ test('after an event stamped above 2^53 - 1 (a nanosecond clock), each remove ta
   assert.deepEqual((await gritSetup(repo, ['issue', 'list', '--label', 'bug'])).issues, []);
   await gritSetup(repo, ['rebuild']);
   for (const { id } of far) assert.deepEqual(await sets(id), [[], [], []]);
+});
+
+test('after an add stamped 2^64 - 1 (no later u64), a remove of it is refused (conflict, exit 4) rather than written to remove nothing; older adds are still taken away; in a group commit the writes after it are judged without it', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const [x, z] = await createdIssues(repo, ['x', 'z']);
+  await gritSetup(repo, ['issue', 'label', 'add', x, '--label', 'early']);
+  // Another writer's clock stamps the issue 2^64 - 1: grit's own events on it are stamped so too.
+  await writeStamped(repo, U64_MAX, fromHex(x, 16)!, { type: 'CommentAdded', body: 'at the end of time' });
+  await gritSetup(repo, ['issue', 'label', 'add', x, '--label', 'late']);
+  await gritSetup(repo, ['issue', 'dep', 'add', x, '--target', z, '--type', 'blocks']);
+  const head = walHead(repo);
+  const r = grit(repo, ['issue', 'label', 'remove', x, '--label', 'late', '--json']);
+  assert.equal(r.code, 4, r.stdout);
+  assert.equal(r.json.error.code, 'conflict');
+  assert.deepEqual([r.json.error.details.member, r.json.error.details.added_ts], ['label late', String(U64_MAX)]);
+  assert.equal(walHead(repo), head, 'nothing written');
+  await gritSetup(repo, ['issue', 'label', 'remove', x, '--label', 'early']);
+  assert.deepEqual((await gritSetup(repo, ['issue', 'show', x])).issue.labels, ['late']);
+
+  // The refused dependency remove was ahead of the edge back in the batch: judged again without
+  // it, that edge closes a cycle.
+  const ctx = RepoContext.open({ cwd: repo });
+  try {
+    ctx.enableGroupCommit(); // as a daemon worker does
+    await ctx.refresh();
+    const settled = await Promise.allSettled([
+      issueDepRemove(ctx, { issue_id: x, target: z, dep_type: 'blocks' }),
+      issueDepAdd(ctx, { issue_id: z, target: x, dep_type: 'blocks' }),
+      issueComment(ctx, { issue_id: z, body: 'still written' }),
+    ]);
+    const reasons = settled.map((s) => (s.status === 'rejected' ? s.reason.details : 'ok'));
+    assert.deepEqual(reasons, [{ issue_id: x, member: `dependency ${z} blocks`, add_event_id: reasons[0].add_event_id, added_ts: String(U64_MAX) }, reasons[1], 'ok']);
+    assert.deepEqual(reasons[1].cycle, [z, x]);
+  } finally {
+    await ctx.close();
+  }
+  assert.deepEqual((await gritSetup(repo, ['issue', 'show', x])).issue.dependencies, [{ target: z, dep_type: 'blocks' }]);
 });
 
 test('attachment add without --mime: the type by the name\'s extension, application/octet-stream else; --mime wins', async () => {
