@@ -26,7 +26,7 @@ import {
 } from './messages.js';
 import type { Notification } from './notifications.js';
 import { TransportError } from './transport/errors.js';
-import { ReqClient } from './transport/req.js';
+import { ReqClient, type RequestOptions } from './transport/req.js';
 import type { Watch, WatchOptions } from './watch.js';
 
 /** Which repository and actor a request acts on (SPEC §7 request fields). */
@@ -105,9 +105,15 @@ export interface IssueSummaryData {
 
 export class GritClient {
   private nextId = 1;
+  /** Set by `close()`: the caller is done with this client, which then never dials again. */
+  private closedByCaller = false;
+  /** The dial under way after the daemon closed the connection: the requests sent meanwhile share it. */
+  private redial: Promise<ReqClient> | null = null;
 
   private constructor(
-    private readonly req: ReqClient,
+    private req: ReqClient,
+    private readonly endpoint: string,
+    private readonly connectTimeoutMs: number,
     private readonly format: WireFormat,
     private readonly defaultTarget: RequestTarget | undefined,
     private readonly timeoutMs: number,
@@ -119,13 +125,10 @@ export class GritClient {
   /** Connects, or throws `ipc_error` (details.transport_code tells why, e.g. ENOENT: no daemon). */
   static async connect(opts: ClientOptions = {}): Promise<GritClient> {
     const endpoint = opts.endpoint ?? daemonEndpoint();
+    const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
     try {
-      const req = await ReqClient.connect(endpoint, {
-        connectTimeoutMs: opts.connectTimeoutMs ?? 5_000,
-        requestTimeoutMs: 0,
-        maxMessageSize: MAX_REPLY_BYTES + HEADER_ROOM,
-      });
-      return new GritClient(req, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0, opts.onWarning, opts.clientBuild, opts.argNames);
+      const req = await dial(endpoint, connectTimeoutMs);
+      return new GritClient(req, endpoint, connectTimeoutMs, opts.format ?? 'cbor', opts.target, opts.requestTimeoutMs ?? 0, opts.onWarning, opts.clientBuild, opts.argNames);
     } catch (err) {
       throw transportFailure(err, `cannot reach the grit daemon at ${endpoint}`);
     }
@@ -141,6 +144,7 @@ export class GritClient {
    */
   async request<T = unknown>(name: string, args: Args = {}, target?: RequestTarget, options: CallOptions = {}): Promise<T> {
     const t = checkTarget(target ?? this.defaultTarget ?? (answeredBySupervisor(name) ? ABOUT_THE_DAEMON : undefined));
+    if (this.closedByCaller) throw closedClient(name);
     const message: IpcRequest = {
       ipc_schema_version: IPC_SCHEMA_VERSION,
       request_id: this.nextId++,
@@ -160,14 +164,45 @@ export class GritClient {
     if (encoded.length > MAX_REQUEST_BYTES - HEADER_ROOM) throw requestTooLarge(`the ${name} request`, encoded.length);
     let body: Buffer;
     try {
-      body = await this.req.request(encoded, { timeoutMs: options.timeoutMs ?? this.timeoutMs, signal: options.signal });
+      body = await this.send(encoded, { timeoutMs: options.timeoutMs ?? this.timeoutMs, signal: options.signal });
     } catch (err) {
-      throw requestFailure(err, name, args);
+      throw this.closedByCaller && err instanceof TransportError && err.written === false ? closedClient(name) : requestFailure(err, name, args);
     }
     const reply = await decodeReply(body);
     if (this.onWarning && Array.isArray(reply.warnings)) for (const w of reply.warnings) if (typeof w === 'string') this.onWarning(w);
     if (reply.ok) return reply.data as T;
     throw GritError.fromJSON(reply.error);
+  }
+
+  /**
+   * A client outlives the daemon's connection: one the daemon closed (it was stopped, restarted, or
+   * replaced by another build's) is dialled again, and a request it dropped before the request was
+   * sent whole is sent once more on the new one, since no daemon got it.
+   */
+  private async send(encoded: Uint8Array, options: RequestOptions): Promise<Buffer> {
+    const req = await this.connection();
+    try {
+      return await req.request(encoded, options);
+    } catch (err) {
+      if (!(err instanceof TransportError) || err.written !== false || !req.closed || this.closedByCaller) throw err;
+      return (await this.connection()).request(encoded, options);
+    }
+  }
+
+  private connection(): Promise<ReqClient> {
+    if (!this.req.closed || this.closedByCaller) return Promise.resolve(this.req);
+    this.redial ??= dial(this.endpoint, this.connectTimeoutMs)
+      .then((req) => {
+        // close() came while dialling: the caller is done, and an open connection would keep its process alive.
+        if (this.closedByCaller) req.close();
+        return (this.req = req);
+      })
+      .catch((err: unknown) => {
+        const cause = TransportError.from(err);
+        throw new TransportError(cause.code, `dialling it again failed: ${cause.message}`, { cause, written: false });
+      })
+      .finally(() => (this.redial = null));
+    return this.redial;
   }
 
   issueCreate(args: { title: string; body?: string; labels?: string[] }, target?: RequestTarget): Promise<WriteData> {
@@ -197,7 +232,9 @@ export class GritClient {
     return this.request('DaemonStatus', {});
   }
 
+  /** Closes the connection; the client cannot be used again (GritClient.connect makes a new one). */
   close(): void {
+    this.closedByCaller = true;
     this.req.close();
   }
 
@@ -253,6 +290,17 @@ function checkTarget(t: RequestTarget | undefined): RequestTarget {
     }
   }
   return t;
+}
+
+const dial = (endpoint: string, connectTimeoutMs: number): Promise<ReqClient> =>
+  ReqClient.connect(endpoint, { connectTimeoutMs, requestTimeoutMs: 0, maxMessageSize: MAX_REPLY_BYTES + HEADER_ROOM });
+
+/** A request on a client the caller closed: not sent, and no daemon is to blame. */
+function closedClient(name: string): GritError {
+  return new GritError('ipc_error', `${name} was not sent: this GritClient was closed (client.close())`, {
+    details: { transport_code: 'closed', fallback: true },
+    suggestion: 'connect a new client with GritClient.connect()',
+  });
 }
 
 /**

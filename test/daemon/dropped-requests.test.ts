@@ -99,6 +99,35 @@ test('GritClient: a write cut off by its timeout, its signal or close() may have
   }
 });
 
+test('GritClient outlives its daemon: stopped, it says none answers; restarted, the same client is served again; closed, it says so', async () => {
+  const daemon = await startDaemon();
+  const dir = await initRepo();
+  const target = { repoRoot: dir };
+  const client = await daemon.client();
+  try {
+    await client.issueCreate({ title: 'before the restart' }, target);
+    await daemon.stop();
+    const none = await failure(client.issueList({}, target));
+    assert.equal(none.details.fallback, true, none.message);
+    assert.match(none.suggestion!, /`grit daemon start`/);
+    const again = await startDaemon({ runDir: daemon.runDir });
+    try {
+      // Before, the client stayed closed, and told the caller to start the daemon that was running.
+      assert.equal((await client.issueList({}, target)).total, 1);
+      await client.issueCreate({ title: 'after the restart' }, target);
+    } finally {
+      await again.stop();
+    }
+  } finally {
+    client.close();
+    await daemon.stop();
+  }
+  const closed = await failure(client.issueList({}, target));
+  assert.equal(closed.message, 'IssueList was not sent: this GritClient was closed (client.close())');
+  assert.equal(closed.suggestion, 'connect a new client with GritClient.connect()');
+  assert.equal(closed.details.fallback, true);
+});
+
 /** A request in JSON, as a script sends it with nngcat. */
 const jsonRequest = (repoRoot: string, requestId: number | string, command: Record<string, unknown>): string =>
   JSON.stringify({ ipc_schema_version: 1, request_id: requestId, repo_root: repoRoot, command });
