@@ -424,20 +424,23 @@ export class RepoContext {
   }
 
   /** Resolves an issue id or unique prefix to a known issue, refreshing first. */
-  async resolveIssue(input: string): Promise<Issue> {
+  async resolveIssue(input: string, field = 'issue_id'): Promise<Issue> {
     await this.refresh();
-    return this.findIssue(input);
+    return this.findIssue(input, field);
   }
 
-  /** The issue an id or unique prefix names, in the store as it is (`not_found` for none). */
-  findIssue(input: string): Issue {
+  /**
+   * The issue an id or unique prefix names, in the store as it is (`not_found` for none). `field`
+   * is the argument it came in, for the errors' `details.field`.
+   */
+  findIssue(input: string, field = 'issue_id'): Issue {
     const store = this.store;
     const exact = input.length === 32 ? store.getIssue(input.toLowerCase()) : undefined;
-    const id = exact ? exact.issue_id : resolvePrefix(input, (prefix) => store.issueIdsStartingWith(prefix));
+    const id = exact ? exact.issue_id : resolvePrefix(input, (prefix) => store.issueIdsStartingWith(prefix), 'issue', field);
     const issue = id ? store.getIssue(id) : undefined;
     if (!issue) {
       throw new GritError('not_found', `no issue ${input}`, {
-        details: { issue_id: input },
+        details: { field, issue_id: input },
         suggestion: 'run `grit issue list` to see issue ids',
       });
     }

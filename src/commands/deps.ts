@@ -28,7 +28,7 @@ async function edgeFrom(ctx: RepoContext, args: Args): Promise<DepEdge> {
     throw invalidArgs(`${cliName('dep_type')} is required (one of ${DEP_TYPES.join(', ')})`, { field: 'dep_type' }, `for example ${cliName('dep_type')} ${DEP_TYPES[0]}`);
   }
   const issue = await ctx.resolveIssue(text(args, 'issue_id', { nonEmpty: true }));
-  const target = await ctx.resolveIssue(text(args, 'target', { nonEmpty: true }));
+  const target = await ctx.resolveIssue(text(args, 'target', { nonEmpty: true }), 'target');
   return { issue_id: issue.issue_id, target: target.issue_id, dep_type };
 }
 

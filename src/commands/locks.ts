@@ -56,7 +56,7 @@ async function defaultRemote(ctx: RepoContext, named: string | undefined, option
 async function resource(ctx: RepoContext, args: Args, options: ContextOptions): Promise<string> {
   const raw = text(args, 'resource', { nonEmpty: true }).trim();
   const m = /^issue:([0-9a-fA-F]{4,31})$/.exec(raw);
-  if (m) return `issue:${(await ctx.resolveIssue(m[1])).issue_id}`;
+  if (m) return `issue:${(await ctx.resolveIssue(m[1], 'resource')).issue_id}`;
   const path = /^path:(.+)$/s.exec(raw);
   if (path) return normalizeResource(`path:${repoRelative(worktreeRoot(options), path[1].replace(/\\/g, '/'), options.cwd ?? process.cwd())}`);
   return normalizeResource(raw);

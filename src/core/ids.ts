@@ -52,15 +52,17 @@ export const MIN_PREFIX = 4;
  * Resolves a user-typed id or prefix (4 to 32 hex characters, any case, `#` before it allowed) to
  * the one known id that starts with it; null when none does. `candidates` gives, for the prefix
  * (lowercase), known ids (lowercase hex) that include every one starting with it: a store reads
- * only that range of its keys, a short list may be given whole.
+ * only that range of its keys, a short list may be given whole. `field`: the argument the input
+ * came in, named by the errors' `details.field` (a command may take two ids: `issue_id`, `target`).
  */
-export function resolvePrefix(input: string, candidates: (prefix: string) => Iterable<string>, what = 'issue'): string | null {
+export function resolvePrefix(input: string, candidates: (prefix: string) => Iterable<string>, what = 'issue', field?: string): string | null {
+  const about = field === undefined ? {} : { field };
   // `issue show` prints an id as `#70f9b8c8`: pasted back with its `#`, it is that id.
   const prefix = input.trim().replace(/^#/, '').toLowerCase();
   if (prefix.length < MIN_PREFIX || prefix.length > 32 || !isHexPrefix(prefix)) {
     throw invalidArgs(
       `${what} id must be 4 to 32 hex characters, got ${JSON.stringify(input)}`,
-      { id: input },
+      { ...about, id: input },
       `run \`grit ${what} list\` to see ids`,
     );
   }
@@ -70,7 +72,7 @@ export function resolvePrefix(input: string, candidates: (prefix: string) => Ite
     matches.sort();
     // The message names them too (a few): a person at a terminal does not see details.
     const shown = matches.slice(0, 5).join(', ') + (matches.length > 5 ? `, … (${matches.length} in all)` : '');
-    throw invalidArgs(`${what} id prefix ${prefix} is ambiguous: ${shown}`, { candidates: matches }, 'type more characters of the id');
+    throw invalidArgs(`${what} id prefix ${prefix} is ambiguous: ${shown}`, { ...about, candidates: matches }, 'type more characters of the id');
   }
   return matches[0] ?? null;
 }

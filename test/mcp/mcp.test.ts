@@ -108,6 +108,20 @@ describe('grit mcp', () => {
     assert.equal(typeof (await ok(client, 'issue_list')).total, 'number');
   });
 
+  it('names the argument an unknown or malformed issue id came in (details.field): issue_dep_add takes two', async () => {
+    const { issue_id } = await ok(client, 'issue_create', { title: 'depends on a missing one' });
+    const field = async (tool: string, args: Record<string, unknown>) => {
+      const error = await fails(client, tool, args);
+      return [error.code, error.details.field];
+    };
+    // Before, the missing target was `details.issue_id` alone, beside a good issue_id argument.
+    assert.deepEqual(await field('issue_dep_add', { issue_id, target: 'ffffffff', dep_type: 'blocks' }), ['not_found', 'target']);
+    assert.deepEqual(await field('issue_dep_add', { issue_id, target: 'zz', dep_type: 'blocks' }), ['invalid_args', 'target']);
+    assert.deepEqual(await field('issue_dep_add', { issue_id: 'ffffffff', target: issue_id, dep_type: 'blocks' }), ['not_found', 'issue_id']);
+    assert.deepEqual(await field('issue_show', { issue_id: 'zz' }), ['invalid_args', 'issue_id']);
+    assert.deepEqual(await field('lock_acquire', { resource: 'issue:ffffffff' }), ['not_found', 'resource']);
+  });
+
   it('offers each tool exactly the arguments its command reads', () => {
     for (const tool of TOOLS.filter((t) => !t.call && isCommandName(t.ipc))) {
       // ttl_ms is the IPC's other spelling of ttl, which takes a number of seconds as well; cwd is
