@@ -25,8 +25,8 @@ export { GritError, type ErrorCode } from './core/errors.js';
 export { printError, printResult, type ResultOptions } from './cli/plugin-output.js';
 export { GritClient, type ClientOptions, type RequestTarget, type WriteData, type IssueSummaryData } from './protocol/client.js';
 export { NOTIFICATION_KINDS, type Notification, type NotificationKind } from './protocol/notifications.js';
-export type { Watch, WatchOptions } from './protocol/watch.js';
-// A request's progress through the daemon (docs/daemon.md, "Progress"): subscribe to its topic, then send the token.
+export type { ProgressWatchOptions, Watch, WatchOptions } from './protocol/watch.js';
+// A request's progress through the daemon (docs/daemon.md, "Progress"): `GritClient.watchProgress(token, …)`, then send the token.
 export { decodeProgress, newProgressToken, progressTopic, type ProgressStep } from './protocol/progress.js';
 export type { Args, Dependent, EventJson, IssueShowReply, Issue, IssueSummary, LockReply, LockStatusReply, ShownIssue, SyncResult, WriteReply };
 

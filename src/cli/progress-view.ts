@@ -5,9 +5,8 @@
  */
 import { ProgressLine } from '../core/progress.js';
 import { visible } from '../core/terminal-safe.js';
-import { notificationsEndpoint } from '../protocol/daemon-paths.js';
-import { decodeProgress, newProgressToken, progressTopic, type ProgressStep } from '../protocol/progress.js';
-import { SubClient } from '../protocol/transport/index.js';
+import { newProgressToken, type ProgressStep } from '../protocol/progress.js';
+import { watchProgress as watchSteps, type Watch } from '../protocol/watch.js';
 
 export interface ProgressWatch {
   /** The request's `progress` token. */
@@ -26,17 +25,13 @@ function draw(line: ProgressLine, { label, done, total }: ProgressStep): void {
 /** Null when the daemon publishes nothing to subscribe to: the command then runs without progress, as before. */
 export async function watchProgress(): Promise<ProgressWatch | null> {
   const token = newProgressToken();
-  let sub: SubClient;
+  const line = new ProgressLine(process.stderr);
+  let sub: Watch;
   try {
-    sub = await SubClient.connect(notificationsEndpoint(), { topics: [progressTopic(token)], connectTimeoutMs: 1_000 });
+    sub = await watchSteps(token, (step) => draw(line, step), { connectTimeoutMs: 1_000 });
   } catch {
     return null;
   }
-  const line = new ProgressLine(process.stderr);
-  sub.on('message', (body: Buffer) => {
-    const step = decodeProgress(body, token);
-    if (step) draw(line, step);
-  });
   // Ctrl-C stops the wait, not the command (docs/daemon.md): the line is erased, then the CLI
   // ends as an interrupt ends it (the handler is gone by then).
   const interrupted = () => {

@@ -27,7 +27,8 @@ import {
 import type { Notification } from './notifications.js';
 import { TransportError } from './transport/errors.js';
 import { ReqClient, type RequestOptions } from './transport/req.js';
-import type { Watch, WatchOptions } from './watch.js';
+import type { ProgressStep } from './progress.js';
+import type { ProgressWatchOptions, Watch, WatchOptions } from './watch.js';
 
 /** Which repository and actor a request acts on (SPEC §7 request fields). */
 export interface RequestTarget {
@@ -242,6 +243,15 @@ export class GritClient {
   static async subscribe(onNotice: (n: Notification) => void, opts: WatchOptions = {}): Promise<Watch> {
     const { watchNotifications } = await import('./watch.js');
     return watchNotifications(onNotice, opts);
+  }
+
+  /**
+   * Calls `onStep` with each step of the request sent with `{ progress: token }` (a token from
+   * `newProgressToken()`), until the watch is closed; subscribe first (docs/daemon.md, "Progress").
+   */
+  static async watchProgress(token: string, onStep: (step: ProgressStep) => void, opts: ProgressWatchOptions = {}): Promise<Watch> {
+    const { watchProgress } = await import('./watch.js');
+    return watchProgress(token, onStep, opts);
   }
 }
 

@@ -10,7 +10,8 @@ import { GRIT_BIN } from '../helpers/paths.js';
 import { GritClient } from '../../src/protocol/client.js';
 import type { Notification } from '../../src/protocol/notifications.js';
 import { until } from '../helpers/wait.js';
-import { decodeProgress, newProgressToken, progressTopic, type ProgressStep } from '../../src/protocol/progress.js';
+import { newProgressToken, progressTopic, type ProgressStep } from '../../src/protocol/progress.js';
+import { rejectionOf } from '../helpers/rejection.js';
 import { SubClient } from '../../src/protocol/transport/index.js';
 
 test('writes, syncs, locks and snapshots are published; kinds can be selected', async () => {
@@ -142,13 +143,34 @@ test('GRIT_NO_DAEMON: daemon start is refused as watch is; daemon status and sto
 /** The steps published under `token` (as the CLI subscribes to its request's). */
 async function progressOf(endpoint: string, token: string): Promise<{ steps: ProgressStep[]; close(): void }> {
   const steps: ProgressStep[] = [];
-  const sub = await SubClient.connect(endpoint, { topics: [progressTopic(token)] });
-  sub.on('message', (body: Buffer) => {
-    const step = decodeProgress(body, token);
-    if (step) steps.push(step);
-  });
-  return { steps, close: () => sub.close() };
+  const watch = await GritClient.watchProgress(token, (step) => steps.push(step), { endpoint });
+  return { steps, close: () => watch.close() };
 }
+
+test('a script follows a request\'s progress with only what the package exports', async () => {
+  // Before, the API had the token and the topic but no way to subscribe to it: only grit's internal SubClient.
+  const api = await import('../../src/index.js');
+  const daemon = await startDaemon();
+  const repo = tempRepo();
+  await gritInit(repo);
+  const endpoint = `ipc://${join(daemon.runDir, 'events.sock')}`;
+  const client = await api.GritClient.connect({ endpoint: daemon.endpoint });
+  const token = api.newProgressToken();
+  const steps: ProgressStep[] = [];
+  let watch: { close(): void } | undefined;
+  try {
+    watch = await api.GritClient.watchProgress(token, (step) => steps.push(step), { endpoint });
+    await client.issueCreate({ title: 'one event to replay' }, { repoRoot: repo });
+    await client.request('Rebuild', {}, { repoRoot: repo }, { progress: token });
+    await until(() => `a step of the rebuild (got ${JSON.stringify(steps)})`, () => steps.some((s) => s.label === 'replaying WAL' && s.total === 1));
+    const refused = await rejectionOf(api.GritClient.watchProgress('not a token', () => {}, { endpoint }), api.GritError);
+    assert.deepEqual([refused.code, refused.details.field], ['invalid_args', 'token']);
+  } finally {
+    watch?.close();
+    client.close();
+    await daemon.stop();
+  }
+});
 
 test('progress goes to the request that asked for it: a sync waiting for another says so; none is published unasked, and watchers see none', async () => {
   // The first sync stops after applying its first step, until the test lets it go on.
