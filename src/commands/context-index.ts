@@ -122,13 +122,16 @@ async function scope(root: string, args: Args): Promise<{ dir: string; match: (p
   const pattern = optText(args, 'pattern');
   const match = pattern === undefined ? () => true : globMatcher(pattern);
   if (path === undefined) return { dir: '', match };
-  const candidates = typedPathCandidates(root, path, callerDir(args));
+  const cwd = callerDir(args);
+  const candidates = typedPathCandidates(root, path, cwd);
   for (const dir of candidates) {
     if (dir === '' || (await lstat(`${root}/${dir}`).then(() => true, () => false))) return { dir, match };
   }
+  // A caller that sends no directory (an MCP tool, the API) has its path read against the root alone.
+  const against = cwd === undefined ? 'relative to its root' : 'relative to this one or to its root';
   throw new GritError('not_found', `no such path in the worktree: ${candidates.join(' or ')}`, {
-    details: { path: candidates[0] },
-    suggestion: 'give a directory inside the repository, relative to this one or to its root',
+    details: { field: 'path', path: candidates[0] },
+    suggestion: `give a directory inside the repository, ${against}`,
   });
 }
 

@@ -266,6 +266,9 @@ describe('grit mcp', () => {
     assert.equal((await ok(client, 'context_index', { path: join(repo, 'abs.ts') })).indexed, 1);
     const outside = await fails(client, 'context_index', { path: '/etc' });
     assert.deepEqual([outside.code, outside.message], ['invalid_args', `/etc is outside the worktree ${repo}`]);
+    // Not "relative to this one": a tool's caller has no directory of its own here.
+    const missing = await fails(client, 'context_index', { path: 'no/such/dir' });
+    assert.deepEqual([missing.code, missing.details.field, missing.details.suggestion], ['not_found', 'path', 'give a directory inside the repository, relative to its root']);
   });
 
   it('reads back what context_set stored with context_project', async () => {
