@@ -84,6 +84,8 @@ const RUST: LanguageRules = {
 
 // --- Python ---
 
+const UNPACKING = new Set(['pattern_list', 'tuple_pattern', 'list_pattern']);
+
 const PYTHON: LanguageRules = {
   wrappers: new Set(['decorated_definition']),
   nodes: {
@@ -92,7 +94,10 @@ const PYTHON: LanguageRules = {
     expression_statement: (node) => {
       const a = node.firstNamedChild;
       const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
-      return { symbols: left?.type === 'identifier' && UPPER_CASE.test(left.text) ? one(left.text, 'constant') : [], stop: true };
+      // `A, B = 1, 2` (or in brackets): each upper-case name is a constant.
+      const names = left && UNPACKING.has(left.type) ? left.namedChildren : [left];
+      const symbols = names.flatMap((n) => (n?.type === 'identifier' && UPPER_CASE.test(n.text) ? one(n.text, 'constant') : []));
+      return { symbols, stop: true };
     },
     lambda: opaque,
   },
@@ -128,7 +133,20 @@ const classField: Rule = (node) => {
   return { symbols: value && FUNCTION_VALUES.has(value.type) ? one(name, 'method') : [], stop: true };
 };
 
+/** CommonJS's `exports.name = function …` (or `module.exports.name = …`, a class): named by the export. */
+const commonJsExport: Rule = (node, scope) => {
+  const a = node.firstNamedChild;
+  if (scope !== 'top' || a?.type !== 'assignment_expression') return null;
+  const left = a.childForFieldName('left');
+  const exportsObject = left?.type === 'member_expression' ? left.childForFieldName('object')?.text : null;
+  if (exportsObject !== 'exports' && exportsObject !== 'module.exports') return null;
+  const value = a.childForFieldName('right');
+  const kind = value && FUNCTION_VALUES.has(value.type) ? 'function' : value?.type === 'class' ? 'class' : null;
+  return kind ? { symbols: one(field(left!, 'property'), kind), inner: kind === 'class' ? 'class' : scope } : null;
+};
+
 const JAVASCRIPT_NODES: Record<string, Rule> = {
+  expression_statement: commonJsExport,
   function_declaration: fn,
   generator_function_declaration: fn,
   class_declaration: named('class', { inner: 'class' }),

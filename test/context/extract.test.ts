@@ -131,6 +131,28 @@ test('Go: a const spec of several names gives each name, not the commas between 
   ]);
 });
 
+test('Python: each upper-case name unpacked at once is a constant (A, B = 1, 2, in brackets too)', async () => {
+  assert.deepEqual(await astSymbols('python', 'A_B, C_D = 1, 2\n(E, f) = 3, 4\n[G] = [5]\nx, Y = 6, 7\n'), [
+    'constant A_B 1-1', 'constant C_D 1-1', 'constant E 2-2', 'constant G 3-3', 'constant Y 4-4',
+  ]);
+});
+
+test('JavaScript: a CommonJS export of a function or class is named by the export', async () => {
+  const source = [
+    'exports.parse = function () {};',
+    'module.exports.render = (x) => x;',
+    'exports.Widget = class {',
+    '  draw() {}',
+    '};',
+    'exports.VERSION = 3;',
+    'other.thing = function () {};',
+    'function outer() { exports.inner = function () {}; }',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('javascript', source), [
+    'function parse 1-1', 'function render 2-2', 'class Widget 3-5', 'method draw 4-4', 'function outer 8-8',
+  ]);
+});
+
 test('Elixir: an operator defined with def is named by the operator, not by its left operand', async () => {
   const source = [
     'defmodule Pipe do',
