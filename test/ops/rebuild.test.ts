@@ -320,15 +320,15 @@ test('rebuild --from-snapshot skips snapshots it cannot use and falls back to a 
 test('a snapshot whose local commits sync rebased: rebuild says why it was not used, doctor warns, gc deletes it first', { timeout: 60_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
-  gritOk(a, ['sync']);
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared'])).issue_id;
+  await gritSetup(a, ['sync']);
   // B has fetched nothing yet, so its snapshot covers its local head, which the sync then rebases.
-  gritOk(b, ['issue', 'create', '--title', 'local, then snapshotted']);
+  await gritSetup(b, ['issue', 'create', '--title', 'local, then snapshotted']);
   const stale = gritOk(b, ['snapshot']);
   assert.equal(stale.local_wal_head, undefined);
-  gritOk(a, ['issue', 'comment', id, '--body', 'pushed meanwhile']);
-  gritOk(a, ['sync']);
-  assert.equal(gritOk(b, ['sync']).events_rebased, 1);
+  await gritSetup(a, ['issue', 'comment', id, '--body', 'pushed meanwhile']);
+  await gritSetup(a, ['sync']);
+  assert.equal((await gritSetup(b, ['sync'])).events_rebased, 1);
 
   const r = grit(b, ['rebuild', '--from-snapshot', '--json']);
   assert.equal(r.code, 0, r.stderr);
@@ -358,18 +358,18 @@ test('a snapshot whose local commits sync rebased: rebuild says why it was not u
 test('a snapshot taken by hand between syncs covers what origin had when last fetched: a sync that rebases keeps it usable', { timeout: 90_000 }, async () => {
   const { clones } = await network(2);
   const [a, b] = clones;
-  const id = gritOk(a, ['issue', 'create', '--title', 'shared']).issue_id;
-  gritOk(a, ['sync']);
-  gritOk(b, ['sync']);
+  const id = (await gritSetup(a, ['issue', 'create', '--title', 'shared'])).issue_id;
+  await gritSetup(a, ['sync']);
+  await gritSetup(b, ['sync']);
   const shared = git(a, 'rev-parse', 'refs/grit/wal').trim();
-  gritOk(a, ['issue', 'comment', id, '--body', 'local, not pushed when the snapshot is taken']);
+  await gritSetup(a, ['issue', 'comment', id, '--body', 'local, not pushed when the snapshot is taken']);
   const local = git(a, 'rev-parse', 'refs/grit/wal').trim();
   const snap = gritOk(a, ['snapshot']);
   assert.deepEqual([snap.created, snap.wal_head, snap.local_wal_head, snap.event_count], [true, shared, local, 1]);
   assert.match(grit(a, ['snapshot']).stdout, new RegExp(`^${snap.snapshot_ref} already covers the WAL up to ${shared.slice(0, 12)} \\(origin's WAL as last fetched: the local commits after it, up to ${local.slice(0, 12)}, are not in it`));
-  gritOk(b, ['issue', 'create', '--title', 'pushed meanwhile by b']);
-  gritOk(b, ['sync']);
-  assert.equal(gritOk(a, ['sync']).events_rebased, 1);
+  await gritSetup(b, ['issue', 'create', '--title', 'pushed meanwhile by b']);
+  await gritSetup(b, ['sync']);
+  assert.equal((await gritSetup(a, ['sync'])).events_rebased, 1);
 
   const fromSnapshot = grit(a, ['rebuild', '--from-snapshot', '--json']);
   assert.equal(fromSnapshot.code, 0, fromSnapshot.stderr);
@@ -487,7 +487,7 @@ test('a rebuild that finds the WAL unreadable leaves the store as it was (it may
   try {
     for (const env of [{}, daemon.env]) {
       const repo = tempRepo();
-      await gritInit(repo);
+      const actorDir: string = (await gritInit(repo)).actor.data_dir;
       const titles = ['m1', 'm2', 'm3'];
       for (const title of titles) gritOk(repo, ['issue', 'create', '--title', title], { env });
       // The middle WAL commit's gone (a broken gc, a partial copy).
@@ -497,7 +497,6 @@ test('a rebuild that finds the WAL unreadable leaves the store as it was (it may
       assert.equal(failed.json.error.code, 'wal_error', failed.stdout);
       const listed = gritOk(repo, ['issue', 'list'], { env });
       assert.deepEqual(listed.issues.map((i: { title: string }) => i.title).sort(), titles, 'the store still serves every issue');
-      const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
       assert.deepEqual(readdirSync(actorDir).filter((f) => f.includes('before-rebuild')), [], 'the copy is gone');
     }
   } finally {
@@ -583,13 +582,13 @@ test('while a lease renew has daemon.lock moved aside, the live daemon is still 
 
 test('a store another user\'s daemon serves: rebuild and doctor --fix name its run directory and owner, and say what that user can do', { skip: process.getuid?.() !== 0 && 'needs root to hand the lease to another user' }, async () => {
   const repo = tempRepo();
-  await gritInit(repo);
+  const dataDir: string = (await gritInit(repo)).actor.data_dir;
   const cfg = join(repo, '.git', 'grit', 'config.toml');
   writeFileSync(cfg, readFileSync(cfg, 'utf8').replace('max_events = 10000', 'max_events = 1'));
   // Two events applied since the first, which built the store: doctor --fix would rebuild it.
   for (const title of ['x', 'y', 'z']) await gritSetup(repo, ['issue', 'create', '--title', title]);
   // The lease as that daemon writes it (its holder here: this live process), owned by `nobody`.
-  const lease = join(gritOk(repo, ['actor', 'current']).actor.data_dir, 'daemon.lock');
+  const lease = join(dataDir, 'daemon.lock');
   const other = '/tmp/someone-else-run';
   writeFileSync(lease, JSON.stringify({ pid: process.pid, host_id: hostname(), expires_ts: Date.now() + 600_000, ipc_endpoint: `ipc://${other}/daemon.sock` }));
   chownSync(lease, 65534, 65534);
@@ -608,9 +607,9 @@ test('a store another user\'s daemon serves: rebuild and doctor --fix name its r
 
 test('a daemon.lock whose pid now names a process started after the lease (reused after a crash) holds nothing: rebuild and doctor --fix go ahead', { skip: process.platform !== 'linux' && 'reads process start times from /proc' }, async () => {
   const repo = tempRepo();
-  await gritInit(repo);
+  const dataDir: string = (await gritInit(repo)).actor.data_dir;
   await gritSetup(repo, ['issue', 'create', '--title', 'kept']);
-  const lease = join(gritOk(repo, ['actor', 'current']).actor.data_dir, 'daemon.lock');
+  const lease = join(dataDir, 'daemon.lock');
   // The unrelated process that got the dead daemon's pid.
   const other = spawn('sleep', ['60'], { stdio: 'ignore' });
   try {
@@ -637,8 +636,7 @@ test('a daemon.lock whose pid now names a process started after the lease (reuse
 
 test('a live daemon\'s lease taken before the wall clock was stepped holds: its process is told by its start since boot, and a pid reused by another start, not by the clock', { skip: process.platform !== 'linux' && 'reads process start times from /proc' }, async () => {
   const repo = tempRepo();
-  await gritInit(repo);
-  const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
+  const actorDir: string = (await gritInit(repo)).actor.data_dir;
   const lease = join(actorDir, 'daemon.lock');
   // Its holder: this live process, heartbeating (not expired).
   const mine = procStart(process.pid)!;
@@ -669,7 +667,7 @@ test('a live daemon\'s lease taken before the wall clock was stepped holds: its 
 test('a rebuild empties the store only once it has read the WAL, also after plain git deleted the ref, and replaces it when the WAL is gone', async () => {
   const { rebuildStore } = await import('../../src/commands/rebuild.js');
   const repo = tempRepo();
-  await gritInit(repo);
+  const dataDir: string = (await gritInit(repo)).actor.data_dir;
   for (const title of ['e1', 'e2', 'e3']) await gritSetup(repo, ['issue', 'create', '--title', title]);
   const steps: string[] = [];
   const rebuild = async () => {
@@ -687,7 +685,7 @@ test('a rebuild empties the store only once it has read the WAL, also after plai
   };
   assert.equal((await rebuild()).event_count, 3);
   assert.deepEqual(steps, ['read', 'read', 'read', 'clear'], 'every commit read before the store is emptied');
-  assert.deepEqual(readdirSync(gritOk(repo, ['actor', 'current']).actor.data_dir).filter((f) => f.includes('before-rebuild')), [], 'the copy is gone');
+  assert.deepEqual(readdirSync(dataDir).filter((f) => f.includes('before-rebuild')), [], 'the copy is gone');
   // The ref deleted by plain git: the rebuild first points it at the commits git still has (sync.md,
   // "Plain git and refs/grit/*"), then replays them; still nothing emptied before they are read.
   git(repo, 'update-ref', '-d', WAL_REF);
@@ -708,9 +706,8 @@ test('a rebuild through the daemon whose worker thread ends mid-way leaves no co
   try {
     const env = daemonEnv(daemon.runDir);
     const repo = tempRepo();
-    await gritInit(repo);
+    const actorDir: string = (await gritInit(repo)).actor.data_dir;
     for (const title of ['c1', 'c2']) gritOk(repo, ['issue', 'create', '--title', title], { env });
-    const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
     const failed = grit(repo, ['rebuild', '--json'], { env });
     assert.equal(failed.json?.error.code, 'internal_error', failed.stdout + failed.stderr);
     assert.match(failed.json.error.message, /^the worker for actor [0-9a-f]{32} stopped unexpectedly$/);
@@ -724,11 +721,10 @@ test('a rebuild through the daemon whose worker thread ends mid-way leaves no co
 
 test('a rebuild killed while it holds its copy of the store: the copy is named after it, the next rebuild deletes it; a Ctrl-C leaves none', { timeout: 300_000 }, async () => {
   const repo = tempRepo();
-  await gritInit(repo);
+  const actorDir: string = (await gritInit(repo)).actor.data_dir;
   // A store worth copying, and a replay long enough to be caught in.
   await generateWal(join(repo, '.git'), { seed: 8, events: 20_000, actors: ACTORS, packed: true });
   await gritSetup(repo, ['issue', 'list']);
-  const actorDir = gritOk(repo, ['actor', 'current']).actor.data_dir;
   const copies = () => readdirSync(actorDir).filter((f) => f.includes('before-rebuild'));
   /** Starts a rebuild and sends it `signal` once its copy is there; the name of the copy it had. */
   const interrupt = async (signal: NodeJS.Signals): Promise<string> => {
