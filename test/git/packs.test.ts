@@ -247,10 +247,10 @@ test('kill -9 in the middle of a roll-up loses nothing; the next appends roll up
   // The roll-up's lock is left; the group's other users must read it to tell it is left.
   assert.equal(statSync(join(gitDir, 'objects', 'pack', 'grit-consolidate.lock')).mode & 0o777, 0o660);
   cli.fsckClean(repo);
-  for (let i = 0; i < 2 * MAX_SMALL_PACKS; i++) cli.gritOk(repo, ['issue', 'create', '--title', `after ${i}`]);
+  for (let i = 0; i < 2 * MAX_SMALL_PACKS; i++) await cli.gritSetup(repo, ['issue', 'create', '--title', `after ${i}`]);
   cli.fsckClean(repo);
   assert.ok(idxCount(gitDir) <= MAX_SMALL_PACKS);
-  const ids = new Set(cli.gritOk(repo, ['issue', 'list']).issues.map((x: { issue_id: string }) => x.issue_id));
+  const ids = new Set((await cli.gritSetup(repo, ['issue', 'list'])).issues.map((x: { issue_id: string }) => x.issue_id));
   for (const id of acked) assert.ok(ids.has(id), `acknowledged ${id} missing`);
   assert.equal(ids.size, acked.length + 1 + 2 * MAX_SMALL_PACKS, 'the killed command had moved the WAL ref: its issue is there too');
 });
@@ -431,7 +431,7 @@ function wholeAfterRepack(repo: string, acked: readonly string[], env: NodeJS.Pr
 test('git repack -a -d and gc --prune=now between an append writing its pack and moving the WAL ref: the pack is kept, the WAL stays whole', async () => {
   const repo = cli.tempRepo();
   await cli.gritInit(repo);
-  const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
+  const acked = [(await cli.gritSetup(repo, ['issue', 'create', '--title', 'before'])).issue_id];
   const file = pauseFile();
   let kept: string[] = [];
   const r = await pausing(file, cli.gritAsync(repo, ['issue', 'create', '--title', 'during', '--json'], { env: { GRIT_FAULT: `wal:after-objects:pause:${file}` } }), () => {
@@ -447,7 +447,7 @@ test('git repack -a -d and gc --prune=now between an append writing its pack and
 test('the same through the daemon: its worker thread writes the pack, git repacks in the window, nothing is lost', async () => {
   const repo = cli.tempRepo();
   await cli.gritInit(repo);
-  const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
+  const acked = [(await cli.gritSetup(repo, ['issue', 'create', '--title', 'before'])).issue_id];
   const file = pauseFile();
   const daemon = await startDaemon({ env: { GRIT_FAULT: `wal:after-objects:pause:${file}` } });
   try {
@@ -470,7 +470,7 @@ test('the same through the daemon: its worker thread writes the pack, git repack
 test('gc --prune=now deleting a new pack\'s temporary files: the write is retried; when they go every time, a clear io_error and nothing appended', async () => {
   const repo = cli.tempRepo();
   await cli.gritInit(repo);
-  const acked = [cli.gritOk(repo, ['issue', 'create', '--title', 'before']).issue_id];
+  const acked = [(await cli.gritSetup(repo, ['issue', 'create', '--title', 'before'])).issue_id];
   const file = pauseFile();
   const env = { GRIT_FAULT: `pack:tmp-written:pause:${file}` };
   const tmpFiles = () => packNames(join(repo, '.git')).filter((n) => n.startsWith('tmp_pack_grit_')).length;
@@ -524,7 +524,7 @@ test('a writer killed while its pack is kept: the .keep goes with the next write
   // A .keep that is not grit's is never touched.
   writeFileSync(join(packDir, FOREIGN_KEEP), 'mine\n');
   const first = killAfterObjects();
-  cli.gritOk(repo, ['issue', 'create', '--title', 'next']);
+  await cli.gritSetup(repo, ['issue', 'create', '--title', 'next']);
   assert.deepEqual(packNames(gitDir).filter((n) => n.endsWith('.keep')), [FOREIGN_KEEP]);
   assert.ok(!packNames(gitDir).includes(first));
   const second = killAfterObjects();
@@ -594,16 +594,16 @@ test('two syncs of one clone at once rebase the same commits in the same second 
   const { clones } = await network(2);
   const [a, b] = clones;
   const gitDir = join(a, '.git');
-  cli.gritOk(a, ['issue', 'create', '--title', 'x']);
-  cli.gritOk(a, ['sync']);
-  cli.gritOk(b, ['sync']);
+  await cli.gritSetup(a, ['issue', 'create', '--title', 'x']);
+  await cli.gritSetup(a, ['sync']);
+  await cli.gritSetup(b, ['sync']);
   // Commit times are whole seconds: two rebases that run in different ones write different packs,
   // and the round is tried again (rarely needed: both start at the top of a second).
   let collisions = 0;
   for (let round = 0; round < 5 && collisions === 0; round++) {
-    cli.gritOk(b, ['issue', 'create', '--title', `b${round}`]);
-    cli.gritOk(b, ['sync']); // the remote moved on: both syncs of A rebase its local event
-    cli.gritOk(a, ['issue', 'create', '--title', `a${round}`]);
+    await cli.gritSetup(b, ['issue', 'create', '--title', `b${round}`]);
+    await cli.gritSetup(b, ['sync']); // the remote moved on: both syncs of A rebase its local event
+    await cli.gritSetup(a, ['issue', 'create', '--title', `a${round}`]);
     const files = [pauseFile(), pauseFile()];
     await untilPast(Math.ceil(Date.now() / 1000) * 1000);
     const runs = files.map((f) => cli.gritAsync(a, ['sync', '--json'], { env: { GRIT_FAULT: `pack:tmp-written:pause:${f}` } }));
@@ -615,11 +615,11 @@ test('two syncs of one clone at once rebase the same commits in the same second 
     for (const [i, run] of runs.entries()) done.push(await pausing(files[i], run, () => {}));
     fsckClean(a);
     for (const r of done) assert.equal(r.code, 0, r.stdout + r.stderr);
-    assert.equal(cli.gritOk(a, ['issue', 'list']).issues.length, 2 * round + 3);
+    assert.equal((await cli.gritSetup(a, ['issue', 'list'])).issues.length, 2 * round + 3);
   }
   assert.equal(collisions, 1, 'the two syncs wrote packs of the same name in one round');
-  cli.gritOk(a, ['sync']);
-  cli.gritOk(b, ['sync']);
+  await cli.gritSetup(a, ['sync']);
+  await cli.gritSetup(b, ['sync']);
   assert.equal(cli.git(a, 'rev-parse', 'refs/grit/wal'), cli.git(b, 'rev-parse', 'refs/grit/wal'));
   assert.deepEqual(keeps(gitDir), []);
 });
