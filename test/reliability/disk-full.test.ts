@@ -68,23 +68,29 @@ async function repoWithIssues(dir: string, n: number): Promise<string> {
 const tmpObjects = (repo: string): string[] =>
   readdirSync(join(repo, '.git', 'objects'), { recursive: true, encoding: 'utf8' }).filter((p) => p.includes('tmp_obj'));
 
+/** `issue list` as set-up, or to compare (gritSetup): the data `issue list --json` gives. */
+const listed = (repo: string): Promise<any> => gritSetup(repo, ['issue', 'list']);
+
+/** The data dir of `repo`'s default actor. */
+const actorDirOf = async (repo: string): Promise<string> => (await gritSetup(repo, ['actor', 'show'])).actor.data_dir;
+
 /** A failed write: io_error (exit 1, or 5 where the environment refused it), no stack trace, the WAL head and the issue list as before. */
-function assertRefused(r: GritResult, repo: string, head: string, list: unknown, what: string, code = 1): void {
+async function assertRefused(r: GritResult, repo: string, head: string, list: unknown, what: string, code = 1): Promise<void> {
   assert.equal(r.code, code, `${what}: ${r.stdout} ${r.stderr}`);
   assert.equal(r.json?.error?.code, 'io_error', `${what}: ${r.stdout}`);
   assert.doesNotMatch(r.stderr, /\n\s+at /, `${what}: stack trace`);
   assert.equal(walHead(repo), head, `${what}: the WAL moved`);
-  assert.deepEqual(gritOk(repo, ['issue', 'list']), list, `${what}: the store changed`);
+  assert.deepEqual(await listed(repo), list, `${what}: the store changed`);
   assert.deepEqual(tmpObjects(repo), [], `${what}: temporary object files left behind`);
 }
 
 test('file-size limit (ulimit -f): a chunk that cannot be written is an io_error; a store that cannot grow does not lose the write, and only grit says so (no `Write error` line from LMDB)', async () => {
   const repo = await repoWithIssues(tempDir(), 2);
   const head = walHead(repo);
-  const list = gritOk(repo, ['issue', 'list']);
+  const list = await listed(repo);
   // Incompressible text bigger than the limit: the chunk's loose object cannot be written.
   const body = randomBytes(75_000).toString('base64'); // 100 KB: one argv string may not exceed 128 KB
-  assertRefused(gritLimited(repo, 64, ['issue', 'create', '--title', 'too big', '--body', body]), repo, head, list, 'chunk over the limit');
+  await assertRefused(gritLimited(repo, 64, ['issue', 'create', '--title', 'too big', '--body', body]), repo, head, list, 'chunk over the limit');
 
   // A limit below the store's size: the WAL commit (small files) lands, the store cannot grow.
   const r = gritLimited(repo, 8, ['issue', 'create', '--title', 'durable', '--body', 'x'.repeat(40_000)]);
@@ -99,10 +105,10 @@ test('file-size limit (ulimit -f): a chunk that cannot be written is an io_error
   assert.ok(stuck.json.data.issues.some((i: any) => i.issue_id === r.json.data.issue_id));
   assert.match(stuck.stderr, behind(1, `the store at .*store\\.mdb cannot grow: it is at this process's file size limit`));
   assert.doesNotMatch(stuck.stderr, /Write error/);
-  const ids = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id);
+  const ids = (await listed(repo)).issues.map((i: any) => i.issue_id);
   assert.ok(ids.includes(r.json.data.issue_id), 'the next command catches the store up');
   // A limit a page above the store: the commit is cut short at it (LMDB's EIO), still said as the limit.
-  const storeKb = statSync(join(gritOk(repo, ['actor', 'show']).actor.data_dir, 'store.mdb')).size / 1024;
+  const storeKb = statSync(join(await actorDirOf(repo), 'store.mdb')).size / 1024;
   const crossed = gritLimited(repo, storeKb + 4, ['issue', 'create', '--title', 'crossing', '--body', 'y'.repeat(40_000)]);
   assert.equal(crossed.code, 0, crossed.stdout + crossed.stderr);
   assert.match(crossed.stderr, /^grit: warning: written to the WAL .*but the store could not be updated \(the store at .*store\.mdb cannot grow: it is at this process's file size limit\)/);
@@ -160,7 +166,7 @@ test('a full disk (small tmpfs): at every fill level a write either lands whole 
       // Levels around where an append (about 10 loose objects and a few store pages) stops fitting.
       for (const freeKb of [0, 24, 40, 48, 52, 56, 64, 96]) {
         const head = walHead(repo);
-        const list = gritOk(repo, ['issue', 'list']);
+        const list = await listed(repo);
         fillLeaving(filler, freeKb);
         const r = grit(repo, ['issue', 'create', '--title', `at ${freeKb} KiB free`, '--json']);
         ftruncateSync(filler, 0);
@@ -168,11 +174,11 @@ test('a full disk (small tmpfs): at every fill level a write either lands whole 
           const outcome = /store could not be updated/.test(r.stderr) ? 'in the WAL, store caught up later' : 'written';
           outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
           assert.equal(git(repo, 'rev-list', '--count', `${head}..refs/grit/wal`).trim(), '1');
-          const ids = gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id);
+          const ids = (await listed(repo)).issues.map((i: any) => i.issue_id);
           assert.ok(ids.includes(r.json.data.issue_id), `${freeKb} KiB: acknowledged issue missing`);
         } else {
           outcomes.io_error = (outcomes.io_error ?? 0) + 1;
-          assertRefused(r, repo, head, list, `${freeKb} KiB free`);
+          await assertRefused(r, repo, head, list, `${freeKb} KiB free`);
         }
       }
     } finally {
@@ -243,7 +249,7 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
   const bodyFile = bigBody();
   const ran = await withTmpfs(3072, async (mnt) => {
     const repo = await repoWithIssues(join(mnt, 'repo'), 2);
-    const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
+    const actorDir = await actorDirOf(repo);
     const filler = openSync(join(mnt, 'filler'), 'w');
     const daemon = await startDaemon();
     try {
@@ -306,9 +312,9 @@ test('a full disk (small tmpfs): a store to be made anew is refused with the dis
   const bodyFile = bigBody();
   const ran = await withTmpfs(3072, async (mnt) => {
     const repo = await repoWithIssues(join(mnt, 'repo'), 2);
-    gritOk(repo, ['issue', 'create', '--title', 'big', '--body-file', bodyFile]);
-    const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
-    const expected = gritOk(repo, ['issue', 'list']);
+    await gritSetup(repo, ['issue', 'create', '--title', 'big', '--body-file', bodyFile]);
+    const actorDir = await actorDirOf(repo);
+    const expected = await listed(repo);
     for (const f of ['store.mdb', 'store.mdb-lock']) rmSync(join(actorDir, f)); // a discarded cache, as doctor --fix leaves it
     const filler = openSync(join(mnt, 'filler'), 'w');
     const daemon = await startDaemon();
@@ -345,7 +351,7 @@ test('a full disk (small tmpfs): a store to be made anew is refused with the dis
 test('init and actor init on a nearly full disk (small tmpfs): at every fill level the actor is made whole and the default, or nothing of it is left; a retry after freeing space makes exactly one; AGENTS.md is never cut short', { timeout: 120_000 }, async (t) => {
   // Not a whole page: an AGENTS.md rewritten in place then takes a page more than it gave back.
   const agents = `# Agents\n\n${'Notes a person wrote. '.repeat(180)}\n`;
-  const ran = await withTmpfs(3072, (mnt) => {
+  const ran = await withTmpfs(3072, async (mnt) => {
     const filler = openSync(join(mnt, 'filler'), 'w');
     try {
       for (const args of [['init'], ['init', '--generate-key'], ['actor', 'init', '--label', 'agent-7', '--generate-key']]) {
@@ -378,7 +384,7 @@ test('init and actor init on a nearly full disk (small tmpfs): at every fill lev
           const whole = text === agents || (text.startsWith(`${agents}\n## Grit\n`) && text.endsWith('exit code 0 means success.\n'));
           assert.ok(whole, `${what}: AGENTS.md is ${JSON.stringify(text.slice(agents.length))} after the person's text`);
           gritOk(repo, args);
-          const actors = gritOk(repo, ['actor', 'list']).actors;
+          const { actors } = await gritSetup(repo, ['actor', 'list']);
           assert.equal(actors.length, 1, `${what}, retried: ${JSON.stringify(actors)}`);
           assert.equal(actors[0].is_default, true, what);
           assert.ok(actors[0].public_key || !args.includes('--generate-key'), `${what}: no key`);
@@ -402,13 +408,13 @@ test('a read-only object directory: io_error, nothing changed (skipped as root, 
   }
   const repo = await repoWithIssues(tempDir(), 1);
   const head = walHead(repo);
-  const list = gritOk(repo, ['issue', 'list']);
+  const list = await listed(repo);
   const objects = join(repo, '.git', 'objects');
   const dirs = [objects, ...readdirSync(objects).map((d) => join(objects, d))];
   for (const d of dirs) chmodSync(d, 0o555);
   try {
     const r = grit(repo, ['issue', 'create', '--title', 'nope', '--json']);
-    assertRefused(r, repo, head, list, 'read-only objects', 5);
+    await assertRefused(r, repo, head, list, 'read-only objects', 5);
     assert.match(r.json.error.details.suggestion, /^check the permissions of .*\/\.git\/objects\/pack and of the directories above it$/);
   } finally {
     for (const d of dirs) chmodSync(d, 0o755);
@@ -453,7 +459,7 @@ for (const what of ['directory', 'lock file'] as const) test(`an actor ${what} t
   const dir = tempDir();
   chmodSync(dir, 0o755);
   const repo = await repoWithIssues(join(dir, 'repo'), 1);
-  const actorDir = gritOk(repo, ['actor', 'show']).actor.data_dir as string;
+  const actorDir = await actorDirOf(repo);
   // Root's files, which user 65534 cannot write; or this user's, made read-only below.
   const run = permissionBound(repo, join(dir, 'run')).grit;
   // A writable directory and data file beside a read-only LMDB lock file (a repository shared
