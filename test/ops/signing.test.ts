@@ -45,10 +45,10 @@ function appendWithPlumbing(repo: string, events: Event[], actorHex: string): st
 /** A keyed writer (the default actor), an issue it created, and two forgeries claiming to be it. */
 async function forgeryScene() {
   const repo = tempRepo();
-  const writer = gritOk(repo, ['init', '--no-agents-md', '--generate-key']).actor;
-  const reader = gritOk(repo, ['actor', 'init', '--label', 'reader']).actor;
+  const writer = (await gritInit(repo, { generate_key: true })).actor;
+  const reader = (await gritSetup(repo, ['actor', 'init', '--label', 'reader'])).actor;
   const id = (await gritSetup(repo, ['issue', 'create', '--title', 'original', '--body', 'real'])).issue_id;
-  const created = gritOk(repo, ['issue', 'show', id]).events[0];
+  const created = (await gritSetup(repo, ['issue', 'show', id])).events[0];
   assert.match(created.sig, /^[0-9a-f]{128}$/);
   const base = { issue_id: fromHex(id, 16)!, actor: fromHex(writer.actor_id, 16)!, parent: fromHex(created.event_id, 32)! };
   const forge = (kind: EventKind, ts: number) => makeEvent({ ...base, ts_unix_ms: ts, kind });
@@ -117,17 +117,17 @@ test('policy reject: forged events (bad signature, missing signature) are refuse
 
   // A rebuild applies the same policy.
   gritOk(s.repo, ['rebuild', '--actor', s.reader.actor_id]);
-  assert.equal(gritOk(s.repo, ['issue', 'show', s.id, '--actor', s.reader.actor_id]).issue.title, 'original');
+  assert.equal((await gritSetup(s.repo, ['issue', 'show', s.id, '--actor', s.reader.actor_id])).issue.title, 'original');
   // So does one from a snapshot (which holds every event), reporting what it refused once.
   gritOk(s.repo, ['snapshot']);
   const fromSnapshot = grit(s.repo, ['rebuild', '--from-snapshot', '--json', '--actor', s.reader.actor_id]);
   assert.equal(fromSnapshot.json.data.from_snapshot, true, fromSnapshot.stdout);
   assert.equal(fromSnapshot.stderr.match(/refused 2 events with a bad or missing signature/g)?.length, 1, fromSnapshot.stderr);
-  assert.equal(gritOk(s.repo, ['issue', 'show', s.id, '--actor', s.reader.actor_id]).issue.title, 'original');
+  assert.equal((await gritSetup(s.repo, ['issue', 'show', s.id, '--actor', s.reader.actor_id])).issue.title, 'original');
 
   // Actors whose key is unknown are not refused: their events are unverifiable, not forged.
   await gritSetup(s.repo, ['issue', 'comment', s.id, '--body', 'from the reader', '--actor', s.reader.actor_id]);
-  assert.deepEqual(gritOk(s.repo, ['issue', 'show', s.id]).issue.comments.map((c: any) => c.body), ['from the reader']);
+  assert.deepEqual((await gritSetup(s.repo, ['issue', 'show', s.id])).issue.comments.map((c: any) => c.body), ['from the reader']);
   assert.equal(gritOk(s.repo, ['db', 'verify']).unverified, 1);
 });
 
@@ -152,11 +152,11 @@ test('policy warn: forged events are kept, and reported by the command, db verif
   // Switching to reject and rebuilding drops them from the store.
   setSignaturePolicy(s.repo, 'reject');
   gritOk(s.repo, ['rebuild']);
-  assert.equal(gritOk(s.repo, ['issue', 'show', s.id]).issue.title, 'original');
+  assert.equal((await gritSetup(s.repo, ['issue', 'show', s.id])).issue.title, 'original');
   // off: nothing is checked, everything applied.
   setSignaturePolicy(s.repo, 'off');
   gritOk(s.repo, ['rebuild']);
-  assert.equal(gritOk(s.repo, ['issue', 'show', s.id]).issue.title, 'forged');
+  assert.equal((await gritSetup(s.repo, ['issue', 'show', s.id])).issue.title, 'forged');
   assert.equal(gritDoctor(s.repo).checks.find((c: any) => c.id === 'signatures').message, 'not checked: signature_policy = off');
 });
 
@@ -223,7 +223,7 @@ test('sharing a key: a teammate config.toml copied into .git/grit/actors/ makes 
 async function keyAddedLater() {
   const repo = tempRepo();
   const actor = (await gritInit(repo)).actor.actor_id as string;
-  const early = gritOk(repo, ['issue', 'create', '--title', 'written before the key']).issue_id as string;
+  const early = (await gritSetup(repo, ['issue', 'create', '--title', 'written before the key'])).issue_id as string;
   const keyed = grit(repo, ['init', '--no-agents-md', '--generate-key']);
   assert.equal(keyed.code, 0, keyed.stderr);
   assert.match(keyed.stderr, /had no key until now: .*`grit doctor` lists them as a warning \("written before this actor's key was added"\)/);
@@ -242,7 +242,7 @@ test('a key added after the first events: doctor warns about the events written 
   // Not called forgeries; the plan says what reject would do to them.
   assert.doesNotMatch(sig.plan, /claim to come from|forg/);
   assert.match(sig.plan, /"reject" here would take them, and what they created or changed, out of your store/);
-  const late = gritOk(repo, ['issue', 'create', '--title', 'after the key']).issue_id;
+  const late = (await gritSetup(repo, ['issue', 'create', '--title', 'after the key'])).issue_id;
 
   // A teammate with the public key only (no key file to date it) dates the key by its first signature in the WAL.
   const mate = tempRepo();
@@ -256,7 +256,7 @@ test('a key added after the first events: doctor warns about the events written 
   // reject refuses them (the policy is unchanged), and doctor says what that hides, without failing.
   setSignaturePolicy(repo, 'reject');
   assert.match(grit(repo, ['rebuild']).stderr, /refused 1 event/);
-  assert.deepEqual(gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id), [late]);
+  assert.deepEqual((await gritSetup(repo, ['issue', 'list'])).issues.map((i: any) => i.issue_id), [late]);
   assert.equal(gritOk(repo, ['db', 'verify']).errors[0].problem, 'missing');
   for (const flags of [[], ['--fix']]) {
     sig = signatures(gritDoctor(repo, flags)); // gritDoctor checks the exit code: 0, no error left
@@ -266,7 +266,7 @@ test('a key added after the first events: doctor warns about the events written 
   }
   setSignaturePolicy(repo, 'warn');
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.issue_id).sort(), [early, late].sort());
+  assert.deepEqual((await gritSetup(repo, ['issue', 'list'])).issues.map((i: any) => i.issue_id).sort(), [early, late].sort());
 });
 
 test('an unsigned event after the key was added stays an error, and so does one stamped before the key that comes after its first signature; reject refuses both kinds', async () => {
@@ -285,7 +285,7 @@ test('an unsigned event after the key was added stays an error, and so does one 
   // reject refuses both kinds; what is left is refused by the policy the user chose: a warning.
   setSignaturePolicy(repo, 'reject');
   gritOk(repo, ['rebuild']);
-  assert.deepEqual(gritOk(repo, ['issue', 'list']).issues, []);
+  assert.deepEqual((await gritSetup(repo, ['issue', 'list'])).issues, []);
   sig = signatures(gritDoctor(repo));
   assert.equal(sig.status, 'warn');
   assert.match(sig.message, /^1 event from known actors with a bad or missing signature, refused by this store; 1 event written before this actor's key was added .*, refused by signature_policy = reject; /);
@@ -294,8 +294,8 @@ test('an unsigned event after the key was added stays an error, and so does one 
   // Once the actor has signed, an unsigned event after that in the WAL is not its own, whatever its stamp says.
   setSignaturePolicy(repo, 'warn');
   gritOk(repo, ['rebuild']);
-  gritOk(repo, ['issue', 'comment', early, '--body', 'signed']);
-  const earlyTs = gritOk(repo, ['issue', 'show', early]).events[0].ts_unix_ms;
+  await gritSetup(repo, ['issue', 'comment', early, '--body', 'signed']);
+  const earlyTs = (await gritSetup(repo, ['issue', 'show', early])).events[0].ts_unix_ms;
   appendWithPlumbing(repo, [forge(earlyTs + 1, 'backdated, unsigned')], actor);
   sig = signatures(gritDoctor(repo));
   assert.equal(sig.status, 'error');
