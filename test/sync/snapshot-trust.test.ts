@@ -37,7 +37,8 @@ function craft(clone: string, events: readonly Event[], walHead: string, ref: st
 }
 
 const verdicts = (clone: string) => readFileSync(join(clone, '.git', 'grit', 'snapshot-verdicts'), 'utf8');
-const titles = (clone: string) => gritOk(clone, ['issue', 'list']).issues.map((i: { title: string }) => i.title).sort();
+/** The titles of a clone's issues, a read only compared (gritSetup). */
+const titles = async (clone: string): Promise<string[]> => (await gritSetup(clone, ['issue', 'list'])).issues.map((i: { title: string }) => i.title).sort();
 
 /** Three clones: a has three issues synced, c one issue of its own not synced; b has pulled a's. */
 async function scene() {
@@ -74,7 +75,7 @@ test('sync refuses a remote snapshot that is not the WAL up to its wal_head, and
   assert.match(verdicts(b), new RegExp(`^${honest} verified events=3$`, 'm'));
   const rebuilt = gritOk(b, ['rebuild', '--from-snapshot']);
   assert.deepEqual([rebuilt.from_snapshot, rebuilt.snapshot_ref, rebuilt.event_count], [true, 'refs/grit/snapshots/2000', 3]);
-  assert.deepEqual(titles(b), ['one', 'three', 'two']);
+  assert.deepEqual(await titles(b), ['one', 'three', 'two']);
   assert.match(grit(b, ['sync']).stdout, /^pulled 0 events, rebased 0, pushed 0 · /);
   // The human line counts the refusal; why is in the warning (it may also be "cannot be checked").
   const human = grit(c, ['sync']);
@@ -93,13 +94,13 @@ let crafted = 9_000_000_000_000;
  * rebuild passes over it (a full replay of `count` events, the same issues) and its verdict is
  * `refused` with the case's reason.
  */
-function refusedForGood(clone: string, head: string, cases: readonly RefusalCase[], count: number): void {
-  const full = titles(clone);
+async function refusedForGood(clone: string, head: string, cases: readonly RefusalCase[], count: number): Promise<void> {
+  const full = await titles(clone);
   for (const [label, evs, why, claimed] of cases) {
     const oid = craft(clone, evs, head, `refs/grit/snapshots/${crafted++}`, claimed);
     const r = gritOk(clone, ['rebuild', '--from-snapshot']);
     assert.deepEqual([r.from_snapshot, r.event_count], [false, count], label);
-    assert.deepEqual(titles(clone), full, label);
+    assert.deepEqual(await titles(clone), full, label);
     const line = verdicts(clone).split('\n').find((l) => l.startsWith(oid));
     assert.match(line ?? '', new RegExp(`^${oid} refused `), label);
     assert.match(line!, why, label);
@@ -117,7 +118,7 @@ test('a snapshot fetched by plain git is checked before its first use: missing, 
     ['re-signed', [events[0], stripped, events[2]], /holds 1 event that the WAL .* another signature/],
     ['miscounted', events, /holds 3 events, not 4/, 4],
   ];
-  refusedForGood(b, head, cases, 3);
+  await refusedForGood(b, head, cases, 3);
   // The verdicts stand: the next rebuild does not check them again (a changed file would be believed).
   writeFileSync(join(b, '.git', 'grit', 'snapshot-verdicts'), verdicts(b).replace(/ refused .*$/gm, ' refused (recorded)'));
   const again = gritOk(b, ['rebuild', '--from-snapshot']);
@@ -165,24 +166,24 @@ test('a bad snapshot is not spread: the policy snapshot and doctor --fix are bui
   await gritSetup(d, ['sync']);
   const fromSnap = gritOk(d, ['rebuild', '--from-snapshot']);
   assert.deepEqual([fromSnap.from_snapshot, fromSnap.event_count], [true, 4]);
-  assert.deepEqual(titles(d), ['b-new', 'one', 'three', 'two']);
+  assert.deepEqual(await titles(d), ['b-new', 'one', 'three', 'two']);
   // doctor --fix on a damaged store skips the refused snapshot (the policy one is newer: drop it).
   git(b, 'update-ref', '-d', s.snapshot.snapshot_ref);
-  const actor = gritOk(b, ['actor', 'current']);
-  const store = join(actor.data_dir ?? actor.actor.data_dir, 'store.mdb');
+  const store = join((await gritSetup(b, ['actor', 'current'])).actor.data_dir, 'store.mdb');
   const bytes = readFileSync(store);
   for (let i = 0; i < bytes.length; i += 97) bytes[i] ^= 0xa5;
   writeFileSync(store, bytes);
   const fixed = gritDoctor(b, ['--fix']);
   assert.ok(fixed.applied.some((x: string) => /\(4 events from the WAL\)/.test(x)), fixed.applied.join('\n'));
-  assert.deepEqual(titles(b), ['b-new', 'one', 'three', 'two']);
+  assert.deepEqual(await titles(b), ['b-new', 'one', 'three', 'two']);
 });
 
-/** What a clone shows: every issue (listed and shown) and every event with the signature it kept. */
-function state(clone: string) {
+/** What a clone shows: every issue (listed and shown, reads only compared) and every event with the signature it kept. */
+async function state(clone: string) {
   const exported = JSON.parse(grit(clone, ['export', '-o', '-']).stdout);
-  const issues = gritOk(clone, ['issue', 'list']);
-  const shown = issues.issues.map((i: { issue_id: string }) => gritOk(clone, ['issue', 'show', i.issue_id]));
+  const issues = await gritSetup(clone, ['issue', 'list']);
+  const shown = [];
+  for (const i of issues.issues as { issue_id: string }[]) shown.push(await gritSetup(clone, ['issue', 'show', i.issue_id]));
   return { issues, shown, exported: { issues: exported.issues, events: exported.events } };
 }
 
@@ -190,13 +191,13 @@ function state(clone: string) {
  * A rebuild from the snapshot `ref` gives exactly what a rebuild from the WAL gives (SPEC §3), the
  * copy of each event kept included, and a store `db check` finds clean. Returns the rebuild's event count.
  */
-function rebuildsAgree(clone: string, ref: string): number {
+async function rebuildsAgree(clone: string, ref: string): Promise<number> {
   const full = gritOk(clone, ['rebuild']);
-  const want = state(clone);
+  const want = await state(clone);
   const snap = gritOk(clone, ['rebuild', '--from-snapshot']);
   assert.deepEqual([snap.from_snapshot, snap.snapshot_ref, snap.wal_head, snap.event_count], [true, ref, full.wal_head, full.event_count]);
-  assert.deepEqual(state(clone), want);
-  const check = gritOk(clone, ['db', 'check']);
+  assert.deepEqual(await state(clone), want);
+  const check = await gritSetup(clone, ['db', 'check']);
   assert.deepEqual([check.corrupt_count, check.errors, check.events_checked], [0, [], full.event_count]);
   return full.event_count;
 }
@@ -204,7 +205,7 @@ function rebuildsAgree(clone: string, ref: string): number {
 test('a WAL holding two copies of one event: its snapshot holds both, is trusted elsewhere, and gives each clone the copy the WAL gives it', { timeout: 180_000 }, async () => {
   const { remote, clones } = await network(3, { init: false });
   const [writer, keyed, plain] = clones;
-  const actor = gritOk(writer, ['init', '--no-agents-md', '--generate-key']).actor.actor_id as string;
+  const actor = (await gritInit(writer, { generate_key: true })).actor.actor_id as string;
   const id = (await gritSetup(writer, ['issue', 'create', '--title', 'one'])).issue_id as string;
   await gritSetup(writer, ['issue', 'comment', id, '--body', 'c1']);
   await gritSetup(writer, ['sync']);
@@ -229,7 +230,7 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   assert.doesNotMatch(rebuilt.stderr, /bad or missing signature/);
   assert.equal(grit(keyed, ['db', 'verify', '--json']).json.data.copies, 1);
   const head = git(remote, 'rev-parse', 'refs/grit/wal').trim();
-  const sigKept = (clone: string) => state(clone).exported.events.find((e: { event_id: string }) => e.event_id === toHex(good.event_id)).sig;
+  const sigKept = async (clone: string) => (await state(clone)).exported.events.find((e: { event_id: string }) => e.event_id === toHex(good.event_id)).sig;
   const fetched = (clone: string) => {
     const r = grit(clone, ['sync', '--json']);
     assert.equal(r.code, 0, r.stderr);
@@ -244,11 +245,11 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   for (const c of [keyed, writer]) {
     fetched(c);
     assert.match(verdicts(c), new RegExp(`^${git(c, 'rev-parse', fromPlain.snapshot_ref).trim()} verified events=3$`, 'm'));
-    assert.equal(rebuildsAgree(c, fromPlain.snapshot_ref), 2);
-    assert.equal(sigKept(c), toHex(good.sig!));
+    assert.equal(await rebuildsAgree(c, fromPlain.snapshot_ref), 2);
+    assert.equal(await sigKept(c), toHex(good.sig!));
   }
-  assert.equal(rebuildsAgree(plain, fromPlain.snapshot_ref), 2);
-  assert.equal(sigKept(plain), toHex(bad.sig!));
+  assert.equal(await rebuildsAgree(plain, fromPlain.snapshot_ref), 2);
+  assert.equal(await sigKept(plain), toHex(bad.sig!));
 
   // And the other way: written where the good copy is kept, used where the bad one is.
   await gritSetup(writer, ['issue', 'create', '--title', 'two']);
@@ -259,15 +260,15 @@ test('a WAL holding two copies of one event: its snapshot holds both, is trusted
   git(writer, 'push', '-q', 'origin', fromWriterRef);
   for (const c of [plain, keyed]) {
     fetched(c);
-    assert.equal(rebuildsAgree(c, fromWriterRef), 3);
+    assert.equal(await rebuildsAgree(c, fromWriterRef), 3);
   }
-  assert.equal(sigKept(plain), toHex(bad.sig!));
-  assert.equal(sigKept(keyed), toHex(good.sig!));
+  assert.equal(await sigKept(plain), toHex(bad.sig!));
+  assert.equal(await sigKept(keyed), toHex(good.sig!));
 
   // Dishonest snapshots of this WAL are still refused: the copies count as events of their own.
   gritOk(keyed, ['snapshot', 'gc', '--keep', '0']);
   const events = [good, comment, bad];
-  refusedForGood(keyed, head, [
+  await refusedForGood(keyed, head, [
     ['one copy', [good, comment], /lacks 1 event of the WAL .*; 1 of them is a copy of an event it holds, with another signature$/],
     ['the other copy re-signed', [good, comment, { ...bad, sig: new Uint8Array(64).fill(1) }], /holds 1 event that the WAL .* another signature/],
     ['a copy twice', [...events, bad], /holds event \S+ more than once/],
