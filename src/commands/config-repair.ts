@@ -11,7 +11,7 @@
  * - The broken file is kept beside the new one as `config.toml.broken-<unix_ms>`.
  */
 import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { basename, dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
 import { ACTOR_KEYS, readActorConfig, readRepoConfig, repoConfigFrom, unknownKeys, writeToml, type ActorConfig } from '../core/config.js';
 import { publicKeyOf, readSigningKey, signingKeyPath } from '../core/signing.js';
@@ -136,6 +136,8 @@ export function actorConfigRepair(path: string, perm: number): RepairPlan {
   }
   const salvagedKey = typeof s.public_key === 'string' && HEX64.test(s.public_key.toLowerCase()) ? s.public_key.toLowerCase() : undefined;
   const public_key = secret ? publicKeyOf(secret) : salvagedKey;
+  const moved = movedActorPlan(path, actorId, s.actor_id, secret !== null && public_key === salvagedKey);
+  if (moved) return moved;
   if (salvagedKey && public_key !== salvagedKey) {
     return { plan: `fix ${path} by hand: its public_key is not the key of ${signingKeyPath(dir)}, and doctor does not guess which is right` };
   }
@@ -156,6 +158,39 @@ export function actorConfigRepair(path: string, perm: number): RepairPlan {
       return `rewrote ${path} for actor ${actorId}${keyNote}${replacedNote}; the broken file is ${basename(aside)}`;
     },
   };
+}
+
+/**
+ * The plan for an actor directory that holds another actor's config: renamed, or swapped with
+ * that actor's (a `mv` of the wrong one). Rewriting the config for the directory's name would
+ * give that id the other actor's key and label: its own events would then fail verification, and
+ * its new ones would be signed with the other's key. The file is judged another actor's (and the
+ * directory the thing that is wrong) when its `public_key` is the key beside it (they moved
+ * together), or when the directory named after its `actor_id` holds this directory's config.
+ */
+function movedActorPlan(path: string, dirId: string, fileId: unknown, keyMatches: boolean): RepairPlan | null {
+  if (typeof fileId !== 'string' || !HEX32.test(fileId) || fileId === dirId) return null;
+  const dir = dirname(path);
+  const home = join(dirname(dir), fileId);
+  const swapped = configActorId(join(home, 'config.toml')) === dirId;
+  if (!keyMatches && !swapped) return null;
+  const whose = `${path} is the config of actor ${fileId}${keyMatches ? `, and ${signingKeyPath(dir)} is its key` : ''}`;
+  if (swapped) {
+    const aside = `${home}.swap`;
+    return { plan: `fix by hand: ${whose}, and ${home} holds actor ${dirId}'s: the two directories were swapped; swap them back: \`mv ${dir} ${aside} && mv ${home} ${dir} && mv ${aside} ${home}\`` };
+  }
+  if (existsSync(home)) return { plan: `fix by hand: ${whose}, and ${home} is there too: doctor does not guess which directory is whose` };
+  return { plan: `fix by hand: ${whose}: the directory was renamed; move it back (\`mv ${dir} ${home}\`), then restore actor ${dirId} from a backup or pick another (\`grit actor list\`, \`grit actor use <id>\`)` };
+}
+
+/** The `actor_id` a config file names, or null when it has none that reads. */
+function configActorId(path: string): string | null {
+  try {
+    const id = salvageToml(readFileSync(path, 'utf8')).value.actor_id;
+    return typeof id === 'string' ? id : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The readable settings the rewritten config does not keep as they were, as `key = value`. */

@@ -126,6 +126,29 @@ test('an actor config with wrong values (another actor_id than its directory, wr
   assert.deepEqual(exported.events.map((e: any) => e.actor).filter((a: string) => a !== actor.actor_id), [], 'no event as another actor');
 });
 
+test("two actors' directories swapped: doctor --fix never re-keys one with the other's key; its plan swaps them back, literally", async () => {
+  const { repo, actor } = await populated({ key: true });
+  const bob = (await gritLib(repo, 'ActorInit', { label: 'bob', generate_key: true })).actor;
+  await gritLib(repo, 'IssueCreate', { title: 'by bob' }, { actor: bob.actor_id });
+  const verified = gritOk(repo, ['db', 'verify']);
+  const aside = `${actor.data_dir}.kept`;
+  renameSync(actor.data_dir, aside);
+  renameSync(bob.data_dir, actor.data_dir);
+  renameSync(aside, bob.data_dir);
+
+  const fixed = gritDoctor(repo, ['--fix']);
+  assert.deepEqual(fixed.applied, [], 'nothing rewritten');
+  const plan = check(fixed, 'actor_config').plan;
+  assert.match(plan, new RegExp(`is the config of actor ${bob.actor_id}, and .*signing\\.key is its key, .* the two directories were swapped`));
+  assert.match(readFileSync(join(actor.data_dir, 'config.toml'), 'utf8'), new RegExp(`actor_id = "${bob.actor_id}"`), "bob's config left as it was");
+
+  const swapBack = /`(mv [^`]+)`/.exec(plan)![1];
+  assert.equal(spawnSync('sh', ['-c', swapBack]).status, 0, swapBack);
+  assert.ok(gritDoctor(repo).checks.every((c: any) => c.status === 'ok'));
+  assert.deepEqual(gritOk(repo, ['db', 'verify']), verified, 'every signature verifies as before');
+  assert.equal(gritOk(repo, ['db', 'check']).corrupt_count, 0);
+});
+
 test('no file where a config should be (a directory, `.git/grit` a file or a link to nothing): the path named, exit 5, and doctor reports it', async () => {
   const { repo, actor } = await populated();
   const gritDir = join(repo, '.git/grit');
