@@ -11,7 +11,7 @@ import { fullNow, noRoomForNewStore } from '../core/disk-full.js';
 import { toHex } from '../core/hex.js';
 import { plural } from '../core/plural.js';
 import { movedHere, repoIdentity, sameRepo, type RepoIdentity } from '../core/repo-identity.js';
-import { storeFile, storeFiles } from '../core/store-file.js';
+import { storeFile, storeFileInTheWay, storeFiles } from '../core/store-file.js';
 import { isEmptyStore, Store, type StoreMeta } from '../core/store.js';
 import { writeDenied } from '../core/write-access.js';
 import { sharedPermAt } from '../git/shared-perm.js';
@@ -88,6 +88,9 @@ export function startStoreProbe(s: State): Promise<ProbeResult> | Finding {
   const actor = s.actor;
   if (!actor) return ok('store_integrity', 'not checked: no actor');
   const path = storeFile(actor.dir);
+  // Not the store's own damage, and a rebuild cannot delete what is in the way: a person moves it.
+  const inTheWay = storeFileInTheWay(path);
+  if (inTheWay) return { id: 'store_integrity', status: 'error', message: inTheWay.message, plan: inTheWay.suggestion! };
   if (!existsSync(path)) {
     const noRoom = noRoomForNewStore(actor.dir, path);
     if (noRoom) {

@@ -14,14 +14,50 @@
  * Meta pages sit at offset 0 and one page in; with lmdb-js's overlapping sync a third one sits at
  * half a page. LMDB uses the one with the highest txnid.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
+import { GritError } from './errors.js';
 
 /** The actor's LMDB data file. */
 export const storeFile = (actorDir: string): string => join(actorDir, 'store.mdb');
 
 /** The LMDB files of the store whose data file is `path`: it and its lock file, both written even to read. */
 export const storeFiles = (path: string): string[] => [path, `${path}-lock`];
+
+/** What a file of the store is when it is not a file, or null (a file, a link to one, or nothing yet). */
+function notAFile(path: string): string | null {
+  let st: Stats;
+  try {
+    st = statSync(path);
+  } catch {
+    return null; // missing: LMDB makes it; unreadable: LMDB's open reports it
+  }
+  if (st.isFile()) return null;
+  return st.isDirectory() ? 'a directory' : st.isFIFO() ? 'a named pipe' : st.isSocket() ? 'a socket' : 'a device';
+}
+
+/**
+ * The error for something other than a file where the store's data or lock file goes (a `mkdir`
+ * typo, a copy tool, a named pipe), or null. LMDB given a directory as its lock file kills the
+ * process (SIGSEGV), the damage check below fails on a directory with a bare EISDIR and waits
+ * forever to open a pipe, and a rebuild cannot delete a directory. What is there is not grit's,
+ * so it is never deleted: exit 5, and a person moves it aside.
+ */
+export function storeFileInTheWay(storePath: string): GritError | null {
+  for (const path of storeFiles(storePath)) {
+    const kind = notAFile(path);
+    if (!kind) continue;
+    const data = path === storePath;
+    const role = data ? 'the store (a cache of the WAL)' : "the store's lock file";
+    const next = data ? 'builds the store anew from the WAL' : 'makes a new lock file';
+    return new GritError('io_error', `${path} is ${kind}, not a file: grit keeps ${role} there`, {
+      environment: true,
+      details: { path, not_a_file: kind },
+      suggestion: `move it aside (\`mv ${path} ${path}.moved\`): the next command ${next}`,
+    });
+  }
+  return null;
+}
 
 const PAGE_HEADER = 24;
 const P_BRANCH = 0x01;

@@ -7,7 +7,7 @@
  * machine went down with commits perhaps never written out: the store may be incomplete or
  * corrupt, and is rebuilt from the WAL, which is always fsynced.
  */
-import { closeSync, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adjustSharedPerm } from './shared-files.js';
 import { readTextOrNull } from './read-text-or-null.js';
@@ -26,7 +26,9 @@ function currentBoot(): string | null {
 }
 
 function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
+  // Non-blocking: by the time a store is closed, a named pipe may stand at its path, and a plain
+  // open would wait forever for a writer (the daemon's retiring worker, and with it every stop).
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
     fsyncSync(fd);
   } finally {

@@ -20,7 +20,7 @@ import { bytesEqual, fromHex, isOid, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import type { FillPlan, StoreFill } from './store-fill.js';
-import { storeFile, storeFileDamage, storeFiles } from './store-file.js';
+import { storeFile, storeFileDamage, storeFileInTheWay, storeFiles } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
 import { noRoomForNewStore, pastFileSizeLimit, storeWriteError } from './disk-full.js';
@@ -323,6 +323,8 @@ export class Store {
     const perm = opts.sharedPerm ?? 0;
     mkdirShared(actorDir, perm);
     const path = storeFile(actorDir);
+    const inTheWay = storeFileInTheWay(path);
+    if (inTheWay) throw inTheWay;
     const damage = storeFileDamage(path);
     const unflushed = damage ? null : unflushedReason(actorDir);
     if (damage || unflushed) {

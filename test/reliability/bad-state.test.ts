@@ -259,6 +259,45 @@ for (const [label, size] of [
   });
 }
 
+test('something other than a file where the store goes (a directory, a named pipe, its lock file a directory): the path named, exit 5, never a hang or a crash; the mv of the plan, followed literally, puts it right', async () => {
+  const { repo, actor, list } = await populated();
+  const storePath = join(actor.data_dir, 'store.mdb');
+  // The lock file first: a daemon that holds the store keeps the lock file it mapped, and serves on.
+  const inTheWay: [string, string, (path: string) => void][] = [
+    ['store.mdb-lock', 'a directory', (path) => mkdirSync(path)],
+    ['store.mdb', 'a directory', (path) => (mkdirSync(path), writeFileSync(join(path, 'notes'), 'not grit\'s'))],
+    ['store.mdb', 'a named pipe', (path) => spawnSync('mkfifo', [path])],
+  ];
+  const daemon = await startDaemon();
+  try {
+    for (const [file, kind, make] of inTheWay) {
+      const path = join(actor.data_dir, file);
+      const what = `${file} ${kind}`;
+      rmSync(path);
+      make(path);
+      // Locally (which died by SIGSEGV, failed with a bare EISDIR, or hung on the pipe) and through the daemon.
+      for (const env of [{}, daemon.env]) {
+        const r = grit(repo, ['issue', 'list', '--json'], { env, timeout: 30_000 });
+        assert.equal(r.code, 5, `${what}${env === daemon.env ? ' through the daemon' : ''}: ${r.stdout}`);
+        assertCoded(r, 'io_error', 5, /^move it aside \(`mv /);
+        assert.equal(r.json.error.message.startsWith(`${path} is ${kind}, not a file`), true, `${what}: ${r.json.error.message}`);
+      }
+      const d = gritDoctor(repo, ['--fix']);
+      assert.deepEqual(d.applied, [], what);
+      assert.deepEqual(d.failed, [], what);
+      const plan = check(d, 'store_integrity').plan;
+      assert.equal(check(d, 'store_integrity').status, 'error', what);
+      assert.equal(statSync(path).isFile(), false, `${what}: left where it is`);
+      assert.equal(spawnSync('sh', ['-c', /`(mv [^`]+)`/.exec(plan)![1]]).status, 0, plan);
+      assert.deepEqual(gritOk(repo, ['issue', 'list'], { env: daemon.env }), list, what);
+      assert.ok(gritDoctor(repo).checks.every((c: any) => c.status === 'ok'), what);
+    }
+  } finally {
+    await daemon.stop();
+  }
+  assert.equal(statSync(storePath).isFile(), true);
+});
+
 /**
  * The reproduction of QA round 4 (hostile, 8): a few random bytes over a random spot of a random
  * page of the store file, seeded. Seeds 10 and 29 are known to hit, in the store this WAL builds,
