@@ -91,7 +91,8 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
     toArgs: ({ flags }) => ({ keep: flags.keep }),
     render: (d) =>
       `deleted ${plural(d.deleted.length, 'snapshot')}, kept ${d.kept.length}` +
-      (d.unusable.length ? dim(` (${d.unusable.length} of them off the WAL: never usable)`) : ''),
+      // Why each could never be used (unreadable, incomplete, off the WAL, refused) is doctor's `snapshots` message.
+      (d.unusable.length ? dim(` (${d.unusable.length} of them never usable: see \`grit doctor\` for why)`) : ''),
   },
   doctor: {
     ipc: 'Doctor',

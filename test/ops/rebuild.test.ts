@@ -415,6 +415,9 @@ test('a snapshot ref that is no snapshot takes no --keep slot: gc deletes it, ne
   assert.match(warned.message, /^1 of 2 snapshots can never be used: refs\/grit\/snapshots\/9999999999997 \(/);
   const gc = gritOk(repo, ['snapshot', 'gc', '--keep', '1']);
   assert.deepEqual(gc, { deleted: ['refs/grit/snapshots/9999999999997'], kept: [good], unusable: ['refs/grit/snapshots/9999999999997'] });
+  // Unreadable, not off the WAL: the human line does not say why (doctor did, above).
+  git(repo, 'update-ref', 'refs/grit/snapshots/9999999999997', blob);
+  assert.equal(grit(repo, ['snapshot', 'gc', '--keep', '1']).stdout, 'deleted 1 snapshot, kept 1 (1 of them never usable: see `grit doctor` for why)\n');
   const r = gritOk(repo, ['rebuild', '--from-snapshot']);
   assert.deepEqual([r.from_snapshot, r.snapshot_ref], [true, good]);
 });
