@@ -9,7 +9,8 @@ import { ACTIONS } from './actions.js';
 import { GritError } from '../core/errors.js';
 import { printError, printSuccess, runAction, type Parsed } from './output.js';
 import { argvWantsJson, chooseOutput } from './output-format.js';
-import { shellWord, switchWithValue } from './parse-error.js';
+import { switchWithValue } from './parse-error.js';
+import { shellWord } from '../core/shell-word.js';
 
 // For bin/grit.cjs, which loads nothing else before it runs a command.
 export { guardStandardStreams } from '../core/std-streams.js';

@@ -4,6 +4,7 @@
  */
 import { stripVTControlCharacters } from 'node:util';
 import { GritError } from '../core/errors.js';
+import { shellQuoted } from '../core/shell-word.js';
 import { closestWord } from './spelling.js';
 
 /** What a parse error's hint is about: the command, its flags, and the global flags it refuses and why. */
@@ -65,11 +66,6 @@ export function describeFlags(id: string, byName: Record<string, FlagLike>, argv
   };
 }
 
-/** `text` as one word at a shell prompt, in double quotes (`"hello world"`), the characters a shell reads there escaped. */
-export const shellQuoted = (text: string): string => `"${text.replace(/["\\$`]/g, '\\$&')}"`;
-
-/** `word` as typed at a shell prompt: as it is when a shell reads none of its characters, else quoted. */
-export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : shellQuoted(word));
 
 /**
  * A value given to a flag that takes none (`--json=true`, `--no-daemon=yes`). oclif reads the

@@ -7,6 +7,7 @@
 import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { shellWord } from '../core/shell-word.js';
 
 export const INSTALL = ['plugins:install', 'plugins:add'];
 const LINK = 'plugins:link';
@@ -32,7 +33,7 @@ function installPathError(args: string[]): GritError | undefined {
   }
   return new GritError('invalid_args', `\`grit plugins install\` takes npm packages and git URLs, not a directory: ${path}`, {
     details: { path },
-    suggestion: `link a plugin's directory instead: \`grit plugins link ${path}\``,
+    suggestion: `link a plugin's directory instead: \`grit plugins link ${shellWord(path)}\``,
   });
 }
 

@@ -13,6 +13,7 @@ import type { RepoDirs } from '../git/repo.js';
 import { sharedPermAt, sharedPermOf } from '../git/shared-perm.js';
 import { dataDirOf, givenActor, type ActorSelection } from './data-dir.js';
 import { createActorIn, giveKey, hasUnnamedKey, PENDING_DEFAULT, stageActor, type ActorRef } from './new-actor.js';
+import { shellWord } from '../core/shell-word.js';
 
 export type { ActorRef } from './new-actor.js';
 export type { ActorSelection } from './data-dir.js';
@@ -202,7 +203,7 @@ function noActorIn(dir: string): GritError {
   const what = existsSync(dir) ? 'holds no actor (no config.toml)' : 'does not exist';
   return new GritError('invalid_args', `the data dir ${dir} (--data-dir or GRIT_HOME) ${what}`, {
     details: { data_dir: dir },
-    suggestion: `check the path; \`grit actor init --data-dir ${dir}\` makes a new actor there`,
+    suggestion: `check the path; \`grit actor init --data-dir ${shellWord(dir)}\` makes a new actor there`,
   });
 }
 

@@ -29,6 +29,7 @@ import { worktreeRoot, type ContextOptions, type OutputSink, type RepoContext } 
 import { plural } from '../core/plural.js';
 import { visibleDeep } from '../core/terminal-safe.js';
 import { exportTempName } from './temp-files.js';
+import { shellWord } from '../core/shell-word.js';
 
 export type ExportFormat = 'json' | 'md' | 'csv';
 const EXT: Record<ExportFormat, string> = { json: 'json', md: 'md', csv: 'csv' };
@@ -514,7 +515,7 @@ function outputPath(root: string, cwd: string, output: string, guarded: GuardedD
   throw invalidArgs(
     `the directory of --output does not exist: ${dir}`,
     { field: 'output', value: output, directory: dir },
-    `check the path, or create the directory first (\`mkdir -p ${dir}\`); grit makes missing directories only inside the repository`,
+    `check the path, or create the directory first (\`mkdir -p ${shellWord(dir)}\`); grit makes missing directories only inside the repository`,
   );
 }
 

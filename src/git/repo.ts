@@ -4,6 +4,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { checkRepoFormat, configBool, readPlainSections } from './repo-format.js';
 import { checkOwnership } from './safe-directory.js';
+import { shellWord } from '../core/shell-word.js';
 
 export interface RepoPaths {
   /** The working tree root of the current worktree. */
@@ -183,7 +184,7 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): { found: RepoPaths; 
 function bareRepository(dir: string): GritError {
   return new GritError('git_error', `${dir} is a bare repository: grit works in a clone with a working tree`, {
     details: { path: dir },
-    suggestion: `run grit in a clone (\`git clone ${dir}\`); it syncs with this repository as its remote`,
+    suggestion: `run grit in a clone (\`git clone ${shellWord(dir)}\`); it syncs with this repository as its remote`,
     environment: true,
   });
 }

@@ -16,6 +16,7 @@ import { autoMaintenanceIdle } from './auto-maintenance.js';
 import { promisorRemote } from './partial-clone.js';
 import { configMayMention, PUSH_URL_KEYS } from './config-mentions.js';
 import { viaSpawnHelper } from './spawn-helper.js';
+import { shellWord } from '../core/shell-word.js';
 
 export type { GitRun } from './git-process.js';
 
@@ -314,7 +315,7 @@ function lastingRefusal(remote: string, r: GitRun, dsts: string[], env: NodeJS.P
   const suggestion = stale
     ? `a lock file on the remote (${stale[1]}) was left by a git process there that stopped: once nothing is pushing to it, delete that file on the remote`
     : inTheWay
-      ? `the remote's ref ${inTheWay[1]} is in the way of ${inTheWay[2]} (not grit's): delete it there (\`git push ${remote} :${inTheWay[1]}\`) if nothing needs it`
+      ? `the remote's ref ${inTheWay[1]} is in the way of ${inTheWay[2]} (not grit's): delete it there (\`git push ${shellWord(remote)} :${inTheWay[1]}\`) if nothing needs it`
       : `the remote did not update ${dsts.join(', ')}, which nobody moved meanwhile: see what it said (\`git push ${remote}\` shows the same)`;
   return new GritError('git_error', err.message, { details: { ...err.details, refs: dsts }, suggestion });
 }

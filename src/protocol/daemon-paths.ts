@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { MAX_IPC_PATH_BYTES } from './transport/endpoint.js';
+import { shellWord } from '../core/shell-word.js';
 
 /**
  * The sockets the daemon listens on in its run directory (its spawn helper's named with a pid of 7
@@ -123,7 +124,7 @@ function restoreMode(dir: string, mode: number): void {
     const code = (err as NodeJS.ErrnoException).code;
     throw new GritError('io_error', `the daemon run directory ${dir} has mode 0${mode.toString(8)} and cannot be made 0700 (${code ?? (err as Error).message})`, {
       details: { path: dir, mode: `0${mode.toString(8)}`, errno: code ?? null },
-      suggestion: `chmod 700 ${dir}, or set GRIT_RUN_DIR to a directory of your own`,
+      suggestion: `chmod 700 ${shellWord(dir)}, or set GRIT_RUN_DIR to a directory of your own`,
       environment: true,
     });
   }

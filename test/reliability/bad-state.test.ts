@@ -12,7 +12,7 @@ import { open } from 'lmdb';
 import { join } from 'node:path';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
-import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempRepo, type GritResult, gritInit, gritLib, gritSetup } from '../helpers/repo.js';
+import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo, type GritResult, gritInit, gritLib, gritSetup } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { network } from '../sync/_helpers.js';
 import { forge } from '../git/_util.js';
@@ -296,6 +296,24 @@ test('something other than a file where the store goes (a directory, a named pip
     await daemon.stop();
   }
   assert.equal(statSync(storePath).isFile(), true);
+});
+
+test('a plan run as printed in a repository whose path has a space, a quote and a $ in it: its paths are quoted for the shell', async () => {
+  const repo = join(tempDir(), `my repo "a" $HOME`);
+  mkdirSync(repo);
+  git(repo, 'init', '-q', '-b', 'main');
+  const actor = (await gritInit(repo)).actor;
+  await gritSetup(repo, ['issue', 'create', '--title', 'kept']);
+  const store = join(actor.data_dir, 'store.mdb');
+  rmSync(store);
+  mkdirSync(store);
+  const r = grit(repo, ['issue', 'list', '--json']);
+  assertCoded(r, 'io_error', 5, /^move it aside \(`mv /);
+  const mv = /`(mv [^`]+)`/.exec(r.json.error.details.suggestion)![1];
+  const moved = spawnSync('sh', ['-c', mv], { encoding: 'utf8' });
+  assert.equal(moved.status, 0, `${mv}: ${moved.stderr}`);
+  assert.equal(statSync(`${store}.moved`).isDirectory(), true, mv);
+  assert.deepEqual(gritOk(repo, ['issue', 'list']).issues.map((i: any) => i.title), ['kept']);
 });
 
 /**
