@@ -21,6 +21,7 @@ import { summarize } from '../context/summary.js';
 import { covers, lockOn, policyLocks, policyRefusal, type Lock } from '../git/locks.js';
 import { bool, callerDir, optText, type Args } from './args.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
+import { shellWord } from '../core/shell-word.js';
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
@@ -346,7 +347,7 @@ async function symlinkMessage(root: string, path: string): Promise<string | null
   const inTree = insideWorktree(realRoot, target);
   if (inTree === null) return `${what} to ${target}, outside the worktree: symlinks are not indexed`;
   const shown = inTree === '' ? '.' : inTree;
-  return `${what} to ${shown}: symlinks are not indexed, their targets are (\`--path ${shown}\`)`;
+  return `${what} to ${shown}: symlinks are not indexed, their targets are (\`--path ${shellWord(shown)}\`)`;
 }
 
 function insideWorktree(root: string, path: string): string | null {

@@ -13,6 +13,7 @@ import { pidAlive, pidReused, type WriterRecord } from '../core/pid-alive.js';
 import { daemonEndpoint } from '../protocol/daemon-paths.js';
 import { readLeaseFile } from '../workers/lease.js';
 import { WORKER_IDLE_TIMEOUT_S } from './ranges.js';
+import { shellWord } from '../core/shell-word.js';
 
 /**
  * A lock naming a pid (daemon.lock: `{pid, host_id, started_ts, boot_id, proc_start_ticks, expires_ts, …}`)
@@ -101,13 +102,13 @@ export function refuseIfDaemonHolds(actorDir: string, command: RefusedCommand, h
   // Not this CLI's daemon (another run directory, maybe another user's): `grit daemon stop` would
   // stop the wrong one, and running through this CLI's daemon only falls back to here.
   const { runDir, owner } = other;
-  const stop = `\`GRIT_RUN_DIR=${runDir} grit daemon stop\``;
+  const stop = `\`GRIT_RUN_DIR=${shellWord(runDir)} grit daemon stop\``;
   const idle = `or wait until it lets the actor go (after ${WORKER_IDLE_TIMEOUT_S.default} s without a request for it, by default)`;
   throw new GritError('db_busy', `a daemon of another run directory (pid ${pid}, ${runDir}${owner ? `, user ${owner}` : ''}) ${refusal}`, {
     details: { daemon_pid: pid, daemon_run_dir: runDir, ...(owner ? { daemon_owner: owner } : {}) },
     suggestion: owner
       ? `that daemon is user ${owner}'s: ask them to stop it (${stop}), ${idle}, then run \`${command.line}\` again`
-      : `give the CLI that daemon's GRIT_RUN_DIR (\`GRIT_RUN_DIR=${runDir} ${command.line}\`: it then ${command.daemonDoes}), or stop it (${stop}) first`,
+      : `give the CLI that daemon's GRIT_RUN_DIR (\`GRIT_RUN_DIR=${shellWord(runDir)} ${command.line}\`: it then ${command.daemonDoes}), or stop it (${stop}) first`,
   });
 }
 

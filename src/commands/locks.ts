@@ -21,6 +21,7 @@ import { redactUrls } from '../core/redact-url.js';
 import { repoRelative } from '../context/paths.js';
 import { bool, optInt, optText, text, type Args } from './args.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
+import { shellWord } from '../core/shell-word.js';
 
 /**
  * The remote locks are taken against: `--remote`, else `origin` when it is configured, else
@@ -104,7 +105,7 @@ async function change(ctx: RepoContext, args: Args, options: ContextOptions, op:
     const until = new Date(held.expires_unix_ms).toISOString();
     const what =
       op === 'release'
-        ? `a --local release leaves it there and others stay blocked: \`grit lock release --resource ${res}\` releases it on ${shadowed}`
+        ? `a --local release leaves it there and others stay blocked: \`grit lock release --resource ${shellWord(res)}\` releases it on ${shadowed}`
         : `this --local lock is not pushed, and every clone that uses ${shadowed} sees that one`;
     warnings.push(`${res} is locked on ${shadowed} by ${by} until ${until} (as last fetched): ${what}`);
   }
@@ -125,7 +126,7 @@ async function changeLocalOnly(env: LockEnv, op: LockOp, res: string, ttlMs: num
   const localOnly = remote !== null && err instanceof GritError && err.code === 'not_found' ? await localLock(env, res) : null;
   if (localOnly?.owner !== env.owner) throw err;
   const lock = await changeLock({ ...env, remote: null }, op, res, ttlMs);
-  const done = op === 'release' ? 'released here' : `renewed here (\`grit lock acquire --resource ${res}\` takes it on ${remote})`;
+  const done = op === 'release' ? 'released here' : `renewed here (\`grit lock acquire --resource ${shellWord(res)}\` takes it on ${remote})`;
   warnings.push(`${res} is a lock of this clone only (taken with --local, or before ${remote} was there), which ${remote} has none of: ${done}`);
   return { lock, remote: null };
 }

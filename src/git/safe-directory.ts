@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import { childProcess } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
 import { gitEnv } from './git-env.js';
+import { shellWord } from '../core/shell-word.js';
 
 /**
  * Whether the current user owns `path` (lstat, as git): its owner is the effective uid, or, for
@@ -80,7 +81,7 @@ export function checkOwnership(repoPath: string, paths: readonly string[], env: 
   const owner = notOwned.owner === null ? 'cannot be read' : `is owned by uid ${notOwned.owner}`;
   throw new GritError('git_error', `detected dubious ownership in repository at ${repoPath}: ${notOwned.path} ${owner}, grit runs as uid ${euid}`, {
     details: { path: repoPath, owned_by: notOwned.owner, uid: euid },
-    suggestion: `if you trust the repository, run \`git config --global --add safe.directory ${repoPath}\``,
+    suggestion: `if you trust the repository, run \`git config --global --add safe.directory ${shellWord(repoPath)}\``,
     environment: true,
   });
 }

@@ -20,6 +20,7 @@ import { isTrusted, judgeSnapshot, readVerdicts, type VerdictRecord } from './sn
 import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRefs } from './transport.js';
 import { decodeWalChunk, isFilteredWal, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
 import { readWal, type ReadWalOptions, type ReaderSource } from './wal-read-ahead.js';
+import { shellWord } from '../core/shell-word.js';
 
 export interface SyncOptions {
   remote: string;
@@ -537,7 +538,7 @@ function remoteWalError(remote: string, remoteHead: string | null, err: unknown)
   return new GritError('wal_error', `the WAL on ${remote} is not valid: ${err.message}; nothing of it was applied, and your local WAL is intact`, {
     details: { ...err.details, remote, remote_wal_head: remoteHead },
     suggestion:
-      `something other than grit wrote or edited refs/grit/wal on ${remote}: compare it with \`git ls-remote ${remote} refs/grit/wal\`, ` +
+      `something other than grit wrote or edited refs/grit/wal on ${remote}: compare it with \`git ls-remote ${shellWord(remote)} refs/grit/wal\`, ` +
       `and ask whoever can push there to put it back to its last valid commit (docs/troubleshooting.md), or sync with another remote meanwhile`,
   });
 }

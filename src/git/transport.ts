@@ -166,10 +166,10 @@ function gitFailure(what: string, remote: string, r: GitRun, env: NodeJS.Process
     environment: unknownName,
     details: { remote, git_exit_code: r.code, stderr },
     suggestion: unknownName
-      ? `no remote named ${remote}: add one (\`git remote add ${remote} <url>\`) or pass --remote <name, URL or path>`
+      ? `no remote named ${remote}: add one (\`git remote add ${shellWord(remote)} <url>\`) or pass --remote <name, URL or path>`
       : refused
         ? 'the remote refused the update (a hook or its permissions there): see what it said, or ask whoever runs it'
-        : `check the remote (\`git remote -v\`, \`git ls-remote ${remote}\`) and your network or credentials`,
+        : `check the remote (\`git remote -v\`, \`git ls-remote ${shellWord(remote)}\`) and your network or credentials`,
   });
 }
 
@@ -180,7 +180,7 @@ function gitFailure(what: string, remote: string, r: GitRun, env: NodeJS.Process
 function timedOut(what: string, remote: string, stderr: string, seconds: number): GritError {
   return new GritError('git_error', `${what} ${remote} failed: still running after ${seconds} s (GRIT_GIT_TIMEOUT), so grit stopped it`, {
     details: { remote, timed_out: true, timeout_s: seconds, git_exit_code: null, stderr },
-    suggestion: `check that the remote answers (\`git ls-remote ${remote}\`); for a slow one, set GRIT_GIT_TIMEOUT to more seconds (0 = no limit)`,
+    suggestion: `check that the remote answers (\`git ls-remote ${shellWord(remote)}\`); for a slow one, set GRIT_GIT_TIMEOUT to more seconds (0 = no limit)`,
   });
 }
 
@@ -239,7 +239,7 @@ export async function fetchMissing(gitDir: string, remote: string, tip: string, 
     details: { ...err.details, missing: missing.length },
     suggestion: r.timedOut
       ? err.suggestion
-      : `an earlier fetch under the clone's filter left them out; fetch them by hand (\`git fetch --no-filter ${remote} <id>…\`: the remote must serve objects by id, as protocol v2 or uploadpack.allowAnySHA1InWant do), or clone again without --filter`,
+      : `an earlier fetch under the clone's filter left them out; fetch them by hand (\`git fetch --no-filter ${shellWord(remote)} <id>…\`: the remote must serve objects by id, as protocol v2 or uploadpack.allowAnySHA1InWant do), or clone again without --filter`,
   });
 }
 
@@ -316,7 +316,7 @@ function lastingRefusal(remote: string, r: GitRun, dsts: string[], env: NodeJS.P
     ? `a lock file on the remote (${stale[1]}) was left by a git process there that stopped: once nothing is pushing to it, delete that file on the remote`
     : inTheWay
       ? `the remote's ref ${inTheWay[1]} is in the way of ${inTheWay[2]} (not grit's): delete it there (\`git push ${shellWord(remote)} :${inTheWay[1]}\`) if nothing needs it`
-      : `the remote did not update ${dsts.join(', ')}, which nobody moved meanwhile: see what it said (\`git push ${remote}\` shows the same)`;
+      : `the remote did not update ${dsts.join(', ')}, which nobody moved meanwhile: see what it said (\`git push ${shellWord(remote)}\` shows the same)`;
   return new GritError('git_error', err.message, { details: { ...err.details, refs: dsts }, suggestion });
 }
 
