@@ -15,7 +15,7 @@ import { basename, dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
 import { ACTOR_KEYS, readActorConfig, readRepoConfig, repoConfigFrom, unknownKeys, writeToml, type ActorConfig } from '../core/config.js';
 import { publicKeyOf, readSigningKey, signingKeyPath } from '../core/signing.js';
-import { shellWord } from '../core/shell-word.js';
+import { mvCommand } from '../core/shell-word.js';
 
 export interface Salvage {
   value: Record<string, unknown>;
@@ -178,10 +178,10 @@ function movedActorPlan(path: string, dirId: string, fileId: unknown, keyMatches
   const whose = `${path} is the config of actor ${fileId}${keyMatches ? `, and ${signingKeyPath(dir)} is its key` : ''}`;
   if (swapped) {
     const aside = `${home}.swap`;
-    return { plan: `fix by hand: ${whose}, and ${home} holds actor ${dirId}'s: the two directories were swapped; swap them back: \`mv ${shellWord(dir)} ${shellWord(aside)} && mv ${shellWord(home)} ${shellWord(dir)} && mv ${shellWord(aside)} ${shellWord(home)}\`` };
+    return { plan: `fix by hand: ${whose}, and ${home} holds actor ${dirId}'s: the two directories were swapped; swap them back: \`${mvCommand(dir, aside)} && ${mvCommand(home, dir)} && ${mvCommand(aside, home)}\`` };
   }
   if (existsSync(home)) return { plan: `fix by hand: ${whose}, and ${home} is there too: doctor does not guess which directory is whose` };
-  return { plan: `fix by hand: ${whose}: the directory was renamed; move it back (\`mv ${shellWord(dir)} ${shellWord(home)}\`), then restore actor ${dirId} from a backup or pick another (\`grit actor list\`, \`grit actor use <id>\`)` };
+  return { plan: `fix by hand: ${whose}: the directory was renamed; move it back (\`${mvCommand(dir, home)}\`), then restore actor ${dirId} from a backup or pick another (\`grit actor list\`, \`grit actor use <id>\`)` };
 }
 
 /** The `actor_id` a config file names, or null when it has none that reads. */

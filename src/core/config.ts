@@ -5,7 +5,7 @@ import { mkdirShared } from './shared-files.js';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
 import { GritError, isPermissionDenied } from './errors.js';
-import { shellWord } from './shell-word.js';
+import { mvCommand } from './shell-word.js';
 
 export type LockPolicy = 'off' | 'warn' | 'require';
 export type SignaturePolicy = 'off' | 'warn' | 'reject';
@@ -70,10 +70,10 @@ function unreadableConfig(path: string, err: NodeJS.ErrnoException): GritError {
   const unreadable = (message: string, suggestion: string, details: Record<string, unknown> = {}) =>
     configError(path, message, { errno, unreadable: true, ...details }, suggestion);
   const restore = 'move what is there aside and restore the file from a backup';
-  if (errno === 'EISDIR') return unreadable('is a directory, not a file', `${restore} (\`mv ${shellWord(path)} ${shellWord(`${path}.dir`)}\`)`);
+  if (errno === 'EISDIR') return unreadable('is a directory, not a file', `${restore} (\`${mvCommand(path, `${path}.dir`)}\`)`);
   if (errno === 'ENOTDIR') {
     const inTheWay = fileOnPath(dirname(path));
-    return unreadable(`cannot be read: ${inTheWay} is a file, not a directory`, `${restore} (\`mv ${shellWord(inTheWay)} ${shellWord(`${inTheWay}.file`)}\`)`, { not_a_directory: inTheWay });
+    return unreadable(`cannot be read: ${inTheWay} is a file, not a directory`, `${restore} (\`${mvCommand(inTheWay, `${inTheWay}.file`)}\`)`, { not_a_directory: inTheWay });
   }
   if (isPermissionDenied(errno)) return unreadable('cannot be read: permission denied', `check the permissions of ${path}`);
   return unreadable(`cannot be read (${err.message})`, 'check the file and the disk holding it');
@@ -103,7 +103,7 @@ function checkGritDir(dir: string): void {
   const what = link === null ? 'is a file, not a directory' : `is a symbolic link to ${link}, which ${existsSync(dir) ? 'is not a directory' : 'does not exist'}`;
   const restore = link === null ? 'from a backup' : 'what the link points to, or from a backup';
   const details = { unreadable: true, ...(link === null ? {} : { link }) };
-  const plan = `restore it (${restore}), or move it aside (\`mv ${shellWord(dir)} ${shellWord(`${dir}.old`)}\`) and run \`grit init\` to start anew`;
+  const plan = `restore it (${restore}), or move it aside (\`${mvCommand(dir, `${dir}.old`)}\`) and run \`grit init\` to start anew`;
   throw configError(dir, `${what}: grit keeps this repository's config, actors and stores there`, details, plan);
 }
 

@@ -8,3 +8,6 @@ export const shellQuoted = (text: string): string => `"${text.replace(/["\\$`]/g
 
 /** `word` as typed at a shell prompt: as it is when a shell reads none of its characters, else quoted. */
 export const shellWord = (word: string): string => (/^[\w@%+=:,./-]+$/.test(word) ? word : shellQuoted(word));
+
+/** The `mv` a plan prints to move `from` to `to`, each path one word. */
+export const mvCommand = (from: string, to: string): string => `mv ${shellWord(from)} ${shellWord(to)}`;

@@ -17,7 +17,7 @@
 import { closeSync, fstatSync, openSync, readSync, statSync, type Stats } from 'node:fs';
 import { join } from 'node:path';
 import { GritError } from './errors.js';
-import { shellWord } from './shell-word.js';
+import { mvCommand } from './shell-word.js';
 
 /** The actor's LMDB data file. */
 export const storeFile = (actorDir: string): string => join(actorDir, 'store.mdb');
@@ -54,7 +54,7 @@ export function storeFileInTheWay(storePath: string): GritError | null {
     return new GritError('io_error', `${path} is ${kind}, not a file: grit keeps ${role} there`, {
       environment: true,
       details: { path, not_a_file: kind },
-      suggestion: `move it aside (\`mv ${shellWord(path)} ${shellWord(`${path}.moved`)}\`): the next command ${next}`,
+      suggestion: `move it aside (\`${mvCommand(path, `${path}.moved`)}\`): the next command ${next}`,
     });
   }
   return null;
