@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createdIssues, fsckClean, git, grit, gritOk, gritDoctor, gritLib, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
-import { RepoContext } from '../../src/commands/context.js';
+import { settledInOneGroup } from '../helpers/group-commit.js';
 import { issueDepAdd, issueDepRemove } from '../../src/commands/deps.js';
 import { issueComment } from '../../src/commands/issues.js';
 import { U64_MAX } from '../../src/core/timestamp.js';
@@ -279,21 +279,14 @@ test('after an add stamped 2^64 - 1 (no later u64), a remove of it is refused (c
 
   // The refused dependency remove was ahead of the edge back in the batch: judged again without
   // it, that edge closes a cycle.
-  const ctx = RepoContext.open({ cwd: repo });
-  try {
-    ctx.enableGroupCommit(); // as a daemon worker does
-    await ctx.refresh();
-    const settled = await Promise.allSettled([
-      issueDepRemove(ctx, { issue_id: x, target: z, dep_type: 'blocks' }),
-      issueDepAdd(ctx, { issue_id: z, target: x, dep_type: 'blocks' }),
-      issueComment(ctx, { issue_id: z, body: 'still written' }),
-    ]);
-    const reasons = settled.map((s) => (s.status === 'rejected' ? s.reason.details : 'ok'));
-    assert.deepEqual(reasons, [{ issue_id: x, member: `dependency ${z} blocks`, add_event_id: reasons[0].add_event_id, added_ts: String(U64_MAX) }, reasons[1], 'ok']);
-    assert.deepEqual(reasons[1].cycle, [z, x]);
-  } finally {
-    await ctx.close();
-  }
+  const settled = await settledInOneGroup(repo, (ctx) => [
+    issueDepRemove(ctx, { issue_id: x, target: z, dep_type: 'blocks' }),
+    issueDepAdd(ctx, { issue_id: z, target: x, dep_type: 'blocks' }),
+    issueComment(ctx, { issue_id: z, body: 'still written' }),
+  ]);
+  const reasons = settled.map((s) => (s.status === 'rejected' ? s.reason.details : 'ok'));
+  assert.deepEqual(reasons, [{ issue_id: x, member: `dependency ${z} blocks`, add_event_id: reasons[0].add_event_id, added_ts: String(U64_MAX) }, reasons[1], 'ok']);
+  assert.deepEqual(reasons[1].cycle, [z, x]);
   assert.deepEqual((await gritSetup(repo, ['issue', 'show', x])).issue.dependencies, [{ target: z, dep_type: 'blocks' }]);
 });
 

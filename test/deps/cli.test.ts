@@ -2,6 +2,7 @@ import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setFlagsFromString } from 'node:v8';
 import { RepoContext } from '../../src/commands/context.js';
+import { settledInOneGroup } from '../helpers/group-commit.js';
 import { issueDepAdd, issueDepRemove } from '../../src/commands/deps.js';
 import { runLocal } from '../../src/commands/run.js';
 import type { DepEdge } from '../../src/core/deps.js';
@@ -217,25 +218,18 @@ test("a write's cycle check sees the writes ahead of it in its group commit: the
   const dir = await initedRepo();
   const [a, b, c, d] = await createdIssues(dir, ['A', 'B', 'C', 'D']);
   await gritSetup(dir, ['issue', 'dep', 'add', c, '--target', d, '--type', 'blocks']);
-  const ctx = RepoContext.open({ cwd: dir });
-  try {
-    ctx.enableGroupCommit(); // as a daemon worker does
-    await ctx.refresh();
-    const settled = await Promise.allSettled([
-      issueDepAdd(ctx, { issue_id: a, target: b, dep_type: 'blocks' }),
-      issueDepAdd(ctx, { issue_id: a, target: b, dep_type: 'depends_on' }),
-      issueDepRemove(ctx, { issue_id: d, target: c, dep_type: 'depends_on' }),
-      issueDepAdd(ctx, { issue_id: d, target: c, dep_type: 'blocks' }),
-    ]);
-    assert.deepEqual(outcomes(settled), ['ok', 'conflict', 'ok', 'ok']);
-    const heads = settled.flatMap((s) => (s.status === 'fulfilled' ? [(s.value as { wal_head: string }).wal_head] : []));
-    assert.equal(new Set(heads).size, 1, 'one WAL commit');
-    const refused = (settled[1] as PromiseRejectedResult).reason;
-    assert.deepEqual(refused.details.cycle, [b, a]);
-    assert.deepEqual(refused.details.cycle_edges, [{ issue_id: a, target: b, dep_type: 'blocks' }]);
-  } finally {
-    await ctx.close();
-  }
+  const settled = await settledInOneGroup(dir, (ctx) => [
+    issueDepAdd(ctx, { issue_id: a, target: b, dep_type: 'blocks' }),
+    issueDepAdd(ctx, { issue_id: a, target: b, dep_type: 'depends_on' }),
+    issueDepRemove(ctx, { issue_id: d, target: c, dep_type: 'depends_on' }),
+    issueDepAdd(ctx, { issue_id: d, target: c, dep_type: 'blocks' }),
+  ]);
+  assert.deepEqual(outcomes(settled), ['ok', 'conflict', 'ok', 'ok']);
+  const heads = settled.flatMap((s) => (s.status === 'fulfilled' ? [(s.value as { wal_head: string }).wal_head] : []));
+  assert.equal(new Set(heads).size, 1, 'one WAL commit');
+  const refused = (settled[1] as PromiseRejectedResult).reason;
+  assert.deepEqual(refused.details.cycle, [b, a]);
+  assert.deepEqual(refused.details.cycle_edges, [{ issue_id: a, target: b, dep_type: 'blocks' }]);
   assert.deepEqual(gritOk(dir, ['issue', 'dep', 'topo']).cycles, []);
 });
 
