@@ -102,6 +102,18 @@ function isBareRepo(dir: string): boolean {
 }
 
 /**
+ * Why `dir` cannot be a directory to find a repository from: it does not exist, or is not a
+ * directory (a file, or a path through one); null when it is one.
+ */
+export function notADirectory(dir: string): 'no such directory' | 'not a directory' | null {
+  try {
+    return statSync(dir).isDirectory() ? null : 'not a directory';
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOTDIR' ? 'not a directory' : 'no such directory';
+  }
+}
+
+/**
  * The repository around `cwd`. grit finds it from the working directory, as the daemon does from a
  * request's: a GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR in the environment that names another
  * repository is refused rather than quietly ignored (docs/decisions.md, "GIT_DIR"). Git's hooks
@@ -109,7 +121,17 @@ function isBareRepo(dir: string): boolean {
  * (safe-directory.ts) or whose format grit cannot handle (repo-format.ts) is refused here, before
  * anything reads or writes it.
  */
-export function findRepo(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env): RepoPaths {
+export function findRepo(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = process.env, named = 'cwd'): RepoPaths {
+  // A directory that is not there is not walked up from, as git's `-C` refuses it: a request's
+  // repo_root or the API's cwd with a typo (`~/src/projx`) would otherwise act on the repository
+  // around it (a dotfiles repository in the home directory, say). `named`: the argument it came in.
+  const why = notADirectory(resolve(cwd));
+  if (why) {
+    throw new GritError('invalid_args', `${named} ${resolve(cwd)}: ${why}`, {
+      details: { field: named, path: resolve(cwd) },
+      suggestion: `give ${named} the directory of a git repository, or one inside it`,
+    });
+  }
   const { found, gitFile } = discoverRepo(cwd, env);
   // Before grit reads the repository's config or runs git there: git's own order.
   checkOwnership(found.root, [...new Set([gitFile ?? found.gitDir, found.root, found.gitDir, found.commonDir])], env);

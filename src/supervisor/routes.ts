@@ -90,7 +90,7 @@ export class RouteCache {
       return cached;
     }
     // The caller's git config settings decide `safe.directory` (safe-directory.ts), as they would for `--no-daemon`.
-    const repo = findRepo(request.repo_root, commandEnv(request.env));
+    const repo = findRepo(request.repo_root, commandEnv(request.env), 'repo_root');
     // Stamped before reading: a change made while we read shows up as a stale stamp next time.
     // The repository's id too, made now if it is not yet (as the worker's store would make it): a
     // repository made anew at this path (its data dir outside it, so the store is the same file)

@@ -12,6 +12,8 @@ import { join } from 'node:path';
 import { git, grit, gritOk, tempDir, tempRepo, twoWorktrees, type GritResult, gritInit } from '../helpers/repo.js';
 import { startDaemon, type TestDaemon } from '../helpers/daemon.js';
 import { Lease, LEASE_MS, readLease } from '../../src/workers/lease.js';
+import { ReqClient } from '../../src/protocol/transport/index.js';
+import { runCommand } from '../../src/index.js';
 
 let daemon: TestDaemon;
 before(async () => {
@@ -162,6 +164,29 @@ test('an attachment the daemon would read forever (a device, a FIFO) is refused 
   }
   const workers = gritOk(s.dir, ['daemon', 'status'], { env: s.env }).workers as { repo_root: string; in_flight: number }[];
   assert.deepEqual(workers.filter((w) => w.repo_root === s.dir).map((w) => w.in_flight), [0], 'served by the daemon, and done');
+});
+
+test('a repo_root (or an API cwd) that is not a directory is invalid_args, never the repository around it', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  writeFileSync(join(repo, 'file'), 'x');
+  const raw = await ReqClient.connect(daemon.endpoint);
+  try {
+    // A typo in a directory of a repository (a dotfiles repository in $HOME, say) was walked up
+    // from, and the issue made there.
+    for (const [path, why] of [[join(repo, 'typo'), 'no such directory'], [join(repo, 'file'), 'not a directory'], [join(repo, 'file', 'x'), 'not a directory']]) {
+      const request = { ipc_schema_version: 1, request_id: 1, repo_root: path, command: { IssueCreate: { title: 'lost' } } };
+      const reply = JSON.parse(Buffer.from(await raw.request(Buffer.from(JSON.stringify(request)), { timeoutMs: 20_000 })).toString());
+      assert.equal(reply.ok, false, path);
+      assert.equal(reply.error.code, 'invalid_args', path);
+      assert.equal(reply.error.message, `repo_root ${path}: ${why}`);
+      assert.equal(reply.error.details.field, 'repo_root');
+      await assert.rejects(runCommand('IssueCreate', { title: 'lost' }, { cwd: path }), (e: any) => e.code === 'invalid_args' && e.message === `cwd ${path}: ${why}`);
+    }
+  } finally {
+    raw.close();
+  }
+  assert.equal(gritOk(repo, ['issue', 'list', '--json']).total, 0);
 });
 
 test('--no-daemon and GRIT_NO_DAEMON keep a command out of a running daemon', async () => {

@@ -1,11 +1,10 @@
 import { Command, Flags } from '@oclif/core';
 import { selectActor } from '../../commands/actors.js';
 import { GritError, toGritError } from '../../core/errors.js';
-import { findRepo } from '../../git/repo.js';
+import { findRepo, notADirectory } from '../../git/repo.js';
 import { parseOrReport } from '../base.js';
 import { sayReadingTerminal } from '../input.js';
 import { printError } from '../output.js';
-import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Not a GritCommand: it serves many commands over stdio instead of running one and printing it. */
@@ -32,9 +31,10 @@ export default class Mcp extends Command {
     if (!parsed) return;
     const { flags } = parsed;
     const options = { cwd: resolve(flags.repo ?? process.cwd()), actor: flags.actor, dataDir: flags['data-dir'] };
-    if (flags.repo !== undefined && !isDirectory(options.cwd)) {
+    const notDirectory = flags.repo === undefined ? null : notADirectory(options.cwd);
+    if (notDirectory) {
       printError(
-        new GritError('invalid_args', `--repo ${flags.repo}: ${existsSync(options.cwd) ? 'not a directory' : 'no such directory'}`, {
+        new GritError('invalid_args', `--repo ${flags.repo}: ${notDirectory}`, {
           details: { repo: options.cwd },
           suggestion: "give --repo the repository's directory (or leave it out to serve the current one)",
         }),
@@ -58,4 +58,3 @@ export default class Mcp extends Command {
   }
 }
 
-const isDirectory = (path: string): boolean => statSync(path, { throwIfNoEntry: false })?.isDirectory() === true;
