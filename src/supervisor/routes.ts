@@ -3,8 +3,9 @@
  * read the repo config for the default actor, read the actor's config), then remembered while the
  * files it was read from stay unchanged. Resolving from scratch reads and parses two TOML files per
  * request; under load that was a fifth of the supervisor's time. Checking the cached answer costs
- * six stat calls (the repository's id file and the actor's signing key are for the worker: see
- * Route.stamp; the sixth, its store file, tells a store replaced behind the worker: Route.store),
+ * seven stat calls (the repository's id file and the actor's signing key are for the worker: see
+ * Route.stamp; the sixth, its store file, tells a store replaced behind the worker: Route.store;
+ * the seventh, the request's repo_root, one removed since: Route.root),
  * made once per turn of the event loop: the requests one turn handles came from sockets found
  * readable before its first check, so any change (`grit actor use`, a new actor that makes a prefix
  * ambiguous, a deleted repository) finished before a client sent its request is seen by it. (libuv
@@ -38,6 +39,12 @@ interface Route {
   stamp: string;
   /** The actor's store file: its device and inode (null: none yet), as of the latest check. */
   store: string | null;
+  /**
+   * The request's repo_root directory: its device and inode when the route was resolved. A
+   * worktree removed since (`git worktree remove`) is resolved again, and refused, rather than
+   * served as the removed worktree: an export into it made its directory again.
+   */
+  root: string | null;
 }
 
 /** Distinct (repo, actor, data dir) selections remembered; beyond this the cache starts over. */
@@ -84,7 +91,7 @@ export class RouteCache {
     const key = JSON.stringify([request.repo_root, request.actor_id, request.data_dir, request.env ?? null]);
     const cached = this.routes.get(key);
     if (cached && this.checkedThisTurn.has(key)) return cached;
-    if (cached && stampOf(cached.watched) === cached.stamp) {
+    if (cached && stampOf(cached.watched) === cached.stamp && fileIdentity(request.repo_root) === cached.root) {
       cached.store = fileIdentity(storeFile(cached.actor.dir));
       this.checked(key);
       return cached;
@@ -102,7 +109,15 @@ export class RouteCache {
     const actor = selectActor(repo, { actor: request.actor_id ?? undefined, dataDir: request.data_dir ?? undefined });
     watched.push(join(actor.dir, 'config.toml'), signingKeyPath(actor.dir));
     if (this.routes.size >= MAX_ROUTES) this.routes.clear();
-    const route = { repo, repository, actor, watched, stamp: `${before}|${stampOf(watched.slice(repoFiles))}`, store: fileIdentity(storeFile(actor.dir)) };
+    const route = {
+      repo,
+      repository,
+      actor,
+      watched,
+      stamp: `${before}|${stampOf(watched.slice(repoFiles))}`,
+      store: fileIdentity(storeFile(actor.dir)),
+      root: fileIdentity(request.repo_root),
+    };
     this.routes.set(key, route);
     this.checked(key);
     return route;

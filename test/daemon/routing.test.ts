@@ -166,7 +166,7 @@ test('an attachment the daemon would read forever (a device, a FIFO) is refused 
   assert.deepEqual(workers.filter((w) => w.repo_root === s.dir).map((w) => w.in_flight), [0], 'served by the daemon, and done');
 });
 
-test('a repo_root (or an API cwd) that is not a directory is invalid_args, never the repository around it', async () => {
+test('a repo_root (or an API cwd) that is not a directory, or no longer is one, is invalid_args, never the repository around it', async () => {
   const repo = tempRepo();
   await gritInit(repo);
   writeFileSync(join(repo, 'file'), 'x');
@@ -183,6 +183,17 @@ test('a repo_root (or an API cwd) that is not a directory is invalid_args, never
       assert.equal(reply.error.details.field, 'repo_root');
       await assert.rejects(runCommand('IssueCreate', { title: 'lost' }, { cwd: path }), (e: any) => e.code === 'invalid_args' && e.message === `cwd ${path}: ${why}`);
     }
+    // A worktree removed after a request from it: the daemon's remembered route was still
+    // served, and an export into it made its directory again.
+    const { main, linked } = await twoWorktrees();
+    const ask = async (command: object) =>
+      JSON.parse(Buffer.from(await raw.request(Buffer.from(JSON.stringify({ ipc_schema_version: 1, request_id: 2, repo_root: linked, command })), { timeoutMs: 20_000 })).toString());
+    assert.equal((await ask({ IssueList: {} })).ok, true);
+    git(main, 'worktree', 'remove', '--force', linked);
+    const gone = await ask({ Export: {} });
+    assert.equal(gone.error?.code, 'invalid_args', JSON.stringify(gone));
+    assert.equal(gone.error.message, `repo_root ${linked}: no such directory`);
+    assert.equal(existsSync(linked), false, 'nothing was made where the worktree was');
   } finally {
     raw.close();
   }
