@@ -1,5 +1,5 @@
 /** `grit sync` (SPEC §3, docs/sync.md): exchange WAL events, snapshots and locks with a remote. */
-import { toGritError } from '../core/errors.js';
+import { GritError, toGritError } from '../core/errors.js';
 import { crashPoint } from '../core/fault.js';
 import { isEmptyStore } from '../core/store.js';
 import { warnings } from '../core/warnings.js';
@@ -72,6 +72,16 @@ async function autoSnapshot(ctx: RepoContext, remote: string, env?: NodeJS.Proce
 
 export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdvance' | 'alongFetch' | 'reader'>): Promise<SyncReply> {
   let before = { ...ctx.signatureProblems };
+  // The store is a cache of the WAL (docs/reliability.md, "Acknowledged means the WAL ref moved"):
+  // one that cannot be written (a full disk) must not stop the sync, whose work is the WAL's. Its
+  // pull lands in the local WAL and its push needs no room here; failing at the store, a sync that
+  // had rebased the local WAL never pushed, nor did any retry, so the events could not leave a
+  // machine whose disk was full. The next command catches the store up once there is room.
+  let storeFailed: GritError | null = null;
+  const storeMayLag = (err: unknown): void => {
+    if (!(err instanceof GritError) || err.details.store_unwritable !== true) throw err;
+    storeFailed ??= err;
+  };
   const result = await syncWal(ctx.repo.commonDir, ctx.wal, {
     ...opts,
     // A daemon worker's: shares the reading of a long pull (src/git/kept-wal-reader.ts).
@@ -79,14 +89,18 @@ export async function syncWith(ctx: RepoContext, opts: Omit<SyncOptions, 'onAdva
     // The store catches up with the local WAL while git fetches, so that applying the pull is
     // incremental; problems it meets there are not this sync's.
     alongFetch: async () => {
-      await ctx.refresh();
+      await ctx.refresh().catch(storeMayLag);
       before = { ...ctx.signatureProblems };
     },
-    onAdvance: (from, to, steps) => applyAdvance(ctx, from, to, steps),
-    // The store holds the local WAL's events: caught up while git fetched.
+    onAdvance: (from, to, steps) => applyAdvance(ctx, from, to, steps).catch(storeMayLag),
+    // The store holds the local WAL's events: caught up while git fetched (unless it could not
+    // be: then only `pulled` may count a few the local WAL had already).
     known: (e) => ctx.store.holds(e),
   });
-  await ctx.refresh();
+  await ctx.refresh().catch(storeMayLag);
+  if (storeFailed !== null) {
+    warnings.send(`the sync succeeded, but the store could not be updated (${(storeFailed as GritError).message}); the next command catches it up`);
+  }
   // The remote as shown: a URL's credentials stay out of the reply and the warnings (src/core/redact-url.ts).
   const remote = redactUrls(opts.remote);
   for (const r of result.snapshots_refused) warnings.send(`snapshot ${r.ref} from ${remote} was not imported: ${r.reason}`);

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, type GritResult, gritInit, gritSetup } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, tempRepo, type GritResult, gritInit, gritSetup } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -112,6 +112,40 @@ test('file-size limit (ulimit -f): a chunk that cannot be written is an io_error
   const crossed = gritLimited(repo, storeKb + 4, ['issue', 'create', '--title', 'crossing', '--body', 'y'.repeat(40_000)]);
   assert.equal(crossed.code, 0, crossed.stdout + crossed.stderr);
   assert.match(crossed.stderr, /^grit: warning: written to the WAL .*but the store could not be updated \(the store at .*store\.mdb cannot grow: it is at this process's file size limit\)/);
+  fsckClean(repo);
+});
+
+test('file-size limit (ulimit -f): sync with a store that cannot take the WAL still rebases, pulls and pushes, with a warning; without the limit the store catches up', async () => {
+  const repo = await repoWithIssues(tempDir(), 2);
+  const remote = tempDir();
+  git(remote, 'init', '-q', '--bare');
+  git(repo, 'remote', 'add', 'origin', remote);
+  gritOk(repo, ['sync']);
+  // A teammate's event on the remote: the sync below has to rebase the local one over it.
+  const other = tempRepo();
+  git(other, 'remote', 'add', 'origin', remote);
+  await gritInit(other);
+  const theirs = gritOk(other, ['issue', 'create', '--title', 'theirs']).issue_id;
+  gritOk(other, ['sync']);
+  // Landed in the WAL, not in the store (as in the test above); git's objects stay small.
+  const mine = gritLimited(repo, 8, ['issue', 'create', '--title', 'mine', '--body', 'x'.repeat(40_000)]);
+  assert.match(mine.stderr, /written to the WAL .*but the store could not be updated/);
+  const limit = `the store at .*store\\.mdb cannot grow: it is at this process's file size limit`;
+  // Before, the sync failed at the store (io_error) after rebasing the local WAL, and never
+  // pushed, nor did any retry under the limit (or on a full disk).
+  const r = gritLimited(repo, 8, ['sync']);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.deepEqual([r.json.data.pulled, r.json.data.pushed, r.json.data.events_rebased], [1, 1, 1], r.stdout);
+  assert.match(r.stderr, new RegExp(`^grit: warning: the sync succeeded, but the store could not be updated \\(${limit}\\); the next command catches it up$`, 'm'));
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'stack trace');
+  assert.equal(git(remote, 'rev-parse', 'refs/grit/wal').trim(), walHead(repo), 'the sync did not push');
+  const list = gritLimited(repo, 8, ['issue', 'list']);
+  assert.deepEqual([mine.json.data.issue_id, theirs].map((id) => list.json.data.issues.some((i: any) => i.issue_id === id)), [true, true], list.stdout);
+  assert.match(list.stderr, behind(2, limit));
+  gritOk(other, ['sync']);
+  assert.ok(gritOk(other, ['issue', 'list']).issues.some((i: any) => i.issue_id === mine.json.data.issue_id), 'the teammate does not get the event');
+  assert.deepEqual(await listed(repo), list.json.data, 'the store did not catch up without the limit');
+  assert.equal(gritOk(repo, ['db', 'check']).behind_wal, 0);
   fsckClean(repo);
 });
 
