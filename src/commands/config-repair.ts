@@ -10,7 +10,8 @@
  *   name (`.git/grit/actors/<id>/`), `public_key` from its own `keys/signing.key` when it has one.
  * - The broken file is kept beside the new one as `config.toml.broken-<unix_ms>`.
  */
-import { existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { crashPoint } from '../core/fault.js';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
 import { ACTOR_KEYS, readActorConfig, readRepoConfig, repoConfigFrom, unknownKeys, writeToml, type ActorConfig } from '../core/config.js';
@@ -76,7 +77,12 @@ function replaceConfig(path: string, value: object, perm: number, validate: (tmp
     throw err;
   }
   const aside = `${path}.broken-${Date.now()}`;
-  renameSync(path, aside);
+  // A copy aside, then one rename over it: a repair stopped in between (kill -9, power cut) leaves
+  // the broken config in its place, which the next doctor --fix repairs again. Renamed aside
+  // first, it left no config at all: a repo without its default actor (whose policies the plan
+  // then lost, and whose actor doctor could take for an empty leftover), an actor without its id.
+  copyFileSync(path, aside, constants.COPYFILE_EXCL);
+  crashPoint('config:set-aside');
   renameSync(tmp, path);
   return aside;
 }

@@ -33,7 +33,9 @@ export type FaultPoint =
   /** A rebuild's copy of the store made, the store not yet emptied (store-replacement.ts). */
   | 'rebuild:copied'
   /** A lease renew, release or takeover has moved daemon.lock aside, the new record not yet linked in (lease.ts). */
-  | 'lease:moved-aside';
+  | 'lease:moved-aside'
+  /** doctor --fix's repaired config written and checked, the broken one kept aside, the repaired one not yet in place (config-repair.ts). */
+  | 'config:set-aside';
 
 /** How long a paused process waits for its test before it goes on by itself. */
 const PAUSE_MAX_MS = 60_000;

@@ -68,6 +68,26 @@ test('garbage in the repo config: coded error from commands; doctor --fix keeps 
   assert.match(check(refused, 'actor_config').plan, /fix line \d+ \("signature_policy = \\"rej"\) .* by hand/);
 });
 
+test('doctor --fix killed while it replaces a broken config: the config is still there, every readable setting kept, and the next doctor --fix finishes the repair', async () => {
+  const { repo, actor, list } = await populated({ key: true });
+  const files = [join(repo, '.git/grit/config.toml'), join(actor.data_dir, 'config.toml')];
+  writeFileSync(files[0], readFileSync(files[0], 'utf8').replace('signature_policy = "warn"', 'signature_policy = "reject"') + '<<<<<<< HEAD\n');
+  for (const file of files) {
+    if (file === files[1]) writeFileSync(file, readFileSync(file, 'utf8') + '<<<<<<< HEAD\n');
+    const killed = grit(repo, ['doctor', '--fix', '--json'], { env: { GRIT_FAULT: 'config:set-aside' } });
+    assert.equal(killed.code, -1, `not killed: ${killed.stdout}${killed.stderr}`);
+    // Before, the broken file had been renamed aside and the repaired one not yet in its place:
+    // no repo config (every command refused, and \`grit actor use\` would have reset its
+    // policies), or an actor directory without its config.
+    assert.ok(existsSync(file), `${file} is gone`);
+    const fixed = gritDoctor(repo, ['--fix']);
+    assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
+    assert.match(check(fixed, 'actor_config').message, /signature_policy = reject/, 'the policy survived the repair');
+    assert.match(check(fixed, 'actor_config').message, new RegExp(`actor ${actor.actor_id}`), 'another default actor');
+    assert.deepEqual(gritOk(repo, ['issue', 'list']), list, 'same default actor, same store');
+  }
+});
+
 test('garbage in the actor config: coded error; doctor --fix rebuilds it from the directory name and the signing key', async () => {
   const { repo, actor, ids, list } = await populated({ key: true });
   const path = join(actor.data_dir, 'config.toml');
