@@ -68,7 +68,8 @@ export interface RepairPlan {
  * aside; `perm`: core.sharedRepository's for a config inside `.git/grit` (shared-files.ts).
  */
 function replaceConfig(path: string, value: object, perm: number, validate: (tmp: string) => void): string {
-  const tmp = `${path}.repair-${process.pid}`;
+  // Named as files replaced by rename are (`<name>.<pid>.tmp`): one a killed repair leaves is doctor's temp_files.
+  const tmp = `${path}.repair.${process.pid}.tmp`;
   writeToml(tmp, value, perm);
   try {
     validate(tmp);

@@ -7,9 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { open } from 'lmdb';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { generateWal } from '../helpers/gen-events.js';
 import { rng } from '../helpers/random.js';
 import { dropObjects, fsckClean, git, grit, gritOk, gritDoctor, setSignaturePolicy, tempDir, tempRepo, type GritResult, gritInit, gritLib, gritSetup } from '../helpers/repo.js';
@@ -80,7 +80,15 @@ test('doctor --fix killed while it replaces a broken config: the config is still
     // no repo config (every command refused, and \`grit actor use\` would have reset its
     // policies), or an actor directory without its config.
     assert.ok(existsSync(file), `${file} is gone`);
+    // The killed repair's own file is a temporary file of a process that is gone: temp_files
+    // deletes it once it has been left alone a minute (it used to stay for good, unreported).
+    const dir = dirname(file);
+    const left = readdirSync(dir).filter((n) => n.startsWith('config.toml.') && !n.startsWith('config.toml.broken-'));
+    assert.equal(left.length, 1, String(left));
+    const old = new Date(Date.now() - 120_000);
+    utimesSync(join(dir, left[0]), old, old);
     const fixed = gritDoctor(repo, ['--fix']);
+    assert.deepEqual(readdirSync(dir).filter((n) => left.includes(n)), [], 'the killed repair left its file');
     assert.ok(fixed.checks.every((c: any) => c.status === 'ok'), JSON.stringify(fixed.checks));
     assert.match(check(fixed, 'actor_config').message, /signature_policy = reject/, 'the policy survived the repair');
     assert.match(check(fixed, 'actor_config').message, new RegExp(`actor ${actor.actor_id}`), 'another default actor');
