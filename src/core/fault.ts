@@ -14,6 +14,8 @@ export type FaultPoint =
   | 'wal:after-objects'
   /** The WAL ref moved, the store not yet updated. */
   | 'write:after-append'
+  /** A pull's fetch done and validated, its snapshots and locks not yet taken in (git/sync.ts). */
+  | 'sync:fetched'
   /** A pull's step applied to the store (`applyAdvance`), the steps after it not yet. */
   | 'sync:step-applied'
   /** Small packs merged into one, the first old pack's index deleted, the rest not yet. */

@@ -21,6 +21,11 @@ import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRef
 import { decodeWalChunk, isFilteredWal, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
 import { readWal, type ReadWalOptions, type ReaderSource } from './wal-read-ahead.js';
 import { shellWord } from '../core/shell-word.js';
+import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
+import { sharedPermOf } from './shared-perm.js';
+import { crashPoint } from '../core/fault.js';
 
 export interface SyncOptions {
   remote: string;
@@ -226,6 +231,12 @@ export class WalSync {
    */
   private async fetch(pull: boolean, result: SyncResult, first: boolean): Promise<string | null> {
     const before = new Map((await listRefs(this.gitDir, this.prefix)).map((r) => [r.ref, r.oid]));
+    // Snapshots and locks are taken in against the tracking refs as they were before the first
+    // fetch that brought them, which may be a sync's that never took them in: one killed after its
+    // fetch, or a `sync --push` (which takes nothing in). Judged against `before` then, they
+    // looked seen already and were never imported (a teammate's snapshot, for good).
+    const seen = this.readSeen() ?? before;
+    if (seen === before) this.saveSeen(before);
     this.progress.phase(`fetching from ${redactUrls(this.opts.remote)}…`);
     const fetching = fetchGrit(this.gitDir, this.opts.remote, '', this.opts.env, this.progress.gitMeter);
     // A turn of the event loop: git is started by then, unless a git process had to answer first
@@ -255,10 +266,37 @@ export class WalSync {
       throw err;
     }
     if (pull) {
-      result.snapshots_fetched += await this.importSnapshots(before, result.snapshots_refused);
-      result.locks_updated += await mergeRemoteLocks(this.gitDir, this.wal.objects, (a, b) => this.wal.isAncestor(a, b), this.prefix, before);
+      crashPoint('sync:fetched');
+      result.snapshots_fetched += await this.importSnapshots(seen, result.snapshots_refused);
+      result.locks_updated += await mergeRemoteLocks(this.gitDir, this.wal.objects, (a, b) => this.wal.isAncestor(a, b), this.prefix, seen);
+      rmSync(this.seenPath(), { force: true });
     }
     return remoteHead;
+  }
+
+  /** Where `saveSeen` keeps the tracking refs of this remote until a pull has taken in what was fetched since. */
+  private seenPath(): string {
+    return join(this.gitDir, 'grit', `sync-seen.${encodeURIComponent(this.prefix.slice('refs/grit-remote/'.length, -1))}.json`);
+  }
+
+  private readSeen(): Map<string, string> | null {
+    try {
+      const refs = JSON.parse(readFileSync(this.seenPath(), 'utf8')) as unknown;
+      if (typeof refs !== 'object' || refs === null || Object.values(refs).some((v) => typeof v !== 'string')) return null;
+      return new Map(Object.entries(refs as Record<string, string>));
+    } catch {
+      return null; // none (the usual case), or unreadable: the refs now are the best guess
+    }
+  }
+
+  private saveSeen(refs: ReadonlyMap<string, string>): void {
+    const path = this.seenPath();
+    const tmp = `${path}.${process.pid}.tmp`;
+    const perm = sharedPermOf(this.gitDir);
+    mkdirShared(join(this.gitDir, 'grit'), perm);
+    writeFileSync(tmp, JSON.stringify(Object.fromEntries(refs)) + '\n');
+    adjustSharedPerm(tmp, perm);
+    renameSync(tmp, path);
   }
 
   /**

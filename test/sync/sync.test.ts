@@ -550,6 +550,32 @@ test('sync imports new snapshots and rebuild works from them in the other clone'
   assert.deepEqual(refs(b, 'refs/grit/snapshots/'), {});
 });
 
+test('a snapshot fetched by a sync that did not take it in (sync --push, or a sync killed after its fetch) is imported by the next pull', { timeout: 60_000 }, async () => {
+  const { clones } = await network(2);
+  const [a, b] = clones;
+  await gritSetup(b, ['sync']);
+  // A new event each time: a snapshot of an unchanged WAL is the one there already.
+  const shared = async (): Promise<string> => {
+    await gritSetup(a, ['issue', 'create', '--title', 'more']);
+    await gritSetup(a, ['sync']);
+    const snap = await gritSetup(a, ['snapshot']);
+    git(a, 'push', '-q', 'origin', `${snap.snapshot_ref}:${snap.snapshot_ref}`);
+    return snap.snapshot_ref;
+  };
+  // Before, the fetch of either moved the tracking ref, so the next pull took the snapshot for
+  // one seen already and never imported it.
+  const first = await shared();
+  assert.equal(gritOk(b, ['sync', '--push']).snapshots_fetched, 0);
+  assert.equal(gritOk(b, ['sync']).snapshots_fetched, 1, 'after sync --push');
+  const second = await shared();
+  const killed = grit(b, ['sync', '--json'], { env: { GRIT_FAULT: 'sync:fetched' } });
+  assert.equal(killed.code, -1, `not killed: ${killed.stdout}${killed.stderr}`);
+  assert.equal(gritOk(b, ['sync']).snapshots_fetched, 1, 'after a sync killed after its fetch');
+  assert.deepEqual(Object.keys(refs(b, 'refs/grit/snapshots/')).sort(), [first, second].sort());
+  assert.equal(gritOk(b, ['sync']).snapshots_fetched, 0);
+  assert.deepEqual(readdirSync(join(b, '.git', 'grit')).filter((n) => n.startsWith('sync-seen')), [], 'the record outlived the pull');
+});
+
 test('a pull where the remote was at the local head last time: fast-forward; a rewritten remote still rebases', { timeout: 60_000 }, async () => {
   const { remote, clones } = await network(3);
   const [a, b, c] = clones;
