@@ -283,18 +283,44 @@ export function hasLockRefs(gitDir: string): boolean {
   }
 }
 
-/** Pairs of live locks held by different owners whose resources overlap. */
-export function findConflicts(locks: readonly Lock[], now = Date.now()): { resources: [string, string]; owners: [string, string] }[] {
-  const live = locks.filter((l) => isLive(l, now));
-  const out: { resources: [string, string]; owners: [string, string] }[] = [];
-  for (let i = 0; i < live.length; i++) {
-    for (let j = i + 1; j < live.length; j++) {
-      const a = live[i];
-      const b = live[j];
-      if (a.owner !== b.owner && overlaps(a.resource, b.resource)) out.push({ resources: [a.resource, b.resource], owners: [a.owner, b.owner] });
-    }
+/**
+ * The resources that cover `resource` other than itself (`covers`): `repo:`, and for a path each
+ * enclosing `path:` (every prefix that ends before a `/`), nearest last.
+ */
+function coveringResources(resource: string): string[] {
+  const out = resource === 'repo:' ? [] : ['repo:'];
+  for (let k = resource.indexOf('/'); k !== -1; k = resource.indexOf('/', k + 1)) {
+    const outer = resource.slice(0, k);
+    if (outer.startsWith('path:')) out.push(outer);
   }
   return out;
+}
+
+/**
+ * Pairs of live locks held by different owners whose resources overlap, in the order of `locks`
+ * (by the first of the pair, then the second). Each lock looks up only the locks on its own
+ * resource and on those that cover it (`coveringResources`), not every other lock: with thousands
+ * of locks a test of every pair took seconds (`lock status`; docs/performance.md, "Locks").
+ */
+export function findConflicts(locks: readonly Lock[], now = Date.now()): { resources: [string, string]; owners: [string, string] }[] {
+  const live = locks.filter((l) => isLive(l, now));
+  const at = new Map<string, number[]>();
+  live.forEach((l, i) => {
+    const same = at.get(l.resource);
+    if (same) same.push(i);
+    else at.set(l.resource, [i]);
+  });
+  const pairs: [number, number][] = [];
+  live.forEach((l, i) => {
+    // The same resource: each pair once, from its first lock.
+    for (const j of at.get(l.resource)!) if (j > i && live[j].owner !== l.owner) pairs.push([i, j]);
+    // A covering resource never lists `l` among its own coverers, so these pairs are met only here.
+    for (const outer of coveringResources(l.resource)) {
+      for (const j of at.get(outer) ?? []) if (live[j].owner !== l.owner) pairs.push(i < j ? [i, j] : [j, i]);
+    }
+  });
+  pairs.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+  return pairs.map(([i, j]) => ({ resources: [live[i].resource, live[j].resource], owners: [live[i].owner, live[j].owner] }));
 }
 
 /**

@@ -9,6 +9,7 @@ import { LockResources } from '../../src/git/lock-resources.js';
 import {
   checkLocks,
   encodeLock,
+  findConflicts,
   lockRefName,
   locksOverlapping,
   MAX_TTL_MS,
@@ -27,6 +28,7 @@ import { git, grit, gritAsync, gritDoctor, gritOk, tempRepo, gritInit, gritSetup
 import { network, refs, setLockPolicy } from './_helpers.js';
 import { untilPast } from '../helpers/wait.js';
 import { writeObjects } from '../helpers/objects.js';
+import { pick, rng } from '../helpers/random.js';
 
 test('resources, TTLs and overlap rules', () => {
   assert.equal(parseTtl('30s'), 30_000);
@@ -51,6 +53,45 @@ test('resources, TTLs and overlap rules', () => {
   assert.ok(!overlaps('issue:00000000000000000000000000000000', 'path:x'));
   // The ref name: first 8 bytes of SHA-256 of the (normalized) resource.
   assert.equal(lockRefName('path:src'), `refs/grit/locks/${createHash('sha256').update('path:src').digest('hex').slice(0, 16)}`);
+});
+
+test('lock status conflicts: every overlapping pair of owners, in order, without testing every pair of locks', () => {
+  // The pairs as every pair tested would find them, in the same order.
+  const pairwise = (locks: Lock[], now: number) => {
+    const live = locks.filter((l) => l.expires_unix_ms > now);
+    const out: { resources: [string, string]; owners: [string, string] }[] = [];
+    for (let i = 0; i < live.length; i++) {
+      for (let j = i + 1; j < live.length; j++) {
+        const [a, b] = [live[i], live[j]];
+        if (a.owner !== b.owner && overlaps(a.resource, b.resource)) out.push({ resources: [a.resource, b.resource], owners: [a.owner, b.owner] });
+      }
+    }
+    return out;
+  };
+  const rand = rng(14);
+  const now = 1_000_000;
+  const names = ['repo:', 'issue:00', 'issue:01', 'path:src', 'path:src/a', 'path:src/a/b.ts', 'path:src/ab', 'path:srcx', 'path:lib/a', 'path:', 'path:/x'];
+  for (let round = 0; round < 200; round++) {
+    const locks: Lock[] = Array.from({ length: Math.floor(rand() * 12) }, () => ({
+      resource: pick(names, rand),
+      owner: pick(['a', 'b', 'c'], rand),
+      nonce: 'n',
+      expires_unix_ms: rand() < 0.8 ? now + 1 : now - 1,
+    }));
+    assert.deepEqual(findConflicts(locks, now), pairwise(locks, now), JSON.stringify(locks));
+  }
+  // 3,000 locks of two owners on distinct files (one conflict: a directory's lock): the owners
+  // were compared for each of the 4.5 million pairs; now a few looks a lock.
+  let reads = 0;
+  const many: Lock[] = Array.from({ length: 3000 }, (_, i) => {
+    const lock = { resource: `path:src/d${i % 50}/f${i}.ts`, owner: i % 2 ? 'a' : 'b', nonce: 'n', expires_unix_ms: now + 1 };
+    return new Proxy(lock, { get: (t, k) => (reads++, Reflect.get(t, k)) });
+  });
+  many.push({ resource: 'path:src/d7', owner: 'c', nonce: 'n', expires_unix_ms: now + 1 });
+  const found = findConflicts(many, now);
+  assert.equal(found.length, 60);
+  assert.deepEqual(found[0], { resources: ['path:src/d7/f7.ts', 'path:src/d7'], owners: ['a', 'c'] });
+  assert.ok(reads < 20 * many.length, `${reads} reads of 3,001 locks`);
 });
 
 test('local locks: acquire, conflict, renew by the owner only, release, expiry, gc', { timeout: 60_000 }, async () => {
