@@ -227,7 +227,7 @@ export async function snapshotGc(ctx: RepoContext, args: Args): Promise<Snapshot
     all = await snapshotsNewestFirst(ctx, readVerdicts(ctx.repo.commonDir));
     if (head !== null) {
       try {
-        const never = await unusableSnapshots(ctx.wal.objects, all, (walHead) => ctx.wal.isAncestor(walHead, head), refusedSnapshots(ctx.repo.commonDir));
+        const never = await unusableSnapshots(ctx.wal.objects, all, ctx.wal.ancestorTest(head), refusedSnapshots(ctx.repo.commonDir));
         unusable = new Set(never.map((s) => s.ref));
       } catch {
         // A WAL that cannot be walked: none is judged (the set is still empty).

@@ -51,10 +51,12 @@ export async function newestUsableSnapshot<S>(
 ): Promise<LoadedSnapshot<S> | null> {
   if (head === null) return null;
   const verdicts = readVerdicts(ctx.repo.commonDir);
+  // One walk of the WAL for all of them: many snapshots off it (after a sync rebased) each walked it all.
+  const onWal = ctx.wal.ancestorTest(head);
   for (const s of await snapshotsNewestFirst(ctx, verdicts)) {
     try {
       const meta = readSnapshotMeta(ctx.wal.objects, s.oid);
-      if (!(await ctx.wal.isAncestor(meta.wal_head, head))) {
+      if (!(await onWal(meta.wal_head))) {
         skipped.push({ ref: s.ref, reason: offWalReason(meta.wal_head), offWal: true });
         continue;
       }

@@ -608,19 +608,35 @@ export class Wal {
   }
 
   /** True when `ancestor` is `descendant` or on its first-parent chain (null is everyone's). */
-  async isAncestor(ancestor: string | null, descendant: string | null): Promise<boolean> {
-    if (ancestor === null) return true;
-    try {
-      for (let oid: string | undefined = descendant ?? undefined, n = 0; oid; n++) {
-        if (oid === ancestor) return true;
-        oid = this.objects.readCommit(oid).parents[0];
-        if (n % 1024 === 1023) await new Promise((r) => setImmediate(r));
+  isAncestor(ancestor: string | null, descendant: string | null): Promise<boolean> {
+    return this.ancestorTest(descendant)(ancestor);
+  }
+
+  /**
+   * `isAncestor(·, descendant)` for many ancestors in turn: one walk down the chain, taken up where
+   * the last question left it and remembering what it passed, so asking about n commits (every
+   * snapshot's wal_head) costs one walk of the WAL, not up to n (docs/performance.md, "Many
+   * snapshots: one walk of the WAL").
+   */
+  ancestorTest(descendant: string | null): (ancestor: string | null) => Promise<boolean> {
+    const passed = new Set<string>();
+    let next: string | undefined = descendant ?? undefined;
+    return async (ancestor) => {
+      if (ancestor === null || passed.has(ancestor)) return true;
+      try {
+        for (let n = 0; next; n++) {
+          if (next === ancestor) return true;
+          const oid: string = next;
+          next = this.objects.readCommit(oid).parents[0];
+          passed.add(oid);
+          if (n % 1024 === 1023) await new Promise((r) => setImmediate(r));
+        }
+        return false;
+      } catch (err) {
+        throw walError(`cannot walk the WAL: ${(err as Error).message}`, { ancestor, descendant });
+      } finally {
+        this.objects.close();
       }
-      return false;
-    } catch (err) {
-      throw walError(`cannot walk the WAL: ${(err as Error).message}`, { ancestor, descendant });
-    } finally {
-      this.objects.close();
-    }
+    };
   }
 }

@@ -13,9 +13,11 @@ import { generateWal, trustKey } from '../helpers/gen-events.js';
 import { chunkOfRecords, unknownKindRecord } from '../helpers/bad-records.js';
 import { ACTOR_HEX, comment, forge } from '../git/_util.js';
 import { GritError } from '../../src/core/errors.js';
+import { warnings } from '../../src/core/warnings.js';
 import { blake2b256 } from '../../src/core/hash.js';
 import { fromHex, toHex } from '../../src/core/hex.js';
 import { StoreFill } from '../../src/core/store-fill.js';
+import { ObjectStore } from '../../src/git/objects.js';
 import { Wal, WAL_REF } from '../../src/git/wal.js';
 import { network } from '../sync/_helpers.js';
 import { daemonEnv, startDaemon } from '../helpers/daemon.js';
@@ -249,6 +251,50 @@ test('snapshot layout: snapshot.json, ~1000-event chunks in the WAL chunk format
   assert.deepEqual(gritOk(repo, ['snapshot', 'gc']).deleted, []); // default keep 3
   const bad = gritOk(repo, ['snapshot', 'gc', '--keep', '0']);
   assert.equal(bad.kept.length, 0);
+});
+
+test('snapshot gc and rebuild --from-snapshot walk the WAL once for all the snapshots, not once for each', { timeout: 120_000 }, async () => {
+  const repo = tempRepo();
+  const opts = { cwd: repo };
+  await runLocal('Init', { no_agents_md: true }, opts);
+  const gitDir = join(repo, '.git');
+  // 12 snapshots, 150 commits apart, on a WAL of 1,800 commits (one event each).
+  let startTs: number | undefined;
+  const walHeads: string[] = [];
+  for (let k = 0; k < 12; k++) {
+    startTs = (await generateWal(gitDir, { seed: 40 + k, events: 150, actors: ACTORS, batchMax: 1, packed: true, startTs })).nextTs;
+    walHeads.push(((await runLocal('Snapshot', {}, opts)) as { wal_head: string }).wal_head);
+    await new Promise((r) => setTimeout(r, 2)); // refs are named by the millisecond
+  }
+  const commits = Number(git(repo, 'rev-list', '--count', WAL_REF).trim());
+  assert.equal(commits, 1800);
+  const readCommit = ObjectStore.prototype.readCommit;
+  const send = warnings.send;
+  let reads = 0;
+  ObjectStore.prototype.readCommit = function (...args) {
+    reads++;
+    return readCommit.apply(this, args);
+  };
+  try {
+    const gc = (await runLocal('SnapshotGc', { keep: 12 }, opts)) as { deleted: string[]; kept: string[] };
+    assert.deepEqual([gc.deleted.length, gc.kept.length], [0, 12]);
+    // Each snapshot's wal_head looked for from the head on its own: 150 + 300 + … + 1,800 = 11,700 reads.
+    assert.ok(reads <= commits + 12 * 2, `${reads} commit reads for 12 snapshots on ${commits} commits`);
+
+    // The WAL back at the first snapshot's head (as plain git might leave it): the 11 newer ones
+    // are off it, and a rebuild passes over each, walking the 150 commits once, not 11 times.
+    git(repo, 'update-ref', WAL_REF, walHeads[0]);
+    reads = 0;
+    const said: string[] = [];
+    warnings.send = (message) => said.push(message);
+    const rebuilt = (await runLocal('Rebuild', { from_snapshot: true }, opts)) as { event_count: number; from_snapshot: boolean };
+    assert.deepEqual([rebuilt.event_count, rebuilt.from_snapshot], [150, true]);
+    assert.equal(said.filter((m) => m.includes('is not on refs/grit/wal')).length, 11);
+    assert.ok(reads <= 2 * 150 + 24, `${reads} commit reads for 11 snapshots off a WAL of 150 commits`);
+  } finally {
+    ObjectStore.prototype.readCommit = readCommit;
+    warnings.send = send;
+  }
 });
 
 test('snapshot with nothing new answers from snapshot.json: the snapshot\'s events are not read', { timeout: 60_000 }, async () => {
