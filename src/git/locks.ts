@@ -17,7 +17,7 @@ import { encodeCommit, encodeTree } from './object-encoding.js';
 import type { ObjectSink, ObjectStore } from './objects.js';
 import { publishPack } from './pack-publish.js';
 import { PackBuilder } from './pack-write.js';
-import { casRef, deleteRef, listRefNames, listRefs, readRef, readRefs } from './refs.js';
+import { casRef, deleteRefs, listRefNames, listRefs, readRef, readRefs } from './refs.js';
 import { fetchGrit, pushRefs, trackingPrefix, updateRefs } from './transport.js';
 
 export { LOCK_PREFIX, lockRefName } from './lock-resources.js';
@@ -407,12 +407,14 @@ export async function mergeRemoteLocks(
     if (await isAncestor(oid, mine)) continue; // local is ahead
     if (await casRef(gitDir, ref, mine, oid)) changed++;
   }
+  // Gone from the remote (its `lock gc`): deleted here too if unchanged here, all with one git.
+  const gone: { ref: string; oid: string }[] = [];
   for (const [trackRef, oid] of before) {
     if (!trackRef.startsWith(remotePrefix)) continue;
     const name = trackRef.slice(remotePrefix.length);
-    if (!remote.has(name) && local.get(name) === oid && (await deleteRef(gitDir, LOCK_PREFIX + name, oid))) changed++;
+    if (!remote.has(name) && local.get(name) === oid) gone.push({ ref: LOCK_PREFIX + name, oid });
   }
-  return changed;
+  return changed + (await deleteRefs(gitDir, gone)).size;
 }
 
 // --- operations ---
@@ -618,9 +620,8 @@ export async function gcLocks(env: LockEnv): Promise<{ deleted: string[]; kept: 
     const tracking = onRemote.filter((d) => !refused.has(d.ref)).map((d) => ({ ref: trackedRef(prefix, d.ref), newOid: null }));
     await updateRefs(env.gitDir, tracking);
   }
-  for (const d of dead) {
-    if (gone.has(d.ref) && (await deleteRef(env.gitDir, d.ref, d.oid))) deleted.push(d.resource ?? d.ref);
-  }
+  const removed = await deleteRefs(env.gitDir, dead.filter((d) => gone.has(d.ref)));
+  for (const d of dead) if (removed.has(d.ref)) deleted.push(d.resource ?? d.ref);
   return { deleted: deleted.sort(), kept: locks.length + unreadable.length - deleted.length };
 }
 

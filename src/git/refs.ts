@@ -320,6 +320,28 @@ async function landed(gitDir: string, ref: string, oid: string): Promise<boolean
 }
 
 /**
+ * Deletes each of `refs` that still holds its `oid` (`deleteRef` with `expectedOld`), and returns
+ * those that are gone. All in one `git update-ref --stdin` transaction first: one git for the lot,
+ * and packed-refs rewritten once, not once a ref (2,000 expired locks were 2,000 gits, each
+ * rewriting a packed-refs file of 2,000 lines). A transaction is all or nothing, so if one ref
+ * moved meanwhile, or anything else failed, each is deleted on its own as before.
+ */
+export async function deleteRefs(gitDir: string, refs: readonly { ref: string; oid: string }[]): Promise<Set<string>> {
+  for (const { ref, oid } of refs) {
+    checkRefName(ref);
+    checkOid(oid);
+  }
+  if (refs.length > 1) {
+    const input = refs.map(({ ref, oid }) => `delete ${ref} ${oid}\n`).join('');
+    const { code } = await spawnGit({ args: ['--git-dir', gitDir, ...NO_HOOKS, 'update-ref', '--stdin'], env: process.env, input });
+    if (code === 0) return new Set(refs.map((r) => r.ref));
+  }
+  const gone = new Set<string>();
+  for (const { ref, oid } of refs) if (await deleteRef(gitDir, ref, oid)) gone.add(ref);
+  return gone;
+}
+
+/**
  * Deletes a ref, loose and packed, through `git update-ref -d` (git knows how to rewrite
  * packed-refs under its lock). With `expectedOld`, deletes only if the ref still holds it and
  * returns false otherwise. True when the ref is gone.

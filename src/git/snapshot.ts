@@ -18,7 +18,7 @@ import { encodeCommit, encodeTree, hashObject, type TreeEntry } from './object-e
 import type { ObjectSink, ObjectStore } from './objects.js';
 import { publishPack } from './pack-publish.js';
 import { PackBuilder } from './pack-write.js';
-import { casRef, deleteRef, listRefs } from './refs.js';
+import { casRef, deleteRefs, listRefs } from './refs.js';
 import { plural } from '../core/plural.js';
 import { readSnapshotChunks, type ReadSnapshotOptions } from './wal-read-ahead.js';
 
@@ -417,7 +417,6 @@ export async function gcSnapshots(
   const usable = all.filter((s) => !unusable.has(s.ref));
   const kept = usable.slice(0, keep);
   const doomed = [...all.filter((s) => unusable.has(s.ref)), ...usable.slice(keep)];
-  const deleted: string[] = [];
-  for (const s of doomed) if (await deleteRef(gitDir, s.ref, s.oid)) deleted.push(s.ref);
-  return { deleted, kept: kept.map((s) => s.ref) };
+  const gone = await deleteRefs(gitDir, doomed);
+  return { deleted: doomed.filter((s) => gone.has(s.ref)).map((s) => s.ref), kept: kept.map((s) => s.ref) };
 }

@@ -2,8 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { casRef, deleteRef, listRefNames, listRefs, readRef, readRefs, STALE_LOCK_MS } from '../../src/git/refs.js';
+import { casRef, deleteRef, deleteRefs, listRefNames, listRefs, readRef, readRefs, STALE_LOCK_MS } from '../../src/git/refs.js';
 import { git, gitRun, isGritError, tempRepo } from './_util.js';
+import { gitCalls } from '../helpers/git-calls.js';
 
 /** Three commits made by git, to point refs at. */
 function commits(dir: string): [string, string, string] {
@@ -169,4 +170,25 @@ test('deleteRef removes loose and packed refs, and refuses a stale expectation',
   assert.equal(await deleteRef(gitDir, 'refs/grit/snapshots/3'), true);
   assert.deepEqual(await listRefs(gitDir, 'refs/grit/'), []);
   assert.equal(git(dir, ['for-each-ref', 'refs/grit/']).trim(), '');
+});
+
+test('deleteRefs: one git for the lot, loose and packed; a ref that moved is kept and the rest deleted one by one', async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a, b] = commits(dir);
+  const refs = Array.from({ length: 30 }, (_, i) => ({ ref: `refs/grit/locks/${String(i).padStart(2, '0')}`, oid: i % 2 ? a : b }));
+  for (const { ref, oid } of refs.slice(0, 20)) git(dir, ['update-ref', ref, oid]);
+  git(dir, ['pack-refs', '--all', '--prune']);
+  for (const { ref, oid } of refs.slice(20)) git(dir, ['update-ref', ref, oid]);
+
+  const calls = await gitCalls(() => deleteRefs(gitDir, refs.slice(0, 25)));
+  assert.deepEqual([...calls.result].sort(), refs.slice(0, 25).map((r) => r.ref));
+  assert.deepEqual(calls.commands, ['update-ref --stdin'], 'one git, not one a ref');
+  assert.deepEqual((await listRefs(gitDir, 'refs/grit/')).map((r) => r.ref), refs.slice(25).map((r) => r.ref));
+
+  // refs/grit/locks/26 holds b, not a: kept; the others deleted one by one.
+  const stale = [refs[25], { ...refs[26], oid: a }, refs[27]];
+  const again = await gitCalls(() => deleteRefs(gitDir, stale));
+  assert.deepEqual([...again.result], [refs[25].ref, refs[27].ref]);
+  assert.equal(again.commands.filter((c) => c.startsWith('update-ref')).length, 4, 'the transaction, then one a ref');
+  assert.deepEqual((await listRefs(gitDir, 'refs/grit/')).map((r) => r.ref), [refs[26].ref, refs[28].ref, refs[29].ref]);
 });

@@ -29,6 +29,7 @@ import { network, refs, setLockPolicy } from './_helpers.js';
 import { untilPast } from '../helpers/wait.js';
 import { writeObjects } from '../helpers/objects.js';
 import { pick, rng } from '../helpers/random.js';
+import { gitCalls } from '../helpers/git-calls.js';
 
 test('resources, TTLs and overlap rules', () => {
   assert.equal(parseTtl('30s'), 30_000);
@@ -338,6 +339,14 @@ test('remote locks: overlap across clones, owner-only release, gc on the remote,
   await gritSetup(c, ['sync']);
   assert.equal(refs(c, 'refs/grit/locks/')[lockRefName('path:src')], undefined);
   assert.equal(gritOk(b, ['lock', 'acquire', '--resource', 'path:src/deep/file.ts']).lock.owner.length, 32);
+  // Several gc'd on the remote at once: the sync deletes them all here (one git for the lot).
+  for (const r of ['path:lib', 'path:bin']) gritOk(a, ['lock', 'acquire', '--resource', r, '--ttl', '1h']);
+  await gritSetup(c, ['sync']);
+  for (const r of ['path:lib', 'path:bin']) gritOk(a, ['lock', 'release', '--resource', r]);
+  await gritSetup(c, ['sync']);
+  assert.deepEqual(gritOk(a, ['lock', 'gc']).deleted, ['path:bin', 'path:lib']);
+  await gritSetup(c, ['sync']);
+  assert.deepEqual([lockRefName('path:lib'), lockRefName('path:bin')].map((ref) => refs(c, 'refs/grit/locks/')[ref]), [undefined, undefined]);
 });
 
 test('--local: refused with --remote; a --local change of a lock origin holds live says so', { timeout: 90_000 }, async () => {
@@ -461,10 +470,10 @@ class CountingStore extends ObjectStore {
  * Writes a live lock of `owner` on `resource` as another process or clone would (its ref moved
  * directly, as a sync or a plain git fetch moves it), on top of the lock there if any.
  */
-async function putLock(gitDir: string, resource: string, owner: string): Promise<void> {
+async function putLock(gitDir: string, resource: string, owner: string, expires = Date.now() + 3_600_000): Promise<void> {
   const ref = lockRefName(resource);
   const current = await readRef(gitDir, ref);
-  const lock: Lock = { resource, owner, nonce: 'n'.repeat(32), expires_unix_ms: Date.now() + 3_600_000 };
+  const lock: Lock = { resource, owner, nonce: 'n'.repeat(32), expires_unix_ms: expires };
   assert.ok(await casRef(gitDir, ref, current, writeObjects(gitDir, (sink) => writeLockCommit(sink, lock, current))));
 }
 
@@ -562,6 +571,18 @@ test('a path: lock among hundreds: every ancestor and descendant is found, packe
       assert.equal(r.json.error.details.lock.resource, holder);
     }
   }
+});
+
+test('lock gc deletes the expired locks with one git, packed or loose, not one a lock', { timeout: 60_000 }, async () => {
+  const { repo, gitDir, other } = await lockScene();
+  for (let i = 0; i < 60; i++) await putLock(gitDir, `path:src/f${i}`, other, i < 50 ? 1 : Date.now() + 3_600_000);
+  git(repo, 'pack-refs', '--all');
+  for (let i = 60; i < 80; i++) await putLock(gitDir, `path:src/f${i}`, other, 1);
+  const gc = await gitCalls(() => runLocal('LockGc', {}, { cwd: repo }) as Promise<{ deleted: string[]; kept: number }>);
+  assert.equal(gc.result.deleted.length, 70);
+  assert.equal(gc.result.kept, 10);
+  assert.deepEqual(gc.commands.filter((c) => c.startsWith('update-ref')), ['update-ref --stdin']);
+  assert.equal((await readLocks(gitDir, new ObjectStore(gitDir))).locks.length, 10);
 });
 
 test('a path: lock reads only the lock refs that can overlap it, however many others there are and change', { timeout: 60_000 }, async () => {
