@@ -298,6 +298,7 @@ function* shownToPeople(issues: Iterable<Issue>): Generator<Issue> {
 function defaultOutput(root: string, format: ExportFormat, umask: number | undefined): string {
   const dir = join(root, '.grit');
   const ignore = join(dir, '.gitignore');
+  notADirectory(dir);
   let made: string[] = [];
   try {
     made = makeParents(dir, umask);
@@ -312,6 +313,23 @@ function defaultOutput(root: string, format: ExportFormat, umask: number | undef
     throw error;
   }
   return join(dir, `export.${EXT[format]}`);
+}
+
+/**
+ * `.grit` that is there but no directory (a file, a link to one, a dangling link) is said to be
+ * so: making the directory failed with the system's word for the `.gitignore` inside it ("cannot
+ * write .grit/.gitignore: EEXIST: file already exists", for a file that was not there).
+ */
+function notADirectory(dir: string): void {
+  const link = lstatSync(dir, { throwIfNoEntry: false });
+  if (!link) return;
+  const target = statSync(dir, { throwIfNoEntry: false });
+  if (target?.isDirectory()) return;
+  const what = !link.isSymbolicLink() ? 'a file, not a directory' : target ? `a symbolic link to ${readlinkSync(dir)}, not a directory` : `a symbolic link to ${readlinkSync(dir)}, which does not exist`;
+  throw new GritError('io_error', `${dir} is ${what}: the default export goes into the directory .grit/`, {
+    details: { path: dir },
+    suggestion: `move ${shellWord(dir)} out of the way (grit makes the directory), or export elsewhere (\`--output <path>\`, \`-o -\` for standard output)`,
+  });
 }
 
 export async function exportCommand(ctx: RepoContext, args: Args, options: ContextOptions, stdout?: OutputSink): Promise<ExportResult> {

@@ -469,6 +469,32 @@ test('export --output: missing directories are made inside the repository only; 
   assert.equal(gritOk(repo, ['export', '--output', join(dir, 'y.json')]).output_path, join(dir, 'y.json'));
 });
 
+test('export to the default .grit/: a file or a link to no directory in its place is said to be so, not with the errno of the .gitignore inside it; a link to a directory is followed', { timeout: 30_000 }, async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
+  const dot = join(repo, '.grit');
+  const outside = tempDir();
+  const cases: [string, () => void, RegExp][] = [
+    ['a file', () => writeFileSync(dot, 'notes\n'), /\.grit is a file, not a directory: the default export goes into the directory \.grit\/$/],
+    ['a dangling link', () => symlinkSync(join(outside, 'gone'), dot), /\.grit is a symbolic link to .*gone, which does not exist/],
+    ['a link to a file', () => { writeFileSync(join(outside, 'f'), ''); symlinkSync(join(outside, 'f'), dot); }, /\.grit is a symbolic link to .*f, not a directory/],
+  ];
+  for (const [what, make, message] of cases) {
+    make();
+    const r = grit(repo, ['export', '--json'], { timeout: 15_000 });
+    assert.deepEqual([r.code, r.json.error.code], [1, 'io_error'], what);
+    assert.match(r.json.error.message, message, what);
+    assert.doesNotMatch(r.json.error.message, /E[A-Z]+:/, what);
+    assert.match(r.json.error.details.suggestion, /out of the way.*--output/, what);
+    rmSync(dot);
+  }
+  assert.deepEqual(readdirSync(outside), ['f'], 'nothing made through a link');
+  symlinkSync(outside, dot);
+  assert.equal(gritOk(repo, ['export']).output_path, join(dot, 'export.json'));
+  assert.ok(existsSync(join(outside, 'export.json')));
+});
+
 test('export --since "": refused, not taken as no filter', async () => {
   const repo = tempRepo();
   await gritInit(repo);
