@@ -30,6 +30,7 @@ import { plural } from '../core/plural.js';
 import { visibleDeep } from '../core/terminal-safe.js';
 import { exportTempName } from './temp-files.js';
 import { shellWord } from '../core/shell-word.js';
+import { isScriptUrl } from '../core/script-url.js';
 
 export type ExportFormat = 'json' | 'md' | 'csv';
 const EXT: Record<ExportFormat, string> = { json: 'json', md: 'md', csv: 'csv' };
@@ -228,22 +229,47 @@ function iso(ts: number): string {
 /** Text inside a Markdown list item or heading: no line breaks. */
 const inline = (s: string) => s.replace(/\s*\n\s*/g, ' ');
 
+/**
+ * A one-line field that is text, not Markdown (a title, an assignee, a link's note, an attachment's
+ * name, a MIME type), shown as typed: the characters Markdown or the HTML in it would read (`<b>`,
+ * `[x](javascript:…)`, `*`, `_`, a closing `#`, `&lt;`) get a `\`, and so does a `\` before
+ * punctuation. Written raw, a title `<script>…` or a note `[see](javascript:…)` ran where the
+ * export was opened, past `issue link add`'s refusal of such links. Bodies and comments are
+ * Markdown and stay as written.
+ */
+const mdText = (s: string) => inline(s).replace(/\\(?=[!-/:-@[-`{-~])|[`*_[\]<>#~&]/g, '\\$&');
+
+/** A label as code, whatever backticks it holds: fenced by a longer run, spaced off one at either end. */
+function mdCode(s: string): string {
+  const fence = '`'.repeat(Math.max(0, ...(s.match(/`+/g) ?? []).map((run) => run.length)) + 1);
+  const pad = s.startsWith('`') || s.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${inline(s)}${pad}${fence}`;
+}
+
+/**
+ * A link's url as a link (an autolink, which may not hold a space, `<` or `>`: those are
+ * percent-encoded, else `https://x/a><img onerror=…>` closed it and wrote HTML), unless it would
+ * run code where it is followed (synced from another writer: `issue link add` refuses them), which
+ * is shown as code.
+ */
+const mdUrl = (url: string) => (isScriptUrl(url) ? mdCode(url) : `<${url.replace(/[\s<>]/g, encodeURIComponent)}>`);
+
 function* toMarkdown(meta: ExportMeta, issueCount: number, issues: Iterable<Issue>): Generator<string> {
   yield ['# Issues', '', `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${plural(issueCount, 'issue')}.`, ''].join('\n');
   for (const i of issues) yield `\n${markdownSection(i).join('\n')}`;
 }
 
 function markdownSection(i: Issue): string[] {
-  const out = [`## ${inline(i.title)}`, ''];
+  const out = [`## ${mdText(i.title)}`, ''];
   out.push(`- **ID:** \`${i.issue_id}\``);
   out.push(`- **State:** ${i.state}`);
-  out.push(`- **Labels:** ${i.labels.length ? i.labels.map((l) => `\`${inline(l)}\``).join(', ') : '—'}`);
-  out.push(`- **Assignees:** ${i.assignees.length ? i.assignees.map(inline).join(', ') : '—'}`);
+  out.push(`- **Labels:** ${i.labels.length ? i.labels.map(mdCode).join(', ') : '—'}`);
+  out.push(`- **Assignees:** ${i.assignees.length ? i.assignees.map(mdText).join(', ') : '—'}`);
   out.push(`- **Created:** ${iso(i.created_ts)} by \`${i.created_by}\``);
   out.push(`- **Updated:** ${iso(i.updated_ts)}`);
   for (const d of i.dependencies) out.push(`- **${d.dep_type.replace('_', ' ')}:** \`${d.target}\``);
-  for (const l of i.links) out.push(`- **Link:** <${l.url}>${l.note ? ` — ${inline(l.note)}` : ''}`);
-  for (const a of i.attachments) out.push(`- **Attachment:** ${inline(a.name)} (${a.mime}, sha256 \`${a.sha256}\`)`);
+  for (const l of i.links) out.push(`- **Link:** ${mdUrl(l.url)}${l.note ? ` — ${mdText(l.note)}` : ''}`);
+  for (const a of i.attachments) out.push(`- **Attachment:** ${mdText(a.name)} (${mdText(a.mime)}, sha256 \`${a.sha256}\`)`);
   out.push('');
   if (i.body.trim()) out.push(i.body.trimEnd(), '');
   if (i.comments.length) {

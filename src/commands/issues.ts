@@ -12,6 +12,7 @@ import { actorLabels } from './actors.js';
 import { contentSha256, givenSha256, sha256OfFile } from './input-file.js';
 import { assigneeArg, labelArg, labelList, oneLine, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type ContextOptions, type RepoContext } from './context.js';
+import { isScriptUrl } from '../core/script-url.js';
 
 export interface WriteReply {
   issue_id: string;
@@ -163,16 +164,10 @@ export const issueLabelRemove = member('label', (label) => ({ type: 'LabelRemove
 export const issueAssigneeAdd = member('user', (user) => ({ type: 'AssigneeAdded', user }), assignees);
 export const issueAssigneeRemove = member('user', (user) => ({ type: 'AssigneeRemoved', user }), assignees, { list: 'assignees' });
 
-/**
- * Schemes that run code where a link is followed (a Markdown export opened in a browser): such a
- * link reaches every clone through sync, so it is refused here. Browsers ignore whitespace and
- * control characters inside a scheme, and so does this check.
- */
-const SCRIPT_SCHEME = /^(javascript|vbscript|data):/i;
-
 export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteReply> {
   const url = text(args, 'url', { nonEmpty: true }).trim();
-  if (SCRIPT_SCHEME.test(url.replace(/[\s\u0000-\u001f]/g, ''))) {
+  // Such a link reaches every clone through sync: refused here (core/script-url.ts).
+  if (isScriptUrl(url)) {
     throw invalidArgs(`--url must not be a ${url.split(':')[0].trim().toLowerCase()}: link (it would run code where the link is followed)`, { field: 'url' }, 'link an http(s) URL');
   }
   oneLine(url, 'url');

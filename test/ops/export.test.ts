@@ -211,11 +211,33 @@ test('export: Markdown and CSV, read by people, show bidirectional controls and 
     const text = await exportText(repo, { format });
     assert.doesNotMatch(text, bidi, `${format}: nothing raw`);
     // A CSV set escapes a `\` in a member (operations.md): the shown text is read back from it.
+    // Markdown escapes the `[` of an assignee, which is text, not Markdown (the test below).
     const member = (shown: string) => (format === 'csv' ? shown.replaceAll('\\', '\\\\') : shown);
-    for (const shown of ['access \\u202eadmin\\u202c check', member('ok\\u2066x\\u2069'), member('eve\\x1b[2J')]) assert.ok(text.includes(shown), `${format} shows ${shown}: ${text}`);
+    for (const shown of ['access \\u202eadmin\\u202c check', member('ok\\u2066x\\u2069'), format === 'md' ? 'eve\\x1b\\[2J' : member('eve\\x1b[2J')]) assert.ok(text.includes(shown), `${format} shows ${shown}: ${text}`);
   }
   const json = JSON.parse(await exportText(repo, { format: 'json' }));
   assert.deepEqual([json.issues[0].title, json.issues[0].labels, json.issues[0].assignees], [title, [label], ['eve\u001b[2J']]);
+});
+
+test('export --format md: titles, labels, assignees, link urls and notes, attachment names are text, shown as typed, never Markdown or HTML that runs (<script>, a javascript: link, a url that closes its <…>); bodies stay Markdown', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const title = '<script>alert(1)</script> *not em* [x](javascript:alert(2)) C# \\`a\\` &lt; 1\\u2';
+  const { issue_id } = (await runLocal('IssueCreate', { title, body: '**bold** stays', labels: ['a`b', '`x'] }, { cwd: repo })) as any;
+  await gritSetup(repo, ['issue', 'assignee', 'add', issue_id, '--user', '<b>bob</b>']);
+  await gritSetup(repo, ['issue', 'link', 'add', issue_id, '--url', 'https://e.example/x><img src=x onerror=alert(3)>', '--note', '[click](javascript:alert(4))']);
+  await gritSetup(repo, ['issue', 'attachment', 'add', issue_id, '--name', 'my_file_[1].txt', '--sha256', 'ab'.repeat(32)]);
+  // `issue link add` refuses a javascript: url; another writer's arrives by sync.
+  await writeRaw(repo, issue_id, { type: 'LinkAdded', url: 'JavaScript:alert(5)', note: null });
+  const md = await exportText(repo, { format: 'md' });
+  const lines = md.split('\n');
+  assert.ok(lines.includes('## \\<script\\>alert(1)\\</script\\> \\*not em\\* \\[x\\](javascript:alert(2)) C\\# \\\\\\`a\\\\\\` \\&lt; 1\\u2'), md);
+  assert.ok(lines.includes('- **Labels:** `` `x ``, ``a`b``'), md);
+  assert.ok(lines.includes('- **Assignees:** \\<b\\>bob\\</b\\>'), md);
+  assert.ok(lines.includes('- **Link:** <https://e.example/x%3E%3Cimg%20src=x%20onerror=alert(3)%3E> — \\[click\\](javascript:alert(4))'), md);
+  assert.ok(lines.includes('- **Link:** `JavaScript:alert(5)`'), md);
+  assert.ok(lines.includes(`- **Attachment:** my\\_file\\_\\[1\\].txt (text/plain, sha256 \`${'ab'.repeat(32)}\`)`), md);
+  assert.ok(lines.includes('**bold** stays'), 'a body is Markdown, as written');
 });
 
 /** What a command run in this process writes to its stdout sink, piece by piece. */
