@@ -254,6 +254,30 @@ function mdCode(s: string): string {
  */
 const mdUrl = (url: string) => (isScriptUrl(url) ? mdCode(url) : `<${url.replace(/[\s<>]/g, encodeURIComponent)}>`);
 
+/**
+ * A body or comment as written, with a fenced code block or an HTML comment it leaves open
+ * closed at its end: open, it held the rest of the export (every later issue) in a code block or
+ * hid it as a comment (a log pasted cut short, a template's `<!--` whose `-->` was deleted).
+ * Top-level blocks, as CommonMark opens and closes them; a block in a list or a quote ends with it.
+ */
+function markdownBlock(text: string): string {
+  let fence: string | null = null;
+  let comment = false;
+  for (const line of text.split('\n')) {
+    if (comment) comment = !line.includes('-->');
+    else if (fence !== null) {
+      const close = /^ {0,3}(`{3,}|~{3,})\s*$/.exec(line)?.[1];
+      if (close && close[0] === fence[0] && close.length >= fence.length) fence = null;
+    } else {
+      const open = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line);
+      // A backtick fence's info string holds no backtick (else the line is inline code).
+      if (open && !(open[1][0] === '`' && open[2].includes('`'))) fence = open[1];
+      else if (/^ {0,3}<!--/.test(line)) comment = !line.slice(line.indexOf('<!--') + 4).includes('-->');
+    }
+  }
+  return fence !== null ? `${text}\n${fence}` : comment ? `${text}\n-->` : text;
+}
+
 function* toMarkdown(meta: ExportMeta, issueCount: number, issues: Iterable<Issue>): Generator<string> {
   yield ['# Issues', '', `Exported by grit at ${iso(meta.generated_ts)} from WAL ${meta.wal_head ?? '(empty)'}: ${plural(issueCount, 'issue')}.`, ''].join('\n');
   for (const i of issues) yield `\n${markdownSection(i).join('\n')}`;
@@ -271,10 +295,10 @@ function markdownSection(i: Issue): string[] {
   for (const l of i.links) out.push(`- **Link:** ${mdUrl(l.url)}${l.note ? ` — ${mdText(l.note)}` : ''}`);
   for (const a of i.attachments) out.push(`- **Attachment:** ${mdText(a.name)} (${mdText(a.mime)}, sha256 \`${a.sha256}\`)`);
   out.push('');
-  if (i.body.trim()) out.push(i.body.trimEnd(), '');
+  if (i.body.trim()) out.push(markdownBlock(i.body.trimEnd()), '');
   if (i.comments.length) {
     out.push(`### Comments (${i.comments.length})`, '');
-    for (const c of i.comments) out.push(`**\`${c.actor.slice(0, 8)}\`** at ${iso(c.ts_unix_ms)}:`, '', c.body.trimEnd(), '');
+    for (const c of i.comments) out.push(`**\`${c.actor.slice(0, 8)}\`** at ${iso(c.ts_unix_ms)}:`, '', markdownBlock(c.body.trimEnd()), '');
   }
   return out;
 }

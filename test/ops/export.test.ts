@@ -240,6 +240,33 @@ test('export --format md: titles, labels, assignees, link urls and notes, attach
   assert.ok(lines.includes('**bold** stays'), 'a body is Markdown, as written');
 });
 
+test('export --format md: a code fence or an HTML comment that a body or comment leaves open is closed at its end, not left to swallow the issues after it', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const bodies = [
+    ['log, cut short:\n```\nline 1', 'log, cut short:\n```\nline 1\n```'],
+    ['longer:\n~~~~ sh\nx\n~~~\n```', 'longer:\n~~~~ sh\nx\n~~~\n```\n~~~~'],
+    ['closed:\n```\nx\n```\nafter', 'closed:\n```\nx\n```\nafter'],
+    ['not a fence: ```js `x` ```', 'not a fence: ```js `x` ```'],
+    ['<!-- fill in the steps\n1. run', '<!-- fill in the steps\n1. run\n-->'],
+    ['<!-- closed -->\ntext', '<!-- closed -->\ntext'],
+  ];
+  const ids: string[] = [];
+  for (const [n, [body]] of bodies.entries()) ids.push(((await runLocal('IssueCreate', { title: `t${n}`, body }, { cwd: repo })) as any).issue_id);
+  await gritSetup(repo, ['issue', 'comment', ids[0], '--body', '```\nopen in a comment']);
+  const md = await exportText(repo, { format: 'md' });
+  // A body is a block of its own: a blank line before it, and after it one or the end of the export.
+  const block = (shown: string) => md.includes(`\n\n${shown}\n\n`) || md.endsWith(`\n\n${shown}\n`);
+  for (const [body, shown] of bodies) assert.ok(block(shown), `${JSON.stringify(body)} shown as ${JSON.stringify(shown)}: ${md}`);
+  assert.ok(block('```\nopen in a comment\n```'), md);
+  // Each issue's heading is outside any fence: the fences of the whole document pair up before it.
+  for (let n = 0; n < bodies.length; n++) {
+    const before = md.slice(0, md.indexOf(`\n## t${n}\n`));
+    assert.ok(before.length > 0, `t${n} heading`);
+    assert.equal((before.match(/^(```|~~~)/gm) ?? []).length % 2, 0, `t${n} is not inside a code block`);
+  }
+});
+
 /** What a command run in this process writes to its stdout sink, piece by piece. */
 function recordingSink(): OutputSink & { pieces: string[]; begun: object[] } {
   const pieces: string[] = [];
