@@ -138,7 +138,12 @@ function hintFor(err: OclifParseError, command: ParsedCommand): Hint | null {
     }
     const unknown = `unknown flag${err.flags.length === 1 ? '' : 's'} for \`${shown}\`: ${err.flags.join(', ')}`;
     const near = flag.startsWith('--') ? closestWord(flag.slice(2).split('=')[0], command.flags) : undefined;
-    return near ? { message: unknown, details: { flag, did_you_mean: `--${near}` }, suggestion: `did you mean --${near}?` } : { message: unknown, details: { flag }, suggestion: 'leave it out' };
+    if (near) return { message: unknown, details: { flag, did_you_mean: `--${near}` }, suggestion: `did you mean --${near}?` };
+    // A text argument may start with `-` (`context set test.flags -v`): "leave it out" alone
+    // left no way to give it.
+    const texts = (command.required ?? []).filter((name) => name !== 'id');
+    const asArgument = texts.length ? `, or, if it is an argument, put -- before the arguments: \`${shown} -- ${(command.required ?? []).map((a) => `<${a}>`).join(' ')}\`` : '';
+    return { message: unknown, details: { flag }, suggestion: `leave it out${asArgument}` };
   }
   if (Array.isArray(err.args) && /^Missing \d+ required arg/.test(message)) {
     const names = err.args.map((a: { name?: string }) => `<${a.name}>`);

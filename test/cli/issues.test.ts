@@ -645,7 +645,10 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['issue', 'create', '--title'], /^--title needs a value$/, /^for example --title "…"; a value that starts with - goes as --title=-…/],
     [['issue', 'list', '--state'], /^--state needs a value \(one of open, closed\)$/, /^for example --state open/],
     [['issue', 'list', 'a', 'b'], /^unexpected argument for `grit issue list`: a b$/, /grit issue list --help/],
-    [['issue', 'list', '--bogus'], /^unknown flag for `grit issue list`: --bogus$/, /^leave it out/],
+    [['issue', 'list', '--bogus'], /^unknown flag for `grit issue list`: --bogus$/, /^leave it out \(/],
+    // A text argument may start with -: the hint says how to give it, not only to leave it out.
+    [['context', 'set', 'test.flags', '-v'], /^unknown flag for `grit context set`: -v$/, /^leave it out, or, if it is an argument, put -- before the arguments: `grit context set -- <key> <value>` \(/],
+    [['context', 'query', '-x'], /^unknown flag for `grit context query`: -x$/, /put -- before the arguments: `grit context query -- <query>`/],
     [['issue', 'show'], /^Missing 1 required arg: id$/, /^give <id> after `grit issue show` \(`grit issue show --help` says what it takes\)$/],
     [['issue', 'create', '--titel', 'x'], /^unknown flag for `grit issue create`: --titel$/, /^did you mean --title\? \(`grit issue create --help`/],
     [['issue', 'show', 'abcd', 'extra'], /^unexpected argument for `grit issue show`: extra$/, /--help/],
