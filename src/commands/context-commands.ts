@@ -1,9 +1,12 @@
 /** `context query|show|project|set` (SPEC §5): reads of the context projection and project keys. */
+import { lstatSync, readlinkSync } from 'node:fs';
+import { join } from 'node:path';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { isRemoved, type FileContext, type MatchTier, type ProjectEntry } from '../core/context-store.js';
 import { toHex } from '../core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../core/ids.js';
 import { typedPathCandidates } from '../context/paths.js';
+import { languageOf } from '../context/languages.js';
 import { callerDir, oneLine, optInt, optText, text, type Args } from './args.js';
 import { QUERY_LIMIT } from './ranges.js';
 import { withLockWarnings, worktreeRoot, type ContextOptions, type RepoContext } from './context.js';
@@ -55,10 +58,22 @@ export async function contextShow(ctx: RepoContext, args: Args, options: Context
   });
   if (found) return { file: found };
   const path = candidates[0] ?? raw;
-  throw new GritError('not_found', `no context for ${path}`, {
-    details: { path },
-    suggestion: 'run `grit context index` (it indexes tracked text files of a supported language, up to 1 MiB)',
-  });
+  // The worktree's root is '' to the store: said as `.`.
+  throw new GritError('not_found', `no context for ${path || '.'}`, { details: { path }, suggestion: whyNoContext(worktreeRoot(options), path) });
+}
+
+/**
+ * What to do about a path without context, by what is there: `context index` indexes none of a
+ * directory, a symlink, a missing file or another language, so "run `grit context index`" was a
+ * dead end for them (run again, it still gave nothing).
+ */
+function whyNoContext(root: string, path: string): string {
+  const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
+  if (!stat) return 'check the path: nothing is there in the worktree (`git ls-files` lists the tracked files)';
+  if (stat.isDirectory()) return `${path || '.'} is a directory: context is kept per file (\`grit context show ${path ? `${path}/` : ''}<file>\`, or find a symbol with \`grit context query <name>\`)`;
+  if (stat.isSymbolicLink()) return `${path} is a symbolic link, which \`grit context index\` skips: show the file it points to (${readlinkSync(join(root, path))})`;
+  if (!languageOf(path)) return `${path} is not in a language \`grit context index\` reads (docs/context.md lists them)`;
+  return 'run `grit context index` (it indexes tracked text files of a supported language, up to 1 MiB)';
 }
 
 /** Keys are short identifiers (`build.command`, `owner`); values are free text. */

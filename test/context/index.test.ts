@@ -349,6 +349,28 @@ test('query ranks exact, then prefix, then substring matches; --limit truncates'
   assert.deepEqual(await gritLib(repo, 'ContextQuery', { query: 'parse'.repeat(1000) }), { query: 'parse'.repeat(1000), results: [], truncated: false, indexed: true });
 });
 
+test('show of a path without context says why by what is there (a directory, a symlink, another language, nothing, a file not indexed yet), not always "run grit context index", which gave nothing for most', async () => {
+  const repo = await fixtureRepo();
+  await indexed(repo);
+  symlinkSync('src/sample.py', join(repo, 'alias.py'));
+  writeFileSync(join(repo, 'notes.txt'), 'x\n');
+  writeFileSync(join(repo, 'src', 'fresh.py'), 'def fresh():\n    pass\n');
+  const cases: [string, string, RegExp][] = [
+    [repo, 'src', /^src is a directory: context is kept per file \(`grit context show src\/<file>`/],
+    [repo, '.', /^\. is a directory: context is kept per file \(`grit context show <file>`/],
+    [repo, 'alias.py', /^alias\.py is a symbolic link, which `grit context index` skips: show the file it points to \(src\/sample\.py\)$/],
+    [repo, 'notes.txt', /^notes\.txt is not in a language `grit context index` reads/],
+    [repo, 'gone.py', /^check the path: nothing is there in the worktree/],
+    [join(repo, 'src'), 'fresh.py', /^run `grit context index`/],
+  ];
+  for (const [cwd, path, hint] of cases) {
+    const r = grit(cwd, ['context', 'show', path, '--json']);
+    assert.deepEqual([r.code, r.json.error.code], [3, 'not_found'], path);
+    assert.match(r.json.error.message, /^no context for \S/, path);
+    assert.match(r.json.error.details.suggestion, hint, path);
+  }
+});
+
 test('show takes paths relative to the current directory or the root, and refuses outside ones', async () => {
   const repo = await fixtureRepo();
   await indexed(repo);
@@ -363,7 +385,7 @@ test('show takes paths relative to the current directory or the root, and refuse
   const unknown = grit(repo, ['context', 'show', 'nope.rs']);
   assert.equal(unknown.code, 3);
   assert.match(unknown.stderr, /no context for nope\.rs/);
-  assert.match(unknown.stderr, /hint: run `grit context index`/);
+  assert.match(unknown.stderr, /hint: check the path: nothing is there in the worktree/);
   const human = grit(repo, ['context', 'show', 'src/sample.go']).stdout;
   assert.match(human, /^src\/sample\.go go/);
   assert.match(human, /Package shapes holds the fixture's Go symbols\./);
