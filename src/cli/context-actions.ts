@@ -2,6 +2,7 @@
 import { bold, cyan, dim, short, singleLine, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
 import { plural } from '../core/plural.js';
+import { readValue } from './input.js';
 
 const lines = (s: { line_start: number; line_end: number }) =>
   s.line_start === s.line_end ? `${s.line_start}` : `${s.line_start}-${s.line_end}`;
@@ -97,7 +98,7 @@ export const CONTEXT_ACTIONS: Record<string, CliAction> = {
   },
   'context:set': {
     ipc: 'ContextSet',
-    toArgs: ({ args }) => ({ key: args.key, value: args.value }),
+    toArgs: async ({ args, flags }) => ({ key: args.key, value: await readValue(args, flags) }),
     render: (d) => `set ${cyan(singleLine(d.key))}`,
   },
 };

@@ -14,15 +14,35 @@ export function sayReadingTerminal(what: string): void {
 }
 
 /** `--body` or `--body-file` (with `-` for standard input). */
-export async function readBody(flags: Record<string, unknown>): Promise<string | undefined> {
-  const file = flags['body-file'] as string | undefined;
-  if (file === undefined) return flags.body as string | undefined;
-  if (flags.body !== undefined) {
-    throw new GritError('invalid_args', 'give --body or --body-file, not both', { suggestion: 'use --body-file - to read the body from standard input' });
+export function readBody(flags: Record<string, unknown>): Promise<string | undefined> {
+  return textOrFile(flags.body as string | undefined, flags['body-file'] as string | undefined, { text: '--body', file: '--body-file', what: 'the body' });
+}
+
+/**
+ * `context set <key> <value>` or `--value-file` (`-` for standard input): a value past what one
+ * argument may hold (128 KiB on Linux: "Argument list too long" from the shell), or a file's
+ * text, has no other way in.
+ */
+export async function readValue(args: Record<string, unknown>, flags: Record<string, unknown>): Promise<string> {
+  const value = await textOrFile(args.value as string | undefined, flags['value-file'] as string | undefined, { text: '<value>', file: '--value-file', what: 'the value' });
+  if (value === undefined) {
+    throw new GritError('invalid_args', '<value> is required (or --value-file)', {
+      details: { field: 'value' },
+      suggestion: 'give it after the key (`grit context set <key> <value>`), or read it with --value-file <file> (- for standard input)',
+    });
+  }
+  return value;
+}
+
+/** Text given on the command line, or read from `file` (`-`: standard input); not both. */
+async function textOrFile(text: string | undefined, file: string | undefined, names: { text: string; file: string; what: string }): Promise<string | undefined> {
+  if (file === undefined) return text;
+  if (text !== undefined) {
+    throw new GritError('invalid_args', `give ${names.text} or ${names.file}, not both`, { suggestion: `use ${names.file} - to read ${names.what} from standard input` });
   }
   // Loaded only here: it brings the chunk limits (and their modules) that no other start-up path needs.
   const { readBodyFile } = await import('../commands/input-file.js');
-  if (file === '-') sayReadingTerminal('the body');
+  if (file === '-') sayReadingTerminal(names.what);
   return readBodyFile(file);
 }
 

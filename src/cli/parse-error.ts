@@ -18,6 +18,8 @@ export interface ParsedCommand {
   choices?: Record<string, readonly string[]>;
   /** The names of its required arguments, in order (for an example line). */
   required?: string[];
+  /** The names of all its arguments, in order. */
+  args?: string[];
   /**
    * The flag an unexpected word was most likely meant for (`issue comment <id> hello`: body): of
    * its flags not on the command line, the first required one that takes free text (no fixed
@@ -48,6 +50,7 @@ export function describeCommand(command: CommandLike): ParsedCommand {
   return {
     ...describeFlags(command.id ?? '', { ...ctor.baseFlags, ...ctor.flags }, command.argv),
     required: Object.entries(ctor.args ?? {}).filter(([, a]) => a?.required).map(([name]) => name),
+    args: Object.keys(ctor.args ?? {}),
   };
 }
 
@@ -141,8 +144,8 @@ function hintFor(err: OclifParseError, command: ParsedCommand): Hint | null {
     if (near) return { message: unknown, details: { flag, did_you_mean: `--${near}` }, suggestion: `did you mean --${near}?` };
     // A text argument may start with `-` (`context set test.flags -v`): "leave it out" alone
     // left no way to give it.
-    const texts = (command.required ?? []).filter((name) => name !== 'id');
-    const asArgument = texts.length ? `, or, if it is an argument, put -- before the arguments: \`${shown} -- ${(command.required ?? []).map((a) => `<${a}>`).join(' ')}\`` : '';
+    const args = command.args ?? [];
+    const asArgument = args.some((name) => name !== 'id') ? `, or, if it is an argument, put -- before the arguments: \`${shown} -- ${args.map((a) => `<${a}>`).join(' ')}\`` : '';
     return { message: unknown, details: { flag }, suggestion: `leave it out${asArgument}` };
   }
   if (Array.isArray(err.args) && /^Missing \d+ required arg/.test(message)) {

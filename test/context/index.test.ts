@@ -460,6 +460,28 @@ test('project context: set, read one key or all, last write wins; bad keys are r
   assert.deepEqual([bad.code, bad.json.error.code], [2, 'invalid_args']);
 });
 
+test('context set --value-file: a value from a file or standard input, past the 128 KiB one argument may hold; not with a value too, and one of them is needed', async () => {
+  const repo = await fixtureRepo();
+  // Longer than MAX_ARG_STRLEN (128 KiB): as an argument, the shell cannot even start grit.
+  const big = `${'v'.repeat(300 * 1024)}\nend`;
+  const file = join(tempDir(), 'value.md');
+  writeFileSync(file, big);
+  assert.equal(gritOk(repo, ['context', 'set', 'architecture', '--value-file', file]).value, big);
+  assert.equal(gritOk(repo, ['context', 'project', 'architecture']).value, big);
+  const piped = grit(repo, ['context', 'set', 'notes', '--value-file', '-', '--json'], { input: 'from\nstdin' });
+  assert.equal(piped.code, 0, piped.stderr);
+  assert.equal(gritOk(repo, ['context', 'project', 'notes']).value, 'from\nstdin');
+  // `-` as the value is still the text "-", as before.
+  assert.equal(gritOk(repo, ['context', 'set', 'dash', '-']).value, '-');
+  const both = grit(repo, ['context', 'set', 'k', 'v', '--value-file', file, '--json']);
+  assert.deepEqual([both.code, both.json.error.code, both.json.error.message], [2, 'invalid_args', 'give <value> or --value-file, not both']);
+  const neither = grit(repo, ['context', 'set', 'k', '--json']);
+  assert.deepEqual([neither.code, neither.json.error.code, neither.json.error.message], [2, 'invalid_args', '<value> is required (or --value-file)']);
+  const missing = grit(repo, ['context', 'set', 'k', '--value-file', join(repo, 'nope.txt'), '--json']);
+  assert.deepEqual([missing.code, missing.json.error.code], [2, 'invalid_args']);
+  assert.deepEqual(gritOk(repo, ['context', 'project']).entries.map((e: any) => e.key), ['architecture', 'dash', 'notes']);
+});
+
 test('after a context entry stamped above 2^53 - 1 (a nanosecond clock), each later set and index wins: last writer by the exact timestamp; a rebuild agrees', async () => {
   const repo = await fixtureRepo();
   const far = 1_800_000_000_000_000_000n;
