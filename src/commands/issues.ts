@@ -181,7 +181,11 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
   return writeOne(ctx, issue.issue_id, { type: 'LinkAdded', url, note });
 }
 
-const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i;
+/**
+ * type/subtype, with RFC 2045 parameters if given: `file --mime` (a common way to get the type)
+ * prints `text/plain; charset=us-ascii`, which was refused.
+ */
+const MIME = /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+(?: *; *[a-z0-9!#$&^_.+-]+=(?:[a-z0-9!#$&^_.+-]+|"[^"\\\u0000-\u001f]*"))*$/i;
 
 /** `issue attachment add`'s reply: the write's, and what was recorded. */
 export interface AttachmentReply extends WriteReply {
@@ -206,7 +210,7 @@ export async function issueAttachmentAdd(ctx: RepoContext, args: Args, options: 
     throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' }, 'give the file, which is hashed for you, or --sha256 <64 hex> (`sha256sum <file>`)');
   }
   const mime = optText(args, 'mime') ?? mimeOfName(name);
-  if (!MIME.test(mime)) throw invalidArgs('--mime must look like type/subtype', { field: 'mime', value: mime }, 'for example --mime text/plain, or leave it out to take it from the name');
+  if (!MIME.test(mime)) throw invalidArgs('--mime must look like type/subtype, with any parameters as ; name=value', { field: 'mime', value: mime }, 'for example --mime text/plain, or leave it out to take it from the name');
   const issue = await target(ctx, args);
   const sha256 = file === undefined ? given! : contentSha256(await sha256OfFile(resolve(options.cwd ?? process.cwd(), file)), given, file);
   const written = await writeOne(ctx, issue.issue_id, { type: 'AttachmentAdded', name, sha256, mime });

@@ -308,8 +308,16 @@ test('attachment add without --mime: the type by the name\'s extension, applicat
   for (const [name] of cases) gritOk(repo, ['issue', 'attachment', 'add', id, name]);
   gritOk(repo, ['issue', 'attachment', 'add', id, 'notes.txt', '--mime', 'application/x-custom']);
   gritOk(repo, ['issue', 'attachment', 'add', id, '--name', 'report.pdf', '--sha256', 'ab'.repeat(32)]);
+  // With parameters, as `file --mime` prints it.
+  gritOk(repo, ['issue', 'attachment', 'add', id, 'notes.txt', '--mime', 'text/plain; charset=us-ascii']);
+  gritOk(repo, ['issue', 'attachment', 'add', id, 'notes.txt', '--mime', 'multipart/mixed;boundary="a b"']);
   const got = gritOk(repo, ['issue', 'show', id]).issue.attachments.map((a: any) => [a.name, a.mime]);
-  assert.deepEqual(got, [...cases, ['notes.txt', 'application/x-custom'], ['report.pdf', 'application/pdf']]);
+  assert.deepEqual(got, [...cases, ['notes.txt', 'application/x-custom'], ['report.pdf', 'application/pdf'], ['notes.txt', 'text/plain; charset=us-ascii'], ['notes.txt', 'multipart/mixed;boundary="a b"']]);
+  for (const mime of ['text', 'text/plain;', 'text/plain; charset=', 'text/plain; x', 'text/plain;\ncharset=x', 'text/plain; a="x\ny"']) {
+    const r = grit(repo, ['issue', 'attachment', 'add', id, 'notes.txt', '--mime', mime, '--json']);
+    assert.deepEqual([r.code, r.json.error.code], [2, 'invalid_args'], mime);
+    assert.match(r.json.error.message, /^--mime must look like type\/subtype, with any parameters as ; name=value$/);
+  }
 });
 
 test('attachment add: a --sha256 given with a file must be its hash, a malformed one is refused, - reads standard input; the reply says what was recorded', async () => {

@@ -14,7 +14,7 @@ export default defineCommand({
     name: Flags.string({ description: 'attachment name' }),
     sha256: Flags.string({ description: 'SHA-256 of the content, 64 hex characters (with a file: checked against it, nothing written if it differs)' }),
     mime: Flags.string({
-      description: 'MIME type (default: by the name\'s extension, e.g. .txt text/plain, .png image/png, .json application/json; else application/octet-stream)',
+      description: 'MIME type, parameters too (`file -b --mime`: text/plain; charset=us-ascii) (default: by the name\'s extension, e.g. .txt text/plain, .png image/png, .json application/json; else application/octet-stream)',
     }),
   },
 });
