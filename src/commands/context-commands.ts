@@ -1,6 +1,7 @@
 /** `context query|show|project|set` (SPEC §5): reads of the context projection and project keys. */
 import { lstatSync, readlinkSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { isWithin } from '../core/path-within.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { isRemoved, type FileContext, type MatchTier, type ProjectEntry } from '../core/context-store.js';
 import { toHex } from '../core/hex.js';
@@ -71,7 +72,12 @@ function whyNoContext(root: string, path: string): string {
   const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
   if (!stat) return 'check the path: nothing is there in the worktree (`git ls-files` lists the tracked files)';
   if (stat.isDirectory()) return `${path || '.'} is a directory: context is kept per file (\`grit context show ${path ? `${path}/` : ''}<file>\`, or find a symbol with \`grit context query <name>\`)`;
-  if (stat.isSymbolicLink()) return `${path} is a symbolic link, which \`grit context index\` skips: show the file it points to (${readlinkSync(join(root, path))})`;
+  if (stat.isSymbolicLink()) {
+    const target = readlinkSync(join(root, path));
+    return isWithin(root, resolve(dirname(join(root, path)), target))
+      ? `${path} is a symbolic link, which \`grit context index\` skips: show the file it points to (${target})`
+      : `${path} is a symbolic link to ${target}, outside the worktree: \`grit context index\` skips it`;
+  }
   if (!languageOf(path)) return `${path} is not in a language \`grit context index\` reads (docs/context.md lists them)`;
   return 'run `grit context index` (it indexes tracked text files of a supported language, up to 1 MiB)';
 }

@@ -353,12 +353,14 @@ test('show of a path without context says why by what is there (a directory, a s
   const repo = await fixtureRepo();
   await indexed(repo);
   symlinkSync('src/sample.py', join(repo, 'alias.py'));
+  symlinkSync('/etc/hosts', join(repo, 'hosts.py'));
   writeFileSync(join(repo, 'notes.txt'), 'x\n');
   writeFileSync(join(repo, 'src', 'fresh.py'), 'def fresh():\n    pass\n');
   const cases: [string, string, RegExp][] = [
     [repo, 'src', /^src is a directory: context is kept per file \(`grit context show src\/<file>`/],
     [repo, '.', /^\. is a directory: context is kept per file \(`grit context show <file>`/],
     [repo, 'alias.py', /^alias\.py is a symbolic link, which `grit context index` skips: show the file it points to \(src\/sample\.py\)$/],
+    [repo, 'hosts.py', /^hosts\.py is a symbolic link to \/etc\/hosts, outside the worktree: `grit context index` skips it$/],
     [repo, 'notes.txt', /^notes\.txt is not in a language `grit context index` reads/],
     [repo, 'gone.py', /^check the path: nothing is there in the worktree/],
     [join(repo, 'src'), 'fresh.py', /^run `grit context index`/],
