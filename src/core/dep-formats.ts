@@ -60,8 +60,14 @@ function toDot(d: Drawn, info: ReadonlyMap<string, NodeInfo>): string {
   return lines.join('\n') + '\n';
 }
 
-// Mermaid has no escape for quotes inside a label but accepts HTML entity codes.
-const mermaidLabel = (s: string): string => `"${s.replace(/"/g, '#quot;').replace(/\r?\n/g, ' ')}"`;
+/**
+ * Mermaid has no escape for quotes inside a label but accepts entity codes (`#quot;`, `#35;`),
+ * and reads a label as HTML: a title `Vec<T> leaks` lost its `<T>` as an unknown tag, `<b>` made
+ * bold and a `#lt;` typed in a title became `<`. So `" < > & #` are written as codes and the
+ * title shows as typed.
+ */
+const MERMAID_CODES: Record<string, string> = { '"': '#quot;', '<': '#lt;', '>': '#gt;', '&': '#amp;', '#': '#35;' };
+const mermaidLabel = (s: string): string => `"${s.replace(/["<>&#]/g, (c) => MERMAID_CODES[c]).replace(/\r?\n/g, ' ')}"`;
 
 function toMermaid(d: Drawn, info: ReadonlyMap<string, NodeInfo>): string {
   const node = (id: string) => `i${id}`;

@@ -156,6 +156,9 @@ test('graph text: DOT and Mermaid, deterministic, cycles red, related dashed, qu
   const mermaid = renderGraph(g, info, 'mermaid').text.split('\n');
   assert.equal(mermaid[0], 'flowchart LR');
   assert.ok(mermaid.includes(`  i${a}["${s(a)} say #quot;hi#quot;"]`));
+  // Read as HTML by Mermaid: < > & # are codes too, so `Vec<T>` keeps its `<T>` and `#lt;` typed stays as typed.
+  const odd = new Map(info).set(a, { ...info.get(a)!, title: 'Vec<T> & <b>x</b> #lt; #1' });
+  assert.ok(renderGraph(g, odd, 'mermaid').text.split('\n').includes(`  i${a}["${s(a)} Vec#lt;T#gt; #amp; #lt;b#gt;x#lt;/b#gt; #35;lt; #35;1"]`));
   assert.ok(mermaid.includes(`  i${a} --> i${b}`));
   assert.ok(mermaid.includes(`  i${a} -.- i${c}`));
   assert.ok(mermaid.includes('  linkStyle 1,2 stroke:red'));
