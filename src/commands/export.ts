@@ -345,10 +345,22 @@ function* shownToPeople(issues: Iterable<Issue>): Generator<Issue> {
 
 // --- the command -------------------------------------------------------------------------------
 
-function defaultOutput(root: string, format: ExportFormat, umask: number | undefined): string {
+function defaultOutput(root: string, format: ExportFormat, umask: number | undefined, guarded: GuardedDir[]): string {
   const dir = join(root, '.grit');
   const ignore = join(dir, '.gitignore');
+  const path = join(dir, `export.${EXT[format]}`);
   notADirectory(dir);
+  // Checked before anything is made: `.grit` itself may be a link into the git dir.
+  const refused = unfitTarget(path, guarded);
+  if (refused) {
+    const { problem, guarded_dir } = refused;
+    // What to move: `.grit` when it is the link that leads astray, else what is at the path.
+    const culprit = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ? dir : path;
+    throw new GritError('io_error', `${path}, where exports go by default, is ${problem}`, {
+      details: { path, ...(guarded_dir ? { guarded_dir } : {}) },
+      suggestion: `move ${shellWord(culprit)} out of the way, or export elsewhere (\`--output <path>\`, \`-o -\` for standard output)`,
+    });
+  }
   let made: string[] = [];
   try {
     made = makeParents(dir, umask);
@@ -362,7 +374,7 @@ function defaultOutput(root: string, format: ExportFormat, umask: number | undef
     removeEmpty(made);
     throw error;
   }
-  return join(dir, `export.${EXT[format]}`);
+  return path;
 }
 
 /**
@@ -389,7 +401,7 @@ export async function exportCommand(ctx: RepoContext, args: Args, options: Conte
   // Where it goes is settled before the work: a bad --output fails at once.
   const root = worktreeRoot(options);
   const umask = options.umask;
-  const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output, stateDirs(ctx, root)) : defaultOutput(root, format, umask);
+  const path = output === STDOUT ? STDOUT : output !== undefined ? outputPath(root, options.cwd ?? process.cwd(), output, stateDirs(ctx, root)) : defaultOutput(root, format, umask, stateDirs(ctx, root));
   const progress = options.progress ?? terminalProgress();
   // One snapshot for the counts and the records: what is counted is what is written.
   return ctx.withSnapshot(async (snapshot, inMemory) => {
@@ -569,15 +581,11 @@ function outputPath(root: string, cwd: string, output: string, guarded: GuardedD
   if (OWN_DESCRIPTORS.test(path)) {
     throw invalidArgs(`--output ${path} names a descriptor of the process that runs the export, which may be a daemon's`, { field: 'output', value: output }, '`-o -` writes to standard output (redirect it: `-o - > file`)');
   }
-  const existing = statSync(path, { throwIfNoEntry: false });
-  if (existing && !existing.isFile() && !existing.isCharacterDevice()) {
-    throw invalidArgs(
-      `--output ${path} is ${existing.isDirectory() ? 'a directory' : existing.isFIFO() ? 'a named pipe' : 'not a regular file'}`,
-      { field: 'output', value: output },
-      existing.isFIFO() ? 'write to standard output and redirect it: `-o - > pipe`' : 'name a file to write (it is replaced whole), or `-o -` for standard output',
-    );
+  const refused = unfitTarget(path, guarded);
+  if (refused) {
+    const { problem, suggestion, guarded_dir } = refused;
+    throw invalidArgs(`--output ${path} is ${problem}`, { field: 'output', value: output, ...(guarded_dir ? { guarded_dir } : {}) }, suggestion);
   }
-  refuseGuarded(path, output, guarded);
   const dir = dirname(path);
   if (isWithin(root, dir) || existsSync(dir)) return path;
   throw invalidArgs(
@@ -626,16 +634,30 @@ function physicalPath(path: string): string {
 }
 
 /** `--output` inside a guarded dir is refused, before anything is written. */
-function refuseGuarded(path: string, output: string, guarded: GuardedDir[]): void {
+/**
+ * Why an export may not be written at `path` (null: it may): what is there must be a file to
+ * replace whole or a character device, and the path the system reaches must not be in git's or
+ * grit's own state (stateDirs). The same for `--output` and for `.grit/export.<ext>`, which a
+ * link there (one a cloned repository may hold) could otherwise lead into `.git/config`.
+ */
+function unfitTarget(path: string, guarded: GuardedDir[]): { problem: string; suggestion: string; guarded_dir?: string } | null {
+  const existing = statSync(path, { throwIfNoEntry: false });
+  if (existing && !existing.isFile() && !existing.isCharacterDevice()) {
+    return {
+      problem: existing.isDirectory() ? 'a directory' : existing.isFIFO() ? 'a named pipe' : 'not a regular file',
+      suggestion: existing.isFIFO() ? 'write to standard output and redirect it: `-o - > pipe`' : 'name a file to write (it is replaced whole), or `-o -` for standard output',
+    };
+  }
   const target = physicalPath(path);
   for (const { dir, what } of guarded) {
     if (!isWithin(physicalPath(dir), target)) continue;
-    throw invalidArgs(
-      `--output ${path} is inside ${what} (${dir}): an export there would replace grit's or git's own files`,
-      { field: 'output', value: output, guarded_dir: dir },
-      'write the export outside the git dir and the data dir: leave --output out for .grit/export.<ext>, name another path, or `-o -` for standard output',
-    );
+    return {
+      problem: `inside ${what} (${dir}): an export there would replace grit's or git's own files`,
+      suggestion: 'write the export outside the git dir and the data dir: leave --output out for .grit/export.<ext>, name another path, or `-o -` for standard output',
+      guarded_dir: dir,
+    };
   }
+  return null;
 }
 
 /**
