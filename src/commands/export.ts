@@ -351,14 +351,14 @@ function defaultOutput(root: string, format: ExportFormat, umask: number | undef
   const path = join(dir, `export.${EXT[format]}`);
   notADirectory(dir);
   // Checked before anything is made: `.grit` itself may be a link into the git dir.
-  const refused = unfitTarget(path, guarded);
+  const refused = unfitTarget(path, guarded) ?? linkAt(path);
   if (refused) {
-    const { problem, guarded_dir } = refused;
+    const { problem, guarded_dir, linked } = refused;
     // What to move: `.grit` when it is the link that leads astray, else what is at the path.
     const culprit = lstatSync(dir, { throwIfNoEntry: false })?.isSymbolicLink() ? dir : path;
     throw new GritError('io_error', `${path}, where exports go by default, is ${problem}`, {
       details: { path, ...(guarded_dir ? { guarded_dir } : {}) },
-      suggestion: `move ${shellWord(culprit)} out of the way, or export elsewhere (\`--output <path>\`, \`-o -\` for standard output)`,
+      suggestion: `move ${shellWord(culprit)} out of the way, or export elsewhere (${linked ? `\`--output ${shellWord(linked)}\` if that file is meant, ` : ''}\`--output <path>\`, \`-o -\` for standard output)`,
     });
   }
   let made: string[] = [];
@@ -634,13 +634,32 @@ function physicalPath(path: string): string {
 }
 
 /** `--output` inside a guarded dir is refused, before anything is written. */
+/** Why a path is no place for an export: what is there, a plan, the guarded dir or the file a link there leads to. */
+interface Unfit {
+  problem: string;
+  suggestion?: string;
+  guarded_dir?: string;
+  linked?: string;
+}
+
+/**
+ * A link at the default path is not written through, as `--output` writes through one: a
+ * repository that commits `.grit/export.json -> ~/.bashrc` (or `../.env`) had an export replace
+ * that file. A person who means to write there says so with `--output`.
+ */
+function linkAt(path: string): Unfit | null {
+  if (!lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) return null;
+  const target = physicalPath(path);
+  return { problem: `a symbolic link (to ${target}), which the default export does not write through`, linked: target };
+}
+
 /**
  * Why an export may not be written at `path` (null: it may): what is there must be a file to
  * replace whole or a character device, and the path the system reaches must not be in git's or
  * grit's own state (stateDirs). The same for `--output` and for `.grit/export.<ext>`, which a
  * link there (one a cloned repository may hold) could otherwise lead into `.git/config`.
  */
-function unfitTarget(path: string, guarded: GuardedDir[]): { problem: string; suggestion: string; guarded_dir?: string } | null {
+function unfitTarget(path: string, guarded: GuardedDir[]): (Unfit & { suggestion: string }) | null {
   const existing = statSync(path, { throwIfNoEntry: false });
   if (existing && !existing.isFile() && !existing.isCharacterDevice()) {
     return {

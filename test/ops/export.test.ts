@@ -544,30 +544,38 @@ test('export to the default .grit/: a file or a link to no directory in its plac
   assert.ok(existsSync(join(outside, 'export.json')));
 });
 
-test('export to the default .grit/export.<ext>: checked as --output is: a link there (one a cloned repository may hold) into the git dir, or .grit a link to it, is refused, never written through; a directory or a pipe there is refused, not replaced', { timeout: 30_000 }, async () => {
+test('export to the default .grit/export.<ext>: a link there (one a cloned repository may hold: into .git/config, ~/.bashrc, ../.env) is never written through, nor a .grit that links into the git dir; a directory or a pipe there is refused, not replaced', { timeout: 30_000 }, async () => {
   const repo = tempRepo();
   await gritInit(repo);
   await gritSetup(repo, ['issue', 'create', '--title', 'x']);
   const config = readFileSync(join(repo, '.git', 'config'), 'utf8');
   const dot = join(repo, '.grit');
+  const precious = join(tempDir(), 'bashrc');
+  writeFileSync(precious, 'alias ll="ls -l"\n');
+  writeFileSync(join(repo, '.env'), 'TOKEN=1\n');
   const cases: [string, () => void, RegExp, string][] = [
     ['a link to .git/config', () => { mkdirSync(dot); symlinkSync('../.git/config', join(dot, 'export.json')); }, /export\.json, where exports go by default, is inside the repository's git dir/, join(dot, 'export.json')],
     ['.grit a link to .git', () => symlinkSync('.git', dot), /export\.json, where exports go by default, is inside the repository's git dir/, dot],
     ['a directory', () => mkdirSync(join(dot, 'export.json'), { recursive: true }), /export\.json, where exports go by default, is a directory$/, join(dot, 'export.json')],
     ['a named pipe', () => { mkdirSync(dot); spawnSync('mkfifo', [join(dot, 'export.json')]); }, /export\.json, where exports go by default, is a named pipe$/, join(dot, 'export.json')],
+    // Anywhere else, a link there is not written through either: `--output` says so when it is meant.
+    ['a link out of the worktree', () => { mkdirSync(dot); symlinkSync(precious, join(dot, 'export.json')); }, /export\.json, where exports go by default, is a symbolic link \(to .*bashrc\), which the default export does not write through$/, join(dot, 'export.json')],
+    ['a link to an untracked file', () => { mkdirSync(dot); symlinkSync('../.env', join(dot, 'export.json')); }, /is a symbolic link \(to .*\.env\)/, join(dot, 'export.json')],
   ];
   for (const [what, make, message, culprit] of cases) {
     make();
     const r = grit(repo, ['export', '--json'], { timeout: 15_000 });
     assert.deepEqual([r.code, r.json?.error?.code], [1, 'io_error'], `${what}: ${r.stdout}${r.stderr}`);
     assert.match(r.json.error.message, message, what);
-    assert.equal(r.json.error.details.suggestion, `move ${culprit} out of the way, or export elsewhere (\`--output <path>\`, \`-o -\` for standard output)`, what);
+    assert.ok(r.json.error.details.suggestion.startsWith(`move ${culprit} out of the way, or export elsewhere (`), what);
+    assert.ok(r.json.error.details.suggestion.endsWith('`--output <path>`, `-o -` for standard output)'), what);
     assert.equal(readFileSync(join(repo, '.git', 'config'), 'utf8'), config, `${what}: git's config untouched`);
     assert.ok(!existsSync(join(repo, '.git', 'export.json')) && !existsSync(join(repo, '.git', '.gitignore')), `${what}: nothing written in .git`);
     rmSync(dot, { recursive: true, force: true });
   }
   assert.equal(git(repo, 'config', 'core.bare').trim(), 'false', 'the repository still reads its config');
   assert.equal(gritOk(repo, ['export']).output_path, join(dot, 'export.json'));
+  assert.deepEqual([readFileSync(precious, 'utf8'), readFileSync(join(repo, '.env'), 'utf8')], ['alias ll="ls -l"\n', 'TOKEN=1\n'], 'no file written through a link');
 });
 
 test('export --since "": refused, not taken as no filter', async () => {
