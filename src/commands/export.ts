@@ -364,8 +364,9 @@ function defaultOutput(root: string, format: ExportFormat, umask: number | undef
   let made: string[] = [];
   try {
     made = makeParents(dir, umask);
-    // Not left empty by a full disk: an empty one would stay, ignoring nothing.
-    if (!existsSync(ignore)) {
+    // Not left empty by a full disk: an empty one would stay, ignoring nothing. Anything there,
+    // a dangling link too, is left alone: writing one made the file it names, wherever that is.
+    if (!lstatSync(ignore, { throwIfNoEntry: false })) {
       writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
       applyCallerUmask(ignore, FILE_MODE, umask);
     }

@@ -576,6 +576,13 @@ test('export to the default .grit/export.<ext>: a link there (one a cloned repos
   assert.equal(git(repo, 'config', 'core.bare').trim(), 'false', 'the repository still reads its config');
   assert.equal(gritOk(repo, ['export']).output_path, join(dot, 'export.json'));
   assert.deepEqual([readFileSync(precious, 'utf8'), readFileSync(join(repo, '.env'), 'utf8')], ['alias ll="ls -l"\n', 'TOKEN=1\n'], 'no file written through a link');
+  // Nor is a .gitignore there that is a dangling link: writing it made the file it names.
+  rmSync(dot, { recursive: true });
+  mkdirSync(dot);
+  const named = join(tempDir(), 'made-by-grit');
+  symlinkSync(named, join(dot, '.gitignore'));
+  gritOk(repo, ['export']);
+  assert.ok(!existsSync(named), 'nothing made through .grit/.gitignore');
 });
 
 test('export --since "": refused, not taken as no filter', async () => {
