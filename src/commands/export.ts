@@ -487,7 +487,11 @@ async function writeFile(output: string, pieces: Iterable<string>, umask: number
   const keepOnSignal = removeOnSignal(tmp);
   try {
     made = makeParents(dirname(path), umask);
-    fd = openSync(tmp, 'w', lessUmask(FILE_MODE, umask));
+    // Made new, never opened through what is at its name: its name is known (the pid), so a link
+    // planted there (`.grit/` comes with a clone) had the export written into the file it named,
+    // which the rename then left. One there, a killed export's or such a link, goes first.
+    rmSync(tmp, { force: true });
+    fd = openSync(tmp, 'wx', lessUmask(FILE_MODE, umask));
     await writePieces(fd, pieces);
     closeSync(fd);
     fd = null;

@@ -14,6 +14,7 @@ import { GRIT_BIN } from '../helpers/paths.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit, gritSetup, twoWorktrees } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
+import { exportTempName } from '../../src/commands/temp-files.js';
 
 async function scene() {
   const repo = tempRepo();
@@ -583,6 +584,22 @@ test('export to the default .grit/export.<ext>: a link there (one a cloned repos
   symlinkSync(named, join(dot, '.gitignore'));
   gritOk(repo, ['export']);
   assert.ok(!existsSync(named), 'nothing made through .grit/.gitignore');
+});
+
+test('export: a link planted at the temporary file\'s name (it is known: the pid; .grit/ may come with a clone) is not written through', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  await gritSetup(repo, ['issue', 'create', '--title', 'x']);
+  mkdirSync(join(repo, '.grit'));
+  const precious = join(tempDir(), 'bashrc');
+  writeFileSync(precious, 'keep\n');
+  // In this process, so the pid in the name is this one's.
+  symlinkSync(precious, join(repo, '.grit', exportTempName('export.json', process.pid)));
+  const r = (await runLocal('Export', {}, { cwd: repo })) as any;
+  assert.equal(readFileSync(precious, 'utf8'), 'keep\n');
+  assert.equal(JSON.parse(readFileSync(r.output_path, 'utf8')).meta.event_count, 1);
+  assert.ok(lstatSync(r.output_path).isFile());
+  assert.deepEqual(readdirSync(join(repo, '.grit')).sort(), ['.gitignore', 'export.json']);
 });
 
 test('export --since "": refused, not taken as no filter', async () => {
