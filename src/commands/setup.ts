@@ -71,6 +71,9 @@ function writeAgentsMd(root: string): 'created' | 'appended' | 'unchanged' {
   const text = current === null ? `# Agents\n\n${AGENTS_SECTION}` : `${current}${current.endsWith('\n') ? '' : '\n'}\n${AGENTS_SECTION}`;
   const tmp = `${path}.${process.pid}.tmp`;
   try {
+    // Its name is known (the pid) and the worktree may come from a clone: a link planted there
+    // had the text written into the file it named. Anything at that name goes first.
+    rmSync(tmp, { force: true });
     writeNewFile(tmp, text);
     if (current !== null) chmodSync(tmp, statSync(path).mode & 0o7777);
     renameSync(tmp, path);

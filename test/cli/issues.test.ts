@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createdIssues, fsckClean, git, grit, gritOk, gritDoctor, gritLib, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { settledInOneGroup } from '../helpers/group-commit.js';
@@ -114,6 +114,19 @@ test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the sect
     assert.equal((i === 0 ? gritOk(own, ['init']) : await gritLib(own, 'Init')).agents_md, 'unchanged', heading);
     assert.equal(readFileSync(join(own, 'AGENTS.md'), 'utf8'), text);
   }
+});
+
+test('init: a link planted at the name of AGENTS.md\'s temporary file (the pid is its only secret) is not written through', async () => {
+  const repo = tempRepo();
+  writeFileSync(join(repo, 'AGENTS.md'), '# Rules\n');
+  const precious = join(tempDir(), 'bashrc');
+  writeFileSync(precious, 'keep\n');
+  // In this process, so the pid in the name is this one's.
+  symlinkSync(precious, join(repo, `AGENTS.md.${process.pid}.tmp`));
+  assert.equal((await gritLib(repo, 'Init')).agents_md, 'appended');
+  assert.equal(readFileSync(precious, 'utf8'), 'keep\n');
+  assert.match(readFileSync(join(repo, 'AGENTS.md'), 'utf8'), /^# Rules\n\n## Grit/);
+  assert.ok(!existsSync(join(repo, `AGENTS.md.${process.pid}.tmp`)));
 });
 
 test('issue lifecycle: create, list, show, update, comment, label, assignee, link, attachment, close, reopen', async () => {
