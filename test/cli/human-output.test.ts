@@ -489,7 +489,8 @@ describe('issue list and show for people', () => {
     await writeRaw(repo, id, { type: 'CommentAdded', body: 'c\x1b[2J\r\nnext\tline\rover' });
     const md = grit(repo, ['export', '--format', 'md', '--output', '-']).stdout;
     assert.doesNotMatch(md, /[\x00-\x08\x0b-\x1f\x7f\u202e]/, md);
-    for (const shown of ['para\n\\x1b]0;PWNED\\x07\\x1b[2J cleared\ttab', 'bob\\x1b[31m', '<http://x\\x1b[2J> — n\\x1b[2J', '\\x1b[31mred', 'c\\x1b[2J\nnext\tline\\x0dover', '\\u202eevil']) {
+    // Assignees, notes and names are text in the Markdown, so their `[` is escaped as well (`\[`).
+    for (const shown of ['para\n\\x1b]0;PWNED\\x07\\x1b[2J cleared\ttab', 'bob\\x1b\\[31m', '<http://x\\x1b[2J> — n\\x1b\\[2J', '\\x1b\\[31mred', 'c\\x1b[2J\nnext\tline\\x0dover', '\\u202eevil']) {
       assert.ok(md.includes(shown), `${JSON.stringify(shown)} in ${md}`);
     }
     const exported = JSON.parse(grit(repo, ['export', '--output', '-']).stdout);
