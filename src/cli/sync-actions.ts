@@ -32,6 +32,14 @@ function heads(d: { remote: string; wal_head: string | null; remote_wal_head: st
   return `local wal ${d.wal_head ? short(d.wal_head) : 'empty'}, ${remote}`;
 }
 
+/**
+ * At most GC_NAMED resources, then how many more: a gc after a busy day deleted hundreds, all named
+ * on one line of the status (`--json`'s `deleted` lists them all).
+ */
+const GC_NAMED = 10;
+const namedFew = (names: string[]): string =>
+  names.length <= GC_NAMED ? names.join(', ') : `${names.slice(0, GC_NAMED).join(', ')} and ${names.length - GC_NAMED} more`;
+
 export const SYNC_ACTIONS: Record<string, CliAction> = {
   sync: {
     ipc: 'Sync',
@@ -85,6 +93,6 @@ export const SYNC_ACTIONS: Record<string, CliAction> = {
     ipc: 'LockGc',
     toArgs: ({ flags }) => ({ remote: flags.remote, local: flags.local }),
     // The deleted ones are named next to their count: after "N kept" they read as the kept ones.
-    render: (d) => `deleted ${plural(d.deleted.length, 'expired lock')}${d.deleted.length ? ` (${yellow(d.deleted.join(', '))})` : ''}, ${d.kept} kept${where(d.remote)}`,
+    render: (d) => `deleted ${plural(d.deleted.length, 'expired lock')}${d.deleted.length ? ` (${yellow(namedFew(d.deleted))})` : ''}, ${d.kept} kept${where(d.remote)}`,
   },
 };

@@ -220,6 +220,11 @@ test('lock gc human output names the deleted locks by their count, not after "ke
   };
   gc('deleted 1 expired lock (path:short), 2 kept (local only)');
   gc('deleted 0 expired locks, 2 kept (local only)');
+  // Many are not all named on the one line: ten, then how many more (--json lists them all).
+  let last = 0;
+  for (let n = 0; n < 12; n++) last = gritOk(repo, ['lock', 'acquire', '--resource', `path:s${String(n).padStart(2, '0')}`, '--ttl', '1s']).lock.expires_unix_ms;
+  await untilPast(last);
+  gc(`deleted 12 expired locks (${Array.from({ length: 10 }, (_, n) => `path:s0${n}`).join(', ')} and 2 more), 2 kept (local only)`);
 });
 
 test('path: resources are taken from the caller\'s directory (CLI, daemon, API) and must lie inside the worktree', { timeout: 90_000 }, async () => {
