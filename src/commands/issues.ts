@@ -176,6 +176,11 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
   if (!URL.canParse(url)) {
     throw invalidArgs(`--url must be a URL with its scheme, such as https://… (got ${JSON.stringify(url)})`, { field: 'url', value: url }, 'give the whole URL: --url https://example.com/issues/1 (a note goes in --note)');
   }
+  // A URL holds no space (one is %20): `https://x/1 see logs` is most often a note run into the
+  // url, and stored it showed as one link that nothing opens whole.
+  if (/\s/.test(url)) {
+    throw invalidArgs(`--url must not hold spaces (got ${JSON.stringify(url)})`, { field: 'url', value: url }, 'a space inside a URL is written %20; a note goes in --note');
+  }
   const note = oneLine(optText(args, 'note'), 'note') ?? null;
   const issue = await target(ctx, args);
   return writeOne(ctx, issue.issue_id, { type: 'LinkAdded', url, note });

@@ -386,6 +386,12 @@ test('a link that would run code where it is followed, or has no scheme, is refu
     assert.equal(r.json.error.message, `--url must be a URL with its scheme, such as https://… (got ${JSON.stringify(url)})`);
     assert.match(r.json.error.details.suggestion, /--url https:\/\//);
   }
+  // A space: a note run into the url, or a space that a URL writes %20.
+  for (const url of ['https://example.com/1 see logs', 'https://example.com/a b']) {
+    const r = grit(repo, ['issue', 'link', 'add', id, '--url', url, '--json']);
+    assert.deepEqual([r.code, r.json.error.code, r.json.error.message], [2, 'invalid_args', `--url must not hold spaces (got ${JSON.stringify(url)})`]);
+    assert.match(r.json.error.details.suggestion, /%20.*--note/);
+  }
   gritOk(repo, ['issue', 'link', 'add', `#${id.slice(0, 8)}`, '--url', 'https://example.com/a?b=javascript:x']);
   for (const url of ['mailto:dev@example.com', 'file:///var/log/app.log', 'ssh://git@example.com/r.git']) gritOk(repo, ['issue', 'link', 'add', id, '--url', url]);
   assert.equal(gritOk(repo, ['issue', 'show', `#${id.slice(0, 8)}`]).issue.links.length, 4);
