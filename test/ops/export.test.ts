@@ -226,16 +226,18 @@ test('export --format md: titles, labels, assignees, link urls and notes, attach
   const title = '<script>alert(1)</script> *not em* [x](javascript:alert(2)) C# \\`a\\` &lt; 1\\u2';
   const { issue_id } = (await runLocal('IssueCreate', { title, body: '**bold** stays', labels: ['a`b', '`x'] }, { cwd: repo })) as any;
   await gritSetup(repo, ['issue', 'assignee', 'add', issue_id, '--user', '<b>bob</b>']);
-  await gritSetup(repo, ['issue', 'link', 'add', issue_id, '--url', 'https://e.example/x><img src=x onerror=alert(3)>', '--note', '[click](javascript:alert(4))']);
+  await gritSetup(repo, ['issue', 'link', 'add', issue_id, '--url', 'https://e.example/x><img/src=x/onerror=alert(3)>', '--note', '[click](javascript:alert(4))']);
   await gritSetup(repo, ['issue', 'attachment', 'add', issue_id, '--name', 'my_file_[1].txt', '--sha256', 'ab'.repeat(32)]);
   // `issue link add` refuses a javascript: url; another writer's arrives by sync.
   await writeRaw(repo, issue_id, { type: 'LinkAdded', url: 'JavaScript:alert(5)', note: null });
+  await writeRaw(repo, issue_id, { type: 'LinkAdded', url: 'https://e.example/a b', note: null });
   const md = await exportText(repo, { format: 'md' });
   const lines = md.split('\n');
   assert.ok(lines.includes('## \\<script\\>alert(1)\\</script\\> \\*not em\\* \\[x\\](javascript:alert(2)) C\\# \\\\\\`a\\\\\\` \\&lt; 1\\u2'), md);
   assert.ok(lines.includes('- **Labels:** `` `x ``, ``a`b``'), md);
   assert.ok(lines.includes('- **Assignees:** \\<b\\>bob\\</b\\>'), md);
-  assert.ok(lines.includes('- **Link:** <https://e.example/x%3E%3Cimg%20src=x%20onerror=alert(3)%3E> — \\[click\\](javascript:alert(4))'), md);
+  assert.ok(lines.includes('- **Link:** <https://e.example/x%3E%3Cimg/src=x/onerror=alert(3)%3E> — \\[click\\](javascript:alert(4))'), md);
+  assert.ok(lines.includes('- **Link:** <https://e.example/a%20b>'), md);
   assert.ok(lines.includes('- **Link:** `JavaScript:alert(5)`'), md);
   assert.ok(lines.includes(`- **Attachment:** my\\_file\\_\\[1\\].txt (text/plain, sha256 \`${'ab'.repeat(32)}\`)`), md);
   assert.ok(lines.includes('**bold** stays'), 'a body is Markdown, as written');
