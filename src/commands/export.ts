@@ -638,7 +638,6 @@ function physicalPath(path: string): string {
   }
 }
 
-/** `--output` inside a guarded dir is refused, before anything is written. */
 /** Why a path is no place for an export: what is there, a plan, the guarded dir or the file a link there leads to. */
 interface Unfit {
   problem: string;
