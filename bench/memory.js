@@ -4,7 +4,7 @@
 // of bare `node -e 0` measured in the same run.
 // Usage: node bench/memory.js [--quick]
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { GRIT, isMain, printTable, row, seedIssues, startDaemon, tempRepo } from './lib.js';
 import { runLocal } from '../dist/src/commands/run.js';
@@ -13,10 +13,15 @@ const PROBE = new URL('./rss-probe.js', import.meta.url).href;
 
 /** Peak RSS in MiB of a node process running `args` (reported by rss-probe.js at its exit). */
 function peakRss(args, { cwd, env } = {}) {
-  const out = join(mkdtempSync('/tmp/gb-rss-'), 'rss');
-  const r = spawnSync(process.execPath, ['--import', PROBE, ...args], { cwd, env: { ...process.env, ...env, GRIT_BENCH_RSS_OUT: out }, stdio: 'ignore' });
-  if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
-  return Number(readFileSync(out, 'utf8')) / 1024;
+  const dir = mkdtempSync('/tmp/gb-rss-');
+  const out = join(dir, 'rss');
+  try {
+    const r = spawnSync(process.execPath, ['--import', PROBE, ...args], { cwd, env: { ...process.env, ...env, GRIT_BENCH_RSS_OUT: out }, stdio: 'ignore' });
+    if (r.status !== 0) throw new Error(`${args.join(' ')} exited ${r.status}`);
+    return Number(readFileSync(out, 'utf8')) / 1024;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
 /** Peak RSS in MiB of a running process (Linux: VmHWM). */

@@ -1,11 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { runLocal } from '../../src/commands/run.js';
 import { RouteCache } from '../../src/supervisor/routes.js';
+import { tempRepo } from '../helpers/repo.js';
 
 const nextTurn = () => new Promise((r) => setImmediate(r));
 const GRIT = new URL('../../../bin/grit.cjs', import.meta.url).pathname;
@@ -16,8 +14,7 @@ function actorUse(dir: string, id: string): void {
 }
 
 test('a cached route is checked against its files once per turn of the event loop: a change is seen from the next turn on', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'grit-routes-'));
-  assert.equal(spawnSync('git', ['init', '-q'], { cwd: dir }).status, 0);
+  const dir = tempRepo();
   const first = ((await runLocal('Init', { no_agents_md: true }, { cwd: dir })) as { actor: { actor_id: string } }).actor.actor_id;
   const second = ((await runLocal('ActorInit', { label: 'second' }, { cwd: dir })) as { actor: { actor_id: string } }).actor.actor_id;
   const routes = new RouteCache();
@@ -36,8 +33,7 @@ test('a cached route is checked against its files once per turn of the event loo
 });
 
 test('an empty actor_id or data_dir is refused, never served the cached route of a request that names none (the default actor)', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'grit-routes-'));
-  assert.equal(spawnSync('git', ['init', '-q'], { cwd: dir }).status, 0);
+  const dir = tempRepo();
   const first = ((await runLocal('Init', { no_agents_md: true }, { cwd: dir })) as { actor: { actor_id: string } }).actor.actor_id;
   const routes = new RouteCache();
   assert.equal(routes.resolve({ repo_root: dir, actor_id: null, data_dir: null }).actor.config.actor_id, first);
