@@ -21,6 +21,7 @@ import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRef
 import { decodeWalChunk, isFilteredWal, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
 import { readWal, type ReadWalOptions, type ReaderSource } from './wal-read-ahead.js';
 import { shellWord } from '../core/shell-word.js';
+import { randomBytes } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
@@ -269,7 +270,7 @@ export class WalSync {
       crashPoint('sync:fetched');
       result.snapshots_fetched += await this.importSnapshots(seen, result.snapshots_refused);
       result.locks_updated += await mergeRemoteLocks(this.gitDir, this.wal.objects, (a, b) => this.wal.isAncestor(a, b), this.prefix, seen);
-      rmSync(this.seenPath(), { force: true });
+      this.forgetSeen();
     }
     return remoteHead;
   }
@@ -289,14 +290,34 @@ export class WalSync {
     }
   }
 
+  /**
+   * Best effort, as the record only narrows what a pull takes for seen: one that cannot be written
+   * (a full disk, something else at its path) leaves the pull judging against the refs just
+   * before its fetch, and must not fail a sync before it fetched. The temporary name is unique per
+   * call: a daemon's worker threads share the pid, and two actors of one repository may sync one
+   * remote at once.
+   */
   private saveSeen(refs: ReadonlyMap<string, string>): void {
     const path = this.seenPath();
-    const tmp = `${path}.${process.pid}.tmp`;
-    const perm = sharedPermOf(this.gitDir);
-    mkdirShared(join(this.gitDir, 'grit'), perm);
-    writeFileSync(tmp, JSON.stringify(Object.fromEntries(refs)) + '\n');
-    adjustSharedPerm(tmp, perm);
-    renameSync(tmp, path);
+    const tmp = `${path}.${process.pid}.${randomBytes(4).readUInt32BE()}.tmp`;
+    try {
+      const perm = sharedPermOf(this.gitDir);
+      mkdirShared(join(this.gitDir, 'grit'), perm);
+      writeFileSync(tmp, JSON.stringify(Object.fromEntries(refs)) + '\n');
+      adjustSharedPerm(tmp, perm);
+      renameSync(tmp, path);
+    } catch {
+      rmSync(tmp, { force: true });
+    }
+  }
+
+  /** Once a pull has taken in what was fetched; best effort as `saveSeen` is (only a file can be there to remove). */
+  private forgetSeen(): void {
+    try {
+      rmSync(this.seenPath(), { force: true });
+    } catch {
+      // Not a file: `readSeen` cannot read it either, so it records nothing.
+    }
   }
 
   /**

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
@@ -574,6 +574,18 @@ test('a snapshot fetched by a sync that did not take it in (sync --push, or a sy
   assert.deepEqual(Object.keys(refs(b, 'refs/grit/snapshots/')).sort(), [first, second].sort());
   assert.equal(gritOk(b, ['sync']).snapshots_fetched, 0);
   assert.deepEqual(readdirSync(join(b, '.git', 'grit')).filter((n) => n.startsWith('sync-seen')), [], 'the record outlived the pull');
+});
+
+test('a record of what sync saw that cannot be written (here a directory at its path, as a full disk would refuse it) does not fail the sync', { timeout: 60_000 }, async () => {
+  const { clones } = await network(2);
+  const [a, b] = clones;
+  await gritSetup(a, ['issue', 'create', '--title', 'one']);
+  await gritSetup(a, ['sync']);
+  mkdirSync(join(b, '.git', 'grit', 'sync-seen.origin.json'));
+  const pulled = grit(b, ['sync', '--json']);
+  assert.equal(pulled.code, 0, pulled.stdout + pulled.stderr);
+  assert.equal(pulled.json.data.pulled, 1);
+  assert.deepEqual(readdirSync(join(b, '.git', 'grit')).filter((n) => n.startsWith('sync-seen')), ['sync-seen.origin.json'], 'no temporary file left');
 });
 
 test('a pull where the remote was at the local head last time: fast-forward; a rewritten remote still rebases', { timeout: 60_000 }, async () => {
