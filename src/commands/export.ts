@@ -349,7 +349,7 @@ function defaultOutput(root: string, format: ExportFormat, umask: number | undef
   const dir = join(root, '.grit');
   const ignore = join(dir, '.gitignore');
   const path = join(dir, `export.${EXT[format]}`);
-  notADirectory(dir);
+  refuseGritNotADirectory(dir);
   // Checked before anything is made: `.grit` itself may be a link into the git dir.
   const refused = unfitTarget(path, guarded) ?? linkAt(path);
   if (refused) {
@@ -383,7 +383,7 @@ function defaultOutput(root: string, format: ExportFormat, umask: number | undef
  * so: making the directory failed with the system's word for the `.gitignore` inside it ("cannot
  * write .grit/.gitignore: EEXIST: file already exists", for a file that was not there).
  */
-function notADirectory(dir: string): void {
+function refuseGritNotADirectory(dir: string): void {
   const link = lstatSync(dir, { throwIfNoEntry: false });
   if (!link) return;
   const target = statSync(dir, { throwIfNoEntry: false });
