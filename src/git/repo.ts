@@ -125,10 +125,11 @@ export function findRepo(cwd: string = process.cwd(), env: NodeJS.ProcessEnv = p
   // A directory that is not there is not walked up from, as git's `-C` refuses it: a request's
   // repo_root or the API's cwd with a typo (`~/src/projx`) would otherwise act on the repository
   // around it (a dotfiles repository in the home directory, say). `named`: the argument it came in.
-  const why = notADirectory(resolve(cwd));
+  const start = resolve(cwd);
+  const why = notADirectory(start);
   if (why) {
-    throw new GritError('invalid_args', `${named} ${resolve(cwd)}: ${why}`, {
-      details: { field: named, path: resolve(cwd) },
+    throw new GritError('invalid_args', `${named} ${start}: ${why}`, {
+      details: { field: named, path: start },
       suggestion: `give ${named} the directory of a git repository, or one inside it`,
     });
   }
