@@ -1,5 +1,5 @@
 /** Actor directories under `.git/grit/actors/<id>/` and the choice of which one a command uses. */
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readActorConfig, readRepoConfig, writeToml, type RepoConfig } from '../core/config.js';
 import { diskFullError } from '../core/disk-full.js';
@@ -67,14 +67,37 @@ export function ensureSigningKey(repo: RepoDirs, actor: ActorRef): ActorRef {
 export function actorLabels(repo: RepoDirs, actorIds: Iterable<string>): Record<string, string> {
   const labels: Record<string, string> = {};
   for (const id of new Set(actorIds)) {
-    try {
-      const label = readActorDir(join(actorsDir(repo), id))?.config.label;
-      if (label) labels[id] = label;
-    } catch (err) {
-      if (!(err instanceof GritError)) throw err;
-    }
+    const label = labelOf(join(actorsDir(repo), id));
+    if (label) labels[id] = label;
   }
   return labels;
+}
+
+/**
+ * Labels by actor directory, each as of its config file's stat: `issue show` labels its authors
+ * on every call, and reading and parsing their TOML was a fifth of a daemon's read. A label
+ * changes only by an edit of that file, which a rename over it or a write into it shows in the
+ * stat (as the supervisor's routes see config edits: src/supervisor/routes.ts).
+ */
+const knownLabels = new Map<string, { stamp: string; label: string | null }>();
+const MAX_KNOWN_LABELS = 4096;
+
+function labelOf(dir: string): string | null {
+  const path = join(dir, 'config.toml');
+  const st = statSync(path, { throwIfNoEntry: false, bigint: true });
+  const stamp = st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : null;
+  const known = knownLabels.get(dir);
+  if (stamp !== null && known?.stamp === stamp) return known.label;
+  let label: string | null = null;
+  try {
+    label = readActorDir(dir)?.config.label || null;
+  } catch (err) {
+    if (!(err instanceof GritError)) throw err;
+  }
+  if (stamp === null) return label;
+  if (knownLabels.size >= MAX_KNOWN_LABELS) knownLabels.clear();
+  knownLabels.set(dir, { stamp, label });
+  return label;
 }
 
 export function listActors(repo: RepoDirs): ActorRef[] {

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { git, grit, gritDoctor, gritOk, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { open } from 'lmdb';
@@ -601,4 +602,33 @@ test('--generate-key on an actor whose key its config does not name yet (a comma
   const verify = await gritSetup(repo, ['db', 'verify', '--data-dir', home]);
   assert.equal(verify.error_count, 0, JSON.stringify(verify.errors));
   assert.ok(verify.signatures_valid >= 1, `the event ${signed.event_id} verifies with the key named now`);
+});
+
+test("issue show through a daemon names an author by its label as its config says now: an edit of another actor's config shows at once", async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const bot = gritOk(repo, ['actor', 'init', '--label', 'bot-a']).actor;
+  const made = gritOk(repo, ['issue', 'create', '--title', 'labelled', '--actor', 'bot-a']);
+  const daemon = await startDaemon();
+  try {
+    const env = daemon.env;
+    const labelOf = () => gritOk(repo, ['issue', 'show', made.issue_id], { env }).actor_labels[bot.actor_id];
+    assert.equal(labelOf(), 'bot-a');
+    const config = join(repo, '.git/grit/actors', bot.actor_id, 'config.toml');
+    const original = readFileSync(config, 'utf8');
+    // Edited in place, to a label of the same length, its modification time put back to the nanosecond: only its ctime moves.
+    const { mtimeNs } = statSync(config, { bigint: true });
+    writeFileSync(config, original.replace('bot-a', 'bot-b'));
+    execFileSync('touch', ['-m', '-d', `@${mtimeNs / 1_000_000_000n}.${String(mtimeNs % 1_000_000_000n).padStart(9, '0')}`, config]);
+    assert.equal(statSync(config, { bigint: true }).mtimeNs, mtimeNs);
+    assert.equal(labelOf(), 'bot-b');
+    // Replaced by a rename (as editors and grit write), a longer label; then no label at all.
+    writeFileSync(`${config}.new`, original.replace('bot-a', 'agent-42'));
+    renameSync(`${config}.new`, config);
+    assert.equal(labelOf(), 'agent-42');
+    writeFileSync(config, original.replace(/^label = .*\n/m, ''));
+    assert.equal(labelOf(), undefined);
+  } finally {
+    await daemon.stop();
+  }
 });
