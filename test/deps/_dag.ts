@@ -127,3 +127,38 @@ export async function writeEdges(ctx: RepoContext, edges: readonly DepEdge[]): P
     })),
   );
 }
+
+/**
+ * A random graph with cycles (what sync can leave): `seed` picks a shape — random edges at some
+ * density, k 2-cycles on one hub, or a ring with chords — over 1 to 40 issues whose ids are in an
+ * order unrelated to the shape, with self-loops, both recordings of an edge, and related_to.
+ */
+export function randomCyclic(seed: number): { ids: string[]; edges: DepEdge[] } {
+  const rand = rng(seed);
+  const n = 1 + Math.floor(rand() * (seed % 4 === 3 ? 40 : 12));
+  const ids = seededIds(n, seed + 1_000_000);
+  const edges: DepEdge[] = [];
+  const order = (before: string, after: string) => {
+    const r = rand();
+    if (r < 0.45 || r >= 0.9) edges.push({ issue_id: after, target: before, dep_type: 'depends_on' });
+    if (r >= 0.45) edges.push({ issue_id: before, target: after, dep_type: 'blocks' });
+  };
+  const shape = seed % 3;
+  if (shape === 0) {
+    const p = [0.08, 0.15, 0.3, 0.5][Math.floor(rand() * 4)];
+    for (const x of ids) for (const y of ids) if ((x !== y || rand() < 0.2) && rand() < p) order(x, y);
+  } else if (shape === 1) {
+    const hub = pick(ids, rand);
+    for (const x of ids) {
+      if (x === hub) continue;
+      if (rand() < 0.9) order(hub, x);
+      if (rand() < 0.9) order(x, hub);
+      if (rand() < 0.1) order(x, pick(ids, rand));
+    }
+  } else {
+    for (let i = 0; i < n; i++) order(ids[i], ids[(i + 1) % n]);
+    for (let k = Math.floor(rand() * n); k > 0; k--) order(pick(ids, rand), pick(ids, rand));
+  }
+  if (rand() < 0.3) edges.push({ issue_id: pick(ids, rand), target: pick(ids, rand), dep_type: 'related_to' });
+  return { ids, edges: rand() < 0.5 ? edges : edges.reverse() };
+}
