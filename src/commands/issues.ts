@@ -89,7 +89,7 @@ export async function issueShow(ctx: RepoContext, args: Args): Promise<IssueShow
   const input = text(args, 'issue_id', { nonEmpty: true });
   return ctx.read(() => {
     const issue = ctx.findIssue(input);
-    const events = ctx.store.issueEventsOf(issue.issue_id).map(eventToJson);
+    const events = ctx.store.mapIssueEvents(issue.issue_id, eventToJson);
     const dependents = ctx.store.dependentsOf(issue.issue_id).map(({ issue_id, dep_type }) => ({ issue_id, dep_type }));
     return { issue: { ...issue, dependents }, events, actor_labels: actorLabels(ctx.repo, events.map((e) => e.actor)) };
   });

@@ -616,9 +616,17 @@ export class Store {
 
   /** An issue's events, in event order. */
   issueEventsOf(issueHex: string): Event[] {
+    return this.mapIssueEvents(issueHex, (e) => e);
+  }
+
+  /**
+   * `f` of each of an issue's events, in event order, each event dropped once mapped: `issue show`
+   * of 32k comments held every decoded event beside its JSON.
+   */
+  mapIssueEvents<T>(issueHex: string, f: (e: Event) => T): T[] {
     const range = issueRange(issueHex);
-    const out: Event[] = [];
-    if (range) for (const { key, value } of this.log.getRange(range)) out.push(this.event(key, value));
+    const out: T[] = [];
+    if (range) for (const { key, value } of this.log.getRange(range)) out.push(f(this.event(key, value)));
     return out;
   }
 
