@@ -2,6 +2,7 @@
  * `db stats|check|verify` (SPEC §6), and `checkStore` and `rebuildAdvice` for doctor: the store
  * checked as it is, and the WAL's events verified against the known keys. See docs/operations.md.
  */
+import { createHash } from 'node:crypto';
 import { statSync } from 'node:fs';
 import { decodeStrict } from '../core/cbor.js';
 import type { RepoConfig } from '../core/config.js';
@@ -10,7 +11,7 @@ import { CopyCounter, eventFromRecord, type Event } from '../core/event.js';
 import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { loadKeyring, Verifier, type VerifyReport } from '../core/integrity.js';
-import { foldIssue, type Issue } from '../core/projection.js';
+import { foldIssue, summarize, type Issue, type IssueSummary } from '../core/projection.js';
 import { decodeStored } from '../core/issue-rows.js';
 import { ISSUE_BYTES } from '../core/log-key.js';
 import { eventIdOfKey, keyMatches, type StoreMeta } from '../core/store.js';
@@ -95,9 +96,9 @@ export interface DbCheck {
  * projections.
  *
  * One read of each record: the issue rows first, then the log, whose keys start with the issue id
- * (log-key.ts), so each issue's events are one run of it, folded as the run ends. Only the rows
- * and one issue's events are held. Problems keep their order: events, the count, issues in id
- * order, missing projections, indexes.
+ * (log-key.ts), so each issue's events are one run of it, folded as the run ends. Only what the
+ * checks need of each row (`RowFacts`) and one issue's events are held. Problems keep their order:
+ * events, the count, issues in id order, missing projections, indexes.
  */
 export function checkStore(store: RepoContext['store']): DbCheck {
   const rows = readIssueRows(store);
@@ -121,7 +122,10 @@ export function checkStore(store: RepoContext['store']): DbCheck {
       } catch {
         /* not judged, as an event that does not decode */
       }
-      if (fold !== null) for (const id of ids) if (fold !== JSON.stringify(rows.stored.get(id) ?? null)) mismatched.add(id);
+      if (fold !== null) {
+        const digest = jsonDigest(fold);
+        for (const id of ids) if (digest !== (rows.stored.get(id)?.json ?? NULL_DIGEST)) mismatched.add(id);
+      }
     }
     run = null;
   };
@@ -170,17 +174,34 @@ export function checkStore(store: RepoContext['store']): DbCheck {
   for (const id of created) {
     if (!rows.known.has(id)) errors.push({ problem: 'projection_missing', issue_id: id, message: `issue ${id} has events but no projection` });
   }
-  const issues = [...rows.stored.values()].filter((i): i is Issue => i !== undefined);
-  for (const message of [...store.depIndexProblems(issues), ...store.summaryProblems(issues)]) errors.push({ problem: 'index_mismatch', message });
+  const facts = [...rows.stored.values()].filter((f): f is RowFacts => f !== undefined);
+  const problems = [...store.depIndexProblems(facts), ...store.summaryProblems(facts.map((f) => f.summary))];
+  for (const message of problems) errors.push({ problem: 'index_mismatch', message });
   return { events_checked: checked, events_valid: valid, corrupt_count: checked - valid + rows.corrupt, errors };
 }
+
+/**
+ * What `checkStore` needs of a decoded issue row once it is read: the digest of its JSON (what the
+ * fold of its events is compared with), its summary and its dependencies (what the indexes are).
+ * Holding the rows themselves, bodies and comments and all, was most of what a check held.
+ */
+interface RowFacts extends Pick<Issue, 'issue_id' | 'dependencies'> {
+  json: string;
+  summary: IssueSummary;
+}
+
+/** A digest of a projection's JSON text: equal digests, equal texts. */
+const jsonDigest = (json: string): string => createHash('sha256').update(json).digest('base64');
+
+/** The digest of `JSON.stringify(null)`: a row that went missing while read. */
+const NULL_DIGEST = jsonDigest('null');
 
 /** The store's issue rows, in id order, each decoded once, for `checkStore`. */
 function readIssueRows(store: RepoContext['store']) {
   const known = new Set<string>();
   const order: { id: string; issue: string; error?: CheckError }[] = [];
-  /** Decoded rows by id (undefined: the row went missing while read). */
-  const stored = new Map<string, Issue | undefined>();
+  /** What the checks need of each row, by id (undefined: the row went missing while read). */
+  const stored = new Map<string, RowFacts | undefined>();
   /** Row ids by the issue (lowercase hex) whose log range `Store.issueEventsOf` reads for them. */
   const byIssue = new Map<string, string[]>();
   let corrupt = 0;
@@ -196,7 +217,8 @@ function readIssueRows(store: RepoContext['store']) {
     }
     const issue = toHex(bytes);
     try {
-      stored.set(id, store.getIssue(id));
+      const row = store.getIssue(id);
+      stored.set(id, row && { issue_id: row.issue_id, dependencies: row.dependencies, json: jsonDigest(JSON.stringify(row)), summary: summarize(row) });
     } catch (err) {
       corrupt++;
       order.push({ id, issue, error: { problem: 'corrupt', issue_id: id, message: (err as Error).message } });

@@ -18,7 +18,7 @@ import type { Event } from './event.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, logKey, logKeyEventId } from './log-key.js';
 import { bytesEqual, fromHex, isOid, toHex } from './hex.js';
 import type { DepType } from './kinds.js';
-import { foldIssueState, foldMore, summarize, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
+import { foldIssueState, foldMore, type Dependency, type Folded, type FoldState, type Issue, type IssueSummary } from './projection.js';
 import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage, storeFileInTheWay, storeFiles } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
@@ -536,16 +536,17 @@ export class Store {
   }
 
   /**
-   * Where the summary table disagrees with `issues` (for `db check`, which passes the issues that
-   * decode): a summary missing, different from its issue's, or of no issue.
+   * Where the summary table disagrees with `summaries`, made of the issues (for `db check`, which
+   * passes those of the issues that decode): a summary missing, different from its issue's, or of
+   * no issue.
    */
-  summaryProblems(issues: Iterable<Issue>): string[] {
+  summaryProblems(summaries: Iterable<IssueSummary>): string[] {
     const problems: string[] = [];
-    const expected = new Map<string, Issue>();
-    for (const issue of issues) expected.set(issue.issue_id, issue);
+    const expected = new Map<string, IssueSummary>();
+    for (const summary of summaries) expected.set(summary.issue_id, summary);
     for (const { key, value } of this.summaries.getRange()) {
-      const issue = expected.get(key);
-      if (!issue) {
+      const wanted = expected.get(key);
+      if (!wanted) {
         // A row that is there but did not decode is reported as corrupt already.
         if (!this.issues.doesExist(key)) problems.push(`the summary table holds issue ${key}, which the store does not`);
         continue;
@@ -557,7 +558,7 @@ export class Store {
       } catch {
         // A summary that does not decode is one that differs: the rebuild that mends it is the same.
       }
-      if (!summary || !isDeepStrictEqual(summary, summarize(issue))) problems.push(`the summary of issue ${key} differs from its projection`);
+      if (!summary || !isDeepStrictEqual(summary, wanted)) problems.push(`the summary of issue ${key} differs from its projection`);
     }
     for (const id of expected.keys()) problems.push(`the summary table lacks issue ${id}`);
     return problems;
@@ -596,7 +597,7 @@ export class Store {
    * Where the dependency indexes disagree with the projected dependencies of `issues` (for `db
    * check`, which passes the issues that decode).
    */
-  depIndexProblems(issues: Iterable<Issue> = this.allIssues()): string[] {
+  depIndexProblems(issues: Iterable<Pick<Issue, 'issue_id' | 'dependencies'>> = this.allIssues()): string[] {
     const expected = new Set<string>();
     for (const issue of issues) {
       for (const d of issue.dependencies) expected.add(depKey(issue.issue_id, d.target, d.dep_type));
