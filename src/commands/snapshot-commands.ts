@@ -5,17 +5,18 @@
  */
 import { DAY_MS } from '../core/duration.js';
 import { GritError } from '../core/errors.js';
-import { extraCopies } from '../core/event.js';
 import { plural } from '../core/plural.js';
 import {
   createSnapshot,
   gcSnapshots,
+  HeldRecords,
   listSnapshots,
   newestFirst,
   presentChunkFiles,
   readSnapshotMeta,
   SnapshotCopies,
   unusableSnapshots,
+  type SnapshotSink,
   type SnapshotMeta,
   type SnapshotRef,
 } from '../git/snapshot.js';
@@ -91,7 +92,7 @@ export async function writeSnapshot(ctx: RepoContext, remote: string | null): Pr
         // Opened first: one that covers the head but lost objects is passed over too.
         const opened = openBase(ctx.wal.objects, oid, meta, verdict.copies ?? null);
         if (meta.wal_head === head) return { reused: [], events: [], copies: 0, baseBlobs: new Set<string>() }; // nothing to write: see below
-        return planSnapshot(ctx.wal.objects, opened, await walAfter(ctx, meta.wal_head, head));
+        return planSnapshot(ctx.wal.objects, opened, await walAfter(ctx, meta.wal_head, head, new SnapshotCopies()));
       },
       skipped,
     );
@@ -102,7 +103,7 @@ export async function writeSnapshot(ctx: RepoContext, remote: string | null): Pr
   if (base && base.meta.wal_head === head) {
     return { snapshot_ref: base.ref, wal_head: head, event_count: base.meta.event_count, created: false, ...past };
   }
-  const plan = base?.sink ?? planFromWal(await walAfter(ctx, null, head));
+  const plan = base?.sink ?? planFromWal(await walAfter(ctx, null, head, new HeldRecords()));
   const { ref, commit, meta } = await createSnapshot(ctx.repo.commonDir, ctx.wal.objects, plan.reused, plan.events, head, ctx.actorId, plan.baseBlobs);
   // Made of a trusted snapshot and the WAL after it: it needs no check of its own.
   recordVerdict(ctx.repo.commonDir, commit, { verdict: 'made', copies: plan.copies, events: meta.event_count });
@@ -111,8 +112,7 @@ export async function writeSnapshot(ctx: RepoContext, remote: string | null): Pr
 }
 
 /** Each copy the WAL holds once, of its commits after `fromExclusive` (null: all) up to `head`. */
-async function walAfter(ctx: RepoContext, fromExclusive: string | null, head: string): Promise<SnapshotCopies> {
-  const events = new SnapshotCopies();
+async function walAfter<T extends SnapshotSink>(ctx: RepoContext, fromExclusive: string | null, head: string, events: T): Promise<T> {
   await walkWal(ctx, fromExclusive, head, 'reading WAL', (chunks) => {
     for (const c of chunks) events.take(decodeWalChunk(c).events);
     return true;
@@ -120,10 +120,7 @@ async function walAfter(ctx: RepoContext, fromExclusive: string | null, head: st
   return events;
 }
 
-const planFromWal = (events: SnapshotCopies): SnapshotPlan => {
-  const all = [...events.byKey.values()];
-  return { reused: [], events: all, copies: extraCopies(all), baseBlobs: new Set() };
-};
+const planFromWal = (events: HeldRecords): SnapshotPlan => ({ reused: [], events, copies: events.copies(), baseBlobs: new Set() });
 
 /**
  * The newest snapshot this repository trusts by its recorded verdict, its meta only (no event is

@@ -10,7 +10,7 @@
 import { extraCopies, type Event } from '../core/event.js';
 import { bytesEqual } from '../core/hex.js';
 import type { ObjectStore } from './objects.js';
-import { compareRecords, presentChunkFiles, readSnapshotChunk, SNAPSHOT_CHUNK_EVENTS, SnapshotCopies, type ChunkFile, type SnapshotMeta } from './snapshot.js';
+import { compareRecords, presentChunkFiles, readSnapshotChunk, SNAPSHOT_CHUNK_EVENTS, SnapshotCopies, type ChunkFile, type HeldRecords, type SnapshotMeta } from './snapshot.js';
 
 /** A base snapshot, its chunks not read yet. */
 export interface SnapshotBase {
@@ -28,7 +28,8 @@ export interface SnapshotBase {
 /** What a new snapshot takes from its base as it is, and the records it writes after them. */
 export interface SnapshotPlan {
   reused: ChunkFile[];
-  events: Event[];
+  /** Held undecoded when written from the whole WAL (`HeldRecords`). */
+  events: Event[] | HeldRecords;
   /** Of all its records, the further copies of an event. */
   copies: number;
   /**

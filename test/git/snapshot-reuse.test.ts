@@ -3,16 +3,18 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocal } from '../../src/commands/run.js';
-import { extraCopies, type Event } from '../../src/core/event.js';
+import { decodeChunk, encodeChunk } from '../../src/core/chunk.js';
+import { extraCopies, makeEvent, type Event } from '../../src/core/event.js';
+import { stamped } from '../../src/core/timestamp.js';
 import { ObjectStore } from '../../src/git/objects.js';
 import { PackBuilder } from '../../src/git/pack-write.js';
 import { openBase, planSnapshot } from '../../src/git/snapshot-reuse.js';
 import { isTrusted, readVerdicts, recordVerdict } from '../../src/git/snapshot-trust.js';
-import { SnapshotCopies, writeSnapshotObjects, type SnapshotMeta } from '../../src/git/snapshot.js';
+import { HeldRecords, SnapshotCopies, writeSnapshotObjects, type SnapshotMeta } from '../../src/git/snapshot.js';
 import { writeObjects } from '../helpers/objects.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { fsckClean, git, grit, gritOk, tempRepo as cliRepo, gritInit, gritSetup } from '../helpers/repo.js';
-import { comment, DAY, tempRepo } from './_util.js';
+import { ACTOR, comment, DAY, tempRepo } from './_util.js';
 
 const HEAD = 'ab'.repeat(20);
 const copyOf = (e: Event, fill: number): Event => ({ ...e, sig: new Uint8Array(64).fill(fill) });
@@ -159,4 +161,30 @@ test('a made verdict records the copies count a reuse needs; older lines and oth
   recordVerdict(gitDir, a, { verdict: 'made', copies: 3, events: 12 });
   const w = readVerdicts(gitDir);
   assert.deepEqual([w.get(e), w.get(a)], [{ verdict: 'verified', events: 7 }, { verdict: 'made', copies: 3, events: 12 }]);
+});
+
+test('a snapshot from the whole WAL holds its records undecoded and writes the bytes it wrote from the decoded events', () => {
+  // As the WAL gives them: decoded from chunks (their records' bytes kept), in WAL order, with
+  // copies under other signatures, a copy read twice, one timestamp above 2^53 - 1 and ties on it.
+  const made = Array.from({ length: 2300 }, (_, i) => comment(`c${i}`, DAY + ((i * 7919) % 2300)));
+  const huge = makeEvent({ issue_id: new Uint8Array(16).fill(1), actor: ACTOR, ...stamped(2n ** 60n + 1n), parent: null, kind: { type: 'CommentAdded', body: 'far' } });
+  const tie = makeEvent({ issue_id: new Uint8Array(16).fill(2), actor: new Uint8Array(16).fill(9), ...stamped(2n ** 60n + 1n), parent: null, kind: { type: 'CommentAdded', body: 'tie' } });
+  const all = [...made, huge, tie, copyOf(made[5], 3), copyOf(made[5], 1), copyOf(huge, 2), made[17]];
+  const chunks = [];
+  for (let i = 0; i < all.length; i += 400) chunks.push(decodeChunk(encodeChunk(all.slice(i, i + 400)).bytes));
+  const copies = new SnapshotCopies();
+  const held = new HeldRecords();
+  for (const c of chunks) {
+    copies.take(c);
+    held.take(c);
+  }
+  const decoded = [...copies.byKey.values()];
+  assert.equal(held.size, decoded.length);
+  assert.equal(held.copies(), extraCopies(decoded));
+  assert.equal(held.copies(), 3);
+  const before = fromScratch(decoded);
+  const pack = new PackBuilder();
+  const { commit, meta } = writeSnapshotObjects(pack.sink(), [], held, HEAD, 1, 'ee'.repeat(16));
+  assert.deepEqual(meta, before.meta);
+  assert.equal(eventsTree(pack, commit), before.tree);
 });
