@@ -332,6 +332,7 @@ export class HeldRecords implements SnapshotSink {
   private readonly byKey = new Map<string, Uint8Array>();
 
   take(events: Event[]): void {
+    this.sorted = null;
     for (const e of events) {
       const key = latin1(tsBytes(exactTs(e))) + latin1(e.actor) + latin1(e.event_id) + (e.sig ? latin1(e.sig) : '');
       this.byKey.set(key, recordBytes(e));
@@ -360,6 +361,7 @@ export class HeldRecords implements SnapshotSink {
     for (let i = 0; i < keys.length; i += n) yield keys.slice(i, i + n).map((k) => decodeStored(this.byKey.get(k)!));
   }
 
+  /** The keys in order, once asked for (`take` forgets them). */
   private sorted: string[] | null = null;
 
   private sortedKeys(): string[] {
