@@ -10,7 +10,7 @@
  *   name (`.git/grit/actors/<id>/`), `public_key` from its own `keys/signing.key` when it has one.
  * - The broken file is kept beside the new one as `config.toml.broken-<unix_ms>`.
  */
-import { constants, copyFileSync, existsSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { constants, copyFileSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { crashPoint } from '../core/fault.js';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
@@ -68,23 +68,21 @@ export interface RepairPlan {
  * aside; `perm`: core.sharedRepository's for a config inside `.git/grit` (shared-files.ts).
  */
 function replaceConfig(path: string, value: object, perm: number, validate: (tmp: string) => void): string {
-  // Named as files replaced by rename are (`<name>.<pid>.tmp`): one a killed repair leaves is doctor's temp_files.
-  const tmp = `${path}.repair.${process.pid}.tmp`;
-  writeToml(tmp, value, perm);
-  try {
-    validate(tmp);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw err;
-  }
   const aside = `${path}.broken-${Date.now()}`;
-  // A copy aside, then one rename over it: a repair stopped in between (kill -9, power cut) leaves
-  // the broken config in its place, which the next doctor --fix repairs again. Renamed aside
-  // first, it left no config at all: a repo without its default actor (whose policies the plan
-  // then lost, and whose actor doctor could take for an empty leftover), an actor without its id.
-  copyFileSync(path, aside, constants.COPYFILE_EXCL);
-  crashPoint('config:set-aside');
-  renameSync(tmp, path);
+  // One a killed repair leaves is doctor's temp_files (replace-file.ts names it so); one that
+  // fails its check, or whose broken config cannot be kept aside, is removed.
+  writeToml(path, value, perm, {
+    beforeRename: (tmp) => {
+      validate(tmp);
+      // A copy aside, then one rename over it: a repair stopped in between (kill -9, power cut)
+      // leaves the broken config in its place, which the next doctor --fix repairs again. Renamed
+      // aside first, it left no config at all: a repo without its default actor (whose policies
+      // the plan then lost, and whose actor doctor could take for an empty leftover), an actor
+      // without its id.
+      copyFileSync(path, aside, constants.COPYFILE_EXCL);
+      crashPoint('config:set-aside');
+    },
+  });
   return aside;
 }
 

@@ -7,7 +7,7 @@
  * greater ts; a full event id keeps the events after it in event order (ts, actor, event_id).
  * Issues in the export are then those with at least one kept event, in their current state.
  */
-import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readlinkSync, realpathSync, rmdirSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { isWithin } from '../core/path-within.js';
 import { diskFullError } from '../core/disk-full.js';
@@ -22,6 +22,7 @@ import type { Issue } from '../core/projection.js';
 import type { StoreSnapshot } from '../core/store.js';
 import { writeFully } from '../core/write-fully.js';
 import { writeNewFile } from '../core/write-new-file.js';
+import { replaceFileWith, tempSerial } from '../core/replace-file.js';
 import { worktreeGitDir } from '../git/repo.js';
 import { oneOf, optInt, optText, type Args } from './args.js';
 import { SINCE_MS } from './ranges.js';
@@ -471,7 +472,9 @@ function* inPieces(parts: Iterable<string>): Generator<string> {
 
 /**
  * Written beside the target, under a name only grit's exports have (temp-files.ts), and renamed
- * over it: a reader never sees half an export. Interrupted (Ctrl-C, SIGTERM), it removes the
+ * over it (replace-file.ts): a reader never sees half an export. The name is unique to the call:
+ * a daemon runs many exports at once under one pid, and two to one path shared a name, the
+ * second removed the first's file and the first renamed the second's half-written one into place. Interrupted (Ctrl-C, SIGTERM), it removes the
  * temporary before the process ends; killed (-9), it leaves it to `doctor --fix`. A character
  * device (`/dev/null`, a terminal) is written straight, as a shell's `>` writes it: there is no
  * file to replace whole, and a rename would put a plain file in the device's place. A new file
@@ -481,27 +484,21 @@ async function writeFile(output: string, pieces: Iterable<string>, umask: number
   const path = throughLink(output);
   const existing = statSync(path, { throwIfNoEntry: false });
   if (existing?.isCharacterDevice()) return writeDevice(path, pieces);
-  const tmp = join(dirname(path), exportTempName(basename(path), process.pid));
+  const tmp = join(dirname(path), exportTempName(basename(path), process.pid, tempSerial()));
   let made: string[] = [];
-  let fd: number | null = null;
   const keepOnSignal = removeOnSignal(tmp);
   try {
     made = makeParents(dirname(path), umask);
-    // Made new, never opened through what is at its name: its name is known (the pid), so a link
-    // planted there (`.grit/` comes with a clone) had the export written into the file it named,
-    // which the rename then left. One there, a killed export's or such a link, goes first.
-    rmSync(tmp, { force: true });
-    fd = openSync(tmp, 'wx', lessUmask(FILE_MODE, umask));
-    await writePieces(fd, pieces);
-    closeSync(fd);
-    fd = null;
-    // A file replaced keeps its mode, as `>` keeps it (one made private stays private).
-    if (existing?.isFile()) chmodSync(tmp, existing.mode & 0o7777);
-    else applyCallerUmask(tmp, FILE_MODE, umask);
-    renameSync(tmp, path);
+    // Made new, never opened through what is at its name (`.grit/` comes with a clone: a link
+    // planted there had the export written into the file it named). A file replaced keeps its
+    // mode, as `>` keeps it (one made private stays private).
+    await replaceFileWith(path, (fd) => writePieces(fd, pieces), {
+      tmp,
+      mode: lessUmask(FILE_MODE, umask),
+      keepMode: true,
+      beforeRename: existing?.isFile() ? undefined : (file) => applyCallerUmask(file, FILE_MODE, umask),
+    });
   } catch (err) {
-    if (fd !== null) closeSync(fd);
-    rmSync(tmp, { force: true });
     // The pieces are read from the store as they are written: its errors (a damaged record) are its own.
     const error = err instanceof GritError ? err : writeError(path, err, BESIDE);
     removeEmpty(made);

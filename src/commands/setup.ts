@@ -1,10 +1,10 @@
 /** `init`, `actor …` and `rebuild`: setting a repository and its actors up. */
-import { chmodSync, existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { ActorConfig } from '../core/config.js';
 import { diskFullError } from '../core/disk-full.js';
 import { newSecretKey } from '../core/signing.js';
-import { writeNewFile } from '../core/write-new-file.js';
+import { replaceFile } from '../core/replace-file.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { bool, oneLine, optText, text, type Args } from './args.js';
 import { dataDirOf } from './data-dir.js';
@@ -69,16 +69,11 @@ function writeAgentsMd(root: string): 'created' | 'appended' | 'unchanged' {
   // Whatever its level, case or spacing: a section someone wrote by hand is theirs to keep.
   if (current !== null && /^#{1,6}[ \t]+grit[ \t]*#*[ \t]*$/im.test(current)) return 'unchanged';
   const text = current === null ? `# Agents\n\n${AGENTS_SECTION}` : `${current}${current.endsWith('\n') ? '' : '\n'}\n${AGENTS_SECTION}`;
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    // Its name is known (the pid) and the worktree may come from a clone: a link planted there
-    // had the text written into the file it named. Anything at that name goes first.
-    rmSync(tmp, { force: true });
-    writeNewFile(tmp, text);
-    if (current !== null) chmodSync(tmp, statSync(path).mode & 0o7777);
-    renameSync(tmp, path);
+    // The worktree may come from a clone: a link planted at the temporary file's name is never
+    // written through (replace-file.ts makes it exclusively).
+    replaceFile(path, text, { keepMode: true });
   } catch (err) {
-    rmSync(tmp, { force: true });
     throw diskFullError(dirname(path), path, err, 'free space on that disk and run `grit init` again: the actor is set up, and AGENTS.md is as it was') ?? err;
   }
   return current === null ? 'created' : 'appended';

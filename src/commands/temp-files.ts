@@ -17,15 +17,16 @@ import { SNAPSHOT_PREFIX } from '../git/snapshot.js';
 
 /** Object writes (pack-write.ts: `tmp_{pack,idx}_grit_<pid>_<hex>`; `tmp_obj_…`, an older grit's loose objects, may be left too). */
 const OBJECT_TMP = /^tmp_(?:obj|pack|idx)_grit_(\d+)_[0-9a-f]+$/;
-/** Files replaced by rename (configs, the daemon's lease, the unsynced marker): `<name>.<pid>[.<ms>].tmp`. */
+/** Files replaced by rename or linked into place (configs, the daemon's lease, the unsynced marker, the repository id): `<name>.<pid>.<n>.tmp` (replace-file.ts tempBeside; an older grit's had no `<n>`). */
 export const RENAME_TMP = /\.(\d+)(?:\.\d+)?\.tmp$/;
 /**
- * Exports (export.ts): `.<name>.grit-<pid>.tmp` beside the target, a name no user's file is
- * likely to have. Found only in each worktree's `.grit/`, where exports go by default: one
+ * Exports (export.ts): `.<name>.grit-<pid>.<n>.tmp` beside the target, a name no user's file is
+ * likely to have (`n` tells apart the exports a daemon's threads run at once; an older grit's
+ * name had none). Found only in each worktree's `.grit/`, where exports go by default: one
  * written with `--output` elsewhere could be anywhere (docs/operations.md).
  */
-const EXPORT_TMP = /^\..+\.grit-(\d+)\.tmp$/;
-export const exportTempName = (name: string, pid: number): string => `.${name}.grit-${pid}.tmp`;
+const EXPORT_TMP = /^\..+\.grit-(\d+)(?:\.\d+)?\.tmp$/;
+export const exportTempName = (name: string, pid: number, serial: number): string => `.${name}.grit-${pid}.${serial}.tmp`;
 /**
  * A rebuild's copy of the store (rebuild-copy.ts): `store.mdb.before-rebuild-<pid>`, in the actor
  * directory. Without a pid, one an older grit made: nothing says whether its rebuild still runs,

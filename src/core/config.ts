@@ -1,6 +1,6 @@
 /** Repo and actor configuration files (TOML), validated into typed values. */
-import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, statSync } from 'node:fs';
-import { writeNewFile } from './write-new-file.js';
+import { existsSync, lstatSync, readFileSync, readlinkSync, statSync } from 'node:fs';
+import { replaceFile, type ReplaceFileOptions } from './replace-file.js';
 import { mkdirShared } from './shared-files.js';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
@@ -109,13 +109,12 @@ function checkGritDir(dir: string): void {
 
 /**
  * Writes through a temporary file and a rename so a crash never leaves half a config. `perm`:
- * core.sharedRepository's, for a config inside `.git/grit` (shared-files.ts).
+ * core.sharedRepository's, for a config inside `.git/grit` (shared-files.ts). `beforeRename`:
+ * as replaceFile's (a repair checks the new config and keeps the broken one first).
  */
-export function writeToml(path: string, value: object, perm = 0): void {
+export function writeToml(path: string, value: object, perm = 0, opts: Pick<ReplaceFileOptions, 'beforeRename'> = {}): void {
   mkdirShared(dirname(path), perm);
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeNewFile(tmp, stringify(value) + '\n', perm);
-  renameSync(tmp, path);
+  replaceFile(path, stringify(value) + '\n', { perm, ...opts });
 }
 
 function oneOf<T extends string>(path: string, key: string, v: unknown, allowed: readonly T[], def: T): T {

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { mkdirShared } from './shared-files.js';
 import { writeNewFile } from './write-new-file.js';
+import { tempBeside } from './replace-file.js';
 import { readTextOrNull } from './read-text-or-null.js';
 
 export interface RepoIdentity {
@@ -48,7 +49,7 @@ function ensureId(gritDir: string, perm: number): string | null {
   const known = readId(gritDir);
   if (known) return known;
   const path = repoIdPath(gritDir);
-  const tmp = `${path}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = tempBeside(path);
   try {
     mkdirShared(gritDir, perm);
     writeNewFile(tmp, `${randomBytes(16).toString('hex')}\n`, perm);

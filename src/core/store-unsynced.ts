@@ -7,9 +7,9 @@
  * machine went down with commits perhaps never written out: the store may be incomplete or
  * corrupt, and is rebuilt from the WAL, which is always fsynced.
  */
-import { closeSync, constants, fsyncSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { adjustSharedPerm } from './shared-files.js';
+import { fsyncPath, replaceFile } from './replace-file.js';
 import { readTextOrNull } from './read-text-or-null.js';
 
 export const UNSYNCED_MARKER = 'store.unsynced';
@@ -23,17 +23,6 @@ function currentBoot(): string | null {
     boot = readTextOrNull(BOOT_ID_FILE)?.trim() || null;
   }
   return boot;
-}
-
-function fsyncPath(path: string): void {
-  // Non-blocking: by the time a store is closed, a named pipe may stand at its path, and a plain
-  // open would wait forever for a writer (the daemon's retiring worker, and with it every stop).
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** The boot a store's record names: undefined without a record, null for one that cannot be read. */
@@ -70,19 +59,8 @@ export function markUnsynced(actorDir: string, perm: number): boolean {
   const bootId = currentBoot();
   if (bootId === null) return false;
   if (markedBoot(actorDir) === bootId) return true;
-  const path = join(actorDir, UNSYNCED_MARKER);
-  const tmp = `${path}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, JSON.stringify({ boot_id: bootId, pid: process.pid, since_ts: Date.now() }) + '\n');
-    adjustSharedPerm(tmp, perm);
-    fsyncPath(tmp);
-    renameSync(tmp, path);
-    fsyncPath(actorDir);
-    return true;
-  } catch {
-    rmSync(tmp, { force: true });
-    return false;
-  }
+  const record = JSON.stringify({ boot_id: bootId, pid: process.pid, since_ts: Date.now() }) + '\n';
+  return replaceFile(join(actorDir, UNSYNCED_MARKER), record, { perm, durable: true, bestEffort: true });
 }
 
 /** After a clean close: writes the store file out and drops the record. */

@@ -12,10 +12,11 @@
  * fetch, a lock another process took) is read and its resource learnt: the file is a cache, safe
  * to delete, and needs nobody who changes lock refs to keep it up to date.
  */
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { adjustSharedPerm, appendShared, mkdirShared } from '../core/shared-files.js';
+import { replaceFile } from '../core/replace-file.js';
+import { appendShared, mkdirShared } from '../core/shared-files.js';
 import { sharedPermOf } from './shared-perm.js';
 
 export const LOCK_PREFIX = 'refs/grit/locks/';
@@ -86,15 +87,13 @@ export class LockResources {
   compact(refs: ReadonlySet<string>): void {
     if (this.lines <= 2 * refs.size + COMPACT_SLACK) return;
     const keep = [...refs].map((ref) => this.byRef.get(ref)).filter((r): r is string => r !== undefined);
-    const path = resourcesPath(this.gitDir);
-    const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`; // a daemon's worker threads share the pid
+    const text = keep.map((r) => `${JSON.stringify(r)}\n`).join('');
     try {
-      writeFileSync(tmp, keep.map((r) => `${JSON.stringify(r)}\n`).join(''));
-      adjustSharedPerm(tmp, sharedPermOf(this.gitDir));
-      renameSync(tmp, path);
-      this.lines = keep.length;
+      // Its temporary file named as doctor's temp_files knows (replace-file.ts): one a killed
+      // compaction left as `lock-resources.tmp-<pid>-<hex>` was never found, and stayed for good.
+      if (replaceFile(resourcesPath(this.gitDir), text, { perm: sharedPermOf(this.gitDir), bestEffort: true })) this.lines = keep.length;
     } catch {
-      rmSync(tmp, { force: true });
+      // git's config unreadable (sharedPermOf): a cache, compacted another time
     }
   }
 

@@ -21,10 +21,10 @@ import { fetchGrit, fetchMissing, mergeBase, pushRefs, trackingPrefix, updateRef
 import { decodeWalChunk, isFilteredWal, isWalHole, reappendCommit, WAL_REF, type Wal, type WalCommit } from './wal.js';
 import { readWal, type ReadWalOptions, type ReaderSource } from './wal-read-ahead.js';
 import { shellWord } from '../core/shell-word.js';
-import { randomBytes } from 'node:crypto';
-import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { adjustSharedPerm, mkdirShared } from '../core/shared-files.js';
+import { replaceFile } from '../core/replace-file.js';
+import { mkdirShared } from '../core/shared-files.js';
 import { sharedPermOf } from './shared-perm.js';
 import { crashPoint } from '../core/fault.js';
 
@@ -293,21 +293,17 @@ export class WalSync {
   /**
    * Best effort, as the record only narrows what a pull takes for seen: one that cannot be written
    * (a full disk, something else at its path) leaves the pull judging against the refs just
-   * before its fetch, and must not fail a sync before it fetched. The temporary name is unique per
-   * call: a daemon's worker threads share the pid, and two actors of one repository may sync one
-   * remote at once.
+   * before its fetch, and must not fail a sync before it fetched. Its temporary name is unique per
+   * call (replace-file.ts): a daemon's worker threads share the pid, and two actors of one
+   * repository may sync one remote at once.
    */
   private saveSeen(refs: ReadonlyMap<string, string>): void {
-    const path = this.seenPath();
-    const tmp = `${path}.${process.pid}.${randomBytes(4).readUInt32BE()}.tmp`;
     try {
       const perm = sharedPermOf(this.gitDir);
       mkdirShared(join(this.gitDir, 'grit'), perm);
-      writeFileSync(tmp, JSON.stringify(Object.fromEntries(refs)) + '\n');
-      adjustSharedPerm(tmp, perm);
-      renameSync(tmp, path);
+      replaceFile(this.seenPath(), JSON.stringify(Object.fromEntries(refs)) + '\n', { perm, bestEffort: true });
     } catch {
-      rmSync(tmp, { force: true });
+      // git's config unreadable, or no `.git/grit` to write in
     }
   }
 

@@ -8,8 +8,9 @@
  * the file records the daemon's start with its pid (pid-alive.ts `processIdentity`), and names a
  * daemon only while that process still runs. An older grit's file holds the pid alone.
  */
-import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
+import { replaceFile, tempBeside } from '../core/replace-file.js';
 import { replaceIfJudged } from '../core/replace-if-judged.js';
 import { readTextOrNull } from '../core/read-text-or-null.js';
 import { pidAlive, pidReused, processIdentity, recordsStart, type ProcStart } from '../core/pid-alive.js';
@@ -19,9 +20,7 @@ const FILE = 'daemon.pid';
 type DaemonPidRecord = { pid: number } & Partial<ProcStart>;
 
 export function recordDaemonPid(runDir: string): void {
-  const tmp = join(runDir, `${FILE}.${process.pid}.tmp`);
-  writeFileSync(tmp, `${JSON.stringify(processIdentity(process.pid))}\n`, { mode: 0o600 });
-  renameSync(tmp, join(runDir, FILE));
+  replaceFile(join(runDir, FILE), `${JSON.stringify(processIdentity(process.pid))}\n`, { mode: 0o600 });
 }
 
 /** Removes the file if it still names this process (a daemon started since owns it otherwise). */
@@ -64,7 +63,7 @@ function namesGritDaemon(pid: number): boolean {
  * its own record over it: that record is put back.
  */
 function removeIfUnchanged(path: string, text: string): void {
-  replaceIfJudged(path, `${path}.${process.pid}.tmp`, (aside) => readTextOrNull(aside) === text, { bestEffort: true });
+  replaceIfJudged(path, tempBeside(path), (aside) => readTextOrNull(aside) === text, { bestEffort: true });
 }
 
 /** The record in daemon.pid: JSON, or an older grit's pid alone. */

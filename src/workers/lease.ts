@@ -13,6 +13,7 @@ import { procStart, stillRuns, type ProcStart } from '../core/pid-alive.js';
 import { writeDenied } from '../core/write-access.js';
 import { diskFullError } from '../core/disk-full.js';
 import { writeNewFile } from '../core/write-new-file.js';
+import { tempBeside } from '../core/replace-file.js';
 import { replaceIfJudged } from '../core/replace-if-judged.js';
 import { readTextOrNull } from '../core/read-text-or-null.js';
 
@@ -158,14 +159,6 @@ function declineOnFullDisk(actorDir: string, path: string, err: unknown): GritEr
     })
   );
 }
-
-/**
- * A temporary name beside daemon.lock, of the pattern doctor clears after a killed writer
- * (temp-files.ts RENAME_TMP). Unique in this thread: a counter from the thread's start in ms,
- * which grows slower than the clock, and no two threads of one daemon serve an actor at once.
- */
-let tempSeq = Date.now();
-const tempBeside = (path: string): string => `${path}.${process.pid}.${++tempSeq}.tmp`;
 
 /**
  * Replaces the lease file `path` by the file `next` (null: removes it) if the record there is one

@@ -116,17 +116,18 @@ test('init --no-agents-md leaves AGENTS.md alone; an existing file gets the sect
   }
 });
 
-test('init: a link planted at the name of AGENTS.md\'s temporary file (the pid is its only secret) is not written through', async () => {
+test('init: a link planted at the name AGENTS.md\'s temporary file took (the pid was its only secret) is not written through', async () => {
   const repo = tempRepo();
   writeFileSync(join(repo, 'AGENTS.md'), '# Rules\n');
   const precious = join(tempDir(), 'bashrc');
   writeFileSync(precious, 'keep\n');
-  // In this process, so the pid in the name is this one's.
+  // In this process, so the pid in the name is this one's. The name is unique to each write now,
+  // and made exclusively wherever it is (replace-file.test.ts).
   symlinkSync(precious, join(repo, `AGENTS.md.${process.pid}.tmp`));
   assert.equal((await gritLib(repo, 'Init')).agents_md, 'appended');
   assert.equal(readFileSync(precious, 'utf8'), 'keep\n');
   assert.match(readFileSync(join(repo, 'AGENTS.md'), 'utf8'), /^# Rules\n\n## Grit/);
-  assert.ok(!existsSync(join(repo, `AGENTS.md.${process.pid}.tmp`)));
+  assert.deepEqual(readdirSync(repo).filter((n) => n.startsWith('AGENTS.md.')), [`AGENTS.md.${process.pid}.tmp`], 'no temporary file of its own left');
 });
 
 test('issue lifecycle: create, list, show, update, comment, label, assignee, link, attachment, close, reopen', async () => {

@@ -12,7 +12,7 @@ import { newIssueId } from '../../src/core/ids.js';
 import { generateWal } from '../helpers/gen-events.js';
 import { GRIT_BIN } from '../helpers/paths.js';
 import { startDaemon } from '../helpers/daemon.js';
-import { git, grit, gritDoctor, gritOk, tempDir, tempRepo, gritInit, gritSetup, twoWorktrees } from '../helpers/repo.js';
+import { git, grit, gritAsync, gritDoctor, gritOk, tempDir, tempRepo, gritInit, gritSetup, twoWorktrees } from '../helpers/repo.js';
 import { writeRaw } from '../helpers/write-raw.js';
 import { exportTempName } from '../../src/commands/temp-files.js';
 
@@ -588,20 +588,23 @@ test('export to the default .grit/export.<ext>: a link there (one a cloned repos
   assert.ok(!existsSync(named), 'nothing made through .grit/.gitignore');
 });
 
-test('export: a link planted at the temporary file\'s name (it is known: the pid; .grit/ may come with a clone) is not written through', async () => {
+test('export: a link planted at a temporary file\'s name an export may take (.grit/ may come with a clone) is not written through', async () => {
   const repo = tempRepo();
   await gritInit(repo);
   await gritSetup(repo, ['issue', 'create', '--title', 'x']);
   mkdirSync(join(repo, '.grit'));
   const precious = join(tempDir(), 'bashrc');
   writeFileSync(precious, 'keep\n');
-  // In this process, so the pid in the name is this one's.
-  symlinkSync(precious, join(repo, '.grit', exportTempName('export.json', process.pid)));
+  // In this process, so the pid in the name is this one's: the name an older grit took (the pid
+  // alone), and one of this grit's (the exclusive create, not the name, is what keeps the link
+  // from being written through: replace-file.test.ts).
+  const links = [`.export.json.grit-${process.pid}.tmp`, exportTempName('export.json', process.pid, 1)];
+  for (const name of links) symlinkSync(precious, join(repo, '.grit', name));
   const r = (await runLocal('Export', {}, { cwd: repo })) as any;
   assert.equal(readFileSync(precious, 'utf8'), 'keep\n');
   assert.equal(JSON.parse(readFileSync(r.output_path, 'utf8')).meta.event_count, 1);
   assert.ok(lstatSync(r.output_path).isFile());
-  assert.deepEqual(readdirSync(join(repo, '.grit')).sort(), ['.gitignore', 'export.json']);
+  assert.deepEqual(readdirSync(join(repo, '.grit')).sort(), ['.gitignore', 'export.json', ...links].sort(), 'the links left as they were');
 });
 
 test('export --since "": refused, not taken as no filter', async () => {
@@ -730,9 +733,12 @@ test('export holds a record at a time, not the store: 24 MiB of comments export 
 async function interruptedExport(repo: string, args: string[], signal: NodeJS.Signals): Promise<{ signal: NodeJS.Signals | null; tmp: string }> {
   const child = spawn(process.execPath, [GRIT_BIN, 'export', '--no-daemon', ...args], { cwd: repo, env: { ...process.env, GRIT_NO_DAEMON: '1' }, stdio: 'ignore' });
   const ended = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, sig) => resolve(sig)));
-  const tmp = join(repo, '.grit', `.export.json.grit-${child.pid}.tmp`);
+  const ours = new RegExp(`^\\.export\\.json\\.grit-${child.pid}\\.\\d+\\.tmp$`);
+  let tmp = '';
   for (;;) {
-    if ((statSync(tmp, { throwIfNoEntry: false })?.size ?? 0) > 0) break;
+    const name = (existsSync(join(repo, '.grit')) ? readdirSync(join(repo, '.grit')) : []).find((n) => ours.test(n));
+    tmp = name ? join(repo, '.grit', name) : '';
+    if (tmp && (statSync(tmp, { throwIfNoEntry: false })?.size ?? 0) > 0) break;
     assert.equal(child.exitCode, null, 'the export ended before it could be interrupted');
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
@@ -759,4 +765,19 @@ test('an interrupted export: Ctrl-C and SIGTERM remove its temporary file and en
   gritDoctor(repo, ['--fix']);
   assert.ok(!existsSync(killed.tmp));
   assert.equal(gritOk(repo, ['export']).event_count, 288, 'an export after it is whole');
+});
+
+test('exports a daemon runs at once to one file each succeed, and leave a whole export: they shared a temporary file (named by the pid alone), so one failed with ENOENT and another put a half-written file in place', { timeout: 180_000 }, async () => {
+  const repo = await repoOfBigComments(2);
+  const daemon = await startDaemon();
+  try {
+    const path = join(repo, '.grit', 'export.json');
+    // The daemon's one worker for the actor runs them together: each yields between its pieces.
+    const runs = await Promise.all([1, 2, 3].map(() => gritAsync(repo, ['export', '--json'], { env: daemon.env })));
+    for (const r of runs) assert.equal(r.code, 0, r.stdout + r.stderr.slice(0, 2000));
+    assert.equal(JSON.parse(readFileSync(path, 'utf8')).events.length, 144, 'whole');
+    assert.deepEqual(readdirSync(join(repo, '.grit')).sort(), ['.gitignore', 'export.json'], 'no temporary file left');
+  } finally {
+    await daemon.stop();
+  }
 });
