@@ -473,12 +473,13 @@ function* inPieces(parts: Iterable<string>): Generator<string> {
 /**
  * Written beside the target, under a name only grit's exports have (temp-files.ts), and renamed
  * over it (replace-file.ts): a reader never sees half an export. The name is unique to the call:
- * a daemon runs many exports at once under one pid, and two to one path shared a name, the
- * second removed the first's file and the first renamed the second's half-written one into place. Interrupted (Ctrl-C, SIGTERM), it removes the
- * temporary before the process ends; killed (-9), it leaves it to `doctor --fix`. A character
- * device (`/dev/null`, a terminal) is written straight, as a shell's `>` writes it: there is no
- * file to replace whole, and a rename would put a plain file in the device's place. A new file
- * and the directories made for it get the modes the caller's `umask` gives (applyCallerUmask).
+ * a daemon runs many exports at once under one pid (two to one path that shared a name: the
+ * second removed the first's file, the first renamed the second's half-written one into place).
+ * Interrupted (Ctrl-C, SIGTERM), it removes the temporary before the process ends; killed (-9),
+ * it leaves it to `doctor --fix`. A character device (`/dev/null`, a terminal) is written
+ * straight, as a shell's `>` writes it: there is no file to replace whole, and a rename would put
+ * a plain file in the device's place. A new file and the directories made for it get the modes
+ * the caller's `umask` gives (applyCallerUmask).
  */
 async function writeFile(output: string, pieces: Iterable<string>, umask: number | undefined): Promise<void> {
   const path = throughLink(output);

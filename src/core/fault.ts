@@ -37,7 +37,9 @@ export type FaultPoint =
   /** A lease renew, release or takeover has moved daemon.lock aside, the new record not yet linked in (lease.ts). */
   | 'lease:moved-aside'
   /** doctor --fix's repaired config written and checked, the broken one kept aside, the repaired one not yet in place (config-repair.ts). */
-  | 'config:set-aside';
+  | 'config:set-aside'
+  /** A file being replaced whole: its temporary file written beside it, not yet renamed over it (replace-file.ts; the first such file a process replaces). */
+  | 'file:before-rename';
 
 /** How long a paused process waits for its test before it goes on by itself. */
 const PAUSE_MAX_MS = 60_000;

@@ -11,10 +11,11 @@
  * It is removed when anything fails before the rename; a process killed in between leaves it,
  * under a name doctor's temp_files check recognises (temp-files.ts) for `doctor --fix` to delete.
  * Only node:fs and node:path, and nothing that loads more: daemon-pid.ts is in the CLI's start-up
- * bundle.
+ * bundle. GRIT_FAULT=file:before-rename kills a process before its first rename (fault.ts).
  */
 import { chmodSync, closeSync, constants, fsyncSync, openSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { crashPoint } from './fault.js';
 import { writeNewFile, type NewFileOptions } from './write-new-file.js';
 
 /**
@@ -112,6 +113,7 @@ function putInPlace(path: string, tmp: string, opts: ReplaceFileOptions): void {
     if (st?.isFile()) chmodSync(tmp, st.mode & 0o7777);
   }
   opts.beforeRename?.(tmp);
+  crashPoint('file:before-rename');
   renameSync(tmp, path);
   if (opts.durable) fsyncPath(dirname(path));
 }

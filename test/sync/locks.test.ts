@@ -1,11 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runLocal } from '../../src/commands/run.js';
 import { fromHex } from '../../src/core/hex.js';
 import { LockResources } from '../../src/git/lock-resources.js';
+import { leftTempFiles, removeLeftTempFiles } from '../../src/commands/temp-files.js';
+import { findRepo } from '../../src/git/repo.js';
 import {
   checkLocks,
   encodeLock,
@@ -621,6 +624,27 @@ test('the file of lock resources is rewritten with the existing locks alone once
   known.compact(live);
   assert.equal(readFileSync(file, 'utf8'), '"path:gone/1"\n"path:gone/2"\n');
   assert.equal(known.resourceOf(lockRefName('path:gone/7')), 'path:gone/7', 'what this process knows stays true');
+});
+
+test('a compaction of the file of lock resources killed before its rename leaves a temporary file doctor finds and --fix deletes (`lock-resources.tmp-<pid>-<hex>` was a name it never matched)', () => {
+  const repo = tempRepo();
+  const gitDir = join(repo, '.git');
+  const gritDir = join(gitDir, 'grit');
+  mkdirSync(gritDir);
+  writeFileSync(join(gritDir, 'lock-resources'), Array.from({ length: 1100 }, (_, i) => `${JSON.stringify(`path:gone/${i}`)}\n`).join(''));
+  const module = new URL('../../src/git/lock-resources.js', import.meta.url).href;
+  const script = `import { LockResources } from ${JSON.stringify(module)}; new LockResources(${JSON.stringify(gitDir)}).compact(new Set());`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, GRIT_FAULT: 'file:before-rename' }, encoding: 'utf8' });
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  const left = readdirSync(gritDir).filter((n) => n !== 'lock-resources').map((n) => join(gritDir, n));
+  assert.equal(left.length, 1, String(left));
+  assert.equal(readFileSync(join(gritDir, 'lock-resources'), 'utf8').split('\n').length, 1100 + 1, 'the file as it was');
+  // Left alone a while (as doctor requires of a file whose writer may live in another pid namespace).
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(left[0], old, old);
+  assert.deepEqual(leftTempFiles(findRepo(repo)).map((f) => f.path), left);
+  removeLeftTempFiles(findRepo(repo));
+  assert.deepEqual(readdirSync(gritDir), ['lock-resources']);
 });
 
 /** A lock ref as someone else's tool may have written it: `content` as lock.json, committed at `writtenMs`. */
