@@ -367,10 +367,7 @@ function defaultOutput(root: string, format: ExportFormat, umask: number | undef
     made = makeParents(dir, umask);
     // Not left empty by a full disk: an empty one would stay, ignoring nothing. Anything there,
     // a dangling link too, is left alone: writing one made the file it names, wherever that is.
-    if (!lstatSync(ignore, { throwIfNoEntry: false })) {
-      writeNewFile(ignore, '# grit exports: derived data, never committed\n*\n');
-      applyCallerUmask(ignore, FILE_MODE, umask);
-    }
+    if (!lstatSync(ignore, { throwIfNoEntry: false }) && writeIgnoreFile(ignore)) applyCallerUmask(ignore, FILE_MODE, umask);
   } catch (err) {
     const error = writeError(ignore, err, `check that ${dir} can be written, or export elsewhere (\`--output <path>\`, \`-o -\` for standard output)`); // while its directory is there to tell the free space of
     removeEmpty(made);
@@ -546,6 +543,17 @@ async function writePieces(fd: number, pieces: Iterable<string>): Promise<void> 
 const BESIDE = 'the export is written beside that file and renamed over it, so its directory must take new files: name a file in a directory you can write to, or `-o -` for standard output';
 
 /** The io_error for a failed write of `path`: a full disk said as such (as for the store), naming it. */
+
+/** Makes the exports' `.gitignore`; false when another export (another process or thread) made it first. */
+function writeIgnoreFile(path: string): boolean {
+  try {
+    writeNewFile(path, '# grit exports: derived data, never committed\n*\n');
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+}
 function writeError(path: string, err: unknown, suggestion: string): GritError {
   const full = diskFullError(dirname(path), path, err, `free space on that disk, or export elsewhere (\`--output <path>\` on another disk, \`-o -\` for standard output)`);
   return full ?? cannotWrite(path, err, suggestion);
