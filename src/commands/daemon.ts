@@ -11,7 +11,7 @@ import { warnings } from '../core/warnings.js';
 import type { GritClient } from '../protocol/client.js';
 import { connectOrSpawn, spawnWaitMs, type NotAnswering } from '../protocol/daemon-launch.js';
 import { REP_DEFAULTS } from '../protocol/transport/rep.js';
-import { daemonDisabled, daemonEndpoint, daemonLogPath, ensureRunDir, refusedWithoutDaemon, runDir } from '../protocol/daemon-paths.js';
+import { daemonDisabled, daemonEndpoint, daemonLogPath, ensureRunDir, refuseRelativeRunDir, refusedWithoutDaemon, runDir } from '../protocol/daemon-paths.js';
 import { bool, optInt, optSeconds, type Args } from './args.js';
 import { IDLE_TIMEOUT_S, MAX_WORKERS, WORKER_IDLE_TIMEOUT_S } from './ranges.js';
 import type { CommandEnv } from './context.js';
@@ -62,6 +62,8 @@ async function withDaemon<T>(
   fn: (c: GritClient) => Promise<T>,
   on?: { spawn?: (pid: number | undefined) => void; startFailure?: (reason: string) => void; replaceWithin?: number; outdated?: (pid: number) => void },
 ): Promise<T | null> {
+  // start, status and stop alike: "no daemon running" would hide why none can.
+  refuseRelativeRunDir(runDir());
   let unserved: NotAnswering | null = null;
   const client = await connectOrSpawn({
     spawn,

@@ -4,6 +4,7 @@
  * run directory, the other finds it serving and exits 0, and both CLIs connect to the first.
  */
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { envSeconds } from '../core/env-seconds.js';
 import { GritError } from '../core/errors.js';
@@ -147,6 +148,9 @@ export async function connectOrSpawn(
     replaceWithin?: number;
   },
 ): Promise<GritClient | null> {
+  // A relative GRIT_RUN_DIR names no daemon (ensureRunDir refuses it): its socket path, taken
+  // against this process's working directory, is not looked at.
+  if (!opts.endpoint && !isAbsolute(runDir())) return null;
   const endpoint = opts.endpoint ?? daemonEndpoint();
   // Read first: a bad value is refused whether or not a daemon is up, not only once one must start.
   const waitMs = opts.replaceWithin ?? (opts.spawn ? spawnWaitMs() : 0);

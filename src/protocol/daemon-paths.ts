@@ -72,19 +72,27 @@ export function daemonLogPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /**
+ * Refuses a relative run directory (GRIT_RUN_DIR=run): no daemon serves one, so `daemon status`
+ * and `stop` must say why rather than "no daemon running", and no client may look for a socket at
+ * a path each command's working directory would make a different one.
+ */
+export function refuseRelativeRunDir(dir: string): void {
+  if (isAbsolute(dir)) return;
+  throw new GritError('io_error', `the daemon run directory ${dir} is not an absolute path (GRIT_RUN_DIR must be one)`, {
+    details: { path: dir, variable: 'GRIT_RUN_DIR' },
+    suggestion: 'set GRIT_RUN_DIR to an absolute path, or unset it',
+    environment: true,
+  });
+}
+
+/**
  * Creates the run directory with mode 0700 (restoring it on one of this user's with other bits:
  * 0777, or 0500, where the daemon could bind no socket), and refuses one the daemon cannot use: a
  * relative path, one too long for its socket paths, one that is not a directory, another user's,
  * one whose mode cannot be restored, or one whose log cannot be opened.
  */
 export function ensureRunDir(dir: string): void {
-  if (!isAbsolute(dir)) {
-    throw new GritError('io_error', `the daemon run directory ${dir} is not an absolute path (GRIT_RUN_DIR must be one)`, {
-      details: { path: dir },
-      suggestion: 'set GRIT_RUN_DIR to an absolute path, or unset it',
-      environment: true,
-    });
-  }
+  refuseRelativeRunDir(dir);
   const socket = join(dir, SOCKET_NAMES.reduce((a, b) => (a.length >= b.length ? a : b)));
   const bytes = Buffer.byteLength(socket);
   if (bytes > MAX_IPC_PATH_BYTES) {

@@ -194,6 +194,30 @@ test('a relative GRIT_RUN_DIR is refused: commands run in-process, nothing is ma
   assert.deepEqual(readdirSync(dir).sort(), before, 'no run directory made in the work tree');
 });
 
+test('a relative GRIT_RUN_DIR: `daemon status` and `stop` refuse it as `start` does, and no command reaches a daemon through it', async () => {
+  const dir = await initRepo();
+  // A daemon serving the directory the relative path names from the work tree: the CLI must not
+  // take the socket it finds there, which another working directory would not find.
+  const daemon = await startDaemon({ runDir: join(dir, 'r') });
+  const client = await daemon.client();
+  try {
+    const env = daemonEnv('r');
+    for (const verb of ['status', 'stop']) {
+      const r = grit(dir, ['daemon', verb, '--json'], { env });
+      assert.equal(r.code, 5, `${verb}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.code, 'io_error');
+      assert.equal(r.json.error.message, 'the daemon run directory r is not an absolute path (GRIT_RUN_DIR must be one)');
+      assert.equal(r.json.error.details.variable, 'GRIT_RUN_DIR');
+    }
+    gritOk(dir, ['issue', 'create', '--title', 'here'], { env });
+    const { workers } = (await client.request('DaemonStatus', {})) as { workers: unknown[] };
+    assert.deepEqual(workers, [], 'the command ran in-process, not in the daemon found at the relative path');
+  } finally {
+    client.close();
+    await daemon.stop();
+  }
+});
+
 test('a daemon that cannot start (its socket path is a file): commands say why and run here at once; `daemon start` says why', async () => {
   const dir = await initRepo();
   const run = tempDir();
