@@ -33,7 +33,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
     ipc: 'Init',
     toArgs: ({ flags }) => ({ no_agents_md: flags['no-agents-md'], generate_key: flags['generate-key'] }),
     render: (d) =>
-      `${d.already_initialized ? 'grit was already initialized in' : 'initialized grit in'} ${d.repo_root}\n${renderActor(d)}${d.agents_md === 'skipped' ? '' : `\nAGENTS.md: ${d.agents_md}`}`,
+      `${d.already_initialized ? 'grit was already initialized in' : 'initialized grit in'} ${d.repo_root}\n${renderActor(d)}${d.agents_md === 'skipped' ? '' : `\nAGENTS.md: ${d.agents_md.replace('_', ' ')}`}`,
   },
   ...OPS_ACTIONS, // rebuild, db, snapshot, doctor, export
   ...SYNC_ACTIONS, // sync, lock …

@@ -2,7 +2,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, realpathSync, rmSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createdIssues, fsckClean, git, grit, gritOk, gritDoctor, gritLib, gritSetup, tempDir, tempRepo, gritInit } from '../helpers/repo.js';
 import { settledInOneGroup } from '../helpers/group-commit.js';
@@ -128,6 +128,34 @@ test('init: a link planted at the name AGENTS.md\'s temporary file took (the pid
   assert.equal(readFileSync(precious, 'utf8'), 'keep\n');
   assert.match(readFileSync(join(repo, 'AGENTS.md'), 'utf8'), /^# Rules\n\n## Grit/);
   assert.deepEqual(readdirSync(repo).filter((n) => n.startsWith('AGENTS.md.')), [`AGENTS.md.${process.pid}.tmp`], 'no temporary file of its own left');
+});
+
+test('init: AGENTS.md a link within the working tree is written through; one leaving it, into .git or to nothing, or no regular file, is left alone', async () => {
+  const repo = tempRepo();
+  writeFileSync(join(repo, 'CLAUDE.md'), '# Claude\n');
+  symlinkSync('CLAUDE.md', join(repo, 'AGENTS.md'));
+  assert.equal(gritOk(repo, ['init']).agents_md, 'appended');
+  assert.match(readFileSync(join(repo, 'CLAUDE.md'), 'utf8'), /^# Claude\n\n## Grit/);
+  const outside = join(tempDir(), 'bashrc');
+  writeFileSync(outside, 'keep\n');
+  const cases: [string, RegExp][] = [
+    [outside, /it is a link to \S+bashrc, outside the working tree/],
+    ['.git/config', /it is a link to \.git\/config, outside the working tree/],
+    ['nowhere', /it is a link to nowhere, which does not exist/],
+    ['.', /the file it links to, \S+, is not a regular file/],
+  ];
+  for (const [target, why] of cases) {
+    const other = tempRepo();
+    symlinkSync(target, join(other, 'AGENTS.md'));
+    const config = readFileSync(join(other, '.git', 'config'), 'utf8');
+    const r = grit(other, ['init', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.equal(r.json.data.agents_md, 'not_written', target);
+    assert.match(r.stderr, new RegExp(`^grit: warning: AGENTS\\.md was not written: ${why.source}`), target);
+    assert.equal(readlinkSync(join(other, 'AGENTS.md')), target, 'the link is left as it was');
+    assert.equal(readFileSync(join(other, '.git', 'config'), 'utf8'), config);
+  }
+  assert.equal(readFileSync(outside, 'utf8'), 'keep\n');
 });
 
 test('issue lifecycle: create, list, show, update, comment, label, assignee, link, attachment, close, reopen', async () => {
