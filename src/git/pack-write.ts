@@ -10,6 +10,7 @@ import { closeSync, fsyncSync, linkSync, openSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { zlib } from '../core/builtins.js';
 import { GritError } from '../core/errors.js';
+import { diskFullError } from '../core/disk-full.js';
 import { crashPoint } from '../core/fault.js';
 import { writeFully } from '../core/write-fully.js';
 import { hashObject, type ObjectType } from './object-encoding.js';
@@ -186,6 +187,9 @@ interface PackFiles {
  */
 type Placement = 'placed' | 'taken' | 'vanished';
 
+/** What to do about a pack that did not fit: its files are removed, no ref was moved. */
+const PACK_DISK_FULL = 'free space on that disk and run the command again: this write left nothing behind, and no event is lost';
+
 /** Writes the pack and index under temporary names and links them into place, each only where no file of that name exists. */
 function placeFiles(f: PackFiles): Placement {
   const tag = `${process.pid}_${randomBytes(6).toString('hex')}`;
@@ -207,6 +211,10 @@ function placeFiles(f: PackFiles): Placement {
     placed = linked && linkNew(tmpIdx, join(f.dir, `${f.name}.idx`));
     return placed ? 'placed' : 'taken';
   } catch (err) {
+    // Every pack grit writes (a WAL append, a snapshot, a sync's rebase, a lock) fails here on a
+    // full disk: said as the other full-disk failures are, not as a bare errno.
+    const full = diskFullError(f.dir, packPath, err, PACK_DISK_FULL);
+    if (full) throw full;
     if ((err as NodeJS.ErrnoException).code === 'ENOENT' && (err as NodeJS.ErrnoException).syscall === 'link') return 'vanished';
     throw err;
   } finally {

@@ -17,7 +17,8 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GRIT_BIN } from '../helpers/paths.js';
-import { fsckClean, git, grit, gritDoctor, gritOk, tempDir, tempRepo, type GritResult, gritInit, gritSetup } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritAsync, gritDoctor, gritOk, tempDir, tempRepo, type GritResult, gritInit, gritSetup } from '../helpers/repo.js';
+import { until } from '../helpers/wait.js';
 import { startDaemon } from '../helpers/daemon.js';
 
 const walHead = (repo: string) => git(repo, 'rev-parse', 'refs/grit/wal').trim();
@@ -337,6 +338,58 @@ test('a full disk (small tmpfs): a read answers with the events its store cannot
       closeSync(filler);
     }
     assert.deepEqual(leftInActorDir(actorDir), []);
+    fsckClean(repo);
+  });
+  if (!ran) t.skip(NO_TMPFS);
+});
+
+test('a full disk (small tmpfs): a pack that does not fit (a WAL append, a snapshot, a sync\'s rebase) is the disk-full io_error naming the pack directory, not a bare ENOSPC; nothing is left behind', { timeout: 120_000 }, async (t) => {
+  const ran = await withTmpfs(3072, async (mnt) => {
+    const remote = join(tempDir('grit-remote-'), 'r.git');
+    git(tempDir(), 'init', '-q', '--bare', remote);
+    const repo = await repoWithIssues(join(mnt, 'repo'), 2);
+    git(repo, 'remote', 'add', 'origin', remote);
+    gritOk(repo, ['sync']);
+    // A teammate's event on the remote, and one of ours: the sync below rebases ours over it.
+    const other = tempRepo();
+    git(other, 'remote', 'add', 'origin', remote);
+    await gritInit(other);
+    gritOk(other, ['sync']);
+    gritOk(other, ['issue', 'create', '--title', 'theirs']);
+    gritOk(other, ['sync']);
+    gritOk(repo, ['issue', 'create', '--title', 'ours']);
+    const packDir = join(repo, '.git', 'objects', 'pack');
+    const filler = openSync(join(mnt, 'filler'), 'w');
+    const refused = (r: GritResult, what: string) => {
+      assert.equal(r.code, 1, `${what}: ${r.stdout}${r.stderr}`);
+      assert.equal(r.json.error.code, 'io_error', what);
+      assert.match(r.json.error.message, new RegExp(`^${diskFull(packDir)}$`), what);
+      assert.deepEqual([r.json.error.details.errno, r.json.error.details.disk_full], ['ENOSPC', true], what);
+      assert.match(r.json.error.details.path, /\/objects\/pack\/pack-[0-9a-f]{40}\.pack$/, what);
+      assert.match(r.json.error.details.suggestion, /^free space on that disk and run the command again/, what);
+      assert.deepEqual(readdirSync(packDir).filter((n) => n.startsWith('tmp_')), [], `${what}: temporary pack files left`);
+    };
+    try {
+      const head = walHead(repo);
+      fillLeaving(filler, 0);
+      refused(grit(repo, ['snapshot', '--json']), 'snapshot');
+      assert.equal(git(repo, 'for-each-ref', 'refs/grit/snapshots').trim(), '', 'no snapshot ref');
+      refused(grit(repo, ['issue', 'create', '--title', 'no room', '--json']), 'issue create');
+      assert.equal(walHead(repo), head);
+      // The disk fills between the sync's fetch and its rebase.
+      ftruncateSync(filler, 0);
+      const paused = join(tempDir(), 'paused');
+      const sync = gritAsync(repo, ['sync', '--json'], { env: { GRIT_FAULT: `sync:fetched:pause:${paused}` } });
+      await until('the sync fetched', () => existsSync(paused));
+      fillLeaving(filler, 0);
+      rmSync(paused);
+      refused(await sync, 'sync (rebase)');
+      assert.equal(walHead(repo), head, 'the local WAL is as it was');
+      ftruncateSync(filler, 0);
+      assert.equal(gritOk(repo, ['sync']).events_rebased, 1, 'with room, the sync rebases');
+    } finally {
+      closeSync(filler);
+    }
     fsckClean(repo);
   });
   if (!ran) t.skip(NO_TMPFS);
