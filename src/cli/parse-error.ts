@@ -149,8 +149,9 @@ function hintFor(err: OclifParseError, command: ParsedCommand): Hint | null {
     return { message: unknown, details: { flag }, suggestion: `leave it out${asArgument}` };
   }
   if (Array.isArray(err.args) && /^Missing \d+ required arg/.test(message)) {
+    // Worded as a missing flag is (`--resource is required`), not as oclif's "Missing 1 required arg".
     const names = err.args.map((a: { name?: string }) => `<${a.name}>`);
-    return { details: { missing: names }, suggestion: `give ${names.join(' ')} after \`${shown}\`` };
+    return { message: `${names.join(' and ')} ${names.length === 1 ? 'is' : 'are'} required`, details: { missing: names }, suggestion: `give ${names.join(' ')} after \`${shown}\`` };
   }
   if (Array.isArray(err.args) && /^Unexpected arguments?:/.test(message)) return unexpected(err.args.map(String), command);
   return flagHint(message, command, shown);

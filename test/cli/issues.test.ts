@@ -705,7 +705,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     // A text argument may start with -: the hint says how to give it, not only to leave it out.
     [['context', 'set', 'test.flags', '-v'], /^unknown flag for `grit context set`: -v$/, /^leave it out, or, if it is an argument, put -- before the arguments: `grit context set -- <key> <value>` \(/],
     [['context', 'query', '-x'], /^unknown flag for `grit context query`: -x$/, /put -- before the arguments: `grit context query -- <query>`/],
-    [['issue', 'show'], /^Missing 1 required arg: id$/, /^give <id> after `grit issue show` \(`grit issue show --help` says what it takes\)$/],
+    [['issue', 'show'], /^<id> is required$/, /^give <id> after `grit issue show` \(`grit issue show --help` says what it takes\)$/],
     [['issue', 'create', '--titel', 'x'], /^unknown flag for `grit issue create`: --titel$/, /^did you mean --title\? \(`grit issue create --help`/],
     [['issue', 'show', 'abcd', 'extra'], /^unexpected argument for `grit issue show`: extra$/, /--help/],
     // Worded as `--keep abc` is (the command checks both), not as oclif's parser would.
@@ -826,7 +826,7 @@ test('a missing argument is an error, never read from piped standard input', asy
   for (const line of [['issue', 'close'], ['issue', 'show'], ['issue', 'comment', '--body', 'x'], ['context', 'show'], ['actor', 'use']]) {
     const r = grit(repo, [...line, '--json'], { input: `${issue_id}\nissue list\n` });
     assert.equal(r.code, 2, `${line.join(' ')}: ${r.stdout}${r.stderr}`);
-    assert.match(r.json.error.message, /^Missing 1 required arg: /);
+    assert.match(r.json.error.message, /^<(id|path)> is required$/);
   }
   assert.equal((await gritSetup(repo, ['issue', 'show', issue_id])).issue.state, 'open');
 });
