@@ -83,7 +83,10 @@ export function normalizeResource(input: string): string {
   if (ns === 'issue') {
     const id = rest.toLowerCase();
     if (!/^[0-9a-f]{32}$/.test(id)) {
-      throw invalidArgs('issue: needs an issue id (32 hex characters, or a unique prefix of 4 or more)', { resource: input }, 'give an id `grit issue list` shows, such as --resource issue:3f2a');
+      // `issue:#12` is a forge's issue number: grit's ids are hex, and a number is not read as one.
+      const numbered = /^#\d+$/.test(rest.trim()) ? `: grit issue ids are hex, not numbers like ${rest.trim()}` : '';
+      const given = rest.trim() === '' ? 'issue: needs an issue id' : `${JSON.stringify(raw)} does not name an issue${numbered}`;
+      throw invalidArgs(`${given} (give issue:<id>, the id 32 hex characters or a unique prefix of 4 or more)`, { resource: input }, 'give an id `grit issue list` shows, such as --resource issue:3f2a');
     }
     return `issue:${id}`;
   }

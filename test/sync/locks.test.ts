@@ -48,6 +48,10 @@ test('resources, TTLs and overlap rules', () => {
   assert.equal(normalizeResource('repo'), 'repo:');
   assert.equal(normalizeResource('issue:ABCDEF0123456789abcdef0123456789'), 'issue:abcdef0123456789abcdef0123456789');
   for (const bad of ['path:', 'path:../x', 'issue:12', 'thing:x', 'path:a\nb', 'repo:main', 'repo:src/a']) assert.throws(() => normalizeResource(bad));
+  // What was given is named; a forge's issue number is said not to be an id; the form expected is given.
+  assert.throws(() => normalizeResource('issue:#12'), { message: '"issue:#12" does not name an issue: grit issue ids are hex, not numbers like #12 (give issue:<id>, the id 32 hex characters or a unique prefix of 4 or more)' });
+  assert.throws(() => normalizeResource('issue:zz'), { message: '"issue:zz" does not name an issue (give issue:<id>, the id 32 hex characters or a unique prefix of 4 or more)' });
+  assert.throws(() => normalizeResource('issue:'), { message: 'issue: needs an issue id (give issue:<id>, the id 32 hex characters or a unique prefix of 4 or more)' });
   assert.ok(overlaps('path:src', 'path:src/git/wal.ts'));
   assert.ok(overlaps('path:src/git', 'path:src'));
   assert.ok(!overlaps('path:src', 'path:srcx'));
