@@ -15,9 +15,12 @@ const edgeArgs = ({ args, flags }: { args: Record<string, unknown>; flags: Recor
 const words = (t: string): string => t.replace('_', ' ');
 const edgeText = (e: DepEdge): string => `${cyan(short(e.issue_id))} ${words(e.dep_type)} ${cyan(short(e.target))}`;
 
-function renderList(d: { issue_id: string; reverse: boolean; dependencies: DepListEntry[] }): string {
+function renderList(d: { issue_id: string; reverse: boolean; dependencies: DepListEntry[]; other_way_count?: number }): string {
   if (d.dependencies.length === 0) {
-    return dim(d.reverse ? `no issue records a dependency on ${short(d.issue_id)}` : `${short(d.issue_id)} records no dependencies`);
+    const id = short(d.issue_id);
+    const n = d.other_way_count ?? 0;
+    const other = n === 0 ? '' : d.reverse ? ` (it records ${n} itself: \`grit issue dep list ${id}\`)` : ` (${n} recorded on it by other issues: \`grit issue dep list ${id} --reverse\`)`;
+    return dim(d.reverse ? `no issue records a dependency on ${id}${other}` : `${id} records no dependencies${other}`);
   }
   const p = palette();
   const rows = d.dependencies.map((e) =>

@@ -151,7 +151,7 @@ export interface DepListEntry extends DepEdge {
 export async function issueDepList(
   ctx: RepoContext,
   args: Args,
-): Promise<{ issue_id: string; reverse: boolean; dependencies: DepListEntry[] }> {
+): Promise<{ issue_id: string; reverse: boolean; dependencies: DepListEntry[]; other_way_count: number }> {
   const reverse = bool(args, 'reverse');
   const input = text(args, 'issue_id', { nonEmpty: true });
   return ctx.read(() => {
@@ -162,7 +162,10 @@ export async function issueDepList(
       const other = store.getSummary(reverse ? e.issue_id : e.target);
       return { ...e, title: other?.title ?? null, state: other?.state ?? null };
     });
-    return { issue_id: issue.issue_id, reverse, dependencies };
+    // The edges the other direction lists: an empty list where those are the ones meant (A blocks
+    // B, asked of B without --reverse) then says where they are.
+    const other_way_count = (reverse ? store.dependenciesOf(issue.issue_id) : store.dependentsOf(issue.issue_id)).length;
+    return { issue_id: issue.issue_id, reverse, dependencies, other_way_count };
   });
 }
 

@@ -106,7 +106,12 @@ test('add, list (forward and reverse), remove either way round, show, graph', as
   gritOk(dir, ['issue', 'dep', 'add', c, '--target', a, '--type', 'related_to']);
 
   const forward = gritOk(dir, ['issue', 'dep', 'list', a]);
-  assert.deepEqual(forward, { issue_id: a, reverse: false, dependencies: [{ issue_id: a, target: b, dep_type: 'depends_on', title: 'B', state: 'open' }] });
+  assert.deepEqual(forward, { issue_id: a, reverse: false, dependencies: [{ issue_id: a, target: b, dep_type: 'depends_on', title: 'B', state: 'open' }], other_way_count: 1 });
+  // b records nothing, and two edges are recorded on it: its empty list says where they are, and
+  // c's empty reverse list says what c records.
+  assert.deepEqual(gritOk(dir, ['issue', 'dep', 'list', b]), { issue_id: b, reverse: false, dependencies: [], other_way_count: 2 });
+  assert.equal(grit(dir, ['issue', 'dep', 'list', b]).stdout, `${b.slice(0, 8)} records no dependencies (2 recorded on it by other issues: \`grit issue dep list ${b.slice(0, 8)} --reverse\`)\n`);
+  assert.equal(grit(dir, ['issue', 'dep', 'list', c, '--reverse']).stdout, `no issue records a dependency on ${c.slice(0, 8)} (it records 2 itself: \`grit issue dep list ${c.slice(0, 8)}\`)\n`);
   const reverse = gritOk(dir, ['issue', 'dep', 'list', b, '--reverse']);
   assert.deepEqual(
     reverse.dependencies.map((e: DepEdge & { title: string }) => [e.issue_id, e.dep_type, e.title]).sort(),
