@@ -14,7 +14,7 @@ import { constants, copyFileSync, existsSync, readFileSync, statSync } from 'nod
 import { crashPoint } from '../core/fault.js';
 import { basename, dirname, join } from 'node:path';
 import { parse } from 'smol-toml';
-import { ACTOR_KEYS, readActorConfig, readRepoConfig, repoConfigFrom, unknownKeys, writeToml, type ActorConfig } from '../core/config.js';
+import { ACTOR_KEYS, namedKeys, readActorConfig, readRepoConfig, repoConfigFrom, unknownKeys, writeToml, type ActorConfig } from '../core/config.js';
 import { publicKeyOf, readSigningKey, signingKeyPath } from '../core/signing.js';
 import { mvCommand } from '../core/shell-word.js';
 
@@ -128,7 +128,7 @@ export function actorConfigRepair(path: string, perm: number): RepairPlan {
   // Dropped, a misspelt `publickey = …` would leave an actor without a signing key unverifiable.
   const unknown = unknownKeys(s, ACTOR_KEYS);
   if (unknown.length) {
-    return { plan: `fix ${path} by hand: unknown setting ${unknown.join(', ')} (known: ${ACTOR_KEYS.join(', ')}); doctor does not guess what a misspelt key meant` };
+    return { plan: `fix ${path} by hand: unknown setting ${namedKeys(unknown)} (known: ${ACTOR_KEYS.join(', ')}); doctor does not guess what a misspelt key meant` };
   }
   const actorId = HEX32.test(basename(dir)) ? basename(dir) : typeof s.actor_id === 'string' && HEX32.test(s.actor_id) ? s.actor_id : null;
   if (!actorId) {

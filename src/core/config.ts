@@ -155,8 +155,23 @@ function checkKeys(path: string, table: Record<string, unknown>, known: readonly
   const unknown = unknownKeys(table, known);
   if (unknown.length === 0) return;
   const names = unknown.map((k) => where + k);
-  throw configError(path, `unknown setting ${names.join(', ')} (known${where ? ` in [${where.slice(0, -1)}]` : ''}: ${known.join(', ')})`, { unknown: names }, suggestion);
+  // Named in the message cut short (a key of kilobytes, a file of hundreds of stray keys); the
+  // details keep them whole.
+  throw configError(path, `unknown setting ${namedKeys(names)} (known${where ? ` in [${where.slice(0, -1)}]` : ''}: ${known.join(', ')})`, { unknown: names }, suggestion);
 }
+
+/** How many unknown keys a message names, and how many characters of each. */
+const MAX_NAMED = 5;
+const MAX_KEY_SHOWN = 64;
+
+/** Unknown setting names as a message lists them: five at most, each cut to 64 characters. */
+export const namedKeys = (names: readonly string[]): string =>
+  names.slice(0, MAX_NAMED).map(cutKey).join(', ') + (names.length > MAX_NAMED ? `, … (${names.length} in all)` : '');
+
+const cutKey = (k: string): string => {
+  const chars = [...k];
+  return chars.length <= MAX_KEY_SHOWN ? k : `${chars.slice(0, MAX_KEY_SHOWN).join('')}… (${chars.length} characters)`;
+};
 
 export function readRepoConfig(path: string): RepoConfig {
   checkGritDir(dirname(path));

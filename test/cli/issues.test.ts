@@ -1088,6 +1088,13 @@ test('a setting grit does not know in config.toml is refused, not ignored (a mis
     const doctor = gritDoctor(repo);
     assert.equal(doctor.checks.find((c: any) => c.id === 'actor_config').status, 'error');
   }
+  // A key of kilobytes, and many stray keys: the message names five, each cut short; the details keep them whole.
+  const long = 'k'.repeat(3000);
+  const strays = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'];
+  writeFileSync(path, `${long} = 1\n${strays.map((k) => `${k} = 1\n`).join('')}${good}`);
+  const r = grit(repo, ['issue', 'list', '--json']);
+  assert.equal(r.json.error.message, `${path}: unknown setting ${'k'.repeat(64)}… (3000 characters), a1, a2, a3, a4, … (7 in all) (known: default_actor, lock_policy, signature_policy, snapshot)`);
+  assert.deepEqual(r.json.error.details.unknown, [long, ...strays]);
   writeFileSync(path, good);
   assert.equal(gritOk(repo, ['issue', 'list']).total, 0);
 });
