@@ -4,6 +4,7 @@
  * (src/cli/fast.ts) can run a command without loading it.
  */
 import { resolve } from 'node:path';
+import { refuseDirectoryPath } from '../core/errors.js';
 import { readBody, stdinSha256 } from './input.js';
 import { dim, singleLine } from './format.js';
 import type { CliAction } from './output.js';
@@ -27,6 +28,12 @@ function member(ipc: string, field: 'label' | 'user', done: 'added' | 'removed')
     render: (d) => renderWrite(`${what} ${singleLine(String(d[field]))} ${where}`)(d),
   };
 }
+
+/** A file argument made absolute; `f.txt/` is refused first, as typed (resolve() would drop the slash). */
+const resolvedFile = (file: string): string => {
+  refuseDirectoryPath(file);
+  return resolve(file);
+};
 
 export const ACTIONS: Record<string, FormattedAction> = {
   init: {
@@ -92,7 +99,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
       issue_id: args.id,
       ...(args.file === '-'
         ? { sha256: await stdinSha256(flags) }
-        : { file: args.file === undefined ? undefined : resolve(args.file as string), sha256: flags.sha256 }),
+        : { file: args.file === undefined ? undefined : resolvedFile(args.file as string), sha256: flags.sha256 }),
       name: flags.name,
       mime: flags.mime,
     }),

@@ -2,7 +2,7 @@
 import { lstatSync, readlinkSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isWithin } from '../core/path-within.js';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { GritError, invalidArgs, refuseDirectoryPath } from '../core/errors.js';
 import { isRemoved, type FileContext, type MatchTier, type ProjectEntry } from '../core/context-store.js';
 import { toHex } from '../core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../core/ids.js';
@@ -50,6 +50,10 @@ export async function contextQuery(
 export async function contextShow(ctx: RepoContext, args: Args, options: ContextOptions): Promise<{ file: FileContext }> {
   const raw = text(args, 'path', { nonEmpty: true });
   const candidates = typedPathCandidates(worktreeRoot(options), raw, callerDir(args));
+  // `f.txt/` is refused (its slash dropped, the file's context would be shown); a directory's
+  // `src/` is answered below, saying context is kept per file.
+  const isDir = (path: string) => lstatSync(join(worktreeRoot(options), path), { throwIfNoEntry: false })?.isDirectory();
+  if (raw.endsWith('/') && !candidates.some(isDir)) refuseDirectoryPath(raw);
   const found = await ctx.read(() => {
     for (const path of candidates) {
       const file = ctx.store.context.file(path);

@@ -10,7 +10,7 @@ import { constants } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { fsPromises } from '../core/builtins.js';
 import { MAX_CHUNK_BYTES } from '../core/chunk.js';
-import { GritError, inputFileError, invalidArgs } from '../core/errors.js';
+import { GritError, inputFileError, invalidArgs, refuseDirectoryPath } from '../core/errors.js';
 import { fromHex, toHex } from '../core/hex.js';
 
 // Large enough that the hash, not the calls to read, takes the time (a GiB takes seconds).
@@ -28,6 +28,7 @@ export const MAX_BODY_BYTES = MAX_CHUNK_BYTES;
  * the file cannot be swapped between the check and the read.
  */
 async function openRegular(file: string): Promise<FileHandle> {
+  refuseDirectoryPath(file);
   let handle: FileHandle;
   try {
     handle = await fsPromises().open(file, constants.O_RDONLY | constants.O_NONBLOCK);

@@ -1,6 +1,6 @@
 /** Issue commands (SPEC §5), shared by the CLI and the daemon's workers. */
 import { resolve } from 'node:path';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { GritError, invalidArgs, refuseDirectoryPath } from '../core/errors.js';
 import { eventToJson, type EventJson } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
@@ -207,6 +207,8 @@ export interface AttachmentReply extends WriteReply {
  */
 export async function issueAttachmentAdd(ctx: RepoContext, args: Args, options: ContextOptions): Promise<AttachmentReply> {
   const file = optText(args, 'file');
+  // Before the name is taken from it (`f.txt/` would give none) and the path resolved (which drops the slash).
+  if (file !== undefined) refuseDirectoryPath(file);
   const given = givenSha256(optText(args, 'sha256'));
   const name = optText(args, 'name') ?? file?.split('/').pop();
   if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' }, 'give the file (`grit issue attachment add <id> <file>`), or --name with --sha256');

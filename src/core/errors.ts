@@ -131,6 +131,17 @@ export function inputFileError(file: string, err: unknown): GritError {
   return new GritError('io_error', `cannot read ${file}${code ? ` (${code})` : ''}`, { details });
 }
 
+/**
+ * Refuses `f.txt/` where a file is meant (an attachment, a body or value file, `context show`):
+ * the slash names a directory. Resolving the path drops it, and the file would be taken silently;
+ * opening it gives ENOTDIR, which read as "no file f.txt/" beside a file that is there.
+ */
+export function refuseDirectoryPath(path: string): void {
+  if (!path.endsWith('/')) return;
+  const bare = path.replace(/\/+$/, '');
+  throw invalidArgs(`${path} ends in /, which names a directory, not a file`, { file: path }, bare ? `give the file's path without the / (${bare})` : 'give the path of a file');
+}
+
 export function walError(message: string, details?: Record<string, unknown>): GritError {
   return new GritError('wal_error', message, { details, suggestion: 'run `grit doctor` to inspect the WAL' });
 }

@@ -967,6 +967,9 @@ test('a file named on the command line that cannot be read: invalid_args (exit 2
     [['issue', 'attachment', 'add', id, 'missing.bin'], 2, 'invalid_args', /^no file .*missing\.bin$/],
     [['issue', 'create', '--title', 'y', '--body-file', '.git'], 2, 'invalid_args', /^\.git is a directory, not a file$/],
     [['issue', 'attachment', 'add', id, '.git'], 2, 'invalid_args', /\.git is a directory, not a file$/],
+    // A file named with a trailing slash: resolved, the slash was dropped and the file attached.
+    [['issue', 'attachment', 'add', id, 'note.md/'], 2, 'invalid_args', /^note\.md\/ ends in \/, which names a directory, not a file$/],
+    [['issue', 'comment', id, '--body-file', 'note.md/'], 2, 'invalid_args', /^note\.md\/ ends in \/, which names a directory, not a file$/],
   ];
   for (const [args, code, errCode, message] of cases) {
     const r = grit(repo, [...args, '--json']);
@@ -976,6 +979,9 @@ test('a file named on the command line that cannot be read: invalid_args (exit 2
     assert.ok(r.json.error.details.suggestion, 'with a hint');
   }
   assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 1, 'nothing written');
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).issue.attachments.length, 0, 'nothing attached');
+  // Through the API too (the path as given, relative to the caller's directory).
+  await assert.rejects(gritLib(repo, 'IssueAttachmentAdd', { issue_id: id, file: 'note.md/' }), (e: any) => e.code === 'invalid_args' && /^note\.md\/ ends in \//.test(e.message));
 });
 
 test('a FIFO or a device is refused unread, and a body file stops being read past what a body may hold', async () => {

@@ -378,6 +378,10 @@ test('show takes paths relative to the current directory or the root, and refuse
   await indexed(repo);
   const src = join(repo, 'src');
   assert.equal(gritOk(src, ['context', 'show', 'sample.py']).file.path, 'src/sample.py');
+  // A file with a trailing slash is refused, not shown (the slash was dropped); a directory's is answered as the directory.
+  const slashed = grit(src, ['context', 'show', 'sample.py/', '--json']);
+  assert.deepEqual([slashed.code, slashed.json.error.code, slashed.json.error.message], [2, 'invalid_args', 'sample.py/ ends in /, which names a directory, not a file']);
+  assert.match(grit(repo, ['context', 'show', 'src/', '--json']).json.error.details.suggestion, /^src is a directory: context is kept per file/);
   assert.equal(gritOk(src, ['context', 'show', 'src/sample.py']).file.path, 'src/sample.py');
   assert.equal(gritOk(repo, ['context', 'show', join(repo, 'src/sample.py')]).file.path, 'src/sample.py');
   // Without a cwd (MCP, the API, GritClient), an absolute path is read the same.
