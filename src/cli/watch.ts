@@ -52,8 +52,10 @@ export async function watch(opts: { kinds?: string[]; json?: boolean; all?: bool
   try {
     // Nothing to watch without the daemon, and a script that set GRIT_NO_DAEMON wants none left
     // running: refused rather than started (docs/environment.md).
-    const { daemonDisabled, refusedWithoutDaemon } = await import('../protocol/daemon-paths.js');
+    const { daemonDisabled, refusedWithoutDaemon, refuseRelativeRunDir, runDir } = await import('../protocol/daemon-paths.js');
     if (daemonDisabled()) throw refusedWithoutDaemon("watch prints the daemon's notifications", 'grit watch');
+    // As `daemon status`: no daemon serves one, and its socket is not looked for against this directory.
+    refuseRelativeRunDir(runDir());
     const { connectOrSpawn } = await import('../protocol/daemon-launch.js');
     (await connectOrSpawn({ spawn: true, format: 'json' }))?.close();
     const { watchNotifications } = await import('../protocol/watch.js');

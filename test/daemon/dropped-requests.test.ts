@@ -194,7 +194,7 @@ test('a relative GRIT_RUN_DIR is refused: commands run in-process, nothing is ma
   assert.deepEqual(readdirSync(dir).sort(), before, 'no run directory made in the work tree');
 });
 
-test('a relative GRIT_RUN_DIR: `daemon status` and `stop` refuse it as `start` does, and no command reaches a daemon through it', async () => {
+test('a relative GRIT_RUN_DIR: `daemon status`, `stop` and `watch` refuse it as `start` does, and no command reaches a daemon through it', async () => {
   const dir = await initRepo();
   // A daemon serving the directory the relative path names from the work tree: the CLI must not
   // take the socket it finds there, which another working directory would not find.
@@ -202,9 +202,9 @@ test('a relative GRIT_RUN_DIR: `daemon status` and `stop` refuse it as `start` d
   const client = await daemon.client();
   try {
     const env = daemonEnv('r');
-    for (const verb of ['status', 'stop']) {
-      const r = grit(dir, ['daemon', verb, '--json'], { env });
-      assert.equal(r.code, 5, `${verb}: ${r.stdout}${r.stderr}`);
+    for (const line of [['daemon', 'status'], ['daemon', 'stop'], ['watch']]) {
+      const r = grit(dir, [...line, '--json'], { env, timeout: 20_000 });
+      assert.equal(r.code, 5, `${line.join(' ')}: ${r.stdout}${r.stderr}`);
       assert.equal(r.json.error.code, 'io_error');
       assert.equal(r.json.error.message, 'the daemon run directory r is not an absolute path (GRIT_RUN_DIR must be one)');
       assert.equal(r.json.error.details.variable, 'GRIT_RUN_DIR');
