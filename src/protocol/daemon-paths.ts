@@ -4,7 +4,7 @@
  */
 import { chmodSync, closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { MAX_IPC_PATH_BYTES } from './transport/endpoint.js';
 import { shellWord } from '../core/shell-word.js';
@@ -104,7 +104,7 @@ export function ensureRunDir(dir: string): void {
   }
   let st;
   try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeDirs(dir);
     st = statSync(dir);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
@@ -123,6 +123,23 @@ export function ensureRunDir(dir: string): void {
   }
   if ((st.mode & 0o777) !== 0o700) restoreMode(dir, st.mode & 0o777);
   ensureLogOpens(daemonLogPath({ GRIT_RUN_DIR: dir }));
+}
+
+/**
+ * `mkdir -p` with mode 0700, a step per missing directory. Not node's `recursive: true`: where
+ * mkdir fails with ENOENT under a parent that exists (procfs: GRIT_RUN_DIR=/proc/grit), that
+ * retries for ever, and every command spun at 100% CPU.
+ */
+function makeDirs(dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') return;
+    if (code !== 'ENOENT' || dirname(dir) === dir) throw err;
+    makeDirs(dirname(dir));
+    mkdirSync(dir, { mode: 0o700 });
+  }
 }
 
 function restoreMode(dir: string, mode: number): void {

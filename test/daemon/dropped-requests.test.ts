@@ -218,6 +218,17 @@ test('a relative GRIT_RUN_DIR: `daemon status`, `stop` and `watch` refuse it as 
   }
 });
 
+test('a run directory mkdir cannot make under a parent that exists (procfs): refused at once, not retried for ever', { skip: !existsSync('/proc/self') }, async () => {
+  const dir = await initRepo();
+  // node's recursive mkdir retried ENOENT under /proc for ever: every command spun at 100% CPU.
+  const env = daemonEnv('/proc/grit-no-such/run');
+  const listed = grit(dir, ['issue', 'list', '--json'], { env, timeout: 60_000 });
+  assert.equal(listed.code, 0, listed.stdout + listed.stderr);
+  const start = grit(dir, ['daemon', 'start', '--json'], { env, timeout: 60_000 });
+  assert.equal(start.code, 5, start.stdout + start.stderr);
+  assert.equal(start.json.error.message, 'the daemon run directory /proc/grit-no-such/run cannot be made (ENOENT)');
+});
+
 test('a daemon that cannot start (its socket path is a file): commands say why and run here at once; `daemon start` says why', async () => {
   const dir = await initRepo();
   const run = tempDir();
