@@ -394,10 +394,14 @@ function isRequestId(v: unknown): v is string | number {
  */
 function badRequestId(v: unknown): GritError {
   const limits = 'a string of up to 256 characters or an integer within ±(2^53 − 1)';
+  // Such a number was rounded as it was decoded (JSON.parse, and cbor-x too): echoed as if it were
+  // the id sent (…617 read as …2000) it would mislead, so it is said to be rounded.
   const message =
-    typeof v === 'bigint' || (typeof v === 'number' && Number.isInteger(v))
+    typeof v === 'bigint'
       ? `request_id ${String(v)} is beyond ±(2^53 − 1), which JSON and CBOR readers cannot all hold exactly`
-      : typeof v === 'string'
+      : typeof v === 'number' && Number.isInteger(v)
+        ? `request_id is an integer beyond ±(2^53 − 1), which JSON and CBOR readers cannot all hold exactly (this one read it rounded, as ${String(v)})`
+        : typeof v === 'string'
         ? `request_id is ${v.length} characters long, more than 256`
         : `request_id must be ${limits}, not ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`;
   return new GritError('ipc_error', message, { details: { request_id_limits: limits }, suggestion: 'send a larger id as a string, e.g. "18446744073709551617"' });
