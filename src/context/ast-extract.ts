@@ -208,7 +208,9 @@ function visitNode(cursor: TreeCursor, rules: LanguageRules, scope: Scope, out: 
 function toSymbol(found: Found, rules: LanguageRules): CodeSymbol {
   const node = found.node!;
   const wrapper = rules.wrappers && node.parent && rules.wrappers.has(node.parent.type) ? node.parent : null;
-  const start = (wrapper ?? node).startPosition.row + 1;
+  let first = wrapper ?? node;
+  if (rules.attached) for (let s = first.previousNamedSibling; s && rules.attached(s); s = s.previousNamedSibling) first = s;
+  const start = first.startPosition.row + 1;
   const end = node.endPosition;
   // A node that ends at column 0 ends with the previous line's newline.
   const lineEnd = end.column === 0 && end.row + 1 > start ? end.row : end.row + 1;

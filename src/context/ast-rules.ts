@@ -36,6 +36,12 @@ export interface LanguageRules {
    * a symbol whose node sits in one starts at the wrapper's first line.
    */
   wrappers?: ReadonlySet<string>;
+  /**
+   * Whether a node written just before a declaration, as its sibling, belongs to it (Rust
+   * attributes and doc comments, TypeScript decorators of a method or an exported class): a
+   * symbol starts at the first of an unbroken run of them, as one in a wrapper starts at the wrapper.
+   */
+  attached?: (sibling: Node) => boolean;
 }
 
 const field = (node: Node, name: string): string | null => node.childForFieldName(name)?.text ?? null;
@@ -65,7 +71,12 @@ const UPPER_CASE = /^[A-Z][A-Z0-9_]*$/;
 
 // --- Rust ---
 
+// An outer doc comment, `///` or a block opened with `/**`, which Rust reads as a `#[doc]` attribute
+// of the item after it (`////` and `/***` open plain comments; `//!` documents the enclosing item).
+const RUST_DOC_COMMENT = /^(\/\/\/(?!\/)|\/\*\*(?![*/]))/;
+
 const RUST: LanguageRules = {
+  attached: (n) => n.type === 'attribute_item' || ((n.type === 'line_comment' || n.type === 'block_comment') && RUST_DOC_COMMENT.test(n.text)),
   nodes: {
     function_item: fn,
     function_signature_item: fn,
@@ -133,17 +144,42 @@ const classField: Rule = (node) => {
   return { symbols: value && FUNCTION_VALUES.has(value.type) ? one(name, 'method') : [], stop: true };
 };
 
-/** CommonJS's `exports.name = function …` (or `module.exports.name = …`, a class): named by the export. */
+/** A function or class value's kind, or null for any other value. */
+const valueKind = (value: Node | null): 'function' | 'class' | null =>
+  value && FUNCTION_VALUES.has(value.type) ? 'function' : value?.type === 'class' ? 'class' : null;
+
+/**
+ * CommonJS: `exports.name = function …` (or `module.exports.name = …`, a class) is named by the
+ * export; `module.exports = function name() {}` (or a class) by its own name, as an anonymous one
+ * has none to find it by; `module.exports = { a() {}, b: () => … }` gives each function or class
+ * in the object, kinds as `exports.a = …` gives them (its methods are exported functions, not a
+ * class's methods). A shorthand `{ a }` exports what is declared elsewhere, found there.
+ */
 const commonJsExport: Rule = (node, scope) => {
   const a = node.firstNamedChild;
   if (scope !== 'top' || a?.type !== 'assignment_expression') return null;
   const left = a.childForFieldName('left');
+  const value = a.childForFieldName('right');
+  if (left?.text === 'module.exports') {
+    if (value?.type === 'object') return { symbols: value.namedChildren.flatMap((m) => (m ? exportedMember(m) : [])), stop: true };
+    const kind = valueKind(value);
+    return kind ? { symbols: one(field(value!, 'name'), kind), inner: kind === 'class' ? 'class' : scope } : null;
+  }
   const exportsObject = left?.type === 'member_expression' ? left.childForFieldName('object')?.text : null;
   if (exportsObject !== 'exports' && exportsObject !== 'module.exports') return null;
-  const value = a.childForFieldName('right');
-  const kind = value && FUNCTION_VALUES.has(value.type) ? 'function' : value?.type === 'class' ? 'class' : null;
+  const kind = valueKind(value);
   return kind ? { symbols: one(field(left!, 'property'), kind), inner: kind === 'class' ? 'class' : scope } : null;
 };
+
+/** A member of `module.exports = { … }`: `a() {}` or `a: <function or class>` (a quoted key too; a computed one has no name). */
+function exportedMember(member: Node): Found[] {
+  if (member.type === 'method_definition') return one(field(member, 'name'), 'function', member);
+  if (member.type !== 'pair') return [];
+  const key = member.childForFieldName('key');
+  const kind = valueKind(member.childForFieldName('value'));
+  const name = key?.type === 'property_identifier' ? key.text : key?.type === 'string' ? key.text.slice(1, -1) : null;
+  return kind ? one(name, kind, member) : [];
+}
 
 const JAVASCRIPT_NODES: Record<string, Rule> = {
   expression_statement: commonJsExport,
@@ -160,7 +196,14 @@ const JAVASCRIPT_NODES: Record<string, Rule> = {
   generator_function: opaque,
 };
 
+/**
+ * A decorator is a sibling of what it decorates when that is a class member or an exported class
+ * (`@Input() name` in a class body; `@Component({…}) export class A`); a plain class holds its own.
+ */
+const decorator = (n: Node): boolean => n.type === 'decorator';
+
 const TYPESCRIPT: LanguageRules = {
+  attached: decorator,
   nodes: {
     ...JAVASCRIPT_NODES,
     function_signature: fn,
@@ -436,7 +479,7 @@ export const RULES: Record<LanguageId, LanguageRules> = {
   python: PYTHON,
   typescript: TYPESCRIPT,
   tsx: TYPESCRIPT,
-  javascript: { nodes: JAVASCRIPT_NODES },
+  javascript: { nodes: JAVASCRIPT_NODES, attached: decorator },
   go: GO,
   java: JAVA,
   c: C,

@@ -1,7 +1,7 @@
 /** Each language fixture's symbols (test/fixtures/context) as "kind name start-end", in line order: what the AST walk must give, exactly. */
 export const EXPECTED: Record<string, string[]> = {
   'sample.rs': [
-    'constant MAX_POINTS 5-5', 'constant GREETING 6-6', 'type Coord 8-8', 'struct Point 11-14', 'enum Shape 16-19',
+    'constant MAX_POINTS 5-5', 'constant GREETING 6-6', 'type Coord 8-8', 'struct Point 10-14', 'enum Shape 16-19',
     'trait Area 21-26', 'method area 22-22', 'method describe 23-25', 'method area 29-34', 'module util 37-41',
     'function clamp 38-40', 'function main 43-45',
   ],

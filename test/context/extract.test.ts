@@ -153,6 +153,63 @@ test('JavaScript: a CommonJS export of a function or class is named by the expor
   ]);
 });
 
+test('JavaScript: module.exports of a named function or class, and of an object, gives its functions and classes', async () => {
+  const source = [
+    'module.exports = function parse() {};',
+    'module.exports = class Widget {',
+    '  draw() {}',
+    '};',
+    'module.exports = {',
+    '  render() {},',
+    '  "to-html": function () {},',
+    '  format: (x) => x,',
+    '  Tree: class {},',
+    '  VERSION: 3,',
+    '  [computed]: function () {},',
+    '  parse,',
+    '};',
+    'module.exports = function () {};',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('javascript', source), [
+    'function parse 1-1', 'class Widget 2-4', 'method draw 3-3', 'function render 6-6', 'function to-html 7-7',
+    'function format 8-8', 'class Tree 9-9',
+  ]);
+});
+
+test('a symbol spans its attributes, doc comments and decorators: Rust #[…] and ///, TypeScript decorators as Python\'s', async () => {
+  const rust = [
+    '/// A point.',
+    '///',
+    '#[derive(Debug)]',
+    '#[cfg_attr(test, derive(PartialEq))]',
+    'pub struct Point { x: i32 }',
+    'impl Point {',
+    '    /** Its x. */',
+    '    #[inline]',
+    '    fn x(&self) -> i32 { self.x }',
+    '}',
+    '// A plain comment is not the item\'s.',
+    '#[test]',
+    'fn checks() {}',
+    '//// Nor is one of four slashes.',
+    'fn other() {}',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('rust', rust), ['struct Point 1-5', 'method x 7-9', 'function checks 12-13', 'function other 15-15']);
+  const ts = [
+    '@Component({ selector: "app" })',
+    'export class App {',
+    '  @Input()',
+    '  @Optional() name = () => 1;',
+    '  @HostListener("click")',
+    '  onClick() {}',
+    '}',
+    '@Injectable()',
+    'class Service {}',
+  ].join('\n');
+  assert.deepEqual(await astSymbols('typescript', ts), ['class App 1-7', 'method name 3-4', 'method onClick 5-6', 'class Service 8-9']);
+  assert.deepEqual(await astSymbols('python', '@dataclass\nclass P:\n    @property\n    def x(self):\n        pass\n'), ['class P 1-5', 'method x 3-5']);
+});
+
 test('Elixir: an operator defined with def is named by the operator, not by its left operand', async () => {
   const source = [
     'defmodule Pipe do',
