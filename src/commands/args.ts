@@ -97,6 +97,29 @@ export function text(args: Args, key: string, opts: { nonEmpty?: boolean } = {})
   return v;
 }
 
+/**
+ * No command takes arguments nested more than a level or two. One nested thousands deep (JSON.parse
+ * reads any depth) would overflow the stack of whatever walks it next: the hand-over to a daemon
+ * worker, or an error that echoes the value in its details; it came back as internal_error.
+ */
+const MAX_ARG_DEPTH = 16;
+
+function nestedDeeperThan(v: unknown, limit: number): boolean {
+  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false;
+  if (limit === 0) return true;
+  for (const x of Array.isArray(v) ? v : Object.values(v)) if (nestedDeeperThan(x, limit - 1)) return true;
+  return false;
+}
+
+/** Refuses the arguments of command `name` when nested deeper than any command reads (IPC, MCP, the API alike). */
+export function refuseDeepArgs(name: string, args: Args): void {
+  if (!nestedDeeperThan(args, MAX_ARG_DEPTH)) return;
+  throw new GritError('invalid_args', `arguments of ${name} are nested more than ${MAX_ARG_DEPTH} deep`, {
+    details: { limit: MAX_ARG_DEPTH },
+    suggestion: "send each argument as the command's documentation gives it (SPEC §7)",
+  });
+}
+
 /** Deeper than any argument a command reads: below this nothing is read, so nothing need be checked. */
 const MAX_TEXT_DEPTH = 16;
 

@@ -4,7 +4,7 @@
  * CLI invocation pays only for the command it runs.
  */
 import { invalidArgs } from '../core/errors.js';
-import { refuseIllFormedText, type Args } from './args.js';
+import { refuseDeepArgs, refuseIllFormedText, type Args } from './args.js';
 import type { CommandEnv, ContextOptions, RepoContext } from './context.js';
 
 export type CommandFn = (env: CommandEnv, args: Args) => Promise<unknown>;
@@ -98,7 +98,8 @@ export function isCommandName(name: string): boolean {
 }
 
 /**
- * Refuses arguments the command does not read, and text no UTF-8 can hold, before it runs. The daemon's supervisor calls
+ * Refuses arguments the command does not read, nested deeper than any it reads, and text no UTF-8
+ * can hold, before it runs. The daemon's supervisor calls
  * this itself for the commands it answers without a command function (DaemonStatus, DaemonStop).
  */
 export function checkArgs(name: string, args: Args): void {
@@ -109,7 +110,10 @@ export function checkArgs(name: string, args: Args): void {
     throw invalidArgs(`the arguments of ${name} must be an object of named arguments, not ${got}`, { command: name, allowed: [...allowed] }, argsPlan(name, allowed));
   }
   const unknown = Object.keys(args).filter((k) => !allowed.includes(k));
-  if (unknown.length === 0) return refuseIllFormedText(name, args);
+  if (unknown.length === 0) {
+    refuseDeepArgs(name, args);
+    return refuseIllFormedText(name, args);
+  }
   throw invalidArgs(
     `unknown argument${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} for ${name}`,
     { command: name, unknown, allowed: [...allowed] },

@@ -9,7 +9,7 @@
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { CallToolRequestSchema, ListToolsRequestSchema, type CallToolResult, type RequestId } from '@modelcontextprotocol/sdk/types.js';
 import { GritError, invalidArgs, toGritError } from '../core/errors.js';
-import { inKeyTerms, type Args } from '../commands/args.js';
+import { inKeyTerms, refuseDeepArgs, type Args } from '../commands/args.js';
 import type { ContextOptions } from '../commands/context.js';
 import { isCommandName } from '../commands/registry.js';
 import { runLocal } from '../commands/run.js';
@@ -67,6 +67,8 @@ function checkArgs(tool: ToolSpec, raw: Args): Args {
       allowed,
     }, `${tool.name} takes ${allowed.join(', ') || 'no arguments'}`);
   }
+  // Before a tool's own code reads them (memory_store reads labels), as the command would.
+  refuseDeepArgs(tool.name, raw);
   return raw;
 }
 

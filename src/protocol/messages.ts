@@ -6,7 +6,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { isForwarded } from '../core/forwarded-env.js';
 import { GritError, toGritError, type ErrorCode } from '../core/errors.js';
-import { inKeyTerms, type Args } from '../commands/args.js';
+import { inKeyTerms, refuseDeepArgs, type Args } from '../commands/args.js';
 import { COMMANDS, isCommandName } from '../commands/registry.js';
 import { afterMaybeRun, answeredBySupervisor } from '../commands/routing.js';
 import { invalidUtf8Path } from './cbor-utf8.js';
@@ -167,19 +167,6 @@ function refuseInvalidUtf8(body: Uint8Array): void {
   });
 }
 
-/**
- * No command takes arguments nested more than a level or two; a hostile request nested thousands
- * deep would overflow the stack of whatever copies it next (the hand-over to a worker thread).
- */
-const MAX_ARG_DEPTH = 16;
-
-function nestedDeeperThan(v: unknown, limit: number): boolean {
-  if (v === null || typeof v !== 'object' || v instanceof Uint8Array) return false;
-  if (limit === 0) return true;
-  for (const x of Array.isArray(v) ? v : Object.values(v)) if (nestedDeeperThan(x, limit - 1)) return true;
-  return false;
-}
-
 function checkRequest(raw: unknown): CommandRequest {
   if (!isRecord(raw)) throw ipcError('a request must be a map');
   if (raw.ipc_schema_version !== IPC_SCHEMA_VERSION) {
@@ -203,12 +190,8 @@ function checkRequest(raw: unknown): CommandRequest {
   if (repo_root !== null && (typeof repo_root !== 'string' || repo_root === '')) throw ipcError('repo_root must be a non-empty string');
   const args = command[name] ?? {};
   if (!isRecord(args)) throw new GritError('invalid_args', `arguments of ${name} must be a map`, { suggestion: `send {"${name}": {}} when it takes no arguments` });
-  if (nestedDeeperThan(args, MAX_ARG_DEPTH)) {
-    throw new GritError('invalid_args', `arguments of ${name} are nested more than ${MAX_ARG_DEPTH} deep`, {
-      details: { limit: MAX_ARG_DEPTH },
-      suggestion: "send each argument as the command's documentation gives it (SPEC §7)",
-    });
-  }
+  // Here too, before the hand-over to a worker copies them (the command's own check comes after).
+  refuseDeepArgs(name, args as Args);
   const cwd = optString(raw, 'cwd');
   if (cwd !== null && !isAbsolute(cwd)) throw ipcError('cwd must be an absolute path');
   const data_dir = optString(raw, 'data_dir');

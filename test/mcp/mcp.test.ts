@@ -178,6 +178,21 @@ describe('grit mcp', () => {
     assert.deepEqual([limit.message, limit.details.suggestion], ['limit must be a whole number from 1 to 10000', 'give limit a whole number from 1 to 10000, such as 50']);
   });
 
+  it('refuses an argument nested thousands deep as invalid_args, for every argument of every tool, not internal_error', async () => {
+    const { issue_id } = await ok(client, 'issue_create', { title: 'deep' });
+    const good: Record<string, unknown> = { issue_id, target: issue_id, dep_type: 'related_to', resource: 'path:deep', title: 't', body: 'b', label: 'l', key: 'k', value: 'v', query: 'q' };
+    // JSON.parse reads any depth; an error that echoed the value (details.value) overflowed the stack copying it.
+    const deep = JSON.parse(`${'['.repeat(3000)}1${']'.repeat(3000)}`);
+    for (const tool of (await client.listTools()).tools) {
+      const properties = tool.inputSchema.properties as Record<string, any>;
+      const base = Object.fromEntries(Object.keys(properties).filter((k) => k in good).map((k) => [k, good[k]]));
+      for (const key of Object.keys(properties)) {
+        const error = await fails(client, tool.name, { ...base, [key]: deep });
+        assert.deepEqual([error.code, error.message], ['invalid_args', `arguments of ${tool.name} are nested more than 16 deep`], `${tool.name} ${key}`);
+      }
+    }
+  });
+
   it('stores and finds memories by a substring of title or body', async () => {
     await ok(client, 'memory_store', { title: 'Tests need GRIT_NO_DAEMON', body: 'otherwise they race the daemon' });
     await ok(client, 'memory_store', { title: 'Build before testing', body: 'npm run build writes the manifest', labels: ['howto'] });
