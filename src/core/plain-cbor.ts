@@ -49,9 +49,8 @@ function wideIntegersAsBigInt(v: unknown): unknown {
   if (typeof v === 'number') return isCborInteger(v) && (v > 0xffffffff || v < -0x100000000) ? BigInt(v) : v;
   if (Array.isArray(v)) return v.map(wideIntegersAsBigInt);
   if (v === null || typeof v !== 'object' || ArrayBuffer.isView(v)) return v;
-  const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = wideIntegersAsBigInt(x);
-  return out;
+  // Keys as data (an error's details may echo a caller's JSON holding `__proto__`, src/core/redact-url.ts).
+  return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, wideIntegersAsBigInt(x)]));
 }
 
 export function decode(body: Uint8Array): unknown {

@@ -34,7 +34,6 @@ export function redactDeep<T>(value: T): T {
   if (value === null || typeof value !== 'object') return value;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value)) out[k] = redactDeep(v);
-  return out as T;
+  // Keys as data (a caller's JSON may hold `__proto__`): `out[k] = …` would set the copy's prototype.
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
 }

@@ -57,10 +57,13 @@ function cancelNote(id: RequestId, tool: string, reason: unknown, started: boole
   return `request ${JSON.stringify(id)} (${tool}) cancelled${why} ${what}`;
 }
 
-/** `arguments` is an object or absent: the transport answers any other shape with -32602. */
-function checkArgs(tool: ToolSpec, raw: Args): Args {
+/**
+ * `arguments` is an object or absent: the transport answers any other shape with -32602. `dropped`:
+ * keys the client sent that the SDK's parse left out of `raw` (`__proto__`), unknown to every tool.
+ */
+function checkArgs(tool: ToolSpec, raw: Args, dropped: string[] = []): Args {
   const allowed = Object.keys(tool.input.properties);
-  const unknown = Object.keys(raw).filter((k) => !allowed.includes(k));
+  const unknown = [...dropped, ...Object.keys(raw).filter((k) => !allowed.includes(k))];
   if (unknown.length) {
     throw invalidArgs(`unknown argument${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')} for ${tool.name}`, {
       unknown,
@@ -82,11 +85,11 @@ function reply(envelope: Record<string, unknown>, isError: boolean): CallToolRes
   return { content: [{ type: 'text', text: JSON.stringify(envelope) }], structuredContent: envelope, isError };
 }
 
-export async function callTool(run: Runner, name: string, rawArgs: Args = {}): Promise<CallToolResult> {
+export async function callTool(run: Runner, name: string, rawArgs: Args = {}, dropped: string[] = []): Promise<CallToolResult> {
   const tool = availableTools().find((t) => t.name === name);
   try {
     if (!tool) throw invalidArgs(`unknown tool ${name}`, { tool: name, tools: availableTools().map((t) => t.name) }, 'tools/list lists the tools');
-    const args = checkArgs(tool, rawArgs);
+    const args = checkArgs(tool, rawArgs, dropped);
     const data = await (tool.call ? tool.call(run, args) : run(tool.ipc, args));
     return reply({ schema_version: 1, ok: true, data }, false);
   } catch (err) {
@@ -95,11 +98,15 @@ export async function callTool(run: Runner, name: string, rawArgs: Args = {}): P
   }
 }
 
-/** `log` takes one line for standard error: what the client's messages got wrong, and cancellations. */
+/**
+ * `log` takes one line for standard error: what the client's messages got wrong, and cancellations.
+ * `dropped`: the transport's `droppedArguments`, the keys of a call's arguments the SDK left out.
+ */
 export function createServer(
   options: ContextOptions,
   version: string,
   log: (line: string) => void,
+  dropped: (id: RequestId) => string[] = () => [],
 ): { server: Server; idle: () => Promise<void> } {
   const run: Runner = (ipc, args) => runLocal(ipc, args, options);
   const inTurn = oneAtATime();
@@ -110,9 +117,10 @@ export function createServer(
   }));
   server.setRequestHandler(CallToolRequestSchema, (req, { signal, requestId }) => {
     let started = false;
+    const droppedKeys = dropped(requestId);
     const call = inTurn(() => {
       started = true;
-      return callTool(run, req.params.name, req.params.arguments);
+      return callTool(run, req.params.name, req.params.arguments, droppedKeys);
     }, signal);
     inFlight.add(call);
     const settled = () => {
@@ -137,9 +145,10 @@ export function createServer(
  */
 export async function serveMcp(options: ContextOptions, version: string): Promise<void> {
   // Standard output carries only the protocol: anything else the server has to say goes here.
-  const { server, idle } = createServer(options, version, (line) => process.stderr.write(`grit mcp: ${line}\n`));
+  const transport = new LineTransport();
+  const { server, idle } = createServer(options, version, (line) => process.stderr.write(`grit mcp: ${line}\n`), (id) => transport.droppedArguments(id));
   const closed = new Promise<void>((resolve) => (server.onclose = resolve));
-  await server.connect(new LineTransport());
+  await server.connect(transport);
   process.stdin.once('end', () => void idle().then(() => server.close()));
   await closed;
 }

@@ -95,6 +95,8 @@ export class LineTransport implements Transport {
   private held: string[] = [];
   /** Each request of a batch not answered yet → its batch. */
   private batches = new Map<RequestId, Batch>();
+  /** Each `tools/call` not yet handled whose `arguments` hold a key the SDK's parse drops → those keys. */
+  private dropped = new Map<RequestId, string[]>();
 
   constructor(
     private readonly input: NodeJS.ReadableStream = process.stdin,
@@ -203,10 +205,26 @@ export class LineTransport implements Transport {
   }
 
   /**
+   * The keys of a `tools/call`'s `arguments` that the SDK's own parse of the request drops before
+   * the server sees them (`__proto__`, which zod leaves out of the object it builds), asked once
+   * per request. The server refuses them as unknown arguments, as it does any other, rather than
+   * run the tool without a word about them.
+   */
+  droppedArguments(id: RequestId): string[] {
+    const keys = this.dropped.get(id) ?? [];
+    this.dropped.delete(id);
+    return keys;
+  }
+
+  /**
    * Passes a message on to the server. A cancelled request of a batch is not waited for: the SDK
    * sends no reply to a request cancelled before it is answered (docs/mcp.md "Cancellation").
    */
   private pass(message: JSONRPCMessage): void {
+    if (isJSONRPCRequest(message) && message.method === 'tools/call') {
+      const args = message.params?.arguments;
+      if (typeof args === 'object' && args !== null && Object.hasOwn(args, '__proto__')) this.dropped.set(message.id, ['__proto__']);
+    }
     if (isJSONRPCNotification(message) && message.method === 'notifications/cancelled') {
       const id = (message.params as { requestId?: RequestId } | undefined)?.requestId;
       const batch = id === undefined ? undefined : this.batches.get(id);

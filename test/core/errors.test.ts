@@ -37,3 +37,15 @@ test('credentials in URLs are redacted in an error\'s message, details and hint:
   // A password with an @ in it goes whole; an @ after the authority is no credential.
   assert.equal(new GritError('git_error', "'https://u:p@ss@h/x' https://h/x?a=b@c").message, "'https://u:***@h/x' https://h/x?a=b@c");
 });
+
+test('a key __proto__ in the details (a caller\'s JSON echoed as details.value) stays a key, through the encoding for peers too: it sets no prototype', async () => {
+  const { decode, encodeForPeers } = await import('../../src/core/plain-cbor.js');
+  const value = JSON.parse('{"__proto__": {"polluted": "https://u:pw@host/x"}}');
+  const err = new GritError('not_found', 'x', { details: { value } });
+  const echoed = err.details.value as object;
+  assert.equal(Object.getPrototypeOf(echoed), Object.prototype);
+  assert.equal(JSON.stringify(err.toJSON().details), '{"value":{"__proto__":{"polluted":"https://u:***@host/x"}}}');
+  const copy = decode(encodeForPeers(err.toJSON())) as { details: { value: Record<string, unknown> } };
+  // cbor-x reads a map key __proto__ back as __proto_ (its own guard); what matters is that it is there.
+  assert.deepEqual(Object.keys(copy.details.value), ['__proto_']);
+});

@@ -193,6 +193,18 @@ describe('grit mcp', () => {
     }
   });
 
+  it('refuses an argument named __proto__ as unknown (the SDK\'s parse drops it), and echoes one inside a value as a key', async () => {
+    // Sent as the JSON text a client writes: an object literal's __proto__ would set its prototype.
+    const args = JSON.parse('{"title": "proto", "__proto__": {"labels": ["x"]}}');
+    const unknown = await fails(client, 'issue_create', args);
+    assert.deepEqual([unknown.code, unknown.message, unknown.details.unknown], ['invalid_args', 'unknown argument __proto__ for issue_create', ['__proto__']]);
+    assert.equal(unknown.details.allowed.includes('__proto__'), false);
+    const nested = await fails(client, 'issue_list', JSON.parse('{"label": {"__proto__": {"polluted": 1}}}'));
+    assert.deepEqual([nested.code, nested.details.field, JSON.stringify(nested.details.value)], ['invalid_args', 'label', '{"__proto__":{"polluted":1}}']);
+    assert.equal(({} as Record<string, unknown>).polluted, undefined);
+    assert.deepEqual((await ok(client, 'issue_list', {})).issues.filter((i: any) => i.title === 'proto'), []);
+  });
+
   it('stores and finds memories by a substring of title or body', async () => {
     await ok(client, 'memory_store', { title: 'Tests need GRIT_NO_DAEMON', body: 'otherwise they race the daemon' });
     await ok(client, 'memory_store', { title: 'Build before testing', body: 'npm run build writes the manifest', labels: ['howto'] });
