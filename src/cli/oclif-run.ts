@@ -76,9 +76,20 @@ export async function runOclif(root: string, argv: string[]): Promise<void> {
     },
     async (err) => {
       await linked?.(false);
-      return err instanceof GritError ? printError(err, json) : handle(err);
+      return err instanceof GritError ? printError(err, json) : handle(asThrown(err));
     },
   );
+}
+
+/**
+ * What a command threw, for oclif's handler, which reads properties of it: a plugin's `throw "…"`
+ * crashed that handler (a TypeError and its stack, after "undefined"), and a `throw undefined`
+ * came out as "no error?" with exit 2, the status of a mistake on the command line. Not an object,
+ * it is told as an Error of its own (exit 1); an object, even one that is no Error, is oclif's to print.
+ */
+function asThrown(err: unknown): Error {
+  if (typeof err === 'object' && err !== null) return err as Error;
+  return new Error(typeof err === 'string' ? err : `the command threw ${String(err)}, not an Error`);
 }
 
 function readLine(config: Config, argv: string[]): Line {

@@ -300,6 +300,22 @@ describe('oclif plugins', () => {
     assert.doesNotMatch(grit(repo, ['--help'], { env }).stdout, /LOUD ON IMPORT/);
   });
 
+  it('a plugin command that throws a string or undefined exits 1 with it as its error, not a stack from oclif\'s handler or exit 2', async () => {
+    const repo = tempRepo();
+    await gritInit(repo);
+    const env = oclifDirs();
+    link(repo, env, plugin('throws', {}, {
+      'src/commands/str.js': 'export default class Str { static async run() { throw "out of cheese"; } }\n',
+      'src/commands/nothing.js': 'export default class Nothing { static async run() { throw undefined; } }\n',
+    }));
+    for (const [command, said] of [['str', 'out of cheese'], ['nothing', 'the command threw undefined, not an Error']]) {
+      const r = grit(repo, [command], { env });
+      assert.deepEqual([r.code, r.stdout], [1, ''], `${command}: ${r.stderr}`);
+      assert.match(r.stderr, new RegExp(`Error: ${escape(said)}\n`), command);
+      assert.doesNotMatch(r.stderr, /TypeError|\n\s+at /, command);
+    }
+  });
+
   it('printResult always has data, and printError exits nonzero whatever the code', () => {
     const api = pathToFileURL(join(REPO_ROOT, 'dist', 'src', 'index.js')).href;
     const script = `const { printResult, printError, GritError } = await import(${JSON.stringify(api)});
