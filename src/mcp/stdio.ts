@@ -97,6 +97,12 @@ export class LineTransport implements Transport {
   private batches = new Map<RequestId, Batch>();
   /** Each `tools/call` not yet handled whose `arguments` hold a key the SDK's parse drops → those keys. */
   private dropped = new Map<RequestId, string[]>();
+  /**
+   * Settles at the output's next `drain`, shared by every write made while it is full: a listener
+   * per write (replies piling up for a client that reads slowly) passed Node's ten and printed a
+   * MaxListenersExceededWarning, "possible memory leak", on grit mcp's stderr.
+   */
+  private drained: Promise<void> | null = null;
 
   constructor(
     private readonly input: NodeJS.ReadableStream = process.stdin,
@@ -128,10 +134,14 @@ export class LineTransport implements Transport {
   }
 
   private write(payload: JSONRPCMessage | JSONRPCMessage[]): Promise<void> {
-    return new Promise((resolve) => {
-      if (this.output.write(JSON.stringify(payload) + '\n')) resolve();
-      else this.output.once('drain', resolve);
-    });
+    if (this.output.write(JSON.stringify(payload) + '\n')) return Promise.resolve();
+    this.drained ??= new Promise((resolve) =>
+      this.output.once('drain', () => {
+        this.drained = null;
+        resolve();
+      }),
+    );
+    return this.drained;
   }
 
   /** The reply to `initialize` is out: it names the session's version; the lines held meanwhile are read now. */

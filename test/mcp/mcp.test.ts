@@ -2,6 +2,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { PassThrough, Writable } from 'node:stream';
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -626,5 +627,28 @@ describe('grit mcp start-up', () => {
     await gritInit(repo);
     refusesToStart(repo, ['--actor', ''], 2, /^error: --actor must not be empty\nhint: give --actor an actor's id or label/);
     refusesToStart(repo, ['--data-dir='], 2, /^error: --data-dir must not be empty\n/);
+  });
+});
+
+describe('grit mcp writing to a client that reads slowly', () => {
+  it('waits for one drain of its output however many replies are waiting: no MaxListenersExceededWarning', async () => {
+    const { LineTransport } = await import('../../src/mcp/stdio.js');
+    // An output that takes a line only when the test says, as a pipe to a client that is busy.
+    const pending: (() => void)[] = [];
+    const output = new Writable({ highWaterMark: 16, write: (_chunk, _enc, done) => void pending.push(done) });
+    const transport = new LineTransport(new PassThrough(), output);
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const sent = Array.from({ length: 30 }, (_, i) => transport.send({ jsonrpc: '2.0', id: i, result: { text: 'x'.repeat(100) } }));
+      assert.ok(output.listenerCount('drain') <= 1, `${output.listenerCount('drain')} drain listeners`);
+      while (pending.length) pending.shift()!();
+      await Promise.all(sent);
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(warnings.map((w) => w.name), []);
+    } finally {
+      process.off('warning', onWarning);
+    }
   });
 });
