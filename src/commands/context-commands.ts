@@ -1,5 +1,5 @@
 /** `context query|show|project|set` (SPEC §5): reads of the context projection and project keys. */
-import { lstatSync, readlinkSync } from 'node:fs';
+import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isWithin } from '../core/path-within.js';
 import { GritError, invalidArgs, refuseDirectoryPath } from '../core/errors.js';
@@ -73,7 +73,7 @@ export async function contextShow(ctx: RepoContext, args: Args, options: Context
  * dead end for them (run again, it still gave nothing).
  */
 function whyNoContext(root: string, path: string): string {
-  const stat = lstatSync(join(root, path), { throwIfNoEntry: false });
+  const stat = lstatOrNothing(join(root, path));
   if (!stat) return 'check the path: nothing is there in the worktree (`git ls-files` lists the tracked files)';
   if (stat.isDirectory()) return `${path || '.'} is a directory: context is kept per file (\`grit context show ${path ? `${path}/` : ''}<file>\`, or find a symbol with \`grit context query <name>\`)`;
   if (stat.isSymbolicLink()) {
@@ -84,6 +84,21 @@ function whyNoContext(root: string, path: string): string {
   }
   if (!languageOf(path)) return `${path} is not in a language \`grit context index\` reads (docs/context.md lists them)`;
   return 'run `grit context index` (it indexes tracked text files of a supported language, up to 1 MiB)';
+}
+
+/**
+ * What is at `path`, or nothing. A path that cannot name anything (a file's name with more after
+ * it, `a.py/x`: ENOTDIR; a name longer than the file system takes: ENAMETOOLONG) has nothing
+ * there too: lstat throws for those, which turned the not_found this hint explains into io_error.
+ */
+function lstatOrNothing(path: string): Stats | undefined {
+  try {
+    return lstatSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR' || code === 'ENAMETOOLONG') return undefined;
+    throw err;
+  }
 }
 
 /** Keys are short identifiers (`build.command`, `owner`); values are free text. */

@@ -349,7 +349,7 @@ test('query ranks exact, then prefix, then substring matches; --limit truncates'
   assert.deepEqual(await gritLib(repo, 'ContextQuery', { query: 'parse'.repeat(1000) }), { query: 'parse'.repeat(1000), results: [], truncated: false, indexed: true });
 });
 
-test('show of a path without context says why by what is there (a directory, a symlink, another language, nothing, a file not indexed yet), not always "run grit context index", which gave nothing for most', async () => {
+test('show of a path without context says why by what is there (a directory, a symlink, another language, nothing, a path that can name nothing, a file not indexed yet), not always "run grit context index", which gave nothing for most', async () => {
   const repo = await fixtureRepo();
   await indexed(repo);
   symlinkSync('src/sample.py', join(repo, 'alias.py'));
@@ -363,6 +363,9 @@ test('show of a path without context says why by what is there (a directory, a s
     [repo, 'hosts.py', /^hosts\.py is a symbolic link to \/etc\/hosts, outside the worktree: `grit context index` skips it$/],
     [repo, 'notes.txt', /^notes\.txt is not in a language `grit context index` reads/],
     [repo, 'gone.py', /^check the path: nothing is there in the worktree/],
+    // Paths that can name nothing, whose lstat throws (ENOTDIR, ENAMETOOLONG) rather than find nothing.
+    [repo, 'notes.txt/inside.py', /^check the path: nothing is there in the worktree/],
+    [repo, `${'a'.repeat(300)}.py`, /^check the path: nothing is there in the worktree/],
     [join(repo, 'src'), 'fresh.py', /^run `grit context index`/],
   ];
   for (const [cwd, path, hint] of cases) {
