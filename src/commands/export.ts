@@ -670,7 +670,16 @@ function linkAt(path: string): Unfit | null {
  * link there (one a cloned repository may hold) could otherwise lead into `.git/config`.
  */
 function unfitTarget(path: string, guarded: GuardedDir[]): (Unfit & { suggestion: string }) | null {
-  const existing = statSync(path, { throwIfNoEntry: false });
+  let existing;
+  try {
+    existing = statSync(path, { throwIfNoEntry: false });
+  } catch (err) {
+    // Paths no file can have, for which stat throws rather than find nothing (a raw io_error before).
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTDIR') return { problem: 'under a file, not a directory', suggestion: 'name a file in a directory, or `-o -` for standard output' };
+    if (code === 'ENAMETOOLONG') return { problem: 'longer than the file system takes for a name', suggestion: 'name a shorter path, or `-o -` for standard output' };
+    throw err;
+  }
   if (existing && !existing.isFile() && !existing.isCharacterDevice()) {
     return {
       problem: existing.isDirectory() ? 'a directory' : existing.isFIFO() ? 'a named pipe' : 'not a regular file',

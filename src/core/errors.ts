@@ -125,7 +125,8 @@ export const isPermissionDenied = (code: unknown): boolean => code === 'EACCES' 
 export function inputFileError(file: string, err: unknown): GritError {
   const code = (err as NodeJS.ErrnoException)?.code;
   const details = { file, errno: code ?? null };
-  if (code === 'ENOENT' || code === 'ENOTDIR') return invalidArgs(`no file ${file}`, details, 'check the path (relative paths are taken from the current directory)');
+  // A name too long for the file system names no file either.
+  if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') return invalidArgs(`no file ${file}`, details, 'check the path (relative paths are taken from the current directory)');
   if (code === 'EISDIR') return invalidArgs(`${file} is a directory, not a file`, details, 'give the path of a file');
   if (isPermissionDenied(code)) return invalidArgs(`cannot read ${file}: permission denied`, details, `check the permissions of ${file}`);
   return new GritError('io_error', `cannot read ${file}${code ? ` (${code})` : ''}`, { details });

@@ -964,6 +964,7 @@ test('a file named on the command line that cannot be read: invalid_args (exit 2
     [['issue', 'create', '--title', 'y', '--body-file', 'missing.md'], 2, 'invalid_args', /^no file missing\.md$/],
     [['issue', 'comment', id, '--body-file', '/nonexistent'], 2, 'invalid_args', /^no file \/nonexistent$/],
     [['issue', 'update', id, '--body-file', 'note.md/x'], 2, 'invalid_args', /^no file note\.md\/x$/], // ENOTDIR
+    [['issue', 'update', id, '--body-file', `${'n'.repeat(300)}.md`], 2, 'invalid_args', /^no file n{300}\.md$/], // ENAMETOOLONG
     [['issue', 'attachment', 'add', id, 'missing.bin'], 2, 'invalid_args', /^no file .*missing\.bin$/],
     [['issue', 'create', '--title', 'y', '--body-file', '.git'], 2, 'invalid_args', /^\.git is a directory, not a file$/],
     [['issue', 'attachment', 'add', id, '.git'], 2, 'invalid_args', /\.git is a directory, not a file$/],

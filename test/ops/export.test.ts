@@ -507,6 +507,14 @@ test('export --output: missing directories are made inside the repository only; 
     assert.match(r.json.error.message, /^the directory of --output does not exist: \//);
     assert.match(r.json.error.details.suggestion, /mkdir -p .*only inside the repository/);
   }
+  // Paths no file can have (stat throws for them rather than find nothing): the caller's mistake too.
+  writeFileSync(join(dir, 'note.md'), 'a file');
+  for (const [out, problem] of [[join(dir, 'note.md', 'x.json'), /is under a file, not a directory$/], [join(dir, `${'n'.repeat(300)}.json`), /is longer than the file system takes for a name$/]] as const) {
+    const r = grit(repo, ['export', '--output', out, '--json'], { timeout: 15_000 });
+    assert.deepEqual([r.code, r.json.error.code], [2, 'invalid_args'], out);
+    assert.match(r.json.error.message, problem);
+  }
+  rmSync(join(dir, 'note.md'));
   assert.deepEqual(readdirSync(dir), [], 'nothing made outside the repository');
   assert.ok(!existsSync(join(repo, '..', `${repo.split('/').pop()}-typo`)));
   assert.equal(git(repo, 'rev-parse', 'refs/grit/wal'), head);
