@@ -72,8 +72,22 @@ function progressOnly(write: GitMeter): (chunk: string) => void {
   };
 }
 
-/** A remote name, URL or path as given by a user; refused when git could take it for an option. */
+/**
+ * The most bytes one argument of a process may hold on Linux (MAX_ARG_STRLEN, 32 pages, less its
+ * NUL). git gets the remote as one: a longer one (possible from MCP, the API or an IPC request,
+ * never from a shell) failed the spawn with E2BIG, a raw error instead of the caller's mistake.
+ */
+const MAX_ARG_BYTES = 128 * 1024 - 1;
+
+/** A remote name, URL or path as given by a user; refused when git could take it for an option, or cannot be given it. */
 export function checkRemote(remote: string): void {
+  const bytes = Buffer.byteLength(remote);
+  if (bytes > MAX_ARG_BYTES) {
+    throw new GritError('invalid_args', `the remote is ${bytes} bytes, more than one argument to git may hold (128 KiB)`, {
+      details: { field: 'remote', bytes },
+      suggestion: 'give a remote name (`git remote -v`), a URL or a path',
+    });
+  }
   if (remote === '' || remote.startsWith('-') || /[\0\n\r]/.test(remote)) {
     throw new GritError('invalid_args', `invalid remote ${JSON.stringify(remote)}`, {
       details: { remote },

@@ -8,7 +8,7 @@ import { syncWith } from '../../src/commands/sync.js';
 import { syncWal } from '../../src/git/sync.js';
 import { readSide } from '../../src/git/transport.js';
 import { RepoContext } from '../../src/commands/context.js';
-import { fsckClean, git, grit, gritAsync, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
+import { fsckClean, git, grit, gritAsync, gritLib, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
 import { eventIds, gitBytes, network, pairWithLocalChange, refs, silentRemote, sleep, walEvents } from './_helpers.js';
 import { chunkCommit, remoteCommit } from '../reliability/_remote.js';
 import { encodeCanonical, type CborValue } from '../../src/core/cbor.js';
@@ -171,6 +171,12 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
   assert.match(r2.stderr, /hint: check the remote/, 'a configured remote with a bad URL is not called missing');
   const r3 = grit(a, ['sync', '--remote', '--upload-pack=touch /tmp/x', '--json']);
   assert.notEqual(r3.code, 0);
+  // Longer than one argument of a process (only the API, MCP or IPC can send it): the caller's
+  // mistake, not the spawn's raw E2BIG.
+  for (const [name, args] of [['Sync', {}], ['LockAcquire', { resource: 'repo:' }]] as const) {
+    await assert.rejects(gritLib(a, name, { ...args, remote: `/${'x'.repeat(200_000)}` }), (e: any) =>
+      e.code === 'invalid_args' && e.message === 'the remote is 200001 bytes, more than one argument to git may hold (128 KiB)' && e.details.field === 'remote');
+  }
   // A repository that never had a remote: the first `grit sync`.
   const alone = tempRepo();
   await gritInit(alone);
