@@ -59,6 +59,9 @@ export function parseTtl(input: unknown): number {
   return ms;
 }
 
+/** Linux's PATH_MAX less its NUL: the longest path a system call takes. */
+const MAX_PATH_BYTES = 4095;
+
 /**
  * The canonical form of a resource: `repo:`, `path:<relative/path>` (no `.`/`..`/empty
  * segments, no leading or trailing slash), or `issue:<32 lowercase hex>`.
@@ -78,7 +81,14 @@ export function normalizeResource(input: string): string {
     const parts = rest.replace(/\\/g, '/').split('/').filter((p) => p !== '' && p !== '.');
     if (parts.some((p) => p === '..')) throw invalidArgs('a path: lock must not contain `..`', { resource: input }, 'name the path inside the repository without `..`, such as path:src/git');
     if (parts.length === 0) throw invalidArgs('path: needs a path (lock the whole repository with repo:)', { resource: input }, 'give a path, such as --resource path:src/git, or --resource repo:');
-    return `path:${parts.join('/')}`;
+    const path = parts.join('/');
+    // Longer, it names no file the system can open, and its lock.json could pass what lock reads
+    // take (LOCK_OBJECT_MAX_BYTES): the lock was written, acknowledged, and then "unreadable".
+    const bytes = Buffer.byteLength(path);
+    if (bytes > MAX_PATH_BYTES) {
+      throw invalidArgs(`a path: lock's path is ${bytes} bytes, longer than any path the system opens (${MAX_PATH_BYTES})`, { field: 'resource', bytes }, 'name the file or directory to lock, such as path:src/git');
+    }
+    return `path:${path}`;
   }
   if (ns === 'issue') {
     const id = rest.toLowerCase();

@@ -63,6 +63,15 @@ test('resources, TTLs and overlap rules', () => {
   assert.equal(lockRefName('path:src'), `refs/grit/locks/${createHash('sha256').update('path:src').digest('hex').slice(0, 16)}`);
 });
 
+test('a path: lock longer than any path (4095 bytes) is refused before it is written: its lock.json would be too big for lock reads, an acknowledged lock then "unreadable"', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  assert.equal(normalizeResource(`path:${'a'.repeat(4095)}`), `path:${'a'.repeat(4095)}`);
+  assert.throws(() => normalizeResource(`path:${'é'.repeat(2048)}`), /path: lock's path is 4096 bytes, longer than any path the system opens \(4095\)/);
+  await assert.rejects(runLocal('LockAcquire', { resource: `path:${'a/'.repeat(40_000)}x` }, { cwd: repo }), (e: any) => e.code === 'invalid_args' && e.details.field === 'resource');
+  assert.deepEqual(gritOk(repo, ['lock', 'status']), { locks: [], conflicts: [], expired: 0, unreadable: [] });
+});
+
 test('lock status conflicts: every overlapping pair of owners, in order, without testing every pair of locks', () => {
   // The pairs as every pair tested would find them, in the same order.
   const pairwise = (locks: Lock[], now: number) => {
