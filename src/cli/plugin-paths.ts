@@ -4,7 +4,7 @@
  * and its link answers a wrong path with its own internal text (`could not find package.json with
  * { isRoot: true, … }`). Both are grit's errors instead (docs/plugins.md).
  */
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
 import { GritError } from '../core/errors.js';
 import { shellWord } from '../core/shell-word.js';
@@ -46,9 +46,29 @@ function linkPathError(args: string[]): GritError | undefined {
   if (!statSync(path).isDirectory()) {
     return new GritError('invalid_args', `not a directory: ${path}`, { details: { path }, suggestion: "link the directory that holds the plugin's package.json" });
   }
-  if (existsSync(join(path, 'package.json'))) return undefined;
+  if (existsSync(join(path, 'package.json'))) return manifestError(path);
   return new GritError('invalid_args', `not a plugin's directory (no package.json in it): ${path}`, {
     details: { path },
     suggestion: "link the directory that holds the plugin's package.json, whose `oclif` section names its commands",
+  });
+}
+
+/**
+ * A package.json without the `oclif` section that makes a package a plugin (its manifest: where its
+ * commands are). oclif refused it with "plugin is invalid … contact the CLI developer", which names
+ * neither what is missing nor whose it is to add. One that cannot be read is left to oclif's link,
+ * which names the file and its fault.
+ */
+function manifestError(path: string): GritError | undefined {
+  let pjson: unknown;
+  try {
+    pjson = JSON.parse(readFileSync(join(path, 'package.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof pjson !== 'object' || pjson === null || (pjson as { oclif?: unknown }).oclif) return undefined;
+  return new GritError('invalid_args', `not an oclif plugin (its package.json has no \`oclif\` section): ${path}`, {
+    details: { path },
+    suggestion: 'name the commands\' directory in its package.json, such as "oclif": {"commands": "./dist/commands"}, then link it again',
   });
 }

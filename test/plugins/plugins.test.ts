@@ -391,6 +391,14 @@ describe('oclif plugins', () => {
     assert.match(grit(cwd, ['plugins', 'link', join(empty, 'file')], { env }).stderr, /^error: not a directory: /);
     // Without a path oclif links `.`: checked the same.
     assert.equal(grit(empty, ['plugins', 'link'], { env }).code, 2);
+    // A package without the oclif section (its manifest) is no plugin: said, where oclif said "plugin is invalid … contact the CLI developer".
+    const plain = tempDir();
+    writeFileSync(join(plain, 'package.json'), JSON.stringify({ name: 'not-a-plugin', version: '1.0.0' }));
+    assert.deepEqual(outcome(grit(cwd, ['plugins', 'link', plain, '--no-install'], { env })), {
+      code: 2,
+      stdout: '',
+      stderr: `error: not an oclif plugin (its package.json has no \`oclif\` section): ${plain}\nhint: name the commands' directory in its package.json, such as "oclif": {"commands": "./dist/commands"}, then link it again\n`,
+    });
     assert.match(grit(cwd, ['plugins'], { env }).stdout, /No plugins installed/);
   });
 
