@@ -4,6 +4,7 @@ import { compareEvents, makeEvent, type Event } from '../../src/core/event.js';
 import { toHex } from '../../src/core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../../src/core/ids.js';
 import type { EventKind } from '../../src/core/kinds.js';
+import { summarize } from '../../src/core/projection.js';
 import { Store } from '../../src/core/store.js';
 import { StoreFill, type FillPlan } from '../../src/core/store-fill.js';
 import { GritError } from '../../src/core/errors.js';
@@ -41,7 +42,7 @@ function randomEvents(rand: () => number, repeats: boolean): Event[] {
 
 /** Everything a command can read from a store; its summary table checked against its issue rows. */
 function contents(store: Store) {
-  assert.deepEqual(store.summaryProblems([...store.issueIds()].map((id) => store.getIssue(id)!)), []);
+  assert.deepEqual(store.summaryProblems([...store.issueIds()].map((id) => summarize(store.getIssue(id)!))), []);
   return {
     meta: { ...store.getMeta(), last_rebuild_ts: null },
     events: [...store.allEvents()].map((e) => toHex(e.event_id)),
