@@ -12,7 +12,7 @@ import { loadFastHash } from '../core/hash.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { loadKeyring, Verifier, type VerifyReport } from '../core/integrity.js';
 import { foldIssue, summarize, type Issue, type IssueSummary } from '../core/projection.js';
-import { decodeStored } from '../core/issue-rows.js';
+import { decodeStored } from '../core/chunk.js';
 import { ISSUE_BYTES } from '../core/log-key.js';
 import { eventIdOfKey, keyMatches, type StoreMeta } from '../core/store.js';
 import { plural } from '../core/plural.js';

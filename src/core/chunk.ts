@@ -1,5 +1,5 @@
 /** The chunk file of SPEC §3: `GRITCHNK`, u16 LE version, codec name, CBOR array of event records. */
-import { decodeStrictArray, encodeCanonical, scanArrayOfArrays, type CborValue } from './cbor.js';
+import { decodeStrict, decodeStrictArray, encodeCanonical, scanArrayOfArrays, type CborValue } from './cbor.js';
 import { GritError, walError } from './errors.js';
 import { eventFromRecord, eventToRecord, kindPayload, recordIdMatches, type Event } from './event.js';
 import { blake2b256 } from './hash.js';
@@ -177,4 +177,14 @@ const DECODED_FROM = Symbol('decodedFrom');
  */
 export function recordBytes(e: Event): Uint8Array {
   return (e as Event & { [DECODED_FROM]?: Uint8Array })[DECODED_FROM] ?? encodeCanonical(eventToRecord(e));
+}
+
+/**
+ * An event record as the store and snapshots keep it (one record, not a chunk). Stored events were
+ * verified when they were applied: decoding re-checks their shape, not their ids (`db check`
+ * recomputes those). Here, not beside the store's rows: snapshot.ts needs it, and the daemon's
+ * supervisor loads snapshot.ts (temp-files.ts) but never the store or its row codec.
+ */
+export function decodeStored(bytes: Uint8Array): Event {
+  return eventFromRecord(decodeStrict(bytes), { verifyId: false });
 }

@@ -6,8 +6,8 @@
  * helper thread at once (src/core/fill-folds.ts).
  */
 import { ContextTables } from './context-store.js';
-import { decodeStrict } from './cbor.js';
-import { eventFromRecord, type Event } from './event.js';
+import { decodeStored } from './chunk.js';
+import type { Event } from './event.js';
 import type { DepType } from './kinds.js';
 import { foldIssueState, summarize, type Folded } from './projection.js';
 import { encode as encodeRow } from './plain-cbor.js';
@@ -59,13 +59,6 @@ export function rowsOf(folded: Folded): IssueRows {
   };
 }
 
-/**
- * Stored events were verified when they were applied: decoding re-checks their shape, not their
- * ids (`db check` recomputes those).
- */
-export function decodeStored(bytes: Uint8Array): Event {
-  return eventFromRecord(decodeStrict(bytes), { verifyId: false });
-}
 
 /** Issues per batch: small enough that the last batches of two threads end close together. */
 export const FOLD_BATCH_ISSUES = 128;

@@ -10,10 +10,10 @@ import { ABORT, open, type Database, type RootDatabase, type Transaction } from 
 import type { DepEdge } from './deps.js';
 import { ContextTables } from './context-store.js';
 import { FillFolds } from './fill-folds.js';
-import { BOUNDS_PER_ISSUE, decodeStored, DEP_SEP, depKey, FOLD_BATCH_ISSUES, INLINE, labelKey, labelRange, rowsOf, type FoldedBatch } from './issue-rows.js';
+import { BOUNDS_PER_ISSUE, DEP_SEP, depKey, FOLD_BATCH_ISSUES, INLINE, labelKey, labelRange, rowsOf, type FoldedBatch } from './issue-rows.js';
 import { decodeRow } from './plain-cbor.js';
 import { GritError, walError } from './errors.js';
-import { recordBytes } from './chunk.js';
+import { decodeStored, recordBytes } from './chunk.js';
 import type { Event } from './event.js';
 import { ISSUE_BYTES, LOG_KEY_BYTES, logKey, logKeyEventId } from './log-key.js';
 import { bytesEqual, fromHex, isOid, toHex } from './hex.js';

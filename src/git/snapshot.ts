@@ -10,10 +10,9 @@
  * with two signatures is there twice (`SnapshotCopies`; docs/operations.md, "Snapshots").
  * Snapshots are written once and never rewritten; `gc` only deletes refs.
  */
-import { decodeChunk, decodeVerifiedChunk, encodeChunk, recordBytes } from '../core/chunk.js';
+import { decodeChunk, decodeStored, decodeVerifiedChunk, encodeChunk, recordBytes } from '../core/chunk.js';
 import { GritError, walError } from '../core/errors.js';
 import { compareEvents, type Event } from '../core/event.js';
-import { decodeStored } from '../core/issue-rows.js';
 import { exactTs } from '../core/timestamp.js';
 import { compareBytes, fromHex, isOid, toHex } from '../core/hex.js';
 import { encodeCommit, encodeTree, hashObject, type TreeEntry } from './object-encoding.js';
