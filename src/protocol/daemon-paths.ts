@@ -135,7 +135,8 @@ function makeDirs(dir: string): void {
     mkdirSync(dir, { mode: 0o700 });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') return;
+    // A file there is refused as `recursive: true` refused it (EEXIST: "is not a directory").
+    if (code === 'EEXIST' && statSync(dir).isDirectory()) return;
     if (code !== 'ENOENT' || dirname(dir) === dir) throw err;
     makeDirs(dirname(dir));
     mkdirSync(dir, { mode: 0o700 });
