@@ -52,7 +52,7 @@ export async function contextShow(ctx: RepoContext, args: Args, options: Context
   const candidates = typedPathCandidates(worktreeRoot(options), raw, callerDir(args));
   // `f.txt/` is refused (its slash dropped, the file's context would be shown); a directory's
   // `src/` is answered below, saying context is kept per file.
-  const isDir = (path: string) => lstatSync(join(worktreeRoot(options), path), { throwIfNoEntry: false })?.isDirectory();
+  const isDir = (path: string) => lstatOrNothing(join(worktreeRoot(options), path))?.isDirectory();
   if (raw.endsWith('/') && !candidates.some(isDir)) refuseDirectoryPath(raw);
   const found = await ctx.read(() => {
     for (const path of candidates) {

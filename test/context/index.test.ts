@@ -384,6 +384,9 @@ test('show takes paths relative to the current directory or the root, and refuse
   // A file with a trailing slash is refused, not shown (the slash was dropped); a directory's is answered as the directory.
   const slashed = grit(src, ['context', 'show', 'sample.py/', '--json']);
   assert.deepEqual([slashed.code, slashed.json.error.code, slashed.json.error.message], [2, 'invalid_args', 'sample.py/ ends in /, which names a directory, not a file']);
+  // One under a file (its lstat throws ENOTDIR) is refused the same, not an io_error.
+  const underFile = grit(src, ['context', 'show', 'sample.py/x/', '--json']);
+  assert.deepEqual([underFile.code, underFile.json.error.code], [2, 'invalid_args'], underFile.stdout);
   assert.match(grit(repo, ['context', 'show', 'src/', '--json']).json.error.details.suggestion, /^src is a directory: context is kept per file/);
   assert.equal(gritOk(src, ['context', 'show', 'src/sample.py']).file.path, 'src/sample.py');
   assert.equal(gritOk(repo, ['context', 'show', join(repo, 'src/sample.py')]).file.path, 'src/sample.py');
