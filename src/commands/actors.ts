@@ -1,8 +1,9 @@
 /** Actor directories under `.git/grit/actors/<id>/` and the choice of which one a command uses. */
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { readActorConfig, readRepoConfig, writeToml, type RepoConfig } from '../core/config.js';
 import { diskFullError } from '../core/disk-full.js';
+import { fileStamp } from '../core/file-stamp.js';
 import { GritError, invalidArgs } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import { plural } from '../core/plural.js';
@@ -74,18 +75,17 @@ export function actorLabels(repo: RepoDirs, actorIds: Iterable<string>): Record<
 }
 
 /**
- * Labels by actor directory, each as of its config file's stat: `issue show` labels its authors
- * on every call, and reading and parsing their TOML was a fifth of a daemon's read. A label
- * changes only by an edit of that file, which a rename over it or a write into it shows in the
- * stat (as the supervisor's routes see config edits: src/supervisor/routes.ts).
+ * Labels by actor directory, each as of its config file's stamp (file-stamp.ts, as the
+ * supervisor's routes keep theirs): `issue show` labels its authors on every call, and reading
+ * and parsing their TOML was a fifth of a daemon's read. A label changes only by an edit of that
+ * file. Without a stamp (nothing there, or not reachable) the config is read each time and its
+ * error, as before, leaves the author shown by id.
  */
 const knownLabels = new Map<string, { stamp: string; label: string | null }>();
 const MAX_KNOWN_LABELS = 4096;
 
 function labelOf(dir: string): string | null {
-  const path = join(dir, 'config.toml');
-  const st = statSync(path, { throwIfNoEntry: false, bigint: true });
-  const stamp = st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : null;
+  const stamp = fileStamp(join(dir, 'config.toml'));
   const known = knownLabels.get(dir);
   if (stamp !== null && known?.stamp === stamp) return known.label;
   let label: string | null = null;

@@ -13,9 +13,8 @@
  * stat call here, checking once per turn instead of per request raised the reads a daemon served
  * to 64 clients by 12-29 % (docs/performance.md).
  */
-import { statSync, type BigIntStats } from 'node:fs';
 import { join } from 'node:path';
-import { isPermissionDenied } from '../core/errors.js';
+import { fileStamp, statIfThere } from '../core/file-stamp.js';
 import { commandEnv } from '../core/forwarded-env.js';
 import { actorsDir, repoConfigPath, selectActor, type ActorRef } from '../commands/actors.js';
 import { signingKeyPath } from '../core/signing.js';
@@ -50,21 +49,6 @@ interface Route {
 /** Distinct (repo, actor, data dir) selections remembered; beyond this the cache starts over. */
 const MAX_ROUTES = 1024;
 
-/**
- * `path`'s stat, or null when there is none: absent, or a file stands where a directory on its
- * path should (`.git/grit` a file), or a directory on its path this user may not search. Reading
- * the config then reports it with its path, as a command run without the daemon does.
- */
-function statIfThere(path: string): BigIntStats | null {
-  try {
-    return statSync(path, { throwIfNoEntry: false, bigint: true }) ?? null;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTDIR' || isPermissionDenied(code)) return null;
-    throw err;
-  }
-}
-
 /** Which file `path` is (device and inode; its contents change with every write), or null. */
 export function fileIdentity(path: string): string | null {
   const st = statIfThere(path);
@@ -72,12 +56,7 @@ export function fileIdentity(path: string): string | null {
 }
 
 function stampOf(paths: readonly string[]): string {
-  return paths
-    .map((p) => {
-      const st = statIfThere(p);
-      return st ? `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}` : '-';
-    })
-    .join('|');
+  return paths.map((p) => fileStamp(p) ?? '-').join('|');
 }
 
 export class RouteCache {

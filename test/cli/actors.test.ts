@@ -628,6 +628,13 @@ test("issue show through a daemon names an author by its label as its config say
     assert.equal(labelOf(), 'agent-42');
     writeFileSync(config, original.replace(/^label = .*\n/m, ''));
     assert.equal(labelOf(), undefined);
+    // Its directory a file (no stat reaches the config): the author is shown by id, the show does not fail.
+    const dir = join(repo, '.git/grit/actors', bot.actor_id);
+    renameSync(dir, `${dir}.aside`);
+    writeFileSync(dir, '');
+    assert.equal(labelOf(), undefined);
+    rmSync(dir);
+    renameSync(`${dir}.aside`, dir);
   } finally {
     await daemon.stop();
   }
