@@ -63,6 +63,8 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
         ...renderProblems(d.errors),
         ...(d.errors.length ? [dim('the store is a cache: `grit rebuild` restores it from the WAL')] : []),
       ].join('\n'),
+    // Like `git fsck`: a CI step running `grit db check` fails while the store is damaged.
+    exitCode: (d) => (d.errors.length ? 1 : 0),
   },
   'db:verify': {
     ipc: 'DbVerify',

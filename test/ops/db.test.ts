@@ -7,7 +7,8 @@ import { open } from 'lmdb';
 import { makeEvent, type Event } from '../../src/core/event.js';
 import { encode as encodeRow } from '../../src/core/plain-cbor.js';
 import { Store } from '../../src/core/store.js';
-import { git, gritOk, gritDoctor, tempDir, tempRepo, gritInit, gritSetup, createdIssues } from '../helpers/repo.js';
+import { startDaemon } from '../helpers/daemon.js';
+import { git, grit, gritOk, gritDoctor, tempDir, tempRepo, gritInit, gritSetup, createdIssues } from '../helpers/repo.js';
 import { walHead } from '../helpers/wal-head.js';
 
 function setConfig(repo: string, from: RegExp, to: string): void {
@@ -111,6 +112,17 @@ test('db check recomputes every event id: a record changed in LMDB is reported; 
   assert.equal(c.errors[0].event_id, bad);
   assert.equal(c.errors[0].problem, 'corrupt');
   assert.match(c.errors[0].message, /does not match its content/);
+  // Like `git fsck`, it fails while the store is damaged, the report whole in the envelope; through a daemon too.
+  const daemon = await startDaemon();
+  try {
+    for (const env of [{}, daemon.env]) {
+      const cli = grit(repo, ['db', 'check', '--json'], { env });
+      assert.deepEqual([cli.code, cli.json.ok, cli.json.data.corrupt_count], [1, true, 1], cli.stderr);
+      assert.equal(grit(repo, ['db', 'check'], { env }).code, 1);
+    }
+  } finally {
+    await daemon.stop();
+  }
 
   const doc = gritDoctor(repo);
   assert.equal(doc.checks.find((x: any) => x.id === 'store_integrity').status, 'error');

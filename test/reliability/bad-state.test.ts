@@ -371,7 +371,9 @@ const STORE_DAMAGED = /^the store at .*store\.mdb is damaged: (issue|event) [0-9
 for (const [seed, hit] of [[10, 'issue_id'], [29, 'event_id']] as const) {
   test(`bytes overwritten in a stored ${hit === 'issue_id' ? 'projection' : 'event'}: "the store is damaged" (never a bug in grit, never the WAL), db check counts it, doctor --fix rebuilds`, async () => {
     const { repo, list } = await damagedStore(seed);
-    const check = gritOk(repo, ['db', 'check']);
+    const checked = grit(repo, ['db', 'check', '--json']);
+    assert.equal(checked.code, 1, 'db check fails while the store is damaged');
+    const check = checked.json.data;
     assert.equal(check.corrupt_count, 1, JSON.stringify(check.errors));
     assert.equal(check.errors[0].problem, 'corrupt');
     assert.match(check.errors[0][hit], /^[0-9a-f]+$/, `seed ${seed} hits ${hit}: ${JSON.stringify(check.errors)}`);
