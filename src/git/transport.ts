@@ -170,21 +170,42 @@ function gitFailure(what: string, remote: string, r: GitRun, env: NodeJS.Process
   // What the remote itself said (a hook declining, say), which git's own error line does not repeat.
   const said = lines.filter((l) => l.startsWith('remote: ') && !PROGRESS_LINE.test(l)).map((l) => l.slice(8).trim()).filter(Boolean);
   const refused = said.length > 0 || /\[remote rejected\]/.test(r.stdout);
-  // The first sync of a repository without a remote ends here: say how to add one.
-  // (git names the URL when the remote is configured, and the bare name when it is not).
-  const unknownName = SIMPLE_NAME.test(remote) && stderr.includes(`'${remote}' does not appear to be a git repository`);
+  const missing = notThere(remote, stderr);
   const ended = r.signal ? `git was ended by ${r.signal} (something killed it)` : `git exited with ${r.code}`;
-  const message = `${what} ${remote} failed: ${first || ended}${said.length ? `; the remote said: ${said.join(' / ')}` : ''}`;
+  const message = `${what} ${remote} failed: ${missing?.message ?? (first || ended)}${said.length ? `; the remote said: ${said.join(' / ')}` : ''}`;
   return new GritError('git_error', message, {
-    // No such remote is missing config: the environment (SPEC §6, exit 5), like no repository.
-    environment: unknownName,
+    // No repository where the remote points is missing config: the environment (SPEC §6, exit 5),
+    // like no repository here; other arguments or a retry cannot help (docs/decisions.md).
+    environment: missing !== null,
     details: { remote, git_exit_code: r.code, stderr },
-    suggestion: unknownName
-      ? `no remote named ${remote}: add one (\`git remote add ${shellWord(remote)} <url>\`) or pass --remote <name, URL or path>`
-      : refused
+    suggestion:
+      missing?.suggestion ??
+      (refused
         ? 'the remote refused the update (a hook or its permissions there): see what it said, or ask whoever runs it'
-        : `check the remote (\`git remote -v\`, \`git ls-remote ${shellWord(remote)}\`) and your network or credentials`,
+        : `check the remote (\`git remote -v\`, \`git ls-remote ${shellWord(remote)}\`) and your network or credentials`),
   });
+}
+
+/**
+ * When git found no repository where `remote` points (its `'<where>' does not appear to be a git
+ * repository`), what is wrong and what to do: no remote of that name (git names the bare name
+ * when none is configured; the first sync of a repository without origin ends here), a path with
+ * no repository, or a configured remote whose URL names none. Null for any other failure
+ * (unreachable, refused, credentials), which another try may get past.
+ */
+function notThere(remote: string, stderr: string): { message: string; suggestion: string } | null {
+  const where = /'(.*)' does not appear to be a git repository/.exec(stderr)?.[1];
+  if (where === undefined) return null;
+  if (where === remote && REMOTE_NAME.test(remote)) {
+    return {
+      message: `no remote is named ${remote}`,
+      suggestion: `see the remotes there are (\`git remote -v\`); add this one (\`git remote add ${shellWord(remote)} <url>\`) or pass --remote <name, URL or path>`,
+    };
+  }
+  const message = `no git repository is at ${where}${where === remote ? '' : `, where ${remote} points`}`;
+  return REMOTE_NAME.test(remote)
+    ? { message, suggestion: `check its URL (\`git remote -v\`) and correct it (\`git remote set-url ${shellWord(remote)} <url>\`)` }
+    : { message, suggestion: 'check the path or URL, or pass --remote a remote name (`git remote -v`)' };
 }
 
 /**

@@ -452,7 +452,7 @@ describe('issue list and show for people', () => {
     }
     // git's own error text is not printed ahead of grit's.
     const failed = onTty(repo, ['sync', '--remote', 'nosuch'], 100, { NO_COLOR: '1' }, 5);
-    assert.match(failed, /^error: git fetch nosuch failed: fatal: 'nosuch' does not appear to be a git repository\n/, failed);
+    assert.match(failed, /^error: git fetch nosuch failed: no remote is named nosuch\nhint: see the remotes there are \(`git remote -v`\)/, failed);
     assert.doesNotMatch(failed, /access rights/, failed);
   });
 

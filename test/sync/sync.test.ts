@@ -154,7 +154,7 @@ test('pull only, push only, human output, empty remote', { timeout: 60_000 }, as
   assert.equal((await gritSetup(a, ['sync', '--remote', remote])).pulled, 0);
 });
 
-test('an unreachable or unknown remote is a git_error carrying git stderr; no such remote is missing config (exit 5)', async () => {
+test('an unreachable or unknown remote is a git_error carrying git stderr; no repository where it points is missing config (exit 5)', async () => {
   const { clones } = await network(1);
   const [a] = clones;
   await gritSetup(a, ['issue', 'create', '--title', 'x']);
@@ -163,12 +163,27 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
   assert.equal(r.json.error.details.exit_code, 5);
   assert.equal(r.json.error.code, 'git_error');
   assert.match(r.json.error.details.stderr, /nosuch/);
-  assert.match(r.json.error.details.suggestion, /^no remote named nosuch: add one \(`git remote add nosuch <url>`\)/);
+  assert.equal(r.json.error.message, 'git fetch nosuch failed: no remote is named nosuch');
+  assert.match(r.json.error.details.suggestion, /^see the remotes there are \(`git remote -v`\); add this one \(`git remote add nosuch <url>`\)/);
+  // A path with no repository (none at all, or a directory that is not one) is the same failure
+  // as a name git does not know: one exit code for "no repository where the remote points".
+  for (const path of [join(a, 'does-not-exist.git'), tempDir()]) {
+    const p = grit(a, ['sync', '--remote', path, '--json']);
+    assert.equal(p.code, 5, p.stdout);
+    assert.equal(p.json.error.code, 'git_error');
+    assert.equal(p.json.error.message, `git fetch ${path} failed: no git repository is at ${path}`);
+    assert.match(p.json.error.details.suggestion, /^check the path or URL, or pass --remote a remote name \(`git remote -v`\)/);
+    assert.equal(grit(a, ['lock', 'acquire', '--resource', 'repo:', '--remote', path]).code, 5, 'lock commands fail the same way');
+  }
   git(a, 'remote', 'set-url', 'origin', join(a, 'does-not-exist.git'));
   const r2 = grit(a, ['sync']);
-  assert.equal(r2.code, 1);
-  assert.match(r2.stderr, /git fetch origin failed: .*does-not-exist/);
-  assert.match(r2.stderr, /hint: check the remote/, 'a configured remote with a bad URL is not called missing');
+  assert.equal(r2.code, 5);
+  assert.match(r2.stderr, /^error: git fetch origin failed: no git repository is at \S*does-not-exist\.git, where origin points\n/);
+  assert.match(r2.stderr, /hint: check its URL \(`git remote -v`\) and correct it \(`git remote set-url origin <url>`\)/, 'a configured remote with a bad URL is not called missing');
+  // A remote that cannot be reached may answer another time: not the environment (exit 1).
+  const r5 = grit(a, ['sync', '--remote', 'https://127.0.0.1:9/x.git']);
+  assert.equal(r5.code, 1, r5.stderr);
+  assert.match(r5.stderr, /hint: check the remote/);
   const r3 = grit(a, ['sync', '--remote', '--upload-pack=touch /tmp/x', '--json']);
   assert.notEqual(r3.code, 0);
   // Longer than one argument of a process (only the API, MCP or IPC can send it): the caller's
@@ -183,7 +198,8 @@ test('an unreachable or unknown remote is a git_error carrying git stderr; no su
   const r4 = grit(alone, ['sync', '--json']);
   assert.equal(r4.code, 5, r4.stdout);
   assert.equal(r4.json.error.code, 'git_error');
-  assert.match(r4.json.error.details.suggestion, /^no remote named origin: add one/);
+  assert.equal(r4.json.error.message, 'git fetch origin failed: no remote is named origin');
+  assert.match(r4.json.error.details.suggestion, /add this one \(`git remote add origin <url>`\)/);
 });
 
 test('credentials in a remote URL are never shown: errors (JSON, human, through the daemon, its log), replies, a push URL', { timeout: 90_000 }, async () => {
