@@ -3,7 +3,7 @@
  * so the API (src/cli/plugin-output.ts) can map a plugin's parse errors without loading it.
  */
 import { stripVTControlCharacters } from 'node:util';
-import { GritError } from '../core/errors.js';
+import { cutText, GritError } from '../core/errors.js';
 import { shellQuoted } from '../core/shell-word.js';
 import { closestWord } from './spelling.js';
 
@@ -76,7 +76,7 @@ export function describeFlags(id: string, byName: Record<string, FlagLike>, argv
  * mistake, or, on a command with an optional argument, silently takes it for that argument.
  */
 export function switchWithValue(flag: string, value: string): GritError {
-  return new GritError('invalid_args', `--${flag} is a switch and takes no value (got --${flag}=${value})`, {
+  return new GritError('invalid_args', `--${flag} is a switch and takes no value (got --${flag}=${cutText(value)})`, {
     details: { flag: `--${flag}`, value },
     suggestion: `give --${flag} alone to turn it on, or leave it out`,
   });
@@ -192,7 +192,7 @@ function flagHint(message: string, command: ParsedCommand, shown: string): Hint 
   const choice = /Expected --([\w-]+)=(.*) to be one of: (.*)/.exec(message);
   if (choice) {
     const [, flag, value, allowed] = choice;
-    return { message: `--${flag} must be one of ${allowed} (got ${value})`, details: { flag: `--${flag}`, value, allowed: allowed.split(', ') }, suggestion: `for example ${example(flag)}` };
+    return { message: `--${flag} must be one of ${allowed} (got ${cutText(value)})`, details: { flag: `--${flag}`, value, allowed: allowed.split(', ') }, suggestion: `for example ${example(flag)}` };
   }
   // Nothing after the flag, or another flag: a value that starts with `-` needs `--flag=-x`.
   const bare = /Flag --([\w-]+) expects (?:a value|one of these values: (.*))/.exec(message);

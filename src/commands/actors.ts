@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { readActorConfig, readRepoConfig, writeToml, type RepoConfig } from '../core/config.js';
 import { diskFullError } from '../core/disk-full.js';
 import { fileStamp } from '../core/file-stamp.js';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { cutText, GritError, invalidArgs } from '../core/errors.js';
 import { warnings } from '../core/warnings.js';
 import { plural } from '../core/plural.js';
 import { MIN_PREFIX, resolvePrefix } from '../core/ids.js';
@@ -124,7 +124,7 @@ export function findActor(repo: RepoDirs, idOrLabel: string): ActorRef {
   if (byId && byLabel && byId !== byLabel) throw eitherActor(idOrLabel, byId, byLabel);
   const found = byId ?? byLabel;
   if (!found) {
-    throw new GritError('not_found', `no actor ${idOrLabel} in this repository (neither an id nor a label)`, {
+    throw new GritError('not_found', `no actor ${cutText(idOrLabel)} in this repository (neither an id nor a label)`, {
       details: { actor: idOrLabel },
       suggestion: 'run `grit actor list`',
     });

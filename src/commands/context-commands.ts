@@ -2,7 +2,7 @@
 import { lstatSync, readlinkSync, type Stats } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { isWithin } from '../core/path-within.js';
-import { GritError, invalidArgs, refuseDirectoryPath } from '../core/errors.js';
+import { cutText, GritError, invalidArgs, quoted, refuseDirectoryPath } from '../core/errors.js';
 import { isRemoved, type FileContext, type MatchTier, type ProjectEntry } from '../core/context-store.js';
 import { toHex } from '../core/hex.js';
 import { PROJECT_CONTEXT_ID } from '../core/ids.js';
@@ -64,7 +64,7 @@ export async function contextShow(ctx: RepoContext, args: Args, options: Context
   if (found) return { file: found };
   const path = candidates[0] ?? raw;
   // The worktree's root is '' to the store: said as `.`.
-  throw new GritError('not_found', `no context for ${path || '.'}`, { details: { path }, suggestion: whyNoContext(worktreeRoot(options), path) });
+  throw new GritError('not_found', `no context for ${cutText(path) || '.'}`, { details: { path }, suggestion: whyNoContext(worktreeRoot(options), path) });
 }
 
 /**
@@ -112,7 +112,7 @@ const KEY = /^[A-Za-z0-9_][A-Za-z0-9_.:/-]{0,127}$/;
 function checkKey(key: string, stored: boolean): void {
   if (stored || KEY.test(key)) return;
   throw invalidArgs(
-    `invalid key ${JSON.stringify(key)}: use letters, digits and _ . : / - (at most 128, not starting with a symbol)`,
+    `invalid key ${quoted(key)}: use letters, digits and _ . : / - (at most 128, not starting with a symbol)`,
     { field: 'key', value: key },
     'for example build.command or owner (`grit context project` lists the keys there are)',
   );
@@ -130,7 +130,7 @@ export async function contextProject(
   const entry = await ctx.read(() => ctx.store.context.projectEntry(key));
   checkKey(key, entry !== undefined);
   if (!entry) {
-    throw new GritError('not_found', `no project context key ${key}`, {
+    throw new GritError('not_found', `no project context key ${cutText(key)}`, {
       details: { key },
       suggestion: 'run `grit context project` to list the keys, `grit context set <key> <value>` to add one',
     });

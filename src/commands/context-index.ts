@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GritError } from '../core/errors.js';
+import { cutText, GritError } from '../core/errors.js';
 import { MAX_RECORDS_BYTES, recordBytesBound } from '../core/chunk.js';
 import { isRemoved, REMOVED_HASH } from '../core/context-store.js';
 import { fromHex } from '../core/hex.js';
@@ -130,7 +130,7 @@ async function scope(root: string, args: Args): Promise<{ dir: string; match: (p
   }
   // A caller that sends no directory (an MCP tool, the API) has its path read against the root alone.
   const against = cwd === undefined ? 'relative to its root' : 'relative to this one or to its root';
-  throw new GritError('not_found', `no such path in the worktree: ${candidates.join(' or ')}`, {
+  throw new GritError('not_found', `no such path in the worktree: ${candidates.map((c) => cutText(c)).join(' or ')}`, {
     details: { field: 'path', path: candidates[0] },
     suggestion: `give a directory inside the repository, ${against}`,
   });

@@ -1,6 +1,6 @@
 /** Issue commands (SPEC §5), shared by the CLI and the daemon's workers. */
 import { resolve } from 'node:path';
-import { GritError, invalidArgs, refuseDirectoryPath } from '../core/errors.js';
+import { GritError, invalidArgs, quoted, refuseDirectoryPath } from '../core/errors.js';
 import { eventToJson, type EventJson } from '../core/event.js';
 import { fromHex, toHex } from '../core/hex.js';
 import { newIssueId } from '../core/ids.js';
@@ -148,7 +148,7 @@ function member(
     const has = members(issue);
     const value = removes ? removedMember(given, has, normalised) : given;
     if (removes && !has.includes(value)) {
-      throw new GritError('not_found', `issue ${issue.issue_id.slice(0, 8)} has no ${field === 'user' ? 'assignee' : 'label'} ${JSON.stringify(value)}`, {
+      throw new GritError('not_found', `issue ${issue.issue_id.slice(0, 8)} has no ${field === 'user' ? 'assignee' : 'label'} ${quoted(value)}`, {
         details: { issue_id: issue.issue_id, [field]: value, [removes.list]: has },
         suggestion: `run \`grit issue show ${issue.issue_id.slice(0, 8)}\` to see its ${removes.list}`,
       });
@@ -174,12 +174,12 @@ export async function issueLinkAdd(ctx: RepoContext, args: Args): Promise<WriteR
   // An absolute URL, scheme and all (what a browser or `git` can follow): a bare word is most
   // often the note given as the url, and a link nothing can open is worth nothing synced.
   if (!URL.canParse(url)) {
-    throw invalidArgs(`--url must be a URL with its scheme, such as https://… (got ${JSON.stringify(url)})`, { field: 'url', value: url }, 'give the whole URL: --url https://example.com/issues/1 (a note goes in --note)');
+    throw invalidArgs(`--url must be a URL with its scheme, such as https://… (got ${quoted(url)})`, { field: 'url', value: url }, 'give the whole URL: --url https://example.com/issues/1 (a note goes in --note)');
   }
   // A URL holds no space (one is %20): `https://x/1 see logs` is most often a note run into the
   // url, and stored it showed as one link that nothing opens whole.
   if (/\s/.test(url)) {
-    throw invalidArgs(`--url must not hold spaces (got ${JSON.stringify(url)})`, { field: 'url', value: url }, 'a space inside a URL is written %20; a note goes in --note');
+    throw invalidArgs(`--url must not hold spaces (got ${quoted(url)})`, { field: 'url', value: url }, 'a space inside a URL is written %20; a note goes in --note');
   }
   const note = oneLine(optText(args, 'note'), 'note') ?? null;
   const issue = await target(ctx, args);

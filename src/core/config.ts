@@ -4,7 +4,7 @@ import { replaceFile, type ReplaceFileOptions } from './replace-file.js';
 import { mkdirShared } from './shared-files.js';
 import { basename, dirname, join } from 'node:path';
 import { parse, stringify } from 'smol-toml';
-import { GritError, isPermissionDenied } from './errors.js';
+import { cutText, GritError, isPermissionDenied } from './errors.js';
 import { mvCommand } from './shell-word.js';
 
 export type LockPolicy = 'off' | 'warn' | 'require';
@@ -168,10 +168,7 @@ const MAX_KEY_SHOWN = 64;
 export const namedKeys = (names: readonly string[]): string =>
   names.slice(0, MAX_NAMED).map(cutKey).join(', ') + (names.length > MAX_NAMED ? `, … (${names.length} in all)` : '');
 
-const cutKey = (k: string): string => {
-  const chars = [...k];
-  return chars.length <= MAX_KEY_SHOWN ? k : `${chars.slice(0, MAX_KEY_SHOWN).join('')}… (${chars.length} characters)`;
-};
+const cutKey = (k: string): string => cutText(k, MAX_KEY_SHOWN);
 
 export function readRepoConfig(path: string): RepoConfig {
   checkGritDir(dirname(path));

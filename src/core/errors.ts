@@ -10,7 +10,7 @@
 import { existsSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { dirname } from 'node:path';
-import { redactDeep, redactUrls } from './redact-url.js';
+import { mapStrings, redactUrls } from './redact-url.js';
 
 export type ErrorCode =
   | 'invalid_args'
@@ -80,7 +80,10 @@ export class GritError extends Error {
     super(redactUrls(message));
     this.name = 'GritError';
     this.code = code;
-    this.details = opts.details ? redactDeep(opts.details) : {};
+    // A caller's value echoed in details is cut like one in a message (cutText): whole, a refused
+    // 100 KB `--state` came back twice in its error.
+    const cut = CALLERS_CODES.has(code);
+    this.details = opts.details ? mapStrings(opts.details, (t) => (cut ? cutText(redactUrls(t), KEPT_CHARS) : redactUrls(t))) : {};
     this.suggestion = opts.suggestion === undefined ? undefined : redactUrls(opts.suggestion);
     // The caller's codes keep their exit status even if a reply from elsewhere says otherwise.
     this.exitCode = opts.environment && !CALLERS_CODES.has(code) ? ENV_EXIT : ownExitCode(code);
@@ -109,6 +112,27 @@ export class GritError extends Error {
 }
 
 Object.defineProperty(GritError.prototype, BRAND, { value: true });
+
+/** How many characters of a caller's value an error's message echoes, and its details keep. */
+export const ECHOED_CHARS = 200;
+const KEPT_CHARS = 1024;
+
+/**
+ * A value as an error echoes it: whole, or its first `max` characters, `…` and how many there
+ * were (`quote`: the kept part as a JSON string). Cut only when that saves something (more than
+ * `max` + 32 characters), so that cutting what was cut (an error passed back from the daemon)
+ * changes nothing.
+ */
+export function cutText(value: string, max = ECHOED_CHARS, quote = false): string {
+  const q = quote ? JSON.stringify : (t: string) => t;
+  if (value.length <= max + 32) return q(value);
+  const chars = [...value];
+  return chars.length <= max + 32 ? q(value) : `${q(chars.slice(0, max).join('') + '…')} (${chars.length} characters)`;
+}
+
+/** A caller's value quoted in a message: JSON-quoted, cut as cutText cuts it. */
+export const quoted = (value: unknown): string =>
+  typeof value === 'string' ? cutText(value, ECHOED_CHARS, true) : cutText(String(JSON.stringify(value)), ECHOED_CHARS);
 
 export function invalidArgs(message: string, details: Record<string, unknown>, suggestion: string): GritError {
   return new GritError('invalid_args', message, { details, suggestion });

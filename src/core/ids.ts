@@ -1,5 +1,5 @@
 import { randomBytes } from './random.js';
-import { invalidArgs } from './errors.js';
+import { invalidArgs, quoted } from './errors.js';
 import { blake2b128 } from './hash.js';
 import { bytesEqual, isHexPrefix, toHex } from './hex.js';
 
@@ -61,7 +61,7 @@ export function resolvePrefix(input: string, candidates: (prefix: string) => Ite
   const prefix = input.trim().replace(/^#/, '').toLowerCase();
   if (prefix.length < MIN_PREFIX || prefix.length > 32 || !isHexPrefix(prefix)) {
     throw invalidArgs(
-      `${what} id must be 4 to 32 hex characters, got ${JSON.stringify(input)}`,
+      `${what} id must be 4 to 32 hex characters, got ${quoted(input)}`,
       { ...about, id: input },
       `run \`grit ${what} list\` to see ids`,
     );

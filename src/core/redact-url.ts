@@ -28,12 +28,15 @@ export function redactUrls(text: string): string {
 }
 
 /** `value` with `redactUrls` applied to every string in it, through arrays and plain objects. */
-export function redactDeep<T>(value: T): T {
-  if (typeof value === 'string') return redactUrls(value) as T;
-  if (Array.isArray(value)) return value.map(redactDeep) as T;
+export const redactDeep = <T>(value: T): T => mapStrings(value, redactUrls);
+
+/** `value` with `f` applied to every string in it, through arrays and plain objects. */
+export function mapStrings<T>(value: T, f: (s: string) => string): T {
+  if (typeof value === 'string') return f(value) as T;
+  if (Array.isArray(value)) return value.map((v) => mapStrings(v, f)) as T;
   if (value === null || typeof value !== 'object') return value;
   const proto = Object.getPrototypeOf(value);
   if (proto !== Object.prototype && proto !== null) return value;
   // Keys as data (a caller's JSON may hold `__proto__`): `out[k] = …` would set the copy's prototype.
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactDeep(v)])) as T;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, mapStrings(v, f)])) as T;
 }

@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { opendirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { LockPolicy } from '../core/config.js';
-import { GritError, invalidArgs } from '../core/errors.js';
+import { cutText, GritError, invalidArgs, quoted } from '../core/errors.js';
 import { DAY_MS, durationMs, DURATION_FORMS } from '../core/duration.js';
 import { toHex } from '../core/hex.js';
 import { LOCK_PREFIX, lockRefName, lockResources, mayHoldLock } from './lock-resources.js';
@@ -51,7 +51,7 @@ const RESOURCE_HINT = 'for example --resource path:src/git, issue:3f2a or repo:'
 export function parseTtl(input: unknown): number {
   if (input === undefined || input === null) return DEFAULT_TTL_MS;
   const given = durationMs(input);
-  if (given === null) throw invalidArgs(`--ttl must be a duration such as 15m, or a number of seconds, not ${JSON.stringify(input)}`, { field: 'ttl', value: input }, TTL_HINT);
+  if (given === null) throw invalidArgs(`--ttl must be a duration such as 15m, or a number of seconds, not ${quoted(input)}`, { field: 'ttl', value: input }, TTL_HINT);
   const ms = Math.round(given);
   if (ms < 1000 || ms > MAX_TTL_MS) {
     throw invalidArgs('--ttl must be between 1s and 30d', { field: 'ttl', value: input }, TTL_HINT);
@@ -100,7 +100,7 @@ export function normalizeResource(input: string): string {
     }
     return `issue:${id}`;
   }
-  throw invalidArgs(`unknown lock resource ${JSON.stringify(input)}: use repo:, path:<path> or issue:<id>`, { resource: input }, RESOURCE_HINT);
+  throw invalidArgs(`unknown lock resource ${quoted(input)}: use repo:, path:<path> or issue:<id>`, { resource: input }, RESOURCE_HINT);
 }
 
 /** Whether a lock on `outer` holds all of `inner`: `repo:` everything, a path itself and what is below it. */
@@ -494,14 +494,14 @@ function takesAnew(op: LockOp, current: Lock | null, now: number): boolean {
  */
 function noLockError(objects: ObjectStore, resource: string, dead: { lock: Lock; oid: string } | null, now: number): GritError {
   const suggestion = `nobody holds it: take it with \`grit lock acquire --resource ${resource}\``;
-  if (!dead) return new GritError('not_found', `no lock on ${resource}`, { details: { resource }, suggestion });
+  if (!dead) return new GritError('not_found', `no lock on ${cutText(resource)}`, { details: { resource }, suggestion });
   const { lock, oid } = dead;
   const released = lock.expires_unix_ms === 0;
   const parsed = parseLockCommit(objects, oid);
   // A release writes expiry 0, so when it ended is when its commit was written.
   const endedAt = released && typeof parsed !== 'string' ? Math.min(parsed.written_ms, now) : lock.expires_unix_ms;
   const ended = `${released ? `${lock.owner} released it` : `${lock.owner}'s lock expired`} at ${new Date(endedAt).toISOString()}`;
-  return new GritError('not_found', `no live lock on ${resource}: ${ended}`, {
+  return new GritError('not_found', `no live lock on ${cutText(resource)}: ${ended}`, {
     details: { resource, lock, ended_unix_ms: endedAt },
     suggestion,
   });

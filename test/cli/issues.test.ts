@@ -1146,3 +1146,37 @@ test('short flags as elsewhere: -h is help, -l a label on label add|remove; an i
   assert.equal(selfBlock.json.error.code, 'invalid_args');
   assert.doesNotMatch(selfBlock.json.error.details.suggestion, /related_to/);
 });
+
+test('a refused value of 100 KB is echoed cut short in the message and the details, not whole (twice)', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const big = 'q'.repeat(100_000);
+  const cases: [string[], number][] = [
+    [['issue', 'list', '--state', big], 2],
+    [['issue', 'list', '--format', big], 2],
+    [['export', '--format', big], 2],
+    [['export', '--format', 'json', '--since', big], 2],
+    [['issue', 'dep', 'add', 'abcd', '--target', 'abcd', '--type', big], 2],
+    [['issue', 'show', big], 2],
+    [['lock', 'acquire', '--resource', 'repo:', '--ttl', big], 2],
+    [['lock', 'acquire', '--resource', big], 2],
+    [['context', 'set', big, 'v'], 2],
+    [['issue', 'list', `--json=${big}`], 2],
+    [['context', 'show', big], 3],
+    [['actor', 'show', big], 3],
+  ];
+  for (const [args, code] of cases) {
+    const what = args.map((a) => a.slice(0, 20)).join(' ');
+    const r = grit(repo, [...args, '--json']);
+    assert.equal(r.code, code, `${what}: ${r.stdout.slice(0, 300)}`);
+    assert.ok(r.stdout.length < 4000, `${what}: ${r.stdout.length} bytes`);
+    // Echoed (most do), it is cut: its start, `…` and how long it was.
+    if (r.json.error.message.includes('qqqq')) assert.match(r.json.error.message, /q…"? \(100000 characters\)/, what);
+    const kept = JSON.stringify(r.json.error.details);
+    assert.ok(!kept.includes('q'.repeat(1100)), `${what}: ${kept.slice(0, 200)}`);
+    const human = grit(repo, args);
+    assert.ok(human.stderr.length < 4000, `${what}: ${human.stderr.length} bytes on stderr`);
+  }
+  // A value of ordinary length is echoed whole, as before.
+  assert.equal(grit(repo, ['issue', 'list', '--state', 'opne', '--json']).json.error.message, '--state must be one of open, closed (got opne)');
+});

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { GritError, type ErrorCode } from '../../src/core/errors.js';
+import { cutText, GritError, quoted, type ErrorCode } from '../../src/core/errors.js';
 
 test("one rule for exit codes: the code's own, or 5 for the environment, carried through toJSON/fromJSON (a daemon's reply)", () => {
   const own: [ErrorCode, number][] = [['invalid_args', 2], ['not_found', 3], ['conflict', 4], ['db_busy', 5], ['io_error', 1], ['git_error', 1], ['wal_error', 1], ['ipc_error', 1], ['internal_error', 1]];
@@ -48,4 +48,17 @@ test('a key __proto__ in the details (a caller\'s JSON echoed as details.value) 
   const copy = decode(encodeForPeers(err.toJSON())) as { details: { value: Record<string, unknown> } };
   // cbor-x reads a map key __proto__ back as __proto_ (its own guard); what matters is that it is there.
   assert.deepEqual(Object.keys(copy.details.value), ['__proto_']);
+});
+
+test("a caller's value in the details of invalid_args and not_found is cut past 1024 characters, once, through toJSON/fromJSON; other codes keep theirs", () => {
+  const big = 'x'.repeat(5000);
+  for (const code of ['invalid_args', 'not_found'] as const) {
+    const err = new GritError(code as 'not_found', 'bad', { details: { value: big, nested: [{ id: big }], short: 'ok', n: 7 }, suggestion: 'y' });
+    const cut = `${'x'.repeat(1024)}… (5000 characters)`;
+    assert.deepEqual(err.details, { value: cut, nested: [{ id: cut }], short: 'ok', n: 7 });
+    assert.deepEqual(GritError.fromJSON(err.toJSON()).details, err.details, 'cut once, not again');
+  }
+  assert.equal(new GritError('git_error', 'x', { details: { stderr: big } }).details.stderr, big);
+  assert.equal(cutText('y'.repeat(96)), 'y'.repeat(96), 'not cut when that saves nothing');
+  assert.equal(quoted('é'.repeat(300)), `"${'é'.repeat(200)}…" (300 characters)`);
 });
