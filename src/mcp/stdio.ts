@@ -17,6 +17,7 @@ import {
   isJSONRPCNotification,
   isJSONRPCRequest,
   JSONRPCMessageSchema,
+  JSONRPCRequestSchema,
   type JSONRPCMessage,
   type RequestId,
 } from '@modelcontextprotocol/sdk/types.js';
@@ -57,9 +58,27 @@ interface Refusal {
   message: string;
 }
 
+/**
+ * What is wrong with a request's `params` when that alone kept it from being a JSON-RPC message:
+ * the SDK's message schema checks `params._meta` (a `progressToken` of `{}`, say), and its failure
+ * read as "not a JSON-RPC 2.0 message" (-32600), which names nothing. Null when the envelope
+ * itself is wrong (no method or id, `params` not an object: JSON-RPC's own Invalid Request).
+ */
+function paramsIssues(json: unknown): { id: RequestId; method: string; issues: Issue[] } | null {
+  const fit = JSONRPCRequestSchema.safeParse(json);
+  if (fit.success || !fit.error.issues.every((i) => i.path[0] === 'params' && i.path.length > 1)) return null;
+  const { id, method } = json as { id: RequestId; method: string };
+  return { id, method, issues: fit.error.issues.map((i) => (i.path.at(-1) === 'progressToken' && i.path.at(-2) === '_meta' ? { ...i, message: PROGRESS_TOKEN } : i)) };
+}
+
+/** MCP's ProgressToken: `string | number`, an integer as its text says and the SDK checks. */
+const PROGRESS_TOKEN = 'a progress token is a string or an integer';
+
 function check(json: unknown): Checked {
   const parsed = JSONRPCMessageSchema.safeParse(json);
   if (!parsed.success) {
+    const bad = paramsIssues(json);
+    if (bad) return { ok: false, refusal: { id: bad.id, code: ErrorCode.InvalidParams, message: `Invalid params for ${bad.method}: ${oneLine(bad.issues)}` } };
     const what = 'Invalid Request: not a JSON-RPC 2.0 message (jsonrpc "2.0" with a method, or a result or error, and an id)';
     return { ok: false, refusal: { id: idOf(json), code: ErrorCode.InvalidRequest, message: what } };
   }

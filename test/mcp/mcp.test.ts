@@ -526,6 +526,28 @@ describe('grit mcp answers broken messages as JSON-RPC 2.0 asks, and keeps servi
     }
     assert.equal(byId.get(5).result.isError, false);
   });
+
+  it('a _meta.progressToken that is neither a string nor an integer is Invalid params naming it, not an Invalid Request naming nothing', () => {
+    const { replies, stderr } = pipe(tempRepo(), [
+      { jsonrpc: '2.0', id: 1, method: 'tools/list', params: { _meta: { progressToken: {} } } },
+      { jsonrpc: '2.0', id: 2, method: 'tools/call', params: { name: 'issue_list', arguments: {}, _meta: { progressToken: 1.5 } } },
+      { jsonrpc: '2.0', id: 3, method: 'ping', params: { _meta: 7 } },
+      { jsonrpc: '2.0', id: 4, method: 'tools/call', params: { name: 'issue_list', arguments: {}, _meta: { progressToken: 'p1' } } },
+      { jsonrpc: '2.0', id: 5, method: 'tools/list', params: { _meta: { progressToken: 9 } } },
+      // params itself not an object is JSON-RPC's own Invalid Request, as before.
+      { jsonrpc: '2.0', id: 6, method: 'tools/list', params: 7 },
+    ]);
+    const byId = new Map(replies.map((m) => [m.id, m]));
+    for (const [id, method] of [[1, 'tools/list'], [2, 'tools/call']] as const) {
+      assert.deepEqual(byId.get(id).error, { code: -32602, message: `Invalid params for ${method}: params._meta.progressToken: a progress token is a string or an integer` });
+    }
+    assert.equal(byId.get(3).error.code, -32602);
+    assert.match(byId.get(3).error.message, /^Invalid params for ping: params\._meta: /);
+    assert.equal(byId.get(4).result.isError, false, 'a string token is taken');
+    assert.ok(Array.isArray(byId.get(5).result.tools), 'an integer token is taken');
+    assert.equal(byId.get(6).error.code, -32600);
+    assert.match(stderr, /^grit mcp: Invalid params for tools\/list: params\._meta\.progressToken: /m);
+  });
 });
 
 describe('grit mcp and JSON-RPC batches, by the protocol version agreed', () => {
