@@ -19,10 +19,20 @@ const p = (re: RegExp, kind: Pattern['kind']): Pattern => ({ re, kind });
 
 const NOT_KEYWORD = '(?!(?:if|for|while|switch|catch|return|else|do|new|sizeof|typeof)\\b)';
 
+/** A JavaScript function value (`function`, `(a) =>`, `a =>`), as the tree-sitter walk's FUNCTION_VALUES. */
+const FUNCTION_VALUE = String.raw`(?:async\s+)?(?:function\b|\([^)]*\)\s*(?::[^=]+)?=>|[A-Za-z_$][\w$]*\s*=>)`;
+
 const JS_PATTERNS: Pattern[] = [
+  // CommonJS, at the top level only, as the tree-sitter walk (ast-rules.ts, commonJsExport):
+  // `module.exports = function name() {}` / `= class Name` by its own name, `exports.name =
+  // <function or class>` (or `module.exports.name`) by the export's.
+  p(/^()module\.exports\s*=\s*(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)/, 'function'),
+  p(/^()module\.exports\s*=\s*class\s+([A-Za-z_$][\w$]*)/, 'class'),
+  p(new RegExp(String.raw`^()(?:module\.)?exports\.([A-Za-z_$][\w$]*)\s*=\s*${FUNCTION_VALUE}`), 'function'),
+  p(/^()(?:module\.)?exports\.([A-Za-z_$][\w$]*)\s*=\s*class\b/, 'class'),
   p(/^(\s*)(?:export\s+)?(?:default\s+)?(?:async\s+)?function\s*\*?\s*([A-Za-z_$][\w$]*)/, 'function'),
   p(/^(\s*)(?:export\s+)?(?:default\s+)?(?:abstract\s+)?class\s+([A-Za-z_$][\w$]*)/, 'class'),
-  p(/^()(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*(?:async\s+)?(?:function\b|\([^)]*\)\s*(?::[^=]+)?=>|[A-Za-z_$][\w$]*\s*=>)/, 'function'),
+  p(new RegExp(String.raw`^()(?:export\s+)?(?:const|let|var)\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=\s*${FUNCTION_VALUE}`), 'function'),
   p(/^()(?:export\s+)?const\s+([A-Za-z_$][\w$]*)\s*(?::[^=]+)?=(?!\s*require\()/, 'constant'),
   p(new RegExp(`^(\\s+)(?:(?:public|private|protected|static|async|abstract|readonly|override|get|set)\\s+)*${NOT_KEYWORD}([A-Za-z_$#][\\w$]*)\\s*\\([^)]*\\)\\s*(?::[^{;]*)?\\{`), 'method'),
 ];
@@ -121,7 +131,12 @@ const BLOCKS: Record<LanguageId, BlockStyle> = {
 export function extractWithRegex(language: LanguageId, text: string): CodeSymbol[] {
   const lines = text.split(/\r?\n/);
   const out: CodeSymbol[] = [];
+  const js = COMMONJS.has(language);
   for (let i = 0; i < lines.length; i++) {
+    if (js && EXPORTS_OBJECT.test(lines[i])) {
+      i = exportedMembers(lines, i, out);
+      continue;
+    }
     for (const { re, kind } of PATTERNS[language]) {
       const m = re.exec(lines[i]);
       if (!m) continue;
@@ -131,6 +146,44 @@ export function extractWithRegex(language: LanguageId, text: string): CodeSymbol
     }
   }
   return out;
+}
+
+/** The languages whose tree-sitter rules take CommonJS exports (JAVASCRIPT_NODES in ast-rules.ts). */
+const COMMONJS: ReadonlySet<LanguageId> = new Set(['javascript', 'typescript', 'tsx']);
+
+/** `module.exports = {` at the top level: its members are the exports (commonJsExport in ast-rules.ts). */
+const EXPORTS_OBJECT = /^module\.exports\s*=\s*\{/;
+/** A member of that object: `a() {`, `"a-b": function`, `a: (x) =>` (function), `A: class` (class). */
+const MEMBER_KEY = String.raw`([A-Za-z_$][\w$]*|"[^"]*"|'[^']*')`;
+const MEMBER_PATTERNS: Pattern[] = [
+  p(new RegExp(String.raw`^(\s*)(?:async\s+)?\*?\s*${MEMBER_KEY}\s*\([^)]*\)\s*\{`), 'function'),
+  p(new RegExp(String.raw`^(\s*)${MEMBER_KEY}\s*:\s*${FUNCTION_VALUE}`), 'function'),
+  p(new RegExp(String.raw`^(\s*)${MEMBER_KEY}\s*:\s*class\b`), 'class'),
+];
+
+/**
+ * The functions and classes of a `module.exports = { … }` starting on line `start`, as exported
+ * functions (not a class's methods), each member found on a line that starts at the object's own
+ * depth; nothing inside them is looked at, as the tree-sitter walk stops there. Returns the
+ * object's last line.
+ */
+function exportedMembers(lines: string[], start: number, out: CodeSymbol[]): number {
+  const end = braceEnd(lines, start);
+  let depth = 0;
+  for (let i = start; i <= end; i++) {
+    if (depth === 1) {
+      for (const { re, kind } of MEMBER_PATTERNS) {
+        const m = re.exec(lines[i]);
+        if (!m) continue;
+        // An arrow without a block ends on its own line; braceEnd would read its trailing comma as going on.
+        const last = /\{/.test(lines[i]) ? braceEnd(lines, i) : i;
+        out.push({ name: m[2].replace(/^(["'])(.*)\1$/, '$2'), kind: kind as SymbolKind, line_start: i + 1, line_end: last + 1 });
+        break;
+      }
+    }
+    depth += braceDelta(lines[i]);
+  }
+  return end;
 }
 
 const indentOf = (line: string): number => line.length - line.trimStart().length;
@@ -169,7 +222,7 @@ function braceEnd(lines: string[], start: number): number {
   let depth = 0;
   let opened = false;
   for (let i = start; i < lines.length; i++) {
-    const line = lines[i].replace(/"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|\/\/.*$/g, '');
+    const line = codeOf(lines[i]);
     for (const ch of line) {
       if (ch === '{') {
         depth++;
@@ -183,3 +236,13 @@ function braceEnd(lines: string[], start: number): number {
   }
   return start;
 }
+
+/** A line without its strings and line comment, whose braces are code. */
+const codeOf = (line: string): string => line.replace(/"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'|`[^`]*`|\/\/.*$/g, '');
+
+/** How many more `{` than `}` a line's code holds. */
+const braceDelta = (line: string): number => {
+  let delta = 0;
+  for (const ch of codeOf(line)) delta += ch === '{' ? 1 : ch === '}' ? -1 : 0;
+  return delta;
+};

@@ -137,43 +137,53 @@ test('Python: each upper-case name unpacked at once is a constant (A, B = 1, 2, 
   ]);
 });
 
+/** CommonJS exports by name (`exports.a = …`), and of a whole value or object (`module.exports = …`). */
+const COMMONJS_BY_NAME = [
+  'exports.parse = function () {};',
+  'module.exports.render = (x) => x;',
+  'exports.Widget = class {',
+  '  draw() {}',
+  '};',
+  'exports.VERSION = 3;',
+  'other.thing = function () {};',
+  'function outer() { exports.inner = function () {}; }',
+].join('\n');
+const COMMONJS_WHOLE = [
+  'module.exports = function parse() {};',
+  'module.exports = class Widget {',
+  '  draw() {}',
+  '};',
+  'module.exports = {',
+  '  render() {},',
+  '  "to-html": function () {},',
+  '  format: (x) => x,',
+  '  Tree: class {},',
+  '  VERSION: 3,',
+  '  [computed]: function () {},',
+  '  parse,',
+  '};',
+  'module.exports = function () {};',
+].join('\n');
+
 test('JavaScript: a CommonJS export of a function or class is named by the export', async () => {
-  const source = [
-    'exports.parse = function () {};',
-    'module.exports.render = (x) => x;',
-    'exports.Widget = class {',
-    '  draw() {}',
-    '};',
-    'exports.VERSION = 3;',
-    'other.thing = function () {};',
-    'function outer() { exports.inner = function () {}; }',
-  ].join('\n');
-  assert.deepEqual(await astSymbols('javascript', source), [
+  assert.deepEqual(await astSymbols('javascript', COMMONJS_BY_NAME), [
     'function parse 1-1', 'function render 2-2', 'class Widget 3-5', 'method draw 4-4', 'function outer 8-8',
   ]);
 });
 
 test('JavaScript: module.exports of a named function or class, and of an object, gives its functions and classes', async () => {
-  const source = [
-    'module.exports = function parse() {};',
-    'module.exports = class Widget {',
-    '  draw() {}',
-    '};',
-    'module.exports = {',
-    '  render() {},',
-    '  "to-html": function () {},',
-    '  format: (x) => x,',
-    '  Tree: class {},',
-    '  VERSION: 3,',
-    '  [computed]: function () {},',
-    '  parse,',
-    '};',
-    'module.exports = function () {};',
-  ].join('\n');
-  assert.deepEqual(await astSymbols('javascript', source), [
+  assert.deepEqual(await astSymbols('javascript', COMMONJS_WHOLE), [
     'function parse 1-1', 'class Widget 2-4', 'method draw 3-3', 'function render 6-6', 'function to-html 7-7',
     'function format 8-8', 'class Tree 9-9',
   ]);
+});
+
+test('the regex extractor (a grammar that does not load) finds the CommonJS exports the tree-sitter walk finds', async () => {
+  for (const language of ['javascript', 'typescript'] as const) {
+    for (const source of [COMMONJS_BY_NAME, COMMONJS_WHOLE, `${COMMONJS_WHOLE}\nmodule.exports = {\n  load(a) {\n    function inner() {}\n    return { x() {} };\n  },\n  async save() {},\n};\n`]) {
+      assert.deepEqual(show(extractWithRegex(language, source)), await astSymbols(language, source), `${language}: ${source}`);
+    }
+  }
 });
 
 test('a symbol spans its attributes, doc comments and decorators: Rust #[…] and ///, TypeScript decorators as Python\'s', async () => {
