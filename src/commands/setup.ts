@@ -1,10 +1,12 @@
 /** `init`, `actor …` and `rebuild`: setting a repository and its actors up. */
-import { existsSync, lstatSync, readFileSync, readlinkSync, realpathSync, statSync } from 'node:fs';
-import { dirname, isAbsolute, join, relative, sep } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { ActorConfig } from '../core/config.js';
 import { diskFullError } from '../core/disk-full.js';
 import { newSecretKey } from '../core/signing.js';
 import { replaceFile } from '../core/replace-file.js';
+import { leftBeside, removeLeft } from '../core/left-temp-files.js';
+import { agentsMdPath } from './agents-md.js';
 import { warnings } from '../core/warnings.js';
 import { findRepo, type RepoPaths } from '../git/repo.js';
 import { bool, oneLine, optText, text, type Args } from './args.js';
@@ -60,33 +62,6 @@ function describe(repo: RepoPaths, a: { config: ActorConfig; dir: string }): Act
 }
 
 /**
- * The file to write the section into: AGENTS.md, or the file a link there points at (AGENTS.md is
- * often a link to CLAUDE.md or the reverse: the link stays), when that is a regular file of the
- * working tree. A link that leaves it (a cloned repository's `AGENTS.md -> ../../.bashrc`), leads
- * into .git or to nothing, or anything but a regular file there, is not written through or over.
- */
-function agentsMdPath(root: string): string | { why: string } {
-  const at = join(root, 'AGENTS.md');
-  const st = lstatSync(at, { throwIfNoEntry: false });
-  if (!st) return at;
-  let path = at;
-  if (st.isSymbolicLink()) {
-    const target = readlinkSync(at);
-    try {
-      path = realpathSync(at);
-    } catch {
-      return { why: `it is a link to ${target}, which does not exist` };
-    }
-    const rel = relative(realpathSync(root), path);
-    if (rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel) || rel.split(sep)[0] === '.git') {
-      return { why: `it is a link to ${target}, outside the working tree` };
-    }
-  }
-  if (!statSync(path).isFile()) return { why: `${path === at ? 'it' : `the file it links to, ${path},`} is not a regular file` };
-  return path;
-}
-
-/**
  * Adds the section by writing the whole file anew and renaming it into place: rewritten in place,
  * a write cut short (a full disk) would have truncated a file that is a person's.
  */
@@ -100,6 +75,9 @@ function writeAgentsMd(root: string): 'created' | 'appended' | 'unchanged' | 'no
   // Whatever its level, case or spacing: a section someone wrote by hand is theirs to keep.
   if (current !== null && /^#{1,6}[ \t]+grit[ \t]*#*[ \t]*$/im.test(current)) return 'unchanged';
   const text = current === null ? `# Agents\n\n${AGENTS_SECTION}` : `${current}${current.endsWith('\n') ? '' : '\n'}\n${AGENTS_SECTION}`;
+  // An init killed while it wrote left its temporary file in the working tree, where `git status`
+  // shows it: this one, which is about to write the file again, deletes it (doctor's temp_files too).
+  removeLeft(leftBeside(path));
   try {
     // The worktree may come from a clone: a link planted at the temporary file's name is never
     // written through (replace-file.ts makes it exclusively).

@@ -6,13 +6,14 @@
  * lock, which names no process but is never waited for). git's own gc
  * removes git's temporary files, not these; `doctor` lists them and `doctor --fix` deletes them.
  */
-import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { mainWorktreeRoot, type RepoPaths } from '../git/repo.js';
 import { actorsDir } from './actors.js';
 import { STAGED_ACTOR } from './new-actor.js';
-import { pidAlive } from '../core/pid-alive.js';
-import { leftKeeps, QUIET_MS } from '../git/pack-keep.js';
+import { leftKeeps } from '../git/pack-keep.js';
+import { leftBeside, removeLeft, scanLeft as scan, type LeftTempFile } from '../core/left-temp-files.js';
+import { agentsMdPath } from './agents-md.js';
 import { SNAPSHOT_PREFIX } from '../git/snapshot.js';
 
 /** Object writes (pack-write.ts: `tmp_{pack,idx}_grit_<pid>_<hex>`; `tmp_obj_…`, an older grit's loose objects, may be left too). */
@@ -41,48 +42,12 @@ export const rebuildCopyName = (pid: number): string => `store.mdb.before-rebuil
  */
 const SNAPSHOT_REF_LOCK = /^\d{1,16}\.lock$/;
 
-export interface LeftTempFile {
-  path: string;
-  bytes: number;
-}
-
 /** A killed writer's `.keep` beside a pack (pack-keep.ts): deleting it makes the pack an ordinary one again. */
 function leftKeepFiles(packDir: string, now: number): LeftTempFile[] {
   try {
     return leftKeeps(packDir, readdirSync(packDir), now);
   } catch {
     return []; // no packs yet
-  }
-}
-
-/** The bytes of the files under `dir`. */
-function sizeOf(dir: string): number {
-  let bytes = 0;
-  for (const name of readdirSync(dir, { recursive: true, encoding: 'utf8' })) {
-    const st = statSync(join(dir, name));
-    if (st.isFile()) bytes += st.size;
-  }
-  return bytes;
-}
-
-/** Files (or, with `dirs`, directories) in `dir` named by `pattern` after a process that is gone. */
-function scan(dir: string, pattern: RegExp, now: number, out: LeftTempFile[], dirs = false): void {
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return;
-  }
-  for (const name of names) {
-    const m = pattern.exec(name);
-    if (!m || (m[1] !== undefined && pidAlive(Number(m[1])))) continue;
-    const path = join(dir, name);
-    try {
-      const st = statSync(path);
-      if ((dirs ? st.isDirectory() : st.isFile()) && now - st.mtimeMs >= QUIET_MS) out.push({ path, bytes: dirs ? sizeOf(path) : st.size });
-    } catch {
-      // gone meanwhile
-    }
   }
 }
 
@@ -111,7 +76,12 @@ export function leftTempFiles(repo: RepoPaths, dataDir?: string, now = Date.now(
     scan(dir, RENAME_TMP, now, out);
     scan(dir, REBUILD_COPY, now, out);
   }
-  for (const root of worktreeRoots(repo)) scan(join(root, '.grit'), EXPORT_TMP, now, out);
+  for (const root of worktreeRoots(repo)) {
+    scan(join(root, '.grit'), EXPORT_TMP, now, out);
+    // A killed `grit init`'s AGENTS.md (or the file it links to), beside it in the working tree.
+    const agentsMd = agentsMdPath(root);
+    if (typeof agentsMd === 'string') out.push(...leftBeside(agentsMd, now));
+  }
   return out;
 }
 
@@ -138,19 +108,14 @@ function worktreeRoots(repo: RepoPaths): Set<string> {
   return roots;
 }
 
-function remove(files: LeftTempFile[]): LeftTempFile[] {
-  for (const f of files) rmSync(f.path, { recursive: true, force: true });
-  return files;
-}
-
 /** Deletes the files `leftTempFiles` finds now (a file whose writer came back to life is kept). */
 export function removeLeftTempFiles(repo: RepoPaths, dataDir?: string): LeftTempFile[] {
-  return remove(leftTempFiles(repo, dataDir));
+  return removeLeft(leftTempFiles(repo, dataDir));
 }
 
 /** Deletes the copies of the store that killed rebuilds left in the actor directory `dir`. */
 export function removeLeftRebuildCopies(dir: string): LeftTempFile[] {
   const out: LeftTempFile[] = [];
   scan(dir, REBUILD_COPY, Date.now(), out);
-  return remove(out);
+  return removeLeft(out);
 }

@@ -16,15 +16,10 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pidAlive } from '../core/pid-alive.js';
 import { adjustSharedPerm } from '../core/shared-files.js';
+import { QUIET_MS } from '../core/left-temp-files.js';
 
 const MARK = /^grit (\d+) on /;
 
-/**
- * A writer in another pid namespace (a container sharing the repository) has a pid that looks
- * dead from here: only files left alone this long count as left behind. A pack is kept for the
- * few milliseconds of a ref update (longer only while a lock is pushed to a remote).
- */
-export const QUIET_MS = 60_000;
 
 /**
  * Keeps `objects/pack/<name>.pack` from git's repack and gc, if no `.keep` of that name exists yet

@@ -15,7 +15,8 @@ import { replaceIfJudged } from '../core/replace-if-judged.js';
 import { readTextOrNull } from '../core/read-text-or-null.js';
 import { pidAlive, pidReused, processIdentity, recordsStart, type ProcStart } from '../core/pid-alive.js';
 
-const FILE = 'daemon.pid';
+export const DAEMON_PID_FILE = 'daemon.pid';
+const FILE = DAEMON_PID_FILE;
 
 type DaemonPidRecord = { pid: number } & Partial<ProcStart>;
 

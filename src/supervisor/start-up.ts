@@ -6,7 +6,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { isSpawnHelperSocket } from '../protocol/daemon-paths.js';
-import { forgetDaemonPid, recordDaemonPid } from '../protocol/daemon-pid.js';
+import { DAEMON_PID_FILE, forgetDaemonPid, recordDaemonPid } from '../protocol/daemon-pid.js';
+import { leftBeside, removeLeft } from '../core/left-temp-files.js';
 import { parseEndpoint } from '../protocol/transport/index.js';
 import { prepareIpcPath, probeLive } from '../protocol/transport/listener.js';
 import { stopRunningDaemon } from '../commands/daemon.js';
@@ -35,6 +36,8 @@ export async function startOwning(runDir: string, opts: SupervisorOptions, repla
     // What only the daemon that serves may do (rotating the log), before it logs that it does.
     onOwning?.();
     await clearDeadSpawnHelpers(runDir);
+    // What a daemon killed while it wrote its pid record (or a CLI while it removed a dead one) left.
+    removeLeft(leftBeside(join(runDir, DAEMON_PID_FILE)));
     const supervisor = await Supervisor.start(opts);
     recordDaemonPid(runDir);
     void supervisor.stopped.then(() => forgetDaemonPid(runDir));

@@ -2,13 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { replaceFile, replaceFileWith, tempBeside } from '../../src/core/replace-file.js';
 import { leftTempFiles, removeLeftTempFiles, RENAME_TMP } from '../../src/commands/temp-files.js';
 import { findRepo } from '../../src/git/repo.js';
-import { tempDir, tempRepo } from '../helpers/repo.js';
+import { grit, tempDir, tempRepo } from '../helpers/repo.js';
+import { startDaemon, testRunDir } from '../helpers/daemon.js';
 
 const MODULE = pathToFileURL(fileURLToPath(new URL('../../src/core/replace-file.js', import.meta.url))).href;
 
@@ -102,4 +103,61 @@ test('a writer killed between its temporary file and the rename leaves a file th
   assert.deepEqual(leftTempFiles(paths).map((f) => f.path).sort(), left.sort());
   removeLeftTempFiles(paths);
   assert.ok(left.every((f) => !existsSync(f)));
+});
+
+/** A temporary file beside `path` that a writer of it killed before its rename left, aged past doctor's wait. */
+function killedWriterLeaves(path: string): string {
+  const script = `import { replaceFile } from ${JSON.stringify(MODULE)}; replaceFile(${JSON.stringify(path)}, 'partial', { beforeRename: () => process.kill(process.pid, 'SIGKILL') });`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' });
+  assert.equal(r.signal, 'SIGKILL', r.stderr);
+  const dir = dirname(path);
+  const [left] = readdirSync(dir).filter((n) => n.startsWith(`${basename(path)}.`) && n.endsWith('.tmp'));
+  assert.ok(left, `nothing left beside ${path}`);
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(join(dir, left), old, old);
+  return join(dir, left);
+}
+
+/** One named after this process, which runs: never taken for a killed writer's. */
+function liveWritersFile(path: string): string {
+  const live = `${path}.${process.pid}.7.tmp`;
+  writeFileSync(live, 'being written');
+  const old = new Date(Date.now() - 120_000);
+  utimesSync(live, old, old);
+  return live;
+}
+
+test("a killed init's AGENTS.md temporary file: doctor's temp_files finds it in the working tree, the next init deletes it; a live writer's stays", () => {
+  const repo = tempRepo();
+  const left = killedWriterLeaves(join(repo, 'AGENTS.md'));
+  const live = liveWritersFile(join(repo, 'AGENTS.md'));
+  assert.ok(!existsSync(join(repo, 'AGENTS.md')));
+  assert.deepEqual(leftTempFiles(findRepo(repo)).map((f) => f.path), [left]);
+  const init = grit(repo, ['init', '--json']);
+  assert.equal(init.code, 0, init.stdout + init.stderr);
+  assert.equal(init.json.data.agents_md, 'created');
+  assert.ok(!existsSync(left), 'the next init deletes it');
+  assert.ok(existsSync(live));
+  // Through a link to another file of the working tree (AGENTS.md -> docs/CLAUDE.md): beside that file.
+  const linked = tempRepo();
+  mkdirSync(join(linked, 'docs'));
+  writeFileSync(join(linked, 'docs', 'CLAUDE.md'), '# Notes\n');
+  symlinkSync('docs/CLAUDE.md', join(linked, 'AGENTS.md'));
+  const beside = killedWriterLeaves(join(linked, 'docs', 'CLAUDE.md'));
+  assert.deepEqual(leftTempFiles(findRepo(linked)).map((f) => f.path), [beside]);
+  assert.equal(grit(linked, ['init', '--json']).json.data.agents_md, 'appended');
+  assert.ok(!existsSync(beside));
+});
+
+test("a killed daemon's daemon.pid temporary file in its run directory: the next daemon start deletes it; a live writer's stays", async () => {
+  const runDir = testRunDir();
+  const left = killedWriterLeaves(join(runDir, 'daemon.pid'));
+  const live = liveWritersFile(join(runDir, 'daemon.pid'));
+  const daemon = await startDaemon({ runDir });
+  try {
+    assert.ok(!existsSync(left), 'the next daemon start deletes it');
+    assert.ok(existsSync(live));
+  } finally {
+    await daemon.stop();
+  }
 });
