@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { lstat, realpath, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { cutText, GritError } from '../core/errors.js';
+import { cutText, GritError, refuseDirectoryPath } from '../core/errors.js';
 import { MAX_RECORDS_BYTES, recordBytesBound } from '../core/chunk.js';
 import { isRemoved, REMOVED_HASH } from '../core/context-store.js';
 import { fromHex } from '../core/hex.js';
@@ -114,7 +114,7 @@ function tally(reply: IndexReply, p: Pending, written: boolean): void {
 }
 
 /**
- * The directory `--path` names, read as `context show` reads its path (relative to the caller's
+ * The directory or file `--path` names, read as `context show` reads its path (relative to the caller's
  * directory, then to the root: typedPathCandidates), and the `--pattern` filter. lstat: a symlink
  * (even a dangling one) is there, and gets a warning later rather than not_found.
  */
@@ -125,9 +125,17 @@ async function scope(root: string, args: Args): Promise<{ dir: string; match: (p
   if (path === undefined) return { dir: '', match };
   const cwd = callerDir(args);
   const candidates = typedPathCandidates(root, path, cwd);
+  // `f.txt/` names a directory: a file there is refused, as every command taking a path refuses it
+  // (its slash was dropped, and the file indexed); `src/` is a directory, and a link keeps its warning.
+  const slash = path.endsWith('/');
+  let file = false;
   for (const dir of candidates) {
-    if (dir === '' || (await lstat(`${root}/${dir}`).then(() => true, () => false))) return { dir, match };
+    if (dir === '') return { dir, match };
+    const st = await lstat(`${root}/${dir}`).catch(() => null);
+    if (st && slash && !st.isDirectory() && !st.isSymbolicLink()) file = true;
+    else if (st) return { dir, match };
   }
+  if (file) refuseDirectoryPath(path);
   // A caller that sends no directory (an MCP tool, the API) has its path read against the root alone.
   const against = cwd === undefined ? 'relative to its root' : 'relative to this one or to its root';
   throw new GritError('not_found', `no such path in the worktree: ${candidates.map((c) => cutText(c)).join(' or ')}`, {

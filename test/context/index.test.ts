@@ -187,6 +187,17 @@ test('--path and --pattern narrow the files; bad scopes are refused', async () =
   assert.deepEqual([outside.code, outside.json.error.code], [2, 'invalid_args']);
   const missing = grit(repo, ['context', 'index', '--path', 'nope', '--json']);
   assert.deepEqual([missing.code, missing.json.error.code], [3, 'not_found']);
+  // --path takes a file too; with a trailing slash, only a directory, as every command that takes
+  // a path reads it (context show): the file is not indexed with its slash dropped.
+  assert.equal(index(repo, '--path', 'lib/deep/tool.py', '--force').indexed, 1);
+  assert.equal(index(repo, '--path', 'lib/deep/', '--force').indexed, 1);
+  for (const path of ['lib/deep/tool.py/', 'lib/deep/tool.py//']) {
+    const slashed = grit(repo, ['context', 'index', '--path', path, '--force', '--json']);
+    assert.deepEqual([slashed.code, slashed.json.error.code, slashed.json.error.message], [2, 'invalid_args', `${path} ends in /, which names a directory, not a file`]);
+    assert.match(slashed.json.error.details.suggestion, /without the \/ \(lib\/deep\/tool\.py\)/);
+    assert.equal((await gritLib(repo, 'ContextIndex', { path }).catch((e) => e)).code, 'invalid_args', 'MCP and the API too');
+  }
+  assert.equal(grit(repo, ['context', 'index', '--path', 'nope/', '--json']).code, 3, 'a directory that is not there is not_found, slash or not');
   for (const glob of ['{a,b', '[']) {
     const badGlob = grit(repo, ['context', 'index', '--pattern', glob, '--json']);
     assert.deepEqual([badGlob.code, badGlob.json.error.code], [2, 'invalid_args'], glob);

@@ -13,7 +13,7 @@ export default defineCommand({
     '<%= config.bin %> context index --force --json',
   ],
   flags: {
-    path: Flags.string({ description: 'only files under this directory' }),
+    path: Flags.string({ description: 'only this directory or file (ending in /: a directory)' }),
     pattern: Flags.string({ description: 'only files matching this glob (no "/": file name in any directory)' }),
     force: Flags.boolean({ description: 're-index files whose content hash is unchanged' }),
   },
