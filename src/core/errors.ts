@@ -146,6 +146,14 @@ export function invalidArgs(message: string, details: Record<string, unknown>, s
 /** Whether a file system error's code is a refusal by permission (the bits, or a policy: EPERM). */
 export const isPermissionDenied = (code: unknown): boolean => code === 'EACCES' || code === 'EPERM';
 
+/**
+ * What to do about a write refused with EROFS: the file system is mounted read-only, which no
+ * permission grants past (root's writes are refused too), so "check the permissions" would send
+ * the user the wrong way.
+ */
+export const readOnlyMountSuggestion = (path: string): string =>
+  `the file system holding ${path} is mounted read-only: mount it read-write (permissions do not help), then run the command again`;
+
 export function inputFileError(file: string, err: unknown): GritError {
   const code = (err as NodeJS.ErrnoException)?.code;
   const details = { file, errno: code ?? null };
@@ -196,7 +204,7 @@ export function errnoName(code: unknown): string | null {
   return null;
 }
 
-const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EROFS', 'EIO']);
+const NO_SPACE = new Set(['ENOSPC', 'EDQUOT', 'EFBIG', 'EIO']);
 
 /** Wraps anything thrown into a GritError without losing a GritError's own code. */
 export function toGritError(err: unknown): GritError {
@@ -211,15 +219,18 @@ export function toGritError(err: unknown): GritError {
     });
   }
   const errno = e ? errnoName((e as { code?: unknown }).code) : null;
-  if (isPermissionDenied(errno)) {
+  // Both are the environment refusing the write (exit 5), as the store's own check says (write-access.ts).
+  if (isPermissionDenied(errno) || errno === 'EROFS') {
     const path = typeof e.path === 'string' ? e.path : null;
     // A file being made (a temporary one, say) is refused by its directory: name that.
     const where = path && !existsSync(path) ? dirname(path) : path;
-    return new GritError('io_error', e.message, {
-      environment: true,
-      details: { errno, path },
-      suggestion: where ? `check the permissions of ${where} and of the directories above it` : 'check the permissions of the repository\'s files',
-    });
+    const suggestion =
+      errno === 'EROFS'
+        ? readOnlyMountSuggestion(where ?? 'the repository')
+        : where
+          ? `check the permissions of ${where} and of the directories above it`
+          : 'check the permissions of the repository\'s files';
+    return new GritError('io_error', e.message, { environment: true, details: { errno, path }, suggestion });
   }
   if (errno) {
     let suggestion: string | undefined;

@@ -4,7 +4,7 @@
  * daemon's lease. git can read such a repository; grit says what is wrong instead of a store error.
  */
 import { accessSync, constants } from 'node:fs';
-import { GritError } from './errors.js';
+import { GritError, readOnlyMountSuggestion } from './errors.js';
 
 const DENIED = new Set(['EACCES', 'EPERM', 'EROFS']);
 
@@ -26,7 +26,10 @@ export function writeDenied(dir: string, files: readonly string[] = []): GritErr
       return new GritError('io_error', `${path} ${why}: ${what} even to answer a read`, {
         environment: true,
         details: { path, errno, store_unwritable: true },
-        suggestion: `give this user write permission on ${path}, or run grit as its owner (a repository shared with a group: docs/troubleshooting.md)`,
+        suggestion:
+          errno === 'EROFS'
+            ? readOnlyMountSuggestion(path)
+            : `give this user write permission on ${path}, or run grit as its owner (a repository shared with a group: docs/troubleshooting.md)`,
       });
     }
   }

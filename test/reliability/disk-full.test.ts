@@ -509,6 +509,59 @@ test('a read-only object directory: io_error, nothing changed (skipped as root, 
 });
 
 /**
+ * Runs `fn` with `dir` bind-mounted read-only over itself (a real EROFS, which binds root too);
+ * false, having run nothing, where that cannot be mounted (not root). Unmounted however `fn` ends.
+ */
+async function withReadOnlyMount(dir: string, fn: () => void | Promise<void>): Promise<boolean> {
+  if (!isRoot) return false;
+  if (spawnSync('mount', ['--bind', dir, dir]).status !== 0) return false;
+  const unmount = () => {
+    if (spawnSync('umount', [dir]).status !== 0) spawnSync('umount', ['-l', dir]);
+  };
+  process.prependListener('exit', unmount);
+  try {
+    if (spawnSync('mount', ['-o', 'remount,bind,ro', dir]).status !== 0) return false;
+    await fn();
+  } finally {
+    process.removeListener('exit', unmount);
+    unmount();
+  }
+  return true;
+}
+
+test('a read-only mount (.git/objects, then .git/grit; as root too): io_error, exit 5 as for permissions, saying to mount it read-write; nothing changed, and all works once it is writable again', { timeout: 60_000 }, async (t) => {
+  const repo = await repoWithIssues(tempDir(), 1);
+  const head = walHead(repo);
+  const list = await listed(repo);
+  const readOnly = (what: string, r: GritResult, dir: string) => {
+    assert.equal(r.code, 5, `${what}: ${r.stdout} ${r.stderr}`);
+    assert.equal(r.json?.error?.code, 'io_error', `${what}: ${r.stdout}`);
+    assert.equal(r.json.error.details.errno, 'EROFS', `${what}: ${r.stdout}`);
+    // Not "check free disk space and write permission", nor "give this user write permission": no permission helps.
+    assert.match(r.json.error.details.suggestion, new RegExp(`^the file system holding ${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\S* is mounted read-only: mount it read-write`), `${what}: ${r.stdout}`);
+  };
+  const objects = join(repo, '.git', 'objects');
+  const mounted = await withReadOnlyMount(objects, () => {
+    readOnly('a write, objects read-only', grit(repo, ['issue', 'create', '--title', 'nope', '--json'], { env: { GRIT_NO_DAEMON: '1' } }), objects);
+  });
+  if (!mounted) {
+    t.skip('cannot bind-mount read-only here (needs root); the permission tests cover the refusal');
+    return;
+  }
+  const gritDir = join(repo, '.git', 'grit');
+  await withReadOnlyMount(gritDir, () => {
+    for (const args of [['issue', 'list'], ['issue', 'create', '--title', 'nope'], ['sync']]) {
+      readOnly(`${args.join(' ')}, .git/grit read-only`, grit(repo, [...args, '--json'], { env: { GRIT_NO_DAEMON: '1' } }), gritDir);
+    }
+  });
+  assert.equal(walHead(repo), head, 'the WAL moved');
+  assert.deepEqual(await listed(repo), list, 'the store changed');
+  assert.deepEqual(tmpObjects(repo), []);
+  gritOk(repo, ['issue', 'create', '--title', 'writable again'], { env: { GRIT_NO_DAEMON: '1' } });
+  fsckClean(repo);
+});
+
+/**
  * Runs commands as a user that permission bits apply to: this one, or (as root, whom they do not
  * bind) user 65534 through setpriv, with `runDir` as its HOME and daemon run directory. With
  * `owns`, that user is made the owner of `repo` (all of it), as a repository's user is.
