@@ -261,9 +261,18 @@ export async function casRef(
   const lockPath = `${refPath}.lock`;
   const perm = sharedPermOf(gitDir);
   mkdirShared(dirname(refPath), perm);
-  const deadline = Date.now() + (opts.timeoutMs ?? LOCK_WAIT_MS);
+  const timeoutMs = opts.timeoutMs ?? LOCK_WAIT_MS;
+  let deadline = Date.now() + timeoutMs;
+  let outlasted = false;
   let fd: number | null;
   for (let wait = 1; (fd = tryLock(lockPath)) === null; wait = Math.min(wait * 2, 50)) {
+    if (Date.now() > deadline && !outlasted && timeoutMs > STALE_LOCK_MS) {
+      // A wait meant to outlast an abandoned lock outlasts the one it ends on too, once: a writer
+      // killed holding the lock late in our wait (behind live writers) would fail us otherwise.
+      outlasted = true;
+      const held = statOrNull(lockPath);
+      if (held?.isFile()) deadline = Math.max(deadline, held.mtimeMs + STALE_LOCK_MS + 1_000);
+    }
     if (Date.now() > deadline) {
       throw new GritError('db_busy', `${ref} is locked by another writer (${lockPath})`, {
         details: { ref, lock: lockPath },

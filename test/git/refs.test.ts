@@ -135,6 +135,28 @@ test('casRef and native git honour each other\'s lock; a stale lock is recovered
   );
 });
 
+test('a lock abandoned late in a writer\'s wait is waited out, once: the writer does not give up before it is stale', async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a, b] = commits(dir);
+  const ref = 'refs/grit/wal';
+  const lock = join(gitDir, `${ref}.lock`);
+  git(dir, ['update-ref', ref, a]);
+  // Another writer holds the lock as the wait begins; a second one, killed while holding it, takes
+  // it over a second later (in one turn of this event loop: casRef cannot come in between).
+  writeFileSync(lock, '', { flag: 'wx' });
+  const t0 = Date.now();
+  setTimeout(() => {
+    rmSync(lock);
+    writeFileSync(lock, '', { flag: 'wx' });
+  }, 1_000);
+  // A wait meant to outlast an abandoned lock (longer than STALE_LOCK_MS, as the default is) ends
+  // before the second lock is stale: it goes on until it is, then breaks it.
+  assert.equal(await casRef(gitDir, ref, a, b, { timeoutMs: STALE_LOCK_MS + 100 }), true);
+  assert.ok(Date.now() - t0 >= STALE_LOCK_MS + 900, `${Date.now() - t0} ms`);
+  assert.equal(git(dir, ['rev-parse', ref]).trim(), b);
+  assert.equal(existsSync(lock), false);
+});
+
 test('a directory where the ref\'s lock file goes: io_error naming it, nothing renamed or left behind', async () => {
   const { dir, gitDir } = tempRepo();
   const [a, b] = commits(dir);
