@@ -721,6 +721,15 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['isue'], /^unknown command: grit isue$/, /^did you mean `grit issue` \(`grit issue --help` lists its commands\)\?$/],
     [['version'], /^unknown command: grit version$/, /^did you mean `grit --version`\?$/],
     [['-v'], /^unknown flag before the command: -v$/, /^did you mean `grit --version`\?$/],
+    // A global flag misspelt before the command: the one it is near, as a command's flags are.
+    [['--jsno', 'issue', 'list'], /^unknown flag before the command: --jsno$/, /^did you mean --json\?$/],
+    [['--Version'], /^unknown flag before the command: --Version$/, /^did you mean `grit --version`\?$/],
+    // A command named without its topic, as other trackers spell it: the commands it names, not
+    // one a few letters away (`grit dep` was "did you mean `grit mcp`?").
+    [['list'], /^unknown command: grit list$/, /^did you mean `grit issue list` or `grit actor list` or `grit issue dep list`\?$/],
+    [['dep', 'add', 'abcd', '--target', 'ef01'], /^unknown command: grit dep add$/, /^did you mean `grit issue dep add`\?$/],
+    [['dep'], /^unknown command: grit dep$/, /^did you mean `grit issue dep`\?$/],
+    [['create', '--title', 'x'], /^unknown command: grit create$/, /^did you mean `grit issue create`\?$/],
     // Not near any command: the word typed is named, and the topic's own commands are the plan.
     [['issue', 'frobnicate', 'abcd'], /^unknown command: grit issue frobnicate$/, /^`grit issue` has: assignee, attachment, close, .*, update \(`grit issue --help`/],
     [['issue', 'dep', 'frob'], /^unknown command: grit issue dep frob$/, /^`grit issue dep` has: add, graph, list, remove, topo /],
@@ -750,7 +759,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
   // place that reports such a mistake: oclif's parse of a command (GritCommand's, watch's, mcp's),
   // a command's own check, the command-not-found hook (an unexpected argument, an unknown command,
   // a flag before the command, help inside a topic) and help's unknown topic.
-  const humanToo = new Set(['issue create', 'snapshot gc --keep -1', 'issue list a b', 'bogus', 'issue lst', 'issue assign --help', '-v', 'issue help list', 'watch -q', 'mcp --bogus']);
+  const humanToo = new Set(['issue create', 'snapshot gc --keep -1', 'issue list a b', 'bogus', 'issue lst', 'issue assign --help', '-v', 'dep', '--jsno issue list', 'issue help list', 'watch -q', 'mcp --bogus']);
   for (const [line, message, plan] of cases) {
     const r = grit(repo, [...line, '--json']);
     assert.equal(r.code, 2, line.join(' '));

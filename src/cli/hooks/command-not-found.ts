@@ -10,6 +10,7 @@ import { argvWantsJson } from '../output-format.js';
 import { failuresExplaining, unbuiltExplaining, unbuiltNote, type PluginFailure } from '../plugin-loading.js';
 import { closestWord } from '../spelling.js';
 import { describeFlags, unexpectedArguments } from '../parse-error.js';
+import { GLOBAL_FLAGS } from '../base.js';
 
 const hook: Hook<'command_not_found'> = async function ({ id }) {
   const known = this.config.commandIDs;
@@ -112,17 +113,27 @@ function unloadedNote(failed: readonly PluginFailure[]): string {
 
 /**
  * A flag before the command that is not a global one (those are accepted there: src/cli/fast.ts);
- * `-v` and `-V`, which other tools print their version for, point to `--version`.
+ * `-v` and `-V`, which other tools print their version for, point to `--version`, and a misspelt
+ * global flag (`--jsno`, `--Version`, `--no-deamon`) to the one it is near.
  */
 function reportFlagFirst(flag: string, json: boolean): void {
+  const near = /^-(v|V|-v)$/.test(flag) ? '--version' : closestWord(flag.split('=')[0], FIRST_FLAGS);
   printError(
     new GritError('invalid_args', `unknown flag before the command: ${flag}`, {
-      details: { flag },
-      suggestion: /^-(v|V|-v)$/.test(flag) ? 'did you mean `grit --version`?' : "put a command's own flags after it, e.g. `grit issue list --state open`",
+      details: { flag, ...(near ? { did_you_mean: near } : {}) },
+      suggestion:
+        near === '--version' || near === '--help'
+          ? `did you mean \`grit ${near}\`?`
+          : near
+            ? `did you mean ${near}?`
+            : "put a command's own flags after it, e.g. `grit issue list --state open`",
     }),
     json,
   );
 }
+
+/** The flags that may come before a command: the global ones, and grit's own `--version` and `--help`. */
+const FIRST_FLAGS = [...Object.keys(GLOBAL_FLAGS).map((name) => `--${name}`), '--version', '--help'];
 
 /**
  * `grit issue help list`: help asked for from inside a topic, as some tools take it. The unknown
@@ -152,7 +163,26 @@ function nearestTopic(id: string, known: readonly string[]): string | undefined 
   return topic && `${command(topic)} (\`grit ${topic} --help\` lists its commands)`;
 }
 
-const nearest = (id: string, known: readonly string[]): string | undefined => startingWith(id, known) ?? closest(id, known);
+const nearest = (id: string, known: readonly string[]): string | undefined => startingWith(id, known) ?? underATopic(id, known) ?? closest(id, known);
+
+/**
+ * Up to three commands or topics that `id` names without their topic, as other trackers spell
+ * them (`grit list` → `issue list` or `actor list`, `grit dep add` → `issue dep add`, `grit dep`
+ * → `issue dep`): a command a few letters away (`grit dep` → `grit mcp`) is no plan for those.
+ * The shallowest come first, and of those the `issue` topic's, which most lines are about; oclif's
+ * own commands (`autocomplete create`) are no one's meaning.
+ */
+function underATopic(id: string, known: readonly string[]): string | undefined {
+  const hits = new Set<string>();
+  for (const k of known) {
+    if (k.startsWith('plugins:') || k.startsWith('autocomplete:')) continue;
+    const at = `:${k}:`.indexOf(`:${id}:`);
+    if (at > 0) hits.add(k.slice(0, at + id.length));
+  }
+  if (hits.size === 0) return undefined;
+  const rank = (k: string) => k.split(':').length * 2 + (k.startsWith('issue:') ? 0 : 1);
+  return [...hits].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).slice(0, 3).map(command).join(' or ');
+}
 
 /** Up to three commands that `id` is the start of (`issue assign` → `issue assignee add`, …). */
 function startingWith(id: string, known: readonly string[]): string | undefined {
