@@ -77,6 +77,9 @@ export function relativeTime(ts: number, now = Date.now()): string {
   return ts > now ? `in ${label}` : `${label} ago`;
 }
 
+/** A moment as people read it in a listing: UTC, to the second (`2026-12-06T20:27:57Z`). */
+export const moment = (ms: number): string => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+
 const ANSI = /\u001b\[[0-9;]*m/g;
 
 /** The cells `s` takes on a terminal (colour codes take none; cells.ts for the rest). */

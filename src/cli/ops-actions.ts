@@ -1,6 +1,6 @@
 /** CLI actions (parsed input → command function → human output) of the operations commands. */
 import { resolve } from 'node:path';
-import { bold, cyan, dim, green, red, short, table, yellow } from './format.js';
+import { bold, cyan, dim, green, moment, red, relativeTime, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
 import { plural, recordsCounted } from '../core/plural.js';
 
@@ -48,7 +48,8 @@ export const OPS_ACTIONS: Record<string, CliAction> = {
         ['size', `${(d.size_bytes / 1024).toFixed(0)} KiB`],
         ['events', String(d.event_count)],
         ['issues', String(d.issue_count)],
-        ['last rebuild', d.last_rebuild_ts ? `${new Date(d.last_rebuild_ts).toISOString()} (${d.days_since_rebuild} days ago)` : dim('never')],
+        // When, as other listings say it ("(1 days ago)" was the whole days of days_since_rebuild).
+        ['last rebuild', d.last_rebuild_ts ? `${moment(d.last_rebuild_ts)} ${dim(`(${relativeTime(d.last_rebuild_ts)})`)}` : dim('never')],
         ['events since', String(d.events_since_rebuild)],
         ['rebuild', d.rebuild_recommended ? yellow('recommended (`grit rebuild --from-snapshot`)') : dim('not needed')],
       ], { wrap: true }),

@@ -1,10 +1,9 @@
 /** CLI actions (parsed input → command function → human output) of `sync` and `lock …`. */
-import { cyan, dim, green, red, relativeTime, short, table, yellow } from './format.js';
+import { cyan, dim, green, moment, red, relativeTime, short, table, yellow } from './format.js';
 import type { CliAction } from './output.js';
 import { plural, recordsCounted } from '../core/plural.js';
 
-/** When a lock expires: the moment (UTC, to the second), and how far ahead it is. */
-const moment = (ms: number) => new Date(ms).toISOString().replace(/\.\d+Z$/, 'Z');
+/** When a lock expires: the moment (`moment`), and how far ahead it is. */
 const soon = (ms: number) => dim(`(${expiresIn(ms)})`);
 
 function expiresIn(ms: number, now = Date.now()): string {

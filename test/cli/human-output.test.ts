@@ -10,6 +10,7 @@ import { visibleDeep } from '../../src/core/terminal-safe.js';
 import { renderMarkdown } from '../../src/cli/markdown.js';
 import { parseArgv } from '../../src/cli/fast.js';
 import { pagerCommand } from '../../src/cli/pager.js';
+import { OPS_ACTIONS } from '../../src/cli/ops-actions.js';
 import { runLocal } from '../../src/commands/run.js';
 import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { git, grit, gritOk, tempDir, tempRepo, gritInit, gritSetup } from '../helpers/repo.js';
@@ -53,6 +54,18 @@ describe('format helpers', () => {
     assert.equal(relativeTime(now - 65 * DAY, now), '2mo ago');
     assert.equal(relativeTime(now - 800 * DAY, now), '2y ago');
     assert.equal(relativeTime(now + 15 * MIN, now), 'in 15m');
+  });
+
+  it('says when the store was last rebuilt as other listings say a moment: to the second, and how long ago', () => {
+    const stats = (ago: number) => {
+      const ts = Date.now() - ago;
+      const data = { path: '/r/store.mdb', size_bytes: 4096, event_count: 3, issue_count: 1, last_rebuild_ts: ts, events_since_rebuild: 2, days_since_rebuild: Math.floor(ago / DAY), rebuild_recommended: false };
+      return { line: String(OPS_ACTIONS['db:stats'].render(data, {} as any)).split('\n').find((l) => l.startsWith('last rebuild'))!, ts };
+    };
+    // "(1 days ago)" and "(0 days ago)" were the whole days of days_since_rebuild, and the moment had its milliseconds.
+    const day = stats(DAY + 2 * HOUR);
+    assert.equal(day.line, `last rebuild  ${new Date(day.ts).toISOString().replace(/\.\d+Z$/, 'Z')} (1d ago)`);
+    assert.match(stats(5 * MIN).line, /^last rebuild  \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(5m ago\)$/);
   });
 
   it('colours a TTY unless NO_COLOR; FORCE_COLOR colours a pipe', () => {
