@@ -70,7 +70,9 @@ function globalFlags() {
 }
 
 function section(id, cmd) {
-  const out = [`### ${name(id)}`, '', cmd.description ?? cmd.summary ?? '', '', '```', usage(id, cmd), '```', ''];
+  // A summary is the line help lists the command by; the description, when there is one too, says the rest.
+  const about = cmd.summary ? `${cmd.summary}. ${cmd.description ?? ''}`.trim() : (cmd.description ?? '');
+  const out = [`### ${name(id)}`, '', about, '', '```', usage(id, cmd), '```', ''];
   const args = Object.entries(cmd.args ?? {});
   if (args.length) {
     out.push('| argument | description |', '| --- | --- |');

@@ -8,6 +8,11 @@ import type { OutputFormats } from './output-format.js';
 
 export interface CommandSpec<D> {
   ipc: string;
+  /**
+   * One line for `grit --help` and a topic's list of commands, when the description says more:
+   * oclif lists a command by the first line of its description otherwise, however long.
+   */
+  summary?: string;
   description: string;
   examples?: string[];
   args?: Record<string, any>;
@@ -25,6 +30,7 @@ export interface CommandSpec<D> {
 export function defineCommand<D = any>(spec: CommandSpec<D>): typeof GritCommand {
   // (baseFlags: oclif adds them to the command's flags, for its parser, help and manifest alike.)
   return class extends GritCommand {
+    static summary = spec.summary;
     static description = spec.description;
     static examples = spec.examples ?? [];
     static args = noStdin(spec.args ?? {});

@@ -122,6 +122,24 @@ test('help and command-line errors still come from oclif', () => {
   assert.doesNotMatch(watching.stderr, /no-pager/);
 });
 
+test('grit --help and a topic\'s help list each command by one short line, the rest in its own help', () => {
+  const repo = tempRepo();
+  // An entry is the command's line and its wrapped continuation (indented past the names).
+  const entries = (help: string) => {
+    const section = help.split(/^COMMANDS\n/m)[1].split(/\n\n/)[0].split('\n');
+    const out: string[][] = [];
+    for (const line of section) (/^ {2}\S/.test(line) ? out.push([line]) : out.at(-1)!.push(line));
+    return out;
+  };
+  // `init` took five lines of `grit --help` (what it reports of AGENTS.md), `snapshot` and `watch` four.
+  for (const topic of [[], ['issue', 'dep'], ['actor']]) {
+    for (const entry of entries(grit(repo, [...topic, '--help']).stdout)) assert.ok(entry.length <= 2, entry.join('\n'));
+  }
+  const init = grit(repo, ['init', '--help']).stdout;
+  assert.match(init, /^Set grit up in this repository: a default actor, the repo config and an AGENTS\.md section\n/);
+  assert.match(init.replace(/\s+/g, ' '), /DESCRIPTION .*It says what it did to AGENTS\.md \(agents_md\): created, appended/);
+});
+
 test('--version prints what oclif prints, without loading it', async () => {
   const fast = grit(tempRepo(), ['--version']);
   assert.equal(fast.code, 0);

@@ -4,8 +4,9 @@ import { NOTIFICATION_KINDS } from '../../protocol/notifications.js';
 
 /** Not a GritCommand: it prints notifications as they come instead of one result. */
 export default class Watch extends Command {
+  static summary = "Print the daemon's notifications as they happen: events applied, syncs, lock changes, snapshots";
   static description =
-    "Print the daemon's notifications as they happen: events applied, syncs, lock changes, snapshots; those of this repository, or of every one with --all (starts the daemon if needed; refused under GRIT_NO_DAEMON)";
+    'Those of this repository, or of every one with --all. It starts the daemon if needed, and is refused under GRIT_NO_DAEMON.';
 
   static examples = ['<%= config.bin %> watch', '<%= config.bin %> watch --kind EventApplied --json'];
 

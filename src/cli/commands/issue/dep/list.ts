@@ -4,7 +4,8 @@ import { ACTIONS } from '../../../actions.js';
 
 export default defineCommand({
   ...ACTIONS['issue:dep:list'],
-  description: 'List the dependencies an issue records, or with --reverse those that point at it (other_way_count: how many the other one lists)',
+  summary: 'List the dependencies an issue records, or with --reverse those that point at it',
+  description: 'Each says how many the other issue lists the other way round (other_way_count).',
   examples: ['<%= config.bin %> issue dep list a1b2', '<%= config.bin %> issue dep list a1b2 --reverse --json'],
   args: issueArg,
   flags: {
