@@ -4,7 +4,8 @@
  */
 import { GritError, toGritError } from '../core/errors.js';
 import type { Notification, NotificationKind } from '../protocol/notifications.js';
-import { cyan, dim } from './format.js';
+import { cyan, dim, singleLine } from './format.js';
+import { visibleDeep } from '../core/terminal-safe.js';
 import { printError } from './output.js';
 import { plural } from '../core/plural.js';
 
@@ -63,7 +64,9 @@ export async function watch(opts: { kinds?: string[]; json?: boolean; all?: bool
     const w = await watchNotifications(
       (n) => {
         if (shown && !shown(n)) return;
-        process.stdout.write((opts.json ? JSON.stringify(n) : describe(n)) + '\n');
+        // A repository's path (--all shows every one's) or a lock's resource may hold an escape
+        // or a newline: shown, on one line, as `daemon status` shows a path, never obeyed.
+        process.stdout.write((opts.json ? JSON.stringify(n) : singleLine(describe(visibleDeep(n)))) + '\n');
       },
       { kinds: opts.kinds as NotificationKind[] | undefined },
     );

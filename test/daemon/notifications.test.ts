@@ -79,6 +79,30 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
   }
 });
 
+test('`grit watch` shows a repository path\'s escapes and line breaks on its line, never sends them to the terminal', async () => {
+  const daemon = await startDaemon();
+  const repo = join(tempDir(), 'evil\u001b[2J\u001b]0;title\u0007\nname');
+  git(tempDir(), 'init', '-q', repo);
+  await gritInit(repo);
+  try {
+    const child = spawn(process.execPath, [GRIT_BIN, 'watch', '--all'], { cwd: repo, env: { ...process.env, ...daemon.env } });
+    let out = '';
+    let ready = false;
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', () => (ready = true));
+    await until('`grit watch` subscribed', () => ready);
+    const client = await daemon.client();
+    await client.issueCreate({ title: 'watched' }, { repoRoot: repo });
+    client.close();
+    await until('the notification', () => out.includes('\n'));
+    child.kill('SIGINT');
+    assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f]/, 'no control character reaches the terminal');
+    assert.match(out, /^\S+ EventApplied IssueCreate .*evil\\x1b\[2J\\x1b\]0;title\\x07 name\n$/);
+  } finally {
+    await daemon.stop();
+  }
+});
+
 test('a write from a linked worktree is published with that worktree as its repo_root, though one worker serves both', async () => {
   const daemon = await startDaemon();
   const { main, linked } = await twoWorktrees();
