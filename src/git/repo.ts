@@ -190,7 +190,7 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): { found: RepoPaths; 
     // A `.git` directory git would not take (empty, half made) is passed over, as git does.
     const commonDir = gitDirCommon(dotGit);
     if (commonDir !== null) {
-      if (isBareRepo(dotGit)) throw bareRepository(dir);
+      if (isBareRepo(dotGit)) throw bareRepository(dir, dotGit);
       return { found: { root: dir, gitDir: dotGit, commonDir, gritDir: join(commonDir, 'grit') }, gitFile: null };
     }
     const parent = dirname(dir);
@@ -204,7 +204,19 @@ function discoverRepo(cwd: string, env: NodeJS.ProcessEnv): { found: RepoPaths; 
   });
 }
 
-function bareRepository(dir: string): GritError {
+/**
+ * A bare repository, or (`dotGit`) a working tree whose `.git` says `core.bare = true`, which git
+ * too then gives no work tree ("must be run in a work tree"): a setting made by mistake, most
+ * likely, whose plan is to unset it rather than to clone the repository the user is standing in.
+ */
+function bareRepository(dir: string, dotGit?: string): GritError {
+  if (dotGit) {
+    return new GritError('git_error', `${dir} is a bare repository to git: ${join(dotGit, 'config')} sets core.bare = true, so it has no working tree`, {
+      details: { path: dir, git_dir: dotGit },
+      suggestion: `if ${shellWord(dir)} is its working tree, run \`git -C ${shellWord(dir)} config core.bare false\` (git status fails there too until then)`,
+      environment: true,
+    });
+  }
   return new GritError('git_error', `${dir} is a bare repository: grit works in a clone with a working tree`, {
     details: { path: dir },
     suggestion: `run grit in a clone (\`git clone ${shellWord(dir)}\`); it syncs with this repository as its remote`,

@@ -559,7 +559,9 @@ test("a `.git` git would not take is not a repository: an empty one is passed ov
   for (const env of bothWays()) {
     const refused = grit(bareFlag, ['init', '--json'], { env });
     assert.equal(refused.code, 5, refused.stdout);
-    assert.match(refused.json.error.message, /is a bare repository/);
+    assert.match(refused.json.error.message, /is a bare repository to git: .*core\.bare = true/);
+    // The plan is to unset the setting, not to clone the repository it is run in.
+    assert.match(refused.json.error.details.suggestion, new RegExp(`^if ${bareFlag} is its working tree, run \`git -C ${bareFlag} config core\\.bare false\``));
   }
 });
 
