@@ -6,16 +6,26 @@
  * after a command's name are its arguments (`grit issue list extra --help` is `issue list`'s help):
  * src/cli/command-name.ts.
  */
-import { Help, type Command } from '@oclif/core';
+import { Help, type Command, type Config, type Interfaces } from '@oclif/core';
 import { getHelpFlagAdditions } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
 import { namedCommand } from './command-name.js';
 import { reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
+import { terminalWidth } from './format.js';
 import { forHelp } from './plugin-loading.js';
 
 export default class GritHelp extends Help {
+  /**
+   * Help is fitted to the width the rest of grit's output is (COLUMNS on a terminal, as
+   * docs/environment.md says), not only to the terminal's own: oclif reads OCLIF_COLUMNS alone.
+   */
+  constructor(config: Config, opts: Partial<Interfaces.HelpOptions> = {}) {
+    const width = process.env.OCLIF_COLUMNS ? undefined : terminalWidth();
+    super(config, width === undefined ? opts : { ...opts, maxWidth: width });
+  }
+
   override async showHelp(argv: string[]): Promise<void> {
     const json = argvWantsJson(process.argv.slice(2));
     const helpFlags = getHelpFlagAdditions(this.config);

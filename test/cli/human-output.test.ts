@@ -368,6 +368,10 @@ describe('issue list and show for people', () => {
         }
       }
       assert.match(fitted(onTty(repo, ['lock', 'status'], 40)).join('\n'), /^path:src\/some\/deep\S*…  you  \(in (30|29)m\)$/m);
+      // Help too is fitted to COLUMNS as to a terminal that wide (oclif read only the terminal's width).
+      for (const args of [['--help'], ['issue', 'create', '--help']]) {
+        assert.equal(onTty(repo, args, 120, { COLUMNS: '40' }), onTty(repo, args, 40), args.join(' '));
+      }
       const piped = grit(repo, ['issue', 'list'], { env: { COLUMNS: '40' } }).stdout;
       assert.match(piped, /A title long enough to be cut on a narrow terminal, surely +backend-team,bug/);
     } finally {
