@@ -158,9 +158,10 @@ export function refuseIllFormedText(name: string, args: Args): void {
 // A control character (a newline, an escape) would break `issue show` and the tables' one line per
 // value, and reach every clone's terminal and Markdown export through sync.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+export const hasControl = (value: string): boolean => CONTROL.test(value);
 
 function refuseControl(value: string, key: string, raw: unknown): void {
-  if (CONTROL.test(value)) {
+  if (hasControl(value)) {
     throw invalidArgs(`${cliName(key)} must be one line without control characters`, { field: key, value: raw }, `remove line breaks, tabs and escape characters from ${cliName(key)}`);
   }
 }

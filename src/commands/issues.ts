@@ -10,7 +10,7 @@ import type { Issue, IssueSummary } from '../core/projection.js';
 import { memberName } from '../core/set-member.js';
 import { actorLabels } from './actors.js';
 import { contentSha256, givenSha256, sha256OfFile } from './input-file.js';
-import { assigneeArg, labelArg, labelList, oneLine, oneOf, optLabel, optText, text, type Args } from './args.js';
+import { assigneeArg, hasControl, labelArg, labelList, oneLine, oneOf, optLabel, optText, text, type Args } from './args.js';
 import { withLockWarnings, type ContextOptions, type RepoContext } from './context.js';
 import { isScriptUrl } from '../core/script-url.js';
 
@@ -210,8 +210,17 @@ export async function issueAttachmentAdd(ctx: RepoContext, args: Args, options: 
   // Before the name is taken from it (`f.txt/` would give none) and the path resolved (which drops the slash).
   if (file !== undefined) refuseDirectoryPath(file);
   const given = givenSha256(optText(args, 'sha256'));
-  const name = optText(args, 'name') ?? file?.split('/').pop();
+  const named = optText(args, 'name');
+  const name = named ?? file?.split('/').pop();
   if (!name || name.trim() === '') throw invalidArgs('--name is required (or give a file path)', { field: 'name' }, 'give the file (`grit issue attachment add <id> <file>`), or --name with --sha256');
+  // A name taken from the file is the file's to blame: "--name must be one line" named a flag not given.
+  if (named === undefined && hasControl(name)) {
+    throw invalidArgs(
+      `the file's name ${JSON.stringify(name)} names the attachment, and a name must be one line without control characters`,
+      { field: 'name', file },
+      'give the attachment a name of one line with --name',
+    );
+  }
   oneLine(name, 'name');
   if (file === undefined && given === undefined) {
     throw invalidArgs('--sha256 is required (or give a file path)', { field: 'sha256' }, 'give the file, which is hashed for you, or --sha256 <64 hex> (`sha256sum <file>`)');

@@ -1058,8 +1058,16 @@ test('one-line fields refuse control characters as labels do: title, assignee, l
     assert.equal(r.json.error.code, 'invalid_args');
     assert.equal(r.json.error.message, `${flag} must be one line without control characters`);
   }
+  // A file whose name holds one names the attachment: the file is blamed, and --name is the way out
+  // (the message had named --name, which was not given).
+  writeFileSync(join(repo, 'tab\there.log'), 'x');
+  const fromFile = grit(repo, ['issue', 'attachment', 'add', id, join(repo, 'tab\there.log'), '--json']);
+  assert.equal(fromFile.code, 2, fromFile.stdout + fromFile.stderr);
+  assert.equal(fromFile.json.error.message, 'the file\'s name "tab\\there.log" names the attachment, and a name must be one line without control characters');
+  assert.equal(fromFile.json.error.details.suggestion, 'give the attachment a name of one line with --name');
   assert.equal((await gritSetup(repo, ['issue', 'show', id])).events.length, 1, 'nothing written');
   assert.equal((await gritSetup(repo, ['issue', 'list'])).total, 1, 'nothing created');
+  gritOk(repo, ['issue', 'attachment', 'add', id, join(repo, 'tab\there.log'), '--name', 'tab.log']);
   // Printable text, non-ASCII included, is fine; a line break at either end is trimmed off.
   assert.equal(gritOk(repo, ['issue', 'show', gritOk(repo, ['issue', 'create', '--title', '\nÜber → 漢字\n']).issue_id]).issue.title, 'Über → 漢字');
   gritOk(repo, ['issue', 'assignee', 'add', id, '--user', 'zoë']);
