@@ -11,7 +11,10 @@ import { plural } from '../core/plural.js';
 
 function describe(n: Notification): string {
   const who = dim(`${n.actor_id.slice(0, 8)} ${n.repo_root}`);
-  const time = new Date(n.ts).toISOString().slice(11, 19);
+  // The wall clock of the person watching: a bare HH:MM:SS reads as local time (it was UTC's,
+  // hours off the clock beside it anywhere else). `--json` keeps ts, in ms.
+  const at = new Date(n.ts);
+  const time = [at.getHours(), at.getMinutes(), at.getSeconds()].map((v) => String(v).padStart(2, '0')).join(':');
   const short = (v: unknown) => (typeof v === 'string' ? v.slice(0, 8) : String(v));
   const what =
     n.kind === 'EventApplied'

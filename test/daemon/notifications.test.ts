@@ -79,13 +79,14 @@ test('writes, syncs, locks and snapshots are published; kinds can be selected', 
   }
 });
 
-test('`grit watch` shows a repository path\'s escapes and line breaks on its line, never sends them to the terminal', async () => {
+test('`grit watch` shows a repository path\'s escapes and line breaks on its line, never sends them to the terminal, at the local time', async () => {
   const daemon = await startDaemon();
   const repo = join(tempDir(), 'evil\u001b[2J\u001b]0;title\u0007\nname');
   git(tempDir(), 'init', '-q', repo);
   await gritInit(repo);
   try {
-    const child = spawn(process.execPath, [GRIT_BIN, 'watch', '--all'], { cwd: repo, env: { ...process.env, ...daemon.env } });
+    // A zone far from UTC, half an hour out: the time shown is the watcher's local one.
+    const child = spawn(process.execPath, [GRIT_BIN, 'watch', '--all'], { cwd: repo, env: { ...process.env, ...daemon.env, TZ: 'Asia/Kolkata' } });
     let out = '';
     let ready = false;
     child.stdout.on('data', (d) => (out += d));
@@ -98,6 +99,10 @@ test('`grit watch` shows a repository path\'s escapes and line breaks on its lin
     child.kill('SIGINT');
     assert.doesNotMatch(out, /[\u0000-\u0009\u000b-\u001f]/, 'no control character reaches the terminal');
     assert.match(out, /^\S+ EventApplied IssueCreate .*evil\\x1b\[2J\\x1b\]0;title\\x07 name\n$/);
+    const [h, m] = out.split(':').map(Number);
+    const local = new Date(Date.now() + 330 * 60_000);
+    const apart = Math.abs(h * 60 + m - (local.getUTCHours() * 60 + local.getUTCMinutes()));
+    assert.ok(Math.min(apart, 1440 - apart) <= 2, `${out.slice(0, 8)} is Kolkata's time (UTC+05:30), not UTC's`);
   } finally {
     await daemon.stop();
   }
