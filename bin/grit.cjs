@@ -13,9 +13,28 @@ guardStandardStreams('grit');
 // Before a local command first loads lmdb (src/core/native-addons-env.ts).
 prepareNativeAddons();
 
+const OCLIF_CWD_WARNING = 'WARNING: current directory does not exist\n';
+function cwdGone() {
+  try {
+    process.cwd();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
 // The flags and args of oclif.manifest.json, written by scripts/bundle.js beside the bundle.
 runFast(process.argv.slice(2), join(__dirname, '..', 'dist', 'src', 'cli', 'fast-manifest.json')).then(async (done) => {
   if (done) return;
-  const { runOclif } = await import(pathToFileURL(join(__dirname, '..', 'dist', 'src', 'cli', 'oclif-run.js')).href);
+  // oclif writes "WARNING: current directory does not exist" as it loads, ahead of grit's own
+  // error for it (io_error, with a hint) or of help, which needs no directory: that line is dropped.
+  const write = process.stderr.write;
+  if (cwdGone()) process.stderr.write = (chunk, ...rest) => chunk === OCLIF_CWD_WARNING || write.call(process.stderr, chunk, ...rest);
+  let runOclif;
+  try {
+    ({ runOclif } = await import(pathToFileURL(join(__dirname, '..', 'dist', 'src', 'cli', 'oclif-run.js')).href));
+  } finally {
+    process.stderr.write = write;
+  }
   await runOclif(__filename, process.argv.slice(2));
 });

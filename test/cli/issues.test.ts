@@ -496,6 +496,15 @@ test('a command run from a directory deleted under the shell: io_error, exit 5, 
     assert.match(error.details.suggestion, /^cd to a directory that exists/);
     mkdirSync(gone);
   }
+  // Lines that oclif reads: its warning on loading ("WARNING: current directory does not exist")
+  // came before grit's own error, or before help, which needs no directory.
+  for (const [line, status] of [['issue list --bogus', 2], ['bogus', 2], ['daemon status', 5], ['--help', 0]] as const) {
+    const r = spawnSync('bash', ['-c', `cd "$1" && rm -rf "$1" && exec "$2" "$3" ${line}`, 'sh', gone, process.execPath, GRIT_BIN], { encoding: 'utf8', env: { ...process.env, GRIT_NO_DAEMON: '1' } });
+    assert.equal(r.status, status, `${line}: ${r.stdout}${r.stderr}`);
+    assert.doesNotMatch(r.stderr, /WARNING/, line);
+    if (status !== 0) assert.match(r.stderr, /^error: .+\nhint: .+\n$/, line);
+    mkdirSync(gone);
+  }
 });
 
 test("GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR naming another repository is refused; a git hook's, naming this one, is fine", async () => {
