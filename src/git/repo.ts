@@ -150,6 +150,14 @@ function checkGitEnv(found: RepoPaths, cwd: string, env: NodeJS.ProcessEnv): voi
   if (env.GIT_COMMON_DIR) named.push(['GIT_COMMON_DIR', env.GIT_COMMON_DIR, [found.commonDir]]);
   for (const [name, value, accepted] of named) {
     if (accepted.some((path) => samePath(resolve(cwd, value), path))) continue;
+    // A path to nothing (a typo, a stale export) names no other repository to go to: unset it.
+    if (!existsSync(resolve(cwd, value))) {
+      throw new GritError('git_error', `${name} names ${value}, which does not exist (grit works on the repository of the working directory, ${found.root})`, {
+        details: { [name.toLowerCase()]: value, repo_root: found.root },
+        suggestion: `unset ${name} (\`unset ${name}\`): git fails with it too`,
+        environment: true,
+      });
+    }
     throw new GritError('git_error', `${name} names ${value}, but grit works on the repository of the working directory (${found.root})`, {
       details: { [name.toLowerCase()]: value, repo_root: found.root },
       suggestion: `run grit from inside the repository ${name} names, without ${name} set`,

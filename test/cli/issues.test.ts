@@ -527,6 +527,11 @@ test("GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR naming another repository is refu
     assert.equal(refused.json.error.code, 'git_error');
     assert.match(refused.json.error.message, /^GIT_(DIR|WORK_TREE|COMMON_DIR) names .*, but grit works on the repository of the working directory/);
   }
+  // Naming nothing at all: no repository to go to, so the plan is to unset it.
+  const nowhere = grit(join(here, 'sub'), ['issue', 'list', '--json'], { env: { GIT_DIR: '.git' } });
+  assert.equal(nowhere.code, 5, nowhere.stdout);
+  assert.equal(nowhere.json.error.message, `GIT_DIR names .git, which does not exist (grit works on the repository of the working directory, ${here})`);
+  assert.equal(nowhere.json.error.details.suggestion, 'unset GIT_DIR (`unset GIT_DIR`): git fails with it too');
   const outside = grit(tempDir(), ['issue', 'list', '--json'], { env: { GIT_DIR: join(here, '.git') } });
   assert.equal(outside.code, 5);
   assert.match(outside.json.error.message, /not a git repository: .*not from GIT_DIR/);
