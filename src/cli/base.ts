@@ -4,7 +4,7 @@
  */
 import { Command, Flags } from '@oclif/core';
 import { printError, runAction, type Parsed } from './output.js';
-import { describeCommand, findSwitchWithValue, fromParseError, type ParsedCommand } from './parse-error.js';
+import { describeCommand, findSingleDashLongFlag, findSwitchWithValue, fromParseError, type FlagLike, type ParsedCommand } from './parse-error.js';
 import { argvWantsJson, chooseOutput, type FormattedAction, type OutputFormats } from './output-format.js';
 
 export type { Parsed };
@@ -59,6 +59,9 @@ export async function parseOrReport<T>(command: Command, parse: () => Promise<T>
   try {
     const switchValue = findSwitchWithValue(command.argv, describeCommand(command).switches);
     if (switchValue) throw switchValue;
+    const ctor = command.constructor as { flags?: Record<string, FlagLike>; baseFlags?: Record<string, FlagLike> };
+    const oneDash = findSingleDashLongFlag(command.argv, { ...ctor.baseFlags, ...ctor.flags });
+    if (oneDash) throw oneDash;
     return await parse();
   } catch (err) {
     printError(fromParseError(err, parsedCommand(command)), argvWantsJson(command.argv, formats));

@@ -93,6 +93,31 @@ export function findSwitchWithValue(argv: readonly string[], switches: readonly 
 }
 
 /**
+ * The first long flag written with one dash (`-title x`, `-state open`), as Go's flag package and
+ * `find` take them: oclif reads `-title` as `-t` with the value `itle`, so `issue create -title`
+ * created an issue titled "itle" and `-state open` was "got tate". Only a word that is one of the
+ * command's flag names after its dash, and not a flag's value (`--body -title`).
+ */
+export function findSingleDashLongFlag(argv: readonly string[], byName: Record<string, FlagLike | undefined>): GritError | null {
+  const end = argv.indexOf('--');
+  const options = new Set(Object.entries(byName).filter(([, f]) => f?.type === 'option').flatMap(([name, f]) => [`--${name}`, ...(f?.char ? [`-${f.char}`] : [])]));
+  const words = end === -1 ? argv : argv.slice(0, end);
+  for (let i = 0; i < words.length; i++) {
+    if (i > 0 && options.has(words[i - 1])) continue;
+    const name = /^-([a-z][a-z-]+)(?:=|$)/.exec(words[i])?.[1];
+    if (name && byName[name]) {
+      const short = Object.values(byName).some((f) => f?.char === name[0] && f.type === 'option');
+      const read = short ? `is read as -${name[0]} with the value ${JSON.stringify(words[i].slice(2))}` : 'is no flag';
+      return new GritError('invalid_args', `-${name} ${read}: a long flag takes two dashes`, {
+        details: { flag: words[i], did_you_mean: `--${name}` },
+        suggestion: `did you mean --${name}?`,
+      });
+    }
+  }
+  return null;
+}
+
+/**
  * Whatever oclif's parser refuses (unknown flag, missing argument, a value out of range) is
  * invalid_args. With the command known, it is said in grit's words, as the command functions
  * say theirs (`--title is required`), and the hint fits the mistake: a global flag this command

@@ -746,6 +746,11 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['dep', 'add', 'abcd', '--target', 'ef01'], /^unknown command: grit dep add$/, /^did you mean `grit issue dep add`\?$/],
     [['dep'], /^unknown command: grit dep$/, /^did you mean `grit issue dep`\?$/],
     [['create', '--title', 'x'], /^unknown command: grit create$/, /^did you mean `grit issue create`\?$/],
+    // A long flag with one dash, as Go's flag package takes it: oclif read `-title` as `-t itle`
+    // (an issue titled "itle"), `-state open` as "got tate".
+    [['issue', 'create', '-title'], /^-title is read as -t with the value "itle": a long flag takes two dashes$/, /^did you mean --title\?$/],
+    [['issue', 'list', '-state', 'open'], /^-state is read as -s with the value "tate": a long flag takes two dashes$/, /^did you mean --state\?$/],
+    [['issue', 'dep', 'add', 'abcd', '-target', 'ef01', '--type', 'blocks'], /^-target is no flag: a long flag takes two dashes$/, /^did you mean --target\?$/],
     // Not near any command: the word typed is named, and the topic's own commands are the plan.
     [['issue', 'frobnicate', 'abcd'], /^unknown command: grit issue frobnicate$/, /^`grit issue` has: assignee, attachment, close, .*, update \(`grit issue --help`/],
     [['issue', 'dep', 'frob'], /^unknown command: grit issue dep frob$/, /^`grit issue dep` has: add, graph, list, remove, topo /],
@@ -775,7 +780,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
   // place that reports such a mistake: oclif's parse of a command (GritCommand's, watch's, mcp's),
   // a command's own check, the command-not-found hook (an unexpected argument, an unknown command,
   // a flag before the command, help inside a topic) and help's unknown topic.
-  const humanToo = new Set(['issue create', 'snapshot gc --keep -1', 'issue list a b', 'bogus', 'issue lst', 'issue assign --help', '-v', 'dep', '--jsno issue list', 'issue help list', 'watch -q', 'mcp --bogus']);
+  const humanToo = new Set(['issue create', 'snapshot gc --keep -1', 'issue list a b', 'bogus', 'issue lst', 'issue assign --help', '-v', 'dep', '--jsno issue list', 'issue create -title', 'issue help list', 'watch -q', 'mcp --bogus']);
   for (const [line, message, plan] of cases) {
     const r = grit(repo, [...line, '--json']);
     assert.equal(r.code, 2, line.join(' '));
@@ -789,6 +794,10 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     assert.match(human.stderr, /^error: .+\nhint: .+\n$/);
   }
   assert.deepEqual([...humanToo], [], 'each line of humanToo is among the cases');
+  assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'nothing created by `issue create -title`');
+  // A flag's value may look like one: it is the value.
+  assert.equal(gritOk(repo, ['issue', 'show', gritOk(repo, ['issue', 'create', '--title=-title']).issue_id]).issue.title, '-title');
+  assert.match(grit(repo, ['issue', 'create', '--title', '-title', '--json']).json.error.message, /^--title needs a value$/);
   const details = grit(repo, ['issue', 'comment', 'abcd', 'hello', '--json']).json.error.details;
   assert.deepEqual({ ...details, suggestion: undefined }, { command: 'issue comment', arguments: ['hello'], did_you_mean: '--body', suggestion: undefined });
 });
