@@ -271,7 +271,8 @@ export async function casRef(
       // killed holding the lock late in our wait (behind live writers) would fail us otherwise.
       outlasted = true;
       const held = statOrNull(lockPath);
-      if (held?.isFile()) deadline = Math.max(deadline, held.mtimeMs + STALE_LOCK_MS + 1_000);
+      // An mtime ahead of our clock (skew, a touched file) never stretches the wait past 6 s more.
+      if (held?.isFile()) deadline = Math.max(deadline, Math.min(held.mtimeMs, Date.now()) + STALE_LOCK_MS + 1_000);
     }
     if (Date.now() > deadline) {
       throw new GritError('db_busy', `${ref} is locked by another writer (${lockPath})`, {

@@ -157,6 +157,22 @@ test('a lock abandoned late in a writer\'s wait is waited out, once: the writer 
   assert.equal(existsSync(lock), false);
 });
 
+test('a lock whose mtime is ahead of the clock (skew, a touched file) stretches the wait by 6 s at most, never to its mtime', { timeout: 30_000 }, async () => {
+  const { dir, gitDir } = tempRepo();
+  const [a, b] = commits(dir);
+  const ref = 'refs/grit/wal';
+  const lock = join(gitDir, `${ref}.lock`);
+  git(dir, ['update-ref', ref, a]);
+  writeFileSync(lock, '', { flag: 'wx' });
+  const dayAhead = (Date.now() + 86_400_000) / 1000;
+  utimesSync(lock, dayAhead, dayAhead);
+  const t0 = Date.now();
+  await assert.rejects(casRef(gitDir, ref, a, b, { timeoutMs: STALE_LOCK_MS + 100 }), isGritError('db_busy'));
+  const waited = Date.now() - t0;
+  assert.ok(waited >= STALE_LOCK_MS + 100 && waited < 2 * STALE_LOCK_MS + 3_000, `${waited} ms`);
+  assert.equal(existsSync(lock), true, 'a lock that is not stale is never broken');
+});
+
 test('a directory where the ref\'s lock file goes: io_error naming it, nothing renamed or left behind', async () => {
   const { dir, gitDir } = tempRepo();
   const [a, b] = commits(dir);
