@@ -20,7 +20,6 @@ import { QUIET_MS } from '../core/left-temp-files.js';
 
 const MARK = /^grit (\d+) on /;
 
-
 /**
  * Keeps `objects/pack/<name>.pack` from git's repack and gc, if no `.keep` of that name exists yet
  * (created exclusively: false when one does, another writer's, a user's or a killed writer's).

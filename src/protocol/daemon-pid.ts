@@ -16,18 +16,17 @@ import { readTextOrNull } from '../core/read-text-or-null.js';
 import { pidAlive, pidReused, processIdentity, recordsStart, type ProcStart } from '../core/pid-alive.js';
 
 export const DAEMON_PID_FILE = 'daemon.pid';
-const FILE = DAEMON_PID_FILE;
 
 type DaemonPidRecord = { pid: number } & Partial<ProcStart>;
 
 export function recordDaemonPid(runDir: string): void {
-  replaceFile(join(runDir, FILE), `${JSON.stringify(processIdentity(process.pid))}\n`, { mode: 0o600 });
+  replaceFile(join(runDir, DAEMON_PID_FILE), `${JSON.stringify(processIdentity(process.pid))}\n`, { mode: 0o600 });
 }
 
 /** Removes the file if it still names this process (a daemon started since owns it otherwise). */
 export function forgetDaemonPid(runDir: string): void {
-  const text = readTextOrNull(join(runDir, FILE));
-  if (text !== null && parseRecord(text)?.pid === process.pid) rmSync(join(runDir, FILE), { force: true });
+  const text = readTextOrNull(join(runDir, DAEMON_PID_FILE));
+  if (text !== null && parseRecord(text)?.pid === process.pid) rmSync(join(runDir, DAEMON_PID_FILE), { force: true });
 }
 
 /**
@@ -37,7 +36,7 @@ export function forgetDaemonPid(runDir: string): void {
  * another process that runs.
  */
 export function recordedDaemonPid(runDir: string, onReused?: (pid: number) => void): number | null {
-  const path = join(runDir, FILE);
+  const path = join(runDir, DAEMON_PID_FILE);
   const text = readTextOrNull(path);
   if (text === null) return null;
   const record = parseRecord(text);
