@@ -42,7 +42,9 @@ export function renderMarkdown(md: string): string {
     }
     const heading = /^(#{1,6})\s+(.*?)\s*#*\s*$/.exec(line);
     if (heading) {
-      out.push(bold(heading[1].length <= 2 ? heading[2].toUpperCase() : heading[2]));
+      // Bold at every level, the text as written: upper-casing the top levels changed the text
+      // itself (`ß` read `SS`, `ﬁ` `FI`, a heading `iOS` `IOS`), which no style may do.
+      out.push(bold(heading[2]));
       continue;
     }
     const item = /^(\s*)[-*+]\s+(.*)$/.exec(line);

@@ -249,8 +249,11 @@ describe('format helpers', () => {
       process.env.FORCE_COLOR = '1';
       const out = renderMarkdown(md);
       const plain = out.replace(/\u001b\[[0-9;]*m/g, '');
-      assert.equal(plain, 'TITLE\n\nSome code and bold, a link <https://x.y/a_b_c>, **not bold**.\n\n    raw *text*\n• item\n│ quoted');
+      assert.equal(plain, 'Title\n\nSome code and bold, a link <https://x.y/a_b_c>, **not bold**.\n\n    raw *text*\n• item\n│ quoted');
       assert.match(out, /\u001b\[36mcode\u001b\[0m/);
+      // A heading is emphasised, never case-mapped: that would change its text.
+      const headings = renderMarkdown('# Straße\n## iOS ﬁxes ##\n### ǆ und ı');
+      assert.equal(headings, '\u001b[1mStraße\u001b[0m\n\u001b[1miOS ﬁxes\u001b[0m\n\u001b[1mǆ und ı\u001b[0m');
     } finally {
       if (saved === undefined) delete process.env.FORCE_COLOR;
       else process.env.FORCE_COLOR = saved;
@@ -348,7 +351,7 @@ describe('issue list and show for people', () => {
     assert.doesNotMatch(lines.join('\n'), /surely/);
     assert.doesNotMatch(onTty(repo, ['issue', 'list'], 70, { NO_COLOR: '1' }), ANSI);
     const show = onTty(repo, ['issue', 'show', ids[1]], 100).replace(/\u001b\[[0-9;]*m/g, '');
-    assert.match(show, /^STEPS\n\nRun grit sync\.$/m);
+    assert.match(show, /^Steps\n\nRun grit sync\.$/m);
     // JSON never changes on a terminal.
     assert.equal(onTty(repo, ['issue', 'list', '--json'], 70).trim(), grit(repo, ['issue', 'list', '--json']).stdout.trim());
   });
