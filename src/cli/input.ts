@@ -1,4 +1,5 @@
 /** Reading command input that is not a flag value: text from a file or standard input. */
+import { fstatSync, statSync } from 'node:fs';
 import { GritError } from '../core/errors.js';
 import { toHex } from '../core/hex.js';
 
@@ -13,9 +14,43 @@ export function sayReadingTerminal(what: string): void {
   process.stderr.write(`grit: reading ${what} from the terminal; end it with ${end}\n`);
 }
 
+/**
+ * Standard input about to be read for `-` (`what`: "the body"). Closed (`<&-`; Node opens
+ * /dev/null in its place, so the two look the same) or /dev/null, nothing is given: read, it is
+ * empty content, recorded without a word (an attachment under the hash of nothing), so it is
+ * refused. A terminal is read where text is typed (a body, a value: saying so, and how to end
+ * it), and refused where content is piped (`typed` false: an attachment). An empty pipe or an
+ * empty file is empty content, read as such (`: | grit … -`).
+ */
+export function checkStdin(what: string, instead: string, typed: boolean): void {
+  if (process.stdin.isTTY) {
+    if (typed) return sayReadingTerminal(what);
+    throw new GritError('invalid_args', `standard input is a terminal: nothing is piped in for ${what}`, {
+      details: { field: 'stdin', stdin: 'terminal' },
+      suggestion: `pipe it in (\`cat FILE | grit … -\`), or ${instead}`,
+    });
+  }
+  if (isDevNull(0)) {
+    throw new GritError('invalid_args', `standard input is closed (or /dev/null): nothing is piped in for ${what}`, {
+      details: { field: 'stdin', stdin: 'closed' },
+      suggestion: `pipe it in (\`… | grit … -\`; \`: | grit … -\` for empty content), or ${instead}`,
+    });
+  }
+}
+
+function isDevNull(fd: number): boolean {
+  try {
+    const st = fstatSync(fd);
+    return st.isCharacterDevice() && st.rdev === statSync('/dev/null').rdev;
+  } catch (err) {
+    // A descriptor that is not open (where the platform leaves it so) is as closed as it gets.
+    return (err as NodeJS.ErrnoException).code === 'EBADF';
+  }
+}
+
 /** `--body` or `--body-file` (with `-` for standard input). */
 export function readBody(flags: Record<string, unknown>): Promise<string | undefined> {
-  return textOrFile(flags.body as string | undefined, flags['body-file'] as string | undefined, { text: '--body', file: '--body-file', what: 'the body' });
+  return textOrFile(flags.body as string | undefined, flags['body-file'] as string | undefined, { text: '--body', file: '--body-file', what: 'the body', instead: 'give it with --body or --body-file <file>' });
 }
 
 /**
@@ -24,7 +59,7 @@ export function readBody(flags: Record<string, unknown>): Promise<string | undef
  * text, has no other way in.
  */
 export async function readValue(args: Record<string, unknown>, flags: Record<string, unknown>): Promise<string> {
-  const value = await textOrFile(args.value as string | undefined, flags['value-file'] as string | undefined, { text: '<value>', file: '--value-file', what: 'the value' });
+  const value = await textOrFile(args.value as string | undefined, flags['value-file'] as string | undefined, { text: '<value>', file: '--value-file', what: 'the value', instead: 'give it after the key or with --value-file <file>' });
   if (value === undefined) {
     throw new GritError('invalid_args', '<value> is required (or --value-file)', {
       details: { field: 'value' },
@@ -35,14 +70,14 @@ export async function readValue(args: Record<string, unknown>, flags: Record<str
 }
 
 /** Text given on the command line, or read from `file` (`-`: standard input); not both. */
-async function textOrFile(text: string | undefined, file: string | undefined, names: { text: string; file: string; what: string }): Promise<string | undefined> {
+async function textOrFile(text: string | undefined, file: string | undefined, names: { text: string; file: string; what: string; instead: string }): Promise<string | undefined> {
   if (file === undefined) return text;
   if (text !== undefined) {
     throw new GritError('invalid_args', `give ${names.text} or ${names.file}, not both`, { suggestion: `use ${names.file} - to read ${names.what} from standard input` });
   }
   // Loaded only here: it brings the chunk limits (and their modules) that no other start-up path needs.
   const { readBodyFile } = await import('../commands/input-file.js');
-  if (file === '-') sayReadingTerminal(names.what);
+  if (file === '-') checkStdin(names.what, names.instead, true);
   return readBodyFile(file);
 }
 
@@ -60,6 +95,6 @@ export async function stdinSha256(flags: Record<string, unknown>): Promise<strin
   }
   const { contentSha256, givenSha256, sha256OfStdin } = await import('../commands/input-file.js');
   const given = givenSha256(flags.sha256 as string | undefined);
-  sayReadingTerminal('the attachment');
+  checkStdin('the attachment', "give the file's path in place of -", false);
   return toHex(contentSha256(await sha256OfStdin(), given, 'standard input'));
 }

@@ -539,7 +539,11 @@ describe('issue list and show for people', () => {
     assert.match(created, hint('the body'));
     const id = JSON.parse(created.split('\n').find((l) => l.startsWith('{'))!).data.issue_id;
     assert.equal(gritOk(repo, ['issue', 'show', id]).issue.body, 'typed body\n');
-    assert.match(onTty(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'typed.txt'], 100, {}, 0, 0, 'data\n\x04'), hint('the attachment'));
+    // An attachment's content is piped, never typed: a terminal there is refused, nothing read.
+    const typed = onTty(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'typed.txt'], 100, { NO_COLOR: '1' }, 2, 0, 'data\n\x04');
+    assert.match(typed, /^error: standard input is a terminal: nothing is piped in for the attachment$/m);
+    assert.doesNotMatch(typed, hint('the attachment'));
+    assert.deepEqual(gritOk(repo, ['issue', 'show', id]).issue.attachments, []);
     assert.match(onTty(repo, ['mcp'], 100, {}, 0, 0, '\x04'), hint('MCP requests .*'));
     // A program's input: no such line, on stderr or anywhere.
     const piped = grit(repo, ['issue', 'create', '--title', 'piped', '--body-file', '-'], { input: 'piped body' });

@@ -398,6 +398,35 @@ test('attachment add: a --sha256 given with a file must be its hash, a malformed
   assert.deepEqual(got, [['f.txt', sha], ['app.log', sha], ['out.json', sha]]);
 });
 
+test('- with nothing on standard input (closed, or /dev/null) is refused for every reader; an empty pipe is empty content', async () => {
+  const repo = tempRepo();
+  await gritInit(repo);
+  const { issue_id: id } = await gritSetup(repo, ['issue', 'create', '--title', 'stdin']);
+  const env = { ...process.env, GRIT_NO_DAEMON: '1', GRIT_HOME: undefined };
+  // `<&-` as a shell gives it; 'ignore' is /dev/null, which is how Node presents a closed stdin.
+  const closed = (args: string[]) => spawnSync('sh', ['-c', 'exec "$@" <&-', 'sh', process.execPath, GRIT_BIN, ...args, '--json'], { cwd: repo, env, encoding: 'utf8' });
+  const devNull = (args: string[]) => spawnSync(process.execPath, [GRIT_BIN, ...args, '--json'], { cwd: repo, env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  for (const [args, what] of [
+    [['issue', 'attachment', 'add', id, '-', '--name', 'x.bin'], 'the attachment'],
+    [['issue', 'comment', id, '--body-file', '-'], 'the body'],
+    [['issue', 'create', '--title', 'x', '--body-file', '-'], 'the body'],
+    [['context', 'set', 'k', '--value-file', '-'], 'the value'],
+  ] as const) {
+    for (const run of [closed, devNull]) {
+      const r = run([...args]);
+      assert.equal(r.status, 2, r.stdout + r.stderr);
+      const { error } = JSON.parse(r.stdout);
+      assert.equal(error.code, 'invalid_args');
+      assert.equal(error.message, `standard input is closed (or /dev/null): nothing is piped in for ${what}`);
+      assert.equal(error.details.stdin, 'closed');
+    }
+  }
+  assert.equal((await gritSetup(repo, ['issue', 'show', id])).events.length, 1, 'nothing written');
+  // An empty pipe is an empty file, said so by the one who piped it.
+  const empty = gritOk(repo, ['issue', 'attachment', 'add', id, '-', '--name', 'empty.txt'], { input: '' });
+  assert.equal(empty.sha256, createHash('sha256').digest('hex'));
+});
+
 test('a link that would run code where it is followed, or has no scheme, is refused; an id pasted with its # is taken', async () => {
   const repo = tempRepo();
   await gritInit(repo);

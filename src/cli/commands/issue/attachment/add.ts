@@ -9,7 +9,7 @@ export default defineCommand({
     '<%= config.bin %> issue attachment add 1a2b ./crash.log --mime text/plain',
     'journalctl -u app | <%= config.bin %> issue attachment add 1a2b - --name app.log',
   ],
-  args: { ...issueArg, file: Args.string({ description: 'a file to hash (- for standard input, with --name); it names the attachment unless --name does, and a --sha256 given too must be its hash' }) },
+  args: { ...issueArg, file: Args.string({ description: 'a file to hash (- for standard input, piped in, with --name); it names the attachment unless --name does, and a --sha256 given too must be its hash' }) },
   flags: {
     name: Flags.string({ description: 'attachment name' }),
     sha256: Flags.string({ description: 'SHA-256 of the content, 64 hex characters (with a file: checked against it, nothing written if it differs)' }),
