@@ -10,7 +10,7 @@ import { Help, type Command, type Config, type Interfaces } from '@oclif/core';
 import { getHelpFlagAdditions } from '@oclif/core/help';
 import { GritError } from '../core/errors.js';
 import { namedCommand } from './command-name.js';
-import { reportUnknownCommand } from './hooks/command-not-found.js';
+import { HELP_COMMAND, HELP_FLAG, reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
 import { terminalWidth } from './format.js';
@@ -31,13 +31,16 @@ export default class GritHelp extends Help {
     const helpFlags = getHelpFlagAdditions(this.config);
     const named = namedCommand(this.config, argv.filter((a) => !helpFlags.includes(a)));
     try {
+      // oclif skips the word `help` wherever it is, so `grit help help` showed the root help.
+      if (named?.id === 'help') return await this.showCommandHelp(named);
       // oclif would read the words after the name as more of it.
       await super.showHelp(named ? [named.id] : argv);
     } catch (err) {
       if (err instanceof GritError) return printError(err, json);
       const unknown = /^Command (\S+) not found\.$/.exec((err as Error).message);
       if (!unknown) throw err;
-      reportUnknownCommand(unknown[1], this.config.commandIDs, json);
+      // What was meant is help, in the form asked for: `grit help list` → `grit help issue list`.
+      reportUnknownCommand(unknown[1], this.config.commandIDs, json, argv.some((a) => helpFlags.includes(a)) ? HELP_FLAG : HELP_COMMAND);
     }
   }
 

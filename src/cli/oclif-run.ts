@@ -15,7 +15,7 @@ import { completeEachWordOnce } from './completion.js';
 import { visible } from '../core/terminal-safe.js';
 import { leadingWords, namedCommand } from './command-name.js';
 import { reportMissingCommand } from './fast.js';
-import { mistypedCommand, reportUnknownCommand } from './hooks/command-not-found.js';
+import { HELP_COMMAND, HELP_FLAG, mistypedCommand, reportUnknownCommand } from './hooks/command-not-found.js';
 import { printError } from './output.js';
 import { argvWantsJson } from './output-format.js';
 import { watchLink } from './plugin-link.js';
@@ -132,7 +132,7 @@ const words = (id: string): string => id.replaceAll(':', ' ');
 function refuseJson(config: Config, line: Line): boolean {
   if (line.help) {
     if (line.subject && !config.findCommand(line.subject) && !config.findTopic(line.subject)) {
-      reportUnknownCommand(line.subject, config.commandIDs, true);
+      reportUnknownCommand(line.subject, config.commandIDs, true, line.command?.pluginName === '@oclif/plugin-help' ? HELP_COMMAND : HELP_FLAG);
       return true;
     }
     const shown = line.subject ? `grit ${words(line.subject)} --help` : 'grit --help';

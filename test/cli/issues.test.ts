@@ -758,7 +758,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     [['bogus'], /^unknown command: grit bogus$/, /grit help/],
     [['issue', 'lst'], /^unknown command: grit issue lst$/, /did you mean `grit issue list`/],
     [['issue', 'assign'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add` or `grit issue assignee remove`\?$/],
-    [['issue', 'assign', '--help'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add`/],
+    [['issue', 'assign', '--help'], /^unknown command: grit issue assign$/, /did you mean `grit issue assignee add --help`/],
     [['issue', 'shwo', 'abcd'], /^unknown command: grit issue shwo$/, /did you mean `grit issue show`\?$/],
     [['issue', 'comentt', 'abcd', '--body', 'x'], /^unknown command: grit issue comentt$/, /did you mean `grit issue comment`\?$/],
     [['bogus', 'abcd'], /^unknown command: grit bogus$/, /grit help/],
@@ -789,6 +789,11 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     // Help asked for from inside a topic: the help it meant, not a command near the words.
     [['issue', 'help', 'list'], /^unknown command: grit issue help list$/, /^did you mean `grit help issue list` \(or `grit issue list --help`\)\?$/],
     [['issue', 'dep', 'help'], /^unknown command: grit issue dep help$/, /^did you mean `grit help issue dep` \(or `grit issue dep --help`\)\?$/],
+    // Help for an unknown command: the help meant, in the form asked, never a line that runs one.
+    [['help', 'list'], /^unknown command: grit list$/, /^did you mean `grit help issue list` or `grit help actor list` or `grit help issue dep list`\?$/],
+    [['help', 'issue', 'lst'], /^unknown command: grit issue lst$/, /^did you mean `grit help issue list`\?$/],
+    [['help', 'isue'], /^unknown command: grit isue$/, /^did you mean `grit help issue`\?$/],
+    [['list', '--help'], /^unknown command: grit list$/, /^did you mean `grit issue list --help` or `grit actor list --help` or `grit issue dep list --help`\?$/],
     [['watch', '--kinds', 'x'], /^unknown flag for `grit watch`: --kinds$/, /^did you mean --kind\?/],
     // A global flag that means nothing to the command is refused, saying why, never ignored.
     [['daemon', 'status', '--actor', 'nobody'], /^`grit daemon status` does not take --actor: it talks to the per-user daemon/, /^leave --actor out/],
@@ -809,7 +814,7 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
   // place that reports such a mistake: oclif's parse of a command (GritCommand's, watch's, mcp's),
   // a command's own check, the command-not-found hook (an unexpected argument, an unknown command,
   // a flag before the command, help inside a topic) and help's unknown topic.
-  const humanToo = new Set(['issue create', 'snapshot gc --keep -1', 'issue list a b', 'bogus', 'issue lst', 'issue assign --help', '-v', 'dep', '--jsno issue list', 'issue create -title', 'issue help list', 'watch -q', 'mcp --bogus']);
+  const humanToo = new Set(['issue create', 'snapshot gc --keep -1', 'issue list a b', 'bogus', 'issue lst', 'issue assign --help', '-v', 'dep', '--jsno issue list', 'issue create -title', 'issue help list', 'help list', 'watch -q', 'mcp --bogus']);
   for (const [line, message, plan] of cases) {
     const r = grit(repo, [...line, '--json']);
     assert.equal(r.code, 2, line.join(' '));
@@ -823,6 +828,11 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     assert.match(human.stderr, /^error: .+\nhint: .+\n$/);
   }
   assert.deepEqual([...humanToo], [], 'each line of humanToo is among the cases');
+  // `grit help help` is the help command's own help (oclif skipped the word and showed the root's).
+  const helpHelp = grit(repo, ['help', 'help']);
+  assert.equal(helpHelp.code, 0, helpHelp.stderr);
+  assert.match(helpHelp.stdout, /^USAGE\n {2}\$ grit help \[COMMAND\.\.\.\]/m);
+  assert.doesNotMatch(helpHelp.stdout, /^TOPICS$/m);
   assert.equal(gritOk(repo, ['issue', 'list']).total, 0, 'nothing created by `issue create -title`');
   // A flag's value may look like one: it is the value.
   assert.equal(gritOk(repo, ['issue', 'show', gritOk(repo, ['issue', 'create', '--title=-title']).issue_id]).issue.title, '-title');

@@ -64,7 +64,16 @@ const SYNONYMS = new Map([
 
 const isTopic = (id: string, known: readonly string[]): boolean => known.some((k) => k.startsWith(`${id}:`));
 
-const command = (id: string): string => `\`grit ${id.replaceAll(':', ' ')}\``;
+/**
+ * How a suggested command is written: to run it, or, where help was asked for (`grit help list`,
+ * `grit lst --help`), for its help, which is what was meant: `grit issue list` would run it.
+ */
+export type Spelling = (words: string) => string;
+const TO_RUN: Spelling = (words) => `grit ${words}`;
+export const HELP_COMMAND: Spelling = (words) => `grit help ${words}`;
+export const HELP_FLAG: Spelling = (words) => `grit ${words} --help`;
+
+const command = (id: string, spell: Spelling = TO_RUN): string => `\`${spell(id.replaceAll(':', ' '))}\``;
 
 /** The commands one level under `topic` (`issue` → assignee, attachment, close, …). */
 function subcommands(topic: string, known: readonly string[]): string[] {
@@ -73,12 +82,13 @@ function subcommands(topic: string, known: readonly string[]): string[] {
 }
 
 /** `invalid_args` for a command id that names no command, with the nearest ones as the plan. */
-export function reportUnknownCommand(id: string, known: readonly string[], json: boolean): void {
+export function reportUnknownCommand(id: string, known: readonly string[], json: boolean, spell: Spelling = TO_RUN): void {
   const cut = id.lastIndexOf(':');
   const topic = cut === -1 ? '' : id.slice(0, cut);
   const alias = SYNONYMS.get(id.slice(cut + 1));
   const synonym = alias && (topic ? `${topic}:${alias}` : alias);
-  const near = id === 'version' ? '`grit --version`' : (nearest(id, known) ?? (synonym && known.includes(synonym) ? command(synonym) : undefined) ?? nearestTopic(id, known));
+  const near =
+    id === 'version' ? '`grit --version`' : (nearest(id, known, spell) ?? (synonym && known.includes(synonym) ? command(synonym, spell) : undefined) ?? nearestTopic(id, known, spell));
   const under = topic ? subcommands(topic, known) : [];
   const inTopic = `grit ${topic.replaceAll(':', ' ')}`;
   const failed = failuresExplaining(id);
@@ -157,13 +167,15 @@ function reportHelpInside(words: string[], known: readonly string[], json: boole
 }
 
 /** A lone word near a topic (`grit isue` → `grit issue`), whose commands it then names. */
-function nearestTopic(id: string, known: readonly string[]): string | undefined {
+function nearestTopic(id: string, known: readonly string[], spell: Spelling): string | undefined {
   if (id.includes(':')) return undefined;
   const topic = closestWord(id, new Set(known.filter((k) => k.includes(':') && !k.startsWith('plugins:')).map((k) => k.split(':')[0])));
-  return topic && `${command(topic)} (\`grit ${topic} --help\` lists its commands)`;
+  if (!topic) return undefined;
+  return spell === TO_RUN ? `${command(topic)} (\`grit ${topic} --help\` lists its commands)` : command(topic, spell);
 }
 
-const nearest = (id: string, known: readonly string[]): string | undefined => startingWith(id, known) ?? underATopic(id, known) ?? closest(id, known);
+const nearest = (id: string, known: readonly string[], spell: Spelling = TO_RUN): string | undefined =>
+  startingWith(id, known, spell) ?? underATopic(id, known, spell) ?? closest(id, known, spell);
 
 /**
  * Up to three commands or topics that `id` names without their topic, as other trackers spell
@@ -172,7 +184,7 @@ const nearest = (id: string, known: readonly string[]): string | undefined => st
  * The shallowest come first, and of those the `issue` topic's, which most lines are about; oclif's
  * own commands (`autocomplete create`) are no one's meaning.
  */
-function underATopic(id: string, known: readonly string[]): string | undefined {
+function underATopic(id: string, known: readonly string[], spell: Spelling): string | undefined {
   const hits = new Set<string>();
   for (const k of known) {
     if (k.startsWith('plugins:') || k.startsWith('autocomplete:')) continue;
@@ -181,18 +193,25 @@ function underATopic(id: string, known: readonly string[]): string | undefined {
   }
   if (hits.size === 0) return undefined;
   const rank = (k: string) => k.split(':').length * 2 + (k.startsWith('issue:') ? 0 : 1);
-  return [...hits].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b)).slice(0, 3).map(command).join(' or ');
+  return [...hits]
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
+    .slice(0, 3)
+    .map((k) => command(k, spell))
+    .join(' or ');
 }
 
 /** Up to three commands that `id` is the start of (`issue assign` → `issue assignee add`, …). */
-function startingWith(id: string, known: readonly string[]): string | undefined {
+function startingWith(id: string, known: readonly string[], spell: Spelling): string | undefined {
   const hits = known.filter((k) => k.startsWith(id) && !k.startsWith('plugins:')).sort();
   if (hits.length === 0) return undefined;
-  return hits.slice(0, 3).map(command).join(' or ');
+  return hits
+    .slice(0, 3)
+    .map((k) => command(k, spell))
+    .join(' or ');
 }
 
 /** The known command nearest to `id` by edit distance, if it is near enough to be a typo. */
-function closest(id: string, known: readonly string[]): string | undefined {
+function closest(id: string, known: readonly string[], spell: Spelling): string | undefined {
   const best = closestWord(id, known);
-  return best && command(best);
+  return best && command(best, spell);
 }
