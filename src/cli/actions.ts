@@ -3,7 +3,7 @@
  * in the command classes (src/cli/commands); this table is free of oclif so that the fast path
  * (src/cli/fast.ts) can run a command without loading it.
  */
-import { resolve } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { refuseDirectoryPath } from '../core/errors.js';
 import { readBody, stdinSha256 } from './input.js';
 import { dim, singleLine } from './format.js';
@@ -15,6 +15,13 @@ import { SYNC_ACTIONS } from './sync-actions.js';
 import { DAEMON_ACTIONS } from './daemon-actions.js';
 import { DEP_ACTIONS } from './dep-actions.js';
 import { CONTEXT_ACTIONS } from './context-actions.js';
+
+/**
+ * Where init's AGENTS.md is, as found from where the user is (grit runs inside the working tree):
+ * `AGENTS.md` at its top, `../../AGENTS.md` below it, where "AGENTS.md: created" named a file
+ * that is not there.
+ */
+const agentsMdShown = (root: string): string => relative(process.cwd(), join(root, 'AGENTS.md'));
 
 const byId = (p: { args: Record<string, unknown> }) => ({ issue_id: p.args.id });
 
@@ -40,7 +47,7 @@ export const ACTIONS: Record<string, FormattedAction> = {
     ipc: 'Init',
     toArgs: ({ flags }) => ({ no_agents_md: flags['no-agents-md'], generate_key: flags['generate-key'] }),
     render: (d) =>
-      `${d.already_initialized ? 'grit was already initialized in' : 'initialized grit in'} ${d.repo_root}\n${renderActor(d)}${d.agents_md === 'skipped' ? '' : `\nAGENTS.md: ${d.agents_md.replace('_', ' ')}`}`,
+      `${d.already_initialized ? 'grit was already initialized in' : 'initialized grit in'} ${d.repo_root}\n${renderActor(d)}${d.agents_md === 'skipped' ? '' : `\n${agentsMdShown(d.repo_root)}: ${d.agents_md.replace('_', ' ')}`}`,
   },
   ...OPS_ACTIONS, // rebuild, db, snapshot, doctor, export
   ...SYNC_ACTIONS, // sync, lock …

@@ -43,6 +43,10 @@ test('init writes config, a default actor and an AGENTS.md section once', () => 
   // A person is told that nothing new was set up.
   assert.match(grit(repo, ['init']).stdout, /^grit was already initialized in \S+\n[\s\S]*AGENTS\.md: unchanged$/m);
   assert.match(grit(tempRepo(), ['init', '--no-agents-md']).stdout, /^initialized grit in /);
+  // From below the top of the working tree, the file is named where it is, from there.
+  const below = tempRepo();
+  mkdirSync(join(below, 'src', 'cli'), { recursive: true });
+  assert.match(grit(join(below, 'src', 'cli'), ['init']).stdout, /^\.\.\/\.\.\/AGENTS\.md: created$/m);
   // Nothing in the working tree but AGENTS.md.
   assert.equal(git(repo, 'status', '--porcelain').trim(), '?? AGENTS.md');
 });
