@@ -3,7 +3,7 @@
  * so the API (src/cli/plugin-output.ts) can map a plugin's parse errors without loading it.
  */
 import { stripVTControlCharacters } from 'node:util';
-import { cutText, GritError } from '../core/errors.js';
+import { cutText, GritError, quoted } from '../core/errors.js';
 import { shellQuoted } from '../core/shell-word.js';
 import { closestWord } from './spelling.js';
 
@@ -179,7 +179,7 @@ function hintFor(err: OclifParseError, command: ParsedCommand): Hint | null {
     return { message: `${names.join(' and ')} ${names.length === 1 ? 'is' : 'are'} required`, details: { missing: names }, suggestion: `give ${names.join(' ')} after \`${shown}\`` };
   }
   if (Array.isArray(err.args) && /^Unexpected arguments?:/.test(message)) return unexpected(err.args.map(String), command);
-  return flagHint(message, command, shown);
+  return flagHint(message, command, shown, err.message ?? '');
 }
 
 function unexpected(extra: string[], command: ParsedCommand): Hint {
@@ -202,8 +202,11 @@ function meantAs(words: string, command: ParsedCommand): { flag: string; value: 
   return command.textFlag ? { flag: `--${command.textFlag}`, value: shellQuoted(words) } : null;
 }
 
-/** oclif's flag errors that carry only a message (FailedFlagValidationError, FlagInvalidOptionError, a flag given twice), read from it. */
-function flagHint(message: string, command: ParsedCommand, shown: string): Hint | null {
+/**
+ * oclif's flag errors that carry only a message (FailedFlagValidationError, FlagInvalidOptionError,
+ * a flag given twice), read from it; `raw` is that message before its styling was stripped.
+ */
+function flagHint(message: string, command: ParsedCommand, shown: string, raw: string): Hint | null {
   const example = (flag: string) => `--${flag} ${command.choices?.[flag]?.[0] ?? '"…"'}`;
   const missing = [...message.matchAll(/Missing required flag (\S+)/g)].map((m) => m[1]);
   if (missing.length) {
@@ -214,10 +217,13 @@ function flagHint(message: string, command: ParsedCommand, shown: string): Hint 
       suggestion: `for example \`${[shown, ...(command.required ?? []).map((a) => `<${a}>`), ...missing.map(example)].join(' ')}\``,
     };
   }
-  const choice = /Expected --([\w-]+)=(.*) to be one of: (.*)/.exec(message);
+  // The value as given, read from the unstripped message (oclif styles nothing in this one):
+  // stripped, `--state $'\e[31mo'` was "got o", naming a value no one gave. It is shown escaped
+  // on a terminal (output.ts), as any text is; one with a line break is quoted, to keep one line.
+  const choice = /Expected --([\w-]+)=([\s\S]*) to be one of: (.*)/.exec(raw);
   if (choice) {
     const [, flag, value, allowed] = choice;
-    return { message: `--${flag} must be one of ${allowed} (got ${cutText(value)})`, details: { flag: `--${flag}`, value, allowed: allowed.split(', ') }, suggestion: `for example ${example(flag)}` };
+    return { message: `--${flag} must be one of ${allowed} (got ${/[\r\n]/.test(value) ? quoted(value) : cutText(value)})`, details: { flag: `--${flag}`, value, allowed: allowed.split(', ') }, suggestion: `for example ${example(flag)}` };
   }
   // Nothing after the flag, or another flag: a value that starts with `-` needs `--flag=-x`.
   const bare = /Flag --([\w-]+) expects (?:a value|one of these values: (.*))/.exec(message);

@@ -832,6 +832,15 @@ test('command-line mistakes: one JSON object under --json, a one-line message th
     assert.match(human.stderr, /^error: .+\nhint: .+\n$/);
   }
   assert.deepEqual([...humanToo], [], 'each line of humanToo is among the cases');
+  // A choice given with an escape sequence is named as given (oclif's message, stripped of its
+  // styling, said "got o"); shown escaped on a terminal, and quoted when it would break the line.
+  for (const [value, shown] of [['\x1b[31mo', '\\x1b[31mo'], ['op\nen', '"op\\nen"']]) {
+    const r = grit(repo, ['issue', 'list', '--state', value, '--json']);
+    assert.deepEqual([r.code, r.json.error.details.value], [2, value]);
+    assert.equal(r.json.error.message, `--state must be one of open, closed (got ${value.includes('\n') ? JSON.stringify(value) : value})`);
+    const human = grit(repo, ['issue', 'list', '--state', value]);
+    assert.equal(human.stderr.split('\n')[0], `error: --state must be one of open, closed (got ${shown})`);
+  }
   // `grit help help` is the help command's own help (oclif skipped the word and showed the root's).
   const helpHelp = grit(repo, ['help', 'help']);
   assert.equal(helpHelp.code, 0, helpHelp.stderr);
