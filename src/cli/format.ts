@@ -130,7 +130,11 @@ export function truncate(s: string, width: number): string {
   return `${text}…${styled ? '\u001b[0m' : ''}`;
 }
 
-/** Text in lines of at most `width` cells, broken at spaces; a longer word is split. */
+/**
+ * Text in lines of at most `width` cells, broken at spaces; a longer word is split, after its last
+ * `/` that fits where it has one: a path (`db stats`' store, doctor's findings) or a URL breaks
+ * between its parts, not in the middle of a name (an actor id split across two lines).
+ */
 function wrap(s: string, width: number): string[] {
   const out: string[] = [];
   let line = '';
@@ -144,8 +148,10 @@ function wrap(s: string, width: number): string[] {
     line = word;
     while (visibleLength(line) > width) {
       const { text } = head(line, width);
-      out.push(text);
-      line = line.slice(text.length);
+      const slash = text.lastIndexOf('/');
+      const piece = slash > 0 ? text.slice(0, slash + 1) : text;
+      out.push(piece);
+      line = line.slice(piece.length);
     }
   }
   out.push(line);

@@ -236,6 +236,23 @@ describe('format helpers', () => {
       '    /tmp/some/where/.git)',
     ]);
     assert.equal(table(findings, { wrap: true }), table(findings), 'nothing is cut or wrapped without a width');
+    // A path longer than the room breaks after a `/`, never inside a name (`db stats` split the
+    // actor id of its store's path), and only where it must; a name longer still is split.
+    const store = [['store', `/tmp/repo/.git/grit/actors/${'d3dc78d7'.repeat(4)}/store.mdb`], ['size', '76 KiB']];
+    assert.deepEqual(table(store, { wrap: true, width: 50 }).split('\n'), [
+      'store  /tmp/repo/.git/grit/actors/',
+      `       ${'d3dc78d7'.repeat(4)}/store.mdb`,
+      'size   76 KiB',
+    ]);
+    assert.deepEqual(table(store, { wrap: true, width: 30 }).split('\n'), [
+      'store',
+      '    /tmp/repo/.git/grit/',
+      `    actors/`,
+      `    ${'d3dc78d7'.repeat(3)}d3`,
+      '    dc78d7/store.mdb',
+      'size',
+      '    76 KiB',
+    ]);
   });
 
   it('styles Markdown only when colouring, and keeps it as written otherwise', async () => {
