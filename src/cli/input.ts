@@ -22,7 +22,7 @@ export function sayReadingTerminal(what: string): void {
  * it), and refused where content is piped (`typed` false: an attachment). An empty pipe or an
  * empty file is empty content, read as such (`: | grit … -`).
  */
-export function checkStdin(what: string, instead: string, typed: boolean): void {
+function checkStdin(what: string, instead: string, typed: boolean): void {
   if (process.stdin.isTTY) {
     if (typed) return sayReadingTerminal(what);
     throw new GritError('invalid_args', `standard input is a terminal: nothing is piped in for ${what}`, {
