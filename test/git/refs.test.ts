@@ -135,15 +135,21 @@ test('casRef and native git honour each other\'s lock; a stale lock is recovered
   );
 });
 
-test('a lock abandoned late in a writer\'s wait is waited out, once: the writer does not give up before it is stale', async () => {
+/** refs/grit/wal at commit `a`, its lock held (as casRef or git takes it); `b`, another commit. */
+function lockedWal() {
   const { dir, gitDir } = tempRepo();
   const [a, b] = commits(dir);
   const ref = 'refs/grit/wal';
   const lock = join(gitDir, `${ref}.lock`);
   git(dir, ['update-ref', ref, a]);
+  writeFileSync(lock, '', { flag: 'wx' });
+  return { dir, gitDir, ref, lock, a, b };
+}
+
+test('a lock abandoned late in a writer\'s wait is waited out, once: the writer does not give up before it is stale', async () => {
   // Another writer holds the lock as the wait begins; a second one, killed while holding it, takes
   // it over a second later (in one turn of this event loop: casRef cannot come in between).
-  writeFileSync(lock, '', { flag: 'wx' });
+  const { dir, gitDir, ref, lock, a, b } = lockedWal();
   const t0 = Date.now();
   setTimeout(() => {
     rmSync(lock);
@@ -158,12 +164,7 @@ test('a lock abandoned late in a writer\'s wait is waited out, once: the writer 
 });
 
 test('a lock whose mtime is ahead of the clock (skew, a touched file) stretches the wait by 6 s at most, never to its mtime', { timeout: 30_000 }, async () => {
-  const { dir, gitDir } = tempRepo();
-  const [a, b] = commits(dir);
-  const ref = 'refs/grit/wal';
-  const lock = join(gitDir, `${ref}.lock`);
-  git(dir, ['update-ref', ref, a]);
-  writeFileSync(lock, '', { flag: 'wx' });
+  const { gitDir, ref, lock, a, b } = lockedWal();
   const dayAhead = (Date.now() + 86_400_000) / 1000;
   utimesSync(lock, dayAhead, dayAhead);
   const t0 = Date.now();
