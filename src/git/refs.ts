@@ -19,6 +19,7 @@ import {
 } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { GritError } from '../core/errors.js';
+import { diskFullError } from '../core/disk-full.js';
 import { crashPoint } from '../core/fault.js';
 import { NO_HOOKS, spawnGit } from './git-process.js';
 import { isOid } from '../core/hex.js';
@@ -294,9 +295,17 @@ export async function casRef(
   let renamed = false;
   try {
     if ((await readRef(gitDir, ref)) !== expectedOld) return false;
-    written = `${newOid}\n`;
-    writeFully(fd, Buffer.from(written));
-    fsyncSync(fd);
+    const text = `${newOid}\n`;
+    try {
+      writeFully(fd, Buffer.from(text));
+      fsyncSync(fd);
+    } catch (err) {
+      // A full disk refuses the lock's one line: said as the other full-disk failures are, not as
+      // a bare errno. `written` is still empty, as the lock is, so it is removed below rather than
+      // left for every writer to wait STALE_LOCK_MS on.
+      throw diskFullError(dirname(lockPath), lockPath, err, `free space on that disk and run the command again: ${ref} is as it was`) ?? err;
+    }
+    written = text;
     adjustSharedPerm(lockPath, perm);
     closeSync(fd);
     fd = null;

@@ -395,6 +395,42 @@ test('a full disk (small tmpfs): a pack that does not fit (a WAL append, a snaps
   if (!ran) t.skip(NO_TMPFS);
 });
 
+test('a full disk (small tmpfs) at the ref lock, after the pack fit: the disk-full io_error naming the ref directory, not a bare ENOSPC; the lock is removed at once, so the next writer does not wait for it to go stale', { timeout: 60_000 }, async (t) => {
+  const ran = await withTmpfs(3072, async (mnt) => {
+    const repo = await repoWithIssues(join(mnt, 'repo'), 1);
+    const head = walHead(repo);
+    const list = await listed(repo);
+    const lock = join(repo, '.git', 'refs', 'grit', 'wal.lock');
+    const filler = openSync(join(mnt, 'filler'), 'w');
+    try {
+      // Paused holding refs/grit/wal.lock, its one line not yet written: the disk fills then.
+      const paused = join(tempDir(), 'paused');
+      const write = gritAsync(repo, ['issue', 'create', '--title', 'no room for the ref', '--json'], { env: { GRIT_FAULT: `ref:locked:pause:${paused}` } });
+      await until('the write holds the ref lock', () => existsSync(paused));
+      fillLeaving(filler, 0);
+      rmSync(paused);
+      const r = await write;
+      ftruncateSync(filler, 0);
+      // Before: `ENOSPC: no space left on device, write`, no path, and an empty wal.lock left
+      // behind that every writer waited on for STALE_LOCK_MS (5 s) before breaking it.
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.equal(r.json.error.code, 'io_error');
+      assert.match(r.json.error.message, new RegExp(`^${diskFull(dirname(lock))}$`));
+      assert.deepEqual([r.json.error.details.errno, r.json.error.details.disk_full, r.json.error.details.path], ['ENOSPC', true, lock]);
+      assert.equal(r.json.error.details.suggestion, 'free space on that disk and run the command again: refs/grit/wal is as it was');
+      assert.equal(existsSync(lock), false, 'the empty ref lock was left behind');
+      await assertRefused(r, repo, head, list, 'ref lock');
+      const started = Date.now();
+      gritOk(repo, ['issue', 'create', '--title', 'with room']);
+      assert.ok(Date.now() - started < 4_000, `the next write waited ${Date.now() - started} ms`);
+    } finally {
+      closeSync(filler);
+    }
+    fsckClean(repo);
+  });
+  if (!ran) t.skip(NO_TMPFS);
+});
+
 test('a full disk (small tmpfs): a store to be made anew is refused with the disk-full error, not a crash, by a daemon too, which leaves no lease file; with a little room, reads answer from memory', { timeout: 120_000 }, async (t) => {
   const bodyFile = bigBody();
   const ran = await withTmpfs(3072, async (mnt) => {
