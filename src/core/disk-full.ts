@@ -99,6 +99,27 @@ export function storeWriteError(dir: string, path: string, err: unknown): GritEr
   });
 }
 
+/**
+ * Free space under which a store write is refused before LMDB tries (`noRoomForStoreWrite`): a
+ * disk this full takes no commit but the smallest, and it is where a page write fails outright.
+ */
+const STORE_WRITE_BELOW = 64 << 10;
+
+/**
+ * The disk-full error, before a write transaction, for a store on a disk with under
+ * STORE_WRITE_BELOW free; null when there is more. A page write that fails outright for want of
+ * space makes lmdb-js's C code (mdb.c, mdb_page_flush) print `Write error: …` and format its
+ * error, "Attempting to write page at position …", into a 100-byte buffer that a bigger store's
+ * position overruns: each such failure corrupts the heap, and a process that meets a few hundred
+ * (a daemon or a library caller catching a store up on a full disk) aborts with
+ * `malloc(): invalid size`. Checked here, LMDB does not try; a commit bigger than the room left
+ * fails part-way, once, with a short write (EIO), which overruns nothing.
+ */
+export function noRoomForStoreWrite(dir: string, path: string): GritError | null {
+  const free = freeBytes(dir);
+  return free !== null && free < STORE_WRITE_BELOW ? unwritable(fullDisk(dir, path, 'ENOSPC', free)) : null;
+}
+
 /** The store's error under a file size limit: a cache that cannot grow, nothing written lost. */
 function atFileSizeLimit(path: string): GritError {
   return new GritError('io_error', `the store at ${path} cannot grow: it is at this process's file size limit`, {

@@ -23,7 +23,7 @@ import type { FillPlan, StoreFill } from './store-fill.js';
 import { storeFile, storeFileDamage, storeFileInTheWay, storeFiles } from './store-file.js';
 import { flushAndUnmark, markUnsynced, unflushedReason, UNSYNCED_MARKER } from './store-unsynced.js';
 import { writeDenied } from './write-access.js';
-import { noRoomForNewStore, pastFileSizeLimit, storeWriteError } from './disk-full.js';
+import { noRoomForNewStore, noRoomForStoreWrite, pastFileSizeLimit, storeWriteError } from './disk-full.js';
 import { isRepositoryId, sameRepo, type RepoIdentity } from './repo-identity.js';
 import { copyOrder, Keyring, type CompareCopies } from './integrity.js';
 import { adjustSharedPerm, createShared, mkdirShared } from './shared-files.js';
@@ -304,12 +304,13 @@ export class Store {
     if (marked === LAYOUT_VERSION) return marked;
     // Checked again and marked in one write transaction: another process may be creating the
     // same store right now, and a store it marked a moment ago is not an older one.
+    // A page or two, in files just made on a disk noRoomForNewStore found room for them on.
     return this.transact(() => {
       const layout = this.meta.get('layout');
       if (layout !== undefined || this.meta.getKeysCount() > 0) return layout;
       this.meta.putSync('layout', LAYOUT_VERSION);
       return LAYOUT_VERSION;
-    });
+    }, false);
   }
 
   /**
@@ -731,11 +732,13 @@ export class Store {
 
   /**
    * Runs `fn` in a write transaction. A commit that fails for want of space (or permission) is
-   * said as such (disk-full.ts): LMDB's own error says "Input/output error" for a full disk.
+   * said as such (disk-full.ts): LMDB's own error says "Input/output error" for a full disk. On a
+   * disk with next to nothing free it is refused before LMDB tries (`noRoomForStoreWrite`: a page
+   * write that fails outright overruns lmdb-js's heap), unless `roomCheck` is false.
    */
-  private transact<T>(fn: () => T): T {
-    const pastLimit = pastFileSizeLimit(this.path);
-    if (pastLimit) throw pastLimit;
+  private transact<T>(fn: () => T, roomCheck = true): T {
+    const refused = pastFileSizeLimit(this.path) ?? (roomCheck ? noRoomForStoreWrite(this.dir, this.path) : null);
+    if (refused) throw refused;
     try {
       return this.root.transactionSync(fn);
     } catch (err) {

@@ -16,7 +16,7 @@ import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, closeSync, existsSync, ftruncateSync, fstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { GRIT_BIN } from '../helpers/paths.js';
+import { GRIT_BIN, REPO_ROOT } from '../helpers/paths.js';
 import { fsckClean, git, grit, gritAsync, gritDoctor, gritOk, tempDir, tempRepo, type GritResult, gritInit, gritSetup } from '../helpers/repo.js';
 import { until } from '../helpers/wait.js';
 import { startDaemon } from '../helpers/daemon.js';
@@ -279,6 +279,44 @@ function leavesNothingEmpty(repo: string, filler: number, daemonEnv: NodeJS.Proc
     }
   }
 }
+
+test('a full disk (small tmpfs): a store that cannot catch up is not written at all, so LMDB fails no page write: no `Write error` line, from a CLI read or from a long-lived process reading 400 times', { timeout: 120_000 }, async (t) => {
+  const bodyFile = bigBody();
+  const ran = await withTmpfs(3072, async (mnt) => {
+    const repo = await repoWithIssues(join(mnt, 'repo'), 2);
+    const actorDir = await actorDirOf(repo);
+    const filler = openSync(join(mnt, 'filler'), 'w');
+    try {
+      // In the WAL, not in the store (the writer killed in between): the store's file ends where
+      // its pages do, so catching it up writes new pages past its end, on a disk with no room.
+      const killed = grit(repo, ['issue', 'create', '--title', 'big', '--body-file', bodyFile], { env: { GRIT_FAULT: 'write:after-append' } });
+      assert.equal(killed.code, -1, killed.stderr); // SIGKILL
+      fillLeaving(filler, 0);
+      const list = grit(repo, ['issue', 'list', '--json']);
+      assert.equal(list.code, 0, list.stdout + list.stderr);
+      assert.equal(list.json.data.total, 3);
+      assert.match(list.stderr, behind(1, diskFull(actorDir)));
+      // LMDB's line for a page write that failed outright, each of which then has lmdb-js format
+      // its error into a 100-byte buffer that a longer message overruns (a bigger store's
+      // position): a process meeting a few hundred (a daemon or a library caller on a full disk)
+      // corrupts its heap and aborts, `malloc(): invalid size` (disk-full.ts, noRoomForStoreWrite).
+      assert.doesNotMatch(list.stderr, /Write error/);
+      const script =
+        `import { openRepo } from ${JSON.stringify(join(REPO_ROOT, 'dist', 'src', 'index.js'))};\n` +
+        `const repo = await openRepo({ cwd: ${JSON.stringify(repo)} });\n` +
+        `for (let i = 0; i < 400; i++) if ((await repo.run('IssueList', {})).total !== 3) throw new Error('read ' + i);\n` +
+        `console.log('read 400 times');\n`;
+      const reads = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 100_000 });
+      assert.deepEqual([reads.status, reads.signal, reads.stdout.trim()], [0, null, 'read 400 times'], reads.stderr.slice(-600));
+      assert.doesNotMatch(reads.stderr, /Write error/);
+      ftruncateSync(filler, 0);
+      assert.equal((await listed(repo)).total, 3, 'with room, the store catches up');
+    } finally {
+      closeSync(filler);
+    }
+  });
+  if (!ran) t.skip(NO_TMPFS);
+});
 
 test('a full disk (small tmpfs): a read answers with the events its store cannot take, saying the disk is full; a write is refused; nothing is left behind; alike through a daemon', { timeout: 120_000 }, async (t) => {
   const bodyFile = bigBody();
