@@ -9,7 +9,7 @@
  * disk.
  */
 import { readFileSync, statfsSync, statSync } from 'node:fs';
-import { errnoName, GritError } from './errors.js';
+import { errnoName, GritError, isWriteRefused } from './errors.js';
 import { writeDenied } from './write-access.js';
 import { storeFiles } from './store-file.js';
 
@@ -84,7 +84,7 @@ const unwritable = (err: GritError): GritError =>
 export function storeWriteError(dir: string, path: string, err: unknown): GritError | null {
   const errno = errnoOf(err);
   if (!errno || !UNWRITABLE.has(errno)) return null;
-  const denied = errno === 'EROFS' || errno === 'EACCES' || errno === 'EPERM' ? writeDenied(dir, storeFiles(path)) : null;
+  const denied = isWriteRefused(errno) ? writeDenied(dir, storeFiles(path)) : null;
   if (denied) return denied;
   const full = diskFullError(dir, path, err);
   if (full) return unwritable(full);

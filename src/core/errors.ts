@@ -146,6 +146,9 @@ export function invalidArgs(message: string, details: Record<string, unknown>, s
 /** Whether a file system error's code is a refusal by permission (the bits, or a policy: EPERM). */
 export const isPermissionDenied = (code: unknown): boolean => code === 'EACCES' || code === 'EPERM';
 
+/** Whether a write was refused by the environment: the permissions, or a file system mounted read-only. */
+export const isWriteRefused = (code: unknown): boolean => isPermissionDenied(code) || code === 'EROFS';
+
 /**
  * What to do about a write refused with EROFS: the file system is mounted read-only, which no
  * permission grants past (root's writes are refused too), so "check the permissions" would send
@@ -220,7 +223,7 @@ export function toGritError(err: unknown): GritError {
   }
   const errno = e ? errnoName((e as { code?: unknown }).code) : null;
   // Both are the environment refusing the write (exit 5), as the store's own check says (write-access.ts).
-  if (isPermissionDenied(errno) || errno === 'EROFS') {
+  if (isWriteRefused(errno)) {
     const path = typeof e.path === 'string' ? e.path : null;
     // A file being made (a temporary one, say) is refused by its directory: name that.
     const where = path && !existsSync(path) ? dirname(path) : path;

@@ -4,9 +4,7 @@
  * daemon's lease. git can read such a repository; grit says what is wrong instead of a store error.
  */
 import { accessSync, constants } from 'node:fs';
-import { GritError, readOnlyMountSuggestion } from './errors.js';
-
-const DENIED = new Set(['EACCES', 'EPERM', 'EROFS']);
+import { GritError, isWriteRefused, readOnlyMountSuggestion } from './errors.js';
 
 /**
  * The error for an actor directory this process cannot write, or for one of `files` in it that
@@ -20,7 +18,7 @@ export function writeDenied(dir: string, files: readonly string[] = []): GritErr
       accessSync(path, constants.W_OK);
     } catch (err) {
       const errno = (err as NodeJS.ErrnoException).code;
-      if (!errno || !DENIED.has(errno)) continue;
+      if (!isWriteRefused(errno)) continue;
       const why = errno === 'EROFS' ? 'is on a read-only file system' : 'is not writable by this user';
       const what = path === dir ? 'grit keeps its store (a cache) there and writes it' : 'it is part of the store (a cache), which grit writes';
       return new GritError('io_error', `${path} ${why}: ${what} even to answer a read`, {
